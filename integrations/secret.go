@@ -1,0 +1,81 @@
+package integrations
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// Secret holds a credential from configuration: a token, password, private
+// key or client secret. It never shows its value when formatted with any
+// fmt verb, marshalled to JSON or logged with log/slog; call [Secret.Reveal]
+// to use it.
+//
+// The value sits behind a pointer so that even a reflection-based printer
+// that walks unexported fields prints an address, not the secret. The zero
+// value is the empty secret.
+type Secret struct {
+	v *string
+}
+
+// NewSecret wraps s. An empty s yields the zero Secret.
+func NewSecret(s string) Secret {
+	if s == "" {
+		return Secret{}
+	}
+	return Secret{v: &s}
+}
+
+// Reveal returns the secret value.
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == nil || *s.v == "" }
+
+// Equal reports whether two secrets hold the same value. go-cmp uses it.
+func (s Secret) Equal(o Secret) bool { return s.Reveal() == o.Reveal() }
+
+const redacted = "[redacted]"
+
+func (s Secret) redacted() string {
+	if s.IsZero() {
+		return ""
+	}
+	return redacted
+}
+
+// String returns "[redacted]", or "" for an empty secret.
+func (s Secret) String() string { return s.redacted() }
+
+// GoString returns a redacted Go-syntax representation.
+func (s Secret) GoString() string { return fmt.Sprintf("integrations.Secret(%q)", s.redacted()) }
+
+// Format redacts the secret for every verb, including %d and %x.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.redacted())
+}
+
+// LogValue redacts the secret in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.redacted()) }
+
+// MarshalJSON writes "[redacted]" (or "" for an empty secret).
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.redacted()) }
+
+// MarshalText writes "[redacted]" (or "" for an empty secret).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.redacted()), nil }
+
+// UnmarshalText sets the secret from text, so configuration decoders can
+// fill it.
+func (s *Secret) UnmarshalText(b []byte) error {
+	*s = NewSecret(string(b))
+	return nil
+}
