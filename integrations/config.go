@@ -28,11 +28,14 @@ type Config struct {
 
 // ReadingAllow is one entry of backend.reading.allow.
 type ReadingAllow struct {
-	// Host is a host name, optionally with a port, or a wildcard
-	// "*.example.com" that matches every sub-domain (not the apex).
+	// Host is a lower-case host name or IP address, or a wildcard
+	// "*.example.com" that matches every sub-domain at any depth (not the
+	// apex), optionally followed by ":port" or a range ":low-high". Without
+	// a port only the scheme's default port matches.
 	Host string // host
-	// Paths, if set, restricts reading to URLs whose path starts with one
-	// of these prefixes.
+	// Paths, if set, restricts reading to URLs whose cleaned path equals
+	// one of these or lies below it ("/docs" allows "/docs" and
+	// "/docs/a", not "/docsx"). Empty means every path.
 	Paths []string // paths
 }
 

@@ -1,7 +1,5 @@
 package integrations
 
-import "sync"
-
 // Public hosts and their fixed URLs.
 const (
 	GitHubHost             = "github.com"
@@ -14,17 +12,11 @@ const (
 	BitbucketCloudTokenURL = "https://bitbucket.org/site/oauth2/access_token"
 )
 
-var defaults = sync.OnceValue(func() []*Integration {
-	return []*Integration{
-		defaultGitHub(),
-		defaultGitLab(),
-		defaultBitbucketCloud(),
-	}
-})
-
-// defaultIntegrations returns the implicit entries of an empty config. The
-// returned integrations are shared and must not be modified.
-func defaultIntegrations() []*Integration { return defaults() }
+// defaultIntegrations returns fresh implicit entries, as for an empty
+// config.
+func defaultIntegrations() []*Integration {
+	return []*Integration{defaultGitHub(), defaultGitLab(), defaultBitbucketCloud()}
+}
 
 func defaultGitHub() *Integration {
 	return &Integration{

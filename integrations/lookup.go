@@ -1,22 +1,10 @@
 package integrations
 
 import (
-	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
-
-// NormalizeHost lower-cases host and drops a default port (":443", ":80").
-func NormalizeHost(host string) string {
-	host = strings.ToLower(host)
-	if h, p, err := net.SplitHostPort(host); err == nil && (p == "443" || p == "80") {
-		if strings.Contains(h, ":") {
-			return "[" + h + "]"
-		}
-		return h
-	}
-	return host
-}
 
 func (r *Registry) integrations() []*Integration {
 	if r == nil || r.list == nil {
@@ -161,19 +149,5 @@ func (in *Integration) CredentialFor(owner string) (cred ScopedCredential, path 
 	if best < 0 {
 		return ScopedCredential{}, "", false
 	}
-	return in.Scoped()[best], in.ConfigPath + ".credentials[" + itoa(best) + "]", true
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
+	return in.Scoped()[best], in.ConfigPath + ".credentials[" + strconv.Itoa(best) + "]", true
 }

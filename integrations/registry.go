@@ -15,15 +15,19 @@ type Integration struct {
 	APIBaseURL string
 	// RawBaseURL is GitHub's raw-content base URL, or "".
 	RawBaseURL string
-	// BaseURL is the web base URL without a trailing slash: "https://HOST",
-	// plus the sub-path of a self-managed GitLab ("https://host/gitlab").
+	// BaseURL is the web base URL without a trailing slash: "https://HOST"
+	// (or "http://HOST" when the API base URL on the same host is plain
+	// http), plus the sub-path of a self-managed GitLab
+	// ("https://host/gitlab") or the context path of a Bitbucket Server,
+	// taken from its apiBaseUrl ("https://host/bitbucket").
 	BaseURL string
 	// ConfigPath says where the entry came from: "integrations.github[0]",
 	// or "integrations.github (default github.com)" for an implicit one.
 	ConfigPath string
 
 	// Exactly one of these is set, matching Kind; it is the entry with its
-	// defaults applied.
+	// defaults applied, tokens trimmed as Backstage trims them and a GitHub
+	// App's private key with literal \n sequences turned into newlines.
 	GitHub          *GitHubConfig
 	GitLab          *GitLabConfig
 	BitbucketCloud  *BitbucketCloudConfig
@@ -43,7 +47,8 @@ type Location struct {
 	Ref   string // branch, tag or commit; "" means the default branch
 	Path  string // slash-separated, no leading or trailing slash; "" is the repo root
 	// Tree is true when the URL names a directory (GitHub /tree/, GitLab
-	// /-/tree/, a path ending in "/"), false for a file or unknown.
+	// /-/tree/, a path ending in "/", the repository root), false for a
+	// file or unknown, and for an owner-level URL.
 	Tree bool
 }
 
@@ -52,5 +57,32 @@ type Location struct {
 // hosts github.com, gitlab.com and bitbucket.org. A Registry is immutable
 // and safe for concurrent use.
 type Registry struct {
-	list []*Integration
+	list     []*Integration
+	allow    []ReadingAllow
+	rules    []allowRule
+	warnings []string
+}
+
+// Warnings returns messages about deprecated settings that NewRegistry
+// accepted, each prefixed with its config path, e.g.
+// "integrations.bitbucketCloud[0].appPassword: Atlassian removed ...".
+// Embedders should log them once at start-up.
+func (r *Registry) Warnings() []string {
+	if r == nil {
+		return nil
+	}
+	return append([]string(nil), r.warnings...)
+}
+
+// ReadingAllow returns a copy of the validated backend.reading.allow
+// entries (paths cleaned).
+func (r *Registry) ReadingAllow() []ReadingAllow {
+	if r == nil {
+		return nil
+	}
+	out := make([]ReadingAllow, len(r.allow))
+	for i, a := range r.allow {
+		out[i] = ReadingAllow{Host: a.Host, Paths: append([]string(nil), a.Paths...)}
+	}
+	return out
 }
