@@ -1,0 +1,328 @@
+// Package config loads Backstage app-config.yaml files into an
+// [integrations.Config] and a validated [integrations.Registry].
+//
+// [Load] reads one or more files; later files override earlier ones the way
+// Backstage's config loader does: objects merge key by key, while arrays and
+// scalars are replaced wholesale, and an explicit null removes a value set by
+// an earlier file. Only the sections scmkit understands are read:
+// integrations.github, integrations.gitlab, integrations.bitbucketCloud,
+// integrations.bitbucketServer and backend.reading.allow. Every other key
+// (app, backend.baseUrl, catalog, auth, integrations.azure, ...) is ignored,
+// so a whole Backstage app-config.yaml loads as it is; substitutions in those
+// other sections are not evaluated, so the variables and files they name
+// need not exist.
+//
+// The forms Backstage substitutes are supported, through functions the
+// caller injects (the package never reads the process environment itself):
+//
+//   - "${VAR}" inside a string is replaced by the variable's value, trimmed
+//     of surrounding space; "$${VAR}" is a literal "${VAR}". If a variable
+//     is not set, the whole value is left unset, as in Backstage, and a
+//     warning names the variable.
+//   - {$env: VAR} is the variable's value; unset if the variable is not set.
+//   - {$file: path} is the content of a file, trailing white space removed;
+//     a relative path is resolved against the directory of the config file
+//     that names it.
+//   - {$include: path#a.b} is the YAML or JSON content of a file (.yaml,
+//     .yml, .json), optionally only the object at the dotted path after
+//     "#"; substitutions inside it resolve relative to the included file.
+//
+// After the files, the environment overlay of Backstage applies: each
+// variable named APP_CONFIG_<key>_<key>... (from [Options.Environ]) sets the
+// value at that key path, parsed as JSON when it is valid JSON and used as a
+// plain string otherwise, e.g.
+//
+//	APP_CONFIG_backend_reading_allow='[{"host":"*.example.org"}]'
+//
+// Keys are split on "_", so array elements and keys that contain "_" cannot
+// be addressed; set the enclosing array or object instead.
+//
+// # Secrets
+//
+// Tokens, passwords, private keys and client secrets are decoded into
+// [integrations.Secret], which never shows its value when formatted,
+// marshalled or logged. No error or warning from this package contains a
+// secret value.
+//
+// # Errors
+//
+// Every error is an *errcode.Error with Op "config.Load":
+//
+//   - NotFound when a config file does not exist (the message names it);
+//     other failures to read a config file keep their cause's code
+//     (PermissionDenied, or Unknown).
+//   - Canceled or DeadlineExceeded when the context ends before loading
+//     completes.
+//   - InvalidArgument for everything wrong inside the configuration: YAML
+//     syntax errors (with file and line), failed substitutions and includes,
+//     malformed APP_CONFIG_ variables, values of the wrong type, and the
+//     validation errors of [integrations.NewRegistry]. All of them are
+//     reported at once: the wrapped error joins one *[integrations.FieldError]
+//     per problem (list them with [integrations.FieldErrors]). Path is the
+//     config path, e.g. "integrations.github[1].apps[0].appId" with Msg
+//     "must be a number, got "abc""; it is prefixed with the file name for
+//     problems found while reading a file ("app-config.yaml:12" for a YAML
+//     syntax error, "app-config.yaml: integrations.github[0].token" for a
+//     failed $file), and it is the variable's name for a malformed
+//     APP_CONFIG_ variable. A value of the wrong type is reported once: the
+//     registry's complaints about the value left unset are omitted.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+const op = "config.Load"
+
+// Options configures [Load] and [LoadBytes]. A nil *Options means no
+// environment and files read with os.ReadFile.
+type Options struct {
+	// Lookup returns the value of an environment variable for "${VAR}" and
+	// {$env: VAR}. If nil, variables are looked up in Environ; if both are
+	// nil, no variable is set. Pass os.LookupEnv to use the process
+	// environment.
+	Lookup func(name string) (value string, ok bool)
+
+	// Environ lists the environment as "KEY=VALUE" pairs, as os.Environ
+	// returns it. Variables named APP_CONFIG_... override the files' values
+	// (Backstage's environment overlay). Nil means no overlay.
+	Environ []string
+
+	// ReadFile reads config files and the files named by $file and
+	// $include. If nil, os.ReadFile is used.
+	ReadFile func(name string) ([]byte, error)
+}
+
+// Config is the loaded configuration.
+type Config struct {
+	// Integrations holds the integrations and backend.reading.allow exactly
+	// as configured, before defaults are applied.
+	Integrations integrations.Config
+
+	// Registry is the validated registry built from Integrations with
+	// Backstage's defaults and the implicit public hosts.
+	Registry *integrations.Registry
+
+	// Warnings lists problems that did not stop loading: variables that are
+	// not set, unknown keys inside an integration entry, deprecated
+	// settings. Each starts with the config path it concerns.
+	Warnings []string
+}
+
+// Load reads the Backstage app-config.yaml files in order, later files
+// overriding earlier ones, applies the APP_CONFIG_ environment overlay and
+// the substitutions described in the package documentation, decodes the
+// integrations and backend.reading.allow sections and validates them with
+// [integrations.NewRegistry].
+//
+// See the package documentation for the errors it returns.
+func Load(ctx context.Context, opts *Options, files ...string) (*Config, error) {
+	l := newLoader(ctx, opts)
+	docs := make([]document, 0, len(files))
+	for _, name := range files {
+		if err := l.ctxErr(); err != nil {
+			return nil, err
+		}
+		b, err := l.readFile(name)
+		if err != nil {
+			return nil, readError(name, err)
+		}
+		docs = append(docs, document{name: name, dir: filepath.Dir(name), data: b})
+	}
+	return l.load(docs)
+}
+
+// LoadBytes is [Load] for configuration documents already in memory, e.g.
+// embedded in a binary or written by a test. Relative $file and $include
+// paths are resolved against the current directory; errors name the
+// documents "document 1", "document 2", and so on.
+func LoadBytes(ctx context.Context, opts *Options, docs ...[]byte) (*Config, error) {
+	l := newLoader(ctx, opts)
+	ds := make([]document, 0, len(docs))
+	for i, b := range docs {
+		ds = append(ds, document{name: fmt.Sprintf("document %d", i+1), data: b})
+	}
+	return l.load(ds)
+}
+
+// document is one config file's bytes with where it came from.
+type document struct {
+	name string // for messages
+	dir  string // base directory for relative $file and $include paths
+	data []byte
+}
+
+// loader carries the state of one Load call.
+type loader struct {
+	ctx      context.Context
+	lookup   func(string) (string, bool)
+	environ  []string
+	readFile func(string) ([]byte, error)
+
+	problems []error
+	warnings []string
+	// failed holds the config paths of the problems found so far, so that
+	// the registry's complaints about the same (now unset) values can be
+	// left out.
+	failed map[string]bool
+}
+
+func newLoader(ctx context.Context, opts *Options) *loader {
+	l := &loader{ctx: ctx, readFile: os.ReadFile, lookup: func(string) (string, bool) { return "", false }}
+	if opts == nil {
+		return l
+	}
+	l.environ = opts.Environ
+	if opts.ReadFile != nil {
+		l.readFile = opts.ReadFile
+	}
+	switch {
+	case opts.Lookup != nil:
+		l.lookup = opts.Lookup
+	case opts.Environ != nil:
+		l.lookup = environLookup(opts.Environ)
+	}
+	return l
+}
+
+// environLookup looks names up in a list of KEY=VALUE pairs; the last
+// definition of a name wins, as with os.Environ.
+func environLookup(environ []string) func(string) (string, bool) {
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}
+}
+
+func (l *loader) ctxErr() error {
+	if err := l.ctx.Err(); err != nil {
+		return &errcode.Error{Code: errcode.CodeOf(err), Op: op, Err: err}
+	}
+	return nil
+}
+
+// problem records an InvalidArgument problem at a config path.
+func (l *loader) problem(path, format string, args ...any) {
+	l.problems = append(l.problems, &integrations.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// pathProblem records a problem at a config path in a file, and remembers
+// the path as failed.
+func (l *loader) pathProblem(file, path, format string, args ...any) {
+	l.problem(where(file, path), format, args...)
+	l.markFailed(path)
+}
+
+func (l *loader) markFailed(path string) {
+	if l.failed == nil {
+		l.failed = make(map[string]bool)
+	}
+	l.failed[path] = true
+}
+
+// reported reports whether a problem was already found at path, inside it,
+// or in a value that contains it.
+func (l *loader) reported(path string) bool {
+	for p := range l.failed {
+		if p == path || within(path, p) || within(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path lies strictly inside the value at parent.
+func within(path, parent string) bool {
+	return len(path) > len(parent) && strings.HasPrefix(path, parent) && (path[len(parent)] == '.' || path[len(parent)] == '[')
+}
+
+// warn records a warning at a config path.
+func (l *loader) warn(path, format string, args ...any) {
+	l.warnings = append(l.warnings, path+": "+fmt.Sprintf(format, args...))
+}
+
+func (l *loader) load(docs []document) (*Config, error) {
+	// koanf's default delimiter "." would split keys such as host names
+	// and URL paths in its flattened key map; "::" appears in no key we read.
+	k := koanf.New("::")
+	for _, d := range docs {
+		if err := l.ctxErr(); err != nil {
+			return nil, err
+		}
+		m, ok := l.parse(d)
+		if !ok {
+			continue
+		}
+		tree, defined := l.transform(m, "", d.name, d.dir, scopeRoot, 0)
+		if err := l.ctxErr(); err != nil {
+			return nil, err
+		}
+		if tm, isMap := tree.(map[string]any); defined && isMap {
+			if err := k.Load(confmap.Provider(tm, ""), nil); err != nil {
+				l.problem(d.name, "merging: %v", err)
+			}
+		}
+	}
+	if env := l.envOverlay(); env != nil {
+		if err := k.Load(confmap.Provider(env, ""), nil); err != nil {
+			l.problem("environment", "merging: %v", err)
+		}
+	}
+
+	dec := &decoder{l: l}
+	cfg := dec.root(k.Raw())
+
+	reg, err := integrations.NewRegistry(cfg)
+	if err != nil {
+		l.problems = append(l.problems, registryProblems(err, l.reported)...)
+	}
+	if len(l.problems) > 0 {
+		return nil, &errcode.Error{
+			Code: errcode.InvalidArgument,
+			Op:   op,
+			Msg:  fmt.Sprintf("%d %s in configuration", len(l.problems), plural(len(l.problems), "problem", "problems")),
+			Err:  errors.Join(l.problems...),
+		}
+	}
+	warnings := append(l.warnings, reg.Warnings()...)
+	return &Config{Integrations: cfg, Registry: reg, Warnings: warnings}, nil
+}
+
+// readError classifies a failure to read a config file.
+func readError(name string, err error) error {
+	var code errcode.Code
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &errcode.Error{Code: errcode.NotFound, Op: op, Msg: fmt.Sprintf("config file %q does not exist", name), Err: err}
+	case errors.Is(err, fs.ErrPermission):
+		code = errcode.PermissionDenied
+	default:
+		code = errcode.CodeOf(err)
+	}
+	return &errcode.Error{Code: code, Op: op, Msg: fmt.Sprintf("reading config file %q", name), Err: err}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

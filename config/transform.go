@@ -1,0 +1,321 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	koanfyaml "github.com/knadh/koanf/parsers/yaml"
+	"go.yaml.in/yaml/v3"
+)
+
+// scope says which part of the config tree a node is in, so that only the
+// sections scmkit reads are transformed and kept.
+type scope int
+
+const (
+	scopeRoot         scope = iota // the document
+	scopeIntegrations              // integrations
+	scopeBackend                   // backend
+	scopeReading                   // backend.reading
+	scopeAll                       // inside a section scmkit reads: keep everything
+)
+
+// child returns the scope of key inside s, and false if key lies outside
+// every section scmkit reads.
+func (s scope) child(key string) (scope, bool) {
+	switch s {
+	case scopeRoot:
+		switch key {
+		case "integrations":
+			return scopeIntegrations, true
+		case "backend":
+			return scopeBackend, true
+		}
+	case scopeIntegrations:
+		switch key {
+		case "github", "gitlab", "bitbucketCloud", "bitbucketServer":
+			return scopeAll, true
+		}
+	case scopeBackend:
+		if key == "reading" {
+			return scopeReading, true
+		}
+	case scopeReading:
+		if key == "allow" {
+			return scopeAll, true
+		}
+	case scopeAll:
+		return scopeAll, true
+	}
+	return 0, false
+}
+
+// maxIncludeDepth bounds nested $include directives, so that a file that
+// includes itself fails instead of recursing forever.
+const maxIncludeDepth = 16
+
+// substitution matches "${VAR}" and its escaped form "$${VAR}", exactly as
+// Backstage's config loader does.
+var substitution = regexp.MustCompile(`\$?\$\{[^{}]*\}`)
+
+// The keys that make an object an include directive.
+const (
+	keyEnv     = "$env"
+	keyFile    = "$file"
+	keyInclude = "$include"
+)
+
+// where formats a location for messages: the document and the config path.
+func where(file, path string) string {
+	if path == "" {
+		return file
+	}
+	return file + ": " + path
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func joinIndex(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+// parse parses one document with koanf's YAML parser. An empty document
+// yields an empty map.
+func (l *loader) parse(d document) (map[string]any, bool) {
+	m, err := koanfyaml.Parser().Unmarshal(d.data)
+	if err != nil {
+		l.problems = append(l.problems, yamlError(d.name, err))
+		return nil, false
+	}
+	return m, true
+}
+
+// transform applies Backstage's substitutions and includes to v, found at
+// path in file, and drops every key outside the sections scmkit reads.
+// dir is the base directory of relative $file and $include paths. It
+// returns false when the value is undefined (a variable that is not set),
+// in which case the caller drops it.
+func (l *loader) transform(v any, path, file, dir string, s scope, depth int) (any, bool) {
+	switch x := v.(type) {
+	case string:
+		return l.substitute(x, path, file)
+	case map[any]any:
+		return l.transform(stringKeys(x), path, file, dir, s, depth)
+	case map[string]any:
+		if key, ok := includeKey(x); ok {
+			return l.include(x, key, path, file, dir, s, depth)
+		}
+	}
+	return l.walk(v, path, file, dir, s, depth)
+}
+
+// walk transforms the members of an object or array.
+func (l *loader) walk(v any, path, file, dir string, s scope, depth int) (any, bool) {
+	switch x := v.(type) {
+	case map[any]any:
+		return l.walk(stringKeys(x), path, file, dir, s, depth)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			cs, ok := s.child(k)
+			if !ok {
+				continue
+			}
+			if cv, defined := l.transform(x[k], joinKey(path, k), file, dir, cs, depth); defined {
+				out[k] = cv
+			}
+		}
+		return out, true
+	case []any:
+		if s != scopeAll {
+			return x, true // the decoder reports the type error
+		}
+		out := make([]any, 0, len(x))
+		for i, e := range x {
+			// As in Backstage, an undefined element is dropped from the array.
+			if cv, defined := l.transform(e, joinIndex(path, i), file, dir, s, depth); defined {
+				out = append(out, cv)
+			}
+		}
+		return out, true
+	}
+	return v, true
+}
+
+// substitute replaces "${VAR}" with the variable's value and "$${VAR}" with
+// "${VAR}". If a variable is not set, the value is undefined.
+func (l *loader) substitute(s, path, file string) (any, bool) {
+	if !strings.Contains(s, "${") {
+		return s, true
+	}
+	var (
+		b       strings.Builder
+		last    int
+		missing []string
+	)
+	for _, m := range substitution.FindAllStringIndex(s, -1) {
+		b.WriteString(s[last:m[0]])
+		last = m[1]
+		ref := s[m[0]:m[1]]
+		if strings.HasPrefix(ref, "$$") {
+			b.WriteString(ref[1:])
+			continue
+		}
+		name := strings.TrimSpace(ref[2 : len(ref)-1])
+		val, ok := l.lookup(name)
+		if !ok {
+			missing = append(missing, name)
+			continue
+		}
+		b.WriteString(strings.TrimSpace(val))
+	}
+	b.WriteString(s[last:])
+	if len(missing) > 0 {
+		l.warn(where(file, path), "%s not set; the value is left unset", describeVars(missing))
+		return nil, false
+	}
+	return b.String(), true
+}
+
+func describeVars(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) == 1 {
+		return "environment variable " + q[0] + " is"
+	}
+	return "environment variables " + strings.Join(q, ", ") + " are"
+}
+
+// includeKey reports whether m is an include directive and which.
+func includeKey(m map[string]any) (string, bool) {
+	for _, k := range []string{keyEnv, keyFile, keyInclude} {
+		if _, ok := m[k]; ok {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// include resolves {$env: VAR}, {$file: path} and {$include: path#a.b}.
+func (l *loader) include(m map[string]any, key, path, file, dir string, s scope, depth int) (any, bool) {
+	at := where(file, path)
+	if len(m) != 1 {
+		l.pathProblem(file, path, "include key %s should not have adjacent keys", key)
+		return nil, false
+	}
+	raw, ok := m[key].(string)
+	if !ok {
+		l.pathProblem(file, path, "%s: value must be a string, got %s", key, typeName(m[key]))
+		return nil, false
+	}
+	v, defined := l.substitute(raw, path, file)
+	if !defined {
+		l.pathProblem(file, path, "%s: the value names a variable that is not set", key)
+		return nil, false
+	}
+	arg := v.(string)
+
+	switch key {
+	case keyEnv:
+		val, ok := l.lookup(arg)
+		if !ok {
+			l.warn(at, "%s not set; the value is left unset", describeVars([]string{arg}))
+			return nil, false
+		}
+		return strings.TrimSpace(val), true
+
+	case keyFile:
+		if l.ctx.Err() != nil {
+			return nil, false // Load reports the context's error
+		}
+		b, err := l.readFile(resolve(dir, arg))
+		if err != nil {
+			l.pathProblem(file, path, "%s: %v", key, err)
+			return nil, false
+		}
+		return strings.TrimRight(string(b), " \t\r\n"), true
+
+	default: // keyInclude
+		if depth >= maxIncludeDepth {
+			l.pathProblem(file, path, "%s: more than %d nested includes", key, maxIncludeDepth)
+			return nil, false
+		}
+		if l.ctx.Err() != nil {
+			return nil, false
+		}
+		name, dataPath, _ := strings.Cut(arg, "#")
+		switch filepath.Ext(name) {
+		case ".yaml", ".yml", ".json":
+		default:
+			l.pathProblem(file, path, "%s: no configuration parser available for included file %q (want .yaml, .yml or .json)", key, name)
+			return nil, false
+		}
+		full := resolve(dir, name)
+		b, err := l.readFile(full)
+		if err != nil {
+			l.pathProblem(file, path, "%s: %v", key, err)
+			return nil, false
+		}
+		var val any
+		if err := yaml.Unmarshal(b, &val); err != nil {
+			l.pathProblem(file, path, "%s: %v", key, yamlError(name, err))
+			return nil, false
+		}
+		if dataPath != "" {
+			parts := strings.Split(dataPath, ".")
+			for i, part := range parts {
+				obj, ok := asObject(val)
+				if !ok {
+					l.pathProblem(file, path, "%s: value at %q in included file %q is not an object", key, strings.Join(parts[:i], "."), name)
+					return nil, false
+				}
+				val = obj[part]
+			}
+		}
+		if val == nil {
+			l.warn(at, "%s: included file %q has no value at %q; the value is left unset", key, name, dataPath)
+			return nil, false
+		}
+		newDir := filepath.Dir(full)
+		if str, ok := val.(string); ok {
+			return l.substitute(str, path, name)
+		}
+		return l.walk(val, path, name, newDir, s, depth+1)
+	}
+}
+
+// resolve makes a relative path relative to dir.
+func resolve(dir, name string) string {
+	if dir == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(dir, name)
+}
+
+func asObject(v any) (map[string]any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, true
+	case map[any]any:
+		return stringKeys(x), true
+	}
+	return nil, false
+}
+
+// stringKeys converts a YAML mapping with non-string keys.
+func stringKeys(m map[any]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[fmt.Sprint(k)] = v
+	}
+	return out
+}
