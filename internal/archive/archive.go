@@ -1,0 +1,581 @@
+// Package archive turns the archives that source-control hosts serve (tar,
+// gzipped tar, zip) into an immutable in-memory [FS], safely, and writes a
+// file tree to disk without ever leaving the destination ([WriteDir]).
+//
+// # What is refused
+//
+// A whole archive is refused, with an InvalidArgument *errcode.Error naming
+// the entry, when any entry:
+//
+//   - has a name that is absolute, contains a ".." component, a backslash,
+//     a NUL byte or a Windows drive letter ("C:..."), is not valid UTF-8, or
+//     is not an fs.ValidPath once cleaned ("./a//b/" cleans to "a/b");
+//   - is a character or block device, a FIFO, or an entry type this package
+//     does not know;
+//   - is a symbolic or hard link inside the selected tree (after
+//     StripComponents and Dir) whose target is absolute or resolves outside
+//     that tree. Links are checked lexically; a chain that leaves the tree
+//     has at least one such link, so chains are refused too.
+//
+// Links whose target stays inside the tree are skipped: the snapshot never
+// contains links, so nothing can be reached through them. Links outside the
+// selected tree are skipped without looking at their target. A path that is
+// both a file and a directory is refused. When a path appears twice, the
+// later entry wins, as with tar.
+//
+// # Limits
+//
+// Each [Limits] field, when zero, takes its default: 10,000 files (and,
+// separately, 10,000 directories), 256 MiB of file data, 64 MiB per file,
+// and a decompressed archive stream of 4 × MaxBytes (1 GiB by default),
+// which counts every byte read, including headers and entries skipped by
+// Dir or Filter. Sizes in headers are only used to refuse early; the bytes
+// actually read are counted. Exceeding a limit returns an InvalidArgument
+// *errcode.Error saying which limit to raise, as soon as it is crossed, so a
+// gzip bomb costs at most the limit's worth of decompression.
+//
+// # Other errors
+//
+// A cancelled context returns Canceled or DeadlineExceeded, checked between
+// entries and on every read. A failure of the source reader is returned as
+// it is when it is an *errcode.Error, and as Unavailable otherwise. A corrupt
+// or truncated archive is InvalidArgument. Dir naming nothing in the archive
+// is NotFound.
+package archive
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Default limits. See [Limits].
+const (
+	DefaultMaxFiles     = 10_000
+	DefaultMaxBytes     = 256 << 20
+	DefaultMaxFileBytes = 64 << 20
+)
+
+// Limits bound what an archive may hold. Zero fields take the defaults
+// described in the package documentation; negative values are invalid.
+type Limits struct {
+	// MaxFiles is the maximum number of files kept; the number of
+	// directories is bounded by the same value. Default 10,000.
+	MaxFiles int
+	// MaxBytes is the maximum total size of the files kept. Default 256 MiB.
+	MaxBytes int64
+	// MaxFileBytes is the maximum size of one file. Default 64 MiB.
+	MaxFileBytes int64
+	// MaxArchiveBytes is the maximum size of the decompressed archive
+	// stream (and of the compressed one), counting entries that are not
+	// kept. Default 4 × MaxBytes. Not used by ReadZip, which reads only
+	// the entries it keeps.
+	MaxArchiveBytes int64
+}
+
+// Options selects what to keep from an archive. A nil *Options keeps
+// everything within the default limits.
+type Options struct {
+	Limits Limits
+
+	// StripComponents is the number of leading path components dropped
+	// from every entry; entries with no more components than that are
+	// skipped. GitHub's and GitLab's archives wrap the tree in one
+	// directory ("owner-repo-sha/"), so 1 is the usual value.
+	StripComponents int
+
+	// Dir keeps only the entries under this slash-separated directory
+	// (after stripping) and re-roots them there: with Dir
+	// "templates/service", "templates/service/template.yaml" becomes
+	// "template.yaml". "" or "." keeps everything.
+	Dir string
+
+	// Filter, when set, is called with the re-rooted path and the header
+	// size of every regular file; returning false skips the file (its
+	// data is not read into memory). Directories and links are not
+	// filtered.
+	Filter func(path string, size int64) bool
+}
+
+// config is Options resolved and validated.
+type config struct {
+	lim    Limits
+	strip  int
+	dir    string
+	filter func(string, int64) bool
+}
+
+func resolve(opts *Options) (*config, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	l := o.Limits
+	if l.MaxFiles < 0 || l.MaxBytes < 0 || l.MaxFileBytes < 0 || l.MaxArchiveBytes < 0 {
+		return nil, invalidf("negative archive limit %+v", l)
+	}
+	if o.StripComponents < 0 {
+		return nil, invalidf("negative StripComponents %d", o.StripComponents)
+	}
+	if l.MaxFiles == 0 {
+		l.MaxFiles = DefaultMaxFiles
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxFileBytes == 0 {
+		l.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if l.MaxArchiveBytes == 0 {
+		l.MaxArchiveBytes = 4 * l.MaxBytes
+		if l.MaxArchiveBytes < l.MaxBytes { // overflow
+			l.MaxArchiveBytes = l.MaxBytes
+		}
+	}
+	dir := strings.TrimSuffix(o.Dir, "/")
+	if dir == "." {
+		dir = ""
+	}
+	if dir != "" && (!fs.ValidPath(dir) || strings.ContainsAny(dir, "\\\x00")) {
+		return nil, invalidf("invalid Dir %q: want a slash-separated relative path without . or .. elements", o.Dir)
+	}
+	return &config{lim: l, strip: o.StripComponents, dir: dir, filter: o.Filter}, nil
+}
+
+// ReadTarGz reads a gzip-compressed tar archive from r into a snapshot.
+// See the package documentation for what is refused and the limits.
+func ReadTarGz(ctx context.Context, r io.Reader, opts *Options) (*FS, error) {
+	c, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	src := &source{r: r}
+	compressed := &counter{ctx: ctx, r: src, limit: c.lim.MaxArchiveBytes, over: c.streamLimit("compressed archive")}
+	zr, err := gzip.NewReader(bufio.NewReader(compressed))
+	if err != nil {
+		return nil, c.readError(ctx, src, err)
+	}
+	defer zr.Close()
+	return c.readTar(ctx, src, &counter{ctx: ctx, r: zr, limit: c.lim.MaxArchiveBytes, over: c.streamLimit("decompressed archive")})
+}
+
+// ReadTar reads an uncompressed tar archive from r into a snapshot.
+// See the package documentation for what is refused and the limits.
+func ReadTar(ctx context.Context, r io.Reader, opts *Options) (*FS, error) {
+	c, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	src := &source{r: r}
+	return c.readTar(ctx, src, &counter{ctx: ctx, r: src, limit: c.lim.MaxArchiveBytes, over: c.streamLimit("archive")})
+}
+
+// streamLimit returns the error for a stream longer than MaxArchiveBytes.
+func (c *config) streamLimit(what string) func() error {
+	return func() error {
+		return invalidf("%s is larger than %d bytes; raise Limits.MaxArchiveBytes", what, c.lim.MaxArchiveBytes)
+	}
+}
+
+func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, error) {
+	tr := tar.NewReader(r)
+	b := newBuilder(c.lim)
+	found := c.dir == ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, contextError(err)
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, c.readError(ctx, src, err)
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader { // GitHub's pax_global_header: the commit id
+			continue
+		}
+		name, err := cleanName(hdr.Name)
+		if err != nil {
+			return nil, err
+		}
+		var kind entryKind
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeGNUSparse:
+			kind = kindFile
+		case tar.TypeDir:
+			kind = kindDir
+		case tar.TypeSymlink:
+			kind = kindSymlink
+		case tar.TypeLink:
+			kind = kindHardlink
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			return nil, invalidf("archive entry %q is a device file or FIFO", name)
+		default:
+			return nil, invalidf("archive entry %q has unsupported type %q", name, hdr.Typeflag)
+		}
+		rel, keep := c.rebase(name)
+		if !keep {
+			continue
+		}
+		found = true
+		switch kind {
+		case kindDir:
+			if rel != "." {
+				if err := b.addDir(rel, fs.FileMode(hdr.Mode), hdr.ModTime); err != nil {
+					return nil, err
+				}
+			}
+		case kindSymlink, kindHardlink:
+			if err := c.checkLink(kind, name, rel, hdr.Linkname); err != nil {
+				return nil, err
+			}
+		case kindFile:
+			if rel == "." {
+				return nil, invalidf("Dir %q is a file in the archive", c.dir)
+			}
+			if c.filter != nil && !c.filter(rel, hdr.Size) {
+				continue
+			}
+			if err := b.checkFile(rel, hdr.Size); err != nil {
+				return nil, err
+			}
+			data, err := readEntry(tr, hdr.Size)
+			if err != nil {
+				return nil, c.readError(ctx, src, err)
+			}
+			if err := b.addFile(rel, data, fs.FileMode(hdr.Mode), hdr.ModTime); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !found {
+		return nil, &errcode.Error{Code: errcode.NotFound, Msg: fmt.Sprintf("directory %q not found in the archive", c.dir)}
+	}
+	return b.fs(), nil
+}
+
+// ReadZip reads a zip archive of the given size from r into a snapshot. The
+// caller holds the archive in memory or in a file, since zip needs random
+// access. Only kept entries are decompressed; each is counted as it is
+// read. See the package documentation for what is refused and the limits.
+func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS, error) {
+	c, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // our own name checks decide
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: "corrupt zip archive", Err: err}
+	}
+	b := newBuilder(c.lim)
+	found := c.dir == ""
+	for _, f := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return nil, contextError(err)
+		}
+		name, err := cleanName(f.Name)
+		if err != nil {
+			return nil, err
+		}
+		mode := f.Mode()
+		var kind entryKind
+		switch {
+		case mode.IsDir():
+			kind = kindDir
+		case mode&fs.ModeSymlink != 0:
+			kind = kindSymlink
+		case mode.IsRegular():
+			kind = kindFile
+		default:
+			return nil, invalidf("archive entry %q is a device file, FIFO or socket (mode %v)", name, mode)
+		}
+		rel, keep := c.rebase(name)
+		if !keep {
+			continue
+		}
+		found = true
+		switch kind {
+		case kindDir:
+			if rel != "." {
+				if err := b.addDir(rel, mode.Perm(), f.Modified); err != nil {
+					return nil, err
+				}
+			}
+		case kindSymlink:
+			target, err := readZipEntry(ctx, f, 4096, func() error {
+				return invalidf("archive entry %q is a symbolic link with an overlong target", name)
+			})
+			if err != nil {
+				return nil, err
+			}
+			if err := c.checkLink(kindSymlink, name, rel, string(target)); err != nil {
+				return nil, err
+			}
+		case kindFile:
+			if rel == "." {
+				return nil, invalidf("Dir %q is a file in the archive", c.dir)
+			}
+			hsize := int64(min(f.UncompressedSize64, 1<<62))
+			if c.filter != nil && !c.filter(rel, hsize) {
+				continue
+			}
+			if err := b.checkFile(rel, hsize); err != nil {
+				return nil, err
+			}
+			data, err := readZipEntry(ctx, f, c.lim.MaxFileBytes, func() error {
+				return invalidf("archive entry %q is larger than %d bytes; raise Limits.MaxFileBytes", rel, c.lim.MaxFileBytes)
+			})
+			if err != nil {
+				return nil, err
+			}
+			if err := b.addFile(rel, data, mode.Perm(), f.Modified); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !found {
+		return nil, &errcode.Error{Code: errcode.NotFound, Msg: fmt.Sprintf("directory %q not found in the archive", c.dir)}
+	}
+	return b.fs(), nil
+}
+
+// readZipEntry reads one zip entry, at most max bytes; a longer entry
+// returns over().
+func readZipEntry(ctx context.Context, f *zip.File, max int64, over func() error) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %q", f.Name), Err: err}
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(min(f.UncompressedSize64, 1<<20, uint64(max))))
+	if _, err := buf.ReadFrom(&counter{ctx: ctx, r: rc, limit: max, over: over}); err != nil {
+		var ce *errcode.Error
+		switch {
+		case errors.As(err, &ce):
+			return nil, err
+		case ctx.Err() != nil:
+			return nil, contextError(ctx.Err())
+		}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %q", f.Name), Err: err}
+	}
+	return buf.Bytes(), nil
+}
+
+type entryKind int
+
+const (
+	kindFile entryKind = iota
+	kindDir
+	kindSymlink
+	kindHardlink
+)
+
+// cleanName validates an entry name and returns it cleaned: no "./"
+// prefix, no trailing slash, no empty or "." elements. The top directory
+// itself ("./") cleans to ".".
+func cleanName(name string) (string, error) {
+	switch {
+	case name == "":
+		return "", invalidf("archive entry with an empty name")
+	case !utf8.ValidString(name):
+		return "", invalidf("archive entry %q: name is not valid UTF-8", name)
+	case strings.ContainsAny(name, "\\\x00"):
+		return "", invalidf("archive entry %q: name contains a backslash or NUL", name)
+	case name[0] == '/':
+		return "", invalidf("archive entry %q: absolute path", name)
+	case hasDriveLetter(name):
+		return "", invalidf("archive entry %q: Windows drive letter", name)
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		if elem == ".." {
+			return "", invalidf("archive entry %q: path contains \"..\"", name)
+		}
+	}
+	c := path.Clean(name)
+	if c != "." && !fs.ValidPath(c) {
+		return "", invalidf("archive entry %q: invalid path", name)
+	}
+	return c, nil
+}
+
+func hasDriveLetter(s string) bool {
+	return len(s) >= 2 && s[1] == ':' && ('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z')
+}
+
+// rebase applies StripComponents and Dir to a cleaned name. keep is false
+// for entries outside the selection; rel is "." for the selected directory
+// itself.
+func (c *config) rebase(name string) (rel string, keep bool) {
+	if name == "." {
+		return "", false
+	}
+	rest := name
+	for range c.strip {
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+1:]
+	}
+	switch {
+	case c.dir == "":
+		return rest, true
+	case rest == c.dir:
+		return ".", true
+	case len(rest) > len(c.dir) && rest[len(c.dir)] == '/' && strings.HasPrefix(rest, c.dir):
+		return rest[len(c.dir)+1:], true
+	}
+	return "", false
+}
+
+// checkLink refuses a link, found at rel in the selected tree, whose target
+// is absolute or resolves outside the tree. A symbolic link's target is
+// relative to the link's directory; a hard link's is a name in the archive.
+func (c *config) checkLink(kind entryKind, name, rel, target string) error {
+	what := "symbolic link"
+	if kind == kindHardlink {
+		what = "hard link"
+	}
+	if rel == "." {
+		return invalidf("Dir %q is a %s in the archive", c.dir, what)
+	}
+	outside := func() error {
+		return invalidf("archive entry %q is a %s to %q, outside the extracted tree", name, what, target)
+	}
+	if target == "" || !utf8.ValidString(target) || strings.ContainsAny(target, "\\\x00") ||
+		target[0] == '/' || hasDriveLetter(target) {
+		return outside()
+	}
+	if kind == kindHardlink {
+		t, err := cleanName(target)
+		if err != nil {
+			return outside()
+		}
+		if r, ok := c.rebase(t); !ok || r == "." {
+			return outside()
+		}
+		return nil
+	}
+	resolved := path.Join(path.Dir(rel), target)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return outside()
+	}
+	return nil
+}
+
+// readEntry reads a tar entry of the given header size. It allocates at
+// most 1 MiB before seeing the data, and refuses an entry that yields more
+// bytes than its header declared.
+func readEntry(r io.Reader, size int64) ([]byte, error) {
+	var data []byte
+	if size <= 1<<20 {
+		data = make([]byte, size)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+	} else {
+		var buf bytes.Buffer
+		buf.Grow(1 << 20)
+		n, err := buf.ReadFrom(io.LimitReader(r, size))
+		if err != nil {
+			return nil, err
+		}
+		if n < size {
+			return nil, io.ErrUnexpectedEOF
+		}
+		data = buf.Bytes()
+	}
+	var probe [1]byte
+	if n, _ := r.Read(probe[:]); n > 0 {
+		return nil, invalidf("archive entry is longer than its header says (%d bytes)", size)
+	}
+	return data, nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readError classifies an error met while reading the archive.
+func (c *config) readError(ctx context.Context, src *source, err error) error {
+	var ce *errcode.Error
+	switch {
+	case errors.As(err, &ce):
+		return err
+	case ctx.Err() != nil:
+		return contextError(ctx.Err())
+	case src.err != nil:
+		if errors.As(src.err, &ce) {
+			return src.err
+		}
+		return &errcode.Error{Code: errcode.Unavailable, Msg: "reading the archive", Err: src.err}
+	}
+	return &errcode.Error{Code: errcode.InvalidArgument, Msg: "corrupt or truncated archive", Err: err}
+}
+
+func contextError(err error) error {
+	code := errcode.Canceled
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = errcode.DeadlineExceeded
+	}
+	return &errcode.Error{Code: code, Msg: "reading the archive", Err: err}
+}
+
+// source records the first error of the caller's reader, to tell a failed
+// download from a corrupt archive.
+type source struct {
+	r   io.Reader
+	err error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// counter counts the bytes read through it, fails with over() once more
+// than limit have been read, and checks the context on every read.
+type counter struct {
+	ctx   context.Context
+	r     io.Reader
+	n     int64
+	limit int64
+	over  func() error
+	err   error
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > c.limit {
+		c.err = c.over()
+		return 0, c.err
+	}
+	return n, err
+}

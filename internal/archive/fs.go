@@ -1,0 +1,427 @@
+package archive
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// FS is an immutable in-memory snapshot of a file tree. It implements
+// fs.FS, fs.ReadFileFS, fs.ReadDirFS, fs.StatFS and fs.SubFS, and is safe
+// for concurrent use. Directories implied by a file's path exist even when
+// the source listed no entry for them (mode 0755, zero modification time).
+// The snapshot holds regular files and directories only: never symbolic
+// links, devices or other special files.
+//
+// The zero FS is an empty tree.
+type FS struct {
+	nodes  map[string]*node // full path from the snapshot's top → node; "." is the top
+	root   *node            // the node this view is rooted at
+	prefix string           // path of root in nodes; "" at the top
+}
+
+// File describes one entry given to [NewFS].
+type File struct {
+	Data    []byte      // contents of a regular file; copied by NewFS
+	Mode    fs.FileMode // permission bits (the executable bit matters), plus fs.ModeDir for an explicit, possibly empty, directory
+	ModTime time.Time   // modification time
+}
+
+// NewFS builds a snapshot from files, keyed by slash-separated paths that
+// satisfy fs.ValidPath and contain no backslash. Parent directories are
+// implied. It returns an InvalidArgument *errcode.Error for an invalid path,
+// a mode other than a regular file or a directory, or a path that is both a
+// file and a directory.
+func NewFS(files map[string]File) (*FS, error) {
+	b := newBuilder(Limits{MaxFiles: -1})
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names) // deterministic errors
+	for _, name := range names {
+		f := files[name]
+		if name == "." || !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
+			return nil, invalidf("NewFS: invalid path %q", name)
+		}
+		var err error
+		switch f.Mode.Type() {
+		case 0:
+			err = b.addFile(name, bytes.Clone(f.Data), f.Mode.Perm(), f.ModTime)
+		case fs.ModeDir:
+			err = b.addDir(name, f.Mode.Perm(), f.ModTime)
+		default:
+			err = invalidf("NewFS: %q has mode %v; only regular files and directories are allowed", name, f.Mode)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.fs(), nil
+}
+
+// node is one file or directory. It is its own fs.FileInfo and fs.DirEntry.
+type node struct {
+	name    string
+	mode    fs.FileMode
+	modTime time.Time
+	data    []byte
+	entries []*node // directories: children sorted by name
+}
+
+func (n *node) Name() string               { return n.name }
+func (n *node) Size() int64                { return int64(len(n.data)) }
+func (n *node) Mode() fs.FileMode          { return n.mode }
+func (n *node) ModTime() time.Time         { return n.modTime }
+func (n *node) IsDir() bool                { return n.mode.IsDir() }
+func (n *node) Sys() any                   { return nil }
+func (n *node) Type() fs.FileMode          { return n.mode.Type() }
+func (n *node) Info() (fs.FileInfo, error) { return n, nil }
+func (n *node) String() string             { return fs.FormatFileInfo(n) }
+
+// rootInfo reports a view's top directory under the name ".".
+type rootInfo struct{ *node }
+
+func (r rootInfo) Name() string               { return "." }
+func (r rootInfo) Info() (fs.FileInfo, error) { return r, nil }
+func (r rootInfo) String() string             { return fs.FormatFileInfo(r) }
+
+var errNotDir = errors.New("not a directory")
+
+// lookup returns the node at name, or a *fs.PathError for op.
+func (f *FS) lookup(op, name string) (*node, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if f.nodes == nil {
+		if name == "." {
+			return &node{name: ".", mode: fs.ModeDir | 0o755}, nil
+		}
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	if name == "." {
+		return f.root, nil
+	}
+	key := name
+	if f.prefix != "" {
+		key = f.prefix + "/" + name
+	}
+	n, ok := f.nodes[key]
+	if !ok {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	return n, nil
+}
+
+func info(n *node, name string) fs.FileInfo {
+	if name == "." {
+		return rootInfo{n}
+	}
+	return n
+}
+
+// Open opens the named file or directory.
+func (f *FS) Open(name string) (fs.File, error) {
+	n, err := f.lookup("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.IsDir() {
+		return &openDir{n: n, name: name}, nil
+	}
+	return &openFile{n: n, name: name}, nil
+}
+
+// ReadFile returns a copy of the named file's contents.
+func (f *FS) ReadFile(name string) ([]byte, error) {
+	n, err := f.lookup("readfile", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.IsDir() {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrInvalid}
+	}
+	return bytes.Clone(n.data), nil
+}
+
+// ReadDir returns the named directory's entries sorted by name.
+func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
+	n, err := f.lookup("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
+	}
+	return dirEntries(n.entries), nil
+}
+
+// Stat returns the named file's or directory's FileInfo.
+func (f *FS) Stat(name string) (fs.FileInfo, error) {
+	n, err := f.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return info(n, name), nil
+}
+
+// Sub returns the snapshot rooted at dir, which must be a directory. It
+// shares the data of f and copies nothing.
+func (f *FS) Sub(dir string) (fs.FS, error) {
+	n, err := f.lookup("sub", dir)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsDir() {
+		return nil, &fs.PathError{Op: "sub", Path: dir, Err: errNotDir}
+	}
+	if dir == "." {
+		return f, nil
+	}
+	prefix := dir
+	if f.prefix != "" {
+		prefix = f.prefix + "/" + dir
+	}
+	return &FS{nodes: f.nodes, root: n, prefix: prefix}, nil
+}
+
+func dirEntries(nodes []*node) []fs.DirEntry {
+	out := make([]fs.DirEntry, len(nodes))
+	for i, n := range nodes {
+		out[i] = n
+	}
+	return out
+}
+
+// openFile is an open regular file: fs.File, io.ReaderAt and io.Seeker.
+type openFile struct {
+	n      *node
+	name   string
+	off    int64
+	closed bool
+}
+
+func (o *openFile) Stat() (fs.FileInfo, error) {
+	if o.closed {
+		return nil, &fs.PathError{Op: "stat", Path: o.name, Err: fs.ErrClosed}
+	}
+	return info(o.n, o.name), nil
+}
+
+func (o *openFile) Read(p []byte) (int, error) {
+	if o.closed {
+		return 0, &fs.PathError{Op: "read", Path: o.name, Err: fs.ErrClosed}
+	}
+	if o.off >= int64(len(o.n.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, o.n.data[o.off:])
+	o.off += int64(n)
+	return n, nil
+}
+
+func (o *openFile) ReadAt(p []byte, off int64) (int, error) {
+	if o.closed {
+		return 0, &fs.PathError{Op: "read", Path: o.name, Err: fs.ErrClosed}
+	}
+	if off < 0 {
+		return 0, &fs.PathError{Op: "read", Path: o.name, Err: fs.ErrInvalid}
+	}
+	if off >= int64(len(o.n.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, o.n.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (o *openFile) Seek(offset int64, whence int) (int64, error) {
+	if o.closed {
+		return 0, &fs.PathError{Op: "seek", Path: o.name, Err: fs.ErrClosed}
+	}
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.off
+	case io.SeekEnd:
+		offset += int64(len(o.n.data))
+	default:
+		return 0, &fs.PathError{Op: "seek", Path: o.name, Err: fs.ErrInvalid}
+	}
+	if offset < 0 {
+		return 0, &fs.PathError{Op: "seek", Path: o.name, Err: fs.ErrInvalid}
+	}
+	o.off = offset
+	return offset, nil
+}
+
+func (o *openFile) Close() error {
+	if o.closed {
+		return &fs.PathError{Op: "close", Path: o.name, Err: fs.ErrClosed}
+	}
+	o.closed = true
+	return nil
+}
+
+// openDir is an open directory: fs.ReadDirFile.
+type openDir struct {
+	n      *node
+	name   string
+	off    int
+	closed bool
+}
+
+func (d *openDir) Stat() (fs.FileInfo, error) {
+	if d.closed {
+		return nil, &fs.PathError{Op: "stat", Path: d.name, Err: fs.ErrClosed}
+	}
+	return info(d.n, d.name), nil
+}
+
+func (d *openDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: fs.ErrInvalid}
+}
+
+func (d *openDir) ReadDir(count int) ([]fs.DirEntry, error) {
+	if d.closed {
+		return nil, &fs.PathError{Op: "readdir", Path: d.name, Err: fs.ErrClosed}
+	}
+	rest := d.n.entries[d.off:]
+	if count > 0 {
+		if len(rest) == 0 {
+			return nil, io.EOF
+		}
+		rest = rest[:min(count, len(rest))]
+	}
+	d.off += len(rest)
+	return dirEntries(rest), nil
+}
+
+func (d *openDir) Close() error {
+	if d.closed {
+		return &fs.PathError{Op: "close", Path: d.name, Err: fs.ErrClosed}
+	}
+	d.closed = true
+	return nil
+}
+
+// builder assembles a snapshot, enforcing the file and byte limits.
+type builder struct {
+	lim   Limits // MaxFiles < 0: no limits
+	nodes map[string]*node
+	files int
+	dirs  int
+	bytes int64
+}
+
+func newBuilder(lim Limits) *builder {
+	root := &node{name: ".", mode: fs.ModeDir | 0o755}
+	return &builder{lim: lim, nodes: map[string]*node{".": root}}
+}
+
+func (b *builder) limited() bool { return b.lim.MaxFiles >= 0 }
+
+// dir returns the directory at p, creating it and its parents as needed.
+func (b *builder) dir(p string) (*node, error) {
+	if n, ok := b.nodes[p]; ok {
+		if !n.IsDir() {
+			return nil, invalidf("%q is both a file and a directory", p)
+		}
+		return n, nil
+	}
+	parent, err := b.dir(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	if b.limited() && b.dirs >= b.lim.MaxFiles {
+		return nil, invalidf("archive has more than %d directories; raise Limits.MaxFiles", b.lim.MaxFiles)
+	}
+	b.dirs++
+	n := &node{name: path.Base(p), mode: fs.ModeDir | 0o755}
+	b.nodes[p] = n
+	parent.entries = append(parent.entries, n)
+	return n, nil
+}
+
+// addDir records an explicit directory entry with its mode and time.
+func (b *builder) addDir(p string, perm fs.FileMode, mtime time.Time) error {
+	n, err := b.dir(p)
+	if err != nil {
+		return err
+	}
+	n.mode = fs.ModeDir | perm&fs.ModePerm
+	n.modTime = mtime
+	return nil
+}
+
+// checkFile reports whether one more file of size bytes at p fits the
+// limits, before its data is read.
+func (b *builder) checkFile(p string, size int64) error {
+	if !b.limited() {
+		return nil
+	}
+	if size > b.lim.MaxFileBytes {
+		return invalidf("archive entry %q is larger than %d bytes; raise Limits.MaxFileBytes", p, b.lim.MaxFileBytes)
+	}
+	var old int64
+	if n, ok := b.nodes[p]; ok {
+		old = n.Size()
+	} else if b.files >= b.lim.MaxFiles {
+		return invalidf("archive has more than %d files; raise Limits.MaxFiles", b.lim.MaxFiles)
+	}
+	if b.bytes-old+size > b.lim.MaxBytes {
+		return invalidf("archive holds more than %d bytes of files; raise Limits.MaxBytes", b.lim.MaxBytes)
+	}
+	return nil
+}
+
+// addFile records a regular file; a later entry for the same path replaces
+// an earlier one, as tar does.
+func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Time) error {
+	if err := b.checkFile(p, int64(len(data))); err != nil {
+		return err
+	}
+	if n, ok := b.nodes[p]; ok {
+		if n.IsDir() {
+			return invalidf("%q is both a file and a directory", p)
+		}
+		b.bytes += int64(len(data)) - n.Size()
+		n.data, n.mode, n.modTime = data, perm&fs.ModePerm, mtime
+		return nil
+	}
+	parent, err := b.dir(path.Dir(p))
+	if err != nil {
+		return err
+	}
+	n := &node{name: path.Base(p), mode: perm & fs.ModePerm, modTime: mtime, data: data}
+	b.nodes[p] = n
+	parent.entries = append(parent.entries, n)
+	b.files++
+	b.bytes += int64(len(data))
+	return nil
+}
+
+// fs sorts every directory and returns the snapshot.
+func (b *builder) fs() *FS {
+	for _, n := range b.nodes {
+		if len(n.entries) > 1 {
+			slices.SortFunc(n.entries, func(x, y *node) int { return strings.Compare(x.name, y.name) })
+		}
+	}
+	return &FS{nodes: b.nodes, root: b.nodes["."]}
+}
+
+// invalidf returns an InvalidArgument *errcode.Error.
+func invalidf(format string, args ...any) *errcode.Error {
+	return &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf(format, args...)}
+}
