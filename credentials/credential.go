@@ -1,19 +1,11 @@
-// Package credentials decides who scmkit is on each call: the signed-in
-// user's OAuth token, an app's credentials (a GitHub App installation token,
-// a Bitbucket Cloud OAuth consumer token), an owner-scoped or host-wide
-// token from configuration, or nobody.
-//
-// A [Source] is oauth2.TokenSource with a context. A [Resolver] picks a
-// credential per host and owner, in a fixed and documented order, and when
-// nothing fits says why for every candidate. A [Transport] attaches the
-// resolved credential to HTTP requests, only for the integration's own hosts.
-//
-// No type in this package shows a secret when formatted, logged or
-// marshalled.
 package credentials
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -66,3 +58,125 @@ type SourceFunc func(ctx context.Context) (*Credential, error)
 
 // Credential calls f(ctx).
 func (f SourceFunc) Credential(ctx context.Context) (*Credential, error) { return f(ctx) }
+
+// ExpiryDelta is how early [Credential.Valid] treats a credential as
+// expired, so that it is not sent just as it lapses (as oauth2.Token does).
+const ExpiryDelta = 10 * time.Second
+
+// Valid reports whether c is usable now: not nil, a token (or anonymous),
+// and not expiring within ExpiryDelta.
+func (c *Credential) Valid() bool {
+	if c == nil || (c.Token == "" && c.Kind != KindAnonymous) {
+		return false
+	}
+	return !c.ExpiresWithin(time.Now(), ExpiryDelta)
+}
+
+// ExpiresWithin reports whether c expires before now+margin. A credential
+// with a zero Expiry never does. Pass an injected clock's now in tests.
+func (c *Credential) ExpiresWithin(now time.Time, margin time.Duration) bool {
+	return !c.Expiry.IsZero() && c.Expiry.Before(now.Add(margin))
+}
+
+// Scheme returns the HTTP authentication scheme for c: "Basic" when
+// Username is set, "Bearer" when only Token is, "" for no token.
+func (c *Credential) Scheme() string {
+	switch {
+	case c.Token == "":
+		return ""
+	case c.Username != "":
+		return "Basic"
+	default:
+		return "Bearer"
+	}
+}
+
+const redacted = "[redacted]"
+
+func (c Credential) redactedToken() string {
+	if c.Token == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String describes c without its secret, e.g.
+// "app credential from integrations.github[0].apps[0] installation 42,
+// expires 2026-01-02T15:04:05Z".
+func (c Credential) String() string {
+	s := string(c.Kind) + " credential"
+	if c.Source != "" {
+		s += " from " + c.Source
+	}
+	if c.Username != "" {
+		s += " as " + c.Username
+	}
+	if !c.Expiry.IsZero() {
+		s += ", expires " + c.Expiry.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// GoString describes c in Go syntax with its secret redacted.
+func (c Credential) GoString() string {
+	exp := "time.Time{}"
+	if !c.Expiry.IsZero() {
+		exp = strconv.Quote(c.Expiry.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("credentials.Credential{Kind: %q, Token: %q, Username: %q, Expiry: %s, Source: %q}",
+		c.Kind, c.redactedToken(), c.Username, exp, c.Source)
+}
+
+// Format prints String for every verb (GoString for %#v), so no verb
+// shows the secret.
+func (c Credential) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, c.String(), c.GoString())
+}
+
+// LogValue shows c's metadata in log/slog output, never its secret.
+func (c Credential) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("kind", string(c.Kind)), slog.String("source", c.Source)}
+	if c.Token != "" {
+		attrs = append(attrs, slog.String("token", redacted))
+	}
+	if c.Username != "" {
+		attrs = append(attrs, slog.String("username", c.Username))
+	}
+	if !c.Expiry.IsZero() {
+		attrs = append(attrs, slog.Time("expiry", c.Expiry))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes c's metadata with the secret redacted.
+func (c Credential) MarshalJSON() ([]byte, error) {
+	var exp *time.Time
+	if !c.Expiry.IsZero() {
+		exp = &c.Expiry
+	}
+	return json.Marshal(struct {
+		Kind     Kind       `json:"kind"`
+		Token    string     `json:"token,omitempty"`
+		Username string     `json:"username,omitempty"`
+		Expiry   *time.Time `json:"expiry,omitempty"`
+		Source   string     `json:"source,omitempty"`
+	}{c.Kind, c.redactedToken(), c.Username, exp, c.Source})
+}
+
+func formatRedacted(f fmt.State, verb rune, s, gs string) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprint(f, gs)
+	case verb == 'q':
+		fmt.Fprint(f, strconv.Quote(s))
+	default:
+		fmt.Fprint(f, s)
+	}
+}
+
+// Static returns a Source that always returns c. The Source keeps its own
+// copy, so later changes to c do not affect it.
+func Static(c Credential) Source {
+	cp := c
+	return SourceFunc(func(context.Context) (*Credential, error) { return &cp, nil })
+}

@@ -1,0 +1,396 @@
+package githubapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials/internal/tokencache"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+const (
+	maxBody      = 1 << 20 // an installation or a token
+	maxListBody  = 8 << 20 // a page of 100 repositories
+	maxMsgLength = 300
+)
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// call is one GitHub API request.
+type call struct {
+	op     string
+	method string
+	url    string // absolute
+	what   string // "GET /orgs/acme/installation", for messages
+	bearer string
+	// auth says what bearer is, for a 401's message: "jwt" or
+	// "installation".
+	auth    string
+	body    []byte
+	maxBody int64
+}
+
+// do sends c with retries, decodes a 2xx answer into out (if not nil) and
+// returns the response headers. Errors are classified *errcode.Error.
+func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
+	var hdr http.Header
+	err := a.retry.Do(ctx, func(ctx context.Context) error { return a.ctxError(ctx, c) }, func(actx context.Context) (bool, time.Duration, error) {
+		h, retry, wait, err := a.once(actx, c, out)
+		hdr = h
+		return retry, wait, err
+	})
+	return hdr, err
+}
+
+func (a *App) ctxError(ctx context.Context, c call) error {
+	code := errcode.Canceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = errcode.DeadlineExceeded
+	}
+	return &errcode.Error{Code: code, Op: c.op, Provider: provider, Host: a.host,
+		Msg: "GitHub did not answer " + c.what + " before the caller's context ended", Err: ctx.Err()}
+}
+
+func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry bool, wait time.Duration, err error) {
+	var body io.Reader
+	if c.body != nil {
+		body = bytes.NewReader(c.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, body)
+	if err != nil {
+		return nil, false, 0, &errcode.Error{Code: errcode.InvalidArgument, Op: c.op, Provider: provider, Host: a.host,
+			Msg: "cannot build the request " + c.what + "; check the integration's apiBaseUrl", Err: err}
+	}
+	req.Header.Set("Accept", mediaType)
+	req.Header.Set("X-GitHub-Api-Version", apiVersion)
+	req.Header.Set("User-Agent", a.userAgent)
+	req.Header.Set("Authorization", "Bearer "+c.bearer)
+	if c.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		// *url.Error names the method and URL; ours carry no secret.
+		msg := "cannot reach GitHub for " + c.what + "; check the integration's apiBaseUrl and the network"
+		if ctx.Err() != nil {
+			msg = "GitHub did not answer " + c.what + " in time"
+		}
+		return nil, true, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Msg: msg, Err: err}
+	}
+	defer func() {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) //nolint:errcheck // draining for connection reuse
+		resp.Body.Close()
+	}()
+	limit := c.maxBody
+	if limit == 0 {
+		limit = maxBody
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, true, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+			Msg: "GitHub's answer to " + c.what + " was cut off", Err: err}
+	}
+	if int64(len(data)) > limit {
+		return nil, false, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+			Msg: "GitHub's answer to " + c.what + " is larger than " + strconv.FormatInt(limit, 10) + " bytes; check the integration's apiBaseUrl"}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out != nil {
+			if err := json.Unmarshal(data, out); err != nil {
+				return nil, false, 0, a.garbage(c, resp, err)
+			}
+		}
+		return resp.Header, false, 0, nil
+	}
+	e, retry, wait := a.statusError(c, resp, data)
+	return nil, retry, wait, e
+}
+
+// garbage is the error for a 2xx answer that is not the JSON GitHub
+// documents: usually an apiBaseUrl that points at a web page or a proxy.
+func (a *App) garbage(c call, resp *http.Response, err error) error {
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+		Msg: "GitHub answered " + c.what + " with something that is not the expected JSON (Content-Type " + strconv.Quote(ct) +
+			"); check that the integration's apiBaseUrl is the REST API (https://HOST/api/v3 on GitHub Enterprise Server)",
+		Err: err}
+}
+
+// statusError classifies a non-2xx answer; this is the only place that
+// maps GitHub's statuses to codes.
+func (a *App) statusError(c call, resp *http.Response, body []byte) (err error, retry bool, wait time.Duration) {
+	msg := githubMessage(body)
+	detail := "HTTP " + strconv.Itoa(resp.StatusCode)
+	if msg != "" {
+		detail += ": " + msg
+	}
+	e := &errcode.Error{Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode}
+	switch s := resp.StatusCode; {
+	case s == http.StatusUnauthorized:
+		e.Code = errcode.Unauthorized
+		if c.auth == "jwt" {
+			e.Msg = "GitHub rejected the JWT of " + a.label + " for " + c.what + " (" + detail +
+				"); check that appId and privateKey belong to the same app, and that this machine's clock is right"
+		} else {
+			e.Msg = "GitHub rejected the installation token of " + a.label + " for " + c.what + " (" + detail + ")"
+		}
+	case s == http.StatusTooManyRequests || (s == http.StatusForbidden &&
+		(resp.Header.Get("X-RateLimit-Remaining") == "0" || strings.Contains(strings.ToLower(msg), "rate limit"))):
+		e.Code = errcode.RateLimited
+		e.RetryAt, wait = retryAt(resp.Header, a.now())
+		e.Msg = "GitHub rate-limited " + a.label + " on " + c.what + " (" + detail + ")"
+		return e, wait > 0, wait
+	case s == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "suspended"):
+		e.Code, e.Err = errcode.PermissionDenied, ErrSuspended
+		e.Msg = "GitHub refused " + c.what + " because " + a.label + "'s installation is suspended (" + detail +
+			"); an owner of the account must unsuspend it in the installation's settings"
+	case s == http.StatusForbidden:
+		e.Code = errcode.PermissionDenied
+		e.Msg = "GitHub refused " + c.what + " for " + a.label + " (" + detail + ")"
+	case s == http.StatusNotFound || s == http.StatusGone:
+		e.Code = errcode.NotFound
+		e.Msg = "GitHub answered " + c.what + " with " + detail
+	case s == http.StatusUnprocessableEntity:
+		e.Code = errcode.PermissionDenied
+		e.Msg = "GitHub refused " + c.what + " for " + a.label + " (" + detail +
+			"); the installation does not grant a permission or repository the token asks for: check the requested permissions against the app's, and accept pending permission requests in the installation's settings"
+	case s >= 500:
+		e.Code = errcode.Unavailable
+		e.Msg = "GitHub failed " + c.what + " (" + detail + ")"
+		_, wait = retryAt(resp.Header, a.now())
+		return e, true, wait
+	default:
+		e.Code = errcode.Unknown
+		e.Msg = "GitHub answered " + c.what + " with " + detail
+	}
+	return e, false, 0
+}
+
+// retryAt reads Retry-After (seconds or an HTTP date) or X-RateLimit-Reset
+// (epoch seconds).
+func retryAt(h http.Header, now time.Time) (time.Time, time.Duration) {
+	if v := h.Get("Retry-After"); v != "" {
+		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+			d := time.Duration(secs) * time.Second
+			return now.Add(d), d
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return t, max(t.Sub(now), 0)
+		}
+	}
+	if v := h.Get("X-RateLimit-Reset"); v != "" {
+		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			t := time.Unix(secs, 0)
+			return t, max(t.Sub(now), 0)
+		}
+	}
+	return time.Time{}, 0
+}
+
+// githubMessage extracts "message" from GitHub's error body, shortened and
+// on one line. GitHub's messages describe the failure; they never echo a
+// credential.
+func githubMessage(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	m := strings.Join(strings.Fields(e.Message), " ")
+	if len(m) > maxMsgLength {
+		m = m[:maxMsgLength] + "…"
+	}
+	return m
+}
+
+type installationJSON struct {
+	ID      int64 `json:"id"`
+	AppID   int64 `json:"app_id"`
+	Account struct {
+		Login string `json:"login"`
+		Type  string `json:"type"`
+	} `json:"account"`
+	RepositorySelection string            `json:"repository_selection"`
+	Permissions         map[string]string `json:"permissions"`
+	SuspendedAt         *time.Time        `json:"suspended_at"`
+	SuspendedBy         *json.RawMessage  `json:"suspended_by"`
+}
+
+func (j *installationJSON) installation(owner string) *Installation {
+	inst := &Installation{
+		ID: j.ID, AppID: j.AppID, Account: j.Account.Login, AccountType: j.Account.Type,
+		RepositorySelection: j.RepositorySelection, Permissions: j.Permissions,
+		Suspended: j.SuspendedAt != nil || (j.SuspendedBy != nil && string(*j.SuspendedBy) != "null"),
+	}
+	if inst.Account == "" {
+		inst.Account = owner
+	}
+	return inst
+}
+
+// lookup finds the installation for owner: GET /orgs/{owner}/installation,
+// then GET /users/{owner}/installation when the first answers 404.
+func (a *App) lookup(ctx context.Context, owner string) (*Installation, time.Time, error) {
+	const op = "githubapp.Installation"
+	jwt, err := a.JWT(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var raw installationJSON
+	c := call{op: op, method: http.MethodGet, url: a.apiBase + "/orgs/" + owner + "/installation",
+		what: "GET /orgs/" + owner + "/installation", bearer: jwt.Token, auth: "jwt"}
+	_, err = a.do(ctx, c, &raw)
+	if errcode.CodeOf(err) == errcode.NotFound {
+		c.url, c.what = a.apiBase+"/users/"+owner+"/installation", "GET /users/"+owner+"/installation"
+		_, err = a.do(ctx, c, &raw)
+		if errcode.CodeOf(err) == errcode.NotFound {
+			return nil, time.Time{}, tokencache.Remember(a.notInstalled(owner, http.StatusNotFound), a.now().Add(a.notInstalledTTL))
+		}
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if raw.ID <= 0 {
+		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host, Status: http.StatusOK,
+			Msg: "GitHub answered " + c.what + " without an installation id; check that the integration's apiBaseUrl is the REST API"}
+	}
+	inst := raw.installation(owner)
+	return inst, a.now().Add(a.installTTL), nil
+}
+
+type tokenJSON struct {
+	Token               string            `json:"token"`
+	ExpiresAt           time.Time         `json:"expires_at"`
+	Permissions         map[string]string `json:"permissions"`
+	RepositorySelection string            `json:"repository_selection"`
+}
+
+// mint creates an installation access token:
+// POST /app/installations/{id}/access_tokens.
+func (a *App) mint(ctx context.Context, inst *Installation) (*Token, time.Time, error) {
+	const op = "githubapp.Token"
+	jwt, err := a.JWT(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	id := strconv.FormatInt(inst.ID, 10)
+	c := call{op: op, method: http.MethodPost, url: a.apiBase + "/app/installations/" + id + "/access_tokens",
+		what: "POST /app/installations/" + id + "/access_tokens", bearer: jwt.Token, auth: "jwt", body: a.perms}
+	var raw tokenJSON
+	_, err = a.do(ctx, c, &raw)
+	switch {
+	case errcode.CodeOf(err) == errcode.NotFound:
+		e := err.(*errcode.Error)
+		e.Msg, e.Err = a.label+"'s installation "+id+" for "+inst.Account+" no longer exists", errInstallationGone
+		return nil, time.Time{}, e
+	case errors.Is(err, ErrSuspended):
+		return nil, time.Time{}, a.suspended(inst.ID, inst.Account, http.StatusForbidden)
+	case err != nil:
+		return nil, time.Time{}, err
+	}
+	now := a.now()
+	switch {
+	case raw.Token == "" || raw.ExpiresAt.IsZero():
+		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host, Status: http.StatusCreated,
+			Msg: "GitHub answered " + c.what + " without a token or its expiry; check that the integration's apiBaseUrl is the REST API"}
+	case !raw.ExpiresAt.After(now):
+		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host, Status: http.StatusCreated,
+			Msg: "GitHub answered " + c.what + " with a token that expired at " + raw.ExpiresAt.UTC().Format(time.RFC3339) +
+				", before this machine's time " + now.UTC().Format(time.RFC3339) + "; check this machine's clock"}
+	}
+	sel := raw.RepositorySelection
+	if sel == "" {
+		sel = inst.RepositorySelection
+	}
+	perms := raw.Permissions
+	if perms == nil {
+		perms = inst.Permissions
+	}
+	return &Token{
+		Token: raw.Token, ExpiresAt: raw.ExpiresAt, AppID: a.id, InstallationID: inst.ID,
+		Source: a.path + " installation " + id, RepositorySelection: sel, Permissions: perms,
+	}, raw.ExpiresAt, nil
+}
+
+// listRepositories lists a selected-repositories installation's
+// repositories with its token: GET /installation/repositories, 100 a page,
+// following Link rel="next" on the API's own host only.
+func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repoSet, error) {
+	const op = "githubapp.Token"
+	set := &repoSet{names: make(map[string]struct{}), fetched: a.now()}
+	next := a.apiBase + "/installation/repositories?per_page=100"
+	for page := 0; next != ""; page++ {
+		if page == maxRepoPages {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+				Msg: "installation " + strconv.FormatInt(id, 10) + " lists more than " + strconv.Itoa(maxRepoPages*100) + " repositories; give it access to all repositories instead"}
+		}
+		var body struct {
+			Repositories []struct {
+				Name string `json:"name"`
+			} `json:"repositories"`
+		}
+		c := call{op: op, method: http.MethodGet, url: next, what: "GET /installation/repositories",
+			bearer: tok.Token, auth: "installation", maxBody: maxListBody}
+		hdr, err := a.do(ctx, c, &body)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range body.Repositories {
+			set.names[strings.ToLower(r.Name)] = struct{}{}
+		}
+		next = a.nextLink(hdr.Get("Link"))
+	}
+	return set, nil
+}
+
+// nextLink returns the rel="next" URL of a Link header if it is on the API's
+// own scheme and host (the token must not go anywhere else), or "".
+func (a *App) nextLink(link string) string {
+	for part := range strings.SplitSeq(link, ",") {
+		target, params, ok := strings.Cut(part, ";")
+		if !ok || !strings.Contains(params, `rel="next"`) {
+			continue
+		}
+		target = strings.Trim(strings.TrimSpace(target), "<>")
+		u, err := url.Parse(target)
+		if err != nil || u.Scheme != a.apiURL.Scheme || u.Host != a.apiURL.Host {
+			return ""
+		}
+		return u.String()
+	}
+	return ""
+}
+
+// firstInstallation finds the app's first active installation, for
+// publicAccess: GET /app/installations.
+func (a *App) firstInstallation(ctx context.Context) (*Installation, time.Time, error) {
+	const op = "githubapp.PublicToken"
+	jwt, err := a.JWT(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var list []installationJSON
+	c := call{op: op, method: http.MethodGet, url: a.apiBase + "/app/installations?per_page=100",
+		what: "GET /app/installations", bearer: jwt.Token, auth: "jwt", maxBody: maxListBody}
+	if _, err := a.do(ctx, c, &list); err != nil {
+		return nil, time.Time{}, err
+	}
+	for i := range list {
+		if inst := list[i].installation(""); inst.ID > 0 && !inst.Suspended {
+			return inst, a.now().Add(a.installTTL), nil
+		}
+	}
+	return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.NotFound, Op: op, Provider: provider, Host: a.host,
+		Msg: a.label + " has publicAccess but no active installation to mint a token with; install it on at least one account",
+		Err: ErrNotInstalled}, a.now().Add(a.notInstalledTTL))
+}

@@ -1,0 +1,70 @@
+// Package githubapp mints GitHub App credentials: the app's own JWT, and
+// installation access tokens for the owner (organisation or user) a request
+// is about.
+//
+// An [App] is one GitHub App on one GitHub host (github.com or a GitHub
+// Enterprise Server). [App.Token] finds the app's installation for an owner
+// and returns an installation token for it; [App.JWT] returns the app's
+// JWT (RS256, issued-at back-dated 60s for clock skew, expiring within
+// GitHub's 10-minute limit, iss = the app id). Everything is cached: the
+// owner's installation, each installation's token (renewed a margin before
+// it expires), the JWT, and, for installations limited to selected
+// repositories, the list of those repositories.
+//
+// # Request cost
+//
+// For an owner seen for the first time: one call to find the installation
+// (GET /orgs/{owner}/installation; when that answers 404, a second one, GET
+// /users/{owner}/installation), then one call to mint the token (POST
+// /app/installations/{id}/access_tokens). So an organisation costs 2
+// requests and a user account 3, however many goroutines ask at once:
+// concurrent callers for one owner share one lookup and concurrent callers
+// for one installation share one mint (golang.org/x/sync/singleflight, run
+// outside any lock). After that, nothing until the token is due for renewal
+// (one mint), the installation entry expires ([Options.InstallationTTL],
+// one lookup) or the token is rejected ([App.Invalidate]).
+//
+// For an installation limited to selected repositories, the first request
+// that names a repository also lists the installation's repositories (GET
+// /installation/repositories, 100 per page, so one call per 100
+// repositories), cached for [Options.RepositoriesTTL]; a repository that is
+// not in the list causes a fresh listing at most once per
+// [Options.RepositoriesRefresh], so that a repository just added to the
+// selection is seen. Installations on all repositories never list them.
+//
+// An owner the app is not installed for is remembered for
+// [Options.NotInstalledTTL], so asking again costs nothing until then.
+//
+// Lookups and mints that fail with a network error, a timeout or a 5xx are
+// retried with exponential backoff and jitter, never past the caller's
+// context.
+//
+// [Token] never shows its secret when formatted with any fmt verb, logged
+// with log/slog or marshalled to JSON, as long as fmt can call its methods:
+// a Token in an unexported struct field is printed field by field by fmt,
+// so keep tokens out of structs you print, or in exported fields.
+//
+// # Errors
+//
+// Every error is an *errcode.Error (see scm.Code) whose message says what to
+// fix and never contains a token or the private key. The conditions a
+// caller must tell apart also match a sentinel with errors.Is:
+//
+//   - [ErrNotInstalled] (code NotFound): the app has no installation for the
+//     owner. [Fallback] reports true: try another credential.
+//   - [ErrOwnerNotAllowed] (code PermissionDenied): the owner is not in
+//     allowedInstallationOwners. [Fallback] reports true.
+//   - [ErrSuspended] (code PermissionDenied): the installation is suspended.
+//   - [ErrRepositoryNotSelected] (code PermissionDenied): the installation
+//     is limited to selected repositories and the repository is not one of
+//     them.
+//
+// Other failures carry only a code: InvalidArgument for a private key that
+// does not parse or a malformed owner name; Unauthorized when GitHub
+// rejects the JWT (wrong app id or key, or a clock far off); PermissionDenied
+// for a 403, or a 422 when the installation does not grant a permission the
+// token asks for ([Options.Permissions]); RateLimited with a retry time;
+// Unavailable when GitHub cannot be reached, keeps answering 5xx, or answers
+// something that is not the JSON it documents (often a wrong apiBaseUrl);
+// Canceled or DeadlineExceeded when the caller's context ends first.
+package githubapp

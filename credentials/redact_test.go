@@ -1,0 +1,123 @@
+package credentials
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/integrations"
+)
+
+// TestNothingShowsASecret formats every public type of the package, and the
+// errors it returns, with every fmt verb, JSON and log/slog, and checks that
+// no secret appears.
+func TestNothingShowsASecret(t *testing.T) {
+	gh := newFakeGitHub(t, nil)
+	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"}, fakegithub.Installation{ID: 44, Login: "suspended-co", Suspended: true})
+	bb := newFakeOAuth(t, "consumer-key", "consumer-secret-value")
+	cfg := integrations.Config{
+		GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Token: secret("ghp_hostwidesecret"), Apps: []integrations.GitHubAppConfig{app()},
+			Credentials: []integrations.ScopedCredential{{Owners: []string{"initech"}, Token: secret("ghp_scopedsecret")}}}},
+		BitbucketCloud: []integrations.BitbucketCloudConfig{{ClientID: "consumer-key", ClientSecret: secret("consumer-secret-value"), TokenURL: bb.URL}},
+	}
+	r, err := newResolver(testIntegrations(cfg), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := UserSource(&oauth2.Config{ClientID: "web", ClientSecret: "web-client-secret"},
+		&oauth2.Token{AccessToken: "ghu_usersecret", RefreshToken: "ghr_refreshsecret", Expiry: time.Now().Add(time.Hour)}, nil)
+
+	appCred, err := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patCred, _ := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "someone"})
+	scopedCred, _ := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "initech"})
+	userCred, _ := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "acme", User: user})
+	bbCred, err := r.Resolve(t.Context(), Request{Host: "bitbucket.org", Owner: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	basicCred := &Credential{Kind: KindToken, Token: "basic-password-secret", Username: "svc", Source: "x"}
+	_, suspendedErr := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "suspended-co"})
+	_, requireErr := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "acme", Policy: RequireUser})
+	_, unknownErr := r.Resolve(t.Context(), Request{URL: "https://user:pw-in-url@evil.example.com/x"})
+
+	secrets := []string{appCred.Token, "ghp_hostwidesecret", "ghp_scopedsecret", "ghu_usersecret", "ghr_refreshsecret",
+		"web-client-secret", "consumer-secret-value", bbCred.Token, "basic-password-secret", "pw-in-url", "PRIVATE KEY"}
+	req := Request{Host: "github.com", Owner: "acme", Repo: "widgets", Write: true, User: user, Policy: NoAnonymous}
+	values := map[string]any{
+		"app Credential":      appCred,
+		"PAT Credential":      patCred,
+		"scoped Credential":   scopedCred,
+		"user Credential":     userCred,
+		"consumer Credential": bbCred,
+		"basic Credential":    basicCred,
+		"Credential value":    *appCred,
+		"Request":             req,
+		"*Request":            &req,
+		"Resolver":            r,
+		"UserTokenSource":     user,
+		"CachedSource":        Cached(Static(*patCred), nil),
+		"Transport":           &Transport{Resolver: r, Request: req},
+		"Policy":              RequireUser | NoAnonymous,
+		"suspended error":     suspendedErr,
+		"RequireUser error":   requireErr,
+		"unknown host error":  unknownErr,
+		"exported fields": struct {
+			C   Credential
+			P   *Credential
+			Req Request
+			U   Source
+		}{*userCred, bbCred, req, user},
+	}
+	for name, v := range values {
+		var out []string
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			out = append(out, fmt.Sprintf(verb, v))
+		}
+		if js, err := json.Marshal(v); err == nil {
+			out = append(out, string(js))
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("value", "v", v)
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("value", "v", v)
+		out = append(out, buf.String())
+		if e, ok := v.(error); ok {
+			out = append(out, e.Error())
+		}
+		for _, o := range out {
+			for _, s := range secrets {
+				if s != "" && strings.Contains(o, s) {
+					t.Errorf("%s: %q shows a secret", name, o)
+				}
+			}
+		}
+	}
+
+	// What they do show.
+	if got := fmt.Sprint(appCred); got != "app credential from integrations.github[0].apps[0] installation 42, expires "+appCred.Expiry.UTC().Format(time.RFC3339) {
+		t.Errorf("fmt.Sprint(credential) = %q", got)
+	}
+	js, _ := json.Marshal(basicCred)
+	if got, want := string(js), `{"kind":"token","token":"[redacted]","username":"svc","source":"x"}`; got != want {
+		t.Errorf("JSON = %s; want %s", got, want)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("resolved", "cred", patCred)
+	if got, want := buf.String(), `{"level":"INFO","msg":"resolved","cred":{"kind":"token","source":"integrations.github[0].token","token":"[redacted]"}}`+"\n"; got != want {
+		t.Errorf("slog JSON = %s; want %s", got, want)
+	}
+}
