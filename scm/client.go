@@ -1,0 +1,377 @@
+package scm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// Resolver picks the credential for a request. *credentials.Resolver
+// implements it; tests may supply their own.
+type Resolver interface {
+	Resolve(ctx context.Context, req credentials.Request) (*credentials.Credential, error)
+}
+
+// Default limits, used for zero fields of [Limits].
+const (
+	DefaultMaxFileBytes = 32 << 20  // 32 MiB per file
+	DefaultMaxTreeFiles = 10_000    // files per tree
+	DefaultMaxTreeBytes = 256 << 20 // 256 MiB per tree, all files together
+)
+
+// Limits caps what one operation may read. Zero fields mean the defaults
+// (DefaultMaxFileBytes, DefaultMaxTreeFiles, DefaultMaxTreeBytes).
+type Limits struct {
+	// MaxFileBytes caps a file read by ReadFile.
+	MaxFileBytes int64
+	// MaxTreeFiles caps the number of files of a tree read by ReadTree
+	// (and by Search's fallback).
+	MaxTreeFiles int
+	// MaxTreeBytes caps the total size of a tree's files.
+	MaxTreeBytes int64
+}
+
+// RetryOptions is the HTTP retry and rate-limit policy of every request.
+// Zero fields mean the defaults given below.
+type RetryOptions struct {
+	// MaxRetries is the number of retries after the first attempt: 0
+	// means 3, a negative value disables retries.
+	MaxRetries int
+	// MinWait and MaxWait bound the exponential backoff used when the
+	// server names no wait; 0 means 500ms and 10s.
+	MinWait, MaxWait time.Duration
+	// MaxRateLimitWait caps a wait the server asks for (Retry-After,
+	// X-RateLimit-Reset, RateLimit-Reset); a longer one is not slept: the
+	// operation fails at once with RateLimited and RetryAt. 0 means 60s.
+	MaxRateLimitWait time.Duration
+}
+
+// Options configure a [Client]. A nil *Options means the defaults, with no
+// drivers: every operation on an integration host then fails with
+// Unimplemented.
+type Options struct {
+	// Drivers maps each integration kind to the Opener of its adapter,
+	// e.g. {integrations.GitHub: githubscm.Opener}. Integrations of kinds
+	// missing here are refused with Unimplemented.
+	Drivers map[integrations.Kind]driver.Opener
+	// Transport sends every HTTP request, below the retry policy and the
+	// credential transport; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+	// Retry is the retry and rate-limit policy.
+	Retry RetryOptions
+	// Limits are the default size limits of reads.
+	Limits Limits
+	// Logger receives debug records of operations and retries; nil means
+	// silent. Records never hold a secret.
+	Logger *slog.Logger
+}
+
+// Client reads from and writes to the source-control hosts of a registry
+// of integrations, routing each URL to the driver of its integration. It is
+// safe for concurrent use; build one with [NewClient] and derive cheap
+// per-user views with [Client.ForUser]. The zero Client is not usable.
+type Client struct {
+	s      *shared
+	user   credentials.Source
+	policy UserOptions
+}
+
+// shared is the state common to a client and its per-user views.
+type shared struct {
+	reg     *integrations.Registry
+	res     Resolver
+	drivers map[string]driver.Driver // by integration host
+	base    http.RoundTripper
+	retry   RetryOptions
+	limits  Limits
+	log     *slog.Logger
+}
+
+// NewClient returns a client for the integrations of reg (nil means the
+// public hosts only), resolving credentials with res. A nil res sends no
+// credential at all (every request is anonymous). It opens one driver per
+// integration whose kind has an Opener in opts.Drivers, and fails if an
+// Opener fails.
+func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client, error) {
+	const op = "scm.NewClient"
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if reg == nil {
+		reg = &integrations.Registry{}
+	}
+	if r, ok := res.(*credentials.Resolver); ok && r == nil {
+		res = nil
+	}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger}
+	if s.base == nil {
+		s.base = http.DefaultTransport
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.limits = o.Limits
+	if s.limits.MaxFileBytes <= 0 {
+		s.limits.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if s.limits.MaxTreeFiles <= 0 {
+		s.limits.MaxTreeFiles = DefaultMaxTreeFiles
+	}
+	if s.limits.MaxTreeBytes <= 0 {
+		s.limits.MaxTreeBytes = DefaultMaxTreeBytes
+	}
+	for _, in := range reg.List() {
+		open, ok := o.Drivers[in.Kind]
+		if !ok || open == nil {
+			continue
+		}
+		d, err := open(in)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.CodeOf(err), Op: op, Provider: string(in.Kind), Host: in.Host,
+				Msg: "opening the driver of " + in.ConfigPath, Err: err}
+		}
+		if d == nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
+				Msg: "the Opener of " + string(in.Kind) + " returned a nil driver"}
+		}
+		s.drivers[in.Host] = d
+	}
+	return &Client{s: s}, nil
+}
+
+// UserOptions are the credential policy of a view made by
+// [Client.ForUser]. The zero value lets every operation fall back from the
+// user's credential to the integration's app or configured credentials,
+// and, for reads, to anonymous access where the resolver allows it.
+type UserOptions struct {
+	// RequireUserForWrites makes writes (OpenPullRequest) use the user's
+	// credential only: when the user has none for the host they fail
+	// with Unauthorized instead of acting as an app or a configured
+	// token, as Backstage's scaffolder.requireScmUserCredentials does.
+	RequireUserForWrites bool
+	// RequireUser makes every operation use the user's credential only.
+	RequireUser bool
+	// NoAnonymous makes operations fail rather than go anonymous.
+	NoAnonymous bool
+}
+
+// ForUser returns a view of c that acts for a signed-in user: user supplies
+// the user's OAuth credential for the hosts it is used with, tried before
+// any other (see credentials.Resolver for the order). The view shares c's
+// drivers, credential caches and connections, and is cheap to make, e.g.
+// once per request of the embedding application. opts may be nil. A nil
+// user gives a view without user credential, with opts' policy.
+func (c *Client) ForUser(user credentials.Source, opts *UserOptions) *Client {
+	v := &Client{s: c.s, user: user}
+	if opts != nil {
+		v.policy = *opts
+	}
+	return v
+}
+
+// credRequest is the credentials request of one call.
+func (c *Client) credRequest(in *integrations.Integration, loc integrations.Location, write bool) credentials.Request {
+	req := credentials.Request{Host: in.Host, Owner: loc.Owner, Repo: loc.Repo, Write: write, User: c.user}
+	if c.policy.RequireUser || (write && c.policy.RequireUserForWrites) {
+		req.Policy |= credentials.RequireUser
+	}
+	if c.policy.NoAnonymous {
+		req.Policy |= credentials.NoAnonymous
+	}
+	return req
+}
+
+// As returns the driver serving host (an integration's web host) as
+// target, which must be a non-nil pointer to an interface or a driver's
+// concrete pointer type, so that adapter-specific methods are reachable.
+// It reports whether it succeeded.
+func (c *Client) As(host string, target any) bool {
+	in, ok := c.s.reg.ByHost(host)
+	if !ok {
+		return false
+	}
+	d, ok := c.s.drivers[in.Host]
+	if !ok {
+		return false
+	}
+	return asTarget(d, target)
+}
+
+// call is what an operation needs to reach one integration.
+type call struct {
+	op  string
+	loc integrations.Location
+	in  *integrations.Integration
+	d   driver.Driver
+	hc  *http.Client
+}
+
+// begin routes rawURL to its integration and driver, resolves the
+// credential once to fail fast, and builds the per-call HTTP client.
+// wantRepo says the URL must name a repository.
+func (c *Client) begin(ctx context.Context, op, rawURL string, write, wantRepo bool) (*call, error) {
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return nil, err
+	}
+	in, ok := c.s.reg.ByURL(rawURL)
+	if !ok {
+		return nil, c.refuse(op, rawURL)
+	}
+	loc, err := c.s.reg.Parse(rawURL)
+	if err != nil {
+		return nil, c.fill(op, in, err, errcode.InvalidArgument)
+	}
+	if loc.Owner == "" || (wantRepo && loc.Repo == "") {
+		what := "an owner"
+		if wantRepo {
+			what = "a repository"
+		}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
+			Msg: fmt.Sprintf("URL %s does not name %s", redactURL(rawURL), what)}
+	}
+	return c.connect(ctx, op, in, loc, write)
+}
+
+// connect finishes begin for a parsed location.
+func (c *Client) connect(ctx context.Context, op string, in *integrations.Integration, loc integrations.Location, write bool) (*call, error) {
+	d, ok := c.s.drivers[in.Host]
+	if !ok {
+		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
+			Msg: fmt.Sprintf("no driver for %s integrations: add its adapter's Opener to scm.Options.Drivers", in.Kind)}
+	}
+	cl := &call{op: op, loc: loc, in: in, d: d}
+	req := c.credRequest(in, loc, write)
+	rt := c.s.base
+	if c.s.res != nil {
+		cred, err := c.s.res.Resolve(ctx, req)
+		if err != nil {
+			return nil, c.wrap(ctx, cl, err)
+		}
+		if cred != nil {
+			c.s.log.DebugContext(ctx, "scm: credential resolved", "op", op, "host", in.Host, "owner", loc.Owner,
+				"kind", string(cred.Kind), "source", cred.Source)
+		}
+		if r, ok := c.s.res.(*credentials.Resolver); ok {
+			rt = &credentials.Transport{Base: rt, Resolver: r, Request: req}
+		} else if cred != nil && cred.Token != "" {
+			rt = &attachTransport{base: rt, in: in, reg: c.s.reg, cred: cred}
+		}
+	}
+	cl.hc = c.httpClient(rt)
+	return cl, nil
+}
+
+// httpClient wraps rt in the retry policy.
+func (c *Client) httpClient(rt http.RoundTripper) *http.Client {
+	r := c.s.retry
+	return httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: r.MaxRetries, MinWait: r.MinWait, MaxWait: r.MaxWait,
+		MaxRateLimitWait: r.MaxRateLimitWait, Logger: c.s.logger()})
+}
+
+// logger returns the configured logger for httpx, or nil when silent.
+func (s *shared) logger() *slog.Logger {
+	if s.log.Handler() == slog.DiscardHandler {
+		return nil
+	}
+	return s.log
+}
+
+// repo returns the driver.Repo of a call.
+func (cl *call) repo() driver.Repo { return driver.Repo{Owner: cl.loc.Owner, Name: cl.loc.Repo} }
+
+// wrap turns an error met during a call into the one *errcode.Error the
+// caller sees, never wrapping twice: an *errcode.Error anywhere in err's
+// chain (from httpx, credentials, archive or the driver) is copied with
+// the call's Op, Provider and Host; any other error is classified by the
+// driver's ErrorInfo and wrapped.
+func (c *Client) wrap(ctx context.Context, cl *call, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errcode.Error
+	if ce := (*errcode.Error)(nil); errors.As(err, &ce) {
+		cp := *ce
+		e = &cp
+		if e.Op != "" && e.Op != cl.op {
+			e.Msg = joinMsg(e.Op, e.Msg)
+		}
+	} else {
+		e = &errcode.Error{Code: errcode.Unknown, Err: err}
+		if cl.d != nil {
+			info := cl.d.ErrorInfo(err)
+			e.Code, e.Status, e.RetryAt = info.Code, info.Status, info.RetryAt
+		}
+		if e.Code == errcode.OK {
+			e.Code = errcode.Unknown
+		}
+	}
+	e.Op = cl.op
+	if cl.in != nil {
+		e.Provider, e.Host = string(cl.in.Kind), cl.in.Host
+	}
+	return c.ctxOverride(ctx, e)
+}
+
+// ctxOverride reports a failure that happened because ctx ended as
+// Canceled or DeadlineExceeded, whatever the driver made of it.
+func (c *Client) ctxOverride(ctx context.Context, e *errcode.Error) error {
+	if ctx.Err() == nil || e.Code == errcode.Canceled || e.Code == errcode.DeadlineExceeded {
+		return e
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		e.Code = errcode.DeadlineExceeded
+	} else {
+		e.Code = errcode.Canceled
+	}
+	e.Status, e.RetryAt = 0, time.Time{}
+	return e
+}
+
+// fill gives an error from a non-driver step (URL parsing) the call's
+// identity; errors that are not *errcode.Error get code def.
+func (c *Client) fill(op string, in *integrations.Integration, err error, def errcode.Code) error {
+	var ce *errcode.Error
+	if errors.As(err, &ce) && ce == err {
+		e := *ce
+		e.Op = op
+		if e.Provider == "" {
+			e.Provider = string(in.Kind)
+		}
+		if e.Host == "" {
+			e.Host = in.Host
+		}
+		return &e
+	}
+	code := errcode.CodeOf(err)
+	if code == errcode.Unknown {
+		code = def
+	}
+	return &errcode.Error{Code: code, Op: op, Provider: string(in.Kind), Host: in.Host, Err: err}
+}
+
+// asTarget assigns v to *target when target is a non-nil pointer to a
+// type v is assignable to.
+func asTarget(v, target any) bool {
+	tv := reflect.ValueOf(target)
+	if !tv.IsValid() || tv.Kind() != reflect.Pointer || tv.IsNil() {
+		return false
+	}
+	e := tv.Elem()
+	vv := reflect.ValueOf(v)
+	if !vv.IsValid() || !vv.Type().AssignableTo(e.Type()) {
+		return false
+	}
+	e.Set(vv)
+	return true
+}

@@ -1,0 +1,52 @@
+// Package scm is scmkit's portable API to source-control hosts: read a file,
+// read a directory tree as an io/fs.FS, search a repository with a glob,
+// list an owner's repositories, find a file across an owner, and open a
+// pull request, the same way on GitHub, GitLab, Bitbucket Cloud and
+// Bitbucket Server.
+//
+// A [Client] is built from an integrations.Registry (which hosts exist and
+// what their URLs mean), a credentials resolver (who we are on each call)
+// and the drivers of the adapters in use (scm/githubscm and its siblings,
+// or scm/memscm in tests):
+//
+//	c, err := scm.NewClient(reg, resolver, &scm.Options{
+//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener},
+//	})
+//	f, err := c.ReadFile(ctx, "https://github.com/acme/svc/blob/main/catalog-info.yaml", nil)
+//
+// Every operation takes web URLs as users paste them, routes each to the
+// driver of its host's integration, validates its input before any
+// request, resolves the credential once up front (so that a missing one
+// fails fast with a clear error), retries per scmkit's policy, enforces
+// size limits, and wraps errors once. A per-user view ([Client.ForUser])
+// acts with the signed-in user's OAuth credential where it has one.
+//
+// URLs on hosts without integration are refused, except that ReadFile reads
+// hosts allowed by backend.reading.allow anonymously.
+//
+// # Errors
+//
+// Every error returned by this package is an [*Error] with a portable
+// [ErrorCode]; classify it with [Code], or with errors.Is and the Err*
+// sentinels:
+//
+//	switch scm.Code(err) {
+//	case scm.NotFound: // also errors.Is(err, fs.ErrNotExist)
+//	case scm.RateLimited:
+//		if at, ok := scm.RetryAt(err); ok { /* schedule a retry at at */ }
+//	}
+//
+// The *Error also names the operation (Op, e.g. "scm.ReadFile"), the
+// provider and host, and the HTTP status, and wraps the provider's own
+// error, reachable with errors.As. Messages never contain a secret.
+//
+// NotFound may also mean that the credential cannot see the resource:
+// GitHub, like other hosts, answers 404 rather than 403 for a private
+// repository the caller has no access to, so a wrong or missing credential
+// often shows as NotFound, not PermissionDenied.
+//
+// A rate limit whose reset lies beyond the retry cap
+// (RetryOptions.MaxRateLimitWait) is not slept: the operation fails at once
+// with RateLimited, and RetryAt says when to try again. A cancelled context
+// gives Canceled, a passed deadline DeadlineExceeded.
+package scm

@@ -1,0 +1,246 @@
+// Package driver defines the interface that scmkit adapters implement. It is
+// for adapter authors; users of scmkit call the portable *scm.Client.
+//
+// The portable client validates input, resolves credentials, enforces
+// limits, builds io/fs trees and wraps errors once; a driver only talks to
+// its provider and returns raw provider errors, which it classifies in
+// exactly one place, [Driver.ErrorInfo].
+package driver
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Opener makes a driver for one integration. The portable client calls it
+// once per integration of the Opener's kind.
+type Opener func(in *integrations.Integration) (Driver, error)
+
+// Driver is what an adapter implements. Every method receives an
+// *http.Client that attaches the right credential to requests for the
+// integration's hosts (and never elsewhere) and retries per scmkit's
+// policy; drivers must make all their requests with it and pass ctx to
+// each. Request structs are never nil and have been validated: paths are
+// fs.ValidPath-clean, owners and repos non-empty.
+type Driver interface {
+	// ReadFile returns a file's content at a ref. A missing repository,
+	// ref or file must give an error that ErrorInfo classifies NotFound;
+	// a path naming a directory, InvalidArgument. When r.IfNoneMatch is
+	// set and the file is unchanged, it must return an error classified
+	// NotModified (or *errcode.Error with that code).
+	ReadFile(ctx context.Context, hc *http.Client, r *ReadFileRequest) (*File, error)
+
+	// ReadTree returns the directory r.Dir at r.Ref, either as an archive
+	// stream (preferred: one request) or as a list of files. A missing
+	// directory must be classified NotFound, either here or (for an
+	// archive) by yielding no entries under Dir.
+	ReadTree(ctx context.Context, hc *http.Client, r *TreeRequest) (*Tree, error)
+
+	// ListFiles lists the paths of all files (blobs) under r.Dir at r.Ref,
+	// recursively. Truncated reports that the provider cut the list short;
+	// the portable client then falls back to ReadTree. A missing Dir gives
+	// an empty list, not an error; a missing repository or ref must be
+	// classified NotFound.
+	ListFiles(ctx context.Context, hc *http.Client, r *ListFilesRequest) (*FileList, error)
+
+	// ListRepositories returns one page of the owner's repositories,
+	// starting at r.Cursor ("" for the first page). Next is "" on the last
+	// page.
+	ListRepositories(ctx context.Context, hc *http.Client, r *ListRepositoriesRequest) (*RepositoryPage, error)
+
+	// OpenPullRequest commits r.Changes as ONE commit on r.Branch (created
+	// from r.Base when missing) and opens a pull request from r.Branch to
+	// r.Base. If an open pull request from r.Branch to r.Base exists, it
+	// returns that pull request with Existing set and, unless
+	// r.UpdateExisting, changes nothing; with r.UpdateExisting it commits
+	// the changes on the branch first.
+	OpenPullRequest(ctx context.Context, hc *http.Client, r *PullRequestRequest) (*PullRequest, error)
+
+	// ErrorInfo classifies an error returned by this driver's methods. It
+	// is the one place where provider errors map to codes.
+	ErrorInfo(err error) ErrorInfo
+}
+
+// FileFinder is an optional capability: finding one file path in every
+// repository of an owner without fetching each repository separately
+// (GitHub GraphQL, GitLab search). The portable client falls back to
+// ListRepositories plus one ReadFile per repository.
+type FileFinder interface {
+	FindFiles(ctx context.Context, hc *http.Client, r *FindFilesRequest) (*FoundPage, error)
+}
+
+// ErrorInfo is a driver's classification of an error.
+type ErrorInfo struct {
+	Code    errcode.Code
+	Status  int       // HTTP status, 0 if none
+	RetryAt time.Time // for RateLimited, zero if unknown
+}
+
+// Repo names a repository on the driver's integration.
+type Repo struct {
+	Owner string // org, user, group path ("a/b/c"), workspace or project key
+	Name  string
+}
+
+// ReadFileRequest asks for one file.
+type ReadFileRequest struct {
+	Repo        Repo
+	Ref         string // "" = default branch
+	Path        string
+	IfNoneMatch string // an ETag from an earlier File, or ""
+	MaxBytes    int64  // the portable client's cap on the content size (> 0)
+}
+
+// File is a file's content and identity.
+type File struct {
+	Path     string
+	Content  []byte
+	ETag     string // opaque validator for IfNoneMatch; may be ""
+	BlobID   string // git blob id where known
+	CommitID string // commit id where known
+}
+
+// TreeRequest asks for a directory tree.
+type TreeRequest struct {
+	Repo Repo
+	Ref  string // "" = default branch
+	Dir  string // "" = repository root
+}
+
+// Tree is a driver's answer to ReadTree: exactly one of Archive and Files
+// is set.
+type Tree struct {
+	Archive *Archive
+	Files   []TreeFile
+	// CommitID is the commit the tree was read at, where known.
+	CommitID string
+}
+
+// Archive is a gzip-compressed tar stream. The portable client drops
+// StripComponents leading path components of every entry, then keeps only
+// the entries under Dir, re-rooted at Dir. The client closes Body.
+type Archive struct {
+	Body            io.ReadCloser
+	StripComponents int
+	Dir             string
+}
+
+// TreeFile is one file of a Tree given as files.
+type TreeFile struct {
+	Path       string // relative to the requested Dir
+	Content    []byte
+	Executable bool
+}
+
+// ListFilesRequest asks for the paths under a directory.
+type ListFilesRequest struct {
+	Repo Repo
+	Ref  string
+	Dir  string
+}
+
+// FileList is the answer to ListFiles.
+type FileList struct {
+	Paths     []string // repo-relative, sorted
+	Truncated bool
+	CommitID  string
+}
+
+// ListRepositoriesRequest asks for one page of an owner's repositories.
+type ListRepositoriesRequest struct {
+	Owner    string
+	Cursor   string
+	PageSize int // a hint; drivers use the provider's maximum when 0
+}
+
+// RepositoryPage is one page of repositories.
+type RepositoryPage struct {
+	Repositories []Repository
+	Next         string
+}
+
+// Repository describes a repository.
+type Repository struct {
+	Owner         string
+	Name          string
+	DefaultBranch string
+	WebURL        string
+	CloneURL      string
+	Private       bool
+	Archived      bool
+	Fork          bool
+}
+
+// ChangeAction says what a Change does.
+type ChangeAction int
+
+const (
+	// Upsert writes the file, creating or replacing it.
+	Upsert ChangeAction = iota
+	// Create writes a file that must not exist yet.
+	Create
+	// Update replaces a file that must exist.
+	Update
+	// Delete removes a file that must exist.
+	Delete
+)
+
+// Change is one file change in a commit.
+type Change struct {
+	Path       string
+	Action     ChangeAction
+	Content    []byte // ignored for Delete
+	Executable bool   // the file mode is 100755 instead of 100644
+}
+
+// PullRequestRequest asks for a commit and a pull request.
+type PullRequestRequest struct {
+	Repo           Repo
+	Base           string // "" = the repository's default branch
+	Branch         string // the source branch, created from Base when missing
+	Title          string
+	Body           string
+	Draft          bool
+	CommitMessage  string
+	Changes        []Change // at least one
+	UpdateExisting bool
+}
+
+// PullRequest is an opened (or found) pull or merge request.
+type PullRequest struct {
+	Number   int
+	URL      string // web URL
+	Base     string
+	Branch   string
+	CommitID string // the commit holding the changes, where known
+	// Existing is true when an open pull request was found instead of
+	// opened.
+	Existing bool
+}
+
+// FindFilesRequest asks, for every repository of Owner, whether Path
+// exists on its default branch.
+type FindFilesRequest struct {
+	Owner  string
+	Path   string
+	Cursor string
+}
+
+// FoundPage is one page of FindFiles results: one entry per repository
+// visited; Found reports whether the file exists there.
+type FoundPage struct {
+	Results []Found
+	Next    string
+}
+
+// Found is FindFiles' answer for one repository.
+type Found struct {
+	Repository Repository
+	Found      bool
+	BlobID     string
+}

@@ -1,0 +1,208 @@
+package scm
+
+import (
+	"context"
+	"io/fs"
+	"iter"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// ListRepositories returns the repositories of the owner at ownerURL (an
+// org, user, group, workspace or project web URL, e.g.
+// https://github.com/acme). It pages lazily: nothing is requested until
+// the sequence is iterated, each page is requested when the previous one
+// is used up, and nothing more once the loop stops. An error is yielded
+// once, as the last pair.
+func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *ListRepositoriesOptions) iter.Seq2[*Repository, error] {
+	const op = "scm.ListRepositories"
+	var o ListRepositoriesOptions
+	if opts != nil {
+		o = *opts
+	}
+	return func(yield func(*Repository, error) bool) {
+		cl, err := c.begin(ctx, op, ownerURL, false, false)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for r, err := range c.repoPages(ctx, cl, o.PageSize) {
+			if !yield(r, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// repoPages pages through the owner of cl.
+func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq2[*Repository, error] {
+	return func(yield func(*Repository, error) bool) {
+		cursor := ""
+		for {
+			if err := errcode.FromContext(ctx, cl.op); err != nil {
+				yield(nil, err)
+				return
+			}
+			page, err := cl.d.ListRepositories(ctx, cl.hc, &driver.ListRepositoriesRequest{Owner: cl.loc.Owner,
+				Cursor: cursor, PageSize: pageSize})
+			if err != nil {
+				yield(nil, c.wrap(ctx, cl, err))
+				return
+			}
+			for i := range page.Repositories {
+				if !yield(convRepo(&page.Repositories[i]), nil) {
+					return
+				}
+			}
+			if page.Next == "" {
+				return
+			}
+			if page.Next == cursor {
+				yield(nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+					Msg: "driver returned the same page cursor twice"})
+				return
+			}
+			cursor = page.Next
+		}
+	}
+}
+
+func convRepo(r *driver.Repository) *Repository {
+	return &Repository{Owner: r.Owner, Name: r.Name, DefaultBranch: r.DefaultBranch, WebURL: r.WebURL,
+		CloneURL: r.CloneURL, Private: r.Private, Archived: r.Archived, Fork: r.Fork}
+}
+
+// FindFiles finds the file p (a repository-relative path, e.g.
+// "catalog-info.yaml") on the default branch of every repository of the
+// owner at ownerURL, and yields one FoundFile per repository that has it.
+//
+// When the driver can search the whole owner at once (GitHub GraphQL,
+// GitLab search), that costs about one request per 100 repositories and
+// FoundFile.Method is FoundByFinder (content not fetched). Otherwise it
+// lists the repositories and reads the file in each (one request per
+// repository, plus the listing); Method is FoundByReadFile and File holds
+// the content.
+//
+// Like ListRepositories, it is lazy. An error about one repository is
+// yielded and the search goes on if the loop continues; an error about the
+// owner (listing, credentials, cancellation) ends it.
+func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
+	const op = "scm.FindFiles"
+	return func(yield func(*FoundFile, error) bool) {
+		if !fs.ValidPath(p) || p == "." {
+			yield(nil, errcode.Newf(errcode.InvalidArgument, op, "invalid path %q", p))
+			return
+		}
+		cl, err := c.begin(ctx, op, ownerURL, false, false)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if finder, ok := cl.d.(driver.FileFinder); ok {
+			if c.findWithFinder(ctx, cl, finder, p, yield) {
+				return
+			}
+			// The provider cannot search for this owner (Bitbucket Cloud
+			// workspaces without code search): read each repository.
+		}
+		for r, err := range c.repoPages(ctx, cl, 0) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			f, err := cl.d.ReadFile(ctx, cl.hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
+				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes})
+			if err != nil {
+				werr := c.wrap(ctx, cl, err)
+				switch errcode.CodeOf(werr) {
+				case errcode.NotFound, errcode.InvalidArgument:
+					continue // no such file (or a directory of that name)
+				case errcode.Canceled, errcode.DeadlineExceeded:
+					yield(nil, werr)
+					return
+				}
+				if e, ok := werr.(*errcode.Error); ok {
+					e.Msg = joinMsg("repository "+r.Owner+"/"+r.Name, e.Msg)
+				}
+				if !yield(nil, werr) {
+					return
+				}
+				continue
+			}
+			u := c.fileURL(cl, r, p)
+			file := &File{URL: u, Path: p, Content: f.Content, ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID}
+			if !yield(&FoundFile{Repository: r, Path: p, URL: u, BlobID: f.BlobID, File: file, Method: FoundByReadFile}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// findWithFinder yields what the driver's FileFinder finds. It returns
+// false, having yielded nothing, when the finder's first page answers
+// Unimplemented, so that the caller can fall back to reading each
+// repository; true otherwise.
+func (c *Client) findWithFinder(ctx context.Context, cl *call, finder driver.FileFinder, p string, yield func(*FoundFile, error) bool) bool {
+	cursor := ""
+	for {
+		if err := errcode.FromContext(ctx, cl.op); err != nil {
+			yield(nil, err)
+			return true
+		}
+		page, err := finder.FindFiles(ctx, cl.hc, &driver.FindFilesRequest{Owner: cl.loc.Owner, Path: p, Cursor: cursor})
+		if err != nil {
+			werr := c.wrap(ctx, cl, err)
+			if cursor == "" && errcode.CodeOf(werr) == errcode.Unimplemented {
+				return false
+			}
+			yield(nil, werr)
+			return true
+		}
+		for i := range page.Results {
+			res := &page.Results[i]
+			if !res.Found {
+				continue
+			}
+			r := convRepo(&res.Repository)
+			if !yield(&FoundFile{Repository: r, Path: p, URL: c.fileURL(cl, r, p), BlobID: res.BlobID, Method: FoundByFinder}, nil) {
+				return true
+			}
+		}
+		if page.Next == "" {
+			return true
+		}
+		if page.Next == cursor {
+			yield(nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+				Msg: "driver returned the same page cursor twice"})
+			return true
+		}
+		cursor = page.Next
+	}
+}
+
+// joinMsg joins two message parts with ": ", either may be empty.
+func joinMsg(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + ": " + b
+}
+
+// fileURL is the web URL of p on r's default branch, or "" if it cannot be
+// built.
+func (c *Client) fileURL(cl *call, r *Repository, p string) string {
+	if r.DefaultBranch == "" {
+		return ""
+	}
+	u, err := c.s.reg.URL(integrations.Location{Kind: cl.in.Kind, Host: cl.in.Host, Owner: r.Owner, Repo: r.Name,
+		Ref: r.DefaultBranch, Path: p})
+	if err != nil {
+		return ""
+	}
+	return u
+}

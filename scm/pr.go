@@ -1,0 +1,69 @@
+package scm
+
+import (
+	"context"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// OpenPullRequest commits spec.Changes as one commit on spec.Branch
+// (created from spec.Base when missing) and opens a pull request (a merge
+// request on GitLab) from it to spec.Base.
+//
+// If an open pull request from spec.Branch to spec.Base exists, it returns
+// that one with Existing set, never a duplicate; with spec.UpdateExisting
+// it first commits the changes on the branch.
+//
+// The spec is validated before any request: a non-empty title, valid
+// branch names (git check-ref-format), at least one change, every path
+// valid per fs.ValidPath (relative, slash-separated, no "..") and given
+// once. A violation is InvalidArgument.
+func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (*PullRequest, error) {
+	const op = "scm.OpenPullRequest"
+	if err := validatePullRequest(op, spec); err != nil {
+		return nil, err
+	}
+	cl, err := c.begin(ctx, op, spec.RepoURL, true, true)
+	if err != nil {
+		return nil, err
+	}
+	req := &driver.PullRequestRequest{Repo: cl.repo(), Base: spec.Base, Branch: spec.Branch, Title: spec.Title,
+		Body: spec.Body, Draft: spec.Draft, CommitMessage: spec.CommitMessage, UpdateExisting: spec.UpdateExisting,
+		Changes: make([]driver.Change, len(spec.Changes))}
+	if req.CommitMessage == "" {
+		req.CommitMessage = spec.Title
+	}
+	for i, ch := range spec.Changes {
+		dc := driver.Change{Path: ch.Path, Action: driverAction(ch.Action), Executable: ch.Executable}
+		if ch.Action != Delete {
+			dc.Content = ch.Content
+			if dc.Content == nil {
+				dc.Content = []byte{}
+			}
+		}
+		req.Changes[i] = dc
+	}
+	pr, err := cl.d.OpenPullRequest(ctx, cl.hc, req)
+	if err != nil {
+		return nil, c.wrap(ctx, cl, err)
+	}
+	if pr == nil {
+		return nil, &errcode.Error{Code: errcode.Unknown, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+			Msg: "driver returned no pull request"}
+	}
+	return &PullRequest{Number: pr.Number, URL: pr.URL, Base: pr.Base, Branch: pr.Branch, CommitID: pr.CommitID,
+		Existing: pr.Existing}, nil
+}
+
+func driverAction(a ChangeAction) driver.ChangeAction {
+	switch a {
+	case Create:
+		return driver.Create
+	case Update:
+		return driver.Update
+	case Delete:
+		return driver.Delete
+	}
+	return driver.Upsert
+}

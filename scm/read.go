@@ -1,0 +1,187 @@
+package scm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// maxAnonymousRedirects is the number of redirects an anonymous read
+// follows, each re-checked against backend.reading.allow.
+const maxAnonymousRedirects = 5
+
+// ReadFile reads the file at rawURL, a web URL of a file on an integration
+// host (e.g. https://github.com/acme/svc/blob/main/catalog-info.yaml).
+// opts may be nil.
+//
+// With opts.IfNoneMatch set to the ETag of an earlier read and the file
+// unchanged, it fails with NotModified. A missing repository, ref or file is
+// NotFound, a URL naming a directory InvalidArgument, a file larger than
+// the limit InvalidArgument.
+//
+// A URL on a host without integration is read with a plain anonymous GET
+// when backend.reading.allow (integrations.Config.ReadingAllow) allows it,
+// following at most 5 redirects that each must be allowed too; otherwise it
+// is refused with PermissionDenied.
+func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOptions) (*File, error) {
+	const op = "scm.ReadFile"
+	var o ReadFileOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = c.s.limits.MaxFileBytes
+	}
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return nil, err
+	}
+	if _, ok := c.s.reg.ByURL(rawURL); !ok && c.s.reg.AllowsAnonymous(rawURL) {
+		return c.readAnonymous(ctx, op, rawURL, &o)
+	}
+	cl, err := c.begin(ctx, op, rawURL, false, true)
+	if err != nil {
+		return nil, err
+	}
+	if cl.loc.Path == "" || cl.loc.Tree {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+			Msg: fmt.Sprintf("URL %s names a directory, not a file", redactURL(rawURL))}
+	}
+	f, err := cl.d.ReadFile(ctx, cl.hc, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
+		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes})
+	if err != nil {
+		return nil, c.wrap(ctx, cl, err)
+	}
+	if int64(len(f.Content)) > o.MaxBytes {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+			Msg: fmt.Sprintf("%s is larger than the %d-byte limit", cl.loc.Path, o.MaxBytes)}
+	}
+	return &File{URL: rawURL, Path: cl.loc.Path, Content: f.Content, ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID}, nil
+}
+
+// refuse is the error for a URL whose host has no integration.
+func (c *Client) refuse(op, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
+	}
+	if c.s.reg.AllowsAnonymous(rawURL) {
+		return &errcode.Error{Code: errcode.Unimplemented, Op: op, Host: u.Host,
+			Msg: fmt.Sprintf("host %s has no integration: backend.reading.allow permits anonymous ReadFile only; configure an integration for it", u.Host)}
+	}
+	return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: u.Host,
+		Msg: fmt.Sprintf("reading %s is not allowed: configure an integration for host %s, or add it to backend.reading.allow", redactURL(rawURL), u.Host)}
+}
+
+// readAnonymous reads an allow-listed URL with a plain GET and no
+// credential.
+func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFileOptions) (*File, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
+	}
+	host := u.Host
+	hc := c.httpClient(c.s.base)
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxAnonymousRedirects {
+			return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: host,
+				Msg: fmt.Sprintf("too many redirects (more than %d) reading %s", maxAnonymousRedirects, redactURL(rawURL))}
+		}
+		if _, isIntegration := c.s.reg.ByHost(req.URL.Host); isIntegration || !c.s.reg.AllowsAnonymous(req.URL.String()) {
+			return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: host,
+				Msg: fmt.Sprintf("redirect to %s is not allowed by backend.reading.allow", redactURL(req.URL.String()))}
+		}
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host, Msg: "bad URL " + redactURL(rawURL)}
+	}
+	if o.IfNoneMatch != "" {
+		req.Header.Set("If-None-Match", o.IfNoneMatch)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, anonymousError(ctx, op, host, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		httpx.DrainClose(resp)
+		e := &errcode.Error{Code: statusCode(resp.StatusCode), Op: op, Host: host, Status: resp.StatusCode,
+			Msg: "GET " + redactURL(rawURL)}
+		if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
+			e.Code, e.RetryAt = errcode.RateLimited, t
+		}
+		return nil, e
+	}
+	body, err := httpx.ReadBody(resp, o.MaxBytes)
+	if err != nil {
+		return nil, anonymousError(ctx, op, host, err)
+	}
+	return &File{URL: rawURL, Content: body, ETag: resp.Header.Get("ETag")}, nil
+}
+
+// anonymousError wraps a transport or body error of an anonymous read.
+func anonymousError(ctx context.Context, op, host string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // its message repeats the URL, query included
+	}
+	var ce *errcode.Error
+	if errors.As(err, &ce) && ce == err {
+		e := *ce
+		e.Op = op
+		if e.Host == "" {
+			e.Host = host
+		}
+		return &e
+	}
+	if cerr := errcode.FromContext(ctx, op); cerr != nil {
+		return cerr
+	}
+	return &errcode.Error{Code: errcode.Unavailable, Op: op, Host: host, Err: err}
+}
+
+// statusCode classifies an HTTP status for anonymous reads.
+func statusCode(status int) errcode.Code {
+	switch {
+	case status == http.StatusNotModified:
+		return errcode.NotModified
+	case status == http.StatusUnauthorized:
+		return errcode.Unauthorized
+	case status == http.StatusForbidden:
+		return errcode.PermissionDenied
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return errcode.NotFound
+	case status == http.StatusTooManyRequests:
+		return errcode.RateLimited
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+		return errcode.Conflict
+	case status >= 500:
+		return errcode.Unavailable
+	case status >= 400:
+		return errcode.InvalidArgument
+	}
+	return errcode.Unknown
+}
+
+// redactURL drops the user information and query of a URL, either of
+// which may carry a secret, for use in messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = ""
+		u.ForceQuery = true
+	}
+	u.Fragment = ""
+	return u.String()
+}

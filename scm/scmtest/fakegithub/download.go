@@ -1,0 +1,120 @@
+package fakegithub
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// downloadHandler serves GET /{owner}/{repo}/legacy.tar.gz/{ref...} as
+// codeload.github.com does: a gzip-compressed tar whose pax global header
+// carries the commit id (comment=<sha>) and whose entries sit under
+// owner-repo-<7-char sha>/, directories 0775 and files 0664 (0775 when
+// executable), as git archive writes them.
+func (s *Server) downloadHandler() http.Handler {
+	mux := http.NewServeMux()
+	const pattern = "GET /{owner}/{repo}/legacy.tar.gz/{ref...}"
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "download", pattern)
+		handled, truncate := s.applyFault(w, r, true)
+		if handled {
+			return
+		}
+		if truncate {
+			tw := &truncatingWriter{header: http.Header{}}
+			defer tw.send(w)
+			w = tw
+		}
+		body, name, etag, ok := s.tarball(r)
+		if !ok {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("404: Not Found"))
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "https://render.githubusercontent.com")
+		h.Set("Content-Disposition", "attachment; filename="+name)
+		h.Set("Content-Type", "application/x-gzip")
+		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		h.Set("ETag", etag)
+		h.Set("Vary", "Authorization,Accept-Encoding,Origin")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "deny")
+		h.Set("X-GitHub-Request-Id", requestID())
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "download", "")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("404: Not Found"))
+	})
+	return mux
+}
+
+// tarball builds the archive for the request, checking the temporary
+// token of a private repository.
+func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key(r.PathValue("owner"), r.PathValue("repo"))
+	rp := s.repos[k]
+	if rp == nil {
+		return nil, "", "", false
+	}
+	if rp.private && s.downloadToken[r.URL.Query().Get("token")] != k {
+		return nil, "", "", false
+	}
+	id, found := rp.resolve(r.PathValue("ref"))
+	if !found {
+		return nil, "", "", false
+	}
+	c := rp.objs[id].commit
+	prefix := rp.owner.login + "-" + rp.name + "-" + id[:7]
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	mtime := c.committer.when
+	must := func(err error) {
+		if err != nil {
+			panic("fakegithub: writing tarball: " + err.Error())
+		}
+	}
+	write := func(h *tar.Header, data []byte) {
+		h.Uname, h.Gname = "root", "root"
+		h.ModTime = mtime
+		h.Format = tar.FormatPAX
+		must(tw.WriteHeader(h))
+		if len(data) > 0 {
+			_, err := tw.Write(data)
+			must(err)
+		}
+	}
+	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": id}}))
+	write(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775}, nil)
+	rp.objs.walk(c.tree, "", func(p string, e treeEntry) {
+		name := prefix + "/" + p
+		switch e.mode {
+		case modeTree, modeCommit:
+			write(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775}, nil)
+		case modeSymlink:
+			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: string(rp.objs[e.sha].blob), Mode: 0o777}, nil)
+		default:
+			data := rp.objs[e.sha].blob
+			mode := int64(0o664)
+			if e.mode == modeExec {
+				mode = 0o775
+			}
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}, data)
+		}
+	})
+	must(tw.Close())
+	must(zw.Close())
+	return buf.Bytes(), prefix + ".tar.gz", `W/"` + id + strings.Repeat("0", 24) + `"`, true
+}

@@ -1,0 +1,202 @@
+package fakegithub
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// exposeHeaders is GitHub's Access-Control-Expose-Headers value, from the
+// recorded traffic.
+const exposeHeaders = "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset"
+
+// rateState is kept apart from Server.mu so that answers can be written
+// while a handler holds the state lock.
+type rateState struct {
+	window time.Time
+	used   map[string]int
+}
+
+// commonHeaders sets the headers GitHub sends on every API answer, and
+// the X-RateLimit-* headers unless a fault already set them. counted says
+// whether the request counts against the limit (304s do not).
+func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted bool) {
+	h := w.Header()
+	h.Set("Server", "GitHub.com")
+	h.Set("X-GitHub-Request-Id", requestID())
+	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubdomains; preload")
+	h.Set("X-Frame-Options", "deny")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-XSS-Protection", "0")
+	h.Set("Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	h.Add("Vary", "Accept-Encoding, Accept, X-Requested-With")
+	if h.Get("X-RateLimit-Remaining") != "" {
+		return
+	}
+	res := resource(r)
+	limit := 5000
+	if !authenticated(r) && len(s.opts.Tokens) > 0 {
+		limit = 60
+	}
+	s.rateMu.Lock()
+	now := s.now()
+	if s.rate.used == nil || !now.Before(s.rate.window.Add(time.Hour)) {
+		s.rate = rateState{window: now, used: map[string]int{}}
+	}
+	if counted {
+		s.rate.used[res]++
+	}
+	used := s.rate.used[res]
+	reset := s.rate.window.Add(time.Hour)
+	s.rateMu.Unlock()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(used))
+	h.Set("X-RateLimit-Resource", res)
+}
+
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic("fakegithub: " + err.Error())
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// etagMatches reports whether an If-None-Match header matches etag, with
+// weak comparison.
+func etagMatches(inm, etag string) bool {
+	if inm == "" {
+		return false
+	}
+	norm := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
+	for _, c := range strings.Split(inm, ",") {
+		if c = strings.TrimSpace(c); c == "*" || norm(c) == norm(etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// notModified answers 304 when the request's If-None-Match matches etag.
+func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
+	if !etagMatches(r.Header.Get("If-None-Match"), etag) {
+		return false
+	}
+	s.logMu.Lock()
+	s.stats.NotModified++
+	s.logMu.Unlock()
+	s.commonHeaders(w, r, false)
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	w.WriteHeader(http.StatusNotModified)
+	return true
+}
+
+// writeJSON writes v as GitHub does; a GET answered 200 carries an ETag
+// and honours If-None-Match.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body := marshal(v)
+	if r.Method == http.MethodGet && status == http.StatusOK {
+		sum := sha256.Sum256(body)
+		etag := `"` + hex.EncodeToString(sum[:]) + `"`
+		if s.notModified(w, r, etag) {
+			return
+		}
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	}
+	s.commonHeaders(w, r, true)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// writeError writes GitHub's error body: message, documentation_url and
+// status (a string, as GitHub sends it).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, msg, doc string) {
+	s.writeJSON(w, r, status, errorBody{Message: msg, DocumentationURL: doc, Status: strconv.Itoa(status)})
+}
+
+// errorBody is GitHub's error body, its fields in GitHub's order.
+type errorBody struct {
+	Message          string `json:"message"`
+	DocumentationURL string `json:"documentation_url,omitempty"`
+	Status           string `json:"status"`
+}
+
+// validation writes a 422 Validation Failed with one error.
+func (s *Server) validation(w http.ResponseWriter, r *http.Request, doc string, e map[string]any) {
+	s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed", "errors": []any{e}, "documentation_url": doc, "status": "422"})
+}
+
+// unprocessable writes a 422 with a plain message.
+func (s *Server) unprocessable(w http.ResponseWriter, r *http.Request, msg, doc string) {
+	s.writeError(w, r, http.StatusUnprocessableEntity, msg, doc)
+}
+
+// paginate picks the page of n items the request asks for and sets the
+// Link header as GitHub does (prev, next, last, first).
+func paginate(w http.ResponseWriter, r *http.Request, n int) (start, end int) {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	if page <= 0 {
+		page = 1
+	}
+	last := max((n+per-1)/per, 1)
+	start = min((page-1)*per, n)
+	end = min(start+per, n)
+	link := func(p int, rel string) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: apiPrefix(r) + r.URL.Path}
+		qq := r.URL.Query()
+		qq.Set("page", strconv.Itoa(p))
+		u.RawQuery = qq.Encode()
+		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, link(page-1, "prev"))
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	return start, end
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 200<<20))
+	return dec.Decode(v)
+}

@@ -1,0 +1,999 @@
+package fakegithub
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Documentation URLs GitHub puts in error bodies.
+const (
+	docContents   = "https://docs.github.com/rest/repos/contents#get-repository-content"
+	docRepo       = "https://docs.github.com/rest/repos/repos#get-a-repository"
+	docTarball    = "https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar"
+	docBranch     = "https://docs.github.com/rest/branches/branches#get-a-branch"
+	docGetRef     = "https://docs.github.com/rest/git/refs#get-a-reference"
+	docCreateRef  = "https://docs.github.com/rest/git/refs#create-a-reference"
+	docUpdateRef  = "https://docs.github.com/rest/git/refs#update-a-reference"
+	docDeleteRef  = "https://docs.github.com/rest/git/refs#delete-a-reference"
+	docGetTree    = "https://docs.github.com/rest/git/trees#get-a-tree"
+	docCreateTree = "https://docs.github.com/rest/git/trees#create-a-tree"
+	docGetBlob    = "https://docs.github.com/rest/git/blobs#get-a-blob"
+	docCreateBlob = "https://docs.github.com/rest/git/blobs#create-a-blob"
+	docGetCommit  = "https://docs.github.com/rest/git/commits#get-a-commit-object"
+	docCommit     = "https://docs.github.com/rest/git/commits#create-a-commit"
+	docCreatePull = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
+	docGetPull    = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+	docOrgRepos   = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
+	docUserRepos  = "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user"
+	docEmptyRepo  = "https://docs.github.com/rest/git/refs#create-a-reference"
+)
+
+func (s *Server) routes(mux *http.ServeMux) {
+	s.handle(mux, "GET /repos/{owner}/{repo}", s.getRepo)
+	s.handle(mux, "GET /repos/{owner}/{repo}/contents", s.getContents)
+	s.handle(mux, "GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
+	s.handle(mux, "GET /repos/{owner}/{repo}/tarball", s.getTarball)
+	s.handle(mux, "GET /repos/{owner}/{repo}/tarball/{ref...}", s.getTarball)
+	s.handle(mux, "GET /repos/{owner}/{repo}/branches/{branch...}", s.getBranch)
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/refs", s.createRef)
+	s.handle(mux, "PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.updateRef)
+	s.handle(mux, "DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.deleteRef)
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/trees/{sha...}", s.getTree)
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.createTree)
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.getBlob)
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.createBlob)
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.createCommit)
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.listPulls)
+	s.handle(mux, "POST /repos/{owner}/{repo}/pulls", s.createPull)
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
+	s.handle(mux, "GET /orgs/{org}", s.getOwner(Organization))
+	s.handle(mux, "GET /users/{user}", s.getOwner(User))
+	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization))
+	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User))
+	s.handle(mux, "POST /graphql", s.graphql)
+}
+
+// visibleRepo returns the repository named by the request's path, or nil
+// when it does not exist or the caller may not see it (GitHub answers 404
+// for both). The caller holds s.mu.
+func (s *Server) visibleRepo(r *http.Request) *repo {
+	rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]
+	if rp == nil || (rp.private && !authenticated(r)) {
+		return nil
+	}
+	return rp
+}
+
+// ---- JSON shapes (field names and order from GitHub's examples) ----
+
+func (s *Server) ownerJSON(r *http.Request, o *owner) map[string]any {
+	api := apiURL(r)
+	kind := "users"
+	if o.typ == Organization {
+		kind = "orgs"
+	}
+	return map[string]any{
+		"login": o.login, "id": o.id, "node_id": nodeID("U", o.id), "avatar_url": "https://avatars.githubusercontent.com/u/" + strconv.FormatInt(o.id, 10) + "?v=4",
+		"gravatar_id": "", "url": api + "/users/" + o.login, "html_url": "http://" + r.Host + "/" + o.login,
+		"repos_url": api + "/" + kind + "/" + o.login + "/repos", "type": string(o.typ), "site_admin": false,
+	}
+}
+
+func nodeID(prefix string, id int64) string {
+	return base64.StdEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(id, 10)))
+}
+
+func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	vis := "public"
+	if rp.private {
+		vis = "private"
+	}
+	pushed := rp.created
+	if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
+		pushed = rp.objs[id].commit.committer.when
+	}
+	return map[string]any{
+		"id": rp.id, "node_id": nodeID("R", rp.id), "name": rp.name, "full_name": rp.owner.login + "/" + rp.name,
+		"private": rp.private, "owner": s.ownerJSON(r, rp.owner), "html_url": web, "description": rp.description,
+		"fork": rp.fork, "url": api, "archive_url": api + "/{archive_format}{/ref}", "trees_url": api + "/git/trees{/sha}",
+		"pulls_url": api + "/pulls{/number}", "contents_url": api + "/contents/{+path}",
+		"git_url": "git://" + r.Host + "/" + rp.owner.login + "/" + rp.name + ".git",
+		"ssh_url": "git@" + r.Host + ":" + rp.owner.login + "/" + rp.name + ".git", "clone_url": web + ".git",
+		"size": 1, "default_branch": rp.defaultBranch, "archived": rp.archived, "disabled": false,
+		"visibility": vis, "pushed_at": ts(pushed), "created_at": ts(rp.created), "updated_at": ts(pushed),
+	}
+}
+
+func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	c := rp.objs[id].commit
+	parents := make([]any, 0, len(c.parents))
+	for _, p := range c.parents {
+		parents = append(parents, map[string]any{"sha": p, "url": api + "/git/commits/" + p, "html_url": web + "/commit/" + p})
+	}
+	sig := func(sg signature) map[string]any {
+		return map[string]any{"name": sg.name, "email": sg.email, "date": ts(sg.when)}
+	}
+	return map[string]any{
+		"sha": id, "node_id": nodeID("C", int64(len(id))), "url": api + "/git/commits/" + id, "html_url": web + "/commit/" + id,
+		"author": sig(c.author), "committer": sig(c.committer),
+		"tree":    map[string]any{"sha": c.tree, "url": api + "/git/trees/" + c.tree},
+		"message": c.message, "parents": parents,
+		"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil},
+	}
+}
+
+func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	return map[string]any{
+		"ref": ref, "node_id": base64.StdEncoding.EncodeToString([]byte("REF_" + ref)),
+		"url":    api + "/git/" + escapePath(ref),
+		"object": map[string]any{"sha": id, "type": "commit", "url": api + "/git/commits/" + id},
+	}
+}
+
+func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	n := strconv.Itoa(p.number)
+	user := map[string]any{"login": p.user, "id": 1, "type": "User", "site_admin": false}
+	side := func(branch string) map[string]any {
+		repo := s.repoJSON(r, rp)
+		delete(repo, "visibility") // not in GitHub's example of a pull request's repo
+		return map[string]any{"label": rp.owner.login + ":" + branch, "ref": branch, "sha": rp.refs["refs/heads/"+branch],
+			"user": s.ownerJSON(r, rp.owner), "repo": repo}
+	}
+	var closedAt any
+	if p.state == "closed" {
+		closedAt = ts(p.created)
+	}
+	return map[string]any{
+		"url": api + "/pulls/" + n, "id": p.id, "node_id": nodeID("PR_", p.id), "html_url": web + "/pull/" + n,
+		"diff_url": web + "/pull/" + n + ".diff", "patch_url": web + "/pull/" + n + ".patch",
+		"issue_url": api + "/issues/" + n, "number": p.number, "state": p.state, "locked": false,
+		"title": p.title, "user": user, "body": p.body, "created_at": ts(p.created), "updated_at": ts(p.created),
+		"closed_at": closedAt, "merged_at": nil, "merge_commit_sha": nil, "draft": p.draft,
+		"head": side(p.head), "base": side(p.base), "author_association": "OWNER",
+	}
+}
+
+// ---- repos ----
+
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docRepo)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
+}
+
+func (s *Server) getOwner(typ OwnerType) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		login := r.PathValue("org") + r.PathValue("user")
+		o := s.owners[strings.ToLower(login)]
+		// /users/{u} answers for organizations too; /orgs/{o} only for
+		// organizations.
+		if o == nil || (typ == Organization && o.typ != Organization) {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+			return
+		}
+		s.writeJSON(w, r, http.StatusOK, s.ownerJSON(r, o))
+	}
+}
+
+func (s *Server) listRepos(typ OwnerType) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		login := r.PathValue("org") + r.PathValue("user")
+		o := s.owners[strings.ToLower(login)]
+		doc := docOrgRepos
+		if typ == User {
+			doc = docUserRepos
+		}
+		if o == nil || (typ == Organization && o.typ != Organization) {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+			return
+		}
+		var list []*repo
+		for _, rp := range o.repos {
+			if rp.private && !authenticated(r) {
+				continue
+			}
+			list = append(list, rp)
+		}
+		start, end := paginate(w, r, len(list))
+		out := make([]any, 0, end-start)
+		for _, rp := range list[start:end] {
+			out = append(out, s.repoJSON(r, rp))
+		}
+		s.writeJSON(w, r, http.StatusOK, out)
+	}
+}
+
+// ---- contents ----
+
+// rawMediaType reports whether an Accept header asks for the raw media
+// type, and which one to echo in Content-Type.
+func rawMediaType(accept string) (string, bool) {
+	for _, a := range strings.Split(accept, ",") {
+		a, _, _ = strings.Cut(strings.TrimSpace(a), ";")
+		switch a {
+		case "application/vnd.github.raw", "application/vnd.github.v3.raw", "application/vnd.github.raw+json":
+			return a, true
+		}
+	}
+	return "", false
+}
+
+func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e treeEntry) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	typ, size := "file", 0
+	var download any
+	gitURL := api + "/git/blobs/" + e.sha
+	htmlKind := "blob"
+	switch e.mode {
+	case modeTree:
+		typ, gitURL, htmlKind = "dir", api+"/git/trees/"+e.sha, "tree"
+	case modeSymlink:
+		typ = "symlink"
+	case modeCommit:
+		typ = "file" // GitHub lists submodules as "file" in directories
+	}
+	if o := rp.objs[e.sha]; o != nil && o.typ == "blob" {
+		size = len(o.blob)
+		download = "http://" + r.Host + "/raw/" + rp.owner.login + "/" + rp.name + "/" + escapePath(ref) + "/" + escapePath(p)
+	}
+	self := api + "/contents/" + escapePath(p) + "?ref=" + ref
+	html := web + "/" + htmlKind + "/" + escapePath(ref) + "/" + escapePath(p)
+	return map[string]any{
+		"name": path.Base(p), "path": p, "sha": e.sha, "size": size, "url": self, "html_url": html, "git_url": gitURL,
+		"download_url": download, "type": typ, "_links": map[string]any{"self": self, "git": gitURL, "html": html},
+	}
+}
+
+// base64Lines encodes b as GitHub does in contents and blobs: base64 with
+// a newline every 60 characters.
+func base64Lines(b []byte) string {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var sb strings.Builder
+	for len(enc) > 60 {
+		sb.WriteString(enc[:60])
+		sb.WriteByte('\n')
+		enc = enc[60:]
+	}
+	sb.WriteString(enc)
+	sb.WriteByte('\n')
+	return sb.String()
+}
+
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
+		return
+	}
+	p := strings.Trim(r.PathValue("path"), "/")
+	if len(rp.refs) == 0 {
+		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", docContents)
+		return
+	}
+	ref := r.URL.Query().Get("ref")
+	id, ok := rp.resolve(ref)
+	if !ok {
+		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, docContents)
+		return
+	}
+	if ref == "" {
+		ref = rp.defaultBranch
+	}
+	if !cleanRel(p) {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
+		return
+	}
+	c := rp.objs[id].commit
+	e, ok := rp.objs.lookup(c.tree, p)
+	if !ok {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
+		return
+	}
+	w.Header().Set("Last-Modified", c.committer.when.Format(http.TimeFormat))
+	// A symlink to a file in the repository answers with that file.
+	if e.mode == modeSymlink {
+		target := path.Join(path.Dir(p), string(rp.objs[e.sha].blob))
+		if t, ok := rp.objs.lookup(c.tree, target); ok && cleanRel(target) && (t.mode == modeFile || t.mode == modeExec) {
+			e = t
+		}
+	}
+	media, raw := rawMediaType(r.Header.Get("Accept"))
+	switch {
+	case e.mode == modeTree:
+		t := rp.objs[e.sha]
+		out := make([]any, 0, len(t.tree))
+		for _, child := range t.tree {
+			cp := child.name
+			if p != "" {
+				cp = p + "/" + child.name
+			}
+			out = append(out, s.contentEntryJSON(r, rp, ref, cp, child))
+		}
+		s.writeJSON(w, r, http.StatusOK, out)
+	case e.mode == modeCommit:
+		j := s.contentEntryJSON(r, rp, ref, p, e)
+		j["type"] = "submodule"
+		j["submodule_git_url"] = "git://example.invalid/submodule.git"
+		s.writeJSON(w, r, http.StatusOK, j)
+	case e.mode == modeSymlink:
+		j := s.contentEntryJSON(r, rp, ref, p, e)
+		j["target"] = string(rp.objs[e.sha].blob)
+		s.writeJSON(w, r, http.StatusOK, j)
+	case raw:
+		etag := `"` + e.sha + `"`
+		if s.notModified(w, r, etag) {
+			return
+		}
+		blob := rp.objs[e.sha].blob
+		s.commonHeaders(w, r, true)
+		h := w.Header()
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		h.Set("Content-Type", media+"; charset=utf-8")
+		h.Set("X-GitHub-Media-Type", "github.v3; param="+strings.TrimPrefix(strings.TrimPrefix(media, "application/vnd.github."), "v3."))
+		h.Set("Content-Length", strconv.Itoa(len(blob)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(blob)
+	default:
+		j := s.contentEntryJSON(r, rp, ref, p, e)
+		j["type"] = "file"
+		j["content"] = base64Lines(rp.objs[e.sha].blob)
+		j["encoding"] = "base64"
+		s.writeJSON(w, r, http.StatusOK, j)
+	}
+}
+
+// ---- tarball ----
+
+func (s *Server) getTarball(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docTarball)
+		return
+	}
+	ref := r.PathValue("ref")
+	id, ok := rp.resolve(ref)
+	if !ok {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docTarball)
+		return
+	}
+	// Name the ref as GitHub's redirect does: branches as refs/heads/X,
+	// commit ids as they are.
+	refPath := id
+	switch {
+	case ref == "" || ref == "HEAD":
+		refPath = "refs/heads/" + rp.defaultBranch
+	case strings.HasPrefix(ref, "refs/"):
+		refPath = ref
+	case rp.refs["refs/heads/"+ref] != "":
+		refPath = "refs/heads/" + ref
+	case rp.refs["refs/tags/"+ref] != "":
+		refPath = "refs/tags/" + ref
+	}
+	loc := s.download.URL + "/" + escapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + escapePath(refPath)
+	if rp.private {
+		tok := strings.ReplaceAll(strings.ToUpper(requestID()), ":", "")
+		s.downloadToken[tok] = key(rp.owner.login, rp.name)
+		loc += "?token=" + tok
+	}
+	s.commonHeaders(w, r, true)
+	h := w.Header()
+	h.Set("Content-Type", "text/html;charset=utf-8")
+	h.Set("Cache-Control", "public, must-revalidate, max-age=0")
+	h.Set("Location", loc)
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusFound)
+}
+
+// ---- branches and refs ----
+
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docBranch)
+		return
+	}
+	name := r.PathValue("branch")
+	id, ok := rp.refs["refs/heads/"+name]
+	if !ok {
+		s.writeError(w, r, http.StatusNotFound, "Branch not found", docBranch)
+		return
+	}
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	gc := s.gitCommitJSON(r, rp, id)
+	commit := map[string]any{
+		"sha": id, "node_id": gc["node_id"], "url": api + "/commits/" + id, "html_url": web + "/commit/" + id,
+		"comments_url": api + "/commits/" + id + "/comments", "parents": gc["parents"],
+		"commit": map[string]any{"author": gc["author"], "committer": gc["committer"], "message": gc["message"],
+			"tree": gc["tree"], "url": gc["url"], "comment_count": 0, "verification": gc["verification"]},
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
+		"name": name, "commit": commit,
+		"_links":    map[string]any{"self": api + "/branches/" + escapePath(name), "html": web + "/tree/" + escapePath(name)},
+		"protected": false, "protection_url": api + "/branches/" + escapePath(name) + "/protection",
+	})
+}
+
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetRef)
+		return
+	}
+	ref := "refs/" + r.PathValue("ref")
+	id, ok := rp.refs[ref]
+	if !ok {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetRef)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, id))
+}
+
+func (s *Server) isCommit(rp *repo, id string) bool {
+	o := rp.objs[id]
+	return o != nil && o.typ == "commit"
+}
+
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateRef)
+		return
+	}
+	var body struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateRef)
+		return
+	}
+	if len(rp.refs) == 0 {
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docEmptyRepo)
+		return
+	}
+	if !strings.HasPrefix(body.Ref, "refs/") || strings.Count(body.Ref, "/") < 2 || !validTreePath(body.Ref) {
+		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", docCreateRef)
+		return
+	}
+	if !s.isCommit(rp, body.SHA) {
+		s.unprocessable(w, r, "Object does not exist", docCreateRef)
+		return
+	}
+	if _, ok := rp.refs[body.Ref]; ok {
+		s.unprocessable(w, r, "Reference already exists", docCreateRef)
+		return
+	}
+	rp.refs[body.Ref] = body.SHA
+	j := s.refJSON(r, rp, body.Ref, body.SHA)
+	w.Header().Set("Location", j["url"].(string))
+	s.writeJSON(w, r, http.StatusCreated, j)
+}
+
+func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docUpdateRef)
+		return
+	}
+	var body struct {
+		SHA   string `json:"sha"`
+		Force bool   `json:"force"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docUpdateRef)
+		return
+	}
+	ref := "refs/" + r.PathValue("ref")
+	old, ok := rp.refs[ref]
+	if !ok {
+		s.unprocessable(w, r, "Reference does not exist", docUpdateRef)
+		return
+	}
+	if !s.isCommit(rp, body.SHA) {
+		s.unprocessable(w, r, "Object does not exist", docUpdateRef)
+		return
+	}
+	if !body.Force && !rp.objs.isAncestor(old, body.SHA) {
+		s.unprocessable(w, r, "Update is not a fast forward", docUpdateRef)
+		return
+	}
+	rp.refs[ref] = body.SHA
+	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
+}
+
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docDeleteRef)
+		return
+	}
+	ref := "refs/" + r.PathValue("ref")
+	if _, ok := rp.refs[ref]; !ok {
+		s.unprocessable(w, r, "Reference does not exist", docDeleteRef)
+		return
+	}
+	delete(rp.refs, ref)
+	s.commonHeaders(w, r, true)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- trees ----
+
+func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e treeEntry) map[string]any {
+	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	j := map[string]any{"path": p, "mode": e.mode, "sha": e.sha}
+	switch e.mode {
+	case modeTree:
+		j["type"], j["url"] = "tree", api+"/git/trees/"+e.sha
+	case modeCommit:
+		j["type"] = "commit"
+	default:
+		j["type"], j["url"] = "blob", api+"/git/blobs/"+e.sha
+		if o := rp.objs[e.sha]; o != nil {
+			j["size"] = len(o.blob)
+		}
+	}
+	return j
+}
+
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
+		return
+	}
+	if len(rp.refs) == 0 {
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docGetTree)
+		return
+	}
+	tsha := r.PathValue("sha")
+	id := tsha
+	if o := rp.objs[tsha]; o == nil || o.typ != "tree" {
+		c, ok := rp.resolve(tsha)
+		if !ok {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
+			return
+		}
+		id = rp.objs[c].commit.tree
+	}
+	var entries []any
+	truncated := false
+	add := func(p string, e treeEntry) {
+		if s.opts.TreeLimit > 0 && len(entries) >= s.opts.TreeLimit {
+			truncated = true
+			return
+		}
+		entries = append(entries, s.treeEntryJSON(r, rp, p, e))
+	}
+	if r.URL.Query().Has("recursive") {
+		rp.objs.walk(id, "", add)
+	} else {
+		for _, e := range rp.objs[id].tree {
+			add(e.name, e)
+		}
+	}
+	if entries == nil {
+		entries = []any{}
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
+		"sha": id, "url": apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/trees/" + id,
+		"tree": entries, "truncated": truncated,
+	})
+}
+
+func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateTree)
+		return
+	}
+	var body struct {
+		BaseTree string `json:"base_tree"`
+		Tree     []struct {
+			Path    string          `json:"path"`
+			Mode    string          `json:"mode"`
+			Type    string          `json:"type"`
+			SHA     json.RawMessage `json:"sha"`
+			Content *string         `json:"content"`
+		} `json:"tree"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateTree)
+		return
+	}
+	files := map[string]flatEntry{}
+	if body.BaseTree != "" {
+		if o := rp.objs[body.BaseTree]; o == nil || o.typ != "tree" {
+			s.unprocessable(w, r, "Invalid tree info", docCreateTree)
+			return
+		}
+		files = rp.objs.flatten(body.BaseTree)
+	}
+	removeUnder := func(p string) {
+		for q := range files {
+			if strings.HasPrefix(q, p+"/") {
+				delete(files, q)
+			}
+		}
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			delete(files, d)
+		}
+	}
+	for i, e := range body.Tree {
+		bad := func(msg string) { s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, docCreateTree) }
+		if !validTreePath(e.Path) {
+			bad("tree.path contains a malformed path component")
+			return
+		}
+		if !slices.Contains([]string{modeFile, modeExec, modeSymlink, modeTree, modeCommit}, e.Mode) {
+			bad("tree.mode is not a valid mode")
+			return
+		}
+		isNull := string(e.SHA) == "null"
+		var sha string
+		if len(e.SHA) > 0 && !isNull {
+			if err := json.Unmarshal(e.SHA, &sha); err != nil {
+				bad("tree.sha is not a string")
+				return
+			}
+		}
+		switch {
+		case sha != "" && e.Content != nil:
+			bad("tree.sha and tree.content cannot both be set")
+			return
+		case e.Content != nil:
+			if e.Mode == modeTree || e.Mode == modeCommit {
+				bad("tree.content requires a blob mode")
+				return
+			}
+			removeUnder(e.Path)
+			files[e.Path] = flatEntry{mode: e.Mode, sha: rp.objs.putBlob([]byte(*e.Content))}
+		case isNull:
+			_, isFile := files[e.Path]
+			isDir := false
+			for q := range files {
+				if strings.HasPrefix(q, e.Path+"/") {
+					isDir = true
+					break
+				}
+			}
+			if !isFile && !isDir {
+				bad("tree.path " + strconv.Quote(e.Path) + " does not exist")
+				return
+			}
+			delete(files, e.Path)
+			for q := range files {
+				if strings.HasPrefix(q, e.Path+"/") {
+					delete(files, q)
+				}
+			}
+		case sha != "":
+			o := rp.objs[sha]
+			switch {
+			case e.Mode == modeCommit:
+				removeUnder(e.Path)
+				files[e.Path] = flatEntry{mode: modeCommit, sha: sha}
+			case e.Mode == modeTree:
+				if o == nil || o.typ != "tree" {
+					bad("tree.sha " + sha + " is not a valid tree")
+					return
+				}
+				removeUnder(e.Path)
+				delete(files, e.Path)
+				for q, fe := range rp.objs.flatten(sha) {
+					files[e.Path+"/"+q] = fe
+				}
+			default:
+				if o == nil || o.typ != "blob" {
+					bad("tree.sha " + sha + " is not a valid blob")
+					return
+				}
+				removeUnder(e.Path)
+				files[e.Path] = flatEntry{mode: e.Mode, sha: sha}
+			}
+		default:
+			bad("Must supply either tree.sha or tree.content")
+			return
+		}
+	}
+	id := rp.objs.writeFlat(files)
+	entries := []any{}
+	for _, e := range rp.objs[id].tree {
+		entries = append(entries, s.treeEntryJSON(r, rp, e.name, e))
+	}
+	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/trees/" + id
+	w.Header().Set("Location", u)
+	s.writeJSON(w, r, http.StatusCreated, map[string]any{"sha": id, "url": u, "tree": entries, "truncated": false})
+}
+
+// ---- blobs and commits ----
+
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
+		return
+	}
+	id := r.PathValue("sha")
+	o := rp.objs[id]
+	if o == nil || o.typ != "blob" {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
+		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(o.blob),
+		"url":     apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id,
+		"content": base64Lines(o.blob), "encoding": "base64",
+	})
+}
+
+func (s *Server) createBlob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateBlob)
+		return
+	}
+	var body struct {
+		Content  *string `json:"content"`
+		Encoding string  `json:"encoding"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateBlob)
+		return
+	}
+	if body.Content == nil {
+		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "missing_field"})
+		return
+	}
+	var data []byte
+	switch body.Encoding {
+	case "", "utf-8":
+		if !utf8.ValidString(*body.Content) {
+			s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "invalid"})
+			return
+		}
+		data = []byte(*body.Content)
+	case "base64":
+		d, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(*body.Content, "\n", ""))
+		if err != nil {
+			s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "invalid"})
+			return
+		}
+		data = d
+	default:
+		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "encoding", "code": "invalid"})
+		return
+	}
+	id := rp.objs.putBlob(data)
+	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id
+	w.Header().Set("Location", u)
+	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": u, "sha": id})
+}
+
+func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil || !s.isCommit(rp, r.PathValue("sha")) {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetCommit)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.gitCommitJSON(r, rp, r.PathValue("sha")))
+}
+
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docCommit)
+		return
+	}
+	type sig struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	var body struct {
+		Message *string  `json:"message"`
+		Tree    string   `json:"tree"`
+		Parents []string `json:"parents"`
+		Author  *sig     `json:"author"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCommit)
+		return
+	}
+	if body.Message == nil {
+		s.validation(w, r, docCommit, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
+		return
+	}
+	if o := rp.objs[body.Tree]; o == nil || o.typ != "tree" {
+		s.unprocessable(w, r, "Tree SHA does not exist", docCommit)
+		return
+	}
+	for _, p := range body.Parents {
+		if !s.isCommit(rp, p) {
+			s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", docCommit)
+			return
+		}
+	}
+	sg := signature{name: s.opts.User, email: s.opts.User + "@users.noreply.github.com", when: s.now()}
+	author := sg
+	if body.Author != nil && body.Author.Name != "" {
+		author.name, author.email = body.Author.Name, body.Author.Email
+	}
+	id := rp.objs.putCommit(&commitObj{tree: body.Tree, parents: slices.Clone(body.Parents), message: *body.Message,
+		author: author, committer: sg})
+	j := s.gitCommitJSON(r, rp, id)
+	w.Header().Set("Location", j["url"].(string))
+	s.writeJSON(w, r, http.StatusCreated, j)
+}
+
+// ---- pulls ----
+
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/pulls/pulls#list-pull-requests")
+		return
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	head := q.Get("head")
+	headOwner, headBranch, hasOwner := strings.Cut(head, ":")
+	if !hasOwner {
+		headOwner, headBranch = "", head
+	}
+	var list []*pull
+	for i := len(rp.pulls) - 1; i >= 0; i-- { // newest first
+		p := rp.pulls[i]
+		if state != "all" && p.state != state {
+			continue
+		}
+		if head != "" && (p.head != headBranch || (headOwner != "" && !strings.EqualFold(headOwner, rp.owner.login))) {
+			continue
+		}
+		if b := q.Get("base"); b != "" && p.base != b {
+			continue
+		}
+		list = append(list, p)
+	}
+	start, end := paginate(w, r, len(list))
+	out := make([]any, 0, end-start)
+	for _, p := range list[start:end] {
+		out = append(out, s.pullJSON(r, rp, p))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp != nil {
+		n, _ := strconv.Atoi(r.PathValue("number"))
+		for _, p := range rp.pulls {
+			if p.number == n {
+				s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, p))
+				return
+			}
+		}
+	}
+	s.writeError(w, r, http.StatusNotFound, "Not Found", docGetPull)
+}
+
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreatePull)
+		return
+	}
+	var body struct {
+		Title string `json:"title"`
+		Head  string `json:"head"`
+		Base  string `json:"base"`
+		Body  string `json:"body"`
+		Draft bool   `json:"draft"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreatePull)
+		return
+	}
+	fail := func(e map[string]any) { s.validation(w, r, docCreatePull, e) }
+	if body.Title == "" {
+		fail(map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
+		return
+	}
+	head := body.Head
+	if o, b, ok := strings.Cut(head, ":"); ok {
+		if !strings.EqualFold(o, rp.owner.login) {
+			fail(map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
+			return
+		}
+		head = b
+	}
+	headID, ok := rp.refs["refs/heads/"+head]
+	if !ok {
+		fail(map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
+		return
+	}
+	baseID, ok := rp.refs["refs/heads/"+body.Base]
+	if !ok {
+		fail(map[string]any{"resource": "PullRequest", "field": "base", "code": "invalid"})
+		return
+	}
+	for _, p := range rp.pulls {
+		if p.state == "open" && p.head == head && p.base == body.Base {
+			fail(map[string]any{"resource": "PullRequest", "code": "custom",
+				"message": "A pull request already exists for " + rp.owner.login + ":" + head + "."})
+			return
+		}
+	}
+	if rp.objs.isAncestor(headID, baseID) {
+		fail(map[string]any{"resource": "PullRequest", "code": "custom",
+			"message": "No commits between " + body.Base + " and " + head})
+		return
+	}
+	p := &pull{id: s.newID(), number: len(rp.pulls) + 1, title: body.Title, body: body.Body, head: head, base: body.Base,
+		draft: body.Draft, state: "open", created: s.now(), user: s.opts.User}
+	rp.pulls = append(rp.pulls, p)
+	j := s.pullJSON(r, rp, p)
+	w.Header().Set("Location", j["url"].(string))
+	s.writeJSON(w, r, http.StatusCreated, j)
+}

@@ -1,0 +1,983 @@
+// Package fakegithub is a stateful fake of the GitHub REST and GraphQL
+// APIs, for tests: an httptest server that answers GitHub's real paths with
+// GitHub's bodies and headers (ETag, X-RateLimit-*, Link, Location, content
+// types, error bodies), modelled on recorded traffic (octokit/fixtures) and
+// GitHub's OpenAPI examples.
+//
+// The fake holds repositories with real git objects (blob, tree and commit
+// ids are git's own hashes), branches and pull requests. It serves the API
+// both at the root of its URL (the github.com shape, [Server.APIBaseURL])
+// and under /api/v3 (the GitHub Enterprise shape, [Server.GHEAPIBaseURL]),
+// with GraphQL at /graphql and /api/graphql. Tarball downloads redirect to
+// a second server on another host, like codeload.github.com, which records
+// every Authorization header it receives.
+//
+// It counts requests (in total and per route), checks the Authorization
+// header against the configured tokens (a bad token gets GitHub's 401) and
+// injects faults: 401, 404, 422, primary and secondary rate limits, 429
+// with or without Retry-After, 5xx, slow answers that honour the request's
+// context, and truncated bodies.
+//
+// Endpoints: repos (get), contents (raw and JSON, conditional requests),
+// tarball (302 to the download host, which serves a tar.gz whose first
+// directory is owner-repo-<short sha>/), branches, git refs (get, create,
+// update, delete), git trees (get, recursive, with a truncation limit;
+// create), git blobs and commits (get, create), pulls (list with head, base
+// and state filters; create, with GitHub's 422 for duplicates; get),
+// orgs/users repos with Link pagination, and GraphQL for the queries scmkit
+// sends (repositoryOwner.repositories with object(expression:),
+// repository.ref/defaultBranchRef with Commit.file and
+// associatedPullRequests).
+package fakegithub
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server. A nil *Options means the defaults.
+type Options struct {
+	// Tokens are the credentials the fake accepts, sent as
+	// "Authorization: Bearer T" or "token T". Any other Authorization
+	// header gets 401 Bad credentials. Requests without one are
+	// anonymous: they see public repositories only, cannot write, and
+	// GraphQL refuses them. When Tokens is empty, every request is
+	// treated as authenticated.
+	Tokens []string
+	// TreeLimit, when > 0, is the number of entries after which a
+	// recursive GET git/trees answers truncated: true (GitHub's limit is
+	// 100,000 entries or 7 MB).
+	TreeLimit int
+	// Now is the fake's clock; nil means time.Now. It dates commits and
+	// the rate-limit headers.
+	Now func() time.Time
+	// User is the login of the authenticated user, used as the author of
+	// commits and pull requests; default "fake-user".
+	User string
+}
+
+// OwnerType says whether an owner is an organization or a user.
+type OwnerType string
+
+// The owner types, as GitHub spells them.
+const (
+	Organization OwnerType = "Organization"
+	User         OwnerType = "User"
+)
+
+// Repo describes a repository to seed with [Server.AddRepo].
+type Repo struct {
+	Owner string
+	Name  string
+	// DefaultBranch defaults to "main".
+	DefaultBranch string
+	Description   string
+	Private       bool
+	Archived      bool
+	Fork          bool
+	// Files are committed on DefaultBranch as one commit. With no files
+	// the repository is empty: it has no branch and no commit.
+	Files []File
+}
+
+// File is a file of a seeded repository or commit.
+type File struct {
+	Path       string
+	Content    []byte
+	Executable bool
+	// Symlink makes the file a symbolic link whose target is Content.
+	Symlink bool
+}
+
+// Commit describes a commit to add with [Server.Commit].
+type Commit struct {
+	Message string
+	Files   []File   // written (created or replaced)
+	Delete  []string // removed
+}
+
+// CommitInfo describes a commit.
+type CommitInfo struct {
+	SHA     string
+	Tree    string
+	Parents []string
+	Message string
+}
+
+// Pull describes a pull request.
+type Pull struct {
+	Number  int
+	Title   string
+	Body    string
+	Head    string // branch name
+	Base    string // branch name
+	HeadSHA string
+	Draft   bool
+	State   string // "open" or "closed"
+	URL     string // web URL
+}
+
+// Request is one request the fake received.
+type Request struct {
+	// Host is "api" for the API host and "download" for the tarball
+	// download host.
+	Host   string
+	Method string
+	// Path is the path as received, escaped, with the query.
+	Path string
+	// Route is the pattern that answered, e.g.
+	// "GET /repos/{owner}/{repo}/contents/{path...}", or "" when none did.
+	Route string
+	// Authorization is the Authorization header received, or "".
+	Authorization string
+	// Header is a copy of every header received.
+	Header http.Header
+}
+
+// Stats counts requests.
+type Stats struct {
+	// API counts requests to the API host (REST and GraphQL), those
+	// answered 304 Not Modified included.
+	API int
+	// NotModified counts API requests answered 304.
+	NotModified int
+	// Download counts requests to the download host.
+	Download int
+	// Routes counts API and download requests per route.
+	Routes map[string]int
+	// Unrouted counts requests that matched no route (answered 404).
+	Unrouted int
+	// BlobTexts counts GraphQL Blob.text fields answered (file contents
+	// downloaded through GraphQL).
+	BlobTexts int
+}
+
+// FaultKind names a failure the fake can produce. The kinds match those
+// of the conformance suite (scmtest.FaultKind), by name.
+type FaultKind int
+
+// The faults, with GitHub's status, headers and body for each.
+const (
+	// FaultUnauthorized answers 401 Bad credentials.
+	FaultUnauthorized FaultKind = iota + 1
+	// FaultNotFound answers 404 Not Found.
+	FaultNotFound
+	// FaultUnprocessable answers 422 Validation Failed (the body of the
+	// recorded "errors" scenario).
+	FaultUnprocessable
+	// FaultRateLimit is the primary rate limit: 403 (or Status 429) with
+	// X-RateLimit-Remaining: 0 and X-RateLimit-Reset RetryAfter from now.
+	FaultRateLimit
+	// FaultSecondaryRateLimit is the secondary rate limit: 403 (or Status
+	// 429) with Retry-After and GitHub's secondary-rate-limit message and
+	// documentation URL, while X-RateLimit-Remaining stays above 0.
+	FaultSecondaryRateLimit
+	// FaultTooManyRequests answers 429 with Retry-After.
+	FaultTooManyRequests
+	// FaultTooManyRequestsNoRetryAfter answers 429 with no Retry-After.
+	FaultTooManyRequestsNoRetryAfter
+	// FaultServerError answers Status (500 when 0); 502, 503 and 504 get
+	// an HTML body, as from GitHub's front end.
+	FaultServerError
+	// FaultSlow waits Delay, or until the request's context ends, then
+	// answers normally.
+	FaultSlow
+	// FaultTruncatedBody answers normally but sends only half the body
+	// under the full Content-Length, then closes the connection.
+	FaultTruncatedBody
+)
+
+// Fault is a failure to inject with [Server.Inject].
+type Fault struct {
+	// Kind is the failure.
+	Kind FaultKind
+	// Times is how many matching requests the fault applies to; 0 means
+	// every matching request until ClearFaults.
+	Times int
+	// RetryAfter is, for rate-limit faults, how long from now the limit
+	// resets: X-RateLimit-Reset for FaultRateLimit, Retry-After for the
+	// others. 0 means one hour for FaultRateLimit and 60 s for
+	// FaultSecondaryRateLimit and FaultTooManyRequests.
+	RetryAfter time.Duration
+	// Delay is, for FaultSlow, how long to wait before answering.
+	Delay time.Duration
+	// Status is the status for FaultServerError (500 when 0) and, for
+	// FaultRateLimit and FaultSecondaryRateLimit, 403 (the default) or 429.
+	Status int
+	// Method restricts the fault to one HTTP method; "" matches any.
+	Method string
+	// Path restricts the fault to paths starting with it, relative to the
+	// API root (without /api/v3), e.g. "/repos/acme/basic/contents/";
+	// "" matches any. GraphQL requests have the path "/graphql".
+	Path string
+	// Download applies the fault to the download host instead of the API.
+	Download bool
+}
+
+type fault struct {
+	Fault
+	left int // remaining applications; -1 = unlimited
+}
+
+// Server is a fake GitHub. Its methods are safe for concurrent use.
+type Server struct {
+	opts     Options
+	schema   *GQLSchema
+	api      *httptest.Server
+	download *httptest.Server
+
+	mu            sync.Mutex        // guards the world and the faults
+	owners        map[string]*owner // by lower-case login
+	repos         map[string]*repo  // by lower-case "owner/name"
+	nextID        int64
+	faults        []*fault
+	downloadToken map[string]string // temporary token → repository key
+
+	logMu    sync.Mutex // guards requests and stats
+	requests []Request
+	stats    Stats
+
+	rateMu sync.Mutex
+	rate   rateState
+
+	closing   chan struct{} // closed by Close: slow answers stop waiting
+	closeOnce sync.Once
+}
+
+type owner struct {
+	login string
+	typ   OwnerType
+	id    int64
+	repos []*repo // creation order
+}
+
+type repo struct {
+	id            int64
+	owner         *owner
+	name          string
+	description   string
+	private       bool
+	archived      bool
+	fork          bool
+	defaultBranch string
+	created       time.Time
+	refs          map[string]string // full ref name → commit id
+	objs          store
+	pulls         []*pull
+}
+
+type pull struct {
+	id      int64
+	number  int
+	title   string
+	body    string
+	head    string
+	base    string
+	draft   bool
+	state   string
+	created time.Time
+	user    string
+}
+
+// New starts a fake GitHub. Call Close when done.
+func New(opts *Options) *Server {
+	s := &Server{
+		owners:        map[string]*owner{},
+		repos:         map[string]*repo{},
+		downloadToken: map[string]string{},
+		nextID:        1000,
+		schema:        GitHubSchema(),
+		closing:       make(chan struct{}),
+	}
+	if opts != nil {
+		s.opts = *opts
+		s.opts.Tokens = slices.Clone(opts.Tokens)
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	if s.opts.User == "" {
+		s.opts.User = "fake-user"
+	}
+	s.stats.Routes = map[string]int{}
+	s.api = httptest.NewServer(s.apiHandler())
+	s.download = httptest.NewServer(s.downloadHandler())
+	return s
+}
+
+// Close shuts both servers down, ending slow answers at once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.api.Close()
+	s.download.Close()
+}
+
+// URL returns the web base URL, e.g. "http://127.0.0.1:1234" (html_url
+// values start with it).
+func (s *Server) URL() string { return s.api.URL }
+
+// Host returns the host (and port) of the API and web server.
+func (s *Server) Host() string { return strings.TrimPrefix(s.api.URL, "http://") }
+
+// APIBaseURL returns the API base URL in github.com's shape: the server's
+// root, without a trailing slash.
+func (s *Server) APIBaseURL() string { return s.api.URL }
+
+// GHEAPIBaseURL returns the API base URL in GitHub Enterprise's shape,
+// URL()+"/api/v3".
+func (s *Server) GHEAPIBaseURL() string { return s.api.URL + "/api/v3" }
+
+// DownloadURL returns the base URL of the download host (the codeload
+// stand-in), which is a different host from the API.
+func (s *Server) DownloadURL() string { return s.download.URL }
+
+// Client returns an *http.Client for the servers, with no credential.
+func (s *Server) Client() *http.Client { return s.api.Client() }
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC().Truncate(time.Second) }
+
+func key(a, b string) string { return strings.ToLower(a) + "/" + strings.ToLower(b) }
+
+func (s *Server) newID() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+// AddOwner creates an owner (organization or user) with no repository; it
+// is a no-op when the owner exists.
+func (s *Server) AddOwner(login string, typ OwnerType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ownerLocked(login, typ)
+}
+
+func (s *Server) ownerLocked(login string, typ OwnerType) *owner {
+	if o := s.owners[strings.ToLower(login)]; o != nil {
+		return o
+	}
+	o := &owner{login: login, typ: typ, id: s.newID()}
+	s.owners[strings.ToLower(login)] = o
+	return o
+}
+
+// AddRepo creates a repository, its owner (an organization) if needed,
+// and, when r.Files is not empty, one commit on the default branch. It
+// returns that commit's id ("" for an empty repository).
+func (s *Server) AddRepo(r Repo) (string, error) {
+	if r.Owner == "" || r.Name == "" {
+		return "", errors.New("fakegithub: AddRepo: owner and name are required")
+	}
+	if r.DefaultBranch == "" {
+		r.DefaultBranch = "main"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.repos[key(r.Owner, r.Name)] != nil {
+		return "", fmt.Errorf("fakegithub: AddRepo: %s/%s exists", r.Owner, r.Name)
+	}
+	o := s.ownerLocked(r.Owner, Organization)
+	rp := &repo{id: s.newID(), owner: o, name: r.Name, description: r.Description, private: r.Private,
+		archived: r.Archived, fork: r.Fork, defaultBranch: r.DefaultBranch, created: s.now(),
+		refs: map[string]string{}, objs: store{}}
+	if len(r.Files) > 0 {
+		files := map[string]flatEntry{}
+		if err := rp.applyFiles(files, r.Files, nil); err != nil {
+			return "", err
+		}
+		id := s.commitLocked(rp, "", files, "Initial commit")
+		rp.refs["refs/heads/"+r.DefaultBranch] = id
+	}
+	o.repos = append(o.repos, rp)
+	s.repos[key(r.Owner, r.Name)] = rp
+	return rp.refs["refs/heads/"+r.DefaultBranch], nil
+}
+
+// AddFS is AddRepo with the files of fsys (executable when any execute
+// bit is set).
+func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		r.Files = append(r.Files, File{Path: p, Content: b, Executable: info.Mode()&0o111 != 0})
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.AddRepo(r)
+}
+
+func (rp *repo) applyFiles(files map[string]flatEntry, add []File, del []string) error {
+	for _, f := range add {
+		if !validTreePath(f.Path) {
+			return fmt.Errorf("fakegithub: invalid path %q", f.Path)
+		}
+		mode := modeFile
+		switch {
+		case f.Symlink:
+			mode = modeSymlink
+		case f.Executable:
+			mode = modeExec
+		}
+		files[f.Path] = flatEntry{mode: mode, sha: rp.objs.putBlob(f.Content)}
+	}
+	for _, p := range del {
+		if _, ok := files[p]; !ok {
+			return fmt.Errorf("fakegithub: delete %q: no such file", p)
+		}
+		delete(files, p)
+	}
+	return nil
+}
+
+func (s *Server) commitLocked(rp *repo, parent string, files map[string]flatEntry, msg string) string {
+	sig := signature{name: s.opts.User, email: s.opts.User + "@users.noreply.github.com", when: s.now()}
+	c := &commitObj{tree: rp.objs.writeFlat(files), message: msg, author: sig, committer: sig}
+	if parent != "" {
+		c.parents = []string{parent}
+	}
+	return rp.objs.putCommit(c)
+}
+
+func (s *Server) repoLocked(owner, name string) (*repo, error) {
+	rp := s.repos[key(owner, name)]
+	if rp == nil {
+		return nil, fmt.Errorf("fakegithub: no repository %s/%s", owner, name)
+	}
+	return rp, nil
+}
+
+// Commit adds a commit on branch (created from the default branch when
+// missing) and returns its id.
+func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return "", err
+	}
+	parent := rp.refs["refs/heads/"+branch]
+	if parent == "" {
+		parent = rp.refs["refs/heads/"+rp.defaultBranch]
+	}
+	files := map[string]flatEntry{}
+	if parent != "" {
+		files = rp.objs.flatten(rp.objs[parent].commit.tree)
+	}
+	if err := rp.applyFiles(files, c.Files, c.Delete); err != nil {
+		return "", err
+	}
+	msg := cmp.Or(c.Message, "Update")
+	id := s.commitLocked(rp, parent, files, msg)
+	rp.refs["refs/heads/"+branch] = id
+	return id, nil
+}
+
+// CreateBranch points a new branch at the commit ref resolves to.
+func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return "", err
+	}
+	id, ok := rp.resolve(ref)
+	if !ok {
+		return "", fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
+	}
+	rp.refs["refs/heads/"+branch] = id
+	return id, nil
+}
+
+// Ref returns the commit id a branch, tag, full ref name or commit id
+// resolves to ("" or "HEAD" is the default branch).
+func (s *Server) Ref(owner, name, ref string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[key(owner, name)]
+	if rp == nil {
+		return "", false
+	}
+	return rp.resolve(ref)
+}
+
+// GetCommit describes the commit ref resolves to.
+func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[key(owner, name)]
+	if rp == nil {
+		return CommitInfo{}, false
+	}
+	id, ok := rp.resolve(ref)
+	if !ok {
+		return CommitInfo{}, false
+	}
+	c := rp.objs[id].commit
+	return CommitInfo{SHA: id, Tree: c.tree, Parents: slices.Clone(c.parents), Message: c.message}, true
+}
+
+// Files returns every file at ref, sorted by path.
+func (s *Server) Files(owner, name, ref string) ([]File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := rp.resolve(ref)
+	if !ok {
+		return nil, fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
+	}
+	flat := rp.objs.flatten(rp.objs[id].commit.tree)
+	out := make([]File, 0, len(flat))
+	for _, p := range slices.Sorted(maps.Keys(flat)) {
+		e := flat[p]
+		f := File{Path: p, Executable: e.mode == modeExec, Symlink: e.mode == modeSymlink}
+		if o := rp.objs[e.sha]; o != nil && o.typ == "blob" {
+			f.Content = o.blob
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Pulls returns a repository's pull requests in creation order.
+func (s *Server) Pulls(owner, name string) []Pull {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[key(owner, name)]
+	if rp == nil {
+		return nil
+	}
+	out := make([]Pull, 0, len(rp.pulls))
+	for _, p := range rp.pulls {
+		out = append(out, Pull{Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base,
+			HeadSHA: rp.refs["refs/heads/"+p.head], Draft: p.draft, State: p.state,
+			URL: s.api.URL + "/" + rp.owner.login + "/" + rp.name + "/pull/" + itoa(p.number)})
+	}
+	return out
+}
+
+// ClosePull closes a pull request.
+func (s *Server) ClosePull(owner, name string, number int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return err
+	}
+	for _, p := range rp.pulls {
+		if p.number == number {
+			p.state = "closed"
+			return nil
+		}
+	}
+	return fmt.Errorf("fakegithub: no pull request %d in %s/%s", number, owner, name)
+}
+
+// Inject arms a fault.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	left := f.Times
+	if left <= 0 {
+		left = -1
+	}
+	s.faults = append(s.faults, &fault{Fault: f, left: left})
+}
+
+// ClearFaults disarms every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns every request received so far, in order.
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// DownloadRequests returns the requests the download host received.
+func (s *Server) DownloadRequests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if r.Host == "download" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Stats returns the request counts.
+func (s *Server) Stats() Stats {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	st := s.stats
+	st.Routes = maps.Clone(s.stats.Routes)
+	return st
+}
+
+// ResetStats forgets the requests received so far (Requests and Stats).
+func (s *Server) ResetStats() {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.requests = nil
+	s.stats = Stats{Routes: map[string]int{}}
+}
+
+// resolve turns a ref into a commit id: "" and "HEAD" are the default
+// branch; then a full ref name, a branch, a tag, a (possibly abbreviated)
+// commit id.
+func (rp *repo) resolve(ref string) (string, bool) {
+	if ref == "" || ref == "HEAD" {
+		ref = rp.defaultBranch
+	}
+	if id, ok := rp.refs[ref]; ok && strings.HasPrefix(ref, "refs/") {
+		return id, true
+	}
+	if id, ok := rp.refs["refs/heads/"+ref]; ok {
+		return id, true
+	}
+	if id, ok := rp.refs["refs/tags/"+ref]; ok {
+		return id, true
+	}
+	if len(ref) >= 7 && len(ref) <= 40 && isHex(ref) {
+		if o := rp.objs[ref]; o != nil && o.typ == "commit" {
+			return ref, true
+		}
+		if len(ref) < 40 {
+			for id, o := range rp.objs {
+				if o.typ == "commit" && strings.HasPrefix(id, ref) {
+					return id, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+// ---- request plumbing ----
+
+type ctxKey int
+
+const (
+	baseKey ctxKey = iota // the API path prefix of the request: "" or "/api/v3"
+	authKey               // bool: the request is authenticated
+)
+
+func apiPrefix(r *http.Request) string {
+	p, _ := r.Context().Value(baseKey).(string)
+	return p
+}
+
+func authenticated(r *http.Request) bool {
+	ok, _ := r.Context().Value(authKey).(bool)
+	return ok
+}
+
+// apiURL is the API base URL as the client used it.
+func apiURL(r *http.Request) string { return "http://" + r.Host + apiPrefix(r) }
+
+func (s *Server) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "api", "")
+		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefix := ""
+		switch p := r.URL.Path; {
+		case p == "/api/graphql":
+			r2 := r.Clone(context.WithValue(r.Context(), baseKey, "/api"))
+			r2.URL.Path, r2.URL.RawPath = "/graphql", ""
+			mux.ServeHTTP(w, r2)
+			return
+		case p == "/api/v3" || strings.HasPrefix(p, "/api/v3/"):
+			prefix = "/api/v3"
+		}
+		r2 := r.Clone(context.WithValue(r.Context(), baseKey, prefix))
+		if prefix != "" {
+			r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+			r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+			if r2.URL.Path == "" {
+				r2.URL.Path = "/"
+			}
+		}
+		mux.ServeHTTP(w, r2)
+	})
+}
+
+func (s *Server) record(r *http.Request, host, route string) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	uri := r.RequestURI // as received, before the /api/v3 prefix is stripped
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	s.requests = append(s.requests, Request{Host: host, Method: r.Method, Path: uri, Route: route,
+		Authorization: r.Header.Get("Authorization"), Header: r.Header.Clone()})
+	switch {
+	case host == "download":
+		s.stats.Download++
+	default:
+		s.stats.API++
+	}
+	if route == "" {
+		s.stats.Unrouted++
+	} else {
+		s.stats.Routes[route]++
+	}
+}
+
+// handle registers an API route wrapped with recording, auth and faults.
+func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "api", pattern)
+		handled, truncate := s.applyFault(w, r, false)
+		if handled {
+			return
+		}
+		if truncate {
+			tw := &truncatingWriter{header: http.Header{}}
+			defer tw.send(w)
+			w = tw
+		}
+		ok, good := s.checkAuth(r)
+		if !good {
+			s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), authKey, ok))
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !ok {
+			s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest")
+			return
+		}
+		fn(w, r)
+	})
+}
+
+// checkAuth returns whether the request is authenticated and whether its
+// Authorization header (if any) is acceptable.
+func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
+	h := r.Header.Get("Authorization")
+	if len(s.opts.Tokens) == 0 {
+		return true, true
+	}
+	if h == "" {
+		return false, true
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
+		return false, false
+	}
+	if slices.Contains(s.opts.Tokens, tok) {
+		return true, true
+	}
+	return false, false
+}
+
+// applyFault answers the request with an armed fault, if one matches. It
+// returns handled when the request has been answered, and truncate when
+// the normal answer must be sent truncated.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download bool) (handled, truncate bool) {
+	s.mu.Lock()
+	var f *Fault
+	for _, x := range s.faults {
+		if x.left == 0 || x.Download != download {
+			continue
+		}
+		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
+			continue
+		}
+		if x.Path != "" && !strings.HasPrefix(r.URL.Path, x.Path) {
+			continue
+		}
+		if x.left > 0 {
+			x.left--
+		}
+		ff := x.Fault
+		f = &ff
+		break
+	}
+	s.mu.Unlock()
+	if f == nil {
+		return false, false
+	}
+	now := s.now()
+	switch f.Kind {
+	case FaultUnauthorized:
+		s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
+	case FaultNotFound:
+		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+	case FaultUnprocessable:
+		s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{
+			"message":           "Validation Failed",
+			"errors":            []any{map[string]any{"resource": "Label", "code": "invalid", "field": "color"}},
+			"documentation_url": "https://docs.github.com/rest/reference/issues#create-a-label", "status": "422"})
+	case FaultRateLimit:
+		reset := now.Add(cmp.Or(f.RetryAfter, time.Hour))
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Used", "5000")
+		h.Set("X-RateLimit-Reset", fmt.Sprint(reset.Unix()))
+		h.Set("X-RateLimit-Resource", resource(r))
+		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden),
+			"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits")
+	case FaultSecondaryRateLimit:
+		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
+		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden),
+			"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
+	case FaultTooManyRequests:
+		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
+		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
+	case FaultTooManyRequestsNoRetryAfter:
+		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
+	case FaultServerError:
+		st := cmp.Or(f.Status, http.StatusInternalServerError)
+		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(st)
+			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", st, http.StatusText(st))
+			return true, false
+		}
+		s.writeError(w, r, st, "Server Error", "")
+	case FaultSlow:
+		// Read the body first: only then does net/http watch the
+		// connection, so that a client hanging up cancels r.Context().
+		if r.Body != nil {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return false, false
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		case <-s.closing:
+			panic(http.ErrAbortHandler)
+		}
+	case FaultTruncatedBody:
+		return false, true
+	default:
+		return false, false
+	}
+	return true, false
+}
+
+// truncatingWriter captures a normal answer and sends only half of its
+// body with the full Content-Length, then aborts the connection.
+type truncatingWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (t *truncatingWriter) Header() http.Header { return t.header }
+func (t *truncatingWriter) WriteHeader(st int) {
+	if t.status == 0 {
+		t.status = st
+	}
+}
+func (t *truncatingWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	t.body = append(t.body, b...)
+	return len(b), nil
+}
+
+// send writes the captured answer with its full Content-Length but only
+// half of its body, then aborts the connection.
+func (t *truncatingWriter) send(w http.ResponseWriter) {
+	body := t.body
+	if len(body) < 2 {
+		body = append(body, "{}  "...)
+	}
+	for k, v := range t.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
+	w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// requestID returns a GitHub-shaped request id.
+func requestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	x := strings.ToUpper(hex.EncodeToString(b[:]))
+	return x[0:4] + ":" + x[4:8] + ":" + x[8:14] + ":" + x[14:16]
+}
+
+func resource(r *http.Request) string {
+	if r.URL.Path == "/graphql" {
+		return "graphql"
+	}
+	return "core"
+}
+
+// escapePath escapes each segment of a slash-separated path.
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// cleanRel reports whether p is a clean relative path.
+func cleanRel(p string) bool {
+	return p == "" || (path.Clean(p) == p && !strings.HasPrefix(p, "/") && p != ".")
+}

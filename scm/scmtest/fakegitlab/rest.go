@@ -1,0 +1,1130 @@
+package fakegitlab
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"cmp"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func (s *Server) routes() {
+	s.handle("GET /api/v4/user", s.getUser)
+	s.handle("GET /api/v4/projects/{id}", s.getProject)
+	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.getRawFile)
+	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.getFile)
+	s.handle("GET /api/v4/projects/{id}/repository/tree", s.getTree)
+	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.getArchive)
+	s.handle("GET /api/v4/projects/{id}/repository/branches", s.listBranches)
+	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.getBranch)
+	s.handle("POST /api/v4/projects/{id}/repository/branches", s.createBranch)
+	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.getCommit)
+	s.handle("POST /api/v4/projects/{id}/repository/commits", s.createCommit)
+	s.handle("GET /api/v4/projects/{id}/merge_requests", s.listMergeRequests)
+	s.handle("POST /api/v4/projects/{id}/merge_requests", s.createMergeRequest)
+	s.handle("GET /api/v4/projects/{id}/merge_requests/{iid}", s.getMergeRequest)
+	s.handle("GET /api/v4/groups/{id}", s.getGroup)
+	s.handle("GET /api/v4/groups/{id}/projects", s.groupProjects)
+	s.handle("GET /api/v4/users/{id}/projects", s.userProjects)
+	s.handle("POST /api/graphql", s.graphql)
+}
+
+// visible reports whether the request may see pr.
+func visible(r *http.Request, pr *project) bool {
+	return authenticated(r) || pr.visibility == Public
+}
+
+// lookupProject finds the project of the {id} path value (numeric id or
+// full path) and answers 404 Project Not Found when there is none or the
+// request may not see it. The caller holds s.mu.
+func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request) *project {
+	id := r.PathValue("id")
+	var pr *project
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+		pr = s.byID[n]
+	} else {
+		pr = s.projects[strings.ToLower(id)]
+	}
+	if pr == nil || !visible(r, pr) {
+		s.notFound(w, r, "Project")
+		return nil
+	}
+	return pr
+}
+
+// requireAuth answers 401 for an anonymous write.
+func (s *Server) requireAuth(w http.ResponseWriter, r *http.Request) bool {
+	if !authenticated(r) {
+		s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
+		return false
+	}
+	return true
+}
+
+func (s *Server) userJSON(r *http.Request) map[string]any {
+	u := s.opts.User
+	return map[string]any{"id": 1, "username": u, "name": u, "state": "active", "locked": false,
+		"avatar_url": "https://secure.gravatar.com/avatar/00000000000000000000000000000000?s=80&d=identicon",
+		"web_url":    s.webURL(r) + "/" + u}
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.userJSON(r))
+}
+
+func (s *Server) namespaceJSON(r *http.Request, ns *namespace) map[string]any {
+	var parent any
+	if ns.parent != nil {
+		parent = ns.parent.id
+	}
+	web := s.webURL(r) + "/" + ns.fullPath
+	if ns.kind == "group" {
+		web = s.webURL(r) + "/groups/" + ns.fullPath
+	}
+	return map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath), "kind": ns.kind,
+		"full_path": ns.fullPath, "parent_id": parent, "avatar_url": nil, "web_url": web}
+}
+
+func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
+	web := s.webURL(r) + "/" + pr.fullPath()
+	api := s.webURL(r) + "/api/v4/projects/" + strconv.FormatInt(pr.id, 10)
+	var readme any
+	if c := pr.resolve(""); c != nil {
+		if _, ok := c.files["README.md"]; ok {
+			readme = web + "/-/blob/" + pr.defaultBranch + "/README.md"
+		}
+	}
+	var defaultBranch any
+	if len(pr.branches) > 0 {
+		defaultBranch = pr.defaultBranch
+	}
+	nsName := pr.ns.name
+	m := map[string]any{
+		"id": pr.id, "description": pr.description, "name": pr.name,
+		"name_with_namespace": strings.ReplaceAll(pr.ns.fullPath, "/", " / ") + " / " + nsName,
+		"path":                pr.path, "path_with_namespace": pr.fullPath(),
+		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": defaultBranch,
+		"tag_list": []string{}, "topics": []string{},
+		"ssh_url_to_repo":  "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git",
+		"http_url_to_repo": web + ".git", "web_url": web, "readme_url": readme, "avatar_url": nil,
+		"forks_count": 0, "star_count": 0, "last_activity_at": ts(pr.created),
+		"namespace": s.namespaceJSON(r, pr.ns),
+		"_links": map[string]any{"self": api, "issues": api + "/issues", "merge_requests": api + "/merge_requests",
+			"repo_branches": api + "/repository/branches", "labels": api + "/labels", "events": api + "/events",
+			"members": api + "/members", "cluster_agents": api + "/cluster_agents"},
+		"empty_repo": len(pr.branches) == 0, "archived": pr.archived, "visibility": string(pr.visibility),
+		"resolve_outdated_diff_discussions": false, "issues_enabled": true, "merge_requests_enabled": true,
+		"wiki_enabled": true, "jobs_enabled": true, "snippets_enabled": true, "container_registry_enabled": false,
+		"creator_id": 1, "import_status": "none", "open_issues_count": 0, "public_jobs": true,
+		"shared_with_groups": []any{}, "only_allow_merge_if_pipeline_succeeds": false,
+		"request_access_enabled": true, "merge_method": "merge", "squash_option": "default_off",
+		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
+		"repository_access_level": "enabled",
+	}
+	if pr.name != "" {
+		m["name_with_namespace"] = nsName + " / " + pr.name
+	}
+	if pr.forkedFrom != "" {
+		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.forkedFrom),
+			"path": path.Base(pr.forkedFrom), "path_with_namespace": pr.forkedFrom,
+			"web_url": s.webURL(r) + "/" + pr.forkedFrom}
+	}
+	return m
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pr := s.lookupProject(w, r); pr != nil {
+		s.writeJSON(w, r, http.StatusOK, s.projectJSON(r, pr))
+	}
+}
+
+// refParam returns the ref query parameter. GitLab refuses a present but
+// empty ref (allow_blank: false).
+func (s *Server) refParam(w http.ResponseWriter, r *http.Request, name string, required bool) (string, bool) {
+	q := r.URL.Query()
+	if _, present := q[name]; !present {
+		if required {
+			s.paramError(w, r, name+" is missing")
+			return "", false
+		}
+		return "", true
+	}
+	if q.Get(name) == "" {
+		s.paramError(w, r, name+" is empty")
+		return "", false
+	}
+	return q.Get(name), true
+}
+
+// lastCommitFor returns the id of the last commit at or before c that
+// changed p.
+func (pr *project) lastCommitFor(c *commit, p string) string {
+	cur := c
+	for len(cur.parents) > 0 {
+		parent := pr.commits[cur.parents[0]]
+		if parent == nil || parent.files[p] != cur.files[p] {
+			break
+		}
+		cur = parent
+	}
+	return cur.id
+}
+
+// fileHeaders sets the X-Gitlab-* headers of the files API.
+func (s *Server) fileHeaders(w http.ResponseWriter, pr *project, c *commit, ref, p string) {
+	e := c.files[p]
+	content := pr.blobs[e.blob]
+	sum := sha256.Sum256(content)
+	h := w.Header()
+	h.Set("X-Gitlab-Blob-Id", e.blob)
+	h.Set("X-Gitlab-Commit-Id", c.id)
+	h.Set("X-Gitlab-Content-Sha256", hex.EncodeToString(sum[:]))
+	h.Set("X-Gitlab-Encoding", "base64")
+	h.Set("X-Gitlab-Execute-Filemode", strconv.FormatBool(e.exec))
+	h.Set("X-Gitlab-File-Name", path.Base(p))
+	h.Set("X-Gitlab-File-Path", p)
+	h.Set("X-Gitlab-Last-Commit-Id", pr.lastCommitFor(c, p))
+	h.Set("X-Gitlab-Ref", cmp.Or(ref, pr.defaultBranch))
+	h.Set("X-Gitlab-Size", strconv.Itoa(len(content)))
+}
+
+// fileAt resolves ref and the {file} path value, answering 404 Commit Not
+// Found or 404 File Not Found (a directory is not a file).
+func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, ref string) (*commit, string, bool) {
+	c := pr.resolve(ref)
+	if c == nil {
+		s.notFound(w, r, "Commit")
+		return nil, "", false
+	}
+	p := r.PathValue("file")
+	if _, ok := c.files[p]; !ok {
+		s.notFound(w, r, "File")
+		return nil, "", false
+	}
+	return c, p, true
+}
+
+// getRawFile serves GET repository/files/:file_path/raw. The ETag is the
+// quoted blob id, so an unchanged file keeps it across commits, and a
+// matching If-None-Match is answered 304 without a body.
+func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	ref, ok := s.refParam(w, r, "ref", false)
+	if !ok {
+		return
+	}
+	c, p, ok := s.fileAt(w, r, pr, ref)
+	if !ok {
+		return
+	}
+	s.fileHeaders(w, pr, c, ref, p)
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "Fri, 01 Jan 1990 00:00:00 GMT")
+	etag := `"` + c.files[p].blob + `"`
+	if s.notModified(w, r, etag) {
+		return
+	}
+	content := pr.blobs[c.files[p].blob]
+	s.commonHeaders(w)
+	h.Set("ETag", etag)
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": path.Base(p)}))
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	if !strings.HasPrefix(http.DetectContentType(content), "text/") {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(content)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(content)
+	}
+}
+
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	ref, ok := s.refParam(w, r, "ref", true)
+	if !ok {
+		return
+	}
+	c, p, ok := s.fileAt(w, r, pr, ref)
+	if !ok {
+		return
+	}
+	s.fileHeaders(w, pr, c, ref, p)
+	e := c.files[p]
+	content := pr.blobs[e.blob]
+	sum := sha256.Sum256(content)
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content),
+		"encoding": "base64", "content_sha256": hex.EncodeToString(sum[:]), "ref": ref, "blob_id": e.blob,
+		"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec,
+		"content": base64.StdEncoding.EncodeToString(content)})
+}
+
+// getTree serves GET repository/tree: a missing ref is 404 Tree Not Found,
+// a missing path an empty list. With pagination=keyset it pages with an
+// opaque page_token and a Link rel="next"; otherwise with offsets.
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	q := r.URL.Query()
+	c := pr.resolve(q.Get("ref"))
+	if c == nil {
+		s.notFound(w, r, "Tree")
+		return
+	}
+	dir := strings.Trim(q.Get("path"), "/")
+	nodes := []treeNode{}
+	if c.isDir(dir) {
+		nodes = c.listTree(dir, q.Get("recursive") == "true")
+	}
+	if q.Get("pagination") != "keyset" {
+		start, end := s.offsetPage(w, r, len(nodes))
+		s.writeJSON(w, r, http.StatusOK, nodes[start:end])
+		return
+	}
+	start := 0
+	if tok := q.Get("page_token"); tok != "" {
+		raw, err := hex.DecodeString(tok)
+		if err != nil {
+			s.paramError(w, r, "page_token is invalid")
+			return
+		}
+		start = len(nodes)
+		for i, n := range nodes {
+			if n.Path == string(raw) {
+				start = i + 1
+				break
+			}
+		}
+	}
+	end := min(start+s.perPage(r), len(nodes))
+	if end < len(nodes) {
+		s.keysetNext(w, r, map[string]string{"page_token": hex.EncodeToString([]byte(nodes[end-1].Path))})
+	}
+	s.writeJSON(w, r, http.StatusOK, nodes[start:end])
+}
+
+// archiveFormats maps the archive path segment to its format.
+var archiveFormats = map[string]string{
+	"archive": "tar.gz", "archive.tar.gz": "tar.gz", "archive.tgz": "tar.gz", "archive.gz": "tar.gz",
+	"archive.tar": "tar", "archive.zip": "zip",
+}
+
+// getArchive serves GET repository/archive[.format]?sha=&path=, as GitLab
+// and Workhorse do: the top directory is "<project>-<ref>-<sha>", plus
+// "-<path with / as ->" when a path is given, and the files keep their
+// full repository paths under it (git archive --prefix). A tar carries
+// git's pax global header with the commit id. A missing ref is 404 File
+// Not Found; a missing path 404 from Workhorse.
+func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
+	format, ok := archiveFormats[r.PathValue("archive")]
+	if !ok {
+		s.writeJSON(w, r, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m == "cors" || m == "no-cors" || m == "websocket" {
+		// Gitlab::HotlinkingDetector.
+		s.message(w, r, http.StatusNotAcceptable, "406 Not Acceptable")
+		return
+	}
+	q := r.URL.Query()
+	ref := cmp.Or(q.Get("sha"), pr.defaultBranch)
+	c := pr.resolve(ref)
+	if c == nil {
+		s.notFound(w, r, "File")
+		return
+	}
+	dir := strings.Trim(q.Get("path"), "/")
+	var paths []string
+	for _, p := range slices.Sorted(maps.Keys(c.files)) {
+		if dir == "" || p == dir || strings.HasPrefix(p, dir+"/") {
+			paths = append(paths, p)
+		}
+	}
+	if dir != "" && len(paths) == 0 {
+		writeText(w, http.StatusNotFound, "Not Found\n")
+		return
+	}
+	prefix := pr.path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
+	if dir != "" {
+		prefix += "-" + strings.ReplaceAll(dir, "/", "-")
+	}
+	var buf bytes.Buffer
+	var err error
+	switch format {
+	case "zip":
+		err = writeZip(&buf, prefix, c, pr.blobs, paths)
+	default:
+		err = writeTar(&buf, prefix, c, pr.blobs, paths, format == "tar.gz")
+	}
+	if err != nil {
+		s.message(w, r, http.StatusInternalServerError, "500 Internal Server Error")
+		return
+	}
+	s.commonHeaders(w)
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": prefix + "." + format}))
+	h.Set("Content-Transfer-Encoding", "binary")
+	h.Set("Cache-Control", "private")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+}
+
+// archiveDirs returns the directories holding paths, parents first.
+func archiveDirs(paths []string) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	for _, p := range paths {
+		var chain []string
+		for d := path.Dir(p); d != "." && !seen[d]; d = path.Dir(d) {
+			seen[d] = true
+			chain = append(chain, d)
+		}
+		slices.Reverse(chain)
+		dirs = append(dirs, chain...)
+	}
+	return dirs
+}
+
+func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string, gz bool) error {
+	var zw *gzip.Writer
+	if gz {
+		zw = gzip.NewWriter(out)
+		out = zw
+	}
+	tw := tar.NewWriter(out)
+	mtime := c.when
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX}); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775, ModTime: mtime}); err != nil {
+		return err
+	}
+	written := map[string]bool{}
+	for _, p := range paths {
+		for _, d := range archiveDirs([]string{p}) {
+			if !written[d] {
+				written[d] = true
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/" + d + "/", Mode: 0o775, ModTime: mtime}); err != nil {
+					return err
+				}
+			}
+		}
+		e := c.files[p]
+		mode := int64(0o664)
+		if e.exec {
+			mode = 0o775
+		}
+		b := blobs[e.blob]
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + p, Mode: mode, Size: int64(len(b)), ModTime: mtime}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(b); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if zw != nil {
+		return zw.Close()
+	}
+	return nil
+}
+
+func writeZip(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string) error {
+	zw := zip.NewWriter(out)
+	if err := zw.SetComment(c.id); err != nil {
+		return err
+	}
+	for _, p := range paths {
+		e := c.files[p]
+		mode := fs.FileMode(0o664)
+		if e.exec {
+			mode = 0o775
+		}
+		hdr := &zip.FileHeader{Name: prefix + "/" + p, Method: zip.Deflate, Modified: c.when}
+		hdr.SetMode(mode)
+		f, err := zw.CreateHeader(hdr)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(blobs[e.blob]); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]any {
+	parents := c.parents
+	if parents == nil {
+		parents = []string{}
+	}
+	return map[string]any{"id": c.id, "short_id": c.id[:8], "created_at": ts(c.when), "parent_ids": parents,
+		"title": c.title(), "message": c.message, "author_name": c.author, "author_email": c.email,
+		"authored_date": ts(c.when), "committer_name": c.author, "committer_email": c.email,
+		"committed_date": ts(c.when), "trailers": map[string]any{}, "extended_trailers": map[string]any{},
+		"web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/commit/" + c.id}
+}
+
+func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[string]any {
+	c := pr.commits[pr.branches[name]]
+	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.defaultBranch,
+		"developers_can_push": false, "developers_can_merge": false, "can_push": authenticated(r),
+		"default": name == pr.defaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
+}
+
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	names := slices.Sorted(maps.Keys(pr.branches))
+	if search := r.URL.Query().Get("search"); search != "" {
+		names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, search) })
+	}
+	start, end := s.offsetPage(w, r, len(names))
+	out := []any{}
+	for _, n := range names[start:end] {
+		out = append(out, s.branchJSON(r, pr, n))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	name := r.PathValue("branch")
+	if _, ok := pr.branches[name]; !ok {
+		s.notFound(w, r, "Branch")
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.branchJSON(r, pr, name))
+}
+
+// decodeParams reads a JSON body, or a form, into a map of strings.
+func decodeParams(r *http.Request, v any) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return json.NewDecoder(http.MaxBytesReader(nil, r.Body, 200<<20)).Decode(v)
+	}
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	m := map[string]any{}
+	for k, vs := range r.Form {
+		m[k] = vs[0]
+	}
+	b, _ := json.Marshal(m)
+	return json.Unmarshal(b, v)
+}
+
+func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	var in struct {
+		Branch string `json:"branch"`
+		Ref    string `json:"ref"`
+	}
+	if err := decodeParams(r, &in); err != nil {
+		s.paramError(w, r, "body is invalid")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	switch {
+	case in.Branch == "":
+		s.paramError(w, r, "branch is missing")
+		return
+	case in.Ref == "":
+		s.paramError(w, r, "ref is missing")
+		return
+	}
+	c := pr.resolve(in.Ref)
+	if c == nil {
+		s.message(w, r, http.StatusBadRequest, "Invalid reference name: "+in.Ref)
+		return
+	}
+	if _, exists := pr.branches[in.Branch]; exists {
+		s.message(w, r, http.StatusBadRequest, "Branch already exists")
+		return
+	}
+	pr.branches[in.Branch] = c.id
+	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
+}
+
+func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	c := pr.resolve(r.PathValue("sha"))
+	if c == nil {
+		s.notFound(w, r, "Commit")
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.commitJSON(r, pr, c))
+}
+
+// commitAction is one element of actions[] in POST repository/commits.
+type commitAction struct {
+	Action          string  `json:"action"`
+	FilePath        string  `json:"file_path"`
+	PreviousPath    string  `json:"previous_path"`
+	Content         *string `json:"content"`
+	Encoding        string  `json:"encoding"`
+	LastCommitID    string  `json:"last_commit_id"`
+	ExecuteFilemode *bool   `json:"execute_filemode"`
+}
+
+// createCommit serves POST repository/commits with Files::MultiService's
+// checks: every action is validated before anything is written, so a
+// failed commit changes nothing.
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	var in struct {
+		Branch        string          `json:"branch"`
+		CommitMessage string          `json:"commit_message"`
+		StartBranch   string          `json:"start_branch"`
+		StartSHA      string          `json:"start_sha"`
+		Actions       []*commitAction `json:"actions"`
+		AuthorName    string          `json:"author_name"`
+		AuthorEmail   string          `json:"author_email"`
+		Force         bool            `json:"force"`
+	}
+	if err := decodeParams(r, &in); err != nil {
+		s.paramError(w, r, "actions is invalid")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	switch {
+	case in.Branch == "":
+		s.paramError(w, r, "branch is missing")
+		return
+	case in.CommitMessage == "":
+		s.paramError(w, r, "commit_message is missing")
+		return
+	case len(in.Actions) == 0:
+		s.paramError(w, r, "actions is missing")
+		return
+	case in.StartBranch != "" && in.StartSHA != "":
+		s.paramError(w, r, "start_branch, start_sha are mutually exclusive")
+		return
+	}
+	for i, a := range in.Actions {
+		if !slices.Contains([]string{"create", "delete", "move", "update", "chmod"}, a.Action) {
+			s.paramError(w, r, fmt.Sprintf("actions[%d][action] does not have a valid value", i))
+			return
+		}
+		if a.FilePath == "" {
+			s.paramError(w, r, fmt.Sprintf("actions[%d][file_path] is missing", i))
+			return
+		}
+		if a.Encoding != "" && a.Encoding != "text" && a.Encoding != "base64" {
+			s.paramError(w, r, fmt.Sprintf("actions[%d][encoding] does not have a valid value", i))
+			return
+		}
+	}
+	_, branchExists := pr.branches[in.Branch]
+	var parent *commit
+	switch {
+	case in.StartSHA != "":
+		if parent = pr.resolve(in.StartSHA); parent == nil || parent.id != in.StartSHA && !strings.HasPrefix(parent.id, in.StartSHA) {
+			s.message(w, r, http.StatusBadRequest, "Invalid start SHA: "+in.StartSHA)
+			return
+		}
+	case in.StartBranch != "":
+		id, ok := pr.branches[in.StartBranch]
+		if !ok {
+			s.message(w, r, http.StatusBadRequest, "Invalid start branch name: "+in.StartBranch)
+			return
+		}
+		parent = pr.commits[id]
+	case branchExists:
+		parent = pr.commits[pr.branches[in.Branch]]
+	case len(pr.branches) > 0:
+		s.message(w, r, http.StatusBadRequest, "You can only create or edit files when you are on a branch")
+		return
+	}
+	startRef := cmp.Or(in.StartBranch, in.StartSHA)
+	if branchExists && startRef != "" && startRef != in.Branch && !in.Force {
+		s.message(w, r, http.StatusBadRequest, "A branch called '"+in.Branch+"' already exists. Switch to that branch in order to make changes")
+		return
+	}
+	if in.Force && parent == nil && branchExists {
+		parent = pr.commits[pr.branches[in.Branch]]
+	}
+	files := map[string]entry{}
+	if parent != nil {
+		files = maps.Clone(parent.files)
+	}
+	newBlobs := map[string][]byte{}
+	for _, a := range in.Actions {
+		if !fs.ValidPath(a.FilePath) || a.FilePath == "." {
+			s.message(w, r, http.StatusBadRequest, "Your changes could not be committed, because the file path is invalid: "+a.FilePath)
+			return
+		}
+		_, exists := files[a.FilePath]
+		var content []byte
+		if a.Content != nil {
+			content = []byte(*a.Content)
+			if a.Encoding == "base64" {
+				d, err := base64.StdEncoding.DecodeString(*a.Content)
+				if err != nil {
+					s.message(w, r, http.StatusBadRequest, "Your changes could not be committed, because the content of "+a.FilePath+" is not valid base64")
+					return
+				}
+				content = d
+			}
+		}
+		if a.LastCommitID != "" && parent != nil && exists && pr.lastCommitFor(parent, a.FilePath) != a.LastCommitID {
+			s.message(w, r, http.StatusBadRequest, "The file has changed since you started editing it: "+a.FilePath)
+			return
+		}
+		exec := func(old bool) bool {
+			if a.ExecuteFilemode != nil {
+				return *a.ExecuteFilemode
+			}
+			return old
+		}
+		switch a.Action {
+		case "create":
+			if exists || isDirOf(files, a.FilePath) {
+				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
+				return
+			}
+			if a.Content == nil {
+				content = []byte{}
+			}
+			id := BlobID(content)
+			newBlobs[id] = content
+			files[a.FilePath] = entry{blob: id, exec: exec(false)}
+		case "update":
+			if !exists {
+				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
+				return
+			}
+			if a.Content == nil {
+				s.paramError(w, r, "content is missing")
+				return
+			}
+			id := BlobID(content)
+			newBlobs[id] = content
+			files[a.FilePath] = entry{blob: id, exec: exec(files[a.FilePath].exec)}
+		case "delete":
+			if !exists {
+				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
+				return
+			}
+			delete(files, a.FilePath)
+		case "chmod":
+			if !exists {
+				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
+				return
+			}
+			e := files[a.FilePath]
+			e.exec = exec(e.exec)
+			files[a.FilePath] = e
+		case "move":
+			old, ok := files[a.PreviousPath]
+			if a.PreviousPath == "" || !ok {
+				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
+				return
+			}
+			if exists {
+				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
+				return
+			}
+			delete(files, a.PreviousPath)
+			if a.Content != nil {
+				id := BlobID(content)
+				newBlobs[id] = content
+				old.blob = id
+			}
+			files[a.FilePath] = entry{blob: old.blob, exec: exec(old.exec)}
+		}
+	}
+	maps.Copy(pr.blobs, newBlobs)
+	parentID := ""
+	if parent != nil {
+		parentID = parent.id
+	}
+	c := newCommit(files, parentID, in.CommitMessage, cmp.Or(in.AuthorName, s.opts.User),
+		cmp.Or(in.AuthorEmail, s.opts.User+"@example.com"), s.now())
+	pr.commits[c.id] = c
+	pr.branches[in.Branch] = c.id
+	out := s.commitJSON(r, pr, c)
+	out["stats"] = map[string]any{"additions": 0, "deletions": 0, "total": 0}
+	out["status"] = nil
+	out["project_id"] = pr.id
+	out["last_pipeline"] = nil
+	s.writeJSON(w, r, http.StatusCreated, out)
+}
+
+// isDirOf reports whether p is a directory of files.
+func isDirOf(files map[string]entry, p string) bool {
+	for f := range files {
+		if strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest) map[string]any {
+	var closedAt, mergedAt any
+	if m.state == "closed" {
+		closedAt = ts(m.updated)
+	}
+	if m.state == "merged" {
+		mergedAt = ts(m.updated)
+	}
+	ref := "!" + strconv.Itoa(m.iid)
+	return map[string]any{
+		"id": m.id, "iid": m.iid, "project_id": pr.id, "title": m.title, "description": m.description,
+		"state": m.state, "created_at": ts(m.created), "updated_at": ts(m.updated),
+		"merged_by": nil, "merge_user": nil, "merged_at": mergedAt, "closed_by": nil, "closed_at": closedAt,
+		"target_branch": m.target, "source_branch": m.source, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
+		"author": s.userJSON(r), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
+		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
+		"draft": isDraft(m.title), "work_in_progress": isDraft(m.title), "milestone": nil,
+		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
+		"sha": pr.branches[m.source], "merge_commit_sha": nil, "squash_commit_sha": nil,
+		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": m.removeSource,
+		"reference": ref, "references": map[string]any{"short": ref, "relative": ref, "full": pr.fullPath() + ref},
+		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
+		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
+		"squash":     m.squash, "squash_on_merge": m.squash, "task_completion_status": map[string]any{"count": 0, "completed_count": 0},
+		"has_conflicts": false, "blocking_discussions_resolved": true, "changes_count": changesCount(pr, m),
+		"allow_collaboration": false, "allow_maintainer_to_push": false,
+	}
+}
+
+func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	q := r.URL.Query()
+	state := cmp.Or(q.Get("state"), "all")
+	if !slices.Contains([]string{"opened", "closed", "locked", "merged", "all"}, state) {
+		s.paramError(w, r, "state does not have a valid value")
+		return
+	}
+	var list []*mergeRequest
+	for _, m := range slices.Backward(pr.mrs) { // newest first (created_at desc)
+		if (state == "all" || m.state == state) &&
+			(q.Get("source_branch") == "" || m.source == q.Get("source_branch")) &&
+			(q.Get("target_branch") == "" || m.target == q.Get("target_branch")) {
+			list = append(list, m)
+		}
+	}
+	start, end := s.offsetPage(w, r, len(list))
+	out := []any{}
+	for _, m := range list[start:end] {
+		out = append(out, s.mergeRequestJSON(r, pr, m))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	iid, _ := strconv.Atoi(r.PathValue("iid"))
+	for _, m := range pr.mrs {
+		if m.iid == iid {
+			s.writeJSON(w, r, http.StatusOK, s.mergeRequestJSON(r, pr, m))
+			return
+		}
+	}
+	s.notFound(w, r, "")
+}
+
+// createMergeRequest serves POST merge_requests, with GitLab's 409 when an
+// open merge request from the same source branch exists.
+func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	var in struct {
+		SourceBranch       string `json:"source_branch"`
+		TargetBranch       string `json:"target_branch"`
+		Title              string `json:"title"`
+		Description        string `json:"description"`
+		RemoveSourceBranch bool   `json:"remove_source_branch"`
+		Squash             bool   `json:"squash"`
+	}
+	if err := decodeParams(r, &in); err != nil {
+		s.paramError(w, r, "body is invalid")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr := s.lookupProject(w, r)
+	if pr == nil {
+		return
+	}
+	switch {
+	case in.SourceBranch == "":
+		s.paramError(w, r, "source_branch is missing")
+		return
+	case in.TargetBranch == "":
+		s.paramError(w, r, "target_branch is missing")
+		return
+	case in.Title == "":
+		s.paramError(w, r, "title is missing")
+		return
+	}
+	var problems []string
+	if in.SourceBranch == in.TargetBranch {
+		problems = append(problems, "You can't use same project/branch for source and target")
+	}
+	if _, ok := pr.branches[in.SourceBranch]; !ok {
+		problems = append(problems, "Source branch \""+in.SourceBranch+"\" does not exist")
+	}
+	if _, ok := pr.branches[in.TargetBranch]; !ok {
+		problems = append(problems, "Target branch \""+in.TargetBranch+"\" does not exist")
+	}
+	if len(problems) > 0 {
+		s.message(w, r, http.StatusUnprocessableEntity, problems)
+		return
+	}
+	for _, m := range pr.mrs {
+		if m.state == "opened" && m.source == in.SourceBranch && m.target == in.TargetBranch {
+			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.iid)})
+			return
+		}
+	}
+	now := s.now()
+	m := &mergeRequest{id: s.newID(), iid: len(pr.mrs) + 1, title: in.Title, description: in.Description,
+		source: in.SourceBranch, target: in.TargetBranch, state: "opened", created: now, updated: now,
+		author: s.opts.User, removeSource: in.RemoveSourceBranch, squash: in.Squash}
+	pr.mrs = append(pr.mrs, m)
+	s.writeJSON(w, r, http.StatusCreated, s.mergeRequestJSON(r, pr, m))
+}
+
+// lookupNamespace finds the {id} namespace (numeric id or full path) of
+// the given kind, answering 404 <What> Not Found otherwise.
+func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, what string) *namespace {
+	id := r.PathValue("id")
+	var ns *namespace
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+		for _, x := range s.namespaces {
+			if x.id == n {
+				ns = x
+			}
+		}
+	} else {
+		ns = s.namespaces[strings.ToLower(id)]
+	}
+	if ns == nil || ns.kind != kind {
+		s.notFound(w, r, what)
+		return nil
+	}
+	return ns
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := s.lookupNamespace(w, r, "group", "Group")
+	if ns == nil {
+		return
+	}
+	var parent any
+	if ns.parent != nil {
+		parent = ns.parent.id
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath),
+		"description": "", "visibility": "private", "full_name": strings.ReplaceAll(ns.fullPath, "/", " / "),
+		"full_path": ns.fullPath, "parent_id": parent, "web_url": s.webURL(r) + "/groups/" + ns.fullPath,
+		"created_at": ts(s.now())})
+}
+
+// projectsUnder returns the projects r may see in ns (and, with subgroups,
+// in its descendants), by id.
+func (s *Server) projectsUnder(r *http.Request, ns *namespace, subgroups bool) []*project {
+	var out []*project
+	for _, pr := range s.byID {
+		if !visible(r, pr) {
+			continue
+		}
+		in := pr.ns == ns
+		if !in && subgroups {
+			for p := pr.ns.parent; p != nil && !in; p = p.parent {
+				in = p == ns
+			}
+		}
+		if in {
+			out = append(out, pr)
+		}
+	}
+	slices.SortFunc(out, func(a, b *project) int { return cmp.Compare(a.id, b.id) })
+	return out
+}
+
+func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := s.lookupNamespace(w, r, "group", "Group")
+	if ns == nil {
+		return
+	}
+	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"))
+}
+
+func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := s.lookupNamespace(w, r, "user", "User")
+	if ns == nil {
+		return
+	}
+	s.listProjects(w, r, s.projectsUnder(r, ns, false))
+}
+
+// listProjects writes a page of projects (sorted by id). With
+// pagination=keyset&order_by=id it pages with id_after and Link
+// rel="next"; otherwise with offsets (order created_at desc, GitLab's
+// default, unless order_by=id).
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*project) {
+	q := r.URL.Query()
+	if q.Get("archived") != "" {
+		want := q.Get("archived") == "true"
+		list = slices.DeleteFunc(list, func(p *project) bool { return p.archived != want })
+	}
+	desc := q.Get("sort") != "asc"
+	if q.Get("pagination") == "keyset" && !s.opts.NoKeyset {
+		if q.Get("order_by") != "id" {
+			s.message(w, r, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+			return
+		}
+		if desc {
+			slices.Reverse(list)
+		}
+		after, _ := strconv.ParseInt(cmp.Or(q.Get("id_after"), q.Get("id_before")), 10, 64)
+		if after != 0 {
+			list = slices.DeleteFunc(list, func(p *project) bool {
+				if desc {
+					return p.id >= after
+				}
+				return p.id <= after
+			})
+		}
+		per := s.perPage(r)
+		if len(list) > per {
+			list = list[:per]
+			key := "id_after"
+			if desc {
+				key = "id_before"
+			}
+			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
+		}
+		s.writeProjects(w, r, list)
+		return
+	}
+	if q.Get("order_by") != "id" || desc {
+		slices.Reverse(list)
+	}
+	start, end := s.offsetPage(w, r, len(list))
+	s.writeProjects(w, r, list[start:end])
+}
+
+func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*project) {
+	out := make([]any, 0, len(list))
+	for _, pr := range list {
+		out = append(out, s.projectJSON(r, pr))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// changesCount is the number of files that differ between the merge
+// request's branches, as the string GitLab sends ("0" when either branch
+// is gone).
+func changesCount(pr *project, m *mergeRequest) string {
+	src, dst := pr.commits[pr.branches[m.source]], pr.commits[pr.branches[m.target]]
+	if src == nil || dst == nil {
+		return "0"
+	}
+	n := 0
+	for p, e := range src.files {
+		if dst.files[p] != e {
+			n++
+		}
+	}
+	for p := range dst.files {
+		if _, ok := src.files[p]; !ok {
+			n++
+		}
+	}
+	return strconv.Itoa(n)
+}

@@ -1,0 +1,922 @@
+// Package fakegitlab is a stateful fake of the GitLab REST (v4) and
+// GraphQL APIs, for tests and local demos: an httptest server that answers
+// GitLab's real paths with GitLab's bodies and headers (error bodies such
+// as {"message":"404 Project Not Found"}, X-Gitlab-* file headers, Link and
+// X-Next-Page pagination, RateLimit-* headers, 429 with Retry-After),
+// modelled on GitLab's JSON schemas, gitlab4j's and client-go's recorded
+// bodies and GitLab's source.
+//
+// The fake holds groups (nested: "acme/platform/tools"), user namespaces,
+// projects with real git ids (blob, tree and commit ids are git's own
+// hashes), branches and merge requests. Projects are addressed by numeric
+// id or by URL-encoded full path ("acme%2Fplatform%2Frepo"), as GitLab
+// does. With [Options.RelativePath] it serves a GitLab installed under a
+// sub-path ("/gitlab": web base URL https://HOST/gitlab, REST API under
+// /gitlab/api/v4, GraphQL at /gitlab/api/graphql) and answers 404 outside
+// it.
+//
+// It counts requests (in total and per route), checks the credential
+// (Authorization: Bearer T, or PRIVATE-TOKEN: T) against the configured
+// tokens, answering GitLab's 401 {"message":"401 Unauthorized"} otherwise,
+// and injects faults (see [Fault]): 401, 404, 422, rate limits (429 with
+// Retry-After and RateLimit-*), 5xx, slow answers that honour the
+// request's context, and truncated bodies.
+//
+// GitLab serves file contents and archives from its own host (Workhorse),
+// without redirecting to another host, so the fake has no download host.
+//
+// REST endpoints (under /api/v4): projects/:id; repository/files/:path and
+// /raw (with ETag and If-None-Match, answered 304 when unchanged);
+// repository/archive[.tar.gz] with sha= and path= (a gzipped tar whose top
+// directory is "<project>-<ref>-<sha>[-<path>]", holding the files at their
+// full paths, as GitLab builds it); repository/tree (recursive, keyset
+// pagination with page_token); repository/branches (list, get, create);
+// repository/commits (get; create with actions[] create, update, delete,
+// move, chmod, start_branch, start_sha, base64 encoding, execute_filemode);
+// merge_requests (list with source_branch, target_branch and state; get;
+// create, with GitLab's 409 for a duplicate); groups/:id; groups/:id/projects
+// and users/:id/projects (include_subgroups; keyset pagination with
+// pagination=keyset&order_by=id, offset pagination otherwise); user.
+//
+// GraphQL (POST /api/graphql): a parser for GitLab's query language subset
+// (operations, variables, aliases, nested selections, __typename) over the
+// types Query.namespace/group/project, Namespace.projects(includeSubgroups,
+// first, after), Project (fullPath, path, name, webUrl, httpUrlToRepo,
+// visibility, archived, repository, mergeRequests(sourceBranches,
+// targetBranches, state, first)), Repository (rootRef, empty, exists,
+// blobs(paths, ref), branchNames(searchPattern, offset, limit)) and
+// MergeRequest. Unknown fields give GitLab's GraphQL error bodies.
+package fakegitlab
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server. A nil *Options means the defaults.
+type Options struct {
+	// Tokens are the credentials the fake accepts, as
+	// "Authorization: Bearer T" or "PRIVATE-TOKEN: T". Any other
+	// credential gets 401 {"message":"401 Unauthorized"}. Requests
+	// without one are anonymous: they see public projects only and
+	// cannot write. When Tokens is empty, every request is treated as
+	// authenticated.
+	Tokens []string
+	// RelativePath is the sub-path GitLab is installed under, e.g.
+	// "/gitlab"; "" serves GitLab at the root.
+	RelativePath string
+	// Now is the fake's clock; nil means time.Now. It dates commits and
+	// merge requests and sets the RateLimit-Reset headers.
+	Now func() time.Time
+	// User is the username of the authenticated user (author of commits
+	// and merge requests, and a user namespace); default "fake-user".
+	User string
+	// MaxPerPage caps per_page (GitLab's maximum is 100, the default 20).
+	// 0 means 100.
+	MaxPerPage int
+	// RateLimit is the RateLimit-Limit the fake advertises on every
+	// answer (requests per minute, as GitLab.com sends it); 0 means 2000.
+	// The fake never enforces it: inject FaultRateLimit for a refusal.
+	RateLimit int
+	// NoKeyset makes the group and user project listings answer with
+	// offset pagination (X-Next-Page, Link with page=) even when asked
+	// for pagination=keyset, as instances that do not support keyset
+	// pagination for them do.
+	NoKeyset bool
+	// MaxComplexity, when > 0, refuses GraphQL queries whose complexity
+	// exceeds it with GitLab's error ("Query has complexity of N, which
+	// exceeds max complexity of M"). The complexity follows GitLab's
+	// rule: 1 per field plus its selection, a connection's cost growing
+	// by 1% per item of its page (first, default 100), so that a page of
+	// 100 doubles it. (GitLab's own limit is 250 for authenticated
+	// requests.)
+	MaxComplexity int
+}
+
+// Visibility is a project's visibility level.
+type Visibility string
+
+// The visibility levels, as GitLab spells them.
+const (
+	Private  Visibility = "private"
+	Internal Visibility = "internal"
+	Public   Visibility = "public"
+)
+
+// Project describes a project to seed with [Server.AddProject].
+type Project struct {
+	// Namespace is the full path of the group ("acme/platform"), created
+	// with its parents if missing, or the name of a user namespace
+	// created with [Server.AddUser].
+	Namespace string
+	// Path is the project's path (its URL name).
+	Path string
+	// Name is the display name; default Path.
+	Name string
+	// DefaultBranch defaults to "main".
+	DefaultBranch string
+	Description   string
+	// Visibility defaults to Private.
+	Visibility Visibility
+	Archived   bool
+	// ForkedFrom, when set, is the full path of the project this one
+	// was forked from (it need not exist).
+	ForkedFrom string
+	// Files are committed on DefaultBranch as one commit. With no files
+	// the repository is empty: it has no branch and no commit.
+	Files []File
+}
+
+// File is a file of a seeded project or of a commit.
+type File struct {
+	Path       string
+	Content    []byte
+	Executable bool
+}
+
+// Commit describes a commit to add with [Server.Commit].
+type Commit struct {
+	Message string
+	Files   []File   // written (created or replaced)
+	Delete  []string // removed
+}
+
+// MergeRequest describes a merge request.
+type MergeRequest struct {
+	IID          int
+	Title        string
+	Description  string
+	SourceBranch string
+	TargetBranch string
+	// SHA is the head commit of the source branch.
+	SHA   string
+	Draft bool
+	// State is "opened", "closed" or "merged".
+	State  string
+	WebURL string
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	// Path is the path as received, escaped, with the query.
+	Path string
+	// Route is the pattern that answered, e.g.
+	// "GET /api/v4/projects/{id}/repository/files/{file}/raw", or ""
+	// when none did.
+	Route string
+	// Header is a copy of every header received.
+	Header http.Header
+}
+
+// Stats counts requests.
+type Stats struct {
+	// Total counts every request, those answered 304 or by a fault
+	// included.
+	Total int
+	// NotModified counts requests answered 304.
+	NotModified int
+	// GraphQL counts GraphQL requests.
+	GraphQL int
+	// Routes counts requests per route.
+	Routes map[string]int
+	// Unrouted counts requests that matched no route (answered 404).
+	Unrouted int
+}
+
+// FaultKind names a failure the fake can produce, with GitLab's own
+// status, headers and body for it.
+type FaultKind int
+
+// The faults.
+const (
+	// FaultUnauthorized answers 401 {"message":"401 Unauthorized"}.
+	FaultUnauthorized FaultKind = iota + 1
+	// FaultNotFound answers 404 {"message":"404 Project Not Found"}.
+	FaultNotFound
+	// FaultUnprocessable answers 422 {"message":{"base":[...]}}.
+	FaultUnprocessable
+	// FaultRateLimit is Rack::Attack's throttle: 429 "Retry later" with
+	// Retry-After and RateLimit-Limit/Observed/Remaining: 0/Reset/ResetTime.
+	FaultRateLimit
+	// FaultTooManyRequests is an application rate limit (GitLab 18.5+):
+	// 429 with Retry-After only and
+	// {"message":{"error":"This endpoint has been requested too many times. Try again later."}}.
+	FaultTooManyRequests
+	// FaultTooManyRequestsNoRetryAfter answers 429 "Retry later" without
+	// any rate-limit header.
+	FaultTooManyRequestsNoRetryAfter
+	// FaultServerError answers Status (500 when 0): JSON for 500,
+	// GitLab's HTML error page for 502, 503 and 504.
+	FaultServerError
+	// FaultSlow waits Delay (or until the request's context ends) before
+	// answering normally.
+	FaultSlow
+	// FaultTruncatedBody answers normally but sends only half of the body
+	// with the full Content-Length, then closes the connection.
+	FaultTruncatedBody
+)
+
+// Fault is a failure to inject with [Server.Inject].
+type Fault struct {
+	// Kind is the failure.
+	Kind FaultKind
+	// Times is how many matching requests the fault applies to; 0 means
+	// every matching request until ClearFaults.
+	Times int
+	// RetryAfter is, for the rate-limit faults, how long from now the
+	// limit resets (Retry-After, and RateLimit-Reset for FaultRateLimit);
+	// 0 means 60 s.
+	RetryAfter time.Duration
+	// Delay is, for FaultSlow, how long to wait before answering.
+	Delay time.Duration
+	// Status is the status of FaultServerError; 0 means 500.
+	Status int
+	// Method restricts the fault to one HTTP method; "" matches any.
+	Method string
+	// Path restricts the fault to paths starting with it, escaped as
+	// sent and relative to the instance root (after RelativePath), e.g.
+	// "/api/v4/projects/acme%2Fsvc/merge_requests"; "" matches any.
+	// GraphQL requests have the path "/api/graphql".
+	Path string
+}
+
+type fault struct {
+	Fault
+	left int // remaining applications; -1 = unlimited
+}
+
+// namespace is a group or a user namespace.
+type namespace struct {
+	id       int64
+	fullPath string
+	name     string
+	kind     string // "group" or "user"
+	parent   *namespace
+}
+
+type project struct {
+	id            int64
+	ns            *namespace
+	path          string
+	name          string
+	description   string
+	visibility    Visibility
+	archived      bool
+	forkedFrom    string
+	defaultBranch string
+	created       time.Time
+	branches      map[string]string // name → commit id
+	commits       map[string]*commit
+	blobs         map[string][]byte
+	mrs           []*mergeRequest
+}
+
+type mergeRequest struct {
+	id           int64
+	iid          int
+	title        string
+	description  string
+	source       string
+	target       string
+	state        string
+	created      time.Time
+	updated      time.Time
+	author       string
+	removeSource bool
+	squash       bool
+}
+
+// Server is a fake GitLab. Its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+	mux  *http.ServeMux
+
+	mu         sync.Mutex            // guards the world and the faults
+	namespaces map[string]*namespace // by lower-case full path
+	projects   map[string]*project   // by lower-case full path
+	byID       map[int64]*project
+	nextID     int64
+	faults     []*fault
+
+	logMu    sync.Mutex // guards requests, stats and the rate window
+	requests []Request
+	stats    Stats
+	window   time.Time
+	observed int
+}
+
+// New starts a fake GitLab. It needs no *testing.T, so a main program can
+// serve it too. Call Close when done.
+func New(opts *Options) *Server {
+	s := &Server{namespaces: map[string]*namespace{}, projects: map[string]*project{}, byID: map[int64]*project{}, nextID: 100}
+	if opts != nil {
+		s.opts = *opts
+		s.opts.Tokens = slices.Clone(opts.Tokens)
+	}
+	s.opts.RelativePath = strings.TrimRight(s.opts.RelativePath, "/")
+	if s.opts.RelativePath != "" && !strings.HasPrefix(s.opts.RelativePath, "/") {
+		s.opts.RelativePath = "/" + s.opts.RelativePath
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	if s.opts.User == "" {
+		s.opts.User = "fake-user"
+	}
+	if s.opts.MaxPerPage <= 0 {
+		s.opts.MaxPerPage = 100
+	}
+	if s.opts.RateLimit <= 0 {
+		s.opts.RateLimit = 2000
+	}
+	s.stats.Routes = map[string]int{}
+	s.mux = http.NewServeMux()
+	s.routes()
+	s.AddUser(s.opts.User)
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Host returns the host and port of the server.
+func (s *Server) Host() string { return strings.TrimPrefix(s.srv.URL, "http://") }
+
+// URL returns the web base URL (Backstage's baseUrl): the server's root
+// plus RelativePath, e.g. "http://127.0.0.1:1234/gitlab". Project web_url
+// values start with it.
+func (s *Server) URL() string { return s.srv.URL + s.opts.RelativePath }
+
+// APIBaseURL returns the REST API base URL (Backstage's apiBaseUrl),
+// URL()+"/api/v4".
+func (s *Server) APIBaseURL() string { return s.URL() + "/api/v4" }
+
+// GraphQLURL returns the GraphQL endpoint, URL()+"/api/graphql".
+func (s *Server) GraphQLURL() string { return s.URL() + "/api/graphql" }
+
+// Client returns an *http.Client for the server, with no credential.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+func (s *Server) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
+
+func (s *Server) newID() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+// AddGroup creates the group at fullPath ("acme/platform") and its
+// missing parents. It fails if a user namespace has that path.
+func (s *Server) AddGroup(fullPath string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.groupLocked(fullPath)
+	return err
+}
+
+func (s *Server) groupLocked(fullPath string) (*namespace, error) {
+	fullPath = strings.Trim(fullPath, "/")
+	if fullPath == "" {
+		return nil, errors.New("fakegitlab: empty group path")
+	}
+	if ns := s.namespaces[strings.ToLower(fullPath)]; ns != nil {
+		if ns.kind != "group" {
+			return nil, fmt.Errorf("fakegitlab: %s is a user namespace", fullPath)
+		}
+		return ns, nil
+	}
+	var parent *namespace
+	if i := strings.LastIndex(fullPath, "/"); i >= 0 {
+		p, err := s.groupLocked(fullPath[:i])
+		if err != nil {
+			return nil, err
+		}
+		parent = p
+	}
+	name := fullPath[strings.LastIndex(fullPath, "/")+1:]
+	ns := &namespace{id: s.newID(), fullPath: fullPath, name: name, kind: "group", parent: parent}
+	s.namespaces[strings.ToLower(fullPath)] = ns
+	return ns, nil
+}
+
+// AddUser creates a user namespace; it is a no-op when it exists.
+func (s *Server) AddUser(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.namespaces[strings.ToLower(username)] == nil {
+		s.namespaces[strings.ToLower(username)] = &namespace{id: s.newID(), fullPath: username, name: username, kind: "user"}
+	}
+}
+
+// AddProject creates a project, its group if needed, and, when p.Files is
+// not empty, one commit on the default branch. It returns that commit's id
+// ("" for an empty repository) and the project's numeric id.
+func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
+	if p.Namespace == "" || p.Path == "" {
+		return "", 0, errors.New("fakegitlab: AddProject: namespace and path are required")
+	}
+	p.DefaultBranch = cmp.Or(p.DefaultBranch, "main")
+	p.Visibility = cmp.Or(p.Visibility, Private)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	full := strings.Trim(p.Namespace, "/") + "/" + p.Path
+	if s.projects[strings.ToLower(full)] != nil {
+		return "", 0, fmt.Errorf("fakegitlab: AddProject: %s exists", full)
+	}
+	ns := s.namespaces[strings.ToLower(strings.Trim(p.Namespace, "/"))]
+	if ns == nil {
+		if ns, err = s.groupLocked(p.Namespace); err != nil {
+			return "", 0, err
+		}
+	}
+	pr := &project{id: s.newID(), ns: ns, path: p.Path, name: cmp.Or(p.Name, p.Path), description: p.Description,
+		visibility: p.Visibility, archived: p.Archived, forkedFrom: p.ForkedFrom, defaultBranch: p.DefaultBranch,
+		created: s.now(), branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
+	if len(p.Files) > 0 {
+		files := map[string]entry{}
+		if err := pr.apply(files, p.Files, nil); err != nil {
+			return "", 0, err
+		}
+		c := s.commitLocked(pr, "", files, "Initial commit")
+		pr.branches[p.DefaultBranch] = c.id
+		commitID = c.id
+	}
+	s.projects[strings.ToLower(full)] = pr
+	s.byID[pr.id] = pr
+	return commitID, pr.id, nil
+}
+
+// AddFS is AddProject with the regular files of fsys (executable when any
+// execute bit is set).
+func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err error) {
+	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		p.Files = append(p.Files, File{Path: name, Content: b, Executable: info.Mode()&0o111 != 0})
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	return s.AddProject(p)
+}
+
+func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.path }
+
+func (pr *project) apply(files map[string]entry, add []File, del []string) error {
+	for _, f := range add {
+		if !fs.ValidPath(f.Path) || f.Path == "." {
+			return fmt.Errorf("fakegitlab: invalid path %q", f.Path)
+		}
+		pr.blobs[BlobID(f.Content)] = slices.Clone(f.Content)
+		files[f.Path] = entry{blob: BlobID(f.Content), exec: f.Executable}
+	}
+	for _, p := range del {
+		if _, ok := files[p]; !ok {
+			return fmt.Errorf("fakegitlab: delete %q: no such file", p)
+		}
+		delete(files, p)
+	}
+	return nil
+}
+
+func (s *Server) commitLocked(pr *project, parent string, files map[string]entry, msg string) *commit {
+	c := newCommit(files, parent, msg, s.opts.User, s.opts.User+"@example.com", s.now())
+	pr.commits[c.id] = c
+	return c
+}
+
+func (s *Server) projectLocked(fullPath string) (*project, error) {
+	pr := s.projects[strings.ToLower(strings.Trim(fullPath, "/"))]
+	if pr == nil {
+		return nil, fmt.Errorf("fakegitlab: no project %s", fullPath)
+	}
+	return pr, nil
+}
+
+// Commit adds a commit on branch (created from the default branch when
+// missing) of the project at fullPath and returns its id.
+func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return "", err
+	}
+	parent := cmp.Or(pr.branches[branch], pr.branches[pr.defaultBranch])
+	files := map[string]entry{}
+	if parent != "" {
+		files = maps.Clone(pr.commits[parent].files)
+	}
+	if err := pr.apply(files, c.Files, c.Delete); err != nil {
+		return "", err
+	}
+	nc := s.commitLocked(pr, parent, files, cmp.Or(c.Message, "Update"))
+	pr.branches[branch] = nc.id
+	return nc.id, nil
+}
+
+// Branch returns the commit id branch points to.
+func (s *Server) Branch(fullPath, branch string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return "", false
+	}
+	id, ok := pr.branches[branch]
+	return id, ok
+}
+
+// Files returns every file at ref (a branch or a commit id; "" is the
+// default branch), sorted by path.
+func (s *Server) Files(fullPath, ref string) ([]File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return nil, err
+	}
+	c := pr.resolve(ref)
+	if c == nil {
+		return nil, fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
+	}
+	out := make([]File, 0, len(c.files))
+	for _, p := range slices.Sorted(maps.Keys(c.files)) {
+		e := c.files[p]
+		out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[e.blob]), Executable: e.exec})
+	}
+	return out, nil
+}
+
+// MergeRequests returns a project's merge requests in creation order.
+func (s *Server) MergeRequests(fullPath string) []MergeRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return nil
+	}
+	out := make([]MergeRequest, 0, len(pr.mrs))
+	for _, m := range pr.mrs {
+		out = append(out, MergeRequest{IID: m.iid, Title: m.title, Description: m.description, SourceBranch: m.source,
+			TargetBranch: m.target, SHA: pr.branches[m.source], Draft: isDraft(m.title), State: m.state,
+			WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
+	}
+	return out
+}
+
+// CloseMergeRequest closes a merge request.
+func (s *Server) CloseMergeRequest(fullPath string, iid int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return err
+	}
+	for _, m := range pr.mrs {
+		if m.iid == iid {
+			m.state = "closed"
+			return nil
+		}
+	}
+	return fmt.Errorf("fakegitlab: no merge request !%d in %s", iid, fullPath)
+}
+
+// Inject arms a fault.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	left := f.Times
+	if left <= 0 {
+		left = -1
+	}
+	s.faults = append(s.faults, &fault{Fault: f, left: left})
+}
+
+// ClearFaults disarms every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns every request received so far, in order.
+func (s *Server) Requests() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Stats returns the request counts.
+func (s *Server) Stats() Stats {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	st := s.stats
+	st.Routes = maps.Clone(s.stats.Routes)
+	return st
+}
+
+// ResetStats forgets the requests received so far (Requests and Stats).
+func (s *Server) ResetStats() {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.requests = nil
+	s.stats = Stats{Routes: map[string]int{}}
+}
+
+// resolve returns the commit ref names: "" is the default branch; then a
+// branch, a full or abbreviated (7+ hex digits) commit id, or
+// "refs/heads/<branch>". nil when it names nothing.
+func (pr *project) resolve(ref string) *commit {
+	if ref == "" || ref == "HEAD" {
+		ref = pr.defaultBranch
+	}
+	ref = strings.TrimPrefix(ref, "refs/heads/")
+	if id, ok := pr.branches[ref]; ok {
+		return pr.commits[id]
+	}
+	if c := pr.commits[ref]; c != nil {
+		return c
+	}
+	if len(ref) >= 7 && isHex(ref) {
+		for id, c := range pr.commits {
+			if strings.HasPrefix(id, ref) {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isDraft(title string) bool {
+	t := strings.ToLower(title)
+	for _, p := range []string{"draft:", "[draft]", "(draft)"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- request plumbing ----
+
+type ctxKey int
+
+const authKey ctxKey = iota // bool: the request is authenticated
+
+func authenticated(r *http.Request) bool {
+	ok, _ := r.Context().Value(authKey).(bool)
+	return ok
+}
+
+// webURL is the instance's web base URL as the client reached it.
+func (s *Server) webURL(r *http.Request) string { return "http://" + r.Host + s.opts.RelativePath }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	escaped := r.URL.EscapedPath()
+	rel, ok := strings.CutPrefix(escaped, s.opts.RelativePath)
+	if !ok || (rel != "" && !strings.HasPrefix(rel, "/")) {
+		s.record(r, "")
+		writeText(w, http.StatusNotFound, "404 page not found\n")
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawPath = rel
+	r2.URL.Path, _ = url.PathUnescape(rel)
+	if _, pattern := s.mux.Handler(r2); pattern == "" {
+		s.record(r, "")
+		if strings.HasPrefix(rel, "/api/") {
+			s.writeJSON(w, r2, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
+			return
+		}
+		writeText(w, http.StatusNotFound, "404 page not found\n")
+		return
+	}
+	s.mux.ServeHTTP(w, r2)
+}
+
+func (s *Server) record(r *http.Request, route string) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()})
+	s.stats.Total++
+	if route == "" {
+		s.stats.Unrouted++
+	} else {
+		s.stats.Routes[route]++
+	}
+	if strings.HasSuffix(route, "/api/graphql") {
+		s.stats.GraphQL++
+	}
+}
+
+// handle registers a route wrapped with recording, faults and auth.
+func (s *Server) handle(pattern string, fn http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, pattern)
+		handled, truncate := s.applyFault(w, r)
+		if handled {
+			return
+		}
+		if truncate {
+			tw := &truncatingWriter{header: http.Header{}}
+			defer tw.send(w)
+			w = tw
+		}
+		authed, good := s.checkAuth(r)
+		if !good {
+			s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), authKey, authed))
+		fn(w, r)
+	})
+}
+
+// checkAuth returns whether the request is authenticated and whether its
+// credential (if any) is acceptable. Like GitLab, it treats an empty
+// PRIVATE-TOKEN header as absent.
+func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
+	if len(s.opts.Tokens) == 0 {
+		return true, true
+	}
+	var tok string
+	switch h := r.Header.Get("Authorization"); {
+	case h != "":
+		scheme, t, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "bearer") {
+			return false, false
+		}
+		tok = t
+	case r.Header.Get("Private-Token") != "":
+		tok = r.Header.Get("Private-Token")
+	default:
+		return false, true
+	}
+	ok := slices.Contains(s.opts.Tokens, tok)
+	return ok, ok
+}
+
+// applyFault answers the request with an armed fault, if one matches. It
+// returns handled when the request has been answered, and truncate when
+// the normal answer must be sent truncated.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, truncate bool) {
+	s.mu.Lock()
+	var f *Fault
+	for _, x := range s.faults {
+		if x.left == 0 {
+			continue
+		}
+		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
+			continue
+		}
+		if x.Path != "" && !strings.HasPrefix(r.URL.EscapedPath(), x.Path) {
+			continue
+		}
+		if x.left > 0 {
+			x.left--
+		}
+		ff := x.Fault
+		f = &ff
+		break
+	}
+	s.mu.Unlock()
+	if f == nil {
+		return false, false
+	}
+	now := s.opts.Now()
+	wait := cmp.Or(f.RetryAfter, time.Minute)
+	secs := strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+	switch f.Kind {
+	case FaultUnauthorized:
+		s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+	case FaultNotFound:
+		s.writeJSON(w, r, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
+	case FaultUnprocessable:
+		s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{"message": map[string]any{
+			"base": []string{"The change requests could not be processed"}}})
+	case FaultRateLimit:
+		// Rack::Attack's throttle answer: plain text, with the
+		// RateLimit-* headers and Retry-After.
+		h := w.Header()
+		reset := now.Add(wait)
+		h.Set("Retry-After", secs)
+		h.Set("RateLimit-Name", "throttle_authenticated_api")
+		h.Set("RateLimit-Limit", "2000")
+		h.Set("RateLimit-Observed", "2001")
+		h.Set("RateLimit-Remaining", "0")
+		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
+		writeText(w, http.StatusTooManyRequests, "Retry later\n")
+	case FaultTooManyRequests:
+		// An application limit (GitLab 18.5+): Retry-After without
+		// RateLimit-Reset, and the API's error object.
+		w.Header().Set("Retry-After", secs)
+		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]any{"message": map[string]any{
+			"error": "This endpoint has been requested too many times. Try again later."}})
+	case FaultTooManyRequestsNoRetryAfter:
+		writeText(w, http.StatusTooManyRequests, "Retry later\n")
+	case FaultServerError:
+		st := cmp.Or(f.Status, http.StatusInternalServerError)
+		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(st)
+			fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>GitLab is not responding (%d)</title></head><body><h1>%d</h1><p>GitLab is not responding.</p></body></html>\n", st, st)
+			return true, false
+		}
+		s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Internal Server Error"})
+	case FaultSlow:
+		// Read the body first: the server notices a client that gave up
+		// (and cancels the request's context) only once it has.
+		if b, err := io.ReadAll(io.LimitReader(r.Body, 200<<20)); err == nil {
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return false, false
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		}
+	case FaultTruncatedBody:
+		return false, true
+	default:
+		return false, false
+	}
+	return true, false
+}
+
+// truncatingWriter captures a normal answer; send writes its full
+// Content-Length but only half of its body, then aborts the connection.
+type truncatingWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (t *truncatingWriter) Header() http.Header { return t.header }
+
+func (t *truncatingWriter) WriteHeader(st int) {
+	if t.status == 0 {
+		t.status = st
+	}
+}
+
+func (t *truncatingWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	t.body = append(t.body, b...)
+	return len(b), nil
+}
+
+func (t *truncatingWriter) send(w http.ResponseWriter) {
+	body := t.body
+	if len(body) < 2 {
+		body = append(body, "{}  "...)
+	}
+	maps.Copy(w.Header(), t.header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
+	w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,206 @@
+package scmtest
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/scm"
+)
+
+// HarnessMaker makes a fresh Harness for one run of the suite: a fake world
+// seeded with [World], a client for it and the knobs the subtests need.
+// RunConformanceTests calls it once per subtest, so state (branches, pull
+// requests, injected faults, request counts) never leaks between subtests.
+type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
+
+// Harness is what an adapter provides to run the conformance suite against
+// its fake (an httptest server with the provider's real paths, bodies and
+// headers) or, for memscm, an in-memory world.
+//
+// The world must hold, under one owner, every repository of [World] (the
+// fixture repository [BasicRepo] with the files of [Basic], plus the small
+// repositories [SecondRepo] and [ThirdRepo]), each with the default branch
+// [DefaultBranch], and nothing else under that owner. No repository named
+// [MissingRepo] may exist.
+//
+// All methods are called from the test goroutine only.
+type Harness interface {
+	// Client returns a client for the fake world that presents a valid
+	// credential (the one whose secret is Secrets()[0]). It must be built
+	// with scm.NewClient and the adapter's driver.Opener, with retry
+	// options that keep the suite fast: a short backoff (a few
+	// milliseconds) and a maximum retry wait well under one minute, so
+	// that a fault's one-hour reset time exceeds it and the client
+	// returns RateLimited instead of sleeping.
+	Client() *scm.Client
+
+	// BadClient returns a client like Client whose credential the fake
+	// rejects (HTTP 401, or memscm's equivalent fault hook).
+	BadClient() *scm.Client
+
+	// OwnerURL returns the web URL of the owner holding the world's
+	// repositories, e.g. "https://HOST/acme" (GitHub),
+	// "https://HOST/prefix/acme/platform" (GitLab under a sub-path),
+	// "https://HOST/projects/ACME" (Bitbucket Server).
+	OwnerURL() string
+
+	// RepoURL returns the web URL of repository repo under the owner,
+	// e.g. "https://HOST/acme/basic". repo may be MissingRepo.
+	RepoURL(repo string) string
+
+	// FileURL returns the web URL of the file p (slash-separated,
+	// repository-relative; it may contain glob characters for Search) in
+	// repo at ref, e.g. "https://HOST/acme/basic/blob/main/README.md".
+	// ref "" means the default branch, which the URL may spell out.
+	FileURL(repo, ref, p string) string
+
+	// TreeURL returns the web URL of the directory dir ("" is the root)
+	// of repo at ref, e.g. "https://HOST/acme/basic/tree/main/templates".
+	// ref "" means the default branch.
+	TreeURL(repo, ref, dir string) string
+
+	// Inject arms a fault; it applies to the next f.Times requests (every
+	// request while armed when Times is 0) until ClearFaults. It returns
+	// false when the harness cannot produce that fault; the subtests that
+	// need it are then skipped, naming the fault. HTTP fakes are expected
+	// to support every FaultKind.
+	Inject(f Fault) bool
+
+	// ClearFaults disarms every fault.
+	ClearFaults()
+
+	// Requests returns how many requests the fake has received since the
+	// harness was made, counting every HTTP request to the integration's
+	// hosts (redirect hops included, the foreign host excluded). memscm
+	// counts driver calls instead, one per call (and per page).
+	Requests() int
+
+	// RedirectToForeign makes the fake answer every later archive (or
+	// other content) download with a redirect to a foreign host: one that
+	// no integration owns, which serves the same content and records the
+	// headers it receives. It returns false when the adapter downloads
+	// nothing that the provider redirects (and so cannot be led to
+	// another host); the subtest is then skipped.
+	RedirectToForeign() bool
+
+	// ForeignRequests returns the headers of every request the foreign
+	// host has received, in order.
+	ForeignRequests() []http.Header
+
+	// Secrets returns the good credential's secret and the bad one's.
+	// The suite checks that none of them ever reaches the foreign host or
+	// appears in an error message.
+	Secrets() []string
+
+	// Capabilities describes what the harness can and cannot show.
+	Capabilities() Capabilities
+
+	// Close releases the fake world: it closes servers and the clients'
+	// idle connections, so that no goroutine is left behind.
+	Close()
+}
+
+// Capabilities describes a harness. The zero value is an HTTP fake whose
+// base URL has no path prefix.
+type Capabilities struct {
+	// NoHTTP, when not empty, says that the driver makes no HTTP requests
+	// and why (memscm: "in-memory driver"). The subtests that can only be
+	// observed over HTTP (a 5xx retried by the HTTP client, a redirect
+	// to a foreign host) are skipped with this reason. No other subtest
+	// may be skipped this way.
+	NoHTTP string
+
+	// NoDelete, when not empty, says that the provider cannot delete a
+	// file in a commit, and why (Bitbucket Server has no such API). The
+	// driver must then refuse a Delete change with Unimplemented, which
+	// PullRequest/Open checks instead of deleting a file.
+	NoDelete string
+
+	// NoExecutable, when not empty, says that the provider cannot set a
+	// file's executable bit in a commit, and why. The driver must then
+	// refuse a change with Executable set with Unimplemented, which
+	// PullRequest/Open checks instead of the executable bit.
+	NoExecutable string
+
+	// PathPrefix reports that the fake's API base URL has a path prefix
+	// ("/api/v3", "/gitlab/api/v4"), so that the whole suite also checks
+	// that the adapter keeps it. The PathPrefix subtest is skipped when
+	// false.
+	PathPrefix bool
+}
+
+// FaultKind names a failure a fake can be made to produce.
+type FaultKind int
+
+// The faults. Each names the HTTP answer an HTTP fake gives, with the
+// provider's own headers and body for it (see the fixtures); memscm
+// returns the driver error that its ErrorInfo classifies the same way.
+const (
+	// FaultUnauthorized answers 401.
+	FaultUnauthorized FaultKind = iota + 1
+	// FaultNotFound answers 404.
+	FaultNotFound
+	// FaultUnprocessable answers 422 (a validation failure).
+	FaultUnprocessable
+	// FaultRateLimit is the primary rate limit: the provider's status
+	// (GitHub: 403 or 429) with its remaining-requests header at 0 and a
+	// reset header RetryAfter from now.
+	FaultRateLimit
+	// FaultSecondaryRateLimit is GitHub's secondary rate limit (403 with
+	// Retry-After and the documentation URL in the body); other providers
+	// answer as for FaultTooManyRequests.
+	FaultSecondaryRateLimit
+	// FaultTooManyRequests answers 429 with Retry-After (seconds) set to
+	// RetryAfter.
+	FaultTooManyRequests
+	// FaultTooManyRequestsNoRetryAfter answers 429 without Retry-After
+	// (and without any reset header).
+	FaultTooManyRequestsNoRetryAfter
+	// FaultServerError answers Status (500 when 0).
+	FaultServerError
+	// FaultSlow waits Delay (or until the request's context ends) before
+	// answering normally.
+	FaultSlow
+	// FaultTruncatedBody answers 200 with a Content-Length larger than the
+	// body it sends, then closes the connection.
+	FaultTruncatedBody
+)
+
+var faultNames = [...]string{
+	FaultUnauthorized:                "FaultUnauthorized",
+	FaultNotFound:                    "FaultNotFound",
+	FaultUnprocessable:               "FaultUnprocessable",
+	FaultRateLimit:                   "FaultRateLimit",
+	FaultSecondaryRateLimit:          "FaultSecondaryRateLimit",
+	FaultTooManyRequests:             "FaultTooManyRequests",
+	FaultTooManyRequestsNoRetryAfter: "FaultTooManyRequestsNoRetryAfter",
+	FaultServerError:                 "FaultServerError",
+	FaultSlow:                        "FaultSlow",
+	FaultTruncatedBody:               "FaultTruncatedBody",
+}
+
+// String returns the fault's name, e.g. "FaultRateLimit".
+func (k FaultKind) String() string {
+	if k > 0 && int(k) < len(faultNames) {
+		return faultNames[k]
+	}
+	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Fault is one failure to inject.
+type Fault struct {
+	Kind FaultKind
+	// Times is how many requests the fault applies to; 0 means every
+	// request until ClearFaults.
+	Times int
+	// RetryAfter is, for the rate-limit faults, how long from now the
+	// limit resets (the value of Retry-After or the reset header).
+	RetryAfter time.Duration
+	// Delay is, for FaultSlow, how long to wait before answering.
+	Delay time.Duration
+	// Status is, for FaultServerError, the 5xx status (500 when 0).
+	Status int
+}

@@ -1,0 +1,105 @@
+package scm
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/scmkit/scmkit/internal/archive"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// ReadTree reads the directory at rawURL (a web URL of a directory, e.g.
+// https://github.com/acme/svc/tree/main/templates/service, or of a
+// repository for its root) and returns it as an immutable in-memory
+// snapshot rooted at that directory: template.ParseFS, fs.WalkDir and
+// os.CopyFS work on it directly. opts may be nil.
+//
+// The tree is fetched as one archive where the provider allows it. Files
+// keep their executable bit (mode 0755, others 0644); symbolic links and
+// submodules are left out. A missing repository, ref or directory is
+// NotFound; a tree with more files or bytes than the limits (after Filter)
+// is InvalidArgument.
+func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (fs.FS, error) {
+	const op = "scm.ReadTree"
+	cl, err := c.begin(ctx, op, rawURL, false, true)
+	if err != nil {
+		return nil, err
+	}
+	var o TreeOptions
+	if opts != nil {
+		o = *opts
+	}
+	return c.readTree(ctx, cl, cl.loc.Path, &o)
+}
+
+// readTree reads dir of cl's repository through the driver and builds the
+// snapshot.
+func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOptions) (fs.FS, error) {
+	limits := archive.Limits{MaxFiles: o.MaxFiles, MaxBytes: o.MaxBytes}
+	if limits.MaxFiles <= 0 {
+		limits.MaxFiles = c.s.limits.MaxTreeFiles
+	}
+	if limits.MaxBytes <= 0 {
+		limits.MaxBytes = c.s.limits.MaxTreeBytes
+	}
+	limits.MaxFileBytes = limits.MaxBytes // the total caps each file
+	t, err := cl.d.ReadTree(ctx, cl.hc, &driver.TreeRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: dir})
+	if err != nil {
+		return nil, c.wrap(ctx, cl, err)
+	}
+	var fsys *archive.FS
+	switch {
+	case t.Archive != nil:
+		defer t.Archive.Body.Close()
+		// archive.ReadTarGz reports a Dir with no entries as NotFound.
+		fsys, err = archive.ReadTarGz(ctx, t.Archive.Body, &archive.Options{Limits: limits,
+			StripComponents: t.Archive.StripComponents, Dir: t.Archive.Dir, Filter: o.Filter})
+	case t.Files != nil:
+		if dir != "" && len(t.Files) == 0 {
+			return nil, c.notFoundDir(cl, dir)
+		}
+		fsys, err = buildFS(t.Files, o.Filter, limits)
+	default:
+		return nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+			Msg: "driver returned a tree with neither archive nor files"}
+	}
+	if err != nil {
+		return nil, c.wrap(ctx, cl, err)
+	}
+	return fsys, nil
+}
+
+func (c *Client) notFoundDir(cl *call, dir string) error {
+	return &errcode.Error{Code: errcode.NotFound, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+		Msg: fmt.Sprintf("directory %q not found in %s/%s", dir, cl.loc.Owner, cl.loc.Repo)}
+}
+
+// buildFS makes the snapshot of a tree given as files, applying filter and
+// limits as archive.ReadTarGz does for archives.
+func buildFS(files []driver.TreeFile, filter func(string, int64) bool, lim archive.Limits) (*archive.FS, error) {
+	m := make(map[string]archive.File, len(files))
+	var total int64
+	for _, f := range files {
+		size := int64(len(f.Content))
+		if filter != nil && !filter(f.Path, size) {
+			continue
+		}
+		if len(m) >= lim.MaxFiles {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree has more than %d files; raise TreeOptions.MaxFiles", lim.MaxFiles)
+		}
+		if size > lim.MaxFileBytes {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree file %q is larger than %d bytes", f.Path, lim.MaxFileBytes)
+		}
+		if total += size; total > lim.MaxBytes {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree holds more than %d bytes of files; raise TreeOptions.MaxBytes", lim.MaxBytes)
+		}
+		mode := fs.FileMode(0o644)
+		if f.Executable {
+			mode = 0o755
+		}
+		m[f.Path] = archive.File{Data: f.Content, Mode: mode}
+	}
+	return archive.NewFS(m)
+}

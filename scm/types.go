@@ -1,0 +1,210 @@
+package scm
+
+// File is a file's content and identity, as read by [Client.ReadFile].
+type File struct {
+	// URL is the URL the file was read from, as the caller gave it.
+	URL string
+	// Path is the file's repository-relative, slash-separated path ("" for
+	// an anonymous read of a host without integration).
+	Path    string
+	Content []byte
+	// ETag is an opaque validator to pass as ReadFileOptions.IfNoneMatch
+	// on a later read; it may be empty.
+	ETag string
+	// BlobID is the git blob id, where the provider reports it.
+	BlobID string
+	// CommitID is the commit the file was read at, where the provider
+	// reports it.
+	CommitID string
+}
+
+// ReadFileOptions controls [Client.ReadFile]. A nil *ReadFileOptions means
+// the defaults.
+type ReadFileOptions struct {
+	// IfNoneMatch is an ETag from an earlier read: when the file is
+	// unchanged, ReadFile returns an error with code NotModified (on
+	// GitHub such a request does not count against the rate limit).
+	IfNoneMatch string
+	// MaxBytes caps the content size; a larger file fails with
+	// InvalidArgument. 0 means Limits.MaxFileBytes of the client.
+	MaxBytes int64
+}
+
+// TreeOptions controls [Client.ReadTree]. A nil *TreeOptions means the
+// defaults.
+type TreeOptions struct {
+	// Filter, when set, keeps only the files for which it returns true;
+	// p is relative to the requested directory, size is the file's size.
+	// Directories are kept when they hold a kept file.
+	Filter func(p string, size int64) bool
+	// MaxFiles caps the number of files kept; more fail the read with
+	// InvalidArgument. 0 means Limits.MaxTreeFiles.
+	MaxFiles int
+	// MaxBytes caps the total size of the files kept; more fail the read
+	// with InvalidArgument. 0 means Limits.MaxTreeBytes.
+	MaxBytes int64
+}
+
+// SearchOptions controls [Client.Search]. A nil *SearchOptions means the
+// defaults.
+type SearchOptions struct {
+	// MaxResults caps the number of results; 0 means no cap. When the
+	// cap cuts the list short, SearchResult.Truncated is not set: the
+	// caller asked for at most that many.
+	MaxResults int
+}
+
+// SearchResult is one file matched by [Client.Search]. Content is not
+// fetched (the listing costs one or two requests whatever the number of
+// matches); call [Client.ReadFile] with URL for the files you need.
+type SearchResult struct {
+	// URL is the canonical web URL of the file at the search URL's ref.
+	URL string
+	// Path is the file's repository-relative path.
+	Path string
+}
+
+// Repository describes a repository.
+type Repository struct {
+	// Owner is the org, user, group path ("a/b/c"), workspace or
+	// project key.
+	Owner         string
+	Name          string
+	DefaultBranch string
+	WebURL        string
+	CloneURL      string
+	Private       bool
+	Archived      bool
+	Fork          bool
+}
+
+// ListRepositoriesOptions controls [Client.ListRepositories]. A nil
+// *ListRepositoriesOptions means the defaults.
+type ListRepositoriesOptions struct {
+	// PageSize is a hint for the number of repositories per request; 0
+	// lets the driver use the provider's maximum.
+	PageSize int
+}
+
+// FindMethod says how [Client.FindFiles] found a file.
+type FindMethod int
+
+const (
+	// FoundByFinder: the driver's owner-wide search (GitHub GraphQL,
+	// GitLab search) reported the file; content was not fetched.
+	FoundByFinder FindMethod = iota + 1
+	// FoundByReadFile: the driver has no owner-wide search, so the client
+	// listed the repositories and read the file in each; content is set.
+	FoundByReadFile
+)
+
+// String returns "finder" or "readFile".
+func (m FindMethod) String() string {
+	switch m {
+	case FoundByFinder:
+		return "finder"
+	case FoundByReadFile:
+		return "readFile"
+	}
+	return "FindMethod(?)"
+}
+
+// FoundFile is one file found by [Client.FindFiles].
+type FoundFile struct {
+	Repository *Repository
+	// Path is the path that was looked for.
+	Path string
+	// URL is the web URL of the file on the repository's default branch;
+	// "" when the provider did not report the default branch.
+	URL string
+	// BlobID is the git blob id where known.
+	BlobID string
+	// File holds the content when Method is FoundByReadFile; nil
+	// otherwise.
+	File *File
+	// Method says how the file was found.
+	Method FindMethod
+}
+
+// ChangeAction says what a [Change] does.
+type ChangeAction int
+
+const (
+	// Upsert writes the file, creating or replacing it.
+	Upsert ChangeAction = iota
+	// Create writes a file that must not exist yet.
+	Create
+	// Update replaces a file that must exist.
+	Update
+	// Delete removes a file that must exist.
+	Delete
+)
+
+// String returns the action's name, e.g. "Delete".
+func (a ChangeAction) String() string {
+	switch a {
+	case Upsert:
+		return "Upsert"
+	case Create:
+		return "Create"
+	case Update:
+		return "Update"
+	case Delete:
+		return "Delete"
+	}
+	return "ChangeAction(?)"
+}
+
+// Change is one file change of a pull request's commit.
+type Change struct {
+	// Path is repository-relative and slash-separated, valid per
+	// fs.ValidPath (no "..", no leading "/").
+	Path   string
+	Action ChangeAction
+	// Content is the new content, text or binary; ignored for Delete.
+	Content []byte
+	// Executable gives the file mode 100755 instead of 100644.
+	Executable bool
+}
+
+// PullRequestSpec describes a pull request to open by
+// [Client.OpenPullRequest].
+type PullRequestSpec struct {
+	// RepoURL is the web URL of the repository (any URL inside it).
+	RepoURL string
+	// Base is the target branch; "" means the repository's default
+	// branch.
+	Base string
+	// Branch is the source branch, created from Base when missing. It
+	// must be a valid branch name (git check-ref-format).
+	Branch string
+	// Title must not be empty.
+	Title string
+	Body  string
+	Draft bool
+	// CommitMessage is the message of the one commit holding Changes;
+	// "" means Title.
+	CommitMessage string
+	// Changes are committed atomically as one commit; at least one, each
+	// path at most once.
+	Changes []Change
+	// UpdateExisting, when an open pull request from Branch to Base
+	// exists, commits Changes on Branch and returns that pull request;
+	// otherwise the existing one is returned unchanged. Either way
+	// PullRequest.Existing is set and no second pull request is opened.
+	UpdateExisting bool
+}
+
+// PullRequest is an opened (or found) pull or merge request.
+type PullRequest struct {
+	Number int
+	// URL is the pull request's web URL.
+	URL    string
+	Base   string
+	Branch string
+	// CommitID is the commit holding the changes, where known.
+	CommitID string
+	// Existing is true when an open pull request from Branch to Base was
+	// found instead of opened.
+	Existing bool
+}

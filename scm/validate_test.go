@@ -1,0 +1,144 @@
+package scm
+
+import (
+	"testing"
+)
+
+func TestValidBranchName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"main", true},
+		{"feature/add-thing", true},
+		{"release-1.2", true},
+		{"scaffolder/my_service", true},
+		{"", false},
+		{"@", false},
+		{"-topic", false},
+		{"topic.", false},
+		{"a..b", false},
+		{"a@{b", false},
+		{"a//b", false},
+		{"/a", false},
+		{"a/", false},
+		{".hidden", false},
+		{"a/.hidden", false},
+		{"topic.lock", false},
+		{"a/topic.lock/b", false},
+		{"a b", false},
+		{"a~b", false},
+		{"a^b", false},
+		{"a:b", false},
+		{"a?b", false},
+		{"a*b", false},
+		{"a[b", false},
+		{`a\b`, false},
+		{"a\x7fb", false},
+		{"a\tb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := validBranchName(tc.name); got != tc.want {
+				t.Errorf("validBranchName(%q) = %v; want %v", tc.name, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMatchGlob(t *testing.T) {
+	for _, tc := range []struct {
+		name, pattern, path string
+		want                bool
+	}{
+		{"literal", "a/b.yaml", "a/b.yaml", true},
+		{"literal mismatch", "a/b.yaml", "a/c.yaml", false},
+		{"star in segment", "*.md", "README.md", true},
+		{"star does not cross slash", "*.md", "docs/index.md", false},
+		{"double star zero segments", "**/catalog-info.yaml", "catalog-info.yaml", true},
+		{"double star many segments", "**/catalog-info.yaml", "a/b/c/catalog-info.yaml", true},
+		{"double star in the middle", "templates/**/*.yaml", "templates/x.yaml", true},
+		{"double star in the middle deep", "templates/**/*.yaml", "templates/a/b/x.yaml", true},
+		{"double star prefix mismatch", "templates/**/*.yaml", "other/x.yaml", false},
+		{"trailing double star", "docs/**", "docs/a/b.md", true},
+		{"consecutive double stars", "**/**/x", "a/x", true},
+		{"question mark", "?.txt", "a.txt", true},
+		{"class", "[ab].txt", "b.txt", true},
+		{"class mismatch", "[ab].txt", "c.txt", false},
+		{"brace is literal", "{a,b}.txt", "a.txt", false},
+		{"too few segments", "a/*/c", "a/c", false},
+		{"too many segments", "a/*", "a/b/c", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !checkGlob(tc.pattern) {
+				t.Fatalf("checkGlob(%q) = false; want true", tc.pattern)
+			}
+			if got := matchGlob(tc.pattern, tc.path); got != tc.want {
+				t.Errorf("matchGlob(%q, %q) = %v; want %v", tc.pattern, tc.path, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckGlob(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		want    bool
+	}{
+		{"a/*.yaml", true},
+		{"**", true},
+		{"", false},
+		{"/a/*.yaml", false},
+		{"a/../*.yaml", false},
+		{"a//b", false},
+		{"a/[b", false},
+		{"a/b/", false},
+		{"**/**/**/**/x", true},
+		{"**/**/**/**/**/x", false},
+	} {
+		if got := checkGlob(tc.pattern); got != tc.want {
+			t.Errorf("checkGlob(%q) = %v; want %v", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+func TestGlobPrefix(t *testing.T) {
+	for _, tc := range []struct{ pattern, want string }{
+		{"templates/**/*.yaml", "templates"},
+		{"a/b/*.yaml", "a/b"},
+		{"a/b/c.yaml", "a/b"},
+		{"*.md", ""},
+		{"**/x", ""},
+		{"a/*/b/c", "a"},
+	} {
+		if got := globPrefix(tc.pattern); got != tc.want {
+			t.Errorf("globPrefix(%q) = %q; want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
+
+func FuzzMatchGlob(f *testing.F) {
+	f.Add("templates/**/*.yaml", "templates/a/b.yaml")
+	f.Add("**/**/x", "a/b/x")
+	f.Add("[a-", "a")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if !checkGlob(pattern) {
+			return
+		}
+		matchGlob(pattern, name) // must not panic or hang
+		if matchGlob(pattern, pattern) != matchGlob(pattern, pattern) {
+			t.Fatal("matchGlob is not deterministic")
+		}
+	})
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://user:secret@host/a/b?private_token=secret#frag", "https://host/a/b?"},
+		{"https://host/a/b", "https://host/a/b"},
+		{"://bad", "(unparsable URL)"},
+	} {
+		if got := redactURL(tc.in); got != tc.want {
+			t.Errorf("redactURL(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
