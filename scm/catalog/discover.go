@@ -1,0 +1,102 @@
+// Package catalog finds Backstage catalog files across an owner's
+// repositories and parses the entities they hold.
+//
+// [Discover] lists where an owner's catalog-info.yaml files are, without
+// fetching each repository separately where the provider allows it (on
+// GitHub one GraphQL query per 100 repositories, asking only for the blob
+// id). [Parse] reads the YAML documents of one file into [Entity] values,
+// reporting every problem at once.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm"
+)
+
+// DefaultPath is the catalog file Discover looks for by default.
+const DefaultPath = "catalog-info.yaml"
+
+// DiscoverOptions controls [Discover]. A nil *DiscoverOptions means the
+// defaults.
+type DiscoverOptions struct {
+	// Path is the file to look for, relative to each repository's root;
+	// "" means DefaultPath. A leading "/" is ignored (Backstage writes
+	// "/catalog-info.yaml").
+	Path string
+	// SkipArchived leaves out archived repositories.
+	SkipArchived bool
+	// SkipForks leaves out forks.
+	SkipForks bool
+}
+
+// Location is where a catalog file was found.
+type Location struct {
+	// FileURL is the web URL of the file on the default branch, the
+	// target of a Backstage Location entity.
+	FileURL string
+	// Repo is the repository holding it.
+	Repo *scm.Repository
+	// DefaultBranch is the repository's default branch.
+	DefaultBranch string
+	// BlobID is the file's git blob id where the provider reports it; it
+	// changes exactly when the content does.
+	BlobID string
+}
+
+// Discover returns the location of the catalog file of every repository
+// of the owner at ownerURL (e.g. https://github.com/acme) that has one, in
+// the provider's order, using client.FindFiles. Repositories without a
+// default branch (empty ones) are left out.
+//
+// When some repositories could not be searched, Discover returns the
+// locations it found together with an error naming them; an error about
+// the owner itself (a missing owner, a bad credential, cancellation) is
+// returned as is, with the locations found before it.
+func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *DiscoverOptions) ([]Location, error) {
+	const op = "catalog.Discover"
+	var o DiscoverOptions
+	if opts != nil {
+		o = *opts
+	}
+	p := strings.TrimPrefix(o.Path, "/")
+	if p == "" {
+		p = DefaultPath
+	}
+	if !fs.ValidPath(p) || p == "." {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "invalid catalog path %q", o.Path)
+	}
+	if client == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "nil *scm.Client")
+	}
+	var (
+		out  []Location
+		errs []error
+	)
+	for f, err := range client.FindFiles(ctx, ownerURL, p) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r := f.Repository
+		if r == nil || r.DefaultBranch == "" || f.URL == "" ||
+			(o.SkipArchived && r.Archived) || (o.SkipForks && r.Fork) {
+			continue
+		}
+		out = append(out, Location{FileURL: f.URL, Repo: r, DefaultBranch: r.DefaultBranch, BlobID: f.BlobID})
+	}
+	switch len(errs) {
+	case 0:
+		return out, nil
+	case 1:
+		return out, errs[0]
+	}
+	// Several errors: keep the first's code, wrap them all.
+	return out, &errcode.Error{Code: errcode.CodeOf(errs[0]), Op: op,
+		Msg: fmt.Sprintf("%d searches failed", len(errs)), Err: errors.Join(errs...)}
+}

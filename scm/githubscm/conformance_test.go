@@ -1,0 +1,172 @@
+package githubscm_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+const (
+	owner     = "acme"
+	goodToken = "ghp_conformanceGoodToken0000000000000000"
+	badToken  = "ghp_conformanceBadToken00000000000000000"
+)
+
+// harness runs the conformance suite on the fake GitHub, with the API at
+// the server's root (github.com's shape) or under /api/v3 (GitHub
+// Enterprise Server's).
+type harness struct {
+	s         *fakegithub.Server
+	ghe       bool
+	transport *http.Transport
+	good, bad *scm.Client
+}
+
+// newClient returns a portable client for the fake, with a real
+// credentials.Resolver holding token as the integration's PAT.
+func newClient(s *fakegithub.Server, ghe bool, token string, rt http.RoundTripper, opts *githubscm.Options) (*scm.Client, error) {
+	api := s.APIBaseURL()
+	if ghe {
+		api = s.GHEAPIBaseURL()
+	}
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: s.Host(), APIBaseURL: api, Token: integrations.NewSecret(token)}}})
+	if err != nil {
+		return nil, err
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return scm.NewClient(reg, res, &scm.Options{
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(opts)},
+		Transport: rt,
+		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
+	})
+}
+
+// seed adds the conformance world under owner.
+func seed(s *fakegithub.Server) error {
+	for _, r := range scmtest.World() {
+		if _, err := s.AddFS(fakegithub.Repo{Owner: owner, Name: r.Name, DefaultBranch: scmtest.DefaultBranch}, r.FS()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func harnessMaker(ghe bool) scmtest.HarnessMaker {
+	return func(_ context.Context, t *testing.T) (scmtest.Harness, error) {
+		s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+		if err := seed(s); err != nil {
+			s.Close()
+			return nil, err
+		}
+		h := &harness{s: s, ghe: ghe, transport: http.DefaultTransport.(*http.Transport).Clone()}
+		var err error
+		if h.good, err = newClient(s, ghe, goodToken, h.transport, nil); err != nil {
+			h.Close()
+			return nil, err
+		}
+		if h.bad, err = newClient(s, ghe, badToken, h.transport, nil); err != nil {
+			h.Close()
+			return nil, err
+		}
+		return h, nil
+	}
+}
+
+func (h *harness) Client() *scm.Client        { return h.good }
+func (h *harness) BadClient() *scm.Client     { return h.bad }
+func (h *harness) OwnerURL() string           { return "https://" + h.s.Host() + "/" + owner }
+func (h *harness) RepoURL(repo string) string { return h.OwnerURL() + "/" + repo }
+
+func refOr(r string) string {
+	if r == "" {
+		return scmtest.DefaultBranch
+	}
+	return r
+}
+
+func (h *harness) FileURL(repo, ref, p string) string {
+	return h.RepoURL(repo) + "/blob/" + refOr(ref) + "/" + p
+}
+
+func (h *harness) TreeURL(repo, ref, dir string) string {
+	return strings.TrimSuffix(h.RepoURL(repo)+"/tree/"+refOr(ref)+"/"+dir, "/")
+}
+
+func (h *harness) Inject(f scmtest.Fault) bool {
+	var kind fakegithub.FaultKind
+	switch f.Kind {
+	case scmtest.FaultUnauthorized:
+		kind = fakegithub.FaultUnauthorized
+	case scmtest.FaultNotFound:
+		kind = fakegithub.FaultNotFound
+	case scmtest.FaultUnprocessable:
+		kind = fakegithub.FaultUnprocessable
+	case scmtest.FaultRateLimit:
+		kind = fakegithub.FaultRateLimit
+	case scmtest.FaultSecondaryRateLimit:
+		kind = fakegithub.FaultSecondaryRateLimit
+	case scmtest.FaultTooManyRequests:
+		kind = fakegithub.FaultTooManyRequests
+	case scmtest.FaultTooManyRequestsNoRetryAfter:
+		kind = fakegithub.FaultTooManyRequestsNoRetryAfter
+	case scmtest.FaultServerError:
+		kind = fakegithub.FaultServerError
+	case scmtest.FaultSlow:
+		kind = fakegithub.FaultSlow
+	case scmtest.FaultTruncatedBody:
+		kind = fakegithub.FaultTruncatedBody
+	default:
+		return false
+	}
+	ff := fakegithub.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status}
+	h.s.Inject(ff)
+	if kind == fakegithub.FaultTruncatedBody {
+		// The archive comes from the download host: cut it too.
+		ff.Download = true
+		h.s.Inject(ff)
+	}
+	return true
+}
+
+func (h *harness) ClearFaults()            { h.s.ClearFaults() }
+func (h *harness) Requests() int           { return h.s.Stats().API }
+func (h *harness) RedirectToForeign() bool { return true } // tarballs always redirect to the download host
+func (h *harness) Secrets() []string       { return []string{goodToken, badToken} }
+func (h *harness) ForeignRequests() []http.Header {
+	var out []http.Header
+	for _, r := range h.s.DownloadRequests() {
+		out = append(out, r.Header)
+	}
+	return out
+}
+
+func (h *harness) Capabilities() scmtest.Capabilities {
+	return scmtest.Capabilities{PathPrefix: h.ghe}
+}
+
+func (h *harness) Close() {
+	h.s.Close()
+	h.transport.CloseIdleConnections()
+}
+
+func TestConformance(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker(false))
+}
+
+func TestConformanceGHE(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker(true))
+}

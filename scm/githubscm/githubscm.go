@@ -1,0 +1,308 @@
+// Package githubscm is scmkit's adapter for GitHub and GitHub Enterprise
+// Server, built on github.com/google/go-github/v66. Register it with the
+// portable client:
+//
+//	client, err := scm.NewClient(reg, resolver, &scm.Options{
+//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(nil)},
+//	})
+//
+// # Requests per operation
+//
+// Every count is of HTTP requests to the integration's API host, the
+// physical limit being one request per fact:
+//
+//   - ReadFile: 1 (GET contents with the raw media type). A conditional
+//     re-read with an ETag is 1 request answered 304, which GitHub does not
+//     count against the rate limit. BlobID is the git blob id of the
+//     content, computed locally.
+//   - ReadTree: 1 (GET tarball, answered 302) plus the download from the
+//     redirect's host (codeload.github.com), which receives no credential
+//     (it is another host; the archive link carries its own temporary
+//     token for private repositories).
+//   - ListFiles (Search): 1 (GET git/trees/{ref}?recursive=1; "HEAD" for the
+//     default branch).
+//   - ListRepositories: 1 per page of 100 (orgs/{o}/repos; an owner that is a
+//     user costs one more request on the first page, then users/{u}/repos).
+//   - FindFiles (catalog discovery): 1 GraphQL query per 100 repositories,
+//     asking only for the blob id, never the text: 10 requests for 1,000
+//     repositories.
+//   - OpenPullRequest: 1 GraphQL query (default branch or base branch,
+//     commit and tree ids, whether the branch exists, an open pull request
+//     from it, and whether each changed path exists), then POST git/trees
+//     (text files inline), POST git/commits, POST git/refs (or PATCH for an
+//     existing branch) and POST pulls: 5 requests for any number of text
+//     files, plus 1 POST git/blobs per binary file and 1 more GraphQL query
+//     per 100 changed paths beyond the first 100. Opening the same pull
+//     request again costs 1 request and changes nothing.
+//
+// # Errors
+//
+// [Driver.ErrorInfo] is the one place where GitHub's answers become codes:
+// 401 is Unauthorized; 403 with X-RateLimit-Remaining: 0 (or a 429) is
+// RateLimited with RetryAt from X-RateLimit-Reset, and a secondary limit is
+// RateLimited with RetryAt from Retry-After; any other 403 is
+// PermissionDenied; 404 is NotFound, which may also mean a private
+// repository the credential cannot see (GitHub does not tell them apart);
+// 409 is Conflict; 422 "already exists" is AlreadyExists, "not a fast
+// forward" is Conflict, any other 422 is InvalidArgument; 304 is
+// NotModified; 5xx is Unavailable.
+//
+// Error messages never carry a credential: URLs in errors lose the query
+// parameters that may hold one (the archive link's token).
+package githubscm
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// DefaultMaxResponseBytes is the default cap on a JSON answer: 64 MiB
+// (GitHub's recursive tree listing is at most 7 MB).
+const DefaultMaxResponseBytes = 64 << 20
+
+// maxErrorBytes caps the body of an error answer, as go-github does.
+const maxErrorBytes = 1 << 20
+
+// Options configures the GitHub driver. A nil *Options means the defaults.
+type Options struct {
+	// MaxResponseBytes caps each JSON answer (tree listings, repository
+	// pages, GraphQL results); a larger one fails with InvalidArgument.
+	// 0 means DefaultMaxResponseBytes. File contents are capped by the
+	// portable client's limits instead.
+	MaxResponseBytes int64
+	// CommitAuthor, when set, is the author and committer of the commits
+	// OpenPullRequest makes. nil lets GitHub use the credential's
+	// identity (the user, or the GitHub App's bot).
+	CommitAuthor *Signature
+	// UserAgent is sent with every request; "" means "scmkit".
+	UserAgent string
+	// Now is the clock that turns Retry-After into RetryAt; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Signature names a commit author.
+type Signature struct {
+	Name  string
+	Email string
+}
+
+// Driver is the GitHub driver for one integration. It implements
+// driver.Driver and driver.FileFinder and is safe for concurrent use.
+type Driver struct {
+	in         *integrations.Integration
+	base       *url.URL // API base URL with a trailing slash
+	upload     *url.URL
+	graphqlURL string
+	maxBody    int64
+	author     *Signature
+	userAgent  string
+	now        func() time.Time
+}
+
+var (
+	_ driver.Driver     = (*Driver)(nil)
+	_ driver.FileFinder = (*Driver)(nil)
+)
+
+// Opener returns a driver.Opener for GitHub integrations that opens
+// drivers with opts (nil means the defaults).
+func Opener(opts *Options) driver.Opener {
+	return func(in *integrations.Integration) (driver.Driver, error) {
+		d, err := New(in, opts)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+}
+
+// New returns the driver for a GitHub integration. The REST API is at
+// in.APIBaseURL (https://api.github.com, or https://HOST/api/v3 for GitHub
+// Enterprise Server) and GraphQL beside it (https://api.github.com/graphql,
+// https://HOST/api/graphql).
+func New(in *integrations.Integration, opts *Options) (*Driver, error) {
+	const op = "githubscm.New"
+	if in == nil || in.Kind != integrations.GitHub {
+		return nil, errcode.New(errcode.InvalidArgument, op, "not a GitHub integration")
+	}
+	if in.APIBaseURL == "" {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
+			Msg: in.ConfigPath + ": apiBaseUrl is required to use the GitHub API"}
+	}
+	base, err := url.Parse(strings.TrimRight(in.APIBaseURL, "/") + "/")
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.User != nil || base.RawQuery != "" {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
+			Msg: fmt.Sprintf("%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, in.APIBaseURL)}
+	}
+	d := &Driver{in: in, base: base, maxBody: DefaultMaxResponseBytes, userAgent: "scmkit", now: time.Now}
+	if opts != nil {
+		if opts.MaxResponseBytes > 0 {
+			d.maxBody = opts.MaxResponseBytes
+		}
+		if opts.CommitAuthor != nil {
+			a := *opts.CommitAuthor
+			d.author = &a
+		}
+		if opts.UserAgent != "" {
+			d.userAgent = opts.UserAgent
+		}
+		if opts.Now != nil {
+			d.now = opts.Now
+		}
+	}
+	// GitHub Enterprise Server: https://HOST/api/v3/ → /api/graphql and
+	// /api/uploads/; github.com: api.github.com/graphql and
+	// uploads.github.com.
+	up := *base
+	switch prefix, ok := strings.CutSuffix(base.Path, "/api/v3/"); {
+	case ok:
+		d.graphqlURL = base.Scheme + "://" + base.Host + prefix + "/api/graphql"
+		up.Path = prefix + "/api/uploads/"
+	default:
+		d.graphqlURL = strings.TrimSuffix(base.String(), "/") + "/graphql"
+		if base.Host == "api.github.com" {
+			up.Host = "uploads.github.com"
+		}
+	}
+	d.upload = &up
+	return d, nil
+}
+
+// client returns a go-github client for one call, sending every request
+// through hc (which attaches credentials and retries) with answers capped
+// in size. It is cheap: no request is made.
+func (d *Driver) client(hc *http.Client) *github.Client {
+	gh := github.NewClient(d.capped(hc))
+	gh.BaseURL, gh.UploadURL, gh.UserAgent = d.base, d.upload, d.userAgent
+	return gh
+}
+
+// capped returns a copy of hc whose answers are capped in size.
+func (d *Driver) capped(hc *http.Client) *http.Client {
+	c := &http.Client{}
+	if hc != nil {
+		*c = *hc
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = &capTransport{base: base, max: d.maxBody}
+	return c
+}
+
+// capTransport caps the bodies of JSON answers at max and of error answers
+// at maxErrorBytes; reading past the cap fails with InvalidArgument.
+type capTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t *capTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	limit := int64(-1)
+	switch {
+	case resp.StatusCode >= 400:
+		limit = maxErrorBytes
+	case strings.Contains(resp.Header.Get("Content-Type"), "json"):
+		limit = t.max
+	}
+	if limit >= 0 {
+		resp.Body = &cappedBody{rc: resp.Body, left: limit, limit: limit, host: req.URL.Host}
+	}
+	return resp, nil
+}
+
+type cappedBody struct {
+	rc    io.ReadCloser
+	left  int64
+	limit int64
+	host  string
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// Tell a body that ends exactly at the limit from a longer one.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, &errcode.Error{Code: errcode.InvalidArgument, Host: b.host,
+				Msg: fmt.Sprintf("answer larger than the %d-byte limit (githubscm.Options.MaxResponseBytes)", b.limit)}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
+// validName reports whether s can be a GitHub owner or repository name
+// in a URL path: letters, digits, '-', '_' and '.', and not "." or "..".
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 100 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkRepo(r driver.Repo) error {
+	if !validName(r.Owner) || !validName(r.Name) {
+		return errcode.Newf(errcode.InvalidArgument, "", "%q/%q is not a valid GitHub repository name", r.Owner, r.Name)
+	}
+	return nil
+}
+
+func checkOwner(owner string) error {
+	if !validName(owner) {
+		return errcode.Newf(errcode.InvalidArgument, "", "%q is not a valid GitHub owner", owner)
+	}
+	return nil
+}
+
+// repoPath is the API path of a repository, relative to the base URL.
+func repoPath(r driver.Repo) string { return "repos/" + r.Owner + "/" + r.Name }
+
+// escapePath escapes every segment of a slash-separated path or ref,
+// keeping the slashes (GitHub reads "feature/x" as one ref).
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// blobID returns the git blob id of content, as git hash-object computes
+// it: the SHA-1 of "blob <len>\x00<content>".
+func blobID(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,166 @@
+package githubscm
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// ListRepositories implements driver.Driver: one request per page, GET
+// /orgs/{owner}/repos (every repository the credential can see), or, for
+// an owner that is a user (the organization endpoint answers 404), GET
+// /users/{owner}/repos (the user's own repositories). The cursor records
+// which of the two and the next page, from GitHub's Link header.
+func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+	if err := checkOwner(r.Owner); err != nil {
+		return nil, err
+	}
+	kind, page := "", 1
+	if r.Cursor != "" {
+		k, p, ok := strings.Cut(r.Cursor, ":")
+		n, err := strconv.Atoi(p)
+		if !ok || err != nil || n < 1 || (k != "org" && k != "user") {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "bad repository cursor %q", r.Cursor)
+		}
+		kind, page = k, n
+	}
+	per := r.PageSize
+	if per <= 0 || per > 100 {
+		per = 100
+	}
+	gh := d.client(hc)
+	lo := github.ListOptions{Page: page, PerPage: per}
+	var (
+		repos []*github.Repository
+		resp  *github.Response
+		err   error
+	)
+	if kind != "user" {
+		repos, resp, err = gh.Repositories.ListByOrg(ctx, r.Owner, &github.RepositoryListByOrgOptions{ListOptions: lo})
+		if kind == "" && statusOf(err) == http.StatusNotFound {
+			kind = "user"
+		} else {
+			kind = "org"
+		}
+	}
+	if kind == "user" {
+		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{ListOptions: lo})
+	}
+	if err != nil {
+		return nil, redact(err)
+	}
+	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(repos))}
+	for _, x := range repos {
+		out.Repositories = append(out.Repositories, driver.Repository{
+			Owner: x.GetOwner().GetLogin(), Name: x.GetName(), DefaultBranch: x.GetDefaultBranch(),
+			WebURL: x.GetHTMLURL(), CloneURL: x.GetCloneURL(),
+			Private: x.GetPrivate(), Archived: x.GetArchived(), Fork: x.GetFork(),
+		})
+	}
+	if resp != nil && resp.NextPage > 0 {
+		out.Next = kind + ":" + strconv.Itoa(resp.NextPage)
+	}
+	return out, nil
+}
+
+// findFilesQuery asks, per page of 100 repositories of an owner, for the
+// blob id (never the text) at an expression such as
+// "HEAD:catalog-info.yaml". It is validated against GitHub's schema in the
+// tests.
+const findFilesQuery = `query FindFiles($owner: String!, $cursor: String, $expression: String!) {
+  repositoryOwner(login: $owner) {
+    login
+    repositories(first: 100, after: $cursor) {
+      nodes {
+        name
+        url
+        isArchived
+        isFork
+        isPrivate
+        owner { login }
+        defaultBranchRef { name }
+        object(expression: $expression) {
+          __typename
+          ... on Blob { oid }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`
+
+type findFilesData struct {
+	RepositoryOwner *struct {
+		Login        string `json:"login"`
+		Repositories struct {
+			Nodes []struct {
+				Name       string `json:"name"`
+				URL        string `json:"url"`
+				IsArchived bool   `json:"isArchived"`
+				IsFork     bool   `json:"isFork"`
+				IsPrivate  bool   `json:"isPrivate"`
+				Owner      struct {
+					Login string `json:"login"`
+				} `json:"owner"`
+				DefaultBranchRef *struct {
+					Name string `json:"name"`
+				} `json:"defaultBranchRef"`
+				Object *struct {
+					Typename string `json:"__typename"`
+					OID      string `json:"oid"`
+				} `json:"object"`
+			} `json:"nodes"`
+			PageInfo struct {
+				HasNextPage bool    `json:"hasNextPage"`
+				EndCursor   *string `json:"endCursor"`
+			} `json:"pageInfo"`
+		} `json:"repositories"`
+	} `json:"repositoryOwner"`
+}
+
+// FindFiles implements driver.FileFinder with one GraphQL query per 100
+// repositories: for each repository of r.Owner, whether r.Path exists on
+// its default branch, and its blob id. An empty repository (no default
+// branch) is reported with Found false.
+func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+	if err := checkOwner(r.Owner); err != nil {
+		return nil, err
+	}
+	vars := map[string]any{"owner": r.Owner, "expression": "HEAD:" + strings.TrimPrefix(r.Path, "/"), "cursor": nil}
+	if r.Cursor != "" {
+		vars["cursor"] = r.Cursor
+	}
+	var data findFilesData
+	if err := d.graphql(ctx, d.client(hc), findFilesQuery, vars, &data); err != nil {
+		return nil, err
+	}
+	if data.RepositoryOwner == nil {
+		return nil, &errcode.Error{Code: errcode.NotFound,
+			Msg: "owner " + r.Owner + " not found (or not visible to the credential)"}
+	}
+	conn := data.RepositoryOwner.Repositories
+	out := &driver.FoundPage{Results: make([]driver.Found, 0, len(conn.Nodes))}
+	for _, n := range conn.Nodes {
+		f := driver.Found{Repository: driver.Repository{
+			Owner: n.Owner.Login, Name: n.Name, WebURL: n.URL, CloneURL: n.URL + ".git",
+			Private: n.IsPrivate, Archived: n.IsArchived, Fork: n.IsFork,
+		}}
+		if n.DefaultBranchRef != nil {
+			f.Repository.DefaultBranch = n.DefaultBranchRef.Name
+		}
+		if n.Object != nil && n.Object.Typename == "Blob" {
+			f.Found, f.BlobID = true, n.Object.OID
+		}
+		out.Results = append(out.Results, f)
+	}
+	if conn.PageInfo.HasNextPage && conn.PageInfo.EndCursor != nil {
+		out.Next = *conn.PageInfo.EndCursor
+	}
+	return out, nil
+}

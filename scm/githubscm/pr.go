@@ -1,0 +1,397 @@
+package githubscm
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// pathsPerQuery is how many path checks one GraphQL query carries.
+const pathsPerQuery = 100
+
+// gqlTarget is a commit as the prepare query reads it: its id, its tree
+// id, and the type of each checked path ("blob", "tree", "commit" or
+// missing).
+type gqlTarget struct {
+	OID   string
+	Tree  string
+	Paths map[string]string
+}
+
+func (t *gqlTarget) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	t.Paths = map[string]string{}
+	for k, v := range raw {
+		switch {
+		case k == "oid":
+			if err := json.Unmarshal(v, &t.OID); err != nil {
+				return err
+			}
+		case k == "tree":
+			var tree struct {
+				OID string `json:"oid"`
+			}
+			if err := json.Unmarshal(v, &tree); err != nil {
+				return err
+			}
+			t.Tree = tree.OID
+		case strings.HasPrefix(k, "f"):
+			var e *struct {
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			if e != nil {
+				t.Paths[k] = e.Type
+			}
+		}
+	}
+	return nil
+}
+
+type gqlRef struct {
+	Name   string     `json:"name"`
+	Target *gqlTarget `json:"target"`
+	PRs    *struct {
+		Nodes []struct {
+			Number      int    `json:"number"`
+			URL         string `json:"url"`
+			BaseRefName string `json:"baseRefName"`
+			HeadRefName string `json:"headRefName"`
+		} `json:"nodes"`
+	} `json:"associatedPullRequests"`
+}
+
+type prepareData struct {
+	Repository *struct {
+		Base *gqlRef `json:"base"`
+		Head *gqlRef `json:"head"`
+	} `json:"repository"`
+}
+
+// pathChecks returns the paths whose existence decides whether the changes
+// apply: every changed path and each of its parent directories.
+func pathChecks(changes []driver.Change) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, ch := range changes {
+		add(ch.Path)
+		if ch.Action != driver.Delete {
+			for d := path.Dir(ch.Path); d != "."; d = path.Dir(d) {
+				add(d)
+			}
+		}
+	}
+	return out
+}
+
+// fileSelection selects the type of each path of paths (numbered from
+// first) on a Commit, as aliases f<i>.
+func fileSelection(first int, paths []string) string {
+	var b strings.Builder
+	for i := range paths {
+		fmt.Fprintf(&b, " f%d: file(path: $p%d) { type }", first+i, first+i)
+	}
+	return b.String()
+}
+
+func pathVars(first int, paths []string, vars map[string]any) string {
+	var b strings.Builder
+	for i, p := range paths {
+		fmt.Fprintf(&b, ", $p%d: String!", first+i)
+		vars["p"+strconv.Itoa(first+i)] = p
+	}
+	return b.String()
+}
+
+// prepareQuery builds the one query that tells OpenPullRequest everything
+// it needs before writing: the base branch (or the default branch) and the
+// head branch, each with its commit, tree and the types of the first
+// checked paths, and the open pull requests from the head branch.
+func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
+	sel := "target { oid ... on Commit { tree { oid }" + fileSelection(0, paths) + " } }"
+	decl := "$owner: String!, $name: String!, $head: String!"
+	base := "base: defaultBranchRef"
+	if hasBase {
+		decl += ", $base: String!"
+		base = "base: ref(qualifiedName: $base)"
+	}
+	decl += pathVars(0, paths, vars)
+	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n" +
+		"    " + base + " { name " + sel + " }\n" +
+		"    head: ref(qualifiedName: $head) { name " + sel +
+		" associatedPullRequests(states: [OPEN], first: 20) { nodes { number url baseRefName headRefName } } }\n  }\n}"
+}
+
+// checkQuery builds a query for more path checks on one commit.
+func checkQuery(first int, paths []string, vars map[string]any) string {
+	return "query CheckPaths($owner: String!, $name: String!, $oid: GitObjectID!" + pathVars(first, paths, vars) + ") {\n" +
+		"  repository(owner: $owner, name: $name) {\n    object(oid: $oid) { ... on Commit {" + fileSelection(first, paths) + " } }\n  }\n}"
+}
+
+// OpenPullRequest implements driver.Driver. See the package documentation
+// for its requests. It never opens a second pull request for the same
+// branch and base: an open one found by the first query is returned (with
+// the changes committed first when r.UpdateExisting), and one opened
+// concurrently is found after GitHub's "already exists" answer. A retry
+// after a partial failure does not commit the same changes twice: a commit
+// whose tree equals its parent's is not made.
+func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
+	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	return d.openPR(ctx, d.client(hc), r, true)
+}
+
+// openPR is OpenPullRequest; retry says whether a branch created by
+// someone else between the first query and the branch's creation may
+// restart the flow once (it then finds the branch, and its pull request).
+func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest, retry bool) (*driver.PullRequest, error) {
+	checks := pathChecks(r.Changes)
+	first := checks[:min(len(checks), pathsPerQuery)]
+	vars := map[string]any{"owner": r.Repo.Owner, "name": r.Repo.Name, "head": "refs/heads/" + r.Branch}
+	if r.Base != "" {
+		vars["base"] = "refs/heads/" + r.Base
+	}
+	var data prepareData
+	if err := d.graphql(ctx, gh, prepareQuery(r.Base != "", first, vars), vars, &data); err != nil {
+		return nil, err
+	}
+	if data.Repository == nil {
+		return nil, errcode.Newf(errcode.NotFound, "", "repository %s/%s not found", r.Repo.Owner, r.Repo.Name)
+	}
+	base, head := data.Repository.Base, data.Repository.Head
+	if base == nil || base.Target == nil {
+		if r.Base == "" {
+			return nil, errcode.Newf(errcode.Conflict, "", "repository %s/%s is empty: it has no default branch", r.Repo.Owner, r.Repo.Name)
+		}
+		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q not found in %s/%s", r.Base, r.Repo.Owner, r.Repo.Name)
+	}
+	if head != nil && head.Target == nil {
+		head = nil
+	}
+	baseName := base.Name
+	if baseName == r.Branch {
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "branch %q is the base branch", r.Branch)
+	}
+	out := &driver.PullRequest{Base: baseName, Branch: r.Branch}
+	if head != nil && head.PRs != nil {
+		for _, pr := range head.PRs.Nodes {
+			if pr.BaseRefName == baseName && pr.HeadRefName == r.Branch {
+				out.Number, out.URL, out.Existing = pr.Number, pr.URL, true
+				break
+			}
+		}
+	}
+	if out.Existing && !r.UpdateExisting {
+		out.CommitID = head.Target.OID
+		return out, nil
+	}
+
+	// The commit goes on the branch when it exists, else on the base.
+	parent := base.Target
+	if head != nil {
+		parent = head.Target
+	}
+	types := make(map[string]string, len(checks))
+	for i, p := range first {
+		types[p] = parent.Paths["f"+strconv.Itoa(i)]
+	}
+	for start := pathsPerQuery; start < len(checks); start += pathsPerQuery {
+		chunk := checks[start:min(len(checks), start+pathsPerQuery)]
+		cv := map[string]any{"owner": r.Repo.Owner, "name": r.Repo.Name, "oid": parent.OID}
+		var more struct {
+			Repository *struct {
+				Object *gqlTarget `json:"object"`
+			} `json:"repository"`
+		}
+		if err := d.graphql(ctx, gh, checkQuery(start, chunk, cv), cv, &more); err != nil {
+			return nil, err
+		}
+		if more.Repository == nil || more.Repository.Object == nil {
+			return nil, errcode.Newf(errcode.Conflict, "", "commit %s of %s/%s vanished", parent.OID, r.Repo.Owner, r.Repo.Name)
+		}
+		for i, p := range chunk {
+			types[p] = more.Repository.Object.Paths["f"+strconv.Itoa(start+i)]
+		}
+	}
+	if err := checkChanges(r.Changes, types); err != nil {
+		return nil, err
+	}
+
+	entries, err := d.treeEntries(ctx, gh, r)
+	if err != nil {
+		return nil, err
+	}
+	tree, _, err := gh.Git.CreateTree(ctx, r.Repo.Owner, r.Repo.Name, parent.Tree, entries)
+	if err != nil {
+		return nil, redact(err)
+	}
+	commitID := parent.OID
+	if tree.GetSHA() != parent.Tree {
+		msg := r.CommitMessage
+		if msg == "" {
+			msg = r.Title
+		}
+		c := &github.Commit{Message: &msg, Tree: &github.Tree{SHA: tree.SHA}, Parents: []*github.Commit{{SHA: &parent.OID}}}
+		if d.author != nil {
+			c.Author = &github.CommitAuthor{Name: &d.author.Name, Email: &d.author.Email}
+			c.Committer = c.Author
+		}
+		commit, _, err := gh.Git.CreateCommit(ctx, r.Repo.Owner, r.Repo.Name, c, nil)
+		if err != nil {
+			return nil, redact(err)
+		}
+		commitID = commit.GetSHA()
+	}
+	out.CommitID = commitID
+	ref := "refs/heads/" + r.Branch
+	switch {
+	case head == nil:
+		_, _, err := gh.Git.CreateRef(ctx, r.Repo.Owner, r.Repo.Name, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &commitID}})
+		if err != nil {
+			if d.ErrorInfo(err).Code != errcode.AlreadyExists {
+				return nil, redact(err)
+			}
+			// The branch appeared since the first query (a concurrent
+			// call): start again, once, on that branch.
+			if retry {
+				return d.openPR(ctx, gh, r, false)
+			}
+			return nil, &errcode.Error{Code: errcode.Conflict, Status: statusOf(err),
+				Msg: fmt.Sprintf("branch %q was created in %s/%s by someone else meanwhile; retry", r.Branch, r.Repo.Owner, r.Repo.Name), Err: redact(err)}
+		}
+	case commitID != head.Target.OID:
+		_, _, err := gh.Git.UpdateRef(ctx, r.Repo.Owner, r.Repo.Name, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &commitID}}, false)
+		if err != nil {
+			return nil, redact(err)
+		}
+	}
+	if out.Existing {
+		return out, nil
+	}
+	pr, _, err := gh.PullRequests.Create(ctx, r.Repo.Owner, r.Repo.Name, &github.NewPullRequest{
+		Title: &r.Title, Head: &r.Branch, Base: &baseName, Body: &r.Body, Draft: &r.Draft,
+	})
+	if err != nil {
+		if d.ErrorInfo(err).Code != errcode.AlreadyExists {
+			return nil, redact(err)
+		}
+		// Opened concurrently: return that one.
+		found, ferr := d.findOpen(ctx, gh, r, baseName)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if found == nil {
+			return nil, redact(err)
+		}
+		found.CommitID = commitID
+		return found, nil
+	}
+	out.Number, out.URL = pr.GetNumber(), pr.GetHTMLURL()
+	return out, nil
+}
+
+// findOpen returns the open pull request from r.Branch to base, or nil.
+func (d *Driver) findOpen(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
+	prs, _, err := gh.PullRequests.List(ctx, r.Repo.Owner, r.Repo.Name, &github.PullRequestListOptions{
+		State: "open", Head: r.Repo.Owner + ":" + r.Branch, Base: base})
+	if err != nil {
+		return nil, redact(err)
+	}
+	for _, pr := range prs {
+		if pr.GetHead().GetRef() == r.Branch && pr.GetBase().GetRef() == base {
+			return &driver.PullRequest{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Base: base, Branch: r.Branch,
+				CommitID: pr.GetHead().GetSHA(), Existing: true}, nil
+		}
+	}
+	return nil, nil
+}
+
+// checkChanges applies each change's precondition to the types of the
+// paths in the parent commit ("" for a missing path).
+func checkChanges(changes []driver.Change, types map[string]string) error {
+	for _, ch := range changes {
+		t := types[ch.Path]
+		switch ch.Action {
+		case driver.Create:
+			if t != "" {
+				return errcode.Newf(errcode.AlreadyExists, "", "%s exists", ch.Path)
+			}
+		case driver.Update, driver.Delete:
+			if t == "" {
+				return errcode.Newf(errcode.NotFound, "", "%s not found", ch.Path)
+			}
+		}
+		if t == "tree" {
+			return errcode.Newf(errcode.Conflict, "", "%s is a directory", ch.Path)
+		}
+		if ch.Action == driver.Delete {
+			continue
+		}
+		for dir := path.Dir(ch.Path); dir != "."; dir = path.Dir(dir) {
+			if dt := types[dir]; dt != "" && dt != "tree" {
+				return errcode.Newf(errcode.Conflict, "", "%s is a file", dir)
+			}
+		}
+	}
+	return nil
+}
+
+// isText reports whether content can go inline in a tree as a JSON string
+// unchanged: valid UTF-8 without NUL bytes.
+func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
+
+// treeEntries turns the changes into tree entries: text inline, binary
+// content as blobs created first (one request each), deletions as null
+// shas.
+func (d *Driver) treeEntries(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest) ([]*github.TreeEntry, error) {
+	entries := make([]*github.TreeEntry, 0, len(r.Changes))
+	blob := "blob"
+	for _, ch := range r.Changes {
+		mode := "100644"
+		if ch.Executable {
+			mode = "100755"
+		}
+		e := &github.TreeEntry{Path: &ch.Path, Mode: &mode, Type: &blob}
+		switch {
+		case ch.Action == driver.Delete:
+			// SHA and Content nil: go-github sends "sha": null.
+		case isText(ch.Content):
+			content := string(ch.Content)
+			e.Content = &content
+		default:
+			enc := base64.StdEncoding.EncodeToString(ch.Content)
+			encoding := "base64"
+			b, _, err := gh.Git.CreateBlob(ctx, r.Repo.Owner, r.Repo.Name, &github.Blob{Content: &enc, Encoding: &encoding})
+			if err != nil {
+				return nil, redact(err)
+			}
+			e.SHA = b.SHA
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}

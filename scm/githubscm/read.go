@@ -1,0 +1,191 @@
+package githubscm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// rawMediaType asks the contents API for the file's bytes instead of
+// JSON; a directory is still answered as a JSON array. The v3 spelling is
+// the one every GitHub Enterprise Server version accepts (and the one
+// Backstage sends); github.com answers it as application/vnd.github.raw.
+const rawMediaType = "application/vnd.github.v3.raw"
+
+// ReadFile implements driver.Driver with one request: GET
+// /repos/{o}/{r}/contents/{path}?ref= with the raw media type, conditional
+// when r.IfNoneMatch is set (a 304 is NotModified). The ETag GitHub
+// answers is returned as is; BlobID is the git blob id of the content.
+func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
+	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	gh := d.client(hc)
+	u := repoPath(r.Repo) + "/contents/" + escapePath(r.Path)
+	if r.Ref != "" {
+		u += "?ref=" + url.QueryEscape(r.Ref)
+	}
+	req, err := gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", rawMediaType)
+	if r.IfNoneMatch != "" {
+		req.Header.Set("If-None-Match", r.IfNoneMatch)
+	}
+	resp, err := gh.BareDo(ctx, req)
+	if err != nil {
+		return nil, redact(err)
+	}
+	defer resp.Body.Close()
+	if isJSON(resp.Header.Get("Content-Type")) {
+		// Not a file's bytes: a directory listing (an array), or an object
+		// describing a submodule or a symlink that does not point at a file.
+		br := bufio.NewReader(io.LimitReader(resp.Body, 64))
+		what := "not a regular file (a submodule or a symbolic link out of the repository)"
+		for {
+			c, err := br.ReadByte()
+			if err != nil || c == '{' {
+				break
+			}
+			if c == '[' {
+				what = "a directory"
+				break
+			}
+		}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Status: resp.StatusCode,
+			Msg: fmt.Sprintf("%s in %s/%s is %s", r.Path, r.Repo.Owner, r.Repo.Name, what)}
+	}
+	max := r.MaxBytes
+	if max <= 0 {
+		max = d.maxBody
+	}
+	tooLarge := &errcode.Error{Code: errcode.InvalidArgument, Status: resp.StatusCode,
+		Msg: fmt.Sprintf("%s in %s/%s is larger than the %d-byte limit", r.Path, r.Repo.Owner, r.Repo.Name, max)}
+	if resp.ContentLength > max {
+		return nil, tooLarge
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, redact(err)
+	}
+	if n > max {
+		return nil, tooLarge
+	}
+	content := buf.Bytes()
+	return &driver.File{Path: r.Path, Content: content, ETag: resp.Header.Get("ETag"), BlobID: blobID(content)}, nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") && mt != "application/vnd.github.raw+json")
+}
+
+// ReadTree implements driver.Driver with one API request: GET
+// /repos/{o}/{r}/tarball/{ref}, which GitHub answers with a redirect to a
+// download host; the archive is then streamed from there through hc (which
+// sends no credential to that other host). A missing directory yields an
+// archive with no entries under Dir.
+func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
+	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	// The API call must not follow the redirect itself, so that the
+	// download is a fresh request to the other host, made with hc.
+	noFollow := d.capped(hc)
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	gh := d.client(hc)
+	u := repoPath(r.Repo) + "/tarball"
+	if r.Ref != "" {
+		u += "/" + escapePath(r.Ref)
+	}
+	req, err := gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := noFollow.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, redact(err)
+	}
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if err != nil || (loc.Scheme != "https" && loc.Scheme != "http") {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Status: resp.StatusCode,
+				Msg: "the tarball redirect has no usable Location"}
+		}
+		dreq, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil)
+		if err != nil {
+			return nil, redact(err)
+		}
+		dreq.Header.Set("User-Agent", d.userAgent)
+		if hc == nil {
+			hc = &http.Client{}
+		}
+		if resp, err = hc.Do(dreq); err != nil {
+			return nil, redact(err)
+		}
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		// Answered directly (a proxy followed the redirect).
+	}
+	if err := github.CheckResponse(resp); err != nil {
+		resp.Body.Close()
+		return nil, redact(err)
+	}
+	body := resp.Body
+	return &driver.Tree{Archive: &driver.Archive{Body: body, StripComponents: 1, Dir: r.Dir}}, nil
+}
+
+// ListFiles implements driver.Driver with one request: GET
+// /repos/{o}/{r}/git/trees/{ref}?recursive=1, where ref is the branch,
+// tag or commit as given ("HEAD" for the default branch); GitHub resolves
+// it to its tree. Truncated is GitHub's flag (over 100,000 entries or
+// 7 MB).
+func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
+	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	gh := d.client(hc)
+	ref := r.Ref
+	if ref == "" {
+		ref = "HEAD"
+	}
+	req, err := gh.NewRequest(http.MethodGet, repoPath(r.Repo)+"/git/trees/"+escapePath(ref)+"?recursive=1", nil)
+	if err != nil {
+		return nil, err
+	}
+	var t github.Tree
+	if _, err := gh.Do(ctx, req, &t); err != nil {
+		return nil, redact(err)
+	}
+	out := &driver.FileList{Truncated: t.GetTruncated()}
+	prefix := ""
+	if r.Dir != "" {
+		prefix = strings.TrimSuffix(r.Dir, "/") + "/"
+	}
+	for _, e := range t.Entries {
+		if e.GetType() != "blob" || !strings.HasPrefix(e.GetPath(), prefix) {
+			continue
+		}
+		out.Paths = append(out.Paths, e.GetPath())
+	}
+	slices.Sort(out.Paths)
+	return out, nil
+}
