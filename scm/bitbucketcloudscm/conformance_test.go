@@ -1,0 +1,152 @@
+package bitbucketcloudscm_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
+)
+
+const (
+	workspace = "acme"
+	user      = "bot@example.com"
+	goodToken = "bbc-api-token-good-71c2"
+	badToken  = "bbc-api-token-bad-0d9e"
+)
+
+// harness runs the conformance suite against fakebitbucketcloud with an
+// Atlassian API token (Basic).
+type harness struct {
+	fake       *fakebitbucketcloud.Server
+	good, bad  *scm.Client
+	transports []*http.Transport
+}
+
+func newWorld(t testing.TB, opts *fakebitbucketcloud.Options) *fakebitbucketcloud.Server {
+	t.Helper()
+	if opts == nil {
+		opts = &fakebitbucketcloud.Options{}
+	}
+	if opts.Users == nil {
+		opts.Users = map[string]string{user: goodToken}
+	}
+	fake := fakebitbucketcloud.New(opts)
+	for _, r := range scmtest.World() {
+		if _, err := fake.AddFS(fakebitbucketcloud.Repo{Workspace: workspace, Slug: r.Name, MainBranch: scmtest.DefaultBranch}, r.FS()); err != nil {
+			fake.Close()
+			t.Fatalf("seeding %s: %v", r.Name, err)
+		}
+	}
+	return fake
+}
+
+// clientFor returns a client for the fake with the given Bitbucket Cloud
+// configuration (Host and APIBaseURL are filled in).
+func clientFor(t testing.TB, fake *fakebitbucketcloud.Server, c integrations.BitbucketCloudConfig) (*scm.Client, *http.Transport) {
+	t.Helper()
+	c.Host, c.APIBaseURL = fake.Host(), fake.APIBaseURL()
+	if c.ClientID != "" {
+		c.TokenURL = fake.TokenURL()
+	}
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{c}})
+	if err != nil {
+		t.Fatalf("NewRegistry: %v", err)
+	}
+	tr := &http.Transport{}
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatalf("NewResolver: %v", err)
+	}
+	cl, err := scm.NewClient(reg, res, &scm.Options{
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: bitbucketcloudscm.Opener},
+		Transport: tr,
+		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
+	})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return cl, tr
+}
+
+func newHarness(_ context.Context, t *testing.T) (scmtest.Harness, error) {
+	fake := newWorld(t, nil)
+	good, gt := clientFor(t, fake, integrations.BitbucketCloudConfig{Username: user, Token: integrations.NewSecret(goodToken)})
+	bad, bt := clientFor(t, fake, integrations.BitbucketCloudConfig{Username: user, Token: integrations.NewSecret(badToken)})
+	fake.ResetStats()
+	return &harness{fake: fake, good: good, bad: bad, transports: []*http.Transport{gt, bt}}, nil
+}
+
+func (h *harness) Client() *scm.Client    { return h.good }
+func (h *harness) BadClient() *scm.Client { return h.bad }
+func (h *harness) OwnerURL() string       { return h.fake.URL() + "/" + workspace }
+func (h *harness) RepoURL(repo string) string {
+	return h.OwnerURL() + "/" + repo
+}
+
+func refOf(r string) string {
+	if r == "" {
+		return scmtest.DefaultBranch
+	}
+	return r
+}
+
+func (h *harness) FileURL(repo, ref, p string) string {
+	return h.RepoURL(repo) + "/src/" + url.PathEscape(refOf(ref)) + "/" + p
+}
+
+func (h *harness) TreeURL(repo, ref, dir string) string {
+	u := h.RepoURL(repo) + "/src/" + url.PathEscape(refOf(ref)) + "/"
+	if dir != "" {
+		u += strings.TrimSuffix(dir, "/") + "/"
+	}
+	return u
+}
+
+func (h *harness) Inject(f scmtest.Fault) bool {
+	h.fake.Inject(fakebitbucketcloud.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	return true
+}
+
+func (h *harness) ClearFaults() { h.fake.ClearFaults() }
+
+func (h *harness) Requests() int {
+	st := h.fake.Stats()
+	return st.API + st.Web
+}
+
+func (h *harness) RedirectToForeign() bool {
+	h.fake.RedirectDownloads(true)
+	return true
+}
+
+func (h *harness) ForeignRequests() []http.Header {
+	var out []http.Header
+	for _, r := range h.fake.DownloadRequests() {
+		out = append(out, r.Header)
+	}
+	return out
+}
+
+func (h *harness) Secrets() []string                  { return []string{goodToken, badToken} }
+func (h *harness) Capabilities() scmtest.Capabilities { return scmtest.Capabilities{} }
+
+func (h *harness) Close() {
+	h.fake.Close()
+	for _, tr := range h.transports {
+		tr.CloseIdleConnections()
+	}
+}
+
+func TestConformance(t *testing.T) {
+	scmtest.RunConformanceTests(t, newHarness)
+}

@@ -1,0 +1,138 @@
+package bitbucketserverscm_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
+)
+
+const (
+	project   = "ACME"
+	goodToken = "bbs-good-token-5f1e"
+	badToken  = "bbs-bad-token-9a7c"
+)
+
+// harness runs the conformance suite against fakebitbucketserver.
+type harness struct {
+	fake       *fakebitbucketserver.Server
+	good, bad  *scm.Client
+	transports []*http.Transport
+	prefix     bool
+}
+
+// newWorld starts a fake seeded with scmtest.World() under project ACME.
+func newWorld(t testing.TB, contextPath string) *fakebitbucketserver.Server {
+	t.Helper()
+	fake := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: contextPath, Tokens: []string{goodToken}})
+	for _, r := range scmtest.World() {
+		if _, err := fake.AddFS(fakebitbucketserver.Repo{Project: project, Name: r.Name, DefaultBranch: scmtest.DefaultBranch}, r.FS()); err != nil {
+			fake.Close()
+			t.Fatalf("seeding %s: %v", r.Name, err)
+		}
+	}
+	return fake
+}
+
+// newClient returns a client for the fake that presents token.
+func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*scm.Client, *http.Transport) {
+	t.Helper()
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(token)}}})
+	if err != nil {
+		t.Fatalf("NewRegistry: %v", err)
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatalf("NewResolver: %v", err)
+	}
+	tr := &http.Transport{}
+	c, err := scm.NewClient(reg, res, &scm.Options{
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener},
+		Transport: tr,
+		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
+	})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c, tr
+}
+
+func harnessMaker(contextPath string) scmtest.HarnessMaker {
+	return func(_ context.Context, t *testing.T) (scmtest.Harness, error) {
+		fake := newWorld(t, contextPath)
+		good, gt := newClient(t, fake, goodToken)
+		bad, bt := newClient(t, fake, badToken)
+		fake.ResetStats()
+		return &harness{fake: fake, good: good, bad: bad, transports: []*http.Transport{gt, bt}, prefix: contextPath != ""}, nil
+	}
+}
+
+func (h *harness) Client() *scm.Client    { return h.good }
+func (h *harness) BadClient() *scm.Client { return h.bad }
+func (h *harness) OwnerURL() string       { return h.fake.URL() + "/projects/" + project }
+func (h *harness) RepoURL(repo string) string {
+	return h.OwnerURL() + "/repos/" + repo
+}
+
+func (h *harness) FileURL(repo, ref, p string) string {
+	u := h.RepoURL(repo) + "/browse/" + p
+	if ref != "" {
+		u += "?at=" + ref
+	}
+	return u
+}
+
+func (h *harness) TreeURL(repo, ref, dir string) string {
+	u := h.RepoURL(repo) + "/browse"
+	if dir != "" {
+		u += "/" + strings.TrimSuffix(dir, "/") + "/"
+	}
+	if ref != "" {
+		u += "?at=" + ref
+	}
+	return u
+}
+
+func (h *harness) Inject(f scmtest.Fault) bool {
+	h.fake.Inject(fakebitbucketserver.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	return true
+}
+
+func (h *harness) ClearFaults()                   { h.fake.ClearFaults() }
+func (h *harness) Requests() int                  { return h.fake.Stats().Total }
+func (h *harness) RedirectToForeign() bool        { return false } // Bitbucket Server serves archives itself
+func (h *harness) ForeignRequests() []http.Header { return nil }
+func (h *harness) Secrets() []string              { return []string{goodToken, badToken} }
+
+func (h *harness) Capabilities() scmtest.Capabilities {
+	return scmtest.Capabilities{
+		PathPrefix:   h.prefix,
+		NoDelete:     "Bitbucket Server's REST API has no way to delete a file (PUT browse writes one file per commit)",
+		NoExecutable: "Bitbucket Server's REST API cannot set a file mode (PUT browse creates files with mode 100644)",
+	}
+}
+
+func (h *harness) Close() {
+	h.fake.Close()
+	for _, tr := range h.transports {
+		tr.CloseIdleConnections()
+	}
+}
+
+func TestConformance(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker(""))
+}
+
+func TestConformanceContextPath(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker("/bitbucket"))
+}
