@@ -56,7 +56,7 @@
 //     workspace, GET /workspaces/{ws}/search/code, 100 results per page,
 //     keeping exact path matches. A workspace without code search answers
 //     404 "Search is not enabled": FindFiles then fails with Unimplemented.
-//     For such workspaces, open the driver with NewOpener(&Options{
+//     For such workspaces, open the driver with Opener(&Options{
 //     NoCodeSearch: true}): the portable client then lists the
 //     repositories and reads the file in each (FoundByReadFile).
 //   - OpenPullRequest with text files on a new branch: 3 requests. One BBQL
@@ -122,7 +122,7 @@ type Options struct {
 	// PageLen is the pagelen of ListFiles' listing; 0 means 100, the
 	// largest Bitbucket allows.
 	PageLen int
-	// NoCodeSearch makes [NewOpener] open drivers that do not implement
+	// NoCodeSearch makes [Opener] open drivers that do not implement
 	// driver.FileFinder, for workspaces without code search: the portable
 	// client then discovers files with one read per repository, and says
 	// so (scm.FoundByReadFile).
@@ -140,17 +140,12 @@ type Driver struct {
 var (
 	_ driver.Driver     = (*Driver)(nil)
 	_ driver.FileFinder = (*Driver)(nil)
-	_ driver.Opener     = Opener
 )
 
-// Opener is the driver.Opener of Bitbucket Cloud integrations, with the
-// default options.
-func Opener(in *integrations.Integration) (driver.Driver, error) { return New(in, nil) }
-
-// NewOpener returns a driver.Opener that opens drivers with opts (nil
-// means the defaults). With opts.NoCodeSearch the drivers it opens have
-// no FindFiles method.
-func NewOpener(opts *Options) driver.Opener {
+// Opener returns the driver.Opener of Bitbucket Cloud integrations, which
+// opens drivers with opts (nil means the defaults). With opts.NoCodeSearch
+// the drivers it opens have no FindFiles method.
+func Opener(opts *Options) driver.Opener {
 	return func(in *integrations.Integration) (driver.Driver, error) {
 		d, err := New(in, opts)
 		if err != nil {

@@ -447,7 +447,7 @@ func TestFindFilesPerRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
-		integrations.BitbucketCloud: bitbucketcloudscm.NewOpener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
+		integrations.BitbucketCloud: bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func clientFor(t testing.TB, fake *fakebitbucketcloud.Server, c integrations.Bit
 		t.Fatalf("NewResolver: %v", err)
 	}
 	cl, err := scm.NewClient(reg, res, &scm.Options{
-		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: bitbucketcloudscm.Opener},
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: bitbucketcloudscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})

@@ -40,7 +40,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	client, err := scm.NewClient(reg, res, &scm.Options{
-		Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: bitbucketcloudscm.Opener},
+		Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: bitbucketcloudscm.Opener(nil)},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -122,13 +122,13 @@ type Driver struct {
 	opts Options
 }
 
-var (
-	_ driver.Driver = (*Driver)(nil)
-	_ driver.Opener = Opener
-)
+var _ driver.Driver = (*Driver)(nil)
 
-// Opener is the driver.Opener of Bitbucket Server integrations.
-func Opener(in *integrations.Integration) (driver.Driver, error) { return New(in, nil) }
+// Opener returns the driver.Opener of Bitbucket Server integrations, which
+// opens drivers with opts (nil means the defaults).
+func Opener(opts *Options) driver.Opener {
+	return func(in *integrations.Integration) (driver.Driver, error) { return New(in, opts) }
+}
 
 // New returns the driver of in, a Bitbucket Server integration.
 func New(in *integrations.Integration, opts *Options) (*Driver, error) {

@@ -57,7 +57,7 @@ func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*s
 	}
 	tr := &http.Transport{}
 	c, err := scm.NewClient(reg, res, &scm.Options{
-		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener},
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})

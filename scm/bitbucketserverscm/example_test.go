@@ -38,7 +38,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	client, err := scm.NewClient(reg, res, &scm.Options{
-		Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener},
+		Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)},
 	})
 	if err != nil {
 		log.Fatal(err)
