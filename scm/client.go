@@ -82,7 +82,7 @@ type Options struct {
 // per-user views with [Client.ForUser]. The zero Client is not usable.
 type Client struct {
 	s      *shared
-	user   credentials.Source
+	users  UserCredentials // normalised host → the user's credential
 	policy UserOptions
 }
 
@@ -166,14 +166,31 @@ type UserOptions struct {
 	NoAnonymous bool
 }
 
-// ForUser returns a view of c that acts for a signed-in user: user supplies
-// the user's OAuth credential for the hosts it is used with, tried before
-// any other (see credentials.Resolver for the order). The view shares c's
+// UserCredentials are a signed-in user's credentials, one per integration
+// host, keyed by the host as configured ("github.com",
+// "git.example.com:8443"; compared case-insensitively, default ports
+// ignored). A user who signed in with GitHub has a token for GitHub only:
+// keying by host is what keeps that token from ever being offered to
+// another host.
+type UserCredentials map[string]credentials.Source
+
+// ForUser returns a view of c that acts for a signed-in user: for a call
+// to a host in users, the user's credential is tried before any other (see
+// credentials.Resolver for the order); calls to other hosts use the
+// integration's own credentials, subject to opts. The view shares c's
 // drivers, credential caches and connections, and is cheap to make, e.g.
-// once per request of the embedding application. opts may be nil. A nil
-// user gives a view without user credential, with opts' policy.
-func (c *Client) ForUser(user credentials.Source, opts *UserOptions) *Client {
-	v := &Client{s: c.s, user: user}
+// once per request of the embedding application. opts may be nil. An empty
+// users gives a view without user credential, with opts' policy.
+func (c *Client) ForUser(users UserCredentials, opts *UserOptions) *Client {
+	v := &Client{s: c.s}
+	if len(users) > 0 {
+		v.users = make(UserCredentials, len(users))
+		for host, src := range users {
+			if src != nil {
+				v.users[integrations.NormalizeHost(host)] = src
+			}
+		}
+	}
 	if opts != nil {
 		v.policy = *opts
 	}
@@ -182,7 +199,7 @@ func (c *Client) ForUser(user credentials.Source, opts *UserOptions) *Client {
 
 // credRequest is the credentials request of one call.
 func (c *Client) credRequest(in *integrations.Integration, loc integrations.Location, write bool) credentials.Request {
-	req := credentials.Request{Host: in.Host, Owner: loc.Owner, Repo: loc.Repo, Write: write, User: c.user}
+	req := credentials.Request{Host: in.Host, Owner: loc.Owner, Repo: loc.Repo, Write: write, User: c.users[in.Host]}
 	if c.policy.RequireUser || (write && c.policy.RequireUserForWrites) {
 		req.Policy |= credentials.RequireUser
 	}

@@ -283,7 +283,7 @@ func TestForUser(t *testing.T) {
 	w := newWorld(t)
 	c := newClient(t, w.Opener(nil), res, nil)
 	user := credentials.Static(credentials.Credential{Kind: credentials.KindUser, Token: "user-token"})
-	uc := c.ForUser(user, &scm.UserOptions{RequireUserForWrites: true})
+	uc := c.ForUser(scm.UserCredentials{"GitHub.com": user}, &scm.UserOptions{RequireUserForWrites: true})
 
 	ctx := t.Context()
 	if _, err := c.ReadFile(ctx, ghBase+"basic/blob/main/README.md", nil); err != nil {
@@ -317,6 +317,45 @@ func TestForUser(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("credential requests differ (-want +got):\n%s", diff)
+	}
+}
+
+// TestForUserKeepsTokensToTheirHost checks that a user's credential for one
+// host is never offered for a call to another host.
+func TestForUserKeepsTokensToTheirHost(t *testing.T) {
+	res := &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "t"}}
+	gh, gl := memscm.New(), memscm.New()
+	for _, w := range []*memscm.World{gh, gl} {
+		if err := w.AddRepo("acme", "svc", "main", memscm.Files(map[string]string{"README.md": "x\n"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := scm.NewClient(nil, res, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{
+		integrations.GitHub: gh.Opener(nil),
+		integrations.GitLab: gl.Opener(nil),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	githubUser := credentials.Static(credentials.Credential{Kind: credentials.KindUser, Token: "github-user-token"})
+	uc := c.ForUser(scm.UserCredentials{"github.com": githubUser}, nil)
+	for _, u := range []string{
+		"https://github.com/acme/svc/blob/main/README.md",
+		"https://gitlab.com/acme/svc/-/blob/main/README.md",
+	} {
+		if _, err := uc.ReadFile(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := res.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("resolver saw %d requests; want 2", len(reqs))
+	}
+	if reqs[0].Host != "github.com" || reqs[0].User == nil {
+		t.Errorf("GitHub call: host %q, user set %v; want github.com with the user's credential", reqs[0].Host, reqs[0].User != nil)
+	}
+	if reqs[1].Host != "gitlab.com" || reqs[1].User != nil {
+		t.Errorf("GitLab call: host %q, user set %v; want gitlab.com without the GitHub user's credential", reqs[1].Host, reqs[1].User != nil)
 	}
 }
 
