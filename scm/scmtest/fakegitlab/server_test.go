@@ -343,7 +343,7 @@ func TestRawFile(t *testing.T) {
 	for k, want := range map[string]string{
 		"ETag": `"` + blob + `"`, "X-Gitlab-Blob-Id": blob, "X-Gitlab-Commit-Id": commit, "X-Gitlab-Last-Commit-Id": commit,
 		"X-Gitlab-File-Path": "dir/my file ü.txt", "X-Gitlab-Size": "6", "X-Gitlab-Ref": "main",
-		"X-Gitlab-Content-Sha256": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03",
+		"X-Gitlab-Content-Sha256":   "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03",
 		"X-Gitlab-Execute-Filemode": "false", "RateLimit-Limit": "2000",
 	} {
 		if got := a.header.Get(k); got != want {

@@ -1,0 +1,175 @@
+package gitlabscm_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
+)
+
+const (
+	// owner is a nested group, so that the whole suite runs on
+	// URL-encoded project paths (acme%2Fplatform%2Fbasic).
+	owner     = "acme/platform"
+	goodToken = "glpat-conformanceGoodToken000"
+	badToken  = "glpat-conformanceBadToken0000"
+	subPath   = "/gitlab"
+)
+
+// harness runs the conformance suite on the fake GitLab, at the server's
+// root or under a sub-path (/gitlab, API /gitlab/api/v4).
+type harness struct {
+	s         *fakegitlab.Server
+	sub       bool
+	transport *http.Transport
+	good, bad *scm.Client
+}
+
+// newRegistry returns a registry with one GitLab integration for s, whose
+// token is token.
+func newRegistry(s *fakegitlab.Server, token string) (*integrations.Registry, error) {
+	return integrations.NewRegistry(integrations.Config{GitLab: []integrations.GitLabConfig{{
+		Host: s.Host(), APIBaseURL: s.APIBaseURL(), BaseURL: s.URL(), Token: integrations.NewSecret(token)}}})
+}
+
+// newClient returns a portable client for the fake, with a real
+// credentials.Resolver holding token as the integration's token.
+func newClient(s *fakegitlab.Server, token string, rt http.RoundTripper, opts *gitlabscm.Options) (*scm.Client, error) {
+	reg, err := newRegistry(s, token)
+	if err != nil {
+		return nil, err
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return scm.NewClient(reg, res, &scm.Options{
+		Drivers:   map[integrations.Kind]driver.Opener{integrations.GitLab: gitlabscm.Opener(opts)},
+		Transport: rt,
+		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
+	})
+}
+
+// seed adds the conformance world under owner.
+func seed(s *fakegitlab.Server) error {
+	for _, r := range scmtest.World() {
+		if _, _, err := s.AddFS(fakegitlab.Project{Namespace: owner, Path: r.Name, DefaultBranch: scmtest.DefaultBranch}, r.FS()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func harnessMaker(sub bool) scmtest.HarnessMaker {
+	return func(_ context.Context, t *testing.T) (scmtest.Harness, error) {
+		opts := &fakegitlab.Options{Tokens: []string{goodToken}}
+		if sub {
+			opts.RelativePath = subPath
+		}
+		s := fakegitlab.New(opts)
+		if err := seed(s); err != nil {
+			s.Close()
+			return nil, err
+		}
+		h := &harness{s: s, sub: sub, transport: http.DefaultTransport.(*http.Transport).Clone()}
+		var err error
+		if h.good, err = newClient(s, goodToken, h.transport, nil); err != nil {
+			h.Close()
+			return nil, err
+		}
+		if h.bad, err = newClient(s, badToken, h.transport, nil); err != nil {
+			h.Close()
+			return nil, err
+		}
+		return h, nil
+	}
+}
+
+func (h *harness) Client() *scm.Client    { return h.good }
+func (h *harness) BadClient() *scm.Client { return h.bad }
+
+// OwnerURL is the group's page: nested groups are /groups/a/b on GitLab
+// (a bare /a/b would name project b of group a).
+func (h *harness) OwnerURL() string           { return h.s.URL() + "/groups/" + owner }
+func (h *harness) RepoURL(repo string) string { return h.s.URL() + "/" + owner + "/" + repo }
+
+func refOr(r string) string {
+	if r == "" {
+		return scmtest.DefaultBranch
+	}
+	return r
+}
+
+func (h *harness) FileURL(repo, ref, p string) string {
+	return h.RepoURL(repo) + "/-/blob/" + refOr(ref) + "/" + p
+}
+
+func (h *harness) TreeURL(repo, ref, dir string) string {
+	return strings.TrimSuffix(h.RepoURL(repo)+"/-/tree/"+refOr(ref)+"/"+dir, "/")
+}
+
+func (h *harness) Inject(f scmtest.Fault) bool {
+	var kind fakegitlab.FaultKind
+	switch f.Kind {
+	case scmtest.FaultUnauthorized:
+		kind = fakegitlab.FaultUnauthorized
+	case scmtest.FaultNotFound:
+		kind = fakegitlab.FaultNotFound
+	case scmtest.FaultUnprocessable:
+		kind = fakegitlab.FaultUnprocessable
+	case scmtest.FaultRateLimit:
+		kind = fakegitlab.FaultRateLimit
+	case scmtest.FaultSecondaryRateLimit, scmtest.FaultTooManyRequests:
+		// GitLab has no secondary limit: its application limits answer
+		// 429 with Retry-After.
+		kind = fakegitlab.FaultTooManyRequests
+	case scmtest.FaultTooManyRequestsNoRetryAfter:
+		kind = fakegitlab.FaultTooManyRequestsNoRetryAfter
+	case scmtest.FaultServerError:
+		kind = fakegitlab.FaultServerError
+	case scmtest.FaultSlow:
+		kind = fakegitlab.FaultSlow
+	case scmtest.FaultTruncatedBody:
+		kind = fakegitlab.FaultTruncatedBody
+	default:
+		return false
+	}
+	h.s.Inject(fakegitlab.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	return true
+}
+
+func (h *harness) ClearFaults()  { h.s.ClearFaults() }
+func (h *harness) Requests() int { return h.s.Stats().Total }
+
+// RedirectToForeign returns false: GitLab serves raw files and archives
+// from its own host (Workhorse streams them from Gitaly); it redirects
+// nothing the driver downloads to another host, so there is no cross-host
+// hop at which a credential could leak. (Only LFS objects fetched with
+// lfs=true may redirect to object storage, and the driver never asks for
+// them.)
+func (h *harness) RedirectToForeign() bool            { return false }
+func (h *harness) ForeignRequests() []http.Header     { return nil }
+func (h *harness) Secrets() []string                  { return []string{goodToken, badToken} }
+func (h *harness) Capabilities() scmtest.Capabilities { return scmtest.Capabilities{PathPrefix: h.sub} }
+
+func (h *harness) Close() {
+	h.s.Close()
+	h.transport.CloseIdleConnections()
+}
+
+func TestConformance(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker(false))
+}
+
+func TestConformanceSubPath(t *testing.T) {
+	scmtest.RunConformanceTests(t, harnessMaker(true))
+}

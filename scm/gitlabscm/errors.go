@@ -1,0 +1,233 @@
+package gitlabscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// GraphQLError is a GraphQL answer that carried errors (GitLab answers
+// them with HTTP 200).
+type GraphQLError struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	Errors []GraphQLErrorItem
+}
+
+// GraphQLErrorItem is one entry of a GraphQL "errors" list.
+type GraphQLErrorItem struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path,omitempty"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+func (e *GraphQLError) Error() string {
+	var b strings.Builder
+	b.WriteString("gitlab graphql: ")
+	for i, x := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(x.Message)
+	}
+	return b.String()
+}
+
+// complexity reports whether GitLab refused the query as too complex
+// ("Query has complexity of 300, which exceeds max complexity of 250").
+func (e *GraphQLError) complexity() bool { return e.mentions("complexity") }
+
+func (e *GraphQLError) mentions(s string) bool {
+	for _, x := range e.Errors {
+		if strings.Contains(strings.ToLower(x.Message), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// code classifies the errors of a GraphQL answer by their messages.
+func (e *GraphQLError) code() errcode.Code {
+	switch {
+	case e.mentions("invalid token"), e.mentions("unauthorized"), e.mentions("authentication"):
+		return errcode.Unauthorized
+	case e.mentions("does not exist or you don't have permission"):
+		return errcode.NotFound
+	case e.mentions("too many requests"), e.mentions("rate limit"):
+		return errcode.RateLimited
+	case e.mentions("complexity"), e.mentions("doesn't exist on type"), e.mentions("doesn't accept argument"),
+		e.mentions("missing required argument"), e.mentions("parse error"), e.mentions("invalid value"):
+		return errcode.InvalidArgument
+	case e.mentions("timeout"), e.mentions("timed out"), e.mentions("internal server error"):
+		return errcode.Unavailable
+	}
+	return errcode.Unknown
+}
+
+// ErrorInfo implements driver.Driver: it is the one place where GitLab's
+// answers become codes (see the package documentation for the table). An
+// *errcode.Error (from the HTTP layer, the credentials or this driver)
+// keeps its code.
+func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	var (
+		ce  *errcode.Error
+		gql *GraphQLError
+		er  *gitlab.ErrorResponse
+		ne  net.Error
+		se  *json.SyntaxError
+	)
+	switch {
+	case err == nil:
+		return driver.ErrorInfo{Code: errcode.OK}
+	case errors.As(err, &ce):
+		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
+	case errors.Is(err, context.Canceled):
+		return driver.ErrorInfo{Code: errcode.Canceled}
+	case errors.Is(err, context.DeadlineExceeded):
+		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
+	case errors.Is(err, gitlab.ErrNotFound):
+		// client-go answers every 404 with this sentinel, body dropped.
+		return driver.ErrorInfo{Code: errcode.NotFound, Status: http.StatusNotFound}
+	case errors.As(err, &gql):
+		return driver.ErrorInfo{Code: gql.code(), Status: gql.Status}
+	case errors.As(err, &er):
+		return d.statusInfo(er)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne), errors.As(err, &se):
+		// A connection cut mid-answer, or a truncated JSON body.
+		return driver.ErrorInfo{Code: errcode.Unavailable}
+	}
+	return driver.ErrorInfo{Code: errcode.Unknown}
+}
+
+// statusInfo classifies a REST error answer by status and message.
+func (d *Driver) statusInfo(er *gitlab.ErrorResponse) driver.ErrorInfo {
+	if er.Response == nil {
+		return driver.ErrorInfo{Code: errcode.Unknown}
+	}
+	st := er.Response.StatusCode
+	msg := strings.ToLower(er.Message)
+	info := driver.ErrorInfo{Status: st}
+	switch {
+	case st == http.StatusNotModified:
+		info.Code = errcode.NotModified
+	case st == http.StatusUnauthorized:
+		info.Code = errcode.Unauthorized
+	case st == http.StatusForbidden || st == http.StatusTooManyRequests:
+		if at, limited := httpx.RateLimitInfo(er.Response, d.now()); limited || st == http.StatusTooManyRequests {
+			info.Code, info.RetryAt = errcode.RateLimited, at
+		} else {
+			info.Code = errcode.PermissionDenied
+		}
+	case st == http.StatusNotFound || st == http.StatusGone:
+		info.Code = errcode.NotFound
+	case st == http.StatusConflict:
+		info.Code = errcode.AlreadyExists
+	case st == http.StatusPreconditionFailed:
+		info.Code = errcode.Conflict
+	case st == http.StatusBadRequest || st == http.StatusUnprocessableEntity:
+		switch {
+		case strings.Contains(msg, "already exists"):
+			info.Code = errcode.AlreadyExists
+		case strings.Contains(msg, "has changed since"):
+			info.Code = errcode.Conflict
+		default:
+			info.Code = errcode.InvalidArgument
+		}
+	case st == http.StatusMethodNotAllowed || st == http.StatusNotAcceptable || st == http.StatusRequestEntityTooLarge:
+		info.Code = errcode.InvalidArgument
+	case st >= 500:
+		info.Code = errcode.Unavailable
+	default:
+		info.Code = errcode.Unknown
+	}
+	return info
+}
+
+// responseError reads the (error) body of resp, at most maxErrorBytes,
+// closes it and returns client-go's *gitlab.ErrorResponse with GitLab's
+// message, the 404 body included (client-go drops it).
+func responseError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	resp.Body.Close()
+	er := &gitlab.ErrorResponse{Response: resp, Body: body}
+	if s := strings.TrimSpace(string(body)); s != "" {
+		var raw any
+		if json.Unmarshal(body, &raw) == nil {
+			er.Message = errorMessage(raw)
+		} else {
+			er.Message = firstLine(s)
+		}
+	}
+	return er
+}
+
+// errorMessage flattens GitLab's error bodies: {"message": "..."},
+// {"message": {"field": ["..."]}}, {"message": ["..."]}, {"error": "..."}.
+func errorMessage(raw any) string {
+	switch v := raw.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, x := range v {
+			parts = append(parts, errorMessage(x))
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		if m, ok := v["message"]; ok {
+			return errorMessage(m)
+		}
+		if e, ok := v["error"]; ok {
+			msg := errorMessage(e)
+			if desc, ok := v["error_description"].(string); ok {
+				msg += ": " + desc
+			}
+			return msg
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if k == "base" || k == "error" {
+				parts = append(parts, errorMessage(v[k]))
+			} else {
+				parts = append(parts, k+" "+errorMessage(v[k]))
+			}
+		}
+		return strings.Join(parts, "; ")
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(raw)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// fileNotFound reports whether err is GitLab's 404 File Not Found (as
+// opposed to 404 Project Not Found or 404 Commit Not Found).
+func fileNotFound(err error) bool {
+	var er *gitlab.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound &&
+		strings.Contains(er.Message, "File Not Found")
+}

@@ -1,0 +1,224 @@
+package gitlabscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// maxPageSize is GitLab's maximum page size, REST and GraphQL alike.
+const maxPageSize = 100
+
+// Cursor prefixes of ListRepositories: which listing the next page
+// continues.
+const (
+	groupCursor = "g:"
+	userCursor  = "u:"
+)
+
+// ListRepositories implements driver.Driver: GET groups/:owner/projects
+// with include_subgroups=true and keyset pagination by id (a 404 falls back
+// to users/:owner/projects). The cursor is the listing and the query of
+// GitLab's Link rel="next" (or its X-Next-Page), applied to the same
+// endpoint, so a Link can never send the driver to another URL.
+func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+	if err := checkOwner(r.Owner); err != nil {
+		return nil, err
+	}
+	gl := d.gl
+	ctx = d.bind(ctx, hc)
+	per := int64(maxPageSize)
+	if r.PageSize > 0 && r.PageSize < maxPageSize {
+		per = int64(r.PageSize)
+	}
+	list := gitlab.ListOptions{Pagination: "keyset", PerPage: per}
+	kind, next := groupCursor, ""
+	if r.Cursor != "" {
+		switch {
+		case strings.HasPrefix(r.Cursor, groupCursor), strings.HasPrefix(r.Cursor, userCursor):
+			kind, next = r.Cursor[:2], r.Cursor[2:]
+		default:
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "invalid page cursor %q", r.Cursor)
+		}
+	}
+	opts := []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)}
+	if next != "" {
+		opts = append(opts, gitlab.WithKeysetPaginationParameters("?"+next))
+	}
+	var (
+		projects []*gitlab.Project
+		resp     *gitlab.Response
+		err      error
+	)
+	if kind == groupCursor {
+		projects, resp, err = gl.Groups.ListGroupProjects(r.Owner, &gitlab.ListGroupProjectsOptions{ListOptions: list,
+			IncludeSubGroups: gitlab.Ptr(true), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("asc")}, opts...)
+		if errors.Is(err, gitlab.ErrNotFound) && r.Cursor == "" {
+			kind = userCursor
+		}
+	}
+	if kind == userCursor {
+		projects, resp, err = gl.Projects.ListUserProjects(r.Owner, &gitlab.ListProjectsOptions{ListOptions: list,
+			OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("asc")}, opts...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	page := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(projects))}
+	for _, p := range projects {
+		page.Repositories = append(page.Repositories, repository(p))
+	}
+	switch {
+	case resp.NextLink != "":
+		u, err := url.Parse(resp.NextLink)
+		if err != nil {
+			return nil, errcode.Newf(errcode.Unknown, "", "GitLab sent an unparsable Link rel=\"next\"")
+		}
+		page.Next = kind + u.RawQuery
+	case resp.NextPage > 0:
+		page.Next = kind + "page=" + strconv.FormatInt(resp.NextPage, 10)
+	}
+	return page, nil
+}
+
+// findQuery lists a namespace's projects (subgroups included) with the
+// blob of each path on each project's default branch.
+const findQuery = `query($fullPath: ID!, $paths: [String!]!, $first: Int!, $after: String) {
+  namespace(fullPath: $fullPath) {
+    projects(includeSubgroups: true, first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        fullPath path webUrl httpUrlToRepo visibility archived
+        repository { rootRef blobs(paths: $paths) { nodes { path oid } } }
+      }
+    }
+  }
+}`
+
+type findResult struct {
+	Namespace *struct {
+		Projects struct {
+			PageInfo struct {
+				HasNextPage bool   `json:"hasNextPage"`
+				EndCursor   string `json:"endCursor"`
+			} `json:"pageInfo"`
+			Nodes []struct {
+				FullPath      string `json:"fullPath"`
+				Path          string `json:"path"`
+				WebURL        string `json:"webUrl"`
+				HTTPURLToRepo string `json:"httpUrlToRepo"`
+				Visibility    string `json:"visibility"`
+				Archived      bool   `json:"archived"`
+				Repository    *struct {
+					RootRef *string `json:"rootRef"`
+					Blobs   struct {
+						Nodes []struct {
+							Path string `json:"path"`
+							OID  string `json:"oid"`
+						} `json:"nodes"`
+					} `json:"blobs"`
+				} `json:"repository"`
+			} `json:"nodes"`
+		} `json:"projects"`
+	} `json:"namespace"`
+}
+
+// FindFiles implements driver.FileFinder with one GraphQL query per 100
+// projects of the namespace and its subgroups (see the package
+// documentation).
+func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+	if err := checkOwner(r.Owner); err != nil {
+		return nil, err
+	}
+	gl := d.gl
+	ctx = d.bind(ctx, hc)
+	// The cursor is "<page size>:<endCursor>", so that a page size
+	// halved for one page holds for the next ones.
+	first := maxPageSize
+	vars := map[string]any{"fullPath": r.Owner, "paths": []string{r.Path}}
+	if r.Cursor != "" {
+		n, after, ok := strings.Cut(r.Cursor, ":")
+		size, err := strconv.Atoi(n)
+		if !ok || err != nil || size <= 0 || size > maxPageSize || after == "" {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "invalid page cursor %q", r.Cursor)
+		}
+		first, vars["after"] = size, after
+	}
+	var res findResult
+	var err error
+	for tries := 0; ; tries++ {
+		vars["first"] = first
+		err = d.graphql(ctx, gl, findQuery, vars, &res)
+		var ge *GraphQLError
+		if err == nil || !errors.As(err, &ge) || !ge.complexity() || tries == 3 || first == 1 {
+			break
+		}
+		first = max(first/2, 1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Namespace == nil {
+		return nil, errcode.Newf(errcode.NotFound, "", "no group or user %q is visible on %s", r.Owner, d.in.Host)
+	}
+	prj := res.Namespace.Projects
+	page := &driver.FoundPage{Results: make([]driver.Found, 0, len(prj.Nodes))}
+	for _, n := range prj.Nodes {
+		repo := driver.Repository{Name: n.Path, WebURL: n.WebURL, CloneURL: n.HTTPURLToRepo,
+			Private: n.Visibility != "public", Archived: n.Archived}
+		if i := strings.LastIndex(n.FullPath, "/"); i > 0 {
+			repo.Owner = n.FullPath[:i]
+		}
+		f := driver.Found{Repository: repo}
+		if n.Repository != nil && n.Repository.RootRef != nil {
+			repo.DefaultBranch = *n.Repository.RootRef
+			f.Repository = repo
+			for _, b := range n.Repository.Blobs.Nodes {
+				if b.Path == r.Path {
+					f.Found, f.BlobID = true, b.OID
+				}
+			}
+		}
+		page.Results = append(page.Results, f)
+	}
+	if prj.PageInfo.HasNextPage && prj.PageInfo.EndCursor != "" {
+		page.Next = strconv.Itoa(first) + ":" + prj.PageInfo.EndCursor
+	}
+	return page, nil
+}
+
+// graphql posts a query to d.graphqlURL (built here: client-go's
+// GraphQL.Do drops a sub-path) and decodes its data into out. An answer
+// with errors is a *GraphQLError.
+func (d *Driver) graphql(ctx context.Context, gl *gitlab.Client, query string, vars map[string]any, out any) error {
+	u := *d.graphqlURL
+	req, err := gl.NewRequestToURL(http.MethodPost, &u, gitlab.GraphQLQuery{Query: query, Variables: vars},
+		[]gitlab.RequestOptionFunc{gitlab.WithContext(ctx)})
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Data   json.RawMessage    `json:"data"`
+		Errors []GraphQLErrorItem `json:"errors"`
+	}
+	resp, err := gl.Do(req, &env)
+	if err != nil {
+		return err
+	}
+	if len(env.Errors) > 0 {
+		return &GraphQLError{Status: resp.StatusCode, Errors: env.Errors}
+	}
+	if len(env.Data) == 0 || string(env.Data) == "null" {
+		return &GraphQLError{Status: resp.StatusCode, Errors: []GraphQLErrorItem{{Message: "the answer has no data"}}}
+	}
+	return json.Unmarshal(env.Data, out)
+}

@@ -1,0 +1,296 @@
+package gitlabscm
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// blobChunk is how many paths one blobs(paths:) field asks for: GitLab
+// pages connections at 100 nodes.
+const blobChunk = 100
+
+// prQuery builds the preflight query of OpenPullRequest: the default
+// branch, whether the branch exists, the open merge requests from it, and
+// which of the changed paths exist on the branch and on the base (one
+// blobs field per chunk of 100 paths, aliased b<i> and h<i>).
+func prQuery(chunks int, withBase bool) string {
+	var b strings.Builder
+	b.WriteString("query($path: ID!, $branch: String!")
+	if withBase {
+		b.WriteString(", $base: String!")
+	}
+	for i := range chunks {
+		fmt.Fprintf(&b, ", $p%d: [String!]!", i)
+	}
+	b.WriteString(") {\n  project(fullPath: $path) {\n    webUrl\n    repository {\n      rootRef\n")
+	b.WriteString("      branchNames(searchPattern: $branch, offset: 0, limit: 1)\n")
+	if withBase {
+		b.WriteString("      baseNames: branchNames(searchPattern: $base, offset: 0, limit: 1)\n")
+	}
+	for i := range chunks {
+		if withBase {
+			fmt.Fprintf(&b, "      b%d: blobs(paths: $p%d, ref: $base) { nodes { path } }\n", i, i)
+		} else {
+			fmt.Fprintf(&b, "      b%d: blobs(paths: $p%d) { nodes { path } }\n", i, i)
+		}
+		fmt.Fprintf(&b, "      h%d: blobs(paths: $p%d, ref: $branch) { nodes { path } }\n", i, i)
+	}
+	b.WriteString("    }\n    mergeRequests(sourceBranches: [$branch], state: opened")
+	if withBase {
+		b.WriteString(", targetBranches: [$base]")
+	}
+	b.WriteString(", first: 20) {\n      nodes { iid webUrl sourceBranch targetBranch diffHeadSha }\n    }\n  }\n}")
+	return b.String()
+}
+
+type blobNodes struct {
+	Nodes []struct {
+		Path string `json:"path"`
+	} `json:"nodes"`
+}
+
+type prMergeRequest struct {
+	IID          string `json:"iid"`
+	WebURL       string `json:"webUrl"`
+	SourceBranch string `json:"sourceBranch"`
+	TargetBranch string `json:"targetBranch"`
+	DiffHeadSha  string `json:"diffHeadSha"`
+}
+
+type prResult struct {
+	Project *struct {
+		WebURL     string `json:"webUrl"`
+		Repository *struct {
+			RootRef     *string  `json:"rootRef"`
+			BranchNames []string `json:"branchNames"`
+			BaseNames   []string `json:"baseNames"`
+		} `json:"repository"`
+		MergeRequests struct {
+			Nodes []prMergeRequest `json:"nodes"`
+		} `json:"mergeRequests"`
+	} `json:"project"`
+}
+
+// preflight is what OpenPullRequest learns from its one query.
+type preflight struct {
+	base         string
+	branchExists bool
+	onBranch     map[string]bool // changed paths that are files on the branch
+	onBase       map[string]bool // ... on the base
+	existing     *prMergeRequest
+}
+
+func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest) (*preflight, error) {
+	paths := make([]string, len(r.Changes))
+	for i, ch := range r.Changes {
+		paths[i] = ch.Path
+	}
+	chunks := (len(paths) + blobChunk - 1) / blobChunk
+	vars := map[string]any{"path": projectPath(r.Repo), "branch": r.Branch}
+	if r.Base != "" {
+		vars["base"] = r.Base
+	}
+	for i := range chunks {
+		vars["p"+strconv.Itoa(i)] = paths[i*blobChunk : min((i+1)*blobChunk, len(paths))]
+	}
+	// The repository object holds the aliased blobs fields next to the
+	// named ones: decode it twice.
+	var raw struct {
+		Project *struct {
+			Repository map[string]json.RawMessage `json:"repository"`
+		} `json:"project"`
+	}
+	var res prResult
+	var data json.RawMessage
+	if err := d.graphql(ctx, gl, prQuery(chunks, r.Base != ""), vars, &data); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	if res.Project == nil || res.Project.Repository == nil || raw.Project == nil {
+		return nil, errcode.Newf(errcode.NotFound, "", "project %s not found on %s (or the credential cannot see it)",
+			projectPath(r.Repo), d.in.Host)
+	}
+	repo := res.Project.Repository
+	pf := &preflight{base: r.Base, onBranch: map[string]bool{}, onBase: map[string]bool{}}
+	if pf.base == "" {
+		if repo.RootRef == nil {
+			return nil, errcode.Newf(errcode.InvalidArgument, "",
+				"project %s has no branch yet: give a base branch for the merge request", projectPath(r.Repo))
+		}
+		pf.base = *repo.RootRef
+	}
+	if r.Base != "" && !slices.Contains(repo.BaseNames, r.Base) {
+		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q does not exist in %s", r.Base, projectPath(r.Repo))
+	}
+	pf.branchExists = slices.Contains(repo.BranchNames, r.Branch)
+	for i := range chunks {
+		for prefix, set := range map[string]map[string]bool{"b": pf.onBase, "h": pf.onBranch} {
+			var bn blobNodes
+			if v, ok := raw.Project.Repository[prefix+strconv.Itoa(i)]; ok {
+				if err := json.Unmarshal(v, &bn); err != nil {
+					return nil, err
+				}
+			}
+			for _, n := range bn.Nodes {
+				set[n.Path] = true
+			}
+		}
+	}
+	for i, mr := range res.Project.MergeRequests.Nodes {
+		if mr.SourceBranch == r.Branch && mr.TargetBranch == pf.base {
+			pf.existing = &res.Project.MergeRequests.Nodes[i]
+			break
+		}
+	}
+	return pf, nil
+}
+
+// actions turns the changes into commit actions, deciding create or
+// update for each Upsert from the preflight, and refusing a Create of an
+// existing file or an Update or Delete of a missing one before anything is
+// written.
+func (d *Driver) actions(r *driver.PullRequestRequest, pf *preflight) ([]*gitlab.CommitActionOptions, error) {
+	exists, where := pf.onBase, "base branch "+pf.base
+	if pf.branchExists {
+		exists, where = pf.onBranch, "branch "+r.Branch
+	}
+	out := make([]*gitlab.CommitActionOptions, 0, len(r.Changes))
+	for _, ch := range r.Changes {
+		a := &gitlab.CommitActionOptions{FilePath: gitlab.Ptr(ch.Path)}
+		var action gitlab.FileActionValue
+		switch ch.Action {
+		case driver.Create:
+			if exists[ch.Path] {
+				return nil, errcode.Newf(errcode.AlreadyExists, "", "%s already exists on %s; nothing was committed", ch.Path, where)
+			}
+			action = gitlab.FileCreate
+		case driver.Update:
+			if !exists[ch.Path] {
+				return nil, errcode.Newf(errcode.NotFound, "", "%s does not exist on %s; nothing was committed", ch.Path, where)
+			}
+			action = gitlab.FileUpdate
+		case driver.Delete:
+			if !exists[ch.Path] {
+				return nil, errcode.Newf(errcode.NotFound, "", "%s does not exist on %s; nothing was committed", ch.Path, where)
+			}
+			action = gitlab.FileDelete
+		default:
+			action = gitlab.FileCreate
+			if exists[ch.Path] {
+				action = gitlab.FileUpdate
+			}
+		}
+		a.Action = gitlab.Ptr(action)
+		if action != gitlab.FileDelete {
+			a.ExecuteFilemode = gitlab.Ptr(ch.Executable)
+			if utf8.Valid(ch.Content) && !bytes.ContainsRune(ch.Content, 0) {
+				a.Content, a.Encoding = gitlab.Ptr(string(ch.Content)), gitlab.Ptr("text")
+			} else {
+				a.Content, a.Encoding = gitlab.Ptr(base64.StdEncoding.EncodeToString(ch.Content)), gitlab.Ptr("base64")
+			}
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// OpenPullRequest implements driver.Driver: 1 GraphQL query, 1 commit with
+// actions[] (start_branch creates a new branch with it), 1 merge request
+// (see the package documentation).
+func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
+	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	gl := d.gl
+	ctx = d.bind(ctx, hc)
+	pf, err := d.preflight(ctx, gl, r)
+	if err != nil {
+		return nil, err
+	}
+	if pf.existing != nil && !r.UpdateExisting {
+		return existingPR(pf.existing, pf.base, r.Branch, pf.existing.DiffHeadSha)
+	}
+	actions, err := d.actions(r, pf)
+	if err != nil {
+		return nil, err
+	}
+	copt := &gitlab.CreateCommitOptions{Branch: gitlab.Ptr(r.Branch), CommitMessage: gitlab.Ptr(r.CommitMessage), Actions: actions}
+	if !pf.branchExists {
+		copt.StartBranch = gitlab.Ptr(pf.base)
+	}
+	if d.author != nil {
+		copt.AuthorName, copt.AuthorEmail = gitlab.Ptr(d.author.Name), gitlab.Ptr(d.author.Email)
+	}
+	commit, _, err := gl.Commits.CreateCommit(projectPath(r.Repo), copt, gitlab.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if pf.existing != nil {
+		return existingPR(pf.existing, pf.base, r.Branch, commit.ID)
+	}
+	title := r.Title
+	if r.Draft && !isDraftTitle(title) {
+		title = "Draft: " + title
+	}
+	mr, _, err := gl.MergeRequests.CreateMergeRequest(projectPath(r.Repo), &gitlab.CreateMergeRequestOptions{
+		Title: gitlab.Ptr(title), Description: gitlab.Ptr(r.Body), SourceBranch: gitlab.Ptr(r.Branch),
+		TargetBranch: gitlab.Ptr(pf.base)}, gitlab.WithContext(ctx))
+	if err != nil {
+		var er *gitlab.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusConflict {
+			// Opened meanwhile by someone else: return that one.
+			if found, ferr := d.findOpenMR(ctx, gl, r.Repo, r.Branch, pf.base); ferr == nil && found != nil {
+				return &driver.PullRequest{Number: int(found.IID), URL: found.WebURL, Base: pf.base, Branch: r.Branch,
+					CommitID: commit.ID, Existing: true}, nil
+			}
+		}
+		info := d.ErrorInfo(err)
+		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
+			Msg: fmt.Sprintf("the changes are committed on branch %q (commit %s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
+				r.Branch, commit.ID, projectPath(r.Repo), pf.base)}
+	}
+	return &driver.PullRequest{Number: int(mr.IID), URL: mr.WebURL, Base: pf.base, Branch: r.Branch, CommitID: commit.ID}, nil
+}
+
+func existingPR(mr *prMergeRequest, base, branch, commit string) (*driver.PullRequest, error) {
+	n, err := strconv.Atoi(mr.IID)
+	if err != nil {
+		return nil, errcode.Newf(errcode.Unknown, "", "GitLab sent a merge request iid %q that is not a number", mr.IID)
+	}
+	return &driver.PullRequest{Number: n, URL: mr.WebURL, Base: base, Branch: branch, CommitID: commit, Existing: true}, nil
+}
+
+// findOpenMR returns the open merge request from branch into base, or nil.
+func (d *Driver) findOpenMR(ctx context.Context, gl *gitlab.Client, repo driver.Repo, branch, base string) (*gitlab.BasicMergeRequest, error) {
+	mrs, _, err := gl.MergeRequests.ListProjectMergeRequests(projectPath(repo), &gitlab.ListProjectMergeRequestsOptions{
+		SourceBranch: gitlab.Ptr(branch), TargetBranch: gitlab.Ptr(base), State: gitlab.Ptr("opened")}, gitlab.WithContext(ctx))
+	if err != nil || len(mrs) == 0 {
+		return nil, err
+	}
+	return mrs[0], nil
+}
+
+// isDraftTitle reports whether GitLab reads title as a draft's.
+func isDraftTitle(title string) bool {
+	t := strings.ToLower(strings.TrimSpace(title))
+	return strings.HasPrefix(t, "draft:") || strings.HasPrefix(t, "[draft]") || strings.HasPrefix(t, "(draft)")
+}
