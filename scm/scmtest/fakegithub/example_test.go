@@ -1,10 +1,16 @@
 package fakegithub_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -43,4 +49,78 @@ func ExampleNew() {
 	// 200 "# svc\n" ETag "c53341ca5ef94c73cb43795f6f2783c7035432b2"
 	// 403 remaining 0
 	// requests: 2
+}
+
+// ExampleServer_AddInstallation registers a GitHub App and installs it on
+// an organization, then does by hand what credentials.Resolver does: it
+// signs the app's JWT, finds the installation, mints an installation
+// token, and reads a private file with it. The token is limited to the
+// installation's account.
+func ExampleServer_AddInstallation() {
+	s := fakegithub.New(&fakegithub.Options{Tokens: []string{"ghp_example"}})
+	defer s.Close()
+	key, err := rsa.GenerateKey(rand.Reader, 2048) // in production, the app's private key from its settings page
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.AddApp(fakegithub.App{ID: 42, PublicKey: &key.PublicKey}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := s.AddInstallation(fakegithub.Installation{ID: 7, AppID: 42, Account: "acme"}); err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range []fakegithub.Repo{{Owner: "acme", Name: "svc"}, {Owner: "globex", Name: "internal"}} {
+		r.Private = true
+		r.Files = []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
+		if _, err := s.AddRepo(r); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	call := func(method, path, auth string, out any) int {
+		req, _ := http.NewRequest(method, s.APIBaseURL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+auth)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				log.Fatal(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	now := time.Now()
+	appJWT, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.RegisteredClaims{
+		Issuer:    "42",
+		IssuedAt:  jwt.NewNumericDate(now.Add(-time.Minute)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(9 * time.Minute)),
+	}).SignedString(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var inst struct {
+		ID int64 `json:"id"`
+	}
+	fmt.Println("lookup:", call("GET", "/orgs/acme/installation", appJWT, &inst), "installation", inst.ID)
+	var tok struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	st := call("POST", fmt.Sprintf("/app/installations/%d/access_tokens", inst.ID), appJWT, &tok)
+	fmt.Println("mint:", st, tok.Token[:4]+"…", "valid for about", tok.ExpiresAt.Sub(now).Round(time.Hour))
+
+	fmt.Println("acme/svc:", call("GET", "/repos/acme/svc/contents/catalog-info.yaml", tok.Token, nil))
+	fmt.Println("globex/internal:", call("GET", "/repos/globex/internal/contents/catalog-info.yaml", tok.Token, nil))
+	routes := s.Stats().Routes
+	fmt.Println("lookups:", routes[fakegithub.RouteOrgInstallation], "mints:", routes[fakegithub.RouteCreateInstallToken])
+	// Output:
+	// lookup: 200 installation 7
+	// mint: 201 ghs_… valid for about 1h0m0s
+	// acme/svc: 200
+	// globex/internal: 404
+	// lookups: 1 mints: 1
 }

@@ -351,7 +351,7 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 		case "repository":
 			owner, _ := argString(args, "owner")
 			name, _ := argString(args, "name")
-			if rp := s.repos[key(owner, name)]; rp != nil {
+			if rp := s.repos[key(owner, name)]; rp != nil && canSee(e.r, rp) {
 				return gqlRepo{rp}, nil
 			}
 			return nil, gqlError{typ: "NOT_FOUND", msg: "Could not resolve to a Repository with the name '" + owner + "/" + name + "'."}
@@ -387,7 +387,7 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 			archived, hasArchived := args["isArchived"].(bool)
 			privacy, _ := argString(args, "privacy")
 			for _, rp := range o.o.repos {
-				if (hasFork && rp.fork != fork) || (hasArchived && rp.archived != archived) ||
+				if !canSee(e.r, rp) || (hasFork && rp.fork != fork) || (hasArchived && rp.archived != archived) ||
 					(privacy == "PUBLIC" && rp.private) || (privacy == "PRIVATE" && !rp.private) {
 					continue
 				}

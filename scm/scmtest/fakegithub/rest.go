@@ -59,6 +59,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization))
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User))
 	s.handle(mux, "POST /graphql", s.graphql)
+	s.appRoutes(mux)
 }
 
 // visibleRepo returns the repository named by the request's path, or nil
@@ -66,10 +67,27 @@ func (s *Server) routes(mux *http.ServeMux) {
 // for both). The caller holds s.mu.
 func (s *Server) visibleRepo(r *http.Request) *repo {
 	rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]
-	if rp == nil || (rp.private && !authenticated(r)) {
+	if rp == nil || !canSee(r, rp) {
 		return nil
 	}
 	return rp
+}
+
+// canSee reports whether the request's credential may see rp: public
+// repositories are visible to everyone; private ones to authenticated
+// requests, and, with an installation token, only when the installation
+// (and the token) covers them. The caller holds s.mu.
+func canSee(r *http.Request, rp *repo) bool {
+	if !rp.private {
+		return true
+	}
+	if !authenticated(r) {
+		return false
+	}
+	if it := tokenOf(r); it != nil {
+		return it.covers(rp)
+	}
+	return true
 }
 
 // ---- JSON shapes (field names and order from GitHub's examples) ----
@@ -213,7 +231,7 @@ func (s *Server) listRepos(typ OwnerType) http.HandlerFunc {
 		}
 		var list []*repo
 		for _, rp := range o.repos {
-			if rp.private && !authenticated(r) {
+			if !canSee(r, rp) {
 				continue
 			}
 			list = append(list, rp)

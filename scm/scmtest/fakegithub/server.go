@@ -28,6 +28,16 @@
 // sends (repositoryOwner.repositories with object(expression:),
 // repository.ref/defaultBranchRef with Commit.file and
 // associatedPullRequests).
+//
+// GitHub Apps: [Server.AddApp] registers an app by its public key and
+// [Server.AddInstallation] installs it on an account. The app endpoints
+// (GET /app, /app/installations, /orgs/{org}/installation,
+// /users/{username}/installation, /repos/{owner}/{repo}/installation and
+// POST /app/installations/{installation_id}/access_tokens) check the app's
+// RS256 JWT as GitHub does. The installation tokens they mint are then
+// accepted by every other endpoint, limited to the installation's account,
+// repositories and permissions, until they expire an hour later; GET
+// /installation/repositories lists what a token can reach.
 package fakegithub
 
 import (
@@ -58,7 +68,9 @@ type Options struct {
 	// header gets 401 Bad credentials. Requests without one are
 	// anonymous: they see public repositories only, cannot write, and
 	// GraphQL refuses them. When Tokens is empty, every request is
-	// treated as authenticated.
+	// treated as authenticated. Installation tokens minted by the fake's
+	// GitHub Apps (see [Server.AddApp]) are accepted in addition, within
+	// their installation's limits, until they expire.
 	Tokens []string
 	// TreeLimit, when > 0, is the number of entries after which a
 	// recursive GET git/trees answers truncated: true (GitHub's limit is
@@ -248,6 +260,9 @@ type Server struct {
 	nextID        int64
 	faults        []*fault
 	downloadToken map[string]string // temporary token → repository key
+	apps          map[int64]*app
+	installs      map[int64]*installation  // by installation id
+	instTokens    map[string]*installToken // minted installation tokens
 
 	logMu    sync.Mutex // guards requests and stats
 	requests []Request
@@ -301,6 +316,9 @@ func New(opts *Options) *Server {
 		owners:        map[string]*owner{},
 		repos:         map[string]*repo{},
 		downloadToken: map[string]string{},
+		apps:          map[int64]*app{},
+		installs:      map[int64]*installation{},
+		instTokens:    map[string]*installToken{},
 		nextID:        1000,
 		schema:        GitHubSchema(),
 		closing:       make(chan struct{}),
@@ -703,8 +721,9 @@ func itoa(i int) string { return fmt.Sprint(i) }
 type ctxKey int
 
 const (
-	baseKey ctxKey = iota // the API path prefix of the request: "" or "/api/v3"
-	authKey               // bool: the request is authenticated
+	baseKey  ctxKey = iota // the API path prefix of the request: "" or "/api/v3"
+	authKey                // bool: the request is authenticated
+	tokenKey               // *installToken: the request carries an installation token
 )
 
 func apiPrefix(r *http.Request) string {
@@ -772,8 +791,8 @@ func (s *Server) record(r *http.Request, host, route string) {
 	}
 }
 
-// handle registers an API route wrapped with recording, auth and faults.
-func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+// route registers an API route wrapped with recording and faults.
+func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
 		handled, truncate := s.applyFault(w, r, false)
@@ -785,38 +804,65 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc)
 			defer tw.send(w)
 			w = tw
 		}
-		ok, good := s.checkAuth(r)
+		fn(w, r)
+	})
+}
+
+// handle registers an API route wrapped with recording, faults and the
+// check of a token (Options.Tokens or an installation token).
+func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		ok, good, it := s.checkAuth(r)
 		if !good {
 			s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), authKey, ok))
+		ctx := context.WithValue(r.Context(), authKey, ok)
+		if it != nil {
+			ctx = context.WithValue(ctx, tokenKey, it)
+		}
+		r = r.WithContext(ctx)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !ok {
 			s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest")
+			return
+		}
+		if it != nil && !s.integrationAllowed(r, pattern, it) {
+			s.writeError(w, r, http.StatusForbidden, msgNotAccessible, "https://docs.github.com/rest")
 			return
 		}
 		fn(w, r)
 	})
 }
 
-// checkAuth returns whether the request is authenticated and whether its
-// Authorization header (if any) is acceptable.
-func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
+// checkAuth returns whether the request is authenticated, whether its
+// Authorization header (if any) is acceptable, and the installation token
+// it carries, if any. Installation tokens minted by the fake are checked
+// (an expired one gets 401) even when Options.Tokens is empty.
+func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken) {
 	h := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(h, " ")
+	bearer := strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "token")
+	if bearer {
+		s.mu.Lock()
+		it = s.instTokens[tok]
+		s.mu.Unlock()
+		if it != nil {
+			if !s.opts.Now().Before(it.expires) {
+				return false, false, nil
+			}
+			return true, true, it
+		}
+	}
 	if len(s.opts.Tokens) == 0 {
-		return true, true
+		return true, true, nil
 	}
 	if h == "" {
-		return false, true
+		return false, true, nil
 	}
-	scheme, tok, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
-		return false, false
+	if bearer && slices.Contains(s.opts.Tokens, tok) {
+		return true, true, nil
 	}
-	if slices.Contains(s.opts.Tokens, tok) {
-		return true, true
-	}
-	return false, false
+	return false, false, nil
 }
 
 // applyFault answers the request with an armed fault, if one matches. It
