@@ -29,19 +29,36 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, w io.Writer, configFile string) error {
+func run(ctx context.Context, out io.Writer, configFile string) error {
+	fmt.Fprintf(out, "== 1. Integrations in %s\n\n", configFile)
+	if err := showConfig(ctx, out, configFile); err != nil {
+		return err
+	}
+
+	w, err := newWorld(ctx)
+	if err != nil {
+		return fmt.Errorf("starting the fake servers: %w", err)
+	}
+	defer w.close()
 	steps := []struct {
 		title string
-		run   func(ctx context.Context, w io.Writer) error
+		run   func(ctx context.Context, w *world, out io.Writer) error
 	}{
-		{"Integrations in " + configFile, func(ctx context.Context, w io.Writer) error { return showConfig(ctx, w, configFile) }},
+		{"A fake world: four providers started in this process", func(_ context.Context, w *world, out io.Writer) error { return showWorld(w, out) }},
+		{"Who are we on each call? The credential resolver's choices", showCredentials},
+		{"Discover catalog-info.yaml across the acme organisation", discoverCatalog},
+		{"Read and parse catalog files", readCatalog},
+		{"Fetch a template tree to a directory", fetchTemplate},
+		{"Open a pull request on behalf of the signed-in user", openPullRequest},
+		{"The same job on GitLab, Bitbucket Cloud and Bitbucket Server", otherProviders},
 	}
 	for i, s := range steps {
-		fmt.Fprintf(w, "\n== %d. %s\n\n", i+1, s.title)
-		if err := s.run(ctx, w); err != nil {
+		fmt.Fprintf(out, "\n== %d. %s\n\n", i+2, s.title)
+		if err := s.run(ctx, w, out); err != nil {
 			return fmt.Errorf("%s: %w", s.title, err)
 		}
 	}
+	fmt.Fprintf(out, "\nDone: %d requests in all.\n", w.requests())
 	return nil
 }
 
