@@ -47,6 +47,10 @@ type Location struct {
 	// BlobID is the file's git blob id where the provider reports it; it
 	// changes exactly when the content does.
 	BlobID string
+	// File is the file itself when discovery had to read it to find it
+	// (providers without an owner-wide search, see scm.FoundByReadFile),
+	// so that callers need not read it again; nil otherwise.
+	File *scm.File
 }
 
 // Discover returns the location of the catalog file of every repository
@@ -88,7 +92,7 @@ func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *Di
 			(o.SkipArchived && r.Archived) || (o.SkipForks && r.Fork) {
 			continue
 		}
-		out = append(out, Location{FileURL: f.URL, Repo: r, DefaultBranch: r.DefaultBranch, BlobID: f.BlobID})
+		out = append(out, Location{FileURL: f.URL, Repo: r, DefaultBranch: r.DefaultBranch, BlobID: f.BlobID, File: f.File})
 	}
 	switch len(errs) {
 	case 0:

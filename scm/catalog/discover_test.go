@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/scm/catalog"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/memscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -163,5 +164,38 @@ func TestDiscover1000Repos(t *testing.T) {
 	}
 	if n := s.Stats().API - before; len(locs) != 250 || n > 10 {
 		t.Errorf("found %d in %d requests; want 250 in at most 10", len(locs), n)
+	}
+}
+
+// TestDiscoverKeepsFilesItRead checks that when discovery has to read each
+// repository (no owner-wide search), the files it read come back with the
+// locations, so callers need not read them a second time.
+func TestDiscoverKeepsFilesItRead(t *testing.T) {
+	w := memscm.New()
+	for name, files := range map[string]map[string]string{
+		"svc":  {"catalog-info.yaml": "kind: Component\nmetadata:\n  name: svc\n"},
+		"none": {"README.md": "x\n"},
+	} {
+		if err := w.AddRepo("acme", name, "main", memscm.Files(files)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(in *integrations.Integration) (driver.Driver, error) {
+		d, err := w.Opener(nil)(in)
+		return struct{ driver.Driver }{d}, err // hides memscm's FileFinder
+	}
+	c, err := scm.NewClient(nil, nil, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: open}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs, err := catalog.Discover(t.Context(), c, "https://github.com/acme", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locs) != 1 || locs[0].File == nil {
+		t.Fatalf("Discover = %+v; want one location with its file", locs)
+	}
+	if got, want := string(locs[0].File.Content), "kind: Component\nmetadata:\n  name: svc\n"; got != want {
+		t.Errorf("File.Content = %q; want %q", got, want)
 	}
 }

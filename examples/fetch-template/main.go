@@ -1,0 +1,145 @@
+// Command fetch-template downloads a directory of a repository (a
+// scaffolder template, say) from GitHub, GitLab, Bitbucket Cloud or
+// Bitbucket Server and writes it to a local directory.
+//
+//	go run ./examples/fetch-template -config app-config.yaml -out DIR URL
+//
+// URL names a directory at a ref, e.g.
+// https://github.com/acme/templates/tree/main/service, or a repository
+// (its default branch's root). The directory is fetched as one archive
+// where the provider allows it (on GitHub: one API call and its redirect)
+// and checked before anything is written: entries with "..", absolute
+// paths, links, device files, or more files or bytes than the limits are
+// refused. The files are then written under DIR through an os.Root, so
+// nothing lands outside it; symbolic links are not written, and files keep
+// their executable bit.
+//
+// DIR must be empty or missing, unless -force is given: then files in the
+// way are replaced (a symbolic link in the way is replaced, never
+// followed) and other files already in DIR are left alone.
+//
+// It prints each file written with its size, then how many HTTP requests
+// each host received.
+//
+// Flags:
+//
+//	-config FILE          Backstage app-config.yaml (repeatable; default app-config.yaml).
+//	-out DIR              where to write the tree (required).
+//	-force                write into a non-empty DIR, replacing files in the way.
+//	-max-files N          refuse a tree of more than N files (default 10000).
+//	-max-bytes N          refuse a tree of more than N bytes (default 256 MiB).
+//	-user-token-env NAME  the signed-in user's OAuth token for the URL's host is
+//	                      in environment variable NAME; it is tried first.
+//	-v                    log which credential each call used (never the secret).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/scmkit/scmkit/examples/internal/cli"
+	"github.com/scmkit/scmkit/internal/archive"
+	"github.com/scmkit/scmkit/scm"
+)
+
+const usage = `fetch-template [flags] -out DIR URL
+  URL is a directory at a ref (e.g. https://github.com/acme/templates/tree/main/service)
+  or a repository.`
+
+func main() { cli.Main("fetch-template", run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := cli.NewFlagSet("fetch-template", usage, stderr)
+	var common cli.Common
+	common.Register(flags)
+	out := flags.String("out", "", "`DIR`ectory to write the tree to (required; must be empty or missing unless -force)")
+	force := flags.Bool("force", false, "write into a non-empty -out directory, replacing files in the way")
+	maxFiles := flags.Int("max-files", scm.DefaultMaxTreeFiles, "refuse a tree of more than `N` files")
+	maxBytes := flags.Int64("max-bytes", scm.DefaultMaxTreeBytes, "refuse a tree of more than `N` bytes in all")
+	pos, err := cli.Parse(flags, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) != 1:
+		flags.Usage()
+		return cli.Usagef("want exactly one URL, got %d arguments", len(pos))
+	case *out == "":
+		flags.Usage()
+		return cli.Usagef("-out is required")
+	case *maxFiles <= 0 || *maxBytes <= 0:
+		return cli.Usagef("-max-files and -max-bytes must be positive")
+	}
+	if err := checkDest(*out, *force); err != nil {
+		return err
+	}
+
+	env, err := common.Open(ctx, stderr, pos[0], nil)
+	if err != nil {
+		return err
+	}
+	tree, err := env.Client.ReadTree(ctx, pos[0], &scm.TreeOptions{MaxFiles: *maxFiles, MaxBytes: *maxBytes})
+	if err != nil {
+		return err
+	}
+	if err := archive.WriteDir(ctx, tree, *out, &archive.WriteOptions{Overwrite: *force}); err != nil {
+		return fmt.Errorf("writing to %s: %w", *out, err)
+	}
+
+	var files int
+	var bytes int64
+	err = fs.WalkDir(tree, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := ""
+		if info.Mode()&0o111 != 0 {
+			mode = "  (executable)"
+		}
+		fmt.Fprintf(stdout, "%10d  %s%s\n", info.Size(), p, mode)
+		files++
+		bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %d %s (%d bytes) to %s; %s\n", files, cli.Plural(files, "file", "files"), bytes, *out, env.Requests)
+	return nil
+}
+
+// checkDest refuses a destination that is a file, or a directory that is
+// not empty unless force is set.
+func checkDest(dir string, force bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return &scm.Error{Code: scm.AlreadyExists, Msg: fmt.Sprintf("-out %s exists and is not a directory", dir)}
+	case force:
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); err == io.EOF {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return &scm.Error{Code: scm.AlreadyExists,
+		Msg: fmt.Sprintf("-out %s is not empty: choose an empty directory, or pass -force to write into it", dir)}
+}
