@@ -111,12 +111,15 @@ func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFi
 		return nil, anonymousError(ctx, op, host, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		httpx.DrainClose(resp)
 		e := &errcode.Error{Code: statusCode(resp.StatusCode), Op: op, Host: host, Status: resp.StatusCode,
 			Msg: "GET " + redactURL(rawURL)}
+		// Before the body is drained: a 403 may name its rate limit only
+		// in the body (GitHub's "API rate limit exceeded", or a
+		// secondary limit without headers).
 		if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
 			e.Code, e.RetryAt = errcode.RateLimited, t
 		}
+		httpx.DrainClose(resp)
 		return nil, e
 	}
 	body, err := httpx.ReadBody(resp, o.MaxBytes)

@@ -44,6 +44,10 @@
 // returns at once, without sleeping, a *errcode.Error with Code RateLimited
 // (Unavailable for a 5xx with Retry-After), the HTTP status and RetryAt, and
 // the response body is drained and closed. This applies to every method.
+// The same happens when a retry would follow a server-requested wait that
+// ends after the request context's deadline: the caller gets RetryAt at
+// once instead of DeadlineExceeded at the deadline. An exponential backoff
+// (no time named by the server) is slept until the context ends.
 //
 // When retries are exhausted, the last response is returned unchanged (body
 // unread), so that callers and adapters classify it themselves, using
@@ -344,6 +348,22 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		st.serverWait, st.hasWait = max(wait, t.minWait), true
 	}
 	retry := st.replayable && (limited || st.idempotent)
+	if retry && st.attempts <= t.maxRetries && st.hasWait {
+		// A server-requested wait that would outlast the request's
+		// context is not slept: the caller learns at once when to come
+		// back, rather than a DeadlineExceeded at the deadline. The wait
+		// is slept on the real clock, so the deadline is compared with it.
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < st.serverWait {
+			code, what := errcode.RateLimited, "rate limited"
+			if !limited {
+				code, what = errcode.Unavailable, "server unavailable"
+			}
+			t.log(ctx, slog.LevelInfo, "not waiting for the server: wait outlasts the request's deadline", st, resp, st.serverWait)
+			return false, &errcode.Error{Code: code, Host: resp.Request.URL.Host, Status: resp.StatusCode, RetryAt: retryAt,
+				Msg: fmt.Sprintf("%s: %s for %s, longer than the time left before the request's deadline", describe(resp.Request), what,
+					st.serverWait.Round(time.Second))}
+		}
+	}
 	if retry && st.attempts <= t.maxRetries {
 		level, msg := slog.LevelDebug, "retrying HTTP request"
 		if limited {

@@ -314,17 +314,23 @@ func TestContextEndsDuringWait(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
+		first    step
+		wait     time.Duration // MinWait and MaxWait
 		ctx      func(context.Context) (context.Context, context.CancelFunc)
 		wantCode errcode.Code
 		wantIs   error
 	}{
-		{name: "cancelled", wantCode: errcode.Canceled, wantIs: context.Canceled,
+		{name: "cancelled during a server-requested wait", wantCode: errcode.Canceled, wantIs: context.Canceled,
+			first: step{status: 429, header: map[string]string{"Retry-After": "30"}}, wait: time.Millisecond,
 			ctx: func(p context.Context) (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(p)
 				time.AfterFunc(50*time.Millisecond, cancel)
 				return ctx, cancel
 			}},
-		{name: "deadline", wantCode: errcode.DeadlineExceeded, wantIs: context.DeadlineExceeded,
+		// A server-requested wait past the deadline is not slept (see
+		// TestWaitBeyondDeadlineReturnsAtOnce); a backoff is.
+		{name: "deadline during a backoff", wantCode: errcode.DeadlineExceeded, wantIs: context.DeadlineExceeded,
+			first: step{status: 503}, wait: 30 * time.Second,
 			ctx: func(p context.Context) (context.Context, context.CancelFunc) {
 				return context.WithTimeout(p, 50*time.Millisecond)
 			}},
@@ -332,13 +338,13 @@ func TestContextEndsDuringWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := &script{steps: []step{{status: 429, header: map[string]string{"Retry-After": "30"}}}}
+			s := &script{steps: []step{tt.first}}
 			srv, base := newServer(t, s)
 			ctx, cancel := tt.ctx(t.Context())
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 			start := time.Now()
-			_, err := httpx.NewClient(fast(base)).Do(req)
+			_, err := httpx.NewClient(&httpx.Options{Base: base, MinWait: tt.wait, MaxWait: tt.wait}).Do(req)
 			if elapsed := time.Since(start); elapsed > 2*time.Second {
 				t.Errorf("got elapsed %v; want a prompt return", elapsed)
 			}

@@ -2,6 +2,7 @@ package httpx_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -249,11 +250,13 @@ func TestExponentialBackoffBounds(t *testing.T) {
 	})
 }
 
-func TestCancelDuringLongWait(t *testing.T) {
+// TestDeadlineDuringBackoff: an exponential backoff (no time named by the
+// server) is slept until the request's deadline.
+func TestDeadlineDuringBackoff(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeServer{steps: []step{{status: 429, header: map[string]string{"Retry-After": "50"}}}}
-		c := httpx.NewClient(&httpx.Options{Base: f})
+		f := &fakeServer{steps: []step{{status: 503}}}
+		c := httpx.NewClient(&httpx.Options{Base: f, MinWait: 40 * time.Second, MaxWait: 40 * time.Second})
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", "https://api.example.com/x", nil)
@@ -266,4 +269,96 @@ func TestCancelDuringLongWait(t *testing.T) {
 			t.Errorf("got %v; want DeadlineExceeded", err)
 		}
 	})
+}
+
+// TestCancelDuringLongWait: a server-requested wait within the deadline
+// stops when the context is cancelled.
+func TestCancelDuringLongWait(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeServer{steps: []step{{status: 429, header: map[string]string{"Retry-After": "50"}}}}
+		c := httpx.NewClient(&httpx.Options{Base: f})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		time.AfterFunc(10*time.Second, cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", "https://api.example.com/x", nil)
+		start := time.Now()
+		_, err := c.Do(req)
+		if got := time.Since(start); got != 10*time.Second {
+			t.Errorf("returned after %v; want exactly at the 10s cancellation", got)
+		}
+		if errcode.CodeOf(err) != errcode.Canceled {
+			t.Errorf("got %v; want Canceled", err)
+		}
+	})
+}
+
+// TestWaitBeyondDeadlineReturnsAtOnce: a server-requested wait within
+// MaxRateLimitWait but past the request's deadline is not slept; the
+// caller gets RateLimited (Unavailable for a 5xx) with RetryAt at once.
+func TestWaitBeyondDeadlineReturnsAtOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		method    string
+		first     step
+		wantCode  errcode.Code
+		wantWait  time.Duration // RetryAt - start; 0 with wantCode OK means the retry succeeded
+		wantCalls int
+	}{
+		{name: "Retry-After past the deadline", method: "GET",
+			first:    step{status: 429, header: map[string]string{"Retry-After": "50"}},
+			wantCode: errcode.RateLimited, wantWait: 50 * time.Second, wantCalls: 1},
+		{name: "POST too", method: "POST",
+			first:    step{status: 429, header: map[string]string{"Retry-After": "30"}},
+			wantCode: errcode.RateLimited, wantWait: 30 * time.Second, wantCalls: 1},
+		{name: "GitHub secondary limit named only in the body", method: "GET",
+			first: step{status: 403, header: map[string]string{"X-RateLimit-Remaining": "4999"},
+				body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}`},
+			wantCode: errcode.RateLimited, wantWait: time.Minute, wantCalls: 1},
+		{name: "503 Retry-After past the deadline is Unavailable", method: "GET",
+			first:    step{status: 503, header: map[string]string{"Retry-After": "20"}},
+			wantCode: errcode.Unavailable, wantWait: 20 * time.Second, wantCalls: 1},
+		{name: "a wait within the deadline is slept", method: "GET",
+			first:    step{status: 429, header: map[string]string{"Retry-After": "5"}},
+			wantCode: errcode.OK, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeServer{steps: []step{tt.first, {status: 200}}}
+				c := httpx.NewClient(&httpx.Options{Base: f, MinWait: time.Second})
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, tt.method, "https://api.example.com/x", strings.NewReader("payload"))
+				start := time.Now()
+				resp, err := c.Do(req)
+				elapsed := time.Since(start)
+				if err == nil {
+					httpx.DrainClose(resp)
+				}
+				if got := errcode.CodeOf(err); got != tt.wantCode {
+					t.Fatalf("got code %v (%v); want %v", got, err, tt.wantCode)
+				}
+				if n := len(f.gaps()) + 1; n != tt.wantCalls {
+					t.Errorf("got %d attempts; want %d", n, tt.wantCalls)
+				}
+				if tt.wantCode == errcode.OK {
+					return
+				}
+				if elapsed != 0 {
+					t.Errorf("returned after %v; want at once", elapsed)
+				}
+				at, ok := errcode.RetryAt(err)
+				if !ok || !at.Equal(start.Add(tt.wantWait)) {
+					t.Errorf("got RetryAt %v, %v; want %v", at, ok, start.Add(tt.wantWait))
+				}
+				var ce *errcode.Error
+				if !errors.As(err, &ce) || ce.Status != tt.first.status {
+					t.Errorf("got %#v; want an *errcode.Error with status %d", ce, tt.first.status)
+				}
+			})
+		})
+	}
 }

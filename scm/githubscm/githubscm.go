@@ -18,7 +18,10 @@
 //   - ReadTree: 1 (GET tarball, answered 302) plus the download from the
 //     redirect's host (codeload.github.com), which receives no credential
 //     (it is another host; the archive link carries its own temporary
-//     token for private repositories).
+//     token for private repositories). The download is sent as a redirect
+//     hop, so no other integration's credential goes with it either, and a
+//     redirect from an https API to plain http is refused (see
+//     [Driver.ReadTree]).
 //   - ListFiles (Search): 1 (GET git/trees/{ref}?recursive=1; "HEAD" for the
 //     default branch).
 //   - ListRepositories: 1 per page of 100 (orgs/{o}/repos; an owner that is a

@@ -99,9 +99,24 @@ func isJSON(contentType string) bool {
 
 // ReadTree implements driver.Driver with one API request: GET
 // /repos/{o}/{r}/tarball/{ref}, which GitHub answers with a redirect to a
-// download host; the archive is then streamed from there through hc (which
-// sends no credential to that other host). A missing directory yields an
-// archive with no entries under Dir.
+// download host; the archive is then streamed from there through hc. A
+// missing directory yields an archive with no entries under Dir.
+//
+// The redirect is followed under two rules. First, its scheme must be
+// https, or http only when the API base URL itself is http (a test server,
+// an internal instance): a downgrade from an https API to plain http is
+// refused with Unknown, since the archive would travel unprotected.
+// Second, the download request is sent as the redirect it is: its Response
+// field is the API's redirect response, as http.Client sets it when it
+// follows a redirect. The credential transports (credentials.Transport
+// and the scm client's own) see the hop from the API host and attach a
+// credential only when the download host belongs to the same integration
+// as the API host, never one of another integration, so a Location that
+// points at another configured integration's host goes out anonymously.
+// The driver knows only its own integration, so it does not restrict the
+// download host further: GitHub's real flows (api.github.com to
+// codeload.github.com; GitHub Enterprise Server to codeload.HOST with
+// subdomain isolation, or to HOST/_codeload without it) all pass.
 func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
@@ -131,11 +146,19 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 			return nil, &errcode.Error{Code: errcode.Unavailable, Status: resp.StatusCode,
 				Msg: "the tarball redirect has no usable Location"}
 		}
+		if loc.Scheme == "http" && d.base.Scheme != "http" {
+			return nil, &errcode.Error{Code: errcode.Unknown, Status: resp.StatusCode,
+				Msg: fmt.Sprintf("the tarball request to %s redirected to plain http://%s; refusing to download the archive without TLS",
+					d.base.Host, loc.Host)}
+		}
 		dreq, err := http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil)
 		if err != nil {
 			return nil, redact(err)
 		}
 		dreq.Header.Set("User-Agent", d.userAgent)
+		// The download is a redirect hop from the API request: say so, so
+		// that hc's credential transport applies its redirect rule.
+		dreq.Response = resp
 		if hc == nil {
 			hc = &http.Client{}
 		}

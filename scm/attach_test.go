@@ -1,0 +1,125 @@
+package scm_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// TestNoCredentialAfterDowngradeRedirect: an https API on an integration's
+// host redirects to http on the same host (a default port, so the
+// normalised hosts are equal). The plain-http request must go out without
+// the credential, for every kind of Resolver; an https redirect on the same
+// host keeps it.
+func TestNoCredentialAfterDowngradeRedirect(t *testing.T) {
+	const host = "ghe.test"
+	var (
+		mu    sync.Mutex
+		auths = map[string][]string{} // "https" or "http" → Authorization headers
+	)
+	record := func(scheme string, r *http.Request) {
+		mu.Lock()
+		auths[scheme] = append(auths[scheme], r.Header.Get("Authorization"))
+		mu.Unlock()
+	}
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record("https", r)
+		switch r.URL.Path {
+		case "/api/v3/files/a.txt":
+			fmt.Fprint(w, "a\n")
+		case "/api/v3/files/moved.txt":
+			http.Redirect(w, r, "https://"+host+"/api/v3/files/a.txt", http.StatusFound)
+		case "/api/v3/files/downgrade.txt":
+			http.Redirect(w, r, "http://"+host+"/download", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(secure.Close)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record("http", r)
+		fmt.Fprint(w, "plain\n")
+	}))
+	t.Cleanup(plain.Close)
+
+	// host:443 is the TLS server, host:80 the plain one.
+	tr := secure.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: tr.TLSClientConfig.RootCAs, ServerName: "example.com"}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		switch addr {
+		case host + ":443":
+			return d.DialContext(ctx, network, secure.Listener.Addr().String())
+		case host + ":80":
+			return d.DialContext(ctx, network, plain.Listener.Addr().String())
+		}
+		return nil, fmt.Errorf("unexpected dial to %s", addr)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: host, APIBaseURL: "https://" + host + "/api/v3", Token: integrations.NewSecret("config-token"),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := reg.ByHost(host)
+	if !ok {
+		t.Fatalf("registry has no %s", host)
+	}
+	resolver, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		res      scm.Resolver
+		wantAuth string
+	}{
+		{"credentials.Resolver", resolver, "Bearer config-token"},
+		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			clear(auths)
+			mu.Unlock()
+			d := &httpDriver{in: in}
+			c, err := scm.NewClient(reg, tc.res, &scm.Options{
+				Drivers:   map[integrations.Kind]driver.Opener{integrations.GitHub: func(*integrations.Integration) (driver.Driver, error) { return d, nil }},
+				Transport: tr,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{"a.txt", "moved.txt", "downgrade.txt"} {
+				if _, err := c.ReadFile(t.Context(), "https://"+host+"/acme/svc/blob/main/"+p, nil); err != nil {
+					t.Errorf("ReadFile(%s): %v", p, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// a.txt; moved.txt and its redirect to a.txt; downgrade.txt.
+			if got := auths["https"]; len(got) != 4 {
+				t.Errorf("the https server received %d requests; want 4", len(got))
+			}
+			for i, a := range auths["https"] {
+				if a != tc.wantAuth {
+					t.Errorf("https request %d: Authorization %q; want %q", i, a, tc.wantAuth)
+				}
+			}
+			if got := auths["http"]; len(got) != 1 || got[0] != "" {
+				t.Errorf("plain-http Authorization headers after the downgrade = %q; want one request without", got)
+			}
+		})
+	}
+}
