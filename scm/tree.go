@@ -45,7 +45,11 @@ func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOpti
 		limits.MaxBytes = c.s.limits.MaxTreeBytes
 	}
 	limits.MaxFileBytes = limits.MaxBytes // the total caps each file
-	t, err := cl.d.ReadTree(ctx, cl.hc, &driver.TreeRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: dir})
+	// A driver that reads file by file applies the limits and the filter
+	// as it lists, so that an oversized tree fails early; they are applied
+	// again below whatever the driver did.
+	t, err := cl.d.ReadTree(ctx, cl.hc, &driver.TreeRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: dir,
+		MaxFiles: limits.MaxFiles, MaxBytes: limits.MaxBytes, Filter: o.Filter})
 	if err != nil {
 		return nil, c.wrap(ctx, cl, err)
 	}
@@ -57,7 +61,7 @@ func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOpti
 		fsys, err = archive.ReadTarGz(ctx, t.Archive.Body, &archive.Options{Limits: limits,
 			StripComponents: t.Archive.StripComponents, Dir: t.Archive.Dir, Filter: o.Filter})
 	case t.Files != nil:
-		if dir != "" && len(t.Files) == 0 {
+		if dir != "" && len(t.Files) == 0 && t.Filtered == 0 {
 			return nil, c.notFoundDir(cl, dir)
 		}
 		fsys, err = buildFS(t.Files, o.Filter, limits)

@@ -45,8 +45,12 @@
 //     has no sub-path archive, so the whole tree is downloaded and cut
 //     client-side), 2 without a ref. If the archive download refuses the
 //     credential (401 or 403: Atlassian's BCLOUD-23783 reports that access
-//     tokens are refused there), ReadTree falls back to the API: one
-//     listing plus one request per file.
+//     tokens are refused there), ReadTree falls back to the API: the
+//     listing (one request per 100 entries) plus one request per file kept.
+//     The fallback applies the tree's filter and limits to the listing,
+//     with the sizes it gives, before reading anything: files the filter
+//     rejects are not read, and a tree over the limits fails with
+//     InvalidArgument once the listing shows it.
 //   - ListFiles: GET .../src/{ref}/{dir}/?max_depth=&pagelen=100, following
 //     next links for at most Options.MaxFilePages pages before reporting
 //     Truncated.
@@ -77,8 +81,10 @@
 // Error bodies ({"type":"error","error":{"message","detail"}}) become
 // *APIError; [Driver.ErrorInfo] maps them: 400 InvalidArgument (AlreadyExists
 // for a duplicate pull request, Conflict for one with no changes), 401
-// Unauthorized, 403 PermissionDenied, 404 NotFound, 409 Conflict, 429
-// RateLimited, 5xx Unavailable.
+// Unauthorized, 403 PermissionDenied (RateLimited when the answer is a rate
+// limit), 404 NotFound, 409 Conflict, 429 RateLimited, 5xx Unavailable.
+// Rate limits keep their end time (Retry-After) in the error, for calls
+// through go-bitbucket too.
 package bitbucketcloudscm
 
 import (
@@ -260,6 +266,9 @@ type APIError struct {
 	Status  int
 	Message string
 	Detail  string
+	// RateLimited reports that the answer is a rate limit (any 429, or a
+	// 403 that httpx.RateLimitInfo recognises as one).
+	RateLimited bool
 	// RetryAt is when a rate limit ends, where the answer says.
 	RetryAt time.Time
 }
@@ -349,6 +358,8 @@ func statusCode(e *APIError) errcode.Code {
 		return errcode.InvalidArgument
 	case s == http.StatusUnauthorized:
 		return errcode.Unauthorized
+	case s == http.StatusForbidden && e.RateLimited:
+		return errcode.RateLimited
 	case s == http.StatusForbidden:
 		return errcode.PermissionDenied
 	case s == http.StatusNotFound, s == http.StatusGone:
@@ -429,7 +440,7 @@ func transportError(c *call, err error) error {
 func apiError(method, rawURL string, resp *http.Response) error {
 	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode}
 	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
-		e.RetryAt = t
+		e.RateLimited, e.RetryAt = true, t
 	}
 	if resp.StatusCode == http.StatusNotModified {
 		httpx.DrainClose(resp)
@@ -560,7 +571,8 @@ func (d *Driver) ref(ctx context.Context, hc *http.Client, repo driver.Repo, ref
 // ---- ReadTree ----
 
 // ReadTree downloads the web host's archive of the whole tree at ref; the
-// portable client keeps r.Dir.
+// portable client keeps r.Dir. When the web host refuses the credential,
+// it reads the tree through the API, file by file.
 func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
 	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
 	if err != nil {
@@ -570,8 +582,8 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: u, header: http.Header{"Accept": {"application/x-gzip, */*"}}})
 	if err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
-			return d.treeFromAPI(ctx, hc, r.Repo, ref, r.Dir)
+		if errors.As(err, &ae) && !ae.RateLimited && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+			return d.treeFromAPI(ctx, hc, r, ref)
 		}
 		return nil, err
 	}
@@ -579,28 +591,65 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 }
 
 // treeFromAPI reads the tree file by file: the fallback when the archive
-// download refuses the credential.
-func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string) (*driver.Tree, error) {
-	entries, truncated, err := d.listFiles(ctx, hc, repo, ref, dir, 1<<20)
+// download refuses the credential. It applies r's filter and limits to the
+// listing, with the sizes the listing gives, before reading any file: a
+// file the filter rejects is not read, and a tree over the limits fails
+// with InvalidArgument as soon as the listing shows it, without listing
+// further.
+func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, r *driver.TreeRequest, ref string) (*driver.Tree, error) {
+	var (
+		keep     []srcEntry
+		total    int64
+		filtered int
+	)
+	rel := func(p string) string {
+		if r.Dir == "" {
+			return p
+		}
+		return strings.TrimPrefix(p, r.Dir+"/")
+	}
+	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, 1<<20, func(e srcEntry) error {
+		if r.Filter != nil && !r.Filter(rel(e.Path), e.Size) {
+			filtered++
+			return nil
+		}
+		if r.MaxFiles > 0 && len(keep) >= r.MaxFiles {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree has more than %d files; raise TreeOptions.MaxFiles", r.MaxFiles)
+		}
+		if r.MaxBytes > 0 && e.Size > r.MaxBytes {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree file %q is larger than %d bytes", rel(e.Path), r.MaxBytes)
+		}
+		if total += e.Size; r.MaxBytes > 0 && total > r.MaxBytes {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree holds more than %d bytes of files; raise TreeOptions.MaxBytes", r.MaxBytes)
+		}
+		keep = append(keep, e)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	if truncated {
-		return nil, errcode.Newf(errcode.InvalidArgument, "", "the tree of %s is too large to read file by file", dir)
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "the tree of %s is too large to read file by file", r.Dir)
 	}
-	files := make([]driver.TreeFile, 0, len(entries))
-	for _, e := range entries {
-		f, err := d.ReadFile(ctx, hc, &driver.ReadFileRequest{Repo: repo, Ref: ref, Path: e.Path, MaxBytes: httpx.DefaultMaxBody})
+	files := make([]driver.TreeFile, 0, len(keep))
+	var read int64
+	for _, e := range keep {
+		// The listing's sizes passed the limits; the reads are held to
+		// what is left of MaxBytes in case the content says otherwise.
+		limit := int64(httpx.DefaultMaxBody)
+		if r.MaxBytes > 0 {
+			limit = max(r.MaxBytes-read, 1) // ReadFile takes 0 as its default
+		}
+		f, err := d.ReadFile(ctx, hc, &driver.ReadFileRequest{Repo: r.Repo, Ref: ref, Path: e.Path, MaxBytes: limit})
 		if err != nil {
 			return nil, err
 		}
-		rel := e.Path
-		if dir != "" {
-			rel = strings.TrimPrefix(e.Path, dir+"/")
+		if read += int64(len(f.Content)); r.MaxBytes > 0 && read > r.MaxBytes {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree holds more than %d bytes of files; raise TreeOptions.MaxBytes", r.MaxBytes)
 		}
-		files = append(files, driver.TreeFile{Path: rel, Content: f.Content, Executable: slices.Contains(e.Attributes, "executable")})
+		files = append(files, driver.TreeFile{Path: rel(e.Path), Content: f.Content, Executable: slices.Contains(e.Attributes, "executable")})
 	}
-	return &driver.Tree{Files: files}, nil
+	return &driver.Tree{Files: files, Filtered: filtered}, nil
 }
 
 // ---- ListFiles ----
@@ -608,51 +657,56 @@ func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, repo driver.R
 type srcEntry struct {
 	Type       string   `json:"type"`
 	Path       string   `json:"path"`
+	Size       int64    `json:"size"`
 	Attributes []string `json:"attributes"`
 }
 
-// listFiles lists the files under dir at ref, recursively, at most
-// maxPages pages. A missing dir gives no entries.
-func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int) ([]srcEntry, bool, error) {
+// listFiles calls each for every file under dir at ref, recursively, for
+// at most maxPages pages, and reports whether pages were left. A missing
+// dir gives no files. An error from each stops the listing at once and is
+// returned.
+func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
 	if dir != "" {
 		u += escapePath(dir) + "/"
 	}
 	u += "?" + url.Values{"max_depth": {strconv.Itoa(d.opts.MaxDepth)}, "pagelen": {strconv.Itoa(d.opts.PageLen)}}.Encode()
-	var out []srcEntry
-	for range maxPages {
+	for i := range maxPages {
 		var page struct {
 			Values []srcEntry `json:"values"`
 			Next   string     `json:"next"`
 		}
 		if err := d.getJSON(ctx, hc, u, &page); err != nil {
 			var ae *APIError
-			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && dir != "" && len(out) == 0 {
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && dir != "" && i == 0 {
 				// A missing directory, or a missing repository or ref?
 				// The root tells.
 				var root struct{}
 				if rerr := d.getJSON(ctx, hc, base+"?pagelen=1", &root); rerr != nil {
-					return nil, false, rerr
+					return false, rerr
 				}
-				return nil, false, nil
+				return false, nil
 			}
-			return nil, false, err
+			return false, err
 		}
 		for _, v := range page.Values {
-			if v.Type == "commit_file" {
-				out = append(out, v)
+			if v.Type != "commit_file" {
+				continue
+			}
+			if err := each(v); err != nil {
+				return false, err
 			}
 		}
 		if page.Next == "" {
-			return out, false, nil
+			return false, nil
 		}
 		if !d.ownsURL(page.Next) {
-			return nil, false, fmt.Errorf("next link %s is not on the API host", pathOf(page.Next))
+			return false, fmt.Errorf("next link %s is not on the API host", pathOf(page.Next))
 		}
 		u = page.Next
 	}
-	return out, true, nil
+	return true, nil
 }
 
 // ownsURL reports whether u is on the API base URL.
@@ -664,7 +718,11 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	if err != nil {
 		return nil, err
 	}
-	entries, truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, d.opts.MaxFilePages)
+	paths := []string{}
+	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, d.opts.MaxFilePages, func(e srcEntry) error {
+		paths = append(paths, e.Path)
+		return nil
+	})
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == 555 {
@@ -672,12 +730,8 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 		}
 		return nil, err
 	}
-	out := &driver.FileList{Paths: make([]string, 0, len(entries)), Truncated: truncated}
-	for _, e := range entries {
-		out.Paths = append(out.Paths, e.Path)
-	}
-	slices.Sort(out.Paths)
-	return out, nil
+	slices.Sort(paths)
+	return &driver.FileList{Paths: paths, Truncated: truncated}, nil
 }
 
 // ---- ListRepositories ----

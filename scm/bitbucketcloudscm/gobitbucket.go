@@ -10,23 +10,49 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	bitbucket "github.com/ktrysmt/go-bitbucket"
 
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
 // ctxTransport injects ctx into every request go-bitbucket sends: its
 // requests are built without a context (go-peers.md §4.3), so without this
-// a deadline or cancellation would not reach the wire.
+// a deadline or cancellation would not reach the wire. It also notes the
+// rate-limit facts of the last answer, which go-bitbucket drops with the
+// headers (its UnexpectedResponseStatusError keeps status and body only).
+// One ctxTransport serves one driver call.
 type ctxTransport struct {
 	ctx  context.Context
 	base http.RoundTripper
+
+	mu   sync.Mutex
+	last answerInfo
 }
 
-func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+// answerInfo is what ctxTransport remembers of an answer.
+type answerInfo struct {
+	status  int
+	limited bool      // httpx.RateLimitInfo identified a rate limit
+	retryAt time.Time // when the limit ends, zero if the answer does not say
+}
+
+func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req.WithContext(t.ctx))
+	if resp != nil {
+		info := answerInfo{status: resp.StatusCode}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			// Reads at most 8 KiB of a 403 or 429 body and puts them back.
+			info.retryAt, info.limited = httpx.RateLimitInfo(resp, time.Now())
+		}
+		t.mu.Lock()
+		t.last = info
+		t.mu.Unlock()
+	}
 	if resp != nil && resp.Body != nil {
 		// go-bitbucket reads whole bodies: cap them.
 		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxJSONBody), Closer: resp.Body}
@@ -34,14 +60,27 @@ func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// lastAnswer returns what the last answer said.
+func (t *ctxTransport) lastAnswer() answerInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
 type limitedBody struct {
 	io.Reader
 	io.Closer
 }
 
+// bbClient is a go-bitbucket client for one call and its transport.
+type bbClient struct {
+	*bitbucket.Client
+	tr *ctxTransport
+}
+
 // bb returns a go-bitbucket client for one call: no credential of its own
 // (hc's transport attaches it), hc's transport with ctx injected.
-func (d *Driver) bb(ctx context.Context, hc *http.Client) (*bitbucket.Client, error) {
+func (d *Driver) bb(ctx context.Context, hc *http.Client) (*bbClient, error) {
 	c, err := bitbucket.NewOAuthbearerTokenWithBaseUrlStr("", d.api)
 	if err != nil {
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "go-bitbucket refused the API base URL: %v", err)
@@ -50,19 +89,23 @@ func (d *Driver) bb(ctx context.Context, hc *http.Client) (*bitbucket.Client, er
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	c.HttpClient = &http.Client{Transport: ctxTransport{ctx: ctx, base: rt}, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar,
-		Timeout: hc.Timeout}
-	return c, nil
+	tr := &ctxTransport{ctx: ctx, base: rt}
+	c.HttpClient = &http.Client{Transport: tr, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar, Timeout: hc.Timeout}
+	return &bbClient{Client: c, tr: tr}, nil
 }
 
-// bbError turns a go-bitbucket error into the driver's: *APIError for an
-// HTTP answer (go-bitbucket keeps the status and body, not the headers),
+// error turns a go-bitbucket error into the driver's: *APIError for an
+// HTTP answer (go-bitbucket keeps the status and body, not the headers:
+// whether it was a rate limit, and until when, comes from the transport),
 // the transport's own error otherwise.
-func bbError(ctx context.Context, method, path string, err error) error {
+func (c *bbClient) error(ctx context.Context, method, path string, err error) error {
 	var ue *bitbucket.UnexpectedResponseStatusError
 	if errors.As(err, &ue) {
 		e := &APIError{Method: method, Path: path, Status: ue.StatusCode}
 		e.Message, e.Detail = errorBody(ue.Body)
+		if last := c.tr.lastAnswer(); last.status == ue.StatusCode && last.limited {
+			e.RateLimited, e.RetryAt = true, last.retryAt
+		}
 		return e
 	}
 	var ce *errcode.Error
@@ -85,7 +128,7 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 	ro := &bitbucket.RepositoryOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name)}
 	r, err := c.Repositories.Repository.Get(ro.WithContext(ctx))
 	if err != nil {
-		return "", bbError(ctx, http.MethodGet, d.repoPath(repo), err)
+		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)
 	}
 	if r.Mainbranch.Name == "" {
 		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
@@ -105,7 +148,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
 	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
 	if err != nil {
-		return nil, bbError(ctx, http.MethodGet, d.repoPath(repo)+"/pullrequests", err)
+		return nil, c.error(ctx, http.MethodGet, d.repoPath(repo)+"/pullrequests", err)
 	}
 	var page struct {
 		Values []pullJSON `json:"values"`
@@ -134,7 +177,7 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
 	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
 	if err != nil {
-		err = bbError(ctx, http.MethodPost, d.repoPath(r.Repo)+"/pullrequests", err)
+		err = c.error(ctx, http.MethodPost, d.repoPath(r.Repo)+"/pullrequests", err)
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ae.says("already an open pull request") {
 			if base == "" {

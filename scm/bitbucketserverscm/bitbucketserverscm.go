@@ -63,7 +63,8 @@
 // Bitbucket derives from it ("My Service" → "my-service"). Error bodies
 // ({"errors":[{"context","message","exceptionName"}]}) become *APIError;
 // [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument,
-// 401 Unauthorized, 403 PermissionDenied, 404 NotFound, 409 Conflict
+// 401 Unauthorized, 403 PermissionDenied (RateLimited when the answer is a
+// rate limit), 404 NotFound, 409 Conflict
 // (AlreadyExists for DuplicatePullRequestException and existing files or
 // refs), 429 RateLimited, 5xx Unavailable.
 package bitbucketserverscm
@@ -234,6 +235,9 @@ type APIError struct {
 	Path   string
 	Status int
 	Errors []ErrorMessage
+	// RateLimited reports that the answer is a rate limit (any 429, or a
+	// 403 that httpx.RateLimitInfo recognises as one).
+	RateLimited bool
 	// RetryAt is when a rate limit ends, where the answer says.
 	RetryAt time.Time
 	// existing is the existingPullRequest of a
@@ -371,6 +375,8 @@ func statusCode(e *APIError) errcode.Code {
 		return errcode.InvalidArgument
 	case s == http.StatusUnauthorized:
 		return errcode.Unauthorized
+	case s == http.StatusForbidden && e.RateLimited:
+		return errcode.RateLimited
 	case s == http.StatusForbidden:
 		return errcode.PermissionDenied
 	case s == http.StatusNotFound, s == http.StatusGone:
@@ -458,7 +464,7 @@ func transportError(c *call, err error) error {
 func (d *Driver) apiError(c *call, resp *http.Response) error {
 	e := &APIError{Method: c.method, Path: c.path, Status: resp.StatusCode}
 	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
-		e.RetryAt = t
+		e.RateLimited, e.RetryAt = true, t
 	}
 	if resp.StatusCode == http.StatusNotModified {
 		httpx.DrainClose(resp)

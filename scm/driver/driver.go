@@ -106,10 +106,31 @@ type File struct {
 }
 
 // TreeRequest asks for a directory tree.
+//
+// MaxFiles, MaxBytes and Filter are the portable client's limits and the
+// caller's filter, for drivers that return a Tree as Files: such a driver
+// must skip the files Filter rejects before reading them (calling it with
+// the size its listing gives), and must stop listing and reading, and
+// return an error classified InvalidArgument (an *errcode.Error with that
+// code will do), as soon as the files it keeps exceed MaxFiles in number
+// or MaxBytes in total size, so that an oversized tree costs a bounded
+// number of requests and bytes. Drivers that return an Archive can ignore
+// them: the portable client applies them while it reads the stream. The
+// portable client applies them again to every Tree, so Filter may be
+// called more than once for a file.
 type TreeRequest struct {
 	Repo Repo
 	Ref  string // "" = default branch
 	Dir  string // "" = repository root
+
+	// MaxFiles caps the number of files kept (> 0).
+	MaxFiles int
+	// MaxBytes caps the total size of the files kept, and so of each
+	// file (> 0).
+	MaxBytes int64
+	// Filter, when non-nil, keeps only the files for which it returns
+	// true; path is relative to Dir, size is the file's size in bytes.
+	Filter func(path string, size int64) bool
 }
 
 // Tree is a driver's answer to ReadTree: exactly one of Archive and Files
@@ -119,6 +140,11 @@ type Tree struct {
 	Files   []TreeFile
 	// CommitID is the commit the tree was read at, where known.
 	CommitID string
+	// Filtered counts the files a Files tree leaves out because
+	// TreeRequest.Filter rejected them. With no Files, a non-zero
+	// Filtered tells the portable client that Dir exists (every file in
+	// it was filtered out) rather than that it is missing.
+	Filtered int
 }
 
 // Archive is a gzip-compressed tar stream. The portable client drops
