@@ -82,10 +82,11 @@ func (r *recordingResolver) requests() []credentials.Request {
 
 // fakeDriver is a driver whose methods are functions; unset ones fail.
 type fakeDriver struct {
-	readFile func(ctx context.Context, r *driver.ReadFileRequest) (*driver.File, error)
-	readTree func(ctx context.Context, r *driver.TreeRequest) (*driver.Tree, error)
-	info     func(err error) driver.ErrorInfo
-	calls    int
+	readFile  func(ctx context.Context, r *driver.ReadFileRequest) (*driver.File, error)
+	readTree  func(ctx context.Context, r *driver.TreeRequest) (*driver.Tree, error)
+	listFiles func(ctx context.Context, r *driver.ListFilesRequest) (*driver.FileList, error)
+	info      func(err error) driver.ErrorInfo
+	calls     int
 }
 
 var errUnset = errors.New("fakeDriver: method not set")
@@ -106,9 +107,12 @@ func (d *fakeDriver) ReadTree(ctx context.Context, _ *http.Client, r *driver.Tre
 	return d.readTree(ctx, r)
 }
 
-func (d *fakeDriver) ListFiles(context.Context, *http.Client, *driver.ListFilesRequest) (*driver.FileList, error) {
+func (d *fakeDriver) ListFiles(ctx context.Context, _ *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	d.calls++
-	return nil, errUnset
+	if d.listFiles == nil {
+		return nil, errUnset
+	}
+	return d.listFiles(ctx, r)
 }
 
 func (d *fakeDriver) ListRepositories(context.Context, *http.Client, *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
@@ -627,5 +631,45 @@ func TestWrappedErrcodeInChain(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "token=nope") {
 		t.Errorf("error shows the URL's query: %v", err)
+	}
+}
+
+// TestSearchFallbackFiltersTheTree checks that when the listing is
+// truncated, the tree read in its place keeps only the matching files, so
+// drivers that read file by file read no others.
+func TestSearchFallbackFiltersTheTree(t *testing.T) {
+	var got *driver.TreeRequest
+	d := &fakeDriver{
+		listFiles: func(context.Context, *driver.ListFilesRequest) (*driver.FileList, error) {
+			return &driver.FileList{Truncated: true}, nil
+		},
+		readTree: func(_ context.Context, r *driver.TreeRequest) (*driver.Tree, error) {
+			got = r
+			var files []driver.TreeFile
+			for _, p := range []string{"a.yaml", "sub/b.yaml", "c.txt"} {
+				if r.Filter == nil || r.Filter(p, 1) {
+					files = append(files, driver.TreeFile{Path: p, Content: []byte("x")})
+				}
+			}
+			return &driver.Tree{Files: files}, nil
+		},
+	}
+	c := newClient(t, d.opener(), nil, nil)
+	res, err := c.Search(t.Context(), ghBase+"basic/blob/main/templates/**/*.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Dir != "templates" || got.Filter == nil {
+		t.Fatalf("tree request = %+v; want Dir templates with a filter", got)
+	}
+	if got.Filter("c.txt", 1) || !got.Filter("sub/b.yaml", 1) {
+		t.Errorf("filter keeps c.txt or drops sub/b.yaml; want only *.yaml under templates")
+	}
+	var paths []string
+	for _, r := range res {
+		paths = append(paths, r.Path)
+	}
+	if diff := cmp.Diff([]string{"templates/a.yaml", "templates/sub/b.yaml"}, paths); diff != "" {
+		t.Errorf("Search (-want +got):\n%s", diff)
 	}
 }

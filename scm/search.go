@@ -48,7 +48,10 @@ func (c *Client) Search(ctx context.Context, rawURL string, opts *SearchOptions)
 	} else {
 		c.s.log.DebugContext(ctx, "scm: file list truncated, reading the tree", "host", cl.in.Host, "owner", cl.loc.Owner,
 			"repo", cl.loc.Repo, "dir", dir)
-		fsys, err := c.readTree(ctx, cl, dir, &TreeOptions{})
+		// Only the matching files are kept (and, by drivers that read file
+		// by file, read at all).
+		match := func(p string, _ int64) bool { return matchGlob(pattern, path.Join(dir, p)) }
+		fsys, err := c.readTree(ctx, cl, dir, &TreeOptions{Filter: match})
 		if err != nil {
 			if errcode.CodeOf(err) == errcode.NotFound {
 				return []SearchResult{}, nil
