@@ -11,17 +11,21 @@
 // A [Resolver] picks a credential per host, owner and repository in a
 // fixed, documented order (see [Resolver.Resolve]) and, when nothing fits,
 // says why for every candidate. The signed-in user's credential is passed
-// explicitly in each [Request], never through a context value. A
-// [Transport] attaches the resolved credential to HTTP requests, only for
-// the integration's own hosts, and retries once on a 401 with a renewed
+// explicitly in each [Request], never through a context value, and is only
+// ever used for that Request's host's integration. A [Transport] attaches
+// the resolved credential to HTTP requests, only for the hosts of the
+// integration its Request is for, and retries once on a 401 with a renewed
 // credential.
 //
 // GitHub App tokens come from package [githubapp]: the installation for an
-// owner is found with one request and cached, and its token is minted once
-// and renewed before it expires, so a cached owner costs no request. A
-// Bitbucket Cloud OAuth consumer (clientId and clientSecret) gets its token
-// with the client-credentials grant, one request for all concurrent
-// callers.
+// owner is found with one request (through the repository when the Request
+// names one, so organisations and users cost the same) and cached, and its
+// token is minted once and renewed before it expires, so a cached owner
+// costs no request. A Bitbucket Cloud OAuth consumer (clientId and
+// clientSecret) gets its token with the client-credentials grant, one
+// request for all concurrent callers. None of these token requests follows
+// a redirect, so the app's JWT, the client secret and a user's refresh
+// token reach their configured endpoint only.
 //
 // No type in this package shows a secret when formatted with any fmt verb,
 // logged with log/slog or marshalled to JSON, and no error contains one.
@@ -46,7 +50,8 @@
 //     GitHub rejects the app's JWT or the token endpoint rejects the client
 //     id and secret, RateLimited with a retry time, Unavailable when the
 //     endpoint is down, keeps failing or answers garbage;
-//   - InvalidArgument for a request with no host or a contradictory policy;
+//   - InvalidArgument for a request with no host, a contradictory policy,
+//     or a URL on another integration than its Host;
 //   - Canceled or DeadlineExceeded when the context ends first.
 //
 // NewResolver returns InvalidArgument when a GitHub App's private key does

@@ -129,7 +129,7 @@ func ExampleTransport() {
 	}
 	client := &http.Client{Transport: &credentials.Transport{
 		Resolver: resolver,
-		Request:  credentials.Request{Owner: "acme", Repo: "widgets"},
+		Request:  credentials.Request{Host: "ghe.example.com", Owner: "acme", Repo: "widgets"},
 	}}
 	resp, err := client.Get(api.URL + "/repos/acme/widgets")
 	if err != nil {

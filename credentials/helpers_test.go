@@ -77,6 +77,7 @@ type fakeOAuth struct {
 	refresh   map[string]bool // refresh tokens that are valid
 	rotate    bool            // issue a new refresh token on each refresh, and revoke the old one
 	expiresIn int
+	delay     time.Duration // a refresh answers this long after the grant (and any rotation) took effect
 	fault     func(w http.ResponseWriter, r *http.Request) bool
 	lastAuth  string
 	lastForm  string
@@ -147,6 +148,14 @@ func (f *fakeOAuth) serve(w http.ResponseWriter, r *http.Request) {
 			nrt := "ghr_rotated" + n
 			f.refresh[nrt] = true
 			body["refresh_token"] = nrt
+		}
+		if f.delay > 0 {
+			// The old refresh token is gone already, whether or not the
+			// client is still there to read the answer.
+			delay := f.delay
+			f.mu.Unlock()
+			time.Sleep(delay)
+			f.mu.Lock()
 		}
 		writeJSON(w, body)
 	default:

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/scmkit/scmkit/credentials/internal/retry"
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
@@ -26,21 +27,38 @@ import (
 // oauth2.Config.TokenSource, to a [Source] of the signed-in user's
 // credential (KindUser, Source "user").
 //
-// oauth2.TokenSource takes no context, so a refresh it makes cannot be
-// cancelled and ignores the caller's context; it also cannot be told that
-// a token was rejected, so the [Transport] does not retry a 401 with it.
-// Prefer [UserSource], which has neither limit.
+// oauth2.TokenSource takes no context, so the call to ts.Token itself
+// cannot be interrupted: a refresh it makes runs to its end whatever the
+// callers do. Credential still returns as soon as the caller's context
+// ends (Canceled or DeadlineExceeded), leaving that call to finish on its
+// own; concurrent callers, and callers that come while an abandoned call
+// is still running, share that one call, so callers that give up do not
+// pile up goroutines. ts also cannot be told that a token was rejected, so
+// the [Transport] does not retry a 401 with it. Prefer [UserSource], which
+// has neither limit.
 func FromOAuth2(ts oauth2.TokenSource) Source {
+	const op = "credentials.FromOAuth2"
+	var g singleflight.Group
 	return SourceFunc(func(ctx context.Context) (*Credential, error) {
-		if err := errcode.FromContext(ctx, "credentials.FromOAuth2"); err != nil {
+		if err := errcode.FromContext(ctx, op); err != nil {
 			return nil, err
 		}
-		tok, err := ts.Token()
-		if err != nil {
-			e, _ := oauthError("credentials.FromOAuth2", "", "the signed-in user's token", err)
-			return nil, e
+		ch := g.DoChan("", func() (any, error) { return ts.Token() })
+		select {
+		case <-ctx.Done():
+			return nil, &errcode.Error{Code: codeOfContext(ctx), Op: op,
+				Msg: "the OAuth token source did not answer before the caller's context ended", Err: ctx.Err()}
+		case res := <-ch:
+			if res.Err != nil {
+				e, _ := oauthError(op, "", "the signed-in user's token", res.Err)
+				return nil, e
+			}
+			tok, _ := res.Val.(*oauth2.Token)
+			if tok == nil {
+				return nil, errcode.New(errcode.Unauthorized, op, "the OAuth token source returned no token")
+			}
+			return &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: tok.Expiry, Source: "user"}, nil
 		}
-		return &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: tok.Expiry, Source: "user"}, nil
 	})
 }
 
@@ -53,10 +71,17 @@ type UserOptions struct {
 	// callers are waiting, with a context that is not cancelled when they
 	// stop waiting; keep it quick.
 	OnRotate func(ctx context.Context, tok *oauth2.Token)
-	// HTTPClient sends the refresh requests; nil means
-	// http.DefaultClient. It must not be a client that attaches
-	// credentials itself.
+	// HTTPClient sends the refresh requests; nil means a client with
+	// http.DefaultTransport. It must not be a client that attaches
+	// credentials itself. UserSource uses a copy that never follows
+	// redirects, so that the refresh token and client secret go to the
+	// token URL only.
 	HTTPClient *http.Client
+	// AttemptTimeout bounds a refresh; default 20s. A refresh runs to its
+	// end (or this timeout) even when every caller waiting for it gives
+	// up, so that a refresh token the provider has already rotated is not
+	// lost.
+	AttemptTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Margin is how long before expiry the token is refreshed; default
@@ -74,6 +99,7 @@ type UserTokenSource struct {
 	now      func() time.Time
 	onRotate func(context.Context, *oauth2.Token)
 	source   string
+	timeout  time.Duration
 
 	mu      sync.Mutex
 	refresh string // the current refresh token
@@ -85,10 +111,13 @@ type UserTokenSource struct {
 // UserSource returns a Source of the signed-in user's credential (KindUser)
 // starting from tok, the token the user's sign-in produced. When the access
 // token is missing or due for renewal, it is refreshed through cfg's token
-// endpoint with the refresh token, once for all concurrent callers, using
-// the context of the call that needed it. Refreshes are not retried: a
-// provider that rotates refresh tokens may have used up the old one even
-// when the answer was lost.
+// endpoint with the refresh token, once for all concurrent callers. The
+// refresh is not cancelled when the caller that started it gives up: it
+// runs to its end (bounded by [UserOptions.AttemptTimeout]), so that the
+// new token is stored, OnRotate is called and the callers still waiting get
+// it, while every caller returns as soon as its own context ends.
+// Refreshes are not retried: a provider that rotates refresh tokens may
+// have used up the old one even when the answer was lost.
 //
 // Errors: Unauthorized when there is no refresh token or the provider
 // rejects it (the user must sign in again); Unavailable when the token
@@ -107,7 +136,10 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 	if o.Source == "" {
 		o.Source = "user"
 	}
-	s := &UserTokenSource{cfg: cfg, client: o.HTTPClient, now: o.Now, onRotate: o.OnRotate, source: o.Source}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = retry.DefaultAttemptTimeout
+	}
+	s := &UserTokenSource{cfg: cfg, client: noRedirects(o.HTTPClient), now: o.Now, onRotate: o.OnRotate, source: o.Source, timeout: o.AttemptTimeout}
 	s.cache = tokencache.New[struct{}, *Credential]("credentials.UserSource", o.Now, o.Margin, func(struct{}) string { return "" })
 	s.fetch = s.refreshCredential
 	if tok != nil {
@@ -146,14 +178,16 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 		return nil, time.Time{}, errcode.New(errcode.Unauthorized, op,
 			"the signed-in user's token has expired and there is no refresh token to renew it; the user must sign in again")
 	}
-	rctx := ctx
-	if s.client != nil {
-		rctx = context.WithValue(ctx, oauth2.HTTPClient, s.client)
-	}
-	tok, err := s.cfg.TokenSource(rctx, &oauth2.Token{RefreshToken: rt}).Token()
+	// Not the caller's context: once the request is out, the provider may
+	// rotate the refresh token, and only finishing the refresh keeps the
+	// new one. The cache returns to each caller when its own context ends.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	tok, err := s.cfg.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.client), &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, time.Time{}, errcode.FromContext(ctx, op)
+		if rctx.Err() != nil {
+			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op,
+				Msg: "the token endpoint did not answer the refresh of the signed-in user's token within " + s.timeout.String(), Err: err}
 		}
 		e, _ := oauthError(op, "", "refreshing the signed-in user's token", err)
 		return nil, time.Time{}, e
@@ -202,6 +236,7 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret.Reveal(), TokenURL: tokenURL,
 		AuthStyle: oauth2.AuthStyleInHeader,
 	}
+	noFollow := noRedirects(client)
 	source := in.ConfigPath + " oauth consumer"
 	what := "the OAuth consumer " + in.ConfigPath + " (clientId " + c.ClientID + ")"
 	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
@@ -210,7 +245,7 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 			return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: string(in.Kind), Host: in.Host,
 				Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
 		}, func(actx context.Context) (bool, time.Duration, error) {
-			t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, client))
+			t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, noFollow))
 			if err != nil {
 				e, retry := oauthError(op, in.Host, what, err)
 				e.Provider = string(in.Kind)
@@ -237,6 +272,38 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 			Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
 	}
 	return cs
+}
+
+// noRedirects returns a shallow copy of c (nil: a client with
+// http.DefaultTransport) that hands 3xx answers back instead of following
+// them. Go's client keeps Authorization on a redirect to the same host name
+// (any port or scheme) or a subdomain, and a 307 or 308 re-sends the body:
+// the client secret and refresh token must go to the token URL only, and
+// token endpoints never redirect a correct request.
+func noRedirects(c *http.Client) *http.Client {
+	var cp http.Client
+	if c != nil {
+		cp = *c
+	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+// redirectTarget names where a 3xx answer pointed, without the Location's
+// user info, query or fragment.
+func redirectTarget(resp *http.Response) string {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "no Location"
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "an unparseable Location"
+	}
+	if resp.Request != nil && resp.Request.URL != nil {
+		u = resp.Request.URL.ResolveReference(u)
+	}
+	return redactURL(u.String())
 }
 
 // expiresIn reads the token response's expires_in, so that the expiry is
@@ -287,6 +354,9 @@ func oauthError(op, host, what string, err error) (*errcode.Error, bool) {
 			detail += ": " + oneLine(re.ErrorDescription)
 		}
 		switch {
+		case status >= 300 && status < 400:
+			e.Code, e.Msg = errcode.Unavailable, "the token endpoint answered "+what+" with an unexpected redirect (HTTP "+
+				strconv.Itoa(status)+") to "+redirectTarget(re.Response)+", which is not followed with credentials; check the token URL"
 		case status >= 500:
 			e.Code, e.Msg = errcode.Unavailable, "the token endpoint failed "+what+" ("+detail+")"
 			return e, true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // TestNothingShowsASecret formats every public type of the package, and the
@@ -119,5 +120,46 @@ func TestNothingShowsASecret(t *testing.T) {
 	}})).Info("resolved", "cred", patCred)
 	if got, want := buf.String(), `{"level":"INFO","msg":"resolved","cred":{"kind":"token","source":"integrations.github[0].token","token":"[redacted]"}}`+"\n"; got != want {
 		t.Errorf("slog JSON = %s; want %s", got, want)
+	}
+}
+
+func TestURLRedaction(t *testing.T) {
+	const raw = "https://alice:pw-secret@git.example.com:8443/acme/widgets.git?token=qs-secret&x=1#frag-secret"
+	tests := []struct {
+		name string
+		got  func() string
+		want string // contained; "" to check only that nothing leaks
+	}{
+		{"Request.String", func() string { return Request{URL: raw, Owner: "acme"}.String() },
+			"credentials.Request{Host: https://git.example.com:8443/acme/widgets.git, Owner: acme}"},
+		{"Request %+v", func() string { return fmt.Sprintf("%+v", Request{URL: raw}) }, "https://git.example.com:8443/acme/widgets.git}"},
+		{"Transport.String", func() string { return (&Transport{Request: Request{URL: raw}}).String() },
+			"credentials.Transport(credentials.Request{Host: https://git.example.com:8443/acme/widgets.git})"},
+		{"Transport.LogValue", func() string {
+			var b strings.Builder
+			slog.New(slog.NewTextHandler(&b, nil)).Info("x", "t", &Transport{Request: Request{URL: raw}})
+			return b.String()
+		}, "https://git.example.com:8443/acme/widgets.git"},
+		{"Resolve: the request names no host", func() string {
+			r, err := newResolver(nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.Resolve(t.Context(), Request{URL: "/acme/widgets?token=qs-secret#frag-secret"})
+			if errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Errorf("Resolve = %v; want InvalidArgument", err)
+			}
+			return err.Error()
+		}, `URL "/acme/widgets"`},
+		{"unparseable", func() string { return Request{URL: "https://h/%zz?token=qs-secret"}.String() }, "(unparseable URL)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.got()
+			mustNotContain(t, "output", got, "pw-secret", "qs-secret", "frag-secret", "alice")
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("got %q; want it to contain %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -59,6 +59,8 @@ type Request struct {
 	// URL, if set, is the URL being called. It supplies Host when Host is
 	// empty, and is what backend.reading.allow is checked against for a
 	// host with no integration. Owner and Repo are never taken from it.
+	// When both are set, URL's host must belong to Host's integration
+	// (or both to none): Resolve fails with InvalidArgument otherwise.
 	URL string
 	// Owner is the GitHub organisation or user, GitLab namespace path,
 	// Bitbucket Cloud workspace or Bitbucket Server project key; "" for a
@@ -75,7 +77,8 @@ type Request struct {
 	Write bool
 	// User is the signed-in user's credential for this host, if the caller
 	// acts for a user: see [UserSource] and [FromOAuth2]. It is passed per
-	// call, never through a context value.
+	// call, never through a context value, and is only ever returned for
+	// Host's integration.
 	User Source
 	// Policy restricts the choice for this call.
 	Policy Policy
@@ -87,7 +90,9 @@ type ResolverOptions struct {
 	// HTTPClient sends the requests of GitHub Apps (installation lookups,
 	// token mints) and of OAuth consumers (client-credentials grants). nil
 	// means a client with http.DefaultTransport. It must not be a client
-	// whose transport is a credentials.Transport.
+	// whose transport is a credentials.Transport. Those requests never
+	// follow a redirect, whatever its CheckRedirect says: a 3xx answer is
+	// an Unavailable error.
 	HTTPClient *http.Client
 	// Now is the clock of every cache; nil means time.Now.
 	Now func() time.Time
@@ -364,6 +369,9 @@ func (r *Resolver) Owns(host string) bool { return r.state(host) != nil }
 // returning the first that applies:
 //
 //  1. the signed-in user's token, when req.User is set (unless NoUser);
+//     it is the user's token for req.Host, so a req whose URL is on
+//     another integration than its Host fails with InvalidArgument before
+//     anything is tried;
 //  2. app credentials: on GitHub, each configured app in config order
 //     (its installation token for req.Owner, or its JWT when req.Owner is
 //     empty); on Bitbucket Cloud, the OAuth consumer;
@@ -399,6 +407,15 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 		host = u.Host
 	}
 	h := r.state(host)
+	if req.Host != "" && req.URL != "" {
+		// The credential is for Host's integration (the user's token
+		// among them): never for a URL on another one.
+		if u, err := url.Parse(req.URL); err == nil && u.Host != "" && r.state(u.Host) != h {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: opResolve, Host: integrations.NormalizeHost(host),
+				Msg: "the request's URL is on host " + integrations.NormalizeHost(u.Host) + ", which is not a host of the integration for " +
+					integrations.NormalizeHost(host) + "; a credential for one integration is never used on another, so resolve for the URL's own host"}
+		}
+	}
 	if h == nil {
 		return r.unknownHost(req, host)
 	}
@@ -689,13 +706,16 @@ func (r *Resolver) Invalidate(req Request, cred *Credential) bool {
 	return false
 }
 
-// redactURL drops any userinfo from a URL for an error message.
+// redactURL shows a URL in a message or a String without anything that may
+// carry a secret: its user info (password and user name), query (?token=…,
+// a signed URL's signature) and fragment are dropped.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable URL)"
 	}
-	return u.Redacted()
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // String describes the resolver without any secret.

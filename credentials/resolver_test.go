@@ -407,3 +407,41 @@ func TestInvalidateRoutesToTheCache(t *testing.T) {
 		t.Errorf("Invalidate(configured token) = true; want false")
 	}
 }
+
+// TestResolveNeverUsesOneIntegrationsCredentialForAnother: a Request whose
+// URL is on another integration than its Host is refused before the user
+// source is asked.
+func TestResolveNeverUsesOneIntegrationsCredentialForAnother(t *testing.T) {
+	r, a, b := twoGitHubs(t)
+	tests := []struct {
+		name      string
+		url       string
+		wantCode  errcode.Code
+		wantToken string
+	}{
+		{"URL on Host's own API host", a.URL + "/repos/acme/widgets", errcode.OK, "ghu_alice"},
+		{"URL on another integration", b.URL + "/repos/acme/widgets", errcode.InvalidArgument, ""},
+		{"URL on no integration", "https://elsewhere.example.net/x", errcode.InvalidArgument, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := &userCounter{token: "ghu_alice"}
+			c, err := r.Resolve(t.Context(), Request{Host: "gha.example.com", URL: tt.url, Owner: "acme", User: user})
+			if got := errcode.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("Resolve = %v, %v; want code %v", c, err, tt.wantCode)
+			}
+			if err != nil {
+				if n := user.calls.Load(); n != 0 {
+					t.Errorf("the user source was asked %d times; want 0", n)
+				}
+				if !strings.Contains(err.Error(), "is not a host of the integration for gha.example.com") {
+					t.Errorf("error %q does not say why", err)
+				}
+				return
+			}
+			if c.Token != tt.wantToken {
+				t.Errorf("Resolve = %v; want the user's token", c)
+			}
+		})
+	}
+}

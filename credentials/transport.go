@@ -17,11 +17,20 @@ import (
 //
 //	client := &http.Client{Transport: &credentials.Transport{
 //		Resolver: resolver,
-//		Request:  credentials.Request{Owner: "acme", Repo: "widgets", User: user},
+//		Request:  credentials.Request{Host: "github.com", Owner: "acme", Repo: "widgets", User: user},
 //	}}
 //
-// Request is the template for every request; its Host and URL are
-// ignored and taken from each request's URL instead.
+// Request is the template for every request. Its Host, if set, is the
+// host the template (and in particular its User, the signed-in user's
+// credential for that host) belongs to: a request to a host of another
+// integration goes out with no credential at all, neither the user's token
+// nor the other integration's own, because a driver that builds a request
+// from a response (following a Location itself, say) must not carry one
+// integration's identity to another. A request to another host of the same
+// integration (the API host of a web host) is resolved as usual. If Host
+// is empty, each request is resolved for its own URL's host, and User is
+// offered to every configured host: set Host whenever User is set. The
+// template's URL is ignored.
 //
 // A credential is attached only to a host that an integration owns (its
 // web, API or raw host), over https (or plain http where the configuration
@@ -63,11 +72,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return base.RoundTrip(req)
 	}
 	h := t.Resolver.sendable(req.URL.Scheme, req.URL.Host)
-	if h == nil || t.redirectedAway(req, h) {
+	if h == nil || t.redirectedAway(req, h) || (t.Request.Host != "" && t.Resolver.state(t.Request.Host) != h) {
 		return base.RoundTrip(req)
 	}
 	rr := t.Request
-	rr.Host, rr.URL = req.URL.Host, ""
+	if rr.Host == "" {
+		rr.Host, rr.URL = req.URL.Host, ""
+	} else {
+		// Resolve checks again that the URL's host is the template host's
+		// integration before it hands out anything, the user's token
+		// included.
+		rr.URL = req.URL.Scheme + "://" + req.URL.Host + "/"
+	}
 	cred, err := t.Resolver.Resolve(req.Context(), rr)
 	if err != nil {
 		closeBody(req)

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -394,5 +396,70 @@ func TestTransportNoCredentialOverPlainHTTP(t *testing.T) {
 	want := []string{"https Bearer glpat-x", "http "}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("requests = %q; want %q", got, want)
+	}
+}
+
+// userCounter is a user Source that counts its calls.
+type userCounter struct {
+	token string
+	calls atomic.Int32
+}
+
+func (c *userCounter) Credential(context.Context) (*Credential, error) {
+	c.calls.Add(1)
+	return &Credential{Kind: KindUser, Token: c.token, Source: "user"}, nil
+}
+
+// twoGitHubs is a resolver for two GitHub integrations, A and B, whose API
+// hosts are the recorders a and b, each with its own token.
+func twoGitHubs(t *testing.T) (r *Resolver, a, b *recorder) {
+	t.Helper()
+	a, b = newRecorder(t, nil), newRecorder(t, nil)
+	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{
+		{Host: "gha.example.com", APIBaseURL: a.URL, Token: secret("ghp_a_token")},
+		{Host: "ghb.example.com", APIBaseURL: b.URL, Token: secret("ghp_b_token")},
+	}}
+	r, err := newResolver(testIntegrations(cfg), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, a, b
+}
+
+// TestTransportNoCredentialToAnotherIntegration: a Transport made for A
+// sends nothing to B's host, neither the user's token for A nor B's own
+// token, when a driver builds a request for B itself (as it does when it
+// follows a Location by hand).
+func TestTransportNoCredentialToAnotherIntegration(t *testing.T) {
+	tests := []struct {
+		name  string
+		user  *userCounter
+		wantA string
+	}{
+		{"with a user token", &userCounter{token: "ghu_alice_for_a"}, "Bearer ghu_alice_for_a"},
+		{"without a user token", nil, "Bearer ghp_a_token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, a, b := twoGitHubs(t)
+			req := Request{Host: "gha.example.com", Owner: "acme", Repo: "widgets"}
+			if tt.user != nil {
+				req.User = tt.user
+			}
+			client := &http.Client{Transport: &Transport{Resolver: r, Request: req}}
+			get(t, client, a.URL+"/repos/acme/widgets/tarball/main")
+			get(t, client, b.URL+"/repos/acme/widgets/contents/x")
+			if got := a.Auths(); len(got) != 1 || got[0] != tt.wantA {
+				t.Errorf("A's API host got Authorization %q; want %q", got, tt.wantA)
+			}
+			if got := b.Auths(); len(got) != 1 || got[0] != "" {
+				t.Errorf("B's API host, reached through A's Transport, got Authorization %q; want none", got)
+			}
+			if tt.user != nil {
+				if n := tt.user.calls.Load(); n != 1 {
+					t.Errorf("the user source was asked %d times; want 1 (for A only)", n)
+				}
+			}
+		})
 	}
 }

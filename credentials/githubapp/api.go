@@ -103,6 +103,9 @@ func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry
 		return nil, false, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
 			Msg: "GitHub's answer to " + c.what + " is larger than " + strconv.FormatInt(limit, 10) + " bytes; check the integration's apiBaseUrl"}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, false, 0, a.redirectError(c, resp)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out != nil {
 			if err := json.Unmarshal(data, out); err != nil {
@@ -113,6 +116,30 @@ func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry
 	}
 	e, retry, wait := a.statusError(c, resp, data)
 	return nil, retry, wait, e
+}
+
+// redirectError is the error for a 3xx answer, which the App's client
+// does not follow: the JWT or installation token must not go anywhere but
+// the API base URL. The message names where the redirect pointed, without
+// its query, fragment or user info.
+func (a *App) redirectError(c call, resp *http.Response) error {
+	where := "no Location"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		where = "an unparseable Location"
+		if u, err := resp.Request.URL.Parse(loc); err == nil {
+			u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+			where = u.String()
+		}
+	}
+	return &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+		Msg: "GitHub answered " + c.what + " with an unexpected redirect (HTTP " + strconv.Itoa(resp.StatusCode) + ") to " + where +
+			", which is not followed with the app's credentials; check the integration's apiBaseUrl"}
+}
+
+// isRedirect reports whether err is redirectError's.
+func isRedirect(err error) bool {
+	var e *errcode.Error
+	return errors.As(err, &e) && e.Status >= 300 && e.Status < 400
 }
 
 // garbage is the error for a 2xx answer that is not the JSON GitHub
@@ -238,34 +265,96 @@ func (j *installationJSON) installation(owner string) *Installation {
 	return inst
 }
 
-// lookup finds the installation for owner: GET /orgs/{owner}/installation,
-// then GET /users/{owner}/installation when the first answers 404.
-func (a *App) lookup(ctx context.Context, owner string) (*Installation, time.Time, error) {
+// Owner endpoints, by the kind of account they answer for.
+const (
+	kindOrg  = "orgs"
+	kindUser = "users"
+)
+
+// lookup finds the installation for owner. With a repository, it asks GET
+// /repos/{owner}/{repo}/installation, which answers for organisations and
+// users alike. Without one, or when that answers 404 or a redirect (the
+// repository does not exist, was renamed, or is outside a
+// selected-repositories installation), it asks the owner endpoints: GET
+// /orgs/{owner}/installation, then GET /users/{owner}/installation when the
+// first answers 404, starting with the one that answered for this owner
+// before.
+func (a *App) lookup(ctx context.Context, owner, repo string) (*Installation, time.Time, error) {
 	const op = "githubapp.Installation"
 	jwt, err := a.JWT(ctx)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	var raw installationJSON
-	c := call{op: op, method: http.MethodGet, url: a.apiBase + "/orgs/" + owner + "/installation",
-		what: "GET /orgs/" + owner + "/installation", bearer: jwt.Token, auth: "jwt"}
-	_, err = a.do(ctx, c, &raw)
-	if errcode.CodeOf(err) == errcode.NotFound {
-		c.url, c.what = a.apiBase+"/users/"+owner+"/installation", "GET /users/"+owner+"/installation"
+	c := call{op: op, method: http.MethodGet, bearer: jwt.Token, auth: "jwt"}
+	if repo != "" && validLogin(repo) {
+		path := "/repos/" + owner + "/" + repo + "/installation"
+		c.url, c.what = a.apiBase+path, "GET "+path
 		_, err = a.do(ctx, c, &raw)
-		if errcode.CodeOf(err) == errcode.NotFound {
-			return nil, time.Time{}, tokencache.Remember(a.notInstalled(owner, http.StatusNotFound), a.now().Add(a.notInstalledTTL))
+		// An installation of another account (the repository moved there)
+		// is not owner's: the owner endpoints decide.
+		if err == nil && (raw.Account.Login == "" || strings.EqualFold(raw.Account.Login, owner)) {
+			return a.found(c, owner, "", &raw)
+		}
+		if err != nil && errcode.CodeOf(err) != errcode.NotFound && !isRedirect(err) {
+			return nil, time.Time{}, err
 		}
 	}
-	if err != nil {
-		return nil, time.Time{}, err
+	kinds := [2]string{kindOrg, kindUser}
+	if a.kindOf(owner) == kindUser {
+		kinds = [2]string{kindUser, kindOrg}
 	}
+	for _, kind := range kinds {
+		path := "/" + kind + "/" + owner + "/installation"
+		c.url, c.what = a.apiBase+path, "GET "+path
+		raw = installationJSON{}
+		_, err = a.do(ctx, c, &raw)
+		if errcode.CodeOf(err) == errcode.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		return a.found(c, owner, kind, &raw)
+	}
+	return nil, time.Time{}, tokencache.Remember(a.notInstalled(owner, http.StatusNotFound), a.now().Add(a.notInstalledTTL))
+}
+
+// found checks an installation GitHub answered c with, and remembers which
+// owner endpoint answers for its account: the one its account type calls
+// for, else kind, the owner endpoint that answered ("" for the repository
+// endpoint).
+func (a *App) found(c call, owner, kind string, raw *installationJSON) (*Installation, time.Time, error) {
 	if raw.ID <= 0 {
-		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host, Status: http.StatusOK,
+		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: http.StatusOK,
 			Msg: "GitHub answered " + c.what + " without an installation id; check that the integration's apiBaseUrl is the REST API"}
 	}
 	inst := raw.installation(owner)
+	switch inst.AccountType {
+	case "User":
+		kind = kindUser
+	case "Organization":
+		kind = kindOrg
+	}
+	if kind != "" {
+		a.setKind(owner, kind)
+	}
 	return inst, a.now().Add(a.installTTL), nil
+}
+
+func (a *App) kindOf(owner string) string {
+	a.kindsMu.Lock()
+	defer a.kindsMu.Unlock()
+	return a.kinds[lowerASCII(owner)]
+}
+
+func (a *App) setKind(owner, kind string) {
+	a.kindsMu.Lock()
+	defer a.kindsMu.Unlock()
+	if a.kinds == nil {
+		a.kinds = make(map[string]string)
+	}
+	a.kinds[lowerASCII(owner)] = kind
 }
 
 type tokenJSON struct {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -55,7 +56,9 @@ const (
 type Options struct {
 	// HTTPClient sends the requests to GitHub's API; nil means a client
 	// with http.DefaultTransport. It must not attach credentials itself
-	// (do not give it a credentials.Transport).
+	// (do not give it a credentials.Transport). The App uses a copy that
+	// never follows redirects, whatever its CheckRedirect says, so that
+	// the JWT and installation tokens go to the API base URL only.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -147,6 +150,13 @@ type App struct {
 	tokens *tokencache.Cache[int64, *Token]         // key: installation id
 	repos  *tokencache.Cache[int64, *repoSet]       // key: installation id
 	first  *tokencache.Cache[struct{}, *Installation]
+
+	// kinds remembers, per lower-cased owner, which owner endpoint found
+	// its installation ("users" or "orgs"), so that looking the owner up
+	// again costs one request. It only grows with owners the app is
+	// installed for.
+	kindsMu sync.Mutex
+	kinds   map[string]string
 }
 
 type repoSet struct {
@@ -201,12 +211,18 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
+	// A copy that hands 3xx answers back instead of following them: Go's
+	// client keeps Authorization on a redirect to the same host name (any
+	// port or scheme) or a subdomain, and GitHub's app endpoints never
+	// redirect a correct request.
+	client := *o.HTTPClient
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if o.UserAgent == "" {
 		o.UserAgent = "scmkit"
 	}
 	a := &App{
 		id: cfg.AppID, idStr: strconv.FormatInt(cfg.AppID, 10), key: key, public: cfg.PublicAccess,
-		apiBase: base, apiURL: u, host: o.Host, path: o.ConfigPath, client: o.HTTPClient, userAgent: o.UserAgent,
+		apiBase: base, apiURL: u, host: o.Host, path: o.ConfigPath, client: &client, userAgent: o.UserAgent,
 		now:             o.Now,
 		retry:           retry.Policy{MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff, AttemptTimeout: o.AttemptTimeout},
 		installTTL:      orDefault(o.InstallationTTL, DefaultInstallationTTL),
@@ -315,6 +331,12 @@ func (a *App) signJWT(context.Context) (*Token, time.Time, error) {
 // or user login, compared case-insensitively), from the cache or with one
 // or two requests (see the package documentation).
 func (a *App) Installation(ctx context.Context, owner string) (*Installation, error) {
+	return a.installation(ctx, owner, "")
+}
+
+// installation is Installation, looked up through repo (if not empty) when
+// the owner is not cached.
+func (a *App) installation(ctx context.Context, owner, repo string) (*Installation, error) {
 	key := lowerASCII(owner)
 	if inst, err, ok := a.owners.Peek(key); ok {
 		return inst, err
@@ -329,7 +351,7 @@ func (a *App) Installation(ctx context.Context, owner string) (*Installation, er
 		return nil, a.notAllowed(owner)
 	}
 	return a.owners.Get(ctx, key, func(ctx context.Context) (*Installation, time.Time, error) {
-		return a.lookup(ctx, owner)
+		return a.lookup(ctx, owner, repo)
 	})
 }
 
@@ -349,7 +371,7 @@ func (a *App) Token(ctx context.Context, owner, repo string) (*Token, error) {
 }
 
 func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
-	inst, err := a.Installation(ctx, owner)
+	inst, err := a.installation(ctx, owner, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +380,7 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 		// The installation was removed, perhaps re-created, since we
 		// looked it up: look again, once.
 		a.owners.Delete(lowerASCII(owner))
-		if inst, err = a.Installation(ctx, owner); err != nil {
+		if inst, err = a.installation(ctx, owner, repo); err != nil {
 			return nil, err
 		}
 		tok, err = a.installationToken(ctx, inst)

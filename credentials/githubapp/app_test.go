@@ -3,7 +3,9 @@ package githubapp_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -84,7 +86,7 @@ func TestTokenOrganization(t *testing.T) {
 	if got, want := tok.ExpiresAt, s.clock.Now().Add(time.Hour); !got.Equal(want) {
 		t.Errorf("ExpiresAt = %v; want %v", got, want)
 	}
-	want := map[string]int{"GET /orgs/acme/installation": 1, "POST /app/installations/42/access_tokens": 1}
+	want := map[string]int{"GET /repos/acme/widgets/installation": 1, "POST /app/installations/42/access_tokens": 1}
 	if diff := cmp.Diff(want, s.fake.Routes()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
@@ -664,5 +666,198 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	escaped := strings.ReplaceAll(good, "\n", `\n`)
 	if _, err := githubapp.New("https://api.github.com", integrations.GitHubAppConfig{AppID: 1, PrivateKey: integrations.NewSecret(escaped)}, nil); err != nil {
 		t.Errorf("New with a \\n-escaped key: %v", err)
+	}
+}
+
+// TestColdTokenRequestCounts: what a token costs for an owner seen for the
+// first time. With a repository, one lookup (GET
+// /repos/{owner}/{repo}/installation) for organisations and users alike.
+func TestColdTokenRequestCounts(t *testing.T) {
+	redirectRepo := func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasPrefix(r.URL.Path, "/repos/") {
+			return false
+		}
+		// A renamed repository: GitHub answers 301 with the new location.
+		w.Header().Set("Location", "/repositories/1296269/installation")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return true
+	}
+	tests := []struct {
+		name        string
+		install     fakegithub.Installation
+		owner, repo string
+		fault       func(http.ResponseWriter, *http.Request) bool
+		want        map[string]int
+		wantErr     error
+	}{{
+		name:    "organisation with repository",
+		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		owner:   "acme", repo: "widgets",
+		want: map[string]int{"GET /repos/acme/widgets/installation": 1, "POST /app/installations/42/access_tokens": 1},
+	}, {
+		name:    "user with repository",
+		install: fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"},
+		owner:   "octocat", repo: "hello-world",
+		want: map[string]int{"GET /repos/octocat/hello-world/installation": 1, "POST /app/installations/7/access_tokens": 1},
+	}, {
+		name:    "organisation without repository",
+		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		owner:   "acme",
+		want:    map[string]int{"GET /orgs/acme/installation": 1, "POST /app/installations/42/access_tokens": 1},
+	}, {
+		name:    "user without repository",
+		install: fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"},
+		owner:   "octocat",
+		want: map[string]int{"GET /orgs/octocat/installation": 1, "GET /users/octocat/installation": 1,
+			"POST /app/installations/7/access_tokens": 1},
+	}, {
+		name:    "repository moved: the owner is looked up",
+		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		owner:   "acme", repo: "old-name",
+		fault: redirectRepo,
+		want: map[string]int{"GET /repos/acme/old-name/installation": 1, "GET /orgs/acme/installation": 1,
+			"POST /app/installations/42/access_tokens": 1},
+	}, {
+		name:    "repository of another account: the owner is looked up",
+		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		owner:   "acme", repo: "moved",
+		fault: func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/repos/acme/moved/installation" {
+				return false
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"id":99,"app_id":4242,"account":{"login":"elsewhere","type":"Organization"},"repository_selection":"all"}`))
+			return true
+		},
+		want: map[string]int{"GET /repos/acme/moved/installation": 1, "GET /orgs/acme/installation": 1,
+			"POST /app/installations/42/access_tokens": 1},
+	}, {
+		name:    "repository outside a selection: the owner is looked up",
+		install: fakegithub.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}},
+		owner:   "acme", repo: "secret-plans",
+		want: map[string]int{"GET /repos/acme/secret-plans/installation": 1, "GET /orgs/acme/installation": 1,
+			"POST /app/installations/3/access_tokens": 1, "GET /installation/repositories": 1},
+		wantErr: githubapp.ErrRepositoryNotSelected,
+	}, {
+		name:    "not installed",
+		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		owner:   "nobody", repo: "x",
+		want: map[string]int{"GET /repos/nobody/x/installation": 1, "GET /orgs/nobody/installation": 1,
+			"GET /users/nobody/installation": 1},
+		wantErr: githubapp.ErrNotInstalled,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSetup(t, nil, nil)
+			s.fake.Add(tt.install)
+			s.fake.SetFault(tt.fault)
+			_, err := s.app.Token(t.Context(), tt.owner, tt.repo)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Token = %v; want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, s.fake.Routes()); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			// Cached now, with or without a repository.
+			before := s.fake.Requests()
+			s.app.Token(t.Context(), tt.owner, tt.repo) //nolint:errcheck // only the request count matters
+			s.app.Token(t.Context(), tt.owner, "")      //nolint:errcheck // only the request count matters
+			if n := s.fake.Requests() - before; n != 0 {
+				t.Errorf("asking again made %d requests; want 0", n)
+			}
+		})
+	}
+}
+
+// TestOwnerKindIsRemembered: once a user's installation was found through
+// /users, looking the user up again (when the cached installation expires)
+// asks /users first: one request, not two.
+func TestOwnerKindIsRemembered(t *testing.T) {
+	for _, repo := range []string{"", "hello-world"} {
+		t.Run("first lookup with repo "+strconv.Quote(repo), func(t *testing.T) {
+			s := newSetup(t, nil, func(o *githubapp.Options) { o.InstallationTTL = 10 * time.Minute })
+			s.fake.Add(fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"})
+			if _, err := s.app.Token(t.Context(), "octocat", repo); err != nil {
+				t.Fatal(err)
+			}
+			s.clock.Advance(11 * time.Minute) // the installation expires; the token does not
+			before := s.fake.Routes()
+			if _, err := s.app.Installation(t.Context(), "OctoCat"); err != nil {
+				t.Fatal(err)
+			}
+			after := s.fake.Routes()
+			got := map[string]int{}
+			for route, n := range after {
+				if d := n - before[route]; d != 0 {
+					got[route] = d
+				}
+			}
+			if diff := cmp.Diff(map[string]int{"GET /users/OctoCat/installation": 1}, got); diff != "" {
+				t.Errorf("requests of the second lookup (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRedirectsAreNotFollowed: GitHub's app endpoints never redirect; a
+// 307 to another port of the same address (where Go's client would keep
+// Authorization and re-send the body) is an error, and nothing reaches the
+// redirect's target.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var mu sync.Mutex
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		elsewhere = append(elsewhere, r.Method+" "+r.URL.Path+" Authorization="+r.Header.Get("Authorization")+" body="+string(body))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer other.Close()
+	tests := []struct {
+		name   string
+		method string // the request that is redirected
+		perms  map[string]string
+	}{
+		{"installation lookup", http.MethodGet, nil},
+		{"token mint", http.MethodPost, map[string]string{"contents": "read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			elsewhere = nil
+			mu.Unlock()
+			s := newSetup(t, nil, func(o *githubapp.Options) { o.Permissions = tt.perms })
+			s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+			s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != tt.method {
+					return false
+				}
+				w.Header().Set("Location", other.URL+r.URL.Path+"?sig=redirect-secret#frag")
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return true
+			})
+			_, err := s.app.Token(t.Context(), "acme", "")
+			if errcode.CodeOf(err) != errcode.Unavailable {
+				t.Fatalf("Token = %v; want Unavailable", err)
+			}
+			for _, want := range []string{"unexpected redirect (HTTP 307) to " + other.URL + "/", "check the integration's apiBaseUrl"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "redirect-secret") || strings.Contains(err.Error(), "frag") {
+				t.Errorf("error %q shows the Location's query or fragment", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(elsewhere) != 0 {
+				t.Errorf("the redirect target received %q; want nothing", elsewhere)
+			}
+			if got := s.fake.Count(tt.method + " " + map[string]string{
+				http.MethodGet: "/orgs/acme/installation", http.MethodPost: "/app/installations/42/access_tokens"}[tt.method]); got != 1 {
+				t.Errorf("redirected request sent %d times; want 1 (a redirect is not retried)", got)
+			}
+		})
 	}
 }

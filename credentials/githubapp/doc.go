@@ -13,16 +13,33 @@
 //
 // # Request cost
 //
-// For an owner seen for the first time: one call to find the installation
-// (GET /orgs/{owner}/installation; when that answers 404, a second one, GET
-// /users/{owner}/installation), then one call to mint the token (POST
-// /app/installations/{id}/access_tokens). So an organisation costs 2
-// requests and a user account 3, however many goroutines ask at once:
-// concurrent callers for one owner share one lookup and concurrent callers
-// for one installation share one mint (golang.org/x/sync/singleflight, run
-// outside any lock). After that, nothing until the token is due for renewal
-// (one mint), the installation entry expires ([Options.InstallationTTL],
-// one lookup) or the token is rejected ([App.Invalidate]).
+// For an owner seen for the first time, with the repository known (as
+// [App.Token] has it when given one): one call to find the installation,
+// GET /repos/{owner}/{repo}/installation, which answers for organisations
+// and users alike, then one call to mint the token (POST
+// /app/installations/{id}/access_tokens): 2 requests. With only the owner
+// known ([App.Installation], or Token without a repository): GET
+// /orgs/{owner}/installation, and when that answers 404, GET
+// /users/{owner}/installation, then the mint: 2 requests for an
+// organisation, 3 for a user. Which of the two owner endpoints answered is
+// remembered per owner, so a later lookup of that owner (when its cached
+// installation expires) costs one request. When the repository endpoint
+// answers 404 or a redirect (a repository that does not exist, was renamed
+// or is outside a selected-repositories installation), the owner endpoints
+// decide, so an owner the app is not installed for costs up to 3 requests
+// once per [Options.NotInstalledTTL].
+//
+// However many goroutines ask at once, concurrent callers for one owner
+// share one lookup and concurrent callers for one installation share one
+// mint (golang.org/x/sync/singleflight, run outside any lock). After that,
+// nothing until the token is due for renewal (one mint), the installation
+// entry expires ([Options.InstallationTTL], one lookup) or the token is
+// rejected ([App.Invalidate]).
+//
+// No request follows a redirect: GitHub's app endpoints never redirect a
+// correct request, and Go's client would re-send the JWT or token to
+// another port or a subdomain of the same host. A 3xx answer is an
+// Unavailable error naming where it pointed.
 //
 // For an installation limited to selected repositories, the first request
 // that names a repository also lists the installation's repositories (GET

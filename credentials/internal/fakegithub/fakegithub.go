@@ -209,6 +209,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getInstallation(w, r, parts[1], "Organization")
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "users" && parts[2] == "installation":
 		s.getInstallation(w, r, parts[1], "User")
+	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "repos" && parts[3] == "installation":
+		s.getRepoInstallation(w, r, parts[1], parts[2])
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "app" && parts[1] == "installations" && parts[3] == "access_tokens":
 		s.createToken(w, r, parts[2])
 	case r.Method == http.MethodGet && r.URL.Path == "/installation/repositories":
@@ -316,6 +318,35 @@ func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request, login, 
 		file = "get-user-installation.json"
 	}
 	writeJSON(w, http.StatusOK, s.installationBody(file, in))
+}
+
+// getRepoInstallation answers GET /repos/{owner}/{repo}/installation: the
+// owner's installation (organisation or user) if it covers the repository,
+// 404 otherwise. The fake has no repositories of its own: every repository
+// name exists, and an installation on all repositories covers it.
+func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request, owner, repo string) {
+	if !s.checkJWT(w, r) {
+		return
+	}
+	in := s.find(func(in *Installation) bool {
+		if !strings.EqualFold(in.Login, owner) {
+			return false
+		}
+		if in.Selection != "selected" {
+			return true
+		}
+		for _, name := range in.Repos {
+			if strings.EqualFold(name, repo) {
+				return true
+			}
+		}
+		return false
+	})
+	if in == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.installationBody("get-repo-installation.json", in))
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, idStr string) {

@@ -690,7 +690,7 @@ func TestAppInstallationEndToEnd(t *testing.T) {
 			if string(f.Content) != "kind: Component\n" {
 				t.Errorf("read %q; want %q", f.Content, "kind: Component\n")
 			}
-			want := map[string]int{fakegithub.RouteOrgInstallation: 1, fakegithub.RouteCreateInstallToken: 1, contents: 1}
+			want := map[string]int{fakegithub.RouteRepoInstallation: 1, fakegithub.RouteCreateInstallToken: 1, contents: 1}
 			st := s.Stats()
 			if diff := cmp.Diff(want, st.Routes); diff != "" || st.API != 3 {
 				t.Errorf("first read: %d requests; routes (-want +got):\n%s", st.API, diff)
