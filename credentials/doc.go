@@ -10,7 +10,8 @@
 //
 // A [Resolver] picks a credential per host, owner and repository in a
 // fixed, documented order (see [Resolver.Resolve]) and, when nothing fits,
-// says why for every candidate. The signed-in user's credential is passed
+// says why for every candidate; [Resolver.Explain] returns that reasoning,
+// candidate by candidate, also when it succeeds. The signed-in user's credential is passed
 // explicitly in each [Request], never through a context value, and is only
 // ever used for that Request's host's integration. A [Transport] attaches
 // the resolved credential to HTTP requests, only for the hosts of the

@@ -146,3 +146,48 @@ func ExampleTransport() {
 	// Output:
 	// 200 OK Bearer
 }
+
+// Explain says which credential Resolve picks and why, candidate by
+// candidate, also when it succeeds.
+func ExampleResolver_Explain() {
+	reg, err := integrations.NewRegistry(integrations.Config{
+		GitHub: []integrations.GitHubConfig{{
+			Host:  "github.com",
+			Token: integrations.NewSecret("ghp_service"),
+			Credentials: []integrations.ScopedCredential{
+				{Owners: []string{"other-org"}, Token: integrations.NewSecret("ghp_other")},
+				{Owners: []string{"acme-labs"}, Token: integrations.NewSecret("ghp_labs")},
+			},
+		}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resolver, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, owner := range []string{"acme-labs", "initech"} {
+		cred, trace, err := resolver.Explain(context.Background(), credentials.Request{Host: "github.com", Owner: owner, Repo: "widgets"})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(owner, "->", cred.Source)
+		for _, c := range trace {
+			fmt.Println("  ", c) // never shows a token
+		}
+	}
+	// Output:
+	// acme-labs -> integrations.github[0].credentials[1]
+	//    user token: Skipped (none passed)
+	//    integrations.github[0].credentials[0]: Skipped (owner acme-labs is not in its owners)
+	//    integrations.github[0].credentials[1]: Chosen (owner acme-labs is in its owners)
+	// initech -> integrations.github[0].token
+	//    user token: Skipped (none passed)
+	//    integrations.github[0].credentials[0]: Skipped (owner initech is not in its owners)
+	//    integrations.github[0].credentials[1]: Skipped (owner initech is not in its owners)
+	//    integrations.github[0].token: Chosen (the integration's own token)
+}

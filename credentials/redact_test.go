@@ -50,6 +50,20 @@ func TestNothingShowsASecret(t *testing.T) {
 	_, suspendedErr := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "suspended-co"})
 	_, requireErr := r.Resolve(t.Context(), Request{Host: "github.com", Owner: "acme", Policy: RequireUser})
 	_, unknownErr := r.Resolve(t.Context(), Request{URL: "https://user:pw-in-url@evil.example.com/x"})
+	// Explain's traces of the same requests, and one more per candidate
+	// kind: a token in the configuration never reaches a Candidate.
+	var traces []Candidate
+	for _, req := range []Request{
+		{Host: "github.com", Owner: "acme"}, {Host: "github.com", Owner: "someone"}, {Host: "github.com", Owner: "initech"},
+		{Host: "github.com", Owner: "acme", User: user}, {Host: "bitbucket.org", Owner: "acme"}, {Host: "github.com", Owner: "suspended-co"},
+		{Host: "github.com", Owner: "acme", Policy: RequireUser}, {URL: "https://user:pw-in-url@evil.example.com/x"}, {Host: "github.com", Owner: "someone", Write: true},
+	} {
+		_, cands, _ := r.Explain(t.Context(), req)
+		traces = append(traces, cands...)
+	}
+	if len(traces) < 20 {
+		t.Fatalf("Explain gave %d candidates in all: %v; want every request's trace", len(traces), traces)
+	}
 
 	secrets := []string{appCred.Token, "ghp_hostwidesecret", "ghp_scopedsecret", "ghu_usersecret", "ghr_refreshsecret",
 		"web-client-secret", "consumer-secret-value", bbCred.Token, "basic-password-secret", "pw-in-url", "PRIVATE KEY"}
@@ -72,6 +86,9 @@ func TestNothingShowsASecret(t *testing.T) {
 		"suspended error":     suspendedErr,
 		"RequireUser error":   requireErr,
 		"unknown host error":  unknownErr,
+		"Candidates":          traces,
+		"Candidate":           traces[len(traces)-1],
+		"Outcome":             Failed,
 		"exported fields": struct {
 			C   Credential
 			P   *Credential

@@ -135,10 +135,13 @@ type hostState struct {
 	in       *integrations.Integration
 	provider string
 
-	apps     []*githubapp.App
-	consumer *CachedSource // Bitbucket Cloud OAuth consumer
+	apps         []*githubapp.App
+	appNames     []appNames    // parallel to apps, for the trace
+	consumer     *CachedSource // Bitbucket Cloud OAuth consumer
+	consumerWhat string        // "integrations.bitbucketCloud[0] (OAuth consumer)"
 
 	scoped       map[string]*Credential // lower-cased owner -> credential
+	scopedList   []scopedEntry          // the same entries in config order, for the trace
 	scopedGroups bool                   // GitLab: a parent group's credential covers subgroups
 	token        *Credential            // the host-wide token, or nil
 	tokenWhat    string                 // where it would be configured, for errors
@@ -237,6 +240,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 				continue
 			}
 			h.apps = append(h.apps, app)
+			h.appNames = append(h.appNames, newAppNames(app))
 		}
 		if len(errs) > 0 {
 			return nil, errors.Join(errs...)
@@ -244,6 +248,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 	case integrations.BitbucketCloud:
 		if c := in.BitbucketCloud; c.ClientID != "" && !c.ClientSecret.IsZero() {
 			h.consumer = newClientCredentials(in, o.HTTPClient, o.Now, o.Margin, pol)
+			h.consumerWhat = in.ConfigPath + " (OAuth consumer)"
 		}
 	}
 	// The host-wide token, and where it is (or would be) configured.
@@ -270,17 +275,22 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 			continue
 		}
 		c.Source = in.ConfigPath + ".credentials[" + strconv.Itoa(i) + "]"
+		entry := scopedEntry{cred: c}
 		for _, owner := range sc.Owners {
 			key := strings.ToLower(strings.Trim(owner, "/"))
 			if key == "" {
 				continue
 			}
+			entry.owners = append(entry.owners, key)
 			if h.scoped == nil {
 				h.scoped = make(map[string]*Credential)
 			}
 			if _, dup := h.scoped[key]; !dup {
 				h.scoped[key] = c
 			}
+		}
+		if len(entry.owners) > 0 {
+			h.scopedList = append(h.scopedList, entry)
 		}
 	}
 	return h, nil
@@ -394,7 +404,15 @@ func (r *Resolver) Owns(host string) bool { return r.state(host) != nil }
 // req.URL, and a PermissionDenied error otherwise.
 //
 // A cached app credential costs no request and one allocation.
+// [Resolver.Explain] resolves the same way and also says why.
 func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error) {
+	return r.resolve(ctx, req, nil)
+}
+
+// resolve is Resolve, and with a non-nil tr Explain: the one code path of
+// both. Every candidate goes through tried, whose methods record it for
+// the error and, only when tr is not nil, for the trace.
+func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Credential, error) {
 	if err := errcode.FromContext(ctx, opResolve); err != nil {
 		return nil, err
 	}
@@ -417,7 +435,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 		}
 	}
 	if h == nil {
-		return r.unknownHost(req, host)
+		return r.unknownHost(req, host, tr)
 	}
 	policy := req.Policy
 	if r.noAnonymous {
@@ -430,23 +448,25 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: opResolve, Provider: h.provider, Host: h.in.Host,
 			Msg: "the policy both requires and forbids the user's token (RequireUser|NoUser)"}
 	}
-	var tried attempts
+	tried := attempts{trace: tr}
 
 	// 1. The signed-in user's token.
 	switch {
 	case policy&NoUser != 0:
-		tried.add("user token", "not used (NoUser policy)", nil)
+		tried.skip("user token", "not used (NoUser policy)")
 	case req.User == nil:
-		tried.add("user token", "none passed", nil)
+		tried.skip("user token", "none passed")
 	default:
 		c, err := req.User.Credential(ctx)
 		if err != nil {
+			tried.failed("user token", "", err, false)
 			return nil, h.userError(err)
 		}
 		if c != nil && c.Token != "" {
+			tried.chose("user token", "passed in the request")
 			return c, nil
 		}
-		tried.add("user token", "the user source returned no token", nil)
+		tried.skip("user token", "the user source returned no token")
 	}
 	if policy&RequireUser != 0 {
 		return nil, h.fail(req, policy, &tried, errcode.Unauthorized, nil, "a user token is required (RequireUser policy)")
@@ -454,32 +474,37 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 
 	// 2. App credentials.
 	var appErr error
-	for _, app := range h.apps {
+	for i, app := range h.apps {
+		name := &h.appNames[i]
 		if req.Owner == "" {
 			tok, err := app.JWT(ctx)
 			if err != nil {
-				tried.add("", "", err)
+				tried.failed(name.what, name.label, err, false)
 				appErr = cmpOr(appErr, err)
 				continue
 			}
+			tried.choseApp(name.what, tok, "")
 			return appCredential(tok), nil
 		}
 		tok, err := app.Token(ctx, req.Owner, req.Repo)
 		if err != nil {
-			tried.add("", "", err)
-			if !githubapp.Fallback(err) {
+			fallback := githubapp.Fallback(err)
+			tried.failed(name.what, name.label, err, fallback)
+			if !fallback {
 				appErr = cmpOr(appErr, err)
 			}
 			continue
 		}
+		tried.choseApp(name.what, tok, req.Owner)
 		return appCredential(tok), nil
 	}
 	if h.consumer != nil {
 		c, err := h.consumer.Credential(ctx)
 		if err != nil {
-			tried.add("", "", err)
+			tried.failed(h.consumerWhat, "", err, false)
 			appErr = cmpOr(appErr, err)
 		} else {
+			tried.chose(h.consumerWhat, "the OAuth consumer's client-credentials token")
 			return c, nil
 		}
 	}
@@ -491,13 +516,11 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 		if err := errcode.FromContext(ctx, opResolve); err != nil {
 			return nil, err
 		}
-		if h.scoped != nil {
-			tried.add("credentials[]", "not tried after the app error", nil)
-		}
+		tried.scopedNotTried(h, "not tried after the app error")
 		if h.token != nil {
-			tried.add(h.token.Source, "not tried after the app error", nil)
+			tried.notTried(h.token.Source, "not tried after the app error")
 		} else {
-			tried.add(h.tokenWhat, h.tokenWhy, nil)
+			tried.skip(h.tokenWhat, h.tokenWhy)
 		}
 		return nil, h.fail(req, policy, &tried, errcode.CodeOf(appErr), appErr,
 			"an app credential failed, and scmkit does not fall back to other credentials after an app error")
@@ -505,27 +528,29 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 
 	// 3. The owner's scoped credential, then the host's token.
 	if c := h.scopedFor(req.Owner); c != nil {
+		tried.scopedChosen(h, req.Owner, c)
 		return c, nil
 	}
-	if h.scoped != nil {
-		tried.add("credentials[]", "no entry for this owner", nil)
-	}
+	tried.scopedSkipped(h, req.Owner)
 	if h.token != nil {
+		tried.chose(h.token.Source, "the integration's own token")
 		return h.token, nil
 	}
-	tried.add(h.tokenWhat, h.tokenWhy, nil)
+	tried.skip(h.tokenWhat, h.tokenWhy)
 
 	// 4. An app's publicAccess token, for reads. As in step 2, only "no
 	// installation to use" moves on.
 	if !req.Write {
-		for _, app := range h.apps {
+		for i, app := range h.apps {
 			if !app.PublicAccess() {
 				continue
 			}
+			name := &h.appNames[i]
 			tok, err := app.PublicToken(ctx)
 			if err != nil {
-				tried.add("", "", err)
-				if !githubapp.Fallback(err) {
+				fallback := githubapp.Fallback(err)
+				tried.failed(name.public, name.label, err, fallback)
+				if !fallback {
 					if cerr := errcode.FromContext(ctx, opResolve); cerr != nil {
 						return nil, cerr
 					}
@@ -534,6 +559,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 				}
 				continue
 			}
+			tried.choseApp(name.public, tok, "")
 			c := appCredential(tok)
 			c.Source += " (publicAccess)"
 			return c, nil
@@ -543,10 +569,11 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 	// 5. Anonymous, for reads.
 	switch {
 	case req.Write:
-		tried.add("anonymous", "not for writes", nil)
+		tried.skip("anonymous", "not for writes")
 	case policy&NoAnonymous != 0:
-		tried.add("anonymous", "not allowed (NoAnonymous policy)", nil)
+		tried.skip("anonymous", "not allowed (NoAnonymous policy)")
 	default:
+		tried.chose("anonymous", "a read, and no credential applies")
 		return h.anonymous, nil
 	}
 	return nil, h.fail(req, policy, &tried, errcode.Unauthorized, nil, "")
@@ -566,12 +593,15 @@ func appCredential(t *githubapp.Token) *Credential {
 }
 
 // unknownHost handles a host that no integration owns.
-func (r *Resolver) unknownHost(req Request, host string) (*Credential, error) {
+func (r *Resolver) unknownHost(req Request, host string, tr *trace) (*Credential, error) {
 	raw := req.URL
 	if raw == "" {
 		raw = "https://" + host + "/"
 	}
 	if !req.Write && req.Policy&NoAnonymous == 0 && !r.noAnonymous && r.allowAnonymous != nil && r.allowAnonymous(raw) {
+		if tr != nil {
+			tr.add("anonymous", Chosen, "no integration is configured for host "+integrations.NormalizeHost(host)+", and backend.reading.allow allows the URL")
+		}
 		return &Credential{Kind: KindAnonymous, Source: "anonymous (backend.reading.allow)"}, nil
 	}
 	why := "it is not in backend.reading.allow"
@@ -580,6 +610,9 @@ func (r *Resolver) unknownHost(req Request, host string) (*Credential, error) {
 		why = "writes need an integration"
 	case req.Policy&NoAnonymous != 0 || r.noAnonymous:
 		why = "anonymous reading is off (NoAnonymous)"
+	}
+	if tr != nil {
+		tr.add("anonymous", Skipped, "no integration is configured for host "+integrations.NormalizeHost(host)+" and "+why)
 	}
 	return nil, &errcode.Error{Code: errcode.PermissionDenied, Op: opResolve, Host: integrations.NormalizeHost(host),
 		Msg: "no integration is configured for host " + integrations.NormalizeHost(host) + " and " + why +
@@ -595,13 +628,15 @@ func (h *hostState) userError(err error) error {
 	return e
 }
 
-// attempts records the candidates Resolve skipped. It lives on Resolve's
-// stack and holds only precomputed strings and errors, so the success
-// path formats nothing.
+// attempts records the candidates Resolve skipped, for its error. It lives
+// on Resolve's stack and holds only precomputed strings and errors, so the
+// success path formats nothing. Its methods in explain.go also feed trace,
+// which is nil unless Explain asked for it.
 type attempts struct {
-	n    int
-	fix  [8]attempt
-	more []attempt
+	n     int
+	fix   [8]attempt
+	more  []attempt
+	trace *trace
 }
 
 type attempt struct {
@@ -641,12 +676,7 @@ func (h *hostState) fail(req Request, policy Policy, tried *attempts, code errco
 			b.WriteString("; ")
 		}
 		if a.err != nil {
-			var e *errcode.Error
-			if errors.As(a.err, &e) && e.Msg != "" {
-				b.WriteString(e.Msg)
-			} else {
-				b.WriteString(a.err.Error())
-			}
+			b.WriteString(errMsg(a.err))
 			continue
 		}
 		b.WriteString(a.what + ": " + a.why)
