@@ -78,21 +78,40 @@ func showCredentials(ctx context.Context, w *world, out io.Writer) error {
 	}
 	tw := table(out)
 	fmt.Fprintln(tw, "CALL\tKIND\tSOURCE (never the secret)\tREQUESTS")
-	var refusals []string
+	type explained struct {
+		what  string
+		trace []credentials.Candidate
+		err   error
+	}
+	var why []explained
 	for _, c := range cases {
-		var cred *credentials.Credential
-		n, err := w.cost(func() (err error) { cred, err = w.resolver.Resolve(ctx, c.req); return err })
+		var (
+			cred  *credentials.Credential
+			trace []credentials.Candidate
+		)
+		n, err := w.cost(func() (err error) { cred, trace, err = w.resolver.Explain(ctx, c.req); return err })
 		if err != nil {
-			refusals = append(refusals, fmt.Sprintf("[%d] %s: %v", len(refusals)+1, c.what, err))
-			fmt.Fprintf(tw, "%s\tnone\tsee [%d] below (%v)\t%d\n", c.what, len(refusals), scm.Code(err), n)
-			continue
+			fmt.Fprintf(tw, "%s\tnone\tsee [%d] below (%v)\t%d\n", c.what, len(why)+1, scm.Code(err), n)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.what, cred.Kind, cred.Source, n)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.what, cred.Kind, cred.Source, n)
+		if err != nil || interesting(trace) {
+			if err == nil {
+				fmt.Fprintf(tw, "\t\t(why: see [%d] below)\t\n", len(why)+1)
+			}
+			why = append(why, explained{c.what, trace, err})
+		}
 	}
 	tw.Flush()
-	fmt.Fprintln(out, "\nWhen nothing fits, the error says what was tried and why it was skipped:")
-	for _, r := range refusals {
-		fmt.Fprintln(out, r)
+	fmt.Fprintln(out, "\nHow the resolver decided (Resolver.Explain), and what it says when nothing fits:")
+	for i, e := range why {
+		fmt.Fprintf(out, "[%d] %s\n", i+1, e.what)
+		for _, c := range e.trace {
+			fmt.Fprintf(out, "      %s\n", c)
+		}
+		if e.err != nil {
+			fmt.Fprintf(out, "      error: %v\n", e.err)
+		}
 	}
 	return nil
 }
@@ -316,6 +335,17 @@ func otherProviders(ctx context.Context, w *world, out io.Writer) error {
 			pr.Number, plural(nAgain, "request"))
 	}
 	return tw.Flush()
+}
+
+// interesting reports whether a trace skipped a candidate for a reason
+// worth showing (more than "no user token passed").
+func interesting(trace []credentials.Candidate) bool {
+	for _, c := range trace {
+		if c.Outcome == credentials.Skipped && c.Why != "none passed" {
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int, what string) string {
