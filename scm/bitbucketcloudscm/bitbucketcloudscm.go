@@ -248,14 +248,6 @@ func (d *Driver) repoPath(r driver.Repo) string {
 	return "/repositories/" + url.PathEscape(Slug(r.Owner)) + "/" + url.PathEscape(Slug(r.Name))
 }
 
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
-}
-
 // ---- errors ----
 
 // APIError is an error answer of Bitbucket Cloud.
@@ -408,7 +400,7 @@ func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Resp
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, transportError(c, err)
+		return nil, httpx.CallError(c.method, pathOf(c.url), err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
@@ -422,18 +414,6 @@ func pathOf(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.EscapedPath()
-}
-
-func transportError(c *call, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ce *errcode.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	return fmt.Errorf("%s %s: %w", c.method, pathOf(c.url), err)
 }
 
 // apiError reads an error answer and closes it.
@@ -493,7 +473,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 	if err != nil {
 		return nil, err
 	}
-	c := &call{method: http.MethodGet, url: d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + escapePath(r.Path),
+	c := &call{method: http.MethodGet, url: d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(r.Path),
 		header: http.Header{"Accept": {"*/*"}}}
 	if r.IfNoneMatch != "" {
 		c.header.Set("If-None-Match", r.IfNoneMatch)
@@ -669,7 +649,7 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
 	if dir != "" {
-		u += escapePath(dir) + "/"
+		u += httpx.EscapePath(dir) + "/"
 	}
 	u += "?" + url.Values{"max_depth": {strconv.Itoa(d.opts.MaxDepth)}, "pagelen": {strconv.Itoa(d.opts.PageLen)}}.Encode()
 	for i := range maxPages {
@@ -972,7 +952,7 @@ func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.Pu
 		var meta struct {
 			Type string `json:"type"`
 		}
-		u := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + escapePath(ch.Path) + "?format=meta"
+		u := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(ch.Path) + "?format=meta"
 		err := d.getJSON(ctx, hc, u, &meta)
 		var ae *APIError
 		exists := err == nil

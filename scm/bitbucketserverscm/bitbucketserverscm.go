@@ -208,15 +208,6 @@ func repoPath(r driver.Repo) string {
 	return "/projects/" + url.PathEscape(ProjectKey(r.Owner)) + "/repos/" + url.PathEscape(Slug(r.Name))
 }
 
-// escapePath escapes each segment of a slash-separated path.
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
-}
-
 func headRef(branch string) string { return "refs/heads/" + branch }
 
 // ---- errors ----
@@ -438,26 +429,12 @@ func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Resp
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, transportError(c, err)
+		return nil, httpx.CallError(c.method, c.path, err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
 	return nil, d.apiError(c, resp)
-}
-
-// transportError strips the *url.Error wrapper (whose URL repeats the
-// query) from a failed round trip.
-func transportError(c *call, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	var ce *errcode.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	return fmt.Errorf("%s %s: %w", c.method, c.path, err)
 }
 
 // apiError reads an error answer into *APIError and closes it.
@@ -519,7 +496,7 @@ func (d *Driver) doJSON(ctx context.Context, hc *http.Client, c *call, v any) er
 
 // ReadFile reads a file with GET raw/{path}?at={ref}.
 func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
-	c := &call{method: http.MethodGet, path: repoPath(r.Repo) + "/raw/" + escapePath(r.Path), query: atQuery(r.Ref)}
+	c := &call{method: http.MethodGet, path: repoPath(r.Repo) + "/raw/" + httpx.EscapePath(r.Path), query: atQuery(r.Ref)}
 	if r.IfNoneMatch != "" {
 		c.header = http.Header{"If-None-Match": {r.IfNoneMatch}}
 	}
@@ -563,7 +540,7 @@ func (d *Driver) isDir(ctx context.Context, hc *http.Client, repo driver.Repo, r
 	var t struct {
 		Type string `json:"type"`
 	}
-	if err := d.getJSON(ctx, hc, repoPath(repo)+"/browse/"+escapePath(p), q, &t); err != nil {
+	if err := d.getJSON(ctx, hc, repoPath(repo)+"/browse/"+httpx.EscapePath(p), q, &t); err != nil {
 		return false
 	}
 	return t.Type == "DIRECTORY"
@@ -601,7 +578,7 @@ type pageJSON[T any] struct {
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	p := repoPath(r.Repo) + "/files"
 	if r.Dir != "" {
-		p += "/" + escapePath(r.Dir)
+		p += "/" + httpx.EscapePath(r.Dir)
 	}
 	out := &driver.FileList{Paths: []string{}}
 	start := 0
@@ -892,7 +869,7 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 // returns the new commit id, or skipped when the branch already holds the
 // change (a resumed run, or a change that changes nothing).
 func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, ch driver.Change, head string) (string, bool, error) {
-	filePath := rp + "/browse/" + escapePath(ch.Path)
+	filePath := rp + "/browse/" + httpx.EscapePath(ch.Path)
 	if ch.Action == driver.Update {
 		var t struct {
 			Type string `json:"type"`
@@ -961,7 +938,7 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 
 // sameContent reports whether ch.Path on branch holds ch.Content.
 func (d *Driver) sameContent(ctx context.Context, hc *http.Client, rp, branch string, ch driver.Change) (bool, error) {
-	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, path: rp + "/raw/" + escapePath(ch.Path),
+	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, path: rp + "/raw/" + httpx.EscapePath(ch.Path),
 		query: url.Values{"at": {headRef(branch)}}})
 	if err != nil {
 		return false, err

@@ -58,7 +58,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,6 +67,7 @@ import (
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -193,72 +193,12 @@ func (d *Driver) client(hc *http.Client) *github.Client {
 	return gh
 }
 
-// capped returns a copy of hc whose answers are capped in size.
+// capped returns a copy of hc whose JSON answers are capped at
+// Options.MaxResponseBytes and error answers at maxErrorBytes; reading past
+// a cap fails with InvalidArgument.
 func (d *Driver) capped(hc *http.Client) *http.Client {
-	c := &http.Client{}
-	if hc != nil {
-		*c = *hc
-	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = &capTransport{base: base, max: d.maxBody}
-	return c
+	return httpx.CapClient(hc, httpx.BodyCaps{JSON: d.maxBody, Error: maxErrorBytes, Setting: "githubscm.Options.MaxResponseBytes"})
 }
-
-// capTransport caps the bodies of JSON answers at max and of error answers
-// at maxErrorBytes; reading past the cap fails with InvalidArgument.
-type capTransport struct {
-	base http.RoundTripper
-	max  int64
-}
-
-func (t *capTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.Body == nil {
-		return resp, err
-	}
-	limit := int64(-1)
-	switch {
-	case resp.StatusCode >= 400:
-		limit = maxErrorBytes
-	case strings.Contains(resp.Header.Get("Content-Type"), "json"):
-		limit = t.max
-	}
-	if limit >= 0 {
-		resp.Body = &cappedBody{rc: resp.Body, left: limit, limit: limit, host: req.URL.Host}
-	}
-	return resp, nil
-}
-
-type cappedBody struct {
-	rc    io.ReadCloser
-	left  int64
-	limit int64
-	host  string
-}
-
-func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// Tell a body that ends exactly at the limit from a longer one.
-		var one [1]byte
-		n, err := b.rc.Read(one[:])
-		if n > 0 {
-			return 0, &errcode.Error{Code: errcode.InvalidArgument, Host: b.host,
-				Msg: fmt.Sprintf("answer larger than the %d-byte limit (githubscm.Options.MaxResponseBytes)", b.limit)}
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // validName reports whether s can be a GitHub owner or repository name
 // in a URL path: letters, digits, '-', '_' and '.', and not "." or "..".
@@ -290,16 +230,6 @@ func checkOwner(owner string) error {
 
 // repoPath is the API path of a repository, relative to the base URL.
 func repoPath(r driver.Repo) string { return "repos/" + r.Owner + "/" + r.Name }
-
-// escapePath escapes every segment of a slash-separated path or ref,
-// keeping the slashes (GitHub reads "feature/x" as one ref).
-func escapePath(p string) string {
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		parts[i] = url.PathEscape(s)
-	}
-	return strings.Join(parts, "/")
-}
 
 // blobID returns the git blob id of content, as git hash-object computes
 // it: the SHA-1 of "blob <len>\x00<content>".

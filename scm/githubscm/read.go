@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -33,7 +34,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 		return nil, err
 	}
 	gh := d.client(hc)
-	u := repoPath(r.Repo) + "/contents/" + escapePath(r.Path)
+	u := repoPath(r.Repo) + "/contents/" + httpx.EscapePath(r.Path)
 	if r.Ref != "" {
 		u += "?ref=" + url.QueryEscape(r.Ref)
 	}
@@ -128,7 +129,7 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	gh := d.client(hc)
 	u := repoPath(r.Repo) + "/tarball"
 	if r.Ref != "" {
-		u += "/" + escapePath(r.Ref)
+		u += "/" + httpx.EscapePath(r.Ref)
 	}
 	req, err := gh.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -190,7 +191,7 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	if ref == "" {
 		ref = "HEAD"
 	}
-	req, err := gh.NewRequest(http.MethodGet, repoPath(r.Repo)+"/git/trees/"+escapePath(ref)+"?recursive=1", nil)
+	req, err := gh.NewRequest(http.MethodGet, repoPath(r.Repo)+"/git/trees/"+httpx.EscapePath(ref)+"?recursive=1", nil)
 	if err != nil {
 		return nil, err
 	}

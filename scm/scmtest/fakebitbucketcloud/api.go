@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 const repoRoute = "/2.0/repositories/{ws}/{slug}"
@@ -300,10 +302,8 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request) {
 		etag := etagOf(e)
 		s.commonHeaders(w, r)
 		w.Header().Set("ETag", etag)
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
-			s.logMu.Lock()
-			s.stats.NotModified++
-			s.logMu.Unlock()
+		if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+			s.log.Count(func(st *Stats) { st.NotModified++ })
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
@@ -322,7 +322,7 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request) {
 		w.Write(e.content)
 		return
 	}
-	if !isDir(c.files, p) {
+	if !fakekit.IsDir(c.files, p) {
 		s.writeError(w, r, http.StatusNotFound, "No such file or directory: "+p, "")
 		return
 	}
@@ -393,16 +393,6 @@ func listDir(files map[string]entry, dir string, depth int) []dirEntry {
 		level = next
 	}
 	return out
-}
-
-func etagMatches(inm, etag string) bool {
-	norm := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
-	for _, c := range strings.Split(inm, ",") {
-		if c = strings.TrimSpace(c); c == "*" || norm(c) == norm(etag) {
-			return true
-		}
-	}
-	return false
 }
 
 // validBranchName is a simplified git check-ref-format.

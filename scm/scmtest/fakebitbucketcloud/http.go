@@ -1,12 +1,10 @@
 package fakebitbucketcloud
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,17 +13,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
-
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("fakebitbucketcloud: " + err.Error())
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
 
 func requestID() string {
 	var b [8]byte
@@ -53,7 +42,7 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := marshal(v)
+	body := fakekit.Marshal(v)
 	s.commonHeaders(w, r)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -158,23 +147,17 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
 	host := hostOf(r)
-	s.requests = append(s.requests, Request{Host: host, Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()})
-	switch host {
-	case "api":
-		s.stats.API++
-	case "web":
-		s.stats.Web++
-	default:
-		s.stats.Download++
-	}
-	if route == "" {
-		s.stats.Unrouted++
-	} else {
-		s.stats.Routes[route]++
-	}
+	s.log.Record(Request{Host: host, Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()}, route, func(st *Stats) {
+		switch host {
+		case "api":
+			st.API++
+		case "web":
+			st.Web++
+		default:
+			st.Download++
+		}
+	})
 }
 
 type authResult int
@@ -221,61 +204,38 @@ func (s *Server) checkAuth(r *http.Request) (authResult, bool) {
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		handled, truncate := s.applyFault(w, r)
-		if handled {
-			return
-		}
-		if truncate {
-			tw := &truncatingWriter{header: http.Header{}}
-			defer tw.send(w)
-			w = tw
-		}
-		switch res, bearer := s.checkAuth(r); res {
-		case authBad:
-			msg := "Invalid username or password."
-			if bearer {
-				msg = "Token is invalid, expired, or not supported for this endpoint."
+		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+			switch res, bearer := s.checkAuth(r); res {
+			case authBad:
+				msg := "Invalid username or password."
+				if bearer {
+					msg = "Token is invalid, expired, or not supported for this endpoint."
+				}
+				w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
+				s.writeError(w, r, http.StatusUnauthorized, msg, "")
+				return
+			case authNone:
+				w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
+				s.writeError(w, r, http.StatusUnauthorized, "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token", "")
+				return
 			}
-			w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
-			s.writeError(w, r, http.StatusUnauthorized, msg, "")
-			return
-		case authNone:
-			w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
-			s.writeError(w, r, http.StatusUnauthorized, "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token", "")
-			return
-		}
-		fn(w, r)
+			fn(w, r)
+		})
 	})
 }
 
-// applyFault answers the request with an armed fault, if one matches.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, truncate bool) {
+// applyFault answers the request with an armed fault, if one matches, and
+// says what is left to do.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
 	host := hostOf(r)
-	s.mu.Lock()
-	var f *Fault
-	for _, x := range s.faults {
-		if x.left == 0 {
-			continue
+	f, ok := s.faults.Take(func(f Fault) bool {
+		if f.Host != "" && f.Host != host || f.Host == "" && host == "download" {
+			return false
 		}
-		if x.Host != "" && x.Host != host || x.Host == "" && host == "download" {
-			continue
-		}
-		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
-			continue
-		}
-		if x.Path != "" && !strings.HasPrefix(r.URL.Path, x.Path) {
-			continue
-		}
-		if x.left > 0 {
-			x.left--
-		}
-		ff := x.Fault
-		f = &ff
-		break
-	}
-	s.mu.Unlock()
-	if f == nil {
-		return false, false
+		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+	})
+	if !ok {
+		return fakekit.Pass
 	}
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
 	const limited = "Rate limit for this resource has been exceeded"
@@ -301,67 +261,15 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, tr
 		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
 	case scmtest.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(st)
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", st, http.StatusText(st))
-			return true, false
+		if !fakekit.GatewayError(w, st, "") {
+			s.writeError(w, r, st, "Something went wrong", "")
 		}
-		s.writeError(w, r, st, "Something went wrong", "")
 	case scmtest.FaultSlow:
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return false, false
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		}
+		return fakekit.Slow(r, f.Delay, nil)
 	case scmtest.FaultTruncatedBody:
-		return false, true
+		return fakekit.Truncate
 	default:
-		return false, false
+		return fakekit.Pass
 	}
-	return true, false
-}
-
-// truncatingWriter captures a normal answer and sends only half of its
-// body with the full Content-Length, then aborts the connection.
-type truncatingWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (t *truncatingWriter) Header() http.Header { return t.header }
-
-func (t *truncatingWriter) WriteHeader(st int) {
-	if t.status == 0 {
-		t.status = st
-	}
-}
-
-func (t *truncatingWriter) Write(b []byte) (int, error) {
-	if t.status == 0 {
-		t.status = http.StatusOK
-	}
-	t.body = append(t.body, b...)
-	return len(b), nil
-}
-
-func (t *truncatingWriter) send(w http.ResponseWriter) {
-	body := t.body
-	if len(body) < 2 {
-		body = append(body, "{}  "...)
-	}
-	for k, v := range t.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
-	w.Write(body[:len(body)/2])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	panic(http.ErrAbortHandler)
+	return fakekit.Answered
 }

@@ -64,6 +64,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -189,11 +191,6 @@ type Fault struct {
 	Host string
 }
 
-type fault struct {
-	Fault
-	left int
-}
-
 // Server is a fake Bitbucket Cloud. Its methods are safe for concurrent
 // use.
 type Server struct {
@@ -202,15 +199,13 @@ type Server struct {
 
 	mu         sync.Mutex
 	workspaces map[string]*workspace // by lower-case slug
-	faults     []*fault
 	seq        int
 	minted     map[string]time.Time // OAuth token → expiry
 	redirect   bool
 	downloads  map[string][]byte // download path → archive
 
-	logMu    sync.Mutex
-	requests []Request
-	stats    Stats
+	faults fakekit.Faults[Fault]
+	log    fakekit.Log[Request, Stats]
 }
 
 type workspace struct {
@@ -263,8 +258,7 @@ type pull struct {
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{workspaces: map[string]*workspace{}, minted: map[string]time.Time{}, downloads: map[string][]byte{},
-		stats: Stats{Routes: map[string]int{}}}
+	s := &Server{workspaces: map[string]*workspace{}, minted: map[string]time.Time{}, downloads: map[string][]byte{}}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -397,23 +391,12 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		r.Files = append(r.Files, File{Path: p, Content: b, Executable: info.Mode()&0o111 != 0})
-		return nil
-	})
+	files, err := fakekit.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
+	}
+	for _, f := range files {
+		r.Files = append(r.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
 	}
 	return s.AddRepo(r)
 }
@@ -436,12 +419,7 @@ func applyFiles(base map[string]entry, add []File, del []string) (map[string]ent
 }
 
 // BlobID returns the git blob id of content.
-func BlobID(content []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
-}
+func BlobID(content []byte) string { return gitobj.BlobID(content) }
 
 func (s *Server) commitLocked(rp *repo, parents []string, files map[string]entry, msg string) string {
 	s.seq++
@@ -570,29 +548,13 @@ func (s *Server) prWebURL(rp *repo, id int) string {
 }
 
 // Inject arms a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
-	s.faults = append(s.faults, &fault{Fault: f, left: left})
-}
+func (s *Server) Inject(f Fault) { s.faults.Arm(f, f.Times) }
 
 // ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // DownloadRequests returns the requests the download host received.
 func (s *Server) DownloadRequests() []Request {
@@ -607,20 +569,13 @@ func (s *Server) DownloadRequests() []Request {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	st := s.stats
-	st.Routes = maps.Clone(s.stats.Routes)
+	st, routes, unrouted := s.log.Stats()
+	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = nil
-	s.stats = Stats{Routes: map[string]int{}}
-}
+func (s *Server) ResetStats() { s.log.Reset() }
 
 // resolve turns a ref into a commit: "" and "HEAD" are the main branch;
 // then a branch, a (possibly abbreviated) commit id.
@@ -634,7 +589,7 @@ func (rp *repo) resolve(ref string) *commit {
 	if c, ok := rp.commits[ref]; ok {
 		return c
 	}
-	if len(ref) >= 7 && isHex(ref) {
+	if len(ref) >= 7 && gitobj.IsHex(ref) {
 		for id, c := range rp.commits {
 			if strings.HasPrefix(id, ref) {
 				return c
@@ -642,27 +597,6 @@ func (rp *repo) resolve(ref string) *commit {
 		}
 	}
 	return nil
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func isDir(files map[string]entry, dir string) bool {
-	if dir == "" {
-		return true
-	}
-	for p := range files {
-		if strings.HasPrefix(p, dir+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // isAncestor reports whether commit a is reachable from b.

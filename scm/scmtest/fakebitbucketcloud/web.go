@@ -1,20 +1,18 @@
 package fakebitbucketcloud
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"io"
-	"io/fs"
 	"maps"
 	"mime"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 func (s *Server) webRoutes(mux *http.ServeMux) {
@@ -25,7 +23,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 func (s *Server) downloadHandler() http.Handler {
 	return withHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "GET /{token}/{name}")
-		if handled, _ := s.applyFault(w, r); handled {
+		if s.applyFault(w, r) == fakekit.Answered {
 			return
 		}
 		s.mu.Lock()
@@ -75,12 +73,16 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	redirect := s.redirect
 	s.mu.Unlock()
 
+	a := &fakekit.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
+	for _, p := range slices.Sorted(maps.Keys(c.files)) {
+		a.Files = append(a.Files, fakekit.File{Path: p, Content: c.files[p].content, Executable: c.files[p].exec})
+	}
 	var buf bytes.Buffer
 	if ext == ".zip" {
-		err = writeZip(&buf, c, prefix)
+		err = a.WriteZip(&buf, 0o755, false)
 	} else {
 		gz := gzip.NewWriter(&buf)
-		if err = writeTar(gz, c, prefix); err == nil {
+		if err = a.WriteTar(gz, 0o755); err == nil {
 			err = gz.Close()
 		}
 	}
@@ -111,76 +113,12 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-func dirsOf(files []string) []string {
-	seen := map[string]bool{}
-	for _, f := range files {
-		for d := path.Dir(f); d != "." && !seen[d]; d = path.Dir(d) {
-			seen[d] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
-}
-
-func writeTar(w io.Writer, c *commit, prefix string) error {
-	tw := tar.NewWriter(w)
-	mtime := c.when.Truncate(time.Second)
-	files := slices.Sorted(maps.Keys(c.files))
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX}); err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix, Mode: 0o755, ModTime: mtime}); err != nil {
-		return err
-	}
-	for _, d := range dirsOf(files) {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + d + "/", Mode: 0o755, ModTime: mtime}); err != nil {
-			return err
-		}
-	}
-	for _, f := range files {
-		e := c.files[f]
-		mode := int64(0o644)
-		if e.exec {
-			mode = 0o755
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + f, Mode: mode, Size: int64(len(e.content)),
-			ModTime: mtime}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(e.content); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
-}
-
-func writeZip(w io.Writer, c *commit, prefix string) error {
-	zw := zip.NewWriter(w)
-	for _, f := range slices.Sorted(maps.Keys(c.files)) {
-		e := c.files[f]
-		h := &zip.FileHeader{Name: prefix + f, Method: zip.Deflate, Modified: c.when}
-		mode := fs.FileMode(0o644)
-		if e.exec {
-			mode = 0o755
-		}
-		h.SetMode(mode)
-		fw, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		if _, err := fw.Write(e.content); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
-}
-
 // token is the OAuth 2 token endpoint: the client-credentials grant of a
 // consumer, authenticated with Basic (or client_id and client_secret in
 // the form).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.record(r, "POST /site/oauth2/access_token")
-	if handled, _ := s.applyFault(w, r); handled {
+	if s.applyFault(w, r) == fakekit.Answered {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -203,9 +141,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.minted[tok] = s.now().Add(s.opts.TokenTTL)
 	s.mu.Unlock()
-	s.logMu.Lock()
-	s.stats.TokenGrants++
-	s.logMu.Unlock()
+	s.log.Count(func(st *Stats) { st.TokenGrants++ })
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": tok, "scopes": "repository pullrequest",
 		"expires_in": int(s.opts.TokenTTL / time.Second), "refresh_token": "fake-refresh-" + requestID(),
 		"token_type": "bearer", "state": "client_credentials"})

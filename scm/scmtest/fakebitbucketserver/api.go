@@ -1,14 +1,11 @@
 package fakebitbucketserver
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"mime"
 	"net/http"
@@ -17,8 +14,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 const repoRoute = "/projects/{key}/repos/{slug}"
@@ -297,16 +295,6 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) {
 
 func etagOf(blob string) string { return `"` + blob + `"` }
 
-func etagMatches(inm, etag string) bool {
-	norm := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
-	for _, c := range strings.Split(inm, ",") {
-		if c = strings.TrimSpace(c); c != "" && (c == "*" || norm(c) == norm(etag)) {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -331,10 +319,8 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 	etag := etagOf(e.blob)
 	s.commonHeaders(w)
 	w.Header().Set("ETag", etag)
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.logMu.Lock()
-		s.stats.NotModified++
-		s.logMu.Unlock()
+	if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+		s.log.Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -387,7 +373,7 @@ func (s *Server) browse(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	e, isFile := c.files[p]
-	dir := !isFile && isDir(c.files, p)
+	dir := !isFile && fakekit.IsDir(c.files, p)
 	if !isFile && !dir {
 		s.noSuchPath(w, r, p, c)
 		return
@@ -467,7 +453,7 @@ func (s *Server) files(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "", fmt.Sprintf("The path \"%s\" is not a directory at revision \"%s\"", p, c.id))
 		return
 	}
-	if !isDir(c.files, p) {
+	if !fakekit.IsDir(c.files, p) {
 		s.noSuchPath(w, r, p, c)
 		return
 	}
@@ -513,7 +499,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, http.StatusBadRequest, "", "Invalid path "+raw)
 			return
 		}
-		if _, isFile := c.files[p]; !isFile && !isDir(c.files, p) {
+		if _, isFile := c.files[p]; !isFile && !fakekit.IsDir(c.files, p) {
 			s.noSuchPath(w, r, p, c)
 			return
 		}
@@ -523,22 +509,22 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	var keep []string
+	a := &fakekit.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
 	for _, fp := range under(c.files, "") {
 		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p == "" || fp == p || strings.HasPrefix(fp, p+"/") }) {
-			keep = append(keep, fp)
+			a.Files = append(a.Files, fakekit.File{Path: fp, Content: c.files[fp].content, Executable: c.files[fp].exec})
 		}
 	}
 	var buf bytes.Buffer
 	var err error
 	switch format {
 	case "zip":
-		err = writeZip(&buf, c, keep, prefix)
+		err = a.WriteZip(&buf, 0o755, true)
 	case "tar":
-		err = writeTar(&buf, c, keep, prefix)
+		err = a.WriteTar(&buf, 0o775)
 	default:
 		gz := gzip.NewWriter(&buf)
-		if err = writeTar(gz, c, keep, prefix); err == nil {
+		if err = a.WriteTar(gz, 0o775); err == nil {
 			err = gz.Close()
 		}
 	}
@@ -564,75 +550,6 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// dirsOf returns the parent directories of the files, each once, sorted.
-func dirsOf(files []string) []string {
-	seen := map[string]bool{}
-	for _, f := range files {
-		for d := path.Dir(f); d != "." && !seen[d]; d = path.Dir(d) {
-			seen[d] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
-}
-
-// writeTar writes the files as git archive does: a pax global header
-// holding the commit id, directories, then files.
-func writeTar(w io.Writer, c *commit, files []string, prefix string) error {
-	tw := tar.NewWriter(w)
-	mtime := c.when.Truncate(time.Second)
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX}); err != nil {
-		return err
-	}
-	if prefix != "" {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix, Mode: 0o775, ModTime: mtime}); err != nil {
-			return err
-		}
-	}
-	for _, d := range dirsOf(files) {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + d + "/", Mode: 0o775, ModTime: mtime}); err != nil {
-			return err
-		}
-	}
-	for _, f := range files {
-		e := c.files[f]
-		mode := int64(0o664)
-		if e.exec {
-			mode = 0o775
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + f, Mode: mode, Size: int64(len(e.content)),
-			ModTime: mtime}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(e.content); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
-}
-
-func writeZip(w io.Writer, c *commit, files []string, prefix string) error {
-	zw := zip.NewWriter(w)
-	zw.SetComment(c.id)
-	for _, f := range files {
-		e := c.files[f]
-		h := &zip.FileHeader{Name: prefix + f, Method: zip.Deflate, Modified: c.when}
-		mode := 0o644
-		if e.exec {
-			mode = 0o755
-		}
-		h.SetMode(fsMode(mode))
-		fw, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		if _, err := fw.Write(e.content); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
 }
 
 func (s *Server) editFile(w http.ResponseWriter, r *http.Request) {
@@ -714,7 +631,7 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if isDir(base.files, p) {
+	if fakekit.IsDir(base.files, p) {
 		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
 		return
 	}
@@ -888,5 +805,3 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	rp.pulls = append(rp.pulls, p)
 	s.writeJSON(w, r, http.StatusCreated, s.pullJSON(rp, p))
 }
-
-func fsMode(perm int) fs.FileMode { return fs.FileMode(perm) }

@@ -1,11 +1,9 @@
 package fakebitbucketserver
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 // Exception names of Bitbucket's error bodies.
@@ -56,16 +55,6 @@ func strp(s string) *string {
 	return &s
 }
 
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("fakebitbucketserver: " + err.Error())
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
 func requestID() string {
 	var b [4]byte
 	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
@@ -85,7 +74,7 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := marshal(v)
+	body := fakekit.Marshal(v)
 	s.commonHeaders(w)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -190,39 +179,25 @@ func (s *Server) handler() http.Handler {
 func unescape(p string) (string, error) { return url.PathUnescape(p) }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.RequestURI, Route: route, Header: r.Header.Clone()})
-	s.stats.Total++
-	if route == "" {
-		s.stats.Unrouted++
-	} else {
-		s.stats.Routes[route]++
-	}
+	s.log.Record(Request{Method: r.Method, Path: r.RequestURI, Route: route, Header: r.Header.Clone()}, route,
+		func(st *Stats) { st.Total++ })
 }
 
 // handle registers a route wrapped with recording, faults and auth.
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		handled, truncate := s.applyFault(w, r)
-		if handled {
-			return
-		}
-		if truncate {
-			tw := &truncatingWriter{header: http.Header{}}
-			defer tw.send(w)
-			w = tw
-		}
-		switch s.checkAuth(r) {
-		case authBad:
-			s.writeError(w, r, http.StatusUnauthorized, exAuth, "Authentication failed. Please check your credentials and try again.")
-			return
-		case authNone:
-			s.writeError(w, r, http.StatusUnauthorized, exNotLoggedIn, "You are not permitted to access this resource")
-			return
-		}
-		fn(w, r)
+		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+			switch s.checkAuth(r) {
+			case authBad:
+				s.writeError(w, r, http.StatusUnauthorized, exAuth, "Authentication failed. Please check your credentials and try again.")
+				return
+			case authNone:
+				s.writeError(w, r, http.StatusUnauthorized, exNotLoggedIn, "You are not permitted to access this resource")
+				return
+			}
+			fn(w, r)
+		})
 	})
 }
 
@@ -265,32 +240,14 @@ func (s *Server) checkAuth(r *http.Request) authResult {
 	return authBad
 }
 
-// applyFault answers the request with an armed fault, if one matches. It
-// returns handled when the request has been answered, and truncate when
-// the normal answer must be sent truncated.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, truncate bool) {
-	s.mu.Lock()
-	var f *Fault
-	for _, x := range s.faults {
-		if x.left == 0 {
-			continue
-		}
-		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
-			continue
-		}
-		if x.Path != "" && !strings.HasPrefix(r.URL.Path, x.Path) {
-			continue
-		}
-		if x.left > 0 {
-			x.left--
-		}
-		ff := x.Fault
-		f = &ff
-		break
-	}
-	s.mu.Unlock()
-	if f == nil {
-		return false, false
+// applyFault answers the request with an armed fault, if one matches, and
+// says what is left to do.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
+	f, ok := s.faults.Take(func(f Fault) bool {
+		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+	})
+	if !ok {
+		return fakekit.Pass
 	}
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
 	switch f.Kind {
@@ -318,67 +275,15 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, tr
 		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, "Too many requests. Please try again later.")
 	case scmtest.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(st)
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", st, http.StatusText(st))
-			return true, false
+		if !fakekit.GatewayError(w, st, "") {
+			s.writeError(w, r, st, exServer, "An error occurred while processing the request. Check the server logs for more information.")
 		}
-		s.writeError(w, r, st, exServer, "An error occurred while processing the request. Check the server logs for more information.")
 	case scmtest.FaultSlow:
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return false, false
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		}
+		return fakekit.Slow(r, f.Delay, nil)
 	case scmtest.FaultTruncatedBody:
-		return false, true
+		return fakekit.Truncate
 	default:
-		return false, false
+		return fakekit.Pass
 	}
-	return true, false
-}
-
-// truncatingWriter captures a normal answer and sends only half of its
-// body with the full Content-Length, then aborts the connection.
-type truncatingWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (t *truncatingWriter) Header() http.Header { return t.header }
-
-func (t *truncatingWriter) WriteHeader(st int) {
-	if t.status == 0 {
-		t.status = st
-	}
-}
-
-func (t *truncatingWriter) Write(b []byte) (int, error) {
-	if t.status == 0 {
-		t.status = http.StatusOK
-	}
-	t.body = append(t.body, b...)
-	return len(b), nil
-}
-
-func (t *truncatingWriter) send(w http.ResponseWriter) {
-	body := t.body
-	if len(body) < 2 {
-		body = append(body, "{}  "...)
-	}
-	for k, v := range t.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
-	w.Write(body[:len(body)/2])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	panic(http.ErrAbortHandler)
+	return fakekit.Answered
 }

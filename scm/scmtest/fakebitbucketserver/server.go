@@ -56,6 +56,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -175,11 +177,6 @@ type Fault struct {
 	Path string
 }
 
-type fault struct {
-	Fault
-	left int // remaining applications; -1 = unlimited
-}
-
 // Server is a fake Bitbucket Server. Its methods are safe for concurrent use.
 type Server struct {
 	opts Options
@@ -188,12 +185,10 @@ type Server struct {
 	mu       sync.Mutex
 	projects map[string]*project // by upper-case key
 	nextID   int
-	faults   []*fault
 	seq      int // makes commit ids unique
 
-	logMu    sync.Mutex
-	requests []Request
-	stats    Stats
+	faults fakekit.Faults[Fault]
+	log    fakekit.Log[Request, Stats]
 }
 
 type project struct {
@@ -246,7 +241,7 @@ type pull struct {
 // New starts a fake Bitbucket Server. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{projects: map[string]*project{}, stats: Stats{Routes: map[string]int{}}}
+	s := &Server{projects: map[string]*project{}}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -377,23 +372,12 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		r.Files = append(r.Files, File{Path: p, Content: b, Executable: info.Mode()&0o111 != 0})
-		return nil
-	})
+	files, err := fakekit.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
+	}
+	for _, f := range files {
+		r.Files = append(r.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
 	}
 	return s.AddRepo(r)
 }
@@ -416,12 +400,7 @@ func applyFiles(base map[string]entry, add []File, del []string) (map[string]ent
 }
 
 // BlobID returns the git blob id of content, as git hash-object computes it.
-func BlobID(content []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
-}
+func BlobID(content []byte) string { return gitobj.BlobID(content) }
 
 func (s *Server) commitLocked(rp *repo, parent string, files map[string]entry, msg string) string {
 	s.seq++
@@ -559,46 +538,23 @@ func (s *Server) prWebURL(rp *repo, id int) string {
 }
 
 // Inject arms a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
-	s.faults = append(s.faults, &fault{Fault: f, left: left})
-}
+func (s *Server) Inject(f Fault) { s.faults.Arm(f, f.Times) }
 
 // ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	st := s.stats
-	st.Routes = maps.Clone(s.stats.Routes)
+	st, routes, unrouted := s.log.Stats()
+	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = nil
-	s.stats = Stats{Routes: map[string]int{}}
-}
+func (s *Server) ResetStats() { s.log.Reset() }
 
 // resolve turns a ref into a commit: "" is the default branch; then a full
 // branch name (refs/heads/x), a branch, a (possibly abbreviated) commit id.
@@ -615,7 +571,7 @@ func (rp *repo) resolve(ref string) *commit {
 	if c, ok := rp.commits[ref]; ok {
 		return c
 	}
-	if len(ref) >= 7 && isHex(ref) {
+	if len(ref) >= 7 && gitobj.IsHex(ref) {
 		for id, c := range rp.commits {
 			if strings.HasPrefix(id, ref) {
 				return c
@@ -623,28 +579,6 @@ func (rp *repo) resolve(ref string) *commit {
 		}
 	}
 	return nil
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// isDir reports whether dir is a directory of the snapshot.
-func isDir(files map[string]entry, dir string) bool {
-	if dir == "" {
-		return true
-	}
-	for p := range files {
-		if strings.HasPrefix(p, dir+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // under returns the paths under dir ("" for all), sorted.

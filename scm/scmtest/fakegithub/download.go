@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // downloadHandler serves GET /{owner}/{repo}/legacy.tar.gz/{ref...} as
@@ -19,43 +22,42 @@ func (s *Server) downloadHandler() http.Handler {
 	const pattern = "GET /{owner}/{repo}/legacy.tar.gz/{ref...}"
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", pattern)
-		handled, truncate := s.applyFault(w, r, true)
-		if handled {
-			return
-		}
-		if truncate {
-			tw := &truncatingWriter{header: http.Header{}}
-			defer tw.send(w)
-			w = tw
-		}
-		body, name, etag, ok := s.tarball(r)
-		if !ok {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte("404: Not Found"))
-			return
-		}
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "https://render.githubusercontent.com")
-		h.Set("Content-Disposition", "attachment; filename="+name)
-		h.Set("Content-Type", "application/x-gzip")
-		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-		h.Set("ETag", etag)
-		h.Set("Vary", "Authorization,Accept-Encoding,Origin")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "deny")
-		h.Set("X-GitHub-Request-Id", requestID())
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(body)
+		fakekit.Serve(w, r, s.applyFault(w, r, true), s.serveTarball)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", "")
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte("404: Not Found"))
+		downloadNotFound(w)
 	})
 	return mux
+}
+
+// downloadNotFound answers 404 as codeload does.
+func downloadNotFound(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("404: Not Found"))
+}
+
+// serveTarball answers a tarball download.
+func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
+	body, name, etag, ok := s.tarball(r)
+	if !ok {
+		downloadNotFound(w)
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "https://render.githubusercontent.com")
+	h.Set("Content-Disposition", "attachment; filename="+name)
+	h.Set("Content-Type", "application/x-gzip")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.Set("ETag", etag)
+	h.Set("Vary", "Authorization,Accept-Encoding,Origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "deny")
+	h.Set("X-GitHub-Request-Id", requestID())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 // tarball builds the archive for the request, checking the temporary
@@ -75,12 +77,12 @@ func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, o
 	if !found {
 		return nil, "", "", false
 	}
-	c := rp.objs[id].commit
+	c := rp.objs[id].Commit
 	prefix := rp.owner.login + "-" + rp.name + "-" + id[:7]
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	mtime := c.committer.when
+	mtime := c.Committer.When
 	must := func(err error) {
 		if err != nil {
 			panic("fakegithub: writing tarball: " + err.Error())
@@ -98,17 +100,17 @@ func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, o
 	}
 	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": id}}))
 	write(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775}, nil)
-	rp.objs.walk(c.tree, "", func(p string, e treeEntry) {
+	rp.objs.Walk(c.Tree, "", func(p string, e gitobj.TreeEntry) {
 		name := prefix + "/" + p
-		switch e.mode {
-		case modeTree, modeCommit:
+		switch e.Mode {
+		case gitobj.ModeTree, gitobj.ModeCommit:
 			write(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775}, nil)
-		case modeSymlink:
-			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: string(rp.objs[e.sha].blob), Mode: 0o777}, nil)
+		case gitobj.ModeSymlink:
+			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
 		default:
-			data := rp.objs[e.sha].blob
+			data := rp.objs[e.SHA].Blob
 			mode := int64(0o664)
-			if e.mode == modeExec {
+			if e.Mode == gitobj.ModeExec {
 				mode = 0o775
 			}
 			write(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}, data)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // graphql answers POST /graphql (and /api/graphql): it parses the
@@ -102,7 +104,7 @@ type (
 	gqlTreeEntry struct {
 		rp *repo
 		p  string
-		e  treeEntry
+		e  gitobj.TreeEntry
 	}
 	gqlPull struct {
 		rp *repo
@@ -457,11 +459,11 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 				return gqlCommit{rp, id}, nil
 			}
 			p = strings.Trim(p, "/")
-			te, ok := rp.objs.lookup(rp.objs[id].commit.tree, p)
+			te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
 			if !ok || !cleanRel(p) {
 				return nil, nil
 			}
-			return gqlGitObject(rp, te.sha), nil
+			return gqlGitObject(rp, te.SHA), nil
 		}
 	case gqlRef:
 		switch field {
@@ -490,7 +492,7 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 			return connection("PullRequest", "associatedPullRequests", nodes, args)
 		}
 	case gqlCommit:
-		c := o.rp.objs[o.id].commit
+		c := o.rp.objs[o.id].Commit
 		switch field {
 		case "oid":
 			return o.id, nil
@@ -499,30 +501,30 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 		case "id":
 			return base64.StdEncoding.EncodeToString([]byte("C_" + o.id)), nil
 		case "message":
-			return c.message, nil
+			return c.Message, nil
 		case "messageHeadline":
-			h, _, _ := strings.Cut(c.message, "\n")
+			h, _, _ := strings.Cut(c.Message, "\n")
 			return h, nil
 		case "committedDate", "authoredDate":
-			return ts(c.committer.when), nil
+			return ts(c.Committer.When), nil
 		case "url":
 			return e.webURL(o.rp) + "/commit/" + o.id, nil
 		case "tree":
-			return gqlTree{o.rp, c.tree}, nil
+			return gqlTree{o.rp, c.Tree}, nil
 		case "file":
 			p, _ := argString(args, "path")
 			p = strings.Trim(p, "/")
 			if !cleanRel(p) || p == "" {
 				return nil, nil
 			}
-			te, ok := o.rp.objs.lookup(c.tree, p)
+			te, ok := o.rp.objs.Lookup(c.Tree, p)
 			if !ok {
 				return nil, nil
 			}
 			return gqlTreeEntry{o.rp, p, te}, nil
 		}
 	case gqlBlob:
-		b := o.rp.objs[o.id].blob
+		b := o.rp.objs[o.id].Blob
 		binary := bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b)
 		switch field {
 		case "oid":
@@ -538,9 +540,7 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 		case "isTruncated":
 			return false, nil
 		case "text":
-			s.logMu.Lock()
-			s.stats.BlobTexts++
-			s.logMu.Unlock()
+			s.log.Count(func(st *Stats) { st.BlobTexts++ })
 			if binary {
 				return nil, nil
 			}
@@ -556,8 +556,8 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 			return base64.StdEncoding.EncodeToString([]byte("T_" + o.id)), nil
 		case "entries":
 			var out []gqlObject
-			for _, te := range o.rp.objs[o.id].tree {
-				out = append(out, gqlTreeEntry{o.rp, te.name, te})
+			for _, te := range o.rp.objs[o.id].Tree {
+				out = append(out, gqlTreeEntry{o.rp, te.Name, te})
 			}
 			return out, nil
 		}
@@ -568,29 +568,29 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 		case "path":
 			return o.p, nil
 		case "oid":
-			return o.e.sha, nil
+			return o.e.SHA, nil
 		case "type":
-			switch o.e.mode {
-			case modeTree:
+			switch o.e.Mode {
+			case gitobj.ModeTree:
 				return "tree", nil
-			case modeCommit:
+			case gitobj.ModeCommit:
 				return "commit", nil
 			}
 			return "blob", nil
 		case "mode":
-			m, _ := strconv.ParseInt(o.e.mode, 8, 64)
+			m, _ := strconv.ParseInt(o.e.Mode, 8, 64)
 			return m, nil
 		case "extension":
 			return path.Ext(o.p), nil
 		case "isGenerated":
 			return false, nil
 		case "size":
-			if b := o.rp.objs[o.e.sha]; b != nil && b.typ == "blob" {
-				return len(b.blob), nil
+			if b := o.rp.objs[o.e.SHA]; b != nil && b.Type == "blob" {
+				return len(b.Blob), nil
 			}
 			return 0, nil
 		case "object":
-			return gqlGitObject(o.rp, o.e.sha), nil
+			return gqlGitObject(o.rp, o.e.SHA), nil
 		}
 	case gqlPull:
 		p := o.p
@@ -671,7 +671,7 @@ func gqlGitObject(rp *repo, id string) any {
 	if o == nil {
 		return nil
 	}
-	switch o.typ {
+	switch o.Type {
 	case "blob":
 		return gqlBlob{rp, id}
 	case "tree":

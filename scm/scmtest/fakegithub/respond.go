@@ -1,7 +1,6 @@
 package fakegithub
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 // exposeHeaders is GitHub's Access-Control-Expose-Headers value, from the
@@ -68,39 +69,12 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted b
 	h.Set("X-RateLimit-Resource", res)
 }
 
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("fakegithub: " + err.Error())
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-// etagMatches reports whether an If-None-Match header matches etag, with
-// weak comparison.
-func etagMatches(inm, etag string) bool {
-	if inm == "" {
-		return false
-	}
-	norm := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
-	for _, c := range strings.Split(inm, ",") {
-		if c = strings.TrimSpace(c); c == "*" || norm(c) == norm(etag) {
-			return true
-		}
-	}
-	return false
-}
-
 // notModified answers 304 when the request's If-None-Match matches etag.
 func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
-	if !etagMatches(r.Header.Get("If-None-Match"), etag) {
+	if !fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
-	s.logMu.Lock()
-	s.stats.NotModified++
-	s.logMu.Unlock()
+	s.log.Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w, r, false)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
@@ -111,7 +85,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 // writeJSON writes v as GitHub does; a GET answered 200 carries an ETag
 // and honours If-None-Match.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := marshal(v)
+	body := fakekit.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := sha256.Sum256(body)
 		etag := `"` + hex.EncodeToString(sum[:]) + `"`
@@ -122,13 +96,8 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
 	}
 	s.commonHeaders(w, r, true)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	fakekit.Write(w, r, status, "application/json; charset=utf-8", body)
 }
 
 // writeError writes GitHub's error body: message, documentation_url and

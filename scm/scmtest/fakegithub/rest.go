@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // Documentation URLs GitHub puts in error bodies.
@@ -118,7 +121,7 @@ func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
 	}
 	pushed := rp.created
 	if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
-		pushed = rp.objs[id].commit.committer.when
+		pushed = rp.objs[id].Commit.Committer.When
 	}
 	return map[string]any{
 		"id": rp.id, "node_id": nodeID("R", rp.id), "name": rp.name, "full_name": rp.owner.login + "/" + rp.name,
@@ -135,19 +138,19 @@ func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
 func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]any {
 	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
 	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-	c := rp.objs[id].commit
-	parents := make([]any, 0, len(c.parents))
-	for _, p := range c.parents {
+	c := rp.objs[id].Commit
+	parents := make([]any, 0, len(c.Parents))
+	for _, p := range c.Parents {
 		parents = append(parents, map[string]any{"sha": p, "url": api + "/git/commits/" + p, "html_url": web + "/commit/" + p})
 	}
-	sig := func(sg signature) map[string]any {
-		return map[string]any{"name": sg.name, "email": sg.email, "date": ts(sg.when)}
+	sig := func(sg gitobj.Signature) map[string]any {
+		return map[string]any{"name": sg.Name, "email": sg.Email, "date": ts(sg.When)}
 	}
 	return map[string]any{
 		"sha": id, "node_id": nodeID("C", int64(len(id))), "url": api + "/git/commits/" + id, "html_url": web + "/commit/" + id,
-		"author": sig(c.author), "committer": sig(c.committer),
-		"tree":    map[string]any{"sha": c.tree, "url": api + "/git/trees/" + c.tree},
-		"message": c.message, "parents": parents,
+		"author": sig(c.Author), "committer": sig(c.Committer),
+		"tree":    map[string]any{"sha": c.Tree, "url": api + "/git/trees/" + c.Tree},
+		"message": c.Message, "parents": parents,
 		"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil},
 	}
 }
@@ -156,7 +159,7 @@ func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]a
 	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
 	return map[string]any{
 		"ref": ref, "node_id": base64.StdEncoding.EncodeToString([]byte("REF_" + ref)),
-		"url":    api + "/git/" + escapePath(ref),
+		"url":    api + "/git/" + httpx.EscapePath(ref),
 		"object": map[string]any{"sha": id, "type": "commit", "url": api + "/git/commits/" + id},
 	}
 }
@@ -260,29 +263,29 @@ func rawMediaType(accept string) (string, bool) {
 	return "", false
 }
 
-func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e treeEntry) map[string]any {
+func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gitobj.TreeEntry) map[string]any {
 	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
 	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
 	typ, size := "file", 0
 	var download any
-	gitURL := api + "/git/blobs/" + e.sha
+	gitURL := api + "/git/blobs/" + e.SHA
 	htmlKind := "blob"
-	switch e.mode {
-	case modeTree:
-		typ, gitURL, htmlKind = "dir", api+"/git/trees/"+e.sha, "tree"
-	case modeSymlink:
+	switch e.Mode {
+	case gitobj.ModeTree:
+		typ, gitURL, htmlKind = "dir", api+"/git/trees/"+e.SHA, "tree"
+	case gitobj.ModeSymlink:
 		typ = "symlink"
-	case modeCommit:
+	case gitobj.ModeCommit:
 		typ = "file" // GitHub lists submodules as "file" in directories
 	}
-	if o := rp.objs[e.sha]; o != nil && o.typ == "blob" {
-		size = len(o.blob)
-		download = "http://" + r.Host + "/raw/" + rp.owner.login + "/" + rp.name + "/" + escapePath(ref) + "/" + escapePath(p)
+	if o := rp.objs[e.SHA]; o != nil && o.Type == "blob" {
+		size = len(o.Blob)
+		download = "http://" + r.Host + "/raw/" + rp.owner.login + "/" + rp.name + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	}
-	self := api + "/contents/" + escapePath(p) + "?ref=" + ref
-	html := web + "/" + htmlKind + "/" + escapePath(ref) + "/" + escapePath(p)
+	self := api + "/contents/" + httpx.EscapePath(p) + "?ref=" + ref
+	html := web + "/" + htmlKind + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	return map[string]any{
-		"name": path.Base(p), "path": p, "sha": e.sha, "size": size, "url": self, "html_url": html, "git_url": gitURL,
+		"name": path.Base(p), "path": p, "sha": e.SHA, "size": size, "url": self, "html_url": html, "git_url": gitURL,
 		"download_url": download, "type": typ, "_links": map[string]any{"self": self, "git": gitURL, "html": html},
 	}
 }
@@ -328,48 +331,48 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
 		return
 	}
-	c := rp.objs[id].commit
-	e, ok := rp.objs.lookup(c.tree, p)
+	c := rp.objs[id].Commit
+	e, ok := rp.objs.Lookup(c.Tree, p)
 	if !ok {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
 		return
 	}
-	w.Header().Set("Last-Modified", c.committer.when.Format(http.TimeFormat))
+	w.Header().Set("Last-Modified", c.Committer.When.Format(http.TimeFormat))
 	// A symlink to a file in the repository answers with that file.
-	if e.mode == modeSymlink {
-		target := path.Join(path.Dir(p), string(rp.objs[e.sha].blob))
-		if t, ok := rp.objs.lookup(c.tree, target); ok && cleanRel(target) && (t.mode == modeFile || t.mode == modeExec) {
+	if e.Mode == gitobj.ModeSymlink {
+		target := path.Join(path.Dir(p), string(rp.objs[e.SHA].Blob))
+		if t, ok := rp.objs.Lookup(c.Tree, target); ok && cleanRel(target) && (t.Mode == gitobj.ModeFile || t.Mode == gitobj.ModeExec) {
 			e = t
 		}
 	}
 	media, raw := rawMediaType(r.Header.Get("Accept"))
 	switch {
-	case e.mode == modeTree:
-		t := rp.objs[e.sha]
-		out := make([]any, 0, len(t.tree))
-		for _, child := range t.tree {
-			cp := child.name
+	case e.Mode == gitobj.ModeTree:
+		t := rp.objs[e.SHA]
+		out := make([]any, 0, len(t.Tree))
+		for _, child := range t.Tree {
+			cp := child.Name
 			if p != "" {
-				cp = p + "/" + child.name
+				cp = p + "/" + child.Name
 			}
 			out = append(out, s.contentEntryJSON(r, rp, ref, cp, child))
 		}
 		s.writeJSON(w, r, http.StatusOK, out)
-	case e.mode == modeCommit:
+	case e.Mode == gitobj.ModeCommit:
 		j := s.contentEntryJSON(r, rp, ref, p, e)
 		j["type"] = "submodule"
 		j["submodule_git_url"] = "git://example.invalid/submodule.git"
 		s.writeJSON(w, r, http.StatusOK, j)
-	case e.mode == modeSymlink:
+	case e.Mode == gitobj.ModeSymlink:
 		j := s.contentEntryJSON(r, rp, ref, p, e)
-		j["target"] = string(rp.objs[e.sha].blob)
+		j["target"] = string(rp.objs[e.SHA].Blob)
 		s.writeJSON(w, r, http.StatusOK, j)
 	case raw:
-		etag := `"` + e.sha + `"`
+		etag := `"` + e.SHA + `"`
 		if s.notModified(w, r, etag) {
 			return
 		}
-		blob := rp.objs[e.sha].blob
+		blob := rp.objs[e.SHA].Blob
 		s.commonHeaders(w, r, true)
 		h := w.Header()
 		h.Set("ETag", etag)
@@ -382,7 +385,7 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
 	default:
 		j := s.contentEntryJSON(r, rp, ref, p, e)
 		j["type"] = "file"
-		j["content"] = base64Lines(rp.objs[e.sha].blob)
+		j["content"] = base64Lines(rp.objs[e.SHA].Blob)
 		j["encoding"] = "base64"
 		s.writeJSON(w, r, http.StatusOK, j)
 	}
@@ -417,7 +420,7 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request) {
 	case rp.refs["refs/tags/"+ref] != "":
 		refPath = "refs/tags/" + ref
 	}
-	loc := s.download.URL + "/" + escapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + escapePath(refPath)
+	loc := s.download.URL + "/" + httpx.EscapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + httpx.EscapePath(refPath)
 	if rp.private {
 		tok := strings.ReplaceAll(strings.ToUpper(requestID()), ":", "")
 		s.downloadToken[tok] = key(rp.owner.login, rp.name)
@@ -459,8 +462,8 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"name": name, "commit": commit,
-		"_links":    map[string]any{"self": api + "/branches/" + escapePath(name), "html": web + "/tree/" + escapePath(name)},
-		"protected": false, "protection_url": api + "/branches/" + escapePath(name) + "/protection",
+		"_links":    map[string]any{"self": api + "/branches/" + httpx.EscapePath(name), "html": web + "/tree/" + httpx.EscapePath(name)},
+		"protected": false, "protection_url": api + "/branches/" + httpx.EscapePath(name) + "/protection",
 	})
 }
 
@@ -483,7 +486,7 @@ func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) isCommit(rp *repo, id string) bool {
 	o := rp.objs[id]
-	return o != nil && o.typ == "commit"
+	return o != nil && o.Type == "commit"
 }
 
 func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
@@ -550,7 +553,7 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
 		s.unprocessable(w, r, "Object does not exist", docUpdateRef)
 		return
 	}
-	if !body.Force && !rp.objs.isAncestor(old, body.SHA) {
+	if !body.Force && !rp.objs.IsAncestor(old, body.SHA) {
 		s.unprocessable(w, r, "Update is not a fast forward", docUpdateRef)
 		return
 	}
@@ -578,18 +581,18 @@ func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
 
 // ---- trees ----
 
-func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e treeEntry) map[string]any {
+func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.TreeEntry) map[string]any {
 	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	j := map[string]any{"path": p, "mode": e.mode, "sha": e.sha}
-	switch e.mode {
-	case modeTree:
-		j["type"], j["url"] = "tree", api+"/git/trees/"+e.sha
-	case modeCommit:
+	j := map[string]any{"path": p, "mode": e.Mode, "sha": e.SHA}
+	switch e.Mode {
+	case gitobj.ModeTree:
+		j["type"], j["url"] = "tree", api+"/git/trees/"+e.SHA
+	case gitobj.ModeCommit:
 		j["type"] = "commit"
 	default:
-		j["type"], j["url"] = "blob", api+"/git/blobs/"+e.sha
-		if o := rp.objs[e.sha]; o != nil {
-			j["size"] = len(o.blob)
+		j["type"], j["url"] = "blob", api+"/git/blobs/"+e.SHA
+		if o := rp.objs[e.SHA]; o != nil {
+			j["size"] = len(o.Blob)
 		}
 	}
 	return j
@@ -609,17 +612,17 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 	}
 	tsha := r.PathValue("sha")
 	id := tsha
-	if o := rp.objs[tsha]; o == nil || o.typ != "tree" {
+	if o := rp.objs[tsha]; o == nil || o.Type != "tree" {
 		c, ok := rp.resolve(tsha)
 		if !ok {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
 			return
 		}
-		id = rp.objs[c].commit.tree
+		id = rp.objs[c].Commit.Tree
 	}
 	var entries []any
 	truncated := false
-	add := func(p string, e treeEntry) {
+	add := func(p string, e gitobj.TreeEntry) {
 		if s.opts.TreeLimit > 0 && len(entries) >= s.opts.TreeLimit {
 			truncated = true
 			return
@@ -627,10 +630,10 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 		entries = append(entries, s.treeEntryJSON(r, rp, p, e))
 	}
 	if r.URL.Query().Has("recursive") {
-		rp.objs.walk(id, "", add)
+		rp.objs.Walk(id, "", add)
 	} else {
-		for _, e := range rp.objs[id].tree {
-			add(e.name, e)
+		for _, e := range rp.objs[id].Tree {
+			add(e.Name, e)
 		}
 	}
 	if entries == nil {
@@ -664,13 +667,13 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateTree)
 		return
 	}
-	files := map[string]flatEntry{}
+	files := map[string]gitobj.FlatEntry{}
 	if body.BaseTree != "" {
-		if o := rp.objs[body.BaseTree]; o == nil || o.typ != "tree" {
+		if o := rp.objs[body.BaseTree]; o == nil || o.Type != "tree" {
 			s.unprocessable(w, r, "Invalid tree info", docCreateTree)
 			return
 		}
-		files = rp.objs.flatten(body.BaseTree)
+		files = rp.objs.Flatten(body.BaseTree)
 	}
 	removeUnder := func(p string) {
 		for q := range files {
@@ -688,7 +691,7 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 			bad("tree.path contains a malformed path component")
 			return
 		}
-		if !slices.Contains([]string{modeFile, modeExec, modeSymlink, modeTree, modeCommit}, e.Mode) {
+		if !slices.Contains([]string{gitobj.ModeFile, gitobj.ModeExec, gitobj.ModeSymlink, gitobj.ModeTree, gitobj.ModeCommit}, e.Mode) {
 			bad("tree.mode is not a valid mode")
 			return
 		}
@@ -705,12 +708,12 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 			bad("tree.sha and tree.content cannot both be set")
 			return
 		case e.Content != nil:
-			if e.Mode == modeTree || e.Mode == modeCommit {
+			if e.Mode == gitobj.ModeTree || e.Mode == gitobj.ModeCommit {
 				bad("tree.content requires a blob mode")
 				return
 			}
 			removeUnder(e.Path)
-			files[e.Path] = flatEntry{mode: e.Mode, sha: rp.objs.putBlob([]byte(*e.Content))}
+			files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: rp.objs.PutBlob([]byte(*e.Content))}
 		case isNull:
 			_, isFile := files[e.Path]
 			isDir := false
@@ -733,36 +736,36 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 		case sha != "":
 			o := rp.objs[sha]
 			switch {
-			case e.Mode == modeCommit:
+			case e.Mode == gitobj.ModeCommit:
 				removeUnder(e.Path)
-				files[e.Path] = flatEntry{mode: modeCommit, sha: sha}
-			case e.Mode == modeTree:
-				if o == nil || o.typ != "tree" {
+				files[e.Path] = gitobj.FlatEntry{Mode: gitobj.ModeCommit, SHA: sha}
+			case e.Mode == gitobj.ModeTree:
+				if o == nil || o.Type != "tree" {
 					bad("tree.sha " + sha + " is not a valid tree")
 					return
 				}
 				removeUnder(e.Path)
 				delete(files, e.Path)
-				for q, fe := range rp.objs.flatten(sha) {
+				for q, fe := range rp.objs.Flatten(sha) {
 					files[e.Path+"/"+q] = fe
 				}
 			default:
-				if o == nil || o.typ != "blob" {
+				if o == nil || o.Type != "blob" {
 					bad("tree.sha " + sha + " is not a valid blob")
 					return
 				}
 				removeUnder(e.Path)
-				files[e.Path] = flatEntry{mode: e.Mode, sha: sha}
+				files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: sha}
 			}
 		default:
 			bad("Must supply either tree.sha or tree.content")
 			return
 		}
 	}
-	id := rp.objs.writeFlat(files)
+	id := rp.objs.WriteFlat(files)
 	entries := []any{}
-	for _, e := range rp.objs[id].tree {
-		entries = append(entries, s.treeEntryJSON(r, rp, e.name, e))
+	for _, e := range rp.objs[id].Tree {
+		entries = append(entries, s.treeEntryJSON(r, rp, e.Name, e))
 	}
 	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/trees/" + id
 	w.Header().Set("Location", u)
@@ -781,14 +784,14 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("sha")
 	o := rp.objs[id]
-	if o == nil || o.typ != "blob" {
+	if o == nil || o.Type != "blob" {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
-		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(o.blob),
+		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(o.Blob),
 		"url":     apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id,
-		"content": base64Lines(o.blob), "encoding": "base64",
+		"content": base64Lines(o.Blob), "encoding": "base64",
 	})
 }
 
@@ -831,7 +834,7 @@ func (s *Server) createBlob(w http.ResponseWriter, r *http.Request) {
 		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "encoding", "code": "invalid"})
 		return
 	}
-	id := rp.objs.putBlob(data)
+	id := rp.objs.PutBlob(data)
 	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id
 	w.Header().Set("Location", u)
 	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": u, "sha": id})
@@ -874,7 +877,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 		s.validation(w, r, docCommit, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
 		return
 	}
-	if o := rp.objs[body.Tree]; o == nil || o.typ != "tree" {
+	if o := rp.objs[body.Tree]; o == nil || o.Type != "tree" {
 		s.unprocessable(w, r, "Tree SHA does not exist", docCommit)
 		return
 	}
@@ -884,13 +887,13 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sg := signature{name: s.opts.User, email: s.opts.User + "@users.noreply.github.com", when: s.now()}
+	sg := gitobj.Signature{Name: s.opts.User, Email: s.opts.User + "@users.noreply.github.com", When: s.now()}
 	author := sg
 	if body.Author != nil && body.Author.Name != "" {
-		author.name, author.email = body.Author.Name, body.Author.Email
+		author.Name, author.Email = body.Author.Name, body.Author.Email
 	}
-	id := rp.objs.putCommit(&commitObj{tree: body.Tree, parents: slices.Clone(body.Parents), message: *body.Message,
-		author: author, committer: sg})
+	id := rp.objs.PutCommit(&gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
+		Author: author, Committer: sg})
 	j := s.gitCommitJSON(r, rp, id)
 	w.Header().Set("Location", j["url"].(string))
 	s.writeJSON(w, r, http.StatusCreated, j)
@@ -1003,7 +1006,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if rp.objs.isAncestor(headID, baseID) {
+	if rp.objs.IsAncestor(headID, baseID) {
 		fail(map[string]any{"resource": "PullRequest", "code": "custom",
 			"message": "No commits between " + body.Base + " and " + head})
 		return

@@ -41,24 +41,24 @@
 package fakegithub
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -242,11 +242,6 @@ type Fault struct {
 	Download bool
 }
 
-type fault struct {
-	Fault
-	left int // remaining applications; -1 = unlimited
-}
-
 // Server is a fake GitHub. Its methods are safe for concurrent use.
 type Server struct {
 	opts     Options
@@ -254,19 +249,17 @@ type Server struct {
 	api      *httptest.Server
 	download *httptest.Server
 
-	mu            sync.Mutex        // guards the world and the faults
+	mu            sync.Mutex        // guards the world
 	owners        map[string]*owner // by lower-case login
 	repos         map[string]*repo  // by lower-case "owner/name"
 	nextID        int64
-	faults        []*fault
 	downloadToken map[string]string // temporary token → repository key
 	apps          map[int64]*app
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
 
-	logMu    sync.Mutex // guards requests and stats
-	requests []Request
-	stats    Stats
+	faults fakekit.Faults[Fault]
+	log    fakekit.Log[Request, Stats]
 
 	rateMu sync.Mutex
 	rate   rateState
@@ -293,7 +286,7 @@ type repo struct {
 	defaultBranch string
 	created       time.Time
 	refs          map[string]string // full ref name → commit id
-	objs          store
+	objs          gitobj.Store
 	pulls         []*pull
 }
 
@@ -333,7 +326,6 @@ func New(opts *Options) *Server {
 	if s.opts.User == "" {
 		s.opts.User = "fake-user"
 	}
-	s.stats.Routes = map[string]int{}
 	s.api = httptest.NewServer(s.apiHandler())
 	s.download = httptest.NewServer(s.downloadHandler())
 	return s
@@ -412,9 +404,9 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	o := s.ownerLocked(r.Owner, Organization)
 	rp := &repo{id: s.newID(), owner: o, name: r.Name, description: r.Description, private: r.Private,
 		archived: r.Archived, fork: r.Fork, defaultBranch: r.DefaultBranch, created: s.now(),
-		refs: map[string]string{}, objs: store{}}
+		refs: map[string]string{}, objs: gitobj.Store{}}
 	if len(r.Files) > 0 {
-		files := map[string]flatEntry{}
+		files := map[string]gitobj.FlatEntry{}
 		if err := rp.applyFiles(files, r.Files, nil); err != nil {
 			return "", err
 		}
@@ -429,40 +421,29 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		r.Files = append(r.Files, File{Path: p, Content: b, Executable: info.Mode()&0o111 != 0})
-		return nil
-	})
+	files, err := fakekit.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
+	}
+	for _, f := range files {
+		r.Files = append(r.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
 	}
 	return s.AddRepo(r)
 }
 
-func (rp *repo) applyFiles(files map[string]flatEntry, add []File, del []string) error {
+func (rp *repo) applyFiles(files map[string]gitobj.FlatEntry, add []File, del []string) error {
 	for _, f := range add {
 		if !validTreePath(f.Path) {
 			return fmt.Errorf("fakegithub: invalid path %q", f.Path)
 		}
-		mode := modeFile
+		mode := gitobj.ModeFile
 		switch {
 		case f.Symlink:
-			mode = modeSymlink
+			mode = gitobj.ModeSymlink
 		case f.Executable:
-			mode = modeExec
+			mode = gitobj.ModeExec
 		}
-		files[f.Path] = flatEntry{mode: mode, sha: rp.objs.putBlob(f.Content)}
+		files[f.Path] = gitobj.FlatEntry{Mode: mode, SHA: rp.objs.PutBlob(f.Content)}
 	}
 	for _, p := range del {
 		if _, ok := files[p]; !ok {
@@ -473,13 +454,13 @@ func (rp *repo) applyFiles(files map[string]flatEntry, add []File, del []string)
 	return nil
 }
 
-func (s *Server) commitLocked(rp *repo, parent string, files map[string]flatEntry, msg string) string {
-	sig := signature{name: s.opts.User, email: s.opts.User + "@users.noreply.github.com", when: s.now()}
-	c := &commitObj{tree: rp.objs.writeFlat(files), message: msg, author: sig, committer: sig}
+func (s *Server) commitLocked(rp *repo, parent string, files map[string]gitobj.FlatEntry, msg string) string {
+	sig := gitobj.Signature{Name: s.opts.User, Email: s.opts.User + "@users.noreply.github.com", When: s.now()}
+	c := &gitobj.Commit{Tree: rp.objs.WriteFlat(files), Message: msg, Author: sig, Committer: sig}
 	if parent != "" {
-		c.parents = []string{parent}
+		c.Parents = []string{parent}
 	}
-	return rp.objs.putCommit(c)
+	return rp.objs.PutCommit(c)
 }
 
 func (s *Server) repoLocked(owner, name string) (*repo, error) {
@@ -503,9 +484,9 @@ func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
 	if parent == "" {
 		parent = rp.refs["refs/heads/"+rp.defaultBranch]
 	}
-	files := map[string]flatEntry{}
+	files := map[string]gitobj.FlatEntry{}
 	if parent != "" {
-		files = rp.objs.flatten(rp.objs[parent].commit.tree)
+		files = rp.objs.Flatten(rp.objs[parent].Commit.Tree)
 	}
 	if err := rp.applyFiles(files, c.Files, c.Delete); err != nil {
 		return "", err
@@ -556,8 +537,8 @@ func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
 	if !ok {
 		return CommitInfo{}, false
 	}
-	c := rp.objs[id].commit
-	return CommitInfo{SHA: id, Tree: c.tree, Parents: slices.Clone(c.parents), Message: c.message}, true
+	c := rp.objs[id].Commit
+	return CommitInfo{SHA: id, Tree: c.Tree, Parents: slices.Clone(c.Parents), Message: c.Message}, true
 }
 
 // Files returns every file at ref, sorted by path.
@@ -572,13 +553,13 @@ func (s *Server) Files(owner, name, ref string) ([]File, error) {
 	if !ok {
 		return nil, fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
 	}
-	flat := rp.objs.flatten(rp.objs[id].commit.tree)
+	flat := rp.objs.Flatten(rp.objs[id].Commit.Tree)
 	out := make([]File, 0, len(flat))
 	for _, p := range slices.Sorted(maps.Keys(flat)) {
 		e := flat[p]
-		f := File{Path: p, Executable: e.mode == modeExec, Symlink: e.mode == modeSymlink}
-		if o := rp.objs[e.sha]; o != nil && o.typ == "blob" {
-			f.Content = o.blob
+		f := File{Path: p, Executable: e.Mode == gitobj.ModeExec, Symlink: e.Mode == gitobj.ModeSymlink}
+		if o := rp.objs[e.SHA]; o != nil && o.Type == "blob" {
+			f.Content = o.Blob
 		}
 		out = append(out, f)
 	}
@@ -621,35 +602,19 @@ func (s *Server) ClosePull(owner, name string, number int) error {
 
 // Inject arms a fault.
 func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
-	s.faults = append(s.faults, &fault{Fault: f, left: left})
+	s.faults.Arm(f, f.Times)
 }
 
 // ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // DownloadRequests returns the requests the download host received.
 func (s *Server) DownloadRequests() []Request {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
 	var out []Request
-	for _, r := range s.requests {
+	for _, r := range s.log.Requests() {
 		if r.Host == "download" {
 			out = append(out, r)
 		}
@@ -659,20 +624,13 @@ func (s *Server) DownloadRequests() []Request {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	st := s.stats
-	st.Routes = maps.Clone(s.stats.Routes)
+	st, routes, unrouted := s.log.Stats()
+	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = nil
-	s.stats = Stats{Routes: map[string]int{}}
-}
+func (s *Server) ResetStats() { s.log.Reset() }
 
 // resolve turns a ref into a commit id: "" and "HEAD" are the default
 // branch; then a full ref name, a branch, a tag, a (possibly abbreviated)
@@ -690,28 +648,19 @@ func (rp *repo) resolve(ref string) (string, bool) {
 	if id, ok := rp.refs["refs/tags/"+ref]; ok {
 		return id, true
 	}
-	if len(ref) >= 7 && len(ref) <= 40 && isHex(ref) {
-		if o := rp.objs[ref]; o != nil && o.typ == "commit" {
+	if len(ref) >= 7 && len(ref) <= 40 && gitobj.IsHex(ref) {
+		if o := rp.objs[ref]; o != nil && o.Type == "commit" {
 			return ref, true
 		}
 		if len(ref) < 40 {
 			for id, o := range rp.objs {
-				if o.typ == "commit" && strings.HasPrefix(id, ref) {
+				if o.Type == "commit" && strings.HasPrefix(id, ref) {
 					return id, true
 				}
 			}
 		}
 	}
 	return "", false
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
@@ -770,41 +719,25 @@ func (s *Server) apiHandler() http.Handler {
 }
 
 func (s *Server) record(r *http.Request, host, route string) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
 	uri := r.RequestURI // as received, before the /api/v3 prefix is stripped
 	if uri == "" {
 		uri = r.URL.RequestURI()
 	}
-	s.requests = append(s.requests, Request{Host: host, Method: r.Method, Path: uri, Route: route,
-		Authorization: r.Header.Get("Authorization"), Header: r.Header.Clone()})
-	switch {
-	case host == "download":
-		s.stats.Download++
-	default:
-		s.stats.API++
-	}
-	if route == "" {
-		s.stats.Unrouted++
-	} else {
-		s.stats.Routes[route]++
-	}
+	s.log.Record(Request{Host: host, Method: r.Method, Path: uri, Route: route,
+		Authorization: r.Header.Get("Authorization"), Header: r.Header.Clone()}, route, func(st *Stats) {
+		if host == "download" {
+			st.Download++
+		} else {
+			st.API++
+		}
+	})
 }
 
 // route registers an API route wrapped with recording and faults.
 func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
-		handled, truncate := s.applyFault(w, r, false)
-		if handled {
-			return
-		}
-		if truncate {
-			tw := &truncatingWriter{header: http.Header{}}
-			defer tw.send(w)
-			w = tw
-		}
-		fn(w, r)
+		fakekit.Serve(w, r, s.applyFault(w, r, false), fn)
 	})
 }
 
@@ -865,32 +798,14 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 	return false, false, nil
 }
 
-// applyFault answers the request with an armed fault, if one matches. It
-// returns handled when the request has been answered, and truncate when
-// the normal answer must be sent truncated.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download bool) (handled, truncate bool) {
-	s.mu.Lock()
-	var f *Fault
-	for _, x := range s.faults {
-		if x.left == 0 || x.Download != download {
-			continue
-		}
-		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
-			continue
-		}
-		if x.Path != "" && !strings.HasPrefix(r.URL.Path, x.Path) {
-			continue
-		}
-		if x.left > 0 {
-			x.left--
-		}
-		ff := x.Fault
-		f = &ff
-		break
-	}
-	s.mu.Unlock()
-	if f == nil {
-		return false, false
+// applyFault answers the request with an armed fault, if one matches, and
+// says what is left to do.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download bool) fakekit.Outcome {
+	f, ok := s.faults.Take(func(f Fault) bool {
+		return f.Download == download && fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+	})
+	if !ok {
+		return fakekit.Pass
 	}
 	now := s.now()
 	switch f.Kind {
@@ -926,77 +841,17 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download boo
 		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
 	case FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(st)
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", st, http.StatusText(st))
-			return true, false
+		if !fakekit.GatewayError(w, st, "") {
+			s.writeError(w, r, st, "Server Error", "")
 		}
-		s.writeError(w, r, st, "Server Error", "")
 	case FaultSlow:
-		// Read the body first: only then does net/http watch the
-		// connection, so that a client hanging up cancels r.Context().
-		if r.Body != nil {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return false, false
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		case <-s.closing:
-			panic(http.ErrAbortHandler)
-		}
+		return fakekit.Slow(r, f.Delay, s.closing)
 	case FaultTruncatedBody:
-		return false, true
+		return fakekit.Truncate
 	default:
-		return false, false
+		return fakekit.Pass
 	}
-	return true, false
-}
-
-// truncatingWriter captures a normal answer and sends only half of its
-// body with the full Content-Length, then aborts the connection.
-type truncatingWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (t *truncatingWriter) Header() http.Header { return t.header }
-func (t *truncatingWriter) WriteHeader(st int) {
-	if t.status == 0 {
-		t.status = st
-	}
-}
-func (t *truncatingWriter) Write(b []byte) (int, error) {
-	if t.status == 0 {
-		t.status = http.StatusOK
-	}
-	t.body = append(t.body, b...)
-	return len(b), nil
-}
-
-// send writes the captured answer with its full Content-Length but only
-// half of its body, then aborts the connection.
-func (t *truncatingWriter) send(w http.ResponseWriter) {
-	body := t.body
-	if len(body) < 2 {
-		body = append(body, "{}  "...)
-	}
-	for k, v := range t.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
-	w.Write(body[:len(body)/2])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	panic(http.ErrAbortHandler)
+	return fakekit.Answered
 }
 
 // requestID returns a GitHub-shaped request id.
@@ -1012,15 +867,6 @@ func resource(r *http.Request) string {
 		return "graphql"
 	}
 	return "core"
-}
-
-// escapePath escapes each segment of a slash-separated path.
-func escapePath(p string) string {
-	parts := strings.Split(p, "/")
-	for i, s := range parts {
-		parts[i] = url.PathEscape(s)
-	}
-	return strings.Join(parts, "/")
 }
 
 // cleanRel reports whether p is a clean relative path.

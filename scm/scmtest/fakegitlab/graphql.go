@@ -667,10 +667,7 @@ func (b gqlBlob) resolve(field string, _ map[string]any) any {
 	case "size", "rawSize":
 		return strconv.Itoa(len(content))
 	case "mode":
-		if b.e.exec {
-			return modeExec
-		}
-		return modeFile
+		return b.e.mode()
 	case "webUrl":
 		return b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path
 	case "rawBlob", "rawTextBlob":

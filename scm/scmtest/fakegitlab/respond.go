@@ -1,17 +1,17 @@
 package fakegitlab
 
 import (
-	"bytes"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 // commonHeaders sets the headers GitLab.com sends on every API answer:
@@ -30,14 +30,14 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 		return
 	}
 	limit := s.opts.RateLimit
-	s.logMu.Lock()
+	s.rateMu.Lock()
 	now := s.opts.Now()
 	if s.window.IsZero() || !now.Before(s.window.Add(time.Minute)) {
 		s.window, s.observed = now.Truncate(time.Minute), 0
 	}
 	s.observed++
 	observed, reset := s.observed, s.window.Add(time.Minute)
-	s.logMu.Unlock()
+	s.rateMu.Unlock()
 	h.Set("RateLimit-Name", "throttle_authenticated_api")
 	h.Set("RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("RateLimit-Observed", strconv.Itoa(observed))
@@ -52,39 +52,12 @@ func requestID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))[:26]
 }
 
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("fakegitlab: " + err.Error())
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-// etagMatches reports whether an If-None-Match header matches etag, with
-// weak comparison.
-func etagMatches(inm, etag string) bool {
-	if inm == "" {
-		return false
-	}
-	norm := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
-	for _, c := range strings.Split(inm, ",") {
-		if c = strings.TrimSpace(c); c == "*" || norm(c) == norm(etag) {
-			return true
-		}
-	}
-	return false
-}
-
 // notModified answers 304 when the request's If-None-Match matches etag.
 func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
-	if !etagMatches(r.Header.Get("If-None-Match"), etag) {
+	if !fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
-	s.logMu.Lock()
-	s.stats.NotModified++
-	s.logMu.Unlock()
+	s.log.Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "max-age=0, private, must-revalidate")
@@ -95,7 +68,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 // writeJSON writes v as GitLab's API does. A GET answered 200 carries the
 // weak ETag Rails computes from the body and honours If-None-Match.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := marshal(v)
+	body := fakekit.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := md5.Sum(body)
 		etag := `W/"` + hex.EncodeToString(sum[:]) + `"`
@@ -106,12 +79,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		w.Header().Set("Cache-Control", "max-age=0, private, must-revalidate")
 	}
 	s.commonHeaders(w)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	fakekit.Write(w, r, status, "application/json", body)
 }
 
 // message writes GitLab's {"message": msg} error body.

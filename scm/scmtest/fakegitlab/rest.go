@@ -20,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
 )
 
 func (s *Server) routes() {
@@ -308,7 +310,7 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 	}
 	dir := strings.Trim(q.Get("path"), "/")
 	nodes := []treeNode{}
-	if c.isDir(dir) {
+	if fakekit.IsDir(c.files, dir) {
 		nodes = c.listTree(dir, q.Get("recursive") == "true")
 	}
 	if q.Get("pagination") != "keyset" {
@@ -752,7 +754,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 		}
 		switch a.Action {
 		case "create":
-			if exists || isDirOf(files, a.FilePath) {
+			if exists || fakekit.IsDir(files, a.FilePath) {
 				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
 				return
 			}
@@ -822,16 +824,6 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	out["project_id"] = pr.id
 	out["last_pipeline"] = nil
 	s.writeJSON(w, r, http.StatusCreated, out)
-}
-
-// isDirOf reports whether p is a directory of files.
-func isDirOf(files map[string]entry, p string) bool {
-	for f := range files {
-		if strings.HasPrefix(f, p+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest) map[string]any {

@@ -49,12 +49,10 @@
 package fakegitlab
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -65,6 +63,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -255,11 +256,6 @@ type Fault struct {
 	Path string
 }
 
-type fault struct {
-	Fault
-	left int // remaining applications; -1 = unlimited
-}
-
 // namespace is a group or a user namespace.
 type namespace struct {
 	id       int64
@@ -307,16 +303,16 @@ type Server struct {
 	srv  *httptest.Server
 	mux  *http.ServeMux
 
-	mu         sync.Mutex            // guards the world and the faults
+	mu         sync.Mutex            // guards the world
 	namespaces map[string]*namespace // by lower-case full path
 	projects   map[string]*project   // by lower-case full path
 	byID       map[int64]*project
 	nextID     int64
-	faults     []*fault
 
-	logMu    sync.Mutex // guards requests, stats and the rate window
-	requests []Request
-	stats    Stats
+	faults fakekit.Faults[Fault]
+	log    fakekit.Log[Request, Stats]
+
+	rateMu   sync.Mutex // guards the rate window
 	window   time.Time
 	observed int
 }
@@ -345,7 +341,6 @@ func New(opts *Options) *Server {
 	if s.opts.RateLimit <= 0 {
 		s.opts.RateLimit = 2000
 	}
-	s.stats.Routes = map[string]int{}
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.AddUser(s.opts.User)
@@ -465,23 +460,12 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 // AddFS is AddProject with the regular files of fsys (executable when any
 // execute bit is set).
 func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err error) {
-	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		p.Files = append(p.Files, File{Path: name, Content: b, Executable: info.Mode()&0o111 != 0})
-		return nil
-	})
+	files, err := fakekit.ReadFS(fsys, true)
 	if err != nil {
 		return "", 0, err
+	}
+	for _, f := range files {
+		p.Files = append(p.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
 	}
 	return s.AddProject(p)
 }
@@ -609,46 +593,23 @@ func (s *Server) CloseMergeRequest(fullPath string, iid int) error {
 }
 
 // Inject arms a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
-	s.faults = append(s.faults, &fault{Fault: f, left: left})
-}
+func (s *Server) Inject(f Fault) { s.faults.Arm(f, f.Times) }
 
 // ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Clear() }
 
 // Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	st := s.stats
-	st.Routes = maps.Clone(s.stats.Routes)
+	st, routes, unrouted := s.log.Stats()
+	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = nil
-	s.stats = Stats{Routes: map[string]int{}}
-}
+func (s *Server) ResetStats() { s.log.Reset() }
 
 // resolve returns the commit ref names: "" is the default branch; then a
 // branch, a full or abbreviated (7+ hex digits) commit id, or
@@ -664,7 +625,7 @@ func (pr *project) resolve(ref string) *commit {
 	if c := pr.commits[ref]; c != nil {
 		return c
 	}
-	if len(ref) >= 7 && isHex(ref) {
+	if len(ref) >= 7 && gitobj.IsHex(ref) {
 		for id, c := range pr.commits {
 			if strings.HasPrefix(id, ref) {
 				return c
@@ -672,15 +633,6 @@ func (pr *project) resolve(ref string) *commit {
 		}
 	}
 	return nil
-}
-
-func isHex(s string) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func isDraft(title string) bool {
@@ -731,40 +683,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()})
-	s.stats.Total++
-	if route == "" {
-		s.stats.Unrouted++
-	} else {
-		s.stats.Routes[route]++
-	}
-	if strings.HasSuffix(route, "/api/graphql") {
-		s.stats.GraphQL++
-	}
+	s.log.Record(Request{Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()}, route, func(st *Stats) {
+		st.Total++
+		if strings.HasSuffix(route, "/api/graphql") {
+			st.GraphQL++
+		}
+	})
 }
 
 // handle registers a route wrapped with recording, faults and auth.
 func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		handled, truncate := s.applyFault(w, r)
-		if handled {
-			return
-		}
-		if truncate {
-			tw := &truncatingWriter{header: http.Header{}}
-			defer tw.send(w)
-			w = tw
-		}
-		authed, good := s.checkAuth(r)
-		if !good {
-			s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
-			return
-		}
-		r = r.WithContext(context.WithValue(r.Context(), authKey, authed))
-		fn(w, r)
+		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+			authed, good := s.checkAuth(r)
+			if !good {
+				s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+				return
+			}
+			fn(w, r.WithContext(context.WithValue(r.Context(), authKey, authed)))
+		})
 	})
 }
 
@@ -792,32 +730,14 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
 	return ok, ok
 }
 
-// applyFault answers the request with an armed fault, if one matches. It
-// returns handled when the request has been answered, and truncate when
-// the normal answer must be sent truncated.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, truncate bool) {
-	s.mu.Lock()
-	var f *Fault
-	for _, x := range s.faults {
-		if x.left == 0 {
-			continue
-		}
-		if x.Method != "" && !strings.EqualFold(x.Method, r.Method) {
-			continue
-		}
-		if x.Path != "" && !strings.HasPrefix(r.URL.EscapedPath(), x.Path) {
-			continue
-		}
-		if x.left > 0 {
-			x.left--
-		}
-		ff := x.Fault
-		f = &ff
-		break
-	}
-	s.mu.Unlock()
-	if f == nil {
-		return false, false
+// applyFault answers the request with an armed fault, if one matches, and
+// says what is left to do.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
+	f, ok := s.faults.Take(func(f Fault) bool {
+		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.EscapedPath())
+	})
+	if !ok {
+		return fakekit.Pass
 	}
 	now := s.opts.Now()
 	wait := cmp.Or(f.RetryAfter, time.Minute)
@@ -853,70 +773,16 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (handled, tr
 		writeText(w, http.StatusTooManyRequests, "Retry later\n")
 	case FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(st)
-			fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>GitLab is not responding (%d)</title></head><body><h1>%d</h1><p>GitLab is not responding.</p></body></html>\n", st, st)
-			return true, false
+		page := fmt.Sprintf("<!DOCTYPE html>\n<html><head><title>GitLab is not responding (%d)</title></head><body><h1>%d</h1><p>GitLab is not responding.</p></body></html>\n", st, st)
+		if !fakekit.GatewayError(w, st, page) {
+			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Internal Server Error"})
 		}
-		s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Internal Server Error"})
 	case FaultSlow:
-		// Read the body first: the server notices a client that gave up
-		// (and cancels the request's context) only once it has.
-		if b, err := io.ReadAll(io.LimitReader(r.Body, 200<<20)); err == nil {
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return false, false
-		case <-r.Context().Done():
-			panic(http.ErrAbortHandler)
-		}
+		return fakekit.Slow(r, f.Delay, nil)
 	case FaultTruncatedBody:
-		return false, true
+		return fakekit.Truncate
 	default:
-		return false, false
+		return fakekit.Pass
 	}
-	return true, false
-}
-
-// truncatingWriter captures a normal answer; send writes its full
-// Content-Length but only half of its body, then aborts the connection.
-type truncatingWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (t *truncatingWriter) Header() http.Header { return t.header }
-
-func (t *truncatingWriter) WriteHeader(st int) {
-	if t.status == 0 {
-		t.status = st
-	}
-}
-
-func (t *truncatingWriter) Write(b []byte) (int, error) {
-	if t.status == 0 {
-		t.status = http.StatusOK
-	}
-	t.body = append(t.body, b...)
-	return len(b), nil
-}
-
-func (t *truncatingWriter) send(w http.ResponseWriter) {
-	body := t.body
-	if len(body) < 2 {
-		body = append(body, "{}  "...)
-	}
-	maps.Copy(w.Header(), t.header)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(cmp.Or(t.status, http.StatusOK))
-	w.Write(body[:len(body)/2])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	panic(http.ErrAbortHandler)
+	return fakekit.Answered
 }
