@@ -73,6 +73,9 @@
 //     Create, Update and Delete changes cost one request each to check
 //     that the file does (not) exist; an empty Base costs one more (the
 //     main branch) unless every change is an Upsert on a new branch.
+//     If the pull request cannot be opened once the commit is made, the
+//     error (classified as the failure was: Unavailable, RateLimited, ...)
+//     names the branch that holds the commit and the commit's id.
 //
 // # Names and errors
 //
@@ -929,10 +932,29 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	}
 	pr, err := d.createPull(ctx, hc, r, base)
 	if err != nil {
-		return nil, err
+		return nil, d.committedError(r, base, commitID, err)
 	}
 	pr.CommitID = commitID
 	return pr, nil
+}
+
+// committedError reports a pull request that could not be opened after
+// the changes were committed: it names the branch that holds them and the
+// commit, and keeps err's classification (an *errcode.Error, so that the
+// portable client keeps the message whatever err is).
+func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID string, err error) error {
+	info := d.ErrorInfo(err)
+	commit := "commit " + commitID
+	if commitID == "" {
+		commit = "commit id not reported"
+	}
+	into := "the main branch"
+	if base != "" {
+		into = strconv.Quote(base)
+	}
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
+		Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
+			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, Slug(r.Repo.Owner), Slug(r.Repo.Name), into)}
 }
 
 func cmpOr(a, b string) string {

@@ -367,6 +367,94 @@ func TestBranchMoved(t *testing.T) {
 	}
 }
 
+// TestPullRequestFailureNamesBranch: when the pull request cannot be
+// opened after the commit, the error keeps the failure's code and names
+// the branch that holds the commit and its id; running OpenPullRequest
+// again opens it.
+func TestPullRequestFailureNamesBranch(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		base    string
+		fault   fakebitbucketcloud.Fault
+		want    scm.ErrorCode
+		into    string
+		retryAt bool
+	}{
+		{name: "server error", base: "main", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError},
+			want: scm.Unavailable, into: `into "main"`},
+		{name: "bad gateway, default base", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Status: http.StatusBadGateway},
+			want: scm.Unavailable, into: "into the main branch"},
+		// The rate limit outlasts the client's wait: the error comes from
+		// the portable client's transport, not from an answer.
+		{name: "rate limited", base: "main", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
+			want: scm.RateLimited, into: `into "main"`, retryAt: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+			f := tc.fault
+			f.Method, f.Path = http.MethodPost, "/2.0/repositories/"+workspace+"/"+scmtest.BasicRepo+"/pullrequests"
+			e.fake.Inject(f)
+			spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: tc.base, Branch: "gen/no-pr",
+				Title: "Generated", Changes: tenChanges("gen")}
+			_, err := e.c.OpenPullRequest(t.Context(), spec)
+			commit, ok := e.fake.Branch(workspace, scmtest.BasicRepo, spec.Branch)
+			if !ok {
+				t.Fatalf("OpenPullRequest: %v; the branch was not created", err)
+			}
+			if got := scm.Code(err); got != tc.want {
+				t.Errorf("code %v (%v); want %v", got, err, tc.want)
+			}
+			for _, want := range []string{`branch "gen/no-pr"`, "commit " + commit, tc.into, "could not be opened"} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("error %v does not say %q", err, want)
+				}
+			}
+			if at, ok := errcode.RetryAt(err); ok != tc.retryAt {
+				t.Errorf("RetryAt %v, %v; want set: %v", at, ok, tc.retryAt)
+			}
+			if strings.Contains(err.Error(), goodToken) {
+				t.Errorf("error %v holds the token", err)
+			}
+			if prs := e.fake.PullRequests(workspace, scmtest.BasicRepo); len(prs) != 0 {
+				t.Errorf("pull requests after the failure: %+v; want none", prs)
+			}
+
+			e.fake.ClearFaults()
+			pr, err := e.c.OpenPullRequest(t.Context(), spec)
+			if err != nil {
+				t.Fatalf("OpenPullRequest again: %v", err)
+			}
+			if prs := e.fake.PullRequests(workspace, scmtest.BasicRepo); len(prs) != 1 || pr.Existing || prs[0].Source != spec.Branch {
+				t.Errorf("after running again: %+v, pull requests %+v; want one new pull request from %s", pr, prs, spec.Branch)
+			}
+		})
+	}
+}
+
+// TestDraft: the Draft flag reaches Bitbucket, and only when set.
+func TestDraft(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	for _, draft := range []bool{true, false} {
+		t.Run(fmt.Sprintf("draft=%v", draft), func(t *testing.T) {
+			pr, err := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo),
+				Branch: fmt.Sprintf("draft/%v", draft), Title: "Work in progress", Draft: draft,
+				Changes: []scm.Change{{Path: "wip.txt", Content: []byte("wip\n")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *fakebitbucketcloud.PullRequest
+			for _, p := range e.fake.PullRequests(workspace, scmtest.BasicRepo) {
+				if p.ID == pr.Number {
+					got = &p
+				}
+			}
+			if got == nil || got.Draft != draft {
+				t.Errorf("pull request %d in the fake: %+v; want Draft %v", pr.Number, got, draft)
+			}
+		})
+	}
+}
+
 func TestChangeChecks(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
 	for _, tc := range []struct {
@@ -396,6 +484,10 @@ func TestChangeChecks(t *testing.T) {
 	}
 }
 
+// TestFindFilesSearchDisabled: in a workspace without code search the
+// driver's FindFiles fails with Unimplemented, and the portable client,
+// with the default Options (not NoCodeSearch), falls back to reading the
+// file in each repository.
 func TestFindFilesSearchDisabled(t *testing.T) {
 	e := newEnv(t, &fakebitbucketcloud.Options{SearchDisabled: true, Tokens: []string{accessToken}}, integrations.BitbucketCloudConfig{})
 	d, hc := driverFor(t, e.fake, nil)
@@ -407,26 +499,31 @@ func TestFindFilesSearchDisabled(t *testing.T) {
 	if got := d.ErrorInfo(err).Code; got != errcode.NotFound {
 		t.Errorf("FindFiles in a missing workspace: code %v (%v); want NotFound", got, err)
 	}
-	// Through the portable client the result says how each file was
-	// found: per repository (FoundByReadFile) when search is off.
+
+	before := e.fake.Stats().API
 	var found []string
 	for f, err := range e.c.FindFiles(t.Context(), e.fake.URL()+"/"+workspace, "catalog-info.yaml") {
 		if err != nil {
-			if scm.Code(err) != scm.Unimplemented {
-				t.Fatalf("FindFiles: %v; want results or Unimplemented", err)
-			}
-			t.Logf("the portable client does not fall back yet: %v", err)
-			break
+			t.Fatalf("FindFiles: %v; want the per-repository fallback", err)
 		}
-		if f.Method != scm.FoundByReadFile {
-			t.Errorf("%s: Method %v; want FoundByReadFile", f.Repository.Name, f.Method)
+		if f.Method != scm.FoundByReadFile || f.File == nil || len(f.File.Content) == 0 {
+			t.Errorf("%s: Method %v, File %v; want FoundByReadFile with the content", f.Repository.Name, f.Method, f.File)
 		}
 		found = append(found, f.Repository.Name)
 	}
-	if found != nil {
-		if diff := cmp.Diff([]string{scmtest.BasicRepo, scmtest.SecondRepo}, found); diff != "" {
-			t.Errorf("FindFiles (-want +got):\n%s", diff)
-		}
+	if diff := cmp.Diff([]string{scmtest.BasicRepo, scmtest.SecondRepo}, found); diff != "" {
+		t.Errorf("FindFiles (-want +got):\n%s", diff)
+	}
+	// the refused search, one listing page, one read per repository
+	if n, want := e.fake.Stats().API-before, 2+len(scmtest.World()); n != want {
+		t.Errorf("FindFiles made %d API requests; want %d", n, want)
+	}
+	var searched bool
+	for _, r := range e.fake.Requests() {
+		searched = searched || strings.Contains(r.Path, "/search/code")
+	}
+	if !searched {
+		t.Error("the portable client did not try code search first")
 	}
 }
 

@@ -290,7 +290,8 @@ func (e *missingError) Error() string { return e.msg }
 
 // PartialCommitError reports an OpenPullRequest that failed after it had
 // committed some of the changes: the branch holds the first Committed
-// changes, one commit each.
+// changes, one commit each. OpenPullRequest returns it inside an
+// *errcode.Error that carries its cause's code; errors.As finds it.
 type PartialCommitError struct {
 	Branch    string
 	Committed int    // changes committed (or already present) on Branch
@@ -319,6 +320,15 @@ func (e *PartialCommitError) Error() string {
 
 // Unwrap returns the cause.
 func (e *PartialCommitError) Unwrap() error { return e.Err }
+
+// partial returns pe inside an *errcode.Error classified as its cause, so
+// that the portable client keeps pe (and its message) even when the cause
+// is itself an *errcode.Error, as the client's transport returns for a
+// rate limit it will not wait for or a network failure.
+func (d *Driver) partial(pe *PartialCommitError) error {
+	info := d.ErrorInfo(pe.Err)
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: pe}
+}
 
 // ErrorInfo classifies an error returned by this driver's methods. It is
 // the one place where Bitbucket Server errors map to codes.
@@ -760,7 +770,7 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 			if headKnown {
 				pe.Head = head
 			}
-			return nil, pe
+			return nil, d.partial(pe)
 		}
 		if skipped {
 			headKnown = false // the branch may have moved past head
@@ -782,7 +792,7 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if headKnown {
 			pe.Head = head
 		}
-		return nil, pe
+		return nil, d.partial(pe)
 	}
 	if headKnown && !pr.Existing {
 		pr.CommitID = head

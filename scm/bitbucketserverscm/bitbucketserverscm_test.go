@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -280,6 +281,127 @@ func TestPartialCommit(t *testing.T) {
 	// read back), 5 PUTs, open the pull request
 	if n := e.requests() - before; n != 19 {
 		t.Errorf("resuming made %d requests; want 19", n)
+	}
+}
+
+// TestPullRequestFailsAfterCommits: when every file is committed but the
+// pull request cannot be opened, the error keeps the failure's code and
+// names the branch and its head commit; running OpenPullRequest again
+// commits nothing and opens the pull request.
+func TestPullRequestFailsAfterCommits(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   fakebitbucketserver.Fault
+		want    scm.ErrorCode
+		retryAt bool
+	}{
+		{name: "server error", fault: fakebitbucketserver.Fault{Kind: scmtest.FaultServerError}, want: scm.Unavailable},
+		// The rate limit outlasts the client's wait: the error comes from
+		// the portable client's transport, not from an answer.
+		{name: "rate limited", fault: fakebitbucketserver.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
+			want: scm.RateLimited, retryAt: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			f := tc.fault
+			f.Method, f.Path = http.MethodPost, "/projects/"+project+"/repos/"+scmtest.BasicRepo+"/pull-requests"
+			e.fake.Inject(f)
+			spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main", Branch: "gen/no-pr",
+				Title: "Generated", Changes: tenChanges("gen")}
+			_, err := e.c.OpenPullRequest(t.Context(), spec)
+			head, ok := e.fake.Branch(project, scmtest.BasicRepo, spec.Branch)
+			if !ok {
+				t.Fatalf("OpenPullRequest: %v; the branch was not created", err)
+			}
+			if got := scm.Code(err); got != tc.want {
+				t.Errorf("code %v (%v); want %v", got, err, tc.want)
+			}
+			var pe *bitbucketserverscm.PartialCommitError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *PartialCommitError", err)
+			}
+			if pe.Branch != spec.Branch || pe.Committed != 10 || pe.Total != 10 || pe.Failed != "" || pe.Head != head {
+				t.Errorf("PartialCommitError = %+v; want branch %s, 10 of 10 committed, no failed file, head %s", pe, spec.Branch, head)
+			}
+			for _, want := range []string{`branch "gen/no-pr"`, "all 10 files committed but the pull request was not opened",
+				"branch head " + head} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if at, ok := errcode.RetryAt(err); ok != tc.retryAt {
+				t.Errorf("RetryAt %v, %v; want set: %v", at, ok, tc.retryAt)
+			}
+			if prs := e.fake.PullRequests(project, scmtest.BasicRepo); len(prs) != 0 {
+				t.Errorf("pull requests after the failure: %+v; want none", prs)
+			}
+
+			e.fake.ClearFaults()
+			pr, err := e.c.OpenPullRequest(t.Context(), spec)
+			if err != nil {
+				t.Fatalf("OpenPullRequest again: %v", err)
+			}
+			if now, _ := e.fake.Branch(project, scmtest.BasicRepo, spec.Branch); now != head {
+				t.Errorf("branch head %s after running again; want %s (nothing committed twice)", now, head)
+			}
+			if prs := e.fake.PullRequests(project, scmtest.BasicRepo); len(prs) != 1 || pr.Existing {
+				t.Errorf("after running again: %+v, pull requests %+v; want one new pull request", pr, prs)
+			}
+		})
+	}
+}
+
+// TestPullRequestBudget: 10 files on a new branch cost 13 requests with an
+// explicit base, 14 from the default branch (the documented budget).
+func TestPullRequestBudget(t *testing.T) {
+	e := newEnv(t, "/bitbucket")
+	for _, tc := range []struct {
+		name string
+		base string
+		want int
+	}{
+		{"explicit base", "main", 13},
+		{"default base", "", 14},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			branch := "budget/" + strings.ReplaceAll(tc.name, " ", "-")
+			before := e.requests()
+			pr, err := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: tc.base,
+				Branch: branch, Title: "Generated", Changes: tenChanges(branch)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := e.requests() - before; n != tc.want {
+				t.Errorf("OpenPullRequest with 10 files on a new branch made %d requests; want %d", n, tc.want)
+			}
+			if pr.Existing || pr.Base != "main" {
+				t.Errorf("OpenPullRequest = %+v; want a new pull request into main", pr)
+			}
+		})
+	}
+}
+
+// TestDraft: the Draft flag reaches Bitbucket, and only when set.
+func TestDraft(t *testing.T) {
+	e := newEnv(t, "")
+	for _, draft := range []bool{true, false} {
+		t.Run(fmt.Sprintf("draft=%v", draft), func(t *testing.T) {
+			pr, err := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo),
+				Branch: fmt.Sprintf("draft/%v", draft), Title: "Work in progress", Draft: draft,
+				Changes: []scm.Change{{Path: "wip.txt", Content: []byte("wip\n")}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *fakebitbucketserver.PullRequest
+			for _, p := range e.fake.PullRequests(project, scmtest.BasicRepo) {
+				if p.ID == pr.Number {
+					got = &p
+				}
+			}
+			if got == nil || got.Draft != draft {
+				t.Errorf("pull request %d in the fake: %+v; want Draft %v", pr.Number, got, draft)
+			}
+		})
 	}
 }
 
