@@ -232,6 +232,9 @@ type call struct {
 	in  *integrations.Integration
 	d   driver.Driver
 	hc  *http.Client
+	// anonymous is true when the credential resolved up front is none
+	// (no resolver, no credential, or an anonymous one).
+	anonymous bool
 }
 
 // begin routes rawURL to its integration and driver, resolves the
@@ -267,7 +270,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
 			Msg: fmt.Sprintf("no driver for %s integrations: add its adapter's Opener to scm.Options.Drivers", in.Kind)}
 	}
-	cl := &call{op: op, loc: loc, in: in, d: d}
+	cl := &call{op: op, loc: loc, in: in, d: d, anonymous: true}
 	req := c.credRequest(in, loc, write)
 	rt := c.s.base
 	if c.s.res != nil {
@@ -275,6 +278,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		if err != nil {
 			return nil, c.wrap(ctx, cl, err)
 		}
+		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		if cred != nil {
 			c.s.log.DebugContext(ctx, "scm: credential resolved", "op", op, "host", in.Host, "owner", loc.Owner,
 				"kind", string(cred.Kind), "source", cred.Source)

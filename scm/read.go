@@ -24,7 +24,9 @@ const maxAnonymousRedirects = 5
 // With opts.IfNoneMatch set to the ETag of an earlier read and the file
 // unchanged, it fails with NotModified. A missing repository, ref or file is
 // NotFound, a URL naming a directory InvalidArgument, a file larger than
-// the limit InvalidArgument.
+// the limit InvalidArgument. When no credential is to be sent, the driver
+// may read from a public endpoint instead of the API (GitHub's raw-content
+// host, which answers 404, so NotFound, for a directory too).
 //
 // A URL on a host without integration is read with a plain anonymous GET
 // when backend.reading.allow (integrations.Config.ReadingAllow) allows it,
@@ -54,7 +56,7 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 			Msg: fmt.Sprintf("URL %s names a directory, not a file", redactURL(rawURL))}
 	}
 	f, err := cl.d.ReadFile(ctx, cl.hc, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
-		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes})
+		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous})
 	if err != nil {
 		return nil, c.wrap(ctx, cl, err)
 	}

@@ -1,14 +1,18 @@
 package scm_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/driver"
 )
 
 // TestAnonymousReadRateLimitInBody: an allow-listed host answers 403 with
@@ -62,6 +66,62 @@ func TestAnonymousReadRateLimitInBody(t *testing.T) {
 				t.Errorf("RetryAt = %v; want none", at)
 			case tc.retryAfter != 0 && (at.Before(before.Add(tc.retryAfter)) || at.After(after.Add(tc.retryAfter))):
 				t.Errorf("RetryAt = %v; want %v after the request", at, tc.retryAfter)
+			}
+		})
+	}
+}
+
+// TestReadFileAnonymousFlag: the driver is told that a read goes out
+// without a credential (no resolver, no credential, an anonymous one), so
+// that it may use a public endpoint, and is not told so when a credential
+// will be sent.
+func TestReadFileAnonymousFlag(t *testing.T) {
+	withToken, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: "github.com", Token: integrations.NewSecret("ghp_flagtest")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenResolver, err := credentials.NewResolver(withToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicResolver, err := credentials.NewResolver(public, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		reg  *integrations.Registry
+		res  scm.Resolver
+		want bool
+	}{
+		{"no resolver", nil, nil, true},
+		{"no credential", nil, &recordingResolver{}, true},
+		{"anonymous credential", nil, &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindAnonymous}}, true},
+		{"token", nil, &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "t"}}, false},
+		{"credentials.Resolver without a credential", public, publicResolver, true},
+		{"credentials.Resolver with a token", withToken, tokenResolver, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []bool
+			d := &fakeDriver{readFile: func(_ context.Context, r *driver.ReadFileRequest) (*driver.File, error) {
+				got = append(got, r.Anonymous)
+				return &driver.File{Path: r.Path, Content: []byte("x")}, nil
+			}}
+			c, err := scm.NewClient(tt.reg, tt.res, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: d.opener()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ReadFile(t.Context(), ghBase+"basic/blob/main/README.md", nil); err != nil {
+				t.Fatal(err)
+			}
+			if want := []bool{tt.want}; !slices.Equal(got, want) {
+				t.Errorf("ReadFileRequest.Anonymous = %v; want %v", got, want)
 			}
 		})
 	}

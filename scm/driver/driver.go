@@ -94,6 +94,11 @@ type ReadFileRequest struct {
 	Path        string
 	IfNoneMatch string // an ETag from an earlier File, or ""
 	MaxBytes    int64  // the portable client's cap on the content size (> 0)
+	// Anonymous is true when no credential will be sent with the call's
+	// requests (the resolver found none, or the client has no resolver):
+	// drivers may then use a public, unauthenticated endpoint, such as
+	// GitHub's raw-content host, instead of the API.
+	Anonymous bool
 }
 
 // File is a file's content and identity.

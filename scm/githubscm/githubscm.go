@@ -14,7 +14,11 @@
 //   - ReadFile: 1 (GET contents with the raw media type). A conditional
 //     re-read with an ETag is 1 request answered 304, which GitHub does not
 //     count against the rate limit. BlobID is the git blob id of the
-//     content, computed locally.
+//     content, computed locally. An anonymous read (no credential resolved)
+//     on an integration with a rawBaseUrl (github.com's default is
+//     https://raw.githubusercontent.com) is instead 1 request to the raw
+//     host, none to the API, conditional in the same way; there a
+//     directory path is NotFound (see [Driver.ReadFile]).
 //   - ReadTree: 1 (GET tarball, answered 302) plus the download from the
 //     redirect's host (codeload.github.com), which receives no credential
 //     (it is another host; the archive link carries its own temporary

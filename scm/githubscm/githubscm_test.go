@@ -51,7 +51,13 @@ func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func newEnv(t testing.TB, ghe bool, opts *githubscm.Options) *env {
 	t.Helper()
-	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+	return newEnvWith(t, ghe, &fakegithub.Options{Tokens: []string{goodToken}}, opts)
+}
+
+// newEnvWith is newEnv with the fake's options.
+func newEnvWith(t testing.TB, ghe bool, fake *fakegithub.Options, opts *githubscm.Options) *env {
+	t.Helper()
+	s := fakegithub.New(fake)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(func() {
 		s.Close()

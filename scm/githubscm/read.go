@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
@@ -29,9 +30,23 @@ const rawMediaType = "application/vnd.github.v3.raw"
 // /repos/{o}/{r}/contents/{path}?ref= with the raw media type, conditional
 // when r.IfNoneMatch is set (a 304 is NotModified). The ETag GitHub
 // answers is returned as is; BlobID is the git blob id of the content.
+//
+// When r.Anonymous is set and the integration has a raw-content base URL
+// (rawBaseUrl: https://raw.githubusercontent.com for github.com; none for
+// GitHub Enterprise Server unless configured), the one request goes to the
+// raw host instead: GET {raw}/{owner}/{repo}/{ref or HEAD}/{path}, which
+// does not count against the API's rate limit (60 requests an hour without
+// a credential). It is conditional in the same way: the raw host answers
+// ETags and 304s. The raw host answers 404, hence NotFound, for a missing
+// repository, ref or file and for a private repository, and also for a
+// path that names a directory (where the contents API gives
+// InvalidArgument); it serves a symbolic link as the link's target path.
 func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
+	}
+	if r.Anonymous && d.in.RawBaseURL != "" {
+		return d.readRaw(ctx, hc, r)
 	}
 	gh := d.client(hc)
 	u := repoPath(r.Repo) + "/contents/" + httpx.EscapePath(r.Path)
@@ -69,6 +84,51 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Status: resp.StatusCode,
 			Msg: fmt.Sprintf("%s in %s/%s is %s", r.Path, r.Repo.Owner, r.Repo.Name, what)}
 	}
+	return d.fileFrom(resp.Response, r)
+}
+
+// readRaw is ReadFile's one anonymous request to the raw-content host.
+func (d *Driver) readRaw(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
+	u, err := d.in.RawURL(integrations.Location{Kind: integrations.GitHub, Host: d.in.Host,
+		Owner: r.Repo.Owner, Repo: r.Repo.Name, Ref: r.Ref, Path: r.Path})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument,
+			Msg: fmt.Sprintf("%s: rawBaseUrl %q does not make a valid URL", d.in.ConfigPath, d.in.RawBaseURL)}
+	}
+	req.Header.Set("User-Agent", d.userAgent)
+	if r.IfNoneMatch != "" {
+		req.Header.Set("If-None-Match", r.IfNoneMatch)
+	}
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, redact(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		ref := r.Ref
+		if ref == "" {
+			ref = "the default branch"
+		}
+		return nil, &errcode.Error{Code: errcode.NotFound, Status: resp.StatusCode,
+			Msg: fmt.Sprintf("%s not found in %s/%s at %s on %s (anonymous read: the repository may also be private, or the path a directory)",
+				r.Path, r.Repo.Owner, r.Repo.Name, ref, req.URL.Host)}
+	}
+	if err := github.CheckResponse(resp); err != nil {
+		return nil, redact(err)
+	}
+	return d.fileFrom(resp, r)
+}
+
+// fileFrom reads a file's bytes from a successful answer, within
+// r.MaxBytes.
+func (d *Driver) fileFrom(resp *http.Response, r *driver.ReadFileRequest) (*driver.File, error) {
 	max := r.MaxBytes
 	if max <= 0 {
 		max = d.maxBody

@@ -22,7 +22,7 @@ func (s *Server) downloadHandler() http.Handler {
 	const pattern = "GET /{owner}/{repo}/legacy.tar.gz/{ref...}"
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r, true), s.serveTarball)
+		fakekit.Serve(w, r, s.applyFault(w, r, "download"), s.serveTarball)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", "")

@@ -10,7 +10,9 @@
 // and under /api/v3 (the GitHub Enterprise shape, [Server.GHEAPIBaseURL]),
 // with GraphQL at /graphql and /api/graphql. Tarball downloads redirect to
 // a second server on another host, like codeload.github.com, which records
-// every Authorization header it receives.
+// every Authorization header it receives. A third server on yet another
+// host, [Server.RawBaseURL], serves files as raw.githubusercontent.com does
+// (GET /{owner}/{repo}/{ref}/{path...}, with ETags and 304s).
 //
 // It counts requests (in total and per route), checks the Authorization
 // header against the configured tokens (a bad token gets GitHub's 401) and
@@ -147,8 +149,8 @@ type Pull struct {
 
 // Request is one request the fake received.
 type Request struct {
-	// Host is "api" for the API host and "download" for the tarball
-	// download host.
+	// Host is "api" for the API host, "download" for the tarball
+	// download host and "raw" for the raw-content host.
 	Host   string
 	Method string
 	// Path is the path as received, escaped, with the query.
@@ -167,11 +169,15 @@ type Stats struct {
 	// API counts requests to the API host (REST and GraphQL), those
 	// answered 304 Not Modified included.
 	API int
-	// NotModified counts API requests answered 304.
+	// NotModified counts API and raw-content requests answered 304.
 	NotModified int
 	// Download counts requests to the download host.
 	Download int
-	// Routes counts API and download requests per route.
+	// Raw counts requests to the raw-content host, those answered 304
+	// Not Modified included.
+	Raw int
+	// Routes counts API, download and raw-content requests per route
+	// (raw-content requests under "GET /{owner}/{repo}/{ref}/{path...}").
 	Routes map[string]int
 	// Unrouted counts requests that matched no route (answered 404).
 	Unrouted int
@@ -240,6 +246,9 @@ type Fault struct {
 	Path string
 	// Download applies the fault to the download host instead of the API.
 	Download bool
+	// Raw applies the fault to the raw-content host instead of the API
+	// (Path is then relative to the raw host's root, e.g. "/acme/basic/").
+	Raw bool
 }
 
 // Server is a fake GitHub. Its methods are safe for concurrent use.
@@ -248,6 +257,7 @@ type Server struct {
 	schema   *GQLSchema
 	api      *httptest.Server
 	download *httptest.Server
+	raw      *httptest.Server
 
 	mu            sync.Mutex        // guards the world
 	owners        map[string]*owner // by lower-case login
@@ -328,14 +338,16 @@ func New(opts *Options) *Server {
 	}
 	s.api = httptest.NewServer(s.apiHandler())
 	s.download = httptest.NewServer(s.downloadHandler())
+	s.raw = httptest.NewServer(s.rawHandler())
 	return s
 }
 
-// Close shuts both servers down, ending slow answers at once.
+// Close shuts the servers down, ending slow answers at once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.api.Close()
 	s.download.Close()
+	s.raw.Close()
 }
 
 // URL returns the web base URL, e.g. "http://127.0.0.1:1234" (html_url
@@ -356,6 +368,12 @@ func (s *Server) GHEAPIBaseURL() string { return s.api.URL + "/api/v3" }
 // DownloadURL returns the base URL of the download host (the codeload
 // stand-in), which is a different host from the API.
 func (s *Server) DownloadURL() string { return s.download.URL }
+
+// RawBaseURL returns the base URL of the raw-content host (the
+// raw.githubusercontent.com stand-in), a different host from the API and
+// the download host, without a trailing slash: the value for an
+// integration's rawBaseUrl.
+func (s *Server) RawBaseURL() string { return s.raw.URL }
 
 // Client returns an *http.Client for the servers, with no credential.
 func (s *Server) Client() *http.Client { return s.api.Client() }
@@ -725,9 +743,12 @@ func (s *Server) record(r *http.Request, host, route string) {
 	}
 	s.log.Record(Request{Host: host, Method: r.Method, Path: uri, Route: route,
 		Authorization: r.Header.Get("Authorization"), Header: r.Header.Clone()}, route, func(st *Stats) {
-		if host == "download" {
+		switch host {
+		case "download":
 			st.Download++
-		} else {
+		case "raw":
+			st.Raw++
+		default:
 			st.API++
 		}
 	})
@@ -737,7 +758,7 @@ func (s *Server) record(r *http.Request, host, route string) {
 func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r, false), fn)
+		fakekit.Serve(w, r, s.applyFault(w, r, "api"), fn)
 	})
 }
 
@@ -798,11 +819,11 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 	return false, false, nil
 }
 
-// applyFault answers the request with an armed fault, if one matches, and
-// says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download bool) fakekit.Outcome {
+// applyFault answers the request to host ("api", "download" or "raw")
+// with an armed fault, if one matches, and says what is left to do.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string) fakekit.Outcome {
 	f, ok := s.faults.Take(func(f Fault) bool {
-		return f.Download == download && fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+		return f.host() == host && fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
 	})
 	if !ok {
 		return fakekit.Pass
@@ -852,6 +873,17 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, download boo
 		return fakekit.Pass
 	}
 	return fakekit.Answered
+}
+
+// host is the server a fault applies to.
+func (f Fault) host() string {
+	switch {
+	case f.Raw:
+		return "raw"
+	case f.Download:
+		return "download"
+	}
+	return "api"
 }
 
 // requestID returns a GitHub-shaped request id.

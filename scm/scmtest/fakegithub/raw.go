@@ -1,0 +1,110 @@
+package fakegithub
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+)
+
+// rawRoute is the route under which raw-content requests are counted in
+// Stats.Routes.
+const rawRoute = "GET /{owner}/{repo}/{ref}/{path...}"
+
+// rawHandler serves GET /{owner}/{repo}/{ref}/{path...} as
+// raw.githubusercontent.com does: the file's bytes as text/plain, with the
+// blob id, quoted, as ETag and 304 Not Modified for a matching
+// If-None-Match. The ref may contain slashes: the shortest leading part of
+// the rest of the path that names a ref (a branch, tag, full ref name,
+// commit id, or HEAD for the default branch) is taken as the ref. A
+// symbolic link is served as its target path. A missing repository, ref or
+// file, a directory, a submodule, and a private repository asked for
+// without a credential that can see it all get 404 "404: Not Found" (so
+// does a request with an Authorization header the fake does not accept).
+func (s *Server) rawHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{owner}/{repo}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "raw", rawRoute)
+		fakekit.Serve(w, r, s.applyFault(w, r, "raw"), s.serveRaw)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "raw", "")
+		downloadNotFound(w)
+	})
+	return mux
+}
+
+// serveRaw answers a raw-content request.
+func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
+	authed, good, it := s.checkAuth(r)
+	if !good {
+		downloadNotFound(w)
+		return
+	}
+	ctx := context.WithValue(r.Context(), authKey, authed)
+	if it != nil {
+		ctx = context.WithValue(ctx, tokenKey, it)
+	}
+	r = r.WithContext(ctx)
+	blob, sha, ok := s.rawBlob(r)
+	if !ok {
+		downloadNotFound(w)
+		return
+	}
+	etag := `"` + sha + `"`
+	h := w.Header()
+	h.Set("Cache-Control", "max-age=300")
+	h.Set("ETag", etag)
+	h.Set("X-GitHub-Request-Id", requestID())
+	if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+		s.log.Count(func(st *Stats) { st.NotModified++ })
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "deny")
+	h.Set("X-XSS-Protection", "1; mode=block")
+	h.Set("Content-Length", strconv.Itoa(len(blob)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(blob)
+}
+
+// rawBlob finds the blob a raw-content request names, if the request may
+// see it.
+func (s *Server) rawBlob(r *http.Request) (blob []byte, sha string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil {
+		return nil, "", false
+	}
+	rest := r.PathValue("rest")
+	for i := strings.IndexByte(rest, '/'); i > 0; {
+		id, found := rp.resolve(rest[:i])
+		if found {
+			p := rest[i+1:]
+			if !cleanRel(p) || p == "" {
+				return nil, "", false
+			}
+			e, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
+			if !ok || (e.Mode != gitobj.ModeFile && e.Mode != gitobj.ModeExec && e.Mode != gitobj.ModeSymlink) {
+				return nil, "", false
+			}
+			return rp.objs[e.SHA].Blob, e.SHA, true
+		}
+		j := strings.IndexByte(rest[i+1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return nil, "", false
+}
