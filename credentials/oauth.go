@@ -141,6 +141,11 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 	}
 	s := &UserTokenSource{cfg: cfg, client: noRedirects(o.HTTPClient), now: o.Now, onRotate: o.OnRotate, source: o.Source, timeout: o.AttemptTimeout}
 	s.cache = tokencache.New[struct{}, *Credential]("credentials.UserSource", o.Now, o.Margin, func(struct{}) string { return "" })
+	// A refresh runs to its end whoever waits for it, and its failure is
+	// final for every caller waiting: fetching again after the caller that
+	// started it gave up would re-send a refresh token the provider may
+	// have consumed.
+	s.cache.Detached = true
 	s.fetch = s.refreshCredential
 	if tok != nil {
 		s.refresh = tok.RefreshToken
@@ -180,7 +185,10 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 	}
 	// Not the caller's context: once the request is out, the provider may
 	// rotate the refresh token, and only finishing the refresh keeps the
-	// new one. The cache returns to each caller when its own context ends.
+	// new one. The cache is Detached (it already strips the cancellation;
+	// this keeps the refresh safe whoever calls it), returns to each
+	// caller when its own context ends and hands the result, failure
+	// included, to every caller still waiting.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	tok, err := s.cfg.TokenSource(context.WithValue(rctx, oauth2.HTTPClient, s.client), &oauth2.Token{RefreshToken: rt}).Token()

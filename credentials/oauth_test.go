@@ -136,6 +136,52 @@ func TestUserRefreshOutlivesACancelledLeader(t *testing.T) {
 	}
 }
 
+// TestUserRefreshFailureAfterTheLeaderGaveUpIsNotRetried: the caller whose
+// call started a refresh gives up, and the refresh then fails on its own
+// (invalid_grant). The caller still waiting gets that failure; nobody sends
+// the refresh token a second time, since a provider that rotates refresh
+// tokens may have consumed it.
+func TestUserRefreshFailureAfterTheLeaderGaveUpIsNotRetried(t *testing.T) {
+	f := newFakeOAuth(t, "", "")
+	arrived := make(chan struct{})
+	var once sync.Once
+	f.setFault(func(w http.ResponseWriter, r *http.Request) bool {
+		once.Do(func() { close(arrived) })
+		time.Sleep(200 * time.Millisecond)
+		oauthFail(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or has been revoked.")
+		return true
+	})
+	src := UserSource(userConfig(f), &oauth2.Token{AccessToken: "ghu_expired", RefreshToken: "ghr_1", Expiry: time.Now().Add(-time.Minute)},
+		&UserOptions{HTTPClient: f.Client()})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	leader := make(chan error, 1)
+	go func() {
+		_, err := src.Credential(ctx)
+		leader <- err
+	}()
+	<-arrived
+	follower := make(chan error, 1)
+	go func() {
+		_, err := src.Credential(t.Context())
+		follower <- err
+	}()
+
+	lerr := <-leader
+	if elapsed := time.Since(start); errcode.CodeOf(lerr) != errcode.DeadlineExceeded || elapsed >= 150*time.Millisecond {
+		t.Errorf("leader: %v after %v; want DeadlineExceeded within 150ms", lerr, elapsed)
+	}
+	err := <-follower
+	if errcode.CodeOf(err) != errcode.Unauthorized || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("follower: %v; want Unauthorized with invalid_grant", err)
+	}
+	if n := f.Requests(); n != 1 {
+		t.Errorf("refresh requests = %d; want 1 (a refresh is not retried)", n)
+	}
+}
+
 func TestUserRefreshHasItsOwnTimeout(t *testing.T) {
 	f := newFakeOAuth(t, "", "")
 	f.refresh["ghr_1"] = true

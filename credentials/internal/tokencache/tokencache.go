@@ -7,8 +7,10 @@
 // ask at the same time (golang.org/x/sync/singleflight), outside the mutex,
 // so one slow key never blocks another. Every caller waits on its own
 // context: a caller whose context ends returns at once, and the others keep
-// waiting for the fetch; if the context that drove the fetch ends first, the
-// callers still waiting start another fetch.
+// waiting for the fetch. If the context that drove the fetch ends first, the
+// callers still waiting start another fetch, unless the cache is
+// [Cache.Detached]: then the fetch runs to its end regardless and its
+// result, success or failure, goes to every caller still waiting.
 package tokencache
 
 import (
@@ -40,6 +42,19 @@ type Cache[K comparable, V any] struct {
 	// context ends while it waits for a fetch; by default an
 	// *errcode.Error with the op and the context's code.
 	Abandoned func(ctx context.Context, key K) error
+
+	// Detached, if set, runs every fetch under context.WithoutCancel of
+	// the starting caller's context, so that it runs to its end (the
+	// fetch must bound itself, e.g. with a timeout) even when every caller
+	// has stopped waiting, and hands its result, success or failure, to
+	// every caller still waiting: a failure is never taken for the
+	// starting caller giving up, and no caller starts another fetch
+	// because of it. Set it for fetches that must not be repeated once
+	// sent (a refresh with a rotating refresh token). Unset, a fetch gets
+	// the starting caller's context, and when that context ends the
+	// callers still waiting start another fetch. Set it before the first
+	// Get.
+	Detached bool
 }
 
 type entry[V any] struct {
@@ -77,13 +92,15 @@ func (n *negative) Unwrap() error { return n.err }
 func Remember(err error, until time.Time) error { return &negative{err: err, until: until} }
 
 // leaderGone is the result of a fetch that stopped because the context of
-// the caller that started it ended; the other callers fetch again.
+// the caller that started it ended; the other callers fetch again. A
+// [Cache.Detached] cache never produces it.
 type leaderGone struct{ err error }
 
 func (l *leaderGone) Error() string { return l.err.Error() }
 
 // Fetch produces the value for a key, and when it stops working (zero:
-// never). It is given the context of the caller that started the fetch.
+// never). It is given the context of the caller that started the fetch, or
+// for a [Cache.Detached] cache that context without its cancellation.
 type Fetch[V any] func(ctx context.Context) (v V, expiry time.Time, err error)
 
 // Peek returns the fresh value (or remembered error) for key, without
@@ -123,7 +140,11 @@ func (c *Cache[K, V]) fetch(ctx context.Context, key K, fetch Fetch[V]) (V, erro
 			if v, err, ok := c.Peek(key); ok {
 				return v, err
 			}
-			v, expiry, err := fetch(ctx)
+			fctx := ctx
+			if c.Detached {
+				fctx = context.WithoutCancel(ctx)
+			}
+			v, expiry, err := fetch(fctx)
 			if err == nil {
 				c.Set(key, v, expiry)
 				return v, nil
@@ -133,7 +154,10 @@ func (c *Cache[K, V]) fetch(ctx context.Context, key K, fetch Fetch[V]) (V, erro
 				c.store(key, entry[V]{err: neg.err, renewAt: neg.until})
 				return zero, neg.err
 			}
-			if ctx.Err() != nil {
+			// Only a fetch that ran under ctx can have been cut short by
+			// it; a detached one failed on its own, and fetching again
+			// would repeat what it already sent.
+			if !c.Detached && ctx.Err() != nil {
 				return zero, &leaderGone{err: err}
 			}
 			return zero, err

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/scmkit/scmkit/internal/errcode"
@@ -137,5 +138,121 @@ func TestFollowerFetchesAgainWhenTheLeaderGivesUp(t *testing.T) {
 	}
 	if v := <-follower; v == nil || *v != "second" {
 		t.Errorf("follower got %v; want the value of a second fetch", v)
+	}
+}
+
+// TestFailureAfterTheLeaderGaveUp: the caller that started a fetch gives
+// up, a follower keeps waiting, and then the fetch fails on its own (not
+// because of the leader's context). A cache whose fetches run under the
+// leader's context lets the follower fetch again; a Detached one hands the
+// follower the failure and never fetches twice.
+func TestFailureAfterTheLeaderGaveUp(t *testing.T) {
+	boom := errors.New("invalid_grant")
+	tests := []struct {
+		name        string
+		detached    bool
+		wantFetches int64
+		wantValue   string // "" : want boom
+		wantCtxDone bool   // the first fetch's context was done when it failed
+	}{
+		{name: "under the leader's context: the follower fetches again", wantFetches: 2, wantValue: "second", wantCtxDone: true},
+		{name: "detached: the follower gets the failure", detached: true, wantFetches: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCache(&clock{t: time.Unix(1e9, 0)}, 0)
+				c.Detached = tt.detached
+				started, release := make(chan struct{}), make(chan struct{})
+				var calls atomic.Int64
+				var ctxDone atomic.Bool
+				fetch := func(ctx context.Context) (*string, time.Time, error) {
+					if calls.Add(1) == 1 {
+						close(started)
+						<-release
+						ctxDone.Store(ctx.Err() != nil)
+						return nil, time.Time{}, boom
+					}
+					return value("second"), time.Time{}, nil
+				}
+				leaderCtx, cancel := context.WithCancel(t.Context())
+				leader := make(chan error)
+				go func() {
+					_, err := c.Get(leaderCtx, "k", fetch)
+					leader <- err
+				}()
+				<-started
+				type result struct {
+					v   *string
+					err error
+				}
+				follower := make(chan result)
+				go func() {
+					v, err := c.Get(t.Context(), "k", fetch)
+					follower <- result{v, err}
+				}()
+				synctest.Wait() // the follower has joined the flight and is waiting
+				cancel()
+				if err := <-leader; errcode.CodeOf(err) != errcode.Canceled {
+					t.Errorf("leader: %v; want Canceled at once", err)
+				}
+				close(release)
+				got := <-follower
+				if tt.wantValue == "" {
+					if got.err != boom {
+						t.Errorf("follower got %v, %v; want the fetch's own error %v", got.v, got.err, boom)
+					}
+				} else if got.err != nil || got.v == nil || *got.v != tt.wantValue {
+					t.Errorf("follower got %v, %v; want %q", got.v, got.err, tt.wantValue)
+				}
+				if n := calls.Load(); n != tt.wantFetches {
+					t.Errorf("fetches = %d; want %d", n, tt.wantFetches)
+				}
+				if d := ctxDone.Load(); d != tt.wantCtxDone {
+					t.Errorf("the first fetch's context done = %v; want %v", d, tt.wantCtxDone)
+				}
+			})
+		})
+	}
+}
+
+// TestDetachedWaitersReturnOnTheirOwnContext: in a Detached cache every
+// caller still returns as soon as its own context ends, while the fetch
+// runs on; a caller that comes later gets the fetch's value.
+func TestDetachedWaitersReturnOnTheirOwnContext(t *testing.T) {
+	c := newCache(&clock{t: time.Unix(1e9, 0)}, 0)
+	c.Detached = true
+	started, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int64
+	fetch := func(ctx context.Context) (*string, time.Time, error) {
+		calls.Add(1)
+		close(started)
+		<-release
+		if err := ctx.Err(); err != nil {
+			return nil, time.Time{}, err
+		}
+		return value("fetched"), time.Time{}, nil
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.Get(ctx, "k", fetch)
+			errs <- err
+		}()
+	}
+	<-started
+	for range 2 {
+		if err := <-errs; errcode.CodeOf(err) != errcode.DeadlineExceeded {
+			t.Errorf("waiter: %v; want DeadlineExceeded at once", err)
+		}
+	}
+	close(release)
+	if v, err := c.Get(t.Context(), "k", fetch); err != nil || *v != "fetched" {
+		t.Errorf("Get afterwards = %v, %v; want the detached fetch's value", v, err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("fetches = %d; want 1", n)
 	}
 }
