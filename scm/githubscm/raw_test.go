@@ -1,8 +1,12 @@
 package githubscm_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,5 +229,185 @@ func TestReadFileGHEWithoutRawBaseURL(t *testing.T) {
 	}
 	if st := s.Stats(); st.Raw != 0 {
 		t.Errorf("raw requests = %d; want 0", st.Raw)
+	}
+}
+
+// rawOnly returns a driver whose raw-content host is rawBase; its API host
+// refuses connections, so that a test sees any request that reached it.
+func rawOnly(t *testing.T, rawBase string) *githubscm.Driver {
+	t.Helper()
+	d, err := githubscm.New(&integrations.Integration{Kind: integrations.GitHub, Host: "github.example",
+		APIBaseURL: "http://127.0.0.1:1/", RawBaseURL: rawBase}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// countingTransport counts the response body bytes its callers read.
+type countingTransport struct {
+	base http.RoundTripper
+	read atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err == nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: &c.read}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// TestReadFileRawErrorBodyCapped: a raw host answering an error status
+// with an endless body is read no further than the 1 MiB error cap, and
+// the read ends promptly with the status's error.
+func TestReadFileRawErrorBodyCapped(t *testing.T) {
+	const (
+		errorCap = 1 << 20   // githubscm's maxErrorBytes
+		offered  = 200 << 20 // what the server would send
+	)
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var written atomic.Int64
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(done)
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(status)
+				chunk := bytes.Repeat([]byte("<p>x</p>"), 4<<10)
+				for written.Load() < offered {
+					n, err := w.Write(chunk)
+					written.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(srv.Close)
+			tr := srv.Client().Transport.(*http.Transport).Clone()
+			t.Cleanup(tr.CloseIdleConnections)
+			ct := &countingTransport{base: tr}
+			d := rawOnly(t, srv.URL)
+
+			start := time.Now()
+			_, err := d.ReadFile(t.Context(), &http.Client{Transport: ct}, &driver.ReadFileRequest{
+				Repo: driver.Repo{Owner: "acme", Name: "pub"}, Path: "catalog-info.yaml", MaxBytes: 1 << 20, Anonymous: true})
+			elapsed := time.Since(start)
+			if info := d.ErrorInfo(err); info.Status != status || info.Code == scm.OK {
+				t.Errorf("ReadFile: %+v (%v); want an error with status %d", info, err, status)
+			}
+			if got, limit := ct.read.Load(), int64(errorCap+64<<10); got > limit {
+				t.Errorf("read %d bytes of the error body; want at most %d", got, limit)
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server is still writing 10s after ReadFile returned; want the connection closed")
+			}
+			if w := written.Load(); w >= offered {
+				t.Errorf("server wrote all %d bytes; want the client to stop reading early", w)
+			}
+			if elapsed > 10*time.Second {
+				t.Errorf("ReadFile took %v; want it prompt", elapsed)
+			}
+		})
+	}
+}
+
+// TestReadFileRawRedirects: the raw read follows a redirect on the raw
+// host itself, but one to another host or scheme (a private-mode GitHub
+// Enterprise Server sending anonymous readers to sign in) is NotFound
+// with a hint, without asking the other host and without repeating the
+// redirect's query.
+func TestReadFileRawRedirects(t *testing.T) {
+	var otherHits atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>Sign in</html>")
+	}))
+	t.Cleanup(other.Close)
+	var rawHits atomic.Int64
+	raw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rawHits.Add(1)
+		switch r.URL.Path {
+		case "/acme/pub/main/moved.yaml":
+			http.Redirect(w, r, "/acme/pub/main/catalog-info.yaml", http.StatusFound)
+		case "/acme/pub/main/catalog-info.yaml":
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "kind: Component\n")
+		case "/acme/pub/main/data.json":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"a":1}`)
+		case "/acme/pub/main/login.yaml":
+			http.Redirect(w, r, other.URL+"/login?return_to=%2Fsecret-path&state=s3cr3t", http.StatusFound)
+		case "/acme/pub/main/https.yaml":
+			http.Redirect(w, r, "https://"+r.Host+"/acme/pub/main/catalog-info.yaml", http.StatusMovedPermanently)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(raw.Close)
+	tr := raw.Client().Transport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr}
+	d := rawOnly(t, raw.URL)
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	rawHost := strings.TrimPrefix(raw.URL, "http://")
+
+	for _, tc := range []struct {
+		name     string
+		path     string
+		want     string
+		code     scm.ErrorCode
+		msg      string // in the error, when code is not OK
+		rawHits  int64
+		otherHit int64
+	}{
+		{name: "same host", path: "moved.yaml", want: "kind: Component\n", rawHits: 2},
+		{name: "JSON content is the file", path: "data.json", want: `{"a":1}`, rawHits: 1},
+		{name: "other host", path: "login.yaml", code: scm.NotFound, rawHits: 1,
+			msg: "redirected to http://" + otherHost + " (sign-in?); configure a token or read through the API"},
+		{name: "other scheme", path: "https.yaml", code: scm.NotFound, rawHits: 1,
+			msg: "redirected to https://" + rawHost + " (sign-in?)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rawBefore, otherBefore := rawHits.Load(), otherHits.Load()
+			f, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: "acme", Name: "pub"},
+				Ref: "main", Path: tc.path, MaxBytes: 1 << 20, Anonymous: true})
+			if got := d.ErrorInfo(err).Code; got != tc.code {
+				t.Fatalf("ReadFile(%s): code %v (%v); want %v", tc.path, got, err, tc.code)
+			}
+			if err == nil && string(f.Content) != tc.want {
+				t.Errorf("content = %q; want %q", f.Content, tc.want)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), tc.msg) {
+					t.Errorf("error %q; want it to contain %q", err, tc.msg)
+				}
+				for _, leak := range []string{"return_to", "secret-path", "s3cr3t", "/login"} {
+					if strings.Contains(err.Error(), leak) {
+						t.Errorf("error %q repeats the redirect's %q", err, leak)
+					}
+				}
+			}
+			if got := rawHits.Load() - rawBefore; got != tc.rawHits {
+				t.Errorf("raw host requests = %d; want %d", got, tc.rawHits)
+			}
+			if got := otherHits.Load() - otherBefore; got != 0 {
+				t.Errorf("other host requests = %d; want 0", got)
+			}
+		})
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -41,6 +43,9 @@ const rawMediaType = "application/vnd.github.v3.raw"
 // repository, ref or file and for a private repository, and also for a
 // path that names a directory (where the contents API gives
 // InvalidArgument); it serves a symbolic link as the link's target path.
+// Redirects are followed only on the raw host: one to another host or
+// scheme (a GitHub Enterprise Server in private mode sends anonymous
+// readers to its sign-in page) is NotFound, and that host is not asked.
 func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
@@ -88,6 +93,14 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 }
 
 // readRaw is ReadFile's one anonymous request to the raw-content host.
+//
+// The request is sent through a copy of hc (same transport) that caps an
+// error answer's body at maxErrorBytes, as the API path does; a
+// successful answer's body is capped by fileFrom at r.MaxBytes. Redirects
+// are followed only while they stay on the raw host's scheme and host: a
+// GitHub Enterprise Server in private mode redirects anonymous raw reads
+// to its sign-in page, whose HTML must not pass for the file. Such a
+// redirect is NotFound, and the other host is never asked.
 func (d *Driver) readRaw(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
 	u, err := d.in.RawURL(integrations.Location{Kind: integrations.GitHub, Host: d.in.Host,
 		Owner: r.Repo.Owner, Repo: r.Repo.Name, Ref: r.Ref, Path: r.Path})
@@ -103,14 +116,34 @@ func (d *Driver) readRaw(ctx context.Context, hc *http.Client, r *driver.ReadFil
 	if r.IfNoneMatch != "" {
 		req.Header.Set("If-None-Match", r.IfNoneMatch)
 	}
-	if hc == nil {
-		hc = &http.Client{}
+	// Successful bodies, JSON or not, are left to fileFrom's cap (a JSON
+	// cap of 0 would mean an empty body, not no cap).
+	rc := httpx.CapClient(hc, httpx.BodyCaps{JSON: math.MaxInt64, Error: maxErrorBytes})
+	var offHost *url.URL // the redirect target refused, if any
+	next := rc.CheckRedirect
+	rc.CheckRedirect = func(nreq *http.Request, via []*http.Request) error {
+		if first := via[0].URL; nreq.URL.Scheme != first.Scheme || !strings.EqualFold(nreq.URL.Host, first.Host) {
+			offHost = nreq.URL
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(nreq, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
 	}
-	resp, err := hc.Do(req)
+	resp, err := rc.Do(req)
 	if err != nil {
 		return nil, redact(err)
 	}
 	defer resp.Body.Close()
+	if offHost != nil {
+		return nil, &errcode.Error{Code: errcode.NotFound, Status: resp.StatusCode,
+			Msg: fmt.Sprintf("%s in %s/%s: the raw host %s redirected to %s://%s (sign-in?); configure a token or read through the API",
+				r.Path, r.Repo.Owner, r.Repo.Name, req.URL.Host, offHost.Scheme, offHost.Host)}
+	}
 	if resp.StatusCode == http.StatusNotFound {
 		ref := r.Ref
 		if ref == "" {
