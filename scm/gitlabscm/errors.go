@@ -33,6 +33,7 @@ type GraphQLErrorItem struct {
 	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
+// Error lists the GraphQL errors' messages.
 func (e *GraphQLError) Error() string {
 	var b strings.Builder
 	b.WriteString("gitlab graphql: ")

@@ -348,6 +348,7 @@ type Error struct {
 	Msg     string
 }
 
+// Error returns the fault's message, with its status when set.
 func (e *Error) Error() string {
 	s := "memscm: " + e.Msg
 	if e.Status != 0 {

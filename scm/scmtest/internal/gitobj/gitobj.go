@@ -80,6 +80,7 @@ type Signature struct {
 	When        time.Time
 }
 
+// String formats the signature as git writes it in a commit object.
 func (sg Signature) String() string {
 	return fmt.Sprintf("%s <%s> %d +0000", sg.Name, sg.Email, sg.When.Unix())
 }
