@@ -6,11 +6,14 @@
 // scalars are replaced wholesale, and an explicit null removes a value set by
 // an earlier file. Only the sections scmkit understands are read:
 // integrations.github, integrations.gitlab, integrations.bitbucketCloud,
-// integrations.bitbucketServer and backend.reading.allow. Every other key
-// (app, backend.baseUrl, catalog, auth, integrations.azure, ...) is ignored,
-// so a whole Backstage app-config.yaml loads as it is; substitutions in those
-// other sections are not evaluated, so the variables and files they name
-// need not exist.
+// integrations.bitbucketServer and backend.reading.allow, decoded into
+// [Config.Integrations]; and the sections of the identity half, kept for
+// [Config.Decode]: app.baseUrl, backend.baseUrl, backend.auth,
+// backend.cache, auth, catalog.providers and permission. Every other key
+// (backend.database, catalog.locations, techdocs, integrations.azure, ...)
+// is ignored, so a whole Backstage app-config.yaml loads as it is;
+// substitutions in those other sections are not evaluated, so the variables
+// and files they name need not exist.
 //
 // The forms Backstage substitutes are supported, through functions the
 // caller injects (the package never reads the process environment itself):
@@ -119,6 +122,10 @@ type Config struct {
 	// not set, unknown keys inside an integration entry, deprecated
 	// settings. Each starts with the config path it concerns.
 	Warnings []string
+
+	// kept holds the sections of the identity half for Decode, behind a
+	// pointer so that printing a Config shows an address, not a secret.
+	kept *kept
 }
 
 // Load reads the Backstage app-config.yaml files in order, later files
@@ -173,6 +180,9 @@ type loader struct {
 
 	problems []error
 	warnings []string
+	// deferred holds the problems and warnings found in the sections of
+	// the identity half (see Sections), reported by Config.Decode.
+	deferred []deferred
 	// failed holds the config paths of the problems found so far, so that
 	// the registry's complaints about the same (now unset) values can be
 	// left out.
@@ -227,8 +237,25 @@ func (l *loader) problem(path, format string, args ...any) {
 // pathProblem records a problem at a config path in a file, and remembers
 // the path as failed.
 func (l *loader) pathProblem(file, path, format string, args ...any) {
+	if sectionOf(path) != "" {
+		// A problem in a section of the identity half does not stop
+		// loading: it is reported by Config.Decode of that section, so a
+		// deployment that does not use the section is not refused.
+		l.deferred = append(l.deferred, deferred{path: path, err: &integrations.FieldError{Path: where(file, path), Msg: fmt.Sprintf(format, args...)}})
+		return
+	}
 	l.problem(where(file, path), format, args...)
 	l.markFailed(path)
+}
+
+// pathWarn records a warning at a config path in a file; warnings in a
+// section of the identity half are kept for Config.SectionWarnings.
+func (l *loader) pathWarn(file, path, format string, args ...any) {
+	if sectionOf(path) != "" {
+		l.deferred = append(l.deferred, deferred{path: path, warning: where(file, path) + ": " + fmt.Sprintf(format, args...)})
+		return
+	}
+	l.warn(where(file, path), format, args...)
 }
 
 func (l *loader) markFailed(path string) {
@@ -303,7 +330,7 @@ func (l *loader) load(docs []document) (*Config, error) {
 		}
 	}
 	warnings := append(l.warnings, reg.Warnings()...)
-	return &Config{Integrations: cfg, Registry: reg, Warnings: warnings}, nil
+	return &Config{Integrations: cfg, Registry: reg, Warnings: warnings, kept: keep(k.Raw(), l.deferred)}, nil
 }
 
 // readError classifies a failure to read a config file.

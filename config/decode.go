@@ -43,7 +43,7 @@ func (d *decoder) root(raw map[string]any) integrations.Config {
 					"allow": list(d, &cfg.ReadingAllow, d.readingAllow),
 				})
 			},
-		})
+		}, "baseUrl", "cache", "auth")
 	}
 	return cfg
 }

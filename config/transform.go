@@ -21,6 +21,8 @@ const (
 	scopeIntegrations              // integrations
 	scopeBackend                   // backend
 	scopeReading                   // backend.reading
+	scopeApp                       // app
+	scopeCatalog                   // catalog
 	scopeAll                       // inside a section scmkit reads: keep everything
 )
 
@@ -34,6 +36,12 @@ func (s scope) child(key string) (scope, bool) {
 			return scopeIntegrations, true
 		case "backend":
 			return scopeBackend, true
+		case "app":
+			return scopeApp, true
+		case "catalog":
+			return scopeCatalog, true
+		case "auth", "permission":
+			return scopeAll, true
 		}
 	case scopeIntegrations:
 		switch key {
@@ -41,8 +49,19 @@ func (s scope) child(key string) (scope, bool) {
 			return scopeAll, true
 		}
 	case scopeBackend:
-		if key == "reading" {
+		switch key {
+		case "reading":
 			return scopeReading, true
+		case "baseUrl", "cache", "auth":
+			return scopeAll, true
+		}
+	case scopeApp:
+		if key == "baseUrl" {
+			return scopeAll, true
+		}
+	case scopeCatalog:
+		if key == "providers" {
+			return scopeAll, true
 		}
 	case scopeReading:
 		if key == "allow" {
@@ -178,7 +197,7 @@ func (l *loader) substitute(s, path, file string) (any, bool) {
 	}
 	b.WriteString(s[last:])
 	if len(missing) > 0 {
-		l.warn(where(file, path), "%s not set; the value is left unset", describeVars(missing))
+		l.pathWarn(file, path, "%s not set; the value is left unset", describeVars(missing))
 		return nil, false
 	}
 	return b.String(), true
@@ -207,7 +226,6 @@ func includeKey(m map[string]any) (string, bool) {
 
 // include resolves {$env: VAR}, {$file: path} and {$include: path#a.b}.
 func (l *loader) include(m map[string]any, key, path, file, dir string, s scope, depth int) (any, bool) {
-	at := where(file, path)
 	if len(m) != 1 {
 		l.pathProblem(file, path, "include key %s should not have adjacent keys", key)
 		return nil, false
@@ -228,7 +246,7 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 	case keyEnv:
 		val, ok := l.lookup(arg)
 		if !ok {
-			l.warn(at, "%s not set; the value is left unset", describeVars([]string{arg}))
+			l.pathWarn(file, path, "%s not set; the value is left unset", describeVars([]string{arg}))
 			return nil, false
 		}
 		return strings.TrimSpace(val), true
@@ -282,7 +300,7 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 			}
 		}
 		if val == nil {
-			l.warn(at, "%s: included file %q has no value at %q; the value is left unset", key, name, dataPath)
+			l.pathWarn(file, path, "%s: included file %q has no value at %q; the value is left unset", key, name, dataPath)
 			return nil, false
 		}
 		newDir := filepath.Dir(full)

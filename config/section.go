@@ -1,0 +1,248 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Sections lists the config paths, besides integrations and
+// backend.reading.allow, that [Load] keeps (with their substitutions
+// evaluated) for [Config.Decode]. Packages of the identity half decode their
+// own blocks from them: auth (sign-in providers, session), catalog.providers
+// (organisational data), permission (policies), backend.cache (shared
+// state), backend.auth (service keys), app.baseUrl and backend.baseUrl.
+var Sections = []string{"app.baseUrl", "backend.baseUrl", "backend.auth", "backend.cache", "auth", "catalog.providers", "permission"}
+
+// kept is the merged, substituted configuration of the [Sections], with
+// the problems and warnings found in them.
+type kept struct {
+	tree     map[string]any
+	deferred []deferred
+}
+
+// deferred is a problem (err) or a warning found at a path inside a
+// section.
+type deferred struct {
+	path    string
+	err     error
+	warning string
+}
+
+// keep copies the Sections out of the merged tree.
+func keep(raw map[string]any, ds []deferred) *kept {
+	k := &kept{tree: map[string]any{}, deferred: ds}
+	for _, sec := range Sections {
+		parts := strings.Split(sec, ".")
+		v, ok := get(raw, parts)
+		if !ok {
+			continue
+		}
+		m := k.tree
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := m[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+		m[parts[len(parts)-1]] = v
+	}
+	return k
+}
+
+// sectionOf returns the entry of Sections that contains the config path
+// (which may carry array indexes: "auth.providers.x[0].y"), or "".
+func sectionOf(path string) string {
+	for _, sec := range Sections {
+		if path == sec || within(path, sec) {
+			return sec
+		}
+	}
+	return ""
+}
+
+// SectionWarnings returns the warnings (unset variables, missing include
+// paths) found at path, inside it, or at a value containing it, e.g. for
+// "auth.providers.github" those of auth.providers.github.development. They are not in [Config.Warnings], so a deployment that does
+// not use a section is not told about it.
+func (c *Config) SectionWarnings(path string) []string {
+	if c == nil || c.kept == nil {
+		return nil
+	}
+	var ws []string
+	for _, d := range c.kept.deferred {
+		if d.warning != "" && related(d.path, path) {
+			ws = append(ws, d.warning)
+		}
+	}
+	return ws
+}
+
+// related reports whether two config paths overlap.
+func related(a, b string) bool {
+	return a == b || within(a, b) || within(b, a)
+}
+
+// Has reports whether a value is configured at path, a dotted config path
+// inside one of [Sections] such as "auth.providers.github".
+func (c *Config) Has(path string) bool {
+	_, ok := c.lookup(path)
+	return ok
+}
+
+// Decode decodes the configuration at path (a dotted config path inside one
+// of [Sections], such as "auth" or "catalog.providers.githubOrg") into out,
+// a pointer to a struct, map or slice, using encoding/json's rules and field
+// tags: keys match the `json` tag names. Secrets should be decoded into
+// [integrations.Secret], which fills itself from a string and never shows
+// its value. Keys out does not name are ignored, as Backstage ignores keys
+// a plugin does not read.
+//
+// A path with no value leaves out unchanged and returns nil; use [Config.Has]
+// to tell. A value of the wrong type is an InvalidArgument *errcode.Error
+// (Op "config.Decode") whose wrapped [integrations.FieldError] names the
+// full config path ("auth.providers.github.development.clientId") and the
+// expected type, never the value.
+func (c *Config) Decode(path string, out any) error {
+	const op = "config.Decode"
+	var problems []error
+	if c != nil && c.kept != nil {
+		for _, d := range c.kept.deferred {
+			if d.err != nil && related(d.path, path) {
+				problems = append(problems, d.err)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: fmt.Sprintf("%d %s in configuration at %s", len(problems), plural(len(problems), "problem", "problems"), path), Err: errors.Join(problems...)}
+	}
+	v, ok := c.lookup(path)
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: fmt.Sprintf("%s: cannot be represented", path)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(out); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			fe := &integrations.FieldError{Path: locate(path, v, te), Msg: fmt.Sprintf("must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)}
+			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: fe}
+		}
+		// Other decoding errors come from out's own UnmarshalJSON or
+		// UnmarshalText methods; their text is theirs, never a value of
+		// ours, as we marshalled the tree ourselves.
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: path, Err: err}
+	}
+	return nil
+}
+
+// lookup returns the value at a dotted path of the kept tree.
+func (c *Config) lookup(path string) (any, bool) {
+	if c == nil || c.kept == nil {
+		return nil, false
+	}
+	return get(c.kept.tree, strings.Split(path, "."))
+}
+
+// get returns the value at a key path of a tree.
+func get(tree map[string]any, path []string) (any, bool) {
+	var v any = tree
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok || v == nil {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// locate returns the config path of the value a type error is about.
+// encoding/json names the struct fields on the way (te.Field) but not the
+// map keys or array indexes, so the tree is searched for a value of the
+// reported JSON type at a path whose struct fields match, map keys and
+// array indexes taken in sorted order; path alone if none is found.
+func locate(path string, v any, te *json.UnmarshalTypeError) string {
+	var fields []string
+	if te.Field != "" {
+		fields = strings.Split(te.Field, ".")
+	}
+	var find func(v any, at string, fields []string) (string, bool)
+	find = func(v any, at string, fields []string) (string, bool) {
+		if len(fields) == 0 {
+			return at, jsonType(v) == te.Value
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if next, ok := x[fields[0]]; ok {
+				if p, ok := find(next, at+"."+fields[0], fields[1:]); ok {
+					return p, true
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if p, ok := find(x[k], at+"."+k, fields); ok {
+					return p, true
+				}
+			}
+		case []any:
+			for i, e := range x {
+				if p, ok := find(e, fmt.Sprintf("%s[%d]", at, i), fields); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	if p, ok := find(v, path, fields); ok {
+		return p
+	}
+	return path
+}
+
+// jsonType names a tree value's type as encoding/json's errors do.
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	case nil:
+		return "null"
+	}
+	return "number"
+}
+
+// jsonKind names a Go kind as a config value type.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	}
+	return "a " + kind
+}
