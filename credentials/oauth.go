@@ -101,8 +101,12 @@ type UserTokenSource struct {
 	source   string
 	timeout  time.Duration
 
-	mu      sync.Mutex
-	refresh string // the current refresh token
+	mu sync.Mutex
+	// refresh is the current refresh token, behind a pointer so that
+	// printing the struct by reflection, where its Format method is not
+	// reachable (an unexported field of an embedding struct under %s), shows
+	// an address, never the token.
+	refresh *heldSecret
 
 	cache *tokencache.Cache[struct{}, *Credential]
 	fetch tokencache.Fetch[*Credential]
@@ -148,7 +152,7 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 	s.cache.Detached = true
 	s.fetch = s.refreshCredential
 	if tok != nil {
-		s.refresh = tok.RefreshToken
+		s.refresh = &heldSecret{tok.RefreshToken}
 		if tok.AccessToken != "" {
 			s.cache.Seed(struct{}{}, &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: tok.Expiry, Source: o.Source}, tok.Expiry)
 		}
@@ -177,7 +181,10 @@ func (s *UserTokenSource) Invalidate(cred *Credential) bool {
 func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, time.Time, error) {
 	const op = "credentials.UserSource"
 	s.mu.Lock()
-	rt := s.refresh
+	var rt string
+	if s.refresh != nil {
+		rt = s.refresh.v
+	}
 	s.mu.Unlock()
 	if rt == "" || s.cfg == nil {
 		return nil, time.Time{}, errcode.New(errcode.Unauthorized, op,
@@ -205,7 +212,7 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 	}
 	if tok.RefreshToken != "" && tok.RefreshToken != rt {
 		s.mu.Lock()
-		s.refresh = tok.RefreshToken
+		s.refresh = &heldSecret{tok.RefreshToken}
 		s.mu.Unlock()
 		if s.onRotate != nil {
 			s.onRotate(context.WithoutCancel(ctx), tok)
@@ -217,6 +224,9 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 	}
 	return &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: exp, Source: s.source}, exp, nil
 }
+
+// heldSecret holds a secret behind a pointer; see UserTokenSource.refresh.
+type heldSecret struct{ v string }
 
 // String describes the source without any secret.
 func (s *UserTokenSource) String() string { return "credentials.UserTokenSource(" + s.source + ")" }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Transport is an http.RoundTripper that resolves a credential for each
@@ -28,9 +30,11 @@ import (
 // from a response (following a Location itself, say) must not carry one
 // integration's identity to another. A request to another host of the same
 // integration (the API host of a web host) is resolved as usual. If Host
-// is empty, each request is resolved for its own URL's host, and User is
-// offered to every configured host: set Host whenever User is set. The
-// template's URL is ignored.
+// is empty, each request is resolved for its own URL's host. A template
+// with a User and no Host is refused: every request through it fails with
+// an InvalidArgument *errcode.Error and nothing is sent, because a user's
+// token belongs to one host and such a template would offer it to every
+// configured host. The template's URL is ignored.
 //
 // A credential is attached only to a host that an integration owns (its
 // web, API or raw host), over https (or plain http where the configuration
@@ -67,6 +71,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if t.Resolver != nil && t.Request.User != nil && t.Request.Host == "" {
+		closeBody(req)
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: "credentials.Transport", Host: req.URL.Host,
+			Msg: "the request template has a User but no Host: set Request.Host to the host the user's credential belongs to " +
+				"(a user's token must never be offered to other hosts); nothing was sent"}
 	}
 	if t.Resolver == nil || req.Header.Get("Authorization") != "" {
 		return base.RoundTrip(req)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -119,7 +120,13 @@ func TestTransportSchemePerProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			client := &http.Client{Transport: &Transport{Resolver: r, Request: Request{Owner: "acme", User: tt.user}}}
+			// A template with a User must name its host: the integration's.
+			var host string
+			if tt.user != nil {
+				u, _ := url.Parse(api.URL)
+				host = r.state(u.Host).in.Host
+			}
+			client := &http.Client{Transport: &Transport{Resolver: r, Request: Request{Host: host, Owner: "acme", User: tt.user}}}
 			get(t, client, api.URL+"/some/endpoint")
 			if got := api.Auths(); len(got) != 1 || got[0] != tt.want {
 				t.Errorf("Authorization = %q; want %q", got, tt.want)
@@ -337,7 +344,7 @@ func TestTransportRetriesAUserTokenAfterRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	user := UserSource(userConfig(f), &oauth2.Token{AccessToken: "ghu_revoked", RefreshToken: "ghr_1", Expiry: time.Now().Add(time.Hour)}, nil)
-	resp := get(t, &http.Client{Transport: &Transport{Resolver: r, Request: Request{User: user}}}, api.URL+"/x")
+	resp := get(t, &http.Client{Transport: &Transport{Resolver: r, Request: Request{Host: "gitlab.example.com", User: user}}}, api.URL+"/x")
 	if got := api.Auths(); resp.StatusCode != http.StatusOK || len(got) != 2 || got[1] != "Bearer ghu_user1" {
 		t.Errorf("status %d, Authorization %q; want 200 after one retry with the refreshed token", resp.StatusCode, got)
 	}

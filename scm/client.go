@@ -2,11 +2,17 @@ package scm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scmkit/scmkit/credentials"
@@ -173,6 +179,29 @@ type UserOptions struct {
 // keying by host is what keeps that token from ever being offered to
 // another host.
 type UserCredentials map[string]credentials.Source
+
+// String names the hosts, never the credentials: "scm.UserCredentials[github.com]".
+func (u UserCredentials) String() string {
+	return "scm.UserCredentials[" + strings.Join(slices.Sorted(maps.Keys(u)), ", ") + "]"
+}
+
+// Format prints String for every verb, so that no verb reaches into a
+// source that does not redact itself.
+func (u UserCredentials) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, strconv.Quote(u.String()))
+		return
+	}
+	io.WriteString(f, u.String())
+}
+
+// LogValue names the hosts in log/slog output.
+func (u UserCredentials) LogValue() slog.Value { return slog.StringValue(u.String()) }
+
+// MarshalJSON writes the hosts only.
+func (u UserCredentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(slices.Sorted(maps.Keys(u)))
+}
 
 // ForUser returns a view of c that acts for a signed-in user: for a call
 // to a host in users, the user's credential is tried before any other (see
@@ -380,6 +409,49 @@ func (c *Client) fill(op string, in *integrations.Integration, err error, def er
 	}
 	return &errcode.Error{Code: code, Op: op, Provider: string(in.Kind), Host: in.Host, Err: err}
 }
+
+// String describes the client without any secret: the hosts of its
+// drivers and, for a per-user view, the hosts it holds a user credential
+// for, e.g. "scm.Client(2 drivers; user credentials for github.com)".
+func (c *Client) String() string {
+	if c == nil || c.s == nil {
+		return "scm.Client(nil)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "scm.Client(%d drivers", len(c.s.drivers))
+	if len(c.users) > 0 {
+		b.WriteString("; user credentials for ")
+		b.WriteString(strings.Join(slices.Sorted(maps.Keys(c.users)), ", "))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// GoString is String: a client has no Go syntax worth printing, and its
+// fields hold the user's credential sources.
+func (c *Client) GoString() string { return "&" + c.String() }
+
+// Format prints String for every verb (GoString for %#v), so that no verb
+// reaches into the user's credentials: fmt does not call the Format
+// methods of values held in unexported fields, and for %s or %x would print
+// a user source's fields, its refresh token included.
+func (c *Client) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, c.GoString())
+	case verb == 'q':
+		io.WriteString(f, strconv.Quote(c.String()))
+	default:
+		io.WriteString(f, c.String())
+	}
+}
+
+// LogValue describes the client in log/slog output without any secret.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON writes the client's description as a JSON string, never its
+// credentials.
+func (c *Client) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // asTarget assigns v to *target when target is a non-nil pointer to a
 // type v is assignable to.

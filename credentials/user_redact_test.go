@@ -1,0 +1,120 @@
+package credentials
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// TestUserSecretsRedactedUnderEveryVerb prints the values that hold a
+// signed-in user's credential with every verb, directly and from the
+// unexported field of an embedding struct, where fmt does not reach their
+// Format methods and prints their fields by reflection.
+func TestUserSecretsRedactedUnderEveryVerb(t *testing.T) {
+	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{Token: secret("ghp_hostwidesecret")}}}
+	r, err := newResolver(testIntegrations(cfg), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := UserSource(&oauth2.Config{ClientID: "web", ClientSecret: "web-client-secret"},
+		&oauth2.Token{AccessToken: "ghu_usersecret", RefreshToken: "ghr_refreshsecret", Expiry: time.Now().Add(time.Hour)}, nil)
+	req := Request{Host: "github.com", Owner: "acme", User: user}
+	cached := Cached(user, nil)
+	tr := &Transport{Resolver: r, Request: req}
+	type embedding struct {
+		name   string
+		user   *UserTokenSource
+		req    Request
+		src    Source
+		cached *CachedSource
+		tr     *Transport
+	}
+	values := map[string]any{
+		"*UserTokenSource":   user,
+		"Request":            req,
+		"*CachedSource":      cached,
+		"*Transport":         tr,
+		"unexported fields":  embedding{"view", user, req, user, cached, tr},
+		"*unexported fields": &embedding{"view", user, req, user, cached, tr},
+	}
+	secrets := []string{"ghu_usersecret", "ghr_refreshsecret", "web-client-secret", "ghp_hostwidesecret"}
+	for name, v := range values {
+		for _, verb := range []string{"%s", "%q", "%v", "%+v", "%#v", "%x", "%X", "%d"} {
+			out := fmt.Sprintf(verb, v)
+			for _, s := range secrets {
+				for _, form := range []string{s, fmt.Sprintf("%x", s), fmt.Sprintf("%X", s)} {
+					if strings.Contains(out, form) {
+						t.Errorf("%s under %s shows %s: %s", name, verb, s, out)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTransportRefusesAUserWithoutHost: a template with the user's
+// credential and no Host would offer the user's token to every configured
+// host; it is refused with InvalidArgument and nothing is sent.
+func TestTransportRefusesAUserWithoutHost(t *testing.T) {
+	api := newRecorder(t, nil)
+	other := newRecorder(t, nil)
+	cfg := integrations.Config{GitLab: []integrations.GitLabConfig{
+		{Host: "gitlab.example.com", APIBaseURL: api.URL, Token: secret("glpat-x")},
+		{Host: "gitlab.other.example", APIBaseURL: other.URL, Token: secret("glpat-other")},
+	}}
+	r, err := newResolver(testIntegrations(cfg), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := Static(Credential{Kind: KindUser, Token: "gloas-user"})
+	for _, tc := range []struct {
+		name string
+		req  Request
+		code string // "" = sent
+	}{
+		{"User without Host", Request{User: user}, "InvalidArgument"},
+		{"User without Host, with Owner", Request{Owner: "acme", User: user}, "InvalidArgument"},
+		{"User with Host", Request{Host: "gitlab.example.com", User: user}, ""},
+		{"no User, no Host", Request{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(api.Auths()) + len(other.Auths())
+			client := &http.Client{Transport: &Transport{Resolver: r, Request: tc.req}}
+			body := &closeTracker{Reader: strings.NewReader("payload")}
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, other.URL+"/x", body)
+			resp, err := client.Do(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			sent := len(api.Auths()) + len(other.Auths()) - before
+			if tc.code == "" {
+				if err != nil || sent != 1 {
+					t.Fatalf("Do: %v, %d requests sent; want it sent", err, sent)
+				}
+				if got := other.Auths(); got[len(got)-1] == "Bearer gloas-user" {
+					t.Errorf("the user's token reached another integration's host")
+				}
+				return
+			}
+			if got := errcode.CodeOf(err).String(); got != tc.code {
+				t.Errorf("Do: error %v (code %s); want %s", err, got, tc.code)
+			}
+			if sent != 0 {
+				t.Errorf("%d requests sent; want none", sent)
+			}
+			if !body.closed {
+				t.Error("the request body was not closed")
+			}
+			if err != nil && strings.Contains(err.Error(), "gloas-user") {
+				t.Errorf("error shows the user's token: %v", err)
+			}
+		})
+	}
+}
