@@ -1,0 +1,430 @@
+package permission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/scmkit/scmkit/identity"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Query is what a policy decides on: a permission, never the resource, so
+// that a CONDITIONAL decision can become a list filter (as in Backstage).
+type Query struct {
+	Permission Permission
+}
+
+// Policy decides permissions for users. user is nil for an anonymous
+// caller. Decide must be safe for concurrent use; an error denies the
+// permission.
+type Policy interface {
+	Decide(ctx context.Context, q Query, user *identity.User) (Decision, error)
+}
+
+// PolicyFunc adapts a function to a [Policy].
+type PolicyFunc func(ctx context.Context, q Query, user *identity.User) (Decision, error)
+
+// Decide calls f.
+func (f PolicyFunc) Decide(ctx context.Context, q Query, user *identity.User) (Decision, error) {
+	return f(ctx, q, user)
+}
+
+// ResourceLoader loads resources of one type by ref for evaluating
+// conditions, as a Backstage plugin's apply-conditions endpoint does. The
+// [Authorizer] calls it once per batch with each distinct ref once. A ref
+// that does not exist is left out of the map (its conditions then deny).
+type ResourceLoader interface {
+	LoadResources(ctx context.Context, refs []string) (map[string]any, error)
+}
+
+// LoaderFunc adapts a function to a [ResourceLoader].
+type LoaderFunc func(ctx context.Context, refs []string) (map[string]any, error)
+
+// LoadResources calls f.
+func (f LoaderFunc) LoadResources(ctx context.Context, refs []string) (map[string]any, error) {
+	return f(ctx, refs)
+}
+
+// AuthorizerOptions configure an [Authorizer]. Nil means the defaults.
+type AuthorizerOptions struct {
+	// Loaders load resources by resource type, e.g. "catalog-entity".
+	// An item with a resourceRef whose decision is CONDITIONAL and whose
+	// resource type has no loader is denied.
+	Loaders map[string]ResourceLoader
+	// Rules evaluate conditions; nil means [CatalogRules].
+	Rules *Rules
+	// Disabled makes every decision ALLOW, as Backstage's
+	// permission.enabled: false does.
+	Disabled bool
+	// Limits bound condition trees returned by the policy; zero means
+	// [DefaultLimits].
+	Limits Limits
+	// MaxItems caps a batch; 0 means 1000.
+	MaxItems int
+	// Logger, when set, receives one debug line per decision.
+	Logger *slog.Logger
+}
+
+// Authorizer answers batches of permission checks with a [Policy], as
+// Backstage's permission backend does at POST /api/permission/authorize,
+// and evaluates CONDITIONAL decisions against resources when an item
+// names one.
+type Authorizer struct {
+	policy Policy
+	opts   AuthorizerOptions
+}
+
+// NewAuthorizer returns an Authorizer deciding with p.
+func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
+	a := &Authorizer{policy: p}
+	if opts != nil {
+		a.opts = *opts
+	}
+	if a.opts.Rules == nil {
+		a.opts.Rules = CatalogRules()
+	}
+	if a.opts.MaxItems <= 0 {
+		a.opts.MaxItems = 1000
+	}
+	return a
+}
+
+// Item is one check of a batch: Backstage's {id, permission, resourceRef?}.
+type Item struct {
+	ID          string     `json:"id"`
+	Permission  Permission `json:"permission"`
+	ResourceRef string     `json:"resourceRef,omitempty"`
+}
+
+// Answer is the decision for one item. Its JSON is Backstage's
+// {id, result} or {id, result: "CONDITIONAL", pluginId, resourceType,
+// conditions}; Reason is not sent.
+type Answer struct {
+	ID           string    `json:"id"`
+	Result       Result    `json:"result"`
+	PluginID     string    `json:"pluginId,omitempty"`
+	ResourceType string    `json:"resourceType,omitempty"`
+	Conditions   *Criteria `json:"conditions,omitempty"`
+	Reason       Reason    `json:"-"`
+}
+
+// AuthorizeRequest is the body of POST /api/permission/authorize.
+type AuthorizeRequest struct {
+	Items []Item `json:"items"`
+}
+
+// AuthorizeResponse is its answer.
+type AuthorizeResponse struct {
+	Items []Answer `json:"items"`
+}
+
+// Authorize decides every item for who, in order. The policy is asked once
+// per distinct permission (a per-request decision cache); each distinct
+// resource is loaded once, in one call per resource type, and each
+// distinct (conditions, resource) pair evaluated once.
+//
+// A service principal is allowed everything, as in Backstage: the policy
+// sees users only. An anonymous principal reaches the policy with no
+// user. A CONDITIONAL decision for an item with a resourceRef becomes
+// ALLOW or DENY against that resource (a missing resource is DENY); one
+// without a ref is returned as it is, for the caller to filter with.
+//
+// Authorize returns InvalidArgument for an empty or oversized batch, a
+// missing or repeated id, an invalid permission or a resourceRef on a basic
+// permission; Unknown when the policy returns a CONDITIONAL decision for a
+// basic permission or another resource type, or a condition tree beyond
+// the limits; the loader's error when it fails; Canceled or
+// DeadlineExceeded when ctx ends.
+func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
+	const op = "permission.Authorize"
+	if err := a.validate(items); err != nil {
+		return nil, err
+	}
+	out := make([]Answer, len(items))
+	for i, it := range items {
+		out[i].ID = it.ID
+	}
+	switch {
+	case a.opts.Disabled:
+		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "permission disabled", Summary: "permission.enabled is false"}}), nil
+	case who.Service != "":
+		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "service principal", Summary: who.Service + " is a service; policies apply to users only"}}), nil
+	}
+	type permKey struct {
+		name, action, rt string
+		typ              Type
+	}
+	decisions := make(map[permKey]Decision)
+	type refKey struct{ rt, ref string }
+	want := make(map[string][]string) // resource type → distinct refs
+	seen := make(map[refKey]bool)
+	for i, it := range items {
+		if err := errcode.FromContext(ctx, op); err != nil {
+			return nil, err
+		}
+		p := it.Permission
+		k := permKey{p.Name, string(p.Attributes.Action), p.ResourceType, p.Type}
+		d, ok := decisions[k]
+		if !ok {
+			var err error
+			d, err = a.policy.Decide(ctx, Query{Permission: p}, who.User)
+			if err != nil {
+				if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+					return nil, ctxErr
+				}
+				d = Decision{Result: Deny, Reason: Reason{Policy: "policy error", Summary: err.Error()}}
+			}
+			if err := a.check(p, d); err != nil {
+				return nil, err
+			}
+			decisions[k] = d
+		}
+		out[i] = answer(it.ID, d)
+		if d.Result == Conditional && it.ResourceRef != "" {
+			rk := refKey{p.ResourceType, it.ResourceRef}
+			if !seen[rk] {
+				seen[rk] = true
+				want[p.ResourceType] = append(want[p.ResourceType], it.ResourceRef)
+			}
+		}
+	}
+	if len(want) > 0 {
+		if err := a.apply(ctx, items, out, want); err != nil {
+			return nil, err
+		}
+	}
+	if a.opts.Logger != nil {
+		for i, ans := range out {
+			a.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "permission decision", slog.String("principal", who.String()),
+				slog.String("permission", items[i].Permission.Name), slog.String("result", string(ans.Result)),
+				slog.String("reason", ans.Reason.String()))
+		}
+	}
+	return out, nil
+}
+
+// apply loads the resources and turns CONDITIONAL answers with a ref into
+// ALLOW or DENY.
+func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want map[string][]string) error {
+	const op = "permission.Authorize"
+	loaded := make(map[string]map[string]any, len(want))
+	for rt, refs := range want {
+		l := a.opts.Loaders[rt]
+		if l == nil {
+			continue
+		}
+		res, err := l.LoadResources(ctx, refs)
+		if err != nil {
+			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+				return ctxErr
+			}
+			var ce *errcode.Error
+			if errors.As(err, &ce) {
+				return err
+			}
+			return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "loading " + rt + " resources", Err: err}
+		}
+		loaded[rt] = res
+	}
+	type evalKey struct {
+		c   *Criteria
+		ref string
+	}
+	evaluated := make(map[evalKey]bool)
+	for i, it := range items {
+		ans := &out[i]
+		if ans.Result != Conditional || it.ResourceRef == "" {
+			continue
+		}
+		rt := it.Permission.ResourceType
+		cond := ans.Conditions
+		base := ans.Reason
+		*ans = Answer{ID: it.ID, Result: Deny, Reason: base}
+		res, hasLoader := loaded[rt]
+		if !hasLoader {
+			ans.Reason.Summary = "conditional decision, and no loader for resource type " + rt + ": " + base.Summary
+			continue
+		}
+		r, exists := res[it.ResourceRef]
+		if !exists || r == nil {
+			ans.Reason.Summary = "conditional decision for a resource that does not exist: " + base.Summary
+			continue
+		}
+		k := evalKey{cond, it.ResourceRef}
+		ok, done := evaluated[k]
+		if !done {
+			var err error
+			ok, err = a.opts.Rules.Evaluate(cond, r)
+			if err != nil {
+				return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "evaluating the conditions of " + it.Permission.Name, Err: err}
+			}
+			evaluated[k] = ok
+		}
+		if ok {
+			ans.Result = Allow
+			ans.Reason.Summary = "the resource meets the conditions: " + base.Summary
+		} else {
+			ans.Reason.Summary = "the resource does not meet the conditions: " + base.Summary
+		}
+	}
+	return nil
+}
+
+func answer(id string, d Decision) Answer {
+	a := Answer{ID: id, Result: d.Result, Reason: d.Reason}
+	if d.Result == Conditional {
+		a.PluginID, a.ResourceType, a.Conditions = d.PluginID, d.ResourceType, d.Conditions
+	}
+	return a
+}
+
+func (a *Authorizer) fill(out []Answer, d Decision) []Answer {
+	for i := range out {
+		out[i] = answer(out[i].ID, d)
+	}
+	return out
+}
+
+func (a *Authorizer) validate(items []Item) error {
+	const op = "permission.Authorize"
+	switch {
+	case len(items) == 0:
+		return errcode.New(errcode.InvalidArgument, op, "no items")
+	case len(items) > a.opts.MaxItems:
+		return errcode.Newf(errcode.InvalidArgument, op, "%d items, more than the limit of %d", len(items), a.opts.MaxItems)
+	}
+	ids := make(map[string]bool, len(items))
+	for i, it := range items {
+		switch {
+		case it.ID == "":
+			return errcode.Newf(errcode.InvalidArgument, op, "item %d has no id", i)
+		case len(it.ID) > 256:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %d: id is longer than 256 bytes", i)
+		case ids[it.ID]:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %d: id %q is repeated", i, it.ID)
+		case it.ResourceRef != "" && it.Permission.Type != Resource:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q: a resourceRef on basic permission %q", it.ID, it.Permission.Name)
+		}
+		ids[it.ID] = true
+		if err := it.Permission.Validate(); err != nil {
+			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		}
+	}
+	return nil
+}
+
+// check refuses a CONDITIONAL decision that cannot apply to p, as
+// Backstage's server does.
+func (a *Authorizer) check(p Permission, d Decision) error {
+	const op = "permission.Authorize"
+	switch d.Result {
+	case Allow, Deny:
+		return nil
+	case Conditional:
+	default:
+		return errcode.Newf(errcode.Unknown, op, "policy returned result %q for %s", d.Result, p.Name)
+	}
+	switch {
+	case p.Type != Resource:
+		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for basic permission %s", p.Name)
+	case d.ResourceType != p.ResourceType:
+		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for resource type %q, but %s is about %q", d.ResourceType, p.Name, p.ResourceType)
+	case d.Conditions == nil:
+		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision without conditions for %s", p.Name)
+	case !d.Conditions.resourceTypesAre(p.ResourceType):
+		return errcode.Newf(errcode.Unknown, op, "policy returned conditions on another resource type for %s", p.Name)
+	}
+	if err := d.Conditions.Validate(a.opts.Limits); err != nil {
+		return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "policy returned invalid conditions for " + p.Name, Err: err}
+	}
+	return nil
+}
+
+// Allowed is a convenience for one basic or resource check: it reports
+// whether who may do p (on the resource named by ref, when not empty), with
+// the reason.
+func (a *Authorizer) Allowed(ctx context.Context, who identity.Principal, p Permission, ref string) (bool, Reason, error) {
+	out, err := a.Authorize(ctx, who, []Item{{ID: "1", Permission: p, ResourceRef: ref}})
+	if err != nil {
+		return false, Reason{}, err
+	}
+	return out[0].Result == Allow, out[0].Reason, nil
+}
+
+// maxBody caps the request body of the handler: 1 MiB.
+const maxBody = 1 << 20
+
+// Handler returns an http.Handler for POST /api/permission/authorize.
+// who authenticates the request (e.g. by verifying its bearer token with
+// identity.Verifier); an error from it answers 401 without detail. The
+// body is capped at 1 MiB. Bad input answers 400 with a JSON error
+// {"error":{"name":"InputError","message":…}} as Backstage does; other
+// failures 500 without detail.
+func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			writeError(w, http.StatusUnsupportedMediaType, "InputError", "content type must be application/json")
+			return
+		}
+		p, err := who(r)
+		if err != nil {
+			writeError(w, http.StatusUnauthorized, "AuthenticationError", "unauthorized")
+			return
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		var req AuthorizeRequest
+		if err := dec.Decode(&req); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, http.StatusRequestEntityTooLarge, "InputError", "request body is larger than 1 MiB")
+				return
+			}
+			writeError(w, http.StatusBadRequest, "InputError", "request body is not a valid authorize request")
+			return
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			writeError(w, http.StatusBadRequest, "InputError", "request body has trailing data")
+			return
+		}
+		out, err := a.Authorize(r.Context(), p, req.Items)
+		if err != nil {
+			if errcode.CodeOf(err) == errcode.InvalidArgument {
+				writeError(w, http.StatusBadRequest, "InputError", err.Error())
+				return
+			}
+			writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(AuthorizeResponse{Items: out})
+	})
+}
+
+func writeError(w http.ResponseWriter, status int, name, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	var body struct {
+		Error struct {
+			Name    string `json:"name"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Name, body.Error.Message = name, msg
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// Static is a Policy giving the same decision for every query.
+func Static(d Decision) Policy {
+	return PolicyFunc(func(context.Context, Query, *identity.User) (Decision, error) { return d, nil })
+}

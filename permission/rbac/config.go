@@ -1,0 +1,81 @@
+package rbac
+
+import (
+	"io/fs"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Config is the `permission` section of app-config.yaml, as the
+// community RBAC plugin reads it. Decode it with the config package:
+//
+//	var c rbac.Config
+//	err := cfg.Decode("permission", &c)
+type Config struct {
+	// Enabled is permission.enabled; false (or unset) means every check
+	// is allowed, as in Backstage.
+	Enabled bool       `json:"enabled"`
+	RBAC    RBACConfig `json:"rbac"`
+}
+
+// RBACConfig is permission.rbac.
+type RBACConfig struct {
+	// PoliciesCSVFile is the policy CSV file's path.
+	PoliciesCSVFile string `json:"policies-csv-file"`
+	// ConditionalPoliciesFile is the conditional policies YAML file's
+	// path.
+	ConditionalPoliciesFile string `json:"conditionalPoliciesFile"`
+	// MaxDepth bounds group inheritance; unset means no bound.
+	MaxDepth *int `json:"maxDepth"`
+	Admin    struct {
+		// SuperUsers are allowed everything.
+		SuperUsers []Named `json:"superUsers"`
+		// Users administer RBAC (the plugin's own API); scmkit keeps them
+		// for the embedder.
+		Users []Named `json:"users"`
+	} `json:"admin"`
+	// UseOwnershipEntityRefs trusts the token's ent refs for bindings.
+	UseOwnershipEntityRefs bool `json:"useOwnershipEntityRefs"`
+}
+
+// Named is a {name: ref} entry of the admin lists.
+type Named struct {
+	Name string `json:"name"`
+}
+
+// Load reads the files c names from fsys (paths as fs.ValidPath: relative,
+// slash-separated) and builds the policy against m. A missing or invalid
+// file is an error; nothing is half loaded.
+func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
+	const op = "rbac.Load"
+	var files []*File
+	opts := &Options{MaxDepth: c.RBAC.MaxDepth, UseOwnershipEntityRefs: c.RBAC.UseOwnershipEntityRefs}
+	for _, s := range c.RBAC.Admin.SuperUsers {
+		opts.SuperUsers = append(opts.SuperUsers, s.Name)
+	}
+	if name := c.RBAC.PoliciesCSVFile; name != "" {
+		f, err := fsys.Open(name)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.policies-csv-file", Err: err}
+		}
+		defer f.Close()
+		pf, err := ParseCSV(name, f)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, pf)
+	}
+	if name := c.RBAC.ConditionalPoliciesFile; name != "" {
+		f, err := fsys.Open(name)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.conditionalPoliciesFile", Err: err}
+		}
+		defer f.Close()
+		cps, err := ParseConditional(name, f)
+		if err != nil {
+			return nil, err
+		}
+		opts.Conditional = cps
+	}
+	return New(files, m, opts)
+}

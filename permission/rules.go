@@ -1,0 +1,449 @@
+package permission
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/catalog"
+)
+
+// A RuleFunc applies a rule to a resource with the condition's params. It
+// returns an error for params of the wrong shape, never for a resource
+// that does not match.
+type RuleFunc func(resource any, params map[string]any) (bool, error)
+
+// RuleDef is a permission rule: a named test of a resource of one type,
+// such as the catalog's IS_ENTITY_OWNER.
+type RuleDef struct {
+	Name         string
+	ResourceType string
+	Description  string
+	// Params names the parameters, e.g. ["claims"]; Required those that
+	// must be present.
+	Params   []string
+	Required []string
+	Apply    RuleFunc
+}
+
+// Rules is a set of rules by resource type and name. The zero Rules is
+// empty; [CatalogRules] returns the catalog's.
+type Rules struct {
+	by map[[2]string]RuleDef
+}
+
+// NewRules returns a rule set holding defs. A later def with the same
+// resource type and name replaces an earlier one.
+func NewRules(defs ...RuleDef) *Rules {
+	r := &Rules{by: make(map[[2]string]RuleDef, len(defs))}
+	for _, d := range defs {
+		r.by[[2]string{d.ResourceType, d.Name}] = d
+	}
+	return r
+}
+
+// With returns a copy of r with defs added.
+func (r *Rules) With(defs ...RuleDef) *Rules {
+	n := &Rules{by: maps.Clone(r.by)}
+	if n.by == nil {
+		n.by = map[[2]string]RuleDef{}
+	}
+	for _, d := range defs {
+		n.by[[2]string{d.ResourceType, d.Name}] = d
+	}
+	return n
+}
+
+// Lookup returns the rule for a resource type and name.
+func (r *Rules) Lookup(resourceType, name string) (RuleDef, bool) {
+	if r == nil {
+		return RuleDef{}, false
+	}
+	d, ok := r.by[[2]string{resourceType, name}]
+	return d, ok
+}
+
+// List returns the rules sorted by resource type and name.
+func (r *Rules) List() []RuleDef {
+	if r == nil {
+		return nil
+	}
+	keys := slices.SortedFunc(maps.Keys(r.by), func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	out := make([]RuleDef, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, r.by[k])
+	}
+	return out
+}
+
+// Evaluate applies c to resource. A condition whose rule is unknown, whose
+// params are missing a required parameter or have the wrong type, or a
+// tree that fails [Criteria.Validate] with the default limits gives an
+// InvalidArgument *errcode.Error. A nil resource (one that does not exist)
+// is never matched: Evaluate returns false, so that the caller denies,
+// without telling that it does not exist.
+func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
+	if err := c.Validate(Limits{}); err != nil {
+		return false, err
+	}
+	if resource == nil {
+		return false, nil
+	}
+	if e, ok := resource.(*catalog.Entity); ok && e == nil {
+		return false, nil
+	}
+	return r.eval(c, resource)
+}
+
+func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
+	const op = "permission.Evaluate"
+	switch {
+	case c.Not != nil:
+		ok, err := r.eval(c.Not, resource)
+		return !ok && err == nil, err
+	case c.AllOf != nil:
+		for _, e := range c.AllOf {
+			if ok, err := r.eval(e, resource); err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case c.AnyOf != nil:
+		for _, e := range c.AnyOf {
+			if ok, err := r.eval(e, resource); err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	cond := c.Condition
+	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
+	if !ok {
+		return false, errcode.Newf(errcode.InvalidArgument, op, "no rule %s for resource type %s", cond.Rule, cond.ResourceType)
+	}
+	for _, p := range def.Required {
+		if _, ok := cond.Params[p]; !ok {
+			return false, errcode.Newf(errcode.InvalidArgument, op, "rule %s needs the parameter %q", def.Name, p)
+		}
+	}
+	for p := range cond.Params {
+		if !slices.Contains(def.Params, p) {
+			return false, errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
+		}
+	}
+	return def.Apply(resource, cond.Params)
+}
+
+// Names of the catalog's permission rules.
+const (
+	IsEntityOwner = "IS_ENTITY_OWNER"
+	HasAnnotation = "HAS_ANNOTATION"
+	IsEntityKind  = "IS_ENTITY_KIND"
+	HasLabel      = "HAS_LABEL"
+	HasMetadata   = "HAS_METADATA"
+	HasSpec       = "HAS_SPEC"
+)
+
+// CatalogRules returns the catalog's rules for resource type
+// catalog-entity, applied to a *catalog.Entity as Backstage's catalog
+// applies them:
+//
+//   - IS_ENTITY_OWNER {claims: [refs]}: some ownedBy relation of the entity
+//     (or, for an entity read from a file without relations, its
+//     spec.owner as a ref of kind group in the entity's namespace) is one
+//     of claims, compared case-insensitively;
+//   - HAS_ANNOTATION {annotation, value?}: the annotation is present, and
+//     equal to value when given;
+//   - IS_ENTITY_KIND {kinds: [kinds]}: the kind is one of kinds, compared
+//     case-insensitively;
+//   - HAS_LABEL {label}: the label is present;
+//   - HAS_METADATA / HAS_SPEC {key, value?}: the value at the dotted key
+//     path of metadata / spec: for an array, contains value (or is not
+//     empty); otherwise equals value (or is truthy, as in JavaScript).
+func CatalogRules() *Rules {
+	rt := CatalogEntityResourceType
+	return NewRules(
+		RuleDef{Name: IsEntityOwner, ResourceType: rt, Description: "Allow entities owned by a specified claim",
+			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner)},
+		RuleDef{Name: HasAnnotation, ResourceType: rt, Description: "Allow entities with the specified annotation",
+			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation)},
+		RuleDef{Name: IsEntityKind, ResourceType: rt, Description: "Allow entities matching a specified kind",
+			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind)},
+		RuleDef{Name: HasLabel, ResourceType: rt, Description: "Allow entities with the specified label",
+			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel)},
+		RuleDef{Name: HasMetadata, ResourceType: rt, Description: "Allow entities with the specified metadata subfield",
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(func(e *catalog.Entity, p map[string]any) (bool, error) {
+				return hasProperty(metadataTree(e), p)
+			})},
+		RuleDef{Name: HasSpec, ResourceType: rt, Description: "Allow entities with the specified spec subfield",
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(func(e *catalog.Entity, p map[string]any) (bool, error) {
+				return hasProperty(e.Spec, p)
+			})},
+	)
+}
+
+func entityRule(f func(*catalog.Entity, map[string]any) (bool, error)) RuleFunc {
+	return func(resource any, params map[string]any) (bool, error) {
+		var e *catalog.Entity
+		switch r := resource.(type) {
+		case *catalog.Entity:
+			e = r
+		case catalog.Entity:
+			e = &r
+		default:
+			return false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "catalog rule applied to a %T, not a catalog entity", resource)
+		}
+		if e == nil {
+			return false, nil
+		}
+		return f(e, params)
+	}
+}
+
+func paramErr(name, want string) error {
+	return errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "parameter %q must be %s", name, want)
+}
+
+func stringParam(p map[string]any, name string) (string, bool, error) {
+	v, ok := p[name]
+	if !ok || v == nil {
+		return "", false, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", false, paramErr(name, "a string")
+	}
+	return s, true, nil
+}
+
+func stringsParam(p map[string]any, name string) ([]string, error) {
+	switch v := p[name].(type) {
+	case []string:
+		return v, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, paramErr(name, "an array of strings")
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, paramErr(name, "an array of strings")
+}
+
+func isEntityOwner(e *catalog.Entity, p map[string]any) (bool, error) {
+	claims, err := stringsParam(p, "claims")
+	if err != nil {
+		return false, err
+	}
+	for _, owner := range owners(e) {
+		for _, c := range claims {
+			if strings.EqualFold(owner, c) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// owners returns the targets of e's ownedBy relations or, when it has
+// none, its spec.owner as a full ref.
+func owners(e *catalog.Entity) []string {
+	var out []string
+	for _, r := range e.Relations {
+		if r.Type == "ownedBy" {
+			out = append(out, r.TargetRef)
+		}
+	}
+	if len(e.Relations) > 0 {
+		return out
+	}
+	owner, _ := e.Spec["owner"].(string)
+	if owner == "" {
+		return nil
+	}
+	ns := e.Metadata.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return []string{fullRef(owner, "group", ns)}
+}
+
+// fullRef completes a short entity ref ("team-a", "group:team-a",
+// "default/team-a") with the default kind and namespace.
+func fullRef(ref, kind, ns string) string {
+	if i := strings.IndexByte(ref, ':'); i >= 0 {
+		kind, ref = ref[:i], ref[i+1:]
+	}
+	if i := strings.IndexByte(ref, '/'); i >= 0 {
+		ns, ref = ref[:i], ref[i+1:]
+	}
+	return strings.ToLower(kind) + ":" + strings.ToLower(ns) + "/" + ref
+}
+
+func hasAnnotation(e *catalog.Entity, p map[string]any) (bool, error) {
+	name, _, err := stringParam(p, "annotation")
+	if err != nil {
+		return false, err
+	}
+	want, hasWant, err := stringParam(p, "value")
+	if err != nil {
+		return false, err
+	}
+	got, ok := e.Metadata.Annotations[name]
+	return ok && (!hasWant || got == want), nil
+}
+
+func isEntityKind(e *catalog.Entity, p map[string]any) (bool, error) {
+	kinds, err := stringsParam(p, "kinds")
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(kinds, func(k string) bool { return strings.EqualFold(k, e.Kind) }), nil
+}
+
+func hasLabel(e *catalog.Entity, p map[string]any) (bool, error) {
+	name, _, err := stringParam(p, "label")
+	if err != nil {
+		return false, err
+	}
+	_, ok := e.Metadata.Labels[name]
+	return ok, nil
+}
+
+// metadataTree returns e's metadata as a JSON-like tree, as the catalog
+// stores it.
+func metadataTree(e *catalog.Entity) map[string]any {
+	m := e.Metadata
+	t := map[string]any{"name": m.Name}
+	put := func(k, v string) {
+		if v != "" {
+			t[k] = v
+		}
+	}
+	put("namespace", m.Namespace)
+	put("title", m.Title)
+	put("description", m.Description)
+	if m.Labels != nil {
+		l := make(map[string]any, len(m.Labels))
+		for k, v := range m.Labels {
+			l[k] = v
+		}
+		t["labels"] = l
+	}
+	if m.Annotations != nil {
+		a := make(map[string]any, len(m.Annotations))
+		for k, v := range m.Annotations {
+			a[k] = v
+		}
+		t["annotations"] = a
+	}
+	if m.Tags != nil {
+		tags := make([]any, len(m.Tags))
+		for i, v := range m.Tags {
+			tags[i] = v
+		}
+		t["tags"] = tags
+	}
+	if m.Links != nil {
+		links := make([]any, len(m.Links))
+		for i, l := range m.Links {
+			links[i] = map[string]any{"url": l.URL, "title": l.Title, "icon": l.Icon, "type": l.Type}
+		}
+		t["links"] = links
+	}
+	return t
+}
+
+// hasProperty is Backstage's createPropertyRule: the value at the dotted
+// key path (lodash get); arrays contain value or are not empty, other
+// values equal value (===) or are truthy.
+func hasProperty(tree map[string]any, p map[string]any) (bool, error) {
+	key, _, err := stringParam(p, "key")
+	if err != nil {
+		return false, err
+	}
+	want, hasWant := p["value"]
+	if hasWant {
+		switch want.(type) {
+		case string, bool, float64, int, int64, nil:
+		default:
+			return false, paramErr("value", "a string, number or boolean")
+		}
+	}
+	var v any = tree
+	for part := range strings.SplitSeq(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			v = nil
+			break
+		}
+		v = m[part]
+	}
+	if list, ok := v.([]any); ok {
+		if hasWant {
+			return slices.ContainsFunc(list, func(e any) bool { return strictEqual(e, want) }), nil
+		}
+		return len(list) > 0, nil
+	}
+	if hasWant {
+		return strictEqual(v, want), nil
+	}
+	return truthy(v), nil
+}
+
+// strictEqual is JavaScript's === on JSON-like scalars; numbers compare
+// by value whatever their Go type.
+func strictEqual(a, b any) bool {
+	fa, aNum := number(a)
+	fb, bNum := number(b)
+	if aNum || bNum {
+		return aNum && bNum && fa == fb
+	}
+	switch a.(type) {
+	case string, bool, nil:
+		return a == b
+	}
+	return false
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// truthy is JavaScript's !!v on JSON-like values.
+func truthy(v any) bool {
+	if f, ok := number(v); ok {
+		return f != 0 && f == f
+	}
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	case bool:
+		return x
+	}
+	return true
+}
