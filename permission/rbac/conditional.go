@@ -26,11 +26,11 @@ const (
 // of ResourceType whose action is in PermissionMapping is CONDITIONAL on
 // Conditions.
 type ConditionalPolicy struct {
-	Result            permission.Result   `json:"result"`
-	RoleEntityRef     string              `json:"roleEntityRef"`
-	PluginID          string              `json:"pluginId"`
-	ResourceType      string              `json:"resourceType"`
-	PermissionMapping []permission.Action `json:"permissionMapping"`
+	Result            permission.Result    `json:"result"`
+	RoleEntityRef     string               `json:"roleEntityRef"`
+	PluginID          string               `json:"pluginId"`
+	ResourceType      string               `json:"resourceType"`
+	PermissionMapping []permission.Action  `json:"permissionMapping"`
 	Conditions        *permission.Criteria `json:"conditions"`
 	// Source is "file:document" for explanations.
 	Source string `json:"-"`

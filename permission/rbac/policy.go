@@ -52,7 +52,7 @@ type Options struct {
 // immutable once built (rebuild it to reload).
 type Policy struct {
 	source   string
-	roles    []string       // role id → role ref
+	roles    []string // role id → role ref
 	rules    map[ruleKey]*ruleSet
 	conds    map[condKey][]*ConditionalPolicy
 	bindings map[string][]binding // subject key → roles bound to it
@@ -130,9 +130,9 @@ type roleVia struct {
 type userEntry struct {
 	ref    string
 	roles  roleSet
-	direct []binding      // roles bound to the user herself
+	direct []binding     // roles bound to the user herself
 	groups []*groupEntry // her direct groups
-	super  string         // the super user entry that matched, if any
+	super  string        // the super user entry that matched, if any
 	cycle  []string
 }
 
