@@ -1,0 +1,81 @@
+package webhook_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/webhook"
+)
+
+func Example() {
+	reg, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		panic(err)
+	}
+	secret := integrations.NewSecret("hook-secret")
+	r, err := webhook.New(reg, "gitlab.com", &webhook.Options{Secrets: []integrations.Secret{secret}})
+	if err != nil {
+		panic(err)
+	}
+
+	// A push as GitLab sends it: one commit that adds a component's
+	// catalog file and edits a README.
+	body := []byte(`{"object_kind":"push","ref":"refs/heads/main",
+	  "before":"95790bf891e76fee5e1747ab589903a6a1f80f22","after":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+	  "project":{"web_url":"https://gitlab.com/acme/payments","default_branch":"main"},
+	  "commits":[{"id":"da15","timestamp":"2026-12-01T10:00:00Z","added":["billing/catalog-info.yaml"],"modified":["README.md"],"removed":[]}],
+	  "total_commits_count":1}`)
+	h := http.Header{"X-Gitlab-Event": {"Push Hook"}, "X-Gitlab-Token": {"hook-secret"}, "X-Gitlab-Event-Uuid": {"7f0c"}}
+
+	ev, err := r.Parse(context.Background(), h, body)
+	if err != nil {
+		fmt.Println("refused:", err)
+		return
+	}
+	for _, c := range ev.Changes {
+		fmt.Println(c.Action, c.URL)
+	}
+	fmt.Println("complete:", ev.Complete)
+
+	// The same delivery again is a duplicate.
+	_, err = r.Parse(context.Background(), h, body)
+	fmt.Println(err)
+	// Output:
+	// added https://gitlab.com/acme/payments/-/blob/main/billing/catalog-info.yaml
+	// complete: true
+	// webhook.Parse gitlab gitlab.com: delivery "7f0c" already handled (AlreadyExists)
+}
+
+// signature is how GitHub, Bitbucket Cloud and Bitbucket Server sign a body.
+func signature(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func ExampleReceiver_Parse_github() {
+	reg, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		panic(err)
+	}
+	r, err := webhook.New(reg, "github.com", &webhook.Options{Secrets: []integrations.Secret{integrations.NewSecret("s")}})
+	if err != nil {
+		panic(err)
+	}
+	body := []byte(`{"ref":"refs/heads/feature","repository":{"html_url":"https://github.com/acme/api","default_branch":"main"},"commits":[]}`)
+	ev, err := r.Parse(context.Background(), http.Header{
+		"X-Github-Event":      {"push"},
+		"X-Github-Delivery":   {"1"},
+		"X-Hub-Signature-256": {signature("s", body)},
+	}, body)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ev.Ignored)
+	// Output: push to feature, not the default branch main
+}

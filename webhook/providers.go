@@ -1,0 +1,352 @@
+package webhook
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// gitHubMaxCommits is the most commits GitHub lists in a push event.
+const gitHubMaxCommits = 2048
+
+// gitLabMaxCommits is the most commits GitLab lists in a push event.
+const gitLabMaxCommits = 20
+
+type fileCommit struct {
+	ID        string    `json:"id"`
+	Timestamp time.Time `json:"timestamp"`
+	Added     []string  `json:"added"`
+	Modified  []string  `json:"modified"`
+	Removed   []string  `json:"removed"`
+}
+
+// ordered returns the commits oldest first (stable for equal times) as
+// commitFiles.
+func ordered(cs []fileCommit) []commitFiles {
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b fileCommit) int { return a.Timestamp.Compare(b.Timestamp) })
+	out := make([]commitFiles, len(cs))
+	for i, c := range cs {
+		out[i] = commitFiles{added: c.Added, modified: c.Modified, removed: c.Removed}
+	}
+	return out
+}
+
+// decode unmarshals a payload, refusing what is not a JSON object.
+func (r *Receiver) decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return r.fail(errcode.InvalidArgument, "payload is not the provider's JSON: %s", jsonProblem(err))
+	}
+	return nil
+}
+
+// jsonProblem describes a JSON error without quoting the payload.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errorsAs(err, &te):
+		return "field " + te.Field + " has the wrong type"
+	case errorsAs(err, &se):
+		return "syntax error"
+	}
+	return "cannot be decoded"
+}
+
+// repoAt parses a repository URL from a payload and checks that it is on
+// the receiver's host.
+func (r *Receiver) repoAt(ev *Event, rawURL string) error {
+	if rawURL == "" {
+		return r.fail(errcode.InvalidArgument, "payload names no repository URL")
+	}
+	loc, err := r.reg.Parse(rawURL)
+	if err != nil || loc.Repo == "" {
+		return r.fail(errcode.InvalidArgument, "payload's repository URL is not a repository of a configured integration")
+	}
+	if loc.Host != r.in.Host {
+		return r.fail(errcode.InvalidArgument, "payload names a repository on %s, not on %s", loc.Host, r.in.Host)
+	}
+	ev.Owner, ev.Repo = loc.Owner, loc.Repo
+	return nil
+}
+
+func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
+	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: h.Get("X-GitHub-Delivery"), Name: h.Get("X-GitHub-Event")}
+	var p struct {
+		Ref        string       `json:"ref"`
+		Before     string       `json:"before"`
+		After      string       `json:"after"`
+		Created    bool         `json:"created"`
+		Deleted    bool         `json:"deleted"`
+		Forced     bool         `json:"forced"`
+		Commits    []fileCommit `json:"commits"`
+		Repository *struct {
+			HTMLURL       string `json:"html_url"`
+			DefaultBranch string `json:"default_branch"`
+		} `json:"repository"`
+	}
+	if err := r.decode(body, &p); err != nil {
+		return nil, err
+	}
+	if p.Repository != nil {
+		if err := r.repoAt(ev, p.Repository.HTMLURL); err != nil {
+			return nil, err
+		}
+		ev.DefaultBranch = p.Repository.DefaultBranch
+	}
+	if ev.Name != "push" {
+		ev.Ignored = "not a push event"
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	if p.Repository == nil {
+		return nil, r.fail(errcode.InvalidArgument, "push payload names no repository")
+	}
+	ev.Branch, ev.Before, ev.After = branchOf(p.Ref), p.Before, p.After
+	if zeroSHA(ev.Before) {
+		ev.Before = ""
+	}
+	if zeroSHA(ev.After) {
+		ev.After = ""
+	}
+	if !settle(ev) {
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	ev.Complete = true
+	switch {
+	case p.Deleted:
+		ev.Complete, ev.Incomplete = false, "the branch was deleted"
+	case p.Forced:
+		ev.Complete, ev.Incomplete = false, "a forced push: files of the commits it dropped are not listed"
+	case len(p.Commits) >= gitHubMaxCommits:
+		ev.Complete, ev.Incomplete = false, "GitHub lists at most 2,048 commits of a push"
+	}
+	r.fill(ev, r.netChanges(ordered(p.Commits)))
+	return ev, nil
+}
+
+func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
+	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: cmp.Or(h.Get("X-Gitlab-Event-UUID"), h.Get("Idempotency-Key")), Name: h.Get("X-Gitlab-Event")}
+	var p struct {
+		ObjectKind        string       `json:"object_kind"`
+		Ref               string       `json:"ref"`
+		Before            string       `json:"before"`
+		After             string       `json:"after"`
+		Commits           []fileCommit `json:"commits"`
+		TotalCommitsCount int          `json:"total_commits_count"`
+		Project           *struct {
+			WebURL        string `json:"web_url"`
+			DefaultBranch string `json:"default_branch"`
+		} `json:"project"`
+	}
+	if err := r.decode(body, &p); err != nil {
+		return nil, err
+	}
+	if p.Project != nil {
+		if err := r.repoAt(ev, p.Project.WebURL); err != nil {
+			return nil, err
+		}
+		ev.DefaultBranch = p.Project.DefaultBranch
+	}
+	if p.ObjectKind != "push" {
+		ev.Ignored = "not a push event"
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	if p.Project == nil {
+		return nil, r.fail(errcode.InvalidArgument, "push payload names no project")
+	}
+	ev.Branch, ev.Before, ev.After = branchOf(p.Ref), p.Before, p.After
+	if zeroSHA(ev.Before) {
+		ev.Before = ""
+	}
+	if zeroSHA(ev.After) {
+		ev.After = ""
+	}
+	if !settle(ev) {
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	ev.Complete = true
+	switch {
+	case ev.After == "":
+		ev.Complete, ev.Incomplete = false, "the branch was deleted"
+	case p.TotalCommitsCount > len(p.Commits) || len(p.Commits) > gitLabMaxCommits:
+		ev.Complete, ev.Incomplete = false, "GitLab lists the files of at most 20 commits of a push"
+	}
+	r.fill(ev, r.netChanges(ordered(p.Commits)))
+	return ev, nil
+}
+
+// bbRef is a Bitbucket Cloud branch or tag in a push change.
+type bbRef struct {
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Target struct {
+		Hash string `json:"hash"`
+	} `json:"target"`
+}
+
+func (r *Receiver) bitbucketCloud(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: h.Get("X-Request-UUID"), Name: h.Get("X-Event-Key")}
+	var p struct {
+		Push *struct {
+			Changes []struct {
+				New    *bbRef `json:"new"`
+				Old    *bbRef `json:"old"`
+				Forced bool   `json:"forced"`
+			} `json:"changes"`
+		} `json:"push"`
+		Repository *struct {
+			Links struct {
+				HTML struct {
+					Href string `json:"href"`
+				} `json:"html"`
+			} `json:"links"`
+		} `json:"repository"`
+	}
+	if err := r.decode(body, &p); err != nil {
+		return nil, err
+	}
+	if p.Repository != nil {
+		if err := r.repoAt(ev, p.Repository.Links.HTML.Href); err != nil {
+			return nil, err
+		}
+	}
+	if ev.Name != "repo:push" || p.Push == nil {
+		ev.Ignored = "not a push event"
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	if p.Repository == nil {
+		return nil, r.fail(errcode.InvalidArgument, "push payload names no repository")
+	}
+	var refs []pushedRef
+	for _, c := range p.Push.Changes {
+		var pr pushedRef
+		if c.New != nil {
+			pr.kind, pr.name, pr.after = c.New.Type, c.New.Name, c.New.Target.Hash
+		}
+		if c.Old != nil {
+			if pr.name == "" {
+				pr.kind, pr.name = c.Old.Type, c.Old.Name
+			}
+			pr.before = c.Old.Target.Hash
+		}
+		pr.branch = pr.kind == "branch"
+		refs = append(refs, pr)
+	}
+	r.pickRef(ctx, ev, refs)
+	return ev, nil
+}
+
+func (r *Receiver) bitbucketServer(ctx context.Context, h http.Header, body []byte) (*Event, error) {
+	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: h.Get("X-Request-Id"), Name: h.Get("X-Event-Key")}
+	var p struct {
+		Changes []struct {
+			Ref struct {
+				ID        string `json:"id"`
+				DisplayID string `json:"displayId"`
+				Type      string `json:"type"`
+			} `json:"ref"`
+			FromHash string `json:"fromHash"`
+			ToHash   string `json:"toHash"`
+		} `json:"changes"`
+		Repository *struct {
+			Slug    string `json:"slug"`
+			Project struct {
+				Key string `json:"key"`
+			} `json:"project"`
+		} `json:"repository"`
+	}
+	if err := r.decode(body, &p); err != nil {
+		return nil, err
+	}
+	if p.Repository != nil {
+		// Server payloads carry no repository URL: the receiver's host
+		// is the repository's.
+		if p.Repository.Slug == "" || p.Repository.Project.Key == "" {
+			return nil, r.fail(errcode.InvalidArgument, "payload's repository has no slug or project key")
+		}
+		ev.Owner, ev.Repo = p.Repository.Project.Key, p.Repository.Slug
+		if _, err := r.reg.URL(integrations.Location{Kind: r.in.Kind, Host: r.in.Host, Owner: ev.Owner, Repo: ev.Repo, Tree: true}); err != nil {
+			return nil, r.fail(errcode.InvalidArgument, "payload's repository is not a valid project key and slug")
+		}
+	}
+	if ev.Name != "repo:refs_changed" {
+		ev.Ignored = "not a push event"
+		r.fill(ev, nil)
+		return ev, nil
+	}
+	if p.Repository == nil {
+		return nil, r.fail(errcode.InvalidArgument, "push payload names no repository")
+	}
+	var refs []pushedRef
+	for _, c := range p.Changes {
+		refs = append(refs, pushedRef{
+			branch: c.Ref.Type == "BRANCH" || strings.HasPrefix(c.Ref.ID, "refs/heads/"),
+			name:   c.Ref.DisplayID, before: c.FromHash, after: c.ToHash,
+		})
+	}
+	r.pickRef(ctx, ev, refs)
+	return ev, nil
+}
+
+// pushedRef is one ref a Bitbucket push changed.
+type pushedRef struct {
+	kind, name    string
+	branch        bool
+	before, after string
+}
+
+// pickRef chooses, among the refs of a Bitbucket push, the default branch's
+// change. Bitbucket payloads list no files, so the event is never complete.
+func (r *Receiver) pickRef(ctx context.Context, ev *Event, refs []pushedRef) {
+	if r.branch != nil {
+		if b, err := r.branch(ctx, ev.Owner, ev.Repo); err == nil {
+			ev.DefaultBranch = b
+		}
+	}
+	var branches []pushedRef
+	for _, pr := range refs {
+		if pr.branch && pr.name != "" {
+			branches = append(branches, pr)
+		}
+	}
+	var chosen *pushedRef
+	for i, pr := range branches {
+		if ev.DefaultBranch == "" || pr.name == ev.DefaultBranch {
+			chosen = &branches[i]
+			break
+		}
+	}
+	switch {
+	case chosen == nil && len(branches) > 0:
+		ev.Branch = branches[0].name // settle explains why it is ignored
+	case chosen != nil:
+		ev.Branch, ev.Before, ev.After = chosen.name, chosen.before, chosen.after
+	}
+	if zeroSHA(ev.Before) {
+		ev.Before = ""
+	}
+	if zeroSHA(ev.After) {
+		ev.After = ""
+	}
+	if !settle(ev) {
+		r.fill(ev, nil)
+		return
+	}
+	ev.Incomplete = "Bitbucket push events name commits, not files: re-read the repository's catalog files"
+	if ev.DefaultBranch == "" && len(branches) > 1 {
+		ev.Incomplete += " (the push changed several branches and the default branch is unknown)"
+	}
+	r.fill(ev, nil)
+}

@@ -1,0 +1,418 @@
+// Package webhook verifies and parses push events from GitHub, GitLab,
+// Bitbucket Cloud and Bitbucket Server, and says which catalog files a push
+// added, modified or removed, so that a catalog plugin re-reads only those
+// instead of polling every repository.
+//
+// A [Receiver] serves one integration host: its signing secrets are known
+// before a byte of the body is parsed, and an event that claims another
+// host is refused. Mount one per host:
+//
+//	gh, err := webhook.New(cfg.Registry, "github.com", nil) // secrets: the apps' webhookSecret
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle("POST /webhooks/github.com", gh.Handler(func(ctx context.Context, ev *webhook.Event) error {
+//		for _, c := range ev.Changes {
+//			refresh(ctx, c.URL, c.Action) // one read per changed catalog file
+//		}
+//		return nil
+//	}))
+//
+// [Receiver.Parse] is the same as a plain function of the headers and body,
+// for embedders with their own HTTP stack.
+//
+// # What each provider proves and tells
+//
+//   - GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the body) with the
+//     integration's app webhookSecret or [Options.Secrets]; the push lists
+//     each commit's added, modified and removed files, so the catalog
+//     changes are exact unless GitHub truncated the commit list (2,048
+//     commits) or the push was forced.
+//   - GitLab: X-Gitlab-Token (the hook's secret token, compared in constant
+//     time); the push lists files for at most 20 commits
+//     (total_commits_count tells when there were more).
+//   - Bitbucket Cloud (repo:push) and Bitbucket Server (repo:refs_changed):
+//     X-Hub-Signature (HMAC-SHA256 with the hook's secret). Their pushes
+//     name the commits but not the files, so [Event.Complete] is false: the
+//     caller re-reads the repository's catalog files (scm's FindFiles), one
+//     search instead of a poll of every repository.
+//
+// A signature is required: a Receiver without a secret is refused at
+// construction. Comparison is constant-time. The body is read up to
+// [Options.MaxBodyBytes] (25 MiB by default, GitHub's own cap). A delivery
+// id already seen (within [Options.DeliveryTTL]) is reported as a duplicate
+// and not handled twice; the record is dropped again when the handler
+// fails, so that the provider's redelivery is handled.
+//
+// # Errors
+//
+// Every error is an *errcode.Error with Op "webhook.Parse":
+// Unauthorized for a missing or wrong signature; InvalidArgument for a
+// payload that is not the provider's JSON, names another host, or has no
+// delivery id; AlreadyExists for a delivery already handled. The handler
+// answers 401, 400, 413 (body too large) and 200 (a duplicate, so the
+// provider does not retry it), with a short text; secrets and the body are
+// never echoed.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+const op = "webhook.Parse"
+
+// DefaultMaxBodyBytes is the default cap on a webhook body: GitHub caps its
+// payloads at 25 MB.
+const DefaultMaxBodyBytes = 25 << 20
+
+// DefaultDeliveryTTL is how long a delivery id is remembered by default.
+const DefaultDeliveryTTL = 24 * time.Hour
+
+// Options configures a [Receiver]. A nil *Options means the defaults.
+type Options struct {
+	// Secrets are the hook's signing secrets, any of which is accepted
+	// (several allow rotation). For a GitHub host with none given, the
+	// webhookSecret of each of the integration's apps is used. A Receiver
+	// with no secret at all is refused: unsigned events are never trusted.
+	Secrets []integrations.Secret
+
+	// CatalogFiles are the patterns (path.Match syntax) of catalog files.
+	// A pattern without "/" matches a file's base name anywhere in the
+	// repository; one with "/" matches the whole path. Default:
+	// "catalog-info.yaml".
+	CatalogFiles []string
+
+	// MaxBodyBytes caps the body; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// Deliveries remembers delivery ids so that a redelivered or replayed
+	// event is handled once. Default: an in-memory store of at most
+	// 100,000 ids; give a shared store when several replicas receive
+	// events.
+	Deliveries DeliveryStore
+
+	// DeliveryTTL is how long a delivery id is remembered; default
+	// DefaultDeliveryTTL.
+	DeliveryTTL time.Duration
+
+	// DefaultBranch returns a repository's default branch, for providers
+	// whose push payload does not name it (Bitbucket Cloud and Server).
+	// When nil, or when it fails, a Bitbucket push to any branch is
+	// reported, with Event.DefaultBranch empty. It is called only after the
+	// signature is verified.
+	DefaultBranch func(ctx context.Context, owner, repo string) (string, error)
+
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	// Logger receives one line per refused or duplicate delivery at debug
+	// level. Nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Action says what a push did to a catalog file.
+type Action string
+
+// The actions of a [Change].
+const (
+	Added    Action = "added"
+	Modified Action = "modified"
+	Removed  Action = "removed"
+)
+
+// Change is one catalog file a push added, modified or removed, net of the
+// push's commits (added then removed is no change at all).
+type Change struct {
+	Path   string // slash-separated, from the repository root
+	URL    string // the file's URL on the pushed branch, as scm and the catalog use it
+	Action Action
+}
+
+// Event is a verified event.
+type Event struct {
+	Provider integrations.Kind
+	Host     string
+	// Delivery is the provider's delivery id (X-GitHub-Delivery,
+	// X-Gitlab-Event-UUID, X-Request-UUID, X-Request-Id).
+	Delivery string
+	// Name is the provider's event name: "push", "Push Hook", "repo:push",
+	// "repo:refs_changed", or another event's name.
+	Name string
+
+	Owner, Repo string
+	// RepoURL is the repository's URL as the registry writes it.
+	RepoURL string
+	// Branch is the pushed branch; "" for tags and other events.
+	Branch string
+	// DefaultBranch is the repository's default branch, "" when unknown.
+	DefaultBranch string
+	// Before and After are the branch's commit before and after the push;
+	// Before is empty for a new branch, After for a deleted one.
+	Before, After string
+
+	// Changes lists the catalog files added, modified or removed on the
+	// default branch, sorted by path.
+	Changes []Change
+	// Complete is true when Changes is exact. When false, the payload did
+	// not list every file (Bitbucket, a truncated commit list, a forced
+	// push, a deleted branch): re-read the repository's catalog files.
+	Complete bool
+	// Incomplete says why Complete is false.
+	Incomplete string
+	// Ignored, when not empty, says why the event changes nothing for the
+	// catalog: not a push, a tag, a branch other than the default.
+	Ignored string
+}
+
+// Receiver verifies and parses the events of one integration host. It is
+// safe for concurrent use.
+type Receiver struct {
+	reg      *integrations.Registry
+	in       *integrations.Integration
+	secrets  [][]byte
+	patterns []string
+	max      int64
+	store    DeliveryStore
+	ttl      time.Duration
+	branch   func(ctx context.Context, owner, repo string) (string, error)
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns a Receiver for the integration of host in reg. It fails with
+// InvalidArgument when host has no integration, when a pattern is
+// malformed, or when no signing secret is configured.
+func New(reg *integrations.Registry, host string, opts *Options) (*Receiver, error) {
+	const op = "webhook.New"
+	if opts == nil {
+		opts = &Options{}
+	}
+	in, ok := reg.ByHost(host)
+	if !ok {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "no integration for host %q", host)
+	}
+	r := &Receiver{
+		reg: reg, in: in,
+		patterns: opts.CatalogFiles,
+		max:      opts.MaxBodyBytes,
+		store:    opts.Deliveries,
+		ttl:      opts.DeliveryTTL,
+		branch:   opts.DefaultBranch,
+		now:      opts.Now,
+		log:      opts.Logger,
+	}
+	for _, s := range opts.Secrets {
+		if !s.IsZero() {
+			r.secrets = append(r.secrets, []byte(s.Reveal()))
+		}
+	}
+	if len(r.secrets) == 0 && in.GitHub != nil {
+		for _, app := range in.GitHub.Apps {
+			if !app.WebhookSecret.IsZero() {
+				r.secrets = append(r.secrets, []byte(app.WebhookSecret.Reveal()))
+			}
+		}
+	}
+	if len(r.secrets) == 0 {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "no webhook secret for %s (%s): set Options.Secrets or an app's webhookSecret; unsigned events are never accepted", in.Host, in.ConfigPath)
+	}
+	if len(r.patterns) == 0 {
+		r.patterns = []string{"catalog-info.yaml"}
+	}
+	for _, p := range r.patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "catalog file pattern %q: %v", p, err)
+		}
+	}
+	if r.max <= 0 {
+		r.max = DefaultMaxBodyBytes
+	}
+	if r.ttl <= 0 {
+		r.ttl = DefaultDeliveryTTL
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.store == nil {
+		r.store = NewMemoryDeliveries(100_000, r.now)
+	}
+	return r, nil
+}
+
+// Host returns the integration host the receiver serves.
+func (r *Receiver) Host() string { return r.in.Host }
+
+// Parse verifies the signature of an event's body, parses it and records
+// its delivery id. It does not modify header or body.
+func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (*Event, error) {
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > r.max {
+		return nil, r.fail(errcode.InvalidArgument, "body of %d bytes is over the %d-byte limit", len(body), r.max)
+	}
+	if err := r.verify(header, body); err != nil {
+		return nil, err
+	}
+	var (
+		ev  *Event
+		err error
+	)
+	switch r.in.Kind {
+	case integrations.GitHub:
+		ev, err = r.github(header, body)
+	case integrations.GitLab:
+		ev, err = r.gitlab(header, body)
+	case integrations.BitbucketCloud:
+		ev, err = r.bitbucketCloud(ctx, header, body)
+	case integrations.BitbucketServer:
+		ev, err = r.bitbucketServer(ctx, header, body)
+	default:
+		err = r.fail(errcode.InvalidArgument, "unsupported integration kind %q", r.in.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ev.Delivery == "" {
+		return nil, r.fail(errcode.InvalidArgument, "no delivery id header")
+	}
+	seen, err := r.store.Seen(ctx, r.deliveryKey(ev.Delivery), r.ttl)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.CodeOf(err), Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: "recording the delivery", Err: err}
+	}
+	if seen {
+		return ev, r.fail(errcode.AlreadyExists, "delivery %q already handled", ev.Delivery)
+	}
+	return ev, nil
+}
+
+func (r *Receiver) deliveryKey(id string) string {
+	return string(r.in.Kind) + "/" + r.in.Host + "/" + id
+}
+
+// verify checks the event's signature against every secret.
+func (r *Receiver) verify(h http.Header, body []byte) error {
+	switch r.in.Kind {
+	case integrations.GitLab:
+		got := h.Get("X-Gitlab-Token")
+		if got == "" {
+			return r.fail(errcode.Unauthorized, "no X-Gitlab-Token header")
+		}
+		// Compare digests, so that neither the secret's length nor its
+		// prefix is told by the time taken.
+		g := sha256.Sum256([]byte(got))
+		for _, s := range r.secrets {
+			w := sha256.Sum256(s)
+			if hmac.Equal(g[:], w[:]) {
+				return nil
+			}
+		}
+		return r.fail(errcode.Unauthorized, "X-Gitlab-Token does not match the hook's secret")
+	default:
+		name := "X-Hub-Signature"
+		if r.in.Kind == integrations.GitHub {
+			name = "X-Hub-Signature-256"
+		}
+		sig := h.Get(name)
+		hexSig, ok := strings.CutPrefix(sig, "sha256=")
+		if sig == "" {
+			return r.fail(errcode.Unauthorized, "no %s header", name)
+		}
+		got, err := hex.DecodeString(hexSig)
+		if !ok || err != nil || len(got) != sha256.Size {
+			return r.fail(errcode.Unauthorized, "%s is not an HMAC-SHA256 signature (want sha256=<64 hex digits>)", name)
+		}
+		for _, s := range r.secrets {
+			m := hmac.New(sha256.New, s)
+			m.Write(body)
+			if hmac.Equal(got, m.Sum(nil)) {
+				return nil
+			}
+		}
+		return r.fail(errcode.Unauthorized, "%s does not match the body signed with the hook's secret", name)
+	}
+}
+
+// fail builds a refusal; its text never holds a secret or the body.
+func (r *Receiver) fail(code errcode.Code, format string, args ...any) error {
+	return &errcode.Error{Code: code, Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Handler returns an http.Handler that reads the body (up to the cap),
+// parses it with [Receiver.Parse] and calls fn with each new event, in
+// the request's context. It answers 204 when fn succeeds, 200 for a
+// duplicate delivery, 400, 401 or 413 for refused events, 405 for a method
+// other than POST, and 500 when fn fails (the delivery is forgotten, so
+// the provider's redelivery is handled).
+func (r *Receiver) Handler(fn func(ctx context.Context, ev *Event) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.max))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				r.debug(req.Context(), "webhook refused", "reason", "body too large")
+				http.Error(w, fmt.Sprintf("body over the %d-byte limit", r.max), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "reading the body failed", http.StatusBadRequest)
+			return
+		}
+		ev, err := r.Parse(req.Context(), req.Header, body)
+		switch errcode.CodeOf(err) {
+		case errcode.OK:
+		case errcode.AlreadyExists:
+			r.debug(req.Context(), "duplicate webhook delivery", "delivery", ev.Delivery)
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, "duplicate delivery, already handled\n")
+			return
+		case errcode.Unauthorized:
+			r.debug(req.Context(), "webhook refused", "error", err)
+			http.Error(w, "signature missing or wrong", http.StatusUnauthorized)
+			return
+		case errcode.Canceled, errcode.DeadlineExceeded:
+			http.Error(w, "request ended", http.StatusServiceUnavailable)
+			return
+		default:
+			r.debug(req.Context(), "webhook refused", "error", err)
+			msg := "invalid event"
+			var e *errcode.Error
+			if errors.As(err, &e) && e.Msg != "" {
+				msg = e.Msg
+			}
+			http.Error(w, msg, http.StatusBadRequest)
+			return
+		}
+		if err := fn(req.Context(), ev); err != nil {
+			_ = r.store.Forget(context.WithoutCancel(req.Context()), r.deliveryKey(ev.Delivery))
+			r.debug(req.Context(), "webhook handler failed", "delivery", ev.Delivery, "error", err)
+			http.Error(w, "handling the event failed", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (r *Receiver) debug(ctx context.Context, msg string, args ...any) {
+	if r.log != nil {
+		r.log.DebugContext(ctx, msg, append(args, "host", r.in.Host)...)
+	}
+}
