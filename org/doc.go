@@ -1,0 +1,18 @@
+// Package org is the organisational model shared by every org-data reader:
+// Backstage User and Group entities, entity references, a [Snapshot] of an
+// organisation that reads and writes Backstage catalog YAML, and an [Index]
+// answering membership questions in constant time.
+//
+// The entities have Backstage's shape (apiVersion backstage.io/v1alpha1), so
+// a snapshot written by [Snapshot.WriteYAML] is a catalog file Backstage
+// accepts, and refs produced from GitHub, GitLab, LDAP and Microsoft Graph
+// match when the names do. Names are normalised with [NormalizeName] exactly
+// as Backstage's Microsoft Graph provider does.
+//
+// Readers live in subpackages (org/githuborg, org/gitlaborg, org/msgraph)
+// and implement [Reader]. A reader never returns a partial snapshot as
+// complete: a fault part-way through returns an error and no snapshot.
+//
+// The package has no dependency beyond a YAML codec and the module's error
+// type; errors are *errcode.Error values classified by scm.Code.
+package org

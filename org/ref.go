@@ -1,0 +1,128 @@
+package org
+
+import (
+	"cmp"
+	"strings"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// DefaultNamespace is the namespace of an entity or ref that names none.
+const DefaultNamespace = "default"
+
+// The kinds of entity this package produces.
+const (
+	KindUser  = "user"
+	KindGroup = "group"
+)
+
+// Ref is a Backstage entity reference, kind:namespace/name. Kind and
+// namespace compare case-insensitively and are written in lower case; the
+// name keeps its case when formatted but compares case-insensitively too,
+// as Backstage's catalog does.
+type Ref struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// UserRef returns the ref user:<namespace>/<name>; an empty namespace is
+// [DefaultNamespace].
+func UserRef(namespace, name string) Ref { return Ref{KindUser, nsOrDefault(namespace), name} }
+
+// GroupRef returns the ref group:<namespace>/<name>; an empty namespace is
+// [DefaultNamespace].
+func GroupRef(namespace, name string) Ref { return Ref{KindGroup, nsOrDefault(namespace), name} }
+
+func nsOrDefault(ns string) string {
+	if ns == "" {
+		return DefaultNamespace
+	}
+	return ns
+}
+
+// ParseRef parses a ref of the form [<kind>:][<namespace>/]<name> as
+// Backstage's parseEntityRef does: a missing kind is defaultKind (an error
+// when that is empty too), a missing namespace is defaultNamespace or, when
+// that is empty, [DefaultNamespace]. A slash before the first colon means the
+// colon belongs to the name. Empty parts are errors.
+func ParseRef(s, defaultKind, defaultNamespace string) (Ref, error) {
+	const op = "org.ParseRef"
+	colon := strings.IndexByte(s, ':')
+	slash := strings.IndexByte(s, '/')
+	if slash != -1 && slash < colon {
+		colon = -1
+	}
+	var r Ref
+	hasKind, hasNS := colon != -1, slash != -1
+	if hasKind {
+		r.Kind = s[:colon]
+	}
+	if hasNS {
+		r.Namespace = s[colon+1 : slash]
+	}
+	r.Name = s[max(colon+1, slash+1):]
+	if (hasKind && r.Kind == "") || (hasNS && r.Namespace == "") || r.Name == "" {
+		return Ref{}, errcode.Newf(errcode.InvalidArgument, op,
+			"entity reference %q was not on the form [<kind>:][<namespace>/]<name>", s)
+	}
+	if !hasKind {
+		if defaultKind == "" {
+			return Ref{}, errcode.Newf(errcode.InvalidArgument, op,
+				"entity reference %q had missing or empty kind (e.g. did not start with \"group:\" or similar)", s)
+		}
+		r.Kind = defaultKind
+	}
+	if !hasNS {
+		r.Namespace = nsOrDefault(defaultNamespace)
+	}
+	return r, nil
+}
+
+// MustParseRef is [ParseRef] for refs known to be valid, such as constants
+// in tests and examples; it panics on an error.
+func MustParseRef(s, defaultKind, defaultNamespace string) Ref {
+	r, err := ParseRef(s, defaultKind, defaultNamespace)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// String formats the ref as Backstage's stringifyEntityRef does:
+// kind and namespace in lower case, the name as it is, e.g.
+// "group:default/platform-team". An empty namespace is written as
+// [DefaultNamespace].
+func (r Ref) String() string {
+	return strings.ToLower(r.Kind) + ":" + strings.ToLower(nsOrDefault(r.Namespace)) + "/" + r.Name
+}
+
+// Equal reports whether r and o name the same entity: every part compares
+// case-insensitively and an empty namespace is [DefaultNamespace].
+func (r Ref) Equal(o Ref) bool {
+	return strings.EqualFold(r.Kind, o.Kind) &&
+		strings.EqualFold(nsOrDefault(r.Namespace), nsOrDefault(o.Namespace)) &&
+		strings.EqualFold(r.Name, o.Name)
+}
+
+// Key returns the canonical, lower-case form of r, suitable as a map key:
+// two refs are Equal exactly when their keys are equal.
+func (r Ref) Key() string { return strings.ToLower(r.String()) }
+
+// Compare orders refs by kind, namespace and name, case-insensitively (and
+// by exact bytes only to break ties), for deterministic output.
+func Compare(a, b Ref) int {
+	if c := cmp.Compare(strings.ToLower(a.Kind), strings.ToLower(b.Kind)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(strings.ToLower(nsOrDefault(a.Namespace)), strings.ToLower(nsOrDefault(b.Namespace))); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// IsZero reports whether r is the zero Ref.
+func (r Ref) IsZero() bool { return r == Ref{} }
