@@ -1,0 +1,583 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Response is the body Backstage's auth routes answer with (the popup's
+// message and /refresh), so that a Backstage frontend can talk to a
+// Handler.
+type Response struct {
+	Profile      Profile      `json:"profile"`
+	ProviderInfo ProviderBody `json:"providerInfo"`
+	// BackstageIdentity is filled by [Options.BackstageIdentity] when set.
+	BackstageIdentity *BackstageIdentity `json:"backstageIdentity,omitempty"`
+}
+
+// Profile is the profile part of a [Response].
+type Profile struct {
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	Picture     string `json:"picture,omitempty"`
+}
+
+// ProviderBody is the providerInfo part of a [Response]. The tokens are
+// included only with [Options.ExposeProviderTokens].
+type ProviderBody struct {
+	AccessToken      string `json:"accessToken,omitempty"`
+	IDToken          string `json:"idToken,omitempty"`
+	Scope            string `json:"scope"`
+	ExpiresInSeconds int64  `json:"expiresInSeconds,omitempty"`
+}
+
+// BackstageIdentity is Backstage's identity part of a [Response]: a
+// Backstage token for the user and her ownership references.
+type BackstageIdentity struct {
+	Token            string           `json:"token"`
+	ExpiresInSeconds int64            `json:"expiresInSeconds,omitempty"`
+	Identity         BackstageUserRef `json:"identity"`
+}
+
+// BackstageUserRef is the identity inside a [BackstageIdentity].
+type BackstageUserRef struct {
+	Type                string   `json:"type"`
+	UserEntityRef       string   `json:"userEntityRef"`
+	OwnershipEntityRefs []string `json:"ownershipEntityRefs"`
+}
+
+// httpError is an answer to a refused request.
+type httpError struct {
+	status int
+	name   string
+	msg    string
+}
+
+// statePayload is sealed into the state parameter.
+type statePayload struct {
+	Provider string `json:"p"`
+	Env      string `json:"e"`
+	Origin   string `json:"o,omitempty"`
+	Redirect string `json:"r,omitempty"`
+	Flow     string `json:"f,omitempty"`
+	Bind     []byte `json:"b"` // SHA-256 of the flow cookie's nonce
+	Exp      int64  `json:"x"`
+}
+
+// flowSecrets are sealed into the flow cookie: what only this browser
+// holds.
+type flowSecrets struct {
+	Nonce    []byte `json:"n"`
+	Verifier string `json:"v"`
+	OIDC     string `json:"o"`
+	Exp      int64  `json:"x"`
+}
+
+var b64 = base64.RawURLEncoding
+
+func (h *Handler) sealJSON(v any, ad string) string {
+	b, _ := json.Marshal(v)
+	return b64.EncodeToString(seal(h.keys.state, b, []byte(ad)))
+}
+
+func (h *Handler) openJSON(s, ad string, v any) bool {
+	raw, err := b64.DecodeString(s)
+	if err != nil || len(raw) > 8192 {
+		return false
+	}
+	plain, err := open(h.keys.state, raw, []byte(ad))
+	return err == nil && json.Unmarshal(plain, v) == nil
+}
+
+func (h *Handler) env(r *http.Request) (string, *httpError) {
+	env := r.URL.Query().Get("env")
+	if env == "" {
+		env = h.o.Environment
+	}
+	if env == "" {
+		return "", &httpError{http.StatusBadRequest, "InputError", "Must specify 'env' query to indicate environment"}
+	}
+	return env, nil
+}
+
+func (h *Handler) start(w http.ResponseWriter, r *http.Request, id string) {
+	env, herr := h.env(r)
+	if herr == nil {
+		var p Provider
+		p, herr = h.provider(id, env)
+		if herr == nil {
+			rp, ok := p.(RedirectProvider)
+			if !ok {
+				herr = &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' signs in with a username and password (POST " + h.basePath + "/" + id + "/login), not a redirect"}
+			} else {
+				herr = h.startRedirect(w, r, id, env, rp)
+			}
+		}
+	}
+	if herr != nil {
+		h.fail(w, r, true, herr)
+	}
+}
+
+func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env string, rp RedirectProvider) *httpError {
+	q := r.URL.Query()
+	flow := q.Get("flow")
+	if flow != "" && flow != "popup" && flow != "redirect" {
+		return &httpError{http.StatusBadRequest, "InputError", "flow must be 'popup' or 'redirect'"}
+	}
+	org := q.Get("origin")
+	if org != "" {
+		u, err := url.Parse(org)
+		if err != nil || u.Host == "" || origin(u) != strings.ToLower(strings.TrimSuffix(org, "/")) || !h.originAllowed(org) {
+			return &httpError{http.StatusBadRequest, "NotAllowedError", "Origin '" + clip(org) + "' is not allowed"}
+		}
+	}
+	redirect := q.Get("redirectUrl")
+	if redirect != "" || flow == "redirect" {
+		t, ok := h.redirectTarget(redirect)
+		if !ok {
+			return &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target '" + clip(redirect) + "' is not on an allowed origin"}
+		}
+		redirect = t
+	}
+	var scopes []string
+	if s := q.Get("scope"); s != "" {
+		scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '|' })
+	}
+	now := h.now()
+	exp := now.Add(flowLifetime).Unix()
+	sec := flowSecrets{Nonce: randomBytes(32), Verifier: b64.EncodeToString(randomBytes(32)), OIDC: b64.EncodeToString(randomBytes(24)), Exp: exp}
+	bind := sha256.Sum256(sec.Nonce)
+	state := h.sealJSON(statePayload{Provider: id, Env: env, Origin: org, Redirect: redirect, Flow: flow, Bind: bind[:], Exp: exp}, "state:"+id)
+	challenge := sha256.Sum256([]byte(sec.Verifier))
+	authURL, err := rp.AuthCodeURL(AuthRequest{State: state, RedirectURI: h.CallbackURL(id), CodeChallenge: b64.EncodeToString(challenge[:]), Nonce: sec.OIDC, Scopes: scopes})
+	if err != nil {
+		return &httpError{http.StatusInternalServerError, "Error", "Provider '" + id + "' could not build its authorization URL"}
+	}
+	h.setCookie(w, "flow-"+id, h.sealJSON(sec, "flow:"+id), flowLifetime)
+	http.Redirect(w, r, authURL, http.StatusFound)
+	return nil
+}
+
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request, id string) {
+	if herr := h.completeCallback(w, r, id); herr != nil {
+		h.fail(w, r, true, herr)
+	}
+}
+
+func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id string) *httpError {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return &httpError{http.StatusBadRequest, "InputError", "The callback's parameters cannot be read"}
+	}
+	stateParam := r.Form.Get("state")
+	if stateParam == "" {
+		return &httpError{http.StatusBadRequest, "InputError", "The callback has no state: start the sign-in again"}
+	}
+	var sp statePayload
+	if !h.openJSON(stateParam, "state:"+id, &sp) || sp.Provider != id {
+		return &httpError{http.StatusBadRequest, "InputError", "The callback's state is invalid (altered, or not issued by this server for this provider): start the sign-in again"}
+	}
+	now := h.now()
+	if now.Unix() > sp.Exp {
+		return &httpError{http.StatusBadRequest, "InputError", "The sign-in took too long: start it again"}
+	}
+	c, err := r.Cookie(h.cookieName("flow-" + id))
+	if err != nil {
+		return &httpError{http.StatusBadRequest, "InputError", "The sign-in cookie is missing: the sign-in was started in another browser, has expired, was already completed, or cookies are blocked"}
+	}
+	var sec flowSecrets
+	bind := sha256.Sum256(sec.Nonce)
+	if h.openJSON(c.Value, "flow:"+id, &sec) {
+		bind = sha256.Sum256(sec.Nonce)
+	}
+	if len(sec.Nonce) == 0 || subtle.ConstantTimeCompare(bind[:], sp.Bind) != 1 {
+		return &httpError{http.StatusBadRequest, "InputError", "The callback's state belongs to another sign-in (another browser or tab): start the sign-in again"}
+	}
+	// One use: from here on the flow is spent, whatever happens.
+	h.setCookie(w, "flow-"+id, "", -1)
+	p, herr := h.provider(id, sp.Env)
+	if herr != nil {
+		return herr
+	}
+	rp, ok := p.(RedirectProvider)
+	if !ok {
+		return &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' does not sign in by redirect"}
+	}
+	if e := r.Form.Get("error"); e != "" {
+		msg := "The provider did not sign you in: " + clip(e)
+		if d := r.Form.Get("error_description"); d != "" {
+			msg += " (" + clip(d) + ")"
+		}
+		status := http.StatusBadRequest
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		h.log(r.Context(), "auth: sign-in refused by the provider", slog.String("provider", id), slog.String("error", clip(e)))
+		return &httpError{status, "AuthenticationError", msg}
+	}
+	code := r.Form.Get("code")
+	if code == "" {
+		return &httpError{http.StatusBadRequest, "InputError", "The callback has no authorization code"}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
+	defer cancel()
+	res, err := rp.Exchange(ctx, Callback{Code: code, Issuer: r.Form.Get("iss"), RedirectURI: h.CallbackURL(id), CodeVerifier: sec.Verifier, Nonce: sec.OIDC})
+	if err != nil {
+		h.log(r.Context(), "auth: sign-in failed", slog.String("provider", id), slog.String("error", err.Error()))
+		return providerError(err, "Signing in with '"+id+"' failed")
+	}
+	s, herr := h.establish(w, r, id, sp.Env, rp, res)
+	if herr != nil {
+		return herr
+	}
+	body, herr := h.response(r.Context(), s)
+	if herr != nil {
+		return herr
+	}
+	if sp.Flow == "redirect" {
+		target, ok := h.redirectTarget(sp.Redirect)
+		if !ok {
+			return &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"}
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil
+	}
+	target := sp.Origin
+	if target == "" {
+		target = origin(h.appURL)
+	}
+	h.popup(w, target, body)
+	return nil
+}
+
+// establish stores a new session for res and sets the session cookie,
+// ending the browser's previous session if any.
+func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env string, p Provider, res *SignIn) (*Session, *httpError) {
+	if res == nil || res.Identity.Subject == "" {
+		return nil, &httpError{http.StatusBadGateway, "AuthenticationError", "The provider did not say who signed in"}
+	}
+	now := h.now()
+	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(h.o.SessionDuration)}
+	s.Identity.Provider = id
+	if old, ok := h.sessionKey(r); ok {
+		_ = h.store.Delete(r.Context(), old)
+	}
+	cookie, key := h.newSessionCookie()
+	data, ttl, err := h.sealSession(s, key)
+	if err == nil {
+		s.Version, err = h.store.Put(r.Context(), key, data, ttl)
+	}
+	if err != nil {
+		h.log(r.Context(), "auth: storing a session failed", slog.String("error", err.Error()))
+		return nil, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be stored; try again"}
+	}
+	s.h, s.key = h, key
+	h.setCookie(w, "session", cookie, h.o.SessionDuration)
+	h.log(r.Context(), "auth: signed in", slog.String("user", s.Identity.String()), slog.String("env", env))
+	return s, nil
+}
+
+func (h *Handler) response(ctx context.Context, s *Session) (*Response, *httpError) {
+	body := &Response{
+		Profile:      Profile{Email: s.Identity.Email, DisplayName: s.Identity.DisplayName, Picture: s.Identity.Picture},
+		ProviderInfo: ProviderBody{Scope: s.Tokens.Scope},
+	}
+	if !s.Tokens.Expiry.IsZero() {
+		body.ProviderInfo.ExpiresInSeconds = max(int64(s.Tokens.Expiry.Sub(h.now())/time.Second), 0)
+	}
+	if h.o.ExposeProviderTokens {
+		body.ProviderInfo.AccessToken, body.ProviderInfo.IDToken = s.Tokens.AccessToken, s.Tokens.IDToken
+	}
+	if h.o.BackstageIdentity != nil {
+		bi, err := h.o.BackstageIdentity(ctx, s)
+		if err != nil {
+			return nil, &httpError{http.StatusForbidden, "NotAllowedError", "Sign-in refused: " + oneLine(err.Error())}
+		}
+		body.BackstageIdentity = bi
+	}
+	return body, nil
+}
+
+// csrfOK reports whether r is a same-site request: never one the browser
+// marks cross-site, and either with X-Requested-With: XMLHttpRequest
+// (which a cross-origin page cannot send without a CORS preflight, which
+// the Handler does not answer) or, when formOK, from an allowed Origin.
+func (h *Handler) csrfOK(r *http.Request, formOK bool) bool {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o != "" && o != "null" && !h.originAllowed(o) && !strings.EqualFold(o, origin(h.base)) {
+		return false
+	}
+	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" {
+		return true
+	}
+	return formOK && o != "" && o != "null"
+}
+
+func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
+	if !h.csrfOK(r, false) {
+		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		return
+	}
+	key, ok := h.sessionKey(r)
+	if !ok {
+		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Missing session cookie"})
+		return
+	}
+	s, err := h.load(r.Context(), key)
+	if err == nil && s.Identity.Provider != id {
+		err = errcode.New(errcode.Unauthorized, "auth.Refresh", "the session is not from provider '"+id+"'")
+	}
+	if err == nil {
+		s, err = h.fresh(r.Context(), key, s)
+	}
+	if err != nil {
+		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Refresh failed: " + oneLine(publicMessage(err))})
+		return
+	}
+	body, herr := h.response(r.Context(), s)
+	if herr != nil {
+		h.fail(w, r, false, herr)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
+	if !h.csrfOK(r, true) {
+		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		return
+	}
+	if key, ok := h.sessionKey(r); ok {
+		if err := h.store.Delete(r.Context(), key); err != nil {
+			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
+			return
+		}
+	}
+	h.setCookie(w, "session", "", -1)
+	if t := r.URL.Query().Get("redirectUrl"); t != "" {
+		if target, ok := h.redirectTarget(t); ok {
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		h.fail(w, r, false, &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
+	if !h.csrfOK(r, true) {
+		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		return
+	}
+	env, herr := h.env(r)
+	var pp PasswordProvider
+	if herr == nil {
+		var p Provider
+		if p, herr = h.provider(id, env); herr == nil {
+			var ok bool
+			if pp, ok = p.(PasswordProvider); !ok {
+				herr = &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' signs in by redirect (GET " + h.basePath + "/" + id + "/start)"}
+			}
+		}
+	}
+	if herr != nil {
+		h.fail(w, r, false, herr)
+		return
+	}
+	var in struct {
+		Username    string `json:"username"`
+		Password    string `json:"password"`
+		RedirectURL string `json:"redirectUrl"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	isJSON := false
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		isJSON = true
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			h.fail(w, r, false, &httpError{http.StatusBadRequest, "InputError", "The body must be JSON with username and password"})
+			return
+		}
+	} else if err := r.ParseForm(); err == nil {
+		in.Username, in.Password, in.RedirectURL = r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("redirectUrl")
+	}
+	if in.Username == "" || in.Password == "" {
+		h.fail(w, r, false, &httpError{http.StatusBadRequest, "InputError", "A username and a password are required"})
+		return
+	}
+	target := ""
+	if !isJSON && in.RedirectURL != "" {
+		t, ok := h.redirectTarget(in.RedirectURL)
+		if !ok {
+			h.fail(w, r, false, &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"})
+			return
+		}
+		target = t
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
+	defer cancel()
+	res, err := pp.Authenticate(ctx, in.Username, in.Password)
+	if err != nil {
+		h.log(r.Context(), "auth: password sign-in failed", slog.String("provider", id), slog.String("error", err.Error()))
+		h.fail(w, r, false, providerError(err, "Signing in with '"+id+"' failed"))
+		return
+	}
+	s, herr := h.establish(w, r, id, env, pp, res)
+	if herr != nil {
+		h.fail(w, r, false, herr)
+		return
+	}
+	body, herr := h.response(r.Context(), s)
+	if herr != nil {
+		h.fail(w, r, false, herr)
+		return
+	}
+	if target != "" {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// providerError turns a provider's error into an answer that names the
+// problem without echoing anything secret.
+func providerError(err error, what string) *httpError {
+	msg := what + ": " + oneLine(publicMessage(err))
+	switch errcode.CodeOf(err) {
+	case errcode.Unauthorized, errcode.PermissionDenied:
+		return &httpError{http.StatusUnauthorized, "AuthenticationError", msg}
+	case errcode.InvalidArgument:
+		return &httpError{http.StatusBadRequest, "InputError", msg}
+	case errcode.DeadlineExceeded:
+		return &httpError{http.StatusGatewayTimeout, "ServiceUnavailableError", what + ": the provider did not answer in time"}
+	case errcode.Canceled:
+		return &httpError{499, "Error", what + ": the request was cancelled"}
+	default:
+		return &httpError{http.StatusBadGateway, "ServiceUnavailableError", msg}
+	}
+}
+
+// publicMessage is the message of an *errcode.Error (never its wrapped
+// provider error, which may quote a URL or a response), or a generic one.
+func publicMessage(err error) string {
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		if e.Msg != "" {
+			return e.Msg
+		}
+		return strings.ToLower(e.Code.String())
+	}
+	return "unexpected error"
+}
+
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return clip(s)
+}
+
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail answers a refused request: an HTML page for the browser's flows
+// (page), Backstage's JSON error shape otherwise.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, page bool, e *httpError) {
+	if page && !strings.Contains(r.Header.Get("Accept"), "application/json") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.WriteHeader(e.status)
+		_ = errorPage.Execute(w, map[string]any{"Status": e.status, "Title": http.StatusText(e.status), "Message": e.msg, "Retry": h.appURL.String()})
+		return
+	}
+	var body struct {
+		Error struct {
+			Name    string `json:"name"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Response struct {
+			StatusCode int `json:"statusCode"`
+		} `json:"response"`
+	}
+	body.Error.Name, body.Error.Message, body.Response.StatusCode = e.name, e.msg, e.status
+	writeJSON(w, e.status, body)
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in failed</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}h1{font-size:1.4em}</style></head>
+<body><h1>Sign-in failed</h1><p id="message">{{.Message}}</p><p><small>{{.Status}} {{.Title}}</small></p>
+<p><a href="{{.Retry}}">Back to the application</a></p></body></html>
+`))
+
+// popup answers the popup flow: a page that posts the response to the
+// opener at targetOrigin, as Backstage's does, under a CSP that allows
+// exactly that script.
+func (h *Handler) popup(w http.ResponseWriter, targetOrigin string, body *Response) {
+	msg, _ := json.Marshal(map[string]any{"type": "authorization_response", "response": body})
+	to, _ := json.Marshal(targetOrigin)
+	script := `(function(){var o=` + jsEscape(string(to)) + `;var m=JSON.parse(decodeURIComponent("` + uriEncode(msg) + `"));` +
+		`if(window.opener){window.opener.postMessage({type:"config_info",targetOrigin:o},"*");window.opener.postMessage(m,o);setTimeout(function(){window.close()},100);}` +
+		`else{document.getElementById("status").textContent="Signed in. You can close this window.";}})();`
+	sum := sha256.Sum256([]byte(script))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	w.Header().Set("X-Frame-Options", "sameorigin")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head><body><p id="status">Signing in…</p><script>`+script+`</script></body></html>`)
+}
+
+// uriEncode percent-encodes every byte but ASCII letters and digits, so
+// the result is safe inside a JavaScript string inside a <script>.
+func uriEncode(b []byte) string {
+	const hexd = "0123456789ABCDEF"
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteByte('%')
+			sb.WriteByte(hexd[c>>4])
+			sb.WriteByte(hexd[c&15])
+		}
+	}
+	return sb.String()
+}
+
+// jsEscape makes a JSON string literal safe inside a <script>.
+func jsEscape(s string) string {
+	r := strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`, "\u2028", `\u2028`, "\u2029", `\u2029`)
+	return r.Replace(s)
+}

@@ -1,0 +1,546 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Defaults of [Options].
+const (
+	DefaultSessionDuration = 7 * 24 * time.Hour
+	DefaultRefreshMargin   = 5 * time.Minute
+	DefaultProviderTimeout = 10 * time.Second
+	// flowLifetime is how long a started sign-in may take.
+	flowLifetime = 10 * time.Minute
+)
+
+// Options configures a [Handler]. Secret and BaseURL are required.
+type Options struct {
+	// BaseURL is the absolute URL the handler is mounted at, e.g.
+	// "https://portal.example.com/api/auth" (Backstage: backend.baseUrl
+	// + "/api/auth"). Callback URLs default to
+	// BaseURL/<provider>/handler/frame. With an https BaseURL the session
+	// cookie is "__Host-scmkit-session" (Secure, HttpOnly, SameSite=Lax,
+	// Path=/). Plain http is accepted only for a loopback host
+	// (localhost, 127.0.0.1, ::1), for development: the cookies are then
+	// named without the __Host- prefix and are not Secure.
+	BaseURL string
+	// AppURL is the frontend's base URL (app.baseUrl). Its origin is an
+	// allowed origin and it is where users land after sign-in when no
+	// redirect target is given. Default: BaseURL's origin.
+	AppURL string
+	// AllowedOrigins are further origins that may start a sign-in and be
+	// redirected to afterwards, exact ("https://a.example.com") or with
+	// "*" wildcards as Backstage's auth.experimentalExtraAllowedOrigins
+	// ("https://*.example.com"); matched case-insensitively.
+	AllowedOrigins []string
+	// Secret is auth.session.secret, at least 16 characters (32 random
+	// bytes recommended). Keys for sealing session records, the state and
+	// the flow cookie and for signing the session cookie are derived from it.
+	Secret integrations.Secret
+	// Environment is auth.environment, used when a /start request names
+	// no env. Empty: env is required, as in Backstage.
+	Environment string
+	// Store keeps the sessions; nil means a new [MemoryStore].
+	Store SessionStore
+	// SessionDuration is how long a session lasts after sign-in; default
+	// DefaultSessionDuration.
+	SessionDuration time.Duration
+	// RefreshMargin is how long before its expiry a provider token is
+	// refreshed; default DefaultRefreshMargin.
+	RefreshMargin time.Duration
+	// ProviderTimeout bounds every call to a provider (code exchange,
+	// refresh, profile); default DefaultProviderTimeout.
+	ProviderTimeout time.Duration
+	// ExposeProviderTokens puts the provider's access and ID tokens in
+	// the response body (providerInfo.accessToken, .idToken) as Backstage
+	// does, for frontends that call the provider from the browser. Off by
+	// default: the tokens stay on the server.
+	ExposeProviderTokens bool
+	// BackstageIdentity, if set, is called after every sign-in and
+	// refresh to issue the user's Backstage identity (a sign-in resolver
+	// and token issuer); its result becomes the response's
+	// backstageIdentity. An error refuses the sign-in (403) with its
+	// message: return one that names the reason, never a secret.
+	BackstageIdentity func(ctx context.Context, s *Session) (*BackstageIdentity, error)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger, if set, receives one line per sign-in, refresh and refusal
+	// (never a token).
+	Logger *slog.Logger
+}
+
+// Handler serves Backstage's sign-in routes under its BaseURL's path for
+// the providers registered with it, and keeps the sessions:
+//
+//	GET      <prefix>/<provider>/start?env=E[&flow=redirect&redirectUrl=U&origin=O&scope=S]
+//	GET|POST <prefix>/<provider>/handler/frame   (the OAuth callback)
+//	GET|POST <prefix>/<provider>/refresh          (X-Requested-With: XMLHttpRequest)
+//	POST     <prefix>/<provider>/logout           (X-Requested-With, or a same-origin form)
+//	POST     <prefix>/<provider>/login            (password providers: username, password)
+//
+// Make one with [New]; register providers with [Handler.Register].
+type Handler struct {
+	o        Options
+	base     *url.URL
+	basePath string
+	secure   bool
+	keys     *keys
+	store    SessionStore
+	now      func() time.Time
+	allowed  []*regexp.Regexp
+	appURL   *url.URL
+	sf       singleflight.Group
+
+	mu        sync.RWMutex
+	providers map[string]map[string]Provider // id → env → provider
+}
+
+var providerID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
+
+// New returns a Handler without providers. Errors are InvalidArgument
+// *errcode.Error naming the option.
+func New(opts *Options) (*Handler, error) {
+	const op = "auth.New"
+	if opts == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "options are required (BaseURL, Secret)")
+	}
+	o := *opts
+	bad := func(msg string) (*Handler, error) { return nil, errcode.New(errcode.InvalidArgument, op, msg) }
+	base, err := url.Parse(strings.TrimSuffix(o.BaseURL, "/"))
+	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
+		return bad("BaseURL must be an absolute http(s) URL without query, e.g. https://portal.example.com/api/auth")
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		return bad("BaseURL must be https; plain http is allowed only on localhost for development")
+	}
+	k, err := deriveKeys([]byte(o.Secret.Reveal()))
+	if err != nil {
+		return bad(err.Error())
+	}
+	if o.AppURL == "" {
+		o.AppURL = base.Scheme + "://" + base.Host
+	}
+	app, err := url.Parse(o.AppURL)
+	if err != nil || app.Host == "" || (app.Scheme != "https" && app.Scheme != "http") {
+		return bad("AppURL (app.baseUrl) must be an absolute http(s) URL")
+	}
+	h := &Handler{o: o, base: base, basePath: base.EscapedPath(), secure: base.Scheme == "https", keys: k, appURL: app,
+		providers: map[string]map[string]Provider{}}
+	for _, g := range append([]string{origin(app)}, o.AllowedOrigins...) {
+		re, err := originPattern(g)
+		if err != nil {
+			return bad("AllowedOrigins: " + err.Error())
+		}
+		h.allowed = append(h.allowed, re)
+	}
+	h.store = o.Store
+	if h.store == nil {
+		h.store = NewMemoryStore(nil)
+	}
+	h.now = o.Now
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.o.SessionDuration <= 0 {
+		h.o.SessionDuration = DefaultSessionDuration
+	}
+	if h.o.RefreshMargin <= 0 {
+		h.o.RefreshMargin = DefaultRefreshMargin
+	}
+	if h.o.ProviderTimeout <= 0 {
+		h.o.ProviderTimeout = DefaultProviderTimeout
+	}
+	return h, nil
+}
+
+// Register adds p under the provider id and the auth environment env
+// (Backstage's auth.providers.<id>.<env>). p must be a [RedirectProvider]
+// or a [PasswordProvider]. Registering the same id and env twice replaces
+// the provider. Safe to call while serving.
+func (h *Handler) Register(id, env string, p Provider) error {
+	const op = "auth.Handler.Register"
+	if !providerID.MatchString(id) || !providerID.MatchString(env) {
+		return errcode.Newf(errcode.InvalidArgument, op, "provider id and environment must be letters, digits, '-' and '_' (got %q, %q)", id, env)
+	}
+	switch p.(type) {
+	case RedirectProvider, PasswordProvider:
+	default:
+		return errcode.Newf(errcode.InvalidArgument, op, "provider %q is neither a RedirectProvider nor a PasswordProvider", id)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.providers[id] == nil {
+		h.providers[id] = map[string]Provider{}
+	}
+	h.providers[id][env] = p
+	return nil
+}
+
+// CallbackURL returns the default callback URL of provider id:
+// BaseURL/<id>/handler/frame.
+func (h *Handler) CallbackURL(id string) string {
+	return h.base.String() + "/" + id + "/handler/frame"
+}
+
+func (h *Handler) provider(id, env string) (Provider, *httpError) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	envs, ok := h.providers[id]
+	if !ok {
+		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No auth provider registered for '" + id + "'"}
+	}
+	p, ok := envs[env]
+	if !ok {
+		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No configuration available for the '" + env + "' environment of this provider"}
+	}
+	return p, nil
+}
+
+// ServeHTTP routes the sign-in requests.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), h.basePath+"/")
+	if !ok {
+		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "Not found"})
+		return
+	}
+	id, action, _ := strings.Cut(rest, "/")
+	if !providerID.MatchString(id) {
+		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "No auth provider registered for that id"})
+		return
+	}
+	switch {
+	case action == "start" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.start(w, r, id)
+	case action == "handler/frame" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		h.callback(w, r, id)
+	case action == "refresh" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		h.refresh(w, r, id)
+	case action == "logout" && r.Method == http.MethodPost:
+		h.logout(w, r, id)
+	case action == "login" && r.Method == http.MethodPost:
+		h.login(w, r, id)
+	case action == "start" || action == "handler/frame" || action == "refresh" || action == "logout" || action == "login":
+		w.Header().Set("Allow", map[string]string{"start": "GET", "logout": "POST", "login": "POST"}[action])
+		h.fail(w, r, true, &httpError{http.StatusMethodNotAllowed, "MethodNotAllowedError", "Method not allowed"})
+	default:
+		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "Unknown auth route"})
+	}
+}
+
+// ---- sessions ----
+
+const sessionIDLen = 32
+
+func (h *Handler) cookieName(name string) string {
+	if h.secure {
+		return "__Host-scmkit-" + name
+	}
+	return "scmkit-" + name
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{Name: h.cookieName(name), Value: value, Path: "/", HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = int(maxAge / time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+// sessionKey checks the session cookie's signature and returns the store
+// key of its session.
+func (h *Handler) sessionKey(r *http.Request) (string, bool) {
+	c, err := r.Cookie(h.cookieName("session"))
+	if err != nil {
+		return "", false
+	}
+	return h.keyOfCookie(c.Value)
+}
+
+func (h *Handler) keyOfCookie(v string) (string, bool) {
+	idPart, sigPart, ok := strings.Cut(v, ".")
+	if !ok {
+		return "", false
+	}
+	id, err1 := base64.RawURLEncoding.DecodeString(idPart)
+	sig, err2 := base64.RawURLEncoding.DecodeString(sigPart)
+	if err1 != nil || err2 != nil || len(id) != sessionIDLen || len(sig) != 16 {
+		return "", false
+	}
+	if subtle.ConstantTimeCompare(sig, mac(h.keys.cookie, id)[:16]) != 1 {
+		return "", false
+	}
+	return storeKey(id), true
+}
+
+// storeKey is the store's key for a session id: a hash, so that the store
+// never holds what the cookie holds.
+func storeKey(id []byte) string {
+	sum := sha256.Sum256(id)
+	return "session:" + hex.EncodeToString(sum[:])
+}
+
+func (h *Handler) newSessionCookie() (value, key string) {
+	id := randomBytes(sessionIDLen)
+	return base64.RawURLEncoding.EncodeToString(id) + "." + base64.RawURLEncoding.EncodeToString(mac(h.keys.cookie, id)[:16]), storeKey(id)
+}
+
+// Session returns the signed-in user's session of request r. Errors are
+// *errcode.Error: Unauthorized when r has no session cookie, a cookie
+// that was tampered with, or a session that ended; Unavailable when the
+// store fails. It makes no request to any provider.
+func (h *Handler) Session(r *http.Request) (*Session, error) {
+	key, ok := h.sessionKey(r)
+	if !ok {
+		return nil, errcode.New(errcode.Unauthorized, "auth.Handler.Session", "not signed in")
+	}
+	return h.load(r.Context(), key)
+}
+
+func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
+	const op = "auth.Handler.Session"
+	rec, err := h.store.Get(ctx, key)
+	if err != nil {
+		if errcode.CodeOf(err) == errcode.NotFound {
+			return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
+		}
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the session store", Err: err}
+	}
+	plain, err := open(h.keys.records, rec.Data, []byte(key))
+	if err != nil {
+		return nil, errcode.New(errcode.Unauthorized, op, "the stored session cannot be opened (was auth.session.secret changed?); sign in again")
+	}
+	s, err := decodeSession(plain)
+	if err != nil {
+		return nil, errcode.New(errcode.Unauthorized, op, "the stored session is corrupt; sign in again")
+	}
+	if !h.now().Before(s.Expires) {
+		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
+	}
+	s.Version, s.h, s.key = rec.Version, h, key
+	return s, nil
+}
+
+func (h *Handler) sealSession(s *Session, key string) ([]byte, time.Duration, error) {
+	plain, err := s.encode()
+	if err != nil {
+		return nil, 0, err
+	}
+	ttl := s.Expires.Sub(h.now())
+	if ttl <= 0 {
+		return nil, 0, errcode.New(errcode.Unauthorized, "auth.Handler", "the session has ended")
+	}
+	return seal(h.keys.records, plain, []byte(key)), ttl, nil
+}
+
+// fresh returns the session's tokens, refreshed first when they expire
+// within the refresh margin: once per session across this process (a
+// single flight) and across every replica sharing the store (a lease), so
+// that a provider that rotates refresh tokens on every use (GitHub) sees
+// one refresh. The rotated token is written to the store, fenced by the
+// lease, before anyone gets the new access token.
+func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session, error) {
+	if cur != nil && !h.due(cur) {
+		return cur, nil
+	}
+	ch := h.sf.DoChan(key, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.ProviderTimeout+5*time.Second)
+		defer cancel()
+		return h.refreshSession(rctx, key)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*Session), nil
+	case <-ctx.Done():
+		return nil, errcode.FromContext(ctx, "auth.Refresh")
+	}
+}
+
+func (h *Handler) due(s *Session) bool {
+	return !s.Tokens.Expiry.IsZero() && s.Tokens.Expiry.Before(h.now().Add(h.o.RefreshMargin))
+}
+
+func (h *Handler) refreshSession(ctx context.Context, key string) (*Session, error) {
+	const op = "auth.Refresh"
+	wait := 10 * time.Millisecond
+	for {
+		s, err := h.load(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if !h.due(s) {
+			return s, nil // someone refreshed it
+		}
+		lease, err := h.store.Acquire(ctx, "refresh:"+key, h.o.ProviderTimeout+5*time.Second)
+		if errcode.CodeOf(err) == errcode.Conflict {
+			// Another replica is refreshing: wait for its result.
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "waiting for another replica's refresh", Err: ctx.Err()}
+			}
+			wait = min(wait*2, 200*time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "taking the refresh lease", Err: err}
+		}
+		s, err = h.refreshHeld(ctx, lease, key)
+		rerr := h.store.Release(context.WithoutCancel(ctx), lease)
+		if err == nil && rerr != nil {
+			h.log(ctx, "auth: releasing a refresh lease failed", slog.String("error", rerr.Error()))
+		}
+		return s, err
+	}
+}
+
+func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Session, error) {
+	const op = "auth.Refresh"
+	// Read again under the lease: a refresh that finished between our
+	// read and the lease is not repeated.
+	s, err := h.load(ctx, key)
+	if err != nil || !h.due(s) {
+		return s, err
+	}
+	rp, ok := h.redirectProvider(s.Identity.Provider, s.Env)
+	if !ok {
+		return nil, errcode.New(errcode.Unauthorized, op, "the session's provider is no longer configured; sign in again")
+	}
+	if s.Tokens.RefreshToken == "" {
+		return nil, errcode.New(errcode.Unauthorized, op, "the provider token expired and there is no refresh token; sign in again")
+	}
+	pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
+	defer cancel()
+	res, err := rp.Refresh(pctx, s.Tokens)
+	if err != nil {
+		h.log(ctx, "auth: refresh failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		return nil, err
+	}
+	ns := *s
+	ns.Tokens = res.Tokens
+	if ns.Tokens.RefreshToken == "" {
+		ns.Tokens.RefreshToken = s.Tokens.RefreshToken
+	}
+	if ns.Tokens.IDToken == "" {
+		ns.Tokens.IDToken = s.Tokens.IDToken
+	}
+	if res.Identity.Subject != "" {
+		res.Identity.Provider = s.Identity.Provider
+		ns.Identity = res.Identity
+	}
+	data, ttl, err := h.sealSession(&ns, key)
+	if err != nil {
+		return nil, err
+	}
+	v, err := h.store.PutFenced(ctx, lease, key, data, ttl)
+	if err != nil {
+		// The provider has rotated the refresh token but we could not
+		// store it: the session cannot be refreshed again.
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "storing the refreshed tokens failed; sign in again", Err: err}
+	}
+	ns.Version = v
+	h.log(ctx, "auth: refreshed", slog.String("user", ns.Identity.String()))
+	return &ns, nil
+}
+
+func (h *Handler) redirectProvider(id, env string) (RedirectProvider, bool) {
+	p, herr := h.provider(id, env)
+	if herr != nil {
+		return nil, false
+	}
+	rp, ok := p.(RedirectProvider)
+	return rp, ok
+}
+
+func (h *Handler) log(ctx context.Context, msg string, attrs ...slog.Attr) {
+	if h.o.Logger != nil {
+		h.o.Logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+	}
+}
+
+// ---- origins ----
+
+func origin(u *url.URL) string { return strings.ToLower(u.Scheme + "://" + u.Host) }
+
+func originPattern(glob string) (*regexp.Regexp, error) {
+	if strings.Contains(glob, "**") {
+		return nil, errors.New("'**' is not allowed in an origin pattern")
+	}
+	glob = strings.TrimSuffix(strings.ToLower(glob), "/")
+	if !strings.HasPrefix(glob, "https://") && !strings.HasPrefix(glob, "http://") {
+		return nil, errors.New("origin " + glob + " must start with https:// or http://")
+	}
+	parts := strings.Split(glob, "*")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.Compile("^" + strings.Join(parts, `[^/.:]*`) + "$")
+}
+
+func (h *Handler) originAllowed(o string) bool {
+	o = strings.ToLower(o)
+	for _, re := range h.allowed {
+		if re.MatchString(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// redirectTarget validates a post-sign-in target: an absolute http(s) URL
+// of an allowed origin, or a path on the app's origin. "" gives AppURL.
+func (h *Handler) redirectTarget(target string) (string, bool) {
+	if target == "" {
+		return h.appURL.String(), true
+	}
+	if strings.ContainsAny(target, "\\\r\n\t") {
+		return "", false
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.User != nil {
+		return "", false
+	}
+	if u.Scheme == "" && u.Host == "" {
+		if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
+			return "", false
+		}
+		return h.appURL.ResolveReference(u).String(), true
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !h.originAllowed(origin(u)) {
+		return "", false
+	}
+	return u.String(), true
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

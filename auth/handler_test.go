@@ -1,0 +1,183 @@
+package auth_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// stubProvider is a RedirectProvider whose "authorization server" is the
+// test itself: AuthCodeURL points straight back at the callback with a
+// code, as an IdP that auto-approves would.
+type stubProvider struct {
+	host      string
+	lifetime  time.Duration
+	now       func() time.Time
+	mu        sync.Mutex
+	lastReq   auth.AuthRequest
+	refreshes atomic.Int32
+	rt        string // current refresh token; strict rotation
+	gen       int
+	delay     time.Duration
+}
+
+func (p *stubProvider) Info() auth.ProviderInfo {
+	return auth.ProviderInfo{Type: "stub", Host: p.host, Issuer: "https://" + p.host}
+}
+
+func (p *stubProvider) AuthCodeURL(req auth.AuthRequest) (string, error) {
+	p.mu.Lock()
+	p.lastReq = req
+	p.mu.Unlock()
+	return req.RedirectURI + "?code=c0de&state=" + url.QueryEscape(req.State), nil
+}
+
+func (p *stubProvider) Exchange(ctx context.Context, cb auth.Callback) (*auth.SignIn, error) {
+	if cb.Code != "c0de" || cb.CodeVerifier == "" {
+		return nil, errcode.New(errcode.Unauthorized, "stub", "bad code")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gen++
+	p.rt = "rt-" + itoa(p.gen)
+	return &auth.SignIn{
+		Identity: auth.Identity{Subject: "42", Login: "alice", Email: "alice@example.com", DisplayName: "Alice"},
+		Tokens:   auth.Tokens{AccessToken: "at-" + itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime), Scope: "read:user"},
+	}, nil
+}
+
+func (p *stubProvider) Refresh(ctx context.Context, t auth.Tokens) (*auth.SignIn, error) {
+	p.refreshes.Add(1)
+	if p.delay > 0 {
+		select {
+		case <-time.After(p.delay):
+		case <-ctx.Done():
+			return nil, errcode.FromContext(ctx, "stub")
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.RefreshToken != p.rt {
+		return nil, errcode.New(errcode.Unauthorized, "stub", "refresh token reused")
+	}
+	p.gen++
+	p.rt = "rt-" + itoa(p.gen)
+	return &auth.SignIn{Tokens: auth.Tokens{AccessToken: "at-" + itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime)}}, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	h     *auth.Handler
+	srv   *httptest.Server
+	p     *stubProvider
+	clk   *clock
+	store *auth.MemoryStore
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	clk := &clock{t: time.Now()}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	store := auth.NewMemoryStore(&auth.MemoryStoreOptions{Now: clk.Now})
+	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
+		Environment: "development", Store: store, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stubProvider{host: "github.com", lifetime: 8 * time.Hour, now: clk.Now}
+	if err := h.Register("github", "development", p); err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/api/auth/", h)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.Session(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, "hello "+s.Identity.Login)
+	})
+	return &env{h: h, srv: srv, p: p, clk: clk, store: store}
+}
+
+func browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {
+	e := newEnv(t)
+	c := browser(t)
+	resp, body := get(t, c, e.srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home")
+	if resp.StatusCode != 200 || body != "hello alice" || resp.Request.URL.Path != "/home" {
+		t.Fatalf("after sign-in: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
+	}
+	e.p.mu.Lock()
+	req := e.p.lastReq
+	e.p.mu.Unlock()
+	if len(req.CodeChallenge) != 43 || req.Nonce == "" || strings.Contains(req.State, "development") {
+		t.Fatalf("auth request: %+v", req)
+	}
+	resp, body = get(t, c, e.srv.URL+"/api/auth/github/refresh?env=development", "X-Requested-With", "XMLHttpRequest")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"email":"alice@example.com"`) || strings.Contains(body, "at-1") {
+		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = get(t, c, e.srv.URL+"/api/auth/github/refresh?env=development")
+	if resp.StatusCode != 401 {
+		t.Fatalf("refresh without X-Requested-With: %d", resp.StatusCode)
+	}
+	lreq, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/auth/github/logout", nil)
+	lreq.Header.Set("X-Requested-With", "XMLHttpRequest")
+	lresp, err := c.Do(lreq)
+	if err != nil || lresp.StatusCode != 200 {
+		t.Fatalf("logout: %v %v", lresp, err)
+	}
+	lresp.Body.Close()
+	resp, _ = get(t, c, e.srv.URL+"/")
+	if resp.StatusCode != 401 {
+		t.Fatalf("after logout: %d", resp.StatusCode)
+	}
+}

@@ -1,0 +1,106 @@
+package auth
+
+import "context"
+
+// Provider is a way to sign in, registered with a [Handler] under an id
+// and an environment. It is a [RedirectProvider] (OAuth 2.0 and OpenID
+// Connect: GitHub, GitLab, Bitbucket, Microsoft, any OIDC provider) or a
+// [PasswordProvider] (a directory such as LDAP: the user posts a username
+// and a password, there is no redirect).
+type Provider interface {
+	// Info describes the provider.
+	Info() ProviderInfo
+}
+
+// ProviderInfo describes a [Provider].
+type ProviderInfo struct {
+	// Type is the kind of provider: "github", "gitlab", "bitbucket",
+	// "microsoft", "oidc", "ldap".
+	Type string
+	// Host is the integration host whose API accepts the access tokens
+	// the provider issues, e.g. "github.com" or "ghe.example.com" (as in
+	// integrations' host, with a port if not the default); "" when the
+	// tokens are for no integration (OIDC, Microsoft, LDAP). A session's
+	// token is offered to this host only, see [Session.UserCredentials].
+	Host string
+	// Issuer identifies the provider instance, as [Identity.Issuer].
+	Issuer string
+}
+
+// RedirectProvider signs users in with the OAuth 2.0 authorization code
+// flow (RFC 6749), always with PKCE S256 (RFC 7636). The [Handler] owns
+// state, PKCE verifier, nonce, cookies and redirects; the provider builds
+// the authorization URL and redeems codes and refresh tokens.
+type RedirectProvider interface {
+	Provider
+	// AuthCodeURL returns the provider's authorization URL for req.
+	AuthCodeURL(req AuthRequest) (string, error)
+	// Exchange redeems the code of a callback and returns who signed in
+	// with their tokens. It verifies what the provider sends back (the
+	// ID token and its nonce, the RFC 9207 iss parameter where the
+	// provider advertises it). Errors are *errcode.Error: Unauthorized
+	// for a code or ID token the provider or the checks refuse,
+	// Unavailable when the provider cannot be reached or answers garbage.
+	Exchange(ctx context.Context, cb Callback) (*SignIn, error)
+	// Refresh renews t with its refresh token and returns the new
+	// tokens, with the identity re-read where that costs nothing more
+	// (an OIDC ID token). A zero Identity in the result keeps the
+	// session's. Errors: Unauthorized when the provider refuses the
+	// refresh token (the user must sign in again), Unimplemented when the
+	// provider has no refresh, Unavailable otherwise.
+	Refresh(ctx context.Context, t Tokens) (*SignIn, error)
+}
+
+// AuthRequest is what a [RedirectProvider] puts in its authorization URL.
+type AuthRequest struct {
+	// State is the opaque state value, sealed by the Handler.
+	State string
+	// RedirectURI is the callback URL, .../<provider>/handler/frame.
+	RedirectURI string
+	// CodeChallenge is the PKCE S256 challenge; the method is always S256.
+	CodeChallenge string
+	// Nonce is the OIDC nonce to send (providers without ID tokens ignore
+	// it).
+	Nonce string
+	// Scopes are extra scopes the frontend asked for, on top of the
+	// provider's required and configured ones.
+	Scopes []string
+}
+
+// Callback is what came back to the callback, with the secrets the Handler
+// kept for the flow.
+type Callback struct {
+	// Code is the authorization code.
+	Code string
+	// Issuer is the RFC 9207 "iss" parameter of the callback, "" if absent.
+	Issuer string
+	// RedirectURI is the callback URL sent in the authorization request.
+	RedirectURI string
+	// CodeVerifier is the PKCE verifier.
+	CodeVerifier string
+	// Nonce is the nonce sent in the authorization request.
+	Nonce string
+}
+
+// SignIn is the result of a successful sign-in or refresh.
+type SignIn struct {
+	// Identity is who signed in. The Handler sets Identity.Provider to
+	// the id the provider is registered under.
+	Identity Identity
+	// Tokens are the user's provider tokens; empty for a password
+	// provider that issues none.
+	Tokens Tokens
+}
+
+// PasswordProvider signs users in with a username and a password, checked
+// by the provider (an LDAP bind). The Handler serves it at
+// POST <prefix>/<provider>/login with the form or JSON fields "username"
+// and "password", behind the same anti-CSRF checks as /refresh.
+type PasswordProvider interface {
+	Provider
+	// Authenticate checks the password and returns who signed in. A wrong
+	// username or password is an *errcode.Error with code Unauthorized
+	// and the same message for both; a directory that cannot be reached
+	// is Unavailable.
+	Authenticate(ctx context.Context, username, password string) (*SignIn, error)
+}

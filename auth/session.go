@@ -1,0 +1,166 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/scm"
+)
+
+// Session is a signed-in user's session, as a [Handler] keeps it in its
+// [SessionStore]. The browser holds only an opaque, signed id for it; the
+// store holds it sealed. Get one with [Handler.Session].
+//
+// A Session prints (under every fmt verb, slog and JSON) without its
+// tokens.
+type Session struct {
+	// Identity is who signed in.
+	Identity Identity
+	// Env is the auth environment the user signed in under.
+	Env string
+	// Host is the integration host that accepts Tokens.AccessToken
+	// (ProviderInfo.Host), "" when none does.
+	Host string
+	// Tokens are the provider's tokens, as of Version.
+	Tokens Tokens
+	// Created is when the user signed in.
+	Created time.Time
+	// Expires is when the session ends, whatever the tokens do.
+	Expires time.Time
+	// Version is the store's version of the record this was read from.
+	Version int64
+
+	h   *Handler
+	key string // store key
+}
+
+// String describes the session without its tokens, e.g.
+// "session github:alice (github.com)".
+func (s *Session) String() string {
+	if s == nil {
+		return "<nil session>"
+	}
+	str := "session " + s.Identity.String()
+	if s.Host != "" {
+		str += " (" + s.Host + ")"
+	}
+	return str
+}
+
+// Format prints String under every verb.
+func (s *Session) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprint(f, strconv.Quote(s.String()))
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
+
+// LogValue shows the session without its tokens.
+func (s *Session) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("<nil session>")
+	}
+	return slog.GroupValue(slog.String("user", s.Identity.String()), slog.String("host", s.Host), slog.Any("tokens", s.Tokens))
+}
+
+// MarshalJSON writes the identity and the session's times, not its tokens.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Identity Identity  `json:"identity"`
+		Env      string    `json:"env,omitempty"`
+		Host     string    `json:"host,omitempty"`
+		Created  time.Time `json:"created"`
+		Expires  time.Time `json:"expires"`
+	}{s.Identity, s.Env, s.Host, s.Created, s.Expires})
+}
+
+// UserCredentials returns the user's provider token as credentials for the
+// integration host of the provider she signed in with, and for no other:
+// pass it to scm.Client.ForUser. A user who signed in with GitHub
+// Enterprise at ghe.example.com gets her token offered to that host only;
+// a session whose provider has no integration host (OIDC, LDAP) gives
+// empty credentials. The source reads the session's current tokens from
+// the store and refreshes them before they expire, once across all
+// callers (and all replicas sharing the store).
+func (s *Session) UserCredentials() scm.UserCredentials {
+	if s == nil || s.Host == "" || s.h == nil || s.Tokens.AccessToken == "" {
+		return scm.UserCredentials{}
+	}
+	return scm.UserCredentials{s.Host: &userSource{h: s.h, key: s.key, label: "user " + s.Identity.String(), cur: s.snapshot()}}
+}
+
+// snapshot copies what a userSource needs.
+func (s *Session) snapshot() *Session {
+	cp := *s
+	return &cp
+}
+
+// stored is a session as sealed into a Record.
+type stored struct {
+	Identity     Identity  `json:"i"`
+	Env          string    `json:"e,omitempty"`
+	Host         string    `json:"h,omitempty"`
+	AccessToken  string    `json:"at,omitempty"`
+	TokenType    string    `json:"tt,omitempty"`
+	RefreshToken string    `json:"rt,omitempty"`
+	IDToken      string    `json:"it,omitempty"`
+	Scope        string    `json:"sc,omitempty"`
+	Expiry       time.Time `json:"x,omitzero"`
+	Created      time.Time `json:"c"`
+	Expires      time.Time `json:"z"`
+}
+
+func (s *Session) encode() ([]byte, error) {
+	return json.Marshal(stored{
+		Identity: s.Identity, Env: s.Env, Host: s.Host,
+		AccessToken: s.Tokens.AccessToken, TokenType: s.Tokens.TokenType, RefreshToken: s.Tokens.RefreshToken,
+		IDToken: s.Tokens.IDToken, Scope: s.Tokens.Scope, Expiry: s.Tokens.Expiry,
+		Created: s.Created, Expires: s.Expires,
+	})
+}
+
+func decodeSession(b []byte) (*Session, error) {
+	var st stored
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	return &Session{
+		Identity: st.Identity, Env: st.Env, Host: st.Host,
+		Tokens: Tokens{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken,
+			IDToken: st.IDToken, Scope: st.Scope, Expiry: st.Expiry},
+		Created: st.Created, Expires: st.Expires,
+	}, nil
+}
+
+// userSource is the credentials.Source of a session's access token.
+type userSource struct {
+	h     *Handler
+	key   string
+	label string
+	cur   *Session
+}
+
+// Credential returns the session's access token, refreshed first when it
+// expires within the handler's refresh margin.
+func (u *userSource) Credential(ctx context.Context) (*credentials.Credential, error) {
+	s, err := u.h.fresh(ctx, u.key, u.cur)
+	if err != nil {
+		return nil, err
+	}
+	return &credentials.Credential{Kind: credentials.KindUser, Token: s.Tokens.AccessToken, Expiry: s.Tokens.Expiry, Source: u.label}, nil
+}
+
+// String names the source, never the token.
+func (u *userSource) String() string { return "auth.UserSource(" + u.label + ")" }
+
+// Format prints String under every verb.
+func (u *userSource) Format(f fmt.State, verb rune) { fmt.Fprint(f, u.String()) }
+
+// LogValue names the source, never the token.
+func (u *userSource) LogValue() slog.Value { return slog.StringValue(u.String()) }
