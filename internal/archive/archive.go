@@ -27,12 +27,28 @@
 //
 // Each [Limits] field, when zero, takes its default: 10,000 files (and,
 // separately, 10,000 directories), 256 MiB of file data, 64 MiB per file,
-// and a decompressed archive stream of 4 × MaxBytes (1 GiB by default),
-// which counts every byte read, including headers and entries skipped by
-// Dir or Filter. Sizes in headers are only used to refuse early; the bytes
-// actually read are counted. Exceeding a limit returns an InvalidArgument
+// paths of at most 256 elements and 4096 bytes (after StripComponents and
+// Dir), and a decompressed archive stream of 4 × MaxBytes (1 GiB by
+// default), which counts every byte read, including headers and entries
+// skipped by Dir or Filter. Exceeding a limit returns an InvalidArgument
 // *errcode.Error saying which limit to raise, as soon as it is crossed, so a
 // gzip bomb costs at most the limit's worth of decompression.
+//
+// A file's size in its header is checked against the limits before its
+// data is read, and only then is a buffer of that size allocated, so the
+// snapshot's data never takes more memory than MaxBytes, with no second
+// copy while it is read; the bytes actually read are counted, and an entry
+// longer or shorter than its header says is refused.
+//
+// # Cost
+//
+// Reading is linear in the archive's size: each entry costs time in
+// proportion to its header and data, whatever the depth of its path or the
+// number of entries before it (a path is walked one element at a time, and
+// no structure keyed by whole paths is built). The context is checked
+// before every entry and on every read of the stream, so that a call
+// returns promptly once it is cancelled or its deadline passes, whatever
+// the archive holds.
 //
 // # Other errors
 //
@@ -47,7 +63,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -55,6 +70,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -66,6 +82,11 @@ const (
 	DefaultMaxFiles     = 10_000
 	DefaultMaxBytes     = 256 << 20
 	DefaultMaxFileBytes = 64 << 20
+	// DefaultMaxDepth is far deeper than real source trees nest, and deep
+	// enough for any path a file system accepts in one call.
+	DefaultMaxDepth = 256
+	// DefaultMaxPathBytes is Linux's PATH_MAX.
+	DefaultMaxPathBytes = 4096
 )
 
 // Limits bound what an archive may hold. Zero fields take the defaults
@@ -78,6 +99,13 @@ type Limits struct {
 	MaxBytes int64
 	// MaxFileBytes is the maximum size of one file. Default 64 MiB.
 	MaxFileBytes int64
+	// MaxDepth is the maximum number of elements of a kept entry's path
+	// ("a/b/c" has 3), counted after StripComponents and Dir. Default
+	// 256.
+	MaxDepth int
+	// MaxPathBytes is the maximum length in bytes of a kept entry's path,
+	// counted after StripComponents and Dir. Default 4096.
+	MaxPathBytes int
 	// MaxArchiveBytes is the maximum size of the decompressed archive
 	// stream (and of the compressed one), counting entries that are not
 	// kept. Default 4 × MaxBytes. Not used by ReadZip, which reads only
@@ -123,7 +151,7 @@ func resolve(opts *Options) (*config, error) {
 		o = *opts
 	}
 	l := o.Limits
-	if l.MaxFiles < 0 || l.MaxBytes < 0 || l.MaxFileBytes < 0 || l.MaxArchiveBytes < 0 {
+	if l.MaxFiles < 0 || l.MaxBytes < 0 || l.MaxFileBytes < 0 || l.MaxArchiveBytes < 0 || l.MaxDepth < 0 || l.MaxPathBytes < 0 {
 		return nil, invalidf("negative archive limit %+v", l)
 	}
 	if o.StripComponents < 0 {
@@ -137,6 +165,12 @@ func resolve(opts *Options) (*config, error) {
 	}
 	if l.MaxFileBytes == 0 {
 		l.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if l.MaxDepth == 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxPathBytes == 0 {
+		l.MaxPathBytes = DefaultMaxPathBytes
 	}
 	if l.MaxArchiveBytes == 0 {
 		l.MaxArchiveBytes = 4 * l.MaxBytes
@@ -192,6 +226,7 @@ func (c *config) streamLimit(what string) func() error {
 func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, error) {
 	tr := tar.NewReader(r)
 	b := newBuilder(c.lim)
+	b.ctx = ctx
 	found := c.dir == ""
 	for {
 		if err := ctx.Err(); err != nil {
@@ -222,13 +257,16 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		case tar.TypeLink:
 			kind = kindHardlink
 		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			return nil, invalidf("archive entry %q is a device file or FIFO", name)
+			return nil, invalidf("archive entry %s is a device file or FIFO", abbrev(name))
 		default:
-			return nil, invalidf("archive entry %q has unsupported type %q", name, hdr.Typeflag)
+			return nil, invalidf("archive entry %s has unsupported type %q", abbrev(name), hdr.Typeflag)
 		}
 		rel, keep := c.rebase(name)
 		if !keep {
 			continue
+		}
+		if err := c.checkPath(name, rel); err != nil {
+			return nil, err
 		}
 		found = true
 		switch kind {
@@ -252,6 +290,7 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 			if err := b.checkFile(rel, hdr.Size); err != nil {
 				return nil, err
 			}
+			b.release(rel)
 			data, err := readEntry(tr, hdr.Size)
 			if err != nil {
 				return nil, c.readError(ctx, src, err)
@@ -276,11 +315,23 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(r, size)
+	if size > c.lim.MaxArchiveBytes {
+		return nil, invalidf("zip archive is larger than %d bytes; raise Limits.MaxArchiveBytes", c.lim.MaxArchiveBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, contextError(err)
+	}
+	// The central directory is read through ctxReaderAt, so that a huge
+	// one stops being parsed once ctx is done.
+	zr, err := zip.NewReader(ctxReaderAt{ctx, r}, size)
+	if err != nil && ctx.Err() != nil {
+		return nil, contextError(ctx.Err())
+	}
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // our own name checks decide
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: "corrupt zip archive", Err: err}
 	}
 	b := newBuilder(c.lim)
+	b.ctx = ctx
 	found := c.dir == ""
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
@@ -300,11 +351,14 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 		case mode.IsRegular():
 			kind = kindFile
 		default:
-			return nil, invalidf("archive entry %q is a device file, FIFO or socket (mode %v)", name, mode)
+			return nil, invalidf("archive entry %s is a device file, FIFO or socket (mode %v)", abbrev(name), mode)
 		}
 		rel, keep := c.rebase(name)
 		if !keep {
 			continue
+		}
+		if err := c.checkPath(name, rel); err != nil {
+			return nil, err
 		}
 		found = true
 		switch kind {
@@ -316,7 +370,7 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 			}
 		case kindSymlink:
 			target, err := readZipEntry(ctx, f, 4096, func() error {
-				return invalidf("archive entry %q is a symbolic link with an overlong target", name)
+				return invalidf("archive entry %s is a symbolic link with an overlong target", abbrev(name))
 			})
 			if err != nil {
 				return nil, err
@@ -335,8 +389,9 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 			if err := b.checkFile(rel, hsize); err != nil {
 				return nil, err
 			}
+			b.release(rel)
 			data, err := readZipEntry(ctx, f, c.lim.MaxFileBytes, func() error {
-				return invalidf("archive entry %q is larger than %d bytes; raise Limits.MaxFileBytes", rel, c.lim.MaxFileBytes)
+				return invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(rel), c.lim.MaxFileBytes)
 			})
 			if err != nil {
 				return nil, err
@@ -353,16 +408,36 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 }
 
 // readZipEntry reads one zip entry, at most max bytes; a longer entry
-// returns over().
+// returns over(). The buffer is allocated once, at the size the header
+// declares (already checked against the limits by the caller); Go's zip
+// reader refuses an entry whose data is longer than that, and its checksum
+// is verified at the end.
 func readZipEntry(ctx context.Context, f *zip.File, max int64, over func() error) ([]byte, error) {
+	if f.UncompressedSize64 > uint64(max) {
+		return nil, over()
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %q", f.Name), Err: err}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %s", abbrev(f.Name)), Err: err}
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	buf.Grow(int(min(f.UncompressedSize64, 1<<20, uint64(max))))
-	if _, err := buf.ReadFrom(&counter{ctx: ctx, r: rc, limit: max, over: over}); err != nil {
+	data := make([]byte, f.UncompressedSize64)
+	r := &counter{ctx: ctx, r: rc, limit: max, over: over}
+	_, err = io.ReadFull(r, data)
+	if err == nil {
+		var probe [1]byte
+		var n int
+		n, err = r.Read(probe[:])
+		switch {
+		case n > 0:
+			err = over()
+		case err == io.EOF:
+			err = nil
+		case err == nil:
+			err = io.ErrNoProgress
+		}
+	}
+	if err != nil {
 		var ce *errcode.Error
 		switch {
 		case errors.As(err, &ce):
@@ -370,9 +445,9 @@ func readZipEntry(ctx context.Context, f *zip.File, max int64, over func() error
 		case ctx.Err() != nil:
 			return nil, contextError(ctx.Err())
 		}
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %q", f.Name), Err: err}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %s", abbrev(f.Name)), Err: unexpectedEOF(err)}
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 type entryKind int
@@ -392,22 +467,22 @@ func cleanName(name string) (string, error) {
 	case name == "":
 		return "", invalidf("archive entry with an empty name")
 	case !utf8.ValidString(name):
-		return "", invalidf("archive entry %q: name is not valid UTF-8", name)
+		return "", invalidf("archive entry %s: name is not valid UTF-8", abbrev(name))
 	case strings.ContainsAny(name, "\\\x00"):
-		return "", invalidf("archive entry %q: name contains a backslash or NUL", name)
+		return "", invalidf("archive entry %s: name contains a backslash or NUL", abbrev(name))
 	case name[0] == '/':
-		return "", invalidf("archive entry %q: absolute path", name)
+		return "", invalidf("archive entry %s: absolute path", abbrev(name))
 	case hasDriveLetter(name):
-		return "", invalidf("archive entry %q: Windows drive letter", name)
+		return "", invalidf("archive entry %s: Windows drive letter", abbrev(name))
 	}
 	for elem := range strings.SplitSeq(name, "/") {
 		if elem == ".." {
-			return "", invalidf("archive entry %q: path contains \"..\"", name)
+			return "", invalidf("archive entry %s: path contains \"..\"", abbrev(name))
 		}
 	}
 	c := path.Clean(name)
 	if c != "." && !fs.ValidPath(c) {
-		return "", invalidf("archive entry %q: invalid path", name)
+		return "", invalidf("archive entry %s: invalid path", abbrev(name))
 	}
 	return c, nil
 }
@@ -442,6 +517,33 @@ func (c *config) rebase(name string) (rel string, keep bool) {
 	return "", false
 }
 
+// checkPath refuses a kept entry whose path, rel (relative to the selected
+// tree), is deeper or longer than the limits. Counting is linear in the
+// path's length.
+func (c *config) checkPath(name, rel string) error {
+	if len(rel) > c.lim.MaxPathBytes {
+		return invalidf("archive entry %s: path longer than %d bytes; raise Limits.MaxPathBytes", abbrev(name), c.lim.MaxPathBytes)
+	}
+	if depth := strings.Count(rel, "/") + 1; depth > c.lim.MaxDepth {
+		return invalidf("archive entry %s: path deeper than %d elements; raise Limits.MaxDepth", abbrev(name), c.lim.MaxDepth)
+	}
+	return nil
+}
+
+// abbrev quotes name, cut to its first 64 bytes (on a rune boundary)
+// followed by "..." when it is longer, so that an error never carries a
+// huge path.
+func abbrev(name string) string {
+	if len(name) <= 64 {
+		return strconv.Quote(name)
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return strconv.Quote(name[:cut]) + "..."
+}
+
 // checkLink refuses a link, found at rel in the selected tree, whose target
 // is absolute or resolves outside the tree. A symbolic link's target is
 // relative to the link's directory; a hard link's is a name in the archive.
@@ -454,7 +556,7 @@ func (c *config) checkLink(kind entryKind, name, rel, target string) error {
 		return invalidf("Dir %q is a %s in the archive", c.dir, what)
 	}
 	outside := func() error {
-		return invalidf("archive entry %q is a %s to %q, outside the extracted tree", name, what, target)
+		return invalidf("archive entry %s is a %s to %s, outside the extracted tree", abbrev(name), what, abbrev(target))
 	}
 	if target == "" || !utf8.ValidString(target) || strings.ContainsAny(target, "\\\x00") ||
 		target[0] == '/' || hasDriveLetter(target) {
@@ -477,27 +579,14 @@ func (c *config) checkLink(kind entryKind, name, rel, target string) error {
 	return nil
 }
 
-// readEntry reads a tar entry of the given header size. It allocates at
-// most 1 MiB before seeing the data, and refuses an entry that yields more
-// bytes than its header declared.
+// readEntry reads a tar entry of the given header size, which the caller
+// has checked against the limits: the buffer is allocated once, at that
+// size. It refuses an entry that yields more or fewer bytes than its
+// header declared.
 func readEntry(r io.Reader, size int64) ([]byte, error) {
-	var data []byte
-	if size <= 1<<20 {
-		data = make([]byte, size)
-		if _, err := io.ReadFull(r, data); err != nil {
-			return nil, unexpectedEOF(err)
-		}
-	} else {
-		var buf bytes.Buffer
-		buf.Grow(1 << 20)
-		n, err := buf.ReadFrom(io.LimitReader(r, size))
-		if err != nil {
-			return nil, err
-		}
-		if n < size {
-			return nil, io.ErrUnexpectedEOF
-		}
-		data = buf.Bytes()
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, unexpectedEOF(err)
 	}
 	var probe [1]byte
 	if n, _ := r.Read(probe[:]); n > 0 {
@@ -578,4 +667,17 @@ func (c *counter) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	return n, err
+}
+
+// ctxReaderAt fails every read once ctx is done.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }

@@ -2,11 +2,11 @@ package archive
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -22,10 +22,12 @@ import (
 // links, devices or other special files.
 //
 // The zero FS is an empty tree.
+//
+// Looking a path up walks it one element at a time from the view's top
+// directory (a binary search in each directory's sorted entries), so its
+// cost is linear in the path's length whatever the tree's depth.
 type FS struct {
-	nodes  map[string]*node // full path from the snapshot's top → node; "." is the top
-	root   *node            // the node this view is rooted at
-	prefix string           // path of root in nodes; "" at the top
+	root *node // the directory this view is rooted at; nil for the zero FS
 }
 
 // File describes one entry given to [NewFS].
@@ -50,7 +52,7 @@ func NewFS(files map[string]File) (*FS, error) {
 	for _, name := range names {
 		f := files[name]
 		if name == "." || !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
-			return nil, invalidf("NewFS: invalid path %q", name)
+			return nil, invalidf("NewFS: invalid path %s", abbrev(name))
 		}
 		var err error
 		switch f.Mode.Type() {
@@ -59,7 +61,7 @@ func NewFS(files map[string]File) (*FS, error) {
 		case fs.ModeDir:
 			err = b.addDir(name, f.Mode.Perm(), f.ModTime)
 		default:
-			err = invalidf("NewFS: %q has mode %v; only regular files and directories are allowed", name, f.Mode)
+			err = invalidf("NewFS: %s has mode %v; only regular files and directories are allowed", abbrev(name), f.Mode)
 		}
 		if err != nil {
 			return nil, err
@@ -101,22 +103,27 @@ func (f *FS) lookup(op, name string) (*node, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	if f.nodes == nil {
+	if f.root == nil {
 		if name == "." {
 			return &node{name: ".", mode: fs.ModeDir | 0o755}, nil
 		}
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
+	n := f.root
 	if name == "." {
-		return f.root, nil
+		return n, nil
 	}
-	key := name
-	if f.prefix != "" {
-		key = f.prefix + "/" + name
-	}
-	n, ok := f.nodes[key]
-	if !ok {
-		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	for rest := name; rest != ""; {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		if !n.IsDir() {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		i, ok := slices.BinarySearchFunc(n.entries, elem, func(c *node, e string) int { return strings.Compare(c.name, e) })
+		if !ok {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		n = n.entries[i]
 	}
 	return n, nil
 }
@@ -186,11 +193,7 @@ func (f *FS) Sub(dir string) (fs.FS, error) {
 	if dir == "." {
 		return f, nil
 	}
-	prefix := dir
-	if f.prefix != "" {
-		prefix = f.prefix + "/" + dir
-	}
-	return &FS{nodes: f.nodes, root: n, prefix: prefix}, nil
+	return &FS{root: n}, nil
 }
 
 func dirEntries(nodes []*node) []fs.DirEntry {
@@ -316,41 +319,82 @@ func (d *openDir) Close() error {
 }
 
 // builder assembles a snapshot, enforcing the file and byte limits.
+//
+// Every operation walks its path one element at a time from the top,
+// finding each child in kids by (parent, name): the work per entry is
+// linear in the length of its path, however deep, and no string longer
+// than one element is ever hashed.
 type builder struct {
-	lim   Limits // MaxFiles < 0: no limits
-	nodes map[string]*node
+	ctx   context.Context // checked while creating many directories; nil for NewFS
+	lim   Limits          // MaxFiles < 0: no limits
+	root  *node
+	kids  map[childKey]*node
+	dirs  []*node // every directory, the top included, to sort at the end
 	files int
-	dirs  int
 	bytes int64
+}
+
+// childKey names the child name of directory parent.
+type childKey struct {
+	parent *node
+	name   string
 }
 
 func newBuilder(lim Limits) *builder {
 	root := &node{name: ".", mode: fs.ModeDir | 0o755}
-	return &builder{lim: lim, nodes: map[string]*node{".": root}}
+	return &builder{lim: lim, root: root, kids: map[childKey]*node{}, dirs: []*node{root}}
 }
 
 func (b *builder) limited() bool { return b.lim.MaxFiles >= 0 }
 
-// dir returns the directory at p, creating it and its parents as needed.
+// dir returns the directory at p ("." for the top), creating it and its
+// parents as needed.
 func (b *builder) dir(p string) (*node, error) {
-	if n, ok := b.nodes[p]; ok {
-		if !n.IsDir() {
-			return nil, invalidf("%q is both a file and a directory", p)
-		}
+	n := b.root
+	if p == "." {
 		return n, nil
 	}
-	parent, err := b.dir(path.Dir(p))
-	if err != nil {
-		return nil, err
+	for i, end := 0, 0; end < len(p); i++ {
+		if i%1024 == 1023 && b.ctx != nil {
+			if err := b.ctx.Err(); err != nil {
+				return nil, contextError(err)
+			}
+		}
+		next := strings.IndexByte(p[end:], '/')
+		if next < 0 {
+			next = len(p)
+		} else {
+			next += end
+		}
+		name := p[end:next]
+		child, ok := b.kids[childKey{n, name}]
+		switch {
+		case !ok:
+			if b.limited() && len(b.dirs)-1 >= b.lim.MaxFiles {
+				return nil, invalidf("archive has more than %d directories; raise Limits.MaxFiles", b.lim.MaxFiles)
+			}
+			child = &node{name: name, mode: fs.ModeDir | 0o755}
+			b.kids[childKey{n, name}] = child
+			n.entries = append(n.entries, child)
+			b.dirs = append(b.dirs, child)
+		case !child.IsDir():
+			return nil, invalidf("%s is both a file and a directory", abbrev(p[:next]))
+		}
+		n = child
+		end = next + 1
 	}
-	if b.limited() && b.dirs >= b.lim.MaxFiles {
-		return nil, invalidf("archive has more than %d directories; raise Limits.MaxFiles", b.lim.MaxFiles)
-	}
-	b.dirs++
-	n := &node{name: path.Base(p), mode: fs.ModeDir | 0o755}
-	b.nodes[p] = n
-	parent.entries = append(parent.entries, n)
 	return n, nil
+}
+
+// find returns the node at p, or nil, creating nothing.
+func (b *builder) find(p string) *node {
+	n := b.root
+	for rest := p; rest != "" && n != nil; {
+		var elem string
+		elem, rest, _ = strings.Cut(rest, "/")
+		n = b.kids[childKey{n, elem}]
+	}
+	return n
 }
 
 // addDir records an explicit directory entry with its mode and time.
@@ -371,10 +415,10 @@ func (b *builder) checkFile(p string, size int64) error {
 		return nil
 	}
 	if size > b.lim.MaxFileBytes {
-		return invalidf("archive entry %q is larger than %d bytes; raise Limits.MaxFileBytes", p, b.lim.MaxFileBytes)
+		return invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(p), b.lim.MaxFileBytes)
 	}
 	var old int64
-	if n, ok := b.nodes[p]; ok {
+	if n := b.find(p); n != nil {
 		old = n.Size()
 	} else if b.files >= b.lim.MaxFiles {
 		return invalidf("archive has more than %d files; raise Limits.MaxFiles", b.lim.MaxFiles)
@@ -385,26 +429,40 @@ func (b *builder) checkFile(p string, size int64) error {
 	return nil
 }
 
+// release drops the data of an existing file at p, which a later entry is
+// about to replace, so that the old and the new contents are never held
+// together.
+func (b *builder) release(p string) {
+	if n := b.find(p); n != nil && !n.IsDir() {
+		b.bytes -= n.Size()
+		n.data = nil
+	}
+}
+
 // addFile records a regular file; a later entry for the same path replaces
 // an earlier one, as tar does.
 func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Time) error {
 	if err := b.checkFile(p, int64(len(data))); err != nil {
 		return err
 	}
-	if n, ok := b.nodes[p]; ok {
+	dir, base := ".", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		dir, base = p[:i], p[i+1:]
+	}
+	parent, err := b.dir(dir)
+	if err != nil {
+		return err
+	}
+	if n, ok := b.kids[childKey{parent, base}]; ok {
 		if n.IsDir() {
-			return invalidf("%q is both a file and a directory", p)
+			return invalidf("%s is both a file and a directory", abbrev(p))
 		}
 		b.bytes += int64(len(data)) - n.Size()
 		n.data, n.mode, n.modTime = data, perm&fs.ModePerm, mtime
 		return nil
 	}
-	parent, err := b.dir(path.Dir(p))
-	if err != nil {
-		return err
-	}
-	n := &node{name: path.Base(p), mode: perm & fs.ModePerm, modTime: mtime, data: data}
-	b.nodes[p] = n
+	n := &node{name: base, mode: perm & fs.ModePerm, modTime: mtime, data: data}
+	b.kids[childKey{parent, base}] = n
 	parent.entries = append(parent.entries, n)
 	b.files++
 	b.bytes += int64(len(data))
@@ -413,12 +471,12 @@ func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Ti
 
 // fs sorts every directory and returns the snapshot.
 func (b *builder) fs() *FS {
-	for _, n := range b.nodes {
+	for _, n := range b.dirs {
 		if len(n.entries) > 1 {
 			slices.SortFunc(n.entries, func(x, y *node) int { return strings.Compare(x.name, y.name) })
 		}
 	}
-	return &FS{nodes: b.nodes, root: b.nodes["."]}
+	return &FS{root: b.root}
 }
 
 // invalidf returns an InvalidArgument *errcode.Error.

@@ -36,12 +36,26 @@ type WriteOptions struct {
 //     with a backslash, a NUL byte or invalid UTF-8, are refused with
 //     InvalidArgument.
 //
+// Unlike os.CopyFS, which follows symbolic links already in its
+// destination (so that a link planted there, say "skeleton" pointing to
+// ~/.ssh, makes it write outside the directory it was given), WriteDir
+// refuses them.
+//
+// The cost is linear in the size of the tree, whatever its depth: each
+// directory is opened once, relative to its parent (WriteDir holds one open
+// directory per level of the path it is writing), and every file and
+// directory is created by its name in its parent, never by a path resolved
+// from dest.
+//
 // WriteDir checks ctx between entries and while copying. It does not remove
 // what it wrote before an error.
 func WriteDir(ctx context.Context, fsys fs.FS, dest string, opts *WriteOptions) error {
 	var o WriteOptions
 	if opts != nil {
 		o = *opts
+	}
+	if err := ctx.Err(); err != nil {
+		return contextError(err)
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return writeError(err, "creating the destination")
@@ -51,84 +65,117 @@ func WriteDir(ctx context.Context, fsys fs.FS, dest string, opts *WriteOptions) 
 		return writeError(err, "opening the destination")
 	}
 	defer root.Close()
-	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return writeError(err, "reading the tree")
-		}
-		if err := ctx.Err(); err != nil {
+	w := &writer{ctx: ctx, fsys: fsys, overwrite: o.Overwrite}
+	return w.dir(root, ".")
+}
+
+// writer is one WriteDir call.
+type writer struct {
+	ctx       context.Context
+	fsys      fs.FS
+	overwrite bool
+}
+
+// dir writes the entries of directory name of fsys into root, which is
+// that directory on disk, recursing into subdirectories.
+func (w *writer) dir(root *os.Root, name string) error {
+	entries, err := fs.ReadDir(w.fsys, name)
+	if err != nil {
+		return writeError(err, "reading the tree")
+	}
+	for _, d := range entries {
+		if err := w.ctx.Err(); err != nil {
 			return contextError(err)
 		}
-		if name == "." {
-			return nil
+		base := d.Name()
+		p := base
+		if name != "." {
+			p = name + "/" + base
 		}
-		if !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") || !utf8.ValidString(name) {
-			return invalidf("refusing to write %q: invalid name", name)
+		if base == "." || strings.ContainsAny(base, "/\\\x00") || !fs.ValidPath(base) || !utf8.ValidString(base) {
+			return invalidf("refusing to write %s: invalid name", abbrev(p))
 		}
 		switch t := d.Type(); {
 		case d.IsDir():
-			return mkdir(root, name)
+			if err := mkdir(root, base, p); err != nil {
+				return err
+			}
+			sub, err := root.OpenRoot(base)
+			if err != nil {
+				return writeError(err, fmt.Sprintf("opening directory %s", abbrev(p)))
+			}
+			err = w.dir(sub, p)
+			sub.Close()
+			if err != nil {
+				return err
+			}
 		case t&fs.ModeSymlink != 0:
-			return nil
 		case t != 0:
-			return invalidf("refusing to write %q: not a regular file (mode %v)", name, t)
+			return invalidf("refusing to write %s: not a regular file (mode %v)", abbrev(p), t)
+		default:
+			if err := writeFile(w.ctx, root, w.fsys, p, base, w.overwrite); err != nil {
+				return err
+			}
 		}
-		return writeFile(ctx, root, fsys, name, o.Overwrite)
-	})
+	}
+	return nil
 }
 
-// mkdir creates directory name in root, accepting an existing real
-// directory but not a symbolic link or a file.
-func mkdir(root *os.Root, name string) error {
-	err := root.Mkdir(name, 0o755)
+// mkdir creates directory base in root (p is its path in the tree, for
+// errors), accepting an existing real directory but not a symbolic link
+// or a file.
+func mkdir(root *os.Root, base, p string) error {
+	err := root.Mkdir(base, 0o755)
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, fs.ErrExist) {
-		if fi, lerr := root.Lstat(name); lerr == nil && fi.IsDir() {
+		if fi, lerr := root.Lstat(base); lerr == nil && fi.IsDir() {
 			return nil
 		}
 		return &errcode.Error{Code: errcode.AlreadyExists,
-			Msg: fmt.Sprintf("%q already exists in the destination and is not a directory (symbolic links are not followed)", name)}
+			Msg: fmt.Sprintf("%s already exists in the destination and is not a directory (symbolic links are not followed)", abbrev(p))}
 	}
-	return writeError(err, fmt.Sprintf("creating directory %q", name))
+	return writeError(err, fmt.Sprintf("creating directory %s", abbrev(p)))
 }
 
-// writeFile copies regular file name from fsys to root.
-func writeFile(ctx context.Context, root *os.Root, fsys fs.FS, name string, overwrite bool) error {
+// writeFile copies regular file name from fsys to base in root, the
+// directory on disk that holds it.
+func writeFile(ctx context.Context, root *os.Root, fsys fs.FS, name, base string, overwrite bool) error {
 	src, err := fsys.Open(name)
 	if err != nil {
-		return writeError(err, fmt.Sprintf("opening %q", name))
+		return writeError(err, fmt.Sprintf("opening %s", abbrev(name)))
 	}
 	defer src.Close()
 	fi, err := src.Stat()
 	if err != nil {
-		return writeError(err, fmt.Sprintf("reading %q", name))
+		return writeError(err, fmt.Sprintf("reading %s", abbrev(name)))
 	}
 	if !fi.Mode().IsRegular() {
-		return invalidf("refusing to write %q: not a regular file (mode %v)", name, fi.Mode())
+		return invalidf("refusing to write %s: not a regular file (mode %v)", abbrev(name), fi.Mode())
 	}
 	perm := fs.FileMode(0o644)
 	if fi.Mode()&0o111 != 0 {
 		perm = 0o755
 	}
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	dst, err := root.OpenFile(name, flags, perm)
+	dst, err := root.OpenFile(base, flags, perm)
 	if errors.Is(err, fs.ErrExist) {
 		if !overwrite {
 			return &errcode.Error{Code: errcode.AlreadyExists,
-				Msg: fmt.Sprintf("%q already exists in the destination; set WriteOptions.Overwrite to replace it", name)}
+				Msg: fmt.Sprintf("%s already exists in the destination; set WriteOptions.Overwrite to replace it", abbrev(name))}
 		}
-		if old, lerr := root.Lstat(name); lerr == nil && old.IsDir() {
+		if old, lerr := root.Lstat(base); lerr == nil && old.IsDir() {
 			return &errcode.Error{Code: errcode.AlreadyExists,
-				Msg: fmt.Sprintf("%q is a directory in the destination", name)}
+				Msg: fmt.Sprintf("%s is a directory in the destination", abbrev(name))}
 		}
-		if err := root.Remove(name); err != nil {
-			return writeError(err, fmt.Sprintf("replacing %q", name))
+		if err := root.Remove(base); err != nil {
+			return writeError(err, fmt.Sprintf("replacing %s", abbrev(name)))
 		}
-		dst, err = root.OpenFile(name, flags, perm)
+		dst, err = root.OpenFile(base, flags, perm)
 	}
 	if err != nil {
-		return writeError(err, fmt.Sprintf("creating %q", name))
+		return writeError(err, fmt.Sprintf("creating %s", abbrev(name)))
 	}
 	_, err = io.Copy(dst, ctxReader{ctx, src})
 	if err == nil {
@@ -141,7 +188,7 @@ func writeFile(ctx context.Context, root *os.Root, fsys fs.FS, name string, over
 		if ctx.Err() != nil {
 			return contextError(ctx.Err())
 		}
-		return writeError(err, fmt.Sprintf("writing %q", name))
+		return writeError(err, fmt.Sprintf("writing %s", abbrev(name)))
 	}
 	return nil
 }
