@@ -490,7 +490,7 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 		rs = p.rules[ruleKey{obj, act}]
 	}
 	if rs == nil {
-		return deny("no policy line for " + string(act) + " on this permission or its resource type (default deny)"), nil
+		return deny("no policy line for this permission, its resource type and action (default deny)"), nil
 	}
 	if r, ok := rs.deny.first(e.roles); ok {
 		return p.decided(permission.Deny, "denied by a deny line of one of the user's roles (deny wins)", rs.denyLine[r], r, e), nil
@@ -498,7 +498,7 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 	if r, ok := rs.allow.first(e.roles); ok {
 		return p.decided(permission.Allow, "allowed by a policy line of one of the user's roles", rs.allowLine[r], r, e), nil
 	}
-	return deny("none of the user's roles has a policy line for " + obj + " (default deny)"), nil
+	return deny("none of the user's roles has a policy line for this permission or its resource type and action (default deny)"), nil
 }
 
 func (p *Policy) holdsAny(e *userEntry, rs *ruleSet) bool {

@@ -1,0 +1,47 @@
+package rbac_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/scmkit/scmkit/identity"
+	"github.com/scmkit/scmkit/permission"
+	"github.com/scmkit/scmkit/permission/rbac"
+)
+
+// Only members of group:default/platform-team may register components.
+func Example() {
+	csv := `p, role:default/registrar, catalog.entity.create, create, allow
+p, role:default/registrar, catalog.location.create, create, allow
+g, group:default/platform-team, role:default/registrar
+`
+	file, err := rbac.ParseCSV("policy.csv", strings.NewReader(csv))
+	if err != nil {
+		log.Fatal(err)
+	}
+	org := &rbac.Membership{Users: map[string][]string{
+		"user:default/alice": {"group:default/platform-team"},
+		"user:default/bob":   {"group:default/team-a"},
+	}}
+	policy, err := rbac.New([]*rbac.File{file}, org, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	authz := permission.NewAuthorizer(policy, nil)
+	for _, ref := range []string{"user:default/alice", "user:default/bob"} {
+		who := identity.Principal{User: &identity.User{EntityRef: ref}}
+		ok, why, err := authz.Allowed(context.Background(), who, permission.MustKnown(permission.CatalogEntityCreate), "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ref, ok)
+		fmt.Println(" ", why)
+	}
+	// Output:
+	// user:default/alice true
+	//   rbac: allowed by a policy line of one of the user's roles [p, role:default/registrar, catalog.entity.create, create, allow at policy.csv:1] via group:default/platform-team [g, group:default/platform-team, role:default/registrar at policy.csv:3]
+	// user:default/bob false
+	//   rbac: none of the user's roles has a policy line for this permission or its resource type and action (default deny)
+}
