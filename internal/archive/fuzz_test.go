@@ -2,7 +2,9 @@ package archive_test
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/scmkit/scmkit/internal/archive"
 	"github.com/scmkit/scmkit/internal/errcode"
@@ -97,6 +100,203 @@ func FuzzReadTarGz(f *testing.F) {
 			if err := fstest.TestFS(fsys, paths...); err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+// shapeLimits are the limits the shape fuzzers read with: the defaults for
+// depth and path length (raised when the fuzzer asks, to exercise the
+// builder on deep trees), small file counts to keep executions fast.
+func shapeLimits(raise bool) archive.Limits {
+	lim := archive.Limits{MaxFiles: 2000, MaxBytes: 1 << 20, MaxFileBytes: 64 << 10, MaxArchiveBytes: 64 << 20}
+	if raise {
+		lim.MaxFiles, lim.MaxDepth, lim.MaxPathBytes = 1<<20, 1<<20, 4<<20
+	}
+	return lim
+}
+
+// shapeNames returns count entry names of depth elements, each element
+// elemLen bytes long ("d" repeated, or a per-entry prefix when distinct
+// so that every entry creates new directories), capped at maxName bytes.
+func shapeNames(depth, elemLen, count int, distinct bool, maxName int) []string {
+	names := make([]string, 0, count)
+	for i := range count {
+		elem := strings.Repeat("d", elemLen)
+		if distinct {
+			elem = fmt.Sprintf("%x-%s", i, elem)
+		}
+		n := min(depth, maxName/(len(elem)+1)) // whole elements within maxName
+		names = append(names, strings.Repeat(elem+"/", n)+fmt.Sprintf("f%d", i))
+	}
+	return names
+}
+
+// checkShape asserts the properties every read must have: a prompt
+// return, an *errcode.Error on failure, and on success a snapshot whose
+// kept paths are within the limits.
+func checkShape(t *testing.T, lim archive.Limits, size int, elapsed time.Duration, fsys *archive.FS, err error, names []string) {
+	t.Helper()
+	// Linear work: well under a second for the few MiB of names a shape
+	// holds. A reader quadratic in depth needs seconds for 60,000 levels.
+	if elapsed > 2*time.Second {
+		t.Fatalf("reading a %d-byte archive of %d entries took %v", size, len(names), elapsed)
+	}
+	if err != nil {
+		var ce *errcode.Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("error %v (%T) is not an *errcode.Error", err, err)
+		}
+		if len(err.Error()) > 2000 {
+			t.Fatalf("error of %d bytes; want names abbreviated", len(err.Error()))
+		}
+		return
+	}
+	maxDepth, maxPath := lim.MaxDepth, lim.MaxPathBytes
+	if maxDepth == 0 {
+		maxDepth = archive.DefaultMaxDepth
+	}
+	if maxPath == 0 {
+		maxPath = archive.DefaultMaxPathBytes
+	}
+	for _, n := range names {
+		if d := strings.Count(n, "/") + 1; d > maxDepth {
+			t.Fatalf("a path of %d elements was accepted with MaxDepth %d", d, maxDepth)
+		}
+		if len(n) > maxPath {
+			t.Fatalf("a %d-byte path was accepted with MaxPathBytes %d", len(n), maxPath)
+		}
+	}
+	if len(names) > 0 {
+		last := names[len(names)-1]
+		if _, err := fs.Stat(fsys, last); err != nil {
+			t.Fatalf("accepted entry missing from the snapshot: %v", err)
+		}
+	}
+}
+
+// FuzzReadTarGzShape builds gzipped tar archives from a shape (path depth,
+// element length, entry count, whether every entry creates new
+// directories, whether the depth and path limits are raised) and reads
+// them: the reader must return promptly (it is linear in the archive's
+// size), never panic, and keep only paths within the limits. A reader
+// quadratic in depth fails here within seconds of fuzzing.
+func FuzzReadTarGzShape(f *testing.F) {
+	f.Add(uint32(3), uint16(1), uint16(3), false, false)
+	f.Add(uint32(300), uint16(1), uint16(1), false, false)
+	f.Add(uint32(40_000), uint16(1), uint16(1), false, true)
+	f.Add(uint32(200), uint16(20), uint16(50), true, true)
+	f.Add(uint32(1), uint16(5000), uint16(10), false, false)
+	f.Fuzz(func(t *testing.T, depth uint32, elemLen uint16, count uint16, distinct, raise bool) {
+		lim := shapeLimits(raise)
+		// A tar name may be up to 1 MiB (a pax record); the entries' names
+		// together stay within 4 MiB.
+		n := 1 + int(count%512)
+		names := shapeNames(int(depth%(1<<17)), 1+int(elemLen%300), n, distinct, min(1<<20-64, 4<<20/n))
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(zw)
+		for _, name := range names {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 1, Typeflag: tar.TypeReg}); err != nil {
+				t.Skip(err)
+			}
+			tw.Write([]byte{'x'})
+		}
+		tw.Close()
+		zw.Close()
+		start := time.Now()
+		fsys, err := archive.ReadTarGz(t.Context(), bytes.NewReader(buf.Bytes()), &archive.Options{Limits: lim})
+		checkShape(t, lim, buf.Len(), time.Since(start), fsys, err, names)
+	})
+}
+
+// FuzzReadZipShape is FuzzReadTarGzShape for zip archives, whose names
+// are at most 65,535 bytes.
+func FuzzReadZipShape(f *testing.F) {
+	f.Add(uint32(3), uint16(1), uint16(3), false, false)
+	f.Add(uint32(300), uint16(1), uint16(1), false, false)
+	f.Add(uint32(30_000), uint16(1), uint16(1), false, true)
+	f.Add(uint32(200), uint16(20), uint16(50), true, true)
+	f.Fuzz(func(t *testing.T, depth uint32, elemLen uint16, count uint16, distinct, raise bool) {
+		lim := shapeLimits(raise)
+		n := 1 + int(count%1024)
+		names := shapeNames(int(depth%(1<<16)), 1+int(elemLen%300), n, distinct, min(65_535-16, 8<<20/n))
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, name := range names {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+			if err != nil {
+				t.Skip(err)
+			}
+			w.Write([]byte{'x'})
+		}
+		if err := zw.Close(); err != nil {
+			t.Skip(err)
+		}
+		start := time.Now()
+		fsys, err := archive.ReadZip(t.Context(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), &archive.Options{Limits: lim})
+		checkShape(t, lim, buf.Len(), time.Since(start), fsys, err, names)
+	})
+}
+
+// FuzzReadZip feeds arbitrary bytes to ReadZip, seeded with small zips
+// (unsafe names, links, deep and long paths): no panic, *errcode.Error on
+// failure, and a snapshot of valid paths within the limits.
+func FuzzReadZip(f *testing.F) {
+	for _, s := range [][]entry{
+		{{name: "repo/", typ: tar.TypeDir}, {name: "repo/a.txt", body: "a"}, {name: "repo/sub/b", body: "b", mode: 0o755}},
+		{{name: "../evil", body: "x"}},
+		{{name: "repo/l", typ: tar.TypeSymlink, link: "../../etc"}},
+		{{name: "repo/a", body: "x"}, {name: "repo/a/b", body: "y"}},
+		{{name: strings.Repeat("a/", 300) + "f", body: "deep"}},
+		{{name: strings.Repeat("x", 5000), body: "long"}},
+	} {
+		f.Add(zipBytes(f, s...), uint8(1), "")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, strip uint8, dir string) {
+		lim := archive.Limits{MaxFiles: 200, MaxBytes: 1 << 20, MaxFileBytes: 256 << 10, MaxArchiveBytes: 4 << 20}
+		start := time.Now()
+		fsys, err := archive.ReadZip(t.Context(), bytes.NewReader(data), int64(len(data)), &archive.Options{
+			Limits: lim, StripComponents: int(strip % 4), Dir: dir,
+		})
+		if elapsed := time.Since(start); elapsed > 2*time.Second {
+			t.Fatalf("reading %d bytes took %v", len(data), elapsed)
+		}
+		if err != nil {
+			var ce *errcode.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v (%T) is not an *errcode.Error", err, err)
+			}
+			return
+		}
+		var files int
+		var total int64
+		err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !fs.ValidPath(p) || strings.Contains(p, `\`) || len(p) > archive.DefaultMaxPathBytes ||
+				strings.Count(p, "/")+1 > archive.DefaultMaxDepth {
+				return fmt.Errorf("invalid path %q in the snapshot", p)
+			}
+			switch {
+			case d.IsDir():
+			case d.Type() != 0:
+				return fmt.Errorf("%q has type %v; want only files and directories", p, d.Type())
+			default:
+				files++
+				b, err := fsys.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				total += int64(len(b))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files > lim.MaxFiles || total > lim.MaxBytes {
+			t.Fatalf("snapshot of %d files, %d bytes exceeds %+v", files, total, lim)
 		}
 	})
 }
