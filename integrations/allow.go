@@ -29,7 +29,7 @@ func (v *validator) readingAllow(entries []ReadingAllow) ([]ReadingAllow, []allo
 				v.add(fmt.Sprintf("%s.paths[%d]", p, j), "path %s must start with /", quote(ap))
 				ok = false
 			default:
-				paths = append(paths, path.Clean(ap))
+				paths = append(paths, cleanKeepSlash(ap))
 			}
 		}
 		if !ok {
@@ -110,8 +110,12 @@ func portRange(s string) (lo, hi int, msg string) {
 //   - an entry without a port matches only the scheme's default port; a
 //     port or "low-high" range matches an explicit port in it, or the
 //     default port if that is in it;
-//   - paths, when set, match the cleaned URL path exactly or as a
-//     segment prefix ("/docs" matches "/docs" and "/docs/a", not "/docsx");
+//   - paths, when set, are compared with the normalised URL path (a
+//     trailing slash kept): a path without a trailing slash matches
+//     itself or as a segment prefix ("/docs" matches "/docs" and
+//     "/docs/a", not "/docsx"); a path ending in "/" matches what lies
+//     below that directory ("/docs/" matches "/docs/" and "/docs/a", not
+//     "/docs");
 //   - a path with "." or ".." segments, literally or percent-encoded at any
 //     depth, is never allowed (it could mean different things to different
 //     servers);
@@ -147,7 +151,7 @@ func (r *Registry) AllowsAnonymous(rawURL string) bool {
 	if hasDotSegment(u.EscapedPath()) || hasControl(fullyDecode(u.EscapedPath())) {
 		return false
 	}
-	clean := path.Clean("/" + u.Path)
+	clean := cleanKeepSlash("/" + u.Path)
 	host := strings.ToLower(u.Hostname())
 	for _, rule := range r.rules {
 		if rule.wild {
@@ -164,10 +168,31 @@ func (r *Registry) AllowsAnonymous(rawURL string) bool {
 			return true
 		}
 		for _, ap := range rule.paths {
-			if clean == ap || ap == "/" || strings.HasPrefix(clean, ap+"/") {
+			if pathAllowed(clean, ap) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// cleanKeepSlash cleans p as path.Clean does but keeps a trailing slash,
+// as Node's path.posix.normalize (which Backstage uses) does.
+func cleanKeepSlash(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// pathAllowed reports whether the normalised URL path target is allowed
+// by the allow-list path ap (both from cleanKeepSlash), as in Backstage.
+func pathAllowed(target, ap string) bool {
+	if strings.HasSuffix(ap, "/") {
+		// A directory: what lies below it.
+		return strings.HasPrefix(target, ap)
+	}
+	t := strings.TrimSuffix(target, "/")
+	return t == ap || strings.HasPrefix(t, ap+"/")
 }

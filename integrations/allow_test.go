@@ -17,6 +17,7 @@ func TestAllowsAnonymous(t *testing.T) {
 		{Host: "[2001:db8::1]:8443"},
 		{Host: "10.1.2.3"},
 		{Host: "root.example.com", Paths: []string{"/"}},
+		{Host: "dirs.example.com", Paths: []string{"/a/b/", "/c//d/"}},
 	}})
 	if err != nil {
 		t.Fatalf("NewRegistry() = %v", err)
@@ -38,15 +39,22 @@ func TestAllowsAnonymous(t *testing.T) {
 		{"https://a.b.docs.example.org/x", true}, // any depth
 		{"https://docs.example.org/x", false},    // not the apex
 		{"https://xdocs.example.org/x", false},   // label boundary
-		{"https://files.example.net/public", true},
+		// "/public/" ends in a slash: what lies below the directory, not
+		// the directory URL itself (Backstage's rule).
+		{"https://files.example.net/public", false},
+		{"https://files.example.net/public/", true},
 		{"https://files.example.net/public/a/b.txt", true},
+		{"https://files.example.net/public//a", true},
 		{"https://files.example.net/publicity", false},
+		// "/shared/team" has no trailing slash: itself and what lies
+		// below, at segment boundaries.
 		{"https://files.example.net/shared/team", true},
+		{"https://files.example.net/shared/team/", true},
 		{"https://files.example.net/shared/team/x", true},
+		{"https://files.example.net/shared/team/x/", true},
 		{"https://files.example.net/shared/teams", false},
 		{"https://files.example.net/shared", false},
 		{"https://files.example.net/private", false},
-		{"https://files.example.net/public//a", true},
 		{"https://files.example.net/public/../private/x", false},
 		{"https://files.example.net/public/%2e%2e/private/x", false},
 		{"https://files.example.net/public/%252e%252e/private/x", false},
@@ -64,6 +72,15 @@ func TestAllowsAnonymous(t *testing.T) {
 		{"https://[2001:db8::1]/x", false},
 		{"https://10.1.2.3/x", true},
 		{"https://root.example.com/any/path", true},
+		{"https://root.example.com/", true},
+		{"https://root.example.com", true},
+		{"https://dirs.example.com/a/b/c", true},
+		{"https://dirs.example.com/a/b/", true},
+		{"https://dirs.example.com/a/b", false},
+		{"https://dirs.example.com/a/bc", false},
+		{"https://dirs.example.com/a", false},
+		{"https://dirs.example.com/c/d/e", true}, // the configured path is normalised too
+		{"https://dirs.example.com/c/d", false},
 		{"ftp://example.com/x", false},
 		{"https://user:pw@example.com/x", false},
 		{"example.com/x", false},
@@ -80,9 +97,10 @@ func TestAllowsAnonymous(t *testing.T) {
 	}
 	want := []ReadingAllow{
 		{Host: "example.com"}, {Host: "*.docs.example.org"},
-		{Host: "files.example.net", Paths: []string{"/public", "/shared/team"}},
+		{Host: "files.example.net", Paths: []string{"/public/", "/shared/team"}},
 		{Host: "ports.example.com:8080"}, {Host: "range.example.com:8000-8100"}, {Host: "tls.example.com:443"},
 		{Host: "[2001:db8::1]:8443"}, {Host: "10.1.2.3"}, {Host: "root.example.com", Paths: []string{"/"}},
+		{Host: "dirs.example.com", Paths: []string{"/a/b/", "/c/d/"}},
 	}
 	if diff := cmp.Diff(want, r.ReadingAllow()); diff != "" {
 		t.Errorf("ReadingAllow() mismatch (-want +got):\n%s", diff)

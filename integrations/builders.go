@@ -14,6 +14,9 @@ const (
 // check validates loc for the builders: it must be of in's kind (or have
 // no kind), name a repository, and be safe to put in a URL.
 func (in *Integration) check(op string, loc Location) error {
+	if in.Disabled != nil {
+		return disabledError(op, in)
+	}
 	if loc.Kind != "" && loc.Kind != in.Kind {
 		return invalid(op, in, "the Location is of kind "+quote(string(loc.Kind))+", not "+quote(string(in.Kind)))
 	}

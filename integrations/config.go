@@ -24,6 +24,26 @@ type Config struct {
 	// ReadingAllow is backend.reading.allow: hosts that may be read
 	// anonymously although no integration is configured for them.
 	ReadingAllow []ReadingAllow
+
+	// Unsupported lists the entries of Backstage integration sections
+	// scmkit does not serve (integrations.azure, awsS3, gerrit, ...). They
+	// are not used; the registry only remembers their hosts, so that a
+	// URL on one of them is refused with an error naming the section
+	// that would serve it in Backstage.
+	Unsupported []UnsupportedEntry
+}
+
+// UnsupportedEntry is one entry of a Backstage integration section that
+// scmkit does not serve.
+type UnsupportedEntry struct {
+	// Section is the key under integrations, e.g. "azure", "gerrit" or
+	// the removed "bitbucket".
+	Section string
+	// Path is the entry's config path, e.g. "integrations.azure[0]".
+	Path string
+	// Host is the host the entry serves in Backstage (its host key, or
+	// the section's default such as dev.azure.com); "" if unknown.
+	Host string
 }
 
 // ReadingAllow is one entry of backend.reading.allow.
@@ -33,9 +53,12 @@ type ReadingAllow struct {
 	// apex), optionally followed by ":port" or a range ":low-high". Without
 	// a port only the scheme's default port matches.
 	Host string // host
-	// Paths, if set, restricts reading to URLs whose cleaned path equals
-	// one of these or lies below it ("/docs" allows "/docs" and
-	// "/docs/a", not "/docsx"). Empty means every path.
+	// Paths, if set, restricts reading to URLs whose normalised path
+	// matches one of these, as in Backstage: a path without a trailing
+	// slash matches itself and what lies below it ("/docs" allows "/docs"
+	// and "/docs/a", not "/docsx"); a path ending in "/" matches only what
+	// lies below that directory ("/docs/" allows "/docs/" and "/docs/a",
+	// not "/docs"). Empty means every path.
 	Paths []string // paths
 }
 
@@ -74,11 +97,28 @@ type GitHubAppConfig struct {
 
 // GitLabConfig is one entry of integrations.gitlab.
 type GitLabConfig struct {
-	Host        string             // host
-	APIBaseURL  string             // apiBaseUrl; default https://gitlab.com/api/v4 for gitlab.com only
-	BaseURL     string             // baseUrl; default https://HOST; its path is the instance's sub-path
+	Host       string // host
+	APIBaseURL string // apiBaseUrl; default https://gitlab.com/api/v4 for gitlab.com only
+	// BaseURL is the web address of the instance; default https://HOST.
+	// Its path is the instance's sub-path. It may be on another host than
+	// Host (a proxy or vanity domain in front of the instance): URLs are
+	// still matched on Host.
+	BaseURL     string             // baseUrl
 	Token       Secret             // token
+	Retry       *GitLabRetry       // retry
 	Credentials []ScopedCredential // credentials (scmkit extension)
+}
+
+// GitLabRetry is integrations.gitlab[].retry, Backstage's retry policy for
+// one GitLab instance. scmkit honours MaxRetries (the number of retries
+// after the first attempt; 0 disables retrying for this host) for the
+// responses its own policy retries (429 and 5xx, waiting as the server
+// says); RetryStatusCodes and MaxAPIRequestsPerMinute are validated and
+// kept for embedders but not otherwise used.
+type GitLabRetry struct {
+	MaxRetries              int   // maxRetries; Backstage's default 0
+	RetryStatusCodes        []int // retryStatusCodes
+	MaxAPIRequestsPerMinute int   // maxApiRequestsPerMinute; -1 (default) is unlimited
 }
 
 // BitbucketCloudConfig is one entry of integrations.bitbucketCloud.

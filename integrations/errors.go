@@ -54,7 +54,12 @@ func invalid(op string, in *Integration, msg string) error {
 }
 
 // errNoIntegration is the error for a URL whose host has no integration.
-func errNoIntegration(op, host string) error {
+// When an entry of a section scmkit does not serve names the host, the
+// message says so.
+func (r *Registry) errNoIntegration(op, host string) error {
+	if u, ok := r.Unsupported(host); ok {
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host, Msg: UnsupportedMessage(host, u)}
+	}
 	return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host,
 		Msg: "no integration is configured for host " + quote(host) +
 			"; add an entry with host: " + quote(host) + " under integrations.github, integrations.gitlab," +
@@ -69,4 +74,16 @@ func joinFieldErrors(errs []*FieldError) error {
 		es[i] = e
 	}
 	return errors.Join(es...)
+}
+
+// UnsupportedMessage says that host is served in Backstage by the entry u
+// of a section scmkit does not support, and what to do.
+func UnsupportedMessage(host string, u UnsupportedEntry) string {
+	if u.Section == "bitbucket" {
+		return "host " + quote(host) + " is configured at " + u.Path + ", in the integrations.bitbucket section that Backstage removed;" +
+			" move the entry to integrations.bitbucketCloud (bitbucket.org) or integrations.bitbucketServer"
+	}
+	return "host " + quote(host) + " is configured at " + u.Path + ", an integrations." + u.Section +
+		" entry, which scmkit does not support; only integrations.github, integrations.gitlab," +
+		" integrations.bitbucketCloud and integrations.bitbucketServer are served"
 }

@@ -81,7 +81,10 @@ func (r *Registry) parseURL(u *url.URL) (parsed, error) {
 	}
 	in, ok := r.ByHost(u.Host)
 	if !ok {
-		return parsed{}, errNoIntegration(opParse, NormalizeHost(u.Host))
+		return parsed{}, r.errNoIntegration(opParse, NormalizeHost(u.Host))
+	}
+	if in.Disabled != nil {
+		return parsed{}, disabledError(opParse, in)
 	}
 	segs, msg := splitPath(u.EscapedPath())
 	if msg != "" {
@@ -166,7 +169,10 @@ func stripBasePath(in *Integration, segs segments) (string, int, string) {
 func (r *Registry) URL(loc Location) (string, error) {
 	in, ok := r.ByHost(loc.Host)
 	if !ok {
-		return "", errNoIntegration(opURL, loc.Host)
+		return "", r.errNoIntegration(opURL, NormalizeHost(loc.Host))
+	}
+	if in.Disabled != nil {
+		return "", disabledError(opURL, in)
 	}
 	if loc.Kind != "" && loc.Kind != in.Kind {
 		return "", invalid(opURL, in, "the Location is of kind "+quote(string(loc.Kind))+" but "+in.ConfigPath+" is "+quote(string(in.Kind)))

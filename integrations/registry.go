@@ -1,5 +1,7 @@
 package integrations
 
+import "strings"
+
 // Integration is one validated, normalised integration: a configured entry
 // with its defaults applied, or an implicit default for a public host.
 type Integration struct {
@@ -24,6 +26,16 @@ type Integration struct {
 	// ConfigPath says where the entry came from: "integrations.github[0]",
 	// or "integrations.github (default github.com)" for an implicit one.
 	ConfigPath string
+
+	// Disabled, when not nil, says why the entry cannot be used: it has a
+	// value that Backstage accepts at start-up but that cannot work, such
+	// as an apiBaseUrl that is not a URL. The entry keeps its host, so its
+	// URLs are neither read anonymously nor sent elsewhere, and every
+	// operation through it (Parse, URL, the URL builders, the scm client)
+	// fails with this error: an *errcode.Error with code InvalidArgument
+	// whose message names the config path. [NewRegistry] reports it as a
+	// warning.
+	Disabled error
 
 	// Exactly one of these is set, matching Kind; it is the entry with its
 	// defaults applied, tokens trimmed as Backstage trims them and a GitHub
@@ -57,21 +69,47 @@ type Location struct {
 // hosts github.com, gitlab.com and bitbucket.org. A Registry is immutable
 // and safe for concurrent use.
 type Registry struct {
-	list     []*Integration
-	allow    []ReadingAllow
-	rules    []allowRule
-	warnings []string
+	list        []*Integration
+	allow       []ReadingAllow
+	rules       []allowRule
+	warnings    []string
+	unsupported []UnsupportedEntry
 }
 
-// Warnings returns messages about deprecated settings that NewRegistry
-// accepted, each prefixed with its config path, e.g.
+// Warnings returns messages about settings that NewRegistry accepted but
+// that deserve attention (a deprecated Bitbucket Cloud app password, a
+// disabled entry), each prefixed with its config path, e.g.
 // "integrations.bitbucketCloud[0].appPassword: Atlassian removed ...".
-// Embedders should log them once at start-up.
+// Embedders should log them once at start-up. A registry made by
+// [NewRegistryWith] with [RegistryOptions.Warn] set has none: they went to
+// that function instead (config.Load does this, so that they are reported
+// once, in config.Config.Warnings, with the file they come from).
 func (r *Registry) Warnings() []string {
 	if r == nil {
 		return nil
 	}
 	return append([]string(nil), r.warnings...)
+}
+
+// Unsupported returns the entry of an integration section scmkit does not
+// serve (see [Config.Unsupported]) whose host is host, if any. Hosts
+// compare as in [Registry.ByHost]; an entry whose host is a service domain
+// (awsS3's amazonaws.com, azureBlobStorage's blob.core.windows.net) also
+// matches its sub-domains.
+func (r *Registry) Unsupported(host string) (UnsupportedEntry, bool) {
+	if r == nil {
+		return UnsupportedEntry{}, false
+	}
+	host = NormalizeHost(host)
+	for _, u := range r.unsupported {
+		if u.Host == "" {
+			continue
+		}
+		if u.Host == host || (u.Section == "awsS3" || u.Section == "azureBlobStorage") && strings.HasSuffix(host, "."+u.Host) {
+			return u, true
+		}
+	}
+	return UnsupportedEntry{}, false
 }
 
 // ReadingAllow returns a copy of the validated backend.reading.allow

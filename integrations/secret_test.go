@@ -96,8 +96,28 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 			t.Errorf("Parse(URL with user info) = %v; want an error without the secret", err)
 		}
 	}
-	_, err := NewRegistry(Config{GitLab: []GitLabConfig{{Host: "g.example.com", APIBaseURL: "https://u:" + secretValue + "@g.example.com/api/v4", BaseURL: "ftp://u:" + secretValue + "@g.example.com"}}})
-	if err == nil || strings.Contains(err.Error(), secretValue) {
-		t.Errorf("NewRegistry(base URLs with passwords) = %v; want an error without the secret", err)
+	// Base URLs with passwords disable their entries: neither the warning
+	// nor the error of a call through the entry shows the secret.
+	reg, err := NewRegistry(Config{GitLab: []GitLabConfig{{Host: "g.example.com", APIBaseURL: "https://u:" + secretValue + "@g.example.com/api/v4", BaseURL: "ftp://u:" + secretValue + "@g.example.com"}}})
+	if err != nil || strings.Contains(strings.Join(reg.Warnings(), "\n"), secretValue) || len(reg.Warnings()) == 0 {
+		t.Errorf("NewRegistry(base URLs with passwords) = %v, warnings %q; want a warning without the secret", err, reg.Warnings())
+	}
+	if _, err := reg.Parse("https://g.example.com/a/b"); err == nil || strings.Contains(err.Error(), secretValue) {
+		t.Errorf("Parse() through a disabled entry = %v; want an error without the secret", err)
+	}
+	// A token put in apiBaseUrl by mistake is never quoted, whatever it
+	// looks like.
+	for _, tok := range []string{secretValue, "ghp_" + secretValue, "x"} {
+		reg, err = NewRegistry(Config{GitHub: []GitHubConfig{{Host: "ghe.example.com", APIBaseURL: tok}}, BitbucketServer: []BitbucketServerConfig{{Host: "bbs.example.com", APIBaseURL: tok}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range reg.Warnings() {
+			if strings.Contains(w, strconvQuote(tok)) {
+				t.Errorf("warning %q quotes the value %q", w, tok)
+			}
+		}
 	}
 }
+
+func strconvQuote(s string) string { return quote(s) }

@@ -1,6 +1,7 @@
 package integrations
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -21,8 +22,26 @@ import (
 // accepted settings (a Bitbucket Cloud app password) are reported by
 // [Registry.Warnings].
 //
+// A value that Backstage accepts at start-up but that cannot work (an
+// apiBaseUrl of GitHub or Bitbucket that is not an http(s) URL, a GitHub
+// Enterprise entry with neither apiBaseUrl nor rawBaseUrl) does not fail
+// NewRegistry: the entry is kept with [Integration.Disabled] set, so that
+// one bad entry does not stop a deployment that Backstage would start, and
+// a warning names it.
+//
 // cfg is not modified and not retained: the registry holds copies.
-func NewRegistry(cfg Config) (*Registry, error) {
+func NewRegistry(cfg Config) (*Registry, error) { return NewRegistryWith(cfg, nil) }
+
+// RegistryOptions configures [NewRegistryWith]. The zero value (or nil)
+// behaves as [NewRegistry].
+type RegistryOptions struct {
+	// Warn, if set, receives each warning (path is its config path, msg
+	// the text without the path) instead of [Registry.Warnings].
+	Warn func(path, msg string)
+}
+
+// NewRegistryWith is [NewRegistry] with options.
+func NewRegistryWith(cfg Config, opts *RegistryOptions) (*Registry, error) {
 	v := &validator{hosts: map[string]string{}}
 	var list []*Integration
 
@@ -56,6 +75,7 @@ func NewRegistry(cfg Config) (*Registry, error) {
 		}
 	}
 	allow, rules := v.readingAllow(cfg.ReadingAllow)
+	unsupported := v.unsupported(cfg.Unsupported)
 
 	if len(v.errs) > 0 {
 		n := len(v.errs)
@@ -66,13 +86,37 @@ func NewRegistry(cfg Config) (*Registry, error) {
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: "integrations.NewRegistry", Msg: msg,
 			Err: joinFieldErrors(v.errs)}
 	}
-	return &Registry{list: list, allow: allow, rules: rules, warnings: v.warns}, nil
+	reg := &Registry{list: list, allow: allow, rules: rules, unsupported: unsupported}
+	for _, w := range v.warns {
+		if opts != nil && opts.Warn != nil {
+			opts.Warn(w.path, w.msg)
+		} else {
+			reg.warnings = append(reg.warnings, w.path+": "+w.msg)
+		}
+	}
+	return reg, nil
+}
+
+// unsupported copies the entries of unsupported sections, normalising
+// their hosts; entries without a valid host are kept without one.
+func (v *validator) unsupported(entries []UnsupportedEntry) []UnsupportedEntry {
+	if len(entries) == 0 {
+		return nil
+	}
+	out := make([]UnsupportedEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.Host = NormalizeHost(strings.TrimSpace(e.Host)); hostProblem(e.Host) != "" {
+			e.Host = ""
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // validator collects problems and warnings while NewRegistry walks cfg.
 type validator struct {
 	errs  []*FieldError
-	warns []string
+	warns []warning
 	// hosts maps each claimed host (normalised) to the path of the entry
 	// that claimed it first.
 	hosts map[string]string
@@ -82,7 +126,28 @@ func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (v *validator) warn(path, msg string) { v.warns = append(v.warns, path+": "+msg) }
+// warning is one warning of NewRegistry.
+type warning struct{ path, msg string }
+
+func (v *validator) warn(path, msg string) { v.warns = append(v.warns, warning{path, msg}) }
+
+// disable returns the error that disables the entry at entry because of
+// the problem msg at path, and warns about it.
+func (v *validator) disable(entry, path, msg string) error {
+	v.warn(path, msg+"; Backstage starts with this entry, so it is loaded, but every call through "+entry+" fails until it is fixed")
+	return &errcode.Error{Code: errcode.InvalidArgument, Op: "integrations.NewRegistry", Msg: path + ": " + msg}
+}
+
+// disabledError is the error of an operation op through a disabled
+// integration.
+func disabledError(op string, in *Integration) error {
+	msg := in.Disabled.Error()
+	var e *errcode.Error
+	if errors.As(in.Disabled, &e) {
+		msg = e.Msg
+	}
+	return invalid(op, in, in.ConfigPath+" is disabled: "+msg)
+}
 
 func (v *validator) taken(host string) bool { _, ok := v.hosts[host]; return ok }
 
@@ -103,39 +168,39 @@ func (v *validator) host(entry, host string) (norm string, ok bool) {
 	return norm, true
 }
 
-// baseURL validates an optional absolute http(s) URL and returns it
-// right-trimmed of "/". ok is false if it is set and invalid.
-func (v *validator) baseURL(path, key, raw string) (trimmed string, u *url.URL, ok bool) {
+// urlProblem checks an optional absolute http(s) URL. It returns the URL
+// right-trimmed of "/", or a message saying what is wrong. The message
+// shows the value only when it is recognisably a URL without user
+// information (so never a token put in the wrong key).
+func urlProblem(key, raw string) (trimmed string, u *url.URL, msg string) {
 	trimmed = strings.TrimRight(strings.TrimSpace(raw), "/")
 	if raw == "" {
-		return "", nil, true
-	}
-	shown := quote(trimmed)
-	if strings.Contains(trimmed, "@") {
-		shown = "(value not shown)"
+		return "", nil, ""
 	}
 	u, err := url.Parse(trimmed)
+	shown := "(value not shown)"
+	if err == nil && u.Host != "" && u.User == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		shown = quote(trimmed)
+	}
 	switch {
 	case trimmed == "":
-		v.add(path, "%s is empty; remove it or set an absolute URL such as https://host/path", key)
-	case err != nil:
-		v.add(path, "%s %s is not a valid URL; it must be an absolute URL such as https://host/path", key, shown)
+		return "", nil, key + " is empty; remove it or set an absolute URL such as https://host/path"
+	case err != nil || u.Scheme == "" || u.Opaque != "":
+		return "", nil, key + " is not a valid URL; it must be an absolute URL such as https://host/path"
 	case u.Scheme != "https" && u.Scheme != "http":
-		v.add(path, "%s %s must start with https:// (or http://)", key, shown)
+		return "", nil, key + " must start with https:// (or http://)"
 	case u.Host == "" || u.Hostname() == "":
-		v.add(path, "%s %s has no host", key, shown)
+		return "", nil, key + " has no host; it must be an absolute URL such as https://host/path"
 	case u.User != nil:
-		v.add(path, "%s must not contain a user name or password %s; put the credential in token", key, shown)
+		return "", nil, key + " must not contain a user name or password; put the credential in token"
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		v.add(path, "%s %s must not have a query or fragment", key, shown)
+		return "", nil, key + " " + shown + " must not have a query or fragment"
 	case u.Port() != "" && portProblem(u.Port()) != "":
-		v.add(path, "%s %s: %s", key, shown, portProblem(u.Port()))
+		return "", nil, key + " " + shown + ": " + portProblem(u.Port())
 	case hasDotSegment(u.EscapedPath()):
-		v.add(path, "%s %s must not contain . or .. path segments", key, shown)
-	default:
-		return trimmed, u, true
+		return "", nil, key + " " + shown + " must not contain . or .. path segments"
 	}
-	return "", nil, false
+	return trimmed, u, ""
 }
 
 // webBase returns the web base URL of host: https://host, or with the

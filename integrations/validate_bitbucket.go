@@ -16,13 +16,25 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 		c.Host = BitbucketCloudHost
 	}
 	host, hostOK := v.host(entry, c.Host)
-	api, apiURL, apiOK := v.baseURL(entry+".apiBaseUrl", "apiBaseUrl", c.APIBaseURL)
+	// Backstage does not read apiBaseUrl or tokenUrl (scmkit's extensions
+	// for tests): a bad value disables the entry.
+	var disabled error
+	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
+	tok, _, tokMsg := urlProblem("tokenUrl", c.TokenURL)
+	switch {
+	case apiMsg != "":
+		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
+	case tokMsg != "":
+		disabled = v.disable(entry, entry+".tokenUrl", tokMsg)
+	}
 	if c.APIBaseURL == "" {
 		api, apiURL = BitbucketCloudAPIURL, nil
 	}
-	tok, _, tokOK := v.baseURL(entry+".tokenUrl", "tokenUrl", c.TokenURL)
 	if c.TokenURL == "" {
 		tok = BitbucketCloudTokenURL
+	}
+	if disabled != nil {
+		api, tok, apiURL = "", "", nil
 	}
 	c.Host, c.APIBaseURL, c.TokenURL = host, api, tok
 	// As in Backstage: appPassword, clientId and clientSecret are trimmed,
@@ -45,11 +57,11 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 		v.add(entry+".clientId", "incomplete OAuth configuration: clientSecret is set but clientId is not; both are required")
 	}
 	c.Credentials = v.scoped(entry, BitbucketCloud, c.Credentials)
-	if !hostOK || !apiOK || !tokOK {
+	if !hostOK {
 		return nil
 	}
 	return &Integration{Kind: BitbucketCloud, Host: host, APIBaseURL: api,
-		BaseURL: webBase(host, apiURL), ConfigPath: entry, BitbucketCloud: &c}
+		BaseURL: webBase(host, apiURL), ConfigPath: entry, BitbucketCloud: &c, Disabled: disabled}
 }
 
 func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration {
@@ -61,7 +73,13 @@ func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration
 	} else {
 		host, hostOK = v.host(entry, c.Host)
 	}
-	api, apiURL, apiOK := v.baseURL(entry+".apiBaseUrl", "apiBaseUrl", c.APIBaseURL)
+	// Backstage reads apiBaseUrl as a plain string and starts with any
+	// value: a bad one disables the entry.
+	var disabled error
+	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
+	if apiMsg != "" {
+		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
+	}
 	if c.APIBaseURL == "" && hostOK {
 		api = "https://" + host + "/rest/api/1.0"
 	}
@@ -76,11 +94,11 @@ func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration
 		}
 	}
 	c.Credentials = v.scoped(entry, BitbucketServer, c.Credentials)
-	if !hostOK || !apiOK {
+	if !hostOK {
 		return nil
 	}
 	return &Integration{Kind: BitbucketServer, Host: host, APIBaseURL: api,
-		BaseURL: bitbucketServerBase(host, apiURL), ConfigPath: entry, BitbucketServer: &c}
+		BaseURL: bitbucketServerBase(host, apiURL), ConfigPath: entry, BitbucketServer: &c, Disabled: disabled}
 }
 
 // bitbucketServerBase derives the web base URL, with its context path,

@@ -14,8 +14,18 @@ func (v *validator) github(i int, c GitHubConfig) *Integration {
 		c.Host = GitHubHost
 	}
 	host, hostOK := v.host(entry, c.Host)
-	api, apiURL, apiOK := v.baseURL(entry+".apiBaseUrl", "apiBaseUrl", c.APIBaseURL)
-	raw, _, rawOK := v.baseURL(entry+".rawBaseUrl", "rawBaseUrl", c.RawBaseURL)
+	// Backstage reads apiBaseUrl and rawBaseUrl as plain strings and
+	// starts with any value: a bad one disables the entry instead of
+	// failing the whole configuration.
+	var disabled error
+	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
+	raw, _, rawMsg := urlProblem("rawBaseUrl", c.RawBaseURL)
+	switch {
+	case apiMsg != "":
+		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
+	case rawMsg != "":
+		disabled = v.disable(entry, entry+".rawBaseUrl", rawMsg)
+	}
 	if host == GitHubHost {
 		if c.APIBaseURL == "" {
 			api = GitHubAPIBaseURL
@@ -23,18 +33,25 @@ func (v *validator) github(i int, c GitHubConfig) *Integration {
 		if c.RawBaseURL == "" {
 			raw = GitHubRawBaseURL
 		}
-	} else if hostOK && c.APIBaseURL == "" && c.RawBaseURL == "" {
-		v.add(entry+".apiBaseUrl", "%s is not github.com, so there is no default: set apiBaseUrl (for GitHub Enterprise Server usually https://%s/api/v3) or rawBaseUrl", quote(host), host)
+	} else if hostOK && disabled == nil && c.APIBaseURL == "" {
+		if c.RawBaseURL == "" {
+			disabled = v.disable(entry, entry+".apiBaseUrl", fmt.Sprintf("%s is not github.com, so there is no default: set apiBaseUrl (for GitHub Enterprise Server usually https://%s/api/v3) or rawBaseUrl", quote(host), host))
+		} else {
+			v.warn(entry+".apiBaseUrl", fmt.Sprintf("not set: only raw file reads through rawBaseUrl can work; every GitHub API operation fails until apiBaseUrl is set (for GitHub Enterprise Server usually https://%s/api/v3)", host))
+		}
+	}
+	if disabled != nil {
+		api, raw, apiURL = "", "", nil
 	}
 	c.Host, c.APIBaseURL, c.RawBaseURL = host, api, raw
 	c.Token = trimSecret(c.Token)
 	c.Apps = v.githubApps(entry, c.Apps)
 	c.Credentials = v.scoped(entry, GitHub, c.Credentials)
-	if !hostOK || !apiOK || !rawOK {
+	if !hostOK {
 		return nil
 	}
 	return &Integration{Kind: GitHub, Host: host, APIBaseURL: api, RawBaseURL: raw,
-		BaseURL: webBase(host, apiURL), ConfigPath: entry, GitHub: &c}
+		BaseURL: webBase(host, apiURL), ConfigPath: entry, GitHub: &c, Disabled: disabled}
 }
 
 func (v *validator) githubApps(entry string, apps []GitHubAppConfig) []GitHubAppConfig {
