@@ -196,8 +196,8 @@ type Conn struct {
 	released bool
 }
 
-// Get returns a connection bound as the pool's BindDN, waiting for a free
-// slot while MaxConns are in use, or until ctx ends.
+// Get returns a connection bound as the pool's BindDN (if any), waiting
+// for a free slot while MaxConns are in use, or until ctx ends.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 	const op = "ldap.Connect"
 	select {
@@ -214,7 +214,10 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 			c.l.Close()
 			continue
 		}
-		if c.boundAs != p.opts.BindDN || p.opts.BindDN == "" && c.boundAs != "" {
+		// A connection someone re-bound (a user's bind) goes back to the
+		// service account. Connections of a pool without BindDN keep the
+		// last bind: such a pool is for binding, not for searching.
+		if p.opts.BindDN != "" && c.boundAs != p.opts.BindDN {
 			if err := c.bindService(ctx); err != nil {
 				c.Release()
 				return nil, err

@@ -1,0 +1,461 @@
+// Package ldapauth signs users in against an LDAP directory or Active
+// Directory with their username and password: the "simpler, uglier,
+// unsafe" flow, made safe by default.
+//
+// An [Authenticator] is an [auth.PasswordProvider] (the [auth.Handler]
+// serves it at POST <prefix>/<provider>/login). For each attempt it
+//
+//  1. refuses an empty password, an over-long username and control
+//     characters before any request (an empty password would be an
+//     unauthenticated bind, which many servers answer with success);
+//  2. refuses attempts that are backing off: after Backoff.FreeAttempts
+//     consecutive failures for a username (FreeAttemptsPerAddress for a
+//     client address) each further attempt waits InitialDelay, doubled per
+//     failure up to MaxDelay. Refused attempts never reach the directory,
+//     so they cannot lock the account there;
+//  3. searches the user under the service account with the username
+//     escaped for the filter (RFC 4515), and requires exactly one entry;
+//  4. binds as that entry's DN with the password, on a separate pooled
+//     connection;
+//  5. re-reads the user's attributes and groups (one search: the entry
+//     with memberOf, or a group search, optionally with Active
+//     Directory's in-chain rule for nested groups).
+//
+// That is at most three LDAP operations per sign-in once the pooled
+// connections exist. An unknown user and a wrong password give the same
+// error (Unauthorized, "invalid username or password") after a similar
+// time: a failed search is padded to the recent duration of a bind.
+//
+// Connections use TLS by default (ldaps://, or StartTLS on ldap://) and
+// verify the server certificate, against a custom CA if configured; plain
+// LDAP needs insecure: true, and the Authenticator then logs a warning once.
+//
+// There is no provider token: the sign-in's auth.Tokens are empty, so an
+// LDAP session gives the credential resolver nothing to use for SCM hosts.
+package ldapauth
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org/ldaporg/ldapconn"
+)
+
+// MaxUsernameLength is the longest username accepted, in bytes.
+const MaxUsernameLength = 256
+
+// maxPasswordLength bounds the password, in bytes.
+const maxPasswordLength = 1024
+
+// Options are the Authenticator's non-configuration dependencies. A nil
+// *Options means the defaults.
+type Options struct {
+	// Logger receives the insecure-transport warning and one line per
+	// ambiguous username (never a password). Nil: no logging.
+	Logger *slog.Logger
+	// Now is the back-off's clock; nil means time.Now.
+	Now func() time.Time
+	// DialContext replaces the network dialer (tests).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLS, if set, is the base TLS configuration, used instead of the one
+	// built from tlsOptions (e.g. to add client certificates).
+	TLS *tls.Config
+}
+
+// Authenticator checks usernames and passwords against one directory. It
+// is safe for concurrent use. Close it to close its connections.
+type Authenticator struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	search   *ldapconn.Pool // bound as the service account
+	binds    *ldapconn.Pool // used for user binds only
+	byUser   *limiter
+	byAddr   *limiter
+	warnOnce sync.Once
+	insecure bool
+
+	mu      sync.Mutex
+	bindDur time.Duration // moving average of a failed bind's duration
+}
+
+// Result is a successful sign-in: who, and their groups.
+type Result struct {
+	// Identity has Provider "ldap", Issuer the server URL, Subject and DN
+	// the entry's DN, Login the username attribute's value as stored,
+	// Email and DisplayName.
+	Identity auth.Identity
+	// Groups are the DNs of the user's groups (direct, or nested too with
+	// groups.inChain), as the directory wrote them.
+	Groups []string
+	// GroupNames are the groups' names (groups.nameAttribute, or the first
+	// RDN value of each memberOf DN), in the order of Groups.
+	GroupNames []string
+}
+
+// New checks cfg and returns an Authenticator; it opens no connection.
+func New(cfg Config, opts *Options) (*Authenticator, error) {
+	const op = "ldapauth.New"
+	if opts == nil {
+		opts = &Options{}
+	}
+	c, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	a := &c.LDAPAuthenticationOptions
+	tc := opts.TLS
+	if tc == nil {
+		if tc, err = a.LDAPOpts.TLSOptions.tlsConfig(); err != nil {
+			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
+	}
+	skip := a.LDAPOpts.TLSOptions.RejectUnauthorized != nil && !*a.LDAPOpts.TLSOptions.RejectUnauthorized
+	base := ldapconn.Options{
+		URL:         a.LDAPOpts.URL.first(),
+		StartTLS:    a.StartTLS,
+		Insecure:    c.Insecure,
+		SkipVerify:  skip,
+		TLS:         tc,
+		MaxConns:    c.MaxConnections,
+		Timeout:     time.Duration(a.LDAPOpts.Timeout) * time.Millisecond,
+		DialTimeout: time.Duration(a.LDAPOpts.ConnectTimeout) * time.Millisecond,
+		DialContext: opts.DialContext,
+		Now:         opts.Now,
+	}
+	withService := base
+	withService.BindDN, withService.BindPassword = a.AdminDN, a.AdminPassword
+	sp, err := ldapconn.New(withService)
+	if err != nil {
+		return nil, err
+	}
+	bp, err := ldapconn.New(base)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	b := c.Backoff
+	au := &Authenticator{
+		cfg: c, log: opts.Logger, now: now, search: sp, binds: bp,
+		byUser:   newLimiter(b.FreeAttempts, time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)),
+		byAddr:   newLimiter(b.FreeAttemptsPerAddress, time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)),
+		insecure: sp.PlainText() || skip,
+	}
+	au.warnInsecure()
+	return au, nil
+}
+
+func (a *Authenticator) warnInsecure() {
+	if !a.insecure {
+		return
+	}
+	a.warnOnce.Do(func() {
+		if a.log != nil {
+			a.log.Warn("ldapauth: insecure is set: passwords may cross the network in clear or to an unverified server",
+				slog.String("url", a.search.URL()))
+		}
+	})
+}
+
+// Info describes the provider: type "ldap", no integration host (LDAP
+// issues no token for an SCM host), the server URL as issuer.
+func (a *Authenticator) Info() auth.ProviderInfo {
+	return auth.ProviderInfo{Type: "ldap", Issuer: a.search.URL()}
+}
+
+// Stats returns the LDAP operations sent so far, over both pools.
+func (a *Authenticator) Stats() ldapconn.Stats {
+	s, b := a.search.Stats(), a.binds.Stats()
+	return ldapconn.Stats{Dials: s.Dials + b.Dials, Searches: s.Searches + b.Searches, Binds: s.Binds + b.Binds, StartTLS: s.StartTLS + b.StartTLS}
+}
+
+// Close closes the idle connections.
+func (a *Authenticator) Close() error {
+	a.search.Close()
+	return a.binds.Close()
+}
+
+type ctxKey struct{}
+
+// ContextWithClientAddr returns ctx carrying the client's address, which
+// [Authenticator.Authenticate] uses for the per-address back-off.
+func ContextWithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, addr)
+}
+
+// ClientAddr wraps h (typically the auth.Handler) so that every request's
+// context carries its client address (the host part of r.RemoteAddr), for
+// the per-address back-off. Behind a reverse proxy, put the real client
+// address in r.RemoteAddr first (only from a proxy you trust).
+func ClientAddr(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		h.ServeHTTP(w, r.WithContext(ContextWithClientAddr(r.Context(), host)))
+	})
+}
+
+// Authenticate implements [auth.PasswordProvider]: the client address,
+// if any, comes from the context (see [ClientAddr]). The SignIn's Tokens
+// are empty: a directory issues no provider token.
+func (a *Authenticator) Authenticate(ctx context.Context, username, password string) (*auth.SignIn, error) {
+	addr, _ := ctx.Value(ctxKey{}).(string)
+	r, err := a.AuthenticateFrom(ctx, username, password, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.SignIn{Identity: r.Identity}, nil
+}
+
+// errInvalid is the one answer for an unknown user, several matches and a
+// wrong password.
+func errInvalid(host string) error {
+	return &errcode.Error{Code: errcode.Unauthorized, Op: "ldapauth.Authenticate", Provider: "ldap", Host: host, Msg: "invalid username or password"}
+}
+
+// AuthenticateFrom checks username and password for a client at
+// clientAddr ("" if unknown) and returns who signed in with their groups.
+// Errors are *errcode.Error: InvalidArgument for input refused before any
+// request, RateLimited (with RetryAt) while backing off, Unauthorized
+// "invalid username or password" for an unknown user, an ambiguous
+// username or a wrong password alike, Unavailable or DeadlineExceeded when
+// the directory does not answer, Canceled when ctx ends.
+func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password, clientAddr string) (*Result, error) {
+	const op = "ldapauth.Authenticate"
+	host := a.search.Host()
+	if err := checkInput(username, password); err != nil {
+		err.Op, err.Provider, err.Host = op, "ldap", host
+		return nil, err
+	}
+	now := a.now()
+	userKey := strings.ToLower(username)
+	if at, ok := a.byUser.begin(userKey, now); !ok {
+		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
+	}
+	if clientAddr != "" {
+		if at, ok := a.byAddr.begin(clientAddr, now); !ok {
+			a.byUser.succeed(userKey, false)
+			return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins from this address; try again later"}
+		}
+	}
+	res, blame, err := a.authenticate(ctx, username, password)
+	switch {
+	case err == nil:
+		a.byUser.succeed(userKey, true)
+		if clientAddr != "" {
+			a.byAddr.succeed(clientAddr, false)
+		}
+	case blame:
+		a.byUser.fail(userKey, a.now())
+		if clientAddr != "" {
+			a.byAddr.fail(clientAddr, a.now())
+		}
+	default:
+		a.byUser.succeed(userKey, false)
+		if clientAddr != "" {
+			a.byAddr.succeed(clientAddr, false)
+		}
+	}
+	return res, err
+}
+
+// checkInput refuses what must never reach the directory.
+func checkInput(username, password string) *errcode.Error {
+	switch {
+	case username == "":
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: "a username is required"}
+	case password == "":
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: "empty password refused (it would be an unauthenticated bind)"}
+	case len(username) > MaxUsernameLength:
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("username longer than %d bytes", MaxUsernameLength)}
+	case len(password) > maxPasswordLength:
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("password longer than %d bytes", maxPasswordLength)}
+	case !utf8.ValidString(username):
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: "username is not valid UTF-8"}
+	case strings.IndexFunc(username, unicode.IsControl) >= 0:
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: "username contains control characters"}
+	case strings.TrimSpace(username) != username:
+		return &errcode.Error{Code: errcode.InvalidArgument, Msg: "username has leading or trailing spaces"}
+	}
+	return nil
+}
+
+// authenticate runs the three operations. blame reports whether a failure
+// is the user's (counts toward the back-off).
+func (a *Authenticator) authenticate(ctx context.Context, username, password string) (_ *Result, blame bool, _ error) {
+	start := time.Now()
+	host := a.search.Host()
+	o := a.cfg.LDAPAuthenticationOptions
+	filter := "(" + o.UsernameAttribute + "=" + ldap.EscapeFilter(username) + ")"
+	if a.cfg.UserFilter != "" {
+		filter = "(&" + filter + a.cfg.UserFilter + ")"
+	}
+	attrs := []string{"1.1"}
+	groupSearch := a.cfg.Groups != nil && a.cfg.Groups.SearchBase != ""
+	if groupSearch {
+		attrs = a.userAttrs(false)
+	}
+	// 1. Find the entry, under the service account.
+	sc, err := a.search.Get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := sc.Search(ctx, ldap.NewSearchRequest(o.UserSearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, nil))
+	sc.Release()
+	several := errcode.CodeOf(err) == errcode.RateLimited // size limit 2 exceeded
+	if err != nil && !several {
+		return nil, false, err
+	}
+	if several || len(res.Entries) != 1 {
+		if (several || len(res.Entries) > 1) && a.log != nil {
+			a.log.Warn("ldapauth: a username matches several directory entries; sign-in refused", slog.String("usernameAttribute", o.UsernameAttribute))
+		}
+		a.pad(ctx, start)
+		return nil, true, errInvalid(host)
+	}
+	entry := res.Entries[0]
+	dn := entry.DN
+	// 2. Bind as the entry, on a connection of the bind pool.
+	bc, err := a.binds.Get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	bindStart := time.Now()
+	err = bc.Bind(ctx, dn, password)
+	bc.Release()
+	if err != nil {
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			a.observeBind(time.Since(bindStart))
+			return nil, true, errInvalid(host)
+		}
+		return nil, false, err
+	}
+	a.observeBind(time.Since(bindStart))
+	// 3. Re-read attributes and groups.
+	sc, err = a.search.Get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer sc.Release()
+	out := &Result{}
+	if groupSearch {
+		g := a.cfg.Groups
+		rule := ""
+		if g.InChain {
+			rule = ":" + inChainOID + ":"
+		}
+		gf := "(" + g.MemberAttribute + rule + "=" + ldap.EscapeFilter(dn) + ")"
+		if g.Filter != "" {
+			gf = "(&" + gf + g.Filter + ")"
+		}
+		gr, err := sc.Search(ctx, ldap.NewSearchRequest(g.SearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, gf, []string{g.NameAttribute}, nil))
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range gr.Entries {
+			out.Groups = append(out.Groups, e.DN)
+			out.GroupNames = append(out.GroupNames, e.GetEqualFoldAttributeValue(g.NameAttribute))
+		}
+	} else {
+		ur, err := sc.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", a.userAttrs(true), nil))
+		if err != nil {
+			return nil, false, err
+		}
+		if len(ur.Entries) != 1 {
+			return nil, true, errInvalid(host)
+		}
+		entry = ur.Entries[0]
+		for _, g := range entry.GetEqualFoldAttributeValues("memberOf") {
+			out.Groups = append(out.Groups, g)
+			out.GroupNames = append(out.GroupNames, firstRDNValue(g))
+		}
+	}
+	display := entry.GetEqualFoldAttributeValue(a.cfg.DisplayNameAttribute)
+	if display == "" {
+		display = entry.GetEqualFoldAttributeValue("cn")
+	}
+	login := entry.GetEqualFoldAttributeValue(o.UsernameAttribute)
+	if login == "" {
+		login = username
+	}
+	out.Identity = auth.Identity{
+		Provider:    "ldap",
+		Issuer:      a.search.URL(),
+		Subject:     dn,
+		Login:       login,
+		Email:       entry.GetEqualFoldAttributeValue(a.cfg.EmailAttribute),
+		DisplayName: display,
+		DN:          dn,
+	}
+	return out, false, nil
+}
+
+// inChainOID is LDAP_MATCHING_RULE_IN_CHAIN (Active Directory).
+const inChainOID = "1.2.840.113556.1.4.1941"
+
+func (a *Authenticator) userAttrs(memberOf bool) []string {
+	at := []string{a.cfg.LDAPAuthenticationOptions.UsernameAttribute, a.cfg.EmailAttribute, a.cfg.DisplayNameAttribute, "cn"}
+	if memberOf {
+		at = append(at, "memberOf")
+	}
+	return at
+}
+
+// observeBind updates the moving average of a bind's duration.
+func (a *Authenticator) observeBind(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.bindDur == 0 {
+		a.bindDur = d
+		return
+	}
+	a.bindDur = (a.bindDur*7 + d) / 8
+}
+
+// pad waits, after a search that found no single user, for as long as a
+// bind takes (or as long as the search took, before any bind was seen), so
+// that "unknown user" and "wrong password" take similar times.
+func (a *Authenticator) pad(ctx context.Context, start time.Time) {
+	a.mu.Lock()
+	d := a.bindDur
+	a.mu.Unlock()
+	if d == 0 {
+		d = time.Since(start)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// firstRDNValue returns the value of a DN's first RDN ("devs" for
+// "cn=devs,ou=groups,dc=example,dc=org"), or the DN when it does not parse.
+func firstRDNValue(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil || len(p.RDNs) == 0 || len(p.RDNs[0].Attributes) == 0 {
+		return dn
+	}
+	return p.RDNs[0].Attributes[0].Value
+}
+
+var _ auth.PasswordProvider = (*Authenticator)(nil)

@@ -1,0 +1,521 @@
+package ldapauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc"
+)
+
+var (
+	slapd     *testsvc.Slapd
+	launchErr error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ldapauth-slapd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	seed, err := os.ReadFile("testdata/users.ldif")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var stop func()
+	slapd, stop, launchErr = testsvc.LaunchSlapd(dir, &testsvc.SlapdOptions{LDIF: seed})
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func need(t testing.TB) *testsvc.Slapd {
+	t.Helper()
+	testsvc.Require(t, "slapd", "slapd ldap-utils", "/usr/sbin")
+	if slapd == nil {
+		t.Fatalf("slapd did not start: %v", launchErr)
+	}
+	return slapd
+}
+
+// baseConfig is what a Backstage user writes, with the test CA.
+func baseConfig(s *testsvc.Slapd) ldapauth.Config {
+	var c ldapauth.Config
+	a := &c.LDAPAuthenticationOptions
+	a.UserSearchBase = testsvc.SlapdPeopleDN
+	a.AdminDN = testsvc.SlapdServiceDN
+	a.AdminPassword = integrations.NewSecret(testsvc.SlapdServicePassword)
+	a.LDAPOpts.URL = ldapauth.StringList{s.LDAPSURL}
+	a.LDAPOpts.TLSOptions.CA = ldapauth.StringList{string(s.CAPEM)}
+	return c
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newAuth(t testing.TB, c ldapauth.Config, o *ldapauth.Options) *ldapauth.Authenticator {
+	t.Helper()
+	a, err := ldapauth.New(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func TestSignIn(t *testing.T) {
+	s := need(t)
+	a := newAuth(t, baseConfig(s), nil)
+	r, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.Identity{Provider: "ldap", Issuer: s.LDAPSURL, Subject: "uid=alice,ou=people,dc=example,dc=org",
+		Login: "alice", Email: "alice@example.org", DisplayName: "Alice Liddell", DN: "uid=alice,ou=people,dc=example,dc=org"}
+	if r.Identity != want {
+		t.Errorf("identity = %+v\nwant %+v", r.Identity, want)
+	}
+	if !slices.Equal(r.Groups, []string{"cn=devs,ou=groups,dc=example,dc=org"}) || !slices.Equal(r.GroupNames, []string{"devs"}) {
+		t.Errorf("groups = %v %v", r.Groups, r.GroupNames)
+	}
+	// The username attribute's stored value is the login, whatever case
+	// was typed.
+	r, err = a.AuthenticateFrom(t.Context(), "ALICE", "alice-password", "")
+	if err != nil || r.Identity.Login != "alice" {
+		t.Fatalf("ALICE: %v, %+v", err, r)
+	}
+	// Through the PasswordProvider interface: no tokens.
+	si, err := a.Authenticate(t.Context(), "bob", "bob-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si.Identity.Login != "bob" || si.Identity.DisplayName != "Bob" || si.Tokens != (auth.Tokens{}) {
+		t.Errorf("signin = %+v", si)
+	}
+}
+
+func TestSignInWithGroupSearch(t *testing.T) {
+	s := need(t)
+	c := baseConfig(s)
+	c.Groups = &ldapauth.GroupsConfig{SearchBase: testsvc.SlapdGroupsDN, Filter: "(objectClass=groupOfNames)"}
+	a := newAuth(t, c, nil)
+	r, err := a.AuthenticateFrom(t.Context(), "bob", "bob-password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.GroupNames, []string{"ops"}) || r.Identity.Email != "bob@example.org" {
+		t.Errorf("result = %+v", r)
+	}
+}
+
+func TestStartTLSAndCAFile(t *testing.T) {
+	s := need(t)
+	c := baseConfig(s)
+	c.LDAPAuthenticationOptions.LDAPOpts.URL = ldapauth.StringList{s.LDAPURL}
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.CA = nil
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.CAFile = s.Dir + "/ca.pem"
+	a := newAuth(t, c, nil)
+	if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := a.Stats(); st.StartTLS == 0 {
+		t.Errorf("no StartTLS sent: %+v", st)
+	}
+}
+
+func TestUntrustedServerRefused(t *testing.T) {
+	s := need(t)
+	c := baseConfig(s)
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.CA = nil // system roots do not know the test CA
+	a := newAuth(t, c, nil)
+	_, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", "")
+	if errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("err = %v, want Unavailable: not trusted", err)
+	}
+	if st := a.Stats(); st.Binds != 0 || st.Searches != 0 {
+		t.Fatalf("sent %+v to an untrusted server", st)
+	}
+}
+
+func TestExpiredServerCertificate(t *testing.T) {
+	s := testsvc.StartSlapd(t, &testsvc.SlapdOptions{ExpiredCert: true})
+	a := newAuth(t, baseConfig(s), nil)
+	_, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", "")
+	if errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("err = %v, want Unavailable: not trusted", err)
+	}
+}
+
+func TestInsecureNeedsFlagAndWarnsOnce(t *testing.T) {
+	s := need(t)
+	no := false
+	c := baseConfig(s)
+	c.LDAPAuthenticationOptions.LDAPOpts.URL = ldapauth.StringList{s.LDAPURL}
+	c.LDAPAuthenticationOptions.StartTLS = &no
+	if _, err := ldapauth.New(c, nil); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Fatalf("plain LDAP without insecure: %v", err)
+	}
+	c2 := baseConfig(s)
+	c2.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.RejectUnauthorized = &no
+	if _, err := ldapauth.New(c2, nil); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Fatalf("rejectUnauthorized false without insecure: %v", err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c.Insecure = true
+	a := newAuth(t, c, &ldapauth.Options{Logger: log})
+	for range 3 {
+		if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "insecure"); n != 1 {
+		t.Fatalf("%d insecure warnings, want 1:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "alice-password") || strings.Contains(logs.String(), testsvc.SlapdServicePassword) {
+		t.Fatal("a password was logged")
+	}
+}
+
+// TestBadInput: every case gives a clear error; the ones refused before
+// any request send nothing; none signs anybody in.
+func TestBadInput(t *testing.T) {
+	s := need(t)
+	a := newAuth(t, baseConfig(s), &ldapauth.Options{})
+	tests := []struct {
+		name, user, pw string
+		code           errcode.Code
+		noRequest      bool
+	}{
+		{name: "empty password", user: "alice", pw: "", code: errcode.InvalidArgument, noRequest: true},
+		{name: "empty username", user: "", pw: "x", code: errcode.InvalidArgument, noRequest: true},
+		{name: "NUL in username", user: "alice\x00", pw: "alice-password", code: errcode.InvalidArgument, noRequest: true},
+		{name: "newline in username", user: "alice\n", pw: "alice-password", code: errcode.InvalidArgument, noRequest: true},
+		{name: "over-long username", user: strings.Repeat("a", ldapauth.MaxUsernameLength+1), pw: "x", code: errcode.InvalidArgument, noRequest: true},
+		{name: "over-long password", user: "alice", pw: strings.Repeat("p", 2000), code: errcode.InvalidArgument, noRequest: true},
+		{name: "invalid UTF-8", user: "al\xffice", pw: "x", code: errcode.InvalidArgument, noRequest: true},
+		{name: "wildcard", user: "*", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "prefix wildcard", user: "ali*", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "filter injection", user: "alice)(uid=*", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "filter injection or", user: "*)(|(uid=*", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "backslash escape", user: `alice\2a`, pw: "alice-password", code: errcode.Unauthorized},
+		{name: "DN injection", user: "uid=alice,ou=people,dc=example,dc=org", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "DN injection suffix", user: "alice,ou=people,dc=example,dc=org", pw: "alice-password", code: errcode.Unauthorized},
+		{name: "ambiguous username", user: "twin", pw: "twin-password", code: errcode.Unauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := a.Stats()
+			r, err := a.AuthenticateFrom(t.Context(), tt.user, tt.pw, "")
+			if r != nil || errcode.CodeOf(err) != tt.code {
+				t.Fatalf("result %+v, err %v; want code %v", r, err, tt.code)
+			}
+			if tt.noRequest && a.Stats() != before {
+				t.Fatalf("requests sent: %+v -> %+v", before, a.Stats())
+			}
+			if strings.Contains(err.Error(), tt.pw) && tt.pw != "" {
+				t.Fatal("error shows the password")
+			}
+		})
+	}
+	// A username made of filter metacharacters is escaped exactly once: its
+	// owner signs in.
+	r, err := a.AuthenticateFrom(t.Context(), `o*hara (ops)\`, "hara-password", "")
+	if err != nil || r.Identity.Login != `o*hara (ops)\` {
+		t.Fatalf("o*hara: %v %+v", err, r)
+	}
+}
+
+func TestSameErrorForUnknownUserAndWrongPassword(t *testing.T) {
+	s := need(t)
+	a := newAuth(t, baseConfig(s), nil)
+	ctx := t.Context()
+	// Warm the pools so both paths start alike.
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", ""); err != nil {
+		t.Fatal(err)
+	}
+	var unknown, wrong []time.Duration
+	var msgs []string
+	for i := range 7 {
+		start := time.Now()
+		_, err1 := a.AuthenticateFrom(ctx, fmt.Sprintf("nobody%d", i), "whatever", "")
+		unknown = append(unknown, time.Since(start))
+		start = time.Now()
+		_, err2 := a.AuthenticateFrom(ctx, "bob", fmt.Sprintf("wrong%d", i), "")
+		wrong = append(wrong, time.Since(start))
+		if errcode.CodeOf(err1) != errcode.Unauthorized || errcode.CodeOf(err2) != errcode.Unauthorized {
+			t.Fatalf("codes: %v / %v", err1, err2)
+		}
+		msgs = append(msgs, err1.Error(), err2.Error())
+		if i == 3 {
+			// Stay below the back-off.
+			a = newAuth(t, baseConfig(s), nil)
+			a.AuthenticateFrom(ctx, "alice", "alice-password", "")
+		}
+	}
+	for _, m := range msgs[1:] {
+		if m != msgs[0] {
+			t.Fatalf("messages differ: %q vs %q", m, msgs[0])
+		}
+	}
+	mu, mw := median(unknown), median(wrong)
+	t.Logf("median unknown user %v, wrong password %v", mu, mw)
+	// The unknown user's answer is padded to a bind's duration: it must not
+	// be markedly faster than a wrong password's.
+	if mu*3 < mw || mu > 3*mw+5*time.Millisecond {
+		t.Fatalf("unknown user answered in %v, wrong password in %v: distinguishable", mu, mw)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func TestBackoff(t *testing.T) {
+	s := need(t)
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := baseConfig(s)
+	c.Backoff = &ldapauth.BackoffConfig{FreeAttempts: 3, FreeAttemptsPerAddress: 5, InitialDelay: ldapauth.Duration(time.Second), MaxDelay: ldapauth.Duration(8 * time.Second)}
+	a := newAuth(t, c, &ldapauth.Options{Now: clk.Now})
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := a.AuthenticateFrom(ctx, "bob", "wrong", ""); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	// The 4th attempt is delayed, even with the right password, and sends
+	// nothing to the directory (so it cannot lock the account there).
+	before := a.Stats()
+	_, err := a.AuthenticateFrom(ctx, "bob", "bob-password", "")
+	if errcode.CodeOf(err) != errcode.RateLimited {
+		t.Fatalf("4th attempt: %v, want RateLimited", err)
+	}
+	if at, ok := errcode.RetryAt(err); !ok || !at.Equal(clk.Now().Add(time.Second)) {
+		t.Fatalf("RetryAt = %v %v", at, ok)
+	}
+	if a.Stats() != before {
+		t.Fatal("a delayed attempt reached the directory")
+	}
+	// Another user is not affected.
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", ""); err != nil {
+		t.Fatal(err)
+	}
+	// After the delay, one more failure doubles it.
+	clk.Add(time.Second)
+	if _, err := a.AuthenticateFrom(ctx, "bob", "wrong", ""); errcode.CodeOf(err) != errcode.Unauthorized {
+		t.Fatal(err)
+	}
+	_, err = a.AuthenticateFrom(ctx, "bob", "bob-password", "")
+	if at, _ := errcode.RetryAt(err); !at.Equal(clk.Now().Add(2 * time.Second)) {
+		t.Fatalf("second delay: %v", err)
+	}
+	// A success clears the username's failures.
+	clk.Add(2 * time.Second)
+	if _, err := a.AuthenticateFrom(ctx, "BOB", "bob-password", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := a.AuthenticateFrom(ctx, "bob", "wrong", ""); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("after reset, attempt %d: %v", i, err)
+		}
+	}
+
+	// Per address: one client trying many usernames.
+	for i := range 5 {
+		if _, err := a.AuthenticateFrom(ctx, fmt.Sprintf("spray%d", i), "x", "198.51.100.7"); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("spray %d: %v", i, err)
+		}
+	}
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "198.51.100.7"); errcode.CodeOf(err) != errcode.RateLimited {
+		t.Fatalf("6th from the same address: %v, want RateLimited", err)
+	}
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "198.51.100.8"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+}
+
+func TestParallelGuessesCannotSlipPastTheLimit(t *testing.T) {
+	s := need(t)
+	c := baseConfig(s)
+	c.Backoff = &ldapauth.BackoffConfig{FreeAttempts: 3}
+	a := newAuth(t, c, nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	tried := 0
+	for range 30 {
+		wg.Go(func() {
+			_, err := a.AuthenticateFrom(t.Context(), "bob", "wrong", "")
+			if errcode.CodeOf(err) == errcode.Unauthorized {
+				mu.Lock()
+				tried++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if tried > 3 {
+		t.Fatalf("%d guesses reached the directory, want at most 3", tried)
+	}
+}
+
+func TestContextCanceled(t *testing.T) {
+	s := need(t)
+	a := newAuth(t, baseConfig(s), nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "")
+	if errcode.CodeOf(err) != errcode.Canceled {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestThreeOperationsPerSignIn(t *testing.T) {
+	s := need(t)
+	for _, groups := range []bool{false, true} {
+		c := baseConfig(s)
+		if groups {
+			c.Groups = &ldapauth.GroupsConfig{SearchBase: testsvc.SlapdGroupsDN}
+		}
+		a := newAuth(t, c, nil)
+		if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+			t.Fatal(err)
+		}
+		before := a.Stats()
+		if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+			t.Fatal(err)
+		}
+		after := a.Stats()
+		if ops := after.Ops() - before.Ops(); ops != 3 || after.Dials != before.Dials {
+			t.Fatalf("groups=%v: %d operations and %d dials for a warm sign-in, want 3 and 0", groups, ops, after.Dials-before.Dials)
+		}
+	}
+}
+
+func TestBackstageConfigLoads(t *testing.T) {
+	s := need(t)
+	yaml := `
+app:
+  baseUrl: http://localhost:3000
+auth:
+  environment: development
+  providers:
+    ldap:
+      development:
+        cookies:
+          field: backstage-token
+          secure: false
+        ldapAuthenticationOptions:
+          userSearchBase: ` + testsvc.SlapdPeopleDN + `
+          usernameAttribute: uid
+          adminDn: ` + testsvc.SlapdServiceDN + `
+          adminPassword: ${LDAP_SECRET}
+          starttls: true
+          ldapOpts:
+            url:
+              - ` + s.LDAPURL + `
+            tlsOptions:
+              rejectUnauthorized: true
+              ca: |
+` + indent(string(s.CAPEM), "                ")
+	cfg, err := config.LoadBytes(t.Context(), &config.Options{Lookup: func(k string) (string, bool) {
+		if k == "LDAP_SECRET" {
+			return testsvc.SlapdServicePassword, true
+		}
+		return "", false
+	}}, []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ldapauth.Config
+	if err := cfg.Decode("auth.providers.ldap.development", &c); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.LDAPAuthenticationOptions.AdminPassword) != "[redacted]" {
+		t.Fatal("admin password not redacted")
+	}
+	a := newAuth(t, c, nil)
+	if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func indent(s, pre string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := range lines {
+		lines[i] = pre + lines[i]
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func TestHandlerLogin(t *testing.T) {
+	s := need(t)
+	a := newAuth(t, baseConfig(s), nil)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"), Environment: "development"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Register("ldap", "development", a); err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/api/auth/", ldapauth.ClientAddr(h))
+	post := func(user, pw string) (*http.Response, map[string]any) {
+		b, _ := json.Marshal(map[string]string{"username": user, "password": pw})
+		req, _ := http.NewRequest("POST", srv.URL+"/api/auth/ldap/login?env=development", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp, body
+	}
+	resp, body := post("alice", "alice-password")
+	if resp.StatusCode != 200 {
+		t.Fatalf("login: %d %v", resp.StatusCode, body)
+	}
+	if !strings.Contains(fmt.Sprint(body), "alice@example.org") {
+		t.Errorf("body = %v", body)
+	}
+	resp, body = post("alice", "nope")
+	if resp.StatusCode != 401 || strings.Contains(fmt.Sprint(body), "nope") {
+		t.Fatalf("wrong password: %d %v", resp.StatusCode, body)
+	}
+}
