@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,6 +23,48 @@ type CacheOptions struct {
 	Margin time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Shared, with SharedKey, shares the credential with other processes
+	// (replicas) through a store such as redisstore's: one of them
+	// fetches it, the others read it from the store, and one of them
+	// renews it. Nil shares nothing. The credential is stored as a
+	// secret (the store encrypts it).
+	Shared SharedStore
+	// SharedKey names the credential in Shared, the same in every
+	// replica and different for every credential, e.g.
+	// "bitbucketCloud:bitbucket.org:oauth:<clientId>". Empty shares
+	// nothing.
+	SharedKey string
+	// SharedLease bounds how long one replica may hold the right to
+	// fetch before another takes it over; default 10s.
+	SharedLease time.Duration
+}
+
+// SharedStore is a store shared by the replicas of a service, behind each
+// replica's own caches of app credentials (GitHub App installations and
+// installation tokens, OAuth client-credentials tokens). The package
+// redisstore implements it with Redis; nothing in credentials needs one.
+//
+// Every method may fail (the store is down, slow, or was flushed): the
+// caches then fetch from the provider as if there were no store, so a
+// store costs requests when it fails and never changes an answer.
+// Implementations should fail fast when the store is known to be down.
+type SharedStore interface {
+	// Load returns the value saved at key, if any.
+	Load(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Lease takes the lease of key for ttl, the right to fetch its value
+	// while the others wait, if no one holds it. It returns a fencing
+	// token (> 0, greater than any earlier one for key) when it took the
+	// lease, 0 when another holder has it.
+	Lease(ctx context.Context, key string, ttl time.Duration) (fence int64, err error)
+	// Save writes value at key for ttl (0: no expiry) unless a value
+	// written under a newer fencing token is there, and releases the
+	// lease of key if fence holds it. It reports whether it wrote. A
+	// secret value is encrypted at rest.
+	Save(ctx context.Context, key string, value []byte, ttl time.Duration, fence int64, secret bool) (bool, error)
+	// Release gives up the lease of key if fence still holds it.
+	Release(ctx context.Context, key string, fence int64) error
+	// Delete removes the value at key.
+	Delete(ctx context.Context, key string) error
 }
 
 // CachedSource is a [Source] that reuses its underlying source's
@@ -52,6 +95,9 @@ func Cached(src Source, opts *CacheOptions) *CachedSource {
 	}
 	c := &CachedSource{src: src}
 	c.cache = tokencache.New[struct{}, *Credential]("credentials.Cached", o.Now, o.Margin, func(struct{}) string { return "" })
+	if o.Shared != nil && o.SharedKey != "" {
+		c.share(o.Shared, o.SharedKey, o.SharedLease)
+	}
 	c.fetch = func(ctx context.Context) (*Credential, time.Time, error) {
 		cred, err := c.src.Credential(ctx)
 		if err != nil {
@@ -103,4 +149,37 @@ type Invalidator interface {
 	// Invalidate drops cred from the cache if it is still there, and
 	// reports whether it did.
 	Invalidate(cred *Credential) bool
+}
+
+// share makes c share its credential through st under key.
+func (c *CachedSource) share(st SharedStore, key string, lease time.Duration) {
+	c.cache.Share(&tokencache.Sharing[struct{}, *Credential]{
+		Store: st, Key: func(struct{}) string { return key }, Secret: true, Lease: lease,
+		Encode: encodeCredential, Decode: decodeCredential,
+	})
+}
+
+// storedCredential is a Credential as a SharedStore holds it: with its
+// token, which Credential's own MarshalJSON redacts.
+type storedCredential struct {
+	Kind     Kind      `json:"kind"`
+	Token    string    `json:"token"`
+	Username string    `json:"username,omitempty"`
+	Expiry   time.Time `json:"expiry,omitzero"`
+	Source   string    `json:"source,omitempty"`
+}
+
+func encodeCredential(c *Credential) ([]byte, error) {
+	return json.Marshal(storedCredential{c.Kind, c.Token, c.Username, c.Expiry, c.Source})
+}
+
+func decodeCredential(b []byte) (*Credential, error) {
+	var s storedCredential
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	if s.Token == "" {
+		return nil, errcode.New(errcode.Unavailable, "credentials.Cached", "the shared store holds a credential without a token")
+	}
+	return &Credential{Kind: s.Kind, Token: s.Token, Username: s.Username, Expiry: s.Expiry, Source: s.Source}, nil
 }

@@ -114,6 +114,13 @@ type ResolverOptions struct {
 	// to 5s, and 20s per attempt.
 	MaxAttempts                            int
 	MinBackoff, MaxBackoff, AttemptTimeout time.Duration
+	// Shared, if set, shares app credentials (GitHub App installations
+	// and installation tokens, Bitbucket Cloud OAuth consumer tokens)
+	// with the other replicas of the service (see [SharedStore]).
+	// SharedLease bounds how long one replica may hold the right to fetch
+	// one; default 10s.
+	Shared      SharedStore
+	SharedLease time.Duration
 }
 
 // Resolver picks the credential for each call. It is a pure function of
@@ -234,6 +241,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 				HTTPClient: o.HTTPClient, Now: o.Now, Margin: o.Margin, Host: in.Host,
 				ConfigPath:  in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",
 				MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff, AttemptTimeout: o.AttemptTimeout,
+				Shared: o.Shared, SharedLease: o.SharedLease,
 			})
 			if err != nil {
 				errs = append(errs, err)
@@ -248,6 +256,9 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 	case integrations.BitbucketCloud:
 		if c := in.BitbucketCloud; c.ClientID != "" && !c.ClientSecret.IsZero() {
 			h.consumer = newClientCredentials(in, o.HTTPClient, o.Now, o.Margin, pol)
+			if o.Shared != nil {
+				h.consumer.share(o.Shared, "bitbucketCloud:"+in.Host+":oauth:"+c.ClientID, o.SharedLease)
+			}
 			h.consumerWhat = in.ConfigPath + " (OAuth consumer)"
 		}
 	}

@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // Defaults for [Options].
@@ -88,6 +90,28 @@ type Options struct {
 	// attempts, 250ms doubling up to 5s, and 20s per attempt.
 	MaxAttempts                            int
 	MinBackoff, MaxBackoff, AttemptTimeout time.Duration
+	// Shared, if set, shares installations and installation tokens with
+	// the other replicas of the service through a store (see
+	// [SharedStore]): for a cold owner, one replica looks the
+	// installation up and one mints the token, whatever the number of
+	// replicas, and one renews it. Tokens are stored as secrets
+	// (encrypted at rest). Nil keeps everything in this process.
+	Shared SharedStore
+	// SharedLease bounds how long one replica may hold the right to
+	// look up or mint before another takes over; default 10s.
+	SharedLease time.Duration
+}
+
+// SharedStore is a store shared by the replicas of a service. It is the
+// same interface as credentials.SharedStore (which documents it), repeated
+// here because credentials imports this package; the package redisstore
+// implements it.
+type SharedStore interface {
+	Load(ctx context.Context, key string) (value []byte, ok bool, err error)
+	Lease(ctx context.Context, key string, ttl time.Duration) (fence int64, err error)
+	Save(ctx context.Context, key string, value []byte, ttl time.Duration, fence int64, secret bool) (bool, error)
+	Release(ctx context.Context, key string, fence int64) error
+	Delete(ctx context.Context, key string) error
 }
 
 // Installation is a GitHub App's installation on one account.
@@ -217,6 +241,9 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	// redirect a correct request.
 	client := *o.HTTPClient
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// Error answers are capped and scrubbed of the JWT or installation
+	// token the request carried, whatever GitHub (or a proxy) echoes.
+	client.Transport = httpx.Sanitize(client.Transport, nil)
 	if o.UserAgent == "" {
 		o.UserAgent = "scmkit"
 	}
@@ -262,7 +289,61 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	a.first.Abandoned = func(ctx context.Context, _ struct{}) error {
 		return a.abandoned(ctx, "githubapp.PublicToken", "GitHub did not list the installations of "+a.label)
 	}
+	if o.Shared != nil {
+		a.share(o.Shared, o.SharedLease)
+	}
 	return a, nil
+}
+
+// share makes the owner and token caches share their values through st.
+// The keys name the host and app, so that apps and hosts never mix.
+func (a *App) share(st SharedStore, lease time.Duration) {
+	prefix := "githubapp:" + a.host + ":" + a.idStr + ":"
+	a.owners.Share(&tokencache.Sharing[string, *Installation]{
+		Store: st, Lease: lease,
+		Key:    func(owner string) string { return prefix + "installation:" + owner },
+		Encode: func(inst *Installation) ([]byte, error) { return json.Marshal(inst) },
+		Decode: func(b []byte) (*Installation, error) {
+			var inst Installation
+			if err := json.Unmarshal(b, &inst); err != nil || inst.ID <= 0 {
+				return nil, errors.New("not an installation")
+			}
+			switch inst.AccountType {
+			case "User":
+				a.setKind(inst.Account, kindUser)
+			case "Organization":
+				a.setKind(inst.Account, kindOrg)
+			}
+			return &inst, nil
+		},
+	})
+	a.tokens.Share(&tokencache.Sharing[int64, *Token]{
+		Store: st, Lease: lease, Secret: true,
+		Key: func(id int64) string { return prefix + "token:" + strconv.FormatInt(id, 10) },
+		Encode: func(t *Token) ([]byte, error) {
+			return json.Marshal(storedToken{t.Token, t.ExpiresAt, t.AppID, t.InstallationID, t.Source, t.RepositorySelection, t.Permissions})
+		},
+		Decode: func(b []byte) (*Token, error) {
+			var s storedToken
+			if err := json.Unmarshal(b, &s); err != nil || s.Token == "" || s.AppID != a.id {
+				return nil, errors.New("not a token of this app")
+			}
+			return &Token{Token: s.Token, ExpiresAt: s.ExpiresAt, AppID: s.AppID, InstallationID: s.InstallationID,
+				Source: s.Source, RepositorySelection: s.RepositorySelection, Permissions: s.Permissions}, nil
+		},
+	})
+}
+
+// storedToken is a Token as a SharedStore holds it: with the secret, which
+// Token's own MarshalJSON redacts.
+type storedToken struct {
+	Token               string            `json:"token"`
+	ExpiresAt           time.Time         `json:"expires_at"`
+	AppID               int64             `json:"app_id"`
+	InstallationID      int64             `json:"installation_id"`
+	Source              string            `json:"source"`
+	RepositorySelection string            `json:"repository_selection,omitempty"`
+	Permissions         map[string]string `json:"permissions,omitempty"`
 }
 
 func (a *App) abandoned(ctx context.Context, op, msg string) error {

@@ -38,6 +38,8 @@ type Cache[K comparable, V any] struct {
 
 	g singleflight.Group
 
+	share *Sharing[K, V] // see Share; nil: this process only
+
 	// Abandoned, if set, builds the error returned to a caller whose
 	// context ends while it waits for a fetch; by default an
 	// *errcode.Error with the op and the context's code.
@@ -144,7 +146,14 @@ func (c *Cache[K, V]) fetch(ctx context.Context, key K, fetch Fetch[V]) (V, erro
 			if c.Detached {
 				fctx = context.WithoutCancel(ctx)
 			}
-			v, expiry, err := fetch(fctx)
+			var v V
+			var expiry time.Time
+			var err error
+			if c.share != nil {
+				v, expiry, err = c.sharedFetch(fctx, key, fetch)
+			} else {
+				v, expiry, err = fetch(fctx)
+			}
 			if err == nil {
 				c.Set(key, v, expiry)
 				return v, nil
@@ -237,24 +246,28 @@ func (c *Cache[K, V]) store(key K, e entry[V]) {
 // minSweep is the size below which the map is never swept.
 const minSweep = 64
 
-// Delete drops key's entry.
+// Delete drops key's entry, from the shared store too if the cache has
+// one.
 func (c *Cache[K, V]) Delete(key K) {
 	c.mu.Lock()
 	delete(c.m, key)
 	c.mu.Unlock()
+	c.unshare([]K{key})
 }
 
 // DeleteFunc drops every entry holding a value for which del returns true,
-// and reports how many it dropped. Remembered errors are not offered.
+// from the shared store too if the cache has one, and reports how many it
+// dropped. Remembered errors are not offered.
 func (c *Cache[K, V]) DeleteFunc(del func(K, V) bool) int {
-	n := 0
+	var keys []K
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for k, e := range c.m {
 		if e.err == nil && del(k, e.v) {
 			delete(c.m, k)
-			n++
+			keys = append(keys, k)
 		}
 	}
-	return n
+	c.mu.Unlock()
+	c.unshare(keys)
+	return len(keys)
 }

@@ -1,0 +1,108 @@
+package redisstore
+
+import (
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Config is the backend.cache block of app-config.yaml, in Backstage's
+// shape with scmkit's additions:
+//
+//	backend:
+//	  cache:
+//	    store: redis                      # memory (the default) or redis
+//	    connection: redis://:${REDIS_PASSWORD}@redis.internal:6379/0
+//	    prefix: "portal:"                 # default "scmkit:"
+//	    encryptionKey: ${SCMKIT_CACHE_KEY} # 32 random bytes, base64
+//	    timeout: 200ms                    # per command; default 200ms
+//
+// Backstage's redis.client.namespace (with keyPrefixSeparator, default
+// ":") is read as the prefix when prefix is not set.
+type Config struct {
+	Store         string              `json:"store"`
+	Connection    integrations.Secret `json:"connection"`
+	Prefix        string              `json:"prefix"`
+	EncryptionKey integrations.Secret `json:"encryptionKey"`
+	Timeout       string              `json:"timeout"`
+	Redis         struct {
+		Client struct {
+			Namespace          string `json:"namespace"`
+			KeyPrefixSeparator string `json:"keyPrefixSeparator"`
+		} `json:"client"`
+	} `json:"redis"`
+}
+
+// FromConfig opens the store that cfg's backend.cache block asks for. It
+// returns (nil, nil) when the block is absent or says store: memory: the
+// in-memory caches of each process are then the only ones, and nothing
+// needs Redis. opts (may be nil) supplies what config does not (Logger,
+// Now); its Prefix, EncryptionKey and Timeout are overridden by the
+// config's when set there.
+//
+// Errors are InvalidArgument *errcode.Error naming the config path: an
+// unknown store, a missing or malformed connection URL, a missing
+// encryption key or one that is not 32 bytes in base64. No error shows
+// the connection URL or the key.
+func FromConfig(cfg *config.Config, opts *Options) (*Store, error) {
+	const op = "redisstore.FromConfig"
+	var c Config
+	if err := cfg.Decode("backend.cache", &c); err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(strings.TrimSpace(c.Store)) {
+	case "", "memory":
+		return nil, nil
+	case "redis":
+	default:
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "backend.cache.store: %q is not a store scmkit knows; use memory or redis", c.Store)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if c.Connection.IsZero() {
+		return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.connection: required with store: redis, e.g. redis://redis.internal:6379")
+	}
+	switch {
+	case c.Prefix != "":
+		o.Prefix = c.Prefix
+	case c.Redis.Client.Namespace != "":
+		sep := c.Redis.Client.KeyPrefixSeparator
+		if sep == "" {
+			sep = ":"
+		}
+		o.Prefix = c.Redis.Client.Namespace + sep
+	}
+	if c.Timeout != "" {
+		d, err := time.ParseDuration(c.Timeout)
+		if err != nil || d <= 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "backend.cache.timeout: %q is not a positive duration such as 200ms", c.Timeout)
+		}
+		o.Timeout = d
+	}
+	if !c.EncryptionKey.IsZero() {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(c.EncryptionKey.Reveal()))
+		if err != nil || len(key) != 32 {
+			return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.encryptionKey: must be 32 random bytes in base64 (openssl rand -base64 32)")
+		}
+		o.EncryptionKey = key
+	}
+	if len(o.EncryptionKey) == 0 {
+		return nil, errcode.New(errcode.InvalidArgument, op,
+			"backend.cache.encryptionKey: required with store: redis, to encrypt tokens at rest; generate one with openssl rand -base64 32")
+	}
+	u := strings.TrimSpace(c.Connection.Reveal())
+	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.connection: must be a redis:// or rediss:// URL")
+	}
+	s, err := Open(u, &o)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "backend.cache.connection: not a usable Redis URL"}
+	}
+	return s, nil
+}

@@ -1,0 +1,36 @@
+// Package redisstore shares scmkit's state between the replicas of a
+// developer-portal backend through Redis (github.com/redis/go-redis/v9):
+// app credentials (GitHub App installations and installation tokens,
+// Bitbucket Cloud OAuth consumer tokens), sign-in sessions, the ETag and
+// content cache of ReadFile, and rate-limit budgets. It lives in its own
+// package so that an embedder who does not use Redis never imports it; a
+// single process needs none of it (the in-memory stores are the default).
+//
+// # What it guarantees
+//
+//   - One fetch per fact for the whole fleet: on a miss, one replica takes
+//     a short lease on the key (Redis SET NX PX with a fencing token taken
+//     from Redis's clock), fetches, and writes the value before releasing
+//     the lease; the others wait for that value. A replica that dies
+//     holding the lease delays the others by at most the lease's TTL
+//     (10s by default), after which one of them takes the lease over.
+//   - Fenced writes: a value is written only under a fencing token at least
+//     as new as the one that wrote what is there, so a replica that comes
+//     back late cannot overwrite a newer token.
+//   - Secrets encrypted at rest: installation tokens, OAuth tokens and
+//     cached file contents are sealed with AES-256-GCM under the key from
+//     backend.cache.encryptionKey, bound to their Redis key. Sessions
+//     arrive sealed by auth.
+//   - Redis is never needed for a right answer: when it is down at start,
+//     goes down, is slow (every command is bounded, 200ms by default) or
+//     is flushed, callers fetch from the provider as they would without
+//     it (more requests, same answers), the store logs once (only with a
+//     Logger) and stops asking Redis for a growing pause, and sharing
+//     resumes by itself when Redis is back.
+//
+// # Wiring
+//
+// [FromConfig] reads the backend.cache block; [Store] then plugs into
+// credentials.ResolverOptions.Shared, auth's Options.Store (through
+// [Store.Sessions]) and scm.Options (through [Store.Files]).
+package redisstore

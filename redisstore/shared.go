@@ -1,0 +1,151 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The credential caches' keys: <prefix>c:<key> holds a hash {f: fence,
+// v: value}; <prefix>l:<key> the fencing token of the replica fetching
+// it (the lease); <prefix>f:<key> the last token given for it.
+//
+// Fencing tokens come from Redis's clock in microseconds, raised above the
+// last one given, so they increase even across a FLUSHALL or a restart
+// without persistence (unless Redis's clock steps back by more than the
+// time between two leases).
+
+// nextFence is Lua that sets f to a new fencing token for KEYS[2].
+const nextFence = `
+local t = redis.call('TIME')
+local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if f <= last then f = last + 1 end
+local fs = string.format('%.0f', f)
+redis.call('SET', KEYS[2], fs, 'PX', 86400000)
+`
+
+// leaseScript takes KEYS[1] (the lease) for ARGV[1] ms if it is free.
+var leaseScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+` + nextFence + `
+redis.call('SET', KEYS[1], fs, 'PX', ARGV[1])
+return f
+`)
+
+// saveScript writes ARGV[1] at KEYS[1] with fence ARGV[3] for ARGV[2] ms
+// (0: no expiry) unless a newer fence wrote there, and frees the lease
+// KEYS[2] if ARGV[3] holds it.
+var saveScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
+local wrote = 0
+if cur <= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'f', ARGV[3], 'v', ARGV[1])
+  if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  wrote = 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return wrote
+`)
+
+// releaseScript frees the lease KEYS[1] if ARGV[1] holds it.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+func (s *Store) credKey(key string) string { return s.key("c", key) }
+
+// Load returns the value saved at key (credentials.SharedStore). A value
+// that does not decrypt (written with another key, or tampered with) is
+// reported missing, so the caller fetches a new one.
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	k := s.credKey(key)
+	var raw string
+	err := s.do(ctx, "redisstore.Load", func(ctx context.Context) error {
+		var err error
+		raw, err = s.rdb.HGet(ctx, k, "v").Result()
+		return err
+	})
+	if err == redis.Nil {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	v, ok := s.decode(k, raw)
+	return v, ok, nil
+}
+
+// decode reads a stored value: sealed or plain.
+func (s *Store) decode(k, raw string) ([]byte, bool) {
+	if raw == "" {
+		return nil, false
+	}
+	switch raw[0] {
+	case plainMark:
+		return []byte(raw[1:]), true
+	case sealedMark:
+		return s.open(k, []byte(raw))
+	}
+	return nil, false
+}
+
+// encode prepares a value for storing: sealed when secret.
+func (s *Store) encode(op, k string, v []byte, secret bool) ([]byte, error) {
+	if secret {
+		return s.seal(op, k, v)
+	}
+	return append([]byte{plainMark}, v...), nil
+}
+
+// Lease takes the lease of key for ttl if it is free
+// (credentials.SharedStore).
+func (s *Store) Lease(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	var fence int64
+	err := s.do(ctx, "redisstore.Lease", func(ctx context.Context) error {
+		var err error
+		fence, err = leaseScript.Run(ctx, s.rdb, []string{s.key("l", key), s.key("f", key)}, ms(max(ttl, time.Millisecond))).Int64()
+		return err
+	})
+	return fence, err
+}
+
+// Save writes value at key unless a newer fence wrote there, and frees the
+// lease fence holds (credentials.SharedStore). A secret value is sealed
+// with AES-GCM; without an encryption key it is not written
+// (InvalidArgument).
+func (s *Store) Save(ctx context.Context, key string, value []byte, ttl time.Duration, fence int64, secret bool) (bool, error) {
+	const op = "redisstore.Save"
+	k := s.credKey(key)
+	data, err := s.encode(op, k, value, secret)
+	if err != nil {
+		s.Release(ctx, key, fence) //nolint:errcheck // the lease lapses on its own
+		return false, err
+	}
+	var wrote int64
+	err = s.do(ctx, op, func(ctx context.Context) error {
+		var err error
+		wrote, err = saveScript.Run(ctx, s.rdb, []string{k, s.key("l", key)}, data, ms(max(ttl, 0)), strconv.FormatInt(fence, 10)).Int64()
+		return err
+	})
+	return wrote == 1, err
+}
+
+// Release frees the lease of key if fence holds it (credentials.SharedStore).
+func (s *Store) Release(ctx context.Context, key string, fence int64) error {
+	return s.do(ctx, "redisstore.Release", func(ctx context.Context) error {
+		return releaseScript.Run(ctx, s.rdb, []string{s.key("l", key)}, strconv.FormatInt(fence, 10)).Err()
+	})
+}
+
+// Delete removes the value at key (credentials.SharedStore).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	k := s.credKey(key)
+	return s.do(ctx, "redisstore.Delete", func(ctx context.Context) error {
+		return s.rdb.Del(ctx, k).Err()
+	})
+}

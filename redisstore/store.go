@@ -1,0 +1,285 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultPrefix starts every key the store writes.
+	DefaultPrefix = "scmkit:"
+	// DefaultTimeout bounds every Redis command: a slower Redis is
+	// treated as down.
+	DefaultTimeout = 200 * time.Millisecond
+	// DefaultRetryAfter is how long the store stops asking a Redis that
+	// failed before it tries again; it doubles on every further failure
+	// up to MaxRetryAfter.
+	DefaultRetryAfter = 500 * time.Millisecond
+	// MaxRetryAfter caps the pause after repeated failures.
+	MaxRetryAfter = 15 * time.Second
+)
+
+// Options tunes a [Store]. A nil *Options gives the defaults, without an
+// encryption key.
+type Options struct {
+	// Prefix starts every key; default DefaultPrefix. Give each
+	// deployment sharing one Redis its own.
+	Prefix string
+	// EncryptionKey is the AES-256 key (32 bytes) that seals secret
+	// values (installation and OAuth tokens, cached file contents) with
+	// AES-GCM before they reach Redis. Without one, the store refuses
+	// secret values, so they are cached per process only. Sessions are
+	// sealed by auth before they reach the store.
+	EncryptionKey []byte
+	// Timeout bounds each Redis command; default DefaultTimeout. It is
+	// applied through the command's context: a client given to [New]
+	// should have ContextTimeoutEnabled set (clients from [Open] do).
+	Timeout time.Duration
+	// RetryAfter is the first pause after a failure; default
+	// DefaultRetryAfter.
+	RetryAfter time.Duration
+	// Logger, if set, receives one Warn record when Redis becomes
+	// unreachable and one Info record when it is back; nil means silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the Redis-backed shared state of a fleet of replicas: it
+// implements credentials.SharedStore (app credential caches), and gives
+// an auth.SessionStore ([Store.Sessions]), a scm.FileCache
+// ([Store.Files]) and a rate-limit budget ([Store.Budget]). It is safe for
+// concurrent use.
+//
+// Every operation is bounded by Options.Timeout. When Redis fails (down,
+// slow, refusing), the operation fails with an Unavailable
+// *errcode.Error, the store logs once, and for a short, growing pause
+// every operation fails at once without asking Redis, so that callers
+// (which then work without the store) do not wait on a dead server; the
+// first success logs once that Redis is back.
+type Store struct {
+	rdb     redis.UniversalClient
+	own     bool // close rdb in Close
+	prefix  string
+	aead    cipher.AEAD
+	timeout time.Duration
+	now     func() time.Time
+	h       health
+}
+
+// New returns a Store over rdb (a *redis.Client, *redis.FailoverClient for
+// Sentinel, or any redis.UniversalClient). Keys in Lua scripts are not
+// hash-tagged, so Redis Cluster is not supported. It fails with
+// InvalidArgument if the encryption key is not 32 bytes.
+func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
+	const op = "redisstore.New"
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if rdb == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "a Redis client is required")
+	}
+	s := &Store{rdb: rdb, prefix: o.Prefix, timeout: o.Timeout, now: o.Now}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = DefaultRetryAfter
+	}
+	s.h = health{log: o.Logger, first: o.RetryAfter, now: s.now}
+	if len(o.EncryptionKey) > 0 {
+		if len(o.EncryptionKey) != 32 {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "the encryption key must be 32 bytes (AES-256), got %d", len(o.EncryptionKey))
+		}
+		block, err := aes.NewCipher(o.EncryptionKey)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
+		if s.aead, err = cipher.NewGCM(block); err != nil {
+			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
+	}
+	return s, nil
+}
+
+// Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
+// or rediss:// for TLS) and returns a Store over it, which Close closes.
+// Connecting is lazy: a Redis that is down at start makes the first
+// operations fail (and the callers work without it) until it comes up.
+func Open(rawURL string, opts *Options) (*Store, error) {
+	const op = "redisstore.Open"
+	ro, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// Not wrapped: url.Parse's errors repeat the URL, password
+		// included.
+		return nil, errcode.New(errcode.InvalidArgument, op, "not a usable redis:// or rediss:// URL (host, port and database number)")
+	}
+	timeout := DefaultTimeout
+	if opts != nil && opts.Timeout > 0 {
+		timeout = opts.Timeout
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
+	ro.ContextTimeoutEnabled = true
+	ro.MaxRetries = -1 // a failed command is not retried: the caller works without Redis instead
+	ro.DisableIdentity = true
+	s, err := New(redis.NewClient(ro), opts)
+	if err != nil {
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// Close closes the Redis client if the store opened it.
+func (s *Store) Close() error {
+	if s == nil || !s.own {
+		return nil
+	}
+	return s.rdb.Close()
+}
+
+// Client returns the underlying Redis client.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// String describes the store without any secret.
+func (s *Store) String() string { return "redisstore.Store(" + s.prefix + ")" }
+
+// LogValue describes the store without any secret.
+func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
+
+// do runs f against Redis with the store's timeout, unless Redis is known
+// to be down; it classifies and records failures.
+func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	if s == nil {
+		return errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return err
+	}
+	if !s.h.ready() {
+		return errcode.New(errcode.Unavailable, op, "Redis is unavailable; retrying shortly")
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	err := f(cctx)
+	switch {
+	case err == nil || errors.Is(err, redis.Nil):
+		s.h.ok()
+		return err
+	case ctx.Err() != nil:
+		return errcode.FromContext(ctx, op) // the caller gave up; not Redis's fault
+	}
+	s.h.fail(err)
+	return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "Redis did not answer", Err: cleanErr(err)}
+}
+
+// cleanErr keeps network errors as they are (they name the address,
+// never the password) and reduces the others to their text.
+func cleanErr(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return errors.New(err.Error())
+}
+
+// health is the circuit breaker: after a failure, Redis is not asked for
+// a pause that doubles with every further failure.
+type health struct {
+	log   *slog.Logger
+	first time.Duration
+	now   func() time.Time
+
+	mu    sync.Mutex
+	down  bool
+	until time.Time
+	pause time.Duration
+}
+
+func (h *health) ready() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.down || !h.now().Before(h.until)
+}
+
+func (h *health) ok() {
+	h.mu.Lock()
+	was := h.down
+	h.down, h.pause = false, 0
+	h.mu.Unlock()
+	if was && h.log != nil {
+		h.log.Info("redisstore: Redis is reachable again; sharing state through it")
+	}
+}
+
+func (h *health) fail(err error) {
+	h.mu.Lock()
+	was := h.down
+	if h.pause == 0 {
+		h.pause = h.first
+	} else {
+		h.pause = min(h.pause*2, MaxRetryAfter)
+	}
+	h.down, h.until = true, h.now().Add(h.pause)
+	h.mu.Unlock()
+	if !was && h.log != nil {
+		h.log.Warn("redisstore: Redis is unreachable; working without it (more requests to providers) until it is back",
+			slog.String("error", cleanErr(err).Error()))
+	}
+}
+
+// seal encrypts plain for key with AES-GCM, binding it to key, so that a
+// value copied to another key does not open.
+func (s *Store) seal(op, key string, plain []byte) ([]byte, error) {
+	if s.aead == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "no encryption key (backend.cache.encryptionKey): secret values are not shared")
+	}
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead()+1)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, errcode.Wrap(errcode.Unavailable, op, err)
+	}
+	out := s.aead.Seal(nonce, nonce, plain, []byte(key))
+	return append([]byte{sealedMark}, out...), nil
+}
+
+// open decrypts a sealed value of key; ok is false when it does not open
+// (another key, tampering, or a value that was not sealed).
+func (s *Store) open(key string, sealed []byte) ([]byte, bool) {
+	if s.aead == nil || len(sealed) < 1+s.aead.NonceSize() || sealed[0] != sealedMark {
+		return nil, false
+	}
+	ns := s.aead.NonceSize()
+	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], []byte(key))
+	return plain, err == nil
+}
+
+// Value marks: the first byte of every stored value says how to read it.
+const (
+	sealedMark = 'E'
+	plainMark  = 'P'
+)
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
