@@ -164,9 +164,9 @@ func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env 
 	bind := sha256.Sum256(sec.Nonce)
 	state := h.sealJSON(statePayload{Provider: id, Env: env, Origin: org, Redirect: redirect, Flow: flow, Bind: bind[:], Exp: exp}, "state:"+id)
 	challenge := sha256.Sum256([]byte(sec.Verifier))
-	authURL, err := rp.AuthCodeURL(AuthRequest{State: state, RedirectURI: h.CallbackURL(id), CodeChallenge: b64.EncodeToString(challenge[:]), Nonce: sec.OIDC, Scopes: scopes})
+	authURL, err := rp.AuthCodeURL(r.Context(), AuthRequest{State: state, RedirectURI: h.callbackFor(id, env), CodeChallenge: b64.EncodeToString(challenge[:]), Nonce: sec.OIDC, Scopes: scopes})
 	if err != nil {
-		return &httpError{http.StatusInternalServerError, "Error", "Provider '" + id + "' could not build its authorization URL"}
+		return providerError(err, "Starting the sign-in with '"+id+"' failed")
 	}
 	h.setCookie(w, "flow-"+id, h.sealJSON(sec, "flow:"+id), flowLifetime)
 	http.Redirect(w, r, authURL, http.StatusFound)
@@ -236,7 +236,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
 	defer cancel()
-	res, err := rp.Exchange(ctx, Callback{Code: code, Issuer: r.Form.Get("iss"), RedirectURI: h.CallbackURL(id), CodeVerifier: sec.Verifier, Nonce: sec.OIDC})
+	res, err := rp.Exchange(ctx, Callback{Code: code, Issuer: r.Form.Get("iss"), RedirectURI: h.callbackFor(id, sp.Env), CodeVerifier: sec.Verifier, Nonce: sec.OIDC})
 	if err != nil {
 		h.log(r.Context(), "auth: sign-in failed", slog.String("provider", id), slog.String("error", err.Error()))
 		return providerError(err, "Signing in with '"+id+"' failed")
@@ -272,7 +272,8 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 		return nil, &httpError{http.StatusBadGateway, "AuthenticationError", "The provider did not say who signed in"}
 	}
 	now := h.now()
-	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(h.o.SessionDuration)}
+	life := h.durationFor(id, env)
+	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life)}
 	s.Identity.Provider = id
 	if old, ok := h.sessionKey(r); ok {
 		_ = h.store.Delete(r.Context(), old)
@@ -287,7 +288,7 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 		return nil, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be stored; try again"}
 	}
 	s.h, s.key = h, key
-	h.setCookie(w, "session", cookie, h.o.SessionDuration)
+	h.setCookie(w, "session", cookie, life)
 	h.log(r.Context(), "auth: signed in", slog.String("user", s.Identity.String()), slog.String("env", env))
 	return s, nil
 }

@@ -80,6 +80,9 @@ type Options struct {
 	// backstageIdentity. An error refuses the sign-in (403) with its
 	// message: return one that names the reason, never a secret.
 	BackstageIdentity func(ctx context.Context, s *Session) (*BackstageIdentity, error)
+	// HTTPClient sends the requests of the providers [Config.NewHandler]
+	// builds; nil means http.DefaultClient.
+	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger, if set, receives one line per sign-in, refresh and refusal
@@ -111,6 +114,8 @@ type Handler struct {
 
 	mu        sync.RWMutex
 	providers map[string]map[string]Provider // id → env → provider
+	callbacks map[string]string              // id + "/" + env → callback URL, when not the default
+	durations map[string]time.Duration       // id + "/" + env → session duration, when not the default
 }
 
 var providerID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
@@ -198,6 +203,44 @@ func (h *Handler) Register(id, env string, p Provider) error {
 // BaseURL/<id>/handler/frame.
 func (h *Handler) CallbackURL(id string) string {
 	return h.base.String() + "/" + id + "/handler/frame"
+}
+
+// callbackFor is the redirect URI of id in env: its configured
+// callbackUrl, or the default.
+func (h *Handler) callbackFor(id, env string) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if u, ok := h.callbacks[id+"/"+env]; ok {
+		return u
+	}
+	return h.CallbackURL(id)
+}
+
+func (h *Handler) setDuration(id, env string, d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.durations == nil {
+		h.durations = map[string]time.Duration{}
+	}
+	h.durations[id+"/"+env] = d
+}
+
+func (h *Handler) durationFor(id, env string) time.Duration {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if d, ok := h.durations[id+"/"+env]; ok {
+		return d
+	}
+	return h.o.SessionDuration
+}
+
+func (h *Handler) setCallback(id, env, u string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.callbacks == nil {
+		h.callbacks = map[string]string{}
+	}
+	h.callbacks[id+"/"+env] = u
 }
 
 func (h *Handler) provider(id, env string) (Provider, *httpError) {
@@ -450,6 +493,9 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		ns.Tokens.IDToken = s.Tokens.IDToken
 	}
 	if res.Identity.Subject != "" {
+		if res.Identity.Subject != s.Identity.Subject {
+			return nil, errcode.New(errcode.Unauthorized, op, "the refreshed ID token names another user; sign in again")
+		}
 		res.Identity.Provider = s.Identity.Provider
 		ns.Identity = res.Identity
 	}

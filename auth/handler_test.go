@@ -38,7 +38,7 @@ func (p *stubProvider) Info() auth.ProviderInfo {
 	return auth.ProviderInfo{Type: "stub", Host: p.host, Issuer: "https://" + p.host}
 }
 
-func (p *stubProvider) AuthCodeURL(req auth.AuthRequest) (string, error) {
+func (p *stubProvider) AuthCodeURL(_ context.Context, req auth.AuthRequest) (string, error) {
 	p.mu.Lock()
 	p.lastReq = req
 	p.mu.Unlock()

@@ -33,8 +33,10 @@ type ProviderInfo struct {
 // the authorization URL and redeems codes and refresh tokens.
 type RedirectProvider interface {
 	Provider
-	// AuthCodeURL returns the provider's authorization URL for req.
-	AuthCodeURL(req AuthRequest) (string, error)
+	// AuthCodeURL returns the provider's authorization URL for req. An
+	// OIDC provider fetches its discovery document the first time, within
+	// ctx.
+	AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 	// Exchange redeems the code of a callback and returns who signed in
 	// with their tokens. It verifies what the provider sends back (the
 	// ID token and its nonce, the RFC 9207 iss parameter where the

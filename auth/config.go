@@ -1,0 +1,276 @@
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// Config is Backstage's auth: section, decoded as is by
+// config.Config.Decode("auth", &c): a Backstage app-config's auth section
+// loads unchanged. Build a Handler from it with [Config.NewHandler].
+type Config struct {
+	// Environment is auth.environment.
+	Environment string `json:"environment"`
+	// Session is auth.session.
+	Session SessionConfig `json:"session"`
+	// ExperimentalExtraAllowedOrigins are further allowed origins (globs).
+	ExperimentalExtraAllowedOrigins []string `json:"experimentalExtraAllowedOrigins"`
+	// Providers is auth.providers: provider id → environment → its
+	// configuration, kept raw until [Config.Provider] decodes one (other
+	// providers, such as guest or ldap, have other keys).
+	Providers map[string]map[string]json.RawMessage `json:"providers"`
+}
+
+// SessionConfig is auth.session.
+type SessionConfig struct {
+	// Secret is auth.session.secret.
+	Secret integrations.Secret `json:"secret"`
+}
+
+// ProviderConfig is auth.providers.<id>.<env> of an OAuth provider.
+type ProviderConfig struct {
+	ClientID     string              `json:"clientId"`
+	ClientSecret integrations.Secret `json:"clientSecret"`
+	// CallbackURL is the redirect URI registered at the provider; default
+	// <BaseURL>/<id>/handler/frame. It must lead to the Handler's
+	// callback route (through a proxy, say).
+	CallbackURL string `json:"callbackUrl"`
+	// AdditionalScopes: a string split on spaces, commas or '|', or a list.
+	AdditionalScopes Scopes `json:"additionalScopes"`
+	// SessionDuration is how long a session from this provider lasts
+	// ("12h", "7d", {days: 7}); default Options.SessionDuration.
+	SessionDuration json.RawMessage `json:"sessionDuration"`
+	// EnterpriseInstanceURL (github) is a GitHub Enterprise Server URL.
+	EnterpriseInstanceURL string `json:"enterpriseInstanceUrl"`
+	// Audience (gitlab) is the GitLab base URL.
+	Audience string `json:"audience"`
+	// TenantID and DomainHint (microsoft).
+	TenantID   string `json:"tenantId"`
+	DomainHint string `json:"domainHint"`
+	// MetadataURL, Prompt, TokenEndpointAuthMethod and
+	// TokenSignedResponseAlg (oidc).
+	MetadataURL             string `json:"metadataUrl"`
+	Prompt                  string `json:"prompt"`
+	TokenEndpointAuthMethod string `json:"tokenEndpointAuthMethod"`
+	TokenSignedResponseAlg  string `json:"tokenSignedResponseAlg"`
+	// BaseURL and APIBaseURL (bitbucket; scmkit's extension, for
+	// tests) override bitbucket.org and api.bitbucket.org/2.0;
+	// AuthorityURL (microsoft; scmkit's extension) overrides
+	// login.microsoftonline.com.
+	BaseURL      string `json:"baseUrl"`
+	APIBaseURL   string `json:"apiBaseUrl"`
+	AuthorityURL string `json:"authorityUrl"`
+	// SignIn is kept for the sign-in resolvers.
+	SignIn SignInConfig `json:"signIn"`
+}
+
+// SignInConfig is the signIn block of a provider.
+type SignInConfig struct {
+	// Resolvers are the sign-in resolvers in order, each a map with a
+	// "resolver" name and its options.
+	Resolvers []map[string]any `json:"resolvers"`
+}
+
+// Scopes decodes Backstage's additionalScopes: a string split on spaces,
+// commas or '|', or a list of strings.
+type Scopes []string
+
+// UnmarshalJSON accepts a string or a list of strings.
+func (s *Scopes) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = strings.FieldsFunc(one, func(r rune) bool { return r == ' ' || r == ',' || r == '|' })
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("additionalScopes must be a string or a list of strings")
+	}
+	*s = list
+	return nil
+}
+
+// Provider decodes auth.providers.<id>.<env>. ok is false when it is not
+// configured.
+func (c *Config) Provider(id, env string) (pc ProviderConfig, ok bool, err error) {
+	raw, ok := c.Providers[id][env]
+	if !ok {
+		return pc, false, nil
+	}
+	if err := json.Unmarshal(raw, &pc); err != nil {
+		return pc, true, &errcode.Error{Code: errcode.InvalidArgument, Op: "auth.Config", Err: &integrations.FieldError{Path: "auth.providers." + id + "." + env, Msg: typeMsg(err)}}
+	}
+	return pc, true, nil
+}
+
+// typeMsg describes a decoding error without any value.
+func typeMsg(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s must be a %s", te.Field, te.Type.Kind())
+	}
+	return oneLine(err.Error())
+}
+
+// SupportedProviders are the provider ids [Config.NewHandler] builds.
+var SupportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
+
+// NewHandler builds a Handler from the auth section and opts (which must
+// at least give BaseURL; nil fields of opts are taken from the section:
+// Secret from auth.session.secret, Environment from auth.environment,
+// AllowedOrigins from auth.experimentalExtraAllowedOrigins). It registers
+// every configured environment of the supported providers (github,
+// gitlab, bitbucket, microsoft, oidc); other providers are skipped and
+// named in the returned warnings, so that their own packages (LDAP) can
+// register them with [Handler.Register]. Every problem is reported at once,
+// each with its config path.
+func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
+	const op = "auth.Config.NewHandler"
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Secret.IsZero() {
+		o.Secret = c.Session.Secret
+	}
+	if o.Environment == "" {
+		o.Environment = c.Environment
+	}
+	o.AllowedOrigins = append(slices.Clone(o.AllowedOrigins), c.ExperimentalExtraAllowedOrigins...)
+	if o.Secret.IsZero() {
+		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: "is required to sign users in"}}
+	}
+	h, err := New(&o)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	var problems []string
+	for _, id := range slices.Sorted(maps.Keys(c.Providers)) {
+		if !slices.Contains(SupportedProviders, id) {
+			warnings = append(warnings, "auth.providers."+id+": not a provider scmkit builds from configuration; skipped (register it with Handler.Register)")
+			continue
+		}
+		for _, env := range slices.Sorted(maps.Keys(c.Providers[id])) {
+			path := "auth.providers." + id + "." + env
+			pc, _, err := c.Provider(id, env)
+			if err != nil {
+				problems = append(problems, errMsg(err))
+				continue
+			}
+			p, err := buildProvider(id, pc, &o)
+			if err != nil {
+				problems = append(problems, path+": "+publicMessage(err))
+				continue
+			}
+			if err := h.Register(id, env, p); err != nil {
+				problems = append(problems, path+": "+publicMessage(err))
+				continue
+			}
+			if pc.CallbackURL != "" {
+				if _, err := parseBase(op, "callbackUrl", pc.CallbackURL); err != nil {
+					problems = append(problems, path+".callbackUrl: must be an absolute http(s) URL")
+					continue
+				}
+				h.setCallback(id, env, pc.CallbackURL)
+			}
+			if len(pc.SessionDuration) > 0 && string(pc.SessionDuration) != "null" {
+				d, err := ParseHumanDuration(pc.SessionDuration)
+				if err != nil {
+					problems = append(problems, path+".sessionDuration: "+err.Error())
+					continue
+				}
+				h.setDuration(id, env, d)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, warnings, errcode.Newf(errcode.InvalidArgument, op, "%d problem(s) in auth.providers: %s", len(problems), strings.Join(problems, "; "))
+	}
+	return h, warnings, nil
+}
+
+func errMsg(err error) string {
+	if e, ok := err.(*errcode.Error); ok && e.Err != nil {
+		return e.Err.Error()
+	}
+	return publicMessage(err)
+}
+
+func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
+	switch id {
+	case "github":
+		return NewGitHub(GitHubOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, EnterpriseInstanceURL: pc.EnterpriseInstanceURL,
+			Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "gitlab":
+		return NewGitLab(GitLabOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, BaseURL: pc.Audience,
+			Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "bitbucket":
+		return NewBitbucket(BitbucketOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, BaseURL: pc.BaseURL, APIBaseURL: pc.APIBaseURL,
+			Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "microsoft":
+		return NewMicrosoft(MicrosoftOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, TenantID: pc.TenantID, DomainHint: pc.DomainHint,
+			AuthorityURL: pc.AuthorityURL, Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "oidc":
+		if pc.MetadataURL == "" {
+			return nil, errcode.New(errcode.InvalidArgument, "auth.NewOIDC", "metadataUrl is required")
+		}
+		return NewOIDC(OIDCOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, MetadataURL: pc.MetadataURL, Scopes: pc.AdditionalScopes,
+			Prompt: pc.Prompt, TokenEndpointAuthMethod: pc.TokenEndpointAuthMethod, TokenSignedResponseAlg: pc.TokenSignedResponseAlg,
+			HTTPClient: o.HTTPClient, Now: o.Now})
+	}
+	return nil, errcode.Newf(errcode.InvalidArgument, "auth.Config", "unsupported provider %q", id)
+}
+
+var humanDuration = regexp.MustCompile(`^(\d+)\s*(ms|s|m|h|d|w|y)$`)
+
+// ParseHumanDuration parses Backstage's duration forms: a Go duration
+// ("90m"), a number with a unit ("7d", "2w", "1y"), or an object with
+// years, months, weeks, days, hours, minutes, seconds and milliseconds.
+func ParseHumanDuration(raw json.RawMessage) (time.Duration, error) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		s = strings.TrimSpace(s)
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			return d, nil
+		}
+		if m := humanDuration.FindStringSubmatch(s); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			unit := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
+				"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[2]]
+			if n > 0 && n < math.MaxInt64/int64(unit) {
+				return time.Duration(n) * unit, nil
+			}
+		}
+		return 0, fmt.Errorf("duration %q is not understood (e.g. \"12h\", \"7d\")", clip(s))
+	}
+	var obj map[string]float64
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return 0, fmt.Errorf("a duration must be a string or an object of units")
+	}
+	units := map[string]time.Duration{"years": 365 * 24 * time.Hour, "months": 30 * 24 * time.Hour, "weeks": 7 * 24 * time.Hour,
+		"days": 24 * time.Hour, "hours": time.Hour, "minutes": time.Minute, "seconds": time.Second, "milliseconds": time.Millisecond}
+	var total float64
+	for k, v := range obj {
+		u, ok := units[k]
+		if !ok || v < 0 {
+			return 0, fmt.Errorf("duration unit %q is not understood", clip(k))
+		}
+		total += v * float64(u)
+	}
+	if total <= 0 || total > math.MaxInt64 {
+		return 0, fmt.Errorf("the duration must be positive")
+	}
+	return time.Duration(total), nil
+}

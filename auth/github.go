@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// GitHubOptions configures [NewGitHub].
+type GitHubOptions struct {
+	// ClientID and ClientSecret are the OAuth App's or GitHub App's.
+	ClientID     string
+	ClientSecret integrations.Secret
+	// EnterpriseInstanceURL is the web URL of a GitHub Enterprise Server,
+	// e.g. "https://ghe.example.com"; "" means github.com. The API is then
+	// EnterpriseInstanceURL + "/api/v3".
+	EnterpriseInstanceURL string
+	// APIBaseURL overrides the API base URL ("https://api.github.com" or
+	// EnterpriseInstanceURL + "/api/v3").
+	APIBaseURL string
+	// Scopes are requested on top of "read:user" (GitHub Apps ignore
+	// scopes: their permissions come from the app).
+	Scopes []string
+	// HTTPClient sends the requests; nil means http.DefaultClient. It
+	// must not attach credentials itself; redirects are never followed.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// GitHub signs users in with a GitHub OAuth App (tokens that do not
+// expire, no refresh token) or a GitHub App (user-to-server tokens that
+// expire after 8 hours, with a refresh token that GitHub rotates on every
+// use), on github.com or GitHub Enterprise Server. A sign-in costs 2
+// requests (token, /user), 3 when the user's e-mail is private
+// (/user/emails).
+type GitHub struct {
+	oauthBase
+	api string
+}
+
+// NewGitHub returns a GitHub provider.
+func NewGitHub(o GitHubOptions) (*GitHub, error) {
+	const op = "auth.NewGitHub"
+	if o.ClientID == "" || o.ClientSecret.IsZero() {
+		return nil, errcode.New(errcode.InvalidArgument, op, "clientId and clientSecret are required")
+	}
+	web, api := "https://github.com", "https://api.github.com"
+	if o.EnterpriseInstanceURL != "" {
+		u, err := parseBase(op, "enterpriseInstanceUrl", o.EnterpriseInstanceURL)
+		if err != nil {
+			return nil, err
+		}
+		web, api = u.String(), u.String()+"/api/v3"
+	}
+	if o.APIBaseURL != "" {
+		u, err := parseBase(op, "apiBaseUrl", o.APIBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		api = u.String()
+	}
+	wu, _ := parseBase(op, "url", web)
+	g := &GitHub{oauthBase: newOAuthBase("auth.GitHub", o.HTTPClient, o.Now), api: api}
+	g.info = ProviderInfo{Type: "github", Host: hostOf(wu), Issuer: web}
+	g.required = []string{"read:user"}
+	g.cfg = oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), Scopes: o.Scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: web + "/login/oauth/authorize", TokenURL: web + "/login/oauth/access_token", AuthStyle: oauth2.AuthStyleInParams}}
+	return g, nil
+}
+
+type githubUser struct {
+	ID        int64  `json:"id"`
+	Login     string `json:"login"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	AvatarURL string `json:"avatar_url"`
+}
+
+type githubEmail struct {
+	Email    string `json:"email"`
+	Primary  bool   `json:"primary"`
+	Verified bool   `json:"verified"`
+}
+
+// Exchange redeems the code and reads the user's profile.
+func (g *GitHub) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
+	tok, err := g.exchange(ctx, cb)
+	if err != nil {
+		return nil, err
+	}
+	t := g.tokens(tok)
+	id, err := g.profile(ctx, t.AccessToken, strings.Contains(" "+t.Scope+" ", " user:email ") || t.Scope == "")
+	if err != nil {
+		return nil, err
+	}
+	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+func (g *GitHub) profile(ctx context.Context, token string, mayReadEmails bool) (Identity, error) {
+	var u githubUser
+	if err := g.getJSON(ctx, g.api+"/user", token, &u); err != nil {
+		return Identity{}, err
+	}
+	if u.ID == 0 || u.Login == "" {
+		return Identity{}, errcode.New(errcode.Unavailable, g.op, "GitHub's /user answer has no id or login")
+	}
+	id := Identity{Issuer: g.info.Issuer, Subject: strconv.FormatInt(u.ID, 10), Login: u.Login, DisplayName: u.Name, Picture: u.AvatarURL, Email: u.Email}
+	if id.Email == "" && mayReadEmails {
+		// Only when the public profile has no e-mail: /user/emails needs
+		// user:email (or a GitHub App's email permission); a refusal
+		// leaves the e-mail empty rather than failing the sign-in.
+		var emails []githubEmail
+		if err := g.getJSON(ctx, g.api+"/user/emails", token, &emails); err == nil {
+			for _, e := range emails {
+				if e.Primary && e.Verified {
+					id.Email, id.EmailVerified = e.Email, true
+				}
+			}
+		} else if c := errcode.CodeOf(err); c == errcode.DeadlineExceeded || c == errcode.Canceled {
+			return Identity{}, err
+		}
+	}
+	return id, nil
+}
+
+// Refresh renews a GitHub App user-to-server token. GitHub rotates the
+// refresh token on every use and invalidates the old one; the Handler
+// makes sure only one refresh per session runs. OAuth App tokens do not
+// expire and have no refresh token: Refresh returns Unimplemented.
+func (g *GitHub) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
+	if t.RefreshToken == "" {
+		return nil, errcode.New(errcode.Unimplemented, g.op, "GitHub OAuth App tokens do not expire and cannot be refreshed")
+	}
+	tok, err := g.refresh(ctx, t.RefreshToken)
+	if err != nil {
+		return nil, err
+	}
+	return &SignIn{Tokens: g.tokens(tok)}, nil
+}

@@ -1,0 +1,75 @@
+package auth
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// MicrosoftOptions configures [NewMicrosoft].
+type MicrosoftOptions struct {
+	// ClientID and ClientSecret are the app registration's.
+	ClientID     string
+	ClientSecret integrations.Secret
+	// TenantID is the directory (tenant) id, or "common",
+	// "organizations" or "consumers" for multi-tenant apps (whose ID
+	// tokens are then checked to come from a Microsoft tenant issuer).
+	TenantID string
+	// DomainHint is sent as domain_hint, skipping the account picker.
+	DomainHint string
+	// AuthorityURL is the identity platform, default
+	// "https://login.microsoftonline.com"; the issuer is
+	// AuthorityURL/<tenant>/v2.0.
+	AuthorityURL string
+	// Scopes are requested on top of "openid profile email
+	// offline_access".
+	Scopes []string
+	// HTTPClient sends the requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewMicrosoft returns a provider for the Microsoft identity platform v2
+// (Entra ID): OpenID Connect with the tenant's issuer. The user's subject
+// is her object id (oid), stable across applications of the tenant, when
+// the ID token carries one.
+func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
+	const op = "auth.NewMicrosoft"
+	if o.TenantID == "" {
+		return nil, errcode.New(errcode.InvalidArgument, op, "tenantId is required")
+	}
+	if strings.ContainsAny(o.TenantID, "/?#") {
+		return nil, errcode.New(errcode.InvalidArgument, op, "tenantId must be a tenant id or common, organizations, consumers")
+	}
+	if o.AuthorityURL == "" {
+		o.AuthorityURL = "https://login.microsoftonline.com"
+	}
+	authority := strings.TrimSuffix(o.AuthorityURL, "/")
+	oo := OIDCOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, MetadataURL: authority + "/" + o.TenantID + "/v2.0",
+		Scopes: append([]string{"offline_access"}, o.Scopes...), HTTPClient: o.HTTPClient, Now: o.Now, typ: "microsoft",
+		subject: func(c *claims) string {
+			if c.OID != "" {
+				return c.OID
+			}
+			return c.Subject
+		}}
+	switch strings.ToLower(o.TenantID) {
+	case "common", "organizations", "consumers":
+		oo.anyTenant = authority
+	}
+	if o.DomainHint != "" {
+		oo.authParams = append(oo.authParams, oauth2.SetAuthURLParam("domain_hint", o.DomainHint))
+	}
+	p, err := NewOIDC(oo)
+	if err != nil {
+		return nil, err
+	}
+	p.op = "auth.Microsoft"
+	return p, nil
+}

@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// oauthBase is the OAuth 2.0 half every redirect provider shares: the
+// authorization URL with PKCE S256, the code exchange and the refresh
+// grant, profile GETs, and the mapping of their failures to error codes.
+type oauthBase struct {
+	op       string
+	cfg      oauth2.Config
+	client   *http.Client // never follows redirects
+	now      func() time.Time
+	info     ProviderInfo
+	required []string // scopes always requested
+	authOpts []oauth2.AuthCodeOption
+}
+
+// maxBody caps every response body read from a provider.
+const maxBody = 1 << 20
+
+func newOAuthBase(op string, client *http.Client, now func() time.Time) oauthBase {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if now == nil {
+		now = time.Now
+	}
+	return oauthBase{op: op, client: &c, now: now}
+}
+
+func (b *oauthBase) Info() ProviderInfo { return b.info }
+
+// scopes returns required, then configured, then requested scopes, each
+// once.
+func (b *oauthBase) scopes(requested []string) []string {
+	out := slices.Clone(b.required)
+	for _, s := range append(slices.Clone(b.cfg.Scopes), requested...) {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// AuthCodeURL builds the authorization URL with PKCE S256.
+func (b *oauthBase) AuthCodeURL(_ context.Context, req AuthRequest) (string, error) {
+	if req.CodeChallenge == "" {
+		return "", errcode.New(errcode.InvalidArgument, b.op, "a PKCE challenge is required")
+	}
+	cfg := b.cfg
+	cfg.RedirectURL = req.RedirectURI
+	cfg.Scopes = b.scopes(req.Scopes)
+	opts := append([]oauth2.AuthCodeOption{
+		oauth2.SetAuthURLParam("code_challenge", req.CodeChallenge),
+		oauth2.SetAuthURLParam("code_challenge_method", "S256"),
+	}, b.authOpts...)
+	return cfg.AuthCodeURL(req.State, opts...), nil
+}
+
+func (b *oauthBase) ctx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, b.client)
+}
+
+// exchange redeems cb's code with its PKCE verifier.
+func (b *oauthBase) exchange(ctx context.Context, cb Callback) (*oauth2.Token, error) {
+	cfg := b.cfg
+	cfg.RedirectURL = cb.RedirectURI
+	tok, err := cfg.Exchange(b.ctx(ctx), cb.Code, oauth2.VerifierOption(cb.CodeVerifier))
+	if err != nil {
+		return nil, b.tokenError(ctx, "redeeming the authorization code", err)
+	}
+	return tok, nil
+}
+
+// refresh redeems a refresh token.
+func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, error) {
+	if rt == "" {
+		return nil, errcode.New(errcode.Unauthorized, b.op, "there is no refresh token")
+	}
+	tok, err := b.cfg.TokenSource(b.ctx(ctx), &oauth2.Token{RefreshToken: rt}).Token()
+	if err != nil {
+		return nil, b.tokenError(ctx, "refreshing the token", err)
+	}
+	return tok, nil
+}
+
+// tokens converts tok, computing the expiry on the injected clock.
+func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {
+	t := Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry}
+	if s, ok := tok.Extra("scope").(string); ok {
+		t.Scope = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }), " ")
+	}
+	if id, ok := tok.Extra("id_token").(string); ok {
+		t.IDToken = id
+	}
+	var secs int64
+	switch {
+	case tok.ExpiresIn > 0:
+		secs = tok.ExpiresIn
+	default:
+		switch v := tok.Extra("expires_in").(type) {
+		case string:
+			secs, _ = strconv.ParseInt(v, 10, 64)
+		case float64:
+			secs = int64(v)
+		}
+	}
+	if secs > 0 {
+		t.Expiry = b.now().Add(time.Duration(secs) * time.Second)
+	}
+	return t
+}
+
+// tokenError classifies a token endpoint failure without quoting the
+// response body (which a careless server may fill with what it received).
+func (b *oauthBase) tokenError(ctx context.Context, what string, err error) error {
+	if c := ctxCode(ctx, err); c != errcode.OK {
+		return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer " + what + " in time"}
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		msg := "the provider refused " + what
+		if re.ErrorCode != "" {
+			msg += ": " + oneLine(re.ErrorCode)
+			if re.ErrorDescription != "" {
+				msg += " (" + oneLine(re.ErrorDescription) + ")"
+			}
+		}
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		code := errcode.Unauthorized
+		if status >= 500 || (re.ErrorCode == "" && status != 400 && status != 401) {
+			code = errcode.Unavailable
+			msg = fmt.Sprintf("the provider failed %s (HTTP %d)", what, status)
+		}
+		return &errcode.Error{Code: code, Op: b.op, Host: b.info.Host, Status: status, Msg: msg}
+	}
+	return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider could not be reached for " + what + ": " + netReason(err)}
+}
+
+// ctxCode reports DeadlineExceeded or Canceled when err is due to ctx.
+func ctxCode(ctx context.Context, err error) errcode.Code {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return errcode.DeadlineExceeded
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		return errcode.Canceled
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errcode.DeadlineExceeded
+	}
+	return errcode.OK
+}
+
+// netReason describes a transport failure without its URL.
+func netReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Op + " failed"
+	}
+	return "transport error"
+}
+
+// getJSON GETs u with the access token and decodes the JSON answer.
+func (b *oauthBase) getJSON(ctx context.Context, u, token string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, b.op, "bad profile URL")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		if c := ctxCode(ctx, err); c != errcode.OK {
+			return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer the profile request in time"}
+		}
+		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider could not be reached for the profile: " + netReason(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "reading the profile failed"}
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return &errcode.Error{Code: errcode.Unauthorized, Op: b.op, Host: b.info.Host, Status: resp.StatusCode, Msg: "the provider refused the new token when reading the profile"}
+	case resp.StatusCode != http.StatusOK:
+		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Status: resp.StatusCode, Msg: "the provider failed the profile request"}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider's profile is not the expected JSON"}
+	}
+	return nil
+}
+
+// hostOf returns the integration host of base URL u: host[:port], the
+// default port dropped, lower-case.
+func hostOf(u *url.URL) string {
+	h := strings.ToLower(u.Host)
+	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		h = strings.ToLower(u.Hostname())
+	}
+	return h
+}
+
+// parseBase parses an absolute http(s) base URL, trailing slash removed.
+func parseBase(op, name, s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s must be an absolute http(s) URL, e.g. https://host.example.com", name)
+	}
+	return u, nil
+}
