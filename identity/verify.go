@@ -1,0 +1,484 @@
+package identity
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"maps"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+)
+
+// VerifierOptions configure a [Verifier]. Nil means the defaults.
+type VerifierOptions struct {
+	// JWKSURL is where the keys are published, e.g.
+	// "https://portal.example.com/api/auth/.well-known/jwks.json". It is
+	// fetched on first use and again, once, when a token names an
+	// unknown kid.
+	JWKSURL string
+	// HTTPClient fetches JWKSURL; nil means a client with a 10 s timeout
+	// that does not follow redirects.
+	HTTPClient *http.Client
+	// Keys are static keys, used with or instead of JWKSURL (e.g. an
+	// in-process Issuer's JWKS).
+	Keys *JWKS
+	// Algorithms allowed; nil means ES256 only. "none" and HMAC
+	// algorithms are never accepted.
+	Algorithms []string
+	// Issuer, when set, must equal the `iss` claim of user tokens
+	// (limited tokens have none).
+	Issuer string
+	// AcceptLimited also accepts limited user tokens
+	// (vnd.backstage.limited-user), as plugin backends do for cookie
+	// auth; they carry no ent.
+	AcceptLimited bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Leeway tolerated on exp and iat; 0 means none.
+	Leeway time.Duration
+	// CacheSize bounds the cache of verified tokens (by SHA-256), so that
+	// a token presented on every request is checked cryptographically
+	// once; a cached token is still refused once expired. 0 means 10,000;
+	// negative disables the cache.
+	CacheSize int
+	// RefetchInterval is the least time between two JWKS fetches caused
+	// by unknown kids; 0 means 30 s. Forged kids cannot make the
+	// verifier hammer the JWKS URL.
+	RefetchInterval time.Duration
+}
+
+// Verifier verifies Backstage user tokens strictly: at most
+// [MaxTokenSize] characters, an allowed algorithm (ES256 by default), a
+// `typ` header of vnd.backstage.user (or limited-user when accepted), a
+// kid among the published keys, a valid signature, `aud` backstage, `exp`
+// in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
+// an unknown kid refetches the JWKS once (concurrent verifications share
+// one fetch, and fetches are spaced by RefetchInterval). It is safe for
+// concurrent use.
+type Verifier struct {
+	opts          VerifierOptions
+	parser        *jwt.Parser // user tokens: aud backstage
+	limitedParser *jwt.Parser // limited user tokens carry no aud
+	hc            *http.Client
+
+	mu        sync.RWMutex
+	keys      map[string]any // kid → public key
+	keyAlg    map[string]string
+	fetched   bool
+	lastFetch time.Time
+	group     singleflight.Group
+
+	cmu      sync.Mutex
+	verified map[[32]byte]*Claims
+}
+
+// Claims are a verified token's claims.
+type Claims struct {
+	Type      string
+	Issuer    string
+	Subject   string
+	Ent       []string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// Extra are the other claims.
+	Extra map[string]any
+}
+
+// User returns the claims as a [User]; a limited token's ent is its
+// subject only.
+func (c *Claims) User() *User {
+	ent := c.Ent
+	if len(ent) == 0 {
+		ent = []string{c.Subject}
+	}
+	return &User{EntityRef: c.Subject, OwnershipEntityRefs: slices.Clone(ent)}
+}
+
+// NewVerifier returns a Verifier. It returns InvalidArgument when there is
+// neither a JWKS URL nor static keys, when an algorithm is not supported,
+// or when a static key does not parse.
+func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
+	const op = "identity.NewVerifier"
+	v := &Verifier{keys: map[string]any{}, keyAlg: map[string]string{}}
+	if opts != nil {
+		v.opts = *opts
+	}
+	o := &v.opts
+	if o.JWKSURL == "" && o.Keys == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "a JWKS URL or static keys are required")
+	}
+	if o.Algorithms == nil {
+		o.Algorithms = []string{"ES256"}
+	}
+	for _, a := range o.Algorithms {
+		switch a {
+		case "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		default:
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "algorithm %q is not allowed", a)
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 10000
+	}
+	v.verified = map[[32]byte]*Claims{}
+	if o.RefetchInterval == 0 {
+		o.RefetchInterval = 30 * time.Second
+	}
+	v.hc = o.HTTPClient
+	if v.hc == nil {
+		v.hc = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if o.Keys != nil {
+		if err := v.addKeys(o.Keys); err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "static keys", Err: err}
+		}
+	}
+	common := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
+	v.parser = jwt.NewParser(append(common, jwt.WithAudience(Audience))...)
+	v.limitedParser = jwt.NewParser(common...)
+	return v, nil
+}
+
+// Verify verifies token and returns its claims. Every failure is an
+// Unauthorized *errcode.Error whose message says what was wrong (never the
+// token); a JWKS that cannot be fetched is Unavailable; a cancelled
+// context is Canceled or DeadlineExceeded.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	const op = "identity.Verify"
+	unauthorized := func(msg string) error { return errcode.New(errcode.Unauthorized, op, msg) }
+	if len(token) > MaxTokenSize {
+		return nil, unauthorized("token is larger than the size limit")
+	}
+	var sum [32]byte
+	if v.opts.CacheSize > 0 {
+		sum = sha256.Sum256([]byte(token))
+		if c, ok := v.cached(sum); ok {
+			return c, nil
+		}
+	}
+	if v.opts.JWKSURL != "" && !v.haveFetched() {
+		if err := v.refresh(ctx, true); err != nil {
+			return nil, err
+		}
+	}
+	parser := v.parser
+	if v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
+		parser = v.limitedParser
+	}
+	var fetchErr error
+	claims := jwt.MapClaims{}
+	_, err := parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		typ, _ := t.Header["typ"].(string)
+		if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
+			return nil, errors.New("typ must be " + TypeUser)
+		}
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("no kid")
+		}
+		alg := t.Method.Alg()
+		key, kalg, ok := v.key(kid)
+		if !ok && v.opts.JWKSURL != "" {
+			if err := v.refresh(ctx, false); err != nil {
+				fetchErr = err
+				return nil, err
+			}
+			key, kalg, ok = v.key(kid)
+		}
+		if !ok {
+			return nil, errors.New("signed by an unknown key")
+		}
+		if kalg != "" && kalg != alg {
+			return nil, errors.New("the key is for another algorithm")
+		}
+		return key, nil
+	})
+	if fetchErr != nil {
+		return nil, fetchErr
+	}
+	if err != nil {
+		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "invalid token", Err: scrub(err)}
+	}
+	c := &Claims{Extra: map[string]any{}}
+	for k, val := range claims {
+		switch k {
+		case "iss":
+			c.Issuer, _ = val.(string)
+		case "sub":
+			c.Subject, _ = val.(string)
+		case "ent":
+			list, _ := val.([]any)
+			for _, e := range list {
+				s, ok := e.(string)
+				if !ok || !isEntityRef(s) {
+					return nil, unauthorized("ent must be an array of entity refs")
+				}
+				c.Ent = append(c.Ent, s)
+			}
+		case "iat", "exp", "aud", "uip":
+		default:
+			c.Extra[k] = val
+		}
+	}
+	if _, ok := claims["iat"]; !ok {
+		return nil, unauthorized("token has no iat")
+	}
+	if !isEntityRef(c.Subject) {
+		return nil, unauthorized("sub must be an entity ref")
+	}
+	c.Type = TypeUser
+	if parser == v.limitedParser {
+		c.Type = TypeLimitedUser
+	}
+	if v.opts.Issuer != "" && c.Type == TypeUser && c.Issuer != v.opts.Issuer {
+		return nil, unauthorized("token is from another issuer")
+	}
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	c.IssuedAt, c.ExpiresAt = iat.Time, exp.Time
+	if v.opts.CacheSize > 0 {
+		v.remember(sum, c)
+	}
+	return c.copy(), nil
+}
+
+// copy returns a copy of c that shares nothing mutable with it.
+func (c *Claims) copy() *Claims {
+	n := *c
+	n.Ent = slices.Clone(c.Ent)
+	n.Extra = maps.Clone(c.Extra)
+	return &n
+}
+
+// cached returns the claims of a token verified before and not expired.
+func (v *Verifier) cached(sum [32]byte) (*Claims, bool) {
+	v.cmu.Lock()
+	c, ok := v.verified[sum]
+	v.cmu.Unlock()
+	if !ok || !v.opts.Now().Before(c.ExpiresAt.Add(v.opts.Leeway)) {
+		return nil, false
+	}
+	return c.copy(), true
+}
+
+// remember caches verified claims; a full cache drops its expired
+// entries, or all of them if none has expired.
+func (v *Verifier) remember(sum [32]byte, c *Claims) {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if len(v.verified) >= v.opts.CacheSize {
+		now := v.opts.Now()
+		maps.DeleteFunc(v.verified, func(_ [32]byte, c *Claims) bool { return !now.Before(c.ExpiresAt) })
+		if len(v.verified) >= v.opts.CacheSize {
+			clear(v.verified)
+		}
+	}
+	v.verified[sum] = c
+}
+
+// headerType returns the typ of a JWT's header, or "".
+func headerType(token string) string {
+	head, _, ok := strings.Cut(token, ".")
+	if !ok || len(head) > 1024 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Typ string `json:"typ"`
+	}
+	_ = json.Unmarshal(b, &h)
+	return h.Typ
+}
+
+// scrub keeps golang-jwt's reason and drops anything else.
+func scrub(err error) error {
+	for _, e := range []error{jwt.ErrTokenExpired, jwt.ErrTokenInvalidAudience, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenMalformed,
+		jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenUnverifiable, jwt.ErrTokenNotValidYet} {
+		if errors.Is(err, e) {
+			var ve error = e
+			if e == jwt.ErrTokenUnverifiable || e == jwt.ErrTokenSignatureInvalid {
+				// the keyfunc's or signature check's reason, which we wrote
+				ve = errors.New(err.Error())
+			}
+			return ve
+		}
+	}
+	return errors.New("token rejected")
+}
+
+func (v *Verifier) haveFetched() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.fetched
+}
+
+func (v *Verifier) key(kid string) (any, string, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	k, ok := v.keys[kid]
+	return k, v.keyAlg[kid], ok
+}
+
+// refresh fetches the JWKS, once for all concurrent callers; unless first,
+// not more often than RefetchInterval.
+func (v *Verifier) refresh(ctx context.Context, first bool) error {
+	v.mu.RLock()
+	recent := !v.lastFetch.IsZero() && v.opts.Now().Sub(v.lastFetch) < v.opts.RefetchInterval
+	fetched := v.fetched
+	v.mu.RUnlock()
+	if recent && (!first || !fetched) {
+		if !fetched {
+			return errcode.New(errcode.Unavailable, "identity.Verify", "the JWKS could not be fetched; retrying later")
+		}
+		return nil
+	}
+	ch := v.group.DoChan("jwks", func() (any, error) {
+		return nil, v.fetch(context.WithoutCancel(ctx))
+	})
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return errcode.FromContext(ctx, "identity.Verify")
+	}
+}
+
+// maxJWKS caps a JWKS response body.
+const maxJWKS = 1 << 20
+
+func (v *Verifier) fetch(ctx context.Context) error {
+	const op = "identity.Verify"
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.opts.JWKSURL, nil)
+	if err != nil {
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "bad JWKS URL"}
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := v.hc.Do(req)
+	v.mu.Lock()
+	v.lastFetch = v.opts.Now()
+	v.mu.Unlock()
+	if err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "fetching the JWKS", Err: errors.Unwrap(err)}
+	}
+	body, err := httpx.ReadBody(resp, maxJWKS)
+	if err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the JWKS", Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Status: resp.StatusCode, Msg: "fetching the JWKS"}
+	}
+	var set JWKS
+	if err := json.Unmarshal(body, &set); err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS is not valid JSON"}
+	}
+	if err := v.addKeys(&set); err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS", Err: err}
+	}
+	v.mu.Lock()
+	v.fetched = true
+	v.mu.Unlock()
+	return nil
+}
+
+// addKeys adds the usable keys of set; keys of unknown types are skipped,
+// malformed ones are an error.
+func (v *Verifier) addKeys(set *JWKS) error {
+	keys := map[string]any{}
+	algs := map[string]string{}
+	for _, k := range set.Keys {
+		if k.Kid == "" || (k.Use != "" && k.Use != "sig") {
+			continue
+		}
+		pub, err := parseJWK(k)
+		if err != nil {
+			return err
+		}
+		if pub != nil {
+			keys[k.Kid], algs[k.Kid] = pub, k.Alg
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for kid, k := range keys {
+		v.keys[kid], v.keyAlg[kid] = k, algs[kid]
+	}
+	return nil
+}
+
+func parseJWK(k JWK) (any, error) {
+	dec := func(s string) (*big.Int, error) {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil || len(b) == 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: bad base64url value", k.Kid)
+		}
+		return new(big.Int).SetBytes(b), nil
+	}
+	switch k.Kty {
+	case "EC":
+		var curve elliptic.Curve
+		switch k.Crv {
+		case "P-256":
+			curve = elliptic.P256()
+		case "P-384":
+			curve = elliptic.P384()
+		case "P-521":
+			curve = elliptic.P521()
+		default:
+			return nil, nil
+		}
+		x, err := dec(k.X)
+		if err != nil {
+			return nil, err
+		}
+		y, err := dec(k.Y)
+		if err != nil {
+			return nil, err
+		}
+		pub := &ecdsa.PublicKey{Curve: curve, X: x, Y: y}
+		if !curve.IsOnCurve(x, y) {
+			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: point is not on the curve", k.Kid)
+		}
+		return pub, nil
+	case "RSA":
+		n, err := dec(k.N)
+		if err != nil {
+			return nil, err
+		}
+		e, err := dec(k.E)
+		if err != nil {
+			return nil, err
+		}
+		if n.BitLen() < 2048 || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31 {
+			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: RSA key is too weak or malformed", k.Kid)
+		}
+		return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
+	}
+	return nil, nil
+}
