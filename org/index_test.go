@@ -175,3 +175,21 @@ func BenchmarkIsMember(b *testing.B) {
 		i++
 	}
 }
+
+func TestBreakCycles(t *testing.T) {
+	s := &Snapshot{Groups: []Group{
+		{Metadata: Metadata{Name: "a"}, Spec: GroupSpec{Type: "team", Parent: "b"}},
+		{Metadata: Metadata{Name: "b"}, Spec: GroupSpec{Type: "team", Children: []string{"a"}, Parent: "a"}},
+		{Metadata: Metadata{Name: "c"}, Spec: GroupSpec{Type: "team", Parent: "c"}},
+	}}
+	w := s.BreakCycles()
+	if len(w) != 2 {
+		t.Fatalf("warnings = %q, want 2", w)
+	}
+	if len(NewIndex(s).Cycles()) != 0 || s.Validate() != nil {
+		t.Errorf("cycles remain: %v %v", NewIndex(s).Cycles(), s.Validate())
+	}
+	if s.Groups[1].Spec.Parent != "" && s.Groups[0].Spec.Parent != "" {
+		t.Error("no parent link was dropped between a and b")
+	}
+}

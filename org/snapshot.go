@@ -262,3 +262,37 @@ func ReadFS(fsys fs.FS, pattern string) (*Snapshot, error) {
 	all.Sort()
 	return all, nil
 }
+
+// BreakCycles makes the group hierarchy acyclic: for each cycle in group
+// parents it removes the link that closes the loop (the spec.parent of the
+// cycle's first group, and that group from its parent's spec.children) and
+// returns a warning naming the cycle. Readers call it so that a directory
+// with a cycle still syncs, the cycle reported rather than looped on.
+func (s *Snapshot) BreakCycles() []string {
+	var warnings []string
+	for range len(s.Groups) + 1 {
+		cycles := NewIndex(s).Cycles()
+		if len(cycles) == 0 {
+			break
+		}
+		for _, c := range cycles {
+			first, parent := c[0], c[len(c)-1]
+			if len(c) > 1 {
+				parent = c[1]
+			}
+			warnings = append(warnings, fmt.Sprintf("group parent cycle %s: dropped %s's parent %s", formatCycle(c), first, parent))
+			if g := s.Group(first); g != nil {
+				if p, ok, _ := g.ParentRef(); ok && p.Equal(parent) {
+					g.Spec.Parent = ""
+				}
+			}
+			if pg := s.Group(parent); pg != nil {
+				pg.Spec.Children = slices.DeleteFunc(pg.Spec.Children, func(ch string) bool {
+					r, err := ParseRef(ch, KindGroup, pg.Metadata.Namespace)
+					return err == nil && r.Equal(first)
+				})
+			}
+		}
+	}
+	return warnings
+}

@@ -271,6 +271,8 @@ type Server struct {
 	faults fakekit.Faults[Fault]
 	log    fakekit.Log[Request, Stats]
 
+	org orgWorld // organisation members and teams (org.go)
+
 	rateMu sync.Mutex
 	rate   rateState
 

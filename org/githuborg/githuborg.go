@@ -1,0 +1,731 @@
+// Package githuborg reads the members and teams of GitHub organisations as
+// Backstage User and Group entities, configured as Backstage's
+// catalog.providers.githubOrg block.
+//
+// Entities are Backstage's: a user is named by login, with annotations
+// github.com/user-login and github.com/user-id (the node id) and a profile
+// (name, public e-mail, avatar); a group is named by team slug, spec.type
+// "team", with annotation github.com/team-slug ("org/slug"), its parent
+// team as spec.parent, its child teams as spec.children and its immediate
+// members as spec.members (and in each member's spec.memberOf). One
+// organisation goes to namespace "default"; with several, each organisation
+// is a namespace named by its login in lower case.
+//
+// # Requests
+//
+// Members and teams are read by GraphQL, both connections in the same
+// query, 100 members and 50 teams (each with its first 100 immediate
+// members) per page by default: an organisation of 10,000 members and
+// 1,000 teams of at most 100 members costs 100 queries (Backstage's defaults
+// need about 240). A team with more members adds one query per further 100,
+// batched with other teams' pages, up to 10 teams per query. When GitHub
+// answers RESOURCE_LIMITS_EXCEEDED, a timeout or a 502/504, the page sizes
+// of that query are halved and it is sent again; everything already read is
+// kept. Organisations are read concurrently (Options.Concurrency), as are
+// the extra team pages. Retries, GitHub's secondary rate limits and
+// Retry-After are httpx's policy.
+//
+// # Errors
+//
+// Read returns a complete snapshot or an error, never part of one. A token
+// without the read:org scope, or a GitHub App installation without the
+// Organization › Members (read) permission, is PermissionDenied with a
+// message naming that permission.
+package githuborg
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/internal/orgx"
+)
+
+// ConfigPath is where Backstage keeps this provider's configuration.
+const ConfigPath = "catalog.providers.githubOrg"
+
+// Defaults for Config.PageSizes.
+const (
+	DefaultMembersPage     = 100
+	DefaultTeamsPage       = 50
+	DefaultTeamMembersPage = 100
+)
+
+// Config is one entry of catalog.providers.githubOrg, with Backstage's keys.
+type Config struct {
+	// ID names the provider; entities are tied to it.
+	ID string `json:"id"`
+	// GitHubURL is the web URL of the GitHub host, e.g. https://github.com;
+	// the integration for its host supplies the API URL and credentials.
+	GitHubURL string `json:"githubUrl"`
+	// Orgs lists the organisations to read. Required here: reading "every
+	// organisation the app can see" is not supported.
+	Orgs []string `json:"orgs"`
+	// PageSizes overrides the GraphQL page sizes.
+	PageSizes PageSizes `json:"pageSizes"`
+}
+
+// PageSizes are GraphQL page sizes (1 to 100); zero means the default.
+type PageSizes struct {
+	Teams               int `json:"teams"`
+	TeamMembers         int `json:"teamMembers"`
+	OrganizationMembers int `json:"organizationMembers"`
+}
+
+// DecodeConfig decodes catalog.providers.githubOrg (one object or a list)
+// from a *config.Config, or anything with the same Decode and Has methods.
+func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+	return orgx.DecodeList[Config](d, ConfigPath)
+}
+
+// Options configures a Reader. Registry and Resolver are required.
+type Options struct {
+	// Registry finds the integration of Config.GitHubURL's host.
+	Registry *integrations.Registry
+	// Resolver picks the credential for each organisation (GitHub App
+	// installation, token). Requests never carry a user's token.
+	Resolver *credentials.Resolver
+	// Transport sends the requests, below credentials and retries; nil
+	// means http.DefaultTransport.
+	Transport http.RoundTripper
+	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
+	// rate-limit policy (see internal/httpx); zero means its defaults.
+	MaxRetries       int
+	MinWait, MaxWait time.Duration
+	MaxRateLimitWait time.Duration
+	// RequestTimeout bounds each GraphQL request; one that times out is
+	// sent again with halved page sizes. 0 means 60s.
+	RequestTimeout time.Duration
+	// Concurrency bounds the requests in flight; 0 means 4.
+	Concurrency int
+	// MaxResponseBytes caps each answer; 0 means 64 MiB.
+	MaxResponseBytes int64
+	// Progress, when set, receives progress reports.
+	Progress org.ProgressFunc
+	// Logger receives warnings (skipped users) and retries; nil is silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Reader reads GitHub organisations. It implements org.Reader and is safe
+// for concurrent use (each Read is independent).
+type Reader struct {
+	cfg        Config
+	in         *integrations.Integration
+	graphqlURL string
+	opts       Options
+	pages      PageSizes
+}
+
+var _ org.Reader = (*Reader)(nil)
+
+// New returns a reader for one config entry.
+func New(cfg Config, opts *Options) (*Reader, error) {
+	const op = "githuborg.New"
+	if opts == nil || opts.Registry == nil || opts.Resolver == nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, "Options.Registry and Options.Resolver are required")
+	}
+	o := *opts
+	if len(cfg.Orgs) == 0 {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): orgs is required: list the organisations to read", ConfigPath, cfg.ID)
+	}
+	for _, name := range cfg.Orgs {
+		if !validLogin(name) {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): %q is not a GitHub organisation login", ConfigPath, cfg.ID, name)
+		}
+	}
+	host := "github.com"
+	if cfg.GitHubURL != "" {
+		u, err := url.Parse(cfg.GitHubURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, cfg.GitHubURL)
+		}
+		host = u.Host
+	}
+	in, ok := o.Registry.ByHost(host)
+	if !ok || in.Kind != integrations.GitHub {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): no GitHub integration for host %s", ConfigPath, cfg.ID, host)
+	}
+	if in.Disabled != nil {
+		return nil, in.Disabled
+	}
+	gql, err := graphqlURL(in.APIBaseURL)
+	if err != nil {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, in.APIBaseURL)
+	}
+	ps := PageSizes{
+		Teams:               clampPage(cfg.PageSizes.Teams, DefaultTeamsPage),
+		TeamMembers:         clampPage(cfg.PageSizes.TeamMembers, DefaultTeamMembersPage),
+		OrganizationMembers: clampPage(cfg.PageSizes.OrganizationMembers, DefaultMembersPage),
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 64 << 20
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, pages: ps}, nil
+}
+
+func clampPage(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, 100)
+}
+
+func validLogin(s string) bool {
+	if s == "" || len(s) > 39 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// graphqlURL is GraphQL's URL beside a REST base: api.github.com/graphql,
+// or https://HOST/api/graphql for GitHub Enterprise Server (/api/v3).
+func graphqlURL(apiBase string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(apiBase, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", errors.New("bad URL")
+	}
+	if prefix, ok := strings.CutSuffix(u.Path, "/api/v3"); ok {
+		u.Path = prefix + "/api/graphql"
+	} else {
+		u.Path += "/graphql"
+	}
+	return u.String(), nil
+}
+
+// Read reads every configured organisation.
+func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
+	const op = "githuborg.Read"
+	meter := &orgx.Meter{}
+	prog := orgx.NewProgress(r.opts.Progress, "githubOrg:"+r.cfg.ID, meter, r.opts.Now)
+	results := make([]*orgData, len(r.cfg.Orgs))
+	var counts struct {
+		sync.Mutex
+		users, groups int
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for i, login := range r.cfg.Orgs {
+		g.Go(func() error {
+			hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
+				return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
+					Request: credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser}}
+			}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait,
+				MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
+			rd := &orgRead{r: r, hc: hc, login: login, pages: r.pages, onPage: func(du, dg int) {
+				counts.Lock()
+				counts.users += du
+				counts.groups += dg
+				u, gr := counts.users, counts.groups
+				counts.Unlock()
+				prog.Report("members and teams", u, gr, false)
+			}}
+			d, err := rd.read(gctx)
+			if err != nil {
+				return err
+			}
+			results[i] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if c := errcode.FromContext(ctx, op); c != nil {
+			return nil, c
+		}
+		return nil, err
+	}
+	snap := r.build(results)
+	prog.Report("done", len(snap.Users), len(snap.Groups), true)
+	for _, w := range snap.Warnings {
+		if r.opts.Logger != nil {
+			r.opts.Logger.WarnContext(ctx, "githuborg: "+w, "provider", r.cfg.ID)
+		}
+	}
+	return snap, nil
+}
+
+// orgData is what one organisation's read produced.
+type orgData struct {
+	login   string
+	members []member
+	teams   []*team
+}
+
+type member struct {
+	Login     string  `json:"login"`
+	ID        string  `json:"id"`
+	Name      *string `json:"name"`
+	Email     string  `json:"email"`
+	AvatarURL string  `json:"avatarUrl"`
+}
+
+type team struct {
+	Slug        string  `json:"slug"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	AvatarURL   *string `json:"avatarUrl"`
+	ParentTeam  *struct {
+		Slug string `json:"slug"`
+	} `json:"parentTeam"`
+	Members conn[struct {
+		Login string `json:"login"`
+	}] `json:"members"`
+
+	logins []string
+}
+
+type pageInfo struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
+type conn[T any] struct {
+	PageInfo pageInfo `json:"pageInfo"`
+	Nodes    []*T     `json:"nodes"`
+}
+
+// orgRead reads one organisation.
+type orgRead struct {
+	r      *Reader
+	hc     *http.Client
+	login  string
+	pages  PageSizes
+	onPage func(users, groups int)
+}
+
+const memberFields = `login id name email avatarUrl`
+
+func (o *orgRead) read(ctx context.Context) (*orgData, error) {
+	d := &orgData{login: o.login}
+	var mAfter, tAfter *string
+	mDone, tDone := false, false
+	var pending []*team // teams with more members to read
+	for !mDone || !tDone {
+		var q strings.Builder
+		vars := map[string]any{"org": o.login}
+		q.WriteString("query($org: String!")
+		if !mDone {
+			q.WriteString(", $mFirst: Int!, $mAfter: String")
+		}
+		if !tDone {
+			q.WriteString(", $tFirst: Int!, $tAfter: String, $tmFirst: Int!")
+		}
+		q.WriteString(") { organization(login: $org) {")
+		if !mDone {
+			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + memberFields + " } }")
+		}
+		if !tDone {
+			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl parentTeam { slug }" +
+				" members(first: $tmFirst, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } }")
+		}
+		q.WriteString(" } }")
+		var data struct {
+			Organization *struct {
+				MembersWithRole *conn[member] `json:"membersWithRole"`
+				Teams           *conn[team]   `json:"teams"`
+			} `json:"organization"`
+		}
+		err := o.adaptive(ctx, func(ps PageSizes) (string, map[string]any) {
+			if !mDone {
+				vars["mFirst"], vars["mAfter"] = ps.OrganizationMembers, mAfter
+			}
+			if !tDone {
+				vars["tFirst"], vars["tAfter"], vars["tmFirst"] = ps.Teams, tAfter, ps.TeamMembers
+			}
+			return q.String(), vars
+		}, &data)
+		if err != nil {
+			return nil, err
+		}
+		if data.Organization == nil {
+			return nil, errcode.Newf(errcode.NotFound, "githuborg.Read", "organisation %s not found on %s", o.login, o.r.in.Host)
+		}
+		du, dg := 0, 0
+		if c := data.Organization.MembersWithRole; !mDone && c != nil {
+			for _, m := range c.Nodes {
+				if m != nil {
+					d.members = append(d.members, *m)
+					du++
+				}
+			}
+			mDone = !c.PageInfo.HasNextPage
+			mAfter = &c.PageInfo.EndCursor
+		} else {
+			mDone = true
+		}
+		if c := data.Organization.Teams; !tDone && c != nil {
+			for _, t := range c.Nodes {
+				if t == nil {
+					continue
+				}
+				for _, m := range t.Members.Nodes {
+					if m != nil {
+						t.logins = append(t.logins, m.Login)
+					}
+				}
+				d.teams = append(d.teams, t)
+				if t.Members.PageInfo.HasNextPage {
+					pending = append(pending, t)
+				}
+				dg++
+			}
+			tDone = !c.PageInfo.HasNextPage
+			tAfter = &c.PageInfo.EndCursor
+		} else {
+			tDone = true
+		}
+		o.onPage(du, dg)
+	}
+	if err := o.moreTeamMembers(ctx, pending); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// teamsPerQuery is how many teams' next member pages one query carries.
+const teamsPerQuery = 10
+
+// moreTeamMembers reads the remaining member pages of big teams, up to
+// teamsPerQuery teams per query and Concurrency queries at a time; each
+// round advances every pending team by one page.
+func (o *orgRead) moreTeamMembers(ctx context.Context, pending []*team) error {
+	for len(pending) > 0 {
+		var mu sync.Mutex
+		var next []*team
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(o.r.opts.Concurrency)
+		for batch := range slices.Chunk(pending, teamsPerQuery) {
+			g.Go(func() error {
+				more, err := o.teamPages(gctx, batch)
+				mu.Lock()
+				next = append(next, more...)
+				mu.Unlock()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		// Keep a deterministic order of requests across rounds.
+		slices.SortFunc(next, func(a, b *team) int { return cmp.Compare(a.Slug, b.Slug) })
+		pending = next
+	}
+	return nil
+}
+
+func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error) {
+	var q strings.Builder
+	q.WriteString("query($org: String!, $first: Int!")
+	for i := range batch {
+		fmt.Fprintf(&q, ", $s%d: String!, $c%d: String", i, i)
+	}
+	q.WriteString(") { organization(login: $org) {")
+	for i := range batch {
+		fmt.Fprintf(&q, " t%d: team(slug: $s%d) { slug members(first: $first, after: $c%d, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } }", i, i, i)
+	}
+	q.WriteString(" } }")
+	var data struct {
+		Organization map[string]*struct {
+			Slug    string `json:"slug"`
+			Members conn[struct {
+				Login string `json:"login"`
+			}] `json:"members"`
+		} `json:"organization"`
+	}
+	err := o.adaptive(ctx, func(ps PageSizes) (string, map[string]any) {
+		vars := map[string]any{"org": o.login, "first": ps.TeamMembers}
+		for i, t := range batch {
+			vars[fmt.Sprintf("s%d", i)] = t.Slug
+			vars[fmt.Sprintf("c%d", i)] = t.Members.PageInfo.EndCursor
+		}
+		return q.String(), vars
+	}, &data)
+	if err != nil {
+		return nil, err
+	}
+	var more []*team
+	for i, t := range batch {
+		got := data.Organization[fmt.Sprintf("t%d", i)]
+		if got == nil {
+			return nil, errcode.Newf(errcode.Unavailable, "githuborg.Read", "team %s/%s disappeared while its members were read", o.login, t.Slug)
+		}
+		for _, m := range got.Members.Nodes {
+			if m != nil {
+				t.logins = append(t.logins, m.Login)
+			}
+		}
+		t.Members.PageInfo = got.Members.PageInfo
+		if got.Members.PageInfo.HasNextPage {
+			more = append(more, t)
+		}
+	}
+	return more, nil
+}
+
+// maxHalvings bounds how often one query's page sizes are halved.
+const maxHalvings = 7
+
+// adaptive sends the query build returns for the current page sizes,
+// halving them after a resource-limit error or a timeout, and decodes the
+// data into out.
+func (o *orgRead) adaptive(ctx context.Context, build func(PageSizes) (string, map[string]any), out any) error {
+	ps := o.pages
+	for attempt := 0; ; attempt++ {
+		q, vars := build(ps)
+		err := o.post(ctx, q, vars, out)
+		if err == nil || !shrinkable(err) || attempt >= maxHalvings || ctx.Err() != nil {
+			return err
+		}
+		if ps.Teams == 1 && ps.TeamMembers == 1 && ps.OrganizationMembers == 1 {
+			return err
+		}
+		ps = PageSizes{Teams: max(1, ps.Teams/2), TeamMembers: max(1, ps.TeamMembers/2), OrganizationMembers: max(1, ps.OrganizationMembers/2)}
+		if o.r.opts.Logger != nil {
+			o.r.opts.Logger.InfoContext(ctx, "githuborg: halving page sizes", "org", o.login, "teams", ps.Teams,
+				"teamMembers", ps.TeamMembers, "members", ps.OrganizationMembers, "cause", err.Error())
+		}
+	}
+}
+
+// errShrink marks an error that smaller pages may avoid.
+type errShrink struct{ error }
+
+func (e errShrink) Unwrap() error { return e.error }
+
+func shrinkable(err error) bool {
+	var s errShrink
+	return errors.As(err, &s)
+}
+
+type gqlError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+func (o *orgRead) post(ctx context.Context, query string, vars map[string]any, out any) error {
+	const op = "githuborg.Read"
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return errcode.Wrap(errcode.Unknown, op, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, o.r.opts.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, o.r.graphqlURL, bytes.NewReader(body))
+	if err != nil {
+		return errcode.Wrap(errcode.InvalidArgument, op, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "scmkit")
+	resp, err := o.hc.Do(req)
+	if err != nil {
+		if ctx.Err() == nil && rctx.Err() != nil {
+			return errShrink{o.fail(errcode.DeadlineExceeded, 0, fmt.Sprintf("a GraphQL query timed out after %s", o.r.opts.RequestTimeout), err)}
+		}
+		if c := errcode.FromContext(ctx, op); c != nil {
+			return c
+		}
+		var e *errcode.Error
+		if errors.As(err, &e) {
+			f := o.fail(e.Code, e.Status, "", err).(*errcode.Error)
+			f.RetryAt = e.RetryAt
+			return f
+		}
+		return o.fail(errcode.Unavailable, 0, "", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return o.httpError(resp)
+	}
+	var env struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []gqlError      `json:"errors"`
+	}
+	if err := orgx.ReadJSON(op, resp, o.r.opts.MaxResponseBytes, &env); err != nil {
+		if ctx.Err() == nil && rctx.Err() != nil {
+			return errShrink{o.fail(errcode.DeadlineExceeded, 0, "a GraphQL answer timed out", err)}
+		}
+		return err
+	}
+	if len(env.Errors) > 0 {
+		return o.gqlErrors(env.Errors)
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return o.fail(errcode.Unavailable, resp.StatusCode, "the GraphQL answer is not the shape asked for", err)
+	}
+	return nil
+}
+
+// permissionHint names what to grant.
+const permissionHint = "grant the token the read:org scope, or the GitHub App the Organization permission Members (read)"
+
+func (o *orgRead) fail(code errcode.Code, status int, msg string, err error) error {
+	return &errcode.Error{Code: code, Op: "githuborg.Read", Provider: "github", Host: o.r.in.Host, Status: status,
+		Msg: strings.TrimSpace("organisation " + o.login + ": " + msg), Err: err}
+}
+
+// httpError is the one place where GitHub's HTTP errors become codes.
+func (o *orgRead) httpError(resp *http.Response) error {
+	st := resp.StatusCode
+	b, _ := httpx.ReadBody(resp, 64<<10)
+	var ge struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(b, &ge)
+	cause := errors.New(cmp.Or(ge.Message, http.StatusText(st)))
+	switch {
+	case st == http.StatusUnauthorized:
+		return o.fail(errcode.Unauthorized, st, "GitHub refused the credential", cause)
+	case st == http.StatusTooManyRequests || (st == http.StatusForbidden && isRateLimit(resp, ge.Message)):
+		e := o.fail(errcode.RateLimited, st, "rate limited", cause).(*errcode.Error)
+		e.RetryAt, _ = httpx.RateLimitInfo(resp, o.r.opts.Now())
+		return e
+	case st == http.StatusForbidden:
+		return o.fail(errcode.PermissionDenied, st, "GitHub denied reading members and teams: "+permissionHint, cause)
+	case st == http.StatusNotFound:
+		return o.fail(errcode.NotFound, st, "not found", cause)
+	case st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
+		return errShrink{o.fail(errcode.Unavailable, st, "GitHub timed out on the query", cause)}
+	case st >= 500:
+		return o.fail(errcode.Unavailable, st, "GitHub failed", cause)
+	}
+	return o.fail(errcode.Unknown, st, "unexpected answer", cause)
+}
+
+func isRateLimit(resp *http.Response, msg string) bool {
+	_, limited := httpx.RateLimitInfo(resp, time.Now())
+	return limited || strings.Contains(strings.ToLower(msg), "rate limit")
+}
+
+// gqlErrors is the one place where GitHub's GraphQL errors become codes.
+func (o *orgRead) gqlErrors(errs []gqlError) error {
+	e := errs[0]
+	cause := errors.New(e.Type + ": " + e.Message)
+	switch e.Type {
+	case "INSUFFICIENT_SCOPES", "FORBIDDEN":
+		return o.fail(errcode.PermissionDenied, http.StatusOK, "GitHub denied reading members and teams: "+permissionHint, cause)
+	case "NOT_FOUND":
+		return o.fail(errcode.NotFound, http.StatusOK, "not found (or not visible to the credential)", cause)
+	case "RATE_LIMITED":
+		return o.fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+	case "RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED":
+		return errShrink{o.fail(errcode.Unavailable, http.StatusOK, "query too large", cause)}
+	}
+	if strings.Contains(strings.ToLower(e.Message), "timeout") || strings.Contains(e.Message, "Something went wrong while executing your query") {
+		return errShrink{o.fail(errcode.Unavailable, http.StatusOK, "GitHub timed out on the query", cause)}
+	}
+	return o.fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
+}
+
+// build turns what was read into entities.
+func (r *Reader) build(results []*orgData) *org.Snapshot {
+	snap := &org.Snapshot{}
+	multi := len(results) > 1
+	for _, d := range results {
+		ns := org.DefaultNamespace
+		if multi {
+			ns = strings.ToLower(d.login)
+		}
+		nsField := ""
+		if ns != org.DefaultNamespace {
+			nsField = ns
+		}
+		users := map[string]*org.User{} // by lower-case login
+		var order []string
+		for _, m := range d.members {
+			key := strings.ToLower(m.Login)
+			if users[key] != nil {
+				continue
+			}
+			if !org.ValidName(m.Login) {
+				snap.Warnings = append(snap.Warnings, fmt.Sprintf("organisation %s: skipped member %q (id %s): not a valid entity name", d.login, m.Login, m.ID))
+				continue
+			}
+			u := &org.User{Metadata: org.Metadata{Name: m.Login, Namespace: nsField, Annotations: map[string]string{
+				"github.com/user-login": m.Login, "github.com/user-id": m.ID}}}
+			if m.Name != nil {
+				u.Spec.Profile.DisplayName = *m.Name
+			}
+			u.Spec.Profile.Email = m.Email
+			u.Spec.Profile.Picture = m.AvatarURL
+			users[key] = u
+			order = append(order, key)
+		}
+		children := map[string][]string{}
+		for _, t := range d.teams {
+			if t.ParentTeam != nil && t.ParentTeam.Slug != "" {
+				children[strings.ToLower(t.ParentTeam.Slug)] = append(children[strings.ToLower(t.ParentTeam.Slug)], t.Slug)
+			}
+		}
+		for _, t := range d.teams {
+			g := org.Group{Metadata: org.Metadata{Name: t.Slug, Namespace: nsField, Annotations: map[string]string{
+				"github.com/team-slug": d.login + "/" + t.Slug}}}
+			g.Spec.Type = "team"
+			g.Spec.Profile.DisplayName = t.Name
+			if t.Description != nil {
+				g.Metadata.Description = *t.Description
+			}
+			if t.AvatarURL != nil {
+				g.Spec.Profile.Picture = *t.AvatarURL
+			}
+			if t.ParentTeam != nil {
+				g.Spec.Parent = t.ParentTeam.Slug
+			}
+			g.Spec.Children = append([]string{}, children[strings.ToLower(t.Slug)]...)
+			seen := map[string]bool{}
+			for _, l := range t.logins {
+				k := strings.ToLower(l)
+				if seen[k] || !org.ValidName(l) {
+					continue
+				}
+				seen[k] = true
+				g.Spec.Members = append(g.Spec.Members, l)
+				if u := users[k]; u != nil {
+					u.Spec.MemberOf = append(u.Spec.MemberOf, t.Slug)
+				}
+			}
+			snap.Groups = append(snap.Groups, g)
+		}
+		for _, k := range order {
+			u := users[k]
+			if u.Spec.MemberOf == nil {
+				u.Spec.MemberOf = []string{}
+			}
+			snap.Users = append(snap.Users, *u)
+		}
+	}
+	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
+	snap.Sort()
+	return snap
+}
