@@ -1,0 +1,279 @@
+package ldaporg
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/scmkit/scmkit/org"
+)
+
+// NormalizeDN returns the canonical form of a DN for comparisons: parsed,
+// attribute types and values lower-cased, escaping and spaces normalised,
+// so "CN=Devs, OU=Groups,DC=Example,DC=Org" and
+// "cn=devs,ou=groups,dc=example,dc=org" are equal. ok is false when dn
+// does not parse.
+func NormalizeDN(dn string) (string, bool) {
+	p, err := ldap.ParseDN(dn)
+	if err != nil || len(p.RDNs) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for i, rdn := range p.RDNs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		avas := slices.Clone(rdn.Attributes)
+		// Multi-valued RDNs compare regardless of order.
+		slices.SortFunc(avas, func(x, y *ldap.AttributeTypeAndValue) int {
+			return strings.Compare(strings.ToLower(x.Type), strings.ToLower(y.Type))
+		})
+		for j, a := range avas {
+			if j > 0 {
+				b.WriteByte('+')
+			}
+			b.WriteString(strings.ToLower(a.Type))
+			b.WriteByte('=')
+			b.WriteString(strings.ToLower(a.Value))
+		}
+	}
+	return b.String(), true
+}
+
+// DecodeGUID formats a 16-byte Active Directory objectGUID as text, e.g.
+// "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9": the first three groups are stored
+// little-endian.
+func DecodeGUID(b []byte) (string, bool) {
+	if len(b) != 16 {
+		return "", false
+	}
+	return fmt.Sprintf("%08x-%04x-%04x-%s-%s",
+		binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint16(b[4:6]), binary.LittleEndian.Uint16(b[6:8]),
+		hex.EncodeToString(b[8:10]), hex.EncodeToString(b[10:16])), true
+}
+
+// first returns the first value of attr (case-insensitive name), "" if
+// none.
+func first(e *ldap.Entry, attr string) string {
+	if attr == "" {
+		return ""
+	}
+	return e.GetEqualFoldAttributeValue(attr)
+}
+
+// dnOf returns the entry's DN as the vendor attribute holds it, or the
+// protocol DN.
+func (r *Reader) dnOf(e *ldap.Entry) string {
+	names := []string{"entryDN", "distinguishedName"}
+	if v := r.cfg.Vendor; v != nil && v.DNAttributeName != "" {
+		names = []string{v.DNAttributeName}
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, "dn") {
+			break
+		}
+		if s := first(e, n); s != "" {
+			return s
+		}
+	}
+	return e.DN
+}
+
+// uuidOf returns the entry's stable id: the vendor attribute, or
+// objectGUID (decoded), entryUUID, ipaUniqueID, whichever is present.
+func (r *Reader) uuidOf(e *ldap.Entry) string {
+	names := []string{"objectGUID", "entryUUID", "ipaUniqueID"}
+	if v := r.cfg.Vendor; v != nil && v.UUIDAttributeName != "" {
+		names = []string{v.UUIDAttributeName}
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, "objectGUID") {
+			if g, ok := DecodeGUID(e.GetEqualFoldRawAttributeValue(n)); ok {
+				return g
+			}
+			continue
+		}
+		if s := first(e, n); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (r *Reader) meta(e *ldap.Entry, nameAttr, descAttr, rdnAttr string) (org.Metadata, entry, string) {
+	ent := entry{dn: r.dnOf(e), rdn: first(e, rdnAttr), uuid: r.uuidOf(e)}
+	md := org.Metadata{Name: first(e, nameAttr), Description: first(e, descAttr), Annotations: map[string]string{}}
+	if ent.rdn != "" {
+		md.Annotations[AnnotationRDN] = ent.rdn
+	}
+	if ent.uuid != "" {
+		md.Annotations[AnnotationUUID] = ent.uuid
+	}
+	if ent.dn != "" {
+		md.Annotations[AnnotationDN] = ent.dn
+	}
+	return md, ent, ""
+}
+
+func (r *Reader) user(e *ldap.Entry, blk Search[UserMap], m UserMap) (org.User, entry, string) {
+	md, ent, _ := r.meta(e, m.Name, m.Description, m.RDN)
+	u := org.User{Metadata: md, Spec: org.UserSpec{MemberOf: []string{}}}
+	u.Spec.Profile = org.Profile{DisplayName: first(e, m.DisplayName), Email: first(e, m.Email), Picture: first(e, m.Picture)}
+	if w := applySet(&u.Metadata, nil, &u.Spec.Profile, blk.Set); w != "" {
+		return u, ent, fmt.Sprintf("user %s: %s", e.DN, w)
+	}
+	if !org.ValidName(u.Metadata.Name) {
+		return u, ent, fmt.Sprintf("user %s skipped: %q (attribute %s) is not a valid entity name", e.DN, u.Metadata.Name, m.Name)
+	}
+	ent.refs = e.GetEqualFoldAttributeValues(m.MemberOf)
+	return u, ent, ""
+}
+
+func (r *Reader) group(e *ldap.Entry, blk Search[GroupMap], m GroupMap) (org.Group, entry, string) {
+	md, ent, _ := r.meta(e, m.Name, m.Description, m.RDN)
+	g := org.Group{Metadata: md, Spec: org.GroupSpec{Type: "unknown", Children: []string{}}}
+	if t := first(e, m.Type); t != "" {
+		g.Spec.Type = t
+	}
+	g.Spec.Profile = org.Profile{DisplayName: first(e, m.DisplayName), Email: first(e, m.Email), Picture: first(e, m.Picture)}
+	if w := applySet(&g.Metadata, &g.Spec.Type, &g.Spec.Profile, blk.Set); w != "" {
+		return g, ent, fmt.Sprintf("group %s: %s", e.DN, w)
+	}
+	if !org.ValidName(g.Metadata.Name) {
+		return g, ent, fmt.Sprintf("group %s skipped: %q (attribute %s) is not a valid entity name", e.DN, g.Metadata.Name, m.Name)
+	}
+	ent.refs = e.GetEqualFoldAttributeValues(m.MemberOf)
+	ent.members = e.GetEqualFoldAttributeValues(m.Members)
+	return g, ent, ""
+}
+
+// applySet applies the set block's supported paths.
+func applySet(md *org.Metadata, typ *string, p *org.Profile, set map[string]any) string {
+	for _, path := range slices.Sorted(maps.Keys(set)) {
+		v, ok := set[path].(string)
+		if !ok {
+			return fmt.Sprintf("set.%s: only string values are supported", path)
+		}
+		switch {
+		case path == "metadata.namespace":
+			md.Namespace = v
+		case path == "metadata.title":
+			md.Title = v
+		case path == "metadata.description":
+			md.Description = v
+		case strings.HasPrefix(path, "metadata.annotations."):
+			md.Annotations[strings.TrimPrefix(path, "metadata.annotations.")] = v
+		case path == "spec.type" && typ != nil:
+			*typ = v
+		case path == "spec.profile.displayName":
+			p.DisplayName = v
+		case path == "spec.profile.email":
+			p.Email = v
+		case path == "spec.profile.picture":
+			p.Picture = v
+		default:
+			return fmt.Sprintf("set.%s: unsupported path", path)
+		}
+	}
+	return ""
+}
+
+// resolve fills user memberOf and group parent/children from the three
+// directions (user memberOf, group member, group memberOf), matching
+// references by DN (parsed, case-insensitive), RDN or UUID.
+func resolve(snap *org.Snapshot, users, groups []entry) {
+	// Index: key -> entity index; a key names a user (i >= 0 into users) or
+	// a group.
+	type target struct {
+		group bool
+		i     int
+	}
+	idx := make(map[string]target, 3*(len(users)+len(groups)))
+	add := func(e entry, t target) {
+		if n, ok := NormalizeDN(e.dn); ok {
+			idx["dn:"+n] = t
+		}
+		if e.rdn != "" {
+			idx["v:"+strings.ToLower(e.rdn)] = t
+		}
+		if e.uuid != "" {
+			idx["v:"+strings.ToLower(e.uuid)] = t
+		}
+	}
+	for i, e := range users {
+		add(e, target{false, i})
+	}
+	for i, e := range groups {
+		add(e, target{true, i})
+	}
+	lookup := func(ref string) (target, bool) {
+		if n, ok := NormalizeDN(ref); ok {
+			if t, ok := idx["dn:"+n]; ok {
+				return t, true
+			}
+		}
+		t, ok := idx["v:"+strings.ToLower(ref)]
+		return t, ok
+	}
+	userGroups := make([]map[int]bool, len(users))
+	parents := make([]map[int]bool, len(groups))
+	children := make([]map[int]bool, len(groups))
+	link := func(m []map[int]bool, i, j int) {
+		if m[i] == nil {
+			m[i] = map[int]bool{}
+		}
+		m[i][j] = true
+	}
+	nest := func(child, parent int) {
+		if child == parent {
+			return
+		}
+		link(parents, child, parent)
+		link(children, parent, child)
+	}
+	for i, u := range users {
+		for _, ref := range u.refs {
+			if t, ok := lookup(ref); ok && t.group {
+				link(userGroups, i, t.i)
+			}
+		}
+	}
+	for gi, g := range groups {
+		for _, ref := range g.refs {
+			if t, ok := lookup(ref); ok && t.group {
+				nest(gi, t.i)
+			}
+		}
+		for _, ref := range g.members {
+			t, ok := lookup(ref)
+			switch {
+			case !ok:
+			case t.group:
+				nest(t.i, gi)
+			default:
+				link(userGroups, t.i, gi)
+			}
+		}
+	}
+	gref := func(i int) string { return snap.Groups[i].Ref().String() }
+	for i := range snap.Users {
+		for gi := range userGroups[i] {
+			snap.Users[i].Spec.MemberOf = append(snap.Users[i].Spec.MemberOf, gref(gi))
+		}
+	}
+	for i := range snap.Groups {
+		for ci := range children[i] {
+			snap.Groups[i].Spec.Children = append(snap.Groups[i].Spec.Children, gref(ci))
+		}
+		if len(parents[i]) == 1 {
+			for pi := range parents[i] {
+				snap.Groups[i].Spec.Parent = gref(pi)
+			}
+		}
+	}
+}

@@ -1,0 +1,311 @@
+package ldaporg_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/ldaporg"
+)
+
+var (
+	slapd     *testsvc.Slapd
+	launchErr error
+	seedTime  time.Duration
+)
+
+// TestMain starts one slapd seeded with the big directory (10,000 users,
+// 500 groups nested three deep, one group of 3,000 members) for the whole
+// package.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ldaporg-slapd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var stop func()
+	start := time.Now()
+	slapd, stop, launchErr = testsvc.LaunchSlapd(dir, &testsvc.SlapdOptions{LDIF: testsvc.BigDirectoryLDIF()})
+	seedTime = time.Since(start)
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func need(t testing.TB) *testsvc.Slapd {
+	t.Helper()
+	testsvc.Require(t, "slapd", "slapd ldap-utils", "/usr/sbin")
+	if slapd == nil {
+		t.Fatalf("slapd did not start: %v", launchErr)
+	}
+	return slapd
+}
+
+func bigConfig(s *testsvc.Slapd, pageSize int) ldaporg.Config {
+	paged := ldaporg.Paged{Enabled: pageSize > 0, PageSize: pageSize}
+	return ldaporg.Config{
+		Target: s.LDAPSURL,
+		Bind:   &ldaporg.BindConfig{DN: testsvc.SlapdServiceDN, Secret: integrations.NewSecret(testsvc.SlapdServicePassword)},
+		TLS:    &ldaporg.TLSConfig{CA: string(s.CAPEM)},
+		Users: ldaporg.SearchList[ldaporg.UserMap]{{
+			DN:      testsvc.SlapdPeopleDN,
+			Options: ldaporg.SearchOptions{Filter: "(objectClass=inetOrgPerson)", Paged: paged},
+		}},
+		Groups: ldaporg.SearchList[ldaporg.GroupMap]{{
+			DN:      testsvc.SlapdGroupsDN,
+			Options: ldaporg.SearchOptions{Filter: "(objectClass=groupOfNames)", Paged: paged},
+			Set:     map[string]any{"spec.type": "team"},
+		}},
+	}
+}
+
+func newReader(t testing.TB, c ldaporg.Config) *ldaporg.Reader {
+	t.Helper()
+	r, err := ldaporg.New(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestReadBigDirectory(t *testing.T) {
+	s := need(t)
+	t.Logf("slapd seeded with %d users and %d groups and started in %v", testsvc.BigUsers, testsvc.BigGroups, seedTime)
+	const pageSize = 500
+	r := newReader(t, bigConfig(s, pageSize))
+	start := time.Now()
+	snap, err := r.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read in %v, %+v", time.Since(start), r.Stats())
+	if len(snap.Users) != testsvc.BigUsers || len(snap.Groups) != testsvc.BigGroups {
+		t.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
+	}
+	if len(snap.Warnings) != 0 {
+		t.Fatalf("warnings: %v", snap.Warnings[:min(5, len(snap.Warnings))])
+	}
+	want := int64((testsvc.BigUsers+pageSize-1)/pageSize + (testsvc.BigGroups+pageSize-1)/pageSize)
+	if got := r.Stats().Searches; got != want {
+		t.Errorf("searches = %d, want ceil(10000/500)+ceil(500/500) = %d", got, want)
+	}
+	// Names, annotations, relations as Backstage writes them.
+	u := snap.User(org.UserRef("", "user00042"))
+	if u == nil {
+		t.Fatal("user00042 missing")
+	}
+	if u.Metadata.Annotations[ldaporg.AnnotationDN] != "uid=user00042,ou=people,dc=example,dc=org" ||
+		u.Metadata.Annotations[ldaporg.AnnotationRDN] != "user00042" ||
+		len(u.Metadata.Annotations[ldaporg.AnnotationUUID]) != 36 {
+		t.Errorf("annotations = %v", u.Metadata.Annotations)
+	}
+	if u.Spec.Profile != (org.Profile{DisplayName: "User 00042", Email: "user00042@example.org"}) {
+		t.Errorf("profile = %+v", u.Spec.Profile)
+	}
+	if !slices.Equal(u.Spec.MemberOf, []string{"group:default/group009", "group:default/group142"}) {
+		t.Errorf("memberOf = %v", u.Spec.MemberOf)
+	}
+	big := snap.Group(org.GroupRef("", testsvc.BigGroupCN))
+	if big == nil || big.Spec.Parent != "" || len(big.Spec.Children) != 9 || big.Spec.Type != "team" {
+		t.Fatalf("big group = %+v", big)
+	}
+	n := 0
+	for i := range snap.Users {
+		if slices.Contains(snap.Users[i].Spec.MemberOf, "group:default/"+testsvc.BigGroupCN) {
+			n++
+		}
+	}
+	if n != testsvc.BigGroupMembers {
+		t.Errorf("%d users in %s, want %d", n, testsvc.BigGroupCN, testsvc.BigGroupMembers)
+	}
+	// Three levels: leaf -> middle -> top.
+	leaf := snap.Group(org.GroupRef("", "group142"))
+	mid := snap.Group(org.GroupRef("", "group052"))
+	if leaf.Spec.Parent != "group:default/group052" || mid.Spec.Parent != "group:default/group002" ||
+		!slices.Contains(mid.Spec.Children, "group:default/group142") {
+		t.Errorf("nesting: leaf %+v, mid %+v", leaf.Spec, mid.Spec)
+	}
+}
+
+func TestPageSizes(t *testing.T) {
+	s := need(t)
+	// The users of one leaf group only, to keep it quick.
+	for _, ps := range []int{7, 25, 26, 1000} {
+		c := bigConfig(s, ps)
+		c.Users[0].Options.Filter = "(memberOf=cn=group100,ou=groups,dc=example,dc=org)"
+		c.Groups[0].Options.Filter = "(|(cn=group100)(cn=group010)(cn=group000))"
+		r := newReader(t, c)
+		snap, err := r.Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Users) != 25 || len(snap.Groups) != 3 {
+			t.Fatalf("page size %d: %d users %d groups", ps, len(snap.Users), len(snap.Groups))
+		}
+		want := int64((25+ps-1)/ps + (3+ps-1)/ps)
+		if got := r.Stats().Searches; got != want {
+			t.Errorf("page size %d: %d searches, want %d", ps, got, want)
+		}
+	}
+}
+
+func TestCancelledHalfway(t *testing.T) {
+	s := need(t)
+	r := newReader(t, bigConfig(s, 100))
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for r.Stats().Searches < 5 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Canceled {
+		t.Fatalf("snapshot %v, err %v; want none and Canceled", snap != nil, err)
+	}
+	if got := r.Stats().Searches; got > 10 {
+		t.Errorf("%d searches after cancelling at 5", got)
+	}
+	// The interrupted connection is gone; a new read works.
+	c := bigConfig(s, 100)
+	c.Users[0].Options.Filter = "(uid=user0000*)"
+	c.Groups = nil
+	r2 := newReader(t, c)
+	if snap, err := r2.Read(t.Context()); err != nil || len(snap.Users) != 10 {
+		t.Fatalf("after cancel: %v", err)
+	}
+}
+
+func TestBackstageConfigLoads(t *testing.T) {
+	s := need(t)
+	yaml := `
+catalog:
+  providers:
+    ldapOrg:
+      default:
+        target: ` + s.LDAPURL + `
+        bind:
+          dn: ` + testsvc.SlapdServiceDN + `
+          secret: ${LDAP_SECRET}
+        tls:
+          caFile: ` + s.Dir + `/ca.pem
+        users:
+          - dn: ` + testsvc.SlapdPeopleDN + `
+            options:
+              filter: (uid=user0001*)
+              scope: one
+              paged: true
+            map:
+              description: sn
+        groups:
+          dn: ` + testsvc.SlapdGroupsDN + `
+          options:
+            filter: (cn=group11*)
+            paged:
+              pageSize: 3
+          set:
+            metadata.namespace: default
+            spec.type: team
+`
+	cfg, err := config.LoadBytes(t.Context(), &config.Options{Lookup: func(k string) (string, bool) {
+		return testsvc.SlapdServicePassword, k == "LDAP_SECRET"
+	}}, []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var providers map[string]ldaporg.Config
+	if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
+		t.Fatal(err)
+	}
+	c := providers["default"]
+	if c.Groups[0].Options.Paged.PageSize != 3 || c.Users[0].Options.Paged.PageSize != ldaporg.DefaultPageSize {
+		t.Fatalf("paged = %+v %+v", c.Groups[0].Options.Paged, c.Users[0].Options.Paged)
+	}
+	r := newReader(t, c)
+	snap, err := r.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Users) != 10 || len(snap.Groups) != 10 {
+		t.Fatalf("%d users %d groups", len(snap.Users), len(snap.Groups))
+	}
+	if d := snap.Users[0].Metadata.Description; d != "00010" {
+		t.Errorf("description from sn = %q", d)
+	}
+	if r.Stats().StartTLS == 0 {
+		t.Error("ldap:// target was not upgraded with StartTLS")
+	}
+}
+
+func TestConfigRefusals(t *testing.T) {
+	s := need(t)
+	no := false
+	tests := map[string]func(c *ldaporg.Config){
+		"no target":                      func(c *ldaporg.Config) { c.Target = "" },
+		"plain without insecure":         func(c *ldaporg.Config) { c.Target = s.LDAPURL; c.StartTLS = &no },
+		"rejectUnauthorized without ins": func(c *ldaporg.Config) { c.TLS.RejectUnauthorized = &no },
+		"bad scope":                      func(c *ldaporg.Config) { c.Users[0].Options.Scope = "tree" },
+		"unparenthesised filter":         func(c *ldaporg.Config) { c.Users[0].Options.Filter = "uid=x" },
+		"bind dn without secret":         func(c *ldaporg.Config) { c.Bind.Secret = integrations.Secret{} },
+	}
+	for name, mod := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := bigConfig(s, 10)
+			mod(&c)
+			if _, err := ldaporg.New(c, nil); errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestUntrustedAndExpiredCertificates(t *testing.T) {
+	s := need(t)
+	c := bigConfig(s, 10)
+	c.TLS = nil
+	r := newReader(t, c)
+	if _, err := r.Read(t.Context()); errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("untrusted: %v", err)
+	}
+	exp := testsvc.StartSlapd(t, &testsvc.SlapdOptions{ExpiredCert: true})
+	r = newReader(t, bigConfig(exp, 10))
+	if _, err := r.Read(t.Context()); errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+// BenchmarkReadBigDirectory reads 10,000 users and 500 groups from slapd.
+func BenchmarkReadBigDirectory(b *testing.B) {
+	s := need(b)
+	for _, ps := range []int{500, 1000} {
+		b.Run(fmt.Sprintf("pageSize=%d", ps), func(b *testing.B) {
+			r := newReader(b, bigConfig(s, ps))
+			var searches int64
+			for b.Loop() {
+				before := r.Stats().Searches
+				snap, err := r.Read(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(snap.Users) != testsvc.BigUsers {
+					b.Fatal(len(snap.Users))
+				}
+				searches = r.Stats().Searches - before
+			}
+			b.ReportMetric(float64(searches), "searches/op")
+		})
+	}
+}
