@@ -63,6 +63,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User))
 	s.handle(mux, "POST /graphql", s.orgGraphQL(s.graphql)) // org.go answers organisation queries
 	s.appRoutes(mux)
+	s.oauthRoutes(mux)
 }
 
 // visibleRepo returns the repository named by the request's path, or nil
@@ -887,7 +888,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sg := gitobj.Signature{Name: s.opts.User, Email: s.opts.User + "@users.noreply.github.com", When: s.now()}
+	sg := gitobj.Signature{Name: s.actor(r), Email: s.actor(r) + "@users.noreply.github.com", When: s.now()}
 	author := sg
 	if body.Author != nil && body.Author.Name != "" {
 		author.Name, author.Email = body.Author.Name, body.Author.Email
@@ -1012,7 +1013,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &pull{id: s.newID(), number: len(rp.pulls) + 1, title: body.Title, body: body.Body, head: head, base: body.Base,
-		draft: body.Draft, state: "open", created: s.now(), user: s.opts.User}
+		draft: body.Draft, state: "open", created: s.now(), user: s.actor(r)}
 	rp.pulls = append(rp.pulls, p)
 	j := s.pullJSON(r, rp, p)
 	w.Header().Set("Location", j["url"].(string))

@@ -267,6 +267,7 @@ type Server struct {
 	apps          map[int64]*app
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
+	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
 
 	faults fakekit.Faults[Fault]
 	log    fakekit.Log[Request, Stats]
@@ -799,6 +800,9 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 	scheme, tok, _ := strings.Cut(h, " ")
 	bearer := strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "token")
 	if bearer {
+		if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
+			return valid, valid, nil
+		}
 		s.mu.Lock()
 		it = s.instTokens[tok]
 		s.mu.Unlock()
