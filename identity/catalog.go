@@ -1,0 +1,124 @@
+package identity
+
+import (
+	"context"
+	"strings"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org"
+)
+
+// Filter selects catalog users, as Backstage's catalog filters do:
+// values compare case-insensitively. Exactly one of Ref, Annotation or
+// Email is set.
+type Filter struct {
+	// Ref matches the user's ref (kind user).
+	Ref org.Ref
+	// Annotation and Value match metadata.annotations[Annotation].
+	Annotation, Value string
+	// Email matches spec.profile.email.
+	Email string
+}
+
+// String describes the filter, e.g. "annotation github.com/user-id=MDQ6".
+func (f Filter) String() string {
+	switch {
+	case f.Annotation != "":
+		return "annotation " + f.Annotation + "=" + f.Value
+	case f.Email != "":
+		return "spec.profile.email=" + f.Email
+	}
+	return "ref " + f.Ref.String()
+}
+
+// Catalog is where sign-in resolvers look users up and ownership refs
+// come from: an [org.Snapshot] through [NewSnapshotCatalog], or any catalog
+// the embedder wraps.
+type Catalog interface {
+	// FindUsers returns the users matching f (case-insensitively, as the
+	// catalog's filters); none is not an error.
+	FindUsers(ctx context.Context, f Filter) ([]org.User, error)
+	// GroupsOf returns the refs of the groups user is a direct member of
+	// or, when transitive, also of every group above them. It returns a
+	// Conflict *errcode.Error when transitive and the groups reach a
+	// cycle.
+	GroupsOf(ctx context.Context, user org.Ref, transitive bool) ([]org.Ref, error)
+}
+
+// SnapshotCatalog is a [Catalog] over an [org.Snapshot], indexed once:
+// lookups are map reads. It is immutable and safe for concurrent use.
+type SnapshotCatalog struct {
+	byRef   map[string][]int
+	byEmail map[string][]int
+	byAnno  map[string][]int // key "annotation\x00lower(value)"
+	users   []org.User
+	index   *org.Index
+	onCycle map[string][]org.Ref
+}
+
+// NewSnapshotCatalog indexes s. The snapshot must not change afterwards.
+func NewSnapshotCatalog(s *org.Snapshot) *SnapshotCatalog {
+	c := &SnapshotCatalog{byRef: map[string][]int{}, byEmail: map[string][]int{}, byAnno: map[string][]int{},
+		users: s.Users, index: org.NewIndex(s), onCycle: map[string][]org.Ref{}}
+	for i := range s.Users {
+		u := &s.Users[i]
+		c.byRef[u.Ref().Key()] = append(c.byRef[u.Ref().Key()], i)
+		if e := u.Spec.Profile.Email; e != "" {
+			c.byEmail[strings.ToLower(e)] = append(c.byEmail[strings.ToLower(e)], i)
+		}
+		for k, v := range u.Metadata.Annotations {
+			key := k + "\x00" + strings.ToLower(v)
+			c.byAnno[key] = append(c.byAnno[key], i)
+		}
+	}
+	for _, cyc := range c.index.Cycles() {
+		for _, g := range cyc {
+			c.onCycle[g.Key()] = cyc
+		}
+	}
+	return c
+}
+
+// FindUsers implements [Catalog].
+func (c *SnapshotCatalog) FindUsers(ctx context.Context, f Filter) ([]org.User, error) {
+	if err := errcode.FromContext(ctx, "identity.FindUsers"); err != nil {
+		return nil, err
+	}
+	var ids []int
+	switch {
+	case f.Annotation != "":
+		ids = c.byAnno[f.Annotation+"\x00"+strings.ToLower(f.Value)]
+	case f.Email != "":
+		ids = c.byEmail[strings.ToLower(f.Email)]
+	default:
+		ids = c.byRef[f.Ref.Key()]
+	}
+	out := make([]org.User, len(ids))
+	for i, id := range ids {
+		out[i] = c.users[id]
+	}
+	return out, nil
+}
+
+// GroupsOf implements [Catalog] with Backstage's membership (the user's
+// spec.memberOf and the groups whose spec.members name her).
+func (c *SnapshotCatalog) GroupsOf(ctx context.Context, user org.Ref, transitive bool) ([]org.Ref, error) {
+	if err := errcode.FromContext(ctx, "identity.GroupsOf"); err != nil {
+		return nil, err
+	}
+	if !transitive {
+		return c.index.DirectGroupsOf(user), nil
+	}
+	groups := c.index.GroupsOf(user)
+	for _, g := range groups {
+		if cyc := c.onCycle[g.Key()]; cyc != nil {
+			names := make([]string, len(cyc))
+			for i, r := range cyc {
+				names[i] = r.String()
+			}
+			return nil, errcode.Newf(errcode.Conflict, "identity.GroupsOf",
+				"the groups of %s reach a cycle in the group hierarchy (%s → %s); fix the parents in the catalog", user, strings.Join(names, " → "), names[0])
+		}
+	}
+	return groups, nil
+}

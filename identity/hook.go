@@ -1,0 +1,34 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+// BackstageIdentityFunc returns the hook auth.Options.BackstageIdentity
+// takes: after each sign-in and refresh it resolves the session's identity
+// with the resolver registered for its provider id (resolvers by provider
+// id, e.g. "github", "microsoft"; several providers may resolve to the
+// same user) and issues her Backstage token. A provider without resolvers
+// is refused, as Backstage refuses a sign-in it cannot resolve; the
+// error's message names the reason, never a secret.
+func BackstageIdentityFunc(resolvers map[string]*SignInResolver, is *Issuer) func(context.Context, *auth.Session) (*auth.BackstageIdentity, error) {
+	return func(ctx context.Context, s *auth.Session) (*auth.BackstageIdentity, error) {
+		r := resolvers[s.Identity.Provider]
+		if r == nil {
+			return nil, errcode.Newf(errcode.PermissionDenied, "identity.SignIn", "no sign-in resolvers for provider %q", s.Identity.Provider)
+		}
+		res, err := r.Resolve(ctx, FromAuth(s.Identity, r.providerType))
+		if err != nil {
+			return nil, err
+		}
+		bi, err := is.SignIn(ctx, res.Identity, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &auth.BackstageIdentity{Token: bi.Token, ExpiresInSeconds: bi.ExpiresInSeconds,
+			Identity: auth.BackstageUserRef{Type: "user", UserEntityRef: bi.Identity.EntityRef, OwnershipEntityRefs: bi.Identity.OwnershipEntityRefs}}, nil
+	}
+}
