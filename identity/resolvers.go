@@ -88,7 +88,7 @@ type ResolverConfig struct {
 	// DangerouslyAllowSignInWithoutUserInCatalog signs a user absent from
 	// the catalog in as user:default/<name>, with no group.
 	DangerouslyAllowSignInWithoutUserInCatalog bool
-	present map[string]bool
+	present                                    map[string]bool
 }
 
 // UnmarshalJSON reads an entry, keeping which options were given so that
