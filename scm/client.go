@@ -264,6 +264,9 @@ type call struct {
 	// anonymous is true when the credential resolved up front is none
 	// (no resolver, no credential, or an anonymous one).
 	anonymous bool
+	// secrets are the credential values the call's requests sent: its
+	// answers are scrubbed of them, and so is any error it returns.
+	secrets *httpx.Secrets
 }
 
 // begin routes rawURL to its integration and driver, resolves the
@@ -299,9 +302,11 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
 			Msg: fmt.Sprintf("no driver for %s integrations: add its adapter's Opener to scm.Options.Drivers", in.Kind)}
 	}
-	cl := &call{op: op, loc: loc, in: in, d: d, anonymous: true}
+	cl := &call{op: op, loc: loc, in: in, d: d, anonymous: true, secrets: &httpx.Secrets{}}
 	req := c.credRequest(in, loc, write)
-	rt := c.s.base
+	// Below the credentials: the one place where the answers' headers and
+	// error bodies are capped and scrubbed of every credential value sent.
+	rt := httpx.Sanitize(c.s.base, cl.secrets)
 	if c.s.res != nil {
 		cred, err := c.s.res.Resolve(ctx, req)
 		if err != nil {
@@ -309,6 +314,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		}
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		if cred != nil {
+			cl.secrets.Add(cred.Token)
 			c.s.log.DebugContext(ctx, "scm: credential resolved", "op", op, "host", in.Host, "owner", loc.Owner,
 				"kind", string(cred.Kind), "source", cred.Source)
 		}
@@ -370,7 +376,10 @@ func (c *Client) wrap(ctx context.Context, cl *call, err error) error {
 	if cl.in != nil {
 		e.Provider, e.Host = string(cl.in.Kind), cl.in.Host
 	}
-	return c.ctxOverride(ctx, e)
+	// The answers were scrubbed already; this also covers what an error
+	// built from anything else (a driver's own message, a redirect's
+	// URL) may quote.
+	return cl.secrets.ScrubError(c.ctxOverride(ctx, e))
 }
 
 // ctxOverride reports a failure that happened because ctx ended as

@@ -912,6 +912,27 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		}
 	}
 
+	if branchHead != "" {
+		// A rerun after a failure that came after the commit finds the
+		// branch holding exactly the changes: open (or return) the pull
+		// request without committing them again.
+		holds, err := d.branchHolds(ctx, hc, r, branchHead)
+		if err != nil {
+			return nil, err
+		}
+		if holds {
+			if existing != nil {
+				return d.pullRequest(existing, base, r.Branch, true), nil
+			}
+			pr, err := d.createPull(ctx, hc, r, base)
+			if err != nil {
+				return nil, d.committedError(r, base, branchHead, err)
+			}
+			pr.CommitID = cmpOr(pr.CommitID, branchHead)
+			return pr, nil
+		}
+	}
+
 	parent := branchHead
 	if parent == "" {
 		parent = baseHead // "" with an empty Base: Bitbucket starts from the main branch
@@ -993,6 +1014,52 @@ func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.Pu
 		}
 	}
 	return nil
+}
+
+// branchHolds reports whether the branch, at head, already holds exactly
+// the changes: each written file with the same content and executable bit,
+// each deleted file absent. It stops at the first difference: one request
+// for a branch that does not hold the first change, at most two per change
+// otherwise (the file's metadata, then its content when the size matches).
+func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, head string) (bool, error) {
+	src := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(head) + "/"
+	for _, ch := range r.Changes {
+		var meta struct {
+			Type       string   `json:"type"`
+			Size       int64    `json:"size"`
+			Attributes []string `json:"attributes"`
+		}
+		err := d.getJSON(ctx, hc, src+httpx.EscapePath(ch.Path)+"?format=meta", &meta)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			if ch.Action == driver.Delete {
+				continue
+			}
+			return false, nil
+		case err != nil:
+			return false, err
+		case ch.Action == driver.Delete, meta.Type != "commit_file", meta.Size != int64(len(ch.Content)),
+			slices.Contains(meta.Attributes, "executable") != ch.Executable:
+			return false, nil
+		}
+		resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: src + httpx.EscapePath(ch.Path), header: http.Header{"Accept": {"*/*"}}})
+		if err != nil {
+			return false, err
+		}
+		b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
+		if err != nil {
+			var ce *errcode.Error
+			if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
+				return false, nil // longer than the change
+			}
+			return false, err
+		}
+		if !bytes.Equal(b, ch.Content) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func actionName(a driver.ChangeAction) string {

@@ -1,9 +1,11 @@
 package bitbucketcloudscm_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,11 +115,41 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
+	if f.Kind == scmtest.FaultOpenPullRequest {
+		h.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"})
+		return true
+	}
 	h.fake.Inject(fakebitbucketcloud.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
 	return true
 }
 
 func (h *harness) ClearFaults() { h.fake.ClearFaults() }
+
+// CommitsAhead implements scmtest.StateReader.
+func (h *harness) CommitsAhead(repo, branch string) int {
+	base, _ := h.fake.Commits(workspace, repo, scmtest.DefaultBranch)
+	head, _ := h.fake.Commits(workspace, repo, branch)
+	n := 0
+	for _, id := range head {
+		if slices.Contains(base, id) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// OpenPullRequests implements scmtest.StateReader.
+func (h *harness) OpenPullRequests(repo, branch string) int {
+	n := 0
+	for _, p := range h.fake.PullRequests(workspace, repo) {
+		if p.Source == branch && p.Destination == scmtest.DefaultBranch && p.State == "OPEN" {
+			n++
+		}
+	}
+	return n
+}
 
 func (h *harness) Requests() int {
 	st := h.fake.Stats()

@@ -1,8 +1,10 @@
 package bitbucketserverscm_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,11 +106,41 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
+	if f.Kind == scmtest.FaultOpenPullRequest {
+		h.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/projects/" + project + "/repos/" + scmtest.BasicRepo + "/pull-requests"})
+		return true
+	}
 	h.fake.Inject(fakebitbucketserver.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
 	return true
 }
 
-func (h *harness) ClearFaults()                   { h.fake.ClearFaults() }
+func (h *harness) ClearFaults() { h.fake.ClearFaults() }
+
+// CommitsAhead implements scmtest.StateReader.
+func (h *harness) CommitsAhead(repo, branch string) int {
+	base, _ := h.fake.Commits(project, repo, scmtest.DefaultBranch)
+	head, _ := h.fake.Commits(project, repo, branch)
+	n := 0
+	for _, id := range head {
+		if slices.Contains(base, id) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// OpenPullRequests implements scmtest.StateReader.
+func (h *harness) OpenPullRequests(repo, branch string) int {
+	n := 0
+	for _, p := range h.fake.PullRequests(project, repo) {
+		if p.FromBranch == branch && p.ToBranch == scmtest.DefaultBranch && p.State == "OPEN" {
+			n++
+		}
+	}
+	return n
+}
 func (h *harness) Requests() int                  { return h.fake.Stats().Total }
 func (h *harness) RedirectToForeign() bool        { return false } // Bitbucket Server serves archives itself
 func (h *harness) ForeignRequests() []http.Header { return nil }
@@ -116,9 +148,10 @@ func (h *harness) Secrets() []string              { return []string{goodToken, b
 
 func (h *harness) Capabilities() scmtest.Capabilities {
 	return scmtest.Capabilities{
-		PathPrefix:   h.prefix,
-		NoDelete:     "Bitbucket Server's REST API has no way to delete a file (PUT browse writes one file per commit)",
-		NoExecutable: "Bitbucket Server's REST API cannot set a file mode (PUT browse creates files with mode 100644)",
+		PathPrefix:    h.prefix,
+		NoDelete:      "Bitbucket Server's REST API has no way to delete a file (PUT browse writes one file per commit)",
+		NoExecutable:  "Bitbucket Server's REST API cannot set a file mode (PUT browse creates files with mode 100644)",
+		CommitPerFile: "Bitbucket Server's REST API commits one file per PUT browse",
 	}
 }
 

@@ -1,6 +1,7 @@
 package githubscm_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strings"
@@ -129,6 +130,12 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 		kind = fakegithub.FaultSlow
 	case scmtest.FaultTruncatedBody:
 		kind = fakegithub.FaultTruncatedBody
+	case scmtest.FaultEchoCredentials:
+		kind = fakegithub.FaultEchoCredentials
+	case scmtest.FaultOpenPullRequest:
+		h.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"})
+		return true
 	default:
 		return false
 	}
@@ -156,6 +163,44 @@ func (h *harness) ForeignRequests() []http.Header {
 
 func (h *harness) Capabilities() scmtest.Capabilities {
 	return scmtest.Capabilities{PathPrefix: h.ghe}
+}
+
+// CommitsAhead implements scmtest.StateReader.
+func (h *harness) CommitsAhead(repo, branch string) int {
+	onBase := map[string]bool{}
+	for sha := scmtest.DefaultBranch; ; {
+		c, ok := h.s.GetCommit(owner, repo, sha)
+		if !ok {
+			break
+		}
+		onBase[c.SHA] = true
+		if len(c.Parents) == 0 {
+			break
+		}
+		sha = c.Parents[0]
+	}
+	n := 0
+	for sha := branch; ; n++ {
+		c, ok := h.s.GetCommit(owner, repo, sha)
+		if !ok || onBase[c.SHA] {
+			return n
+		}
+		if len(c.Parents) == 0 {
+			return n + 1
+		}
+		sha = c.Parents[0]
+	}
+}
+
+// OpenPullRequests implements scmtest.StateReader.
+func (h *harness) OpenPullRequests(repo, branch string) int {
+	n := 0
+	for _, p := range h.s.Pulls(owner, repo) {
+		if p.Head == branch && p.Base == scmtest.DefaultBranch && p.State == "open" {
+			n++
+		}
+	}
+	return n
 }
 
 func (h *harness) Close() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -237,17 +238,37 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 			types[p] = more.Repository.Object.Paths["f"+strconv.Itoa(start+i)]
 		}
 	}
-	if err := checkChanges(r.Changes, types); err != nil {
-		return nil, err
+	tr := r
+	precond := checkChanges(r.Changes, types)
+	if precond != nil {
+		if head == nil {
+			return nil, precond
+		}
+		// The branch exists and a change's precondition fails on it: a
+		// rerun after a failure that came after the commit finds its own
+		// Create done and its Delete gone. If the branch already holds
+		// exactly the changes, the tree built on it is its own tree, and
+		// there is nothing to commit; otherwise the precondition stands.
+		cp := *r
+		cp.Changes = slices.DeleteFunc(slices.Clone(r.Changes), func(ch driver.Change) bool {
+			return ch.Action == driver.Delete && types[ch.Path] == ""
+		})
+		tr = &cp
 	}
 
-	entries, err := d.treeEntries(ctx, gh, r)
+	entries, err := d.treeEntries(ctx, gh, tr)
 	if err != nil {
 		return nil, err
 	}
 	tree, _, err := gh.Git.CreateTree(ctx, r.Repo.Owner, r.Repo.Name, parent.Tree, entries)
 	if err != nil {
+		if precond != nil {
+			return nil, precond
+		}
 		return nil, redact(err)
+	}
+	if precond != nil && tree.GetSHA() != parent.Tree {
+		return nil, precond
 	}
 	commitID := parent.OID
 	if tree.GetSHA() != parent.Tree {

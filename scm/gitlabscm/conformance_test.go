@@ -1,8 +1,11 @@
 package gitlabscm_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +143,12 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 		kind = fakegitlab.FaultSlow
 	case scmtest.FaultTruncatedBody:
 		kind = fakegitlab.FaultTruncatedBody
+	case scmtest.FaultEchoCredentials:
+		kind = fakegitlab.FaultEchoCredentials
+	case scmtest.FaultOpenPullRequest:
+		h.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape(owner+"/"+scmtest.BasicRepo) + "/merge_requests"})
+		return true
 	default:
 		return false
 	}
@@ -160,6 +169,31 @@ func (h *harness) RedirectToForeign() bool            { return false }
 func (h *harness) ForeignRequests() []http.Header     { return nil }
 func (h *harness) Secrets() []string                  { return []string{goodToken, badToken} }
 func (h *harness) Capabilities() scmtest.Capabilities { return scmtest.Capabilities{PathPrefix: h.sub} }
+
+// CommitsAhead implements scmtest.StateReader.
+func (h *harness) CommitsAhead(repo, branch string) int {
+	base, _ := h.s.Commits(owner+"/"+repo, scmtest.DefaultBranch)
+	head, _ := h.s.Commits(owner+"/"+repo, branch)
+	n := 0
+	for _, id := range head {
+		if slices.Contains(base, id) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// OpenPullRequests implements scmtest.StateReader.
+func (h *harness) OpenPullRequests(repo, branch string) int {
+	n := 0
+	for _, m := range h.s.MergeRequests(owner + "/" + repo) {
+		if m.SourceBranch == branch && m.TargetBranch == scmtest.DefaultBranch && m.State == "opened" {
+			n++
+		}
+	}
+	return n
+}
 
 func (h *harness) Close() {
 	h.s.Close()

@@ -2,11 +2,16 @@ package gitlabscm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,7 +52,7 @@ func prQuery(chunks int, withBase bool) string {
 		} else {
 			fmt.Fprintf(&b, "      b%d: blobs(paths: $p%d) { nodes { path } }\n", i, i)
 		}
-		fmt.Fprintf(&b, "      h%d: blobs(paths: $p%d, ref: $branch) { nodes { path } }\n", i, i)
+		fmt.Fprintf(&b, "      h%d: blobs(paths: $p%d, ref: $branch) { nodes { path oid mode } }\n", i, i)
 	}
 	b.WriteString("    }\n    mergeRequests(sourceBranches: [$branch], state: opened")
 	if withBase {
@@ -60,8 +65,13 @@ func prQuery(chunks int, withBase bool) string {
 type blobNodes struct {
 	Nodes []struct {
 		Path string `json:"path"`
+		OID  string `json:"oid"`
+		Mode string `json:"mode"`
 	} `json:"nodes"`
 }
+
+// blobInfo is a changed path's blob on the branch.
+type blobInfo struct{ oid, mode string }
 
 type prMergeRequest struct {
 	IID          string `json:"iid"`
@@ -91,7 +101,47 @@ type preflight struct {
 	branchExists bool
 	onBranch     map[string]bool // changed paths that are files on the branch
 	onBase       map[string]bool // ... on the base
+	branchBlobs  map[string]blobInfo
 	existing     *prMergeRequest
+}
+
+// holds reports whether the branch exists and already holds exactly the
+// changes: every written file with the same blob id (the git hash of the
+// content) and mode, every deleted file absent. A rerun after a failure
+// that came after the commit finds it so, and must not commit again.
+func (pf *preflight) holds(r *driver.PullRequestRequest) bool {
+	if !pf.branchExists {
+		return false
+	}
+	for _, ch := range r.Changes {
+		b, ok := pf.branchBlobs[ch.Path]
+		if ch.Action == driver.Delete {
+			if ok {
+				return false
+			}
+			continue
+		}
+		mode := "100644"
+		if ch.Executable {
+			mode = "100755"
+		}
+		if !ok || b.oid == "" || b.oid != gitBlobID(ch.Content, len(b.oid)) || (b.mode != "" && b.mode != mode) {
+			return false
+		}
+	}
+	return true
+}
+
+// gitBlobID is the git object id of a blob holding content: SHA-1, or
+// SHA-256 for a repository whose ids have 64 hex digits.
+func gitBlobID(content []byte, idLen int) string {
+	var h hash.Hash = sha1.New()
+	if idLen == 64 {
+		h = sha256.New()
+	}
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest) (*preflight, error) {
@@ -130,7 +180,7 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 			projectPath(r.Repo), d.in.Host)
 	}
 	repo := res.Project.Repository
-	pf := &preflight{base: r.Base, onBranch: map[string]bool{}, onBase: map[string]bool{}}
+	pf := &preflight{base: r.Base, onBranch: map[string]bool{}, onBase: map[string]bool{}, branchBlobs: map[string]blobInfo{}}
 	if pf.base == "" {
 		if repo.RootRef == nil {
 			return nil, errcode.Newf(errcode.InvalidArgument, "",
@@ -152,6 +202,9 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 			}
 			for _, n := range bn.Nodes {
 				set[n.Path] = true
+				if prefix == "h" {
+					pf.branchBlobs[n.Path] = blobInfo{oid: n.OID, mode: n.Mode}
+				}
 			}
 		}
 	}
@@ -226,8 +279,12 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	if err != nil {
 		return nil, err
 	}
-	if pf.existing != nil && !r.UpdateExisting {
+	if pf.existing != nil && (!r.UpdateExisting || pf.holds(r)) {
 		return existingPR(pf.existing, pf.base, r.Branch, pf.existing.DiffHeadSha)
+	}
+	if pf.holds(r) {
+		// A rerun: the commit is there, the merge request is not.
+		return d.createMR(ctx, gl, r, pf, "")
 	}
 	actions, err := d.actions(r, pf)
 	if err != nil {
@@ -247,6 +304,12 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	if pf.existing != nil {
 		return existingPR(pf.existing, pf.base, r.Branch, commit.ID)
 	}
+	return d.createMR(ctx, gl, r, pf, commit.ID)
+}
+
+// createMR opens the merge request from r.Branch, which holds the changes
+// (in commitID, when known).
+func (d *Driver) createMR(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest, pf *preflight, commitID string) (*driver.PullRequest, error) {
 	title := r.Title
 	if r.Draft && !isDraftTitle(title) {
 		title = "Draft: " + title
@@ -260,15 +323,23 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 			// Opened meanwhile by someone else: return that one.
 			if found, ferr := d.findOpenMR(ctx, gl, r.Repo, r.Branch, pf.base); ferr == nil && found != nil {
 				return &driver.PullRequest{Number: int(found.IID), URL: found.WebURL, Base: pf.base, Branch: r.Branch,
-					CommitID: commit.ID, Existing: true}, nil
+					CommitID: cmp.Or(commitID, found.SHA), Existing: true}, nil
 			}
 		}
 		info := d.ErrorInfo(err)
 		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
-			Msg: fmt.Sprintf("the changes are committed on branch %q (commit %s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
-				r.Branch, commit.ID, projectPath(r.Repo), pf.base)}
+			Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
+				r.Branch, commitWord(commitID), projectPath(r.Repo), pf.base)}
 	}
-	return &driver.PullRequest{Number: int(mr.IID), URL: mr.WebURL, Base: pf.base, Branch: r.Branch, CommitID: commit.ID}, nil
+	return &driver.PullRequest{Number: int(mr.IID), URL: mr.WebURL, Base: pf.base, Branch: r.Branch, CommitID: cmp.Or(commitID, mr.SHA)}, nil
+}
+
+// commitWord names a commit for a message.
+func commitWord(id string) string {
+	if id == "" {
+		return "already there from an earlier run"
+	}
+	return "commit " + id
 }
 
 func existingPR(mr *prMergeRequest, base, branch, commit string) (*driver.PullRequest, error) {

@@ -18,10 +18,12 @@ package scmtest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -112,6 +114,19 @@ const prompt = 5 * time.Second
 //   - PullRequest/Invalid: invalid specs are InvalidArgument, with zero
 //     requests.
 //   - PullRequest/MissingRepo: NotFound.
+//   - PullRequest/Rerun: when opening the pull request fails after the
+//     commit (FaultOpenPullRequest), running OpenPullRequest again with the
+//     same spec opens it without committing again: the branch holds one
+//     commit (one per file with Capabilities.CommitPerFile), exactly the
+//     changes, and one open pull request; a third run, and one with
+//     UpdateExisting, return that pull request and commit nothing. Skipped
+//     for harnesses that cannot inject the fault or do not implement
+//     [StateReader].
+//   - EchoedCredentials: when the server (or a proxy) echoes the request's
+//     credentials in a 400 to 502 answer (FaultEchoCredentials), ReadFile,
+//     ReadTree, ListRepositories and OpenPullRequest fail (Search may find
+//     nothing) and no error shows a credential: neither a token, nor a
+//     Basic header's encoded value, nor its decoded user:password.
 //   - NoCredentialToForeignHost: when the fake redirects downloads to a
 //     foreign host, the tree still reads, and the foreign host receives no
 //     Authorization (or other credential) header and no secret.
@@ -178,6 +193,8 @@ var subtests = []subtest{
 	{"PullRequest/Duplicate", testPullRequestDuplicate},
 	{"PullRequest/Invalid", testPullRequestInvalid},
 	{"PullRequest/MissingRepo", testPullRequestMissingRepo},
+	{"PullRequest/Rerun", testPullRequestRerun},
+	{"EchoedCredentials", testEchoedCredentials},
 	{"NoCredentialToForeignHost", testForeignHost},
 	{"PathPrefix", testPathPrefix},
 	{"UnknownHost", testUnknownHost},
@@ -211,24 +228,49 @@ func wantCode(t *testing.T, h Harness, what string, err error, want scm.ErrorCod
 	noSecret(t, h, what, err)
 }
 
-// noSecret fails if err's message shows one of the harness's secrets.
+// noSecret fails if err's message shows one of the harness's secrets, as
+// it is or base64-encoded (a Basic header's user:secret).
 func noSecret(t *testing.T, h Harness, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
 	}
-	msgs := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)}
-	for _, s := range h.Secrets() {
-		if s == "" {
-			continue
+	msgs := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%s", err), fmt.Sprintf("%q", err)}
+	for _, m := range msgs {
+		if s, ok := ShowsSecret(m, h.Secrets()); ok {
+			t.Errorf("%s: error message shows the secret %.4s…: %s", what, s, m)
+			return
 		}
-		for _, m := range msgs {
-			if strings.Contains(m, s) {
-				t.Errorf("%s: error message shows a secret: %s", what, m)
-				return
+	}
+}
+
+// base64Run matches what may be a base64-encoded value in a text.
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{8,}={0,2}`)
+
+// ShowsSecret reports whether text shows one of secrets (empty ones are
+// ignored): as it is, or inside a base64-encoded run of text (standard or
+// URL alphabet, padded or not), as the value of a Basic Authorization
+// header holds "user:secret". It returns the secret found.
+func ShowsSecret(text string, secrets []string) (string, bool) {
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			return s, true
+		}
+	}
+	for _, run := range base64Run.FindAllString(text, -1) {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			dec, err := enc.DecodeString(run)
+			if err != nil {
+				continue
+			}
+			for _, s := range secrets {
+				if s != "" && bytes.Contains(dec, []byte(s)) {
+					return s, true
+				}
 			}
 		}
 	}
+	return "", false
 }
 
 func mustRead(t *testing.T, h Harness, c *scm.Client, rawURL string) *scm.File {
@@ -950,4 +992,143 @@ func testUnknownHost(t *testing.T, h Harness) {
 	if n := h.Requests() - before; n != 0 {
 		t.Errorf("ReadFile on a host without integration made %d requests; want 0", n)
 	}
+}
+
+// rerunSpec is the spec of PullRequest/Rerun: a created, an upserted
+// binary, an updated and (where the provider can) a deleted file.
+func rerunSpec(h Harness, branch string) *scm.PullRequestSpec {
+	spec := &scm.PullRequestSpec{
+		RepoURL:       h.RepoURL(BasicRepo),
+		Base:          DefaultBranch,
+		Branch:        branch,
+		Title:         "scmtest: rerun",
+		Body:          "Opened by the scmkit conformance suite after a failure.",
+		CommitMessage: "scmtest: rerun",
+		Changes: []scm.Change{
+			{Path: "rerun/new.txt", Action: scm.Create, Content: []byte("created once\n")},
+			{Path: "rerun/blob.bin", Action: scm.Upsert, Content: binaryContent},
+			{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated by a rerun.\n")},
+		},
+	}
+	if h.Capabilities().NoDelete == "" {
+		spec.Changes = append(spec.Changes, scm.Change{Path: "docs/index.md", Action: scm.Delete})
+	}
+	return spec
+}
+
+func testPullRequestRerun(t *testing.T, h Harness) {
+	sr, ok := h.(StateReader)
+	if !ok {
+		t.Skip("the harness does not implement scmtest.StateReader")
+	}
+	c := h.Client()
+	const branch = "scmtest-rerun"
+	spec := rerunSpec(h, branch)
+	if !h.Inject(Fault{Kind: FaultOpenPullRequest, Times: 1}) {
+		t.Skipf("the harness cannot inject %v", FaultOpenPullRequest)
+	}
+	_, err := c.OpenPullRequest(ctx(t), spec)
+	if err == nil {
+		t.Fatal("OpenPullRequest with the pull request's creation failing succeeded; want an error")
+	}
+	noSecret(t, h, "OpenPullRequest failing after the commit", err)
+	h.ClearFaults()
+	want := 1
+	if h.Capabilities().CommitPerFile != "" {
+		want = len(spec.Changes)
+	}
+	if n := sr.CommitsAhead(BasicRepo, branch); n != want {
+		t.Fatalf("after the failed run the branch holds %d commits; want %d (the fault must come after the commit)", n, want)
+	}
+
+	check := func(step string, wantExisting bool, number int) *scm.PullRequest {
+		t.Helper()
+		pr, err := c.OpenPullRequest(ctx(t), spec)
+		if err != nil {
+			t.Fatalf("%s: OpenPullRequest: %v", step, err)
+		}
+		if pr.Existing != wantExisting || (number != 0 && pr.Number != number) {
+			t.Errorf("%s: OpenPullRequest = %+v; want Existing %v (number %d)", step, pr, wantExisting, number)
+		}
+		if n := sr.CommitsAhead(BasicRepo, branch); n != want {
+			t.Errorf("%s: the branch holds %d commits; want %d: the same changes were committed again", step, n, want)
+		}
+		if n := sr.OpenPullRequests(BasicRepo, branch); n != 1 {
+			t.Errorf("%s: %d open pull requests from %s; want 1", step, n, branch)
+		}
+		return pr
+	}
+	first := check("rerun after the failure", false, 0)
+	check("third run", true, first.Number)
+	spec.UpdateExisting = true
+	check("run with UpdateExisting", true, first.Number)
+
+	for _, ch := range spec.Changes {
+		f, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, branch, ch.Path), nil)
+		if ch.Action == scm.Delete {
+			wantCode(t, h, "ReadFile of a deleted file after the rerun", err, scm.NotFound)
+			continue
+		}
+		if err != nil {
+			t.Errorf("ReadFile(%s) after the rerun: %v", ch.Path, err)
+			continue
+		}
+		if !bytes.Equal(f.Content, ch.Content) {
+			t.Errorf("ReadFile(%s) after the rerun = %q; want %q", ch.Path, f.Content, ch.Content)
+		}
+	}
+}
+
+func testEchoedCredentials(t *testing.T, h Harness) {
+	if r := h.Capabilities().NoHTTP; r != "" {
+		t.Skipf("no HTTP: %s", r)
+	}
+	warmUp(t, h)
+	c := h.Client()
+	for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+		http.StatusUnprocessableEntity, http.StatusInternalServerError, http.StatusBadGateway} {
+		h.ClearFaults()
+		if !h.Inject(Fault{Kind: FaultEchoCredentials, Status: st}) {
+			t.Skipf("the harness cannot inject %v", FaultEchoCredentials)
+		}
+		for _, op := range []struct {
+			name    string
+			mayPass bool // a provider may read an error answer as "no such directory"
+			do      func() error
+		}{
+			{"ReadFile", false, func() error {
+				_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
+				return err
+			}},
+			{"ReadTree", false, func() error {
+				_, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), nil)
+				return err
+			}},
+			{"Search", true, func() error {
+				_, err := c.Search(ctx(t), h.FileURL(BasicRepo, "", "**/*.yaml"), nil)
+				return err
+			}},
+			{"ListRepositories", false, func() error {
+				for _, err := range c.ListRepositories(ctx(t), h.OwnerURL(), nil) {
+					return err
+				}
+				return nil
+			}},
+			{"OpenPullRequest", false, func() error {
+				_, err := c.OpenPullRequest(ctx(t), validSpec(h, "scmtest-echo"))
+				return err
+			}},
+		} {
+			err := op.do()
+			what := fmt.Sprintf("%s with credentials echoed in an HTTP %d answer", op.name, st)
+			if err == nil {
+				if !op.mayPass {
+					t.Errorf("%s succeeded; want an error", what)
+				}
+				continue
+			}
+			noSecret(t, h, what, err)
+		}
+	}
+	h.ClearFaults()
 }

@@ -125,6 +125,12 @@ type Capabilities struct {
 	// PullRequest/Open checks instead of the executable bit.
 	NoExecutable string
 
+	// CommitPerFile, when not empty, says that the provider commits one
+	// file per request, and why (Bitbucket Server's REST API): a pull
+	// request's changes then make one commit per changed file instead of
+	// one, which PullRequest/Rerun counts.
+	CommitPerFile string
+
 	// PathPrefix reports that the fake's API base URL has a path prefix
 	// ("/api/v3", "/gitlab/api/v4"), so that the whole suite also checks
 	// that the adapter keeps it. The PathPrefix subtest is skipped when
@@ -167,6 +173,17 @@ const (
 	// FaultTruncatedBody answers 200 with a Content-Length larger than the
 	// body it sends, then closes the connection.
 	FaultTruncatedBody
+	// FaultEchoCredentials answers Status (400 when 0) with the
+	// provider's error body whose message quotes the request's
+	// credentials as a careless server or proxy does: the Authorization
+	// header as sent, the decoded user:password of a Basic one, and any
+	// Private-Token. For 500 and above the answer is a proxy's HTML page
+	// quoting them.
+	FaultEchoCredentials
+	// FaultOpenPullRequest fails the request that opens the pull request,
+	// after the changes are committed, with Status (502 when 0): a POST
+	// that is not retried. memscm need not support it.
+	FaultOpenPullRequest
 )
 
 var faultNames = [...]string{
@@ -180,6 +197,8 @@ var faultNames = [...]string{
 	FaultServerError:                 "FaultServerError",
 	FaultSlow:                        "FaultSlow",
 	FaultTruncatedBody:               "FaultTruncatedBody",
+	FaultEchoCredentials:             "FaultEchoCredentials",
+	FaultOpenPullRequest:             "FaultOpenPullRequest",
 }
 
 // String returns the fault's name, e.g. "FaultRateLimit".
@@ -201,6 +220,20 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Delay is, for FaultSlow, how long to wait before answering.
 	Delay time.Duration
-	// Status is, for FaultServerError, the 5xx status (500 when 0).
+	// Status is, for FaultServerError, the 5xx status (500 when 0); for
+	// FaultEchoCredentials, the status of the answer (400 when 0); for
+	// FaultOpenPullRequest, the status of the failed answer (502 when 0).
 	Status int
+}
+
+// StateReader is implemented by harnesses that can read their fake's
+// state directly. The PullRequest/Rerun subtest needs it to count what a
+// rerun left on the branch; it is skipped for harnesses without it.
+type StateReader interface {
+	// CommitsAhead returns how many commits the first-parent chain of
+	// branch in repo holds that the chain of DefaultBranch does not.
+	CommitsAhead(repo, branch string) int
+	// OpenPullRequests returns how many open pull requests go from branch
+	// to DefaultBranch in repo.
+	OpenPullRequests(repo, branch string) int
 }

@@ -219,6 +219,11 @@ const (
 	// FaultTruncatedBody answers normally but sends only half the body
 	// under the full Content-Length, then closes the connection.
 	FaultTruncatedBody
+	// FaultEchoCredentials answers Status (400 when 0) with GitHub's error
+	// body whose message quotes the request's Authorization header (and
+	// the decoded user:password of a Basic one), as a careless server or
+	// proxy does; 500 and above get a proxy's HTML page quoting it.
+	FaultEchoCredentials
 )
 
 // Fault is a failure to inject with [Server.Inject].
@@ -875,6 +880,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string)
 		return fakekit.Slow(r, f.Delay, s.closing)
 	case FaultTruncatedBody:
 		return fakekit.Truncate
+	case FaultEchoCredentials:
+		st := cmp.Or(f.Status, http.StatusBadRequest)
+		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+			s.writeError(w, r, st, "Problems parsing the request: "+echo, "https://docs.github.com/rest")
+		}
 	default:
 		return fakekit.Pass
 	}

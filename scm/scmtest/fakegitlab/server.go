@@ -230,6 +230,11 @@ const (
 	// FaultTruncatedBody answers normally but sends only half of the body
 	// with the full Content-Length, then closes the connection.
 	FaultTruncatedBody
+	// FaultEchoCredentials answers Status (400 when 0) with GitLab's error
+	// body whose message quotes the request's credentials (Authorization,
+	// Private-Token), as a careless server or proxy does; 500 and above
+	// get a proxy's HTML page quoting them.
+	FaultEchoCredentials
 )
 
 // Fault is a failure to inject with [Server.Inject].
@@ -558,6 +563,26 @@ func (s *Server) Files(fullPath, ref string) ([]File, error) {
 	return out, nil
 }
 
+// Commits returns the ids of the commits on the first-parent chain of ref
+// (a branch or a commit id; "" is the default branch), newest first.
+func (s *Server) Commits(fullPath, ref string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, err := s.projectLocked(fullPath)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for c := pr.resolve(ref); c != nil; {
+		out = append(out, c.id)
+		if len(c.parents) == 0 {
+			break
+		}
+		c = pr.commits[c.parents[0]]
+	}
+	return out, nil
+}
+
 // MergeRequests returns a project's merge requests in creation order.
 func (s *Server) MergeRequests(fullPath string) []MergeRequest {
 	s.mu.Lock()
@@ -781,6 +806,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 		return fakekit.Slow(r, f.Delay, nil)
 	case FaultTruncatedBody:
 		return fakekit.Truncate
+	case FaultEchoCredentials:
+		st := cmp.Or(f.Status, http.StatusBadRequest)
+		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Bad request - " + echo})
+		}
 	default:
 		return fakekit.Pass
 	}

@@ -9,8 +9,10 @@ package fakekit
 import (
 	"bytes"
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"io/fs"
 	"maps"
@@ -339,4 +341,43 @@ func IsDir[V any](files map[string]V, dir string) bool {
 		}
 	}
 	return false
+}
+
+// EchoCredentials returns what a careless server or proxy writes into an
+// error answer about a request's credentials: its Authorization header as
+// sent, the decoded "user:password" of a Basic one, and any Private-Token
+// or Job-Token header. The fakes put it in their error bodies (and a
+// gateway page) for the fault that echoes credentials.
+func EchoCredentials(r *http.Request) string {
+	var parts []string
+	if v := r.Header.Get("Authorization"); v != "" {
+		parts = append(parts, "Authorization: "+v)
+		if scheme, cred, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "basic") {
+			if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				parts = append(parts, "decoded credentials "+string(dec))
+			}
+		}
+	}
+	for _, name := range []string{"Private-Token", "Job-Token"} {
+		if v := r.Header.Get(name); v != "" {
+			parts = append(parts, name+": "+v)
+		}
+	}
+	if len(parts) == 0 {
+		return "no credentials received"
+	}
+	return "request headers: " + strings.Join(parts, "; ")
+}
+
+// EchoPage answers status with an HTML page quoting echo, as a proxy's
+// error page does for a 5xx, and reports true; for a status below 500 it
+// writes nothing and reports false.
+func EchoPage(w http.ResponseWriter, status int, echo string) bool {
+	if status < 500 {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<html><body><h1>%d %s</h1><pre>%s</pre></body></html>\n", status, http.StatusText(status), html.EscapeString(echo))
+	return true
 }
