@@ -127,6 +127,11 @@ func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
 // or rediss:// for TLS) and returns a Store over it, which Close closes.
 // Connecting is lazy: a Redis that is down at start makes the first
 // operations fail (and the callers work without it) until it comes up.
+//
+// go-redis reports failed dials on its own package-level logger (standard
+// error by default), not on Options.Logger; silence or redirect it with
+// redis.SetLogger if that matters to you. The store's pause after a
+// failure bounds those lines to one per pause.
 func Open(rawURL string, opts *Options) (*Store, error) {
 	const op = "redisstore.Open"
 	ro, err := redis.ParseURL(rawURL)
@@ -141,7 +146,8 @@ func Open(rawURL string, opts *Options) (*Store, error) {
 	}
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
 	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1 // a failed command is not retried: the caller works without Redis instead
+	ro.MaxRetries = -1   // a failed command is not retried: the caller works without Redis instead
+	ro.DialerRetries = 1 // nor is a failed dial
 	ro.DisableIdentity = true
 	s, err := New(redis.NewClient(ro), opts)
 	if err != nil {
