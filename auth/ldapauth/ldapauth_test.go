@@ -3,6 +3,7 @@ package ldapauth_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )
 
 var (
@@ -517,5 +519,45 @@ func TestHandlerLogin(t *testing.T) {
 	resp, body = post("alice", "nope")
 	if resp.StatusCode != 401 || strings.Contains(fmt.Sprint(body), "nope") {
 		t.Fatalf("wrong password: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestActiveDirectoryNestedGroups signs in against the fake Active
+// Directory with sAMAccountName and reads nested groups in the one group
+// search, with the in-chain matching rule.
+func TestActiveDirectoryNestedGroups(t *testing.T) {
+	const (
+		base   = "DC=corp,DC=example,DC=com"
+		svc    = "CN=svc,OU=Service," + base
+		userDN = "CN=Ada Lovelace,OU=Users," + base
+	)
+	dir := []*fakead.Entry{
+		{DN: userDN, Attrs: map[string][]string{"objectClass": {"user"}, "sAMAccountName": {"ada"}, "mail": {"ada@corp.example.com"}, "displayName": {"Ada Lovelace"}}},
+		{DN: "CN=Analysts,OU=Groups," + base, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"analysts"}, "member": {userDN}}},
+		{DN: "CN=Research,OU=Groups," + base, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"research"}, "member": {"CN=Analysts,OU=Groups," + base}}},
+		{DN: "CN=Sales,OU=Groups," + base, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"sales"}}},
+	}
+	ad := fakead.Start(t, dir, map[string]string{svc: "svc-pw", userDN: "ada-pw"})
+	var c ldapauth.Config
+	o := &c.LDAPAuthenticationOptions
+	o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+	o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+	o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+	c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base, InChain: true}
+	a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+	r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := slices.Clone(r.GroupNames)
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"analysts", "research"}) {
+		t.Errorf("groups = %v", names)
+	}
+	if r.Identity.Login != "ada" || r.Identity.DN != userDN || r.Identity.Email != "ada@corp.example.com" {
+		t.Errorf("identity = %+v", r.Identity)
+	}
+	if _, err := a.AuthenticateFrom(t.Context(), "ada", "wrong", ""); errcode.CodeOf(err) != errcode.Unauthorized {
+		t.Errorf("wrong password: %v", err)
 	}
 }

@@ -1,0 +1,195 @@
+// Package authtest runs identity providers for tests and examples, in
+// process and on loopback: a real OpenID Provider (github.com/zitadel/oidc's
+// op package over its in-memory example storage) that signs in one
+// configured user at once, without a login page, so that a browser or an
+// HTTP client following redirects completes the flow by itself.
+//
+// The fake GitHub, GitLab and Bitbucket Cloud in scm/scmtest serve their
+// own OAuth endpoints; this package is for OpenID Connect and Microsoft
+// Entra ID.
+package authtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+)
+
+// User is the user an [OP] signs in.
+type User struct {
+	// Subject is the user's "sub"; default "user-1".
+	Subject   string
+	Username  string // preferred_username; default "alice"
+	Email     string // default "<username>@example.com", verified
+	FirstName string
+	LastName  string
+}
+
+// OPOptions configures [StartOP].
+type OPOptions struct {
+	// ClientID and ClientSecret are the one client's; defaults "portal"
+	// and "portal-secret".
+	ClientID     string
+	ClientSecret string
+	// RedirectURIs are the client's exact redirect URIs.
+	RedirectURIs []string
+	// User is who signs in.
+	User User
+	// IssuerPath is appended to the server's URL to make the issuer,
+	// e.g. "/tenant-1/v2.0" for an Entra-shaped issuer; default none.
+	IssuerPath string
+	// ProfileInIDToken puts the profile and e-mail claims in the ID
+	// token, so relying parties need not call userinfo.
+	ProfileInIDToken bool
+}
+
+// OP is a running OpenID Provider.
+type OP struct {
+	// Issuer is the issuer URL (the discovery document is at
+	// Issuer + "/.well-known/openid-configuration").
+	Issuer string
+	// URL is the server's root URL.
+	URL string
+
+	srv      *http.Server
+	ln       net.Listener
+	mu       sync.Mutex
+	counts   map[string]int
+	storage  *storage.Storage
+}
+
+type userStore struct{ u *storage.User }
+
+func (s userStore) GetUserByID(id string) *storage.User {
+	if id == s.u.ID {
+		return s.u
+	}
+	return nil
+}
+
+func (s userStore) GetUserByUsername(name string) *storage.User {
+	if name == s.u.Username {
+		return s.u
+	}
+	return nil
+}
+
+func (s userStore) ExampleClientID() string { return "service" }
+
+// opStorage makes the client put the profile in ID tokens when asked.
+type opStorage struct {
+	*storage.Storage
+	profileInIDToken bool
+}
+
+func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil || !s.profileInIDToken {
+		return c, err
+	}
+	return profileClient{c}, nil
+}
+
+type profileClient struct{ op.Client }
+
+func (profileClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// StartOP starts an OpenID Provider on a free loopback port. Close it when
+// done.
+func StartOP(o OPOptions) (*OP, error) {
+	if o.ClientID == "" {
+		o.ClientID = "portal"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "portal-secret"
+	}
+	if len(o.RedirectURIs) == 0 {
+		return nil, errors.New("authtest: RedirectURIs are required")
+	}
+	u := o.User
+	if u.Subject == "" {
+		u.Subject = "user-1"
+	}
+	if u.Username == "" {
+		u.Username = "alice"
+	}
+	if u.Email == "" {
+		u.Email = u.Username + "@example.com"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	root := "http://" + ln.Addr().String()
+	issuer := root + strings.TrimSuffix(o.IssuerPath, "/")
+	client := storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...)
+	st := storage.NewStorageWithClients(userStore{&storage.User{ID: u.Subject, Username: u.Username, Password: "unused",
+		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: true, PreferredLanguage: language.English}},
+		map[string]*storage.Client{o.ClientID: client})
+	key := sha256.Sum256([]byte("scmkit authtest op"))
+	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
+		SupportedUILocales: []language.Tag{language.English}},
+		opStorage{st, o.ProfileInIDToken}, op.StaticIssuer(issuer), op.WithAllowInsecure())
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p := &OP{Issuer: issuer, URL: root, ln: ln, counts: map[string]int{}, storage: st}
+	callback := op.AuthCallbackURL(provider)
+	mux := http.NewServeMux()
+	// The login page of the example storage's clients: approve at once.
+	mux.Handle("/login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("authRequestID")
+		if err := st.CheckUsernamePassword(u.Username, "unused", id); err != nil {
+			http.Error(w, "unknown authorization request", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, callback(r.Context(), id), http.StatusFound)
+	}))
+	var h http.Handler = provider
+	if o.IssuerPath != "" {
+		prefix := strings.TrimSuffix(o.IssuerPath, "/")
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, provider))
+	} else {
+		mux.Handle("/", h)
+	}
+	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.counts[strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(o.IssuerPath, "/"))]++
+		p.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	})}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+// Requests returns how many requests each path received (relative to the
+// issuer: "/oauth/token", "/userinfo", "/keys",
+// "/.well-known/openid-configuration", "/authorize"...).
+func (p *OP) Requests() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.counts))
+	for k, v := range p.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetRequests zeroes the counts.
+func (p *OP) ResetRequests() {
+	p.mu.Lock()
+	p.counts = map[string]int{}
+	p.mu.Unlock()
+}
+
+// Close stops the server.
+func (p *OP) Close() error { return p.srv.Close() }
