@@ -34,6 +34,7 @@ package ldaporg
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -69,6 +70,9 @@ type Options struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Timeout bounds each LDAP operation (default 30 s).
 	Timeout time.Duration
+	// TLS, if set, is the base TLS configuration, used instead of the one
+	// built from the tls block.
+	TLS *tls.Config
 }
 
 // Reader reads one ldapOrg provider. It implements [org.Reader] and is
@@ -91,9 +95,12 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	tc, err := cfg.TLS.tlsConfig()
-	if err != nil {
-		return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+	tc := opts.TLS
+	if tc == nil {
+		var err error
+		if tc, err = cfg.TLS.tlsConfig(); err != nil {
+			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
 	}
 	skip := cfg.TLS != nil && cfg.TLS.RejectUnauthorized != nil && !*cfg.TLS.RejectUnauthorized
 	po := ldapconn.Options{

@@ -34,7 +34,8 @@ func TestMain(m *testing.M) {
 	}
 	var stop func()
 	start := time.Now()
-	slapd, stop, launchErr = testsvc.LaunchSlapd(dir, &testsvc.SlapdOptions{LDIF: testsvc.BigDirectoryLDIF()})
+	seed := append(slices.Clone(testsvc.BigDirectoryLDIF()), partnersLDIF...)
+	slapd, stop, launchErr = testsvc.LaunchSlapd(dir, &testsvc.SlapdOptions{LDIF: seed})
 	seedTime = time.Since(start)
 	code := m.Run()
 	if stop != nil {
@@ -42,6 +43,44 @@ func TestMain(m *testing.M) {
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// partnersLDIF holds a user and a referral to another directory.
+const partnersLDIF = `
+dn: ou=partners,dc=example,dc=org
+objectClass: organizationalUnit
+ou: partners
+
+dn: uid=pat,ou=partners,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: pat
+cn: Pat Partner
+sn: Partner
+
+dn: ou=elsewhere,ou=partners,dc=example,dc=org
+objectClass: referral
+objectClass: extensibleObject
+ou: elsewhere
+ref: ldap://partners.example.net/ou=people,dc=partners,dc=example,dc=net
+`
+
+func TestReferralsReported(t *testing.T) {
+	s := need(t)
+	c := bigConfig(s, 10)
+	c.Users[0].DN = "ou=partners,dc=example,dc=org"
+	c.Users[0].Options.Filter = ""
+	c.Groups = nil
+	r := newReader(t, c)
+	snap, err := r.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Users) != 1 || snap.Users[0].Metadata.Name != "pat" {
+		t.Fatalf("users = %+v", snap.Users)
+	}
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "referral to ldap://partners.example.net/") || !strings.Contains(snap.Warnings[0], "not followed") {
+		t.Fatalf("warnings = %q", snap.Warnings)
+	}
 }
 
 func need(t testing.TB) *testsvc.Slapd {

@@ -1,0 +1,454 @@
+// Package fakead is an in-process LDAP server that answers as Active
+// Directory does where AD differs from OpenLDAP, built on
+// github.com/jimlambrt/gldap, for tests of Active Directory-only
+// behaviour:
+//
+//   - range retrieval: a multi-valued attribute with more than MaxValRange
+//     values (1,500 on AD) comes back as member;range=0-1499, and further
+//     ranges are read with member;range=1500-* (the last one is named
+//     member;range=L-*);
+//   - objectGUID as 16 raw bytes, the first three groups little-endian;
+//   - the in-chain matching rule 1.2.840.113556.1.4.1941 on member and
+//     memberOf (transitive membership);
+//   - the Simple Paged Results control;
+//   - distinguishedName as an attribute; simple binds.
+//
+// It serves ldaps:// on a loopback port with a certificate from a CA it
+// generates. Filters support and, or, not, equality (case-insensitive),
+// presence, substrings and the in-chain rule.
+package fakead
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jimlambrt/gldap"
+)
+
+// Entry is a directory entry. Attribute names compare case-insensitively.
+type Entry struct {
+	DN    string
+	Attrs map[string][]string
+}
+
+// GUID returns the 16 raw bytes of an objectGUID whose text form is
+// "%08x-%04x-%04x-%04x-%012x" of (a, b, c, d, e), stored as AD stores it.
+func GUID(a uint32, b, c, d uint16, e uint64) string {
+	var g [16]byte
+	binary.LittleEndian.PutUint32(g[0:], a)
+	binary.LittleEndian.PutUint16(g[4:], b)
+	binary.LittleEndian.PutUint16(g[6:], c)
+	binary.BigEndian.PutUint16(g[8:], d)
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], e)
+	copy(g[10:], t[2:])
+	return string(g[:])
+}
+
+// Server is a running fake AD.
+type Server struct {
+	// URL is the ldaps:// URL.
+	URL string
+	// CAPool trusts the server's certificate.
+	CAPool *x509.CertPool
+	// MaxValRange is the range limit (default 1500).
+	MaxValRange int
+	// Searches counts search requests.
+	Searches atomic.Int64
+	// StallAfter, when > 0, makes the server stop answering (never reply)
+	// from that search request on.
+	StallAfter atomic.Int64
+
+	mu        sync.Mutex
+	entries   []*Entry
+	passwords map[string]string // normalized DN -> password
+	srv       *gldap.Server
+	stalled   chan struct{}
+}
+
+// Start serves entries on a loopback port until the test ends. passwords
+// maps DNs to their passwords for simple binds.
+func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server {
+	t.Helper()
+	s := &Server{MaxValRange: 1500, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{})}
+	for dn, pw := range passwords {
+		s.passwords[norm(dn)] = pw
+	}
+	tc, pool, err := certs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CAPool = pool
+	srv, err := gldap.NewServer(gldap.WithDisablePanicRecovery(), gldap.WithLogger(hclog.NewNullLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux, err := gldap.NewMux()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mux.Bind(s.bind); err != nil {
+		t.Fatal(err)
+	}
+	if err := mux.Search(s.search); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Router(mux); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	go srv.Run(addr, gldap.WithTLSConfig(tc))
+	deadline := time.Now().Add(5 * time.Second)
+	for !srv.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("fakead did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.srv = srv
+	s.URL = "ldaps://" + addr
+	t.Cleanup(func() {
+		close(s.stalled)
+		srv.Stop()
+	})
+	return s
+}
+
+func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request) {
+	resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
+	defer w.Write(resp)
+	m, err := r.GetSimpleBindMessage()
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	pw, ok := s.passwords[norm(m.UserName)]
+	s.mu.Unlock()
+	if ok && m.Password != "" && string(m.Password) == pw {
+		resp.SetResultCode(gldap.ResultSuccess)
+	}
+}
+
+func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
+	n := s.Searches.Add(1)
+	if after := s.StallAfter.Load(); after > 0 && n >= after {
+		<-s.stalled
+		return
+	}
+	done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSuccess))
+	m, err := r.GetSearchMessage()
+	if err != nil {
+		done.SetResultCode(gldap.ResultProtocolError)
+		w.Write(done)
+		return
+	}
+	f, err := ldap.CompileFilter(m.Filter)
+	if err != nil {
+		done.SetResultCode(gldap.ResultFilterError)
+		w.Write(done)
+		return
+	}
+	s.mu.Lock()
+	var hits []*Entry
+	base := norm(m.BaseDN)
+	for _, e := range s.entries {
+		if inScope(norm(e.DN), base, m.Scope) && s.match(f, e) {
+			hits = append(hits, e)
+		}
+	}
+	s.mu.Unlock()
+	if len(hits) == 0 && m.Scope == gldap.BaseObject {
+		done.SetResultCode(gldap.ResultNoSuchObject)
+		w.Write(done)
+		return
+	}
+	// Paged results: the cookie is the offset of the next page.
+	start, end := 0, len(hits)
+	var paging *gldap.ControlPaging
+	for _, c := range m.Controls {
+		if p, ok := c.(*gldap.ControlPaging); ok {
+			paging = p
+		}
+	}
+	if paging != nil && paging.PagingSize > 0 {
+		if len(paging.Cookie) > 0 {
+			start, _ = strconv.Atoi(string(paging.Cookie))
+			start = min(max(start, 0), len(hits))
+		}
+		end = min(start+int(paging.PagingSize), len(hits))
+	}
+	for _, e := range hits[start:end] {
+		resp := r.NewSearchResponseEntry(e.DN)
+		for name, vals := range s.project(e, m.Attributes) {
+			resp.AddAttribute(name, vals)
+		}
+		w.Write(resp)
+	}
+	if paging != nil {
+		next := ""
+		if end < len(hits) {
+			next = strconv.Itoa(end)
+		}
+		c, _ := gldap.NewControlPaging(paging.PagingSize)
+		c.SetCookie([]byte(next))
+		done.SetControls(c)
+	}
+	w.Write(done)
+}
+
+// project returns the requested attributes of e, applying range
+// retrieval as AD does.
+func (s *Server) project(e *Entry, want []string) map[string][]string {
+	out := map[string][]string{}
+	all := len(want) == 0 || slices.Contains(want, "*")
+	for name, vals := range e.Attrs {
+		asked := all
+		for _, w := range want {
+			if strings.EqualFold(w, name) {
+				asked = true
+			}
+			// A ranged request: name;range=L-H or L-*.
+			if attr, rng, ok := strings.Cut(w, ";"); ok && strings.EqualFold(attr, name) && strings.HasPrefix(strings.ToLower(rng), "range=") {
+				lo, _ := strconv.Atoi(strings.TrimPrefix(strings.Split(rng[len("range="):], "-")[0], ""))
+				lo = min(max(lo, 0), len(vals))
+				hi := min(lo+s.MaxValRange, len(vals))
+				tail := strconv.Itoa(hi - 1)
+				if hi == len(vals) {
+					tail = "*"
+				}
+				out[name+";range="+strconv.Itoa(lo)+"-"+tail] = vals[lo:hi]
+			}
+		}
+		if !asked {
+			continue
+		}
+		if len(vals) > s.MaxValRange {
+			out[name+";range=0-"+strconv.Itoa(s.MaxValRange-1)] = vals[:s.MaxValRange]
+			out[name] = nil // AD sends the plain attribute empty
+			continue
+		}
+		out[name] = vals
+	}
+	if all || slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(w, "distinguishedName") }) {
+		out["distinguishedName"] = []string{e.DN}
+	}
+	for k, v := range out {
+		if v == nil {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+func inScope(dn, base string, scope gldap.Scope) bool {
+	switch scope {
+	case gldap.BaseObject:
+		return dn == base
+	case gldap.SingleLevel:
+		_, parent, ok := strings.Cut(dn, ",")
+		return ok && parent == base
+	default:
+		return dn == base || strings.HasSuffix(dn, ","+base)
+	}
+}
+
+func norm(dn string) string {
+	p, err := ldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(dn)
+	}
+	var parts []string
+	for _, r := range p.RDNs {
+		var avs []string
+		for _, a := range r.Attributes {
+			avs = append(avs, strings.ToLower(a.Type)+"="+strings.ToLower(a.Value))
+		}
+		parts = append(parts, strings.Join(avs, "+"))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (s *Server) values(e *Entry, attr string) []string {
+	if strings.EqualFold(attr, "distinguishedName") {
+		return []string{e.DN}
+	}
+	for k, v := range e.Attrs {
+		if strings.EqualFold(k, attr) {
+			return v
+		}
+	}
+	return nil
+}
+
+func (s *Server) byDN(dn string) *Entry {
+	n := norm(dn)
+	for _, e := range s.entries {
+		if norm(e.DN) == n {
+			return e
+		}
+	}
+	return nil
+}
+
+// match evaluates a compiled filter against e (s.mu held).
+func (s *Server) match(f *ber.Packet, e *Entry) bool {
+	switch f.Tag {
+	case ldap.FilterAnd:
+		for _, c := range f.Children {
+			if !s.match(c, e) {
+				return false
+			}
+		}
+		return true
+	case ldap.FilterOr:
+		for _, c := range f.Children {
+			if s.match(c, e) {
+				return true
+			}
+		}
+		return false
+	case ldap.FilterNot:
+		return !s.match(f.Children[0], e)
+	case ldap.FilterPresent:
+		return len(s.values(e, string(f.Data.Bytes()))) > 0 || strings.EqualFold(string(f.Data.Bytes()), "objectClass")
+	case ldap.FilterEqualityMatch:
+		attr, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
+		for _, v := range s.values(e, attr) {
+			if strings.EqualFold(v, want) || (isDNAttr(attr) && norm(v) == norm(want)) {
+				return true
+			}
+		}
+		return false
+	case ldap.FilterSubstrings:
+		attr := f.Children[0].Value.(string)
+		for _, v := range s.values(e, attr) {
+			if substrMatch(strings.ToLower(v), f.Children[1].Children) {
+				return true
+			}
+		}
+		return false
+	case ldap.FilterExtensibleMatch:
+		var rule, attr, value string
+		for _, c := range f.Children {
+			switch c.Tag {
+			case ldap.MatchingRuleAssertionMatchingRule:
+				rule = string(c.Data.Bytes())
+			case ldap.MatchingRuleAssertionType:
+				attr = string(c.Data.Bytes())
+			case ldap.MatchingRuleAssertionMatchValue:
+				value = string(c.Data.Bytes())
+			}
+		}
+		if rule != "1.2.840.113556.1.4.1941" {
+			return false
+		}
+		return s.inChain(e, attr, norm(value), map[string]bool{})
+	}
+	return false
+}
+
+// inChain reports whether e reaches target through attr (member or
+// memberOf) transitively.
+func (s *Server) inChain(e *Entry, attr, target string, seen map[string]bool) bool {
+	for _, v := range s.values(e, attr) {
+		n := norm(v)
+		if n == target {
+			return true
+		}
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if next := s.byDN(v); next != nil && s.inChain(next, attr, target, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDNAttr(a string) bool {
+	switch strings.ToLower(a) {
+	case "member", "memberof", "distinguishedname", "manager":
+		return true
+	}
+	return false
+}
+
+func substrMatch(v string, parts []*ber.Packet) bool {
+	for i, p := range parts {
+		s := strings.ToLower(string(p.Data.Bytes()))
+		switch p.Tag {
+		case ldap.FilterSubstringsInitial:
+			if !strings.HasPrefix(v, s) {
+				return false
+			}
+			v = v[len(s):]
+		case ldap.FilterSubstringsAny:
+			j := strings.Index(v, s)
+			if j < 0 {
+				return false
+			}
+			v = v[j+len(s):]
+		case ldap.FilterSubstringsFinal:
+			if i != len(parts)-1 || !strings.HasSuffix(v, s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// certs makes a CA and a server certificate for 127.0.0.1.
+func certs() (*tls.Config, *x509.CertPool, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fakead CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool, nil
+}
+
+// String describes the server.
+func (s *Server) String() string { return fmt.Sprintf("fakead %s", s.URL) }
