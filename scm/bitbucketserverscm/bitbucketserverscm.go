@@ -361,8 +361,11 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	case errors.Is(err, context.DeadlineExceeded):
 		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	}
+	// A broken connection or an answer cut short (go-bitbucket's own
+	// reads fail with io.ErrUnexpectedEOF): Unavailable, as on every
+	// adapter.
 	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) {
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return driver.ErrorInfo{Code: errcode.Unavailable}
 	}
 	return driver.ErrorInfo{Code: errcode.Unknown}

@@ -247,12 +247,14 @@ func (d *Driver) newClient() (*gitlab.Client, error) {
 		// The per-call client follows redirects with its own policy.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	gl, err := gitlab.NewAuthSourceClient(gitlab.Unauthenticated{},
+		// First, so that a warning about the base URL is not written to
+		// slog.Default by the option after it.
+		gitlab.WithURLWarningLogger(slog.New(slog.DiscardHandler)),
 		gitlab.WithHTTPClient(hc),
 		gitlab.WithBaseURL(d.api),
 		gitlab.WithoutRetries(),
 		gitlab.WithCustomLimiter(noLimit{}),
 		gitlab.WithUserAgent(d.userAgent),
-		gitlab.WithURLWarningLogger(slog.New(slog.DiscardHandler)),
 	)
 	if err != nil {
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Provider: string(d.in.Kind), Host: d.in.Host,
@@ -286,6 +288,16 @@ func (callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errcode.New(errcode.Unknown, "gitlabscm", "a request was made without the call's *http.Client")
 	}
 	resp, err := hc.Do(req)
+	if err != nil {
+		// http.Client.Do returns the last response with the error when it
+		// gives up on redirects; a RoundTripper must return one or the
+		// other, or client-go's http.Client writes "RoundTripper returned
+		// a response & error" to the standard logger.
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		resp = nil
+	}
 	// The caller's http.Client wraps the error in *url.Error again.
 	var ue *url.Error
 	if errors.As(err, &ue) && err == error(ue) {
