@@ -4,23 +4,42 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/internal/archive"
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
+// DefaultMaxTreeDepth is the default of TreeOptions.MaxDepth: far deeper
+// than real source trees nest.
+const DefaultMaxTreeDepth = archive.DefaultMaxDepth
+
+// maxTreePathBytes caps the length of a path in a tree (Linux's PATH_MAX).
+const maxTreePathBytes = archive.DefaultMaxPathBytes
+
 // ReadTree reads the directory at rawURL (a web URL of a directory, e.g.
 // https://github.com/acme/svc/tree/main/templates/service, or of a
 // repository for its root) and returns it as an immutable in-memory
-// snapshot rooted at that directory: template.ParseFS, fs.WalkDir and
-// os.CopyFS work on it directly. opts may be nil.
+// snapshot rooted at that directory: template.ParseFS and fs.WalkDir work
+// on it directly. To write it to disk, use [WriteTree], not os.CopyFS
+// (which follows symbolic links already in its destination). opts may be
+// nil.
 //
 // The tree is fetched as one archive where the provider allows it. Files
 // keep their executable bit (mode 0755, others 0644); symbolic links and
 // submodules are left out. A missing repository, ref or directory is
-// NotFound; a tree with more files or bytes than the limits (after Filter)
-// is InvalidArgument.
+// NotFound; a tree with more files or bytes than the limits (after Filter),
+// or a path deeper than TreeOptions.MaxDepth or longer than 4096 bytes, is
+// InvalidArgument.
+//
+// Reading is linear in the size of what the host sends, however deep its
+// paths, and holds one copy of the files: a tree at the byte limit takes
+// about that many bytes of memory. The context is checked throughout, so
+// ReadTree returns promptly when it is cancelled or its deadline passes,
+// whatever the archive holds.
 func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (fs.FS, error) {
 	const op = "scm.ReadTree"
 	cl, err := c.begin(ctx, op, rawURL, false, true)
@@ -45,6 +64,11 @@ func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOpti
 		limits.MaxBytes = c.s.limits.MaxTreeBytes
 	}
 	limits.MaxFileBytes = limits.MaxBytes // the total caps each file
+	limits.MaxDepth = o.MaxDepth
+	if limits.MaxDepth <= 0 {
+		limits.MaxDepth = DefaultMaxTreeDepth
+	}
+	limits.MaxPathBytes = maxTreePathBytes
 	// A driver that reads file by file applies the limits and the filter
 	// as it lists, so that an oversized tree fails early; they are applied
 	// again below whatever the driver did.
@@ -90,6 +114,12 @@ func buildFS(files []driver.TreeFile, filter func(string, int64) bool, lim archi
 		if filter != nil && !filter(f.Path, size) {
 			continue
 		}
+		if len(f.Path) > lim.MaxPathBytes {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree path %s is longer than %d bytes", quoteShort(f.Path), lim.MaxPathBytes)
+		}
+		if depth := strings.Count(f.Path, "/") + 1; depth > lim.MaxDepth {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree path %s is deeper than %d elements; raise TreeOptions.MaxDepth", quoteShort(f.Path), lim.MaxDepth)
+		}
 		if len(m) >= lim.MaxFiles {
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree has more than %d files; raise TreeOptions.MaxFiles", lim.MaxFiles)
 		}
@@ -105,5 +135,18 @@ func buildFS(files []driver.TreeFile, filter func(string, int64) bool, lim archi
 		}
 		m[f.Path] = archive.File{Data: f.Content, Mode: mode}
 	}
-	return archive.NewFS(m)
+	return archive.NewFSOwned(m) // the driver's contents are ours: no second copy
+}
+
+// quoteShort quotes p, cut to its first 64 bytes followed by "..." when it
+// is longer, so that an error never carries a huge path.
+func quoteShort(p string) string {
+	if len(p) <= 64 {
+		return strconv.Quote(p)
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return strconv.Quote(p[:cut]) + "..."
 }

@@ -43,6 +43,11 @@ type TreeOptions struct {
 	// MaxBytes caps the total size of the files kept; more fail the read
 	// with InvalidArgument. 0 means Limits.MaxTreeBytes.
 	MaxBytes int64
+	// MaxDepth caps the number of elements of a file's or directory's
+	// path, relative to the requested directory ("a/b/c" has 3); a deeper
+	// path fails the read with InvalidArgument. 0 means
+	// DefaultMaxTreeDepth. (Paths are also limited to 4096 bytes.)
+	MaxDepth int
 }
 
 // SearchOptions controls [Client.Search]. A nil *SearchOptions means the

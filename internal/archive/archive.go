@@ -287,17 +287,15 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 			if c.filter != nil && !c.filter(rel, hdr.Size) {
 				continue
 			}
-			if err := b.checkFile(rel, hdr.Size); err != nil {
+			slot, err := b.slot(rel, hdr.Size)
+			if err != nil {
 				return nil, err
 			}
-			b.release(rel)
 			data, err := readEntry(tr, hdr.Size)
 			if err != nil {
 				return nil, c.readError(ctx, src, err)
 			}
-			if err := b.addFile(rel, data, fs.FileMode(hdr.Mode), hdr.ModTime); err != nil {
-				return nil, err
-			}
+			b.put(slot, data, fs.FileMode(hdr.Mode), hdr.ModTime)
 		}
 	}
 	if !found {
@@ -386,19 +384,17 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 			if c.filter != nil && !c.filter(rel, hsize) {
 				continue
 			}
-			if err := b.checkFile(rel, hsize); err != nil {
+			slot, err := b.slot(rel, hsize)
+			if err != nil {
 				return nil, err
 			}
-			b.release(rel)
 			data, err := readZipEntry(ctx, f, c.lim.MaxFileBytes, func() error {
 				return invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(rel), c.lim.MaxFileBytes)
 			})
 			if err != nil {
 				return nil, err
 			}
-			if err := b.addFile(rel, data, mode.Perm(), f.Modified); err != nil {
-				return nil, err
-			}
+			b.put(slot, data, mode.Perm(), f.Modified)
 		}
 	}
 	if !found {

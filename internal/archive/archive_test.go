@@ -441,7 +441,7 @@ func TestContext(t *testing.T) {
 // streamTarGz writes a gzipped tar archive to a pipe from a goroutine, so
 // that huge archives are never held in memory. stop closes the reading side,
 // waits for the writer and returns how many tar bytes it produced.
-func streamTarGz(t *testing.T, write func(tw *tar.Writer) error) (r io.Reader, stop func() int64) {
+func streamTarGz(t *testing.T, write func(tw *tar.Writer) error) (r *io.PipeReader, stop func() int64) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	done := make(chan struct{})

@@ -42,7 +42,14 @@ type File struct {
 // implied. It returns an InvalidArgument *errcode.Error for an invalid path,
 // a mode other than a regular file or a directory, or a path that is both a
 // file and a directory.
-func NewFS(files map[string]File) (*FS, error) {
+func NewFS(files map[string]File) (*FS, error) { return newFS(files, true) }
+
+// NewFSOwned is [NewFS] without the copy: the snapshot keeps the Data
+// slices it is given, which the caller must not modify afterwards. It
+// spares a second copy of every file when the caller's data is its own.
+func NewFSOwned(files map[string]File) (*FS, error) { return newFS(files, false) }
+
+func newFS(files map[string]File, copyData bool) (*FS, error) {
 	b := newBuilder(Limits{MaxFiles: -1})
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -57,7 +64,11 @@ func NewFS(files map[string]File) (*FS, error) {
 		var err error
 		switch f.Mode.Type() {
 		case 0:
-			err = b.addFile(name, bytes.Clone(f.Data), f.Mode.Perm(), f.ModTime)
+			data := f.Data
+			if copyData {
+				data = bytes.Clone(data)
+			}
+			err = b.addFile(name, data, f.Mode.Perm(), f.ModTime)
 		case fs.ModeDir:
 			err = b.addDir(name, f.Mode.Perm(), f.ModTime)
 		default:
@@ -386,17 +397,6 @@ func (b *builder) dir(p string) (*node, error) {
 	return n, nil
 }
 
-// find returns the node at p, or nil, creating nothing.
-func (b *builder) find(p string) *node {
-	n := b.root
-	for rest := p; rest != "" && n != nil; {
-		var elem string
-		elem, rest, _ = strings.Cut(rest, "/")
-		n = b.kids[childKey{n, elem}]
-	}
-	return n
-}
-
 // addDir records an explicit directory entry with its mode and time.
 func (b *builder) addDir(p string, perm fs.FileMode, mtime time.Time) error {
 	n, err := b.dir(p)
@@ -408,42 +408,21 @@ func (b *builder) addDir(p string, perm fs.FileMode, mtime time.Time) error {
 	return nil
 }
 
-// checkFile reports whether one more file of size bytes at p fits the
-// limits, before its data is read.
-func (b *builder) checkFile(p string, size int64) error {
-	if !b.limited() {
-		return nil
-	}
-	if size > b.lim.MaxFileBytes {
-		return invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(p), b.lim.MaxFileBytes)
-	}
-	var old int64
-	if n := b.find(p); n != nil {
-		old = n.Size()
-	} else if b.files >= b.lim.MaxFiles {
-		return invalidf("archive has more than %d files; raise Limits.MaxFiles", b.lim.MaxFiles)
-	}
-	if b.bytes-old+size > b.lim.MaxBytes {
-		return invalidf("archive holds more than %d bytes of files; raise Limits.MaxBytes", b.lim.MaxBytes)
-	}
-	return nil
+// fileSlot is where a file is about to be stored: its parent directory,
+// its name there, and the file it replaces, if any.
+type fileSlot struct {
+	parent *node
+	name   string
+	old    *node
 }
 
-// release drops the data of an existing file at p, which a later entry is
-// about to replace, so that the old and the new contents are never held
-// together.
-func (b *builder) release(p string) {
-	if n := b.find(p); n != nil && !n.IsDir() {
-		b.bytes -= n.Size()
-		n.data = nil
-	}
-}
-
-// addFile records a regular file; a later entry for the same path replaces
-// an earlier one, as tar does.
-func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Time) error {
-	if err := b.checkFile(p, int64(len(data))); err != nil {
-		return err
+// slot checks that a file of size bytes at p fits the limits, before its
+// data is read, and returns where to store it, creating its parent
+// directories. An existing file at p is released at once, so that the old
+// and the new contents are never held together. The path is walked once.
+func (b *builder) slot(p string, size int64) (fileSlot, error) {
+	if b.limited() && size > b.lim.MaxFileBytes {
+		return fileSlot{}, invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(p), b.lim.MaxFileBytes)
 	}
 	dir, base := ".", p
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
@@ -451,21 +430,51 @@ func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Ti
 	}
 	parent, err := b.dir(dir)
 	if err != nil {
+		return fileSlot{}, err
+	}
+	old := b.kids[childKey{parent, base}]
+	if old != nil && old.IsDir() {
+		return fileSlot{}, invalidf("%s is both a file and a directory", abbrev(p))
+	}
+	if b.limited() {
+		var oldSize int64
+		if old != nil {
+			oldSize = old.Size()
+		} else if b.files >= b.lim.MaxFiles {
+			return fileSlot{}, invalidf("archive has more than %d files; raise Limits.MaxFiles", b.lim.MaxFiles)
+		}
+		if b.bytes-oldSize+size > b.lim.MaxBytes {
+			return fileSlot{}, invalidf("archive holds more than %d bytes of files; raise Limits.MaxBytes", b.lim.MaxBytes)
+		}
+	}
+	if old != nil {
+		b.bytes -= old.Size()
+		old.data = nil
+	}
+	return fileSlot{parent: parent, name: base, old: old}, nil
+}
+
+// put stores a file's data in the slot slot returned; a later entry for
+// the same path replaces an earlier one, as tar does.
+func (b *builder) put(s fileSlot, data []byte, perm fs.FileMode, mtime time.Time) {
+	b.bytes += int64(len(data))
+	if s.old != nil {
+		s.old.data, s.old.mode, s.old.modTime = data, perm&fs.ModePerm, mtime
+		return
+	}
+	n := &node{name: s.name, mode: perm & fs.ModePerm, modTime: mtime, data: data}
+	b.kids[childKey{s.parent, s.name}] = n
+	s.parent.entries = append(s.parent.entries, n)
+	b.files++
+}
+
+// addFile records a regular file whose data is at hand.
+func (b *builder) addFile(p string, data []byte, perm fs.FileMode, mtime time.Time) error {
+	s, err := b.slot(p, int64(len(data)))
+	if err != nil {
 		return err
 	}
-	if n, ok := b.kids[childKey{parent, base}]; ok {
-		if n.IsDir() {
-			return invalidf("%s is both a file and a directory", abbrev(p))
-		}
-		b.bytes += int64(len(data)) - n.Size()
-		n.data, n.mode, n.modTime = data, perm&fs.ModePerm, mtime
-		return nil
-	}
-	n := &node{name: base, mode: perm & fs.ModePerm, modTime: mtime, data: data}
-	b.kids[childKey{parent, base}] = n
-	parent.entries = append(parent.entries, n)
-	b.files++
-	b.bytes += int64(len(data))
+	b.put(s, data, perm, mtime)
 	return nil
 }
 

@@ -136,10 +136,17 @@ func shapeNames(depth, elemLen, count int, distinct bool, maxName int) []string 
 // kept paths are within the limits.
 func checkShape(t *testing.T, lim archive.Limits, size int, elapsed time.Duration, fsys *archive.FS, err error, names []string) {
 	t.Helper()
-	// Linear work: well under a second for the few MiB of names a shape
-	// holds. A reader quadratic in depth needs seconds for 60,000 levels.
-	if elapsed > 2*time.Second {
-		t.Fatalf("reading a %d-byte archive of %d entries took %v", size, len(names), elapsed)
+	// Linear work: one second plus 2 µs per byte of names (generous even
+	// for the fuzzer's instrumented build on a loaded machine). A reader
+	// quadratic in depth needed 2.5 s for one name of 40,000 elements (80
+	// KB) and 25 s for 130,000.
+	var nameBytes int
+	for _, n := range names {
+		nameBytes += len(n)
+	}
+	if bound := time.Second + time.Duration(nameBytes)*2*time.Microsecond; elapsed > bound {
+		t.Fatalf("reading a %d-byte archive of %d entries (%d bytes of names) took %v; want at most %v",
+			size, len(names), nameBytes, elapsed, bound)
 	}
 	if err != nil {
 		var ce *errcode.Error
