@@ -475,3 +475,29 @@ func benchVerify(b *testing.B, cacheSize int) {
 	}
 	b.ReportMetric(float64(n.Load()-before)/float64(b.N), "requests/op")
 }
+
+func FuzzVerify(f *testing.F) {
+	c := newClock()
+	is := newIssuer(f, c)
+	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
+	v, err := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, AcceptLimited: true, CacheSize: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(tok.Token)
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, s string) {
+		claims, err := v.Verify(context.Background(), s)
+		if err != nil {
+			if errcode.CodeOf(err) != errcode.Unauthorized {
+				t.Fatalf("code %v: %v", errcode.CodeOf(err), err)
+			}
+			return
+		}
+		// Only what the issuer signed verifies: its one subject.
+		if claims.Subject != "user:default/a" {
+			t.Fatalf("verified a forged subject %q", claims.Subject)
+		}
+	})
+}

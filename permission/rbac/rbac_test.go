@@ -11,13 +11,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/permission"
 )
 
 // org: platform-team ⊂ engineering ⊂ company; team-a ⊂ engineering.
-func org() *Membership {
+func testOrg() *Membership {
 	return &Membership{
 		Users: map[string][]string{
 			"user:default/alice": {"group:default/platform-team"},
@@ -59,7 +61,7 @@ func user(ref string) *identity.User {
 func perm(name string) permission.Permission { return permission.MustKnown(name) }
 
 func TestDecide(t *testing.T) {
-	p := load(t, org(), nil)
+	p := load(t, testOrg(), nil)
 	tests := []struct {
 		name string
 		user *identity.User
@@ -97,7 +99,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestExplainGroupPath(t *testing.T) {
-	p := load(t, org(), nil)
+	p := load(t, testOrg(), nil)
 	d, _ := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityRead)}, user("user:default/alice"))
 	want := permission.Reason{Policy: "rbac", Summary: d.Reason.Summary,
 		Rule: "p, role:default/reader, catalog-entity, read, allow", Line: 7, Source: "policy.csv", Role: "role:default/reader",
@@ -129,7 +131,7 @@ func TestMaxDepth(t *testing.T) {
 		{ptr(0), permission.Deny},
 		{ptr(1), permission.Allow},
 	} {
-		p := load(t, org(), &Options{MaxDepth: tt.depth})
+		p := load(t, testOrg(), &Options{MaxDepth: tt.depth})
 		d, _ := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityRead)}, user("user:default/alice"))
 		if d.Result != tt.want {
 			t.Errorf("maxDepth %v: %s, want %s", tt.depth, d.Result, tt.want)
@@ -148,7 +150,7 @@ func TestMaxDepth(t *testing.T) {
 func ptr(i int) *int { return &i }
 
 func TestSuperUsers(t *testing.T) {
-	p := load(t, org(), &Options{SuperUsers: []string{"user:default/bob", "group:default/engineering"}})
+	p := load(t, testOrg(), &Options{SuperUsers: []string{"user:default/bob", "group:default/engineering"}})
 	q := permission.Query{Permission: perm(permission.CatalogEntityDelete)}
 	if d, _ := p.Decide(context.Background(), q, user("user:default/bob")); d.Result != permission.Allow || d.Reason.Summary != "super user" {
 		t.Errorf("bob: %+v", d)
@@ -164,7 +166,7 @@ func TestSuperUsers(t *testing.T) {
 }
 
 func TestGroupCycle(t *testing.T) {
-	m := org()
+	m := testOrg()
 	m.Parents["group:default/company"] = []string{"group:default/platform-team"}
 	p := load(t, m, nil)
 	if len(p.Cycles()) != 1 || len(p.Cycles()[0]) != 4 {
@@ -185,10 +187,10 @@ func TestUseOwnershipEntityRefs(t *testing.T) {
 	// mallory is not in the org; her token says she is in platform-team.
 	u := &identity.User{EntityRef: "user:default/mallory", OwnershipEntityRefs: []string{"user:default/mallory", "group:default/platform-team"}}
 	q := permission.Query{Permission: perm(permission.CatalogEntityCreate)}
-	if d, _ := load(t, org(), nil).Decide(context.Background(), q, u); d.Result != permission.Deny {
+	if d, _ := load(t, testOrg(), nil).Decide(context.Background(), q, u); d.Result != permission.Deny {
 		t.Errorf("ent trusted by default: %+v", d)
 	}
-	p := load(t, org(), &Options{UseOwnershipEntityRefs: true})
+	p := load(t, testOrg(), &Options{UseOwnershipEntityRefs: true})
 	if d, _ := p.Decide(context.Background(), q, u); d.Result != permission.Allow {
 		t.Errorf("ent not trusted with UseOwnershipEntityRefs: %+v", d)
 	}
@@ -213,7 +215,7 @@ func TestConditionalPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New([]*File{pf}, org(), &Options{Conditional: loadConditional(t)})
+	p, err := New([]*File{pf}, testOrg(), &Options{Conditional: loadConditional(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +337,7 @@ func TestLoadFromConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"enabled":true,"rbac":{"policies-csv-file":"rbac/policy.csv","conditionalPoliciesFile":"rbac/conditional.yaml","maxDepth":0,"admin":{"superUsers":[{"name":"user:default/bob"}]}}}`), &c); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Load(fsys, &c, org())
+	p, err := Load(fsys, &c, testOrg())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,14 +350,14 @@ func TestLoadFromConfig(t *testing.T) {
 	for _, bad := range []string{`{"rbac":{"policies-csv-file":"missing.csv"}}`, `{"rbac":{"policies-csv-file":"bad.csv"}}`, `{"rbac":{"conditionalPoliciesFile":"missing.yaml"}}`} {
 		var c Config
 		_ = json.Unmarshal([]byte(bad), &c)
-		if p, err := Load(fsys, &c, org()); p != nil || errcode.CodeOf(err) != errcode.InvalidArgument {
+		if p, err := Load(fsys, &c, testOrg()); p != nil || errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("%s: %v, %v", bad, p, err)
 		}
 	}
 }
 
 func TestAuthorizerWithRBAC(t *testing.T) {
-	p := load(t, org(), nil)
+	p := load(t, testOrg(), nil)
 	a := permission.NewAuthorizer(p, nil)
 	for _, tt := range []struct {
 		who  string
@@ -390,4 +392,62 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestFromSnapshot(t *testing.T) {
+	s := &org.Snapshot{
+		Users: []org.User{
+			{Metadata: org.Metadata{Name: "alice"}, Spec: org.UserSpec{MemberOf: []string{"platform-team"}}},
+			{Metadata: org.Metadata{Name: "bob"}},
+		},
+		Groups: []org.Group{
+			{Metadata: org.Metadata{Name: "platform-team"}, Spec: org.GroupSpec{Type: "team", Parent: "engineering", Members: []string{"alice"}}},
+			{Metadata: org.Metadata{Name: "engineering"}, Spec: org.GroupSpec{Type: "team", Children: []string{"team-a"}}},
+			{Metadata: org.Metadata{Name: "team-a"}, Spec: org.GroupSpec{Type: "team", Members: []string{"user:default/Bob"}}},
+		},
+	}
+	m := FromSnapshot(s)
+	want := &Membership{
+		Users:   map[string][]string{"user:default/alice": {"group:default/platform-team"}, "user:default/bob": {"group:default/team-a"}},
+		Parents: map[string][]string{"group:default/platform-team": {"group:default/engineering"}, "group:default/team-a": {"group:default/engineering"}},
+	}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Error(diff)
+	}
+	p := load(t, m, nil)
+	if d, _ := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityRead)}, user("user:default/bob")); d.Result != permission.Allow {
+		t.Errorf("bob through team-a → engineering: %+v", d)
+	}
+}
+
+func TestConfigFromAppConfig(t *testing.T) {
+	csv, _ := os.ReadFile("testdata/policy.csv")
+	doc := []byte(`
+permission:
+  enabled: true
+  rbac:
+    policies-csv-file: policy.csv
+    maxDepth: 1
+    admin:
+      superUsers:
+        - name: user:default/dave
+`)
+	cfg, err := config.LoadBytes(context.Background(), nil, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	if err := cfg.Decode("permission", &c); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Enabled || *c.RBAC.MaxDepth != 1 || c.RBAC.Admin.SuperUsers[0].Name != "user:default/dave" {
+		t.Fatalf("decoded %+v", c)
+	}
+	p, err := Load(fstest.MapFS{"policy.csv": {Data: csv}}, &c, testOrg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityCreate)}, user("user:default/dave")); d.Result != permission.Allow {
+		t.Errorf("super user: %+v", d)
+	}
 }

@@ -1,0 +1,57 @@
+package identity
+
+import (
+	"context"
+	"testing"
+
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
+const appConfig = `
+auth:
+  environment: development
+  providers:
+    github:
+      development:
+        clientId: abc
+        clientSecret: def
+        signIn:
+          resolvers:
+            - resolver: userIdMatchingUserEntityAnnotation
+            - resolver: emailMatchingUserEntityProfileEmail
+              allowedDomains: [example.com]
+    microsoft:
+      development:
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityAnnotation
+              allowedDomain: example.com
+`
+
+func TestSignInConfigFromAppConfig(t *testing.T) {
+	cfg, err := config.LoadBytes(context.Background(), nil, []byte(appConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc SignInConfig
+	if err := cfg.Decode("auth.providers.github.development.signIn", &sc); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewSignInResolver("github", sc, NewSnapshotCatalog(snapshot()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Resolve(context.Background(), SignInInfo{ProviderType: "github", UserID: "unknown", Email: "bob@example.com", EmailVerified: true})
+	if err != nil || res.Identity.EntityRef != "user:default/bob" {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	// A misspelt option is refused at startup, as Backstage's schema does.
+	var ms SignInConfig
+	if err := cfg.Decode("auth.providers.microsoft.development.signIn", &ms); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSignInResolver("microsoft", ms, NewSnapshotCatalog(snapshot()), nil); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("allowedDomain (typo) accepted: %v", err)
+	}
+}
