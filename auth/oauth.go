@@ -120,6 +120,8 @@ func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {
 		switch v := tok.Extra("expires_in").(type) {
 		case string:
 			secs, _ = strconv.ParseInt(v, 10, 64)
+		case int64:
+			secs = v
 		case float64:
 			secs = int64(v)
 		}

@@ -59,11 +59,11 @@ type OP struct {
 	// URL is the server's root URL.
 	URL string
 
-	srv      *http.Server
-	ln       net.Listener
-	mu       sync.Mutex
-	counts   map[string]int
-	storage  *storage.Storage
+	srv     *http.Server
+	ln      net.Listener
+	mu      sync.Mutex
+	counts  map[string]int
+	storage *storage.Storage
 }
 
 type userStore struct{ u *storage.User }
