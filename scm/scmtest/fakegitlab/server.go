@@ -317,6 +317,8 @@ type Server struct {
 	faults fakekit.Faults[Fault]
 	log    fakekit.Log[Request, Stats]
 
+	org orgWorld // users and group memberships (org.go)
+
 	rateMu   sync.Mutex // guards the rate window
 	window   time.Time
 	observed int
