@@ -16,8 +16,12 @@
 //     X-Idempotency-Key header, as net/http does).
 //   - Transport errors, for idempotent requests: network errors (net.Error,
 //     io.EOF, io.ErrUnexpectedEOF), but never TLS or certificate failures,
-//     context cancellation, or errors returned by the base transport that are
-//     not network errors (for example a credential failure).
+//     context cancellation, a host name that does not resolve (the DNS
+//     answered that it does not exist: a retry gets the same answer; the
+//     round trip fails at once with Unavailable, naming the host), or
+//     errors returned by the base transport that are not network errors
+//     (for example a credential failure). A DNS failure that may pass (a
+//     timeout, a server failure) is retried.
 //
 // Non-idempotent requests (POST, PATCH) are never retried blindly: they are
 // retried after a 429 or a rate-limit 403 (the server did not process them),
@@ -252,6 +256,11 @@ func (t *Transport) mapError(req *http.Request, st *reqState, err error) error {
 	if ctxErr := req.Context().Err(); ctxErr != nil {
 		return contextError(req, ctxErr)
 	}
+	if unresolvable(err) {
+		return &errcode.Error{Code: errcode.Unavailable, Host: req.URL.Host,
+			Msg: fmt.Sprintf("%s: host name %s does not resolve (not retried: it would not resolve on retry either); check the host in the configuration and DNS",
+				describe(req), req.URL.Hostname()), Err: err}
+	}
 	if isNetworkError(err) {
 		return &errcode.Error{Code: errcode.Unavailable, Host: req.URL.Host,
 			Msg: fmt.Sprintf("%s: request failed after %d attempt(s)", describe(req), st.attempts), Err: err}
@@ -313,7 +322,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		return false, ctxErr // RoundTrip reports it as Canceled or DeadlineExceeded
 	}
 	if err != nil {
-		retry := st.replayable && isNetworkError(err) && (st.idempotent || notSent(err))
+		retry := st.replayable && isNetworkError(err) && (st.idempotent || notSent(err)) && !unresolvable(err)
 		if retry && st.attempts <= t.maxRetries {
 			t.log(ctx, slog.LevelDebug, "retrying HTTP request after a network error", st, nil, 0,
 				slog.String("error", errorText(err)), slog.Int("attempt", st.attempts))

@@ -153,6 +153,14 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
+// unresolvable reports whether err says that a host name does not exist:
+// the DNS answered so (NXDOMAIN), which a retry would not change. A DNS
+// timeout or server failure is not this.
+func unresolvable(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) && dnsErr.IsNotFound && !dnsErr.IsTimeout && !dnsErr.IsTemporary
+}
+
 // isNetworkError reports whether err is a transient network failure worth
 // retrying for an idempotent request. Context errors, TLS and certificate
 // failures, *errcode.Error values (for example from the credentials
