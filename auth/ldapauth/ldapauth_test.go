@@ -561,3 +561,31 @@ func TestActiveDirectoryNestedGroups(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 }
+
+// BenchmarkSignIn measures a warm sign-in against slapd: LDAP operations
+// (search, bind, groups read) and dials per sign-in.
+func BenchmarkSignIn(b *testing.B) {
+	s := need(b)
+	for _, mode := range []string{"memberOf", "groupSearch"} {
+		b.Run(mode, func(b *testing.B) {
+			c := baseConfig(s)
+			if mode == "groupSearch" {
+				c.Groups = &ldapauth.GroupsConfig{SearchBase: testsvc.SlapdGroupsDN}
+			}
+			a := newAuth(b, c, nil)
+			if _, err := a.AuthenticateFrom(b.Context(), "alice", "alice-password", ""); err != nil {
+				b.Fatal(err)
+			}
+			before := a.Stats()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.AuthenticateFrom(b.Context(), "alice", "alice-password", ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			after := a.Stats()
+			b.ReportMetric(float64(after.Ops()-before.Ops())/float64(b.N), "ldap-ops/op")
+			b.ReportMetric(float64(after.Dials-before.Dials)/float64(b.N), "dials/op")
+		})
+	}
+}

@@ -117,7 +117,9 @@ type SearchOptions struct {
 	Scope string `json:"scope,omitempty"`
 	// Filter selects the entries; default (objectClass=*).
 	Filter string `json:"filter,omitempty"`
-	// Attributes to read; default ["*", "+"].
+	// Attributes to read. Default: the attributes the map and the vendor
+	// name (Backstage asks for all, "*" and "+", which costs more for the
+	// same entities).
 	Attributes []string `json:"attributes,omitempty"`
 	// Paged requests pages of results: true (pages of DefaultPageSize) or
 	// {pageSize: n}. Needed for Active Directory and any directory with a

@@ -157,7 +157,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	var users, groups []entry
 	for i, blk := range r.cfg.Users {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, []string{m.MemberOf}, snap, func(e *ldap.Entry) {
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.DisplayName, m.Email, m.Picture, m.MemberOf), []string{m.MemberOf}, snap, func(e *ldap.Entry) {
 			u, ent, w := r.user(e, blk, m)
 			if w != "" {
 				snap.Warnings = append(snap.Warnings, w)
@@ -172,7 +172,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	}
 	for i, blk := range r.cfg.Groups {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, []string{m.MemberOf, m.Members}, snap, func(e *ldap.Entry) {
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.Type, m.DisplayName, m.Email, m.Picture, m.MemberOf, m.Members), []string{m.MemberOf, m.Members}, snap, func(e *ldap.Entry) {
 			g, ent, w := r.group(e, blk, m)
 			if w != "" {
 				snap.Warnings = append(snap.Warnings, w)
@@ -201,16 +201,38 @@ func wrap(op, where string, err error) error {
 var scopes = map[string]int{"": ldap.ScopeSingleLevel, "one": ldap.ScopeSingleLevel, "base": ldap.ScopeBaseObject, "sub": ldap.ScopeWholeSubtree}
 var derefs = map[string]int{"": ldap.NeverDerefAliases, "never": ldap.NeverDerefAliases, "search": ldap.DerefInSearching, "find": ldap.DerefFindingBaseObj, "always": ldap.DerefAlways}
 
+// attrs lists the attributes a block needs when its options name none:
+// the mapped ones and the vendor's DN and UUID attributes. Backstage asks
+// for every attribute ("*" and "+"); asking for what the entities use makes
+// the directory send (and the reader decode) a fraction of that.
+func (r *Reader) attrs(mapped ...string) []string {
+	out := []string{"entryDN", "distinguishedName", "entryUUID", "objectGUID", "ipaUniqueID"}
+	if v := r.cfg.Vendor; v != nil {
+		out = append(out, v.DNAttributeName, v.UUIDAttributeName)
+	}
+	out = append(out, mapped...)
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, a := range out {
+		if a == "" || strings.EqualFold(a, "dn") || seen[strings.ToLower(a)] {
+			continue
+		}
+		seen[strings.ToLower(a)] = true
+		kept = append(kept, a)
+	}
+	return kept
+}
+
 // search runs one (paged) search and hands each entry, its multi-valued
-// reference attributes completed by range retrieval, to fn.
-func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o SearchOptions, ranged []string, snap *org.Snapshot, fn func(*ldap.Entry)) error {
+// reference attributes completed by range retrieval, to fn. attrs are the
+// attributes to ask for when the options name none.
+func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o SearchOptions, attrs, ranged []string, snap *org.Snapshot, fn func(*ldap.Entry)) error {
 	filter := o.Filter
 	if filter == "" {
 		filter = "(objectClass=*)"
 	}
-	attrs := o.Attributes
-	if len(attrs) == 0 {
-		attrs = []string{"*", "+"}
+	if len(o.Attributes) > 0 {
+		attrs = o.Attributes
 	}
 	req := ldap.NewSearchRequest(base, scopes[o.Scope], derefs[o.DerefAliases], o.SizeLimit, o.TimeLimit, false, filter, attrs, nil)
 	var paging *ldap.ControlPaging
