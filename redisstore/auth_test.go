@@ -1,0 +1,188 @@
+package redisstore_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/redisstore"
+)
+
+// rotatingProvider is a RedirectProvider with GitHub's strict rotation:
+// every refresh token works once, and only the newest one works.
+type rotatingProvider struct {
+	now       func() time.Time
+	lifetime  time.Duration
+	refreshes atomic.Int32
+	refused   atomic.Int32
+
+	mu  sync.Mutex
+	gen int
+	rt  string
+}
+
+func (p *rotatingProvider) Info() auth.ProviderInfo {
+	return auth.ProviderInfo{Type: "github", Host: "github.com", Issuer: "https://github.com"}
+}
+
+func (p *rotatingProvider) AuthCodeURL(_ context.Context, req auth.AuthRequest) (string, error) {
+	return req.RedirectURI + "?code=c0de&state=" + url.QueryEscape(req.State), nil
+}
+
+func (p *rotatingProvider) issue() auth.Tokens {
+	p.gen++
+	p.rt = "ghr_" + strconv.Itoa(p.gen)
+	return auth.Tokens{AccessToken: "ghu_" + strconv.Itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime)}
+}
+
+func (p *rotatingProvider) Exchange(_ context.Context, cb auth.Callback) (*auth.SignIn, error) {
+	if cb.Code != "c0de" {
+		return nil, errcode.New(errcode.Unauthorized, "stub", "bad code")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return &auth.SignIn{Identity: auth.Identity{Subject: "42", Login: "alice"}, Tokens: p.issue()}, nil
+}
+
+func (p *rotatingProvider) Refresh(_ context.Context, t auth.Tokens) (*auth.SignIn, error) {
+	p.refreshes.Add(1)
+	time.Sleep(20 * time.Millisecond) // a provider's round trip, so that callers overlap
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t.RefreshToken != p.rt {
+		p.refused.Add(1)
+		return nil, errcode.New(errcode.Unauthorized, "stub", "bad_refresh_token: the refresh token was already used")
+	}
+	return &auth.SignIn{Tokens: p.issue()}, nil
+}
+
+// authFleet is n auth.Handler replicas, each with its own SessionStore
+// on one Redis, behind one address that spreads requests round-robin.
+type authFleet struct {
+	srv *httptest.Server
+	p   *rotatingProvider
+	clk *clock
+}
+
+func newAuthFleet(t testing.TB, r *testsvc.Redis, n int) *authFleet {
+	t.Helper()
+	clk := newClock()
+	p := &rotatingProvider{now: clk.Now, lifetime: 8 * time.Hour}
+	var next atomic.Uint64
+	handlers := make([]http.Handler, n)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers[next.Add(1)%uint64(n)].ServeHTTP(w, r)
+	}))
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for i := range handlers {
+		store := openStore(t, r, &redisstore.Options{Now: clk.Now}).Sessions(nil)
+		h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
+			Environment: "development", Store: store, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Register("github", "development", p); err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/api/auth/", h)
+		// The portal's own route: it reads the GitHub credential of the
+		// signed-in user, as a call to scm.Client.ForUser would.
+		mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+			s, err := h.Session(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			c, err := s.UserCredentials()["github.com"].Credential(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			io.WriteString(w, c.Token)
+		})
+		handlers[i] = mux
+	}
+	return &authFleet{srv: srv, p: p, clk: clk}
+}
+
+// signIn signs alice in and returns her browser.
+func (f *authFleet) signIn(t testing.TB) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(f.srv.URL + "/api/auth/github/start?env=development&flow=redirect&redirectUrl=/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ghu_1" {
+		t.Fatalf("sign-in ended with %d %q", resp.StatusCode, b)
+	}
+	return c
+}
+
+// burst sends n concurrent /token requests and returns the tokens seen
+// and the failures.
+func (f *authFleet) burst(t testing.TB, c *http.Client, n int) (map[string]int, int) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	failed := 0
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			resp, err := c.Get(f.srv.URL + "/token")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				failed++
+				return
+			}
+			seen[string(b)]++
+		})
+	}
+	close(start)
+	wg.Wait()
+	return seen, failed
+}
+
+// TestRefreshOncePerFleet: ten replicas, fifty concurrent requests of one
+// user when her token is due, strict rotation: one refresh, no failure.
+func TestRefreshOncePerFleet(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	f := newAuthFleet(t, r, 10)
+	c := f.signIn(t)
+	f.clk.Advance(8*time.Hour - time.Minute) // within the refresh margin
+	seen, failed := f.burst(t, c, 50)
+	if failed != 0 {
+		t.Errorf("%d of 50 requests failed", failed)
+	}
+	if n := f.p.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d; want 1 (refused: %d)", n, f.p.refused.Load())
+	}
+	if len(seen) != 1 || seen["ghu_2"] != 50-failed {
+		t.Errorf("tokens handed out: %v; want ghu_2 only", seen)
+	}
+}
