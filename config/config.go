@@ -10,10 +10,23 @@
 // [Config.Integrations]; and the sections of the identity half, kept for
 // [Config.Decode]: app.baseUrl, backend.baseUrl, backend.auth,
 // backend.cache, auth, catalog.providers and permission. Every other key
-// (backend.database, catalog.locations, techdocs, integrations.azure, ...)
-// is ignored, so a whole Backstage app-config.yaml loads as it is;
-// substitutions in those other sections are not evaluated, so the variables
-// and files they name need not exist.
+// (backend.database, catalog.locations, techdocs, ...) is ignored, so a
+// whole Backstage app-config.yaml loads as it is; substitutions in those
+// other sections are not evaluated, so the variables and files they name
+// need not exist. The integration sections scmkit does not serve (azure,
+// awsS3, awsCodeCommit, azureBlobStorage, googleGcs, gerrit, gitea,
+// harness, and the removed bitbucket) draw one warning each, and their
+// hosts are remembered so that a URL on one of them is refused with an
+// error naming the section (see [integrations.Config].Unsupported). Keys
+// that Backstage configs carry and scmkit does not use (commitSigningKey,
+// throttling, the webhookUrl of the file backstage-cli create-github-app
+// writes) are accepted silently; GitLab's retry is read into
+// [integrations.GitLabRetry].
+//
+// As in Backstage, one entry with a value that cannot work but that
+// Backstage starts with (an apiBaseUrl that is not a URL, say) does not
+// refuse the file: the entry is disabled, a warning names it, and calls
+// through it fail (see [integrations.Integration].Disabled).
 //
 // The forms Backstage substitutes are supported, through functions the
 // caller injects (the package never reads the process environment itself):
@@ -63,12 +76,21 @@
 //     reported at once: the wrapped error joins one *[integrations.FieldError]
 //     per problem (list them with [integrations.FieldErrors]). Path is the
 //     config path, e.g. "integrations.github[1].apps[0].appId" with Msg
-//     "must be a number, got "abc""; it is prefixed with the file name for
-//     problems found while reading a file ("app-config.yaml:12" for a YAML
-//     syntax error, "app-config.yaml: integrations.github[0].token" for a
-//     failed $file), and it is the variable's name for a malformed
-//     APP_CONFIG_ variable. A value of the wrong type is reported once: the
-//     registry's complaints about the value left unset are omitted.
+//     "must be a number, got a string"; it is prefixed with the file name
+//     for problems found while reading a file ("app-config.yaml:12" for a
+//     YAML syntax error, with the line of the problem; "app-config.yaml:
+//     integrations.github[0].token" for a failed $file), and it is the
+//     variable's name for a malformed APP_CONFIG_ variable. A value of the
+//     wrong type is reported once: the registry's complaints about the
+//     value left unset are omitted. The warnings found on the way (unset
+//     variables often explain a failure) are in the message too, and
+//     [WarningsOf] returns them.
+//
+// Messages never quote a configured string that may be a secret: a value
+// of the wrong type is described by its type, a URL only when it is
+// recognisably one, and a value that came from ${VAR}, $env or $file is
+// named by where it came from ("the value of environment variable
+// "GITHUB_APP_ID""). Host names may appear.
 package config
 
 import (
@@ -78,6 +100,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/knadh/koanf/providers/confmap"
@@ -119,8 +142,12 @@ type Config struct {
 	Registry *integrations.Registry
 
 	// Warnings lists problems that did not stop loading: variables that are
-	// not set, unknown keys inside an integration entry, deprecated
-	// settings. Each starts with the config path it concerns.
+	// not set, unknown keys inside an integration entry, unsupported
+	// integration sections, deprecated settings and disabled entries (the
+	// registry's warnings, which Registry.Warnings does not repeat). Each
+	// starts with the file (or APP_CONFIG_ variable) and the config path it
+	// concerns, e.g. "app-config.yaml: integrations.github[0].token: ...";
+	// none appears twice.
 	Warnings []string
 
 	// kept holds the sections of the identity half for Decode, behind a
@@ -187,10 +214,27 @@ type loader struct {
 	// the registry's complaints about the same (now unset) values can be
 	// left out.
 	failed map[string]bool
+	// origin maps each config path read to the document (or APP_CONFIG_
+	// variable) that set it last, for messages about the merged tree.
+	origin map[string]string
+	// substituted maps the config paths whose values came from ${VAR},
+	// $env or $file to where they came from and the value, so that no
+	// message quotes such a value.
+	substituted map[string]substValue
+	// unsupported holds the sections of integrations scmkit does not
+	// serve, by key, as the last document that set them wrote them.
+	unsupported map[string]seenSection
+}
+
+// substValue says where a substituted value came from.
+type substValue struct {
+	from  string // "environment variable \"X\"", "file \"secrets/t.txt\""
+	value string
 }
 
 func newLoader(ctx context.Context, opts *Options) *loader {
-	l := &loader{ctx: ctx, readFile: os.ReadFile, lookup: func(string) (string, bool) { return "", false }}
+	l := &loader{ctx: ctx, readFile: os.ReadFile, lookup: func(string) (string, bool) { return "", false },
+		origin: map[string]string{}, substituted: map[string]substValue{}, unsupported: map[string]seenSection{}}
 	if opts == nil {
 		return l
 	}
@@ -232,6 +276,58 @@ func (l *loader) ctxErr() error {
 // problem records an InvalidArgument problem at a config path.
 func (l *loader) problem(path, format string, args ...any) {
 	l.problems = append(l.problems, &integrations.FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnAt records a warning about the value at a path of the merged tree,
+// naming the document it came from.
+func (l *loader) warnAt(path, msg string) {
+	l.warnings = append(l.warnings, where(l.originOf(path), path)+": "+l.scrub(path, msg))
+}
+
+// originOf returns the document that set the value at path, or at the
+// nearest enclosing path that has one; "" if none.
+func (l *loader) originOf(path string) string {
+	for p := path; p != ""; p = parentPath(p) {
+		if f, ok := l.origin[p]; ok {
+			return f
+		}
+	}
+	return ""
+}
+
+// parentPath strips the last ".key" or "[i]" of a config path.
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// note says where the value at path came from, if it was substituted:
+// " (the value of environment variable "X")"; "" otherwise.
+func (l *loader) note(path string) string {
+	if s, ok := l.substituted[path]; ok {
+		return " (the value of " + s.from + ")"
+	}
+	return ""
+}
+
+// scrub replaces in msg, about the value at path, any substituted value
+// at, inside or around path by where it came from, so that a secret put
+// in the wrong key is never quoted.
+func (l *loader) scrub(path, msg string) string {
+	for p, s := range l.substituted {
+		if s.value == "" || !(p == path || within(p, path) || within(path, p)) {
+			continue
+		}
+		repl := "(the value of " + s.from + ")"
+		msg = strings.ReplaceAll(msg, strconv.Quote(s.value), repl)
+		if len(s.value) >= 3 {
+			msg = strings.ReplaceAll(msg, s.value, repl)
+		}
+	}
+	return msg
 }
 
 // pathProblem records a problem at a config path in a file, and remembers
@@ -316,21 +412,81 @@ func (l *loader) load(docs []document) (*Config, error) {
 
 	dec := &decoder{l: l}
 	cfg := dec.root(k.Raw())
+	cfg.Unsupported = l.unsupportedEntries()
 
-	reg, err := integrations.NewRegistry(cfg)
+	// The registry's warnings are reported here, once, with their file.
+	reg, err := integrations.NewRegistryWith(cfg, &integrations.RegistryOptions{Warn: l.warnAt})
 	if err != nil {
-		l.problems = append(l.problems, registryProblems(err, l.reported)...)
+		l.problems = append(l.problems, l.registryProblems(err)...)
 	}
+	warnings := dedupe(l.warnings)
 	if len(l.problems) > 0 {
 		return nil, &errcode.Error{
 			Code: errcode.InvalidArgument,
 			Op:   op,
 			Msg:  fmt.Sprintf("%d %s in configuration", len(l.problems), plural(len(l.problems), "problem", "problems")),
-			Err:  errors.Join(l.problems...),
+			Err:  &loadError{problems: l.problems, warnings: warnings, sections: l.sectionWarnings()},
 		}
 	}
-	warnings := append(l.warnings, reg.Warnings()...)
 	return &Config{Integrations: cfg, Registry: reg, Warnings: warnings, kept: keep(k.Raw(), l.deferred)}, nil
+}
+
+// dedupe drops repeated warnings, keeping the first of each.
+func dedupe(ws []string) []string {
+	seen := make(map[string]bool, len(ws))
+	out := ws[:0:0]
+	for _, w := range ws {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// loadError holds the problems that failed Load, and the warnings found
+// on the way, which often explain them (an unset variable leaves a value
+// unset that a rule then requires).
+type loadError struct {
+	problems []error
+	warnings []string
+	sections []string // warnings in the sections kept for Config.Decode
+}
+
+func (e *loadError) Error() string {
+	s := errors.Join(e.problems...).Error()
+	if len(e.warnings) > 0 {
+		s += "\nwarnings:\n" + strings.Join(e.warnings, "\n")
+	}
+	return s
+}
+
+// Unwrap returns the problems, each an *integrations.FieldError.
+func (e *loadError) Unwrap() []error { return e.problems }
+
+// WarningsOf returns the warnings found by a [Load] or [LoadBytes] that
+// failed with err, such as variables that were not set (and may explain
+// the failure); nil for any other error. They are those Config.Warnings
+// would have held (also shown in err's message), then those
+// Config.SectionWarnings would have returned.
+func WarningsOf(err error) []string {
+	var le *loadError
+	if errors.As(err, &le) {
+		return append(append([]string(nil), le.warnings...), le.sections...)
+	}
+	return nil
+}
+
+// sectionWarnings returns the warnings found in the sections kept for
+// Config.Decode.
+func (l *loader) sectionWarnings() []string {
+	var ws []string
+	for _, d := range l.deferred {
+		if d.warning != "" {
+			ws = append(ws, d.warning)
+		}
+	}
+	return dedupe(ws)
 }
 
 // readError classifies a failure to read a config file.

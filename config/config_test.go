@@ -163,6 +163,7 @@ func wantFull(t testing.TB) integrations.Config {
 				APIBaseURL: "https://git.example.com:8443/gitlab/api/v4",
 				BaseURL:    "https://git.example.com:8443/gitlab",
 				Token:      secret("s3cr3t-gitlab-selfmanaged-token"),
+				Retry:      &integrations.GitLabRetry{MaxRetries: 3, RetryStatusCodes: []int{429, 503}},
 				Credentials: []integrations.ScopedCredential{
 					{Owners: []string{"platform/infra", "platform"}, Token: secret("s3cr3t-gitlab-platform-token")},
 				},
@@ -191,6 +192,10 @@ func wantFull(t testing.TB) integrations.Config {
 			{Host: "*.example.org"},
 			{Host: "docs.example.net:8443", Paths: []string{"/public/", "/handbook/"}},
 		},
+		Unsupported: []integrations.UnsupportedEntry{
+			{Section: "azure", Path: "integrations.azure[0]", Host: "dev.azure.com"},
+			{Section: "gerrit", Path: "integrations.gerrit[0]", Host: "gerrit.example.com"},
+		},
 	}
 }
 
@@ -217,6 +222,9 @@ func TestLoadTestdata(t *testing.T) {
 	fullWarnings := []string{
 		testdata + "/app-config.yaml: integrations.gitlab[0].token: environment variable \"GITLAB_TOKEN\" is not set; the value is left unset",
 		testdata + "/app-config.yaml: integrations.gitlab[1].commitSigningKey: environment variable \"GITLAB_SIGNING_KEY\" is not set; the value is left unset",
+		// Sections scmkit does not serve: one warning each.
+		testdata + "/app-config.yaml: integrations.azure: scmkit does not support azure integrations; its entry is ignored, and URLs on dev.azure.com are refused with an error naming this section",
+		testdata + "/app-config.yaml: integrations.gerrit: scmkit does not support gerrit integrations; its entry is ignored, and URLs on gerrit.example.com are refused with an error naming this section",
 	}
 
 	tests := []struct {

@@ -21,8 +21,10 @@ type decoder struct {
 // field decodes the value of one key; v is never nil.
 type field func(v any, path string)
 
+// fail reports a value of the wrong type. The message never shows the
+// value; for a substituted one it says where it came from.
 func (d *decoder) fail(path, format string, args ...any) {
-	d.l.problem(path, format, args...)
+	d.l.problem(path, "%s%s", fmt.Sprintf(format, args...), d.l.note(path))
 	d.l.markFailed(path)
 }
 
@@ -65,7 +67,7 @@ func (d *decoder) object(v any, path string, fields map[string]field, ignored ..
 			continue
 		}
 		if !slices.Contains(ignored, k) {
-			d.l.warn(p, "unknown key, ignored")
+			d.l.warnAt(p, "unknown key, ignored")
 		}
 	}
 }
@@ -188,14 +190,44 @@ func (d *decoder) int64(dst *int64) field {
 	}
 }
 
-// describe names v's type and, for short scalars, shows it. Only use it
-// for values that are not secrets.
+// int decodes an integer that fits an int.
+func (d *decoder) int(dst *int) field {
+	return func(v any, path string) {
+		var n int64
+		d.int64(&n)(v, path)
+		if d.l.failed[path] {
+			return
+		}
+		if int64(int(n)) != n {
+			d.fail(path, "must be a smaller number")
+			return
+		}
+		*dst = int(n)
+	}
+}
+
+// ints decodes an array of integers.
+func (d *decoder) ints(dst *[]int) field {
+	return func(v any, path string) {
+		xs, ok := v.([]any)
+		if !ok {
+			d.fail(path, "must be an array of numbers, got %s", typeName(v))
+			return
+		}
+		out := make([]int, 0, len(xs))
+		for i, x := range xs {
+			var n int
+			d.int(&n)(x, joinIndex(path, i))
+			out = append(out, n)
+		}
+		*dst = out
+	}
+}
+
+// describe names v's type. It never shows a string, whatever its length:
+// a token put in the wrong key (appId, say) must not appear in a message.
 func describe(v any) string {
 	switch x := v.(type) {
-	case string:
-		if x != "" && len(x) <= 20 {
-			return strconv.Quote(x)
-		}
 	case bool, int, int64, uint64, float64, json.Number:
 		return fmt.Sprint(x)
 	}
@@ -210,7 +242,7 @@ func (d *decoder) github(v any, path string) (c integrations.GitHubConfig) {
 		"token":       d.secret(&c.Token),
 		"apps":        list(d, &c.Apps, d.githubApp),
 		"credentials": list(d, &c.Credentials, d.scoped),
-	})
+	}, "commitSigningKey", "throttling")
 	return c
 }
 
@@ -223,18 +255,27 @@ func (d *decoder) githubApp(v any, path string) (c integrations.GitHubAppConfig)
 		"webhookSecret":             d.secret(&c.WebhookSecret),
 		"allowedInstallationOwners": d.strs(&c.AllowedInstallationOwners),
 		"publicAccess":              d.boolean(&c.PublicAccess),
-	})
+		// The rest of the file backstage-cli create-github-app writes.
+	}, "webhookUrl")
 	return c
 }
 
 func (d *decoder) gitlab(v any, path string) (c integrations.GitLabConfig) {
 	d.object(v, path, map[string]field{
-		"host":        d.str(&c.Host),
-		"apiBaseUrl":  d.str(&c.APIBaseURL),
-		"baseUrl":     d.str(&c.BaseURL),
-		"token":       d.secret(&c.Token),
+		"host":       d.str(&c.Host),
+		"apiBaseUrl": d.str(&c.APIBaseURL),
+		"baseUrl":    d.str(&c.BaseURL),
+		"token":      d.secret(&c.Token),
+		"retry": func(v any, path string) {
+			c.Retry = &integrations.GitLabRetry{}
+			d.object(v, path, map[string]field{
+				"maxRetries":              d.int(&c.Retry.MaxRetries),
+				"retryStatusCodes":        d.ints(&c.Retry.RetryStatusCodes),
+				"maxApiRequestsPerMinute": d.int(&c.Retry.MaxAPIRequestsPerMinute),
+			})
+		},
 		"credentials": list(d, &c.Credentials, d.scoped),
-	}, "commitSigningKey", "retry")
+	}, "commitSigningKey", "throttling")
 	return c
 }
 
@@ -249,7 +290,7 @@ func (d *decoder) bitbucketCloud(v any, path string) (c integrations.BitbucketCl
 		"clientId":     d.str(&c.ClientID),
 		"clientSecret": d.secret(&c.ClientSecret),
 		"credentials":  list(d, &c.Credentials, d.scoped),
-	}, "commitSigningKey")
+	}, "commitSigningKey", "throttling")
 	return c
 }
 
@@ -261,7 +302,7 @@ func (d *decoder) bitbucketServer(v any, path string) (c integrations.BitbucketS
 		"username":    d.str(&c.Username),
 		"password":    d.secret(&c.Password),
 		"credentials": list(d, &c.Credentials, d.scoped),
-	}, "commitSigningKey")
+	}, "commitSigningKey", "throttling")
 	return c
 }
 

@@ -102,8 +102,25 @@ func (l *loader) envOverlay() map[string]any {
 			continue
 		}
 		obj[last] = prune(v, s)
+		l.recordOrigin(strings.Join(parts, "."), obj[last], name)
 	}
 	return data
+}
+
+// recordOrigin notes name as the origin of the value v at path and of
+// everything inside it.
+func (l *loader) recordOrigin(path string, v any, name string) {
+	l.origin[path] = name
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			l.recordOrigin(joinKey(path, k), e, name)
+		}
+	case []any:
+		for i, e := range x {
+			l.recordOrigin(joinIndex(path, i), e, name)
+		}
+	}
 }
 
 // parseEnvValue parses a variable's value as JSON, or returns it as a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,8 +27,10 @@ var (
 )
 
 // yamlError turns a go-yaml error into one "file:line: message" error per
-// problem, without the excerpts of values go-yaml quotes.
-func yamlError(file string, err error) error {
+// problem, without the excerpts of values go-yaml quotes. data, when not
+// nil, is the document: the line of a syntax error is then the line of the
+// problem, not the start of the enclosing block that go-yaml names.
+func yamlError(file string, err error, data []byte) error {
 	var lines []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -40,12 +43,51 @@ func yamlError(file string, err error) error {
 		s = yamlQuoted.ReplaceAllString(strings.TrimSpace(s), "")
 		s = yamlNotObject.ReplaceAllString(s, "the document must be an object (a mapping of keys to values), got !!$1")
 		if m := yamlLine.FindStringSubmatch(s); m != nil {
-			errs = append(errs, &integrations.FieldError{Path: file + ":" + m[1], Msg: m[2]})
+			line := m[1]
+			if te == nil && data != nil {
+				if n, err := strconv.Atoi(line); err == nil {
+					line = strconv.Itoa(problemLine(data, m[2], n))
+				}
+			}
+			errs = append(errs, &integrations.FieldError{Path: file + ":" + line, Msg: m[2]})
 			continue
 		}
 		errs = append(errs, &integrations.FieldError{Path: file, Msg: strings.TrimPrefix(s, "yaml: ")})
 	}
 	return errors.Join(errs...)
+}
+
+// Bounds of the search for a syntax error's line: larger documents keep
+// go-yaml's line.
+const (
+	maxLineSearchBytes = 1 << 20
+	maxLineSearchLines = 5000
+)
+
+// problemLine finds the line of a YAML syntax error that go-yaml reported
+// at line reported (often the start of the enclosing block) with message
+// msg: the first line at or after it such that the document up to and
+// including that line fails with the same message. If there is none, it
+// returns reported.
+func problemLine(data []byte, msg string, reported int) int {
+	if len(data) > maxLineSearchBytes {
+		return reported
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > maxLineSearchLines || reported < 1 {
+		return reported
+	}
+	for n := reported; n <= len(lines); n++ {
+		var v any
+		err := yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &v)
+		if err == nil {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(yamlQuoted.ReplaceAllString(strings.TrimSpace(err.Error()), "")); m != nil && m[2] == msg {
+			return n
+		}
+	}
+	return reported
 }
 
 // typeName names the YAML or JSON type of a decoded value, for messages.
@@ -91,18 +133,63 @@ func flatten(err error) []error {
 }
 
 // registryProblems returns the problems in the error of
-// integrations.NewRegistry, leaving out those at paths the decoder already
-// reported (a value of the wrong type is left empty, and the registry would
-// complain about it again).
-func registryProblems(err error, reported func(path string) bool) []error {
+// integrations.NewRegistry, leaving out the follow-on complaints about
+// values the decoder already reported (a value of the wrong type is left
+// unset, and the registry would complain about it again: at its path, or
+// at a sibling key whose rule names it), and never quoting a substituted
+// value.
+func (l *loader) registryProblems(err error) []error {
 	var out []error
 	for _, e := range flatten(err) {
-		if p, ok := registryPath(e); ok && reported(p) {
-			continue
+		if p, ok := registryPath(e); ok {
+			if l.followOn(p, e.(*integrations.FieldError).Msg) {
+				continue
+			}
+			e = &integrations.FieldError{Path: p, Msg: l.scrub(p, e.(*integrations.FieldError).Msg)}
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// followOn reports whether the registry's problem msg at path follows
+// from a value the decoder refused: at path, inside it or around it, or a
+// sibling key that the message names ("username is set but neither token
+// nor appPassword is", after token was refused).
+func (l *loader) followOn(path, msg string) bool {
+	if l.reported(path) {
+		return true
+	}
+	parent := parentPath(path)
+	for p := range l.failed {
+		if parentPath(p) != parent || parent == "" {
+			continue
+		}
+		key := p[len(parent)+1:]
+		if mentions(msg, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentions reports whether msg names key as a whole word.
+func mentions(msg, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(key)
+		if (start == 0 || !isWordByte(msg[start-1])) && (end == len(msg) || !isWordByte(msg[end])) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // registryPath returns the config path of one of the registry's errors.

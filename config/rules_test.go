@@ -249,7 +249,13 @@ func TestLoadRules(t *testing.T) {
 			name: "substitutions outside scmkit's sections are not evaluated",
 			files: map[string]string{"a.yaml": "auth:\n  secret: {$file: missing.txt}\n  other: ${UNSET}\n" +
 				"catalog:\n  locations: [{$include: missing.yaml}]\nintegrations:\n  azure: [{token: {$env: UNSET}}]\n  github: [{host: github.com}]\n"},
-			want: integrations.Config{GitHub: []integrations.GitHubConfig{{Host: "github.com"}}},
+			want: integrations.Config{
+				GitHub:      []integrations.GitHubConfig{{Host: "github.com"}},
+				Unsupported: []integrations.UnsupportedEntry{{Section: "azure", Path: "integrations.azure[0]", Host: "dev.azure.com"}},
+			},
+			wantWarnings: []string{
+				"a.yaml: integrations.azure: scmkit does not support azure integrations; its entry is ignored, and URLs on dev.azure.com are refused with an error naming this section",
+			},
 		},
 
 		// Keys.
@@ -261,11 +267,19 @@ func TestLoadRules(t *testing.T) {
 				"  gitlab: [{host: gitlab.com, commitSigningKey: k, retry: {maxRetries: 3}}]\n"},
 			want: integrations.Config{
 				GitHub: []integrations.GitHubConfig{{Host: "github.com"}},
-				GitLab: []integrations.GitLabConfig{{Host: "gitlab.com"}},
+				GitLab: []integrations.GitLabConfig{{Host: "gitlab.com", Retry: &integrations.GitLabRetry{MaxRetries: 3}}},
+				Unsupported: []integrations.UnsupportedEntry{
+					{Section: "awsS3", Path: "integrations.awsS3[0]", Host: "amazonaws.com"},
+					{Section: "gerrit", Path: "integrations.gerrit[0]", Host: "g.example.com"},
+					{Section: "googleGcs", Path: "integrations.googleGcs", Host: "storage.cloud.google.com"},
+				},
 			},
 			wantWarnings: []string{
-				"integrations.github[0].github.com: unknown key, ignored",
-				"integrations.github[0].tokne: unknown key, ignored",
+				"a.yaml: integrations.github[0].github.com: unknown key, ignored",
+				"a.yaml: integrations.github[0].tokne: unknown key, ignored",
+				"a.yaml: integrations.awsS3: scmkit does not support awsS3 integrations; its entry is ignored, and URLs on amazonaws.com are refused with an error naming this section",
+				"a.yaml: integrations.gerrit: scmkit does not support gerrit integrations; its entry is ignored, and URLs on g.example.com are refused with an error naming this section",
+				"a.yaml: integrations.googleGcs: scmkit does not support googleGcs integrations; its entry is ignored, and URLs on storage.cloud.google.com are refused with an error naming this section",
 			},
 		},
 		{
@@ -283,6 +297,7 @@ func TestLoadRules(t *testing.T) {
 				},
 				ReadingAllow: []integrations.ReadingAllow{{Host: "*.example.org:8080", Paths: []string{"/a.b/c::d/"}}},
 			},
+			wantWarnings: []string{"a.yaml: integrations.github.com: unknown integration section, ignored"},
 		},
 
 		// Types.
@@ -297,7 +312,7 @@ func TestLoadRules(t *testing.T) {
 				"k.pem": key,
 			},
 			wantErrs: []string{
-				`integrations.github[0].apps[4].appId: must be a number, got "abc"`,
+				`integrations.github[0].apps[4].appId: must be a number, got a string`,
 				`integrations.github[0].apps[5].appId: must be a number, got 1.5`,
 				`integrations.github[0].apps[6].appId: must be a number, got true`,
 				`integrations.github[0].apps[7].appId: must be a number, got 1e+20`,
@@ -332,7 +347,7 @@ func TestLoadRules(t *testing.T) {
 			},
 			wantErrs: []string{
 				`integrations.github[0].apps[2].allowedInstallationOwners: must be an array of strings, got a string`,
-				`integrations.github[0].apps[2].publicAccess: must be a boolean (true or false), got "yes"`,
+				`integrations.github[0].apps[2].publicAccess: must be a boolean (true or false), got a string`,
 				`integrations.github[0].apps[3].allowedInstallationOwners[1]: must be a non-empty string, got a number`,
 				`integrations.github[0].apps[3].allowedInstallationOwners[2]: must be a non-empty string, got an empty string`,
 				`integrations.github[0].apps[3].allowedInstallationOwners[3]: must be a non-empty string, got null`,
@@ -386,7 +401,6 @@ func TestLoadRules(t *testing.T) {
 				"  gitlab:\n    - {host: Git.Example.com}\n"},
 			wantErrs: []string{
 				`integrations.github[0].token: must be a string, got a number`,
-				`integrations.github[0].apiBaseUrl: "ghe.example.com" is not github.com, so there is no default: set apiBaseUrl (for GitHub Enterprise Server usually https://ghe.example.com/api/v3) or rawBaseUrl`,
 				`integrations.gitlab[0].host: "Git.Example.com" is not a valid host: it must be lower-case`,
 			},
 		},
@@ -397,8 +411,8 @@ func TestLoadRules(t *testing.T) {
 				{Username: "bot", AppPassword: secret("p")},
 			}},
 			wantWarnings: []string{
-				"integrations.bitbucketCloud[0].tokne: unknown key, ignored",
-				"integrations.bitbucketCloud[0].appPassword: " + integrations.AppPasswordWarning,
+				"a.yaml: integrations.bitbucketCloud[0].tokne: unknown key, ignored",
+				"a.yaml: integrations.bitbucketCloud[0].appPassword: " + integrations.AppPasswordWarning,
 			},
 		},
 		{

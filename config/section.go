@@ -84,7 +84,7 @@ func (c *Config) SectionWarnings(path string) []string {
 			ws = append(ws, d.warning)
 		}
 	}
-	return ws
+	return dedupe(ws)
 }
 
 // related reports whether two config paths overlap.

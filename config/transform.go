@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	koanfyaml "github.com/knadh/koanf/parsers/yaml"
@@ -93,6 +94,9 @@ func where(file, path string) string {
 	if path == "" {
 		return file
 	}
+	if file == "" {
+		return path
+	}
 	return file + ": " + path
 }
 
@@ -110,7 +114,7 @@ func joinIndex(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i
 func (l *loader) parse(d document) (map[string]any, bool) {
 	m, err := koanfyaml.Parser().Unmarshal(d.data)
 	if err != nil {
-		l.problems = append(l.problems, yamlError(d.name, err))
+		l.problems = append(l.problems, yamlError(d.name, err, d.data))
 		return nil, false
 	}
 	return m, true
@@ -145,9 +149,14 @@ func (l *loader) walk(v any, path, file, dir string, s scope, depth int) (any, b
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			cs, ok := s.child(k)
 			if !ok {
+				if s == scopeIntegrations {
+					l.seeIntegrationKey(k, x[k], file, path)
+				}
 				continue
 			}
-			if cv, defined := l.transform(x[k], joinKey(path, k), file, dir, cs, depth); defined {
+			p := joinKey(path, k)
+			l.origin[p] = file
+			if cv, defined := l.transform(x[k], p, file, dir, cs, depth); defined {
 				out[k] = cv
 			}
 		}
@@ -160,6 +169,7 @@ func (l *loader) walk(v any, path, file, dir string, s scope, depth int) (any, b
 		for i, e := range x {
 			// As in Backstage, an undefined element is dropped from the array.
 			if cv, defined := l.transform(e, joinIndex(path, i), file, dir, s, depth); defined {
+				l.origin[joinIndex(path, len(out))] = file
 				out = append(out, cv)
 			}
 		}
@@ -178,6 +188,7 @@ func (l *loader) substitute(s, path, file string) (any, bool) {
 		b       strings.Builder
 		last    int
 		missing []string
+		found   []string
 	)
 	for _, m := range substitution.FindAllStringIndex(s, -1) {
 		b.WriteString(s[last:m[0]])
@@ -193,12 +204,17 @@ func (l *loader) substitute(s, path, file string) (any, bool) {
 			missing = append(missing, name)
 			continue
 		}
+		found = append(found, name)
 		b.WriteString(strings.TrimSpace(val))
 	}
 	b.WriteString(s[last:])
 	if len(missing) > 0 {
 		l.pathWarn(file, path, "%s not set; the value is left unset", describeVars(missing))
 		return nil, false
+	}
+	if len(found) > 0 {
+		from := strings.TrimSuffix(strings.TrimSuffix(describeVars(found), " is"), " are")
+		l.substituted[path] = substValue{from: from, value: b.String()}
 	}
 	return b.String(), true
 }
@@ -249,6 +265,7 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 			l.pathWarn(file, path, "%s not set; the value is left unset", describeVars([]string{arg}))
 			return nil, false
 		}
+		l.substituted[path] = substValue{from: "environment variable " + strconv.Quote(arg), value: strings.TrimSpace(val)}
 		return strings.TrimSpace(val), true
 
 	case keyFile:
@@ -260,7 +277,9 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 			l.pathProblem(file, path, "%s: %v", key, err)
 			return nil, false
 		}
-		return strings.TrimRight(string(b), " \t\r\n"), true
+		v := strings.TrimRight(string(b), " \t\r\n")
+		l.substituted[path] = substValue{from: "file " + strconv.Quote(arg), value: v}
+		return v, true
 
 	default: // keyInclude
 		if depth >= maxIncludeDepth {
@@ -285,7 +304,7 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 		}
 		var val any
 		if err := yaml.Unmarshal(b, &val); err != nil {
-			l.pathProblem(file, path, "%s: %v", key, yamlError(name, err))
+			l.pathProblem(file, path, "%s: %v", key, yamlError(name, err, b))
 			return nil, false
 		}
 		if dataPath != "" {
