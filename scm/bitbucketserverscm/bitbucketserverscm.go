@@ -768,6 +768,15 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	headKnown := true
 	for i, ch := range r.Changes {
 		newHead, skipped, err := d.commitFile(ctx, hc, rp, r, ch, head)
+		if err != nil && !headKnown && isConflict(err) {
+			// A change skipped since head was learnt may have been our
+			// own commit whose answer was lost: the branch then moved past
+			// head. Learn its head and try this change once more.
+			if tip, ok, ferr := d.findBranch(ctx, hc, rp, r.Branch); ferr == nil && ok {
+				head, headKnown = tip, true
+				newHead, skipped, err = d.commitFile(ctx, hc, rp, r, ch, head)
+			}
+		}
 		if err != nil {
 			pe := &PartialCommitError{Branch: r.Branch, Committed: i, Total: len(r.Changes), Failed: ch.Path, Err: err}
 			if headKnown {
@@ -801,6 +810,12 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		pr.CommitID = head
 	}
 	return pr, nil
+}
+
+// isConflict reports whether err is a 409 answer.
+func isConflict(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusConflict
 }
 
 // checkChanges refuses what the REST API cannot do, before any request.
@@ -932,11 +947,20 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 	}
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusConflict {
+		// The answer may have been lost after the server committed the
+		// file (its retries then met 409s, lost too, or the connection
+		// kept failing): what counts is what the branch holds.
+		if ctx.Err() == nil && d.ErrorInfo(err).Code == errcode.Unavailable {
+			if same, rerr := d.sameContent(ctx, hc, rp, r.Branch, ch); rerr == nil && same {
+				return "", true, nil
+			}
+		}
 		return "", false, err
 	}
 	// 409: the file exists (Create), changed since head, or would not
 	// change. If the branch already holds exactly this content, the change
-	// is done: skip it. This is what makes a second run resume.
+	// is done: skip it. This is what makes a second run resume, and a
+	// retry whose first answer was lost succeed.
 	same, rerr := d.sameContent(ctx, hc, rp, r.Branch, ch)
 	switch {
 	case rerr != nil:

@@ -184,6 +184,10 @@ const (
 	// after the changes are committed, with Status (502 when 0): a POST
 	// that is not retried. memscm need not support it.
 	FaultOpenPullRequest
+	// FaultLostAnswer processes the request (a write is made), then
+	// closes the connection without answering, as when a proxy or the
+	// network loses the answer. Fakes that support it say so.
+	FaultLostAnswer
 )
 
 var faultNames = [...]string{
@@ -199,6 +203,7 @@ var faultNames = [...]string{
 	FaultTruncatedBody:               "FaultTruncatedBody",
 	FaultEchoCredentials:             "FaultEchoCredentials",
 	FaultOpenPullRequest:             "FaultOpenPullRequest",
+	FaultLostAnswer:                  "FaultLostAnswer",
 }
 
 // String returns the fault's name, e.g. "FaultRateLimit".

@@ -282,6 +282,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 		return fakekit.Slow(r, f.Delay, nil)
 	case scmtest.FaultTruncatedBody:
 		return fakekit.Truncate
+	case scmtest.FaultLostAnswer:
+		return fakekit.Lose
 	case scmtest.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {

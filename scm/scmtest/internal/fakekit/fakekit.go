@@ -98,12 +98,17 @@ const (
 	// Truncate answers normally, but sends only half of the body under
 	// the full Content-Length, then closes the connection.
 	Truncate
+	// Lose processes the request normally, then closes the connection
+	// without sending the answer: the change is made, the client never
+	// learns it.
+	Lose
 )
 
 // Serve answers the request with h unless o is Answered. With Truncate it
 // captures h's answer and sends it truncated: the full Content-Length
 // but half of the body (of "{}  " when the body is shorter than 2 bytes),
-// then it aborts the connection.
+// then it aborts the connection. With Lose it lets h process the request,
+// discards the answer and aborts the connection.
 func Serve(w http.ResponseWriter, r *http.Request, o Outcome, h http.HandlerFunc) {
 	switch o {
 	case Answered:
@@ -112,6 +117,9 @@ func Serve(w http.ResponseWriter, r *http.Request, o Outcome, h http.HandlerFunc
 		tw := &truncatingWriter{header: http.Header{}}
 		defer tw.send(w)
 		w = tw
+	case Lose:
+		h(&truncatingWriter{header: http.Header{}}, r)
+		panic(http.ErrAbortHandler)
 	}
 	h(w, r)
 }
