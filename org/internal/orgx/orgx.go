@@ -121,6 +121,7 @@ type Progress struct {
 	meter    *Meter
 	mu       sync.Mutex
 	last     time.Time
+	phase    string
 	interval time.Duration
 	now      func() time.Time
 }
@@ -133,8 +134,9 @@ func NewProgress(fn org.ProgressFunc, source string, m *Meter, now func() time.T
 	return &Progress{fn: fn, source: source, meter: m, interval: 200 * time.Millisecond, now: now}
 }
 
-// Report sends a report unless one was sent less than the interval ago;
-// final reports are always sent.
+// Report sends a report unless one of the same phase was sent less than
+// the interval ago; the first report of a phase and final reports are
+// always sent.
 func (p *Progress) Report(phase string, users, groups int, final bool) {
 	if p == nil || p.fn == nil {
 		return
@@ -142,10 +144,10 @@ func (p *Progress) Report(phase string, users, groups int, final bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if !final && now.Sub(p.last) < p.interval {
+	if !final && phase == p.phase && now.Sub(p.last) < p.interval {
 		return
 	}
-	p.last = now
+	p.last, p.phase = now, phase
 	rem, reset := p.meter.RateLimit()
 	p.fn(org.Progress{Source: p.source, Phase: phase, Users: users, Groups: groups, Requests: p.meter.Requests(),
 		RateLimitRemaining: rem, RateLimitReset: reset})

@@ -1,0 +1,291 @@
+package gitlaborg_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
+)
+
+const token = "glpat-orgreadertoken1234"
+
+type world struct {
+	fake *fakegitlab.Server
+	reg  *integrations.Registry
+	res  *credentials.Resolver
+}
+
+func newWorld(t testing.TB, opts *fakegitlab.Options) *world {
+	t.Helper()
+	if opts == nil {
+		opts = &fakegitlab.Options{}
+	}
+	opts.Tokens = []string{token}
+	fake := fakegitlab.New(opts)
+	t.Cleanup(fake.Close)
+	reg, err := integrations.NewRegistry(integrations.Config{GitLab: []integrations.GitLabConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), BaseURL: fake.URL(), Token: integrations.NewSecret(token)}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, nil)
+	must(t, err)
+	return &world{fake, reg, res}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) reader(t testing.TB, c gitlaborg.Config, mod func(*gitlaborg.Options)) *gitlaborg.Reader {
+	t.Helper()
+	c.Host = w.fake.Host()
+	c.OrgEnabled = true
+	o := &gitlaborg.Options{Registry: w.reg, Resolver: w.res, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}
+	if mod != nil {
+		mod(o)
+	}
+	r, err := gitlaborg.New(c, o)
+	must(t, err)
+	return r
+}
+
+// seed: acme > platform > sre; acme > web. jane in sre, bob in platform,
+// carol in acme, a bot and a blocked user in web; dave only on the
+// instance.
+func seed(t testing.TB, f *fakegitlab.Server) {
+	must(t, f.AddGroupMember("acme", fakegitlab.Member{Username: "carol", Name: "Carol", PublicEmail: "carol@acme.example", AccessLevel: 50}))
+	must(t, f.AddGroupMember("acme/platform", fakegitlab.Member{Username: "bob"}))
+	must(t, f.AddGroupMember("acme/platform/sre", fakegitlab.Member{Username: "jane", Name: "Jane Doe"}))
+	must(t, f.AddGroupMember("acme/web", fakegitlab.Member{Username: "project_1_bot", Bot: true}))
+	must(t, f.AddGroupMember("acme/web", fakegitlab.Member{Username: "mallory", State: "blocked"}))
+	f.SetGroupDescription("acme/platform", "Runs the platform")
+	f.AddOrgUser(fakegitlab.Member{Username: "dave"})
+	must(t, f.AddGroup("other"))
+	must(t, f.AddGroupMember("other", fakegitlab.Member{Username: "eve"}))
+}
+
+func TestReadGroups(t *testing.T) {
+	for _, sub := range []string{"", "/gitlab"} {
+		t.Run("relative path "+sub, func(t *testing.T) {
+			w := newWorld(t, &fakegitlab.Options{RelativePath: sub, MaxComplexity: 250})
+			seed(t, w.fake)
+			snap, err := w.reader(t, gitlaborg.Config{ID: "main", Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+			must(t, err)
+			must(t, snap.Validate())
+			var groups []string
+			for _, g := range snap.Groups {
+				groups = append(groups, g.Metadata.Name+"<"+g.Spec.Parent)
+			}
+			if want := []string{"acme<", "platform<acme", "platform-sre<platform", "web<acme"}; !slices.Equal(groups, want) {
+				t.Errorf("groups = %v, want %v", groups, want)
+			}
+			var users []string
+			for _, u := range snap.Users {
+				users = append(users, u.Metadata.Name+":"+strings.Join(u.Spec.MemberOf, ","))
+			}
+			if want := []string{"bob:platform", "carol:acme", "jane:platform-sre"}; !slices.Equal(users, want) {
+				t.Errorf("users = %v, want %v", users, want)
+			}
+			p := snap.Group(org.GroupRef("", "platform"))
+			if p.Metadata.Description != "Runs the platform" || p.Metadata.Annotations[w.fake.Host()+"/team-path"] != "acme/platform" ||
+				!slices.Equal(p.Spec.Children, []string{"platform-sre"}) || !slices.Equal(p.Spec.Members, []string{"bob"}) {
+				t.Errorf("platform = %+v", p)
+			}
+			carol := snap.User(org.UserRef("", "carol"))
+			if carol.Spec.Profile.Email != "carol@acme.example" || carol.Metadata.Annotations[w.fake.Host()+"/user-login"] != w.fake.URL()+"/carol" {
+				t.Errorf("carol = %+v", carol)
+			}
+			if got := w.fake.Stats().Total; got != 1 {
+				t.Errorf("requests = %d, want 1", got)
+			}
+			if !org.NewIndex(snap).IsMember(org.UserRef("", "jane"), org.GroupRef("", "acme")) {
+				t.Error("jane not in acme through the tree")
+			}
+		})
+	}
+}
+
+func TestAllInstanceUsersAndInherited(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", AllowInherited: true}, nil).Read(context.Background())
+	must(t, err)
+	var users []string
+	for _, u := range snap.Users {
+		users = append(users, u.Metadata.Name+":"+strings.Join(u.Spec.MemberOf, ","))
+	}
+	// carol is inherited by every subgroup; dave and eve come from the
+	// instance's user list; bots and blocked users never appear.
+	if want := []string{"bob:platform,platform-sre", "carol:acme,platform,platform-sre,web", "dave:", "eve:", "jane:platform-sre"}; !slices.Equal(users, want) {
+		t.Errorf("users = %v, want %v", users, want)
+	}
+}
+
+func TestBigGroupsAndAdaptivePages(t *testing.T) {
+	w := newWorld(t, nil)
+	for i := range 250 {
+		must(t, w.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+	}
+	for i := range 120 {
+		must(t, w.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+	}
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	must(t, err)
+	if got := w.fake.Stats().Total; got != 3 {
+		t.Errorf("requests = %d, want 3 (tree, then big and mid together, then big)", got)
+	}
+	if n := len(snap.Group(org.GroupRef("", "big")).Spec.Members); n != 250 {
+		t.Errorf("big has %d members", n)
+	}
+	// GitLab refuses queries over its complexity limit: pages halve.
+	w2 := newWorld(t, &fakegitlab.Options{MaxComplexity: 60})
+	for i := range 250 {
+		must(t, w2.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+	}
+	for i := range 120 {
+		must(t, w2.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+	}
+	snap2, err := w2.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	must(t, err)
+	if n := w2.fake.Stats().Total; n <= 3 {
+		t.Errorf("requests = %d: no query was refused and halved", n)
+	}
+	var a, b bytes.Buffer
+	must(t, snap.WriteYAML(&a))
+	must(t, snap2.WriteYAML(&b))
+	if a.String() != strings.ReplaceAll(b.String(), w2.fake.Host(), w.fake.Host()) {
+		t.Error("the read with halved pages differs")
+	}
+}
+
+func TestMissingScopeNamesIt(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	w.fake.SetTokenScopes(token, "read_repository")
+	_, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	if errcode.CodeOf(err) != errcode.PermissionDenied || !strings.Contains(err.Error(), "read_api") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v", err, err), token) {
+		t.Error("the token shows in the error")
+	}
+}
+
+func TestUnknownGroup(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	_, err := w.reader(t, gitlaborg.Config{Group: "nope"}, nil).Read(context.Background())
+	if errcode.CodeOf(err) != errcode.NotFound || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFaultsNeverGivePartialSnapshots(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fakegitlab.Fault
+		code  errcode.Code
+	}{
+		{"unauthorized", fakegitlab.Fault{Kind: fakegitlab.FaultUnauthorized}, errcode.Unauthorized},
+		{"server error", fakegitlab.Fault{Kind: fakegitlab.FaultServerError}, errcode.Unavailable},
+		{"rate limited for long", fakegitlab.Fault{Kind: fakegitlab.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, nil)
+			seed(t, w.fake)
+			for i := range 450 {
+				w.fake.AddOrgUser(fakegitlab.Member{Username: fmt.Sprintf("user%d", i)})
+			}
+			var armed atomic.Bool
+			r := w.reader(t, gitlaborg.Config{Group: "acme"}, func(o *gitlaborg.Options) {
+				o.MaxRetries = -1
+				o.Progress = func(p org.Progress) {
+					if p.Phase == "users" && armed.CompareAndSwap(false, true) {
+						w.fake.Inject(tt.fault)
+					}
+				}
+			})
+			snap, err := r.Read(context.Background())
+			if snap != nil || errcode.CodeOf(err) != tt.code || !armed.Load() {
+				t.Fatalf("Read = %v, %v (armed %v); want no snapshot and %v", snap != nil, err, armed.Load(), tt.code)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, c := range []gitlaborg.Config{
+		{Host: w.fake.Host()},
+		{Host: w.fake.Host(), Group: "a/../b"},
+		{Host: "unknown.example.com", Group: "acme"},
+		{Host: w.fake.Host(), Group: "acme", Relations: []string{"DESCENDANTS"}},
+		{Host: w.fake.Host(), Group: "acme", GroupPattern: "("},
+	} {
+		if _, err := gitlaborg.New(c, &gitlaborg.Options{Registry: w.reg, Resolver: w.res}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("New(%+v) = %v", c, err)
+		}
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	yaml := "catalog:\n  providers:\n    gitlab:\n      main:\n        host: gitlab.example.com\n        group: acme\n        orgEnabled: true\n        restrictUsersToGroup: true\n        relations: [INHERITED]\n      repos:\n        host: gitlab.example.com\n        group: acme\n"
+	cfg, err := config.LoadBytes(context.Background(), nil, []byte(yaml))
+	must(t, err)
+	got, err := gitlaborg.DecodeConfig(cfg)
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "main" || !got[0].RestrictUsersToGroup || !slices.Equal(got[0].Relations, []string{"INHERITED"}) {
+		t.Errorf("got %+v", got)
+	}
+}
+
+// BenchmarkReadBudget proves the budget: a 3-level tree of 200 groups and
+// 5,000 users costs at most ceil(5000/100) + ceil(200/100) + 1 = 53
+// requests, reading every instance user.
+func BenchmarkReadBudget(b *testing.B) {
+	w := newWorld(b, nil)
+	// 1 root, 9 second-level groups, 190 third-level: 200 groups.
+	var paths []string
+	paths = append(paths, "acme")
+	for i := range 9 {
+		paths = append(paths, fmt.Sprintf("acme/d%d", i))
+	}
+	for i := range 190 {
+		paths = append(paths, fmt.Sprintf("acme/d%d/t%d", i%9, i))
+	}
+	for i := range 5000 {
+		must(b, w.fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
+	}
+	r := w.reader(b, gitlaborg.Config{Group: "acme"}, nil)
+	var reqs int
+	for b.Loop() {
+		w.fake.ResetStats()
+		snap, err := r.Read(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Users) != 5000 || len(snap.Groups) != 200 {
+			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
+		}
+		reqs = w.fake.Stats().Total
+	}
+	b.ReportMetric(float64(reqs), "requests/op")
+	if reqs > 53 {
+		b.Errorf("requests = %d, budget 53", reqs)
+	}
+}
