@@ -30,6 +30,7 @@ type harness struct {
 	good, bad  *scm.Client
 	transports []*http.Transport
 	prefix     bool
+	secrets    []string // nil: the tokens
 }
 
 // newWorld starts a fake seeded with scmtest.World() under project ACME.
@@ -47,9 +48,15 @@ func newWorld(t testing.TB, contextPath string) *fakebitbucketserver.Server {
 
 // newClient returns a client for the fake that presents token.
 func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*scm.Client, *http.Transport) {
+	return newClientFor(t, fake, integrations.BitbucketServerConfig{Token: integrations.NewSecret(token)})
+}
+
+// newClientFor returns a client for the fake with the credential of c
+// (Host and APIBaseURL are filled in).
+func newClientFor(t testing.TB, fake *fakebitbucketserver.Server, c integrations.BitbucketServerConfig) (*scm.Client, *http.Transport) {
 	t.Helper()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(token)}}})
+	c.Host, c.APIBaseURL = fake.Host(), fake.APIBaseURL()
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{c}})
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
@@ -58,7 +65,7 @@ func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*s
 		t.Fatalf("NewResolver: %v", err)
 	}
 	tr := &http.Transport{}
-	c, err := scm.NewClient(reg, res, &scm.Options{
+	cl, err := scm.NewClient(reg, res, &scm.Options{
 		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
@@ -66,7 +73,7 @@ func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*s
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	return c, tr
+	return cl, tr
 }
 
 func harnessMaker(contextPath string) scmtest.HarnessMaker {
@@ -77,6 +84,30 @@ func harnessMaker(contextPath string) scmtest.HarnessMaker {
 		fake.ResetStats()
 		return &harness{fake: fake, good: good, bad: bad, transports: []*http.Transport{gt, bt}, prefix: contextPath != ""}, nil
 	}
+}
+
+// Basic authentication: a username and password, as Backstage's
+// bitbucketServer entries allow.
+const (
+	basicUser    = "svc-scmkit"
+	goodPassword = "bbs-good-password-3e8a"
+	badPassword  = "bbs-bad-password-77d0"
+)
+
+// basicHarness makes harnesses whose clients authenticate with Basic.
+func basicHarness(_ context.Context, t *testing.T) (scmtest.Harness, error) {
+	fake := fakebitbucketserver.New(&fakebitbucketserver.Options{Users: map[string]string{basicUser: goodPassword}})
+	for _, r := range scmtest.World() {
+		if _, err := fake.AddFS(fakebitbucketserver.Repo{Project: project, Name: r.Name, DefaultBranch: scmtest.DefaultBranch}, r.FS()); err != nil {
+			fake.Close()
+			return nil, err
+		}
+	}
+	good, gt := newClientFor(t, fake, integrations.BitbucketServerConfig{Username: basicUser, Password: integrations.NewSecret(goodPassword)})
+	bad, bt := newClientFor(t, fake, integrations.BitbucketServerConfig{Username: basicUser, Password: integrations.NewSecret(badPassword)})
+	fake.ResetStats()
+	return &harness{fake: fake, good: good, bad: bad, transports: []*http.Transport{gt, bt},
+		secrets: []string{goodPassword, badPassword}}, nil
 }
 
 func (h *harness) Client() *scm.Client    { return h.good }
@@ -144,7 +175,12 @@ func (h *harness) OpenPullRequests(repo, branch string) int {
 func (h *harness) Requests() int                  { return h.fake.Stats().Total }
 func (h *harness) RedirectToForeign() bool        { return false } // Bitbucket Server serves archives itself
 func (h *harness) ForeignRequests() []http.Header { return nil }
-func (h *harness) Secrets() []string              { return []string{goodToken, badToken} }
+func (h *harness) Secrets() []string {
+	if h.secrets != nil {
+		return h.secrets
+	}
+	return []string{goodToken, badToken}
+}
 
 func (h *harness) Capabilities() scmtest.Capabilities {
 	return scmtest.Capabilities{
@@ -164,6 +200,13 @@ func (h *harness) Close() {
 
 func TestConformance(t *testing.T) {
 	scmtest.RunConformanceTests(t, harnessMaker(""))
+}
+
+// TestConformanceBasic runs the suite with Basic authentication, so that
+// EchoedCredentials checks that neither the encoded user:password nor the
+// decoded one reaches an error.
+func TestConformanceBasic(t *testing.T) {
+	scmtest.RunConformanceTests(t, basicHarness)
 }
 
 func TestConformanceContextPath(t *testing.T) {
