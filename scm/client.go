@@ -80,6 +80,9 @@ type Options struct {
 	// Logger receives debug records of operations and retries; nil means
 	// silent. Records never hold a secret.
 	Logger *slog.Logger
+	// FileCache, if set, keeps files read by ReadFile so that re-reads
+	// are conditional (see [FileCache]); nil means none.
+	FileCache FileCache
 }
 
 // Client reads from and writes to the source-control hosts of a registry
@@ -101,6 +104,7 @@ type shared struct {
 	retry   RetryOptions
 	limits  Limits
 	log     *slog.Logger
+	files   FileCache
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
@@ -120,7 +124,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}

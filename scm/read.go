@@ -10,7 +10,6 @@ import (
 
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
-	"github.com/scmkit/scmkit/scm/driver"
 )
 
 // maxAnonymousRedirects is the number of redirects an anonymous read
@@ -55,8 +54,7 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
 			Msg: fmt.Sprintf("URL %s names a directory, not a file", redactURL(rawURL))}
 	}
-	f, err := cl.d.ReadFile(ctx, cl.hc, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
-		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous})
+	f, err := c.readDriver(ctx, cl, rawURL, &o)
 	if err != nil {
 		return nil, c.wrap(ctx, cl, err)
 	}

@@ -1,0 +1,76 @@
+package scm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// MaxCachedFileBytes is the size above which [Client.ReadFile] does not put
+// a file in the [FileCache].
+const MaxCachedFileBytes = 1 << 20
+
+// CachedFile is what a [FileCache] keeps of a file read by
+// [Client.ReadFile]: its content and the validators to re-read it
+// conditionally.
+type CachedFile struct {
+	ETag     string `json:"etag"`
+	BlobID   string `json:"blob,omitempty"`
+	CommitID string `json:"commit,omitempty"`
+	Content  []byte `json:"content"`
+}
+
+// FileCache keeps the content and ETag of files read by [Client.ReadFile],
+// so that a file read once (by this process or, with a shared cache such as
+// redisstore's, by any replica) is re-validated, not re-fetched: the next
+// read sends If-None-Match with the cached ETag and, on 304 Not Modified,
+// returns the cached content. Every read still goes to the provider with
+// the caller's own credential, so the cache never shows a file to a caller
+// the provider would refuse.
+//
+// Keys are opaque (a hash of the file's URL). A cache that fails (down,
+// slow) should return the error: ReadFile then reads as if there were no
+// cache. Set it with [Options.FileCache].
+type FileCache interface {
+	// GetFile returns the entry stored under key, if any.
+	GetFile(ctx context.Context, key string) (*CachedFile, bool, error)
+	// PutFile stores f under key, replacing any entry.
+	PutFile(ctx context.Context, key string, f *CachedFile) error
+}
+
+// fileCacheKey names a file's entry: a hash of its URL, so that a shared
+// cache does not show which repositories and paths were read.
+func fileCacheKey(rawURL string) string {
+	sum := sha256.Sum256([]byte(rawURL))
+	return hex.EncodeToString(sum[:])
+}
+
+// readDriver is the driver's ReadFile for a call, through the FileCache
+// when the client has one and the caller did not ask for a conditional
+// read itself.
+func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *ReadFileOptions) (*driver.File, error) {
+	req := &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
+		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous}
+	fc := c.s.files
+	if fc == nil || o.IfNoneMatch != "" {
+		return cl.d.ReadFile(ctx, cl.hc, req)
+	}
+	key := fileCacheKey(rawURL)
+	cached, ok, err := fc.GetFile(ctx, key)
+	if err != nil || !ok || cached == nil || cached.ETag == "" || int64(len(cached.Content)) > o.MaxBytes {
+		cached = nil
+	} else {
+		req.IfNoneMatch = cached.ETag
+	}
+	f, err := cl.d.ReadFile(ctx, cl.hc, req)
+	if cached != nil && errcode.CodeOf(err) == errcode.NotModified {
+		return &driver.File{Content: append([]byte(nil), cached.Content...), ETag: cached.ETag, BlobID: cached.BlobID, CommitID: cached.CommitID}, nil
+	}
+	if err == nil && f != nil && f.ETag != "" && len(f.Content) <= MaxCachedFileBytes {
+		fc.PutFile(ctx, key, &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: f.Content}) //nolint:errcheck // a failed put costs a full read later
+	}
+	return f, err
+}
