@@ -24,6 +24,10 @@
 // URLs on hosts without integration are refused, except that ReadFile reads
 // hosts allowed by backend.reading.allow anonymously.
 //
+// [Client.ReadTree] returns an in-memory snapshot; write it to disk with
+// [WriteTree], which never leaves the destination directory, rather than
+// os.CopyFS, which follows symbolic links already present there.
+//
 // # Errors
 //
 // Every error returned by this package is an [*Error] with a portable

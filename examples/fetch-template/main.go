@@ -9,14 +9,17 @@
 // (its default branch's root). The directory is fetched as one archive
 // where the provider allows it (on GitHub: one API call and its redirect)
 // and checked before anything is written: entries with "..", absolute
-// paths, links, device files, or more files or bytes than the limits are
-// refused. The files are then written under DIR through an os.Root, so
-// nothing lands outside it; symbolic links are not written, and files keep
-// their executable bit.
+// paths, links, device files, paths deeper than -max-depth, or more files
+// or bytes than the limits are refused. The files are then written under
+// DIR with scm.WriteTree, which never leaves DIR: not os.CopyFS, which
+// follows a symbolic link already in DIR (a "skeleton" link to ~/.ssh,
+// say) and writes where it points. Symbolic links are not written, and
+// files keep their executable bit.
 //
 // DIR must be empty or missing, unless -force is given: then files in the
-// way are replaced (a symbolic link in the way is replaced, never
-// followed) and other files already in DIR are left alone.
+// way are replaced (a symbolic link in a file's place is replaced, never
+// followed; one where the tree has a directory is refused) and other files
+// already in DIR are left alone.
 //
 // It prints each file written with its size, then how many HTTP requests
 // each host received.
@@ -28,6 +31,7 @@
 //	-force                write into a non-empty DIR, replacing files in the way.
 //	-max-files N          refuse a tree of more than N files (default 10000).
 //	-max-bytes N          refuse a tree of more than N bytes (default 256 MiB).
+//	-max-depth N          refuse a path of more than N elements (default 256).
 //	-user-token-env NAME  the signed-in user's OAuth token for the URL's host is
 //	                      in environment variable NAME; it is tried first.
 //	-v                    log which credential each call used (never the secret).
@@ -42,7 +46,6 @@ import (
 	"os"
 
 	"github.com/scmkit/scmkit/examples/internal/cli"
-	"github.com/scmkit/scmkit/internal/archive"
 	"github.com/scmkit/scmkit/scm"
 )
 
@@ -60,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	force := flags.Bool("force", false, "write into a non-empty -out directory, replacing files in the way")
 	maxFiles := flags.Int("max-files", scm.DefaultMaxTreeFiles, "refuse a tree of more than `N` files")
 	maxBytes := flags.Int64("max-bytes", scm.DefaultMaxTreeBytes, "refuse a tree of more than `N` bytes in all")
+	maxDepth := flags.Int("max-depth", scm.DefaultMaxTreeDepth, "refuse a path of more than `N` elements")
 	pos, err := cli.Parse(flags, args)
 	if err != nil {
 		return err
@@ -71,8 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case *out == "":
 		flags.Usage()
 		return cli.Usagef("-out is required")
-	case *maxFiles <= 0 || *maxBytes <= 0:
-		return cli.Usagef("-max-files and -max-bytes must be positive")
+	case *maxFiles <= 0 || *maxBytes <= 0 || *maxDepth <= 0:
+		return cli.Usagef("-max-files, -max-bytes and -max-depth must be positive")
 	}
 	if err := checkDest(*out, *force); err != nil {
 		return err
@@ -82,11 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tree, err := env.Client.ReadTree(ctx, pos[0], &scm.TreeOptions{MaxFiles: *maxFiles, MaxBytes: *maxBytes})
+	tree, err := env.Client.ReadTree(ctx, pos[0], &scm.TreeOptions{MaxFiles: *maxFiles, MaxBytes: *maxBytes, MaxDepth: *maxDepth})
 	if err != nil {
 		return err
 	}
-	if err := archive.WriteDir(ctx, tree, *out, &archive.WriteOptions{Overwrite: *force}); err != nil {
+	// scm.WriteTree, not os.CopyFS: it never follows a link already in -out.
+	if err := scm.WriteTree(ctx, tree, *out, &scm.WriteTreeOptions{Overwrite: *force}); err != nil {
 		return fmt.Errorf("writing to %s: %w", *out, err)
 	}
 

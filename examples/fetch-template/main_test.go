@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -132,6 +133,33 @@ func TestNonEmptyDir(t *testing.T) {
 	}
 }
 
+// TestForceRefusesSymlinkInOut: with -force, a symbolic link already in
+// -out where the tree has a directory is refused, and nothing is written
+// where it points (os.CopyFS would write through it).
+func TestForceRefusesSymlinkInOut(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need privileges on Windows")
+	}
+	g := newTemplates(t)
+	base := t.TempDir()
+	out, outside := filepath.Join(base, "out"), filepath.Join(base, "outside")
+	for _, d := range []string{out, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(out, "skeleton")); err != nil {
+		t.Fatal(err)
+	}
+	o := testenv.Exec(t, run, "-config", g.Config, "-out", out, "-force", g.WebURL("acme/templates/tree/main/service"))
+	if scm.Code(o.Err) != scm.AlreadyExists || !strings.Contains(o.Err.Error(), "symbolic links are not followed") {
+		t.Fatalf("run -force into a dir holding a link: got %v; want AlreadyExists about the link", o.Err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("wrote %v through the link", entries)
+	}
+}
+
 func TestFetchErrors(t *testing.T) {
 	g := newTemplates(t)
 	file := filepath.Join(t.TempDir(), "file")
@@ -148,6 +176,8 @@ func TestFetchErrors(t *testing.T) {
 		{name: "missing repository", args: []string{"-out", t.TempDir(), g.WebURL("acme/nope/tree/main/service")}, wantCode: scm.NotFound},
 		{name: "too many files", args: []string{"-out", t.TempDir(), "-max-files", "2", g.WebURL("acme/templates/tree/main/service")},
 			wantCode: scm.InvalidArgument, wantMsg: "files"},
+		{name: "too deep", args: []string{"-out", t.TempDir(), "-max-depth", "2", g.WebURL("acme/templates/tree/main/service")},
+			wantCode: scm.InvalidArgument, wantMsg: "deeper than 2 elements"},
 		{name: "link outside the tree", args: []string{"-out", t.TempDir(), g.WebURL("acme/templates/tree/main/escape")},
 			wantCode: scm.InvalidArgument, wantMsg: "outside the extracted tree"},
 		{name: "out is a file", args: []string{"-out", file, g.WebURL("acme/templates/tree/main/service")}, wantCode: scm.AlreadyExists},

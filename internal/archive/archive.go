@@ -1,6 +1,8 @@
 // Package archive turns the archives that source-control hosts serve (tar,
 // gzipped tar, zip) into an immutable in-memory [FS], safely, and writes a
-// file tree to disk without ever leaving the destination ([WriteDir]).
+// file tree to disk without ever leaving the destination ([WriteDir],
+// exported as scm.WriteTree). Use WriteDir, not os.CopyFS, to write a
+// snapshot: os.CopyFS follows symbolic links already in its destination.
 //
 // # What is refused
 //
