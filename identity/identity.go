@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"log/slog"
 	"slices"
 	"strings"
 )
@@ -52,4 +53,20 @@ func (u *User) Owns(ref string) bool {
 		return false
 	}
 	return slices.ContainsFunc(u.OwnershipEntityRefs, func(r string) bool { return strings.EqualFold(r, ref) })
+}
+
+// LogValue shows p in log/slog output: {user, service}, or
+// {anonymous: true}. An audit hook can log "who acted" with it.
+func (p Principal) LogValue() slog.Value {
+	var attrs []slog.Attr
+	if p.User != nil {
+		attrs = append(attrs, slog.String("user", p.User.EntityRef))
+	}
+	if p.Service != "" {
+		attrs = append(attrs, slog.String("service", p.Service))
+	}
+	if len(attrs) == 0 {
+		attrs = append(attrs, slog.Bool("anonymous", true))
+	}
+	return slog.GroupValue(attrs...)
 }

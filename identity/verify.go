@@ -358,6 +358,14 @@ func (v *Verifier) refresh(ctx context.Context, first bool) error {
 		return nil
 	}
 	ch := v.group.DoChan("jwks", func() (any, error) {
+		// A fetch that ended since the check above makes this one
+		// redundant.
+		v.mu.RLock()
+		done := v.fetched && (first || v.opts.Now().Sub(v.lastFetch) < v.opts.RefetchInterval)
+		v.mu.RUnlock()
+		if done {
+			return nil, nil
+		}
 		return nil, v.fetch(context.WithoutCancel(ctx))
 	})
 	select {
@@ -380,10 +388,15 @@ func (v *Verifier) fetch(ctx context.Context) error {
 		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "bad JWKS URL"}
 	}
 	req.Header.Set("Accept", "application/json")
+	// lastFetch is set when the fetch is over (keys added or failed), so
+	// that a verification arriving meanwhile joins this fetch instead of
+	// skipping it as recent.
+	defer func() {
+		v.mu.Lock()
+		v.lastFetch = v.opts.Now()
+		v.mu.Unlock()
+	}()
 	resp, err := v.hc.Do(req)
-	v.mu.Lock()
-	v.lastFetch = v.opts.Now()
-	v.mu.Unlock()
 	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "fetching the JWKS", Err: errors.Unwrap(err)}
 	}
