@@ -330,7 +330,14 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 
 // parseRange parses "member;range=0-1499" (hi -1 for "*").
 func parseRange(name string) (attr string, lo, hi int, ok bool) {
-	i := strings.Index(strings.ToLower(name), ";range=")
+	const tag = ";range="
+	i := -1
+	for j := 0; j+len(tag) <= len(name); j++ {
+		if strings.EqualFold(name[j:j+len(tag)], tag) {
+			i = j
+			break
+		}
+	}
 	if i < 0 {
 		return "", 0, 0, false
 	}

@@ -1,0 +1,63 @@
+package ldaporg
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{"member;range=0-1499", "member;range=1500-*", "member;RANGE=3-2", "member", "member;range=-1-5", "m;range=9999999999999999999-*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		attr, lo, hi, ok := parseRange(s)
+		if !ok {
+			return
+		}
+		if lo < 0 || (hi != -1 && hi < lo) || !strings.HasPrefix(s, attr) {
+			t.Fatalf("parseRange(%q) = %q %d %d", s, attr, lo, hi)
+		}
+	})
+}
+
+func FuzzNormalizeDN(f *testing.F) {
+	for _, s := range []string{"CN=Devs, OU=Groups,DC=Example,DC=Org", "uid=o\\2aHara,ou=people", "cn=a+sn=b,dc=x", "#0403", "cn=\\", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := NormalizeDN(s)
+		if !ok {
+			return
+		}
+		// Normalising is idempotent on what it accepted, up to escaping:
+		// the normal form of the normal form's upper-case twin is the same.
+		if n2, ok := NormalizeDN(strings.ToUpper(s)); ok && strings.ToLower(n2) != n2 {
+			t.Fatalf("not lower-case: %q", n2)
+		}
+		if n != strings.ToLower(n) {
+			t.Fatalf("NormalizeDN(%q) = %q, not lower-case", s, n)
+		}
+	})
+}
+
+func FuzzConfig(f *testing.F) {
+	f.Add(`{"target":"ldaps://h","users":{"dn":"ou=p","options":{"paged":true}},"groups":[{"dn":"ou=g","options":{"paged":{"pageSize":7}}}]}`)
+	f.Add(`{"target":"ldap://h","users":[],"groups":{"dn":"x","options":{"scope":"sub","paged":false}}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		var c Config
+		if json.Unmarshal([]byte(s), &c) != nil {
+			return
+		}
+		r, err := New(c, nil)
+		if err != nil {
+			return
+		}
+		r.Close()
+		for _, u := range c.Users {
+			if u.Options.Paged.Enabled && u.Options.Paged.PageSize <= 0 {
+				t.Fatalf("paged with page size %d", u.Options.Paged.PageSize)
+			}
+		}
+	})
+}
