@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/orgtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+func TestFakeWorld(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "entities")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"githubOrg-production", "gitlab-acme", "microsoftGraphOrg-default", "USERS"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for _, secret := range fakeSecrets {
+		if strings.Contains(stdout.String()+stderr.String(), secret) {
+			t.Errorf("a secret was printed")
+		}
+	}
+	// Every file is a Backstage catalog file that reads back, valid.
+	for _, f := range []struct {
+		name          string
+		users, groups int
+		member, group string
+	}{
+		{"githubOrg-production.yaml", 6, 4, "alice", "platform-team"},
+		{"gitlab-acme.yaml", 5, 5, "erin", "engineering-platform-team"},
+		{"microsoftGraphOrg-default.yaml", 6, 5, "bob_acme.example", "platform-team"},
+	} {
+		snap, err := org.ReadFS(os.DirFS(out), f.name)
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		if err := snap.Validate(); err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+		if len(snap.Users) != f.users || len(snap.Groups) != f.groups {
+			t.Errorf("%s: %d users %d groups, want %d %d", f.name, len(snap.Users), len(snap.Groups), f.users, f.groups)
+		}
+		if !org.NewIndex(snap).IsMember(org.UserRef("", f.member), org.GroupRef("", f.group)) {
+			t.Errorf("%s: %s is not in %s", f.name, f.member, f.group)
+		}
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	const tok = "ghp_orgsync_config_test"
+	gh := fakegithub.New(&fakegithub.Options{Tokens: []string{tok}})
+	defer gh.Close()
+	if err := orgtest.SeedGitHub(gh, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "app-config.yaml")
+	t.Setenv("ORGSYNC_TEST_TOKEN", tok)
+	doc := "integrations:\n  github:\n    - host: " + gh.Host() + "\n      apiBaseUrl: " + gh.APIBaseURL() + "\n      token: ${ORGSYNC_TEST_TOKEN}\n" +
+		"catalog:\n  providers:\n    githubOrg:\n      - id: a\n        githubUrl: http://" + gh.Host() + "\n        orgs: [acme]\n" +
+		"      - id: b\n        githubUrl: http://" + gh.Host() + "\n        orgs: [missing]\n"
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-config", cfg, "-out", filepath.Join(dir, "out")}, &stdout, &stderr)
+	// One provider fails (no such organisation); the other is written.
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 providers failed") || !strings.Contains(stderr.String(), "missing") {
+		t.Fatalf("err = %v\nstderr: %s", err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "githubOrg-a.yaml")); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), tok) {
+		t.Error("the token was printed")
+	}
+}
+
+func TestNoProviders(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "app-config.yaml")
+	if err := os.WriteFile(cfg, []byte("app:\n  title: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-config", cfg, "-out", filepath.Join(dir, "out")}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "no organisational data provider") {
+		t.Fatalf("err = %v", err)
+	}
+}
