@@ -100,18 +100,24 @@ type shared struct {
 	reg     *integrations.Registry
 	res     Resolver
 	drivers map[string]driver.Driver // by integration host
-	base    http.RoundTripper
-	retry   RetryOptions
-	limits  Limits
-	log     *slog.Logger
-	files   FileCache
+	// unusable holds, by host, why an integration without a driver
+	// cannot be used (it has no apiBaseUrl).
+	unusable map[string]error
+	base     http.RoundTripper
+	retry    RetryOptions
+	limits   Limits
+	log      *slog.Logger
+	files    FileCache
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
 // public hosts only), resolving credentials with res. A nil res sends no
 // credential at all (every request is anonymous). It opens one driver per
 // integration whose kind has an Opener in opts.Drivers, and fails if an
-// Opener fails.
+// Opener fails. Integrations that cannot be used are not opened: a
+// disabled one (integrations.Integration.Disabled) and one without an API
+// base URL (a GitHub Enterprise entry with rawBaseUrl only); calls through
+// them fail with InvalidArgument naming the config path.
 func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client, error) {
 	const op = "scm.NewClient"
 	var o Options
@@ -144,6 +150,17 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	for _, in := range reg.List() {
 		open, ok := o.Drivers[in.Kind]
 		if !ok || open == nil {
+			continue
+		}
+		if in.Disabled != nil {
+			continue // Parse refuses its URLs with in.Disabled
+		}
+		if in.APIBaseURL == "" {
+			if s.unusable == nil {
+				s.unusable = map[string]error{}
+			}
+			s.unusable[in.Host] = &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
+				Msg: in.ConfigPath + " has no apiBaseUrl: set it to use this integration (for GitHub Enterprise Server usually https://" + in.Host + "/api/v3)"}
 			continue
 		}
 		d, err := open(in)
@@ -302,6 +319,9 @@ func (c *Client) begin(ctx context.Context, op, rawURL string, write, wantRepo b
 // connect finishes begin for a parsed location.
 func (c *Client) connect(ctx context.Context, op string, in *integrations.Integration, loc integrations.Location, write bool) (*call, error) {
 	d, ok := c.s.drivers[in.Host]
+	if err := c.s.unusable[in.Host]; !ok && err != nil {
+		return nil, c.fill(op, in, err, errcode.InvalidArgument)
+	}
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
 			Msg: fmt.Sprintf("no driver for %s integrations: add its adapter's Opener to scm.Options.Drivers", in.Kind)}
@@ -328,13 +348,29 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 			rt = &attachTransport{base: rt, in: in, reg: c.s.reg, cred: cred}
 		}
 	}
-	cl.hc = c.httpClient(rt)
+	cl.hc = c.httpClientFor(in, rt)
 	return cl, nil
 }
 
-// httpClient wraps rt in the retry policy.
-func (c *Client) httpClient(rt http.RoundTripper) *http.Client {
+// httpClientFor is httpClient with the integration's own retry count,
+// when it has one (integrations.gitlab[].retry.maxRetries; 0 disables
+// retries for that host, as in Backstage).
+func (c *Client) httpClientFor(in *integrations.Integration, rt http.RoundTripper) *http.Client {
 	r := c.s.retry
+	if in.GitLab != nil && in.GitLab.Retry != nil {
+		r.MaxRetries = in.GitLab.Retry.MaxRetries
+		if r.MaxRetries == 0 {
+			r.MaxRetries = -1
+		}
+	}
+	return c.retryClient(rt, r)
+}
+
+// httpClient wraps rt in the retry policy.
+func (c *Client) httpClient(rt http.RoundTripper) *http.Client { return c.retryClient(rt, c.s.retry) }
+
+// retryClient wraps rt in the retry policy r.
+func (c *Client) retryClient(rt http.RoundTripper, r RetryOptions) *http.Client {
 	return httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: r.MaxRetries, MinWait: r.MinWait, MaxWait: r.MaxWait,
 		MaxRateLimitWait: r.MaxRateLimitWait, Logger: c.s.logger()})
 }

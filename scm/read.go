@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 )
@@ -65,11 +66,22 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 	return &File{URL: rawURL, Path: cl.loc.Path, Content: f.Content, ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID}, nil
 }
 
-// refuse is the error for a URL whose host has no integration.
+// refuse is the error for a URL whose host has no integration. Its advice
+// fits the operation: reads may be allowed by backend.reading.allow,
+// other operations need an integration.
 func (c *Client) refuse(op, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
+	}
+	if e, ok := c.s.reg.Unsupported(u.Host); ok {
+		return &errcode.Error{Code: errcode.Unimplemented, Op: op, Host: u.Host, Msg: integrations.UnsupportedMessage(integrations.NormalizeHost(u.Host), e)}
+	}
+	switch op {
+	case "scm.ReadFile", "scm.ReadTree", "scm.Search", "scm.FindFiles", "scm.ListRepositories":
+	default:
+		return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: u.Host,
+			Msg: fmt.Sprintf("host %s has no integration: configure one for it under integrations (github, gitlab, bitbucketCloud or bitbucketServer) to use %s", u.Host, redactURL(rawURL))}
 	}
 	if c.s.reg.AllowsAnonymous(rawURL) {
 		return &errcode.Error{Code: errcode.Unimplemented, Op: op, Host: u.Host,
