@@ -51,6 +51,7 @@ func run(ctx context.Context, out io.Writer, configFile string) error {
 		{"Fetch a template tree to a directory", fetchTemplate},
 		{"Open a pull request on behalf of the signed-in user", openPullRequest},
 		{"The same job on GitLab, Bitbucket Cloud and Bitbucket Server", otherProviders},
+		{"Who is in group:default/platform-team? The acme organisation as catalog entities", showOrg}, // org.go
 	}
 	for i, s := range steps {
 		fmt.Fprintf(out, "\n== %d. %s\n\n", i+2, s.title)
