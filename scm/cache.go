@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
@@ -66,11 +67,23 @@ func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *Rea
 		req.IfNoneMatch = cached.ETag
 	}
 	f, err := cl.d.ReadFile(ctx, cl.hc, req)
-	if cached != nil && errcode.CodeOf(err) == errcode.NotModified {
+	if cached != nil && notModified(cl, err) {
 		return &driver.File{Content: append([]byte(nil), cached.Content...), ETag: cached.ETag, BlobID: cached.BlobID, CommitID: cached.CommitID}, nil
 	}
 	if err == nil && f != nil && f.ETag != "" && len(f.Content) <= MaxCachedFileBytes {
 		fc.PutFile(ctx, key, &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: f.Content}) //nolint:errcheck // a failed put costs a full read later
 	}
 	return f, err
+}
+
+// notModified reports whether the driver's err is a 304.
+func notModified(cl *call, err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		return e.Code == errcode.NotModified
+	}
+	return cl.d.ErrorInfo(err).Code == errcode.NotModified
 }
