@@ -2,11 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"log/slog"
 	"net"
 	"net/http"
@@ -112,6 +114,12 @@ type Handler struct {
 	appURL   *url.URL
 	sf       singleflight.Group
 
+	macs sync.Pool // of hash.Hash: HMAC-SHA256 under keys.cookie
+
+	cacheMu sync.RWMutex
+	cache   map[string]cachedSession // store key → the last record opened
+	cookies map[string]string        // verified session cookie → store key
+
 	mu        sync.RWMutex
 	providers map[string]map[string]Provider // id → env → provider
 	callbacks map[string]string              // id + "/" + env → callback URL, when not the default
@@ -148,7 +156,8 @@ func New(opts *Options) (*Handler, error) {
 		return bad("AppURL (app.baseUrl) must be an absolute http(s) URL")
 	}
 	h := &Handler{o: o, base: base, basePath: base.EscapedPath(), secure: base.Scheme == "https", keys: k, appURL: app,
-		providers: map[string]map[string]Provider{}}
+		providers: map[string]map[string]Provider{}, cache: map[string]cachedSession{}, cookies: map[string]string{}}
+	h.macs.New = func() any { return hmac.New(sha256.New, k.cookie) }
 	for _, g := range append([]string{origin(app)}, o.AllowedOrigins...) {
 		re, err := originPattern(g)
 		if err != nil {
@@ -321,31 +330,71 @@ func (h *Handler) sessionKey(r *http.Request) (string, bool) {
 }
 
 func (h *Handler) keyOfCookie(v string) (string, bool) {
+	h.cacheMu.RLock()
+	key, ok := h.cookies[v]
+	h.cacheMu.RUnlock()
+	if ok {
+		return key, true
+	}
+	key, ok = h.verifyCookie(v)
+	if ok {
+		h.cacheMu.Lock()
+		if len(h.cookies) >= maxCached {
+			for k := range h.cookies { // evict an arbitrary entry
+				delete(h.cookies, k)
+				break
+			}
+		}
+		h.cookies[v] = key
+		h.cacheMu.Unlock()
+	}
+	return key, ok
+}
+
+// verifyCookie checks a session cookie's signature.
+func (h *Handler) verifyCookie(v string) (string, bool) {
 	idPart, sigPart, ok := strings.Cut(v, ".")
-	if !ok {
+	if !ok || len(idPart) != base64.RawURLEncoding.EncodedLen(sessionIDLen) || len(sigPart) != base64.RawURLEncoding.EncodedLen(16) {
 		return "", false
 	}
-	id, err1 := base64.RawURLEncoding.DecodeString(idPart)
-	sig, err2 := base64.RawURLEncoding.DecodeString(sigPart)
-	if err1 != nil || err2 != nil || len(id) != sessionIDLen || len(sig) != 16 {
+	var idBuf [sessionIDLen]byte
+	var sigBuf [16]byte
+	n1, err1 := base64.RawURLEncoding.Decode(idBuf[:], []byte(idPart))
+	n2, err2 := base64.RawURLEncoding.Decode(sigBuf[:], []byte(sigPart))
+	if err1 != nil || err2 != nil || n1 != sessionIDLen || n2 != 16 {
 		return "", false
 	}
-	if subtle.ConstantTimeCompare(sig, mac(h.keys.cookie, id)[:16]) != 1 {
+	if subtle.ConstantTimeCompare(sigBuf[:], h.cookieMAC(idBuf[:])) != 1 {
 		return "", false
 	}
-	return storeKey(id), true
+	return storeKey(idBuf[:]), true
+}
+
+// cookieMAC is the signature of a session id: HMAC-SHA256, truncated to
+// 128 bits.
+func (h *Handler) cookieMAC(id []byte) []byte {
+	m := h.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(id)
+	sum := m.Sum(nil)
+	h.macs.Put(m)
+	return sum[:16]
 }
 
 // storeKey is the store's key for a session id: a hash, so that the store
 // never holds what the cookie holds.
 func storeKey(id []byte) string {
+	const prefix = "session:"
 	sum := sha256.Sum256(id)
-	return "session:" + hex.EncodeToString(sum[:])
+	var b [len(prefix) + 2*sha256.Size]byte
+	copy(b[:], prefix)
+	hex.Encode(b[len(prefix):], sum[:])
+	return string(b[:])
 }
 
 func (h *Handler) newSessionCookie() (value, key string) {
 	id := randomBytes(sessionIDLen)
-	return base64.RawURLEncoding.EncodeToString(id) + "." + base64.RawURLEncoding.EncodeToString(mac(h.keys.cookie, id)[:16]), storeKey(id)
+	return base64.RawURLEncoding.EncodeToString(id) + "." + base64.RawURLEncoding.EncodeToString(h.cookieMAC(id)), storeKey(id)
 }
 
 // Session returns the signed-in user's session of request r. Errors are
@@ -362,12 +411,28 @@ func (h *Handler) Session(r *http.Request) (*Session, error) {
 
 func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 	const op = "auth.Handler.Session"
+	h.cacheMu.RLock()
+	c, ok := h.cache[key]
+	h.cacheMu.RUnlock()
+	if vr, isVR := h.store.(versionReader); ok && isVR {
+		// The store tells the current version without copying the
+		// record: nothing to open when it is the one cached.
+		if v, err := vr.currentVersion(ctx, key); err == nil && v == c.version {
+			return h.fromCache(key, c)
+		}
+	}
 	rec, err := h.store.Get(ctx, key)
 	if err != nil {
 		if errcode.CodeOf(err) == errcode.NotFound {
+			h.forget(key)
 			return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 		}
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the session store", Err: err}
+	}
+	// The store never gives a version twice for a key, so a record of the
+	// version opened last time is that record: skip opening it again.
+	if ok && c.version == rec.Version {
+		return h.fromCache(key, c)
 	}
 	plain, err := open(h.keys.records, rec.Data, []byte(key))
 	if err != nil {
@@ -381,7 +446,50 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 	}
 	s.Version, s.h, s.key = rec.Version, h, key
+	h.remember(key, s)
 	return s, nil
+}
+
+func (h *Handler) fromCache(key string, c cachedSession) (*Session, error) {
+	s := c.s
+	if !h.now().Before(s.Expires) {
+		return nil, errcode.New(errcode.Unauthorized, "auth.Handler.Session", "the session has ended; sign in again")
+	}
+	s.Version, s.h, s.key = c.version, h, key
+	return &s, nil
+}
+
+// versionReader is implemented by stores that can tell a key's current
+// version without reading its record ([MemoryStore]).
+type versionReader interface {
+	currentVersion(ctx context.Context, key string) (int64, error)
+}
+
+// cachedSession is a decoded session record, by version.
+type cachedSession struct {
+	version int64
+	s       Session
+}
+
+// maxCached bounds the decoded-session cache.
+const maxCached = 10000
+
+func (h *Handler) remember(key string, s *Session) {
+	h.cacheMu.Lock()
+	defer h.cacheMu.Unlock()
+	if _, ok := h.cache[key]; !ok && len(h.cache) >= maxCached {
+		for k := range h.cache { // evict an arbitrary entry
+			delete(h.cache, k)
+			break
+		}
+	}
+	h.cache[key] = cachedSession{version: s.Version, s: *s}
+}
+
+func (h *Handler) forget(key string) {
+	h.cacheMu.Lock()
+	delete(h.cache, key)
+	h.cacheMu.Unlock()
 }
 
 func (h *Handler) sealSession(s *Session, key string) ([]byte, time.Duration, error) {

@@ -99,6 +99,20 @@ func (s *MemoryStore) Get(ctx context.Context, key string) (Record, error) {
 	return Record{Data: append([]byte(nil), r.data...), Version: r.version}, nil
 }
 
+// currentVersion returns the current version of key, without copying its record.
+func (s *MemoryStore) currentVersion(ctx context.Context, key string) (int64, error) {
+	if err := errcode.FromContext(ctx, "auth.MemoryStore.Get"); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.live(key, s.now())
+	if !ok {
+		return 0, errcode.New(errcode.NotFound, "auth.MemoryStore.Get", "no such session")
+	}
+	return r.version, nil
+}
+
 // Put writes data under key.
 func (s *MemoryStore) Put(ctx context.Context, key string, data []byte, ttl time.Duration) (int64, error) {
 	if err := errcode.FromContext(ctx, "auth.MemoryStore.Put"); err != nil {
