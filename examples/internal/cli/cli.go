@@ -58,16 +58,25 @@ func Main(name string, run RunFunc) {
 }
 
 // Hint suggests what to do about an error of the client, from its
-// scm.Code; "" when there is nothing more to say than the error itself.
+// scm.Code and the operation that failed; "" when there is nothing more to
+// say than the error itself.
 func Hint(err error) string {
-	if e := (*scm.Error)(nil); errors.As(err, &e) && strings.HasPrefix(e.Op, "config.") {
+	e := (*scm.Error)(nil)
+	if errors.As(err, &e) && strings.HasPrefix(e.Op, "config.") {
 		return "" // the configuration's own errors say what is wrong and where
 	}
 	switch scm.Code(err) {
 	case scm.Unauthorized:
 		return "the host rejected the credential, or none was configured: check the token in the config (or the variable named by -user-token-env) and that it has not expired"
 	case scm.PermissionDenied:
-		return "the credential lacks a permission for this operation (writes need e.g. contents and pull-request write access), or the host has no integration in the config"
+		switch {
+		case e != nil && e.Provider == "":
+			// No integration answered: the error says what to configure.
+			return "configure an integration for the host in the config (or, for reads, allow it under backend.reading.allow)"
+		case e != nil && isRead(e.Op):
+			return "the credential cannot read this: check that it has read access to the repository (e.g. the contents scope or permission)"
+		}
+		return "the credential lacks a permission for this operation: writes need e.g. contents and pull-request write access"
 	case scm.NotFound:
 		return "check the URL, branch and path; hosts also answer \"not found\" for private repositories the credential cannot see"
 	case scm.RateLimited:
@@ -79,6 +88,15 @@ func Hint(err error) string {
 		return "interrupted"
 	}
 	return ""
+}
+
+// isRead reports whether op, an scm.Error's Op, only reads.
+func isRead(op string) bool {
+	switch op {
+	case "scm.ReadFile", "scm.ReadTree", "scm.Search", "scm.FindFiles", "scm.ListRepositories", "catalog.Discover":
+		return true
+	}
+	return false
 }
 
 // UsageError is a mistake in the command line; its message says what is

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +107,11 @@ func TestHint(t *testing.T) {
 		{"not found", &scm.Error{Code: scm.NotFound}, "private repositories"},
 		{"rate limited", &scm.Error{Code: scm.RateLimited, RetryAt: at}, "try again after " + at.Local().Format(time.DateTime)},
 		{"unknown", errors.New("boom"), ""},
+		// The hint fits the operation: a read gets no advice about write
+		// access, a write no advice about reading.
+		{"read denied", &scm.Error{Code: scm.PermissionDenied, Op: "scm.ReadFile", Provider: "github"}, "read access"},
+		{"write denied", &scm.Error{Code: scm.PermissionDenied, Op: "scm.OpenPullRequest", Provider: "github"}, "write access"},
+		{"host without integration", &scm.Error{Code: scm.PermissionDenied, Op: "scm.ReadFile"}, "configure an integration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +120,103 @@ func TestHint(t *testing.T) {
 				t.Errorf("Hint = %q; want one containing %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHintFitsTheOperation checks the hints of real errors of the client
+// for a host without integration and for a denied read: none speaks of
+// write access.
+func TestHintFitsTheOperation(t *testing.T) {
+	c := Common{Configs: []string{writeConfig(t, "integrations: {}\n")}}
+	var stderr bytes.Buffer
+	env, err := c.Open(t.Context(), &stderr, "https://unknown.example.net/a/b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Client.ReadFile(t.Context(), "https://unknown.example.net/acme/svc/blob/main/catalog-info.yaml", nil)
+	if h := Hint(err); scm.Code(err) != scm.PermissionDenied || strings.Contains(h, "write") || !strings.Contains(h, "integration") {
+		t.Errorf("ReadFile on a host without integration: %v, hint %q; want PermissionDenied and a hint about integrations, not writes", err, h)
+	}
+	_, err = env.Client.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: "https://unknown.example.net/acme/svc", Branch: "b", Title: "t",
+		Changes: []scm.Change{{Path: "a", Content: []byte("a")}}})
+	if scm.Code(err) != scm.PermissionDenied || strings.Contains(err.Error(), "reading.allow") {
+		t.Errorf("OpenPullRequest on a host without integration: %v; want PermissionDenied without advice about backend.reading.allow", err)
+	}
+}
+
+// TestOpenCompatibleConfig: entries Backstage starts with load; calls
+// through an unusable one fail clearly, naming the config path.
+func TestOpenCompatibleConfig(t *testing.T) {
+	file := writeConfig(t, `integrations:
+  github:
+    - host: ghe.example.com
+      rawBaseUrl: https://ghe.example.com/raw
+  bitbucketServer:
+    - host: bitbucket.example.com
+      apiBaseUrl: bitbucket.example.com/rest/api/1.0
+  azure:
+    - host: dev.azure.com
+`)
+	c := Common{Configs: []string{file}}
+	var stderr bytes.Buffer
+	env, err := c.Open(t.Context(), &stderr, "https://ghe.example.com/acme/svc", nil)
+	if err != nil {
+		t.Fatalf("Open: %v; want the config loaded", err)
+	}
+	for _, w := range []string{
+		file + ": integrations.github[0].apiBaseUrl: ",
+		file + ": integrations.bitbucketServer[0].apiBaseUrl: ",
+		file + ": integrations.azure: ",
+	} {
+		if strings.Count(stderr.String(), w) != 1 {
+			t.Errorf("stderr has not exactly one warning starting %q:\n%s", w, stderr.String())
+		}
+	}
+	tests := []struct {
+		url      string
+		code     scm.ErrorCode
+		wantText string
+	}{
+		{"https://ghe.example.com/acme/svc/blob/main/catalog-info.yaml", scm.InvalidArgument, "integrations.github[0] has no apiBaseUrl: set it"},
+		{"https://bitbucket.example.com/projects/P/repos/r/browse/catalog-info.yaml", scm.InvalidArgument, "integrations.bitbucketServer[0]"},
+		{"https://dev.azure.com/org/project/_git/repo?path=/catalog-info.yaml", scm.Unimplemented, "integrations.azure[0]"},
+	}
+	for _, tt := range tests {
+		_, err := env.Client.ReadFile(t.Context(), tt.url, nil)
+		if scm.Code(err) != tt.code || !strings.Contains(err.Error(), tt.wantText) {
+			t.Errorf("ReadFile(%s) = %v; want %v naming %q", tt.url, err, tt.code, tt.wantText)
+		}
+	}
+}
+
+// TestGitLabRetryHonoured: integrations.gitlab[].retry.maxRetries sets the
+// number of retries for that host.
+func TestGitLabRetryHonoured(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		http.Error(w, `{"message":"503 Service Unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, tt := range []struct {
+		retry string
+		want  int32
+	}{
+		{"retry: {maxRetries: 0}", 1},
+		{"retry: {maxRetries: 1, retryStatusCodes: [503]}", 2},
+	} {
+		n.Store(0)
+		c := Common{Configs: []string{writeConfig(t, "integrations:\n  gitlab:\n    - host: "+host+"\n      apiBaseUrl: "+srv.URL+"/api/v4\n      baseUrl: "+srv.URL+"\n      "+tt.retry+"\n")}}
+		var stderr bytes.Buffer
+		env, err := c.Open(t.Context(), &stderr, srv.URL+"/acme/svc", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = env.Client.ReadFile(t.Context(), srv.URL+"/acme/svc/-/blob/main/catalog-info.yaml", nil)
+		if err == nil || n.Load() != tt.want {
+			t.Errorf("%s: ReadFile = %v after %d requests; want a failure after %d", tt.retry, err, n.Load(), tt.want)
+		}
 	}
 }
 
