@@ -256,6 +256,14 @@ func TestBadInput(t *testing.T) {
 	if err != nil || r.Identity.Login != `o*hara (ops)\` {
 		t.Fatalf("o*hara: %v %+v", err, r)
 	}
+	// No connection leaked: at most one idle per pool, none after Close.
+	if open := a.Stats().Open; open > 2 {
+		t.Errorf("%d connections open", open)
+	}
+	a.Close()
+	if open := a.Stats().Open; open != 0 {
+		t.Errorf("%d connections open after Close", open)
+	}
 }
 
 func TestSameErrorForUnknownUserAndWrongPassword(t *testing.T) {

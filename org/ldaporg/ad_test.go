@@ -191,4 +191,7 @@ func TestServerStopsAnsweringMidSearch(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("gave up after %v", d)
 	}
+	if open := r.Stats().Open; open != 0 {
+		t.Fatalf("%d connections left open", open)
+	}
 }

@@ -219,6 +219,9 @@ func TestCancelledHalfway(t *testing.T) {
 	if got := r.Stats().Searches; got > 10 {
 		t.Errorf("%d searches after cancelling at 5", got)
 	}
+	if open := r.Stats().Open; open != 0 {
+		t.Errorf("%d connections left open after the cancelled read", open)
+	}
 	// The interrupted connection is gone; a new read works.
 	c := bigConfig(s, 100)
 	c.Users[0].Options.Filter = "(uid=user0000*)"

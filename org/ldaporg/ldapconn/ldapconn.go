@@ -76,6 +76,7 @@ type Stats struct {
 	Searches int64 // search requests, one per page
 	Binds    int64 // bind requests, including the service account's
 	StartTLS int64 // StartTLS extended operations
+	Open     int64 // connections open now (idle or in use)
 }
 
 // Ops returns the number of LDAP operations other than StartTLS.
@@ -94,7 +95,7 @@ type Pool struct {
 	idle   []*Conn
 	closed bool
 
-	dials, searches, binds, starttlsN atomic.Int64
+	dials, searches, binds, starttlsN, open atomic.Int64
 }
 
 // Host returns the directory's host:port, for error messages.
@@ -169,7 +170,7 @@ func New(opts Options) (*Pool, error) {
 
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
-	return Stats{Dials: p.dials.Load(), Searches: p.searches.Load(), Binds: p.binds.Load(), StartTLS: p.starttlsN.Load()}
+	return Stats{Dials: p.dials.Load(), Searches: p.searches.Load(), Binds: p.binds.Load(), StartTLS: p.starttlsN.Load(), Open: p.open.Load()}
 }
 
 // Close closes the idle connections; connections in use are closed when
@@ -180,9 +181,17 @@ func (p *Pool) Close() error {
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, c := range idle {
-		c.l.Close()
+		p.closeConn(c)
 	}
 	return nil
+}
+
+// closeConn closes l and counts it out, once.
+func (p *Pool) closeConn(c *Conn) {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.Close()
+		p.open.Add(-1)
+	}
 }
 
 // Conn is a connection taken from a [Pool]. It must be released with
@@ -194,6 +203,7 @@ type Conn struct {
 	boundAs  string // "" anonymous or unknown after a failed bind
 	lastUsed time.Time
 	released bool
+	closed   atomic.Bool
 }
 
 // Get returns a connection bound as the pool's BindDN (if any), waiting
@@ -211,7 +221,7 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 			break
 		}
 		if c.l.IsClosing() || p.opts.Now().Sub(c.lastUsed) > p.opts.IdleTimeout {
-			c.l.Close()
+			p.closeConn(c)
 			continue
 		}
 		// A connection someone re-bound (a user's bind) goes back to the
@@ -278,12 +288,13 @@ func (p *Pool) dial(ctx context.Context) (*Conn, error) {
 	}
 	l := ldap.NewConn(nc, isTLS)
 	l.Start()
+	p.open.Add(1)
 	c := &Conn{p: p, l: l, lastUsed: p.opts.Now()}
 	if p.starttls {
 		p.starttlsN.Add(1)
 		err := c.do(dctx, op, func() error { return l.StartTLS(p.tlsConf) })
 		if err != nil {
-			l.Close()
+			p.closeConn(c)
 			var e *errcode.Error
 			if errors.As(err, &e) && e.Code != errcode.Canceled && e.Code != errcode.DeadlineExceeded && strings.Contains(err.Error(), "TLS handshake") {
 				return nil, tlsError(op, p.u.Host, err)
@@ -329,14 +340,14 @@ func (c *Conn) Release() {
 	p := c.p
 	defer func() { <-p.sem }()
 	if c.broken || c.l.IsClosing() {
-		c.l.Close()
+		p.closeConn(c)
 		return
 	}
 	c.lastUsed = p.opts.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		c.l.Close()
+		p.closeConn(c)
 		return
 	}
 	p.idle = append(p.idle, c)

@@ -310,6 +310,10 @@ func TestServerStopsAnswering(t *testing.T) {
 	if st := p.Stats(); st.Dials != 2 {
 		t.Fatalf("dials = %d, want 2 (stalled connection reused)", st.Dials)
 	}
+	p.Close()
+	if open := p.Stats().Open; open != 0 {
+		t.Fatalf("%d connections left open", open)
+	}
 }
 
 func TestContextCancelClosesConnection(t *testing.T) {
@@ -343,6 +347,10 @@ func TestContextCancelClosesConnection(t *testing.T) {
 	}
 	if p.Stats().Dials != before+1 {
 		t.Fatalf("dials = %d, want %d (interrupted connection reused)", p.Stats().Dials, before+1)
+	}
+	p.Close()
+	if open := p.Stats().Open; open != 0 {
+		t.Fatalf("%d connections left open", open)
 	}
 }
 
