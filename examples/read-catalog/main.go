@@ -43,6 +43,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -78,6 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("want exactly one URL, got %d arguments", len(pos))
 	}
 	target := pos[0]
+	// Before anything is printed (config warnings included): a URL that
+	// cannot be one is a usage error that shows it as typed.
+	if err := checkTarget(target); err != nil {
+		return err
+	}
 
 	env, err := common.Open(ctx, stderr, target, nil)
 	if err != nil {
@@ -132,6 +138,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d of %d files could not be read or parsed (listed above): %w", failed, len(urls), firstErr(results))
 	}
 	return nil
+}
+
+// checkTarget refuses a target that is not an absolute http(s) URL with a
+// host, showing it as the user typed it (a user name and password in it
+// replaced by "***").
+func checkTarget(target string) error {
+	u, err := url.Parse(target)
+	if err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.Opaque == "" {
+		return nil
+	}
+	return cli.Usagef("%q is not a URL: want an absolute https:// URL of a catalog file, an owner or a directory, e.g. https://github.com/acme/svc/blob/main/catalog-info.yaml",
+		hideUserInfo(target))
+}
+
+// hideUserInfo replaces what may be a user name and password in a URL
+// that did not parse ("https://user:pw@host/...") by "***".
+func hideUserInfo(s string) string {
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + 3
+	}
+	at := strings.LastIndex(s, "@")
+	if at < start {
+		return s
+	}
+	if slash := strings.IndexAny(s[start:], "/?#"); slash >= 0 && start+slash < at {
+		return s // the "@" is in the path, not in the authority
+	}
+	return s[:start] + "***" + s[at:]
 }
 
 // catalogFiles returns the URLs of the catalog files to read for target.

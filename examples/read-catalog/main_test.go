@@ -171,6 +171,28 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestMalformedURL: a malformed URL fails before anything is printed (not
+// even the config's warnings), and the error shows it as typed.
+func TestMalformedURL(t *testing.T) {
+	g := testenv.NewGitHub(t)
+	t.Setenv(testenv.TokenEnv, "") // an unset token would draw a warning
+	for _, tt := range []struct{ arg, want string }{
+		{"htps://github.com/acme", `"htps://github.com/acme" is not a URL`},
+		{"github.com/acme/svc", `"github.com/acme/svc" is not a URL`},
+		{"https://github.com/acme/%zz", `"https://github.com/acme/%zz" is not a URL`},
+		{"https//github.com/acme", `"https//github.com/acme" is not a URL`},
+		{"https://user:s3cr3t@exa mple.com/x", `"https://***@exa mple.com/x" is not a URL`},
+	} {
+		o := testenv.Exec(t, run, "-config", g.Config, tt.arg)
+		if o.Err == nil || !strings.Contains(o.Err.Error(), tt.want) {
+			t.Errorf("run(%q) = %v; want an error containing %s", tt.arg, o.Err, tt.want)
+		}
+		if o.Stdout != "" || o.Stderr != "" {
+			t.Errorf("run(%q) printed before failing:\nstdout: %q\nstderr: %q", tt.arg, o.Stdout, o.Stderr)
+		}
+	}
+}
+
 func TestPartialFailure(t *testing.T) {
 	g := testenv.NewGitHub(t)
 	g.AddRepo(t, "acme", "good", "catalog-info.yaml", entity("Component", "good"))
