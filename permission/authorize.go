@@ -129,7 +129,9 @@ type AuthorizeResponse struct {
 // distinct (conditions, resource) pair evaluated once.
 //
 // A service principal is allowed everything, as in Backstage: the policy
-// sees users only. An anonymous principal reaches the policy with no
+// sees users only. A service acting on behalf of a user (Backstage's obo
+// token) is decided as that user, so that a plugin cannot lend its
+// service rights to her (no confused deputy). An anonymous principal reaches the policy with no
 // user. A CONDITIONAL decision for an item with a resourceRef becomes
 // ALLOW or DENY against that resource (a missing resource is DENY); one
 // without a ref is returned as it is, for the caller to filter with.
@@ -152,7 +154,7 @@ func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, item
 	switch {
 	case a.opts.Disabled:
 		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "permission disabled", Summary: "permission.enabled is false"}}), nil
-	case who.Service != "":
+	case who.Service != "" && who.User == nil:
 		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "service principal", Summary: who.Service + " is a service; policies apply to users only"}}), nil
 	}
 	type permKey struct {

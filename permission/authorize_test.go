@@ -143,6 +143,7 @@ func TestAuthorizeCases(t *testing.T) {
 		{"basic denied", identity.Principal{User: &identity.User{EntityRef: "user:default/bob"}}, Item{ID: "1", Permission: create}, Deny},
 		{"anonymous", identity.Principal{}, Item{ID: "1", Permission: create}, Deny},
 		{"service", identity.Principal{Service: "plugin:catalog"}, Item{ID: "1", Permission: create}, Allow},
+		{"service on behalf of a user", identity.Principal{Service: "plugin:scaffolder", User: &identity.User{EntityRef: "user:default/bob"}}, Item{ID: "1", Permission: create}, Deny},
 		{"owned resource", identity.Principal{User: alice}, Item{ID: "1", Permission: read, ResourceRef: "component:default/svc-0"}, Allow},
 		{"not owned", identity.Principal{User: alice}, Item{ID: "1", Permission: read, ResourceRef: "component:default/svc-1"}, Deny},
 		{"missing resource", identity.Principal{User: alice}, Item{ID: "1", Permission: read, ResourceRef: "component:default/ghost"}, Deny},
