@@ -256,6 +256,14 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// says reports whether one of the answer's messages contains sub, in any
+// case.
+func (e *APIError) says(sub string) bool {
+	return slices.ContainsFunc(e.Errors, func(m ErrorMessage) bool {
+		return strings.Contains(strings.ToLower(m.Message), strings.ToLower(sub))
+	})
+}
+
 // Exception reports whether the answer holds an error whose exceptionName
 // ends with name (e.g. "NoSuchPathException").
 func (e *APIError) Exception(name string) bool {
@@ -607,7 +615,7 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 		if err := d.getJSON(ctx, hc, p, q, &page); err != nil {
 			var ae *APIError
 			if errors.As(err, &ae) && ((ae.Status == http.StatusNotFound && ae.Exception("NoSuchPathException")) ||
-				ae.Status == http.StatusBadRequest) {
+				(ae.Status == http.StatusBadRequest && ae.says("not a directory"))) {
 				return out, nil // no such directory, or a file
 			}
 			return nil, err

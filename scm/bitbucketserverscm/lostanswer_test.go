@@ -87,3 +87,20 @@ func TestPartialCountsWhatIsOnTheBranch(t *testing.T) {
 		t.Errorf("error %q; want it to say 2 of 3 files committed", err)
 	}
 }
+
+// TestSearchBadRequestIsAnError: only Bitbucket's "is not a directory"
+// answer means that a listed path is a file (no results); another 400 (a
+// proxy's, say) fails the search instead of finding nothing. The soak
+// found Search returning no results under such a fault.
+func TestSearchBadRequestIsAnError(t *testing.T) {
+	e := newEnv(t, "")
+	res, err := e.c.Search(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "README.md/*.txt"), nil)
+	if err != nil || len(res) != 0 {
+		t.Fatalf("Search under a file: %v, %v; want no results", res, err)
+	}
+	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultEchoCredentials, Status: http.StatusBadRequest, Times: 1})
+	res, err = e.c.Search(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "templates/**/*.yaml"), nil)
+	if scm.Code(err) != scm.InvalidArgument {
+		t.Errorf("Search under a 400: %v, %v; want InvalidArgument", res, err)
+	}
+}
