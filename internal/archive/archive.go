@@ -520,10 +520,10 @@ func (c *config) rebase(name string) (rel string, keep bool) {
 // path's length.
 func (c *config) checkPath(name, rel string) error {
 	if len(rel) > c.lim.MaxPathBytes {
-		return invalidf("archive entry %s: path longer than %d bytes; raise Limits.MaxPathBytes", abbrev(name), c.lim.MaxPathBytes)
+		return invalidf("archive entry %s: path longer than %d bytes (the MaxPathBytes limit)", abbrev(name), c.lim.MaxPathBytes)
 	}
 	if depth := strings.Count(rel, "/") + 1; depth > c.lim.MaxDepth {
-		return invalidf("archive entry %s: path deeper than %d elements; raise Limits.MaxDepth", abbrev(name), c.lim.MaxDepth)
+		return invalidf("archive entry %s: path deeper than %d elements; raise the MaxDepth limit", abbrev(name), c.lim.MaxDepth)
 	}
 	return nil
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package scm_test
+
+const raceEnabled = false
