@@ -729,3 +729,21 @@ func (r *Reader) build(results []*orgData) *org.Snapshot {
 	snap.Sort()
 	return snap
 }
+
+// String describes the reader without any secret.
+func (r *Reader) String() string {
+	return "githuborg.Reader(" + idOr(r.cfg.ID) + ": " + strings.Join(r.cfg.Orgs, ",") + " on " + r.in.Host + ")"
+}
+
+// Format prints String for every verb, so no verb shows a secret.
+func (r *Reader) Format(f fmt.State, verb rune) { orgx.Format(f, verb, r.String()) }
+
+// LogValue describes the reader without any secret.
+func (r *Reader) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+func idOr(id string) string {
+	if id == "" {
+		return "default"
+	}
+	return id
+}

@@ -720,3 +720,21 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser) *org.Snapshot {
 	snap.Sort()
 	return snap
 }
+
+// String describes the reader without any secret.
+func (r *Reader) String() string {
+	return "gitlaborg.Reader(" + idOr(r.cfg.ID) + ": " + r.cfg.Group + " on " + r.in.Host + ")"
+}
+
+// Format prints String for every verb, so no verb shows a secret.
+func (r *Reader) Format(f fmt.State, verb rune) { orgx.Format(f, verb, r.String()) }
+
+// LogValue describes the reader without any secret.
+func (r *Reader) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+func idOr(id string) string {
+	if id == "" {
+		return "default"
+	}
+	return id
+}

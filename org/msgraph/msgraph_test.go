@@ -3,8 +3,10 @@ package msgraph_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -473,5 +475,25 @@ func BenchmarkReadBudget(b *testing.B) {
 	b.ReportMetric(float64(second), "second-run-requests/op")
 	if first > 40 || second > 4 {
 		b.Errorf("requests: first %d (budget 40), second %d (budget 4)", first, second)
+	}
+}
+
+func TestNoSecretShows(t *testing.T) {
+	f := fakegraph.New(nil)
+	defer f.Close()
+	r := newReader(t, cfgFor(f), nil)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("reader", "r", r, "cfg", cfgFor(f))
+	cfgJSON, err := json.Marshal(cfgFor(f))
+	must(t, err)
+	for _, s := range []string{fmt.Sprintf("%v", r), fmt.Sprintf("%+v", r), fmt.Sprintf("%#v", r), fmt.Sprintf("%s", r), fmt.Sprintf("%q", r),
+		fmt.Sprintf("%+v", cfgFor(f)), fmt.Sprintf("%#v", cfgFor(f)), buf.String(), string(cfgJSON)} {
+		if strings.Contains(s, f.ClientSecret()) {
+			t.Errorf("the client secret shows: %s", s)
+		}
+	}
+	if !strings.Contains(r.String(), f.TenantID()) {
+		t.Errorf("String = %q", r.String())
 	}
 }

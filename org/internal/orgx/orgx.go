@@ -6,6 +6,8 @@ package orgx
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -189,4 +191,14 @@ func ReadJSON(op string, resp *http.Response, max int64, v any) error {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Status: resp.StatusCode, Msg: "the answer is not the JSON expected", Err: err}
 	}
 	return nil
+}
+
+// Format writes s for every verb, so that no verb (%v, %+v, %#v, %s, %q)
+// shows more of a reader than its description.
+func Format(f fmt.State, verb rune, s string) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", s)
+		return
+	}
+	io.WriteString(f, s)
 }
