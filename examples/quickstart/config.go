@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/config"
@@ -27,9 +29,7 @@ func showConfig(ctx context.Context, w io.Writer, configFile string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.Kind, in.Host, in.APIBaseURL, describeCredentials(in), in.ConfigPath)
 	}
 	tw.Flush()
-	for _, warn := range cfg.Warnings {
-		fmt.Fprintln(w, "warning:", warn)
-	}
+	printWarnings(w, cfg.Warnings)
 
 	fmt.Fprintln(w, "\nWhat URLs mean:")
 	tw = table(w)
@@ -77,6 +77,31 @@ func showConfig(ctx context.Context, w io.Writer, configFile string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.base, c.rel, resolved, edit)
 	}
 	return tw.Flush()
+}
+
+// unsetVariable matches the warning of config.Load for a variable that is
+// not set.
+var unsetVariable = regexp.MustCompile(`: environment variables? (.+) (?:is|are) not set; the value is left unset$`)
+
+// printWarnings prints the config's warnings, the many "variable not set"
+// ones of a first run folded into one line that explains them.
+func printWarnings(w io.Writer, warnings []string) {
+	var unset []string
+	for _, warn := range warnings {
+		if m := unsetVariable.FindStringSubmatch(warn); m != nil {
+			for _, name := range strings.Split(m[1], ", ") {
+				if name = strings.Trim(name, `"`); !slices.Contains(unset, name) {
+					unset = append(unset, name)
+				}
+			}
+			continue
+		}
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	if len(unset) > 0 {
+		fmt.Fprintf(w, "(%d variables are not set: %s. Their tokens are left unset, so these integrations read anonymously, which is fine here: the fake world below brings its own.)\n",
+			len(unset), strings.Join(unset, ", "))
+	}
 }
 
 // describeCredentials says which kinds of credential an integration has,

@@ -40,6 +40,8 @@ func run(ctx context.Context, out io.Writer, configFile string) error {
 		return fmt.Errorf("starting the fake servers: %w", err)
 	}
 	defer w.close()
+	// Each step is a function in a file of its own, printing to out; to
+	// add one, write it and add one line here.
 	steps := []struct {
 		title string
 		run   func(ctx context.Context, w *world, out io.Writer) error

@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+var loopbackHTTPS = regexp.MustCompile(`https://127\.0\.0\.1[:/]`)
+
 // TestQuickstart runs the whole quickstart and checks the facts it prints:
 // the request counts are the library's budgets, and no secret of the fake
 // world ever appears in the output.
@@ -56,6 +58,18 @@ func TestQuickstart(t *testing.T) {
 	}
 	if strings.Contains(got, userToken) {
 		t.Error("output shows the user's token")
+	}
+	// The first screen: no wall of "variable not set" warnings, at most
+	// one line that explains them; every fake shown with the scheme it
+	// serves (plain http).
+	if n := strings.Count(got, "is not set"); n > 0 {
+		t.Errorf("output has %d \"is not set\" warnings; want them folded into one line", n)
+	}
+	if n := strings.Count(got, "variables are not set"); n > 1 {
+		t.Errorf("output explains the unset variables %d times; want at most once", n)
+	}
+	if loopbackHTTPS.MatchString(got) {
+		t.Errorf("output shows a fake server with https://; the fakes serve plain http")
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", got)

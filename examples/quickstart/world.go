@@ -252,7 +252,8 @@ func templateRepo() fs.FS {
 	return files
 }
 
-// webURL returns the web URL of a path on a fake's host.
+// webURL returns the web URL of a path on a fake's host, with the scheme
+// the fake really serves (plain http on loopback).
 func webURL(host string, parts ...string) string {
-	return "https://" + host + "/" + strings.Join(parts, "/")
+	return "http://" + host + "/" + strings.Join(parts, "/")
 }
