@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net/http"
 	"os"
 
+	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/org/ldaporg"
 )
 
 // A Backstage auth.providers.ldap.<env> block becomes an Authenticator,
@@ -68,4 +72,54 @@ func ExampleNew_insecure() {
 	fmt.Println(err)
 	// Output:
 	// ldapconn.New: plain ldap:// without StartTLS sends passwords in clear: use ldaps://, StartTLS, or set insecure explicitly (InvalidArgument)
+}
+
+// Wiring sign-in and org reading into a portal, as the README shows. (Not
+// run: it needs a directory.)
+func Example_wiring() {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	run := func() error {
+		cfg, err := config.Load(ctx, &config.Options{Lookup: os.LookupEnv}, "app-config.yaml")
+		if err != nil {
+			return err
+		}
+		handler, err := auth.New(&auth.Options{BaseURL: "https://portal.example.com/api/auth", Secret: integrations.NewSecret(os.Getenv("SESSION_SECRET"))})
+		if err != nil {
+			return err
+		}
+
+		var lc ldapauth.Config
+		if err := cfg.Decode("auth.providers.ldap.production", &lc); err != nil {
+			return err
+		}
+		ldap, err := ldapauth.New(lc, &ldapauth.Options{Logger: logger})
+		if err != nil {
+			return err // e.g. plain ldap:// without StartTLS and without insecure: true
+		}
+		defer ldap.Close()
+		if err := handler.Register("ldap", "production", ldap); err != nil {
+			return err
+		}
+		// ClientAddr puts r.RemoteAddr in the context, so failures also back off per client address.
+		http.Handle("/api/auth/", ldapauth.ClientAddr(handler))
+
+		var providers map[string]ldaporg.Config
+		if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
+			return err
+		}
+		reader, err := ldaporg.New(providers["corp"], nil)
+		if err != nil {
+			return err
+		}
+		defer reader.Close()
+		snap, err := reader.Read(ctx) // *org.Snapshot: sorted, valid, never partial
+		if err != nil {
+			return err
+		}
+		return snap.WriteYAML(os.Stdout)
+	}
+	if err := run(); err != nil {
+		log.Print(err)
+	}
 }

@@ -597,3 +597,16 @@ func BenchmarkSignIn(b *testing.B) {
 		})
 	}
 }
+
+func TestConfigNeverShowsTheSecret(t *testing.T) {
+	c := ldapauth.Config{}
+	c.LDAPAuthenticationOptions.AdminPassword = integrations.NewSecret("hunter2-service")
+	b, _ := json.Marshal(c)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("cfg", "c", c)
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v", c, c, c), string(b), logs.String()} {
+		if strings.Contains(s, "hunter2") {
+			t.Fatalf("secret shown: %s", s)
+		}
+	}
+}

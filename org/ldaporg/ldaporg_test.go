@@ -2,7 +2,9 @@ package ldaporg_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"slices"
@@ -360,5 +362,34 @@ func BenchmarkReadBigDirectory(b *testing.B) {
 			// What the snapshot keeps: the output, not the directory.
 			b.ReportMetric(float64(retained), "retained-bytes/op")
 		})
+	}
+}
+
+func TestInsecureWarnsOnceAndSecretNeverShown(t *testing.T) {
+	s := need(t)
+	no := false
+	c := bigConfig(s, 50)
+	c.Target, c.StartTLS, c.Insecure, c.TLS = s.LDAPURL, &no, true, nil
+	c.Users[0].Options.Filter = "(uid=user0000*)"
+	c.Groups = nil
+	var logs strings.Builder
+	r, err := ldaporg.New(c, &ldaporg.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for range 2 {
+		if snap, err := r.Read(t.Context()); err != nil || len(snap.Users) != 10 {
+			t.Fatalf("plain read: %v", err)
+		}
+	}
+	if n := strings.Count(logs.String(), "insecure"); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, logs.String())
+	}
+	b, _ := json.Marshal(c)
+	for _, out := range []string{logs.String(), fmt.Sprintf("%v %+v %#v", c, *c.Bind, *c.Bind), string(b)} {
+		if strings.Contains(out, testsvc.SlapdServicePassword) {
+			t.Fatalf("secret shown: %s", out)
+		}
 	}
 }
