@@ -1,0 +1,70 @@
+package githuborg_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"testing"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/org/orgtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// TestGitHubApp reads through a GitHub App installation, minted by the
+// credential resolver: with Organization › Members (read) it works (2
+// requests for the installation token, 1 query), without it the error
+// names the permission.
+func TestGitHubApp(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	for _, tt := range []struct {
+		name  string
+		perms map[string]string
+		code  errcode.Code
+	}{
+		{"members read", map[string]string{"members": "read", "metadata": "read"}, errcode.OK},
+		{"no members permission", map[string]string{"contents": "read", "metadata": "read"}, errcode.PermissionDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+			defer fake.Close()
+			must(t, orgtest.SeedGitHub(fake, "acme"))
+			must(t, fake.AddApp(fakegithub.App{ID: 77, PublicKey: &key.PublicKey, Permissions: tt.perms}))
+			if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 77, Account: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+			reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+				Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+				Apps: []integrations.GitHubAppConfig{{AppID: 77, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+			must(t, err)
+			res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+			must(t, err)
+			r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host(), Orgs: []string{"acme"}}, &githuborg.Options{Registry: reg, Resolver: res})
+			must(t, err)
+			snap, err := r.Read(context.Background())
+			if errcode.CodeOf(err) != tt.code {
+				t.Fatalf("err = %v, want %v", err, tt.code)
+			}
+			if tt.code == errcode.OK {
+				if len(snap.Users) != len(orgtest.People) {
+					t.Errorf("%d users", len(snap.Users))
+				}
+				if n := fake.Stats().API; n != 3 {
+					t.Errorf("requests = %d, want 3 (installation lookup, token mint, one query)", n)
+				}
+				return
+			}
+			if !strings.Contains(err.Error(), "Members (read)") {
+				t.Errorf("err = %v does not name the permission", err)
+			}
+		})
+	}
+}
