@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -173,6 +174,19 @@ func (s *Store) String() string { return "redisstore.Store(" + s.prefix + ")" }
 
 // LogValue describes the store without any secret.
 func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// GoString describes the store without any secret.
+func (s *Store) GoString() string { return "&redisstore.Store{Prefix: " + strconv.Quote(s.prefix) + "}" }
+
+// Format prints String for every verb (GoString for %#v), so that no verb
+// shows the encryption key or the connection's password.
+func (s *Store) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
 
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
