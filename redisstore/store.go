@@ -176,7 +176,9 @@ func (s *Store) String() string { return "redisstore.Store(" + s.prefix + ")" }
 func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // GoString describes the store without any secret.
-func (s *Store) GoString() string { return "&redisstore.Store{Prefix: " + strconv.Quote(s.prefix) + "}" }
+func (s *Store) GoString() string {
+	return "&redisstore.Store{Prefix: " + strconv.Quote(s.prefix) + "}"
+}
 
 // Format prints String for every verb (GoString for %#v), so that no verb
 // shows the encryption key or the connection's password.
