@@ -123,6 +123,9 @@ func ParseCSV(name string, r io.Reader) (*File, error) {
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}
+		if strings.HasPrefix(rec[0], "#") || (len(rec) == 1 && rec[0] == "") {
+			continue // an indented comment, or a line of blanks
+		}
 		l := Line{Kind: rec[0], Number: n, Text: strings.Join(rec, ", ")}
 		switch rec[0] {
 		case "p":

@@ -38,7 +38,8 @@ type Options struct {
 	// permission.rbac.admin.superUsers (groups: direct members only).
 	SuperUsers []string
 	// UseOwnershipEntityRefs also trusts the user's ownership refs (her
-	// token's ent claim) for role bindings, as the RBAC plugin's
+	// token's ent claim) for direct role bindings (g lines naming those
+	// refs, without inheritance), as the RBAC plugin's
 	// useOwnershipEntityRefs. Otherwise only the Membership counts.
 	UseOwnershipEntityRefs bool
 	// Conditional are conditional policies (see [ParseConditional]).
@@ -428,13 +429,12 @@ func (p *Policy) entry(user *identity.User) *userEntry {
 			if rk == uk || !strings.HasPrefix(rk, "group:") || slices.ContainsFunc(n.groups, func(g *groupEntry) bool { return g.ref == rk }) {
 				continue
 			}
-			ge := p.groups[rk]
-			if ge == nil {
-				ge = &groupEntry{ref: rk, roles: make(roleSet, p.words)}
-				for _, b := range p.bindings[rk] {
-					ge.roles.add(b.role)
-					ge.via = append(ge.via, roleVia{b.role, []string{rk}, b.line})
-				}
+			// The token's refs count for their direct bindings only, as
+			// in the RBAC plugin.
+			ge := &groupEntry{ref: rk, roles: make(roleSet, p.words)}
+			for _, b := range p.bindings[rk] {
+				ge.roles.add(b.role)
+				ge.via = append(ge.via, roleVia{b.role, []string{rk}, b.line})
 			}
 			n.groups = append(n.groups, ge)
 			n.roles.or(ge.roles)

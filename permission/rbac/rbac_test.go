@@ -254,6 +254,13 @@ func TestConditionalPolicies(t *testing.T) {
 	}
 }
 
+func TestParseCSVCommentsAndQuotes(t *testing.T) {
+	f, err := ParseCSV("p.csv", strings.NewReader("  # indented comment\n   \n\"p\", \"role:default/a\", catalog.entity.create, create, allow\n"))
+	if err != nil || len(f.Lines) != 1 || f.Lines[0].Number != 3 || f.Lines[0].Object != "catalog.entity.create" {
+		t.Fatalf("%+v, %v", f, err)
+	}
+}
+
 func TestParseCSVErrors(t *testing.T) {
 	tests := []struct {
 		name  string
