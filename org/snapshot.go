@@ -155,6 +155,9 @@ type anyDoc struct {
 // (call [Snapshot.Sort] first for a deterministic file).
 func (s *Snapshot) WriteYAML(w io.Writer) error {
 	const op = "org.WriteYAML"
+	if len(s.Groups) == 0 && len(s.Users) == 0 {
+		return nil // an empty catalog file
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
