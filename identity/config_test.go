@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/config"
@@ -53,5 +54,30 @@ func TestSignInConfigFromAppConfig(t *testing.T) {
 	}
 	if _, err := NewSignInResolver("microsoft", ms, NewSnapshotCatalog(snapshot()), nil); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("allowedDomain (typo) accepted: %v", err)
+	}
+}
+
+func TestResolversFromConfig(t *testing.T) {
+	cfg, err := config.LoadBytes(context.Background(), nil, []byte(appConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The microsoft entry has a misspelt option: refused, naming it.
+	if _, err := ResolversFromConfig(cfg, "development", nil, NewSnapshotCatalog(snapshot()), nil); errcode.CodeOf(err) != errcode.InvalidArgument ||
+		!strings.Contains(err.Error(), "auth.providers.microsoft.development.signIn") {
+		t.Fatalf("err = %v", err)
+	}
+	good := strings.Replace(appConfig, "allowedDomain:", "allowedDomains:", 1)
+	good = strings.Replace(good, "allowedDomains: example.com", "allowedDomains: [example.com]", 1)
+	cfg, err = config.LoadBytes(context.Background(), nil, []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ResolversFromConfig(cfg, "development", nil, NewSnapshotCatalog(snapshot()), nil)
+	if err != nil || len(rs) != 2 || rs["github"] == nil || rs["microsoft"] == nil {
+		t.Fatalf("%v, %v", rs, err)
+	}
+	if rs, err := ResolversFromConfig(cfg, "production", nil, NewSnapshotCatalog(snapshot()), nil); err != nil || len(rs) != 0 {
+		t.Errorf("production: %v, %v", rs, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/internal/errcode"
 )
 
@@ -31,4 +32,37 @@ func BackstageIdentityFunc(resolvers map[string]*SignInResolver, is *Issuer) fun
 		return &auth.BackstageIdentity{Token: bi.Token, ExpiresInSeconds: bi.ExpiresInSeconds,
 			Identity: auth.BackstageUserRef{Type: "user", UserEntityRef: bi.Identity.EntityRef, OwnershipEntityRefs: bi.Identity.OwnershipEntityRefs}}, nil
 	}
+}
+
+// ResolversFromConfig builds the sign-in resolvers of every provider that
+// has auth.providers.<id>.<env>.signIn in cfg, by provider id; the
+// provider's type is its id, as in Backstage (github, gitlab, microsoft,
+// google, okta, bitbucket, oidc, ldap), unless types maps the id to
+// another. A provider without signIn is left out (its sign-ins are then
+// refused by [BackstageIdentityFunc]). Errors name the provider.
+func ResolversFromConfig(cfg *config.Config, env string, types map[string]string, c Catalog, opts *ResolverOptions) (map[string]*SignInResolver, error) {
+	const op = "identity.ResolversFromConfig"
+	var providers map[string]map[string]struct {
+		SignIn *SignInConfig `json:"signIn"`
+	}
+	if err := cfg.Decode("auth.providers", &providers); err != nil {
+		return nil, err
+	}
+	out := map[string]*SignInResolver{}
+	for id, envs := range providers {
+		sc := envs[env].SignIn
+		if sc == nil {
+			continue
+		}
+		typ := id
+		if t, ok := types[id]; ok {
+			typ = t
+		}
+		r, err := NewSignInResolver(typ, *sc, c, opts)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "auth.providers." + id + "." + env + ".signIn", Err: err}
+		}
+		out[id] = r
+	}
+	return out, nil
 }
