@@ -110,7 +110,7 @@ func FuzzReadTarGz(f *testing.F) {
 func shapeLimits(raise bool) archive.Limits {
 	lim := archive.Limits{MaxFiles: 2000, MaxBytes: 1 << 20, MaxFileBytes: 64 << 10, MaxArchiveBytes: 64 << 20}
 	if raise {
-		lim.MaxFiles, lim.MaxDepth, lim.MaxPathBytes = 1<<20, 1<<20, 4<<20
+		lim.MaxFiles, lim.MaxDepth, lim.MaxPathBytes = 1<<17, 1<<20, 1<<20
 	}
 	return lim
 }
@@ -196,9 +196,9 @@ func FuzzReadTarGzShape(f *testing.F) {
 	f.Fuzz(func(t *testing.T, depth uint32, elemLen uint16, count uint16, distinct, raise bool) {
 		lim := shapeLimits(raise)
 		// A tar name may be up to 1 MiB (a pax record); the entries' names
-		// together stay within 4 MiB.
-		n := 1 + int(count%512)
-		names := shapeNames(int(depth%(1<<17)), 1+int(elemLen%300), n, distinct, min(1<<20-64, 4<<20/n))
+		// together stay within 1 MiB, to keep executions fast.
+		n := 1 + int(count%256)
+		names := shapeNames(int(depth%(1<<17)), 1+int(elemLen%300), n, distinct, 1<<20/n)
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		tw := tar.NewWriter(zw)
@@ -225,8 +225,8 @@ func FuzzReadZipShape(f *testing.F) {
 	f.Add(uint32(200), uint16(20), uint16(50), true, true)
 	f.Fuzz(func(t *testing.T, depth uint32, elemLen uint16, count uint16, distinct, raise bool) {
 		lim := shapeLimits(raise)
-		n := 1 + int(count%1024)
-		names := shapeNames(int(depth%(1<<16)), 1+int(elemLen%300), n, distinct, min(65_535-16, 8<<20/n))
+		n := 1 + int(count%256)
+		names := shapeNames(int(depth%(1<<16)), 1+int(elemLen%300), n, distinct, min(65_535-16, 1<<20/n))
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
 		for _, name := range names {
