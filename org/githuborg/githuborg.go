@@ -321,8 +321,16 @@ type orgRead struct {
 	r      *Reader
 	hc     *http.Client
 	login  string
-	pages  PageSizes
 	onPage func(users, groups int)
+
+	mu    sync.Mutex // guards pages, shared by concurrent queries
+	pages PageSizes  // halved for the rest of the read after a refusal
+}
+
+func (o *orgRead) pageSizes() PageSizes {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.pages
 }
 
 const memberFields = `login id name email avatarUrl`
@@ -498,11 +506,12 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 const maxHalvings = 7
 
 // adaptive sends the query build returns for the current page sizes,
-// halving them after a resource-limit error or a timeout, and decodes the
-// data into out.
+// halving them after a resource-limit error or a timeout (for the rest of
+// the organisation's read: the pages that follow are as heavy), and
+// decodes the data into out.
 func (o *orgRead) adaptive(ctx context.Context, build func(PageSizes) (string, map[string]any), out any) error {
-	ps := o.pages
 	for attempt := 0; ; attempt++ {
+		ps := o.pageSizes()
 		q, vars := build(ps)
 		err := o.post(ctx, q, vars, out)
 		if err == nil || !shrinkable(err) || attempt >= maxHalvings || ctx.Err() != nil {
@@ -511,7 +520,12 @@ func (o *orgRead) adaptive(ctx context.Context, build func(PageSizes) (string, m
 		if ps.Teams == 1 && ps.TeamMembers == 1 && ps.OrganizationMembers == 1 {
 			return err
 		}
-		ps = PageSizes{Teams: max(1, ps.Teams/2), TeamMembers: max(1, ps.TeamMembers/2), OrganizationMembers: max(1, ps.OrganizationMembers/2)}
+		o.mu.Lock()
+		if o.pages == ps { // another query may have halved them already
+			o.pages = PageSizes{Teams: max(1, ps.Teams/2), TeamMembers: max(1, ps.TeamMembers/2), OrganizationMembers: max(1, ps.OrganizationMembers/2)}
+		}
+		ps = o.pages
+		o.mu.Unlock()
 		if o.r.opts.Logger != nil {
 			o.r.opts.Logger.InfoContext(ctx, "githuborg: halving page sizes", "org", o.login, "teams", ps.Teams,
 				"teamMembers", ps.TeamMembers, "members", ps.OrganizationMembers, "cause", err.Error())

@@ -387,3 +387,39 @@ func BenchmarkReadBudget(b *testing.B) {
 		b.Errorf("requests = %d, budget 120", reqs)
 	}
 }
+
+// TestTimeoutHalvesThePage: one 504 or one request timing out costs one
+// more request with smaller pages, and the read goes on.
+func TestTimeoutHalvesThePage(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fault fakegithub.Fault
+		opts  func(*githuborg.Options)
+	}{
+		{"gateway timeout", fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 504, Times: 1}, nil},
+		{"client timeout", fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: 5 * time.Second, Times: 1},
+			func(o *githuborg.Options) { o.RequestTimeout = 300 * time.Millisecond }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			seedBig(t, w.fake, 150, 30, 3)
+			want, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, nil).Read(context.Background())
+			must(t, err)
+			w.fake.ResetStats()
+			w.fake.Inject(tt.fault)
+			got, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, tt.opts).Read(context.Background())
+			must(t, err)
+			var a, b bytes.Buffer
+			must(t, want.WriteYAML(&a))
+			must(t, got.WriteYAML(&b))
+			if a.String() != b.String() {
+				t.Error("the snapshot differs after the halving")
+			}
+			// 2 pages before; the failed request, then 150 members in
+			// pages of 50.
+			if n := w.fake.Stats().API; n != 4 {
+				t.Errorf("requests = %d, want 4", n)
+			}
+		})
+	}
+}

@@ -258,17 +258,27 @@ const groupFields = `id fullPath name description avatarUrl parent { fullPath }`
 
 // read is one Read's state.
 type read struct {
-	r     *Reader
-	hc    *http.Client
-	prog  *orgx.Progress
-	pages struct{ groups, members int }
+	r    *Reader
+	hc   *http.Client
+	prog *orgx.Progress
+
+	mu    sync.Mutex // guards pages, shared by concurrent queries
+	pages pageSizes  // halved for the rest of the read after a refusal
+}
+
+type pageSizes struct{ groups, members int }
+
+func (rd *read) pageSizes() pageSizes {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	return rd.pages
 }
 
 // Read reads the configured group tree.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	meter := &orgx.Meter{}
 	rd := &read{r: r, prog: orgx.NewProgress(r.opts.Progress, "gitlab:"+r.cfg.ID, meter, r.opts.Now)}
-	rd.pages.groups, rd.pages.members = 100, 100
+	rd.pages = pageSizes{100, 100}
 	rd.hc = orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
 		return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
 			Request: credentials.Request{Host: r.in.Host, Owner: r.cfg.Group, Policy: credentials.NoUser}}
@@ -317,9 +327,9 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 				} `json:"descendantGroups"`
 			} `json:"group"`
 		}
-		err := rd.adaptive(ctx, func() (string, map[string]any) {
-			return q.String(), map[string]any{"root": rd.r.cfg.Group, "first": rd.pages.groups, "after": after,
-				"mFirst": rd.pages.members, "rel": rd.r.relations}
+		err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+			return q.String(), map[string]any{"root": rd.r.cfg.Group, "first": ps.groups, "after": after,
+				"mFirst": ps.members, "rel": rd.r.relations}
 		}, &data)
 		if err != nil {
 			return nil, err
@@ -415,8 +425,8 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 		FullPath     string      `json:"fullPath"`
 		GroupMembers *memberConn `json:"groupMembers"`
 	}
-	err := rd.adaptive(ctx, func() (string, map[string]any) {
-		vars := map[string]any{"mFirst": rd.pages.members, "rel": rd.r.relations}
+	err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+		vars := map[string]any{"mFirst": ps.members, "rel": rd.r.relations}
 		for i, g := range batch {
 			vars[fmt.Sprintf("p%d", i)] = g.FullPath
 			vars[fmt.Sprintf("c%d", i)] = g.GroupMembers.PageInfo.EndCursor
@@ -490,18 +500,23 @@ func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 
 const maxHalvings = 7
 
-func (rd *read) adaptive(ctx context.Context, build func() (string, map[string]any), out any) error {
+func (rd *read) adaptive(ctx context.Context, build func(pageSizes) (string, map[string]any), out any) error {
 	for attempt := 0; ; attempt++ {
-		q, vars := build()
+		ps := rd.pageSizes()
+		q, vars := build(ps)
 		err := rd.post(ctx, q, vars, out)
 		var s errShrink
-		if err == nil || !errors.As(err, &s) || attempt >= maxHalvings || ctx.Err() != nil ||
-			(rd.pages.groups == 1 && rd.pages.members == 1) {
+		if err == nil || !errors.As(err, &s) || attempt >= maxHalvings || ctx.Err() != nil || (ps.groups == 1 && ps.members == 1) {
 			return err
 		}
-		rd.pages.groups, rd.pages.members = max(1, rd.pages.groups/2), max(1, rd.pages.members/2)
+		rd.mu.Lock()
+		if rd.pages == ps { // another query may have halved them already
+			rd.pages = pageSizes{max(1, ps.groups/2), max(1, ps.members/2)}
+		}
+		ps = rd.pages
+		rd.mu.Unlock()
 		if rd.r.opts.Logger != nil {
-			rd.r.opts.Logger.InfoContext(ctx, "gitlaborg: halving page sizes", "groups", rd.pages.groups, "members", rd.pages.members, "cause", err.Error())
+			rd.r.opts.Logger.InfoContext(ctx, "gitlaborg: halving page sizes", "groups", ps.groups, "members", ps.members, "cause", err.Error())
 		}
 	}
 }
