@@ -501,3 +501,33 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestAuthenticate(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice", Ent: []string{"user:default/alice", "group:default/a"}})
+	v, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
+	for _, tt := range []struct {
+		header string
+		ok     bool
+	}{
+		{"Bearer " + tok.Token, true},
+		{"bearer " + tok.Token, true},
+		{"", false},
+		{"Basic " + tok.Token, false},
+		{"Bearer ", false},
+		{"Bearer " + tok.Token + "x", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/api/permission/authorize", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		p, err := v.Authenticate(r)
+		if tt.ok != (err == nil) || (tt.ok && p.User.EntityRef != "user:default/alice") {
+			t.Errorf("%.20q: %+v, %v", tt.header, p, err)
+		}
+		if err != nil && errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Errorf("code %v", errcode.CodeOf(err))
+		}
+	}
+}

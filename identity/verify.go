@@ -495,3 +495,20 @@ func parseJWK(k JWK) (any, error) {
 	}
 	return nil, nil
 }
+
+// Authenticate verifies the bearer token of r (Authorization: Bearer …)
+// and returns the user as a [Principal]. It fits permission.Handler's who
+// argument. A request without a bearer token, or with one that does not
+// verify, gives an Unauthorized *errcode.Error.
+func (v *Verifier) Authenticate(r *http.Request) (Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return Principal{}, errcode.New(errcode.Unauthorized, "identity.Authenticate", "no bearer token")
+	}
+	c, err := v.Verify(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: c.User()}, nil
+}

@@ -458,3 +458,45 @@ permission:
 		t.Errorf("super user: %+v", d)
 	}
 }
+
+func TestLiveReloadKeepsPolicyOnError(t *testing.T) {
+	csv, _ := os.ReadFile("testdata/policy.csv")
+	fsys := fstest.MapFS{"policy.csv": {Data: csv}}
+	c := &Config{Enabled: true}
+	c.RBAC.PoliciesCSVFile = "policy.csv"
+	live := NewLive(nil)
+	q := permission.Query{Permission: perm(permission.CatalogEntityCreate)}
+	if _, err := live.Decide(context.Background(), q, user("user:default/alice")); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Errorf("before load: %v", err)
+	}
+	if err := live.Reload(fsys, c, testOrg()); err != nil {
+		t.Fatal(err)
+	}
+	decide := func() permission.Result {
+		d, err := live.Decide(context.Background(), q, user("user:default/alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Result
+	}
+	if decide() != permission.Allow {
+		t.Fatal("alice not allowed")
+	}
+	// A bad edit: the first line is fine and would revoke alice's right,
+	// the second is broken. Nothing of it is applied.
+	fsys["policy.csv"] = &fstest.MapFile{Data: []byte("p, role:default/registrar, catalog.entity.create, create, deny\np, role:default/x, y, creat, allow\n")}
+	if err := live.Reload(fsys, c, testOrg()); errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "policy.csv:2") {
+		t.Fatalf("bad reload: %v", err)
+	}
+	if decide() != permission.Allow {
+		t.Error("a refused file changed the policy")
+	}
+	// A good edit applies.
+	fsys["policy.csv"] = &fstest.MapFile{Data: []byte("p, role:default/registrar, catalog.entity.create, create, deny\ng, user:default/alice, role:default/registrar\n")}
+	if err := live.Reload(fsys, c, testOrg()); err != nil {
+		t.Fatal(err)
+	}
+	if decide() != permission.Deny {
+		t.Error("reload not applied")
+	}
+}

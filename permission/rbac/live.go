@@ -1,0 +1,54 @@
+package rbac
+
+import (
+	"context"
+	"io/fs"
+	"sync/atomic"
+
+	"github.com/scmkit/scmkit/identity"
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/permission"
+)
+
+// Live is a [Policy] that can be reloaded while it serves decisions, as
+// permission.rbac.policyFileReload does: [Live.Reload] builds a new policy
+// from the files and organisation and swaps it in atomically; when the
+// files are bad it returns the error and the policy in force stays as it
+// was — nothing is half loaded. The zero Live denies everything until the
+// first successful load.
+type Live struct {
+	p atomic.Pointer[Policy]
+}
+
+// NewLive returns a Live serving p (nil: deny until loaded).
+func NewLive(p *Policy) *Live {
+	l := &Live{}
+	if p != nil {
+		l.p.Store(p)
+	}
+	return l
+}
+
+// Reload loads the files c names from fsys against m, as [Load], and
+// serves the result from the next decision on. On error the current
+// policy is kept.
+func (l *Live) Reload(fsys fs.FS, c *Config, m *Membership) error {
+	p, err := Load(fsys, c, m)
+	if err != nil {
+		return err
+	}
+	l.p.Store(p)
+	return nil
+}
+
+// Policy returns the policy in force, or nil.
+func (l *Live) Policy() *Policy { return l.p.Load() }
+
+// Decide implements [permission.Policy] with the policy in force.
+func (l *Live) Decide(ctx context.Context, q permission.Query, user *identity.User) (permission.Decision, error) {
+	p := l.p.Load()
+	if p == nil {
+		return permission.Decision{}, errcode.New(errcode.Unavailable, "rbac.Live", "no policy loaded")
+	}
+	return p.Decide(ctx, q, user)
+}
