@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -247,6 +248,7 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 	}
 	now := a.now()
 	userKey := strings.ToLower(username)
+	clientAddr = addrKey(clientAddr)
 	if at, ok := a.byUser.begin(userKey, now); !ok {
 		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
 	}
@@ -275,6 +277,22 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 		}
 	}
 	return res, err
+}
+
+// addrKey is the back-off key of a client address: an IPv4 address as it
+// is, an IPv6 address by its /64 prefix (one host usually owns the whole
+// /64), anything else as given.
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // checkInput refuses what must never reach the directory.

@@ -374,6 +374,18 @@ func TestBackoff(t *testing.T) {
 	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "198.51.100.8"); err != nil {
 		t.Fatalf("another address: %v", err)
 	}
+	// IPv6 clients are counted by their /64.
+	for i := range 5 {
+		if _, err := a.AuthenticateFrom(ctx, fmt.Sprintf("v6spray%d", i), "x", fmt.Sprintf("2001:db8:1:2::%x", i+1)); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("v6 spray %d: %v", i, err)
+		}
+	}
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "2001:db8:1:2:ffff::1"); errcode.CodeOf(err) != errcode.RateLimited {
+		t.Fatalf("same /64: %v, want RateLimited", err)
+	}
+	if _, err := a.AuthenticateFrom(ctx, "alice", "alice-password", "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
 }
 
 func TestParallelGuessesCannotSlipPastTheLimit(t *testing.T) {

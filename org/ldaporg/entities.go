@@ -105,7 +105,7 @@ func (r *Reader) uuidOf(e *ldap.Entry) string {
 	return ""
 }
 
-func (r *Reader) meta(e *ldap.Entry, nameAttr, descAttr, rdnAttr string) (org.Metadata, entry, string) {
+func (r *Reader) meta(e *ldap.Entry, nameAttr, descAttr, rdnAttr string) (org.Metadata, entry) {
 	ent := entry{dn: r.dnOf(e), rdn: first(e, rdnAttr), uuid: r.uuidOf(e)}
 	md := org.Metadata{Name: first(e, nameAttr), Description: first(e, descAttr), Annotations: map[string]string{}}
 	if ent.rdn != "" {
@@ -117,11 +117,11 @@ func (r *Reader) meta(e *ldap.Entry, nameAttr, descAttr, rdnAttr string) (org.Me
 	if ent.dn != "" {
 		md.Annotations[AnnotationDN] = ent.dn
 	}
-	return md, ent, ""
+	return md, ent
 }
 
 func (r *Reader) user(e *ldap.Entry, blk Search[UserMap], m UserMap) (org.User, entry, string) {
-	md, ent, _ := r.meta(e, m.Name, m.Description, m.RDN)
+	md, ent := r.meta(e, m.Name, m.Description, m.RDN)
 	u := org.User{Metadata: md, Spec: org.UserSpec{MemberOf: []string{}}}
 	u.Spec.Profile = org.Profile{DisplayName: first(e, m.DisplayName), Email: first(e, m.Email), Picture: first(e, m.Picture)}
 	if w := applySet(&u.Metadata, nil, &u.Spec.Profile, blk.Set); w != "" {
@@ -135,7 +135,7 @@ func (r *Reader) user(e *ldap.Entry, blk Search[UserMap], m UserMap) (org.User, 
 }
 
 func (r *Reader) group(e *ldap.Entry, blk Search[GroupMap], m GroupMap) (org.Group, entry, string) {
-	md, ent, _ := r.meta(e, m.Name, m.Description, m.RDN)
+	md, ent := r.meta(e, m.Name, m.Description, m.RDN)
 	g := org.Group{Metadata: md, Spec: org.GroupSpec{Type: "unknown", Children: []string{}}}
 	if t := first(e, m.Type); t != "" {
 		g.Spec.Type = t

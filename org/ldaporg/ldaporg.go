@@ -41,7 +41,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -73,15 +72,23 @@ type Options struct {
 	// TLS, if set, is the base TLS configuration, used instead of the one
 	// built from the tls block.
 	TLS *tls.Config
+	// Progress, when set, receives a report after every page and at the
+	// end (phase "users", "groups", "done"), from Read's goroutine.
+	// Requests counts LDAP searches.
+	Progress org.ProgressFunc
+	// Source names the reader in progress reports, e.g. "ldapOrg:corp";
+	// default "ldapOrg:" and the target's host.
+	Source string
 }
 
 // Reader reads one ldapOrg provider. It implements [org.Reader] and is
 // safe for concurrent use.
 type Reader struct {
-	cfg  Config
-	pool *ldapconn.Pool
-	once sync.Once
-	log  *slog.Logger
+	cfg      Config
+	pool     *ldapconn.Pool
+	log      *slog.Logger
+	progress org.ProgressFunc
+	source   string
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -114,7 +121,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{cfg: cfg, pool: p, log: opts.Logger}
+	r := &Reader{cfg: cfg, pool: p, log: opts.Logger, progress: opts.Progress, source: opts.Source}
+	if r.source == "" {
+		r.source = "ldapOrg:" + p.Host()
+	}
 	if (p.PlainText() || skip) && r.log != nil {
 		r.log.Warn("ldaporg: insecure is set: the bind secret and the directory's data may cross the network in clear or to an unverified server", slog.String("target", p.URL()))
 	}
@@ -155,9 +165,16 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	}()
 	snap := &org.Snapshot{}
 	var users, groups []entry
+	searches0 := r.pool.Stats().Searches
+	report := func(phase string) {
+		if r.progress != nil {
+			r.progress(org.Progress{Source: r.source, Phase: phase, Users: len(snap.Users), Groups: len(snap.Groups),
+				Requests: int(r.pool.Stats().Searches - searches0), RateLimitRemaining: -1})
+		}
+	}
 	for i, blk := range r.cfg.Users {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.DisplayName, m.Email, m.Picture, m.MemberOf), []string{m.MemberOf}, snap, func(e *ldap.Entry) {
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.DisplayName, m.Email, m.Picture, m.MemberOf), []string{m.MemberOf}, snap, func() { report("users") }, func(e *ldap.Entry) {
 			u, ent, w := r.user(e, blk, m)
 			if w != "" {
 				snap.Warnings = append(snap.Warnings, w)
@@ -172,7 +189,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	}
 	for i, blk := range r.cfg.Groups {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.Type, m.DisplayName, m.Email, m.Picture, m.MemberOf, m.Members), []string{m.MemberOf, m.Members}, snap, func(e *ldap.Entry) {
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.Type, m.DisplayName, m.Email, m.Picture, m.MemberOf, m.Members), []string{m.MemberOf, m.Members}, snap, func() { report("groups") }, func(e *ldap.Entry) {
 			g, ent, w := r.group(e, blk, m)
 			if w != "" {
 				snap.Warnings = append(snap.Warnings, w)
@@ -191,6 +208,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		return nil, err
 	}
 	ok = true
+	report("done")
 	return snap, nil
 }
 
@@ -226,7 +244,7 @@ func (r *Reader) attrs(mapped ...string) []string {
 // search runs one (paged) search and hands each entry, its multi-valued
 // reference attributes completed by range retrieval, to fn. attrs are the
 // attributes to ask for when the options name none.
-func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o SearchOptions, attrs, ranged []string, snap *org.Snapshot, fn func(*ldap.Entry)) error {
+func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o SearchOptions, attrs, ranged []string, snap *org.Snapshot, page func(), fn func(*ldap.Entry)) error {
 	filter := o.Filter
 	if filter == "" {
 		filter = "(objectClass=*)"
@@ -256,6 +274,7 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 			}
 			fn(e)
 		}
+		page()
 		if paging == nil {
 			return nil
 		}
@@ -283,10 +302,9 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 	}
 	var ranged *ldap.EntryAttribute
 	for _, a := range e.Attributes {
-		name, lo, hi, ok := parseRange(a.Name)
+		name, lo, _, ok := parseRange(a.Name)
 		if ok && strings.EqualFold(name, attr) && lo == 0 {
 			ranged = a
-			_ = hi
 			break
 		}
 	}

@@ -204,6 +204,30 @@ func TestPageSizes(t *testing.T) {
 	}
 }
 
+func TestProgress(t *testing.T) {
+	s := need(t)
+	c := bigConfig(s, 4)
+	c.Users[0].Options.Filter = "(uid=user0000*)"
+	c.Groups[0].Options.Filter = "(cn=group00*)"
+	var got []org.Progress
+	r, err := ldaporg.New(c, &ldaporg.Options{Source: "ldapOrg:corp", Progress: func(p org.Progress) { got = append(got, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Read(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// 3 user pages, 3 group pages, done.
+	if len(got) != 7 {
+		t.Fatalf("%d reports: %+v", len(got), got)
+	}
+	last := got[len(got)-1]
+	if last.Phase != "done" || last.Users != 10 || last.Groups != 10 || last.Requests != 6 || last.Source != "ldapOrg:corp" || got[0].Phase != "users" || got[3].Phase != "groups" {
+		t.Fatalf("reports: %+v", got)
+	}
+}
+
 func TestCancelledHalfway(t *testing.T) {
 	s := need(t)
 	r := newReader(t, bigConfig(s, 100))
