@@ -119,7 +119,21 @@ func FuzzNewRegistry(f *testing.F) {
 		if !ok || in.Host != NormalizeHost(want) {
 			t.Fatalf("ByHost(%q) = %v, %v after NewRegistry accepted it", want, in, ok)
 		}
-		if _, err := r.URL(Location{Kind: in.Kind, Host: in.Host, Owner: "o", Repo: "r", Ref: "main", Path: "a.md"}); err != nil {
+		for _, w := range r.Warnings() {
+			if in := host + api + base; !strings.Contains(in, "SECRET-") && strings.Contains(w, secret) {
+				t.Fatalf("warning shows the token: %v", w)
+			}
+		}
+		_, err = r.URL(Location{Kind: in.Kind, Host: in.Host, Owner: "o", Repo: "r", Ref: "main", Path: "a.md"})
+		if in.Disabled != nil {
+			// An entry Backstage starts with but that cannot work: every
+			// use fails, naming its config path.
+			if err == nil || !strings.Contains(err.Error(), in.ConfigPath) {
+				t.Fatalf("URL() on a disabled integration = %v; want an error naming %s", err, in.ConfigPath)
+			}
+			return
+		}
+		if err != nil {
 			t.Fatalf("URL() on the new integration = %v", err)
 		}
 	})
