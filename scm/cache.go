@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -86,4 +88,32 @@ func notModified(cl *call, err error) bool {
 		return e.Code == errcode.NotModified
 	}
 	return cl.d.ErrorInfo(err).Code == errcode.NotModified
+}
+
+// RateBudget is a rate-limit budget per credential shared by clients (and,
+// with redisstore's, by every replica): each client records the limits the
+// providers' answers announce (X-RateLimit-* on GitHub, RateLimit-* on
+// GitLab) and, with [Options.RateShare] set, asks before each request, so
+// that the fleet stays under that share of each limit instead of each
+// replica discovering the limit by hitting it. A request that finds the
+// share spent waits for the reset when that is within
+// RetryOptions.MaxRateLimitWait and its deadline, and fails with
+// RateLimited and RetryAt otherwise. Credentials are told apart by host and
+// credential source (never the secret). A budget that fails lets the
+// request go.
+type RateBudget interface {
+	// Take asks for one request on key's budget; see internal/httpx.Budget.
+	Take(ctx context.Context, key string, share float64) (ok bool, reset time.Time, err error)
+	// Record notes a provider's answer for key.
+	Record(ctx context.Context, key string, limit, remaining int, reset time.Time) error
+}
+
+// spend makes the call's HTTP client spend the budget of key.
+func (c *Client) spend(cl *call, key string) {
+	if c.s.budget == nil || key == "" {
+		return
+	}
+	if t, ok := cl.hc.Transport.(*httpx.Transport); ok {
+		t.SetBudget(c.s.budget, key, c.s.share)
+	}
 }

@@ -83,6 +83,11 @@ type Options struct {
 	// FileCache, if set, keeps files read by ReadFile so that re-reads
 	// are conditional (see [FileCache]); nil means none.
 	FileCache FileCache
+	// RateBudget, if set, records every credential's rate limit from the
+	// providers' answers and, with RateShare > 0, keeps the clients
+	// sharing it under that share of each limit (see [RateBudget]).
+	RateBudget RateBudget
+	RateShare  float64
 }
 
 // Client reads from and writes to the source-control hosts of a registry
@@ -108,6 +113,8 @@ type shared struct {
 	limits   Limits
 	log      *slog.Logger
 	files    FileCache
+	budget   RateBudget
+	share    float64
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
@@ -130,7 +137,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, budget: o.RateBudget, share: o.RateShare}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}
@@ -331,6 +338,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	// Below the credentials: the one place where the answers' headers and
 	// error bodies are capped and scrubbed of every credential value sent.
 	rt := httpx.Sanitize(c.s.base, cl.secrets)
+	budgetKey := ""
 	if c.s.res != nil {
 		cred, err := c.s.res.Resolve(ctx, req)
 		if err != nil {
@@ -338,6 +346,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		}
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		if cred != nil {
+			budgetKey = in.Host + " " + cred.Source
 			cl.secrets.Add(cred.Token)
 			c.s.log.DebugContext(ctx, "scm: credential resolved", "op", op, "host", in.Host, "owner", loc.Owner,
 				"kind", string(cred.Kind), "source", cred.Source)
@@ -349,6 +358,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		}
 	}
 	cl.hc = c.httpClientFor(in, rt)
+	c.spend(cl, budgetKey)
 	return cl, nil
 }
 

@@ -128,6 +128,10 @@ type Transport struct {
 	logger           *slog.Logger
 	now              func() time.Time
 	rc               *retryablehttp.Client
+
+	budget      Budget // see SetBudget (budget.go)
+	budgetKey   string
+	budgetShare float64
 }
 
 // NewClient returns an *http.Client whose transport is [NewTransport](opts).
@@ -230,10 +234,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// sends inner.Body once, and checkRetry never retries.
 	}
 
+	if err := t.takeBudget(req); err != nil {
+		return nil, err
+	}
 	resp, err := t.rc.Do(rreq)
 	if err != nil {
 		return nil, t.mapError(req, st, err)
 	}
+	t.recordBudget(req, resp)
 	// Like http.Transport, report the caller's request, not the inner
 	// copy (which carries our context value).
 	resp.Request = req
