@@ -558,13 +558,13 @@ func (r *Reader) readQueries(ctx context.Context, prog *orgx.Progress) (*state, 
 	// Groups.
 	q := "$top=" + fmt.Sprint(PageSize) + "&$select=" + selectList(defaultGroupSelect, r.cfg.Group.Select)
 	if r.cfg.Group.Filter != "" {
-		q += "&$filter=" + url.QueryEscape(r.cfg.Group.Filter)
+		q += "&$filter=" + odataEscape(r.cfg.Group.Filter)
 	}
 	if r.cfg.Group.Search != "" {
-		q += "&$search=" + url.QueryEscape(r.cfg.Group.Search)
+		q += "&$search=" + odataEscape(r.cfg.Group.Search)
 	}
 	if r.cfg.Group.Expand != "" {
-		q += "&$expand=" + url.QueryEscape(r.cfg.Group.Expand)
+		q += "&$expand=" + odataEscape(r.cfg.Group.Expand)
 	}
 	if r.advGrp {
 		q += "&$count=true"
@@ -587,10 +587,10 @@ func (r *Reader) readQueries(ctx context.Context, prog *orgx.Progress) (*state, 
 		q := "$top=" + fmt.Sprint(PageSize) + "&$select=id"
 		adv := r.advUser || r.cfg.UserGroupMember.Search != ""
 		if r.cfg.UserGroupMember.Filter != "" {
-			q += "&$filter=" + url.QueryEscape(r.cfg.UserGroupMember.Filter)
+			q += "&$filter=" + odataEscape(r.cfg.UserGroupMember.Filter)
 		}
 		if r.cfg.UserGroupMember.Search != "" {
-			q += "&$search=" + url.QueryEscape(r.cfg.UserGroupMember.Search)
+			q += "&$search=" + odataEscape(r.cfg.UserGroupMember.Search)
 		}
 		if adv {
 			q += "&$count=true"
@@ -630,10 +630,10 @@ func (r *Reader) readQueries(ctx context.Context, prog *orgx.Progress) (*state, 
 	} else {
 		q := "$top=" + fmt.Sprint(PageSize) + "&$select=" + userSel
 		if r.cfg.User.Filter != "" {
-			q += "&$filter=" + url.QueryEscape(r.cfg.User.Filter)
+			q += "&$filter=" + odataEscape(r.cfg.User.Filter)
 		}
 		if r.cfg.User.Expand != "" {
-			q += "&$expand=" + url.QueryEscape(r.cfg.User.Expand)
+			q += "&$expand=" + odataEscape(r.cfg.User.Expand)
 		}
 		if r.advUser {
 			q += "&$count=true"
@@ -975,3 +975,7 @@ func idOr(id string) string {
 	}
 	return id
 }
+
+// odataEscape encodes a query option's value, spaces as %20 (OData
+// services do not all read '+' as a space).
+func odataEscape(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }

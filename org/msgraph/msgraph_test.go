@@ -317,6 +317,9 @@ func TestQueryMode(t *testing.T) {
 				if r.Header.Get("ConsistencyLevel") == "eventual" {
 					sent = true
 				}
+				if strings.Contains(r.URL, "+") {
+					t.Errorf("%s: a space encoded as '+'", r.URL)
+				}
 				if strings.Contains(r.URL, "$top=") && !strings.Contains(r.URL, "$top=999") {
 					t.Errorf("%s: page size is not 999", r.URL)
 				}
