@@ -233,6 +233,8 @@ func TestFaults(t *testing.T) {
 		{"secondary rate limit, long", fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
 		{"not found", fakegithub.Fault{Kind: fakegithub.FaultNotFound}, errcode.NotFound},
 		{"truncated", fakegithub.Fault{Kind: fakegithub.FaultTruncatedBody}, errcode.Unavailable},
+		{"403 echoing the credential", fakegithub.Fault{Kind: fakegithub.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
+		{"502 page echoing the credential", fakegithub.Fault{Kind: fakegithub.FaultEchoCredentials, Status: 502}, errcode.Unavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,8 +258,8 @@ func TestFaults(t *testing.T) {
 			if !armed.Load() {
 				t.Fatal("the fault was never armed")
 			}
-			if strings.Contains(fmt.Sprintf("%v", err), token) {
-				t.Error("the token appears in the error")
+			if strings.Contains(fmt.Sprintf("%v %+v", err, err), token) {
+				t.Errorf("the token appears in the error: %v", err)
 			}
 			if tt.code == errcode.RateLimited {
 				if at, ok := errcode.RetryAt(err); !ok || at.Before(time.Now()) {

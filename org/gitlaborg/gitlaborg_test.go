@@ -203,6 +203,7 @@ func TestFaultsNeverGivePartialSnapshots(t *testing.T) {
 		{"unauthorized", fakegitlab.Fault{Kind: fakegitlab.FaultUnauthorized}, errcode.Unauthorized},
 		{"server error", fakegitlab.Fault{Kind: fakegitlab.FaultServerError}, errcode.Unavailable},
 		{"rate limited for long", fakegitlab.Fault{Kind: fakegitlab.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
+		{"403 echoing the credential", fakegitlab.Fault{Kind: fakegitlab.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +224,9 @@ func TestFaultsNeverGivePartialSnapshots(t *testing.T) {
 			snap, err := r.Read(context.Background())
 			if snap != nil || errcode.CodeOf(err) != tt.code || !armed.Load() {
 				t.Fatalf("Read = %v, %v (armed %v); want no snapshot and %v", snap != nil, err, armed.Load(), tt.code)
+			}
+			if strings.Contains(fmt.Sprintf("%v %+v", err, err), token) {
+				t.Errorf("the token appears in the error: %v", err)
 			}
 		})
 	}
