@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -456,13 +457,14 @@ func parseJWK(k JWK) (any, error) {
 	switch k.Kty {
 	case "EC":
 		var curve elliptic.Curve
+		var ec ecdh.Curve
 		switch k.Crv {
 		case "P-256":
-			curve = elliptic.P256()
+			curve, ec = elliptic.P256(), ecdh.P256()
 		case "P-384":
-			curve = elliptic.P384()
+			curve, ec = elliptic.P384(), ecdh.P384()
 		case "P-521":
-			curve = elliptic.P521()
+			curve, ec = elliptic.P521(), ecdh.P521()
 		default:
 			return nil, nil
 		}
@@ -474,11 +476,15 @@ func parseJWK(k JWK) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		pub := &ecdsa.PublicKey{Curve: curve, X: x, Y: y}
-		if !curve.IsOnCurve(x, y) {
+		size := (curve.Params().BitSize + 7) / 8
+		if x.BitLen() > size*8 || y.BitLen() > size*8 {
+			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: coordinates too large", k.Kid)
+		}
+		point := append([]byte{4}, append(x.FillBytes(make([]byte, size)), y.FillBytes(make([]byte, size))...)...)
+		if _, err := ec.NewPublicKey(point); err != nil {
 			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: point is not on the curve", k.Kid)
 		}
-		return pub, nil
+		return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}, nil
 	case "RSA":
 		n, err := dec(k.N)
 		if err != nil {

@@ -478,7 +478,7 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 	}
 	perm := q.Permission
 	act := perm.Action()
-	if perm.IsResource() {
+	if perm.IsResource() && len(p.conds) > 0 {
 		if d, ok := p.conditional(e, user, perm, act); ok {
 			return d, nil
 		}
