@@ -286,3 +286,42 @@ func TestReadTreeHeapAtByteLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestReadTreeFilesPathLimits: a tree a driver returns as files (not as an
+// archive) gets the same depth and path-length limits.
+func TestReadTreeFilesPathLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		path string
+		opts *scm.TreeOptions
+		want string // "" for success
+	}{
+		{name: "default depth", path: strings.Repeat("a/", 255) + "f"},
+		{name: "past the default depth", path: strings.Repeat("a/", 256) + "f", want: "deeper than 256 elements; raise TreeOptions.MaxDepth"},
+		{name: "MaxDepth 2", path: "a/b/c", opts: &scm.TreeOptions{MaxDepth: 2}, want: "deeper than 2 elements"},
+		{name: "MaxDepth raised", path: strings.Repeat("a/", 999) + "f", opts: &scm.TreeOptions{MaxDepth: 1000}},
+		{name: "path of 4097 bytes", path: strings.Repeat("x", 4097), want: "longer than 4096 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := &fakeDriver{readTree: func(context.Context, *driver.TreeRequest) (*driver.Tree, error) {
+				return &driver.Tree{Files: []driver.TreeFile{{Path: tc.path, Content: []byte("x")}}}, nil
+			}}
+			c := newClient(t, d.opener(), nil, nil)
+			fsys, err := c.ReadTree(t.Context(), ghBase+"svc/tree/main", tc.opts)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("ReadTree: %.200v", err)
+				}
+				if _, err := fs.Stat(fsys, tc.path); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if scm.Code(err) != scm.InvalidArgument || !strings.Contains(fmt.Sprint(err), tc.want) || len(fmt.Sprint(err)) > 500 {
+				t.Errorf("ReadTree: %.300v; want a short InvalidArgument containing %q", err, tc.want)
+			}
+		})
+	}
+}

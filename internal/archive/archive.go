@@ -110,8 +110,8 @@ type Limits struct {
 	MaxPathBytes int
 	// MaxArchiveBytes is the maximum size of the decompressed archive
 	// stream (and of the compressed one), counting entries that are not
-	// kept. Default 4 × MaxBytes. Not used by ReadZip, which reads only
-	// the entries it keeps.
+	// kept. Default 4 × MaxBytes. ReadZip, which decompresses only the
+	// entries it keeps, applies it to the size of the zip.
 	MaxArchiveBytes int64
 }
 
