@@ -8,12 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -125,6 +127,27 @@ type Handler struct {
 	callbacks map[string]string              // id + "/" + env → callback URL, when not the default
 	durations map[string]time.Duration       // id + "/" + env → session duration, when not the default
 }
+
+// String describes the handler: its base URL and providers, no secret.
+func (h *Handler) String() string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var ids []string
+	for id, envs := range h.providers {
+		for env := range envs {
+			ids = append(ids, id+"."+env)
+		}
+	}
+	slices.Sort(ids)
+	return "auth.Handler(" + h.base.String() + ", providers " + strings.Join(ids, ", ") + ")"
+}
+
+// Format prints String under every verb, so that no verb reaches the
+// sessions it caches.
+func (h *Handler) Format(f fmt.State, verb rune) { fmt.Fprint(f, h.String()) }
+
+// LogValue describes the handler in log/slog output.
+func (h *Handler) LogValue() slog.Value { return slog.StringValue(h.String()) }
 
 var providerID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
 

@@ -41,10 +41,7 @@ type Session struct {
 
 // String describes the session without its tokens, e.g.
 // "session github:alice (github.com)".
-func (s *Session) String() string {
-	if s == nil {
-		return "<nil session>"
-	}
+func (s Session) String() string {
 	str := "session " + s.Identity.String()
 	if s.Host != "" {
 		str += " (" + s.Host + ")"
@@ -53,7 +50,7 @@ func (s *Session) String() string {
 }
 
 // Format prints String under every verb.
-func (s *Session) Format(f fmt.State, verb rune) {
+func (s Session) Format(f fmt.State, verb rune) {
 	if verb == 'q' {
 		fmt.Fprint(f, strconv.Quote(s.String()))
 		return
@@ -62,15 +59,12 @@ func (s *Session) Format(f fmt.State, verb rune) {
 }
 
 // LogValue shows the session without its tokens.
-func (s *Session) LogValue() slog.Value {
-	if s == nil {
-		return slog.StringValue("<nil session>")
-	}
+func (s Session) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user", s.Identity.String()), slog.String("host", s.Host), slog.Any("tokens", s.Tokens))
 }
 
 // MarshalJSON writes the identity and the session's times, not its tokens.
-func (s *Session) MarshalJSON() ([]byte, error) {
+func (s Session) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Identity Identity  `json:"identity"`
 		Env      string    `json:"env,omitempty"`
