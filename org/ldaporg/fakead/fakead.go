@@ -79,6 +79,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	entries   []*Entry
+	normDNs   []string          // normalized DN of entries[i]
+	byNorm    map[string]*Entry // normalized DN -> entry
 	passwords map[string]string // normalized DN -> password
 	srv       *gldap.Server
 	stalled   chan struct{}
@@ -88,7 +90,12 @@ type Server struct {
 // maps DNs to their passwords for simple binds.
 func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server {
 	t.Helper()
-	s := &Server{MaxValRange: 1500, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{})}
+	s := &Server{MaxValRange: 1500, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}), byNorm: map[string]*Entry{}}
+	for _, e := range entries {
+		n := norm(e.DN)
+		s.normDNs = append(s.normDNs, n)
+		s.byNorm[n] = e
+	}
 	for dn, pw := range passwords {
 		s.passwords[norm(dn)] = pw
 	}
@@ -174,8 +181,8 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 	s.mu.Lock()
 	var hits []*Entry
 	base := norm(m.BaseDN)
-	for _, e := range s.entries {
-		if inScope(norm(e.DN), base, m.Scope) && s.match(f, e) {
+	for i, e := range s.entries {
+		if inScope(s.normDNs[i], base, m.Scope) && s.match(f, e) {
 			hits = append(hits, e)
 		}
 	}
@@ -303,15 +310,7 @@ func (s *Server) values(e *Entry, attr string) []string {
 	return nil
 }
 
-func (s *Server) byDN(dn string) *Entry {
-	n := norm(dn)
-	for _, e := range s.entries {
-		if norm(e.DN) == n {
-			return e
-		}
-	}
-	return nil
-}
+func (s *Server) byDN(dn string) *Entry { return s.byNorm[norm(dn)] }
 
 // match evaluates a compiled filter against e (s.mu held).
 func (s *Server) match(f *ber.Packet, e *Entry) bool {
