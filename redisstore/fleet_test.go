@@ -46,6 +46,7 @@ func newFleet(t testing.TB, r *testsvc.Redis, n int, shareFiles bool) *fleet {
 		o := &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(nil)}}
 		if shareFiles {
 			o.FileCache = st.Files(0)
+			o.RateBudget = st.Budget() // records only: no RateShare
 		}
 		c, err := scm.NewClient(reg, res, o)
 		if err != nil {
@@ -82,8 +83,15 @@ func TestFleetReadsFileOnce(t *testing.T) {
 	if full != 1 || st.NotModified != 9 {
 		t.Errorf("file requests: %d full, %d answered 304; want 1 and 9 (stats %+v)", full, st.NotModified, st)
 	}
-	// Redis shows neither the repository nor the content.
+	// The fleet recorded the installation token's rate limit.
 	raw := rawClient(t, r)
+	budgets, err := raw.Keys(ctx, "scmkit:rl:*").Result()
+	if err != nil || len(budgets) != 1 || !strings.Contains(budgets[0], "installation") {
+		t.Errorf("rate-limit budgets in Redis: %v, %v; want the installation's", budgets, err)
+	} else if l, _ := raw.HGet(ctx, budgets[0], "l").Int(); l <= 0 {
+		t.Errorf("recorded limit %d", l)
+	}
+	// Redis shows neither the repository nor the content.
 	keys, err := raw.Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)

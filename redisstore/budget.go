@@ -1,0 +1,79 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scmkit/scmkit/scm"
+)
+
+// Budget is a scm.RateBudget in Redis: every replica records the rate
+// limits the providers announce for each credential in one hash per
+// credential (<prefix>rl:<key>: limit, remaining, reset), and takes one
+// request from it before each request, atomically, so that with
+// scm.Options.RateShare the fleet stops at its share of the limit. Get it
+// from [Store.Budget]. When Redis fails, requests go as if there were no
+// budget.
+type Budget struct{ s *Store }
+
+var _ scm.RateBudget = (*Budget)(nil)
+
+// Budget returns the shared rate-limit budget of s. Pass it as
+// scm.Options.RateBudget.
+func (s *Store) Budget() *Budget { return &Budget{s: s} }
+
+var (
+	// KEYS: budget. ARGV: now (ms), share. Returns 0 when the request
+	// may go, else the reset (ms).
+	takeScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'l', 'r', 't')
+if not v[1] or not v[2] or not v[3] then return 0 end
+local l, r, t = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+if tonumber(ARGV[1]) >= t then return 0 end
+local share = tonumber(ARGV[2])
+local keep = 0
+if share < 1 then keep = math.floor(l * (1 - share)) end
+if r <= keep then return t end
+redis.call('HINCRBY', KEYS[1], 'r', -1)
+return 0
+`)
+	// KEYS: budget. ARGV: limit, remaining, reset (ms).
+	recordScript = redis.NewScript(`
+local t0 = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
+local t = tonumber(ARGV[3])
+if t > t0 then
+  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'r', ARGV[2], 't', ARGV[3])
+elseif t == t0 then
+  local r = math.min(tonumber(redis.call('HGET', KEYS[1], 'r') or ARGV[2]), tonumber(ARGV[2]))
+  redis.call('HSET', KEYS[1], 'l', ARGV[1], 'r', string.format('%d', r))
+end
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(t, t0) + 60000))
+return 1
+`)
+)
+
+// Take asks for one request on key's budget (scm.RateBudget).
+func (b *Budget) Take(ctx context.Context, key string, share float64) (bool, time.Time, error) {
+	var reset int64
+	err := b.s.do(ctx, "redisstore.Budget.Take", func(ctx context.Context) error {
+		var err error
+		reset, err = takeScript.Run(ctx, b.s.rdb, []string{b.s.key("rl", key)},
+			strconv.FormatInt(b.s.now().UnixMilli(), 10), strconv.FormatFloat(share, 'f', -1, 64)).Int64()
+		return err
+	})
+	if err != nil || reset == 0 {
+		return true, time.Time{}, err
+	}
+	return false, time.UnixMilli(reset), nil
+}
+
+// Record notes a provider's answer for key (scm.RateBudget).
+func (b *Budget) Record(ctx context.Context, key string, limit, remaining int, reset time.Time) error {
+	return b.s.do(ctx, "redisstore.Budget.Record", func(ctx context.Context) error {
+		return recordScript.Run(ctx, b.s.rdb, []string{b.s.key("rl", key)},
+			strconv.Itoa(limit), strconv.Itoa(remaining), strconv.FormatInt(reset.UnixMilli(), 10)).Err()
+	})
+}
