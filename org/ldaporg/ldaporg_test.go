@@ -295,11 +295,14 @@ catalog:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var providers map[string]ldaporg.Config
-	if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
+	providers, err := ldaporg.DecodeConfig(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := providers["default"]
+	if len(providers) != 1 || providers[0].ID != "default" {
+		t.Fatalf("providers = %+v", providers)
+	}
+	c := providers[0]
 	if c.Groups[0].Options.Paged.PageSize != 3 || c.Users[0].Options.Paged.PageSize != ldaporg.DefaultPageSize {
 		t.Fatalf("paged = %+v %+v", c.Groups[0].Options.Paged, c.Users[0].Options.Paged)
 	}
