@@ -480,12 +480,9 @@ auth:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, ok, err := ldapauth.DecodeConfig(cfg, "development")
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
-	if _, ok, _ := ldapauth.DecodeConfig(cfg, "production"); ok {
-		t.Fatal("production found")
+	var c ldapauth.Config
+	if err := cfg.Decode("auth.providers.ldap.development", &c); err != nil {
+		t.Fatal(err)
 	}
 	if fmt.Sprint(c.LDAPAuthenticationOptions.AdminPassword) != "[redacted]" {
 		t.Fatal("admin password not redacted")

@@ -76,8 +76,8 @@ type Options struct {
 	// end (phase "users", "groups", "done"), from Read's goroutine.
 	// Requests counts LDAP searches.
 	Progress org.ProgressFunc
-	// Source names the reader in progress reports; default "ldapOrg:"
-	// and the config's ID (or the target's host).
+	// Source names the reader in progress reports, e.g. "ldapOrg:corp";
+	// default "ldapOrg:" and the target's host.
 	Source string
 }
 
@@ -123,10 +123,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	r := &Reader{cfg: cfg, pool: p, log: opts.Logger, progress: opts.Progress, source: opts.Source}
 	if r.source == "" {
-		r.source = "ldapOrg:" + cfg.ID
-		if cfg.ID == "" {
-			r.source = "ldapOrg:" + p.Host()
-		}
+		r.source = "ldapOrg:" + p.Host()
 	}
 	if (p.PlainText() || skip) && r.log != nil {
 		r.log.Warn("ldaporg: insecure is set: the bind secret and the directory's data may cross the network in clear or to an unverified server", slog.String("target", p.URL()))
@@ -150,9 +147,8 @@ type entry struct {
 
 // Read reads every configured users and groups block and returns the
 // organisation, sorted and valid. Entities whose name is not a valid
-// Backstage name are left out and named in Warnings, as are referrals and
-// the parent links dropped to break a cycle of nested groups. Any failure
-// returns an error and no snapshot.
+// Backstage name are left out and named in Warnings, as are referrals.
+// Any failure returns an error and no snapshot.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "ldaporg.Read"
 	c, err := r.pool.Get(ctx)
@@ -207,7 +203,6 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	resolve(snap, users, groups)
-	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
 	snap.Sort()
 	if err := snap.Validate(); err != nil {
 		return nil, err

@@ -295,14 +295,11 @@ catalog:
 	if err != nil {
 		t.Fatal(err)
 	}
-	providers, err := ldaporg.DecodeConfig(cfg)
-	if err != nil {
+	var providers map[string]ldaporg.Config
+	if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
 		t.Fatal(err)
 	}
-	if len(providers) != 1 || providers[0].ID != "default" {
-		t.Fatalf("providers = %+v", providers)
-	}
-	c := providers[0]
+	c := providers["default"]
 	if c.Groups[0].Options.Paged.PageSize != 3 || c.Users[0].Options.Paged.PageSize != ldaporg.DefaultPageSize {
 		t.Fatalf("paged = %+v %+v", c.Groups[0].Options.Paged, c.Users[0].Options.Paged)
 	}

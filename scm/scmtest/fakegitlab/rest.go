@@ -25,7 +25,7 @@ import (
 )
 
 func (s *Server) routes() {
-	s.handle("GET /api/v4/user", s.getUser)
+	s.handle("GET /api/v4/user", s.oauthGetUser) // the signed-in user, or getUser (oauth.go)
 	s.handle("GET /api/v4/projects/{id}", s.getProject)
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.getRawFile)
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.getFile)
@@ -44,6 +44,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v4/users/{id}/projects", s.userProjects)
 	s.handle("POST /api/graphql", s.orgGraphQL(s.graphql)) // org.go answers group and member queries
 	s.orgRoutes()
+	s.oauthRoutes()
 }
 
 // visible reports whether the request may see pr.
@@ -815,8 +816,8 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	if parent != nil {
 		parentID = parent.id
 	}
-	c := newCommit(files, parentID, in.CommitMessage, cmp.Or(in.AuthorName, s.opts.User),
-		cmp.Or(in.AuthorEmail, s.opts.User+"@example.com"), s.now())
+	c := newCommit(files, parentID, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
+		cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), s.now())
 	pr.commits[c.id] = c
 	pr.branches[in.Branch] = c.id
 	out := s.commitJSON(r, pr, c)
@@ -841,7 +842,7 @@ func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest)
 		"state": m.state, "created_at": ts(m.created), "updated_at": ts(m.updated),
 		"merged_by": nil, "merge_user": nil, "merged_at": mergedAt, "closed_by": nil, "closed_at": closedAt,
 		"target_branch": m.target, "source_branch": m.source, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
-		"author": s.userJSON(r), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
+		"author": s.userJSONOf(r, m.author), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
 		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
 		"draft": isDraft(m.title), "work_in_progress": isDraft(m.title), "milestone": nil,
 		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
@@ -960,7 +961,7 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	m := &mergeRequest{id: s.newID(), iid: len(pr.mrs) + 1, title: in.Title, description: in.Description,
 		source: in.SourceBranch, target: in.TargetBranch, state: "opened", created: now, updated: now,
-		author: s.opts.User, removeSource: in.RemoveSourceBranch, squash: in.Squash}
+		author: s.actor(r), removeSource: in.RemoveSourceBranch, squash: in.Squash}
 	pr.mrs = append(pr.mrs, m)
 	s.writeJSON(w, r, http.StatusCreated, s.mergeRequestJSON(r, pr, m))
 }

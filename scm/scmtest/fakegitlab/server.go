@@ -319,6 +319,8 @@ type Server struct {
 
 	org orgWorld // users and group memberships (org.go)
 
+	oauthSt oauthLazy // sign-in endpoints (oauth.go)
+
 	rateMu   sync.Mutex // guards the rate window
 	window   time.Time
 	observed int
@@ -737,6 +739,9 @@ func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 // credential (if any) is acceptable. Like GitLab, it treats an empty
 // PRIVATE-TOKEN header as absent.
 func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
+	if valid, known := s.oauthTokenCheck(r); known { // a signed-in user's token (oauth.go)
+		return valid, valid
+	}
 	if len(s.opts.Tokens) == 0 {
 		return true, true
 	}
