@@ -62,9 +62,32 @@ type IssuerOptions struct {
 	Lifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Rand is the randomness for keys and signatures; nil means
-	// crypto/rand.
+	// Rand is the randomness for keys; nil means crypto/rand.
 	Rand io.Reader
+	// Algorithm signs the tokens: "ES256" (the default, as Backstage),
+	// "ES384" or "ES512", as Backstage's auth.identityTokenAlgorithm.
+	Algorithm string
+}
+
+// ecAlg is a supported signing algorithm.
+type ecAlg struct {
+	name   string
+	curve  elliptic.Curve
+	crv    string
+	size   int
+	method *jwt.SigningMethodECDSA
+}
+
+func algorithm(name string) (ecAlg, bool) {
+	switch name {
+	case "", "ES256":
+		return ecAlg{"ES256", elliptic.P256(), "P-256", 32, jwt.SigningMethodES256}, true
+	case "ES384":
+		return ecAlg{"ES384", elliptic.P384(), "P-384", 48, jwt.SigningMethodES384}, true
+	case "ES512":
+		return ecAlg{"ES512", elliptic.P521(), "P-521", 66, jwt.SigningMethodES512}, true
+	}
+	return ecAlg{}, false
 }
 
 // Issuer mints Backstage user tokens (ES256, `typ` vnd.backstage.user,
@@ -76,6 +99,7 @@ type IssuerOptions struct {
 // each have their own and verifiers must merge their JWKS.
 type Issuer struct {
 	iss      string
+	alg      ecAlg
 	lifetime time.Duration
 	now      func() time.Time
 	rand     io.Reader
@@ -100,7 +124,11 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 	if !strings.HasPrefix(o.Issuer, "https://") && !strings.HasPrefix(o.Issuer, "http://") {
 		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "issuer must be the auth backend's http(s) base URL, got %q", o.Issuer)
 	}
-	is := &Issuer{iss: o.Issuer, lifetime: ClampLifetime(o.Lifetime), now: o.Now, rand: o.Rand}
+	alg, ok := algorithm(o.Algorithm)
+	if !ok {
+		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
+	}
+	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: ClampLifetime(o.Lifetime), now: o.Now, rand: o.Rand}
 	if is.now == nil {
 		is.now = time.Now
 	}
@@ -124,7 +152,7 @@ func (is *Issuer) key() (*signingKey, error) {
 	if n := len(is.keys); n > 0 && now.Sub(is.keys[n-1].created) < is.lifetime {
 		return is.keys[n-1], nil
 	}
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), is.rand)
+	priv, err := ecdsa.GenerateKey(is.alg.curve, is.rand)
 	if err != nil {
 		return nil, &errcode.Error{Code: errcode.Unknown, Op: "identity.Issuer", Msg: "generating a signing key", Err: err}
 	}
@@ -191,7 +219,7 @@ func (t Token) MarshalJSON() ([]byte, error) {
 	}{"[redacted]", t.ExpiresAt, t.User})
 }
 
-// Issue mints a user token: header {alg: ES256, kid, typ:
+// Issue mints a user token: header {alg (ES256 by default), kid, typ:
 // vnd.backstage.user}, claims iss, sub, ent, aud "backstage", iat, exp
 // (iat + lifetime), uip (the signature of the matching limited user
 // token), and the extras. It returns InvalidArgument when Subject is not
@@ -233,7 +261,7 @@ func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 	}
 	claims["iss"], claims["sub"], claims["ent"], claims["aud"] = is.iss, r.Subject, ent, Audience
 	claims["iat"], claims["exp"], claims["uip"] = iat, exp, uip
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t := jwt.NewWithClaims(is.alg.method, claims)
 	t.Header["kid"] = k.kid
 	t.Header["typ"] = TypeUser
 	s, err := t.SignedString(k.priv)
@@ -265,7 +293,7 @@ func limitedParts(alg, kid, sub string, iat, exp int64) string {
 }
 
 func (is *Issuer) limitedSignature(k *signingKey, sub string, iat, exp int64) (string, error) {
-	sig, err := jwt.SigningMethodES256.Sign(limitedParts("ES256", k.kid, sub, iat, exp), k.priv)
+	sig, err := is.alg.method.Sign(limitedParts(is.alg.name, k.kid, sub, iat, exp), k.priv)
 	if err != nil {
 		return "", &errcode.Error{Code: errcode.Unknown, Op: "identity.Issue", Msg: "signing the limited token", Err: err}
 	}
@@ -334,15 +362,15 @@ func (is *Issuer) JWKS() JWKS {
 	is.prune(is.now())
 	out := JWKS{Keys: []JWK{}}
 	for _, k := range is.keys {
-		out.Keys = append(out.Keys, ecJWK(k.kid, &k.priv.PublicKey))
+		out.Keys = append(out.Keys, is.alg.jwk(k.kid, &k.priv.PublicKey))
 	}
 	return out
 }
 
-func ecJWK(kid string, pub *ecdsa.PublicKey) JWK {
+func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
 	enc := base64.RawURLEncoding
-	pad := func(n *big.Int) string { return enc.EncodeToString(n.FillBytes(make([]byte, 32))) }
-	return JWK{Kty: "EC", Crv: "P-256", X: pad(pub.X), Y: pad(pub.Y), Kid: kid, Alg: "ES256", Use: "sig"}
+	pad := func(n *big.Int) string { return enc.EncodeToString(n.FillBytes(make([]byte, a.size))) }
+	return JWK{Kty: "EC", Crv: a.crv, X: pad(pub.X), Y: pad(pub.Y), Kid: kid, Alg: a.name, Use: "sig"}
 }
 
 // JWKSHandler serves [Issuer.JWKS] as JSON, for

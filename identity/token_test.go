@@ -531,3 +531,36 @@ func TestAuthenticate(t *testing.T) {
 		}
 	}
 }
+
+func TestIssuerAlgorithms(t *testing.T) {
+	for _, alg := range []string{"ES256", "ES384", "ES512"} {
+		c := newClock()
+		is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, Algorithm: alg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, Algorithms: []string{alg}, AcceptLimited: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), tok.Token); err != nil {
+			t.Errorf("%s: %v", alg, err)
+		}
+		lt, _ := LimitedToken(tok.Token)
+		if _, err := v.Verify(context.Background(), lt); err != nil {
+			t.Errorf("%s limited: %v", alg, err)
+		}
+		// The default allow-list is ES256 only.
+		def, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
+		if _, err := def.Verify(context.Background(), tok.Token); (err == nil) != (alg == "ES256") {
+			t.Errorf("%s with the default allow-list: %v", alg, err)
+		}
+	}
+	if _, err := NewIssuer(&IssuerOptions{Issuer: "https://x", Algorithm: "HS256"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("HS256 issuer: %v", err)
+	}
+}
