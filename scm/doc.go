@@ -42,7 +42,11 @@
 //
 // The *Error also names the operation (Op, e.g. "scm.ReadFile"), the
 // provider and host, and the HTTP status, and wraps the provider's own
-// error, reachable with errors.As. Messages never contain a secret.
+// error, reachable with errors.As. Messages never contain a secret: every
+// credential value a call sent (a token, a Basic header's encoded and
+// decoded user:password) is scrubbed, in every encoding a server may echo
+// it in, from the answers' headers and error bodies (capped at 64 KiB)
+// before any driver reads them, and from the error itself.
 //
 // NotFound may also mean that the credential cannot see the resource:
 // GitHub, like other hosts, answers 404 rather than 403 for a private

@@ -15,6 +15,13 @@ import (
 // that one with Existing set, never a duplicate; with spec.UpdateExisting
 // it first commits the changes on the branch.
 //
+// Running it again with the same spec is safe: when the branch already
+// holds exactly the changes (a run that failed after its commit, say, when
+// the request that opens the pull request failed), it opens (or returns)
+// the pull request without committing again, Create and Delete changes
+// included. Bitbucket Server, which commits one file per request, resumes
+// a partial run where it stopped (see bitbucketserverscm).
+//
 // The spec is validated before any request: a non-empty title, valid
 // branch names (git check-ref-format), at least one change, every path
 // valid per fs.ValidPath (relative, slash-separated, no "..") and given
