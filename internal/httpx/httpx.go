@@ -59,6 +59,15 @@
 // context is done, returning a Canceled or DeadlineExceeded *errcode.Error.
 // Bodies of responses that are retried are drained (up to 4 KiB) and closed.
 //
+// # Error answers and secrets
+//
+// [Sanitize] is the one place where answers are cleaned of the credentials
+// their requests carried: it sits below the transport that attaches them,
+// caps error bodies at [MaxErrorBody] and scrubs them, and every header,
+// of each credential value in every encoding a server or proxy may echo it
+// in. [Secrets] holds the values one operation sent, so that its error can
+// be scrubbed too ([Secrets.ScrubError]).
+//
 // Nothing is logged unless Options.Logger is set.
 package httpx
 
