@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -322,5 +323,23 @@ func TestHandler(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+func TestAuthorizeLogs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := NewAuthorizer(&ownerPolicy{}, &AuthorizerOptions{Logger: logger})
+	if _, err := a.Authorize(context.Background(), identity.Principal{User: alice}, []Item{{ID: "1", Permission: MustKnown(CatalogEntityCreate)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"principal=user:default/alice", "permission=catalog.entity.create", "result=ALLOW", "reason="} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log %q lacks %q", buf.String(), want)
+		}
+	}
+	// No logger, no log: the default Authorizer writes nothing anywhere.
+	if NewAuthorizer(&ownerPolicy{}, nil).opts.Logger != nil {
+		t.Error("a logger by default")
 	}
 }
