@@ -24,6 +24,7 @@ import (
 const repoRoute = "/2.0/repositories/{ws}/{slug}"
 
 func (s *Server) apiRoutes(mux *http.ServeMux) {
+	s.oauthAPIRoutes(mux) // GET /2.0/user, /2.0/user/emails (oauth.go)
 	s.handle(mux, "GET /2.0/repositories/{ws}", s.listRepos)
 	s.handle(mux, "GET "+repoRoute, s.getRepo)
 	s.handle(mux, "GET "+repoRoute+"/src", s.srcRoot)

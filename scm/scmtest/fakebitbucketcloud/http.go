@@ -186,6 +186,12 @@ func (s *Server) checkAuth(r *http.Request) (authResult, bool) {
 	if !strings.EqualFold(scheme, "bearer") {
 		return authBad, false
 	}
+	if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
+		if valid {
+			return authOK, true
+		}
+		return authBad, true
+	}
 	for _, t := range s.opts.Tokens {
 		if tok == t {
 			return authOK, true

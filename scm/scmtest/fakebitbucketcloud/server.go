@@ -206,6 +206,8 @@ type Server struct {
 
 	faults fakekit.Faults[Fault]
 	log    fakekit.Log[Request, Stats]
+
+	oauthSt oauthLazy // sign-in endpoints (oauth.go)
 }
 
 type workspace struct {

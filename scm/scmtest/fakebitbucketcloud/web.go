@@ -18,6 +18,7 @@ import (
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /{ws}/{slug}/get/{ref...}", s.archive)
 	mux.HandleFunc("POST /site/oauth2/access_token", s.token)
+	s.oauthWebRoutes(mux)
 }
 
 func (s *Server) downloadHandler() http.Handler {
@@ -119,6 +120,9 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.record(r, "POST /site/oauth2/access_token")
 	if s.applyFault(w, r) == fakekit.Answered {
+		return
+	}
+	if s.oauthGrant(w, r) { // a sign-in consumer's code or refresh grant (oauth.go)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
