@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,9 @@ func adDirectory() []*fakead.Entry {
 		&fakead.Entry{DN: "CN=Platform," + adGroups, Attrs: map[string][]string{
 			"objectClass": {"top", "group"}, "cn": {"platform"}, "description": {"Platform team"},
 		}},
+		// A cycle: each is the other's member.
+		&fakead.Entry{DN: "CN=Ping," + adGroups, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"ping"}, "member": {"CN=Pong," + adGroups}}},
+		&fakead.Entry{DN: "CN=Pong," + adGroups, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"pong"}, "member": {"CN=Ping," + adGroups}}},
 	)
 	return es
 }
@@ -102,13 +106,17 @@ func TestActiveDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Users) != adUsersN || len(snap.Groups) != 3 {
+	if len(snap.Users) != adUsersN || len(snap.Groups) != 5 {
 		t.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
 	}
 	// ceil(300/100) + ceil(3/100) searches, plus the two further ranges
 	// of All Staff's member attribute (1500-2999, 3000-*).
 	if got, want := r.Stats().Searches, int64(3+1+2); got != want {
 		t.Errorf("searches = %d, want %d", got, want)
+	}
+	// The cycle is broken, with a warning, instead of failing the read.
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "cycle") {
+		t.Errorf("warnings = %q", snap.Warnings)
 	}
 	// Every user is in all-staff: range retrieval completed the group.
 	for i := range snap.Users {

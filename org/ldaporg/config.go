@@ -6,11 +6,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org/internal/orgx"
 )
 
 // Config is one provider of catalog.providers.ldapOrg.<id>, with
@@ -23,6 +26,9 @@ import (
 // StartTLS unless starttls is false, which, like tls.rejectUnauthorized
 // false, needs insecure.
 type Config struct {
+	// ID is the provider's key under catalog.providers.ldapOrg, set by
+	// [DecodeConfig].
+	ID string `json:"-"`
 	// Target is the directory URL, ldaps:// or ldap://.
 	Target string `json:"target"`
 	// Bind is the account to search as; absent means anonymous.
@@ -40,6 +46,29 @@ type Config struct {
 	// Insecure allows plain LDAP and unverified certificates; a warning
 	// is logged once.
 	Insecure bool `json:"insecure,omitempty"`
+}
+
+// ConfigPath is where the providers are configured.
+const ConfigPath = "catalog.providers.ldapOrg"
+
+// DecodeConfig decodes every provider under catalog.providers.ldapOrg
+// (a map of id to [Config]) from d, a *config.Config, in id order. A
+// missing block is no error and no providers.
+func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+	if d == nil || !d.Has(ConfigPath) {
+		return nil, nil
+	}
+	var m map[string]Config
+	if err := d.Decode(ConfigPath, &m); err != nil {
+		return nil, err
+	}
+	out := make([]Config, 0, len(m))
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		c := m[id]
+		c.ID = id
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // BindConfig is the account the reader binds as.

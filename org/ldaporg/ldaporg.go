@@ -76,8 +76,8 @@ type Options struct {
 	// end (phase "users", "groups", "done"), from Read's goroutine.
 	// Requests counts LDAP searches.
 	Progress org.ProgressFunc
-	// Source names the reader in progress reports, e.g. "ldapOrg:corp";
-	// default "ldapOrg:" and the target's host.
+	// Source names the reader in progress reports; default "ldapOrg:"
+	// and the config's ID (or the target's host).
 	Source string
 }
 
@@ -123,7 +123,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	r := &Reader{cfg: cfg, pool: p, log: opts.Logger, progress: opts.Progress, source: opts.Source}
 	if r.source == "" {
-		r.source = "ldapOrg:" + p.Host()
+		r.source = "ldapOrg:" + cfg.ID
+		if cfg.ID == "" {
+			r.source = "ldapOrg:" + p.Host()
+		}
 	}
 	if (p.PlainText() || skip) && r.log != nil {
 		r.log.Warn("ldaporg: insecure is set: the bind secret and the directory's data may cross the network in clear or to an unverified server", slog.String("target", p.URL()))
@@ -147,8 +150,9 @@ type entry struct {
 
 // Read reads every configured users and groups block and returns the
 // organisation, sorted and valid. Entities whose name is not a valid
-// Backstage name are left out and named in Warnings, as are referrals.
-// Any failure returns an error and no snapshot.
+// Backstage name are left out and named in Warnings, as are referrals and
+// the parent links dropped to break a cycle of nested groups. Any failure
+// returns an error and no snapshot.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "ldaporg.Read"
 	c, err := r.pool.Get(ctx)
@@ -202,7 +206,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 			return nil, wrap(op, fmt.Sprintf("groups[%d]", i), err)
 		}
 	}
+	snap.Users, users = dedupe(snap, snap.Users, users, (*org.User).Ref)
+	snap.Groups, groups = dedupe(snap, snap.Groups, groups, (*org.Group).Ref)
 	resolve(snap, users, groups)
+	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
 	snap.Sort()
 	if err := snap.Validate(); err != nil {
 		return nil, err
@@ -210,6 +217,23 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	ok = true
 	report("done")
 	return snap, nil
+}
+
+// dedupe keeps the first entity of each ref (two entries with the same
+// uid in different subtrees, say) and names the others in Warnings.
+func dedupe[E any](snap *org.Snapshot, es []E, ents []entry, ref func(*E) org.Ref) ([]E, []entry) {
+	seen := make(map[string]string, len(es))
+	keptE, keptN := es[:0], ents[:0]
+	for i := range es {
+		k := ref(&es[i])
+		if dn, dup := seen[k.Key()]; dup {
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s skipped: %s has the same entity name as %s", ents[i].dn, k, dn))
+			continue
+		}
+		seen[k.Key()] = ents[i].dn
+		keptE, keptN = append(keptE, es[i]), append(keptN, ents[i])
+	}
+	return keptE, keptN
 }
 
 func wrap(op, where string, err error) error {

@@ -60,6 +60,12 @@ uid: pat
 cn: Pat Partner
 sn: Partner
 
+dn: uid=user00001,ou=partners,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: user00001
+cn: Namesake
+sn: Namesake
+
 dn: ou=elsewhere,ou=partners,dc=example,dc=org
 objectClass: referral
 objectClass: extensibleObject
@@ -78,7 +84,7 @@ func TestReferralsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Users) != 1 || snap.Users[0].Metadata.Name != "pat" {
+	if len(snap.Users) != 2 || snap.Users[0].Metadata.Name != "pat" {
 		t.Fatalf("users = %+v", snap.Users)
 	}
 	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "referral to ldap://partners.example.net/") || !strings.Contains(snap.Warnings[0], "not followed") {
@@ -179,6 +185,31 @@ func TestReadBigDirectory(t *testing.T) {
 	if leaf.Spec.Parent != "group:default/group052" || mid.Spec.Parent != "group:default/group002" ||
 		!slices.Contains(mid.Spec.Children, "group:default/group142") {
 		t.Errorf("nesting: leaf %+v, mid %+v", leaf.Spec, mid.Spec)
+	}
+}
+
+// Two blocks yielding the same name: the first entry wins, the other is
+// named in the warnings, the read succeeds.
+func TestDuplicateNamesSkipped(t *testing.T) {
+	s := need(t)
+	c := bigConfig(s, 10)
+	c.Users[0].Options.Filter = "(uid=user00001)"
+	c.Users = append(c.Users, c.Users[0])
+	c.Users[1].DN = "ou=partners,dc=example,dc=org"
+	c.Groups = nil
+	r := newReader(t, c)
+	snap, err := r.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Users) != 1 || snap.Users[0].Metadata.Annotations[ldaporg.AnnotationDN] != "uid=user00001,ou=people,dc=example,dc=org" {
+		t.Fatalf("users = %+v", snap.Users)
+	}
+	// (The partners subtree also yields its referral.)
+	if !slices.ContainsFunc(snap.Warnings, func(w string) bool {
+		return strings.Contains(w, "uid=user00001,ou=partners") && strings.Contains(w, "same entity name")
+	}) {
+		t.Fatalf("warnings = %q", snap.Warnings)
 	}
 }
 
@@ -295,11 +326,14 @@ catalog:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var providers map[string]ldaporg.Config
-	if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
+	providers, err := ldaporg.DecodeConfig(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := providers["default"]
+	if len(providers) != 1 || providers[0].ID != "default" {
+		t.Fatalf("providers = %+v", providers)
+	}
+	c := providers[0]
 	if c.Groups[0].Options.Paged.PageSize != 3 || c.Users[0].Options.Paged.PageSize != ldaporg.DefaultPageSize {
 		t.Fatalf("paged = %+v %+v", c.Groups[0].Options.Paged, c.Users[0].Options.Paged)
 	}
