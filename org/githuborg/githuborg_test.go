@@ -425,3 +425,24 @@ func TestTimeoutHalvesThePage(t *testing.T) {
 		})
 	}
 }
+
+// TestTeamOf5000AddsItsOwnPagesOnly: 5,000 members in 50 pages, one team
+// holding all of them: its first 100 members come with the team, the other
+// 4,900 cost 49 queries more, nothing else.
+func TestTeamOf5000AddsItsOwnPagesOnly(t *testing.T) {
+	w := newWorld(t)
+	var all []string
+	for i := range 5000 {
+		must(t, w.fake.AddOrgMember("big", fakegithub.OrgMember{Login: fmt.Sprintf("user-%d", i)}))
+		all = append(all, fmt.Sprintf("user-%d", i))
+	}
+	must(t, w.fake.AddTeam("big", fakegithub.Team{Slug: "everyone", Members: all}))
+	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, nil).Read(context.Background())
+	must(t, err)
+	if n := w.fake.Stats().API; n != 50+49 {
+		t.Errorf("requests = %d, want 99", n)
+	}
+	if g := snap.Group(org.GroupRef("", "everyone")); len(g.Spec.Members) != 5000 {
+		t.Errorf("%d members", len(g.Spec.Members))
+	}
+}

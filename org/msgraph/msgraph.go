@@ -208,6 +208,7 @@ type gUser struct {
 	UserPrincipalName string  `json:"userPrincipalName"`
 	OdataType         string  `json:"@odata.type"`
 	picture           string
+	photoChecked      bool // picture is known (possibly none)
 }
 
 type gGroup struct {
@@ -698,12 +699,19 @@ func (r *Reader) list(ctx context.Context, link string, advanced bool, each func
 	return nil
 }
 
-// photos loads each user's 48x48 photo as a data URL.
+// photos loads each user's 48x48 photo as a data URL. In delta mode a
+// user that did not change keeps the photo of the previous read (a photo
+// change alone does not show in users/delta).
 func (r *Reader) photos(ctx context.Context, st *state) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
-	for _, u := range st.users {
+	for id, old := range st.users {
+		if old.photoChecked {
+			continue
+		}
+		u := *old // the previous state may share *old: write a copy
+		st.users[id] = &u
 		g.Go(func() error {
 			req, err := http.NewRequestWithContext(gctx, http.MethodGet, r.url("/users/"+url.PathEscape(u.ID)+"/photos/48x48/$value", ""), nil)
 			if err != nil {
@@ -715,6 +723,9 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 			}
 			if resp.StatusCode == http.StatusNotFound {
 				httpx.DrainClose(resp)
+				mu.Lock()
+				u.photoChecked = true
+				mu.Unlock()
 				return nil
 			}
 			if resp.StatusCode != http.StatusOK {
@@ -725,7 +736,7 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 				return err
 			}
 			mu.Lock()
-			u.picture = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(b)
+			u.picture, u.photoChecked = "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(b), true
 			mu.Unlock()
 			return nil
 		})

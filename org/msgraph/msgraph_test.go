@@ -339,13 +339,26 @@ func TestPhotos(t *testing.T) {
 	c := cfgFor(f)
 	yes := true
 	c.User.LoadPhotos = &yes
-	snap, err := newReader(t, c, nil).Read(context.Background())
+	r := newReader(t, c, nil)
+	snap, err := r.Read(context.Background())
 	must(t, err)
 	if p := snap.User(org.UserRef("", "jane_contoso.com")).Spec.Profile.Picture; p != "data:image/jpeg;base64,/9j/" {
 		t.Errorf("picture = %q", p)
 	}
 	if p := snap.User(org.UserRef("", "bob_contoso.com")).Spec.Profile.Picture; p != "" {
 		t.Errorf("bob's picture = %q", p)
+	}
+	// The second, incremental read keeps the photos of unchanged users.
+	f.ResetStats()
+	again, err := r.Read(context.Background())
+	must(t, err)
+	if yamlOf(t, again) != yamlOf(t, snap) {
+		t.Error("the second read differs")
+	}
+	for _, req := range f.Requests() {
+		if strings.Contains(req.URL, "/photos/") {
+			t.Errorf("photo fetched again: %s", req.URL)
+		}
 	}
 }
 
