@@ -293,3 +293,22 @@ func BenchmarkReadBudget(b *testing.B) {
 		b.Errorf("requests = %d, budget 53", reqs)
 	}
 }
+
+func TestCancelledAndTruncated(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	w.fake.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultSlow, Delay: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := w.reader(t, gitlaborg.Config{Group: "acme"}, nil).Read(ctx)
+	if errcode.CodeOf(err) != errcode.DeadlineExceeded || time.Since(start) > 3*time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+	w.fake.ClearFaults()
+	w.fake.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultTruncatedBody, Times: 1})
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme"}, func(o *gitlaborg.Options) { o.MaxRetries = -1 }).Read(context.Background())
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable {
+		t.Fatalf("truncated: %v, %v", snap != nil, err)
+	}
+}
