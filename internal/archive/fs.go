@@ -384,8 +384,10 @@ func (b *builder) dir(p string) (*node, error) {
 			if b.limited() && len(b.dirs)-1 >= b.lim.MaxFiles {
 				return nil, invalidf("archive has more than %d directories; raise Limits.MaxFiles", b.lim.MaxFiles)
 			}
-			child = &node{name: name, mode: fs.ModeDir | 0o755}
-			b.kids[childKey{n, name}] = child
+			// A copy: name may point into a huge entry name (a long
+			// stripped prefix, say) that the snapshot must not retain.
+			child = &node{name: strings.Clone(name), mode: fs.ModeDir | 0o755}
+			b.kids[childKey{n, child.name}] = child
 			n.entries = append(n.entries, child)
 			b.dirs = append(b.dirs, child)
 		case !child.IsDir():
@@ -462,8 +464,8 @@ func (b *builder) put(s fileSlot, data []byte, perm fs.FileMode, mtime time.Time
 		s.old.data, s.old.mode, s.old.modTime = data, perm&fs.ModePerm, mtime
 		return
 	}
-	n := &node{name: s.name, mode: perm & fs.ModePerm, modTime: mtime, data: data}
-	b.kids[childKey{s.parent, s.name}] = n
+	n := &node{name: strings.Clone(s.name), mode: perm & fs.ModePerm, modTime: mtime, data: data}
+	b.kids[childKey{s.parent, n.name}] = n
 	s.parent.entries = append(s.parent.entries, n)
 	b.files++
 }

@@ -463,3 +463,35 @@ func TestWriteDirLinearInDepth(t *testing.T) {
 		t.Errorf("writing %d nested directories took %v, side by side %v; want about the same", n, tDeep, tFlat)
 	}
 }
+
+// TestSnapshotDoesNotRetainLongNames: entries whose stripped top directory
+// has a 64 KB name leave a snapshot of short paths, and the snapshot must
+// not keep the long names alive (300 of them are 19 MB).
+func TestSnapshotDoesNotRetainLongNames(t *testing.T) {
+	top := strings.Repeat("t", 64<<10)
+	var entries []entry
+	for i := range 300 {
+		entries = append(entries, entry{name: fmt.Sprintf("%s/dir%d/f", top, i), body: "x"})
+	}
+	data := tarGz(t, entries...)
+	entries = nil
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fsys, err := archive.ReadTarGz(t.Context(), bytes.NewReader(data), &archive.Options{StripComponents: 1,
+		Limits: archive.Limits{MaxPathBytes: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if _, err := fsys.Stat("dir299/f"); err != nil {
+		t.Fatal(err)
+	}
+	retained := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("snapshot of 600 entries retains %d bytes of heap", retained)
+	if retained > 4<<20 {
+		t.Errorf("the snapshot retains %d bytes; want well under the 19 MB of long names", retained)
+	}
+	runtime.KeepAlive(fsys)
+}
