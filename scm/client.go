@@ -122,9 +122,11 @@ type shared struct {
 // credential at all (every request is anonymous). It opens one driver per
 // integration whose kind has an Opener in opts.Drivers, and fails if an
 // Opener fails. Integrations that cannot be used are not opened: a
-// disabled one (integrations.Integration.Disabled) and one without an API
-// base URL (a GitHub Enterprise entry with rawBaseUrl only); calls through
-// them fail with InvalidArgument naming the config path.
+// disabled one (integrations.Integration.Disabled) and one with neither an
+// API nor a raw base URL; calls through them fail with InvalidArgument
+// naming the config path. (A GitHub Enterprise entry with rawBaseUrl only
+// is opened: its driver reads files from the raw host and refuses the
+// rest, saying to set apiBaseUrl.)
 func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client, error) {
 	const op = "scm.NewClient"
 	var o Options
@@ -162,7 +164,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 		if in.Disabled != nil {
 			continue // Parse refuses its URLs with in.Disabled
 		}
-		if in.APIBaseURL == "" {
+		if in.APIBaseURL == "" && in.RawBaseURL == "" {
 			if s.unusable == nil {
 				s.unusable = map[string]error{}
 			}

@@ -119,6 +119,15 @@ type Driver struct {
 	now        func() time.Time
 }
 
+// needAPI fails when the integration has no apiBaseUrl (raw reads only).
+func (d *Driver) needAPI() error {
+	if d.base != nil {
+		return nil
+	}
+	return &errcode.Error{Code: errcode.InvalidArgument, Provider: string(d.in.Kind), Host: d.in.Host,
+		Msg: d.in.ConfigPath + " has no apiBaseUrl, so only file reads through rawBaseUrl work: set apiBaseUrl (for GitHub Enterprise Server usually https://" + d.in.Host + "/api/v3) to use the GitHub API"}
+}
+
 var (
 	_ driver.Driver     = (*Driver)(nil)
 	_ driver.FileFinder = (*Driver)(nil)
@@ -146,6 +155,12 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "not a GitHub integration")
 	}
 	if in.APIBaseURL == "" {
+		if in.RawBaseURL != "" {
+			// A GitHub Enterprise entry with rawBaseUrl only, as Backstage
+			// allows: file reads go to the raw host; every other call
+			// fails, saying to set apiBaseUrl.
+			return &Driver{in: in, maxBody: DefaultMaxResponseBytes, userAgent: "scmkit", now: time.Now}, nil
+		}
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
 			Msg: in.ConfigPath + ": apiBaseUrl is required to use the GitHub API"}
 	}

@@ -679,7 +679,11 @@ func TestNew(t *testing.T) {
 		{"github.com", &integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}, true},
 		{"GHE", &integrations.Integration{Kind: integrations.GitHub, Host: "ghe.example.com", APIBaseURL: "https://ghe.example.com/api/v3/"}, true},
 		{"not GitHub", &integrations.Integration{Kind: integrations.GitLab, Host: "gitlab.com", APIBaseURL: "https://gitlab.com/api/v4"}, false},
-		{"no API URL (raw only)", &integrations.Integration{Kind: integrations.GitHub, Host: "ghe.example.com", RawBaseURL: "https://raw.ghe.example.com"}, false},
+		// Backstage allows a GitHub Enterprise entry with rawBaseUrl only
+		// (issue 11): the driver reads files from the raw host and refuses
+		// API calls, saying to set apiBaseUrl.
+		{"no API URL (raw only)", &integrations.Integration{Kind: integrations.GitHub, Host: "ghe.example.com", RawBaseURL: "https://raw.ghe.example.com"}, true},
+		{"neither API nor raw URL", &integrations.Integration{Kind: integrations.GitHub, Host: "ghe.example.com"}, false},
 		{"not http", &integrations.Integration{Kind: integrations.GitHub, Host: "h", APIBaseURL: "ftp://h/api/v3"}, false},
 		{"nil", nil, false},
 	} {

@@ -21,6 +21,9 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err := checkOwner(r.Owner); err != nil {
 		return nil, err
 	}
+	if err := d.needAPI(); err != nil {
+		return nil, err
+	}
 	kind, page := "", 1
 	if r.Cursor != "" {
 		k, p, ok := strings.Cut(r.Cursor, ":")
@@ -130,6 +133,9 @@ type findFilesData struct {
 // branch) is reported with Found false.
 func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
 	if err := checkOwner(r.Owner); err != nil {
+		return nil, err
+	}
+	if err := d.needAPI(); err != nil {
 		return nil, err
 	}
 	vars := map[string]any{"owner": r.Owner, "expression": "HEAD:" + strings.TrimPrefix(r.Path, "/"), "cursor": nil}

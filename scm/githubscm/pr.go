@@ -163,6 +163,9 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
 	}
+	if err := d.needAPI(); err != nil {
+		return nil, err
+	}
 	return d.openPR(ctx, d.client(hc), r, true)
 }
 

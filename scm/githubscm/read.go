@@ -50,7 +50,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
 	}
-	if r.Anonymous && d.in.RawBaseURL != "" {
+	if (r.Anonymous || d.base == nil) && d.in.RawBaseURL != "" {
 		return d.readRaw(ctx, hc, r)
 	}
 	gh := d.client(hc)
@@ -215,6 +215,9 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
 	}
+	if err := d.needAPI(); err != nil {
+		return nil, err
+	}
 	// The API call must not follow the redirect itself, so that the
 	// download is a fresh request to the other host, made with hc.
 	noFollow := d.capped(hc)
@@ -277,6 +280,9 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 // 7 MB).
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	if err := checkRepo(r.Repo); err != nil {
+		return nil, err
+	}
+	if err := d.needAPI(); err != nil {
 		return nil, err
 	}
 	gh := d.client(hc)

@@ -12,11 +12,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
 func TestParse(t *testing.T) {
@@ -144,13 +146,21 @@ func TestHintFitsTheOperation(t *testing.T) {
 	}
 }
 
-// TestOpenCompatibleConfig: entries Backstage starts with load; calls
-// through an unusable one fail clearly, naming the config path.
+// TestOpenCompatibleConfig: entries Backstage starts with load; a GitHub
+// Enterprise entry with rawBaseUrl only reads files from the raw host and
+// refuses API calls saying to set apiBaseUrl; calls through an unusable
+// entry fail clearly, naming the config path.
 func TestOpenCompatibleConfig(t *testing.T) {
+	gh := fakegithub.New(nil)
+	defer gh.Close()
+	if _, err := gh.AddFS(fakegithub.Repo{Owner: "acme", Name: "svc"}, fstest.MapFS{"catalog-info.yaml": {Data: []byte("kind: Component\n")}}); err != nil {
+		t.Fatal(err)
+	}
 	file := writeConfig(t, `integrations:
   github:
     - host: ghe.example.com
-      rawBaseUrl: https://ghe.example.com/raw
+      rawBaseUrl: `+gh.RawBaseURL()+`
+      token: ghe-token
   bitbucketServer:
     - host: bitbucket.example.com
       apiBaseUrl: bitbucket.example.com/rest/api/1.0
@@ -172,12 +182,19 @@ func TestOpenCompatibleConfig(t *testing.T) {
 			t.Errorf("stderr has not exactly one warning starting %q:\n%s", w, stderr.String())
 		}
 	}
+	f, err := env.Client.ReadFile(t.Context(), "https://ghe.example.com/acme/svc/blob/main/catalog-info.yaml", nil)
+	if err != nil || string(f.Content) != "kind: Component\n" {
+		t.Errorf("ReadFile through rawBaseUrl = %v, %v; want the file", f, err)
+	}
+	_, err = env.Client.ReadTree(t.Context(), "https://ghe.example.com/acme/svc/tree/main", nil)
+	if scm.Code(err) != scm.InvalidArgument || !strings.Contains(err.Error(), "set apiBaseUrl") {
+		t.Errorf("ReadTree without apiBaseUrl = %v; want InvalidArgument saying to set apiBaseUrl", err)
+	}
 	tests := []struct {
 		url      string
 		code     scm.ErrorCode
 		wantText string
 	}{
-		{"https://ghe.example.com/acme/svc/blob/main/catalog-info.yaml", scm.InvalidArgument, "integrations.github[0] has no apiBaseUrl: set it"},
 		{"https://bitbucket.example.com/projects/P/repos/r/browse/catalog-info.yaml", scm.InvalidArgument, "integrations.bitbucketServer[0]"},
 		{"https://dev.azure.com/org/project/_git/repo?path=/catalog-info.yaml", scm.Unimplemented, "integrations.azure[0]"},
 	}
