@@ -1,5 +1,11 @@
 package org
 
+import (
+	"encoding/json"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+)
+
 // APIVersion is the apiVersion of every entity this package writes.
 const APIVersion = "backstage.io/v1alpha1"
 
@@ -22,10 +28,11 @@ type Profile struct {
 
 func (p Profile) isZero() bool { return p == Profile{} }
 
-// User is a Backstage User entity.
+// User is a Backstage User entity. Its JSON form is the whole entity, with
+// apiVersion and kind, as Backstage's catalog API serves it.
 type User struct {
-	Metadata Metadata
-	Spec     UserSpec
+	Metadata Metadata `json:"metadata" yaml:"metadata"`
+	Spec     UserSpec `json:"spec" yaml:"spec"`
 }
 
 // UserSpec is the spec of a [User]. MemberOf holds refs to the user's direct
@@ -36,10 +43,11 @@ type UserSpec struct {
 	MemberOf []string `json:"memberOf" yaml:"memberOf"`
 }
 
-// Group is a Backstage Group entity.
+// Group is a Backstage Group entity. Its JSON form is the whole entity,
+// with apiVersion and kind.
 type Group struct {
-	Metadata Metadata
-	Spec     GroupSpec
+	Metadata Metadata  `json:"metadata" yaml:"metadata"`
+	Spec     GroupSpec `json:"spec" yaml:"spec"`
 }
 
 // GroupSpec is the spec of a [Group]. Parent, Children and Members hold refs
@@ -97,4 +105,58 @@ func parseRefs(ss []string, kind, ns string) ([]Ref, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// MarshalJSON writes the entity with apiVersion and kind.
+func (u User) MarshalJSON() ([]byte, error) {
+	if u.Spec.MemberOf == nil {
+		u.Spec.MemberOf = []string{} // required by Backstage's schema
+	}
+	return json.Marshal(userDoc{APIVersion, "User", u.Metadata, u.Spec})
+}
+
+// UnmarshalJSON reads a User entity; another kind or apiVersion is an
+// error.
+func (u *User) UnmarshalJSON(b []byte) error {
+	var d userDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	if err := checkKind("User", d.APIVersion, d.Kind); err != nil {
+		return err
+	}
+	u.Metadata, u.Spec = d.Metadata, d.Spec
+	return nil
+}
+
+// MarshalJSON writes the entity with apiVersion and kind.
+func (g Group) MarshalJSON() ([]byte, error) {
+	if g.Spec.Children == nil {
+		g.Spec.Children = []string{} // required by Backstage's schema
+	}
+	return json.Marshal(groupDoc{APIVersion, "Group", g.Metadata, g.Spec})
+}
+
+// UnmarshalJSON reads a Group entity; another kind or apiVersion is an
+// error.
+func (g *Group) UnmarshalJSON(b []byte) error {
+	var d groupDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	if err := checkKind("Group", d.APIVersion, d.Kind); err != nil {
+		return err
+	}
+	g.Metadata, g.Spec = d.Metadata, d.Spec
+	return nil
+}
+
+func checkKind(want, apiVersion, kind string) error {
+	if kind != want {
+		return errcode.Newf(errcode.InvalidArgument, "org.UnmarshalJSON", "kind %q is not %s", kind, want)
+	}
+	if apiVersion != APIVersion && apiVersion != "backstage.io/v1beta1" {
+		return errcode.Newf(errcode.InvalidArgument, "org.UnmarshalJSON", "%s: unsupported apiVersion %q", want, apiVersion)
+	}
+	return nil
 }

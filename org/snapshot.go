@@ -130,17 +130,17 @@ func formatCycle(c []Ref) string {
 }
 
 type userDoc struct {
-	APIVersion string   `yaml:"apiVersion"`
-	Kind       string   `yaml:"kind"`
-	Metadata   Metadata `yaml:"metadata"`
-	Spec       UserSpec `yaml:"spec"`
+	APIVersion string   `json:"apiVersion" yaml:"apiVersion"`
+	Kind       string   `json:"kind" yaml:"kind"`
+	Metadata   Metadata `json:"metadata" yaml:"metadata"`
+	Spec       UserSpec `json:"spec" yaml:"spec"`
 }
 
 type groupDoc struct {
-	APIVersion string    `yaml:"apiVersion"`
-	Kind       string    `yaml:"kind"`
-	Metadata   Metadata  `yaml:"metadata"`
-	Spec       GroupSpec `yaml:"spec"`
+	APIVersion string    `json:"apiVersion" yaml:"apiVersion"`
+	Kind       string    `json:"kind" yaml:"kind"`
+	Metadata   Metadata  `json:"metadata" yaml:"metadata"`
+	Spec       GroupSpec `json:"spec" yaml:"spec"`
 }
 
 type anyDoc struct {

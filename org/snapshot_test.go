@@ -2,6 +2,7 @@ package org
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -197,4 +198,40 @@ func FuzzParseYAML(f *testing.F) {
 			t.Fatalf("reparse lost entities")
 		}
 	})
+}
+
+func TestEntityJSON(t *testing.T) {
+	s := sample()
+	b, err := json.Marshal(s.Users[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"apiVersion":"backstage.io/v1alpha1","kind":"User","metadata":{"name":"jane","annotations":{"github.com/user-login":"jane"}},"spec":{"profile":{"displayName":"Jane Doe","email":"jane@example.com"},"memberOf":["platform-team"]}}`
+	if string(b) != want {
+		t.Errorf("JSON = %s\nwant   %s", b, want)
+	}
+	var u User
+	if err := json.Unmarshal(b, &u); err != nil || !cmp.Equal(u, s.Users[0]) {
+		t.Errorf("round trip: %v %+v", err, u)
+	}
+	gb, err := json.Marshal(s.Groups[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(gb), `{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":"engineering","description":"All engineers"},"spec":{"type":"team","children":["platform-team"]}`) {
+		t.Errorf("group JSON = %s", gb)
+	}
+	if b, _ := json.Marshal(s.Users[1]); !strings.Contains(string(b), `"memberOf":[]`) {
+		t.Errorf("nil memberOf: %s", b)
+	}
+	if b, _ := json.Marshal(s.Groups[0]); !strings.Contains(string(b), `"children":[]`) {
+		t.Errorf("nil children: %s", b)
+	}
+	var g Group
+	if err := json.Unmarshal(b, &g); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("a User read as a Group: %v", err)
+	}
+	if err := json.Unmarshal([]byte(`{"apiVersion":"x/v1","kind":"User"}`), &u); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("bad apiVersion: %v", err)
+	}
 }
