@@ -53,9 +53,13 @@ type SignInInfo struct {
 	// "gitlab", "microsoft", "google", "okta", "bitbucket", "ldap",
 	// "oidc"…
 	ProviderType string
-	// UserID is the provider's stable user id: GitHub's user id (the
-	// github.com/user-id annotation: compared case-exactly), the
-	// Microsoft Graph object id, the Bitbucket account uuid.
+	// UserID is the provider's stable user id, as the catalog's
+	// annotation holds it: for GitHub the github.com/user-id annotation
+	// (compared case-exactly; org/githuborg writes the GraphQL node id,
+	// while auth's GitHub provider reports the numeric id as
+	// Identity.Subject, so set UserID to the node id when the catalog
+	// comes from org/githuborg), the Microsoft Graph object id, the
+	// Bitbucket account uuid.
 	UserID string
 	// Username is the login (GitHub, GitLab), nickname (Bitbucket) or
 	// LDAP uid.
@@ -68,9 +72,10 @@ type SignInInfo struct {
 	DN string
 }
 
-// FromAuth returns the SignInInfo of an auth.Identity. providerType is the
-// provider's type; "" means id.Provider (Backstage's ids are usually the
-// types).
+// FromAuth returns the SignInInfo of an auth.Identity: UserID is
+// id.Subject (see [SignInInfo.UserID] for GitHub), Username id.Login.
+// providerType is the provider's type; "" means id.Provider (Backstage's
+// ids are usually the types).
 func FromAuth(id auth.Identity, providerType string) SignInInfo {
 	if providerType == "" {
 		providerType = id.Provider
