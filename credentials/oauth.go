@@ -21,6 +21,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // FromOAuth2 adapts an oauth2.TokenSource, such as the one from
@@ -204,7 +205,7 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op,
 				Msg: "the token endpoint did not answer the refresh of the signed-in user's token within " + s.timeout.String(), Err: err}
 		}
-		e, _ := oauthError(op, "", "refreshing the signed-in user's token", err)
+		e, _ := oauthError(op, "", "refreshing the signed-in user's token", err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
 		return nil, time.Time{}, e
 	}
 	if tok.AccessToken == "" {
@@ -265,7 +266,7 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 		}, func(actx context.Context) (bool, time.Duration, error) {
 			t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, noFollow))
 			if err != nil {
-				e, retry := oauthError(op, in.Host, what, err)
+				e, retry := oauthError(op, in.Host, what, err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
 				e.Provider = string(in.Kind)
 				return retry, 0, e
 			}
@@ -352,7 +353,29 @@ func codeOfContext(ctx context.Context) errcode.Code {
 // it is worth retrying. It never wraps *oauth2.RetrieveError, whose text
 // includes the raw response body; the status, error code and description
 // are copied instead.
-func oauthError(op, host, what string, err error) (*errcode.Error, bool) {
+//
+// secrets are the credential values the request sent (a refresh token, a
+// client secret, "id:secret"): a token endpoint that echoes them in its
+// error description does not put them in the error.
+func oauthError(op, host, what string, err error, secrets ...string) (*errcode.Error, bool) {
+	e, retry := classifyOAuthError(op, host, what, err)
+	var set httpx.Secrets
+	for _, v := range secrets {
+		if !strings.HasSuffix(v, ":") { // "id:" of an empty secret is no secret
+			set.Add(v)
+		}
+	}
+	if set.Len() > 0 && set.Shows(e.Error()) {
+		e.Msg = set.Scrub(e.Msg)
+		if e.Err != nil && set.Shows(e.Err.Error()) {
+			e.Err = errors.New(set.Scrub(e.Err.Error()))
+		}
+	}
+	return e, retry
+}
+
+// classifyOAuthError is oauthError before the scrubbing.
+func classifyOAuthError(op, host, what string, err error) (*errcode.Error, bool) {
 	e := &errcode.Error{Op: op, Host: host}
 	var re *oauth2.RetrieveError
 	var ue *url.Error

@@ -1,8 +1,11 @@
 package credentials
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +119,53 @@ func TestTransportRefusesAUserWithoutHost(t *testing.T) {
 				t.Errorf("error shows the user's token: %v", err)
 			}
 		})
+	}
+}
+
+// TestTokenEndpointEchoNeverInErrors: a token endpoint that echoes what it
+// received (the refresh token, the client secret, the Basic header) in its
+// error description does not put any of it in the error of a user token's
+// refresh or of a Bitbucket OAuth consumer's token.
+func TestTokenEndpointEchoNeverInErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		auth := r.Header.Get("Authorization")
+		dec, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant",
+			"error_description": fmt.Sprintf("refresh_token=%s client_secret=%s authorization=%s (%s)",
+				r.Form.Get("refresh_token"), r.Form.Get("client_secret"), auth, dec)})
+	}))
+	defer srv.Close()
+	secrets := []string{"ghr_echoed-refresh-token", "echoed-client-secret"}
+
+	user := UserSource(&oauth2.Config{ClientID: "web-app", ClientSecret: "echoed-client-secret",
+		Endpoint: oauth2.Endpoint{TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}},
+		&oauth2.Token{RefreshToken: "ghr_echoed-refresh-token"}, &UserOptions{HTTPClient: srv.Client()})
+	_, userErr := user.Credential(t.Context())
+
+	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{ClientID: "consumer-key",
+		ClientSecret: secret("echoed-client-secret"), TokenURL: srv.URL}}}
+	r, err := newResolver(testIntegrations(cfg), nil, &ResolverOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, consumerErr := r.Resolve(t.Context(), Request{Host: "bitbucket.org", Owner: "acme"})
+
+	for name, err := range map[string]error{"user token refresh": userErr, "OAuth consumer": consumerErr} {
+		if err == nil {
+			t.Fatalf("%s: no error; want the endpoint's refusal", name)
+		}
+		for _, m := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			for _, s := range append(secrets, base64.StdEncoding.EncodeToString([]byte("consumer-key:echoed-client-secret"))) {
+				if strings.Contains(m, s) {
+					t.Errorf("%s: error shows %s: %s", name, s, m)
+				}
+			}
+		}
+		if !strings.Contains(err.Error(), "REDACTED") {
+			t.Errorf("%s: error %q; want the echoed values replaced", name, err)
+		}
 	}
 }
