@@ -90,29 +90,45 @@ const (
 type Config struct {
 	// ID is the provider id: the key of the block in the map form,
 	// "default" for a single block.
-	ID           string              `json:"-"`
-	Target       string              `json:"target"`
-	Authority    string              `json:"authority"`
-	TenantID     string              `json:"tenantId"`
+	ID string `json:"-"`
+	// Target is the Graph base URL; default https://graph.microsoft.com/v1.0.
+	// The access token is sent to its host only.
+	Target string `json:"target"`
+	// Authority is the identity platform's base URL; default
+	// https://login.microsoftonline.com.
+	Authority string `json:"authority"`
+	// TenantID is the directory (tenant) id or domain. Required.
+	TenantID string `json:"tenantId"`
+	// ClientID and ClientSecret are the application's credentials for the
+	// client-credentials grant; both or neither (then Options.TokenSource
+	// is required).
 	ClientID     string              `json:"clientId"`
 	ClientSecret integrations.Secret `json:"clientSecret"`
-	User         struct {
+	// User selects the users: an OData filter (which switches off delta
+	// queries), extra properties to select, an $expand, and whether to
+	// load photos (default false: one request per user).
+	User struct {
 		Filter     string   `json:"filter"`
 		Select     []string `json:"select"`
 		Expand     string   `json:"expand"`
 		LoadPhotos *bool    `json:"loadPhotos"`
 	} `json:"user"`
+	// Group selects the groups: an OData filter or a $search (either
+	// switches off delta queries), extra properties, an $expand.
 	Group struct {
 		Filter string   `json:"filter"`
 		Search string   `json:"search"`
 		Select []string `json:"select"`
 		Expand string   `json:"expand"`
 	} `json:"group"`
+	// UserGroupMember, when set, takes the users from the user members of
+	// the groups it matches instead of from the whole directory.
 	UserGroupMember struct {
 		Filter string `json:"filter"`
 		Search string `json:"search"`
 	} `json:"userGroupMember"`
-	// QueryMode is "basic" (default) or "advanced".
+	// QueryMode is "basic" (default) or "advanced" (ConsistencyLevel:
+	// eventual on every query).
 	QueryMode string `json:"queryMode"`
 }
 

@@ -227,8 +227,10 @@ func (s *Server) Target() string { return s.srv.URL + "/v1.0" }
 // TenantID returns the tenant id.
 func (s *Server) TenantID() string { return s.opts.TenantID }
 
-// ClientID and ClientSecret return the accepted client credentials.
-func (s *Server) ClientID() string     { return s.opts.ClientID }
+// ClientID returns the accepted client id.
+func (s *Server) ClientID() string { return s.opts.ClientID }
+
+// ClientSecret returns the accepted client secret.
 func (s *Server) ClientSecret() string { return s.opts.ClientSecret }
 
 // NewID returns a fresh GUID-shaped object id.
