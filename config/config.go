@@ -98,8 +98,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -317,7 +319,8 @@ func (l *loader) note(path string) string {
 // at, inside or around path by where it came from, so that a secret put
 // in the wrong key is never quoted.
 func (l *loader) scrub(path, msg string) string {
-	for p, s := range l.substituted {
+	for _, p := range slices.Sorted(maps.Keys(l.substituted)) {
+		s := l.substituted[p]
 		if s.value == "" || !(p == path || within(p, path) || within(path, p)) {
 			continue
 		}

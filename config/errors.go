@@ -141,11 +141,12 @@ func flatten(err error) []error {
 func (l *loader) registryProblems(err error) []error {
 	var out []error
 	for _, e := range flatten(err) {
-		if p, ok := registryPath(e); ok {
-			if l.followOn(p, e.(*integrations.FieldError).Msg) {
+		var fe *integrations.FieldError
+		if errors.As(e, &fe) {
+			if l.followOn(fe.Path, fe.Msg) {
 				continue
 			}
-			e = &integrations.FieldError{Path: p, Msg: l.scrub(p, e.(*integrations.FieldError).Msg)}
+			e = &integrations.FieldError{Path: fe.Path, Msg: l.scrub(fe.Path, fe.Msg)}
 		}
 		out = append(out, e)
 	}
@@ -190,13 +191,4 @@ func mentions(msg, key string) bool {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// registryPath returns the config path of one of the registry's errors.
-func registryPath(err error) (string, bool) {
-	var fe *integrations.FieldError
-	if errors.As(err, &fe) {
-		return fe.Path, true
-	}
-	return "", false
 }
