@@ -131,7 +131,9 @@ func githubSoak(t *testing.T) *soakWorld {
 	}
 	w.fault = func(rng *rand.Rand) string {
 		f := fakegithub.Fault{Times: 1}
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
+		case 5:
+			f.Kind, f.Method = fakegithub.FaultLostAnswer, pick(rng, http.MethodPost, http.MethodPatch)
 		case 0:
 			f.Kind, f.Status = fakegithub.FaultServerError, pick(rng, 500, 502, 503)
 		case 1:
@@ -212,7 +214,9 @@ func gitlabSoak(t *testing.T) *soakWorld {
 	}
 	w.fault = func(rng *rand.Rand) string {
 		f := fakegitlab.Fault{Times: 1}
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
+		case 5:
+			f.Kind, f.Method = fakegitlab.FaultLostAnswer, http.MethodPost
 		case 0:
 			f.Kind, f.Status = fakegitlab.FaultServerError, pick(rng, 500, 502, 503)
 		case 1:

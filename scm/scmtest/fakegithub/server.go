@@ -224,6 +224,9 @@ const (
 	// the decoded user:password of a Basic one), as a careless server or
 	// proxy does; 500 and above get a proxy's HTML page quoting it.
 	FaultEchoCredentials
+	// FaultLostAnswer processes the request (a write is made), then closes
+	// the connection without answering.
+	FaultLostAnswer
 )
 
 // Fault is a failure to inject with [Server.Inject].
@@ -880,6 +883,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string)
 		return fakekit.Slow(r, f.Delay, s.closing)
 	case FaultTruncatedBody:
 		return fakekit.Truncate
+	case FaultLostAnswer:
+		return fakekit.Lose
 	case FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {

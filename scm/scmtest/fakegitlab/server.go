@@ -235,6 +235,9 @@ const (
 	// Private-Token), as a careless server or proxy does; 500 and above
 	// get a proxy's HTML page quoting them.
 	FaultEchoCredentials
+	// FaultLostAnswer processes the request (a write is made), then closes
+	// the connection without answering.
+	FaultLostAnswer
 )
 
 // Fault is a failure to inject with [Server.Inject].
@@ -813,6 +816,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 		return fakekit.Slow(r, f.Delay, nil)
 	case FaultTruncatedBody:
 		return fakekit.Truncate
+	case FaultLostAnswer:
+		return fakekit.Lose
 	case FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
