@@ -267,6 +267,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		return nil, err
 	}
 	snap := r.build(results)
+	if err := snap.Validate(); err != nil {
+		// The build skips what Backstage would reject; this is a bug.
+		return nil, err
+	}
 	prog.Report("done", len(snap.Users), len(snap.Groups), true)
 	for _, w := range snap.Warnings {
 		if r.opts.Logger != nil {

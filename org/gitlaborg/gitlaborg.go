@@ -294,6 +294,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	snap := r.build(groups, users)
+	if err := snap.Validate(); err != nil {
+		// The build skips what Backstage would reject; this is a bug.
+		return nil, err
+	}
 	rd.prog.Report("done", len(snap.Users), len(snap.Groups), true)
 	if r.opts.Logger != nil {
 		for _, w := range snap.Warnings {
@@ -674,7 +678,8 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser) *org.Snapshot {
 	for _, u := range extra {
 		addUser(u)
 	}
-	kept := map[string]string{} // lower full path -> entity name
+	kept := map[string]string{}  // lower full path -> entity name
+	taken := map[string]string{} // lower entity name -> full path
 	for _, g := range groups {
 		if r.pattern != nil && !r.pattern.MatchString(g.FullPath) && !strings.EqualFold(g.FullPath, r.cfg.Group) {
 			continue
@@ -684,6 +689,12 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser) *org.Snapshot {
 			warn("group %s: skipped: %q is not a valid entity name", g.FullPath, name)
 			continue
 		}
+		if other, dup := taken[strings.ToLower(name)]; dup {
+			// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
+			warn("group %s: skipped: its name %q is already group %s's", g.FullPath, name, other)
+			continue
+		}
+		taken[strings.ToLower(name)] = g.FullPath
 		kept[strings.ToLower(g.FullPath)] = name
 	}
 	children := map[string][]string{}

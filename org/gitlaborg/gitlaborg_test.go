@@ -312,3 +312,15 @@ func TestCancelledAndTruncated(t *testing.T) {
 		t.Fatalf("truncated: %v, %v", snap != nil, err)
 	}
 }
+
+func TestGroupNamesThatCollide(t *testing.T) {
+	w := newWorld(t, nil)
+	must(t, w.fake.AddGroupMember("acme/b-c", fakegitlab.Member{Username: "ann"}))
+	must(t, w.fake.AddGroupMember("acme/b/c", fakegitlab.Member{Username: "ben"}))
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	must(t, err)
+	must(t, snap.Validate())
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], `"b-c"`) {
+		t.Errorf("warnings = %q", snap.Warnings)
+	}
+}

@@ -405,6 +405,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	snap := r.build(tenant, st)
+	if err := snap.Validate(); err != nil {
+		// The build skips what Backstage would reject; this is a bug.
+		return nil, err
+	}
 	if r.delta {
 		r.state = st // only a complete read replaces the state
 	}
