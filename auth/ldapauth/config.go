@@ -51,6 +51,25 @@ type Config struct {
 	MaxConnections int `json:"maxConnections,omitempty"`
 }
 
+// Decoder reads configuration sections; *config.Config is one.
+type Decoder interface {
+	Decode(path string, out any) error
+	Has(path string) bool
+}
+
+// DecodeConfig decodes auth.providers.ldap.<env> from d. ok is false when
+// that block is absent.
+func DecodeConfig(d Decoder, env string) (c Config, ok bool, err error) {
+	path := "auth.providers.ldap." + env
+	if d == nil || env == "" || !d.Has(path) {
+		return Config{}, false, nil
+	}
+	if err := d.Decode(path, &c); err != nil {
+		return Config{}, false, err
+	}
+	return c, true, nil
+}
+
 // AuthenticationOptions is Backstage's ldapAuthenticationOptions.
 type AuthenticationOptions struct {
 	// UserSearchBase is the DN under which users are searched (subtree).

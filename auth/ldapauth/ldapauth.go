@@ -30,6 +30,11 @@
 // verify the server certificate, against a custom CA if configured; plain
 // LDAP needs insecure: true, and the Authenticator then logs a warning once.
 //
+// [Authenticator.Verify] re-checks a signed-in identity without its
+// password (the entry still there, under the same DN, still matching the
+// user filter) and re-reads its groups, in two operations: call it when a
+// session is refreshed or before a sensitive action.
+//
 // There is no provider token: the sign-in's auth.Tokens are empty, so an
 // LDAP session gives the credential resolver nothing to use for SCM hosts.
 package ldapauth
@@ -322,10 +327,6 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	start := time.Now()
 	host := a.search.Host()
 	o := a.cfg.LDAPAuthenticationOptions
-	filter := "(" + o.UsernameAttribute + "=" + ldap.EscapeFilter(username) + ")"
-	if a.cfg.UserFilter != "" {
-		filter = "(&" + filter + a.cfg.UserFilter + ")"
-	}
 	attrs := []string{"1.1"}
 	groupSearch := a.cfg.Groups != nil && a.cfg.Groups.SearchBase != ""
 	if groupSearch {
@@ -336,7 +337,7 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := sc.Search(ctx, ldap.NewSearchRequest(o.UserSearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, nil))
+	res, err := sc.Search(ctx, a.userSearch(username, attrs))
 	sc.Release()
 	several := errcode.CodeOf(err) == errcode.RateLimited // size limit 2 exceeded
 	if err != nil && !several {
@@ -368,14 +369,26 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	}
 	a.observeBind(time.Since(bindStart))
 	// 3. Re-read attributes and groups.
-	sc, err = a.search.Get(ctx)
+	out, err := a.readUser(ctx, dn, entry, username)
 	if err != nil {
-		return nil, false, err
+		return nil, errcode.CodeOf(err) == errcode.Unauthorized, err
+	}
+	return out, false, nil
+}
+
+// readUser reads the groups of the entry dn (found by a search that
+// returned entry) and, without a group search, its attributes again; one
+// search under the service account.
+func (a *Authenticator) readUser(ctx context.Context, dn string, entry *ldap.Entry, username string) (*Result, error) {
+	host := a.search.Host()
+	o := a.cfg.LDAPAuthenticationOptions
+	sc, err := a.search.Get(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer sc.Release()
 	out := &Result{}
-	if groupSearch {
-		g := a.cfg.Groups
+	if g := a.cfg.Groups; g != nil && g.SearchBase != "" {
 		rule := ""
 		if g.InChain {
 			rule = ":" + inChainOID + ":"
@@ -386,7 +399,7 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 		}
 		gr, err := sc.Search(ctx, ldap.NewSearchRequest(g.SearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, gf, []string{g.NameAttribute}, nil))
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		for _, e := range gr.Entries {
 			out.Groups = append(out.Groups, e.DN)
@@ -395,10 +408,13 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	} else {
 		ur, err := sc.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", a.userAttrs(true), nil))
 		if err != nil {
-			return nil, false, err
+			if errcode.CodeOf(err) == errcode.NotFound {
+				return nil, errInvalid(host)
+			}
+			return nil, err
 		}
 		if len(ur.Entries) != 1 {
-			return nil, true, errInvalid(host)
+			return nil, errInvalid(host)
 		}
 		entry = ur.Entries[0]
 		for _, g := range entry.GetEqualFoldAttributeValues("memberOf") {
@@ -423,7 +439,52 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 		DisplayName: display,
 		DN:          dn,
 	}
-	return out, false, nil
+	return out, nil
+}
+
+// Verify re-checks a signed-in user against the directory, without a
+// password, as a session refresh should: the identity's login must still
+// match exactly one entry under the user filter, with the same DN
+// (compared parsed, case-insensitively); its attributes and groups are
+// read again. Two LDAP operations. A user the directory no longer knows
+// (deleted, renamed, moved, filtered out as disabled) is Unauthorized.
+func (a *Authenticator) Verify(ctx context.Context, id auth.Identity) (*Result, error) {
+	const op = "ldapauth.Verify"
+	host := a.search.Host()
+	if id.Login == "" || id.DN == "" || checkInput(id.Login, "x") != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: "ldap", Host: host, Msg: "not an LDAP identity"}
+	}
+	sc, err := a.search.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sc.Search(ctx, a.userSearch(id.Login, a.userAttrs(false)))
+	sc.Release()
+	if err != nil && errcode.CodeOf(err) != errcode.RateLimited {
+		return nil, err
+	}
+	if err != nil || len(res.Entries) != 1 || !sameDN(res.Entries[0].DN, id.DN) {
+		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Provider: "ldap", Host: host, Msg: "the directory no longer knows this user"}
+	}
+	return a.readUser(ctx, res.Entries[0].DN, res.Entries[0], id.Login)
+}
+
+// userSearch is the search for a username's entry: the username escaped
+// for the filter, at most two entries (to tell one from several).
+func (a *Authenticator) userSearch(username string, attrs []string) *ldap.SearchRequest {
+	o := a.cfg.LDAPAuthenticationOptions
+	filter := "(" + o.UsernameAttribute + "=" + ldap.EscapeFilter(username) + ")"
+	if a.cfg.UserFilter != "" {
+		filter = "(&" + filter + a.cfg.UserFilter + ")"
+	}
+	return ldap.NewSearchRequest(o.UserSearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false, filter, attrs, nil)
+}
+
+// sameDN compares two DNs parsed, case-insensitively.
+func sameDN(a, b string) bool {
+	pa, err1 := ldap.ParseDN(a)
+	pb, err2 := ldap.ParseDN(b)
+	return err1 == nil && err2 == nil && pa.EqualFold(pb)
 }
 
 // inChainOID is LDAP_MATCHING_RULE_IN_CHAIN (Active Directory).

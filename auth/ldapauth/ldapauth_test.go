@@ -480,9 +480,12 @@ auth:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c ldapauth.Config
-	if err := cfg.Decode("auth.providers.ldap.development", &c); err != nil {
-		t.Fatal(err)
+	c, ok, err := ldapauth.DecodeConfig(cfg, "development")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, ok, _ := ldapauth.DecodeConfig(cfg, "production"); ok {
+		t.Fatal("production found")
 	}
 	if fmt.Sprint(c.LDAPAuthenticationOptions.AdminPassword) != "[redacted]" {
 		t.Fatal("admin password not redacted")
@@ -619,6 +622,53 @@ func TestConfigNeverShowsTheSecret(t *testing.T) {
 	for _, s := range []string{fmt.Sprintf("%v %+v %#v", c, c, c), string(b), logs.String()} {
 		if strings.Contains(s, "hunter2") {
 			t.Fatalf("secret shown: %s", s)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	s := need(t)
+	for _, groups := range []bool{false, true} {
+		c := baseConfig(s)
+		if groups {
+			c.Groups = &ldapauth.GroupsConfig{SearchBase: testsvc.SlapdGroupsDN}
+		}
+		c.UserFilter = "(objectClass=inetOrgPerson)"
+		a := newAuth(t, c, nil)
+		r, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := a.Stats()
+		v, err := a.Verify(t.Context(), r.Identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Identity != r.Identity || !slices.Equal(v.GroupNames, r.GroupNames) {
+			t.Errorf("groups=%v: verify = %+v, sign-in = %+v", groups, v, r)
+		}
+		if ops := a.Stats().Ops() - before.Ops(); ops != 2 {
+			t.Errorf("groups=%v: %d operations, want 2", groups, ops)
+		}
+		// Case differences in the DN do not matter; another entry's DN does.
+		id := r.Identity
+		id.DN = strings.ToUpper(id.DN)
+		if _, err := a.Verify(t.Context(), id); err != nil {
+			t.Errorf("upper-case DN: %v", err)
+		}
+		for name, mod := range map[string]func(*auth.Identity){
+			"moved":    func(id *auth.Identity) { id.DN = "uid=alice,ou=contractors,ou=people,dc=example,dc=org" },
+			"gone":     func(id *auth.Identity) { id.Login = "nobody" },
+			"wildcard": func(id *auth.Identity) { id.Login = "*" },
+		} {
+			id := r.Identity
+			mod(&id)
+			if _, err := a.Verify(t.Context(), id); errcode.CodeOf(err) != errcode.Unauthorized {
+				t.Errorf("%s: %v, want Unauthorized", name, err)
+			}
+		}
+		if _, err := a.Verify(t.Context(), auth.Identity{Login: "alice"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("no DN: %v", err)
 		}
 	}
 }
