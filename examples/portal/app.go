@@ -1,0 +1,90 @@
+package main
+
+import (
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/scmkit/scmkit/auth"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// app is the portal's web application.
+type app struct {
+	deps
+	tmpl *template.Template
+}
+
+func newApp(d *deps) (*app, error) {
+	t, err := template.ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	return &app{deps: *d, tmpl: t}, nil
+}
+
+// routes mounts the sign-in handler and one route per page.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", a.auth)
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /catalog", a.catalog)
+	mux.HandleFunc("POST /pull-request", a.pullRequest)
+	return securityHeaders(mux)
+}
+
+// page is what every template gets.
+type page struct {
+	Session   *auth.Session
+	Providers []string
+	Repo      string
+	Error     string
+	Data      any
+}
+
+// render writes template name with the signed-in user (if any).
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	if p.Session == nil {
+		p.Session, _ = a.auth.Session(r)
+	}
+	p.Providers, p.Repo = a.providers, a.repo
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := a.tmpl.ExecuteTemplate(w, name, p); err != nil {
+		slog.Error("portal: rendering", "page", name, "error", err)
+	}
+}
+
+// signedIn returns the session, or renders the home page asking to sign in.
+func (a *app) signedIn(w http.ResponseWriter, r *http.Request) *auth.Session {
+	s, err := a.auth.Session(r)
+	if err != nil {
+		a.render(w, r, http.StatusUnauthorized, "home.html", page{Error: "Please sign in first."})
+		return nil
+	}
+	return s
+}
+
+// sameOrigin refuses state-changing requests from other sites.
+func sameOrigin(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	return o == "" || strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(o, "http://"), "https://"), r.Host)
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/auth/") {
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,125 @@
+// Command portal is a small developer portal on scmkit: it signs users in
+// (GitHub, or any OpenID Connect provider), shows who they are, reads a
+// catalog-info.yaml as them, and opens a pull request as them.
+//
+//	go run ./examples/portal
+//
+// runs it against an in-process fake world (a fake GitHub that approves
+// alice at once, and a real OpenID Provider) and prints the URL to open.
+//
+//	go run ./examples/portal -config app-config.yaml -repo https://github.com/acme/service
+//
+// runs it against the providers and integrations of a Backstage
+// app-config.yaml (auth: and integrations: sections, app.baseUrl,
+// backend.baseUrl), on backend.baseUrl's port.
+//
+// One file per page (page_*.go, templates/*.html): add a page by adding a
+// file and a line in routes.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run parses the flags, starts the portal and serves until ctx ends.
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	configPath := fs.String("config", "", "a Backstage app-config.yaml; empty runs against the fake world")
+	repo := fs.String("repo", "", "with -config: the repository whose catalog-info.yaml to read and where to open pull requests")
+	addr := fs.String("addr", "127.0.0.1:0", "listen address (the fake world)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, err := start(ctx, options{configPath: *configPath, repo: *repo, addr: *addr})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	fmt.Fprintf(out, "portal: open %s in a browser\n", p.URL)
+	if p.world != nil {
+		fmt.Fprintf(out, "portal: fake world: GitHub at %s (signs in alice), OpenID Provider at %s\n", p.world.github.URL(), p.world.op.Issuer)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type options struct {
+	configPath, repo, addr string
+}
+
+// portal is a running portal.
+type portal struct {
+	// URL is where the portal serves, e.g. "http://127.0.0.1:7007".
+	URL   string
+	app   *app
+	world *world
+	srv   *http.Server
+}
+
+// start listens, builds the app (and the fake world, without -config) and
+// serves in the background.
+func start(ctx context.Context, o options) (*portal, error) {
+	var cfg *realConfig
+	if o.configPath != "" {
+		var err error
+		if cfg, err = loadConfig(ctx, o.configPath, o.repo); err != nil {
+			return nil, err
+		}
+		o.addr = cfg.listen
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, err
+	}
+	p := &portal{URL: "http://" + ln.Addr().String()}
+	var deps *deps
+	if cfg != nil {
+		p.URL = cfg.baseURL
+		deps, err = cfg.deps()
+	} else {
+		p.world, err = newWorld(p.URL)
+		if err == nil {
+			deps, err = p.world.deps(p.URL)
+		}
+	}
+	if err != nil {
+		ln.Close()
+		if p.world != nil {
+			p.world.Close()
+		}
+		return nil, err
+	}
+	p.app, err = newApp(deps)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p.srv = &http.Server{Handler: p.app.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+// Close stops the portal and its fake world.
+func (p *portal) Close() {
+	p.srv.Close()
+	if p.world != nil {
+		p.world.Close()
+	}
+}

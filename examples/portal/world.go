@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/authtest"
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/adapters"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// world is the fake world the portal runs against by default: a fake
+// GitHub serving sign-in and the API (acme/service has a
+// catalog-info.yaml; alice is approved at once), and a real OpenID
+// Provider in process (alice again, without a token for GitHub).
+type world struct {
+	github *fakegithub.Server
+	op     *authtest.OP
+}
+
+const catalogInfo = `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: service
+  description: The service of the fake world
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+`
+
+func newWorld(portalURL string) (*world, error) {
+	w := &world{github: fakegithub.New(&fakegithub.Options{Tokens: []string{"portal-token"}})}
+	w.github.AddOAuthApp(fakegithub.OAuthApp{ClientID: "portal", ClientSecret: "portal-github-secret", Expiring: true})
+	w.github.SetOAuthUser(fakegithub.OAuthUser{Login: "alice", Name: "Alice Liddell", Email: "alice@example.com"})
+	if _, err := w.github.AddRepo(fakegithub.Repo{Owner: "acme", Name: "service", Private: true,
+		Files: []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte(catalogInfo)}, {Path: "README.md", Content: []byte("# service\n")}}}); err != nil {
+		w.github.Close()
+		return nil, err
+	}
+	op, err := authtest.StartOP(authtest.OPOptions{ClientID: "portal", ClientSecret: "portal-oidc-secret", ProfileInIDToken: true,
+		RedirectURIs: []string{portalURL + "/api/auth/oidc/handler/frame"},
+		User:         authtest.User{Subject: "alice-oidc", Username: "alice", Email: "alice@example.com", FirstName: "Alice", LastName: "Liddell"}})
+	if err != nil {
+		w.github.Close()
+		return nil, err
+	}
+	w.op = op
+	return w, nil
+}
+
+// Close stops the fake servers.
+func (w *world) Close() {
+	w.github.Close()
+	w.op.Close()
+}
+
+// deps builds the portal's sign-in handler and SCM client for the world,
+// through the same configuration a real deployment uses.
+func (w *world) deps(portalURL string) (*deps, error) {
+	doc := fmt.Sprintf(`app:
+  baseUrl: %[1]s
+backend:
+  baseUrl: %[1]s
+integrations:
+  github:
+    - host: %[2]s
+      apiBaseUrl: %[3]s
+      token: portal-token
+auth:
+  environment: development
+  session:
+    secret: fake-world-session-secret-not-for-production
+  providers:
+    github:
+      development:
+        clientId: portal
+        clientSecret: portal-github-secret
+        enterpriseInstanceUrl: %[4]s
+    oidc:
+      development:
+        clientId: portal
+        clientSecret: portal-oidc-secret
+        metadataUrl: %[5]s/.well-known/openid-configuration
+`, portalURL, w.github.Host(), w.github.APIBaseURL(), w.github.URL(), w.op.Issuer)
+	cfg, err := config.LoadBytes(context.Background(), nil, []byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	d, err := depsFromConfig(cfg, portalURL)
+	if err != nil {
+		return nil, err
+	}
+	d.repo = w.github.URL() + "/acme/service"
+	return d, nil
+}
+
+// deps are what the app needs.
+type deps struct {
+	auth      *auth.Handler
+	scm       *scm.Client
+	repo      string   // repository URL
+	providers []string // provider ids, in sign-in button order
+}
+
+// depsFromConfig builds the sign-in handler and the SCM client from a
+// loaded app-config.
+func depsFromConfig(cfg *config.Config, baseURL string) (*deps, error) {
+	var ac auth.Config
+	if err := cfg.Decode("auth", &ac); err != nil {
+		return nil, err
+	}
+	var appURL string
+	if err := cfg.Decode("app.baseUrl", &appURL); err != nil {
+		return nil, err
+	}
+	h, _, err := ac.NewHandler(&auth.Options{BaseURL: baseURL + "/api/auth", AppURL: appURL})
+	if err != nil {
+		return nil, err
+	}
+	res, err := credentials.NewResolver(cfg.Registry, nil)
+	if err != nil {
+		return nil, err
+	}
+	client, err := scm.NewClient(cfg.Registry, res, &scm.Options{Drivers: adapters.All(nil)})
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{auth: h, scm: client}
+	for _, id := range auth.SupportedProviders {
+		if _, ok := ac.Providers[id][ac.Environment]; ok {
+			d.providers = append(d.providers, id)
+		}
+	}
+	return d, nil
+}
