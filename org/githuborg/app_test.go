@@ -68,3 +68,31 @@ func TestGitHubApp(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubAppOfAnotherAccount: the resolver picks an organisation's own
+// installation; an installation on another account gets nothing.
+func TestGitHubAppOfAnotherAccount(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	defer fake.Close()
+	must(t, orgtest.SeedGitHub(fake, "acme"))
+	must(t, orgtest.SeedGitHub(fake, "globex"))
+	must(t, fake.AddApp(fakegithub.App{ID: 78, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 78, Account: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+		Apps: []integrations.GitHubAppConfig{{AppID: 78, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+	must(t, err)
+	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host(), Orgs: []string{"acme", "globex"}}, &githuborg.Options{Registry: reg, Resolver: res})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	if snap != nil || errcode.CodeOf(err) != errcode.Unauthorized || !strings.Contains(err.Error(), "not installed for owner globex") {
+		t.Fatalf("Read = %v, %v: globex has no installation, the read must fail naming it", snap != nil, err)
+	}
+}

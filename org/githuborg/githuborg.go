@@ -241,7 +241,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		g.Go(func() error {
 			hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
 				return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
-					Request: credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser}}
+					// GitHub GraphQL never answers anonymous requests: no credential is
+					// an error naming every candidate the resolver skipped.
+					Request: credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous}}
 			}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait,
 				MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
 			rd := &orgRead{r: r, hc: hc, login: login, pages: r.pages, onPage: func(du, dg int) {
@@ -609,8 +611,11 @@ func (o *orgRead) post(ctx context.Context, query string, vars map[string]any, o
 const permissionHint = "grant the token the read:org scope, or the GitHub App the Organization permission Members (read)"
 
 func (o *orgRead) fail(code errcode.Code, status int, msg string, err error) error {
-	return &errcode.Error{Code: code, Op: "githuborg.Read", Provider: "github", Host: o.r.in.Host, Status: status,
-		Msg: strings.TrimSpace("organisation " + o.login + ": " + msg), Err: err}
+	m := "organisation " + o.login
+	if msg != "" {
+		m += ": " + msg
+	}
+	return &errcode.Error{Code: code, Op: "githuborg.Read", Provider: "github", Host: o.r.in.Host, Status: status, Msg: m, Err: err}
 }
 
 // httpError is the one place where GitHub's HTTP errors become codes.

@@ -314,7 +314,7 @@ func (w *orgWorld) serve(s *Server, rw http.ResponseWriter, r *http.Request, que
 			"message": "Resource limits for this query exceeded."}}})
 		return
 	}
-	if e := w.checkAccess(r, op); e != nil {
+	if e := w.checkAccess(r, op, cv); e != nil {
 		if scopes, ok := w.scopes[bearer(r)]; ok {
 			rw.Header().Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
 			rw.Header().Set("X-Accepted-OAuth-Scopes", "read:org")
@@ -341,7 +341,7 @@ func bearer(r *http.Request) string {
 // checkAccess returns GitHub's error for a caller that may not read
 // organisation members: a classic token without read:org, or an
 // installation token without the Members permission or of another account.
-func (w *orgWorld) checkAccess(r *http.Request, op *ast.OperationDefinition) gqlErr {
+func (w *orgWorld) checkAccess(r *http.Request, op *ast.OperationDefinition, vars map[string]any) gqlErr {
 	loc := gqlErr{"line": 1, "column": 1}
 	if len(op.SelectionSet) > 0 {
 		if f, ok := op.SelectionSet[0].(*ast.Field); ok && f.Position != nil {
@@ -352,6 +352,17 @@ func (w *orgWorld) checkAccess(r *http.Request, op *ast.OperationDefinition) gql
 		if it.permissions["members"] == "" {
 			return gqlErr{"type": "FORBIDDEN", "path": []any{"organization"}, "locations": []any{loc},
 				"message": "Resource not accessible by integration"}
+		}
+		// An installation token reads its own account's organisation only.
+		for _, f := range collectFields(op.SelectionSet) {
+			if f.Name != "organization" {
+				continue
+			}
+			login, _ := strArg(f.ArgumentMap(vars), "login")
+			if !strings.EqualFold(login, it.inst.account.login) {
+				return gqlErr{"type": "FORBIDDEN", "path": []any{aliasOr(f)}, "locations": []any{loc},
+					"message": "Resource not accessible by integration"}
+			}
 		}
 		return nil
 	}
