@@ -47,6 +47,7 @@ func run(ctx context.Context, out io.Writer, configFile string) error {
 		run   func(ctx context.Context, w *world, out io.Writer) error
 	}{
 		{"A fake world: four providers started in this process", func(_ context.Context, w *world, out io.Writer) error { return showWorld(w, out) }},
+		{"Sign in as alice: OAuth with the fake GitHub, through scmkit's auth handler", signIn}, // signin.go
 		{"Who are we on each call? The credential resolver's choices", showCredentials},
 		{"Discover catalog-info.yaml across the acme organisation", discoverCatalog},
 		{"Read and parse catalog files", readCatalog},

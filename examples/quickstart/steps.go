@@ -35,7 +35,7 @@ func (w *world) cost(fn func() error) (int, error) {
 // used for GitHub only, and writes must be hers.
 func (w *world) user() *scm.Client {
 	alice := credentials.Static(credentials.Credential{Kind: credentials.KindUser, Token: userToken, Source: "sign-in (alice)"})
-	return w.client.ForUser(scm.UserCredentials{w.github.Host(): alice}, &scm.UserOptions{RequireUserForWrites: true})
+	return w.client.ForUser(w.userCredentials(alice), &scm.UserOptions{RequireUserForWrites: true})
 }
 
 // showWorld prints the fake servers and the generated configuration.

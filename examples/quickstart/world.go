@@ -61,6 +61,8 @@ type world struct {
 	client   *scm.Client
 
 	found []catalog.Location // what discovery found, for the later steps
+
+	signedIn scm.UserCredentials // alice's signed-in session (signin.go)
 }
 
 func (w *world) close() {
