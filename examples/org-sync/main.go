@@ -17,6 +17,9 @@
 // Warnings (skipped users, cycles broken) follow the summary. A provider
 // that fails does not stop the others; the exit status is then 1.
 //
+// Microsoft Graph's delta state is kept in DIR (.microsoftGraphOrg-<id>.state.json,
+// mode 0600): the next run against the same tenant reads only what changed.
+//
 // Flags:
 //
 //	-config FILE  Backstage app-config.yaml (repeatable); none: the fake world.
@@ -25,8 +28,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,6 +62,9 @@ func (c *configs) Set(v string) error { *c = append(*c, v); return nil }
 type source struct {
 	name string // e.g. "githubOrg-production"
 	r    org.Reader
+	// save, when set, keeps the reader's state for the next run (Microsoft
+	// Graph's delta links).
+	save func() error
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -92,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	requests := map[string]int{} // each provider's requests, from its last progress report
-	sources, err := openSources(cfg, transport, progressLine(stderr, requests))
+	sources, err := openSources(cfg, transport, progressLine(stderr, requests), *out)
 	if err != nil {
 		return err
 	}
@@ -122,6 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			res.requests = requests[s.name]
 			res.file = filepath.Join(*out, s.name+".yaml")
 			res.err = writeSnapshot(res.file, snap)
+			if res.err == nil && s.save != nil {
+				res.err = s.save()
+			}
 		}
 		if res.err != nil {
 			failed++
@@ -199,12 +210,12 @@ func isTerminal(w io.Writer) bool {
 }
 
 // openSources builds a reader per configured provider.
-func openSources(cfg *config.Config, transport http.RoundTripper, progress func(string) org.ProgressFunc) ([]source, error) {
+func openSources(cfg *config.Config, transport http.RoundTripper, progress func(string) org.ProgressFunc, out string) ([]source, error) {
 	res, err := credentials.NewResolver(cfg.Registry, &credentials.ResolverOptions{HTTPClient: &http.Client{Transport: transport}})
 	if err != nil {
 		return nil, err
 	}
-	var out []source
+	var sources []source
 	ghs, err := githuborg.DecodeConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -215,7 +226,7 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, source{name, r})
+		sources = append(sources, source{name: name, r: r})
 	}
 	gls, err := gitlaborg.DecodeConfig(cfg)
 	if err != nil {
@@ -227,7 +238,7 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, source{name, r})
+		sources = append(sources, source{name: name, r: r})
 	}
 	mss, err := msgraph.DecodeConfig(cfg)
 	if err != nil {
@@ -235,13 +246,26 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 	}
 	for _, c := range mss {
 		name := "microsoftGraphOrg-" + idOr(c.ID)
-		r, err := msgraph.New(c, &msgraph.Options{Transport: transport, Progress: progress(name)})
+		// The delta state of the last run makes this one incremental.
+		statePath := filepath.Join(out, "."+name+".state.json")
+		state, err := os.ReadFile(statePath)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		r, err := msgraph.New(c, &msgraph.Options{Transport: transport, Progress: progress(name), State: state})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, source{name, r})
+		save := func() error {
+			b, err := r.State()
+			if err != nil || b == nil {
+				return err
+			}
+			return os.WriteFile(statePath, b, 0o600)
+		}
+		sources = append(sources, source{name, r, save})
 	}
-	return out, nil
+	return sources, nil
 }
 
 func idOr(id string) string {

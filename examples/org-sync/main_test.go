@@ -10,6 +10,7 @@ import (
 
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/orgtest"
+	"github.com/scmkit/scmkit/org/orgtest/fakegraph"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -95,5 +96,40 @@ func TestNoProviders(t *testing.T) {
 	err := run(context.Background(), []string{"-config", cfg, "-out", filepath.Join(dir, "out")}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "no organisational data provider") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestGraphStateMakesTheNextRunIncremental(t *testing.T) {
+	gr := fakegraph.New(&fakegraph.Options{OrgName: "Acme"})
+	defer gr.Close()
+	if err := orgtest.SeedGraph(gr); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "app-config.yaml")
+	t.Setenv("ORGSYNC_TEST_SECRET", gr.ClientSecret())
+	doc := "catalog:\n  providers:\n    microsoftGraphOrg:\n      target: " + gr.Target() + "\n      authority: " + gr.URL() +
+		"\n      tenantId: " + gr.TenantID() + "\n      clientId: " + gr.ClientID() + "\n      clientSecret: ${ORGSYNC_TEST_SECRET}\n"
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	for i := range 2 {
+		gr.ResetStats()
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"-config", cfg, "-out", out}, &stdout, &stderr); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, stderr.String())
+		}
+		delta := false
+		for _, r := range gr.Requests() {
+			delta = delta || strings.Contains(r.URL, "$deltatoken=")
+		}
+		if delta != (i == 1) {
+			t.Errorf("run %d: delta used = %v", i, delta)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(out, ".microsoftGraphOrg-default.state.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file: %v %v", fi, err)
 	}
 }

@@ -188,6 +188,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// State is what [Reader.State] returned in an earlier process, so
+	// that the first Read is already incremental. A state of another
+	// target, tenant or selection, or one that does not parse, is ignored
+	// (the first Read is then a full one).
+	State []byte
 }
 
 // Reader reads one tenant. It implements org.Reader. Reads are serialised:
@@ -320,7 +325,101 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	r.advGrp = advanced || cfg.Group.Search != "" || needsAdvanced(cfg.Group.Filter)
 	r.delta = cfg.User.Filter == "" && cfg.User.Expand == "" && cfg.Group.Filter == "" && cfg.Group.Search == "" && cfg.Group.Expand == "" &&
 		cfg.UserGroupMember.Filter == "" && cfg.UserGroupMember.Search == "" && !advanced
+	if r.delta && len(o.State) > 0 {
+		if st, err := r.decodeState(o.State); err == nil {
+			r.state = st
+		} else if o.Logger != nil {
+			o.Logger.Info("msgraph: ignoring the saved state, reading the tenant in full", "provider", cfg.ID, "reason", err.Error())
+		}
+	}
 	return r, nil
+}
+
+// savedState is the JSON form of the delta state.
+type savedState struct {
+	Version    int          `json:"v"`
+	Scope      string       `json:"scope"` // target, tenant and selections it is valid for
+	UsersLink  string       `json:"usersLink"`
+	GroupsLink string       `json:"groupsLink"`
+	Users      []savedUser  `json:"users"`
+	Groups     []savedGroup `json:"groups"`
+}
+
+type savedUser struct {
+	ID                string  `json:"id"`
+	DisplayName       *string `json:"displayName,omitempty"`
+	Mail              *string `json:"mail,omitempty"`
+	UserPrincipalName string  `json:"userPrincipalName,omitempty"`
+	Picture           string  `json:"picture,omitempty"`
+	PhotoChecked      bool    `json:"photoChecked,omitempty"`
+}
+
+type savedGroup struct {
+	ID           string          `json:"id"`
+	DisplayName  *string         `json:"displayName,omitempty"`
+	MailNickname *string         `json:"mailNickname,omitempty"`
+	Mail         *string         `json:"mail,omitempty"`
+	Description  *string         `json:"description,omitempty"`
+	Members      map[string]bool `json:"members,omitempty"` // id -> is a group
+}
+
+func (r *Reader) stateScope() string {
+	return strings.Join([]string{r.target.String(), r.cfg.TenantID, selectList(defaultUserSelect, r.cfg.User.Select),
+		selectList(defaultGroupSelect, r.cfg.Group.Select)}, "|")
+}
+
+// State returns the delta state of the last successful Read (the delta
+// links and the tenant's users and groups as read), for [Options.State]
+// in a later process; nil before the first successful Read, and when the
+// configuration uses list queries (filters, search, advanced mode), which
+// have no delta. It holds what the catalog files hold (names, e-mail
+// addresses, memberships) and no credential.
+func (r *Reader) State() ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state == nil {
+		return nil, nil
+	}
+	ss := savedState{Version: 1, Scope: r.stateScope(), UsersLink: r.state.usersLink, GroupsLink: r.state.groupsLink}
+	for _, id := range slices.Sorted(maps.Keys(r.state.users)) {
+		u := r.state.users[id]
+		ss.Users = append(ss.Users, savedUser{u.ID, u.DisplayName, u.Mail, u.UserPrincipalName, u.picture, u.photoChecked})
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.state.groups)) {
+		g := r.state.groups[id]
+		ss.Groups = append(ss.Groups, savedGroup{g.ID, g.DisplayName, g.MailNickname, g.Mail, g.Description, g.members})
+	}
+	return json.Marshal(ss)
+}
+
+func (r *Reader) decodeState(b []byte) (*state, error) {
+	var ss savedState
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return nil, err
+	}
+	if ss.Version != 1 || ss.Scope != r.stateScope() {
+		return nil, errors.New("the state is of another version, target, tenant or selection")
+	}
+	for _, link := range []string{ss.UsersLink, ss.GroupsLink} {
+		u, err := url.Parse(link)
+		if err != nil || !strings.EqualFold(u.Host, r.target.Host) || u.Scheme != r.target.Scheme {
+			return nil, errors.New("the state's delta links are not on the target's host")
+		}
+	}
+	st := newState()
+	st.usersLink, st.groupsLink = ss.UsersLink, ss.GroupsLink
+	for _, u := range ss.Users {
+		st.users[u.ID] = &gUser{ID: u.ID, DisplayName: u.DisplayName, Mail: u.Mail, UserPrincipalName: u.UserPrincipalName,
+			picture: u.Picture, photoChecked: u.PhotoChecked}
+	}
+	for _, g := range ss.Groups {
+		m := g.Members
+		if m == nil {
+			m = map[string]bool{}
+		}
+		st.groups[g.ID] = &gGroup{ID: g.ID, DisplayName: g.DisplayName, MailNickname: g.MailNickname, Mail: g.Mail, Description: g.Description, members: m}
+	}
+	return st, nil
 }
 
 // hostOnly attaches the token (through base) only to the target's host;

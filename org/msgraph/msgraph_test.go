@@ -513,3 +513,67 @@ func TestNoSecretShows(t *testing.T) {
 		t.Errorf("String = %q", r.String())
 	}
 }
+
+func TestStateAcrossProcesses(t *testing.T) {
+	f := fakegraph.New(nil)
+	defer f.Close()
+	seed(f)
+	first := newReader(t, cfgFor(f), nil)
+	if st, err := first.State(); st != nil || err != nil {
+		t.Fatalf("State before a read = %q, %v", st, err)
+	}
+	want, err := first.Read(context.Background())
+	must(t, err)
+	state, err := first.State()
+	must(t, err)
+	if bytes.Contains(state, []byte(f.ClientSecret())) {
+		t.Error("the state holds the client secret")
+	}
+	usedDelta := func() bool {
+		for _, r := range f.Requests() {
+			if strings.Contains(r.URL, "$deltatoken=") {
+				return true
+			}
+		}
+		return false
+	}
+	other := cfgFor(f)
+	other.TenantID = "contoso.onmicrosoft.com"
+	for _, tt := range []struct {
+		name  string
+		cfg   msgraph.Config
+		state []byte
+		delta bool
+	}{
+		{"saved state", cfgFor(f), state, true},
+		{"corrupt state", cfgFor(f), []byte(`{"v":1,`), false},
+		{"another tenant's state", other, state, false},
+		{"links to another host", cfgFor(f), bytes.ReplaceAll(state, []byte(f.URL()), []byte("http://evil.example")), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f.ResetStats()
+			var logs bytes.Buffer
+			r := newReader(t, tt.cfg, func(o *msgraph.Options) {
+				o.State = tt.state
+				o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			if ignored := strings.Contains(logs.String(), "ignoring the saved state"); ignored == tt.delta {
+				t.Errorf("state ignored = %v, want %v (log: %s)", ignored, !tt.delta, logs.String())
+			}
+			got, err := r.Read(context.Background())
+			if tt.cfg.TenantID != f.TenantID() {
+				if err == nil { // the fake knows one tenant
+					t.Fatal("read of an unknown tenant succeeded")
+				}
+				return
+			}
+			must(t, err)
+			if usedDelta() != tt.delta {
+				t.Errorf("delta used = %v, want %v", usedDelta(), tt.delta)
+			}
+			if yamlOf(t, got) != yamlOf(t, want) {
+				t.Error("the snapshot differs")
+			}
+		})
+	}
+}
