@@ -34,6 +34,8 @@ type Progress struct {
 	RateLimitReset time.Time
 }
 
-// ProgressFunc receives progress reports. Readers call it from the goroutine
-// that called Read, never concurrently, and at most a few times per request.
+// ProgressFunc receives progress reports. Readers never call it
+// concurrently (calls may come from goroutines other than Read's, one at a
+// time, each finished before the next starts), and at most a few times a
+// second per phase.
 type ProgressFunc func(Progress)
