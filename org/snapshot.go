@@ -41,7 +41,8 @@ func (s *Snapshot) Sort() {
 	}
 }
 
-// User returns the user with ref r, or nil.
+// User returns the user with ref r, or nil. It scans the snapshot; build
+// an [Index] for many membership questions.
 func (s *Snapshot) User(r Ref) *User {
 	for i := range s.Users {
 		if s.Users[i].Ref().Equal(r) {
@@ -51,7 +52,7 @@ func (s *Snapshot) User(r Ref) *User {
 	return nil
 }
 
-// Group returns the group with ref r, or nil.
+// Group returns the group with ref r, or nil. It scans the snapshot.
 func (s *Snapshot) Group(r Ref) *Group {
 	for i := range s.Groups {
 		if s.Groups[i].Ref().Equal(r) {
@@ -245,7 +246,11 @@ func ReadFS(fsys fs.FS, pattern string) (*Snapshot, error) {
 	for _, name := range names {
 		f, err := fsys.Open(name)
 		if err != nil {
-			return nil, errcode.Wrap(errcode.CodeOf(err), op, err)
+			code := errcode.Unknown
+			if errors.Is(err, fs.ErrNotExist) {
+				code = errcode.NotFound
+			}
+			return nil, errcode.Wrap(code, op, err)
 		}
 		data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 		f.Close()
