@@ -345,7 +345,7 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 		if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 			return invalid("the profile's e-mail address is malformed")
 		}
-		if len(s.AllowedDomains) > 0 && !slices.ContainsFunc(s.AllowedDomains, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		if len(s.AllowedDomains) > 0 && !slices.ContainsFunc(s.AllowedDomains, func(d string) bool { return asciiEqualFold(d, domain) }) {
 			return org.Ref{}, nil, "domain " + domain + " not allowed", errcode.Newf(errcode.PermissionDenied, op,
 				"%s: sign-in from the e-mail domain %s is not allowed", s.Resolver, domain)
 		}
@@ -390,6 +390,7 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 	if err != nil {
 		return org.Ref{}, nil, filter.String(), err
 	}
+	users = foldMatches(users, filter)
 	if exactCase {
 		exact := slices.DeleteFunc(slices.Clone(users), func(u org.User) bool { return u.Metadata.Annotations[filter.Annotation] != filter.Value })
 		if len(users) > 0 && len(exact) == 0 {
@@ -404,9 +405,47 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 			if users, err = r.catalog.FindUsers(ctx, filter); err != nil {
 				return org.Ref{}, nil, filter.String(), err
 			}
+			users = foldMatches(users, filter)
 		}
 	}
 	return r.one(s, users, filter, fallback)
+}
+
+// foldMatches keeps the users whose looked-up value equals f's with ASCII
+// letters compared case-insensitively and every other byte exactly. A
+// catalog may fold case with Unicode rules, under which "\u212Aate"
+// (KELVIN SIGN) finds "kate" and "adm\u0130n" finds "admin": a sign-in
+// must not resolve to another person through such a fold.
+func foldMatches(users []org.User, f Filter) []org.User {
+	return slices.DeleteFunc(slices.Clone(users), func(u org.User) bool {
+		switch {
+		case f.Annotation != "":
+			return !asciiEqualFold(u.Metadata.Annotations[f.Annotation], f.Value)
+		case f.Email != "":
+			return !asciiEqualFold(u.Spec.Profile.Email, f.Email)
+		}
+		return !asciiEqualFold(u.Ref().String(), f.Ref.String())
+	})
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII letters only.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // one turns the lookup's users into the outcome.

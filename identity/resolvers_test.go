@@ -107,6 +107,19 @@ func TestResolvers(t *testing.T) {
 			SignInInfo{DN: "not a dn"}, "", errcode.InvalidArgument},
 		{"nobody", "github", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`,
 			SignInInfo{Username: "mallory"}, "", errcode.NotFound},
+		// Unicode case folding must not reach another person: U+0130
+		// (LATIN CAPITAL LETTER I WITH DOT ABOVE) lowers to "i" and U+212A
+		// (KELVIN SIGN) to "k" under Unicode rules.
+		{"unicode fold of a profile email", "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}]}`,
+			SignInInfo{Email: "al\u0130ce@example.com", EmailVerified: true}, "", errcode.NotFound},
+		{"unicode fold of an email local part", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName"}]}`,
+			SignInInfo{Email: "al\u0130ce@anywhere.org", EmailVerified: true}, "", errcode.NotFound},
+		{"unicode fold of a username", "gitlab", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`,
+			SignInInfo{Username: "al\u0130ce"}, "", errcode.NotFound},
+		{"unicode fold of an email annotation", "microsoft", `{"resolvers":[{"resolver":"emailMatchingUserEntityAnnotation"}]}`,
+			SignInInfo{Email: "al\u0130ce@example.com", EmailVerified: true}, "", errcode.NotFound},
+		{"unicode fold of an allowed domain", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["kpmg.com"]}]}`,
+			SignInInfo{Email: "alice@\u212Apmg.com", EmailVerified: true}, "", errcode.PermissionDenied},
 		{"dangerous fallback", "github", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`,
 			SignInInfo{Username: "mallory"}, "user:default/mallory", errcode.OK},
 	}

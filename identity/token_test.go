@@ -267,6 +267,7 @@ func TestVerifyBadTokens(t *testing.T) {
 		{"no sub", backstageToken(t, priv, kid, with("sub", nil), nil)},
 		{"sub not a ref", backstageToken(t, priv, kid, with("sub", "alice"), nil)},
 		{"ent not refs", backstageToken(t, priv, kid, with("ent", []any{1}), nil)},
+		{"ent not an array", backstageToken(t, priv, kid, with("ent", "group:default/admins"), nil)},
 		{"oversized", backstageToken(t, priv, kid, with("pad", strings.Repeat("x", MaxTokenSize)), nil)},
 		{"garbage", "not.a.token"},
 		{"empty", ""},
@@ -562,5 +563,73 @@ func TestIssuerAlgorithms(t *testing.T) {
 	}
 	if _, err := NewIssuer(&IssuerOptions{Issuer: "https://x", Algorithm: "HS256"}); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("HS256 issuer: %v", err)
+	}
+}
+
+// TestRevokedKeyStopsVerifying: a key that the JWKS no longer publishes
+// (rotated out, or revoked after a leak) must not keep verifying tokens,
+// neither through the verifier's key set nor through its cache of verified
+// tokens, once a refetch has shown it gone.
+func TestRevokedKeyStopsVerifying(t *testing.T) {
+	c := newClock()
+	leaked, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	fresh, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := func(kid string, pub *ecdsa.PublicKey) map[string]any {
+		return map[string]any{"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+			"x": base64.RawURLEncoding.EncodeToString(pub.X.FillBytes(make([]byte, 32))), "y": base64.RawURLEncoding.EncodeToString(pub.Y.FillBytes(make([]byte, 32)))}
+	}
+	var published atomic.Value
+	published.Store([]any{jwk("leaked", &leaked.PublicKey)})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": published.Load()})
+	}))
+	t.Cleanup(srv.Close)
+	for _, cache := range []int{0, -1} {
+		v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now, CacheSize: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		published.Store([]any{jwk("leaked", &leaked.PublicKey)})
+		now := c.Now().Unix()
+		claims := map[string]any{"sub": "user:default/a", "aud": "backstage", "iat": now, "exp": now + 3600}
+		old := backstageToken(t, leaked, "leaked", claims, nil)
+		if _, err := v.Verify(context.Background(), old); err != nil {
+			t.Fatal(err)
+		}
+		// The issuer revokes the leaked key and signs with a new one; a
+		// token of the new key makes the verifier refetch.
+		published.Store([]any{jwk("fresh", &fresh.PublicKey)})
+		c.Add(time.Minute)
+		if _, err := v.Verify(context.Background(), backstageToken(t, fresh, "fresh", claims, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), old); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Errorf("cache %d: token of a key no longer published: err = %v, want Unauthorized", cache, err)
+		}
+		forged := backstageToken(t, leaked, "leaked", map[string]any{"sub": "user:default/admin", "aud": "backstage", "iat": now, "exp": now + 3600}, nil)
+		if _, err := v.Verify(context.Background(), forged); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Errorf("cache %d: new token of a revoked key: err = %v, want Unauthorized", cache, err)
+		}
+	}
+}
+
+// TestStaticKeysSurviveFetch: static keys are kept when the JWKS is
+// fetched.
+func TestStaticKeysSurviveFetch(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/b"})
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srv, _ := backstageJWKS(t, "remote", &priv.PublicKey)
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Keys: ptr(is.JWKS()), Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := c.Now().Unix()
+	if _, err := v.Verify(context.Background(), backstageToken(t, priv, "remote", map[string]any{"sub": "user:default/a", "aud": "backstage", "iat": now, "exp": now + 60}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), tok.Token); err != nil {
+		t.Errorf("static key after a fetch: %v", err)
 	}
 }

@@ -78,8 +78,10 @@ type Verifier struct {
 	hc            *http.Client
 
 	mu        sync.RWMutex
-	keys      map[string]any // kid → public key
+	keys      map[string]any // kid → public key: the static keys and the last JWKS fetched
 	keyAlg    map[string]string
+	static    map[string]any // the static keys, kept across fetches
+	staticAlg map[string]string
 	fetched   bool
 	lastFetch time.Time
 	group     singleflight.Group
@@ -98,6 +100,8 @@ type Claims struct {
 	ExpiresAt time.Time
 	// Extra are the other claims.
 	Extra map[string]any
+
+	kid string // the key that signed the token
 }
 
 // User returns the claims as a [User]; a limited token's ent is its
@@ -148,9 +152,13 @@ func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 		v.hc = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.Keys != nil {
-		if err := v.addKeys(o.Keys); err != nil {
+		keys, algs, err := parseKeys(o.Keys)
+		if err != nil {
 			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "static keys", Err: err}
 		}
+		v.static, v.staticAlg = keys, algs
+		maps.Copy(v.keys, keys)
+		maps.Copy(v.keyAlg, algs)
 	}
 	common := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(), jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
@@ -186,6 +194,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		parser = v.limitedParser
 	}
 	var fetchErr error
+	var signedBy string
 	claims := jwt.MapClaims{}
 	_, err := parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		typ, _ := t.Header["typ"].(string)
@@ -211,6 +220,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		if kalg != "" && kalg != alg {
 			return nil, errors.New("the key is for another algorithm")
 		}
+		signedBy = kid
 		return key, nil
 	})
 	if fetchErr != nil {
@@ -222,7 +232,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "invalid token", Err: scrub(err)}
 	}
-	c := &Claims{Extra: map[string]any{}}
+	c := &Claims{Extra: map[string]any{}, kid: signedBy}
 	for k, val := range claims {
 		switch k {
 		case "iss":
@@ -230,7 +240,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		case "sub":
 			c.Subject, _ = val.(string)
 		case "ent":
-			list, _ := val.([]any)
+			list, ok := val.([]any)
+			if !ok {
+				return nil, unauthorized("ent must be an array of entity refs")
+			}
 			for _, e := range list {
 				s, ok := e.(string)
 				if !ok || !isEntityRef(s) {
@@ -273,12 +286,16 @@ func (c *Claims) copy() *Claims {
 	return &n
 }
 
-// cached returns the claims of a token verified before and not expired.
+// cached returns the claims of a token verified before, not expired, and
+// whose key is still published.
 func (v *Verifier) cached(sum [32]byte) (*Claims, bool) {
 	v.cmu.Lock()
 	c, ok := v.verified[sum]
 	v.cmu.Unlock()
 	if !ok || !v.opts.Now().Before(c.ExpiresAt.Add(v.opts.Leeway)) {
+		return nil, false
+	}
+	if _, _, known := v.key(c.kid); !known {
 		return nil, false
 	}
 	return c.copy(), true
@@ -412,18 +429,28 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	if err := json.Unmarshal(body, &set); err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS is not valid JSON"}
 	}
-	if err := v.addKeys(&set); err != nil {
+	keys, algs, err := parseKeys(&set)
+	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS", Err: err}
 	}
+	// The fetched set replaces the previous one: a key the issuer no
+	// longer publishes (pruned or revoked) stops verifying, as with
+	// Backstage's remote JWKS. Static keys stay.
 	v.mu.Lock()
+	v.keys, v.keyAlg = keys, algs
+	for kid, k := range v.static {
+		if _, clash := v.keys[kid]; !clash {
+			v.keys[kid], v.keyAlg[kid] = k, v.staticAlg[kid]
+		}
+	}
 	v.fetched = true
 	v.mu.Unlock()
 	return nil
 }
 
-// addKeys adds the usable keys of set; keys of unknown types are skipped,
-// malformed ones are an error.
-func (v *Verifier) addKeys(set *JWKS) error {
+// parseKeys returns the usable keys of set by kid, and their algorithms;
+// keys of unknown types are skipped, malformed ones are an error.
+func parseKeys(set *JWKS) (map[string]any, map[string]string, error) {
 	keys := map[string]any{}
 	algs := map[string]string{}
 	for _, k := range set.Keys {
@@ -432,18 +459,13 @@ func (v *Verifier) addKeys(set *JWKS) error {
 		}
 		pub, err := parseJWK(k)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if pub != nil {
 			keys[k.Kid], algs[k.Kid] = pub, k.Alg
 		}
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for kid, k := range keys {
-		v.keys[kid], v.keyAlg[kid] = k, algs[kid]
-	}
-	return nil
+	return keys, algs, nil
 }
 
 func parseJWK(k JWK) (any, error) {
