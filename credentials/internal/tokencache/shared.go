@@ -69,9 +69,9 @@ func (c *Cache[K, V]) Shared() bool { return c.share != nil }
 // it, so that every process renews at the same moment and one of them
 // does).
 type envelope struct {
-	Value   json.RawMessage `json:"v"`
-	Expiry  int64           `json:"e,omitempty"` // unix nanoseconds; 0: never
-	RenewAt int64           `json:"r,omitempty"` // unix nanoseconds; 0: never
+	Value   []byte `json:"v"`
+	Expiry  int64  `json:"e,omitempty"` // unix nanoseconds; 0: never
+	RenewAt int64  `json:"r,omitempty"` // unix nanoseconds; 0: never
 }
 
 // sharedFetch is fetch through the store.

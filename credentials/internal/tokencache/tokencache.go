@@ -11,6 +11,13 @@
 // callers still waiting start another fetch, unless the cache is
 // [Cache.Detached]: then the fetch runs to its end regardless and its
 // result, success or failure, goes to every caller still waiting.
+//
+// A cache can also share its values with other processes through a
+// [Store] ([Cache.Share]): on a local miss it reads the store, and when the
+// store has nothing fresh one process takes a short lease on the key,
+// fetches and writes the value (fenced), while the others wait for it or
+// take the lease over when it lapses. A store that fails is bypassed: the
+// cache fetches as it would alone.
 package tokencache
 
 import (
