@@ -273,7 +273,7 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	}
 	now := h.now()
 	life := h.durationFor(id, env)
-	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life)}
+	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life), issued: now}
 	s.Identity.Provider = id
 	if old, ok := h.sessionKey(r); ok {
 		_ = h.store.Delete(r.Context(), old)

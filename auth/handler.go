@@ -553,8 +553,18 @@ func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session
 	}
 }
 
+// due reports whether s's tokens are to be refreshed: within the refresh
+// margin of their expiry, or, for tokens that live less than twice the
+// margin, past half their lifetime.
 func (h *Handler) due(s *Session) bool {
-	return !s.Tokens.Expiry.IsZero() && s.Tokens.Expiry.Before(h.now().Add(h.o.RefreshMargin))
+	if s.Tokens.Expiry.IsZero() {
+		return false
+	}
+	m := h.o.RefreshMargin
+	if life := s.Tokens.Expiry.Sub(s.issued); !s.issued.IsZero() && life > 0 && life < 2*m {
+		m = life / 2
+	}
+	return s.Tokens.Expiry.Before(h.now().Add(m))
 }
 
 func (h *Handler) refreshSession(ctx context.Context, key string) (*Session, error) {
@@ -616,7 +626,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		return nil, err
 	}
 	ns := *s
-	ns.Tokens = res.Tokens
+	ns.Tokens, ns.issued = res.Tokens, h.now()
 	if ns.Tokens.RefreshToken == "" {
 		ns.Tokens.RefreshToken = s.Tokens.RefreshToken
 	}

@@ -35,8 +35,9 @@ type Session struct {
 	// Version is the store's version of the record this was read from.
 	Version int64
 
-	h   *Handler
-	key string // store key
+	h      *Handler
+	key    string    // store key
+	issued time.Time // when Tokens were obtained
 }
 
 // String describes the session without its tokens, e.g.
@@ -86,13 +87,7 @@ func (s *Session) UserCredentials() scm.UserCredentials {
 	if s == nil || s.Host == "" || s.h == nil || s.Tokens.AccessToken == "" {
 		return scm.UserCredentials{}
 	}
-	return scm.UserCredentials{s.Host: &userSource{h: s.h, key: s.key, label: "user " + s.Identity.String(), cur: s.snapshot()}}
-}
-
-// snapshot copies what a userSource needs.
-func (s *Session) snapshot() *Session {
-	cp := *s
-	return &cp
+	return scm.UserCredentials{s.Host: &userSource{h: s.h, key: s.key, label: "user " + s.Identity.String()}}
 }
 
 // stored is a session as sealed into a Record.
@@ -108,6 +103,7 @@ type stored struct {
 	Expiry       time.Time `json:"x,omitzero"`
 	Created      time.Time `json:"c"`
 	Expires      time.Time `json:"z"`
+	Issued       time.Time `json:"ti,omitzero"`
 }
 
 func (s *Session) encode() ([]byte, error) {
@@ -115,7 +111,7 @@ func (s *Session) encode() ([]byte, error) {
 		Identity: s.Identity, Env: s.Env, Host: s.Host,
 		AccessToken: s.Tokens.AccessToken, TokenType: s.Tokens.TokenType, RefreshToken: s.Tokens.RefreshToken,
 		IDToken: s.Tokens.IDToken, Scope: s.Tokens.Scope, Expiry: s.Tokens.Expiry,
-		Created: s.Created, Expires: s.Expires,
+		Created: s.Created, Expires: s.Expires, Issued: s.issued,
 	})
 }
 
@@ -128,7 +124,7 @@ func decodeSession(b []byte) (*Session, error) {
 		Identity: st.Identity, Env: st.Env, Host: st.Host,
 		Tokens: Tokens{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken,
 			IDToken: st.IDToken, Scope: st.Scope, Expiry: st.Expiry},
-		Created: st.Created, Expires: st.Expires,
+		Created: st.Created, Expires: st.Expires, issued: st.Issued,
 	}, nil
 }
 
@@ -137,13 +133,19 @@ type userSource struct {
 	h     *Handler
 	key   string
 	label string
-	cur   *Session
 }
 
 // Credential returns the session's access token, refreshed first when it
 // expires within the handler's refresh margin.
 func (u *userSource) Credential(ctx context.Context) (*credentials.Credential, error) {
-	s, err := u.h.fresh(ctx, u.key, u.cur)
+	// Read the session again (from the handler's cache when the store's
+	// version is unchanged): another replica may have refreshed, and
+	// revoked, the token this source was made with.
+	cur, err := u.h.load(ctx, u.key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := u.h.fresh(ctx, u.key, cur)
 	if err != nil {
 		return nil, err
 	}

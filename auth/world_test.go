@@ -185,3 +185,5 @@ func TestGitHubSignInCostsTwoRequests(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+func secret(s string) integrations.Secret { return integrations.NewSecret(s) }
