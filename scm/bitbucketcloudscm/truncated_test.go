@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/integrations"
@@ -71,5 +72,60 @@ func TestErrorInfoTransportErrors(t *testing.T) {
 	}
 	if got := d.ErrorInfo(errors.New("boom")).Code; got != errcode.Unknown {
 		t.Errorf("ErrorInfo(boom) = %v; want Unknown", got)
+	}
+}
+
+// TestEchoedCredentialsEveryKind: whichever credential Bitbucket Cloud is
+// given (an API token as Basic, an access token as Bearer, an OAuth
+// consumer's token, a legacy app password), an answer that echoes the
+// request's Authorization header does not put it, encoded or decoded, in
+// the error. (The conformance suite covers the API token.)
+func TestEchoedCredentialsEveryKind(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    *fakebitbucketcloud.Options
+		cfg     integrations.BitbucketCloudConfig
+		secrets []string
+	}{
+		{"access token (Bearer)", &fakebitbucketcloud.Options{Tokens: []string{accessToken}},
+			integrations.BitbucketCloudConfig{Token: integrations.NewSecret(accessToken)}, []string{accessToken}},
+		{"OAuth consumer", &fakebitbucketcloud.Options{Consumers: map[string]string{"consumer-key": "consumer-secret-echo"}},
+			integrations.BitbucketCloudConfig{ClientID: "consumer-key", ClientSecret: integrations.NewSecret("consumer-secret-echo")},
+			[]string{"consumer-secret-echo"}},
+		{"app password (Basic)", &fakebitbucketcloud.Options{Users: map[string]string{"legacy-user": "app-pass-echo"}},
+			integrations.BitbucketCloudConfig{Username: "legacy-user", AppPassword: integrations.NewSecret("app-pass-echo")},
+			[]string{"app-pass-echo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts, tc.cfg)
+			// A first read, so that an OAuth consumer's token is minted
+			// and known to be what the requests carry.
+			if _, err := e.c.ReadFile(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "README.md"), nil); err != nil {
+				t.Fatal(err)
+			}
+			var seen []string
+			for _, r := range e.fake.Requests() {
+				if a := r.Header.Get("Authorization"); a != "" {
+					seen = append(seen, strings.TrimPrefix(strings.TrimPrefix(a, "Bearer "), "Basic "))
+				}
+			}
+			for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusBadGateway} {
+				e.fake.ClearFaults()
+				e.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultEchoCredentials, Status: st, Path: "/2.0/"})
+				_, err := e.c.ReadFile(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "README.md"), nil)
+				_, perr := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo),
+					Branch: "echo", Title: "t", Changes: []scm.Change{{Path: "e.txt", Content: []byte("e")}}})
+				for _, err := range []error{err, perr} {
+					if err == nil {
+						t.Fatalf("HTTP %d with echoed credentials: no error", st)
+					}
+					for _, m := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+						if s, ok := scmtest.ShowsSecret(m, append(tc.secrets, seen...)); ok {
+							t.Errorf("HTTP %d: error shows %.6s…: %s", st, s, m)
+						}
+					}
+				}
+			}
+		})
 	}
 }
