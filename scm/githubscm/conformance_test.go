@@ -132,6 +132,8 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 		kind = fakegithub.FaultTruncatedBody
 	case scmtest.FaultEchoCredentials:
 		kind = fakegithub.FaultEchoCredentials
+	case scmtest.FaultLostAnswer:
+		kind = fakegithub.FaultLostAnswer
 	case scmtest.FaultOpenPullRequest:
 		h.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"})

@@ -145,6 +145,8 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 		kind = fakegitlab.FaultTruncatedBody
 	case scmtest.FaultEchoCredentials:
 		kind = fakegitlab.FaultEchoCredentials
+	case scmtest.FaultLostAnswer:
+		kind = fakegitlab.FaultLostAnswer
 	case scmtest.FaultOpenPullRequest:
 		h.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape(owner+"/"+scmtest.BasicRepo) + "/merge_requests"})
