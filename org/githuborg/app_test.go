@@ -96,3 +96,53 @@ func TestGitHubAppOfAnotherAccount(t *testing.T) {
 		t.Fatalf("Read = %v, %v: globex has no installation, the read must fail naming it", snap != nil, err)
 	}
 }
+
+// TestOrgsFromAppInstallations: with no orgs configured, the organisations
+// are those the GitHub App is installed on (one more request), users left
+// out, suspended installations too.
+func TestOrgsFromAppInstallations(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	defer fake.Close()
+	for _, o := range []string{"acme", "globex", "initech"} {
+		must(t, orgtest.SeedGitHub(fake, o))
+	}
+	fake.AddOwner("someone", fakegithub.User)
+	must(t, fake.AddApp(fakegithub.App{ID: 79, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	for _, in := range []fakegithub.Installation{{AppID: 79, Account: "acme"}, {AppID: 79, Account: "globex"},
+		{AppID: 79, Account: "initech", Suspended: true}, {AppID: 79, Account: "someone"}} {
+		if _, err := fake.AddInstallation(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+		Apps: []integrations.GitHubAppConfig{{AppID: 79, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+	must(t, err)
+	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	spaces := map[string]int{}
+	for _, u := range snap.Users {
+		spaces[u.Metadata.Namespace]++
+	}
+	if len(spaces) != 2 || spaces["acme"] != len(orgtest.People) || spaces["globex"] != len(orgtest.People) {
+		t.Errorf("users per namespace = %v, want acme and globex", spaces)
+	}
+	if n := fake.Stats().Routes[fakegithub.RouteAppInstallations]; n != 1 {
+		t.Errorf("installation listings = %d, want 1", n)
+	}
+	// Without an app, orgs is required.
+	reg2, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret("x")}}})
+	must(t, err)
+	res2, err := credentials.NewResolver(reg2, nil)
+	must(t, err)
+	if _, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg2, Resolver: res2}); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("no orgs and no app: %v", err)
+	}
+}

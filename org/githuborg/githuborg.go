@@ -9,7 +9,8 @@
 // team as spec.parent, its child teams as spec.children and its immediate
 // members as spec.members (and in each member's spec.memberOf). One
 // organisation goes to namespace "default"; with several, each organisation
-// is a namespace named by its login in lower case.
+// is a namespace named by its login in lower case. With no orgs configured,
+// the organisations are those the integration's GitHub App is installed on.
 //
 // # Requests
 //
@@ -44,6 +45,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,8 +77,9 @@ type Config struct {
 	// GitHubURL is the web URL of the GitHub host, e.g. https://github.com;
 	// the integration for its host supplies the API URL and credentials.
 	GitHubURL string `json:"githubUrl"`
-	// Orgs lists the organisations to read. Required here: reading "every
-	// organisation the app can see" is not supported.
+	// Orgs lists the organisations to read. Empty means every
+	// organisation the integration's (first) GitHub App is installed on,
+	// found with one GET /app/installations per 100 installations.
 	Orgs []string `json:"orgs"`
 	// PageSizes overrides the GraphQL page sizes.
 	PageSizes PageSizes `json:"pageSizes"`
@@ -144,9 +147,6 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "Options.Registry and Options.Resolver are required")
 	}
 	o := *opts
-	if len(cfg.Orgs) == 0 {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): orgs is required: list the organisations to read", ConfigPath, cfg.ID)
-	}
 	for _, name := range cfg.Orgs {
 		if !validLogin(name) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): %q is not a GitHub organisation login", ConfigPath, cfg.ID, name)
@@ -166,6 +166,9 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	if in.Disabled != nil {
 		return nil, in.Disabled
+	}
+	if len(cfg.Orgs) == 0 && (in.GitHub == nil || len(in.GitHub.Apps) == 0) {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): orgs is required when %s has no GitHub App whose installations name them", ConfigPath, cfg.ID, in.ConfigPath)
 	}
 	gql, err := graphqlURL(in.APIBaseURL)
 	if err != nil {
@@ -230,14 +233,24 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "githuborg.Read"
 	meter := &orgx.Meter{}
 	prog := orgx.NewProgress(r.opts.Progress, "githubOrg:"+r.cfg.ID, meter, r.opts.Now)
-	results := make([]*orgData, len(r.cfg.Orgs))
+	orgs := r.cfg.Orgs
+	if len(orgs) == 0 {
+		var err error
+		if orgs, err = r.installedOrgs(ctx, meter); err != nil {
+			return nil, err
+		}
+		if len(orgs) == 0 {
+			return nil, errcode.Newf(errcode.NotFound, op, "%s (id %q): the GitHub App of %s is installed on no organisation", ConfigPath, r.cfg.ID, r.in.ConfigPath)
+		}
+	}
+	results := make([]*orgData, len(orgs))
 	var counts struct {
 		sync.Mutex
 		users, groups int
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Concurrency)
-	for i, login := range r.cfg.Orgs {
+	for i, login := range orgs {
 		g.Go(func() error {
 			hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
 				return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
@@ -280,6 +293,61 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// installedOrgs lists the organisations the integration's first GitHub
+// App is installed on (suspended installations left out), with the app's
+// JWT, which the resolver gives for an empty owner.
+func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
+	const op = "githuborg.Read"
+	hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
+		return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
+			Request: credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous}}
+	}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait,
+		MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
+	var orgs []string
+	for page := 1; ; page++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.in.APIBaseURL, "/")+"/app/installations?per_page=100&page="+strconv.Itoa(page), nil)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
+		req.Header.Set("Accept", "application/vnd.github+json")
+		resp, err := hc.Do(req)
+		rd := &orgRead{r: r, login: "(app installations)"}
+		if err != nil {
+			if c := errcode.FromContext(ctx, op); c != nil {
+				return nil, c
+			}
+			var e *errcode.Error
+			if errors.As(err, &e) {
+				return nil, rd.fail(e.Code, e.Status, "listing the GitHub App's installations", err)
+			}
+			return nil, rd.fail(errcode.Unavailable, 0, "listing the GitHub App's installations", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, rd.httpError(resp)
+		}
+		var list []struct {
+			Account struct {
+				Login string `json:"login"`
+				Type  string `json:"type"`
+			} `json:"account"`
+			SuspendedAt *string `json:"suspended_at"`
+		}
+		if err := orgx.ReadJSON(op, resp, r.opts.MaxResponseBytes, &list); err != nil {
+			return nil, err
+		}
+		for _, in := range list {
+			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) {
+				orgs = append(orgs, in.Account.Login)
+			}
+		}
+		if len(list) < 100 {
+			break
+		}
+	}
+	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.Compact(orgs), nil
 }
 
 // orgData is what one organisation's read produced.
