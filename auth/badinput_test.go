@@ -271,6 +271,8 @@ type evilOP struct {
 	srv      *httptest.Server
 	key      *rsa.PrivateKey
 	mode     string
+	msIss    string // Entra multi-tenant: the iss of ID tokens ("" for the normal issuer)
+	msTID    string // and their tid claim
 	issParam bool   // advertise RFC 9207 iss
 	sendIss  string // iss parameter to send on the callback ("" none)
 	mu       sync.Mutex
@@ -288,6 +290,10 @@ func newEvilOP(t *testing.T) *evilOP {
 			"token_endpoint": e.srv.URL + "/token", "jwks_uri": e.srv.URL + "/keys", "userinfo_endpoint": e.srv.URL + "/userinfo",
 			"id_token_signing_alg_values_supported": []string{"RS256", "none", "HS256"}, "code_challenge_methods_supported": []string{"S256"},
 			"authorization_response_iss_parameter_supported": e.issParam})
+	})
+	mux.HandleFunc("GET /common/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": e.srv.URL + "/{tenantid}/v2.0", "authorization_endpoint": e.srv.URL + "/authorize",
+			"token_endpoint": e.srv.URL + "/token", "jwks_uri": e.srv.URL + "/keys", "id_token_signing_alg_values_supported": []string{"RS256"}})
 	})
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
@@ -314,6 +320,9 @@ func newEvilOP(t *testing.T) *evilOP {
 		now := time.Now()
 		claims := jwt.MapClaims{"iss": e.srv.URL, "sub": "evil-1", "aud": "portal", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(),
 			"nonce": nonce, "email": "mallory@example.com", "name": "Mallory"}
+		if e.msIss != "" {
+			claims["iss"], claims["tid"], claims["aud"] = strings.ReplaceAll(e.msIss, "AUTHORITY", e.srv.URL), e.msTID, "portal"
+		}
 		method := jwt.SigningMethod(jwt.SigningMethodRS256)
 		var key any = e.key
 		switch e.mode {
@@ -399,6 +408,42 @@ func TestBadInputOIDC(t *testing.T) {
 			}
 			if strings.Contains(body, "evil-access") || strings.Contains(body, "portal-secret") || strings.Contains(body, "eyJ") {
 				t.Errorf("the answer leaks a token or secret: %s", body)
+			}
+		})
+	}
+}
+
+// TestMicrosoftMultiTenantIssuer checks the issuer of a multi-tenant
+// ("common") Entra ID sign-in: it must be the Microsoft issuer of the
+// token's own tenant.
+func TestMicrosoftMultiTenantIssuer(t *testing.T) {
+	for _, tc := range []struct {
+		name, iss, tid string
+		ok             bool
+	}{
+		{"OwnTenant", "AUTHORITY/t1/v2.0", "t1", true},
+		{"OtherTenantsIssuer", "AUTHORITY/t2/v2.0", "t1", false},
+		{"NoTenant", "AUTHORITY/t1/v2.0", "", false},
+		{"ForeignAuthority", "https://evil.example/t1/v2.0", "t1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &countingStore{MemoryStore: auth.NewMemoryStore(nil)}
+			p := newPortal(t, auth.Options{Store: store})
+			e := newEvilOP(t)
+			e.msIss, e.msTID = tc.iss, tc.tid
+			ms, err := auth.NewMicrosoft(auth.MicrosoftOptions{ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"), TenantID: "common", AuthorityURL: e.srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.h.Register("microsoft", "development", ms)
+			c := noFollow()
+			cb := authorize(t, start(t, c, p, "microsoft", ""))
+			resp, body := do(t, c, "GET", cb.String(), nil)
+			if tc.ok != (resp.StatusCode == 200) || tc.ok != (store.puts.Load() == 1) {
+				t.Fatalf("got %d %s", resp.StatusCode, body)
+			}
+			if !tc.ok && !strings.Contains(body, "ID token") {
+				t.Fatalf("unclear refusal: %s", body)
 			}
 		})
 	}

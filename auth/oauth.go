@@ -47,6 +47,7 @@ func newOAuthBase(op string, client *http.Client, now func() time.Time) oauthBas
 	return oauthBase{op: op, client: &c, now: now}
 }
 
+// Info describes the provider.
 func (b *oauthBase) Info() ProviderInfo { return b.info }
 
 // scopes returns required, then configured, then requested scopes, each

@@ -68,6 +68,7 @@ type OP struct {
 
 type userStore struct{ u *storage.User }
 
+// GetUserByID returns the one user by id.
 func (s userStore) GetUserByID(id string) *storage.User {
 	if id == s.u.ID {
 		return s.u
@@ -75,6 +76,7 @@ func (s userStore) GetUserByID(id string) *storage.User {
 	return nil
 }
 
+// GetUserByUsername returns the one user by username.
 func (s userStore) GetUserByUsername(name string) *storage.User {
 	if name == s.u.Username {
 		return s.u
@@ -82,6 +84,7 @@ func (s userStore) GetUserByUsername(name string) *storage.User {
 	return nil
 }
 
+// ExampleClientID names the example storage's service client.
 func (s userStore) ExampleClientID() string { return "service" }
 
 // opStorage makes the client put the profile in ID tokens when asked.
@@ -90,6 +93,8 @@ type opStorage struct {
 	profileInIDToken bool
 }
 
+// GetClientByClientID returns the client, asserting the profile in ID
+// tokens when configured.
 func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.Storage.GetClientByClientID(ctx, id)
 	if err != nil || !s.profileInIDToken {
@@ -100,6 +105,7 @@ func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Clien
 
 type profileClient struct{ op.Client }
 
+// IDTokenUserinfoClaimsAssertion puts the userinfo claims in ID tokens.
 func (profileClient) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 // StartOP starts an OpenID Provider on a free loopback port. Close it when
