@@ -894,7 +894,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, kind string) {
 		t.Upto = s.seq
 	}
 	items := s.deltaItemsLocked(kind, t)
-	s.mu.Unlock()
+	defer s.mu.Unlock() // the objects are read below, as PutUser may change them
 
 	var value []map[string]any
 	i, m := t.Offset, t.Member
