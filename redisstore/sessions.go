@@ -36,8 +36,8 @@ const DefaultMirrorSize = 10_000
 // writes go to the mirror: a refresh token rotated during an outage is
 // kept, never lost. Records written during the outage (and deletions, so
 // that a sign-out sticks) are pushed to Redis as soon as it answers again,
-// by a goroutine that ends when nothing is left to push, and never over a
-// newer version. After Redis lost its data (FLUSHALL, or a restart without
+// by a goroutine that ends when nothing is left to push (or the Store is
+// closed), and never over a newer version. After Redis lost its data (FLUSHALL, or a restart without
 // persistence, detected by an epoch key), a record that Redis no longer
 // has but the mirror does is written back on its next read.
 //
@@ -559,7 +559,16 @@ func (ss *SessionStore) pushLoop() {
 			return
 		}
 		ss.mu.Unlock()
-		time.Sleep(wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ss.s.closed:
+			t.Stop()
+			ss.mu.Lock()
+			ss.pushing = false
+			ss.mu.Unlock()
+			return
+		}
 		wait = min(wait*2, MaxRetryAfter)
 	}
 }

@@ -80,6 +80,9 @@ type Store struct {
 	timeout time.Duration
 	now     func() time.Time
 	h       health
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close: background pushes stop
 }
 
 // New returns a Store over rdb (a *redis.Client, *redis.FailoverClient for
@@ -95,7 +98,7 @@ func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a Redis client is required")
 	}
-	s := &Store{rdb: rdb, prefix: o.Prefix, timeout: o.Timeout, now: o.Now}
+	s := &Store{rdb: rdb, prefix: o.Prefix, timeout: o.Timeout, now: o.Now, closed: make(chan struct{})}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -158,9 +161,14 @@ func Open(rawURL string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the Redis client if the store opened it.
+// Close stops the store's background work (pushing sessions written while
+// Redis was down) and closes the Redis client if the store opened it.
 func (s *Store) Close() error {
-	if s == nil || !s.own {
+	if s == nil {
+		return nil
+	}
+	s.closeOnce.Do(func() { close(s.closed) })
+	if !s.own {
 		return nil
 	}
 	return s.rdb.Close()
