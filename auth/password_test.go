@@ -15,7 +15,9 @@ import (
 // directory is a PasswordProvider with one user.
 type directory struct{}
 
-func (directory) Info() auth.ProviderInfo { return auth.ProviderInfo{Type: "ldap", Issuer: "ldap://dir.example.com"} }
+func (directory) Info() auth.ProviderInfo {
+	return auth.ProviderInfo{Type: "ldap", Issuer: "ldap://dir.example.com"}
+}
 
 func (directory) Authenticate(_ context.Context, user, password string) (*auth.SignIn, error) {
 	if user != "alice" || password != "wonderland" {
