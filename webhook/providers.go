@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -32,11 +33,30 @@ type fileCommit struct {
 func ordered(cs []fileCommit) []commitFiles {
 	cs = slices.Clone(cs)
 	slices.SortStableFunc(cs, func(a, b fileCommit) int { return a.Timestamp.Compare(b.Timestamp) })
+	return listed(cs)
+}
+
+// listed returns the commits in the payload's order as commitFiles.
+func listed(cs []fileCommit) []commitFiles {
 	out := make([]commitFiles, len(cs))
 	for i, c := range cs {
 		out[i] = commitFiles{added: c.Added, modified: c.Modified, removed: c.Removed}
 	}
 	return out
+}
+
+// changesOf returns the net catalog changes of a push's commits. A
+// commit's timestamp is its author's claim, kept by rebases and
+// cherry-picks, so time order need not be the order the commits were
+// made in; when the payload's order and time order disagree on a catalog
+// file, the event is marked incomplete (the caller re-reads) rather than
+// trusting either.
+func (r *Receiver) changesOf(ev *Event, cs []fileCommit) map[string]Action {
+	byTime := r.netChanges(ordered(cs))
+	if !maps.Equal(byTime, r.netChanges(listed(cs))) && ev.Complete {
+		ev.Complete, ev.Incomplete = false, "the push's commits are not in time order, and the order decides whether a catalog file exists"
+	}
+	return byTime
 }
 
 // decode unmarshals a payload, refusing what is not a JSON object.
@@ -129,7 +149,7 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 	case len(p.Commits) >= gitHubMaxCommits:
 		ev.Complete, ev.Incomplete = false, "GitHub lists at most 2,048 commits of a push"
 	}
-	r.fill(ev, r.netChanges(ordered(p.Commits)))
+	r.fill(ev, r.changesOf(ev, p.Commits))
 	return ev, nil
 }
 
@@ -182,7 +202,7 @@ func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
 	case p.TotalCommitsCount > len(p.Commits) || len(p.Commits) > gitLabMaxCommits:
 		ev.Complete, ev.Incomplete = false, "GitLab lists the files of at most 20 commits of a push"
 	}
-	r.fill(ev, r.netChanges(ordered(p.Commits)))
+	r.fill(ev, r.changesOf(ev, p.Commits))
 	return ev, nil
 }
 

@@ -40,9 +40,11 @@
 // A signature is required: a Receiver without a secret is refused at
 // construction. Comparison is constant-time. The body is read up to
 // [Options.MaxBodyBytes] (25 MiB by default, GitHub's own cap). A delivery
-// id already seen (within [Options.DeliveryTTL]) is reported as a duplicate
-// and not handled twice; the record is dropped again when the handler
-// fails, so that the provider's redelivery is handled.
+// id already seen (within [Options.DeliveryTTL]), or a body already seen
+// under another id (a captured event replayed: the id header is not
+// signed), is reported as a duplicate and not handled twice; the records
+// are dropped again when the handler fails ([Receiver.Forget]), so that
+// the provider's redelivery is handled.
 //
 // # Errors
 //
@@ -176,6 +178,8 @@ type Event struct {
 	// Ignored, when not empty, says why the event changes nothing for the
 	// catalog: not a push, a tag, a branch other than the default.
 	Ignored string
+
+	bodyKey string // the delivery record of the body's digest
 }
 
 // Receiver verifies and parses the events of one integration host. It is
@@ -290,18 +294,51 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	if ev.Delivery == "" {
 		return nil, r.fail(errcode.InvalidArgument, "no delivery id header")
 	}
-	seen, err := r.store.Seen(ctx, r.deliveryKey(ev.Delivery), r.ttl)
-	if err != nil {
-		return nil, &errcode.Error{Code: errcode.CodeOf(err), Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: "recording the delivery", Err: err}
+	if len(ev.Delivery) > maxDeliveryID {
+		return nil, r.fail(errcode.InvalidArgument, "delivery id longer than %d bytes", maxDeliveryID)
 	}
-	if seen {
-		return ev, r.fail(errcode.AlreadyExists, "delivery %q already handled", ev.Delivery)
+	// The delivery id is a header, outside what GitHub and Bitbucket
+	// sign: a captured event replayed under a fresh id would pass a check
+	// of ids alone. The signed body's digest is recorded too.
+	sum := sha256.Sum256(body)
+	ev.bodyKey = r.deliveryKey("sha256:" + hex.EncodeToString(sum[:]))
+	for _, k := range []string{r.deliveryKey(ev.Delivery), ev.bodyKey} {
+		seen, err := r.store.Seen(ctx, k, r.ttl)
+		if err != nil {
+			// Unavailable whatever the store said: a store error must not
+			// read as a duplicate.
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: "recording the delivery", Err: err}
+		}
+		if seen {
+			return ev, r.fail(errcode.AlreadyExists, "delivery %q already handled", ev.Delivery)
+		}
 	}
 	return ev, nil
 }
 
+// maxDeliveryID bounds a delivery id (providers send UUIDs).
+const maxDeliveryID = 256
+
 func (r *Receiver) deliveryKey(id string) string {
 	return string(r.in.Kind) + "/" + r.in.Host + "/" + id
+}
+
+// Forget drops the records of ev's delivery, so that the provider's
+// redelivery of an event whose handling failed is handled rather than
+// ignored as a duplicate. [Receiver.Handler] calls it when its function
+// fails; callers of [Receiver.Parse] call it likewise.
+func (r *Receiver) Forget(ctx context.Context, ev *Event) error {
+	if ev == nil || ev.Delivery == "" {
+		return nil
+	}
+	err := r.store.Forget(ctx, r.deliveryKey(ev.Delivery))
+	if ev.bodyKey != "" {
+		err = errors.Join(err, r.store.Forget(ctx, ev.bodyKey))
+	}
+	if err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: "webhook.Forget", Provider: string(r.in.Kind), Host: r.in.Host, Msg: "forgetting the delivery", Err: err}
+	}
+	return nil
 }
 
 // verify checks the event's signature against every secret.
@@ -356,8 +393,9 @@ func (r *Receiver) fail(code errcode.Code, format string, args ...any) error {
 // parses it with [Receiver.Parse] and calls fn with each new event, in
 // the request's context. It answers 204 when fn succeeds, 200 for a
 // duplicate delivery, 400, 401 or 413 for refused events, 405 for a method
-// other than POST, and 500 when fn fails (the delivery is forgotten, so
-// the provider's redelivery is handled).
+// other than POST, 503 when the delivery store fails, and 500 when fn
+// fails (the delivery is forgotten, so the provider's redelivery is
+// handled).
 func (r *Receiver) Handler(fn func(ctx context.Context, ev *Event) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -391,6 +429,10 @@ func (r *Receiver) Handler(fn func(ctx context.Context, ev *Event) error) http.H
 		case errcode.Canceled, errcode.DeadlineExceeded:
 			http.Error(w, "request ended", http.StatusServiceUnavailable)
 			return
+		case errcode.Unavailable:
+			r.debug(req.Context(), "webhook not recorded", "error", err)
+			http.Error(w, "delivery store unavailable, retry later", http.StatusServiceUnavailable)
+			return
 		default:
 			r.debug(req.Context(), "webhook refused", "error", err)
 			msg := "invalid event"
@@ -402,7 +444,7 @@ func (r *Receiver) Handler(fn func(ctx context.Context, ev *Event) error) http.H
 			return
 		}
 		if err := fn(req.Context(), ev); err != nil {
-			_ = r.store.Forget(context.WithoutCancel(req.Context()), r.deliveryKey(ev.Delivery))
+			_ = r.Forget(context.WithoutCancel(req.Context()), ev)
 			r.debug(req.Context(), "webhook handler failed", "delivery", ev.Delivery, "error", err)
 			http.Error(w, "handling the event failed", http.StatusInternalServerError)
 			return

@@ -363,3 +363,84 @@ var testKey = func() string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }()
+
+// TestReplayUnderFreshDeliveryID: the delivery id header is not signed, so
+// a captured event replayed with a new id must still be a duplicate.
+func TestReplayUnderFreshDeliveryID(t *testing.T) {
+	r := newReceiver(t, "github.com", nil)
+	body := load(t, "github-push.json")
+	ev, err := r.Parse(t.Context(), githubHeaders(body, "original"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Parse(t.Context(), githubHeaders(body, "forged-fresh-id"), body); !errors.Is(err, errcode.ErrAlreadyExists) {
+		t.Errorf("replay under a fresh delivery id: %v, want AlreadyExists", err)
+	}
+	// A caller of Parse whose handling failed forgets the delivery; the
+	// provider's redelivery (same id, same body) is then handled.
+	if err := r.Forget(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Parse(t.Context(), githubHeaders(body, "original"), body); err != nil {
+		t.Errorf("redelivery after Forget: %v", err)
+	}
+}
+
+func TestDeliveryIDTooLong(t *testing.T) {
+	r := newReceiver(t, "github.com", nil)
+	body := load(t, "github-push.json")
+	if _, err := r.Parse(t.Context(), githubHeaders(body, strings.Repeat("x", 64<<10)), body); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("64 KiB delivery id: %v, want InvalidArgument", err)
+	}
+}
+
+// failingStore fails as a store might, with an error whose code is
+// AlreadyExists.
+type failingStore struct{}
+
+func (failingStore) Seen(context.Context, string, time.Duration) (bool, error) {
+	return false, errcode.New(errcode.AlreadyExists, "redis", "key exists")
+}
+func (failingStore) Forget(context.Context, string) error { return nil }
+
+func TestStoreFailure(t *testing.T) {
+	r := newReceiver(t, "github.com", &Options{Deliveries: failingStore{}})
+	body := load(t, "github-push.json")
+	if _, err := r.Parse(t.Context(), githubHeaders(body, "s1"), body); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Errorf("store failure: %v, want Unavailable", err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Header = githubHeaders(body, "s1")
+	r.Handler(func(context.Context, *Event) error { t.Error("handler called"); return nil }).ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("store failure answered %d, want 503", rec.Code)
+	}
+}
+
+// TestCommitTimesOutOfOrder: a rebased commit keeps its author's old
+// timestamp. Listed order: catalog-info.yaml removed, then re-added by a
+// commit stamped earlier. The file exists after the push; time order says
+// it does not. The event must not claim to be complete.
+func TestCommitTimesOutOfOrder(t *testing.T) {
+	r := newReceiver(t, "github.com", nil)
+	body := []byte(`{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+"created":false,"deleted":false,"forced":false,
+"commits":[
+ {"id":"1481a2de7b2a7d02428ad93446ab166be7793fbb","timestamp":"2026-11-30T10:00:00Z","added":[],"removed":["catalog-info.yaml"],"modified":[]},
+ {"id":"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c","timestamp":"2026-11-01T09:00:00Z","added":["catalog-info.yaml"],"removed":[],"modified":[]}],
+"repository":{"html_url":"https://github.com/acme/service","default_branch":"main"}}`)
+	ev, err := r.Parse(t.Context(), githubHeaders(body, "o1"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Complete || !strings.Contains(ev.Incomplete, "time order") {
+		t.Errorf("commit order ambiguous but Complete = %v (%q), changes %+v", ev.Complete, ev.Incomplete, ev.Changes)
+	}
+	// In time order and listed order alike: complete.
+	inOrder := bytes.Replace(body, []byte("2026-11-01T09:00:00Z"), []byte("2026-11-30T11:00:00Z"), 1)
+	ev, err = r.Parse(t.Context(), githubHeaders(inOrder, "o2"), inOrder)
+	if err != nil || !ev.Complete || len(ev.Changes) != 1 || ev.Changes[0].Action != Modified {
+		t.Errorf("ordered push: %+v, %v", ev, err)
+	}
+}
