@@ -24,7 +24,8 @@
 // That is at most three LDAP operations per sign-in once the pooled
 // connections exist. An unknown user and a wrong password give the same
 // error (Unauthorized, "invalid username or password") after a similar
-// time: a failed search is padded to the recent duration of a bind.
+// time: a failed search is padded to the recent duration of a search and
+// a bind.
 //
 // Connections use TLS by default (ldaps://, or StartTLS on ldap://) and
 // verify the server certificate, against a custom CA if configured; plain
@@ -47,6 +48,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +97,8 @@ type Authenticator struct {
 	insecure bool
 
 	mu      sync.Mutex
-	bindDur time.Duration // moving average of a failed bind's duration
+	samples [16]time.Duration // recent search+bind durations (connecting excluded), a ring
+	nSample int
 }
 
 // Result is a successful sign-in: who, and their groups.
@@ -324,7 +327,6 @@ func checkInput(username, password string) *errcode.Error {
 // authenticate runs the three operations. blame reports whether a failure
 // is the user's (counts toward the back-off).
 func (a *Authenticator) authenticate(ctx context.Context, username, password string) (_ *Result, blame bool, _ error) {
-	start := time.Now()
 	host := a.search.Host()
 	o := a.cfg.LDAPAuthenticationOptions
 	attrs := []string{"1.1"}
@@ -337,7 +339,9 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	if err != nil {
 		return nil, false, err
 	}
+	searchStart := time.Now()
 	res, err := sc.Search(ctx, a.userSearch(username, attrs))
+	searchDur := time.Since(searchStart)
 	sc.Release()
 	several := errcode.CodeOf(err) == errcode.RateLimited // size limit 2 exceeded
 	if err != nil && !several {
@@ -347,7 +351,7 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 		if (several || len(res.Entries) > 1) && a.log != nil {
 			a.log.Warn("ldapauth: a username matches several directory entries; sign-in refused", slog.String("usernameAttribute", o.UsernameAttribute))
 		}
-		a.pad(ctx, start)
+		a.pad(ctx, searchDur)
 		return nil, true, errInvalid(host)
 	}
 	entry := res.Entries[0]
@@ -362,12 +366,12 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	bc.Release()
 	if err != nil {
 		if errcode.CodeOf(err) == errcode.Unauthorized {
-			a.observeBind(time.Since(bindStart))
+			a.observeBind(searchDur + time.Since(bindStart))
 			return nil, true, errInvalid(host)
 		}
 		return nil, false, err
 	}
-	a.observeBind(time.Since(bindStart))
+	a.observeBind(searchDur + time.Since(bindStart))
 	// 3. Re-read attributes and groups.
 	out, err := a.readUser(ctx, dn, entry, username)
 	if err != nil {
@@ -498,26 +502,41 @@ func (a *Authenticator) userAttrs(memberOf bool) []string {
 	return at
 }
 
-// observeBind updates the moving average of a bind's duration.
+// observeBind records an attempt's search and bind durations, without the
+// time spent taking (or dialling) connections.
 func (a *Authenticator) observeBind(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.bindDur == 0 {
-		a.bindDur = d
-		return
-	}
-	a.bindDur = (a.bindDur*7 + d) / 8
+	a.samples[a.nSample%len(a.samples)] = d
+	a.nSample++
 }
 
-// pad waits, after a search that found no single user, for as long as a
-// bind takes (or as long as the search took, before any bind was seen), so
-// that "unknown user" and "wrong password" take similar times.
-func (a *Authenticator) pad(ctx context.Context, start time.Time) {
+// typicalBind returns the median of the recent samples, 0 without any.
+func (a *Authenticator) typicalBind() time.Duration {
 	a.mu.Lock()
-	d := a.bindDur
+	n := min(a.nSample, len(a.samples))
+	s := slices.Clone(a.samples[:n])
 	a.mu.Unlock()
-	if d == 0 {
-		d = time.Since(start)
+	if n == 0 {
+		return 0
+	}
+	slices.Sort(s)
+	return s[n/2]
+}
+
+// pad waits, after a search that found no single user, until the attempt
+// has lasted as long as attempts that reached a bind do (search and bind;
+// twice the search before any bind was seen), so that "unknown user" and
+// "wrong password" take similar times: a search that finds nothing is
+// also answered faster than one that returns an entry.
+func (a *Authenticator) pad(ctx context.Context, elapsed time.Duration) {
+	total := a.typicalBind()
+	if total == 0 {
+		total = 2 * elapsed
+	}
+	d := total - elapsed
+	if d <= 0 {
+		return
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
