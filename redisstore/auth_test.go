@@ -187,3 +187,35 @@ func TestRefreshOncePerFleet(t *testing.T) {
 		t.Errorf("tokens handed out: %v; want ghu_2 only", seen)
 	}
 }
+
+// TestRefreshAfterAbandonedLease: a replica took the user's refresh lease
+// and died. The others wait no longer than its lease, then one refreshes:
+// one refresh, no failure.
+func TestRefreshAfterAbandonedLease(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	f := newAuthFleet(t, r, 5)
+	c := f.signIn(t)
+	keys, err := rawClient(t, r).Keys(t.Context(), "scmkit:s:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("session keys: %v, %v", keys, err)
+	}
+	sessionKey := strings.TrimPrefix(keys[0], "scmkit:s:")
+	const lease = 700 * time.Millisecond
+	dead := openStore(t, r, nil).Sessions(nil)
+	if _, err := dead.Acquire(t.Context(), "refresh:"+sessionKey, lease); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(8*time.Hour - time.Minute)
+	start := time.Now()
+	seen, failed := f.burst(t, c, 20)
+	took := time.Since(start)
+	if failed != 0 || len(seen) != 1 || seen["ghu_2"] != 20 {
+		t.Errorf("after an abandoned lease: %d failed, tokens %v; want ghu_2 for all", failed, seen)
+	}
+	if n := f.p.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d; want 1", n)
+	}
+	if took < lease-100*time.Millisecond || took > lease+2*time.Second {
+		t.Errorf("requests took %v; want about the abandoned lease (%v), no more", took, lease)
+	}
+}
