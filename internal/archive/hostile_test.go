@@ -311,6 +311,9 @@ func TestDeepSnapshotLookups(t *testing.T) {
 // header's (checked) size, growing a buffer for the one large file peaked
 // at 1.75 × the limit and allocated about 2 ×.
 func TestHeapAtByteLimit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a heap measurement: the race detector adds nothing here and slows building the 32 MiB archives tenfold")
+	}
 	const limit = 32 << 20
 	for _, tc := range []struct {
 		name  string
@@ -468,6 +471,9 @@ func TestWriteDirLinearInDepth(t *testing.T) {
 // has a 64 KB name leave a snapshot of short paths, and the snapshot must
 // not keep the long names alive (300 of them are 19 MB).
 func TestSnapshotDoesNotRetainLongNames(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a heap measurement: the race detector adds nothing here and slows building the archive tenfold")
+	}
 	top := strings.Repeat("t", 64<<10)
 	var entries []entry
 	for i := range 300 {
