@@ -26,7 +26,7 @@ type MemoryStore struct {
 	mu      sync.Mutex
 	records map[string]memRecord
 	leases  map[string]Lease
-	fences  map[string]int64
+	fence   int64 // the last fencing token given, for any name
 	version int64
 	writes  int
 }
@@ -39,7 +39,7 @@ type memRecord struct {
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(opts *MemoryStoreOptions) *MemoryStore {
-	s := &MemoryStore{now: time.Now, records: map[string]memRecord{}, leases: map[string]Lease{}, fences: map[string]int64{}}
+	s := &MemoryStore{now: time.Now, records: map[string]memRecord{}, leases: map[string]Lease{}}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
 	}
@@ -168,8 +168,10 @@ func (s *MemoryStore) Acquire(ctx context.Context, name string, ttl time.Duratio
 	if l, ok := s.leases[name]; ok && now.Before(l.Expires) {
 		return Lease{}, errcode.New(errcode.Conflict, op, "the lease is held")
 	}
-	s.fences[name]++
-	l := Lease{Name: name, Fence: s.fences[name], Expires: now.Add(ttl)}
+	// One counter for every name: strictly increasing per name too, and
+	// nothing to remember per name once its lease is gone.
+	s.fence++
+	l := Lease{Name: name, Fence: s.fence, Expires: now.Add(ttl)}
 	s.leases[name] = l
 	return l, nil
 }
