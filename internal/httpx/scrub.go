@@ -42,10 +42,10 @@ const minSecretLen = 4
 // JSON-, HTML- and base64-encoded), with [Redacted]. It is safe for
 // concurrent use; the zero value is an empty set.
 type Secrets struct {
-	mu   sync.Mutex
-	vals map[string]bool
-	rep  *strings.Replacer // nil when stale
-	max  int               // length of the shortest form, for a fast miss
+	mu    sync.Mutex
+	vals  map[string]bool
+	forms []string          // every form of every value, longest first; nil when stale
+	rep   *strings.Replacer // built from forms when first needed; nil when stale
 }
 
 // Add adds credential values to the set; empty values are ignored.
@@ -63,7 +63,7 @@ func (s *Secrets) Add(vals ...string) {
 			s.vals = map[string]bool{}
 		}
 		s.vals[v] = true
-		s.rep = nil
+		s.forms, s.rep = nil, nil
 	}
 }
 
@@ -77,6 +77,43 @@ func (s *Secrets) Len() int {
 	return len(s.vals)
 }
 
+// formsLocked returns every form of every value, longest first, computing
+// them once per change of the set. s.mu must be held.
+func (s *Secrets) formsLocked() []string {
+	if s.forms == nil && len(s.vals) > 0 {
+		seen := map[string]bool{}
+		for v := range s.vals {
+			for _, f := range secretForms(v) {
+				if !seen[f] {
+					seen[f] = true
+					s.forms = append(s.forms, f)
+				}
+			}
+		}
+		// Longest first, so that a form containing another is replaced
+		// whole (strings.Replacer tries the old strings in argument order
+		// at each position).
+		slices.SortFunc(s.forms, func(a, b string) int { return len(b) - len(a) })
+	}
+	return s.forms
+}
+
+// shows reports whether text holds a form of a value: the fast path, with
+// no replacer built.
+func (s *Secrets) shows(text string) bool {
+	if s == nil || text == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.formsLocked() {
+		if strings.Contains(text, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // replacer returns the replacer of every form of every value, or nil for
 // an empty set.
 func (s *Secrets) replacer() *strings.Replacer {
@@ -85,28 +122,13 @@ func (s *Secrets) replacer() *strings.Replacer {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.vals) == 0 {
+	forms := s.formsLocked()
+	if len(forms) == 0 {
 		return nil
 	}
 	if s.rep == nil {
-		forms := map[string]bool{}
-		for v := range s.vals {
-			for _, f := range secretForms(v) {
-				forms[f] = true
-			}
-		}
-		// Longest first, so that a form containing another is replaced
-		// whole (strings.Replacer tries the old strings in argument order
-		// at each position).
-		list := slices.SortedFunc(func(yield func(string) bool) {
-			for f := range forms {
-				if !yield(f) {
-					return
-				}
-			}
-		}, func(a, b string) int { return len(b) - len(a) })
-		args := make([]string, 0, 2*len(list))
-		for _, f := range list {
+		args := make([]string, 0, 2*len(forms))
+		for _, f := range forms {
 			args = append(args, f, Redacted)
 		}
 		s.rep = strings.NewReplacer(args...)
@@ -141,17 +163,14 @@ func secretForms(v string) []string {
 // Scrub returns text with every form of every value of the set replaced
 // by [Redacted]. A nil or empty set returns text unchanged.
 func (s *Secrets) Scrub(text string) string {
-	rep := s.replacer()
-	if rep == nil || text == "" {
+	if !s.shows(text) {
 		return text
 	}
-	return rep.Replace(text)
+	return s.replacer().Replace(text)
 }
 
 // Shows reports whether text holds a form of a value of the set.
-func (s *Secrets) Shows(text string) bool {
-	return s.Scrub(text) != text
-}
+func (s *Secrets) Shows(text string) bool { return s.shows(text) }
 
 // ScrubError returns err unchanged when its message, under %v, %+v and
 // %#v, shows no value of the set. Otherwise it returns an *errcode.Error
