@@ -84,12 +84,24 @@ type Server struct {
 	passwords map[string]string // normalized DN -> password
 	srv       *gldap.Server
 	stalled   chan struct{}
+	closeOnce sync.Once
 }
 
 // Start serves entries on a loopback port until the test ends. passwords
 // maps DNs to their passwords for simple binds.
 func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server {
 	t.Helper()
+	s, err := New(entries, passwords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// New is [Start] for programs (an example's fake world): the caller must
+// Close the server.
+func New(entries []*Entry, passwords map[string]string) (*Server, error) {
 	s := &Server{MaxValRange: 1500, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}), byNorm: map[string]*Entry{}}
 	for _, e := range entries {
 		n := norm(e.DN)
@@ -101,29 +113,29 @@ func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server 
 	}
 	tc, pool, err := certs()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.CAPool = pool
 	srv, err := gldap.NewServer(gldap.WithDisablePanicRecovery(), gldap.WithLogger(hclog.NewNullLogger()))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	mux, err := gldap.NewMux()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := mux.Bind(s.bind); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := mux.Search(s.search); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := srv.Router(mux); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
@@ -131,17 +143,20 @@ func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server 
 	deadline := time.Now().Add(5 * time.Second)
 	for !srv.Ready() {
 		if time.Now().After(deadline) {
-			t.Fatal("fakead did not start")
+			srv.Stop()
+			return nil, fmt.Errorf("fakead: did not start on %s", addr)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	s.srv = srv
 	s.URL = "ldaps://" + addr
-	t.Cleanup(func() {
-		close(s.stalled)
-		srv.Stop()
-	})
-	return s
+	return s, nil
+}
+
+// Close stops the server; stalled searches are released.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.stalled) })
+	return s.srv.Stop()
 }
 
 func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request) {
