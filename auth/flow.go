@@ -367,6 +367,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if key, ok := h.sessionKey(r); ok {
+		h.revoke(r.Context(), key)
 		if err := h.store.Delete(r.Context(), key); err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
@@ -382,6 +383,27 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// revoke asks the session's provider, if it can, to revoke its tokens.
+func (h *Handler) revoke(ctx context.Context, key string) {
+	s, err := h.load(ctx, key)
+	if err != nil {
+		return
+	}
+	p, herr := h.provider(s.Identity.Provider, s.Env)
+	if herr != nil {
+		return
+	}
+	rv, ok := p.(Revoker)
+	if !ok {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
+	defer cancel()
+	if err := rv.Revoke(rctx, s.Tokens); err != nil {
+		h.log(ctx, "auth: revoking tokens at logout failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+	}
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {

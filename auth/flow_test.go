@@ -13,6 +13,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
+	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -149,5 +150,31 @@ func TestShortLivedTokenIsNotRefreshedAtOnce(t *testing.T) {
 	clk.Add(90 * time.Second) // past half its life
 	if _, err := src.Credential(t.Context()); err != nil || refreshes() != base+1 {
 		t.Fatalf("did not refresh past half its life: %d refreshes, %v", refreshes()-base, err)
+	}
+}
+
+func TestOIDCLogoutRevokesRefreshToken(t *testing.T) {
+	p := newPortal(t, auth.Options{})
+	op := startOP(t, p, "oidc", authtest.OPOptions{ProfileInIDToken: true})
+	prov, err := auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", ClientSecret: secret("portal-secret"), MetadataURL: op.Issuer, Scopes: []string{"offline_access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.h.Register("oidc", "development", prov)
+	c, _, _ := p.signIn(t, "oidc")
+	s := p.sessionOf(t, c)
+	if s.Tokens.RefreshToken == "" {
+		t.Fatal("no refresh token")
+	}
+	resp, body := do(t, c, "POST", p.srv.URL+"/api/auth/oidc/logout", map[string]string{"X-Requested-With": "XMLHttpRequest"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("logout: %d %s", resp.StatusCode, body)
+	}
+	if n := op.Requests()["/revoke"]; n != 1 {
+		t.Fatalf("logout sent %d revocation requests, want 1", n)
+	}
+	// The refresh token no longer works at the provider.
+	if _, err := prov.Refresh(t.Context(), s.Tokens); errcode.CodeOf(err) != errcode.Unauthorized {
+		t.Fatalf("refresh with a revoked token: %v, want Unauthorized", err)
 	}
 }

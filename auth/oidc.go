@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +72,7 @@ type OIDC struct {
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	issParam bool
+	revoke   string // revocation endpoint, "" if none
 }
 
 // NewOIDC returns an OIDC provider. The discovery document is fetched on
@@ -131,6 +134,7 @@ func (p *OIDC) discover(ctx context.Context) error {
 		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the provider's discovery document cannot be read: " + oneLine(err.Error())}
 	}
 	var meta struct {
+		Revoke   string   `json:"revocation_endpoint"`
 		Algs     []string `json:"id_token_signing_alg_values_supported"`
 		IssParam bool     `json:"authorization_response_iss_parameter_supported"`
 		PKCE     []string `json:"code_challenge_methods_supported"`
@@ -154,6 +158,7 @@ func (p *OIDC) discover(ctx context.Context) error {
 	}
 	p.verifier = prov.Verifier(&oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
 	p.issParam = meta.IssParam
+	p.revoke = meta.Revoke
 	ep := prov.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
 	if p.o.TokenEndpointAuthMethod == "client_secret_post" {
@@ -327,4 +332,45 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 		res.Identity = p.identity(c)
 	}
 	return res, nil
+}
+
+// Revoke revokes the refresh token (or, without one, the access token) at
+// the provider's revocation endpoint (RFC 7009), when it has one.
+func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
+	if err := p.discover(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	endpoint, cfg := p.revoke, p.cfg
+	p.mu.Unlock()
+	tok, hint := t.RefreshToken, "refresh_token"
+	if tok == "" {
+		tok, hint = t.AccessToken, "access_token"
+	}
+	if endpoint == "" || tok == "" {
+		return nil
+	}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
+	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", cfg.ClientID)
+		form.Set("client_secret", cfg.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, p.op, "bad revocation endpoint")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the revocation endpoint could not be reached: " + netReason(err)}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	if resp.StatusCode != http.StatusOK {
+		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Status: resp.StatusCode, Msg: "the provider refused the revocation"}
+	}
+	return nil
 }

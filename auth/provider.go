@@ -106,3 +106,11 @@ type PasswordProvider interface {
 	// is Unavailable.
 	Authenticate(ctx context.Context, username, password string) (*SignIn, error)
 }
+
+// Revoker is implemented by redirect providers that can revoke a token
+// (RFC 7009). The Handler calls it on logout, with the session's tokens,
+// before it deletes the session; a failure is logged, not shown to the
+// user, who is signed out either way.
+type Revoker interface {
+	Revoke(ctx context.Context, t Tokens) error
+}
