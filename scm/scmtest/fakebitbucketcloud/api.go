@@ -164,7 +164,7 @@ func (s *Server) pullJSON(rp *repo, p *pull) map[string]any {
 		"type": "pullrequest", "id": p.id, "title": p.title, "description": p.description,
 		"summary":  rendered(p.description),
 		"rendered": map[string]any{"title": rendered(p.title), "description": rendered(p.description)},
-		"state":    p.state, "draft": p.draft, "author": s.userJSON(), "source": end(p.source), "destination": end(p.dest),
+		"state":    p.state, "draft": p.draft, "author": s.authorJSON(p.author), "source": end(p.source), "destination": end(p.dest),
 		"merge_commit": nil, "comment_count": 0, "task_count": 0, "close_source_branch": p.closeSource, "closed_by": nil,
 		"reason": "", "created_on": ts, "updated_on": ts, "reviewers": []any{}, "participants": []any{},
 		"links": links{"self": href(api), "html": href(s.prWebURL(rp, p.id)), "commits": href(api + "/commits"),
@@ -816,7 +816,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &pull{id: len(rp.pulls) + 1, title: body.Title, description: body.Description, source: src, dest: dst,
-		draft: body.Draft, state: "OPEN", created: s.now(), closeSource: body.CloseSource}
+		draft: body.Draft, state: "OPEN", created: s.now(), closeSource: body.CloseSource, author: s.actorName(r)}
 	rp.pulls = append(rp.pulls, p)
 	s.writeJSON(w, r, http.StatusCreated, s.pullJSON(rp, p))
 }

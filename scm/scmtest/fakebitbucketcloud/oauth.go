@@ -255,3 +255,29 @@ func (s *Server) oauthEmails(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"pagelen": 10, "values": vals, "page": 1, "size": len(vals)})
 }
+
+// actorName is the display name of who acts in r: the signed-in user of
+// a user token, "" (Options.User) otherwise.
+func (s *Server) actorName(r *http.Request) string {
+	if t := s.userTokenOf(r); t != nil {
+		return t.user.Nickname
+	}
+	return ""
+}
+
+// authorJSON is the user object of a pull request's author: the
+// signed-in user who opened it, or the fake's user.
+func (s *Server) authorJSON(nickname string) map[string]any {
+	j := s.userJSON()
+	if nickname != "" {
+		st := s.oauth()
+		st.mu.Lock()
+		name := nickname
+		if st.user != nil && st.user.Nickname == nickname {
+			name = st.user.DisplayName
+		}
+		st.mu.Unlock()
+		j["display_name"], j["nickname"], j["uuid"], j["account_id"] = name, nickname, uuid("user:"+nickname), "557058:"+nickname
+	}
+	return j
+}

@@ -255,6 +255,7 @@ type pull struct {
 	state       string
 	created     time.Time
 	closeSource bool
+	author      string // nickname of the signed-in user who opened it, "" for Options.User (oauth.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
