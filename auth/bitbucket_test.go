@@ -1,11 +1,16 @@
 package auth_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/adapters"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
@@ -41,4 +46,36 @@ func TestBitbucketSignIn(t *testing.T) {
 		t.Fatalf("GET /2.0/user with her token: %v %v", r2, err)
 	}
 	r2.Body.Close()
+
+	// A pull request opened with her token is hers.
+	if _, err := fb.AddRepo(fakebitbucketcloud.Repo{Workspace: "acme", Slug: "service", Files: []fakebitbucketcloud.File{{Path: "README.md", Content: []byte("hi\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadBytes(t.Context(), nil, []byte("integrations:\n  bitbucketCloud:\n    - host: "+fb.Host()+"\n      apiBaseUrl: "+fb.APIBaseURL()+"\n      token: portal-token\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := credentials.NewResolver(cfg.Registry, nil)
+	client, _ := scm.NewClient(cfg.Registry, res, &scm.Options{Drivers: adapters.All(nil)})
+	pr, err := client.ForUser(s.UserCredentials(), &scm.UserOptions{RequireUserForWrites: true}).OpenPullRequest(t.Context(), &scm.PullRequestSpec{
+		RepoURL: "http://" + fb.Host() + "/acme/service", Branch: "alice-change", Title: "Change", Changes: []scm.Change{{Path: "docs/x.md", Content: []byte("x\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, fb.APIBaseURL()+"/repositories/acme/service/pullrequests/"+itoa(pr.Number), nil)
+	req.Header.Set("Authorization", "Bearer portal-token")
+	r3, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Body.Close()
+	var got struct {
+		Author struct {
+			Nickname string `json:"nickname"`
+		} `json:"author"`
+	}
+	json.NewDecoder(r3.Body).Decode(&got)
+	if got.Author.Nickname != "alice" {
+		t.Fatalf("the pull request is authored by %q, want alice", got.Author.Nickname)
+	}
 }
