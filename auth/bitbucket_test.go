@@ -9,9 +9,9 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
-	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
