@@ -66,28 +66,41 @@ const (
 
 // problemLine finds the line of a YAML syntax error that go-yaml reported
 // at line reported (often the start of the enclosing block) with message
-// msg: the first line at or after it such that the document up to and
-// including that line fails with the same message. If there is none, it
-// returns reported.
+// msg: a line at or after it such that the document up to that line fails
+// with the same message and the document up to the line before does not
+// (the first such line when, as usual, every longer prefix fails too). It
+// bisects, so a document of n lines is parsed about log2(n) times. If the
+// whole document does not fail with msg, it returns reported.
 func problemLine(data []byte, msg string, reported int) int {
-	if len(data) > maxLineSearchBytes {
+	if len(data) > maxLineSearchBytes || reported < 1 {
 		return reported
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	if len(lines) > maxLineSearchLines || reported < 1 {
+	if len(lines) > maxLineSearchLines || reported > len(lines) {
 		return reported
 	}
-	for n := reported; n <= len(lines); n++ {
+	fails := func(n int) bool {
 		var v any
 		err := yaml.Unmarshal([]byte(strings.Join(lines[:n], "")), &v)
 		if err == nil {
-			continue
+			return false
 		}
-		if m := yamlLine.FindStringSubmatch(yamlQuoted.ReplaceAllString(strings.TrimSpace(err.Error()), "")); m != nil && m[2] == msg {
-			return n
+		m := yamlLine.FindStringSubmatch(yamlQuoted.ReplaceAllString(strings.TrimSpace(err.Error()), ""))
+		return m != nil && m[2] == msg
+	}
+	lo, hi := reported-1, len(lines) // fails(lo) is taken as false
+	if !fails(hi) {
+		return reported
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
 		}
 	}
-	return reported
+	return hi
 }
 
 // typeName names the YAML or JSON type of a decoded value, for messages.
