@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -93,7 +94,10 @@ func ParseCSV(name string, r io.Reader) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s is larger than %d bytes", name, MaxFileSize)
 	}
-	cr := csv.NewReader(strings.NewReader(string(data)))
+	// A UTF-8 byte order mark, as editors on Windows write, is not part
+	// of the first line.
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true

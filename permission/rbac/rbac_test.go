@@ -261,6 +261,20 @@ func TestParseCSVCommentsAndQuotes(t *testing.T) {
 	}
 }
 
+// TestParseCSVBOMAndCRLF: a file saved by a Windows editor (byte order
+// mark, CRLF line ends, trailing blanks) loads, with the right line
+// numbers.
+func TestParseCSVBOMAndCRLF(t *testing.T) {
+	in := "\uFEFFp, role:default/a, catalog.entity.create, create, allow \r\n# c\r\ng, group:default/team-a, role:default/a\r\n"
+	f, err := ParseCSV("p.csv", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Lines) != 2 || f.Lines[0].Kind != "p" || f.Lines[0].Effect != "allow" || f.Lines[1].Number != 3 || f.Lines[1].Role != "role:default/a" {
+		t.Errorf("lines %+v", f.Lines)
+	}
+}
+
 func TestParseCSVErrors(t *testing.T) {
 	tests := []struct {
 		name  string
