@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/ldapauth"
 )
 
 //go:embed templates/*.html
@@ -30,7 +31,7 @@ func newApp(d *deps) (*app, error) {
 // routes mounts the sign-in handler and one route per page.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/auth/", a.auth)
+	mux.Handle("/api/auth/", ldapauth.ClientAddr(a.auth)) // client addresses for LDAP's back-off
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /catalog", a.catalog)
 	mux.HandleFunc("POST /pull-request", a.pullRequest)

@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "portal: open %s in a browser\n", p.URL)
 	if p.world != nil {
 		fmt.Fprintf(out, "portal: fake world: GitHub at %s (signs in alice), OpenID Provider at %s\n", p.world.github.URL(), p.world.op.Issuer)
+		fmt.Fprintf(out, "portal: LDAP sign-in: alice / %s against %s at %s\n", ldapAlicePassword, p.world.ldap.kind, p.world.ldap.url)
 	}
 	<-ctx.Done()
 	return nil

@@ -20,6 +20,7 @@ import (
 type world struct {
 	github *fakegithub.Server
 	op     *authtest.OP
+	ldap   *ldapDir // LDAP sign-in (ldap.go)
 }
 
 const catalogInfo = `apiVersion: backstage.io/v1alpha1
@@ -50,6 +51,10 @@ func newWorld(portalURL string) (*world, error) {
 		return nil, err
 	}
 	w.op = op
+	if w.ldap, err = startLDAP(); err != nil {
+		w.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -57,6 +62,9 @@ func newWorld(portalURL string) (*world, error) {
 func (w *world) Close() {
 	w.github.Close()
 	w.op.Close()
+	if w.ldap != nil {
+		w.ldap.close()
+	}
 }
 
 // deps builds the portal's sign-in handler and SCM client for the world,
@@ -96,6 +104,9 @@ auth:
 		return nil, err
 	}
 	d.repo = w.github.URL() + "/acme/service"
+	if _, err := w.ldap.addLDAP(d, "development"); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -135,6 +146,9 @@ func depsFromConfig(cfg *config.Config, baseURL string) (*deps, error) {
 		if _, ok := ac.Providers[id][ac.Environment]; ok {
 			d.providers = append(d.providers, id)
 		}
+	}
+	if _, err := ldapFromConfig(cfg, d, ac.Environment); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
