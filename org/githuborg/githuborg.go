@@ -377,7 +377,8 @@ type team struct {
 		Login string `json:"login"`
 	}] `json:"members"`
 
-	logins []string
+	logins  []string
+	cursors orgx.Cursors // of the team's member pages
 }
 
 type pageInfo struct {
@@ -414,6 +415,7 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 	var mAfter, tAfter *string
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
+	var mCursors, tCursors orgx.Cursors
 	for !mDone || !tDone {
 		var q strings.Builder
 		vars := map[string]any{"org": o.login}
@@ -464,6 +466,9 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
+			if !mDone && !mCursors.Next(*mAfter) {
+				return nil, o.repeated("members")
+			}
 		} else {
 			mDone = true
 		}
@@ -479,12 +484,18 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 				}
 				d.teams = append(d.teams, t)
 				if t.Members.PageInfo.HasNextPage {
+					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
+						return nil, o.repeated("members of team " + t.Slug)
+					}
 					pending = append(pending, t)
 				}
 				dg++
 			}
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
+			if !tDone && !tCursors.Next(*tAfter) {
+				return nil, o.repeated("teams")
+			}
 		} else {
 			tDone = true
 		}
@@ -570,6 +581,9 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		}
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
+			if !t.cursors.Next(got.Members.PageInfo.EndCursor) {
+				return nil, o.repeated("members of team " + t.Slug)
+			}
 			more = append(more, t)
 		}
 	}
@@ -684,6 +698,11 @@ func (o *orgRead) fail(code errcode.Code, status int, msg string, err error) err
 		m += ": " + msg
 	}
 	return &errcode.Error{Code: code, Op: "githuborg.Read", Provider: "github", Host: o.r.in.Host, Status: status, Msg: m, Err: err}
+}
+
+// repeated is the error of a listing whose cursor came back.
+func (o *orgRead) repeated(what string) error {
+	return orgx.RepeatedCursor("githuborg.Read", "github", o.r.in.Host, "organisation "+o.login+": "+what)
 }
 
 // httpError is the one place where GitHub's HTTP errors become codes.

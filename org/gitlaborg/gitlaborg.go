@@ -251,6 +251,7 @@ type glGroup struct {
 	GroupMembers *memberConn `json:"groupMembers"`
 
 	members []*glUser
+	cursors orgx.Cursors // of the group's member pages
 }
 
 const userFields = `id username name publicEmail avatarUrl webUrl state bot`
@@ -312,6 +313,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 	var all []*glGroup
 	var pending []*glGroup
 	var after *string
+	var cursors orgx.Cursors
 	first := true
 	for {
 		var q strings.Builder
@@ -358,6 +360,9 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			if g.GroupMembers != nil {
 				g.members = appendUsers(g.members, g.GroupMembers)
 				if g.GroupMembers.PageInfo.HasNextPage {
+					if !g.cursors.Next(g.GroupMembers.PageInfo.EndCursor) {
+						return nil, rd.repeated("members of group " + g.FullPath)
+					}
 					pending = append(pending, g)
 				}
 			}
@@ -369,6 +374,9 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			break
 		} else {
 			c := d.PageInfo.EndCursor
+			if !cursors.Next(c) {
+				return nil, rd.repeated("subgroups of " + rd.r.cfg.Group)
+			}
 			after = &c
 		}
 	}
@@ -450,6 +458,9 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 		g.members = appendUsers(g.members, got.GroupMembers)
 		g.GroupMembers.PageInfo = got.GroupMembers.PageInfo
 		if got.GroupMembers.PageInfo.HasNextPage {
+			if !g.cursors.Next(got.GroupMembers.PageInfo.EndCursor) {
+				return nil, rd.repeated("members of group " + g.FullPath)
+			}
 			more = append(more, g)
 		}
 	}
@@ -460,6 +471,7 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 	var out []*glUser
 	next := rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100"
+	var pages orgx.Cursors
 	for next != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
 		if err != nil {
@@ -495,6 +507,9 @@ func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 		next = ""
 		if nextPage != "" {
 			if _, err := strconv.Atoi(nextPage); err == nil {
+				if !pages.Next(nextPage) {
+					return nil, rd.repeated("users")
+				}
 				next = rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100&page=" + nextPage
 			}
 		}
@@ -580,6 +595,11 @@ func (rd *read) post(ctx context.Context, query string, vars map[string]any, out
 }
 
 const permissionHint = "GitLab denied reading groups and members: grant the token the read_api scope (and read_user to list users)"
+
+// repeated is the error of a listing whose cursor came back.
+func (rd *read) repeated(what string) error {
+	return orgx.RepeatedCursor(op, "gitlab", rd.r.in.Host, what)
+}
 
 func (rd *read) fail(code errcode.Code, status int, msg string, err error) *errcode.Error {
 	return &errcode.Error{Code: code, Op: op, Provider: "gitlab", Host: rd.r.in.Host, Status: status, Msg: msg, Err: err}

@@ -593,6 +593,7 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		st.users = map[string]*gUser{}
 		link = r.url("/users/delta", "$select="+selectList(defaultUserSelect, r.cfg.User.Select))
 	}
+	var links orgx.Cursors
 	for link != "" {
 		var page struct {
 			Value []struct {
@@ -615,6 +616,9 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		}
 		prog.Report("users", len(st.users), len(st.groups), false)
 		link = page.Next
+		if link != "" && !links.Next(link) {
+			return r.repeated("users/delta")
+		}
 		if page.Delta != "" {
 			st.usersLink = page.Delta
 		}
@@ -624,6 +628,7 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		st.groups = map[string]*gGroup{}
 		link = r.url("/groups/delta", "$select="+selectList(defaultGroupSelect, r.cfg.Group.Select)+",members")
 	}
+	links = orgx.Cursors{}
 	for link != "" {
 		var page struct {
 			Value []struct {
@@ -664,6 +669,9 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		}
 		prog.Report("groups", len(st.users), len(st.groups), false)
 		link = page.Next
+		if link != "" && !links.Next(link) {
+			return r.repeated("groups/delta")
+		}
 		if page.Delta != "" {
 			st.groupsLink = page.Delta
 		}
@@ -800,6 +808,7 @@ func (r *Reader) readQueries(ctx context.Context, prog *orgx.Progress) (*state, 
 
 // list follows a collection's pages, calling each for every object.
 func (r *Reader) list(ctx context.Context, link string, advanced bool, each func(json.RawMessage) error) error {
+	var links orgx.Cursors
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
@@ -814,8 +823,16 @@ func (r *Reader) list(ctx context.Context, link string, advanced bool, each func
 			}
 		}
 		link = page.Next
+		if link != "" && !links.Next(link) {
+			return r.repeated("a listing")
+		}
 	}
 	return nil
+}
+
+// repeated is the error of a listing whose nextLink came back.
+func (r *Reader) repeated(what string) error {
+	return orgx.RepeatedCursor(op, "microsoftGraph", r.target.Host, what)
 }
 
 // photos loads each user's 48x48 photo as a data URL. In delta mode a

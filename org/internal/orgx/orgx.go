@@ -202,3 +202,34 @@ func Format(f fmt.State, verb rune, s string) {
 	}
 	io.WriteString(f, s)
 }
+
+// Cursors remembers the page cursors one listing was given (GraphQL
+// endCursors, next-page numbers, @odata.nextLinks), so that a server that
+// repeats one, and so would have the same pages read forever, ends the
+// listing with an error instead of an endless loop. The zero value is
+// ready; it is not safe for concurrent use.
+type Cursors struct{ seen map[string]struct{} }
+
+// Next records cursor and reports whether the listing may follow it: false
+// when it is empty or was given before.
+func (c *Cursors) Next(cursor string) bool {
+	if cursor == "" {
+		return false
+	}
+	if _, dup := c.seen[cursor]; dup {
+		return false
+	}
+	if c.seen == nil {
+		c.seen = map[string]struct{}{}
+	}
+	c.seen[cursor] = struct{}{}
+	return true
+}
+
+// RepeatedCursor is the error of a listing whose server gave a page cursor
+// it had given before (or none where one was due): Unavailable, as the
+// answer cannot be complete.
+func RepeatedCursor(op, provider, host, what string) error {
+	return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: host,
+		Msg: what + ": the server repeated a page cursor (or sent none with more pages to come); following it would never end"}
+}
