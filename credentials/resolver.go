@@ -236,7 +236,14 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 	switch in.Kind {
 	case integrations.GitHub:
 		var errs []error
-		for i, cfg := range in.GitHub.Apps {
+		apps := in.GitHub.Apps
+		if in.APIBaseURL == "" {
+			// A disabled entry, or one with rawBaseUrl only: there is no
+			// API to mint installation tokens with, and its calls fail
+			// before any credential is needed.
+			apps = nil
+		}
+		for i, cfg := range apps {
 			app, err := githubapp.New(in.APIBaseURL, cfg, &githubapp.Options{
 				HTTPClient: o.HTTPClient, Now: o.Now, Margin: o.Margin, Host: in.Host,
 				ConfigPath:  in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",

@@ -2,6 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -161,12 +165,24 @@ func TestOpenCompatibleConfig(t *testing.T) {
     - host: ghe.example.com
       rawBaseUrl: `+gh.RawBaseURL()+`
       token: ghe-token
+      apps: [{appId: 1, privateKey: {$file: key.pem}}]
+    - host: ghe2.example.com
+      apiBaseUrl: not a url
+      apps: [{appId: 2, privateKey: {$file: key.pem}}]
   bitbucketServer:
     - host: bitbucket.example.com
       apiBaseUrl: bitbucket.example.com/rest/api/1.0
   azure:
     - host: dev.azure.com
 `)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(filepath.Join(filepath.Dir(file), "key.pem"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c := Common{Configs: []string{file}}
 	var stderr bytes.Buffer
 	env, err := c.Open(t.Context(), &stderr, "https://ghe.example.com/acme/svc", nil)
@@ -175,6 +191,7 @@ func TestOpenCompatibleConfig(t *testing.T) {
 	}
 	for _, w := range []string{
 		file + ": integrations.github[0].apiBaseUrl: ",
+		file + ": integrations.github[1].apiBaseUrl: ",
 		file + ": integrations.bitbucketServer[0].apiBaseUrl: ",
 		file + ": integrations.azure: ",
 	} {
@@ -196,6 +213,7 @@ func TestOpenCompatibleConfig(t *testing.T) {
 		wantText string
 	}{
 		{"https://bitbucket.example.com/projects/P/repos/r/browse/catalog-info.yaml", scm.InvalidArgument, "integrations.bitbucketServer[0]"},
+		{"https://ghe2.example.com/acme/svc/blob/main/catalog-info.yaml", scm.InvalidArgument, "integrations.github[1]"},
 		{"https://dev.azure.com/org/project/_git/repo?path=/catalog-info.yaml", scm.Unimplemented, "integrations.azure[0]"},
 	}
 	for _, tt := range tests {
