@@ -26,6 +26,15 @@
 // picks the most specific one; the entry's own token stays the host-wide
 // fallback ([Integration.Token]).
 //
+// Like Backstage, the registry does not refuse a configuration for a value
+// Backstage starts with although it cannot work (an apiBaseUrl that is not
+// a URL, a GitHub Enterprise entry with neither apiBaseUrl nor rawBaseUrl):
+// that entry keeps its host but is disabled ([Integration.Disabled]), and
+// every use of it fails naming its config path. Entries of the Backstage
+// sections scmkit does not serve ([Config.Unsupported]: azure, gerrit, ...)
+// are remembered by host, so that a URL on one of them is refused with an
+// error naming the section that would serve it.
+//
 // The package has no global state and reads no environment variables.
 // Secrets are held in [Secret], which never prints, marshals or logs its
 // value.
