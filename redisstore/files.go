@@ -53,7 +53,7 @@ func (fc *FileCache) GetFile(ctx context.Context, key string) (*scm.CachedFile, 
 	if err != nil {
 		return nil, false, err
 	}
-	plain, ok := fc.s.decode(k, string(raw))
+	plain, ok := fc.s.decodeBytes(k, raw)
 	if !ok {
 		return nil, false, nil
 	}

@@ -81,15 +81,19 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 // decode reads a stored value: sealed or plain.
-func (s *Store) decode(k, raw string) ([]byte, bool) {
-	if raw == "" {
+func (s *Store) decode(k, raw string) ([]byte, bool) { return s.decodeBytes(k, []byte(raw)) }
+
+// decodeBytes is decode for a value read as bytes; the result may share
+// raw's memory.
+func (s *Store) decodeBytes(k string, raw []byte) ([]byte, bool) {
+	if len(raw) == 0 {
 		return nil, false
 	}
 	switch raw[0] {
 	case plainMark:
-		return []byte(raw[1:]), true
+		return raw[1:], true
 	case sealedMark:
-		return s.open(k, []byte(raw))
+		return s.open(k, raw)
 	}
 	return nil, false
 }

@@ -302,7 +302,8 @@ func (s *Store) open(key string, sealed []byte) ([]byte, bool) {
 		return nil, false
 	}
 	ns := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], []byte(key))
+	// Decrypted in place: sealed is the caller's own copy.
+	plain, err := s.aead.Open(sealed[1+ns:1+ns], sealed[1:1+ns], sealed[1+ns:], []byte(key))
 	return plain, err == nil
 }
 
