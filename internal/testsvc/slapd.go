@@ -266,17 +266,20 @@ func (s *Slapd) start(bin, confPath, ldapsAddr, ldapAddr string) (stop func(), e
 	}, nil
 }
 
+// lockedBuffer collects slapd's output from its two pipes.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
+// Write appends p.
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns what was written.
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
