@@ -2,7 +2,6 @@ package org
 
 import (
 	"slices"
-	"strings"
 )
 
 // Index answers membership questions about a [Snapshot] in constant time.
@@ -41,15 +40,9 @@ type space struct {
 	users, groups map[string]int32
 }
 
-// lower returns s in lower case, without allocating when it already is.
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
-			return strings.ToLower(s)
-		}
-	}
-	return s
-}
+// lower returns s with ASCII letters in lower case (as [Ref.Key] folds),
+// without allocating when it has no upper-case letter.
+func lower(s string) string { return asciiLower(s) }
 
 // space returns the namespace's entities, creating them when create is set.
 func (x *Index) space(namespace string, create bool) *space {
@@ -102,7 +95,7 @@ func NewIndex(s *Snapshot) *Index {
 		ui := x.user(u.Ref())
 		refs, _ := parseRefsLenient(u.Spec.MemberOf, KindGroup, u.Metadata.Namespace)
 		for _, r := range refs {
-			if strings.EqualFold(r.Kind, KindGroup) {
+			if asciiEqualFold(r.Kind, KindGroup) {
 				addUG(ui, x.group(r))
 			}
 		}
@@ -110,18 +103,18 @@ func NewIndex(s *Snapshot) *Index {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		gi := x.group(g.Ref())
-		if p, ok, err := g.ParentRef(); ok && err == nil && strings.EqualFold(p.Kind, KindGroup) {
+		if p, ok, err := g.ParentRef(); ok && err == nil && asciiEqualFold(p.Kind, KindGroup) {
 			addParent(gi, x.group(p))
 		}
 		refs, _ := parseRefsLenient(g.Spec.Children, KindGroup, g.Metadata.Namespace)
 		for _, c := range refs {
-			if strings.EqualFold(c.Kind, KindGroup) {
+			if asciiEqualFold(c.Kind, KindGroup) {
 				addParent(x.group(c), gi)
 			}
 		}
 		refs, _ = parseRefsLenient(g.Spec.Members, KindUser, g.Metadata.Namespace)
 		for _, m := range refs {
-			if strings.EqualFold(m.Kind, KindUser) {
+			if asciiEqualFold(m.Kind, KindUser) {
 				addUG(x.user(m), gi)
 			}
 		}
@@ -321,7 +314,7 @@ func (x *Index) cycleRefs(comp []int32, parents [][]int32) []Ref {
 }
 
 func (x *Index) lookupUser(r Ref) (int32, bool) {
-	if r.Kind != KindUser && r.Kind != "" && !strings.EqualFold(r.Kind, KindUser) {
+	if r.Kind != KindUser && r.Kind != "" && !asciiEqualFold(r.Kind, KindUser) {
 		return 0, false
 	}
 	sp := x.space(r.Namespace, false)
@@ -333,7 +326,7 @@ func (x *Index) lookupUser(r Ref) (int32, bool) {
 }
 
 func (x *Index) lookupGroup(r Ref) (int32, bool) {
-	if r.Kind != KindGroup && r.Kind != "" && !strings.EqualFold(r.Kind, KindGroup) {
+	if r.Kind != KindGroup && r.Kind != "" && !asciiEqualFold(r.Kind, KindGroup) {
 		return 0, false
 	}
 	sp := x.space(r.Namespace, false)

@@ -1,6 +1,9 @@
 package org
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // NormalizeName turns an arbitrary string (an e-mail address, a display
 // name, a mail nickname) into an entity name exactly as Backstage's
@@ -12,10 +15,18 @@ import "strings"
 // "My Group (Reader)" becomes "my_group_reader". The result may still be
 // invalid (empty, or starting with a dot); check it with [ValidName].
 func NormalizeName(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, c := range s {
+		if c == '\u0130' {
+			// JavaScript lower-cases LATIN CAPITAL LETTER I WITH DOT ABOVE
+			// to "i" and a combining dot above (two characters); Go's
+			// unicode.ToLower to "i" alone.
+			b.WriteString("i_")
+			continue
+		}
+		c = unicode.ToLower(c)
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-', c == '.':
 			b.WriteRune(c)

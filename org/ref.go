@@ -20,6 +20,11 @@ const (
 // namespace compare case-insensitively and are written in lower case; the
 // name keeps its case when formatted but compares case-insensitively too,
 // as Backstage's catalog does.
+//
+// Case is folded for ASCII letters only. Valid names and namespaces are
+// ASCII, so this changes nothing for them; it keeps a name from untrusted
+// input such as "\u212Aate" (KELVIN SIGN) or "adm\u0130n" (LATIN CAPITAL
+// LETTER I WITH DOT ABOVE) from naming the entity "kate" or "admin".
 type Ref struct {
 	Kind      string
 	Namespace string
@@ -94,31 +99,31 @@ func MustParseRef(s, defaultKind, defaultNamespace string) Ref {
 // "group:default/platform-team". An empty namespace is written as
 // [DefaultNamespace].
 func (r Ref) String() string {
-	return strings.ToLower(r.Kind) + ":" + strings.ToLower(nsOrDefault(r.Namespace)) + "/" + r.Name
+	return asciiLower(r.Kind) + ":" + asciiLower(nsOrDefault(r.Namespace)) + "/" + r.Name
 }
 
 // Equal reports whether r and o name the same entity: every part compares
 // case-insensitively and an empty namespace is [DefaultNamespace].
 func (r Ref) Equal(o Ref) bool {
-	return strings.EqualFold(r.Kind, o.Kind) &&
-		strings.EqualFold(nsOrDefault(r.Namespace), nsOrDefault(o.Namespace)) &&
-		strings.EqualFold(r.Name, o.Name)
+	return asciiEqualFold(r.Kind, o.Kind) &&
+		asciiEqualFold(nsOrDefault(r.Namespace), nsOrDefault(o.Namespace)) &&
+		asciiEqualFold(r.Name, o.Name)
 }
 
 // Key returns the canonical, lower-case form of r, suitable as a map key:
 // two refs are Equal exactly when their keys are equal.
-func (r Ref) Key() string { return strings.ToLower(r.String()) }
+func (r Ref) Key() string { return asciiLower(r.String()) }
 
 // Compare orders refs by kind, namespace and name, case-insensitively (and
 // by exact bytes only to break ties), for deterministic output.
 func Compare(a, b Ref) int {
-	if c := cmp.Compare(strings.ToLower(a.Kind), strings.ToLower(b.Kind)); c != 0 {
+	if c := cmp.Compare(asciiLower(a.Kind), asciiLower(b.Kind)); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(strings.ToLower(nsOrDefault(a.Namespace)), strings.ToLower(nsOrDefault(b.Namespace))); c != 0 {
+	if c := cmp.Compare(asciiLower(nsOrDefault(a.Namespace)), asciiLower(nsOrDefault(b.Namespace))); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+	if c := cmp.Compare(asciiLower(a.Name), asciiLower(b.Name)); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.Name, b.Name)
@@ -126,3 +131,41 @@ func Compare(a, b Ref) int {
 
 // IsZero reports whether r is the zero Ref.
 func (r Ref) IsZero() bool { return r == Ref{} }
+
+// asciiLower returns s with ASCII letters in lower case and every other
+// byte as it is; it does not allocate when s has no upper-case letter.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// asciiEqualFold reports whether a and b are equal with ASCII letters
+// compared case-insensitively and every other byte exactly.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -98,6 +98,10 @@ func TestNormalizeName(t *testing.T) {
 		{"x😀y", "x_y"},
 		{"dev-ops.team_1", "dev-ops.team_1"},
 		{"___", ""},
+		// JavaScript's toLowerCase: U+0130 becomes "i" and a combining dot
+		// (then '_'); KELVIN SIGN becomes 'k'.
+		{"\u0130pek.Y\u0130lmaz@Contoso.com", "i_pek.yi_lmaz_contoso.com"},
+		{"\u212Aelvin", "kelvin"},
 	}
 	for _, tt := range tests {
 		if got := NormalizeName(tt.in); got != tt.want {
@@ -122,5 +126,48 @@ func TestValidName(t *testing.T) {
 		if got := ValidNamespace(s); got != want {
 			t.Errorf("ValidNamespace(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestRefFoldsASCIIOnly: refs compare and key case-insensitively for ASCII
+// letters only, so a name from untrusted input with a character that
+// Unicode folds or lower-cases to an ASCII letter (KELVIN SIGN, U+0130,
+// LATIN SMALL LETTER LONG S) never names another entity, and Equal agrees
+// with Key as documented.
+func TestRefFoldsASCIIOnly(t *testing.T) {
+	tests := []struct {
+		a, b  Ref
+		equal bool
+	}{
+		{UserRef("", "kate"), UserRef("", "\u212Aate"), false},
+		{UserRef("", "admin"), UserRef("", "adm\u0130n"), false},
+		{UserRef("", "sam"), UserRef("", "\u017Fam"), false},
+		{UserRef("", "i"), UserRef("", "\u0130"), false},
+		{Ref{"user", "default", "x"}, Ref{"u\u017Fer", "default", "x"}, false},
+		{UserRef("", "Kate"), UserRef("DEFAULT", "kATE"), true},
+		{UserRef("", "Zo\u00eb"), UserRef("", "Zo\u00eb"), true},
+	}
+	for _, tt := range tests {
+		if got := tt.a.Equal(tt.b); got != tt.equal {
+			t.Errorf("%q.Equal(%q) = %v, want %v", tt.a, tt.b, got, tt.equal)
+		}
+		if got := tt.a.Key() == tt.b.Key(); got != tt.equal {
+			t.Errorf("keys %q and %q equal = %v, want %v", tt.a.Key(), tt.b.Key(), got, tt.equal)
+		}
+		if got := Compare(tt.a, tt.b) == 0; got != (tt.a == tt.b) {
+			t.Errorf("Compare(%q, %q) == 0 is %v", tt.a, tt.b, got)
+		}
+	}
+	x := NewIndex(&Snapshot{
+		Users:  []User{{Metadata: Metadata{Name: "kate"}, Spec: UserSpec{MemberOf: []string{"admins"}}}, {Metadata: Metadata{Name: "admin"}, Spec: UserSpec{MemberOf: []string{"admins"}}}},
+		Groups: []Group{{Metadata: Metadata{Name: "admins"}, Spec: GroupSpec{Type: "team"}}},
+	})
+	for _, u := range []string{"\u212Aate", "adm\u0130n", "\u212AATE"} {
+		if x.IsMember(UserRef("", u), GroupRef("", "admins")) || x.GroupsOf(UserRef("", u)) != nil {
+			t.Errorf("%q is taken for a member of admins", u)
+		}
+	}
+	if !x.IsMember(UserRef("", "KATE"), GroupRef("", "Admins")) {
+		t.Error("KATE is not a member of Admins")
 	}
 }
