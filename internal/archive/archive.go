@@ -30,9 +30,10 @@
 // Each [Limits] field, when zero, takes its default: 10,000 files (and,
 // separately, 10,000 directories), 256 MiB of file data, 64 MiB per file,
 // paths of at most 256 elements and 4096 bytes (after StripComponents and
-// Dir), and a decompressed archive stream of 4 × MaxBytes (1 GiB by
-// default), which counts every byte read, including headers and entries
-// skipped by Dir or Filter. Exceeding a limit returns an InvalidArgument
+// Dir; an entry name longer than MaxPathBytes + len(Dir) + 4096 bytes is
+// refused even outside Dir), and a decompressed archive stream of
+// 4 × MaxBytes (1 GiB by default), which counts every byte read, including
+// headers and entries skipped by Dir or Filter. Exceeding a limit returns an InvalidArgument
 // *errcode.Error saying which limit to raise, as soon as it is crossed, so a
 // gzip bomb costs at most the limit's worth of decompression.
 //
@@ -244,6 +245,9 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		if hdr.Typeflag == tar.TypeXGlobalHeader { // GitHub's pax_global_header: the commit id
 			continue
 		}
+		if err := c.checkNameLength(hdr.Name); err != nil {
+			return nil, err
+		}
 		name, err := cleanName(hdr.Name)
 		if err != nil {
 			return nil, err
@@ -336,6 +340,9 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
 			return nil, contextError(err)
+		}
+		if err := c.checkNameLength(f.Name); err != nil {
+			return nil, err
 		}
 		name, err := cleanName(f.Name)
 		if err != nil {
@@ -513,6 +520,18 @@ func (c *config) rebase(name string) (rel string, keep bool) {
 		return rest[len(c.dir)+1:], true
 	}
 	return "", false
+}
+
+// checkNameLength refuses, before any other work on it, an entry whose
+// name is longer than any kept path can be: MaxPathBytes, plus Dir, plus
+// 4096 bytes for the components StripComponents drops. Real archives never
+// come close; a hostile one gets no further work per huge name.
+func (c *config) checkNameLength(name string) error {
+	if max := c.lim.MaxPathBytes + len(c.dir) + 4096; len(name) > max {
+		return invalidf("archive entry %s: name longer than %d bytes (the MaxPathBytes limit, plus Dir and 4096 bytes for stripped components)",
+			abbrev(name), max)
+	}
+	return nil
 }
 
 // checkPath refuses a kept entry whose path, rel (relative to the selected

@@ -87,9 +87,18 @@ func TestHostileArchivesReturnByDeadline(t *testing.T) {
 		{name: "endless tiny files in one directory, limits raised", limits: raised,
 			write: endless(func(i int) string { return fmt.Sprintf("dir/f%d", i) }), endless: true, want: errcode.DeadlineExceeded},
 		{name: "endless deep entries outside Dir, limits raised", limits: raised, opts: archive.Options{Dir: "keep"},
-			write: endless(func(i int) string { return deepName(100_000, fmt.Sprint(i)) }), endless: true, want: errcode.DeadlineExceeded},
-		{name: "endless 900 KB names outside Dir, limits raised", limits: raised, opts: archive.Options{Dir: "keep"},
-			write: endless(func(i int) string { return fmt.Sprintf("skip/%d%s", i, long) }), endless: true, want: errcode.DeadlineExceeded},
+			write: endless(func(i int) string { return deepName(30_000, fmt.Sprint(i)) }), endless: true, want: errcode.DeadlineExceeded},
+		{name: "900 KB names outside Dir", opts: archive.Options{Dir: "keep"}, want: errcode.InvalidArgument,
+			write: func(tw *tar.Writer) error {
+				for i := range 3 {
+					if err := oneEntry(fmt.Sprintf("skip/%d%s", i, long))(tw); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{name: "endless 64 KB names outside Dir, limits raised", limits: raised, opts: archive.Options{Dir: "keep"},
+			write: endless(func(i int) string { return fmt.Sprintf("skip/%d%s", i, long[:64<<10]) }), endless: true, want: errcode.DeadlineExceeded},
 		{name: "one 900 KB name, default limits", write: oneEntry("repo/" + long), want: errcode.InvalidArgument},
 	}
 	for _, tt := range tests {
@@ -233,6 +242,11 @@ func TestPathLimits(t *testing.T) {
 			entries: []entry{{name: "top/x/y/a/b", body: "x"}}},
 		{name: "entries outside Dir are not counted", opts: archive.Options{Limits: archive.Limits{MaxDepth: 2}, Dir: "keep"},
 			entries: []entry{{name: "keep/a", body: "x"}, {name: deepName(1000, "f"), body: "x"}}},
+		{name: "huge name outside Dir", opts: archive.Options{Dir: "keep"},
+			entries: []entry{{name: "keep/a", body: "x"}, {name: "skip/" + strings.Repeat("x", 8200), body: "x"}},
+			want:    "name longer than 8196 bytes"},
+		{name: "long stripped prefix", opts: archive.Options{StripComponents: 1},
+			entries: []entry{{name: strings.Repeat("p", 4000) + "/" + strings.Repeat("x", 4096), body: "x"}}},
 		{name: "default path length accepted", entries: []entry{{name: strings.Repeat("x", 4096), body: "x"}}},
 		{name: "default path length exceeded", entries: []entry{{name: strings.Repeat("x", 4097), body: "x"}},
 			want: "path longer than 4096 bytes (the MaxPathBytes limit)"},
