@@ -91,7 +91,9 @@ type ResolverConfig struct {
 	// e-mail resolver (Backstage enforces it in one).
 	AllowedDomains []string
 	// DangerouslyAllowSignInWithoutUserInCatalog signs a user absent from
-	// the catalog in as user:default/<name>, with no group.
+	// the catalog in as user:default/<name>, with no group. Unlike
+	// Backstage, it refuses (PermissionDenied) when a catalog user
+	// already has that ref: the sign-in would take her identity.
 	DangerouslyAllowSignInWithoutUserInCatalog bool
 	present                                    map[string]bool
 }
@@ -256,7 +258,8 @@ var errNotFound = errors.New("not found")
 //   - NotFound ("Failed to sign-in, unable to resolve user identity") when
 //     every resolver found nobody;
 //   - Conflict when one resolver matches two users (never the first);
-//   - PermissionDenied when an e-mail's domain is not allowed;
+//   - PermissionDenied when an e-mail's domain is not allowed, or when
+//     signing in without a catalog user would take a catalog user's ref;
 //   - InvalidArgument when the provider gave no e-mail (or id, username,
 //     DN) that a resolver needs, or a GitHub id matches only in another
 //     case;
@@ -406,6 +409,21 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 				return org.Ref{}, nil, filter.String(), err
 			}
 			users = foldMatches(users, filter)
+		}
+	}
+	if len(users) == 0 && s.DangerouslyAllowSignInWithoutUserInCatalog && fallback != "" {
+		// The fallback ref must not be someone's: a profile e-mail
+		// alice@elsewhere, or a GitHub login "alice" whose id no catalog
+		// user has, would otherwise sign in as the catalog's
+		// user:default/alice and own what she owns.
+		ref := org.UserRef(org.DefaultNamespace, fallback)
+		taken, err := r.catalog.FindUsers(ctx, Filter{Ref: ref})
+		if err != nil {
+			return org.Ref{}, nil, filter.String(), err
+		}
+		if len(taken) > 0 {
+			return org.Ref{}, nil, filter.String() + ": no user; " + ref.String() + " is another catalog user", errcode.Newf(errcode.PermissionDenied, op,
+				"%s: no catalog user has %s, and signing in without a catalog user as %s would take the identity of that catalog user", s.Resolver, filter, ref)
 		}
 	}
 	return r.one(s, users, filter, fallback)

@@ -120,6 +120,15 @@ func TestResolvers(t *testing.T) {
 			SignInInfo{Email: "al\u0130ce@example.com", EmailVerified: true}, "", errcode.NotFound},
 		{"unicode fold of an allowed domain", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["kpmg.com"]}]}`,
 			SignInInfo{Email: "alice@\u212Apmg.com", EmailVerified: true}, "", errcode.PermissionDenied},
+		// The fallback must not take an existing catalog user's ref:
+		// alice@elsewhere.org is not alice@example.com, and a GitHub
+		// login "bob" whose id is not bob's is not bob.
+		{"dangerous fallback does not take a catalog user's ref (email)", "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`,
+			SignInInfo{Email: "alice@elsewhere.org", EmailVerified: true}, "", errcode.PermissionDenied},
+		{"dangerous fallback does not take a catalog user's ref (github id)", "github", `{"resolvers":[{"resolver":"userIdMatchingUserEntityAnnotation","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`,
+			SignInInfo{UserID: "MDQ6VXNlcjk5", Username: "Bob"}, "", errcode.PermissionDenied},
+		{"dangerous fallback for a new name", "github", `{"resolvers":[{"resolver":"userIdMatchingUserEntityAnnotation","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`,
+			SignInInfo{UserID: "MDQ6VXNlcjk5", Username: "erin"}, "user:default/erin", errcode.OK},
 		{"dangerous fallback", "github", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`,
 			SignInInfo{Username: "mallory"}, "user:default/mallory", errcode.OK},
 	}
