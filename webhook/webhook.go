@@ -299,10 +299,11 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	}
 	// The delivery id is a header, outside what GitHub and Bitbucket
 	// sign: a captured event replayed under a fresh id would pass a check
-	// of ids alone. The signed body's digest is recorded too.
+	// of ids alone. The signed body's digest is recorded too, and checked
+	// first, so that replays do not fill the store with fresh ids.
 	sum := sha256.Sum256(body)
 	ev.bodyKey = r.deliveryKey("sha256:" + hex.EncodeToString(sum[:]))
-	for _, k := range []string{r.deliveryKey(ev.Delivery), ev.bodyKey} {
+	for _, k := range []string{ev.bodyKey, r.deliveryKey(ev.Delivery)} {
 		seen, err := r.store.Seen(ctx, k, r.ttl)
 		if err != nil {
 			// Unavailable whatever the store said: a store error must not
