@@ -792,13 +792,30 @@ func (r *Reader) build(results []*orgData) *org.Snapshot {
 			users[key] = u
 			order = append(order, key)
 		}
-		children := map[string][]string{}
+		// Teams whose slug Backstage would reject (GitHub allows slugs
+		// longer than 63 characters), and a team the server sent twice, are
+		// left out with a warning rather than failing the whole read.
+		teams := make([]*team, 0, len(d.teams))
+		kept := map[string]bool{} // by lower-case slug
 		for _, t := range d.teams {
-			if t.ParentTeam != nil && t.ParentTeam.Slug != "" {
+			k := strings.ToLower(t.Slug)
+			switch {
+			case kept[k]:
+				snap.Warnings = append(snap.Warnings, fmt.Sprintf("organisation %s: skipped a second team %q", d.login, t.Slug))
+			case !org.ValidName(t.Slug):
+				snap.Warnings = append(snap.Warnings, fmt.Sprintf("organisation %s: skipped team %q: not a valid entity name", d.login, t.Slug))
+			default:
+				kept[k] = true
+				teams = append(teams, t)
+			}
+		}
+		children := map[string][]string{}
+		for _, t := range teams {
+			if t.ParentTeam != nil && kept[strings.ToLower(t.ParentTeam.Slug)] {
 				children[strings.ToLower(t.ParentTeam.Slug)] = append(children[strings.ToLower(t.ParentTeam.Slug)], t.Slug)
 			}
 		}
-		for _, t := range d.teams {
+		for _, t := range teams {
 			g := org.Group{Metadata: org.Metadata{Name: t.Slug, Namespace: nsField, Annotations: map[string]string{
 				"github.com/team-slug": d.login + "/" + t.Slug}}}
 			g.Spec.Type = "team"
@@ -809,7 +826,7 @@ func (r *Reader) build(results []*orgData) *org.Snapshot {
 			if t.AvatarURL != nil {
 				g.Spec.Profile.Picture = *t.AvatarURL
 			}
-			if t.ParentTeam != nil {
+			if t.ParentTeam != nil && kept[strings.ToLower(t.ParentTeam.Slug)] {
 				g.Spec.Parent = t.ParentTeam.Slug
 			}
 			g.Spec.Children = append([]string{}, children[strings.ToLower(t.Slug)]...)

@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
 // endlessPages makes every GraphQL page claim one more page, always with
@@ -48,4 +51,66 @@ func TestRepeatedCursorEndsTheRead(t *testing.T) {
 	if n := w.fake.Stats().API; n > 3 {
 		t.Errorf("requests = %d, want at most 3 (the repeat seen on the second page)", n)
 	}
+}
+
+// renameTeam rewrites one slug into another in GraphQL answers, so that
+// the server sends the same team twice.
+type renameTeam struct {
+	base     http.RoundTripper
+	from, to string
+}
+
+func (t renameTeam) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.Body == nil || !strings.HasSuffix(req.URL.Path, "/graphql") {
+		return resp, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	b = bytes.ReplaceAll(b, []byte(`"slug":"`+t.from+`"`), []byte(`"slug":"`+t.to+`"`))
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestTeamsBackstageWouldRejectAreSkipped: a team slug longer than
+// Backstage's 63 characters, or a team sent twice, is left out with a
+// warning (and no ref points at it) instead of failing the whole read.
+func TestTeamsBackstageWouldRejectAreSkipped(t *testing.T) {
+	long := strings.Repeat("very-long-team-name-", 4) + "x" // 81 characters
+	t.Run("long slug", func(t *testing.T) {
+		w := newWorld(t)
+		seedAcme(t, w.fake)
+		must(t, w.fake.AddTeam("acme", fakegithub.Team{Slug: long, Name: "Long", Parent: "engineering", Members: []string{"dave"}}))
+		must(t, w.fake.AddTeam("acme", fakegithub.Team{Slug: "deep", Name: "Deep", Parent: long, Members: []string{"dave"}}))
+		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil).Read(context.Background())
+		must(t, err)
+		if snap.Group(org.GroupRef("", long)) != nil || len(snap.Groups) != 5 {
+			t.Errorf("groups = %d, the long-named team kept: %v", len(snap.Groups), snap.Group(org.GroupRef("", long)) != nil)
+		}
+		if d := snap.Group(org.GroupRef("", "deep")); d == nil || d.Spec.Parent != "" {
+			t.Errorf("deep = %+v, want it kept without a parent", d)
+		}
+		if e := snap.Group(org.GroupRef("", "engineering")); slices.Contains(e.Spec.Children, long) {
+			t.Errorf("engineering's children name the skipped team: %v", e.Spec.Children)
+		}
+		if dave := snap.User(org.UserRef("", "dave")); !slices.Equal(dave.Spec.MemberOf, []string{"deep"}) {
+			t.Errorf("dave.memberOf = %v, want [deep]", dave.Spec.MemberOf)
+		}
+		if !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.Contains(w, long) }) {
+			t.Errorf("no warning names the skipped team: %q", snap.Warnings)
+		}
+	})
+	t.Run("team sent twice", func(t *testing.T) {
+		w := newWorld(t)
+		seedAcme(t, w.fake)
+		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) {
+			o.Transport = renameTeam{http.DefaultTransport, "web", "sre"}
+		}).Read(context.Background())
+		must(t, err)
+		if len(snap.Groups) != 3 || !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.Contains(w, `second team "sre"`) }) {
+			t.Errorf("groups = %d, warnings = %q", len(snap.Groups), snap.Warnings)
+		}
+	})
 }
