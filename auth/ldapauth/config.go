@@ -116,6 +116,10 @@ type TLSOptions struct {
 	RejectUnauthorized *bool `json:"rejectUnauthorized,omitempty"`
 	// ServerName overrides the name checked in the certificate.
 	ServerName string `json:"servername,omitempty"`
+	// Cert and Key are the client's certificate chain and private key
+	// (PEM text), for directories that require mutual TLS.
+	Cert string              `json:"cert,omitempty"`
+	Key  integrations.Secret `json:"key,omitempty"`
 }
 
 // GroupsConfig says how to read a signed-in user's groups.
@@ -301,6 +305,13 @@ func (t TLSOptions) tlsConfig() (*tls.Config, error) {
 			}
 		}
 		tc.RootCAs = pool
+	}
+	if t.Cert != "" || !t.Key.IsZero() {
+		pair, err := tls.X509KeyPair([]byte(t.Cert), []byte(t.Key.Reveal()))
+		if err != nil {
+			return nil, fmt.Errorf("tlsOptions.cert/key: not a matching PEM certificate and key")
+		}
+		tc.Certificates = []tls.Certificate{pair}
 	}
 	return tc, nil
 }

@@ -3,10 +3,17 @@ package ldapauth_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -694,5 +701,29 @@ func TestVerify(t *testing.T) {
 		if _, err := a.Verify(t.Context(), auth.Identity{Login: "alice"}); errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("no DN: %v", err)
 		}
+	}
+}
+
+func TestClientCertificateOptions(t *testing.T) {
+	s := need(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "portal"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kd, _ := x509.MarshalPKCS8PrivateKey(key)
+	certPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}))
+
+	c := baseConfig(s)
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.Cert = certPEM
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.Key = integrations.NewSecret(keyPEM)
+	a := newAuth(t, c, nil)
+	// slapd does not ask for a client certificate; the sign-in works with one configured.
+	if _, err := a.AuthenticateFrom(t.Context(), "alice", "alice-password", ""); err != nil {
+		t.Fatal(err)
+	}
+	c.LDAPAuthenticationOptions.LDAPOpts.TLSOptions.Key = integrations.NewSecret("not a key")
+	_, err := ldapauth.New(c, nil)
+	if errcode.CodeOf(err) != errcode.InvalidArgument || strings.Contains(err.Error(), "not a key") {
+		t.Fatalf("bad key: %v", err)
 	}
 }
