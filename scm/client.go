@@ -88,6 +88,9 @@ type Options struct {
 	// sharing it under that share of each limit (see [RateBudget]).
 	RateBudget RateBudget
 	RateShare  float64
+	// Audit, if set, receives one [AuditEvent] per operation: who acted
+	// (the user, the credential), where, and the outcome. nil means none.
+	Audit AuditFunc
 }
 
 // Client reads from and writes to the source-control hosts of a registry
@@ -115,6 +118,7 @@ type shared struct {
 	files    FileCache
 	budget   RateBudget
 	share    float64
+	audit    AuditFunc
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
@@ -139,7 +143,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, budget: o.RateBudget, share: o.RateShare}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}
@@ -200,6 +204,12 @@ type UserOptions struct {
 	RequireUser bool
 	// NoAnonymous makes operations fail rather than go anonymous.
 	NoAnonymous bool
+	// User is the entity ref of the user the view acts for
+	// ("user:default/alice"), and UserDisplay how she signed in ("github
+	// alice"). They change no credential: they name the user in every
+	// [AuditEvent] of the view, also when a call falls back to the portal's
+	// own credential.
+	User, UserDisplay string
 }
 
 // UserCredentials are a signed-in user's credentials, one per integration
@@ -347,6 +357,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 			return nil, c.wrap(ctx, cl, err)
 		}
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
+		auditCall(ctx, in, loc, cred)
 		if cred != nil {
 			budgetKey = in.Host + " " + cred.Source
 			cl.secrets.Add(cred.Token)
@@ -358,6 +369,9 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		} else if cred != nil && cred.Token != "" {
 			rt = &attachTransport{base: rt, in: in, reg: c.s.reg, cred: cred}
 		}
+	}
+	if c.s.res == nil {
+		auditCall(ctx, in, loc, nil)
 	}
 	cl.hc = c.httpClientFor(in, rt)
 	c.spend(cl, budgetKey)

@@ -22,7 +22,7 @@ func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *Li
 	if opts != nil {
 		o = *opts
 	}
-	return func(yield func(*Repository, error) bool) {
+	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, yield func(*Repository, error) bool) {
 		cl, err := c.begin(ctx, op, ownerURL, false, false)
 		if err != nil {
 			yield(nil, err)
@@ -33,7 +33,7 @@ func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *Li
 				return
 			}
 		}
-	}
+	})
 }
 
 // repoPages pages through the owner of cl.
@@ -90,7 +90,7 @@ func convRepo(r *driver.Repository) *Repository {
 // owner (listing, credentials, cancellation) ends it.
 func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
 	const op = "scm.FindFiles"
-	return func(yield func(*FoundFile, error) bool) {
+	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, yield func(*FoundFile, error) bool) {
 		if !fs.ValidPath(p) || p == "." {
 			yield(nil, errcode.Newf(errcode.InvalidArgument, op, "invalid path %q", p))
 			return
@@ -137,7 +137,7 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 				return
 			}
 		}
-	}
+	})
 }
 
 // findWithFinder yields what the driver's FileFinder finds. It returns

@@ -26,8 +26,14 @@ import (
 // branch names (git check-ref-format), at least one change, every path
 // valid per fs.ValidPath (relative, slash-separated, no "..") and given
 // once. A violation is InvalidArgument.
-func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (*PullRequest, error) {
+func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
+	repoURL := ""
+	if spec != nil {
+		repoURL = spec.RepoURL
+	}
+	ctx, done := c.auditStart(ctx, op, repoURL, true)
+	defer func() { done(err) }()
 	if err := validatePullRequest(op, spec); err != nil {
 		return nil, err
 	}

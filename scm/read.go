@@ -32,8 +32,10 @@ const maxAnonymousRedirects = 5
 // when backend.reading.allow (integrations.Config.ReadingAllow) allows it,
 // following at most 5 redirects that each must be allowed too; otherwise it
 // is refused with PermissionDenied.
-func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOptions) (*File, error) {
+func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOptions) (_ *File, err error) {
 	const op = "scm.ReadFile"
+	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	defer func() { done(err) }()
 	var o ReadFileOptions
 	if opts != nil {
 		o = *opts
@@ -99,6 +101,7 @@ func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFi
 		return nil, errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
 	}
 	host := u.Host
+	auditCall(ctx, nil, integrations.Location{}, nil)
 	hc := c.httpClient(c.s.base)
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxAnonymousRedirects {

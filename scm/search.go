@@ -22,8 +22,10 @@ import (
 // cuts that listing short, it reads the directory as a tree instead
 // (ReadTree's limits apply). A missing repository or ref is NotFound; a
 // missing directory gives no results. Results are sorted by path.
-func (c *Client) Search(ctx context.Context, rawURL string, opts *SearchOptions) ([]SearchResult, error) {
+func (c *Client) Search(ctx context.Context, rawURL string, opts *SearchOptions) (_ []SearchResult, err error) {
 	const op = "scm.Search"
+	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	defer func() { done(err) }()
 	var o SearchOptions
 	if opts != nil {
 		o = *opts

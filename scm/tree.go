@@ -40,8 +40,10 @@ const maxTreePathBytes = archive.DefaultMaxPathBytes
 // about that many bytes of memory. The context is checked throughout, so
 // ReadTree returns promptly when it is cancelled or its deadline passes,
 // whatever the archive holds.
-func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (fs.FS, error) {
+func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (_ fs.FS, err error) {
 	const op = "scm.ReadTree"
+	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	defer func() { done(err) }()
 	cl, err := c.begin(ctx, op, rawURL, false, true)
 	if err != nil {
 		return nil, err
