@@ -273,6 +273,9 @@ func TestEvaluateBadParams(t *testing.T) {
 		Rule(CatalogEntityResourceType, IsEntityOwner, map[string]any{"claims": []any{1}}),
 		Rule(CatalogEntityResourceType, HasLabel, map[string]any{"label": "x", "extra": 1}),
 		Rule(CatalogEntityResourceType, HasSpec, map[string]any{"key": "a", "value": []any{1}}),
+		// value null matched every entity without the key
+		Rule(CatalogEntityResourceType, HasSpec, map[string]any{"key": "owner-approved", "value": nil}),
+		Rule(CatalogEntityResourceType, HasMetadata, map[string]any{"key": "annotations.x", "value": nil}),
 		nest(13),
 	} {
 		if _, err := rules.Evaluate(c, entity()); errcode.CodeOf(err) != errcode.InvalidArgument {

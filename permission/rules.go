@@ -374,8 +374,10 @@ func hasProperty(tree map[string]any, p map[string]any) (bool, error) {
 	}
 	want, hasWant := p["value"]
 	if hasWant {
+		// null is refused: it would match every entity lacking the key
+		// (Backstage's schema takes a string).
 		switch want.(type) {
-		case string, bool, float64, int, int64, nil:
+		case string, bool, float64, int, int64:
 		default:
 			return false, paramErr("value", "a string, number or boolean")
 		}
