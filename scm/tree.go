@@ -52,6 +52,9 @@ func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions)
 	if opts != nil {
 		o = *opts
 	}
+	if o.IfNoneMatch != "" || o.WithETag {
+		return c.readTreeETag(ctx, cl, &o)
+	}
 	return c.readTree(ctx, cl, cl.loc.Path, &o)
 }
 

@@ -48,6 +48,14 @@ type TreeOptions struct {
 	// path fails the read with InvalidArgument. 0 means
 	// DefaultMaxTreeDepth. (Paths are also limited to 4096 bytes.)
 	MaxDepth int
+	// IfNoneMatch is the ETag of an earlier read of the same directory
+	// ([TreeETag]): when no commit has changed the directory since,
+	// ReadTree fails with NotModified after one small request and
+	// downloads nothing. See [Client.ReadTree] for the request budget.
+	IfNoneMatch string
+	// WithETag asks for the tree's ETag ([TreeETag]) on a read without
+	// IfNoneMatch, at the cost of that one small request.
+	WithETag bool
 }
 
 // SearchOptions controls [Client.Search]. A nil *SearchOptions means the
