@@ -3,15 +3,18 @@ package msgraph_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org/msgraph"
 	"github.com/scmkit/scmkit/org/orgtest/fakegraph"
@@ -59,5 +62,37 @@ func TestRepeatedNextLinkEndsTheRead(t *testing.T) {
 				t.Errorf("requests = %d, want at most 6", n)
 			}
 		})
+	}
+}
+
+// echoingAuthority answers every token request with an error whose
+// description repeats the request: its form body raw and decoded.
+type echoingAuthority struct{}
+
+func (echoingAuthority) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(req.Body)
+	form, _ := url.ParseQuery(string(body))
+	desc := "AADSTS7000215: Invalid client secret provided. Got: " + form.Get("client_secret") + " in " + string(body)
+	b, _ := json.Marshal(map[string]string{"error": "invalid_client", "error_description": desc})
+	return &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(b)), Request: req}, nil
+}
+
+// TestTokenEndpointEchoingTheSecret: an authority that echoes the client
+// secret in its error description does not put it in the error.
+func TestTokenEndpointEchoingTheSecret(t *testing.T) {
+	const secret = "Qx8Q~s3cr3t+val/ue=="
+	c := msgraph.Config{ID: "default", Target: "https://graph.example", Authority: "https://login.example", TenantID: "contoso.onmicrosoft.com",
+		ClientID: "app", ClientSecret: integrations.NewSecret(secret)}
+	_, err := newReader(t, c, func(o *msgraph.Options) { o.Transport = echoingAuthority{} }).Read(context.Background())
+	if errcode.CodeOf(err) != errcode.Unauthorized || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("err = %v, want Unauthorized naming AADSTS7000215", err)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		for _, v := range []string{secret, url.QueryEscape(secret)} {
+			if strings.Contains(s, v) {
+				t.Errorf("the secret shows (%q): %s", v, s)
+			}
+		}
 	}
 }

@@ -916,9 +916,15 @@ func (r *Reader) transportError(ctx context.Context, err error) error {
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		// The identity platform's answer names the problem (AADSTS code);
-		// it never echoes the secret.
+		// The identity platform's answer names the problem (AADSTS code).
+		// The authority is configurable, and a server (or a proxy before
+		// it) may echo what it was sent: the secret is scrubbed from the
+		// description, which is capped.
 		desc, _, _ := strings.Cut(re.ErrorDescription, "\r\n")
+		desc = r.scrubSecret(desc)
+		if len(desc) > 512 {
+			desc = strings.ToValidUTF8(desc[:512], "") + "…"
+		}
 		code := errcode.Unauthorized
 		if re.Response != nil && re.Response.StatusCode >= 500 {
 			code = errcode.Unavailable
@@ -932,6 +938,20 @@ func (r *Reader) transportError(ctx context.Context, err error) error {
 		return f
 	}
 	return r.fail(errcode.Unavailable, 0, "", err)
+}
+
+// scrubSecret removes the client secret from s, as sent (in the form body)
+// and as written plainly; the scrubbing is done before any cap so that no
+// prefix of the secret survives either.
+func (r *Reader) scrubSecret(s string) string {
+	sec := r.cfg.ClientSecret.Reveal()
+	if sec == "" {
+		return s
+	}
+	for _, v := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
+		s = strings.ReplaceAll(s, v, "[REDACTED]")
+	}
+	return s
 }
 
 // permissionHint names what to grant.
