@@ -111,10 +111,10 @@ type GitLabConfig struct {
 
 // GitLabRetry is integrations.gitlab[].retry, Backstage's retry policy for
 // one GitLab instance. scmkit honours MaxRetries (the number of retries
-// after the first attempt; 0 disables retrying for this host) for the
-// responses its own policy retries (429 and 5xx, waiting as the server
-// says); RetryStatusCodes and MaxAPIRequestsPerMinute are validated and
-// kept for embedders but not otherwise used.
+// after the first attempt; 0 disables retrying for this host) and
+// RetryStatusCodes (when set, only those statuses are retried, waiting as
+// the server says; otherwise 429 and 5xx); MaxAPIRequestsPerMinute is
+// validated and kept for embedders but not otherwise used.
 type GitLabRetry struct {
 	MaxRetries              int   // maxRetries; Backstage's default 0
 	RetryStatusCodes        []int // retryStatusCodes

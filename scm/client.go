@@ -378,27 +378,32 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	return cl, nil
 }
 
-// httpClientFor is httpClient with the integration's own retry count,
-// when it has one (integrations.gitlab[].retry.maxRetries; 0 disables
-// retries for that host, as in Backstage).
+// httpClientFor is httpClient with the integration's own retry policy,
+// when it has one (integrations.gitlab[].retry: maxRetries, where 0
+// disables retries for that host as in Backstage, and retryStatusCodes).
 func (c *Client) httpClientFor(in *integrations.Integration, rt http.RoundTripper) *http.Client {
 	r := c.s.retry
+	var codes []int
 	if in.GitLab != nil && in.GitLab.Retry != nil {
 		r.MaxRetries = in.GitLab.Retry.MaxRetries
 		if r.MaxRetries == 0 {
 			r.MaxRetries = -1
 		}
+		codes = in.GitLab.Retry.RetryStatusCodes
 	}
-	return c.retryClient(rt, r)
+	return c.retryClient(rt, r, codes)
 }
 
 // httpClient wraps rt in the retry policy.
-func (c *Client) httpClient(rt http.RoundTripper) *http.Client { return c.retryClient(rt, c.s.retry) }
+func (c *Client) httpClient(rt http.RoundTripper) *http.Client {
+	return c.retryClient(rt, c.s.retry, nil)
+}
 
-// retryClient wraps rt in the retry policy r.
-func (c *Client) retryClient(rt http.RoundTripper, r RetryOptions) *http.Client {
+// retryClient wraps rt in the retry policy r, retrying only the statuses
+// in codes when it is not empty.
+func (c *Client) retryClient(rt http.RoundTripper, r RetryOptions, codes []int) *http.Client {
 	return httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: r.MaxRetries, MinWait: r.MinWait, MaxWait: r.MaxWait,
-		MaxRateLimitWait: r.MaxRateLimitWait, Logger: c.s.logger()})
+		MaxRateLimitWait: r.MaxRateLimitWait, Logger: c.s.logger(), RetryStatusCodes: codes})
 }
 
 // logger returns the configured logger for httpx, or nil when silent.

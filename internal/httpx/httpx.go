@@ -124,6 +124,15 @@ type Options struct {
 	// Now is the clock used to turn absolute reset times into waits.
 	// nil means time.Now.
 	Now func() time.Time
+
+	// RetryStatusCodes, when not empty, lists the response statuses that
+	// are retried (a GitLab integration's retry.retryStatusCodes): a
+	// response whose status is not listed is returned at once, and a
+	// listed one is retried under the rules above (idempotent requests,
+	// or a rate limit; the server's wait honoured), even outside 429 and
+	// 5xx (408, say). Network errors keep their own rule. Empty means 429,
+	// rate-limit 403s and 5xx.
+	RetryStatusCodes []int
 }
 
 // Transport is an http.RoundTripper that applies the retry and rate-limit
@@ -136,6 +145,7 @@ type Transport struct {
 	maxRateLimitWait time.Duration
 	logger           *slog.Logger
 	now              func() time.Time
+	retryCodes       map[int]bool // nil: the default statuses
 	rc               *retryablehttp.Client
 
 	budget      Budget // see SetBudget (budget.go)
@@ -167,6 +177,12 @@ func NewTransport(opts *Options) *Transport {
 	}
 	if t.base == nil {
 		t.base = http.DefaultTransport
+	}
+	if len(o.RetryStatusCodes) > 0 {
+		t.retryCodes = make(map[int]bool, len(o.RetryStatusCodes))
+		for _, c := range o.RetryStatusCodes {
+			t.retryCodes[c] = true
+		}
 	}
 	switch {
 	case t.maxRetries == 0:
@@ -351,7 +367,11 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 	retryAt, limited := RateLimitInfo(resp, now)
 	serverErr := resp.StatusCode >= 500 && resp.StatusCode <= 599 &&
 		resp.StatusCode != http.StatusNotImplemented && resp.StatusCode != http.StatusHTTPVersionNotSupported
-	if !limited && !serverErr {
+	if t.retryCodes != nil {
+		if !t.retryCodes[resp.StatusCode] {
+			return false, nil
+		}
+	} else if !limited && !serverErr {
 		return false, nil
 	}
 	if serverErr && retryAt.IsZero() {

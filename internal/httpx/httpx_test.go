@@ -95,6 +95,7 @@ func TestRetryPolicy(t *testing.T) {
 		header     map[string]string
 		body       io.Reader
 		maxRetries int
+		codes      []int
 		steps      []step
 		wantCalls  int
 		wantStatus int
@@ -128,6 +129,16 @@ func TestRetryPolicy(t *testing.T) {
 		{name: "PUT with a body that cannot be replayed is not retried", method: "PUT", body: onlyReader{strings.NewReader("payload")},
 			steps: []step{{status: 503}, ok}, wantCalls: 1, wantStatus: 503},
 		{name: "negative MaxRetries disables retries", method: "GET", maxRetries: -1, steps: []step{{status: 500}, ok}, wantCalls: 1, wantStatus: 500},
+		{name: "RetryStatusCodes: an unlisted 500 is not retried", method: "GET", codes: []int{429, 503},
+			steps: []step{{status: 500, body: "boom"}, ok}, wantCalls: 1, wantStatus: 500, wantBody: "boom"},
+		{name: "RetryStatusCodes: a listed 503 is retried", method: "GET", codes: []int{429, 503},
+			steps: []step{{status: 503}, ok}, wantCalls: 2, wantStatus: 200, wantBody: "ok"},
+		{name: "RetryStatusCodes: a listed 408 is retried", method: "GET", codes: []int{408},
+			steps: []step{{status: 408}, ok}, wantCalls: 2, wantStatus: 200, wantBody: "ok"},
+		{name: "RetryStatusCodes: a listed 500 on a POST is still not retried", method: "POST", body: strings.NewReader("payload"), codes: []int{500},
+			steps: []step{{status: 500}, ok}, wantCalls: 1, wantStatus: 500},
+		{name: "RetryStatusCodes: an unlisted 429 is not retried", method: "GET", codes: []int{503},
+			steps: []step{{status: 429, header: map[string]string{"Retry-After": "0"}}, ok}, wantCalls: 1, wantStatus: 429},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +147,7 @@ func TestRetryPolicy(t *testing.T) {
 			srv, base := newServer(t, s)
 			opts := fast(base)
 			opts.MaxRetries = tt.maxRetries
+			opts.RetryStatusCodes = tt.codes
 			c := httpx.NewClient(opts)
 			req, err := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+"/x", tt.body)
 			if err != nil {

@@ -240,6 +240,7 @@ func TestGitLabRetryHonoured(t *testing.T) {
 	}{
 		{"retry: {maxRetries: 0}", 1},
 		{"retry: {maxRetries: 1, retryStatusCodes: [503]}", 2},
+		{"retry: {maxRetries: 3, retryStatusCodes: [429]}", 1}, // 503 not listed: not retried
 	} {
 		n.Store(0)
 		c := Common{Configs: []string{writeConfig(t, "integrations:\n  gitlab:\n    - host: "+host+"\n      apiBaseUrl: "+srv.URL+"/api/v4\n      baseUrl: "+srv.URL+"\n      "+tt.retry+"\n")}}
