@@ -52,6 +52,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.createTree)
 	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.getBlob)
 	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.createBlob)
+	s.handle(mux, "GET /repos/{owner}/{repo}/commits", s.listCommits) // commits.go
 	s.handle(mux, "GET /repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)
 	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.createCommit)
 	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.listPulls)
