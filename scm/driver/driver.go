@@ -275,3 +275,35 @@ type Found struct {
 	Found      bool
 	BlobID     string
 }
+
+// RepositoryCreator is an optional capability: creating a repository with
+// an initial commit. The portable client answers Unimplemented for drivers
+// without it.
+type RepositoryCreator interface {
+	// CreateRepository creates r.Name under r.Owner and commits r.Files
+	// as ONE commit on its default branch. An existing repository must
+	// give an error classified AlreadyExists, with nothing written. An
+	// error after the repository was created must name the repository and
+	// what is missing.
+	CreateRepository(ctx context.Context, hc *http.Client, r *CreateRepositoryRequest) (*CreatedRepository, error)
+}
+
+// CreateRepositoryRequest asks for a new repository. The portable client
+// has checked Name against the provider's rules and Files against its
+// limits; Files holds at least one file, each path given once.
+type CreateRepositoryRequest struct {
+	Owner         string
+	Name          string
+	Description   string
+	Visibility    string // "private", "internal" or "public"
+	DefaultBranch string // "" = the provider's default
+	Topics        []string
+	CommitMessage string
+	Files         []Change // Upsert actions
+}
+
+// CreatedRepository is a driver's answer to CreateRepository.
+type CreatedRepository struct {
+	Repository Repository
+	CommitID   string // the initial commit, where known
+}

@@ -198,6 +198,7 @@ var subtests = []subtest{
 	{"NoCredentialToForeignHost", testForeignHost},
 	{"PathPrefix", testPathPrefix},
 	{"UnknownHost", testUnknownHost},
+	{"CreateRepository", testCreateRepository},
 }
 
 func makeHarness(t *testing.T, newHarness HarnessMaker) Harness {
