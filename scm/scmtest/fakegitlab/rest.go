@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v4/projects/{id}/repository/branches", s.listBranches)
 	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.getBranch)
 	s.handle("POST /api/v4/projects/{id}/repository/branches", s.createBranch)
+	s.handle("GET /api/v4/projects/{id}/repository/commits", s.listCommits) // commits.go
 	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.getCommit)
 	s.handle("POST /api/v4/projects/{id}/repository/commits", s.createCommit)
 	s.handle("GET /api/v4/projects/{id}/merge_requests", s.listMergeRequests)
