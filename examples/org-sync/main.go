@@ -221,7 +221,10 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		return nil, err
 	}
 	for _, c := range ghs {
-		name := "githubOrg-" + idOr(c.ID)
+		name, err := sourceName("githubOrg", c.ID)
+		if err != nil {
+			return nil, err
+		}
 		r, err := githuborg.New(c, &githuborg.Options{Registry: cfg.Registry, Resolver: res, Transport: transport, Progress: progress(name)})
 		if err != nil {
 			return nil, err
@@ -233,7 +236,10 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		return nil, err
 	}
 	for _, c := range gls {
-		name := "gitlab-" + idOr(c.ID)
+		name, err := sourceName("gitlab", c.ID)
+		if err != nil {
+			return nil, err
+		}
 		r, err := gitlaborg.New(c, &gitlaborg.Options{Registry: cfg.Registry, Resolver: res, Transport: transport, Progress: progress(name)})
 		if err != nil {
 			return nil, err
@@ -245,7 +251,10 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		return nil, err
 	}
 	for _, c := range mss {
-		name := "microsoftGraphOrg-" + idOr(c.ID)
+		name, err := sourceName("microsoftGraphOrg", c.ID)
+		if err != nil {
+			return nil, err
+		}
 		// The delta state of the last run makes this one incremental.
 		statePath := filepath.Join(out, "."+name+".state.json")
 		state, err := os.ReadFile(statePath)
@@ -266,6 +275,20 @@ func openSources(cfg *config.Config, transport http.RoundTripper, progress func(
 		sources = append(sources, source{name, r, save})
 	}
 	return sources, nil
+}
+
+// sourceName is the provider's name, which names its files in the output
+// directory: a provider id with a path separator or any other character
+// outside [A-Za-z0-9_.-] (such as "../../etc/x") is refused, so no file
+// lands outside the directory.
+func sourceName(kind, id string) (string, error) {
+	id = idOr(id)
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') || len(id) > 100 {
+			return "", cli.Usagef("%s provider id %q: use at most 100 letters, digits, '_', '.' and '-' (it names the output files)", kind, id)
+		}
+	}
+	return kind + "-" + id, nil
 }
 
 func idOr(id string) string {

@@ -133,3 +133,35 @@ func TestGraphStateMakesTheNextRunIncremental(t *testing.T) {
 		t.Errorf("state file: %v %v", fi, err)
 	}
 }
+
+// TestProviderIDCannotEscapeTheOutputDirectory: a provider id names the
+// output files, so one with a path in it is refused before anything is
+// read or written.
+func TestProviderIDCannotEscapeTheOutputDirectory(t *testing.T) {
+	const tok = "ghp_orgsync_escape_test"
+	gh := fakegithub.New(&fakegithub.Options{Tokens: []string{tok}})
+	defer gh.Close()
+	if err := orgtest.SeedGitHub(gh, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "app-config.yaml")
+	t.Setenv("ORGSYNC_TEST_TOKEN", tok)
+	doc := "integrations:\n  github:\n    - host: " + gh.Host() + "\n      apiBaseUrl: " + gh.APIBaseURL() + "\n      token: ${ORGSYNC_TEST_TOKEN}\n" +
+		"catalog:\n  providers:\n    githubOrg:\n      - id: x/../../../escaped\n        githubUrl: http://" + gh.Host() + "\n        orgs: [acme]\n"
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "a", "b", "out")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-config", cfg, "-out", out}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "x/../../../escaped") {
+		t.Errorf("err = %v, want the provider id refused", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a", "escaped.yaml")); err == nil {
+		t.Error("a file was written outside the output directory")
+	}
+	if gh.Stats().API != 0 {
+		t.Errorf("%d requests sent", gh.Stats().API)
+	}
+}
