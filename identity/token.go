@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"slices"
@@ -411,6 +412,19 @@ func (b BackstageIdentity) String() string {
 
 // Format prints String under every verb, so no verb shows the token.
 func (b BackstageIdentity) Format(f fmt.State, _ rune) { fmt.Fprint(f, b.String()) }
+
+// LogValue shows b in log/slog output without its token: slog's JSON
+// handler would otherwise marshal the token with the struct.
+func (b BackstageIdentity) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", "[redacted]"), slog.Int64("expiresInSeconds", b.ExpiresInSeconds),
+		slog.String("userEntityRef", b.Identity.EntityRef))
+}
+
+// LogValue shows t in log/slog output without its secret.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", "[redacted]"), slog.Time("expiresAt", t.ExpiresAt),
+		slog.String("userEntityRef", t.User.EntityRef))
+}
 
 // SignIn issues a token for u and returns the sign-in response's
 // backstageIdentity.

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -414,6 +416,16 @@ func TestSignInResponse(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprintf("%v %+v %s", bi, bi, bi), bi.Token) {
 		t.Error("token shown by fmt")
+	}
+	// slog's JSON handler marshals a struct value: the token must not
+	// reach the log (neither from the response nor from an issued Token).
+	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	var logs bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&logs, nil), slog.NewTextHandler(&logs, nil)} {
+		slog.New(h).Info("signed in", "identity", bi, "value", *bi, "token", tok, "tokenValue", *tok)
+	}
+	if strings.Contains(logs.String(), bi.Token) || strings.Contains(logs.String(), tok.Token) || !strings.Contains(logs.String(), "user:default/alice") {
+		t.Errorf("slog output shows a token or no user: %s", logs.String())
 	}
 }
 
