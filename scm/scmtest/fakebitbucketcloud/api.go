@@ -35,6 +35,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+repoRoute+"/refs/branches/{name...}", s.getBranch)
 	s.handle(mux, "POST "+repoRoute+"/refs/branches", s.createBranch)
 	s.handle(mux, "GET "+repoRoute+"/commit/{commit}", s.getCommit)
+	s.handle(mux, "GET "+repoRoute+"/commits/{revision}", s.listCommits) // commits.go
 	s.handle(mux, "GET "+repoRoute+"/pullrequests", s.listPulls)
 	s.handle(mux, "POST "+repoRoute+"/pullrequests", s.createPull)
 	// Bitbucket also answers with a trailing slash, which go-bitbucket
