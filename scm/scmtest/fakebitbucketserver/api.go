@@ -35,6 +35,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+repoRoute+"/files", s.files)
 	s.handle(mux, "GET "+repoRoute+"/files/{path...}", s.files)
 	s.handle(mux, "GET "+repoRoute+"/archive", s.archive)
+	s.handle(mux, "GET "+repoRoute+"/commits", s.listCommits) // commits.go
 	s.handle(mux, "GET "+repoRoute+"/pull-requests", s.listPulls)
 	s.handle(mux, "POST "+repoRoute+"/pull-requests", s.createPull)
 	s.handle(mux, "GET "+repoRoute+"/pull-requests/{id}", s.getPull)
