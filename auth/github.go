@@ -78,6 +78,7 @@ func NewGitHub(o GitHubOptions) (*GitHub, error) {
 
 type githubUser struct {
 	ID        int64  `json:"id"`
+	NodeID    string `json:"node_id"`
 	Login     string `json:"login"`
 	Name      string `json:"name"`
 	Email     string `json:"email"`
@@ -112,7 +113,14 @@ func (g *GitHub) profile(ctx context.Context, token string, mayReadEmails bool) 
 	if u.ID == 0 || u.Login == "" {
 		return Identity{}, errcode.New(errcode.Unavailable, g.op, "GitHub's /user answer has no id or login")
 	}
-	id := Identity{Issuer: g.info.Issuer, Subject: strconv.FormatInt(u.ID, 10), Login: u.Login, DisplayName: u.Name, Picture: u.AvatarURL, Email: u.Email}
+	// The node id is what org/githuborg (like Backstage's GitHub org
+	// provider) writes in github.com/user-id, so that the
+	// userIdMatchingUserEntityAnnotation resolver matches sign-ins.
+	subject := u.NodeID
+	if subject == "" {
+		subject = strconv.FormatInt(u.ID, 10)
+	}
+	id := Identity{Issuer: g.info.Issuer, Subject: subject, Login: u.Login, DisplayName: u.Name, Picture: u.AvatarURL, Email: u.Email}
 	if id.Email == "" && mayReadEmails {
 		// Only when the public profile has no e-mail: /user/emails needs
 		// user:email (or a GitHub App's email permission); a refusal

@@ -19,8 +19,9 @@ type Identity struct {
 	// instance ("https://github.com", "https://ghe.example.com"), or the
 	// LDAP server's URL. Subject is unique within it.
 	Issuer string `json:"issuer,omitempty"`
-	// Subject is the user's stable id at the provider: GitHub's numeric
-	// user id, GitLab's user id, Bitbucket's account uuid, the OIDC "sub"
+	// Subject is the user's stable id at the provider: GitHub's GraphQL
+	// node id ("U_kgDO…", as the catalog's github.com/user-id annotation
+	// holds it; the numeric id when GitHub answers none), GitLab's user id, Bitbucket's account uuid, the OIDC "sub"
 	// claim, or the LDAP entry's DN.
 	Subject string `json:"subject"`
 	// Login is the user name at the provider (GitHub and GitLab login,

@@ -73,6 +73,9 @@ type orgWorld struct {
 	scopes map[string][]string // token -> classic scopes
 	nextID int
 	used   int // GraphQL rate-limit points used
+	// userIDs are the users' node ids by lower-case login: one per user,
+	// whichever organisation lists her and whatever /user answers.
+	userIDs map[string]string
 
 	once   sync.Once
 	schema *ast.Schema
@@ -108,6 +111,28 @@ func (w *orgWorld) orgLocked(login string) *fakeOrg {
 	return o
 }
 
+// userIDLocked returns the node id of the user login, made on first use.
+func (w *orgWorld) userIDLocked(login string) string {
+	key := strings.ToLower(login)
+	if id, ok := w.userIDs[key]; ok {
+		return id
+	}
+	if w.userIDs == nil {
+		w.userIDs = map[string]string{}
+	}
+	w.nextID++
+	w.userIDs[key] = orgNodeID("U_kgDO", w.nextID)
+	return w.userIDs[key]
+}
+
+// userNodeID is the node id of the user login, the same in /user's
+// node_id and in the GraphQL organisation answers.
+func (w *orgWorld) userNodeID(login string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.userIDLocked(login)
+}
+
 // nodeID returns a GitHub-shaped global node id.
 func orgNodeID(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%08d", n)))
@@ -126,8 +151,7 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	o := w.orgLocked(org)
 	u := o.byLogin[strings.ToLower(m.Login)]
 	if u == nil {
-		w.nextID++
-		u = &orgUser{id: orgNodeID("U_kgDO", w.nextID)}
+		u = &orgUser{id: w.userIDLocked(m.Login)}
 		o.byLogin[strings.ToLower(m.Login)] = u
 		o.members = append(o.members, u)
 	}
