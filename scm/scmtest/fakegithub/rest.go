@@ -65,6 +65,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /graphql", s.orgGraphQL(s.graphql)) // org.go answers organisation queries
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
+	s.createRoutes(mux)
 }
 
 // visibleRepo returns the repository named by the request's path, or nil

@@ -1,0 +1,92 @@
+package githubscm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// textTree is a template of n text files.
+func textTree(n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i := range n {
+		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
+	}
+	return fsys
+}
+
+func TestCreateRepositoryRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec scm.RepositorySpec
+		fsys fstest.MapFS
+		want int
+	}{
+		{"text tree, owner's default branch", scm.RepositorySpec{}, textTree(50), 4},
+		{"one file", scm.RepositorySpec{}, textTree(1), 4},
+		{"a binary file", scm.RepositorySpec{}, fstest.MapFS{"a.txt": {Data: []byte("a")}, "b.bin": {Data: []byte{0, 1, 2}}}, 5},
+		{"another default branch", scm.RepositorySpec{DefaultBranch: "trunk"}, textTree(50), 6},
+		{"topics", scm.RepositorySpec{Topics: []string{"backstage", "go"}}, textTree(50), 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, false, nil)
+			e.s.AddOwner("acme", fakegithub.Organization)
+			spec := tc.spec
+			spec.Name = "new-svc"
+			var r *scm.CreatedRepository
+			n := e.count(func() {
+				var err error
+				r, err = e.c.CreateRepository(t.Context(), e.web("acme"), &spec, tc.fsys)
+				if err != nil {
+					t.Fatalf("CreateRepository: %v", err)
+				}
+			})
+			if n != tc.want {
+				t.Errorf("CreateRepository made %d requests; want %d", n, tc.want)
+			}
+			want := "main"
+			if spec.DefaultBranch != "" {
+				want = spec.DefaultBranch
+			}
+			if r.DefaultBranch != want || r.CommitID == "" || !r.Private {
+				t.Errorf("CreateRepository = %+v; want default branch %s, a commit id, private", r, want)
+			}
+			info, ok := e.s.GetCommit("acme", "new-svc", want)
+			if !ok || info.SHA != r.CommitID || len(info.Parents) != 0 {
+				t.Errorf("head of %s = %+v, %v; want the root commit %s (one commit, no README commit before it)", want, info, ok, r.CommitID)
+			}
+			files, err := e.s.Files("acme", "new-svc", want)
+			if err != nil || len(files) != len(tc.fsys) {
+				t.Errorf("Files = %d files, %v; want exactly the %d of the tree (no README)", len(files), err, len(tc.fsys))
+			}
+			if _, ok := e.s.Ref("acme", "new-svc", "refs/heads/main"); want != "main" && ok {
+				t.Errorf("the auto_init branch main is left")
+			}
+		})
+	}
+}
+
+func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	e.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Method: "POST", Path: "/repos/acme/half/git/commits"})
+	_, err := e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "half"}, textTree(3))
+	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), "acme/half was created") ||
+		!strings.Contains(err.Error(), "initial commit is missing") {
+		t.Errorf("CreateRepository with a failing commit = %v; want Unavailable naming acme/half and the missing initial commit", err)
+	}
+}
+
+func BenchmarkGitHubCreateRepository(b *testing.B) {
+	e := newEnv(b, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	fsys := textTree(50)
+	measure(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), e.web("acme"), &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, fsys)
+		return err
+	})
+}

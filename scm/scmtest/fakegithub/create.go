@@ -1,0 +1,166 @@
+package fakegithub
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+)
+
+const (
+	docCreateOrgRepo  = "https://docs.github.com/rest/repos/repos#create-an-organization-repository"
+	docCreateUserRepo = "https://docs.github.com/rest/repos/repos#create-a-repository-for-the-authenticated-user"
+	docUpdateRepo     = "https://docs.github.com/rest/repos/repos#update-a-repository"
+	docTopics         = "https://docs.github.com/rest/repos/repos#replace-all-repository-topics"
+)
+
+// createRoutes adds repository creation: POST /orgs/{org}/repos, POST
+// /user/repos, PATCH /repos/{owner}/{repo} (default_branch, description)
+// and PUT /repos/{owner}/{repo}/topics.
+func (s *Server) createRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST /orgs/{org}/repos", s.createRepo(Organization))
+	s.handle(mux, "POST /user/repos", s.createRepo(User))
+	s.handle(mux, "PATCH /repos/{owner}/{repo}", s.updateRepo)
+	s.handle(mux, "PUT /repos/{owner}/{repo}/topics", s.replaceTopics)
+}
+
+// repoNameRE is what GitHub keeps of a name; it replaces other characters
+// with '-', which the fake refuses instead so that a test notices.
+var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// createRepo answers as GitHub does: 201 with the repository; 422
+// "Repository creation failed." with a custom error on name when the
+// owner has the name already; 404 for an unknown organization. With
+// auto_init the default branch ("main") gets one commit holding
+// README.md; without it the repository is empty.
+func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		doc := docCreateOrgRepo
+		if typ == User {
+			doc = docCreateUserRepo
+		}
+		if !authenticated(r) {
+			s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", doc)
+			return
+		}
+		var body struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+			Private     *bool  `json:"private"`
+			Visibility  string `json:"visibility"`
+			AutoInit    bool   `json:"auto_init"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var o *owner
+		if typ == Organization {
+			o = s.owners[strings.ToLower(r.PathValue("org"))]
+			if o == nil || o.typ != Organization {
+				s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+				return
+			}
+		} else {
+			o = s.ownerLocked(s.actor(r), User)
+		}
+		if body.Name == "" {
+			s.validation(w, r, doc, map[string]any{"resource": "Repository", "code": "missing_field", "field": "name"})
+			return
+		}
+		if !repoNameRE.MatchString(body.Name) || body.Name == "." || body.Name == ".." {
+			s.validation(w, r, doc, map[string]any{"resource": "Repository", "code": "custom", "field": "name",
+				"message": "name is invalid"})
+			return
+		}
+		if s.repos[key(o.login, body.Name)] != nil {
+			s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{
+				"message": "Repository creation failed.",
+				"errors": []any{map[string]any{"resource": "Repository", "code": "custom", "field": "name",
+					"message": "name already exists on this account"}},
+				"documentation_url": doc, "status": "422"})
+			return
+		}
+		private := body.Private != nil && *body.Private
+		switch body.Visibility {
+		case "":
+		case "public":
+			private = false
+		case "private", "internal":
+			private = true
+		default:
+			s.validation(w, r, doc, map[string]any{"resource": "Repository", "code": "invalid", "field": "visibility"})
+			return
+		}
+		rp := &repo{id: s.newID(), owner: o, name: body.Name, description: body.Description, private: private,
+			defaultBranch: "main", created: s.now(), refs: map[string]string{}, objs: gitobj.Store{}}
+		if body.AutoInit {
+			files := map[string]gitobj.FlatEntry{}
+			readme := "# " + body.Name + "\n"
+			if body.Description != "" {
+				readme += body.Description + "\n"
+			}
+			files["README.md"] = gitobj.FlatEntry{Mode: gitobj.ModeFile, SHA: rp.objs.PutBlob([]byte(readme))}
+			rp.refs["refs/heads/main"] = s.commitLocked(rp, "", files, "Initial commit")
+		}
+		o.repos = append(o.repos, rp)
+		s.repos[key(o.login, body.Name)] = rp
+		j := s.repoJSON(r, rp)
+		w.Header().Set("Location", j["url"].(string))
+		s.writeJSON(w, r, http.StatusCreated, j)
+	}
+}
+
+// updateRepo changes the default branch (which must exist) and the
+// description.
+func (s *Server) updateRepo(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		DefaultBranch *string `json:"default_branch"`
+		Description   *string `json:"description"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docUpdateRepo)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.visibleRepo(r)
+	if rp == nil || !authenticated(r) {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docUpdateRepo)
+		return
+	}
+	if body.DefaultBranch != nil {
+		if _, ok := rp.refs["refs/heads/"+*body.DefaultBranch]; !ok {
+			s.validation(w, r, docUpdateRepo, map[string]any{"resource": "Repository", "code": "invalid",
+				"field": "default_branch"})
+			return
+		}
+		rp.defaultBranch = *body.DefaultBranch
+	}
+	if body.Description != nil {
+		rp.description = *body.Description
+	}
+	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
+}
+
+// replaceTopics answers {"names": [...]} as GitHub does; the fake keeps
+// no topics.
+func (s *Server) replaceTopics(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Names []string `json:"names"`
+	}
+	if err := decodeBody(r, &body); err != nil || body.Names == nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docTopics)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rp := s.visibleRepo(r); rp == nil || !authenticated(r) {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docTopics)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"names": body.Names})
+}
