@@ -30,6 +30,10 @@
 //     from the repository's defaultBranch field, which Bitbucket Data Center
 //     9 returns; older servers leave it empty (reads then use the default
 //     branch anyway).
+//   - FindFiles (catalog discovery): POST {web}/rest/search/latest/search,
+//     Data Center's code search, 100 hits per request, filtered to the exact
+//     path; where search is not available, Unimplemented (remembered for
+//     Options.SearchRecheck), and the portable client reads each repository.
 //   - OpenPullRequest with N files on a new branch: N + 3 requests (find the
 //     branch, create it, one PUT browse/{path} per file, open the pull
 //     request), plus 1 when Base is empty (default-branch) and 1 per Update
@@ -112,6 +116,15 @@ type Options struct {
 	// Truncated (the portable client then reads the tree instead); 0
 	// means 10.
 	MaxFilePages int
+	// NoCodeSearch stops FindFiles from using the server's code search:
+	// discovery then reads each repository (scm.FoundByReadFile).
+	NoCodeSearch bool
+	// SearchRecheck is how long the driver remembers that the server has
+	// no usable code search before trying it again; 0 means
+	// DefaultSearchRecheck (1 hour).
+	SearchRecheck time.Duration
+	// Now is the clock of SearchRecheck; nil means time.Now.
+	Now func() time.Time
 }
 
 // Driver is the Bitbucket Server driver of one integration. It is safe for
@@ -121,6 +134,8 @@ type Driver struct {
 	web  string // web base URL, context path included
 	host string
 	opts Options
+
+	search searchMemo // see search.go
 }
 
 var _ driver.Driver = (*Driver)(nil)

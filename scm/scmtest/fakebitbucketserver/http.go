@@ -144,7 +144,12 @@ func (s *Server) handler() http.Handler {
 		s.record(r, "")
 		s.writeError(w, r, http.StatusNotFound, "", "The requested resource does not exist")
 	})
+	search := s.searchHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == s.opts.ContextPath+searchPath {
+			search.ServeHTTP(w, r)
+			return
+		}
 		p := r.URL.EscapedPath()
 		rest, ok := strings.CutPrefix(p, s.opts.ContextPath+"/rest/api/")
 		if ok {

@@ -20,6 +20,8 @@
 //     X-Atlassian-Token: no-check)
 //   - GET  .../files/{path}?at= (recursive, paged)
 //   - GET  .../archive?at=&format=&path=&prefix= (zip, tar, tgz, tar.gz)
+//   - POST rest/search/latest/search (Data Center's code search, see
+//     [Server.SetSearch])
 //   - GET  .../pull-requests (at, direction, state, paged), GET .../pull-requests/{id},
 //     POST .../pull-requests (409 DuplicatePullRequestException with
 //     existingPullRequest, 409 EmptyPullRequestException)
@@ -189,6 +191,8 @@ type Server struct {
 
 	faults fakekit.Faults[Fault]
 	log    fakekit.Log[Request, Stats]
+
+	searchMode SearchMode // see search.go
 }
 
 type project struct {

@@ -1,0 +1,227 @@
+package bitbucketserverscm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// DefaultSearchRecheck is how long a driver remembers that its server has
+// no usable code search, when [Options].SearchRecheck is 0.
+const DefaultSearchRecheck = time.Hour
+
+// searchPageSize is the limit of one search request.
+const searchPageSize = 100
+
+var _ driver.FileFinder = (*Driver)(nil)
+
+// searchMemo remembers, for the driver's host, that code search is
+// unavailable and until when.
+type searchMemo struct {
+	mu    sync.Mutex
+	until time.Time // zero: not known to be unavailable
+}
+
+func (d *Driver) now() time.Time {
+	if d.opts.Now != nil {
+		return d.opts.Now()
+	}
+	return time.Now()
+}
+
+// searchOff reports whether search is off for this driver: by option, or
+// because the server answered that it has none less than SearchRecheck ago.
+func (d *Driver) searchOff() bool {
+	if d.opts.NoCodeSearch {
+		return true
+	}
+	d.search.mu.Lock()
+	defer d.search.mu.Unlock()
+	return !d.search.until.IsZero() && d.now().Before(d.search.until)
+}
+
+func (d *Driver) markSearchOff() {
+	wait := d.opts.SearchRecheck
+	if wait <= 0 {
+		wait = DefaultSearchRecheck
+	}
+	d.search.mu.Lock()
+	d.search.until = d.now().Add(wait)
+	d.search.mu.Unlock()
+}
+
+// SearchAvailable reports whether FindFiles will try the server's code
+// search: false with Options.NoCodeSearch, or for Options.SearchRecheck
+// after the server answered that search is not available.
+func (d *Driver) SearchAvailable() bool { return !d.searchOff() }
+
+// searchURL is the code search endpoint, beside the REST API 1.0:
+// {web}/rest/search/latest/search.
+func (d *Driver) searchURL() string { return d.web + "/rest/search/latest/search" }
+
+// searchQuery is the query for file p in project key: the project, the
+// extension, and the file's base name without it as a quoted term. Hits
+// are filtered to the exact path afterwards, so the query only needs to
+// find every file of that name.
+func searchQuery(key, p string) string {
+	base := path.Base(p)
+	ext := path.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	var b strings.Builder
+	b.WriteString("project:")
+	b.WriteString(key)
+	if ext != "" && stem != "" && isWord(ext[1:]) {
+		b.WriteString(" ext:")
+		b.WriteString(ext[1:])
+	} else {
+		stem = base
+	}
+	b.WriteString(" ")
+	b.WriteString(strconv.Quote(stem))
+	return b.String()
+}
+
+// isWord reports whether s is non-empty and only ASCII letters and digits.
+func isWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// searchAnswer is the answer of POST rest/search/latest/search.
+type searchAnswer struct {
+	Code *struct {
+		IsLastPage bool `json:"isLastPage"`
+		Count      int  `json:"count"`
+		Start      int  `json:"start"`
+		NextStart  *int `json:"nextStart"`
+		Values     []struct {
+			Repository repoJSON `json:"repository"`
+			File       string   `json:"file"`
+		} `json:"values"`
+	} `json:"code"`
+}
+
+// FindFiles implements driver.FileFinder with Bitbucket Data Center's code
+// search (POST rest/search/latest/search), 100 hits per request, keeping
+// only hits whose path is exactly r.Path. The search server indexes only
+// default branches, which is what the per-repository fallback reads.
+//
+// When the server has no usable search (the endpoint answers 404, 405 or
+// 501, the search server fails with 5xx, or the answer holds no code
+// results), it returns an error classified Unimplemented, and the driver
+// remembers it for Options.SearchRecheck, answering Unimplemented with no
+// request meanwhile: the portable client then lists the repositories and
+// reads the file in each (scm.FoundByReadFile). A query the server refuses
+// (400) is Unimplemented too, but not remembered.
+func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+	if d.searchOff() {
+		return nil, &errcode.Error{Code: errcode.Unimplemented, Msg: "code search is not available on this server"}
+	}
+	start := 0
+	if r.Cursor != "" {
+		n, err := strconv.Atoi(r.Cursor)
+		if err != nil || n < 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "invalid page cursor %q", r.Cursor)
+		}
+		start = n
+	}
+	key := ProjectKey(r.Owner)
+	body := mustJSON(map[string]any{
+		"query":    searchQuery(key, r.Path),
+		"entities": map[string]any{"code": map[string]int{"start": start, "limit": searchPageSize}},
+	})
+	c := &call{method: http.MethodPost, path: "/rest/search/latest/search", body: body, ctype: "application/json"}
+	var ans searchAnswer
+	err := d.doJSONAt(ctx, hc, d.searchURL(), c, &ans)
+	var de *searchDecodeError
+	if errors.As(err, &de) && r.Cursor == "" {
+		d.markSearchOff() // not the search API's JSON: a proxy page, or no search
+		return nil, &errcode.Error{Code: errcode.Unimplemented, Msg: "code search is not available on this server: " + de.Error()}
+	}
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) || r.Cursor != "" {
+			return nil, err
+		}
+		switch s := ae.Status; {
+		case s == http.StatusNotFound, s == http.StatusMethodNotAllowed, s == http.StatusNotImplemented,
+			s >= 500 && !ae.RateLimited:
+			d.markSearchOff()
+			return nil, &errcode.Error{Code: errcode.Unimplemented, Status: s,
+				Msg: "code search is not available on this server: " + ae.Error()}
+		case s == http.StatusBadRequest:
+			return nil, &errcode.Error{Code: errcode.Unimplemented, Status: s,
+				Msg: "code search refused the query: " + ae.Error()}
+		}
+		return nil, err
+	}
+	if ans.Code == nil {
+		if r.Cursor != "" {
+			return nil, errcode.Newf(errcode.Unavailable, "", "code search answered page %d without code results", start)
+		}
+		d.markSearchOff()
+		return nil, &errcode.Error{Code: errcode.Unimplemented, Msg: "code search answered without code results"}
+	}
+	out := &driver.FoundPage{}
+	for _, v := range ans.Code.Values {
+		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || v.Repository.Slug == "" {
+			continue // another file matching the terms, or another project
+		}
+		out.Results = append(out.Results, driver.Found{Repository: d.repository(&v.Repository), Found: true})
+	}
+	if !ans.Code.IsLastPage && ans.Code.NextStart != nil && *ans.Code.NextStart > start {
+		out.Next = strconv.Itoa(*ans.Code.NextStart)
+	}
+	return out, nil
+}
+
+// doJSONAt is doJSON against an absolute URL on the driver's server (c.path
+// names it in errors).
+func (d *Driver) doJSONAt(ctx context.Context, hc *http.Client, u string, c *call, v any) error {
+	req, err := http.NewRequestWithContext(ctx, c.method, u, bytes.NewReader(c.body))
+	if err != nil {
+		return errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", c.method, c.path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", c.ctype)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return httpx.CallError(c.method, c.path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return d.apiError(c, resp)
+	}
+	b, err := httpx.ReadBody(resp, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &searchDecodeError{err: fmt.Errorf("%s %s: decoding the answer: %w", c.method, c.path, err)}
+	}
+	return nil
+}
+
+// searchDecodeError is a search answer that is not the search API's JSON.
+type searchDecodeError struct{ err error }
+
+func (e *searchDecodeError) Error() string { return e.err.Error() }
+func (e *searchDecodeError) Unwrap() error { return e.err }

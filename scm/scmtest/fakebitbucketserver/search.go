@@ -1,0 +1,204 @@
+package fakebitbucketserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+)
+
+// SearchMode says how the fake answers Data Center's code search endpoint,
+// POST {context}/rest/search/latest/search.
+type SearchMode int
+
+const (
+	// SearchEnabled (the default) answers searches from an index of every
+	// repository's default branch, as a Data Center instance with its
+	// search server does.
+	SearchEnabled SearchMode = iota
+	// SearchNotInstalled answers 404, as a server without the search
+	// endpoint does.
+	SearchNotInstalled
+	// SearchUnavailable answers 503 with an error body, as an instance
+	// whose search server is down or not configured does.
+	SearchUnavailable
+)
+
+// searchPath is the search endpoint below the context path.
+const searchPath = "/rest/search/latest/search"
+
+// exSearchUnavailable is the exception of a search without a search
+// server (modelled, not recorded).
+const exSearchUnavailable = "com.atlassian.bitbucket.search.SearchUnavailableException"
+
+// SetSearch sets how the fake answers code searches.
+func (s *Server) SetSearch(m SearchMode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.searchMode = m
+}
+
+// searchHandler serves the search endpoint, with the recording, faults
+// and authentication of the REST API.
+func (s *Server) searchHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.handle(mux, "POST "+searchPath, s.search)
+	return http.StripPrefix(s.opts.ContextPath, mux)
+}
+
+// searchQuery is a parsed query: modifiers and terms.
+type searchQuery struct {
+	project, repo, ext string
+	terms              []string // lower-case
+}
+
+// parseSearchQuery parses terms (bare or "quoted") and the modifiers
+// project:, repo:, ext: (others, such as lang: or path:, are refused).
+func parseSearchQuery(q string) (*searchQuery, error) {
+	out := &searchQuery{}
+	for q = strings.TrimSpace(q); q != ""; q = strings.TrimSpace(q) {
+		var tok string
+		if q[0] == '"' {
+			end := strings.IndexByte(q[1:], '"')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated quote")
+			}
+			tok, q = q[1:end+1], q[end+2:]
+			if tok = strings.TrimSpace(tok); tok != "" {
+				out.terms = append(out.terms, strings.ToLower(tok))
+			}
+			continue
+		}
+		if i := strings.IndexAny(q, " \t"); i >= 0 {
+			tok, q = q[:i], q[i:]
+		} else {
+			tok, q = q, ""
+		}
+		if k, v, ok := strings.Cut(tok, ":"); ok && v != "" {
+			switch strings.ToLower(k) {
+			case "project":
+				out.project = v
+			case "repo":
+				out.repo = v
+			case "ext":
+				out.ext = strings.ToLower(v)
+			default:
+				return nil, fmt.Errorf("unsupported modifier %q", k)
+			}
+			continue
+		}
+		out.terms = append(out.terms, strings.ToLower(tok))
+	}
+	if len(out.terms) == 0 {
+		return nil, fmt.Errorf("the query must contain at least one search term besides modifiers")
+	}
+	return out, nil
+}
+
+type searchHit struct {
+	rp   *repo
+	path string
+	hits int
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.searchMode {
+	case SearchNotInstalled:
+		s.writeError(w, r, http.StatusNotFound, "", "The requested resource does not exist")
+		return
+	case SearchUnavailable:
+		s.writeError(w, r, http.StatusServiceUnavailable, exSearchUnavailable,
+			"Search is currently unavailable. Please contact your administrator.")
+		return
+	}
+	var body struct {
+		Query    string `json:"query"`
+		Entities struct {
+			Code *struct {
+				Start int `json:"start"`
+				Limit int `json:"limit"`
+			} `json:"code"`
+		} `json:"entities"`
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || json.Unmarshal(b, &body) != nil {
+		s.writeError(w, r, http.StatusBadRequest, exValidation, "The request body is not valid JSON")
+		return
+	}
+	q, err := parseSearchQuery(body.Query)
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, exValidation, "Invalid search query: "+err.Error())
+		return
+	}
+	ans := map[string]any{"scope": map[string]string{"type": "GLOBAL"}, "query": map[string]bool{"substituted": false}}
+	if body.Entities.Code == nil {
+		s.writeJSON(w, r, http.StatusOK, ans)
+		return
+	}
+	hits := s.searchIndexLocked(q)
+	start := min(max(body.Entities.Code.Start, 0), len(hits))
+	limit := body.Entities.Code.Limit
+	if limit <= 0 {
+		limit = 25
+	}
+	limit = min(limit, 100)
+	end := min(start+limit, len(hits))
+	values := make([]any, 0, end-start)
+	for _, h := range hits[start:end] {
+		values = append(values, map[string]any{
+			"repository": s.repoJSON(h.rp), "file": h.path, "hitCount": h.hits,
+			"hitContexts": []any{}, "pathMatches": []any{},
+		})
+	}
+	ans["code"] = map[string]any{"category": "primary", "isLastPage": end >= len(hits), "count": len(hits),
+		"start": start, "nextStart": end, "values": values}
+	s.writeJSON(w, r, http.StatusOK, ans)
+}
+
+// searchIndexLocked returns the files of every default branch that match
+// q: the modifiers, and every term in the path or the content (in any
+// case), sorted by project, repository and path.
+func (s *Server) searchIndexLocked(q *searchQuery) []searchHit {
+	var hits []searchHit
+	for _, pk := range slices.Sorted(maps.Keys(s.projects)) {
+		p := s.projects[pk]
+		if q.project != "" && !strings.EqualFold(q.project, p.key) {
+			continue
+		}
+		for _, slug := range slices.Sorted(maps.Keys(p.repos)) {
+			rp := p.repos[slug]
+			if q.repo != "" && !strings.EqualFold(q.repo, slug) && !strings.EqualFold(q.repo, p.key+"/"+slug) {
+				continue
+			}
+			c := rp.commits[rp.branches[rp.defaultBranch]]
+			if c == nil {
+				continue // empty repository
+			}
+			for _, fp := range slices.Sorted(maps.Keys(c.files)) {
+				if q.ext != "" && strings.ToLower(strings.TrimPrefix(path.Ext(fp), ".")) != q.ext {
+					continue
+				}
+				lp, lc := strings.ToLower(fp), strings.ToLower(string(c.files[fp].content))
+				n, ok := 0, true
+				for _, t := range q.terms {
+					k := strings.Count(lc, t)
+					if k == 0 && !strings.Contains(lp, t) {
+						ok = false
+						break
+					}
+					n += k
+				}
+				if ok {
+					hits = append(hits, searchHit{rp: rp, path: fp, hits: n})
+				}
+			}
+		}
+	}
+	return hits
+}
