@@ -53,6 +53,13 @@ func (l *limiter) begin(key string, now time.Time) (retryAt time.Time, ok bool) 
 		// Failures in flight reached the limit: refuse for the first delay.
 		return now.Add(l.base), false
 	}
+	if s.fails >= l.free {
+		// Past the free attempts and past the delay: one attempt may
+		// run, and until its outcome (fail sets the next delay) every
+		// other is refused, so that guesses fired together the moment a
+		// delay ends are not all let through.
+		s.until = now.Add(l.base)
+	}
 	s.fails++
 	s.last = now
 	return time.Time{}, true

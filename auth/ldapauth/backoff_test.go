@@ -1,0 +1,62 @@
+package ldapauth
+
+import (
+	"testing"
+	"time"
+)
+
+// TestLimiterBurstAfterDelay is a regression test: once a username was
+// delayed, attempts fired together the moment the delay ended were all let
+// through (begin checked only the first delay for attempts in flight), so
+// an attacker got unlimited parallel guesses after every delay. Now one
+// attempt runs and the others wait for its outcome.
+func TestLimiterBurstAfterDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		burst int
+		want  int // attempts let through after the delay
+	}{
+		{"Single", 1, 1},
+		{"Burst", 50, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(3, time.Second, time.Minute)
+			now := time.Unix(1_000_000, 0)
+			for i := range 3 {
+				if _, ok := l.begin("alice", now); !ok {
+					t.Fatalf("free attempt %d refused", i+1)
+				}
+				l.fail("alice", now)
+			}
+			if _, ok := l.begin("alice", now); ok {
+				t.Fatal("an attempt past the free ones was not delayed")
+			}
+			now = now.Add(2 * time.Second) // the delay has passed
+			through := 0
+			for range tc.burst {
+				if _, ok := l.begin("alice", now); ok {
+					through++
+				}
+			}
+			if through != tc.want {
+				t.Fatalf("%d of %d simultaneous attempts after the delay got through; want %d", through, tc.burst, tc.want)
+			}
+			// Its failure sets a longer delay, then again one attempt.
+			l.fail("alice", now)
+			if at, ok := l.begin("alice", now.Add(time.Second)); ok || !at.Equal(now.Add(2*time.Second)) {
+				t.Fatalf("after a further failure: ok=%v retry at %v; want a doubled delay", ok, at)
+			}
+			// A success clears the key.
+			now = now.Add(3 * time.Second)
+			if _, ok := l.begin("alice", now); !ok {
+				t.Fatal("attempt after the doubled delay refused")
+			}
+			l.succeed("alice", true)
+			for range 3 {
+				if _, ok := l.begin("alice", now); !ok {
+					t.Fatal("a success did not reset the back-off")
+				}
+			}
+		})
+	}
+}
