@@ -187,38 +187,50 @@ func applySet(md *org.Metadata, typ *string, p *org.Profile, set map[string]any)
 // directions (user memberOf, group member, group memberOf), matching
 // references by DN (parsed, case-insensitive), RDN or UUID.
 func resolve(snap *org.Snapshot, users, groups []entry) {
-	// Index: key -> entity index; a key names a user (i >= 0 into users) or
-	// a group.
+	// Index: key -> entity index, users and groups apart. A DN names one
+	// entry; an RDN or UUID value may name both a user and a group (a
+	// POSIX user private group: uid=jane and cn=jane), so a member
+	// reference by value is a user first, and a memberOf reference a group.
 	type target struct {
 		group bool
 		i     int
 	}
-	idx := make(map[string]target, 3*(len(users)+len(groups)))
-	add := func(e entry, t target) {
+	dns := make(map[string]target, len(users)+len(groups))
+	userVals := make(map[string]int, 2*len(users))
+	groupVals := make(map[string]int, 2*len(groups))
+	add := func(e entry, t target, vals map[string]int) {
 		if n, ok := NormalizeDN(e.dn); ok {
-			idx["dn:"+n] = t
+			dns[n] = t
 		}
 		if e.rdn != "" {
-			idx["v:"+strings.ToLower(e.rdn)] = t
+			vals[strings.ToLower(e.rdn)] = t.i
 		}
 		if e.uuid != "" {
-			idx["v:"+strings.ToLower(e.uuid)] = t
+			vals[strings.ToLower(e.uuid)] = t.i
 		}
 	}
 	for i, e := range users {
-		add(e, target{false, i})
+		add(e, target{false, i}, userVals)
 	}
 	for i, e := range groups {
-		add(e, target{true, i})
+		add(e, target{true, i}, groupVals)
 	}
-	lookup := func(ref string) (target, bool) {
+	lookup := func(ref string, groupFirst bool) (target, bool) {
 		if n, ok := NormalizeDN(ref); ok {
-			if t, ok := idx["dn:"+n]; ok {
+			if t, ok := dns[n]; ok {
 				return t, true
 			}
 		}
-		t, ok := idx["v:"+strings.ToLower(ref)]
-		return t, ok
+		v := strings.ToLower(ref)
+		ui, isUser := userVals[v]
+		gi, isGroup := groupVals[v]
+		switch {
+		case isGroup && (groupFirst || !isUser):
+			return target{true, gi}, true
+		case isUser:
+			return target{false, ui}, true
+		}
+		return target{}, false
 	}
 	userGroups := make([]map[int]bool, len(users))
 	parents := make([]map[int]bool, len(groups))
@@ -238,19 +250,19 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 	}
 	for i, u := range users {
 		for _, ref := range u.refs {
-			if t, ok := lookup(ref); ok && t.group {
+			if t, ok := lookup(ref, true); ok && t.group {
 				link(userGroups, i, t.i)
 			}
 		}
 	}
 	for gi, g := range groups {
 		for _, ref := range g.refs {
-			if t, ok := lookup(ref); ok && t.group {
+			if t, ok := lookup(ref, true); ok && t.group {
 				nest(gi, t.i)
 			}
 		}
 		for _, ref := range g.members {
-			t, ok := lookup(ref)
+			t, ok := lookup(ref, false)
 			switch {
 			case !ok:
 			case t.group:
