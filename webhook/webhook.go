@@ -260,6 +260,20 @@ func New(reg *integrations.Registry, host string, opts *Options) (*Receiver, err
 // Host returns the integration host the receiver serves.
 func (r *Receiver) Host() string { return r.in.Host }
 
+// String describes r without its secrets.
+func (r *Receiver) String() string {
+	return fmt.Sprintf("webhook receiver for %s (%s, %d secrets)", r.in.Host, r.in.Kind, len(r.secrets))
+}
+
+// Format prints String under every verb: the receiver holds the hook's
+// signing secrets, which %v or %#v of the struct would print.
+func (r *Receiver) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
+
+// LogValue shows r in log/slog output without its secrets.
+func (r *Receiver) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("host", r.in.Host), slog.String("kind", string(r.in.Kind)))
+}
+
 // Parse verifies the signature of an event's body, parses it and records
 // its delivery id. It does not modify header or body.
 func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (*Event, error) {

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -477,5 +478,15 @@ func TestReplaysRecordNothing(t *testing.T) {
 	}
 	if got := st.n.Load() - before; got != 0 {
 		t.Errorf("50 replays added %d records, want 0", got)
+	}
+}
+
+func TestReceiverHidesSecrets(t *testing.T) {
+	r := newReceiver(t, "gitlab.example.com", nil)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("receiver", "r", r)
+	out := fmt.Sprintf("%v %+v %#v", r, r, r) + fmt.Sprint(r) + logs.String()
+	if strings.Contains(out, secret) || strings.Contains(out, fmt.Sprint([]byte(secret))) || !strings.Contains(out, "gitlab.example.com") {
+		t.Errorf("receiver printed as %s", out)
 	}
 }
