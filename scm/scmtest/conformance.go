@@ -73,6 +73,10 @@ const prompt = 5 * time.Second
 //   - ReadTree/Limits: MaxFiles or MaxBytes below the tree's size is
 //     InvalidArgument.
 //   - ReadTree/MissingDir and ReadTree/MissingRepo: NotFound.
+//   - ReadTree/ETag: conditional tree reads (driver.TreeVersioner): see
+//     conformance_tree_etag.go. Unchanged is NotModified in 1 request,
+//     also after a change elsewhere; a change under the directory gives
+//     the full tree and a new ETag in at most 3 requests.
 //   - Search: "templates/**/*.yaml", "**/catalog-info.yaml" and "*.md"
 //     give exactly the matching paths, with URLs that ReadFile reads; a
 //     pattern under a missing directory gives no results.
@@ -179,6 +183,7 @@ var subtests = []subtest{
 	{"ReadTree/Limits", testReadTreeLimits},
 	{"ReadTree/MissingDir", testReadTreeMissingDir},
 	{"ReadTree/MissingRepo", testReadTreeMissingRepo},
+	{"ReadTree/ETag", testReadTreeETag},
 	{"Search", testSearch},
 	{"ListRepositories/All", testListAll},
 	{"ListRepositories/Lazy", testListLazy},
