@@ -54,7 +54,9 @@ func discoveryWorld(t testing.TB, contextPath string) *fakebitbucketserver.Serve
 	t.Helper()
 	fake := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: contextPath, Tokens: []string{goodToken}})
 	t.Cleanup(fake.Close)
-	cat := func(name string) []byte { return []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\n") }
+	cat := func(name string) []byte {
+		return []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\n")
+	}
 	repos := []fakebitbucketserver.Repo{
 		{Project: "ACME", Name: "alpha", Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("alpha")}}},
 		{Project: "ACME", Name: "Beta Service", DefaultBranch: "master", Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("beta")}}},
@@ -181,7 +183,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time           { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // TestFindFilesSearchUnavailable: a server without search costs one
@@ -227,7 +229,7 @@ func TestFindFilesSearchUnavailable(t *testing.T) {
 				}
 			}
 			run(1, 1+fallback, scm.FoundByReadFile) // one failed search, then the fallback
-			run(0, fallback, scm.FoundByReadFile) // remembered: no failed search
+			run(0, fallback, scm.FoundByReadFile)   // remembered: no failed search
 			clk.advance(9 * time.Minute)
 			run(0, fallback, scm.FoundByReadFile)
 			clk.advance(2 * time.Minute)
