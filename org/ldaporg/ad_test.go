@@ -1,6 +1,7 @@
 package ldaporg_test
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"slices"
@@ -212,5 +213,23 @@ func TestServerStopsAnsweringMidSearch(t *testing.T) {
 	}
 	if open := r.Stats().Open; open != 0 {
 		t.Fatalf("%d connections left open", open)
+	}
+}
+
+// TestRepeatedPagingCookie: a directory whose paged search never advances
+// (the same cookie again) ends the read with an error, not an endless
+// loop reading the same page.
+func TestRepeatedPagingCookie(t *testing.T) {
+	s := startAD(t)
+	s.RepeatCookie.Store(true)
+	r := newADReaderWithCA(t, s, adConfig(s, 100))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(fmt.Sprint(err), "repeated a page cursor") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the repeated cookie", snap != nil, err)
+	}
+	if n := s.Searches.Load(); n > 3 {
+		t.Errorf("searches = %d, want at most 3", n)
 	}
 }

@@ -47,6 +47,7 @@ import (
 
 	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/internal/orgx"
 	"github.com/scmkit/scmkit/org/ldaporg/ldapconn"
 )
 
@@ -282,6 +283,7 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		paging = ldap.NewControlPaging(uint32(o.Paged.PageSize))
 		req.Controls = []ldap.Control{paging}
 	}
+	var cookies orgx.Cursors
 	for {
 		res, err := c.Search(ctx, req)
 		if err != nil {
@@ -311,6 +313,10 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		}
 		if len(resp.Cookie) == 0 {
 			return nil
+		}
+		if !cookies.Next(string(resp.Cookie)) {
+			// The same page again, forever: never a complete read.
+			return orgx.RepeatedCursor("ldap.Search", "ldap", "", "paged search under "+base)
 		}
 		paging.SetCookie(resp.Cookie)
 	}

@@ -76,6 +76,10 @@ type Server struct {
 	// StallAfter, when > 0, makes the server stop answering (never reply)
 	// from that search request on.
 	StallAfter atomic.Int64
+	// RepeatCookie, when set, makes paged searches never advance: every
+	// page names the page it answered as the next, as a broken server
+	// might.
+	RepeatCookie atomic.Bool
 
 	mu        sync.Mutex
 	entries   []*Entry
@@ -233,6 +237,9 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 		next := ""
 		if end < len(hits) {
 			next = strconv.Itoa(end)
+			if s.RepeatCookie.Load() {
+				next = strconv.Itoa(start)
+			}
 		}
 		c, _ := gldap.NewControlPaging(paging.PagingSize)
 		c.SetCookie([]byte(next))
