@@ -323,6 +323,17 @@ func newEvilOP(t *testing.T) *evilOP {
 		if e.msIss != "" {
 			claims["iss"], claims["tid"], claims["aud"] = strings.ReplaceAll(e.msIss, "AUTHORITY", e.srv.URL), e.msTID, "portal"
 		}
+		if e.mode == "echoSecret" {
+			// A careless token endpoint quoting what it received in its
+			// error description: the client secret (Basic, decoded and
+			// raw), the code and the verifier.
+			user, pass, _ := r.BasicAuth()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant", "error_description": "client " + user + " secret " + pass +
+				" auth " + r.Header.Get("Authorization") + " code " + r.PostForm.Get("code") + " verifier " + r.PostForm.Get("code_verifier")})
+			return
+		}
 		method := jwt.SigningMethod(jwt.SigningMethodRS256)
 		var key any = e.key
 		switch e.mode {
@@ -337,6 +348,10 @@ func newEvilOP(t *testing.T) *evilOP {
 		case "expired":
 			claims["exp"] = now.Add(-time.Hour).Unix()
 			claims["iat"] = now.Add(-2 * time.Hour).Unix()
+		case "wrongAzp":
+			// Issued to another client that asked for portal as one
+			// audience among others (OIDC Core 3.1.3.7, items 4 and 5).
+			claims["aud"], claims["azp"] = []string{"other-client", "portal"}, "other-client"
 		case "algNone":
 			method, key = jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType
 		case "hs256":
@@ -369,6 +384,8 @@ func TestBadInputOIDC(t *testing.T) {
 		{mode: "wrongAudience", wantMsg: "ID token is not valid"},
 		{mode: "wrongIssuer", wantMsg: "ID token is not valid"},
 		{mode: "expired", wantMsg: "ID token is not valid"},
+		{mode: "wrongAzp", wantMsg: "authorized party"},
+		{mode: "echoSecret", wantMsg: "invalid_grant"},
 		{mode: "good", issParam: true, wantMsg: "iss parameter does not name this provider"},
 		{mode: "good", issParam: true, sendIss: "https://other-idp.example", wantMsg: "iss parameter does not name this provider"},
 		{mode: "good", sendIss: "https://other-idp.example", wantMsg: "iss parameter does not name this provider"},
@@ -406,7 +423,8 @@ func TestBadInputOIDC(t *testing.T) {
 			if store.puts.Load() != 0 {
 				t.Error("a refused sign-in stored a session")
 			}
-			if strings.Contains(body, "evil-access") || strings.Contains(body, "portal-secret") || strings.Contains(body, "eyJ") {
+			if strings.Contains(body, "evil-access") || strings.Contains(body, "portal-secret") || strings.Contains(body, "eyJ") ||
+				strings.Contains(body, "code-") || strings.Contains(body, "cG9ydGFs") {
 				t.Errorf("the answer leaks a token or secret: %s", body)
 			}
 		})

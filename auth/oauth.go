@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // oauthBase is the OAuth 2.0 half every redirect provider shares: the
@@ -87,7 +88,7 @@ func (b *oauthBase) exchange(ctx context.Context, cb Callback) (*oauth2.Token, e
 	cfg.RedirectURL = cb.RedirectURI
 	tok, err := cfg.Exchange(b.ctx(ctx), cb.Code, oauth2.VerifierOption(cb.CodeVerifier))
 	if err != nil {
-		return nil, b.tokenError(ctx, "redeeming the authorization code", err)
+		return nil, b.tokenError(ctx, "redeeming the authorization code", err, cb.Code, cb.CodeVerifier)
 	}
 	return tok, nil
 }
@@ -99,7 +100,7 @@ func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, erro
 	}
 	tok, err := b.cfg.TokenSource(b.ctx(ctx), &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
-		return nil, b.tokenError(ctx, "refreshing the token", err)
+		return nil, b.tokenError(ctx, "refreshing the token", err, rt)
 	}
 	return tok, nil
 }
@@ -135,17 +136,25 @@ func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {
 
 // tokenError classifies a token endpoint failure without quoting the
 // response body (which a careless server may fill with what it received).
-func (b *oauthBase) tokenError(ctx context.Context, what string, err error) error {
+// The error code and description it does quote are scrubbed of the client
+// secret and of sent (the code, verifier or refresh token the request
+// carried), in every form a server may echo them, before they are clipped.
+func (b *oauthBase) tokenError(ctx context.Context, what string, err error, sent ...string) error {
 	if c := ctxCode(ctx, err); c != errcode.OK {
 		return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer " + what + " in time"}
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
+		var secrets httpx.Secrets
+		secrets.Add(sent...)
+		if cs := b.cfg.ClientSecret; cs != "" {
+			secrets.Add(cs, url.QueryEscape(b.cfg.ClientID)+":"+url.QueryEscape(cs))
+		}
 		msg := "the provider refused " + what
 		if re.ErrorCode != "" {
-			msg += ": " + oneLine(re.ErrorCode)
+			msg += ": " + oneLine(secrets.Scrub(re.ErrorCode))
 			if re.ErrorDescription != "" {
-				msg += " (" + oneLine(re.ErrorDescription) + ")"
+				msg += " (" + oneLine(secrets.Scrub(re.ErrorDescription)) + ")"
 			}
 		}
 		status := 0

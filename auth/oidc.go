@@ -195,6 +195,7 @@ type claims struct {
 	Preferred     string `json:"preferred_username"`
 	OID           string `json:"oid"`
 	TID           string `json:"tid"`
+	AZP           string `json:"azp"`
 }
 
 func (c *claims) verified() bool {
@@ -292,6 +293,13 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 	var c claims
 	if err := idt.Claims(&c); err != nil {
 		return nil, errcode.New(errcode.Unauthorized, p.op, "the ID token's claims cannot be read")
+	}
+	// OIDC Core 3.1.3.7: an ID token naming an authorized party was
+	// issued to that client; go-oidc checks only that the audience
+	// includes ours, so a token another client obtained with us as a
+	// further audience would pass.
+	if c.AZP != "" && c.AZP != p.o.ClientID {
+		return nil, errcode.New(errcode.Unauthorized, p.op, "the ID token was issued to another client (its authorized party, azp, is not this client)")
 	}
 	if p.o.anyTenant != "" {
 		if c.TID == "" || c.Issuer != p.o.anyTenant+"/"+c.TID+"/v2.0" {
