@@ -1,0 +1,91 @@
+package gitlabscm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+var _ driver.RepositoryCreator = (*Driver)(nil)
+
+// CreateRepository implements driver.RepositoryCreator in 3 requests,
+// whatever the number of files:
+//
+//  1. GET /namespaces/:path: POST /projects takes the owner's numeric
+//     namespace_id, not its path (a group, subgroup or the user's own
+//     namespace);
+//  2. POST /projects with name, path, description, visibility, topics and
+//     default_branch, and no README, so the repository is empty;
+//  3. POST /projects/:id/repository/commits with one create action per
+//     file (text as is, binary base64, the executable bit as
+//     execute_filemode) on the default branch and no start_branch: on an
+//     empty repository that creates the branch with the one commit.
+//
+// The project is addressed by the numeric id the creation returned. An
+// existing project ("has already been taken") is AlreadyExists.
+func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
+	if err := checkRepo(driver.Repo{Owner: r.Owner, Name: r.Name}); err != nil {
+		return nil, err
+	}
+	gl := d.gl
+	ctx = d.bind(ctx, hc)
+	ns, _, err := gl.Namespaces.GetNamespace(r.Owner, gitlab.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(ns.FullPath, r.Owner) {
+		return nil, errcode.Newf(errcode.NotFound, "", "namespace %s not found (the server answered %s)", r.Owner, ns.FullPath)
+	}
+	branch := r.DefaultBranch
+	if branch == "" {
+		branch = "main"
+	}
+	opt := &gitlab.CreateProjectOptions{Name: gitlab.Ptr(r.Name), Path: gitlab.Ptr(r.Name), NamespaceID: gitlab.Ptr(ns.ID),
+		DefaultBranch: gitlab.Ptr(branch), Visibility: gitlab.Ptr(gitlab.VisibilityValue(r.Visibility))}
+	if r.Description != "" {
+		opt.Description = gitlab.Ptr(r.Description)
+	}
+	if len(r.Topics) > 0 {
+		opt.Topics = &r.Topics
+	}
+	p, _, err := gl.Projects.CreateProject(opt, gitlab.WithContext(ctx))
+	if err != nil {
+		var er *gitlab.ErrorResponse
+		if errors.As(err, &er) && strings.Contains(strings.ToLower(er.Message), "has already been taken") {
+			return nil, &errcode.Error{Code: errcode.AlreadyExists, Status: statusOf(er),
+				Msg: fmt.Sprintf("%s/%s already exists", r.Owner, r.Name), Err: err}
+		}
+		return nil, err
+	}
+	actions, err := d.actions(&driver.PullRequestRequest{Changes: r.Files}, &preflight{})
+	if err != nil {
+		return nil, err
+	}
+	copt := &gitlab.CreateCommitOptions{Branch: gitlab.Ptr(branch), CommitMessage: gitlab.Ptr(r.CommitMessage), Actions: actions}
+	if d.author != nil {
+		copt.AuthorName, copt.AuthorEmail = gitlab.Ptr(d.author.Name), gitlab.Ptr(d.author.Email)
+	}
+	commit, _, err := gl.Commits.CreateCommit(p.ID, copt, gitlab.WithContext(ctx))
+	if err != nil {
+		info := d.ErrorInfo(err)
+		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+			Msg: fmt.Sprintf("project %s was created, but its initial commit is missing", p.PathWithNamespace), Err: err}
+	}
+	out := repository(p)
+	out.DefaultBranch = branch
+	return &driver.CreatedRepository{Repository: out, CommitID: commit.ID}, nil
+}
+
+func statusOf(er *gitlab.ErrorResponse) int {
+	if er.Response == nil {
+		return 0
+	}
+	return er.Response.StatusCode
+}

@@ -1,0 +1,100 @@
+package gitlabscm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
+)
+
+func createTree(n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i := range n {
+		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
+	}
+	fsys["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
+	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
+	return fsys
+}
+
+func TestCreateRepositoryRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		owner string
+		spec  scm.RepositorySpec
+	}{
+		{"group", "acme", scm.RepositorySpec{}},
+		{"subgroup, branch, topics, internal", "acme/platform", scm.RepositorySpec{DefaultBranch: "trunk",
+			Topics: []string{"backstage"}, Visibility: scm.Internal}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, worldOptions{})
+			if err := w.s.AddGroup(tc.owner); err != nil {
+				t.Fatal(err)
+			}
+			spec := tc.spec
+			spec.Name = "new-svc"
+			fsys := createTree(50)
+			before := w.requests()
+			r, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, tc.owner), &spec, fsys)
+			if err != nil {
+				t.Fatalf("CreateRepository: %v", err)
+			}
+			if n := w.requests() - before; n != 3 {
+				t.Errorf("CreateRepository made %d requests; want 3", n)
+			}
+			branch := cmpOr(spec.DefaultBranch, "main")
+			if r.DefaultBranch != branch || r.CommitID == "" || r.Owner != tc.owner {
+				t.Errorf("CreateRepository = %+v; want owner %s, default branch %s and a commit id", r, tc.owner, branch)
+			}
+			commits, err := w.s.Commits(tc.owner+"/new-svc", branch)
+			if err != nil || len(commits) != 1 || commits[0] != r.CommitID {
+				t.Errorf("Commits = %v, %v; want the one commit %s", commits, err, r.CommitID)
+			}
+			files, err := w.s.Files(tc.owner+"/new-svc", branch)
+			if err != nil || len(files) != len(fsys) {
+				t.Fatalf("Files = %d, %v; want %d", len(files), err, len(fsys))
+			}
+			for _, f := range files {
+				if string(f.Content) != string(fsys[f.Path].Data) || f.Executable != (f.Path == "bin/run.sh") {
+					t.Errorf("%s = %q exec %v; want %q", f.Path, f.Content, f.Executable, fsys[f.Path].Data)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.s.AddGroup("acme"); err != nil {
+		t.Fatal(err)
+	}
+	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Method: "POST", Path: "/api/v4/projects/"})
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "half"}, createTree(2))
+	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), "acme/half was created") ||
+		!strings.Contains(err.Error(), "initial commit is missing") {
+		t.Errorf("CreateRepository with a failing commit = %v; want Unavailable naming acme/half and the missing initial commit", err)
+	}
+}
+
+func BenchmarkGitLabCreateRepository(b *testing.B) {
+	w := newWorld(b, worldOptions{})
+	if err := w.s.AddGroup("acme/platform"); err != nil {
+		b.Fatal(err)
+	}
+	u := w.ownerURL(b, "acme/platform")
+	fsys := createTree(50)
+	b.ReportAllocs()
+	before := w.requests()
+	i := 0
+	for b.Loop() {
+		if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, fsys); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	report(b, w, before)
+}

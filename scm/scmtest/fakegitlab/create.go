@@ -1,0 +1,107 @@
+package fakegitlab
+
+import (
+	"cmp"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// createRoutes adds GET /namespaces/:id (numeric id or URL-encoded full
+// path) and POST /projects.
+func (s *Server) createRoutes() {
+	s.handle("GET /api/v4/namespaces/{id}", s.getNamespace)
+	s.handle("POST /api/v4/projects", s.createProject)
+}
+
+func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("id")
+	ns := s.namespaces[strings.ToLower(id)]
+	for _, x := range s.namespaces {
+		if strconv.FormatInt(x.id, 10) == id {
+			ns = x
+		}
+	}
+	if ns == nil {
+		s.notFound(w, r, "Namespace")
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
+}
+
+// projectPathRE is GitLab's project path rule (Gitlab::PathRegex): letters,
+// digits, '_', '-', '.'; not starting with '-' or '.'; not ending in .git or
+// .atom (checked apart).
+var projectPathRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// createProject answers POST /projects as GitLab does: 201 with the
+// project; 400 with per-field messages ("has already been taken") when the
+// namespace has the name or path; 404 for an unknown namespace_id. The
+// repository is empty (no README): its first commit creates its branch.
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAuth(w, r) {
+		return
+	}
+	var in struct {
+		Name          string     `json:"name"`
+		Path          string     `json:"path"`
+		NamespaceID   int64      `json:"namespace_id"`
+		Description   string     `json:"description"`
+		Visibility    Visibility `json:"visibility"`
+		DefaultBranch string     `json:"default_branch"`
+		Topics        []string   `json:"topics"`
+	}
+	if err := decodeParams(r, &in); err != nil {
+		s.paramError(w, r, "namespace_id is invalid")
+		return
+	}
+	if in.Name == "" && in.Path == "" {
+		s.paramError(w, r, "name, path are missing, at least one parameter must be provided")
+		return
+	}
+	p := cmp.Or(in.Path, in.Name)
+	lower := strings.ToLower(p)
+	if !projectPathRE.MatchString(p) || strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom") {
+		s.message(w, r, http.StatusBadRequest, map[string]any{"path": []string{"can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"}})
+		return
+	}
+	switch in.Visibility {
+	case "", Private, Internal, Public:
+	default:
+		s.paramError(w, r, "visibility does not have a valid value")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ns *namespace
+	for _, x := range s.namespaces {
+		if x.id == in.NamespaceID {
+			ns = x
+		}
+	}
+	if in.NamespaceID == 0 {
+		ns = s.namespaces[strings.ToLower(s.opts.User)]
+	}
+	if ns == nil {
+		s.notFound(w, r, "Namespace")
+		return
+	}
+	full := ns.fullPath + "/" + p
+	if s.projects[strings.ToLower(full)] != nil {
+		taken := []string{"has already been taken"}
+		s.message(w, r, http.StatusBadRequest, map[string]any{"project_namespace.name": taken, "name": taken, "path": taken})
+		return
+	}
+	pr := &project{id: s.newID(), ns: ns, path: p, name: cmp.Or(in.Name, p), description: in.Description,
+		visibility: cmp.Or(in.Visibility, Private), defaultBranch: cmp.Or(in.DefaultBranch, "main"), created: s.now(),
+		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
+	s.projects[strings.ToLower(full)] = pr
+	s.byID[pr.id] = pr
+	s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
+}
