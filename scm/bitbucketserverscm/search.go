@@ -182,10 +182,12 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Msg: "code search answered without code results"}
 	}
 	out := &driver.FoundPage{}
-	for _, v := range ans.Code.Values {
+	for i := range ans.Code.Values {
+		v := &ans.Code.Values[i]
 		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || v.Repository.Slug == "" {
 			continue // another file matching the terms, or another project
 		}
+		v.Repository.Project.Key = key
 		out.Results = append(out.Results, driver.Found{Repository: d.repository(&v.Repository), Found: true})
 	}
 	if !ans.Code.IsLastPage && ans.Code.NextStart != nil && *ans.Code.NextStart > start {
