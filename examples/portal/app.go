@@ -17,7 +17,8 @@ var templateFS embed.FS
 // app is the portal's web application.
 type app struct {
 	deps
-	tmpl *template.Template
+	tmpl      *template.Template
+	locations *locations // registered catalog locations
 }
 
 func newApp(d *deps) (*app, error) {
@@ -25,7 +26,7 @@ func newApp(d *deps) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{deps: *d, tmpl: t}, nil
+	return &app{deps: *d, tmpl: t, locations: &locations{}}, nil
 }
 
 // routes mounts the sign-in handler and one route per page.
@@ -35,6 +36,8 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /catalog", a.catalog)
 	mux.HandleFunc("POST /pull-request", a.pullRequest)
+	mux.HandleFunc("GET /register", a.registerPage)
+	mux.HandleFunc("POST /register", a.register)
 	return securityHeaders(mux)
 }
 

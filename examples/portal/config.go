@@ -48,7 +48,7 @@ func loadConfig(ctx context.Context, path, repo string) (*realConfig, error) {
 }
 
 func (c *realConfig) deps() (*deps, error) {
-	d, err := depsFromConfig(c.cfg, c.baseURL)
+	d, err := depsFromConfig(c.cfg, c.baseURL, nil)
 	if err != nil {
 		return nil, err
 	}

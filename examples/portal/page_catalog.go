@@ -15,7 +15,7 @@ func (a *app) catalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := a.repo + "/blob/HEAD/catalog-info.yaml"
-	f, err := a.scm.ForUser(s.UserCredentials(), nil).ReadFile(r.Context(), u, nil)
+	f, err := a.scm.ForUser(s.UserCredentials(), &scm.UserOptions{User: a.userRef(r.Context(), s), UserDisplay: s.Identity.String()}).ReadFile(r.Context(), u, nil)
 	if err != nil {
 		a.render(w, r, http.StatusBadGateway, "catalog.html", page{Session: s, Error: "Reading " + u + ": " + scm.Code(err).String()})
 		return

@@ -33,7 +33,8 @@ func (a *app) pullRequest(w http.ResponseWriter, r *http.Request) {
 		Body:    "Opened from the scmkit portal by " + s.Identity.String() + ".",
 		Changes: []scm.Change{{Path: "docs/" + login + ".md", Content: []byte("# Notes by " + s.Identity.DisplayName + "\n")}},
 	}
-	pr, err := a.scm.ForUser(s.UserCredentials(), &scm.UserOptions{RequireUserForWrites: true}).OpenPullRequest(r.Context(), spec)
+	pr, err := a.scm.ForUser(s.UserCredentials(), &scm.UserOptions{RequireUserForWrites: true,
+		User: a.userRef(r.Context(), s), UserDisplay: s.Identity.String()}).OpenPullRequest(r.Context(), spec)
 	if err != nil {
 		msg := "Opening the pull request failed: " + scm.Code(err).String()
 		if scm.Code(err) == scm.Unauthorized || scm.Code(err) == scm.PermissionDenied {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/org/orgtest"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -40,6 +42,12 @@ func newWorld(portalURL string) (*world, error) {
 	w.github.SetOAuthUser(fakegithub.OAuthUser{Login: "alice", Name: "Alice Liddell", Email: "alice@example.com"})
 	if _, err := w.github.AddRepo(fakegithub.Repo{Owner: "acme", Name: "service", Private: true,
 		Files: []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte(catalogInfo)}, {Path: "README.md", Content: []byte("# service\n")}}}); err != nil {
+		w.github.Close()
+		return nil, err
+	}
+	// The demo organisation acme: alice and bob in platform-team, frank
+	// in no team (org/orgtest).
+	if err := orgtest.SeedGitHub(w.github, "acme"); err != nil {
 		w.github.Close()
 		return nil, err
 	}
@@ -79,6 +87,12 @@ integrations:
     - host: %[2]s
       apiBaseUrl: %[3]s
       token: portal-token
+catalog:
+  providers:
+    githubOrg:
+      id: fake-github
+      githubUrl: %[4]s
+      orgs: [acme]
 auth:
   environment: development
   session:
@@ -99,7 +113,11 @@ auth:
 	if err != nil {
 		return nil, err
 	}
-	d, err := depsFromConfig(cfg, portalURL)
+	x, err := newAccess(context.Background(), cfg, portalURL+"/api/auth", nil)
+	if err != nil {
+		return nil, err
+	}
+	d, err := depsFromConfig(cfg, portalURL, x)
 	if err != nil {
 		return nil, err
 	}
@@ -113,14 +131,16 @@ auth:
 // deps are what the app needs.
 type deps struct {
 	auth      *auth.Handler
+	access    *access // nil: no permission policy, registration refused
+	audit     *auditLog
 	scm       *scm.Client
 	repo      string   // repository URL
 	providers []string // provider ids, in sign-in button order
 }
 
 // depsFromConfig builds the sign-in handler and the SCM client from a
-// loaded app-config.
-func depsFromConfig(cfg *config.Config, baseURL string) (*deps, error) {
+// loaded app-config, with x's sign-in resolvers and policy (nil: none).
+func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error) {
 	var ac auth.Config
 	if err := cfg.Decode("auth", &ac); err != nil {
 		return nil, err
@@ -129,7 +149,11 @@ func depsFromConfig(cfg *config.Config, baseURL string) (*deps, error) {
 	if err := cfg.Decode("app.baseUrl", &appURL); err != nil {
 		return nil, err
 	}
-	h, _, err := ac.NewHandler(&auth.Options{BaseURL: baseURL + "/api/auth", AppURL: appURL})
+	ao := &auth.Options{BaseURL: baseURL + "/api/auth", AppURL: appURL}
+	if x != nil {
+		ao.BackstageIdentity = x.backstageIdentity()
+	}
+	h, _, err := ac.NewHandler(ao)
 	if err != nil {
 		return nil, err
 	}
@@ -137,11 +161,13 @@ func depsFromConfig(cfg *config.Config, baseURL string) (*deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := scm.NewClient(cfg.Registry, res, &scm.Options{Drivers: adapters.All(nil)})
+	// Every SCM call is audited: who acted, as whom.
+	audit := newAuditLog(slog.Default())
+	client, err := scm.NewClient(cfg.Registry, res, &scm.Options{Drivers: adapters.All(nil), Audit: audit.record})
 	if err != nil {
 		return nil, err
 	}
-	d := &deps{auth: h, scm: client}
+	d := &deps{auth: h, scm: client, access: x, audit: audit}
 	for _, id := range auth.SupportedProviders {
 		if _, ok := ac.Providers[id][ac.Environment]; ok {
 			d.providers = append(d.providers, id)
