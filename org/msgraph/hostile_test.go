@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,6 +94,47 @@ func TestTokenEndpointEchoingTheSecret(t *testing.T) {
 			if strings.Contains(s, v) {
 				t.Errorf("the secret shows (%q): %s", v, s)
 			}
+		}
+	}
+}
+
+// echoingGraph answers Graph requests (not the token endpoint) with a 403
+// whose message repeats the request's Authorization header.
+type echoingGraph struct {
+	base http.RoundTripper
+	sent *atomic.Value // the last Authorization header
+}
+
+func (t echoingGraph) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.Contains(req.URL.Path, "/oauth2/") {
+		return t.base.RoundTrip(req)
+	}
+	t.sent.Store(req.Header.Get("Authorization"))
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "Authorization_RequestDenied",
+		"message": "Insufficient privileges to complete the operation. You sent: " + req.Header.Get("Authorization")}})
+	return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(b)), Request: req}, nil
+}
+
+// TestGraphEchoingTheTokenKeepsItOut: Graph (or a proxy before it)
+// echoing the bearer token in an error does not put it in the error, and
+// the error still names the permission to grant.
+func TestGraphEchoingTheTokenKeepsItOut(t *testing.T) {
+	f := fakegraph.New(nil)
+	defer f.Close()
+	var sent atomic.Value
+	_, err := newReader(t, cfgFor(f), func(o *msgraph.Options) { o.Transport = echoingGraph{http.DefaultTransport, &sent} }).Read(context.Background())
+	if errcode.CodeOf(err) != errcode.PermissionDenied || !strings.Contains(err.Error(), "GroupMember.Read.All") {
+		t.Fatalf("err = %v, want PermissionDenied naming the permission", err)
+	}
+	auth, _ := sent.Load().(string)
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || len(token) < 8 {
+		t.Fatalf("Authorization sent = %q, want a bearer token", auth)
+	}
+	for _, s := range []string{fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		if strings.Contains(s, token) {
+			t.Errorf("the token shows: %s", s)
 		}
 	}
 }
