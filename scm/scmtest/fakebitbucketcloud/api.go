@@ -44,6 +44,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST "+repoRoute+"/pullrequests/{$}", s.createPull)
 	s.handle(mux, "GET "+repoRoute+"/pullrequests/{id}", s.getPull)
 	s.handle(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
+	s.createRoutes(mux)
 }
 
 // ---- JSON shapes (from the recorded bodies) ----

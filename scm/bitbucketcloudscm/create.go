@@ -1,0 +1,70 @@
+package bitbucketcloudscm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+var (
+	_ driver.RepositoryCreator = (*Driver)(nil)
+	_ driver.RepositoryCreator = perRepository{}
+)
+
+// CreateRepository implements driver.RepositoryCreator in 2 requests,
+// whatever the number of files: POST /repositories/{workspace}/{slug}
+// (scm git, is_private, description, mainbranch; in the workspace's
+// default project), then one multipart POST /src on the empty repository
+// that commits every file (executable bits included) and creates the
+// branch. Bitbucket Cloud repositories have no topics and no internal
+// visibility (the portable client refuses them before any request). A
+// taken slug is AlreadyExists.
+func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
+	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
+	branch := cmpOr(r.DefaultBranch, "main")
+	body := map[string]any{"scm": "git", "is_private": r.Visibility != "public",
+		"mainbranch": map[string]any{"type": "branch", "name": branch}}
+	if r.Description != "" {
+		body["description"] = r.Description
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.send(ctx, hc, &call{method: http.MethodPost, url: d.api + d.repoPath(repo), body: b,
+		ctype: "application/json"})
+	if err != nil {
+		return nil, err
+	}
+	var v repoJSON
+	raw, err := httpx.ReadBody(resp, maxJSONBody)
+	if err == nil {
+		err = json.Unmarshal(raw, &v)
+	}
+	if err != nil {
+		return nil, errcode.Newf(errcode.Unavailable, "", "repository %s/%s was created, but its description could not be read: %v", r.Owner, r.Name, err)
+	}
+	out := d.repository(&v)
+	if out.Owner == "" || out.Name == "" {
+		out.Owner, out.Name = r.Owner, Slug(r.Name)
+	}
+	id, err := d.commit(ctx, hc, &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage,
+		Changes: r.Files}, "")
+	if err != nil {
+		info := d.ErrorInfo(err)
+		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+			Msg: fmt.Sprintf("repository %s/%s was created, but its initial commit is missing", out.Owner, out.Name), Err: err}
+	}
+	out.DefaultBranch = branch
+	return &driver.CreatedRepository{Repository: out, CommitID: id}, nil
+}
+
+// CreateRepository implements driver.RepositoryCreator.
+func (p perRepository) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
+	return p.d.CreateRepository(ctx, hc, r)
+}

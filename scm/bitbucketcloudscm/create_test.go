@@ -1,0 +1,84 @@
+package bitbucketcloudscm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
+)
+
+func createTree(n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i := range n {
+		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
+	}
+	fsys["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
+	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
+	return fsys
+}
+
+func TestCreateRepositoryRequests(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	fsys := createTree(50)
+	before := e.requests()
+	r, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "new-svc",
+		DefaultBranch: "trunk", Visibility: scm.Public}, fsys)
+	if err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if n := e.requests() - before; n != 2 {
+		t.Errorf("CreateRepository made %d requests; want 2", n)
+	}
+	if r.DefaultBranch != "trunk" || r.CommitID == "" || r.Private {
+		t.Errorf("CreateRepository = %+v; want default branch trunk, a commit id, public", r)
+	}
+	commits, err := e.fake.Commits(workspace, "new-svc", "trunk")
+	if err != nil || len(commits) != 1 || commits[0] != r.CommitID {
+		t.Errorf("Commits = %v, %v; want the one commit %s", commits, err, r.CommitID)
+	}
+	files, err := e.fake.Files(workspace, "new-svc", "trunk")
+	if err != nil || len(files) != len(fsys) {
+		t.Fatalf("Files = %d, %v; want %d", len(files), err, len(fsys))
+	}
+	for _, f := range files {
+		if string(f.Content) != string(fsys[f.Path].Data) || f.Executable != (f.Path == "bin/run.sh") {
+			t.Errorf("%s = %q exec %v; want %q", f.Path, f.Content, f.Executable, fsys[f.Path].Data)
+		}
+	}
+	for _, spec := range []scm.RepositorySpec{
+		{Name: "x", Topics: []string{"go"}},
+		{Name: "x", Visibility: scm.Internal},
+		{Name: "Upper"},
+	} {
+		before := e.requests()
+		_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &spec, fsys)
+		if scm.Code(err) != scm.InvalidArgument || e.requests() != before {
+			t.Errorf("CreateRepository(%+v) = %v after %d requests; want InvalidArgument after 0", spec, err, e.requests()-before)
+		}
+	}
+}
+
+func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	e.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Method: "POST", Path: "/2.0/repositories/" + workspace + "/half/src"})
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "half"}, createTree(2))
+	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), workspace+"/half was created") ||
+		!strings.Contains(err.Error(), "initial commit is missing") {
+		t.Errorf("CreateRepository with a failing commit = %v; want Unavailable naming the repository and the missing initial commit", err)
+	}
+}
+
+func BenchmarkBitbucketCloudCreateRepository(b *testing.B) {
+	e := benchEnv(b)
+	u := e.fake.URL() + "/" + workspace
+	fsys := createTree(50)
+	bench(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
+		return err
+	})
+}
