@@ -40,6 +40,15 @@ const maxTreePathBytes = archive.DefaultMaxPathBytes
 // about that many bytes of memory. The context is checked throughout, so
 // ReadTree returns promptly when it is cancelled or its deadline passes,
 // whatever the archive holds.
+//
+// With TreeOptions.IfNoneMatch (or WithETag) ReadTree first asks for the
+// last commit that changed the directory, one small request on every
+// adapter that implements driver.TreeVersioner (all four built-in ones).
+// When it is the caller's ETag, ReadTree fails with NotModified and
+// downloads nothing: an unchanged tree costs 1 request. Otherwise it reads
+// the tree as usual, one request more than a plain read, and [TreeETag]
+// gives the new ETag. On Bitbucket Cloud, a URL without a branch costs one
+// more request (the main branch lookup), as for every read of such a URL.
 func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (_ fs.FS, err error) {
 	const op = "scm.ReadTree"
 	ctx, done := c.auditStart(ctx, op, rawURL, false)
