@@ -39,6 +39,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+repoRoute+"/pull-requests", s.listPulls)
 	s.handle(mux, "POST "+repoRoute+"/pull-requests", s.createPull)
 	s.handle(mux, "GET "+repoRoute+"/pull-requests/{id}", s.getPull)
+	s.createRoutes(mux)
 }
 
 // ---- JSON shapes (from the recorded bodies) ----
@@ -617,6 +618,8 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request) {
 	var base *commit
 	if id, ok := rp.branches[branch]; ok {
 		base = rp.commits[id]
+	} else if len(rp.branches) == 0 && value("sourceBranch") == "" && validBranchName(branch) {
+		base = emptyBase() // create.go
 	} else {
 		src := strings.TrimPrefix(value("sourceBranch"), "refs/heads/")
 		if src == "" {

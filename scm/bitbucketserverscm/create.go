@@ -1,0 +1,73 @@
+package bitbucketserverscm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+var _ driver.RepositoryCreator = (*Driver)(nil)
+
+// CreateRepository implements driver.RepositoryCreator in 1 + N requests
+// for N files: POST /projects/{key}/repos (name, scmId git, description,
+// defaultBranch, public), then one PUT browse/{path} per file on the
+// default branch; the first one, on the empty repository, creates the
+// branch. Bitbucket Server's REST API has no multi-file commit, so the
+// initial history is N commits of one file each, not one commit, and it
+// cannot set the executable bit: a tree with an executable file is
+// refused with Unimplemented before the repository is created, as are
+// topics and internal visibility (by the portable client). A repository
+// of that name in the project (409) is AlreadyExists. When a PUT fails,
+// the error names the repository and the files not written.
+func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
+	if err := checkChanges(r.Files); err != nil {
+		return nil, err
+	}
+	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
+	branch := r.DefaultBranch
+	if branch == "" {
+		branch = "main"
+	}
+	body := map[string]any{"name": r.Name, "scmId": "git", "defaultBranch": branch, "public": r.Visibility == "public"}
+	if r.Description != "" {
+		body["description"] = r.Description
+	}
+	var v repoJSON
+	err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: "/projects/" + url.PathEscape(ProjectKey(r.Owner)) + "/repos",
+		ctype: "application/json", body: mustJSON(body)}, &v)
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+			return nil, &errcode.Error{Code: errcode.AlreadyExists, Status: ae.Status,
+				Msg: fmt.Sprintf("repository %s/%s already exists", ProjectKey(r.Owner), Slug(r.Name)), Err: err}
+		}
+		return nil, err
+	}
+	out := d.repository(&v)
+	if out.Name == "" {
+		out.Owner, out.Name = ProjectKey(r.Owner), Slug(r.Name)
+	}
+	rp := repoPath(repo)
+	req := &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage}
+	head := ""
+	for i, ch := range r.Files {
+		ch.Action = driver.Create
+		id, skipped, err := d.commitFile(ctx, hc, rp, req, ch, head)
+		if err != nil {
+			info := d.ErrorInfo(err)
+			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: fmt.Sprintf("repository %s/%s was created, but %d of its %d files are missing, from %s on (branch %s)",
+					out.Owner, out.Name, len(r.Files)-i, len(r.Files), ch.Path, branch), Err: err}
+		}
+		if !skipped {
+			head = id
+		}
+	}
+	out.DefaultBranch = branch
+	return &driver.CreatedRepository{Repository: out, CommitID: head}, nil
+}

@@ -1,0 +1,75 @@
+package bitbucketserverscm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
+)
+
+func createTree(n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i := range n {
+		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
+	}
+	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
+	return fsys
+}
+
+func TestCreateRepositoryRequests(t *testing.T) {
+	e := newEnv(t, "/bitbucket")
+	fsys := createTree(20)
+	owner := e.fake.URL() + "/projects/" + project
+	before := e.requests()
+	r, err := e.c.CreateRepository(t.Context(), owner, &scm.RepositorySpec{Name: "new-svc", DefaultBranch: "trunk"}, fsys)
+	if err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if n, want := e.requests()-before, 1+len(fsys); n != want {
+		t.Errorf("CreateRepository made %d requests; want %d (1 + one per file)", n, want)
+	}
+	if r.DefaultBranch != "trunk" || r.CommitID == "" || !r.Private {
+		t.Errorf("CreateRepository = %+v; want default branch trunk, a commit id, private", r)
+	}
+	files, err := e.fake.Files(project, "new-svc", "trunk")
+	if err != nil || len(files) != len(fsys) {
+		t.Fatalf("Files = %d, %v; want %d", len(files), err, len(fsys))
+	}
+	for _, f := range files {
+		if string(f.Content) != string(fsys[f.Path].Data) {
+			t.Errorf("%s = %q; want %q", f.Path, f.Content, fsys[f.Path].Data)
+		}
+	}
+	// An executable file is refused before the repository is created.
+	exec := createTree(1)
+	exec["run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
+	before = e.requests()
+	_, err = e.c.CreateRepository(t.Context(), owner, &scm.RepositorySpec{Name: "with-exec"}, exec)
+	if scm.Code(err) != scm.Unimplemented || e.requests() != before {
+		t.Errorf("CreateRepository with an executable file = %v after %d requests; want Unimplemented after 0", err, e.requests()-before)
+	}
+}
+
+func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Method: "PUT"})
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "half"}, createTree(2))
+	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), project+"/half was created") ||
+		!strings.Contains(err.Error(), "3 of its 3 files are missing") {
+		t.Errorf("CreateRepository with failing writes = %v; want Unavailable naming the repository and the missing files", err)
+	}
+}
+
+func BenchmarkBitbucketServerCreateRepository(b *testing.B) {
+	e := newEnv(b, "/bitbucket")
+	u := e.fake.URL() + "/projects/" + project
+	fsys := createTree(49)
+	bench(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
+		return err
+	})
+}
