@@ -466,3 +466,54 @@ func TestMicrosoftMultiTenantIssuer(t *testing.T) {
 		})
 	}
 }
+
+// TestProviderAnswerCapped is a regression test: the discovery document,
+// key set and userinfo are read by go-oidc, which reads them whole, and
+// /start fetched the discovery document without the provider timeout, so
+// a provider streaming an endless answer kept the handler reading (and
+// holding it in memory). Every body from a provider is now capped at
+// 1 MiB and /start is bounded by ProviderTimeout.
+func TestProviderAnswerCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		path string // the endless answer
+	}{
+		{"Discovery", "/.well-known/openid-configuration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent atomic.Int64
+			mux := http.NewServeMux()
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			mux.HandleFunc("GET "+tc.path, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"issuer":`)
+				chunk := []byte(strings.Repeat(" ", 32<<10))
+				for range 2048 { // 64 MiB, then give up
+					n, err := w.Write(chunk)
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			})
+			store := &countingStore{MemoryStore: auth.NewMemoryStore(nil)}
+			p := newPortal(t, auth.Options{Store: store, ProviderTimeout: 20 * time.Second})
+			prov, err := auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"), MetadataURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.h.Register("oidc", "development", prov)
+			resp, body := do(t, noFollow(), http.MethodGet, p.srv.URL+"/api/auth/oidc/start?env=development", nil)
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "discovery document") {
+				t.Fatalf("got %d %s; want 502 naming the discovery document", resp.StatusCode, body)
+			}
+			if n := sent.Load(); n > 8<<20 {
+				t.Fatalf("the handler read %d bytes of an endless answer; want about 1 MiB", n)
+			}
+			if store.puts.Load() != 0 {
+				t.Error("a failed start stored a session")
+			}
+		})
+	}
+}

@@ -164,7 +164,11 @@ func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env 
 	bind := sha256.Sum256(sec.Nonce)
 	state := h.sealJSON(statePayload{Provider: id, Env: env, Origin: org, Redirect: redirect, Flow: flow, Bind: bind[:], Exp: exp}, "state:"+id)
 	challenge := sha256.Sum256([]byte(sec.Verifier))
-	authURL, err := rp.AuthCodeURL(r.Context(), AuthRequest{State: state, RedirectURI: h.callbackFor(id, env), CodeChallenge: b64.EncodeToString(challenge[:]), Nonce: sec.OIDC, Scopes: scopes})
+	// An OIDC provider fetches its discovery document here: bounded like
+	// every other call to a provider.
+	actx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
+	defer cancel()
+	authURL, err := rp.AuthCodeURL(actx, AuthRequest{State: state, RedirectURI: h.callbackFor(id, env), CodeChallenge: b64.EncodeToString(challenge[:]), Nonce: sec.OIDC, Scopes: scopes})
 	if err != nil {
 		return providerError(err, "Starting the sign-in with '"+id+"' failed")
 	}
