@@ -76,7 +76,7 @@ func (e AuditEvent) OnBehalf() bool {
 }
 
 // Actor describes who acted, in words: "user:default/alice with her own
-// credential (user github alice)", "service (app github app 12
+// credential (user github:alice)", "service (app github app 12
 // installation 34) on behalf of user:default/alice", "service (token
 // integrations.github[0].token)", "anonymous".
 func (e AuditEvent) Actor() string {
@@ -94,6 +94,9 @@ func (e AuditEvent) Actor() string {
 		who := e.User
 		if who == "" {
 			who = "a user"
+		}
+		if e.CredentialSource != "" {
+			cred = e.CredentialSource
 		}
 		return who + " with her own credential (" + cred + ")"
 	case e.Credential == credentials.KindAnonymous:

@@ -79,7 +79,7 @@ func TestAuditEveryOperation(t *testing.T) {
 		{name: "user", res: serviceOrUser{app}, users: scm.UserCredentials{"github.com": userCred},
 			opts:     &scm.UserOptions{User: "user:default/alice", UserDisplay: "github alice"},
 			wantKind: credentials.KindUser, wantSrc: "user github alice", wantUser: "user:default/alice",
-			actor: "user:default/alice with her own credential (user user github alice)"},
+			actor: "user:default/alice with her own credential (user github alice)"},
 		{name: "service on behalf of user", res: serviceOrUser{app},
 			opts:     &scm.UserOptions{User: "user:default/bob", UserDisplay: "ldap bob"},
 			wantKind: credentials.KindApp, wantSrc: app.Source, wantUser: "user:default/bob",

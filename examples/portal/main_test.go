@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
 func startPortal(t *testing.T) *portal {
@@ -161,6 +162,44 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatalf("an OIDC user read with %q", got)
 	}
 	shot("oidc-catalog.png")
+
+	// The policy: alice (platform-team) registers a component; frank (in
+	// no team) is refused on the server, and his attempt changes nothing.
+	target := p.app.repo + "/blob/HEAD/catalog-info.yaml"
+	step("alice registers", chromedp.Navigate(p.URL+"/register"), chromedp.WaitVisible(chromedp.CSS("#register")),
+		chromedp.Click(chromedp.CSS("#register")), chromedp.WaitVisible(chromedp.CSS("#message")))
+	if got := text("#locations"); strings.Count(got, target) != 1 {
+		t.Fatalf("after alice registered, locations %q", got)
+	}
+	if ev := p.app.audit.recent(); len(ev) == 0 || !ev[len(ev)-1].OnBehalf() || ev[len(ev)-1].User != "user:default/alice" {
+		t.Fatalf("alice's registration (OIDC: no GitHub token) was not audited as the portal on her behalf: %v", ev)
+	}
+	shot("alice-registered.png")
+	step("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-github")))
+	p.world.github.SetOAuthUser(fakegithub.OAuthUser{Login: "frank", Name: "Frank", Email: "frank@example.com"})
+	step("frank signs in with GitHub", chromedp.Click(chromedp.CSS("#signin-github")), chromedp.WaitVisible(chromedp.CSS("#greeting")))
+	if got := text("#greeting"); got != "Signed in as frank" {
+		t.Fatalf("greeting %q", got)
+	}
+	step("frank opens the register page", chromedp.Click(chromedp.CSS("#register-page")), chromedp.WaitVisible(chromedp.CSS("#register")))
+	if got := text("#user-ref"); got != "user:default/frank" {
+		t.Fatalf("frank is %q in the catalog", got)
+	}
+	requests, events := len(p.world.github.Requests()), len(p.app.audit.recent())
+	step("frank tries to register", chromedp.Click(chromedp.CSS("#register")), chromedp.WaitVisible(chromedp.CSS("#error")))
+	if got := text("#error"); !strings.Contains(got, "not allowed") {
+		t.Fatalf("frank's attempt: %q", got)
+	}
+	if got := text("#locations"); strings.Count(got, target) != 1 {
+		t.Fatalf("after frank's refused attempt, locations %q", got)
+	}
+	if got := p.app.locations.list(); len(got) != 1 {
+		t.Fatalf("frank's refused attempt changed the locations: %v", got)
+	}
+	if n, m := len(p.world.github.Requests())-requests, len(p.app.audit.recent())-events; n != 0 || m != 0 {
+		t.Fatalf("frank's refused attempt made %d GitHub requests, %d SCM calls", n, m)
+	}
+	shot("frank-refused.png")
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	if u, _ := url.Parse(loc); u == nil || "http://"+u.Host != p.URL {
 		t.Fatalf("ended at %s", loc)
