@@ -64,12 +64,20 @@ func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions)
 	if o.IfNoneMatch != "" || o.WithETag {
 		return c.readTreeETag(ctx, cl, &o)
 	}
-	return c.readTree(ctx, cl, cl.loc.Path, &o)
+	fsys, commit, err := c.readTreeCommit(ctx, cl, cl.loc.Path, &o)
+	return tagTree(fsys, "", commit), err
 }
 
 // readTree reads dir of cl's repository through the driver and builds the
 // snapshot.
 func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOptions) (fs.FS, error) {
+	fsys, _, err := c.readTreeCommit(ctx, cl, dir, o)
+	return fsys, err
+}
+
+// readTreeCommit is readTree that also returns the commit the driver says
+// the tree was read at ("" when it does not say).
+func (c *Client) readTreeCommit(ctx context.Context, cl *call, dir string, o *TreeOptions) (fs.FS, string, error) {
 	limits := archive.Limits{MaxFiles: o.MaxFiles, MaxBytes: o.MaxBytes}
 	if limits.MaxFiles <= 0 {
 		limits.MaxFiles = c.s.limits.MaxTreeFiles
@@ -89,7 +97,7 @@ func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOpti
 	t, err := cl.d.ReadTree(ctx, cl.hc, &driver.TreeRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: dir,
 		MaxFiles: limits.MaxFiles, MaxBytes: limits.MaxBytes, Filter: o.Filter})
 	if err != nil {
-		return nil, c.wrap(ctx, cl, err)
+		return nil, "", c.wrap(ctx, cl, err)
 	}
 	var fsys *archive.FS
 	switch {
@@ -100,17 +108,17 @@ func (c *Client) readTree(ctx context.Context, cl *call, dir string, o *TreeOpti
 			StripComponents: t.Archive.StripComponents, Dir: t.Archive.Dir, Filter: o.Filter})
 	case t.Files != nil:
 		if dir != "" && len(t.Files) == 0 && t.Filtered == 0 {
-			return nil, c.notFoundDir(cl, dir)
+			return nil, "", c.notFoundDir(cl, dir)
 		}
 		fsys, err = buildFS(t.Files, o.Filter, limits)
 	default:
-		return nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
+		return nil, "", &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
 			Msg: "driver returned a tree with neither archive nor files"}
 	}
 	if err != nil {
-		return nil, c.wrap(ctx, cl, err)
+		return nil, "", c.wrap(ctx, cl, err)
 	}
-	return fsys, nil
+	return fsys, t.CommitID, nil
 }
 
 func (c *Client) notFoundDir(cl *call, dir string) error {

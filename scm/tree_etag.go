@@ -16,17 +16,41 @@ import (
 // as TreeOptions.IfNoneMatch next time. It returns "" for any other fs.FS,
 // and for a tree whose adapter cannot tell.
 func TreeETag(fsys fs.FS) string {
-	if t, ok := fsys.(*etagTree); ok {
+	if t, ok := fsys.(*taggedTree); ok {
 		return t.etag
 	}
 	return ""
 }
 
-// etagTree is a tree snapshot that knows its ETag. Embedding keeps the
-// snapshot's ReadFile, ReadDir, Stat and Sub.
-type etagTree struct {
+// TreeCommitID returns the id of the commit a tree returned by
+// [Client.ReadTree] was read at, where the provider gives it without an
+// extra request (GitLab, when the URL names a branch or commit), or the
+// tree's ETag when it has one (the directory is the same at both
+// commits). It returns "" otherwise.
+func TreeCommitID(fsys fs.FS) string {
+	if t, ok := fsys.(*taggedTree); ok {
+		return t.commit
+	}
+	return ""
+}
+
+// taggedTree is a tree snapshot that knows its ETag and commit. Embedding
+// keeps the snapshot's ReadFile, ReadDir, Stat and Sub.
+type taggedTree struct {
 	*archive.FS
-	etag string
+	etag, commit string
+}
+
+// tagTree attaches etag and commit to fsys when either is known.
+func tagTree(fsys fs.FS, etag, commit string) fs.FS {
+	a, ok := fsys.(*archive.FS)
+	if !ok || (etag == "" && commit == "") {
+		return fsys
+	}
+	if commit == "" {
+		commit = etag
+	}
+	return &taggedTree{FS: a, etag: etag, commit: commit}
 }
 
 // readTreeETag is ReadTree with a conditional check: one request for the
@@ -36,7 +60,8 @@ type etagTree struct {
 func (c *Client) readTreeETag(ctx context.Context, cl *call, o *TreeOptions) (fs.FS, error) {
 	tv, ok := cl.d.(driver.TreeVersioner)
 	if !ok {
-		return c.readTree(ctx, cl, cl.loc.Path, o)
+		fsys, commit, err := c.readTreeCommit(ctx, cl, cl.loc.Path, o)
+		return tagTree(fsys, "", commit), err
 	}
 	id, err := tv.TreeVersion(ctx, cl.hc, &driver.TreeVersionRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: cl.loc.Path})
 	if err != nil {
@@ -49,14 +74,11 @@ func (c *Client) readTreeETag(ctx context.Context, cl *call, o *TreeOptions) (fs
 	// The directory is read at the ref, not at id: a change landing in
 	// between gives a tree newer than its ETag, so the next conditional
 	// read downloads again (never the reverse).
-	fsys, err := c.readTree(ctx, cl, cl.loc.Path, o)
-	if err != nil || id == "" {
-		return fsys, err
+	fsys, commit, err := c.readTreeCommit(ctx, cl, cl.loc.Path, o)
+	if err != nil {
+		return nil, err
 	}
-	if a, ok := fsys.(*archive.FS); ok {
-		return &etagTree{FS: a, etag: id}, nil
-	}
-	return fsys, nil
+	return tagTree(fsys, id, commit), nil
 }
 
 // sameETag compares a caller's ETag with a commit id, accepting the

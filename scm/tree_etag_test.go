@@ -121,3 +121,38 @@ func TestReadTreeETagErrors(t *testing.T) {
 type scmError struct{ code scm.ErrorCode }
 
 func (e *scmError) Error() string { return fmt.Sprintf("test error %v", e.code) }
+
+// TestTreeCommitID: the commit the driver reports is kept with the tree;
+// without one, a tree with an ETag gives its ETag; without either, "".
+func TestTreeCommitID(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef01234567"
+	for _, tc := range []struct {
+		name                 string
+		versioned            bool
+		driverCommit         string
+		opts                 *scm.TreeOptions
+		wantCommit, wantETag string
+	}{
+		{name: "driver commit", driverCommit: "c1", wantCommit: "c1"},
+		{name: "nothing known"},
+		{name: "etag only", versioned: true, opts: &scm.TreeOptions{WithETag: true}, wantCommit: id, wantETag: id},
+		{name: "both", versioned: true, driverCommit: "c1", opts: &scm.TreeOptions{WithETag: true}, wantCommit: "c1", wantETag: id},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd := &fakeDriver{readTree: func(context.Context, *driver.TreeRequest) (*driver.Tree, error) {
+				return &driver.Tree{CommitID: tc.driverCommit, Files: []driver.TreeFile{{Path: "a.yaml", Content: []byte("a")}}}, nil
+			}}
+			open := fd.opener()
+			if tc.versioned {
+				open = (&versionedDriver{fakeDriver: fd, version: func(*driver.TreeVersionRequest) (string, error) { return id, nil }}).opener()
+			}
+			fsys, err := newClient(t, open, nil, nil).ReadTree(t.Context(), ghBase+"svc/tree/main/conf", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, e := scm.TreeCommitID(fsys), scm.TreeETag(fsys); c != tc.wantCommit || e != tc.wantETag {
+				t.Errorf("TreeCommitID %q, TreeETag %q; want %q, %q", c, e, tc.wantCommit, tc.wantETag)
+			}
+		})
+	}
+}
