@@ -372,7 +372,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	if key, ok := h.sessionKey(r); ok {
 		h.revoke(r.Context(), key)
-		if err := h.store.Delete(r.Context(), key); err != nil {
+		if err := h.end(r.Context(), key); err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
 		}
@@ -387,6 +387,41 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// end deletes the session key, and deletes it again once a refresh of it
+// in flight on any replica has finished: such a refresh writes the session
+// back (PutFenced) when its provider answers, which would undo the logout.
+// Holding the refresh lease while deleting the second time orders the
+// delete after that write; a refresh starting later finds no session.
+func (h *Handler) end(ctx context.Context, key string) error {
+	if err := h.store.Delete(ctx, key); err != nil {
+		return err
+	}
+	h.forget(key)
+	ctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout+5*time.Second) // the lease's own lifetime
+	defer cancel()
+	wait := 10 * time.Millisecond
+	for {
+		lease, err := h.store.Acquire(ctx, "refresh:"+key, h.o.ProviderTimeout+5*time.Second)
+		if err == nil {
+			err = h.store.Delete(ctx, key)
+			_ = h.store.Release(context.WithoutCancel(ctx), lease)
+			h.forget(key)
+			return err
+		}
+		if errcode.CodeOf(err) != errcode.Conflict {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		wait = min(wait*2, 200*time.Millisecond)
+	}
 }
 
 // revoke asks the session's provider, if it can, to revoke its tokens.

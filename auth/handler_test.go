@@ -181,3 +181,63 @@ func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {
 		t.Fatalf("after logout: %d", resp.StatusCode)
 	}
 }
+
+// TestLogoutDuringRefreshStaysLoggedOut is a regression test: a logout
+// while a refresh of the same session was waiting for the provider was
+// undone when the refresh stored the rotated tokens (PutFenced wrote the
+// deleted session back), so the signed-out session cookie worked again.
+func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
+	e := newEnv(t)
+	c := browser(t)
+	if resp, body := get(t, c, e.srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home"); body != "hello alice" {
+		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	var cookie *http.Cookie
+	for _, ck := range c.Jar.Cookies(u) {
+		if strings.HasSuffix(ck.Name, "session") {
+			cookie = ck
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	e.clk.Add(8*time.Hour - time.Minute) // the token is due for refresh
+	e.p.delay = 300 * time.Millisecond
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/auth/github/refresh", nil)
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+		req.AddCookie(cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for e.p.refreshes.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	lreq, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/auth/github/logout", nil)
+	lreq.Header.Set("X-Requested-With", "XMLHttpRequest")
+	lreq.AddCookie(cookie)
+	lresp, err := http.DefaultClient.Do(lreq)
+	if err != nil || lresp.StatusCode != 200 {
+		t.Fatalf("logout: %v %v", lresp, err)
+	}
+	lresp.Body.Close()
+	<-done
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
+	req.AddCookie(cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the logged-out session cookie still works after the refresh finished: %d %s", resp.StatusCode, b)
+	}
+}
