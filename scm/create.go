@@ -176,11 +176,12 @@ func validTopic(t string) bool {
 // checkRepoName returns why name is not a valid repository name on a
 // provider of kind, or "".
 //
+//   - every provider: not ending in ".git".
 //   - GitHub: ASCII letters, digits, '.', '-', '_'; at most 100; not "."
 //     or ".."; GitHub silently replaces other characters, so they are
 //     refused rather than renamed.
 //   - GitLab: letters, digits, '.', '-', '_'; starts with a letter, digit
-//     or '_'; does not end in ".git" or ".atom"; no consecutive special
+//     or '_'; does not end in ".atom"; no consecutive special
 //     characters; at most 255.
 //   - Bitbucket Cloud: lower-case letters, digits, '.', '-', '_' (the slug
 //     the name becomes); at most 62.
@@ -218,13 +219,16 @@ func checkRepoName(kind integrations.Kind, name string) string {
 		}
 	}
 	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".git") {
+		return "ends in .git (clone URLs would be ambiguous)"
+	}
 	switch kind {
 	case integrations.GitLab:
 		if c := name[0]; c == '.' || c == '-' {
 			return "starts with '.' or '-'"
 		}
-		if strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom") {
-			return "ends in .git or .atom"
+		if strings.HasSuffix(lower, ".atom") {
+			return "ends in .atom"
 		}
 		for i := 1; i < len(name); i++ {
 			if isNameSpecial(name[i]) && isNameSpecial(name[i-1]) {
@@ -237,10 +241,6 @@ func checkRepoName(kind integrations.Kind, name string) string {
 	case integrations.BitbucketServer, integrations.BitbucketCloud:
 		if c := name[0]; c == '.' || c == '-' || c == '_' {
 			return "does not start with a letter or digit"
-		}
-	case integrations.GitHub:
-		if strings.HasSuffix(lower, ".git") {
-			return "ends in .git"
 		}
 	}
 	return ""

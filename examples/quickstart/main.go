@@ -53,6 +53,7 @@ func run(ctx context.Context, out io.Writer, configFile string) error {
 		{"Read and parse catalog files", readCatalog},
 		{"Fetch a template tree to a directory", fetchTemplate},
 		{"Open a pull request on behalf of the signed-in user", openPullRequest},
+		{"Create a repository from the template (the scaffolder's publish:github)", createRepository}, // create.go
 		{"The same job on GitLab, Bitbucket Cloud and Bitbucket Server", otherProviders},
 		{"Who is in group:default/platform-team? The acme organisation as catalog entities", showOrg}, // org.go
 	}
