@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -123,6 +124,11 @@ func TestAuditEveryOperation(t *testing.T) {
 		{"scm.OpenPullRequest", true, "basic", func(ctx context.Context, c *scm.Client) error {
 			_, err := c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: ghBase + "basic", Branch: "audit-" + strings.ReplaceAll(fmt.Sprint(ctx.Value(branchKey{})), " ", "-"),
 				Title: "t", Changes: []scm.Change{{Path: "x.txt", Content: []byte("x")}}})
+			return err
+		}},
+		{"scm.CreateRepository", true, "", func(ctx context.Context, c *scm.Client) error {
+			_, err := c.CreateRepository(ctx, "https://github.com/acme", &scm.RepositorySpec{Name: "created-" + strings.ReplaceAll(fmt.Sprint(ctx.Value(branchKey{})), " ", "-")},
+				fstest.MapFS{"README.md": {Data: []byte("# new\n")}})
 			return err
 		}},
 	}
@@ -261,5 +267,33 @@ func assertNoSecret(t *testing.T, e scm.AuditEvent, secrets ...string) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkReadFileAudit measures what the audit hook adds to a ReadFile
+// (memscm, one driver call per op): compare its sub-benchmarks' ns/op and
+// allocs/op.
+func BenchmarkReadFileAudit(b *testing.B) {
+	app := &credentials.Credential{Kind: credentials.KindApp, Token: appSecret, Source: "github app 1 installation 2"}
+	for _, tc := range []struct {
+		name  string
+		audit scm.AuditFunc
+	}{
+		{"none", nil},
+		{"hook", func(context.Context, scm.AuditEvent) {}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			w := newWorld(b)
+			c := newClient(b, w.Opener(nil), serviceOrUser{app}, &scm.Options{Audit: tc.audit})
+			ctx := context.Background()
+			before := w.Requests()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.ReadFile(ctx, ghBase+"basic/blob/main/README.md", nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(w.Requests()-before)/float64(b.N), "requests/op")
+		})
 	}
 }
