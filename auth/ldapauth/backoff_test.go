@@ -60,3 +60,22 @@ func TestLimiterBurstAfterDelay(t *testing.T) {
 		})
 	}
 }
+
+// TestUsernameKeyFoldsWhatTheDirectoryFolds is a regression test: the
+// back-off key was only lower-cased, but the directory also ignores runs
+// of spaces in a username, so "john  smith", "john   smith", … each got
+// fresh free attempts at the same account.
+func TestUsernameKeyFoldsWhatTheDirectoryFolds(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"alice", "ALICE"},
+		{"john smith", "john  smith"},
+		{"john smith", "John\u00a0 \tSmith"},
+	} {
+		if usernameKey(tc.a) != usernameKey(tc.b) {
+			t.Errorf("usernameKey(%q) = %q, usernameKey(%q) = %q; want equal", tc.a, usernameKey(tc.a), tc.b, usernameKey(tc.b))
+		}
+	}
+	if usernameKey("johnsmith") == usernameKey("john smith") {
+		t.Error("different usernames share a key")
+	}
+}

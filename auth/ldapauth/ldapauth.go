@@ -255,7 +255,7 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 		return nil, err
 	}
 	now := a.now()
-	userKey := strings.ToLower(username)
+	userKey := usernameKey(username)
 	clientAddr = addrKey(clientAddr)
 	if at, ok := a.byUser.begin(userKey, now); !ok {
 		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
@@ -285,6 +285,14 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 		}
 	}
 	return res, err
+}
+
+// usernameKey is the back-off key of a username: the directory matches
+// usernames ignoring case and runs of spaces (RFC 4518's caseIgnoreMatch:
+// "john  smith" finds "john smith"), so the key folds both, or each
+// spelling would get its own free attempts.
+func usernameKey(username string) string {
+	return strings.ToLower(strings.Join(strings.Fields(username), " "))
 }
 
 // addrKey is the back-off key of a client address: an IPv4 address as it
