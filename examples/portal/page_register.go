@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/permission"
 	"github.com/scmkit/scmkit/scm"
 )
@@ -67,6 +68,9 @@ func (a *app) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who, err := a.who(r)
+	if err == nil && who.User == nil {
+		err = errcode.New(errcode.PermissionDenied, "portal", "not a catalog user")
+	}
 	if err != nil {
 		a.renderRegister(w, r, http.StatusForbidden, s, "", "You are not allowed to register components: "+scm.Code(err).String())
 		return

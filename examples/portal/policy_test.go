@@ -102,3 +102,25 @@ func TestPortalPolicy(t *testing.T) {
 		t.Errorf("registered locations %v; want [%s] once", got, target)
 	}
 }
+
+// TestPortalRefusesUsersOutsideTheCatalog: a GitHub user who is not in the
+// organisation gets no greeting (no resolver maps her to a catalog user:
+// the sign-in answers NotAllowedError), and the register action refuses
+// her with 403 and changes nothing. (auth still keeps the session it
+// stored before the hook refused; the portal's server-side check does not
+// depend on it.)
+func TestPortalRefusesUsersOutsideTheCatalog(t *testing.T) {
+	p := startPortal(t)
+	p.world.github.SetOAuthUser(fakegithub.OAuthUser{Login: "mallory", Name: "Mallory", Email: "mallory@example.com"})
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if _, body := get(t, c, p.URL+"/api/auth/github/start?flow=redirect&redirectUrl=/"); strings.Contains(body, "Signed in as") {
+		t.Fatalf("mallory signed in: %s", body)
+	}
+	if code, body := postRegister(t, p, c, p.URL, p.app.repo+"/blob/HEAD/catalog-info.yaml"); code != http.StatusForbidden && code != http.StatusUnauthorized {
+		t.Errorf("mallory's register: %d %s", code, body)
+	}
+	if got := p.app.locations.list(); len(got) != 0 {
+		t.Errorf("locations %v", got)
+	}
+}
