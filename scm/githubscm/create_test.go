@@ -90,3 +90,31 @@ func BenchmarkGitHubCreateRepository(b *testing.B) {
 		return err
 	})
 }
+
+func TestCreateRepositoryUserOwner(t *testing.T) {
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: "alice"}, nil)
+	var r *scm.CreatedRepository
+	n := e.count(func() {
+		var err error
+		r, err = e.c.CreateRepository(t.Context(), e.web("alice"), &scm.RepositorySpec{Name: "dotfiles"}, textTree(3))
+		if err != nil {
+			t.Fatalf("CreateRepository for the user: %v", err)
+		}
+	})
+	// 404 from /orgs/alice/repos, GET /user, then the 4 of an organization.
+	if n != 6 || r.Owner != "alice" {
+		t.Errorf("CreateRepository for the user = %+v after %d requests; want alice/dotfiles after 6", r, n)
+	}
+	n = e.count(func() {
+		_, err := e.c.CreateRepository(t.Context(), e.web("bob"), &scm.RepositorySpec{Name: "dotfiles2"}, textTree(3))
+		if scm.Code(err) != scm.NotFound {
+			t.Errorf("CreateRepository for another user = %v; want NotFound", err)
+		}
+	})
+	if n != 2 {
+		t.Errorf("CreateRepository for another user made %d requests; want 2 (nothing created)", n)
+	}
+	if _, err := e.s.Files("alice", "dotfiles2", "main"); err == nil {
+		t.Error("alice/dotfiles2 was created for bob's URL")
+	}
+}
