@@ -69,7 +69,7 @@ func (c *Client) readTreeETag(ctx context.Context, cl *call, o *TreeOptions) (fs
 	}
 	if id != "" && o.IfNoneMatch != "" && sameETag(o.IfNoneMatch, id) {
 		return nil, &errcode.Error{Code: errcode.NotModified, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
-			Msg: "directory unchanged since commit " + id}
+			Msg: "directory unchanged since the given ETag"} // the id is the server's text: not echoed
 	}
 	// The directory is read at the ref, not at id: a change landing in
 	// between gives a tree newer than its ETag, so the next conditional
