@@ -249,7 +249,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 	if herr != nil {
 		return herr
 	}
-	body, herr := h.response(r.Context(), s)
+	body, herr := h.firstResponse(w, r, s)
 	if herr != nil {
 		return herr
 	}
@@ -295,6 +295,22 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	h.setCookie(w, "session", cookie, life)
 	h.log(r.Context(), "auth: signed in", slog.String("user", s.Identity.String()), slog.String("env", env))
 	return s, nil
+}
+
+// firstResponse is response for a session just established: when the
+// response is refused (Options.BackstageIdentity turned the user away),
+// the session is deleted and its cookie cleared, so a refused sign-in
+// leaves no session behind.
+func (h *Handler) firstResponse(w http.ResponseWriter, r *http.Request, s *Session) (*Response, *httpError) {
+	body, herr := h.response(r.Context(), s)
+	if herr != nil {
+		if err := h.store.Delete(context.WithoutCancel(r.Context()), s.key); err != nil {
+			h.log(r.Context(), "auth: deleting a refused session failed", slog.String("error", err.Error()))
+		}
+		h.forget(s.key)
+		h.setCookie(w, "session", "", -1)
+	}
+	return body, herr
 }
 
 func (h *Handler) response(ctx context.Context, s *Session) (*Response, *httpError) {
@@ -507,7 +523,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 		h.fail(w, r, false, herr)
 		return
 	}
-	body, herr := h.response(r.Context(), s)
+	body, herr := h.firstResponse(w, r, s)
 	if herr != nil {
 		h.fail(w, r, false, herr)
 		return
