@@ -54,12 +54,10 @@ type SignInInfo struct {
 	// "oidc"…
 	ProviderType string
 	// UserID is the provider's stable user id, as the catalog's
-	// annotation holds it: for GitHub the github.com/user-id annotation
-	// (compared case-exactly; org/githuborg writes the GraphQL node id,
-	// while auth's GitHub provider reports the numeric id as
-	// Identity.Subject, so set UserID to the node id when the catalog
-	// comes from org/githuborg), the Microsoft Graph object id, the
-	// Bitbucket account uuid.
+	// annotation holds it: for GitHub the github.com/user-id annotation,
+	// the GraphQL node id (compared case-exactly), which org/githuborg
+	// writes and auth's GitHub provider reports as Identity.Subject; the
+	// Microsoft Graph object id; the Bitbucket account uuid.
 	UserID string
 	// Username is the login (GitHub, GitLab), nickname (Bitbucket) or
 	// LDAP uid.
