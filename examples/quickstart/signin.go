@@ -82,7 +82,7 @@ func signIn(ctx context.Context, w *world, out io.Writer) error {
 	fmt.Fprintf(tw, "cookies\t%s\n", cookieNames(jar, portal.URL))
 	fmt.Fprintln(tw, "\t")
 	fmt.Fprintln(tw, "SESSION\t")
-	fmt.Fprintf(tw, "identity\t%s (GitHub user id %s, %s)\n", session.Identity, session.Identity.Subject, session.Identity.Email)
+	fmt.Fprintf(tw, "identity\t%s (GitHub node id %s, %s)\n", session.Identity, session.Identity.Subject, session.Identity.Email)
 	fmt.Fprintf(tw, "token\tfor %s only, kept on the server, sealed in the session store\n", session.Host)
 	if err := tw.Flush(); err != nil {
 		return err

@@ -19,7 +19,7 @@ func TestSignInStep(t *testing.T) {
 	for _, want := range []string{
 		`alice signed in with GitHub: 3 requests to GitHub \(authorize, token, /user\)`,
 		`cookies\s+scmkit-session \(opaque, signed\)\n`,
-		`identity\s+github:alice \(GitHub user id \d+, alice@example\.com\)`,
+		`identity\s+github:alice \(GitHub node id U_[A-Za-z0-9_-]+, alice@example\.com\)`,
 		`as alice: 8 files in one commit [0-9a-f]{12}, pull request #1 opened: 5 requests`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
