@@ -346,7 +346,7 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 		if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 			return invalid("the profile's e-mail address is malformed")
 		}
-		if len(s.AllowedDomains) > 0 && !slices.ContainsFunc(s.AllowedDomains, func(d string) bool { return asciiEqualFold(d, domain) }) {
+		if len(s.AllowedDomains) > 0 && !slices.ContainsFunc(s.AllowedDomains, func(d string) bool { return org.EqualFoldASCII(d, domain) }) {
 			return org.Ref{}, nil, "domain " + domain + " not allowed", errcode.Newf(errcode.PermissionDenied, op,
 				"%s: sign-in from the e-mail domain %s is not allowed", s.Resolver, domain)
 		}
@@ -436,32 +436,12 @@ func foldMatches(users []org.User, f Filter) []org.User {
 	return slices.DeleteFunc(slices.Clone(users), func(u org.User) bool {
 		switch {
 		case f.Annotation != "":
-			return !asciiEqualFold(u.Metadata.Annotations[f.Annotation], f.Value)
+			return !org.EqualFoldASCII(u.Metadata.Annotations[f.Annotation], f.Value)
 		case f.Email != "":
-			return !asciiEqualFold(u.Spec.Profile.Email, f.Email)
+			return !org.EqualFoldASCII(u.Spec.Profile.Email, f.Email)
 		}
-		return !asciiEqualFold(u.Ref().String(), f.Ref.String())
+		return !org.EqualFoldASCII(u.Ref().String(), f.Ref.String())
 	})
-}
-
-// asciiEqualFold is strings.EqualFold for ASCII letters only.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // one turns the lookup's users into the outcome.

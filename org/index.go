@@ -95,7 +95,7 @@ func NewIndex(s *Snapshot) *Index {
 		ui := x.user(u.Ref())
 		refs, _ := parseRefsLenient(u.Spec.MemberOf, KindGroup, u.Metadata.Namespace)
 		for _, r := range refs {
-			if asciiEqualFold(r.Kind, KindGroup) {
+			if EqualFoldASCII(r.Kind, KindGroup) {
 				addUG(ui, x.group(r))
 			}
 		}
@@ -103,18 +103,18 @@ func NewIndex(s *Snapshot) *Index {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		gi := x.group(g.Ref())
-		if p, ok, err := g.ParentRef(); ok && err == nil && asciiEqualFold(p.Kind, KindGroup) {
+		if p, ok, err := g.ParentRef(); ok && err == nil && EqualFoldASCII(p.Kind, KindGroup) {
 			addParent(gi, x.group(p))
 		}
 		refs, _ := parseRefsLenient(g.Spec.Children, KindGroup, g.Metadata.Namespace)
 		for _, c := range refs {
-			if asciiEqualFold(c.Kind, KindGroup) {
+			if EqualFoldASCII(c.Kind, KindGroup) {
 				addParent(x.group(c), gi)
 			}
 		}
 		refs, _ = parseRefsLenient(g.Spec.Members, KindUser, g.Metadata.Namespace)
 		for _, m := range refs {
-			if asciiEqualFold(m.Kind, KindUser) {
+			if EqualFoldASCII(m.Kind, KindUser) {
 				addUG(x.user(m), gi)
 			}
 		}
@@ -314,7 +314,7 @@ func (x *Index) cycleRefs(comp []int32, parents [][]int32) []Ref {
 }
 
 func (x *Index) lookupUser(r Ref) (int32, bool) {
-	if r.Kind != KindUser && r.Kind != "" && !asciiEqualFold(r.Kind, KindUser) {
+	if r.Kind != KindUser && r.Kind != "" && !EqualFoldASCII(r.Kind, KindUser) {
 		return 0, false
 	}
 	sp := x.space(r.Namespace, false)
@@ -326,7 +326,7 @@ func (x *Index) lookupUser(r Ref) (int32, bool) {
 }
 
 func (x *Index) lookupGroup(r Ref) (int32, bool) {
-	if r.Kind != KindGroup && r.Kind != "" && !asciiEqualFold(r.Kind, KindGroup) {
+	if r.Kind != KindGroup && r.Kind != "" && !EqualFoldASCII(r.Kind, KindGroup) {
 		return 0, false
 	}
 	sp := x.space(r.Namespace, false)

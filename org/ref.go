@@ -105,9 +105,9 @@ func (r Ref) String() string {
 // Equal reports whether r and o name the same entity: every part compares
 // case-insensitively and an empty namespace is [DefaultNamespace].
 func (r Ref) Equal(o Ref) bool {
-	return asciiEqualFold(r.Kind, o.Kind) &&
-		asciiEqualFold(nsOrDefault(r.Namespace), nsOrDefault(o.Namespace)) &&
-		asciiEqualFold(r.Name, o.Name)
+	return EqualFoldASCII(r.Kind, o.Kind) &&
+		EqualFoldASCII(nsOrDefault(r.Namespace), nsOrDefault(o.Namespace)) &&
+		EqualFoldASCII(r.Name, o.Name)
 }
 
 // Key returns the canonical, lower-case form of r, suitable as a map key:
@@ -149,9 +149,11 @@ func asciiLower(s string) string {
 	return s
 }
 
-// asciiEqualFold reports whether a and b are equal with ASCII letters
-// compared case-insensitively and every other byte exactly.
-func asciiEqualFold(a, b string) bool {
+// EqualFoldASCII reports whether a and b are equal with ASCII letters
+// compared case-insensitively and every other byte exactly. It is how
+// Backstage names and refs compare: unlike strings.EqualFold, a Unicode
+// fold ("\u212Aate", KELVIN SIGN, for "kate") never matches.
+func EqualFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
