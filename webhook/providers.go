@@ -115,42 +115,19 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 	if err := r.decode(body, &p); err != nil {
 		return nil, err
 	}
+	fp := filePush{isPush: ev.Name == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
 	if p.Repository != nil {
-		if err := r.repoAt(ev, p.Repository.HTMLURL); err != nil {
-			return nil, err
-		}
-		ev.DefaultBranch = p.Repository.DefaultBranch
+		fp.repoURL, fp.defaultBranch, fp.hasRepo = p.Repository.HTMLURL, p.Repository.DefaultBranch, true
 	}
-	if ev.Name != "push" {
-		ev.Ignored = "not a push event"
-		r.fill(ev, nil)
-		return ev, nil
-	}
-	if p.Repository == nil {
-		return nil, r.fail(errcode.InvalidArgument, "push payload names no repository")
-	}
-	ev.Branch, ev.Before, ev.After = branchOf(p.Ref), p.Before, p.After
-	if zeroSHA(ev.Before) {
-		ev.Before = ""
-	}
-	if zeroSHA(ev.After) {
-		ev.After = ""
-	}
-	if !settle(ev) {
-		r.fill(ev, nil)
-		return ev, nil
-	}
-	ev.Complete = true
 	switch {
 	case p.Deleted:
-		ev.Complete, ev.Incomplete = false, "the branch was deleted"
+		fp.incomplete = "the branch was deleted"
 	case p.Forced:
-		ev.Complete, ev.Incomplete = false, "a forced push: files of the commits it dropped are not listed"
+		fp.incomplete = "a forced push: files of the commits it dropped are not listed"
 	case len(p.Commits) >= gitHubMaxCommits:
-		ev.Complete, ev.Incomplete = false, "GitHub lists at most 2,048 commits of a push"
+		fp.incomplete = "GitHub lists at most 2,048 commits of a push"
 	}
-	r.fill(ev, r.changesOf(ev, p.Commits))
-	return ev, nil
+	return r.withFiles(ev, fp, "repository")
 }
 
 func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
@@ -170,21 +147,49 @@ func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
 	if err := r.decode(body, &p); err != nil {
 		return nil, err
 	}
+	fp := filePush{isPush: p.ObjectKind == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
 	if p.Project != nil {
-		if err := r.repoAt(ev, p.Project.WebURL); err != nil {
+		fp.repoURL, fp.defaultBranch, fp.hasRepo = p.Project.WebURL, p.Project.DefaultBranch, true
+	}
+	switch {
+	case zeroSHA(p.After):
+		fp.incomplete = "the branch was deleted"
+	case p.TotalCommitsCount > len(p.Commits) || len(p.Commits) > gitLabMaxCommits:
+		fp.incomplete = "GitLab lists the files of at most 20 commits of a push"
+	}
+	return r.withFiles(ev, fp, "project")
+}
+
+// filePush is a push whose payload lists each commit's files (GitHub,
+// GitLab), as decoded from either.
+type filePush struct {
+	isPush                 bool
+	hasRepo                bool
+	repoURL, defaultBranch string
+	ref, before, after     string
+	commits                []fileCommit
+	// incomplete says why the payload does not list every file, or "".
+	incomplete string
+}
+
+// withFiles fills ev from a push that lists files; what names the
+// repository in the payload ("repository", "project") is for messages.
+func (r *Receiver) withFiles(ev *Event, p filePush, what string) (*Event, error) {
+	if p.hasRepo {
+		if err := r.repoAt(ev, p.repoURL); err != nil {
 			return nil, err
 		}
-		ev.DefaultBranch = p.Project.DefaultBranch
+		ev.DefaultBranch = p.defaultBranch
 	}
-	if p.ObjectKind != "push" {
+	if !p.isPush {
 		ev.Ignored = "not a push event"
 		r.fill(ev, nil)
 		return ev, nil
 	}
-	if p.Project == nil {
-		return nil, r.fail(errcode.InvalidArgument, "push payload names no project")
+	if !p.hasRepo {
+		return nil, r.fail(errcode.InvalidArgument, "push payload names no %s", what)
 	}
-	ev.Branch, ev.Before, ev.After = branchOf(p.Ref), p.Before, p.After
+	ev.Branch, ev.Before, ev.After = branchOf(p.ref), p.before, p.after
 	if zeroSHA(ev.Before) {
 		ev.Before = ""
 	}
@@ -195,14 +200,8 @@ func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
 		r.fill(ev, nil)
 		return ev, nil
 	}
-	ev.Complete = true
-	switch {
-	case ev.After == "":
-		ev.Complete, ev.Incomplete = false, "the branch was deleted"
-	case p.TotalCommitsCount > len(p.Commits) || len(p.Commits) > gitLabMaxCommits:
-		ev.Complete, ev.Incomplete = false, "GitLab lists the files of at most 20 commits of a push"
-	}
-	r.fill(ev, r.changesOf(ev, p.Commits))
+	ev.Complete, ev.Incomplete = p.incomplete == "", p.incomplete
+	r.fill(ev, r.changesOf(ev, p.commits))
 	return ev, nil
 }
 
