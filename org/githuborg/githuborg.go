@@ -514,28 +514,7 @@ const teamsPerQuery = 10
 // teamsPerQuery teams per query and Concurrency queries at a time; each
 // round advances every pending team by one page.
 func (o *orgRead) moreTeamMembers(ctx context.Context, pending []*team) error {
-	for len(pending) > 0 {
-		var mu sync.Mutex
-		var next []*team
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(o.r.opts.Concurrency)
-		for batch := range slices.Chunk(pending, teamsPerQuery) {
-			g.Go(func() error {
-				more, err := o.teamPages(gctx, batch)
-				mu.Lock()
-				next = append(next, more...)
-				mu.Unlock()
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		// Keep a deterministic order of requests across rounds.
-		slices.SortFunc(next, func(a, b *team) int { return cmp.Compare(a.Slug, b.Slug) })
-		pending = next
-	}
-	return nil
+	return orgx.Rounds(ctx, pending, teamsPerQuery, o.r.opts.Concurrency, o.teamPages, func(t *team) string { return t.Slug })
 }
 
 func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error) {

@@ -49,8 +49,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/errcode"
@@ -399,27 +397,7 @@ const groupsPerQuery = 10
 
 // moreMembers reads further member pages of big groups, batched.
 func (rd *read) moreMembers(ctx context.Context, pending []*glGroup) error {
-	for len(pending) > 0 {
-		var mu sync.Mutex
-		var next []*glGroup
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(rd.r.opts.Concurrency)
-		for batch := range slices.Chunk(pending, groupsPerQuery) {
-			g.Go(func() error {
-				more, err := rd.memberPages(gctx, batch)
-				mu.Lock()
-				next = append(next, more...)
-				mu.Unlock()
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		slices.SortFunc(next, func(a, b *glGroup) int { return cmp.Compare(a.FullPath, b.FullPath) })
-		pending = next
-	}
-	return nil
+	return orgx.Rounds(ctx, pending, groupsPerQuery, rd.r.opts.Concurrency, rd.memberPages, func(g *glGroup) string { return g.FullPath })
 }
 
 func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, error) {
