@@ -25,6 +25,16 @@
 // ceil(groups/100) + 1 requests. A query GitLab finds too complex, or that
 // times out, is sent again with halved page sizes.
 //
+// On gitlab.com, as in Backstage, the instance's users are not listed:
+// the users are the members of the configured group's root group (GET
+// /groups/:root/members/all?show_seat_info=true, 100 a page) and of the
+// groups read, and a member GitLab reports as not using a licensed seat
+// (is_using_seat false) is left out, as a user and as a group member,
+// unless includeUsersWithoutSeat. Seats are known only for the root
+// group's members (direct or inherited there); a member of a subgroup
+// alone counts as using one. With restrictUsersToGroup the root group's
+// members are read only for their seats.
+//
 // # Errors
 //
 // Read returns a complete snapshot or an error, never part of one. A token
@@ -72,8 +82,10 @@ type Config struct {
 	OrgEnabled bool `json:"orgEnabled"`
 	// RestrictUsersToGroup limits users to the members of the groups read.
 	RestrictUsersToGroup bool `json:"restrictUsersToGroup"`
-	// IncludeUsersWithoutSeat is accepted for compatibility; the reader
-	// cannot tell seats apart and includes every member.
+	// IncludeUsersWithoutSeat keeps, on gitlab.com, the members of the
+	// root group that use no licensed seat (GitLab's is_using_seat false,
+	// e.g. guests on Ultimate); by default they are left out, as in
+	// Backstage. Self-managed instances ignore it.
 	IncludeUsersWithoutSeat bool `json:"includeUsersWithoutSeat"`
 	// AllowInherited adds members inherited from parent groups.
 	AllowInherited bool `json:"allowInherited"`
@@ -287,12 +299,27 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		return nil, err
 	}
 	var users []*glUser
-	if !r.cfg.RestrictUsersToGroup {
+	var noSeat map[string]bool
+	switch {
+	case r.saas():
+		// As Backstage on gitlab.com: the users are the root group's
+		// members, not the instance's, and those using no seat are left
+		// out unless includeUsersWithoutSeat.
+		if users, noSeat, err = rd.rootMembers(ctx, len(groups)); err != nil {
+			return nil, err
+		}
+		if r.cfg.IncludeUsersWithoutSeat {
+			noSeat = nil
+		}
+		if r.cfg.RestrictUsersToGroup {
+			users = nil // read only for their seats
+		}
+	case !r.cfg.RestrictUsersToGroup:
 		if users, err = rd.allUsers(ctx, len(groups)); err != nil {
 			return nil, err
 		}
 	}
-	snap := r.build(groups, users)
+	snap := r.build(groups, users, noSeat)
 	if err := snap.Validate(); err != nil {
 		// The build skips what Backstage would reject; this is a bug.
 		return nil, err
@@ -447,21 +474,37 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 
 // allUsers lists the instance's active users (REST, 100 a page).
 func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
+	users, _, err := rd.restUsers(ctx, groups, rd.r.apiURL+"/users?active=true&exclude_internal=true&per_page=100", "users")
+	return users, err
+}
+
+// rootMembers lists the members of the configured group's root group on
+// gitlab.com with their seat information (REST, 100 a page), as Backstage
+// lists SaaS users; noSeat holds the lower-case usernames GitLab reports as
+// not using a seat.
+func (rd *read) rootMembers(ctx context.Context, groups int) (users []*glUser, noSeat map[string]bool, err error) {
+	root, _, _ := strings.Cut(rd.r.cfg.Group, "/")
+	return rd.restUsers(ctx, groups, rd.r.apiURL+"/groups/"+url.PathEscape(root)+"/members/all?show_seat_info=true&per_page=100", "members of group "+root)
+}
+
+// restUsers reads a paged REST list of users, from first on.
+func (rd *read) restUsers(ctx context.Context, groups int, first, what string) ([]*glUser, map[string]bool, error) {
 	var out []*glUser
-	next := rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100"
+	noSeat := map[string]bool{}
+	next := first
 	var pages orgx.Cursors
 	for next != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
 		if err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+			return nil, nil, errcode.Wrap(errcode.InvalidArgument, op, err)
 		}
 		req.Header.Set("Accept", "application/json")
 		resp, err := rd.hc.Do(req)
 		if err != nil {
-			return nil, rd.transportError(ctx, err)
+			return nil, nil, rd.transportError(ctx, err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return nil, rd.httpError(resp)
+			return nil, nil, rd.httpError(resp)
 		}
 		var page []struct {
 			ID          int64   `json:"id"`
@@ -472,27 +515,32 @@ func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 			WebURL      string  `json:"web_url"`
 			Bot         bool    `json:"bot"`
 			PublicEmail *string `json:"public_email"`
+			Email       *string `json:"email"`         // members of gitlab.com groups: enterprise users' e-mail
+			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
 		}
 		nextPage := resp.Header.Get("X-Next-Page")
 		if err := orgx.ReadJSON(op, resp, rd.r.opts.MaxResponseBytes, &page); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, u := range page {
 			out = append(out, &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
-				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: u.PublicEmail})
+				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)})
+			if u.UsingSeat != nil && !*u.UsingSeat {
+				noSeat[strings.ToLower(u.Username)] = true
+			}
 		}
 		rd.prog.Report("users", len(out), groups, false)
 		next = ""
 		if nextPage != "" {
 			if _, err := strconv.Atoi(nextPage); err == nil {
 				if !pages.Next(nextPage) {
-					return nil, rd.repeated("users")
+					return nil, nil, rd.repeated(what)
 				}
-				next = rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100&page=" + nextPage
+				next = first + "&page=" + nextPage
 			}
 		}
 	}
-	return out, nil
+	return out, noSeat, nil
 }
 
 const maxHalvings = 7
@@ -638,15 +686,20 @@ func (r *Reader) groupName(fullPath string) string {
 
 func usable(u *glUser) bool { return u != nil && !u.Bot && (u.State == "" || u.State == "active") }
 
+// saas reports whether the reader reads gitlab.com, where Backstage lists
+// the root group's members with their seats instead of the instance's
+// users.
+func (r *Reader) saas() bool { return strings.EqualFold(r.in.Host, "gitlab.com") }
+
 // build turns the groups and users into entities.
-func (r *Reader) build(groups []*glGroup, extra []*glUser) *org.Snapshot {
+func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]bool) *org.Snapshot {
 	snap := &org.Snapshot{}
 	warn := func(format string, args ...any) { snap.Warnings = append(snap.Warnings, fmt.Sprintf(format, args...)) }
 	host := r.in.Host
 	users := map[string]*org.User{}
 	var order []string
 	addUser := func(u *glUser) *org.User {
-		if !usable(u) {
+		if !usable(u) || noSeat[strings.ToLower(u.Username)] {
 			return nil
 		}
 		k := strings.ToLower(u.Username)

@@ -324,3 +324,68 @@ func TestGroupNamesThatCollide(t *testing.T) {
 		t.Errorf("warnings = %q", snap.Warnings)
 	}
 }
+
+// TestSaaSSeats reads "gitlab.com" (served by the fake): the users are the
+// root group's members, and one using no seat is left out everywhere
+// unless includeUsersWithoutSeat.
+func TestSaaSSeats(t *testing.T) {
+	fake := fakegitlab.New(&fakegitlab.Options{Tokens: []string{token}})
+	t.Cleanup(fake.Close)
+	reg, err := integrations.NewRegistry(integrations.Config{GitLab: []integrations.GitLabConfig{{
+		Host: "gitlab.com", APIBaseURL: fake.APIBaseURL(), BaseURL: fake.URL(), Token: integrations.NewSecret(token)}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, nil)
+	must(t, err)
+	must(t, fake.AddGroupMember("acme", fakegitlab.Member{Username: "carol"}))
+	must(t, fake.AddGroupMember("acme", fakegitlab.Member{Username: "guest", AccessLevel: 10, NoSeat: true}))
+	must(t, fake.AddGroupMember("acme/platform", fakegitlab.Member{Username: "guest", AccessLevel: 10, NoSeat: true}))
+	must(t, fake.AddGroupMember("acme/platform", fakegitlab.Member{Username: "bob"}))
+	fake.AddOrgUser(fakegitlab.Member{Username: "stranger"}) // on the instance, in no group of acme
+
+	for _, tc := range []struct {
+		name    string
+		cfg     gitlaborg.Config
+		want    []string
+		members []string // of group platform
+	}{
+		{"default", gitlaborg.Config{Group: "acme"}, []string{"bob", "carol"}, []string{"bob"}},
+		{"includeUsersWithoutSeat", gitlaborg.Config{Group: "acme", IncludeUsersWithoutSeat: true}, []string{"bob", "carol", "guest"}, []string{"bob", "guest"}},
+		{"restrict", gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, []string{"bob", "carol"}, []string{"bob"}},
+		{"subgroup", gitlaborg.Config{Group: "acme/platform"}, []string{"bob", "carol"}, []string{"bob"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.cfg
+			c.ID, c.Host, c.OrgEnabled = "saas", "gitlab.com", true
+			r, err := gitlaborg.New(c, &gitlaborg.Options{Registry: reg, Resolver: res, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond})
+			must(t, err)
+			snap, err := r.Read(context.Background())
+			must(t, err)
+			var got []string
+			for _, u := range snap.Users {
+				got = append(got, u.Metadata.Name)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("users = %v, want %v", got, tc.want)
+			}
+			name := "platform"
+			if c.Group == "acme/platform" {
+				name = "acme/platform"
+			}
+			var g *org.Group
+			for i := range snap.Groups {
+				if snap.Groups[i].Metadata.Annotations["gitlab.com/team-path"] == "acme/platform" {
+					g = &snap.Groups[i]
+				}
+			}
+			if g == nil {
+				t.Fatalf("group %s missing", name)
+			}
+			m := slices.Clone(g.Spec.Members)
+			slices.Sort(m)
+			if !slices.Equal(m, tc.members) {
+				t.Errorf("members of %s = %v, want %v", name, m, tc.members)
+			}
+		})
+	}
+}

@@ -47,6 +47,10 @@ type Member struct {
 	// AccessLevel is GitLab's number: 10 guest, 20 reporter, 30 developer
 	// (default), 40 maintainer, 50 owner.
 	AccessLevel int
+	// NoSeat marks a membership that uses no licensed seat on gitlab.com:
+	// GET /groups/:id/members/all?show_seat_info=true answers
+	// is_using_seat false for it (true otherwise).
+	NoSeat bool
 }
 
 type orgWorld struct {
@@ -68,8 +72,9 @@ type orgUser struct {
 }
 
 type orgMembership struct {
-	user  *orgUser
-	level int
+	user   *orgUser
+	level  int
+	noSeat bool
 }
 
 // AddGroupMember makes m a direct member of the group at groupPath (created
@@ -92,11 +97,11 @@ func (s *Server) AddGroupMember(groupPath string, m Member) error {
 	}
 	for _, x := range w.members[key] {
 		if x.user == u {
-			x.level = cmpOr(m.AccessLevel, 30)
+			x.level, x.noSeat = cmpOr(m.AccessLevel, 30), m.NoSeat
 			return nil
 		}
 	}
-	w.members[key] = append(w.members[key], &orgMembership{user: u, level: cmpOr(m.AccessLevel, 30)})
+	w.members[key] = append(w.members[key], &orgMembership{user: u, level: cmpOr(m.AccessLevel, 30), noSeat: m.NoSeat})
 	return nil
 }
 
@@ -196,6 +201,63 @@ func (s *Server) scopeDenied(w http.ResponseWriter, r *http.Request, accepted ..
 // orgRoutes registers the organisation REST routes.
 func (s *Server) orgRoutes() {
 	s.handle("GET /api/v4/users", s.listOrgUsers)
+	s.handle("GET /api/v4/groups/{id}/members/all", s.listAllGroupMembers)
+}
+
+// listAllGroupMembers answers GET /api/v4/groups/:id/members/all: the
+// group's direct and inherited (ancestors') members, each user once with
+// the highest access level, offset pages; with show_seat_info=true each
+// member carries is_using_seat, as on gitlab.com.
+func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
+	if !authenticated(r) {
+		s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+		return
+	}
+	if s.scopeDenied(w, r, "read_api", "api") {
+		return
+	}
+	s.mu.Lock()
+	ns := s.lookupNamespace(w, r, "group", "Group")
+	var paths []string
+	for g := ns; g != nil; g = g.parent {
+		paths = append(paths, strings.ToLower(g.fullPath))
+	}
+	s.mu.Unlock()
+	if ns == nil {
+		return
+	}
+	seats := r.URL.Query().Get("show_seat_info") == "true"
+	s.org.mu.Lock()
+	best := map[*orgUser]*orgMembership{}
+	var order []*orgUser
+	for _, p := range paths {
+		for _, m := range s.org.members[p] {
+			cur, ok := best[m.user]
+			if !ok {
+				order = append(order, m.user)
+			}
+			if !ok || m.level > cur.level {
+				best[m.user] = m
+			}
+		}
+	}
+	list := []map[string]any{}
+	for _, u := range order {
+		m := best[u]
+		e := map[string]any{"id": u.id, "username": u.username, "name": u.name, "state": u.state,
+			"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot,
+			"access_level": m.level, "membership_state": "active"}
+		if u.email != "" {
+			e["email"] = u.email
+		}
+		if seats {
+			e["is_using_seat"] = !m.noSeat
+		}
+		list = append(list, e)
+	}
+	s.org.mu.Unlock()
+	start, end := s.offsetPage(w, r, len(list))
+	s.writeJSON(w, r, http.StatusOK, list[start:end])
 }
 
 // listOrgUsers answers GET /api/v4/users (active=true, offset pages).
