@@ -423,7 +423,9 @@ func readZipEntry(ctx context.Context, f *zip.File, max int64, over func() error
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %s", abbrev(f.Name)), Err: err}
+		// Open reads the entry's local header through the context-bound
+		// reader: a deadline met there is the caller's, not a corrupt entry.
+		return nil, zipEntryError(ctx, f, err)
 	}
 	defer rc.Close()
 	data := make([]byte, f.UncompressedSize64)
@@ -443,16 +445,23 @@ func readZipEntry(ctx context.Context, f *zip.File, max int64, over func() error
 		}
 	}
 	if err != nil {
-		var ce *errcode.Error
-		switch {
-		case errors.As(err, &ce):
-			return nil, err
-		case ctx.Err() != nil:
-			return nil, contextError(ctx.Err())
-		}
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %s", abbrev(f.Name)), Err: unexpectedEOF(err)}
+		return nil, zipEntryError(ctx, f, err)
 	}
 	return data, nil
+}
+
+// zipEntryError classifies a failure to read the zip entry f: the
+// library's own errors as they are, the context's end as the context's
+// error, anything else as a corrupt entry (InvalidArgument).
+func zipEntryError(ctx context.Context, f *zip.File, err error) error {
+	var ce *errcode.Error
+	switch {
+	case errors.As(err, &ce):
+		return err
+	case ctx.Err() != nil:
+		return contextError(ctx.Err())
+	}
+	return &errcode.Error{Code: errcode.InvalidArgument, Msg: fmt.Sprintf("corrupt zip entry %s", abbrev(f.Name)), Err: unexpectedEOF(err)}
 }
 
 type entryKind int

@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -514,4 +516,39 @@ func TestSnapshotDoesNotRetainLongNames(t *testing.T) {
 		t.Errorf("the snapshot retains %d bytes; want well under the 19 MB of long names", retained)
 	}
 	runtime.KeepAlive(fsys)
+}
+
+// cancelAtReaderAt ends its context on the first read at offset 0, where
+// the first entry's local header is (the archive is large enough that
+// reading its central directory starts further on), and fails that read as
+// a body would once its request's context is done.
+type cancelAtReaderAt struct {
+	r      io.ReaderAt
+	cancel context.CancelFunc
+}
+
+func (c cancelAtReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off == 0 {
+		c.cancel()
+		return 0, errors.New("read on a closed body")
+	}
+	return c.r.ReadAt(p, off)
+}
+
+// TestZipContextEndsWhileOpeningEntry: a context that ends while an
+// entry's header is read is the caller's cancellation, not a corrupt
+// archive (it was classified InvalidArgument under load in CI).
+func TestZipContextEndsWhileOpeningEntry(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	body := make([]byte, 8<<10)
+	for i := range body {
+		body[i] = byte(rnd.Uint32())
+	}
+	data := zipBytes(t, entry{name: "repo/catalog-info.yaml", body: string(body)})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, err := archive.ReadZip(ctx, cancelAtReaderAt{bytes.NewReader(data), cancel}, int64(len(data)), &archive.Options{})
+	if got := errcode.CodeOf(err); got != errcode.Canceled {
+		t.Fatalf("ReadZip = %v (code %v); want Canceled", err, got)
+	}
 }
