@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // BitbucketOptions configures [NewBitbucket].

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Config is Backstage's auth: section, decoded as is by

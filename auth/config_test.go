@@ -9,8 +9,8 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 var configSecrets = map[string]string{

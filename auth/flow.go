@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Response is the body Backstage's auth routes answer with (the popup's

@@ -22,8 +22,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Defaults of [Options].

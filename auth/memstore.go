@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // MemoryStoreOptions tunes [NewMemoryStore]. A nil *MemoryStoreOptions

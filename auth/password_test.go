@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // directory is a PasswordProvider with one user.

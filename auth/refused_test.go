@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // keysStore remembers the keys it was asked to store.

@@ -39,7 +39,7 @@ type Lease struct {
 // guarantees whether the callers share a process or not:
 //
 //   - Get returns the record most recently written under key, or an error
-//     with code NotFound (internal/errcode) when there is none or its TTL
+//     with code NotFound ([errcode.NotFound]) when there is none or its TTL
 //     has passed.
 //   - Put writes unconditionally and returns the new version.
 //   - CompareAndSwap writes only if the key's current version is version,

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Sections lists the config paths, besides integrations and

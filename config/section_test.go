@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 func TestDecodeSections(t *testing.T) {

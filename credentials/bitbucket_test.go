@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // consumerResolver is a Resolver for one Bitbucket Cloud entry with an OAuth

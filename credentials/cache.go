@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // DefaultMargin is how long before a cached credential expires it is

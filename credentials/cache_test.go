@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // countingSource hands out credentials "tok-1", "tok-2", … that expire

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Outcome is what happened to one candidate credential in a resolution.

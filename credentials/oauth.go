@@ -19,8 +19,8 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/retry"
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 )
 

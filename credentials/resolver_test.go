@@ -14,8 +14,8 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // want is what a Resolve should give: a credential's Kind, Source and

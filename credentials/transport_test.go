@@ -18,8 +18,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // recorder is a server that records the Authorization header and body of

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/config"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 const appConfig = `

@@ -5,7 +5,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // BackstageIdentityFunc returns the hook auth.Options.BackstageIdentity

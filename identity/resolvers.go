@@ -12,7 +12,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 )
 

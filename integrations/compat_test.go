@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // TestDisabledEntries: a value Backstage starts with, although it cannot

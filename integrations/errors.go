@@ -3,7 +3,7 @@ package integrations
 import (
 	"errors"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // FieldError is one problem in the configuration, at Path, e.g.

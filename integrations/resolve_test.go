@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 func TestResolveURL(t *testing.T) {

@@ -3,7 +3,7 @@ package org
 import (
 	"encoding/json"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // APIVersion is the apiVersion of every entity this package writes.

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // DefaultNamespace is the namespace of an entity or ref that names none.

@@ -3,7 +3,7 @@ package org
 import (
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 func TestParseRef(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // ApplyItem is one item of Backstage's apply-conditions request, which a

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 func TestApplyConditions(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Query is what a policy decides on: a permission, never the resource, so

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/catalog"
 )
 

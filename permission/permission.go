@@ -3,7 +3,7 @@ package permission
 import (
 	"fmt"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Type says whether a permission guards an action on no particular

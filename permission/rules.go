@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/catalog"
 )
 

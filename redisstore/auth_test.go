@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Config is the backend.cache block of app-config.yaml, in Backstage's

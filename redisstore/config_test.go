@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/config"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/storetest"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // AuditFunc receives one [AuditEvent] per operation of a [Client], when the

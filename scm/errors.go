@@ -3,7 +3,7 @@ package scm
 import (
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Error is the error type of every scmkit operation. See the package

@@ -3,7 +3,7 @@ package scm
 import (
 	"context"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"path"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 

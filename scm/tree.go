@@ -8,8 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/archive"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 

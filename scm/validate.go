@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // validBranchName reports whether name is a valid branch name by the basic

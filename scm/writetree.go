@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io/fs"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/archive"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // WriteTreeOptions controls [WriteTree]. A nil *WriteTreeOptions means the

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // gitHubMaxCommits is the most commits GitHub lists in a push event.

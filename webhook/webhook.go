@@ -71,8 +71,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 const op = "webhook.Parse"

@@ -23,8 +23,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 const secret = "s3cr3t-webhook-secret"

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Config is one environment of the LDAP sign-in provider, as the

@@ -28,8 +28,8 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )

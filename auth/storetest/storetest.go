@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Run runs the conformance tests against stores made by newStore, which

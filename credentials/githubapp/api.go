@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 const (

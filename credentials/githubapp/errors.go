@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Sentinels for the conditions a caller must tell apart; each is wrapped in

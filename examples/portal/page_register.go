@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/permission"
 	"github.com/scmkit/scmkit/scm"
 )

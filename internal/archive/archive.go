@@ -77,7 +77,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Default limits. See [Limits].

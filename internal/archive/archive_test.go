@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/archive"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // readers runs a test against each archive format.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // FS is an immutable in-memory snapshot of a file tree. It implements

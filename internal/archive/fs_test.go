@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/archive"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 func TestNewFS(t *testing.T) {

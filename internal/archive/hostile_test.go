@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/archive"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // deepName is a path of n elements "a/a/.../a" followed by leaf.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // WriteOptions configures [WriteDir]. A nil *WriteOptions means the zero

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // DefaultMaxBody is the cap [ReadBody] applies when given max <= 0: 10 MiB.

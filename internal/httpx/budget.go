@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Budget is a rate-limit budget per credential, shared by every client (and,

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 func TestQuotaOf(t *testing.T) {

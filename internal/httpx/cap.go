@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // BodyCaps says how much of an answer's body [CapBodies] lets through.

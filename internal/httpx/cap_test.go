@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 )
 

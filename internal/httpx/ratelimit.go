@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // SecondaryLimitWait is the wait assumed for a GitHub secondary rate limit

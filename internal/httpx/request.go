@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // EscapePath escapes each segment of a slash-separated path (a file path,

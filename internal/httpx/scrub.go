@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // MaxErrorBody is how much of an error answer's body (status 400 or more)

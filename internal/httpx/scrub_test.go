@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 func TestRequestSecrets(t *testing.T) {

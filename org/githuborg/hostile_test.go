@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"

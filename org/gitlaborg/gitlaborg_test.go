@@ -12,8 +12,8 @@ import (
 
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org/gitlaborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )

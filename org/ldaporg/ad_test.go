@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/ldaporg"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"

@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
 

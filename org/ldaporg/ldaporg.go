@@ -45,7 +45,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 	"github.com/scmkit/scmkit/org/ldaporg/ldapconn"

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org/msgraph"
 	"github.com/scmkit/scmkit/org/orgtest/fakegraph"
 )

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/msgraph"
 	"github.com/scmkit/scmkit/org/orgtest/fakegraph"

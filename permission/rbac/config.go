@@ -3,7 +3,7 @@ package rbac
 import (
 	"io/fs"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Config is the `permission` section of app-config.yaml, as the

@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/permission"
 )
 

@@ -5,8 +5,8 @@ import (
 	"io/fs"
 	"sync/atomic"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/permission"
 )
 

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/permission"
 )
 

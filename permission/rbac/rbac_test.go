@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/permission"
 )

@@ -15,7 +15,7 @@ import (
 
 	bitbucket "github.com/ktrysmt/go-bitbucket"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )

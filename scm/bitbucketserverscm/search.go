@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )

@@ -15,7 +15,7 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
 )
 

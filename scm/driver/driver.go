@@ -13,8 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Opener makes a driver for one integration. The portable client calls it

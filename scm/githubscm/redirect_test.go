@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 )

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 

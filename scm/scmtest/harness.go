@@ -3,11 +3,11 @@ package scmtest
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // HarnessMaker makes a fresh Harness for one run of the suite: a fake world
@@ -138,81 +138,26 @@ type Capabilities struct {
 	PathPrefix bool
 }
 
-// FaultKind names a failure a fake can be made to produce.
-type FaultKind int
+// FaultKind names a failure a fake can be made to produce; the kinds and
+// their documentation are those of package fake.
+type FaultKind = fake.FaultKind
 
-// The faults. Each names the HTTP answer an HTTP fake gives, with the
-// provider's own headers and body for it (see the fixtures); memscm
-// returns the driver error that its ErrorInfo classifies the same way.
+// The faults, as package fake names them.
 const (
-	// FaultUnauthorized answers 401.
-	FaultUnauthorized FaultKind = iota + 1
-	// FaultNotFound answers 404.
-	FaultNotFound
-	// FaultUnprocessable answers 422 (a validation failure).
-	FaultUnprocessable
-	// FaultRateLimit is the primary rate limit: the provider's status
-	// (GitHub: 403 or 429) with its remaining-requests header at 0 and a
-	// reset header RetryAfter from now.
-	FaultRateLimit
-	// FaultSecondaryRateLimit is GitHub's secondary rate limit (403 with
-	// Retry-After and the documentation URL in the body); other providers
-	// answer as for FaultTooManyRequests.
-	FaultSecondaryRateLimit
-	// FaultTooManyRequests answers 429 with Retry-After (seconds) set to
-	// RetryAfter.
-	FaultTooManyRequests
-	// FaultTooManyRequestsNoRetryAfter answers 429 without Retry-After
-	// (and without any reset header).
-	FaultTooManyRequestsNoRetryAfter
-	// FaultServerError answers Status (500 when 0).
-	FaultServerError
-	// FaultSlow waits Delay (or until the request's context ends) before
-	// answering normally.
-	FaultSlow
-	// FaultTruncatedBody answers 200 with a Content-Length larger than the
-	// body it sends, then closes the connection.
-	FaultTruncatedBody
-	// FaultEchoCredentials answers Status (400 when 0) with the
-	// provider's error body whose message quotes the request's
-	// credentials as a careless server or proxy does: the Authorization
-	// header as sent, the decoded user:password of a Basic one, and any
-	// Private-Token. For 500 and above the answer is a proxy's HTML page
-	// quoting them.
-	FaultEchoCredentials
-	// FaultOpenPullRequest fails the request that opens the pull request,
-	// after the changes are committed, with Status (502 when 0): a POST
-	// that is not retried. memscm need not support it.
-	FaultOpenPullRequest
-	// FaultLostAnswer processes the request (a write is made), then
-	// closes the connection without answering, as when a proxy or the
-	// network loses the answer. Fakes that support it say so.
-	FaultLostAnswer
+	FaultUnauthorized                = fake.FaultUnauthorized
+	FaultNotFound                    = fake.FaultNotFound
+	FaultUnprocessable               = fake.FaultUnprocessable
+	FaultRateLimit                   = fake.FaultRateLimit
+	FaultSecondaryRateLimit          = fake.FaultSecondaryRateLimit
+	FaultTooManyRequests             = fake.FaultTooManyRequests
+	FaultTooManyRequestsNoRetryAfter = fake.FaultTooManyRequestsNoRetryAfter
+	FaultServerError                 = fake.FaultServerError
+	FaultSlow                        = fake.FaultSlow
+	FaultTruncatedBody               = fake.FaultTruncatedBody
+	FaultEchoCredentials             = fake.FaultEchoCredentials
+	FaultOpenPullRequest             = fake.FaultOpenPullRequest
+	FaultLostAnswer                  = fake.FaultLostAnswer
 )
-
-var faultNames = [...]string{
-	FaultUnauthorized:                "FaultUnauthorized",
-	FaultNotFound:                    "FaultNotFound",
-	FaultUnprocessable:               "FaultUnprocessable",
-	FaultRateLimit:                   "FaultRateLimit",
-	FaultSecondaryRateLimit:          "FaultSecondaryRateLimit",
-	FaultTooManyRequests:             "FaultTooManyRequests",
-	FaultTooManyRequestsNoRetryAfter: "FaultTooManyRequestsNoRetryAfter",
-	FaultServerError:                 "FaultServerError",
-	FaultSlow:                        "FaultSlow",
-	FaultTruncatedBody:               "FaultTruncatedBody",
-	FaultEchoCredentials:             "FaultEchoCredentials",
-	FaultOpenPullRequest:             "FaultOpenPullRequest",
-	FaultLostAnswer:                  "FaultLostAnswer",
-}
-
-// String returns the fault's name, e.g. "FaultRateLimit".
-func (k FaultKind) String() string {
-	if k > 0 && int(k) < len(faultNames) {
-		return faultNames[k]
-	}
-	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
-}
 
 // Fault is one failure to inject.
 type Fault struct {

@@ -28,7 +28,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/scmkit/scmkit/internal/errcode"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Cache maps keys to values that expire. The zero value is not usable; call

@@ -28,8 +28,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/errcode"
 )
 
 // Options configures a [Pool]. Only URL is required.

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 const repoRoute = "/2.0/repositories/{ws}/{slug}"
@@ -305,7 +305,7 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request) {
 		etag := etagOf(e)
 		s.commonHeaders(w, r)
 		w.Header().Set("ETag", etag)
-		if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+		if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 			s.log.Count(func(st *Stats) { st.NotModified++ })
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -325,7 +325,7 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request) {
 		w.Write(e.content)
 		return
 	}
-	if !fakekit.IsDir(c.files, p) {
+	if !fake.IsDir(c.files, p) {
 		s.writeError(w, r, http.StatusNotFound, "No such file or directory: "+p, "")
 		return
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func requestID() string {
@@ -42,7 +42,7 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fakekit.Marshal(v)
+	body := fake.Marshal(v)
 	s.commonHeaders(w, r)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -210,7 +210,7 @@ func (s *Server) checkAuth(r *http.Request) (authResult, bool) {
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
 			switch res, bearer := s.checkAuth(r); res {
 			case authBad:
 				msg := "Invalid username or password."
@@ -232,16 +232,16 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc)
 
 // applyFault answers the request with an armed fault, if one matches, and
 // says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
 	host := hostOf(r)
 	f, ok := s.faults.Take(func(f Fault) bool {
 		if f.Host != "" && f.Host != host || f.Host == "" && host == "download" {
 			return false
 		}
-		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
 	})
 	if !ok {
-		return fakekit.Pass
+		return fake.Pass
 	}
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
 	const limited = "Rate limit for this resource has been exceeded"
@@ -267,22 +267,22 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
 	case scmtest.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if !fakekit.GatewayError(w, st, "") {
+		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, "Something went wrong", "")
 		}
 	case scmtest.FaultSlow:
-		return fakekit.Slow(r, f.Delay, nil)
+		return fake.Slow(r, f.Delay, nil)
 	case scmtest.FaultTruncatedBody:
-		return fakekit.Truncate
+		return fake.Truncate
 	case scmtest.FaultLostAnswer:
-		return fakekit.Lose
+		return fake.Lose
 	case scmtest.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
-		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, "Bad request: "+echo, echo)
 		}
 	default:
-		return fakekit.Pass
+		return fake.Pass
 	}
-	return fakekit.Answered
+	return fake.Answered
 }

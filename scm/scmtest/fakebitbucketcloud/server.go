@@ -64,7 +64,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -204,8 +204,8 @@ type Server struct {
 	redirect   bool
 	downloads  map[string][]byte // download path → archive
 
-	faults fakekit.Faults[Fault]
-	log    fakekit.Log[Request, Stats]
+	faults fake.Faults[Fault]
+	log    fake.Log[Request, Stats]
 
 	oauthSt oauthLazy // sign-in endpoints (oauth.go)
 }
@@ -394,7 +394,7 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	files, err := fakekit.ReadFS(fsys, false)
+	files, err := fake.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
 	}

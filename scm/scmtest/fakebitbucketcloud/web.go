@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func (s *Server) webRoutes(mux *http.ServeMux) {
@@ -24,7 +24,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 func (s *Server) downloadHandler() http.Handler {
 	return withHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "GET /{token}/{name}")
-		if s.applyFault(w, r) == fakekit.Answered {
+		if s.applyFault(w, r) == fake.Answered {
 			return
 		}
 		s.mu.Lock()
@@ -74,9 +74,9 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	redirect := s.redirect
 	s.mu.Unlock()
 
-	a := &fakekit.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
+	a := &fake.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
 	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		a.Files = append(a.Files, fakekit.File{Path: p, Content: c.files[p].content, Executable: c.files[p].exec})
+		a.Files = append(a.Files, fake.File{Path: p, Content: c.files[p].content, Executable: c.files[p].exec})
 	}
 	var buf bytes.Buffer
 	if ext == ".zip" {
@@ -119,7 +119,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 // the form).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.record(r, "POST /site/oauth2/access_token")
-	if s.applyFault(w, r) == fakekit.Answered {
+	if s.applyFault(w, r) == fake.Answered {
 		return
 	}
 	if s.oauthGrant(w, r) { // a sign-in consumer's code or refresh grant (oauth.go)

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 const repoRoute = "/projects/{key}/repos/{slug}"
@@ -321,7 +321,7 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 	etag := etagOf(e.blob)
 	s.commonHeaders(w)
 	w.Header().Set("ETag", etag)
-	if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		s.log.Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -375,7 +375,7 @@ func (s *Server) browse(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	e, isFile := c.files[p]
-	dir := !isFile && fakekit.IsDir(c.files, p)
+	dir := !isFile && fake.IsDir(c.files, p)
 	if !isFile && !dir {
 		s.noSuchPath(w, r, p, c)
 		return
@@ -455,7 +455,7 @@ func (s *Server) files(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "", fmt.Sprintf("The path \"%s\" is not a directory at revision \"%s\"", p, c.id))
 		return
 	}
-	if !fakekit.IsDir(c.files, p) {
+	if !fake.IsDir(c.files, p) {
 		s.noSuchPath(w, r, p, c)
 		return
 	}
@@ -501,7 +501,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, http.StatusBadRequest, "", "Invalid path "+raw)
 			return
 		}
-		if _, isFile := c.files[p]; !isFile && !fakekit.IsDir(c.files, p) {
+		if _, isFile := c.files[p]; !isFile && !fake.IsDir(c.files, p) {
 			s.noSuchPath(w, r, p, c)
 			return
 		}
@@ -511,10 +511,10 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	a := &fakekit.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
+	a := &fake.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
 	for _, fp := range under(c.files, "") {
 		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p == "" || fp == p || strings.HasPrefix(fp, p+"/") }) {
-			a.Files = append(a.Files, fakekit.File{Path: fp, Content: c.files[fp].content, Executable: c.files[fp].exec})
+			a.Files = append(a.Files, fake.File{Path: fp, Content: c.files[fp].content, Executable: c.files[fp].exec})
 		}
 	}
 	var buf bytes.Buffer
@@ -635,7 +635,7 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fakekit.IsDir(base.files, p) {
+	if fake.IsDir(base.files, p) {
 		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
 		return
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // Exception names of Bitbucket's error bodies.
@@ -74,7 +74,7 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fakekit.Marshal(v)
+	body := fake.Marshal(v)
 	s.commonHeaders(w)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -192,7 +192,7 @@ func (s *Server) record(r *http.Request, route string) {
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
 			switch s.checkAuth(r) {
 			case authBad:
 				s.writeError(w, r, http.StatusUnauthorized, exAuth, "Authentication failed. Please check your credentials and try again.")
@@ -247,12 +247,12 @@ func (s *Server) checkAuth(r *http.Request) authResult {
 
 // applyFault answers the request with an armed fault, if one matches, and
 // says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
 	f, ok := s.faults.Take(func(f Fault) bool {
-		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
 	})
 	if !ok {
-		return fakekit.Pass
+		return fake.Pass
 	}
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
 	switch f.Kind {
@@ -280,22 +280,22 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, "Too many requests. Please try again later.")
 	case scmtest.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if !fakekit.GatewayError(w, st, "") {
+		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, exServer, "An error occurred while processing the request. Check the server logs for more information.")
 		}
 	case scmtest.FaultSlow:
-		return fakekit.Slow(r, f.Delay, nil)
+		return fake.Slow(r, f.Delay, nil)
 	case scmtest.FaultTruncatedBody:
-		return fakekit.Truncate
+		return fake.Truncate
 	case scmtest.FaultLostAnswer:
-		return fakekit.Lose
+		return fake.Lose
 	case scmtest.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
-		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, exValidation, "The request could not be processed: "+echo)
 		}
 	default:
-		return fakekit.Pass
+		return fake.Pass
 	}
-	return fakekit.Answered
+	return fake.Answered
 }

@@ -58,7 +58,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -189,8 +189,8 @@ type Server struct {
 	nextID   int
 	seq      int // makes commit ids unique
 
-	faults fakekit.Faults[Fault]
-	log    fakekit.Log[Request, Stats]
+	faults fake.Faults[Fault]
+	log    fake.Log[Request, Stats]
 
 	searchMode SearchMode // see search.go
 }
@@ -376,7 +376,7 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	files, err := fakekit.ReadFS(fsys, false)
+	files, err := fake.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
 	}

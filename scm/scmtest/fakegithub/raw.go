@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -28,7 +28,7 @@ func (s *Server) rawHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{owner}/{repo}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "raw", rawRoute)
-		fakekit.Serve(w, r, s.applyFault(w, r, "raw"), s.serveRaw)
+		fake.Serve(w, r, s.applyFault(w, r, "raw"), s.serveRaw)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "raw", "")
@@ -59,7 +59,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "max-age=300")
 	h.Set("ETag", etag)
 	h.Set("X-GitHub-Request-Id", requestID())
-	if fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		s.log.Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // exposeHeaders is GitHub's Access-Control-Expose-Headers value, from the
@@ -71,7 +71,7 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted b
 
 // notModified answers 304 when the request's If-None-Match matches etag.
 func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
-	if !fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
 	s.log.Count(func(st *Stats) { st.NotModified++ })
@@ -85,7 +85,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 // writeJSON writes v as GitHub does; a GET answered 200 carries an ETag
 // and honours If-None-Match.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fakekit.Marshal(v)
+	body := fake.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := sha256.Sum256(body)
 		etag := `"` + hex.EncodeToString(sum[:]) + `"`
@@ -97,7 +97,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	}
 	s.commonHeaders(w, r, true)
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
-	fakekit.Write(w, r, status, "application/json; charset=utf-8", body)
+	fake.Write(w, r, status, "application/json; charset=utf-8", body)
 }
 
 // writeError writes GitHub's error body: message, documentation_url and

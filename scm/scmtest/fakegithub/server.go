@@ -59,7 +59,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -277,8 +277,8 @@ type Server struct {
 	instTokens    map[string]*installToken // minted installation tokens
 	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
 
-	faults fakekit.Faults[Fault]
-	log    fakekit.Log[Request, Stats]
+	faults fake.Faults[Fault]
+	log    fake.Log[Request, Stats]
 
 	org orgWorld // organisation members and teams (org.go)
 
@@ -450,7 +450,7 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 // AddFS is AddRepo with the files of fsys (executable when any execute
 // bit is set).
 func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
-	files, err := fakekit.ReadFS(fsys, false)
+	files, err := fake.ReadFS(fsys, false)
 	if err != nil {
 		return "", err
 	}
@@ -769,7 +769,7 @@ func (s *Server) record(r *http.Request, host, route string) {
 func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r, "api"), fn)
+		fake.Serve(w, r, s.applyFault(w, r, "api"), fn)
 	})
 }
 
@@ -835,12 +835,12 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 
 // applyFault answers the request to host ("api", "download" or "raw")
 // with an armed fault, if one matches, and says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string) fakekit.Outcome {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string) fake.Outcome {
 	f, ok := s.faults.Take(func(f Fault) bool {
-		return f.host() == host && fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
+		return f.host() == host && fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
 	})
 	if !ok {
-		return fakekit.Pass
+		return fake.Pass
 	}
 	now := s.now()
 	switch f.Kind {
@@ -876,24 +876,24 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string)
 		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
 	case FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if !fakekit.GatewayError(w, st, "") {
+		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, "Server Error", "")
 		}
 	case FaultSlow:
-		return fakekit.Slow(r, f.Delay, s.closing)
+		return fake.Slow(r, f.Delay, s.closing)
 	case FaultTruncatedBody:
-		return fakekit.Truncate
+		return fake.Truncate
 	case FaultLostAnswer:
-		return fakekit.Lose
+		return fake.Lose
 	case FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
-		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, "Problems parsing the request: "+echo, "https://docs.github.com/rest")
 		}
 	default:
-		return fakekit.Pass
+		return fake.Pass
 	}
-	return fakekit.Answered
+	return fake.Answered
 }
 
 // host is the server a fault applies to.

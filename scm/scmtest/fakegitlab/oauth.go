@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // OAuthApp is an OAuth application registered with the fake's sign-in
@@ -110,7 +110,7 @@ func (s *Server) oauthRoutes() {
 func (s *Server) route(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r), fn)
+		fake.Serve(w, r, s.applyFault(w, r), fn)
 	})
 }
 

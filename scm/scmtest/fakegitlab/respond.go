@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // commonHeaders sets the headers GitLab.com sends on every API answer:
@@ -54,7 +54,7 @@ func requestID() string {
 
 // notModified answers 304 when the request's If-None-Match matches etag.
 func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
-	if !fakekit.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
 	s.log.Count(func(st *Stats) { st.NotModified++ })
@@ -68,7 +68,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 // writeJSON writes v as GitLab's API does. A GET answered 200 carries the
 // weak ETag Rails computes from the body and honours If-None-Match.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fakekit.Marshal(v)
+	body := fake.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
 		sum := md5.Sum(body)
 		etag := `W/"` + hex.EncodeToString(sum[:]) + `"`
@@ -79,7 +79,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		w.Header().Set("Cache-Control", "max-age=0, private, must-revalidate")
 	}
 	s.commonHeaders(w)
-	fakekit.Write(w, r, status, "application/json", body)
+	fake.Write(w, r, status, "application/json", body)
 }
 
 // message writes GitLab's {"message": msg} error body.

@@ -21,7 +21,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func (s *Server) routes() {
@@ -314,7 +314,7 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 	}
 	dir := strings.Trim(q.Get("path"), "/")
 	nodes := []treeNode{}
-	if fakekit.IsDir(c.files, dir) {
+	if fake.IsDir(c.files, dir) {
 		nodes = c.listTree(dir, q.Get("recursive") == "true")
 	}
 	if q.Get("pagination") != "keyset" {
@@ -758,7 +758,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 		}
 		switch a.Action {
 		case "create":
-			if exists || fakekit.IsDir(files, a.FilePath) {
+			if exists || fake.IsDir(files, a.FilePath) {
 				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
 				return
 			}

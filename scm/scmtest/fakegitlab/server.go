@@ -64,7 +64,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/fakekit"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -317,8 +317,8 @@ type Server struct {
 	byID       map[int64]*project
 	nextID     int64
 
-	faults fakekit.Faults[Fault]
-	log    fakekit.Log[Request, Stats]
+	faults fake.Faults[Fault]
+	log    fake.Log[Request, Stats]
 
 	org orgWorld // users and group memberships (org.go)
 
@@ -472,7 +472,7 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 // AddFS is AddProject with the regular files of fsys (executable when any
 // execute bit is set).
 func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err error) {
-	files, err := fakekit.ReadFS(fsys, true)
+	files, err := fake.ReadFS(fsys, true)
 	if err != nil {
 		return "", 0, err
 	}
@@ -727,7 +727,7 @@ func (s *Server) record(r *http.Request, route string) {
 func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fakekit.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
 			authed, good := s.checkAuth(r)
 			if !good {
 				s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
@@ -767,12 +767,12 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
 
 // applyFault answers the request with an armed fault, if one matches, and
 // says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outcome {
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
 	f, ok := s.faults.Take(func(f Fault) bool {
-		return fakekit.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.EscapedPath())
+		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.EscapedPath())
 	})
 	if !ok {
-		return fakekit.Pass
+		return fake.Pass
 	}
 	now := s.opts.Now()
 	wait := cmp.Or(f.RetryAfter, time.Minute)
@@ -809,22 +809,22 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fakekit.Outc
 	case FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		page := fmt.Sprintf("<!DOCTYPE html>\n<html><head><title>GitLab is not responding (%d)</title></head><body><h1>%d</h1><p>GitLab is not responding.</p></body></html>\n", st, st)
-		if !fakekit.GatewayError(w, st, page) {
+		if !fake.GatewayError(w, st, page) {
 			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Internal Server Error"})
 		}
 	case FaultSlow:
-		return fakekit.Slow(r, f.Delay, nil)
+		return fake.Slow(r, f.Delay, nil)
 	case FaultTruncatedBody:
-		return fakekit.Truncate
+		return fake.Truncate
 	case FaultLostAnswer:
-		return fakekit.Lose
+		return fake.Lose
 	case FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
-		if echo := fakekit.EchoCredentials(r); !fakekit.EchoPage(w, st, echo) {
+		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Bad request - " + echo})
 		}
 	default:
-		return fakekit.Pass
+		return fake.Pass
 	}
-	return fakekit.Answered
+	return fake.Answered
 }

@@ -1,10 +1,14 @@
-// Package errcode defines the one error type that every scmkit package
-// returns: an [Error] carrying a portable [Code], the operation, the provider
+// Package errcode is the public home of the one error type that every
+// scmkit package returns, as gocloud.dev's gcerrors is for the Go Cloud
+// APIs: an [Error] carrying a portable [Code], the operation, the provider
 // and host involved, the HTTP status and, for rate limits, when to retry.
 //
-// The scm package re-exports these names; embedders should use them from
-// there. credentials and the adapters use this package directly so that
-// scm.Code(err) classifies every failure the library can return.
+// Classify any error from scmkit with [CodeOf] (or errors.As to *[Error] for
+// the details), whichever package returned it: config, integrations,
+// credentials, scm and its adapters, auth, org, identity, permission,
+// redisstore and webhook all return these codes. The scm package keeps
+// aliases of these names (scm.Error, scm.Code, scm.NotFound, ...) so that
+// code written against scm alone reads naturally.
 package errcode
 
 import (

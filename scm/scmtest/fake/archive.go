@@ -1,4 +1,4 @@
-package fakekit
+package fake
 
 import (
 	"archive/tar"

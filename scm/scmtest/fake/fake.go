@@ -1,10 +1,16 @@
-// Package fakekit is the machinery the fake servers of scm/scmtest share:
-// armed faults with their filters, slow and truncated answers, the log
-// and counts of the requests received, JSON answers, archives of a flat
-// file set and the files of an fs.FS. Each fake keeps its own public
-// types (Fault, Stats, Request, Options) and its provider's statuses,
-// headers and bodies; it maps them onto these.
-package fakekit
+// Package fake is the public kit of scmkit's fake provider servers (the
+// packages beside it: fakegithub, fakegitlab, fakebitbucketcloud and
+// fakebitbucketserver): the fault kinds a test can inject, the record of
+// the requests a fake received, and the machinery they share to answer
+// like the real services: armed faults with their filters, slow,
+// truncated and lost answers, JSON answers, archives of a flat file set
+// and the files of an fs.FS.
+//
+// It imports nothing else from scmkit, so that a test of an embedder's
+// code can import a fake without the library's clients. Each fake keeps
+// its provider's own statuses, headers and bodies; its package
+// documentation says how it answers each [FaultKind].
+package fake
 
 import (
 	"bytes"
