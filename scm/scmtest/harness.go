@@ -144,19 +144,21 @@ type FaultKind = fake.FaultKind
 
 // The faults, as package fake names them.
 const (
-	FaultUnauthorized                = fake.FaultUnauthorized
-	FaultNotFound                    = fake.FaultNotFound
-	FaultUnprocessable               = fake.FaultUnprocessable
-	FaultRateLimit                   = fake.FaultRateLimit
-	FaultSecondaryRateLimit          = fake.FaultSecondaryRateLimit
-	FaultTooManyRequests             = fake.FaultTooManyRequests
-	FaultTooManyRequestsNoRetryAfter = fake.FaultTooManyRequestsNoRetryAfter
-	FaultServerError                 = fake.FaultServerError
-	FaultSlow                        = fake.FaultSlow
-	FaultTruncatedBody               = fake.FaultTruncatedBody
-	FaultEchoCredentials             = fake.FaultEchoCredentials
-	FaultOpenPullRequest             = fake.FaultOpenPullRequest
-	FaultLostAnswer                  = fake.FaultLostAnswer
+	FaultUnauthorized                   = fake.FaultUnauthorized
+	FaultNotFound                       = fake.FaultNotFound
+	FaultUnprocessable                  = fake.FaultUnprocessable
+	FaultRateLimit                      = fake.FaultRateLimit
+	FaultSecondaryRateLimit             = fake.FaultSecondaryRateLimit
+	FaultTooManyRequests                = fake.FaultTooManyRequests
+	FaultTooManyRequestsNoRetryAfter    = fake.FaultTooManyRequestsNoRetryAfter
+	FaultServerError                    = fake.FaultServerError
+	FaultSlow                           = fake.FaultSlow
+	FaultTruncatedBody                  = fake.FaultTruncatedBody
+	FaultEchoCredentials                = fake.FaultEchoCredentials
+	FaultOpenPullRequest                = fake.FaultOpenPullRequest
+	FaultLostAnswer                     = fake.FaultLostAnswer
+	FaultSecondaryRateLimitNoRetryAfter = fake.FaultSecondaryRateLimitNoRetryAfter
+	FaultRateLimitResetOnly             = fake.FaultRateLimitResetOnly
 )
 
 // Fault is one failure to inject.

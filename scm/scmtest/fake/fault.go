@@ -59,22 +59,35 @@ const (
 	// closes the connection without answering, as when a proxy or the
 	// network loses the answer. Fakes that support it say so.
 	FaultLostAnswer
+	// FaultSecondaryRateLimitNoRetryAfter is GitHub's secondary rate
+	// limit as it is sometimes sent: 403 with the secondary-rate-limit
+	// message and no Retry-After, while X-RateLimit-Remaining stays above
+	// 0 (GitHub documents waiting at least one minute then). Other
+	// providers answer as for FaultTooManyRequestsNoRetryAfter.
+	FaultSecondaryRateLimitNoRetryAfter
+	// FaultRateLimitResetOnly answers 429 with the provider's reset
+	// header RetryAfter from now (GitLab: RateLimit-Reset, an epoch) and
+	// no Retry-After, as GitLab sometimes does. Providers without such a
+	// header answer as for FaultTooManyRequestsNoRetryAfter.
+	FaultRateLimitResetOnly
 )
 
 var faultNames = [...]string{
-	FaultUnauthorized:                "FaultUnauthorized",
-	FaultNotFound:                    "FaultNotFound",
-	FaultUnprocessable:               "FaultUnprocessable",
-	FaultRateLimit:                   "FaultRateLimit",
-	FaultSecondaryRateLimit:          "FaultSecondaryRateLimit",
-	FaultTooManyRequests:             "FaultTooManyRequests",
-	FaultTooManyRequestsNoRetryAfter: "FaultTooManyRequestsNoRetryAfter",
-	FaultServerError:                 "FaultServerError",
-	FaultSlow:                        "FaultSlow",
-	FaultTruncatedBody:               "FaultTruncatedBody",
-	FaultEchoCredentials:             "FaultEchoCredentials",
-	FaultOpenPullRequest:             "FaultOpenPullRequest",
-	FaultLostAnswer:                  "FaultLostAnswer",
+	FaultUnauthorized:                   "FaultUnauthorized",
+	FaultNotFound:                       "FaultNotFound",
+	FaultUnprocessable:                  "FaultUnprocessable",
+	FaultRateLimit:                      "FaultRateLimit",
+	FaultSecondaryRateLimit:             "FaultSecondaryRateLimit",
+	FaultTooManyRequests:                "FaultTooManyRequests",
+	FaultTooManyRequestsNoRetryAfter:    "FaultTooManyRequestsNoRetryAfter",
+	FaultServerError:                    "FaultServerError",
+	FaultSlow:                           "FaultSlow",
+	FaultTruncatedBody:                  "FaultTruncatedBody",
+	FaultEchoCredentials:                "FaultEchoCredentials",
+	FaultOpenPullRequest:                "FaultOpenPullRequest",
+	FaultLostAnswer:                     "FaultLostAnswer",
+	FaultSecondaryRateLimitNoRetryAfter: "FaultSecondaryRateLimitNoRetryAfter",
+	FaultRateLimitResetOnly:             "FaultRateLimitResetOnly",
 }
 
 // String returns the fault's name, e.g. "FaultRateLimit".
@@ -84,7 +97,6 @@ func (k FaultKind) String() string {
 	}
 	return "FaultKind(" + strconv.Itoa(int(k)) + ")"
 }
-
 
 // Fault is a failure to inject into a fake with its Inject method.
 type Fault struct {
