@@ -128,7 +128,15 @@ func (r *Registry) AllowsAnonymous(rawURL string) bool {
 		return false
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User != nil || u.Opaque != "" || u.Hostname() == "" {
+	if err != nil {
+		return false
+	}
+	return r.allowsAnonymous(u)
+}
+
+// allowsAnonymous is AllowsAnonymous for a parsed URL.
+func (r *Registry) allowsAnonymous(u *url.URL) bool {
+	if r == nil || len(r.rules) == 0 || u.User != nil || u.Opaque != "" || u.Hostname() == "" {
 		return false
 	}
 	var port int

@@ -9,7 +9,8 @@ import (
 
 // FuzzParse checks that Parse never panics and that, when it succeeds,
 // URL(loc) parses back to the same Location. It also runs ResolveURL,
-// EditURL, AllowsAnonymous and the builders on the input for panics.
+// EditURL, AllowsAnonymous and the builders on the input for panics, and
+// checks that Lookup agrees with ByURL, Parse and AllowsAnonymous.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"https://github.com/acme/api/blob/main/catalog-info.yaml",
@@ -42,6 +43,7 @@ func FuzzParse(f *testing.F) {
 		_, _ = r.ResolveURL(raw, "/x.md", 0)
 		_, _ = r.EditURL(raw)
 		_ = r.AllowsAnonymous(raw)
+		checkLookup(t, r, raw)
 		loc, err := r.Parse(raw)
 		if err != nil {
 			if loc != (Location{}) {

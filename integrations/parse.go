@@ -61,46 +61,65 @@ func (r *Registry) Parse(rawURL string) (Location, error) {
 func (r *Registry) parse(rawURL string) (parsed, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		msg := "not a valid URL"
-		if ue, ok := err.(*url.Error); ok {
-			msg += ": " + ue.Err.Error()
-		}
-		return parsed{}, invalid(opParse, nil, msg)
+		return parsed{}, urlError(opParse, err)
 	}
 	return r.parseURL(u)
 }
 
+// urlError is the error of op for a URL that url.Parse refused with err.
+func urlError(op string, err error) error {
+	msg := "not a valid URL"
+	if ue, ok := err.(*url.Error); ok {
+		msg += ": " + ue.Err.Error()
+	}
+	return invalid(op, nil, msg)
+}
+
 func (r *Registry) parseURL(u *url.URL) (parsed, error) {
+	return r.parseIn(opParse, u, r.hostOf(u))
+}
+
+// hostOf returns the integration of u's host, or nil.
+func (r *Registry) hostOf(u *url.URL) *Integration {
+	if u.Host == "" {
+		return nil
+	}
+	in, _ := r.ByHost(u.Host)
+	return in
+}
+
+// parseIn is parseURL for op with in, the integration of u's host (nil:
+// none), already found.
+func (r *Registry) parseIn(op string, u *url.URL, in *Integration) (parsed, error) {
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
-		return parsed{}, invalid(opParse, nil, "not an http or https URL")
+		return parsed{}, invalid(op, nil, "not an http or https URL")
 	case u.Opaque != "" || u.Host == "":
-		return parsed{}, invalid(opParse, nil, "not an absolute URL with a host")
+		return parsed{}, invalid(op, nil, "not an absolute URL with a host")
 	case u.User != nil:
-		return parsed{}, invalid(opParse, nil, "the URL carries a user name or password; remove it and configure the credential in the integration instead")
+		return parsed{}, invalid(op, nil, "the URL carries a user name or password; remove it and configure the credential in the integration instead")
 	}
-	in, ok := r.ByHost(u.Host)
-	if !ok {
-		return parsed{}, r.errNoIntegration(opParse, NormalizeHost(u.Host))
+	if in == nil {
+		return parsed{}, r.errNoIntegration(op, NormalizeHost(u.Host))
 	}
 	if in.Disabled != nil {
-		return parsed{}, disabledError(opParse, in)
+		return parsed{}, disabledError(op, in)
 	}
 	segs, msg := splitPath(u.EscapedPath())
 	if msg != "" {
-		return parsed{}, invalid(opParse, in, msg)
+		return parsed{}, invalid(op, in, msg)
 	}
 	baseRaw := ""
 	if in.Kind == GitLab || in.Kind == BitbucketServer {
 		var k int
 		if baseRaw, k, msg = stripBasePath(in, segs); msg != "" {
-			return parsed{}, invalid(opParse, in, msg)
+			return parsed{}, invalid(op, in, msg)
 		}
 		segs = segments{raw: segs.raw[k:], dec: segs.dec[k:], trailing: segs.trailing}
 	}
 	at := u.Query().Get("at")
 	if msg := refProblem(at); msg != "" {
-		return parsed{}, invalid(opParse, in, "query parameter at: "+msg)
+		return parsed{}, invalid(op, in, "query parameter at: "+msg)
 	}
 	var (
 		loc Location
@@ -124,7 +143,7 @@ func (r *Registry) parseURL(u *url.URL) (parsed, error) {
 		msg = locProblem(in.Kind, loc)
 	}
 	if msg != "" {
-		return parsed{}, invalid(opParse, in, msg)
+		return parsed{}, invalid(op, in, msg)
 	}
 	loc.Kind, loc.Host = in.Kind, in.Host
 	root := baseRaw
