@@ -23,8 +23,8 @@ func consumerResolver(t testing.TB, f *fakeOAuth, clk *clock, opts *ResolverOpti
 	if clk != nil {
 		opts.Now = clk.Now
 	}
-	if opts.MinBackoff == 0 {
-		opts.MinBackoff, opts.MaxBackoff = time.Millisecond, 2*time.Millisecond
+	if opts.MinWait == 0 {
+		opts.MinWait, opts.MaxWait = time.Millisecond, 2*time.Millisecond
 	}
 	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
 		ClientID: "consumer-key", ClientSecret: secret("consumer-secret"), TokenURL: f.URL + "/site/oauth2/access_token",

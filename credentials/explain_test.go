@@ -187,7 +187,7 @@ func TestExplain(t *testing.T) {
 			if tt.opts != nil {
 				opts = tt.opts
 			}
-			opts.MinBackoff, opts.MaxBackoff = 1, 1
+			opts.MinWait, opts.MaxWait = 1, 1
 			r, err := newResolver(testIntegrations(tt.config), nil, opts)
 			if err != nil {
 				t.Fatalf("newResolver: %v", err)

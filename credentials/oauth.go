@@ -1,9 +1,11 @@
 package credentials
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +19,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/scmkit/scmkit/credentials/internal/retry"
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -51,7 +52,7 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 				Msg: "the OAuth token source did not answer before the caller's context ended", Err: ctx.Err()}
 		case res := <-ch:
 			if res.Err != nil {
-				e, _ := oauthError(op, "", "the signed-in user's token", res.Err)
+				e := oauthError(op, "", "the signed-in user's token", time.Now(), res.Err)
 				return nil, e
 			}
 			tok, _ := res.Val.(*oauth2.Token)
@@ -142,7 +143,7 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 		o.Source = "user"
 	}
 	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = retry.DefaultAttemptTimeout
+		o.AttemptTimeout = defaultAttemptTimeout
 	}
 	s := &UserTokenSource{cfg: cfg, client: noRedirects(o.HTTPClient), now: o.Now, onRotate: o.OnRotate, source: o.Source, timeout: o.AttemptTimeout}
 	s.cache = tokencache.New[struct{}, *Credential]("credentials.UserSource", o.Now, o.Margin, func(struct{}) string { return "" })
@@ -205,7 +206,7 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op,
 				Msg: "the token endpoint did not answer the refresh of the signed-in user's token within " + s.timeout.String(), Err: err}
 		}
-		e, _ := oauthError(op, "", "refreshing the signed-in user's token", err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
+		e := oauthError(op, "", "refreshing the signed-in user's token", s.now(), err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
 		return nil, time.Time{}, e
 	}
 	if tok.AccessToken == "" {
@@ -240,11 +241,47 @@ func (s *UserTokenSource) Format(f fmt.State, verb rune) {
 // LogValue describes the source without any secret.
 func (s *UserTokenSource) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
+// defaultAttemptTimeout bounds one request to a token endpoint.
+const defaultAttemptTimeout = 20 * time.Second
+
+// tokenClient is the client of token endpoints (OAuth client-credentials
+// grants): o.HTTPClient without redirects, with error answers scrubbed of
+// the credentials their requests carried, below scmkit's one retry and
+// rate-limit policy tuned by o. A client-credentials grant is safe to
+// repeat (another token is issued), so it is retried as an idempotent
+// request.
+func tokenClient(o *ResolverOptions) *http.Client {
+	c := noRedirects(o.HTTPClient)
+	timeout := o.AttemptTimeout
+	if timeout <= 0 {
+		timeout = defaultAttemptTimeout
+	}
+	c.Transport = idempotent{httpx.NewTransport(&httpx.Options{
+		Base:       httpx.Sanitize(c.Transport, nil),
+		MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
+		MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: timeout, Now: o.Now,
+	})}
+	return c
+}
+
+// idempotent marks each request idempotent for the transport below, with
+// a nil Idempotency-Key, which net/http does not send.
+type idempotent struct{ base http.RoundTripper }
+
+func (t idempotent) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, ok := req.Header["Idempotency-Key"]; !ok {
+		req = req.Clone(req.Context())
+		req.Header["Idempotency-Key"] = nil
+	}
+	return t.base.RoundTrip(req)
+}
+
 // newClientCredentials is the Bitbucket Cloud OAuth consumer of in: the
 // client-credentials grant against its token URL, with the client id and
 // secret in a Basic Authorization header, cached and renewed before expiry
-// with one request for all concurrent callers.
-func newClientCredentials(in *integrations.Integration, client *http.Client, now func() time.Time, margin time.Duration, pol retry.Policy) *CachedSource {
+// with one request for all concurrent callers. client retries (see
+// tokenClient) and does not follow redirects.
+func newClientCredentials(in *integrations.Integration, client *http.Client, now func() time.Time, margin time.Duration) *CachedSource {
 	const op = "credentials.Resolve"
 	c := in.BitbucketCloud
 	tokenURL := c.TokenURL
@@ -255,26 +292,18 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret.Reveal(), TokenURL: tokenURL,
 		AuthStyle: oauth2.AuthStyleInHeader,
 	}
-	noFollow := noRedirects(client)
 	source := in.ConfigPath + " oauth consumer"
 	what := "the OAuth consumer " + in.ConfigPath + " (clientId " + c.ClientID + ")"
 	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
-		var tok *oauth2.Token
-		err := pol.Do(ctx, func(ctx context.Context) error {
-			return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: string(in.Kind), Host: in.Host,
-				Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
-		}, func(actx context.Context) (bool, time.Duration, error) {
-			t, err := cc.Token(context.WithValue(actx, oauth2.HTTPClient, noFollow))
-			if err != nil {
-				e, retry := oauthError(op, in.Host, what, err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
-				e.Provider = string(in.Kind)
-				return retry, 0, e
-			}
-			tok = t
-			return false, 0, nil
-		})
+		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: string(in.Kind), Host: in.Host,
+					Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
+			}
+			e := oauthError(op, in.Host, what, now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
+			e.Provider = string(in.Kind)
+			return nil, e
 		}
 		exp := tok.Expiry
 		switch d := expiresIn(tok); {
@@ -349,16 +378,18 @@ func codeOfContext(ctx context.Context) errcode.Code {
 	return errcode.Canceled
 }
 
-// oauthError classifies an error from golang.org/x/oauth2 and says whether
-// it is worth retrying. It never wraps *oauth2.RetrieveError, whose text
-// includes the raw response body; the status, error code and description
-// are copied instead.
+// oauthError classifies an error from golang.org/x/oauth2 (whose HTTP
+// client may be an httpx transport, which returns *errcode.Error for a
+// rate-limit wait it refuses). It never wraps *oauth2.RetrieveError,
+// whose text includes the raw response body; the status, error code and
+// description are copied instead. now turns relative rate-limit headers
+// into RetryAt.
 //
 // secrets are the credential values the request sent (a refresh token, a
 // client secret, "id:secret"): a token endpoint that echoes them in its
 // error description does not put them in the error.
-func oauthError(op, host, what string, err error, secrets ...string) (*errcode.Error, bool) {
-	e, retry := classifyOAuthError(op, host, what, err)
+func oauthError(op, host, what string, now time.Time, err error, secrets ...string) *errcode.Error {
+	e := classifyOAuthError(op, host, what, now, err)
 	var set httpx.Secrets
 	for _, v := range secrets {
 		if !strings.HasSuffix(v, ":") { // "id:" of an empty secret is no secret
@@ -371,13 +402,18 @@ func oauthError(op, host, what string, err error, secrets ...string) (*errcode.E
 			e.Err = errors.New(set.Scrub(e.Err.Error()))
 		}
 	}
-	return e, retry
+	return e
 }
 
-// classifyOAuthError is oauthError before the scrubbing.
-func classifyOAuthError(op, host, what string, err error) (*errcode.Error, bool) {
+// classifyOAuthError is oauthError before the scrubbing. Statuses are
+// classified by httpx.Classify, as everywhere in scmkit, except the OAuth
+// error codes that name a bad credential (RFC 6749 §5.2: invalid_grant,
+// invalid_client, unauthorized_client), which are Unauthorized whatever
+// the status (a token endpoint answers them with 400 or 401).
+func classifyOAuthError(op, host, what string, now time.Time, err error) *errcode.Error {
 	e := &errcode.Error{Op: op, Host: host}
 	var re *oauth2.RetrieveError
+	var ce *errcode.Error
 	var ue *url.Error
 	var ne net.Error
 	switch {
@@ -394,37 +430,59 @@ func classifyOAuthError(op, host, what string, err error) (*errcode.Error, bool)
 		if re.ErrorDescription != "" {
 			detail += ": " + oneLine(re.ErrorDescription)
 		}
+		var cl httpx.Class
+		if re.Response != nil && status >= 300 {
+			// oauth2 has read the body; Classify may look at it again.
+			resp := *re.Response
+			resp.Body = io.NopCloser(bytes.NewReader(re.Body))
+			cl = httpx.Classify(&resp, now)
+		}
 		switch {
 		case status >= 300 && status < 400:
 			e.Code, e.Msg = errcode.Unavailable, "the token endpoint answered "+what+" with an unexpected redirect (HTTP "+
 				strconv.Itoa(status)+") to "+redirectTarget(re.Response)+", which is not followed with credentials; check the token URL"
-		case status >= 500:
+		case cl.Code == errcode.Unavailable:
 			e.Code, e.Msg = errcode.Unavailable, "the token endpoint failed "+what+" ("+detail+")"
-			return e, true
-		case status == http.StatusTooManyRequests:
-			e.Code, e.Msg = errcode.RateLimited, "the token endpoint rate-limited "+what+" ("+detail+")"
+		case cl.Code == errcode.RateLimited:
+			e.Code, e.RetryAt, e.Msg = errcode.RateLimited, cl.RetryAt, "the token endpoint rate-limited "+what+" ("+detail+")"
 		case re.ErrorCode == "invalid_grant":
 			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): the refresh token was revoked, expired or already used; sign in again"
-		case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || status == http.StatusUnauthorized:
+		case cl.Hint != "":
+			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): "+cl.Hint
+		case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || cl.Code == errcode.Unauthorized:
 			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): check the client id and secret"
+		case cl.Code == errcode.InvalidArgument:
+			e.Code, e.Msg = errcode.InvalidArgument, "the token endpoint refused "+what+" as malformed ("+detail+")"
 		case status >= 400:
 			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint refused "+what+" ("+detail+")"
 		default:
 			// A 2xx with an "error" field, or a body that is not a token.
 			e.Code, e.Msg = errcode.Unavailable, "the token endpoint answered "+what+" with an error ("+detail+")"
 		}
-		return e, false
+		return e
+	case errors.As(err, &ce):
+		// The transport's own error: a wait it refused (RateLimited or
+		// Unavailable with RetryAt), a failure after its retries, the
+		// caller's context.
+		e.Code, e.Status, e.RetryAt, e.Err = ce.Code, ce.Status, ce.RetryAt, ce
+		switch ce.Code {
+		case errcode.RateLimited:
+			e.Msg = "the token endpoint rate-limited " + what + " until " + ce.RetryAt.UTC().Format(time.RFC3339)
+		default:
+			e.Msg = "cannot reach the token endpoint for " + what
+		}
+		return e
 	case errors.As(err, &ue), errors.As(err, &ne):
 		// *url.Error names the token URL, which carries no secret: the
 		// client secret and refresh token travel in the header and body.
 		e.Code, e.Msg, e.Err = errcode.Unavailable, "cannot reach the token endpoint for "+what, err
-		return e, true
+		return e
 	default:
 		// "oauth2: cannot parse json", "server response missing
 		// access_token": the endpoint answered, but not with a token.
 		e.Code, e.Err = errcode.Unavailable, err
 		e.Msg = "the token endpoint answered " + what + " with something that is not an OAuth token response; check the token URL"
-		return e, false
+		return e
 	}
 }
 

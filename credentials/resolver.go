@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/retry"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -109,11 +108,19 @@ type ResolverOptions struct {
 	// integration, may be read anonymously. nil means the registry's
 	// backend.reading.allow (integrations.Registry.AllowsAnonymous).
 	AllowAnonymous func(rawURL string) bool
-	// MaxAttempts, MinBackoff, MaxBackoff and AttemptTimeout tune the
-	// retries of token endpoints; zero means 4 attempts, 250ms doubling up
-	// to 5s, and 20s per attempt.
-	MaxAttempts                            int
-	MinBackoff, MaxBackoff, AttemptTimeout time.Duration
+	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retries
+	// of token endpoints (GitHub App installation lookups and token
+	// mints, OAuth client-credentials grants), with the same names and
+	// meaning as everywhere in scmkit: MaxRetries retries after the first
+	// attempt (0: 3; negative: none); an exponential backoff from MinWait
+	// to MaxWait (0: 500ms and 10s) when the server names no time; a wait
+	// the server asks for is slept when it is at most MaxRateLimitWait
+	// (0: 60s), and otherwise returned at once as RateLimited with
+	// RetryAt. AttemptTimeout bounds each attempt (0: 20s).
+	MaxRetries       int
+	MinWait, MaxWait time.Duration
+	MaxRateLimitWait time.Duration
+	AttemptTimeout   time.Duration
 	// Shared, if set, shares app credentials (GitHub App installations
 	// and installation tokens, Bitbucket Cloud OAuth consumer tokens)
 	// with the other replicas of the service (see [SharedStore]).
@@ -188,11 +195,10 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 		requireUserW:   o.RequireUserForWrites,
 		noAnonymous:    o.NoAnonymous,
 	}
-	pol := retry.Policy{MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff, AttemptTimeout: o.AttemptTimeout}
 	var errs []error
 	states := make([]*hostState, 0, len(list))
 	for _, in := range list {
-		h, err := newHostState(in, &o, pol)
+		h, err := newHostState(in, &o)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -230,7 +236,7 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 	return r, nil
 }
 
-func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Policy) (*hostState, error) {
+func newHostState(in *integrations.Integration, o *ResolverOptions) (*hostState, error) {
 	h := &hostState{in: in, provider: string(in.Kind), scopedGroups: in.Kind == integrations.GitLab}
 	h.anonymous = &Credential{Kind: KindAnonymous, Source: "anonymous (no credential for " + in.Host + ")"}
 	switch in.Kind {
@@ -246,8 +252,9 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 		for i, cfg := range apps {
 			app, err := githubapp.New(in.APIBaseURL, cfg, &githubapp.Options{
 				HTTPClient: o.HTTPClient, Now: o.Now, Margin: o.Margin, Host: in.Host,
-				ConfigPath:  in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",
-				MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff, AttemptTimeout: o.AttemptTimeout,
+				ConfigPath: in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",
+				MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
+				MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: o.AttemptTimeout,
 				Shared: o.Shared, SharedLease: o.SharedLease,
 			})
 			if err != nil {
@@ -262,7 +269,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions, pol retry.Po
 		}
 	case integrations.BitbucketCloud:
 		if c := in.BitbucketCloud; c.ClientID != "" && !c.ClientSecret.IsZero() {
-			h.consumer = newClientCredentials(in, o.HTTPClient, o.Now, o.Margin, pol)
+			h.consumer = newClientCredentials(in, tokenClient(o), o.Now, o.Margin)
 			if o.Shared != nil {
 				h.consumer.share(o.Shared, "bitbucketCloud:"+in.Host+":oauth:"+c.ClientID, o.SharedLease)
 			}

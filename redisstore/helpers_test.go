@@ -158,7 +158,7 @@ func replicaApps(t testing.TB, fake *fakegithub.Server, n int, store func(i int)
 			st = store(i)
 		}
 		a, err := githubapp.New(fake.APIBaseURL(), integrations.GitHubAppConfig{AppID: appID, PrivateKey: integrations.NewSecret(pemKey)},
-			&githubapp.Options{Now: now, Shared: st, SharedLease: lease, MaxAttempts: 1})
+			&githubapp.Options{Now: now, Shared: st, SharedLease: lease, MaxRetries: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 const (
@@ -39,35 +40,17 @@ type call struct {
 	maxBody int64
 }
 
-// do sends c with retries, decodes a 2xx answer into out (if not nil) and
-// returns the response headers. Errors are classified *errcode.Error.
+// do sends c, decodes a 2xx answer into out (if not nil) and returns the
+// response headers. Retries and rate-limit waits happen below, in the
+// App's httpx transport (see New); errors are classified *errcode.Error.
 func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
-	var hdr http.Header
-	err := a.retry.Do(ctx, func(ctx context.Context) error { return a.ctxError(ctx, c) }, func(actx context.Context) (bool, time.Duration, error) {
-		h, retry, wait, err := a.once(actx, c, out)
-		hdr = h
-		return retry, wait, err
-	})
-	return hdr, err
-}
-
-func (a *App) ctxError(ctx context.Context, c call) error {
-	code := errcode.Canceled
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		code = errcode.DeadlineExceeded
-	}
-	return &errcode.Error{Code: code, Op: c.op, Provider: provider, Host: a.host,
-		Msg: "GitHub did not answer " + c.what + " before the caller's context ended", Err: ctx.Err()}
-}
-
-func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry bool, wait time.Duration, err error) {
 	var body io.Reader
 	if c.body != nil {
 		body = bytes.NewReader(c.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method, c.url, body)
 	if err != nil {
-		return nil, false, 0, &errcode.Error{Code: errcode.InvalidArgument, Op: c.op, Provider: provider, Host: a.host,
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: c.op, Provider: provider, Host: a.host,
 			Msg: "cannot build the request " + c.what + "; check the integration's apiBaseUrl", Err: err}
 	}
 	req.Header.Set("Accept", mediaType)
@@ -77,14 +60,16 @@ func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.method == http.MethodPost {
+		// Minting is safe to repeat (another short-lived token is
+		// issued), so it is retried as an idempotent request. A nil
+		// Idempotency-Key marks it so for net/http and httpx, and is not
+		// sent.
+		req.Header["Idempotency-Key"] = nil
+	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		// *url.Error names the method and URL; ours carry no secret.
-		msg := "cannot reach GitHub for " + c.what + "; check the integration's apiBaseUrl and the network"
-		if ctx.Err() != nil {
-			msg = "GitHub did not answer " + c.what + " in time"
-		}
-		return nil, true, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Msg: msg, Err: err}
+		return nil, a.sendError(ctx, c, err)
 	}
 	defer func() {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) //nolint:errcheck // draining for connection reuse
@@ -96,26 +81,68 @@ func (a *App) once(ctx context.Context, c call, out any) (hdr http.Header, retry
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, true, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+		if ctx.Err() != nil {
+			return nil, a.ctxError(ctx, c)
+		}
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
 			Msg: "GitHub's answer to " + c.what + " was cut off", Err: err}
 	}
 	if int64(len(data)) > limit {
-		return nil, false, 0, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
 			Msg: "GitHub's answer to " + c.what + " is larger than " + strconv.FormatInt(limit, 10) + " bytes; check the integration's apiBaseUrl"}
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, false, 0, a.redirectError(c, resp)
+		return nil, a.redirectError(c, resp)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out != nil {
 			if err := json.Unmarshal(data, out); err != nil {
-				return nil, false, 0, a.garbage(c, resp, err)
+				return nil, a.garbage(c, resp, err)
 			}
 		}
-		return resp.Header, false, 0, nil
+		return resp.Header, nil
 	}
-	e, retry, wait := a.statusError(c, resp, data)
-	return nil, retry, wait, e
+	return nil, a.statusError(c, resp, data)
+}
+
+func (a *App) ctxError(ctx context.Context, c call) error {
+	code := errcode.Canceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = errcode.DeadlineExceeded
+	}
+	return &errcode.Error{Code: code, Op: c.op, Provider: provider, Host: a.host,
+		Msg: "GitHub did not answer " + c.what + " before the caller's context ended", Err: ctx.Err()}
+}
+
+// sendError is the error of a round trip that returned no answer: the
+// caller's context ended, the transport gave up (a network failure after
+// its retries), or it refused to wait as long as GitHub asked (a
+// RateLimited or Unavailable *errcode.Error with RetryAt).
+func (a *App) sendError(ctx context.Context, c call, err error) error {
+	if ctx.Err() != nil {
+		return a.ctxError(ctx, c)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // names the method and URL, which c.what does
+	}
+	var ce *errcode.Error
+	if errors.As(err, &ce) && ce.Status != 0 {
+		e := &errcode.Error{Code: ce.Code, Op: c.op, Provider: provider, Host: a.host, Status: ce.Status, RetryAt: ce.RetryAt}
+		what := "failed"
+		if ce.Code == errcode.RateLimited {
+			what = "rate-limited " + a.label + " on"
+		}
+		e.Msg = "GitHub " + what + " " + c.what + " (HTTP " + strconv.Itoa(ce.Status) + ") and asks to wait until " +
+			ce.RetryAt.UTC().Format(time.RFC3339) + ", later than the app waits (MaxRateLimitWait, or the caller's deadline)"
+		return e
+	}
+	code := errcode.Unavailable
+	if ce != nil && ce.Code == errcode.InvalidArgument {
+		code = errcode.InvalidArgument
+	}
+	return &errcode.Error{Code: code, Op: c.op, Provider: provider, Host: a.host,
+		Msg: "cannot reach GitHub for " + c.what + "; check the integration's apiBaseUrl and the network", Err: err}
 }
 
 // redirectError is the error for a 3xx answer, which the App's client
@@ -152,75 +179,49 @@ func (a *App) garbage(c call, resp *http.Response, err error) error {
 		Err: err}
 }
 
-// statusError classifies a non-2xx answer; this is the only place that
-// maps GitHub's statuses to codes.
-func (a *App) statusError(c call, resp *http.Response, body []byte) (err error, retry bool, wait time.Duration) {
+// statusError classifies a non-2xx answer that the transport no longer
+// retries. The code is httpx.Classify's, the one mapping of statuses that
+// every package shares; the messages, and two GitHub App specifics (a
+// suspended installation; a 422 for a permission the installation does
+// not grant, which is PermissionDenied), are this package's.
+func (a *App) statusError(c call, resp *http.Response, body []byte) error {
 	msg := githubMessage(body)
 	detail := "HTTP " + strconv.Itoa(resp.StatusCode)
 	if msg != "" {
 		detail += ": " + msg
 	}
-	e := &errcode.Error{Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode}
+	resp.Body = io.NopCloser(bytes.NewReader(body)) // for Classify's look at a 403's message
+	cl := httpx.Classify(resp, a.now())
+	e := &errcode.Error{Code: cl.Code, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode}
 	switch s := resp.StatusCode; {
-	case s == http.StatusUnauthorized:
-		e.Code = errcode.Unauthorized
-		if c.auth == "jwt" {
-			e.Msg = "GitHub rejected the JWT of " + a.label + " for " + c.what + " (" + detail +
-				"); check that appId and privateKey belong to the same app, and that this machine's clock is right"
-		} else {
-			e.Msg = "GitHub rejected the installation token of " + a.label + " for " + c.what + " (" + detail + ")"
-		}
-	case s == http.StatusTooManyRequests || (s == http.StatusForbidden &&
-		(resp.Header.Get("X-RateLimit-Remaining") == "0" || strings.Contains(strings.ToLower(msg), "rate limit"))):
-		e.Code = errcode.RateLimited
-		e.RetryAt, wait = retryAt(resp.Header, a.now())
+	case cl.Code == errcode.Unauthorized && cl.Hint != "":
+		e.Msg = "GitHub rejected the credentials of " + a.label + " for " + c.what + " (" + detail + "): " + cl.Hint
+	case cl.Code == errcode.Unauthorized && c.auth == "jwt":
+		e.Msg = "GitHub rejected the JWT of " + a.label + " for " + c.what + " (" + detail +
+			"); check that appId and privateKey belong to the same app, and that this machine's clock is right"
+	case cl.Code == errcode.Unauthorized:
+		e.Msg = "GitHub rejected the installation token of " + a.label + " for " + c.what + " (" + detail + ")"
+	case cl.Code == errcode.RateLimited:
+		e.RetryAt = cl.RetryAt
 		e.Msg = "GitHub rate-limited " + a.label + " on " + c.what + " (" + detail + ")"
-		return e, wait > 0, wait
-	case s == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "suspended"):
-		e.Code, e.Err = errcode.PermissionDenied, ErrSuspended
+	case cl.Code == errcode.PermissionDenied && strings.Contains(strings.ToLower(msg), "suspended"):
+		e.Err = ErrSuspended
 		e.Msg = "GitHub refused " + c.what + " because " + a.label + "'s installation is suspended (" + detail +
 			"); an owner of the account must unsuspend it in the installation's settings"
-	case s == http.StatusForbidden:
-		e.Code = errcode.PermissionDenied
+	case cl.Code == errcode.PermissionDenied:
 		e.Msg = "GitHub refused " + c.what + " for " + a.label + " (" + detail + ")"
-	case s == http.StatusNotFound || s == http.StatusGone:
-		e.Code = errcode.NotFound
-		e.Msg = "GitHub answered " + c.what + " with " + detail
 	case s == http.StatusUnprocessableEntity:
 		e.Code = errcode.PermissionDenied
 		e.Msg = "GitHub refused " + c.what + " for " + a.label + " (" + detail +
 			"); the installation does not grant a permission or repository the token asks for: check the requested permissions against the app's, and accept pending permission requests in the installation's settings"
-	case s >= 500:
-		e.Code = errcode.Unavailable
+	case cl.Code == errcode.InvalidArgument:
+		e.Msg = "GitHub refused " + c.what + " for " + a.label + " as malformed (" + detail + ")"
+	case cl.Code == errcode.Unavailable:
 		e.Msg = "GitHub failed " + c.what + " (" + detail + ")"
-		_, wait = retryAt(resp.Header, a.now())
-		return e, true, wait
 	default:
-		e.Code = errcode.Unknown
 		e.Msg = "GitHub answered " + c.what + " with " + detail
 	}
-	return e, false, 0
-}
-
-// retryAt reads Retry-After (seconds or an HTTP date) or X-RateLimit-Reset
-// (epoch seconds).
-func retryAt(h http.Header, now time.Time) (time.Time, time.Duration) {
-	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-			d := time.Duration(secs) * time.Second
-			return now.Add(d), d
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return t, max(t.Sub(now), 0)
-		}
-	}
-	if v := h.Get("X-RateLimit-Reset"); v != "" {
-		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-			t := time.Unix(secs, 0)
-			return t, max(t.Sub(now), 0)
-		}
-	}
-	return time.Time{}, 0
+	return e
 }
 
 // githubMessage extracts "message" from GitHub's error body, shortened and

@@ -16,7 +16,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/scmkit/scmkit/credentials/internal/retry"
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -41,6 +40,8 @@ const (
 	// one installation's repositories caused by a repository missing from
 	// the list.
 	DefaultRepositoriesRefresh = time.Minute
+	// DefaultAttemptTimeout bounds one attempt of a request to GitHub.
+	DefaultAttemptTimeout = 20 * time.Second
 )
 
 const (
@@ -85,11 +86,22 @@ type Options struct {
 	Permissions map[string]string
 	// UserAgent is sent with every request; default "scmkit".
 	UserAgent string
-	// MaxAttempts, MinBackoff, MaxBackoff and AttemptTimeout tune the
-	// retries of installation lookups and token mints; zero means 4
-	// attempts, 250ms doubling up to 5s, and 20s per attempt.
-	MaxAttempts                            int
-	MinBackoff, MaxBackoff, AttemptTimeout time.Duration
+	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the
+	// retries of installation lookups, token mints and repository
+	// listings, with the same names and meaning as everywhere in scmkit:
+	// MaxRetries retries after the first attempt (0: 3; negative: none);
+	// an exponential backoff from MinWait to MaxWait (0: 500ms and 10s)
+	// when GitHub names no time; a wait GitHub asks for (Retry-After,
+	// X-RateLimit-Reset, one minute for a secondary rate limit) is slept
+	// when it is at most MaxRateLimitWait (0: 60s), and otherwise
+	// returned at once as RateLimited with RetryAt.
+	MaxRetries       int
+	MinWait, MaxWait time.Duration
+	MaxRateLimitWait time.Duration
+	// AttemptTimeout bounds each attempt, so that an endpoint that hangs
+	// is tried again while the caller's context allows; 0 means
+	// DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
 	// Shared, if set, shares installations and installation tokens with
 	// the other replicas of the service through a store (see
 	// [SharedStore]): for a cold owner, one replica looks the
@@ -163,7 +175,6 @@ type App struct {
 	client    *http.Client
 	userAgent string
 	now       func() time.Time
-	retry     retry.Policy
 	perms     []byte // JSON body for token requests, or nil
 
 	installTTL, notInstalledTTL time.Duration
@@ -242,8 +253,16 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	client := *o.HTTPClient
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	// Error answers are capped and scrubbed of the JWT or installation
-	// token the request carried, whatever GitHub (or a proxy) echoes.
-	client.Transport = httpx.Sanitize(client.Transport, nil)
+	// token the request carried, whatever GitHub (or a proxy) echoes;
+	// above that, scmkit's one retry and rate-limit policy.
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	client.Transport = httpx.NewTransport(&httpx.Options{
+		Base:       httpx.Sanitize(client.Transport, nil),
+		MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
+		MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: o.AttemptTimeout, Now: o.Now,
+	})
 	if o.UserAgent == "" {
 		o.UserAgent = "scmkit"
 	}
@@ -251,7 +270,6 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 		id: cfg.AppID, idStr: strconv.FormatInt(cfg.AppID, 10), key: key, public: cfg.PublicAccess,
 		apiBase: base, apiURL: u, host: o.Host, path: o.ConfigPath, client: &client, userAgent: o.UserAgent,
 		now:             o.Now,
-		retry:           retry.Policy{MaxAttempts: o.MaxAttempts, MinBackoff: o.MinBackoff, MaxBackoff: o.MaxBackoff, AttemptTimeout: o.AttemptTimeout},
 		installTTL:      orDefault(o.InstallationTTL, DefaultInstallationTTL),
 		notInstalledTTL: orDefault(o.NotInstalledTTL, DefaultNotInstalledTTL),
 		reposTTL:        orDefault(o.RepositoriesTTL, DefaultRepositoriesTTL),

@@ -59,7 +59,7 @@ func newSetup(t testing.TB, cfg func(*integrations.GitHubAppConfig), opts func(*
 		cfg(&c)
 	}
 	o := githubapp.Options{Now: clk.Now, ConfigPath: "integrations.github[0].apps[0]", Host: "github.com",
-		MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+		MinWait: time.Millisecond, MaxWait: 4 * time.Millisecond}
 	if opts != nil {
 		opts(&o)
 	}
@@ -511,7 +511,7 @@ func TestFaults(t *testing.T) {
 		fault:     respond(503, "text/html", "<html>Service Unavailable</html>"),
 		wantCode:  errcode.Unavailable,
 		wantInMsg: "HTTP 503",
-		wantReqs:  4, // MaxAttempts
+		wantReqs:  4, // 1 + MaxRetries
 	}, {
 		name: "endpoint down, then up",
 		fault: func() func(http.ResponseWriter, *http.Request) bool {

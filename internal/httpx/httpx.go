@@ -133,6 +133,12 @@ type Options struct {
 	// 5xx (408, say). Network errors keep their own rule. Empty means 429,
 	// rate-limit 403s and 5xx.
 	RetryStatusCodes []int
+
+	// AttemptTimeout, if positive, bounds each attempt, reading of the
+	// final response's body included, so that a server that hangs is
+	// tried again (under the rules for network errors) while the
+	// request's context allows. 0 means no bound but the context's.
+	AttemptTimeout time.Duration
 }
 
 // Transport is an http.RoundTripper that applies the retry and rate-limit
@@ -146,6 +152,7 @@ type Transport struct {
 	logger           *slog.Logger
 	now              func() time.Time
 	retryCodes       map[int]bool // nil: the default statuses
+	attemptTimeout   time.Duration
 	rc               *retryablehttp.Client
 
 	budget      Budget // see SetBudget (budget.go)
@@ -174,6 +181,7 @@ func NewTransport(opts *Options) *Transport {
 		maxRateLimitWait: o.MaxRateLimitWait,
 		logger:           o.Logger,
 		now:              o.Now,
+		attemptTimeout:   max(o.AttemptTimeout, 0),
 	}
 	if t.base == nil {
 		t.base = http.DefaultTransport
@@ -207,7 +215,7 @@ func NewTransport(opts *Options) *Transport {
 		// The inner client never follows redirects: the caller's
 		// http.Client does, so its CheckRedirect policy applies.
 		HTTPClient: &http.Client{
-			Transport:     attemptTransport{base: t.base},
+			Transport:     attemptTransport{base: t.base, timeout: t.attemptTimeout},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		Logger:       nil, // retryablehttp would log to stderr otherwise
@@ -332,15 +340,61 @@ func stateOf(ctx context.Context) *reqState {
 
 // attemptTransport sends one attempt through the base transport and makes
 // sure resp.Request is the request it was given, whose context carries the
-// reqState that backoff needs.
-type attemptTransport struct{ base http.RoundTripper }
+// reqState that backoff needs. With a timeout, each attempt runs under its
+// own deadline, which lasts until the response body is closed.
+type attemptTransport struct {
+	base    http.RoundTripper
+	timeout time.Duration
+}
 
 func (a attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := a.base.RoundTrip(req)
-	if resp != nil {
-		resp.Request = req
+	if a.timeout <= 0 {
+		resp, err := a.base.RoundTrip(req)
+		if resp != nil {
+			resp.Request = req
+		}
+		return resp, err
 	}
-	return resp, err
+	actx, cancel := context.WithTimeout(req.Context(), a.timeout)
+	resp, err := a.base.RoundTrip(req.WithContext(actx))
+	if err != nil {
+		cancel()
+		if actx.Err() != nil && req.Context().Err() == nil {
+			err = &attemptTimeoutError{timeout: a.timeout, err: err}
+		}
+		return resp, err
+	}
+	resp.Request = req
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// attemptTimeoutError is the error of an attempt that ran out of
+// Options.AttemptTimeout while the request's context was still live: a
+// timeout worth another attempt, not the caller's deadline.
+type attemptTimeoutError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within the %s attempt timeout: %s", e.timeout, errorText(e.err))
+}
+
+// Timeout and Temporary make it a net.Error.
+func (e *attemptTimeoutError) Timeout() bool   { return true }
+func (e *attemptTimeoutError) Temporary() bool { return true }
+
+// cancelBody ends an attempt's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // checkRetry is the retryablehttp.CheckRetry policy.

@@ -54,10 +54,23 @@ func RateLimitInfo(resp *http.Response, now time.Time) (retryAt time.Time, limit
 	if t, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
 		return t, true
 	}
-	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) == "0" {
-		t, _ := parseEpoch(h.Get("X-RateLimit-Reset"))
-		return t, true
+	// GitHub: "If the x-ratelimit-remaining header is 0, you should not
+	// retry your request until after the time, in UTC epoch seconds,
+	// specified by the x-ratelimit-reset header" (docs.github.com, REST
+	// API, "Rate limits for the REST API", "Exceeding the rate limit").
+	// While it is above 0, the reset says nothing about a secondary limit.
+	primary := strings.TrimSpace(h.Get("X-RateLimit-Remaining")) == "0"
+	if primary {
+		if t, ok := parseEpoch(h.Get("X-RateLimit-Reset")); ok {
+			return t, true
+		}
 	}
+	// GitLab answers 429 with RateLimit-Reset (epoch seconds) and
+	// sometimes no Retry-After (docs.gitlab.com, "Rate limits" and
+	// "GitLab.com rate limits": RateLimit-Limit, RateLimit-Observed,
+	// RateLimit-Remaining, RateLimit-Reset, RateLimit-ResetTime,
+	// Retry-After); its project export limit sends RateLimit-Reset
+	// without Retry-After, whatever RateLimit-Remaining says.
 	gitlabExhausted := strings.TrimSpace(h.Get("RateLimit-Remaining")) == "0"
 	if resp.StatusCode == http.StatusTooManyRequests || gitlabExhausted {
 		if t, ok := parseRateLimitReset(h.Get("RateLimit-Reset"), now); ok {
@@ -67,6 +80,10 @@ func RateLimitInfo(resp *http.Response, now time.Time) (retryAt time.Time, limit
 	if gitlabExhausted {
 		return time.Time{}, true
 	}
+	// GitHub's secondary limit names itself in the message; without
+	// Retry-After or an exhausted primary limit, GitHub says "wait for at
+	// least one minute before retrying" (same page). "You have triggered
+	// an abuse detection mechanism" is the older wording of the same limit.
 	msg := strings.ToLower(string(peekBody(resp, peekLimit)))
 	switch {
 	case strings.Contains(msg, "secondary rate limit"), strings.Contains(msg, "abuse detection"):
@@ -74,7 +91,7 @@ func RateLimitInfo(resp *http.Response, now time.Time) (retryAt time.Time, limit
 	case strings.Contains(msg, "rate limit"):
 		return time.Time{}, true
 	}
-	return time.Time{}, resp.StatusCode == http.StatusTooManyRequests
+	return time.Time{}, primary || resp.StatusCode == http.StatusTooManyRequests
 }
 
 // parseRetryAfter parses a Retry-After value: delay-seconds or an HTTP-date.
@@ -172,6 +189,10 @@ func isNetworkError(err error) bool {
 			break
 		}
 		err = ue.Err
+	}
+	var ate *attemptTimeoutError
+	if errors.As(err, &ate) {
+		return true
 	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
