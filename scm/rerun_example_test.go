@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -45,7 +46,7 @@ func ExampleClient_OpenPullRequest_rerun() {
 		log.Fatal(err)
 	}
 
-	gl.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Status: http.StatusBadGateway, Times: 1,
+	gl.Inject(fake.Fault{Kind: fake.FaultServerError, Status: http.StatusBadGateway, Times: 1,
 		Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape("acme/service") + "/merge_requests"})
 	spec := &scm.PullRequestSpec{
 		RepoURL: gl.URL() + "/acme/service",

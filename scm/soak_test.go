@@ -28,6 +28,7 @@ import (
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -219,20 +220,20 @@ func gitlabSoak(t *testing.T) *soakWorld {
 		close:   func() { s.Close(); tr.CloseIdleConnections() },
 	}
 	w.fault = func(rng *rand.Rand) string {
-		f := fakegitlab.Fault{Times: 1}
+		f := fake.Fault{Times: 1}
 		switch rng.IntN(6) {
 		case 5:
-			f.Kind, f.Method = fakegitlab.FaultLostAnswer, http.MethodPost
+			f.Kind, f.Method = fake.FaultLostAnswer, http.MethodPost
 		case 0:
-			f.Kind, f.Status = fakegitlab.FaultServerError, pick(rng, 500, 502, 503)
+			f.Kind, f.Status = fake.FaultServerError, pick(rng, 500, 502, 503)
 		case 1:
-			f.Kind = fakegitlab.FaultTruncatedBody
+			f.Kind = fake.FaultTruncatedBody
 		case 2:
-			f.Kind = fakegitlab.FaultTooManyRequestsNoRetryAfter
+			f.Kind = fake.FaultTooManyRequestsNoRetryAfter
 		case 3:
-			f.Kind, f.Status = fakegitlab.FaultEchoCredentials, pick(rng, 400, 401, 502)
+			f.Kind, f.Status = fake.FaultEchoCredentials, pick(rng, 400, 401, 502)
 		default:
-			f.Kind, f.Status, f.Method, f.Path = fakegitlab.FaultServerError, 502, http.MethodPost, "/api/v4/projects/"+url.PathEscape(full)+"/merge_requests"
+			f.Kind, f.Status, f.Method, f.Path = fake.FaultServerError, 502, http.MethodPost, "/api/v4/projects/"+url.PathEscape(full)+"/merge_requests"
 		}
 		s.Inject(f)
 		return fmt.Sprint(f.Kind)

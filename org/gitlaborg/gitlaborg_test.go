@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -197,13 +198,13 @@ func TestUnknownGroup(t *testing.T) {
 func TestFaultsNeverGivePartialSnapshots(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault fakegitlab.Fault
+		fault fake.Fault
 		code  errcode.Code
 	}{
-		{"unauthorized", fakegitlab.Fault{Kind: fakegitlab.FaultUnauthorized}, errcode.Unauthorized},
-		{"server error", fakegitlab.Fault{Kind: fakegitlab.FaultServerError}, errcode.Unavailable},
-		{"rate limited for long", fakegitlab.Fault{Kind: fakegitlab.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
-		{"403 echoing the credential", fakegitlab.Fault{Kind: fakegitlab.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
+		{"unauthorized", fake.Fault{Kind: fake.FaultUnauthorized}, errcode.Unauthorized},
+		{"server error", fake.Fault{Kind: fake.FaultServerError}, errcode.Unavailable},
+		{"rate limited for long", fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
+		{"403 echoing the credential", fake.Fault{Kind: fake.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,7 +298,7 @@ func BenchmarkReadBudget(b *testing.B) {
 func TestCancelledAndTruncated(t *testing.T) {
 	w := newWorld(t, nil)
 	seed(t, w.fake)
-	w.fake.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultSlow, Delay: 10 * time.Second})
+	w.fake.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: 10 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -306,7 +307,7 @@ func TestCancelledAndTruncated(t *testing.T) {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
 	w.fake.ClearFaults()
-	w.fake.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultTruncatedBody, Times: 1})
+	w.fake.Inject(fake.Fault{Kind: fake.FaultTruncatedBody, Times: 1})
 	snap, err := w.reader(t, gitlaborg.Config{Group: "acme"}, func(o *gitlaborg.Options) { o.MaxRetries = -1 }).Read(context.Background())
 	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable {
 		t.Fatalf("truncated: %v, %v", snap != nil, err)

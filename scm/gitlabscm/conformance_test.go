@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -121,40 +122,12 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
-	var kind fakegitlab.FaultKind
-	switch f.Kind {
-	case scmtest.FaultUnauthorized:
-		kind = fakegitlab.FaultUnauthorized
-	case scmtest.FaultNotFound:
-		kind = fakegitlab.FaultNotFound
-	case scmtest.FaultUnprocessable:
-		kind = fakegitlab.FaultUnprocessable
-	case scmtest.FaultRateLimit:
-		kind = fakegitlab.FaultRateLimit
-	case scmtest.FaultSecondaryRateLimit, scmtest.FaultTooManyRequests:
-		// GitLab has no secondary limit: its application limits answer
-		// 429 with Retry-After.
-		kind = fakegitlab.FaultTooManyRequests
-	case scmtest.FaultTooManyRequestsNoRetryAfter:
-		kind = fakegitlab.FaultTooManyRequestsNoRetryAfter
-	case scmtest.FaultServerError:
-		kind = fakegitlab.FaultServerError
-	case scmtest.FaultSlow:
-		kind = fakegitlab.FaultSlow
-	case scmtest.FaultTruncatedBody:
-		kind = fakegitlab.FaultTruncatedBody
-	case scmtest.FaultEchoCredentials:
-		kind = fakegitlab.FaultEchoCredentials
-	case scmtest.FaultLostAnswer:
-		kind = fakegitlab.FaultLostAnswer
-	case scmtest.FaultOpenPullRequest:
-		h.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+	if f.Kind == scmtest.FaultOpenPullRequest {
+		h.s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape(owner+"/"+scmtest.BasicRepo) + "/merge_requests"})
 		return true
-	default:
-		return false
 	}
-	h.s.Inject(fakegitlab.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.s.Inject(fake.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
 	return true
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/scmkit/scmkit/scm"
-	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -72,7 +72,7 @@ func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	if err := w.s.AddGroup("acme"); err != nil {
 		t.Fatal(err)
 	}
-	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Method: "POST", Path: "/api/v4/projects/"})
+	w.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: "POST", Path: "/api/v4/projects/"})
 	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "half"}, createTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), "acme/half was created") ||
 		!strings.Contains(err.Error(), "initial commit is missing") {

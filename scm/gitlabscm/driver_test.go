@@ -15,6 +15,7 @@ import (
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -178,7 +179,7 @@ func TestClientGoMachineryOff(t *testing.T) {
 			w := newWorld(t, worldOptions{retry: scm.RetryOptions{MaxRetries: tc.retries, MinWait: time.Millisecond,
 				MaxWait: 2 * time.Millisecond}})
 			w.add(t, "acme", "svc", map[string]string{"README.md": "hi\n"})
-			w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Status: http.StatusServiceUnavailable})
+			w.s.Inject(fake.Fault{Kind: fake.FaultServerError, Status: http.StatusServiceUnavailable})
 			before := w.requests()
 			for _, err := range w.c.ListRepositories(t.Context(), w.ownerURL(t, "acme"), nil) {
 				if scm.Code(err) != scm.Unavailable {
@@ -485,7 +486,7 @@ func TestPullRequestNothingHalfWritten(t *testing.T) {
 func TestPullRequestFailureNamesBranch(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.add(t, "acme", "svc", map[string]string{"README.md": "hi\n"})
-	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Method: http.MethodPost, Path: "/api/v4/projects/acme%2Fsvc/merge_requests"})
+	w.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: http.MethodPost, Path: "/api/v4/projects/acme%2Fsvc/merge_requests"})
 	_, err := w.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: w.url(t, "acme", "svc", "", "", false),
 		Branch: "topic/one", Title: "One", Changes: textChanges("x", 1)})
 	commit, ok := w.s.Branch("acme/svc", "topic/one")
@@ -600,7 +601,7 @@ func TestRetriesOfWrites(t *testing.T) {
 
 	// A 429 on the commit: GitLab did not process it, so it is sent again
 	// (its JSON body replayed) and the pull request opens.
-	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultTooManyRequestsNoRetryAfter, Times: 1, Method: http.MethodPost, Path: commits})
+	w.s.Inject(fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter, Times: 1, Method: http.MethodPost, Path: commits})
 	before := w.requests()
 	pr, err := w.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: repoURL, Branch: "after-429", Title: "T",
 		Changes: textChanges("x", 3)})
@@ -616,7 +617,7 @@ func TestRetriesOfWrites(t *testing.T) {
 
 	// A 502 on the commit: it may have been processed, so it is not
 	// retried.
-	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultServerError, Status: http.StatusBadGateway, Times: 1, Method: http.MethodPost, Path: commits})
+	w.s.Inject(fake.Fault{Kind: fake.FaultServerError, Status: http.StatusBadGateway, Times: 1, Method: http.MethodPost, Path: commits})
 	before = w.requests()
 	_, err = w.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: repoURL, Branch: "after-502", Title: "T",
 		Changes: textChanges("x", 1)})
@@ -631,7 +632,7 @@ func TestRetriesOfWrites(t *testing.T) {
 func TestTruncatedJSON(t *testing.T) {
 	w := newWorld(t, worldOptions{retry: scm.RetryOptions{MaxRetries: -1}})
 	w.add(t, "acme", "svc", map[string]string{"README.md": "hi\n"})
-	w.s.Inject(fakegitlab.Fault{Kind: fakegitlab.FaultTruncatedBody})
+	w.s.Inject(fake.Fault{Kind: fake.FaultTruncatedBody})
 	for _, err := range w.c.ListRepositories(t.Context(), w.ownerURL(t, "acme"), nil) {
 		if scm.Code(err) != scm.Unavailable {
 			t.Errorf("ListRepositories with a truncated answer: code %v (%v); want Unavailable", scm.Code(err), err)

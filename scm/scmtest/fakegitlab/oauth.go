@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // OAuthApp is an OAuth application registered with the fake's sign-in
@@ -110,7 +108,7 @@ func (s *Server) oauthRoutes() {
 func (s *Server) route(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fake.Serve(w, r, s.applyFault(w, r), fn)
+		s.Serve(w, r, "api", "api", fn)
 	})
 }
 

@@ -171,19 +171,6 @@ type MergeRequest struct {
 	WebURL string
 }
 
-// Request is one request the fake received.
-type Request struct {
-	Method string
-	// Path is the path as received, escaped, with the query.
-	Path string
-	// Route is the pattern that answered, e.g.
-	// "GET /api/v4/projects/{id}/repository/files/{file}/raw", or ""
-	// when none did.
-	Route string
-	// Header is a copy of every header received.
-	Header http.Header
-}
-
 // Stats counts requests.
 type Stats struct {
 	// Total counts every request, those answered 304 or by a fault
@@ -197,71 +184,6 @@ type Stats struct {
 	Routes map[string]int
 	// Unrouted counts requests that matched no route (answered 404).
 	Unrouted int
-}
-
-// FaultKind names a failure the fake can produce, with GitLab's own
-// status, headers and body for it.
-type FaultKind int
-
-// The faults.
-const (
-	// FaultUnauthorized answers 401 {"message":"401 Unauthorized"}.
-	FaultUnauthorized FaultKind = iota + 1
-	// FaultNotFound answers 404 {"message":"404 Project Not Found"}.
-	FaultNotFound
-	// FaultUnprocessable answers 422 {"message":{"base":[...]}}.
-	FaultUnprocessable
-	// FaultRateLimit is Rack::Attack's throttle: 429 "Retry later" with
-	// Retry-After and RateLimit-Limit/Observed/Remaining: 0/Reset/ResetTime.
-	FaultRateLimit
-	// FaultTooManyRequests is an application rate limit (GitLab 18.5+):
-	// 429 with Retry-After only and
-	// {"message":{"error":"This endpoint has been requested too many times. Try again later."}}.
-	FaultTooManyRequests
-	// FaultTooManyRequestsNoRetryAfter answers 429 "Retry later" without
-	// any rate-limit header.
-	FaultTooManyRequestsNoRetryAfter
-	// FaultServerError answers Status (500 when 0): JSON for 500,
-	// GitLab's HTML error page for 502, 503 and 504.
-	FaultServerError
-	// FaultSlow waits Delay (or until the request's context ends) before
-	// answering normally.
-	FaultSlow
-	// FaultTruncatedBody answers normally but sends only half of the body
-	// with the full Content-Length, then closes the connection.
-	FaultTruncatedBody
-	// FaultEchoCredentials answers Status (400 when 0) with GitLab's error
-	// body whose message quotes the request's credentials (Authorization,
-	// Private-Token), as a careless server or proxy does; 500 and above
-	// get a proxy's HTML page quoting them.
-	FaultEchoCredentials
-	// FaultLostAnswer processes the request (a write is made), then closes
-	// the connection without answering.
-	FaultLostAnswer
-)
-
-// Fault is a failure to inject with [Server.Inject].
-type Fault struct {
-	// Kind is the failure.
-	Kind FaultKind
-	// Times is how many matching requests the fault applies to; 0 means
-	// every matching request until ClearFaults.
-	Times int
-	// RetryAfter is, for the rate-limit faults, how long from now the
-	// limit resets (Retry-After, and RateLimit-Reset for FaultRateLimit);
-	// 0 means 60 s.
-	RetryAfter time.Duration
-	// Delay is, for FaultSlow, how long to wait before answering.
-	Delay time.Duration
-	// Status is the status of FaultServerError; 0 means 500.
-	Status int
-	// Method restricts the fault to one HTTP method; "" matches any.
-	Method string
-	// Path restricts the fault to paths starting with it, escaped as
-	// sent and relative to the instance root (after RelativePath), e.g.
-	// "/api/v4/projects/acme%2Fsvc/merge_requests"; "" matches any.
-	// GraphQL requests have the path "/api/graphql".
-	Path string
 }
 
 // namespace is a group or a user namespace.
@@ -317,12 +239,14 @@ type Server struct {
 	byID       map[int64]*project
 	nextID     int64
 
-	faults fake.Faults[Fault]
-	log    fake.Log[Request, Stats]
+	fake.Kit[Stats] // faults and the request log
+	stop            chan struct{}
 
 	org orgWorld // users and group memberships (org.go)
 
 	oauthSt oauthLazy // sign-in endpoints (oauth.go)
+
+	closeOnce sync.Once
 
 	rateMu   sync.Mutex // guards the rate window
 	window   time.Time
@@ -356,12 +280,17 @@ func New(opts *Options) *Server {
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.AddUser(s.opts.User)
+	s.stop = make(chan struct{})
+	s.Answer, s.Stop = s.answer, s.stop
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
 // Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.stop) })
+	s.srv.Close()
+}
 
 // Host returns the host and port of the server.
 func (s *Server) Host() string { return strings.TrimPrefix(s.srv.URL, "http://") }
@@ -624,24 +553,15 @@ func (s *Server) CloseMergeRequest(fullPath string, iid int) error {
 	return fmt.Errorf("fakegitlab: no merge request !%d in %s", iid, fullPath)
 }
 
-// Inject arms a fault.
-func (s *Server) Inject(f Fault) { s.faults.Arm(f, f.Times) }
-
-// ClearFaults disarms every fault.
-func (s *Server) ClearFaults() { s.faults.Clear() }
-
-// Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request { return s.log.Requests() }
-
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.log.Stats()
+	st, routes, unrouted := s.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() { s.log.Reset() }
+func (s *Server) ResetStats() { s.Log().Reset() }
 
 // resolve returns the commit ref names: "" is the default branch; then a
 // branch, a full or abbreviated (7+ hex digits) commit id, or
@@ -715,7 +635,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.log.Record(Request{Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()}, route, func(st *Stats) {
+	s.Record(r, "api", route, func(st *Stats) {
 		st.Total++
 		if strings.HasSuffix(route, "/api/graphql") {
 			st.GraphQL++
@@ -727,7 +647,7 @@ func (s *Server) record(r *http.Request, route string) {
 func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
+		s.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
 			authed, good := s.checkAuth(r)
 			if !good {
 				s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
@@ -765,66 +685,54 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
 	return ok, ok
 }
 
-// applyFault answers the request with an armed fault, if one matches, and
-// says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
-	f, ok := s.faults.Take(func(f Fault) bool {
-		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.EscapedPath())
-	})
-	if !ok {
-		return fake.Pass
-	}
-	now := s.opts.Now()
+// answer writes GitLab's answer for an armed fault (fake.Kit carries out
+// the slow, truncated and lost answers).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
 	wait := cmp.Or(f.RetryAfter, time.Minute)
 	secs := strconv.Itoa(int((wait + time.Second - 1) / time.Second))
-	switch f.Kind {
-	case FaultUnauthorized:
-		s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
-	case FaultNotFound:
-		s.writeJSON(w, r, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
-	case FaultUnprocessable:
-		s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{"message": map[string]any{
-			"base": []string{"The change requests could not be processed"}}})
-	case FaultRateLimit:
-		// Rack::Attack's throttle answer: plain text, with the
-		// RateLimit-* headers and Retry-After.
-		h := w.Header()
-		reset := now.Add(wait)
-		h.Set("Retry-After", secs)
+	// The reset epoch is rounded up: never before the limit resets.
+	reset := time.Unix(int64((time.Duration(s.opts.Now().UnixNano())+wait+time.Second-1)/time.Second), 0)
+	h := w.Header()
+	rateHeaders := func() {
 		h.Set("RateLimit-Name", "throttle_authenticated_api")
-		h.Set("RateLimit-Limit", "2000")
-		h.Set("RateLimit-Observed", "2001")
+		h.Set("RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
+		h.Set("RateLimit-Observed", strconv.Itoa(s.opts.RateLimit+1))
 		h.Set("RateLimit-Remaining", "0")
 		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
+	}
+	switch f.Kind {
+	case fake.FaultUnauthorized:
+		s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
+	case fake.FaultNotFound:
+		s.message(w, r, http.StatusNotFound, "404 Project Not Found")
+	case fake.FaultUnprocessable:
+		s.message(w, r, http.StatusUnprocessableEntity, map[string]any{"base": []string{"The change requests could not be processed"}})
+	case fake.FaultRateLimit:
+		h.Set("Retry-After", secs)
+		rateHeaders()
 		writeText(w, http.StatusTooManyRequests, "Retry later\n")
-	case FaultTooManyRequests:
-		// An application limit (GitLab 18.5+): Retry-After without
-		// RateLimit-Reset, and the API's error object.
-		w.Header().Set("Retry-After", secs)
-		s.writeJSON(w, r, http.StatusTooManyRequests, map[string]any{"message": map[string]any{
-			"error": "This endpoint has been requested too many times. Try again later."}})
-	case FaultTooManyRequestsNoRetryAfter:
+	case fake.FaultRateLimitResetOnly:
+		rateHeaders()
 		writeText(w, http.StatusTooManyRequests, "Retry later\n")
-	case FaultServerError:
+	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
+		h.Set("Retry-After", secs)
+		s.message(w, r, http.StatusTooManyRequests, map[string]any{"error": "This endpoint has been requested too many times. Try again later."})
+	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultSecondaryRateLimitNoRetryAfter:
+		writeText(w, http.StatusTooManyRequests, "Retry later\n")
+	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		page := fmt.Sprintf("<!DOCTYPE html>\n<html><head><title>GitLab is not responding (%d)</title></head><body><h1>%d</h1><p>GitLab is not responding.</p></body></html>\n", st, st)
 		if !fake.GatewayError(w, st, page) {
-			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Internal Server Error"})
+			s.message(w, r, st, strconv.Itoa(st)+" Internal Server Error")
 		}
-	case FaultSlow:
-		return fake.Slow(r, f.Delay, nil)
-	case FaultTruncatedBody:
-		return fake.Truncate
-	case FaultLostAnswer:
-		return fake.Lose
-	case FaultEchoCredentials:
+	case fake.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
-			s.writeJSON(w, r, st, map[string]any{"message": strconv.Itoa(st) + " Bad request - " + echo})
+			s.message(w, r, st, strconv.Itoa(st)+" Bad request - "+echo)
 		}
 	default:
-		return fake.Pass
+		return false
 	}
-	return fake.Answered
+	return true
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 const token = "glpat-faketest000000000000000"
@@ -600,22 +601,27 @@ func TestFaults(t *testing.T) {
 	seed(t, s, "g", "p", map[string]string{"a": "a"})
 	path := "/api/v4/projects/g%2Fp"
 	for _, tc := range []struct {
-		fault  Fault
+		fault  fake.Fault
 		status int
 		header string
 		body   string
 	}{
-		{Fault{Kind: FaultUnauthorized}, 401, "", `{"message":"401 Unauthorized"}`},
-		{Fault{Kind: FaultNotFound}, 404, "", `{"message":"404 Project Not Found"}`},
-		{Fault{Kind: FaultUnprocessable}, 422, "", `{"message":{"base":["The change requests could not be processed"]}}`},
-		{Fault{Kind: FaultRateLimit, RetryAfter: time.Hour}, 429, "Retry-After: 3600, RateLimit-Remaining: 0", "Retry later\n"},
-		{Fault{Kind: FaultTooManyRequests, RetryAfter: 90 * time.Second}, 429, "Retry-After: 90",
+		{fake.Fault{Kind: fake.FaultUnauthorized}, 401, "", `{"message":"401 Unauthorized"}`},
+		{fake.Fault{Kind: fake.FaultNotFound}, 404, "", `{"message":"404 Project Not Found"}`},
+		{fake.Fault{Kind: fake.FaultUnprocessable}, 422, "", `{"message":{"base":["The change requests could not be processed"]}}`},
+		{fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: time.Hour}, 429, "Retry-After: 3600, RateLimit-Remaining: 0", "Retry later\n"},
+		{fake.Fault{Kind: fake.FaultTooManyRequests, RetryAfter: 90 * time.Second}, 429, "Retry-After: 90",
 			`{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`},
-		{Fault{Kind: FaultTooManyRequestsNoRetryAfter}, 429, "", "Retry later\n"},
-		{Fault{Kind: FaultServerError}, 500, "", `{"message":"500 Internal Server Error"}`},
-		{Fault{Kind: FaultServerError, Status: 503}, 503, "", ""},
-		{Fault{Kind: FaultNotFound, Path: "/api/v4/groups/"}, 200, "", ""},
-		{Fault{Kind: FaultNotFound, Method: "POST"}, 200, "", ""},
+		{fake.Fault{Kind: fake.FaultRateLimitResetOnly, RetryAfter: time.Hour}, 429,
+			"Retry-After: , RateLimit-Remaining: 0, RateLimit-Limit: 2000, RateLimit-Observed: 2001", "Retry later\n"},
+		{fake.Fault{Kind: fake.FaultSecondaryRateLimit, RetryAfter: 90 * time.Second}, 429, "Retry-After: 90",
+			`{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`},
+		{fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, "Retry-After: , RateLimit-Reset: ", "Retry later\n"},
+		{fake.Fault{Kind: fake.FaultSecondaryRateLimitNoRetryAfter}, 429, "Retry-After: , RateLimit-Reset: ", "Retry later\n"},
+		{fake.Fault{Kind: fake.FaultServerError}, 500, "", `{"message":"500 Internal Server Error"}`},
+		{fake.Fault{Kind: fake.FaultServerError, Status: 503}, 503, "", ""},
+		{fake.Fault{Kind: fake.FaultNotFound, Path: "/api/v4/groups/"}, 200, "", ""},
+		{fake.Fault{Kind: fake.FaultNotFound, Method: "POST"}, 200, "", ""},
 	} {
 		s.ClearFaults()
 		s.Inject(tc.fault)
@@ -628,18 +634,18 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%+v: %s %q; want %q", tc.fault, k, a.header.Get(k), v)
 			}
 		}
-		if tc.fault.Kind == FaultRateLimit {
+		if tc.fault.Kind == fake.FaultRateLimit || tc.fault.Kind == fake.FaultRateLimitResetOnly {
 			if reset, _ := strconv.ParseInt(a.header.Get("RateLimit-Reset"), 10, 64); time.Until(time.Unix(reset, 0)) < 59*time.Minute {
 				t.Errorf("RateLimit-Reset %s; want an hour ahead", a.header.Get("RateLimit-Reset"))
 			}
 		}
 	}
 	s.ClearFaults()
-	s.Inject(Fault{Kind: FaultServerError, Times: 1})
+	s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: 1})
 	if a, b := call(t, s, "GET", path, auth, nil), call(t, s, "GET", path, auth, nil); a.status != 500 || b.status != 200 {
 		t.Errorf("Times 1: %d then %d; want 500 then 200", a.status, b.status)
 	}
-	s.Inject(Fault{Kind: FaultTruncatedBody})
+	s.Inject(fake.Fault{Kind: fake.FaultTruncatedBody})
 	req, _ := http.NewRequest("GET", s.URL()+path, nil)
 	req.Header.Set("Authorization", auth["Authorization"])
 	resp, err := s.Client().Do(req)
