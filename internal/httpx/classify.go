@@ -58,7 +58,7 @@ func Classify(resp *http.Response, now time.Time) Class {
 		return Class{Code: errcode.InvalidArgument}
 	case s == http.StatusUnauthorized:
 		c := Class{Code: errcode.Unauthorized}
-		if v := resp.Header.Get("X-GitHub-OTP"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "required") {
+		if strings.TrimSpace(resp.Header.Get("X-GitHub-OTP")) != "" {
 			c.Hint = OTPHint
 		}
 		return c
