@@ -1,15 +1,9 @@
 package bitbucketcloudscm
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +11,6 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
-	"github.com/scmkit/scmkit/scm/driver"
 )
 
 // ctxTransport injects ctx into every request go-bitbucket sends: its
@@ -92,157 +85,4 @@ func (d *Driver) bb(ctx context.Context, hc *http.Client) (*bbClient, error) {
 	tr := &ctxTransport{ctx: ctx, base: rt}
 	c.HttpClient = &http.Client{Transport: tr, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar, Timeout: hc.Timeout}
 	return &bbClient{Client: c, tr: tr}, nil
-}
-
-// error turns a go-bitbucket error into the driver's: *APIError for an
-// HTTP answer (go-bitbucket keeps the status and body, not the headers:
-// whether it was a rate limit, and until when, comes from the transport),
-// the transport's own error otherwise.
-func (c *bbClient) error(ctx context.Context, method, path string, err error) error {
-	var ue *bitbucket.UnexpectedResponseStatusError
-	if errors.As(err, &ue) {
-		e := &APIError{Method: method, Path: path, Status: ue.StatusCode}
-		e.Message, e.Detail = errorBody(ue.Body)
-		if last := c.tr.lastAnswer(); last.status == ue.StatusCode && last.limited {
-			e.RateLimited, e.RetryAt = true, last.retryAt
-		}
-		return e
-	}
-	var ce *errcode.Error
-	if errors.As(err, &ce) {
-		return ce
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("%s %s: %w", method, path, err)
-}
-
-// mainBranch reads the repository's main branch (go-bitbucket
-// Repository.Get).
-func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Repo) (string, error) {
-	c, err := d.bb(ctx, hc)
-	if err != nil {
-		return "", err
-	}
-	ro := &bitbucket.RepositoryOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name)}
-	r, err := c.Repositories.Repository.Get(ro.WithContext(ctx))
-	if err != nil {
-		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)
-	}
-	if r.Mainbranch.Name == "" {
-		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
-	}
-	return r.Mainbranch.Name, nil
-}
-
-// findPull returns the open pull request from branch to base, or nil
-// (go-bitbucket PullRequests.List, one page).
-func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo, branch, base string) (*pullJSON, error) {
-	c, err := d.bb(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	c.Pagelen, c.LimitPages = 50, 1
-	po := &bitbucket.PullRequestsOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name), States: []string{"OPEN"},
-		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
-	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
-	if err != nil {
-		return nil, c.error(ctx, http.MethodGet, d.repoPath(repo)+"/pullrequests", err)
-	}
-	var page struct {
-		Values []pullJSON `json:"values"`
-	}
-	if err := remarshal(res, &page); err != nil {
-		return nil, fmt.Errorf("decoding the pull requests: %w", err)
-	}
-	for i := range page.Values {
-		p := &page.Values[i]
-		if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base {
-			return p, nil
-		}
-	}
-	return nil, nil
-}
-
-// createPull opens the pull request (go-bitbucket PullRequests.Create). If
-// Bitbucket reports an open one for the same branches (opened since the
-// lookup), that one is returned with Existing set.
-func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
-	c, err := d.bb(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	po := &bitbucket.PullRequestsOptions{Owner: Slug(r.Repo.Owner), RepoSlug: Slug(r.Repo.Name), Title: r.Title,
-		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
-	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
-	if err != nil {
-		err = c.error(ctx, http.MethodPost, d.repoPath(r.Repo)+"/pullrequests", err)
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ae.says("already an open pull request") {
-			if base == "" {
-				if base, err = d.mainBranch(ctx, hc, r.Repo); err != nil {
-					return nil, err
-				}
-			}
-			if p, ferr := d.findPull(ctx, hc, r.Repo, r.Branch, base); ferr == nil && p != nil {
-				return d.pullRequest(p, base, r.Branch, true), nil
-			}
-		}
-		return nil, err
-	}
-	var p pullJSON
-	if err := remarshal(res, &p); err != nil || p.ID == 0 {
-		return nil, fmt.Errorf("decoding the new pull request: %v", err)
-	}
-	return d.pullRequest(&p, base, r.Branch, false), nil
-}
-
-// ---- multipart form of POST /src ----
-
-// formWriter writes the multipart/form-data body of POST /src: Bitbucket
-// takes each file part's field name as the repository path and reads
-// x-attributes="executable" from its Content-Disposition.
-type formWriter struct {
-	buf      *bytes.Buffer
-	boundary string
-}
-
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "%0D", "\n", "%0A")
-
-func (w *formWriter) field(name, value string) {
-	fmt.Fprintf(w.buf, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", w.boundary, quoteEscaper.Replace(name), value)
-}
-
-func (w *formWriter) file(p string, content []byte, exec bool) {
-	base := p[strings.LastIndexByte(p, '/')+1:]
-	attrs := ""
-	if exec {
-		attrs = `; x-attributes="executable"`
-	}
-	fmt.Fprintf(w.buf, "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"%s\r\nContent-Type: application/octet-stream\r\n\r\n",
-		w.boundary, quoteEscaper.Replace(p), quoteEscaper.Replace(base), attrs)
-	w.buf.Write(content)
-	w.buf.WriteString("\r\n")
-}
-
-func (w *formWriter) close() { fmt.Fprintf(w.buf, "--%s--\r\n", w.boundary) }
-
-// multipartBoundary returns a random boundary that occurs in no content.
-func multipartBoundary(changes []driver.Change) string {
-	for {
-		var b [16]byte
-		rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
-		boundary := "scmkit-" + hex.EncodeToString(b[:])
-		clash := false
-		for _, ch := range changes {
-			if bytes.Contains(ch.Content, []byte(boundary)) {
-				clash = true
-				break
-			}
-		}
-		if !clash {
-			return boundary
-		}
-	}
 }

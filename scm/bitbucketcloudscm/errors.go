@@ -1,0 +1,200 @@
+package bitbucketcloudscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	bitbucket "github.com/ktrysmt/go-bitbucket"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// APIError is an error answer of Bitbucket Cloud.
+type APIError struct {
+	Method string
+	// Path is the request's path, without query.
+	Path    string
+	Status  int
+	Message string
+	Detail  string
+	// RateLimited reports that the answer is a rate limit (any 429, or a
+	// 403 that httpx.RateLimitInfo recognises as one).
+	RateLimited bool
+	// RetryAt is when a rate limit ends, where the answer says.
+	RetryAt time.Time
+}
+
+// Error describes the answer.
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("%s %s: HTTP %d", e.Method, e.Path, e.Status)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Detail != "" && e.Detail != e.Message {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+func (e *APIError) says(sub string) bool {
+	return strings.Contains(strings.ToLower(e.Message+" "+e.Detail), strings.ToLower(sub))
+}
+
+// dirError reports a file path that names a directory.
+type dirError struct{ path string }
+
+func (e *dirError) Error() string { return fmt.Sprintf("%q is a directory, not a file", e.path) }
+
+// checkError reports a change whose file does (not) exist.
+type checkError struct {
+	code errcode.Code
+	msg  string
+}
+
+func (e *checkError) Error() string { return e.msg }
+
+// searchDisabledError reports a workspace without code search.
+type searchDisabledError struct{ err *APIError }
+
+func (e *searchDisabledError) Error() string {
+	return "code search is not enabled for this workspace (turn it on at https://bitbucket.org/search); " +
+		"discover files per repository instead: " + e.err.Error()
+}
+
+func (e *searchDisabledError) Unwrap() error { return e.err }
+
+// ErrorInfo classifies an error returned by this driver's methods. It is
+// the one place where Bitbucket Cloud errors map to codes.
+func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	var (
+		se *searchDisabledError
+		ae *APIError
+		ce *errcode.Error
+		de *dirError
+		ke *checkError
+	)
+	switch {
+	case errors.As(err, &se):
+		return driver.ErrorInfo{Code: errcode.Unimplemented, Status: se.err.Status}
+	case errors.As(err, &ke):
+		return driver.ErrorInfo{Code: ke.code}
+	case errors.As(err, &ae):
+		return driver.ErrorInfo{Code: statusCode(ae), Status: ae.Status, RetryAt: ae.RetryAt}
+	case errors.As(err, &ce):
+		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
+	case errors.As(err, &de):
+		return driver.ErrorInfo{Code: errcode.InvalidArgument}
+	case errors.Is(err, context.Canceled):
+		return driver.ErrorInfo{Code: errcode.Canceled}
+	case errors.Is(err, context.DeadlineExceeded):
+		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
+	}
+	// A broken connection or an answer cut short (go-bitbucket's own
+	// reads fail with io.ErrUnexpectedEOF): Unavailable, as on every
+	// adapter.
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return driver.ErrorInfo{Code: errcode.Unavailable}
+	}
+	return driver.ErrorInfo{Code: errcode.Unknown}
+}
+
+func statusCode(e *APIError) errcode.Code {
+	switch s := e.Status; {
+	case s == http.StatusNotModified:
+		return errcode.NotModified
+	case s == http.StatusBadRequest:
+		switch {
+		case e.says("already an open pull request"), e.says("already exists"):
+			return errcode.AlreadyExists
+		case e.says("no changes to be pulled"):
+			return errcode.Conflict
+		}
+		return errcode.InvalidArgument
+	case s == http.StatusUnauthorized:
+		return errcode.Unauthorized
+	case s == http.StatusForbidden && e.RateLimited:
+		return errcode.RateLimited
+	case s == http.StatusForbidden:
+		return errcode.PermissionDenied
+	case s == http.StatusNotFound, s == http.StatusGone:
+		return errcode.NotFound
+	case s == http.StatusConflict, s == http.StatusPreconditionFailed:
+		return errcode.Conflict
+	case s == http.StatusTooManyRequests:
+		return errcode.RateLimited
+	case s == http.StatusNotImplemented:
+		return errcode.Unimplemented
+	case s >= 500:
+		return errcode.Unavailable
+	case s >= 400:
+		return errcode.InvalidArgument
+	}
+	return errcode.Unknown
+}
+
+// apiError reads an error answer and closes it.
+func apiError(method, rawURL string, resp *http.Response) error {
+	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode}
+	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
+		e.RateLimited, e.RetryAt = true, t
+	}
+	if resp.StatusCode == http.StatusNotModified {
+		httpx.DrainClose(resp)
+		return e
+	}
+	b, err := httpx.ReadBody(resp, maxErrorBody)
+	if err != nil {
+		httpx.DrainClose(resp)
+		return e
+	}
+	e.Message, e.Detail = errorBody(b)
+	return e
+}
+
+// errorBody extracts Bitbucket's error message and detail.
+func errorBody(b []byte) (msg, detail string) {
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+			Detail  string `json:"detail"`
+		} `json:"error"`
+		OAuthError string `json:"error_description"`
+	}
+	if json.Unmarshal(b, &body) == nil {
+		return body.Error.Message, body.Error.Detail
+	}
+	return "", ""
+}
+
+// error turns a go-bitbucket error into the driver's: *APIError for an
+// HTTP answer (go-bitbucket keeps the status and body, not the headers:
+// whether it was a rate limit, and until when, comes from the transport),
+// the transport's own error otherwise.
+func (c *bbClient) error(ctx context.Context, method, path string, err error) error {
+	var ue *bitbucket.UnexpectedResponseStatusError
+	if errors.As(err, &ue) {
+		e := &APIError{Method: method, Path: path, Status: ue.StatusCode}
+		e.Message, e.Detail = errorBody(ue.Body)
+		if last := c.tr.lastAnswer(); last.status == ue.StatusCode && last.limited {
+			e.RateLimited, e.RetryAt = true, last.retryAt
+		}
+		return e
+	}
+	var ce *errcode.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%s %s: %w", method, path, err)
+}

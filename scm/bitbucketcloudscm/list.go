@@ -1,0 +1,138 @@
+package bitbucketcloudscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+type repoJSON struct {
+	Slug       string `json:"slug"`
+	FullName   string `json:"full_name"`
+	IsPrivate  bool   `json:"is_private"`
+	Mainbranch *struct {
+		Name string `json:"name"`
+	} `json:"mainbranch"`
+	Parent *json.RawMessage `json:"parent"`
+	Links  struct {
+		HTML struct {
+			Href string `json:"href"`
+		} `json:"html"`
+		Clone []struct {
+			Name string `json:"name"`
+			Href string `json:"href"`
+		} `json:"clone"`
+	} `json:"links"`
+}
+
+func (d *Driver) repository(v *repoJSON) driver.Repository {
+	owner, slug, _ := strings.Cut(v.FullName, "/")
+	if v.Slug != "" {
+		slug = v.Slug
+	}
+	r := driver.Repository{Owner: owner, Name: slug, WebURL: v.Links.HTML.Href, Private: v.IsPrivate, Fork: v.Parent != nil}
+	if r.WebURL == "" {
+		r.WebURL = d.web + "/" + url.PathEscape(owner) + "/" + url.PathEscape(slug)
+	}
+	if v.Mainbranch != nil {
+		r.DefaultBranch = v.Mainbranch.Name
+	}
+	for _, c := range v.Links.Clone {
+		if c.Name == "https" {
+			if u, err := url.Parse(c.Href); err == nil {
+				u.User = nil // Bitbucket puts the caller's username there
+				r.CloneURL = u.String()
+			}
+		}
+	}
+	return r
+}
+
+// ListRepositories returns one page of GET /repositories/{ws}; the cursor
+// is Bitbucket's next link.
+func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+	u := r.Cursor
+	if u == "" {
+		n := r.PageSize
+		if n <= 0 || n > pageLen {
+			n = pageLen
+		}
+		u = d.api + "/repositories/" + url.PathEscape(Slug(r.Owner)) + "?pagelen=" + strconv.Itoa(n)
+	} else if !d.ownsURL(u) {
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	}
+	var page struct {
+		Values []repoJSON `json:"values"`
+		Next   string     `json:"next"`
+	}
+	if err := d.getJSON(ctx, hc, u, &page); err != nil {
+		return nil, err
+	}
+	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values)), Next: page.Next}
+	for i := range page.Values {
+		out.Repositories = append(out.Repositories, d.repository(&page.Values[i]))
+	}
+	return out, nil
+}
+
+// FindFiles finds r.Path on the main branch of the workspace's
+// repositories with Bitbucket's code search. A workspace without code
+// search gives an error classified Unimplemented.
+func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+	u := r.Cursor
+	if u == "" {
+		pathTerm := r.Path
+		if strings.ContainsAny(pathTerm, " \"") {
+			pathTerm = strconv.Quote(pathTerm)
+		}
+		q := url.Values{
+			"search_query": {strconv.Quote(path.Base(r.Path)) + " path:" + pathTerm},
+			"pagelen":      {strconv.Itoa(pageLen)},
+			"fields":       {"+values.file.commit.repository.mainbranch.name,+values.file.commit.repository.is_private"},
+		}
+		u = d.api + "/workspaces/" + url.PathEscape(Slug(r.Owner)) + "/search/code?" + q.Encode()
+	} else if !d.ownsURL(u) {
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	}
+	var page struct {
+		Values []struct {
+			File struct {
+				Path   string `json:"path"`
+				Commit struct {
+					Hash       string   `json:"hash"`
+					Repository repoJSON `json:"repository"`
+				} `json:"commit"`
+			} `json:"file"`
+		} `json:"values"`
+		Next string `json:"next"`
+	}
+	if err := d.getJSON(ctx, hc, u, &page); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.says("search is not enabled") {
+			return nil, &searchDisabledError{err: ae}
+		}
+		return nil, err
+	}
+	out := &driver.FoundPage{Next: page.Next}
+	seen := map[string]bool{}
+	for _, v := range page.Values {
+		if v.File.Path != r.Path {
+			continue // a partial path match
+		}
+		repo := d.repository(&v.File.Commit.Repository)
+		if seen[repo.Owner+"/"+repo.Name] {
+			continue
+		}
+		seen[repo.Owner+"/"+repo.Name] = true
+		out.Results = append(out.Results, driver.Found{Repository: repo, Found: true})
+	}
+	return out, nil
+}

@@ -1,0 +1,434 @@
+package bitbucketcloudscm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	bitbucket "github.com/ktrysmt/go-bitbucket"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+type branchJSON struct {
+	Name   string `json:"name"`
+	Target struct {
+		Hash string `json:"hash"`
+	} `json:"target"`
+}
+
+// bbqlString quotes s for Bitbucket's query language.
+func bbqlString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// OpenPullRequest commits every change as one commit with one multipart
+// POST /src (which creates the branch) and opens the pull request.
+func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
+	rp := d.api + d.repoPath(r.Repo)
+	needChecks := slices.ContainsFunc(r.Changes, func(c driver.Change) bool { return c.Action != driver.Upsert })
+	base := r.Base
+	if base == "" && needChecks {
+		var err error
+		if base, err = d.mainBranch(ctx, hc, r.Repo); err != nil {
+			return nil, err
+		}
+	}
+
+	// One query finds the branch and the base.
+	q := "name = " + bbqlString(r.Branch)
+	if base != "" && base != r.Branch {
+		q += " OR name = " + bbqlString(base)
+	}
+	var page struct {
+		Values []branchJSON `json:"values"`
+	}
+	if err := d.getJSON(ctx, hc, rp+"/refs/branches?"+url.Values{"q": {q}, "pagelen": {"10"}}.Encode(), &page); err != nil {
+		return nil, err
+	}
+	var branchHead, baseHead string
+	for _, b := range page.Values {
+		switch b.Name {
+		case r.Branch:
+			branchHead = b.Target.Hash
+		case base:
+			baseHead = b.Target.Hash
+		}
+	}
+	if base != "" && baseHead == "" && base != r.Branch {
+		return nil, &checkError{code: errcode.NotFound, msg: fmt.Sprintf("base branch %q not found", base)}
+	}
+
+	var existing *pullJSON
+	if branchHead != "" {
+		if base == "" {
+			var err error
+			if base, err = d.mainBranch(ctx, hc, r.Repo); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if existing, err = d.findPull(ctx, hc, r.Repo, r.Branch, base); err != nil {
+			return nil, err
+		}
+		if existing != nil && !r.UpdateExisting {
+			return d.pullRequest(existing, base, r.Branch, true), nil
+		}
+	}
+
+	if branchHead != "" {
+		// A rerun after a failure that came after the commit finds the
+		// branch holding exactly the changes: open (or return) the pull
+		// request without committing them again.
+		holds, err := d.branchHolds(ctx, hc, r, branchHead)
+		if err != nil {
+			return nil, err
+		}
+		if holds {
+			if existing != nil {
+				return d.pullRequest(existing, base, r.Branch, true), nil
+			}
+			pr, err := d.createPull(ctx, hc, r, base)
+			if err != nil {
+				return nil, d.committedError(r, base, branchHead, err)
+			}
+			pr.CommitID = cmpOr(pr.CommitID, branchHead)
+			return pr, nil
+		}
+	}
+
+	parent := branchHead
+	if parent == "" {
+		parent = baseHead // "" with an empty Base: Bitbucket starts from the main branch
+	}
+	if needChecks {
+		if err := d.checkChanges(ctx, hc, r, cmpOr(parent, base)); err != nil {
+			return nil, err
+		}
+	}
+	commitID, err := d.commit(ctx, hc, r, parent)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		pr := d.pullRequest(existing, base, r.Branch, true)
+		pr.CommitID = commitID
+		return pr, nil
+	}
+	pr, err := d.createPull(ctx, hc, r, base)
+	if err != nil {
+		return nil, d.committedError(r, base, commitID, err)
+	}
+	pr.CommitID = commitID
+	return pr, nil
+}
+
+// committedError reports a pull request that could not be opened after
+// the changes were committed: it names the branch that holds them and the
+// commit, and keeps err's classification (an *errcode.Error, so that the
+// portable client keeps the message whatever err is).
+func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID string, err error) error {
+	info := d.ErrorInfo(err)
+	commit := "commit " + commitID
+	if commitID == "" {
+		commit = "commit id not reported"
+	}
+	into := "the main branch"
+	if base != "" {
+		into = strconv.Quote(base)
+	}
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
+		Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
+			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, Slug(r.Repo.Owner), Slug(r.Repo.Name), into)}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkChanges checks, at ref, that Create changes name no file and that
+// Update and Delete changes name one: one request per such change.
+func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
+	for _, ch := range r.Changes {
+		if ch.Action == driver.Upsert {
+			continue
+		}
+		var meta struct {
+			Type string `json:"type"`
+		}
+		u := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(ch.Path) + "?format=meta"
+		err := d.getJSON(ctx, hc, u, &meta)
+		var ae *APIError
+		exists := err == nil
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		case err != nil:
+			return err
+		case meta.Type == "commit_directory":
+			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
+		}
+		switch {
+		case ch.Action == driver.Create && exists:
+			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
+		case ch.Action != driver.Create && !exists:
+			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, actionName(ch.Action))}
+		}
+	}
+	return nil
+}
+
+// branchHolds reports whether the branch, at head, already holds exactly
+// the changes: each written file with the same content and executable bit,
+// each deleted file absent. It stops at the first difference: one request
+// for a branch that does not hold the first change, at most two per change
+// otherwise (the file's metadata, then its content when the size matches).
+func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, head string) (bool, error) {
+	src := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(head) + "/"
+	for _, ch := range r.Changes {
+		var meta struct {
+			Type       string   `json:"type"`
+			Size       int64    `json:"size"`
+			Attributes []string `json:"attributes"`
+		}
+		err := d.getJSON(ctx, hc, src+httpx.EscapePath(ch.Path)+"?format=meta", &meta)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			if ch.Action == driver.Delete {
+				continue
+			}
+			return false, nil
+		case err != nil:
+			return false, err
+		case ch.Action == driver.Delete, meta.Type != "commit_file", meta.Size != int64(len(ch.Content)),
+			slices.Contains(meta.Attributes, "executable") != ch.Executable:
+			return false, nil
+		}
+		resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: src + httpx.EscapePath(ch.Path), header: http.Header{"Accept": {"*/*"}}})
+		if err != nil {
+			return false, err
+		}
+		b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
+		if err != nil {
+			var ce *errcode.Error
+			if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
+				return false, nil // longer than the change
+			}
+			return false, err
+		}
+		if !bytes.Equal(b, ch.Content) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func actionName(a driver.ChangeAction) string {
+	switch a {
+	case driver.Create:
+		return "Create"
+	case driver.Update:
+		return "Update"
+	case driver.Delete:
+		return "Delete"
+	}
+	return "Upsert"
+}
+
+// commit makes one commit of every change on r.Branch with a multipart
+// POST /src and returns its id. parent, when set, is the commit the new
+// one must follow: the branch's tip (Bitbucket answers 409 if the branch
+// moved) or, for a new branch, the base's head.
+func (d *Driver) commit(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, parent string) (string, error) {
+	var buf bytes.Buffer
+	boundary := multipartBoundary(r.Changes)
+	w := &formWriter{buf: &buf, boundary: boundary}
+	w.field("message", r.CommitMessage)
+	w.field("branch", r.Branch)
+	if parent != "" {
+		w.field("parents", parent)
+	}
+	for _, ch := range r.Changes {
+		if ch.Action == driver.Delete {
+			w.field("files", ch.Path)
+		}
+	}
+	for _, ch := range r.Changes {
+		if ch.Action != driver.Delete {
+			w.file(ch.Path, ch.Content, ch.Executable)
+		}
+	}
+	w.close()
+	resp, err := d.send(ctx, hc, &call{method: http.MethodPost, url: d.api + d.repoPath(r.Repo) + "/src", body: buf.Bytes(),
+		ctype: "multipart/form-data; boundary=" + boundary})
+	if err != nil {
+		return "", err
+	}
+	loc := resp.Header.Get("Location")
+	httpx.DrainClose(resp)
+	id := loc[strings.LastIndexByte(loc, '/')+1:]
+	if !isCommitID(id) {
+		id = ""
+	}
+	return id, nil
+}
+
+type pullJSON struct {
+	ID     int `json:"id"`
+	Source struct {
+		Branch struct {
+			Name string `json:"name"`
+		} `json:"branch"`
+		Commit struct {
+			Hash string `json:"hash"`
+		} `json:"commit"`
+	} `json:"source"`
+	Destination struct {
+		Branch struct {
+			Name string `json:"name"`
+		} `json:"branch"`
+	} `json:"destination"`
+	Links struct {
+		HTML struct {
+			Href string `json:"href"`
+		} `json:"html"`
+	} `json:"links"`
+}
+
+func (d *Driver) pullRequest(p *pullJSON, base, branch string, existing bool) *driver.PullRequest {
+	pr := &driver.PullRequest{Number: p.ID, URL: p.Links.HTML.Href, Base: cmpOr(p.Destination.Branch.Name, base),
+		Branch: cmpOr(p.Source.Branch.Name, branch), CommitID: p.Source.Commit.Hash, Existing: existing}
+	return pr
+}
+
+// remarshal converts go-bitbucket's interface{} results into v.
+func remarshal(in, v any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// findPull returns the open pull request from branch to base, or nil
+// (go-bitbucket PullRequests.List, one page).
+func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo, branch, base string) (*pullJSON, error) {
+	c, err := d.bb(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	c.Pagelen, c.LimitPages = 50, 1
+	po := &bitbucket.PullRequestsOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name), States: []string{"OPEN"},
+		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
+	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
+	if err != nil {
+		return nil, c.error(ctx, http.MethodGet, d.repoPath(repo)+"/pullrequests", err)
+	}
+	var page struct {
+		Values []pullJSON `json:"values"`
+	}
+	if err := remarshal(res, &page); err != nil {
+		return nil, fmt.Errorf("decoding the pull requests: %w", err)
+	}
+	for i := range page.Values {
+		p := &page.Values[i]
+		if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// createPull opens the pull request (go-bitbucket PullRequests.Create). If
+// Bitbucket reports an open one for the same branches (opened since the
+// lookup), that one is returned with Existing set.
+func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
+	c, err := d.bb(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	po := &bitbucket.PullRequestsOptions{Owner: Slug(r.Repo.Owner), RepoSlug: Slug(r.Repo.Name), Title: r.Title,
+		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
+	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
+	if err != nil {
+		err = c.error(ctx, http.MethodPost, d.repoPath(r.Repo)+"/pullrequests", err)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && ae.says("already an open pull request") {
+			if base == "" {
+				if base, err = d.mainBranch(ctx, hc, r.Repo); err != nil {
+					return nil, err
+				}
+			}
+			if p, ferr := d.findPull(ctx, hc, r.Repo, r.Branch, base); ferr == nil && p != nil {
+				return d.pullRequest(p, base, r.Branch, true), nil
+			}
+		}
+		return nil, err
+	}
+	var p pullJSON
+	if err := remarshal(res, &p); err != nil || p.ID == 0 {
+		return nil, fmt.Errorf("decoding the new pull request: %v", err)
+	}
+	return d.pullRequest(&p, base, r.Branch, false), nil
+}
+
+// formWriter writes the multipart/form-data body of POST /src: Bitbucket
+// takes each file part's field name as the repository path and reads
+// x-attributes="executable" from its Content-Disposition.
+type formWriter struct {
+	buf      *bytes.Buffer
+	boundary string
+}
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "%0D", "\n", "%0A")
+
+func (w *formWriter) field(name, value string) {
+	fmt.Fprintf(w.buf, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", w.boundary, quoteEscaper.Replace(name), value)
+}
+
+func (w *formWriter) file(p string, content []byte, exec bool) {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	attrs := ""
+	if exec {
+		attrs = `; x-attributes="executable"`
+	}
+	fmt.Fprintf(w.buf, "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"%s\r\nContent-Type: application/octet-stream\r\n\r\n",
+		w.boundary, quoteEscaper.Replace(p), quoteEscaper.Replace(base), attrs)
+	w.buf.Write(content)
+	w.buf.WriteString("\r\n")
+}
+
+func (w *formWriter) close() { fmt.Fprintf(w.buf, "--%s--\r\n", w.boundary) }
+
+// multipartBoundary returns a random boundary that occurs in no content.
+func multipartBoundary(changes []driver.Change) string {
+	for {
+		var b [16]byte
+		rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
+		boundary := "scmkit-" + hex.EncodeToString(b[:])
+		clash := false
+		for _, ch := range changes {
+			if bytes.Contains(ch.Content, []byte(boundary)) {
+				clash = true
+				break
+			}
+		}
+		if !clash {
+			return boundary
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package bitbucketcloudscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	bitbucket "github.com/ktrysmt/go-bitbucket"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// ReadFile reads GET .../src/{ref}/{path}.
+func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
+	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{method: http.MethodGet, url: d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(r.Path),
+		header: http.Header{"Accept": {"*/*"}}}
+	if r.IfNoneMatch != "" {
+		c.header.Set("If-None-Match", r.IfNoneMatch)
+	}
+	resp, err := d.send(ctx, hc, c)
+	if err != nil {
+		return nil, err
+	}
+	limit := r.MaxBytes
+	if limit <= 0 {
+		limit = httpx.DefaultMaxBody
+	}
+	isJSON := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
+	if isJSON {
+		limit = max(limit, 1<<20) // room for a directory listing
+	}
+	body, err := httpx.ReadBody(resp, limit)
+	if err != nil {
+		return nil, err
+	}
+	if isJSON && isListing(body, r.Path) {
+		return nil, &dirError{path: r.Path}
+	}
+	if r.MaxBytes > 0 && int64(len(body)) > r.MaxBytes {
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "%s is larger than the %d-byte limit", r.Path, r.MaxBytes)
+	}
+	f := &driver.File{Path: r.Path, Content: body, ETag: resp.Header.Get("ETag")}
+	if isCommitID(ref) {
+		f.CommitID = ref
+	}
+	return f, nil
+}
+
+func isCommitID(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isListing reports whether body is the directory listing of dir that
+// Bitbucket answers for a path naming a directory.
+func isListing(body []byte, dir string) bool {
+	var page struct {
+		Values []struct {
+			Type string `json:"type"`
+			Path string `json:"path"`
+		} `json:"values"`
+		Pagelen *int `json:"pagelen"`
+	}
+	if json.Unmarshal(body, &page) != nil || page.Pagelen == nil {
+		return false
+	}
+	for _, v := range page.Values {
+		if (v.Type != "commit_file" && v.Type != "commit_directory") || !strings.HasPrefix(v.Path, dir+"/") {
+			return false
+		}
+	}
+	return true
+}
+
+// ref returns ref, or the repository's main branch when ref is "".
+func (d *Driver) ref(ctx context.Context, hc *http.Client, repo driver.Repo, ref string) (string, error) {
+	if ref != "" {
+		return ref, nil
+	}
+	return d.mainBranch(ctx, hc, repo)
+}
+
+// ReadTree downloads the web host's archive of the whole tree at ref; the
+// portable client keeps r.Dir. When the web host refuses the credential,
+// it reads the tree through the API, file by file.
+func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
+	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
+	if err != nil {
+		return nil, err
+	}
+	u := d.web + "/" + url.PathEscape(Slug(r.Repo.Owner)) + "/" + url.PathEscape(Slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
+	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: u, header: http.Header{"Accept": {"application/x-gzip, */*"}}})
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && !ae.RateLimited && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+			return d.treeFromAPI(ctx, hc, r, ref)
+		}
+		return nil, err
+	}
+	return &driver.Tree{Archive: &driver.Archive{Body: resp.Body, StripComponents: 1, Dir: r.Dir}}, nil
+}
+
+// treeFromAPI reads the tree file by file: the fallback when the archive
+// download refuses the credential. It applies r's filter and limits to the
+// listing, with the sizes the listing gives, before reading any file: a
+// file the filter rejects is not read, and a tree over the limits fails
+// with InvalidArgument as soon as the listing shows it, without listing
+// further.
+func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, r *driver.TreeRequest, ref string) (*driver.Tree, error) {
+	var (
+		keep     []srcEntry
+		total    int64
+		filtered int
+	)
+	rel := func(p string) string {
+		if r.Dir == "" {
+			return p
+		}
+		return strings.TrimPrefix(p, r.Dir+"/")
+	}
+	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, 1<<20, func(e srcEntry) error {
+		if r.Filter != nil && !r.Filter(rel(e.Path), e.Size) {
+			filtered++
+			return nil
+		}
+		if r.MaxFiles > 0 && len(keep) >= r.MaxFiles {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree has more than %d files; raise TreeOptions.MaxFiles", r.MaxFiles)
+		}
+		if r.MaxBytes > 0 && e.Size > r.MaxBytes {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree file %q is larger than %d bytes", rel(e.Path), r.MaxBytes)
+		}
+		if total += e.Size; r.MaxBytes > 0 && total > r.MaxBytes {
+			return errcode.Newf(errcode.InvalidArgument, "", "tree holds more than %d bytes of files; raise TreeOptions.MaxBytes", r.MaxBytes)
+		}
+		keep = append(keep, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if truncated {
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "the tree of %s is too large to read file by file", r.Dir)
+	}
+	files := make([]driver.TreeFile, 0, len(keep))
+	var read int64
+	for _, e := range keep {
+		// The listing's sizes passed the limits; the reads are held to
+		// what is left of MaxBytes in case the content says otherwise.
+		limit := int64(httpx.DefaultMaxBody)
+		if r.MaxBytes > 0 {
+			limit = max(r.MaxBytes-read, 1) // ReadFile takes 0 as its default
+		}
+		f, err := d.ReadFile(ctx, hc, &driver.ReadFileRequest{Repo: r.Repo, Ref: ref, Path: e.Path, MaxBytes: limit})
+		if err != nil {
+			return nil, err
+		}
+		if read += int64(len(f.Content)); r.MaxBytes > 0 && read > r.MaxBytes {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "tree holds more than %d bytes of files; raise TreeOptions.MaxBytes", r.MaxBytes)
+		}
+		files = append(files, driver.TreeFile{Path: rel(e.Path), Content: f.Content, Executable: slices.Contains(e.Attributes, "executable")})
+	}
+	return &driver.Tree{Files: files, Filtered: filtered}, nil
+}
+
+type srcEntry struct {
+	Type       string   `json:"type"`
+	Path       string   `json:"path"`
+	Size       int64    `json:"size"`
+	Attributes []string `json:"attributes"`
+}
+
+// listFiles calls each for every file under dir at ref, recursively, for
+// at most maxPages pages, and reports whether pages were left. A missing
+// dir gives no files. An error from each stops the listing at once and is
+// returned.
+func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
+	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
+	u := base
+	if dir != "" {
+		u += httpx.EscapePath(dir) + "/"
+	}
+	u += "?" + url.Values{"max_depth": {strconv.Itoa(d.opts.MaxDepth)}, "pagelen": {strconv.Itoa(d.opts.PageLen)}}.Encode()
+	for i := range maxPages {
+		var page struct {
+			Values []srcEntry `json:"values"`
+			Next   string     `json:"next"`
+		}
+		if err := d.getJSON(ctx, hc, u, &page); err != nil {
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && dir != "" && i == 0 {
+				// A missing directory, or a missing repository or ref?
+				// The root tells.
+				var root struct{}
+				if rerr := d.getJSON(ctx, hc, base+"?pagelen=1", &root); rerr != nil {
+					return false, rerr
+				}
+				return false, nil
+			}
+			return false, err
+		}
+		for _, v := range page.Values {
+			if v.Type != "commit_file" {
+				continue
+			}
+			if err := each(v); err != nil {
+				return false, err
+			}
+		}
+		if page.Next == "" {
+			return false, nil
+		}
+		if !d.ownsURL(page.Next) {
+			return false, fmt.Errorf("next link %s is not on the API host", pathOf(page.Next))
+		}
+		u = page.Next
+	}
+	return true, nil
+}
+
+// ListFiles lists the files under r.Dir with the recursive /src listing.
+func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
+	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{}
+	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, d.opts.MaxFilePages, func(e srcEntry) error {
+		paths = append(paths, e.Path)
+		return nil
+	})
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == 555 {
+			return &driver.FileList{Paths: []string{}, Truncated: true}, nil // Bitbucket's recursion timeout
+		}
+		return nil, err
+	}
+	slices.Sort(paths)
+	return &driver.FileList{Paths: paths, Truncated: truncated}, nil
+}
+
+// mainBranch reads the repository's main branch (go-bitbucket
+// Repository.Get).
+func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Repo) (string, error) {
+	c, err := d.bb(ctx, hc)
+	if err != nil {
+		return "", err
+	}
+	ro := &bitbucket.RepositoryOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name)}
+	r, err := c.Repositories.Repository.Get(ro.WithContext(ctx))
+	if err != nil {
+		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)
+	}
+	if r.Mainbranch.Name == "" {
+		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
+	}
+	return r.Mainbranch.Name, nil
+}
