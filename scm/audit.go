@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"log/slog"
-	"net/url"
 	"strings"
 
 	"github.com/scmkit/scmkit/credentials"
@@ -143,15 +142,13 @@ type auditKey struct{}
 
 // auditStart begins the event of an operation; done emits it with the
 // operation's error. Without an audit hook it changes nothing.
-func (c *Client) auditStart(ctx context.Context, op, rawURL string, write bool) (context.Context, func(error)) {
+func (c *Client) auditStart(ctx context.Context, op string, t *target, write bool) (context.Context, func(error)) {
 	if c == nil || c.s == nil || c.s.audit == nil {
 		return ctx, func(error) {}
 	}
-	rec := &auditRec{e: AuditEvent{Op: op, Write: write, URL: redactURL(rawURL), User: c.policy.User, UserDisplay: c.policy.UserDisplay}}
-	if u, err := url.Parse(rawURL); err == nil {
-		rec.e.Host = strings.ToLower(u.Host)
-	} else {
-		rec.e.URL = ""
+	rec := &auditRec{e: AuditEvent{Op: op, Write: write, User: c.policy.User, UserDisplay: c.policy.UserDisplay}}
+	if t.URL != nil {
+		rec.e.URL, rec.e.Host = t.redacted(), strings.ToLower(t.URL.Host)
 	}
 	fn := c.s.audit
 	return context.WithValue(ctx, auditKey{}, rec), func(err error) {
@@ -183,11 +180,12 @@ func auditCall(ctx context.Context, in *integrations.Integration, loc integratio
 
 // auditSeq runs body as a sequence whose event is emitted when the loop
 // over it ends, with the code of the last error yielded.
-func auditSeq[T any](c *Client, ctx context.Context, op, rawURL string, body func(ctx context.Context, yield func(T, error) bool)) iter.Seq2[T, error] {
+func auditSeq[T any](c *Client, ctx context.Context, op, rawURL string, body func(ctx context.Context, t *target, yield func(T, error) bool)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		actx, done := c.auditStart(ctx, op, rawURL, false)
+		t := c.lookup(rawURL)
+		actx, done := c.auditStart(ctx, op, t, false)
 		var last error
-		body(actx, func(v T, err error) bool {
+		body(actx, t, func(v T, err error) bool {
 			if err != nil {
 				last = err
 			}

@@ -309,28 +309,28 @@ type call struct {
 	secrets *httpx.Secrets
 }
 
-// begin routes rawURL to its integration and driver, resolves the
-// credential once to fail fast, and builds the per-call HTTP client.
-// wantRepo says the URL must name a repository.
-func (c *Client) begin(ctx context.Context, op, rawURL string, write, wantRepo bool) (*call, error) {
+// begin routes t, the call's URL looked up once, to its integration and
+// driver, resolves the credential once to fail fast, and builds the
+// per-call HTTP client. wantRepo says the URL must name a repository.
+func (c *Client) begin(ctx context.Context, op string, t *target, write, wantRepo bool) (*call, error) {
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return nil, err
 	}
-	in, ok := c.s.reg.ByURL(rawURL)
-	if !ok {
-		return nil, c.refuse(op, rawURL)
+	in := t.Integration
+	if in == nil {
+		return nil, c.refuse(op, t)
 	}
-	loc, err := c.s.reg.Parse(rawURL)
-	if err != nil {
-		return nil, c.fill(op, in, err, errcode.InvalidArgument)
+	if t.err != nil {
+		return nil, c.fill(op, in, t.err, errcode.InvalidArgument)
 	}
+	loc := t.Location
 	if loc.Owner == "" || (wantRepo && loc.Repo == "") {
 		what := "an owner"
 		if wantRepo {
 			what = "a repository"
 		}
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
-			Msg: fmt.Sprintf("URL %s does not name %s", redactURL(rawURL), what)}
+			Msg: fmt.Sprintf("URL %s does not name %s", t.redacted(), what)}
 	}
 	return c.connect(ctx, op, in, loc, write)
 }

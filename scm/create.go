@@ -67,7 +67,8 @@ type CreatedRepository struct {
 // the [driver.RepositoryCreator] capability answer Unimplemented.
 func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *RepositorySpec, files fs.FS) (_ *CreatedRepository, err error) {
 	const op = "scm.CreateRepository"
-	ctx, done := c.auditStart(ctx, op, ownerURL, true)
+	t := c.lookup(ownerURL)
+	ctx, done := c.auditStart(ctx, op, t, true)
 	defer func() { done(err) }()
 	if spec == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "nil RepositorySpec")
@@ -75,9 +76,9 @@ func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *Re
 	if files == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "nil files")
 	}
-	in, ok := c.s.reg.ByURL(ownerURL)
-	if !ok {
-		return nil, c.refuse(op, ownerURL)
+	in := t.Integration
+	if in == nil {
+		return nil, c.refuse(op, t)
 	}
 	fail := func(format string, args ...any) error {
 		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(in.Kind), Host: in.Host,
@@ -96,12 +97,12 @@ func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *Re
 		}
 		return nil, err
 	}
-	cl, err := c.begin(ctx, op, ownerURL, true, false)
+	cl, err := c.begin(ctx, op, t, true, false)
 	if err != nil {
 		return nil, err
 	}
 	if cl.loc.Repo != "" {
-		return nil, fail("URL %s names a repository, not an owner", redactURL(ownerURL))
+		return nil, fail("URL %s names a repository, not an owner", t.redacted())
 	}
 	rc, ok := cl.d.(driver.RepositoryCreator)
 	if !ok {

@@ -22,8 +22,8 @@ func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *Li
 	if opts != nil {
 		o = *opts
 	}
-	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, yield func(*Repository, error) bool) {
-		cl, err := c.begin(ctx, op, ownerURL, false, false)
+	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, t *target, yield func(*Repository, error) bool) {
+		cl, err := c.begin(ctx, op, t, false, false)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -90,12 +90,12 @@ func convRepo(r *driver.Repository) *Repository {
 // owner (listing, credentials, cancellation) ends it.
 func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
 	const op = "scm.FindFiles"
-	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, yield func(*FoundFile, error) bool) {
+	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, t *target, yield func(*FoundFile, error) bool) {
 		if !fs.ValidPath(p) || p == "." {
 			yield(nil, errcode.Newf(errcode.InvalidArgument, op, "invalid path %q", p))
 			return
 		}
-		cl, err := c.begin(ctx, op, ownerURL, false, false)
+		cl, err := c.begin(ctx, op, t, false, false)
 		if err != nil {
 			yield(nil, err)
 			return

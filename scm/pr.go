@@ -32,12 +32,13 @@ func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ 
 	if spec != nil {
 		repoURL = spec.RepoURL
 	}
-	ctx, done := c.auditStart(ctx, op, repoURL, true)
+	t := c.lookup(repoURL)
+	ctx, done := c.auditStart(ctx, op, t, true)
 	defer func() { done(err) }()
 	if err := validatePullRequest(op, spec); err != nil {
 		return nil, err
 	}
-	cl, err := c.begin(ctx, op, spec.RepoURL, true, true)
+	cl, err := c.begin(ctx, op, t, true, true)
 	if err != nil {
 		return nil, err
 	}

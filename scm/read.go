@@ -34,7 +34,8 @@ const maxAnonymousRedirects = 5
 // is refused with PermissionDenied.
 func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOptions) (_ *File, err error) {
 	const op = "scm.ReadFile"
-	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	t := c.lookup(rawURL)
+	ctx, done := c.auditStart(ctx, op, t, false)
 	defer func() { done(err) }()
 	var o ReadFileOptions
 	if opts != nil {
@@ -46,16 +47,16 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return nil, err
 	}
-	if _, ok := c.s.reg.ByURL(rawURL); !ok && c.s.reg.AllowsAnonymous(rawURL) {
-		return c.readAnonymous(ctx, op, rawURL, &o)
+	if t.Integration == nil && t.Anonymous {
+		return c.readAnonymous(ctx, op, t, &o)
 	}
-	cl, err := c.begin(ctx, op, rawURL, false, true)
+	cl, err := c.begin(ctx, op, t, false, true)
 	if err != nil {
 		return nil, err
 	}
 	if cl.loc.Path == "" || cl.loc.Tree {
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
-			Msg: fmt.Sprintf("URL %s names a directory, not a file", redactURL(rawURL))}
+			Msg: fmt.Sprintf("URL %s names a directory, not a file", t.redacted())}
 	}
 	f, err := c.readDriver(ctx, cl, rawURL, &o)
 	if err != nil {
@@ -71,10 +72,10 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 // refuse is the error for a URL whose host has no integration. Its advice
 // fits the operation: reads may be allowed by backend.reading.allow,
 // other operations need an integration.
-func (c *Client) refuse(op, rawURL string) error {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
+func (c *Client) refuse(op string, t *target) error {
+	u := t.URL
+	if u == nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", t.redacted())
 	}
 	if e, ok := c.s.reg.Unsupported(u.Host); ok {
 		return &errcode.Error{Code: errcode.Unimplemented, Op: op, Host: u.Host, Msg: integrations.UnsupportedMessage(integrations.NormalizeHost(u.Host), e)}
@@ -83,22 +84,22 @@ func (c *Client) refuse(op, rawURL string) error {
 	case "scm.ReadFile", "scm.ReadTree", "scm.Search", "scm.FindFiles", "scm.ListRepositories":
 	default:
 		return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: u.Host,
-			Msg: fmt.Sprintf("host %s has no integration: configure one for it under integrations (github, gitlab, bitbucketCloud or bitbucketServer) to use %s", u.Host, redactURL(rawURL))}
+			Msg: fmt.Sprintf("host %s has no integration: configure one for it under integrations (github, gitlab, bitbucketCloud or bitbucketServer) to use %s", u.Host, t.redacted())}
 	}
-	if c.s.reg.AllowsAnonymous(rawURL) {
+	if t.Anonymous {
 		return &errcode.Error{Code: errcode.Unimplemented, Op: op, Host: u.Host,
 			Msg: fmt.Sprintf("host %s has no integration: backend.reading.allow permits anonymous ReadFile only; configure an integration for it", u.Host)}
 	}
 	return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: u.Host,
-		Msg: fmt.Sprintf("reading %s is not allowed: configure an integration for host %s, or add it to backend.reading.allow", redactURL(rawURL), u.Host)}
+		Msg: fmt.Sprintf("reading %s is not allowed: configure an integration for host %s, or add it to backend.reading.allow", t.redacted(), u.Host)}
 }
 
 // readAnonymous reads an allow-listed URL with a plain GET and no
 // credential.
-func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFileOptions) (*File, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", redactURL(rawURL))
+func (c *Client) readAnonymous(ctx context.Context, op string, t *target, o *ReadFileOptions) (*File, error) {
+	rawURL, u := t.raw, t.URL
+	if u == nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "not an absolute http(s) URL: %s", t.redacted())
 	}
 	host := u.Host
 	auditCall(ctx, nil, integrations.Location{}, nil)
@@ -106,17 +107,17 @@ func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFi
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxAnonymousRedirects {
 			return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: host,
-				Msg: fmt.Sprintf("too many redirects (more than %d) reading %s", maxAnonymousRedirects, redactURL(rawURL))}
+				Msg: fmt.Sprintf("too many redirects (more than %d) reading %s", maxAnonymousRedirects, t.redacted())}
 		}
 		if _, isIntegration := c.s.reg.ByHost(req.URL.Host); isIntegration || !c.s.reg.AllowsAnonymous(req.URL.String()) {
 			return &errcode.Error{Code: errcode.PermissionDenied, Op: op, Host: host,
-				Msg: fmt.Sprintf("redirect to %s is not allowed by backend.reading.allow", redactURL(req.URL.String()))}
+				Msg: fmt.Sprintf("redirect to %s is not allowed by backend.reading.allow", redactedURL(req.URL))}
 		}
 		return nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host, Msg: "bad URL " + redactURL(rawURL)}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host, Msg: "bad URL " + t.redacted()}
 	}
 	if o.IfNoneMatch != "" {
 		req.Header.Set("If-None-Match", o.IfNoneMatch)
@@ -127,7 +128,7 @@ func (c *Client) readAnonymous(ctx context.Context, op, rawURL string, o *ReadFi
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &errcode.Error{Code: statusCode(resp.StatusCode), Op: op, Host: host, Status: resp.StatusCode,
-			Msg: "GET " + redactURL(rawURL)}
+			Msg: "GET " + t.redacted()}
 		// Before the body is drained: a 403 may name its rate limit only
 		// in the body (GitHub's "API rate limit exceeded", or a
 		// secondary limit without headers).
@@ -186,20 +187,4 @@ func statusCode(status int) errcode.Code {
 		return errcode.InvalidArgument
 	}
 	return errcode.Unknown
-}
-
-// redactURL drops the user information and query of a URL, either of
-// which may carry a secret, for use in messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = ""
-		u.ForceQuery = true
-	}
-	u.Fragment = ""
-	return u.String()
 }

@@ -24,13 +24,14 @@ import (
 // missing directory gives no results. Results are sorted by path.
 func (c *Client) Search(ctx context.Context, rawURL string, opts *SearchOptions) (_ []SearchResult, err error) {
 	const op = "scm.Search"
-	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	t := c.lookup(rawURL)
+	ctx, done := c.auditStart(ctx, op, t, false)
 	defer func() { done(err) }()
 	var o SearchOptions
 	if opts != nil {
 		o = *opts
 	}
-	cl, err := c.begin(ctx, op, rawURL, false, true)
+	cl, err := c.begin(ctx, op, t, false, true)
 	if err != nil {
 		return nil, err
 	}

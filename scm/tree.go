@@ -51,9 +51,10 @@ const maxTreePathBytes = archive.DefaultMaxPathBytes
 // more request (the main branch lookup), as for every read of such a URL.
 func (c *Client) ReadTree(ctx context.Context, rawURL string, opts *TreeOptions) (_ fs.FS, err error) {
 	const op = "scm.ReadTree"
-	ctx, done := c.auditStart(ctx, op, rawURL, false)
+	t := c.lookup(rawURL)
+	ctx, done := c.auditStart(ctx, op, t, false)
 	defer func() { done(err) }()
-	cl, err := c.begin(ctx, op, rawURL, false, true)
+	cl, err := c.begin(ctx, op, t, false, true)
 	if err != nil {
 		return nil, err
 	}
