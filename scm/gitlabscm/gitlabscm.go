@@ -347,6 +347,15 @@ func checkRepo(r driver.Repo) error {
 	return nil
 }
 
+// private reports whether a project's visibility keeps it from the
+// public: "private" or "internal". An absent visibility is unknown, not
+// private: GitLab leaves it out of the answer to an anonymous request
+// (BasicProjectDetails), and a driver.Repository has no "unknown", so
+// such a project is reported not Private rather than guessed private.
+func private(visibility string) bool {
+	return visibility == string(gitlab.PrivateVisibility) || visibility == string(gitlab.InternalVisibility)
+}
+
 // projectPath is the full path of a project, "group/subgroup/project".
 func projectPath(r driver.Repo) string { return r.Owner + "/" + r.Name }
 
@@ -357,7 +366,7 @@ func projectAPI(r driver.Repo) string { return "projects/" + gitlab.PathEscape(p
 // repository converts a client-go project.
 func repository(p *gitlab.Project) driver.Repository {
 	r := driver.Repository{Name: p.Path, DefaultBranch: p.DefaultBranch, WebURL: p.WebURL, CloneURL: p.HTTPURLToRepo,
-		Private: p.Visibility != gitlab.PublicVisibility, Archived: p.Archived, Fork: p.ForkedFromProject != nil}
+		Private: private(string(p.Visibility)), Archived: p.Archived, Fork: p.ForkedFromProject != nil}
 	if p.Namespace != nil {
 		r.Owner = p.Namespace.FullPath
 	}

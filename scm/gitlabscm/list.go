@@ -174,7 +174,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	page := &driver.FoundPage{Results: make([]driver.Found, 0, len(prj.Nodes))}
 	for _, n := range prj.Nodes {
 		repo := driver.Repository{Name: n.Path, WebURL: n.WebURL, CloneURL: n.HTTPURLToRepo,
-			Private: n.Visibility != "public", Archived: n.Archived}
+			Private: private(n.Visibility), Archived: n.Archived}
 		if i := strings.LastIndex(n.FullPath, "/"); i > 0 {
 			repo.Owner = n.FullPath[:i]
 		}

@@ -41,7 +41,7 @@ func prQuery(chunks int, withBase bool) string {
 	for i := range chunks {
 		fmt.Fprintf(&b, ", $p%d: [String!]!", i)
 	}
-	b.WriteString(") {\n  project(fullPath: $path) {\n    webUrl\n    repository {\n      rootRef\n")
+	b.WriteString(") {\n  project(fullPath: $path) {\n    webUrl\n    archived\n    repository {\n      rootRef\n")
 	b.WriteString("      branchNames(searchPattern: $branch, offset: 0, limit: 1)\n")
 	if withBase {
 		b.WriteString("      baseNames: branchNames(searchPattern: $base, offset: 0, limit: 1)\n")
@@ -84,6 +84,7 @@ type prMergeRequest struct {
 type prResult struct {
 	Project *struct {
 		WebURL     string `json:"webUrl"`
+		Archived   bool   `json:"archived"`
 		Repository *struct {
 			RootRef     *string  `json:"rootRef"`
 			BranchNames []string `json:"branchNames"`
@@ -97,6 +98,7 @@ type prResult struct {
 
 // preflight is what OpenPullRequest learns from its one query.
 type preflight struct {
+	archived     bool // the project is read-only
 	base         string
 	branchExists bool
 	onBranch     map[string]bool // changed paths that are files on the branch
@@ -180,7 +182,7 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 			projectPath(r.Repo), d.in.Host)
 	}
 	repo := res.Project.Repository
-	pf := &preflight{base: r.Base, onBranch: map[string]bool{}, onBase: map[string]bool{}, branchBlobs: map[string]blobInfo{}}
+	pf := &preflight{archived: res.Project.Archived, base: r.Base, onBranch: map[string]bool{}, onBase: map[string]bool{}, branchBlobs: map[string]blobInfo{}}
 	if pf.base == "" {
 		if repo.RootRef == nil {
 			return nil, errcode.Newf(errcode.InvalidArgument, "",
@@ -281,6 +283,12 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	}
 	if pf.existing != nil && (!r.UpdateExisting || pf.holds(r)) {
 		return existingPR(pf.existing, pf.base, r.Branch, pf.existing.DiffHeadSha)
+	}
+	if pf.archived {
+		// GitLab refuses every write to an archived project (403):
+		// say why before trying one.
+		return nil, errcode.Newf(errcode.PermissionDenied, "",
+			"project %s on %s is archived (read-only): unarchive it to open a merge request", projectPath(r.Repo), d.in.Host)
 	}
 	if pf.holds(r) {
 		// A rerun: the commit is there, the merge request is not.

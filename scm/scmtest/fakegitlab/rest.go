@@ -72,6 +72,34 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request) *project 
 	return pr
 }
 
+// writable answers GitLab's 403 for a write to an archived project (a
+// read-only project refuses commits, branches and merge requests) and
+// reports whether the write may go on. The caller holds s.mu.
+func (s *Server) writable(w http.ResponseWriter, r *http.Request, pr *project) bool {
+	if pr.archived {
+		s.message(w, r, http.StatusForbidden, "403 Forbidden")
+		return false
+	}
+	return true
+}
+
+// basicFields are the fields of GitLab's BasicProjectDetails, the project
+// answer to an anonymous request: no visibility, archived, permissions,
+// _links and the like (API::Entities::BasicProjectDetails).
+var basicFields = []string{"id", "description", "name", "name_with_namespace", "path", "path_with_namespace",
+	"created_at", "default_branch", "tag_list", "topics", "ssh_url_to_repo", "http_url_to_repo", "web_url",
+	"readme_url", "forks_count", "avatar_url", "star_count", "last_activity_at", "namespace"}
+
+// projectAnswer is projectJSON, cut to BasicProjectDetails for an
+// anonymous request, as GET /projects/:id and GET /users/:id/projects do.
+func (s *Server) projectAnswer(r *http.Request, pr *project) map[string]any {
+	m := s.projectJSON(r, pr)
+	if !authenticated(r) {
+		maps.DeleteFunc(m, func(k string, _ any) bool { return !slices.Contains(basicFields, k) })
+	}
+	return m
+}
+
 // requireAuth answers 401 for an anonymous write.
 func (s *Server) requireAuth(w http.ResponseWriter, r *http.Request) bool {
 	if !authenticated(r) {
@@ -159,7 +187,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if pr := s.lookupProject(w, r); pr != nil {
-		s.writeJSON(w, r, http.StatusOK, s.projectJSON(r, pr))
+		s.writeJSON(w, r, http.StatusOK, s.projectAnswer(r, pr))
 	}
 }
 
@@ -589,7 +617,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pr := s.lookupProject(w, r)
-	if pr == nil {
+	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {
@@ -663,7 +691,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pr := s.lookupProject(w, r)
-	if pr == nil {
+	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {
@@ -926,7 +954,7 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pr := s.lookupProject(w, r)
-	if pr == nil {
+	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {
@@ -1035,7 +1063,7 @@ func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request) {
 	if ns == nil {
 		return
 	}
-	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"))
+	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"), s.projectJSON)
 }
 
 func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
@@ -1045,14 +1073,14 @@ func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
 	if ns == nil {
 		return
 	}
-	s.listProjects(w, r, s.projectsUnder(r, ns, false))
+	s.listProjects(w, r, s.projectsUnder(r, ns, false), s.projectAnswer)
 }
 
 // listProjects writes a page of projects (sorted by id). With
 // pagination=keyset&order_by=id it pages with id_after and Link
 // rel="next"; otherwise with offsets (order created_at desc, GitLab's
 // default, unless order_by=id).
-func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*project) {
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*project, answer func(*http.Request, *project) map[string]any) {
 	q := r.URL.Query()
 	if q.Get("archived") != "" {
 		want := q.Get("archived") == "true"
@@ -1085,20 +1113,20 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 			}
 			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
 		}
-		s.writeProjects(w, r, list)
+		s.writeProjects(w, r, list, answer)
 		return
 	}
 	if q.Get("order_by") != "id" || desc {
 		slices.Reverse(list)
 	}
 	start, end := s.offsetPage(w, r, len(list))
-	s.writeProjects(w, r, list[start:end])
+	s.writeProjects(w, r, list[start:end], answer)
 }
 
-func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*project) {
+func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*project, answer func(*http.Request, *project) map[string]any) {
 	out := make([]any, 0, len(list))
 	for _, pr := range list {
-		out = append(out, s.projectJSON(r, pr))
+		out = append(out, answer(r, pr))
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }
