@@ -20,8 +20,8 @@ type Class struct {
 	Hint string
 }
 
-// OTPHint is the [Class.Hint] of a 401 carrying X-GitHub-OTP.
-const OTPHint = "GitHub requires a one-time password (two-factor code, X-GitHub-OTP) for this account; use a token instead of a password"
+// otpHint is the [Class.Hint] of a 401 carrying X-GitHub-OTP.
+const otpHint = "GitHub requires a one-time password (two-factor code, X-GitHub-OTP) for this account; use a token instead of a password"
 
 // Classify is the one mapping of an HTTP error answer (status 300 or
 // more) to an error code, shared by every package that reads answers
@@ -59,7 +59,7 @@ func Classify(resp *http.Response, now time.Time) Class {
 	case s == http.StatusUnauthorized:
 		c := Class{Code: errcode.Unauthorized}
 		if strings.TrimSpace(resp.Header.Get("X-GitHub-OTP")) != "" {
-			c.Hint = OTPHint
+			c.Hint = otpHint
 		}
 		return c
 	case s == http.StatusForbidden, s == http.StatusTooManyRequests:
