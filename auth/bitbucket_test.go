@@ -12,6 +12,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -21,7 +22,7 @@ func TestBitbucketSignIn(t *testing.T) {
 	t.Cleanup(fb.Close)
 	fb.AddOAuthApp(fakebitbucketcloud.OAuthApp{Key: "bb-key", Secret: "bb-secret"})
 	fb.SetOAuthUser(fakebitbucketcloud.OAuthUser{Nickname: "alice", DisplayName: "Alice", Email: "alice@example.com"})
-	bb, err := auth.NewBitbucket(auth.BitbucketOptions{ClientID: "bb-key", ClientSecret: integrations.NewSecret("bb-secret"), BaseURL: fb.WebURL(), APIBaseURL: fb.APIBaseURL()})
+	bb, err := auth.NewBitbucket(auth.BitbucketOptions{ClientID: "bb-key", ClientSecret: integrations.NewSecret("bb-secret"), BaseURL: fb.URL(), APIBaseURL: fb.APIBaseURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestBitbucketSignIn(t *testing.T) {
 	r2.Body.Close()
 
 	// A pull request opened with her token is hers.
-	if _, err := fb.AddRepo(fakebitbucketcloud.Repo{Workspace: "acme", Slug: "service", Files: []fakebitbucketcloud.File{{Path: "README.md", Content: []byte("hi\n")}}}); err != nil {
+	if _, err := fb.AddRepo(fakebitbucketcloud.Repo{Workspace: "acme", Slug: "service", Files: []fake.File{{Path: "README.md", Content: []byte("hi\n")}}}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.LoadBytes(t.Context(), nil, []byte("integrations:\n  bitbucketCloud:\n    - host: "+fb.Host()+"\n      apiBaseUrl: "+fb.APIBaseURL()+"\n      token: portal-token\n"))

@@ -319,7 +319,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 	}
 	w.fault = func(rng *rand.Rand) string {
 		kind, st, method, path := bitbucketFault(rng, "/2.0/repositories/"+soakOwner+"/"+scmtest.BasicRepo+"/pullrequests")
-		s.Inject(fakebitbucketcloud.Fault{Kind: kind, Times: 1, Status: st, Method: method, Path: path})
+		s.Inject(fake.Fault{Kind: kind, Times: 1, Status: st, Method: method, Path: path})
 		return kind.String()
 	}
 	w.commitsAhead = func(branch string) int {

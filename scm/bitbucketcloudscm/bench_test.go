@@ -7,6 +7,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -98,7 +99,7 @@ func addRepos(b *testing.B, e *env, n int) {
 	b.Helper()
 	for i := range n {
 		_, err := e.fake.AddRepo(fakebitbucketcloud.Repo{Workspace: workspace, Slug: fmt.Sprintf("repo-%04d", i),
-			Files: []fakebitbucketcloud.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}})
+			Files: []fake.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}})
 		if err != nil {
 			b.Fatal(err)
 		}

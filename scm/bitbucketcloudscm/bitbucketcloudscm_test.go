@@ -22,6 +22,7 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -111,7 +112,7 @@ func TestContextReachesGoBitbucket(t *testing.T) {
 	defer fake.Close()
 	d, hc := driverFor(t, fake, nil)
 	before := runtime.NumGoroutine()
-	fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultSlow, Delay: 2 * time.Second})
+	fake.Inject(fakekit.Fault{Kind: scmtest.FaultSlow, Delay: 2 * time.Second})
 	for _, tc := range []struct {
 		name string
 		call func(ctx context.Context) error
@@ -225,7 +226,7 @@ func TestArchiveRefusesBearer(t *testing.T) {
 func TestNames(t *testing.T) {
 	e := newEnv(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}}, integrations.BitbucketCloudConfig{})
 	if _, err := e.fake.AddRepo(fakebitbucketcloud.Repo{Workspace: workspace, Slug: "my-service", Name: "My Service",
-		Files: []fakebitbucketcloud.File{{Path: "docs/read me.md", Content: []byte("spaces\n")}, {Path: "docs/ünï ✓.txt", Content: []byte("unicode\n")}}}); err != nil {
+		Files: []fakekit.File{{Path: "docs/read me.md", Content: []byte("spaces\n")}, {Path: "docs/ünï ✓.txt", Content: []byte("unicode\n")}}}); err != nil {
 		t.Fatal(err)
 	}
 	d, hc := driverFor(t, e.fake, nil)
@@ -321,7 +322,7 @@ func TestOneCommit(t *testing.T) {
 func TestExistingBranch(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
 	other, err := e.fake.Commit(workspace, scmtest.BasicRepo, "topic", fakebitbucketcloud.Commit{Message: "earlier",
-		Files: []fakebitbucketcloud.File{{Path: "earlier.txt", Content: []byte("earlier\n")}}})
+		Files: []fakekit.File{{Path: "earlier.txt", Content: []byte("earlier\n")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func (m movingBranch) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := m.base.RoundTrip(r)
 	if err == nil && strings.HasSuffix(r.URL.Path, "/refs/branches") {
 		m.fake.Commit(workspace, scmtest.BasicRepo, "race", fakebitbucketcloud.Commit{Message: "concurrent",
-			Files: []fakebitbucketcloud.File{{Path: "other.txt", Content: []byte("x")}}})
+			Files: []fakekit.File{{Path: "other.txt", Content: []byte("x")}}})
 	}
 	return resp, err
 }
@@ -375,18 +376,18 @@ func TestPullRequestFailureNamesBranch(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		base    string
-		fault   fakebitbucketcloud.Fault
+		fault   fakekit.Fault
 		want    scm.ErrorCode
 		into    string
 		retryAt bool
 	}{
-		{name: "server error", base: "main", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError},
+		{name: "server error", base: "main", fault: fakekit.Fault{Kind: scmtest.FaultServerError},
 			want: scm.Unavailable, into: `into "main"`},
-		{name: "bad gateway, default base", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Status: http.StatusBadGateway},
+		{name: "bad gateway, default base", fault: fakekit.Fault{Kind: scmtest.FaultServerError, Status: http.StatusBadGateway},
 			want: scm.Unavailable, into: "into the main branch"},
 		// The rate limit outlasts the client's wait: the error comes from
 		// the portable client's transport, not from an answer.
-		{name: "rate limited", base: "main", fault: fakebitbucketcloud.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
+		{name: "rate limited", base: "main", fault: fakekit.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
 			want: scm.RateLimited, into: `into "main"`, retryAt: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

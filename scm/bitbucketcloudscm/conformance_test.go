@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -116,11 +117,11 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		h.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+		h.fake.Inject(fakekit.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"})
 		return true
 	}
-	h.fake.Inject(fakebitbucketcloud.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.fake.Inject(fakekit.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
 	return true
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -65,7 +65,7 @@ func TestCreateRepositoryRequests(t *testing.T) {
 
 func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
-	e.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Method: "POST", Path: "/2.0/repositories/" + workspace + "/half/src"})
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: "POST", Path: "/2.0/repositories/" + workspace + "/half/src"})
 	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "half"}, createTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), workspace+"/half was created") ||
 		!strings.Contains(err.Error(), "initial commit is missing") {

@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -21,7 +22,7 @@ func Example() {
 	bb := fakebitbucketcloud.New(&fakebitbucketcloud.Options{Users: map[string]string{"me@example.com": "api-token"}})
 	defer bb.Close()
 	for _, name := range []string{"billing", "search"} {
-		if _, err := bb.AddRepo(fakebitbucketcloud.Repo{Workspace: "acme", Slug: name, Files: []fakebitbucketcloud.File{
+		if _, err := bb.AddRepo(fakebitbucketcloud.Repo{Workspace: "acme", Slug: name, Files: []fake.File{
 			{Path: "catalog-info.yaml", Content: []byte("kind: Component\nmetadata:\n  name: " + name + "\n")},
 		}}); err != nil {
 			log.Fatal(err)

@@ -17,12 +17,13 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
 // fileReads counts the API requests that read one file (GET .../src/...
 // without a query; listings carry max_depth and pagelen).
-func fileReads(reqs []fakebitbucketcloud.Request) []string {
+func fileReads(reqs []fakekit.Request) []string {
 	var out []string
 	for _, r := range reqs {
 		if r.Host == "api" && r.Method == http.MethodGet && strings.Contains(r.Path, "/src/") && !strings.Contains(r.Path, "?") {
@@ -39,13 +40,13 @@ func fileReads(reqs []fakebitbucketcloud.Request) []string {
 func TestTreeFallbackLimits(t *testing.T) {
 	e := newEnv(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}, ArchiveRefusesBearer: true},
 		integrations.BitbucketCloudConfig{Token: integrations.NewSecret(accessToken)})
-	files := []fakebitbucketcloud.File{
+	files := []fakekit.File{
 		{Path: "big.bin", Content: bytes.Repeat([]byte("b"), 1000)},
 		{Path: "conf/a.yaml", Content: []byte("a: 1\n")},
 		{Path: "conf/b.yaml", Content: []byte("b: 2\n")},
 	}
 	for i := range 300 {
-		files = append(files, fakebitbucketcloud.File{Path: fmt.Sprintf("many/f%03d.txt", i), Content: []byte("0123456789")})
+		files = append(files, fakekit.File{Path: fmt.Sprintf("many/f%03d.txt", i), Content: []byte("0123456789")})
 	}
 	if _, err := e.fake.AddRepo(fakebitbucketcloud.Repo{Workspace: workspace, Slug: "big", Files: files}); err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestGoBitbucketRetryAt(t *testing.T) {
 	fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
 	defer fake.Close()
 	if _, err := fake.Commit(workspace, scmtest.BasicRepo, "topic", fakebitbucketcloud.Commit{Message: "topic",
-		Files: []fakebitbucketcloud.File{{Path: "topic.txt", Content: []byte("t")}}}); err != nil {
+		Files: []fakekit.File{{Path: "topic.txt", Content: []byte("t")}}}); err != nil {
 		t.Fatal(err)
 	}
 	d, hc := driverFor(t, fake, nil)
@@ -138,7 +139,7 @@ func TestGoBitbucketRetryAt(t *testing.T) {
 		{"PullRequests.Create", http.MethodPost, pulls, pr("fresh")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultTooManyRequests, RetryAfter: 30 * time.Second,
+			fake.Inject(fakekit.Fault{Kind: scmtest.FaultTooManyRequests, RetryAfter: 30 * time.Second,
 				Method: tc.method, Path: tc.path, Times: 1})
 			defer fake.ClearFaults()
 			start := time.Now()

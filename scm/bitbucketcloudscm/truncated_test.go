@@ -13,6 +13,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -24,21 +25,21 @@ import (
 func TestTruncatedBodyIsUnavailable(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault fakebitbucketcloud.Fault
+		fault fake.Fault
 		do    func(e *env) error
 	}{
-		{"main branch (go-bitbucket)", fakebitbucketcloud.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodGet,
+		{"main branch (go-bitbucket)", fake.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodGet,
 			Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo}, func(e *env) error {
 			_, err := e.c.ReadFile(t.Context(), e.repoURL(scmtest.BasicRepo)+"/src/HEAD/README.md", nil)
 			return err
 		}},
-		{"pull request (go-bitbucket)", fakebitbucketcloud.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodPost,
+		{"pull request (go-bitbucket)", fake.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodPost,
 			Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"}, func(e *env) error {
 			_, err := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main",
 				Branch: "truncated", Title: "t", Changes: []scm.Change{{Path: "t.txt", Content: []byte("t\n")}}})
 			return err
 		}},
-		{"file (driver)", fakebitbucketcloud.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodGet,
+		{"file (driver)", fake.Fault{Kind: scmtest.FaultTruncatedBody, Method: http.MethodGet,
 			Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/src/"}, func(e *env) error {
 			_, err := e.c.ReadFile(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "catalog-info.yaml"), nil)
 			return err
@@ -111,7 +112,7 @@ func TestEchoedCredentialsEveryKind(t *testing.T) {
 			}
 			for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusBadGateway} {
 				e.fake.ClearFaults()
-				e.fake.Inject(fakebitbucketcloud.Fault{Kind: scmtest.FaultEchoCredentials, Status: st, Path: "/2.0/"})
+				e.fake.Inject(fake.Fault{Kind: scmtest.FaultEchoCredentials, Status: st, Path: "/2.0/"})
 				_, err := e.c.ReadFile(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "README.md"), nil)
 				_, perr := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo),
 					Branch: "echo", Title: "t", Changes: []scm.Change{{Path: "e.txt", Content: []byte("e")}}})

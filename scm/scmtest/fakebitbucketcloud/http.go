@@ -2,7 +2,6 @@ package fakebitbucketcloud
 
 import (
 	"cmp"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -12,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 func requestID() string {
@@ -42,14 +41,8 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fake.Marshal(v)
 	s.commonHeaders(w, r)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	fake.Write(w, r, status, "application/json; charset=utf-8", fake.Marshal(v))
 }
 
 // writeError writes Bitbucket's error body.
@@ -61,25 +54,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, 
 	s.writeJSON(w, r, status, map[string]any{"type": "error", "error": e})
 }
 
-// paginate returns the page of items the request asks for (page, pagelen
-// up to max) with Bitbucket's next and previous links.
-func paginate(r *http.Request, items []any, max int) map[string]any {
-	return paginateFunc(r, len(items), max, func(i int) any { return items[i] })
+// writeFields writes Bitbucket's error body for a validation failure.
+func (s *Server) writeFields(w http.ResponseWriter, r *http.Request, msg, field, problem string) {
+	s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{
+		"message": msg, "fields": map[string]any{field: []string{problem}}}})
 }
 
-// paginateFunc is paginate for n items built on demand by item, so that
-// only the requested page is built.
-func paginateFunc(r *http.Request, n, max int, item func(i int) any) map[string]any {
+// paginate returns the page of n items the request asks for (page,
+// pagelen up to max) with Bitbucket's next and previous links, building
+// only the page's items.
+func paginate(r *http.Request, n, max int, item func(i int) any) map[string]any {
 	q := r.URL.Query()
-	pagelen, err := strconv.Atoi(q.Get("pagelen"))
-	if err != nil || pagelen <= 0 {
-		pagelen = 10
-	}
+	pagelen, page := intParam(q, "pagelen", 10), intParam(q, "page", 1)
 	pagelen = min(pagelen, max)
-	page, err := strconv.Atoi(q.Get("page"))
-	if err != nil || page <= 0 {
-		page = 1
-	}
 	start := min((page-1)*pagelen, n)
 	end := min(start+pagelen, n)
 	values := make([]any, 0, end-start)
@@ -88,9 +75,8 @@ func paginateFunc(r *http.Request, n, max int, item func(i int) any) map[string]
 	}
 	out := map[string]any{"pagelen": pagelen, "size": n, "values": values, "page": page}
 	link := func(p int) string {
-		qq := r.URL.Query()
-		qq.Set("page", strconv.Itoa(p))
-		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: qq.Encode()}
+		q.Set("page", strconv.Itoa(p))
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
 		return u.String()
 	}
 	if end < n {
@@ -102,40 +88,49 @@ func paginateFunc(r *http.Request, n, max int, item func(i int) any) map[string]
 	return out
 }
 
+// values is paginate for items built already.
+func values(r *http.Request, items []any, max int) map[string]any {
+	return paginate(r, len(items), max, func(i int) any { return items[i] })
+}
+
+// intParam reads a positive integer parameter, def when absent or not
+// positive.
+func intParam(q url.Values, name string, def int) int {
+	if n, err := strconv.Atoi(q.Get(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
 // ---- plumbing ----
 
-type ctxKey int
-
-const hostKey ctxKey = iota
-
+// hostOf names the host a request to the main server is for: the API
+// under /2.0, the web host otherwise.
 func hostOf(r *http.Request) string {
-	h, _ := r.Context().Value(hostKey).(string)
-	return h
+	if r.URL.Path == "/2.0" || strings.HasPrefix(r.URL.Path, "/2.0/") {
+		return "api"
+	}
+	return "web"
 }
 
-func (s *Server) apiHandler() http.Handler {
-	mux := http.NewServeMux()
-	s.apiRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "")
+func (s *Server) handler() http.Handler {
+	api, web := http.NewServeMux(), http.NewServeMux()
+	s.apiRoutes(api)
+	s.webRoutes(web)
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "api", "")
 		s.writeError(w, r, http.StatusNotFound, "Resource not found", "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/")
 	})
-	return withHost(mux, "api")
-}
-
-func (s *Server) webHandler() http.Handler {
-	mux := http.NewServeMux()
-	s.webRoutes(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "")
+	web.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "web", "")
 		s.notFoundPage(w, r)
 	})
-	return withHost(mux, "web")
-}
-
-func withHost(h http.Handler, host string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), hostKey, host)))
+		if hostOf(r) == "api" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		web.ServeHTTP(w, r)
 	})
 }
 
@@ -146,9 +141,8 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Bitbucket</title></head><body><h1>Repository not found</h1></body></html>\n")
 }
 
-func (s *Server) record(r *http.Request, route string) {
-	host := hostOf(r)
-	s.log.Record(Request{Host: host, Method: r.Method, Path: r.URL.RequestURI(), Route: route, Header: r.Header.Clone()}, route, func(st *Stats) {
+func (s *Server) record(r *http.Request, host, route string) {
+	s.Record(r, host, route, func(st *Stats) {
 		switch host {
 		case "api":
 			st.API++
@@ -160,129 +154,117 @@ func (s *Server) record(r *http.Request, route string) {
 	})
 }
 
-type authResult int
+// route registers an unauthenticated route with recording and faults.
+func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		host := hostOf(r)
+		s.record(r, host, pattern)
+		s.Serve(w, r, host, host, fn)
+	})
+}
 
-const (
-	authOK authResult = iota
-	authNone
-	authBad
-)
+// handle registers a route with recording, faults and authentication.
+func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		if msg := s.authProblem(r); msg != "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
+			s.writeError(w, r, http.StatusUnauthorized, msg, "")
+			return
+		}
+		fn(w, r)
+	})
+}
 
-func (s *Server) checkAuth(r *http.Request) (authResult, bool) {
+// repoRoute registers an authenticated route on a repository: fn runs
+// with the store locked and the repository found (404 otherwise).
+func (s *Server) repoRoute(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *repostore.Repo)) {
+	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.st.Lock()
+		defer s.st.Unlock()
+		ws, slug := r.PathValue("ws"), r.PathValue("slug")
+		if rp, err := s.st.Repo(ws, slug); err == nil {
+			fn(w, r, rp)
+			return
+		}
+		s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("Repository %s/%s not found", ws, slug), "")
+	})
+}
+
+// authProblem returns Bitbucket's message refusing the request's
+// credentials, or "" when they are good.
+func (s *Server) authProblem(r *http.Request) string {
 	if len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0 {
-		return authOK, false
+		return ""
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return authNone, false
+		return "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token"
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
 		if want, ok := s.opts.Users[user]; ok && want == pass {
-			return authOK, false
+			return ""
 		}
-		return authBad, false
+		return "Invalid username or password."
 	}
+	const badToken = "Token is invalid, expired, or not supported for this endpoint."
 	scheme, tok, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "bearer") {
-		return authBad, false
+		return "Invalid username or password."
 	}
 	if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
-		if valid {
-			return authOK, true
-		}
-		return authBad, true
+		return map[bool]string{true: "", false: badToken}[valid]
 	}
 	for _, t := range s.opts.Tokens {
 		if tok == t {
-			return authOK, true
+			return ""
 		}
 	}
-	s.mu.Lock()
+	s.st.Lock()
 	exp, ok := s.minted[tok]
-	s.mu.Unlock()
+	s.st.Unlock()
 	if ok && s.now().Before(exp) {
-		return authOK, true
+		return ""
 	}
-	return authBad, true
+	return badToken
 }
 
-// handle registers a route wrapped with recording, faults and auth.
-func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, pattern)
-		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
-			switch res, bearer := s.checkAuth(r); res {
-			case authBad:
-				msg := "Invalid username or password."
-				if bearer {
-					msg = "Token is invalid, expired, or not supported for this endpoint."
-				}
-				w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
-				s.writeError(w, r, http.StatusUnauthorized, msg, "")
-				return
-			case authNone:
-				w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
-				s.writeError(w, r, http.StatusUnauthorized, "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token", "")
-				return
-			}
-			fn(w, r)
-		})
-	})
-}
+const limited = "Rate limit for this resource has been exceeded"
 
-// applyFault answers the request with an armed fault, if one matches, and
-// says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
-	host := hostOf(r)
-	f, ok := s.faults.Take(func(f Fault) bool {
-		if f.Host != "" && f.Host != host || f.Host == "" && host == "download" {
-			return false
-		}
-		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
-	})
-	if !ok {
-		return fake.Pass
-	}
+// answerFault writes Bitbucket Cloud's answer for an armed fault (the
+// package documentation's table).
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
-	const limited = "Rate limit for this resource has been exceeded"
 	switch f.Kind {
-	case scmtest.FaultUnauthorized:
+	case fake.FaultUnauthorized:
 		s.writeError(w, r, http.StatusUnauthorized, "Token is invalid, expired, or not supported for this endpoint.", "")
-	case scmtest.FaultNotFound:
+	case fake.FaultNotFound:
 		s.writeError(w, r, http.StatusNotFound, "Repository not found", "")
-	case scmtest.FaultUnprocessable:
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"type": "error", "error": map[string]any{
-			"message": "Bad request", "fields": map[string]any{"name": []string{"This field is required."}}}})
-	case scmtest.FaultRateLimit:
+	case fake.FaultUnprocessable:
+		s.writeFields(w, r, "Bad request", "name", "This field is required.")
+	case fake.FaultRateLimit:
 		h := w.Header()
 		h.Set("Retry-After", retryAfter)
 		h.Set("X-RateLimit-Limit", "1000")
 		h.Set("X-RateLimit-Resource", "api")
 		h.Set("X-RateLimit-NearLimit", "true")
 		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case scmtest.FaultSecondaryRateLimit, scmtest.FaultTooManyRequests:
+	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
 		w.Header().Set("Retry-After", retryAfter)
 		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case scmtest.FaultTooManyRequestsNoRetryAfter:
+	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultSecondaryRateLimitNoRetryAfter, fake.FaultRateLimitResetOnly:
 		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case scmtest.FaultServerError:
+	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, "Something went wrong", "")
 		}
-	case scmtest.FaultSlow:
-		return fake.Slow(r, f.Delay, nil)
-	case scmtest.FaultTruncatedBody:
-		return fake.Truncate
-	case scmtest.FaultLostAnswer:
-		return fake.Lose
-	case scmtest.FaultEchoCredentials:
+	case fake.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, "Bad request: "+echo, echo)
 		}
 	default:
-		return fake.Pass
+		return false
 	}
-	return fake.Answered
+	return true
 }

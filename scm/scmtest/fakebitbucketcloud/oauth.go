@@ -95,21 +95,6 @@ func (s *Server) DenyNextAuthorization(errCode string) {
 	st.mu.Unlock()
 }
 
-// AuthorizeURL is the sign-in authorization endpoint, on the web host.
-func (s *Server) AuthorizeURL() string { return s.web.URL + "/site/oauth2/authorize" }
-
-// WebURL is the web host's base URL (bitbucket.org's stand-in).
-func (s *Server) WebURL() string { return s.web.URL }
-
-func (s *Server) oauthWebRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /site/oauth2/authorize", s.oauthAuthorize)
-}
-
-func (s *Server) oauthAPIRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /2.0/user", s.oauthUser)
-	s.handle(mux, "GET /2.0/user/emails", s.oauthEmails)
-}
-
 // oauthTokenCheck reports whether tok is a user token the fake issued
 // (known) and whether it is valid.
 func (s *Server) oauthTokenCheck(tok string) (valid, known bool) {
@@ -145,7 +130,6 @@ func oauthRandom() string {
 }
 
 func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
-	s.record(r, "GET /site/oauth2/authorize")
 	q := r.URL.Query()
 	st := s.oauth()
 	st.mu.Lock()
@@ -254,6 +238,13 @@ func (s *Server) oauthEmails(w http.ResponseWriter, r *http.Request) {
 			"links": links{"self": href(s.api.URL + "/2.0/user/emails/" + url.PathEscape(t.user.Email))}})
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"pagelen": 10, "values": vals, "page": 1, "size": len(vals)})
+}
+
+func (s *Server) userJSON() map[string]any {
+	id := uuid("user")
+	return map[string]any{"display_name": s.opts.User, "type": "user", "uuid": id, "account_id": "557058:fake",
+		"nickname": s.opts.User, "links": links{"self": href(s.api.URL + "/2.0/users/" + url.PathEscape(id)),
+			"html": href(s.api.URL + "/" + url.PathEscape(id) + "/"), "avatar": href(s.api.URL + "/avatar/fake")}}
 }
 
 // actorName is the display name of who acts in r: the signed-in user of

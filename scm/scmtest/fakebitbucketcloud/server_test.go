@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -33,7 +33,7 @@ func newFake(t *testing.T, opts *fakebitbucketcloud.Options) *fakebitbucketcloud
 	}
 	s := fakebitbucketcloud.New(opts)
 	t.Cleanup(s.Close)
-	if _, err := s.AddRepo(fakebitbucketcloud.Repo{Workspace: "amuniz", Slug: "test-repos", MainBranch: "master", Files: []fakebitbucketcloud.File{
+	if _, err := s.AddRepo(fakebitbucketcloud.Repo{Workspace: "amuniz", Slug: "test-repos", MainBranch: "master", Files: []fake.File{
 		{Path: "folder/file.properties", Content: []byte("a=b\n")},
 		{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")},
 		{Path: "run.sh", Content: []byte("#!/bin/sh\n"), Executable: true},
@@ -41,7 +41,7 @@ func newFake(t *testing.T, opts *fakebitbucketcloud.Options) *fakebitbucketcloud
 		t.Fatal(err)
 	}
 	if _, err := s.Commit("amuniz", "test-repos", "feature/BB-2", fakebitbucketcloud.Commit{Message: "more",
-		Files: []fakebitbucketcloud.File{{Path: "more.txt", Content: []byte("more\n")}}}); err != nil {
+		Files: []fake.File{{Path: "more.txt", Content: []byte("more\n")}}}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -333,16 +333,16 @@ func TestFaults(t *testing.T) {
 	s := newFake(t, nil)
 	u := s.APIBaseURL() + "/repositories/amuniz/test-repos"
 	for _, tc := range []struct {
-		fault      fakebitbucketcloud.Fault
+		fault      fake.Fault
 		want       int
 		retryAfter string
 	}{
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultUnauthorized}, 401, ""},
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultNotFound}, 404, ""},
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultUnprocessable}, 400, ""},
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultTooManyRequestsNoRetryAfter}, 429, ""},
-		{fakebitbucketcloud.Fault{Kind: scmtest.FaultServerError, Status: 502}, 502, ""},
+		{fake.Fault{Kind: fake.FaultUnauthorized}, 401, ""},
+		{fake.Fault{Kind: fake.FaultNotFound}, 404, ""},
+		{fake.Fault{Kind: fake.FaultUnprocessable}, 400, ""},
+		{fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
+		{fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, ""},
+		{fake.Fault{Kind: fake.FaultServerError, Status: 502}, 502, ""},
 	} {
 		t.Run(tc.fault.Kind.String(), func(t *testing.T) {
 			s.ClearFaults()

@@ -4,41 +4,37 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /{ws}/{slug}/get/{ref...}", s.archive)
-	mux.HandleFunc("POST /site/oauth2/access_token", s.token)
-	s.oauthWebRoutes(mux)
+	s.route(mux, "POST /site/oauth2/access_token", s.token)
+	s.route(mux, "GET /site/oauth2/authorize", s.oauthAuthorize) // oauth.go
 }
 
+// downloadHandler serves the download host: the archives the web host
+// redirected to.
 func (s *Server) downloadHandler() http.Handler {
-	return withHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "GET /{token}/{name}")
-		if s.applyFault(w, r) == fake.Answered {
-			return
-		}
-		s.mu.Lock()
-		b, ok := s.downloads[r.URL.Path]
-		s.mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-gzip")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(b)
-	}), "download")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.record(r, "download", "GET /{token}/{name}")
+		s.Serve(w, r, "download", "api", func(w http.ResponseWriter, r *http.Request) {
+			s.st.Lock()
+			b, ok := s.downloads[r.URL.Path]
+			s.st.Unlock()
+			if !ok {
+				w.WriteHeader(http.StatusNotFound)
+				return
+			}
+			fake.Write(w, r, http.StatusOK, "application/x-gzip", b)
+		})
+	})
 }
 
 // archive serves /{ws}/{slug}/get/{ref}.tar.gz (or .zip): the tree at ref
@@ -51,38 +47,33 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "Access tokens are not supported for this resource.\n")
 		return
 	}
-	ref := r.PathValue("ref")
-	var ext string
-	for _, e := range []string{".tar.gz", ".zip", ".tar.bz2"} {
+	ref, ext := r.PathValue("ref"), ""
+	for _, e := range []string{".tar.gz", ".zip"} {
 		if strings.HasSuffix(ref, e) {
 			ref, ext = strings.TrimSuffix(ref, e), e
 			break
 		}
 	}
-	s.mu.Lock()
-	rp, err := s.repoLocked(r.PathValue("ws"), r.PathValue("slug"))
-	var c *commit
+	s.st.Lock()
+	var c *repostore.Commit
+	rp, err := s.st.Repo(r.PathValue("ws"), r.PathValue("slug"))
 	if err == nil {
-		c = rp.resolve(ref)
+		c = rp.Resolve(ref)
 	}
-	if c == nil || ext == "" || ext == ".tar.bz2" {
-		s.mu.Unlock()
+	if c == nil || ext == "" {
+		s.st.Unlock()
 		s.notFoundPage(w, r)
 		return
 	}
-	prefix := rp.ws.slug + "-" + rp.slug + "-" + c.id[:12] + "/"
+	prefix := rp.Owner.Key + "-" + rp.Slug + "-" + c.ID[:12] + "/"
 	redirect := s.redirect
-	s.mu.Unlock()
+	s.st.Unlock() // commits do not change
 
-	a := &fake.Archive{Commit: c.id, Prefix: prefix, ModTime: c.when}
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		a.Files = append(a.Files, fake.File{Path: p, Content: c.files[p].content, Executable: c.files[p].exec})
-	}
-	var buf bytes.Buffer
+	a, buf := repostore.Archive(c, prefix), new(bytes.Buffer)
 	if ext == ".zip" {
-		err = a.WriteZip(&buf, 0o755, false)
+		err = a.WriteZip(buf, 0o755, false)
 	} else {
-		gz := gzip.NewWriter(&buf)
+		gz := gzip.NewWriter(buf)
 		if err = a.WriteTar(gz, 0o755); err == nil {
 			err = gz.Close()
 		}
@@ -94,12 +85,10 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSuffix(prefix, "/") + ext
 	if redirect {
 		p := "/" + requestID() + "/" + name
-		s.mu.Lock()
+		s.st.Lock()
 		s.downloads[p] = buf.Bytes()
-		s.mu.Unlock()
-		s.commonHeaders(w, r)
-		w.Header().Set("Location", s.download.URL+p)
-		w.WriteHeader(http.StatusFound)
+		s.st.Unlock()
+		s.redirectTo(w, r, s.download.URL+p)
 		return
 	}
 	s.commonHeaders(w, r)
@@ -107,22 +96,15 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	if ext == ".zip" {
 		ct = "application/zip"
 	}
-	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	fake.Write(w, r, http.StatusOK, ct, buf.Bytes())
 }
 
 // token is the OAuth 2 token endpoint: the client-credentials grant of a
 // consumer, authenticated with Basic (or client_id and client_secret in
-// the form).
+// the form), and the grants of sign-in consumers (oauth.go).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	s.record(r, "POST /site/oauth2/access_token")
-	if s.applyFault(w, r) == fake.Answered {
-		return
-	}
-	if s.oauthGrant(w, r) { // a sign-in consumer's code or refresh grant (oauth.go)
+	if s.oauthGrant(w, r) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -142,10 +124,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "fake-oauth-" + requestID()
-	s.mu.Lock()
+	s.st.Lock()
 	s.minted[tok] = s.now().Add(s.opts.TokenTTL)
-	s.mu.Unlock()
-	s.log.Count(func(st *Stats) { st.TokenGrants++ })
+	s.st.Unlock()
+	s.Log().Count(func(st *Stats) { st.TokenGrants++ })
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": tok, "scopes": "repository pullrequest",
 		"expires_in": int(s.opts.TokenTTL / time.Second), "refresh_token": "fake-refresh-" + requestID(),
 		"token_type": "bearer", "state": "client_credentials"})

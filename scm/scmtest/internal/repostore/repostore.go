@@ -1,0 +1,462 @@
+// Package repostore is the repository store of scmkit's fake provider
+// servers: owners (workspaces, projects) holding repositories with
+// branches, commits that each hold a full snapshot of their files (with
+// git blob ids), and pull requests with their bookkeeping.
+//
+// A Store is guarded by its own mutex. Its methods that take an owner and
+// a slug (the seeding and reading methods a fake exposes to tests) lock
+// it; the others, and every method of Repo, expect the caller to hold it,
+// as a fake's handler does for the whole of a request.
+package repostore
+
+import (
+	"cmp"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+)
+
+// Store holds the owners and their repositories.
+type Store struct {
+	sync.Mutex
+	// Name prefixes the store's errors, e.g. "fakebitbucketcloud".
+	Name string
+	// Now is the clock of commits, repositories and pull requests.
+	Now func() time.Time
+	// Author is the author of commits.
+	Author string
+
+	owners map[string]*Owner // by lower-case key
+	seq    int
+}
+
+// Owner is a workspace, project or group: a namespace of repositories.
+type Owner struct {
+	Key, Name, Description string
+	ID                     int
+	Repos                  map[string]*Repo // by lower-case slug
+}
+
+// Repo is a repository. Branches map names to commit ids.
+type Repo struct {
+	Owner                   *Owner
+	ID                      int
+	Slug, Name, Description string
+	Public, Archived        bool
+	Project                 string // a project key inside the owner, for providers that have one
+	DefaultBranch           string
+	Created                 time.Time
+	Branches                map[string]string
+	Commits                 map[string]*Commit
+	Pulls                   []*Pull
+}
+
+// Commit is a commit: its files are a full snapshot.
+type Commit struct {
+	ID              string
+	Parents         []string
+	Message, Author string
+	When            time.Time
+	Files           map[string]Entry
+}
+
+// Entry is a file of a commit.
+type Entry struct {
+	Content []byte
+	Exec    bool
+	Blob    string // git blob id
+}
+
+// Pull is a pull request from branch From to branch To.
+type Pull struct {
+	ID                 int
+	Title, Description string
+	From, To           string
+	Draft, CloseSource bool
+	State              string // "OPEN", "MERGED", "DECLINED"
+	Created            time.Time
+	Author             string // "" for the store's Author
+}
+
+// Owner returns the owner with key (in any case), creating it with name
+// (key when "") when missing.
+func (s *Store) Owner(key, name string) *Owner {
+	if o := s.FindOwner(key); o != nil {
+		return o
+	}
+	if s.owners == nil {
+		s.owners = map[string]*Owner{}
+	}
+	s.seq++
+	o := &Owner{Key: key, Name: cmp.Or(name, key), ID: s.seq, Repos: map[string]*Repo{}}
+	s.owners[strings.ToLower(key)] = o
+	return o
+}
+
+// FindOwner returns the owner with key (in any case), or nil.
+func (s *Store) FindOwner(key string) *Owner { return s.owners[strings.ToLower(key)] }
+
+// Owners returns the owners sorted by key.
+func (s *Store) Owners() []*Owner {
+	return slices.SortedFunc(maps.Values(s.owners), func(a, b *Owner) int { return strings.Compare(a.Key, b.Key) })
+}
+
+// SortedRepos returns o's repositories sorted by slug.
+func (o *Owner) SortedRepos() []*Repo {
+	return slices.SortedFunc(maps.Values(o.Repos), func(a, b *Repo) int { return strings.Compare(a.Slug, b.Slug) })
+}
+
+// Repo returns the repository slug (in any case) of owner.
+func (s *Store) Repo(owner, slug string) (*Repo, error) {
+	o := s.FindOwner(owner)
+	if o == nil {
+		return nil, fmt.Errorf("%s: no owner %s", s.Name, owner)
+	}
+	rp, ok := o.Repos[strings.ToLower(slug)]
+	if !ok {
+		return nil, fmt.Errorf("%s: no repository %s/%s", s.Name, owner, slug)
+	}
+	return rp, nil
+}
+
+// Create adds an empty repository to o from the description rp (Slug,
+// Name, Description, Public, Archived, Project, DefaultBranch, "main" when
+// ""), and returns it; it fails when o has a repository with that slug.
+func (s *Store) Create(o *Owner, rp Repo) (*Repo, error) {
+	if _, ok := o.Repos[strings.ToLower(rp.Slug)]; ok {
+		return nil, fmt.Errorf("%s: repository %s/%s exists", s.Name, o.Key, rp.Slug)
+	}
+	s.seq++
+	n := rp
+	n.Owner, n.ID, n.Created = o, s.seq, s.Now()
+	n.Name, n.DefaultBranch = cmp.Or(rp.Name, rp.Slug), cmp.Or(rp.DefaultBranch, "main")
+	n.Branches, n.Commits, n.Pulls = map[string]string{}, map[string]*Commit{}, nil
+	o.Repos[strings.ToLower(rp.Slug)] = &n
+	return &n, nil
+}
+
+// Add creates owner when missing, the repository rp in it and, when files
+// is not empty, one commit of them on its default branch, whose id it
+// returns.
+func (s *Store) Add(owner string, rp Repo, files []fake.File) (string, error) {
+	s.Lock()
+	defer s.Unlock()
+	n, err := s.Create(s.Owner(owner, ""), rp)
+	if err != nil || len(files) == 0 {
+		return "", err
+	}
+	return s.Write(n, n.DefaultBranch, nil, files, nil, "Initial commit")
+}
+
+// Write commits files (added or replaced) and del (removed) on top of
+// base (nil for a root commit) and points branch at the commit, whose id
+// it returns.
+func (s *Store) Write(rp *Repo, branch string, base *Commit, add []fake.File, del []string, msg string) (string, error) {
+	files := map[string]Entry{}
+	var parents []string
+	if base != nil {
+		files, parents = maps.Clone(base.Files), []string{base.ID}
+	}
+	for _, p := range del {
+		delete(files, p)
+	}
+	for _, f := range add {
+		if !fs.ValidPath(f.Path) || f.Path == "." {
+			return "", fmt.Errorf("%s: invalid path %q", s.Name, f.Path)
+		}
+		files[f.Path] = Entry{Content: slices.Clone(f.Content), Exec: f.Executable, Blob: gitobj.BlobID(f.Content)}
+	}
+	s.seq++
+	h := sha1.New()
+	fmt.Fprintf(h, "%s\x00%v\x00%d\x00%s\x00", rp.Slug, parents, s.seq, msg)
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		fmt.Fprintf(h, "%s %s %v\x00", p, files[p].Blob, files[p].Exec)
+	}
+	id := hex.EncodeToString(h.Sum(nil))
+	rp.Commits[id] = &Commit{ID: id, Parents: parents, Message: msg, Author: s.Author, When: s.Now(), Files: files}
+	rp.Branches[branch] = id
+	return id, nil
+}
+
+// Commit adds a commit on branch (created from the default branch when
+// missing) and returns its id.
+func (s *Store) Commit(owner, slug, branch, msg string, add []fake.File, del []string) (string, error) {
+	s.Lock()
+	defer s.Unlock()
+	rp, err := s.Repo(owner, slug)
+	if err != nil {
+		return "", err
+	}
+	id, ok := rp.Branches[branch]
+	if !ok {
+		id = rp.Branches[rp.DefaultBranch]
+	}
+	return s.Write(rp, branch, rp.Commits[id], add, del, msg)
+}
+
+// Branch returns the commit id branch points at.
+func (s *Store) Branch(owner, slug, branch string) (string, bool) {
+	s.Lock()
+	defer s.Unlock()
+	rp, err := s.Repo(owner, slug)
+	if err != nil {
+		return "", false
+	}
+	id, ok := rp.Branches[branch]
+	return id, ok
+}
+
+// Files returns every file at ref ("" for the default branch), sorted by
+// path.
+func (s *Store) Files(owner, slug, ref string) ([]fake.File, error) {
+	s.Lock()
+	defer s.Unlock()
+	rp, err := s.Repo(owner, slug)
+	if err != nil {
+		return nil, err
+	}
+	c := rp.Resolve(ref)
+	if c == nil {
+		return nil, fmt.Errorf("%s: no ref %q in %s/%s", s.Name, ref, owner, slug)
+	}
+	var out []fake.File
+	for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+		out = append(out, fake.File{Path: p, Content: slices.Clone(c.Files[p].Content), Executable: c.Files[p].Exec})
+	}
+	return out, nil
+}
+
+// Commits returns the ids of the commits on the first-parent chain of
+// ref, newest first.
+func (s *Store) Commits(owner, slug, ref string) ([]string, error) {
+	s.Lock()
+	defer s.Unlock()
+	rp, err := s.Repo(owner, slug)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range rp.History(rp.Resolve(ref), "") {
+		out = append(out, c.ID)
+	}
+	return out, nil
+}
+
+// Pulls calls fn for each pull request of a repository, in creation
+// order, with the store locked.
+func (s *Store) Pulls(owner, slug string, fn func(*Repo, *Pull)) {
+	s.Lock()
+	defer s.Unlock()
+	if rp, err := s.Repo(owner, slug); err == nil {
+		for _, p := range rp.Pulls {
+			fn(rp, p)
+		}
+	}
+}
+
+// Resolve turns a ref into a commit: "" and "HEAD" are the default
+// branch; then a branch (also as refs/heads/name), a commit id or an
+// abbreviation of at least 7 hex digits. It returns nil when ref names
+// nothing.
+func (rp *Repo) Resolve(ref string) *Commit {
+	if ref == "" || ref == "HEAD" {
+		ref = rp.DefaultBranch
+	}
+	if id, ok := rp.Branches[strings.TrimPrefix(ref, "refs/heads/")]; ok {
+		return rp.Commits[id]
+	}
+	if c, ok := rp.Commits[ref]; ok {
+		return c
+	}
+	if len(ref) >= 7 && gitobj.IsHex(ref) {
+		for id, c := range rp.Commits {
+			if strings.HasPrefix(id, ref) {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// Parent returns c's first parent, or nil.
+func (rp *Repo) Parent(c *Commit) *Commit {
+	if len(c.Parents) == 0 {
+		return nil
+	}
+	return rp.Commits[c.Parents[0]]
+}
+
+// History returns the first-parent chain from c, newest first, keeping
+// only the commits that changed something under dir when dir is not "".
+func (rp *Repo) History(c *Commit, dir string) []*Commit {
+	var out []*Commit
+	for ; c != nil; c = rp.Parent(c) {
+		if dir == "" || touches(c, rp.Parent(c), dir) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// touches reports whether c changed anything under dir compared with
+// parent (nil = none).
+func touches(c, parent *Commit, dir string) bool {
+	in := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	var before map[string]Entry
+	if parent != nil {
+		before = parent.Files
+	}
+	n := 0
+	for p, e := range c.Files {
+		if in(p) {
+			n++
+			if pe, ok := before[p]; !ok || pe.Exec != e.Exec || pe.Blob != e.Blob {
+				return true
+			}
+		}
+	}
+	for p := range before {
+		if in(p) {
+			n--
+		}
+	}
+	return n != 0
+}
+
+// IsAncestor reports whether commit a is reachable from commit b.
+func (rp *Repo) IsAncestor(a, b string) bool {
+	seen := map[string]bool{}
+	for todo := []string{b}; len(todo) > 0; {
+		id := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if id == a {
+			return true
+		}
+		if c := rp.Commits[id]; c != nil && !seen[id] {
+			seen[id] = true
+			todo = append(todo, c.Parents...)
+		}
+	}
+	return false
+}
+
+// PullProblem is why a pull request cannot be opened.
+type PullProblem int
+
+// The problems, in the order CheckPull looks for them.
+const (
+	PullOK         PullProblem = iota
+	PullNoBranch               // a branch is missing (or "")
+	PullSameBranch             // from and to are the same branch
+	PullDuplicate              // an open pull request has the same branches
+	PullNoChanges              // to already has every commit of from
+)
+
+// CheckPull says whether a pull request from branch from to branch to can
+// be opened; for PullNoBranch it returns the missing branch, for
+// PullDuplicate the open pull request.
+func (rp *Repo) CheckPull(from, to string) (PullProblem, string, *Pull) {
+	for _, b := range []string{from, to} {
+		if _, ok := rp.Branches[b]; !ok || b == "" {
+			return PullNoBranch, b, nil
+		}
+	}
+	if from == to {
+		return PullSameBranch, "", nil
+	}
+	for _, p := range rp.Pulls {
+		if p.State == "OPEN" && p.From == from && p.To == to {
+			return PullDuplicate, "", p
+		}
+	}
+	if rp.IsAncestor(rp.Branches[from], rp.Branches[to]) {
+		return PullNoChanges, "", nil
+	}
+	return PullOK, "", nil
+}
+
+// Open adds p to rp as its next pull request, open and created now.
+func (s *Store) Open(rp *Repo, p Pull) *Pull {
+	p.ID, p.State, p.Created = len(rp.Pulls)+1, "OPEN", s.Now()
+	rp.Pulls = append(rp.Pulls, &p)
+	return &p
+}
+
+// Pull returns the pull request id, or nil.
+func (rp *Repo) Pull(id int) *Pull {
+	for _, p := range rp.Pulls {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// Children returns the directories and the files right below dir ("" for
+// the root) in files, each sorted, as full paths.
+func Children(files map[string]Entry, dir string) (dirs, plain []string) {
+	prefix := dir + "/"
+	if dir == "" {
+		prefix = ""
+	}
+	seen := map[string]bool{}
+	for p := range files {
+		rest, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			continue
+		}
+		name, _, sub := strings.Cut(rest, "/")
+		if sub && !seen[name] {
+			dirs = append(dirs, prefix+name)
+		} else if !sub {
+			plain = append(plain, p)
+		}
+		seen[name] = true
+	}
+	slices.Sort(dirs)
+	slices.Sort(plain)
+	return dirs, plain
+}
+
+// Under returns the paths of files below dir ("" for all), sorted.
+func Under(files map[string]Entry, dir string) []string {
+	var out []string
+	for p := range files {
+		if dir == "" || strings.HasPrefix(p, dir+"/") {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ValidBranchName is a simplified git check-ref-format.
+func ValidBranchName(n string) bool {
+	if n == "" || n == "@" || strings.HasPrefix(n, "-") || strings.HasPrefix(n, "/") || strings.HasSuffix(n, "/") ||
+		strings.HasSuffix(n, ".lock") || strings.HasSuffix(n, ".") ||
+		strings.Contains(n, "..") || strings.Contains(n, "//") || strings.Contains(n, "@{") {
+		return false
+	}
+	return !strings.ContainsFunc(n, func(c rune) bool { return c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) })
+}
+
+// Archive returns the files of c below any of paths (every file when
+// paths is empty; "" is the root) as an archive with prefix.
+func Archive(c *Commit, prefix string, paths ...string) *fake.Archive {
+	a := &fake.Archive{Commit: c.ID, Prefix: prefix, ModTime: c.When}
+	for _, fp := range Under(c.Files, "") {
+		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p == "" || fp == p || strings.HasPrefix(fp, p+"/") }) {
+			a.Files = append(a.Files, fake.File{Path: fp, Content: c.Files[fp].Content, Executable: c.Files[fp].Exec})
+		}
+	}
+	return a
+}
