@@ -626,3 +626,7 @@ func randomAlnum(n int) string {
 	}
 	return string(b)
 }
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}

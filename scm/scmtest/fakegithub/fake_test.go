@@ -913,8 +913,8 @@ func TestGraphQL(t *testing.T) {
 
 func TestParseGraphQLErrors(t *testing.T) {
 	for _, q := range []string{``, `{`, `{ a(b: ) }`, `query Q($x) { a }`, `{ a "x }`, `fragment F on { a }`} {
-		if _, err := fakegithub.ParseGraphQL(q); err == nil {
-			t.Errorf("ParseGraphQL(%q) = nil error; want a syntax error", q)
+		if err := fakegithub.ValidateQuery(q); err == nil {
+			t.Errorf("ValidateQuery(%q) = nil error; want a syntax error", q)
 		}
 	}
 }

@@ -2,504 +2,621 @@ package fakegithub
 
 import (
 	"bytes"
+	"context"
+	_ "embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
-// graphql answers POST /graphql (and /api/graphql): it parses the
-// document, validates it against GitHub's schema (errors are answered 200
-// with an "errors" list and no data, as GitHub does), then executes it
-// over the fake's state.
-func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Query         string         `json:"query"`
-		Variables     map[string]any `json:"variables"`
-		OperationName string         `json:"operationName"`
+// githubSchemaSDL is the part of GitHub's GraphQL schema the fake answers,
+// verbatim from @octokit/graphql-schema (see testdata/NOTICE at the
+// module root).
+//
+//go:embed github-schema.graphql
+var githubSchemaSDL string
+
+// githubSchema is loaded once: it is the same for every Server.
+var githubSchema = sync.OnceValue(func() *ast.Schema {
+	s, err := gql.LoadSchema("github-schema.graphql", githubSchemaSDL)
+	if err != nil {
+		panic("fakegithub: embedded schema: " + err.Error())
 	}
-	if err := decodeBody(r, &body); err != nil {
+	return s
+})
+
+// ValidateQuery reports whether GitHub's GraphQL schema (the fake's
+// subset of it) accepts query, with GitHub's messages for what it refuses.
+// Variables are not checked: the query is validated as a document.
+func ValidateQuery(query string) error {
+	_, errs := gql.Parse(githubSchema(), query)
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = githubMessage(e).Message
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// GitHub's wording for the validation errors its clients show.
+var githubMessages = []struct {
+	rule, code string
+	re         *regexp.Regexp
+	msg        string
+}{
+	{"FieldsOnCorrectType", "undefinedField", regexp.MustCompile(`^Cannot query field "(\w+)" on type "(\w+)"`), "Field '$1' doesn't exist on type '$2'"},
+	{"KnownArgumentNames", "argumentNotAccepted", regexp.MustCompile(`^Unknown argument "(\w+)" on field "\w+\.(\w+)"`), "Field '$2' doesn't accept argument '$1'"},
+	{"ProvidedRequiredArguments", "missingRequiredArguments", regexp.MustCompile(`^Field "(\w+)" argument "(\w+)"`), "Field '$1' is missing required arguments: $2"},
+}
+
+func githubMessage(e *gql.Error) *gql.Error {
+	for _, m := range githubMessages {
+		if sub := m.re.FindStringSubmatchIndex(e.Message); sub != nil && e.Rule == m.rule {
+			e.Message = string(m.re.ExpandString(nil, m.msg, e.Message, sub))
+			e.Extra = map[string]any{"extensions": map[string]any{"code": m.code}}
+		}
+	}
+	return e
+}
+
+type reqKey struct{}
+
+// graphql answers POST /graphql (and /api/graphql): GitHub refuses a query
+// its schema refuses, or one whose connections lack first or last, ask for
+// more than 100 nodes a page or (OrgLimits.MaxNodes) too many nodes in
+// all, with 200 and an "errors" list; then it executes the query over the
+// fake's state.
+func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
+	var req gql.Request
+	if err := decodeBody(r, &req); err != nil {
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", "https://docs.github.com/graphql")
 		return
 	}
-	doc, err := ParseGraphQL(body.Query)
-	if err != nil {
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": err.Error()}}})
-		return
+	refuse := func(withData bool, errs ...*gql.Error) {
+		resp := map[string]any{"errors": errs}
+		if withData {
+			resp["data"] = nil
+		}
+		s.writeJSON(w, r, http.StatusOK, resp)
 	}
-	if errs := s.schema.Validate(doc); len(errs) > 0 {
-		list := make([]any, 0, len(errs))
+	x := &gql.Executor{Schema: githubSchema(), Resolvers: s.resolvers()}
+	op, errs := x.Prepare(req)
+	if errs != nil {
 		for _, e := range errs {
-			list = append(list, map[string]any{"message": e.Error(), "extensions": map[string]any{"code": "validationFailed"}})
+			githubMessage(e)
 		}
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": list})
+		refuse(false, errs...)
 		return
 	}
-	var op *GQLOperation
-	for _, o := range doc.Operations {
-		if body.OperationName == "" || o.Name == body.OperationName {
-			op = o
-			break
-		}
-	}
-	if op == nil || (body.OperationName == "" && len(doc.Operations) > 1) {
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": "An operation name is required"}}})
+	nodes, err := countNodes(op)
+	if err != nil {
+		refuse(false, err)
 		return
-	}
-	vars := map[string]any{}
-	for _, v := range op.Variables {
-		val, ok := body.Variables[v.Name]
-		switch {
-		case ok:
-			vars[v.Name] = val
-		case v.HasDef:
-			vars[v.Name] = v.Default
-		case strings.HasSuffix(v.Type, "!"):
-			s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": []any{map[string]any{
-				"message":    fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.Name, v.Type),
-				"extensions": map[string]any{"value": nil, "problems": []any{map[string]any{"path": []any{}, "explanation": "Expected value to not be null"}}},
-			}}})
-			return
-		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ex := &gqlExec{s: s, r: r, vars: vars, doc: doc}
-	data := ex.object(gqlQuery{}, op.Selection, nil)
+	if max := s.org.limits.MaxNodes; max > 0 && nodes > max {
+		refuse(true, &gql.Error{Message: "Resource limits for this query exceeded.", Path: []any{},
+			Locations: []gql.Location{{Line: 1, Column: 1}}, Extra: map[string]any{"type": "RESOURCE_LIMITS_EXCEEDED"}})
+		return
+	}
+	if e := s.org.checkAccess(r, op); e != nil {
+		if scopes, ok := s.org.scopes[bearer(r)]; ok {
+			w.Header().Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
+			w.Header().Set("X-Accepted-OAuth-Scopes", "read:org")
+		}
+		refuse(true, e)
+		return
+	}
+	cost := max(1, nodes/100)
+	s.org.used += cost
+	data, errs := op.Execute(context.WithValue(r.Context(), reqKey{}, r), cost)
 	resp := map[string]any{"data": data}
-	if len(ex.errs) > 0 {
-		resp["errors"] = ex.errs
+	if len(errs) > 0 {
+		resp["errors"] = errs
 	}
 	s.writeJSON(w, r, http.StatusOK, resp)
 }
 
-type gqlObject interface{ gqlType() string }
+func gqlErr(typ, msg string, f *ast.Field) *gql.Error {
+	e := &gql.Error{Message: msg, Extra: map[string]any{"type": typ}}
+	if f != nil {
+		e.Path = []any{f.Alias}
+		e.Locations = []gql.Location{{Line: f.Position.Line, Column: f.Position.Column}}
+	}
+	return e
+}
 
+// countNodes counts the nodes a query asks for as GitHub does (each
+// connection's first or last times the connections above it) and applies
+// GitHub's pagination rules.
+func countNodes(op *gql.Operation) (int, *gql.Error) {
+	total := 0
+	err := op.Walk(1, func(f *ast.Field, args map[string]any, up any) (any, error) {
+		mult := up.(int)
+		if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+			return mult, nil
+		}
+		first, hasFirst := gql.Int(args, "first")
+		last, hasLast := gql.Int(args, "last")
+		if !hasFirst && !hasLast {
+			return nil, gqlErr("MISSING_PAGINATION_BOUNDARIES", fmt.Sprintf("You must provide a `first` or `last` value to properly paginate the `%s` connection.", f.Name), f)
+		}
+		if n := max(first, last); n > 100 || first < 0 || last < 0 {
+			return nil, gqlErr("EXCESSIVE_PAGINATION", fmt.Sprintf("Requesting %d records on the `%s` connection exceeds the `first` limit of 100 records.", n, f.Name), f)
+		}
+		n := mult * max(first, last, 1)
+		total += n
+		return n, nil
+	})
+	if err != nil {
+		return 0, err.(*gql.Error)
+	}
+	return total, nil
+}
+
+func bearer(r *http.Request) string {
+	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return tok
+}
+
+// checkAccess returns GitHub's error for a query on organisations by a
+// caller that may not read their members: a classic token without
+// read:org, or an installation token without the Members permission or
+// of another account.
+func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
+	var orgs []*ast.Field
+	var logins []string
+	op.Walk(nil, func(f *ast.Field, args map[string]any, _ any) (any, error) {
+		if f.Name == "organization" && f.ObjectDefinition.Name == "Query" {
+			login, _ := gql.String(args, "login")
+			orgs, logins = append(orgs, f), append(logins, login)
+		}
+		return nil, nil
+	})
+	if len(orgs) == 0 {
+		return nil
+	}
+	first := op.Doc.SelectionSet[0].GetPosition()
+	loc := []gql.Location{{Line: first.Line, Column: first.Column}}
+	forbidden := func(p string) *gql.Error {
+		return &gql.Error{Message: "Resource not accessible by integration", Path: []any{p}, Locations: loc, Extra: map[string]any{"type": "FORBIDDEN"}}
+	}
+	if it := tokenOf(r); it != nil {
+		if it.permissions["members"] == "" {
+			return forbidden("organization")
+		}
+		for i, login := range logins { // an installation reads its own account's organisation only
+			if !strings.EqualFold(login, it.inst.account.login) {
+				return forbidden(orgs[i].Alias)
+			}
+		}
+		return nil
+	}
+	scopes, ok := w.scopes[bearer(r)]
+	if !ok || slices.ContainsFunc(scopes, func(sc string) bool { return sc == "read:org" || sc == "write:org" || sc == "admin:org" }) {
+		return nil
+	}
+	quoted := make([]string, len(scopes))
+	for i, sc := range scopes {
+		quoted[i] = "'" + sc + "'"
+	}
+	return &gql.Error{Locations: loc, Extra: map[string]any{"type": "INSUFFICIENT_SCOPES"},
+		Message: "Your token has not been granted the required scopes to execute this query. The 'membersWithRole' field requires one of the following scopes: ['read:org'], but your token has only been granted the: [" +
+			strings.Join(quoted, ", ") + "] scopes. Please modify your token's scopes at: https://github.com/settings/tokens."}
+}
+
+// The values the resolvers return for GitHub's object types; connections,
+// edges, page infos and rate limits are maps.
 type (
-	gqlQuery struct{}
-	gqlOwner struct{ o *owner }
-	gqlRepo  struct{ rp *repo }
-	gqlRef   struct {
+	gitRef struct {
 		rp       *repo
 		name, id string
 	}
-	gqlCommit struct {
+	gitObject struct {
 		rp *repo
 		id string
 	}
-	gqlBlob struct {
-		rp *repo
-		id string
-	}
-	gqlTree struct {
-		rp *repo
-		id string
-	}
-	gqlTreeEntry struct {
+	treeEntry struct {
 		rp *repo
 		p  string
 		e  gitobj.TreeEntry
 	}
-	gqlPull struct {
+	pullNode struct {
 		rp *repo
 		p  *pull
 	}
-	gqlConn struct {
-		typ              string
-		nodes            []gqlObject
-		cursors          []string
-		hasNext, hasPrev bool
-		total            int
+	orgNode  struct{ o *fakeOrg }
+	teamNode struct {
+		o *fakeOrg
+		t *fakeTeam
 	}
-	gqlEdge struct {
-		typ    string
-		node   gqlObject
-		cursor string
-	}
-	gqlPageInfo struct {
-		hasNext, hasPrev bool
-		start, end       any
-	}
-	gqlRateLimit struct{}
 )
 
-func (gqlQuery) gqlType() string     { return "Query" }
-func (o gqlOwner) gqlType() string   { return string(o.o.typ) }
-func (gqlRepo) gqlType() string      { return "Repository" }
-func (gqlRef) gqlType() string       { return "Ref" }
-func (gqlCommit) gqlType() string    { return "Commit" }
-func (gqlBlob) gqlType() string      { return "Blob" }
-func (gqlTree) gqlType() string      { return "Tree" }
-func (gqlTreeEntry) gqlType() string { return "TreeEntry" }
-func (gqlPull) gqlType() string      { return "PullRequest" }
-func (c gqlConn) gqlType() string    { return c.typ + "Connection" }
-func (e gqlEdge) gqlType() string    { return e.typ + "Edge" }
-func (gqlPageInfo) gqlType() string  { return "PageInfo" }
-func (gqlRateLimit) gqlType() string { return "RateLimit" }
+func (o *owner) Typename() string { return string(o.typ) }
 
-// gqlError is a field error, reported in "errors" with its type.
-type gqlError struct{ typ, msg string }
-
-func (e gqlError) Error() string { return e.msg }
-
-type gqlExec struct {
-	s    *Server
-	r    *http.Request
-	vars map[string]any
-	doc  *GQLDocument
-	errs []any
+// Typename is "Blob", "Tree" or "Commit".
+func (g gitObject) Typename() string {
+	t := g.rp.objs[g.id].Type
+	return strings.ToUpper(t[:1]) + t[1:]
 }
 
-func (e *gqlExec) object(obj gqlObject, sels []*GQLSelection, path []any) map[string]any {
-	out := map[string]any{}
-	e.collect(obj, sels, path, out)
-	return out
-}
-
-func (e *gqlExec) collect(obj gqlObject, sels []*GQLSelection, path []any, out map[string]any) {
-	for _, sel := range sels {
-		switch {
-		case sel.Spread != "":
-			if f := e.doc.Fragments[sel.Spread]; f != nil && e.s.schema.possible(f.On, obj.gqlType()) {
-				e.collect(obj, f.Selection, path, out)
-			}
-		case sel.Fragment:
-			if sel.On == "" || e.s.schema.possible(sel.On, obj.gqlType()) {
-				e.collect(obj, sel.Selection, path, out)
-			}
-		default:
-			k := sel.ResponseKey()
-			if sel.Name == "__typename" {
-				out[k] = obj.gqlType()
-				continue
-			}
-			args := map[string]any{}
-			for _, a := range sel.Args {
-				args[a.Name] = e.value(a.Value)
-			}
-			p := append(append([]any(nil), path...), k)
-			v, err := e.resolve(obj, sel.Name, args)
-			if err != nil {
-				ge, _ := err.(gqlError)
-				item := map[string]any{"message": err.Error(), "path": p,
-					"locations": []any{map[string]any{"line": sel.Line, "column": 1}}}
-				if ge.typ != "" {
-					item["type"] = ge.typ
-				}
-				e.errs = append(e.errs, item)
-				out[k] = nil
-				continue
-			}
-			merge(out, k, e.complete(v, sel, p))
-		}
+// object returns the git object id as its GraphQL value, or nil.
+func object(rp *repo, id string) any {
+	if rp.objs[id] == nil {
+		return nil
 	}
+	return gitObject{rp, id}
 }
 
-// merge sets out[k] = v, merging objects selected twice.
-func merge(out map[string]any, k string, v any) {
-	old, ok1 := out[k].(map[string]any)
-	nw, ok2 := v.(map[string]any)
-	if !ok1 || !ok2 {
-		out[k] = v
-		return
-	}
-	for kk, vv := range nw {
-		merge(old, kk, vv)
-	}
-}
-
-func (e *gqlExec) complete(v any, sel *GQLSelection, path []any) any {
-	switch x := v.(type) {
-	case gqlObject:
-		return e.object(x, sel.Selection, path)
-	case []gqlObject:
-		list := make([]any, len(x))
-		for i, o := range x {
-			list[i] = e.object(o, sel.Selection, append(append([]any(nil), path...), i))
-		}
-		return list
-	}
-	return v
-}
-
-func (e *gqlExec) value(v any) any {
-	switch x := v.(type) {
-	case GQLVar:
-		return e.vars[string(x)]
-	case GQLEnum:
-		return string(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, y := range x {
-			out[i] = e.value(y)
-		}
-		return out
-	case map[string]any:
-		out := map[string]any{}
-		for k, y := range x {
-			out[k] = e.value(y)
-		}
-		return out
-	}
-	return v
-}
-
-func argString(args map[string]any, name string) (string, bool) {
-	s, ok := args[name].(string)
-	return s, ok
-}
-
-func argInt(args map[string]any, name string) (int, bool) {
-	switch x := args[name].(type) {
-	case int64:
-		return int(x), true
-	case float64:
-		return int(x), true
-	case int:
-		return x, true
-	}
-	return 0, false
-}
-
-func argStrings(args map[string]any, name string) []string {
-	switch x := args[name].(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, y := range x {
-			if s, ok := y.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-func cursorFor(i int) string {
+func cursor(i int) string {
 	return base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(i)))
 }
 
-func cursorIndex(c string) (int, bool) {
-	b, err := base64.StdEncoding.DecodeString(c)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "cursor:v2:"))
-	return n, err == nil && strings.HasPrefix(string(b), "cursor:v2:")
-}
-
-// connection pages nodes by first/after as GitHub does, with its errors
-// for a missing or excessive first.
-func connection(typ, field string, nodes []gqlObject, args map[string]any) (gqlConn, error) {
-	first, ok := argInt(args, "first")
-	if _, hasLast := argInt(args, "last"); !ok && hasLast {
-		return gqlConn{}, gqlError{msg: "the fake supports first/after pagination only"}
-	}
-	if !ok {
-		return gqlConn{}, gqlError{typ: "MISSING_PAGINATION_BOUNDARIES",
-			msg: "You must provide a `first` or `last` value to properly paginate the `" + field + "` connection."}
-	}
-	if first > 100 {
-		return gqlConn{}, gqlError{typ: "EXCESSIVE_PAGINATION",
-			msg: fmt.Sprintf("Requesting %d records on the `%s` connection exceeds the `first` limit of 100 records.", first, field)}
-	}
-	if first < 0 {
-		return gqlConn{}, gqlError{msg: "`first` must be non-negative"}
-	}
-	start := 0
-	if a, ok := argString(args, "after"); ok && a != "" {
-		i, ok := cursorIndex(a)
-		if !ok {
-			return gqlConn{}, gqlError{msg: "`" + a + "` does not appear to be a valid cursor."}
+// page cuts a connection's page out of nodes by first/after or
+// last/before, as GitHub's cursor pagination does. A cursor the fake did
+// not make (such as a real GitHub cursor) starts from the first node.
+func page[T any](nodes []T, args map[string]any) map[string]any {
+	lo, hi := 0, len(nodes)
+	for _, name := range []string{"after", "before"} {
+		c, _ := gql.String(args, name)
+		b, _ := base64.StdEncoding.DecodeString(c)
+		digits, ok := strings.CutPrefix(string(b), "cursor:v2:")
+		i, err := strconv.Atoi(digits)
+		switch {
+		case !ok || err != nil: // not one of the fake's cursors: ignored
+		case name == "after":
+			lo = min(i+1, len(nodes))
+		default:
+			hi = max(lo, min(i, len(nodes)))
 		}
-		start = i + 1
 	}
-	start = min(start, len(nodes))
-	end := min(start+first, len(nodes))
-	c := gqlConn{typ: typ, nodes: nodes[start:end], hasNext: end < len(nodes), hasPrev: start > 0, total: len(nodes)}
-	for i := start; i < end; i++ {
-		c.cursors = append(c.cursors, cursorFor(i))
+	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
+		hi = lo + first
+	} else if last, ok := gql.Int(args, "last"); ok && hi-lo > last {
+		lo = hi - last
 	}
-	return c, nil
+	info := map[string]any{"hasNextPage": hi < len(nodes), "hasPreviousPage": lo > 0, "startCursor": nil, "endCursor": nil}
+	edges := make([]any, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		edges = append(edges, map[string]any{"node": nodes[i], "cursor": cursor(i)})
+	}
+	if hi > lo {
+		info["startCursor"], info["endCursor"] = cursor(lo), cursor(hi-1)
+	}
+	return map[string]any{"nodes": nodes[lo:hi], "edges": edges, "pageInfo": info, "totalCount": len(nodes)}
 }
 
-func (e *gqlExec) unknown(obj gqlObject, field string) error {
-	return gqlError{msg: "the fake does not implement field '" + field + "' on type '" + obj.gqlType() + "'"}
+// errNoField answers a field of the schema the fake does not serve.
+func errNoField(f *gql.Field) error {
+	return errors.New("the fake does not implement field '" + f.Name + "' on type '" + f.Type + "'")
 }
 
-func (e *gqlExec) webURL(rp *repo) string {
-	return "http://" + e.r.Host + "/" + rp.owner.login + "/" + rp.name
+// resolvers are the fake's GraphQL resolvers, run with s.mu held.
+func (s *Server) resolvers() map[string]gql.Resolver {
+	git := s.gitResolver
+	return map[string]gql.Resolver{
+		"Query": s.queryResolver, "Organization": s.ownerResolver, "User": s.ownerResolver,
+		"Repository": s.repoResolver, "Ref": s.refResolver, "Commit": git, "Blob": git, "Tree": git,
+		"TreeEntry": s.entryResolver, "PullRequest": s.pullResolver, "Team": s.teamResolver,
+	}
 }
 
-func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any, error) {
-	s := e.s
-	switch o := obj.(type) {
-	case gqlQuery:
-		switch field {
-		case "repositoryOwner":
-			login, _ := argString(args, "login")
-			if ow := s.owners[strings.ToLower(login)]; ow != nil {
-				return gqlOwner{ow}, nil
-			}
-			return nil, nil
-		case "repository":
-			owner, _ := argString(args, "owner")
-			name, _ := argString(args, "name")
-			if rp := s.repos[key(owner, name)]; rp != nil && canSee(e.r, rp) {
-				return gqlRepo{rp}, nil
-			}
-			return nil, gqlError{typ: "NOT_FOUND", msg: "Could not resolve to a Repository with the name '" + owner + "/" + name + "'."}
-		case "rateLimit":
-			return gqlRateLimit{}, nil
+func request(f *gql.Field) *http.Request { return f.Context.Value(reqKey{}).(*http.Request) }
+
+func (s *Server) queryResolver(f *gql.Field) (any, error) {
+	r := request(f)
+	switch f.Name {
+	case "repositoryOwner":
+		login, _ := gql.String(f.Args, "login")
+		if o := s.owners[strings.ToLower(login)]; o != nil {
+			return o, nil
 		}
-	case gqlRateLimit:
-		switch field {
-		case "cost":
-			return 1, nil
-		case "limit":
-			return 5000, nil
-		case "remaining":
-			return 4999, nil
-		case "used":
-			return 1, nil
-		case "nodeCount":
-			return 100, nil
-		case "resetAt":
-			return ts(s.now().Add(time.Hour)), nil
+		return nil, nil
+	case "repository":
+		owner, _ := gql.String(f.Args, "owner")
+		name, _ := gql.String(f.Args, "name")
+		if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
+			return rp, nil
 		}
-	case gqlOwner:
-		switch field {
+		return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
+	case "organization":
+		login, _ := gql.String(f.Args, "login")
+		if o := s.org.orgs[strings.ToLower(login)]; o != nil {
+			return orgNode{o}, nil
+		}
+		return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login), nil)
+	case "rateLimit":
+		cost := f.Parent.(int)
+		return map[string]any{"cost": cost, "limit": 5000, "nodeCount": cost * 100, "remaining": max(0, 5000-s.org.used),
+			"used": s.org.used, "resetAt": ts(s.now().Add(time.Hour))}, nil
+	}
+	return nil, errNoField(f)
+}
+
+// ownerResolver answers an Organization or User: a repository owner, an
+// organisation of org.go or one of its members.
+func (s *Server) ownerResolver(f *gql.Field) (any, error) {
+	r := request(f)
+	switch o := f.Parent.(type) {
+	case *owner:
+		switch f.Name {
 		case "login":
-			return o.o.login, nil
+			return o.login, nil
 		case "id":
-			return nodeID("O", o.o.id), nil
+			return nodeID("O", o.id), nil
 		case "url":
-			return "http://" + e.r.Host + "/" + o.o.login, nil
+			return "http://" + r.Host + "/" + o.login, nil
 		case "repositories":
-			var nodes []gqlObject
-			fork, hasFork := args["isFork"].(bool)
-			archived, hasArchived := args["isArchived"].(bool)
-			privacy, _ := argString(args, "privacy")
-			for _, rp := range o.o.repos {
-				if !canSee(e.r, rp) || (hasFork && rp.fork != fork) || (hasArchived && rp.archived != archived) ||
-					(privacy == "PUBLIC" && rp.private) || (privacy == "PRIVATE" && !rp.private) {
-					continue
+			fork, hasFork := f.Args["isFork"].(bool)
+			archived, hasArchived := f.Args["isArchived"].(bool)
+			privacy, _ := gql.String(f.Args, "privacy")
+			var nodes []*repo
+			for _, rp := range o.repos {
+				if canSee(r, rp) && (!hasFork || rp.fork == fork) && (!hasArchived || rp.archived == archived) &&
+					(privacy != "PUBLIC" || !rp.private) && (privacy != "PRIVATE" || rp.private) {
+					nodes = append(nodes, rp)
 				}
-				nodes = append(nodes, gqlRepo{rp})
 			}
-			return connection("Repository", "repositories", nodes, args)
+			return page(nodes, f.Args), nil
 		}
-	case gqlRepo:
-		rp := o.rp
-		switch field {
-		case "name":
-			return rp.name, nil
-		case "nameWithOwner":
-			return rp.owner.login + "/" + rp.name, nil
-		case "owner":
-			return gqlOwner{rp.owner}, nil
+	case orgNode:
+		switch f.Name {
 		case "id":
-			return nodeID("R", rp.id), nil
-		case "databaseId":
-			return rp.id, nil
-		case "url":
-			return e.webURL(rp), nil
-		case "sshUrl":
-			return "git@" + e.r.Host + ":" + rp.owner.login + "/" + rp.name + ".git", nil
-		case "description":
-			return rp.description, nil
-		case "isArchived":
-			return rp.archived, nil
-		case "isFork":
-			return rp.fork, nil
-		case "isPrivate":
-			return rp.private, nil
-		case "isEmpty":
-			return len(rp.refs) == 0, nil
-		case "visibility":
-			if rp.private {
-				return "PRIVATE", nil
-			}
-			return "PUBLIC", nil
-		case "createdAt":
-			return ts(rp.created), nil
-		case "defaultBranchRef":
-			id, ok := rp.refs["refs/heads/"+rp.defaultBranch]
-			if !ok {
-				return nil, nil
-			}
-			return gqlRef{rp, "refs/heads/" + rp.defaultBranch, id}, nil
-		case "ref":
-			q, _ := argString(args, "qualifiedName")
-			for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
-				if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
-					return gqlRef{rp, full, id}, nil
+			return o.o.id, nil
+		case "login", "name":
+			return o.o.login, nil
+		case "membersWithRole":
+			return page(o.o.members, f.Args), nil
+		case "teams":
+			root, _ := f.Args["rootTeamsOnly"].(bool)
+			logins, _ := f.Args["userLogins"].([]any)
+			var nodes []teamNode
+			for _, t := range o.o.teams {
+				if (!root || t.parent == "") && (len(logins) == 0 || teamHasAny(t, logins)) {
+					nodes = append(nodes, teamNode{o.o, t})
 				}
+			}
+			return page(nodes, f.Args), nil
+		case "team":
+			slug, _ := gql.String(f.Args, "slug")
+			if t := o.o.bySlug[strings.ToLower(slug)]; t != nil {
+				return teamNode{o.o, t}, nil
 			}
 			return nil, nil
-		case "object":
-			if oid, ok := argString(args, "oid"); ok {
-				return gqlGitObject(rp, oid), nil
-			}
-			expr, _ := argString(args, "expression")
-			rev, p, hasPath := strings.Cut(expr, ":")
-			id, ok := rp.resolve(rev)
-			if !ok {
-				return nil, nil
-			}
-			if !hasPath {
-				return gqlCommit{rp, id}, nil
-			}
-			p = strings.Trim(p, "/")
-			te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
-			if !ok || !cleanRel(p) {
-				return nil, nil
-			}
-			return gqlGitObject(rp, te.SHA), nil
 		}
-	case gqlRef:
-		switch field {
-		case "name":
-			return strings.TrimPrefix(strings.TrimPrefix(o.name, "refs/heads/"), "refs/tags/"), nil
-		case "prefix":
-			return o.name[:len(o.name)-len(strings.TrimPrefix(strings.TrimPrefix(o.name, "refs/heads/"), "refs/tags/"))], nil
+	case *orgUser:
+		switch f.Name {
 		case "id":
-			return base64.StdEncoding.EncodeToString([]byte("REF_" + o.name)), nil
-		case "target":
-			return gqlCommit{o.rp, o.id}, nil
-		case "associatedPullRequests":
-			branch, isHead := strings.CutPrefix(o.name, "refs/heads/")
-			states := argStrings(args, "states")
-			base, _ := argString(args, "baseRefName")
-			var nodes []gqlObject
-			for _, p := range o.rp.pulls {
-				if !isHead || p.head != branch || (base != "" && p.base != base) {
-					continue
-				}
-				if len(states) > 0 && !containsFold(states, p.state) {
-					continue
-				}
-				nodes = append(nodes, gqlPull{o.rp, p})
-			}
-			return connection("PullRequest", "associatedPullRequests", nodes, args)
-		}
-	case gqlCommit:
-		c := o.rp.objs[o.id].Commit
-		switch field {
-		case "oid":
 			return o.id, nil
-		case "abbreviatedOid":
-			return o.id[:7], nil
-		case "id":
-			return base64.StdEncoding.EncodeToString([]byte("C_" + o.id)), nil
+		case "login":
+			return o.login, nil
+		case "name":
+			return nilIfEmpty(o.name), nil
+		case "email":
+			return o.email, nil
+		case "avatarUrl":
+			return o.avatar, nil
+		case "organizationVerifiedDomainEmails":
+			return []string{}, nil
+		}
+	}
+	return nil, errNoField(f)
+}
+
+func (s *Server) teamResolver(f *gql.Field) (any, error) {
+	n := f.Parent.(teamNode)
+	switch f.Name {
+	case "id":
+		return n.t.id, nil
+	case "slug":
+		return n.t.slug, nil
+	case "name":
+		return n.t.name, nil
+	case "description":
+		return nilIfEmpty(n.t.description), nil
+	case "combinedSlug":
+		return n.o.login + "/" + n.t.slug, nil
+	case "avatarUrl":
+		return nil, nil
+	case "parentTeam":
+		if p := n.o.bySlug[strings.ToLower(n.t.parent)]; p != nil {
+			return teamNode{n.o, p}, nil
+		}
+		return nil, nil
+	case "childTeams":
+		var nodes []teamNode
+		for _, c := range n.o.teams {
+			if strings.EqualFold(c.parent, n.t.slug) {
+				nodes = append(nodes, teamNode{n.o, c})
+			}
+		}
+		return page(nodes, f.Args), nil
+	case "members":
+		membership, _ := gql.String(f.Args, "membership")
+		var nodes []*orgUser
+		for _, l := range teamMembers(n.o, n.t, membership) {
+			if u := n.o.byLogin[strings.ToLower(l)]; u != nil {
+				nodes = append(nodes, u)
+			}
+		}
+		return page(nodes, f.Args), nil
+	}
+	return nil, errNoField(f)
+}
+
+func teamHasAny(t *fakeTeam, logins []any) bool {
+	return slices.ContainsFunc(logins, func(l any) bool {
+		s, _ := l.(string)
+		return slices.ContainsFunc(t.members, func(m string) bool { return strings.EqualFold(m, s) })
+	})
+}
+
+// teamMembers lists a team's members: IMMEDIATE, CHILD_TEAM (members of
+// the teams below only) or ALL (both, de-duplicated), in a stable order.
+func teamMembers(o *fakeOrg, t *fakeTeam, membership string) []string {
+	if membership == "IMMEDIATE" {
+		return t.members
+	}
+	seen := map[string]bool{}
+	var out []string
+	var walk func(t *fakeTeam, depth int)
+	walk = func(t *fakeTeam, depth int) {
+		if depth > 64 {
+			return
+		}
+		if depth > 0 || membership != "CHILD_TEAM" {
+			for _, m := range t.members {
+				if !seen[strings.ToLower(m)] {
+					seen[strings.ToLower(m)] = true
+					out = append(out, m)
+				}
+			}
+		}
+		for _, c := range o.teams {
+			if strings.EqualFold(c.parent, t.slug) {
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(t, 0)
+	return out
+}
+
+func webURL(r *http.Request, rp *repo) string {
+	return "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+}
+
+func (s *Server) repoResolver(f *gql.Field) (any, error) {
+	rp := f.Parent.(*repo)
+	switch f.Name {
+	case "name":
+		return rp.name, nil
+	case "nameWithOwner":
+		return rp.owner.login + "/" + rp.name, nil
+	case "owner":
+		return rp.owner, nil
+	case "id":
+		return nodeID("R", rp.id), nil
+	case "databaseId":
+		return rp.id, nil
+	case "url":
+		return webURL(request(f), rp), nil
+	case "sshUrl":
+		return "git@" + request(f).Host + ":" + rp.owner.login + "/" + rp.name + ".git", nil
+	case "description":
+		return rp.description, nil
+	case "isArchived":
+		return rp.archived, nil
+	case "isFork":
+		return rp.fork, nil
+	case "isPrivate":
+		return rp.private, nil
+	case "isEmpty":
+		return len(rp.refs) == 0, nil
+	case "visibility":
+		if rp.private {
+			return "PRIVATE", nil
+		}
+		return "PUBLIC", nil
+	case "createdAt":
+		return ts(rp.created), nil
+	case "defaultBranchRef":
+		if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
+			return gitRef{rp, "refs/heads/" + rp.defaultBranch, id}, nil
+		}
+		return nil, nil
+	case "ref":
+		q, _ := gql.String(f.Args, "qualifiedName")
+		for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
+			if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
+				return gitRef{rp, full, id}, nil
+			}
+		}
+		return nil, nil
+	case "object":
+		if oid, ok := gql.String(f.Args, "oid"); ok {
+			return object(rp, oid), nil
+		}
+		expr, _ := gql.String(f.Args, "expression")
+		rev, p, hasPath := strings.Cut(expr, ":")
+		id, ok := rp.resolve(rev)
+		if !ok {
+			return nil, nil
+		}
+		if !hasPath {
+			return gitObject{rp, id}, nil
+		}
+		p = strings.Trim(p, "/")
+		te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
+		if !ok || !cleanRel(p) {
+			return nil, nil
+		}
+		return object(rp, te.SHA), nil
+	}
+	return nil, errNoField(f)
+}
+
+func (s *Server) refResolver(f *gql.Field) (any, error) {
+	ref := f.Parent.(gitRef)
+	short := strings.TrimPrefix(strings.TrimPrefix(ref.name, "refs/heads/"), "refs/tags/")
+	switch f.Name {
+	case "name":
+		return short, nil
+	case "prefix":
+		return strings.TrimSuffix(ref.name, short), nil
+	case "id":
+		return base64.StdEncoding.EncodeToString([]byte("REF_" + ref.name)), nil
+	case "target":
+		return gitObject{ref.rp, ref.id}, nil
+	case "associatedPullRequests":
+		branch, isHead := strings.CutPrefix(ref.name, "refs/heads/")
+		states, _ := f.Args["states"].([]any)
+		base, _ := gql.String(f.Args, "baseRefName")
+		var nodes []pullNode
+		for _, p := range ref.rp.pulls {
+			if isHead && p.head == branch && (base == "" || p.base == base) &&
+				(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.state)))) {
+				nodes = append(nodes, pullNode{ref.rp, p})
+			}
+		}
+		return page(nodes, f.Args), nil
+	}
+	return nil, errNoField(f)
+}
+
+// gitResolver answers a Commit, Tree or Blob.
+func (s *Server) gitResolver(f *gql.Field) (any, error) {
+	g := f.Parent.(gitObject)
+	o := g.rp.objs[g.id]
+	switch f.Name {
+	case "oid":
+		return g.id, nil
+	case "abbreviatedOid":
+		return g.id[:7], nil
+	case "id":
+		return base64.StdEncoding.EncodeToString([]byte(f.Type[:1] + "_" + g.id)), nil
+	}
+	switch o.Type {
+	case "commit":
+		c := o.Commit
+		switch f.Name {
 		case "message":
 			return c.Message, nil
 		case "messageHeadline":
@@ -508,33 +625,22 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 		case "committedDate", "authoredDate":
 			return ts(c.Committer.When), nil
 		case "url":
-			return e.webURL(o.rp) + "/commit/" + o.id, nil
+			return webURL(request(f), g.rp) + "/commit/" + g.id, nil
 		case "tree":
-			return gqlTree{o.rp, c.Tree}, nil
+			return gitObject{g.rp, c.Tree}, nil
 		case "file":
-			p, _ := argString(args, "path")
+			p, _ := gql.String(f.Args, "path")
 			p = strings.Trim(p, "/")
-			if !cleanRel(p) || p == "" {
-				return nil, nil
+			if te, ok := g.rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
+				return treeEntry{g.rp, p, te}, nil
 			}
-			te, ok := o.rp.objs.Lookup(c.Tree, p)
-			if !ok {
-				return nil, nil
-			}
-			return gqlTreeEntry{o.rp, p, te}, nil
+			return nil, nil
 		}
-	case gqlBlob:
-		b := o.rp.objs[o.id].Blob
-		binary := bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b)
-		switch field {
-		case "oid":
-			return o.id, nil
-		case "abbreviatedOid":
-			return o.id[:7], nil
-		case "id":
-			return base64.StdEncoding.EncodeToString([]byte("B_" + o.id)), nil
+	case "blob":
+		binary := bytes.IndexByte(o.Blob, 0) >= 0 || !utf8.Valid(o.Blob)
+		switch f.Name {
 		case "byteSize":
-			return len(b), nil
+			return len(o.Blob), nil
 		case "isBinary":
 			return binary, nil
 		case "isTruncated":
@@ -544,149 +650,86 @@ func (e *gqlExec) resolve(obj gqlObject, field string, args map[string]any) (any
 			if binary {
 				return nil, nil
 			}
-			return string(b), nil
+			return string(o.Blob), nil
 		}
-	case gqlTree:
-		switch field {
-		case "oid":
-			return o.id, nil
-		case "abbreviatedOid":
-			return o.id[:7], nil
-		case "id":
-			return base64.StdEncoding.EncodeToString([]byte("T_" + o.id)), nil
-		case "entries":
-			var out []gqlObject
-			for _, te := range o.rp.objs[o.id].Tree {
-				out = append(out, gqlTreeEntry{o.rp, te.Name, te})
-			}
-			return out, nil
-		}
-	case gqlTreeEntry:
-		switch field {
-		case "name":
-			return path.Base(o.p), nil
-		case "path":
-			return o.p, nil
-		case "oid":
-			return o.e.SHA, nil
-		case "type":
-			switch o.e.Mode {
-			case gitobj.ModeTree:
-				return "tree", nil
-			case gitobj.ModeCommit:
-				return "commit", nil
-			}
-			return "blob", nil
-		case "mode":
-			m, _ := strconv.ParseInt(o.e.Mode, 8, 64)
-			return m, nil
-		case "extension":
-			return path.Ext(o.p), nil
-		case "isGenerated":
-			return false, nil
-		case "size":
-			if b := o.rp.objs[o.e.SHA]; b != nil && b.Type == "blob" {
-				return len(b.Blob), nil
-			}
-			return 0, nil
-		case "object":
-			return gqlGitObject(o.rp, o.e.SHA), nil
-		}
-	case gqlPull:
-		p := o.p
-		switch field {
-		case "number":
-			return p.number, nil
-		case "id":
-			return nodeID("PR_", p.id), nil
-		case "url", "permalink":
-			return e.webURL(o.rp) + "/pull/" + strconv.Itoa(p.number), nil
-		case "title":
-			return p.title, nil
-		case "body":
-			return p.body, nil
-		case "state":
-			return strings.ToUpper(p.state), nil
-		case "closed":
-			return p.state == "closed", nil
-		case "merged":
-			return false, nil
-		case "isDraft":
-			return p.draft, nil
-		case "baseRefName":
-			return p.base, nil
-		case "headRefName":
-			return p.head, nil
-		case "headRefOid":
-			return o.rp.refs["refs/heads/"+p.head], nil
-		case "baseRefOid":
-			return o.rp.refs["refs/heads/"+p.base], nil
-		case "createdAt":
-			return ts(p.created), nil
-		}
-	case gqlConn:
-		switch field {
-		case "nodes":
-			return o.nodes, nil
-		case "totalCount":
-			return o.total, nil
-		case "edges":
-			out := make([]gqlObject, len(o.nodes))
-			for i, n := range o.nodes {
-				out[i] = gqlEdge{o.typ, n, o.cursors[i]}
-			}
-			return out, nil
-		case "pageInfo":
-			pi := gqlPageInfo{hasNext: o.hasNext, hasPrev: o.hasPrev}
-			if len(o.cursors) > 0 {
-				pi.start, pi.end = o.cursors[0], o.cursors[len(o.cursors)-1]
-			}
-			return pi, nil
-		}
-	case gqlEdge:
-		switch field {
-		case "node":
-			return o.node, nil
-		case "cursor":
-			return o.cursor, nil
-		}
-	case gqlPageInfo:
-		switch field {
-		case "hasNextPage":
-			return o.hasNext, nil
-		case "hasPreviousPage":
-			return o.hasPrev, nil
-		case "startCursor":
-			return o.start, nil
-		case "endCursor":
-			return o.end, nil
-		}
-	}
-	return nil, e.unknown(obj, field)
-}
-
-// gqlGitObject wraps the object id as its GraphQL type, or returns nil.
-func gqlGitObject(rp *repo, id string) any {
-	o := rp.objs[id]
-	if o == nil {
-		return nil
-	}
-	switch o.Type {
-	case "blob":
-		return gqlBlob{rp, id}
 	case "tree":
-		return gqlTree{rp, id}
-	case "commit":
-		return gqlCommit{rp, id}
-	}
-	return nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
+		if f.Name == "entries" {
+			out := make([]treeEntry, 0, len(o.Tree))
+			for _, te := range o.Tree {
+				out = append(out, treeEntry{g.rp, te.Name, te})
+			}
+			return out, nil
 		}
 	}
-	return false
+	return nil, errNoField(f)
+}
+
+func (s *Server) entryResolver(f *gql.Field) (any, error) {
+	te := f.Parent.(treeEntry)
+	switch f.Name {
+	case "name":
+		return path.Base(te.p), nil
+	case "path":
+		return te.p, nil
+	case "oid":
+		return te.e.SHA, nil
+	case "type":
+		switch te.e.Mode {
+		case gitobj.ModeTree:
+			return "tree", nil
+		case gitobj.ModeCommit:
+			return "commit", nil
+		}
+		return "blob", nil
+	case "mode":
+		m, _ := strconv.ParseInt(te.e.Mode, 8, 64)
+		return m, nil
+	case "extension":
+		return path.Ext(te.p), nil
+	case "isGenerated":
+		return false, nil
+	case "size":
+		if b := te.rp.objs[te.e.SHA]; b != nil && b.Type == "blob" {
+			return len(b.Blob), nil
+		}
+		return 0, nil
+	case "object":
+		return object(te.rp, te.e.SHA), nil
+	}
+	return nil, errNoField(f)
+}
+
+func (s *Server) pullResolver(f *gql.Field) (any, error) {
+	rp, p := f.Parent.(pullNode).rp, f.Parent.(pullNode).p
+	switch f.Name {
+	case "number":
+		return p.number, nil
+	case "id":
+		return nodeID("PR_", p.id), nil
+	case "url", "permalink":
+		return webURL(request(f), rp) + "/pull/" + strconv.Itoa(p.number), nil
+	case "title":
+		return p.title, nil
+	case "body":
+		return p.body, nil
+	case "state":
+		return strings.ToUpper(p.state), nil
+	case "closed":
+		return p.state == "closed", nil
+	case "merged":
+		return false, nil
+	case "isDraft":
+		return p.draft, nil
+	case "baseRefName":
+		return p.base, nil
+	case "headRefName":
+		return p.head, nil
+	case "headRefOid":
+		return rp.refs["refs/heads/"+p.head], nil
+	case "baseRefOid":
+		return rp.refs["refs/heads/"+p.base], nil
+	case "createdAt":
+		return ts(p.created), nil
+	}
+	return nil, errNoField(f)
 }

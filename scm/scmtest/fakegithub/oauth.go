@@ -330,9 +330,10 @@ func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	o := s.ownerLocked(login, User)
+	nodeID := s.org.userIDLocked(login) // as the GraphQL organisation answers name her
 	s.mu.Unlock()
 	j := s.ownerJSON(r, o)
-	j["node_id"] = s.org.userNodeID(login) // as the GraphQL organisation answers name her
+	j["node_id"] = nodeID
 	j["name"], j["company"], j["blog"], j["location"], j["hireable"], j["bio"], j["twitter_username"] = nilIfEmpty(name), nil, "", nil, nil, nil, nil
 	j["email"] = nilIfEmpty(email)
 	j["public_repos"], j["public_gists"], j["followers"], j["following"] = len(o.repos), 0, 0, 0

@@ -62,7 +62,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /users/{user}", s.getOwner(User))
 	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization))
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User))
-	s.handle(mux, "POST /graphql", s.orgGraphQL(s.graphql)) // org.go answers organisation queries
+	s.handle(mux, "POST /graphql", s.graphql)
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
 	s.createRoutes(mux)

@@ -262,7 +262,6 @@ type Fault struct {
 // Server is a fake GitHub. Its methods are safe for concurrent use.
 type Server struct {
 	opts     Options
-	schema   *GQLSchema
 	api      *httptest.Server
 	download *httptest.Server
 	raw      *httptest.Server
@@ -334,7 +333,6 @@ func New(opts *Options) *Server {
 		installs:      map[int64]*installation{},
 		instTokens:    map[string]*installToken{},
 		nextID:        1000,
-		schema:        GitHubSchema(),
 		closing:       make(chan struct{}),
 	}
 	if opts != nil {

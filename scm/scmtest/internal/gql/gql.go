@@ -165,20 +165,33 @@ type Operation struct {
 	Vars map[string]any
 }
 
-// Prepare parses req.Query, validates it against the schema, picks the
-// operation and coerces the variables. On failure it returns the errors
-// the service would answer, and no operation.
-func (x *Executor) Prepare(req Request) (*Operation, []*Error) {
-	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: req.Query})
+// Parse parses query and validates it against schema, returning the
+// errors the service would answer.
+func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
+	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: query})
 	if err != nil {
 		return nil, []*Error{fromParser(err)}
 	}
-	if errs := validator.Validate(x.Schema, doc); len(errs) > 0 {
+	if len(doc.Operations) == 0 {
+		return nil, []*Error{{Message: "The query holds no operation."}}
+	}
+	if errs := validator.Validate(schema, doc); len(errs) > 0 {
 		out := make([]*Error, len(errs))
 		for i, e := range errs {
 			out[i] = fromParser(e)
 		}
 		return nil, out
+	}
+	return doc, nil
+}
+
+// Prepare parses req.Query, validates it against the schema, picks the
+// operation and coerces the variables. On failure it returns the errors
+// the service would answer, and no operation.
+func (x *Executor) Prepare(req Request) (*Operation, []*Error) {
+	doc, errs := Parse(x.Schema, req.Query)
+	if errs != nil {
+		return nil, errs
 	}
 	op := doc.Operations.ForName(req.OperationName)
 	switch {

@@ -243,6 +243,7 @@ func TestPrepareRefuses(t *testing.T) {
 		rule        string
 	}{
 		{"syntax", `{ book(id: ) }`, nil, "", ""},
+		{"no operation", ` `, nil, "", ""},
 		{"unknown field", `{ book(id: "x") { nope } }`, nil, "", "FieldsOnCorrectType"},
 		{"unknown argument", `{ book(id: "x", n: 1) { id } }`, nil, "", "KnownArgumentNames"},
 		{"missing required argument", `{ book { id } }`, nil, "", "ProvidedRequiredArguments"},
