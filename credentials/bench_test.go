@@ -4,16 +4,16 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/integrations"
 )
 
 // cachedResolver returns a resolver whose GitHub App has already minted a
 // token for acme, and the request that resolves to it.
-func cachedResolver(tb testing.TB) (*Resolver, Request, *fakegithub.Server) {
+func cachedResolver(tb testing.TB) (*Resolver, Request, *apptest.Server) {
 	tb.Helper()
 	gh := newFakeGitHub(tb, nil)
-	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	gh.Add(apptest.Installation{ID: 42, Login: "acme"})
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Token: secret("ghp_x"), Apps: []integrations.GitHubAppConfig{app()}}}}
 	r, err := newResolver(testIntegrations(cfg), nil, nil)
 	if err != nil {
@@ -99,7 +99,7 @@ func BenchmarkBitbucketCloudClientCredentialsCold1000(b *testing.B) {
 
 func TestResolveColdGitHubAppConcurrentCallers(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
-	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	gh.Add(apptest.Installation{ID: 42, Login: "acme"})
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Apps: []integrations.GitHubAppConfig{app()}}}}
 	r, err := newResolver(testIntegrations(cfg), nil, nil)
 	if err != nil {

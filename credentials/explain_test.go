@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -25,8 +25,8 @@ import (
 func TestExplain(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
 	gh.Add(
-		fakegithub.Installation{ID: 42, Login: "acme"},
-		fakegithub.Installation{ID: 44, Login: "suspended-co", Suspended: true},
+		apptest.Installation{ID: 42, Login: "acme"},
+		apptest.Installation{ID: 44, Login: "suspended-co", Suspended: true},
 	)
 	bb := newFakeOAuth(t, "consumer-key", "consumer-secret")
 	github := func(c integrations.GitHubConfig) integrations.Config {
@@ -43,7 +43,7 @@ func TestExplain(t *testing.T) {
 		return integrations.ScopedCredential{Owners: []string{owner}, Token: secret(tok)}
 	}
 	public := func(c *integrations.GitHubAppConfig) { c.PublicAccess = true }
-	second := func(c *integrations.GitHubAppConfig) { c.AppID = fakegithub.AppID2 }
+	second := func(c *integrations.GitHubAppConfig) { c.AppID = apptest.AppID2 }
 	otherKey, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)

@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/integrations"
 )
 
@@ -47,15 +46,15 @@ func testIntegrations(cfg integrations.Config) []*integrations.Integration {
 
 func secret(s string) integrations.Secret { return integrations.NewSecret(s) }
 
-// newFakeGitHub starts a fake GitHub API answering with GitHub's example
-// bodies from githubapp/testdata.
-func newFakeGitHub(t testing.TB, now func() time.Time) *fakegithub.Server {
-	return fakegithub.New(t, os.DirFS("githubapp/testdata"), now)
+// newFakeGitHub starts scm/scmtest/fakegithub (through apptest) with the
+// fake's two apps registered.
+func newFakeGitHub(t testing.TB, now func() time.Time) *apptest.Server {
+	return apptest.New(t, now)
 }
 
 // app returns an app config for the fake GitHub's app.
 func app(mod ...func(*integrations.GitHubAppConfig)) integrations.GitHubAppConfig {
-	c := integrations.GitHubAppConfig{AppID: fakegithub.AppID, PrivateKey: secret(fakegithub.PrivateKeyPEM())}
+	c := integrations.GitHubAppConfig{AppID: apptest.AppID, PrivateKey: secret(apptest.PrivateKeyPEM())}
 	for _, m := range mod {
 		m(&c)
 	}

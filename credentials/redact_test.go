@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -21,7 +21,7 @@ import (
 // no secret appears.
 func TestNothingShowsASecret(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
-	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"}, fakegithub.Installation{ID: 44, Login: "suspended-co", Suspended: true})
+	gh.Add(apptest.Installation{ID: 42, Login: "acme"}, apptest.Installation{ID: 44, Login: "suspended-co", Suspended: true})
 	bb := newFakeOAuth(t, "consumer-key", "consumer-secret-value")
 	cfg := integrations.Config{
 		GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Token: secret("ghp_hostwidesecret"), Apps: []integrations.GitHubAppConfig{app()},

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -31,10 +31,10 @@ type want struct {
 func TestResolveOrder(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
 	gh.Add(
-		fakegithub.Installation{ID: 42, Login: "acme"},
-		fakegithub.Installation{ID: 43, Login: "selected-co", Selection: "selected", Repos: []string{"widgets"}},
-		fakegithub.Installation{ID: 44, Login: "suspended-co", Suspended: true},
-		fakegithub.Installation{ID: 45, Login: "octocat", Type: "User"},
+		apptest.Installation{ID: 42, Login: "acme"},
+		apptest.Installation{ID: 43, Login: "selected-co", Selection: "selected", Repos: []string{"widgets"}},
+		apptest.Installation{ID: 44, Login: "suspended-co", Suspended: true},
+		apptest.Installation{ID: 45, Login: "octocat", Type: "User"},
 	)
 	bb := newFakeOAuth(t, "consumer-key", "consumer-secret")
 
@@ -52,7 +52,7 @@ func TestResolveOrder(t *testing.T) {
 	}
 	otherPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(otherKey)}))
 	wrongKey := func(c *integrations.GitHubAppConfig) { c.PrivateKey = secret(otherPEM) }
-	second := func(c *integrations.GitHubAppConfig) { c.AppID = fakegithub.AppID2 }
+	second := func(c *integrations.GitHubAppConfig) { c.AppID = apptest.AppID2 }
 
 	tests := []struct {
 		name   string
@@ -94,7 +94,7 @@ func TestResolveOrder(t *testing.T) {
 			want: want{Kind: KindApp, Source: "integrations.github[0].apps[0] installation 45"}},
 		{name: "apps in config order: first excluded by allowedInstallationOwners", config: github(integrations.GitHubConfig{Apps: []integrations.GitHubAppConfig{app(onlyOther), app(second)}}),
 			req:  Request{Host: "github.com", Owner: "acme"},
-			want: want{Kind: KindApp, Source: "integrations.github[0].apps[1] installation 42"}},
+			want: want{Kind: KindApp, Source: "integrations.github[0].apps[1] installation 100042"}}, // the second app's own installation (apptest.AppID2Offset)
 		{name: "app not installed falls back to the PAT", config: github(integrations.GitHubConfig{Token: pat, Apps: []integrations.GitHubAppConfig{app()}}),
 			req:  Request{Host: "github.com", Owner: "nobody"},
 			want: want{Kind: KindToken, Source: "integrations.github[0].token"}},
@@ -260,7 +260,7 @@ func TestResolveErrorListsEveryCandidate(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Apps: []integrations.GitHubAppConfig{
 		app(func(c *integrations.GitHubAppConfig) { c.AllowedInstallationOwners = []string{"initech"} }),
-		app(func(c *integrations.GitHubAppConfig) { c.AppID = fakegithub.AppID2 }),
+		app(func(c *integrations.GitHubAppConfig) { c.AppID = apptest.AppID2 }),
 	}}}}
 	r, err := newResolver(testIntegrations(cfg), nil, nil)
 	if err != nil {
@@ -280,7 +280,7 @@ func TestResolveErrorListsEveryCandidate(t *testing.T) {
 
 func TestResolveAppErrorKeepsItsCause(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
-	gh.Add(fakegithub.Installation{ID: 44, Login: "suspended-co", Suspended: true})
+	gh.Add(apptest.Installation{ID: 44, Login: "suspended-co", Suspended: true})
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Token: secret("ghp_x"), Apps: []integrations.GitHubAppConfig{app()}}}}
 	r, err := newResolver(testIntegrations(cfg), nil, nil)
 	if err != nil {
@@ -385,7 +385,7 @@ func TestNewResolverUsesReadingAllow(t *testing.T) {
 
 func TestInvalidateRoutesToTheCache(t *testing.T) {
 	gh := newFakeGitHub(t, nil)
-	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	gh.Add(apptest.Installation{ID: 42, Login: "acme"})
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{APIBaseURL: gh.URL, Token: secret("ghp_x"), Apps: []integrations.GitHubAppConfig{app()}}}}
 	r, err := newResolver(testIntegrations(cfg), nil, nil)
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
 )
 
 // Transport is an http.RoundTripper that resolves a credential for each
@@ -38,11 +40,20 @@ import (
 //
 // A credential is attached only to a host that an integration owns (its
 // web, API or raw host), over https (or plain http where the configuration
-// itself uses an http:// URL for that host), and never to a request that a
-// redirect took to a host of another integration or of none: GitHub's
-// redirect of an archive download to codeload.github.com goes out without
-// Authorization. A request that already has an Authorization header is
-// sent as it is.
+// itself uses an http:// URL for that host, so that a redirect from https
+// to http on the same host goes out without it), and never to a request
+// whose redirect chain passed through a host of another integration or of
+// none: GitHub's redirect of an archive download to codeload.github.com
+// goes out without Authorization. A request that already has an
+// Authorization header is sent as it is. This rule is scmkit's only one
+// for where a credential goes: it holds in both of Transport's modes.
+//
+// The second mode attaches one credential picked up front by a resolver
+// of the embedder's own (scm.Resolver): set Credential, Registry and
+// Request.Host instead of Resolver. The credential then goes, under the
+// rule above, to the hosts of Request.Host's integration in Registry only;
+// it is not refreshed after a 401, and a template without Host is refused
+// as one with a User is.
 //
 // When the server answers 401 to an app or user credential, Transport
 // drops that credential from its cache ([Resolver.Invalidate]) and retries
@@ -60,6 +71,13 @@ type Transport struct {
 	// Request is the template passed to Resolve: owner, repository,
 	// write, user and policy.
 	Request Request
+
+	// Credential, when not nil, is attached (under the rule above) instead
+	// of one resolved per request; Resolver is then not used.
+	Credential *Credential
+	// Registry, used with Credential only, says which hosts belong to
+	// the integration of Request.Host (nil: the public hosts only).
+	Registry *integrations.Registry
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -78,11 +96,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			Msg: "the request template has a User but no Host: set Request.Host to the host the user's credential belongs to " +
 				"(a user's token must never be offered to other hosts); nothing was sent"}
 	}
+	if t.Credential != nil {
+		return t.attachFixed(base, req)
+	}
 	if t.Resolver == nil || req.Header.Get("Authorization") != "" {
 		return base.RoundTrip(req)
 	}
-	h := t.Resolver.sendable(req.URL.Scheme, req.URL.Host)
-	if h == nil || t.redirectedAway(req, h) || (t.Request.Host != "" && t.Resolver.state(t.Request.Host) != h) {
+	if !attachable(req, resolverHosts{t.Resolver}, t.Request.Host) {
 		return base.RoundTrip(req)
 	}
 	rr := t.Request
@@ -127,17 +147,93 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return base.RoundTrip(withCredential(req, fresh, body))
 }
 
-// redirectedAway reports whether req was produced by a redirect from a
-// host that h does not own.
-func (t *Transport) redirectedAway(req *http.Request, h *hostState) bool {
-	if req.Response == nil {
+// attachFixed is RoundTrip with a Credential resolved up front.
+func (t *Transport) attachFixed(base http.RoundTripper, req *http.Request) (*http.Response, error) {
+	if t.Request.Host == "" {
+		closeBody(req)
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: "credentials.Transport", Host: req.URL.Host,
+			Msg: "the transport has a Credential but its request template has no Host: set Request.Host to the host " +
+				"the credential belongs to; nothing was sent"}
+	}
+	if t.Credential.Token == "" || req.Header.Get("Authorization") != "" ||
+		!attachable(req, registryHosts{t.Registry}, t.Request.Host) {
+		return base.RoundTrip(req)
+	}
+	return base.RoundTrip(withCredential(req, t.Credential, req.Body))
+}
+
+// hostTable says which integration owns a host (nil: none; values compare
+// with ==) and whether a credential may go there over plain http.
+type hostTable interface {
+	owner(host string) any
+	plainHTTP(host string) bool
+}
+
+// attachable is the rule of where a credential goes, the only copy of it:
+// req's host and the host of every request of its redirect chain belong to
+// one integration (that of the template host, when one is given), and req
+// goes over https, or over http to a host that integration's own
+// configuration gives an http:// URL.
+func attachable(req *http.Request, hosts hostTable, template string) bool {
+	o := hosts.owner(req.URL.Host)
+	if o == nil || template != "" && hosts.owner(template) != o {
 		return false
 	}
-	first := req
-	for first.Response != nil && first.Response.Request != nil {
-		first = first.Response.Request
+	switch req.URL.Scheme {
+	case "https":
+	case "http":
+		if !hosts.plainHTTP(req.URL.Host) {
+			return false
+		}
+	default:
+		return false
 	}
-	return t.Resolver.state(first.URL.Host) != h
+	for r := req; r.Response != nil && r.Response.Request != nil; {
+		r = r.Response.Request
+		if hosts.owner(r.URL.Host) != o {
+			return false
+		}
+	}
+	return true
+}
+
+// resolverHosts are the hosts of a Resolver's integrations.
+type resolverHosts struct{ r *Resolver }
+
+func (h resolverHosts) owner(host string) any {
+	if s := h.r.state(host); s != nil {
+		return s
+	}
+	return nil
+}
+
+func (h resolverHosts) plainHTTP(host string) bool { return h.r.sendable("http", host) != nil }
+
+// registryHosts are the hosts of a Registry's integrations.
+type registryHosts struct{ reg *integrations.Registry }
+
+func (h registryHosts) owner(host string) any {
+	if in, ok := h.reg.Owning(host); ok {
+		return in.Host // not in: a zero Registry's entries are fresh on every call
+	}
+	return nil
+}
+
+// plainHTTP reports whether the web, API or raw base URL of host's
+// integration is an http:// URL on host.
+func (h registryHosts) plainHTTP(host string) bool {
+	in, ok := h.reg.Owning(host)
+	if !ok {
+		return false
+	}
+	host = integrations.NormalizeHost(host)
+	for _, base := range []string{in.BaseURL, in.APIBaseURL, in.RawBaseURL} {
+		b, err := url.Parse(base)
+		if err == nil && b.Scheme == "http" && integrations.NormalizeHost(b.Host) == host {
+			return true
+		}
+	}
+	return false
 }
 
 func withCredential(req *http.Request, cred *Credential, body io.ReadCloser) *http.Request {

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -137,9 +137,9 @@ func TestTransportSchemePerProvider(t *testing.T) {
 
 // githubWithAPI is a fake GitHub whose App endpoints are fakegithub's and
 // whose other endpoints are api.
-func githubWithAPI(t *testing.T, api func(w http.ResponseWriter, r *http.Request)) *fakegithub.Server {
+func githubWithAPI(t *testing.T, api func(w http.ResponseWriter, r *http.Request)) *apptest.Server {
 	gh := newFakeGitHub(t, nil)
-	gh.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	gh.Add(apptest.Installation{ID: 42, Login: "acme"})
 	gh.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.HasPrefix(r.URL.Path, "/app/") || strings.HasSuffix(r.URL.Path, "/installation") {
 			return false

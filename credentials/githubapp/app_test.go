@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -43,7 +42,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type setup struct {
-	fake  *fakegithub.Server
+	fake  *apptest.Server
 	clock *clock
 	app   *githubapp.App
 }
@@ -53,8 +52,8 @@ type setup struct {
 func newSetup(t testing.TB, cfg func(*integrations.GitHubAppConfig), opts func(*githubapp.Options)) *setup {
 	t.Helper()
 	clk := newClock()
-	fake := fakegithub.New(t, os.DirFS("testdata"), clk.Now)
-	c := integrations.GitHubAppConfig{AppID: fakegithub.AppID, PrivateKey: integrations.NewSecret(fakegithub.PrivateKeyPEM())}
+	fake := apptest.New(t, clk.Now)
+	c := integrations.GitHubAppConfig{AppID: apptest.AppID, PrivateKey: integrations.NewSecret(apptest.PrivateKeyPEM())}
 	if cfg != nil {
 		cfg(&c)
 	}
@@ -72,7 +71,7 @@ func newSetup(t testing.TB, cfg func(*integrations.GitHubAppConfig), opts func(*
 
 func TestTokenOrganization(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 	tok, err := s.app.Token(t.Context(), "acme", "widgets")
 	if err != nil {
 		t.Fatalf("Token: %v", err)
@@ -80,7 +79,7 @@ func TestTokenOrganization(t *testing.T) {
 	if got, want := tok.Source, "integrations.github[0].apps[0] installation 42"; got != want {
 		t.Errorf("Source = %q; want %q", got, want)
 	}
-	if tok.InstallationID != 42 || tok.AppID != fakegithub.AppID || s.fake.InstallationOf(tok.Token) != 42 {
+	if tok.InstallationID != 42 || tok.AppID != apptest.AppID || s.fake.InstallationOf(tok.Token) != 42 {
 		t.Errorf("token %#v was not minted for installation 42", tok)
 	}
 	if got, want := tok.ExpiresAt, s.clock.Now().Add(time.Hour); !got.Equal(want) {
@@ -104,7 +103,7 @@ func TestTokenOrganization(t *testing.T) {
 
 func TestTokenUserAccount(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"})
+	s.fake.Add(apptest.Installation{ID: 7, Login: "octocat", Type: "User"})
 	tok, err := s.app.Token(t.Context(), "octocat", "")
 	if err != nil {
 		t.Fatalf("Token: %v", err)
@@ -113,7 +112,7 @@ func TestTokenUserAccount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Installation: %v", err)
 	}
-	wantInst := &githubapp.Installation{ID: 7, AppID: fakegithub.AppID, Account: "octocat", AccountType: "User",
+	wantInst := &githubapp.Installation{ID: 7, AppID: apptest.AppID, Account: "octocat", AccountType: "User",
 		RepositorySelection: "all", Permissions: map[string]string{"contents": "read", "metadata": "read"}}
 	if diff := cmp.Diff(wantInst, inst); diff != "" {
 		t.Errorf("Installation (-want +got):\n%s", diff)
@@ -148,7 +147,7 @@ func TestNotInstalledIsRememberedAndFallsBack(t *testing.T) {
 		t.Errorf("second Token = %v after %d requests; want the remembered error and no request", err2, s.fake.Requests())
 	}
 	// Installed meanwhile: seen once the negative entry lapses.
-	s.fake.Add(fakegithub.Installation{ID: 9, Login: "nobody"})
+	s.fake.Add(apptest.Installation{ID: 9, Login: "nobody"})
 	s.clock.Advance(time.Minute)
 	if _, err := s.app.Token(t.Context(), "nobody", ""); err != nil {
 		t.Errorf("Token after NotInstalledTTL: %v", err)
@@ -157,7 +156,7 @@ func TestNotInstalledIsRememberedAndFallsBack(t *testing.T) {
 
 func TestAllowedInstallationOwners(t *testing.T) {
 	s := newSetup(t, func(c *integrations.GitHubAppConfig) { c.AllowedInstallationOwners = []string{"Acme"} }, nil)
-	s.fake.Add(fakegithub.Installation{ID: 1, Login: "acme"}, fakegithub.Installation{ID: 2, Login: "other"})
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"}, apptest.Installation{ID: 2, Login: "other"})
 	if _, err := s.app.Token(t.Context(), "ACME", ""); err != nil {
 		t.Errorf("Token(ACME): %v", err)
 	}
@@ -173,7 +172,7 @@ func TestAllowedInstallationOwners(t *testing.T) {
 func TestSuspended(t *testing.T) {
 	t.Run("seen at lookup", func(t *testing.T) {
 		s := newSetup(t, nil, nil)
-		s.fake.Add(fakegithub.Installation{ID: 5, Login: "acme", Suspended: true})
+		s.fake.Add(apptest.Installation{ID: 5, Login: "acme", Suspended: true})
 		_, err := s.app.Token(t.Context(), "acme", "")
 		if !errors.Is(err, githubapp.ErrSuspended) || errcode.CodeOf(err) != errcode.PermissionDenied || githubapp.Fallback(err) {
 			t.Fatalf("Token = %v; want PermissionDenied wrapping ErrSuspended, not a fallback", err)
@@ -187,7 +186,7 @@ func TestSuspended(t *testing.T) {
 	})
 	t.Run("seen at mint", func(t *testing.T) {
 		s := newSetup(t, nil, nil)
-		s.fake.Add(fakegithub.Installation{ID: 5, Login: "acme"})
+		s.fake.Add(apptest.Installation{ID: 5, Login: "acme"})
 		s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method != http.MethodPost {
 				return false
@@ -211,7 +210,7 @@ func TestSelectedRepositories(t *testing.T) {
 		names[i] = "repo-" + strconv.Itoa(i)
 	}
 	names[149] = "Hello-World"
-	s.fake.Add(fakegithub.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: names})
+	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: names})
 
 	tok, err := s.app.Token(t.Context(), "acme", "hello-world")
 	if err != nil {
@@ -238,8 +237,17 @@ func TestSelectedRepositories(t *testing.T) {
 	if got := s.fake.Requests() - before; got != 0 {
 		t.Errorf("a miss right after listing made %d requests; want 0 (refresh is throttled)", got)
 	}
-	// Added to the selection later: seen after the refresh interval.
-	s.fake.SetRepos(3, append(names, "secret-plans")...)
+	// Added to the selection later: seen after the refresh interval. The
+	// fake cannot change an installation's repositories, so the refreshed
+	// listing is answered here, in GitHub's shape.
+	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/installation/repositories" {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write([]byte(`{"total_count":1,"repository_selection":"selected","repositories":[{"id":1296269,"name":"secret-plans","full_name":"acme/secret-plans"}]}`))
+		return true
+	})
 	s.clock.Advance(time.Minute)
 	if _, err := s.app.Token(t.Context(), "acme", "secret-plans"); err != nil {
 		t.Errorf("Token(secret-plans) after it was added: %v", err)
@@ -248,7 +256,7 @@ func TestSelectedRepositories(t *testing.T) {
 
 func TestRenewalAtMargin(t *testing.T) {
 	s := newSetup(t, nil, func(o *githubapp.Options) { o.Margin = 5 * time.Minute })
-	s.fake.Add(fakegithub.Installation{ID: 1, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})
 	first, err := s.app.Token(t.Context(), "acme", "")
 	if err != nil {
 		t.Fatal(err)
@@ -271,23 +279,24 @@ func TestRenewalAtMargin(t *testing.T) {
 }
 
 func TestShortLivedTokenIsNotRenewedOnEveryCall(t *testing.T) {
-	s := newSetup(t, nil, func(o *githubapp.Options) { o.Margin = 30 * time.Minute })
-	s.fake.SetTokenLifetime(10 * time.Minute) // shorter than twice the margin
-	s.fake.Add(fakegithub.Installation{ID: 1, Login: "acme"})
+	// GitHub's installation tokens live an hour: a 40-minute margin is
+	// more than half of that.
+	s := newSetup(t, nil, func(o *githubapp.Options) { o.Margin = 40 * time.Minute })
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})
 	first, _ := s.app.Token(t.Context(), "acme", "")
-	s.clock.Advance(4 * time.Minute)
+	s.clock.Advance(29 * time.Minute)
 	if got, _ := s.app.Token(t.Context(), "acme", ""); got != first {
-		t.Errorf("a 10-minute token was renewed after 4 minutes; want renewal at half its life")
+		t.Errorf("a one-hour token was renewed after 29 minutes with a 40-minute margin; want renewal at half its life")
 	}
 	s.clock.Advance(time.Minute)
 	if got, _ := s.app.Token(t.Context(), "acme", ""); got == first {
-		t.Errorf("a 10-minute token was not renewed after 5 minutes")
+		t.Errorf("a one-hour token was not renewed after 30 minutes with a 40-minute margin")
 	}
 }
 
 func TestInvalidate(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 1, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})
 	first, _ := s.app.Token(t.Context(), "acme", "")
 	if s.app.Invalidate("not-a-token-we-hold") {
 		t.Errorf("Invalidate(unknown) = true; want false")
@@ -306,11 +315,26 @@ func TestInvalidate(t *testing.T) {
 
 func TestInstallationGoneIsLookedUpAgain(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 1, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})
 	first, _ := s.app.Token(t.Context(), "acme", "")
-	// Uninstalled and installed again: a new installation id.
-	s.fake.Remove(1)
-	s.fake.Add(fakegithub.Installation{ID: 2, Login: "acme"})
+	// Uninstalled and installed again: a new installation id. The fake
+	// cannot uninstall, so GitHub's answers for acme are given here: 404
+	// for the old installation, installation 2 on lookup (which the fake
+	// knows, on another account, and mints for).
+	s.fake.Add(apptest.Installation{ID: 2, Login: "acme-again"})
+	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.Method + " " + r.URL.Path {
+		case "POST /app/installations/1/access_tokens":
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"message":"Not Found","documentation_url":"https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app","status":"404"}`))
+			return true
+		case "GET /orgs/acme/installation":
+			w.Write([]byte(`{"id":2,"app_id":4242,"account":{"login":"acme","type":"Organization"},"repository_selection":"all","permissions":{"contents":"read","metadata":"read"}}`))
+			return true
+		}
+		return false
+	})
 	s.app.Invalidate(first.Token)
 	tok, err := s.app.Token(t.Context(), "acme", "")
 	if err != nil {
@@ -336,8 +360,8 @@ func TestJWT(t *testing.T) {
 	if got := parsed.Method.Alg(); got != "RS256" {
 		t.Errorf("alg = %q; want RS256", got)
 	}
-	if claims.Issuer != strconv.Itoa(fakegithub.AppID) {
-		t.Errorf("iss = %q; want %d", claims.Issuer, fakegithub.AppID)
+	if claims.Issuer != strconv.Itoa(apptest.AppID) {
+		t.Errorf("iss = %q; want %d", claims.Issuer, apptest.AppID)
 	}
 	if got, want := claims.IssuedAt.Time, now.Add(-60*time.Second); !got.Equal(want) {
 		t.Errorf("iat = %v; want %v (back-dated 60s)", got, want)
@@ -359,7 +383,7 @@ func TestJWT(t *testing.T) {
 
 func TestPublicToken(t *testing.T) {
 	s := newSetup(t, func(c *integrations.GitHubAppConfig) { c.PublicAccess = true }, nil)
-	s.fake.Add(fakegithub.Installation{ID: 8, Login: "suspended-co", Suspended: true}, fakegithub.Installation{ID: 9, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 8, Login: "suspended-co", Suspended: true}, apptest.Installation{ID: 9, Login: "acme"})
 	tok, err := s.app.PublicToken(t.Context())
 	if err != nil {
 		t.Fatalf("PublicToken: %v", err)
@@ -392,7 +416,7 @@ func TestBadOwnerName(t *testing.T) {
 
 func TestRepositoryListDoesNotFollowForeignLinks(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
 	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/installation/repositories" {
 			w.Header().Set("Link", `<https://evil.example.com/steal?page=2>; rel="next"`)
@@ -409,7 +433,7 @@ func TestRepositoryListDoesNotFollowForeignLinks(t *testing.T) {
 
 func TestConcurrentColdCallersMakeTwoRequests(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 	const n = 1000
 	toks := make([]*githubapp.Token, n)
 	errs := make([]error, n)
@@ -435,7 +459,7 @@ func TestConcurrentColdCallersMakeTwoRequests(t *testing.T) {
 
 func TestCallerContextEndsWhileOthersWait(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+	s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 	release := make(chan struct{})
 	var once sync.Once
 	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
@@ -593,7 +617,7 @@ func TestFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSetup(t, nil, tt.opts)
-			s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+			s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 			s.fake.SetFault(tt.fault)
 			ctx := t.Context()
 			if tt.timeout > 0 {
@@ -636,7 +660,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	good := fakegithub.PrivateKeyPEM()
+	good := apptest.PrivateKeyPEM()
 	tests := []struct {
 		name      string
 		base      string
@@ -684,42 +708,42 @@ func TestColdTokenRequestCounts(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
-		install     fakegithub.Installation
+		install     apptest.Installation
 		owner, repo string
 		fault       func(http.ResponseWriter, *http.Request) bool
 		want        map[string]int
 		wantErr     error
 	}{{
 		name:    "organisation with repository",
-		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		install: apptest.Installation{ID: 42, Login: "acme"},
 		owner:   "acme", repo: "widgets",
 		want: map[string]int{"GET /repos/acme/widgets/installation": 1, "POST /app/installations/42/access_tokens": 1},
 	}, {
 		name:    "user with repository",
-		install: fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"},
+		install: apptest.Installation{ID: 7, Login: "octocat", Type: "User"},
 		owner:   "octocat", repo: "hello-world",
 		want: map[string]int{"GET /repos/octocat/hello-world/installation": 1, "POST /app/installations/7/access_tokens": 1},
 	}, {
 		name:    "organisation without repository",
-		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		install: apptest.Installation{ID: 42, Login: "acme"},
 		owner:   "acme",
 		want:    map[string]int{"GET /orgs/acme/installation": 1, "POST /app/installations/42/access_tokens": 1},
 	}, {
 		name:    "user without repository",
-		install: fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"},
+		install: apptest.Installation{ID: 7, Login: "octocat", Type: "User"},
 		owner:   "octocat",
 		want: map[string]int{"GET /orgs/octocat/installation": 1, "GET /users/octocat/installation": 1,
 			"POST /app/installations/7/access_tokens": 1},
 	}, {
 		name:    "repository moved: the owner is looked up",
-		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		install: apptest.Installation{ID: 42, Login: "acme"},
 		owner:   "acme", repo: "old-name",
 		fault: redirectRepo,
 		want: map[string]int{"GET /repos/acme/old-name/installation": 1, "GET /orgs/acme/installation": 1,
 			"POST /app/installations/42/access_tokens": 1},
 	}, {
 		name:    "repository of another account: the owner is looked up",
-		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		install: apptest.Installation{ID: 42, Login: "acme"},
 		owner:   "acme", repo: "moved",
 		fault: func(w http.ResponseWriter, r *http.Request) bool {
 			if r.URL.Path != "/repos/acme/moved/installation" {
@@ -733,14 +757,14 @@ func TestColdTokenRequestCounts(t *testing.T) {
 			"POST /app/installations/42/access_tokens": 1},
 	}, {
 		name:    "repository outside a selection: the owner is looked up",
-		install: fakegithub.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}},
+		install: apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}},
 		owner:   "acme", repo: "secret-plans",
 		want: map[string]int{"GET /repos/acme/secret-plans/installation": 1, "GET /orgs/acme/installation": 1,
 			"POST /app/installations/3/access_tokens": 1, "GET /installation/repositories": 1},
 		wantErr: githubapp.ErrRepositoryNotSelected,
 	}, {
 		name:    "not installed",
-		install: fakegithub.Installation{ID: 42, Login: "acme"},
+		install: apptest.Installation{ID: 42, Login: "acme"},
 		owner:   "nobody", repo: "x",
 		want: map[string]int{"GET /repos/nobody/x/installation": 1, "GET /orgs/nobody/installation": 1,
 			"GET /users/nobody/installation": 1},
@@ -776,7 +800,7 @@ func TestOwnerKindIsRemembered(t *testing.T) {
 	for _, repo := range []string{"", "hello-world"} {
 		t.Run("first lookup with repo "+strconv.Quote(repo), func(t *testing.T) {
 			s := newSetup(t, nil, func(o *githubapp.Options) { o.InstallationTTL = 10 * time.Minute })
-			s.fake.Add(fakegithub.Installation{ID: 7, Login: "octocat", Type: "User"})
+			s.fake.Add(apptest.Installation{ID: 7, Login: "octocat", Type: "User"})
 			if _, err := s.app.Token(t.Context(), "octocat", repo); err != nil {
 				t.Fatal(err)
 			}
@@ -828,7 +852,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			elsewhere = nil
 			mu.Unlock()
 			s := newSetup(t, nil, func(o *githubapp.Options) { o.Permissions = tt.perms })
-			s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+			s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 			s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 				if r.Method != tt.method {
 					return false

@@ -1,12 +1,11 @@
 package githubapp_test
 
 import (
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/integrations"
 )
 
@@ -14,9 +13,9 @@ import (
 // token of an owner the App has never seen. Each iteration uses a new App,
 // so every iteration is cold; the budget is 2 requests (lookup + mint).
 func BenchmarkGitHubAppTokenCold1000(b *testing.B) {
-	fake := fakegithub.New(b, os.DirFS("testdata"), nil)
-	fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
-	cfg := integrations.GitHubAppConfig{AppID: fakegithub.AppID, PrivateKey: integrations.NewSecret(fakegithub.PrivateKeyPEM())}
+	fake := apptest.New(b, nil)
+	fake.Add(apptest.Installation{ID: 42, Login: "acme"})
+	cfg := integrations.GitHubAppConfig{AppID: apptest.AppID, PrivateKey: integrations.NewSecret(apptest.PrivateKeyPEM())}
 	b.ReportAllocs()
 	for b.Loop() {
 		app, err := githubapp.New(fake.URL, cfg, nil)
@@ -41,9 +40,9 @@ func BenchmarkGitHubAppTokenCold1000(b *testing.B) {
 
 // BenchmarkTokenCached: a cached owner's token, no request.
 func BenchmarkTokenCached(b *testing.B) {
-	fake := fakegithub.New(b, os.DirFS("testdata"), nil)
-	fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
-	app, err := githubapp.New(fake.URL, integrations.GitHubAppConfig{AppID: fakegithub.AppID, PrivateKey: integrations.NewSecret(fakegithub.PrivateKeyPEM())}, nil)
+	fake := apptest.New(b, nil)
+	fake.Add(apptest.Installation{ID: 42, Login: "acme"})
+	app, err := githubapp.New(fake.URL, integrations.GitHubAppConfig{AppID: apptest.AppID, PrivateKey: integrations.NewSecret(apptest.PrivateKeyPEM())}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 )
 
 // TestEchoedCredentialsNeverInErrors: GitHub (or a proxy in front of it)
@@ -18,7 +18,7 @@ func TestEchoedCredentialsNeverInErrors(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusBadGateway} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			s := newSetup(t, nil, nil)
-			s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
+			s.fake.Add(apptest.Installation{ID: 42, Login: "acme"})
 			var seen []string
 			s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 				auth := r.Header.Get("Authorization")

@@ -2,29 +2,47 @@ package githubapp_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
-// A stand-in for GitHub, so that the example runs without a network.
-func exampleServer() (url string, stop func()) {
-	fake := fakegithub.Start(os.DirFS("testdata"), nil)
-	fake.Add(fakegithub.Installation{ID: 42, Login: "acme"})
-	return fake.URL, fake.Close
+// exampleServer is a stand-in for GitHub, so that the example runs
+// without a network: scmkit's fake GitHub with app 4242 installed on acme.
+// It returns the API base URL and the app's private key.
+func exampleServer() (url, privateKeyPEM string, stop func()) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	fake := fakegithub.New(nil)
+	if err := fake.AddApp(fakegithub.App{ID: 4242, PublicKey: &key.PublicKey}); err != nil {
+		panic(err)
+	}
+	if _, err := fake.AddInstallation(fakegithub.Installation{ID: 42, AppID: 4242, Account: "acme"}); err != nil {
+		panic(err)
+	}
+	if _, err := fake.AddRepo(fakegithub.Repo{Owner: "acme", Name: "widgets"}); err != nil {
+		panic(err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return fake.URL(), string(pemKey), fake.Close
 }
 
 func ExampleApp_Token() {
-	apiBaseURL, stop := exampleServer() // "https://api.github.com" in real use
+	apiBaseURL, privateKey, stop := exampleServer() // "https://api.github.com" and the app's .pem file in real use
 	defer stop()
 
 	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
-		AppID:      fakegithub.AppID,
-		PrivateKey: integrations.NewSecret(fakegithub.PrivateKeyPEM()), // the app's .pem file
+		AppID:      4242,
+		PrivateKey: integrations.NewSecret(privateKey),
 	}, &githubapp.Options{ConfigPath: "integrations.github[0].apps[0]"})
 	if err != nil {
 		fmt.Println(err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/credentials/internal/fakegithub"
+	"github.com/scmkit/scmkit/credentials/internal/apptest"
 )
 
 // TestNothingShowsASecret formats every public type, and the errors, every
@@ -17,7 +17,7 @@ import (
 // key material appears.
 func TestNothingShowsASecret(t *testing.T) {
 	s := newSetup(t, nil, nil)
-	s.fake.Add(fakegithub.Installation{ID: 42, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	s.fake.Add(apptest.Installation{ID: 42, Login: "acme", Selection: "selected", Repos: []string{"a"}})
 	tok, err := s.app.Token(t.Context(), "acme", "a")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestNothingShowsASecret(t *testing.T) {
 	_, notSelected := s.app.Token(t.Context(), "acme", "b")
 	_, notInstalled := s.app.Token(t.Context(), "nobody", "")
 
-	secrets := []string{tok.Token, jwt.Token, "PRIVATE KEY", strings.Split(fakegithub.PrivateKeyPEM(), "\n")[1]}
+	secrets := []string{tok.Token, jwt.Token, "PRIVATE KEY", strings.Split(apptest.PrivateKeyPEM(), "\n")[1]}
 	values := map[string]any{
 		"Token":         *tok,
 		"*Token":        tok,
