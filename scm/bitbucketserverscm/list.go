@@ -1,12 +1,11 @@
 package bitbucketserverscm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -14,9 +13,74 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
+
+type linkJSON struct {
+	Href string `json:"href"`
+	Name string `json:"name"`
+}
+
+type repoJSON struct {
+	Slug          string `json:"slug"`
+	Name          string `json:"name"`
+	Public        bool   `json:"public"`
+	Archived      bool   `json:"archived"`
+	DefaultBranch string `json:"defaultBranch"`
+	Project       struct {
+		Key string `json:"key"`
+	} `json:"project"`
+	Origin *json.RawMessage `json:"origin"`
+	Links  struct {
+		Clone []linkJSON `json:"clone"`
+		Self  []linkJSON `json:"self"`
+	} `json:"links"`
+}
+
+// ListRepositories returns one page of GET projects/{key}/repos.
+func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+	limit := r.PageSize
+	if limit <= 0 || limit > DefaultReposPageSize {
+		limit = DefaultReposPageSize
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if r.Cursor != "" {
+		if n, err := strconv.Atoi(r.Cursor); err != nil || n < 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "invalid page cursor %q", r.Cursor)
+		}
+		q.Set("start", r.Cursor)
+	}
+	var page pageJSON[repoJSON]
+	if err := d.getJSON(ctx, hc, "/projects/"+url.PathEscape(ProjectKey(r.Owner))+"/repos", q, &page); err != nil {
+		return nil, err
+	}
+	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values))}
+	for _, v := range page.Values {
+		out.Repositories = append(out.Repositories, d.repository(&v))
+	}
+	if !page.IsLastPage && page.NextPageStart != nil {
+		out.Next = strconv.Itoa(*page.NextPageStart)
+	}
+	return out, nil
+}
+
+func (d *Driver) repository(v *repoJSON) driver.Repository {
+	repo := driver.Repository{Owner: v.Project.Key, Name: v.Slug, DefaultBranch: v.DefaultBranch, Private: !v.Public,
+		Archived: v.Archived, Fork: v.Origin != nil,
+		WebURL: d.web + "/projects/" + url.PathEscape(v.Project.Key) + "/repos/" + url.PathEscape(v.Slug)}
+	if strings.HasPrefix(v.Project.Key, "~") {
+		repo.WebURL = d.web + "/users/" + url.PathEscape(strings.TrimPrefix(v.Project.Key, "~")) + "/repos/" + url.PathEscape(v.Slug)
+	}
+	if len(v.Links.Self) > 0 {
+		repo.WebURL = strings.TrimSuffix(v.Links.Self[0].Href, "/browse")
+	}
+	for _, l := range v.Links.Clone {
+		if l.Name == "http" || l.Name == "https" {
+			repo.CloneURL = l.Href
+		}
+	}
+	return repo
+}
 
 // DefaultSearchRecheck is how long a driver remembers that its server has
 // no usable code search, when [Options].SearchRecheck is 0.
@@ -195,35 +259,3 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	}
 	return out, nil
 }
-
-// doJSONAt is doJSON against an absolute URL on the driver's server (c.path
-// names it in errors).
-func (d *Driver) doJSONAt(ctx context.Context, hc *http.Client, u string, c *call, v any) error {
-	req, err := http.NewRequestWithContext(ctx, c.method, u, bytes.NewReader(c.body))
-	if err != nil {
-		return errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", c.method, c.path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", c.ctype)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return httpx.CallError(c.method, c.path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return d.apiError(c, resp)
-	}
-	b, err := httpx.ReadBody(resp, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return &searchDecodeError{err: fmt.Errorf("%s %s: decoding the answer: %w", c.method, c.path, err)}
-	}
-	return nil
-}
-
-// searchDecodeError is a search answer that is not the search API's JSON.
-type searchDecodeError struct{ err error }
-
-func (e *searchDecodeError) Error() string { return e.err.Error() }
-func (e *searchDecodeError) Unwrap() error { return e.err }

@@ -1,0 +1,258 @@
+package bitbucketserverscm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// ErrorMessage is one entry of Bitbucket's error body.
+type ErrorMessage struct {
+	Context       string `json:"context"`
+	Message       string `json:"message"`
+	ExceptionName string `json:"exceptionName"`
+}
+
+// APIError is an error answer of the Bitbucket Server REST API.
+type APIError struct {
+	Method string
+	// Path is the request's path below the API base URL, without query.
+	Path   string
+	Status int
+	Errors []ErrorMessage
+	// RateLimited reports that the answer is a rate limit (any 429, or a
+	// 403 that httpx.RateLimitInfo recognises as one).
+	RateLimited bool
+	// RetryAt is when a rate limit ends, where the answer says.
+	RetryAt time.Time
+	// existing is the existingPullRequest of a
+	// DuplicatePullRequestException, raw.
+	existing json.RawMessage
+}
+
+// Error describes the answer: method, path, status and Bitbucket's
+// messages.
+func (e *APIError) Error() string {
+	var msgs []string
+	for _, m := range e.Errors {
+		if m.Message != "" {
+			if m.Context != "" {
+				msgs = append(msgs, m.Context+": "+m.Message)
+			} else {
+				msgs = append(msgs, m.Message)
+			}
+		}
+	}
+	s := fmt.Sprintf("%s %s: HTTP %d", e.Method, e.Path, e.Status)
+	if len(msgs) > 0 {
+		s += ": " + strings.Join(msgs, "; ")
+	}
+	return s
+}
+
+// says reports whether one of the answer's messages contains sub, in any
+// case.
+func (e *APIError) says(sub string) bool {
+	return slices.ContainsFunc(e.Errors, func(m ErrorMessage) bool {
+		return strings.Contains(strings.ToLower(m.Message), strings.ToLower(sub))
+	})
+}
+
+// Exception reports whether the answer holds an error whose exceptionName
+// ends with name (e.g. "NoSuchPathException").
+func (e *APIError) Exception(name string) bool {
+	return slices.ContainsFunc(e.Errors, func(m ErrorMessage) bool { return strings.HasSuffix(m.ExceptionName, name) })
+}
+
+// dirError reports a file path that names a directory.
+type dirError struct{ path string }
+
+func (e *dirError) Error() string { return fmt.Sprintf("%q is a directory, not a file", e.path) }
+
+// unsupportedError reports a change the REST API cannot make.
+type unsupportedError struct{ msg string }
+
+func (e *unsupportedError) Error() string { return e.msg }
+
+// existsError reports a Create change whose file exists with other content.
+type existsError struct {
+	path string
+	err  error
+}
+
+func (e *existsError) Error() string {
+	return fmt.Sprintf("file %q already exists with other content (the change is Create): %v", e.path, e.err)
+}
+
+func (e *existsError) Unwrap() error { return e.err }
+
+// missingError reports an Update or a base branch that names nothing.
+type missingError struct{ msg string }
+
+func (e *missingError) Error() string { return e.msg }
+
+// PartialCommitError reports an OpenPullRequest that failed after it had
+// committed some of the changes: the branch holds the first Committed
+// changes, one commit each. OpenPullRequest returns it inside an
+// *errcode.Error that carries its cause's code; errors.As finds it.
+type PartialCommitError struct {
+	Branch    string
+	Committed int    // changes committed (or already present) on Branch
+	Total     int    // changes requested
+	Failed    string // the path whose commit failed, "" if the pull request failed
+	Head      string // the branch's last known commit, "" if unknown
+	Err       error
+}
+
+// Error says what was written where, and how to finish.
+func (e *PartialCommitError) Error() string {
+	var b strings.Builder
+	if e.Failed != "" {
+		fmt.Fprintf(&b, "branch %q: %d of %d files committed before file %d (%s) failed", e.Branch, e.Committed, e.Total, e.Committed+1, e.Failed)
+	} else {
+		fmt.Fprintf(&b, "branch %q: all %d files committed but the pull request was not opened", e.Branch, e.Total)
+	}
+	if e.Head != "" {
+		fmt.Fprintf(&b, " (branch head %s)", e.Head)
+	}
+	b.WriteString("; Bitbucket Server commits one file per request, so the branch holds a partial change until " +
+		"OpenPullRequest is run again with the same changes (files already on the branch are skipped): ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *PartialCommitError) Unwrap() error { return e.Err }
+
+// partial returns pe inside an *errcode.Error classified as its cause, so
+// that the portable client keeps pe (and its message) even when the cause
+// is itself an *errcode.Error, as the client's transport returns for a
+// rate limit it will not wait for or a network failure.
+func (d *Driver) partial(pe *PartialCommitError) error {
+	info := d.ErrorInfo(pe.Err)
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: pe}
+}
+
+// ErrorInfo classifies an error returned by this driver's methods. It is
+// the one place where Bitbucket Server errors map to codes.
+func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	var (
+		ae *APIError
+		ce *errcode.Error
+		de *dirError
+		ue *unsupportedError
+		ee *existsError
+		me *missingError
+	)
+	switch {
+	case errors.As(err, &ee):
+		info := d.ErrorInfo(ee.err)
+		info.Code = errcode.AlreadyExists
+		return info
+	case errors.As(err, &ae):
+		return driver.ErrorInfo{Code: statusCode(ae), Status: ae.Status, RetryAt: ae.RetryAt}
+	case errors.As(err, &ce):
+		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
+	case errors.As(err, &de):
+		return driver.ErrorInfo{Code: errcode.InvalidArgument}
+	case errors.As(err, &ue):
+		return driver.ErrorInfo{Code: errcode.Unimplemented}
+	case errors.As(err, &me):
+		return driver.ErrorInfo{Code: errcode.NotFound}
+	case errors.Is(err, context.Canceled):
+		return driver.ErrorInfo{Code: errcode.Canceled}
+	case errors.Is(err, context.DeadlineExceeded):
+		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
+	}
+	// A broken connection or an answer cut short (go-bitbucket's own
+	// reads fail with io.ErrUnexpectedEOF): Unavailable, as on every
+	// adapter.
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return driver.ErrorInfo{Code: errcode.Unavailable}
+	}
+	return driver.ErrorInfo{Code: errcode.Unknown}
+}
+
+func statusCode(e *APIError) errcode.Code {
+	switch s := e.Status; {
+	case s == http.StatusNotModified:
+		return errcode.NotModified
+	case s == http.StatusBadRequest, s == http.StatusUnprocessableEntity, s == http.StatusRequestEntityTooLarge:
+		return errcode.InvalidArgument
+	case s == http.StatusUnauthorized:
+		return errcode.Unauthorized
+	case s == http.StatusForbidden && e.RateLimited:
+		return errcode.RateLimited
+	case s == http.StatusForbidden:
+		return errcode.PermissionDenied
+	case s == http.StatusNotFound, s == http.StatusGone:
+		return errcode.NotFound
+	case s == http.StatusConflict:
+		if e.Exception("DuplicatePullRequestException") || e.Exception("DuplicateRefException") ||
+			e.Exception("AlreadyExistsException") {
+			return errcode.AlreadyExists
+		}
+		return errcode.Conflict
+	case s == http.StatusPreconditionFailed:
+		return errcode.Conflict
+	case s == http.StatusTooManyRequests:
+		return errcode.RateLimited
+	case s == http.StatusNotImplemented:
+		return errcode.Unimplemented
+	case s >= 500:
+		return errcode.Unavailable
+	case s >= 400:
+		return errcode.InvalidArgument
+	}
+	return errcode.Unknown
+}
+
+// apiError reads an error answer into *APIError and closes it.
+func (d *Driver) apiError(c *call, resp *http.Response) error {
+	e := &APIError{Method: c.method, Path: c.path, Status: resp.StatusCode}
+	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
+		e.RateLimited, e.RetryAt = true, t
+	}
+	if resp.StatusCode == http.StatusNotModified {
+		httpx.DrainClose(resp)
+		return e
+	}
+	b, err := httpx.ReadBody(resp, maxErrorBody)
+	if err != nil {
+		httpx.DrainClose(resp)
+		return e
+	}
+	var body struct {
+		Errors []struct {
+			ErrorMessage
+			ExistingPullRequest json.RawMessage `json:"existingPullRequest"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(b, &body) == nil {
+		for _, m := range body.Errors {
+			e.Errors = append(e.Errors, m.ErrorMessage)
+			if len(m.ExistingPullRequest) > 0 && string(m.ExistingPullRequest) != "null" {
+				e.existing = m.ExistingPullRequest
+			}
+		}
+	}
+	return e
+}
+
+// searchDecodeError is a search answer that is not the search API's JSON.
+type searchDecodeError struct{ err error }
+
+func (e *searchDecodeError) Error() string { return e.err.Error() }
+
+func (e *searchDecodeError) Unwrap() error { return e.err }

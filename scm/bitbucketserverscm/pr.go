@@ -1,0 +1,345 @@
+package bitbucketserverscm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+type branchJSON struct {
+	ID           string `json:"id"`
+	DisplayID    string `json:"displayId"`
+	LatestCommit string `json:"latestCommit"`
+}
+
+type pullJSON struct {
+	ID      int `json:"id"`
+	FromRef struct {
+		ID           string `json:"id"`
+		DisplayID    string `json:"displayId"`
+		LatestCommit string `json:"latestCommit"`
+	} `json:"fromRef"`
+	ToRef struct {
+		ID        string `json:"id"`
+		DisplayID string `json:"displayId"`
+	} `json:"toRef"`
+	Links struct {
+		Self []linkJSON `json:"self"`
+	} `json:"links"`
+}
+
+// OpenPullRequest commits the changes on r.Branch, one PUT browse/{path}
+// per change chained by sourceCommitId, and opens the pull request. See
+// the package documentation for why this is not atomic and how a failed
+// run is resumed.
+func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
+	if err := checkChanges(r.Changes); err != nil {
+		return nil, err
+	}
+	rp := repoPath(r.Repo)
+	base := r.Base
+	if base == "" {
+		var ref branchJSON
+		if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
+			return nil, err
+		}
+		base = ref.DisplayID
+	}
+	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
+	if err != nil {
+		return nil, err
+	}
+	var existing *pullJSON
+	if exists {
+		if existing, err = d.findPull(ctx, hc, rp, r.Branch, base); err != nil {
+			return nil, err
+		}
+		if existing != nil && !r.UpdateExisting {
+			return d.pullRequest(existing, r.Repo, base, r.Branch, true), nil
+		}
+	} else {
+		var b branchJSON
+		err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: rp + "/branches", ctype: "application/json",
+			body: mustJSON(map[string]string{"name": r.Branch, "startPoint": headRef(base)})}, &b)
+		if err != nil {
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
+				!ae.Exception("NoSuchProjectException") {
+				return nil, &missingError{msg: fmt.Sprintf("base branch %q not found: %v", base, err)}
+			}
+			return nil, err
+		}
+		head = b.LatestCommit
+	}
+
+	headKnown := true
+	for i, ch := range r.Changes {
+		newHead, skipped, err := d.commitFile(ctx, hc, rp, r, ch, head)
+		if err != nil && !headKnown && isConflict(err) {
+			// A change skipped since head was learnt may have been our
+			// own commit whose answer was lost: the branch then moved past
+			// head. Learn its head and try this change once more.
+			if tip, ok, ferr := d.findBranch(ctx, hc, rp, r.Branch); ferr == nil && ok {
+				head, headKnown = tip, true
+				newHead, skipped, err = d.commitFile(ctx, hc, rp, r, ch, head)
+			}
+		}
+		if err != nil {
+			pe := &PartialCommitError{Branch: r.Branch, Committed: i, Total: len(r.Changes), Failed: ch.Path, Err: err}
+			if headKnown {
+				pe.Head = head
+			}
+			return nil, d.partial(pe)
+		}
+		if skipped {
+			headKnown = false // the branch may have moved past head
+			continue
+		}
+		head = newHead
+	}
+
+	if existing != nil {
+		pr := d.pullRequest(existing, r.Repo, base, r.Branch, true)
+		if headKnown {
+			pr.CommitID = head
+		}
+		return pr, nil
+	}
+	pr, err := d.createPull(ctx, hc, rp, r, base)
+	if err != nil {
+		pe := &PartialCommitError{Branch: r.Branch, Committed: len(r.Changes), Total: len(r.Changes), Err: err}
+		if headKnown {
+			pe.Head = head
+		}
+		return nil, d.partial(pe)
+	}
+	if headKnown && !pr.Existing {
+		pr.CommitID = head
+	}
+	return pr, nil
+}
+
+// isConflict reports whether err is a 409 answer.
+func isConflict(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusConflict
+}
+
+// checkChanges refuses what the REST API cannot do, before any request.
+func checkChanges(changes []driver.Change) error {
+	var del, exec []string
+	for _, ch := range changes {
+		if ch.Action == driver.Delete {
+			del = append(del, ch.Path)
+		}
+		if ch.Executable && ch.Action != driver.Delete {
+			exec = append(exec, ch.Path)
+		}
+	}
+	var msgs []string
+	if len(del) > 0 {
+		msgs = append(msgs, "Bitbucket Server's REST API cannot delete files (asked to delete "+strings.Join(del, ", ")+")")
+	}
+	if len(exec) > 0 {
+		msgs = append(msgs, "Bitbucket Server's REST API cannot set the executable bit (asked for "+strings.Join(exec, ", ")+")")
+	}
+	if len(msgs) > 0 {
+		return &unsupportedError{msg: strings.Join(msgs, "; ") + "; nothing was written"}
+	}
+	return nil
+}
+
+// findBranch looks branch up with GET branches?filterText=, keeping only
+// an exact match.
+func (d *Driver) findBranch(ctx context.Context, hc *http.Client, rp, branch string) (head string, ok bool, err error) {
+	q := url.Values{"filterText": {branch}, "boostMatches": {"true"}, "limit": {"100"}}
+	var page pageJSON[branchJSON]
+	if err := d.getJSON(ctx, hc, rp+"/branches", q, &page); err != nil {
+		return "", false, err
+	}
+	for _, b := range page.Values {
+		if b.DisplayID == branch || b.ID == headRef(branch) {
+			return b.LatestCommit, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// findPull returns the open pull request from branch to base, or nil.
+func (d *Driver) findPull(ctx context.Context, hc *http.Client, rp, branch, base string) (*pullJSON, error) {
+	q := url.Values{"at": {headRef(branch)}, "direction": {"OUTGOING"}, "state": {"OPEN"}, "limit": {"100"}}
+	var page pageJSON[pullJSON]
+	if err := d.getJSON(ctx, hc, rp+"/pull-requests", q, &page); err != nil {
+		return nil, err
+	}
+	for i := range page.Values {
+		p := &page.Values[i]
+		if p.ToRef.ID == headRef(base) && p.FromRef.ID == headRef(branch) {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string, existing bool) *driver.PullRequest {
+	pr := &driver.PullRequest{Number: p.ID, Base: base, Branch: branch, CommitID: p.FromRef.LatestCommit, Existing: existing}
+	if len(p.Links.Self) > 0 {
+		pr.URL = p.Links.Self[0].Href
+	} else {
+		pr.URL = fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", d.web, url.PathEscape(ProjectKey(repo.Owner)),
+			url.PathEscape(Slug(repo.Name)), p.ID)
+	}
+	return pr
+}
+
+// commitFile writes one change with PUT browse/{path} on top of head. It
+// returns the new commit id, or skipped when the branch already holds the
+// change (a resumed run, or a change that changes nothing).
+func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, ch driver.Change, head string) (string, bool, error) {
+	filePath := rp + "/browse/" + httpx.EscapePath(ch.Path)
+	if ch.Action == driver.Update {
+		var t struct {
+			Type string `json:"type"`
+		}
+		err := d.getJSON(ctx, hc, filePath, url.Values{"at": {head}, "type": {"true"}}, &t)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			return "", false, &missingError{msg: fmt.Sprintf("file %q does not exist on branch %q (the change is Update)", ch.Path, r.Branch)}
+		case err != nil:
+			return "", false, err
+		case t.Type != "FILE":
+			return "", false, &dirError{path: ch.Path}
+		}
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fields := [][2]string{{"branch", r.Branch}, {"message", r.CommitMessage}}
+	if ch.Action != driver.Create {
+		fields = append(fields, [2]string{"sourceCommitId", head})
+	}
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return "", false, err
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="content"; filename=%q`, lastSegment(ch.Path)))
+	h.Set("Content-Type", "application/octet-stream")
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := part.Write(ch.Content); err != nil {
+		return "", false, err
+	}
+	if err := mw.Close(); err != nil {
+		return "", false, err
+	}
+	var commit struct {
+		ID string `json:"id"`
+	}
+	err = d.doJSON(ctx, hc, &call{method: http.MethodPut, path: filePath, body: buf.Bytes(), ctype: mw.FormDataContentType(),
+		header: http.Header{"X-Atlassian-Token": {"no-check"}}}, &commit)
+	if err == nil {
+		return commit.ID, false, nil
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict {
+		// The answer may have been lost after the server committed the
+		// file (its retries then met 409s, lost too, or the connection
+		// kept failing): what counts is what the branch holds.
+		if ctx.Err() == nil && d.ErrorInfo(err).Code == errcode.Unavailable {
+			if same, rerr := d.sameContent(ctx, hc, rp, r.Branch, ch); rerr == nil && same {
+				return "", true, nil
+			}
+		}
+		return "", false, err
+	}
+	// 409: the file exists (Create), changed since head, or would not
+	// change. If the branch already holds exactly this content, the change
+	// is done: skip it. This is what makes a second run resume, and a
+	// retry whose first answer was lost succeed.
+	same, rerr := d.sameContent(ctx, hc, rp, r.Branch, ch)
+	switch {
+	case rerr != nil:
+		return "", false, err
+	case same:
+		return "", true, nil
+	case ch.Action == driver.Create:
+		return "", false, &existsError{path: ch.Path, err: err}
+	}
+	return "", false, err
+}
+
+// sameContent reports whether ch.Path on branch holds ch.Content.
+func (d *Driver) sameContent(ctx context.Context, hc *http.Client, rp, branch string, ch driver.Change) (bool, error) {
+	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, path: rp + "/raw/" + httpx.EscapePath(ch.Path),
+		query: url.Values{"at": {headRef(branch)}}})
+	if err != nil {
+		return false, err
+	}
+	b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
+	if err != nil {
+		var ce *errcode.Error
+		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
+			return false, nil // larger than the change
+		}
+		return false, err
+	}
+	return bytes.Equal(b, ch.Content), nil
+}
+
+func lastSegment(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// createPull opens the pull request; a DuplicatePullRequestException
+// returns the existing one.
+func (d *Driver) createPull(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
+	repoRef := map[string]any{"slug": Slug(r.Repo.Name), "project": map[string]string{"key": ProjectKey(r.Repo.Owner)}}
+	body := map[string]any{
+		"title":       r.Title,
+		"description": r.Body,
+		"state":       "OPEN",
+		"open":        true,
+		"closed":      false,
+		"fromRef":     map[string]any{"id": headRef(r.Branch), "repository": repoRef},
+		"toRef":       map[string]any{"id": headRef(base), "repository": repoRef},
+	}
+	if r.Draft {
+		body["draft"] = true
+	}
+	var p pullJSON
+	err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: rp + "/pull-requests", ctype: "application/json",
+		body: mustJSON(body)}, &p)
+	if err == nil {
+		return d.pullRequest(&p, r.Repo, base, r.Branch, false), nil
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !ae.Exception("DuplicatePullRequestException") {
+		return nil, err
+	}
+	if len(ae.existing) > 0 && json.Unmarshal(ae.existing, &p) == nil && p.ID > 0 {
+		return d.pullRequest(&p, r.Repo, base, r.Branch, true), nil
+	}
+	found, ferr := d.findPull(ctx, hc, rp, r.Branch, base)
+	if ferr != nil || found == nil {
+		return nil, err
+	}
+	return d.pullRequest(found, r.Repo, base, r.Branch, true), nil
+}
