@@ -3,477 +3,300 @@ package fakegitlab
 import (
 	"bytes"
 	"cmp"
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
-// gqlFieldDef is a field of the fake's GraphQL schema: its type as GitLab
-// writes it ("Project", "[String!]", "Boolean!") and its arguments' types.
-type gqlFieldDef struct {
-	typ  string
-	args map[string]string
+// GraphQL (POST /api/graphql): queries are parsed and validated against
+// testdata/schema.graphql (the part of GitLab's schema scmkit uses) by the
+// fakes' shared executor, refused with graphql-ruby's messages as GitLab
+// words them, priced as Options.MaxComplexity says, and resolved over the
+// fake's groups, projects, merge requests and members.
+
+//go:embed testdata/schema.graphql
+var schemaText string
+
+// gqlReq is one GraphQL request: the server and the HTTP request, for the
+// resolvers (visibility, URLs).
+type gqlReq struct {
+	s *Server
+	r *http.Request
 }
 
-var connArgs = map[string]string{"first": "Int", "after": "String", "last": "Int", "before": "String"}
-
-func withArgs(a map[string]string) map[string]string {
-	m := maps.Clone(connArgs)
-	maps.Copy(m, a)
-	return m
-}
-
-// gqlTypes is the subset of GitLab's GraphQL schema the fake serves.
-var gqlTypes = map[string]map[string]gqlFieldDef{
-	"Query": {
-		"namespace":   {typ: "Namespace", args: map[string]string{"fullPath": "ID!"}},
-		"group":       {typ: "Group", args: map[string]string{"fullPath": "ID!"}},
-		"project":     {typ: "Project", args: map[string]string{"fullPath": "ID!"}},
-		"currentUser": {typ: "CurrentUser"},
-	},
-	"Namespace": namespaceFields,
-	"Group":     namespaceFields,
-	"ProjectConnection": {
-		"nodes": {typ: "[Project]"}, "edges": {typ: "[ProjectEdge]"}, "pageInfo": {typ: "PageInfo!"}, "count": {typ: "Int!"},
-	},
-	"ProjectEdge": {"node": {typ: "Project"}, "cursor": {typ: "String!"}},
-	"PageInfo": {
-		"hasNextPage": {typ: "Boolean!"}, "hasPreviousPage": {typ: "Boolean!"},
-		"startCursor": {typ: "String"}, "endCursor": {typ: "String"},
-	},
-	"Project": {
-		"id": {typ: "ID!"}, "fullPath": {typ: "ID!"}, "path": {typ: "String!"}, "name": {typ: "String!"},
-		"nameWithNamespace": {typ: "String!"}, "description": {typ: "String"}, "webUrl": {typ: "String"},
-		"httpUrlToRepo": {typ: "String"}, "sshUrlToRepo": {typ: "String"}, "visibility": {typ: "String"},
-		"archived": {typ: "Boolean"}, "createdAt": {typ: "Time"}, "lastActivityAt": {typ: "Time"},
-		"namespace": {typ: "Namespace"}, "repository": {typ: "Repository"},
-		"mergeRequests": {typ: "MergeRequestConnection", args: withArgs(map[string]string{
-			"sourceBranches": "[String!]", "targetBranches": "[String!]", "state": "MergeRequestState", "iids": "[String!]"})},
-	},
-	"Repository": {
-		"rootRef": {typ: "String"}, "empty": {typ: "Boolean!"}, "exists": {typ: "Boolean!"},
-		"blobs": {typ: "RepositoryBlobConnection", args: withArgs(map[string]string{
-			"paths": "[String!]!", "ref": "String", "refType": "RefType"})},
-		"branchNames": {typ: "[String!]", args: map[string]string{"searchPattern": "String!", "offset": "Int!", "limit": "Int!"}},
-	},
-	"RepositoryBlobConnection": {"nodes": {typ: "[RepositoryBlob]"}, "pageInfo": {typ: "PageInfo!"}},
-	"RepositoryBlob": {
-		"id": {typ: "ID!"}, "oid": {typ: "String!"}, "path": {typ: "String!"}, "name": {typ: "String"},
-		"size": {typ: "BigInt"}, "rawSize": {typ: "BigInt"}, "mode": {typ: "String"}, "webUrl": {typ: "String"},
-		"rawBlob": {typ: "String"}, "rawTextBlob": {typ: "String"},
-	},
-	"MergeRequestConnection": {
-		"nodes": {typ: "[MergeRequest]"}, "edges": {typ: "[MergeRequestEdge]"}, "pageInfo": {typ: "PageInfo!"}, "count": {typ: "Int!"},
-	},
-	"MergeRequestEdge": {"node": {typ: "MergeRequest"}, "cursor": {typ: "String!"}},
-	"MergeRequest": {
-		"id": {typ: "ID!"}, "iid": {typ: "String!"}, "title": {typ: "String!"}, "description": {typ: "String"},
-		"state": {typ: "MergeRequestState!"}, "sourceBranch": {typ: "String!"}, "targetBranch": {typ: "String!"},
-		"webUrl": {typ: "String"}, "diffHeadSha": {typ: "String"}, "draft": {typ: "Boolean!"},
-		"sourceBranchExists": {typ: "Boolean!"}, "createdAt": {typ: "Time!"}, "updatedAt": {typ: "Time!"},
-	},
-	"CurrentUser": {"id": {typ: "ID!"}, "username": {typ: "String!"}, "name": {typ: "String!"}, "webUrl": {typ: "String!"}},
-}
-
-var namespaceFields = map[string]gqlFieldDef{
-	"id": {typ: "ID!"}, "fullPath": {typ: "ID!"}, "path": {typ: "String!"}, "name": {typ: "String!"},
-	"fullName": {typ: "String!"}, "webUrl": {typ: "String"}, "visibility": {typ: "String"}, "description": {typ: "String"},
-	"projects": {typ: "ProjectConnection!", args: withArgs(map[string]string{
-		"includeSubgroups": "Boolean", "search": "String", "sort": "NamespaceProjectSort", "ids": "[ID!]"})},
-}
-
-// baseType strips list and non-null markers: "[Project!]!" → "Project".
-func baseType(t string) string { return strings.Trim(t, "[]!") }
-
-// gqlError is one entry of a GraphQL errors array.
-type gqlError struct {
-	Message    string         `json:"message"`
-	Locations  []gqlLoc       `json:"locations,omitempty"`
-	Path       []any          `json:"path,omitempty"`
-	Extensions map[string]any `json:"extensions,omitempty"`
-}
-
-type gqlLoc struct {
-	Line   int `json:"line"`
-	Column int `json:"column"`
-}
-
-func locs(p gqlPos) []gqlLoc { return []gqlLoc{{Line: p.line, Column: p.col}} }
-
-// validate checks a selection set against the schema statically, as
-// graphql-ruby does before executing anything.
-func validate(sel []*gqlField, typ string, vars map[string]gqlVarDef, path []any) []gqlError {
-	var errs []gqlError
-	fields := gqlTypes[typ]
-	for _, f := range sel {
-		p := append(slices.Clone(path), f.key())
-		if f.name == "__typename" {
-			continue
-		}
-		def, ok := fields[f.name]
-		if !ok {
-			errs = append(errs, gqlError{Message: fmt.Sprintf("Field '%s' doesn't exist on type '%s'", f.name, typ),
-				Locations: locs(f.pos), Path: p,
-				Extensions: map[string]any{"code": "undefinedField", "typeName": typ, "fieldName": f.name}})
-			continue
-		}
-		given := map[string]bool{}
-		for _, a := range f.args {
-			if _, ok := def.args[a.name]; !ok {
-				errs = append(errs, gqlError{Message: fmt.Sprintf("Field '%s' doesn't accept argument '%s'", f.name, a.name),
-					Locations: locs(f.pos), Path: append(p, a.name),
-					Extensions: map[string]any{"code": "argumentNotAccepted", "name": f.name, "typeName": "Field", "argumentName": a.name}})
-				continue
-			}
-			if v, isVar := a.val.(gqlVar); isVar {
-				if _, defined := vars[string(v)]; !defined {
-					errs = append(errs, gqlError{Message: fmt.Sprintf("Variable $%s is used by anonymous query but not declared", v),
-						Locations: locs(f.pos), Path: p, Extensions: map[string]any{"code": "variableNotDefined", "variableName": string(v)}})
-				}
-			}
-			given[a.name] = a.val != nil
-		}
-		var missing []string
-		for _, name := range slices.Sorted(maps.Keys(def.args)) {
-			if strings.HasSuffix(def.args[name], "!") && !given[name] {
-				missing = append(missing, name)
-			}
-		}
-		if len(missing) > 0 {
-			errs = append(errs, gqlError{Message: fmt.Sprintf("Field '%s' is missing required arguments: %s", f.name, strings.Join(missing, ", ")),
-				Locations: locs(f.pos), Path: p,
-				Extensions: map[string]any{"code": "missingRequiredArguments", "className": "Field", "name": f.name, "arguments": strings.Join(missing, ", ")}})
-		}
-		_, isObject := gqlTypes[baseType(def.typ)]
-		switch {
-		case isObject && len(f.sel) == 0:
-			errs = append(errs, gqlError{Message: fmt.Sprintf("Field must have selections (field '%s' returns %s but has no selections. Did you mean '%s { ... }'?)", f.name, baseType(def.typ), f.name),
-				Locations: locs(f.pos), Path: p, Extensions: map[string]any{"code": "selectionMismatch", "nodeName": "field '" + f.name + "'", "typeName": baseType(def.typ)}})
-		case !isObject && len(f.sel) > 0:
-			errs = append(errs, gqlError{Message: fmt.Sprintf("Selections can't be made on scalars (field '%s' returns %s but has selections [%s])", f.name, baseType(def.typ), selNames(f.sel)),
-				Locations: locs(f.pos), Path: p, Extensions: map[string]any{"code": "selectionMismatch", "nodeName": "field '" + f.name + "'", "typeName": baseType(def.typ)}})
-		case isObject:
-			errs = append(errs, validate(f.sel, baseType(def.typ), vars, p)...)
-		}
+// The values the resolvers return for GitLab's object types.
+type (
+	gqlRoot struct{ x *gqlReq }
+	gqlNS   struct {
+		x  *gqlReq
+		ns *namespace
 	}
-	return errs
-}
-
-func selNames(sel []*gqlField) string {
-	var names []string
-	for _, f := range sel {
-		names = append(names, f.name)
+	gqlProject struct {
+		x  *gqlReq
+		pr *project
 	}
-	return strings.Join(names, ", ")
-}
-
-// orderedMap is a JSON object that keeps its keys in selection order.
-type orderedMap struct {
-	keys []string
-	vals map[string]any
-}
-
-func (m *orderedMap) set(k string, v any) {
-	if m.vals == nil {
-		m.vals = map[string]any{}
+	gqlRepo gqlProject
+	gqlBlob struct {
+		gqlProject
+		ref, path string
+		e         entry
 	}
-	if _, ok := m.vals[k]; !ok {
-		m.keys = append(m.keys, k)
+	gqlMR struct {
+		gqlProject
+		m *mergeRequest
 	}
-	m.vals[k] = v
-}
+	gqlMember struct {
+		x  *gqlReq
+		m  *orgMembership
+		ns *namespace
+	}
+	gqlUser struct {
+		x *gqlReq
+		u *orgUser // nil: the authenticated user of the fake
+	}
+	gqlLevel int
+	// gqlConn is a page of a connection: its nodes (from index start of
+	// the full list) and whether more follow.
+	gqlConn struct {
+		nodes        []any
+		start, total int
+		hasNext      bool
+	}
+	gqlEdge struct {
+		node any
+		i    int
+	}
+	gqlPageInfo gqlConn
+)
 
-func (m *orderedMap) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, k := range m.keys {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		buf.Write(kb)
-		buf.WriteByte(':')
-		vb, err := json.Marshal(m.vals[k])
+// executor builds the GraphQL executor once.
+func (s *Server) executor() *gql.Executor {
+	s.gqlOnce.Do(func() {
+		schema, err := gql.LoadSchema("schema.graphql", schemaText)
 		if err != nil {
-			return nil, err
+			panic("fakegitlab: testdata/schema.graphql: " + err.Error())
 		}
-		buf.Write(vb)
+		x := &gql.Executor{Schema: schema, Resolvers: map[string]gql.Resolver{}}
+		for name, def := range schema.Types {
+			if def.Kind == ast.Object {
+				x.Resolvers[name] = resolve
+			}
+		}
+		s.gqlx = x
+	})
+	return s.gqlx
+}
+
+// graphql serves POST /api/graphql.
+func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
+	fail := func(errs ...*gql.Error) { s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": errs}) }
+	var req gql.Request
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&req); err != nil {
+		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"errors": []*gql.Error{{Message: "Unexpected end of document"}}})
+		return
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
-
-// gqlObject resolves the fields of one object; args hold the arguments
-// with variables substituted (JSON-shaped: string, float64 or int64, bool,
-// []any, map[string]any, nil).
-type gqlObject interface {
-	resolve(field string, args map[string]any) any
-}
-
-type gqlExec struct {
-	s    *Server
-	r    *http.Request
-	vars map[string]any
-}
-
-func (x *gqlExec) argValue(v gqlValue) any {
-	switch v := v.(type) {
-	case gqlVar:
-		return x.vars[string(v)]
-	case gqlEnum:
-		return string(v)
-	case []gqlValue:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = x.argValue(e)
-		}
-		return out
-	case []gqlObjField:
-		out := map[string]any{}
-		for _, f := range v {
-			out[f.name] = x.argValue(f.val)
-		}
-		return out
+	if strings.TrimSpace(req.Query) == "" {
+		fail(&gql.Error{Message: "No query string was present"})
+		return
 	}
-	return v
-}
-
-func (x *gqlExec) object(obj gqlObject, typ string, sel []*gqlField) *orderedMap {
+	if s.scopeDenied(w, r, "read_api", "api") {
+		return
+	}
+	op, errs := s.executor().Prepare(req)
+	if errs != nil {
+		for _, e := range errs {
+			rubyError(e, req)
+		}
+		fail(errs...)
+		return
+	}
+	if c := complexity(op.Doc.SelectionSet, op.Vars); s.opts.MaxComplexity > 0 && c > s.opts.MaxComplexity {
+		fail(&gql.Error{Message: fmt.Sprintf("Query has complexity of %d, which exceeds max complexity of %d", c, s.opts.MaxComplexity)})
+		return
+	}
+	if err := op.Walk(nil, func(f *ast.Field, args map[string]any, _ any) (any, error) {
+		for _, k := range []string{"first", "last"} {
+			if n, ok := gql.Int(args, k); ok && (n > 100 || n < 0) && strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+				return nil, &gql.Error{Message: fmt.Sprintf("Requested page size of %d exceeds the maximum of 100", n)}
+			}
+		}
+		return nil, nil
+	}); err != nil {
+		fail(err.(*gql.Error))
+		return
+	}
+	s.mu.Lock()
+	s.org.mu.Lock()
+	data, errs := op.Execute(r.Context(), gqlRoot{&gqlReq{s: s, r: r}})
+	s.org.mu.Unlock()
+	s.mu.Unlock()
 	out := &orderedMap{}
-	for _, f := range sel {
-		if f.name == "__typename" {
-			out.set(f.key(), typ)
-			continue
-		}
-		def := gqlTypes[typ][f.name]
-		args := map[string]any{}
-		for _, a := range f.args {
-			args[a.name] = x.argValue(a.val)
-		}
-		out.set(f.key(), x.complete(obj.resolve(f.name, args), def.typ, f.sel))
+	out.set("data", ordered(data, op.Doc.SelectionSet))
+	if len(errs) > 0 {
+		out.set("errors", errs)
 	}
-	return out
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-func (x *gqlExec) complete(v any, typ string, sel []*gqlField) any {
-	if v == nil {
-		return nil
-	}
-	t := strings.TrimSuffix(typ, "!")
-	if strings.HasPrefix(t, "[") {
-		list, _ := v.([]any)
-		out := make([]any, len(list))
-		for i, e := range list {
-			out[i] = x.complete(e, strings.TrimSuffix(strings.TrimPrefix(t, "["), "]"), sel)
-		}
-		return out
-	}
-	if obj, ok := v.(gqlObject); ok {
-		return x.object(obj, baseType(t), sel)
-	}
-	return v
+// rubyErrors rewrite gqlparser's validation messages in graphql-ruby's
+// words, GitLab's GraphQL server's: rule, gqlparser's message, GitLab's.
+var rubyErrors = []struct {
+	rule string
+	re   *regexp.Regexp
+	to   string
+}{
+	{"FieldsOnCorrectType", regexp.MustCompile(`^Cannot query field "(\w+)" on type "(\w+)".*`), "Field '$1' doesn't exist on type '$2'"},
+	{"KnownArgumentNames", regexp.MustCompile(`^Unknown argument "(\w+)" on field "\w+\.(\w+)".*`), "Field '$2' doesn't accept argument '$1'"},
+	{"ProvidedRequiredArguments", regexp.MustCompile(`^Field "(\w+)" argument "(\w+)" of type .* is required.*`), "Field '$1' is missing required arguments: $2"},
+	{"ScalarLeafs", regexp.MustCompile(`^Field "(\w+)" of type "\[*(\w+)[!\]]*" must have a selection of subfields.*`),
+		"Field must have selections (field '$1' returns $2 but has no selections. Did you mean '$1 { ... }'?)"},
+	{"ScalarLeafs", regexp.MustCompile(`^Field "(\w+)" must not have a selection since type "\[*(\w+)[!\]]*" has no subfields.*`),
+		"Selections can't be made on scalars (field '$1' returns $2 but has selections)"},
+	{"NoUndefinedVariables", regexp.MustCompile(`^Variable "\$(\w+)" is not defined.*`), "Variable $$$1 is used by anonymous query but not declared"},
+	{"VariablesInAllowedPosition", regexp.MustCompile(`^Variable "\$(\w+)" of type "([^"]+)" used in position expecting type "([^"]+)".*`),
+		"Type mismatch on variable $$$1 ($2 / $3)"},
+	{"KnownFragmentNames", regexp.MustCompile(`^Unknown fragment "(\w+)".*`), "Fragment $1 was used, but not defined"},
+	{"KnownRootType", regexp.MustCompile(`^Schema does not support operation type "(\w+)".*`), "$1 operations are not supported"},
+	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) <EOF>$`), "Unexpected end of document"},
+	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) <Invalid>$`), "Parse error on bad input"},
+	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) (\S+)$`), "Parse error on \"$1\""},
 }
 
-func argString(args map[string]any, name string) string {
-	s, _ := args[name].(string)
-	return s
-}
+// punctuators names the tokens of graphql-ruby's parse errors.
+var punctuators = map[string]string{"(": "LPAREN", ")": "RPAREN", "{": "LCURLY", "}": "RCURLY", "[": "LBRACKET",
+	"]": "RBRACKET", ":": "COLON", "=": "EQUALS", "!": "BANG", "$": "VAR_SIGN", "...": "ELLIPSIS"}
 
-func argInt(args map[string]any, name string, def int) int {
-	switch v := args[name].(type) {
-	case int64:
-		return int(v)
-	case float64:
-		return int(v)
-	}
-	return def
-}
-
-func argBool(args map[string]any, name string) bool {
-	b, _ := args[name].(bool)
-	return b
-}
-
-func argStrings(args map[string]any, name string) ([]string, bool) {
-	list, ok := args[name].([]any)
-	if !ok {
-		return nil, false
-	}
-	out := make([]string, 0, len(list))
-	for _, e := range list {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
+// rubyError rewrites e, an error of req's syntax, validation or
+// variables, as graphql-ruby words it.
+func rubyError(e *gql.Error, req gql.Request) {
+	for _, t := range rubyErrors {
+		if m := t.re.FindStringSubmatch(e.Message); m != nil && t.rule == e.Rule {
+			e.Message = t.re.ReplaceAllString(e.Message, t.to)
+			switch {
+			case strings.HasSuffix(e.Message, "bad input") && strings.Count(req.Query, `"`)%2 == 1:
+				e.Message = "Unterminated string"
+			case len(m) > 1 && t.rule == "" && len(e.Locations) > 0:
+				e.Message += fmt.Sprintf(" (%s) at [%d, %d]", cmp.Or(punctuators[m[1]], "IDENTIFIER"), e.Locations[0].Line, e.Locations[0].Column)
+			}
+			return
 		}
 	}
-	return out, true
-}
-
-// cursorOf is GitLab's keyset cursor shape: base64 of {"id":"N"}.
-func cursorOf(id int64) string {
-	return base64.StdEncoding.EncodeToString([]byte(`{"id":"` + strconv.FormatInt(id, 10) + `"}`))
-}
-
-func idOfCursor(c string) int64 {
-	raw, err := base64.StdEncoding.DecodeString(c)
-	if err != nil {
-		return 0
+	// Variables: gqlparser says "must be defined" and the like, without
+	// the variable's name; name the first one missing or null.
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if err != nil || e.Rule != "" {
+		return
 	}
-	var v struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(raw, &v) != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(v.ID, 10, 64)
-	return n
-}
-
-// gqlConn is a connection: its nodes, their ids (for cursors), and
-// whether more follow.
-type gqlConn struct {
-	nodes   []any
-	ids     []int64
-	hasNext bool
-	hasPrev bool
-	count   int
-}
-
-// paginate picks the page that first/after select from items (sorted by
-// id). GitLab's maximum page size is 100.
-func paginate[T any](items []T, id func(T) int64, args map[string]any) *gqlConn {
-	count := len(items)
-	start := 0
-	if after := argString(args, "after"); after != "" {
-		a := idOfCursor(after)
-		start = len(items)
-		for i, it := range items {
-			if id(it) == a {
-				start = i + 1
-				break
+	for _, op := range doc.Operations {
+		for _, v := range op.VariableDefinitions {
+			if v.Type.NonNull && v.DefaultValue == nil && req.Variables[v.Variable] == nil {
+				e.Message = fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.Variable, v.Type)
+				return
 			}
 		}
 	}
-	first := min(argInt(args, "first", 100), 100)
-	end := min(start+max(first, 0), len(items))
-	c := &gqlConn{hasNext: end < len(items), hasPrev: start > 0, count: count}
-	for _, it := range items[start:end] {
-		c.nodes = append(c.nodes, it)
-		c.ids = append(c.ids, id(it))
-	}
-	return c
 }
 
-func (c *gqlConn) resolve(field string, _ map[string]any) any {
-	switch field {
-	case "nodes":
-		return c.nodes
-	case "edges":
-		out := make([]any, len(c.nodes))
-		for i, n := range c.nodes {
-			out[i] = gqlEdge{node: n, cursor: cursorOf(c.ids[i])}
+// complexity prices a query as Options.MaxComplexity says: 1 per field
+// plus its selection, a connection's cost growing by 1% per item of its
+// page (first, default 100).
+func complexity(set ast.SelectionSet, vars map[string]any) int {
+	total := 0
+	for _, sel := range set {
+		var c int
+		switch f := sel.(type) {
+		case *ast.Field:
+			c = 1 + complexity(f.SelectionSet, vars)
+			if f.Definition != nil && strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
+				page, ok := gql.Int(f.ArgumentMap(vars), "first")
+				if !ok {
+					page = 100
+				}
+				c = c * (100 + page) / 100
+			}
+		case *ast.InlineFragment:
+			c = complexity(f.SelectionSet, vars)
+		case *ast.FragmentSpread:
+			c = complexity(f.Definition.SelectionSet, vars)
 		}
-		return out
-	case "pageInfo":
-		pi := gqlPageInfo{hasNext: c.hasNext, hasPrev: c.hasPrev}
-		if len(c.ids) > 0 {
-			pi.start, pi.end = cursorOf(c.ids[0]), cursorOf(c.ids[len(c.ids)-1])
-		}
-		return pi
-	case "count":
-		return c.count
+		total += c
 	}
-	return nil
+	return total
 }
 
-type gqlEdge struct {
-	node   any
-	cursor string
-}
-
-func (e gqlEdge) resolve(field string, _ map[string]any) any {
-	if field == "node" {
-		return e.node
+// resolve resolves every field of GitLab's object types; the caller holds
+// s.mu and s.org.mu.
+func resolve(f *gql.Field) (any, error) {
+	a := f.Args
+	switch p := f.Parent.(type) {
+	case gqlRoot:
+		return p.resolve(f.Name, a), nil
+	case gqlNS:
+		return p.resolve(f.Name, a), nil
+	case gqlProject:
+		return p.resolve(f.Name, a), nil
+	case gqlRepo:
+		return p.resolve(f.Name, a), nil
+	case gqlBlob:
+		return p.resolve(f.Name), nil
+	case gqlMR:
+		return p.resolve(f.Name), nil
+	case gqlMember:
+		return map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", p.ns.id, p.m.user.id),
+			"user": gqlUser{p.x, p.m.user}, "group": gqlNS{p.x, p.ns}, "accessLevel": gqlLevel(p.m.level)}[f.Name], nil
+	case gqlLevel:
+		return map[string]any{"integerValue": int(p), "stringValue": levelNames[int(p)]}[f.Name], nil
+	case gqlUser:
+		return p.resolve(f.Name), nil
+	case *gqlConn:
+		return p.resolve(f.Name), nil
+	case gqlEdge:
+		return map[string]any{"node": p.node, "cursor": cursorOf(p.i)}[f.Name], nil
+	case gqlPageInfo:
+		return p.resolve(f.Name), nil
 	}
-	return e.cursor
+	return nil, fmt.Errorf("fakegitlab: no resolver for %s.%s", f.Type, f.Name)
 }
-
-type gqlPageInfo struct {
-	hasNext, hasPrev bool
-	start, end       string
-}
-
-func (p gqlPageInfo) resolve(field string, _ map[string]any) any {
-	str := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	switch field {
-	case "hasNextPage":
-		return p.hasNext
-	case "hasPreviousPage":
-		return p.hasPrev
-	case "startCursor":
-		return str(p.start)
-	case "endCursor":
-		return str(p.end)
-	}
-	return nil
-}
-
-type gqlRoot struct{ x *gqlExec }
 
 func (q gqlRoot) resolve(field string, args map[string]any) any {
 	s, r := q.x.s, q.x.r
-	full := strings.ToLower(strings.Trim(argString(args, "fullPath"), "/"))
+	full, _ := gql.String(args, "fullPath")
+	full = strings.ToLower(strings.Trim(full, "/"))
 	switch field {
 	case "namespace", "group":
 		ns := s.namespaces[full]
 		if ns == nil || (field == "group" && ns.kind != "group") {
-			return nil
+			return nil // GitLab answers null for a missing or invisible namespace
 		}
-		return gqlNS{x: q.x, ns: ns}
+		return gqlNS{q.x, ns}
 	case "project":
-		pr := s.projects[full]
-		if pr == nil || !visible(r, pr) {
-			return nil
+		if pr := s.projects[full]; pr != nil && visible(r, pr) {
+			return gqlProject{q.x, pr}
 		}
-		return gqlProject{x: q.x, pr: pr}
 	case "currentUser":
-		if !authenticated(r) {
-			return nil
+		if authenticated(r) {
+			return gqlUser{x: q.x}
 		}
-		return gqlUser{x: q.x}
 	}
 	return nil
 }
 
-type gqlUser struct{ x *gqlExec }
-
-func (u gqlUser) resolve(field string, _ map[string]any) any {
-	switch field {
-	case "id":
-		return "gid://gitlab/User/1"
-	case "webUrl":
-		return u.x.s.webURL(u.x.r) + "/" + u.x.s.opts.User
-	}
-	return u.x.s.opts.User
-}
-
-type gqlNS struct {
-	x  *gqlExec
-	ns *namespace
-}
-
 func (n gqlNS) resolve(field string, args map[string]any) any {
-	s, r, ns := n.x.s, n.x.r, n.ns
+	s, ns := n.x.s, n.ns
 	switch field {
 	case "id":
 		if ns.kind == "user" {
@@ -482,38 +305,87 @@ func (n gqlNS) resolve(field string, args map[string]any) any {
 		return "gid://gitlab/Group/" + strconv.FormatInt(ns.id, 10)
 	case "fullPath":
 		return ns.fullPath
-	case "path":
-		return path.Base(ns.fullPath)
-	case "name":
+	case "path", "name":
 		return ns.name
 	case "fullName":
 		return strings.ReplaceAll(ns.fullPath, "/", " / ")
 	case "webUrl":
 		if ns.kind == "group" {
-			return s.webURL(r) + "/groups/" + ns.fullPath
+			return s.webURL(n.x.r) + "/groups/" + ns.fullPath
 		}
-		return s.webURL(r) + "/" + ns.fullPath
+		return s.webURL(n.x.r) + "/" + ns.fullPath
 	case "visibility":
 		return "private"
 	case "description":
-		return ""
+		return s.org.descr[strings.ToLower(ns.fullPath)]
+	case "parent":
+		if ns.parent != nil {
+			return gqlNS{n.x, ns.parent}
+		}
 	case "projects":
-		list := s.projectsUnder(r, ns, argBool(args, "includeSubgroups"))
-		if search := strings.ToLower(argString(args, "search")); search != "" {
-			list = slices.DeleteFunc(list, func(p *project) bool { return !strings.Contains(strings.ToLower(p.path), search) })
+		include, _ := args["includeSubgroups"].(bool)
+		list := s.projectsUnder(n.x.r, ns, include)
+		if search, _ := gql.String(args, "search"); search != "" {
+			list = slices.DeleteFunc(list, func(p *project) bool {
+				return !strings.Contains(strings.ToLower(p.path), strings.ToLower(search))
+			})
 		}
-		c := paginate(list, func(p *project) int64 { return p.id }, args)
-		for i, p := range c.nodes {
-			c.nodes[i] = gqlProject{x: n.x, pr: p.(*project)}
+		nodes := make([]any, len(list))
+		for i, p := range list {
+			nodes[i] = gqlProject{n.x, p}
 		}
-		return c
+		return page(nodes, args)
+	case "descendantGroups":
+		var nodes []any
+		for _, g := range s.descendants(ns) {
+			nodes = append(nodes, gqlNS{n.x, g})
+		}
+		return page(nodes, args)
+	case "groupMembers":
+		var rels []string
+		for _, r := range args["relations"].([]any) {
+			rels = append(rels, r.(string))
+		}
+		return page(n.members(rels), args)
 	}
 	return nil
 }
 
-type gqlProject struct {
-	x  *gqlExec
-	pr *project
+// descendants returns the groups below ns, by id.
+func (s *Server) descendants(ns *namespace) []*namespace {
+	var out []*namespace
+	prefix := strings.ToLower(ns.fullPath) + "/"
+	for _, g := range s.namespaces {
+		if g.kind == "group" && strings.HasPrefix(strings.ToLower(g.fullPath), prefix) {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b *namespace) int { return cmp.Compare(a.id, b.id) })
+	return out
+}
+
+// members lists a group's members for the relations asked: DIRECT (its
+// own), INHERITED (its ancestors'), DESCENDANTS (its descendants'). GitLab
+// lists each user once, with the highest access level; so does the fake.
+func (n gqlNS) members(rels []string) []any {
+	var groups []*namespace
+	if slices.Contains(rels, "DIRECT") {
+		groups = append(groups, n.ns)
+	}
+	if slices.Contains(rels, "INHERITED") {
+		for p := n.ns.parent; p != nil; p = p.parent {
+			groups = append(groups, p)
+		}
+	}
+	if slices.Contains(rels, "DESCENDANTS") {
+		groups = append(groups, n.x.s.descendants(n.ns)...)
+	}
+	best, order := n.x.s.org.bestMemberships(groups)
+	out := make([]any, len(order))
+	for i, u := range order {
+		out[i] = gqlMember{n.x, best[u].m, best[u].ns}
+	}
+	return out
 }
 
 func (p gqlProject) resolve(field string, args map[string]any) any {
@@ -545,115 +417,68 @@ func (p gqlProject) resolve(field string, args map[string]any) any {
 	case "createdAt", "lastActivityAt":
 		return ts(pr.created)
 	case "namespace":
-		return gqlNS{x: p.x, ns: pr.ns}
+		return gqlNS{p.x, pr.ns}
 	case "repository":
-		return gqlRepo{x: p.x, pr: pr}
+		return gqlRepo(p)
 	case "mergeRequests":
-		state := cmp.Or(argString(args, "state"), "all")
-		src, hasSrc := argStrings(args, "sourceBranches")
-		dst, hasDst := argStrings(args, "targetBranches")
-		iids, hasIIDs := argStrings(args, "iids")
-		var list []*mergeRequest
+		state, _ := gql.String(args, "state")
+		state = cmp.Or(state, "all")
+		var nodes []any
 		for _, m := range slices.Backward(pr.mrs) {
-			if (state == "all" || m.state == state) && (!hasSrc || slices.Contains(src, m.source)) &&
-				(!hasDst || slices.Contains(dst, m.target)) && (!hasIIDs || slices.Contains(iids, strconv.Itoa(m.iid))) {
-				list = append(list, m)
+			if (state == "all" || m.state == state) && listHas(args, "sourceBranches", m.source) &&
+				listHas(args, "targetBranches", m.target) && listHas(args, "iids", strconv.Itoa(m.iid)) {
+				nodes = append(nodes, gqlMR{p, m})
 			}
 		}
-		c := paginate(list, func(m *mergeRequest) int64 { return m.id }, args)
-		for i, m := range c.nodes {
-			c.nodes[i] = gqlMR{x: p.x, pr: pr, m: m.(*mergeRequest)}
-		}
-		return c
+		return page(nodes, args)
 	}
 	return nil
 }
 
-type gqlRepo struct {
-	x  *gqlExec
-	pr *project
+// listHas reports whether the list argument name is absent or holds v.
+func listHas(args map[string]any, name, v string) bool {
+	list, ok := args[name].([]any)
+	return !ok || slices.Contains(list, any(v))
 }
 
 func (g gqlRepo) resolve(field string, args map[string]any) any {
 	pr := g.pr
 	switch field {
 	case "rootRef":
-		if len(pr.branches) == 0 {
-			return nil
+		if len(pr.branches) > 0 {
+			return pr.defaultBranch
 		}
-		return pr.defaultBranch
 	case "empty":
 		return len(pr.branches) == 0
 	case "exists":
 		return true
 	case "blobs":
-		// Paths that are files at ref (default: HEAD), in the order
+		// The paths that are files at ref (default: HEAD), in the order
 		// asked; a ref that names nothing gives no blobs.
-		paths, _ := argStrings(args, "paths")
-		ref := argString(args, "ref")
-		c := pr.resolve(ref)
-		conn := &gqlConn{}
-		if c == nil {
-			return conn
-		}
-		for _, p := range paths {
-			if e, ok := c.files[p]; ok {
-				conn.nodes = append(conn.nodes, gqlBlob{x: g.x, pr: pr, ref: cmp.Or(ref, pr.defaultBranch), path: p, e: e})
-				conn.ids = append(conn.ids, int64(len(conn.ids)+1))
+		ref, _ := gql.String(args, "ref")
+		var nodes []any
+		if c := pr.resolve(ref); c != nil {
+			for _, p := range args["paths"].([]any) {
+				if e, ok := c.files[p.(string)]; ok {
+					nodes = append(nodes, gqlBlob{gqlProject(g), cmp.Or(ref, pr.defaultBranch), p.(string), e})
+				}
 			}
 		}
-		conn.count = len(conn.nodes)
-		return conn
+		return page(nodes, args)
 	case "branchNames":
-		pat := argString(args, "searchPattern")
-		var names []any
-		for _, n := range slices.Sorted(maps.Keys(pr.branches)) {
-			if globMatch(pat, n) {
-				names = append(names, n)
-			}
-		}
-		off, limit := argInt(args, "offset", 0), argInt(args, "limit", 0)
+		// GitLab's pattern knows only "*": any run of characters.
+		pat, _ := gql.String(args, "searchPattern")
+		re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pat), `\*`, ".*") + "$")
+		names := slices.DeleteFunc(slices.Sorted(maps.Keys(pr.branches)), func(n string) bool { return !re.MatchString(n) })
+		off, _ := gql.Int(args, "offset")
+		limit, _ := gql.Int(args, "limit")
 		off = min(max(off, 0), len(names))
-		end := min(off+max(limit, 0), len(names))
-		return append([]any{}, names[off:end]...)
+		return names[off:min(off+max(limit, 0), len(names))]
 	}
 	return nil
 }
 
-// globMatch matches name against a pattern where "*" matches any run of
-// characters (GitLab's branch name search pattern).
-func globMatch(pat, name string) bool {
-	parts := strings.Split(pat, "*")
-	if len(parts) == 1 {
-		return pat == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	name = name[len(parts[0]):]
-	for i, part := range parts[1:] {
-		last := i == len(parts)-2
-		if last {
-			return strings.HasSuffix(name, part)
-		}
-		j := strings.Index(name, part)
-		if j < 0 {
-			return false
-		}
-		name = name[j+len(part):]
-	}
-	return true
-}
-
-type gqlBlob struct {
-	x    *gqlExec
-	pr   *project
-	ref  string
-	path string
-	e    entry
-}
-
-func (b gqlBlob) resolve(field string, _ map[string]any) any {
+func (b gqlBlob) resolve(field string) any {
 	content := b.pr.blobs[b.e.blob]
 	switch field {
 	case "id":
@@ -676,14 +501,9 @@ func (b gqlBlob) resolve(field string, _ map[string]any) any {
 	return nil
 }
 
-type gqlMR struct {
-	x  *gqlExec
-	pr *project
-	m  *mergeRequest
-}
-
-func (g gqlMR) resolve(field string, _ map[string]any) any {
+func (g gqlMR) resolve(field string) any {
 	m, pr := g.m, g.pr
+	head, exists := pr.branches[m.source]
 	switch field {
 	case "id":
 		return "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10)
@@ -702,15 +522,13 @@ func (g gqlMR) resolve(field string, _ map[string]any) any {
 	case "webUrl":
 		return g.x.s.webURL(g.x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)
 	case "diffHeadSha":
-		if id, ok := pr.branches[m.source]; ok {
-			return id
+		if exists {
+			return head
 		}
-		return nil
 	case "draft":
 		return isDraft(m.title)
 	case "sourceBranchExists":
-		_, ok := pr.branches[m.source]
-		return ok
+		return exists
 	case "createdAt":
 		return ts(m.created)
 	case "updatedAt":
@@ -719,111 +537,153 @@ func (g gqlMR) resolve(field string, _ map[string]any) any {
 	return nil
 }
 
-// graphql serves POST /api/graphql.
-func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Query         string         `json:"query"`
-		Variables     map[string]any `json:"variables"`
-		OperationName string         `json:"operationName"`
+func (u gqlUser) resolve(field string) any {
+	s := u.x.s
+	if u.u == nil { // the authenticated user
+		return map[string]any{"id": "gid://gitlab/User/1", "username": s.opts.User, "name": s.opts.User,
+			"webUrl": s.webURL(u.x.r) + "/" + s.opts.User, "state": "active", "bot": false}[field]
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&in); err != nil {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"errors": []gqlError{{Message: "Unexpected end of document"}}})
-		return
+	var email any
+	if u.u.email != "" {
+		email = u.u.email
 	}
-	fail := func(errs ...gqlError) { s.writeJSON(w, r, http.StatusOK, map[string]any{"errors": errs}) }
-	if strings.TrimSpace(in.Query) == "" {
-		fail(gqlError{Message: "No query string was present"})
-		return
-	}
-	ops, err := parseGQL(in.Query)
-	if err != nil {
-		e := gqlError{Message: err.Error()}
-		if se, ok := err.(*gqlSyntaxError); ok {
-			e.Locations = locs(se.pos)
-		}
-		fail(e)
-		return
-	}
-	var op *gqlOp
-	for _, o := range ops {
-		if in.OperationName == "" || o.name == in.OperationName {
-			if op != nil {
-				fail(gqlError{Message: "An operation name is required"})
-				return
-			}
-			op = o
-		}
-	}
-	if op == nil {
-		fail(gqlError{Message: `No operation named "` + in.OperationName + `"`})
-		return
-	}
-	vars := map[string]gqlVarDef{}
-	values := map[string]any{}
-	var errs []gqlError
-	for _, v := range op.vars {
-		vars[v.name] = v
-		val, given := in.Variables[v.name]
-		switch {
-		case given:
-			values[v.name] = val
-		case v.hasDef:
-			values[v.name] = (&gqlExec{}).argValue(v.def)
-		}
-		if v.nonNull && values[v.name] == nil {
-			errs = append(errs, gqlError{Message: fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.name, v.typ),
-				Extensions: map[string]any{"value": nil, "problems": []any{map[string]any{"path": []any{}, "explanation": "Expected value to not be null"}}}})
-		}
-	}
-	errs = append(errs, validate(op.sel, "Query", vars, []any{"query"})...)
-	if len(errs) > 0 {
-		fail(errs...)
-		return
-	}
-	if c := complexity(op.sel, "Query", values); s.opts.MaxComplexity > 0 && c > s.opts.MaxComplexity {
-		fail(gqlError{Message: fmt.Sprintf("Query has complexity of %d, which exceeds max complexity of %d", c, s.opts.MaxComplexity)})
-		return
-	}
-	s.mu.Lock()
-	x := &gqlExec{s: s, r: r, vars: values}
-	data := x.object(gqlRoot{x: x}, "Query", op.sel)
-	s.mu.Unlock()
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"data": data})
+	return map[string]any{"id": fmt.Sprintf("gid://gitlab/User/%d", u.u.id), "username": u.u.username, "name": u.u.name,
+		"publicEmail": email, "avatarUrl": u.u.avatar, "webUrl": s.URL() + "/" + u.u.username,
+		"state": u.u.state, "bot": u.u.bot}[field]
 }
 
-// complexity computes a query's cost as GitLab does: 1 per field plus its
-// selection, a connection's cost multiplied by 1 + 1% per item of its page
-// (first, default 100).
-func complexity(sel []*gqlField, typ string, vars map[string]any) int {
-	x := &gqlExec{vars: vars}
-	total := 0.0
-	var walk func(sel []*gqlField, typ string) float64
-	walk = func(sel []*gqlField, typ string) float64 {
-		sum := 0.0
-		for _, f := range sel {
-			def := gqlTypes[typ][f.name]
-			cost := 1.0
-			if len(f.sel) > 0 {
-				cost += walk(f.sel, baseType(def.typ))
-			}
-			if strings.HasSuffix(baseType(def.typ), "Connection") {
-				first := 100
-				for _, a := range f.args {
-					if a.name == "first" {
-						switch v := x.argValue(a.val).(type) {
-						case int64:
-							first = int(v)
-						case float64:
-							first = int(v)
-						}
-					}
-				}
-				cost *= 1 + 0.01*float64(min(max(first, 0), 100))
-			}
-			sum += cost
+var levelNames = map[int]string{0: "NO_ACCESS", 5: "MINIMAL_ACCESS", 10: "GUEST", 15: "PLANNER", 20: "REPORTER", 30: "DEVELOPER", 40: "MAINTAINER", 50: "OWNER"}
+
+// page picks the page that first/after select from nodes. The cursor is
+// GitLab's shape, base64 of {"id":"N"}, N the index in the full list.
+func page(nodes []any, args map[string]any) *gqlConn {
+	lo, hi := 0, len(nodes)
+	if a, ok := gql.String(args, "after"); ok {
+		if i, ok := parseCursor(a); ok {
+			lo = min(i+1, len(nodes))
 		}
-		return sum
 	}
-	total = walk(sel, typ)
-	return int(total + 0.5)
+	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
+		hi = lo + first
+	} else if !ok && hi-lo > 100 {
+		hi = lo + 100 // GitLab's default and maximum page size
+	}
+	return &gqlConn{nodes: nodes[lo:hi], start: lo, total: len(nodes), hasNext: hi < len(nodes)}
+}
+
+func (c *gqlConn) resolve(field string) any {
+	switch field {
+	case "nodes":
+		return c.nodes
+	case "edges":
+		out := make([]any, len(c.nodes))
+		for i, n := range c.nodes {
+			out[i] = gqlEdge{n, c.start + i}
+		}
+		return out
+	case "count":
+		return c.total
+	case "pageInfo":
+		return gqlPageInfo(*c)
+	}
+	return nil
+}
+
+func (p gqlPageInfo) resolve(field string) any {
+	switch field {
+	case "hasNextPage":
+		return p.hasNext
+	case "hasPreviousPage":
+		return p.start > 0
+	case "startCursor", "endCursor":
+		if len(p.nodes) == 0 {
+			return nil
+		}
+		if field == "startCursor" {
+			return cursorOf(p.start)
+		}
+		return cursorOf(p.start + len(p.nodes) - 1)
+	}
+	return nil
+}
+
+func cursorOf(i int) string {
+	return base64.StdEncoding.EncodeToString([]byte(`{"id":"` + strconv.Itoa(i) + `"}`))
+}
+
+func parseCursor(c string) (int, bool) {
+	b, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &v) != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v.ID)
+	return n, err == nil
+}
+
+// ordered orders the keys of v, the executor's data, as set selects them:
+// GitLab answers in selection order.
+func ordered(v any, set ast.SelectionSet) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = ordered(e, set)
+		}
+		return out
+	case map[string]any:
+		m := &orderedMap{}
+		var visit func(set ast.SelectionSet)
+		visit = func(set ast.SelectionSet) {
+			for _, sel := range set {
+				switch f := sel.(type) {
+				case *ast.Field:
+					k := cmp.Or(f.Alias, f.Name)
+					if val, ok := x[k]; ok && !slices.Contains(m.keys, k) {
+						m.set(k, ordered(val, f.SelectionSet))
+					}
+				case *ast.InlineFragment:
+					visit(f.SelectionSet)
+				case *ast.FragmentSpread:
+					visit(f.Definition.SelectionSet)
+				}
+			}
+		}
+		visit(set)
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if !slices.Contains(m.keys, k) {
+				m.set(k, x[k])
+			}
+		}
+		return m
+	}
+	return v
+}
+
+// orderedMap is a JSON object that keeps its keys in insertion order.
+type orderedMap struct {
+	keys []string
+	vals []any
+}
+
+func (m *orderedMap) set(k string, v any) { m.keys, m.vals = append(m.keys, k), append(m.vals, v) }
+
+func (m *orderedMap) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, k := range m.keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(fake.Marshal(k))
+		buf.WriteByte(':')
+		buf.Write(fake.Marshal(m.vals[i]))
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }

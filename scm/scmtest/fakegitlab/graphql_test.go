@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func gql(t *testing.T, s *Server, header map[string]string, query string, vars map[string]any) map[string]any {
+func postGQL(t *testing.T, s *Server, header map[string]string, query string, vars map[string]any) map[string]any {
 	t.Helper()
 	a := call(t, s, "POST", "/api/graphql", header, map[string]any{"query": query, "variables": vars})
 	if a.status != 200 {
@@ -51,7 +51,7 @@ func TestGraphQLProjects(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("too many pages")
 		}
-		res := gql(t, s, auth, q, map[string]any{"fullPath": "acme", "paths": []string{"catalog-info.yaml"}, "first": 2, "after": after})
+		res := postGQL(t, s, auth, q, map[string]any{"fullPath": "acme", "paths": []string{"catalog-info.yaml"}, "first": 2, "after": after})
 		if res["errors"] != nil {
 			t.Fatalf("errors: %v", res["errors"])
 		}
@@ -77,7 +77,7 @@ func TestGraphQLProjects(t *testing.T) {
 		t.Errorf("projects (-want +got):\n%s", diff)
 	}
 	// A private namespace's projects are invisible to anonymous callers.
-	res := gql(t, s, nil, q, map[string]any{"fullPath": "acme", "paths": []string{"x"}, "first": 10})
+	res := postGQL(t, s, nil, q, map[string]any{"fullPath": "acme", "paths": []string{"x"}, "first": 10})
 	if n := res["data"].(map[string]any)["namespace"].(map[string]any)["projects"].(map[string]any)["nodes"]; len(n.([]any)) != 0 {
 		t.Errorf("anonymous: %v; want no projects", n)
 	}
@@ -111,17 +111,17 @@ func TestGraphQLProjectPreflight(t *testing.T) {
 		t.Errorf("got  %s\nwant %s (in selection order)", got, want)
 	}
 	// A missing branch: no branch name, no blobs; a missing project: null.
-	res := gql(t, s, auth, q, map[string]any{"path": "g/p", "branch": "nope", "p0": []string{"a.txt"}})
+	res := postGQL(t, s, auth, q, map[string]any{"path": "g/p", "branch": "nope", "p0": []string{"a.txt"}})
 	repo := res["data"].(map[string]any)["project"].(map[string]any)["repository"].(map[string]any)
 	if pretty(t, repo["branchNames"]) != "[]" || pretty(t, repo["h0"]) != `{"nodes":[]}` {
 		t.Errorf("missing branch: %s", pretty(t, repo))
 	}
-	res = gql(t, s, auth, q, map[string]any{"path": "g/nope", "branch": "x", "p0": []string{"a"}})
+	res = postGQL(t, s, auth, q, map[string]any{"path": "g/nope", "branch": "x", "p0": []string{"a"}})
 	if pretty(t, res) != `{"data":{"project":null}}` {
 		t.Errorf("missing project: %s", pretty(t, res))
 	}
 	for pat, want := range map[string]string{"feature/*": `["feature/x","feature/xy"]`, "*y": `["feature/xy"]`, "main": `["main"]`} {
-		res := gql(t, s, auth, `query($p: String!) { project(fullPath: "g/p") { repository { branchNames(searchPattern: $p, offset: 0, limit: 10) } } }`,
+		res := postGQL(t, s, auth, `query($p: String!) { project(fullPath: "g/p") { repository { branchNames(searchPattern: $p, offset: 0, limit: 10) } } }`,
 			map[string]any{"p": pat})
 		got := res["data"].(map[string]any)["project"].(map[string]any)["repository"].(map[string]any)["branchNames"]
 		if pretty(t, got) != want {
@@ -149,11 +149,13 @@ func TestGraphQLErrors(t *testing.T) {
 		{"null variable", `query($p: ID!) { project(fullPath: $p) { id } }`, nil, "Variable $p of type ID! was provided invalid value"},
 		{"undeclared variable", `{ project(fullPath: $p) { id } }`, nil, "Variable $p is used by anonymous query but not declared"},
 		{"mutation", `mutation { x }`, nil, "mutation operations are not supported"},
-		{"fragment", `{ project(fullPath: "x") { ...f } }`, nil, "fragments are not supported"},
+		{"undefined fragment", `{ project(fullPath: "x") { ...f } }`, nil, "Fragment f was used, but not defined"},
+		{"variable type", `query($p: Int) { project(fullPath: $p) { id } }`, nil, "Type mismatch on variable $p"},
+		{"end of document", `{ project(fullPath: "x") { id }`, nil, "Unexpected end of document"},
 		{"complexity", `{ project(fullPath: "x") { id fullPath path name webUrl } }`, nil,
 			"Query has complexity of 6, which exceeds max complexity of 5"},
 	} {
-		res := gql(t, s, auth, tc.query, tc.vars)
+		res := postGQL(t, s, auth, tc.query, tc.vars)
 		if res["data"] != nil || !strings.Contains(pretty(t, res["errors"]), tc.want) {
 			t.Errorf("%s: %s; want only errors, mentioning %q", tc.name, pretty(t, res), tc.want)
 		}
@@ -165,5 +167,12 @@ func TestGraphQLErrors(t *testing.T) {
 	a := call(t, s, "POST", "/api/graphql", auth, map[string]any{"query": q})
 	if got := string(a.body); got != `{"data":{"a":{"username":"fake-user","n":"fake-user"},"b":{"path":"p"},"c":{"fullPath":"g/p"}}}` {
 		t.Errorf("literals: %s", got)
+	}
+	// Fragments, named and inline, and directives are GraphQL: GitLab
+	// answers them.
+	q = `query { project(fullPath: "g/p") { ...f ... on Project { name } id @skip(if: true) } } fragment f on Project { path }`
+	a = call(t, s, "POST", "/api/graphql", auth, map[string]any{"query": q})
+	if got := string(a.body); got != `{"data":{"project":{"path":"p","name":"p"}}}` {
+		t.Errorf("fragments: %s", got)
 	}
 }

@@ -66,6 +66,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -245,6 +246,9 @@ type Server struct {
 	org orgWorld // users and group memberships (org.go)
 
 	oauthSt oauthLazy // sign-in endpoints (oauth.go)
+
+	gqlOnce sync.Once
+	gqlx    *gql.Executor // graphql.go
 
 	closeOnce sync.Once
 
