@@ -221,11 +221,11 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	return d, nil
 }
 
-// Slug returns the slug for a workspace or repository name: the name,
+// slug returns the slug for a workspace or repository name: the name,
 // lower-cased, when it is already a slug, otherwise each run of characters
 // other than ASCII letters, digits, ".", "_" and "-" becomes one "-"
 // ("My Service" gives "my-service").
-func Slug(name string) string {
+func slug(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(name) {
@@ -243,7 +243,7 @@ func Slug(name string) string {
 }
 
 func (d *Driver) repoPath(r driver.Repo) string {
-	return "/repositories/" + url.PathEscape(Slug(r.Owner)) + "/" + url.PathEscape(Slug(r.Name))
+	return "/repositories/" + url.PathEscape(slug(r.Owner)) + "/" + url.PathEscape(slug(r.Name))
 }
 
 // call is one request to the API or the web host.

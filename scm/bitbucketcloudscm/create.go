@@ -51,7 +51,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	out := d.repository(&v)
 	if out.Owner == "" || out.Name == "" {
-		out.Owner, out.Name = r.Owner, Slug(r.Name)
+		out.Owner, out.Name = r.Owner, slug(r.Name)
 	}
 	id, err := d.commit(ctx, hc, &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage,
 		Changes: r.Files}, "")

@@ -150,7 +150,7 @@ func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID str
 	}
 	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
 		Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
-			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, Slug(r.Repo.Owner), Slug(r.Repo.Name), into)}
+			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, slug(r.Repo.Owner), slug(r.Repo.Name), into)}
 }
 
 func cmpOr(a, b string) string {
@@ -332,7 +332,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 		return nil, err
 	}
 	c.Pagelen, c.LimitPages = 50, 1
-	po := &bitbucket.PullRequestsOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name), States: []string{"OPEN"},
+	po := &bitbucket.PullRequestsOptions{Owner: slug(repo.Owner), RepoSlug: slug(repo.Name), States: []string{"OPEN"},
 		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
 	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
 	if err != nil {
@@ -361,7 +361,7 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 	if err != nil {
 		return nil, err
 	}
-	po := &bitbucket.PullRequestsOptions{Owner: Slug(r.Repo.Owner), RepoSlug: Slug(r.Repo.Name), Title: r.Title,
+	po := &bitbucket.PullRequestsOptions{Owner: slug(r.Repo.Owner), RepoSlug: slug(r.Repo.Name), Title: r.Title,
 		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
 	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
 	if err != nil {

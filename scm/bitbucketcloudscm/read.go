@@ -107,7 +107,7 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	if err != nil {
 		return nil, err
 	}
-	u := d.web + "/" + url.PathEscape(Slug(r.Repo.Owner)) + "/" + url.PathEscape(Slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
+	u := d.web + "/" + url.PathEscape(slug(r.Repo.Owner)) + "/" + url.PathEscape(slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
 	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: u, header: http.Header{"Accept": {"application/x-gzip, */*"}}})
 	if err != nil {
 		var ae *APIError
@@ -265,7 +265,7 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 	if err != nil {
 		return "", err
 	}
-	ro := &bitbucket.RepositoryOptions{Owner: Slug(repo.Owner), RepoSlug: Slug(repo.Name)}
+	ro := &bitbucket.RepositoryOptions{Owner: slug(repo.Owner), RepoSlug: slug(repo.Name)}
 	r, err := c.Repositories.Repository.Get(ro.WithContext(ctx))
 	if err != nil {
 		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)

@@ -182,21 +182,21 @@ func webBase(api *url.URL) string {
 	return api.Scheme + "://" + api.Host + p
 }
 
-// ProjectKey normalises a project key as the driver sends it: upper-case,
+// projectKey normalises a project key as the driver sends it: upper-case,
 // except a personal project "~user", which is kept as it is.
-func ProjectKey(owner string) string {
+func projectKey(owner string) string {
 	if strings.HasPrefix(owner, "~") {
 		return owner
 	}
 	return strings.ToUpper(owner)
 }
 
-// Slug returns the repository slug for name: name itself, lower-cased, when
+// slug returns the repository slug for name: name itself, lower-cased, when
 // it is already a slug, otherwise the slug Bitbucket derives from a
 // repository name (each run of characters other than ASCII letters,
 // digits, ".", "_" and "-" becomes one "-", leading and trailing "-"
 // dropped): "My Service" gives "my-service".
-func Slug(name string) string {
+func slug(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(name) {
@@ -215,7 +215,7 @@ func Slug(name string) string {
 
 // repoPath is the API path of a repository.
 func repoPath(r driver.Repo) string {
-	return "/projects/" + url.PathEscape(ProjectKey(r.Owner)) + "/repos/" + url.PathEscape(Slug(r.Name))
+	return "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos/" + url.PathEscape(slug(r.Name))
 }
 
 func headRef(branch string) string { return "refs/heads/" + branch }

@@ -38,19 +38,19 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		body["description"] = r.Description
 	}
 	var v repoJSON
-	err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: "/projects/" + url.PathEscape(ProjectKey(r.Owner)) + "/repos",
+	err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos",
 		ctype: "application/json", body: mustJSON(body)}, &v)
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
 			return nil, &errcode.Error{Code: errcode.AlreadyExists, Status: ae.Status,
-				Msg: fmt.Sprintf("repository %s/%s already exists", ProjectKey(r.Owner), Slug(r.Name)), Err: err}
+				Msg: fmt.Sprintf("repository %s/%s already exists", projectKey(r.Owner), slug(r.Name)), Err: err}
 		}
 		return nil, err
 	}
 	out := d.repository(&v)
 	if out.Name == "" {
-		out.Owner, out.Name = ProjectKey(r.Owner), Slug(r.Name)
+		out.Owner, out.Name = projectKey(r.Owner), slug(r.Name)
 	}
 	rp := repoPath(repo)
 	req := &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage}

@@ -51,7 +51,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		q.Set("start", r.Cursor)
 	}
 	var page pageJSON[repoJSON]
-	if err := d.getJSON(ctx, hc, "/projects/"+url.PathEscape(ProjectKey(r.Owner))+"/repos", q, &page); err != nil {
+	if err := d.getJSON(ctx, hc, "/projects/"+url.PathEscape(projectKey(r.Owner))+"/repos", q, &page); err != nil {
 		return nil, err
 	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values))}
@@ -125,11 +125,6 @@ func (d *Driver) markSearchOff() {
 	d.search.until = d.now().Add(wait)
 	d.search.mu.Unlock()
 }
-
-// SearchAvailable reports whether FindFiles will try the server's code
-// search: false with Options.NoCodeSearch, or for Options.SearchRecheck
-// after the server answered that search is not available.
-func (d *Driver) SearchAvailable() bool { return !d.searchOff() }
 
 // searchURL is the code search endpoint, beside the REST API 1.0:
 // {web}/rest/search/latest/search.
@@ -208,7 +203,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		}
 		start = n
 	}
-	key := ProjectKey(r.Owner)
+	key := projectKey(r.Owner)
 	body := mustJSON(map[string]any{
 		"query":    searchQuery(key, r.Path),
 		"entities": map[string]any{"code": map[string]int{"start": start, "limit": searchPageSize}},

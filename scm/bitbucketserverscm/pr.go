@@ -197,8 +197,8 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 	if len(p.Links.Self) > 0 {
 		pr.URL = p.Links.Self[0].Href
 	} else {
-		pr.URL = fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", d.web, url.PathEscape(ProjectKey(repo.Owner)),
-			url.PathEscape(Slug(repo.Name)), p.ID)
+		pr.URL = fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", d.web, url.PathEscape(projectKey(repo.Owner)),
+			url.PathEscape(slug(repo.Name)), p.ID)
 	}
 	return pr
 }
@@ -311,7 +311,7 @@ func lastSegment(p string) string {
 // createPull opens the pull request; a DuplicatePullRequestException
 // returns the existing one.
 func (d *Driver) createPull(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
-	repoRef := map[string]any{"slug": Slug(r.Repo.Name), "project": map[string]string{"key": ProjectKey(r.Repo.Owner)}}
+	repoRef := map[string]any{"slug": slug(r.Repo.Name), "project": map[string]string{"key": projectKey(r.Repo.Owner)}}
 	body := map[string]any{
 		"title":       r.Title,
 		"description": r.Body,

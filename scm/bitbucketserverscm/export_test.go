@@ -1,0 +1,12 @@
+package bitbucketserverscm
+
+// Slug and ProjectKey give the external tests the unexported helpers.
+var (
+	Slug       = slug
+	ProjectKey = projectKey
+)
+
+// SearchAvailable reports whether FindFiles will try the server's code
+// search: false with Options.NoCodeSearch, or for Options.SearchRecheck
+// after the server answered that search is not available.
+func (d *Driver) SearchAvailable() bool { return !d.searchOff() }
