@@ -373,7 +373,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 	}
 	w.fault = func(rng *rand.Rand) string {
 		kind, st, method, path := bitbucketFault(rng, "/projects/"+project+"/repos/"+scmtest.BasicRepo+"/pull-requests")
-		s.Inject(fakebitbucketserver.Fault{Kind: kind, Times: 1, Status: st, Method: method, Path: path})
+		s.Inject(fake.Fault{Kind: kind, Times: 1, Status: st, Method: method, Path: path})
 		return kind.String()
 	}
 	w.commitsAhead = func(branch string) int {

@@ -20,6 +20,7 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -120,7 +121,7 @@ func TestSlugAndProjectKey(t *testing.T) {
 // and non-ASCII characters.
 func TestNames(t *testing.T) {
 	e := newEnv(t, "/bitbucket")
-	if _, err := e.fake.AddRepo(fakebitbucketserver.Repo{Project: project, Name: "My Service", Files: []fakebitbucketserver.File{
+	if _, err := e.fake.AddRepo(fakebitbucketserver.Repo{Project: project, Name: "My Service", Files: []fake.File{
 		{Path: "docs/read me.md", Content: []byte("spaces\n")},
 		{Path: "docs/ünïcødé ✓.txt", Content: []byte("unicode\n")},
 	}}); err != nil {
@@ -189,7 +190,7 @@ func TestNames(t *testing.T) {
 func TestExistingBranch(t *testing.T) {
 	e := newEnv(t, "")
 	other, err := e.fake.Commit(project, scmtest.BasicRepo, "topic", fakebitbucketserver.Commit{Message: "earlier work",
-		Files: []fakebitbucketserver.File{{Path: "earlier.txt", Content: []byte("earlier\n")}}})
+		Files: []fake.File{{Path: "earlier.txt", Content: []byte("earlier\n")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func TestPartialCommit(t *testing.T) {
 	e := newEnv(t, "")
 	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Branch: "gen/partial", Title: "Generated",
 		Changes: tenChanges("gen")}
-	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Method: http.MethodPut,
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: http.MethodPut,
 		Path: "/projects/ACME/repos/basic/browse/gen/f06.txt"})
 	_, err := e.c.OpenPullRequest(t.Context(), spec)
 	if got := scm.Code(err); got != scm.Unavailable {
@@ -291,14 +292,14 @@ func TestPartialCommit(t *testing.T) {
 func TestPullRequestFailsAfterCommits(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		fault   fakebitbucketserver.Fault
+		fault   fake.Fault
 		want    scm.ErrorCode
 		retryAt bool
 	}{
-		{name: "server error", fault: fakebitbucketserver.Fault{Kind: scmtest.FaultServerError}, want: scm.Unavailable},
+		{name: "server error", fault: fake.Fault{Kind: scmtest.FaultServerError}, want: scm.Unavailable},
 		// The rate limit outlasts the client's wait: the error comes from
 		// the portable client's transport, not from an answer.
-		{name: "rate limited", fault: fakebitbucketserver.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
+		{name: "rate limited", fault: fake.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour},
 			want: scm.RateLimited, retryAt: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

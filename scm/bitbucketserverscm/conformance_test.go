@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -138,11 +139,11 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		h.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+		h.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/projects/" + project + "/repos/" + scmtest.BasicRepo + "/pull-requests"})
 		return true
 	}
-	h.fake.Inject(fakebitbucketserver.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.fake.Inject(fake.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
 	return true
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -56,7 +56,7 @@ func TestCreateRepositoryRequests(t *testing.T) {
 
 func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	e := newEnv(t, "")
-	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Method: "PUT"})
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: "PUT"})
 	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "half"}, createTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), project+"/half was created") ||
 		!strings.Contains(err.Error(), "3 of its 3 files are missing") {

@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -19,7 +20,7 @@ func Example() {
 	ctx := context.Background()
 	bb := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: "/bitbucket", Tokens: []string{"http-access-token"}})
 	defer bb.Close()
-	if _, err := bb.AddRepo(fakebitbucketserver.Repo{Project: "PLAT", Name: "Service Catalog", Files: []fakebitbucketserver.File{
+	if _, err := bb.AddRepo(fakebitbucketserver.Repo{Project: "PLAT", Name: "Service Catalog", Files: []fake.File{
 		{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")},
 	}}); err != nil {
 		log.Fatal(err)

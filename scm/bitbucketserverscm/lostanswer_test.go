@@ -9,7 +9,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // TestLostCommitAnswer: the answer to a PUT browse is lost after the
@@ -21,13 +21,13 @@ import (
 func TestLostCommitAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault fakebitbucketserver.Fault
+		fault fake.Fault
 	}{
-		{"first file's answer lost once", fakebitbucketserver.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
+		{"first file's answer lost once", fake.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
 			Path: "/projects/ACME/repos/basic/browse/gen/f01.txt"}},
-		{"middle file's answer lost once", fakebitbucketserver.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
+		{"middle file's answer lost once", fake.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
 			Path: "/projects/ACME/repos/basic/browse/gen/f02.txt"}},
-		{"every answer to the middle file lost", fakebitbucketserver.Fault{Kind: scmtest.FaultLostAnswer, Method: http.MethodPut,
+		{"every answer to the middle file lost", fake.Fault{Kind: scmtest.FaultLostAnswer, Method: http.MethodPut,
 			Path: "/projects/ACME/repos/basic/browse/gen/f02.txt"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,9 +69,9 @@ func TestPartialCountsWhatIsOnTheBranch(t *testing.T) {
 	e := newEnv(t, "")
 	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Branch: "gen/lost-partial", Title: "Generated",
 		Changes: tenChanges("gen")[:3]}
-	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultLostAnswer, Times: 1, Method: http.MethodPut,
 		Path: "/projects/ACME/repos/basic/browse/gen/f01.txt"})
-	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultUnprocessable, Method: http.MethodPut,
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultUnprocessable, Method: http.MethodPut,
 		Path: "/projects/ACME/repos/basic/browse/gen/f03.txt"})
 	_, err := e.c.OpenPullRequest(t.Context(), spec)
 	var pe *bitbucketserverscm.PartialCommitError
@@ -98,7 +98,7 @@ func TestSearchBadRequestIsAnError(t *testing.T) {
 	if err != nil || len(res) != 0 {
 		t.Fatalf("Search under a file: %v, %v; want no results", res, err)
 	}
-	e.fake.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultEchoCredentials, Status: http.StatusBadRequest, Times: 1})
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultEchoCredentials, Status: http.StatusBadRequest, Times: 1})
 	res, err = e.c.Search(t.Context(), e.fileURL(scmtest.BasicRepo, "main", "templates/**/*.yaml"), nil)
 	if scm.Code(err) != scm.InvalidArgument {
 		t.Errorf("Search under a 400: %v, %v; want InvalidArgument", res, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
+	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -16,7 +17,7 @@ func benchDiscover(b *testing.B, mode fakebitbucketserver.SearchMode, opts *bitb
 	b.Cleanup(fake.Close)
 	for i := range 1000 {
 		if _, err := fake.AddRepo(fakebitbucketserver.Repo{Project: "ACME", Name: fmt.Sprintf("svc-%04d", i),
-			Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}}); err != nil {
+			Files: []fakekit.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}}); err != nil {
 			b.Fatal(err)
 		}
 	}

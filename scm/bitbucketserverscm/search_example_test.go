@@ -11,6 +11,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -22,11 +23,11 @@ func ExampleDriver_FindFiles() {
 	bb := fakebitbucketserver.New(&fakebitbucketserver.Options{Tokens: []string{"http-access-token"}})
 	defer bb.Close()
 	for _, name := range []string{"billing", "payments", "docs"} {
-		var files []fakebitbucketserver.File
+		var files []fake.File
 		if name != "docs" {
-			files = []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
+			files = []fake.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
 		} else {
-			files = []fakebitbucketserver.File{{Path: "README.md", Content: []byte("no catalog-info.yaml here\n")}}
+			files = []fake.File{{Path: "README.md", Content: []byte("no catalog-info.yaml here\n")}}
 		}
 		if _, err := bb.AddRepo(fakebitbucketserver.Repo{Project: "PLAT", Name: name, Files: files}); err != nil {
 			log.Fatal(err)

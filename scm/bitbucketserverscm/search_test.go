@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -58,14 +59,14 @@ func discoveryWorld(t testing.TB, contextPath string) *fakebitbucketserver.Serve
 		return []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: " + name + "\n")
 	}
 	repos := []fakebitbucketserver.Repo{
-		{Project: "ACME", Name: "alpha", Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("alpha")}}},
-		{Project: "ACME", Name: "Beta Service", DefaultBranch: "master", Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("beta")}}},
-		{Project: "ACME", Name: "nested", Files: []fakebitbucketserver.File{{Path: "docs/catalog-info.yaml", Content: cat("nested")}}},
-		{Project: "ACME", Name: "mentions", Files: []fakebitbucketserver.File{{Path: "notes.yaml", Content: []byte("see catalog-info.yaml\n")}}},
-		{Project: "ACME", Name: "other-name", Files: []fakebitbucketserver.File{{Path: "catalog-info.yml", Content: cat("yml")}}},
+		{Project: "ACME", Name: "alpha", Files: []fakekit.File{{Path: "catalog-info.yaml", Content: cat("alpha")}}},
+		{Project: "ACME", Name: "Beta Service", DefaultBranch: "master", Files: []fakekit.File{{Path: "catalog-info.yaml", Content: cat("beta")}}},
+		{Project: "ACME", Name: "nested", Files: []fakekit.File{{Path: "docs/catalog-info.yaml", Content: cat("nested")}}},
+		{Project: "ACME", Name: "mentions", Files: []fakekit.File{{Path: "notes.yaml", Content: []byte("see catalog-info.yaml\n")}}},
+		{Project: "ACME", Name: "other-name", Files: []fakekit.File{{Path: "catalog-info.yml", Content: cat("yml")}}},
 		{Project: "ACME", Name: "empty"},
-		{Project: "ACME", Name: "branch-only", Files: []fakebitbucketserver.File{{Path: "README.md", Content: []byte("hi\n")}}},
-		{Project: "OTHER", Name: "elsewhere", Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("elsewhere")}}},
+		{Project: "ACME", Name: "branch-only", Files: []fakekit.File{{Path: "README.md", Content: []byte("hi\n")}}},
+		{Project: "OTHER", Name: "elsewhere", Files: []fakekit.File{{Path: "catalog-info.yaml", Content: cat("elsewhere")}}},
 	}
 	for _, r := range repos {
 		if _, err := fake.AddRepo(r); err != nil {
@@ -73,7 +74,7 @@ func discoveryWorld(t testing.TB, contextPath string) *fakebitbucketserver.Serve
 		}
 	}
 	if _, err := fake.Commit("ACME", "branch-only", "feature", fakebitbucketserver.Commit{Message: "add",
-		Files: []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: cat("branch")}}}); err != nil {
+		Files: []fakekit.File{{Path: "catalog-info.yaml", Content: cat("branch")}}}); err != nil {
 		t.Fatal(err)
 	}
 	return fake
@@ -154,9 +155,9 @@ func TestFindFilesSearchPaging(t *testing.T) {
 	t.Cleanup(fake.Close)
 	const n = 250
 	for i := range n {
-		files := []fakebitbucketserver.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
+		files := []fakekit.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
 		if i%5 == 0 { // a decoy ranked among the hits
-			files = append(files, fakebitbucketserver.File{Path: "x/catalog-info.yaml", Content: []byte("kind: Component\n")})
+			files = append(files, fakekit.File{Path: "x/catalog-info.yaml", Content: []byte("kind: Component\n")})
 		}
 		if _, err := fake.AddRepo(fakebitbucketserver.Repo{Project: "ACME", Name: fmt.Sprintf("svc-%03d", i), Files: files}); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkBitbucketServerReadTreeChanged(b *testing.B) {
 	etag := treeETag(b, c, u)
 	bench(b, e, func(i int) error {
 		content := []byte(fmt.Sprintf("change %d\n", i))
-		if _, err := e.fake.Commit(project, scmtest.BasicRepo, "main", fakebitbucketserver.Commit{Files: []fakebitbucketserver.File{{Path: "templates/service/changed.txt", Content: content}}}); err != nil {
+		if _, err := e.fake.Commit(project, scmtest.BasicRepo, "main", fakebitbucketserver.Commit{Files: []fake.File{{Path: "templates/service/changed.txt", Content: content}}}); err != nil {
 			return err
 		}
 		fsys, err := c.ReadTree(b.Context(), u, &scm.TreeOptions{IfNoneMatch: etag})

@@ -11,32 +11,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // Exception names of Bitbucket's error bodies.
 const (
-	exNoSuchRepository = "com.atlassian.bitbucket.repository.NoSuchRepositoryException"
-	exNoSuchProject    = "com.atlassian.bitbucket.project.NoSuchProjectException"
-	exNoSuchCommit     = "com.atlassian.bitbucket.commit.NoSuchCommitException"
-	exNoSuchPath       = "com.atlassian.bitbucket.content.NoSuchPathException"
-	exNoSuchBranch     = "com.atlassian.bitbucket.repository.NoSuchBranchException"
-	exNoSuchPull       = "com.atlassian.bitbucket.pull.NoSuchPullRequestException"
-	exAuth             = "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"
-	exNotLoggedIn      = "com.atlassian.bitbucket.AuthorisationException"
-	exXSRF             = "com.atlassian.bitbucket.rest.XsrfCheckFailedException"
-	exDuplicatePull    = "com.atlassian.bitbucket.pull.DuplicatePullRequestException"
-	exEmptyPull        = "com.atlassian.bitbucket.pull.EmptyPullRequestException"
-	exSameBranch       = "com.atlassian.bitbucket.pull.InvalidPullRequestTargetException"
-	exDuplicateRef     = "com.atlassian.bitbucket.repository.DuplicateRefException"
-	exInvalidRef       = "com.atlassian.bitbucket.repository.InvalidRefNameException"
-	exFileExists       = "com.atlassian.bitbucket.content.FileAlreadyExistsException"
-	exFileChanged      = "com.atlassian.bitbucket.content.FileContentModifiedException"
-	exNoChange         = "com.atlassian.bitbucket.content.EditNoChangeException"
-	exRateLimited      = "com.atlassian.bitbucket.throttle.RateLimitedException"
-	exValidation       = "com.atlassian.bitbucket.validation.ArgumentValidationException"
-	exServer           = "com.atlassian.bitbucket.ServiceException"
+	exPrefix           = "com.atlassian.bitbucket."
+	exNoSuchRepository = exPrefix + "repository.NoSuchRepositoryException"
+	exNoSuchProject    = exPrefix + "project.NoSuchProjectException"
+	exNoSuchCommit     = exPrefix + "commit.NoSuchCommitException"
+	exNoSuchPath       = exPrefix + "content.NoSuchPathException"
+	exNoSuchBranch     = exPrefix + "repository.NoSuchBranchException"
+	exInvalidRef       = exPrefix + "repository.InvalidRefNameException"
+	exFileExists       = exPrefix + "content.FileAlreadyExistsException"
+	exRateLimited      = exPrefix + "throttle.RateLimitedException"
+	exValidation       = exPrefix + "validation.ArgumentValidationException"
+	exServer           = exPrefix + "ServiceException"
 )
 
 // errorMessage is one entry of Bitbucket's error body.
@@ -55,16 +46,12 @@ func strp(s string) *string {
 	return &s
 }
 
-func requestID() string {
-	var b [4]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
-	return hex.EncodeToString(b[:])
-}
-
 // commonHeaders sets the headers Bitbucket sends on every answer.
 func (s *Server) commonHeaders(w http.ResponseWriter) {
+	var id [4]byte
+	rand.Read(id[:]) //nolint:errcheck // crypto/rand never fails
 	h := w.Header()
-	h.Set("X-AREQUESTID", "@"+strings.ToUpper(requestID())+"x1x0")
+	h.Set("X-AREQUESTID", "@"+strings.ToUpper(hex.EncodeToString(id[:]))+"x1x0")
 	h.Set("X-ASEN", "SEN-L0000000")
 	h.Set("X-AUSERNAME", s.opts.User)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -74,19 +61,18 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 
 // writeJSON writes v as Bitbucket does.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body := fake.Marshal(v)
 	s.commonHeaders(w)
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	fake.Write(w, r, status, "application/json;charset=UTF-8", fake.Marshal(v))
 }
 
-// writeError writes Bitbucket's error body with one error.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, exception, msg string) {
-	s.writeErrors(w, r, status, errorMessage{Message: msg, ExceptionName: strp(exception)})
+// writeError writes Bitbucket's error body with one error; a non-empty
+// field is its context.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, exception, msg string, field ...string) {
+	e := errorMessage{Message: msg, ExceptionName: strp(exception)}
+	if len(field) > 0 {
+		e.Context = strp(field[0])
+	}
+	s.writeErrors(w, r, status, e)
 }
 
 func (s *Server) writeErrors(w http.ResponseWriter, r *http.Request, status int, errs ...errorMessage) {
@@ -103,15 +89,10 @@ type page struct {
 	NextPageStart *int  `json:"nextPageStart,omitempty"`
 }
 
-// paginate returns the page of items the request asks for (start, limit;
-// limit defaults to 25 and is capped at max).
-func paginate(r *http.Request, items []any, max int) page {
-	return paginateFunc(r, len(items), max, func(i int) any { return items[i] })
-}
-
-// paginateFunc is paginate for n items built on demand by item, so that
-// only the requested page is built.
-func paginateFunc(r *http.Request, n, max int, item func(i int) any) page {
+// paginate returns the page of n items the request asks for (start,
+// limit; limit defaults to 25 and is capped at max), building only the
+// page's items.
+func paginate(r *http.Request, n, max int, item func(i int) any) page {
 	q := r.URL.Query()
 	start, _ := strconv.Atoi(q.Get("start"))
 	start = min(max0(start), n)
@@ -126,10 +107,14 @@ func paginateFunc(r *http.Request, n, max int, item func(i int) any) page {
 		p.Values = append(p.Values, item(i))
 	}
 	if !p.IsLastPage {
-		next := end
-		p.NextPageStart = &next
+		p.NextPageStart = &end
 	}
 	return p
+}
+
+// values is paginate for items built already.
+func values[T any](r *http.Request, items []T, max int) page {
+	return paginate(r, len(items), max, func(i int) any { return items[i] })
 }
 
 func max0(i int) int { return max(i, 0) }
@@ -138,28 +123,21 @@ func max0(i int) int { return max(i, 0) }
 
 // handler strips the context path and the REST prefix, then routes.
 func (s *Server) handler() http.Handler {
-	mux := http.NewServeMux()
+	mux, search := http.NewServeMux(), http.NewServeMux()
 	s.routes(mux)
+	s.handle(search, "POST "+searchPath, s.search) // search.go
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "")
 		s.writeError(w, r, http.StatusNotFound, "", "The requested resource does not exist")
 	})
-	search := s.searchHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == s.opts.ContextPath+searchPath {
-			search.ServeHTTP(w, r)
+			http.StripPrefix(s.opts.ContextPath, search).ServeHTTP(w, r)
 			return
 		}
-		p := r.URL.EscapedPath()
-		rest, ok := strings.CutPrefix(p, s.opts.ContextPath+"/rest/api/")
-		if ok {
-			version, tail, _ := strings.Cut(rest, "/")
-			if version != "1.0" && version != "latest" {
-				ok = false
-			}
-			rest = "/" + tail
-		}
-		if !ok {
+		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), s.opts.ContextPath+"/rest/api/")
+		version, tail, _ := strings.Cut(rest, "/")
+		if !ok || version != "1.0" && version != "latest" {
 			s.record(r, "")
 			s.commonHeaders(w)
 			w.Header().Set("Content-Type", "text/html;charset=UTF-8")
@@ -167,103 +145,111 @@ func (s *Server) handler() http.Handler {
 			fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Page not found - Bitbucket</title></head><body>Page not found</body></html>\n")
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.URL.RawPath = rest
-		path, err := unescape(rest)
+		p, err := url.PathUnescape("/" + tail)
 		if err != nil {
 			s.record(r, "")
 			s.writeError(w, r, http.StatusBadRequest, "", "Malformed path")
 			return
 		}
-		r2.URL.Path = path
-		r2.RequestURI = r.RequestURI
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath, r2.RequestURI = p, "/"+tail, r.RequestURI
 		mux.ServeHTTP(w, r2)
 	})
 }
 
-func unescape(p string) (string, error) { return url.PathUnescape(p) }
-
 func (s *Server) record(r *http.Request, route string) {
-	s.log.Record(Request{Method: r.Method, Path: r.RequestURI, Route: route, Header: r.Header.Clone()}, route,
-		func(st *Stats) { st.Total++ })
+	s.Record(r, "api", route, func(st *Stats) { st.Total++ })
 }
 
-// handle registers a route wrapped with recording, faults and auth.
+// handle registers a route with recording, faults and authentication.
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		fake.Serve(w, r, s.applyFault(w, r), func(w http.ResponseWriter, r *http.Request) {
-			switch s.checkAuth(r) {
-			case authBad:
-				s.writeError(w, r, http.StatusUnauthorized, exAuth, "Authentication failed. Please check your credentials and try again.")
-				return
-			case authNone:
-				s.writeError(w, r, http.StatusUnauthorized, exNotLoggedIn, "You are not permitted to access this resource")
-				return
+		s.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
+			if ok, anonymous := s.authorized(r); anonymous {
+				s.writeError(w, r, http.StatusUnauthorized, exPrefix+"AuthorisationException", "You are not permitted to access this resource")
+			} else if !ok {
+				s.badCredentials(w, r)
+			} else {
+				fn(w, r)
 			}
-			fn(w, r)
 		})
 	})
 }
 
-type authResult int
+func (s *Server) badCredentials(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, http.StatusUnauthorized, exPrefix+"auth.IncorrectPasswordAuthenticationException",
+		"Authentication failed. Please check your credentials and try again.")
+}
 
-const (
-	authOK authResult = iota
-	authNone
-	authBad
-)
+// repoRoute registers a route on a repository: fn runs with the store
+// locked and the repository found (404 otherwise).
+func (s *Server) repoRoute(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *repostore.Repo)) {
+	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.st.Lock()
+		defer s.st.Unlock()
+		p := s.project(w, r)
+		if p == nil {
+			return
+		}
+		if rp := p.Repos[strings.ToLower(r.PathValue("slug"))]; rp != nil {
+			fn(w, r, rp)
+			return
+		}
+		s.writeError(w, r, http.StatusNotFound, exNoSuchRepository, fmt.Sprintf("Repository %s/%s does not exist.", p.Key, r.PathValue("slug")))
+	})
+}
 
-func (s *Server) checkAuth(r *http.Request) authResult {
+// project finds the request's project, answering 404 when missing. The
+// caller holds the store's lock.
+func (s *Server) project(w http.ResponseWriter, r *http.Request) *repostore.Owner {
+	p := s.st.FindOwner(r.PathValue("key"))
+	if p == nil {
+		s.writeError(w, r, http.StatusNotFound, exNoSuchProject, fmt.Sprintf("Project %s does not exist.", r.PathValue("key")))
+	}
+	return p
+}
+
+// authorized checks the request's credentials: ok when good, anonymous
+// when there are none.
+func (s *Server) authorized(r *http.Request) (ok, anonymous bool) {
 	if len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 {
-		return authOK
+		return true, false
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return authNone
-	}
-	if user, pass, ok := r.BasicAuth(); ok {
-		if want, ok := s.opts.Users[user]; ok && want == pass {
-			return authOK
-		}
-		// Bitbucket also accepts an HTTP access token as the password.
-		for _, t := range s.opts.Tokens {
-			if pass == t {
-				return authOK
-			}
-		}
-		return authBad
+		return false, true
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
-	if strings.EqualFold(scheme, "bearer") {
-		for _, t := range s.opts.Tokens {
-			if tok == t {
-				return authOK
-			}
+	if user, pass, basic := r.BasicAuth(); basic {
+		if want, known := s.opts.Users[user]; known && want == pass {
+			return true, false
+		}
+		tok = pass // Bitbucket also accepts an HTTP access token as the password
+	} else if !strings.EqualFold(scheme, "bearer") {
+		return false, false
+	}
+	for _, t := range s.opts.Tokens {
+		if tok == t {
+			return true, false
 		}
 	}
-	return authBad
+	return false, false
 }
 
-// applyFault answers the request with an armed fault, if one matches, and
-// says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome {
-	f, ok := s.faults.Take(func(f Fault) bool {
-		return fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
-	})
-	if !ok {
-		return fake.Pass
-	}
+// answerFault writes Bitbucket Server's answer for an armed fault (the
+// package documentation's table).
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
 	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
+	const tooMany = "Too many requests. Please try again later."
 	switch f.Kind {
-	case scmtest.FaultUnauthorized:
-		s.writeError(w, r, http.StatusUnauthorized, exAuth, "Authentication failed. Please check your credentials and try again.")
-	case scmtest.FaultNotFound:
+	case fake.FaultUnauthorized:
+		s.badCredentials(w, r)
+	case fake.FaultNotFound:
 		s.writeError(w, r, http.StatusNotFound, exNoSuchRepository, "Repository does not exist.")
-	case scmtest.FaultUnprocessable:
-		s.writeErrors(w, r, http.StatusBadRequest, errorMessage{Context: strp("name"),
-			Message: "The name should be between 1 and 255 characters.", ExceptionName: strp(exValidation)})
-	case scmtest.FaultRateLimit:
+	case fake.FaultUnprocessable:
+		s.writeError(w, r, http.StatusBadRequest, exValidation, "The name should be between 1 and 255 characters.", "name")
+	case fake.FaultRateLimit:
 		// Bitbucket Data Center's token-bucket rate limiting.
 		h := w.Header()
 		h.Set("Retry-After", retryAfter)
@@ -273,29 +259,23 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) fake.Outcome
 		h.Set("X-RateLimit-FillRate", "5")
 		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited,
 			"You have been rate limited. Please wait and try again, or contact your administrator to increase your rate limit.")
-	case scmtest.FaultSecondaryRateLimit, scmtest.FaultTooManyRequests:
+	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
 		w.Header().Set("Retry-After", retryAfter)
-		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, "Too many requests. Please try again later.")
-	case scmtest.FaultTooManyRequestsNoRetryAfter:
-		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, "Too many requests. Please try again later.")
-	case scmtest.FaultServerError:
+		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, tooMany)
+	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultSecondaryRateLimitNoRetryAfter, fake.FaultRateLimitResetOnly:
+		s.writeError(w, r, http.StatusTooManyRequests, exRateLimited, tooMany)
+	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, exServer, "An error occurred while processing the request. Check the server logs for more information.")
 		}
-	case scmtest.FaultSlow:
-		return fake.Slow(r, f.Delay, nil)
-	case scmtest.FaultTruncatedBody:
-		return fake.Truncate
-	case scmtest.FaultLostAnswer:
-		return fake.Lose
-	case scmtest.FaultEchoCredentials:
+	case fake.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, exValidation, "The request could not be processed: "+echo)
 		}
 	default:
-		return fake.Pass
+		return false
 	}
-	return fake.Answered
+	return true
 }

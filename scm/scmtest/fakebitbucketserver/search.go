@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
+
 	"net/http"
 	"path"
-	"slices"
+
 	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // SearchMode says how the fake answers Data Center's code search endpoint,
@@ -31,23 +33,11 @@ const (
 // searchPath is the search endpoint below the context path.
 const searchPath = "/rest/search/latest/search"
 
-// exSearchUnavailable is the exception of a search without a search
-// server (modelled, not recorded).
-const exSearchUnavailable = "com.atlassian.bitbucket.search.SearchUnavailableException"
-
 // SetSearch sets how the fake answers code searches.
 func (s *Server) SetSearch(m SearchMode) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.st.Lock()
+	defer s.st.Unlock()
 	s.searchMode = m
-}
-
-// searchHandler serves the search endpoint, with the recording, faults
-// and authentication of the REST API.
-func (s *Server) searchHandler() http.Handler {
-	mux := http.NewServeMux()
-	s.handle(mux, "POST "+searchPath, s.search)
-	return http.StripPrefix(s.opts.ContextPath, mux)
 }
 
 // searchQuery is a parsed query: modifiers and terms.
@@ -100,20 +90,21 @@ func parseSearchQuery(q string) (*searchQuery, error) {
 }
 
 type searchHit struct {
-	rp   *repo
+	rp   *repostore.Repo
 	path string
 	hits int
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.st.Lock()
+	defer s.st.Unlock()
 	switch s.searchMode {
 	case SearchNotInstalled:
 		s.writeError(w, r, http.StatusNotFound, "", "The requested resource does not exist")
 		return
 	case SearchUnavailable:
-		s.writeError(w, r, http.StatusServiceUnavailable, exSearchUnavailable,
+		// The exception is modelled, not recorded.
+		s.writeError(w, r, http.StatusServiceUnavailable, exPrefix+"search.SearchUnavailableException",
 			"Search is currently unavailable. Please contact your administrator.")
 		return
 	}
@@ -166,32 +157,24 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 // case), sorted by project, repository and path.
 func (s *Server) searchIndexLocked(q *searchQuery) []searchHit {
 	var hits []searchHit
-	for _, pk := range slices.Sorted(maps.Keys(s.projects)) {
-		p := s.projects[pk]
-		if q.project != "" && !strings.EqualFold(q.project, p.key) {
+	for _, p := range s.st.Owners() {
+		if q.project != "" && !strings.EqualFold(q.project, p.Key) {
 			continue
 		}
-		for _, slug := range slices.Sorted(maps.Keys(p.repos)) {
-			rp := p.repos[slug]
-			if q.repo != "" && !strings.EqualFold(q.repo, slug) && !strings.EqualFold(q.repo, p.key+"/"+slug) {
-				continue
+		for _, rp := range p.SortedRepos() {
+			c := rp.Commits[rp.Branches[rp.DefaultBranch]]
+			if c == nil || q.repo != "" && !strings.EqualFold(q.repo, rp.Slug) && !strings.EqualFold(q.repo, p.Key+"/"+rp.Slug) {
+				continue // empty, or another repository
 			}
-			c := rp.commits[rp.branches[rp.defaultBranch]]
-			if c == nil {
-				continue // empty repository
-			}
-			for _, fp := range slices.Sorted(maps.Keys(c.files)) {
+			for _, fp := range repostore.Under(c.Files, "") {
 				if q.ext != "" && strings.ToLower(strings.TrimPrefix(path.Ext(fp), ".")) != q.ext {
 					continue
 				}
-				lp, lc := strings.ToLower(fp), strings.ToLower(string(c.files[fp].content))
+				lp, lc := strings.ToLower(fp), strings.ToLower(string(c.Files[fp].Content))
 				n, ok := 0, true
 				for _, t := range q.terms {
 					k := strings.Count(lc, t)
-					if k == 0 && !strings.Contains(lp, t) {
-						ok = false
-						break
-					}
+					ok = ok && (k > 0 || strings.Contains(lp, t))
 					n += k
 				}
 				if ok {

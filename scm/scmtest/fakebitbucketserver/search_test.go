@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func TestParseSearchQuery(t *testing.T) {
@@ -53,11 +55,11 @@ func TestSearchEndpoint(t *testing.T) {
 	s := New(&Options{ContextPath: "/bb", Tokens: []string{"tok"}})
 	defer s.Close()
 	for _, name := range []string{"a", "b", "c"} {
-		if _, err := s.AddRepo(Repo{Project: "ACME", Name: name, Files: []File{{Path: "catalog-info.yaml", Content: []byte("x")}}}); err != nil {
+		if _, err := s.AddRepo(Repo{Project: "ACME", Name: name, Files: []fake.File{{Path: "catalog-info.yaml", Content: []byte("x")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Commit("ACME", "a", "feature", Commit{Message: "m", Files: []File{{Path: "other/catalog-info.yaml"}}}); err != nil {
+	if _, err := s.Commit("ACME", "a", "feature", Commit{Message: "m", Files: []fake.File{{Path: "other/catalog-info.yaml"}}}); err != nil {
 		t.Fatal(err)
 	}
 	post := func(body string, token string) (int, map[string]any) {

@@ -31,11 +31,27 @@
 // "exceptionName"}]} bodies. The API is served under both /rest/api/1.0 and
 // /rest/api/latest.
 //
-// It counts requests, checks credentials (Bearer HTTP access tokens, or
-// Basic username and password; a bad one gets Bitbucket's 401) and injects
-// the faults of scmtest.FaultKind: 401, 404, validation failures (400, the
-// status Bitbucket uses), 429 with and without Retry-After, 5xx, slow
-// answers that honour the request's context, and truncated bodies.
+// It counts requests and checks credentials (Bearer HTTP access tokens,
+// or Basic username and password; a bad one gets Bitbucket's 401).
+//
+// Faults: [fake.Fault] with Path relative to the REST root (after the
+// context path and /rest/api/1.0), e.g. "/projects/ACME/repos/basic/browse/".
+// The answers, each with Bitbucket's error body:
+//
+//	FaultUnauthorized                       401 IncorrectPasswordAuthenticationException
+//	FaultNotFound                           404 NoSuchRepositoryException
+//	FaultUnprocessable                      400 ArgumentValidationException (Bitbucket's validation status)
+//	FaultRateLimit                          429 RateLimitedException with Retry-After and X-RateLimit-* (Remaining 0)
+//	FaultSecondaryRateLimit                 as FaultTooManyRequests
+//	FaultTooManyRequests                    429 RateLimitedException with Retry-After
+//	FaultTooManyRequestsNoRetryAfter        429 RateLimitedException, no Retry-After
+//	FaultSecondaryRateLimitNoRetryAfter     as FaultTooManyRequestsNoRetryAfter
+//	FaultRateLimitResetOnly                 as FaultTooManyRequestsNoRetryAfter (no reset header)
+//	FaultServerError                        Status (500): a gateway's HTML page for 502-504, else ServiceException
+//	FaultEchoCredentials                    Status (400) quoting the credentials; a proxy's page for 5xx
+//	FaultSlow, FaultTruncatedBody,
+//	FaultLostAnswer                         as [fake.Kit] does
+//	FaultOpenPullRequest                    not produced: inject FaultServerError for POST .../pull-requests
 //
 // Modelled, not recorded: the exception names and messages of file-edit
 // conflicts, and the answer for raw/{path} naming a directory (404, as for
@@ -43,23 +59,16 @@
 package fakebitbucketserver
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -91,9 +100,7 @@ type Repo struct {
 	Project string
 	// Name is the repository's name, e.g. "My Service".
 	Name string
-	// Slug defaults to the slug Bitbucket derives from Name (lower-case,
-	// runs of other characters than letters, digits, ".", "_" and "-"
-	// replaced by "-").
+	// Slug defaults to Slugify(Name).
 	Slug string
 	// DefaultBranch defaults to "main".
 	DefaultBranch string
@@ -102,21 +109,14 @@ type Repo struct {
 	Archived      bool
 	// Files are committed on DefaultBranch as one commit. With no files
 	// the repository is empty: it has no branch and no commit.
-	Files []File
-}
-
-// File is a file of a seeded repository or commit.
-type File struct {
-	Path       string
-	Content    []byte
-	Executable bool
+	Files []fake.File
 }
 
 // Commit describes a commit to add with [Server.Commit].
 type Commit struct {
 	Message string
-	Files   []File   // written (created or replaced)
-	Delete  []string // removed
+	Files   []fake.File // written (created or replaced)
+	Delete  []string    // removed
 }
 
 // PullRequest describes a pull request of the fake.
@@ -132,18 +132,6 @@ type PullRequest struct {
 	URL         string // web URL
 }
 
-// Request is one request the fake received.
-type Request struct {
-	Method string
-	// Path is the path as received, escaped, with the query.
-	Path string
-	// Route is the pattern that answered, e.g.
-	// "GET /projects/{key}/repos/{slug}/raw/{path...}", or "" when none did.
-	Route string
-	// Header is a copy of every header received.
-	Header http.Header
-}
-
 // Stats counts requests.
 type Stats struct {
 	// Total counts every request received, those answered with a fault or
@@ -151,101 +139,27 @@ type Stats struct {
 	Total int
 	// NotModified counts requests answered 304.
 	NotModified int
-	// Routes counts requests per route.
-	Routes map[string]int
-	// Unrouted counts requests that matched no route.
+	// Routes counts requests per route, Unrouted those no route answered.
+	Routes   map[string]int
 	Unrouted int
 }
 
-// Fault is a failure to inject with [Server.Inject].
-type Fault struct {
-	// Kind is the failure, as the conformance suite names it.
-	Kind scmtest.FaultKind
-	// Times is how many matching requests the fault applies to; 0 means
-	// every matching request until ClearFaults.
-	Times int
-	// RetryAfter is, for the rate-limit faults, the Retry-After value;
-	// 0 means 60 s.
-	RetryAfter time.Duration
-	// Delay is, for FaultSlow, how long to wait before answering.
-	Delay time.Duration
-	// Status is the status of FaultServerError (500 when 0).
-	Status int
-	// Method restricts the fault to one HTTP method; "" matches any.
-	Method string
-	// Path restricts the fault to request paths (after the context path
-	// and /rest/api/1.0) starting with it, e.g. "/projects/ACME/repos/basic/browse/";
-	// "" matches any.
-	Path string
-}
-
-// Server is a fake Bitbucket Server. Its methods are safe for concurrent use.
+// Server is a fake Bitbucket Server. Its methods are safe for concurrent
+// use. Inject, ClearFaults and Requests come from its [fake.Kit].
 type Server struct {
-	opts Options
-	srv  *httptest.Server
+	fake.Kit[Stats]
 
-	mu       sync.Mutex
-	projects map[string]*project // by upper-case key
-	nextID   int
-	seq      int // makes commit ids unique
-
-	faults fake.Faults[Fault]
-	log    fake.Log[Request, Stats]
-
-	searchMode SearchMode // see search.go
-}
-
-type project struct {
-	key         string
-	name        string
-	description string
-	id          int
-	repos       map[string]*repo // by slug
-}
-
-type repo struct {
-	proj          *project
-	id            int
-	name, slug    string
-	description   string
-	public        bool
-	archived      bool
-	defaultBranch string
-	branches      map[string]string  // name → commit id
-	commits       map[string]*commit // by id
-	pulls         []*pull
-}
-
-type commit struct {
-	id      string
-	parent  string
-	message string
-	author  string
-	when    time.Time
-	files   map[string]entry // full snapshot
-}
-
-type entry struct {
-	content []byte
-	exec    bool
-	blob    string
-}
-
-type pull struct {
-	id          int
-	title       string
-	description string
-	from, to    string // branch names
-	draft       bool
-	state       string
-	created     time.Time
-	author      string
+	opts       Options
+	srv        *httptest.Server
+	stop       chan struct{}
+	st         repostore.Store // its mutex guards searchMode too
+	searchMode SearchMode      // search.go
 }
 
 // New starts a fake Bitbucket Server. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{projects: map[string]*project{}}
+	s := &Server{stop: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -259,12 +173,15 @@ func New(opts *Options) *Server {
 	if s.opts.User == "" {
 		s.opts.User = "fake-user"
 	}
+	s.st = repostore.Store{Name: "fakebitbucketserver", Now: s.now, Author: s.opts.User}
+	s.Answer, s.Stop = s.answerFault, s.stop
 	s.srv = httptest.NewServer(s.handler())
 	return s
 }
 
 // Close shuts the server down and closes its connections.
 func (s *Server) Close() {
+	close(s.stop)
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -295,12 +212,10 @@ func Slugify(name string) string {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
 			b.WriteRune(r)
 			dash = false
-			continue
-		}
-		if !dash && b.Len() > 0 {
+		} else if !dash && b.Len() > 0 {
 			b.WriteByte('-')
+			dash = true
 		}
-		dash = true
 	}
 	return strings.Trim(b.String(), "-")
 }
@@ -316,23 +231,9 @@ func projectKey(k string) string {
 
 // AddProject creates a project; it is a no-op when the project exists.
 func (s *Server) AddProject(key, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.projectLocked(key, name)
-}
-
-func (s *Server) projectLocked(key, name string) *project {
-	k := projectKey(key)
-	if p, ok := s.projects[k]; ok {
-		return p
-	}
-	s.nextID++
-	if name == "" {
-		name = k
-	}
-	p := &project{key: k, name: name, id: s.nextID, repos: map[string]*repo{}}
-	s.projects[k] = p
-	return p
+	s.st.Lock()
+	defer s.st.Unlock()
+	s.st.Owner(projectKey(key), name)
 }
 
 // AddRepo creates a repository, its project if needed, and, when r.Files
@@ -341,36 +242,14 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	if r.Project == "" || r.Name == "" {
 		return "", errors.New("fakebitbucketserver: AddRepo needs a project and a name")
 	}
-	slug := r.Slug
-	if slug == "" {
-		slug = Slugify(r.Name)
+	if r.Slug == "" {
+		r.Slug = Slugify(r.Name)
 	}
-	if slug == "" {
+	if r.Slug == "" {
 		return "", fmt.Errorf("fakebitbucketserver: no slug for repository name %q", r.Name)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.projectLocked(r.Project, "")
-	if _, ok := p.repos[slug]; ok {
-		return "", fmt.Errorf("fakebitbucketserver: repository %s/%s exists", p.key, slug)
-	}
-	s.nextID++
-	rp := &repo{proj: p, id: s.nextID, name: r.Name, slug: slug, description: r.Description, public: r.Public,
-		archived: r.Archived, defaultBranch: r.DefaultBranch, branches: map[string]string{}, commits: map[string]*commit{}}
-	if rp.defaultBranch == "" {
-		rp.defaultBranch = "main"
-	}
-	p.repos[slug] = rp
-	if len(r.Files) == 0 {
-		return "", nil
-	}
-	files, err := applyFiles(nil, r.Files, nil)
-	if err != nil {
-		return "", err
-	}
-	id := s.commitLocked(rp, "", files, "Initial commit")
-	rp.branches[rp.defaultBranch] = id
-	return id, nil
+	return s.st.Add(projectKey(r.Project), repostore.Repo{Slug: r.Slug, Name: r.Name, Description: r.Description,
+		Public: r.Public, Archived: r.Archived, DefaultBranch: r.DefaultBranch}, r.Files)
 }
 
 // AddFS is AddRepo with the files of fsys (executable when any execute
@@ -380,231 +259,50 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, f := range files {
-		r.Files = append(r.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
-	}
+	r.Files = append(r.Files, files...)
 	return s.AddRepo(r)
-}
-
-func applyFiles(base map[string]entry, add []File, del []string) (map[string]entry, error) {
-	files := maps.Clone(base)
-	if files == nil {
-		files = map[string]entry{}
-	}
-	for _, f := range add {
-		if !fs.ValidPath(f.Path) || f.Path == "." {
-			return nil, fmt.Errorf("fakebitbucketserver: invalid path %q", f.Path)
-		}
-		files[f.Path] = entry{content: slices.Clone(f.Content), exec: f.Executable, blob: BlobID(f.Content)}
-	}
-	for _, p := range del {
-		delete(files, p)
-	}
-	return files, nil
-}
-
-// BlobID returns the git blob id of content, as git hash-object computes it.
-func BlobID(content []byte) string { return gitobj.BlobID(content) }
-
-func (s *Server) commitLocked(rp *repo, parent string, files map[string]entry, msg string) string {
-	s.seq++
-	h := sha1.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00", rp.slug, parent, s.seq, msg)
-	for _, p := range slices.Sorted(maps.Keys(files)) {
-		fmt.Fprintf(h, "%s %s %v\x00", p, files[p].blob, files[p].exec)
-	}
-	id := hex.EncodeToString(h.Sum(nil))
-	rp.commits[id] = &commit{id: id, parent: parent, message: msg, author: s.opts.User, when: s.now(), files: files}
-	return id
-}
-
-func (s *Server) repoLocked(key, slug string) (*repo, error) {
-	p, ok := s.projects[projectKey(key)]
-	if !ok {
-		return nil, fmt.Errorf("fakebitbucketserver: no project %s", key)
-	}
-	rp, ok := p.repos[slug]
-	if !ok {
-		return nil, fmt.Errorf("fakebitbucketserver: no repository %s/%s", key, slug)
-	}
-	return rp, nil
 }
 
 // Commit adds a commit on branch (created from the default branch when
 // missing) and returns its id.
 func (s *Server) Commit(key, slug, branch string, c Commit) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return "", err
-	}
-	parent, ok := rp.branches[branch]
-	if !ok {
-		parent = rp.branches[rp.defaultBranch]
-	}
-	var base map[string]entry
-	if c := rp.commits[parent]; c != nil {
-		base = c.files
-	}
-	files, err := applyFiles(base, c.Files, c.Delete)
-	if err != nil {
-		return "", err
-	}
-	id := s.commitLocked(rp, parent, files, c.Message)
-	rp.branches[branch] = id
-	return id, nil
+	return s.st.Commit(key, slug, branch, c.Message, c.Files, c.Delete)
 }
 
 // Branch returns the commit id branch points at.
 func (s *Server) Branch(key, slug, branch string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return "", false
-	}
-	id, ok := rp.branches[branch]
-	return id, ok
+	return s.st.Branch(key, slug, branch)
 }
 
 // Files returns every file at ref (a branch, a commit id, or "" for the
 // default branch), sorted by path.
-func (s *Server) Files(key, slug, ref string) ([]File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return nil, err
-	}
-	c := rp.resolve(ref)
-	if c == nil {
-		return nil, fmt.Errorf("fakebitbucketserver: no ref %q in %s/%s", ref, key, slug)
-	}
-	var out []File
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		e := c.files[p]
-		out = append(out, File{Path: p, Content: slices.Clone(e.content), Executable: e.exec})
-	}
-	return out, nil
-}
+func (s *Server) Files(key, slug, ref string) ([]fake.File, error) { return s.st.Files(key, slug, ref) }
 
 // Commits returns the ids of the commits reachable from ref, newest first.
 func (s *Server) Commits(key, slug, ref string) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for c := rp.resolve(ref); c != nil; c = rp.commits[c.parent] {
-		out = append(out, c.id)
-	}
-	return out, nil
+	return s.st.Commits(key, slug, ref)
 }
 
 // PullRequests returns a repository's pull requests in creation order.
 func (s *Server) PullRequests(key, slug string) []PullRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return nil
-	}
 	var out []PullRequest
-	for _, p := range rp.pulls {
-		out = append(out, PullRequest{ID: p.id, Title: p.title, Description: p.description, FromBranch: p.from,
-			ToBranch: p.to, FromCommit: rp.branches[p.from], Draft: p.draft, State: p.state, URL: s.prWebURL(rp, p.id)})
-	}
+	s.st.Pulls(key, slug, func(rp *repostore.Repo, p *repostore.Pull) {
+		out = append(out, PullRequest{ID: p.ID, Title: p.Title, Description: p.Description, FromBranch: p.From,
+			ToBranch: p.To, FromCommit: rp.Branches[p.From], Draft: p.Draft, State: p.State, URL: s.prWebURL(rp, p.ID)})
+	})
 	return out
 }
 
-// DeclinePullRequest declines an open pull request.
-func (s *Server) DeclinePullRequest(key, slug string, id int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(key, slug)
-	if err != nil {
-		return err
-	}
-	for _, p := range rp.pulls {
-		if p.id == id {
-			p.state = "DECLINED"
-			return nil
-		}
-	}
-	return fmt.Errorf("fakebitbucketserver: no pull request %d", id)
+func (s *Server) prWebURL(rp *repostore.Repo, id int) string {
+	return fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", s.URL(), rp.Owner.Key, rp.Slug, id)
 }
-
-func (s *Server) prWebURL(rp *repo, id int) string {
-	return fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", s.URL(), rp.proj.key, rp.slug, id)
-}
-
-// Inject arms a fault.
-func (s *Server) Inject(f Fault) { s.faults.Arm(f, f.Times) }
-
-// ClearFaults disarms every fault.
-func (s *Server) ClearFaults() { s.faults.Clear() }
-
-// Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.log.Stats()
+	st, routes, unrouted := s.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() { s.log.Reset() }
-
-// resolve turns a ref into a commit: "" is the default branch; then a full
-// branch name (refs/heads/x), a branch, a (possibly abbreviated) commit id.
-func (rp *repo) resolve(ref string) *commit {
-	if ref == "" {
-		ref = rp.defaultBranch
-	}
-	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
-		ref = b
-	}
-	if id, ok := rp.branches[ref]; ok {
-		return rp.commits[id]
-	}
-	if c, ok := rp.commits[ref]; ok {
-		return c
-	}
-	if len(ref) >= 7 && gitobj.IsHex(ref) {
-		for id, c := range rp.commits {
-			if strings.HasPrefix(id, ref) {
-				return c
-			}
-		}
-	}
-	return nil
-}
-
-// under returns the paths under dir ("" for all), sorted.
-func under(files map[string]entry, dir string) []string {
-	var out []string
-	for p := range files {
-		if dir == "" || strings.HasPrefix(p, dir+"/") {
-			out = append(out, p)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// cleanPath turns a request path into a repository path: "" for the root.
-func cleanPath(p string) (string, bool) {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return "", true
-	}
-	if !fs.ValidPath(p) {
-		return "", false
-	}
-	return path.Clean(p), true
-}
+func (s *Server) ResetStats() { s.Log().Reset() }

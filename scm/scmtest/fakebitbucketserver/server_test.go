@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -26,14 +26,14 @@ func newFake(t *testing.T, contextPath string) *fakebitbucketserver.Server {
 	s := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: contextPath, Tokens: []string{token},
 		Users: map[string]string{"alice": "s3cret"}})
 	t.Cleanup(s.Close)
-	if _, err := s.AddRepo(fakebitbucketserver.Repo{Project: "amuniz", Name: "Test Repos", Files: []fakebitbucketserver.File{
+	if _, err := s.AddRepo(fakebitbucketserver.Repo{Project: "amuniz", Name: "Test Repos", Files: []fake.File{
 		{Path: "README.md", Content: []byte("# hello\n")},
 		{Path: "src/run.sh", Content: []byte("#!/bin/sh\n"), Executable: true},
 	}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Commit("AMUNIZ", "test-repos", "release/release-1", fakebitbucketserver.Commit{Message: "release",
-		Files: []fakebitbucketserver.File{{Path: "VERSION", Content: []byte("1\n")}}}); err != nil {
+		Files: []fake.File{{Path: "VERSION", Content: []byte("1\n")}}}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -294,17 +294,17 @@ func TestFaults(t *testing.T) {
 	s := newFake(t, "")
 	const path = "/rest/api/1.0/projects/AMUNIZ/repos/test-repos/raw/README.md"
 	for _, tc := range []struct {
-		fault      fakebitbucketserver.Fault
+		fault      fake.Fault
 		want       int
 		retryAfter string
 	}{
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultUnauthorized}, 401, ""},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultNotFound}, 404, ""},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultUnprocessable}, 400, ""},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultTooManyRequests, RetryAfter: 30e9}, 429, "30"},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultTooManyRequestsNoRetryAfter}, 429, ""},
-		{fakebitbucketserver.Fault{Kind: scmtest.FaultServerError, Status: 503}, 503, ""},
+		{fake.Fault{Kind: fake.FaultUnauthorized}, 401, ""},
+		{fake.Fault{Kind: fake.FaultNotFound}, 404, ""},
+		{fake.Fault{Kind: fake.FaultUnprocessable}, 400, ""},
+		{fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
+		{fake.Fault{Kind: fake.FaultTooManyRequests, RetryAfter: 30e9}, 429, "30"},
+		{fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, ""},
+		{fake.Fault{Kind: fake.FaultServerError, Status: 503}, 503, ""},
 	} {
 		t.Run(tc.fault.Kind.String(), func(t *testing.T) {
 			s.ClearFaults()
@@ -319,7 +319,7 @@ func TestFaults(t *testing.T) {
 		})
 	}
 	s.ClearFaults()
-	s.Inject(fakebitbucketserver.Fault{Kind: scmtest.FaultNotFound, Times: 1, Method: http.MethodPut})
+	s.Inject(fake.Fault{Kind: fake.FaultNotFound, Times: 1, Method: http.MethodPut})
 	if resp, _ := do(t, s, path, reqOpts{}); resp.StatusCode != 200 {
 		t.Errorf("a PUT-only fault hit a GET: status %d", resp.StatusCode)
 	}
