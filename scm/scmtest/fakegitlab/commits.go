@@ -11,13 +11,7 @@ import (
 // branch when absent), newest first, keeping only the commits that changed
 // something under path when it is given. Only the first page is served; a
 // ref that names nothing is 404 "404 Commit Not Found".
-func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, pr *project) {
 	q := r.URL.Query()
 	c := pr.resolve(q.Get("ref_name"))
 	if c == nil {

@@ -298,41 +298,19 @@ func (q gqlRoot) resolve(field string, args map[string]any) any {
 func (n gqlNS) resolve(field string, args map[string]any) any {
 	s, ns := n.x.s, n.ns
 	switch field {
-	case "id":
-		if ns.kind == "user" {
-			return "gid://gitlab/Namespaces::UserNamespace/" + strconv.FormatInt(ns.id, 10)
-		}
-		return "gid://gitlab/Group/" + strconv.FormatInt(ns.id, 10)
-	case "fullPath":
-		return ns.fullPath
-	case "path", "name":
-		return ns.name
-	case "fullName":
-		return strings.ReplaceAll(ns.fullPath, "/", " / ")
-	case "webUrl":
-		if ns.kind == "group" {
-			return s.webURL(n.x.r) + "/groups/" + ns.fullPath
-		}
-		return s.webURL(n.x.r) + "/" + ns.fullPath
-	case "visibility":
-		return "private"
-	case "description":
-		return s.org.descr[strings.ToLower(ns.fullPath)]
 	case "parent":
 		if ns.parent != nil {
 			return gqlNS{n.x, ns.parent}
 		}
+		return nil
 	case "projects":
 		include, _ := args["includeSubgroups"].(bool)
-		list := s.projectsUnder(n.x.r, ns, include)
-		if search, _ := gql.String(args, "search"); search != "" {
-			list = slices.DeleteFunc(list, func(p *project) bool {
-				return !strings.Contains(strings.ToLower(p.path), strings.ToLower(search))
-			})
-		}
-		nodes := make([]any, len(list))
-		for i, p := range list {
-			nodes[i] = gqlProject{n.x, p}
+		search, _ := gql.String(args, "search")
+		var nodes []any
+		for _, p := range s.projectsUnder(n.x.r, ns, include) {
+			if strings.Contains(strings.ToLower(p.path), strings.ToLower(search)) {
+				nodes = append(nodes, gqlProject{n.x, p})
+			}
 		}
 		return page(nodes, args)
 	case "descendantGroups":
@@ -348,7 +326,13 @@ func (n gqlNS) resolve(field string, args map[string]any) any {
 		}
 		return page(n.members(rels), args)
 	}
-	return nil
+	id, web := "gid://gitlab/Group/"+strconv.FormatInt(ns.id, 10), s.webURL(n.x.r)+"/groups/"+ns.fullPath
+	if ns.kind == "user" {
+		id, web = "gid://gitlab/Namespaces::UserNamespace/"+strconv.FormatInt(ns.id, 10), s.webURL(n.x.r)+"/"+ns.fullPath
+	}
+	return map[string]any{"id": id, "fullPath": ns.fullPath, "path": ns.name, "name": ns.name,
+		"fullName": strings.ReplaceAll(ns.fullPath, "/", " / "), "webUrl": web, "visibility": "private",
+		"description": s.org.descr[strings.ToLower(ns.fullPath)], "avatarUrl": nil}[field]
 }
 
 // descendants returns the groups below ns, by id.
@@ -392,47 +376,25 @@ func (p gqlProject) resolve(field string, args map[string]any) any {
 	s, r, pr := p.x.s, p.x.r, p.pr
 	web := s.webURL(r) + "/" + pr.fullPath()
 	switch field {
-	case "id":
-		return "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10)
-	case "fullPath":
-		return pr.fullPath()
-	case "path":
-		return pr.path
-	case "name":
-		return pr.name
-	case "nameWithNamespace":
-		return pr.ns.name + " / " + pr.name
-	case "description":
-		return pr.description
-	case "webUrl":
-		return web
-	case "httpUrlToRepo":
-		return web + ".git"
-	case "sshUrlToRepo":
-		return "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git"
-	case "visibility":
-		return string(pr.visibility)
-	case "archived":
-		return pr.archived
-	case "createdAt", "lastActivityAt":
-		return ts(pr.created)
 	case "namespace":
 		return gqlNS{p.x, pr.ns}
 	case "repository":
 		return gqlRepo(p)
 	case "mergeRequests":
 		state, _ := gql.String(args, "state")
-		state = cmp.Or(state, "all")
 		var nodes []any
 		for _, m := range slices.Backward(pr.mrs) {
-			if (state == "all" || m.state == state) && listHas(args, "sourceBranches", m.source) &&
+			if (state == "" || state == "all" || m.state == state) && listHas(args, "sourceBranches", m.source) &&
 				listHas(args, "targetBranches", m.target) && listHas(args, "iids", strconv.Itoa(m.iid)) {
 				nodes = append(nodes, gqlMR{p, m})
 			}
 		}
 		return page(nodes, args)
 	}
-	return nil
+	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
+		"path": pr.path, "name": pr.name, "nameWithNamespace": pr.ns.name + " / " + pr.name, "description": pr.description,
+		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git",
+		"visibility": string(pr.visibility), "archived": pr.archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created)}[field]
 }
 
 // listHas reports whether the list argument name is absent or holds v.
@@ -480,61 +442,24 @@ func (g gqlRepo) resolve(field string, args map[string]any) any {
 
 func (b gqlBlob) resolve(field string) any {
 	content := b.pr.blobs[b.e.blob]
-	switch field {
-	case "id":
-		return "gid://gitlab/Blob/" + b.e.blob
-	case "oid":
-		return b.e.blob
-	case "path":
-		return b.path
-	case "name":
-		return path.Base(b.path)
-	case "size", "rawSize":
-		return strconv.Itoa(len(content))
-	case "mode":
-		return b.e.mode()
-	case "webUrl":
-		return b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path
-	case "rawBlob", "rawTextBlob":
-		return string(content)
-	}
-	return nil
+	return map[string]any{"id": "gid://gitlab/Blob/" + b.e.blob, "oid": b.e.blob, "path": b.path, "name": path.Base(b.path),
+		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content)), "mode": b.e.mode(),
+		"webUrl":  b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path,
+		"rawBlob": string(content), "rawTextBlob": string(content)}[field]
 }
 
 func (g gqlMR) resolve(field string) any {
 	m, pr := g.m, g.pr
 	head, exists := pr.branches[m.source]
-	switch field {
-	case "id":
-		return "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10)
-	case "iid":
-		return strconv.Itoa(m.iid)
-	case "title":
-		return m.title
-	case "description":
-		return m.description
-	case "state":
-		return m.state
-	case "sourceBranch":
-		return m.source
-	case "targetBranch":
-		return m.target
-	case "webUrl":
-		return g.x.s.webURL(g.x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)
-	case "diffHeadSha":
-		if exists {
-			return head
-		}
-	case "draft":
-		return isDraft(m.title)
-	case "sourceBranchExists":
-		return exists
-	case "createdAt":
-		return ts(m.created)
-	case "updatedAt":
-		return ts(m.updated)
+	var sha any
+	if exists {
+		sha = head
 	}
-	return nil
+	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.iid),
+		"title": m.title, "description": m.description, "state": m.state, "sourceBranch": m.source, "targetBranch": m.target,
+		"webUrl":      g.x.s.webURL(g.x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
+		"diffHeadSha": sha, "draft": isDraft(m.title), "sourceBranchExists": exists,
+		"createdAt": ts(m.created), "updatedAt": ts(m.updated)}[field]
 }
 
 func (u gqlUser) resolve(field string) any {
@@ -590,21 +515,11 @@ func (c *gqlConn) resolve(field string) any {
 }
 
 func (p gqlPageInfo) resolve(field string) any {
-	switch field {
-	case "hasNextPage":
-		return p.hasNext
-	case "hasPreviousPage":
-		return p.start > 0
-	case "startCursor", "endCursor":
-		if len(p.nodes) == 0 {
-			return nil
-		}
-		if field == "startCursor" {
-			return cursorOf(p.start)
-		}
-		return cursorOf(p.start + len(p.nodes) - 1)
+	var start, end any
+	if len(p.nodes) > 0 {
+		start, end = cursorOf(p.start), cursorOf(p.start+len(p.nodes)-1)
 	}
-	return nil
+	return map[string]any{"hasNextPage": p.hasNext, "hasPreviousPage": p.start > 0, "startCursor": start, "endCursor": end}[field]
 }
 
 func cursorOf(i int) string {

@@ -82,7 +82,7 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 // issued to her are accepted by the API as her, and she authors the
 // commits and merge requests made with them.
 func (s *Server) SetOAuthUser(u OAuthUser) {
-	s.AddUser(u.Username)
+	s.addUser(u.Username)
 	st := s.oauth()
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -91,15 +91,6 @@ func (s *Server) AddOrgUser(m Member) {
 	s.org.userLocked(m)
 }
 
-// RemoveGroupMember removes username from the group's direct members.
-func (s *Server) RemoveGroupMember(groupPath, username string) {
-	w := &s.org
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	key := strings.ToLower(strings.Trim(groupPath, "/"))
-	w.members[key] = slices.DeleteFunc(w.members[key], func(x *orgMembership) bool { return strings.EqualFold(x.user.username, username) })
-}
-
 // SetGroupDescription sets a group's description.
 func (s *Server) SetGroupDescription(groupPath, description string) {
 	w := &s.org

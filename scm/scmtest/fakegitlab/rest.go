@@ -26,20 +26,20 @@ import (
 
 func (s *Server) routes() {
 	s.handle("GET /api/v4/user", s.oauthGetUser) // the signed-in user, or getUser (oauth.go)
-	s.handle("GET /api/v4/projects/{id}", s.getProject)
-	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.getRawFile)
-	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.getFile)
-	s.handle("GET /api/v4/projects/{id}/repository/tree", s.getTree)
+	s.handle("GET /api/v4/projects/{id}", s.read(s.getProject))
+	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.read(s.getRawFile))
+	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.read(s.getFile))
+	s.handle("GET /api/v4/projects/{id}/repository/tree", s.read(s.getTree))
 	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.getArchive)
-	s.handle("GET /api/v4/projects/{id}/repository/branches", s.listBranches)
-	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.getBranch)
-	s.handle("POST /api/v4/projects/{id}/repository/branches", s.createBranch)
-	s.handle("GET /api/v4/projects/{id}/repository/commits", s.listCommits) // commits.go
-	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.getCommit)
-	s.handle("POST /api/v4/projects/{id}/repository/commits", s.createCommit)
-	s.handle("GET /api/v4/projects/{id}/merge_requests", s.listMergeRequests)
-	s.handle("POST /api/v4/projects/{id}/merge_requests", s.createMergeRequest)
-	s.handle("GET /api/v4/projects/{id}/merge_requests/{iid}", s.getMergeRequest)
+	s.handle("GET /api/v4/projects/{id}/repository/branches", s.read(s.listBranches))
+	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.read(s.getBranch))
+	s.handle("POST /api/v4/projects/{id}/repository/branches", s.write(s.createBranch))
+	s.handle("GET /api/v4/projects/{id}/repository/commits", s.read(s.listCommits)) // commits.go
+	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.read(s.getCommit))
+	s.handle("POST /api/v4/projects/{id}/repository/commits", s.write(s.createCommit))
+	s.handle("GET /api/v4/projects/{id}/merge_requests", s.read(s.listMergeRequests))
+	s.handle("POST /api/v4/projects/{id}/merge_requests", s.write(s.createMergeRequest))
+	s.handle("GET /api/v4/projects/{id}/merge_requests/{iid}", s.read(s.getMergeRequest))
 	s.handle("GET /api/v4/groups/{id}", s.getGroup)
 	s.handle("GET /api/v4/groups/{id}/projects", s.groupProjects)
 	s.handle("GET /api/v4/users/{id}/projects", s.userProjects)
@@ -98,6 +98,33 @@ func (s *Server) projectAnswer(r *http.Request, pr *project) map[string]any {
 		maps.DeleteFunc(m, func(k string, _ any) bool { return !slices.Contains(basicFields, k) })
 	}
 	return m
+}
+
+// read adapts a handler of the project named by the {id} path value, which
+// it calls with s.mu held; lookupProject answers when there is none.
+func (s *Server) read(h func(http.ResponseWriter, *http.Request, *project)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if pr := s.lookupProject(w, r); pr != nil {
+			h(w, r, pr)
+		}
+	}
+}
+
+// write is read for a write: 401 for an anonymous request, 403 for an
+// archived project.
+func (s *Server) write(h func(http.ResponseWriter, *http.Request, *project)) http.HandlerFunc {
+	read := s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
+		if s.writable(w, r, pr) {
+			h(w, r, pr)
+		}
+	})
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.requireAuth(w, r) {
+			read(w, r)
+		}
+	}
 }
 
 // requireAuth answers 401 for an anonymous write.
@@ -183,12 +210,8 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 	return m
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if pr := s.lookupProject(w, r); pr != nil {
-		s.writeJSON(w, r, http.StatusOK, s.projectAnswer(r, pr))
-	}
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project) {
+	s.writeJSON(w, r, http.StatusOK, s.projectAnswer(r, pr))
 }
 
 // refParam returns the ref query parameter. GitLab refuses a present but
@@ -260,13 +283,7 @@ func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, ref
 // getRawFile serves GET repository/files/:file_path/raw. The ETag is the
 // quoted blob id, so an unchanged file keeps it across commits, and a
 // matching If-None-Match is answered 304 without a body.
-func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project) {
 	ref, ok := s.refParam(w, r, "ref", false)
 	if !ok {
 		return
@@ -299,13 +316,7 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
 	ref, ok := s.refParam(w, r, "ref", true)
 	if !ok {
 		return
@@ -327,13 +338,7 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 // getTree serves GET repository/tree: a missing ref is 404 Tree Not Found,
 // a missing path an empty list. With pagination=keyset it pages with an
 // opaque page_token and a Link rel="next"; otherwise with offsets.
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request, pr *project) {
 	q := r.URL.Query()
 	c := pr.resolve(q.Get("ref"))
 	if c == nil {
@@ -552,13 +557,7 @@ func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[strin
 		"default": name == pr.defaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
 }
 
-func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr *project) {
 	names := slices.Sorted(maps.Keys(pr.branches))
 	if search := r.URL.Query().Get("search"); search != "" {
 		names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, search) })
@@ -571,13 +570,7 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) {
 	name := r.PathValue("branch")
 	if _, ok := pr.branches[name]; !ok {
 		s.notFound(w, r, "Branch")
@@ -602,22 +595,13 @@ func decodeParams(r *http.Request, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
+func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *project) {
 	var in struct {
 		Branch string `json:"branch"`
 		Ref    string `json:"ref"`
 	}
 	if err := decodeParams(r, &in); err != nil {
 		s.paramError(w, r, "body is invalid")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {
@@ -641,13 +625,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 }
 
-func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, pr *project) {
 	c := pr.resolve(r.PathValue("sha"))
 	if c == nil {
 		s.notFound(w, r, "Commit")
@@ -670,10 +648,7 @@ type commitAction struct {
 // createCommit serves POST repository/commits with Files::MultiService's
 // checks: every action is validated before anything is written, so a
 // failed commit changes nothing.
-func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *project) {
 	var in struct {
 		Branch        string          `json:"branch"`
 		CommitMessage string          `json:"commit_message"`
@@ -686,12 +661,6 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decodeParams(r, &in); err != nil {
 		s.paramError(w, r, "actions is invalid")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {
@@ -887,13 +856,7 @@ func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest)
 	}
 }
 
-func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request, pr *project) {
 	q := r.URL.Query()
 	state := cmp.Or(q.Get("state"), "all")
 	if !slices.Contains([]string{"opened", "closed", "locked", "merged", "all"}, state) {
@@ -916,13 +879,7 @@ func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
-		return
-	}
+func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request, pr *project) {
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
 	for _, m := range pr.mrs {
 		if m.iid == iid {
@@ -935,10 +892,7 @@ func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request) {
 
 // createMergeRequest serves POST merge_requests, with GitLab's 409 when an
 // open merge request from the same source branch exists.
-func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
+func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *project) {
 	var in struct {
 		SourceBranch       string `json:"source_branch"`
 		TargetBranch       string `json:"target_branch"`
@@ -949,12 +903,6 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decodeParams(r, &in); err != nil {
 		s.paramError(w, r, "body is invalid")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil || !s.writable(w, r, pr) {
 		return
 	}
 	switch {

@@ -1,51 +1,41 @@
-// Package fakegitlab is a stateful fake of the GitLab REST (v4) and
-// GraphQL APIs, for tests and local demos: an httptest server that answers
-// GitLab's real paths with GitLab's bodies and headers (error bodies such
-// as {"message":"404 Project Not Found"}, X-Gitlab-* file headers, Link and
-// X-Next-Page pagination, RateLimit-* headers, 429 with Retry-After),
-// modelled on GitLab's JSON schemas, gitlab4j's and client-go's recorded
-// bodies and GitLab's source.
+// Package fakegitlab is a stateful fake of GitLab's REST (v4) and GraphQL
+// APIs for tests and local demos: an httptest server answering GitLab's
+// paths with GitLab's bodies and headers (error bodies such as
+// {"message":"404 Project Not Found"}, X-Gitlab-* file headers, Link and
+// X-Next-Page pagination, RateLimit-* headers), modelled on GitLab's JSON
+// schemas, recorded bodies and source.
 //
-// The fake holds groups (nested: "acme/platform/tools"), user namespaces,
-// projects with real git ids (blob, tree and commit ids are git's own
-// hashes), branches and merge requests. Projects are addressed by numeric
-// id or by URL-encoded full path ("acme%2Fplatform%2Frepo"), as GitLab
-// does. With [Options.RelativePath] it serves a GitLab installed under a
-// sub-path ("/gitlab": web base URL https://HOST/gitlab, REST API under
-// /gitlab/api/v4, GraphQL at /gitlab/api/graphql) and answers 404 outside
-// it.
+// It holds nested groups ("acme/platform/tools"), user namespaces, projects
+// with git's own blob, tree and commit ids, branches, merge requests, users
+// and group members. Projects are addressed by numeric id or URL-encoded
+// full path. [Options.RelativePath] serves an instance installed under a
+// sub-path. Credentials (Authorization: Bearer T or PRIVATE-TOKEN: T) are
+// checked against [Options.Tokens]; an anonymous request sees public
+// projects only, with GitLab's reduced project answer (no visibility), and
+// cannot write; an archived project refuses writes (403). GraphQL queries
+// are validated against testdata/schema.graphql, GitLab's schema for the
+// fields scmkit uses.
 //
-// It counts requests (in total and per route), checks the credential
-// (Authorization: Bearer T, or PRIVATE-TOKEN: T) against the configured
-// tokens, answering GitLab's 401 {"message":"401 Unauthorized"} otherwise,
-// and injects faults (see [Fault]): 401, 404, 422, rate limits (429 with
-// Retry-After and RateLimit-*), 5xx, slow answers that honour the
-// request's context, and truncated bodies.
+// The fake embeds [fake.Kit]: Inject, ClearFaults and Requests. A fault's
+// Path is relative to the instance root ("/api/v4/projects/acme%2Fsvc",
+// "/api/graphql"). It answers each [fake.FaultKind] as GitLab does:
 //
-// GitLab serves file contents and archives from its own host (Workhorse),
-// without redirecting to another host, so the fake has no download host.
+//	FaultUnauthorized                    401 {"message":"401 Unauthorized"}
+//	FaultNotFound                        404 {"message":"404 Project Not Found"}
+//	FaultUnprocessable                   422 {"message":{"base":[...]}}
+//	FaultRateLimit                       429 "Retry later", Retry-After, RateLimit-* (Remaining 0, Reset)
+//	FaultRateLimitResetOnly              as FaultRateLimit without Retry-After
+//	FaultSecondaryRateLimit,             429 Retry-After and {"message":{"error":"This endpoint has been
+//	FaultTooManyRequests                     requested too many times. Try again later."}}
+//	FaultTooManyRequestsNoRetryAfter,    429 "Retry later", no rate-limit header
+//	FaultSecondaryRateLimitNoRetryAfter
+//	FaultServerError                     Status (500 JSON; 502, 503, 504 GitLab's HTML page)
+//	FaultEchoCredentials                 Status (400) whose message quotes the credentials
+//	FaultSlow, FaultTruncatedBody,       carried out by fake.Kit
+//	FaultLostAnswer
 //
-// REST endpoints (under /api/v4): projects/:id; repository/files/:path and
-// /raw (with ETag and If-None-Match, answered 304 when unchanged);
-// repository/archive[.tar.gz] with sha= and path= (a gzipped tar whose top
-// directory is "<project>-<ref>-<sha>[-<path>]", holding the files at their
-// full paths, as GitLab builds it); repository/tree (recursive, keyset
-// pagination with page_token); repository/branches (list, get, create);
-// repository/commits (get; create with actions[] create, update, delete,
-// move, chmod, start_branch, start_sha, base64 encoding, execute_filemode);
-// merge_requests (list with source_branch, target_branch and state; get;
-// create, with GitLab's 409 for a duplicate); groups/:id; groups/:id/projects
-// and users/:id/projects (include_subgroups; keyset pagination with
-// pagination=keyset&order_by=id, offset pagination otherwise); user.
-//
-// GraphQL (POST /api/graphql): a parser for GitLab's query language subset
-// (operations, variables, aliases, nested selections, __typename) over the
-// types Query.namespace/group/project, Namespace.projects(includeSubgroups,
-// first, after), Project (fullPath, path, name, webUrl, httpUrlToRepo,
-// visibility, archived, repository, mergeRequests(sourceBranches,
-// targetBranches, state, first)), Repository (rootRef, empty, exists,
-// blobs(paths, ref), branchNames(searchPattern, offset, limit)) and
-// MergeRequest. Unknown fields give GitLab's GraphQL error bodies.
+// FaultOpenPullRequest is not produced: inject FaultServerError on POST
+// /api/v4/projects/:id/merge_requests instead.
 package fakegitlab
 
 import (
@@ -123,7 +113,7 @@ const (
 type Project struct {
 	// Namespace is the full path of the group ("acme/platform"), created
 	// with its parents if missing, or the name of a user namespace
-	// created with [Server.AddUser].
+	// created with Options.User.
 	Namespace string
 	// Path is the project's path (its URL name).
 	Path string
@@ -283,7 +273,7 @@ func New(opts *Options) *Server {
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.AddUser(s.opts.User)
+	s.addUser(s.opts.User)
 	s.stop = make(chan struct{})
 	s.Answer, s.Stop = s.answer, s.stop
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -355,8 +345,8 @@ func (s *Server) groupLocked(fullPath string) (*namespace, error) {
 	return ns, nil
 }
 
-// AddUser creates a user namespace; it is a no-op when it exists.
-func (s *Server) AddUser(username string) {
+// addUser creates a user namespace; it is a no-op when it exists.
+func (s *Server) addUser(username string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.namespaces[strings.ToLower(username)] == nil {
@@ -538,23 +528,6 @@ func (s *Server) MergeRequests(fullPath string) []MergeRequest {
 			WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
 	}
 	return out
-}
-
-// CloseMergeRequest closes a merge request.
-func (s *Server) CloseMergeRequest(fullPath string, iid int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
-	if err != nil {
-		return err
-	}
-	for _, m := range pr.mrs {
-		if m.iid == iid {
-			m.state = "closed"
-			return nil
-		}
-	}
-	return fmt.Errorf("fakegitlab: no merge request !%d in %s", iid, fullPath)
 }
 
 // Stats returns the request counts.
