@@ -52,9 +52,17 @@
 // An owner the app is not installed for is remembered for
 // [Options.NotInstalledTTL], so asking again costs nothing until then.
 //
-// Lookups and mints that fail with a network error, a timeout or a 5xx are
-// retried with exponential backoff and jitter, never past the caller's
-// context.
+// Requests go through scmkit's one HTTP retry and rate-limit policy, the
+// same as every other call of the library, tuned by the same option names
+// ([Options.MaxRetries], MinWait, MaxWait, MaxRateLimitWait): lookups,
+// listings and mints (safe to repeat: another short-lived token is issued)
+// that fail with a network error, an attempt timeout
+// ([Options.AttemptTimeout]) or a 5xx are retried with exponential backoff
+// and jitter, never past the caller's context. A rate limit is waited out
+// when GitHub names a time within MaxRateLimitWait (Retry-After;
+// X-RateLimit-Reset when X-RateLimit-Remaining is 0; one minute for a
+// secondary limit that names none, as GitHub documents), and otherwise
+// returned at once as RateLimited with RetryAt.
 //
 // [Token] never shows its secret when formatted with any fmt verb, logged
 // with log/slog or marshalled to JSON, as long as fmt can call its methods:
@@ -78,7 +86,9 @@
 //
 // Other failures carry only a code: InvalidArgument for a private key that
 // does not parse or a malformed owner name; Unauthorized when GitHub
-// rejects the JWT (wrong app id or key, or a clock far off); PermissionDenied
+// rejects the JWT (wrong app id or key, or a clock far off), with a note
+// that a one-time password is required when GitHub sends X-GitHub-OTP;
+// InvalidArgument for a 400; PermissionDenied
 // for a 403, or a 422 when the installation does not grant a permission the
 // token asks for ([Options.Permissions]); RateLimited with a retry time;
 // Unavailable when GitHub cannot be reached, keeps answering 5xx, or answers

@@ -59,6 +59,17 @@
 // context is done, returning a Canceled or DeadlineExceeded *errcode.Error.
 // Bodies of responses that are retried are drained (up to 4 KiB) and closed.
 //
+// An attempt may be bounded by Options.AttemptTimeout (reading its body
+// included): an attempt that runs out of it while the request's context
+// is live is a network error, retried under the rules above.
+//
+// # Classifying answers
+//
+// [Classify] is the one mapping of an error answer to an error code, with
+// [RateLimitInfo] for rate limits, so that a status means the same
+// everywhere: the credentials packages use it, and so should any package
+// that reads answers itself (the table is in its documentation).
+//
 // # Error answers and secrets
 //
 // [Sanitize] is the one place where answers are cleaned of the credentials
