@@ -22,6 +22,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -223,13 +224,13 @@ func TestBadInputGitHubFlow(t *testing.T) {
 		{"ProviderDown", func(t *testing.T, w *badWorld) (*http.Response, string) {
 			c := noFollow()
 			cb := authorize(t, start(t, c, w.p, "github", ""))
-			w.fg.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 503, Path: "/login/oauth/access_token"})
+			w.fg.Inject(fake.Fault{Kind: fake.FaultServerError, Status: 503, Path: "/login/oauth/access_token"})
 			return do(t, c, "GET", cb.String(), nil)
 		}, 502, "HTTP 503"},
 		{"ProviderSlow", func(t *testing.T, w *badWorld) (*http.Response, string) {
 			c := noFollow()
 			cb := authorize(t, start(t, c, w.p, "github", ""))
-			w.fg.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: 5 * time.Second, Path: "/login/oauth/access_token"})
+			w.fg.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: 5 * time.Second, Path: "/login/oauth/access_token"})
 			t0 := time.Now()
 			resp, body := do(t, c, "GET", cb.String(), nil)
 			if d := time.Since(t0); d > 2*time.Second {

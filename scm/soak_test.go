@@ -137,20 +137,23 @@ func githubSoak(t *testing.T) *soakWorld {
 		close:   func() { s.Close(); tr.CloseIdleConnections() },
 	}
 	w.fault = func(rng *rand.Rand) string {
-		f := fakegithub.Fault{Times: 1}
+		f := fake.Fault{Times: 1}
 		switch rng.IntN(6) {
 		case 5:
-			f.Kind, f.Method = fakegithub.FaultLostAnswer, pick(rng, http.MethodPost, http.MethodPatch)
+			f.Kind, f.Method = fake.FaultLostAnswer, pick(rng, http.MethodPost, http.MethodPatch)
 		case 0:
-			f.Kind, f.Status = fakegithub.FaultServerError, pick(rng, 500, 502, 503)
+			f.Kind, f.Status = fake.FaultServerError, pick(rng, 500, 502, 503)
 		case 1:
-			f.Kind, f.Download = fakegithub.FaultTruncatedBody, rng.IntN(2) == 0
+			f.Kind = fake.FaultTruncatedBody
+			if rng.IntN(2) == 0 {
+				f.Host = "download"
+			}
 		case 2:
-			f.Kind = fakegithub.FaultTooManyRequestsNoRetryAfter
+			f.Kind = fake.FaultTooManyRequestsNoRetryAfter
 		case 3:
-			f.Kind, f.Status = fakegithub.FaultEchoCredentials, pick(rng, 400, 401, 502)
+			f.Kind, f.Status = fake.FaultEchoCredentials, pick(rng, 400, 401, 502)
 		default:
-			f.Kind, f.Status, f.Method, f.Path = fakegithub.FaultServerError, 502, http.MethodPost, "/repos/"+soakOwner+"/"+scmtest.BasicRepo+"/pulls"
+			f.Kind, f.Status, f.Method, f.Path = fake.FaultServerError, 502, http.MethodPost, "/repos/"+soakOwner+"/"+scmtest.BasicRepo+"/pulls"
 		}
 		s.Inject(f)
 		return fmt.Sprint(f.Kind)

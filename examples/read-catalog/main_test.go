@@ -9,6 +9,7 @@ import (
 
 	"github.com/scmkit/scmkit/examples/internal/testenv"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -215,7 +216,7 @@ func TestPartialFailure(t *testing.T) {
 func TestStopsOnCancel(t *testing.T) {
 	g := testenv.NewGitHub(t)
 	g.AddRepo(t, "acme", "svc", "catalog-info.yaml", entity("Component", "svc"))
-	g.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: time.Minute})
+	g.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: time.Minute})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond) // as Ctrl-C would
 	defer cancel()
 	start := time.Now()
@@ -231,7 +232,7 @@ func TestStopsOnCancel(t *testing.T) {
 func TestRateLimited(t *testing.T) {
 	g := testenv.NewGitHub(t)
 	g.AddRepo(t, "acme", "svc", "catalog-info.yaml", entity("Component", "svc"))
-	g.Inject(fakegithub.Fault{Kind: fakegithub.FaultRateLimit, RetryAfter: time.Hour})
+	g.Inject(fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: time.Hour})
 	o := testenv.Exec(t, run, "-config", g.Config, g.WebURL("acme/svc/blob/main/catalog-info.yaml"))
 	if got := scm.Code(o.Err); got != scm.RateLimited {
 		t.Fatalf("run: got %v (%v); want RateLimited", got, o.Err)

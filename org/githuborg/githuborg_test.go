@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -223,18 +224,18 @@ func TestMissingPermissionNamesIt(t *testing.T) {
 func TestFaults(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault fakegithub.Fault
+		fault fake.Fault
 		code  errcode.Code
 	}{
-		{"unauthorized", fakegithub.Fault{Kind: fakegithub.FaultUnauthorized}, errcode.Unauthorized},
-		{"server error", fakegithub.Fault{Kind: fakegithub.FaultServerError}, errcode.Unavailable},
-		{"gateway timeout", fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 504}, errcode.Unavailable},
-		{"primary rate limit", fakegithub.Fault{Kind: fakegithub.FaultRateLimit}, errcode.RateLimited},
-		{"secondary rate limit, long", fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
-		{"not found", fakegithub.Fault{Kind: fakegithub.FaultNotFound}, errcode.NotFound},
-		{"truncated", fakegithub.Fault{Kind: fakegithub.FaultTruncatedBody}, errcode.Unavailable},
-		{"403 echoing the credential", fakegithub.Fault{Kind: fakegithub.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
-		{"502 page echoing the credential", fakegithub.Fault{Kind: fakegithub.FaultEchoCredentials, Status: 502}, errcode.Unavailable},
+		{"unauthorized", fake.Fault{Kind: fake.FaultUnauthorized}, errcode.Unauthorized},
+		{"server error", fake.Fault{Kind: fake.FaultServerError}, errcode.Unavailable},
+		{"gateway timeout", fake.Fault{Kind: fake.FaultServerError, Status: 504}, errcode.Unavailable},
+		{"primary rate limit", fake.Fault{Kind: fake.FaultRateLimit}, errcode.RateLimited},
+		{"secondary rate limit, long", fake.Fault{Kind: fake.FaultSecondaryRateLimit, RetryAfter: time.Hour}, errcode.RateLimited},
+		{"not found", fake.Fault{Kind: fake.FaultNotFound}, errcode.NotFound},
+		{"truncated", fake.Fault{Kind: fake.FaultTruncatedBody}, errcode.Unavailable},
+		{"403 echoing the credential", fake.Fault{Kind: fake.FaultEchoCredentials, Status: 403}, errcode.PermissionDenied},
+		{"502 page echoing the credential", fake.Fault{Kind: fake.FaultEchoCredentials, Status: 502}, errcode.Unavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,7 +274,7 @@ func TestFaults(t *testing.T) {
 func TestSecondaryRateLimitIsWaitedOut(t *testing.T) {
 	w := newWorld(t)
 	seedAcme(t, w.fake)
-	w.fake.Inject(fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, RetryAfter: time.Second, Times: 1})
+	w.fake.Inject(fake.Fault{Kind: fake.FaultSecondaryRateLimit, RetryAfter: time.Second, Times: 1})
 	start := time.Now()
 	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil).Read(context.Background())
 	must(t, err)
@@ -285,7 +286,7 @@ func TestSecondaryRateLimitIsWaitedOut(t *testing.T) {
 func TestCancelled(t *testing.T) {
 	w := newWorld(t)
 	seedAcme(t, w.fake)
-	w.fake.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: 10 * time.Second})
+	w.fake.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: 10 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -395,11 +396,11 @@ func BenchmarkReadBudget(b *testing.B) {
 func TestTimeoutHalvesThePage(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
-		fault fakegithub.Fault
+		fault fake.Fault
 		opts  func(*githuborg.Options)
 	}{
-		{"gateway timeout", fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 504, Times: 1}, nil},
-		{"client timeout", fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: 5 * time.Second, Times: 1},
+		{"gateway timeout", fake.Fault{Kind: fake.FaultServerError, Status: 504, Times: 1}, nil},
+		{"client timeout", fake.Fault{Kind: fake.FaultSlow, Delay: 5 * time.Second, Times: 1},
 			func(o *githuborg.Options) { o.RequestTimeout = 300 * time.Millisecond }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

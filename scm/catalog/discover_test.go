@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/memscm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -138,7 +139,7 @@ func TestDiscover(t *testing.T) {
 				t.Errorf("%s: %v (%v); want %v", tt.name, got, err, tt.want)
 			}
 		}
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultUnauthorized, Path: "/graphql"})
+		s.Inject(fake.Fault{Kind: fake.FaultUnauthorized, Path: "/graphql"})
 		defer s.ClearFaults()
 		if _, err := catalog.Discover(t.Context(), c, owner, nil); scm.Code(err) != scm.Unauthorized {
 			t.Errorf("with GraphQL answering 401: %v; want Unauthorized", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -108,44 +109,44 @@ func (h *harness) TreeURL(repo, ref, dir string) string {
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
-	var kind fakegithub.FaultKind
+	var kind fake.FaultKind
 	switch f.Kind {
 	case scmtest.FaultUnauthorized:
-		kind = fakegithub.FaultUnauthorized
+		kind = fake.FaultUnauthorized
 	case scmtest.FaultNotFound:
-		kind = fakegithub.FaultNotFound
+		kind = fake.FaultNotFound
 	case scmtest.FaultUnprocessable:
-		kind = fakegithub.FaultUnprocessable
+		kind = fake.FaultUnprocessable
 	case scmtest.FaultRateLimit:
-		kind = fakegithub.FaultRateLimit
+		kind = fake.FaultRateLimit
 	case scmtest.FaultSecondaryRateLimit:
-		kind = fakegithub.FaultSecondaryRateLimit
+		kind = fake.FaultSecondaryRateLimit
 	case scmtest.FaultTooManyRequests:
-		kind = fakegithub.FaultTooManyRequests
+		kind = fake.FaultTooManyRequests
 	case scmtest.FaultTooManyRequestsNoRetryAfter:
-		kind = fakegithub.FaultTooManyRequestsNoRetryAfter
+		kind = fake.FaultTooManyRequestsNoRetryAfter
 	case scmtest.FaultServerError:
-		kind = fakegithub.FaultServerError
+		kind = fake.FaultServerError
 	case scmtest.FaultSlow:
-		kind = fakegithub.FaultSlow
+		kind = fake.FaultSlow
 	case scmtest.FaultTruncatedBody:
-		kind = fakegithub.FaultTruncatedBody
+		kind = fake.FaultTruncatedBody
 	case scmtest.FaultEchoCredentials:
-		kind = fakegithub.FaultEchoCredentials
+		kind = fake.FaultEchoCredentials
 	case scmtest.FaultLostAnswer:
-		kind = fakegithub.FaultLostAnswer
+		kind = fake.FaultLostAnswer
 	case scmtest.FaultOpenPullRequest:
-		h.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+		h.s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
 			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"})
 		return true
 	default:
 		return false
 	}
-	ff := fakegithub.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status}
+	ff := fake.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status}
 	h.s.Inject(ff)
-	if kind == fakegithub.FaultTruncatedBody {
+	if kind == fake.FaultTruncatedBody {
 		// The archive comes from the download host: cut it too.
-		ff.Download = true
+		ff.Host = "download"
 		h.s.Inject(ff)
 	}
 	return true

@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -73,7 +74,7 @@ func TestCreateRepositoryRequests(t *testing.T) {
 func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	e := newEnv(t, false, nil)
 	e.s.AddOwner("acme", fakegithub.Organization)
-	e.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Method: "POST", Path: "/repos/acme/half/git/commits"})
+	e.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: "POST", Path: "/repos/acme/half/git/commits"})
 	_, err := e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "half"}, textTree(3))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), "acme/half was created") ||
 		!strings.Contains(err.Error(), "initial commit is missing") {

@@ -21,6 +21,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -317,23 +318,23 @@ func TestErrorInfo(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		fault      fakegithub.Fault
+		fault      fake.Fault
 		want       errcode.Code
 		wantStatus int
 		wantRetry  time.Duration // from the fake's clock (time.Now) for faults
 	}{
-		{"401", fakegithub.Fault{Kind: fakegithub.FaultUnauthorized}, errcode.Unauthorized, 401, 0},
-		{"404", fakegithub.Fault{Kind: fakegithub.FaultNotFound}, errcode.NotFound, 404, 0},
-		{"422", fakegithub.Fault{Kind: fakegithub.FaultUnprocessable}, errcode.InvalidArgument, 422, 0},
-		{"primary 403", fakegithub.Fault{Kind: fakegithub.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited, 403, time.Hour},
-		{"primary 429", fakegithub.Fault{Kind: fakegithub.FaultRateLimit, Status: 429, RetryAfter: time.Hour}, errcode.RateLimited, 429, time.Hour},
-		{"secondary 403", fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, RetryAfter: 90 * time.Second}, errcode.RateLimited, 403, 90 * time.Second},
-		{"secondary 429", fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, Status: 429, RetryAfter: 90 * time.Second}, errcode.RateLimited, 429, 90 * time.Second},
-		{"429 with Retry-After", fakegithub.Fault{Kind: fakegithub.FaultTooManyRequests, RetryAfter: 30 * time.Second}, errcode.RateLimited, 429, 30 * time.Second},
-		{"429 bare", fakegithub.Fault{Kind: fakegithub.FaultTooManyRequestsNoRetryAfter}, errcode.RateLimited, 429, 0},
-		{"500", fakegithub.Fault{Kind: fakegithub.FaultServerError}, errcode.Unavailable, 500, 0},
-		{"503 HTML", fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 503}, errcode.Unavailable, 503, 0},
-		{"truncated", fakegithub.Fault{Kind: fakegithub.FaultTruncatedBody}, errcode.Unavailable, 0, 0},
+		{"401", fake.Fault{Kind: fake.FaultUnauthorized}, errcode.Unauthorized, 401, 0},
+		{"404", fake.Fault{Kind: fake.FaultNotFound}, errcode.NotFound, 404, 0},
+		{"422", fake.Fault{Kind: fake.FaultUnprocessable}, errcode.InvalidArgument, 422, 0},
+		{"primary 403", fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: time.Hour}, errcode.RateLimited, 403, time.Hour},
+		{"primary 429", fake.Fault{Kind: fake.FaultRateLimit, Status: 429, RetryAfter: time.Hour}, errcode.RateLimited, 429, time.Hour},
+		{"secondary 403", fake.Fault{Kind: fake.FaultSecondaryRateLimit, RetryAfter: 90 * time.Second}, errcode.RateLimited, 403, 90 * time.Second},
+		{"secondary 429", fake.Fault{Kind: fake.FaultSecondaryRateLimit, Status: 429, RetryAfter: 90 * time.Second}, errcode.RateLimited, 429, 90 * time.Second},
+		{"429 with Retry-After", fake.Fault{Kind: fake.FaultTooManyRequests, RetryAfter: 30 * time.Second}, errcode.RateLimited, 429, 30 * time.Second},
+		{"429 bare", fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, errcode.RateLimited, 429, 0},
+		{"500", fake.Fault{Kind: fake.FaultServerError}, errcode.Unavailable, 500, 0},
+		{"503 HTML", fake.Fault{Kind: fake.FaultServerError, Status: 503}, errcode.Unavailable, 503, 0},
+		{"truncated", fake.Fault{Kind: fake.FaultTruncatedBody}, errcode.Unavailable, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +350,7 @@ func TestErrorInfo(t *testing.T) {
 				// Retry-After is relative to the driver's clock; the
 				// primary reset is absolute, from the fake's real clock.
 				lo, hi := now.Add(tt.wantRetry-time.Second), now.Add(tt.wantRetry+time.Second)
-				if tt.fault.Kind == fakegithub.FaultRateLimit {
+				if tt.fault.Kind == fake.FaultRateLimit {
 					lo, hi = start.Add(tt.wantRetry-2*time.Second), time.Now().Add(tt.wantRetry+time.Second)
 				}
 				if info.RetryAt.Before(lo) || info.RetryAt.After(hi) {
@@ -365,7 +366,7 @@ func TestErrorInfo(t *testing.T) {
 	}
 	e.s.ClearFaults()
 	t.Run("deadline during a slow answer", func(t *testing.T) {
-		e.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: time.Minute})
+		e.s.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: time.Minute})
 		defer e.s.ClearFaults()
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
@@ -523,7 +524,7 @@ func gitHubError(hc *http.Client, req *http.Request) error {
 func TestNoSecretInErrors(t *testing.T) {
 	e := newEnv(t, false, nil)
 	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "private", Private: true, Files: []fakegithub.File{{Path: "a/b.txt", Content: []byte("b")}}})
-	e.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 500, Download: true})
+	e.s.Inject(fake.Fault{Kind: fake.FaultServerError, Status: 500, Host: "download"})
 	_, err := e.c.ReadTree(t.Context(), e.web("acme/private/tree/main/a"), nil)
 	if scm.Code(err) != scm.Unavailable {
 		t.Fatalf("ReadTree with the download failing: %v; want Unavailable", err)
@@ -533,8 +534,8 @@ func TestNoSecretInErrors(t *testing.T) {
 		t.Fatal("no download request")
 	}
 	for _, r := range dl {
-		if r.Authorization != "" {
-			t.Errorf("the download host received Authorization %q; want none", r.Authorization)
+		if r.Header.Get("Authorization") != "" {
+			t.Errorf("the download host received Authorization %q; want none", r.Header.Get("Authorization"))
 		}
 		_, tok, _ := strings.Cut(r.Path, "token=")
 		if tok == "" {
@@ -642,7 +643,7 @@ func TestOpenPullRequestIdempotent(t *testing.T) {
 
 	// A retry after a partial failure (branch pushed, pull request not
 	// opened) makes no second commit.
-	e.s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Method: "POST", Path: "/repos/acme/svc/pulls", Times: 1})
+	e.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: "POST", Path: "/repos/acme/svc/pulls", Times: 1})
 	spec2 := &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Branch: "retry", Title: "t", Changes: textChanges(2)}
 	if _, err := e.c.OpenPullRequest(t.Context(), spec2); scm.Code(err) != scm.Unavailable {
 		t.Fatalf("first attempt: %v; want Unavailable (a failed POST is not retried)", err)

@@ -115,7 +115,7 @@ func runReads(t *testing.T, s *fakegithub.Server, c *scm.Client, files map[strin
 			}
 			reqs := s.Requests()[n:]
 			for _, r := range reqs {
-				if r.Authorization != "" {
+				if r.Header.Get("Authorization") != "" {
 					t.Errorf("%s request %s %s carried Authorization", r.Host, r.Method, r.Path)
 				}
 			}
@@ -204,8 +204,8 @@ func TestReadFileAuthenticatedUsesContentsAPI(t *testing.T) {
 		if api, raw := after.API-before.API, after.Raw-before.Raw; api != 1 || raw != 0 {
 			t.Errorf("ReadFile(%s): API %d, raw %d requests; want API 1, raw 0", p.path, api, raw)
 		}
-		if r := s.Requests()[n]; r.Route != "GET /repos/{owner}/{repo}/contents/{path...}" || r.Authorization != "Bearer "+goodToken {
-			t.Errorf("request %s %q with Authorization %t; want the contents API with the token", r.Route, r.Path, r.Authorization != "")
+		if r := s.Requests()[n]; r.Route != "GET /repos/{owner}/{repo}/contents/{path...}" || r.Header.Get("Authorization") != "Bearer "+goodToken {
+			t.Errorf("request %s %q with Authorization %t; want the contents API with the token", r.Route, r.Path, r.Header.Get("Authorization") != "")
 		}
 	}
 }

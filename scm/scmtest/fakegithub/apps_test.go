@@ -22,6 +22,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -697,12 +698,12 @@ func TestAppInstallationEndToEnd(t *testing.T) {
 			}
 			reqs := s.Requests()
 			last := reqs[len(reqs)-1]
-			_, tok, _ := strings.Cut(last.Authorization, " ")
+			_, tok, _ := strings.Cut(last.Header.Get("Authorization"), " ")
 			if _, ok := s.InstallationTokenExpiry(tok); last.Route != contents || !ok {
 				t.Errorf("the read was %s with a token the fake did not mint (%q); want the installation token", last.Route, redact(tok))
 			}
-			if slices.ContainsFunc(reqs, func(r fakegithub.Request) bool {
-				return r.Route != contents && strings.HasPrefix(r.Authorization, "Bearer ghs_")
+			if slices.ContainsFunc(reqs, func(r fake.Request) bool {
+				return r.Route != contents && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ghs_")
 			}) {
 				t.Error("an app endpoint got the installation token; want the JWT")
 			}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -22,7 +21,7 @@ func (s *Server) downloadHandler() http.Handler {
 	const pattern = "GET /{owner}/{repo}/legacy.tar.gz/{ref...}"
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", pattern)
-		fake.Serve(w, r, s.applyFault(w, r, "download"), s.serveTarball)
+		s.Serve(w, r, "download", "api", s.serveTarball)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", "")

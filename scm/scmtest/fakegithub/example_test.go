@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -40,7 +41,7 @@ func ExampleNew() {
 	resp.Body.Close()
 	fmt.Printf("%d %q ETag %s\n", resp.StatusCode, body, resp.Header.Get("ETag"))
 
-	s.Inject(fakegithub.Fault{Kind: fakegithub.FaultRateLimit, Times: 1})
+	s.Inject(fake.Fault{Kind: fake.FaultRateLimit, Times: 1})
 	resp = get()
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode, "remaining", resp.Header.Get("X-RateLimit-Remaining"))

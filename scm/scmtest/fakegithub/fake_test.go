@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -292,7 +293,7 @@ func TestTarballRedirectAndArchive(t *testing.T) {
 			}
 		})
 	}
-	if rs := s.DownloadRequests(); len(rs) != 2 || rs[0].Authorization != "" {
+	if rs := s.DownloadRequests(); len(rs) != 2 || rs[0].Header.Get("Authorization") != "" {
 		t.Errorf("download requests = %+v; want 2 without Authorization", rs)
 	}
 }
@@ -642,7 +643,7 @@ func TestRecordedValidationErrorShape(t *testing.T) {
 		}
 	}
 	s := newServer(t, nil)
-	s.Inject(fakegithub.Fault{Kind: fakegithub.FaultUnprocessable, Times: 1})
+	s.Inject(fake.Fault{Kind: fake.FaultUnprocessable, Times: 1})
 	resp, body := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets"})
 	want := decode[map[string]any](t, rec.Response)
 	got := decode[map[string]any](t, body)
@@ -658,23 +659,23 @@ func TestRecordedValidationErrorShape(t *testing.T) {
 func TestFaults(t *testing.T) {
 	tests := []struct {
 		name       string
-		fault      fakegithub.Fault
+		fault      fake.Fault
 		wantStatus int
 		wantHeader map[string]string
 		wantInBody string
 	}{
-		{"unauthorized", fakegithub.Fault{Kind: fakegithub.FaultUnauthorized}, 401, nil, "Bad credentials"},
-		{"not found", fakegithub.Fault{Kind: fakegithub.FaultNotFound}, 404, nil, "Not Found"},
-		{"unprocessable", fakegithub.Fault{Kind: fakegithub.FaultUnprocessable}, 422, nil, "Validation Failed"},
-		{"primary 403", fakegithub.Fault{Kind: fakegithub.FaultRateLimit}, 403, map[string]string{"X-RateLimit-Remaining": "0"}, "API rate limit exceeded"},
-		{"primary 429", fakegithub.Fault{Kind: fakegithub.FaultRateLimit, Status: 429}, 429, map[string]string{"X-RateLimit-Remaining": "0"}, "API rate limit exceeded"},
-		{"secondary", fakegithub.Fault{Kind: fakegithub.FaultSecondaryRateLimit, RetryAfter: 30 * time.Second}, 403, map[string]string{"Retry-After": "30"}, "secondary rate limit"},
-		{"429 retry-after", fakegithub.Fault{Kind: fakegithub.FaultTooManyRequests, RetryAfter: 2 * time.Second}, 429, map[string]string{"Retry-After": "2"}, ""},
-		{"429 bare", fakegithub.Fault{Kind: fakegithub.FaultTooManyRequestsNoRetryAfter}, 429, map[string]string{"Retry-After": ""}, ""},
-		{"500", fakegithub.Fault{Kind: fakegithub.FaultServerError}, 500, nil, "Server Error"},
-		{"502", fakegithub.Fault{Kind: fakegithub.FaultServerError, Status: 502}, 502, nil, "502 Bad Gateway"},
-		{"path filter misses", fakegithub.Fault{Kind: fakegithub.FaultNotFound, Path: "/repos/acme/other"}, 200, nil, ""},
-		{"method filter misses", fakegithub.Fault{Kind: fakegithub.FaultNotFound, Method: "POST"}, 200, nil, ""},
+		{"unauthorized", fake.Fault{Kind: fake.FaultUnauthorized}, 401, nil, "Bad credentials"},
+		{"not found", fake.Fault{Kind: fake.FaultNotFound}, 404, nil, "Not Found"},
+		{"unprocessable", fake.Fault{Kind: fake.FaultUnprocessable}, 422, nil, "Validation Failed"},
+		{"primary 403", fake.Fault{Kind: fake.FaultRateLimit}, 403, map[string]string{"X-RateLimit-Remaining": "0"}, "API rate limit exceeded"},
+		{"primary 429", fake.Fault{Kind: fake.FaultRateLimit, Status: 429}, 429, map[string]string{"X-RateLimit-Remaining": "0"}, "API rate limit exceeded"},
+		{"secondary", fake.Fault{Kind: fake.FaultSecondaryRateLimit, RetryAfter: 30 * time.Second}, 403, map[string]string{"Retry-After": "30"}, "secondary rate limit"},
+		{"429 retry-after", fake.Fault{Kind: fake.FaultTooManyRequests, RetryAfter: 2 * time.Second}, 429, map[string]string{"Retry-After": "2"}, ""},
+		{"429 bare", fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, map[string]string{"Retry-After": ""}, ""},
+		{"500", fake.Fault{Kind: fake.FaultServerError}, 500, nil, "Server Error"},
+		{"502", fake.Fault{Kind: fake.FaultServerError, Status: 502}, 502, nil, "502 Bad Gateway"},
+		{"path filter misses", fake.Fault{Kind: fake.FaultNotFound, Path: "/repos/acme/other"}, 200, nil, ""},
+		{"method filter misses", fake.Fault{Kind: fake.FaultNotFound, Method: "POST"}, 200, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -703,7 +704,7 @@ func TestFaults(t *testing.T) {
 	t.Run("primary reset is RetryAfter from now", func(t *testing.T) {
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		s := newServer(t, &fakegithub.Options{Tokens: []string{token}, Now: func() time.Time { return now }})
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultRateLimit, RetryAfter: 90 * time.Second})
+		s.Inject(fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: 90 * time.Second})
 		resp, _ := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets"})
 		if got, want := resp.Header.Get("X-RateLimit-Reset"), strconv.FormatInt(now.Add(90*time.Second).Unix(), 10); got != want {
 			t.Errorf("X-RateLimit-Reset = %s; want %s", got, want)
@@ -711,7 +712,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("slow honours the request context", func(t *testing.T) {
 		s := newServer(t, nil)
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: time.Minute})
+		s.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: time.Minute})
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.APIBaseURL()+"/repos/acme/widgets", nil)
@@ -726,14 +727,14 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("slow then answers", func(t *testing.T) {
 		s := newServer(t, nil)
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultSlow, Delay: 20 * time.Millisecond, Times: 1})
+		s.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: 20 * time.Millisecond, Times: 1})
 		if resp, _ := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets"}); resp.StatusCode != 200 {
 			t.Errorf("status = %d; want 200", resp.StatusCode)
 		}
 	})
 	t.Run("truncated body", func(t *testing.T) {
 		s := newServer(t, nil)
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultTruncatedBody, Times: 1})
+		s.Inject(fake.Fault{Kind: fake.FaultTruncatedBody, Times: 1})
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.APIBaseURL()+"/repos/acme/widgets", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := s.Client().Do(req)
@@ -747,7 +748,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("download host fault", func(t *testing.T) {
 		s := newServer(t, nil)
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Download: true, Status: 503})
+		s.Inject(fake.Fault{Kind: fake.FaultServerError, Host: "download", Status: 503})
 		resp, _ := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets/tarball/main"})
 		dl, _ := do(t, s, call{url: resp.Header.Get("Location"), header: map[string]string{"Authorization": ""}})
 		if dl.StatusCode != 503 {
@@ -767,7 +768,7 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("Stats = %+v; routes (-want +got):\n%s", st, diff)
 	}
 	rs := s.Requests()
-	if len(rs) != 3 || rs[1].Path != "/api/v3/repos/acme/widgets/git/trees/main?recursive=1" || rs[0].Authorization != "Bearer "+token {
+	if len(rs) != 3 || rs[1].Path != "/api/v3/repos/acme/widgets/git/trees/main?recursive=1" || rs[0].Header.Get("Authorization") != "Bearer "+token {
 		t.Errorf("Requests = %+v", rs)
 	}
 	s.ResetStats()

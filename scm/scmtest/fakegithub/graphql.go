@@ -646,7 +646,7 @@ func (s *Server) gitResolver(f *gql.Field) (any, error) {
 		case "isTruncated":
 			return false, nil
 		case "text":
-			s.log.Count(func(st *Stats) { st.BlobTexts++ })
+			s.Log().Count(func(st *Stats) { st.BlobTexts++ })
 			if binary {
 				return nil, nil
 			}

@@ -28,7 +28,7 @@ func (s *Server) rawHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{owner}/{repo}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "raw", rawRoute)
-		fake.Serve(w, r, s.applyFault(w, r, "raw"), s.serveRaw)
+		s.Serve(w, r, "raw", "api", s.serveRaw)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "raw", "")
@@ -60,7 +60,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", etag)
 	h.Set("X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.log.Count(func(st *Stats) { st.NotModified++ })
+		s.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -79,7 +80,7 @@ func TestRawContent(t *testing.T) {
 	})
 
 	t.Run("fault on the raw host only", func(t *testing.T) {
-		s.Inject(fakegithub.Fault{Kind: fakegithub.FaultServerError, Raw: true, Status: 503, Times: 1})
+		s.Inject(fake.Fault{Kind: fake.FaultServerError, Host: "raw", Status: 503, Times: 1})
 		if resp, _ := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets"}); resp.StatusCode != 200 {
 			t.Errorf("API: %d; want 200 (the fault is for the raw host)", resp.StatusCode)
 		}

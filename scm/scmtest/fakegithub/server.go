@@ -147,23 +147,6 @@ type Pull struct {
 	URL     string // web URL
 }
 
-// Request is one request the fake received.
-type Request struct {
-	// Host is "api" for the API host, "download" for the tarball
-	// download host and "raw" for the raw-content host.
-	Host   string
-	Method string
-	// Path is the path as received, escaped, with the query.
-	Path string
-	// Route is the pattern that answered, e.g.
-	// "GET /repos/{owner}/{repo}/contents/{path...}", or "" when none did.
-	Route string
-	// Authorization is the Authorization header received, or "".
-	Authorization string
-	// Header is a copy of every header received.
-	Header http.Header
-}
-
 // Stats counts requests.
 type Stats struct {
 	// API counts requests to the API host (REST and GraphQL), those
@@ -186,79 +169,6 @@ type Stats struct {
 	BlobTexts int
 }
 
-// FaultKind names a failure the fake can produce. The kinds match those
-// of the conformance suite (scmtest.FaultKind), by name.
-type FaultKind int
-
-// The faults, with GitHub's status, headers and body for each.
-const (
-	// FaultUnauthorized answers 401 Bad credentials.
-	FaultUnauthorized FaultKind = iota + 1
-	// FaultNotFound answers 404 Not Found.
-	FaultNotFound
-	// FaultUnprocessable answers 422 Validation Failed (the body of the
-	// recorded "errors" scenario).
-	FaultUnprocessable
-	// FaultRateLimit is the primary rate limit: 403 (or Status 429) with
-	// X-RateLimit-Remaining: 0 and X-RateLimit-Reset RetryAfter from now.
-	FaultRateLimit
-	// FaultSecondaryRateLimit is the secondary rate limit: 403 (or Status
-	// 429) with Retry-After and GitHub's secondary-rate-limit message and
-	// documentation URL, while X-RateLimit-Remaining stays above 0.
-	FaultSecondaryRateLimit
-	// FaultTooManyRequests answers 429 with Retry-After.
-	FaultTooManyRequests
-	// FaultTooManyRequestsNoRetryAfter answers 429 with no Retry-After.
-	FaultTooManyRequestsNoRetryAfter
-	// FaultServerError answers Status (500 when 0); 502, 503 and 504 get
-	// an HTML body, as from GitHub's front end.
-	FaultServerError
-	// FaultSlow waits Delay, or until the request's context ends, then
-	// answers normally.
-	FaultSlow
-	// FaultTruncatedBody answers normally but sends only half the body
-	// under the full Content-Length, then closes the connection.
-	FaultTruncatedBody
-	// FaultEchoCredentials answers Status (400 when 0) with GitHub's error
-	// body whose message quotes the request's Authorization header (and
-	// the decoded user:password of a Basic one), as a careless server or
-	// proxy does; 500 and above get a proxy's HTML page quoting it.
-	FaultEchoCredentials
-	// FaultLostAnswer processes the request (a write is made), then closes
-	// the connection without answering.
-	FaultLostAnswer
-)
-
-// Fault is a failure to inject with [Server.Inject].
-type Fault struct {
-	// Kind is the failure.
-	Kind FaultKind
-	// Times is how many matching requests the fault applies to; 0 means
-	// every matching request until ClearFaults.
-	Times int
-	// RetryAfter is, for rate-limit faults, how long from now the limit
-	// resets: X-RateLimit-Reset for FaultRateLimit, Retry-After for the
-	// others. 0 means one hour for FaultRateLimit and 60 s for
-	// FaultSecondaryRateLimit and FaultTooManyRequests.
-	RetryAfter time.Duration
-	// Delay is, for FaultSlow, how long to wait before answering.
-	Delay time.Duration
-	// Status is the status for FaultServerError (500 when 0) and, for
-	// FaultRateLimit and FaultSecondaryRateLimit, 403 (the default) or 429.
-	Status int
-	// Method restricts the fault to one HTTP method; "" matches any.
-	Method string
-	// Path restricts the fault to paths starting with it, relative to the
-	// API root (without /api/v3), e.g. "/repos/acme/basic/contents/";
-	// "" matches any. GraphQL requests have the path "/graphql".
-	Path string
-	// Download applies the fault to the download host instead of the API.
-	Download bool
-	// Raw applies the fault to the raw-content host instead of the API
-	// (Path is then relative to the raw host's root, e.g. "/acme/basic/").
-	Raw bool
-}
-
 // Server is a fake GitHub. Its methods are safe for concurrent use.
 type Server struct {
 	opts     Options
@@ -276,8 +186,7 @@ type Server struct {
 	instTokens    map[string]*installToken // minted installation tokens
 	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
 
-	faults fake.Faults[Fault]
-	log    fake.Log[Request, Stats]
+	fake.Kit[Stats] // faults and the request log
 
 	org orgWorld // organisation members and teams (org.go)
 
@@ -333,8 +242,9 @@ func New(opts *Options) *Server {
 		installs:      map[int64]*installation{},
 		instTokens:    map[string]*installToken{},
 		nextID:        1000,
-		closing:       make(chan struct{}),
 	}
+	s.closing = make(chan struct{})
+	s.Answer, s.Stop = s.answer, s.closing
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
@@ -627,21 +537,10 @@ func (s *Server) ClosePull(owner, name string, number int) error {
 	return fmt.Errorf("fakegithub: no pull request %d in %s/%s", number, owner, name)
 }
 
-// Inject arms a fault.
-func (s *Server) Inject(f Fault) {
-	s.faults.Arm(f, f.Times)
-}
-
-// ClearFaults disarms every fault.
-func (s *Server) ClearFaults() { s.faults.Clear() }
-
-// Requests returns every request received so far, in order.
-func (s *Server) Requests() []Request { return s.log.Requests() }
-
 // DownloadRequests returns the requests the download host received.
-func (s *Server) DownloadRequests() []Request {
-	var out []Request
-	for _, r := range s.log.Requests() {
+func (s *Server) DownloadRequests() []fake.Request {
+	var out []fake.Request
+	for _, r := range s.Requests() {
 		if r.Host == "download" {
 			out = append(out, r)
 		}
@@ -651,13 +550,13 @@ func (s *Server) DownloadRequests() []Request {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.log.Stats()
+	st, routes, unrouted := s.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
 
 // ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() { s.log.Reset() }
+func (s *Server) ResetStats() { s.Log().Reset() }
 
 // resolve turns a ref into a commit id: "" and "HEAD" are the default
 // branch; then a full ref name, a branch, a tag, a (possibly abbreviated)
@@ -746,12 +645,7 @@ func (s *Server) apiHandler() http.Handler {
 }
 
 func (s *Server) record(r *http.Request, host, route string) {
-	uri := r.RequestURI // as received, before the /api/v3 prefix is stripped
-	if uri == "" {
-		uri = r.URL.RequestURI()
-	}
-	s.log.Record(Request{Host: host, Method: r.Method, Path: uri, Route: route,
-		Authorization: r.Header.Get("Authorization"), Header: r.Header.Clone()}, route, func(st *Stats) {
+	s.Record(r, host, route, func(st *Stats) {
 		switch host {
 		case "download":
 			st.Download++
@@ -767,7 +661,7 @@ func (s *Server) record(r *http.Request, host, route string) {
 func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
-		fake.Serve(w, r, s.applyFault(w, r, "api"), fn)
+		s.Serve(w, r, "api", "api", fn)
 	})
 }
 
@@ -831,78 +725,53 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 	return false, false, nil
 }
 
-// applyFault answers the request to host ("api", "download" or "raw")
-// with an armed fault, if one matches, and says what is left to do.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, host string) fake.Outcome {
-	f, ok := s.faults.Take(func(f Fault) bool {
-		return f.host() == host && fake.Filter{Method: f.Method, Path: f.Path}.Match(r.Method, r.URL.Path)
-	})
-	if !ok {
-		return fake.Pass
-	}
-	now := s.now()
+// answer writes GitHub's answer for an armed fault (fake.Kit carries out
+// the slow, truncated and lost answers).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
+	retryAfter := func() { w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second))) }
+	const secondary = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "
+	const secondaryDoc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 	switch f.Kind {
-	case FaultUnauthorized:
+	case fake.FaultUnauthorized:
 		s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
-	case FaultNotFound:
+	case fake.FaultNotFound:
 		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
-	case FaultUnprocessable:
-		s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{
-			"message":           "Validation Failed",
-			"errors":            []any{map[string]any{"resource": "Label", "code": "invalid", "field": "color"}},
-			"documentation_url": "https://docs.github.com/rest/reference/issues#create-a-label", "status": "422"})
-	case FaultRateLimit:
-		reset := now.Add(cmp.Or(f.RetryAfter, time.Hour))
+	case fake.FaultUnprocessable:
+		s.validation(w, r, "https://docs.github.com/rest/reference/issues#create-a-label", map[string]any{"resource": "Label", "code": "invalid", "field": "color"})
+	case fake.FaultRateLimit:
 		h := w.Header()
 		h.Set("X-RateLimit-Limit", "5000")
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Used", "5000")
-		h.Set("X-RateLimit-Reset", fmt.Sprint(reset.Unix()))
+		h.Set("X-RateLimit-Reset", fmt.Sprint(s.now().Add(cmp.Or(f.RetryAfter, time.Hour)).Unix()))
 		h.Set("X-RateLimit-Resource", resource(r))
 		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden),
 			"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits")
-	case FaultSecondaryRateLimit:
-		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
-		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden),
-			"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
-			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
-	case FaultTooManyRequests:
-		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
+	case fake.FaultSecondaryRateLimit:
+		retryAfter()
+		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".", secondaryDoc)
+	case fake.FaultSecondaryRateLimitNoRetryAfter:
+		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".", secondaryDoc)
+	case fake.FaultTooManyRequests:
+		retryAfter()
 		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
-	case FaultTooManyRequestsNoRetryAfter:
+	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultRateLimitResetOnly:
 		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
-	case FaultServerError:
+	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		if !fake.GatewayError(w, st, "") {
 			s.writeError(w, r, st, "Server Error", "")
 		}
-	case FaultSlow:
-		return fake.Slow(r, f.Delay, s.closing)
-	case FaultTruncatedBody:
-		return fake.Truncate
-	case FaultLostAnswer:
-		return fake.Lose
-	case FaultEchoCredentials:
+	case fake.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
 			s.writeError(w, r, st, "Problems parsing the request: "+echo, "https://docs.github.com/rest")
 		}
 	default:
-		return fake.Pass
+		return false
 	}
-	return fake.Answered
-}
-
-// host is the server a fault applies to.
-func (f Fault) host() string {
-	switch {
-	case f.Raw:
-		return "raw"
-	case f.Download:
-		return "download"
-	}
-	return "api"
+	return true
 }
 
 // requestID returns a GitHub-shaped request id.
