@@ -634,88 +634,92 @@ func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, pr *project) 
 	s.writeJSON(w, r, http.StatusOK, s.commitJSON(r, pr, c))
 }
 
-// commitAction is one element of actions[] in POST repository/commits.
-type commitAction struct {
-	Action          string  `json:"action"`
-	FilePath        string  `json:"file_path"`
-	PreviousPath    string  `json:"previous_path"`
-	Content         *string `json:"content"`
-	Encoding        string  `json:"encoding"`
-	LastCommitID    string  `json:"last_commit_id"`
-	ExecuteFilemode *bool   `json:"execute_filemode"`
+// badRequest is a 400 answer: Grape's parameter error {"error": msg} when
+// param, GitLab's {"message": msg} otherwise.
+type badRequest struct {
+	param bool
+	msg   string
 }
+
+func (e badRequest) Error() string { return e.msg }
 
 // createCommit serves POST repository/commits with Files::MultiService's
 // checks: every action is validated before anything is written, so a
 // failed commit changes nothing.
 func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *project) {
+	c, err := s.commitActions(r, pr)
+	if e, ok := err.(badRequest); ok {
+		key := map[bool]string{true: "error", false: "message"}[e.param]
+		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{key: e.msg})
+		return
+	}
+	out := s.commitJSON(r, pr, c)
+	out["stats"] = map[string]any{"additions": 0, "deletions": 0, "total": 0}
+	out["status"], out["project_id"], out["last_pipeline"] = nil, pr.id, nil
+	s.writeJSON(w, r, http.StatusCreated, out)
+}
+
+func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 	var in struct {
-		Branch        string          `json:"branch"`
-		CommitMessage string          `json:"commit_message"`
-		StartBranch   string          `json:"start_branch"`
-		StartSHA      string          `json:"start_sha"`
-		Actions       []*commitAction `json:"actions"`
-		AuthorName    string          `json:"author_name"`
-		AuthorEmail   string          `json:"author_email"`
-		Force         bool            `json:"force"`
+		Branch        string `json:"branch"`
+		CommitMessage string `json:"commit_message"`
+		StartBranch   string `json:"start_branch"`
+		StartSHA      string `json:"start_sha"`
+		Actions       []struct {
+			Action          string  `json:"action"`
+			FilePath        string  `json:"file_path"`
+			PreviousPath    string  `json:"previous_path"`
+			Content         *string `json:"content"`
+			Encoding        string  `json:"encoding"`
+			LastCommitID    string  `json:"last_commit_id"`
+			ExecuteFilemode *bool   `json:"execute_filemode"`
+		} `json:"actions"`
+		AuthorName  string `json:"author_name"`
+		AuthorEmail string `json:"author_email"`
+		Force       bool   `json:"force"`
 	}
-	if err := decodeParams(r, &in); err != nil {
-		s.paramError(w, r, "actions is invalid")
-		return
-	}
+	param := func(format string, a ...any) error { return badRequest{true, fmt.Sprintf(format, a...)} }
+	fail := func(msg string) error { return badRequest{false, msg} }
 	switch {
+	case decodeParams(r, &in) != nil:
+		return nil, param("actions is invalid")
 	case in.Branch == "":
-		s.paramError(w, r, "branch is missing")
-		return
+		return nil, param("branch is missing")
 	case in.CommitMessage == "":
-		s.paramError(w, r, "commit_message is missing")
-		return
+		return nil, param("commit_message is missing")
 	case len(in.Actions) == 0:
-		s.paramError(w, r, "actions is missing")
-		return
+		return nil, param("actions is missing")
 	case in.StartBranch != "" && in.StartSHA != "":
-		s.paramError(w, r, "start_branch, start_sha are mutually exclusive")
-		return
+		return nil, param("start_branch, start_sha are mutually exclusive")
 	}
 	for i, a := range in.Actions {
-		if !slices.Contains([]string{"create", "delete", "move", "update", "chmod"}, a.Action) {
-			s.paramError(w, r, fmt.Sprintf("actions[%d][action] does not have a valid value", i))
-			return
-		}
-		if a.FilePath == "" {
-			s.paramError(w, r, fmt.Sprintf("actions[%d][file_path] is missing", i))
-			return
-		}
-		if a.Encoding != "" && a.Encoding != "text" && a.Encoding != "base64" {
-			s.paramError(w, r, fmt.Sprintf("actions[%d][encoding] does not have a valid value", i))
-			return
+		switch {
+		case !slices.Contains([]string{"create", "delete", "move", "update", "chmod"}, a.Action):
+			return nil, param("actions[%d][action] does not have a valid value", i)
+		case a.FilePath == "":
+			return nil, param("actions[%d][file_path] is missing", i)
+		case a.Encoding != "" && a.Encoding != "text" && a.Encoding != "base64":
+			return nil, param("actions[%d][encoding] does not have a valid value", i)
 		}
 	}
 	_, branchExists := pr.branches[in.Branch]
 	var parent *commit
 	switch {
 	case in.StartSHA != "":
-		if parent = pr.resolve(in.StartSHA); parent == nil || parent.id != in.StartSHA && !strings.HasPrefix(parent.id, in.StartSHA) {
-			s.message(w, r, http.StatusBadRequest, "Invalid start SHA: "+in.StartSHA)
-			return
+		if parent = pr.resolve(in.StartSHA); parent == nil || !strings.HasPrefix(parent.id, in.StartSHA) {
+			return nil, fail("Invalid start SHA: " + in.StartSHA)
 		}
 	case in.StartBranch != "":
-		id, ok := pr.branches[in.StartBranch]
-		if !ok {
-			s.message(w, r, http.StatusBadRequest, "Invalid start branch name: "+in.StartBranch)
-			return
+		if parent = pr.commits[pr.branches[in.StartBranch]]; parent == nil {
+			return nil, fail("Invalid start branch name: " + in.StartBranch)
 		}
-		parent = pr.commits[id]
 	case branchExists:
 		parent = pr.commits[pr.branches[in.Branch]]
 	case len(pr.branches) > 0:
-		s.message(w, r, http.StatusBadRequest, "You can only create or edit files when you are on a branch")
-		return
+		return nil, fail("You can only create or edit files when you are on a branch")
 	}
-	startRef := cmp.Or(in.StartBranch, in.StartSHA)
-	if branchExists && startRef != "" && startRef != in.Branch && !in.Force {
-		s.message(w, r, http.StatusBadRequest, "A branch called '"+in.Branch+"' already exists. Switch to that branch in order to make changes")
-		return
+	if startRef := cmp.Or(in.StartBranch, in.StartSHA); branchExists && startRef != "" && startRef != in.Branch && !in.Force {
+		return nil, fail("A branch called '" + in.Branch + "' already exists. Switch to that branch in order to make changes")
 	}
 	if in.Force && parent == nil && branchExists {
 		parent = pr.commits[pr.branches[in.Branch]]
@@ -727,87 +731,47 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *projec
 	newBlobs := map[string][]byte{}
 	for _, a := range in.Actions {
 		if !fs.ValidPath(a.FilePath) || a.FilePath == "." {
-			s.message(w, r, http.StatusBadRequest, "Your changes could not be committed, because the file path is invalid: "+a.FilePath)
-			return
+			return nil, fail("Your changes could not be committed, because the file path is invalid: " + a.FilePath)
 		}
-		_, exists := files[a.FilePath]
-		var content []byte
-		if a.Content != nil {
-			content = []byte(*a.Content)
-			if a.Encoding == "base64" {
-				d, err := base64.StdEncoding.DecodeString(*a.Content)
-				if err != nil {
-					s.message(w, r, http.StatusBadRequest, "Your changes could not be committed, because the content of "+a.FilePath+" is not valid base64")
-					return
-				}
-				content = d
-			}
-		}
+		old, exists := files[a.FilePath]
 		if a.LastCommitID != "" && parent != nil && exists && pr.lastCommitFor(parent, a.FilePath) != a.LastCommitID {
-			s.message(w, r, http.StatusBadRequest, "The file has changed since you started editing it: "+a.FilePath)
-			return
+			return nil, fail("The file has changed since you started editing it: " + a.FilePath)
 		}
-		exec := func(old bool) bool {
-			if a.ExecuteFilemode != nil {
-				return *a.ExecuteFilemode
-			}
-			return old
-		}
-		switch a.Action {
-		case "create":
-			if exists || fake.IsDir(files, a.FilePath) {
-				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
-				return
-			}
-			if a.Content == nil {
-				content = []byte{}
-			}
-			id := BlobID(content)
-			newBlobs[id] = content
-			files[a.FilePath] = entry{blob: id, exec: exec(false)}
-		case "update":
-			if !exists {
-				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
-				return
-			}
-			if a.Content == nil {
-				s.paramError(w, r, "content is missing")
-				return
-			}
-			id := BlobID(content)
-			newBlobs[id] = content
-			files[a.FilePath] = entry{blob: id, exec: exec(files[a.FilePath].exec)}
-		case "delete":
-			if !exists {
-				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
-				return
-			}
-			delete(files, a.FilePath)
-		case "chmod":
-			if !exists {
-				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
-				return
-			}
-			e := files[a.FilePath]
-			e.exec = exec(e.exec)
-			files[a.FilePath] = e
-		case "move":
-			old, ok := files[a.PreviousPath]
-			if a.PreviousPath == "" || !ok {
-				s.message(w, r, http.StatusBadRequest, "A file with this name doesn't exist")
-				return
-			}
+		if a.Action == "move" {
 			if exists {
-				s.message(w, r, http.StatusBadRequest, "A file with this name already exists")
-				return
+				return nil, fail("A file with this name already exists")
 			}
+			old, exists = files[a.PreviousPath]
+			exists = exists && a.PreviousPath != ""
 			delete(files, a.PreviousPath)
-			if a.Content != nil {
-				id := BlobID(content)
-				newBlobs[id] = content
-				old.blob = id
+		}
+		switch {
+		case a.Action == "create" && (exists || fake.IsDir(files, a.FilePath)):
+			return nil, fail("A file with this name already exists")
+		case a.Action != "create" && !exists:
+			return nil, fail("A file with this name doesn't exist")
+		case a.Action == "update" && a.Content == nil:
+			return nil, param("content is missing")
+		}
+		if a.ExecuteFilemode != nil {
+			old.exec = *a.ExecuteFilemode
+		}
+		if (a.Content != nil || a.Action == "create") && a.Action != "chmod" {
+			text := *cmp.Or(a.Content, new(string))
+			content := []byte(text)
+			if a.Encoding == "base64" {
+				var err error
+				if content, err = base64.StdEncoding.DecodeString(text); err != nil {
+					return nil, fail("Your changes could not be committed, because the content of " + a.FilePath + " is not valid base64")
+				}
 			}
-			files[a.FilePath] = entry{blob: old.blob, exec: exec(old.exec)}
+			old.blob = BlobID(content)
+			newBlobs[old.blob] = content
+		}
+		if a.Action == "delete" {
+			delete(files, a.FilePath)
+		} else {
+			files[a.FilePath] = old
 		}
 	}
 	maps.Copy(pr.blobs, newBlobs)
@@ -819,12 +783,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *projec
 		cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), s.now())
 	pr.commits[c.id] = c
 	pr.branches[in.Branch] = c.id
-	out := s.commitJSON(r, pr, c)
-	out["stats"] = map[string]any{"additions": 0, "deletions": 0, "total": 0}
-	out["status"] = nil
-	out["project_id"] = pr.id
-	out["last_pipeline"] = nil
-	s.writeJSON(w, r, http.StatusCreated, out)
+	return c, nil
 }
 
 func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest) map[string]any {
