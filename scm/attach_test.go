@@ -123,3 +123,94 @@ func TestNoCredentialAfterDowngradeRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestNoCredentialBackFromAForeignHost: the integration's API redirects to
+// a foreign host, which redirects back to the API. Neither the foreign
+// request nor the one that comes back carries the credential, for every
+// kind of Resolver: a credential never crosses a redirect through another
+// host, whatever the chain's first and last hosts are.
+func TestNoCredentialBackFromAForeignHost(t *testing.T) {
+	var apiURL string
+	foreign := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, apiURL+"/api/v3/files/landing.txt", http.StatusFound)
+	})
+	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v3/files/bounce.txt":
+			http.Redirect(w, r, foreign.URL+"/back", http.StatusFound)
+		case "/api/v3/files/landing.txt":
+			fmt.Fprint(w, "landed\n")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	apiURL = api.URL
+	host := hostOf(t, api.URL)
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: host, APIBaseURL: api.URL + "/api/v3", Token: integrations.NewSecret("config-token"),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := reg.ByHost(host)
+	resolver, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		res      scm.Resolver
+		wantAuth string
+	}{
+		{"credentials.Resolver", resolver, "Bearer config-token"},
+		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range []*recorder{api, foreign} {
+				s.mu.Lock()
+				s.auths = nil
+				s.mu.Unlock()
+			}
+			d := &httpDriver{in: in}
+			c, err := scm.NewClient(reg, tc.res, &scm.Options{
+				Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: func(*integrations.Integration) (driver.Driver, error) { return d, nil }},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := c.ReadFile(t.Context(), "http://"+host+"/acme/svc/blob/main/bounce.txt", nil)
+			if err != nil || string(f.Content) != "landed\n" {
+				t.Fatalf("ReadFile(bounce.txt) = %v, %v; want the landing file", f, err)
+			}
+			if got := api.authorizations(); len(got) != 2 || got[0] != tc.wantAuth || got[1] != "" {
+				t.Errorf("API Authorization headers = %q; want [%q, \"\"] (the request back from the foreign host without)", got, tc.wantAuth)
+			}
+			if got := foreign.authorizations(); len(got) != 1 || got[0] != "" {
+				t.Errorf("foreign host Authorization headers = %q; want one request without", got)
+			}
+		})
+	}
+}
+
+// TestFixedCredentialNeedsHost: a credentials.Transport given a credential
+// picked up front (as scm gives it one for a custom Resolver) but no
+// template host sends nothing, since any integration host would do.
+func TestFixedCredentialNeedsHost(t *testing.T) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {})
+	tr := &credentials.Transport{Base: http.DefaultTransport, Credential: &credentials.Credential{Token: "fixed-token"}}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("RoundTrip without Request.Host succeeded; want InvalidArgument")
+	}
+	if scm.Code(err) != scm.InvalidArgument {
+		t.Errorf("RoundTrip: %v; want InvalidArgument", err)
+	}
+	if n := len(srv.authorizations()); n != 0 {
+		t.Errorf("the server received %d requests; want 0", n)
+	}
+}

@@ -138,7 +138,12 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 		o = *opts
 	}
 	if reg == nil {
-		reg = &integrations.Registry{}
+		// Built once, so that the implicit public-host entries are not
+		// made afresh on every lookup, as the zero Registry makes them.
+		var err error
+		if reg, err = integrations.NewRegistry(integrations.Config{}); err != nil {
+			return nil, &errcode.Error{Code: errcode.CodeOf(err), Op: op, Msg: "building the default registry", Err: err}
+		}
 	}
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
@@ -367,7 +372,9 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		if r, ok := c.s.res.(*credentials.Resolver); ok {
 			rt = &credentials.Transport{Base: rt, Resolver: r, Request: req}
 		} else if cred != nil && cred.Token != "" {
-			rt = &attachTransport{base: rt, in: in, reg: c.s.reg, cred: cred}
+			// A resolver of the embedder's own picked the credential up
+			// front: the same transport attaches it, under the same rule.
+			rt = &credentials.Transport{Base: rt, Credential: cred, Registry: c.s.reg, Request: req}
 		}
 	}
 	if c.s.res == nil {
