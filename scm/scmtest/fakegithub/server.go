@@ -53,8 +53,10 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -179,6 +181,7 @@ type Server struct {
 	mu            sync.Mutex        // guards the world
 	owners        map[string]*owner // by lower-case login
 	repos         map[string]*repo  // by lower-case "owner/name"
+	moved         map[string]string // old lower-case "owner/name" → repository id
 	nextID        int64
 	downloadToken map[string]string // temporary token → repository key
 	apps          map[int64]*app
@@ -237,6 +240,7 @@ func New(opts *Options) *Server {
 	s := &Server{
 		owners:        map[string]*owner{},
 		repos:         map[string]*repo{},
+		moved:         map[string]string{},
 		downloadToken: map[string]string{},
 		apps:          map[int64]*app{},
 		installs:      map[int64]*installation{},
@@ -450,6 +454,44 @@ func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
 	return id, nil
 }
 
+// RenameRepo renames the repository owner/name to newOwner/newName (a
+// transfer when the owner changes, to an organisation created if needed).
+// As on GitHub, the old name then redirects to the repository (see
+// [Server.APIBaseURL]'s /repositories/{id}) until a repository takes it.
+func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return err
+	}
+	if s.repos[key(newOwner, newName)] != nil {
+		return fmt.Errorf("fakegithub: RenameRepo: %s/%s exists", newOwner, newName)
+	}
+	delete(s.repos, key(owner, name))
+	rp.owner.repos = slices.DeleteFunc(rp.owner.repos, func(x *repo) bool { return x == rp })
+	rp.owner, rp.name = s.ownerLocked(newOwner, Organization), newName
+	rp.owner.repos = append(rp.owner.repos, rp)
+	s.repos[key(newOwner, newName)] = rp
+	s.moved[key(owner, name)] = strconv.FormatInt(rp.id, 10)
+	return nil
+}
+
+func (s *Server) repoByID(id string) *repo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.repoByIDLocked(id)
+}
+
+func (s *Server) repoByIDLocked(id string) *repo {
+	for _, rp := range s.repos {
+		if strconv.FormatInt(rp.id, 10) == id {
+			return rp
+		}
+	}
+	return nil
+}
+
 // Ref returns the commit id a branch, tag, full ref name or commit id
 // resolves to ("" or "HEAD" is the default branch).
 func (s *Server) Ref(owner, name, ref string) (string, bool) {
@@ -640,6 +682,16 @@ func (s *Server) apiHandler() http.Handler {
 				r2.URL.Path = "/"
 			}
 		}
+		// /repositories/{id}/... is the repository with that id, where a
+		// renamed repository's old name redirects.
+		if rest, ok := strings.CutPrefix(r2.URL.EscapedPath(), "/repositories/"); ok {
+			id, tail, _ := strings.Cut(rest, "/")
+			if rp := s.repoByID(id); rp != nil {
+				p := strings.TrimSuffix("/repos/"+url.PathEscape(rp.owner.login)+"/"+url.PathEscape(rp.name)+"/"+tail, "/")
+				r2.URL.RawPath = p
+				r2.URL.Path, _ = url.PathUnescape(p)
+			}
+		}
 		mux.ServeHTTP(w, r2)
 	})
 }
@@ -687,8 +739,42 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc)
 			s.writeError(w, r, http.StatusForbidden, msgNotAccessible, "https://docs.github.com/rest")
 			return
 		}
+		if s.redirectMoved(w, r) {
+			return
+		}
 		fn(w, r)
 	})
+}
+
+// redirectMoved answers a request for a repository by a name it no
+// longer has (see RenameRepo) as GitHub does: 301 Moved Permanently (307
+// for a method other than GET and HEAD, to be repeated as is) to the same
+// path under /repositories/{id}.
+func (s *Server) redirectMoved(w http.ResponseWriter, r *http.Request) bool {
+	owner, name := r.PathValue("owner"), r.PathValue("repo")
+	s.mu.Lock()
+	id, moved := s.moved[key(owner, name)]
+	rp, taken := s.repoByIDLocked(id), s.repos[key(owner, name)] != nil
+	s.mu.Unlock()
+	if name == "" || !moved || rp == nil || taken || !canSee(r, rp) {
+		return false
+	}
+	parts := strings.SplitN(r.URL.EscapedPath(), "/", 5) // "", "repos", owner, repo, tail
+	loc := apiURL(r) + "/repositories/" + id
+	if len(parts) == 5 {
+		loc += "/" + parts[4]
+	}
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	status := http.StatusMovedPermanently
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusTemporaryRedirect
+	}
+	w.Header().Set("Location", loc)
+	s.writeJSON(w, r, status, map[string]any{"message": http.StatusText(status), "url": loc,
+		"documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"})
+	return true
 }
 
 // checkAuth returns whether the request is authenticated, whether its
