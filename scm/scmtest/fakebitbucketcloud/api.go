@@ -34,14 +34,11 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST "+repoRoute, s.createRepo)
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                         s.getRepo,
-		"GET /src":                     s.srcRoot,
 		"GET /src/{commit}":            s.src,
 		"GET /src/{commit}/{path...}":  s.src,
 		"POST /src":                    s.commitFiles,
 		"GET /refs/branches":           s.listBranches,
 		"GET /refs/branches/{name...}": s.getBranch,
-		"POST /refs/branches":          s.createBranch,
-		"GET /commit/{commit}":         s.getCommit,
 		"GET /commits/{revision}":      s.listCommits,
 		"GET /pullrequests":            s.listPulls,
 		"POST /pullrequests":           s.createPull,
@@ -233,17 +230,6 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.R
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(rp))
 }
 
-// srcRoot redirects to the root directory on the main branch, as
-// Bitbucket does.
-func (s *Server) srcRoot(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	c := rp.Resolve("")
-	if c == nil {
-		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", "")
-		return
-	}
-	s.redirectTo(w, r, s.apiRepoURL(rp)+"/src/"+c.ID+"/")
-}
-
 func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, loc string) {
 	s.commonHeaders(w, r)
 	w.Header().Set("Location", loc)
@@ -285,7 +271,6 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	} else {
 		// max_depth lists breadth-first, each level sorted, directories
 		// before files.
-		onlyFiles := strings.Contains(strings.ReplaceAll(q.Get("q"), " ", ""), `type="commit_file"`)
 		var items []any
 		level := []string{p}
 		for d := 0; d < intParam(q, "max_depth", 1) && len(level) > 0; d++ {
@@ -293,9 +278,7 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 			for _, dir := range level {
 				dirs, files := repostore.Children(c.Files, dir)
 				for _, sub := range dirs {
-					if !onlyFiles {
-						items = append(items, s.dirJSON(rp, c, sub))
-					}
+					items = append(items, s.dirJSON(rp, c, sub))
 				}
 				for _, f := range files {
 					items = append(items, s.fileJSON(rp, c, f))
@@ -544,37 +527,6 @@ type named struct {
 
 type branchRef struct {
 	Branch named `json:"branch"`
-}
-
-func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	var body struct {
-		Name   string `json:"name"`
-		Target struct {
-			Hash string `json:"hash"`
-		} `json:"target"`
-	}
-	if !s.decode(w, r, &body) {
-		return
-	}
-	c := rp.Resolve(body.Target.Hash)
-	if _, exists := rp.Branches[body.Name]; !repostore.ValidBranchName(body.Name) {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid branch name: "+body.Name, "")
-	} else if exists {
-		s.writeError(w, r, http.StatusBadRequest, "BRANCH_ALREADY_EXISTS", fmt.Sprintf("Branch %q already exists.", body.Name))
-	} else if c == nil || body.Target.Hash == "" {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid target: "+body.Target.Hash, "")
-	} else {
-		rp.Branches[body.Name] = c.ID
-		s.writeJSON(w, r, http.StatusCreated, s.branchJSON(rp, body.Name))
-	}
-}
-
-func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	if c := rp.Resolve(r.PathValue("commit")); c != nil {
-		s.writeJSON(w, r, http.StatusOK, s.commitJSON(rp, c))
-		return
-	}
-	s.writeError(w, r, http.StatusNotFound, "Commit not found", "")
 }
 
 // listCommits answers GET .../commits/{revision}?path=&pagelen=: the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,26 +207,17 @@ func (s *Server) authProblem(r *http.Request) string {
 		}
 		return "Invalid username or password."
 	}
-	const badToken = "Token is invalid, expired, or not supported for this endpoint."
-	scheme, tok, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "bearer") {
+	if scheme, tok, _ := strings.Cut(h, " "); !strings.EqualFold(scheme, "bearer") {
 		return "Invalid username or password."
-	}
-	if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
-		return map[bool]string{true: "", false: badToken}[valid]
-	}
-	for _, t := range s.opts.Tokens {
-		if tok == t {
-			return ""
-		}
-	}
-	s.st.Lock()
-	exp, ok := s.minted[tok]
-	s.st.Unlock()
-	if ok && s.now().Before(exp) {
+	} else if slices.Contains(s.opts.Tokens, tok) {
 		return ""
 	}
-	return badToken
+	s.st.Lock()
+	defer s.st.Unlock()
+	if s.tokenGrant(r) != nil {
+		return ""
+	}
+	return "Token is invalid, expired, or not supported for this endpoint."
 }
 
 const limited = "Rate limit for this resource has been exceeded"

@@ -1,14 +1,12 @@
 package fakebitbucketcloud
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"sync"
+	"strings"
 	"time"
 )
 
@@ -32,38 +30,12 @@ type OAuthUser struct {
 	Email       string
 }
 
-type oauthLazy struct {
-	once sync.Once
-	st   *oauthState
-}
-
-type oauthState struct {
-	mu     sync.Mutex
-	apps   map[string]OAuthApp
-	user   *OAuthUser
-	deny   string
-	codes  map[string]*oauthCode
-	tokens map[string]*oauthToken
-	rts    map[string]*oauthToken
-}
-
-type oauthCode struct {
-	app, redirect, challenge string
-	user                     OAuthUser
-	expires                  time.Time
-}
-
-type oauthToken struct {
-	app, access, refresh string
-	user                 OAuthUser
-	expires              time.Time
-}
-
-func (s *Server) oauth() *oauthState {
-	s.oauthSt.once.Do(func() {
-		s.oauthSt.st = &oauthState{apps: map[string]OAuthApp{}, codes: map[string]*oauthCode{}, tokens: map[string]*oauthToken{}, rts: map[string]*oauthToken{}}
-	})
-	return s.oauthSt.st
+// grant is an authorization code, or a pair of access and refresh tokens
+// (minted by the client-credentials grant when user is zero).
+type grant struct {
+	app, redirect, challenge, access, refresh string
+	user                                      OAuthUser
+	expires                                   time.Time
 }
 
 // AddOAuthApp registers an OAuth consumer for sign-in.
@@ -71,70 +43,44 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 	if a.TokenLifetime <= 0 {
 		a.TokenLifetime = 2 * time.Hour
 	}
-	st := s.oauth()
-	st.mu.Lock()
-	st.apps[a.Key] = a
-	st.mu.Unlock()
+	s.st.Lock()
+	defer s.st.Unlock()
+	s.apps[a.Key] = a
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in; tokens
 // issued to her are accepted by the API, and /2.0/user answers her.
 func (s *Server) SetOAuthUser(u OAuthUser) {
-	st := s.oauth()
-	st.mu.Lock()
-	st.user = &u
-	st.mu.Unlock()
+	s.st.Lock()
+	defer s.st.Unlock()
+	s.user = &u
 }
 
-// DenyNextAuthorization makes the next authorization end with
-// error=errCode ("access_denied").
-func (s *Server) DenyNextAuthorization(errCode string) {
-	st := s.oauth()
-	st.mu.Lock()
-	st.deny = errCode
-	st.mu.Unlock()
-}
-
-// oauthTokenCheck reports whether tok is a user token the fake issued
-// (known) and whether it is valid.
-func (s *Server) oauthTokenCheck(tok string) (valid, known bool) {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	t, ok := st.tokens[tok]
-	if !ok {
-		return false, false
+// tokenGrant returns the unexpired grant whose access token r carries as
+// a Bearer token, or nil. The caller holds the store's lock.
+func (s *Server) tokenGrant(r *http.Request) *grant {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if g := s.grants[tok]; strings.EqualFold(scheme, "bearer") && g != nil && g.access == tok && s.now().Before(g.expires) {
+		return g
 	}
-	return s.now().Before(t.expires), true
+	return nil
 }
 
-func (s *Server) userTokenOf(r *http.Request) *oauthToken {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 {
-		return nil
+// signedIn returns the signed-in user whose token r carries, or nil.
+func (s *Server) signedIn(r *http.Request) *OAuthUser {
+	s.st.Lock()
+	defer s.st.Unlock()
+	if g := s.tokenGrant(r); g != nil && g.user.Nickname != "" {
+		return &g.user
 	}
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	t := st.tokens[h[7:]]
-	if t == nil || !s.now().Before(t.expires) {
-		return nil
-	}
-	return t
-}
-
-func oauthRandom() string {
-	b := make([]byte, 20)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return nil
 }
 
 func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, ok := st.apps[q.Get("client_id")]
+	s.st.Lock()
+	defer s.st.Unlock()
+	app, ok := s.apps[q.Get("client_id")]
 	ru, err := url.Parse(q.Get("redirect_uri"))
 	if !ok || err != nil || ru.Host == "" || q.Get("response_type") != "code" {
 		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Invalid client_id, redirect_uri or response_type"})
@@ -145,87 +91,89 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case q.Get("code_challenge_method") != "" && q.Get("code_challenge_method") != "S256":
 		back.Set("error", "invalid_request")
-	case st.deny != "" || st.user == nil:
+	case s.user == nil:
 		back.Set("error", "access_denied")
-		if st.deny != "" {
-			back.Set("error", st.deny)
-		}
-		st.deny = ""
 	default:
-		code := oauthRandom()
-		st.codes[code] = &oauthCode{app: app.Key, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), user: *st.user, expires: s.now().Add(10 * time.Minute)}
+		code := "bbc-code-" + requestID()
+		s.grants[code] = &grant{app: app.Key, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), user: *s.user, expires: s.now().Add(10 * time.Minute)}
 		back.Set("code", code)
 	}
 	ru.RawQuery = back.Encode()
 	http.Redirect(w, r, ru.String(), http.StatusFound)
 }
 
-// oauthGrant answers the authorization_code and refresh_token grants of
-// a sign-in consumer; it returns false, answering nothing, for any other
-// request (the client-credentials grant of Options.Consumers).
-func (s *Server) oauthGrant(w http.ResponseWriter, r *http.Request) bool {
-	if r.ParseForm() != nil {
-		return false
+// token is the OAuth 2 token endpoint: the client-credentials grant of a
+// consumer of Options.Consumers, and the authorization_code and
+// refresh_token grants of a sign-in consumer, each authenticated with
+// Basic (or client_id and client_secret in the form).
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	fail := func(code, desc string) {
+		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": code, "error_description": desc})
+	}
+	if err := r.ParseForm(); err != nil {
+		fail("invalid_request", err.Error())
+		return
 	}
 	f := r.PostForm
-	gt := f.Get("grant_type")
-	if gt != "authorization_code" && gt != "refresh_token" {
-		return false
-	}
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = f.Get("client_id"), f.Get("client_secret")
 	}
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, known := st.apps[id]
-	if !known {
-		return false
-	}
-	fail := func(code, desc string) bool {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": code, "error_description": desc})
-		return true
-	}
-	if subtle.ConstantTimeCompare([]byte(app.Secret), []byte(secret)) != 1 {
-		return fail("invalid_client", "Invalid OAuth client credentials")
-	}
+	gt := f.Get("grant_type")
+	s.st.Lock()
+	defer s.st.Unlock()
 	now := s.now()
-	var user OAuthUser
-	if gt == "authorization_code" {
-		c := st.codes[f.Get("code")]
-		delete(st.codes, f.Get("code"))
-		if c == nil || c.app != app.Key || !now.Before(c.expires) || c.redirect != f.Get("redirect_uri") {
-			return fail("invalid_grant", "The specified code is not valid")
+	g := &grant{app: id, access: "fake-oauth-" + requestID(), refresh: "fake-refresh-" + requestID(), expires: now.Add(s.opts.TokenTTL)}
+	scopes := "repository pullrequest"
+	if app, known := s.apps[id]; known && (gt == "authorization_code" || gt == "refresh_token") {
+		if subtle.ConstantTimeCompare([]byte(app.Secret), []byte(secret)) != 1 {
+			fail("invalid_client", "Invalid OAuth client credentials")
+			return
 		}
-		if c.challenge != "" {
-			sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-			if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.challenge)) != 1 {
-				return fail("invalid_grant", "The code verifier is not valid")
-			}
+		old := s.grants[f.Get(map[bool]string{true: "code", false: "refresh_token"}[gt == "authorization_code"])]
+		switch {
+		case gt == "refresh_token" && (old == nil || old.app != app.Key || old.refresh != f.Get("refresh_token")):
+			fail("invalid_grant", "Invalid refresh_token")
+			return
+		case gt == "authorization_code" && (old == nil || old.app != app.Key || old.access != "" || !now.Before(old.expires) || old.redirect != f.Get("redirect_uri")):
+			delete(s.grants, f.Get("code"))
+			fail("invalid_grant", "The specified code is not valid")
+			return
+		case gt == "authorization_code" && old.challenge != "" && subtle.ConstantTimeCompare([]byte(pkce(f.Get("code_verifier"))), []byte(old.challenge)) != 1:
+			delete(s.grants, f.Get("code"))
+			fail("invalid_grant", "The code verifier is not valid")
+			return
 		}
-		user = c.user
+		delete(s.grants, f.Get("code"))
+		delete(s.grants, old.access)
+		delete(s.grants, old.refresh)
+		g = &grant{app: app.Key, access: "bbc-user-" + requestID(), refresh: "bbc-refresh-" + requestID(), user: old.user, expires: now.Add(app.TokenLifetime)}
+		scopes = "account email repository pullrequest"
+	} else if want, known := s.opts.Consumers[id]; !known || want != secret || id == "" {
+		fail("invalid_client", "Invalid OAuth client credentials")
+		return
+	} else if gt != "client_credentials" {
+		fail("unsupported_grant_type", "Unsupported grant type: "+gt)
+		return
 	} else {
-		old := st.rts[f.Get("refresh_token")]
-		if old == nil || old.app != app.Key {
-			return fail("invalid_grant", "Invalid refresh_token")
-		}
-		delete(st.rts, old.refresh)
-		delete(st.tokens, old.access)
-		user = old.user
+		s.Log().Count(func(st *Stats) { st.TokenGrants++ })
 	}
-	t := &oauthToken{app: app.Key, access: "bbc-user-" + oauthRandom(), refresh: "bbc-refresh-" + oauthRandom(), user: user, expires: now.Add(app.TokenLifetime)}
-	st.tokens[t.access], st.rts[t.refresh] = t, t
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": t.access, "scopes": "account email repository pullrequest",
-		"expires_in": int(app.TokenLifetime / time.Second), "refresh_token": t.refresh, "token_type": "bearer", "state": gt})
-	return true
+	s.grants[g.access], s.grants[g.refresh] = g, g
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": g.access, "scopes": scopes,
+		"expires_in": int(g.expires.Sub(now) / time.Second), "refresh_token": g.refresh, "token_type": "bearer", "state": gt})
+}
+
+// pkce returns the S256 code challenge of verifier.
+func pkce(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func (s *Server) oauthUser(w http.ResponseWriter, r *http.Request) {
-	j := s.userJSON()
-	if t := s.userTokenOf(r); t != nil {
-		j["display_name"], j["nickname"], j["uuid"] = t.user.DisplayName, t.user.Nickname, uuid("user:"+t.user.Nickname)
-		j["account_id"] = "557058:" + t.user.Nickname
+	j := s.userJSON("")
+	if u := s.signedIn(r); u != nil {
+		j = s.userJSON(u.Nickname)
+		j["display_name"] = u.DisplayName
 	}
 	j["created_on"] = "2020-01-01T00:00:00+00:00"
 	s.writeJSON(w, r, http.StatusOK, j)
@@ -233,42 +181,43 @@ func (s *Server) oauthUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) oauthEmails(w http.ResponseWriter, r *http.Request) {
 	vals := []any{}
-	if t := s.userTokenOf(r); t != nil && t.user.Email != "" {
-		vals = append(vals, map[string]any{"email": t.user.Email, "is_primary": true, "is_confirmed": true, "type": "email",
-			"links": links{"self": href(s.api.URL + "/2.0/user/emails/" + url.PathEscape(t.user.Email))}})
+	if u := s.signedIn(r); u != nil && u.Email != "" {
+		vals = append(vals, map[string]any{"email": u.Email, "is_primary": true, "is_confirmed": true, "type": "email",
+			"links": links{"self": href(s.api.URL + "/2.0/user/emails/" + url.PathEscape(u.Email))}})
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"pagelen": 10, "values": vals, "page": 1, "size": len(vals)})
 }
 
-func (s *Server) userJSON() map[string]any {
+// userJSON is the user object of a signed-in user's nickname, or of
+// Options.User for "".
+func (s *Server) userJSON(nickname string) map[string]any {
 	id := uuid("user")
-	return map[string]any{"display_name": s.opts.User, "type": "user", "uuid": id, "account_id": "557058:fake",
+	j := map[string]any{"display_name": s.opts.User, "type": "user", "uuid": id, "account_id": "557058:fake",
 		"nickname": s.opts.User, "links": links{"self": href(s.api.URL + "/2.0/users/" + url.PathEscape(id)),
 			"html": href(s.api.URL + "/" + url.PathEscape(id) + "/"), "avatar": href(s.api.URL + "/avatar/fake")}}
+	if nickname != "" {
+		j["display_name"], j["nickname"], j["uuid"], j["account_id"] = nickname, nickname, uuid("user:"+nickname), "557058:"+nickname
+	}
+	return j
 }
 
-// actorName is the display name of who acts in r: the signed-in user of
-// a user token, "" (Options.User) otherwise.
+// actorName is the nickname of who acts in r: the signed-in user of a
+// user token, "" (Options.User) otherwise. The caller holds the store's
+// lock.
 func (s *Server) actorName(r *http.Request) string {
-	if t := s.userTokenOf(r); t != nil {
-		return t.user.Nickname
+	if g := s.tokenGrant(r); g != nil {
+		return g.user.Nickname
 	}
 	return ""
 }
 
 // authorJSON is the user object of a pull request's author: the
-// signed-in user who opened it, or the fake's user.
+// signed-in user who opened it, or the fake's user. The caller holds the
+// store's lock.
 func (s *Server) authorJSON(nickname string) map[string]any {
-	j := s.userJSON()
-	if nickname != "" {
-		st := s.oauth()
-		st.mu.Lock()
-		name := nickname
-		if st.user != nil && st.user.Nickname == nickname {
-			name = st.user.DisplayName
-		}
-		st.mu.Unlock()
-		j["display_name"], j["nickname"], j["uuid"], j["account_id"] = name, nickname, uuid("user:"+nickname), "557058:"+nickname
+	j := s.userJSON(nickname)
+	if s.user != nil && nickname != "" && s.user.Nickname == nickname {
+		j["display_name"] = s.user.DisplayName
 	}
 	return j
 }

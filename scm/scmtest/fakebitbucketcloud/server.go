@@ -11,7 +11,7 @@
 // branches and pull requests. It serves, under /2.0:
 //
 //   - GET  repositories/{workspace} (pagelen up to 100, page, next links)
-//   - GET  repositories/{workspace}/{repo}
+//   - GET  repositories/{workspace}/{repo}, POST (creates it, empty)
 //   - GET  .../src/{commit}/{path}: raw content with an ETag based on the
 //     content and attributes (If-None-Match → 304), a directory listing
 //     (max_depth, pagelen), or ?format=meta; a branch name with "/" may be
@@ -20,13 +20,14 @@
 //     or application/x-www-form-urlencoded; fields message, author,
 //     parents, files (deletions), branch; x-attributes="executable");
 //     201 with a Location header
-//   - GET  .../refs/branches (q=name="a" OR name="b"), .../refs/branches/{name},
-//     POST .../refs/branches
+//   - GET  .../refs/branches (q=name="a" OR name="b"), .../refs/branches/{name}
+//   - GET  .../commits/{revision} (path, pagelen; the first page only)
 //   - GET  .../pullrequests (q=source.branch.name="x" AND
 //     destination.branch.name="y" AND state="OPEN", state=), GET
 //     .../pullrequests/{id}, POST .../pullrequests
 //   - GET  workspaces/{workspace}/search/code (search_query with "text" and
 //     path:X terms; 404 when Options.SearchDisabled)
+//   - GET  user and user/emails (see [Server.SetOAuthUser])
 //
 // and, on the web host, GET /{workspace}/{repo}/get/{ref}.tar.gz (and
 // .zip), whose entries sit under "{workspace}-{repo}-{12-hex commit}/". With
@@ -40,10 +41,9 @@
 // /site/oauth2/access_token (on the web host) mints Bearer tokens. A bad
 // credential gets Bitbucket's 401.
 //
-// Faults: [fake.Fault] with Host "api" (the default; it also covers the
-// web host's paths, served by the same server) or "download", and Path
-// relative to the server, e.g. "/2.0/repositories/acme/basic/src/". The
-// answers:
+// Faults: [fake.Fault] with Host "" (the main server: the API and the web
+// host's paths), "api" (under /2.0), "web" or "download", and Path as
+// sent, e.g. "/2.0/repositories/acme/basic/src/". The answers:
 //
 //	FaultUnauthorized                       401 "Token is invalid, expired, or not supported ..."
 //	FaultNotFound                           404 "Repository not found"
@@ -173,16 +173,17 @@ type Server struct {
 	stop          chan struct{}
 	st            repostore.Store // its mutex guards the fields below too
 
-	minted    map[string]time.Time // OAuth token → expiry
 	redirect  bool
-	downloads map[string][]byte // download path → archive
-	oauthSt   oauthLazy         // sign-in endpoints (oauth.go)
+	downloads map[string][]byte   // download path → archive
+	apps      map[string]OAuthApp // sign-in consumers (oauth.go)
+	user      *OAuthUser          // who signs in
+	grants    map[string]*grant   // by code, access or refresh token
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{minted: map[string]time.Time{}, downloads: map[string][]byte{}, stop: make(chan struct{})}
+	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}, stop: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
@@ -98,37 +97,4 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	fake.Write(w, r, http.StatusOK, ct, buf.Bytes())
-}
-
-// token is the OAuth 2 token endpoint: the client-credentials grant of a
-// consumer, authenticated with Basic (or client_id and client_secret in
-// the form), and the grants of sign-in consumers (oauth.go).
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	if s.oauthGrant(w, r) {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": err.Error()})
-		return
-	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if want, known := s.opts.Consumers[id]; !known || want != secret || id == "" {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "invalid_client", "error_description": "Invalid OAuth client credentials"})
-		return
-	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type: " + gt})
-		return
-	}
-	tok := "fake-oauth-" + requestID()
-	s.st.Lock()
-	s.minted[tok] = s.now().Add(s.opts.TokenTTL)
-	s.st.Unlock()
-	s.Log().Count(func(st *Stats) { st.TokenGrants++ })
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": tok, "scopes": "repository pullrequest",
-		"expires_in": int(s.opts.TokenTTL / time.Second), "refresh_token": "fake-refresh-" + requestID(),
-		"token_type": "bearer", "state": "client_credentials"})
 }

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -26,22 +25,19 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /projects/{key}/repos", s.listRepos)
 	s.handle(mux, "POST /projects/{key}/repos", s.createRepo)
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
-		"GET ":                    s.getRepo,
-		"GET /default-branch":     s.defaultBranch,
-		"GET /branches/default":   s.defaultBranchFull,
-		"GET /branches":           s.listBranches,
-		"POST /branches":          s.createBranch,
-		"GET /raw/{path...}":      s.raw,
-		"GET /browse":             s.browse,
-		"GET /browse/{path...}":   s.browse,
-		"PUT /browse/{path...}":   s.editFile,
-		"GET /files":              s.files,
-		"GET /files/{path...}":    s.files,
-		"GET /archive":            s.archive,
-		"GET /commits":            s.listCommits,
-		"GET /pull-requests":      s.listPulls,
-		"POST /pull-requests":     s.createPull,
-		"GET /pull-requests/{id}": s.getPull,
+		"GET ":                  s.getRepo,
+		"GET /default-branch":   s.defaultBranch,
+		"GET /branches":         s.listBranches,
+		"POST /branches":        s.createBranch,
+		"GET /raw/{path...}":    s.raw,
+		"GET /browse/{path...}": s.browse,
+		"PUT /browse/{path...}": s.editFile,
+		"GET /files":            s.files,
+		"GET /files/{path...}":  s.files,
+		"GET /archive":          s.archive,
+		"GET /commits":          s.listCommits,
+		"GET /pull-requests":    s.listPulls,
+		"POST /pull-requests":   s.createPull,
 	} {
 		method, rest, _ := strings.Cut(pattern, " ")
 		s.repoRoute(mux, method+" /projects/{key}/repos/{slug}"+rest, fn)
@@ -186,18 +182,6 @@ func (s *Server) defaultBranch(w http.ResponseWriter, r *http.Request, rp *repos
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"id": "refs/heads/" + rp.DefaultBranch, "displayId": rp.DefaultBranch, "type": "BRANCH"})
 }
 
-func (s *Server) defaultBranchFull(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	switch _, ok := rp.Branches[rp.DefaultBranch]; {
-	case len(rp.Branches) == 0:
-		s.commonHeaders(w)
-		w.WriteHeader(http.StatusNoContent)
-	case !ok:
-		s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("The default branch '%s' does not exist.", rp.DefaultBranch))
-	default:
-		s.writeJSON(w, r, http.StatusOK, branchJSON(rp, rp.DefaultBranch))
-	}
-}
-
 func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	q := r.URL.Query()
 	filter := strings.ToLower(q.Get("filterText"))
@@ -275,52 +259,13 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	fake.Write(w, r, http.StatusOK, ct, e.Content)
 }
 
-func pathJSON(p string) map[string]any {
-	m := map[string]any{"components": []string{}, "name": "", "toString": p, "parent": ""}
-	if p != "" {
-		m["components"], m["name"] = strings.Split(p, "/"), path.Base(p)
-	}
-	if ext := path.Ext(p); ext != "" {
-		m["extension"] = ext[1:]
-	}
-	if dir := path.Dir(p); dir != "." {
-		m["parent"] = dir
-	}
-	return m
-}
-
+// browse answers GET .../browse/{path}?type=true with the path's type;
+// the fake does not list directories nor page a file's lines.
 func (s *Server) browse(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	c, p, file := s.pathAt(w, r, rp, true)
-	if c == nil {
-		return
-	}
-	q := r.URL.Query()
-	switch {
-	case q.Get("size") == "true":
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"size": len(c.Files[p].Content)})
-	case q.Get("type") == "true":
+	if c, _, file := s.pathAt(w, r, rp, true); c != nil && r.URL.Query().Get("type") == "true" {
 		s.writeJSON(w, r, http.StatusOK, map[string]any{"type": map[bool]string{true: "FILE", false: "DIRECTORY"}[file]})
-	case file:
-		var lines []any
-		for l := range strings.Lines(string(c.Files[p].Content)) {
-			lines = append(lines, map[string]any{"text": strings.TrimSuffix(l, "\n")})
-		}
-		pg := values(r, lines, 5000)
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"lines": pg.Values, "start": pg.Start, "size": pg.Size, "isLastPage": pg.IsLastPage})
-	default:
-		dirs, files := repostore.Children(c.Files, p)
-		var items []map[string]any
-		for _, d := range dirs {
-			items = append(items, map[string]any{"path": pathJSON(path.Base(d)), "node": c.ID, "type": "DIRECTORY"})
-		}
-		for _, f := range files {
-			items = append(items, map[string]any{"path": pathJSON(path.Base(f)), "contentId": c.Files[f].Blob, "type": "FILE", "size": len(c.Files[f].Content)})
-		}
-		slices.SortFunc(items, func(a, b map[string]any) int {
-			return strings.Compare(a["path"].(map[string]any)["name"].(string), b["path"].(map[string]any)["name"].(string))
-		})
-		revision := cmp.Or(q.Get("at"), "refs/heads/"+rp.DefaultBranch)
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"path": pathJSON(p), "revision": revision, "children": values(r, items, 500)})
+	} else if c != nil {
+		s.writeError(w, r, http.StatusNotImplemented, "", "The fake answers browse only with type=true.")
 	}
 }
 
@@ -535,16 +480,6 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore
 		}
 	}
 	s.writeJSON(w, r, http.StatusOK, values(r, items, 1000))
-}
-
-func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	id, _ := strconv.Atoi(r.PathValue("id"))
-	if p := rp.Pull(id); p != nil {
-		s.writeJSON(w, r, http.StatusOK, s.pullJSON(rp, p))
-		return
-	}
-	s.writeError(w, r, http.StatusNotFound, exPrefix+"pull.NoSuchPullRequestException",
-		fmt.Sprintf("Pull request %s does not exist in %s/%s.", r.PathValue("id"), rp.Owner.Key, rp.Slug))
 }
 
 type refBody struct {

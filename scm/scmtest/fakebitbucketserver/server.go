@@ -11,10 +11,11 @@
 //
 //   - GET  projects/{key}/repos (paged: start, limit, isLastPage, nextPageStart)
 //   - GET  projects/{key}/repos/{slug}
-//   - GET  .../default-branch and the deprecated .../branches/default
+//   - GET  .../default-branch
 //   - GET  .../branches (filterText, boostMatches, paged); POST .../branches
 //   - GET  .../raw/{path}?at= (ETag, If-None-Match → 304)
-//   - GET  .../browse/{path}?at=[&type=true] and PUT .../browse/{path}
+//   - GET  .../browse/{path}?at=&type=true (FILE or DIRECTORY; nothing
+//     else) and PUT .../browse/{path}
 //     (multipart: content, message, branch, sourceCommitId, sourceBranch;
 //     one file per commit, as the real server; it needs
 //     X-Atlassian-Token: no-check)
@@ -22,7 +23,7 @@
 //   - GET  .../archive?at=&format=&path=&prefix= (zip, tar, tgz, tar.gz)
 //   - POST rest/search/latest/search (Data Center's code search, see
 //     [Server.SetSearch])
-//   - GET  .../pull-requests (at, direction, state, paged), GET .../pull-requests/{id},
+//   - GET  .../pull-requests (at, direction, state, order, paged),
 //     POST .../pull-requests (409 DuplicatePullRequestException with
 //     existingPullRequest, 409 EmptyPullRequestException)
 //
