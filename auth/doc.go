@@ -32,8 +32,6 @@
 //
 // The signed-in user's provider token reaches the SCM client through
 // [Session.UserCredentials], keyed by the provider's integration host only:
-//
-//	s, err := h.Session(r)
-//	if err != nil { ... }
-//	userClient := client.ForUser(s.UserCredentials(), nil)
+// pass it to scm.Client.ForUser in the request's handler (see the example
+// ExampleSession_UserCredentials).
 package auth
