@@ -23,10 +23,7 @@
 // credentials.Resolver.Explain has for credentials.
 //
 // To enforce a rule in an embedding server, call [Authorizer.Allowed]
-// before the action:
-//
-//	ok, why, err := authz.Allowed(ctx, identity.Principal{User: u},
-//		permission.MustKnown(permission.CatalogEntityCreate), "")
+// before the action (see the example ExampleAuthorizer_Allowed).
 //
 // # Errors
 //

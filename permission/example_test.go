@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"slices"
 
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/permission"
@@ -59,4 +60,32 @@ func ExampleAuthorizer() {
 	// 1 ALLOW
 	// 2 DENY
 	// 3 DENY
+}
+
+// Enforce a rule in an embedding server: ask before the action. Here a
+// policy lets members of group:default/platform create catalog entities.
+func ExampleAuthorizer_Allowed() {
+	policy := permission.PolicyFunc(func(_ context.Context, q permission.Query, u *identity.User) (permission.Decision, error) {
+		if q.Permission.Name == permission.CatalogEntityCreate && u != nil && slices.Contains(u.OwnershipEntityRefs, "group:default/platform") {
+			return permission.Decision{Result: permission.Allow, Reason: permission.Reason{Policy: "example", Summary: "platform members create entities"}}, nil
+		}
+		return permission.Decision{Result: permission.Deny, Reason: permission.Reason{Policy: "example", Summary: "only platform members create entities"}}, nil
+	})
+	authz := permission.NewAuthorizer(policy, nil)
+	ctx := context.Background()
+
+	for _, u := range []*identity.User{
+		{EntityRef: "user:default/alice", OwnershipEntityRefs: []string{"user:default/alice", "group:default/platform"}},
+		{EntityRef: "user:default/bob", OwnershipEntityRefs: []string{"user:default/bob"}},
+	} {
+		ok, why, err := authz.Allowed(ctx, identity.Principal{User: u},
+			permission.MustKnown(permission.CatalogEntityCreate), "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(u.EntityRef, ok, why.Summary)
+	}
+	// Output:
+	// user:default/alice true platform members create entities
+	// user:default/bob false only platform members create entities
 }
