@@ -32,39 +32,25 @@ type OAuthUser struct {
 	Email    string
 }
 
-type oauthLazy struct {
-	once sync.Once
-	st   *oauthState
-}
-
+// oauthState is the sign-in state: applications, the user who signs in,
+// and the codes and tokens issued. A code is a grant with no access token.
 type oauthState struct {
 	mu     sync.Mutex
 	apps   map[string]OAuthApp
 	user   *OAuthUser
-	userID int64
 	deny   string
-	codes  map[string]*oauthCode
-	tokens map[string]*oauthToken
-	rts    map[string]*oauthToken
+	grants map[string]*oauthGrant // by code, access token and refresh token
 }
 
-type oauthCode struct {
-	app, redirect, challenge, scope string
-	user                            OAuthUser
-	expires                         time.Time
-}
-
-type oauthToken struct {
-	app, scope, access, refresh string
-	user                        OAuthUser
-	expires                     time.Time
+type oauthGrant struct {
+	app, redirect, challenge, scope, access, refresh string
+	user                                             OAuthUser
+	expires                                          time.Time
 }
 
 func (s *Server) oauth() *oauthState {
-	s.oauthSt.once.Do(func() {
-		s.oauthSt.st = &oauthState{apps: map[string]OAuthApp{}, codes: map[string]*oauthCode{}, tokens: map[string]*oauthToken{}, rts: map[string]*oauthToken{}}
-	})
-	return s.oauthSt.st
+	s.oauthOnce.Do(func() { s.oauthSt = &oauthState{apps: map[string]OAuthApp{}, grants: map[string]*oauthGrant{}} })
+	return s.oauthSt
 }
 
 // AddOAuthApp registers an OAuth application.
@@ -87,7 +73,6 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.user = &u
-	st.userID = 4242
 }
 
 // DenyNextAuthorization makes the next authorization end with
@@ -120,33 +105,25 @@ func (s *Server) bearer(r *http.Request) string {
 	return r.Header.Get("Private-Token")
 }
 
-// oauthTokenCheck reports whether r carries a user token the fake issued
-// (known) and whether it is valid.
-func (s *Server) oauthTokenCheck(r *http.Request) (valid, known bool) {
+// userToken returns the grant of r's access token when the fake issued
+// it (known), nil when it has expired.
+func (s *Server) userToken(r *http.Request) (t *oauthGrant, known bool) {
 	st := s.oauth()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	t, ok := st.tokens[s.bearer(r)]
-	if !ok {
-		return false, false
+	tok := s.bearer(r)
+	if t = st.grants[tok]; t == nil || t.access != tok {
+		return nil, false
 	}
-	return s.opts.Now().Before(t.expires), true
-}
-
-func (s *Server) userToken(r *http.Request) *oauthToken {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	t := st.tokens[s.bearer(r)]
-	if t == nil || !s.opts.Now().Before(t.expires) {
-		return nil
+	if !s.opts.Now().Before(t.expires) {
+		return nil, true
 	}
-	return t
+	return t, true
 }
 
 // actor is the username acting in r.
 func (s *Server) actor(r *http.Request) string {
-	if t := s.userToken(r); t != nil {
+	if t, _ := s.userToken(r); t != nil {
 		return t.user.Username
 	}
 	return s.opts.User
@@ -162,17 +139,13 @@ func (s *Server) userJSONOf(r *http.Request, username string) map[string]any {
 // oauthGetUser answers GET /api/v4/user: the signed-in user for her
 // token, the fake's user otherwise.
 func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
-	t := s.userToken(r)
+	t, _ := s.userToken(r)
 	if t == nil {
 		s.getUser(w, r)
 		return
 	}
-	st := s.oauth()
-	st.mu.Lock()
-	id := st.userID
-	st.mu.Unlock()
 	j := s.userJSONOf(r, t.user.Username)
-	j["id"], j["name"], j["email"], j["public_email"], j["confirmed_at"] = id, t.user.Name, t.user.Email, "", "2020-01-01T00:00:00.000Z"
+	j["id"], j["name"], j["email"], j["public_email"], j["confirmed_at"] = 4242, t.user.Name, t.user.Email, "", "2020-01-01T00:00:00.000Z"
 	s.writeJSON(w, r, http.StatusOK, j)
 }
 
@@ -207,7 +180,7 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 		st.deny = ""
 	default:
 		code := oauthRandom("")
-		st.codes[code] = &oauthCode{app: app.ClientID, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope"),
+		st.grants[code] = &oauthGrant{app: app.ClientID, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope"),
 			user: *st.user, expires: s.opts.Now().Add(10 * time.Minute)}
 		back.Set("code", code)
 	}
@@ -245,9 +218,11 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 	var scope string
 	switch f.Get("grant_type") {
 	case "authorization_code":
-		c := st.codes[f.Get("code")]
-		delete(st.codes, f.Get("code"))
-		if c == nil || c.app != app.ClientID || !now.Before(c.expires) || c.redirect != f.Get("redirect_uri") {
+		c := st.grants[f.Get("code")]
+		if c != nil && c.access == "" {
+			delete(st.grants, f.Get("code"))
+		}
+		if c == nil || c.access != "" || c.app != app.ClientID || !now.Before(c.expires) || c.redirect != f.Get("redirect_uri") {
 			s.oauthError(w, r, http.StatusBadRequest, "invalid_grant", invalidGrant)
 			return
 		}
@@ -260,20 +235,20 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		}
 		user, scope = c.user, c.scope
 	case "refresh_token":
-		old := st.rts[f.Get("refresh_token")]
-		if old == nil || old.app != app.ClientID {
+		old := st.grants[f.Get("refresh_token")]
+		if old == nil || old.refresh != f.Get("refresh_token") || old.app != app.ClientID {
 			s.oauthError(w, r, http.StatusBadRequest, "invalid_grant", invalidGrant)
 			return
 		}
-		delete(st.rts, old.refresh)
-		delete(st.tokens, old.access)
+		delete(st.grants, old.refresh)
+		delete(st.grants, old.access)
 		user, scope = old.user, old.scope
 	default:
 		s.oauthError(w, r, http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
 		return
 	}
-	t := &oauthToken{app: app.ClientID, user: user, scope: scope, access: oauthRandom("glpat-oauth-"), refresh: oauthRandom("glrt-"), expires: now.Add(app.TokenLifetime)}
-	st.tokens[t.access], st.rts[t.refresh] = t, t
+	t := &oauthGrant{app: app.ClientID, user: user, scope: scope, access: oauthRandom("glpat-oauth-"), refresh: oauthRandom("glrt-"), expires: now.Add(app.TokenLifetime)}
+	st.grants[t.access], st.grants[t.refresh] = t, t
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": t.access, "token_type": "Bearer", "expires_in": int(app.TokenLifetime / time.Second),
 		"refresh_token": t.refresh, "scope": scope, "created_at": now.Unix()})

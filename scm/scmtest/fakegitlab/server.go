@@ -235,7 +235,8 @@ type Server struct {
 
 	org orgWorld // users and group memberships (org.go)
 
-	oauthSt oauthLazy // sign-in endpoints (oauth.go)
+	oauthOnce sync.Once
+	oauthSt   *oauthState // sign-in endpoints (oauth.go)
 
 	gqlOnce sync.Once
 	gqlx    *gql.Executor // graphql.go
@@ -639,8 +640,8 @@ func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 // credential (if any) is acceptable. Like GitLab, it treats an empty
 // PRIVATE-TOKEN header as absent.
 func (s *Server) checkAuth(r *http.Request) (authed, good bool) {
-	if valid, known := s.oauthTokenCheck(r); known { // a signed-in user's token (oauth.go)
-		return valid, valid
+	if t, known := s.userToken(r); known { // a signed-in user's token (oauth.go)
+		return t != nil, t != nil
 	}
 	if len(s.opts.Tokens) == 0 {
 		return true, true
