@@ -7,39 +7,46 @@
 // The fake holds repositories with real git objects (blob, tree and commit
 // ids are git's own hashes), branches and pull requests. It serves the API
 // both at the root of its URL (the github.com shape, [Server.APIBaseURL])
-// and under /api/v3 (the GitHub Enterprise shape, [Server.GHEAPIBaseURL]),
-// with GraphQL at /graphql and /api/graphql. Tarball downloads redirect to
-// a second server on another host, like codeload.github.com, which records
-// every Authorization header it receives. A third server on yet another
-// host, [Server.RawBaseURL], serves files as raw.githubusercontent.com does
-// (GET /{owner}/{repo}/{ref}/{path...}, with ETags and 304s).
+// and under /api/v3 (GitHub Enterprise, [Server.GHEAPIBaseURL]), GraphQL at
+// /graphql and /api/graphql. Tarball downloads redirect to a second host,
+// "download" (codeload.github.com); a third, "raw", serves files as
+// raw.githubusercontent.com does ([Server.RawBaseURL]). A renamed or
+// transferred repository ([Server.RenameRepo]) answers its old name with
+// 301 Moved Permanently to /repositories/{id}/..., as GitHub does.
 //
-// It counts requests (in total and per route), checks the Authorization
-// header against the configured tokens (a bad token gets GitHub's 401) and
-// injects faults: 401, 404, 422, primary and secondary rate limits, 429
-// with or without Retry-After, 5xx, slow answers that honour the request's
-// context, and truncated bodies.
-//
-// Endpoints: repos (get), contents (raw and JSON, conditional requests),
-// tarball (302 to the download host, which serves a tar.gz whose first
-// directory is owner-repo-<short sha>/), branches, git refs (get, create,
-// update, delete), git trees (get, recursive, with a truncation limit;
-// create), git blobs and commits (get, create), pulls (list with head, base
-// and state filters; create, with GitHub's 422 for duplicates; get),
-// orgs/users repos with Link pagination, and GraphQL for the queries scmkit
-// sends (repositoryOwner.repositories with object(expression:),
-// repository.ref/defaultBranchRef with Commit.file and
-// associatedPullRequests).
+// GraphQL queries are validated against GitHub's published schema (a
+// subset, github-schema.graphql) and refused as GitHub refuses them, with
+// its pagination and node limits; they read repositories, git objects,
+// refs, pull requests, and the organisations' members and teams seeded
+// with [Server.AddOrgMember] and [Server.AddTeam].
 //
 // GitHub Apps: [Server.AddApp] registers an app by its public key and
 // [Server.AddInstallation] installs it on an account. The app endpoints
-// (GET /app, /app/installations, /orgs/{org}/installation,
-// /users/{username}/installation, /repos/{owner}/{repo}/installation and
-// POST /app/installations/{installation_id}/access_tokens) check the app's
-// RS256 JWT as GitHub does. The installation tokens they mint are then
-// accepted by every other endpoint, limited to the installation's account,
-// repositories and permissions, until they expire an hour later; GET
-// /installation/repositories lists what a token can reach.
+// check the app's RS256 JWT as GitHub does; the installation tokens they
+// mint are accepted by every other endpoint, limited to the installation's
+// account, repositories and permissions, until they expire an hour later.
+// OAuth apps and users ([Server.AddOAuthApp]) sign users in.
+//
+// The fake checks the Authorization header against Options.Tokens (a bad
+// token gets GitHub's 401) and records every request ([fake.Request]). It
+// answers the faults injected with Inject ([fake.Fault]; Host "" is the
+// API, or "download" or "raw"; Path is relative to the API root, GraphQL's
+// is "/graphql") as GitHub does:
+//
+//	FaultUnauthorized                    401 {"message":"Bad credentials"}
+//	FaultNotFound                        404 {"message":"Not Found"}
+//	FaultUnprocessable                   422 Validation Failed with one error
+//	FaultRateLimit                       403 (or Status 429), X-RateLimit-Remaining 0, X-RateLimit-Reset RetryAfter (1 h) from now
+//	FaultSecondaryRateLimit              403 (or Status 429), Retry-After RetryAfter (60 s), the secondary-limit message and doc URL
+//	FaultSecondaryRateLimitNoRetryAfter  the same without Retry-After; X-RateLimit-Remaining stays above 0
+//	FaultTooManyRequests                 429 with Retry-After RetryAfter (60 s)
+//	FaultTooManyRequestsNoRetryAfter     429 without Retry-After
+//	FaultRateLimitResetOnly              as FaultTooManyRequestsNoRetryAfter (GitHub has no reset-only 429)
+//	FaultServerError                     Status (500); 502, 503 and 504 as the front end's HTML page
+//	FaultEchoCredentials                 Status (400) quoting the credentials; 500 and above as a proxy's page
+//	FaultSlow, FaultTruncatedBody,
+//	FaultLostAnswer                      as [fake.Kit] does
+//	FaultOpenPullRequest                 not answered (the conformance harness maps it to FaultServerError on POST .../pulls)
 package fakegithub
 
 import (
@@ -814,6 +821,8 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 // answer writes GitHub's answer for an armed fault (fake.Kit carries out
 // the slow, truncated and lost answers).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
+	authed, _, _ := s.checkAuth(r) // the rate-limit headers are those of the caller
+	r = r.WithContext(context.WithValue(r.Context(), authKey, authed))
 	retryAfter := func() { w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second))) }
 	const secondary = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "
 	const secondaryDoc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
