@@ -1,12 +1,15 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log"
 	"net/http"
+	"net/http/httptest"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/webhook"
@@ -78,4 +81,52 @@ func ExampleReceiver_Parse_github() {
 	}
 	fmt.Println(ev.Ignored)
 	// Output: push to feature, not the default branch main
+}
+
+// Mount one Receiver per integration host; its handler calls back with
+// each new push's catalog changes (here a GitHub push that adds a
+// component, delivered to a test server).
+func ExampleReceiver_Handler() {
+	reg, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// With a config file, the GitHub apps' webhookSecret serve and Options
+	// may be nil: webhook.New(cfg.Registry, "github.com", nil).
+	gh, err := webhook.New(reg, "github.com", &webhook.Options{Secrets: []integrations.Secret{integrations.NewSecret("hook-secret")}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	refresh := func(ctx context.Context, url string, action webhook.Action) {
+		fmt.Println("refresh", action, url) // one read per changed catalog file
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/github.com", gh.Handler(func(ctx context.Context, ev *webhook.Event) error {
+		for _, c := range ev.Changes {
+			refresh(ctx, c.URL, c.Action)
+		}
+		return nil
+	}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// GitHub delivers a push.
+	body := []byte(`{"ref":"refs/heads/main","before":"95790bf891e76fee5e1747ab589903a6a1f80f22","after":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+	  "repository":{"html_url":"https://github.com/acme/payments","default_branch":"main"},
+	  "commits":[{"id":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","added":["catalog-info.yaml"],"modified":["README.md"],"removed":[]}]}`)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/github.com", bytes.NewReader(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header = http.Header{"Content-Type": {"application/json"}, "X-Github-Event": {"push"}, "X-Github-Delivery": {"1"},
+		"X-Hub-Signature-256": {signature("hook-secret", body)}}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// refresh added https://github.com/acme/payments/blob/main/catalog-info.yaml
+	// 204
 }

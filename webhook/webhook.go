@@ -5,18 +5,9 @@
 //
 // A [Receiver] serves one integration host: its signing secrets are known
 // before a byte of the body is parsed, and an event that claims another
-// host is refused. Mount one per host:
-//
-//	gh, err := webhook.New(cfg.Registry, "github.com", nil) // secrets: the apps' webhookSecret
-//	if err != nil {
-//		return err
-//	}
-//	mux.Handle("POST /webhooks/github.com", gh.Handler(func(ctx context.Context, ev *webhook.Event) error {
-//		for _, c := range ev.Changes {
-//			refresh(ctx, c.URL, c.Action) // one read per changed catalog file
-//		}
-//		return nil
-//	}))
+// host is refused. Mount one per host with [Receiver.Handler] (see the
+// example ExampleReceiver_Handler); with a loaded configuration,
+// New(cfg.Registry, "github.com", nil) takes the GitHub apps' webhookSecret.
 //
 // [Receiver.Parse] is the same as a plain function of the headers and body,
 // for embedders with their own HTTP stack.
