@@ -2,15 +2,10 @@
 // [World] of repositories with branches, commits and pull requests, served
 // to the portable *scm.Client through an [driver.Opener], without HTTP.
 //
-// Use it like this:
-//
-//	w := memscm.New()
-//	w.AddRepo("acme", "service", "main", memscm.Files(map[string]string{
-//		"catalog-info.yaml": "kind: Component\n",
-//	}))
-//	c, err := scm.NewClient(reg, nil, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: w.Opener(nil)},
-//	})
+// Use it like this (see the package example, Example): make a world with
+// [New], add repositories with [World.AddRepo] (checking its error), put
+// [World.Opener] in scm.Options.Drivers, call the client, then assert on
+// the world ([World.PullRequests], [World.File], [World.Requests]).
 //
 // The world does not care which integration a URL names: a memscm driver
 // opened for github.com and one opened for gitlab.com see the same
