@@ -152,7 +152,9 @@ type Executor struct {
 	Schema *ast.Schema
 	// Resolvers are keyed by "Type.field", or by "Type" for every field
 	// of a type without its own. A field with neither is read from a
-	// map[string]any parent by name (null otherwise).
+	// map[string]any parent by name: its value, or the value a Resolver
+	// stored there returns (an error when the key is missing); it is null
+	// on a parent of another type.
 	Resolvers map[string]Resolver
 }
 
@@ -393,10 +395,22 @@ func (ex *execution) resolve(f *Field) (any, error) {
 	if r := rs[f.Type]; r != nil {
 		return r(f)
 	}
-	if m, ok := f.Parent.(map[string]any); ok {
-		return m[f.Name], nil
+	m, ok := f.Parent.(map[string]any)
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	v, ok := m[f.Name]
+	switch fn := v.(type) {
+	case Resolver:
+		return fn(f)
+	case func(*Field) (any, error):
+		return fn(f)
+	case nil:
+		if !ok {
+			return nil, fmt.Errorf("the fake does not serve %s.%s", f.Type, f.Name)
+		}
+	}
+	return v, nil
 }
 
 // value completes v of type t; ok is false when a null must propagate to

@@ -71,7 +71,7 @@ func testExecutor(t testing.TB) *Executor {
 			return out, nil
 		},
 		"Query.search": func(f *Field) (any, error) {
-			return []any{books[0], map[string]any{"__typename": "Author", "id": "a9", "name": "Anon"}, nil}, nil
+			return []any{books[0], map[string]any{"__typename": "Author", "name": Resolver(func(*Field) (any, error) { return "Anon", nil })}, nil}, nil
 		},
 		"Query.broken": func(f *Field) (any, error) {
 			return nil, &Error{Message: "no such book", Extra: map[string]any{"type": "NOT_FOUND"}}
@@ -92,7 +92,7 @@ func testExecutor(t testing.TB) *Executor {
 				if b.author == "" {
 					return nil, errors.New("author unknown")
 				}
-				return map[string]any{"id": b.author, "name": "N" + b.author}, nil
+				return map[string]any{"id": b.author, "name": func(f *Field) (any, error) { return "N" + f.Parent.(map[string]any)["id"].(string), nil }}, nil
 			}
 			return nil, nil
 		},
@@ -193,6 +193,12 @@ fragment F on Book { __typename title }`},
 			req:      Request{Query: `{ books(first: 3) { title } }`},
 			want:     nil,
 			wantErrs: []string{"Cannot return null for non-nullable field @ [books 2 title]"},
+		},
+		{
+			name:     "a field missing from a map parent is an error",
+			req:      Request{Query: `{ search(text: "x") { ... on Author { id } } }`},
+			want:     map[string]any{"search": []any{map[string]any{}, nil, nil}},
+			wantErrs: []string{"the fake does not serve Author.id @ [search 1 id]"},
 		},
 		{
 			name: "operation by name",
