@@ -1,11 +1,7 @@
 // Package bitbucketcloudscm is the scmkit adapter for Bitbucket Cloud
-// (bitbucket.org, REST API 2.0). Register it with the portable client:
-//
-//	client, err := scm.NewClient(reg, resolver, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{
-//			integrations.BitbucketCloud: bitbucketcloudscm.Opener,
-//		},
-//	})
+// (bitbucket.org, REST API 2.0). Register it with the portable client: put
+// Opener(nil) (or Opener with [Options]) under integrations.BitbucketCloud
+// in scm.Options.Drivers, as the package example (Example) does.
 //
 // Credentials come from the *http.Client the portable client passes, whose
 // transport attaches what the resolver picked: an Atlassian API token

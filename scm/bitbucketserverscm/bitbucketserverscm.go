@@ -1,13 +1,9 @@
 // Package bitbucketserverscm is the scmkit adapter for Bitbucket Server and
 // Bitbucket Data Center: a thin client of its REST API 1.0 on net/http, since
 // no maintained Go client covers the endpoints scmkit needs (see
-// go-peers.md §4.4). Register it with the portable client:
-//
-//	client, err := scm.NewClient(reg, resolver, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{
-//			integrations.BitbucketServer: bitbucketserverscm.Opener,
-//		},
-//	})
+// go-peers.md §4.4). Register it with the portable client: put Opener(nil)
+// (or Opener with [Options]) under integrations.BitbucketServer in
+// scm.Options.Drivers, as the package example (Example) does.
 //
 // Every request goes through the *http.Client the portable client passes,
 // which attaches the integration's credential (an HTTP access token as

@@ -1,10 +1,7 @@
 // Package githubscm is scmkit's adapter for GitHub and GitHub Enterprise
 // Server, built on github.com/google/go-github/v66. Register it with the
-// portable client:
-//
-//	client, err := scm.NewClient(reg, resolver, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(nil)},
-//	})
+// portable client: put Opener(nil) under integrations.GitHub in
+// scm.Options.Drivers, as the package example (Example) does.
 //
 // # Requests per operation
 //

@@ -1,11 +1,9 @@
 // Package gitlabscm is scmkit's adapter for GitLab (gitlab.com and
 // self-managed instances, also under a sub-path such as
 // https://HOST/gitlab), built on gitlab.com/gitlab-org/api/client-go (the
-// v1 line). Register it with the portable client:
-//
-//	client, err := scm.NewClient(reg, resolver, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitLab: gitlabscm.Opener(nil)},
-//	})
+// v1 line). Register it with the portable client: put Opener(nil) under
+// integrations.GitLab in scm.Options.Drivers, as the package example
+// (Example) does.
 //
 // Projects live in nested groups: a repository's Owner is the namespace
 // path ("acme/platform/tools") and its Name the project path; the driver
