@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -21,18 +20,9 @@ func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := r.PathValue("id")
-	ns := s.namespaces[strings.ToLower(id)]
-	for _, x := range s.namespaces {
-		if strconv.FormatInt(x.id, 10) == id {
-			ns = x
-		}
+	if ns := s.lookupNamespace(w, r, "", "Namespace"); ns != nil {
+		s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
 	}
-	if ns == nil {
-		s.notFound(w, r, "Namespace")
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
 }
 
 // projectPathRE is GitLab's project path rule (Gitlab::PathRegex): letters,

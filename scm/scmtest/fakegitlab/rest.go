@@ -2,7 +2,6 @@ package fakegitlab
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"cmp"
 	"compress/gzip"
@@ -432,7 +431,11 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch format {
 	case "zip":
-		err = writeZip(&buf, prefix, c, pr.blobs, paths)
+		a := fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when}
+		for _, p := range paths {
+			a.Files = append(a.Files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
+		}
+		err = a.WriteZip(&buf, 0o775, true)
 	default:
 		err = writeTar(&buf, prefix, c, pr.blobs, paths, format == "tar.gz")
 	}
@@ -514,29 +517,6 @@ func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, 
 	return nil
 }
 
-func writeZip(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string) error {
-	zw := zip.NewWriter(out)
-	if err := zw.SetComment(c.id); err != nil {
-		return err
-	}
-	for _, p := range paths {
-		e := c.files[p]
-		mode := fs.FileMode(0o664)
-		if e.exec {
-			mode = 0o775
-		}
-		hdr := &zip.FileHeader{Name: prefix + "/" + p, Method: zip.Deflate, Modified: c.when}
-		hdr.SetMode(mode)
-		f, err := zw.CreateHeader(hdr)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(blobs[e.blob]); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
-}
 
 func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]any {
 	parents := c.parents
@@ -579,6 +559,24 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) 
 	s.writeJSON(w, r, http.StatusOK, s.branchJSON(r, pr, name))
 }
 
+// params decodes the request's parameters into v and answers Grape's 400
+// for a body it cannot read ("body is invalid"), or for the first of the
+// required parameters whose value is "" ("<name> is missing"); required
+// alternates names and pointers to the decoded values.
+func (s *Server) params(w http.ResponseWriter, r *http.Request, v any, required ...any) bool {
+	if decodeParams(r, v) != nil {
+		s.paramError(w, r, "body is invalid")
+		return false
+	}
+	for i := 0; i < len(required); i += 2 {
+		if *required[i+1].(*string) == "" {
+			s.paramError(w, r, required[i].(string)+" is missing")
+			return false
+		}
+	}
+	return true
+}
+
 // decodeParams reads a JSON body, or a form, into a map of strings.
 func decodeParams(r *http.Request, v any) error {
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -600,16 +598,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 		Branch string `json:"branch"`
 		Ref    string `json:"ref"`
 	}
-	if err := decodeParams(r, &in); err != nil {
-		s.paramError(w, r, "body is invalid")
-		return
-	}
-	switch {
-	case in.Branch == "":
-		s.paramError(w, r, "branch is missing")
-		return
-	case in.Ref == "":
-		s.paramError(w, r, "ref is missing")
+	if !s.params(w, r, &in, "branch", &in.Branch, "ref", &in.Ref) {
 		return
 	}
 	c := pr.resolve(in.Ref)
@@ -860,19 +849,7 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 		RemoveSourceBranch bool   `json:"remove_source_branch"`
 		Squash             bool   `json:"squash"`
 	}
-	if err := decodeParams(r, &in); err != nil {
-		s.paramError(w, r, "body is invalid")
-		return
-	}
-	switch {
-	case in.SourceBranch == "":
-		s.paramError(w, r, "source_branch is missing")
-		return
-	case in.TargetBranch == "":
-		s.paramError(w, r, "target_branch is missing")
-		return
-	case in.Title == "":
-		s.paramError(w, r, "title is missing")
+	if !s.params(w, r, &in, "source_branch", &in.SourceBranch, "target_branch", &in.TargetBranch, "title", &in.Title) {
 		return
 	}
 	var problems []string
@@ -904,7 +881,7 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 }
 
 // lookupNamespace finds the {id} namespace (numeric id or full path) of
-// the given kind, answering 404 <What> Not Found otherwise.
+// the given kind ("" for any), answering 404 <What> Not Found otherwise.
 func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, what string) *namespace {
 	id := r.PathValue("id")
 	var ns *namespace
@@ -917,7 +894,7 @@ func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, w
 	} else {
 		ns = s.namespaces[strings.ToLower(id)]
 	}
-	if ns == nil || ns.kind != kind {
+	if ns == nil || (kind != "" && ns.kind != kind) {
 		s.notFound(w, r, what)
 		return nil
 	}
