@@ -2,11 +2,12 @@ package fakegithub
 
 import (
 	"bytes"
-	"context"
+	"cmp"
 	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
@@ -75,8 +76,6 @@ func githubMessage(e *gql.Error) *gql.Error {
 	return e
 }
 
-type reqKey struct{}
-
 // graphql answers POST /graphql (and /api/graphql): GitHub refuses a query
 // its schema refuses, or one whose connections lack first or last, ask for
 // more than 100 nodes a page or (OrgLimits.MaxNodes) too many nodes in
@@ -95,7 +94,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		}
 		s.writeJSON(w, r, http.StatusOK, resp)
 	}
-	x := &gql.Executor{Schema: githubSchema(), Resolvers: s.resolvers()}
+	x := &gql.Executor{Schema: githubSchema()}
 	op, errs := x.Prepare(req)
 	if errs != nil {
 		for _, e := range errs {
@@ -126,7 +125,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	cost := max(1, nodes/100)
 	s.org.used += cost
-	data, errs := op.Execute(context.WithValue(r.Context(), reqKey{}, r), cost)
+	data, errs := op.Execute(r.Context(), s.query(r, cost))
 	resp := map[string]any{"data": data}
 	if len(errs) > 0 {
 		resp["errors"] = errs
@@ -222,47 +221,38 @@ func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
 			strings.Join(quoted, ", ") + "] scopes. Please modify your token's scopes at: https://github.com/settings/tokens."}
 }
 
-// The values the resolvers return for GitHub's object types; connections,
-// edges, page infos and rate limits are maps.
-type (
-	gitRef struct {
-		rp       *repo
-		name, id string
-	}
-	gitObject struct {
-		rp *repo
-		id string
-	}
-	treeEntry struct {
-		rp *repo
-		p  string
-		e  gitobj.TreeEntry
-	}
-	pullNode struct {
-		rp *repo
-		p  *pull
-	}
-	orgNode  struct{ o *fakeOrg }
-	teamNode struct {
-		o *fakeOrg
-		t *fakeTeam
-	}
-)
+// The fake's GraphQL values are maps of the fields of GitHub's types,
+// fields that take arguments or lead to other objects as resolvers (run
+// with s.mu held); r is the request, for the URLs.
+type fn = gql.Resolver
 
-func (o *owner) Typename() string { return string(o.typ) }
-
-// Typename is "Blob", "Tree" or "Commit".
-func (g gitObject) Typename() string {
-	t := g.rp.objs[g.id].Type
-	return strings.ToUpper(t[:1]) + t[1:]
-}
-
-// object returns the git object id as its GraphQL value, or nil.
-func object(rp *repo, id string) any {
-	if rp.objs[id] == nil {
-		return nil
+func (s *Server) query(r *http.Request, cost int) map[string]any {
+	return map[string]any{
+		"repositoryOwner": fn(func(f *gql.Field) (any, error) {
+			login, _ := gql.String(f.Args, "login")
+			if o := s.owners[strings.ToLower(login)]; o != nil {
+				return s.ownerValue(r, o), nil
+			}
+			return nil, nil
+		}),
+		"repository": fn(func(f *gql.Field) (any, error) {
+			owner, _ := gql.String(f.Args, "owner")
+			name, _ := gql.String(f.Args, "name")
+			if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
+				return s.repoValue(r, rp), nil
+			}
+			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
+		}),
+		"organization": fn(func(f *gql.Field) (any, error) {
+			login, _ := gql.String(f.Args, "login")
+			if o := s.org.orgs[strings.ToLower(login)]; o != nil {
+				return orgValue(o), nil
+			}
+			return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login), nil)
+		}),
+		"rateLimit": map[string]any{"cost": cost, "limit": 5000, "nodeCount": cost * 100, "remaining": max(0, 5000-s.org.used),
+			"used": s.org.used, "resetAt": ts(s.now().Add(time.Hour))},
 	}
-	return gitObject{rp, id}
 }
 
 func cursor(i int) string {
@@ -270,9 +260,10 @@ func cursor(i int) string {
 }
 
 // page cuts a connection's page out of nodes by first/after or
-// last/before, as GitHub's cursor pagination does. A cursor the fake did
-// not make (such as a real GitHub cursor) starts from the first node.
-func page[T any](nodes []T, args map[string]any) map[string]any {
+// last/before, as GitHub's cursor pagination does, and makes the page's
+// values with value. A cursor the fake did not make (such as a real GitHub
+// cursor) starts from the first node.
+func page[T any](nodes []T, args map[string]any, value func(T) any) (any, error) {
 	lo, hi := 0, len(nodes)
 	for _, name := range []string{"after", "before"} {
 		c, _ := gql.String(args, name)
@@ -293,77 +284,21 @@ func page[T any](nodes []T, args map[string]any) map[string]any {
 		lo = hi - last
 	}
 	info := map[string]any{"hasNextPage": hi < len(nodes), "hasPreviousPage": lo > 0, "startCursor": nil, "endCursor": nil}
-	edges := make([]any, 0, hi-lo)
+	values, edges := make([]any, 0, hi-lo), make([]any, 0, hi-lo)
 	for i := lo; i < hi; i++ {
-		edges = append(edges, map[string]any{"node": nodes[i], "cursor": cursor(i)})
+		values = append(values, value(nodes[i]))
+		edges = append(edges, map[string]any{"node": values[i-lo], "cursor": cursor(i)})
 	}
 	if hi > lo {
 		info["startCursor"], info["endCursor"] = cursor(lo), cursor(hi-1)
 	}
-	return map[string]any{"nodes": nodes[lo:hi], "edges": edges, "pageInfo": info, "totalCount": len(nodes)}
+	return map[string]any{"nodes": values, "edges": edges, "pageInfo": info, "totalCount": len(nodes)}, nil
 }
 
-// errNoField answers a field of the schema the fake does not serve.
-func errNoField(f *gql.Field) error {
-	return errors.New("the fake does not implement field '" + f.Name + "' on type '" + f.Type + "'")
-}
-
-// resolvers are the fake's GraphQL resolvers, run with s.mu held.
-func (s *Server) resolvers() map[string]gql.Resolver {
-	git := s.gitResolver
-	return map[string]gql.Resolver{
-		"Query": s.queryResolver, "Organization": s.ownerResolver, "User": s.ownerResolver,
-		"Repository": s.repoResolver, "Ref": s.refResolver, "Commit": git, "Blob": git, "Tree": git,
-		"TreeEntry": s.entryResolver, "PullRequest": s.pullResolver, "Team": s.teamResolver,
-	}
-}
-
-func request(f *gql.Field) *http.Request { return f.Context.Value(reqKey{}).(*http.Request) }
-
-func (s *Server) queryResolver(f *gql.Field) (any, error) {
-	r := request(f)
-	switch f.Name {
-	case "repositoryOwner":
-		login, _ := gql.String(f.Args, "login")
-		if o := s.owners[strings.ToLower(login)]; o != nil {
-			return o, nil
-		}
-		return nil, nil
-	case "repository":
-		owner, _ := gql.String(f.Args, "owner")
-		name, _ := gql.String(f.Args, "name")
-		if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
-			return rp, nil
-		}
-		return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
-	case "organization":
-		login, _ := gql.String(f.Args, "login")
-		if o := s.org.orgs[strings.ToLower(login)]; o != nil {
-			return orgNode{o}, nil
-		}
-		return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login), nil)
-	case "rateLimit":
-		cost := f.Parent.(int)
-		return map[string]any{"cost": cost, "limit": 5000, "nodeCount": cost * 100, "remaining": max(0, 5000-s.org.used),
-			"used": s.org.used, "resetAt": ts(s.now().Add(time.Hour))}, nil
-	}
-	return nil, errNoField(f)
-}
-
-// ownerResolver answers an Organization or User: a repository owner, an
-// organisation of org.go or one of its members.
-func (s *Server) ownerResolver(f *gql.Field) (any, error) {
-	r := request(f)
-	switch o := f.Parent.(type) {
-	case *owner:
-		switch f.Name {
-		case "login":
-			return o.login, nil
-		case "id":
-			return nodeID("O", o.id), nil
-		case "url":
-			return "http://" + r.Host + "/" + o.login, nil
-		case "repositories":
+// ownerValue is a repository owner: an Organization or a User.
+func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
+	return map[string]any{"__typename": string(o.typ), "login": o.login, "id": nodeID("O", o.id), "url": "http://" + r.Host + "/" + o.login,
+		"repositories": fn(func(f *gql.Field) (any, error) {
 			fork, hasFork := f.Args["isFork"].(bool)
 			archived, hasArchived := f.Args["isArchived"].(bool)
 			privacy, _ := gql.String(f.Args, "privacy")
@@ -374,91 +309,71 @@ func (s *Server) ownerResolver(f *gql.Field) (any, error) {
 					nodes = append(nodes, rp)
 				}
 			}
-			return page(nodes, f.Args), nil
-		}
-	case orgNode:
-		switch f.Name {
-		case "id":
-			return o.o.id, nil
-		case "login", "name":
-			return o.o.login, nil
-		case "membersWithRole":
-			return page(o.o.members, f.Args), nil
-		case "teams":
-			root, _ := f.Args["rootTeamsOnly"].(bool)
-			logins, _ := f.Args["userLogins"].([]any)
-			var nodes []teamNode
-			for _, t := range o.o.teams {
-				if (!root || t.parent == "") && (len(logins) == 0 || teamHasAny(t, logins)) {
-					nodes = append(nodes, teamNode{o.o, t})
-				}
-			}
-			return page(nodes, f.Args), nil
-		case "team":
-			slug, _ := gql.String(f.Args, "slug")
-			if t := o.o.bySlug[strings.ToLower(slug)]; t != nil {
-				return teamNode{o.o, t}, nil
-			}
-			return nil, nil
-		}
-	case *orgUser:
-		switch f.Name {
-		case "id":
-			return o.id, nil
-		case "login":
-			return o.login, nil
-		case "name":
-			return nilIfEmpty(o.name), nil
-		case "email":
-			return o.email, nil
-		case "avatarUrl":
-			return o.avatar, nil
-		case "organizationVerifiedDomainEmails":
-			return []string{}, nil
-		}
+			return page(nodes, f.Args, func(rp *repo) any { return s.repoValue(r, rp) })
+		}),
 	}
-	return nil, errNoField(f)
 }
 
-func (s *Server) teamResolver(f *gql.Field) (any, error) {
-	n := f.Parent.(teamNode)
-	switch f.Name {
-	case "id":
-		return n.t.id, nil
-	case "slug":
-		return n.t.slug, nil
-	case "name":
-		return n.t.name, nil
-	case "description":
-		return nilIfEmpty(n.t.description), nil
-	case "combinedSlug":
-		return n.o.login + "/" + n.t.slug, nil
-	case "avatarUrl":
-		return nil, nil
-	case "parentTeam":
-		if p := n.o.bySlug[strings.ToLower(n.t.parent)]; p != nil {
-			return teamNode{n.o, p}, nil
-		}
-		return nil, nil
-	case "childTeams":
-		var nodes []teamNode
-		for _, c := range n.o.teams {
-			if strings.EqualFold(c.parent, n.t.slug) {
-				nodes = append(nodes, teamNode{n.o, c})
+// orgValue is an organisation of org.go.
+func orgValue(o *fakeOrg) map[string]any {
+	team := func(t *fakeTeam) any { return teamValue(o, t) }
+	return map[string]any{"__typename": "Organization", "id": o.id, "login": o.login, "name": o.login,
+		"membersWithRole": fn(func(f *gql.Field) (any, error) { return page(o.members, f.Args, userValue) }),
+		"teams": fn(func(f *gql.Field) (any, error) {
+			root, _ := f.Args["rootTeamsOnly"].(bool)
+			logins, _ := f.Args["userLogins"].([]any)
+			var nodes []*fakeTeam
+			for _, t := range o.teams {
+				if (!root || t.parent == "") && (len(logins) == 0 || teamHasAny(t, logins)) {
+					nodes = append(nodes, t)
+				}
 			}
-		}
-		return page(nodes, f.Args), nil
-	case "members":
-		membership, _ := gql.String(f.Args, "membership")
-		var nodes []*orgUser
-		for _, l := range teamMembers(n.o, n.t, membership) {
-			if u := n.o.byLogin[strings.ToLower(l)]; u != nil {
-				nodes = append(nodes, u)
+			return page(nodes, f.Args, team)
+		}),
+		"team": fn(func(f *gql.Field) (any, error) {
+			slug, _ := gql.String(f.Args, "slug")
+			if t := o.bySlug[strings.ToLower(slug)]; t != nil {
+				return team(t), nil
 			}
-		}
-		return page(nodes, f.Args), nil
+			return nil, nil
+		}),
 	}
-	return nil, errNoField(f)
+}
+
+func userValue(u *orgUser) any {
+	return map[string]any{"__typename": "User", "id": u.id, "login": u.login, "name": nilIfEmpty(u.name), "email": u.email,
+		"avatarUrl": u.avatar, "organizationVerifiedDomainEmails": []string{}}
+}
+
+func teamValue(o *fakeOrg, t *fakeTeam) any {
+	return map[string]any{"id": t.id, "slug": t.slug, "name": t.name, "description": nilIfEmpty(t.description),
+		"combinedSlug": o.login + "/" + t.slug, "avatarUrl": nil,
+		"parentTeam": fn(func(*gql.Field) (any, error) {
+			if p := o.bySlug[strings.ToLower(t.parent)]; p != nil {
+				return teamValue(o, p), nil
+			}
+			return nil, nil
+		}),
+		"childTeams": fn(func(f *gql.Field) (any, error) {
+			var nodes []*fakeTeam
+			for _, c := range o.teams {
+				if strings.EqualFold(c.parent, t.slug) {
+					nodes = append(nodes, c)
+				}
+			}
+			return page(nodes, f.Args, func(c *fakeTeam) any { return teamValue(o, c) })
+		}),
+		"members": fn(func(f *gql.Field) (any, error) {
+			membership, _ := gql.String(f.Args, "membership")
+			var nodes []*orgUser
+			for _, l := range teamMembers(o, t, membership) {
+				if u := o.byLogin[strings.ToLower(l)]; u != nil {
+					nodes = append(nodes, u)
+				}
+			}
+			return page(nodes, f.Args, userValue)
+		}),
+	}
 }
 
 func teamHasAny(t *fakeTeam, logins []any) bool {
@@ -499,237 +414,129 @@ func teamMembers(o *fakeOrg, t *fakeTeam, membership string) []string {
 	return out
 }
 
-func webURL(r *http.Request, rp *repo) string {
-	return "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-}
-
-func (s *Server) repoResolver(f *gql.Field) (any, error) {
-	rp := f.Parent.(*repo)
-	switch f.Name {
-	case "name":
-		return rp.name, nil
-	case "nameWithOwner":
-		return rp.owner.login + "/" + rp.name, nil
-	case "owner":
-		return rp.owner, nil
-	case "id":
-		return nodeID("R", rp.id), nil
-	case "databaseId":
-		return rp.id, nil
-	case "url":
-		return webURL(request(f), rp), nil
-	case "sshUrl":
-		return "git@" + request(f).Host + ":" + rp.owner.login + "/" + rp.name + ".git", nil
-	case "description":
-		return rp.description, nil
-	case "isArchived":
-		return rp.archived, nil
-	case "isFork":
-		return rp.fork, nil
-	case "isPrivate":
-		return rp.private, nil
-	case "isEmpty":
-		return len(rp.refs) == 0, nil
-	case "visibility":
-		if rp.private {
-			return "PRIVATE", nil
-		}
-		return "PUBLIC", nil
-	case "createdAt":
-		return ts(rp.created), nil
-	case "defaultBranchRef":
-		if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
-			return gitRef{rp, "refs/heads/" + rp.defaultBranch, id}, nil
-		}
-		return nil, nil
-	case "ref":
-		q, _ := gql.String(f.Args, "qualifiedName")
-		for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
-			if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
-				return gitRef{rp, full, id}, nil
+func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
+	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	vis := map[bool]string{false: "PUBLIC", true: "PRIVATE"}[rp.private]
+	return map[string]any{"name": rp.name, "nameWithOwner": rp.owner.login + "/" + rp.name, "id": nodeID("R", rp.id),
+		"databaseId": rp.id, "url": web, "sshUrl": "git@" + r.Host + ":" + rp.owner.login + "/" + rp.name + ".git",
+		"description": rp.description, "isArchived": rp.archived, "isFork": rp.fork, "isPrivate": rp.private,
+		"isEmpty": len(rp.refs) == 0, "visibility": vis, "createdAt": ts(rp.created),
+		"owner": fn(func(*gql.Field) (any, error) { return s.ownerValue(r, rp.owner), nil }),
+		"defaultBranchRef": fn(func(*gql.Field) (any, error) {
+			if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
+				return s.refValue(r, rp, "refs/heads/"+rp.defaultBranch, id), nil
 			}
-		}
-		return nil, nil
-	case "object":
-		if oid, ok := gql.String(f.Args, "oid"); ok {
-			return object(rp, oid), nil
-		}
-		expr, _ := gql.String(f.Args, "expression")
-		rev, p, hasPath := strings.Cut(expr, ":")
-		id, ok := rp.resolve(rev)
-		if !ok {
 			return nil, nil
-		}
-		if !hasPath {
-			return gitObject{rp, id}, nil
-		}
-		p = strings.Trim(p, "/")
-		te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
-		if !ok || !cleanRel(p) {
-			return nil, nil
-		}
-		return object(rp, te.SHA), nil
-	}
-	return nil, errNoField(f)
-}
-
-func (s *Server) refResolver(f *gql.Field) (any, error) {
-	ref := f.Parent.(gitRef)
-	short := strings.TrimPrefix(strings.TrimPrefix(ref.name, "refs/heads/"), "refs/tags/")
-	switch f.Name {
-	case "name":
-		return short, nil
-	case "prefix":
-		return strings.TrimSuffix(ref.name, short), nil
-	case "id":
-		return base64.StdEncoding.EncodeToString([]byte("REF_" + ref.name)), nil
-	case "target":
-		return gitObject{ref.rp, ref.id}, nil
-	case "associatedPullRequests":
-		branch, isHead := strings.CutPrefix(ref.name, "refs/heads/")
-		states, _ := f.Args["states"].([]any)
-		base, _ := gql.String(f.Args, "baseRefName")
-		var nodes []pullNode
-		for _, p := range ref.rp.pulls {
-			if isHead && p.head == branch && (base == "" || p.base == base) &&
-				(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.state)))) {
-				nodes = append(nodes, pullNode{ref.rp, p})
+		}),
+		"ref": fn(func(f *gql.Field) (any, error) {
+			q, _ := gql.String(f.Args, "qualifiedName")
+			for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
+				if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
+					return s.refValue(r, rp, full, id), nil
+				}
 			}
-		}
-		return page(nodes, f.Args), nil
+			return nil, nil
+		}),
+		"object": fn(func(f *gql.Field) (any, error) {
+			if oid, ok := gql.String(f.Args, "oid"); ok {
+				return s.gitValue(r, rp, oid), nil
+			}
+			expr, _ := gql.String(f.Args, "expression")
+			rev, p, hasPath := strings.Cut(expr, ":")
+			id, ok := rp.resolve(rev)
+			if !ok || !hasPath {
+				return s.gitValue(r, rp, id), nil
+			}
+			p = strings.Trim(p, "/")
+			if te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p); ok && cleanRel(p) {
+				return s.gitValue(r, rp, te.SHA), nil
+			}
+			return nil, nil
+		}),
 	}
-	return nil, errNoField(f)
 }
 
-// gitResolver answers a Commit, Tree or Blob.
-func (s *Server) gitResolver(f *gql.Field) (any, error) {
-	g := f.Parent.(gitObject)
-	o := g.rp.objs[g.id]
-	switch f.Name {
-	case "oid":
-		return g.id, nil
-	case "abbreviatedOid":
-		return g.id[:7], nil
-	case "id":
-		return base64.StdEncoding.EncodeToString([]byte(f.Type[:1] + "_" + g.id)), nil
+func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string]any {
+	short := strings.TrimPrefix(strings.TrimPrefix(name, "refs/heads/"), "refs/tags/")
+	return map[string]any{"name": short, "prefix": strings.TrimSuffix(name, short), "id": base64.StdEncoding.EncodeToString([]byte("REF_" + name)),
+		"target": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, id), nil }),
+		"associatedPullRequests": fn(func(f *gql.Field) (any, error) {
+			branch, isHead := strings.CutPrefix(name, "refs/heads/")
+			states, _ := f.Args["states"].([]any)
+			base, _ := gql.String(f.Args, "baseRefName")
+			var nodes []*pull
+			for _, p := range rp.pulls {
+				if isHead && p.head == branch && (base == "" || p.base == base) &&
+					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.state)))) {
+					nodes = append(nodes, p)
+				}
+			}
+			return page(nodes, f.Args, func(p *pull) any { return pullValue(r, rp, p) })
+		}),
 	}
+}
+
+// gitValue is the Commit, Tree or Blob id, or nil.
+func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
+	o := rp.objs[id]
+	if o == nil {
+		return nil
+	}
+	typ := strings.ToUpper(o.Type[:1]) + o.Type[1:]
+	v := map[string]any{"__typename": typ, "oid": id, "abbreviatedOid": id[:7], "id": base64.StdEncoding.EncodeToString([]byte(typ[:1] + "_" + id))}
 	switch o.Type {
 	case "commit":
 		c := o.Commit
-		switch f.Name {
-		case "message":
-			return c.Message, nil
-		case "messageHeadline":
-			h, _, _ := strings.Cut(c.Message, "\n")
-			return h, nil
-		case "committedDate", "authoredDate":
-			return ts(c.Committer.When), nil
-		case "url":
-			return webURL(request(f), g.rp) + "/commit/" + g.id, nil
-		case "tree":
-			return gitObject{g.rp, c.Tree}, nil
-		case "file":
-			p, _ := gql.String(f.Args, "path")
-			p = strings.Trim(p, "/")
-			if te, ok := g.rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
-				return treeEntry{g.rp, p, te}, nil
-			}
-			return nil, nil
-		}
+		headline, _, _ := strings.Cut(c.Message, "\n")
+		maps.Copy(v, map[string]any{"message": c.Message, "messageHeadline": headline, "committedDate": ts(c.Committer.When),
+			"authoredDate": ts(c.Committer.When), "url": "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/commit/" + id,
+			"tree": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, c.Tree), nil }),
+			"file": fn(func(f *gql.Field) (any, error) {
+				p, _ := gql.String(f.Args, "path")
+				p = strings.Trim(p, "/")
+				if te, ok := rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
+					return s.entryValue(r, rp, p, te), nil
+				}
+				return nil, nil
+			})})
 	case "blob":
 		binary := bytes.IndexByte(o.Blob, 0) >= 0 || !utf8.Valid(o.Blob)
-		switch f.Name {
-		case "byteSize":
-			return len(o.Blob), nil
-		case "isBinary":
-			return binary, nil
-		case "isTruncated":
-			return false, nil
-		case "text":
-			s.Log().Count(func(st *Stats) { st.BlobTexts++ })
-			if binary {
-				return nil, nil
-			}
-			return string(o.Blob), nil
-		}
+		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": false,
+			"text": fn(func(*gql.Field) (any, error) {
+				s.Log().Count(func(st *Stats) { st.BlobTexts++ })
+				if binary {
+					return nil, nil
+				}
+				return string(o.Blob), nil
+			})})
 	case "tree":
-		if f.Name == "entries" {
-			out := make([]treeEntry, 0, len(o.Tree))
+		v["entries"] = fn(func(*gql.Field) (any, error) {
+			out := make([]any, 0, len(o.Tree))
 			for _, te := range o.Tree {
-				out = append(out, treeEntry{g.rp, te.Name, te})
+				out = append(out, s.entryValue(r, rp, te.Name, te))
 			}
 			return out, nil
-		}
+		})
 	}
-	return nil, errNoField(f)
+	return v
 }
 
-func (s *Server) entryResolver(f *gql.Field) (any, error) {
-	te := f.Parent.(treeEntry)
-	switch f.Name {
-	case "name":
-		return path.Base(te.p), nil
-	case "path":
-		return te.p, nil
-	case "oid":
-		return te.e.SHA, nil
-	case "type":
-		switch te.e.Mode {
-		case gitobj.ModeTree:
-			return "tree", nil
-		case gitobj.ModeCommit:
-			return "commit", nil
-		}
-		return "blob", nil
-	case "mode":
-		m, _ := strconv.ParseInt(te.e.Mode, 8, 64)
-		return m, nil
-	case "extension":
-		return path.Ext(te.p), nil
-	case "isGenerated":
-		return false, nil
-	case "size":
-		if b := te.rp.objs[te.e.SHA]; b != nil && b.Type == "blob" {
-			return len(b.Blob), nil
-		}
-		return 0, nil
-	case "object":
-		return object(te.rp, te.e.SHA), nil
+func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeEntry) map[string]any {
+	typ := map[string]string{gitobj.ModeTree: "tree", gitobj.ModeCommit: "commit"}[te.Mode]
+	mode, _ := strconv.ParseInt(te.Mode, 8, 64)
+	size := 0
+	if b := rp.objs[te.SHA]; b != nil && b.Type == "blob" {
+		size = len(b.Blob)
 	}
-	return nil, errNoField(f)
+	return map[string]any{"name": path.Base(p), "path": p, "oid": te.SHA, "type": cmp.Or(typ, "blob"), "mode": mode,
+		"extension": path.Ext(p), "isGenerated": false, "size": size,
+		"object": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, te.SHA), nil })}
 }
 
-func (s *Server) pullResolver(f *gql.Field) (any, error) {
-	rp, p := f.Parent.(pullNode).rp, f.Parent.(pullNode).p
-	switch f.Name {
-	case "number":
-		return p.number, nil
-	case "id":
-		return nodeID("PR_", p.id), nil
-	case "url", "permalink":
-		return webURL(request(f), rp) + "/pull/" + strconv.Itoa(p.number), nil
-	case "title":
-		return p.title, nil
-	case "body":
-		return p.body, nil
-	case "state":
-		return strings.ToUpper(p.state), nil
-	case "closed":
-		return p.state == "closed", nil
-	case "merged":
-		return false, nil
-	case "isDraft":
-		return p.draft, nil
-	case "baseRefName":
-		return p.base, nil
-	case "headRefName":
-		return p.head, nil
-	case "headRefOid":
-		return rp.refs["refs/heads/"+p.head], nil
-	case "baseRefOid":
-		return rp.refs["refs/heads/"+p.base], nil
-	case "createdAt":
-		return ts(p.created), nil
-	}
-	return nil, errNoField(f)
+func pullValue(r *http.Request, rp *repo, p *pull) map[string]any {
+	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.number)
+	return map[string]any{"number": p.number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.title,
+		"body": p.body, "state": strings.ToUpper(p.state), "closed": p.state == "closed", "merged": false, "isDraft": p.draft,
+		"baseRefName": p.base, "headRefName": p.head, "headRefOid": rp.refs["refs/heads/"+p.head],
+		"baseRefOid": rp.refs["refs/heads/"+p.base], "createdAt": ts(p.created)}
 }
