@@ -294,6 +294,37 @@ func TestShortLivedTokenIsNotRenewedOnEveryCall(t *testing.T) {
 	}
 }
 
+// TestMintIdempotencyKeyNotSent: a mint is marked idempotent for the
+// retry policy (a nil Idempotency-Key), which must not reach GitHub.
+func TestMintIdempotencyKeyNotSent(t *testing.T) {
+	s := newSetup(t, nil, nil)
+	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})
+	var mu sync.Mutex
+	var posts int
+	var sent []string
+	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost {
+			mu.Lock()
+			posts++
+			for k := range r.Header {
+				if strings.Contains(strings.ToLower(k), "idempotency") {
+					sent = append(sent, k)
+				}
+			}
+			mu.Unlock()
+		}
+		return false
+	})
+	if _, err := s.app.Token(t.Context(), "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posts != 1 || len(sent) != 0 {
+		t.Errorf("mints = %d, idempotency headers sent = %v; want 1 mint and none", posts, sent)
+	}
+}
+
 func TestInvalidate(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"})

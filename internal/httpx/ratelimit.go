@@ -70,7 +70,8 @@ func RateLimitInfo(resp *http.Response, now time.Time) (retryAt time.Time, limit
 	// "GitLab.com rate limits": RateLimit-Limit, RateLimit-Observed,
 	// RateLimit-Remaining, RateLimit-Reset, RateLimit-ResetTime,
 	// Retry-After); its project export limit sends RateLimit-Reset
-	// without Retry-After, whatever RateLimit-Remaining says.
+	// without Retry-After, whatever RateLimit-Remaining says (GitLab
+	// issue gitlab-org/gitlab#199738).
 	gitlabExhausted := strings.TrimSpace(h.Get("RateLimit-Remaining")) == "0"
 	if resp.StatusCode == http.StatusTooManyRequests || gitlabExhausted {
 		if t, ok := parseRateLimitReset(h.Get("RateLimit-Reset"), now); ok {
