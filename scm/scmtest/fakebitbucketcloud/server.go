@@ -302,9 +302,12 @@ func (s *Server) Commits(ws, slug, ref string) ([]string, error) { return s.st.C
 // PullRequests returns a repository's pull requests in creation order.
 func (s *Server) PullRequests(ws, slug string) []PullRequest {
 	var out []PullRequest
-	s.st.Pulls(ws, slug, func(rp *repostore.Repo, p *repostore.Pull) {
-		out = append(out, PullRequest{ID: p.ID, Title: p.Title, Description: p.Description, Source: p.From,
-			Destination: p.To, Draft: p.Draft, State: p.State, URL: s.prWebURL(rp, p.ID)})
+	s.st.With(ws, slug, func(rp *repostore.Repo) error { //nolint:errcheck // a missing repository has none
+		for _, p := range rp.Pulls {
+			out = append(out, PullRequest{ID: p.ID, Title: p.Title, Description: p.Description, Source: p.From,
+				Destination: p.To, Draft: p.Draft, State: p.State, URL: s.prWebURL(rp, p.ID)})
+		}
+		return nil
 	})
 	return out
 }

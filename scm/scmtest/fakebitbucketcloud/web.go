@@ -1,8 +1,6 @@
 package fakebitbucketcloud
 
 import (
-	"bytes"
-	"compress/gzip"
 	"io"
 	"mime"
 	"net/http"
@@ -68,15 +66,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	redirect := s.redirect
 	s.st.Unlock() // commits do not change
 
-	a, buf := repostore.Archive(c, prefix), new(bytes.Buffer)
-	if ext == ".zip" {
-		err = a.WriteZip(buf, 0o755, false)
-	} else {
-		gz := gzip.NewWriter(buf)
-		if err = a.WriteTar(gz, 0o755); err == nil {
-			err = gz.Close()
-		}
-	}
+	b, err := repostore.Pack(c, strings.TrimPrefix(ext, "."), prefix, 0o755, false)
 	if err != nil {
 		s.writeError(w, r, http.StatusInternalServerError, err.Error(), "")
 		return
@@ -85,7 +75,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 	if redirect {
 		p := "/" + requestID() + "/" + name
 		s.st.Lock()
-		s.downloads[p] = buf.Bytes()
+		s.downloads[p] = b
 		s.st.Unlock()
 		s.redirectTo(w, r, s.download.URL+p)
 		return
@@ -96,5 +86,5 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 		ct = "application/zip"
 	}
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	fake.Write(w, r, http.StatusOK, ct, buf.Bytes())
+	fake.Write(w, r, http.StatusOK, ct, b)
 }

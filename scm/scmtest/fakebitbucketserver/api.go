@@ -3,7 +3,6 @@ package fakebitbucketserver
 import (
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -316,19 +315,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request, rp *repostore.R
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	a, buf := repostore.Archive(c, prefix, paths...), new(bytes.Buffer)
-	var err error
-	switch format {
-	case "zip":
-		err = a.WriteZip(buf, 0o755, true)
-	case "tar":
-		err = a.WriteTar(buf, 0o775)
-	default:
-		gz := gzip.NewWriter(buf)
-		if err = a.WriteTar(gz, 0o775); err == nil {
-			err = gz.Close()
-		}
-	}
+	b, err := repostore.Pack(c, ext, prefix, map[bool]fs.FileMode{true: 0o755, false: 0o775}[ext == "zip"], true, paths...)
 	if err != nil {
 		s.writeError(w, r, http.StatusInternalServerError, exServer, err.Error())
 		return
@@ -340,7 +327,7 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request, rp *repostore.R
 	}
 	s.commonHeaders(w)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	fake.Write(w, r, http.StatusOK, "application/octet-stream", buf.Bytes())
+	fake.Write(w, r, http.StatusOK, "application/octet-stream", b)
 }
 
 // listCommits answers GET .../commits?until=&path=&limit=&start=: the

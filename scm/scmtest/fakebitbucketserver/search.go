@@ -2,12 +2,11 @@ package fakebitbucketserver
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
-
 	"net/http"
 	"path"
-
+	"regexp"
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
@@ -46,45 +45,30 @@ type searchQuery struct {
 	terms              []string // lower-case
 }
 
+var searchTokenRE = regexp.MustCompile(`"([^"]*)"|("\S*)|(\S+?):(\S+)|(\S+)`)
+
 // parseSearchQuery parses terms (bare or "quoted") and the modifiers
 // project:, repo:, ext: (others, such as lang: or path:, are refused).
 func parseSearchQuery(q string) (*searchQuery, error) {
 	out := &searchQuery{}
-	for q = strings.TrimSpace(q); q != ""; q = strings.TrimSpace(q) {
-		var tok string
-		if q[0] == '"' {
-			end := strings.IndexByte(q[1:], '"')
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated quote")
-			}
-			tok, q = q[1:end+1], q[end+2:]
-			if tok = strings.TrimSpace(tok); tok != "" {
-				out.terms = append(out.terms, strings.ToLower(tok))
-			}
-			continue
+	for _, m := range searchTokenRE.FindAllStringSubmatch(q, -1) {
+		switch k := strings.ToLower(m[3]); {
+		case m[2] != "":
+			return nil, errors.New("unterminated quote")
+		case k == "project":
+			out.project = m[4]
+		case k == "repo":
+			out.repo = m[4]
+		case k == "ext":
+			out.ext = strings.ToLower(m[4])
+		case k != "":
+			return nil, errors.New("unsupported modifier " + k)
+		case strings.TrimSpace(m[1]+m[5]) != "":
+			out.terms = append(out.terms, strings.ToLower(strings.TrimSpace(m[1]+m[5])))
 		}
-		if i := strings.IndexAny(q, " \t"); i >= 0 {
-			tok, q = q[:i], q[i:]
-		} else {
-			tok, q = q, ""
-		}
-		if k, v, ok := strings.Cut(tok, ":"); ok && v != "" {
-			switch strings.ToLower(k) {
-			case "project":
-				out.project = v
-			case "repo":
-				out.repo = v
-			case "ext":
-				out.ext = strings.ToLower(v)
-			default:
-				return nil, fmt.Errorf("unsupported modifier %q", k)
-			}
-			continue
-		}
-		out.terms = append(out.terms, strings.ToLower(tok))
 	}
 	if len(out.terms) == 0 {
-		return nil, fmt.Errorf("the query must contain at least one search term besides modifiers")
+		return nil, errors.New("the query must contain at least one search term besides modifiers")
 	}
 	return out, nil
 }

@@ -287,9 +287,12 @@ func (s *Server) Commits(key, slug, ref string) ([]string, error) {
 // PullRequests returns a repository's pull requests in creation order.
 func (s *Server) PullRequests(key, slug string) []PullRequest {
 	var out []PullRequest
-	s.st.Pulls(key, slug, func(rp *repostore.Repo, p *repostore.Pull) {
-		out = append(out, PullRequest{ID: p.ID, Title: p.Title, Description: p.Description, FromBranch: p.From,
-			ToBranch: p.To, FromCommit: rp.Branches[p.From], Draft: p.Draft, State: p.State, URL: s.prWebURL(rp, p.ID)})
+	s.st.With(key, slug, func(rp *repostore.Repo) error { //nolint:errcheck // a missing repository has none
+		for _, p := range rp.Pulls {
+			out = append(out, PullRequest{ID: p.ID, Title: p.Title, Description: p.Description, FromBranch: p.From,
+				ToBranch: p.To, FromCommit: rp.Branches[p.From], Draft: p.Draft, State: p.State, URL: s.prWebURL(rp, p.ID)})
+		}
+		return nil
 	})
 	return out
 }

@@ -10,7 +10,9 @@
 package repostore
 
 import (
+	"bytes"
 	"cmp"
+	"compress/gzip"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -187,80 +189,59 @@ func (s *Store) Write(rp *Repo, branch string, base *Commit, add []fake.File, de
 	return id, nil
 }
 
-// Commit adds a commit on branch (created from the default branch when
-// missing) and returns its id.
-func (s *Store) Commit(owner, slug, branch, msg string, add []fake.File, del []string) (string, error) {
+// With runs fn on the repository slug of owner with the store locked.
+func (s *Store) With(owner, slug string, fn func(*Repo) error) error {
 	s.Lock()
 	defer s.Unlock()
 	rp, err := s.Repo(owner, slug)
 	if err != nil {
-		return "", err
+		return err
 	}
-	id, ok := rp.Branches[branch]
-	if !ok {
-		id = rp.Branches[rp.DefaultBranch]
-	}
-	return s.Write(rp, branch, rp.Commits[id], add, del, msg)
+	return fn(rp)
+}
+
+// Commit adds a commit on branch (created from the default branch when
+// missing) and returns its id.
+func (s *Store) Commit(owner, slug, branch, msg string, add []fake.File, del []string) (id string, err error) {
+	err = s.With(owner, slug, func(rp *Repo) error {
+		id, err = s.Write(rp, branch, rp.Commits[cmp.Or(rp.Branches[branch], rp.Branches[rp.DefaultBranch])], add, del, msg)
+		return err
+	})
+	return id, err
 }
 
 // Branch returns the commit id branch points at.
-func (s *Store) Branch(owner, slug, branch string) (string, bool) {
-	s.Lock()
-	defer s.Unlock()
-	rp, err := s.Repo(owner, slug)
-	if err != nil {
-		return "", false
-	}
-	id, ok := rp.Branches[branch]
+func (s *Store) Branch(owner, slug, branch string) (id string, ok bool) {
+	s.With(owner, slug, func(rp *Repo) error { id, ok = rp.Branches[branch]; return nil }) //nolint:errcheck // ok says it
 	return id, ok
 }
 
 // Files returns every file at ref ("" for the default branch), sorted by
 // path.
-func (s *Store) Files(owner, slug, ref string) ([]fake.File, error) {
-	s.Lock()
-	defer s.Unlock()
-	rp, err := s.Repo(owner, slug)
-	if err != nil {
-		return nil, err
-	}
-	c := rp.Resolve(ref)
-	if c == nil {
-		return nil, fmt.Errorf("%s: no ref %q in %s/%s", s.Name, ref, owner, slug)
-	}
-	var out []fake.File
-	for _, p := range slices.Sorted(maps.Keys(c.Files)) {
-		out = append(out, fake.File{Path: p, Content: slices.Clone(c.Files[p].Content), Executable: c.Files[p].Exec})
-	}
-	return out, nil
+func (s *Store) Files(owner, slug, ref string) (out []fake.File, err error) {
+	err = s.With(owner, slug, func(rp *Repo) error {
+		c := rp.Resolve(ref)
+		if c == nil {
+			return fmt.Errorf("%s: no ref %q in %s/%s", s.Name, ref, owner, slug)
+		}
+		for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+			out = append(out, fake.File{Path: p, Content: slices.Clone(c.Files[p].Content), Executable: c.Files[p].Exec})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Commits returns the ids of the commits on the first-parent chain of
 // ref, newest first.
-func (s *Store) Commits(owner, slug, ref string) ([]string, error) {
-	s.Lock()
-	defer s.Unlock()
-	rp, err := s.Repo(owner, slug)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range rp.History(rp.Resolve(ref), "") {
-		out = append(out, c.ID)
-	}
-	return out, nil
-}
-
-// Pulls calls fn for each pull request of a repository, in creation
-// order, with the store locked.
-func (s *Store) Pulls(owner, slug string, fn func(*Repo, *Pull)) {
-	s.Lock()
-	defer s.Unlock()
-	if rp, err := s.Repo(owner, slug); err == nil {
-		for _, p := range rp.Pulls {
-			fn(rp, p)
+func (s *Store) Commits(owner, slug, ref string) (ids []string, err error) {
+	err = s.With(owner, slug, func(rp *Repo) error {
+		for _, c := range rp.History(rp.Resolve(ref), "") {
+			ids = append(ids, c.ID)
 		}
-	}
+		return nil
+	})
+	return ids, err
 }
 
 // Resolve turns a ref into a commit: "" and "HEAD" are the default
@@ -449,14 +430,28 @@ func ValidBranchName(n string) bool {
 	return !strings.ContainsFunc(n, func(c rune) bool { return c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) })
 }
 
-// Archive returns the files of c below any of paths (every file when
-// paths is empty; "" is the root) as an archive with prefix.
-func Archive(c *Commit, prefix string, paths ...string) *fake.Archive {
+// Pack returns the files of c below any of paths (every file when paths
+// is empty; "" is the root) under prefix as an archive in format "zip",
+// "tar" or "tar.gz". Directories and executable files get perm; with
+// zipComment a zip's comment is the commit id.
+func Pack(c *Commit, format, prefix string, perm fs.FileMode, zipComment bool, paths ...string) ([]byte, error) {
 	a := &fake.Archive{Commit: c.ID, Prefix: prefix, ModTime: c.When}
 	for _, fp := range Under(c.Files, "") {
 		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p == "" || fp == p || strings.HasPrefix(fp, p+"/") }) {
 			a.Files = append(a.Files, fake.File{Path: fp, Content: c.Files[fp].Content, Executable: c.Files[fp].Exec})
 		}
 	}
-	return a
+	var buf bytes.Buffer
+	switch format {
+	case "zip":
+		return buf.Bytes(), a.WriteZip(&buf, perm, zipComment)
+	case "tar":
+		return buf.Bytes(), a.WriteTar(&buf, perm)
+	}
+	gz := gzip.NewWriter(&buf)
+	err := a.WriteTar(gz, perm)
+	if err == nil {
+		err = gz.Close()
+	}
+	return buf.Bytes(), err
 }
