@@ -46,9 +46,9 @@
 // After the files, the environment overlay of Backstage applies: each
 // variable named APP_CONFIG_<key>_<key>... (from [Options.Environ]) sets the
 // value at that key path, parsed as JSON when it is valid JSON and used as a
-// plain string otherwise, e.g.
-//
-//	APP_CONFIG_backend_reading_allow='[{"host":"*.example.org"}]'
+// plain string otherwise: APP_CONFIG_backend_reading_allow set to
+// [{"host":"docs.example.net"}] replaces backend.reading.allow, as the
+// package's Example shows.
 //
 // Keys are split on "_", so array elements and keys that contain "_" cannot
 // be addressed; set the enclosing array or object instead.

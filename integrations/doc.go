@@ -7,7 +7,9 @@
 // A Registry finds the [Integration] for a host ([Registry.ByHost],
 // [Registry.ByURL], [Registry.Owning]), parses web URLs into a [Location]
 // (kind, host, owner, repository, ref, path) with [Registry.Parse] and
-// builds them back with [Registry.URL], resolves relative links and edit
+// builds them back with [Registry.URL] (Parse(URL(loc)) is loc again),
+// routes a URL in one parse with [Registry.Lookup] (integration, Location
+// and anonymous reading together, as a client needs them per call), resolves relative links and edit
 // links as Backstage does ([Registry.ResolveURL], [Registry.EditURL]), and
 // answers whether backend.reading.allow lets a URL be read anonymously
 // ([Registry.AllowsAnonymous]). An Integration builds the API URLs an

@@ -2,7 +2,9 @@ package integrations_test
 
 import (
 	"fmt"
+	"log"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
 
@@ -67,11 +69,17 @@ func ExampleRegistry_URL() {
 		Kind: integrations.GitHub, Host: "github.com",
 		Owner: "acme", Repo: "api", Ref: "feature/login", Path: "docs/index.md",
 	})
-	fmt.Println(u, err)
-	loc, _ := reg.Parse(u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(u)
+	loc, err := reg.Parse(u)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Printf("ref=%q path=%q\n", loc.Ref, loc.Path)
 	// Output:
-	// https://github.com/acme/api/blob/feature/login/docs/index.md?at=feature%2Flogin <nil>
+	// https://github.com/acme/api/blob/feature/login/docs/index.md?at=feature%2Flogin
 	// ref="feature/login" path="docs/index.md"
 }
 
@@ -79,10 +87,16 @@ func ExampleRegistry_ResolveURL() {
 	var reg integrations.Registry
 	base := "https://github.com/acme/api/blob/main/docs/index.md"
 	for _, rel := range []string{"./guide.md", "../README.md", "/catalog-info.yaml", "https://example.com/x"} {
-		u, _ := reg.ResolveURL(base, rel, 0)
+		u, err := reg.ResolveURL(base, rel, 0)
+		if err != nil {
+			log.Fatal(err)
+		}
 		fmt.Println(u)
 	}
-	u, _ := reg.ResolveURL("https://bitbucket.org/ws/repo/src/main/docs/index.md", "guide.md", 12)
+	u, err := reg.ResolveURL("https://bitbucket.org/ws/repo/src/main/docs/index.md", "guide.md", 12)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(u)
 	// Output:
 	// https://github.com/acme/api/tree/main/docs/guide.md
@@ -100,7 +114,10 @@ func ExampleRegistry_EditURL() {
 		"https://bitbucket.org/ws/repo/src/main/catalog-info.yaml",
 		"https://example.com/not/an/integration",
 	} {
-		e, _ := reg.EditURL(u)
+		e, err := reg.EditURL(u)
+		if err != nil {
+			log.Fatal(err)
+		}
 		fmt.Println(e)
 	}
 	// Output:
@@ -112,18 +129,26 @@ func ExampleRegistry_EditURL() {
 
 func ExampleIntegration_FileAPIURL() {
 	var reg integrations.Registry
-	loc, _ := reg.Parse("https://gitlab.com/acme/platform/api/-/blob/main/docs/catalog-info.yaml")
-	in, _ := reg.ByHost(loc.Host)
-	u, _ := in.FileAPIURL(loc)
+	rt, err := reg.Lookup("https://gitlab.com/acme/platform/api/-/blob/main/docs/catalog-info.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := rt.Integration.FileAPIURL(rt.Location)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(u)
 	// Output:
 	// https://gitlab.com/api/v4/projects/acme%2Fplatform%2Fapi/repository/files/docs%2Fcatalog-info.yaml/raw?ref=main
 }
 
 func ExampleRegistry_AllowsAnonymous() {
-	reg, _ := integrations.NewRegistry(integrations.Config{
+	reg, err := integrations.NewRegistry(integrations.Config{
 		ReadingAllow: []integrations.ReadingAllow{{Host: "*.example.com", Paths: []string{"/public"}}},
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(reg.AllowsAnonymous("https://docs.example.com/public/a.yaml"))
 	fmt.Println(reg.AllowsAnonymous("https://example.com/public/a.yaml"))
 	fmt.Println(reg.AllowsAnonymous("https://docs.example.com/public/%2e%2e/private"))
@@ -131,4 +156,35 @@ func ExampleRegistry_AllowsAnonymous() {
 	// true
 	// false
 	// false
+}
+
+// Lookup parses a URL once and says where it leads: the integration, the
+// Location, and, for a host without integration, whether
+// backend.reading.allow lets it be read anonymously.
+func ExampleRegistry_Lookup() {
+	r, err := integrations.NewRegistry(integrations.Config{
+		ReadingAllow: []integrations.ReadingAllow{{Host: "docs.example.com"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range []string{
+		"https://github.com/acme/svc/blob/main/catalog-info.yaml",
+		"https://docs.example.com/catalog-info.yaml",
+		"https://elsewhere.example.com/catalog-info.yaml",
+	} {
+		rt, err := r.Lookup(u)
+		switch {
+		case err == nil:
+			fmt.Printf("%s: %s/%s at %s, %s\n", rt.Integration.ConfigPath, rt.Location.Owner, rt.Location.Repo, rt.Location.Ref, rt.Location.Path)
+		case rt.Integration == nil && rt.Anonymous:
+			fmt.Println(rt.URL.Host + ": no integration, readable anonymously")
+		default:
+			fmt.Println(rt.URL.Host+":", errcode.CodeOf(err))
+		}
+	}
+	// Output:
+	// integrations.github (default github.com): acme/svc at main, catalog-info.yaml
+	// docs.example.com: no integration, readable anonymously
+	// elsewhere.example.com: InvalidArgument
 }

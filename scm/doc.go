@@ -4,18 +4,15 @@
 // pull request, the same way on GitHub, GitLab, Bitbucket Cloud and
 // Bitbucket Server.
 //
-// A [Client] is built from an integrations.Registry (which hosts exist and
-// what their URLs mean), a credentials resolver (who we are on each call)
-// and the drivers of the adapters in use (scm/githubscm and its siblings,
-// or scm/memscm in tests):
-//
-//	c, err := scm.NewClient(reg, resolver, &scm.Options{
-//		Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener},
-//	})
-//	f, err := c.ReadFile(ctx, "https://github.com/acme/svc/blob/main/catalog-info.yaml", nil)
+// A [Client] is built with [NewClient] from an integrations.Registry (which
+// hosts exist and what their URLs mean), a credentials resolver (who we are
+// on each call) and the drivers of the adapters in use (scm/githubscm and
+// its siblings, scm/adapters for all four, or scm/memscm in tests); the
+// package's Example builds one and reads a file, checking every error.
 //
 // Every operation takes web URLs as users paste them, routes each to the
-// driver of its host's integration, validates its input before any
+// driver of its host's integration (looking the URL up once, with
+// integrations.Registry.Lookup), validates its input before any
 // request, resolves the credential once up front (so that a missing one
 // fails fast with a clear error), retries per scmkit's policy, enforces
 // size limits, and wraps errors once. A per-user view ([Client.ForUser])
@@ -32,13 +29,8 @@
 //
 // Every error returned by this package is an [*Error] with a portable
 // [ErrorCode]; classify it with [Code], or with errors.Is and the Err*
-// sentinels:
-//
-//	switch scm.Code(err) {
-//	case scm.NotFound: // also errors.Is(err, fs.ErrNotExist)
-//	case scm.RateLimited:
-//		if at, ok := scm.RetryAt(err); ok { /* schedule a retry at at */ }
-//	}
+// sentinels (NotFound is also fs.ErrNotExist), and for RateLimited ask
+// [RetryAt] when to try again, as the package's Example (errors) does.
 //
 // The *Error also names the operation (Op, e.g. "scm.ReadFile"), the
 // provider and host, and the HTTP status, and wraps the provider's own
