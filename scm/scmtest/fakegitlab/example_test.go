@@ -5,7 +5,10 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"strconv"
+	"time"
 
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -39,4 +42,31 @@ func ExampleNew() {
 	// kind: Component
 	// true
 	// 1 request
+}
+
+// A fault answers as GitLab does: here the 429 GitLab sometimes sends
+// with only RateLimit-Reset (an epoch), no Retry-After. A client must wait
+// until that reset.
+func ExampleServer_Inject() {
+	s := fakegitlab.New(nil)
+	defer s.Close()
+	s.Inject(fake.Fault{Kind: fake.FaultRateLimitResetOnly, Times: 1, RetryAfter: 30 * time.Second})
+	for range 2 {
+		resp, err := s.Client().Get(s.APIBaseURL() + "/user")
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		fmt.Printf("%s, Retry-After %q, RateLimit-Remaining %s\n", resp.Status, resp.Header.Get("Retry-After"),
+			resp.Header.Get("RateLimit-Remaining"))
+		if resp.StatusCode == http.StatusTooManyRequests {
+			reset, _ := strconv.ParseInt(resp.Header.Get("RateLimit-Reset"), 10, 64)
+			wait := time.Until(time.Unix(reset, 0))
+			fmt.Println("reset in about 30 s:", wait > 29*time.Second && wait <= 31*time.Second)
+		}
+	}
+	// Output:
+	// 429 Too Many Requests, Retry-After "", RateLimit-Remaining 0
+	// reset in about 30 s: true
+	// 200 OK, Retry-After "", RateLimit-Remaining 1999
 }
