@@ -517,7 +517,6 @@ func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, 
 	return nil
 }
 
-
 func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]any {
 	parents := c.parents
 	if parents == nil {
