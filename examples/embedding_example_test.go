@@ -6,12 +6,16 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing/fstest"
 
 	"golang.org/x/oauth2"
 
+	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/scm"
@@ -119,4 +123,76 @@ func Example_embedding() {
 	// template files: [skeleton/main.go]
 	// pull request #1 from scaffold/orders
 	// 1 catalog files under acme
+}
+
+// signIn is the README's "With sign-in" block: the auth section of the
+// same app-config.yaml configures the providers, the handler serves
+// Backstage's routes under /api/auth/, and POST /scaffold opens a pull
+// request as the signed-in user. Every error and warning is checked.
+func signIn(cfg *config.Config, client *scm.Client, mux *http.ServeMux, spec *scm.PullRequestSpec, out io.Writer) error {
+	var ac auth.Config
+	if err := cfg.Decode("auth", &ac); err != nil { // auth.providers.<id>.<env>, auth.session.secret
+		return err
+	}
+	h, warnings, err := ac.NewHandler(&auth.Options{
+		BaseURL: "https://portal.example.com/api/auth", // backend.baseUrl + /api/auth
+		AppURL:  "https://portal.example.com",          // app.baseUrl
+	})
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(out, "auth warning:", w) // providers this handler does not serve
+	}
+	mux.Handle("/api/auth/", h)
+	mux.HandleFunc("POST /scaffold", func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.Session(r) // no request to the provider
+		if err != nil {
+			http.Error(w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		user := client.ForUser(s.UserCredentials(), &scm.UserOptions{RequireUserForWrites: true})
+		pr, err := user.OpenPullRequest(r.Context(), spec) // authored by her
+		if err != nil {
+			http.Error(w, scm.Code(err).String(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintf(w, "opened #%d as %s\n", pr.Number, s.Identity)
+	})
+	return nil
+}
+
+// Example_embeddingSignIn runs the README's "With sign-in" block: it
+// builds the routes from a config with an auth section and shows that the
+// scaffolder route refuses a request without a session.
+func Example_embeddingSignIn() {
+	ctx := context.Background()
+	cfg, err := config.LoadBytes(ctx, nil, []byte(`
+auth:
+  environment: development
+  session:
+    secret: a long random session secret, not this one
+  providers:
+    github:
+      development:
+        clientId: my-client
+        clientSecret: my-secret
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := scm.NewClient(cfg.Registry, nil, &scm.Options{Drivers: adapters.All(nil)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	spec := &scm.PullRequestSpec{RepoURL: "https://github.com/acme/service", Branch: "scaffold/orders", Title: "Add orders",
+		Changes: []scm.Change{{Path: "orders/catalog-info.yaml", Action: scm.Create, Content: []byte("kind: Component\n")}}}
+	if err := signIn(cfg, client, mux, spec, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/scaffold", nil))
+	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	// Output: 401 sign in first
 }
