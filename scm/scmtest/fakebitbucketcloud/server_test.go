@@ -341,6 +341,8 @@ func TestFaults(t *testing.T) {
 		{fake.Fault{Kind: fake.FaultNotFound}, 404, ""},
 		{fake.Fault{Kind: fake.FaultUnprocessable}, 400, ""},
 		{fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
+		{fake.Fault{Kind: fake.FaultSecondaryRateLimitNoRetryAfter}, 429, ""},
+		{fake.Fault{Kind: fake.FaultRateLimitResetOnly, RetryAfter: 3600e9}, 429, ""},
 		{fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, ""},
 		{fake.Fault{Kind: fake.FaultServerError, Status: 502}, 502, ""},
 	} {
@@ -350,6 +352,33 @@ func TestFaults(t *testing.T) {
 			resp, _ := do(t, s, u, reqOpts{})
 			if resp.StatusCode != tc.want || resp.Header.Get("Retry-After") != tc.retryAfter {
 				t.Errorf("status %d, Retry-After %q; want %d, %q", resp.StatusCode, resp.Header.Get("Retry-After"), tc.want, tc.retryAfter)
+			}
+		})
+	}
+}
+
+// TestFaultHosts: a fault applies to the host it names; "" is the main
+// server (the API and the web host's paths), never the download host.
+func TestFaultHosts(t *testing.T) {
+	s := newFake(t, nil)
+	api := s.APIBaseURL() + "/repositories/amuniz/test-repos"
+	web := s.URL() + "/amuniz/test-repos/get/master.tar.gz"
+	for _, tc := range []struct {
+		host             string
+		apiWant, webWant int
+	}{
+		{"", 404, 404},
+		{"api", 404, 200},
+		{"web", 200, 404},
+		{"download", 200, 200},
+	} {
+		t.Run("host="+tc.host, func(t *testing.T) {
+			s.ClearFaults()
+			s.Inject(fake.Fault{Kind: fake.FaultNotFound, Host: tc.host})
+			for u, want := range map[string]int{api: tc.apiWant, web: tc.webWant} {
+				if resp, _ := do(t, s, u, reqOpts{}); resp.StatusCode != want {
+					t.Errorf("GET %s: status %d; want %d", u, resp.StatusCode, want)
+				}
 			}
 		})
 	}

@@ -303,6 +303,8 @@ func TestFaults(t *testing.T) {
 		{fake.Fault{Kind: fake.FaultUnprocessable}, 400, ""},
 		{fake.Fault{Kind: fake.FaultRateLimit, RetryAfter: 3600e9}, 429, "3600"},
 		{fake.Fault{Kind: fake.FaultTooManyRequests, RetryAfter: 30e9}, 429, "30"},
+		{fake.Fault{Kind: fake.FaultSecondaryRateLimitNoRetryAfter}, 429, ""},
+		{fake.Fault{Kind: fake.FaultRateLimitResetOnly, RetryAfter: 3600e9}, 429, ""},
 		{fake.Fault{Kind: fake.FaultTooManyRequestsNoRetryAfter}, 429, ""},
 		{fake.Fault{Kind: fake.FaultServerError, Status: 503}, 503, ""},
 	} {

@@ -1,0 +1,95 @@
+package repostore
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
+)
+
+func TestStore(t *testing.T) {
+	s := &Store{Name: "test", Now: time.Now, Author: "me"}
+	root, err := s.Add("Acme", Repo{Slug: "svc"}, []fake.File{{Path: "a/x.txt", Content: []byte("x")}, {Path: "b.txt", Content: []byte("b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add("acme", Repo{Slug: "SVC"}, nil); err == nil {
+		t.Error("a second repository with the same slug (in another case) was created")
+	}
+	topic, err := s.Commit("ACME", "svc", "topic", "change a", []fake.File{{Path: "a/x.txt", Content: []byte("y")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("acme", "svc", "topic", "bad", []fake.File{{Path: "../x"}}, nil); err == nil {
+		t.Error("a path outside the tree was committed")
+	}
+	other, _ := s.Commit("acme", "svc", "other", "delete b", nil, []string{"b.txt"})
+	s.Lock()
+	rp, _ := s.Repo("acme", "svc")
+	for _, tc := range []struct {
+		ref, want string
+	}{
+		{"", root}, {"HEAD", root}, {"main", root}, {"refs/heads/topic", topic}, {topic[:7], topic}, {topic[:6], ""}, {"nope", ""},
+	} {
+		got := ""
+		if c := rp.Resolve(tc.ref); c != nil {
+			got = c.ID
+		}
+		if got != tc.want {
+			t.Errorf("Resolve(%q) = %.7s; want %.7s", tc.ref, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		ref, dir string
+		want     []string
+	}{
+		{"topic", "", []string{topic, root}},
+		{"topic", "a", []string{topic, root}},
+		{"topic", "b.txt", []string{root}},
+		{"other", "b.txt", []string{other, root}},
+		{"other", "c", nil},
+	} {
+		var got []string
+		for _, c := range rp.History(rp.Resolve(tc.ref), tc.dir) {
+			got = append(got, c.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("History(%s, %q) = %.7s; want %.7s", tc.ref, tc.dir, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     PullProblem
+	}{
+		{"topic", "main", PullOK},
+		{"main", "topic", PullNoChanges},
+		{"topic", "topic", PullSameBranch},
+		{"nope", "main", PullNoBranch},
+		{"", "main", PullNoBranch},
+	} {
+		if got, _, _ := rp.CheckPull(tc.from, tc.to); got != tc.want {
+			t.Errorf("CheckPull(%q, %q) = %d; want %d", tc.from, tc.to, got, tc.want)
+		}
+	}
+	p := s.Open(rp, Pull{From: "topic", To: "main"})
+	if got, _, open := rp.CheckPull("topic", "main"); got != PullDuplicate || open != p || rp.Pull(1) != p {
+		t.Errorf("after opening #%d: CheckPull = %d, %v", p.ID, got, open)
+	}
+	dirs, files := Children(rp.Commits[topic].Files, "")
+	if !slices.Equal(dirs, []string{"a"}) || !slices.Equal(files, []string{"b.txt"}) {
+		t.Errorf("Children = %v, %v", dirs, files)
+	}
+	s.Unlock()
+}
+
+func TestValidBranchName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"main": true, "feature/x-1": true, "": false, "-x": false, "a..b": false, "a b": false, "x.lock": false,
+		"a/": false, "a//b": false, "@": false, "a@{b": false, "a~b": false, "a\x7fb": false,
+	} {
+		if got := ValidBranchName(name); got != want {
+			t.Errorf("ValidBranchName(%q) = %v; want %v", name, got, want)
+		}
+	}
+}
