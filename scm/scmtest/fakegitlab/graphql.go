@@ -374,7 +374,6 @@ func (n gqlNS) members(rels []string) []any {
 
 func (p gqlProject) resolve(field string, args map[string]any) any {
 	s, r, pr := p.x.s, p.x.r, p.pr
-	web := s.webURL(r) + "/" + pr.fullPath()
 	switch field {
 	case "namespace":
 		return gqlNS{p.x, pr.ns}
@@ -391,10 +390,32 @@ func (p gqlProject) resolve(field string, args map[string]any) any {
 		}
 		return page(nodes, args)
 	}
-	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
-		"path": pr.path, "name": pr.name, "nameWithNamespace": pr.ns.name + " / " + pr.name, "description": pr.description,
-		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git",
-		"visibility": string(pr.visibility), "archived": pr.archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created)}[field]
+	if f := projectFields[field]; f != nil {
+		return f(p.pr, s.webURL(r)+"/"+p.pr.fullPath(), r)
+	}
+	return nil
+}
+
+// projectFields are Project's scalar fields, given the project, its web
+// URL and the request.
+var projectFields = map[string]func(pr *project, web string, r *http.Request) any{
+	"id": func(pr *project, _ string, _ *http.Request) any {
+		return "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10)
+	},
+	"fullPath":          func(pr *project, _ string, _ *http.Request) any { return pr.fullPath() },
+	"path":              func(pr *project, _ string, _ *http.Request) any { return pr.path },
+	"name":              func(pr *project, _ string, _ *http.Request) any { return pr.name },
+	"nameWithNamespace": func(pr *project, _ string, _ *http.Request) any { return pr.ns.name + " / " + pr.name },
+	"description":       func(pr *project, _ string, _ *http.Request) any { return pr.description },
+	"webUrl":            func(_ *project, web string, _ *http.Request) any { return web },
+	"httpUrlToRepo":     func(_ *project, web string, _ *http.Request) any { return web + ".git" },
+	"sshUrlToRepo": func(pr *project, _ string, r *http.Request) any {
+		return "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git"
+	},
+	"visibility":     func(pr *project, _ string, _ *http.Request) any { return string(pr.visibility) },
+	"archived":       func(pr *project, _ string, _ *http.Request) any { return pr.archived },
+	"createdAt":      func(pr *project, _ string, _ *http.Request) any { return ts(pr.created) },
+	"lastActivityAt": func(pr *project, _ string, _ *http.Request) any { return ts(pr.created) },
 }
 
 // listHas reports whether the list argument name is absent or holds v.
@@ -442,10 +463,20 @@ func (g gqlRepo) resolve(field string, args map[string]any) any {
 
 func (b gqlBlob) resolve(field string) any {
 	content := b.pr.blobs[b.e.blob]
-	return map[string]any{"id": "gid://gitlab/Blob/" + b.e.blob, "oid": b.e.blob, "path": b.path, "name": path.Base(b.path),
-		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content)), "mode": b.e.mode(),
-		"webUrl":  b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path,
-		"rawBlob": string(content), "rawTextBlob": string(content)}[field]
+	switch field {
+	case "oid":
+		return b.e.blob
+	case "path":
+		return b.path
+	case "mode":
+		return b.e.mode()
+	case "webUrl":
+		return b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path
+	case "rawBlob", "rawTextBlob":
+		return string(content)
+	}
+	return map[string]any{"id": "gid://gitlab/Blob/" + b.e.blob, "name": path.Base(b.path),
+		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content))}[field]
 }
 
 func (g gqlMR) resolve(field string) any {
