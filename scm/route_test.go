@@ -15,7 +15,9 @@ import (
 // client's own work (URL parsing, the registry lookup, the credential
 // request and the per-call HTTP client). Sub-benchmarks: a URL on an
 // integration host, the same with an audit hook, and a URL on a host
-// without integration (refused).
+// without integration (refused). Measured when each call came to parse its
+// URL once (Registry.Lookup) instead of three to five times, with the
+// default registry built once: 67 -> 43, 73 -> 47 and 26 -> 15 allocs/op.
 func BenchmarkReadFileRouting(b *testing.B) {
 	file := &driver.File{Content: []byte("x")}
 	d := &fakeDriver{readFile: func(context.Context, *driver.ReadFileRequest) (*driver.File, error) { return file, nil }}
