@@ -186,3 +186,19 @@ func rawZip(t testing.TB, name string, claimed uint64, data io.Reader) []byte {
 	}
 	return buf.Bytes()
 }
+
+// wallTime is a monotonic wall-clock reading, for cpuTime's fallback.
+func wallTime() time.Duration { return time.Since(processStart) }
+
+var processStart = time.Now()
+
+// work runs f and returns the CPU time the process used meanwhile and the
+// wall-clock time it took. Bounds that are about how much work a reader
+// does (linear, not quadratic) are checked on the CPU time: on a loaded
+// machine (CI on two cores, the race detector) the wall-clock time of the
+// same work varies several-fold with what else runs.
+func work(f func()) (cpu, wall time.Duration) {
+	c0, w0 := cpuTime(), time.Now()
+	f()
+	return cpuTime() - c0, time.Since(w0)
+}
