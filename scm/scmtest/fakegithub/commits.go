@@ -16,14 +16,7 @@ const docListCommits = "https://docs.github.com/rest/commits/commits#list-commit
 // under path when it is given. A sha that resolves to nothing is 404 "No
 // commit found for SHA: ...", as GitHub answers. Only the first page is
 // served.
-func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docListCommits)
-		return
-	}
+func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *repo) {
 	q := r.URL.Query()
 	ref := q.Get("sha")
 	id, ok := rp.resolve(ref)

@@ -121,8 +121,7 @@ func (s *Server) updateRepo(w http.ResponseWriter, r *http.Request) {
 		DefaultBranch *string `json:"default_branch"`
 		Description   *string `json:"description"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docUpdateRepo)
+	if !s.decode(w, r, &body, docUpdateRepo) {
 		return
 	}
 	s.mu.Lock()

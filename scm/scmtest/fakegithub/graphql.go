@@ -83,8 +83,7 @@ func githubMessage(e *gql.Error) *gql.Error {
 // fake's state.
 func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	var req gql.Request
-	if err := decodeBody(r, &req); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", "https://docs.github.com/graphql")
+	if !s.decode(w, r, &req, "https://docs.github.com/graphql") {
 		return
 	}
 	refuse := func(withData bool, errs ...*gql.Error) {

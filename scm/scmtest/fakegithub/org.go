@@ -131,23 +131,6 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	return nil
 }
 
-// RemoveOrgMember removes login from the organisation and its teams.
-func (s *Server) RemoveOrgMember(org, login string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := &s.org
-	o := w.orgLocked(org)
-	u := o.byLogin[strings.ToLower(login)]
-	if u == nil {
-		return
-	}
-	delete(o.byLogin, strings.ToLower(login))
-	o.members = slices.DeleteFunc(o.members, func(x *orgUser) bool { return x == u })
-	for _, t := range o.teams {
-		t.members = slices.DeleteFunc(t.members, func(l string) bool { return strings.EqualFold(l, login) })
-	}
-}
-
 // AddTeam adds (or replaces) a team of org. Its parent must exist and its
 // members must be members of org.
 func (s *Server) AddTeam(org string, t Team) error {

@@ -165,6 +165,16 @@ func paginate(w http.ResponseWriter, r *http.Request, n int) (start, end int) {
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// decode reads the request's JSON body into v, or answers GitHub's 400
+// with the documentation URL doc and reports false.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, doc string) bool {
+	if err := decodeBody(r, v); err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
+		return false
+	}
+	return true
+}
+
 func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 200<<20))
 	return dec.Decode(v)

@@ -38,25 +38,25 @@ const (
 )
 
 func (s *Server) routes(mux *http.ServeMux) {
-	s.handle(mux, "GET /repos/{owner}/{repo}", s.getRepo)
-	s.handle(mux, "GET /repos/{owner}/{repo}/contents", s.getContents)
-	s.handle(mux, "GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball", s.getTarball)
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball/{ref...}", s.getTarball)
-	s.handle(mux, "GET /repos/{owner}/{repo}/branches/{branch...}", s.getBranch)
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/refs", s.createRef)
-	s.handle(mux, "PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.updateRef)
-	s.handle(mux, "DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.deleteRef)
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/trees/{sha...}", s.getTree)
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.createTree)
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.getBlob)
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.createBlob)
-	s.handle(mux, "GET /repos/{owner}/{repo}/commits", s.listCommits) // commits.go
+	s.handle(mux, "GET /repos/{owner}/{repo}", s.inRepo(docRepo, s.getRepo))
+	s.handle(mux, "GET /repos/{owner}/{repo}/contents", s.inRepo(docContents, s.getContents))
+	s.handle(mux, "GET /repos/{owner}/{repo}/contents/{path...}", s.inRepo(docContents, s.getContents))
+	s.handle(mux, "GET /repos/{owner}/{repo}/tarball", s.inRepo(docTarball, s.getTarball))
+	s.handle(mux, "GET /repos/{owner}/{repo}/tarball/{ref...}", s.inRepo(docTarball, s.getTarball))
+	s.handle(mux, "GET /repos/{owner}/{repo}/branches/{branch...}", s.inRepo(docBranch, s.getBranch))
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/ref/{ref...}", s.inRepo(docGetRef, s.getRef))
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/refs", s.inRepo(docCreateRef, s.createRef))
+	s.handle(mux, "PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docUpdateRef, s.updateRef))
+	s.handle(mux, "DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docDeleteRef, s.deleteRef))
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/trees/{sha...}", s.inRepo(docGetTree, s.getTree))
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.inRepo(docCreateTree, s.createTree))
+	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.inRepo(docGetBlob, s.getBlob))
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.inRepo(docCreateBlob, s.createBlob))
+	s.handle(mux, "GET /repos/{owner}/{repo}/commits", s.inRepo(docListCommits, s.listCommits)) // commits.go
 	s.handle(mux, "GET /repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.createCommit)
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.listPulls)
-	s.handle(mux, "POST /repos/{owner}/{repo}/pulls", s.createPull)
+	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.inRepo(docCommit, s.createCommit))
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.inRepo("https://docs.github.com/rest/pulls/pulls#list-pull-requests", s.listPulls))
+	s.handle(mux, "POST /repos/{owner}/{repo}/pulls", s.inRepo(docCreatePull, s.createPull))
 	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
 	s.handle(mux, "GET /orgs/{org}", s.getOwner(Organization))
 	s.handle(mux, "GET /users/{user}", s.getOwner(User))
@@ -66,6 +66,21 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
 	s.createRoutes(mux)
+}
+
+// inRepo answers a request about the repository of the request's path with
+// h, s.mu held, or 404 with GitHub's documentation URL doc when it does not
+// exist or the caller may not see it.
+func (s *Server) inRepo(doc string, h func(w http.ResponseWriter, r *http.Request, rp *repo)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if rp := s.visibleRepo(r); rp != nil {
+			h(w, r, rp)
+			return
+		}
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+	}
 }
 
 // visibleRepo returns the repository named by the request's path, or nil
@@ -194,14 +209,7 @@ func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
 
 // ---- repos ----
 
-func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docRepo)
-		return
-	}
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo) {
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
 }
 
@@ -308,14 +316,7 @@ func base64Lines(b []byte) string {
 	return sb.String()
 }
 
-func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
-		return
-	}
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 	p := strings.Trim(r.PathValue("path"), "/")
 	if len(rp.refs) == 0 {
 		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", docContents)
@@ -396,14 +397,7 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request) {
 
 // ---- tarball ----
 
-func (s *Server) getTarball(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docTarball)
-		return
-	}
+func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo) {
 	ref := r.PathValue("ref")
 	id, ok := rp.resolve(ref)
 	if !ok {
@@ -440,14 +434,7 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request) {
 
 // ---- branches and refs ----
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docBranch)
-		return
-	}
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo) {
 	name := r.PathValue("branch")
 	id, ok := rp.refs["refs/heads/"+name]
 	if !ok {
@@ -470,14 +457,7 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetRef)
-		return
-	}
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo) {
 	ref := "refs/" + r.PathValue("ref")
 	id, ok := rp.refs[ref]
 	if !ok {
@@ -492,20 +472,12 @@ func (s *Server) isCommit(rp *repo, id string) bool {
 	return o != nil && o.Type == "commit"
 }
 
-func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateRef)
-		return
-	}
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var body struct {
 		Ref string `json:"ref"`
 		SHA string `json:"sha"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateRef)
+	if !s.decode(w, r, &body, docCreateRef) {
 		return
 	}
 	if len(rp.refs) == 0 {
@@ -530,20 +502,12 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusCreated, j)
 }
 
-func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docUpdateRef)
-		return
-	}
+func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var body struct {
 		SHA   string `json:"sha"`
 		Force bool   `json:"force"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docUpdateRef)
+	if !s.decode(w, r, &body, docUpdateRef) {
 		return
 	}
 	ref := "refs/" + r.PathValue("ref")
@@ -564,14 +528,7 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 }
 
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docDeleteRef)
-		return
-	}
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo) {
 	ref := "refs/" + r.PathValue("ref")
 	if _, ok := rp.refs[ref]; !ok {
 		s.unprocessable(w, r, "Reference does not exist", docDeleteRef)
@@ -601,14 +558,7 @@ func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.Tre
 	return j
 }
 
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
-		return
-	}
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if len(rp.refs) == 0 {
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docGetTree)
 		return
@@ -648,14 +598,7 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateTree)
-		return
-	}
+func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var body struct {
 		BaseTree string `json:"base_tree"`
 		Tree     []struct {
@@ -666,8 +609,7 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 			Content *string         `json:"content"`
 		} `json:"tree"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateTree)
+	if !s.decode(w, r, &body, docCreateTree) {
 		return
 	}
 	files := map[string]gitobj.FlatEntry{}
@@ -777,14 +719,7 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 
 // ---- blobs and commits ----
 
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
-		return
-	}
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
 	id := r.PathValue("sha")
 	o := rp.objs[id]
 	if o == nil || o.Type != "blob" {
@@ -798,20 +733,12 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) createBlob(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateBlob)
-		return
-	}
+func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var body struct {
 		Content  *string `json:"content"`
 		Encoding string  `json:"encoding"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateBlob)
+	if !s.decode(w, r, &body, docCreateBlob) {
 		return
 	}
 	if body.Content == nil {
@@ -854,14 +781,7 @@ func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, s.gitCommitJSON(r, rp, r.PathValue("sha")))
 }
 
-func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCommit)
-		return
-	}
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo) {
 	type sig struct {
 		Name  string `json:"name"`
 		Email string `json:"email"`
@@ -872,8 +792,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 		Parents []string `json:"parents"`
 		Author  *sig     `json:"author"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCommit)
+	if !s.decode(w, r, &body, docCommit) {
 		return
 	}
 	if body.Message == nil {
@@ -904,14 +823,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 
 // ---- pulls ----
 
-func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/pulls/pulls#list-pull-requests")
-		return
-	}
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" {
@@ -960,14 +872,7 @@ func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, http.StatusNotFound, "Not Found", docGetPull)
 }
 
-func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreatePull)
-		return
-	}
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var body struct {
 		Title string `json:"title"`
 		Head  string `json:"head"`
@@ -975,8 +880,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 		Body  string `json:"body"`
 		Draft bool   `json:"draft"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreatePull)
+	if !s.decode(w, r, &body, docCreatePull) {
 		return
 	}
 	fail := func(e map[string]any) { s.validation(w, r, docCreatePull, e) }

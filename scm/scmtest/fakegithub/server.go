@@ -295,10 +295,6 @@ func (s *Server) APIBaseURL() string { return s.api.URL }
 // URL()+"/api/v3".
 func (s *Server) GHEAPIBaseURL() string { return s.api.URL + "/api/v3" }
 
-// DownloadURL returns the base URL of the download host (the codeload
-// stand-in), which is a different host from the API.
-func (s *Server) DownloadURL() string { return s.download.URL }
-
 // RawBaseURL returns the base URL of the raw-content host (the
 // raw.githubusercontent.com stand-in), a different host from the API and
 // the download host, without a trailing slash: the value for an
@@ -567,23 +563,6 @@ func (s *Server) Pulls(owner, name string) []Pull {
 			URL: s.api.URL + "/" + rp.owner.login + "/" + rp.name + "/pull/" + itoa(p.number)})
 	}
 	return out
-}
-
-// ClosePull closes a pull request.
-func (s *Server) ClosePull(owner, name string, number int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(owner, name)
-	if err != nil {
-		return err
-	}
-	for _, p := range rp.pulls {
-		if p.number == number {
-			p.state = "closed"
-			return nil
-		}
-	}
-	return fmt.Errorf("fakegithub: no pull request %d in %s/%s", number, owner, name)
 }
 
 // DownloadRequests returns the requests the download host received.
