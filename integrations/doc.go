@@ -49,7 +49,7 @@
 // how to fix it; [FieldErrors] lists them. All problems are reported at
 // once. Messages never contain a secret.
 //
-// Parse, URL, ResolveURL, EditURL and the URL builders return an
+// Parse, Lookup, URL, ResolveURL, EditURL and the URL builders return an
 // *errcode.Error with code InvalidArgument (Provider and Host set when an
 // integration was found) for: a host with no integration (the message says
 // to add one), a URL that is not absolute http(s) or carries user info,
