@@ -213,24 +213,6 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project)
 	s.writeJSON(w, r, http.StatusOK, s.projectAnswer(r, pr))
 }
 
-// refParam returns the ref query parameter. GitLab refuses a present but
-// empty ref (allow_blank: false).
-func (s *Server) refParam(w http.ResponseWriter, r *http.Request, name string, required bool) (string, bool) {
-	q := r.URL.Query()
-	if _, present := q[name]; !present {
-		if required {
-			s.paramError(w, r, name+" is missing")
-			return "", false
-		}
-		return "", true
-	}
-	if q.Get(name) == "" {
-		s.paramError(w, r, name+" is empty")
-		return "", false
-	}
-	return q.Get(name), true
-}
-
 // lastCommitFor returns the id of the last commit at or before c that
 // changed p.
 func (pr *project) lastCommitFor(c *commit, p string) string {
@@ -263,35 +245,39 @@ func (s *Server) fileHeaders(w http.ResponseWriter, pr *project, c *commit, ref,
 	h.Set("X-Gitlab-Size", strconv.Itoa(len(content)))
 }
 
-// fileAt resolves ref and the {file} path value, answering 404 Commit Not
-// Found or 404 File Not Found (a directory is not a file).
-func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, ref string) (*commit, string, bool) {
-	c := pr.resolve(ref)
-	if c == nil {
+// fileAt resolves the ref query parameter (GitLab refuses a present but
+// empty one, and a missing one when required) and the {file} path value,
+// answering 404 Commit Not Found or 404 File Not Found (a directory is not
+// a file). It sets the X-Gitlab-* headers of the files API.
+func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, required bool) (c *commit, ref, p string, ok bool) {
+	q := r.URL.Query()
+	_, present := q["ref"]
+	ref, p = q.Get("ref"), r.PathValue("file")
+	switch {
+	case !present && required:
+		s.paramError(w, r, "ref is missing")
+	case present && ref == "":
+		s.paramError(w, r, "ref is empty")
+	case pr.resolve(ref) == nil:
 		s.notFound(w, r, "Commit")
-		return nil, "", false
-	}
-	p := r.PathValue("file")
-	if _, ok := c.files[p]; !ok {
+	case pr.resolve(ref).files[p] == (entry{}):
 		s.notFound(w, r, "File")
-		return nil, "", false
+	default:
+		c = pr.resolve(ref)
+		s.fileHeaders(w, pr, c, ref, p)
+		return c, ref, p, true
 	}
-	return c, p, true
+	return nil, "", "", false
 }
 
 // getRawFile serves GET repository/files/:file_path/raw. The ETag is the
 // quoted blob id, so an unchanged file keeps it across commits, and a
 // matching If-None-Match is answered 304 without a body.
 func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	ref, ok := s.refParam(w, r, "ref", false)
+	c, _, p, ok := s.fileAt(w, r, pr, false)
 	if !ok {
 		return
 	}
-	c, p, ok := s.fileAt(w, r, pr, ref)
-	if !ok {
-		return
-	}
-	s.fileHeaders(w, pr, c, ref, p)
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
@@ -316,15 +302,10 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	ref, ok := s.refParam(w, r, "ref", true)
+	c, ref, p, ok := s.fileAt(w, r, pr, true)
 	if !ok {
 		return
 	}
-	c, p, ok := s.fileAt(w, r, pr, ref)
-	if !ok {
-		return
-	}
-	s.fileHeaders(w, pr, c, ref, p)
 	e := c.files[p]
 	content := pr.blobs[e.blob]
 	sum := sha256.Sum256(content)
