@@ -125,3 +125,36 @@ func ExampleServer_AddInstallation() {
 	// globex/internal: 404
 	// lookups: 1 mints: 1
 }
+
+// ExampleServer_RenameRepo renames a repository: its old name answers 301
+// Moved Permanently to /repositories/{id}/..., as GitHub does, which an
+// HTTP client follows to the repository.
+func ExampleServer_RenameRepo() {
+	s := fakegithub.New(nil)
+	defer s.Close()
+	if _, err := s.AddRepo(fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{{Path: "a.txt", Content: []byte("a")}}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.RenameRepo("acme", "svc", "acme", "service"); err != nil {
+		log.Fatal(err)
+	}
+	var hops []int
+	c := s.Client()
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		hops = append(hops, req.Response.StatusCode)
+		return nil
+	}
+	resp, err := c.Get(s.APIBaseURL() + "/repos/acme/svc")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var repo struct {
+		FullName string `json:"full_name"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&repo); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(hops, resp.StatusCode, repo.FullName)
+	// Output: [301] 200 acme/service
+}
