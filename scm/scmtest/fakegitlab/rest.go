@@ -435,22 +435,9 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-// archiveDirs returns the directories holding paths, parents first.
-func archiveDirs(paths []string) []string {
-	seen := map[string]bool{}
-	var dirs []string
-	for _, p := range paths {
-		var chain []string
-		for d := path.Dir(p); d != "." && !seen[d]; d = path.Dir(d) {
-			seen[d] = true
-			chain = append(chain, d)
-		}
-		slices.Reverse(chain)
-		dirs = append(dirs, chain...)
-	}
-	return dirs
-}
-
+// writeTar writes paths of c as git archive does: a pax global header
+// holding the commit id, the prefix's directory, then each file preceded
+// by those of its parent directories not yet written.
 func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string, gz bool) error {
 	var zw *gzip.Writer
 	if gz {
@@ -458,44 +445,37 @@ func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, 
 		out = zw
 	}
 	tw := tar.NewWriter(out)
-	mtime := c.when
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX}); err != nil {
-		return err
+	err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX})
+	dir := func(name string) {
+		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775, ModTime: c.when}))
 	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775, ModTime: mtime}); err != nil {
-		return err
-	}
+	dir(prefix)
 	written := map[string]bool{}
 	for _, p := range paths {
-		for _, d := range archiveDirs([]string{p}) {
-			if !written[d] {
-				written[d] = true
-				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/" + d + "/", Mode: 0o775, ModTime: mtime}); err != nil {
-					return err
-				}
-			}
+		var dirs []string
+		for d := path.Dir(p); d != "." && !written[d]; d = path.Dir(d) {
+			written[d] = true
+			dirs = append([]string{d}, dirs...)
 		}
-		e := c.files[p]
-		mode := int64(0o664)
+		for _, d := range dirs {
+			dir(prefix + "/" + d)
+		}
+		e, mode := c.files[p], int64(0o664)
 		if e.exec {
 			mode = 0o775
 		}
 		b := blobs[e.blob]
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + p, Mode: mode, Size: int64(len(b)), ModTime: mtime}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(b); err != nil {
-			return err
+		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + p, Mode: mode, Size: int64(len(b)), ModTime: c.when}))
+		if err == nil {
+			_, err = tw.Write(b)
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
+	err = cmp.Or(err, tw.Close())
 	if zw != nil {
-		return zw.Close()
+		err = cmp.Or(err, zw.Close())
 	}
-	return nil
+	return err
 }
 
 func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]any {
