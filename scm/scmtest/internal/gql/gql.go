@@ -260,8 +260,11 @@ func (op *Operation) Walk(up any, fn func(f *ast.Field, args map[string]any, up 
 func (op *Operation) Execute(ctx context.Context, root any) (data map[string]any, errs []*Error) {
 	ex := &execution{op: op, ctx: ctx}
 	typ := op.x.Schema.Query
-	if op.Doc.Operation == ast.Mutation {
+	switch op.Doc.Operation {
+	case ast.Mutation:
 		typ = op.x.Schema.Mutation
+	case ast.Subscription:
+		return nil, []*Error{{Message: "subscriptions are not supported by this fake"}}
 	}
 	data, _ = ex.object(typ.Name, root, []ast.SelectionSet{op.Doc.SelectionSet}, nil)
 	return data, ex.errs

@@ -26,6 +26,7 @@ type Query implements Node & Gone {
   missingArg(x: Missing, y: Int): Int
   gone: Missing
 }
+type Mutation { rename(id: ID!, title: String!): Book }
 interface Node { id: ID! }
 type Book implements Node @nope {
   id: ID!
@@ -72,6 +73,11 @@ func testExecutor(t testing.TB) *Executor {
 		},
 		"Query.search": func(f *Field) (any, error) {
 			return []any{books[0], map[string]any{"__typename": "Author", "name": Resolver(func(*Field) (any, error) { return "Anon", nil })}, nil}, nil
+		},
+		"Mutation.rename": func(f *Field) (any, error) {
+			b, _ := find(f.Args["id"].(string)).(book)
+			b.title = f.Args["title"].(string)
+			return b, nil
 		},
 		"Query.broken": func(f *Field) (any, error) {
 			return nil, &Error{Message: "no such book", Extra: map[string]any{"type": "NOT_FOUND"}}
@@ -201,6 +207,11 @@ fragment F on Book { __typename title }`},
 			wantErrs: []string{"the fake does not serve Author.id @ [search 1 id]"},
 		},
 		{
+			name: "mutation",
+			req:  Request{Query: `mutation($t: String!) { rename(id: "b1", title: $t) { id title } }`, Variables: map[string]any{"t": "Arrakis"}},
+			want: map[string]any{"rename": map[string]any{"id": "b1", "title": "Arrakis"}},
+		},
+		{
 			name: "operation by name",
 			req:  Request{Query: `query A { book(id: "b1") { id } } query B { book(id: "b2") { id } }`, OperationName: "B"},
 			want: map[string]any{"book": map[string]any{"id": "b2"}},
@@ -261,7 +272,8 @@ func TestPrepareRefuses(t *testing.T) {
 		{"nullable variable in a non-null position", `query($v: ID) { book(id: $v) { id } }`, nil, "", "VariablesInAllowedPosition"},
 		{"leaf without selection", `{ book(id: "x") }`, nil, "", "ScalarLeafs"},
 		{"field dropped from the subset", `{ gone }`, nil, "", "FieldsOnCorrectType"},
-		{"mutation on a schema without", `mutation { x }`, nil, "", "KnownRootType"},
+		{"unknown mutation", `mutation { x }`, nil, "", "FieldsOnCorrectType"},
+		{"subscription on a schema without", `subscription { x }`, nil, "", "KnownRootType"},
 		{"missing required variable", `query($v: ID!) { book(id: $v) { id } }`, nil, "", ""},
 		{"variable of the wrong type", `query($v: Int) { books(first: $v) { id } }`, map[string]any{"v": "x"}, "", ""},
 		{"several operations, no name", `query A { id } query B { id }`, nil, "", ""},
