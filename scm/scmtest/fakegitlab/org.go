@@ -1,6 +1,7 @@
 package fakegitlab
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -76,11 +77,11 @@ func (s *Server) AddGroupMember(groupPath string, m Member) error {
 	}
 	for _, x := range w.members[key] {
 		if x.user == u {
-			x.level, x.noSeat = cmpOr(m.AccessLevel, 30), m.NoSeat
+			x.level, x.noSeat = cmp.Or(m.AccessLevel, 30), m.NoSeat
 			return nil
 		}
 	}
-	w.members[key] = append(w.members[key], &orgMembership{user: u, level: cmpOr(m.AccessLevel, 30), noSeat: m.NoSeat})
+	w.members[key] = append(w.members[key], &orgMembership{user: u, level: cmp.Or(m.AccessLevel, 30), noSeat: m.NoSeat})
 	return nil
 }
 
@@ -112,13 +113,6 @@ func (s *Server) SetTokenScopes(token string, scopes ...string) {
 		s.org.scopes = map[string][]string{}
 	}
 	s.org.scopes[token] = slices.Clone(scopes)
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 func (w *orgWorld) userLocked(m Member) *orgUser {
@@ -179,8 +173,7 @@ func (s *Server) orgRoutes() {
 // the highest access level, offset pages; with show_seat_info=true each
 // member carries is_using_seat, as on gitlab.com.
 func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
-	if !authenticated(r) {
-		s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+	if !s.requireAuth(w, r) {
 		return
 	}
 	if s.scopeDenied(w, r, "read_api", "api") {
@@ -202,9 +195,8 @@ func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
 	list := []map[string]any{}
 	for _, u := range order {
 		m := best[u].m
-		e := map[string]any{"id": u.id, "username": u.username, "name": u.name, "state": u.state,
-			"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot,
-			"access_level": m.level, "membership_state": "active"}
+		e := s.orgUserJSON(u)
+		e["access_level"], e["membership_state"] = m.level, "active"
 		if u.email != "" {
 			e["email"] = u.email
 		}
@@ -220,8 +212,7 @@ func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
 
 // listOrgUsers answers GET /api/v4/users (active=true, offset pages).
 func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) {
-	if !authenticated(r) {
-		s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+	if !s.requireAuth(w, r) {
 		return
 	}
 	if s.scopeDenied(w, r, "read_user", "read_api", "api") {
@@ -235,17 +226,19 @@ func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) {
 		if (active && u.state != "active") || (withoutBots && u.bot) {
 			continue
 		}
-		list = append(list, map[string]any{"id": u.id, "username": u.username, "name": u.name, "state": u.state,
-			"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot,
-			"public_email": u.email})
+		e := s.orgUserJSON(u)
+		e["public_email"] = u.email
+		list = append(list, e)
 	}
 	s.org.mu.Unlock()
 	start, end := s.offsetPage(w, r, len(list))
-	page := list[start:end]
-	if page == nil {
-		page = []map[string]any{}
-	}
-	s.writeJSON(w, r, http.StatusOK, page)
+	s.writeJSON(w, r, http.StatusOK, append([]map[string]any{}, list[start:end]...))
+}
+
+// orgUserJSON is the REST API's user object of u.
+func (s *Server) orgUserJSON(u *orgUser) map[string]any {
+	return map[string]any{"id": u.id, "username": u.username, "name": u.name, "state": u.state,
+		"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot}
 }
 
 // membership is a user's membership of a group.
