@@ -263,19 +263,12 @@ func New(opts *Options) *Server {
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
-	if s.opts.User == "" {
-		s.opts.User = "fake-user"
-	}
-	if s.opts.MaxPerPage <= 0 {
-		s.opts.MaxPerPage = 100
-	}
-	if s.opts.RateLimit <= 0 {
-		s.opts.RateLimit = 2000
-	}
-	s.mux = http.NewServeMux()
+	s.opts.User = cmp.Or(s.opts.User, "fake-user")
+	s.opts.MaxPerPage = cmp.Or(max(s.opts.MaxPerPage, 0), 100)
+	s.opts.RateLimit = cmp.Or(max(s.opts.RateLimit, 0), 2000)
+	s.mux, s.stop = http.NewServeMux(), make(chan struct{})
 	s.routes()
 	s.addUser(s.opts.User)
-	s.stop = make(chan struct{})
 	s.Answer, s.Stop = s.answer, s.stop
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -628,7 +621,7 @@ func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 		s.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
 			authed, good := s.checkAuth(r)
 			if !good {
-				s.writeJSON(w, r, http.StatusUnauthorized, map[string]any{"message": "401 Unauthorized"})
+				s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
 				return
 			}
 			fn(w, r.WithContext(context.WithValue(r.Context(), authKey, authed)))
