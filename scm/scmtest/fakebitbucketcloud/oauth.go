@@ -130,7 +130,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			fail("invalid_client", "Invalid OAuth client credentials")
 			return
 		}
-		old := s.grants[f.Get(map[bool]string{true: "code", false: "refresh_token"}[gt == "authorization_code"])]
+		old := s.grants[f.Get("refresh_token")]
+		if gt == "authorization_code" {
+			old = s.grants[f.Get("code")]
+		}
 		switch {
 		case gt == "refresh_token" && (old == nil || old.app != app.Key || old.refresh != f.Get("refresh_token")):
 			fail("invalid_grant", "Invalid refresh_token")

@@ -135,7 +135,11 @@ func (s *Server) commitAt(w http.ResponseWriter, r *http.Request, rp *repostore.
 func (s *Server) pathAt(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, root bool) (c *repostore.Commit, p string, file bool) {
 	p, ok := cleanPath(r.PathValue("path"))
 	if !ok || !root && p == "" {
-		s.writeError(w, r, http.StatusBadRequest, "", map[bool]string{false: "The path parameter was not supplied.", true: "Invalid path"}[root])
+		msg := "The path parameter was not supplied."
+		if root {
+			msg = "Invalid path"
+		}
+		s.writeError(w, r, http.StatusBadRequest, "", msg)
 		return nil, "", false
 	}
 	if c = s.commitAt(w, r, rp, "at"); c == nil {
@@ -262,7 +266,11 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 // the fake does not list directories nor page a file's lines.
 func (s *Server) browse(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if c, _, file := s.pathAt(w, r, rp, true); c != nil && r.URL.Query().Get("type") == "true" {
-		s.writeJSON(w, r, http.StatusOK, map[string]any{"type": map[bool]string{true: "FILE", false: "DIRECTORY"}[file]})
+		t := "DIRECTORY"
+		if file {
+			t = "FILE"
+		}
+		s.writeJSON(w, r, http.StatusOK, map[string]any{"type": t})
 	} else if c != nil {
 		s.writeError(w, r, http.StatusNotImplemented, "", "The fake answers browse only with type=true.")
 	}
@@ -315,7 +323,11 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request, rp *repostore.R
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	b, err := repostore.Pack(c, ext, prefix, map[bool]fs.FileMode{true: 0o755, false: 0o775}[ext == "zip"], true, paths...)
+	perm := fs.FileMode(0o775) // Bitbucket's tar entries are group-writable
+	if ext == "zip" {
+		perm = 0o755
+	}
+	b, err := repostore.Pack(c, ext, prefix, perm, true, paths...)
 	if err != nil {
 		s.writeError(w, r, http.StatusInternalServerError, exServer, err.Error())
 		return
