@@ -36,7 +36,8 @@ type Team struct {
 	Members []string
 }
 
-// OrgLimits tunes the org executor's limits.
+// OrgLimits tunes the GraphQL limits (for every query, organisation
+// queries being those that reach them).
 type OrgLimits struct {
 	// MaxNodes, when > 0, is the number of nodes a query may ask for (the
 	// product of nested connections' page sizes, summed as GitHub counts
@@ -165,7 +166,7 @@ func (s *Server) AddTeam(org string, t Team) error {
 	return nil
 }
 
-// SetOrgLimits sets the org executor's limits.
+// SetOrgLimits sets the GraphQL limits.
 func (s *Server) SetOrgLimits(l OrgLimits) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
