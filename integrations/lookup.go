@@ -34,7 +34,9 @@ func (r *Registry) ByHost(host string) (*Integration, bool) {
 	return nil, false
 }
 
-// ByURL returns the integration whose web host is the host of rawURL.
+// ByURL returns the integration whose web host is the host of rawURL. To
+// also parse what rawURL points at, use [Registry.Lookup], which parses it
+// once for both.
 func (r *Registry) ByURL(rawURL string) (*Integration, bool) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
