@@ -29,7 +29,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.read(s.getRawFile))
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.read(s.getFile))
 	s.handle("GET /api/v4/projects/{id}/repository/tree", s.read(s.getTree))
-	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.getArchive)
+	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.read(s.getArchive))
 	s.handle("GET /api/v4/projects/{id}/repository/branches", s.read(s.listBranches))
 	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.read(s.getBranch))
 	s.handle("POST /api/v4/projects/{id}/repository/branches", s.write(s.createBranch))
@@ -369,16 +369,10 @@ var archiveFormats = map[string]string{
 // full repository paths under it (git archive --prefix). A tar carries
 // git's pax global header with the commit id. A missing ref is 404 File
 // Not Found; a missing path 404 from Workhorse.
-func (s *Server) getArchive(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project) {
 	format, ok := archiveFormats[r.PathValue("archive")]
 	if !ok {
 		s.writeJSON(w, r, http.StatusNotFound, map[string]any{"error": "404 Not Found"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.lookupProject(w, r)
-	if pr == nil {
 		return
 	}
 	if m := r.Header.Get("Sec-Fetch-Mode"); m == "cors" || m == "no-cors" || m == "websocket" {
