@@ -934,21 +934,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 			slices.Reverse(list)
 		}
 		after, _ := strconv.ParseInt(cmp.Or(q.Get("id_after"), q.Get("id_before")), 10, 64)
-		if after != 0 {
-			list = slices.DeleteFunc(list, func(p *project) bool {
-				if desc {
-					return p.id >= after
-				}
-				return p.id <= after
-			})
-		}
-		per := s.perPage(r)
-		if len(list) > per {
+		list = slices.DeleteFunc(list, func(p *project) bool { return after != 0 && (desc && p.id >= after || !desc && p.id <= after) })
+		if per := s.perPage(r); len(list) > per {
 			list = list[:per]
-			key := "id_after"
-			if desc {
-				key = "id_before"
-			}
+			key := map[bool]string{true: "id_before", false: "id_after"}[desc]
 			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
 		}
 		s.writeProjects(w, r, list, answer)
