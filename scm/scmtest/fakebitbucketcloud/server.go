@@ -75,6 +75,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -171,6 +172,7 @@ type Server struct {
 	opts          Options
 	api, download *httptest.Server
 	stop          chan struct{}
+	closing       sync.Once
 	st            repostore.Store // its mutex guards the fields below too
 
 	redirect  bool
@@ -205,7 +207,7 @@ func New(opts *Options) *Server {
 
 // Close shuts the servers down.
 func (s *Server) Close() {
-	close(s.stop)
+	s.closing.Do(func() { close(s.stop) })
 	for _, srv := range []*httptest.Server{s.api, s.download} {
 		srv.CloseClientConnections()
 		srv.Close()

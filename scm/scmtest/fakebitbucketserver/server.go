@@ -66,6 +66,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -153,6 +154,7 @@ type Server struct {
 	opts       Options
 	srv        *httptest.Server
 	stop       chan struct{}
+	closing    sync.Once
 	st         repostore.Store // its mutex guards searchMode too
 	searchMode SearchMode      // search.go
 }
@@ -182,7 +184,7 @@ func New(opts *Options) *Server {
 
 // Close shuts the server down and closes its connections.
 func (s *Server) Close() {
-	close(s.stop)
+	s.closing.Do(func() { close(s.stop) })
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -345,4 +346,27 @@ func TestArchive(t *testing.T) {
 			t.Errorf("archive?%s: status %d (%.100s); want %d", tc.query, resp.StatusCode, b, tc.want)
 		}
 	}
+}
+
+// TestCloseTwice: Close may be called again (a deferred Close and a
+// t.Cleanup), and ends the requests FaultSlow holds.
+func TestCloseTwice(t *testing.T) {
+	s := newFake(t, "")
+	s.Inject(fake.Fault{Kind: fake.FaultSlow, Delay: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		resp, err := s.Client().Get(s.APIBaseURL() + "/projects/AMUNIZ/repos")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	for len(s.Requests()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	s.Close()
+	if err := <-done; err == nil {
+		t.Error("the slow request was answered; want it aborted by Close")
+	}
+	s.Close()
 }
