@@ -17,14 +17,21 @@ import (
 // owner-repo-<7-char sha>/, directories 0775 and files 0664 (0775 when
 // executable), as git archive writes them.
 func (s *Server) downloadHandler() http.Handler {
-	mux := http.NewServeMux()
 	const pattern = "GET /{owner}/{repo}/legacy.tar.gz/{ref...}"
+	return s.hostHandler("download", pattern, pattern, s.serveTarball)
+}
+
+// hostHandler serves the route pattern of the second host host
+// ("download", "raw") with h, recorded under route and with its faults;
+// other requests get 404 as codeload does.
+func (s *Server) hostHandler(host, pattern, route string, h http.HandlerFunc) http.Handler {
+	mux := http.NewServeMux()
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "download", pattern)
-		s.Serve(w, r, "download", "api", s.serveTarball)
+		s.record(r, host, route)
+		s.Serve(w, r, host, "api", h)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "download", "")
+		s.record(r, host, "")
 		downloadNotFound(w)
 	})
 	return mux
@@ -45,16 +52,11 @@ func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "https://render.githubusercontent.com")
-	h.Set("Content-Disposition", "attachment; filename="+name)
-	h.Set("Content-Type", "application/x-gzip")
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("ETag", etag)
-	h.Set("Vary", "Authorization,Accept-Encoding,Origin")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "deny")
-	h.Set("X-GitHub-Request-Id", requestID())
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	setHeaders(h,
+		"Access-Control-Allow-Origin", "https://render.githubusercontent.com", "Content-Disposition", "attachment; filename="+name,
+		"Content-Type", "application/x-gzip", "Cross-Origin-Resource-Policy", "cross-origin", "ETag", etag,
+		"Vary", "Authorization,Accept-Encoding,Origin", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
+		"X-GitHub-Request-Id", requestID(), "Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 }

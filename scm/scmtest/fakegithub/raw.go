@@ -25,16 +25,7 @@ const rawRoute = "GET /{owner}/{repo}/{ref}/{path...}"
 // without a credential that can see it all get 404 "404: Not Found" (so
 // does a request with an Authorization header the fake does not accept).
 func (s *Server) rawHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{owner}/{repo}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "raw", rawRoute)
-		s.Serve(w, r, "raw", "api", s.serveRaw)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "raw", "")
-		downloadNotFound(w)
-	})
-	return mux
+	return s.hostHandler("raw", "GET /{owner}/{repo}/{rest...}", rawRoute, s.serveRaw)
 }
 
 // serveRaw answers a raw-content request.
@@ -56,23 +47,18 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	}
 	etag := `"` + sha + `"`
 	h := w.Header()
-	h.Set("Cache-Control", "max-age=300")
-	h.Set("ETag", etag)
-	h.Set("X-GitHub-Request-Id", requestID())
+	setHeaders(h,
+		"Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		s.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("Strict-Transport-Security", "max-age=31536000")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "deny")
-	h.Set("X-XSS-Protection", "1; mode=block")
-	h.Set("Content-Length", strconv.Itoa(len(blob)))
+	setHeaders(h,
+		"Access-Control-Allow-Origin", "*", "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+		"Content-Type", "text/plain; charset=utf-8", "Cross-Origin-Resource-Policy", "cross-origin",
+		"Strict-Transport-Security", "max-age=31536000", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
+		"X-XSS-Protection", "1; mode=block", "Content-Length", strconv.Itoa(len(blob)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(blob)
 }

@@ -30,18 +30,13 @@ type rateState struct {
 // whether the request counts against the limit (304s do not).
 func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted bool) {
 	h := w.Header()
-	h.Set("Server", "GitHub.com")
-	h.Set("X-GitHub-Request-Id", requestID())
-	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
-	h.Set("Access-Control-Expose-Headers", exposeHeaders)
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubdomains; preload")
-	h.Set("X-Frame-Options", "deny")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-XSS-Protection", "0")
-	h.Set("Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin")
-	h.Set("Content-Security-Policy", "default-src 'none'")
-	h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	setHeaders(h,
+		"Server", "GitHub.com", "X-GitHub-Request-Id", requestID(), "X-GitHub-Api-Version-Selected", "2022-11-28",
+		"Access-Control-Expose-Headers", exposeHeaders, "Access-Control-Allow-Origin", "*",
+		"Strict-Transport-Security", "max-age=31536000; includeSubdomains; preload", "X-Frame-Options", "deny",
+		"X-Content-Type-Options", "nosniff", "X-XSS-Protection", "0",
+		"Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin",
+		"Content-Security-Policy", "default-src 'none'", "Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
 	h.Add("Vary", "Accept-Encoding, Accept, X-Requested-With")
 	if h.Get("X-RateLimit-Remaining") != "" {
 		return
@@ -62,11 +57,16 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted b
 	used := s.rate.used[res]
 	reset := s.rate.window.Add(time.Hour)
 	s.rateMu.Unlock()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-	h.Set("X-RateLimit-Used", strconv.Itoa(used))
-	h.Set("X-RateLimit-Resource", res)
+	setHeaders(h,
+		"X-RateLimit-Limit", strconv.Itoa(limit), "X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)),
+		"X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10), "X-RateLimit-Used", strconv.Itoa(used), "X-RateLimit-Resource", res)
+}
+
+// setHeaders sets each header of kv, a list of names and values.
+func setHeaders(h http.Header, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
 }
 
 // notModified answers 304 when the request's If-None-Match matches etag.
