@@ -72,15 +72,13 @@ func (e *GraphQLError) code() errcode.Code {
 // ErrorInfo implements driver.Driver: it is the one place where GitHub's
 // answers become codes (see the package documentation for the table). An
 // *errcode.Error (from the HTTP layer, the credentials or this driver)
-// keeps its code.
+// keeps its code; an HTTP answer is classified by httpx.Classify, as
+// every HTTP client of scmkit classifies it, with GitHub's refinements.
 func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	var (
-		ce    *errcode.Error
-		rle   *github.RateLimitError
-		abuse *github.AbuseRateLimitError
-		acc   *github.AcceptedError
-		gql   *GraphQLError
-		er    *github.ErrorResponse
+		ce  *errcode.Error
+		acc *github.AcceptedError
+		gql *GraphQLError
 	)
 	switch {
 	case err == nil:
@@ -91,22 +89,6 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		return driver.ErrorInfo{Code: errcode.Canceled}
 	case errors.Is(err, context.DeadlineExceeded):
 		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
-	case errors.As(err, &rle):
-		info := driver.ErrorInfo{Code: errcode.RateLimited, RetryAt: rle.Rate.Reset.Time}
-		if rle.Response != nil {
-			info.Status = rle.Response.StatusCode
-		}
-		return info
-	case errors.As(err, &abuse):
-		info := driver.ErrorInfo{Code: errcode.RateLimited}
-		if abuse.Response != nil {
-			info.Status = abuse.Response.StatusCode
-			info.RetryAt, _ = httpx.RateLimitInfo(abuse.Response, d.now())
-		}
-		if info.RetryAt.IsZero() && abuse.RetryAfter != nil {
-			info.RetryAt = d.now().Add(*abuse.RetryAfter)
-		}
-		return info
 	case errors.As(err, &acc):
 		// 202: GitHub is computing the answer; a later retry succeeds.
 		return driver.ErrorInfo{Code: errcode.Unavailable, Status: http.StatusAccepted}
@@ -116,54 +98,76 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 			info.RetryAt = gql.RateLimitReset
 		}
 		return info
-	case errors.As(err, &er):
-		return d.statusInfo(er)
 	}
-	var ne net.Error
+	if resp := answerOf(err); resp != nil {
+		return d.statusInfo(err, resp)
+	}
+	var (
+		rle *github.RateLimitError
+		ne  net.Error
+	)
 	switch {
+	case errors.As(err, &rle):
+		// go-github refused the call itself, before sending it, while
+		// an earlier answer's limit lasts.
+		return driver.ErrorInfo{Code: errcode.RateLimited, RetryAt: rle.Rate.Reset.Time}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne):
 		return driver.ErrorInfo{Code: errcode.Unavailable}
 	}
 	return driver.ErrorInfo{Code: errcode.Unknown}
 }
 
-// statusInfo classifies a REST error answer by status and message.
-func (d *Driver) statusInfo(er *github.ErrorResponse) driver.ErrorInfo {
-	if er.Response == nil {
-		return driver.ErrorInfo{Code: errcode.Unknown}
-	}
-	st := er.Response.StatusCode
-	info := driver.ErrorInfo{Status: st}
+// answerOf returns the HTTP answer of a go-github error, whichever of its
+// error types carries it, or nil.
+func answerOf(err error) *http.Response {
+	var (
+		er    *github.ErrorResponse
+		tfa   *github.TwoFactorAuthError
+		rle   *github.RateLimitError
+		abuse *github.AbuseRateLimitError
+	)
 	switch {
-	case st == http.StatusNotModified:
-		info.Code = errcode.NotModified
-	case st == http.StatusUnauthorized:
-		info.Code = errcode.Unauthorized
-	case st == http.StatusForbidden || st == http.StatusTooManyRequests:
-		if at, limited := httpx.RateLimitInfo(er.Response, d.now()); limited || st == http.StatusTooManyRequests {
-			info.Code, info.RetryAt = errcode.RateLimited, at
-		} else {
-			info.Code = errcode.PermissionDenied
-		}
-	case st == http.StatusNotFound || st == http.StatusGone:
-		info.Code = errcode.NotFound
-	case st == http.StatusConflict:
-		info.Code = errcode.Conflict
-	case st == http.StatusUnprocessableEntity:
+	case errors.As(err, &er):
+		return er.Response
+	case errors.As(err, &tfa):
+		return tfa.Response
+	case errors.As(err, &rle):
+		return rle.Response
+	case errors.As(err, &abuse):
+		return abuse.Response
+	}
+	return nil
+}
+
+// statusInfo classifies a REST error answer with httpx.Classify, then
+// refines a 422 by its message ("already exists" is AlreadyExists, "not a
+// fast forward" is Conflict). An answer go-github itself calls a rate
+// limit stays one, with the time go-github read, when Classify finds none.
+func (d *Driver) statusInfo(err error, resp *http.Response) driver.ErrorInfo {
+	cl := httpx.Classify(resp, d.now())
+	info := driver.ErrorInfo{Code: cl.Code, Status: resp.StatusCode, RetryAt: cl.RetryAt}
+	var (
+		er    *github.ErrorResponse
+		rle   *github.RateLimitError
+		abuse *github.AbuseRateLimitError
+	)
+	switch {
+	case resp.StatusCode == http.StatusUnprocessableEntity && errors.As(err, &er):
 		switch {
 		case mentions(er, "already exists"):
 			info.Code = errcode.AlreadyExists
 		case mentions(er, "not a fast forward"):
 			info.Code = errcode.Conflict
-		default:
-			info.Code = errcode.InvalidArgument
 		}
-	case st == http.StatusBadRequest:
-		info.Code = errcode.InvalidArgument
-	case st >= 500:
-		info.Code = errcode.Unavailable
-	default:
-		info.Code = errcode.Unknown
+	case info.Code == errcode.RateLimited:
+		// Classify found the limit and its time.
+	case errors.As(err, &rle):
+		info.Code, info.RetryAt = errcode.RateLimited, rle.Rate.Reset.Time
+	case errors.As(err, &abuse):
+		info.Code = errcode.RateLimited
+		if abuse.RetryAfter != nil {
+			info.RetryAt = d.now().Add(*abuse.RetryAfter)
+		}
 	}
 	return info
 }
@@ -248,7 +252,9 @@ func redactResponse(resp *http.Response) *http.Response {
 // in go-github's error answers) lose the values of query parameters that
 // may carry a secret. go-github itself redacts client_secret only. It is
 // applied to errors as net/http and go-github return them, before any
-// wrapping has formatted their message.
+// wrapping has formatted their message. An answer that asks something of
+// the caller (a 401 with X-GitHub-OTP: a one-time password) comes back
+// inside an *errcode.Error that says so, in httpx.Classify's words.
 func redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -269,6 +275,14 @@ func redact(err error) error {
 	var abuse *github.AbuseRateLimitError
 	if errors.As(err, &abuse) {
 		abuse.Response = redactResponse(abuse.Response)
+	}
+	var tfa *github.TwoFactorAuthError
+	if errors.As(err, &tfa) {
+		tfa.Response = redactResponse(tfa.Response)
+		// Classify reads neither the clock nor the body of a 401.
+		if cl := httpx.Classify(tfa.Response, time.Time{}); cl.Hint != "" {
+			return &errcode.Error{Code: cl.Code, Status: tfa.Response.StatusCode, Msg: cl.Hint, Err: err}
+		}
 	}
 	return err
 }
