@@ -15,7 +15,9 @@ import (
 // Redis is a redis-server started by [StartRedis] for one test: on a free
 // loopback port, without persistence (--save ” --appendonly no), in a
 // throw-away directory, stopped when the test ends. Stop and Start let a
-// test take it down and bring it back on the same address.
+// test take it down and bring it back on the same address: the port stays
+// reserved for the test meanwhile (on Linux), so no other server or
+// connection of the machine takes it while Redis is down.
 type Redis struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
@@ -36,14 +38,21 @@ func StartRedis(tb testing.TB) *Redis {
 	tb.Helper()
 	bin := Require(tb, "redis-server", "redis-server")
 	r := &Redis{tb: tb, bin: bin, dir: tb.TempDir()}
-	tb.Cleanup(r.Stop)
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		r.port = FreePort(tb)
+		var release func()
+		r.port, release, err = reservePort()
+		if err != nil {
+			tb.Fatalf("reserving a port for redis-server: %v", err)
+		}
 		r.Addr = Addr(r.port)
 		if err = r.start(); err == nil {
+			// The port stays reserved until the test ends, so that
+			// Start finds it free after Stop.
+			tb.Cleanup(func() { r.Stop(); release() })
 			return r
 		}
+		release()
 	}
 	tb.Fatalf("starting redis-server: %v", err)
 	return nil
@@ -61,7 +70,7 @@ func (r *Redis) Start() {
 		if err = r.start(); err == nil {
 			return
 		}
-		time.Sleep(50 * time.Millisecond) // the port may linger for a moment
+		time.Sleep(50 * time.Millisecond)
 	}
 	r.tb.Fatalf("restarting redis-server on %s: %v", r.Addr, err)
 }

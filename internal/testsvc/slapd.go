@@ -177,16 +177,18 @@ func LaunchSlapd(dir string, opts *SlapdOptions) (s *Slapd, stop func(), err err
 	s = &Slapd{CAPEM: caPEM, CAPool: pool, Dir: dir}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		sp, pp, err := twoPorts()
+		sp, pp, release, err := twoPorts()
 		if err != nil {
 			return nil, nil, err
 		}
 		s.LDAPSURL = "ldaps://" + Addr(sp)
 		s.LDAPURL = "ldap://" + Addr(pp)
-		stop, lastErr = s.start(bin, confPath, Addr(sp), Addr(pp))
-		if lastErr == nil {
-			return s, stop, nil
+		stopSlapd, err := s.start(bin, confPath, Addr(sp), Addr(pp))
+		if err == nil {
+			return s, func() { stopSlapd(); release() }, nil
 		}
+		release()
+		lastErr = err
 	}
 	return nil, nil, lastErr
 }
@@ -202,18 +204,21 @@ func lookBin(name string) (string, error) {
 	return "", ErrNotInstalled
 }
 
-func twoPorts() (int, int, error) {
-	l1, err := net.Listen("tcp", "127.0.0.1:0")
+// twoPorts reserves two ports (see reservePort) until release is called:
+// while slapd starts, no other socket can take them, and a readiness probe
+// cannot connect to itself (a dial to a free port of the ephemeral range
+// can be given that very port as its local end, and then succeeds).
+func twoPorts() (ldaps, ldap int, release func(), err error) {
+	p1, r1, err := reservePort()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	defer l1.Close()
-	l2, err := net.Listen("tcp", "127.0.0.1:0")
+	p2, r2, err := reservePort()
 	if err != nil {
-		return 0, 0, err
+		r1()
+		return 0, 0, nil, err
 	}
-	defer l2.Close()
-	return l1.Addr().(*net.TCPAddr).Port, l2.Addr().(*net.TCPAddr).Port, nil
+	return p1, p2, func() { r1(); r2() }, nil
 }
 
 func (s *Slapd) start(bin, confPath, ldapsAddr, ldapAddr string) (stop func(), err error) {
