@@ -176,6 +176,12 @@ var rubyErrors = []struct {
 	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) (\S+)$`), "Parse error on \"$1\""},
 }
 
+// rubyCodes are graphql-ruby's extensions.code of the validation errors.
+var rubyCodes = map[string]string{"FieldsOnCorrectType": "undefinedField", "KnownArgumentNames": "argumentNotAccepted",
+	"ProvidedRequiredArguments": "missingRequiredArguments", "ScalarLeafs": "selectionMismatch",
+	"NoUndefinedVariables": "variableNotDefined", "VariablesInAllowedPosition": "variableMismatch",
+	"KnownFragmentNames": "useAndDefineFragment"}
+
 // punctuators names the tokens of graphql-ruby's parse errors.
 var punctuators = map[string]string{"(": "LPAREN", ")": "RPAREN", "{": "LCURLY", "}": "RCURLY", "[": "LBRACKET",
 	"]": "RBRACKET", ":": "COLON", "=": "EQUALS", "!": "BANG", "$": "VAR_SIGN", "...": "ELLIPSIS"}
@@ -186,6 +192,9 @@ func rubyError(e *gql.Error, req gql.Request) {
 	for _, t := range rubyErrors {
 		if m := t.re.FindStringSubmatch(e.Message); m != nil && t.rule == e.Rule {
 			e.Message = t.re.ReplaceAllString(e.Message, t.to)
+			if code := rubyCodes[t.rule]; code != "" {
+				e.Extra = map[string]any{"extensions": map[string]any{"code": code}}
+			}
 			switch {
 			case strings.HasSuffix(e.Message, "bad input") && strings.Count(req.Query, `"`)%2 == 1:
 				e.Message = "Unterminated string"

@@ -141,6 +141,7 @@ func TestGraphQLErrors(t *testing.T) {
 		{"syntax", "{ project(fullPath: ) { id } }", nil, "(RPAREN) at [1, 21]"},
 		{"unterminated", `{ project(fullPath: "x) { id } }`, nil, "Unterminated string"},
 		{"unknown field", `{ project(fullPath: "x") { nope } }`, nil, "Field 'nope' doesn't exist on type 'Project'"},
+		{"unknown field's code", `{ project(fullPath: "x") { nope } }`, nil, `"extensions":{"code":"undefinedField"}`},
 		{"unknown argument", `{ project(fullPath: "x", bad: 1) { id } }`, nil, "Field 'project' doesn't accept argument 'bad'"},
 		{"missing argument", `{ project(fullPath: "x") { repository { blobs { nodes { path } } } } }`, nil,
 			"Field 'blobs' is missing required arguments: paths"},
