@@ -1,6 +1,7 @@
 package gitlabscm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
@@ -112,54 +114,63 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	return driver.ErrorInfo{Code: errcode.Unknown}
 }
 
-// statusInfo classifies a REST error answer by status and message.
+// statusInfo classifies a REST error answer with httpx.Classify, as every
+// HTTP client of scmkit classifies it (on the body client-go or
+// responseError kept, since the answer's own was read), then by GitLab's
+// conventions: 409 is AlreadyExists (GitLab's "already exists" answer),
+// 412 is Conflict (a stale last_commit_id), a 400 or 422 saying "already
+// exists" is AlreadyExists and "has changed since" is Conflict, and 405,
+// 406 and 413 are InvalidArgument. A 403 that is not a rate limit (an
+// archived project, say) stays PermissionDenied.
 func (d *Driver) statusInfo(er *gitlab.ErrorResponse) driver.ErrorInfo {
 	if er.Response == nil {
 		return driver.ErrorInfo{Code: errcode.Unknown}
 	}
-	st := er.Response.StatusCode
+	resp := *er.Response
+	resp.Body = io.NopCloser(bytes.NewReader(er.Body))
+	cl := httpx.Classify(&resp, d.now())
+	st := resp.StatusCode
 	msg := strings.ToLower(er.Message)
-	info := driver.ErrorInfo{Status: st}
+	info := driver.ErrorInfo{Code: cl.Code, Status: st, RetryAt: cl.RetryAt}
 	switch {
-	case st == http.StatusNotModified:
-		info.Code = errcode.NotModified
-	case st == http.StatusUnauthorized:
-		info.Code = errcode.Unauthorized
-	case st == http.StatusForbidden || st == http.StatusTooManyRequests:
-		if at, limited := httpx.RateLimitInfo(er.Response, d.now()); limited || st == http.StatusTooManyRequests {
-			info.Code, info.RetryAt = errcode.RateLimited, at
-		} else {
-			info.Code = errcode.PermissionDenied
-		}
-	case st == http.StatusNotFound || st == http.StatusGone:
-		info.Code = errcode.NotFound
 	case st == http.StatusConflict:
 		info.Code = errcode.AlreadyExists
 	case st == http.StatusPreconditionFailed:
 		info.Code = errcode.Conflict
-	case st == http.StatusBadRequest || st == http.StatusUnprocessableEntity:
-		switch {
-		case strings.Contains(msg, "already exists"):
-			info.Code = errcode.AlreadyExists
-		case strings.Contains(msg, "has changed since"):
-			info.Code = errcode.Conflict
-		default:
-			info.Code = errcode.InvalidArgument
-		}
+	case (st == http.StatusBadRequest || st == http.StatusUnprocessableEntity) && strings.Contains(msg, "already exists"):
+		info.Code = errcode.AlreadyExists
+	case (st == http.StatusBadRequest || st == http.StatusUnprocessableEntity) && strings.Contains(msg, "has changed since"):
+		info.Code = errcode.Conflict
 	case st == http.StatusMethodNotAllowed || st == http.StatusNotAcceptable || st == http.StatusRequestEntityTooLarge:
 		info.Code = errcode.InvalidArgument
-	case st >= 500:
-		info.Code = errcode.Unavailable
-	default:
-		info.Code = errcode.Unknown
 	}
 	return info
 }
 
 // responseError reads the (error) body of resp, at most maxErrorBytes,
 // closes it and returns client-go's *gitlab.ErrorResponse with GitLab's
-// message, the 404 body included (client-go drops it).
+// message, the 404 body included (client-go drops it). An answer that asks
+// something of the caller ([asksCaller]) comes inside an *errcode.Error
+// that says so in httpx.Classify's words.
 func responseError(resp *http.Response) error {
+	if hint := asksCaller(resp); hint != "" {
+		return &errcode.Error{Code: errcode.Unauthorized, Status: resp.StatusCode, Msg: hint, Err: plainResponseError(resp)}
+	}
+	return plainResponseError(resp)
+}
+
+// asksCaller returns httpx.Classify's hint for a 401 that asks the caller
+// for something (X-GitHub-OTP: a one-time password), or "". It reads
+// neither the body nor the clock.
+func asksCaller(resp *http.Response) string {
+	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		return ""
+	}
+	return httpx.Classify(resp, time.Time{}).Hint
+}
+
+// plainResponseError is responseError without the hint.
+func plainResponseError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	resp.Body.Close()
 	er := &gitlab.ErrorResponse{Response: resp, Body: body}

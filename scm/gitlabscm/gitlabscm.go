@@ -295,6 +295,9 @@ func (callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		resp = nil
+	} else if asksCaller(resp) != "" {
+		// client-go's message would not say what the answer asks.
+		return nil, responseError(resp)
 	}
 	// The caller's http.Client wraps the error in *url.Error again.
 	var ue *url.Error
