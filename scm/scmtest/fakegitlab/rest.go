@@ -178,7 +178,7 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 	nsName := pr.ns.name
 	m := map[string]any{
 		"id": pr.id, "description": pr.description, "name": pr.name,
-		"name_with_namespace": strings.ReplaceAll(pr.ns.fullPath, "/", " / ") + " / " + nsName,
+		"name_with_namespace": nsName + " / " + pr.name,
 		"path":                pr.path, "path_with_namespace": pr.fullPath(),
 		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": defaultBranch,
 		"tag_list": []string{}, "topics": []string{},
@@ -197,9 +197,6 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"request_access_enabled": true, "merge_method": "merge", "squash_option": "default_off",
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
-	}
-	if pr.name != "" {
-		m["name_with_namespace"] = nsName + " / " + pr.name
 	}
 	if pr.forkedFrom != "" {
 		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.forkedFrom),

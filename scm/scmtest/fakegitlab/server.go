@@ -424,7 +424,10 @@ func (s *Server) commitLocked(pr *project, parent string, files map[string]entry
 	return c
 }
 
-func (s *Server) projectLocked(fullPath string) (*project, error) {
+// lockProject locks s.mu (the caller unlocks it, error or not) and returns
+// the project at fullPath.
+func (s *Server) lockProject(fullPath string) (*project, error) {
+	s.mu.Lock()
 	pr := s.projects[strings.ToLower(strings.Trim(fullPath, "/"))]
 	if pr == nil {
 		return nil, fmt.Errorf("fakegitlab: no project %s", fullPath)
@@ -435,9 +438,8 @@ func (s *Server) projectLocked(fullPath string) (*project, error) {
 // Commit adds a commit on branch (created from the default branch when
 // missing) of the project at fullPath and returns its id.
 func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
-	s.mu.Lock()
+	pr, err := s.lockProject(fullPath)
 	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
 	if err != nil {
 		return "", err
 	}
@@ -456,9 +458,8 @@ func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
 
 // Branch returns the commit id branch points to.
 func (s *Server) Branch(fullPath, branch string) (string, bool) {
-	s.mu.Lock()
+	pr, err := s.lockProject(fullPath)
 	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
 	if err != nil {
 		return "", false
 	}
@@ -469,9 +470,8 @@ func (s *Server) Branch(fullPath, branch string) (string, bool) {
 // Files returns every file at ref (a branch or a commit id; "" is the
 // default branch), sorted by path.
 func (s *Server) Files(fullPath, ref string) ([]File, error) {
-	s.mu.Lock()
+	pr, err := s.lockProject(fullPath)
 	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
 	if err != nil {
 		return nil, err
 	}
@@ -490,9 +490,8 @@ func (s *Server) Files(fullPath, ref string) ([]File, error) {
 // Commits returns the ids of the commits on the first-parent chain of ref
 // (a branch or a commit id; "" is the default branch), newest first.
 func (s *Server) Commits(fullPath, ref string) ([]string, error) {
-	s.mu.Lock()
+	pr, err := s.lockProject(fullPath)
 	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
 	if err != nil {
 		return nil, err
 	}
@@ -509,9 +508,8 @@ func (s *Server) Commits(fullPath, ref string) ([]string, error) {
 
 // MergeRequests returns a project's merge requests in creation order.
 func (s *Server) MergeRequests(fullPath string) []MergeRequest {
-	s.mu.Lock()
+	pr, err := s.lockProject(fullPath)
 	defer s.mu.Unlock()
-	pr, err := s.projectLocked(fullPath)
 	if err != nil {
 		return nil
 	}
