@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,30 +87,24 @@ func newHarness(_ context.Context, t *testing.T) (scmtest.Harness, error) {
 	return &harness{fake: fake, good: good, bad: bad, transports: []*http.Transport{gt, bt}}, nil
 }
 
-func (h *harness) Client() *scm.Client    { return h.good }
-func (h *harness) BadClient() *scm.Client { return h.bad }
-func (h *harness) OwnerURL() string       { return h.fake.URL() + "/" + workspace }
-func (h *harness) RepoURL(repo string) string {
-	return h.OwnerURL() + "/" + repo
-}
-
-func refOf(r string) string {
-	if r == "" {
-		return scmtest.DefaultBranch
+func (h *harness) Client(bad bool) *scm.Client {
+	if bad {
+		return h.bad
 	}
-	return r
+	return h.good
 }
 
-func (h *harness) FileURL(repo, ref, p string) string {
-	return h.RepoURL(repo) + "/src/" + url.PathEscape(refOf(ref)) + "/" + p
-}
-
-func (h *harness) TreeURL(repo, ref, dir string) string {
-	u := h.RepoURL(repo) + "/src/" + url.PathEscape(refOf(ref)) + "/"
-	if dir != "" {
-		u += strings.TrimSuffix(dir, "/") + "/"
+func (h *harness) World() scmtest.WorldInfo {
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: h.fake.Host(), APIBaseURL: h.fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}})
+	if err != nil {
+		panic(err) // clientFor made the same one
 	}
-	return u
+	return scmtest.WorldInfo{
+		Registry: reg,
+		Owner:    integrations.Location{Kind: integrations.BitbucketCloud, Host: h.fake.Host(), Owner: workspace},
+		Secrets:  []string{goodToken, badToken},
+	}
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
@@ -157,21 +149,19 @@ func (h *harness) Requests() int {
 	return st.API + st.Web
 }
 
-func (h *harness) RedirectToForeign() bool {
+// RedirectToForeign implements scmtest.ForeignRedirector: the fake then
+// answers archive downloads with a redirect to its download host, as
+// Bitbucket Cloud does to its storage.
+func (h *harness) RedirectToForeign() func() []http.Header {
 	h.fake.RedirectDownloads(true)
-	return true
-}
-
-func (h *harness) ForeignRequests() []http.Header {
-	var out []http.Header
-	for _, r := range h.fake.DownloadRequests() {
-		out = append(out, r.Header)
+	return func() []http.Header {
+		var out []http.Header
+		for _, r := range h.fake.DownloadRequests() {
+			out = append(out, r.Header)
+		}
+		return out
 	}
-	return out
 }
-
-func (h *harness) Secrets() []string                  { return []string{goodToken, badToken} }
-func (h *harness) Capabilities() scmtest.Capabilities { return scmtest.Capabilities{} }
 
 func (h *harness) Close() {
 	h.fake.Close()

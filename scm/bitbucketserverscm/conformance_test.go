@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -111,30 +110,35 @@ func basicHarness(_ context.Context, t *testing.T) (scmtest.Harness, error) {
 		secrets: []string{goodPassword, badPassword}}, nil
 }
 
-func (h *harness) Client() *scm.Client    { return h.good }
-func (h *harness) BadClient() *scm.Client { return h.bad }
-func (h *harness) OwnerURL() string       { return h.fake.URL() + "/projects/" + project }
-func (h *harness) RepoURL(repo string) string {
-	return h.OwnerURL() + "/repos/" + repo
+func (h *harness) Client(bad bool) *scm.Client {
+	if bad {
+		return h.bad
+	}
+	return h.good
 }
 
-func (h *harness) FileURL(repo, ref, p string) string {
-	u := h.RepoURL(repo) + "/browse/" + p
-	if ref != "" {
-		u += "?at=" + ref
+func (h *harness) World() scmtest.WorldInfo {
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+		Host: h.fake.Host(), APIBaseURL: h.fake.APIBaseURL(), Token: integrations.NewSecret(goodToken)}}})
+	if err != nil {
+		panic(err) // newClientFor made the same one
 	}
-	return u
-}
-
-func (h *harness) TreeURL(repo, ref, dir string) string {
-	u := h.RepoURL(repo) + "/browse"
-	if dir != "" {
-		u += "/" + strings.TrimSuffix(dir, "/") + "/"
+	secrets := h.secrets
+	if secrets == nil {
+		secrets = []string{goodToken, badToken}
 	}
-	if ref != "" {
-		u += "?at=" + ref
+	// Bitbucket Server serves archives itself: no scmtest.ForeignRedirector.
+	return scmtest.WorldInfo{
+		Registry: reg,
+		Owner:    integrations.Location{Kind: integrations.BitbucketServer, Host: h.fake.Host(), Owner: project},
+		Secrets:  secrets,
+		Capabilities: scmtest.Capabilities{
+			PathPrefix:    h.prefix,
+			NoDelete:      "Bitbucket Server's REST API has no way to delete a file (PUT browse writes one file per commit)",
+			NoExecutable:  "Bitbucket Server's REST API cannot set a file mode (PUT browse creates files with mode 100644)",
+			CommitPerFile: "Bitbucket Server's REST API commits one file per PUT browse",
+		},
 	}
-	return u
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
@@ -173,24 +177,8 @@ func (h *harness) OpenPullRequests(repo, branch string) int {
 	}
 	return n
 }
-func (h *harness) Requests() int                  { return h.fake.Stats().Total }
-func (h *harness) RedirectToForeign() bool        { return false } // Bitbucket Server serves archives itself
-func (h *harness) ForeignRequests() []http.Header { return nil }
-func (h *harness) Secrets() []string {
-	if h.secrets != nil {
-		return h.secrets
-	}
-	return []string{goodToken, badToken}
-}
 
-func (h *harness) Capabilities() scmtest.Capabilities {
-	return scmtest.Capabilities{
-		PathPrefix:    h.prefix,
-		NoDelete:      "Bitbucket Server's REST API has no way to delete a file (PUT browse writes one file per commit)",
-		NoExecutable:  "Bitbucket Server's REST API cannot set a file mode (PUT browse creates files with mode 100644)",
-		CommitPerFile: "Bitbucket Server's REST API commits one file per PUT browse",
-	}
-}
+func (h *harness) Requests() int { return h.fake.Stats().Total }
 
 func (h *harness) Close() {
 	h.fake.Close()

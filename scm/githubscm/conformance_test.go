@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,12 +36,7 @@ type harness struct {
 // newClient returns a portable client for the fake, with a real
 // credentials.Resolver holding token as the integration's PAT.
 func newClient(s *fakegithub.Server, ghe bool, token string, rt http.RoundTripper, opts *githubscm.Options) (*scm.Client, error) {
-	api := s.APIBaseURL()
-	if ghe {
-		api = s.GHEAPIBaseURL()
-	}
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: s.Host(), APIBaseURL: api, Token: integrations.NewSecret(token)}}})
+	reg, err := newRegistry(s, ghe, token)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +49,17 @@ func newClient(s *fakegithub.Server, ghe bool, token string, rt http.RoundTrippe
 		Transport: rt,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})
+}
+
+// newRegistry returns a registry with one GitHub integration for the fake,
+// holding token as its PAT.
+func newRegistry(s *fakegithub.Server, ghe bool, token string) (*integrations.Registry, error) {
+	api := s.APIBaseURL()
+	if ghe {
+		api = s.GHEAPIBaseURL()
+	}
+	return integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: s.Host(), APIBaseURL: api, Token: integrations.NewSecret(token)}}})
 }
 
 // seed adds the conformance world under owner.
@@ -88,24 +93,24 @@ func harnessMaker(ghe bool) scmtest.HarnessMaker {
 	}
 }
 
-func (h *harness) Client() *scm.Client        { return h.good }
-func (h *harness) BadClient() *scm.Client     { return h.bad }
-func (h *harness) OwnerURL() string           { return "https://" + h.s.Host() + "/" + owner }
-func (h *harness) RepoURL(repo string) string { return h.OwnerURL() + "/" + repo }
-
-func refOr(r string) string {
-	if r == "" {
-		return scmtest.DefaultBranch
+func (h *harness) Client(bad bool) *scm.Client {
+	if bad {
+		return h.bad
 	}
-	return r
+	return h.good
 }
 
-func (h *harness) FileURL(repo, ref, p string) string {
-	return h.RepoURL(repo) + "/blob/" + refOr(ref) + "/" + p
-}
-
-func (h *harness) TreeURL(repo, ref, dir string) string {
-	return strings.TrimSuffix(h.RepoURL(repo)+"/tree/"+refOr(ref)+"/"+dir, "/")
+func (h *harness) World() scmtest.WorldInfo {
+	reg, err := newRegistry(h.s, h.ghe, goodToken)
+	if err != nil {
+		panic(err) // newClient made the same one
+	}
+	return scmtest.WorldInfo{
+		Registry:     reg,
+		Owner:        integrations.Location{Kind: integrations.GitHub, Host: h.s.Host(), Owner: owner},
+		Secrets:      []string{goodToken, badToken},
+		Capabilities: scmtest.Capabilities{PathPrefix: h.ghe},
+	}
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
@@ -152,21 +157,20 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 	return true
 }
 
-func (h *harness) ClearFaults()            { h.s.ClearFaults() }
-func (h *harness) Requests() int           { return h.s.Stats().API }
-func (h *harness) RedirectToForeign() bool { return true } // tarballs always redirect to the download host
-func (h *harness) Secrets() []string       { return []string{goodToken, badToken} }
-func (h *harness) ForeignRequests() []http.Header {
-	var out []http.Header
-	for _, r := range h.s.DownloadRequests() {
-		out = append(out, r.Header)
+// RedirectToForeign implements scmtest.ForeignRedirector: tarballs
+// always redirect to the download host, which no integration owns.
+func (h *harness) RedirectToForeign() func() []http.Header {
+	return func() []http.Header {
+		var out []http.Header
+		for _, r := range h.s.DownloadRequests() {
+			out = append(out, r.Header)
+		}
+		return out
 	}
-	return out
 }
 
-func (h *harness) Capabilities() scmtest.Capabilities {
-	return scmtest.Capabilities{PathPrefix: h.ghe}
-}
+func (h *harness) ClearFaults()  { h.s.ClearFaults() }
+func (h *harness) Requests() int { return h.s.Stats().API }
 
 // CommitsAhead implements scmtest.StateReader.
 func (h *harness) CommitsAhead(repo, branch string) int {

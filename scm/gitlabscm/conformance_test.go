@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -98,27 +97,29 @@ func harnessMaker(sub bool) scmtest.HarnessMaker {
 	}
 }
 
-func (h *harness) Client() *scm.Client    { return h.good }
-func (h *harness) BadClient() *scm.Client { return h.bad }
-
-// OwnerURL is the group's page: nested groups are /groups/a/b on GitLab
-// (a bare /a/b would name project b of group a).
-func (h *harness) OwnerURL() string           { return h.s.URL() + "/groups/" + owner }
-func (h *harness) RepoURL(repo string) string { return h.s.URL() + "/" + owner + "/" + repo }
-
-func refOr(r string) string {
-	if r == "" {
-		return scmtest.DefaultBranch
+func (h *harness) Client(bad bool) *scm.Client {
+	if bad {
+		return h.bad
 	}
-	return r
+	return h.good
 }
 
-func (h *harness) FileURL(repo, ref, p string) string {
-	return h.RepoURL(repo) + "/-/blob/" + refOr(ref) + "/" + p
-}
-
-func (h *harness) TreeURL(repo, ref, dir string) string {
-	return strings.TrimSuffix(h.RepoURL(repo)+"/-/tree/"+refOr(ref)+"/"+dir, "/")
+func (h *harness) World() scmtest.WorldInfo {
+	reg, err := newRegistry(h.s, goodToken)
+	if err != nil {
+		panic(err) // newClient made the same one
+	}
+	return scmtest.WorldInfo{
+		Registry: reg,
+		Owner:    integrations.Location{Kind: integrations.GitLab, Host: h.s.Host(), Owner: owner},
+		Secrets:  []string{goodToken, badToken},
+		// No ForeignRequests: GitLab serves raw files and archives from
+		// its own host (Workhorse streams them from Gitaly); it redirects
+		// nothing the driver downloads to another host. (Only LFS objects
+		// fetched with lfs=true may redirect to object storage, and the
+		// driver never asks for them.)
+		Capabilities: scmtest.Capabilities{PathPrefix: h.sub},
+	}
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
@@ -133,17 +134,6 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 
 func (h *harness) ClearFaults()  { h.s.ClearFaults() }
 func (h *harness) Requests() int { return h.s.Stats().Total }
-
-// RedirectToForeign returns false: GitLab serves raw files and archives
-// from its own host (Workhorse streams them from Gitaly); it redirects
-// nothing the driver downloads to another host, so there is no cross-host
-// hop at which a credential could leak. (Only LFS objects fetched with
-// lfs=true may redirect to object storage, and the driver never asks for
-// them.)
-func (h *harness) RedirectToForeign() bool            { return false }
-func (h *harness) ForeignRequests() []http.Header     { return nil }
-func (h *harness) Secrets() []string                  { return []string{goodToken, badToken} }
-func (h *harness) Capabilities() scmtest.Capabilities { return scmtest.Capabilities{PathPrefix: h.sub} }
 
 // CommitsAhead implements scmtest.StateReader.
 func (h *harness) CommitsAhead(repo, branch string) int {

@@ -3,7 +3,6 @@ package memscm_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ const owner = "acme"
 // github.com.
 type harness struct {
 	w         *memscm.World
+	reg       *integrations.Registry
 	good, bad *scm.Client
 }
 
@@ -30,43 +30,37 @@ func newHarness(_ context.Context, t *testing.T) (scmtest.Harness, error) {
 			return nil, err
 		}
 	}
+	reg, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		return nil, err
+	}
 	open := func(o *memscm.Options) (*scm.Client, error) {
-		return scm.NewClient(nil, nil, &scm.Options{
+		return scm.NewClient(reg, nil, &scm.Options{
 			Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: w.Opener(o)},
 			Retry:   scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 		})
 	}
-	good, err := open(nil)
-	if err != nil {
+	h := &harness{w: w, reg: reg}
+	if h.good, err = open(nil); err != nil {
 		return nil, err
 	}
-	bad, err := open(&memscm.Options{Faults: []memscm.Fault{{Code: scm.Unauthorized, Status: http.StatusUnauthorized}}})
-	if err != nil {
-		return nil, err
+	h.bad, err = open(&memscm.Options{Faults: []memscm.Fault{{Code: scm.Unauthorized, Status: http.StatusUnauthorized}}})
+	return h, err
+}
+
+func (h *harness) Client(bad bool) *scm.Client {
+	if bad {
+		return h.bad
 	}
-	return &harness{w: w, good: good, bad: bad}, nil
+	return h.good
 }
 
-func (h *harness) Client() *scm.Client    { return h.good }
-func (h *harness) BadClient() *scm.Client { return h.bad }
-func (h *harness) OwnerURL() string       { return "https://github.com/" + owner }
-func (h *harness) RepoURL(repo string) string {
-	return h.OwnerURL() + "/" + repo
-}
-
-func ref(r string) string {
-	if r == "" {
-		return scmtest.DefaultBranch
+func (h *harness) World() scmtest.WorldInfo {
+	return scmtest.WorldInfo{
+		Registry:     h.reg,
+		Owner:        integrations.Location{Kind: integrations.GitHub, Host: "github.com", Owner: owner},
+		Capabilities: scmtest.Capabilities{NoHTTP: "memscm is an in-memory driver"},
 	}
-	return r
-}
-
-func (h *harness) FileURL(repo, r, p string) string {
-	return h.RepoURL(repo) + "/blob/" + ref(r) + "/" + p
-}
-
-func (h *harness) TreeURL(repo, r, dir string) string {
-	return strings.TrimSuffix(h.RepoURL(repo)+"/tree/"+ref(r)+"/"+dir, "/")
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
@@ -105,16 +99,9 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 	return true
 }
 
-func (h *harness) ClearFaults()                   { h.w.ClearFaults() }
-func (h *harness) Requests() int                  { return h.w.Requests() }
-func (h *harness) RedirectToForeign() bool        { return false }
-func (h *harness) ForeignRequests() []http.Header { return nil }
-func (h *harness) Secrets() []string              { return nil }
-func (h *harness) Close()                         {}
-
-func (h *harness) Capabilities() scmtest.Capabilities {
-	return scmtest.Capabilities{NoHTTP: "memscm is an in-memory driver"}
-}
+func (h *harness) ClearFaults()  { h.w.ClearFaults() }
+func (h *harness) Requests() int { return h.w.Requests() }
+func (h *harness) Close()        {}
 
 func TestConformance(t *testing.T) {
 	scmtest.RunConformanceTests(t, newHarness)

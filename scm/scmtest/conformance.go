@@ -1,13 +1,11 @@
 // Package scmtest is the conformance suite every scmkit driver runs, and the
 // harness interface that connects it to a driver's fake world.
 //
-// An adapter's whole conformance test is a few dozen lines: a [Harness] over
-// its httptest fake (or, for memscm, an in-memory world) seeded with
-// [World], then
-//
-//	func TestConformance(t *testing.T) {
-//		scmtest.RunConformanceTests(t, newHarness)
-//	}
+// An adapter's whole conformance test is a [Harness] of six methods over its
+// httptest fake (or, for memscm, an in-memory world) seeded with [World],
+// and a test function that calls [RunConformanceTests] with it; the package
+// example is a complete one. The fakes' fault kinds and request records are
+// those of package [github.com/scmkit/scmkit/scm/scmtest/fake].
 //
 // The subtests check error codes, never messages, so that every adapter
 // classifies the same situation the same way. Each subtest's contract is
@@ -53,7 +51,7 @@ const prompt = 5 * time.Second
 // from a test that does not call t.Parallel, so that the final goroutine
 // check sees only the suite's goroutines.
 //
-// The subtests and their contracts (H is the harness, c = H.Client()):
+// The subtests and their contracts (H is the harness, c = H.Client(false)):
 //
 //   - ReadFile/Found: c.ReadFile of every fixture file returns its exact
 //     bytes (binary included), the path, and after a warm-up read costs at
@@ -88,7 +86,7 @@ const prompt = 5 * time.Second
 //   - FindFiles: exactly the repositories holding catalog-info.yaml, with
 //     the content when Method is FoundByReadFile, and a URL (when set)
 //     that ReadFile reads.
-//   - BadCredential: with H.BadClient(), ReadFile, ReadTree and
+//   - BadCredential: with H.Client(true), ReadFile, ReadTree and
 //     ListRepositories are Unauthorized.
 //   - Faults/<kind>: with the fault injected, ReadFile fails with the code
 //     the fault stands for (401 Unauthorized, 404 NotFound, 422
@@ -141,7 +139,7 @@ const prompt = 5 * time.Second
 //   - NoGoroutineLeft: after every harness is closed, the number of
 //     goroutines is back to what it was before the suite.
 //
-// No secret of H.Secrets() may appear in any error message.
+// No secret of H.World().Secrets may appear in any error message.
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Helper()
 	baseline := runtime.NumGoroutine()
@@ -168,7 +166,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 
 type subtest struct {
 	name string
-	run  func(t *testing.T, h Harness)
+	run  func(t *testing.T, h *env)
 }
 
 var subtests = []subtest{
@@ -177,8 +175,8 @@ var subtests = []subtest{
 	{"ReadFile/Directory", testReadFileDirectory},
 	{"ReadFile/NotModified", testReadFileNotModified},
 	{"ReadFile/TooLarge", testReadFileTooLarge},
-	{"ReadTree/Dir", func(t *testing.T, h Harness) { testReadTree(t, h, "templates/service") }},
-	{"ReadTree/Root", func(t *testing.T, h Harness) { testReadTree(t, h, "") }},
+	{"ReadTree/Dir", func(t *testing.T, h *env) { testReadTree(t, h, "templates/service") }},
+	{"ReadTree/Root", func(t *testing.T, h *env) { testReadTree(t, h, "") }},
 	{"ReadTree/Filter", testReadTreeFilter},
 	{"ReadTree/Limits", testReadTreeLimits},
 	{"ReadTree/MissingDir", testReadTreeMissingDir},
@@ -206,14 +204,14 @@ var subtests = []subtest{
 	{"CreateRepository", testCreateRepository},
 }
 
-func makeHarness(t *testing.T, newHarness HarnessMaker) Harness {
+func makeHarness(t *testing.T, newHarness HarnessMaker) *env {
 	t.Helper()
 	h, err := newHarness(t.Context(), t)
 	if err != nil {
 		t.Fatalf("making the harness: %v", err)
 	}
 	t.Cleanup(h.Close)
-	return h
+	return newEnv(t, h)
 }
 
 // ctx returns a context for one subtest step, bounded so that a driver
@@ -226,7 +224,7 @@ func ctx(t *testing.T) context.Context {
 
 // wantCode fails unless err has code want, and checks that err shows no
 // secret.
-func wantCode(t *testing.T, h Harness, what string, err error, want scm.ErrorCode) {
+func wantCode(t *testing.T, h *env, what string, err error, want scm.ErrorCode) {
 	t.Helper()
 	if got := scm.Code(err); got != want {
 		t.Errorf("%s: code %v (error %v); want %v", what, got, err, want)
@@ -236,7 +234,7 @@ func wantCode(t *testing.T, h Harness, what string, err error, want scm.ErrorCod
 
 // noSecret fails if err's message shows one of the harness's secrets, as
 // it is or base64-encoded (a Basic header's user:secret).
-func noSecret(t *testing.T, h Harness, what string, err error) {
+func noSecret(t *testing.T, h *env, what string, err error) {
 	t.Helper()
 	if err == nil {
 		return
@@ -279,7 +277,7 @@ func ShowsSecret(text string, secrets []string) (string, bool) {
 	return "", false
 }
 
-func mustRead(t *testing.T, h Harness, c *scm.Client, rawURL string) *scm.File {
+func mustRead(t *testing.T, h *env, c *scm.Client, rawURL string) *scm.File {
 	t.Helper()
 	f, err := c.ReadFile(ctx(t), rawURL, nil)
 	if err != nil {
@@ -290,12 +288,12 @@ func mustRead(t *testing.T, h Harness, c *scm.Client, rawURL string) *scm.File {
 
 // warmUp makes one read so that later request counts exclude one-time
 // costs (an OAuth token fetch, say).
-func warmUp(t *testing.T, h Harness) {
+func warmUp(t *testing.T, h *env) {
 	t.Helper()
 	mustRead(t, h, h.Client(), h.FileURL(BasicRepo, "", "README.md"))
 }
 
-func testReadFileFound(t *testing.T, h Harness) {
+func testReadFileFound(t *testing.T, h *env) {
 	fx := Basic()
 	c := h.Client()
 	warmUp(t, h)
@@ -320,7 +318,7 @@ func testReadFileFound(t *testing.T, h Harness) {
 	}
 }
 
-func testReadFileMissing(t *testing.T, h Harness) {
+func testReadFileMissing(t *testing.T, h *env) {
 	c := h.Client()
 	for _, tc := range []struct{ name, url string }{
 		{"missing file", h.FileURL(BasicRepo, "", "no/such/file.txt")},
@@ -335,7 +333,7 @@ func testReadFileMissing(t *testing.T, h Harness) {
 	}
 }
 
-func testReadFileDirectory(t *testing.T, h Harness) {
+func testReadFileDirectory(t *testing.T, h *env) {
 	c := h.Client()
 	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "templates/service"), nil)
 	wantCode(t, h, "ReadFile of a file URL naming a directory", err, scm.InvalidArgument)
@@ -343,7 +341,7 @@ func testReadFileDirectory(t *testing.T, h Harness) {
 	wantCode(t, h, "ReadFile of a tree URL", err, scm.InvalidArgument)
 }
 
-func testReadFileNotModified(t *testing.T, h Harness) {
+func testReadFileNotModified(t *testing.T, h *env) {
 	c := h.Client()
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
 	f := mustRead(t, h, c, u)
@@ -365,7 +363,7 @@ func testReadFileNotModified(t *testing.T, h Harness) {
 	}
 }
 
-func testReadFileTooLarge(t *testing.T, h Harness) {
+func testReadFileTooLarge(t *testing.T, h *env) {
 	_, err := h.Client().ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), &scm.ReadFileOptions{MaxBytes: 4})
 	wantCode(t, h, "ReadFile with MaxBytes 4", err, scm.InvalidArgument)
 }
@@ -422,7 +420,7 @@ func checkTree(t *testing.T, fsys fs.FS, dir string, keep func(string) bool) {
 	}
 }
 
-func testReadTree(t *testing.T, h Harness, dir string) {
+func testReadTree(t *testing.T, h *env, dir string) {
 	c := h.Client()
 	warmUp(t, h)
 	before := h.Requests()
@@ -436,7 +434,7 @@ func testReadTree(t *testing.T, h Harness, dir string) {
 	checkTree(t, fsys, dir, nil)
 }
 
-func testReadTreeFilter(t *testing.T, h Harness) {
+func testReadTreeFilter(t *testing.T, h *env) {
 	keep := func(p string) bool { return strings.HasSuffix(p, ".yaml") }
 	fsys, err := h.Client().ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), &scm.TreeOptions{
 		Filter: func(p string, _ int64) bool { return keep(p) },
@@ -447,7 +445,7 @@ func testReadTreeFilter(t *testing.T, h Harness) {
 	checkTree(t, fsys, "templates", keep)
 }
 
-func testReadTreeLimits(t *testing.T, h Harness) {
+func testReadTreeLimits(t *testing.T, h *env) {
 	c := h.Client()
 	u := h.TreeURL(BasicRepo, "", "templates/service")
 	_, err := c.ReadTree(ctx(t), u, &scm.TreeOptions{MaxFiles: 2})
@@ -456,17 +454,17 @@ func testReadTreeLimits(t *testing.T, h Harness) {
 	wantCode(t, h, "ReadTree with MaxBytes 16", err, scm.InvalidArgument)
 }
 
-func testReadTreeMissingDir(t *testing.T, h Harness) {
+func testReadTreeMissingDir(t *testing.T, h *env) {
 	_, err := h.Client().ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "no/such/dir"), nil)
 	wantCode(t, h, "ReadTree of a missing directory", err, scm.NotFound)
 }
 
-func testReadTreeMissingRepo(t *testing.T, h Harness) {
+func testReadTreeMissingRepo(t *testing.T, h *env) {
 	_, err := h.Client().ReadTree(ctx(t), h.TreeURL(MissingRepo, "", ""), nil)
 	wantCode(t, h, "ReadTree of a missing repository", err, scm.NotFound)
 }
 
-func testSearch(t *testing.T, h Harness) {
+func testSearch(t *testing.T, h *env) {
 	c := h.Client()
 	fx := Basic()
 	for _, tc := range []struct {
@@ -513,7 +511,7 @@ func repoNames() []string {
 	return names
 }
 
-func listNames(t *testing.T, h Harness, pageSize int) []string {
+func listNames(t *testing.T, h *env, pageSize int) []string {
 	t.Helper()
 	var got []string
 	for r, err := range h.Client().ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: pageSize}) {
@@ -532,13 +530,13 @@ func listNames(t *testing.T, h Harness, pageSize int) []string {
 	return got
 }
 
-func testListAll(t *testing.T, h Harness) {
+func testListAll(t *testing.T, h *env) {
 	if diff := cmp.Diff(repoNames(), listNames(t, h, 0)); diff != "" {
 		t.Errorf("ListRepositories: names differ (-want +got):\n%s", diff)
 	}
 }
 
-func testListLazy(t *testing.T, h Harness) {
+func testListLazy(t *testing.T, h *env) {
 	warmUp(t, h)
 	before := h.Requests()
 	seq := h.Client().ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: 1})
@@ -562,7 +560,7 @@ func testListLazy(t *testing.T, h Harness) {
 	}
 }
 
-func testFindFiles(t *testing.T, h Harness) {
+func testFindFiles(t *testing.T, h *env) {
 	const p = "catalog-info.yaml"
 	var got []string
 	for f, err := range h.Client().FindFiles(ctx(t), h.OwnerURL(), p) {
@@ -597,7 +595,7 @@ func testFindFiles(t *testing.T, h Harness) {
 	}
 }
 
-func testBadCredential(t *testing.T, h Harness) {
+func testBadCredential(t *testing.T, h *env) {
 	c := h.BadClient()
 	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
 	wantCode(t, h, "ReadFile with a bad credential", err, scm.Unauthorized)
@@ -609,7 +607,7 @@ func testBadCredential(t *testing.T, h Harness) {
 	}
 }
 
-func testFaults(t *testing.T, h Harness) {
+func testFaults(t *testing.T, h *env) {
 	const hour = time.Hour
 	for _, tc := range []struct {
 		fault     Fault
@@ -649,7 +647,7 @@ func testFaults(t *testing.T, h Harness) {
 	}
 }
 
-func testServerErrorRetried(t *testing.T, h Harness) {
+func testServerErrorRetried(t *testing.T, h *env) {
 	if r := h.Capabilities().NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}
@@ -671,7 +669,7 @@ func testServerErrorRetried(t *testing.T, h Harness) {
 	}
 }
 
-func testTruncatedBody(t *testing.T, h Harness) {
+func testTruncatedBody(t *testing.T, h *env) {
 	warmUp(t, h)
 	c := h.Client()
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
@@ -695,7 +693,7 @@ func testTruncatedBody(t *testing.T, h Harness) {
 	}
 }
 
-func testCanceled(t *testing.T, h Harness) {
+func testCanceled(t *testing.T, h *env) {
 	c := h.Client()
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -740,7 +738,7 @@ func testCanceled(t *testing.T, h Harness) {
 	}
 }
 
-func testDeadline(t *testing.T, h Harness) {
+func testDeadline(t *testing.T, h *env) {
 	warmUp(t, h)
 	if !h.Inject(Fault{Kind: FaultSlow, Delay: time.Minute}) {
 		t.Skipf("the harness cannot inject %v", FaultSlow)
@@ -777,7 +775,7 @@ func testDeadline(t *testing.T, h Harness) {
 // binaryContent is a file that is not valid UTF-8 and holds NUL bytes.
 var binaryContent = []byte{0x00, 0xff, 0xfe, 0x01, 0x80, '\n', 0xc3, 0x28, 0x00, '-', '-', ' ', 0x7f}
 
-func validSpec(h Harness, branch string) *scm.PullRequestSpec {
+func validSpec(h *env, branch string) *scm.PullRequestSpec {
 	return &scm.PullRequestSpec{
 		RepoURL: h.RepoURL(BasicRepo),
 		Branch:  branch,
@@ -787,7 +785,7 @@ func validSpec(h Harness, branch string) *scm.PullRequestSpec {
 	}
 }
 
-func testPullRequestOpen(t *testing.T, h Harness) {
+func testPullRequestOpen(t *testing.T, h *env) {
 	c := h.Client()
 	const branch = "scmtest-open"
 	fx := Basic()
@@ -871,7 +869,7 @@ func testPullRequestOpen(t *testing.T, h Harness) {
 	mustRead(t, h, c, h.FileURL(BasicRepo, DefaultBranch, "docs/index.md"))
 }
 
-func testPullRequestDuplicate(t *testing.T, h Harness) {
+func testPullRequestDuplicate(t *testing.T, h *env) {
 	c := h.Client()
 	spec := validSpec(h, "scmtest-duplicate")
 	first, err := c.OpenPullRequest(ctx(t), spec)
@@ -905,7 +903,7 @@ func testPullRequestDuplicate(t *testing.T, h Harness) {
 	}
 }
 
-func testPullRequestInvalid(t *testing.T, h Harness) {
+func testPullRequestInvalid(t *testing.T, h *env) {
 	c := h.Client()
 	mod := func(f func(s *scm.PullRequestSpec)) *scm.PullRequestSpec {
 		s := validSpec(h, "scmtest-invalid")
@@ -943,14 +941,14 @@ func testPullRequestInvalid(t *testing.T, h Harness) {
 	}
 }
 
-func testPullRequestMissingRepo(t *testing.T, h Harness) {
+func testPullRequestMissingRepo(t *testing.T, h *env) {
 	spec := validSpec(h, "scmtest-missing")
 	spec.RepoURL = h.RepoURL(MissingRepo)
 	_, err := h.Client().OpenPullRequest(ctx(t), spec)
 	wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
 }
 
-func testForeignHost(t *testing.T, h Harness) {
+func testForeignHost(t *testing.T, h *env) {
 	if r := h.Capabilities().NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}
@@ -984,14 +982,14 @@ func testForeignHost(t *testing.T, h Harness) {
 	}
 }
 
-func testPathPrefix(t *testing.T, h Harness) {
+func testPathPrefix(t *testing.T, h *env) {
 	if !h.Capabilities().PathPrefix {
 		t.Skip("the harness's base URL has no path prefix")
 	}
 	mustRead(t, h, h.Client(), h.FileURL(BasicRepo, "", "README.md"))
 }
 
-func testUnknownHost(t *testing.T, h Harness) {
+func testUnknownHost(t *testing.T, h *env) {
 	before := h.Requests()
 	_, err := h.Client().ReadFile(ctx(t), "https://unknown-host.invalid/acme/basic/blob/main/README.md", nil)
 	wantCode(t, h, "ReadFile on a host without integration", err, scm.PermissionDenied)
@@ -1002,7 +1000,7 @@ func testUnknownHost(t *testing.T, h Harness) {
 
 // rerunSpec is the spec of PullRequest/Rerun: a created, an upserted
 // binary, an updated and (where the provider can) a deleted file.
-func rerunSpec(h Harness, branch string) *scm.PullRequestSpec {
+func rerunSpec(h *env, branch string) *scm.PullRequestSpec {
 	spec := &scm.PullRequestSpec{
 		RepoURL:       h.RepoURL(BasicRepo),
 		Base:          DefaultBranch,
@@ -1022,8 +1020,8 @@ func rerunSpec(h Harness, branch string) *scm.PullRequestSpec {
 	return spec
 }
 
-func testPullRequestRerun(t *testing.T, h Harness) {
-	sr, ok := h.(StateReader)
+func testPullRequestRerun(t *testing.T, h *env) {
+	sr, ok := h.h.(StateReader)
 	if !ok {
 		t.Skip("the harness does not implement scmtest.StateReader")
 	}
@@ -1085,7 +1083,7 @@ func testPullRequestRerun(t *testing.T, h Harness) {
 	}
 }
 
-func testEchoedCredentials(t *testing.T, h Harness) {
+func testEchoedCredentials(t *testing.T, h *env) {
 	if r := h.Capabilities().NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}

@@ -44,7 +44,7 @@ func createFiles(caps Capabilities) fstest.MapFS {
 //   - UserPolicy: a view with RequireUserForWrites and no user credential
 //     fails and creates nothing (skipped for harnesses without HTTP, whose
 //     client has no resolver).
-func testCreateRepository(t *testing.T, h Harness) {
+func testCreateRepository(t *testing.T, h *env) {
 	c := h.Client()
 	caps := h.Capabilities()
 	t.Run("BadName", func(t *testing.T) {

@@ -17,7 +17,7 @@ const budgetTreeUnchanged = 1
 // the read is full (at most one request more than a plain read) and has a
 // new ETag; on a branch where only a file elsewhere changed, it is still
 // NotModified. The branches are made through the client's OpenPullRequest.
-func testReadTreeETag(t *testing.T, h Harness) {
+func testReadTreeETag(t *testing.T, h *env) {
 	const dir = "templates/service"
 	c := h.Client()
 	warmUp(t, h)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
@@ -18,7 +18,9 @@ type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 
 // Harness is what an adapter provides to run the conformance suite against
 // its fake (an httptest server with the provider's real paths, bodies and
-// headers) or, for memscm, an in-memory world.
+// headers) or, for memscm, an in-memory world. It is six methods, as
+// gocloud.dev's drivertest harnesses are: the suite builds every URL
+// itself from [World.Owner] with the registry's [integrations.Registry.URL].
 //
 // The world must hold, under one owner, every repository of [World] (the
 // fixture repository [BasicRepo] with the files of [Basic], plus the small
@@ -28,39 +30,19 @@ type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 //
 // All methods are called from the test goroutine only.
 type Harness interface {
-	// Client returns a client for the fake world that presents a valid
-	// credential (the one whose secret is Secrets()[0]). It must be built
-	// with scm.NewClient and the adapter's driver.Opener, with retry
-	// options that keep the suite fast: a short backoff (a few
-	// milliseconds) and a maximum retry wait well under one minute, so
-	// that a fault's one-hour reset time exceeds it and the client
-	// returns RateLimited instead of sleeping.
-	Client() *scm.Client
+	// Client returns a client for the fake world. It presents the good
+	// credential (the one whose secret is Secrets[0] of [Harness.World]),
+	// or with bad, one the fake rejects (HTTP 401, or memscm's equivalent
+	// fault hook). It must be built with scm.NewClient, the registry of
+	// World, and the adapter's driver.Opener, with retry options that keep
+	// the suite fast: a short backoff (a few milliseconds) and a maximum
+	// retry wait well under one minute, so that a fault's one-hour reset
+	// time exceeds it and the client returns RateLimited instead of
+	// sleeping.
+	Client(bad bool) *scm.Client
 
-	// BadClient returns a client like Client whose credential the fake
-	// rejects (HTTP 401, or memscm's equivalent fault hook).
-	BadClient() *scm.Client
-
-	// OwnerURL returns the web URL of the owner holding the world's
-	// repositories, e.g. "https://HOST/acme" (GitHub),
-	// "https://HOST/prefix/acme/platform" (GitLab under a sub-path),
-	// "https://HOST/projects/ACME" (Bitbucket Server).
-	OwnerURL() string
-
-	// RepoURL returns the web URL of repository repo under the owner,
-	// e.g. "https://HOST/acme/basic". repo may be MissingRepo.
-	RepoURL(repo string) string
-
-	// FileURL returns the web URL of the file p (slash-separated,
-	// repository-relative; it may contain glob characters for Search) in
-	// repo at ref, e.g. "https://HOST/acme/basic/blob/main/README.md".
-	// ref "" means the default branch, which the URL may spell out.
-	FileURL(repo, ref, p string) string
-
-	// TreeURL returns the web URL of the directory dir ("" is the root)
-	// of repo at ref, e.g. "https://HOST/acme/basic/tree/main/templates".
-	// ref "" means the default branch.
-	TreeURL(repo, ref, dir string) string
+	// World describes the fake world; it is called once per harness.
+	World() WorldInfo
 
 	// Inject arms a fault; it applies to the next f.Times requests (every
 	// request while armed when Times is 0) until ClearFaults. It returns
@@ -74,33 +56,30 @@ type Harness interface {
 
 	// Requests returns how many requests the fake has received since the
 	// harness was made, counting every HTTP request to the integration's
-	// hosts (redirect hops included, the foreign host excluded). memscm
+	// hosts (redirect hops included, a foreign host excluded). memscm
 	// counts driver calls instead, one per call (and per page).
 	Requests() int
-
-	// RedirectToForeign makes the fake answer every later archive (or
-	// other content) download with a redirect to a foreign host: one that
-	// no integration owns, which serves the same content and records the
-	// headers it receives. It returns false when the adapter downloads
-	// nothing that the provider redirects (and so cannot be led to
-	// another host); the subtest is then skipped.
-	RedirectToForeign() bool
-
-	// ForeignRequests returns the headers of every request the foreign
-	// host has received, in order.
-	ForeignRequests() []http.Header
-
-	// Secrets returns the good credential's secret and the bad one's.
-	// The suite checks that none of them ever reaches the foreign host or
-	// appears in an error message.
-	Secrets() []string
-
-	// Capabilities describes what the harness can and cannot show.
-	Capabilities() Capabilities
 
 	// Close releases the fake world: it closes servers and the clients'
 	// idle connections, so that no goroutine is left behind.
 	Close()
+}
+
+// WorldInfo is what the suite needs to know about a harness's world.
+type WorldInfo struct {
+	// Registry is the registry the harness's clients were made with.
+	Registry *integrations.Registry
+	// Owner locates the owner holding the world's repositories: Kind, Host
+	// and Owner set (the GitHub organisation, the GitLab group path, the
+	// Bitbucket workspace or project key). The suite writes every file,
+	// tree, repository and owner URL with Registry.URL from it.
+	Owner integrations.Location
+	// Secrets are the good credential's secret and the bad one's. The
+	// suite checks that none of them ever reaches a foreign host or
+	// appears in an error message.
+	Secrets []string
+	// Capabilities describes what the harness can and cannot show.
+	Capabilities Capabilities
 }
 
 // Capabilities describes a harness. The zero value is an HTTP fake whose
@@ -161,21 +140,23 @@ const (
 	FaultRateLimitResetOnly             = fake.FaultRateLimitResetOnly
 )
 
-// Fault is one failure to inject.
-type Fault struct {
-	Kind FaultKind
-	// Times is how many requests the fault applies to; 0 means every
-	// request until ClearFaults.
-	Times int
-	// RetryAfter is, for the rate-limit faults, how long from now the
-	// limit resets (the value of Retry-After or the reset header).
-	RetryAfter time.Duration
-	// Delay is, for FaultSlow, how long to wait before answering.
-	Delay time.Duration
-	// Status is, for FaultServerError, the 5xx status (500 when 0); for
-	// FaultEchoCredentials, the status of the answer (400 when 0); for
-	// FaultOpenPullRequest, the status of the failed answer (502 when 0).
-	Status int
+// Fault is one failure to inject: the fakes' own [fake.Fault], so that an
+// HTTP fake's harness passes it on as it is. The suite sets Kind, Times,
+// RetryAfter, Delay and Status; for FaultOpenPullRequest the harness
+// restricts it (Method, Path) to the request that opens the pull request.
+type Fault = fake.Fault
+
+// ForeignRedirector is implemented by harnesses whose provider can answer
+// content downloads (GitHub's tarballs, Bitbucket Cloud's archives) with a
+// redirect to another host, one that no integration owns. The
+// NoCredentialToForeignHost subtest needs it; it is skipped for harnesses
+// without it.
+type ForeignRedirector interface {
+	// RedirectToForeign makes the fake answer every later download with
+	// a redirect to the foreign host, which serves the same content, and
+	// returns a function that lists the headers of every request that
+	// host has received, in order.
+	RedirectToForeign() (foreignRequests func() []http.Header)
 }
 
 // StateReader is implemented by harnesses that can read their fake's
