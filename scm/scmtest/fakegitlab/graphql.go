@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -83,23 +84,21 @@ type (
 	gqlPageInfo gqlConn
 )
 
-// executor builds the GraphQL executor once.
-func (s *Server) executor() *gql.Executor {
-	s.gqlOnce.Do(func() {
-		schema, err := gql.LoadSchema("schema.graphql", schemaText)
-		if err != nil {
-			panic("fakegitlab: testdata/schema.graphql: " + err.Error())
+// executor is the GraphQL executor, built once for every Server (it holds
+// no state of its own).
+var executor = sync.OnceValue(func() *gql.Executor {
+	schema, err := gql.LoadSchema("schema.graphql", schemaText)
+	if err != nil {
+		panic("fakegitlab: testdata/schema.graphql: " + err.Error())
+	}
+	x := &gql.Executor{Schema: schema, Resolvers: map[string]gql.Resolver{}}
+	for name, def := range schema.Types {
+		if def.Kind == ast.Object {
+			x.Resolvers[name] = resolve
 		}
-		x := &gql.Executor{Schema: schema, Resolvers: map[string]gql.Resolver{}}
-		for name, def := range schema.Types {
-			if def.Kind == ast.Object {
-				x.Resolvers[name] = resolve
-			}
-		}
-		s.gqlx = x
-	})
-	return s.gqlx
-}
+	}
+	return x
+})
 
 // graphql serves POST /api/graphql.
 func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +115,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	if s.scopeDenied(w, r, "read_api", "api") {
 		return
 	}
-	op, errs := s.executor().Prepare(req)
+	op, errs := executor().Prepare(req)
 	if errs != nil {
 		for _, e := range errs {
 			rubyError(e, req)

@@ -56,7 +56,6 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -237,9 +236,6 @@ type Server struct {
 
 	oauthOnce sync.Once
 	oauthSt   *oauthState // sign-in endpoints (oauth.go)
-
-	gqlOnce sync.Once
-	gqlx    *gql.Executor // graphql.go
 
 	closeOnce sync.Once
 
