@@ -63,7 +63,7 @@ func TestRotatedTokenSurvivesRedisDownMidRefresh(t *testing.T) {
 	ctx := t.Context()
 	r := testsvc.StartRedis(t)
 	logs := &logBuffer{}
-	a := openStore(t, r, &redisstore.Options{Timeout: 300 * time.Millisecond, RetryAfter: 50 * time.Millisecond, Logger: logs.Logger()}).Sessions(nil)
+	a := openStore(t, r, &redisstore.Options{Timeout: faultTimeout, RetryAfter: 50 * time.Millisecond, Logger: logs.Logger()}).Sessions(nil)
 	b := openStore(t, r, nil).Sessions(nil)
 	if _, err := a.Put(ctx, "sess", []byte("rt-1"), time.Minute); err != nil {
 		t.Fatal(err)
@@ -82,15 +82,17 @@ func TestRotatedTokenSurvivesRedisDownMidRefresh(t *testing.T) {
 	}
 	a.Release(ctx, lease)
 	r.Start()
-	// The push happens by itself, without a further call on a.
+	// The push happens by itself, without a further call on a. Its
+	// write reaches Redis (and b) a moment before a logs the recovery,
+	// so both are waited for.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		rec, err := b.Get(ctx, "sess")
-		if err == nil && string(rec.Data) == "rt-2" {
+		if err == nil && string(rec.Data) == "rt-2" && logs.Count("reachable again") > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("replica b still reads %q, %v after Redis came back; want rt-2", rec.Data, err)
+			t.Fatalf("replica b reads %q, %v after Redis came back; want rt-2 and the recovery logged:\n%s", rec.Data, err, logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -137,7 +139,7 @@ func TestSessionRestoredAfterFlush(t *testing.T) {
 func TestSignOutDuringOutageSticks(t *testing.T) {
 	ctx := t.Context()
 	r := testsvc.StartRedis(t)
-	a := openStore(t, r, &redisstore.Options{Timeout: 300 * time.Millisecond, RetryAfter: 50 * time.Millisecond}).Sessions(nil)
+	a := openStore(t, r, &redisstore.Options{Timeout: faultTimeout, RetryAfter: 50 * time.Millisecond}).Sessions(nil)
 	b := openStore(t, r, nil).Sessions(nil)
 	if _, err := a.Put(ctx, "sess", []byte("rt-1"), time.Minute); err != nil {
 		t.Fatal(err)

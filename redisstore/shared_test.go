@@ -182,10 +182,13 @@ func TestAbandonedLease(t *testing.T) {
 	// The dead replica: it takes the installation's lease and never
 	// writes or releases it. The key is the one githubapp uses.
 	host := strings.TrimPrefix(fake.APIBaseURL(), "http://")
+	// Timed from before the lease is taken: the lease lapses no earlier
+	// than lease after start, however long taking it took on a loaded
+	// machine (timed from after, the wait could look shorter than lease).
+	start := time.Now()
 	if f, err := s.Lease(t.Context(), "githubapp:"+host+":4242:installation:acme", lease); err != nil || f == 0 {
 		t.Fatalf("taking the lease: %d, %v", f, err)
 	}
-	start := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	tokens, errs := callAll(ctx, apps, 50)
