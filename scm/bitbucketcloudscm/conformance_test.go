@@ -14,7 +14,6 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -109,11 +108,10 @@ func (h *harness) World() scmtest.WorldInfo {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		h.fake.Inject(fakekit.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
-			Method: http.MethodPost, Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"})
-		return true
+		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"}
 	}
-	h.fake.Inject(fakekit.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.fake.Inject(f)
 	return true
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
@@ -143,11 +142,10 @@ func (h *harness) World() scmtest.WorldInfo {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		h.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
-			Method: http.MethodPost, Path: "/projects/" + project + "/repos/" + scmtest.BasicRepo + "/pull-requests"})
-		return true
+		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/projects/" + project + "/repos/" + scmtest.BasicRepo + "/pull-requests"}
 	}
-	h.fake.Inject(fake.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.fake.Inject(f)
 	return true
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -114,45 +113,14 @@ func (h *harness) World() scmtest.WorldInfo {
 }
 
 func (h *harness) Inject(f scmtest.Fault) bool {
-	var kind fake.FaultKind
-	switch f.Kind {
-	case scmtest.FaultUnauthorized:
-		kind = fake.FaultUnauthorized
-	case scmtest.FaultNotFound:
-		kind = fake.FaultNotFound
-	case scmtest.FaultUnprocessable:
-		kind = fake.FaultUnprocessable
-	case scmtest.FaultRateLimit:
-		kind = fake.FaultRateLimit
-	case scmtest.FaultSecondaryRateLimit:
-		kind = fake.FaultSecondaryRateLimit
-	case scmtest.FaultTooManyRequests:
-		kind = fake.FaultTooManyRequests
-	case scmtest.FaultTooManyRequestsNoRetryAfter:
-		kind = fake.FaultTooManyRequestsNoRetryAfter
-	case scmtest.FaultServerError:
-		kind = fake.FaultServerError
-	case scmtest.FaultSlow:
-		kind = fake.FaultSlow
-	case scmtest.FaultTruncatedBody:
-		kind = fake.FaultTruncatedBody
-	case scmtest.FaultEchoCredentials:
-		kind = fake.FaultEchoCredentials
-	case scmtest.FaultLostAnswer:
-		kind = fake.FaultLostAnswer
-	case scmtest.FaultOpenPullRequest:
-		h.s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
-			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"})
-		return true
-	default:
-		return false
+	if f.Kind == scmtest.FaultOpenPullRequest {
+		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"}
 	}
-	ff := fake.Fault{Kind: kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status}
-	h.s.Inject(ff)
-	if kind == fake.FaultTruncatedBody {
-		// The archive comes from the download host: cut it too.
-		ff.Host = "download"
-		h.s.Inject(ff)
+	h.s.Inject(f)
+	if f.Kind == scmtest.FaultTruncatedBody {
+		f.Host = "download" // the archive comes from the download host: cut it too
+		h.s.Inject(f)
 	}
 	return true
 }

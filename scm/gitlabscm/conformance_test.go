@@ -15,7 +15,6 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
 	"github.com/scmkit/scmkit/scm/scmtest"
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
@@ -124,11 +123,10 @@ func (h *harness) World() scmtest.WorldInfo {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		h.s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
-			Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape(owner+"/"+scmtest.BasicRepo) + "/merge_requests"})
-		return true
+		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/api/v4/projects/" + url.PathEscape(owner+"/"+scmtest.BasicRepo) + "/merge_requests"}
 	}
-	h.s.Inject(fake.Fault{Kind: f.Kind, Times: f.Times, RetryAfter: f.RetryAfter, Delay: f.Delay, Status: f.Status})
+	h.s.Inject(f)
 	return true
 }
 
