@@ -30,6 +30,9 @@ type APIError struct {
 	RateLimited bool
 	// RetryAt is when a rate limit ends, where the answer says.
 	RetryAt time.Time
+	// hint is httpx.Classify's word on what the answer asks of the
+	// caller (a 401 with X-GitHub-OTP), or "".
+	hint string
 }
 
 // Error describes the answer.
@@ -40,6 +43,9 @@ func (e *APIError) Error() string {
 	}
 	if e.Detail != "" && e.Detail != e.Message {
 		s += " (" + e.Detail + ")"
+	}
+	if e.hint != "" {
+		s += " (" + e.hint + ")"
 	}
 	return s
 }
@@ -107,46 +113,45 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	return driver.ErrorInfo{Code: errcode.Unknown}
 }
 
+// statusCode is httpx.Classify's code for the answer's status (with the
+// rate-limit verdict taken from the whole answer, RateLimited), refined by
+// Bitbucket Cloud's conventions: a 400 saying "already an open pull
+// request" or "already exists" is AlreadyExists and "no changes to be
+// pulled" is Conflict, 412 is Conflict, 501 is Unimplemented and any other
+// 4xx is InvalidArgument.
 func statusCode(e *APIError) errcode.Code {
+	if e.RateLimited {
+		return errcode.RateLimited
+	}
+	code := httpx.Classify(&http.Response{StatusCode: e.Status, Header: http.Header{}}, time.Time{}).Code
 	switch s := e.Status; {
-	case s == http.StatusNotModified:
-		return errcode.NotModified
-	case s == http.StatusBadRequest:
-		switch {
-		case e.says("already an open pull request"), e.says("already exists"):
-			return errcode.AlreadyExists
-		case e.says("no changes to be pulled"):
-			return errcode.Conflict
-		}
-		return errcode.InvalidArgument
-	case s == http.StatusUnauthorized:
-		return errcode.Unauthorized
-	case s == http.StatusForbidden && e.RateLimited:
-		return errcode.RateLimited
-	case s == http.StatusForbidden:
-		return errcode.PermissionDenied
-	case s == http.StatusNotFound, s == http.StatusGone:
-		return errcode.NotFound
-	case s == http.StatusConflict, s == http.StatusPreconditionFailed:
+	case s == http.StatusBadRequest && (e.says("already an open pull request") || e.says("already exists")):
+		return errcode.AlreadyExists
+	case s == http.StatusBadRequest && e.says("no changes to be pulled"):
 		return errcode.Conflict
-	case s == http.StatusTooManyRequests:
-		return errcode.RateLimited
+	case s == http.StatusPreconditionFailed:
+		return errcode.Conflict
 	case s == http.StatusNotImplemented:
 		return errcode.Unimplemented
-	case s >= 500:
-		return errcode.Unavailable
-	case s >= 400:
+	case code == errcode.Unknown && s >= 400 && s < 500:
 		return errcode.InvalidArgument
 	}
-	return errcode.Unknown
+	return code
 }
 
-// apiError reads an error answer and closes it.
+// classifyAnswer is httpx.Classify's verdict on an error answer, as
+// ctxTransport and apiError keep it. It may peek at the first 8 KiB of a
+// 403 or 429 body and leaves the body readable in full.
+func classifyAnswer(resp *http.Response) answerInfo {
+	cl := httpx.Classify(resp, time.Now())
+	return answerInfo{status: resp.StatusCode, limited: cl.Code == errcode.RateLimited, retryAt: cl.RetryAt, hint: cl.Hint}
+}
+
+// apiError reads an error answer and closes it; whether it is a rate
+// limit, and until when, is httpx.Classify's verdict.
 func apiError(method, rawURL string, resp *http.Response) error {
-	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode}
-	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
-		e.RateLimited, e.RetryAt = true, t
-	}
+	info := classifyAnswer(resp)
+	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode, RateLimited: info.limited, RetryAt: info.retryAt, hint: info.hint}
 	if resp.StatusCode == http.StatusNotModified {
 		httpx.DrainClose(resp)
 		return e
@@ -184,8 +189,8 @@ func (c *bbClient) error(ctx context.Context, method, path string, err error) er
 	if errors.As(err, &ue) {
 		e := &APIError{Method: method, Path: path, Status: ue.StatusCode}
 		e.Message, e.Detail = errorBody(ue.Body)
-		if last := c.tr.lastAnswer(); last.status == ue.StatusCode && last.limited {
-			e.RateLimited, e.RetryAt = true, last.retryAt
+		if last := c.tr.lastAnswer(); last.status == ue.StatusCode {
+			e.RateLimited, e.RetryAt, e.hint = last.limited, last.retryAt, last.hint
 		}
 		return e
 	}

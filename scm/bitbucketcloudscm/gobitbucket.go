@@ -10,7 +10,6 @@ import (
 	bitbucket "github.com/ktrysmt/go-bitbucket"
 
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // ctxTransport injects ctx into every request go-bitbucket sends: its
@@ -30,8 +29,9 @@ type ctxTransport struct {
 // answerInfo is what ctxTransport remembers of an answer.
 type answerInfo struct {
 	status  int
-	limited bool      // httpx.RateLimitInfo identified a rate limit
+	limited bool      // httpx.Classify identified a rate limit
 	retryAt time.Time // when the limit ends, zero if the answer does not say
+	hint    string    // what the answer asks of the caller (httpx.Class.Hint)
 }
 
 func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -40,7 +40,7 @@ func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		info := answerInfo{status: resp.StatusCode}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			// Reads at most 8 KiB of a 403 or 429 body and puts them back.
-			info.retryAt, info.limited = httpx.RateLimitInfo(resp, time.Now())
+			info = classifyAnswer(resp)
 		}
 		t.mu.Lock()
 		t.last = info
