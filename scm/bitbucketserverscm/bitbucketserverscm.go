@@ -114,7 +114,8 @@ type Options struct {
 	// no usable code search before trying it again; 0 means
 	// DefaultSearchRecheck (1 hour).
 	SearchRecheck time.Duration
-	// Now is the clock of SearchRecheck; nil means time.Now.
+	// Now is the clock of SearchRecheck and of a rate limit's RetryAt;
+	// nil means time.Now.
 	Now func() time.Time
 }
 

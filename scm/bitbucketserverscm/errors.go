@@ -38,6 +38,9 @@ type APIError struct {
 	// existing is the existingPullRequest of a
 	// DuplicatePullRequestException, raw.
 	existing json.RawMessage
+	// hint is httpx.Classify's word on what the answer asks of the
+	// caller (a 401 with X-GitHub-OTP), or "".
+	hint string
 }
 
 // Error describes the answer: method, path, status and Bitbucket's
@@ -56,6 +59,9 @@ func (e *APIError) Error() string {
 	s := fmt.Sprintf("%s %s: HTTP %d", e.Method, e.Path, e.Status)
 	if len(msgs) > 0 {
 		s += ": " + strings.Join(msgs, "; ")
+	}
+	if e.hint != "" {
+		s += " (" + e.hint + ")"
 	}
 	return s
 }
@@ -184,45 +190,38 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	return driver.ErrorInfo{Code: errcode.Unknown}
 }
 
+// statusCode is httpx.Classify's code for the answer's status (with the
+// rate-limit verdict apiError took from the whole answer, RateLimited),
+// refined by Bitbucket Server's conventions: 409 with a
+// DuplicatePullRequestException, DuplicateRefException or
+// AlreadyExistsException is AlreadyExists, 412 is Conflict, 501 is
+// Unimplemented and any other 4xx is InvalidArgument.
 func statusCode(e *APIError) errcode.Code {
-	switch s := e.Status; {
-	case s == http.StatusNotModified:
-		return errcode.NotModified
-	case s == http.StatusBadRequest, s == http.StatusUnprocessableEntity, s == http.StatusRequestEntityTooLarge:
-		return errcode.InvalidArgument
-	case s == http.StatusUnauthorized:
-		return errcode.Unauthorized
-	case s == http.StatusForbidden && e.RateLimited:
+	if e.RateLimited {
 		return errcode.RateLimited
-	case s == http.StatusForbidden:
-		return errcode.PermissionDenied
-	case s == http.StatusNotFound, s == http.StatusGone:
-		return errcode.NotFound
-	case s == http.StatusConflict:
-		if e.Exception("DuplicatePullRequestException") || e.Exception("DuplicateRefException") ||
-			e.Exception("AlreadyExistsException") {
-			return errcode.AlreadyExists
-		}
-		return errcode.Conflict
+	}
+	code := httpx.Classify(&http.Response{StatusCode: e.Status, Header: http.Header{}}, time.Time{}).Code
+	switch s := e.Status; {
+	case s == http.StatusConflict && (e.Exception("DuplicatePullRequestException") || e.Exception("DuplicateRefException") ||
+		e.Exception("AlreadyExistsException")):
+		return errcode.AlreadyExists
 	case s == http.StatusPreconditionFailed:
 		return errcode.Conflict
-	case s == http.StatusTooManyRequests:
-		return errcode.RateLimited
 	case s == http.StatusNotImplemented:
 		return errcode.Unimplemented
-	case s >= 500:
-		return errcode.Unavailable
-	case s >= 400:
+	case code == errcode.Unknown && s >= 400 && s < 500:
 		return errcode.InvalidArgument
 	}
-	return errcode.Unknown
+	return code
 }
 
-// apiError reads an error answer into *APIError and closes it.
+// apiError reads an error answer into *APIError and closes it; whether it
+// is a rate limit, and until when, is httpx.Classify's verdict.
 func (d *Driver) apiError(c *call, resp *http.Response) error {
-	e := &APIError{Method: c.method, Path: c.path, Status: resp.StatusCode}
-	if t, limited := httpx.RateLimitInfo(resp, time.Now()); limited {
-		e.RateLimited, e.RetryAt = true, t
+	cl := httpx.Classify(resp, d.now())
+	e := &APIError{Method: c.method, Path: c.path, Status: resp.StatusCode, hint: cl.Hint}
+	if cl.Code == errcode.RateLimited {
+		e.RateLimited, e.RetryAt = true, cl.RetryAt
 	}
 	if resp.StatusCode == http.StatusNotModified {
 		httpx.DrainClose(resp)
