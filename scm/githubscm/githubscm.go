@@ -41,11 +41,14 @@
 //
 // # Errors
 //
-// [Driver.ErrorInfo] is the one place where GitHub's answers become codes:
-// 401 is Unauthorized; 403 with X-RateLimit-Remaining: 0 (or a 429) is
-// RateLimited with RetryAt from X-RateLimit-Reset, and a secondary limit is
-// RateLimited with RetryAt from Retry-After; any other 403 is
-// PermissionDenied; 404 is NotFound, which may also mean a private
+// [Driver.ErrorInfo] is the one place where GitHub's answers become codes,
+// by the table every HTTP client of scmkit uses: 400 is InvalidArgument;
+// 401 is Unauthorized (its message says so when GitHub asks for a
+// one-time password, X-GitHub-OTP); a 429, or a 403 with Retry-After or
+// X-RateLimit-Remaining: 0 or a secondary-limit message, is RateLimited
+// with RetryAt from Retry-After, else X-RateLimit-Reset (when no requests
+// remain), else one minute on for a secondary limit, as GitHub advises;
+// any other 403 is PermissionDenied; 404 is NotFound, which may also mean a private
 // repository the credential cannot see (GitHub does not tell them apart);
 // 409 is Conflict; 422 "already exists" is AlreadyExists, "not a fast
 // forward" is Conflict, any other 422 is InvalidArgument; 304 is

@@ -98,7 +98,8 @@
 // GitLab's error bodies are {"message": "..."}, {"message": {...}} or
 // {"message": [...]} and {"error": "..."}; client-go's *gitlab.ErrorResponse
 // carries them. 304 is NotModified; 401 Unauthorized; 403 PermissionDenied
-// (RateLimited when it carries RateLimit-Remaining: 0 or Retry-After); 404
+// (RateLimited when it is a rate limit: Retry-After, RateLimit-Remaining:
+// 0 or a rate-limit message, as every HTTP client of scmkit sees it); 404
 // (404 Project Not Found, 404 File Not Found, ...) NotFound, which may also
 // mean a private project the credential cannot see; 409, and 400 or 422
 // whose message says "already exists", AlreadyExists; 400 "has changed"
