@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -52,8 +51,8 @@ func TestLDAPSignIn(t *testing.T) {
 
 // TestLDAPSignInInBrowser fills the form in a real headless chromium.
 func TestLDAPSignInInBrowser(t *testing.T) {
-	ctx := testsvc.Chromium(t, 30*time.Second)
-	p := startPortal(t)
+	p := startPortal(t) // slapd and the fakes: not part of the browser's time
+	ctx := testsvc.Chromium(t, browserTimeout)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {

@@ -94,11 +94,17 @@ func TestPortalWithHTTPClient(t *testing.T) {
 	}
 }
 
+// browserTimeout bounds a browser test's steps, once chromium has started
+// and the portal is up: a guard against a step that never completes (a
+// selector that never shows), not a performance bound. Under the race
+// detector on a loaded two-core machine the steps took about 10 s.
+const browserTimeout = 90 * time.Second
+
 // TestPortalInBrowser clicks through the portal in a real headless
 // chromium: GitHub sign-in, read, pull request, sign out, OIDC sign-in.
 func TestPortalInBrowser(t *testing.T) {
-	ctx := testsvc.Chromium(t, 30*time.Second)
 	p := startPortal(t)
+	ctx := testsvc.Chromium(t, browserTimeout)
 	shots := t.TempDir()
 	text := func(sel string) string {
 		t.Helper()
