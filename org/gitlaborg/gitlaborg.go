@@ -76,7 +76,10 @@ type Config struct {
 	ID string `json:"-"`
 	// Host is the GitLab integration's host, e.g. gitlab.com.
 	Host string `json:"host"`
-	// Group is the full path of the group to read. Required here.
+	// Group is the full path of the group to read. Empty reads every
+	// group the credential sees and every active user of the instance,
+	// as Backstage does on a self-managed instance; gitlab.com needs a
+	// group.
 	Group string `json:"group"`
 	// OrgEnabled must be true for the block to be read as org data.
 	OrgEnabled bool `json:"orgEnabled"`
@@ -163,18 +166,22 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return errcode.Newf(errcode.InvalidArgument, op, "%s.%s: "+format, append([]any{ConfigPath, cfg.ID}, args...)...)
 	}
 	cfg.Group = strings.Trim(cfg.Group, "/")
-	if cfg.Group == "" {
-		return nil, bad("group is required: reading every group of an instance is not supported")
-	}
-	for _, seg := range strings.Split(cfg.Group, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " ?#%\\") {
-			return nil, bad("group %q is not a GitLab group path", cfg.Group)
+	if cfg.Group != "" {
+		for _, seg := range strings.Split(cfg.Group, "/") {
+			if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, " ?#%\\") {
+				return nil, bad("group %q is not a GitLab group path", cfg.Group)
+			}
 		}
 	}
 	host := cmp.Or(cfg.Host, "gitlab.com")
 	in, ok := o.Registry.ByHost(host)
 	if !ok || in.Kind != integrations.GitLab {
 		return nil, bad("no GitLab integration for host %s", host)
+	}
+	if cfg.Group == "" && strings.EqualFold(in.Host, "gitlab.com") {
+		// As Backstage: gitlab.com's users and groups are everyone's,
+		// so an organisation there is a group.
+		return nil, bad("group is required on gitlab.com: set it to the full path of the organisation's group")
 	}
 	if in.Disabled != nil {
 		return nil, in.Disabled
@@ -335,6 +342,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 
 // groups reads the tree, each group with all its members.
 func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
+	if rd.r.cfg.Group == "" {
+		return rd.instanceGroups(ctx)
+	}
 	var all []*glGroup
 	var pending []*glGroup
 	var after *string
@@ -404,6 +414,62 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			}
 			after = &c
 		}
+	}
+	if err := rd.moreMembers(ctx, pending); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// instanceGroups reads every group the credential sees (Query.groups, 100
+// a query), each with its first page of members, then the further member
+// pages of big groups, batched.
+func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
+	const q = "query($first: Int!, $after: String, $mFirst: Int!, $rel: [GroupMemberRelation!]) { groups(first: $first, after: $after) { pageInfo { hasNextPage endCursor } nodes { " +
+		groupFields + " groupMembers(first: $mFirst, relations: $rel) { pageInfo { hasNextPage endCursor } nodes { user { " + userFields + " } } } } } }"
+	var all, pending []*glGroup
+	var after *string
+	var cursors orgx.Cursors
+	for {
+		var data struct {
+			Groups *struct {
+				PageInfo pageInfo   `json:"pageInfo"`
+				Nodes    []*glGroup `json:"nodes"`
+			} `json:"groups"`
+		}
+		err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+			return q, map[string]any{"first": ps.groups, "after": after, "mFirst": ps.members, "rel": rd.r.relations}
+		}, &data)
+		if err != nil {
+			return nil, err
+		}
+		if data.Groups == nil {
+			return nil, rd.fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
+		}
+		for _, g := range data.Groups.Nodes {
+			if g == nil {
+				continue
+			}
+			if g.GroupMembers != nil {
+				g.members = appendUsers(g.members, g.GroupMembers)
+				if g.GroupMembers.PageInfo.HasNextPage {
+					if !g.cursors.Next(g.GroupMembers.PageInfo.EndCursor) {
+						return nil, rd.repeated("members of group " + g.FullPath)
+					}
+					pending = append(pending, g)
+				}
+			}
+			all = append(all, g)
+		}
+		rd.prog.Report("groups", 0, len(all), false)
+		if !data.Groups.PageInfo.HasNextPage {
+			break
+		}
+		c := data.Groups.PageInfo.EndCursor
+		if !cursors.Next(c) {
+			return nil, rd.repeated("the instance's groups")
+		}
+		after = &c
 	}
 	if err := rd.moreMembers(ctx, pending); err != nil {
 		return nil, err
@@ -748,13 +814,22 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 		taken[strings.ToLower(name)] = g.FullPath
 		kept[strings.ToLower(g.FullPath)] = name
 	}
+	// A group's parent is the group its full path is under: a parent
+	// GitLab names elsewhere is dropped with a warning, so every parent's
+	// path is shorter than its child's and no cycle can be built.
+	parentOf := map[string]string{} // entity name -> parent's entity name
 	children := map[string][]string{}
 	for _, g := range groups {
 		name, ok := kept[strings.ToLower(g.FullPath)]
 		if !ok || g.Parent == nil {
 			continue
 		}
+		if !strings.HasPrefix(strings.ToLower(g.FullPath), strings.ToLower(g.Parent.FullPath)+"/") {
+			warn("group %s: parent %s left out: its path is not under the parent's", g.FullPath, g.Parent.FullPath)
+			continue
+		}
 		if p, ok := kept[strings.ToLower(g.Parent.FullPath)]; ok {
+			parentOf[name] = p
 			children[p] = append(children[p], name)
 		}
 	}
@@ -772,11 +847,7 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 		if g.AvatarURL != nil {
 			e.Spec.Profile.Picture = *g.AvatarURL
 		}
-		if g.Parent != nil {
-			if p, ok := kept[strings.ToLower(g.Parent.FullPath)]; ok {
-				e.Spec.Parent = p
-			}
-		}
+		e.Spec.Parent = parentOf[name]
 		e.Spec.Children = append([]string{}, children[name]...)
 		seen := map[string]bool{}
 		for _, m := range g.members {
@@ -800,7 +871,7 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 
 // String describes the reader without any secret.
 func (r *Reader) String() string {
-	return "gitlaborg.Reader(" + idOr(r.cfg.ID) + ": " + r.cfg.Group + " on " + r.in.Host + ")"
+	return "gitlaborg.Reader(" + idOr(r.cfg.ID) + ": " + cmp.Or(r.cfg.Group, "every group") + " on " + r.in.Host + ")"
 }
 
 // Format prints String for every verb, so no verb shows a secret.

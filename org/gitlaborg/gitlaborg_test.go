@@ -236,7 +236,6 @@ func TestFaultsNeverGivePartialSnapshots(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	w := newWorld(t, nil)
 	for _, c := range []gitlaborg.Config{
-		{Host: w.fake.Host()},
 		{Host: w.fake.Host(), Group: "a/../b"},
 		{Host: "unknown.example.com", Group: "acme"},
 		{Host: w.fake.Host(), Group: "acme", Relations: []string{"DESCENDANTS"}},

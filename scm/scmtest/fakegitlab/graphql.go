@@ -299,6 +299,8 @@ func (q gqlRoot) resolve(field string, args map[string]any) any {
 		if authenticated(r) {
 			return gqlUser{x: q.x}
 		}
+	case "groups":
+		return page(s.visibleGroups(q.x, args), args)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -265,4 +266,61 @@ func (w *orgWorld) bestMemberships(groups []*namespace) (map[*orgUser]membership
 		}
 	}
 	return best, order
+}
+
+// visibleGroups answers Query.groups: every group the request may see (an
+// authenticated request sees all of the fake's groups, as an
+// administrator's token does; the fake's groups are private, so an
+// anonymous one sees none), filtered by ids, topLevelOnly, parentPath
+// (its direct subgroups) and search (name or full path), sorted by sort
+// ("name_asc", GitLab's default, "name_desc", "id_asc", "id_desc"; ties
+// by id). The caller holds s.mu.
+func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
+	if !authenticated(x.r) {
+		return []any{}
+	}
+	var ids map[string]bool
+	if list, ok := args["ids"].([]any); ok {
+		ids = map[string]bool{}
+		for _, id := range list {
+			if id, ok := id.(string); ok {
+				ids[id] = true
+			}
+		}
+	}
+	top, _ := args["topLevelOnly"].(bool)
+	parent, _ := args["parentPath"].(string)
+	search, _ := args["search"].(string)
+	var out []*namespace
+	for _, g := range s.namespaces {
+		switch {
+		case g.kind != "group",
+			ids != nil && !ids["gid://gitlab/Group/"+strconv.FormatInt(g.id, 10)],
+			top && g.parent != nil,
+			parent != "" && (g.parent == nil || !strings.EqualFold(g.parent.fullPath, strings.Trim(parent, "/"))),
+			search != "" && !strings.Contains(strings.ToLower(g.name), strings.ToLower(search)) &&
+				!strings.Contains(strings.ToLower(g.fullPath), strings.ToLower(search)):
+			continue
+		}
+		out = append(out, g)
+	}
+	sort, _ := args["sort"].(string)
+	slices.SortFunc(out, func(a, b *namespace) int {
+		var c int
+		switch sort {
+		case "id_asc":
+		case "id_desc":
+			c = cmp.Compare(b.id, a.id)
+		case "name_desc":
+			c = cmp.Compare(b.name, a.name)
+		default:
+			c = cmp.Compare(a.name, b.name)
+		}
+		return cmp.Or(c, cmp.Compare(a.id, b.id))
+	})
+	nodes := make([]any, len(out))
+	for i, g := range out {
+		nodes[i] = gqlNS{x, g}
+	}
+	return nodes
 }

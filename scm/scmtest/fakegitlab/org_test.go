@@ -3,6 +3,8 @@ package fakegitlab
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +75,78 @@ func TestGroupMembersAllSeats(t *testing.T) {
 				t.Errorf("%s: %s access_level = %v, want %v", tc.path, name, m["access_level"], l)
 			}
 		}
+	}
+}
+
+// TestQueryGroups: Query.groups lists every group an authenticated request
+// sees, 100 a page at most, sorted by name (GitLab's default name_asc; ties by id),
+// with its filters; an anonymous request sees none of the private groups.
+func TestQueryGroups(t *testing.T) {
+	s := New(&Options{Tokens: []string{token}})
+	t.Cleanup(s.Close)
+	for _, p := range []string{"acme/platform/sre", "acme/web", "zeta", "beta/platform"} {
+		if err := s.AddGroup(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const q = `query($first: Int, $after: String, $top: Boolean, $parent: ID, $search: String, $sort: String) {
+	  groups(first: $first, after: $after, topLevelOnly: $top, parentPath: $parent, search: $search, sort: $sort) {
+	    pageInfo { hasNextPage endCursor }
+	    nodes { fullPath parent { fullPath } }
+	  }
+	}`
+	list := func(header map[string]string, vars map[string]any) (paths []string, pages int) {
+		t.Helper()
+		var after any
+		for ; ; pages++ {
+			if pages > 10 {
+				t.Fatal("too many pages")
+			}
+			vars["first"], vars["after"] = 2, after
+			res := postGQL(t, s, header, q, vars)
+			if res["errors"] != nil {
+				t.Fatalf("errors: %v", res["errors"])
+			}
+			conn := res["data"].(map[string]any)["groups"].(map[string]any)
+			for _, n := range conn["nodes"].([]any) {
+				g := n.(map[string]any)
+				p := g["fullPath"].(string)
+				if par, ok := g["parent"].(map[string]any); ok {
+					p += "<" + par["fullPath"].(string)
+				}
+				paths = append(paths, p)
+			}
+			pi := conn["pageInfo"].(map[string]any)
+			if pi["hasNextPage"] != true {
+				return paths, pages + 1
+			}
+			after = pi["endCursor"]
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		vars map[string]any
+		want []string
+	}{
+		{"all by name", map[string]any{}, []string{"acme", "beta", "acme/platform<acme", "beta/platform<beta", "acme/platform/sre<acme/platform", "acme/web<acme", "zeta"}},
+		{"name_desc", map[string]any{"sort": "name_desc"}, []string{"zeta", "acme/web<acme", "acme/platform/sre<acme/platform", "acme/platform<acme", "beta/platform<beta", "beta", "acme"}},
+		{"top level only", map[string]any{"top": true}, []string{"acme", "beta", "zeta"}},
+		{"parentPath", map[string]any{"parent": "acme"}, []string{"acme/platform<acme", "acme/web<acme"}},
+		{"search", map[string]any{"search": "PLAT"}, []string{"acme/platform<acme", "beta/platform<beta", "acme/platform/sre<acme/platform"}},
+	} {
+		got, pages := list(auth, tc.vars)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v\nwant %v", tc.name, got, tc.want)
+		}
+		if want := (len(tc.want) + 1) / 2; pages != max(want, 1) {
+			t.Errorf("%s: %d pages, want %d", tc.name, pages, want)
+		}
+	}
+	if got, _ := list(nil, map[string]any{}); len(got) != 0 {
+		t.Errorf("anonymous: %v", got)
+	}
+	res := postGQL(t, s, auth, `{ groups(first: 101) { nodes { fullPath } } }`, nil)
+	if !strings.Contains(pretty(t, res["errors"]), "exceeds the maximum of 100") {
+		t.Errorf("first: 101 answered %v", res)
 	}
 }
