@@ -384,3 +384,30 @@ func BenchmarkReadInstanceBudget(b *testing.B) {
 		b.Errorf("requests = %d, budget 53", reqs)
 	}
 }
+
+// renameQueryField makes the GraphQL queries ask for Query.groupz, a
+// field the fake's schema lacks, as an instance older than Query.groups
+// lacks groups.
+type renameQueryField struct{ base http.RoundTripper }
+
+func (r renameQueryField) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && strings.HasSuffix(req.URL.Path, "/graphql") {
+		b, _ := io.ReadAll(req.Body)
+		req.Body.Close()
+		b = bytes.ReplaceAll(b, []byte("{ groups(first:"), []byte("{ groupz(first:"))
+		req = req.Clone(req.Context())
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	}
+	return r.base.RoundTrip(req)
+}
+
+func TestInstanceWithoutQueryGroups(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	snap, err := w.reader(t, gitlaborg.Config{ID: "old"}, func(o *gitlaborg.Options) {
+		o.Transport = renameQueryField{http.DefaultTransport}
+	}).Read(context.Background())
+	if snap != nil || errcode.CodeOf(err) != errcode.Unimplemented || !strings.Contains(err.Error(), "set group in catalog.providers.gitlab.old") {
+		t.Fatalf("snap = %v, err = %v", snap != nil, err)
+	}
+}

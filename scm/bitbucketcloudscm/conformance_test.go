@@ -154,7 +154,7 @@ func (h *harness) RedirectToForeign() func() []http.Header {
 	h.fake.RedirectDownloads(true)
 	return func() []http.Header {
 		var out []http.Header
-		for _, r := range h.fake.DownloadRequests() {
+		for _, r := range h.fake.RequestsTo("download") {
 			out = append(out, r.Header)
 		}
 		return out

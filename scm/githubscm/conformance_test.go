@@ -114,10 +114,8 @@ func (h *harness) World() scmtest.WorldInfo {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		// One mutation commits and opens the pull request: its
-		// createPullRequest fails after the commit, the whole answer a 502.
-		h.s.FailPullRequestMutation(f.Times, cmp.Or(f.Status, http.StatusBadGateway))
-		return true
+		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
+			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"}
 	}
 	h.s.Inject(f)
 	if f.Kind == scmtest.FaultTruncatedBody {
@@ -132,18 +130,14 @@ func (h *harness) Inject(f scmtest.Fault) bool {
 func (h *harness) RedirectToForeign() func() []http.Header {
 	return func() []http.Header {
 		var out []http.Header
-		for _, r := range h.s.DownloadRequests() {
+		for _, r := range h.s.RequestsTo("download") {
 			out = append(out, r.Header)
 		}
 		return out
 	}
 }
 
-func (h *harness) ClearFaults() {
-	h.s.ClearFaults()
-	h.s.FailPullRequestMutation(0, 0)
-}
-
+func (h *harness) ClearFaults()  { h.s.ClearFaults() }
 func (h *harness) Requests() int { return h.s.Stats().API }
 
 // CommitsAhead implements scmtest.StateReader.

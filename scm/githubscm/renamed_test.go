@@ -57,7 +57,7 @@ func TestRenamedRepository(t *testing.T) {
 					byID++
 				}
 			}
-			if moved != 2 || byID != 2 || len(e.s.DownloadRequests()) != 1 {
+			if moved != 2 || byID != 2 || len(e.s.RequestsTo("download")) != 1 {
 				t.Errorf("requests %v; want the old name and /repositories/{id} twice each, one download", e.s.Requests())
 			}
 		})

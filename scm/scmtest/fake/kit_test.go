@@ -11,17 +11,16 @@ import (
 
 func TestKitFaultsAndLog(t *testing.T) {
 	type stats struct{ api int }
-	var k fake.Kit[stats]
-	k.Answer = func(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
+	k, c := fake.NewKit[stats](func(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
 		if f.Kind != fake.FaultNotFound {
 			return false
 		}
 		http.Error(w, "gone", http.StatusNotFound)
 		return true
-	}
+	}, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k.Record(r, "api", "GET /x/{y}", func(s *stats) { s.api++ })
-		k.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+		c.Record(r, "api", "GET /x/{y}", func(s *stats) { s.api++ })
+		c.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	}))
 	defer srv.Close()
 	get := func(p string) int {
@@ -50,8 +49,18 @@ func TestKitFaultsAndLog(t *testing.T) {
 	if len(reqs) != 3 || reqs[1].Path != "/x/a%2Fb" || reqs[1].Route != "GET /x/{y}" || reqs[1].Host != "api" {
 		t.Errorf("requests = %+v", reqs)
 	}
-	if s, routes, _ := k.Log().Stats(); s.api != 3 || routes["GET /x/{y}"] != 3 {
+	if s, routes, _ := c.Log().Stats(); s.api != 3 || routes["GET /x/{y}"] != 3 {
 		t.Errorf("stats = %+v %v", s, routes)
+	}
+	if got := k.RequestsTo("api"); len(got) != 3 {
+		t.Errorf("RequestsTo(api) = %d requests; want 3", len(got))
+	}
+	if got := k.RequestsTo("download"); len(got) != 0 {
+		t.Errorf("RequestsTo(download) = %+v; want none", got)
+	}
+	k.ResetStats()
+	if len(k.Requests()) != 0 {
+		t.Error("ResetStats left requests")
 	}
 	if fake.FaultLostAnswer.String() != "FaultLostAnswer" {
 		t.Error(fake.FaultLostAnswer.String())

@@ -298,7 +298,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p string, e r
 	s.commonHeaders(w, r)
 	w.Header().Set("ETag", etag)
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.Log().Count(func(st *Stats) { st.NotModified++ })
+		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

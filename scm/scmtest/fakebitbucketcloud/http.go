@@ -143,7 +143,7 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(r *http.Request, host, route string) {
-	s.Record(r, host, route, func(st *Stats) {
+	s.core.Record(r, host, route, func(st *Stats) {
 		switch host {
 		case "api":
 			st.API++
@@ -160,7 +160,7 @@ func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) 
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		host := hostOf(r)
 		s.record(r, host, pattern)
-		s.Serve(w, r, host, host, fn)
+		s.core.Serve(w, r, host, host, fn)
 	})
 }
 

@@ -159,7 +159,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_grant_type", "Unsupported grant type: "+gt)
 		return
 	} else {
-		s.Log().Count(func(st *Stats) { st.TokenGrants++ })
+		s.core.Log().Count(func(st *Stats) { st.TokenGrants++ })
 	}
 	s.grants[g.access], s.grants[g.refresh] = g, g
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": g.access, "scopes": scopes,

@@ -167,7 +167,8 @@ type Stats struct {
 // Server is a fake Bitbucket Cloud. Its methods are safe for concurrent
 // use. Inject, ClearFaults and Requests come from its [fake.Kit].
 type Server struct {
-	fake.Kit[Stats]
+	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
+	core            *fake.Core[Stats]
 
 	opts          Options
 	api, download *httptest.Server
@@ -199,7 +200,7 @@ func New(opts *Options) *Server {
 		s.opts.TokenTTL = 2 * time.Hour
 	}
 	s.st = repostore.Store{Name: "fakebitbucketcloud", Now: s.now, Author: s.opts.User}
-	s.Answer, s.Stop = s.answerFault, s.stop
+	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
 	s.api = httptest.NewServer(s.handler())
 	s.download = httptest.NewServer(s.downloadHandler())
 	return s
@@ -318,23 +319,9 @@ func (s *Server) prWebURL(rp *repostore.Repo, id int) string {
 	return fmt.Sprintf("%s/pull-requests/%d", s.webRepoURL(rp), id)
 }
 
-// DownloadRequests returns the requests the download host received.
-func (s *Server) DownloadRequests() []fake.Request {
-	var out []fake.Request
-	for _, r := range s.Requests() {
-		if r.Host == "download" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.Log().Stats()
+	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
-
-// ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() { s.Log().Reset() }

@@ -324,7 +324,7 @@ func TestArchive(t *testing.T) {
 	if resp, b2 := do(t, s, loc, reqOpts{auth: "none"}); resp.StatusCode != 200 || len(b2) == 0 {
 		t.Errorf("download: %d", resp.StatusCode)
 	}
-	if n := len(s.DownloadRequests()); n != 1 {
+	if n := len(s.RequestsTo("download")); n != 1 {
 		t.Errorf("download host got %d requests; want 1", n)
 	}
 }

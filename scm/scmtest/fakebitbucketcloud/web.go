@@ -21,7 +21,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 func (s *Server) downloadHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "download", "GET /{token}/{name}")
-		s.Serve(w, r, "download", "api", func(w http.ResponseWriter, r *http.Request) {
+		s.core.Serve(w, r, "download", "api", func(w http.ResponseWriter, r *http.Request) {
 			s.st.Lock()
 			b, ok := s.downloads[r.URL.Path]
 			s.st.Unlock()

@@ -250,7 +250,7 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	s.commonHeaders(w)
 	w.Header().Set("ETag", etag)
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.Log().Count(func(st *Stats) { st.NotModified++ })
+		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

@@ -158,14 +158,14 @@ func (s *Server) handler() http.Handler {
 }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.Record(r, "api", route, func(st *Stats) { st.Total++ })
+	s.core.Record(r, "api", route, func(st *Stats) { st.Total++ })
 }
 
 // handle registers a route with recording, faults and authentication.
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		s.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
+		s.core.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
 			if ok, anonymous := s.authorized(r); anonymous {
 				s.writeError(w, r, http.StatusUnauthorized, exPrefix+"AuthorisationException", "You are not permitted to access this resource")
 			} else if !ok {

@@ -149,7 +149,8 @@ type Stats struct {
 // Server is a fake Bitbucket Server. Its methods are safe for concurrent
 // use. Inject, ClearFaults and Requests come from its [fake.Kit].
 type Server struct {
-	fake.Kit[Stats]
+	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
+	core            *fake.Core[Stats]
 
 	opts       Options
 	srv        *httptest.Server
@@ -177,7 +178,7 @@ func New(opts *Options) *Server {
 		s.opts.User = "fake-user"
 	}
 	s.st = repostore.Store{Name: "fakebitbucketserver", Now: s.now, Author: s.opts.User}
-	s.Answer, s.Stop = s.answerFault, s.stop
+	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
 	s.srv = httptest.NewServer(s.handler())
 	return s
 }
@@ -305,10 +306,7 @@ func (s *Server) prWebURL(rp *repostore.Repo, id int) string {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.Log().Stats()
+	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
-
-// ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() { s.Log().Reset() }

@@ -28,7 +28,7 @@ func (s *Server) hostHandler(host, pattern, route string, h http.HandlerFunc) ht
 	mux := http.NewServeMux()
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, host, route)
-		s.Serve(w, r, host, "api", h)
+		s.core.Serve(w, r, host, "api", h)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, host, "")

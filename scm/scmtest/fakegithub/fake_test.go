@@ -293,7 +293,7 @@ func TestTarballRedirectAndArchive(t *testing.T) {
 			}
 		})
 	}
-	if rs := s.DownloadRequests(); len(rs) != 2 || rs[0].Header.Get("Authorization") != "" {
+	if rs := s.RequestsTo("download"); len(rs) != 2 || rs[0].Header.Get("Authorization") != "" {
 		t.Errorf("download requests = %+v; want 2 without Authorization", rs)
 	}
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
@@ -77,8 +76,7 @@ func githubMessage(e *gql.Error) *gql.Error {
 	return e
 }
 
-// graphql answers POST /graphql (and /api/graphql), queries and the
-// mutations of mutation.go: GitHub refuses a query
+// graphql answers POST /graphql (and /api/graphql): GitHub refuses a query
 // its schema refuses, or one whose connections lack first or last, ask for
 // more than 100 nodes a page or (OrgLimits.MaxNodes) too many nodes in
 // all, with 200 and an "errors" list; then it executes the query over the
@@ -126,18 +124,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	cost := max(1, nodes/100)
 	s.org.used += cost
-	root := s.query(r, cost)
-	if op.Doc.Operation == ast.Mutation {
-		root = s.mutation(r)
-	}
-	data, errs := op.Execute(r.Context(), root)
-	if s.prFail.failed { // FailPullRequestMutation: the work is done, the answer lost
-		s.prFail.failed = false
-		if !fake.GatewayError(w, s.prFail.status, "") {
-			s.writeError(w, r, s.prFail.status, "Server Error", "")
-		}
-		return
-	}
+	data, errs := op.Execute(r.Context(), s.query(r, cost))
 	resp := map[string]any{"data": data}
 	if len(errs) > 0 {
 		resp["errors"] = errs
@@ -515,7 +502,7 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 		binary := bytes.IndexByte(o.Blob, 0) >= 0 || !utf8.Valid(o.Blob)
 		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": false,
 			"text": fn(func(*gql.Field) (any, error) {
-				s.Log().Count(func(st *Stats) { st.BlobTexts++ })
+				s.core.Log().Count(func(st *Stats) { st.BlobTexts++ })
 				if binary {
 					return nil, nil
 				}

@@ -50,7 +50,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	setHeaders(h,
 		"Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.Log().Count(func(st *Stats) { st.NotModified++ })
+		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}

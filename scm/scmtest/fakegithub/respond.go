@@ -74,7 +74,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
-	s.Log().Count(func(st *Stats) { st.NotModified++ })
+	s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w, r, false)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")

@@ -195,9 +195,9 @@ type Server struct {
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
 	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
-	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
-	fake.Kit[Stats] // faults and the request log
+	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
+	core            *fake.Core[Stats]
 
 	org orgWorld // organisation members and teams (org.go)
 
@@ -256,7 +256,7 @@ func New(opts *Options) *Server {
 		nextID:        1000,
 	}
 	s.closing = make(chan struct{})
-	s.Answer, s.Stop = s.answer, s.closing
+	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.closing)
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
@@ -566,26 +566,12 @@ func (s *Server) Pulls(owner, name string) []Pull {
 	return out
 }
 
-// DownloadRequests returns the requests the download host received.
-func (s *Server) DownloadRequests() []fake.Request {
-	var out []fake.Request
-	for _, r := range s.Requests() {
-		if r.Host == "download" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.Log().Stats()
+	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
-
-// ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() { s.Log().Reset() }
 
 // resolve turns a ref into a commit id: "" and "HEAD" are the default
 // branch; then a full ref name, a branch, a tag, a (possibly abbreviated)
@@ -684,7 +670,7 @@ func (s *Server) apiHandler() http.Handler {
 }
 
 func (s *Server) record(r *http.Request, host, route string) {
-	s.Record(r, host, route, func(st *Stats) {
+	s.core.Record(r, host, route, func(st *Stats) {
 		switch host {
 		case "download":
 			st.Download++
@@ -700,7 +686,7 @@ func (s *Server) record(r *http.Request, host, route string) {
 func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", pattern)
-		s.Serve(w, r, "api", "api", fn)
+		s.core.Serve(w, r, "api", "api", fn)
 	})
 }
 

@@ -93,7 +93,7 @@ func (s *Server) oauthRoutes() {
 func (s *Server) route(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		s.Serve(w, r, "api", "api", fn)
+		s.core.Serve(w, r, "api", "api", fn)
 	})
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // Organisation data: users and group memberships ([Server.AddGroupMember]),
-// served by GraphQL (Group.groupMembers, graphql.go), by GET
+// served by GraphQL (Group.groupMembers, graphql.go; Query.groups, every
+// group an authenticated request sees), by GET
 // /api/v4/groups/:id/members/all and by GET /api/v4/users (active users,
 // offset pagination). [Server.SetTokenScopes] makes a token without
 // read_api (or api) get GitLab's 403 insufficient_scope.

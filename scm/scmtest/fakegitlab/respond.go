@@ -57,7 +57,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
-	s.Log().Count(func(st *Stats) { st.NotModified++ })
+	s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "max-age=0, private, must-revalidate")

@@ -229,7 +229,8 @@ type Server struct {
 	byID       map[int64]*project
 	nextID     int64
 
-	fake.Kit[Stats] // faults and the request log
+	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
+	core            *fake.Core[Stats]
 	stop            chan struct{}
 
 	org orgWorld // users and group memberships (org.go)
@@ -265,7 +266,7 @@ func New(opts *Options) *Server {
 	s.mux, s.stop = http.NewServeMux(), make(chan struct{})
 	s.routes()
 	s.addUser(s.opts.User)
-	s.Answer, s.Stop = s.answer, s.stop
+	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.stop)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -520,13 +521,10 @@ func (s *Server) MergeRequests(fullPath string) []MergeRequest {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.Log().Stats()
+	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
-
-// ResetStats forgets the requests received so far (Requests and Stats).
-func (s *Server) ResetStats() { s.Log().Reset() }
 
 // resolve returns the commit ref names: "" is the default branch; then a
 // branch, a full or abbreviated (7+ hex digits) commit id, or
@@ -600,7 +598,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) record(r *http.Request, route string) {
-	s.Record(r, "api", route, func(st *Stats) {
+	s.core.Record(r, "api", route, func(st *Stats) {
 		st.Total++
 		if strings.HasSuffix(route, "/api/graphql") {
 			st.GraphQL++
@@ -612,7 +610,7 @@ func (s *Server) record(r *http.Request, route string) {
 func (s *Server) handle(pattern string, fn http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, pattern)
-		s.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
+		s.core.Serve(w, r, "api", "api", func(w http.ResponseWriter, r *http.Request) {
 			authed, good := s.checkAuth(r)
 			if !good {
 				s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
