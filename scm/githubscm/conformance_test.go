@@ -114,8 +114,10 @@ func (h *harness) World() scmtest.WorldInfo {
 
 func (h *harness) Inject(f scmtest.Fault) bool {
 	if f.Kind == scmtest.FaultOpenPullRequest {
-		f = scmtest.Fault{Kind: scmtest.FaultServerError, Times: f.Times, Status: cmp.Or(f.Status, http.StatusBadGateway),
-			Method: http.MethodPost, Path: "/repos/" + owner + "/" + scmtest.BasicRepo + "/pulls"}
+		// One mutation commits and opens the pull request: its
+		// createPullRequest fails after the commit, the whole answer a 502.
+		h.s.FailPullRequestMutation(f.Times, cmp.Or(f.Status, http.StatusBadGateway))
+		return true
 	}
 	h.s.Inject(f)
 	if f.Kind == scmtest.FaultTruncatedBody {
@@ -137,7 +139,11 @@ func (h *harness) RedirectToForeign() func() []http.Header {
 	}
 }
 
-func (h *harness) ClearFaults()  { h.s.ClearFaults() }
+func (h *harness) ClearFaults() {
+	h.s.ClearFaults()
+	h.s.FailPullRequestMutation(0, 0)
+}
+
 func (h *harness) Requests() int { return h.s.Stats().API }
 
 // CommitsAhead implements scmtest.StateReader.

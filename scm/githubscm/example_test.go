@@ -73,6 +73,6 @@ func Example() {
 	fmt.Printf("again: #%d (existing %v) in %d request\n", pr.Number, pr.Existing, fake.Stats().API-before)
 	// Output:
 	// read "kind: Component\n", blob 8524aaf
-	// opened #1 (existing false) in 5 requests
+	// opened #1 (existing false) in 2 requests
 	// again: #1 (existing true) in 1 request
 }

@@ -162,11 +162,11 @@ func TestRequestBudgets(t *testing.T) {
 				}
 				return nil
 			}},
-			{"OpenPullRequest 10 text files, base given", 5, 0, func() error {
+			{"OpenPullRequest 10 text files, base given", 2, 0, func() error {
 				_, err := e.c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Base: "main", Branch: "b1", Title: "t", Changes: textChanges(10)})
 				return err
 			}},
-			{"OpenPullRequest 10 text files, default base", 5, 0, func() error {
+			{"OpenPullRequest 10 text files, default base", 2, 0, func() error {
 				_, err := e.c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Branch: "b2", Title: "t", Changes: textChanges(10)})
 				return err
 			}},
@@ -177,12 +177,12 @@ func TestRequestBudgets(t *testing.T) {
 				}
 				return err
 			}},
-			{"OpenPullRequest with 2 binary files", 7, 0, func() error {
+			{"OpenPullRequest with 2 binary files", 2, 0, func() error {
 				_, err := e.c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Branch: "b3", Title: "t", Changes: []scm.Change{
 					{Path: "a.bin", Content: []byte{0, 1, 2}}, {Path: "b.bin", Content: []byte{0xff, 0xfe}}, {Path: "c.txt", Content: []byte("c")}}})
 				return err
 			}},
-			{"OpenPullRequest with 150 files", 6, 0, func() error {
+			{"OpenPullRequest with 150 files", 3, 0, func() error {
 				_, err := e.c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Branch: "b4", Title: "t", Changes: textChanges(150)})
 				return err
 			}},
@@ -643,7 +643,7 @@ func TestOpenPullRequestIdempotent(t *testing.T) {
 
 	// A retry after a partial failure (branch pushed, pull request not
 	// opened) makes no second commit.
-	e.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: "POST", Path: "/repos/acme/svc/pulls", Times: 1})
+	e.s.FailPullRequestMutation(1, 0)
 	spec2 := &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Branch: "retry", Title: "t", Changes: textChanges(2)}
 	if _, err := e.c.OpenPullRequest(t.Context(), spec2); scm.Code(err) != scm.Unavailable {
 		t.Fatalf("first attempt: %v; want Unavailable (a failed POST is not retried)", err)

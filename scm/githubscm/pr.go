@@ -23,12 +23,19 @@ import (
 const pathsPerQuery = 100
 
 // gqlTarget is a commit as the prepare query reads it: its id, its tree
-// id, and the type of each checked path ("blob", "tree", "commit" or
-// missing).
+// id, and the entry of each checked path (absent when missing).
 type gqlTarget struct {
 	OID   string
 	Tree  string
-	Paths map[string]string
+	Paths map[string]gqlEntry
+}
+
+// gqlEntry is a tree entry: its type ("blob", "tree" or "commit"), its
+// object id and its git mode (0o100644 for a plain file).
+type gqlEntry struct {
+	Type string `json:"type"`
+	OID  string `json:"oid"`
+	Mode int    `json:"mode"`
 }
 
 func (t *gqlTarget) UnmarshalJSON(b []byte) error {
@@ -36,7 +43,7 @@ func (t *gqlTarget) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	t.Paths = map[string]string{}
+	t.Paths = map[string]gqlEntry{}
 	for k, v := range raw {
 		switch {
 		case k == "oid":
@@ -52,14 +59,12 @@ func (t *gqlTarget) UnmarshalJSON(b []byte) error {
 			}
 			t.Tree = tree.OID
 		case strings.HasPrefix(k, "f"):
-			var e *struct {
-				Type string `json:"type"`
-			}
+			var e *gqlEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			if e != nil {
-				t.Paths[k] = e.Type
+				t.Paths[k] = *e
 			}
 		}
 	}
@@ -81,6 +86,7 @@ type gqlRef struct {
 
 type prepareData struct {
 	Repository *struct {
+		ID   string  `json:"id"`
 		Base *gqlRef `json:"base"`
 		Head *gqlRef `json:"head"`
 	} `json:"repository"`
@@ -108,12 +114,12 @@ func pathChecks(changes []driver.Change) []string {
 	return out
 }
 
-// fileSelection selects the type of each path of paths (numbered from
-// first) on a Commit, as aliases f<i>.
+// fileSelection selects the type, object id and mode of each path of
+// paths (numbered from first) on a Commit, as aliases f<i>.
 func fileSelection(first int, paths []string) string {
 	var b strings.Builder
 	for i := range paths {
-		fmt.Fprintf(&b, " f%d: file(path: $p%d) { type }", first+i, first+i)
+		fmt.Fprintf(&b, " f%d: file(path: $p%d) { type oid mode }", first+i, first+i)
 	}
 	return b.String()
 }
@@ -128,9 +134,10 @@ func pathVars(first int, paths []string, vars map[string]any) string {
 }
 
 // prepareQuery builds the one query that tells OpenPullRequest everything
-// it needs before writing: the base branch (or the default branch) and the
-// head branch, each with its commit, tree and the types of the first
-// checked paths, and the open pull requests from the head branch.
+// it needs before writing: the repository's node id, the base branch (or
+// the default branch) and the head branch, each with its commit, tree and
+// the entries (type, blob id, mode) of the first checked paths, and the
+// open pull requests from the head branch.
 func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
 	sel := "target { oid ... on Commit { tree { oid }" + fileSelection(0, paths) + " } }"
 	decl := "$owner: String!, $name: String!, $head: String!"
@@ -140,7 +147,7 @@ func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
 		base = "base: ref(qualifiedName: $base)"
 	}
 	decl += pathVars(0, paths, vars)
-	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n" +
+	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n    id\n" +
 		"    " + base + " { name " + sel + " }\n" +
 		"    head: ref(qualifiedName: $head) { name " + sel +
 		" associatedPullRequests(states: [OPEN], first: 20) { nodes { number url baseRefName headRefName } } }\n  }\n}"
@@ -219,9 +226,9 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	if head != nil {
 		parent = head.Target
 	}
-	types := make(map[string]string, len(checks))
+	entries := make(map[string]gqlEntry, len(checks))
 	for i, p := range first {
-		types[p] = parent.Paths["f"+strconv.Itoa(i)]
+		entries[p] = parent.Paths["f"+strconv.Itoa(i)]
 	}
 	for start := pathsPerQuery; start < len(checks); start += pathsPerQuery {
 		chunk := checks[start:min(len(checks), start+pathsPerQuery)]
@@ -238,8 +245,27 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 			return nil, errcode.Newf(errcode.Conflict, "", "commit %s of %s/%s vanished", parent.OID, r.Repo.Owner, r.Repo.Name)
 		}
 		for i, p := range chunk {
-			types[p] = more.Repository.Object.Paths["f"+strconv.Itoa(start+i)]
+			entries[p] = more.Repository.Object.Paths["f"+strconv.Itoa(start+i)]
 		}
+	}
+	st := &prState{repoID: data.Repository.ID, base: base, head: head, baseName: baseName, parent: parent, entries: entries, out: out}
+	if d.author == nil && !needsREST(r.Changes, entries) {
+		pr, err := d.openPRGraphQL(ctx, gh, r, st, retry)
+		if err != errNoMutations {
+			return pr, err
+		}
+		// A GitHub Enterprise Server without these mutations: REST, once.
+	}
+	return d.openPRREST(ctx, gh, r, st, retry)
+}
+
+// openPRREST is the REST half of OpenPullRequest (Git Data and pulls),
+// for what createCommitOnBranch cannot express.
+func (d *Driver) openPRREST(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest, st *prState, retry bool) (*driver.PullRequest, error) {
+	head, baseName, parent, out := st.head, st.baseName, st.parent, st.out
+	types := make(map[string]string, len(st.entries))
+	for p, e := range st.entries {
+		types[p] = e.Type
 	}
 	tr := r
 	precond := checkChanges(r.Changes, types)

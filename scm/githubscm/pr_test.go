@@ -47,8 +47,8 @@ func TestOpenPullRequestDraftAndBase(t *testing.T) {
 						t.Errorf("pull request %+v; want base %q, branch %q, not existing", pr, tt.wantBase, branch)
 					}
 				})
-				if n != 5 {
-					t.Errorf("API requests = %d; want 5", n)
+				if n != 2 {
+					t.Errorf("API requests = %d; want 2", n)
 				}
 				pulls := e.s.Pulls("acme", "svc")
 				k := slices.IndexFunc(pulls, func(p fakegithub.Pull) bool { return p.Head == branch })

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
@@ -76,7 +77,8 @@ func githubMessage(e *gql.Error) *gql.Error {
 	return e
 }
 
-// graphql answers POST /graphql (and /api/graphql): GitHub refuses a query
+// graphql answers POST /graphql (and /api/graphql), queries and the
+// mutations of mutation.go: GitHub refuses a query
 // its schema refuses, or one whose connections lack first or last, ask for
 // more than 100 nodes a page or (OrgLimits.MaxNodes) too many nodes in
 // all, with 200 and an "errors" list; then it executes the query over the
@@ -124,7 +126,18 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	cost := max(1, nodes/100)
 	s.org.used += cost
-	data, errs := op.Execute(r.Context(), s.query(r, cost))
+	root := s.query(r, cost)
+	if op.Doc.Operation == ast.Mutation {
+		root = s.mutation(r)
+	}
+	data, errs := op.Execute(r.Context(), root)
+	if s.prFail.failed { // FailPullRequestMutation: the work is done, the answer lost
+		s.prFail.failed = false
+		if !fake.GatewayError(w, s.prFail.status, "") {
+			s.writeError(w, r, s.prFail.status, "Server Error", "")
+		}
+		return
+	}
 	resp := map[string]any{"data": data}
 	if len(errs) > 0 {
 		resp["errors"] = errs

@@ -195,6 +195,7 @@ type Server struct {
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
 	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
+	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
 	core            *fake.Core[Stats]
