@@ -95,6 +95,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -127,6 +128,9 @@ type Options struct {
 	// client then discovers files with one read per repository, and says
 	// so (scm.FoundByReadFile).
 	NoCodeSearch bool
+	// Now is the clock that turns Retry-After into a rate limit's
+	// RetryAt; nil means time.Now.
+	Now func() time.Time
 }
 
 // Driver is the Bitbucket Cloud driver of one integration. It is safe for
@@ -276,7 +280,7 @@ func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Resp
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
-	return nil, apiError(c.method, c.url, resp)
+	return nil, d.apiError(c.method, c.url, resp)
 }
 
 func pathOf(raw string) string {

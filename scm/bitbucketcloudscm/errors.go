@@ -139,18 +139,18 @@ func statusCode(e *APIError) errcode.Code {
 	return code
 }
 
-// classifyAnswer is httpx.Classify's verdict on an error answer, as
-// ctxTransport and apiError keep it. It may peek at the first 8 KiB of a
+// classifyAnswer is httpx.Classify's verdict on an error answer at time
+// now, as ctxTransport and apiError keep it. It may peek at the first 8 KiB of a
 // 403 or 429 body and leaves the body readable in full.
-func classifyAnswer(resp *http.Response) answerInfo {
-	cl := httpx.Classify(resp, time.Now())
+func classifyAnswer(resp *http.Response, now time.Time) answerInfo {
+	cl := httpx.Classify(resp, now)
 	return answerInfo{status: resp.StatusCode, limited: cl.Code == errcode.RateLimited, retryAt: cl.RetryAt, hint: cl.Hint}
 }
 
 // apiError reads an error answer and closes it; whether it is a rate
 // limit, and until when, is httpx.Classify's verdict.
-func apiError(method, rawURL string, resp *http.Response) error {
-	info := classifyAnswer(resp)
+func (d *Driver) apiError(method, rawURL string, resp *http.Response) error {
+	info := classifyAnswer(resp, d.now())
 	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode, RateLimited: info.limited, RetryAt: info.retryAt, hint: info.hint}
 	if resp.StatusCode == http.StatusNotModified {
 		httpx.DrainClose(resp)
@@ -163,6 +163,14 @@ func apiError(method, rawURL string, resp *http.Response) error {
 	}
 	e.Message, e.Detail = errorBody(b)
 	return e
+}
+
+// now is Options.Now, or time.Now.
+func (d *Driver) now() time.Time {
+	if d.opts.Now != nil {
+		return d.opts.Now()
+	}
+	return time.Now()
 }
 
 // errorBody extracts Bitbucket's error message and detail.

@@ -21,6 +21,7 @@ import (
 type ctxTransport struct {
 	ctx  context.Context
 	base http.RoundTripper
+	now  func() time.Time // Options.Now
 
 	mu   sync.Mutex
 	last answerInfo
@@ -40,7 +41,7 @@ func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		info := answerInfo{status: resp.StatusCode}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			// Reads at most 8 KiB of a 403 or 429 body and puts them back.
-			info = classifyAnswer(resp)
+			info = classifyAnswer(resp, t.now())
 		}
 		t.mu.Lock()
 		t.last = info
@@ -82,7 +83,7 @@ func (d *Driver) bb(ctx context.Context, hc *http.Client) (*bbClient, error) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	tr := &ctxTransport{ctx: ctx, base: rt}
+	tr := &ctxTransport{ctx: ctx, base: rt, now: d.now}
 	c.HttpClient = &http.Client{Transport: tr, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar, Timeout: hc.Timeout}
 	return &bbClient{Client: c, tr: tr}, nil
 }

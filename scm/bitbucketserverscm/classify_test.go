@@ -68,7 +68,6 @@ func (a *answerer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // It runs in a synctest bubble, so RetryAt is exact.
 func TestClassifyCases(t *testing.T) {
 	t.Parallel()
-	const token = "BBDC-classifyCasesSecret0123456789"
 	calls := map[string]func(ctx context.Context, c *scm.Client, web string) error{
 		"ReadFile": func(ctx context.Context, c *scm.Client, web string) error {
 			_, err := c.ReadFile(ctx, web+"/projects/ACME/repos/svc/browse/README.md?at=main", nil)
@@ -100,24 +99,11 @@ func TestClassifyCases(t *testing.T) {
 						if mode == "driver" {
 							retry = scm.RetryOptions{MaxRetries: -1, MaxRateLimitWait: 24 * time.Hour}
 						}
-						reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
-							Host: host, APIBaseURL: hs.URL + "/rest/api/1.0", Token: integrations.NewSecret(token)}}})
-						if err != nil {
-							t.Fatal(err)
-						}
-						res, err := credentials.NewResolver(reg, nil)
-						if err != nil {
-							t.Fatal(err)
-						}
 						tr := &http.Transport{}
 						defer tr.CloseIdleConnections()
-						c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Retry: retry,
-							Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)}})
-						if err != nil {
-							t.Fatal(err)
-						}
-						err = call(t.Context(), c, "https://"+host)
-						checkClassified(t, tc, err, start, token)
+						c := classifyClient(t, hs, tr, retry, nil)
+						err := call(t.Context(), c, "https://"+host)
+						checkClassified(t, tc, err, start, classifyToken)
 						if n := srv.requests(); n != 1 {
 							t.Errorf("requests = %d; want 1", n)
 						}
@@ -125,6 +111,50 @@ func TestClassifyCases(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// classifyToken is the credential of classifyClient's integration.
+const classifyToken = "BBDC-classifyCasesSecret0123456789"
+
+// classifyClient returns a client whose one integration is hs, with
+// classifyToken, the retry policy retry and this driver with opts.
+func classifyClient(t *testing.T, hs *httptest.Server, tr http.RoundTripper, retry scm.RetryOptions, opts *bitbucketserverscm.Options) *scm.Client {
+	t.Helper()
+	host := strings.TrimPrefix(hs.URL, "http://")
+	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+		Host: host, APIBaseURL: hs.URL + "/rest/api/1.0", Token: integrations.NewSecret(classifyToken)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Retry: retry,
+		Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(opts)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestClassifyOnInjectedClock: the driver turns a Retry-After it
+// classifies into RetryAt on Options.Now's clock.
+func TestClassifyOnInjectedClock(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	srv := &answerer{}
+	srv.set(http.StatusForbidden, http.Header{"Retry-After": {"30"}}, `{"message":"Forbidden"}`)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := classifyClient(t, hs, tr, scm.RetryOptions{MaxRetries: -1, MaxRateLimitWait: 24 * time.Hour},
+		&bitbucketserverscm.Options{Now: func() time.Time { return now }})
+	_, err := c.ReadFile(t.Context(), "https://"+strings.TrimPrefix(hs.URL, "http://")+"/projects/ACME/repos/svc/browse/README.md?at=main", nil)
+	if at, ok := scm.RetryAt(err); scm.Code(err) != scm.RateLimited || !ok || !at.Equal(now.Add(30*time.Second)) {
+		t.Errorf("ReadFile: %v, RetryAt %v; want RateLimited at %v", err, at, now.Add(30*time.Second))
 	}
 }
 
