@@ -108,8 +108,7 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	)
 	switch {
 	case errors.As(err, &rle):
-		// go-github refused the call itself, before sending it, while
-		// an earlier answer's limit lasts.
+		// A rate limit without an answer to classify.
 		return driver.ErrorInfo{Code: errcode.RateLimited, RetryAt: rle.Rate.Reset.Time}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne):
 		return driver.ErrorInfo{Code: errcode.Unavailable}
