@@ -92,6 +92,23 @@ func BenchmarkGitHubOpenPullRequest10Files(b *testing.B) {
 	})
 }
 
+// BenchmarkGitHubOpenPullRequestAgain: opening an open pull request again
+// is the query alone, which finds it.
+func BenchmarkGitHubOpenPullRequestAgain(b *testing.B) {
+	e := benchEnv(b)
+	spec := &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Base: "main", Branch: "again", Title: "Add files", Changes: textChanges(10)}
+	if _, err := e.c.OpenPullRequest(b.Context(), spec); err != nil {
+		b.Fatal(err)
+	}
+	measure(b, e, func(int) error {
+		pr, err := e.c.OpenPullRequest(b.Context(), spec)
+		if err == nil && !pr.Existing {
+			return fmt.Errorf("pull request %+v; want the existing one", pr)
+		}
+		return err
+	})
+}
+
 func BenchmarkGitHubSearch(b *testing.B) {
 	e := benchEnv(b)
 	u := e.web("acme/svc/blob/main/templates/**/*.yaml")

@@ -30,14 +30,23 @@
 //   - FindFiles (catalog discovery): 1 GraphQL query per 100 repositories,
 //     asking only for the blob id, never the text: 10 requests for 1,000
 //     repositories.
-//   - OpenPullRequest: 1 GraphQL query (default branch or base branch,
-//     commit and tree ids, whether the branch exists, an open pull request
-//     from it, and whether each changed path exists), then POST git/trees
-//     (text files inline), POST git/commits, POST git/refs (or PATCH for an
-//     existing branch) and POST pulls: 5 requests for any number of text
-//     files, plus 1 POST git/blobs per binary file and 1 more GraphQL query
-//     per 100 changed paths beyond the first 100. Opening the same pull
-//     request again costs 1 request and changes nothing.
+//   - OpenPullRequest: 1 GraphQL query (the repository id, default branch
+//     or base branch, commit and tree ids, whether the branch exists, an
+//     open pull request from it, and each changed path's type, blob id and
+//     mode), then 1 GraphQL mutation document: createRef (a missing
+//     branch), createCommitOnBranch (expecting the head the query saw;
+//     left out when the branch already holds exactly the changes) and
+//     createPullRequest: 2 requests for any number of text or binary
+//     files, plus 1 more GraphQL query per 100 changed paths beyond the
+//     first 100. A push to the branch in between restarts the flow once.
+//     Opening the same pull request again costs 1 request and changes
+//     nothing. createCommitOnBranch writes plain files (mode 100644) as
+//     the credential's identity, so an executable file, a change to an
+//     existing executable file or symlink, and Options.CommitAuthor take
+//     the REST Git Data path instead: POST git/trees (text inline), POST
+//     git/commits, POST git/refs (or PATCH) and POST pulls, 5 requests plus
+//     1 POST git/blobs per binary file; so does a GitHub Enterprise Server
+//     whose schema lacks the mutations (after its refusal: 1 more).
 //
 // # Errors
 //
@@ -91,7 +100,9 @@ type Options struct {
 	MaxResponseBytes int64
 	// CommitAuthor, when set, is the author and committer of the commits
 	// OpenPullRequest makes. nil lets GitHub use the credential's
-	// identity (the user, or the GitHub App's bot).
+	// identity (the user, or the GitHub App's bot). GraphQL's
+	// createCommitOnBranch cannot name an author: with CommitAuthor set,
+	// OpenPullRequest commits through REST Git Data (5 requests, not 2).
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string

@@ -25,9 +25,9 @@ type prState struct {
 	out        *driver.PullRequest
 }
 
-// modeFile is the git mode of a plain file, the only mode
+// plainMode is the git mode of a plain file, the only mode
 // createCommitOnBranch writes.
-const modeFile = 0o100644
+const plainMode = 0o100644
 
 // errNoMutations says GitHub refused the mutation document as a schema
 // error: a GitHub Enterprise Server without createCommitOnBranch.
@@ -44,7 +44,7 @@ func needsREST(changes []driver.Change, entries map[string]gqlEntry) bool {
 			return true
 		}
 		seen[ch.Path] = true
-		if e, ok := entries[ch.Path]; ok && e.Type == "blob" && ch.Action != driver.Delete && e.Mode != modeFile {
+		if e, ok := entries[ch.Path]; ok && e.Type == "blob" && ch.Action != driver.Delete && e.Mode != plainMode {
 			return true
 		}
 	}
@@ -63,7 +63,7 @@ func applied(changes []driver.Change, entries map[string]gqlEntry) bool {
 			}
 			continue
 		}
-		if !ok || e.Type != "blob" || e.Mode != modeFile || e.OID != blobID(ch.Content) {
+		if !ok || e.Type != "blob" || e.Mode != plainMode || e.OID != blobID(ch.Content) {
 			return false
 		}
 	}
@@ -212,10 +212,12 @@ func (d *Driver) openPRGraphQL(ctx context.Context, gh *github.Client, r *driver
 	}
 	byField := map[string]GraphQLErrorItem{}
 	for _, x := range errs {
+		// A validation error (the document was not run): the schema
+		// lacks the mutations or their input types.
+		if ans == (openAnswer{}) && (strings.Contains(x.Message, "doesn't exist on type") || strings.Contains(x.Message, "isn't a defined input type")) {
+			return nil, errNoMutations
+		}
 		if len(x.Path) == 0 {
-			if ans == (openAnswer{}) && (strings.Contains(x.Message, "doesn't exist on type") || strings.Contains(x.Message, "isn't a defined input type")) {
-				return nil, errNoMutations
-			}
 			continue
 		}
 		if k, ok := x.Path[0].(string); ok {
