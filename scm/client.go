@@ -83,6 +83,10 @@ type Options struct {
 	// FileCache, if set, keeps files read by ReadFile so that re-reads
 	// are conditional (see [FileCache]); nil means none.
 	FileCache FileCache
+	// PageCache, if set, keeps repository listing pages so that a refresh
+	// of an unchanged owner is answered 304 where the provider allows it
+	// (see [PageCache]); nil means none.
+	PageCache PageCache
 	// RateBudget, if set, records every credential's rate limit from the
 	// providers' answers and, with RateShare > 0, keeps the clients
 	// sharing it under that share of each limit (see [RateBudget]).
@@ -116,6 +120,7 @@ type shared struct {
 	limits   Limits
 	log      *slog.Logger
 	files    FileCache
+	pages    PageCache
 	budget   RateBudget
 	share    float64
 	audit    AuditFunc
@@ -148,7 +153,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, pages: o.PageCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}
@@ -354,7 +359,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	req := c.credRequest(in, loc, write)
 	// Below the credentials: the one place where the answers' headers and
 	// error bodies are capped and scrubbed of every credential value sent.
-	rt := httpx.Sanitize(c.s.base, cl.secrets)
+	rt := c.pageLayer(in, httpx.Sanitize(c.s.base, cl.secrets))
 	budgetKey := ""
 	if c.s.res != nil {
 		cred, err := c.s.res.Resolve(ctx, req)

@@ -45,7 +45,7 @@ func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq
 				yield(nil, err)
 				return
 			}
-			page, err := cl.d.ListRepositories(ctx, cl.hc, &driver.ListRepositoriesRequest{Owner: cl.loc.Owner,
+			page, err := cl.d.ListRepositories(asListing(ctx), cl.hc, &driver.ListRepositoriesRequest{Owner: cl.loc.Owner,
 				Cursor: cursor, PageSize: pageSize})
 			if err != nil {
 				yield(nil, c.wrap(ctx, cl, err))
