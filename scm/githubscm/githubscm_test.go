@@ -143,8 +143,12 @@ func TestRequestBudgets(t *testing.T) {
 				}
 				return nil
 			}},
-			{"ReadTree at a known ref", 1, 1, func() error {
+			{"ReadTree at a known ref", 1, 0, func() error { // one GraphQL query
 				_, err := e.c.ReadTree(ctx, e.web("acme/svc/tree/main/templates/a"), nil)
+				return err
+			}},
+			{"ReadTree of the repository's root", 1, 1, func() error { // the tarball
+				_, err := e.c.ReadTree(ctx, e.web("acme/svc/tree/main"), nil)
 				return err
 			}},
 			{"Search", 1, 0, func() error {
@@ -288,9 +292,21 @@ func TestPathsAndBranches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var got []string
+		for _, f := range tree.Files {
+			got = append(got, "docs/"+f.Path)
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff([]string{odd, "docs/q?.md"}, got); tree.Archive != nil || diff != "" {
+			t.Errorf("ReadTree(docs at feature/x): Archive %v, files (-want +got):\n%s", tree.Archive, diff)
+		}
+		tree, err = e.d.ReadTree(ctx, e.hc, &driver.TreeRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "feature/x"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		tree.Archive.Body.Close()
-		if tree.Archive.StripComponents != 1 || tree.Archive.Dir != "docs" {
-			t.Errorf("Archive = %+v; want StripComponents 1, Dir docs", tree.Archive)
+		if tree.Archive.StripComponents != 1 || tree.Archive.Dir != "" {
+			t.Errorf("Archive = %+v; want StripComponents 1, Dir \"\"", tree.Archive)
 		}
 		// A pull request from a branch with "/" to a base with "/".
 		pr, err := e.c.OpenPullRequest(ctx, &scm.PullRequestSpec{RepoURL: e.web("acme/svc"), Base: "release/1.0", Branch: "feat/new-thing",
@@ -525,7 +541,9 @@ func TestNoSecretInErrors(t *testing.T) {
 	e := newEnv(t, false, nil)
 	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "private", Private: true, Files: []fakegithub.File{{Path: "a/b.txt", Content: []byte("b")}}})
 	e.s.Inject(fake.Fault{Kind: fake.FaultServerError, Status: 500, Host: "download"})
-	_, err := e.c.ReadTree(t.Context(), e.web("acme/private/tree/main/a"), nil)
+	// The repository's root is read from the tarball (a folder below it
+	// through GraphQL).
+	_, err := e.c.ReadTree(t.Context(), e.web("acme/private/tree/main"), nil)
 	if scm.Code(err) != scm.Unavailable {
 		t.Fatalf("ReadTree with the download failing: %v; want Unavailable", err)
 	}
@@ -548,9 +566,9 @@ func TestNoSecretInErrors(t *testing.T) {
 		}
 	}
 	e.s.ClearFaults()
-	if fsys, err := e.c.ReadTree(t.Context(), e.web("acme/private/tree/main/a"), nil); err != nil {
+	if fsys, err := e.c.ReadTree(t.Context(), e.web("acme/private/tree/main"), nil); err != nil {
 		t.Errorf("ReadTree of the private repository: %v", err)
-	} else if _, err := fsys.Open("b.txt"); err != nil {
+	} else if _, err := fsys.Open("a/b.txt"); err != nil {
 		t.Errorf("Open(b.txt): %v", err)
 	}
 }

@@ -191,10 +191,33 @@ func isJSON(contentType string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") && mt != "application/vnd.github.raw+json")
 }
 
-// ReadTree implements driver.Driver with one API request: GET
-// /repos/{o}/{r}/tarball/{ref}, which GitHub answers with a redirect to a
-// download host; the archive is then streamed from there through hc. A
-// missing directory yields an archive with no entries under Dir.
+// ReadTree implements driver.Driver. A directory below the repository's
+// root is read with one GraphQL query (POST /graphql): the commit of the
+// ref, and the directory's entries four levels deep with the text of
+// every file (Blob.text), so that the bytes received are about the
+// folder's own, whatever the size of the rest of the repository; deeper
+// levels cost one more query per four levels. A text is kept only when
+// GitHub gives it whole and it is exactly the blob (its git blob id is
+// the entry's oid); TreeRequest's Filter and limits are applied from the
+// entries' sizes before any content is looked at, and an entry name
+// holding "/" or a ".." component is refused as the archive reader
+// refuses it (InvalidArgument). The tree's CommitID is the ref's commit.
+//
+// The tarball is read instead (the query's cost then comes on top) when
+// Dir is the repository's root; when the folder holds a binary file, a
+// file GitHub truncates (Blob.isTruncated: over 512,000 bytes), a
+// symbolic link, a submodule or an entry of another mode; when it is very
+// large: more than 1,000 files (after Filter), more than 4 MiB of
+// GraphQL answers in all (reading stops there), more than 16 levels deep
+// (4 queries) or more than 100 subtrees at a query's cut; when the ref is
+// a tag or missing; and on any GraphQL refusal or failure (an anonymous
+// caller, an instance without GraphQL, an error answer). A directory
+// missing at an existing commit is answered without the tarball.
+//
+// The tarball is one API request: GET /repos/{o}/{r}/tarball/{ref},
+// which GitHub answers with a redirect to a download host; the archive is
+// then streamed from there through hc. A missing directory yields an
+// archive with no entries under Dir.
 //
 // The redirect is followed under two rules. First, its scheme must be
 // https, or http only when the API base URL itself is http (a test server,
@@ -218,6 +241,15 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	if err := d.needAPI(); err != nil {
 		return nil, err
 	}
+	t, err := d.readTreeGraphQL(ctx, hc, r)
+	if !errors.Is(err, errUseTarball) {
+		return t, err
+	}
+	return d.readTreeTarball(ctx, hc, r)
+}
+
+// readTreeTarball is ReadTree's read of the tarball.
+func (d *Driver) readTreeTarball(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
 	// The API call must not follow the redirect itself, so that the
 	// download is a fresh request to the other host, made with hc.
 	noFollow := d.capped(hc)

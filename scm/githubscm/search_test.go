@@ -9,11 +9,11 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
-// TestSearchFallsBackToTarball: when GitHub truncates the recursive tree
-// listing, Search reads the directory from the tarball instead and still
-// finds every match, for 1 tree request, 1 tarball API request and 1
-// download.
-func TestSearchFallsBackToTarball(t *testing.T) {
+// TestSearchFallsBackToReadTree: when GitHub truncates the recursive tree
+// listing, Search reads the directory with ReadTree instead and still
+// finds every match, for 1 tree request and 1 GraphQL query (the folder's
+// files; no tarball).
+func TestSearchFallsBackToReadTree(t *testing.T) {
 	files := []fakegithub.File{
 		{Path: "README.md", Content: []byte("# svc\n")},
 		{Path: "templates/a/template.yaml", Content: []byte("kind: Template\n")},
@@ -58,14 +58,13 @@ func TestSearchFallsBackToTarball(t *testing.T) {
 		routes := diffRoutes(before.Routes, after.Routes)
 		wantRoutes := map[string]int{
 			"GET /repos/{owner}/{repo}/git/trees/{sha...}": 1,
-			"GET /repos/{owner}/{repo}/tarball/{ref...}":   1,
-			"GET /{owner}/{repo}/legacy.tar.gz/{ref...}":   1,
+			"POST /graphql": 1,
 		}
 		if diff := cmp.Diff(wantRoutes, routes); diff != "" {
 			t.Errorf("requests per route differ (-want +got):\n%s", diff)
 		}
-		if api, dl := after.API-before.API, after.Download-before.Download; api != 2 || dl != 1 {
-			t.Errorf("requests: API %d, download %d; want API 2, download 1", api, dl)
+		if api, dl := after.API-before.API, after.Download-before.Download; api != 2 || dl != 0 {
+			t.Errorf("requests: API %d, download %d; want API 2, download 0", api, dl)
 		}
 	})
 }

@@ -512,14 +512,25 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 				return nil, nil
 			})})
 	case "blob":
+		// As GitHub: text is null for a binary blob, and cut at
+		// BlobTextLimit bytes (on a character boundary) with isTruncated
+		// set for a larger one; byteSize is always the whole blob's.
 		binary := bytes.IndexByte(o.Blob, 0) >= 0 || !utf8.Valid(o.Blob)
-		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": false,
+		text := o.Blob
+		if len(text) > BlobTextLimit {
+			cut := BlobTextLimit
+			for cut > 0 && !utf8.RuneStart(text[cut]) {
+				cut--
+			}
+			text = text[:cut]
+		}
+		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": len(text) < len(o.Blob),
 			"text": fn(func(*gql.Field) (any, error) {
 				s.core.Log().Count(func(st *Stats) { st.BlobTexts++ })
 				if binary {
 					return nil, nil
 				}
-				return string(o.Blob), nil
+				return string(text), nil
 			})})
 	case "tree":
 		v["entries"] = fn(func(*gql.Field) (any, error) {
@@ -532,6 +543,13 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 	}
 	return v
 }
+
+// BlobTextLimit is the most bytes of a blob the GraphQL Blob.text field
+// gives: GitHub cuts a larger blob's text there and sets isTruncated
+// (512,000 bytes, an undocumented limit observed by GitHub's users). A
+// Tree's entries are a list, not a connection: they count for no node
+// limit, and a query may nest trees as deep as it likes.
+const BlobTextLimit = 512_000
 
 func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeEntry) map[string]any {
 	typ := map[string]string{gitobj.ModeTree: "tree", gitobj.ModeCommit: "commit"}[te.Mode]
