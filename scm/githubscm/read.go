@@ -203,7 +203,8 @@ func isJSON(contentType string) bool {
 // holding "/" or a ".." component is refused as the archive reader
 // refuses it (InvalidArgument). The tree's CommitID is the ref's commit.
 //
-// The tarball is read instead (the query's cost then comes on top) when
+// The tarball is read instead (the query's cost then comes on top; it is
+// the tarball of the commit the query found, when it found one) when
 // Dir is the repository's root; when the folder holds a binary file, a
 // file GitHub truncates (Blob.isTruncated: over 512,000 bytes), a
 // symbolic link, a submodule or an entry of another mode; when it is very
@@ -241,11 +242,22 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	if err := d.needAPI(); err != nil {
 		return nil, err
 	}
-	t, err := d.readTreeGraphQL(ctx, hc, r)
+	t, commit, err := d.readTreeGraphQL(ctx, hc, r)
 	if !errors.Is(err, errUseTarball) {
 		return t, err
 	}
-	return d.readTreeTarball(ctx, hc, r)
+	if commit == "" {
+		return d.readTreeTarball(ctx, hc, r)
+	}
+	// The tarball of the commit the query saw: the same tree, whatever
+	// the branch has become since.
+	at := *r
+	at.Ref = commit
+	if t, err = d.readTreeTarball(ctx, hc, &at); err != nil {
+		return nil, err
+	}
+	t.CommitID = commit
+	return t, nil
 }
 
 // readTreeTarball is ReadTree's read of the tarball.

@@ -107,20 +107,20 @@ type treeRead struct {
 }
 
 // readTreeGraphQL reads r.Dir through GraphQL. It returns errUseTarball
-// when the tree must be read from the tarball instead; any other error
-// (limits, a hostile entry name, a cancelled context) is the read's
-// answer.
-func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
+// when the tree must be read from the tarball instead, with the commit of
+// the ref when the first answer gave it; any other error (limits, a
+// hostile entry name, a cancelled context) is the read's answer.
+func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (_ *driver.Tree, commit string, _ error) {
 	dir := strings.Trim(r.Dir, "/")
 	if dir == "" || d.graphqlURL == "" {
-		return nil, errUseTarball // the whole repository: the archive is the cheapest
+		return nil, commit, errUseTarball // the whole repository: the archive is the cheapest
 	}
 	ref := r.Ref
 	if ref == "" {
 		ref = "HEAD"
 	}
 	if strings.ContainsAny(ref, ":\x00") {
-		return nil, errUseTarball
+		return nil, commit, errUseTarball
 	}
 	gh := d.client(hc)
 	tr := &treeRead{r: r, pending: map[string]string{}, budget: treeAnswerBytes}
@@ -132,33 +132,33 @@ func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver
 	}
 	vars := map[string]any{"owner": r.Repo.Owner, "name": r.Repo.Name, "commit": ref, "dir": ref + ":" + dir}
 	if err := d.treeQuery(ctx, gh, tr, firstTreeQuery, vars, &first); err != nil {
-		return nil, err
+		return nil, commit, err
 	}
 	rp := first.Repository
-	if rp == nil || rp.Commit == nil || rp.Commit.Typename != "Commit" {
-		return nil, errUseTarball // a missing ref, or a tag: the tarball says what it is
+	if rp == nil || rp.Commit == nil || rp.Commit.Typename != "Commit" || !isHexOID(rp.Commit.OID) {
+		return nil, commit, errUseTarball // a missing ref, or a tag: the tarball says what it is
 	}
-	commit := rp.Commit.OID
+	commit = rp.Commit.OID
 	if rp.Tree == nil {
 		// No such path at an existing commit: the portable client says
 		// the directory is not found.
-		return &driver.Tree{Files: []driver.TreeFile{}, CommitID: commit}, nil
+		return &driver.Tree{Files: []driver.TreeFile{}, CommitID: commit}, commit, nil
 	}
 	if rp.Tree.Typename != "Tree" {
-		return nil, errUseTarball // a file, not a directory
+		return nil, commit, errUseTarball // a file, not a directory
 	}
 	if err := tr.walk("", rp.Tree.Entries, 1); err != nil {
-		return nil, err
+		return nil, commit, err
 	}
 	for q := 1; len(tr.pending) > 0; q++ {
 		if q >= treeQueries || len(tr.pending) > treeMaxSubtrees {
-			return nil, errUseTarball
+			return nil, commit, errUseTarball
 		}
 		if err := d.subtreeQuery(ctx, gh, tr); err != nil {
-			return nil, err
+			return nil, commit, err
 		}
 	}
-	return &driver.Tree{Files: tr.files, CommitID: commit, Filtered: tr.skipped}, nil
+	return &driver.Tree{Files: tr.files, CommitID: commit, Filtered: tr.skipped}, commit, nil
 }
 
 // subtreeQuery reads the pending subtrees, treeLevels levels deep, with
