@@ -55,15 +55,23 @@ func fileCacheKey(rawURL string) string {
 // when the client has one and the caller did not ask for a conditional
 // read itself.
 func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *ReadFileOptions) (*driver.File, error) {
-	req := &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
-		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous}
+	return c.readCached(ctx, cl, rawURL, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
+		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous})
+}
+
+// readCached reads req, the file at rawURL, through the FileCache when the
+// client has one and req is not conditional already: with the cached ETag
+// as If-None-Match, and the cached content on 304. FindFiles' per-repository
+// reads go through it too, so that a re-run of a discovery that reads each
+// repository is answered 304 where the provider gives files an ETag.
+func (c *Client) readCached(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest) (*driver.File, error) {
 	fc := c.s.files
-	if fc == nil || o.IfNoneMatch != "" {
+	if fc == nil || req.IfNoneMatch != "" || rawURL == "" {
 		return cl.d.ReadFile(ctx, cl.hc, req)
 	}
 	key := fileCacheKey(rawURL)
 	cached, ok, err := fc.GetFile(ctx, key)
-	if err != nil || !ok || cached == nil || cached.ETag == "" || int64(len(cached.Content)) > o.MaxBytes {
+	if err != nil || !ok || cached == nil || cached.ETag == "" || int64(len(cached.Content)) > req.MaxBytes {
 		cached = nil
 	} else {
 		req.IfNoneMatch = cached.ETag

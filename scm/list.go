@@ -112,7 +112,8 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 				yield(nil, err)
 				return
 			}
-			f, err := cl.d.ReadFile(ctx, cl.hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
+			u := c.fileURL(cl, r, p)
+			f, err := c.readCached(ctx, cl, u, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
 				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes})
 			if err != nil {
 				werr := c.wrap(ctx, cl, err)
@@ -131,7 +132,6 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 				}
 				continue
 			}
-			u := c.fileURL(cl, r, p)
 			file := &File{URL: u, Path: p, Content: f.Content, ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID}
 			if !yield(&FoundFile{Repository: r, Path: p, URL: u, BlobID: f.BlobID, File: file, Method: FoundByReadFile}, nil) {
 				return
