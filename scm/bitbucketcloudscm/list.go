@@ -58,6 +58,11 @@ func (d *Driver) repository(v *repoJSON) driver.Repository {
 
 // ListRepositories returns one page of GET /repositories/{ws}; the cursor
 // is Bitbucket's next link.
+//
+// Not conditional: Bitbucket Cloud's REST documentation gives an ETag to
+// file contents (/src) only, not to paginated listings, so
+// scm.Options.PageCache is not used for it; discovery's per-repository
+// file reads are re-validated through scm.Options.FileCache instead.
 func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
 	u := r.Cursor
 	if u == "" {

@@ -38,6 +38,12 @@ type repoJSON struct {
 }
 
 // ListRepositories returns one page of GET projects/{key}/repos.
+//
+// Not conditional: Bitbucket Data Center's REST API documents no ETag on
+// its pages, so scm.Options.PageCache is not used for it; discovery's
+// per-repository file reads (without code search) go through
+// scm.Options.FileCache instead, re-validated where the server gives the
+// raw file an ETag.
 func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
 	limit := r.PageSize
 	if limit <= 0 || limit > DefaultReposPageSize {

@@ -17,6 +17,12 @@ import (
 // an owner that is a user (the organization endpoint answers 404), GET
 // /users/{owner}/repos (the user's own repositories). The cursor records
 // which of the two and the next page, from GitHub's Link header.
+//
+// Conditional: GitHub answers each page with an ETag (varying with the
+// token) and a matching If-None-Match with 304, which does not count
+// against the primary rate limit; with scm.Options.PageCache, the portable
+// client re-validates each page so, and this driver parses the cached page
+// (Link header included) as if it had been sent again.
 func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
 	if err := checkOwner(r.Owner); err != nil {
 		return nil, err

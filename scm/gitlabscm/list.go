@@ -30,6 +30,12 @@ const (
 // to users/:owner/projects). The cursor is the listing and the query of
 // GitLab's Link rel="next" (or its X-Next-Page), applied to the same
 // endpoint, so a Link can never send the driver to another URL.
+//
+// Conditional: GitLab answers each page with Rails' weak ETag of the body
+// and a matching If-None-Match with 304; with scm.Options.PageCache the
+// portable client re-validates each page so (Link and X-Next-Page are kept
+// with the cached page). A 304 still counts against GitLab's rate limits:
+// it saves the page's bytes, not the request.
 func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
 	if err := checkOwner(r.Owner); err != nil {
 		return nil, err
