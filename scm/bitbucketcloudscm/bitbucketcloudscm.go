@@ -39,10 +39,14 @@
 //   - ReadTree: 1 request at a known ref, the web host's archive
 //     (https://bitbucket.org/{ws}/{repo}/get/{ref}.tar.gz; Bitbucket Cloud
 //     has no sub-path archive, so the whole tree is downloaded and cut
-//     client-side), 2 without a ref. If the archive download refuses the
-//     credential (401 or 403: Atlassian's BCLOUD-23783 reports that access
-//     tokens are refused there), ReadTree falls back to the API: the
-//     listing (one request per 100 entries) plus one request per file kept.
+//     client-side), 2 without a ref. A folder therefore costs the whole
+//     repository's archive: 21 MB received for a 30 KiB template folder
+//     beside 20 MiB of incompressible files, 42 MB beside 40 MiB
+//     (BenchmarkBitbucketCloudReadTreeBytes). If the archive download
+//     refuses the credential (401 or 403: Atlassian's BCLOUD-23783 reports
+//     that access tokens are refused there), ReadTree falls back to the
+//     API: the listing (one request per 100 entries) plus one request per
+//     file kept.
 //     The fallback applies the tree's filter and limits to the listing,
 //     with the sizes it gives, before reading anything: files the filter
 //     rejects are not read, and a tree over the limits fails with

@@ -16,8 +16,20 @@
 //     https://raw.githubusercontent.com) is instead 1 request to the raw
 //     host, none to the API, conditional in the same way; there a
 //     directory path is NotFound (see [Driver.ReadFile]).
-//   - ReadTree: 1 (GET tarball, answered 302) plus the download from the
-//     redirect's host (codeload.github.com), which receives no credential
+//   - ReadTree of a directory below the root: 1 GraphQL query (the
+//     ref's commit, and the directory's entries four levels deep with
+//     every file's text), one more per four further levels, so a folder
+//     costs its own bytes whatever the rest of the repository holds: a
+//     30 KiB template folder of 21 text files beside 20 or 40 MiB of other
+//     files is 1 request and about 37 KB received (was the whole tarball,
+//     21 or 42 MB; BenchmarkGitHubReadTreeBytes). The tarball is read
+//     instead, at the commit the query found, for a binary, truncated
+//     (over 512,000 bytes) or linked file, a submodule, more than 1,000
+//     files or 4 MiB of answers, more than 16 levels, or a GraphQL
+//     refusal (see [Driver.ReadTree]).
+//   - ReadTree of the root, and the fall-back: 1 (GET tarball, answered
+//     302) plus the download from the redirect's host
+//     (codeload.github.com), which receives no credential
 //     (it is another host; the archive link carries its own temporary
 //     token for private repositories). The download is sent as a redirect
 //     hop, so no other integration's credential goes with it either, and a

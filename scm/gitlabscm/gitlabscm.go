@@ -52,7 +52,11 @@
 //     tell a directory (InvalidArgument) from a missing file (NotFound).
 //   - ReadTree: 1 (GET repository/archive.tar.gz?sha=&path=, streamed; the
 //     archive's top directory is "<project>-<ref>-<sha>[-<path>]" and the
-//     files keep their full paths under it).
+//     files keep their full paths under it). GitLab cuts the directory out
+//     on the server, so a folder costs its own compressed bytes, whatever
+//     the rest of the repository holds: a 30 KiB template folder of 21
+//     text files beside 20 or 40 MiB of other files is 1 request and
+//     about 5.7 KB received (BenchmarkGitLabReadTreeBytes).
 //   - ListFiles (Search): 1 (GET repository/tree?recursive=true&path=, 100
 //     entries, keyset); a longer listing is reported truncated and the
 //     portable client reads the archive instead (2 requests in all).
