@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -114,6 +115,9 @@ func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver
 	dir := strings.Trim(r.Dir, "/")
 	if dir == "" || d.graphqlURL == "" {
 		return nil, commit, errUseTarball // the whole repository: the archive is the cheapest
+	}
+	if !fs.ValidPath(dir) || strings.ContainsAny(dir, "\\\x00") {
+		return nil, commit, errUseTarball // the archive reader says what it makes of it
 	}
 	ref := r.Ref
 	if ref == "" {
