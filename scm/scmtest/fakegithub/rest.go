@@ -1,7 +1,9 @@
 package fakegithub
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"path"
@@ -11,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -255,8 +258,30 @@ func (s *Server) listRepos(typ OwnerType) http.HandlerFunc {
 		for _, rp := range list[start:end] {
 			out = append(out, s.repoJSON(r, rp))
 		}
-		s.writeJSON(w, r, http.StatusOK, out)
+		s.writeListing(w, r, out)
 	}
+}
+
+// writeListing is writeJSON for a page of a listing. As GitHub's, its
+// ETag is weak and depends on the credential asking (Vary: Accept,
+// Authorization): a page re-validated with another token's ETag is sent
+// again in full, and an unchanged page re-validated with the same token's
+// is answered 304.
+func (s *Server) writeListing(w http.ResponseWriter, r *http.Request, v any) {
+	body := fake.Marshal(v)
+	h := sha256.New()
+	h.Write(body)
+	h.Write([]byte("\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Authorization")))
+	etag := `W/"` + hex.EncodeToString(h.Sum(nil)) + `"`
+	if s.notModified(w, r, etag) {
+		return
+	}
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	w.Header().Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	s.commonHeaders(w, r, true)
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	fake.Write(w, r, http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // ---- contents ----
