@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -30,7 +31,7 @@ const (
 	treeQueries = 4
 	// treeAnswerBytes caps the GraphQL answers of one read, all queries
 	// together: a folder whose answers would be larger is "very large",
-	// and reading stops there (at most this many bytes are received).
+	// and reading stops there (about this many bytes are received).
 	treeAnswerBytes = 4 << 20
 	// treeMaxFiles caps the files (after Filter) read through GraphQL.
 	treeMaxFiles = 1000
@@ -49,7 +50,7 @@ const (
 // errUseTarball says the GraphQL read cannot give the tree the archive
 // would give (a binary, truncated or linked entry, a folder past the
 // cut-offs, a refused or failed query): ReadTree reads the tarball.
-var errUseTarball = fmt.Errorf("githubscm: read the tarball")
+var errUseTarball = errors.New("githubscm: read the tarball")
 
 // treeSelection is the selection set of a Tree's entries, levels deep. At
 // the last level, a subtree's entries are not asked for: its oid is
