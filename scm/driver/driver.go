@@ -136,6 +136,10 @@ type TreeRequest struct {
 	// Filter, when non-nil, keeps only the files for which it returns
 	// true; path is relative to Dir, size is the file's size in bytes.
 	Filter func(path string, size int64) bool
+	// Anonymous is true when no credential will be sent with the call's
+	// requests: drivers may then skip an endpoint that needs one (such
+	// as GitHub's GraphQL API) and go straight to a public one.
+	Anonymous bool
 }
 
 // Tree is a driver's answer to ReadTree: exactly one of Archive and Files

@@ -3,6 +3,7 @@ package githubscm_test
 import (
 	"bytes"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -409,5 +410,27 @@ func TestReadFileRawRedirects(t *testing.T) {
 				t.Errorf("other host requests = %d; want 0", got)
 			}
 		})
+	}
+}
+
+// TestReadTreeAnonymousSkipsGraphQL: without a credential, ReadTree of a
+// folder goes straight to the tarball (GraphQL needs a credential, so
+// asking it first would only cost a refused request).
+func TestReadTreeAnonymousSkipsGraphQL(t *testing.T) {
+	s, _ := rawFake(t)
+	c := rawClient(t, integrations.GitHubConfig{Host: s.Host(), APIBaseURL: s.APIBaseURL(), RawBaseURL: s.RawBaseURL()}, true)
+	fsys, err := c.ReadTree(t.Context(), "https://"+s.Host()+"/acme/pub/tree/main/docs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(fsys, "a b.md"); err != nil || string(b) != "spaced\n" {
+		t.Fatalf("a b.md = %q, %v", b, err)
+	}
+	st := s.Stats()
+	if n := st.Routes["POST /graphql"]; n != 0 {
+		t.Errorf("%d GraphQL requests; want none without a credential", n)
+	}
+	if st.Download != 1 {
+		t.Errorf("Stats = %+v; want the tarball downloaded once", st)
 	}
 }

@@ -117,6 +117,9 @@ func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver
 	if dir == "" || d.graphqlURL == "" {
 		return nil, commit, errUseTarball // the whole repository: the archive is the cheapest
 	}
+	if r.Anonymous {
+		return nil, commit, errUseTarball // GraphQL needs a credential; the archive does not
+	}
 	if !fs.ValidPath(dir) || strings.ContainsAny(dir, "\\\x00") {
 		return nil, commit, errUseTarball // the archive reader says what it makes of it
 	}
