@@ -12,8 +12,10 @@ import (
 )
 
 // DefaultPageTTL is how long a [PageCache] keeps a listing page after its
-// last full read, by default.
-const DefaultPageTTL = 24 * time.Hour
+// last full read, by default. Entries are keyed by the credential that
+// read them, and GitHub App installation tokens are renewed every hour:
+// an entry kept much longer than its token could never be hit again.
+const DefaultPageTTL = 2 * time.Hour
 
 // PageCache is a scm.PageCache in Redis, shared by every replica: a
 // repository listing page read in full by one replica is re-validated

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -30,9 +31,12 @@ type CachedPage struct {
 // PageCache keeps the listing pages (repository listings) read by
 // [Client.ListRepositories] and by the listings behind [Client.FindFiles]
 // and catalog discovery, so that a refresh of an unchanged owner is
-// re-validated, not re-fetched: each page is requested with If-None-Match
-// and, on 304 Not Modified, the cached page is handed to the driver as if
-// it had been sent again. On GitHub a 304 to an authorised conditional
+// re-validated, not re-fetched: each page but the last is requested with
+// If-None-Match and, on 304 Not Modified, the cached page is handed to the
+// driver as if it had been sent again (with the live answer's paging
+// headers where it sent any). The last page is always read in full: a new
+// repository may start a new page while the last page's body, and so its
+// ETag, stays the same. On GitHub a 304 to an authorised conditional
 // request does not count against the primary rate limit.
 //
 // Conditional listing requests are sent only to the providers that answer
@@ -74,6 +78,22 @@ type PageCache interface {
 // pagedHeaders are the response headers a cached page keeps: those the
 // drivers read to find the next page, and the media type.
 var pagedHeaders = []string{"Content-Type", "Link", "X-Next-Page", "X-Page", "X-Per-Page", "X-Prev-Page", "X-Total", "X-Total-Pages"}
+
+// hasNextPage reports whether a page's headers name a next page: a Link
+// with rel="next" (GitHub, GitLab) or an X-Next-Page (GitLab).
+func hasNextPage(h http.Header) bool {
+	if h.Get("X-Next-Page") != "" {
+		return true
+	}
+	for _, l := range h.Values("Link") {
+		for _, part := range strings.Split(l, ",") {
+			if strings.Contains(part, `rel="next"`) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // conditionalListings reports whether the provider of kind answers listing
 // pages with an ETag and honours If-None-Match (see [PageCache]).
@@ -133,9 +153,15 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cached = nil
 	}
 	out := req
-	if cached != nil {
+	if cached != nil && hasNextPage(cached.Header) {
+		// The last page is always read in full: a new repository may
+		// start a new page while this one's body, and so its ETag, stays
+		// the same; only its paging headers would say so, and a 304 need
+		// not carry them.
 		out = req.Clone(ctx)
 		out.Header.Set("If-None-Match", cached.ETag)
+	} else {
+		cached = nil
 	}
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
@@ -160,7 +186,17 @@ func fromCache(req *http.Request, live *http.Response, p *CachedPage) *http.Resp
 	if h == nil {
 		h = http.Header{}
 	}
+	// A 304 describes no body: its encoding headers, if any, are not the
+	// cached body's.
+	h.Del("Content-Encoding")
+	h.Del("Content-Range")
+	// The live answer's paging headers, where it sent any (GitLab's 304
+	// keeps them), are newer than the cached ones.
+	livePaging := hasNextPage(h) || h.Get("Link") != "" || h.Get("X-Total-Pages") != ""
 	for _, k := range pagedHeaders {
+		if livePaging && k != "Content-Type" {
+			continue
+		}
 		h.Del(k)
 		if v := p.Header.Values(k); len(v) > 0 {
 			h[k] = append([]string(nil), v...)
