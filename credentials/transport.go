@@ -172,8 +172,8 @@ type hostTable interface {
 // attachable is the rule of where a credential goes, the only copy of it:
 // req's host and the host of every request of its redirect chain belong to
 // one integration (that of the template host, when one is given), and req
-// goes over https, or over http to a host that integration's own
-// configuration gives an http:// URL.
+// and every request of its chain go over https, or over http to a host that
+// integration's own configuration gives an http:// URL.
 func attachable(req *http.Request, hosts hostTable, template string) bool {
 	o := hosts.owner(req.URL.Host)
 	if o == nil || template != "" && hosts.owner(template) != o {
@@ -191,6 +191,12 @@ func attachable(req *http.Request, hosts hostTable, template string) bool {
 	for r := req; r.Response != nil && r.Response.Request != nil; {
 		r = r.Response.Request
 		if hosts.owner(r.URL.Host) != o {
+			return false
+		}
+		// A hop the credential could not go over (plain http that the
+		// configuration does not allow) was answerable by anyone on the
+		// path, so whoever answered it chose where the chain went next.
+		if r.URL.Scheme != "https" && !(r.URL.Scheme == "http" && hosts.plainHTTP(r.URL.Host)) {
 			return false
 		}
 	}
