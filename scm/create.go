@@ -40,6 +40,42 @@ type RepositorySpec struct {
 	// CommitMessage is the initial commit's message; "" means "Initial
 	// commit".
 	CommitMessage string
+	// Access lists teams and users given a permission on the repository,
+	// applied in order right after the initial commit, before
+	// CreateRepository returns; one request per grant (GitLab: two, see
+	// its driver). Each grant names exactly one of Team and User.
+	Access []Access
+}
+
+// Permission is a level of access to a repository, mapped to each
+// provider's own levels.
+type Permission string
+
+// The permissions of [Access], and what each becomes:
+//
+//	        GitHub  GitLab          Bitbucket Cloud  Bitbucket Server
+//	Read    pull    Reporter (20)   read             REPO_READ
+//	Write   push    Developer (30)  write            REPO_WRITE
+//	Admin   admin   Maintainer (40) admin            REPO_ADMIN
+const (
+	Read  Permission = "read"
+	Write Permission = "write"
+	Admin Permission = "admin"
+)
+
+// Access grants a team or a user a [Permission] on a new repository.
+//
+// Team is a GitHub team's slug (the owner must be an organization), a
+// GitLab group's full path, or a Bitbucket group's slug (Cloud) or name
+// (Server). User is a GitHub or GitLab login or a Bitbucket Server user
+// name; on Bitbucket Cloud it is the account id or the {UUID}, because
+// its API takes no nickname. On GitHub a user who is not yet a
+// collaborator gets an invitation, which grants the access only once
+// accepted.
+type Access struct {
+	Team       string
+	User       string
+	Permission Permission
 }
 
 // CreatedRepository is the answer of [Client.CreateRepository].
@@ -112,6 +148,9 @@ func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *Re
 	req := &driver.CreateRepositoryRequest{Owner: cl.loc.Owner, Name: spec.Name, Description: spec.Description,
 		Visibility: string(spec.Visibility), DefaultBranch: spec.DefaultBranch, Topics: spec.Topics,
 		CommitMessage: spec.CommitMessage, Files: changes}
+	for _, a := range spec.Access {
+		req.Access = append(req.Access, driver.AccessGrant{Team: a.Team, User: a.User, Permission: string(a.Permission)})
+	}
 	if req.Visibility == "" {
 		req.Visibility = string(Private)
 	}
@@ -155,6 +194,44 @@ func checkSpec(kind integrations.Kind, spec *RepositorySpec) string {
 	for _, t := range spec.Topics {
 		if !validTopic(t) {
 			return fmt.Sprintf("invalid topic %q (want lower-case letters, digits and hyphens, starting with a letter or digit, at most 50)", t)
+		}
+	}
+	if len(spec.Access) > maxAccessGrants {
+		return fmt.Sprintf("more than %d access grants", maxAccessGrants)
+	}
+	for i, a := range spec.Access {
+		if msg := checkAccess(a); msg != "" {
+			return fmt.Sprintf("access grant %d: %s", i, msg)
+		}
+	}
+	return ""
+}
+
+// maxAccessGrants bounds the requests a spec can cost after the creation.
+const maxAccessGrants = 50
+
+// checkAccess returns why a is not a valid grant, or "".
+func checkAccess(a Access) string {
+	switch a.Permission {
+	case Read, Write, Admin:
+	default:
+		return fmt.Sprintf("unknown permission %q (want read, write or admin)", a.Permission)
+	}
+	name := a.Team
+	switch {
+	case a.Team == "" && a.User == "":
+		return "neither a team nor a user"
+	case a.Team != "" && a.User != "":
+		return "both a team and a user (one grant each)"
+	case a.User != "":
+		name = a.User
+	}
+	if len(name) > 255 {
+		return "name longer than 255 bytes"
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x21 || c == 0x7f || c == '/' && a.User != "" || c == '?' || c == '#' || c == '%' {
+			return fmt.Sprintf("name %q holds the character %q", name, rune(c))
 		}
 	}
 	return ""

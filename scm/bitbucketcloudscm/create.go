@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -24,6 +25,12 @@ var (
 // branch. Bitbucket Cloud repositories have no topics and no internal
 // visibility (the portable client refuses them before any request). A
 // taken slug is AlreadyExists.
+//
+// Each access grant costs one request after the initial commit: PUT
+// /repositories/{workspace}/{slug}/permissions-config/groups/{group_slug}
+// or .../users/{selected_user_id} with {"permission": "read"|"write"|
+// "admin"}. A user is named by her account id or {UUID}: the API takes
+// no nickname.
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
 	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
 	branch := cmpOr(r.DefaultBranch, "main")
@@ -59,6 +66,24 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		info := d.ErrorInfo(err)
 		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
 			Msg: fmt.Sprintf("repository %s/%s was created, but its initial commit is missing", out.Owner, out.Name), Err: err}
+	}
+	for i, g := range r.Access {
+		kind, name := "groups", g.Team
+		if g.User != "" {
+			kind, name = "users", g.User
+		}
+		resp, err := d.send(ctx, hc, &call{method: http.MethodPut, ctype: "application/json",
+			url:  d.api + d.repoPath(driver.Repo{Owner: out.Owner, Name: out.Name}) + "/permissions-config/" + kind + "/" + url.PathEscape(name),
+			body: []byte(`{"permission":"` + g.Permission + `"}`)})
+		if err == nil {
+			_, err = httpx.ReadBody(resp, maxJSONBody)
+		}
+		if err != nil {
+			info := d.ErrorInfo(err)
+			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", out.Owner, out.Name,
+					driver.AccessProgress(r.Access, i), g), Err: err}
+		}
 	}
 	out.DefaultBranch = branch
 	return &driver.CreatedRepository{Repository: out, CommitID: id}, nil

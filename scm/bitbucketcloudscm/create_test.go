@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -81,4 +82,45 @@ func BenchmarkBitbucketCloudCreateRepository(b *testing.B) {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
 		return err
 	})
+}
+
+func TestCreateRepositoryAccess(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	e.fake.AddGroup(workspace, "developers")
+	alice := "557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a"
+	e.fake.AddAccount(alice)
+	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
+		{Team: "developers", Permission: scm.Write}, {User: alice, Permission: scm.Admin}}}
+	before := e.requests()
+	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, createTree(3)); err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if n := e.requests() - before; n != 2+2 {
+		t.Errorf("CreateRepository with 2 grants made %d requests; want 4 (2 + one per grant)", n)
+	}
+	want := []fakebitbucketcloud.Grant{{Group: "developers", Permission: "write"}, {User: alice, Permission: "admin"}}
+	if got := e.fake.Grants(workspace, "granted"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("grants = %v; want %v", got, want)
+	}
+}
+
+func TestCreateRepositoryAccessFailure(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	e.fake.AddGroup(workspace, "developers")
+	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
+		{Team: "developers", Permission: scm.Read}, {User: "{d301aafa-d676-4ee0-88be-962be7417567}", Permission: scm.Read}}}
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, createTree(1))
+	msg := fmt.Sprint(err)
+	for _, want := range []string{workspace + "/half was created with its initial commit",
+		"[user {d301aafa-d676-4ee0-88be-962be7417567}: read] are missing", "done: [team developers: read]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("CreateRepository with an unknown user = %v; want it to say %q", err, want)
+		}
+	}
+	if scm.Code(err) != scm.NotFound {
+		t.Errorf("code = %v; want NotFound", scm.Code(err))
+	}
+	if got := e.fake.Grants(workspace, "half"); len(got) != 1 {
+		t.Errorf("grants = %v; want the group's only", got)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -24,6 +25,10 @@ var _ driver.RepositoryCreator = (*Driver)(nil)
 // topics and internal visibility (by the portable client). A repository
 // of that name in the project (409) is AlreadyExists. When a PUT fails,
 // the error names the repository and the files not written.
+//
+// Each access grant costs one request after the files: PUT
+// .../repos/{slug}/permissions/groups or .../permissions/users with the
+// query permission=REPO_READ|REPO_WRITE|REPO_ADMIN and name= (204).
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
 	if err := checkChanges(r.Files); err != nil {
 		return nil, err
@@ -68,6 +73,27 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			head = id
 		}
 	}
+	for i, g := range r.Access {
+		kind, name := "groups", g.Team
+		if g.User != "" {
+			kind, name = "users", g.User
+		}
+		resp, err := d.send(ctx, hc, &call{method: http.MethodPut, path: rp + "/permissions/" + kind,
+			query: url.Values{"permission": {serverPermission[g.Permission]}, "name": {name}}})
+		if err == nil {
+			_, err = httpx.ReadBody(resp, maxJSONBody)
+		}
+		if err != nil {
+			info := d.ErrorInfo(err)
+			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: fmt.Sprintf("repository %s/%s was created with its files, but %s: %v failed", out.Owner, out.Name,
+					driver.AccessProgress(r.Access, i), g), Err: err}
+		}
+	}
 	out.DefaultBranch = branch
 	return &driver.CreatedRepository{Repository: out, CommitID: head}, nil
 }
+
+// serverPermission maps the portable permissions to Bitbucket Server's
+// repository permissions.
+var serverPermission = map[string]string{"read": "REPO_READ", "write": "REPO_WRITE", "admin": "REPO_ADMIN"}

@@ -9,6 +9,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -72,4 +73,43 @@ func BenchmarkBitbucketServerCreateRepository(b *testing.B) {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
 		return err
 	})
+}
+
+func TestCreateRepositoryAccess(t *testing.T) {
+	e := newEnv(t, "/bitbucket")
+	e.fake.AddGroup("platform-devs")
+	e.fake.AddUser("alice")
+	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
+		{Team: "platform-devs", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}, {User: "alice", Permission: scm.Read}}}
+	fsys := createTree(2)
+	before := e.requests()
+	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, spec, fsys); err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if n, want := e.requests()-before, 1+len(fsys)+3; n != want {
+		t.Errorf("CreateRepository with 3 grants made %d requests; want %d (1 + one per file + one per grant)", n, want)
+	}
+	// The later grant to alice replaces the earlier, as on Bitbucket.
+	want := []fakebitbucketserver.Grant{{Group: "platform-devs", Permission: "REPO_WRITE"}, {User: "alice", Permission: "REPO_READ"}}
+	if got := e.fake.Grants(project, "granted"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("grants = %v; want %v", got, want)
+	}
+}
+
+func TestCreateRepositoryAccessFailure(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.AddUser("alice")
+	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
+		{User: "alice", Permission: scm.Write}, {Team: "ghosts", Permission: scm.Read}}}
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, spec, createTree(1))
+	msg := fmt.Sprint(err)
+	for _, want := range []string{project + "/half was created with its files", "[team ghosts: read] are missing",
+		"done: [user alice: write]", "No group with name 'ghosts' exists."} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("CreateRepository with an unknown group = %v; want it to say %q", err, want)
+		}
+	}
+	if scm.Code(err) != scm.NotFound {
+		t.Errorf("code = %v; want NotFound", scm.Code(err))
+	}
 }

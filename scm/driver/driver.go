@@ -9,6 +9,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -304,6 +305,41 @@ type CreateRepositoryRequest struct {
 	Topics        []string
 	CommitMessage string
 	Files         []Change // Upsert actions
+	// Access lists the grants to apply after the creation, one request
+	// (plus any look-up the driver documents) per grant, in order. The
+	// portable client has checked each: exactly one of Team and User,
+	// a Permission of "read", "write" or "admin".
+	Access []AccessGrant
+}
+
+// AccessGrant gives a team (a group on GitLab and Bitbucket) or a user a
+// permission on a new repository.
+type AccessGrant struct {
+	Team       string // the team's slug or the group's path or name
+	User       string // the user's login (an account id on Bitbucket Cloud)
+	Permission string // "read", "write" or "admin"
+}
+
+// String names the grant in errors: "team platform: write".
+func (g AccessGrant) String() string {
+	if g.Team != "" {
+		return "team " + g.Team + ": " + g.Permission
+	}
+	return "user " + g.User + ": " + g.Permission
+}
+
+// AccessProgress describes, for the error of a grant that failed after
+// the creation, which of grants were applied (the first done) and which
+// were not: "the access grants [team b: read, user c: admin] are missing
+// (done: [team a: write])".
+func AccessProgress(grants []AccessGrant, done int) string {
+	msg := fmt.Sprintf("the access grants %v are missing", grants[done:])
+	if done > 0 {
+		msg += fmt.Sprintf(" (done: %v)", grants[:done])
+	} else {
+		msg += " (none done)"
+	}
+	return msg
 }
 
 // CreatedRepository is a driver's answer to CreateRepository.

@@ -35,12 +35,25 @@ var _ driver.RepositoryCreator = (*Driver)(nil)
 // requests (POST /git/refs for it and PATCH /repos to make it the default,
 // instead of the PATCH of step 4, plus DELETE of the auto_init branch),
 // and topics one more (PUT /topics).
+//
+// Each access grant costs one request after that: PUT
+// /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo} for a team (the owner
+// must be an organization; a team grant for a user's repository is
+// refused before the creation), PUT
+// /repos/{owner}/{repo}/collaborators/{username} for a user, with
+// permission pull, push or admin. A user who is not yet a collaborator
+// gets an invitation (201): the access holds once accepted.
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
 	if err := d.needAPI(); err != nil {
 		return nil, err
 	}
 	if err := checkRepo(driver.Repo{Owner: r.Owner, Name: r.Name}); err != nil {
 		return nil, err
+	}
+	for _, g := range r.Access {
+		if strings.Contains(g.Team, "/") || strings.Contains(g.User, "/") {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "%v: a GitHub team slug or login has no '/'", g)
+		}
 	}
 	gh := d.client(hc)
 	autoInit, private := true, r.Visibility != "public"
@@ -57,6 +70,11 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		me, _, uerr := gh.Users.Get(ctx, "")
 		if uerr != nil || !strings.EqualFold(me.GetLogin(), r.Owner) {
 			return nil, redact(err)
+		}
+		for _, g := range r.Access {
+			if g.Team != "" {
+				return nil, errcode.Newf(errcode.InvalidArgument, "", "%v: %s is a user, and teams exist only in organizations", g, r.Owner)
+			}
 		}
 		repo, _, err = gh.Repositories.Create(ctx, "", spec)
 	}
@@ -115,7 +133,25 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			return nil, after("the topics", err)
 		}
 	}
+	for i, g := range r.Access {
+		perm := githubPermission[g.Permission]
+		var err error
+		if g.Team != "" {
+			_, err = gh.Teams.AddTeamRepoBySlug(ctx, owner, g.Team, owner, name, &github.TeamAddTeamRepoOptions{Permission: perm})
+		} else {
+			_, _, err = gh.Repositories.AddCollaborator(ctx, owner, name, g.User, &github.RepositoryAddCollaboratorOptions{Permission: perm})
+		}
+		if err != nil {
+			info := d.ErrorInfo(err)
+			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", owner, name,
+					driver.AccessProgress(r.Access, i), g), Err: redact(err)}
+		}
+	}
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
 		DefaultBranch: branch, WebURL: repo.GetHTMLURL(), CloneURL: repo.GetCloneURL(), Private: repo.GetPrivate()},
 		CommitID: commit.GetSHA()}, nil
 }
+
+// githubPermission maps the portable permissions to GitHub's.
+var githubPermission = map[string]string{"read": "pull", "write": "push", "admin": "admin"}

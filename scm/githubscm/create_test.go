@@ -119,3 +119,79 @@ func TestCreateRepositoryUserOwner(t *testing.T) {
 		t.Error("alice/dotfiles2 was created for bob's URL")
 	}
 }
+
+func TestCreateRepositoryAccess(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	e.s.AddOwner("carol", fakegithub.User)
+	if err := e.s.AddOrgMember("acme", fakegithub.OrgMember{Login: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.AddTeam("acme", fakegithub.Team{Slug: "platform"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
+		{Team: "platform", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}, {User: "carol", Permission: scm.Read}}}
+	n := e.count(func() {
+		if _, err := e.c.CreateRepository(t.Context(), e.web("acme"), spec, textTree(5)); err != nil {
+			t.Fatalf("CreateRepository: %v", err)
+		}
+	})
+	if n != 4+3 {
+		t.Errorf("CreateRepository with 3 grants made %d requests; want 7 (4 + one per grant)", n)
+	}
+	want := []fakegithub.Grant{{Team: "platform", Permission: "push"}, {User: "alice", Permission: "admin"},
+		{User: "carol", Permission: "pull", Invited: true}}
+	if got := e.s.Grants("acme", "granted"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("grants = %+v; want %+v", got, want)
+	}
+}
+
+func TestCreateRepositoryAccessFailure(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	if err := e.s.AddTeam("acme", fakegithub.Team{Slug: "platform"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
+		{Team: "platform", Permission: scm.Write}, {Team: "ghosts", Permission: scm.Read}, {User: "nobody", Permission: scm.Read}}}
+	_, err := e.c.CreateRepository(t.Context(), e.web("acme"), spec, textTree(3))
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"acme/half was created with its initial commit", "[team ghosts: read user nobody: read] are missing",
+		"done: [team platform: write]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("CreateRepository with an unknown team = %v; want it to say %q", err, want)
+		}
+	}
+	if scm.Code(err) != scm.NotFound {
+		t.Errorf("code = %v; want NotFound (GitHub's 404 for the team)", scm.Code(err))
+	}
+	if _, err := e.s.Files("acme", "half", "main"); err != nil {
+		t.Errorf("the initial commit is missing: %v", err)
+	}
+}
+
+func TestCreateRepositoryAccessRefusedBeforeCreation(t *testing.T) {
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: "alice"}, nil)
+	for _, tc := range []struct {
+		name  string
+		owner string
+		a     scm.Access
+	}{
+		{"unknown permission", "acme", scm.Access{Team: "platform", Permission: "owner"}},
+		{"no team nor user", "acme", scm.Access{Permission: scm.Read}},
+		{"team and user", "acme", scm.Access{Team: "platform", User: "alice", Permission: scm.Read}},
+		{"slash in a team slug", "acme", scm.Access{Team: "a/b", Permission: scm.Read}},
+		{"team on a user's repository", "alice", scm.Access{Team: "platform", Permission: scm.Read}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.c.CreateRepository(t.Context(), e.web(tc.owner), &scm.RepositorySpec{Name: "refused", Access: []scm.Access{tc.a}}, textTree(1))
+			if scm.Code(err) != scm.InvalidArgument {
+				t.Errorf("CreateRepository(%+v) = %v; want InvalidArgument", tc.a, err)
+			}
+			if _, err := e.s.Files(tc.owner, "refused", "main"); err == nil {
+				t.Errorf("%s/refused was created", tc.owner)
+			}
+		})
+	}
+}

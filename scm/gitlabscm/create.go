@@ -30,6 +30,14 @@ var _ driver.RepositoryCreator = (*Driver)(nil)
 //
 // The project is addressed by the numeric id the creation returned. An
 // existing project ("has already been taken") is AlreadyExists.
+//
+// Each access grant costs 2 requests: its look-up BEFORE the creation
+// (GET /groups/:path for a group, GET /users?username= for a user, since
+// the grants take numeric ids), so that an unknown group or user is
+// NotFound with nothing created; then, after the initial commit, POST
+// /projects/:id/share (group_id, group_access) or POST
+// /projects/:id/members (user_id, access_level), with the levels
+// Reporter (20), Developer (30) and Maintainer (40).
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
 	if err := checkRepo(driver.Repo{Owner: r.Owner, Name: r.Name}); err != nil {
 		return nil, err
@@ -42,6 +50,10 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	if !strings.EqualFold(ns.FullPath, r.Owner) {
 		return nil, errcode.Newf(errcode.NotFound, "", "namespace %s not found (the server answered %s)", r.Owner, ns.FullPath)
+	}
+	ids, err := d.accessIDs(ctx, r.Access)
+	if err != nil {
+		return nil, err
 	}
 	branch := r.DefaultBranch
 	if branch == "" {
@@ -78,6 +90,22 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
 			Msg: fmt.Sprintf("project %s was created, but its initial commit is missing", p.PathWithNamespace), Err: err}
 	}
+	for i, g := range r.Access {
+		level := gitlab.Ptr(gitlabLevel[g.Permission])
+		if g.Team != "" {
+			_, err = gl.Projects.ShareProjectWithGroup(p.ID, &gitlab.ShareWithGroupOptions{GroupID: gitlab.Ptr(ids[i]),
+				GroupAccess: level}, gitlab.WithContext(ctx))
+		} else {
+			_, _, err = gl.ProjectMembers.AddProjectMember(p.ID, &gitlab.AddProjectMemberOptions{UserID: ids[i],
+				AccessLevel: level}, gitlab.WithContext(ctx))
+		}
+		if err != nil {
+			info := d.ErrorInfo(err)
+			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: fmt.Sprintf("project %s was created with its initial commit, but %s: %v failed", p.PathWithNamespace,
+					driver.AccessProgress(r.Access, i), g), Err: err}
+		}
+	}
 	out := repository(p)
 	out.DefaultBranch = branch
 	return &driver.CreatedRepository{Repository: out, CommitID: commit.ID}, nil
@@ -88,4 +116,45 @@ func statusOf(er *gitlab.ErrorResponse) int {
 		return 0
 	}
 	return er.Response.StatusCode
+}
+
+// gitlabLevel maps the portable permissions to GitLab's access levels.
+var gitlabLevel = map[string]gitlab.AccessLevelValue{"read": gitlab.ReporterPermissions,
+	"write": gitlab.DeveloperPermissions, "admin": gitlab.MaintainerPermissions}
+
+// accessIDs looks up the numeric id of each grant's group or user, one
+// request each; an unknown one is NotFound.
+func (d *Driver) accessIDs(ctx context.Context, grants []driver.AccessGrant) ([]int64, error) {
+	ids := make([]int64, len(grants))
+	for i, g := range grants {
+		if g.Team != "" {
+			grp, _, err := d.gl.Groups.GetGroup(g.Team, &gitlab.GetGroupOptions{WithProjects: gitlab.Ptr(false)}, gitlab.WithContext(ctx))
+			if err != nil {
+				return nil, lookupError(g, err)
+			}
+			ids[i] = grp.ID
+			continue
+		}
+		users, _, err := d.gl.Users.ListUsers(&gitlab.ListUsersOptions{Username: gitlab.Ptr(g.User)}, gitlab.WithContext(ctx))
+		if err != nil {
+			return nil, lookupError(g, err)
+		}
+		found := false
+		for _, u := range users {
+			if strings.EqualFold(u.Username, g.User) {
+				ids[i], found = u.ID, true
+				break
+			}
+		}
+		if !found {
+			return nil, errcode.Newf(errcode.NotFound, "", "%v: no user %s; nothing was created", g, g.User)
+		}
+	}
+	return ids, nil
+}
+
+// lookupError names the grant whose look-up failed.
+func lookupError(g driver.AccessGrant, err error) error {
+	return fmt.Errorf("%v: looking up the %s, before creating anything: %w", g,
+		map[bool]string{true: "group", false: "user"}[g.Team != ""], err)
 }

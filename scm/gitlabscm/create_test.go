@@ -8,6 +8,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
 func createTree(n int) fstest.MapFS {
@@ -97,4 +98,72 @@ func BenchmarkGitLabCreateRepository(b *testing.B) {
 		i++
 	}
 	report(b, w, before)
+}
+
+func TestCreateRepositoryAccess(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.s.AddGroup("acme/platform"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.AddGroup("acme/sre"); err != nil {
+		t.Fatal(err)
+	}
+	w.s.AddOrgUser(fakegitlab.Member{Username: "bob"})
+	w.s.AddOrgUser(fakegitlab.Member{Username: "alice"})
+	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
+		{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}, {User: "bob", Permission: scm.Read}}}
+	before := w.requests()
+	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme/platform"), spec, createTree(3)); err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if n := w.requests() - before; n != 3+2*3 {
+		t.Errorf("CreateRepository with 3 grants made %d requests; want 9 (3 + a look-up and a grant each)", n)
+	}
+	want := []fakegitlab.Grant{{Group: "acme/sre", AccessLevel: 30}, {User: "alice", AccessLevel: 40}, {User: "bob", AccessLevel: 20}}
+	if got := w.s.Grants("acme/platform/granted"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("grants = %v; want %v", got, want)
+	}
+}
+
+func TestCreateRepositoryAccessUnknownCreatesNothing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.s.AddGroup("acme"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []scm.Access{{Team: "acme/ghosts", Permission: scm.Read}, {User: "nobody", Permission: scm.Read}} {
+		_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "refused",
+			Access: []scm.Access{a}}, createTree(1))
+		if scm.Code(err) != scm.NotFound || !strings.Contains(err.Error(), "before creating anything") &&
+			!strings.Contains(err.Error(), "nothing was created") {
+			t.Errorf("CreateRepository granting %+v = %v; want NotFound saying nothing was created", a, err)
+		}
+		if _, err := w.s.Files("acme/refused", "main"); err == nil {
+			t.Errorf("acme/refused was created for %+v", a)
+		}
+	}
+}
+
+func TestCreateRepositoryAccessFailure(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.s.AddGroup("acme/sre"); err != nil {
+		t.Fatal(err)
+	}
+	w.s.AddOrgUser(fakegitlab.Member{Username: "alice"})
+	// The second share of the same group is GitLab's 409.
+	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
+		{Team: "acme/sre", Permission: scm.Write}, {Team: "acme/sre", Permission: scm.Read}, {User: "alice", Permission: scm.Read}}}
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), spec, createTree(1))
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"acme/half was created with its initial commit", "[team acme/sre: read user alice: read] are missing",
+		"done: [team acme/sre: write]"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("CreateRepository with a failing share = %v; want it to say %q", err, want)
+		}
+	}
+	if scm.Code(err) != scm.AlreadyExists {
+		t.Errorf("code = %v; want AlreadyExists (GitLab's 409)", scm.Code(err))
+	}
+	if _, err := w.s.Files("acme/half", "main"); err != nil {
+		t.Errorf("the initial commit is missing: %v", err)
+	}
 }

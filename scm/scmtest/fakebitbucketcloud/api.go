@@ -32,6 +32,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /2.0/repositories/{ws}", s.listRepos)
 	s.handle(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
 	s.handle(mux, "POST "+repoRoute, s.createRepo)
+	s.accessRoutes(mux) // access.go
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                         s.getRepo,
 		"GET /src/{commit}":            s.src,

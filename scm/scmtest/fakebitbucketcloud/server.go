@@ -181,6 +181,7 @@ type Server struct {
 	apps      map[string]OAuthApp // sign-in consumers (oauth.go)
 	user      *OAuthUser          // who signs in
 	grants    map[string]*grant   // by code, access or refresh token
+	access    accessWorld         // groups and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not

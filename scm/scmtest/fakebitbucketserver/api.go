@@ -23,6 +23,7 @@ import (
 func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /projects/{key}/repos", s.listRepos)
 	s.handle(mux, "POST /projects/{key}/repos", s.createRepo)
+	s.accessRoutes(mux) // access.go
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                  s.getRepo,
 		"GET /default-branch":   s.defaultBranch,

@@ -158,6 +158,7 @@ type Server struct {
 	closing    sync.Once
 	st         repostore.Store // its mutex guards searchMode too
 	searchMode SearchMode      // search.go
+	access     accessWorld     // groups, users and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Server. Call Close when done. It does not

@@ -17,12 +17,13 @@ const (
 
 // createRoutes adds repository creation: POST /orgs/{org}/repos, POST
 // /user/repos, PATCH /repos/{owner}/{repo} (default_branch, description)
-// and PUT /repos/{owner}/{repo}/topics.
+// and PUT /repos/{owner}/{repo}/topics, and the grants of access.go.
 func (s *Server) createRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/repos", s.createRepo(Organization))
 	s.handle(mux, "POST /user/repos", s.createRepo(User))
 	s.handle(mux, "PATCH /repos/{owner}/{repo}", s.updateRepo)
 	s.handle(mux, "PUT /repos/{owner}/{repo}/topics", s.replaceTopics)
+	s.accessRoutes(mux) // access.go
 }
 
 // repoNameRE is what GitHub keeps of a name; it replaces other characters

@@ -200,7 +200,8 @@ type Server struct {
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
 	core            *fake.Core[Stats]
 
-	org orgWorld // organisation members and teams (org.go)
+	org    orgWorld    // organisation members and teams (org.go)
+	access accessWorld // repository grants (access.go)
 
 	rateMu sync.Mutex
 	rate   rateState

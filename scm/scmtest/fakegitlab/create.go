@@ -8,10 +8,11 @@ import (
 )
 
 // createRoutes adds GET /namespaces/:id (numeric id or URL-encoded full
-// path) and POST /projects.
+// path) and POST /projects, and the grants of access.go.
 func (s *Server) createRoutes() {
 	s.handle("GET /api/v4/namespaces/{id}", s.getNamespace)
 	s.handle("POST /api/v4/projects", s.createProject)
+	s.accessRoutes() // access.go
 }
 
 func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {

@@ -224,8 +224,9 @@ func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) {
 	withoutBots := r.URL.Query().Get("exclude_internal") == "true" || r.URL.Query().Get("without_project_bots") == "true"
 	s.org.mu.Lock()
 	var list []map[string]any
+	username := r.URL.Query().Get("username")
 	for _, u := range s.org.users {
-		if (active && u.state != "active") || (withoutBots && u.bot) {
+		if (active && u.state != "active") || (withoutBots && u.bot) || username != "" && !strings.EqualFold(u.username, username) {
 			continue
 		}
 		e := s.orgUserJSON(u)

@@ -233,7 +233,8 @@ type Server struct {
 	core            *fake.Core[Stats]
 	stop            chan struct{}
 
-	org orgWorld // users and group memberships (org.go)
+	org    orgWorld    // users and group memberships (org.go)
+	access accessWorld // project shares and members (access.go)
 
 	oauthOnce sync.Once
 	oauthSt   *oauthState // sign-in endpoints (oauth.go)
