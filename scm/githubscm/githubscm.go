@@ -49,8 +49,14 @@
 //     branch), createCommitOnBranch (expecting the head the query saw;
 //     left out when the branch already holds exactly the changes) and
 //     createPullRequest: 2 requests for any number of text or binary
-//     files, plus 1 more GraphQL query per 100 changed paths beyond the
-//     first 100. A push to the branch in between restarts the flow once.
+//     files on a new branch, plus 1 more GraphQL query per 100 changed
+//     paths beyond the first 100. On a branch that already exists without
+//     a pull request, the pull request is a mutation of its own, sent once
+//     the commit succeeded (3 requests): GraphQL runs a document's later
+//     fields even when one fails, and a refused commit must not leave a
+//     pull request without the changes. A push to the branch in between
+//     restarts the flow once. The headline of the commit is the message's
+//     first non-blank line (the title when it has none).
 //     Opening the same pull request again costs 1 request and changes
 //     nothing. createCommitOnBranch writes plain files (mode 100644) as
 //     the credential's identity, so an executable file, a change to an

@@ -80,6 +80,10 @@ type gqlRef struct {
 			URL         string `json:"url"`
 			BaseRefName string `json:"baseRefName"`
 			HeadRefName string `json:"headRefName"`
+			// CrossRepository is true for a pull request from this
+			// branch into another repository (a fork's branch into its
+			// upstream): not the one asked for.
+			CrossRepository bool `json:"isCrossRepository"`
 		} `json:"nodes"`
 	} `json:"associatedPullRequests"`
 }
@@ -150,7 +154,7 @@ func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
 	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n    id\n" +
 		"    " + base + " { name " + sel + " }\n" +
 		"    head: ref(qualifiedName: $head) { name " + sel +
-		" associatedPullRequests(states: [OPEN], first: 20) { nodes { number url baseRefName headRefName } } }\n  }\n}"
+		" associatedPullRequests(states: [OPEN], first: 20) { nodes { number url baseRefName headRefName isCrossRepository } } }\n  }\n}"
 }
 
 // checkQuery builds a query for more path checks on one commit.
@@ -210,7 +214,7 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	out := &driver.PullRequest{Base: baseName, Branch: r.Branch}
 	if head != nil && head.PRs != nil {
 		for _, pr := range head.PRs.Nodes {
-			if pr.BaseRefName == baseName && pr.HeadRefName == r.Branch {
+			if pr.BaseRefName == baseName && pr.HeadRefName == r.Branch && !pr.CrossRepository {
 				out.Number, out.URL, out.Existing = pr.Number, pr.URL, true
 				break
 			}

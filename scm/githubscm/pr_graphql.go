@@ -106,9 +106,9 @@ func commitInput(r *driver.PullRequestRequest, expected string) map[string]any {
 	if msg == "" {
 		msg = r.Title
 	}
-	headline, body, _ := strings.Cut(msg, "\n")
+	headline, body := commitHeadline(msg, r.Title)
 	message := map[string]any{"headline": headline}
-	if body = strings.TrimLeft(body, "\n"); body != "" {
+	if body != "" {
 		message["body"] = body
 	}
 	return map[string]any{
@@ -117,6 +117,21 @@ func commitInput(r *driver.PullRequestRequest, expected string) map[string]any {
 		"fileChanges":     map[string]any{"additions": additions, "deletions": deletions},
 		"message":         message,
 	}
+}
+
+// commitHeadline splits a commit message into the headline GitHub wants
+// (the first non-blank line, trimmed; title when the message has none, as
+// the REST path would accept it) and the body after it.
+func commitHeadline(msg, title string) (headline, body string) {
+	msg = strings.ReplaceAll(msg, "\r\n", "\n")
+	for msg != "" {
+		line, rest, _ := strings.Cut(msg, "\n")
+		msg = rest
+		if line = strings.TrimSpace(line); line != "" {
+			return line, strings.TrimLeft(rest, "\n")
+		}
+	}
+	return strings.TrimSpace(title), ""
 }
 
 // openAnswer is the data of the mutation's answer; a field that failed
@@ -191,12 +206,19 @@ func (d *Driver) openPRGraphQL(ctx context.Context, gh *github.Client, r *driver
 	if !done {
 		vars["commit"] = commitInput(r, parent.OID)
 	}
-	if !out.Existing {
-		vars["pr"] = map[string]any{"repositoryId": st.repoID, "baseRefName": st.baseName, "headRefName": r.Branch,
-			"title": r.Title, "body": r.Body, "draft": r.Draft}
+	// GraphQL runs a document's fields one after the other even when one
+	// fails: a pull request in the same document as a commit that fails
+	// would open on the branch as it was. On a new branch that cannot
+	// happen (GitHub refuses a pull request with no commits); on an
+	// existing branch the pull request waits for the commit (3 requests).
+	prVars := map[string]any{"repositoryId": st.repoID, "baseRefName": st.baseName, "headRefName": r.Branch,
+		"title": r.Title, "body": r.Body, "draft": r.Draft}
+	withPR := !out.Existing && (head == nil || done)
+	if withPR {
+		vars["pr"] = prVars
 	}
 	var ans openAnswer
-	errs, resp, err := d.mutate(ctx, gh, openMutation(head == nil, !done, !out.Existing), vars, &ans)
+	errs, resp, err := d.mutate(ctx, gh, openMutation(head == nil, !done, withPR), vars, &ans)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +230,9 @@ func (d *Driver) openPRGraphQL(ctx context.Context, gh *github.Client, r *driver
 		out.Number, out.URL = ans.PullRequest.PullRequest.Number, ans.PullRequest.PullRequest.URL
 	}
 	if len(errs) == 0 {
+		if !out.Existing && !withPR {
+			return d.openAfterCommit(ctx, gh, r, st, out, prVars)
+		}
 		return out, nil
 	}
 	byField := map[string]GraphQLErrorItem{}
@@ -267,6 +292,36 @@ func (d *Driver) openPRGraphQL(ctx context.Context, gh *github.Client, r *driver
 		}
 		found.CommitID = out.CommitID
 		return found, nil
+	}
+	return nil, gerr
+}
+
+// openAfterCommit opens the pull request of out, whose commit is on its
+// existing branch, with a mutation of its own.
+func (d *Driver) openAfterCommit(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest, st *prState, out *driver.PullRequest, prVars map[string]any) (*driver.PullRequest, error) {
+	var ans openAnswer
+	errs, resp, err := d.mutate(ctx, gh, openMutation(false, false, true), map[string]any{"pr": prVars}, &ans)
+	if err != nil {
+		return nil, err
+	}
+	if ans.PullRequest != nil && ans.PullRequest.PullRequest != nil {
+		out.Number, out.URL = ans.PullRequest.PullRequest.Number, ans.PullRequest.PullRequest.URL
+		return out, nil
+	}
+	gerr := newGraphQLError(resp, errs)
+	for _, x := range errs {
+		if strings.Contains(x.Message, "A pull request already exists") {
+			// Opened concurrently: return that one.
+			found, ferr := d.findOpen(ctx, gh, r, st.baseName)
+			if ferr != nil {
+				return nil, ferr
+			}
+			if found == nil {
+				break
+			}
+			found.CommitID = out.CommitID
+			return found, nil
+		}
 	}
 	return nil, gerr
 }

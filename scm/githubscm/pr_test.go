@@ -229,8 +229,9 @@ func TestOpenPullRequestGraphQLOrREST(t *testing.T) {
 // TestOpenPullRequestConcurrentPush: a push to the branch between the
 // query and the mutation fails createCommitOnBranch (expectedHeadOid):
 // the flow starts again once from the query and commits on top of the
-// push; the pull request the first mutation opened is the one returned,
-// as opened. A second push in between is Conflict.
+// push, then opens the pull request (on an existing branch it waits for
+// the commit: a failed commit must not leave a pull request without the
+// changes). A second push in between is Conflict.
 func TestOpenPullRequestConcurrentPush(t *testing.T) {
 	e := newEnv(t, false, nil)
 	svcWithModes(t, e)
@@ -258,8 +259,8 @@ func TestOpenPullRequestConcurrentPush(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if n != 4 || mutations.Load() != 2 {
-		t.Errorf("%d requests, %d mutations; want 4 (query, mutation, query, mutation) and 2", n, mutations.Load())
+	if n != 5 || mutations.Load() != 3 {
+		t.Errorf("%d requests, %d mutations; want 5 (query, commit, query, commit, pull request) and 3", n, mutations.Load())
 	}
 	info, _ := e.s.GetCommit("acme", "svc", "feature")
 	pushed, _ := e.s.GetCommit("acme", "svc", info.Parents[0])
@@ -293,7 +294,10 @@ func TestOpenPullRequestOpenedMeanwhile(t *testing.T) {
 	if _, err := e.s.Commit("acme", "svc", "feature", fakegithub.Commit{Files: []fakegithub.File{{Path: "start.txt", Content: []byte("s")}}}); err != nil {
 		t.Fatal(err)
 	}
-	hc, _ := e.hooked(func(int) {
+	hc, _ := e.hooked(func(n int) {
+		if n != 2 { // before the mutation that opens the pull request
+			return
+		}
 		resp, err := e.hc.Post(e.s.APIBaseURL()+"/repos/acme/svc/pulls", "application/json",
 			strings.NewReader(`{"title":"theirs","head":"feature","base":"main"}`))
 		if err != nil || resp.StatusCode != http.StatusCreated {
@@ -311,6 +315,82 @@ func TestOpenPullRequestOpenedMeanwhile(t *testing.T) {
 	tip, _ := e.s.Ref("acme", "svc", "feature")
 	if !pr.Existing || pr.Number != 1 || pr.CommitID != tip || branchFiles(t, e, "feature")["ours.txt"].Content != "ours\n" {
 		t.Errorf("pull request %+v (branch at %s); want #1, Existing, on the branch's new commit holding ours.txt", pr, tip)
+	}
+}
+
+// mutationLog records the GraphQL mutation documents sent.
+type mutationLog struct {
+	base http.RoundTripper
+	docs []string
+}
+
+func (m *mutationLog) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/graphql") && req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte("mutation")) {
+			m.docs = append(m.docs, string(b))
+		}
+	}
+	return m.base.RoundTrip(req)
+}
+
+// TestOpenPullRequestWaitsForTheCommit: on an existing branch the pull
+// request is not in the document that commits. GraphQL runs a document's
+// later fields even when one fails, so a refused commit would leave a
+// pull request without the changes, and a rerun would return it as
+// Existing. On a new branch one document does all (GitHub refuses a pull
+// request with no commits, so a failed commit opens nothing there).
+func TestOpenPullRequestWaitsForTheCommit(t *testing.T) {
+	e := newEnv(t, false, nil)
+	svcWithModes(t, e)
+	if _, err := e.s.Commit("acme", "svc", "feature", fakegithub.Commit{Message: "start",
+		Files: []fakegithub.File{{Path: "start.txt", Content: []byte("start\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		branch string
+		want   [][]string // per mutation, the fields it holds
+	}{
+		{"feature", [][]string{{"createCommitOnBranch"}, {"createPullRequest"}}},
+		{"fresh", [][]string{{"createRef", "createCommitOnBranch", "createPullRequest"}}},
+	} {
+		log := &mutationLog{base: http.DefaultTransport}
+		hc := &http.Client{Transport: tokenTransport{host: e.s.Host(), token: goodToken, base: log}}
+		pr, err := e.d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"},
+			Branch: tc.branch, Title: "t", Changes: []driver.Change{{Path: "ours.txt", Content: []byte("ours\n")}}})
+		if err != nil || pr.Existing {
+			t.Fatalf("%s: %+v, %v", tc.branch, pr, err)
+		}
+		if len(log.docs) != len(tc.want) {
+			t.Fatalf("%s: %d mutations; want %d", tc.branch, len(log.docs), len(tc.want))
+		}
+		for i, fields := range tc.want {
+			for _, f := range []string{"createRef", "createCommitOnBranch", "createPullRequest"} {
+				if got, want := strings.Contains(log.docs[i], f+"("), slices.Contains(fields, f); got != want {
+					t.Errorf("%s: mutation %d holds %s: %v; want %v", tc.branch, i+1, f, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestCommitHeadline: the headline is the first non-blank line.
+func TestCommitHeadline(t *testing.T) {
+	for _, tc := range []struct{ msg, title, headline, body string }{
+		{"Add docs\n\nbecause", "t", "Add docs", "because"},
+		{"\nbody only", "t", "body only", ""},
+		{"  \r\n Fix it \r\nmore", "t", "Fix it", "more"},
+		{"", "Title", "Title", ""},
+		{"\n\n", "Title", "Title", ""},
+	} {
+		h, b := githubscm.CommitHeadline(tc.msg, tc.title)
+		if h != tc.headline || b != tc.body {
+			t.Errorf("commitHeadline(%q, %q) = %q, %q; want %q, %q", tc.msg, tc.title, h, b, tc.headline, tc.body)
+		}
 	}
 }
 

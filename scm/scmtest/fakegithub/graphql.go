@@ -568,5 +568,6 @@ func pullValue(r *http.Request, rp *repo, p *pull) map[string]any {
 	return map[string]any{"number": p.number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.title,
 		"body": p.body, "state": strings.ToUpper(p.state), "closed": p.state == "closed", "merged": false, "isDraft": p.draft,
 		"baseRefName": p.base, "headRefName": p.head, "headRefOid": rp.refs["refs/heads/"+p.head],
-		"baseRefOid": rp.refs["refs/heads/"+p.base], "createdAt": ts(p.created)}
+		"baseRefOid": rp.refs["refs/heads/"+p.base], "createdAt": ts(p.created),
+		"isCrossRepository": false} // the fake has no forks
 }

@@ -1,0 +1,4 @@
+package githubscm
+
+// CommitHeadline is commitHeadline, for the external tests.
+var CommitHeadline = commitHeadline
