@@ -31,8 +31,8 @@ func TestQuickstart(t *testing.T) {
 		// Discovery: 301 repositories in 4 GraphQL pages.
 		`98 catalog files in 301 repositories of acme \(archived ones skipped\): 4 requests`,
 		`re-reading catalog-info\.yaml with its ETag: NotModified, 1 request`,
-		// The template: one API call and the download.
-		`go-service: 2 requests`,
+		// The template: one GraphQL query, no archive.
+		`go-service: 1 request \(one GraphQL query`,
 		`-rwxr-xr-x\s+\d+ skeleton/scripts/run\.sh`,
 		// The pull request: refused without the user, 5 requests as her,
 		// 1 to find it again, and only one pull request.

@@ -194,7 +194,8 @@ func fetchTemplate(ctx context.Context, w *world, out io.Writer) error {
 	if err := archive.WriteDir(ctx, fsys, dest, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\n-> %s: %d requests (the API call, then the archive download it redirects to, which gets no Authorization)\n", u, dest, n)
+	fmt.Fprintf(out, "%s\n-> %s: %s (one GraphQL query returning the folder's files, not the repository's archive;\n   the root, or a folder with binaries or symlinks, is read from the archive, whose download gets no Authorization)\n",
+		u, dest, plural(n, "request"))
 	return fs.WalkDir(os.DirFS(dest), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
