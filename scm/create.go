@@ -100,7 +100,10 @@ type CreatedRepository struct {
 //
 // It is a write: the credential is resolved with Write set, under the
 // client's RequireUser and RequireUserForWrites policy. Drivers without
-// the [driver.RepositoryCreator] capability answer Unimplemented.
+// the [driver.RepositoryCreator] capability answer Unimplemented, as do
+// those without [driver.AccessGranter] when spec.Access is not empty
+// (before any request). A grant that fails after the creation is an
+// error naming the repository and the grants done and missing.
 func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *RepositorySpec, files fs.FS) (_ *CreatedRepository, err error) {
 	const op = "scm.CreateRepository"
 	t := c.lookup(ownerURL)
@@ -144,6 +147,10 @@ func (c *Client) CreateRepository(ctx context.Context, ownerURL string, spec *Re
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
 			Msg: "the driver cannot create repositories"}
+	}
+	if ag, ok := rc.(driver.AccessGranter); len(spec.Access) > 0 && (!ok || !ag.GrantsAccess()) {
+		return nil, &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: string(in.Kind), Host: in.Host,
+			Msg: "the driver cannot grant access to the repositories it creates; nothing was created"}
 	}
 	req := &driver.CreateRepositoryRequest{Owner: cl.loc.Owner, Name: spec.Name, Description: spec.Description,
 		Visibility: string(spec.Visibility), DefaultBranch: spec.DefaultBranch, Topics: spec.Topics,

@@ -171,3 +171,19 @@ func (h *harness) Close() {
 func TestConformance(t *testing.T) {
 	scmtest.RunConformanceTests(t, newHarness)
 }
+
+// AccessTeam implements scmtest.AccessHarness: a group of the workspace.
+func (h *harness) AccessTeam() string {
+	h.fake.AddGroup(workspace, "scmtest-team")
+	return "scmtest-team"
+}
+
+// TeamPermission implements scmtest.AccessHarness.
+func (h *harness) TeamPermission(repo, team string) scm.Permission {
+	for _, g := range h.fake.Grants(workspace, repo) {
+		if g.Group == team {
+			return scm.Permission(g.Permission)
+		}
+	}
+	return ""
+}

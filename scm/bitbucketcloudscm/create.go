@@ -13,9 +13,16 @@ import (
 )
 
 var (
-	_ driver.RepositoryCreator = (*Driver)(nil)
-	_ driver.RepositoryCreator = perRepository{}
+	_ driver.AccessGranter = (*Driver)(nil)
+	_ driver.AccessGranter = perRepository{}
 )
+
+// GrantsAccess implements driver.AccessGranter: CreateRepository applies
+// the request's access grants.
+func (d *Driver) GrantsAccess() bool { return true }
+
+// GrantsAccess implements driver.AccessGranter.
+func (p perRepository) GrantsAccess() bool { return true }
 
 // CreateRepository implements driver.RepositoryCreator in 2 requests,
 // whatever the number of files: POST /repositories/{workspace}/{slug}

@@ -199,3 +199,19 @@ func TestConformanceBasic(t *testing.T) {
 func TestConformanceContextPath(t *testing.T) {
 	scmtest.RunConformanceTests(t, harnessMaker("/bitbucket"))
 }
+
+// AccessTeam implements scmtest.AccessHarness: a group of the instance.
+func (h *harness) AccessTeam() string {
+	h.fake.AddGroup("scmtest-team")
+	return "scmtest-team"
+}
+
+// TeamPermission implements scmtest.AccessHarness.
+func (h *harness) TeamPermission(repo, team string) scm.Permission {
+	for _, g := range h.fake.Grants(project, repo) {
+		if g.Group == team {
+			return map[string]scm.Permission{"REPO_READ": scm.Read, "REPO_WRITE": scm.Write, "REPO_ADMIN": scm.Admin}[g.Permission]
+		}
+	}
+	return ""
+}

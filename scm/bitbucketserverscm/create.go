@@ -12,7 +12,11 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
-var _ driver.RepositoryCreator = (*Driver)(nil)
+var _ driver.AccessGranter = (*Driver)(nil)
+
+// GrantsAccess implements driver.AccessGranter: CreateRepository applies
+// the request's access grants.
+func (d *Driver) GrantsAccess() bool { return true }
 
 // CreateRepository implements driver.RepositoryCreator in 1 + N requests
 // for N files: POST /projects/{key}/repos (name, scmId git, description,

@@ -293,6 +293,16 @@ type RepositoryCreator interface {
 	CreateRepository(ctx context.Context, hc *http.Client, r *CreateRepositoryRequest) (*CreatedRepository, error)
 }
 
+// AccessGranter is implemented by a RepositoryCreator that applies
+// CreateRepositoryRequest.Access. The portable client refuses a request
+// with grants (Unimplemented, before any request) for a driver without
+// it, so that no grant is silently dropped.
+type AccessGranter interface {
+	RepositoryCreator
+	// GrantsAccess reports whether the driver applies the grants.
+	GrantsAccess() bool
+}
+
 // CreateRepositoryRequest asks for a new repository. The portable client
 // has checked Name against the provider's rules and Files against its
 // limits; Files holds at least one file, each path given once.

@@ -196,3 +196,21 @@ func TestConformance(t *testing.T) {
 func TestConformanceGHE(t *testing.T) {
 	scmtest.RunConformanceTests(t, harnessMaker(true))
 }
+
+// AccessTeam implements scmtest.AccessHarness: a team of the organization.
+func (h *harness) AccessTeam() string {
+	if err := h.s.AddTeam(owner, fakegithub.Team{Slug: "scmtest-team"}); err != nil {
+		panic(err)
+	}
+	return "scmtest-team"
+}
+
+// TeamPermission implements scmtest.AccessHarness.
+func (h *harness) TeamPermission(repo, team string) scm.Permission {
+	for _, g := range h.s.Grants(owner, repo) {
+		if g.Team == team {
+			return map[string]scm.Permission{"pull": scm.Read, "push": scm.Write, "admin": scm.Admin}[g.Permission]
+		}
+	}
+	return ""
+}

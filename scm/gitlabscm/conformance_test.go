@@ -170,3 +170,21 @@ func TestConformance(t *testing.T) {
 func TestConformanceSubPath(t *testing.T) {
 	scmtest.RunConformanceTests(t, harnessMaker(true))
 }
+
+// AccessTeam implements scmtest.AccessHarness: a group to share with.
+func (h *harness) AccessTeam() string {
+	if err := h.s.AddGroup("scmtest-team"); err != nil {
+		panic(err)
+	}
+	return "scmtest-team"
+}
+
+// TeamPermission implements scmtest.AccessHarness.
+func (h *harness) TeamPermission(repo, team string) scm.Permission {
+	for _, g := range h.s.Grants(owner + "/" + repo) {
+		if g.Group == team {
+			return map[int]scm.Permission{20: scm.Read, 30: scm.Write, 40: scm.Admin}[g.AccessLevel]
+		}
+	}
+	return ""
+}

@@ -13,7 +13,11 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
-var _ driver.RepositoryCreator = (*Driver)(nil)
+var _ driver.AccessGranter = (*Driver)(nil)
+
+// GrantsAccess implements driver.AccessGranter: CreateRepository applies
+// the request's access grants.
+func (d *Driver) GrantsAccess() bool { return true }
 
 // CreateRepository implements driver.RepositoryCreator in 3 requests,
 // whatever the number of files:

@@ -14,6 +14,24 @@ import (
 // under the harness's owner; it must not exist in the world.
 const CreatedRepo = "scmtest-created"
 
+// GrantedRepo is the repository that the CreateRepository/Access subtest
+// creates under the harness's owner; it must not exist in the world.
+const GrantedRepo = "scmtest-granted"
+
+// AccessHarness is implemented by harnesses whose fake knows a team (a
+// group on GitLab and Bitbucket) that may be granted access to a
+// repository of the world's owner, and records the grants. The
+// CreateRepository/Access subtest needs it; it is skipped for harnesses
+// without it.
+type AccessHarness interface {
+	// AccessTeam returns such a team, as [scm.Access] names it.
+	AccessTeam() string
+	// TeamPermission returns the permission team was granted on the
+	// owner's repository repo through the provider's API, mapped back to
+	// [scm.Permission], or "" when none.
+	TeamPermission(repo, team string) scm.Permission
+}
+
 // createFiles is the tree of a created repository: text, binary, nested
 // and (unless the harness has NoExecutable) executable files.
 func createFiles(caps Capabilities) fstest.MapFS {
@@ -41,6 +59,11 @@ func createFiles(caps Capabilities) fstest.MapFS {
 //     requests.
 //   - TreeOverLimits: a tree over the client's Limits (MaxTreeFiles), a
 //     symlink and an empty tree are InvalidArgument with 0 requests.
+//   - AccessInvalid: grants with an unknown permission, neither or both of
+//     a team and a user are InvalidArgument with 0 requests, nothing
+//     created.
+//   - Access: a repository created with a team granted Write holds that
+//     grant (skipped for harnesses without [AccessHarness]).
 //   - UserPolicy: a view with RequireUserForWrites and no user credential
 //     fails and creates nothing (skipped for harnesses without HTTP, whose
 //     client has no resolver).
@@ -90,6 +113,36 @@ func testCreateRepository(t *testing.T, h *env) {
 		}
 		_, err = c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "scmtest/x.txt"), nil)
 		wantCode(t, h, "ReadFile of a file of the refused tree", err, scm.NotFound)
+	})
+	t.Run("AccessInvalid", func(t *testing.T) {
+		for _, a := range []scm.Access{{Team: "platform", Permission: "owner"}, {Team: "platform"},
+			{Permission: scm.Read}, {Team: "platform", User: "alice", Permission: scm.Write}} {
+			before := h.Requests()
+			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo,
+				Access: []scm.Access{{Team: "platform", Permission: scm.Read}, a}}, createFiles(caps))
+			wantCode(t, h, fmt.Sprintf("CreateRepository(access %+v)", a), err, scm.InvalidArgument)
+			if n := h.Requests() - before; n != 0 {
+				t.Errorf("CreateRepository(access %+v) made %d requests; want 0", a, n)
+			}
+		}
+		_, err := c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		wantCode(t, h, "ReadFile in the repository refused for its grants", err, scm.NotFound)
+	})
+	t.Run("Access", func(t *testing.T) {
+		ah, ok := h.h.(AccessHarness)
+		if !ok {
+			t.Skip("the harness does not implement scmtest.AccessHarness (no team to grant access to)")
+		}
+		team := ah.AccessTeam()
+		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: GrantedRepo,
+			Access: []scm.Access{{Team: team, Permission: scm.Write}}}, createFiles(caps))
+		if err != nil {
+			t.Fatalf("CreateRepository granting %s write: %v", team, err)
+		}
+		if got := ah.TeamPermission(r.Name, team); got != scm.Write {
+			t.Errorf("permission of %s on %s = %q; want %q", team, r.Name, got, scm.Write)
+		}
+		mustRead(t, h, c, h.FileURL(GrantedRepo, "", "README.md"))
 	})
 	t.Run("UserPolicy", func(t *testing.T) {
 		if caps.NoHTTP != "" {
