@@ -124,3 +124,19 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 		t.Errorf("grants = %v; want the group's only", got)
 	}
 }
+
+// BenchmarkBitbucketCloudCreateRepositoryAccess is the benchmark above
+// with a group and a user granted access: 2 + 2 requests.
+func BenchmarkBitbucketCloudCreateRepositoryAccess(b *testing.B) {
+	e := benchEnv(b)
+	e.fake.AddGroup(workspace, "developers")
+	e.fake.AddAccount("557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a")
+	u := e.fake.URL() + "/" + workspace
+	fsys := createTree(50)
+	access := []scm.Access{{Team: "developers", Permission: scm.Write},
+		{User: "557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a", Permission: scm.Admin}}
+	bench(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1), Access: access}, fsys)
+		return err
+	})
+}

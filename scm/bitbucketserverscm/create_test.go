@@ -113,3 +113,18 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 		t.Errorf("code = %v; want NotFound", scm.Code(err))
 	}
 }
+
+// BenchmarkBitbucketServerCreateRepositoryAccess is the benchmark above
+// with a group and a user granted access: 1 + 50 + 2 requests.
+func BenchmarkBitbucketServerCreateRepositoryAccess(b *testing.B) {
+	e := newEnv(b, "/bitbucket")
+	e.fake.AddGroup("platform-devs")
+	e.fake.AddUser("alice")
+	u := e.fake.URL() + "/projects/" + project
+	fsys := createTree(49)
+	access := []scm.Access{{Team: "platform-devs", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
+	bench(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1), Access: access}, fsys)
+		return err
+	})
+}

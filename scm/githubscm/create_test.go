@@ -195,3 +195,22 @@ func TestCreateRepositoryAccessRefusedBeforeCreation(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkGitHubCreateRepositoryAccess is the benchmark above with a
+// team and a user granted access: 4 + 2 requests.
+func BenchmarkGitHubCreateRepositoryAccess(b *testing.B) {
+	e := newEnv(b, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	if err := e.s.AddOrgMember("acme", fakegithub.OrgMember{Login: "alice"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.s.AddTeam("acme", fakegithub.Team{Slug: "platform"}); err != nil {
+		b.Fatal(err)
+	}
+	fsys := textTree(50)
+	access := []scm.Access{{Team: "platform", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
+	measure(b, e, func(i int) error {
+		_, err := e.c.CreateRepository(b.Context(), e.web("acme"), &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i), Access: access}, fsys)
+		return err
+	})
+}

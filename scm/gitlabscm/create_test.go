@@ -167,3 +167,30 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 		t.Errorf("the initial commit is missing: %v", err)
 	}
 }
+
+// BenchmarkGitLabCreateRepositoryAccess is the benchmark above with a
+// group and a user granted access: 3 + 2×2 requests (a look-up and a
+// grant each).
+func BenchmarkGitLabCreateRepositoryAccess(b *testing.B) {
+	w := newWorld(b, worldOptions{})
+	if err := w.s.AddGroup("acme/platform"); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.s.AddGroup("acme/sre"); err != nil {
+		b.Fatal(err)
+	}
+	w.s.AddOrgUser(fakegitlab.Member{Username: "alice"})
+	u := w.ownerURL(b, "acme/platform")
+	fsys := createTree(50)
+	access := []scm.Access{{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
+	b.ReportAllocs()
+	before := w.requests()
+	i := 0
+	for b.Loop() {
+		if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i), Access: access}, fsys); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	report(b, w, before)
+}
