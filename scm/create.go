@@ -42,8 +42,11 @@ type RepositorySpec struct {
 	CommitMessage string
 	// Access lists teams and users given a permission on the repository,
 	// applied in order right after the initial commit, before
-	// CreateRepository returns; one request per grant (GitLab: two, see
-	// its driver). Each grant names exactly one of Team and User.
+	// CreateRepository returns: one request per grant (on GitLab one
+	// more, the look-up of the group's or user's id, made before the
+	// creation so that an unknown one creates nothing). Each grant names
+	// exactly one of Team and User, each team or user once; a wrong grant
+	// is InvalidArgument before any request.
 	Access []Access
 }
 
@@ -206,10 +209,19 @@ func checkSpec(kind integrations.Kind, spec *RepositorySpec) string {
 	if len(spec.Access) > maxAccessGrants {
 		return fmt.Sprintf("more than %d access grants", maxAccessGrants)
 	}
+	seen := map[string]bool{}
 	for i, a := range spec.Access {
 		if msg := checkAccess(a); msg != "" {
 			return fmt.Sprintf("access grant %d: %s", i, msg)
 		}
+		k := "team " + strings.ToLower(a.Team)
+		if a.User != "" {
+			k = "user " + strings.ToLower(a.User)
+		}
+		if seen[k] {
+			return fmt.Sprintf("access grant %d: %s is granted twice (one grant each)", i, k)
+		}
+		seen[k] = true
 	}
 	return ""
 }
@@ -237,7 +249,7 @@ func checkAccess(a Access) string {
 		return "name longer than 255 bytes"
 	}
 	for i := 0; i < len(name); i++ {
-		if c := name[i]; c < 0x21 || c == 0x7f || c == '/' && a.User != "" || c == '?' || c == '#' || c == '%' {
+		if c := name[i]; c < 0x20 || c == 0x7f || c == '/' && a.User != "" || c == '?' || c == '#' || c == '%' {
 			return fmt.Sprintf("name %q holds the character %q", name, rune(c))
 		}
 	}

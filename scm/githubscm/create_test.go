@@ -173,21 +173,25 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 
 func TestCreateRepositoryAccessRefusedBeforeCreation(t *testing.T) {
 	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: "alice"}, nil)
+	one := func(a scm.Access) []scm.Access { return []scm.Access{a} }
 	for _, tc := range []struct {
-		name  string
-		owner string
-		a     scm.Access
+		name   string
+		owner  string
+		access []scm.Access
 	}{
-		{"unknown permission", "acme", scm.Access{Team: "platform", Permission: "owner"}},
-		{"no team nor user", "acme", scm.Access{Permission: scm.Read}},
-		{"team and user", "acme", scm.Access{Team: "platform", User: "alice", Permission: scm.Read}},
-		{"slash in a team slug", "acme", scm.Access{Team: "a/b", Permission: scm.Read}},
-		{"team on a user's repository", "alice", scm.Access{Team: "platform", Permission: scm.Read}},
+		{"unknown permission", "acme", one(scm.Access{Team: "platform", Permission: "owner"})},
+		{"no team nor user", "acme", one(scm.Access{Permission: scm.Read})},
+		{"team and user", "acme", one(scm.Access{Team: "platform", User: "alice", Permission: scm.Read})},
+		{"control character", "acme", one(scm.Access{User: "al\nice", Permission: scm.Read})},
+		{"query in a name", "acme", one(scm.Access{Team: "platform?x=1", Permission: scm.Read})},
+		{"user twice", "acme", []scm.Access{{User: "bob", Permission: scm.Read}, {User: "Bob", Permission: scm.Write}}},
+		{"slash in a team slug", "acme", one(scm.Access{Team: "a/b", Permission: scm.Read})},
+		{"team on a user's repository", "alice", one(scm.Access{Team: "platform", Permission: scm.Read})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.c.CreateRepository(t.Context(), e.web(tc.owner), &scm.RepositorySpec{Name: "refused", Access: []scm.Access{tc.a}}, textTree(1))
+			_, err := e.c.CreateRepository(t.Context(), e.web(tc.owner), &scm.RepositorySpec{Name: "refused", Access: tc.access}, textTree(1))
 			if scm.Code(err) != scm.InvalidArgument {
-				t.Errorf("CreateRepository(%+v) = %v; want InvalidArgument", tc.a, err)
+				t.Errorf("CreateRepository(%+v) = %v; want InvalidArgument", tc.access, err)
 			}
 			if _, err := e.s.Files(tc.owner, "refused", "main"); err == nil {
 				t.Errorf("%s/refused was created", tc.owner)

@@ -148,29 +148,33 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 	if err := w.s.AddGroup("acme/sre"); err != nil {
 		t.Fatal(err)
 	}
-	w.s.AddOrgUser(fakegitlab.Member{Username: "alice"})
-	// The second share of the same group is GitLab's 409.
+	// alice maintains acme: GitLab refuses a lower direct membership.
+	if err := w.s.AddGroupMember("acme", fakegitlab.Member{Username: "alice", AccessLevel: 40}); err != nil {
+		t.Fatal(err)
+	}
+	w.s.AddOrgUser(fakegitlab.Member{Username: "bob"})
 	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
-		{Team: "acme/sre", Permission: scm.Write}, {Team: "acme/sre", Permission: scm.Read}, {User: "alice", Permission: scm.Read}}}
+		{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Read}, {User: "bob", Permission: scm.Read}}}
 	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), spec, createTree(1))
 	msg := fmt.Sprint(err)
-	for _, want := range []string{"acme/half was created with its initial commit", "[team acme/sre: read user alice: read] are missing",
-		"done: [team acme/sre: write]"} {
+	for _, want := range []string{"acme/half was created with its initial commit", "[user alice: read user bob: read] are missing",
+		"done: [team acme/sre: write]", "inherited membership"} {
 		if !strings.Contains(msg, want) {
-			t.Errorf("CreateRepository with a failing share = %v; want it to say %q", err, want)
+			t.Errorf("CreateRepository with a refused membership = %v; want it to say %q", err, want)
 		}
 	}
-	if scm.Code(err) != scm.AlreadyExists {
-		t.Errorf("code = %v; want AlreadyExists (GitLab's 409)", scm.Code(err))
+	if scm.Code(err) != scm.InvalidArgument {
+		t.Errorf("code = %v; want InvalidArgument (GitLab's 400)", scm.Code(err))
 	}
 	if _, err := w.s.Files("acme/half", "main"); err != nil {
 		t.Errorf("the initial commit is missing: %v", err)
 	}
+	want := []fakegitlab.Grant{{Group: "acme/sre", AccessLevel: 30}}
+	if got := w.s.Grants("acme/half"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("grants = %v; want %v", got, want)
+	}
 }
 
-// BenchmarkGitLabCreateRepositoryAccess is the benchmark above with a
-// group and a user granted access: 3 + 2×2 requests (a look-up and a
-// grant each).
 func BenchmarkGitLabCreateRepositoryAccess(b *testing.B) {
 	w := newWorld(b, worldOptions{})
 	if err := w.s.AddGroup("acme/platform"); err != nil {

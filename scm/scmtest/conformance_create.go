@@ -60,8 +60,8 @@ func createFiles(caps Capabilities) fstest.MapFS {
 //   - TreeOverLimits: a tree over the client's Limits (MaxTreeFiles), a
 //     symlink and an empty tree are InvalidArgument with 0 requests.
 //   - AccessInvalid: grants with an unknown permission, neither or both of
-//     a team and a user are InvalidArgument with 0 requests, nothing
-//     created.
+//     a team and a user, or a team granted twice are InvalidArgument with
+//     0 requests, nothing created.
 //   - Access: a repository created with a team granted Write holds that
 //     grant (skipped for harnesses without [AccessHarness]).
 //   - UserPolicy: a view with RequireUserForWrites and no user credential
@@ -116,7 +116,8 @@ func testCreateRepository(t *testing.T, h *env) {
 	})
 	t.Run("AccessInvalid", func(t *testing.T) {
 		for _, a := range []scm.Access{{Team: "platform", Permission: "owner"}, {Team: "platform"},
-			{Permission: scm.Read}, {Team: "platform", User: "alice", Permission: scm.Write}} {
+			{Permission: scm.Read}, {Team: "platform", User: "alice", Permission: scm.Write},
+			{Team: "Platform", Permission: scm.Write}} {
 			before := h.Requests()
 			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo,
 				Access: []scm.Access{{Team: "platform", Permission: scm.Read}, a}}, createFiles(caps))

@@ -103,7 +103,10 @@ func (s *Server) shareProject(w http.ResponseWriter, r *http.Request, pr *projec
 // addProjectMember answers POST /projects/:id/members as GitLab does: 201
 // with the member; 400 for a missing user_id or an invalid access_level;
 // 404 {"message":"404 User Not Found"} for an unknown user; 409
-// {"message":"Member already exists"}.
+// {"message":"Member already exists"}; 400 when the user has a higher
+// level inherited from a group of the project's namespace ("should be
+// greater than or equal to Maintainer inherited membership from group
+// acme").
 func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request, pr *project) {
 	in := map[string]any{}
 	if err := decodeParams(r, &in); err != nil {
@@ -129,12 +132,25 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request, pr *pr
 		}
 	}
 	var j map[string]any
+	inherited, from := 0, ""
 	if u != nil {
 		j = s.orgUserJSON(u)
+		for ns := pr.ns; ns != nil; ns = ns.parent {
+			for _, m := range s.org.members[strings.ToLower(ns.fullPath)] {
+				if m.user == u && m.level > inherited {
+					inherited, from = m.level, ns.fullPath
+				}
+			}
+		}
 	}
 	s.org.mu.Unlock()
 	if u == nil {
 		s.notFound(w, r, "User")
+		return
+	}
+	if int(level) < inherited {
+		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"message": map[string]any{"access_level": []string{
+			fmt.Sprintf("should be greater than or equal to %s inherited membership from group %s", levelName(inherited), from)}}})
 		return
 	}
 	for _, x := range s.access.grants[pr.id] {
@@ -163,4 +179,21 @@ func (g Grant) String() string {
 		return fmt.Sprintf("group %s: %d", g.Group, g.AccessLevel)
 	}
 	return fmt.Sprintf("user %s: %d", g.User, g.AccessLevel)
+}
+
+// levelName is GitLab's name of an access level.
+func levelName(level int) string {
+	switch level {
+	case 10:
+		return "Guest"
+	case 20:
+		return "Reporter"
+	case 30:
+		return "Developer"
+	case 40:
+		return "Maintainer"
+	case 50:
+		return "Owner"
+	}
+	return strconv.Itoa(level)
 }
