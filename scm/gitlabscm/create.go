@@ -159,6 +159,9 @@ func (d *Driver) accessIDs(ctx context.Context, grants []driver.AccessGrant) ([]
 
 // lookupError names the grant whose look-up failed.
 func lookupError(g driver.AccessGrant, err error) error {
-	return fmt.Errorf("%v: looking up the %s, before creating anything: %w", g,
-		map[bool]string{true: "group", false: "user"}[g.Team != ""], err)
+	what := "user"
+	if g.Team != "" {
+		what = "group"
+	}
+	return fmt.Errorf("%v: looking up the %s, before creating anything: %w", g, what, err)
 }
