@@ -2,12 +2,8 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
 )
 
@@ -26,8 +22,7 @@ const DefaultPageTTL = 2 * time.Hour
 // listings are read in full as if there were no cache. Get it from
 // [Store.Pages].
 type PageCache struct {
-	s   *Store
-	ttl time.Duration
+	c sealedCache[scm.CachedPage]
 }
 
 var _ scm.PageCache = (*PageCache)(nil)
@@ -39,51 +34,16 @@ func (s *Store) Pages(ttl time.Duration) *PageCache {
 	if ttl <= 0 {
 		ttl = DefaultPageTTL
 	}
-	return &PageCache{s: s, ttl: ttl}
+	return &PageCache{c: sealedCache[scm.CachedPage]{s: s, ttl: ttl, kind: "page",
+		getOp: "redisstore.PageCache.GetPage", putOp: "redisstore.PageCache.PutPage"}}
 }
 
 // GetPage returns the page cached under key: one GET.
 func (pc *PageCache) GetPage(ctx context.Context, key string) (*scm.CachedPage, bool, error) {
-	k := pc.s.key("page", key)
-	var raw []byte
-	err := pc.s.do(ctx, "redisstore.PageCache.GetPage", func(ctx context.Context) error {
-		var err error
-		raw, err = pc.s.rdb.Get(ctx, k).Bytes()
-		return err
-	})
-	if err == redis.Nil {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	plain, ok := pc.s.decodeBytes(k, raw)
-	if !ok {
-		return nil, false, nil
-	}
-	var p scm.CachedPage
-	if json.Unmarshal(plain, &p) != nil {
-		return nil, false, nil
-	}
-	return &p, true, nil
+	return pc.c.get(ctx, key)
 }
 
 // PutPage caches p under key, sealed: one SET.
 func (pc *PageCache) PutPage(ctx context.Context, key string, p *scm.CachedPage) error {
-	const op = "redisstore.PageCache.PutPage"
-	if p == nil {
-		return errcode.New(errcode.InvalidArgument, op, "no page")
-	}
-	k := pc.s.key("page", key)
-	plain, err := json.Marshal(p)
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	data, err := pc.s.encode(op, k, plain, true)
-	if err != nil {
-		return err
-	}
-	return pc.s.do(ctx, op, func(ctx context.Context) error {
-		return pc.s.rdb.Set(ctx, k, data, pc.ttl).Err()
-	})
+	return pc.c.put(ctx, key, p)
 }
