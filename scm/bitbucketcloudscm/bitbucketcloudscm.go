@@ -42,7 +42,7 @@
 //     client-side), 2 without a ref. A folder therefore costs the whole
 //     repository's archive: 21 MB received for a 30 KiB template folder
 //     beside 20 MiB of incompressible files, 42 MB beside 40 MiB
-//     (BenchmarkBitbucketCloudReadTreeBytes). If the archive download
+//     (BenchmarkReadTreeBytes in scm/adapters). If the archive download
 //     refuses the credential (401 or 403: Atlassian's BCLOUD-23783 reports
 //     that access tokens are refused there), ReadTree falls back to the
 //     API: the listing (one request per 100 entries) plus one request per

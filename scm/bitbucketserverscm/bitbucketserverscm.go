@@ -21,7 +21,7 @@
 //     server cuts the subdirectory out, so a folder costs its own
 //     compressed bytes, whatever the rest of the repository holds: a
 //     30 KiB template folder of 21 text files beside 20 or 40 MiB of other
-//     files is about 5.4 KB received (BenchmarkBitbucketServerReadTreeBytes).
+//     files is about 5.4 KB received (BenchmarkReadTreeBytes in scm/adapters).
 //   - ListFiles: GET files/{dir}?at={ref}, 1,000 paths per page, at most
 //     Options.MaxFilePages pages before reporting Truncated.
 //   - ListRepositories: GET projects/{key}/repos?start=&limit=, following

@@ -22,7 +22,7 @@
 //     costs its own bytes whatever the rest of the repository holds: a
 //     30 KiB template folder of 21 text files beside 20 or 40 MiB of other
 //     files is 1 request and about 37 KB received (was the whole tarball,
-//     21 or 42 MB; BenchmarkGitHubReadTreeBytes). The tarball is read
+//     21 or 42 MB; BenchmarkReadTreeBytes in scm/adapters). The tarball is read
 //     instead, at the commit the query found, for a binary, truncated
 //     (over 512,000 bytes) or linked file, a submodule, more than 1,000
 //     files or 4 MiB of answers, more than 16 levels, or a GraphQL

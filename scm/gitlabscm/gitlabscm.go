@@ -56,7 +56,7 @@
 //     on the server, so a folder costs its own compressed bytes, whatever
 //     the rest of the repository holds: a 30 KiB template folder of 21
 //     text files beside 20 or 40 MiB of other files is 1 request and
-//     about 5.7 KB received (BenchmarkGitLabReadTreeBytes).
+//     about 5.7 KB received (BenchmarkReadTreeBytes in scm/adapters).
 //   - ListFiles (Search): 1 (GET repository/tree?recursive=true&path=, 100
 //     entries, keyset); a longer listing is reported truncated and the
 //     portable client reads the archive instead (2 requests in all).
