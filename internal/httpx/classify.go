@@ -1,6 +1,9 @@
 package httpx
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -75,4 +78,22 @@ func Classify(resp *http.Response, now time.Time) Class {
 		return Class{Code: errcode.Unavailable}
 	}
 	return Class{Code: errcode.Unknown}
+}
+
+// ClassifyFailure is the code of a call that failed without an answer to
+// classify: the context's end (Canceled, DeadlineExceeded), or a broken
+// connection, a timeout or an answer cut short (Unavailable, as on every
+// adapter). ok is false for any other error, which the caller classifies
+// itself.
+func ClassifyFailure(err error) (code errcode.Code, ok bool) {
+	var timeout interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, context.Canceled):
+		return errcode.Canceled, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return errcode.DeadlineExceeded, true
+	case errors.As(err, &timeout), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errcode.Unavailable, true
+	}
+	return errcode.Unknown, false
 }

@@ -1,8 +1,13 @@
 package httpx_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -114,5 +119,27 @@ func TestClassifyStatuses(t *testing.T) {
 	}
 	if cl := httpx.Classify(nil, now); cl.Code != errcode.Unknown {
 		t.Errorf("Classify(nil) = %v; want Unknown", cl.Code)
+	}
+}
+
+func TestClassifyFailure(t *testing.T) {
+	deadline, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	<-deadline.Done()
+	for _, tc := range []struct {
+		err  error
+		code errcode.Code
+		ok   bool
+	}{
+		{fmt.Errorf("reading: %w", context.Canceled), errcode.Canceled, true},
+		{deadline.Err(), errcode.DeadlineExceeded, true},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, errcode.Unavailable, true},
+		{fmt.Errorf("body: %w", io.ErrUnexpectedEOF), errcode.Unavailable, true},
+		{io.EOF, errcode.Unavailable, true},
+		{errors.New("something else"), errcode.Unknown, false},
+	} {
+		if code, ok := httpx.ClassifyFailure(tc.err); code != tc.code || ok != tc.ok {
+			t.Errorf("ClassifyFailure(%v) = %v, %v; want %v, %v", tc.err, code, ok, tc.code, tc.ok)
+		}
 	}
 }

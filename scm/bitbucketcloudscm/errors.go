@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -98,19 +97,11 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
 	case errors.As(err, &de):
 		return driver.ErrorInfo{Code: errcode.InvalidArgument}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	}
-	// A broken connection or an answer cut short (go-bitbucket's own
-	// reads fail with io.ErrUnexpectedEOF): Unavailable, as on every
-	// adapter.
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return driver.ErrorInfo{Code: errcode.Unavailable}
-	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	// The context's end, a broken connection or an answer cut short
+	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
+	code, _ := httpx.ClassifyFailure(err)
+	return driver.ErrorInfo{Code: code}
 }
 
 // statusCode is httpx.Classify's code for the answer's status (with the

@@ -1,11 +1,9 @@
 package bitbucketserverscm
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -175,19 +173,11 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		return driver.ErrorInfo{Code: errcode.Unimplemented}
 	case errors.As(err, &me):
 		return driver.ErrorInfo{Code: errcode.NotFound}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	}
-	// A broken connection or an answer cut short (go-bitbucket's own
-	// reads fail with io.ErrUnexpectedEOF): Unavailable, as on every
-	// adapter.
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return driver.ErrorInfo{Code: errcode.Unavailable}
-	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	// The context's end, a broken connection or an answer cut short
+	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
+	code, _ := httpx.ClassifyFailure(err)
+	return driver.ErrorInfo{Code: code}
 }
 
 // statusCode is httpx.Classify's code for the answer's status (with the
