@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
+	"sync"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
@@ -20,11 +23,14 @@ var _ driver.AccessGranter = (*Driver)(nil)
 func (d *Driver) GrantsAccess() bool { return true }
 
 // CreateRepository implements driver.RepositoryCreator in 3 requests,
-// whatever the number of files:
+// whatever the number of files, and in 2 when the driver already knows the
+// namespace's id:
 //
 //  1. GET /namespaces/:path: POST /projects takes the owner's numeric
 //     namespace_id, not its path (a group, subgroup or the user's own
-//     namespace);
+//     namespace). The driver remembers the id for Options.NamespaceTTL
+//     (10 minutes by default), so that a scaffolder creating several
+//     projects in one group pays this request once;
 //  2. POST /projects with name, path, description, visibility, topics and
 //     default_branch, and no README, so the repository is empty;
 //  3. POST /projects/:id/repository/commits with one create action per
@@ -34,6 +40,16 @@ func (d *Driver) GrantsAccess() bool { return true }
 //
 // The project is addressed by the numeric id the creation returned. An
 // existing project ("has already been taken") is AlreadyExists.
+//
+// A remembered id is never trusted blindly. When GitLab refuses the
+// creation with it (400, 403 or 404: the caller may not create there, or
+// the project exists), the id is forgotten and looked up again, and the
+// creation retried only if the namespace's id changed; so a caller sees the
+// same answer as without the memory, for one more request. The created
+// project's namespace must be the owner asked for: when the remembered id
+// has come to name another namespace (a group renamed or moved within
+// the TTL), the project was made there, and CreateRepository writes
+// nothing more and fails with Conflict naming where it is.
 //
 // Each access grant costs 2 requests: its look-up BEFORE the creation
 // (GET /groups/:path for a group, GET /users?username= for a user, since
@@ -48,12 +64,14 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	gl := d.gl
 	ctx = d.bind(ctx, hc)
-	ns, _, err := gl.Namespaces.GetNamespace(r.Owner, gitlab.WithContext(ctx))
-	if err != nil {
-		return nil, err
-	}
-	if !strings.EqualFold(ns.FullPath, r.Owner) {
-		return nil, errcode.Newf(errcode.NotFound, "", "namespace %s not found (the server answered %s)", r.Owner, ns.FullPath)
+	key := strings.ToLower(r.Owner)
+	nsID, remembered := d.namespaces.get(key, d.now())
+	if !remembered {
+		var err error
+		if nsID, err = d.namespaceID(ctx, r.Owner); err != nil {
+			return nil, err
+		}
+		d.namespaces.put(key, nsID, d.now())
 	}
 	ids, err := d.accessIDs(ctx, r.Access)
 	if err != nil {
@@ -63,7 +81,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	if branch == "" {
 		branch = "main"
 	}
-	opt := &gitlab.CreateProjectOptions{Name: gitlab.Ptr(r.Name), Path: gitlab.Ptr(r.Name), NamespaceID: gitlab.Ptr(ns.ID),
+	opt := &gitlab.CreateProjectOptions{Name: gitlab.Ptr(r.Name), Path: gitlab.Ptr(r.Name), NamespaceID: gitlab.Ptr(nsID),
 		DefaultBranch: gitlab.Ptr(branch), Visibility: gitlab.Ptr(gitlab.VisibilityValue(r.Visibility))}
 	if r.Description != "" {
 		opt.Description = gitlab.Ptr(r.Description)
@@ -72,6 +90,19 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		opt.Topics = &r.Topics
 	}
 	p, _, err := gl.Projects.CreateProject(opt, gitlab.WithContext(ctx))
+	if err != nil && remembered && refusal(d.ErrorInfo(err).Status) {
+		// The remembered id may be stale: look it up as if it never was.
+		d.namespaces.forget(key)
+		id, lerr := d.namespaceID(ctx, r.Owner)
+		if lerr != nil {
+			return nil, lerr
+		}
+		d.namespaces.put(key, id, d.now())
+		if id != nsID {
+			nsID, opt.NamespaceID = id, gitlab.Ptr(id)
+			p, _, err = gl.Projects.CreateProject(opt, gitlab.WithContext(ctx))
+		}
+	}
 	if err != nil {
 		var er *gitlab.ErrorResponse
 		if errors.As(err, &er) && strings.Contains(strings.ToLower(er.Message), "has already been taken") {
@@ -79,6 +110,12 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 				Msg: fmt.Sprintf("%s/%s already exists", r.Owner, r.Name), Err: err}
 		}
 		return nil, err
+	}
+	if got := namespaceOf(p); !strings.EqualFold(got, r.Owner) {
+		d.namespaces.forget(key)
+		return nil, errcode.Newf(errcode.Conflict, "",
+			"project %s was created under %s, not under %s: the namespace id %d looked up for %s names %s now (renamed or moved); nothing was committed",
+			p.PathWithNamespace, got, r.Owner, nsID, r.Owner, got)
 	}
 	actions, err := d.actions(&driver.PullRequestRequest{Changes: r.Files}, &preflight{})
 	if err != nil {
@@ -113,6 +150,93 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	out := repository(p)
 	out.DefaultBranch = branch
 	return &driver.CreatedRepository{Repository: out, CommitID: commit.ID}, nil
+}
+
+// namespaceID looks up the numeric id of the namespace at path (1
+// request); a namespace answered under another path is NotFound.
+func (d *Driver) namespaceID(ctx context.Context, path string) (int64, error) {
+	ns, _, err := d.gl.Namespaces.GetNamespace(path, gitlab.WithContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	if !strings.EqualFold(ns.FullPath, path) {
+		return 0, errcode.Newf(errcode.NotFound, "", "namespace %s not found (the server answered %s)", path, ns.FullPath)
+	}
+	return ns.ID, nil
+}
+
+// namespaceOf returns the full path of the namespace p was created in.
+func namespaceOf(p *gitlab.Project) string {
+	if p.Namespace != nil && p.Namespace.FullPath != "" {
+		return p.Namespace.FullPath
+	}
+	return path.Dir(p.PathWithNamespace)
+}
+
+// refusal reports whether status is an answer after which a remembered
+// namespace id is looked up again: 400 (taken, or an invalid namespace),
+// 403 and 404.
+func refusal(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusForbidden || status == http.StatusNotFound
+}
+
+// maxNamespaceIDs bounds the namespace ids a driver remembers.
+const maxNamespaceIDs = 1024
+
+// namespaceIDs remembers, by lower-case full path, the namespace ids
+// CreateRepository looked up, each for ttl (none when ttl < 0). It is safe
+// for concurrent use.
+type namespaceIDs struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]namespaceID
+}
+
+// namespaceID is one remembered id and when it was looked up.
+type namespaceID struct {
+	id int64
+	at time.Time
+}
+
+func (c *namespaceIDs) get(key string, now time.Time) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || c.ttl < 0 || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+		return 0, false
+	}
+	return e.id, true
+}
+
+func (c *namespaceIDs) put(key string, id int64, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]namespaceID{}
+	}
+	if _, ok := c.m[key]; !ok && len(c.m) >= maxNamespaceIDs {
+		for k, e := range c.m { // the expired ones go
+			if now.Sub(e.at) >= c.ttl {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m { // and, if none had, any one
+			if len(c.m) < maxNamespaceIDs {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = namespaceID{id: id, at: now}
+}
+
+func (c *namespaceIDs) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 func statusOf(er *gitlab.ErrorResponse) int {

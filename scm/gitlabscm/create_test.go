@@ -1,12 +1,20 @@
 package gitlabscm_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/gitlabscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -81,25 +89,80 @@ func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	}
 }
 
+// BenchmarkGitLabCreateRepository creates projects of 50 files in one
+// subgroup: "remembered" with the driver knowing the subgroup's id (every
+// project after the first), "looked-up" with the memory off.
 func BenchmarkGitLabCreateRepository(b *testing.B) {
-	w := newWorld(b, worldOptions{})
-	if err := w.s.AddGroup("acme/platform"); err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"remembered", 0}, {"looked-up", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			w := newWorld(b, worldOptions{driver: &gitlabscm.Options{NamespaceTTL: bc.ttl}})
+			if err := w.s.AddGroup("acme/platform"); err != nil {
+				b.Fatal(err)
+			}
+			u := w.ownerURL(b, "acme/platform")
+			fsys := createTree(50)
+			if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: "first"}, fsys); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			before := w.requests()
+			i := 0
+			for b.Loop() {
+				if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, fsys); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			report(b, w, before)
+		})
 	}
-	u := w.ownerURL(b, "acme/platform")
-	fsys := createTree(50)
-	b.ReportAllocs()
-	before := w.requests()
-	i := 0
-	for b.Loop() {
-		if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, fsys); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	report(b, w, before)
 }
 
+// projectID matches a numeric project id in a path.
+var projectID = regexp.MustCompile(`/projects/[0-9]+/`)
+
+// createdPaths lists the method and path of the requests since the n-th,
+// with the project ids as {id} and the escaped slashes unescaped.
+func createdPaths(w *world, n int) []string {
+	var out []string
+	for _, r := range w.s.Requests()[n:] {
+		p := projectID.ReplaceAllString(strings.ReplaceAll(r.Path, "%2F", "/"), "/projects/{id}/")
+		out = append(out, r.Method+" "+p)
+	}
+	return out
+}
+
+func TestCreateRepositoryRemembersNamespace(t *testing.T) {
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	w := newWorld(t, worldOptions{driver: &gitlabscm.Options{Now: func() time.Time { return now }}})
+	if err := w.s.AddGroup("acme/platform"); err != nil {
+		t.Fatal(err)
+	}
+	u := w.ownerURL(t, "acme/platform")
+	lookup := []string{"GET /api/v4/namespaces/acme/platform"}
+	create := []string{"POST /api/v4/projects", "POST /api/v4/projects/{id}/repository/commits"}
+	for i, step := range []struct {
+		advance time.Duration
+		want    []string
+	}{
+		{0, append(lookup, create...)},                        // cold: look the namespace up
+		{gitlabscm.DefaultNamespaceTTL - time.Second, create}, // remembered: 2 requests
+		{time.Second, append(lookup, create...)},              // expired: looked up again
+		{0, create},
+	} {
+		now = now.Add(step.advance)
+		n := len(w.s.Requests())
+		if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, createTree(5)); err != nil {
+			t.Fatalf("CreateRepository %d: %v", i, err)
+		}
+		if got := createdPaths(w, n); fmt.Sprint(got) != fmt.Sprint(step.want) {
+			t.Errorf("CreateRepository %d sent %v; want %v", i, got, step.want)
+		}
+	}
+}
 func TestCreateRepositoryAccess(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	if err := w.s.AddGroup("acme/platform"); err != nil {
@@ -187,6 +250,10 @@ func BenchmarkGitLabCreateRepositoryAccess(b *testing.B) {
 	u := w.ownerURL(b, "acme/platform")
 	fsys := createTree(50)
 	access := []scm.Access{{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
+	// The first creation looks acme/platform up; the ones measured do not.
+	if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: "first", Access: access}, fsys); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	before := w.requests()
 	i := 0
@@ -197,4 +264,107 @@ func BenchmarkGitLabCreateRepositoryAccess(b *testing.B) {
 		i++
 	}
 	report(b, w, before)
+}
+
+func TestCreateRepositoryRemembersNamespaceRefused(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.s.AddGroup("acme"); err != nil {
+		t.Fatal(err)
+	}
+	u := w.ownerURL(t, "acme")
+	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "first"}, createTree(1)); err != nil {
+		t.Fatal(err)
+	}
+	// GitLab refuses the creation with the remembered id: the driver looks
+	// the namespace up again and, finding the same id, answers as it would
+	// have without the memory.
+	w.s.Inject(fake.Fault{Kind: fake.FaultNotFound, Method: "POST", Path: "/api/v4/projects", Times: 1})
+	n := len(w.s.Requests())
+	_, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "second"}, createTree(1))
+	if scm.Code(err) != scm.NotFound {
+		t.Errorf("CreateRepository refused = %v; want NotFound", err)
+	}
+	if got, want := createdPaths(w, n), []string{"POST /api/v4/projects", "GET /api/v4/namespaces/acme"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("refused creation sent %v; want %v", got, want)
+	}
+	// The id was looked up again, so it is remembered again.
+	n = len(w.s.Requests())
+	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "third"}, createTree(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(w.s.Requests()) - n; got != 2 {
+		t.Errorf("creation after the refusal made %d requests; want 2", got)
+	}
+}
+
+// namespaceSwap is a transport that, once armed, sends every POST
+// /projects with the namespace_id it saw first: what GitLab would do with a
+// remembered id whose group was renamed and another group took its path.
+type namespaceSwap struct {
+	base  http.RoundTripper
+	mu    sync.Mutex
+	first json.Number
+	armed bool
+}
+
+func (s *namespaceSwap) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v4/projects" || r.Body == nil {
+		return s.base.RoundTrip(r)
+	}
+	var body map[string]any
+	d := json.NewDecoder(r.Body)
+	d.UseNumber()
+	if err := d.Decode(&body); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.first == "" {
+		s.first = body["namespace_id"].(json.Number)
+	}
+	if s.armed {
+		body["namespace_id"] = s.first
+	}
+	s.mu.Unlock()
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	return s.base.RoundTrip(r)
+}
+
+func TestCreateRepositoryRemembersNamespaceMoved(t *testing.T) {
+	swap := &namespaceSwap{base: http.DefaultTransport}
+	w := newWorld(t, worldOptions{transport: swap})
+	for _, g := range []string{"other", "acme"} {
+		if err := w.s.AddGroup(g); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, g), &scm.RepositorySpec{Name: "first"}, createTree(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swap.mu.Lock()
+	swap.armed = true
+	swap.mu.Unlock()
+	n := len(w.s.Requests())
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "moved"}, createTree(1))
+	if scm.Code(err) != scm.Conflict || !strings.Contains(err.Error(), "other/moved was created under other, not under acme") ||
+		!strings.Contains(err.Error(), "nothing was committed") {
+		t.Errorf("CreateRepository with a remembered id now naming another group = %v; want Conflict naming other/moved", err)
+	}
+	if got, want := createdPaths(w, n), []string{"POST /api/v4/projects"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sent %v; want %v (no commit)", got, want)
+	}
+	swap.mu.Lock()
+	swap.armed = false
+	swap.mu.Unlock()
+	n = len(w.s.Requests())
+	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "later"}, createTree(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := createdPaths(w, n); len(got) != 3 || got[0] != "GET /api/v4/namespaces/acme" {
+		t.Errorf("the next creation sent %v; want the namespace looked up again first", got)
+	}
 }

@@ -133,6 +133,10 @@ import (
 // DefaultMaxResponseBytes is the default cap on a JSON answer: 64 MiB.
 const DefaultMaxResponseBytes = 64 << 20
 
+// DefaultNamespaceTTL is how long a driver remembers a namespace's numeric
+// id for CreateRepository by default.
+const DefaultNamespaceTTL = 10 * time.Minute
+
 // maxErrorBytes caps the body of an error answer.
 const maxErrorBytes = 1 << 20
 
@@ -149,9 +153,16 @@ type Options struct {
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string
-	// Now is the clock that turns Retry-After into RetryAt; nil means
-	// time.Now.
+	// Now is the clock that turns Retry-After into RetryAt and ages the
+	// remembered namespace ids; nil means time.Now.
 	Now func() time.Time
+	// NamespaceTTL is how long CreateRepository remembers the numeric id
+	// of a namespace (group, subgroup or user) it looked up, so that the
+	// next project created there skips the look-up: 2 requests instead of
+	// 3. 0 means DefaultNamespaceTTL; a negative value turns the memory
+	// off. The id is checked against the created project's namespace, and
+	// forgotten when GitLab refuses it (see Driver.CreateRepository).
+	NamespaceTTL time.Duration
 }
 
 // Signature names a commit author.
@@ -171,6 +182,7 @@ type Driver struct {
 	userAgent  string
 	now        func() time.Time
 	gl         *gitlab.Client
+	namespaces namespaceIDs
 }
 
 var (
@@ -214,7 +226,11 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	gql := *u
 	gql.Path, gql.RawPath = prefix+"/api/graphql", ""
 	d := &Driver{in: in, api: api, graphqlURL: &gql, maxBody: DefaultMaxResponseBytes, userAgent: "scmkit", now: time.Now}
+	d.namespaces.ttl = DefaultNamespaceTTL
 	if opts != nil {
+		if opts.NamespaceTTL != 0 {
+			d.namespaces.ttl = opts.NamespaceTTL
+		}
 		if opts.MaxResponseBytes > 0 {
 			d.maxBody = opts.MaxResponseBytes
 		}
