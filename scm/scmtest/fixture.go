@@ -57,13 +57,18 @@ func (f *Fixture) File(p string) *FixtureFile {
 func (f *Fixture) FS() fs.FS {
 	m := fstest.MapFS{}
 	for _, x := range f.Files {
-		mode := fs.FileMode(0o644)
-		if x.Executable {
-			mode = 0o755
-		}
-		m[x.Path] = &fstest.MapFile{Data: slices.Clone(x.Content), Mode: mode}
+		m[x.Path] = &fstest.MapFile{Data: slices.Clone(x.Content), Mode: fileMode(x.Executable)}
 	}
 	return m
+}
+
+// fileMode is the mode of a fixture's or a tree's file: 0755 when
+// executable, else 0644.
+func fileMode(executable bool) fs.FileMode {
+	if executable {
+		return 0o755
+	}
+	return 0o644
 }
 
 // Under returns the paths of the fixture's files under dir ("" for all),
