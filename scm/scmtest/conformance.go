@@ -169,18 +169,42 @@ type subtest struct {
 var subtests = []subtest{
 	{"ReadFile/Found", testReadFileFound},
 	{"ReadFile/Missing", testReadFileMissing},
-	{"ReadFile/Directory", testReadFileDirectory},
+	{"ReadFile/Directory", func(t *testing.T, h *env) {
+		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "templates/service"), nil)
+		wantCode(t, h, "ReadFile of a file URL naming a directory", err, scm.InvalidArgument)
+		_, err = h.good.ReadFile(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
+		wantCode(t, h, "ReadFile of a tree URL", err, scm.InvalidArgument)
+	}},
 	{"ReadFile/NotModified", testReadFileNotModified},
-	{"ReadFile/TooLarge", testReadFileTooLarge},
+	{"ReadFile/TooLarge", func(t *testing.T, h *env) {
+		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), &scm.ReadFileOptions{MaxBytes: 4})
+		wantCode(t, h, "ReadFile with MaxBytes 4", err, scm.InvalidArgument)
+	}},
 	{"ReadTree/Dir", func(t *testing.T, h *env) { testReadTree(t, h, "templates/service") }},
 	{"ReadTree/Root", func(t *testing.T, h *env) { testReadTree(t, h, "") }},
 	{"ReadTree/Filter", testReadTreeFilter},
-	{"ReadTree/Limits", testReadTreeLimits},
-	{"ReadTree/MissingDir", testReadTreeMissingDir},
-	{"ReadTree/MissingRepo", testReadTreeMissingRepo},
+	{"ReadTree/Limits", func(t *testing.T, h *env) {
+		u := h.TreeURL(BasicRepo, "", "templates/service")
+		_, err := h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxFiles: 2})
+		wantCode(t, h, "ReadTree with MaxFiles 2", err, scm.InvalidArgument)
+		_, err = h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxBytes: 16})
+		wantCode(t, h, "ReadTree with MaxBytes 16", err, scm.InvalidArgument)
+	}},
+	{"ReadTree/MissingDir", func(t *testing.T, h *env) {
+		_, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "no/such/dir"), nil)
+		wantCode(t, h, "ReadTree of a missing directory", err, scm.NotFound)
+	}},
+	{"ReadTree/MissingRepo", func(t *testing.T, h *env) {
+		_, err := h.good.ReadTree(ctx(t), h.TreeURL(MissingRepo, "", ""), nil)
+		wantCode(t, h, "ReadTree of a missing repository", err, scm.NotFound)
+	}},
 	{"ReadTree/ETag", testReadTreeETag},
 	{"Search", testSearch},
-	{"ListRepositories/All", testListAll},
+	{"ListRepositories/All", func(t *testing.T, h *env) {
+		if diff := cmp.Diff(repoNames(), listNames(t, h, 0)); diff != "" {
+			t.Errorf("ListRepositories: names differ (-want +got):\n%s", diff)
+		}
+	}},
 	{"ListRepositories/Lazy", testListLazy},
 	{"FindFiles", testFindFiles},
 	{"BadCredential", testBadCredential},
@@ -192,12 +216,27 @@ var subtests = []subtest{
 	{"PullRequest/Open", testPullRequestOpen},
 	{"PullRequest/Duplicate", testPullRequestDuplicate},
 	{"PullRequest/Invalid", testPullRequestInvalid},
-	{"PullRequest/MissingRepo", testPullRequestMissingRepo},
+	{"PullRequest/MissingRepo", func(t *testing.T, h *env) {
+		spec := validSpec(h, "scmtest-missing")
+		spec.RepoURL = h.RepoURL(MissingRepo)
+		_, err := h.good.OpenPullRequest(ctx(t), spec)
+		wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
+	}},
 	{"PullRequest/Rerun", testPullRequestRerun},
 	{"EchoedCredentials", testEchoedCredentials},
 	{"NoCredentialToForeignHost", testForeignHost},
-	{"PathPrefix", testPathPrefix},
-	{"UnknownHost", testUnknownHost},
+	{"PathPrefix", func(t *testing.T, h *env) {
+		if !h.Capabilities.PathPrefix {
+			t.Skip("the harness's base URL has no path prefix")
+		}
+		mustRead(t, h.good, h.FileURL(BasicRepo, "", "README.md"))
+	}},
+	{"UnknownHost", func(t *testing.T, h *env) {
+		wantCodeFree(t, h, "ReadFile on a host without integration", scm.PermissionDenied, func() error {
+			_, err := h.good.ReadFile(ctx(t), "https://unknown-host.invalid/acme/basic/blob/main/README.md", nil)
+			return err
+		})
+	}},
 	{"CreateRepository", testCreateRepository},
 }
 
@@ -215,6 +254,14 @@ func wantBytes(t *testing.T, what string, got, want []byte) {
 	t.Helper()
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s = %q; want %q", what, got, want)
+	}
+}
+
+// inject arms f, and skips t when the harness cannot produce it.
+func inject(t *testing.T, h *env, f Fault) {
+	t.Helper()
+	if !h.Inject(f) {
+		t.Skipf("the harness cannot inject %v", f.Kind)
 	}
 }
 
@@ -257,13 +304,6 @@ func testReadFileMissing(t *testing.T, h *env) {
 	}
 }
 
-func testReadFileDirectory(t *testing.T, h *env) {
-	_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "templates/service"), nil)
-	wantCode(t, h, "ReadFile of a file URL naming a directory", err, scm.InvalidArgument)
-	_, err = h.good.ReadFile(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
-	wantCode(t, h, "ReadFile of a tree URL", err, scm.InvalidArgument)
-}
-
 func testReadFileNotModified(t *testing.T, h *env) {
 	c := h.good
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
@@ -280,11 +320,6 @@ func testReadFileNotModified(t *testing.T, h *env) {
 		t.Fatalf("ReadFile with a stale ETag: %v; want the content", err)
 	}
 	wantBytes(t, "ReadFile with a stale ETag: content", g.Content, f.Content)
-}
-
-func testReadFileTooLarge(t *testing.T, h *env) {
-	_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), &scm.ReadFileOptions{MaxBytes: 4})
-	wantCode(t, h, "ReadFile with MaxBytes 4", err, scm.InvalidArgument)
 }
 
 // basicTree returns the files of [Basic] under dir ("" for all), relative
@@ -355,24 +390,6 @@ func testReadTreeFilter(t *testing.T, h *env) {
 	want := basicTree("templates")
 	maps.DeleteFunc(want, func(p string, _ *fstest.MapFile) bool { return !keep(p) })
 	checkTree(t, "filtered tree of templates", fsys, want)
-}
-
-func testReadTreeLimits(t *testing.T, h *env) {
-	u := h.TreeURL(BasicRepo, "", "templates/service")
-	_, err := h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxFiles: 2})
-	wantCode(t, h, "ReadTree with MaxFiles 2", err, scm.InvalidArgument)
-	_, err = h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxBytes: 16})
-	wantCode(t, h, "ReadTree with MaxBytes 16", err, scm.InvalidArgument)
-}
-
-func testReadTreeMissingDir(t *testing.T, h *env) {
-	_, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "no/such/dir"), nil)
-	wantCode(t, h, "ReadTree of a missing directory", err, scm.NotFound)
-}
-
-func testReadTreeMissingRepo(t *testing.T, h *env) {
-	_, err := h.good.ReadTree(ctx(t), h.TreeURL(MissingRepo, "", ""), nil)
-	wantCode(t, h, "ReadTree of a missing repository", err, scm.NotFound)
 }
 
 // budgetTreeUnchanged is the request budget of a conditional ReadTree of an
@@ -451,12 +468,6 @@ func testSearch(t *testing.T, h *env) {
 		var got []string
 		for _, r := range res {
 			got = append(got, r.Path)
-		}
-		slices.Sort(got)
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("Search(%q) paths differ (-want +got):\n%s", tc.pattern, diff)
-		}
-		for _, r := range res {
 			f, err := c.ReadFile(ctx(t), r.URL, nil)
 			if err != nil {
 				t.Errorf("Search(%q): ReadFile of result URL %s: %v", tc.pattern, r.URL, err)
@@ -465,6 +476,10 @@ func testSearch(t *testing.T, h *env) {
 			if want := fx.File(r.Path); want != nil {
 				wantBytes(t, fmt.Sprintf("Search(%q): result %s content", tc.pattern, r.URL), f.Content, want.Content)
 			}
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Search(%q) paths differ (-want +got):\n%s", tc.pattern, diff)
 		}
 	}
 }
@@ -494,12 +509,6 @@ func listNames(t *testing.T, h *env, pageSize int) []string {
 	}
 	slices.Sort(got)
 	return got
-}
-
-func testListAll(t *testing.T, h *env) {
-	if diff := cmp.Diff(repoNames(), listNames(t, h, 0)); diff != "" {
-		t.Errorf("ListRepositories: names differ (-want +got):\n%s", diff)
-	}
 }
 
 func testListLazy(t *testing.T, h *env) {
@@ -584,9 +593,7 @@ func testFaults(t *testing.T, h *env) {
 			h.ClearFaults()
 			t.Cleanup(h.ClearFaults)
 			warmUp(t, h)
-			if !h.Inject(tc.fault) {
-				t.Skipf("the harness cannot inject %v", tc.fault.Kind)
-			}
+			inject(t, h, tc.fault)
 			start := time.Now()
 			_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
 			if d := time.Since(start); d > prompt {
@@ -609,9 +616,7 @@ func testServerErrorRetried(t *testing.T, h *env) {
 		t.Skipf("no HTTP: %s", r)
 	}
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultServerError, Times: 1, Status: http.StatusServiceUnavailable}) {
-		t.Skipf("the harness cannot inject %v", FaultServerError)
-	}
+	inject(t, h, Fault{Kind: FaultServerError, Times: 1, Status: http.StatusServiceUnavailable})
 	before := h.Requests()
 	f, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
 	if err != nil {
@@ -628,9 +633,7 @@ func testTruncatedBody(t *testing.T, h *env) {
 	c := h.good
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
 	want := Basic().File("catalog-info.yaml").Content
-	if !h.Inject(Fault{Kind: FaultTruncatedBody}) {
-		t.Skipf("the harness cannot inject %v", FaultTruncatedBody)
-	}
+	inject(t, h, Fault{Kind: FaultTruncatedBody})
 	f, err := c.ReadFile(ctx(t), u, nil)
 	if err == nil {
 		t.Errorf("ReadFile with every body truncated returned %q; want an error", f.Content)
@@ -671,9 +674,7 @@ func testCanceled(t *testing.T, h *env) {
 
 	// Cancelled while the server is slow.
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultSlow, Delay: time.Minute}) {
-		t.Skipf("the harness cannot inject %v", FaultSlow)
-	}
+	inject(t, h, Fault{Kind: FaultSlow, Delay: time.Minute})
 	sctx, scancel := context.WithCancel(t.Context())
 	defer scancel()
 	timer := time.AfterFunc(50*time.Millisecond, scancel)
@@ -688,9 +689,7 @@ func testCanceled(t *testing.T, h *env) {
 
 func testDeadline(t *testing.T, h *env) {
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultSlow, Delay: time.Minute}) {
-		t.Skipf("the harness cannot inject %v", FaultSlow)
-	}
+	inject(t, h, Fault{Kind: FaultSlow, Delay: time.Minute})
 	ops := h.ops("scmtest-deadline")
 	for _, name := range []string{"ReadFile", "ReadTree", "OpenPullRequest"} {
 		dctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
@@ -869,13 +868,6 @@ func testPullRequestInvalid(t *testing.T, h *env) {
 	}
 }
 
-func testPullRequestMissingRepo(t *testing.T, h *env) {
-	spec := validSpec(h, "scmtest-missing")
-	spec.RepoURL = h.RepoURL(MissingRepo)
-	_, err := h.good.OpenPullRequest(ctx(t), spec)
-	wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
-}
-
 func testForeignHost(t *testing.T, h *env) {
 	if r := h.Capabilities.NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
@@ -908,20 +900,6 @@ func testForeignHost(t *testing.T, h *env) {
 	}
 }
 
-func testPathPrefix(t *testing.T, h *env) {
-	if !h.Capabilities.PathPrefix {
-		t.Skip("the harness's base URL has no path prefix")
-	}
-	mustRead(t, h.good, h.FileURL(BasicRepo, "", "README.md"))
-}
-
-func testUnknownHost(t *testing.T, h *env) {
-	wantCodeFree(t, h, "ReadFile on a host without integration", scm.PermissionDenied, func() error {
-		_, err := h.good.ReadFile(ctx(t), "https://unknown-host.invalid/acme/basic/blob/main/README.md", nil)
-		return err
-	})
-}
-
 func testPullRequestRerun(t *testing.T, h *env) {
 	sr, ok := h.Harness.(StateReader)
 	if !ok {
@@ -932,9 +910,7 @@ func testPullRequestRerun(t *testing.T, h *env) {
 	// GitHub cannot commit in the one mutation that the fault breaks.
 	spec := changesSpec(h, "scmtest-rerun")
 	spec.Changes = slices.DeleteFunc(spec.Changes, func(ch scm.Change) bool { return ch.Executable })
-	if !h.Inject(Fault{Kind: FaultOpenPullRequest, Times: 1}) {
-		t.Skipf("the harness cannot inject %v", FaultOpenPullRequest)
-	}
+	inject(t, h, Fault{Kind: FaultOpenPullRequest, Times: 1})
 	_, err := c.OpenPullRequest(ctx(t), spec)
 	if err == nil {
 		t.Fatal("OpenPullRequest with the pull request's creation failing succeeded; want an error")
@@ -982,9 +958,7 @@ func testEchoedCredentials(t *testing.T, h *env) {
 	for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 		http.StatusUnprocessableEntity, http.StatusInternalServerError, http.StatusBadGateway} {
 		h.ClearFaults()
-		if !h.Inject(Fault{Kind: FaultEchoCredentials, Status: st}) {
-			t.Skipf("the harness cannot inject %v", FaultEchoCredentials)
-		}
+		inject(t, h, Fault{Kind: FaultEchoCredentials, Status: st})
 		for _, name := range []string{"ReadFile", "ReadTree", "Search", "ListRepositories", "OpenPullRequest"} {
 			err := ops[name](ctx(t), h.good)
 			what := fmt.Sprintf("%s with credentials echoed in an HTTP %d answer", name, st)
