@@ -249,6 +249,27 @@ func mustRead(t *testing.T, c *scm.Client, rawURL string) *scm.File {
 	return f
 }
 
+// mustReadTree reads the tree at rawURL with opts, and stops t if that
+// fails.
+func mustReadTree(t *testing.T, c *scm.Client, rawURL string, opts *scm.TreeOptions) fs.FS {
+	t.Helper()
+	fsys, err := c.ReadTree(ctx(t), rawURL, opts)
+	if err != nil {
+		t.Fatalf("ReadTree(%s, %+v): %v", rawURL, opts, err)
+	}
+	return fsys
+}
+
+// mustOpen opens the pull request of spec, and stops t if that fails.
+func mustOpen(t *testing.T, c *scm.Client, spec *scm.PullRequestSpec) *scm.PullRequest {
+	t.Helper()
+	pr, err := c.OpenPullRequest(ctx(t), spec)
+	if err != nil {
+		t.Fatalf("OpenPullRequest(branch %s, UpdateExisting %v): %v", spec.Branch, spec.UpdateExisting, err)
+	}
+	return pr
+}
+
 // wantBytes fails unless got is want; what names got.
 func wantBytes(t *testing.T, what string, got, want []byte) {
 	t.Helper()
@@ -371,22 +392,16 @@ func checkTree(t *testing.T, what string, fsys fs.FS, want fstest.MapFS) {
 func testReadTree(t *testing.T, h *env, dir string) {
 	warmUp(t, h)
 	before := h.Requests()
-	fsys, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", dir), nil)
-	if err != nil {
-		t.Fatalf("ReadTree(%q): %v", dir, err)
-	}
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", dir), nil)
 	h.spent(t, before, budgetReadTree, fmt.Sprintf("ReadTree(%q)", dir))
 	checkTree(t, fmt.Sprintf("tree of %q", dir), fsys, basicTree(dir))
 }
 
 func testReadTreeFilter(t *testing.T, h *env) {
 	keep := func(p string) bool { return strings.HasSuffix(p, ".yaml") }
-	fsys, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), &scm.TreeOptions{
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", "templates"), &scm.TreeOptions{
 		Filter: func(p string, _ int64) bool { return keep(p) },
 	})
-	if err != nil {
-		t.Fatalf("ReadTree with a filter: %v", err)
-	}
 	want := basicTree("templates")
 	maps.DeleteFunc(want, func(p string, _ *fstest.MapFile) bool { return !keep(p) })
 	checkTree(t, "filtered tree of templates", fsys, want)
@@ -406,18 +421,13 @@ func testReadTreeETag(t *testing.T, h *env) {
 	const dir, elsewhere, inside = "templates/service", "scmtest-etag-elsewhere", "scmtest-etag-inside"
 	c := h.good
 	for branch, p := range map[string]string{elsewhere: "docs/etag.md", inside: dir + "/etag.txt"} {
-		spec := &scm.PullRequestSpec{RepoURL: h.RepoURL(BasicRepo), Base: DefaultBranch, Branch: branch,
-			Title: "scmtest: " + branch, Changes: []scm.Change{{Path: p, Action: scm.Upsert, Content: []byte(branch + "\n")}}}
-		if _, err := c.OpenPullRequest(ctx(t), spec); err != nil {
-			t.Fatalf("OpenPullRequest(%s): %v", branch, err)
-		}
+		spec := validSpec(h, branch)
+		spec.Changes[0].Path = p
+		mustOpen(t, c, spec)
 	}
 	warmUp(t, h)
 	before := h.Requests()
-	fsys, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", dir), &scm.TreeOptions{WithETag: true})
-	if err != nil {
-		t.Fatalf("ReadTree(%q, WithETag): %v", dir, err)
-	}
+	fsys := mustReadTree(t, c, h.TreeURL(BasicRepo, "", dir), &scm.TreeOptions{WithETag: true})
 	h.spent(t, before, budgetReadTree+1, fmt.Sprintf("ReadTree(%q, WithETag)", dir))
 	checkTree(t, "tree of "+dir, fsys, basicTree(dir))
 	etag := scm.TreeETag(fsys)
@@ -428,16 +438,13 @@ func testReadTreeETag(t *testing.T, h *env) {
 	for _, branch := range []string{DefaultBranch, elsewhere} {
 		what := "ReadTree on " + branch + " with the tree's ETag"
 		before = h.Requests()
-		_, err = c.ReadTree(ctx(t), h.TreeURL(BasicRepo, branch, dir), &scm.TreeOptions{IfNoneMatch: etag})
+		_, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, branch, dir), &scm.TreeOptions{IfNoneMatch: etag})
 		wantCode(t, h, what, err, scm.NotModified)
 		h.spent(t, before, budgetTreeUnchanged, what)
 	}
 	// A change under the directory gives a full read and a new ETag.
 	before = h.Requests()
-	fsys, err = c.ReadTree(ctx(t), h.TreeURL(BasicRepo, inside, dir), &scm.TreeOptions{IfNoneMatch: etag})
-	if err != nil {
-		t.Fatalf("ReadTree after a change under the directory: %v; want the full tree", err)
-	}
+	fsys = mustReadTree(t, c, h.TreeURL(BasicRepo, inside, dir), &scm.TreeOptions{IfNoneMatch: etag})
 	h.spent(t, before, budgetReadTree+1, "changed ReadTree")
 	if got, err := fs.ReadFile(fsys, "etag.txt"); err != nil || string(got) != inside+"\n" {
 		t.Errorf("changed tree: etag.txt = %q, %v; want %q", got, err, inside+"\n")
@@ -776,18 +783,12 @@ func testPullRequestOpen(t *testing.T, h *env) {
 		Action: scm.Upsert, Content: []byte("scmtest-no-exec\n"), Executable: true})
 
 	spec := changesSpec(h, "scmtest-open")
-	pr, err := c.OpenPullRequest(ctx(t), spec)
-	if err != nil {
-		t.Fatalf("OpenPullRequest: %v", err)
-	}
+	pr := mustOpen(t, c, spec)
 	if pr.Existing || pr.Number <= 0 || pr.URL == "" || pr.Branch != spec.Branch || pr.Base != DefaultBranch {
 		t.Errorf("OpenPullRequest = %+v; want a new pull request (Existing false, Number > 0, URL set) from %s to %s", pr, spec.Branch, DefaultBranch)
 	}
 	checkChanges(t, h, spec)
-	fsys, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, spec.Branch, "generated"), nil)
-	if err != nil {
-		t.Fatalf("ReadTree of the branch: %v", err)
-	}
+	fsys := mustReadTree(t, c, h.TreeURL(BasicRepo, spec.Branch, "generated"), nil)
 	want := fstest.MapFS{}
 	for _, ch := range spec.Changes {
 		if p, ok := strings.CutPrefix(ch.Path, "generated/"); ok {
@@ -804,28 +805,19 @@ func testPullRequestOpen(t *testing.T, h *env) {
 func testPullRequestDuplicate(t *testing.T, h *env) {
 	c := h.good
 	spec := validSpec(h, "scmtest-duplicate")
-	first, err := c.OpenPullRequest(ctx(t), spec)
-	if err != nil {
-		t.Fatalf("OpenPullRequest: %v", err)
-	}
+	first := mustOpen(t, c, spec)
 	again := *spec
 	again.Title = "another title"
 	again.Changes = []scm.Change{{Path: "scmtest/second.txt", Content: []byte("second\n")}}
-	second, err := c.OpenPullRequest(ctx(t), &again)
-	if err != nil {
-		t.Fatalf("OpenPullRequest again: %v; want the existing pull request", err)
-	}
+	second := mustOpen(t, c, &again)
 	if !second.Existing || second.Number != first.Number || second.URL != first.URL {
 		t.Errorf("OpenPullRequest again = %+v; want the existing pull request %+v with Existing set", second, first)
 	}
-	_, err = c.ReadFile(ctx(t), h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"), nil)
+	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"), nil)
 	wantCode(t, h, "a change of a duplicate pull request without UpdateExisting", err, scm.NotFound)
 
 	again.UpdateExisting = true
-	third, err := c.OpenPullRequest(ctx(t), &again)
-	if err != nil {
-		t.Fatalf("OpenPullRequest with UpdateExisting: %v", err)
-	}
+	third := mustOpen(t, c, &again)
 	if !third.Existing || third.Number != first.Number {
 		t.Errorf("OpenPullRequest with UpdateExisting = %+v; want the existing pull request %d with Existing set", third, first.Number)
 	}
@@ -877,10 +869,7 @@ func testForeignHost(t *testing.T, h *env) {
 		t.Skip("the harness's downloads are not redirected to another host")
 	}
 	foreignRequests := fr.RedirectToForeign()
-	fsys, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
-	if err != nil {
-		t.Fatalf("ReadTree through the foreign redirect: %v", err)
-	}
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", "templates/service"), nil)
 	checkTree(t, "tree of templates/service through the foreign redirect", fsys, basicTree("templates/service"))
 	reqs := foreignRequests()
 	if len(reqs) == 0 {
@@ -927,10 +916,7 @@ func testPullRequestRerun(t *testing.T, h *env) {
 
 	check := func(step string, wantExisting bool, number int) *scm.PullRequest {
 		t.Helper()
-		pr, err := c.OpenPullRequest(ctx(t), spec)
-		if err != nil {
-			t.Fatalf("%s: OpenPullRequest: %v", step, err)
-		}
+		pr := mustOpen(t, c, spec)
 		if pr.Existing != wantExisting || (number != 0 && pr.Number != number) {
 			t.Errorf("%s: OpenPullRequest = %+v; want Existing %v (number %d)", step, pr, wantExisting, number)
 		}

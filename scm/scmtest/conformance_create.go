@@ -157,11 +157,7 @@ func testCreateRepository(t *testing.T, h *env) {
 			got := mustRead(t, c, h.FileURL(CreatedRepo, "trunk", p))
 			wantBytes(t, "ReadFile("+p+") of the created repository", got.Content, f.Data)
 		}
-		fsys, err := c.ReadTree(ctx(t), h.TreeURL(CreatedRepo, "trunk", ""), nil)
-		if err != nil {
-			t.Fatalf("ReadTree of the created repository: %v", err)
-		}
-		checkTree(t, "the created repository", fsys, files)
+		checkTree(t, "the created repository", mustReadTree(t, c, h.TreeURL(CreatedRepo, "trunk", ""), nil), files)
 		_, err = c.CreateRepository(ctx(t), h.OwnerURL(), spec, files)
 		wantCode(t, h, "CreateRepository again", err, scm.AlreadyExists)
 	})
