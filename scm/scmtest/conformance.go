@@ -200,14 +200,14 @@ var subtests = []subtest{
 	}},
 	{"ReadTree/ETag", testReadTreeETag},
 	{"Search", testSearch},
-	{"ListRepositories/All", func(t *testing.T, h *env) {
-		if diff := cmp.Diff(repoNames(), listNames(t, h, 0)); diff != "" {
-			t.Errorf("ListRepositories: names differ (-want +got):\n%s", diff)
-		}
-	}},
+	{"ListRepositories/All", func(t *testing.T, h *env) { checkList(t, h, 0) }},
 	{"ListRepositories/Lazy", testListLazy},
 	{"FindFiles", testFindFiles},
-	{"BadCredential", testBadCredential},
+	{"BadCredential", func(t *testing.T, h *env) {
+		for _, name := range []string{"ReadFile", "ReadTree", "ListRepositories"} {
+			wantCode(t, h, name+" with a bad credential", h.ops("")[name](ctx(t), h.bad), scm.Unauthorized)
+		}
+	}},
 	{"Faults", testFaults},
 	{"ServerErrorRetried", testServerErrorRetried},
 	{"TruncatedBody", testTruncatedBody},
@@ -491,17 +491,14 @@ func testSearch(t *testing.T, h *env) {
 	}
 }
 
-func repoNames() []string {
-	var names []string
-	for _, r := range World() {
-		names = append(names, r.Name)
-	}
-	return names
-}
-
-func listNames(t *testing.T, h *env, pageSize int) []string {
+// checkList fails unless ListRepositories with pageSize yields every
+// repository of [World], each with its default branch and a web URL.
+func checkList(t *testing.T, h *env, pageSize int) {
 	t.Helper()
-	var got []string
+	var want, got []string
+	for _, r := range World() {
+		want = append(want, r.Name)
+	}
 	for r, err := range h.good.ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: pageSize}) {
 		if err != nil {
 			t.Fatalf("ListRepositories(PageSize %d): %v", pageSize, err)
@@ -515,7 +512,9 @@ func listNames(t *testing.T, h *env, pageSize int) []string {
 		}
 	}
 	slices.Sort(got)
-	return got
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListRepositories(PageSize %d): names differ (-want +got):\n%s", pageSize, diff)
+	}
 }
 
 func testListLazy(t *testing.T, h *env) {
@@ -533,9 +532,7 @@ func testListLazy(t *testing.T, h *env) {
 		break
 	}
 	h.spent(t, before, budgetListPage, "iterating one repository with PageSize 1")
-	if diff := cmp.Diff(repoNames(), listNames(t, h, 1)); diff != "" {
-		t.Errorf("ListRepositories(PageSize 1): names differ (-want +got):\n%s", diff)
-	}
+	checkList(t, h, 1)
 }
 
 func testFindFiles(t *testing.T, h *env) {
@@ -570,13 +567,6 @@ func testFindFiles(t *testing.T, h *env) {
 	slices.Sort(got)
 	if diff := cmp.Diff([]string{BasicRepo, SecondRepo}, got); diff != "" {
 		t.Errorf("FindFiles(%q): repositories differ (-want +got):\n%s", p, diff)
-	}
-}
-
-func testBadCredential(t *testing.T, h *env) {
-	ops := h.ops("scmtest-bad-credential")
-	for _, name := range []string{"ReadFile", "ReadTree", "ListRepositories"} {
-		wantCode(t, h, name+" with a bad credential", ops[name](ctx(t), h.bad), scm.Unauthorized)
 	}
 }
 

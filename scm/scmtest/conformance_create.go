@@ -10,13 +10,12 @@ import (
 	"github.com/scmkit/scmkit/scm"
 )
 
-// CreatedRepo is the repository that the CreateRepository subtests create
-// under the harness's owner; it must not exist in the world.
-const CreatedRepo = "scmtest-created"
-
-// GrantedRepo is the repository that the CreateRepository/Access subtest
-// creates under the harness's owner; it must not exist in the world.
-const GrantedRepo = "scmtest-granted"
+// The repositories that the CreateRepository subtests create under the
+// harness's owner (which holds nothing but [World]).
+const (
+	createdRepo = "scmtest-created"
+	grantedRepo = "scmtest-granted"
+)
 
 // AccessHarness is implemented by harnesses whose fake knows a team (a
 // group on GitLab and Bitbucket) that may be granted access to a
@@ -88,9 +87,9 @@ func testCreateRepository(t *testing.T, h *env) {
 		link := createFiles(h.Capabilities)
 		link["link"] = &fstest.MapFile{Data: []byte("README.md"), Mode: fs.ModeSymlink | 0o777}
 		for name, fsys := range map[string]fs.FS{"too many files": big, "symlink": link, "empty": fstest.MapFS{}} {
-			refused(t, name, &scm.RepositorySpec{Name: CreatedRepo}, fsys)
+			refused(t, name, &scm.RepositorySpec{Name: createdRepo}, fsys)
 		}
-		_, err := c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err := c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile in the repository refused for its tree", err, scm.NotFound)
 	})
 	t.Run("Existing", func(t *testing.T) {
@@ -108,10 +107,10 @@ func testCreateRepository(t *testing.T, h *env) {
 		for _, a := range []scm.Access{{Team: "platform", Permission: "owner"}, {Team: "platform"},
 			{Permission: scm.Read}, {Team: "platform", User: "alice", Permission: scm.Write},
 			{Team: "Platform", Permission: scm.Write}} {
-			refused(t, fmt.Sprintf("access %+v", a), &scm.RepositorySpec{Name: CreatedRepo,
+			refused(t, fmt.Sprintf("access %+v", a), &scm.RepositorySpec{Name: createdRepo,
 				Access: []scm.Access{{Team: "platform", Permission: scm.Read}, a}}, files)
 		}
-		_, err := c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err := c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile in the repository refused for its grants", err, scm.NotFound)
 	})
 	t.Run("Access", func(t *testing.T) {
@@ -120,7 +119,7 @@ func testCreateRepository(t *testing.T, h *env) {
 			t.Skip("the harness does not implement scmtest.AccessHarness (no team to grant access to)")
 		}
 		team := ah.AccessTeam()
-		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: GrantedRepo,
+		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: grantedRepo,
 			Access: []scm.Access{{Team: team, Permission: scm.Write}}}, files)
 		if err != nil {
 			t.Fatalf("CreateRepository granting %s write: %v", team, err)
@@ -128,36 +127,36 @@ func testCreateRepository(t *testing.T, h *env) {
 		if got := ah.TeamPermission(r.Name, team); got != scm.Write {
 			t.Errorf("permission of %s on %s = %q; want %q", team, r.Name, got, scm.Write)
 		}
-		mustRead(t, c, h.FileURL(GrantedRepo, "", "README.md"))
+		mustRead(t, c, h.FileURL(grantedRepo, "", "README.md"))
 	})
 	t.Run("UserPolicy", func(t *testing.T) {
 		if r := h.Capabilities.NoHTTP; r != "" {
 			t.Skipf("no resolver: %s", r)
 		}
 		v := c.ForUser(nil, &scm.UserOptions{RequireUserForWrites: true})
-		_, err := v.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo}, files)
+		_, err := v.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: createdRepo}, files)
 		if err == nil {
 			t.Fatalf("CreateRepository with RequireUserForWrites and no user credential succeeded")
 		}
 		noSecret(t, h, "CreateRepository (user policy)", err)
-		_, err = c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err = c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile after the refused CreateRepository", err, scm.NotFound)
 	})
 	t.Run("Created", func(t *testing.T) {
-		spec := &scm.RepositorySpec{Name: CreatedRepo, Description: "Made by the scmkit conformance suite.",
+		spec := &scm.RepositorySpec{Name: createdRepo, Description: "Made by the scmkit conformance suite.",
 			DefaultBranch: "trunk", CommitMessage: "scmtest: initial commit"}
 		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), spec, files)
 		if err != nil {
 			t.Fatalf("CreateRepository: %v", err)
 		}
-		if r.Name != CreatedRepo || r.DefaultBranch != "trunk" || r.WebURL == "" || !r.Private {
-			t.Errorf("CreateRepository = %+v; want %s, default branch trunk, a web URL, private", r, CreatedRepo)
+		if r.Name != createdRepo || r.DefaultBranch != "trunk" || r.WebURL == "" || !r.Private {
+			t.Errorf("CreateRepository = %+v; want %s, default branch trunk, a web URL, private", r, createdRepo)
 		}
 		for p, f := range files {
-			got := mustRead(t, c, h.FileURL(CreatedRepo, "trunk", p))
+			got := mustRead(t, c, h.FileURL(createdRepo, "trunk", p))
 			wantBytes(t, "ReadFile("+p+") of the created repository", got.Content, f.Data)
 		}
-		checkTree(t, "the created repository", mustReadTree(t, c, h.TreeURL(CreatedRepo, "trunk", ""), nil), files)
+		checkTree(t, "the created repository", mustReadTree(t, c, h.TreeURL(createdRepo, "trunk", ""), nil), files)
 		_, err = c.CreateRepository(ctx(t), h.OwnerURL(), spec, files)
 		wantCode(t, h, "CreateRepository again", err, scm.AlreadyExists)
 	})
