@@ -1,7 +1,6 @@
 package scmtest
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
@@ -165,21 +164,18 @@ var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{8,}={0,2}`)
 // URL alphabet, padded or not), as the value of a Basic Authorization
 // header holds "user:secret". It returns the secret found.
 func ShowsSecret(text string, secrets []string) (string, bool) {
-	for _, s := range secrets {
-		if s != "" && strings.Contains(text, s) {
-			return s, true
-		}
-	}
+	texts := []string{text}
 	for _, run := range base64Run.FindAllString(text, -1) {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			dec, err := enc.DecodeString(run)
-			if err != nil {
-				continue
+			if dec, err := enc.DecodeString(run); err == nil {
+				texts = append(texts, string(dec))
 			}
-			for _, s := range secrets {
-				if s != "" && bytes.Contains(dec, []byte(s)) {
-					return s, true
-				}
+		}
+	}
+	for _, s := range secrets {
+		for _, x := range texts {
+			if s != "" && strings.Contains(x, s) {
+				return s, true
 			}
 		}
 	}
