@@ -71,10 +71,11 @@ const prompt = 5 * time.Second
 //   - ReadTree/Limits: MaxFiles or MaxBytes below the tree's size is
 //     InvalidArgument.
 //   - ReadTree/MissingDir and ReadTree/MissingRepo: NotFound.
-//   - ReadTree/ETag: conditional tree reads (driver.TreeVersioner): see
-//     testReadTreeETag. Unchanged is NotModified in 1 request,
-//     also after a change elsewhere; a change under the directory gives
-//     the full tree and a new ETag in at most 3 requests.
+//   - ReadTree/ETag: conditional tree reads (driver.TreeVersioner): a
+//     tree read WithETag (in at most 3 requests) has an ETag; re-read with
+//     it, the directory is NotModified in 1 request, also on a branch that
+//     changed a file elsewhere; on a branch that changed a file under it,
+//     the read is full, in at most 3 requests, with a new ETag.
 //   - Search: "templates/**/*.yaml", "**/catalog-info.yaml" and "*.md"
 //     give exactly the matching paths, with URLs that ReadFile reads; a
 //     pattern under a missing directory gives no results.
@@ -136,6 +137,26 @@ const prompt = 5 * time.Second
 //     above checked that it is kept); skipped when it has none.
 //   - UnknownHost: a URL on a host without integration is PermissionDenied
 //     without a request.
+//   - CreateRepository/Created: the repository is created with every file
+//     in one commit, readable afterwards with ReadFile (exact bytes) and
+//     ReadTree (fstest.TestFS, executable bits), its default branch as
+//     asked.
+//   - CreateRepository/Existing: creating the fixture repository
+//     [BasicRepo] again is AlreadyExists and writes nothing.
+//   - CreateRepository/BadName: names the provider would refuse are
+//     InvalidArgument with 0 requests.
+//   - CreateRepository/TreeOverLimits: a tree over the client's Limits
+//     (MaxTreeFiles), a symlink and an empty tree are InvalidArgument with
+//     0 requests.
+//   - CreateRepository/AccessInvalid: grants with an unknown permission,
+//     neither or both of a team and a user, or a team granted twice are
+//     InvalidArgument with 0 requests, nothing created.
+//   - CreateRepository/Access: a repository created with a team granted
+//     Write holds that grant (skipped for harnesses without
+//     [AccessHarness]).
+//   - CreateRepository/UserPolicy: a view with RequireUserForWrites and no
+//     user credential fails and creates nothing (skipped for harnesses
+//     without HTTP, whose client has no resolver).
 //   - NoGoroutineLeft: after every harness is closed, the number of
 //     goroutines is back to what it was before the suite.
 //
@@ -205,7 +226,7 @@ var subtests = []subtest{
 	{"FindFiles", testFindFiles},
 	{"BadCredential", func(t *testing.T, h *env) {
 		for _, name := range []string{"ReadFile", "ReadTree", "ListRepositories"} {
-			wantCode(t, h, name+" with a bad credential", h.ops("")[name](ctx(t), h.bad), scm.Unauthorized)
+			wantCode(t, h, name+" with a bad credential", h.do(ctx(t), h.bad, name), scm.Unauthorized)
 		}
 	}},
 	{"Faults", testFaults},
@@ -411,12 +432,6 @@ func testReadTreeFilter(t *testing.T, h *env) {
 // unchanged directory: the one small commit-listing request.
 const budgetTreeUnchanged = 1
 
-// testReadTreeETag checks conditional tree reads (ReadTree/ETag): a tree
-// read WithETag has an ETag; reading it again with that ETag is NotModified
-// after one request; on a branch where a file under the directory changed,
-// the read is full (at most one request more than a plain read) and has a
-// new ETag; on a branch where only a file elsewhere changed, it is still
-// NotModified. The branches are made through the client's OpenPullRequest.
 func testReadTreeETag(t *testing.T, h *env) {
 	const dir, elsewhere, inside = "templates/service", "scmtest-etag-elsewhere", "scmtest-etag-inside"
 	c := h.good
@@ -651,9 +666,8 @@ func testCanceled(t *testing.T, h *env) {
 	c := h.good
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	ops := h.ops("scmtest-canceled")
 	for _, name := range []string{"ReadFile", "ReadTree", "Search", "OpenPullRequest"} {
-		wantCodeFree(t, h, name+" with a cancelled context", scm.Canceled, func() error { return ops[name](cctx, c) })
+		wantCodeFree(t, h, name+" with a cancelled context", scm.Canceled, func() error { return h.do(cctx, c, name) })
 	}
 	before := h.Requests()
 	n := 0
@@ -687,11 +701,10 @@ func testCanceled(t *testing.T, h *env) {
 func testDeadline(t *testing.T, h *env) {
 	warmUp(t, h)
 	inject(t, h, Fault{Kind: FaultSlow, Delay: time.Minute})
-	ops := h.ops("scmtest-deadline")
 	for _, name := range []string{"ReadFile", "ReadTree", "OpenPullRequest"} {
 		dctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		start := time.Now()
-		err := ops[name](dctx, h.good)
+		err := h.do(dctx, h.good, name)
 		cancel()
 		wantCode(t, h, name+" past its deadline", err, scm.DeadlineExceeded)
 		if d := time.Since(start); d > prompt {
@@ -930,13 +943,12 @@ func testEchoedCredentials(t *testing.T, h *env) {
 		t.Skipf("no HTTP: %s", r)
 	}
 	warmUp(t, h)
-	ops := h.ops("scmtest-echo")
 	for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 		http.StatusUnprocessableEntity, http.StatusInternalServerError, http.StatusBadGateway} {
 		h.ClearFaults()
 		inject(t, h, Fault{Kind: FaultEchoCredentials, Status: st})
 		for _, name := range []string{"ReadFile", "ReadTree", "Search", "ListRepositories", "OpenPullRequest"} {
-			err := ops[name](ctx(t), h.good)
+			err := h.do(ctx(t), h.good, name)
 			what := fmt.Sprintf("%s with credentials echoed in an HTTP %d answer", name, st)
 			// Search may pass: a provider may read an error answer as
 			// "no such directory".

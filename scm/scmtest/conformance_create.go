@@ -43,25 +43,8 @@ func createFiles(caps Capabilities) fstest.MapFS {
 	}
 }
 
-// testCreateRepository checks Client.CreateRepository:
-//
-//   - Created: the repository is created with every file in one commit,
-//     readable afterwards with ReadFile (exact bytes) and ReadTree
-//     (fstest.TestFS, executable bits), its default branch as asked.
-//   - Existing: creating the fixture repository [BasicRepo] again is
-//     AlreadyExists and writes nothing.
-//   - BadName: names the provider would refuse are InvalidArgument with 0
-//     requests.
-//   - TreeOverLimits: a tree over the client's Limits (MaxTreeFiles), a
-//     symlink and an empty tree are InvalidArgument with 0 requests.
-//   - AccessInvalid: grants with an unknown permission, neither or both of
-//     a team and a user, or a team granted twice are InvalidArgument with
-//     0 requests, nothing created.
-//   - Access: a repository created with a team granted Write holds that
-//     grant (skipped for harnesses without [AccessHarness]).
-//   - UserPolicy: a view with RequireUserForWrites and no user credential
-//     fails and creates nothing (skipped for harnesses without HTTP, whose
-//     client has no resolver).
+// testCreateRepository runs the CreateRepository subtests that
+// RunConformanceTests documents.
 func testCreateRepository(t *testing.T, h *env) {
 	c := h.good
 	files := createFiles(h.Capabilities)

@@ -76,41 +76,31 @@ func (h *env) spent(t *testing.T, before, max int, what string) {
 	}
 }
 
-// op is one client operation on the world's [BasicRepo] (on its owner for
-// ListRepositories, which returns its first error); the subtests that try
-// every kind of operation the same way pick them by name from [env.ops].
-type op func(ctx context.Context, c *scm.Client) error
-
-// ops returns ReadFile (README.md), ReadTree (templates), Search
-// ("**/*.yaml"), ListRepositories and OpenPullRequest (a valid spec on
-// branch).
-func (h *env) ops(branch string) map[string]op {
-	return map[string]op{
-		"ReadFile": func(ctx context.Context, c *scm.Client) error {
-			_, err := c.ReadFile(ctx, h.FileURL(BasicRepo, "", "README.md"), nil)
-			return err
-		},
-		"ReadTree": func(ctx context.Context, c *scm.Client) error {
-			_, err := c.ReadTree(ctx, h.TreeURL(BasicRepo, "", "templates"), nil)
-			return err
-		},
-		"Search": func(ctx context.Context, c *scm.Client) error {
-			_, err := c.Search(ctx, h.FileURL(BasicRepo, "", "**/*.yaml"), nil)
-			return err
-		},
-		"ListRepositories": func(ctx context.Context, c *scm.Client) error {
-			for _, err := range c.ListRepositories(ctx, h.OwnerURL(), nil) {
-				if err != nil {
-					return err
-				}
+// do runs the client operation op on the world's [BasicRepo] with c, for
+// the subtests that try every kind of operation the same way: ReadFile
+// (README.md), ReadTree (templates), Search ("**/*.yaml"),
+// ListRepositories (on the owner, to its first error) or OpenPullRequest
+// (a valid spec).
+func (h *env) do(ctx context.Context, c *scm.Client, op string) (err error) {
+	switch op {
+	case "ReadFile":
+		_, err = c.ReadFile(ctx, h.FileURL(BasicRepo, "", "README.md"), nil)
+	case "ReadTree":
+		_, err = c.ReadTree(ctx, h.TreeURL(BasicRepo, "", "templates"), nil)
+	case "Search":
+		_, err = c.Search(ctx, h.FileURL(BasicRepo, "", "**/*.yaml"), nil)
+	case "ListRepositories":
+		for _, e := range c.ListRepositories(ctx, h.OwnerURL(), nil) {
+			if e != nil {
+				return e
 			}
-			return nil
-		},
-		"OpenPullRequest": func(ctx context.Context, c *scm.Client) error {
-			_, err := c.OpenPullRequest(ctx, validSpec(h, branch))
-			return err
-		},
+		}
+	case "OpenPullRequest":
+		_, err = c.OpenPullRequest(ctx, validSpec(h, "scmtest-op"))
+	default:
+		panic("scmtest: no operation " + op)
 	}
+	return err
 }
 
 // ctx returns a context for one subtest step, bounded so that a driver
