@@ -731,21 +731,15 @@ func validSpec(h *env, branch string) *scm.PullRequestSpec {
 // updated and a deleted file, less the delete (the executable bit) when
 // the harness has Capabilities.NoDelete (NoExecutable).
 func changesSpec(h *env, branch string) *scm.PullRequestSpec {
-	spec := &scm.PullRequestSpec{
-		RepoURL:       h.RepoURL(BasicRepo),
-		Base:          DefaultBranch,
-		Branch:        branch,
-		Title:         "Add generated files",
-		Body:          "Opened by the scmkit conformance suite.",
-		CommitMessage: "Add generated files",
-		Changes: []scm.Change{
-			{Path: "generated/new.txt", Action: scm.Create, Content: []byte("a new file\n")},
-			{Path: "generated/blob.bin", Action: scm.Upsert, Content: binaryContent},
-			{Path: "generated/run.sh", Action: scm.Create, Content: []byte("#!/bin/sh\necho run\n"),
-				Executable: h.Capabilities.NoExecutable == ""},
-			{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated.\n")},
-			{Path: "docs/index.md", Action: scm.Delete},
-		},
+	spec := validSpec(h, branch)
+	spec.Base, spec.CommitMessage = DefaultBranch, "Add generated files"
+	spec.Changes = []scm.Change{
+		{Path: "generated/new.txt", Action: scm.Create, Content: []byte("a new file\n")},
+		{Path: "generated/blob.bin", Action: scm.Upsert, Content: binaryContent},
+		{Path: "generated/run.sh", Action: scm.Create, Content: []byte("#!/bin/sh\necho run\n"),
+			Executable: h.Capabilities.NoExecutable == ""},
+		{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated.\n")},
+		{Path: "docs/index.md", Action: scm.Delete},
 	}
 	if h.Capabilities.NoDelete != "" {
 		spec.Changes = slices.DeleteFunc(spec.Changes, func(ch scm.Change) bool { return ch.Action == scm.Delete })
@@ -824,8 +818,7 @@ func testPullRequestDuplicate(t *testing.T, h *env) {
 	if !third.Existing || third.Number != first.Number {
 		t.Errorf("OpenPullRequest with UpdateExisting = %+v; want the existing pull request %d with Existing set", third, first.Number)
 	}
-	f := mustRead(t, c, h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"))
-	wantBytes(t, "file committed with UpdateExisting", f.Content, []byte("second\n"))
+	checkChanges(t, h, &again)
 }
 
 func testPullRequestInvalid(t *testing.T, h *env) {
