@@ -40,6 +40,9 @@ const (
 	budgetReadFile = 1
 	budgetReadTree = 2
 	budgetListPage = 1
+	// A conditional ReadTree of an unchanged directory: the one small
+	// commit-listing request.
+	budgetTreeUnchanged = 1
 )
 
 // prompt is how long an operation that must not sleep (a rate limit
@@ -182,12 +185,10 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	})
 }
 
-type subtest struct {
+var subtests = []struct {
 	name string
 	run  func(t *testing.T, h *env)
-}
-
-var subtests = []subtest{
+}{
 	{"ReadFile/Found", testReadFileFound},
 	{"ReadFile/Missing", testReadFileMissing},
 	{"ReadFile/Directory", func(t *testing.T, h *env) {
@@ -427,10 +428,6 @@ func testReadTreeFilter(t *testing.T, h *env) {
 	maps.DeleteFunc(want, func(p string, _ *fstest.MapFile) bool { return !keep(p) })
 	checkTree(t, "filtered tree of templates", fsys, want)
 }
-
-// budgetTreeUnchanged is the request budget of a conditional ReadTree of an
-// unchanged directory: the one small commit-listing request.
-const budgetTreeUnchanged = 1
 
 func testReadTreeETag(t *testing.T, h *env) {
 	const dir, elsewhere, inside = "templates/service", "scmtest-etag-elsewhere", "scmtest-etag-inside"
