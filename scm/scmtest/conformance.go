@@ -888,7 +888,7 @@ func testPullRequestRerun(t *testing.T, h *env) {
 		t.Skip("the harness does not implement scmtest.StateReader")
 	}
 	c := h.good
-	// The changes of PullRequest/Open but the executable script, which
+	// The changes of PullRequest/Open without an executable file, which
 	// GitHub cannot commit in the one mutation that the fault breaks.
 	spec := changesSpec(h, "scmtest-rerun")
 	spec.Changes = slices.DeleteFunc(spec.Changes, func(ch scm.Change) bool { return ch.Executable })
