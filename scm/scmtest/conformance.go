@@ -16,12 +16,12 @@ package scmtest
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
-	"regexp"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -40,6 +40,9 @@ const (
 	budgetReadFile = 1
 	budgetReadTree = 2
 	budgetListPage = 1
+	// A conditional ReadTree of an unchanged directory: the one small
+	// commit-listing request.
+	budgetTreeUnchanged = 1
 )
 
 // prompt is how long an operation that must not sleep (a rate limit
@@ -71,10 +74,11 @@ const prompt = 5 * time.Second
 //   - ReadTree/Limits: MaxFiles or MaxBytes below the tree's size is
 //     InvalidArgument.
 //   - ReadTree/MissingDir and ReadTree/MissingRepo: NotFound.
-//   - ReadTree/ETag: conditional tree reads (driver.TreeVersioner): see
-//     conformance_tree_etag.go. Unchanged is NotModified in 1 request,
-//     also after a change elsewhere; a change under the directory gives
-//     the full tree and a new ETag in at most 3 requests.
+//   - ReadTree/ETag: conditional tree reads (driver.TreeVersioner): a
+//     tree read WithETag (in at most 3 requests) has an ETag; re-read with
+//     it, the directory is NotModified in 1 request, also on a branch that
+//     changed a file elsewhere; on a branch that changed a file under it,
+//     the read is full, in at most 3 requests, with a new ETag.
 //   - Search: "templates/**/*.yaml", "**/catalog-info.yaml" and "*.md"
 //     give exactly the matching paths, with URLs that ReadFile reads; a
 //     pattern under a missing directory gives no results.
@@ -136,6 +140,26 @@ const prompt = 5 * time.Second
 //     above checked that it is kept); skipped when it has none.
 //   - UnknownHost: a URL on a host without integration is PermissionDenied
 //     without a request.
+//   - CreateRepository/Created: the repository is created with every file
+//     in one commit, readable afterwards with ReadFile (exact bytes) and
+//     ReadTree (fstest.TestFS, executable bits), its default branch as
+//     asked.
+//   - CreateRepository/Existing: creating the fixture repository
+//     [BasicRepo] again is AlreadyExists and writes nothing.
+//   - CreateRepository/BadName: names the provider would refuse are
+//     InvalidArgument with 0 requests.
+//   - CreateRepository/TreeOverLimits: a tree over the client's Limits
+//     (MaxTreeFiles), a symlink and an empty tree are InvalidArgument with
+//     0 requests.
+//   - CreateRepository/AccessInvalid: grants with an unknown permission,
+//     neither or both of a team and a user, or a team granted twice are
+//     InvalidArgument with 0 requests, nothing created.
+//   - CreateRepository/Access: a repository created with a team granted
+//     Write holds that grant (skipped for harnesses without
+//     [AccessHarness]).
+//   - CreateRepository/UserPolicy: a view with RequireUserForWrites and no
+//     user credential fails and creates nothing (skipped for harnesses
+//     without HTTP, whose client has no resolver).
 //   - NoGoroutineLeft: after every harness is closed, the number of
 //     goroutines is back to what it was before the suite.
 //
@@ -144,10 +168,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Helper()
 	baseline := runtime.NumGoroutine()
 	for _, tc := range subtests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := makeHarness(t, newHarness)
-			tc.run(t, h)
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newEnv(t, newHarness)) })
 	}
 	t.Run("NoGoroutineLeft", func(t *testing.T) {
 		baseline := baseline + 1 // this subtest's own goroutine
@@ -164,29 +185,51 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	})
 }
 
-type subtest struct {
+var subtests = []struct {
 	name string
 	run  func(t *testing.T, h *env)
-}
-
-var subtests = []subtest{
+}{
 	{"ReadFile/Found", testReadFileFound},
 	{"ReadFile/Missing", testReadFileMissing},
-	{"ReadFile/Directory", testReadFileDirectory},
+	{"ReadFile/Directory", func(t *testing.T, h *env) {
+		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "templates/service"), nil)
+		wantCode(t, h, "ReadFile of a file URL naming a directory", err, scm.InvalidArgument)
+		_, err = h.good.ReadFile(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
+		wantCode(t, h, "ReadFile of a tree URL", err, scm.InvalidArgument)
+	}},
 	{"ReadFile/NotModified", testReadFileNotModified},
-	{"ReadFile/TooLarge", testReadFileTooLarge},
+	{"ReadFile/TooLarge", func(t *testing.T, h *env) {
+		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), &scm.ReadFileOptions{MaxBytes: 4})
+		wantCode(t, h, "ReadFile with MaxBytes 4", err, scm.InvalidArgument)
+	}},
 	{"ReadTree/Dir", func(t *testing.T, h *env) { testReadTree(t, h, "templates/service") }},
 	{"ReadTree/Root", func(t *testing.T, h *env) { testReadTree(t, h, "") }},
 	{"ReadTree/Filter", testReadTreeFilter},
-	{"ReadTree/Limits", testReadTreeLimits},
-	{"ReadTree/MissingDir", testReadTreeMissingDir},
-	{"ReadTree/MissingRepo", testReadTreeMissingRepo},
+	{"ReadTree/Limits", func(t *testing.T, h *env) {
+		u := h.TreeURL(BasicRepo, "", "templates/service")
+		_, err := h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxFiles: 2})
+		wantCode(t, h, "ReadTree with MaxFiles 2", err, scm.InvalidArgument)
+		_, err = h.good.ReadTree(ctx(t), u, &scm.TreeOptions{MaxBytes: 16})
+		wantCode(t, h, "ReadTree with MaxBytes 16", err, scm.InvalidArgument)
+	}},
+	{"ReadTree/MissingDir", func(t *testing.T, h *env) {
+		_, err := h.good.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "no/such/dir"), nil)
+		wantCode(t, h, "ReadTree of a missing directory", err, scm.NotFound)
+	}},
+	{"ReadTree/MissingRepo", func(t *testing.T, h *env) {
+		_, err := h.good.ReadTree(ctx(t), h.TreeURL(MissingRepo, "", ""), nil)
+		wantCode(t, h, "ReadTree of a missing repository", err, scm.NotFound)
+	}},
 	{"ReadTree/ETag", testReadTreeETag},
 	{"Search", testSearch},
-	{"ListRepositories/All", testListAll},
+	{"ListRepositories/All", func(t *testing.T, h *env) { checkList(t, h, 0) }},
 	{"ListRepositories/Lazy", testListLazy},
 	{"FindFiles", testFindFiles},
-	{"BadCredential", testBadCredential},
+	{"BadCredential", func(t *testing.T, h *env) {
+		for _, name := range []string{"ReadFile", "ReadTree", "ListRepositories"} {
+			wantCode(t, h, name+" with a bad credential", h.do(ctx(t), h.bad, name), scm.Unauthorized)
+		}
+	}},
 	{"Faults", testFaults},
 	{"ServerErrorRetried", testServerErrorRetried},
 	{"TruncatedBody", testTruncatedBody},
@@ -195,89 +238,31 @@ var subtests = []subtest{
 	{"PullRequest/Open", testPullRequestOpen},
 	{"PullRequest/Duplicate", testPullRequestDuplicate},
 	{"PullRequest/Invalid", testPullRequestInvalid},
-	{"PullRequest/MissingRepo", testPullRequestMissingRepo},
+	{"PullRequest/MissingRepo", func(t *testing.T, h *env) {
+		spec := validSpec(h, "scmtest-missing")
+		spec.RepoURL = h.RepoURL(MissingRepo)
+		_, err := h.good.OpenPullRequest(ctx(t), spec)
+		wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
+	}},
 	{"PullRequest/Rerun", testPullRequestRerun},
 	{"EchoedCredentials", testEchoedCredentials},
 	{"NoCredentialToForeignHost", testForeignHost},
-	{"PathPrefix", testPathPrefix},
-	{"UnknownHost", testUnknownHost},
+	{"PathPrefix", func(t *testing.T, h *env) {
+		if !h.Capabilities.PathPrefix {
+			t.Skip("the harness's base URL has no path prefix")
+		}
+		mustRead(t, h.good, h.FileURL(BasicRepo, "", "README.md"))
+	}},
+	{"UnknownHost", func(t *testing.T, h *env) {
+		wantCodeFree(t, h, "ReadFile on a host without integration", scm.PermissionDenied, func() error {
+			_, err := h.good.ReadFile(ctx(t), "https://unknown-host.invalid/acme/basic/blob/main/README.md", nil)
+			return err
+		})
+	}},
 	{"CreateRepository", testCreateRepository},
 }
 
-func makeHarness(t *testing.T, newHarness HarnessMaker) *env {
-	t.Helper()
-	h, err := newHarness(t.Context(), t)
-	if err != nil {
-		t.Fatalf("making the harness: %v", err)
-	}
-	t.Cleanup(h.Close)
-	return newEnv(t, h)
-}
-
-// ctx returns a context for one subtest step, bounded so that a driver
-// that sleeps through a rate limit fails instead of hanging the suite.
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-// wantCode fails unless err has code want, and checks that err shows no
-// secret.
-func wantCode(t *testing.T, h *env, what string, err error, want scm.ErrorCode) {
-	t.Helper()
-	if got := scm.Code(err); got != want {
-		t.Errorf("%s: code %v (error %v); want %v", what, got, err, want)
-	}
-	noSecret(t, h, what, err)
-}
-
-// noSecret fails if err's message shows one of the harness's secrets, as
-// it is or base64-encoded (a Basic header's user:secret).
-func noSecret(t *testing.T, h *env, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	msgs := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%s", err), fmt.Sprintf("%q", err)}
-	for _, m := range msgs {
-		if s, ok := ShowsSecret(m, h.Secrets()); ok {
-			t.Errorf("%s: error message shows the secret %.4s…: %s", what, s, m)
-			return
-		}
-	}
-}
-
-// base64Run matches what may be a base64-encoded value in a text.
-var base64Run = regexp.MustCompile(`[A-Za-z0-9+/_-]{8,}={0,2}`)
-
-// ShowsSecret reports whether text shows one of secrets (empty ones are
-// ignored): as it is, or inside a base64-encoded run of text (standard or
-// URL alphabet, padded or not), as the value of a Basic Authorization
-// header holds "user:secret". It returns the secret found.
-func ShowsSecret(text string, secrets []string) (string, bool) {
-	for _, s := range secrets {
-		if s != "" && strings.Contains(text, s) {
-			return s, true
-		}
-	}
-	for _, run := range base64Run.FindAllString(text, -1) {
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			dec, err := enc.DecodeString(run)
-			if err != nil {
-				continue
-			}
-			for _, s := range secrets {
-				if s != "" && bytes.Contains(dec, []byte(s)) {
-					return s, true
-				}
-			}
-		}
-	}
-	return "", false
-}
-
-func mustRead(t *testing.T, h *env, c *scm.Client, rawURL string) *scm.File {
+func mustRead(t *testing.T, c *scm.Client, rawURL string) *scm.File {
 	t.Helper()
 	f, err := c.ReadFile(ctx(t), rawURL, nil)
 	if err != nil {
@@ -286,46 +271,75 @@ func mustRead(t *testing.T, h *env, c *scm.Client, rawURL string) *scm.File {
 	return f
 }
 
+// mustReadTree reads the tree at rawURL with opts, and stops t if that
+// fails.
+func mustReadTree(t *testing.T, c *scm.Client, rawURL string, opts *scm.TreeOptions) fs.FS {
+	t.Helper()
+	fsys, err := c.ReadTree(ctx(t), rawURL, opts)
+	if err != nil {
+		t.Fatalf("ReadTree(%s, %+v): %v", rawURL, opts, err)
+	}
+	return fsys
+}
+
+// mustOpen opens the pull request of spec, and stops t if that fails.
+func mustOpen(t *testing.T, c *scm.Client, spec *scm.PullRequestSpec) *scm.PullRequest {
+	t.Helper()
+	pr, err := c.OpenPullRequest(ctx(t), spec)
+	if err != nil {
+		t.Fatalf("OpenPullRequest(branch %s, UpdateExisting %v): %v", spec.Branch, spec.UpdateExisting, err)
+	}
+	return pr
+}
+
+// wantBytes fails unless got is want; what names got.
+func wantBytes(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s = %q; want %q", what, got, want)
+	}
+}
+
+// inject arms f, and skips t when the harness cannot produce it.
+func inject(t *testing.T, h *env, f Fault) {
+	t.Helper()
+	if !h.Inject(f) {
+		t.Skipf("the harness cannot inject %v", f.Kind)
+	}
+}
+
 // warmUp makes one read so that later request counts exclude one-time
 // costs (an OAuth token fetch, say).
 func warmUp(t *testing.T, h *env) {
 	t.Helper()
-	mustRead(t, h, h.Client(), h.FileURL(BasicRepo, "", "README.md"))
+	mustRead(t, h.good, h.FileURL(BasicRepo, "", "README.md"))
 }
 
 func testReadFileFound(t *testing.T, h *env) {
 	fx := Basic()
-	c := h.Client()
 	warmUp(t, h)
 	for _, f := range fx.Files {
 		before := h.Requests()
 		u := h.FileURL(BasicRepo, "", f.Path)
-		got := mustRead(t, h, c, u)
-		if !bytes.Equal(got.Content, f.Content) {
-			t.Errorf("ReadFile(%s) content = %q; want %q", u, got.Content, f.Content)
-		}
+		got := mustRead(t, h.good, u)
+		wantBytes(t, "ReadFile("+u+") content", got.Content, f.Content)
 		if got.Path != f.Path {
 			t.Errorf("ReadFile(%s).Path = %q; want %q", u, got.Path, f.Path)
 		}
-		if n := h.Requests() - before; n > budgetReadFile {
-			t.Errorf("ReadFile(%s) made %d requests; want at most %d", u, n, budgetReadFile)
-		}
+		h.spent(t, before, budgetReadFile, "ReadFile("+u+")")
 	}
 	// An explicit ref reads the same content.
-	got := mustRead(t, h, c, h.FileURL(BasicRepo, DefaultBranch, "catalog-info.yaml"))
-	if want := fx.File("catalog-info.yaml").Content; !bytes.Equal(got.Content, want) {
-		t.Errorf("ReadFile at ref %s: content = %q; want %q", DefaultBranch, got.Content, want)
-	}
+	got := mustRead(t, h.good, h.FileURL(BasicRepo, DefaultBranch, "catalog-info.yaml"))
+	wantBytes(t, "ReadFile at ref "+DefaultBranch+": content", got.Content, fx.File("catalog-info.yaml").Content)
 }
 
 func testReadFileMissing(t *testing.T, h *env) {
-	c := h.Client()
 	for _, tc := range []struct{ name, url string }{
 		{"missing file", h.FileURL(BasicRepo, "", "no/such/file.txt")},
 		{"missing ref", h.FileURL(BasicRepo, "no-such-branch", "README.md")},
 		{"missing repository", h.FileURL(MissingRepo, "", "README.md")},
 	} {
-		_, err := c.ReadFile(ctx(t), tc.url, nil)
+		_, err := h.good.ReadFile(ctx(t), tc.url, nil)
 		wantCode(t, h, tc.name, err, scm.NotFound)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: errors.Is(err, fs.ErrNotExist) = false; want true", tc.name)
@@ -333,139 +347,127 @@ func testReadFileMissing(t *testing.T, h *env) {
 	}
 }
 
-func testReadFileDirectory(t *testing.T, h *env) {
-	c := h.Client()
-	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "templates/service"), nil)
-	wantCode(t, h, "ReadFile of a file URL naming a directory", err, scm.InvalidArgument)
-	_, err = c.ReadFile(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
-	wantCode(t, h, "ReadFile of a tree URL", err, scm.InvalidArgument)
-}
-
 func testReadFileNotModified(t *testing.T, h *env) {
-	c := h.Client()
+	c := h.good
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
-	f := mustRead(t, h, c, u)
+	f := mustRead(t, c, u)
 	if f.ETag == "" {
 		t.Fatalf("ReadFile(%s).ETag is empty; want a validator for conditional re-reads", u)
 	}
 	before := h.Requests()
 	_, err := c.ReadFile(ctx(t), u, &scm.ReadFileOptions{IfNoneMatch: f.ETag})
 	wantCode(t, h, "conditional re-read of an unchanged file", err, scm.NotModified)
-	if n := h.Requests() - before; n > budgetReadFile {
-		t.Errorf("conditional re-read made %d requests; want at most %d", n, budgetReadFile)
-	}
+	h.spent(t, before, budgetReadFile, "conditional re-read")
 	g, err := c.ReadFile(ctx(t), u, &scm.ReadFileOptions{IfNoneMatch: `"0000000000000000000000000000000000000000"`})
 	if err != nil {
 		t.Fatalf("ReadFile with a stale ETag: %v; want the content", err)
 	}
-	if !bytes.Equal(g.Content, f.Content) {
-		t.Errorf("ReadFile with a stale ETag: content = %q; want %q", g.Content, f.Content)
-	}
+	wantBytes(t, "ReadFile with a stale ETag: content", g.Content, f.Content)
 }
 
-func testReadFileTooLarge(t *testing.T, h *env) {
-	_, err := h.Client().ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), &scm.ReadFileOptions{MaxBytes: 4})
-	wantCode(t, h, "ReadFile with MaxBytes 4", err, scm.InvalidArgument)
-}
-
-// checkTree checks fsys against the fixture files under dir, filtered by
-// keep (nil keeps all): fstest.TestFS, contents and executable bits.
-func checkTree(t *testing.T, fsys fs.FS, dir string, keep func(string) bool) {
-	t.Helper()
-	fx := Basic()
-	var want []string
+// basicTree returns the files of [Basic] under dir ("" for all), relative
+// to dir, as checkTree wants them.
+func basicTree(dir string) fstest.MapFS {
+	fx, tree := Basic(), fstest.MapFS{}
 	for _, p := range fx.Under(dir) {
-		if keep == nil || keep(p) {
-			want = append(want, p)
-		}
+		f := fx.File(path.Join(dir, p))
+		tree[p] = &fstest.MapFile{Data: f.Content, Mode: fileMode(f.Executable)}
 	}
-	if err := fstest.TestFS(fsys, want...); err != nil {
-		t.Errorf("fstest.TestFS(tree of %q): %v", dir, err)
+	return tree
+}
+
+// checkTree fails unless fsys passes fstest.TestFS and holds exactly the
+// files of want, each with its bytes and executable bit; what names fsys.
+func checkTree(t *testing.T, what string, fsys fs.FS, want fstest.MapFS) {
+	t.Helper()
+	paths := slices.Sorted(maps.Keys(want))
+	if err := fstest.TestFS(fsys, paths...); err != nil {
+		t.Errorf("fstest.TestFS(%s): %v", what, err)
 	}
 	var got []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err == nil && !d.IsDir() {
+			got = append(got, p)
 		}
-		got = append(got, p)
-		full := p
-		if dir != "" {
-			full = dir + "/" + p
-		}
-		ff := fx.File(full)
-		if ff == nil {
-			return nil
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(b, ff.Content) {
-			t.Errorf("tree file %s = %q; want %q", p, b, ff.Content)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if exec := info.Mode()&0o111 != 0; exec != ff.Executable {
-			t.Errorf("tree file %s: executable = %v (mode %v); want %v", p, exec, info.Mode(), ff.Executable)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
-		t.Errorf("walking the tree of %q: %v", dir, err)
+		t.Errorf("walking %s: %v", what, err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("tree of %q: files differ (-want +got):\n%s", dir, diff)
+	slices.Sort(got)
+	if diff := cmp.Diff(paths, got); diff != "" {
+		t.Errorf("%s: files differ (-want +got):\n%s", what, diff)
+	}
+	for _, p := range paths {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			continue
+		}
+		wantBytes(t, what+": file "+p, b, want[p].Data)
+		if info, err := fs.Stat(fsys, p); err != nil || info.Mode()&0o111 != want[p].Mode&0o111 {
+			t.Errorf("%s: file %s: Stat = %v, %v; want executable %v", what, p, info, err, want[p].Mode&0o111 != 0)
+		}
 	}
 }
 
 func testReadTree(t *testing.T, h *env, dir string) {
-	c := h.Client()
 	warmUp(t, h)
 	before := h.Requests()
-	fsys, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", dir), nil)
-	if err != nil {
-		t.Fatalf("ReadTree(%q): %v", dir, err)
-	}
-	if n := h.Requests() - before; n > budgetReadTree {
-		t.Errorf("ReadTree(%q) made %d requests; want at most %d", dir, n, budgetReadTree)
-	}
-	checkTree(t, fsys, dir, nil)
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", dir), nil)
+	h.spent(t, before, budgetReadTree, fmt.Sprintf("ReadTree(%q)", dir))
+	checkTree(t, fmt.Sprintf("tree of %q", dir), fsys, basicTree(dir))
 }
 
 func testReadTreeFilter(t *testing.T, h *env) {
 	keep := func(p string) bool { return strings.HasSuffix(p, ".yaml") }
-	fsys, err := h.Client().ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), &scm.TreeOptions{
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", "templates"), &scm.TreeOptions{
 		Filter: func(p string, _ int64) bool { return keep(p) },
 	})
-	if err != nil {
-		t.Fatalf("ReadTree with a filter: %v", err)
+	want := basicTree("templates")
+	maps.DeleteFunc(want, func(p string, _ *fstest.MapFile) bool { return !keep(p) })
+	checkTree(t, "filtered tree of templates", fsys, want)
+}
+
+func testReadTreeETag(t *testing.T, h *env) {
+	const dir, elsewhere, inside = "templates/service", "scmtest-etag-elsewhere", "scmtest-etag-inside"
+	c := h.good
+	for branch, p := range map[string]string{elsewhere: "docs/etag.md", inside: dir + "/etag.txt"} {
+		spec := validSpec(h, branch)
+		spec.Changes[0].Path = p
+		mustOpen(t, c, spec)
 	}
-	checkTree(t, fsys, "templates", keep)
-}
-
-func testReadTreeLimits(t *testing.T, h *env) {
-	c := h.Client()
-	u := h.TreeURL(BasicRepo, "", "templates/service")
-	_, err := c.ReadTree(ctx(t), u, &scm.TreeOptions{MaxFiles: 2})
-	wantCode(t, h, "ReadTree with MaxFiles 2", err, scm.InvalidArgument)
-	_, err = c.ReadTree(ctx(t), u, &scm.TreeOptions{MaxBytes: 16})
-	wantCode(t, h, "ReadTree with MaxBytes 16", err, scm.InvalidArgument)
-}
-
-func testReadTreeMissingDir(t *testing.T, h *env) {
-	_, err := h.Client().ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "no/such/dir"), nil)
-	wantCode(t, h, "ReadTree of a missing directory", err, scm.NotFound)
-}
-
-func testReadTreeMissingRepo(t *testing.T, h *env) {
-	_, err := h.Client().ReadTree(ctx(t), h.TreeURL(MissingRepo, "", ""), nil)
-	wantCode(t, h, "ReadTree of a missing repository", err, scm.NotFound)
+	warmUp(t, h)
+	before := h.Requests()
+	fsys := mustReadTree(t, c, h.TreeURL(BasicRepo, "", dir), &scm.TreeOptions{WithETag: true})
+	h.spent(t, before, budgetReadTree+1, fmt.Sprintf("ReadTree(%q, WithETag)", dir))
+	checkTree(t, "tree of "+dir, fsys, basicTree(dir))
+	etag := scm.TreeETag(fsys)
+	if etag == "" {
+		t.Fatalf("TreeETag of a tree read WithETag is empty; the driver must implement driver.TreeVersioner")
+	}
+	// Unchanged, also after a change elsewhere in the repository.
+	for _, branch := range []string{DefaultBranch, elsewhere} {
+		what := "ReadTree on " + branch + " with the tree's ETag"
+		before = h.Requests()
+		_, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, branch, dir), &scm.TreeOptions{IfNoneMatch: etag})
+		wantCode(t, h, what, err, scm.NotModified)
+		h.spent(t, before, budgetTreeUnchanged, what)
+	}
+	// A change under the directory gives a full read and a new ETag.
+	before = h.Requests()
+	fsys = mustReadTree(t, c, h.TreeURL(BasicRepo, inside, dir), &scm.TreeOptions{IfNoneMatch: etag})
+	h.spent(t, before, budgetReadTree+1, "changed ReadTree")
+	if got, err := fs.ReadFile(fsys, "etag.txt"); err != nil || string(got) != inside+"\n" {
+		t.Errorf("changed tree: etag.txt = %q, %v; want %q", got, err, inside+"\n")
+	}
+	if e2 := scm.TreeETag(fsys); e2 == "" || e2 == etag {
+		t.Errorf("changed tree's ETag = %q; want a new one (old %q)", e2, etag)
+	}
 }
 
 func testSearch(t *testing.T, h *env) {
-	c := h.Client()
+	c := h.good
 	fx := Basic()
 	for _, tc := range []struct {
 		pattern string
@@ -485,36 +487,31 @@ func testSearch(t *testing.T, h *env) {
 		var got []string
 		for _, r := range res {
 			got = append(got, r.Path)
-		}
-		slices.Sort(got)
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("Search(%q) paths differ (-want +got):\n%s", tc.pattern, diff)
-		}
-		for _, r := range res {
 			f, err := c.ReadFile(ctx(t), r.URL, nil)
 			if err != nil {
 				t.Errorf("Search(%q): ReadFile of result URL %s: %v", tc.pattern, r.URL, err)
 				continue
 			}
-			if want := fx.File(r.Path); want != nil && !bytes.Equal(f.Content, want.Content) {
-				t.Errorf("Search(%q): result %s content = %q; want %q", tc.pattern, r.URL, f.Content, want.Content)
+			if want := fx.File(r.Path); want != nil {
+				wantBytes(t, fmt.Sprintf("Search(%q): result %s content", tc.pattern, r.URL), f.Content, want.Content)
 			}
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Search(%q) paths differ (-want +got):\n%s", tc.pattern, diff)
 		}
 	}
 }
 
-func repoNames() []string {
-	var names []string
-	for _, r := range World() {
-		names = append(names, r.Name)
-	}
-	return names
-}
-
-func listNames(t *testing.T, h *env, pageSize int) []string {
+// checkList fails unless ListRepositories with pageSize yields every
+// repository of [World], each with its default branch and a web URL.
+func checkList(t *testing.T, h *env, pageSize int) {
 	t.Helper()
-	var got []string
-	for r, err := range h.Client().ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: pageSize}) {
+	var want, got []string
+	for _, r := range World() {
+		want = append(want, r.Name)
+	}
+	for r, err := range h.good.ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: pageSize}) {
 		if err != nil {
 			t.Fatalf("ListRepositories(PageSize %d): %v", pageSize, err)
 		}
@@ -527,22 +524,16 @@ func listNames(t *testing.T, h *env, pageSize int) []string {
 		}
 	}
 	slices.Sort(got)
-	return got
-}
-
-func testListAll(t *testing.T, h *env) {
-	if diff := cmp.Diff(repoNames(), listNames(t, h, 0)); diff != "" {
-		t.Errorf("ListRepositories: names differ (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListRepositories(PageSize %d): names differ (-want +got):\n%s", pageSize, diff)
 	}
 }
 
 func testListLazy(t *testing.T, h *env) {
 	warmUp(t, h)
 	before := h.Requests()
-	seq := h.Client().ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: 1})
-	if n := h.Requests() - before; n != 0 {
-		t.Errorf("making the sequence made %d requests; want 0", n)
-	}
+	seq := h.good.ListRepositories(ctx(t), h.OwnerURL(), &scm.ListRepositoriesOptions{PageSize: 1})
+	h.spent(t, before, 0, "making the sequence")
 	for r, err := range seq {
 		if err != nil {
 			t.Fatalf("ListRepositories: %v", err)
@@ -552,24 +543,20 @@ func testListLazy(t *testing.T, h *env) {
 		}
 		break
 	}
-	if n := h.Requests() - before; n > budgetListPage {
-		t.Errorf("iterating one repository with PageSize 1 made %d requests; want at most %d", n, budgetListPage)
-	}
-	if diff := cmp.Diff(repoNames(), listNames(t, h, 1)); diff != "" {
-		t.Errorf("ListRepositories(PageSize 1): names differ (-want +got):\n%s", diff)
-	}
+	h.spent(t, before, budgetListPage, "iterating one repository with PageSize 1")
+	checkList(t, h, 1)
 }
 
 func testFindFiles(t *testing.T, h *env) {
 	const p = "catalog-info.yaml"
 	var got []string
-	for f, err := range h.Client().FindFiles(ctx(t), h.OwnerURL(), p) {
+	for f, err := range h.good.FindFiles(ctx(t), h.OwnerURL(), p) {
 		if err != nil {
 			t.Fatalf("FindFiles: %v", err)
 		}
 		got = append(got, f.Repository.Name)
 		if f.URL != "" {
-			if _, err := h.Client().ReadFile(ctx(t), f.URL, nil); err != nil {
+			if _, err := h.good.ReadFile(ctx(t), f.URL, nil); err != nil {
 				t.Errorf("FindFiles: %s: ReadFile of its URL %s: %v", f.Repository.Name, f.URL, err)
 			}
 		}
@@ -595,18 +582,6 @@ func testFindFiles(t *testing.T, h *env) {
 	}
 }
 
-func testBadCredential(t *testing.T, h *env) {
-	c := h.BadClient()
-	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
-	wantCode(t, h, "ReadFile with a bad credential", err, scm.Unauthorized)
-	_, err = c.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), nil)
-	wantCode(t, h, "ReadTree with a bad credential", err, scm.Unauthorized)
-	for _, err := range c.ListRepositories(ctx(t), h.OwnerURL(), nil) {
-		wantCode(t, h, "ListRepositories with a bad credential", err, scm.Unauthorized)
-		break
-	}
-}
-
 func testFaults(t *testing.T, h *env) {
 	const hour = time.Hour
 	for _, tc := range []struct {
@@ -627,11 +602,9 @@ func testFaults(t *testing.T, h *env) {
 			h.ClearFaults()
 			t.Cleanup(h.ClearFaults)
 			warmUp(t, h)
-			if !h.Inject(tc.fault) {
-				t.Skipf("the harness cannot inject %v", tc.fault.Kind)
-			}
+			inject(t, h, tc.fault)
 			start := time.Now()
-			_, err := h.Client().ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
+			_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
 			if d := time.Since(start); d > prompt {
 				t.Errorf("ReadFile took %v under %v; want at most %v (a reset beyond the retry cap must not be slept)", d, tc.fault.Kind, prompt)
 			}
@@ -648,22 +621,17 @@ func testFaults(t *testing.T, h *env) {
 }
 
 func testServerErrorRetried(t *testing.T, h *env) {
-	if r := h.Capabilities().NoHTTP; r != "" {
+	if r := h.Capabilities.NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultServerError, Times: 1, Status: http.StatusServiceUnavailable}) {
-		t.Skipf("the harness cannot inject %v", FaultServerError)
-	}
+	inject(t, h, Fault{Kind: FaultServerError, Times: 1, Status: http.StatusServiceUnavailable})
 	before := h.Requests()
-	u := h.FileURL(BasicRepo, "", "README.md")
-	f, err := h.Client().ReadFile(ctx(t), u, nil)
+	f, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
 	if err != nil {
 		t.Fatalf("ReadFile after one 503: %v; want it retried", err)
 	}
-	if want := Basic().File("README.md").Content; !bytes.Equal(f.Content, want) {
-		t.Errorf("ReadFile after one 503: content = %q; want %q", f.Content, want)
-	}
+	wantBytes(t, "ReadFile after one 503: content", f.Content, Basic().File("README.md").Content)
 	if n := h.Requests() - before; n != 2 {
 		t.Errorf("ReadFile after one 503 made %d requests; want 2 (the 503 and the retry)", n)
 	}
@@ -671,12 +639,10 @@ func testServerErrorRetried(t *testing.T, h *env) {
 
 func testTruncatedBody(t *testing.T, h *env) {
 	warmUp(t, h)
-	c := h.Client()
+	c := h.good
 	u := h.FileURL(BasicRepo, "", "catalog-info.yaml")
 	want := Basic().File("catalog-info.yaml").Content
-	if !h.Inject(Fault{Kind: FaultTruncatedBody}) {
-		t.Skipf("the harness cannot inject %v", FaultTruncatedBody)
-	}
+	inject(t, h, Fault{Kind: FaultTruncatedBody})
 	f, err := c.ReadFile(ctx(t), u, nil)
 	if err == nil {
 		t.Errorf("ReadFile with every body truncated returned %q; want an error", f.Content)
@@ -694,18 +660,13 @@ func testTruncatedBody(t *testing.T, h *env) {
 }
 
 func testCanceled(t *testing.T, h *env) {
-	c := h.Client()
+	c := h.good
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
+	for _, name := range []string{"ReadFile", "ReadTree", "Search", "OpenPullRequest"} {
+		wantCodeFree(t, h, name+" with a cancelled context", scm.Canceled, func() error { return h.do(cctx, c, name) })
+	}
 	before := h.Requests()
-	_, err := c.ReadFile(cctx, h.FileURL(BasicRepo, "", "README.md"), nil)
-	wantCode(t, h, "ReadFile with a cancelled context", err, scm.Canceled)
-	_, err = c.ReadTree(cctx, h.TreeURL(BasicRepo, "", ""), nil)
-	wantCode(t, h, "ReadTree with a cancelled context", err, scm.Canceled)
-	_, err = c.Search(cctx, h.FileURL(BasicRepo, "", "**/*.md"), nil)
-	wantCode(t, h, "Search with a cancelled context", err, scm.Canceled)
-	_, err = c.OpenPullRequest(cctx, validSpec(h, "scmtest-canceled"))
-	wantCode(t, h, "OpenPullRequest with a cancelled context", err, scm.Canceled)
 	n := 0
 	for _, err := range c.ListRepositories(cctx, h.OwnerURL(), nil) {
 		n++
@@ -717,21 +678,17 @@ func testCanceled(t *testing.T, h *env) {
 	for _, err := range c.FindFiles(cctx, h.OwnerURL(), "catalog-info.yaml") {
 		wantCode(t, h, "FindFiles with a cancelled context", err, scm.Canceled)
 	}
-	if n := h.Requests() - before; n != 0 {
-		t.Errorf("operations with a cancelled context made %d requests; want 0", n)
-	}
+	h.spent(t, before, 0, "ListRepositories and FindFiles with a cancelled context")
 
 	// Cancelled while the server is slow.
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultSlow, Delay: time.Minute}) {
-		t.Skipf("the harness cannot inject %v", FaultSlow)
-	}
+	inject(t, h, Fault{Kind: FaultSlow, Delay: time.Minute})
 	sctx, scancel := context.WithCancel(t.Context())
 	defer scancel()
 	timer := time.AfterFunc(50*time.Millisecond, scancel)
 	defer timer.Stop()
 	start := time.Now()
-	_, err = c.ReadFile(sctx, h.FileURL(BasicRepo, "", "README.md"), nil)
+	_, err := c.ReadFile(sctx, h.FileURL(BasicRepo, "", "README.md"), nil)
 	wantCode(t, h, "ReadFile cancelled during a slow answer", err, scm.Canceled)
 	if d := time.Since(start); d > prompt {
 		t.Errorf("ReadFile cancelled after 50ms returned after %v; want at most %v", d, prompt)
@@ -740,34 +697,15 @@ func testCanceled(t *testing.T, h *env) {
 
 func testDeadline(t *testing.T, h *env) {
 	warmUp(t, h)
-	if !h.Inject(Fault{Kind: FaultSlow, Delay: time.Minute}) {
-		t.Skipf("the harness cannot inject %v", FaultSlow)
-	}
-	c := h.Client()
-	for _, tc := range []struct {
-		name string
-		do   func(context.Context) error
-	}{
-		{"ReadFile", func(ctx context.Context) error {
-			_, err := c.ReadFile(ctx, h.FileURL(BasicRepo, "", "README.md"), nil)
-			return err
-		}},
-		{"ReadTree", func(ctx context.Context) error {
-			_, err := c.ReadTree(ctx, h.TreeURL(BasicRepo, "", "templates"), nil)
-			return err
-		}},
-		{"OpenPullRequest", func(ctx context.Context) error {
-			_, err := c.OpenPullRequest(ctx, validSpec(h, "scmtest-deadline"))
-			return err
-		}},
-	} {
+	inject(t, h, Fault{Kind: FaultSlow, Delay: time.Minute})
+	for _, name := range []string{"ReadFile", "ReadTree", "OpenPullRequest"} {
 		dctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		start := time.Now()
-		err := tc.do(dctx)
+		err := h.do(dctx, h.good, name)
 		cancel()
-		wantCode(t, h, tc.name+" past its deadline", err, scm.DeadlineExceeded)
+		wantCode(t, h, name+" past its deadline", err, scm.DeadlineExceeded)
 		if d := time.Since(start); d > prompt {
-			t.Errorf("%s with a 100ms deadline returned after %v; want at most %v", tc.name, d, prompt)
+			t.Errorf("%s with a 100ms deadline returned after %v; want at most %v", name, d, prompt)
 		}
 	}
 }
@@ -785,126 +723,102 @@ func validSpec(h *env, branch string) *scm.PullRequestSpec {
 	}
 }
 
-func testPullRequestOpen(t *testing.T, h *env) {
-	c := h.Client()
-	const branch = "scmtest-open"
-	fx := Basic()
-	caps := h.Capabilities()
-	spec := &scm.PullRequestSpec{
-		RepoURL:       h.RepoURL(BasicRepo),
-		Base:          DefaultBranch,
-		Branch:        branch,
-		Title:         "Add generated files",
-		Body:          "Opened by the scmkit conformance suite.",
-		CommitMessage: "Add generated files",
-		Changes: []scm.Change{
-			{Path: "generated/new.txt", Action: scm.Create, Content: []byte("a new file\n")},
-			{Path: "generated/blob.bin", Action: scm.Upsert, Content: binaryContent},
-			{Path: "generated/run.sh", Action: scm.Create, Content: []byte("#!/bin/sh\necho run\n"), Executable: true},
-			{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated.\n")},
-			{Path: "docs/index.md", Action: scm.Delete},
-		},
+// changesSpec is the spec of PullRequest/Open and PullRequest/Rerun: a
+// created text file, an upserted binary file, an executable script, an
+// updated and a deleted file, less the delete (the executable bit) when
+// the harness has Capabilities.NoDelete (NoExecutable).
+func changesSpec(h *env, branch string) *scm.PullRequestSpec {
+	spec := validSpec(h, branch)
+	spec.Base, spec.CommitMessage = DefaultBranch, "Add generated files"
+	spec.Changes = []scm.Change{
+		{Path: "generated/new.txt", Action: scm.Create, Content: []byte("a new file\n")},
+		{Path: "generated/blob.bin", Action: scm.Upsert, Content: binaryContent},
+		{Path: "generated/run.sh", Action: scm.Create, Content: []byte("#!/bin/sh\necho run\n"),
+			Executable: h.Capabilities.NoExecutable == ""},
+		{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated.\n")},
+		{Path: "docs/index.md", Action: scm.Delete},
 	}
-	if caps.NoDelete != "" {
-		t.Logf("no Delete change: %s", caps.NoDelete)
-		refused := validSpec(h, "scmtest-no-delete")
-		refused.Changes = []scm.Change{{Path: "docs/index.md", Action: scm.Delete}}
-		_, err := c.OpenPullRequest(ctx(t), refused)
-		wantCode(t, h, "OpenPullRequest with a Delete change (NoDelete)", err, scm.Unimplemented)
+	if h.Capabilities.NoDelete != "" {
 		spec.Changes = slices.DeleteFunc(spec.Changes, func(ch scm.Change) bool { return ch.Action == scm.Delete })
 	}
-	wantExec := true
-	if caps.NoExecutable != "" {
-		t.Logf("no executable bit: %s", caps.NoExecutable)
-		refused := validSpec(h, "scmtest-no-exec")
-		refused.Changes[0].Executable = true
-		_, err := c.OpenPullRequest(ctx(t), refused)
-		wantCode(t, h, "OpenPullRequest with an executable file (NoExecutable)", err, scm.Unimplemented)
-		spec.Changes[2].Executable, wantExec = false, false
-	}
-	pr, err := c.OpenPullRequest(ctx(t), spec)
-	if err != nil {
-		t.Fatalf("OpenPullRequest: %v", err)
-	}
-	if pr.Existing || pr.Number <= 0 || pr.URL == "" || pr.Branch != branch || pr.Base != DefaultBranch {
-		t.Errorf("OpenPullRequest = %+v; want a new pull request (Existing false, Number > 0, URL set) from %s to %s", pr, branch, DefaultBranch)
-	}
+	return spec
+}
+
+// checkChanges fails unless the branch of spec shows every change: the
+// content of each written file, NotFound for each deleted one.
+func checkChanges(t *testing.T, h *env, spec *scm.PullRequestSpec) {
+	t.Helper()
 	for _, ch := range spec.Changes {
-		u := h.FileURL(BasicRepo, branch, ch.Path)
-		f, err := c.ReadFile(ctx(t), u, nil)
-		if ch.Action == scm.Delete {
-			wantCode(t, h, "ReadFile of a deleted file", err, scm.NotFound)
-			continue
-		}
-		if err != nil {
-			t.Errorf("ReadFile(%s) after the pull request: %v", u, err)
-			continue
-		}
-		if !bytes.Equal(f.Content, ch.Content) {
-			t.Errorf("ReadFile(%s) after the pull request = %q; want %q", u, f.Content, ch.Content)
+		u := h.FileURL(BasicRepo, spec.Branch, ch.Path)
+		f, err := h.good.ReadFile(ctx(t), u, nil)
+		switch {
+		case ch.Action == scm.Delete:
+			wantCode(t, h, "ReadFile of the deleted "+u, err, scm.NotFound)
+		case err != nil:
+			t.Errorf("ReadFile(%s) of a changed file: %v", u, err)
+		default:
+			wantBytes(t, "ReadFile("+u+") of a changed file", f.Content, ch.Content)
 		}
 	}
-	fsys, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, branch, "generated"), nil)
-	if err != nil {
-		t.Fatalf("ReadTree of the branch: %v", err)
-	}
-	if err := fstest.TestFS(fsys, "blob.bin", "new.txt", "run.sh"); err != nil {
-		t.Errorf("fstest.TestFS(generated/ on the branch): %v", err)
-	}
-	for name, wantExec := range map[string]bool{"run.sh": wantExec, "new.txt": false, "blob.bin": false} {
-		info, err := fs.Stat(fsys, name)
-		if err != nil {
-			t.Errorf("Stat(%s): %v", name, err)
-			continue
-		}
-		if exec := info.Mode()&0o111 != 0; exec != wantExec {
-			t.Errorf("generated/%s: executable = %v (mode %v); want %v", name, exec, info.Mode(), wantExec)
+}
+
+func testPullRequestOpen(t *testing.T, h *env) {
+	c := h.good
+	refuse := func(why, branch string, ch scm.Change) {
+		if why != "" {
+			spec := validSpec(h, branch)
+			spec.Changes = []scm.Change{ch}
+			_, err := c.OpenPullRequest(ctx(t), spec)
+			wantCode(t, h, "OpenPullRequest refused ("+why+")", err, scm.Unimplemented)
 		}
 	}
+	refuse(h.Capabilities.NoDelete, "scmtest-no-delete", scm.Change{Path: "docs/index.md", Action: scm.Delete})
+	refuse(h.Capabilities.NoExecutable, "scmtest-no-exec", scm.Change{Path: "scmtest/scmtest-no-exec.txt",
+		Action: scm.Upsert, Content: []byte("scmtest-no-exec\n"), Executable: true})
+
+	spec := changesSpec(h, "scmtest-open")
+	pr := mustOpen(t, c, spec)
+	if pr.Existing || pr.Number <= 0 || pr.URL == "" || pr.Branch != spec.Branch || pr.Base != DefaultBranch {
+		t.Errorf("OpenPullRequest = %+v; want a new pull request (Existing false, Number > 0, URL set) from %s to %s", pr, spec.Branch, DefaultBranch)
+	}
+	checkChanges(t, h, spec)
+	fsys := mustReadTree(t, c, h.TreeURL(BasicRepo, spec.Branch, "generated"), nil)
+	want := fstest.MapFS{}
+	for _, ch := range spec.Changes {
+		if p, ok := strings.CutPrefix(ch.Path, "generated/"); ok {
+			want[p] = &fstest.MapFile{Data: ch.Content, Mode: fileMode(ch.Executable)}
+		}
+	}
+	checkTree(t, "generated/ on the branch", fsys, want)
 	// The base branch is unchanged.
-	f := mustRead(t, h, c, h.FileURL(BasicRepo, DefaultBranch, "README.md"))
-	if want := fx.File("README.md").Content; !bytes.Equal(f.Content, want) {
-		t.Errorf("README.md on %s after the pull request = %q; want %q (unchanged)", DefaultBranch, f.Content, want)
-	}
-	mustRead(t, h, c, h.FileURL(BasicRepo, DefaultBranch, "docs/index.md"))
+	f := mustRead(t, c, h.FileURL(BasicRepo, DefaultBranch, "README.md"))
+	wantBytes(t, "README.md on "+DefaultBranch+" after the pull request", f.Content, Basic().File("README.md").Content)
+	mustRead(t, c, h.FileURL(BasicRepo, DefaultBranch, "docs/index.md"))
 }
 
 func testPullRequestDuplicate(t *testing.T, h *env) {
-	c := h.Client()
+	c := h.good
 	spec := validSpec(h, "scmtest-duplicate")
-	first, err := c.OpenPullRequest(ctx(t), spec)
-	if err != nil {
-		t.Fatalf("OpenPullRequest: %v", err)
-	}
+	first := mustOpen(t, c, spec)
 	again := *spec
 	again.Title = "another title"
 	again.Changes = []scm.Change{{Path: "scmtest/second.txt", Content: []byte("second\n")}}
-	second, err := c.OpenPullRequest(ctx(t), &again)
-	if err != nil {
-		t.Fatalf("OpenPullRequest again: %v; want the existing pull request", err)
-	}
+	second := mustOpen(t, c, &again)
 	if !second.Existing || second.Number != first.Number || second.URL != first.URL {
 		t.Errorf("OpenPullRequest again = %+v; want the existing pull request %+v with Existing set", second, first)
 	}
-	_, err = c.ReadFile(ctx(t), h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"), nil)
+	_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"), nil)
 	wantCode(t, h, "a change of a duplicate pull request without UpdateExisting", err, scm.NotFound)
 
 	again.UpdateExisting = true
-	third, err := c.OpenPullRequest(ctx(t), &again)
-	if err != nil {
-		t.Fatalf("OpenPullRequest with UpdateExisting: %v", err)
-	}
+	third := mustOpen(t, c, &again)
 	if !third.Existing || third.Number != first.Number {
 		t.Errorf("OpenPullRequest with UpdateExisting = %+v; want the existing pull request %d with Existing set", third, first.Number)
 	}
-	f := mustRead(t, h, c, h.FileURL(BasicRepo, spec.Branch, "scmtest/second.txt"))
-	if want := "second\n"; string(f.Content) != want {
-		t.Errorf("file committed with UpdateExisting = %q; want %q", f.Content, want)
-	}
+	checkChanges(t, h, &again)
 }
 
 func testPullRequestInvalid(t *testing.T, h *env) {
-	c := h.Client()
 	mod := func(f func(s *scm.PullRequestSpec)) *scm.PullRequestSpec {
 		s := validSpec(h, "scmtest-invalid")
 		f(s)
@@ -932,35 +846,25 @@ func testPullRequestInvalid(t *testing.T, h *env) {
 		{"branch starting with dash", mod(func(s *scm.PullRequestSpec) { s.Branch = "-topic" })},
 		{"missing repository URL", mod(func(s *scm.PullRequestSpec) { s.RepoURL = "" })},
 	} {
-		before := h.Requests()
-		_, err := c.OpenPullRequest(ctx(t), tc.spec)
-		wantCode(t, h, "OpenPullRequest with "+tc.name, err, scm.InvalidArgument)
-		if n := h.Requests() - before; n != 0 {
-			t.Errorf("OpenPullRequest with %s made %d requests; want 0", tc.name, n)
-		}
+		wantCodeFree(t, h, "OpenPullRequest with "+tc.name, scm.InvalidArgument, func() error {
+			_, err := h.good.OpenPullRequest(ctx(t), tc.spec)
+			return err
+		})
 	}
-}
-
-func testPullRequestMissingRepo(t *testing.T, h *env) {
-	spec := validSpec(h, "scmtest-missing")
-	spec.RepoURL = h.RepoURL(MissingRepo)
-	_, err := h.Client().OpenPullRequest(ctx(t), spec)
-	wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
 }
 
 func testForeignHost(t *testing.T, h *env) {
-	if r := h.Capabilities().NoHTTP; r != "" {
+	if r := h.Capabilities.NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}
-	if !h.RedirectToForeign() {
+	fr, ok := h.Harness.(ForeignRedirector)
+	if !ok {
 		t.Skip("the harness's downloads are not redirected to another host")
 	}
-	fsys, err := h.Client().ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates/service"), nil)
-	if err != nil {
-		t.Fatalf("ReadTree through the foreign redirect: %v", err)
-	}
-	checkTree(t, fsys, "templates/service", nil)
-	reqs := h.ForeignRequests()
+	foreignRequests := fr.RedirectToForeign()
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", "templates/service"), nil)
+	checkTree(t, "tree of templates/service through the foreign redirect", fsys, basicTree("templates/service"))
+	reqs := foreignRequests()
 	if len(reqs) == 0 {
 		t.Fatal("the foreign host received no request; want the redirected download")
 	}
@@ -971,66 +875,24 @@ func testForeignHost(t *testing.T, h *env) {
 			}
 		}
 		for name, vals := range hdr {
-			for _, v := range vals {
-				for _, s := range h.Secrets() {
-					if s != "" && strings.Contains(v, s) {
-						t.Errorf("foreign request %d: header %s shows a secret", i, name)
-					}
-				}
+			if _, ok := ShowsSecret(strings.Join(vals, "\n"), h.Secrets); ok {
+				t.Errorf("foreign request %d: header %s shows a secret", i, name)
 			}
 		}
 	}
 }
 
-func testPathPrefix(t *testing.T, h *env) {
-	if !h.Capabilities().PathPrefix {
-		t.Skip("the harness's base URL has no path prefix")
-	}
-	mustRead(t, h, h.Client(), h.FileURL(BasicRepo, "", "README.md"))
-}
-
-func testUnknownHost(t *testing.T, h *env) {
-	before := h.Requests()
-	_, err := h.Client().ReadFile(ctx(t), "https://unknown-host.invalid/acme/basic/blob/main/README.md", nil)
-	wantCode(t, h, "ReadFile on a host without integration", err, scm.PermissionDenied)
-	if n := h.Requests() - before; n != 0 {
-		t.Errorf("ReadFile on a host without integration made %d requests; want 0", n)
-	}
-}
-
-// rerunSpec is the spec of PullRequest/Rerun: a created, an upserted
-// binary, an updated and (where the provider can) a deleted file.
-func rerunSpec(h *env, branch string) *scm.PullRequestSpec {
-	spec := &scm.PullRequestSpec{
-		RepoURL:       h.RepoURL(BasicRepo),
-		Base:          DefaultBranch,
-		Branch:        branch,
-		Title:         "scmtest: rerun",
-		Body:          "Opened by the scmkit conformance suite after a failure.",
-		CommitMessage: "scmtest: rerun",
-		Changes: []scm.Change{
-			{Path: "rerun/new.txt", Action: scm.Create, Content: []byte("created once\n")},
-			{Path: "rerun/blob.bin", Action: scm.Upsert, Content: binaryContent},
-			{Path: "README.md", Action: scm.Update, Content: []byte("# basic\n\nUpdated by a rerun.\n")},
-		},
-	}
-	if h.Capabilities().NoDelete == "" {
-		spec.Changes = append(spec.Changes, scm.Change{Path: "docs/index.md", Action: scm.Delete})
-	}
-	return spec
-}
-
 func testPullRequestRerun(t *testing.T, h *env) {
-	sr, ok := h.h.(StateReader)
+	sr, ok := h.Harness.(StateReader)
 	if !ok {
 		t.Skip("the harness does not implement scmtest.StateReader")
 	}
-	c := h.Client()
-	const branch = "scmtest-rerun"
-	spec := rerunSpec(h, branch)
-	if !h.Inject(Fault{Kind: FaultOpenPullRequest, Times: 1}) {
-		t.Skipf("the harness cannot inject %v", FaultOpenPullRequest)
-	}
+	c := h.good
+	// The changes of PullRequest/Open without an executable file, which
+	// GitHub cannot commit in the one mutation that the fault breaks.
+	spec := changesSpec(h, "scmtest-rerun")
+	spec.Changes = slices.DeleteFunc(spec.Changes, func(ch scm.Change) bool { return ch.Executable })
+	inject(t, h, Fault{Kind: FaultOpenPullRequest, Times: 1})
 	_, err := c.OpenPullRequest(ctx(t), spec)
 	if err == nil {
 		t.Fatal("OpenPullRequest with the pull request's creation failing succeeded; want an error")
@@ -1038,27 +900,24 @@ func testPullRequestRerun(t *testing.T, h *env) {
 	noSecret(t, h, "OpenPullRequest failing after the commit", err)
 	h.ClearFaults()
 	want := 1
-	if h.Capabilities().CommitPerFile != "" {
+	if h.Capabilities.CommitPerFile != "" {
 		want = len(spec.Changes)
 	}
-	if n := sr.CommitsAhead(BasicRepo, branch); n != want {
+	if n := sr.CommitsAhead(BasicRepo, spec.Branch); n != want {
 		t.Fatalf("after the failed run the branch holds %d commits; want %d (the fault must come after the commit)", n, want)
 	}
 
 	check := func(step string, wantExisting bool, number int) *scm.PullRequest {
 		t.Helper()
-		pr, err := c.OpenPullRequest(ctx(t), spec)
-		if err != nil {
-			t.Fatalf("%s: OpenPullRequest: %v", step, err)
-		}
+		pr := mustOpen(t, c, spec)
 		if pr.Existing != wantExisting || (number != 0 && pr.Number != number) {
 			t.Errorf("%s: OpenPullRequest = %+v; want Existing %v (number %d)", step, pr, wantExisting, number)
 		}
-		if n := sr.CommitsAhead(BasicRepo, branch); n != want {
+		if n := sr.CommitsAhead(BasicRepo, spec.Branch); n != want {
 			t.Errorf("%s: the branch holds %d commits; want %d: the same changes were committed again", step, n, want)
 		}
-		if n := sr.OpenPullRequests(BasicRepo, branch); n != 1 {
-			t.Errorf("%s: %d open pull requests from %s; want 1", step, n, branch)
+		if n := sr.OpenPullRequests(BasicRepo, spec.Branch); n != 1 {
+			t.Errorf("%s: %d open pull requests from %s; want 1", step, n, spec.Branch)
 		}
 		return pr
 	}
@@ -1066,70 +925,25 @@ func testPullRequestRerun(t *testing.T, h *env) {
 	check("third run", true, first.Number)
 	spec.UpdateExisting = true
 	check("run with UpdateExisting", true, first.Number)
-
-	for _, ch := range spec.Changes {
-		f, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, branch, ch.Path), nil)
-		if ch.Action == scm.Delete {
-			wantCode(t, h, "ReadFile of a deleted file after the rerun", err, scm.NotFound)
-			continue
-		}
-		if err != nil {
-			t.Errorf("ReadFile(%s) after the rerun: %v", ch.Path, err)
-			continue
-		}
-		if !bytes.Equal(f.Content, ch.Content) {
-			t.Errorf("ReadFile(%s) after the rerun = %q; want %q", ch.Path, f.Content, ch.Content)
-		}
-	}
+	checkChanges(t, h, spec)
 }
 
 func testEchoedCredentials(t *testing.T, h *env) {
-	if r := h.Capabilities().NoHTTP; r != "" {
+	if r := h.Capabilities.NoHTTP; r != "" {
 		t.Skipf("no HTTP: %s", r)
 	}
 	warmUp(t, h)
-	c := h.Client()
 	for _, st := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 		http.StatusUnprocessableEntity, http.StatusInternalServerError, http.StatusBadGateway} {
 		h.ClearFaults()
-		if !h.Inject(Fault{Kind: FaultEchoCredentials, Status: st}) {
-			t.Skipf("the harness cannot inject %v", FaultEchoCredentials)
-		}
-		for _, op := range []struct {
-			name    string
-			mayPass bool // a provider may read an error answer as "no such directory"
-			do      func() error
-		}{
-			{"ReadFile", false, func() error {
-				_, err := c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "README.md"), nil)
-				return err
-			}},
-			{"ReadTree", false, func() error {
-				_, err := c.ReadTree(ctx(t), h.TreeURL(BasicRepo, "", "templates"), nil)
-				return err
-			}},
-			{"Search", true, func() error {
-				_, err := c.Search(ctx(t), h.FileURL(BasicRepo, "", "**/*.yaml"), nil)
-				return err
-			}},
-			{"ListRepositories", false, func() error {
-				for _, err := range c.ListRepositories(ctx(t), h.OwnerURL(), nil) {
-					return err
-				}
-				return nil
-			}},
-			{"OpenPullRequest", false, func() error {
-				_, err := c.OpenPullRequest(ctx(t), validSpec(h, "scmtest-echo"))
-				return err
-			}},
-		} {
-			err := op.do()
-			what := fmt.Sprintf("%s with credentials echoed in an HTTP %d answer", op.name, st)
-			if err == nil {
-				if !op.mayPass {
-					t.Errorf("%s succeeded; want an error", what)
-				}
-				continue
+		inject(t, h, Fault{Kind: FaultEchoCredentials, Status: st})
+		for _, name := range []string{"ReadFile", "ReadTree", "Search", "ListRepositories", "OpenPullRequest"} {
+			err := h.do(ctx(t), h.good, name)
+			what := fmt.Sprintf("%s with credentials echoed in an HTTP %d answer", name, st)
+			// Search may pass: a provider may read an error answer as
+			// "no such directory".
+			if err == nil && name != "Search" {
+				t.Errorf("%s succeeded; want an error", what)
 			}
 			noSecret(t, h, what, err)
 		}

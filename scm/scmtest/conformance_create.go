@@ -10,13 +10,12 @@ import (
 	"github.com/scmkit/scmkit/scm"
 )
 
-// CreatedRepo is the repository that the CreateRepository subtests create
-// under the harness's owner; it must not exist in the world.
-const CreatedRepo = "scmtest-created"
-
-// GrantedRepo is the repository that the CreateRepository/Access subtest
-// creates under the harness's owner; it must not exist in the world.
-const GrantedRepo = "scmtest-granted"
+// The repositories that the CreateRepository subtests create under the
+// harness's owner (which holds nothing but [World]).
+const (
+	createdRepo = "scmtest-created"
+	grantedRepo = "scmtest-granted"
+)
 
 // AccessHarness is implemented by harnesses whose fake knows a team (a
 // group on GitLab and Bitbucket) that may be granted access to a
@@ -35,49 +34,32 @@ type AccessHarness interface {
 // createFiles is the tree of a created repository: text, binary, nested
 // and (unless the harness has NoExecutable) executable files.
 func createFiles(caps Capabilities) fstest.MapFS {
-	exec := fs.FileMode(0o755)
-	if caps.NoExecutable != "" {
-		exec = 0o644
-	}
 	return fstest.MapFS{
 		"README.md":                         {Data: []byte("# created\n"), Mode: 0o644},
 		"catalog-info.yaml":                 {Data: []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\n"), Mode: 0o644},
 		"templates/service/skeleton/app.go": {Data: []byte("package main\n\nfunc main() {}\n"), Mode: 0o644},
 		"assets/logo.bin":                   {Data: binaryContent, Mode: 0o644},
-		"bin/run.sh":                        {Data: []byte("#!/bin/sh\necho run\n"), Mode: exec},
+		"bin/run.sh":                        {Data: []byte("#!/bin/sh\necho run\n"), Mode: fileMode(caps.NoExecutable == "")},
 	}
 }
 
-// testCreateRepository checks Client.CreateRepository:
-//
-//   - Created: the repository is created with every file in one commit,
-//     readable afterwards with ReadFile (exact bytes) and ReadTree
-//     (fstest.TestFS, executable bits), its default branch as asked.
-//   - Existing: creating the fixture repository [BasicRepo] again is
-//     AlreadyExists and writes nothing.
-//   - BadName: names the provider would refuse are InvalidArgument with 0
-//     requests.
-//   - TreeOverLimits: a tree over the client's Limits (MaxTreeFiles), a
-//     symlink and an empty tree are InvalidArgument with 0 requests.
-//   - AccessInvalid: grants with an unknown permission, neither or both of
-//     a team and a user, or a team granted twice are InvalidArgument with
-//     0 requests, nothing created.
-//   - Access: a repository created with a team granted Write holds that
-//     grant (skipped for harnesses without [AccessHarness]).
-//   - UserPolicy: a view with RequireUserForWrites and no user credential
-//     fails and creates nothing (skipped for harnesses without HTTP, whose
-//     client has no resolver).
+// testCreateRepository runs the CreateRepository subtests that
+// RunConformanceTests documents.
 func testCreateRepository(t *testing.T, h *env) {
-	c := h.Client()
-	caps := h.Capabilities()
+	c := h.good
+	files := createFiles(h.Capabilities)
+	// refused fails unless CreateRepository(spec, fsys) is InvalidArgument
+	// without a request.
+	refused := func(t *testing.T, what string, spec *scm.RepositorySpec, fsys fs.FS) {
+		t.Helper()
+		wantCodeFree(t, h, "CreateRepository("+what+")", scm.InvalidArgument, func() error {
+			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), spec, fsys)
+			return err
+		})
+	}
 	t.Run("BadName", func(t *testing.T) {
 		for _, name := range []string{"", "bad name", "bad/name", "..", "naïve", "x\x00y", string(bytes.Repeat([]byte("a"), 300))} {
-			before := h.Requests()
-			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: name}, createFiles(caps))
-			wantCode(t, h, fmt.Sprintf("CreateRepository(name %.20q)", name), err, scm.InvalidArgument)
-			if n := h.Requests() - before; n != 0 {
-				t.Errorf("CreateRepository(name %.20q) made %d requests; want 0", name, n)
-			}
+			refused(t, fmt.Sprintf("name %.20q", name), &scm.RepositorySpec{Name: name}, files)
 		}
 	})
 	t.Run("TreeOverLimits", func(t *testing.T) {
@@ -85,20 +67,12 @@ func testCreateRepository(t *testing.T, h *env) {
 		for i := range scm.DefaultMaxTreeFiles + 1 {
 			big[fmt.Sprintf("d%d/f%d.txt", i%100, i)] = &fstest.MapFile{Data: []byte("x"), Mode: 0o644}
 		}
-		link := createFiles(caps)
+		link := createFiles(h.Capabilities)
 		link["link"] = &fstest.MapFile{Data: []byte("README.md"), Mode: fs.ModeSymlink | 0o777}
-		for _, tc := range []struct {
-			name string
-			fsys fs.FS
-		}{{"too many files", big}, {"symlink", link}, {"empty", fstest.MapFS{}}} {
-			before := h.Requests()
-			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo}, tc.fsys)
-			wantCode(t, h, "CreateRepository("+tc.name+")", err, scm.InvalidArgument)
-			if n := h.Requests() - before; n != 0 {
-				t.Errorf("CreateRepository(%s) made %d requests; want 0", tc.name, n)
-			}
+		for name, fsys := range map[string]fs.FS{"too many files": big, "symlink": link, "empty": fstest.MapFS{}} {
+			refused(t, name, &scm.RepositorySpec{Name: createdRepo}, fsys)
 		}
-		_, err := c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err := c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile in the repository refused for its tree", err, scm.NotFound)
 	})
 	t.Run("Existing", func(t *testing.T) {
@@ -107,10 +81,8 @@ func testCreateRepository(t *testing.T, h *env) {
 			"scmtest/x.txt": {Data: []byte("x\n"), Mode: 0o644},
 		})
 		wantCode(t, h, "CreateRepository of an existing repository", err, scm.AlreadyExists)
-		f := mustRead(t, h, c, h.FileURL(BasicRepo, "", "README.md"))
-		if want := Basic().File("README.md").Content; !bytes.Equal(f.Content, want) {
-			t.Errorf("README.md after CreateRepository of the existing repository = %q; want %q (unchanged)", f.Content, want)
-		}
+		f := mustRead(t, c, h.FileURL(BasicRepo, "", "README.md"))
+		wantBytes(t, "README.md after CreateRepository of the existing repository", f.Content, Basic().File("README.md").Content)
 		_, err = c.ReadFile(ctx(t), h.FileURL(BasicRepo, "", "scmtest/x.txt"), nil)
 		wantCode(t, h, "ReadFile of a file of the refused tree", err, scm.NotFound)
 	})
@@ -118,84 +90,56 @@ func testCreateRepository(t *testing.T, h *env) {
 		for _, a := range []scm.Access{{Team: "platform", Permission: "owner"}, {Team: "platform"},
 			{Permission: scm.Read}, {Team: "platform", User: "alice", Permission: scm.Write},
 			{Team: "Platform", Permission: scm.Write}} {
-			before := h.Requests()
-			_, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo,
-				Access: []scm.Access{{Team: "platform", Permission: scm.Read}, a}}, createFiles(caps))
-			wantCode(t, h, fmt.Sprintf("CreateRepository(access %+v)", a), err, scm.InvalidArgument)
-			if n := h.Requests() - before; n != 0 {
-				t.Errorf("CreateRepository(access %+v) made %d requests; want 0", a, n)
-			}
+			refused(t, fmt.Sprintf("access %+v", a), &scm.RepositorySpec{Name: createdRepo,
+				Access: []scm.Access{{Team: "platform", Permission: scm.Read}, a}}, files)
 		}
-		_, err := c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err := c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile in the repository refused for its grants", err, scm.NotFound)
 	})
 	t.Run("Access", func(t *testing.T) {
-		ah, ok := h.h.(AccessHarness)
+		ah, ok := h.Harness.(AccessHarness)
 		if !ok {
 			t.Skip("the harness does not implement scmtest.AccessHarness (no team to grant access to)")
 		}
 		team := ah.AccessTeam()
-		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: GrantedRepo,
-			Access: []scm.Access{{Team: team, Permission: scm.Write}}}, createFiles(caps))
+		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: grantedRepo,
+			Access: []scm.Access{{Team: team, Permission: scm.Write}}}, files)
 		if err != nil {
 			t.Fatalf("CreateRepository granting %s write: %v", team, err)
 		}
 		if got := ah.TeamPermission(r.Name, team); got != scm.Write {
 			t.Errorf("permission of %s on %s = %q; want %q", team, r.Name, got, scm.Write)
 		}
-		mustRead(t, h, c, h.FileURL(GrantedRepo, "", "README.md"))
+		mustRead(t, c, h.FileURL(grantedRepo, "", "README.md"))
 	})
 	t.Run("UserPolicy", func(t *testing.T) {
-		if caps.NoHTTP != "" {
-			t.Skipf("no resolver: %s", caps.NoHTTP)
+		if r := h.Capabilities.NoHTTP; r != "" {
+			t.Skipf("no resolver: %s", r)
 		}
 		v := c.ForUser(nil, &scm.UserOptions{RequireUserForWrites: true})
-		_, err := v.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: CreatedRepo}, createFiles(caps))
+		_, err := v.CreateRepository(ctx(t), h.OwnerURL(), &scm.RepositorySpec{Name: createdRepo}, files)
 		if err == nil {
 			t.Fatalf("CreateRepository with RequireUserForWrites and no user credential succeeded")
 		}
 		noSecret(t, h, "CreateRepository (user policy)", err)
-		_, err = c.ReadFile(ctx(t), h.FileURL(CreatedRepo, "", "README.md"), nil)
+		_, err = c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)
 		wantCode(t, h, "ReadFile after the refused CreateRepository", err, scm.NotFound)
 	})
 	t.Run("Created", func(t *testing.T) {
-		files := createFiles(caps)
-		spec := &scm.RepositorySpec{Name: CreatedRepo, Description: "Made by the scmkit conformance suite.",
+		spec := &scm.RepositorySpec{Name: createdRepo, Description: "Made by the scmkit conformance suite.",
 			DefaultBranch: "trunk", CommitMessage: "scmtest: initial commit"}
 		r, err := c.CreateRepository(ctx(t), h.OwnerURL(), spec, files)
 		if err != nil {
 			t.Fatalf("CreateRepository: %v", err)
 		}
-		if r.Name != CreatedRepo || r.DefaultBranch != "trunk" || r.WebURL == "" || !r.Private {
-			t.Errorf("CreateRepository = %+v; want %s, default branch trunk, a web URL, private", r, CreatedRepo)
+		if r.Name != createdRepo || r.DefaultBranch != "trunk" || r.WebURL == "" || !r.Private {
+			t.Errorf("CreateRepository = %+v; want %s, default branch trunk, a web URL, private", r, createdRepo)
 		}
 		for p, f := range files {
-			got := mustRead(t, h, c, h.FileURL(CreatedRepo, "trunk", p))
-			if !bytes.Equal(got.Content, f.Data) {
-				t.Errorf("ReadFile(%s) of the created repository = %q; want %q", p, got.Content, f.Data)
-			}
+			got := mustRead(t, c, h.FileURL(createdRepo, "trunk", p))
+			wantBytes(t, "ReadFile("+p+") of the created repository", got.Content, f.Data)
 		}
-		fsys, err := c.ReadTree(ctx(t), h.TreeURL(CreatedRepo, "trunk", ""), nil)
-		if err != nil {
-			t.Fatalf("ReadTree of the created repository: %v", err)
-		}
-		var want []string
-		for p := range files {
-			want = append(want, p)
-		}
-		if err := fstest.TestFS(fsys, want...); err != nil {
-			t.Errorf("fstest.TestFS(created repository): %v", err)
-		}
-		for p, f := range files {
-			info, err := fs.Stat(fsys, p)
-			if err != nil {
-				t.Errorf("Stat(%s): %v", p, err)
-				continue
-			}
-			if got, want := info.Mode()&0o111 != 0, f.Mode&0o111 != 0; got != want {
-				t.Errorf("%s: executable = %v; want %v", p, got, want)
-			}
-		}
+		checkTree(t, "the created repository", mustReadTree(t, c, h.TreeURL(createdRepo, "trunk", ""), nil), files)
 		_, err = c.CreateRepository(ctx(t), h.OwnerURL(), spec, files)
 		wantCode(t, h, "CreateRepository again", err, scm.AlreadyExists)
 	})

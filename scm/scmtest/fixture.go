@@ -57,13 +57,18 @@ func (f *Fixture) File(p string) *FixtureFile {
 func (f *Fixture) FS() fs.FS {
 	m := fstest.MapFS{}
 	for _, x := range f.Files {
-		mode := fs.FileMode(0o644)
-		if x.Executable {
-			mode = 0o755
-		}
-		m[x.Path] = &fstest.MapFile{Data: slices.Clone(x.Content), Mode: mode}
+		m[x.Path] = &fstest.MapFile{Data: slices.Clone(x.Content), Mode: fileMode(x.Executable)}
 	}
 	return m
+}
+
+// fileMode is the mode of a fixture's or a tree's file: 0755 when
+// executable, else 0644.
+func fileMode(executable bool) fs.FileMode {
+	if executable {
+		return 0o755
+	}
+	return 0o644
 }
 
 // Under returns the paths of the fixture's files under dir ("" for all),
@@ -71,11 +76,8 @@ func (f *Fixture) FS() fs.FS {
 func (f *Fixture) Under(dir string) []string {
 	var out []string
 	for _, x := range f.Files {
-		switch {
-		case dir == "":
-			out = append(out, x.Path)
-		case strings.HasPrefix(x.Path, dir+"/"):
-			out = append(out, strings.TrimPrefix(x.Path, dir+"/"))
+		if p, ok := strings.CutPrefix(x.Path, dir+"/"); ok || dir == "" {
+			out = append(out, p)
 		}
 	}
 	return out
@@ -113,15 +115,9 @@ func World() []*Fixture {
 // "executable: PATH" and "base64: PATH" lines.
 func parseFixture(name string, data []byte) (*Fixture, error) {
 	a := txtar.Parse(data)
-	exec, b64 := map[string]bool{}, map[string]bool{}
+	attr := map[string]bool{} // the comment's lines, "base64: PATH" among them
 	for line := range strings.Lines(string(a.Comment)) {
-		line = strings.TrimSpace(line)
-		if p, ok := strings.CutPrefix(line, "executable: "); ok {
-			exec[p] = true
-		}
-		if p, ok := strings.CutPrefix(line, "base64: "); ok {
-			b64[p] = true
-		}
+		attr[strings.TrimSpace(line)] = true
 	}
 	f := &Fixture{Name: name}
 	for _, x := range a.Files {
@@ -129,14 +125,14 @@ func parseFixture(name string, data []byte) (*Fixture, error) {
 			return nil, fmt.Errorf("invalid path %q", x.Name)
 		}
 		content := slices.Clone(x.Data) // x.Data points into the embedded file
-		if b64[x.Name] {
+		if attr["base64: "+x.Name] {
 			d, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(x.Data)))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", x.Name, err)
 			}
 			content = d
 		}
-		f.Files = append(f.Files, FixtureFile{Path: x.Name, Content: content, Executable: exec[x.Name]})
+		f.Files = append(f.Files, FixtureFile{Path: x.Name, Content: content, Executable: attr["executable: "+x.Name]})
 	}
 	slices.SortFunc(f.Files, func(a, b FixtureFile) int { return strings.Compare(a.Path, b.Path) })
 	return f, nil
