@@ -94,8 +94,13 @@ type Grant[U any] struct {
 	client, code, redirect, challenge string
 }
 
-// ExpiresIn is the token's lifetime in seconds.
-func (g *Grant[U]) ExpiresIn() int { return int(g.Expires.Sub(g.Issued) / time.Second) }
+// ExpiresIn is the token's lifetime in seconds, 0 when it never expires.
+func (g *Grant[U]) ExpiresIn() int {
+	if g.Expires.IsZero() {
+		return 0
+	}
+	return int(g.Expires.Sub(g.Issued) / time.Second)
+}
 
 // Server is an authorization server, safe for concurrent use. It calls
 // Config's functions without holding its lock.
