@@ -39,8 +39,10 @@ func (s *Server) oauth() *oauthsrv.Server[OAuthUser] {
 	return s.oauthSt.Get(func() oauthsrv.Config[OAuthUser] {
 		var consumers []oauthsrv.Client
 		for id, secret := range s.opts.Consumers {
-			consumers = append(consumers, oauthsrv.Client{ID: id, Secret: secret, Lifetime: s.opts.TokenTTL,
-				AccessPrefix: "fake-oauth-", RefreshPrefix: "fake-refresh-", Credentials: id != ""})
+			if id != "" {
+				consumers = append(consumers, oauthsrv.Client{ID: id, Secret: secret, Lifetime: s.opts.TokenTTL,
+					AccessPrefix: "fake-oauth-", RefreshPrefix: "fake-refresh-", Credentials: true})
+			}
 		}
 		badPage := oauthsrv.Answer{Status: 400, Error: "invalid_request", Description: "Invalid client_id, redirect_uri or response_type"}
 		return oauthsrv.Config[OAuthUser]{Now: s.now, Clients: consumers, CodePrefix: "bbc-code-", Schemes: []string{"bearer"}, ResponseType: true,

@@ -197,10 +197,13 @@ func (s *Server) oauthUserEmails(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
+	vis := "public"
+	if t.User.PrivateEmail {
+		vis = "private"
+	}
 	list := []any{}
 	if t.User.Email != "" {
-		list = append(list, map[string]any{"email": t.User.Email, "primary": true, "verified": true,
-			"visibility": map[bool]string{false: "public", true: "private"}[t.User.PrivateEmail]})
+		list = append(list, map[string]any{"email": t.User.Email, "primary": true, "verified": true, "visibility": vis})
 	}
 	s.writeJSON(w, r, http.StatusOK, list)
 }
