@@ -29,36 +29,53 @@ type OAuthUser struct {
 	Email       string
 }
 
-// oauthLazy is the Server's field holding its OAuth server.
+// AddOAuthApp registers an OAuth consumer for sign-in.
+func (s *Server) AddOAuthApp(a OAuthApp) {
+	s.oauth().AddClient(oauthsrv.Client{ID: a.Key, Secret: a.Secret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
+		AccessPrefix: "bbc-user-", RefreshPrefix: "bbc-refresh-"})
+}
+
+// SetOAuthUser sets the user the authorization endpoint signs in; tokens
+// issued to her are accepted by the API, and /2.0/user answers her.
+func (s *Server) SetOAuthUser(u OAuthUser) {
+	s.st.Lock()
+	s.user = &u
+	s.st.Unlock()
+	s.oauth().SetUser(u)
+}
+
+// oauthLazy is the Server's field holding its OAuth server, made on
+// first use with oauthConfig.
 type oauthLazy = oauthsrv.Lazy[OAuthUser]
 
-// oauth is the OAuth server, worded as Bitbucket's: the sign-in
-// consumers, and those of Options.Consumers, whose client-credentials
-// grant mints Bearer tokens valid for Options.TokenTTL.
-func (s *Server) oauth() *oauthsrv.Server[OAuthUser] {
-	return s.oauthSt.Get(func() oauthsrv.Config[OAuthUser] {
-		var consumers []oauthsrv.Client
-		for id, secret := range s.opts.Consumers {
-			if id != "" {
-				consumers = append(consumers, oauthsrv.Client{ID: id, Secret: secret, Lifetime: s.opts.TokenTTL,
-					AccessPrefix: "fake-oauth-", RefreshPrefix: "fake-refresh-", Credentials: true})
-			}
+func (s *Server) oauth() *oauthsrv.Server[OAuthUser] { return s.oauthSt.Get(s.oauthConfig) }
+
+// oauthConfig words the OAuth server as Bitbucket does. Its clients are
+// the sign-in consumers and those of Options.Consumers, whose
+// client-credentials grant mints Bearer tokens valid for
+// Options.TokenTTL.
+func (s *Server) oauthConfig() oauthsrv.Config[OAuthUser] {
+	var consumers []oauthsrv.Client
+	for id, secret := range s.opts.Consumers {
+		if id != "" {
+			consumers = append(consumers, oauthsrv.Client{ID: id, Secret: secret, Lifetime: s.opts.TokenTTL,
+				AccessPrefix: "fake-oauth-", RefreshPrefix: "fake-refresh-", Credentials: true})
 		}
-		badPage := oauthsrv.Answer{Status: 400, Error: "invalid_request", Description: "Invalid client_id, redirect_uri or response_type"}
-		return oauthsrv.Config[OAuthUser]{Now: s.now, Clients: consumers, CodePrefix: "bbc-code-", Schemes: []string{"bearer"}, ResponseType: true,
-			Write: s.writeJSON, Issued: s.tokenAnswer, Answers: map[oauthsrv.Failure]oauthsrv.Answer{
-				oauthsrv.UnknownClient:      badPage,
-				oauthsrv.BadRequest:         badPage,
-				oauthsrv.BadChallengeMethod: {Error: "invalid_request"},
-				oauthsrv.Denied:             {Error: "access_denied"},
-				oauthsrv.BadForm:            {Status: 400, Error: "invalid_request", Description: "Invalid request"},
-				oauthsrv.BadClient:          {Status: 400, Error: "invalid_client", Description: "Invalid OAuth client credentials"},
-				oauthsrv.BadCode:            {Status: 400, Error: "invalid_grant", Description: "The specified code is not valid"},
-				oauthsrv.BadVerifier:        {Status: 400, Error: "invalid_grant", Description: "The code verifier is not valid"},
-				oauthsrv.BadRefresh:         {Status: 400, Error: "invalid_grant", Description: "Invalid refresh_token"},
-				oauthsrv.BadGrantType:       {Status: 400, Error: "unsupported_grant_type", Description: "Unsupported grant type"},
-			}}
-	})
+	}
+	badPage := oauthsrv.Answer{Status: 400, Error: "invalid_request", Description: "Invalid client_id, redirect_uri or response_type"}
+	return oauthsrv.Config[OAuthUser]{Now: s.now, Clients: consumers, CodePrefix: "bbc-code-", Schemes: []string{"bearer"}, ResponseType: true,
+		Write: s.writeJSON, Issued: s.tokenAnswer, Answers: map[oauthsrv.Failure]oauthsrv.Answer{
+			oauthsrv.UnknownClient:      badPage,
+			oauthsrv.BadRequest:         badPage,
+			oauthsrv.BadChallengeMethod: {Error: "invalid_request"},
+			oauthsrv.Denied:             {Error: "access_denied"},
+			oauthsrv.BadForm:            {Status: 400, Error: "invalid_request", Description: "Invalid request"},
+			oauthsrv.BadClient:          {Status: 400, Error: "invalid_client", Description: "Invalid OAuth client credentials"},
+			oauthsrv.BadCode:            {Status: 400, Error: "invalid_grant", Description: "The specified code is not valid"},
+			oauthsrv.BadVerifier:        {Status: 400, Error: "invalid_grant", Description: "The code verifier is not valid"},
+			oauthsrv.BadRefresh:         {Status: 400, Error: "invalid_grant", Description: "Invalid refresh_token"},
+			oauthsrv.BadGrantType:       {Status: 400, Error: "unsupported_grant_type", Description: "Unsupported grant type"},
+		}}
 }
 
 // tokenAnswer is Bitbucket's token answer, which names the grant type
@@ -73,21 +90,6 @@ func (s *Server) tokenAnswer(g *oauthsrv.Grant[OAuthUser], grantType string) any
 	}
 	return map[string]any{"access_token": g.Access, "scopes": scopes, "expires_in": g.ExpiresIn(), "refresh_token": g.Refresh,
 		"token_type": "bearer", "state": grantType}
-}
-
-// AddOAuthApp registers an OAuth consumer for sign-in.
-func (s *Server) AddOAuthApp(a OAuthApp) {
-	s.oauth().AddClient(oauthsrv.Client{ID: a.Key, Secret: a.Secret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
-		AccessPrefix: "bbc-user-", RefreshPrefix: "bbc-refresh-"})
-}
-
-// SetOAuthUser sets the user the authorization endpoint signs in; tokens
-// issued to her are accepted by the API, and /2.0/user answers her.
-func (s *Server) SetOAuthUser(u OAuthUser) {
-	s.st.Lock()
-	s.user = &u
-	s.st.Unlock()
-	s.oauth().SetUser(u)
 }
 
 // tokenGrant returns the unexpired grant whose access token r carries as
