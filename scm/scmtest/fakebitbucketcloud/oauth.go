@@ -1,13 +1,12 @@
 package fakebitbucketcloud
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
+	"cmp"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 )
 
 // OAuthApp is an OAuth consumer registered with the fake's sign-in
@@ -30,146 +29,82 @@ type OAuthUser struct {
 	Email       string
 }
 
-// grant is an authorization code, or a pair of access and refresh tokens
-// (minted by the client-credentials grant when user is zero).
-type grant struct {
-	app, redirect, challenge, access, refresh string
-	user                                      OAuthUser
-	expires                                   time.Time
-}
-
 // AddOAuthApp registers an OAuth consumer for sign-in.
 func (s *Server) AddOAuthApp(a OAuthApp) {
-	if a.TokenLifetime <= 0 {
-		a.TokenLifetime = 2 * time.Hour
-	}
-	s.st.Lock()
-	defer s.st.Unlock()
-	s.apps[a.Key] = a
+	s.oauth().AddClient(oauthsrv.Client{ID: a.Key, Secret: a.Secret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
+		AccessPrefix: "bbc-user-", RefreshPrefix: "bbc-refresh-"})
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in; tokens
 // issued to her are accepted by the API, and /2.0/user answers her.
 func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.st.Lock()
-	defer s.st.Unlock()
 	s.user = &u
+	s.st.Unlock()
+	s.oauth().SetUser(u)
+}
+
+// oauthLazy is the Server's field holding its OAuth server, made on
+// first use with oauthConfig.
+type oauthLazy = oauthsrv.Lazy[OAuthUser]
+
+func (s *Server) oauth() *oauthsrv.Server[OAuthUser] { return s.oauthSt.Get(s.oauthConfig) }
+
+// oauthConfig words the OAuth server as Bitbucket does. Its clients are
+// the sign-in consumers and those of Options.Consumers, whose
+// client-credentials grant mints Bearer tokens valid for
+// Options.TokenTTL.
+func (s *Server) oauthConfig() oauthsrv.Config[OAuthUser] {
+	var consumers []oauthsrv.Client
+	for id, secret := range s.opts.Consumers {
+		if id != "" {
+			consumers = append(consumers, oauthsrv.Client{ID: id, Secret: secret, Lifetime: s.opts.TokenTTL,
+				AccessPrefix: "fake-oauth-", RefreshPrefix: "fake-refresh-", Credentials: true})
+		}
+	}
+	badPage := oauthsrv.Answer{Status: 400, Error: "invalid_request", Description: "Invalid client_id, redirect_uri or response_type"}
+	return oauthsrv.Config[OAuthUser]{Now: s.now, Clients: consumers, CodePrefix: "bbc-code-", Schemes: []string{"bearer"}, ResponseType: true,
+		Write: s.writeJSON, Issued: s.tokenAnswer, Answers: map[oauthsrv.Failure]oauthsrv.Answer{
+			oauthsrv.UnknownClient:      badPage,
+			oauthsrv.BadRequest:         badPage,
+			oauthsrv.BadChallengeMethod: {Error: "invalid_request"},
+			oauthsrv.Denied:             {Error: "access_denied"},
+			oauthsrv.BadForm:            {Status: 400, Error: "invalid_request", Description: "Invalid request"},
+			oauthsrv.BadClient:          {Status: 400, Error: "invalid_client", Description: "Invalid OAuth client credentials"},
+			oauthsrv.BadCode:            {Status: 400, Error: "invalid_grant", Description: "The specified code is not valid"},
+			oauthsrv.BadVerifier:        {Status: 400, Error: "invalid_grant", Description: "The code verifier is not valid"},
+			oauthsrv.BadRefresh:         {Status: 400, Error: "invalid_grant", Description: "Invalid refresh_token"},
+			oauthsrv.BadGrantType:       {Status: 400, Error: "unsupported_grant_type", Description: "Unsupported grant type"},
+		}}
+}
+
+// tokenAnswer is Bitbucket's token answer, which names the grant type
+// "state"; it counts the client-credentials grants.
+func (s *Server) tokenAnswer(g *oauthsrv.Grant[OAuthUser], grantType string) any {
+	scopes := "account email repository pullrequest"
+	if g.User == (OAuthUser{}) {
+		scopes = "repository pullrequest"
+	}
+	if grantType == "client_credentials" {
+		s.core.Log().Count(func(st *Stats) { st.TokenGrants++ })
+	}
+	return map[string]any{"access_token": g.Access, "scopes": scopes, "expires_in": g.ExpiresIn(), "refresh_token": g.Refresh,
+		"token_type": "bearer", "state": grantType}
 }
 
 // tokenGrant returns the unexpired grant whose access token r carries as
-// a Bearer token, or nil. The caller holds the store's lock.
-func (s *Server) tokenGrant(r *http.Request) *grant {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if g := s.grants[tok]; strings.EqualFold(scheme, "bearer") && g != nil && g.access == tok && s.now().Before(g.expires) {
-		return g
-	}
-	return nil
+// a Bearer token, or nil.
+func (s *Server) tokenGrant(r *http.Request) *oauthsrv.Grant[OAuthUser] {
+	g, _ := s.oauth().Caller(r)
+	return g
 }
 
 // signedIn returns the signed-in user whose token r carries, or nil.
 func (s *Server) signedIn(r *http.Request) *OAuthUser {
-	s.st.Lock()
-	defer s.st.Unlock()
-	if g := s.tokenGrant(r); g != nil && g.user.Nickname != "" {
-		return &g.user
+	if g := s.tokenGrant(r); g != nil && g.User.Nickname != "" {
+		return &g.User
 	}
 	return nil
-}
-
-func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	s.st.Lock()
-	defer s.st.Unlock()
-	app, ok := s.apps[q.Get("client_id")]
-	ru, err := url.Parse(q.Get("redirect_uri"))
-	if !ok || err != nil || ru.Host == "" || q.Get("response_type") != "code" {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "Invalid client_id, redirect_uri or response_type"})
-		return
-	}
-	back := ru.Query()
-	back.Set("state", q.Get("state"))
-	switch {
-	case q.Get("code_challenge_method") != "" && q.Get("code_challenge_method") != "S256":
-		back.Set("error", "invalid_request")
-	case s.user == nil:
-		back.Set("error", "access_denied")
-	default:
-		code := "bbc-code-" + requestID()
-		s.grants[code] = &grant{app: app.Key, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), user: *s.user, expires: s.now().Add(10 * time.Minute)}
-		back.Set("code", code)
-	}
-	ru.RawQuery = back.Encode()
-	http.Redirect(w, r, ru.String(), http.StatusFound)
-}
-
-// token is the OAuth 2 token endpoint: the client-credentials grant of a
-// consumer of Options.Consumers, and the authorization_code and
-// refresh_token grants of a sign-in consumer, each authenticated with
-// Basic (or client_id and client_secret in the form).
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	fail := func(code, desc string) {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": code, "error_description": desc})
-	}
-	if err := r.ParseForm(); err != nil {
-		fail("invalid_request", err.Error())
-		return
-	}
-	f := r.PostForm
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = f.Get("client_id"), f.Get("client_secret")
-	}
-	gt := f.Get("grant_type")
-	s.st.Lock()
-	defer s.st.Unlock()
-	now := s.now()
-	g := &grant{app: id, access: "fake-oauth-" + requestID(), refresh: "fake-refresh-" + requestID(), expires: now.Add(s.opts.TokenTTL)}
-	scopes := "repository pullrequest"
-	if app, known := s.apps[id]; known && (gt == "authorization_code" || gt == "refresh_token") {
-		if subtle.ConstantTimeCompare([]byte(app.Secret), []byte(secret)) != 1 {
-			fail("invalid_client", "Invalid OAuth client credentials")
-			return
-		}
-		old := s.grants[f.Get("refresh_token")]
-		if gt == "authorization_code" {
-			old = s.grants[f.Get("code")]
-		}
-		switch {
-		case gt == "refresh_token" && (old == nil || old.app != app.Key || old.refresh != f.Get("refresh_token")):
-			fail("invalid_grant", "Invalid refresh_token")
-			return
-		case gt == "authorization_code" && (old == nil || old.app != app.Key || old.access != "" || !now.Before(old.expires) || old.redirect != f.Get("redirect_uri")):
-			delete(s.grants, f.Get("code"))
-			fail("invalid_grant", "The specified code is not valid")
-			return
-		case gt == "authorization_code" && old.challenge != "" && subtle.ConstantTimeCompare([]byte(pkce(f.Get("code_verifier"))), []byte(old.challenge)) != 1:
-			delete(s.grants, f.Get("code"))
-			fail("invalid_grant", "The code verifier is not valid")
-			return
-		}
-		delete(s.grants, f.Get("code"))
-		delete(s.grants, old.access)
-		delete(s.grants, old.refresh)
-		g = &grant{app: app.Key, access: "bbc-user-" + requestID(), refresh: "bbc-refresh-" + requestID(), user: old.user, expires: now.Add(app.TokenLifetime)}
-		scopes = "account email repository pullrequest"
-	} else if want, known := s.opts.Consumers[id]; !known || want != secret || id == "" {
-		fail("invalid_client", "Invalid OAuth client credentials")
-		return
-	} else if gt != "client_credentials" {
-		fail("unsupported_grant_type", "Unsupported grant type: "+gt)
-		return
-	} else {
-		s.core.Log().Count(func(st *Stats) { st.TokenGrants++ })
-	}
-	s.grants[g.access], s.grants[g.refresh] = g, g
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": g.access, "scopes": scopes,
-		"expires_in": int(g.expires.Sub(now) / time.Second), "refresh_token": g.refresh, "token_type": "bearer", "state": gt})
-}
-
-// pkce returns the S256 code challenge of verifier.
-func pkce(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func (s *Server) oauthUser(w http.ResponseWriter, r *http.Request) {
@@ -205,11 +140,10 @@ func (s *Server) userJSON(nickname string) map[string]any {
 }
 
 // actorName is the nickname of who acts in r: the signed-in user of a
-// user token, "" (Options.User) otherwise. The caller holds the store's
-// lock.
+// user token, "" (Options.User) otherwise.
 func (s *Server) actorName(r *http.Request) string {
 	if g := s.tokenGrant(r); g != nil {
-		return g.user.Nickname
+		return g.User.Nickname
 	}
 	return ""
 }

@@ -177,17 +177,16 @@ type Server struct {
 	st            repostore.Store // its mutex guards the fields below too
 
 	redirect  bool
-	downloads map[string][]byte   // download path → archive
-	apps      map[string]OAuthApp // sign-in consumers (oauth.go)
-	user      *OAuthUser          // who signs in
-	grants    map[string]*grant   // by code, access or refresh token
-	access    accessWorld         // groups and repository permissions (access.go)
+	downloads map[string][]byte // download path → archive
+	user      *OAuthUser        // who signs in
+	oauthSt   oauthLazy         // OAuth consumers and tokens (oauth.go)
+	access    accessWorld       // groups and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}, stop: make(chan struct{})}
+	s := &Server{downloads: map[string][]byte{}, stop: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}

@@ -12,8 +12,8 @@ import (
 
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /{ws}/{slug}/get/{ref...}", s.archive)
-	s.route(mux, "POST /site/oauth2/access_token", s.token)
-	s.route(mux, "GET /site/oauth2/authorize", s.oauthAuthorize) // oauth.go
+	s.route(mux, "POST /site/oauth2/access_token", s.oauth().Token) // oauth.go
+	s.route(mux, "GET /site/oauth2/authorize", s.oauth().Authorize) // oauth.go
 }
 
 // downloadHandler serves the download host: the archives the web host

@@ -1,17 +1,16 @@
 package fakegithub
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
+	"cmp"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 )
 
 // OAuthApp is an OAuth client registered with the fake's sign-in
@@ -43,61 +42,38 @@ type OAuthUser struct {
 	PrivateEmail bool
 }
 
-// oauthState is the fake's sign-in state; it has its own lock so that the
-// sign-in endpoints never wait for the repository world.
-type oauthState struct {
-	mu     sync.Mutex
-	apps   map[string]OAuthApp
-	user   *OAuthUser
-	userID int64
-	deny   string                 // error to answer the next authorization with
-	codes  map[string]*oauthCode  // one-time codes
-	tokens map[string]*oauthToken // access tokens
-	rts    map[string]*oauthToken // refresh token → the access token it renews
-}
+// oauthLazy is the Server's field holding its sign-in server.
+type oauthLazy = oauthsrv.Lazy[OAuthUser]
 
-type oauthCode struct {
-	app       string
-	user      OAuthUser
-	redirect  string
-	challenge string
-	scope     string
-	expires   time.Time
-}
-
-type oauthToken struct {
-	app     string
-	user    OAuthUser
-	scope   string
-	access  string
-	refresh string
-	expires time.Time // zero: never
-}
-
-// oauthLazy is the Server's field holding its sign-in state, made on
-// first use.
-type oauthLazy struct {
-	once sync.Once
-	st   *oauthState
-}
-
-func (s *Server) oauth() *oauthState {
-	s.oauthSt.once.Do(func() {
-		s.oauthSt.st = &oauthState{apps: map[string]OAuthApp{}, codes: map[string]*oauthCode{},
-			tokens: map[string]*oauthToken{}, rts: map[string]*oauthToken{}}
+// oauth is the sign-in server, worded as GitHub's: its token endpoint
+// answers 200 with an error field for a bad client, code or refresh
+// token, and takes a code exchange without grant_type.
+func (s *Server) oauth() *oauthsrv.Server[OAuthUser] {
+	return s.oauthSt.Get(func() oauthsrv.Config[OAuthUser] {
+		return oauthsrv.Config[OAuthUser]{Now: s.opts.Now, Schemes: []string{"bearer", "token"}, GrantOptional: true,
+			Write: s.oauthAnswer, Issued: oauthTokenBody,
+			Answers: map[oauthsrv.Failure]oauthsrv.Answer{
+				oauthsrv.UnknownClient:      {Status: 404, Description: "The client_id is not registered with this fake GitHub."},
+				oauthsrv.BadRequest:         {Status: 400, Description: "The redirect_uri MUST match the registered callback URL for this application."},
+				oauthsrv.BadChallengeMethod: {Error: "invalid_request", Description: "code_challenge_method must be S256"},
+				oauthsrv.Denied:             {Error: "access_denied", Description: "The user has denied your application access."},
+				oauthsrv.BadForm:            {Status: 400, Description: "bad form"},
+				oauthsrv.BadClient:          {Status: 200, Error: "incorrect_client_credentials", Description: "The client_id and/or client_secret passed are incorrect."},
+				oauthsrv.BadCode:            {Status: 200, Error: "bad_verification_code", Description: "The code passed is incorrect or expired."},
+				oauthsrv.BadVerifier:        {Status: 200, Error: "bad_verification_code", Description: "The code_verifier does not match the code_challenge."},
+				oauthsrv.BadRefresh:         {Status: 200, Error: "bad_refresh_token", Description: "The refresh token passed is incorrect or expired."},
+				oauthsrv.BadGrantType:       {Status: 200, Error: "unsupported_grant_type"},
+			}}
 	})
-	return s.oauthSt.st
 }
 
 // AddOAuthApp registers an OAuth client.
 func (s *Server) AddOAuthApp(a OAuthApp) {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if a.Expiring && a.TokenLifetime <= 0 {
-		a.TokenLifetime = 8 * time.Hour
+	c := oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, AccessPrefix: "gho_"}
+	if a.Expiring {
+		c.Lifetime, c.AccessPrefix, c.RefreshPrefix = cmp.Or(max(a.TokenLifetime, 0), 8*time.Hour), "ghu_", "ghr_"
 	}
-	st.apps[a.ClientID] = a
+	s.oauth().AddClient(c)
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in. Tokens
@@ -105,40 +81,23 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 // author of the commits and pull requests created with them.
 func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.mu.Lock()
-	id := s.ownerLocked(u.Login, User).id
+	s.ownerLocked(u.Login, User)
 	s.mu.Unlock()
-	st := s.oauth() // never held together with s.mu, which is taken first elsewhere
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.user = &u
-	st.userID = id
+	s.oauth().SetUser(u) // never held together with s.mu, which is taken first elsewhere
 }
 
 // DenyNextAuthorization makes the next authorization request end with
 // error=errCode (e.g. "access_denied", as when the user clicks Cancel).
-func (s *Server) DenyNextAuthorization(errCode string) {
-	st := s.oauth()
-	st.mu.Lock()
-	st.deny = errCode
-	st.mu.Unlock()
-}
+func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
 // ExpireOAuthTokens makes every access token issued so far expired, as
 // if their lifetime had passed (refresh tokens stay valid).
-func (s *Server) ExpireOAuthTokens() {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	past := s.opts.Now().Add(-time.Second)
-	for _, t := range st.tokens {
-		t.expires = past
-	}
-}
+func (s *Server) ExpireOAuthTokens() { s.oauth().ExpireTokens() }
 
 // oauthRoutes registers the sign-in endpoints and /user.
 func (s *Server) oauthRoutes(mux *http.ServeMux) {
-	s.route(mux, "GET /login/oauth/authorize", s.oauthAuthorize)
-	s.route(mux, "POST /login/oauth/access_token", s.oauthToken)
+	s.route(mux, "GET /login/oauth/authorize", s.oauth().Authorize)
+	s.route(mux, "POST /login/oauth/access_token", s.oauth().Token)
 	s.route(mux, "GET /user", s.oauthGetUser)
 	s.route(mux, "GET /user/emails", s.oauthUserEmails)
 }
@@ -146,173 +105,49 @@ func (s *Server) oauthRoutes(mux *http.ServeMux) {
 // oauthTokenCheck reports whether tok is a user token the fake issued
 // (known) and, if so, whether it is still valid.
 func (s *Server) oauthTokenCheck(tok string) (valid, known bool) {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	t, ok := st.tokens[tok]
-	if !ok {
-		return false, false
-	}
-	return t.expires.IsZero() || s.opts.Now().Before(t.expires), true
+	g, known := s.oauth().Lookup(tok)
+	return g != nil, known
 }
 
 // actor is the login that acts in r: the signed-in user of a user token,
 // Options.User otherwise.
 func (s *Server) actor(r *http.Request) string {
 	if t := s.userToken(r); t != nil {
-		return t.user.Login
+		return t.User.Login
 	}
 	return s.opts.User
 }
 
-func (s *Server) userToken(r *http.Request) *oauthToken {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
-		return nil
-	}
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	t := st.tokens[tok]
-	if t == nil || (!t.expires.IsZero() && !s.opts.Now().Before(t.expires)) {
-		return nil
-	}
-	return t
+func (s *Server) userToken(r *http.Request) *oauthsrv.Grant[OAuthUser] {
+	g, _ := s.oauth().Caller(r)
+	return g
 }
 
-func randToken(prefix string) string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
+// oauthTokenBody is GitHub's token answer: an OAuth App's token alone
+// with its scopes, comma-separated; a GitHub App's with its lifetime and
+// a refresh token that lasts six months.
+func oauthTokenBody(g *oauthsrv.Grant[OAuthUser], _ string) any {
+	if g.Refresh == "" {
+		return map[string]any{"access_token": g.Access, "token_type": "bearer", "scope": strings.ReplaceAll(g.Scope, " ", ",")}
+	}
+	return map[string]any{"access_token": g.Access, "token_type": "bearer", "scope": "", "expires_in": g.ExpiresIn(),
+		"refresh_token": g.Refresh, "refresh_token_expires_in": 15811200}
 }
 
-func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, ok := st.apps[q.Get("client_id")]
-	if !ok {
-		http.Error(w, "The client_id is not registered with this fake GitHub.", http.StatusNotFound)
-		return
-	}
-	redirect := q.Get("redirect_uri")
-	ru, err := url.Parse(redirect)
-	if redirect == "" || err != nil || ru.Host == "" {
-		http.Error(w, "The redirect_uri MUST match the registered callback URL for this application.", http.StatusBadRequest)
-		return
-	}
-	back := ru.Query()
-	back.Set("state", q.Get("state"))
-	if m := q.Get("code_challenge_method"); (m != "" && m != "S256") || (m == "S256" && q.Get("code_challenge") == "") {
-		back.Set("error", "invalid_request")
-		back.Set("error_description", "code_challenge_method must be S256")
-	} else if st.deny != "" || st.user == nil {
-		back.Set("error", "access_denied")
-		if st.deny != "" {
-			back.Set("error", st.deny)
-		}
-		back.Set("error_description", "The user has denied your application access.")
-		st.deny = ""
-	} else {
-		code := randToken("")[:20]
-		st.codes[code] = &oauthCode{app: app.ClientID, user: *st.user, redirect: redirect, challenge: q.Get("code_challenge"),
-			scope: q.Get("scope"), expires: s.opts.Now().Add(10 * time.Minute)}
-		back.Set("code", code)
-	}
-	ru.RawQuery = back.Encode()
-	http.Redirect(w, r, ru.String(), http.StatusFound)
-}
-
-// oauthToken answers as GitHub does: 200 with an error field for a bad
-// code or refresh token, form-encoded unless JSON is accepted.
-func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	f := r.PostForm
-	id, secret := f.Get("client_id"), f.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		id, secret = u, p
-	}
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, ok := st.apps[id]
-	if !ok || subtle.ConstantTimeCompare([]byte(app.ClientSecret), []byte(secret)) != 1 {
-		s.oauthAnswer(w, r, url.Values{"error": {"incorrect_client_credentials"}, "error_description": {"The client_id and/or client_secret passed are incorrect."}})
-		return
-	}
-	now := s.opts.Now()
-	var user OAuthUser
-	var scope string
-	switch f.Get("grant_type") {
-	case "", "authorization_code":
-		c := st.codes[f.Get("code")]
-		delete(st.codes, f.Get("code")) // one use, even when it fails
-		if c == nil || c.app != app.ClientID || !now.Before(c.expires) || c.redirect != f.Get("redirect_uri") {
-			s.oauthAnswer(w, r, url.Values{"error": {"bad_verification_code"}, "error_description": {"The code passed is incorrect or expired."}})
-			return
-		}
-		if c.challenge != "" {
-			sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-			if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.challenge)) != 1 {
-				s.oauthAnswer(w, r, url.Values{"error": {"bad_verification_code"}, "error_description": {"The code_verifier does not match the code_challenge."}})
-				return
-			}
-		}
-		user, scope = c.user, c.scope
-	case "refresh_token":
-		old := st.rts[f.Get("refresh_token")]
-		if old == nil || old.app != app.ClientID {
-			s.oauthAnswer(w, r, url.Values{"error": {"bad_refresh_token"}, "error_description": {"The refresh token passed is incorrect or expired."}})
-			return
-		}
-		// Strict rotation: the refresh token and its access token die.
-		delete(st.rts, old.refresh)
-		delete(st.tokens, old.access)
-		user, scope = old.user, old.scope
-	default:
-		s.oauthAnswer(w, r, url.Values{"error": {"unsupported_grant_type"}})
-		return
-	}
-	t := &oauthToken{app: app.ClientID, user: user, scope: strings.ReplaceAll(scope, " ", ",")}
-	out := url.Values{"token_type": {"bearer"}, "scope": {t.scope}}
-	if app.Expiring {
-		t.access, t.refresh, t.expires = randToken("ghu_"), randToken("ghr_"), now.Add(app.TokenLifetime)
-		t.scope = ""
-		out.Set("scope", "")
-		out.Set("expires_in", strconv.Itoa(int(app.TokenLifetime/time.Second)))
-		out.Set("refresh_token", t.refresh)
-		out.Set("refresh_token_expires_in", "15811200")
-		st.rts[t.refresh] = t
-	} else {
-		t.access = randToken("gho_")
-	}
-	out.Set("access_token", t.access)
-	st.tokens[t.access] = t
-	s.oauthAnswer(w, r, out)
-}
-
-func (s *Server) oauthAnswer(w http.ResponseWriter, r *http.Request, v url.Values) {
-	w.Header().Set("Cache-Control", "no-store")
+// oauthAnswer writes a token endpoint's answer form-encoded, as GitHub
+// does unless the request accepts JSON.
+func (s *Server) oauthAnswer(w http.ResponseWriter, r *http.Request, status int, body any) {
 	if strings.Contains(r.Header.Get("Accept"), "json") {
-		m := map[string]any{}
-		for k := range v {
-			if n, err := strconv.Atoi(v.Get(k)); err == nil && strings.HasPrefix(k, "expires") || err == nil && k == "refresh_token_expires_in" {
-				m[k] = n
-			} else {
-				m[k] = v.Get(k)
-			}
-		}
-		s.writeJSON(w, r, http.StatusOK, m)
+		s.writeJSON(w, r, status, body)
 		return
+	}
+	v := url.Values{}
+	for k, x := range body.(map[string]any) {
+		v.Set(k, fmt.Sprint(x))
 	}
 	w.Header().Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	w.Write([]byte(v.Encode()))
+	w.WriteHeader(status)
+	io.WriteString(w, v.Encode())
 }
 
 func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
@@ -323,9 +158,9 @@ func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
 	}
 	login, name, email := s.opts.User, "", ""
 	if t := s.userToken(r); t != nil {
-		login, name = t.user.Login, t.user.Name
-		if !t.user.PrivateEmail {
-			email = t.user.Email
+		login, name = t.User.Login, t.User.Name
+		if !t.User.PrivateEmail {
+			email = t.User.Email
 		}
 	}
 	s.mu.Lock()
@@ -348,27 +183,27 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
+// oauthUserEmails lists the signed-in user's address to a GitHub App's
+// token, or to an OAuth App's with the user or user:email scope.
 func (s *Server) oauthUserEmails(w http.ResponseWriter, r *http.Request) {
 	t := s.userToken(r)
+	const doc = "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user"
 	if t == nil {
-		s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user")
+		s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", doc)
 		return
 	}
-	st := s.oauth()
-	st.mu.Lock()
-	expiring := st.apps[t.app].Expiring
-	st.mu.Unlock()
-	if !expiring && !strings.Contains(","+t.scope+",", ",user:email,") && !strings.Contains(","+t.scope+",", ",user,") {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user")
+	scopes := strings.FieldsFunc(t.Scope, func(r rune) bool { return r == ' ' || r == ',' })
+	if t.Refresh == "" && !slices.Contains(scopes, "user:email") && !slices.Contains(scopes, "user") {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
-	vis := any("public")
-	if t.user.PrivateEmail {
+	vis := "public"
+	if t.User.PrivateEmail {
 		vis = "private"
 	}
 	list := []any{}
-	if t.user.Email != "" {
-		list = append(list, map[string]any{"email": t.user.Email, "primary": true, "verified": true, "visibility": vis})
+	if t.User.Email != "" {
+		list = append(list, map[string]any{"email": t.User.Email, "primary": true, "verified": true, "visibility": vis})
 	}
 	s.writeJSON(w, r, http.StatusOK, list)
 }

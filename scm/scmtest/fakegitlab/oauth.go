@@ -1,16 +1,11 @@
 package fakegitlab
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
+	"cmp"
 	"net/http"
-	"net/url"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 )
 
 // OAuthApp is an OAuth application registered with the fake's sign-in
@@ -32,36 +27,42 @@ type OAuthUser struct {
 	Email    string
 }
 
-// oauthState is the sign-in state: applications, the user who signs in,
-// and the codes and tokens issued. A code is a grant with no access token.
-type oauthState struct {
-	mu     sync.Mutex
-	apps   map[string]OAuthApp
-	user   *OAuthUser
-	deny   string
-	grants map[string]*oauthGrant // by code, access token and refresh token
-}
+// oauthState is the sign-in server.
+type oauthState = oauthsrv.Server[OAuthUser]
 
-type oauthGrant struct {
-	app, redirect, challenge, scope, access, refresh string
-	user                                             OAuthUser
-	expires                                          time.Time
-}
-
+// oauth is the sign-in server, worded as GitLab's (Doorkeeper's). A
+// request's token is a Bearer one or its PRIVATE-TOKEN.
 func (s *Server) oauth() *oauthState {
-	s.oauthOnce.Do(func() { s.oauthSt = &oauthState{apps: map[string]OAuthApp{}, grants: map[string]*oauthGrant{}} })
+	s.oauthOnce.Do(func() {
+		const invalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+		const badPage = "The client authentication failed or the redirect URI is invalid."
+		s.oauthSt = oauthsrv.New(oauthsrv.Config[OAuthUser]{Now: s.opts.Now, Schemes: []string{"bearer"}, Header: "Private-Token",
+			Write: s.writeJSON, Issued: tokenBody, Answers: map[oauthsrv.Failure]oauthsrv.Answer{
+				oauthsrv.UnknownClient:      {Status: 400, Description: badPage},
+				oauthsrv.BadRequest:         {Status: 400, Description: badPage},
+				oauthsrv.BadChallengeMethod: {Error: "invalid_request"},
+				oauthsrv.Denied:             {Error: "access_denied", Description: "The resource owner or authorization server denied the request."},
+				oauthsrv.BadForm:            {Status: 400, Error: "invalid_request", Description: "The request is missing a required parameter."},
+				oauthsrv.BadClient:          {Status: 401, Error: "invalid_client", Description: "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."},
+				oauthsrv.BadCode:            {Status: 400, Error: "invalid_grant", Description: invalidGrant},
+				oauthsrv.BadVerifier:        {Status: 400, Error: "invalid_grant", Description: invalidGrant},
+				oauthsrv.BadRefresh:         {Status: 400, Error: "invalid_grant", Description: invalidGrant},
+				oauthsrv.BadGrantType:       {Status: 400, Error: "unsupported_grant_type", Description: "The authorization grant type is not supported by the authorization server."},
+			}})
+	})
 	return s.oauthSt
+}
+
+// tokenBody is GitLab's token answer.
+func tokenBody(g *oauthsrv.Grant[OAuthUser], _ string) any {
+	return map[string]any{"access_token": g.Access, "token_type": "Bearer", "expires_in": g.ExpiresIn(),
+		"refresh_token": g.Refresh, "scope": g.Scope, "created_at": g.Issued.Unix()}
 }
 
 // AddOAuthApp registers an OAuth application.
 func (s *Server) AddOAuthApp(a OAuthApp) {
-	if a.TokenLifetime <= 0 {
-		a.TokenLifetime = 2 * time.Hour
-	}
-	st := s.oauth()
-	st.mu.Lock()
-	st.apps[a.ClientID] = a
-	st.mu.Unlock()
+	s.oauth().AddClient(oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
+		AccessPrefix: "glpat-oauth-", RefreshPrefix: "glrt-"})
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in; tokens
@@ -69,24 +70,16 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 // commits and merge requests made with them.
 func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.addUser(u.Username)
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.user = &u
+	s.oauth().SetUser(u)
 }
 
 // DenyNextAuthorization makes the next authorization end with
 // error=errCode ("access_denied").
-func (s *Server) DenyNextAuthorization(errCode string) {
-	st := s.oauth()
-	st.mu.Lock()
-	st.deny = errCode
-	st.mu.Unlock()
-}
+func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
 func (s *Server) oauthRoutes() {
-	s.route("GET /oauth/authorize", s.oauthAuthorize)
-	s.route("POST /oauth/token", s.oauthToken)
+	s.route("GET /oauth/authorize", s.oauth().Authorize)
+	s.route("POST /oauth/token", s.oauth().Token)
 }
 
 // route registers an unauthenticated route with recording and faults.
@@ -97,34 +90,16 @@ func (s *Server) route(pattern string, fn http.HandlerFunc) {
 	})
 }
 
-func (s *Server) bearer(r *http.Request) string {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if strings.EqualFold(scheme, "bearer") {
-		return tok
-	}
-	return r.Header.Get("Private-Token")
-}
-
 // userToken returns the grant of r's access token when the fake issued
 // it (known), nil when it has expired.
-func (s *Server) userToken(r *http.Request) (t *oauthGrant, known bool) {
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	tok := s.bearer(r)
-	if t = st.grants[tok]; t == nil || t.access != tok {
-		return nil, false
-	}
-	if !s.opts.Now().Before(t.expires) {
-		return nil, true
-	}
-	return t, true
+func (s *Server) userToken(r *http.Request) (t *oauthsrv.Grant[OAuthUser], known bool) {
+	return s.oauth().Caller(r)
 }
 
 // actor is the username acting in r.
 func (s *Server) actor(r *http.Request) string {
 	if t, _ := s.userToken(r); t != nil {
-		return t.user.Username
+		return t.User.Username
 	}
 	return s.opts.User
 }
@@ -144,112 +119,7 @@ func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
 		s.getUser(w, r)
 		return
 	}
-	j := s.userJSONOf(r, t.user.Username)
-	j["id"], j["name"], j["email"], j["public_email"], j["confirmed_at"] = 4242, t.user.Name, t.user.Email, "", "2020-01-01T00:00:00.000Z"
+	j := s.userJSONOf(r, t.User.Username)
+	j["id"], j["name"], j["email"], j["public_email"], j["confirmed_at"] = 4242, t.User.Name, t.User.Email, "", "2020-01-01T00:00:00.000Z"
 	s.writeJSON(w, r, http.StatusOK, j)
-}
-
-func oauthRandom(prefix string) string {
-	b := make([]byte, 20)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, ok := st.apps[q.Get("client_id")]
-	ru, err := url.Parse(q.Get("redirect_uri"))
-	if !ok || err != nil || ru.Host == "" {
-		writeText(w, http.StatusBadRequest, "The client authentication failed or the redirect URI is invalid.\n")
-		return
-	}
-	back := ru.Query()
-	back.Set("state", q.Get("state"))
-	switch {
-	case q.Get("code_challenge_method") != "" && q.Get("code_challenge_method") != "S256":
-		back.Set("error", "invalid_request")
-	case st.deny != "" || st.user == nil:
-		back.Set("error", "access_denied")
-		if st.deny != "" {
-			back.Set("error", st.deny)
-		}
-		back.Set("error_description", "The resource owner or authorization server denied the request.")
-		st.deny = ""
-	default:
-		code := oauthRandom("")
-		st.grants[code] = &oauthGrant{app: app.ClientID, redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge"), scope: q.Get("scope"),
-			user: *st.user, expires: s.opts.Now().Add(10 * time.Minute)}
-		back.Set("code", code)
-	}
-	ru.RawQuery = back.Encode()
-	http.Redirect(w, r, ru.String(), http.StatusFound)
-}
-
-func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, status, map[string]any{"error": code, "error_description": desc})
-}
-
-func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		s.oauthError(w, r, http.StatusBadRequest, "invalid_request", "The request is missing a required parameter.")
-		return
-	}
-	f := r.PostForm
-	id, secret := f.Get("client_id"), f.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		id, secret = u, p
-	}
-	st := s.oauth()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	app, ok := st.apps[id]
-	if !ok || subtle.ConstantTimeCompare([]byte(app.ClientSecret), []byte(secret)) != 1 {
-		s.oauthError(w, r, http.StatusUnauthorized, "invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
-		return
-	}
-	const invalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
-	now := s.opts.Now()
-	var user OAuthUser
-	var scope string
-	switch f.Get("grant_type") {
-	case "authorization_code":
-		c := st.grants[f.Get("code")]
-		if c != nil && c.access == "" {
-			delete(st.grants, f.Get("code"))
-		}
-		if c == nil || c.access != "" || c.app != app.ClientID || !now.Before(c.expires) || c.redirect != f.Get("redirect_uri") {
-			s.oauthError(w, r, http.StatusBadRequest, "invalid_grant", invalidGrant)
-			return
-		}
-		if c.challenge != "" {
-			sum := sha256.Sum256([]byte(f.Get("code_verifier")))
-			if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.challenge)) != 1 {
-				s.oauthError(w, r, http.StatusBadRequest, "invalid_grant", invalidGrant)
-				return
-			}
-		}
-		user, scope = c.user, c.scope
-	case "refresh_token":
-		old := st.grants[f.Get("refresh_token")]
-		if old == nil || old.refresh != f.Get("refresh_token") || old.app != app.ClientID {
-			s.oauthError(w, r, http.StatusBadRequest, "invalid_grant", invalidGrant)
-			return
-		}
-		delete(st.grants, old.refresh)
-		delete(st.grants, old.access)
-		user, scope = old.user, old.scope
-	default:
-		s.oauthError(w, r, http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
-		return
-	}
-	t := &oauthGrant{app: app.ClientID, user: user, scope: scope, access: oauthRandom("glpat-oauth-"), refresh: oauthRandom("glrt-"), expires: now.Add(app.TokenLifetime)}
-	st.grants[t.access], st.grants[t.refresh] = t, t
-	w.Header().Set("Cache-Control", "no-store")
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"access_token": t.access, "token_type": "Bearer", "expires_in": int(app.TokenLifetime / time.Second),
-		"refresh_token": t.refresh, "scope": scope, "created_at": now.Unix()})
 }

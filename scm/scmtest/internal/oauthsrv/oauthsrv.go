@@ -1,0 +1,319 @@
+// Package oauthsrv is the OAuth 2.0 authorization server (RFC 6749, PKCE
+// of RFC 7636) behind the sign-in of the provider fakes: an authorization
+// endpoint that signs one configured user in at once, and a token
+// endpoint with the authorization_code, refresh_token and
+// client_credentials grants. What providers say differently is a [Config]
+// and a [Client]: each refusal's wording and status, token prefixes and
+// lifetimes, the token answer's shape.
+//
+// A code lives 10 minutes and is used once, even by an exchange that
+// fails; its code_challenge is checked with S256. A refresh token is
+// rotated on every use: the old one and its access token are revoked.
+package oauthsrv
+
+import (
+	"cmp"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Failure is a refusal, worded by [Config.Answers].
+type Failure int
+
+// The refusals of the authorization endpoint, answered with a page
+// (UnknownClient, BadRequest) or at the redirect_uri, and those of the
+// token endpoint.
+const (
+	UnknownClient      Failure = iota + 1 // client_id is not registered
+	BadRequest                            // redirect_uri not absolute, or response_type not "code" (Config.ResponseType)
+	BadChallengeMethod                    // code_challenge_method not S256, or without code_challenge
+	Denied                                // the user refused ([Server.DenyNext]), or nobody signs in
+	BadForm                               // the token request's form does not parse
+	BadClient                             // unknown client or wrong secret
+	BadCode                               // code unknown, used, expired, or another client's or redirect_uri's
+	BadVerifier                           // code_verifier does not match the code_challenge
+	BadRefresh                            // refresh token unknown, used, or another client's
+	BadGrantType                          // a grant_type the client may not use
+)
+
+// Answer words a Failure: with Error, a body written by Config.Write (at
+// the authorization endpoint, the error parameters sent back); without, a
+// text/plain page. An empty Description is left out.
+type Answer struct {
+	Status             int
+	Error, Description string
+}
+
+// Config is what a provider says its own way; U is its user.
+type Config[U any] struct {
+	Now        func() time.Time
+	Clients    []Client // registered from the start
+	CodePrefix string
+	// Schemes (lower case) of the Authorization header, or Header, carry
+	// a request's access token ([Server.Caller]).
+	Schemes []string
+	Header  string
+	// ResponseType refuses a response_type other than "code".
+	ResponseType bool
+	// GrantOptional takes a token request without grant_type for a code
+	// exchange.
+	GrantOptional bool
+	Answers       map[Failure]Answer
+	// Write writes a token answer or a refusal's body.
+	Write func(w http.ResponseWriter, r *http.Request, status int, body any)
+	// Issued is called for every token issued, by grantType; it returns
+	// the token answer.
+	Issued func(g *Grant[U], grantType string) any
+}
+
+// Client is a registered OAuth client. Its access tokens last Lifetime
+// and come with a refresh token; with Lifetime 0 they never expire and
+// come alone. Credentials allows it the client_credentials grant.
+type Client struct {
+	ID, Secret                  string
+	Lifetime                    time.Duration
+	AccessPrefix, RefreshPrefix string
+	Credentials                 bool
+}
+
+// Grant is an access token and its refresh token, or a code.
+type Grant[U any] struct {
+	User            U // zero for a client_credentials grant
+	Scope           string
+	Access, Refresh string
+	Issued, Expires time.Time // Expires zero: never
+
+	client, code, redirect, challenge string
+}
+
+// ExpiresIn is the token's lifetime in seconds, 0 when it never expires.
+func (g *Grant[U]) ExpiresIn() int {
+	if g.Expires.IsZero() {
+		return 0
+	}
+	return int(g.Expires.Sub(g.Issued) / time.Second)
+}
+
+// Server is an authorization server, safe for concurrent use. It calls
+// Config's functions without holding its lock.
+type Server[U any] struct {
+	cfg     Config[U]
+	mu      sync.Mutex
+	clients map[string]Client
+	user    *U
+	deny    string
+	grants  map[string]*Grant[U] // by code, access token and refresh token
+}
+
+// Lazy is a Server made on first use.
+type Lazy[U any] struct {
+	once sync.Once
+	s    *Server[U]
+}
+
+// Get returns the Server, made with config() the first time.
+func (l *Lazy[U]) Get(config func() Config[U]) *Server[U] {
+	l.once.Do(func() { l.s = New(config()) })
+	return l.s
+}
+
+// New returns a Server with Config.Clients, where nobody signs in.
+func New[U any](cfg Config[U]) *Server[U] {
+	s := &Server[U]{cfg: cfg, clients: map[string]Client{}, grants: map[string]*Grant[U]{}}
+	for _, c := range cfg.Clients {
+		s.clients[c.ID] = c
+	}
+	return s
+}
+
+// AddClient registers c, replacing the client with its ID.
+func (s *Server[U]) AddClient(c Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[c.ID] = c
+}
+
+// SetUser sets the user the authorization endpoint signs in.
+func (s *Server[U]) SetUser(u U) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user = &u
+}
+
+// DenyNext makes the next authorization end with error=code.
+func (s *Server[U]) DenyNext(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deny = code
+}
+
+// ExpireTokens makes every access token issued so far expired; refresh
+// tokens stay valid.
+func (s *Server[U]) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.grants {
+		if g.Access != "" {
+			g.Expires = s.cfg.Now().Add(-time.Second)
+		}
+	}
+}
+
+// Lookup returns a copy of the grant of an access token. known reports
+// whether the server issued it; g is nil when it has expired.
+func (s *Server[U]) Lookup(access string) (g *Grant[U], known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g = s.grants[access]; g == nil || g.Access != access {
+		return nil, false
+	}
+	if !g.Expires.IsZero() && !s.cfg.Now().Before(g.Expires) {
+		return nil, true
+	}
+	c := *g
+	return &c, true
+}
+
+// Caller is Lookup of the access token r carries.
+func (s *Server[U]) Caller(r *http.Request) (g *Grant[U], known bool) {
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !slices.Contains(s.cfg.Schemes, strings.ToLower(scheme)) {
+		tok = r.Header.Get(s.cfg.Header)
+	}
+	return s.Lookup(tok)
+}
+
+// Authorize is the authorization endpoint: it sends the user back to the
+// redirect_uri with a code, or with the error of a refusal.
+func (s *Server[U]) Authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	f, code, denial := s.authorize(q, err == nil && back.Host != "" && (!s.cfg.ResponseType || q.Get("response_type") == "code"))
+	if f == UnknownClient || f == BadRequest {
+		s.refuse(w, r, f)
+		return
+	}
+	v, a := back.Query(), s.cfg.Answers[f]
+	v.Set("state", q.Get("state"))
+	for k, x := range map[string]string{"code": code, "error": cmp.Or(denial, a.Error), "error_description": a.Description} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	back.RawQuery = v.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// authorize issues the code of an authorization request, or refuses it;
+// denial is the error DenyNext set.
+func (s *Server[U]) authorize(q url.Values, redirectOK bool) (f Failure, code, denial string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, known := s.clients[q.Get("client_id")]
+	method, challenge := q.Get("code_challenge_method"), q.Get("code_challenge")
+	switch {
+	case !known:
+		return UnknownClient, "", ""
+	case !redirectOK:
+		return BadRequest, "", ""
+	case method != "" && (method != "S256" || challenge == ""):
+		return BadChallengeMethod, "", ""
+	case s.deny != "" || s.user == nil:
+		denial, s.deny = s.deny, ""
+		return Denied, "", denial
+	}
+	code = s.cfg.CodePrefix + rand.Text()
+	s.grants[code] = &Grant[U]{User: *s.user, Scope: q.Get("scope"), Expires: s.cfg.Now().Add(10 * time.Minute),
+		client: c.ID, code: code, redirect: q.Get("redirect_uri"), challenge: challenge}
+	return 0, code, ""
+}
+
+// Token is the token endpoint. The client authenticates with Basic, or
+// with client_id and client_secret in the form.
+func (s *Server[U]) Token(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.refuse(w, r, BadForm)
+		return
+	}
+	gt := r.PostForm.Get("grant_type")
+	if gt == "" && s.cfg.GrantOptional {
+		gt = "authorization_code"
+	}
+	g, f := s.exchange(r, gt)
+	if f != 0 {
+		s.refuse(w, r, f)
+		return
+	}
+	s.cfg.Write(w, r, http.StatusOK, s.cfg.Issued(g, gt))
+}
+
+// exchange returns a copy of the grant a token request is issued, or its
+// refusal.
+func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
+	form := r.PostForm
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, known := s.clients[id]
+	if !known || subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
+		return nil, BadClient
+	}
+	old := &Grant[U]{}
+	switch code, refresh := form.Get("code"), form.Get("refresh_token"); {
+	case gt == "authorization_code":
+		if old = s.grants[code]; old == nil || old.code != code {
+			return nil, BadCode
+		}
+		delete(s.grants, code)
+		if old.client != c.ID || !s.cfg.Now().Before(old.Expires) || old.redirect != form.Get("redirect_uri") {
+			return nil, BadCode
+		}
+		sum := sha256.Sum256([]byte(form.Get("code_verifier")))
+		if old.challenge != "" && subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(old.challenge)) != 1 {
+			return nil, BadVerifier
+		}
+	case gt == "refresh_token":
+		if old = s.grants[refresh]; old == nil || old.Refresh != refresh || old.client != c.ID {
+			return nil, BadRefresh
+		}
+		delete(s.grants, old.Refresh)
+		delete(s.grants, old.Access)
+	case gt != "client_credentials" || !c.Credentials:
+		return nil, BadGrantType
+	}
+	g := &Grant[U]{User: old.User, Scope: old.Scope, Access: c.AccessPrefix + rand.Text(), Issued: s.cfg.Now(), client: c.ID}
+	if c.Lifetime > 0 {
+		g.Refresh, g.Expires = c.RefreshPrefix+rand.Text(), g.Issued.Add(c.Lifetime)
+		s.grants[g.Refresh] = g
+	}
+	s.grants[g.Access] = g
+	cp := *g
+	return &cp, 0
+}
+
+// refuse writes f's Answer.
+func (s *Server[U]) refuse(w http.ResponseWriter, r *http.Request, f Failure) {
+	a := s.cfg.Answers[f]
+	if a.Error == "" {
+		http.Error(w, a.Description, a.Status)
+		return
+	}
+	body := map[string]any{"error": a.Error}
+	if a.Description != "" {
+		body["error_description"] = a.Description
+	}
+	s.cfg.Write(w, r, a.Status, body)
+}
