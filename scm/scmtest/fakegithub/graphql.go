@@ -182,6 +182,12 @@ func countNodes(op *gql.Operation) (int, *gql.Error) {
 	return total, nil
 }
 
+// arg returns the string argument name of args, "" when it is absent.
+func arg(args map[string]any, name string) string {
+	v, _ := gql.String(args, name)
+	return v
+}
+
 func bearer(r *http.Request) string {
 	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	return tok
@@ -196,7 +202,7 @@ func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
 	var logins []string
 	op.Walk(nil, func(f *ast.Field, args map[string]any, _ any) (any, error) {
 		if f.Name == "organization" && f.ObjectDefinition.Name == "Query" {
-			login, _ := gql.String(args, "login")
+			login := arg(args, "login")
 			orgs, logins = append(orgs, f), append(logins, login)
 		}
 		return nil, nil
@@ -241,22 +247,22 @@ type fn = gql.Resolver
 func (s *Server) query(r *http.Request, cost int) map[string]any {
 	return map[string]any{
 		"repositoryOwner": fn(func(f *gql.Field) (any, error) {
-			login, _ := gql.String(f.Args, "login")
+			login := arg(f.Args, "login")
 			if o := s.owners[strings.ToLower(login)]; o != nil {
 				return s.ownerValue(r, o), nil
 			}
 			return nil, nil
 		}),
 		"repository": fn(func(f *gql.Field) (any, error) {
-			owner, _ := gql.String(f.Args, "owner")
-			name, _ := gql.String(f.Args, "name")
+			owner := arg(f.Args, "owner")
+			name := arg(f.Args, "name")
 			if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
 				return s.repoValue(r, rp), nil
 			}
 			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
 		}),
 		"organization": fn(func(f *gql.Field) (any, error) {
-			login, _ := gql.String(f.Args, "login")
+			login := arg(f.Args, "login")
 			if o := s.org.orgs[strings.ToLower(login)]; o != nil {
 				return orgValue(o), nil
 			}
@@ -313,7 +319,7 @@ func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
 		"repositories": fn(func(f *gql.Field) (any, error) {
 			fork, hasFork := f.Args["isFork"].(bool)
 			archived, hasArchived := f.Args["isArchived"].(bool)
-			privacy, _ := gql.String(f.Args, "privacy")
+			privacy := arg(f.Args, "privacy")
 			var nodes []*repo
 			for _, rp := range o.repos {
 				if canSee(r, rp) && (!hasFork || rp.fork == fork) && (!hasArchived || rp.archived == archived) &&
@@ -343,7 +349,7 @@ func orgValue(o *fakeOrg) map[string]any {
 			return page(nodes, f.Args, team)
 		}),
 		"team": fn(func(f *gql.Field) (any, error) {
-			slug, _ := gql.String(f.Args, "slug")
+			slug := arg(f.Args, "slug")
 			if t := o.bySlug[strings.ToLower(slug)]; t != nil {
 				return team(t), nil
 			}
@@ -376,7 +382,7 @@ func teamValue(o *fakeOrg, t *fakeTeam) any {
 			return page(nodes, f.Args, func(c *fakeTeam) any { return teamValue(o, c) })
 		}),
 		"members": fn(func(f *gql.Field) (any, error) {
-			membership, _ := gql.String(f.Args, "membership")
+			membership := arg(f.Args, "membership")
 			var nodes []*orgUser
 			for _, l := range teamMembers(o, t, membership) {
 				if u := o.byLogin[strings.ToLower(l)]; u != nil {
@@ -441,7 +447,7 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			return nil, nil
 		}),
 		"ref": fn(func(f *gql.Field) (any, error) {
-			q, _ := gql.String(f.Args, "qualifiedName")
+			q := arg(f.Args, "qualifiedName")
 			for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
 				if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
 					return s.refValue(r, rp, full, id), nil
@@ -453,7 +459,7 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			if oid, ok := gql.String(f.Args, "oid"); ok {
 				return s.gitValue(r, rp, oid), nil
 			}
-			expr, _ := gql.String(f.Args, "expression")
+			expr := arg(f.Args, "expression")
 			rev, p, hasPath := strings.Cut(expr, ":")
 			id, ok := rp.resolve(rev)
 			if !ok || !hasPath {
@@ -475,11 +481,11 @@ func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string
 		"associatedPullRequests": fn(func(f *gql.Field) (any, error) {
 			branch, isHead := strings.CutPrefix(name, "refs/heads/")
 			states, _ := f.Args["states"].([]any)
-			base, _ := gql.String(f.Args, "baseRefName")
+			base := arg(f.Args, "baseRefName")
 			var nodes []*pull
 			for _, p := range rp.pulls {
-				if isHead && p.head == branch && (base == "" || p.base == base) &&
-					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.state)))) {
+				if isHead && p.Head == branch && (base == "" || p.Base == base) &&
+					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.State)))) {
 					nodes = append(nodes, p)
 				}
 			}
@@ -504,7 +510,7 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 			"authoredDate": ts(c.Committer.When), "url": "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/commit/" + id,
 			"tree": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, c.Tree), nil }),
 			"file": fn(func(f *gql.Field) (any, error) {
-				p, _ := gql.String(f.Args, "path")
+				p := arg(f.Args, "path")
 				p = strings.Trim(p, "/")
 				if te, ok := rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
 					return s.entryValue(r, rp, p, te), nil
@@ -564,10 +570,10 @@ func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeE
 }
 
 func pullValue(r *http.Request, rp *repo, p *pull) map[string]any {
-	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.number)
-	return map[string]any{"number": p.number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.title,
-		"body": p.body, "state": strings.ToUpper(p.state), "closed": p.state == "closed", "merged": false, "isDraft": p.draft,
-		"baseRefName": p.base, "headRefName": p.head, "headRefOid": rp.refs["refs/heads/"+p.head],
-		"baseRefOid": rp.refs["refs/heads/"+p.base], "createdAt": ts(p.created),
+	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.Number)
+	return map[string]any{"number": p.Number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.Title,
+		"body": p.Body, "state": strings.ToUpper(p.State), "closed": p.State == "closed", "merged": false, "isDraft": p.Draft,
+		"baseRefName": p.Base, "headRefName": p.Head, "headRefOid": rp.refs["refs/heads/"+p.Head],
+		"baseRefOid": rp.refs["refs/heads/"+p.Base], "createdAt": ts(p.created),
 		"isCrossRepository": false} // the fake has no forks
 }
