@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,10 +69,7 @@ func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, o
 	defer s.mu.Unlock()
 	k := key(r.PathValue("owner"), r.PathValue("repo"))
 	rp := s.repos[k]
-	if rp == nil {
-		return nil, "", "", false
-	}
-	if rp.private && s.downloadToken[r.URL.Query().Get("token")] != k {
+	if rp == nil || (rp.private && s.downloadToken[r.URL.Query().Get("token")] != k) {
 		return nil, "", "", false
 	}
 	id, found := rp.resolve(r.PathValue("ref"))
@@ -83,41 +81,29 @@ func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, o
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	mtime := c.Committer.When
-	must := func(err error) {
-		if err != nil {
-			panic("fakegithub: writing tarball: " + err.Error())
-		}
-	}
+	errs := []error{tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": id}})}
 	write := func(h *tar.Header, data []byte) {
-		h.Uname, h.Gname = "root", "root"
-		h.ModTime = mtime
-		h.Format = tar.FormatPAX
-		must(tw.WriteHeader(h))
-		if len(data) > 0 {
-			_, err := tw.Write(data)
-			must(err)
-		}
+		h.Name, h.Uname, h.Gname, h.ModTime, h.Format = prefix+"/"+h.Name, "root", "root", c.Committer.When, tar.FormatPAX
+		errs = append(errs, tw.WriteHeader(h))
+		_, err := tw.Write(data)
+		errs = append(errs, err)
 	}
-	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": id}}))
-	write(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775}, nil)
+	write(&tar.Header{Typeflag: tar.TypeDir, Mode: 0o775}, nil)
 	rp.objs.Walk(c.Tree, "", func(p string, e gitobj.TreeEntry) {
-		name := prefix + "/" + p
 		switch e.Mode {
 		case gitobj.ModeTree, gitobj.ModeCommit:
-			write(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775}, nil)
+			write(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: 0o775}, nil)
 		case gitobj.ModeSymlink:
-			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
+			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
+		case gitobj.ModeExec:
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o775, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
 		default:
-			data := rp.objs[e.SHA].Blob
-			mode := int64(0o664)
-			if e.Mode == gitobj.ModeExec {
-				mode = 0o775
-			}
-			write(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}, data)
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o664, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
 		}
 	})
-	must(tw.Close())
-	must(zw.Close())
+	if err := errors.Join(append(errs, tw.Close(), zw.Close())...); err != nil {
+		panic("fakegithub: writing tarball: " + err.Error())
+	}
 	return buf.Bytes(), prefix + ".tar.gz", `W/"` + id + strings.Repeat("0", 24) + `"`, true
 }
