@@ -8,20 +8,18 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
-const docListCommits = "https://docs.github.com/rest/commits/commits#list-commits"
-
 // listCommits answers GET /repos/{o}/{r}/commits with sha, path and
 // per_page: the first-parent history of sha (the default branch when
 // absent), newest first, keeping only the commits that changed something
 // under path when it is given. A sha that resolves to nothing is 404 "No
 // commit found for SHA: ...", as GitHub answers. Only the first page is
 // served.
-func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	q := r.URL.Query()
 	ref := q.Get("sha")
 	id, ok := rp.resolve(ref)
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "No commit found for SHA: "+ref, docListCommits)
+		s.writeError(w, r, http.StatusNotFound, "No commit found for SHA: "+ref, doc)
 		return
 	}
 	perPage, err := strconv.Atoi(q.Get("per_page"))

@@ -16,68 +16,54 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
-// Documentation URLs GitHub puts in error bodies.
-const (
-	docContents   = "https://docs.github.com/rest/repos/contents#get-repository-content"
-	docRepo       = "https://docs.github.com/rest/repos/repos#get-a-repository"
-	docTarball    = "https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar"
-	docBranch     = "https://docs.github.com/rest/branches/branches#get-a-branch"
-	docGetRef     = "https://docs.github.com/rest/git/refs#get-a-reference"
-	docCreateRef  = "https://docs.github.com/rest/git/refs#create-a-reference"
-	docUpdateRef  = "https://docs.github.com/rest/git/refs#update-a-reference"
-	docDeleteRef  = "https://docs.github.com/rest/git/refs#delete-a-reference"
-	docGetTree    = "https://docs.github.com/rest/git/trees#get-a-tree"
-	docCreateTree = "https://docs.github.com/rest/git/trees#create-a-tree"
-	docGetBlob    = "https://docs.github.com/rest/git/blobs#get-a-blob"
-	docCreateBlob = "https://docs.github.com/rest/git/blobs#create-a-blob"
-	docGetCommit  = "https://docs.github.com/rest/git/commits#get-a-commit-object"
-	docCommit     = "https://docs.github.com/rest/git/commits#create-a-commit"
-	docListPulls  = "https://docs.github.com/rest/pulls/pulls#list-pull-requests"
-	docCreatePull = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
-	docGetPull    = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
-	docOrgRepos   = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
-	docUserRepos  = "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user"
-)
-
 func (s *Server) routes(mux *http.ServeMux) {
-	s.handle(mux, "GET /repos/{owner}/{repo}", s.inRepo(docRepo, func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
-	}))
-	s.handle(mux, "GET /repos/{owner}/{repo}/contents/{path...}", s.inRepo(docContents, s.getContents))
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball", s.inRepo(docTarball, s.getTarball))
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball/{ref...}", s.inRepo(docTarball, s.getTarball))
-	s.handle(mux, "GET /repos/{owner}/{repo}/branches/{branch...}", s.inRepo(docBranch, s.getBranch))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/ref/{ref...}", s.inRepo(docGetRef, s.getRef))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/refs", s.inRepo(docCreateRef, s.createRef))
-	s.handle(mux, "PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docUpdateRef, s.updateRef))
-	s.handle(mux, "DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docDeleteRef, s.deleteRef))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/trees/{sha...}", s.inRepo(docGetTree, s.getTree))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.inRepo(docCreateTree, s.createTree))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.inRepo(docGetBlob, s.getBlob))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.inRepo(docCreateBlob, s.createBlob))
-	s.handle(mux, "GET /repos/{owner}/{repo}/commits", s.inRepo(docListCommits, s.listCommits)) // commits.go
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/commits/{sha}", s.inRepo(docGetCommit, s.getGitCommit))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.inRepo(docCommit, s.createCommit))
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.inRepo(docListPulls, s.listPulls))
-	s.handle(mux, "POST /repos/{owner}/{repo}/pulls", s.inRepo(docCreatePull, s.createPull))
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}", s.inRepo(docGetPull, s.getPull))
-	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docOrgRepos))
-	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docUserRepos))
+	for _, rt := range []struct {
+		pattern, doc string // doc: the anchor of the route's documentation, for error bodies
+		h            repoHandler
+	}{
+		{"GET /repos/{owner}/{repo}", "repos/repos#get-a-repository", s.getRepo},
+		{"GET /repos/{owner}/{repo}/contents/{path...}", "repos/contents#get-repository-content", s.getContents},
+		{"GET /repos/{owner}/{repo}/tarball", "repos/contents#download-a-repository-archive-tar", s.getTarball},
+		{"GET /repos/{owner}/{repo}/tarball/{ref...}", "repos/contents#download-a-repository-archive-tar", s.getTarball},
+		{"GET /repos/{owner}/{repo}/branches/{branch...}", "branches/branches#get-a-branch", s.getBranch},
+		{"GET /repos/{owner}/{repo}/git/ref/{ref...}", "git/refs#get-a-reference", s.getRef},
+		{"POST /repos/{owner}/{repo}/git/refs", "git/refs#create-a-reference", s.createRef},
+		{"PATCH /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#update-a-reference", s.updateRef},
+		{"DELETE /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#delete-a-reference", s.deleteRef},
+		{"GET /repos/{owner}/{repo}/git/trees/{sha...}", "git/trees#get-a-tree", s.getTree},
+		{"POST /repos/{owner}/{repo}/git/trees", "git/trees#create-a-tree", s.createTree},
+		{"GET /repos/{owner}/{repo}/git/blobs/{sha}", "git/blobs#get-a-blob", s.getBlob},
+		{"POST /repos/{owner}/{repo}/git/blobs", "git/blobs#create-a-blob", s.createBlob},
+		{"GET /repos/{owner}/{repo}/commits", "commits/commits#list-commits", s.listCommits},
+		{"GET /repos/{owner}/{repo}/git/commits/{sha}", "git/commits#get-a-commit-object", s.getGitCommit},
+		{"POST /repos/{owner}/{repo}/git/commits", "git/commits#create-a-commit", s.createCommit},
+		{"GET /repos/{owner}/{repo}/pulls", "pulls/pulls#list-pull-requests", s.listPulls},
+		{"POST /repos/{owner}/{repo}/pulls", "pulls/pulls#create-a-pull-request", s.createPull},
+		{"GET /repos/{owner}/{repo}/pulls/{number}", "pulls/pulls#get-a-pull-request", s.getPull},
+	} {
+		s.handle(mux, rt.pattern, s.inRepo(docREST+"/"+rt.doc, rt.h))
+	}
+	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docREST+"/repos/repos#list-organization-repositories"))
+	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docREST+"/repos/repos#list-repositories-for-a-user"))
 	s.handle(mux, "POST /graphql", s.graphql)
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
 	s.createRoutes(mux)
 }
 
+// A repoHandler answers a request about the repository rp, with s.mu held;
+// doc is the documentation URL of the route, for GitHub's error bodies.
+type repoHandler func(w http.ResponseWriter, r *http.Request, rp *repo, doc string)
+
 // inRepo answers a request about the repository of the request's path with
-// h, s.mu held, or 404 with GitHub's documentation URL doc when it does not
-// exist or the caller may not see it.
-func (s *Server) inRepo(doc string, h func(w http.ResponseWriter, r *http.Request, rp *repo)) http.HandlerFunc {
+// h, or 404 with GitHub's documentation URL doc when it does not exist or
+// the caller may not see it.
+func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if rp := s.visibleRepo(r); rp != nil {
-			h(w, r, rp)
+			h(w, r, rp, doc)
 			return
 		}
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
@@ -225,6 +211,10 @@ func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
 
 // ---- repos ----
 
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo, _ string) {
+	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
+}
+
 func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -293,16 +283,16 @@ func base64Lines(b []byte) string {
 	}
 }
 
-func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	p := strings.Trim(r.PathValue("path"), "/")
 	if len(rp.refs) == 0 {
-		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", docContents)
+		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", doc)
 		return
 	}
 	ref := r.URL.Query().Get("ref")
 	id, ok := rp.resolve(ref)
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, docContents)
+		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, doc)
 		return
 	}
 	if ref == "" {
@@ -311,7 +301,7 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 	c := rp.objs[id].Commit
 	e, ok := rp.objs.Lookup(c.Tree, p)
 	if !ok || !cleanRel(p) {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	w.Header().Set("Last-Modified", c.Committer.When.Format(http.TimeFormat))
@@ -355,11 +345,11 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 
 // ---- tarball ----
 
-func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := r.PathValue("ref")
 	id, ok := rp.resolve(ref)
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docTarball)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	// Name the ref as GitHub's redirect does: branches as refs/heads/X,
@@ -389,11 +379,11 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo) {
 
 // ---- branches and refs ----
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	name := r.PathValue("branch")
 	id, ok := rp.refs["refs/heads/"+name]
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Branch not found", docBranch)
+		s.writeError(w, r, http.StatusNotFound, "Branch not found", doc)
 		return
 	}
 	api, web := repoURLs(r, rp)
@@ -404,34 +394,34 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo) {
 	})
 }
 
-func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
 	id, ok := rp.refs[ref]
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetRef)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, id))
 }
 
-func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Ref string `json:"ref"`
 		SHA string `json:"sha"`
 	}
-	if !s.decode(w, r, &body, docCreateRef) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	_, exists := rp.refs[body.Ref]
 	switch {
 	case len(rp.refs) == 0:
-		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docCreateRef)
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 	case !validRefName(body.Ref):
-		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", docCreateRef)
+		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", doc)
 	case !rp.has(body.SHA, "commit"):
-		s.unprocessable(w, r, "Object does not exist", docCreateRef)
+		s.unprocessable(w, r, "Object does not exist", doc)
 	case exists:
-		s.unprocessable(w, r, "Reference already exists", docCreateRef)
+		s.unprocessable(w, r, "Reference already exists", doc)
 	default:
 		rp.refs[body.Ref] = body.SHA
 		j := s.refJSON(r, rp, body.Ref, body.SHA)
@@ -446,33 +436,33 @@ func validRefName(name string) bool {
 	return strings.HasPrefix(name, "refs/") && strings.Count(name, "/") >= 2 && validTreePath(name)
 }
 
-func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		SHA   string `json:"sha"`
 		Force bool   `json:"force"`
 	}
-	if !s.decode(w, r, &body, docUpdateRef) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	ref := "refs/" + r.PathValue("ref")
 	old, ok := rp.refs[ref]
 	switch {
 	case !ok:
-		s.unprocessable(w, r, "Reference does not exist", docUpdateRef)
+		s.unprocessable(w, r, "Reference does not exist", doc)
 	case !rp.has(body.SHA, "commit"):
-		s.unprocessable(w, r, "Object does not exist", docUpdateRef)
+		s.unprocessable(w, r, "Object does not exist", doc)
 	case !body.Force && !rp.objs.IsAncestor(old, body.SHA):
-		s.unprocessable(w, r, "Update is not a fast forward", docUpdateRef)
+		s.unprocessable(w, r, "Update is not a fast forward", doc)
 	default:
 		rp.refs[ref] = body.SHA
 		s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 	}
 }
 
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
 	if _, ok := rp.refs[ref]; !ok {
-		s.unprocessable(w, r, "Reference does not exist", docDeleteRef)
+		s.unprocessable(w, r, "Reference does not exist", doc)
 		return
 	}
 	delete(rp.refs, ref)
@@ -521,16 +511,16 @@ func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool) 
 	return map[string]any{"sha": id, "url": api + "/git/trees/" + id, "tree": entries, "truncated": truncated}
 }
 
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	if len(rp.refs) == 0 {
-		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docGetTree)
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 		return
 	}
 	id := r.PathValue("sha")
 	if !rp.has(id, "tree") {
 		c, ok := rp.resolve(id)
 		if !ok {
-			s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
+			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
 		id = rp.objs[c].Commit.Tree
@@ -547,25 +537,25 @@ type treeEntryIn struct {
 	Content *string         `json:"content"`
 }
 
-func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		BaseTree string        `json:"base_tree"`
 		Tree     []treeEntryIn `json:"tree"`
 	}
-	if !s.decode(w, r, &body, docCreateTree) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	files := map[string]gitobj.FlatEntry{}
 	if body.BaseTree != "" {
 		if !rp.has(body.BaseTree, "tree") {
-			s.unprocessable(w, r, "Invalid tree info", docCreateTree)
+			s.unprocessable(w, r, "Invalid tree info", doc)
 			return
 		}
 		files = rp.objs.Flatten(body.BaseTree)
 	}
 	for i, e := range body.Tree {
 		if msg := rp.changeTree(files, e); msg != "" {
-			s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, docCreateTree)
+			s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, doc)
 			return
 		}
 	}
@@ -635,10 +625,10 @@ func clearPath(files map[string]gitobj.FlatEntry, p string) {
 
 // ---- blobs and commits ----
 
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	id := r.PathValue("sha")
 	if !rp.has(id, "blob") {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	api, _ := repoURLs(r, rp)
@@ -649,16 +639,16 @@ func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
 	})
 }
 
-func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Content  *string `json:"content"`
 		Encoding string  `json:"encoding"`
 	}
-	if !s.decode(w, r, &body, docCreateBlob) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	bad := func(field, code string) {
-		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": field, "code": code})
+		s.validation(w, r, doc, map[string]any{"resource": "Blob", "field": field, "code": code})
 	}
 	if body.Content == nil {
 		bad("content", "missing_field")
@@ -686,15 +676,15 @@ func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
 	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": api + "/git/blobs/" + id, "sha": id})
 }
 
-func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	if !rp.has(r.PathValue("sha"), "commit") {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetCommit)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, s.gitCommitJSON(r, rp, r.PathValue("sha")))
 }
 
-func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Message *string  `json:"message"`
 		Tree    string   `json:"tree"`
@@ -704,18 +694,18 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo) 
 			Email string `json:"email"`
 		} `json:"author"`
 	}
-	if !s.decode(w, r, &body, docCommit) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	switch {
 	case body.Message == nil:
-		s.validation(w, r, docCommit, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
+		s.validation(w, r, doc, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
 		return
 	case !rp.has(body.Tree, "tree"):
-		s.unprocessable(w, r, "Tree SHA does not exist", docCommit)
+		s.unprocessable(w, r, "Tree SHA does not exist", doc)
 		return
 	case slices.ContainsFunc(body.Parents, func(p string) bool { return !rp.has(p, "commit") }):
-		s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", docCommit)
+		s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", doc)
 		return
 	}
 	sg := s.signature(r)
@@ -738,7 +728,7 @@ func (s *Server) signature(r *http.Request) gitobj.Signature {
 
 // ---- pulls ----
 
-func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	q := r.URL.Query()
 	state, head, base := cmp.Or(q.Get("state"), "open"), q.Get("head"), q.Get("base")
 	headOwner, headBranch, hasOwner := strings.Cut(head, ":")
@@ -755,30 +745,30 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo) {
 	s.writeJSON(w, r, http.StatusOK, pageJSON(w, r, list, func(p *pull) any { return s.pullJSON(r, rp, p) }))
 }
 
-func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	// Pull requests are numbered from 1 in creation order.
 	if n, _ := strconv.Atoi(r.PathValue("number")); n >= 1 && n <= len(rp.pulls) {
 		s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, rp.pulls[n-1]))
 		return
 	}
-	s.writeError(w, r, http.StatusNotFound, "Not Found", docGetPull)
+	s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 }
 
-func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body Pull // title, head, base, body and draft, by their field names
-	if !s.decode(w, r, &body, docCreatePull) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	if body.Title == "" {
-		s.validation(w, r, docCreatePull, map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
 		return
 	}
 	p, field, msg := s.openPull(r, rp, body)
 	switch {
 	case field != "":
-		s.validation(w, r, docCreatePull, map[string]any{"resource": "PullRequest", "field": field, "code": "invalid"})
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "field": field, "code": "invalid"})
 	case p == nil:
-		s.validation(w, r, docCreatePull, map[string]any{"resource": "PullRequest", "code": "custom", "message": msg})
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "code": "custom", "message": msg})
 	default:
 		j := s.pullJSON(r, rp, p)
 		w.Header().Set("Location", j["url"].(string))
