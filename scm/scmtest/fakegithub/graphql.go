@@ -346,11 +346,8 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			return nil, nil
 		}),
 		"ref": fn(func(f *gql.Field) (any, error) {
-			q := arg(f.Args, "qualifiedName")
-			for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
-				if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
-					return s.refValue(r, rp, full, id), nil
-				}
+			if full, id, ok := rp.fullRef(arg(f.Args, "qualifiedName")); ok {
+				return s.refValue(r, rp, full, id), nil
 			}
 			return nil, nil
 		}),

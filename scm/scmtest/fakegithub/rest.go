@@ -354,16 +354,12 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo, do
 	}
 	// Name the ref as GitHub's redirect does: branches as refs/heads/X,
 	// commit ids as they are.
-	refPath := id
-	switch {
-	case ref == "" || ref == "HEAD":
-		refPath = "refs/heads/" + rp.defaultBranch
-	case strings.HasPrefix(ref, "refs/"):
-		refPath = ref
-	case rp.refs["refs/heads/"+ref] != "":
-		refPath = "refs/heads/" + ref
-	case rp.refs["refs/tags/"+ref] != "":
-		refPath = "refs/tags/" + ref
+	refPath, name := id, ref
+	if ref == "" || ref == "HEAD" {
+		name = rp.defaultBranch
+	}
+	if full, _, ok := rp.fullRef(name); ok {
+		refPath = full
 	}
 	loc := s.download.URL + "/" + httpx.EscapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + httpx.EscapePath(refPath)
 	if rp.private {

@@ -554,13 +554,7 @@ func (rp *repo) resolve(ref string) (string, bool) {
 	if ref == "" || ref == "HEAD" {
 		ref = rp.defaultBranch
 	}
-	if id, ok := rp.refs[ref]; ok && strings.HasPrefix(ref, "refs/") {
-		return id, true
-	}
-	if id, ok := rp.refs["refs/heads/"+ref]; ok {
-		return id, true
-	}
-	if id, ok := rp.refs["refs/tags/"+ref]; ok {
+	if _, id, ok := rp.fullRef(ref); ok {
 		return id, true
 	}
 	if len(ref) >= 7 && len(ref) <= 40 && gitobj.IsHex(ref) {
@@ -574,6 +568,17 @@ func (rp *repo) resolve(ref string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// fullRef returns the full name of the ref name names (a full ref name, a
+// branch or a tag, looked up in that order) and its commit id.
+func (rp *repo) fullRef(name string) (full, id string, ok bool) {
+	for _, full := range []string{name, "refs/heads/" + name, "refs/tags/" + name} {
+		if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
+			return full, id, true
+		}
+	}
+	return "", "", false
 }
 
 // ---- request plumbing ----
