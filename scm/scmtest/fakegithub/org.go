@@ -66,6 +66,8 @@ type fakeOrg struct {
 	login, id string
 	members   []*orgUser
 	teams     []*fakeTeam
+	byLogin   map[string]*orgUser  // members by lower-case login
+	bySlug    map[string]*fakeTeam // teams by lower-case slug
 }
 
 // orgUser is a member as added, with her node id.
@@ -81,20 +83,10 @@ type fakeTeam struct {
 }
 
 // member returns the member login of o, or nil.
-func (o *fakeOrg) member(login string) *orgUser {
-	if i := slices.IndexFunc(o.members, func(u *orgUser) bool { return strings.EqualFold(u.Login, login) }); i >= 0 {
-		return o.members[i]
-	}
-	return nil
-}
+func (o *fakeOrg) member(login string) *orgUser { return o.byLogin[strings.ToLower(login)] }
 
 // team returns the team slug of o, or nil.
-func (o *fakeOrg) team(slug string) *fakeTeam {
-	if i := slices.IndexFunc(o.teams, func(t *fakeTeam) bool { return strings.EqualFold(t.Slug, slug) }); i >= 0 {
-		return o.teams[i]
-	}
-	return nil
-}
+func (o *fakeOrg) team(slug string) *fakeTeam { return o.bySlug[strings.ToLower(slug)] }
 
 // children returns the teams right below t, in the order they were added.
 func (o *fakeOrg) children(t *fakeTeam) []*fakeTeam {
@@ -108,7 +100,7 @@ func (w *orgWorld) orgLocked(login string) *fakeOrg {
 	o := w.orgs[strings.ToLower(login)]
 	if o == nil {
 		w.nextID++
-		o = &fakeOrg{login: login, id: orgNodeID("O_kgDO", w.nextID)}
+		o = &fakeOrg{login: login, id: orgNodeID("O_kgDO", w.nextID), byLogin: map[string]*orgUser{}, bySlug: map[string]*fakeTeam{}}
 		w.orgs[strings.ToLower(login)] = o
 	}
 	return o
@@ -146,6 +138,7 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	u := o.member(m.Login)
 	if u == nil {
 		u = &orgUser{id: s.org.userIDLocked(m.Login)}
+		o.byLogin[strings.ToLower(m.Login)] = u
 		o.members = append(o.members, u)
 	}
 	u.OrgMember = m
@@ -177,6 +170,7 @@ func (s *Server) AddTeam(org string, t Team) error {
 	if ft == nil {
 		s.org.nextID++
 		ft = &fakeTeam{id: orgNodeID("T_kwDO", s.org.nextID)}
+		o.bySlug[strings.ToLower(t.Slug)] = ft
 		o.teams = append(o.teams, ft)
 	}
 	ft.Team = t
