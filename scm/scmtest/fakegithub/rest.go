@@ -486,11 +486,11 @@ func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.Tre
 }
 
 // treeJSON is the answer for the tree id: its entries, or with recursive
-// every entry below it, up to Options.TreeLimit.
-func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool) map[string]any {
+// every entry below it, up to limit entries when limit > 0.
+func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool, limit int) map[string]any {
 	entries, truncated := []any{}, false
 	add := func(p string, e gitobj.TreeEntry) {
-		if s.opts.TreeLimit > 0 && len(entries) >= s.opts.TreeLimit {
+		if limit > 0 && len(entries) >= limit {
 			truncated = true
 			return
 		}
@@ -521,7 +521,7 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo, doc s
 		}
 		id = rp.objs[c].Commit.Tree
 	}
-	s.writeJSON(w, r, http.StatusOK, s.treeJSON(r, rp, id, r.URL.Query().Has("recursive")))
+	s.writeJSON(w, r, http.StatusOK, s.treeJSON(r, rp, id, r.URL.Query().Has("recursive"), s.opts.TreeLimit))
 }
 
 // treeEntryIn is an entry of a POST git/trees body.
@@ -555,7 +555,7 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo, do
 			return
 		}
 	}
-	j := s.treeJSON(r, rp, rp.objs.WriteFlat(files), false)
+	j := s.treeJSON(r, rp, rp.objs.WriteFlat(files), false, 0)
 	w.Header().Set("Location", j["url"].(string))
 	s.writeJSON(w, r, http.StatusCreated, j)
 }
