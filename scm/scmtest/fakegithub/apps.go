@@ -502,12 +502,9 @@ func (s *Server) integrationAllowed(r *http.Request, pattern string, it *install
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.repos[key(owner, name)]
-	if rp == nil || (rp.private && !it.covers(rp)) {
-		return true // the handler answers 404
-	}
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	if !it.covers(rp) {
-		return read
+	if rp == nil || !it.covers(rp) {
+		return rp == nil || rp.private || read // the handler answers 404 for what the token cannot see
 	}
 	_, p, _ := strings.Cut(pattern, " ")
 	if p == "/repos/{owner}/{repo}" {
