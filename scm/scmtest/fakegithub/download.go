@@ -45,36 +45,19 @@ func downloadNotFound(w http.ResponseWriter) {
 	w.Write([]byte("404: Not Found"))
 }
 
-// serveTarball answers a tarball download.
+// serveTarball answers a tarball download, checking the temporary token
+// of a private repository.
 func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
-	body, name, etag, ok := s.tarball(r)
-	if !ok {
-		downloadNotFound(w)
-		return
-	}
-	h := w.Header()
-	setHeaders(h,
-		"Access-Control-Allow-Origin", "https://render.githubusercontent.com", "Content-Disposition", "attachment; filename="+name,
-		"Content-Type", "application/x-gzip", "Cross-Origin-Resource-Policy", "cross-origin", "ETag", etag,
-		"Vary", "Authorization,Accept-Encoding,Origin", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
-		"X-GitHub-Request-Id", requestID(), "Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
-}
-
-// tarball builds the archive for the request, checking the temporary
-// token of a private repository.
-func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key(r.PathValue("owner"), r.PathValue("repo"))
-	rp := s.repos[k]
-	if rp == nil || (rp.private && s.downloadToken[r.URL.Query().Get("token")] != k) {
-		return nil, "", "", false
+	rp, id, found := s.repos[k], "", false
+	if rp != nil && (!rp.private || s.downloadToken[r.URL.Query().Get("token")] == k) {
+		id, found = rp.resolve(r.PathValue("ref"))
 	}
-	id, found := rp.resolve(r.PathValue("ref"))
 	if !found {
-		return nil, "", "", false
+		downloadNotFound(w)
+		return
 	}
 	c := rp.objs[id].Commit
 	prefix := rp.owner.login + "-" + rp.name + "-" + id[:7]
@@ -105,5 +88,11 @@ func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, o
 	if err := errors.Join(append(errs, tw.Close(), zw.Close())...); err != nil {
 		panic("fakegithub: writing tarball: " + err.Error())
 	}
-	return buf.Bytes(), prefix + ".tar.gz", `W/"` + id + strings.Repeat("0", 24) + `"`, true
+	setHeaders(w.Header(),
+		"Access-Control-Allow-Origin", "https://render.githubusercontent.com", "Content-Disposition", "attachment; filename="+prefix+".tar.gz",
+		"Content-Type", "application/x-gzip", "Cross-Origin-Resource-Policy", "cross-origin", "ETag", `W/"`+id+strings.Repeat("0", 24)+`"`,
+		"Vary", "Authorization,Accept-Encoding,Origin", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
+		"X-GitHub-Request-Id", requestID(), "Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
 }

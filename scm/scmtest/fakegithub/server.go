@@ -772,6 +772,9 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
 	r, _ = s.authorize(r) // the rate-limit headers are those of the caller
 	const secondary = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "
+	if f.Kind == fake.FaultSecondaryRateLimit || f.Kind == fake.FaultTooManyRequests {
+		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
+	}
 	switch f.Kind {
 	case fake.FaultUnauthorized:
 		s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", docREST)
@@ -786,15 +789,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 			"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits")
 	case fake.FaultSecondaryRateLimit, fake.FaultSecondaryRateLimitNoRetryAfter:
-		if f.Kind == fake.FaultSecondaryRateLimit {
-			w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
-		}
 		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".",
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
 	case fake.FaultTooManyRequests, fake.FaultTooManyRequestsNoRetryAfter, fake.FaultRateLimitResetOnly:
-		if f.Kind == fake.FaultTooManyRequests {
-			w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
-		}
 		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", docREST)
 	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
