@@ -1,14 +1,10 @@
 package fakegithub
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
-)
-
-const (
-	docTeamRepo     = "https://docs.github.com/rest/teams/teams#add-or-update-team-repository-permissions"
-	docCollaborator = "https://docs.github.com/rest/collaborators/collaborators#add-a-repository-collaborator"
 )
 
 // Grant is a permission given on a repository, as [Server.Grants] lists
@@ -37,11 +33,84 @@ func (s *Server) Grants(owner, name string) []Grant {
 // accessRoutes adds PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}
 // and PUT /repos/{owner}/{repo}/collaborators/{username}.
 func (s *Server) accessRoutes(mux *http.ServeMux) {
-	s.handle(mux, "PUT /orgs/{org}/teams/{team}/repos/{owner}/{repo}", s.putTeamRepo)
-	s.handle(mux, "PUT /repos/{owner}/{repo}/collaborators/{user}", s.putCollaborator)
+	s.handle(mux, "PUT /orgs/{org}/teams/{team}/repos/{owner}/{repo}", s.putGrant(
+		"https://docs.github.com/rest/teams/teams#add-or-update-team-repository-permissions", "TeamRepository", s.teamGrant))
+	s.handle(mux, "PUT /repos/{owner}/{repo}/collaborators/{user}", s.putGrant(
+		"https://docs.github.com/rest/collaborators/collaborators#add-a-repository-collaborator", "Repository", s.userGrant))
 }
 
-var githubPermissions = []string{"pull", "triage", "push", "maintain", "admin"}
+// putGrant answers a PUT of a grant on a repository with a body
+// {"permission": p} (default push) as GitHub does: 422 for an unknown
+// permission (naming resource), 404 for a repository the caller cannot
+// see or when grant, called with s.mu held, finds no grantee; else grant
+// records the grant and answers.
+func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Permission string `json:"permission"`
+		}
+		if r.ContentLength != 0 && !s.decode(w, r, &body, doc) {
+			return
+		}
+		perm := cmp.Or(body.Permission, "push")
+		if !slices.Contains([]string{"pull", "triage", "push", "maintain", "admin"}, perm) {
+			s.validation(w, r, doc, map[string]any{"resource": resource, "code": "invalid", "field": "permission"})
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if rp := s.visibleRepo(r); rp == nil || !grant(w, r, rp, perm) {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+		}
+	}
+}
+
+// teamGrant gives a team of the organization that owns rp access to it:
+// 204.
+func (s *Server) teamGrant(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool {
+	org := s.org.orgs[strings.ToLower(r.PathValue("org"))]
+	if org == nil || !strings.EqualFold(org.login, rp.owner.login) {
+		return false
+	}
+	t := org.team(r.PathValue("team"))
+	if t == nil {
+		return false
+	}
+	s.grantLocked(rp, Grant{Team: t.Slug, Permission: perm})
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// userGrant gives a user access to rp: 204 for a member of the owning
+// organization, 201 with an invitation for anyone else. A user is known
+// when she owns an account in the fake or is a member of one of its
+// organizations.
+func (s *Server) userGrant(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool {
+	login := r.PathValue("user")
+	o := s.owners[strings.ToLower(login)]
+	known, member := o != nil && o.typ == User, false
+	for _, org := range s.org.orgs {
+		if org.member(login) != nil {
+			known = true
+			member = member || strings.EqualFold(org.login, rp.owner.login)
+		}
+	}
+	if !known {
+		return false
+	}
+	s.grantLocked(rp, Grant{User: login, Permission: perm, Invited: !member})
+	if member {
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	j := s.repoJSON(r, rp)
+	s.writeJSON(w, r, http.StatusCreated, map[string]any{
+		"id": s.newID(), "permissions": perm, "created_at": ts(s.now()),
+		"invitee": map[string]any{"login": login, "type": "User"}, "repository": j,
+		"html_url": j["html_url"].(string) + "/invitations",
+	})
+	return true
+}
 
 // grantLocked records g on rp, replacing an earlier grant to the same
 // team or user.
@@ -54,94 +123,4 @@ func (s *Server) grantLocked(rp *repo, g Grant) {
 		return o.Team != "" && strings.EqualFold(o.Team, g.Team) || o.User != "" && strings.EqualFold(o.User, g.User)
 	})
 	s.access.grants[k] = append(gs, g)
-}
-
-// putTeamRepo answers 204 as GitHub does; 404 for an unknown organization,
-// team or repository (or a repository outside the organization), 422 for
-// an unknown permission.
-func (s *Server) putTeamRepo(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Permission string `json:"permission"`
-	}
-	if r.ContentLength != 0 && !s.decode(w, r, &body, docTeamRepo) {
-		return
-	}
-	perm := body.Permission
-	if perm == "" {
-		perm = "push"
-	}
-	if !slices.Contains(githubPermissions, perm) {
-		s.validation(w, r, docTeamRepo, map[string]any{"resource": "TeamRepository", "code": "invalid", "field": "permission"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	org := s.org.orgs[strings.ToLower(r.PathValue("org"))]
-	rp := s.visibleRepo(r)
-	if org == nil || rp == nil || !strings.EqualFold(org.login, rp.owner.login) {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docTeamRepo)
-		return
-	}
-	t := org.bySlug[strings.ToLower(r.PathValue("team"))]
-	if t == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docTeamRepo)
-		return
-	}
-	s.grantLocked(rp, Grant{Team: t.slug, Permission: perm})
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// putCollaborator answers as GitHub does: 201 with an invitation for a
-// user who is not a member of the owning organization, 204 for a member;
-// 404 for an unknown user or repository, 422 for an unknown permission.
-// A user is known when she owns an account in the fake or is a member
-// of one of its organizations.
-func (s *Server) putCollaborator(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Permission string `json:"permission"`
-	}
-	if r.ContentLength != 0 && !s.decode(w, r, &body, docCollaborator) {
-		return
-	}
-	perm := body.Permission
-	if perm == "" {
-		perm = "push"
-	}
-	if !slices.Contains(githubPermissions, perm) {
-		s.validation(w, r, docCollaborator, map[string]any{"resource": "Repository", "code": "invalid", "field": "permission"})
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCollaborator)
-		return
-	}
-	login := r.PathValue("user")
-	known, member := false, false
-	if o := s.owners[strings.ToLower(login)]; o != nil && o.typ == User {
-		known = true
-	}
-	for _, o := range s.org.orgs {
-		if u := o.byLogin[strings.ToLower(login)]; u != nil {
-			known = true
-			member = member || strings.EqualFold(o.login, rp.owner.login)
-		}
-	}
-	if !known {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docCollaborator)
-		return
-	}
-	s.grantLocked(rp, Grant{User: login, Permission: perm, Invited: !member})
-	if member {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	j := s.repoJSON(r, rp)
-	s.writeJSON(w, r, http.StatusCreated, map[string]any{
-		"id": s.newID(), "permissions": perm, "created_at": s.now().UTC().Format("2006-01-02T15:04:05Z"),
-		"invitee": map[string]any{"login": login, "type": "User"}, "repository": j,
-		"html_url": j["html_url"].(string) + "/invitations",
-	})
 }

@@ -2,11 +2,8 @@ package fakegithub
 
 import (
 	"cmp"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -97,25 +94,18 @@ type Installation struct {
 	Permissions map[string]string
 }
 
+// app is a registered App, its defaults filled in and its key parsed.
 type app struct {
-	id          int64
-	key         *rsa.PublicKey
-	clientID    string
-	slug, name  string
-	owner       string
-	permissions map[string]string
-	created     time.Time
+	App
+	created time.Time
 }
 
+// installation is an added Installation, its defaults filled in.
 type installation struct {
-	id          int64
-	app         *app
-	account     *owner
-	suspended   bool
-	selection   string
-	repos       []string
-	permissions map[string]string
-	created     time.Time
+	Installation
+	app     *app
+	account *owner
+	created time.Time
 }
 
 // installToken is an installation access token minted by the fake. It is
@@ -127,24 +117,16 @@ type installToken struct {
 	repos       []string // nil: every repository the installation covers
 }
 
-// covers reports whether the token reaches rp: a repository of the
-// installation's account, selected by the installation (and, for a token
-// narrowed to repositories, by the token).
-func (it *installToken) covers(rp *repo) bool {
-	in := it.inst
-	if rp.owner != in.account {
-		return false
-	}
-	if in.selection == "selected" && !containsFold(in.repos, rp.name) {
-		return false
-	}
-	return it.repos == nil || containsFold(it.repos, rp.name)
+// covers reports whether the installation reaches rp: a repository of its
+// account that it selects and, when names is not nil, one of names (the
+// repositories a token is narrowed to).
+func (in *installation) covers(rp *repo, names []string) bool {
+	return rp.owner == in.account && (in.RepositorySelection == "all" || containsFold(in.Repositories, rp.name)) &&
+		(names == nil || containsFold(names, rp.name))
 }
 
-func tokenOf(r *http.Request) *installToken {
-	it, _ := r.Context().Value(tokenKey).(*installToken)
-	return it
-}
+// covers reports whether the token reaches rp.
+func (it *installToken) covers(rp *repo) bool { return it.inst.covers(rp, it.repos) }
 
 // AddApp registers a GitHub App: its JWTs are then accepted by the app
 // endpoints.
@@ -152,67 +134,38 @@ func (s *Server) AddApp(a App) error {
 	if a.ID <= 0 {
 		return errors.New("fakegithub: AddApp: ID is required")
 	}
-	key := a.PublicKey
-	if key == nil {
+	if a.PublicKey == nil {
 		k, err := parsePublicKey(a.PublicKeyPEM)
 		if err != nil {
 			return fmt.Errorf("fakegithub: AddApp %d: %w", a.ID, err)
 		}
-		key = k
+		a.PublicKey = k
 	}
 	id := strconv.FormatInt(a.ID, 10)
-	slug := cmp.Or(a.Slug, "app-"+id)
-	perms := maps.Clone(a.Permissions)
-	if perms == nil {
-		perms = map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"}
+	a.ClientID = cmp.Or(a.ClientID, "Iv1.fake"+id)
+	a.Slug = cmp.Or(a.Slug, "app-"+id)
+	a.Name = cmp.Or(a.Name, a.Slug)
+	a.Permissions = maps.Clone(a.Permissions)
+	if a.Permissions == nil {
+		a.Permissions = map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.apps[a.ID] != nil {
 		return fmt.Errorf("fakegithub: AddApp: app %d exists", a.ID)
 	}
-	s.apps[a.ID] = &app{id: a.ID, key: key, clientID: cmp.Or(a.ClientID, "Iv1.fake"+id), slug: slug,
-		name: cmp.Or(a.Name, slug), owner: cmp.Or(a.Owner, s.opts.User), permissions: perms, created: s.now()}
+	a.Owner = cmp.Or(a.Owner, s.opts.User)
+	s.apps[a.ID] = &app{App: a, created: s.now()}
 	return nil
 }
 
-// parsePublicKey reads an RSA public key, or the public half of an RSA
-// private key, from PEM.
+// parsePublicKey reads an RSA public key (PKIX or PKCS #1), or the public
+// half of an RSA private key (PKCS #1 or PKCS #8), from PEM.
 func parsePublicKey(p string) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode([]byte(p))
-	if block == nil {
-		return nil, errors.New("no PEM key (set PublicKey or PublicKeyPEM)")
+	if k, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(p)); err == nil {
+		return &k.PublicKey, nil
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		var k *rsa.PrivateKey
-		if k, err = x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-			key = &k.PublicKey
-		}
-	case "PRIVATE KEY":
-		var k any
-		if k, err = x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-			if rk, ok := k.(*rsa.PrivateKey); ok {
-				key = &rk.PublicKey
-			}
-		}
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA key", block.Type)
-	}
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := key.(*rsa.PublicKey)
-	if !ok {
-		return nil, errors.New("the PEM key is not an RSA key")
-	}
-	return pub, nil
+	return jwt.ParseRSAPublicKeyFromPEM([]byte(p))
 }
 
 // AddInstallation installs an app on an account and returns the
@@ -221,12 +174,11 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 	if in.Account == "" {
 		return 0, errors.New("fakegithub: AddInstallation: Account is required")
 	}
-	sel := in.RepositorySelection
-	switch {
+	switch sel := in.RepositorySelection; {
 	case sel == "" && len(in.Repositories) > 0:
-		sel = "selected"
+		in.RepositorySelection = "selected"
 	case sel == "":
-		sel = "all"
+		in.RepositorySelection = "all"
 	case sel != "all" && sel != "selected":
 		return 0, fmt.Errorf("fakegithub: AddInstallation: RepositorySelection %q is not \"all\" or \"selected\"", sel)
 	}
@@ -244,15 +196,15 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 	}
 	for _, x := range s.installs {
 		if x.app == a && strings.EqualFold(x.account.login, in.Account) {
-			return 0, fmt.Errorf("fakegithub: AddInstallation: app %d is already installed on %s (installation %d)", a.id, in.Account, x.id)
+			return 0, fmt.Errorf("fakegithub: AddInstallation: app %d is already installed on %s (installation %d)", a.ID, in.Account, x.ID)
 		}
 	}
-	perms := maps.Clone(in.Permissions)
-	if perms == nil {
-		perms = maps.Clone(a.permissions)
+	in.Repositories = slices.Clone(in.Repositories)
+	if in.Permissions == nil {
+		in.Permissions = a.Permissions
 	}
-	s.installs[in.ID] = &installation{id: in.ID, app: a, account: s.ownerLocked(in.Account, Organization),
-		suspended: in.Suspended, selection: sel, repos: slices.Clone(in.Repositories), permissions: perms, created: s.now()}
+	in.Permissions = maps.Clone(in.Permissions)
+	s.installs[in.ID] = &installation{Installation: in, app: a, account: s.ownerLocked(in.Account, Organization), created: s.now()}
 	return in.ID, nil
 }
 
@@ -261,20 +213,37 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 func (s *Server) InstallationTokenExpiry(token string) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := s.instTokens[token]
-	if it == nil {
-		return time.Time{}, false
+	if it := s.instTokens[token]; it != nil {
+		return it.expires, true
 	}
-	return it.expires, true
+	return time.Time{}, false
 }
 
 func (s *Server) appRoutes(mux *http.ServeMux) {
-	s.handleApp(mux, RouteApp, s.getApp)
+	s.handleApp(mux, RouteApp, func(w http.ResponseWriter, r *http.Request, a *app) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.writeJSON(w, r, http.StatusOK, s.appJSON(r, a))
+	})
 	s.handleApp(mux, RouteAppInstallations, s.listAppInstallations)
-	s.handleApp(mux, RouteAppInstallation, s.getAppInstallation)
-	s.handleApp(mux, RouteOrgInstallation, s.getOwnerInstallation(Organization))
-	s.handleApp(mux, RouteUserInstallation, s.getOwnerInstallation(User))
-	s.handleApp(mux, RouteRepoInstallation, s.getRepoInstallation)
+	s.handleApp(mux, RouteAppInstallation, s.getInstallation("#get-an-installation-for-the-authenticated-app",
+		func(r *http.Request, in *installation) bool {
+			return strconv.FormatInt(in.ID, 10) == r.PathValue("installation_id")
+		}))
+	s.handleApp(mux, RouteOrgInstallation, s.getInstallation("#get-an-organization-installation-for-the-authenticated-app",
+		func(r *http.Request, in *installation) bool {
+			return in.account.typ == Organization && strings.EqualFold(in.account.login, r.PathValue("org"))
+		}))
+	// As GET /users/{username}, this one answers for organizations too.
+	s.handleApp(mux, RouteUserInstallation, s.getInstallation("#get-a-user-installation-for-the-authenticated-app",
+		func(r *http.Request, in *installation) bool {
+			return strings.EqualFold(in.account.login, r.PathValue("username"))
+		}))
+	s.handleApp(mux, RouteRepoInstallation, s.getInstallation("#get-a-repository-installation-for-the-authenticated-app",
+		func(r *http.Request, in *installation) bool {
+			rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]
+			return rp != nil && in.covers(rp, nil)
+		}))
 	s.handleApp(mux, RouteCreateInstallToken, s.createInstallationToken)
 	s.handle(mux, RouteInstallationRepos, s.listInstallationRepos)
 }
@@ -284,10 +253,12 @@ func (s *Server) handleApp(mux *http.ServeMux, pattern string, fn func(http.Resp
 	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, msg := s.verifyJWT(r)
 		if a == nil {
-			s.writeError(w, r, http.StatusUnauthorized, msg, "https://docs.github.com/rest")
+			s.writeError(w, r, http.StatusUnauthorized, msg, docREST)
 			return
 		}
-		fn(w, r.WithContext(context.WithValue(r.Context(), authKey, true)), a)
+		c := callerOf(r)
+		c.authed = true
+		fn(w, withCaller(r, c), a)
 	})
 }
 
@@ -312,7 +283,7 @@ func (s *Server) verifyJWT(r *http.Request) (*app, string) {
 		if a == nil {
 			return nil, errUnknownApp
 		}
-		return a.key, nil
+		return a.PublicKey, nil
 	}, jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}), jwt.WithoutClaimsValidation())
 	if err != nil {
 		return nil, msgJWTUndecodable
@@ -342,7 +313,7 @@ func (s *Server) appByIssuer(iss any) *app {
 			return s.apps[id]
 		}
 		for _, a := range s.apps {
-			if a.clientID == v {
+			if a.ClientID == v {
 				return a
 			}
 		}
@@ -353,38 +324,37 @@ func (s *Server) appByIssuer(iss any) *app {
 // ---- JSON shapes (fields from GitHub's examples) ----
 
 func (s *Server) appJSON(r *http.Request, a *app) map[string]any {
-	o := s.owners[strings.ToLower(a.owner)]
+	o := s.owners[strings.ToLower(a.Owner)]
 	if o == nil {
-		o = &owner{login: a.owner, typ: User, id: 1}
+		o = &owner{login: a.Owner, typ: User, id: 1}
 	}
 	return map[string]any{
-		"id": a.id, "slug": a.slug, "client_id": a.clientID, "node_id": nodeID("A", a.id),
-		"owner": s.ownerJSON(r, o), "name": a.name, "description": "", "external_url": "https://example.com",
-		"html_url": "http://" + r.Host + "/apps/" + a.slug, "created_at": ts(a.created), "updated_at": ts(a.created),
-		"permissions": a.permissions, "events": []string{},
+		"id": a.ID, "slug": a.Slug, "client_id": a.ClientID, "node_id": nodeID("A", a.ID),
+		"owner": s.ownerJSON(r, o), "name": a.Name, "description": "", "external_url": "https://example.com",
+		"html_url": "http://" + r.Host + "/apps/" + a.Slug, "created_at": ts(a.created), "updated_at": ts(a.created),
+		"permissions": a.Permissions, "events": []string{},
 	}
 }
 
 func (s *Server) installationJSON(r *http.Request, in *installation) map[string]any {
-	api := apiURL(r)
-	id := strconv.FormatInt(in.id, 10)
+	id := strconv.FormatInt(in.ID, 10)
 	html := "http://" + r.Host + "/settings/installations/" + id
 	if in.account.typ == Organization {
 		html = "http://" + r.Host + "/organizations/" + in.account.login + "/settings/installations/" + id
 	}
 	var suspendedAt, suspendedBy any
-	if in.suspended {
+	if in.Suspended {
 		suspendedAt = ts(in.created)
 		suspendedBy = s.ownerJSON(r, &owner{login: s.opts.User, typ: User, id: 1})
 	}
 	return map[string]any{
-		"id": in.id, "account": s.ownerJSON(r, in.account), "repository_selection": in.selection,
-		"access_tokens_url": api + "/app/installations/" + id + "/access_tokens",
-		"repositories_url":  api + "/installation/repositories", "html_url": html,
-		"app_id": in.app.id, "client_id": in.app.clientID, "target_id": in.account.id, "target_type": string(in.account.typ),
-		"permissions": in.permissions, "events": []string{}, "created_at": ts(in.created), "updated_at": ts(in.created),
+		"id": in.ID, "account": s.ownerJSON(r, in.account), "repository_selection": in.RepositorySelection,
+		"access_tokens_url": apiURL(r) + "/app/installations/" + id + "/access_tokens",
+		"repositories_url":  apiURL(r) + "/installation/repositories", "html_url": html,
+		"app_id": in.app.ID, "client_id": in.app.ClientID, "target_id": in.account.id, "target_type": string(in.account.typ),
+		"permissions": in.Permissions, "events": []string{}, "created_at": ts(in.created), "updated_at": ts(in.created),
 		"single_file_name": nil, "has_multiple_single_files": false, "single_file_paths": []string{},
-		"app_slug": in.app.slug, "suspended_at": suspendedAt, "suspended_by": suspendedBy,
+		"app_slug": in.app.Slug, "suspended_at": suspendedAt, "suspended_by": suspendedBy,
 	}
 }
 
@@ -392,23 +362,10 @@ func (s *Server) installationJSON(r *http.Request, in *installation) map[string]
 // names, when not nil) gives access to, in creation order. The caller
 // holds s.mu.
 func installationRepos(in *installation, names []string) []*repo {
-	it := &installToken{inst: in, repos: names}
-	var out []*repo
-	for _, rp := range in.account.repos {
-		if it.covers(rp) {
-			out = append(out, rp)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(in.account.repos), func(rp *repo) bool { return !in.covers(rp, names) })
 }
 
 // ---- app endpoints ----
-
-func (s *Server) getApp(w http.ResponseWriter, r *http.Request, a *app) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writeJSON(w, r, http.StatusOK, s.appJSON(r, a))
-}
 
 func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a *app) {
 	s.mu.Lock()
@@ -419,72 +376,33 @@ func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a 
 			list = append(list, in)
 		}
 	}
-	start, end := paginate(w, r, len(list))
-	out := make([]any, 0, end-start)
-	for _, in := range list[start:end] {
-		out = append(out, s.installationJSON(r, in))
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeJSON(w, r, http.StatusOK, pageJSON(w, r, list, func(in *installation) any { return s.installationJSON(r, in) }))
 }
 
-// appInstallation returns the app's installation with the id of the
-// request's path, or nil. The caller holds s.mu.
-func (s *Server) appInstallation(r *http.Request, a *app) *installation {
-	id, err := strconv.ParseInt(r.PathValue("installation_id"), 10, 64)
-	if err != nil {
-		return nil
-	}
-	if in := s.installs[id]; in != nil && in.app == a {
-		return in
-	}
-	return nil
-}
-
-func (s *Server) getAppInstallation(w http.ResponseWriter, r *http.Request, a *app) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in := s.appInstallation(r, a)
-	if in == nil {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docApps+"#get-an-installation-for-the-authenticated-app")
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
-}
-
-// getOwnerInstallation answers GET /orgs/{org}/installation (for
-// organizations only) and GET /users/{username}/installation (for any
-// account, as GET /users/{username} does).
-func (s *Server) getOwnerInstallation(typ OwnerType) func(http.ResponseWriter, *http.Request, *app) {
-	doc := docApps + "#get-an-organization-installation-for-the-authenticated-app"
-	if typ == User {
-		doc = docApps + "#get-a-user-installation-for-the-authenticated-app"
-	}
+// getInstallation answers a lookup of one of the app's installations: the
+// one for which match (called with s.mu held) is true, or 404 with the
+// anchor doc of GitHub's documentation.
+func (s *Server) getInstallation(doc string, match func(*http.Request, *installation) bool) func(http.ResponseWriter, *http.Request, *app) {
 	return func(w http.ResponseWriter, r *http.Request, a *app) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		login := r.PathValue("org") + r.PathValue("username")
-		for _, in := range s.installs {
-			if in.app == a && strings.EqualFold(in.account.login, login) && (typ == User || in.account.typ == Organization) {
-				s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
-				return
-			}
+		if in := s.appInstallation(r, a, match); in != nil {
+			s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
+			return
 		}
-		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docApps+doc)
 	}
 }
 
-func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request, a *app) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]; rp != nil {
-		for _, in := range s.installs {
-			if in.app == a && (&installToken{inst: in}).covers(rp) {
-				s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
-				return
-			}
+// appInstallation returns the app's installation for which match is true
+// (there is at most one per account), or nil. The caller holds s.mu.
+func (s *Server) appInstallation(r *http.Request, a *app, match func(*http.Request, *installation) bool) *installation {
+	for _, in := range s.installs {
+		if in.app == a && match(r, in) {
+			return in
 		}
 	}
-	s.writeError(w, r, http.StatusNotFound, "Not Found", docApps+"#get-a-repository-installation-for-the-authenticated-app")
+	return nil
 }
 
 func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request, a *app) {
@@ -499,63 +417,55 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := s.appInstallation(r, a)
-	if in == nil {
+	in := s.appInstallation(r, a, func(r *http.Request, in *installation) bool {
+		return strconv.FormatInt(in.ID, 10) == r.PathValue("installation_id")
+	})
+	switch {
+	case in == nil:
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docCreateInstallToken)
 		return
-	}
-	if in.suspended {
+	case in.Suspended:
 		s.writeError(w, r, http.StatusForbidden, "This installation has been suspended", docCreateInstallToken)
 		return
 	}
-	perms := maps.Clone(in.permissions)
-	if body.Permissions != nil {
-		for p, level := range body.Permissions {
-			granted := in.permissions[p]
-			if (level != "read" && level != "write") || granted == "" || (level == "write" && granted != "write") {
-				s.unprocessable(w, r, "The permissions requested are not granted to this installation.", docCreateInstallToken)
-				return
-			}
+	for p, level := range body.Permissions {
+		granted := in.Permissions[p]
+		if (level != "read" && level != "write") || granted == "" || (level == "write" && granted != "write") {
+			s.unprocessable(w, r, "The permissions requested are not granted to this installation.", docCreateInstallToken)
+			return
 		}
-		perms = maps.Clone(body.Permissions)
 	}
-	it := &installToken{inst: in, expires: s.now().Add(installationTokenLife), permissions: perms}
-	selection := in.selection
-	var narrowed []*repo
+	it := &installToken{inst: in, expires: s.now().Add(installationTokenLife), permissions: maps.Clone(in.Permissions)}
+	if body.Permissions != nil {
+		it.permissions = body.Permissions
+	}
+	out := map[string]any{"expires_at": ts(it.expires), "permissions": it.permissions, "repository_selection": in.RepositorySelection}
 	if len(body.Repositories) > 0 || len(body.RepositoryIDs) > 0 {
 		all := installationRepos(in, nil)
-		names := slices.Clone(body.Repositories)
+		pick := func(match func(*repo) bool) bool {
+			i := slices.IndexFunc(all, match)
+			if i >= 0 {
+				it.repos = append(it.repos, all[i].name)
+			}
+			return i >= 0
+		}
+		ok := true
+		for _, n := range body.Repositories {
+			ok = pick(func(rp *repo) bool { return strings.EqualFold(rp.name, n) }) && ok
+		}
 		for _, id := range body.RepositoryIDs {
-			i := slices.IndexFunc(all, func(rp *repo) bool { return rp.id == id })
-			if i < 0 {
-				names = nil
-				break
-			}
-			names = append(names, all[i].name)
+			ok = pick(func(rp *repo) bool { return rp.id == id }) && ok
 		}
-		for _, n := range names {
-			if !slices.ContainsFunc(all, func(rp *repo) bool { return strings.EqualFold(rp.name, n) }) {
-				names = nil
-				break
-			}
-		}
-		if names == nil {
+		if !ok {
 			s.unprocessable(w, r, "There is at least one repository that does not exist or is not accessible to the parent installation.", docCreateInstallToken)
 			return
 		}
-		it.repos, selection = names, "selected"
-		narrowed = installationRepos(in, names)
+		out["repository_selection"] = "selected"
+		out["repositories"] = listJSON(installationRepos(in, it.repos), func(rp *repo) any { return s.repoJSON(r, rp) })
 	}
 	tok := installationTokenPrefix + randomAlnum(36)
 	s.instTokens[tok] = it
-	out := map[string]any{"token": tok, "expires_at": ts(it.expires), "permissions": perms, "repository_selection": selection}
-	if narrowed != nil {
-		list := make([]any, 0, len(narrowed))
-		for _, rp := range narrowed {
-			list = append(list, s.repoJSON(r, rp))
-		}
-		out["repositories"] = list
-	}
+	out["token"] = tok
 	s.writeJSON(w, r, http.StatusCreated, out)
 }
 
@@ -574,12 +484,8 @@ func (s *Server) listInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := installationRepos(it.inst, it.repos)
-	start, end := paginate(w, r, len(list))
-	out := make([]any, 0, end-start)
-	for _, rp := range list[start:end] {
-		out = append(out, s.repoJSON(r, rp))
-	}
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"total_count": len(list), "repositories": out})
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"total_count": len(list),
+		"repositories": pageJSON(w, r, list, func(rp *repo) any { return s.repoJSON(r, rp) })})
 }
 
 // integrationAllowed applies an installation token's limits to a request
@@ -596,12 +502,9 @@ func (s *Server) integrationAllowed(r *http.Request, pattern string, it *install
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.repos[key(owner, name)]
-	if rp == nil || (rp.private && !it.covers(rp)) {
-		return true // the handler answers 404
-	}
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	if !it.covers(rp) {
-		return read
+	if rp == nil || !it.covers(rp) {
+		return rp == nil || rp.private || read // the handler answers 404 for what the token cannot see
 	}
 	_, p, _ := strings.Cut(pattern, " ")
 	if p == "/repos/{owner}/{repo}" {

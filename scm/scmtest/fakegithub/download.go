@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,80 +45,54 @@ func downloadNotFound(w http.ResponseWriter) {
 	w.Write([]byte("404: Not Found"))
 }
 
-// serveTarball answers a tarball download.
+// serveTarball answers a tarball download, checking the temporary token
+// of a private repository.
 func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
-	body, name, etag, ok := s.tarball(r)
-	if !ok {
-		downloadNotFound(w)
-		return
-	}
-	h := w.Header()
-	setHeaders(h,
-		"Access-Control-Allow-Origin", "https://render.githubusercontent.com", "Content-Disposition", "attachment; filename="+name,
-		"Content-Type", "application/x-gzip", "Cross-Origin-Resource-Policy", "cross-origin", "ETag", etag,
-		"Vary", "Authorization,Accept-Encoding,Origin", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
-		"X-GitHub-Request-Id", requestID(), "Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
-}
-
-// tarball builds the archive for the request, checking the temporary
-// token of a private repository.
-func (s *Server) tarball(r *http.Request) (body []byte, filename, etag string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key(r.PathValue("owner"), r.PathValue("repo"))
-	rp := s.repos[k]
-	if rp == nil {
-		return nil, "", "", false
+	rp, id, found := s.repos[k], "", false
+	if rp != nil && (!rp.private || s.downloadToken[r.URL.Query().Get("token")] == k) {
+		id, found = rp.resolve(r.PathValue("ref"))
 	}
-	if rp.private && s.downloadToken[r.URL.Query().Get("token")] != k {
-		return nil, "", "", false
-	}
-	id, found := rp.resolve(r.PathValue("ref"))
 	if !found {
-		return nil, "", "", false
+		downloadNotFound(w)
+		return
 	}
 	c := rp.objs[id].Commit
 	prefix := rp.owner.login + "-" + rp.name + "-" + id[:7]
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	mtime := c.Committer.When
-	must := func(err error) {
-		if err != nil {
-			panic("fakegithub: writing tarball: " + err.Error())
-		}
-	}
+	errs := []error{tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+		PAXRecords: map[string]string{"comment": id}})}
 	write := func(h *tar.Header, data []byte) {
-		h.Uname, h.Gname = "root", "root"
-		h.ModTime = mtime
-		h.Format = tar.FormatPAX
-		must(tw.WriteHeader(h))
-		if len(data) > 0 {
-			_, err := tw.Write(data)
-			must(err)
-		}
+		h.Name, h.Uname, h.Gname, h.ModTime, h.Format = prefix+"/"+h.Name, "root", "root", c.Committer.When, tar.FormatPAX
+		errs = append(errs, tw.WriteHeader(h))
+		_, err := tw.Write(data)
+		errs = append(errs, err)
 	}
-	must(tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": id}}))
-	write(&tar.Header{Typeflag: tar.TypeDir, Name: prefix + "/", Mode: 0o775}, nil)
+	write(&tar.Header{Typeflag: tar.TypeDir, Mode: 0o775}, nil)
 	rp.objs.Walk(c.Tree, "", func(p string, e gitobj.TreeEntry) {
-		name := prefix + "/" + p
 		switch e.Mode {
 		case gitobj.ModeTree, gitobj.ModeCommit:
-			write(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775}, nil)
+			write(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: 0o775}, nil)
 		case gitobj.ModeSymlink:
-			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
+			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
+		case gitobj.ModeExec:
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o775, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
 		default:
-			data := rp.objs[e.SHA].Blob
-			mode := int64(0o664)
-			if e.Mode == gitobj.ModeExec {
-				mode = 0o775
-			}
-			write(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}, data)
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o664, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
 		}
 	})
-	must(tw.Close())
-	must(zw.Close())
-	return buf.Bytes(), prefix + ".tar.gz", `W/"` + id + strings.Repeat("0", 24) + `"`, true
+	if err := errors.Join(append(errs, tw.Close(), zw.Close())...); err != nil {
+		panic("fakegithub: writing tarball: " + err.Error())
+	}
+	setHeaders(w.Header(),
+		"Access-Control-Allow-Origin", "https://render.githubusercontent.com", "Content-Disposition", "attachment; filename="+prefix+".tar.gz",
+		"Content-Type", "application/x-gzip", "Cross-Origin-Resource-Policy", "cross-origin", "ETag", `W/"`+id+strings.Repeat("0", 24)+`"`,
+		"Vary", "Authorization,Accept-Encoding,Origin", "X-Content-Type-Options", "nosniff", "X-Frame-Options", "deny",
+		"X-GitHub-Request-Id", requestID(), "Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
 }

@@ -1,7 +1,8 @@
 package fakegithub
 
 import (
-	"path"
+	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
@@ -11,15 +12,8 @@ import (
 // "blob <len>\x00<content>", as git hash-object computes it.
 func BlobSHA(content []byte) string { return gitobj.BlobID(content) }
 
-// validTreePath reports whether p is a path GitHub accepts in a tree entry.
+// validTreePath reports whether p is a path GitHub accepts in a tree
+// entry: a clean relative path with no empty, ".", ".." or ".git" element.
 func validTreePath(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
-		return false
-	}
-	for _, part := range strings.Split(p, "/") {
-		if part == "" || part == "." || part == ".." || part == ".git" {
-			return false
-		}
-	}
-	return path.Clean(p) == p
+	return fs.ValidPath(p) && p != "." && !slices.Contains(strings.Split(p, "/"), ".git")
 }

@@ -182,6 +182,12 @@ func countNodes(op *gql.Operation) (int, *gql.Error) {
 	return total, nil
 }
 
+// arg returns the string argument name of args, "" when it is absent.
+func arg(args map[string]any, name string) string {
+	v, _ := gql.String(args, name)
+	return v
+}
+
 func bearer(r *http.Request) string {
 	_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	return tok
@@ -192,12 +198,11 @@ func bearer(r *http.Request) string {
 // read:org, or an installation token without the Members permission or
 // of another account.
 func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
-	var orgs []*ast.Field
-	var logins []string
+	type orgField struct{ alias, login string }
+	var orgs []orgField
 	op.Walk(nil, func(f *ast.Field, args map[string]any, _ any) (any, error) {
 		if f.Name == "organization" && f.ObjectDefinition.Name == "Query" {
-			login, _ := gql.String(args, "login")
-			orgs, logins = append(orgs, f), append(logins, login)
+			orgs = append(orgs, orgField{f.Alias, arg(args, "login")})
 		}
 		return nil, nil
 	})
@@ -213,9 +218,9 @@ func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
 		if it.permissions["members"] == "" {
 			return forbidden("organization")
 		}
-		for i, login := range logins { // an installation reads its own account's organisation only
-			if !strings.EqualFold(login, it.inst.account.login) {
-				return forbidden(orgs[i].Alias)
+		for _, o := range orgs { // an installation reads its own account's organisation only
+			if !strings.EqualFold(o.login, it.inst.account.login) {
+				return forbidden(o.alias)
 			}
 		}
 		return nil
@@ -241,22 +246,22 @@ type fn = gql.Resolver
 func (s *Server) query(r *http.Request, cost int) map[string]any {
 	return map[string]any{
 		"repositoryOwner": fn(func(f *gql.Field) (any, error) {
-			login, _ := gql.String(f.Args, "login")
+			login := arg(f.Args, "login")
 			if o := s.owners[strings.ToLower(login)]; o != nil {
 				return s.ownerValue(r, o), nil
 			}
 			return nil, nil
 		}),
 		"repository": fn(func(f *gql.Field) (any, error) {
-			owner, _ := gql.String(f.Args, "owner")
-			name, _ := gql.String(f.Args, "name")
+			owner := arg(f.Args, "owner")
+			name := arg(f.Args, "name")
 			if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
 				return s.repoValue(r, rp), nil
 			}
 			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
 		}),
 		"organization": fn(func(f *gql.Field) (any, error) {
-			login, _ := gql.String(f.Args, "login")
+			login := arg(f.Args, "login")
 			if o := s.org.orgs[strings.ToLower(login)]; o != nil {
 				return orgValue(o), nil
 			}
@@ -313,7 +318,7 @@ func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
 		"repositories": fn(func(f *gql.Field) (any, error) {
 			fork, hasFork := f.Args["isFork"].(bool)
 			archived, hasArchived := f.Args["isArchived"].(bool)
-			privacy, _ := gql.String(f.Args, "privacy")
+			privacy := arg(f.Args, "privacy")
 			var nodes []*repo
 			for _, rp := range o.repos {
 				if canSee(r, rp) && (!hasFork || rp.fork == fork) && (!hasArchived || rp.archived == archived) &&
@@ -324,106 +329,6 @@ func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
 			return page(nodes, f.Args, func(rp *repo) any { return s.repoValue(r, rp) })
 		}),
 	}
-}
-
-// orgValue is an organisation of org.go.
-func orgValue(o *fakeOrg) map[string]any {
-	team := func(t *fakeTeam) any { return teamValue(o, t) }
-	return map[string]any{"__typename": "Organization", "id": o.id, "login": o.login, "name": o.login,
-		"membersWithRole": fn(func(f *gql.Field) (any, error) { return page(o.members, f.Args, userValue) }),
-		"teams": fn(func(f *gql.Field) (any, error) {
-			root, _ := f.Args["rootTeamsOnly"].(bool)
-			logins, _ := f.Args["userLogins"].([]any)
-			var nodes []*fakeTeam
-			for _, t := range o.teams {
-				if (!root || t.parent == "") && (len(logins) == 0 || teamHasAny(t, logins)) {
-					nodes = append(nodes, t)
-				}
-			}
-			return page(nodes, f.Args, team)
-		}),
-		"team": fn(func(f *gql.Field) (any, error) {
-			slug, _ := gql.String(f.Args, "slug")
-			if t := o.bySlug[strings.ToLower(slug)]; t != nil {
-				return team(t), nil
-			}
-			return nil, nil
-		}),
-	}
-}
-
-func userValue(u *orgUser) any {
-	return map[string]any{"__typename": "User", "id": u.id, "login": u.login, "name": nilIfEmpty(u.name), "email": u.email,
-		"avatarUrl": u.avatar, "organizationVerifiedDomainEmails": []string{}}
-}
-
-func teamValue(o *fakeOrg, t *fakeTeam) any {
-	return map[string]any{"id": t.id, "slug": t.slug, "name": t.name, "description": nilIfEmpty(t.description),
-		"combinedSlug": o.login + "/" + t.slug, "avatarUrl": nil,
-		"parentTeam": fn(func(*gql.Field) (any, error) {
-			if p := o.bySlug[strings.ToLower(t.parent)]; p != nil {
-				return teamValue(o, p), nil
-			}
-			return nil, nil
-		}),
-		"childTeams": fn(func(f *gql.Field) (any, error) {
-			var nodes []*fakeTeam
-			for _, c := range o.teams {
-				if strings.EqualFold(c.parent, t.slug) {
-					nodes = append(nodes, c)
-				}
-			}
-			return page(nodes, f.Args, func(c *fakeTeam) any { return teamValue(o, c) })
-		}),
-		"members": fn(func(f *gql.Field) (any, error) {
-			membership, _ := gql.String(f.Args, "membership")
-			var nodes []*orgUser
-			for _, l := range teamMembers(o, t, membership) {
-				if u := o.byLogin[strings.ToLower(l)]; u != nil {
-					nodes = append(nodes, u)
-				}
-			}
-			return page(nodes, f.Args, userValue)
-		}),
-	}
-}
-
-func teamHasAny(t *fakeTeam, logins []any) bool {
-	return slices.ContainsFunc(logins, func(l any) bool {
-		s, _ := l.(string)
-		return slices.ContainsFunc(t.members, func(m string) bool { return strings.EqualFold(m, s) })
-	})
-}
-
-// teamMembers lists a team's members: IMMEDIATE, CHILD_TEAM (members of
-// the teams below only) or ALL (both, de-duplicated), in a stable order.
-func teamMembers(o *fakeOrg, t *fakeTeam, membership string) []string {
-	if membership == "IMMEDIATE" {
-		return t.members
-	}
-	seen := map[string]bool{}
-	var out []string
-	var walk func(t *fakeTeam, depth int)
-	walk = func(t *fakeTeam, depth int) {
-		if depth > 64 {
-			return
-		}
-		if depth > 0 || membership != "CHILD_TEAM" {
-			for _, m := range t.members {
-				if !seen[strings.ToLower(m)] {
-					seen[strings.ToLower(m)] = true
-					out = append(out, m)
-				}
-			}
-		}
-		for _, c := range o.teams {
-			if strings.EqualFold(c.parent, t.slug) {
-				walk(c, depth+1)
-			}
-		}
-	}
-	walk(t, 0)
-	return out
 }
 
 func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
@@ -441,11 +346,8 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			return nil, nil
 		}),
 		"ref": fn(func(f *gql.Field) (any, error) {
-			q, _ := gql.String(f.Args, "qualifiedName")
-			for _, full := range []string{q, "refs/heads/" + q, "refs/tags/" + q} {
-				if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
-					return s.refValue(r, rp, full, id), nil
-				}
+			if full, id, ok := rp.fullRef(arg(f.Args, "qualifiedName")); ok {
+				return s.refValue(r, rp, full, id), nil
 			}
 			return nil, nil
 		}),
@@ -453,7 +355,7 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			if oid, ok := gql.String(f.Args, "oid"); ok {
 				return s.gitValue(r, rp, oid), nil
 			}
-			expr, _ := gql.String(f.Args, "expression")
+			expr := arg(f.Args, "expression")
 			rev, p, hasPath := strings.Cut(expr, ":")
 			id, ok := rp.resolve(rev)
 			if !ok || !hasPath {
@@ -475,11 +377,11 @@ func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string
 		"associatedPullRequests": fn(func(f *gql.Field) (any, error) {
 			branch, isHead := strings.CutPrefix(name, "refs/heads/")
 			states, _ := f.Args["states"].([]any)
-			base, _ := gql.String(f.Args, "baseRefName")
+			base := arg(f.Args, "baseRefName")
 			var nodes []*pull
 			for _, p := range rp.pulls {
-				if isHead && p.head == branch && (base == "" || p.base == base) &&
-					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.state)))) {
+				if isHead && p.Head == branch && (base == "" || p.Base == base) &&
+					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.State)))) {
 					nodes = append(nodes, p)
 				}
 			}
@@ -504,8 +406,7 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 			"authoredDate": ts(c.Committer.When), "url": "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/commit/" + id,
 			"tree": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, c.Tree), nil }),
 			"file": fn(func(f *gql.Field) (any, error) {
-				p, _ := gql.String(f.Args, "path")
-				p = strings.Trim(p, "/")
+				p := strings.Trim(arg(f.Args, "path"), "/")
 				if te, ok := rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
 					return s.entryValue(r, rp, p, te), nil
 				}
@@ -534,11 +435,7 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 			})})
 	case "tree":
 		v["entries"] = fn(func(*gql.Field) (any, error) {
-			out := make([]any, 0, len(o.Tree))
-			for _, te := range o.Tree {
-				out = append(out, s.entryValue(r, rp, te.Name, te))
-			}
-			return out, nil
+			return listJSON(o.Tree, func(te gitobj.TreeEntry) any { return s.entryValue(r, rp, te.Name, te) }), nil
 		})
 	}
 	return v
@@ -555,8 +452,8 @@ func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeE
 	typ := map[string]string{gitobj.ModeTree: "tree", gitobj.ModeCommit: "commit"}[te.Mode]
 	mode, _ := strconv.ParseInt(te.Mode, 8, 64)
 	size := 0
-	if b := rp.objs[te.SHA]; b != nil && b.Type == "blob" {
-		size = len(b.Blob)
+	if rp.has(te.SHA, "blob") {
+		size = len(rp.objs[te.SHA].Blob)
 	}
 	return map[string]any{"name": path.Base(p), "path": p, "oid": te.SHA, "type": cmp.Or(typ, "blob"), "mode": mode,
 		"extension": path.Ext(p), "isGenerated": false, "size": size,
@@ -564,10 +461,10 @@ func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeE
 }
 
 func pullValue(r *http.Request, rp *repo, p *pull) map[string]any {
-	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.number)
-	return map[string]any{"number": p.number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.title,
-		"body": p.body, "state": strings.ToUpper(p.state), "closed": p.state == "closed", "merged": false, "isDraft": p.draft,
-		"baseRefName": p.base, "headRefName": p.head, "headRefOid": rp.refs["refs/heads/"+p.head],
-		"baseRefOid": rp.refs["refs/heads/"+p.base], "createdAt": ts(p.created),
+	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.Number)
+	return map[string]any{"number": p.Number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.Title,
+		"body": p.Body, "state": strings.ToUpper(p.State), "closed": p.State == "closed", "merged": false, "isDraft": p.Draft,
+		"baseRefName": p.Base, "headRefName": p.Head, "headRefOid": rp.refs["refs/heads/"+p.Head],
+		"baseRefOid": rp.refs["refs/heads/"+p.Base], "createdAt": ts(p.created),
 		"isCrossRepository": false} // the fake has no forks
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"path"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
@@ -40,15 +40,14 @@ func (s *Server) mutation(r *http.Request) map[string]any {
 			if err != nil {
 				return nil, err
 			}
-			name, _ := gql.String(in, "name")
-			oid, _ := gql.String(in, "oid")
-			if !strings.HasPrefix(name, "refs/") || strings.Count(name, "/") < 2 || !validTreePath(name) {
+			name, oid := arg(in, "name"), arg(in, "oid")
+			_, exists := rp.refs[name]
+			switch {
+			case !validRefName(name):
 				return nil, gqlErr("UNPROCESSABLE", fmt.Sprintf("%q is not a valid ref name.", name), f.AST)
-			}
-			if !s.isCommit(rp, oid) {
+			case !rp.has(oid, "commit"):
 				return nil, gqlErr("UNPROCESSABLE", "Object does not exist", f.AST)
-			}
-			if _, ok := rp.refs[name]; ok {
+			case exists:
 				return nil, gqlErr("UNPROCESSABLE", fmt.Sprintf("A ref named %q already exists in the repository.", name), f.AST)
 			}
 			rp.refs[name] = oid
@@ -66,40 +65,12 @@ func (s *Server) mutation(r *http.Request) map[string]any {
 				s.prFail.failed = true
 				return nil, gqlErr("INTERNAL", "the gateway timed out", f.AST)
 			}
-			head, _ := gql.String(in, "headRefName")
-			base, _ := gql.String(in, "baseRefName")
-			title, _ := gql.String(in, "title")
-			body, _ := gql.String(in, "body")
 			draft, _ := in["draft"].(bool)
-			unprocessable := func(msg string) (any, error) { return nil, gqlErr("UNPROCESSABLE", msg, f.AST) }
-			if o, b, ok := strings.Cut(head, ":"); ok {
-				if !strings.EqualFold(o, rp.owner.login) {
-					return unprocessable("Head sha can't be blank, Head ref must be a branch")
-				}
-				head = b
+			p, _, msg := s.openPull(r, rp, Pull{Head: arg(in, "headRefName"), Base: arg(in, "baseRefName"),
+				Title: arg(in, "title"), Body: arg(in, "body"), Draft: draft})
+			if p == nil {
+				return nil, gqlErr("UNPROCESSABLE", msg, f.AST)
 			}
-			headID, ok := rp.refs["refs/heads/"+head]
-			if !ok {
-				return unprocessable("Head sha can't be blank, Head ref must be a branch")
-			}
-			baseID, ok := rp.refs["refs/heads/"+base]
-			if !ok {
-				return unprocessable("Base ref must be a branch")
-			}
-			if title == "" {
-				return unprocessable("Title can't be blank")
-			}
-			for _, p := range rp.pulls {
-				if p.state == "open" && p.head == head && p.base == base {
-					return unprocessable("A pull request already exists for " + rp.owner.login + ":" + head + ".")
-				}
-			}
-			if rp.objs.IsAncestor(headID, baseID) {
-				return unprocessable("No commits between " + base + " and " + head)
-			}
-			p := &pull{id: s.newID(), number: len(rp.pulls) + 1, title: title, body: body, head: head, base: base,
-				draft: draft, state: "open", created: s.now(), user: s.actor(r)}
-			rp.pulls = append(rp.pulls, p)
 			return map[string]any{"clientMutationId": in["clientMutationId"], "pullRequest": pullValue(r, rp, p)}, nil
 		}),
 	}
@@ -122,7 +93,7 @@ func (s *Server) mutationRepo(r *http.Request, f *gql.Field, in map[string]any, 
 		}
 	} else {
 		br, _ := in["branch"].(map[string]any)
-		nwo, _ := gql.String(br, "repositoryNameWithOwner")
+		nwo := arg(br, "repositoryNameWithOwner")
 		owner, name, _ := strings.Cut(nwo, "/")
 		if rp = s.repos[key(owner, name)]; rp == nil || !canSee(r, rp) {
 			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+nwo+"'.", f.AST)
@@ -145,75 +116,63 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	fail := func(typ, msg string) (any, error) { return nil, gqlErr(typ, msg, f.AST) }
+	fail := func(typ, msg string, a ...any) (any, error) { return nil, gqlErr(typ, fmt.Sprintf(msg, a...), f.AST) }
 	br, _ := in["branch"].(map[string]any)
-	branch, _ := gql.String(br, "branchName")
+	branch := arg(br, "branchName")
 	if branch == "" {
 		return fail("UNPROCESSABLE", "A branch must be given by branchName and repositoryNameWithOwner.")
 	}
 	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
 	head, ok := rp.refs[ref]
 	if !ok {
-		return fail("NOT_FOUND", fmt.Sprintf("Could not resolve to a Ref with the name '%s'.", ref))
+		return fail("NOT_FOUND", "Could not resolve to a Ref with the name '%s'.", ref)
 	}
-	expected, _ := gql.String(in, "expectedHeadOid")
-	if expected != head {
-		return fail("STALE_DATA", fmt.Sprintf("Expected branch to point to %q but it did not. Pull and try again.", expected))
+	if expected := arg(in, "expectedHeadOid"); expected != head {
+		return fail("STALE_DATA", "Expected branch to point to %q but it did not. Pull and try again.", expected)
 	}
 	changes, _ := in["fileChanges"].(map[string]any)
 	additions, _ := changes["additions"].([]any)
 	deletions, _ := changes["deletions"].([]any)
 	files := rp.objs.Flatten(rp.objs[head].Commit.Tree)
 	seen := map[string]bool{}
-	for _, d := range deletions {
-		p, _ := gql.String(d.(map[string]any), "path")
+	for _, c := range append(slices.Clone(deletions), additions...) {
+		p := arg(c.(map[string]any), "path")
 		if seen[p] {
-			return fail("UNPROCESSABLE", fmt.Sprintf("The path %q appears more than once in fileChanges.", p))
+			return fail("UNPROCESSABLE", "The path %q appears more than once in fileChanges.", p)
 		}
 		seen[p] = true
-		if _, ok := files[p]; !ok {
-			return fail("UNPROCESSABLE", fmt.Sprintf("A path was requested for deletion which does not exist as of commit oid `%s`", head))
+		enc, isAddition := gql.String(c.(map[string]any), "contents")
+		old, exists := files[p]
+		if !isAddition {
+			if !exists {
+				return fail("UNPROCESSABLE", "A path was requested for deletion which does not exist as of commit oid `%s`", head)
+			}
+			delete(files, p)
+			continue
 		}
-		delete(files, p)
-	}
-	for _, a := range additions {
-		p, _ := gql.String(a.(map[string]any), "path")
-		enc, _ := gql.String(a.(map[string]any), "contents")
-		if seen[p] {
-			return fail("UNPROCESSABLE", fmt.Sprintf("The path %q appears more than once in fileChanges.", p))
-		}
-		seen[p] = true
 		if !validTreePath(p) {
-			return fail("UNPROCESSABLE", fmt.Sprintf("The path %q is not a valid path.", p))
+			return fail("UNPROCESSABLE", "The path %q is not a valid path.", p)
 		}
 		content, err := base64.StdEncoding.Strict().DecodeString(enc)
 		if err != nil {
-			return fail("UNPROCESSABLE", fmt.Sprintf("The contents of %q are not valid base64.", p))
+			return fail("UNPROCESSABLE", "The contents of %q are not valid base64.", p)
 		}
 		mode := gitobj.ModeFile
-		if old, ok := files[p]; ok && old.Mode != gitobj.ModeTree && old.Mode != gitobj.ModeCommit {
+		if exists && old.Mode != gitobj.ModeTree && old.Mode != gitobj.ModeCommit {
 			mode = old.Mode
 		}
-		for q := range files { // a file replaces a directory, and files on its parents
-			if strings.HasPrefix(q, p+"/") {
-				delete(files, q)
-			}
-		}
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			delete(files, d)
-		}
+		clearPath(files, p) // a file replaces a directory, and files on its parents
 		files[p] = gitobj.FlatEntry{Mode: mode, SHA: rp.objs.PutBlob(content)}
 	}
 	msg, _ := in["message"].(map[string]any)
-	headline, _ := gql.String(msg, "headline")
-	if strings.TrimSpace(headline) == "" {
+	message := arg(msg, "headline")
+	if strings.TrimSpace(message) == "" {
 		return fail("UNPROCESSABLE", "A commit message headline is required.")
 	}
-	message := headline
-	if body, _ := gql.String(msg, "body"); body != "" {
+	if body := arg(msg, "body"); body != "" {
 		message += "\n\n" + body
 	}
-	sg := gitobj.Signature{Name: s.actor(r), Email: s.actor(r) + "@users.noreply.github.com", When: s.now()}
+	sg := s.signature(r)
 	id := rp.objs.PutCommit(&gitobj.Commit{Tree: rp.objs.WriteFlat(files), Parents: []string{head}, Message: message,
 		Author: sg, Committer: sg})
 	rp.refs[ref] = id

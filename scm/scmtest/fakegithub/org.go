@@ -1,10 +1,13 @@
 package fakegithub
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
 // Organisation data: members and teams of organisations, seeded with
@@ -62,18 +65,32 @@ type orgWorld struct {
 type fakeOrg struct {
 	login, id string
 	members   []*orgUser
-	byLogin   map[string]*orgUser
 	teams     []*fakeTeam
-	bySlug    map[string]*fakeTeam
+	byLogin   map[string]*orgUser  // members by lower-case login
+	bySlug    map[string]*fakeTeam // teams by lower-case slug
 }
 
+// orgUser is a member as added, with her node id.
 type orgUser struct {
-	login, name, email, avatar, id string
+	OrgMember
+	id string
 }
 
+// fakeTeam is a team as added, with its node id.
 type fakeTeam struct {
-	slug, name, description, parent, id string
-	members                             []string
+	Team
+	id string
+}
+
+// member returns the member login of o, or nil.
+func (o *fakeOrg) member(login string) *orgUser { return o.byLogin[strings.ToLower(login)] }
+
+// team returns the team slug of o, or nil.
+func (o *fakeOrg) team(slug string) *fakeTeam { return o.bySlug[strings.ToLower(slug)] }
+
+// children returns the teams right below t, in the order they were added.
+func (o *fakeOrg) children(t *fakeTeam) []*fakeTeam {
+	return slices.DeleteFunc(slices.Clone(o.teams), func(c *fakeTeam) bool { return !strings.EqualFold(c.Parent, t.Slug) })
 }
 
 func (w *orgWorld) orgLocked(login string) *fakeOrg {
@@ -103,7 +120,7 @@ func (w *orgWorld) userIDLocked(login string) string {
 	return w.userIDs[key]
 }
 
-// nodeID returns a GitHub-shaped global node id.
+// orgNodeID returns a GitHub-shaped global node id.
 func orgNodeID(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%08d", n)))
 }
@@ -117,17 +134,16 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ownerLocked(org, Organization)
-	w := &s.org
-	o := w.orgLocked(org)
-	u := o.byLogin[strings.ToLower(m.Login)]
+	o := s.org.orgLocked(org)
+	u := o.member(m.Login)
 	if u == nil {
-		u = &orgUser{id: w.userIDLocked(m.Login)}
+		u = &orgUser{id: s.org.userIDLocked(m.Login)}
 		o.byLogin[strings.ToLower(m.Login)] = u
 		o.members = append(o.members, u)
 	}
-	u.login, u.name, u.email, u.avatar = m.Login, m.Name, m.Email, m.AvatarURL
-	if u.avatar == "" {
-		u.avatar = fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", w.nextID)
+	u.OrgMember = m
+	if u.AvatarURL == "" {
+		u.AvatarURL = fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", s.org.nextID)
 	}
 	return nil
 }
@@ -141,28 +157,25 @@ func (s *Server) AddTeam(org string, t Team) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ownerLocked(org, Organization)
-	w := &s.org
-	o := w.orgLocked(org)
-	if t.Parent != "" && o.bySlug[strings.ToLower(t.Parent)] == nil {
+	o := s.org.orgLocked(org)
+	if t.Parent != "" && o.team(t.Parent) == nil {
 		return fmt.Errorf("fakegithub: AddTeam %s: no parent team %q in %s", t.Slug, t.Parent, org)
 	}
 	for _, m := range t.Members {
-		if o.byLogin[strings.ToLower(m)] == nil {
+		if o.member(m) == nil {
 			return fmt.Errorf("fakegithub: AddTeam %s: %q is not a member of %s", t.Slug, m, org)
 		}
 	}
-	ft := o.bySlug[strings.ToLower(t.Slug)]
+	ft := o.team(t.Slug)
 	if ft == nil {
-		w.nextID++
-		ft = &fakeTeam{id: orgNodeID("T_kwDO", w.nextID)}
+		s.org.nextID++
+		ft = &fakeTeam{id: orgNodeID("T_kwDO", s.org.nextID)}
 		o.bySlug[strings.ToLower(t.Slug)] = ft
 		o.teams = append(o.teams, ft)
 	}
-	ft.slug, ft.name, ft.description, ft.parent = t.Slug, t.Name, t.Description, t.Parent
-	if ft.name == "" {
-		ft.name = t.Slug
-	}
-	ft.members = slices.Clone(t.Members)
+	ft.Team = t
+	ft.Name = cmp.Or(t.Name, t.Slug)
+	ft.Members = slices.Clone(t.Members)
 	return nil
 }
 
@@ -184,4 +197,88 @@ func (s *Server) SetTokenScopes(token string, scopes ...string) {
 		s.org.scopes = map[string][]string{}
 	}
 	s.org.scopes[token] = slices.Clone(scopes)
+}
+
+// orgValue is an organisation, as Query.organization answers it.
+func orgValue(o *fakeOrg) map[string]any {
+	team := func(t *fakeTeam) any { return teamValue(o, t) }
+	return map[string]any{"__typename": "Organization", "id": o.id, "login": o.login, "name": o.login,
+		"membersWithRole": fn(func(f *gql.Field) (any, error) { return page(o.members, f.Args, userValue) }),
+		"teams": fn(func(f *gql.Field) (any, error) {
+			root, _ := f.Args["rootTeamsOnly"].(bool)
+			logins, _ := f.Args["userLogins"].([]any)
+			var nodes []*fakeTeam
+			for _, t := range o.teams {
+				if (!root || t.Parent == "") && (len(logins) == 0 || slices.ContainsFunc(logins, func(l any) bool {
+					login, _ := l.(string)
+					return containsFold(t.Members, login)
+				})) {
+					nodes = append(nodes, t)
+				}
+			}
+			return page(nodes, f.Args, team)
+		}),
+		"team": fn(func(f *gql.Field) (any, error) {
+			if t := o.team(arg(f.Args, "slug")); t != nil {
+				return team(t), nil
+			}
+			return nil, nil
+		}),
+	}
+}
+
+func userValue(u *orgUser) any {
+	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
+		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": []string{}}
+}
+
+func teamValue(o *fakeOrg, t *fakeTeam) any {
+	return map[string]any{"id": t.id, "slug": t.Slug, "name": t.Name, "description": nilIfEmpty(t.Description),
+		"combinedSlug": o.login + "/" + t.Slug, "avatarUrl": nil,
+		"parentTeam": fn(func(*gql.Field) (any, error) {
+			if p := o.team(t.Parent); p != nil {
+				return teamValue(o, p), nil
+			}
+			return nil, nil
+		}),
+		"childTeams": fn(func(f *gql.Field) (any, error) {
+			return page(o.children(t), f.Args, func(c *fakeTeam) any { return teamValue(o, c) })
+		}),
+		"members": fn(func(f *gql.Field) (any, error) {
+			var nodes []*orgUser
+			for _, l := range teamMembers(o, t, arg(f.Args, "membership")) {
+				if u := o.member(l); u != nil {
+					nodes = append(nodes, u)
+				}
+			}
+			return page(nodes, f.Args, userValue)
+		}),
+	}
+}
+
+// teamMembers lists a team's members: IMMEDIATE, CHILD_TEAM (members of
+// the teams below only) or ALL (both, de-duplicated), in a stable order.
+func teamMembers(o *fakeOrg, t *fakeTeam, membership string) []string {
+	if membership == "IMMEDIATE" {
+		return t.Members
+	}
+	seen := map[string]bool{}
+	var out []string
+	var walk func(t *fakeTeam, depth int)
+	walk = func(t *fakeTeam, depth int) {
+		if depth > 64 {
+			return
+		}
+		for _, m := range t.Members {
+			if (depth > 0 || membership != "CHILD_TEAM") && !seen[strings.ToLower(m)] {
+				seen[strings.ToLower(m)] = true
+				out = append(out, m)
+			}
+		}
+		for _, c := range o.children(t) {
+			walk(c, depth+1)
+		}
+	}
+	walk(t, 0)
+	return out
 }

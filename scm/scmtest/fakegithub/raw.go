@@ -1,7 +1,6 @@
 package fakegithub
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,25 +29,15 @@ func (s *Server) rawHandler() http.Handler {
 
 // serveRaw answers a raw-content request.
 func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
-	authed, good, it := s.checkAuth(r)
-	if !good {
-		downloadNotFound(w)
-		return
-	}
-	ctx := context.WithValue(r.Context(), authKey, authed)
-	if it != nil {
-		ctx = context.WithValue(ctx, tokenKey, it)
-	}
-	r = r.WithContext(ctx)
+	r, good := s.authorize(r)
 	blob, sha, ok := s.rawBlob(r)
-	if !ok {
+	if !good || !ok {
 		downloadNotFound(w)
 		return
 	}
 	etag := `"` + sha + `"`
 	h := w.Header()
-	setHeaders(h,
-		"Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
+	setHeaders(h, "Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
@@ -72,25 +61,18 @@ func (s *Server) rawBlob(r *http.Request) (blob []byte, sha string, ok bool) {
 	if rp == nil {
 		return nil, "", false
 	}
-	rest := r.PathValue("rest")
-	for i := strings.IndexByte(rest, '/'); i > 0; {
-		id, found := rp.resolve(rest[:i])
-		if found {
-			p := rest[i+1:]
-			if !cleanRel(p) || p == "" {
-				return nil, "", false
-			}
-			e, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
-			if !ok || (e.Mode != gitobj.ModeFile && e.Mode != gitobj.ModeExec && e.Mode != gitobj.ModeSymlink) {
-				return nil, "", false
-			}
-			return rp.objs[e.SHA].Blob, e.SHA, true
+	parts := strings.Split(r.PathValue("rest"), "/")
+	for n := 1; n < len(parts) && parts[0] != ""; n++ {
+		id, found := rp.resolve(strings.Join(parts[:n], "/"))
+		if !found {
+			continue
 		}
-		j := strings.IndexByte(rest[i+1:], '/')
-		if j < 0 {
-			break
+		p := strings.Join(parts[n:], "/")
+		e, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
+		if !cleanRel(p) || p == "" || !ok || (e.Mode != gitobj.ModeFile && e.Mode != gitobj.ModeExec && e.Mode != gitobj.ModeSymlink) {
+			return nil, "", false
 		}
-		i += 1 + j
+		return rp.objs[e.SHA].Blob, e.SHA, true
 	}
 	return nil, "", false
 }

@@ -76,8 +76,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 	}
 	s.core.Log().Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w, r, false)
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60")
 	w.WriteHeader(http.StatusNotModified)
 	return true
 }
@@ -85,15 +84,33 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 // writeJSON writes v as GitHub does; a GET answered 200 carries an ETag
 // and honours If-None-Match.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	s.writeBody(w, r, status, v, false)
+}
+
+// writeListing is writeJSON for a page of a listing. As GitHub's, its
+// ETag is weak and depends on the credential asking (Vary: Accept,
+// Authorization): a page re-validated with another token's ETag is sent
+// again in full, and an unchanged page re-validated with the same token's
+// is answered 304.
+func (s *Server) writeListing(w http.ResponseWriter, r *http.Request, v any) {
+	s.writeBody(w, r, http.StatusOK, v, true)
+}
+
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, v any, perCaller bool) {
 	body := fake.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
-		sum := sha256.Sum256(body)
-		etag := `"` + hex.EncodeToString(sum[:]) + `"`
+		h := sha256.New()
+		h.Write(body)
+		etag := ""
+		if perCaller {
+			h.Write([]byte("\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Authorization")))
+			etag = "W/"
+		}
+		etag += `"` + hex.EncodeToString(h.Sum(nil)) + `"`
 		if s.notModified(w, r, etag) {
 			return
 		}
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60")
 	}
 	s.commonHeaders(w, r, true)
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
@@ -124,6 +141,22 @@ func (s *Server) unprocessable(w http.ResponseWriter, r *http.Request, msg, doc 
 	s.writeError(w, r, http.StatusUnprocessableEntity, msg, doc)
 }
 
+// pageJSON picks the page of list the request asks for (see paginate)
+// and makes its items' JSON with value.
+func pageJSON[T any](w http.ResponseWriter, r *http.Request, list []T, value func(T) any) []any {
+	start, end := paginate(w, r, len(list))
+	return listJSON(list[start:end], value)
+}
+
+// listJSON makes the JSON of every item of list with value.
+func listJSON[T any](list []T, value func(T) any) []any {
+	out := make([]any, 0, len(list))
+	for _, x := range list {
+		out = append(out, value(x))
+	}
+	return out
+}
+
 // paginate picks the page of n items the request asks for and sets the
 // Link header as GitHub does (prev, next, last, first).
 func paginate(w http.ResponseWriter, r *http.Request, n int) (start, end int) {
@@ -134,17 +167,13 @@ func paginate(w http.ResponseWriter, r *http.Request, n int) (start, end int) {
 	}
 	per = min(per, 100)
 	page, _ := strconv.Atoi(q.Get("page"))
-	if page <= 0 {
-		page = 1
-	}
+	page = max(page, 1)
 	last := max((n+per-1)/per, 1)
 	start = min((page-1)*per, n)
 	end = min(start+per, n)
 	link := func(p int, rel string) string {
-		u := url.URL{Scheme: "http", Host: r.Host, Path: apiPrefix(r) + r.URL.Path}
-		qq := r.URL.Query()
-		qq.Set("page", strconv.Itoa(p))
-		u.RawQuery = qq.Encode()
+		q.Set("page", strconv.Itoa(p))
+		u := url.URL{Scheme: "http", Host: r.Host, Path: callerOf(r).prefix + r.URL.Path, RawQuery: q.Encode()}
 		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
 	}
 	var links []string

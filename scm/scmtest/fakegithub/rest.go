@@ -1,10 +1,10 @@
 package fakegithub
 
 import (
-	"crypto/sha256"
+	"cmp"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -13,73 +13,57 @@ import (
 	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/internal/httpx"
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
-// Documentation URLs GitHub puts in error bodies.
-const (
-	docContents   = "https://docs.github.com/rest/repos/contents#get-repository-content"
-	docRepo       = "https://docs.github.com/rest/repos/repos#get-a-repository"
-	docTarball    = "https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar"
-	docBranch     = "https://docs.github.com/rest/branches/branches#get-a-branch"
-	docGetRef     = "https://docs.github.com/rest/git/refs#get-a-reference"
-	docCreateRef  = "https://docs.github.com/rest/git/refs#create-a-reference"
-	docUpdateRef  = "https://docs.github.com/rest/git/refs#update-a-reference"
-	docDeleteRef  = "https://docs.github.com/rest/git/refs#delete-a-reference"
-	docGetTree    = "https://docs.github.com/rest/git/trees#get-a-tree"
-	docCreateTree = "https://docs.github.com/rest/git/trees#create-a-tree"
-	docGetBlob    = "https://docs.github.com/rest/git/blobs#get-a-blob"
-	docCreateBlob = "https://docs.github.com/rest/git/blobs#create-a-blob"
-	docGetCommit  = "https://docs.github.com/rest/git/commits#get-a-commit-object"
-	docCommit     = "https://docs.github.com/rest/git/commits#create-a-commit"
-	docCreatePull = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"
-	docGetPull    = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
-	docOrgRepos   = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
-	docUserRepos  = "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user"
-	docEmptyRepo  = "https://docs.github.com/rest/git/refs#create-a-reference"
-)
-
 func (s *Server) routes(mux *http.ServeMux) {
-	s.handle(mux, "GET /repos/{owner}/{repo}", s.inRepo(docRepo, s.getRepo))
-	s.handle(mux, "GET /repos/{owner}/{repo}/contents", s.inRepo(docContents, s.getContents))
-	s.handle(mux, "GET /repos/{owner}/{repo}/contents/{path...}", s.inRepo(docContents, s.getContents))
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball", s.inRepo(docTarball, s.getTarball))
-	s.handle(mux, "GET /repos/{owner}/{repo}/tarball/{ref...}", s.inRepo(docTarball, s.getTarball))
-	s.handle(mux, "GET /repos/{owner}/{repo}/branches/{branch...}", s.inRepo(docBranch, s.getBranch))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/ref/{ref...}", s.inRepo(docGetRef, s.getRef))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/refs", s.inRepo(docCreateRef, s.createRef))
-	s.handle(mux, "PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docUpdateRef, s.updateRef))
-	s.handle(mux, "DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.inRepo(docDeleteRef, s.deleteRef))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/trees/{sha...}", s.inRepo(docGetTree, s.getTree))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/trees", s.inRepo(docCreateTree, s.createTree))
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/blobs/{sha}", s.inRepo(docGetBlob, s.getBlob))
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/blobs", s.inRepo(docCreateBlob, s.createBlob))
-	s.handle(mux, "GET /repos/{owner}/{repo}/commits", s.inRepo(docListCommits, s.listCommits)) // commits.go
-	s.handle(mux, "GET /repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)
-	s.handle(mux, "POST /repos/{owner}/{repo}/git/commits", s.inRepo(docCommit, s.createCommit))
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls", s.inRepo("https://docs.github.com/rest/pulls/pulls#list-pull-requests", s.listPulls))
-	s.handle(mux, "POST /repos/{owner}/{repo}/pulls", s.inRepo(docCreatePull, s.createPull))
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
-	s.handle(mux, "GET /orgs/{org}", s.getOwner(Organization))
-	s.handle(mux, "GET /users/{user}", s.getOwner(User))
-	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization))
-	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User))
+	for _, rt := range []struct {
+		pattern, doc string // doc: the anchor of the route's documentation, for error bodies
+		h            repoHandler
+	}{
+		{"GET /repos/{owner}/{repo}", "repos/repos#get-a-repository", s.getRepo},
+		{"GET /repos/{owner}/{repo}/contents/{path...}", "repos/contents#get-repository-content", s.getContents},
+		{"GET /repos/{owner}/{repo}/tarball", "repos/contents#download-a-repository-archive-tar", s.getTarball},
+		{"GET /repos/{owner}/{repo}/tarball/{ref...}", "repos/contents#download-a-repository-archive-tar", s.getTarball},
+		{"GET /repos/{owner}/{repo}/branches/{branch...}", "branches/branches#get-a-branch", s.getBranch},
+		{"GET /repos/{owner}/{repo}/git/ref/{ref...}", "git/refs#get-a-reference", s.getRef},
+		{"POST /repos/{owner}/{repo}/git/refs", "git/refs#create-a-reference", s.createRef},
+		{"PATCH /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#update-a-reference", s.updateRef},
+		{"DELETE /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#delete-a-reference", s.deleteRef},
+		{"GET /repos/{owner}/{repo}/git/trees/{sha...}", "git/trees#get-a-tree", s.getTree},
+		{"POST /repos/{owner}/{repo}/git/trees", "git/trees#create-a-tree", s.createTree},
+		{"GET /repos/{owner}/{repo}/git/blobs/{sha}", "git/blobs#get-a-blob", s.getBlob},
+		{"POST /repos/{owner}/{repo}/git/blobs", "git/blobs#create-a-blob", s.createBlob},
+		{"GET /repos/{owner}/{repo}/commits", "commits/commits#list-commits", s.listCommits},
+		{"GET /repos/{owner}/{repo}/git/commits/{sha}", "git/commits#get-a-commit-object", s.getGitCommit},
+		{"POST /repos/{owner}/{repo}/git/commits", "git/commits#create-a-commit", s.createCommit},
+		{"GET /repos/{owner}/{repo}/pulls", "pulls/pulls#list-pull-requests", s.listPulls},
+		{"POST /repos/{owner}/{repo}/pulls", "pulls/pulls#create-a-pull-request", s.createPull},
+		{"GET /repos/{owner}/{repo}/pulls/{number}", "pulls/pulls#get-a-pull-request", s.getPull},
+	} {
+		s.handle(mux, rt.pattern, s.inRepo(docREST+"/"+rt.doc, rt.h))
+	}
+	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docREST+"/repos/repos#list-organization-repositories"))
+	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docREST+"/repos/repos#list-repositories-for-a-user"))
 	s.handle(mux, "POST /graphql", s.graphql)
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
 	s.createRoutes(mux)
 }
 
+// A repoHandler answers a request about the repository rp, with s.mu held;
+// doc is the documentation URL of the route, for GitHub's error bodies.
+type repoHandler func(w http.ResponseWriter, r *http.Request, rp *repo, doc string)
+
 // inRepo answers a request about the repository of the request's path with
-// h, s.mu held, or 404 with GitHub's documentation URL doc when it does not
-// exist or the caller may not see it.
-func (s *Server) inRepo(doc string, h func(w http.ResponseWriter, r *http.Request, rp *repo)) http.HandlerFunc {
+// h, or 404 with GitHub's documentation URL doc when it does not exist or
+// the caller may not see it.
+func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if rp := s.visibleRepo(r); rp != nil {
-			h(w, r, rp)
+			h(w, r, rp, doc)
 			return
 		}
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
@@ -102,16 +86,15 @@ func (s *Server) visibleRepo(r *http.Request) *repo {
 // requests, and, with an installation token, only when the installation
 // (and the token) covers them. The caller holds s.mu.
 func canSee(r *http.Request, rp *repo) bool {
-	if !rp.private {
-		return true
-	}
-	if !authenticated(r) {
-		return false
-	}
-	if it := tokenOf(r); it != nil {
-		return it.covers(rp)
-	}
-	return true
+	c := callerOf(r)
+	return !rp.private || (c.authed && (c.token == nil || c.token.covers(rp)))
+}
+
+// has reports whether rp holds the object id of type typ ("blob", "tree"
+// or "commit").
+func (rp *repo) has(id, typ string) bool {
+	o := rp.objs[id]
+	return o != nil && o.Type == typ
 }
 
 // ---- JSON shapes (field names and order from GitHub's examples) ----
@@ -133,9 +116,13 @@ func nodeID(prefix string, id int64) string {
 	return base64.StdEncoding.EncodeToString([]byte(prefix + strconv.FormatInt(id, 10)))
 }
 
+// repoURLs returns the API and the web URL of rp, as the client sees them.
+func repoURLs(r *http.Request, rp *repo) (api, web string) {
+	return apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name, "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+}
+
 func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	api, web := repoURLs(r, rp)
 	vis := "public"
 	if rp.private {
 		vis = "private"
@@ -157,8 +144,7 @@ func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
 }
 
 func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+	api, web := repoURLs(r, rp)
 	c := rp.objs[id].Commit
 	parents := make([]any, 0, len(c.Parents))
 	for _, p := range c.Parents {
@@ -176,8 +162,22 @@ func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]
 	}
 }
 
+// commitJSON is the REST commit object (of a branch, of the commit
+// listing) wrapping the git commit; the author and committer accounts are
+// unknown (null), as for commits by e-mail addresses GitHub cannot match.
+func (s *Server) commitJSON(r *http.Request, rp *repo, id string) map[string]any {
+	api, web := repoURLs(r, rp)
+	gc := s.gitCommitJSON(r, rp, id)
+	return map[string]any{
+		"sha": id, "node_id": gc["node_id"], "url": api + "/commits/" + id, "html_url": web + "/commit/" + id,
+		"comments_url": api + "/commits/" + id + "/comments", "parents": gc["parents"], "author": nil, "committer": nil,
+		"commit": map[string]any{"author": gc["author"], "committer": gc["committer"], "message": gc["message"],
+			"tree": gc["tree"], "url": gc["url"], "comment_count": 0, "verification": gc["verification"]},
+	}
+}
+
 func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	api, _ := repoURLs(r, rp)
 	return map[string]any{
 		"ref": ref, "node_id": base64.StdEncoding.EncodeToString([]byte("REF_" + ref)),
 		"url":    api + "/git/" + httpx.EscapePath(ref),
@@ -186,9 +186,8 @@ func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]a
 }
 
 func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-	n := strconv.Itoa(p.number)
+	api, web := repoURLs(r, rp)
+	n := strconv.Itoa(p.Number)
 	user := map[string]any{"login": p.user, "id": 1, "type": "User", "site_admin": false}
 	side := func(branch string) map[string]any {
 		repo := s.repoJSON(r, rp)
@@ -197,91 +196,39 @@ func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
 			"user": s.ownerJSON(r, rp.owner), "repo": repo}
 	}
 	var closedAt any
-	if p.state == "closed" {
+	if p.State == "closed" {
 		closedAt = ts(p.created)
 	}
 	return map[string]any{
 		"url": api + "/pulls/" + n, "id": p.id, "node_id": nodeID("PR_", p.id), "html_url": web + "/pull/" + n,
 		"diff_url": web + "/pull/" + n + ".diff", "patch_url": web + "/pull/" + n + ".patch",
-		"issue_url": api + "/issues/" + n, "number": p.number, "state": p.state, "locked": false,
-		"title": p.title, "user": user, "body": p.body, "created_at": ts(p.created), "updated_at": ts(p.created),
-		"closed_at": closedAt, "merged_at": nil, "merge_commit_sha": nil, "draft": p.draft,
-		"head": side(p.head), "base": side(p.base), "author_association": "OWNER",
+		"issue_url": api + "/issues/" + n, "number": p.Number, "state": p.State, "locked": false,
+		"title": p.Title, "user": user, "body": p.Body, "created_at": ts(p.created), "updated_at": ts(p.created),
+		"closed_at": closedAt, "merged_at": nil, "merge_commit_sha": nil, "draft": p.Draft,
+		"head": side(p.Head), "base": side(p.Base), "author_association": "OWNER",
 	}
 }
 
 // ---- repos ----
 
-func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo, _ string) {
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
 }
 
-func (s *Server) getOwner(typ OwnerType) http.HandlerFunc {
+func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		login := r.PathValue("org") + r.PathValue("user")
-		o := s.owners[strings.ToLower(login)]
-		// /users/{u} answers for organizations too; /orgs/{o} only for
-		// organizations.
-		if o == nil || (typ == Organization && o.typ != Organization) {
-			s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
-			return
-		}
-		s.writeJSON(w, r, http.StatusOK, s.ownerJSON(r, o))
-	}
-}
-
-func (s *Server) listRepos(typ OwnerType) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		login := r.PathValue("org") + r.PathValue("user")
-		o := s.owners[strings.ToLower(login)]
-		doc := docOrgRepos
-		if typ == User {
-			doc = docUserRepos
-		}
+		o := s.owners[strings.ToLower(r.PathValue("org")+r.PathValue("user"))]
+		// /users/{u}/repos answers for organizations too; /orgs/{o}/repos
+		// only for organizations.
 		if o == nil || (typ == Organization && o.typ != Organization) {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
-		var list []*repo
-		for _, rp := range o.repos {
-			if !canSee(r, rp) {
-				continue
-			}
-			list = append(list, rp)
-		}
-		start, end := paginate(w, r, len(list))
-		out := make([]any, 0, end-start)
-		for _, rp := range list[start:end] {
-			out = append(out, s.repoJSON(r, rp))
-		}
-		s.writeListing(w, r, out)
+		list := slices.DeleteFunc(slices.Clone(o.repos), func(rp *repo) bool { return !canSee(r, rp) })
+		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repo) any { return s.repoJSON(r, rp) }))
 	}
-}
-
-// writeListing is writeJSON for a page of a listing. As GitHub's, its
-// ETag is weak and depends on the credential asking (Vary: Accept,
-// Authorization): a page re-validated with another token's ETag is sent
-// again in full, and an unchanged page re-validated with the same token's
-// is answered 304.
-func (s *Server) writeListing(w http.ResponseWriter, r *http.Request, v any) {
-	body := fake.Marshal(v)
-	h := sha256.New()
-	h.Write(body)
-	h.Write([]byte("\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Authorization")))
-	etag := `W/"` + hex.EncodeToString(h.Sum(nil)) + `"`
-	if s.notModified(w, r, etag) {
-		return
-	}
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
-	w.Header().Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
-	s.commonHeaders(w, r, true)
-	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
-	fake.Write(w, r, http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // ---- contents ----
@@ -300,12 +247,9 @@ func rawMediaType(accept string) (string, bool) {
 }
 
 func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gitobj.TreeEntry) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-	typ, size := "file", 0
+	api, web := repoURLs(r, rp)
+	typ, size, gitURL, htmlKind := "file", 0, api+"/git/blobs/"+e.SHA, "blob"
 	var download any
-	gitURL := api + "/git/blobs/" + e.SHA
-	htmlKind := "blob"
 	switch e.Mode {
 	case gitobj.ModeTree:
 		typ, gitURL, htmlKind = "dir", api+"/git/trees/"+e.SHA, "tree"
@@ -314,8 +258,8 @@ func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gi
 	case gitobj.ModeCommit:
 		typ = "file" // GitHub lists submodules as "file" in directories
 	}
-	if o := rp.objs[e.SHA]; o != nil && o.Type == "blob" {
-		size = len(o.Blob)
+	if rp.has(e.SHA, "blob") {
+		size = len(rp.objs[e.SHA].Blob)
 		download = "http://" + r.Host + "/raw/" + rp.owner.login + "/" + rp.name + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	}
 	self := api + "/contents/" + httpx.EscapePath(p) + "?ref=" + ref
@@ -329,41 +273,35 @@ func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gi
 // base64Lines encodes b as GitHub does in contents and blobs: base64 with
 // a newline every 60 characters.
 func base64Lines(b []byte) string {
-	enc := base64.StdEncoding.EncodeToString(b)
 	var sb strings.Builder
-	for len(enc) > 60 {
-		sb.WriteString(enc[:60])
-		sb.WriteByte('\n')
-		enc = enc[60:]
+	for enc := base64.StdEncoding.EncodeToString(b); ; enc = enc[60:] {
+		if len(enc) <= 60 {
+			sb.WriteString(enc + "\n")
+			return sb.String()
+		}
+		sb.WriteString(enc[:60] + "\n")
 	}
-	sb.WriteString(enc)
-	sb.WriteByte('\n')
-	return sb.String()
 }
 
-func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	p := strings.Trim(r.PathValue("path"), "/")
 	if len(rp.refs) == 0 {
-		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", docContents)
+		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", doc)
 		return
 	}
 	ref := r.URL.Query().Get("ref")
 	id, ok := rp.resolve(ref)
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, docContents)
+		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, doc)
 		return
 	}
 	if ref == "" {
 		ref = rp.defaultBranch
 	}
-	if !cleanRel(p) {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
-		return
-	}
 	c := rp.objs[id].Commit
 	e, ok := rp.objs.Lookup(c.Tree, p)
-	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docContents)
+	if !ok || !cleanRel(p) {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	w.Header().Set("Last-Modified", c.Committer.When.Format(http.TimeFormat))
@@ -375,27 +313,17 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 		}
 	}
 	media, raw := rawMediaType(r.Header.Get("Accept"))
+	j := s.contentEntryJSON(r, rp, ref, p, e)
 	switch {
 	case e.Mode == gitobj.ModeTree:
-		t := rp.objs[e.SHA]
-		out := make([]any, 0, len(t.Tree))
-		for _, child := range t.Tree {
-			cp := child.Name
-			if p != "" {
-				cp = p + "/" + child.Name
-			}
-			out = append(out, s.contentEntryJSON(r, rp, ref, cp, child))
-		}
-		s.writeJSON(w, r, http.StatusOK, out)
+		s.writeJSON(w, r, http.StatusOK, listJSON(rp.objs[e.SHA].Tree, func(child gitobj.TreeEntry) any {
+			return s.contentEntryJSON(r, rp, ref, path.Join(p, child.Name), child)
+		}))
+		return
 	case e.Mode == gitobj.ModeCommit:
-		j := s.contentEntryJSON(r, rp, ref, p, e)
-		j["type"] = "submodule"
-		j["submodule_git_url"] = "git://example.invalid/submodule.git"
-		s.writeJSON(w, r, http.StatusOK, j)
+		j["type"], j["submodule_git_url"] = "submodule", "git://example.invalid/submodule.git"
 	case e.Mode == gitobj.ModeSymlink:
-		j := s.contentEntryJSON(r, rp, ref, p, e)
 		j["target"] = string(rp.objs[e.SHA].Blob)
-		s.writeJSON(w, r, http.StatusOK, j)
 	case raw:
 		etag := `"` + e.SHA + `"`
 		if s.notModified(w, r, etag) {
@@ -403,44 +331,35 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 		}
 		blob := rp.objs[e.SHA].Blob
 		s.commonHeaders(w, r, true)
-		h := w.Header()
-		h.Set("ETag", etag)
-		h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
-		h.Set("Content-Type", media+"; charset=utf-8")
-		h.Set("X-GitHub-Media-Type", "github.v3; param="+strings.TrimPrefix(strings.TrimPrefix(media, "application/vnd.github."), "v3."))
-		h.Set("Content-Length", strconv.Itoa(len(blob)))
+		setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60",
+			"Content-Type", media+"; charset=utf-8", "Content-Length", strconv.Itoa(len(blob)),
+			"X-GitHub-Media-Type", "github.v3; param="+strings.TrimPrefix(strings.TrimPrefix(media, "application/vnd.github."), "v3."))
 		w.WriteHeader(http.StatusOK)
 		w.Write(blob)
+		return
 	default:
-		j := s.contentEntryJSON(r, rp, ref, p, e)
-		j["type"] = "file"
-		j["content"] = base64Lines(rp.objs[e.SHA].Blob)
-		j["encoding"] = "base64"
-		s.writeJSON(w, r, http.StatusOK, j)
+		j["type"], j["content"], j["encoding"] = "file", base64Lines(rp.objs[e.SHA].Blob), "base64"
 	}
+	s.writeJSON(w, r, http.StatusOK, j)
 }
 
 // ---- tarball ----
 
-func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := r.PathValue("ref")
 	id, ok := rp.resolve(ref)
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docTarball)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	// Name the ref as GitHub's redirect does: branches as refs/heads/X,
 	// commit ids as they are.
-	refPath := id
-	switch {
-	case ref == "" || ref == "HEAD":
-		refPath = "refs/heads/" + rp.defaultBranch
-	case strings.HasPrefix(ref, "refs/"):
-		refPath = ref
-	case rp.refs["refs/heads/"+ref] != "":
-		refPath = "refs/heads/" + ref
-	case rp.refs["refs/tags/"+ref] != "":
-		refPath = "refs/tags/" + ref
+	refPath, name := id, ref
+	if ref == "" || ref == "HEAD" {
+		name = rp.defaultBranch
+	}
+	if full, _, ok := rp.fullRef(name); ok {
+		refPath = full
 	}
 	loc := s.download.URL + "/" + httpx.EscapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + httpx.EscapePath(refPath)
 	if rp.private {
@@ -449,114 +368,97 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo) {
 		loc += "?token=" + tok
 	}
 	s.commonHeaders(w, r, true)
-	h := w.Header()
-	h.Set("Content-Type", "text/html;charset=utf-8")
-	h.Set("Cache-Control", "public, must-revalidate, max-age=0")
-	h.Set("Location", loc)
-	h.Set("Content-Length", "0")
+	setHeaders(w.Header(), "Content-Type", "text/html;charset=utf-8", "Cache-Control", "public, must-revalidate, max-age=0",
+		"Location", loc, "Content-Length", "0")
 	w.WriteHeader(http.StatusFound)
 }
 
 // ---- branches and refs ----
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	name := r.PathValue("branch")
 	id, ok := rp.refs["refs/heads/"+name]
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Branch not found", docBranch)
+		s.writeError(w, r, http.StatusNotFound, "Branch not found", doc)
 		return
 	}
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-	gc := s.gitCommitJSON(r, rp, id)
-	commit := map[string]any{
-		"sha": id, "node_id": gc["node_id"], "url": api + "/commits/" + id, "html_url": web + "/commit/" + id,
-		"comments_url": api + "/commits/" + id + "/comments", "parents": gc["parents"],
-		"commit": map[string]any{"author": gc["author"], "committer": gc["committer"], "message": gc["message"],
-			"tree": gc["tree"], "url": gc["url"], "comment_count": 0, "verification": gc["verification"]},
-	}
+	api, web := repoURLs(r, rp)
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
-		"name": name, "commit": commit,
+		"name": name, "commit": s.commitJSON(r, rp, id),
 		"_links":    map[string]any{"self": api + "/branches/" + httpx.EscapePath(name), "html": web + "/tree/" + httpx.EscapePath(name)},
 		"protected": false, "protection_url": api + "/branches/" + httpx.EscapePath(name) + "/protection",
 	})
 }
 
-func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
 	id, ok := rp.refs[ref]
 	if !ok {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetRef)
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, id))
 }
 
-func (s *Server) isCommit(rp *repo, id string) bool {
-	o := rp.objs[id]
-	return o != nil && o.Type == "commit"
-}
-
-func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Ref string `json:"ref"`
 		SHA string `json:"sha"`
 	}
-	if !s.decode(w, r, &body, docCreateRef) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
-	if len(rp.refs) == 0 {
-		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docEmptyRepo)
-		return
+	_, exists := rp.refs[body.Ref]
+	switch {
+	case len(rp.refs) == 0:
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
+	case !validRefName(body.Ref):
+		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", doc)
+	case !rp.has(body.SHA, "commit"):
+		s.unprocessable(w, r, "Object does not exist", doc)
+	case exists:
+		s.unprocessable(w, r, "Reference already exists", doc)
+	default:
+		rp.refs[body.Ref] = body.SHA
+		j := s.refJSON(r, rp, body.Ref, body.SHA)
+		w.Header().Set("Location", j["url"].(string))
+		s.writeJSON(w, r, http.StatusCreated, j)
 	}
-	if !strings.HasPrefix(body.Ref, "refs/") || strings.Count(body.Ref, "/") < 2 || !validTreePath(body.Ref) {
-		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", docCreateRef)
-		return
-	}
-	if !s.isCommit(rp, body.SHA) {
-		s.unprocessable(w, r, "Object does not exist", docCreateRef)
-		return
-	}
-	if _, ok := rp.refs[body.Ref]; ok {
-		s.unprocessable(w, r, "Reference already exists", docCreateRef)
-		return
-	}
-	rp.refs[body.Ref] = body.SHA
-	j := s.refJSON(r, rp, body.Ref, body.SHA)
-	w.Header().Set("Location", j["url"].(string))
-	s.writeJSON(w, r, http.StatusCreated, j)
 }
 
-func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+// validRefName reports whether GitHub takes name for a new ref: a full ref
+// name with at least two slashes.
+func validRefName(name string) bool {
+	return strings.HasPrefix(name, "refs/") && strings.Count(name, "/") >= 2 && validTreePath(name)
+}
+
+func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		SHA   string `json:"sha"`
 		Force bool   `json:"force"`
 	}
-	if !s.decode(w, r, &body, docUpdateRef) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	ref := "refs/" + r.PathValue("ref")
 	old, ok := rp.refs[ref]
-	if !ok {
-		s.unprocessable(w, r, "Reference does not exist", docUpdateRef)
-		return
+	switch {
+	case !ok:
+		s.unprocessable(w, r, "Reference does not exist", doc)
+	case !rp.has(body.SHA, "commit"):
+		s.unprocessable(w, r, "Object does not exist", doc)
+	case !body.Force && !rp.objs.IsAncestor(old, body.SHA):
+		s.unprocessable(w, r, "Update is not a fast forward", doc)
+	default:
+		rp.refs[ref] = body.SHA
+		s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 	}
-	if !s.isCommit(rp, body.SHA) {
-		s.unprocessable(w, r, "Object does not exist", docUpdateRef)
-		return
-	}
-	if !body.Force && !rp.objs.IsAncestor(old, body.SHA) {
-		s.unprocessable(w, r, "Update is not a fast forward", docUpdateRef)
-		return
-	}
-	rp.refs[ref] = body.SHA
-	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 }
 
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
 	if _, ok := rp.refs[ref]; !ok {
-		s.unprocessable(w, r, "Reference does not exist", docDeleteRef)
+		s.unprocessable(w, r, "Reference does not exist", doc)
 		return
 	}
 	delete(rp.refs, ref)
@@ -567,7 +469,7 @@ func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo) {
 // ---- trees ----
 
 func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.TreeEntry) map[string]any {
-	api := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name
+	api, _ := repoURLs(r, rp)
 	j := map[string]any{"path": p, "mode": e.Mode, "sha": e.SHA}
 	switch e.Mode {
 	case gitobj.ModeTree:
@@ -583,258 +485,226 @@ func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.Tre
 	return j
 }
 
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo) {
-	if len(rp.refs) == 0 {
-		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", docGetTree)
-		return
-	}
-	tsha := r.PathValue("sha")
-	id := tsha
-	if o := rp.objs[tsha]; o == nil || o.Type != "tree" {
-		c, ok := rp.resolve(tsha)
-		if !ok {
-			s.writeError(w, r, http.StatusNotFound, "Not Found", docGetTree)
-			return
-		}
-		id = rp.objs[c].Commit.Tree
-	}
-	var entries []any
-	truncated := false
+// treeJSON is the answer for the tree id: its entries, or with recursive
+// every entry below it, up to limit entries when limit > 0.
+func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool, limit int) map[string]any {
+	entries, truncated := []any{}, false
 	add := func(p string, e gitobj.TreeEntry) {
-		if s.opts.TreeLimit > 0 && len(entries) >= s.opts.TreeLimit {
+		if limit > 0 && len(entries) >= limit {
 			truncated = true
 			return
 		}
 		entries = append(entries, s.treeEntryJSON(r, rp, p, e))
 	}
-	if r.URL.Query().Has("recursive") {
+	if recursive {
 		rp.objs.Walk(id, "", add)
 	} else {
 		for _, e := range rp.objs[id].Tree {
 			add(e.Name, e)
 		}
 	}
-	if entries == nil {
-		entries = []any{}
-	}
-	s.writeJSON(w, r, http.StatusOK, map[string]any{
-		"sha": id, "url": apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/trees/" + id,
-		"tree": entries, "truncated": truncated,
-	})
+	api, _ := repoURLs(r, rp)
+	return map[string]any{"sha": id, "url": api + "/git/trees/" + id, "tree": entries, "truncated": truncated}
 }
 
-func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo) {
-	var body struct {
-		BaseTree string `json:"base_tree"`
-		Tree     []struct {
-			Path    string          `json:"path"`
-			Mode    string          `json:"mode"`
-			Type    string          `json:"type"`
-			SHA     json.RawMessage `json:"sha"`
-			Content *string         `json:"content"`
-		} `json:"tree"`
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+	if len(rp.refs) == 0 {
+		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
+		return
 	}
-	if !s.decode(w, r, &body, docCreateTree) {
+	id := r.PathValue("sha")
+	if !rp.has(id, "tree") {
+		c, ok := rp.resolve(id)
+		if !ok {
+			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+			return
+		}
+		id = rp.objs[c].Commit.Tree
+	}
+	s.writeJSON(w, r, http.StatusOK, s.treeJSON(r, rp, id, r.URL.Query().Has("recursive"), s.opts.TreeLimit))
+}
+
+// treeEntryIn is an entry of a POST git/trees body.
+type treeEntryIn struct {
+	Path    string          `json:"path"`
+	Mode    string          `json:"mode"`
+	Type    string          `json:"type"`
+	SHA     json.RawMessage `json:"sha"`
+	Content *string         `json:"content"`
+}
+
+func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+	var body struct {
+		BaseTree string        `json:"base_tree"`
+		Tree     []treeEntryIn `json:"tree"`
+	}
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
 	files := map[string]gitobj.FlatEntry{}
 	if body.BaseTree != "" {
-		if o := rp.objs[body.BaseTree]; o == nil || o.Type != "tree" {
-			s.unprocessable(w, r, "Invalid tree info", docCreateTree)
+		if !rp.has(body.BaseTree, "tree") {
+			s.unprocessable(w, r, "Invalid tree info", doc)
 			return
 		}
 		files = rp.objs.Flatten(body.BaseTree)
 	}
-	removeUnder := func(p string) {
-		for q := range files {
-			if strings.HasPrefix(q, p+"/") {
-				delete(files, q)
-			}
-		}
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			delete(files, d)
-		}
-	}
 	for i, e := range body.Tree {
-		bad := func(msg string) { s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, docCreateTree) }
-		if !validTreePath(e.Path) {
-			bad("tree.path contains a malformed path component")
-			return
-		}
-		if !slices.Contains([]string{gitobj.ModeFile, gitobj.ModeExec, gitobj.ModeSymlink, gitobj.ModeTree, gitobj.ModeCommit}, e.Mode) {
-			bad("tree.mode is not a valid mode")
-			return
-		}
-		isNull := string(e.SHA) == "null"
-		var sha string
-		if len(e.SHA) > 0 && !isNull {
-			if err := json.Unmarshal(e.SHA, &sha); err != nil {
-				bad("tree.sha is not a string")
-				return
-			}
-		}
-		switch {
-		case sha != "" && e.Content != nil:
-			bad("tree.sha and tree.content cannot both be set")
-			return
-		case e.Content != nil:
-			if e.Mode == gitobj.ModeTree || e.Mode == gitobj.ModeCommit {
-				bad("tree.content requires a blob mode")
-				return
-			}
-			removeUnder(e.Path)
-			files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: rp.objs.PutBlob([]byte(*e.Content))}
-		case isNull:
-			_, isFile := files[e.Path]
-			isDir := false
-			for q := range files {
-				if strings.HasPrefix(q, e.Path+"/") {
-					isDir = true
-					break
-				}
-			}
-			if !isFile && !isDir {
-				bad("tree.path " + strconv.Quote(e.Path) + " does not exist")
-				return
-			}
-			delete(files, e.Path)
-			for q := range files {
-				if strings.HasPrefix(q, e.Path+"/") {
-					delete(files, q)
-				}
-			}
-		case sha != "":
-			o := rp.objs[sha]
-			switch {
-			case e.Mode == gitobj.ModeCommit:
-				removeUnder(e.Path)
-				files[e.Path] = gitobj.FlatEntry{Mode: gitobj.ModeCommit, SHA: sha}
-			case e.Mode == gitobj.ModeTree:
-				if o == nil || o.Type != "tree" {
-					bad("tree.sha " + sha + " is not a valid tree")
-					return
-				}
-				removeUnder(e.Path)
-				delete(files, e.Path)
-				for q, fe := range rp.objs.Flatten(sha) {
-					files[e.Path+"/"+q] = fe
-				}
-			default:
-				if o == nil || o.Type != "blob" {
-					bad("tree.sha " + sha + " is not a valid blob")
-					return
-				}
-				removeUnder(e.Path)
-				files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: sha}
-			}
-		default:
-			bad("Must supply either tree.sha or tree.content")
+		if msg := rp.changeTree(files, e); msg != "" {
+			s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, doc)
 			return
 		}
 	}
-	id := rp.objs.WriteFlat(files)
-	entries := []any{}
-	for _, e := range rp.objs[id].Tree {
-		entries = append(entries, s.treeEntryJSON(r, rp, e.Name, e))
+	j := s.treeJSON(r, rp, rp.objs.WriteFlat(files), false, 0)
+	w.Header().Set("Location", j["url"].(string))
+	s.writeJSON(w, r, http.StatusCreated, j)
+}
+
+// changeTree applies one entry of a POST git/trees body to files, or
+// returns GitHub's message for what is wrong with it.
+func (rp *repo) changeTree(files map[string]gitobj.FlatEntry, e treeEntryIn) string {
+	var sha string
+	null := string(e.SHA) == "null"
+	switch {
+	case !validTreePath(e.Path):
+		return "tree.path contains a malformed path component"
+	case !slices.Contains([]string{gitobj.ModeFile, gitobj.ModeExec, gitobj.ModeSymlink, gitobj.ModeTree, gitobj.ModeCommit}, e.Mode):
+		return "tree.mode is not a valid mode"
+	case len(e.SHA) > 0 && !null && json.Unmarshal(e.SHA, &sha) != nil:
+		return "tree.sha is not a string"
+	case sha != "" && e.Content != nil:
+		return "tree.sha and tree.content cannot both be set"
+	case e.Content != nil && (e.Mode == gitobj.ModeTree || e.Mode == gitobj.ModeCommit):
+		return "tree.content requires a blob mode"
+	case e.Content != nil:
+		sha = rp.objs.PutBlob([]byte(*e.Content))
+	case null:
+		if !removePath(files, e.Path) {
+			return "tree.path " + strconv.Quote(e.Path) + " does not exist"
+		}
+		return ""
+	case sha == "":
+		return "Must supply either tree.sha or tree.content"
+	case e.Mode == gitobj.ModeTree && !rp.has(sha, "tree"):
+		return "tree.sha " + sha + " is not a valid tree"
+	case e.Mode != gitobj.ModeTree && e.Mode != gitobj.ModeCommit && !rp.has(sha, "blob"):
+		return "tree.sha " + sha + " is not a valid blob"
 	}
-	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/trees/" + id
-	w.Header().Set("Location", u)
-	s.writeJSON(w, r, http.StatusCreated, map[string]any{"sha": id, "url": u, "tree": entries, "truncated": false})
+	clearPath(files, e.Path)
+	if e.Mode != gitobj.ModeTree {
+		files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: sha}
+		return ""
+	}
+	for q, fe := range rp.objs.Flatten(sha) {
+		files[e.Path+"/"+q] = fe
+	}
+	return ""
+}
+
+// removePath removes the file or the directory at p from the flat file
+// set files, and reports whether there was one.
+func removePath(files map[string]gitobj.FlatEntry, p string) bool {
+	n := len(files)
+	delete(files, p)
+	maps.DeleteFunc(files, func(q string, _ gitobj.FlatEntry) bool { return strings.HasPrefix(q, p+"/") })
+	return len(files) < n
+}
+
+// clearPath makes room in files for an entry at p: it removes what is at
+// p and the files where p's parent directories go.
+func clearPath(files map[string]gitobj.FlatEntry, p string) {
+	removePath(files, p)
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		delete(files, d)
+	}
 }
 
 // ---- blobs and commits ----
 
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	id := r.PathValue("sha")
-	o := rp.objs[id]
-	if o == nil || o.Type != "blob" {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetBlob)
+	if !rp.has(id, "blob") {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
+	api, _ := repoURLs(r, rp)
+	blob := rp.objs[id].Blob
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
-		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(o.Blob),
-		"url":     apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id,
-		"content": base64Lines(o.Blob), "encoding": "base64",
+		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(blob),
+		"url": api + "/git/blobs/" + id, "content": base64Lines(blob), "encoding": "base64",
 	})
 }
 
-func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Content  *string `json:"content"`
 		Encoding string  `json:"encoding"`
 	}
-	if !s.decode(w, r, &body, docCreateBlob) {
+	if !s.decode(w, r, &body, doc) {
 		return
+	}
+	bad := func(field, code string) {
+		s.validation(w, r, doc, map[string]any{"resource": "Blob", "field": field, "code": code})
 	}
 	if body.Content == nil {
-		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "missing_field"})
+		bad("content", "missing_field")
 		return
 	}
-	var data []byte
+	data, ok := []byte(*body.Content), true
 	switch body.Encoding {
 	case "", "utf-8":
-		if !utf8.ValidString(*body.Content) {
-			s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "invalid"})
-			return
-		}
-		data = []byte(*body.Content)
+		ok = utf8.Valid(data)
 	case "base64":
-		d, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(*body.Content, "\n", ""))
-		if err != nil {
-			s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "content", "code": "invalid"})
-			return
-		}
-		data = d
+		var err error
+		data, err = base64.StdEncoding.DecodeString(strings.ReplaceAll(*body.Content, "\n", ""))
+		ok = err == nil
 	default:
-		s.validation(w, r, docCreateBlob, map[string]any{"resource": "Blob", "field": "encoding", "code": "invalid"})
+		bad("encoding", "invalid")
+		return
+	}
+	if !ok {
+		bad("content", "invalid")
 		return
 	}
 	id := rp.objs.PutBlob(data)
-	u := apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name + "/git/blobs/" + id
-	w.Header().Set("Location", u)
-	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": u, "sha": id})
+	api, _ := repoURLs(r, rp)
+	w.Header().Set("Location", api+"/git/blobs/"+id)
+	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": api + "/git/blobs/" + id, "sha": id})
 }
 
-func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil || !s.isCommit(rp, r.PathValue("sha")) {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docGetCommit)
+func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+	if !rp.has(r.PathValue("sha"), "commit") {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, s.gitCommitJSON(r, rp, r.PathValue("sha")))
 }
 
-func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo) {
-	type sig struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
-	}
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	var body struct {
 		Message *string  `json:"message"`
 		Tree    string   `json:"tree"`
 		Parents []string `json:"parents"`
-		Author  *sig     `json:"author"`
+		Author  *struct {
+			Name  string `json:"name"`
+			Email string `json:"email"`
+		} `json:"author"`
 	}
-	if !s.decode(w, r, &body, docCommit) {
+	if !s.decode(w, r, &body, doc) {
 		return
 	}
-	if body.Message == nil {
-		s.validation(w, r, docCommit, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
+	switch {
+	case body.Message == nil:
+		s.validation(w, r, doc, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
+		return
+	case !rp.has(body.Tree, "tree"):
+		s.unprocessable(w, r, "Tree SHA does not exist", doc)
+		return
+	case slices.ContainsFunc(body.Parents, func(p string) bool { return !rp.has(p, "commit") }):
+		s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", doc)
 		return
 	}
-	if o := rp.objs[body.Tree]; o == nil || o.Type != "tree" {
-		s.unprocessable(w, r, "Tree SHA does not exist", docCommit)
-		return
-	}
-	for _, p := range body.Parents {
-		if !s.isCommit(rp, p) {
-			s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", docCommit)
-			return
-		}
-	}
-	sg := gitobj.Signature{Name: s.actor(r), Email: s.actor(r) + "@users.noreply.github.com", When: s.now()}
+	sg := s.signature(r)
 	author := sg
 	if body.Author != nil && body.Author.Name != "" {
 		author.Name, author.Email = body.Author.Name, body.Author.Email
@@ -846,107 +716,87 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo) 
 	s.writeJSON(w, r, http.StatusCreated, j)
 }
 
+// signature is the caller's, as the author and committer of the commits
+// it makes, dated now.
+func (s *Server) signature(r *http.Request) gitobj.Signature {
+	return gitobj.Signature{Name: s.actor(r), Email: s.actor(r) + "@users.noreply.github.com", When: s.now()}
+}
+
 // ---- pulls ----
 
-func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
 	q := r.URL.Query()
-	state := q.Get("state")
-	if state == "" {
-		state = "open"
-	}
-	head := q.Get("head")
+	state, head, base := cmp.Or(q.Get("state"), "open"), q.Get("head"), q.Get("base")
 	headOwner, headBranch, hasOwner := strings.Cut(head, ":")
 	if !hasOwner {
 		headOwner, headBranch = "", head
 	}
 	var list []*pull
-	for i := len(rp.pulls) - 1; i >= 0; i-- { // newest first
-		p := rp.pulls[i]
-		if state != "all" && p.state != state {
-			continue
+	for _, p := range slices.Backward(rp.pulls) { // newest first
+		if (state == "all" || p.State == state) && (base == "" || p.Base == base) &&
+			(head == "" || p.Head == headBranch && (headOwner == "" || strings.EqualFold(headOwner, rp.owner.login))) {
+			list = append(list, p)
 		}
-		if head != "" && (p.head != headBranch || (headOwner != "" && !strings.EqualFold(headOwner, rp.owner.login))) {
-			continue
-		}
-		if b := q.Get("base"); b != "" && p.base != b {
-			continue
-		}
-		list = append(list, p)
 	}
-	start, end := paginate(w, r, len(list))
-	out := make([]any, 0, end-start)
-	for _, p := range list[start:end] {
-		out = append(out, s.pullJSON(r, rp, p))
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
+	s.writeJSON(w, r, http.StatusOK, pageJSON(w, r, list, func(p *pull) any { return s.pullJSON(r, rp, p) }))
 }
 
-func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp != nil {
-		n, _ := strconv.Atoi(r.PathValue("number"))
-		for _, p := range rp.pulls {
-			if p.number == n {
-				s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, p))
-				return
-			}
-		}
-	}
-	s.writeError(w, r, http.StatusNotFound, "Not Found", docGetPull)
-}
-
-func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo) {
-	var body struct {
-		Title string `json:"title"`
-		Head  string `json:"head"`
-		Base  string `json:"base"`
-		Body  string `json:"body"`
-		Draft bool   `json:"draft"`
-	}
-	if !s.decode(w, r, &body, docCreatePull) {
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+	// Pull requests are numbered from 1 in creation order.
+	if n, _ := strconv.Atoi(r.PathValue("number")); n >= 1 && n <= len(rp.pulls) {
+		s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, rp.pulls[n-1]))
 		return
 	}
-	fail := func(e map[string]any) { s.validation(w, r, docCreatePull, e) }
+	s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+}
+
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+	var body Pull // title, head, base, body and draft, by their field names
+	if !s.decode(w, r, &body, doc) {
+		return
+	}
 	if body.Title == "" {
-		fail(map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
 		return
 	}
-	head := body.Head
-	if o, b, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(o, rp.owner.login) {
-			fail(map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
-			return
-		}
-		head = b
+	p, field, msg := s.openPull(r, rp, body)
+	switch {
+	case field != "":
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "field": field, "code": "invalid"})
+	case p == nil:
+		s.validation(w, r, doc, map[string]any{"resource": "PullRequest", "code": "custom", "message": msg})
+	default:
+		j := s.pullJSON(r, rp, p)
+		w.Header().Set("Location", j["url"].(string))
+		s.writeJSON(w, r, http.StatusCreated, j)
 	}
-	headID, ok := rp.refs["refs/heads/"+head]
-	if !ok {
-		fail(map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
-		return
+}
+
+// openPull opens the pull request p (from p.Head, a branch or
+// "owner:branch", to p.Base) in rp, by the caller, with GitHub's checks.
+// When one fails it returns no pull request, the field at fault ("" for
+// the checks of the whole request) and GitHub's GraphQL message for it.
+// The caller holds s.mu.
+func (s *Server) openPull(r *http.Request, rp *repo, p Pull) (_ *pull, field, msg string) {
+	if o, b, ok := strings.Cut(p.Head, ":"); ok && strings.EqualFold(o, rp.owner.login) {
+		p.Head = b // another owner's branch ("o:b") is no branch of rp
 	}
-	baseID, ok := rp.refs["refs/heads/"+body.Base]
-	if !ok {
-		fail(map[string]any{"resource": "PullRequest", "field": "base", "code": "invalid"})
-		return
+	headID, headOK := rp.refs["refs/heads/"+p.Head]
+	baseID, baseOK := rp.refs["refs/heads/"+p.Base]
+	switch {
+	case !headOK:
+		return nil, "head", "Head sha can't be blank, Head ref must be a branch"
+	case !baseOK:
+		return nil, "base", "Base ref must be a branch"
+	case p.Title == "":
+		return nil, "title", "Title can't be blank"
+	case slices.ContainsFunc(rp.pulls, func(x *pull) bool { return x.State == "open" && x.Head == p.Head && x.Base == p.Base }):
+		return nil, "", "A pull request already exists for " + rp.owner.login + ":" + p.Head + "."
+	case rp.objs.IsAncestor(headID, baseID):
+		return nil, "", "No commits between " + p.Base + " and " + p.Head
 	}
-	for _, p := range rp.pulls {
-		if p.state == "open" && p.head == head && p.base == body.Base {
-			fail(map[string]any{"resource": "PullRequest", "code": "custom",
-				"message": "A pull request already exists for " + rp.owner.login + ":" + head + "."})
-			return
-		}
-	}
-	if rp.objs.IsAncestor(headID, baseID) {
-		fail(map[string]any{"resource": "PullRequest", "code": "custom",
-			"message": "No commits between " + body.Base + " and " + head})
-		return
-	}
-	p := &pull{id: s.newID(), number: len(rp.pulls) + 1, title: body.Title, body: body.Body, head: head, base: body.Base,
-		draft: body.Draft, state: "open", created: s.now(), user: s.actor(r)}
-	rp.pulls = append(rp.pulls, p)
-	j := s.pullJSON(r, rp, p)
-	w.Header().Set("Location", j["url"].(string))
-	s.writeJSON(w, r, http.StatusCreated, j)
+	p.Number, p.State, p.HeadSHA, p.URL = len(rp.pulls)+1, "open", "", ""
+	x := &pull{Pull: p, id: s.newID(), created: s.now(), user: s.actor(r)}
+	rp.pulls = append(rp.pulls, x)
+	return x, "", ""
 }

@@ -188,7 +188,7 @@ type Server struct {
 	mu            sync.Mutex        // guards the world
 	owners        map[string]*owner // by lower-case login
 	repos         map[string]*repo  // by lower-case "owner/name"
-	moved         map[string]string // old lower-case "owner/name" → repository id
+	moved         map[string]*repo  // by old lower-case "owner/name"
 	nextID        int64
 	downloadToken map[string]string // temporary token → repository key
 	apps          map[int64]*app
@@ -232,15 +232,11 @@ type repo struct {
 	pulls         []*pull
 }
 
+// pull is a pull request: its Pull, whose HeadSHA and URL [Server.Pulls]
+// fills in, and what GitHub keeps besides.
 type pull struct {
+	Pull
 	id      int64
-	number  int
-	title   string
-	body    string
-	head    string
-	base    string
-	draft   bool
-	state   string
 	created time.Time
 	user    string
 }
@@ -250,14 +246,14 @@ func New(opts *Options) *Server {
 	s := &Server{
 		owners:        map[string]*owner{},
 		repos:         map[string]*repo{},
-		moved:         map[string]string{},
+		moved:         map[string]*repo{},
 		downloadToken: map[string]string{},
 		apps:          map[int64]*app{},
 		installs:      map[int64]*installation{},
 		instTokens:    map[string]*installToken{},
 		nextID:        1000,
+		closing:       make(chan struct{}),
 	}
-	s.closing = make(chan struct{})
 	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.closing)
 	if opts != nil {
 		s.opts = *opts
@@ -266,9 +262,7 @@ func New(opts *Options) *Server {
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
-	if s.opts.User == "" {
-		s.opts.User = "fake-user"
-	}
+	s.opts.User = cmp.Or(s.opts.User, "fake-user")
 	s.api = httptest.NewServer(s.apiHandler())
 	s.download = httptest.NewServer(s.downloadHandler())
 	s.raw = httptest.NewServer(s.rawHandler())
@@ -340,9 +334,7 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	if r.Owner == "" || r.Name == "" {
 		return "", errors.New("fakegithub: AddRepo: owner and name are required")
 	}
-	if r.DefaultBranch == "" {
-		r.DefaultBranch = "main"
-	}
+	r.DefaultBranch = cmp.Or(r.DefaultBranch, "main")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.repos[key(r.Owner, r.Name)] != nil {
@@ -357,8 +349,7 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 		if err := rp.applyFiles(files, r.Files, nil); err != nil {
 			return "", err
 		}
-		id := s.commitLocked(rp, "", files, "Initial commit")
-		rp.refs["refs/heads/"+r.DefaultBranch] = id
+		rp.refs["refs/heads/"+r.DefaultBranch] = s.commitLocked(rp, "", files, "Initial commit")
 	}
 	o.repos = append(o.repos, rp)
 	s.repos[key(r.Owner, r.Name)] = rp
@@ -418,6 +409,20 @@ func (s *Server) repoLocked(owner, name string) (*repo, error) {
 	return rp, nil
 }
 
+// resolveLocked returns the repository owner/name and the commit id ref
+// resolves to in it. The caller holds s.mu.
+func (s *Server) resolveLocked(owner, name, ref string) (*repo, string, error) {
+	rp, err := s.repoLocked(owner, name)
+	if err != nil {
+		return nil, "", err
+	}
+	id, ok := rp.resolve(ref)
+	if !ok {
+		return nil, "", fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
+	}
+	return rp, id, nil
+}
+
 // Commit adds a commit on branch (created from the default branch when
 // missing) and returns its id.
 func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
@@ -427,10 +432,7 @@ func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	parent := rp.refs["refs/heads/"+branch]
-	if parent == "" {
-		parent = rp.refs["refs/heads/"+rp.defaultBranch]
-	}
+	parent := cmp.Or(rp.refs["refs/heads/"+branch], rp.refs["refs/heads/"+rp.defaultBranch])
 	files := map[string]gitobj.FlatEntry{}
 	if parent != "" {
 		files = rp.objs.Flatten(rp.objs[parent].Commit.Tree)
@@ -438,8 +440,7 @@ func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
 	if err := rp.applyFiles(files, c.Files, c.Delete); err != nil {
 		return "", err
 	}
-	msg := cmp.Or(c.Message, "Update")
-	id := s.commitLocked(rp, parent, files, msg)
+	id := s.commitLocked(rp, parent, files, cmp.Or(c.Message, "Update"))
 	rp.refs["refs/heads/"+branch] = id
 	return id, nil
 }
@@ -448,13 +449,9 @@ func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
 func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp, err := s.repoLocked(owner, name)
+	rp, id, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return "", err
-	}
-	id, ok := rp.resolve(ref)
-	if !ok {
-		return "", fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
 	}
 	rp.refs["refs/heads/"+branch] = id
 	return id, nil
@@ -479,22 +476,7 @@ func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
 	rp.owner, rp.name = s.ownerLocked(newOwner, Organization), newName
 	rp.owner.repos = append(rp.owner.repos, rp)
 	s.repos[key(newOwner, newName)] = rp
-	s.moved[key(owner, name)] = strconv.FormatInt(rp.id, 10)
-	return nil
-}
-
-func (s *Server) repoByID(id string) *repo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.repoByIDLocked(id)
-}
-
-func (s *Server) repoByIDLocked(id string) *repo {
-	for _, rp := range s.repos {
-		if strconv.FormatInt(rp.id, 10) == id {
-			return rp
-		}
-	}
+	s.moved[key(owner, name)] = rp
 	return nil
 }
 
@@ -503,23 +485,16 @@ func (s *Server) repoByIDLocked(id string) *repo {
 func (s *Server) Ref(owner, name, ref string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.repos[key(owner, name)]
-	if rp == nil {
-		return "", false
-	}
-	return rp.resolve(ref)
+	_, id, err := s.resolveLocked(owner, name, ref)
+	return id, err == nil
 }
 
 // GetCommit describes the commit ref resolves to.
 func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.repos[key(owner, name)]
-	if rp == nil {
-		return CommitInfo{}, false
-	}
-	id, ok := rp.resolve(ref)
-	if !ok {
+	rp, id, err := s.resolveLocked(owner, name, ref)
+	if err != nil {
 		return CommitInfo{}, false
 	}
 	c := rp.objs[id].Commit
@@ -530,13 +505,9 @@ func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
 func (s *Server) Files(owner, name, ref string) ([]File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp, err := s.repoLocked(owner, name)
+	rp, id, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return nil, err
-	}
-	id, ok := rp.resolve(ref)
-	if !ok {
-		return nil, fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
 	}
 	flat := rp.objs.Flatten(rp.objs[id].Commit.Tree)
 	out := make([]File, 0, len(flat))
@@ -561,9 +532,10 @@ func (s *Server) Pulls(owner, name string) []Pull {
 	}
 	out := make([]Pull, 0, len(rp.pulls))
 	for _, p := range rp.pulls {
-		out = append(out, Pull{Number: p.number, Title: p.title, Body: p.body, Head: p.head, Base: p.base,
-			HeadSHA: rp.refs["refs/heads/"+p.head], Draft: p.draft, State: p.state,
-			URL: s.api.URL + "/" + rp.owner.login + "/" + rp.name + "/pull/" + itoa(p.number)})
+		x := p.Pull
+		x.HeadSHA = rp.refs["refs/heads/"+p.Head]
+		x.URL = s.api.URL + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.Number)
+		out = append(out, x)
 	}
 	return out
 }
@@ -582,93 +554,106 @@ func (rp *repo) resolve(ref string) (string, bool) {
 	if ref == "" || ref == "HEAD" {
 		ref = rp.defaultBranch
 	}
-	if id, ok := rp.refs[ref]; ok && strings.HasPrefix(ref, "refs/") {
-		return id, true
-	}
-	if id, ok := rp.refs["refs/heads/"+ref]; ok {
-		return id, true
-	}
-	if id, ok := rp.refs["refs/tags/"+ref]; ok {
+	if _, id, ok := rp.fullRef(ref); ok {
 		return id, true
 	}
 	if len(ref) >= 7 && len(ref) <= 40 && gitobj.IsHex(ref) {
 		if o := rp.objs[ref]; o != nil && o.Type == "commit" {
 			return ref, true
 		}
-		if len(ref) < 40 {
-			for id, o := range rp.objs {
-				if o.Type == "commit" && strings.HasPrefix(id, ref) {
-					return id, true
-				}
+		for id, o := range rp.objs {
+			if o.Type == "commit" && strings.HasPrefix(id, ref) {
+				return id, true
 			}
 		}
 	}
 	return "", false
 }
 
-func itoa(i int) string { return fmt.Sprint(i) }
+// fullRef returns the full name of the ref name names (a full ref name, a
+// branch or a tag, looked up in that order) and its commit id.
+func (rp *repo) fullRef(name string) (full, id string, ok bool) {
+	for _, full := range []string{name, "refs/heads/" + name, "refs/tags/" + name} {
+		if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
+			return full, id, true
+		}
+	}
+	return "", "", false
+}
 
 // ---- request plumbing ----
 
-type ctxKey int
-
-const (
-	baseKey  ctxKey = iota // the API path prefix of the request: "" or "/api/v3"
-	authKey                // bool: the request is authenticated
-	tokenKey               // *installToken: the request carries an installation token
-)
-
-func apiPrefix(r *http.Request) string {
-	p, _ := r.Context().Value(baseKey).(string)
-	return p
+// caller is what the fake knows of a request: the API path prefix the
+// client used ("", "/api/v3", or "/api" for GraphQL), whether it is
+// authenticated, and the installation token it carries, if any.
+type caller struct {
+	prefix string
+	authed bool
+	token  *installToken
 }
 
-func authenticated(r *http.Request) bool {
-	ok, _ := r.Context().Value(authKey).(bool)
-	return ok
+type callerKey struct{}
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerKey{}).(caller)
+	return c
 }
+
+func withCaller(r *http.Request, c caller) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+}
+
+func authenticated(r *http.Request) bool { return callerOf(r).authed }
+
+func tokenOf(r *http.Request) *installToken { return callerOf(r).token }
 
 // apiURL is the API base URL as the client used it.
-func apiURL(r *http.Request) string { return "http://" + r.Host + apiPrefix(r) }
+func apiURL(r *http.Request) string { return "http://" + r.Host + callerOf(r).prefix }
+
+// docREST is the documentation URL of GitHub's generic errors.
+const docREST = "https://docs.github.com/rest"
 
 func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, "api", "")
-		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
 		prefix := ""
 		switch p := r.URL.Path; {
 		case p == "/api/graphql":
-			r2 := r.Clone(context.WithValue(r.Context(), baseKey, "/api"))
-			r2.URL.Path, r2.URL.RawPath = "/graphql", ""
-			mux.ServeHTTP(w, r2)
-			return
+			prefix, r.URL.Path, r.URL.RawPath = "/api", "/graphql", ""
 		case p == "/api/v3" || strings.HasPrefix(p, "/api/v3/"):
 			prefix = "/api/v3"
-		}
-		r2 := r.Clone(context.WithValue(r.Context(), baseKey, prefix))
-		if prefix != "" {
-			r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
-			r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
-			if r2.URL.Path == "" {
-				r2.URL.Path = "/"
-			}
+			r.URL.Path = cmp.Or(strings.TrimPrefix(p, prefix), "/")
+			r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
 		}
 		// /repositories/{id}/... is the repository with that id, where a
 		// renamed repository's old name redirects.
-		if rest, ok := strings.CutPrefix(r2.URL.EscapedPath(), "/repositories/"); ok {
+		if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/repositories/"); ok {
 			id, tail, _ := strings.Cut(rest, "/")
 			if rp := s.repoByID(id); rp != nil {
 				p := strings.TrimSuffix("/repos/"+url.PathEscape(rp.owner.login)+"/"+url.PathEscape(rp.name)+"/"+tail, "/")
-				r2.URL.RawPath = p
-				r2.URL.Path, _ = url.PathUnescape(p)
+				r.URL.RawPath = p
+				r.URL.Path, _ = url.PathUnescape(p)
 			}
 		}
-		mux.ServeHTTP(w, r2)
+		mux.ServeHTTP(w, withCaller(r, caller{prefix: prefix}))
 	})
+}
+
+func (s *Server) repoByID(id string) *repo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rp := range s.repos {
+		if strconv.FormatInt(rp.id, 10) == id {
+			return rp
+		}
+	}
+	return nil
 }
 
 func (s *Server) record(r *http.Request, host, route string) {
@@ -696,29 +681,28 @@ func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) 
 // check of a token (Options.Tokens or an installation token).
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
 	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
-		ok, good, it := s.checkAuth(r)
-		if !good {
-			s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
-			return
+		r, good := s.authorize(r)
+		c := callerOf(r)
+		switch {
+		case !good:
+			s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", docREST)
+		case r.Method != http.MethodGet && r.Method != http.MethodHead && !c.authed:
+			s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", docREST)
+		case c.token != nil && !s.integrationAllowed(r, pattern, c.token):
+			s.writeError(w, r, http.StatusForbidden, msgNotAccessible, docREST)
+		case !s.redirectMoved(w, r):
+			fn(w, r)
 		}
-		ctx := context.WithValue(r.Context(), authKey, ok)
-		if it != nil {
-			ctx = context.WithValue(ctx, tokenKey, it)
-		}
-		r = r.WithContext(ctx)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !ok {
-			s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest")
-			return
-		}
-		if it != nil && !s.integrationAllowed(r, pattern, it) {
-			s.writeError(w, r, http.StatusForbidden, msgNotAccessible, "https://docs.github.com/rest")
-			return
-		}
-		if s.redirectMoved(w, r) {
-			return
-		}
-		fn(w, r)
 	})
+}
+
+// authorize returns r carrying its caller's credential (see checkAuth),
+// and false when its Authorization header is not acceptable.
+func (s *Server) authorize(r *http.Request) (*http.Request, bool) {
+	c := callerOf(r)
+	authed, good, it := s.checkAuth(r)
+	c.authed, c.token = authed, it
+	return withCaller(r, c), good
 }
 
 // redirectMoved answers a request for a repository by a name it no
@@ -728,14 +712,13 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc)
 func (s *Server) redirectMoved(w http.ResponseWriter, r *http.Request) bool {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
 	s.mu.Lock()
-	id, moved := s.moved[key(owner, name)]
-	rp, taken := s.repoByIDLocked(id), s.repos[key(owner, name)] != nil
+	rp, taken := s.moved[key(owner, name)], s.repos[key(owner, name)] != nil
 	s.mu.Unlock()
-	if name == "" || !moved || rp == nil || taken || !canSee(r, rp) {
+	if name == "" || rp == nil || taken || !canSee(r, rp) {
 		return false
 	}
 	parts := strings.SplitN(r.URL.EscapedPath(), "/", 5) // "", "repos", owner, repo, tail
-	loc := apiURL(r) + "/repositories/" + id
+	loc := apiURL(r) + "/repositories/" + strconv.FormatInt(rp.id, 10)
 	if len(parts) == 5 {
 		loc += "/" + parts[4]
 	}
@@ -767,60 +750,49 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 		s.mu.Lock()
 		it = s.instTokens[tok]
 		s.mu.Unlock()
+		if it != nil && !s.opts.Now().Before(it.expires) {
+			return false, false, nil
+		}
 		if it != nil {
-			if !s.opts.Now().Before(it.expires) {
-				return false, false, nil
-			}
 			return true, true, it
 		}
 	}
-	if len(s.opts.Tokens) == 0 {
+	switch {
+	case len(s.opts.Tokens) == 0:
 		return true, true, nil
-	}
-	if h == "" {
+	case h == "":
 		return false, true, nil
 	}
-	if bearer && slices.Contains(s.opts.Tokens, tok) {
-		return true, true, nil
-	}
-	return false, false, nil
+	ok := bearer && slices.Contains(s.opts.Tokens, tok)
+	return ok, ok, nil
 }
 
 // answer writes GitHub's answer for an armed fault (fake.Kit carries out
 // the slow, truncated and lost answers).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
-	authed, _, _ := s.checkAuth(r) // the rate-limit headers are those of the caller
-	r = r.WithContext(context.WithValue(r.Context(), authKey, authed))
-	retryAfter := func() { w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second))) }
+	r, _ = s.authorize(r) // the rate-limit headers are those of the caller
 	const secondary = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID "
-	const secondaryDoc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+	if f.Kind == fake.FaultSecondaryRateLimit || f.Kind == fake.FaultTooManyRequests {
+		w.Header().Set("Retry-After", fmt.Sprint(int(cmp.Or(f.RetryAfter, time.Minute)/time.Second)))
+	}
 	switch f.Kind {
 	case fake.FaultUnauthorized:
-		s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
+		s.writeError(w, r, http.StatusUnauthorized, "Bad credentials", docREST)
 	case fake.FaultNotFound:
-		s.writeError(w, r, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST)
 	case fake.FaultUnprocessable:
 		s.validation(w, r, "https://docs.github.com/rest/reference/issues#create-a-label", map[string]any{"resource": "Label", "code": "invalid", "field": "color"})
 	case fake.FaultRateLimit:
-		h := w.Header()
-		h.Set("X-RateLimit-Limit", "5000")
-		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("X-RateLimit-Used", "5000")
-		h.Set("X-RateLimit-Reset", fmt.Sprint(s.now().Add(cmp.Or(f.RetryAfter, time.Hour)).Unix()))
-		h.Set("X-RateLimit-Resource", resource(r))
+		setHeaders(w.Header(), "X-RateLimit-Limit", "5000", "X-RateLimit-Remaining", "0", "X-RateLimit-Used", "5000",
+			"X-RateLimit-Reset", fmt.Sprint(s.now().Add(cmp.Or(f.RetryAfter, time.Hour)).Unix()), "X-RateLimit-Resource", resource(r))
 		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden),
 			"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID "+requestID()+".",
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits")
-	case fake.FaultSecondaryRateLimit:
-		retryAfter()
-		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".", secondaryDoc)
-	case fake.FaultSecondaryRateLimitNoRetryAfter:
-		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".", secondaryDoc)
-	case fake.FaultTooManyRequests:
-		retryAfter()
-		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
-	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultRateLimitResetOnly:
-		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", "https://docs.github.com/rest")
+	case fake.FaultSecondaryRateLimit, fake.FaultSecondaryRateLimitNoRetryAfter:
+		s.writeError(w, r, cmp.Or(f.Status, http.StatusForbidden), secondary+requestID()+".",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
+	case fake.FaultTooManyRequests, fake.FaultTooManyRequestsNoRetryAfter, fake.FaultRateLimitResetOnly:
+		s.writeError(w, r, http.StatusTooManyRequests, "Too Many Requests", docREST)
 	case fake.FaultServerError:
 		st := cmp.Or(f.Status, http.StatusInternalServerError)
 		if !fake.GatewayError(w, st, "") {
@@ -829,7 +801,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 	case fake.FaultEchoCredentials:
 		st := cmp.Or(f.Status, http.StatusBadRequest)
 		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
-			s.writeError(w, r, st, "Problems parsing the request: "+echo, "https://docs.github.com/rest")
+			s.writeError(w, r, st, "Problems parsing the request: "+echo, docREST)
 		}
 	default:
 		return false
