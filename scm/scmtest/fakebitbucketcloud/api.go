@@ -32,8 +32,8 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /2.0/repositories/{ws}", s.listRepos)
 	s.handle(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
 	s.handle(mux, "POST "+repoRoute, s.createRepo)
-	s.accessRoutes(mux) // access.go
-	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
+	s.st.HandleRepos(mux, repoRoute, s.accessRoutes()) // access.go
+	s.st.HandleRepos(mux, repoRoute, map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                         s.getRepo,
 		"GET /src/{commit}":            s.src,
 		"GET /src/{commit}/{path...}":  s.src,
@@ -46,10 +46,17 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 		"GET /pullrequests/{$}":        s.listPulls,  // go-bitbucket sends the trailing slash,
 		"POST /pullrequests/{$}":       s.createPull, // which Bitbucket accepts
 		"GET /pullrequests/{id}":       s.getPull,
-	} {
-		method, rest, _ := strings.Cut(pattern, " ")
-		s.repoRoute(mux, method+" "+repoRoute+rest, fn)
-	}
+	})
+}
+
+// handle registers a route that needs credentials.
+func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.st.Handle(mux, pattern, fn)
+}
+
+// route registers an open route.
+func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.st.Route(mux, pattern, fn)
 }
 
 // ---- JSON shapes (from the recorded bodies) ----
@@ -295,12 +302,9 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 // serveFile answers a file's raw content, with an ETag of its content and
 // attributes.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p string, e repostore.Entry) {
-	etag := etagOf(e)
 	s.commonHeaders(w, r)
-	w.Header().Set("ETag", etag)
-	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if repostore.NotModified(w, r, etagOf(e)) {
 		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
-		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	// Derived from the file name, not the content, as Bitbucket does.

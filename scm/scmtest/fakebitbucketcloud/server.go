@@ -75,7 +75,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -172,22 +171,20 @@ type Server struct {
 
 	opts          Options
 	api, download *httptest.Server
-	stop          chan struct{}
-	closing       sync.Once
-	st            repostore.Store // its mutex guards the fields below too
+	st            *repostore.Site[Stats] // its mutex guards the fields below too
 
 	redirect  bool
 	downloads map[string][]byte   // download path → archive
 	apps      map[string]OAuthApp // sign-in consumers (oauth.go)
 	user      *OAuthUser          // who signs in
 	grants    map[string]*grant   // by code, access or refresh token
-	access    accessWorld         // groups and repository permissions (access.go)
+	access    repostore.Access    // groups and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}, stop: make(chan struct{})}
+	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -200,21 +197,19 @@ func New(opts *Options) *Server {
 	if s.opts.TokenTTL <= 0 {
 		s.opts.TokenTTL = 2 * time.Hour
 	}
-	s.st = repostore.Store{Name: "fakebitbucketcloud", Now: s.now, Author: s.opts.User}
-	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
-	s.api = httptest.NewServer(s.handler())
-	s.download = httptest.NewServer(s.downloadHandler())
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketcloud", s.now, s.opts.User, s.answerFault)
+	s.core = s.st.Core
+	s.st.Host, s.st.Count = hostOf, count
+	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0,
+		Tokens: s.opts.Tokens, Users: s.opts.Users, Minted: s.minted}
+	s.st.Refuse, s.st.OwnerParam, s.st.NotFound = s.refuse, "ws", s.noRepo
+	s.api = s.st.Start(s.handler())
+	s.download = s.st.Start(s.downloadHandler())
 	return s
 }
 
 // Close shuts the servers down.
-func (s *Server) Close() {
-	s.closing.Do(func() { close(s.stop) })
-	for _, srv := range []*httptest.Server{s.api, s.download} {
-		srv.CloseClientConnections()
-		srv.Close()
-	}
-}
+func (s *Server) Close() { s.st.Close() }
 
 // URL returns the web base URL (the bitbucket.org stand-in), e.g.
 // "http://127.0.0.1:1234".

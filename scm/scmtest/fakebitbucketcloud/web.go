@@ -20,7 +20,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 // redirected to.
 func (s *Server) downloadHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "download", "GET /{token}/{name}")
+		s.st.Record(r, "download", "GET /{token}/{name}")
 		s.core.Serve(w, r, "download", "api", func(w http.ResponseWriter, r *http.Request) {
 			s.st.Lock()
 			b, ok := s.downloads[r.URL.Path]

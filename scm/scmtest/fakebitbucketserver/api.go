@@ -21,10 +21,10 @@ import (
 )
 
 func (s *Server) routes(mux *http.ServeMux) {
-	s.handle(mux, "GET /projects/{key}/repos", s.listRepos)
-	s.handle(mux, "POST /projects/{key}/repos", s.createRepo)
-	s.accessRoutes(mux) // access.go
-	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
+	s.st.Handle(mux, "GET /projects/{key}/repos", s.listRepos)
+	s.st.Handle(mux, "POST /projects/{key}/repos", s.createRepo)
+	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", s.accessRoutes()) // access.go
+	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                  s.getRepo,
 		"GET /default-branch":   s.defaultBranch,
 		"GET /branches":         s.listBranches,
@@ -38,10 +38,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		"GET /commits":          s.listCommits,
 		"GET /pull-requests":    s.listPulls,
 		"POST /pull-requests":   s.createPull,
-	} {
-		method, rest, _ := strings.Cut(pattern, " ")
-		s.repoRoute(mux, method+" /projects/{key}/repos/{slug}"+rest, fn)
-	}
+	})
 }
 
 // ---- JSON shapes (from the recorded bodies) ----
@@ -247,12 +244,9 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 		return
 	}
 	e := c.Files[p]
-	etag := `"` + e.Blob + `"`
 	s.commonHeaders(w)
-	w.Header().Set("ETag", etag)
-	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
-		w.WriteHeader(http.StatusNotModified)
+	if repostore.NotModified(w, r, `"`+e.Blob+`"`) {
+		s.st.Core.Log().Count(func(st *Stats) { st.NotModified++ })
 		return
 	}
 	ct := "text/plain;charset=UTF-8"

@@ -66,7 +66,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -150,21 +149,18 @@ type Stats struct {
 // use. Inject, ClearFaults and Requests come from its [fake.Kit].
 type Server struct {
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
-	core            *fake.Core[Stats]
 
 	opts       Options
 	srv        *httptest.Server
-	stop       chan struct{}
-	closing    sync.Once
-	st         repostore.Store // its mutex guards searchMode too
-	searchMode SearchMode      // search.go
-	access     accessWorld     // groups, users and repository permissions (access.go)
+	st         *repostore.Site[Stats] // its mutex guards the fields below too
+	searchMode SearchMode             // search.go
+	access     repostore.Access       // groups, users and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Server. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{stop: make(chan struct{})}
+	s := &Server{}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -178,18 +174,17 @@ func New(opts *Options) *Server {
 	if s.opts.User == "" {
 		s.opts.User = "fake-user"
 	}
-	s.st = repostore.Store{Name: "fakebitbucketserver", Now: s.now, Author: s.opts.User}
-	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
-	s.srv = httptest.NewServer(s.handler())
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketserver", s.now, s.opts.User, s.answerFault)
+	s.st.Count = func(st *Stats, _ string) { st.Total++ }
+	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0,
+		Tokens: s.opts.Tokens, Users: s.opts.Users, TokenPasswords: true}
+	s.st.Refuse, s.st.OwnerParam, s.st.NotFound = s.refuse, "key", s.noRepo
+	s.srv = s.st.Start(s.handler())
 	return s
 }
 
 // Close shuts the server down and closes its connections.
-func (s *Server) Close() {
-	s.closing.Do(func() { close(s.stop) })
-	s.srv.CloseClientConnections()
-	s.srv.Close()
-}
+func (s *Server) Close() { s.st.Close() }
 
 // URL returns the web base URL, context path included, e.g.
 // "http://127.0.0.1:1234/bitbucket".
@@ -307,7 +302,7 @@ func (s *Server) prWebURL(rp *repostore.Repo, id int) string {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.core.Log().Stats()
+	st, routes, unrouted := s.st.Core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
