@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -238,12 +239,6 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.R
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(rp))
 }
 
-func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, loc string) {
-	s.commonHeaders(w, r)
-	w.Header().Set("Location", loc)
-	w.WriteHeader(http.StatusFound)
-}
-
 // resolveSrc splits the {commit}/{path} of a src URL: the commit segment
 // may be a branch with an escaped "/", or the start of a branch name whose
 // slashes were sent as they are.
@@ -429,19 +424,20 @@ func (s *Server) commitFiles(w http.ResponseWriter, r *http.Request, rp *reposto
 }
 
 // bbql parses the tiny subset of Bitbucket's query language the fake
-// understands: field = "value", field != "value" and field ~ "value"
-// terms joined by one of AND or OR.
+// understands: field = "value" terms joined by one of AND or OR.
 var (
-	termRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*(=|~|!=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
+	termRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$`)
 	andRE  = regexp.MustCompile(`\s+(?i:AND)\s+`)
 	orRE   = regexp.MustCompile(`\s+(?i:OR)\s+`)
 )
 
-type term struct{ field, op, value string }
+type term struct{ field, value string }
 
-func bbql(q string) (terms []term, or bool, ok bool) {
+// bbql returns the terms of q, which may name only the given fields, and
+// whether they are joined by OR; its error is Bitbucket's message.
+func bbql(q string, fields ...string) (terms []term, or bool, err error) {
 	if strings.TrimSpace(q) == "" {
-		return nil, false, true
+		return nil, false, nil
 	}
 	parts := andRE.Split(q, -1)
 	if len(parts) == 1 {
@@ -451,57 +447,41 @@ func bbql(q string) (terms []term, or bool, ok bool) {
 	for _, p := range parts {
 		m := termRE.FindStringSubmatch(p)
 		if m == nil {
-			return nil, false, false
+			return nil, false, errors.New("Invalid query")
 		}
-		v, err := strconv.Unquote(`"` + m[3] + `"`)
+		v, err := strconv.Unquote(`"` + m[2] + `"`)
 		if err != nil {
-			return nil, false, false
+			return nil, false, errors.New("Invalid query")
+		} else if !slices.Contains(fields, m[1]) {
+			return nil, false, errors.New("Invalid field: " + m[1])
 		}
-		terms = append(terms, term{m[1], m[2], v})
+		terms = append(terms, term{m[1], v})
 	}
-	return terms, or, true
+	return terms, or, nil
 }
 
-// match reports whether the terms accept an object whose fields field
-// returns; bad is the first field the query may not name (field reports
-// false for it).
-func match(terms []term, or bool, field func(string) (string, bool)) (keep bool, bad string) {
-	keep = len(terms) == 0 || !or
+// match reports whether the terms accept an object with fields.
+func match(terms []term, or bool, fields map[string]string) bool {
+	keep := len(terms) == 0 || !or
 	for _, t := range terms {
-		v, known := field(t.field)
-		if !known {
-			return false, t.field
-		}
-		m := v == t.value
-		switch t.op {
-		case "!=":
-			m = !m
-		case "~":
-			m = strings.Contains(strings.ToLower(v), strings.ToLower(t.value))
-		}
 		if or {
-			keep = keep || m
+			keep = keep || fields[t.field] == t.value
 		} else {
-			keep = keep && m
+			keep = keep && fields[t.field] == t.value
 		}
 	}
-	return keep, ""
+	return keep
 }
 
 func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	terms, or, ok := bbql(r.URL.Query().Get("q"))
-	if !ok {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid query", r.URL.Query().Get("q"))
+	terms, or, err := bbql(r.URL.Query().Get("q"), "name")
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error(), r.URL.Query().Get("q"))
 		return
 	}
 	var items []any
 	for _, name := range slices.Sorted(maps.Keys(rp.Branches)) {
-		keep, bad := match(terms, or, func(f string) (string, bool) { return name, f == "name" })
-		if bad != "" {
-			s.writeError(w, r, http.StatusBadRequest, "Invalid field: "+bad, "")
-			return
-		}
-		if keep {
+		if match(terms, or, map[string]string{"name": name}) {
 			items = append(items, s.branchJSON(rp, name))
 		}
 	}
@@ -559,9 +539,12 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *reposto
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	q := r.URL.Query()
-	terms, or, ok := bbql(q.Get("q"))
-	if !ok || or {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid query", q.Get("q"))
+	terms, or, err := bbql(q.Get("q"), "source.branch.name", "destination.branch.name", "state", "title")
+	if err == nil && or {
+		err = errors.New("Invalid query") // terms of pull requests take AND only
+	}
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error(), q.Get("q"))
 		return
 	}
 	states := q["state"]
@@ -573,15 +556,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore
 		if len(states) > 0 && !slices.ContainsFunc(states, func(st string) bool { return strings.EqualFold(st, p.State) }) {
 			continue
 		}
-		keep, bad := match(terms, false, func(f string) (string, bool) {
-			v, ok := map[string]string{"source.branch.name": p.From, "destination.branch.name": p.To, "state": p.State, "title": p.Title}[f]
-			return v, ok
-		})
-		if bad != "" {
-			s.writeError(w, r, http.StatusBadRequest, "Invalid field: "+bad, "")
-			return
-		}
-		if keep {
+		if match(terms, false, map[string]string{"source.branch.name": p.From, "destination.branch.name": p.To, "state": p.State, "title": p.Title}) {
 			items = append(items, s.pullJSON(rp, p))
 		}
 	}

@@ -350,6 +350,8 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *reposto
 	s.writeJSON(w, r, http.StatusOK, paginate(r, len(all), 1000, func(i int) any { return commitJSON(all[i]) }))
 }
 
+// editFile answers PUT .../browse/{path}: one file committed on branch,
+// created from sourceBranch when it does not exist yet.
 func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if !strings.EqualFold(r.Header.Get("X-Atlassian-Token"), "no-check") {
 		s.writeError(w, r, http.StatusForbidden, exPrefix+"rest.XsrfCheckFailedException", "XSRF check failed")
@@ -359,27 +361,17 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		s.writeError(w, r, http.StatusBadRequest, "", "The request is not valid multipart form data: "+err.Error())
 		return
 	}
-	form := r.MultipartForm
-	value := func(k string) string {
-		if v := form.Value[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	content, haveContent := []byte(value("content")), len(form.Value["content"]) > 0
-	if fhs := form.File["content"]; len(fhs) > 0 {
-		f, err := fhs[0].Open()
-		if err == nil {
-			content, err = io.ReadAll(f)
-			f.Close()
-		}
+	content, haveContent := []byte(r.PostFormValue("content")), r.PostForm.Has("content")
+	if f, _, err := r.FormFile("content"); err == nil {
+		content, err = io.ReadAll(f)
+		f.Close()
 		if err != nil {
 			s.writeError(w, r, http.StatusBadRequest, "", "Reading the content: "+err.Error())
 			return
 		}
 		haveContent = true
 	}
-	branch := strings.TrimPrefix(value("branch"), "refs/heads/")
+	branch := strings.TrimPrefix(r.PostFormValue("branch"), "refs/heads/")
 	var verrs []errorMessage
 	if branch == "" {
 		verrs = append(verrs, errorMessage{Context: strp("branch"), Message: "A branch is required.", ExceptionName: strp(exValidation)})
@@ -401,20 +393,15 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		return
 	}
 	var base *repostore.Commit // nil: the first file of an empty repository, which creates the branch
-	src := strings.TrimPrefix(value("sourceBranch"), "refs/heads/")
+	src := strings.TrimPrefix(r.PostFormValue("sourceBranch"), "refs/heads/")
 	if id, ok := rp.Branches[branch]; ok {
 		base = rp.Commits[id]
+	} else if !repostore.ValidBranchName(branch) && src != "" {
+		s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", branch))
+		return
 	} else if len(rp.Branches) > 0 || src != "" || !repostore.ValidBranchName(branch) {
-		if src == "" {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", branch, rp.Slug))
-			return
-		}
-		if !repostore.ValidBranchName(branch) {
-			s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", branch))
-			return
-		}
-		if base = rp.Resolve(src); base == nil {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", src, rp.Slug))
+		if base = rp.Resolve(src); base == nil || src == "" {
+			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", cmp.Or(src, branch), rp.Slug))
 			return
 		}
 	}
@@ -423,33 +410,30 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		files = base.Files
 	}
 	old, exists := files[p]
-	if fake.IsDir(files, p) {
-		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
-		return
+	sid := r.PostFormValue("sourceCommitId")
+	sc := rp.Resolve(sid)
+	modified := func() bool { // since sc
+		then, had := sc.Files[p]
+		return had != exists || had && then.Blob != old.Blob
 	}
-	if sid := value("sourceCommitId"); sid == "" && exists {
+	switch {
+	case fake.IsDir(files, p):
+		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
+	case sid == "" && exists:
 		s.writeError(w, r, http.StatusConflict, exFileExists,
 			fmt.Sprintf("The file '%s' already exists. Provide the sourceCommitId of the file to update it.", p))
-		return
-	} else if sid != "" {
-		sc := rp.Resolve(sid)
-		if sc == nil {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchCommit, fmt.Sprintf("Commit '%s' does not exist in repository '%s'.", sid, rp.Slug))
-			return
-		}
-		if then, had := sc.Files[p]; had != exists || had && then.Blob != old.Blob {
-			s.writeError(w, r, http.StatusConflict, exPrefix+"content.FileContentModifiedException",
-				fmt.Sprintf("The file '%s' has been modified since commit %s.", p, sc.ID[:11]))
-			return
-		}
-	}
-	if exists && bytes.Equal(old.Content, content) {
+	case sid != "" && sc == nil:
+		s.writeError(w, r, http.StatusNotFound, exNoSuchCommit, fmt.Sprintf("Commit '%s' does not exist in repository '%s'.", sid, rp.Slug))
+	case sid != "" && modified():
+		s.writeError(w, r, http.StatusConflict, exPrefix+"content.FileContentModifiedException",
+			fmt.Sprintf("The file '%s' has been modified since commit %s.", p, sc.ID[:11]))
+	case exists && bytes.Equal(old.Content, content):
 		s.writeError(w, r, http.StatusConflict, exPrefix+"content.EditNoChangeException", fmt.Sprintf("The file '%s' was not changed: the content is the same.", p))
-		return
+	default:
+		msg := cmp.Or(r.PostFormValue("message"), "Edited "+p+" online with Bitbucket")
+		id, _ := s.st.Write(rp, branch, base, []fake.File{{Path: p, Content: content, Executable: old.Exec}}, nil, msg)
+		s.writeJSON(w, r, http.StatusOK, commitJSON(rp.Commits[id]))
 	}
-	msg := cmp.Or(value("message"), "Edited "+p+" online with Bitbucket")
-	id, _ := s.st.Write(rp, branch, base, []fake.File{{Path: p, Content: content, Executable: old.Exec}}, nil, msg)
-	s.writeJSON(w, r, http.StatusOK, commitJSON(rp.Commits[id]))
 }
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
@@ -459,12 +443,8 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore
 	if at != "" && !strings.HasPrefix(at, "refs/") {
 		at = "refs/heads/" + at
 	}
-	pulls := slices.Clone(rp.Pulls)
-	if !strings.EqualFold(q.Get("order"), "OLDEST") {
-		slices.Reverse(pulls)
-	}
 	var items []any
-	for _, p := range pulls {
+	for _, p := range slices.Backward(rp.Pulls) {
 		ref := "refs/heads/" + p.To
 		if strings.EqualFold(q.Get("direction"), "OUTGOING") {
 			ref = "refs/heads/" + p.From

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -88,17 +87,21 @@ type page struct {
 }
 
 // paginate returns the page of n items the request asks for (start,
-// limit; limit defaults to 25 and is capped at max), building only the
-// page's items.
-func paginate(r *http.Request, n, max int, item func(i int) any) page {
-	q := r.URL.Query()
-	start, _ := strconv.Atoi(q.Get("start"))
-	start = min(max0(start), n)
-	limit, err := strconv.Atoi(q.Get("limit"))
-	if err != nil || limit <= 0 {
+// limit), building only the page's items.
+func paginate(r *http.Request, n, most int, item func(i int) any) page {
+	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	return pageOf(start, limit, n, most, item)
+}
+
+// pageOf returns the page of n items from start, limit long (25 when not
+// positive, at most most), building only the page's items.
+func pageOf(start, limit, n, most int, item func(i int) any) page {
+	start = min(max(start, 0), n)
+	if limit <= 0 {
 		limit = 25
 	}
-	limit = min(limit, max)
+	limit = min(limit, most)
 	end := min(start+limit, n)
 	p := page{Size: end - start, Limit: limit, IsLastPage: end >= n, Values: make([]any, 0, end-start), Start: start}
 	for i := start; i < end; i++ {
@@ -115,44 +118,31 @@ func values[T any](r *http.Request, items []T, max int) page {
 	return paginate(r, len(items), max, func(i int) any { return items[i] })
 }
 
-func max0(i int) int { return max(i, 0) }
-
 // ---- plumbing: prefix, auth, faults ----
 
-// handler strips the context path and the REST prefix, then routes.
+// handler serves the REST API under the context path, as /rest/api/1.0
+// and as /rest/api/latest, and the search endpoint.
 func (s *Server) handler() http.Handler {
-	mux, search := http.NewServeMux(), http.NewServeMux()
-	s.routes(mux)
-	s.st.Handle(search, "POST "+searchPath, s.search) // search.go
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux, api, search := http.NewServeMux(), http.NewServeMux(), http.NewServeMux()
+	s.routes(api)
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.st.Record(r, "api", "")
 		s.writeError(w, r, http.StatusNotFound, "", "The requested resource does not exist")
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == s.opts.ContextPath+searchPath {
-			http.StripPrefix(s.opts.ContextPath, search).ServeHTTP(w, r)
-			return
-		}
-		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), s.opts.ContextPath+"/rest/api/")
-		version, tail, _ := strings.Cut(rest, "/")
-		if !ok || version != "1.0" && version != "latest" {
-			s.st.Record(r, "api", "")
-			s.commonHeaders(w)
-			w.Header().Set("Content-Type", "text/html;charset=UTF-8")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Page not found - Bitbucket</title></head><body>Page not found</body></html>\n")
-			return
-		}
-		p, err := url.PathUnescape("/" + tail)
-		if err != nil {
-			s.st.Record(r, "api", "")
-			s.writeError(w, r, http.StatusBadRequest, "", "Malformed path")
-			return
-		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path, r2.URL.RawPath, r2.RequestURI = p, "/"+tail, r.RequestURI
-		mux.ServeHTTP(w, r2)
+	for _, v := range []string{"1.0", "latest"} {
+		prefix := s.opts.ContextPath + "/rest/api/" + v
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, api))
+	}
+	s.st.Handle(search, "POST "+searchPath, s.search) // search.go
+	mux.Handle(s.opts.ContextPath+searchPath, http.StripPrefix(s.opts.ContextPath, search))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.st.Record(r, "api", "")
+		s.commonHeaders(w)
+		w.Header().Set("Content-Type", "text/html;charset=UTF-8")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Page not found - Bitbucket</title></head><body>Page not found</body></html>\n")
 	})
+	return mux
 }
 
 // refuse answers a request whose credentials are missing or not good.

@@ -23,7 +23,7 @@
 //   - GET  .../archive?at=&format=&path=&prefix= (zip, tar, tgz, tar.gz)
 //   - POST rest/search/latest/search (Data Center's code search, see
 //     [Server.SetSearch])
-//   - GET  .../pull-requests (at, direction, state, order, paged),
+//   - GET  .../pull-requests (at, direction, state, paged),
 //     POST .../pull-requests (409 DuplicatePullRequestException with
 //     existingPullRequest, 409 EmptyPullRequestException)
 //

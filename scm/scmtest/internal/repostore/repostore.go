@@ -291,26 +291,19 @@ func (rp *Repo) History(c *Commit, dir string) []*Commit {
 // touches reports whether c changed anything under dir compared with
 // parent (nil = none).
 func touches(c, parent *Commit, dir string) bool {
-	in := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
-	var before map[string]Entry
-	if parent != nil {
-		before = parent.Files
-	}
-	n := 0
-	for p, e := range c.Files {
-		if in(p) {
-			n++
-			if pe, ok := before[p]; !ok || pe.Exec != e.Exec || pe.Blob != e.Blob {
-				return true
+	under := func(c *Commit) map[string]Entry {
+		if c == nil {
+			return nil
+		}
+		out := map[string]Entry{}
+		for p, e := range c.Files {
+			if p == dir || strings.HasPrefix(p, dir+"/") {
+				out[p] = e
 			}
 		}
+		return out
 	}
-	for p := range before {
-		if in(p) {
-			n--
-		}
-	}
-	return n != 0
+	return !maps.EqualFunc(under(c), under(parent), func(a, b Entry) bool { return a.Blob == b.Blob && a.Exec == b.Exec })
 }
 
 // IsAncestor reports whether commit a is reachable from commit b.
