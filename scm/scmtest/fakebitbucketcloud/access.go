@@ -13,6 +13,11 @@ import (
 // id), Permission "read", "write" or "admin".
 type Grant = repostore.Grant
 
+// accessWorld holds the workspaces' groups ("workspace/group_slug",
+// lower-case), the known accounts (ids and {UUID}s) and the grants,
+// guarded by the store's mutex.
+type accessWorld = repostore.Access
+
 // AddGroup adds the group groupSlug to workspace, for the permission
 // routes.
 func (s *Server) AddGroup(workspace, groupSlug string) {

@@ -171,6 +171,7 @@ type Server struct {
 
 	opts          Options
 	api, download *httptest.Server
+	stop          chan struct{}
 	st            *repostore.Site[Stats] // its mutex guards the fields below too
 
 	redirect  bool
@@ -178,13 +179,13 @@ type Server struct {
 	apps      map[string]OAuthApp // sign-in consumers (oauth.go)
 	user      *OAuthUser          // who signs in
 	grants    map[string]*grant   // by code, access or refresh token
-	access    repostore.Access    // groups and repository permissions (access.go)
+	access    accessWorld         // groups and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}}
+	s := &Server{downloads: map[string][]byte{}, apps: map[string]OAuthApp{}, grants: map[string]*grant{}, stop: make(chan struct{})}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -197,7 +198,7 @@ func New(opts *Options) *Server {
 	if s.opts.TokenTTL <= 0 {
 		s.opts.TokenTTL = 2 * time.Hour
 	}
-	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketcloud", s.now, s.opts.User, s.answerFault)
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketcloud", s.now, s.opts.User, s.answerFault, s.stop)
 	s.core = s.st.Core
 	s.st.Host, s.st.Count = hostOf, count
 	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0,

@@ -174,7 +174,7 @@ func New(opts *Options) *Server {
 	if s.opts.User == "" {
 		s.opts.User = "fake-user"
 	}
-	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketserver", s.now, s.opts.User, s.answerFault)
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketserver", s.now, s.opts.User, s.answerFault, make(chan struct{}))
 	s.st.Count = func(st *Stats, _ string) { st.Total++ }
 	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0,
 		Tokens: s.opts.Tokens, Users: s.opts.Users, TokenPasswords: true}

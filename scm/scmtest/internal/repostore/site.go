@@ -45,10 +45,11 @@ type Site[S any] struct {
 // NewSite returns the Site of the fake named name (the prefix of its
 // errors), whose commits have the clock now and the author author, and
 // the Kit the fake embeds. answer writes the fake's answer for an armed
-// fault, as for [fake.NewKit].
-func NewSite[S any](name string, now func() time.Time, author string, answer func(http.ResponseWriter, *http.Request, fake.Fault) bool) (*Site[S], fake.Kit[S]) {
-	s := &Site[S]{Store: Store{Name: name, Now: now, Author: author}, stop: make(chan struct{})}
-	kit, core := fake.NewKit[S](answer, s.stop)
+// fault, and stop ends the requests FaultSlow holds, as for
+// [fake.NewKit]; Close closes it.
+func NewSite[S any](name string, now func() time.Time, author string, answer func(http.ResponseWriter, *http.Request, fake.Fault) bool, stop chan struct{}) (*Site[S], fake.Kit[S]) {
+	s := &Site[S]{Store: Store{Name: name, Now: now, Author: author}, stop: stop}
+	kit, core := fake.NewKit[S](answer, stop)
 	s.Core = core
 	return s, kit
 }
