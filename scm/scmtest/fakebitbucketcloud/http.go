@@ -29,8 +29,9 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload")
 	h.Set("Vary", "Authorization, Origin")
 	h.Set("Cache-Control", "max-age=900")
-	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		// Sent to access-token requests only (Atlassian community, 2026).
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && h.Get("X-RateLimit-NearLimit") == "" {
+		// Sent to access-token requests only (Atlassian community, 2026);
+		// FaultRateLimit has set its own.
 		h.Set("X-RateLimit-Limit", "1000")
 		h.Set("X-RateLimit-Resource", "api")
 		h.Set("X-RateLimit-NearLimit", "false")

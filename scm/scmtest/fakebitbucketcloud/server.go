@@ -227,12 +227,6 @@ func (s *Server) APIBaseURL() string { return s.api.URL + "/2.0" }
 // TokenURL returns the OAuth token endpoint, on the web host.
 func (s *Server) TokenURL() string { return s.api.URL + "/site/oauth2/access_token" }
 
-// AuthorizeURL is the sign-in authorization endpoint, on the web host.
-func (s *Server) AuthorizeURL() string { return s.api.URL + "/site/oauth2/authorize" }
-
-// DownloadURL returns the base URL of the download host.
-func (s *Server) DownloadURL() string { return s.download.URL }
-
 // Client returns an *http.Client for the servers, with no credential.
 func (s *Server) Client() *http.Client { return s.api.Client() }
 
