@@ -113,12 +113,9 @@ type Repo struct {
 	Files []fake.File
 }
 
-// Commit describes a commit to add with [Server.Commit].
-type Commit struct {
-	Message string
-	Files   []fake.File // written (created or replaced)
-	Delete  []string    // removed
-}
+// Commit describes a commit to add with [Server.Commit]: its Message, the
+// Files it writes (created or replaced) and the paths it Deletes.
+type Commit = repostore.Change
 
 // PullRequest describes a pull request of the fake.
 type PullRequest struct {
@@ -266,7 +263,7 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 // Commit adds a commit on branch (created from the default branch when
 // missing) and returns its id.
 func (s *Server) Commit(key, slug, branch string, c Commit) (string, error) {
-	return s.st.Commit(key, slug, branch, c.Message, c.Files, c.Delete)
+	return s.st.Commit(key, slug, branch, c)
 }
 
 // Branch returns the commit id branch points at.
