@@ -30,9 +30,9 @@ const repoRoute = "/2.0/repositories/{ws}/{slug}"
 func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /2.0/user", s.oauthUser)          // oauth.go
 	s.handle(mux, "GET /2.0/user/emails", s.oauthEmails) // oauth.go
-	s.handle(mux, "GET /2.0/repositories/{ws}", s.listRepos)
-	s.handle(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
-	s.handle(mux, "POST "+repoRoute, s.createRepo)
+	s.st.HandleOwner(mux, "GET /2.0/repositories/{ws}", s.listRepos)
+	s.st.HandleOwner(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
+	s.st.HandleOwner(mux, "POST "+repoRoute, s.createRepo)
 	s.st.HandleRepos(mux, repoRoute, s.accessRoutes()) // access.go
 	s.st.HandleRepos(mux, repoRoute, map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                         s.getRepo,
@@ -216,23 +216,14 @@ func (s *Server) dirJSON(rp *repostore.Repo, c *repostore.Commit, p string) map[
 
 // ---- handlers ----
 
-// workspace finds the request's workspace, answering 404 when missing.
-// The caller holds the store's lock.
-func (s *Server) workspace(w http.ResponseWriter, r *http.Request) *repostore.Owner {
-	o := s.st.FindOwner(r.PathValue("ws"))
-	if o == nil {
-		s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", r.PathValue("ws")), "")
-	}
-	return o
+// noWorkspace answers a request for a workspace that does not exist.
+func (s *Server) noWorkspace(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", r.PathValue("ws")), "")
 }
 
-func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	if ws := s.workspace(w, r); ws != nil {
-		repos := ws.SortedRepos()
-		s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 100, func(i int) any { return s.repoJSON(repos[i]) }))
-	}
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
+	repos := ws.SortedRepos()
+	s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 100, func(i int) any { return s.repoJSON(repos[i]) }))
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
@@ -616,7 +607,7 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,61}$`)
 // Bitbucket Cloud does: 200 with the repository (empty: no branch until
 // the first commit); 400 "Repository with this Slug and Owner already
 // exists." for a taken slug; 404 for an unknown workspace.
-func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
 	var body struct {
 		SCM         string `json:"scm"`
 		IsPrivate   *bool  `json:"is_private"`
@@ -639,12 +630,6 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Invalid slug", "")
 		return
 	}
-	s.st.Lock()
-	defer s.st.Unlock()
-	ws := s.workspace(w, r)
-	if ws == nil {
-		return
-	}
 	n := repostore.Repo{Slug: slug, Name: body.Name, Description: body.Description, Public: body.IsPrivate != nil && !*body.IsPrivate, Project: "PROJ"}
 	if body.Mainbranch != nil {
 		n.DefaultBranch = body.Mainbranch.Name
@@ -662,14 +647,9 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 
 var searchTokenRE = regexp.MustCompile(`([a-z]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)`)
 
-func (s *Server) searchCode(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	ws := s.workspace(w, r)
+func (s *Server) searchCode(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
 	query := r.URL.Query().Get("search_query")
 	switch {
-	case ws == nil:
-		return
 	case s.opts.SearchDisabled:
 		s.writeError(w, r, http.StatusNotFound,
 			"Search is not enabled for the requested workspace, navigate to https://bitbucket.org/search to turn it on", "")

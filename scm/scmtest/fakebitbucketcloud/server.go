@@ -200,7 +200,7 @@ func New(opts *Options) *Server {
 	s.st.Host, s.st.Count = hostOf, count
 	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0,
 		Tokens: s.opts.Tokens, Users: s.opts.Users, Minted: s.minted}
-	s.st.Refuse, s.st.OwnerParam, s.st.NotFound = s.refuse, "ws", s.noRepo
+	s.st.Refuse, s.st.OwnerParam, s.st.NoOwner, s.st.NotFound = s.refuse, "ws", s.noWorkspace, s.noRepo
 	s.api = s.st.Start(s.handler())
 	s.download = s.st.Start(s.downloadHandler())
 	return s

@@ -21,8 +21,8 @@ import (
 )
 
 func (s *Server) routes(mux *http.ServeMux) {
-	s.st.Handle(mux, "GET /projects/{key}/repos", s.listRepos)
-	s.st.Handle(mux, "POST /projects/{key}/repos", s.createRepo)
+	s.st.HandleOwner(mux, "GET /projects/{key}/repos", s.listRepos)
+	s.st.HandleOwner(mux, "POST /projects/{key}/repos", s.createRepo)
 	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", s.accessRoutes()) // access.go
 	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                  s.getRepo,
@@ -164,15 +164,11 @@ func cleanPath(p string) (string, bool) {
 
 // ---- handlers ----
 
-func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	if p := s.project(w, r); p != nil {
-		repos := slices.SortedFunc(maps.Values(p.Repos), func(a, b *repostore.Repo) int {
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-		})
-		s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 1000, func(i int) any { return s.repoJSON(repos[i]) }))
-	}
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, p *repostore.Owner) {
+	repos := slices.SortedFunc(maps.Values(p.Repos), func(a, b *repostore.Repo) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 1000, func(i int) any { return s.repoJSON(repos[i]) }))
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
@@ -509,7 +505,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repostor
 // repository (empty: its first commit creates its branch); 409 when the
 // project has a repository of that name (or slug); 404 for an unknown
 // project; 400 for a name that is not valid.
-func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, p *repostore.Owner) {
 	var body struct {
 		Name          string `json:"name"`
 		SCMID         string `json:"scmId"`
@@ -531,12 +527,6 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	case body.DefaultBranch != "" && !repostore.ValidBranchName(body.DefaultBranch):
 		s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", body.DefaultBranch))
-		return
-	}
-	s.st.Lock()
-	defer s.st.Unlock()
-	p := s.project(w, r)
-	if p == nil {
 		return
 	}
 	for _, rp := range p.Repos {

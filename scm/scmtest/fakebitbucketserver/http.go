@@ -155,24 +155,19 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why repostore.Au
 		"Authentication failed. Please check your credentials and try again.")
 }
 
+// noProject answers a request for a project that does not exist.
+func (s *Server) noProject(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, http.StatusNotFound, exNoSuchProject, fmt.Sprintf("Project %s does not exist.", r.PathValue("key")))
+}
+
 // noRepo answers a request for a repository that does not exist, in a
 // project p that may not exist either.
 func (s *Server) noRepo(w http.ResponseWriter, r *http.Request, p *repostore.Owner) {
 	if p == nil {
-		s.writeError(w, r, http.StatusNotFound, exNoSuchProject, fmt.Sprintf("Project %s does not exist.", r.PathValue("key")))
+		s.noProject(w, r)
 		return
 	}
 	s.writeError(w, r, http.StatusNotFound, exNoSuchRepository, fmt.Sprintf("Repository %s/%s does not exist.", p.Key, r.PathValue("slug")))
-}
-
-// project finds the request's project, answering 404 when missing. The
-// caller holds the store's lock.
-func (s *Server) project(w http.ResponseWriter, r *http.Request) *repostore.Owner {
-	p := s.st.FindOwner(r.PathValue("key"))
-	if p == nil {
-		s.noRepo(w, r, nil)
-	}
-	return p
 }
 
 // answerFault writes Bitbucket Server's answer for an armed fault (the

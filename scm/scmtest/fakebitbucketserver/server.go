@@ -175,7 +175,7 @@ func New(opts *Options) *Server {
 	s.st.Count = func(st *Stats, _ string) { st.Total++ }
 	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0,
 		Tokens: s.opts.Tokens, Users: s.opts.Users, TokenPasswords: true}
-	s.st.Refuse, s.st.OwnerParam, s.st.NotFound = s.refuse, "key", s.noRepo
+	s.st.Refuse, s.st.OwnerParam, s.st.NoOwner, s.st.NotFound = s.refuse, "key", s.noProject, s.noRepo
 	s.srv = s.st.Start(s.handler())
 	return s
 }

@@ -31,10 +31,12 @@ type Site[S any] struct {
 	// whose credentials Auth.Check does not accept.
 	Auth   Credentials
 	Refuse func(w http.ResponseWriter, r *http.Request, why AuthResult)
-	// OwnerParam is the path wildcard that names a repository's owner,
-	// beside {slug}; NotFound answers a request for a repository that
-	// does not exist, o being nil when its owner does not exist either.
+	// OwnerParam is the path wildcard that names an owner, beside {slug}
+	// for a repository. NoOwner answers a request for an owner that does
+	// not exist; NotFound one for a repository that does not exist, o
+	// being nil when its owner does not exist either.
 	OwnerParam string
+	NoOwner    func(w http.ResponseWriter, r *http.Request)
 	NotFound   func(w http.ResponseWriter, r *http.Request, o *Owner)
 
 	stop    chan struct{}
@@ -98,6 +100,20 @@ func (s *Site[S]) Handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc
 			return
 		}
 		fn(w, r)
+	})
+}
+
+// HandleOwner is Handle for a route on an owner: fn runs with the store
+// locked and the owner found.
+func (s *Site[S]) HandleOwner(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *Owner)) {
+	s.Handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.Lock()
+		defer s.Unlock()
+		if o := s.FindOwner(r.PathValue(s.OwnerParam)); o != nil {
+			fn(w, r, o)
+		} else {
+			s.NoOwner(w, r)
+		}
 	})
 }
 
