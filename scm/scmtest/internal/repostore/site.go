@@ -138,20 +138,17 @@ func (s *Site[S]) HandleRepos(mux *http.ServeMux, prefix string, routes map[stri
 	}
 }
 
-// Credentials are the credentials a fake accepts.
+// Credentials are the credentials a fake accepts: with Anyone, every
+// request; otherwise the Bearer Tokens, the Users' Basic passwords (by
+// username), with TokenPasswords a token as a Basic password too (as
+// Bitbucket Server does), and the Bearer tokens that Minted, when not
+// nil, reports good (those the fake issued).
 type Credentials struct {
-	// Anyone lets every request through, with credentials or without.
-	Anyone bool
-	// Tokens are the Bearer tokens accepted.
-	Tokens []string
-	// Users maps the usernames accepted with Basic authentication to
-	// their passwords; with TokenPasswords a token of Tokens is accepted
-	// as a password too, as Bitbucket Server does.
+	Anyone         bool
+	Tokens         []string
 	Users          map[string]string
 	TokenPasswords bool
-	// Minted, when not nil, reports whether a Bearer token that is not
-	// in Tokens is good (one the fake issued).
-	Minted func(r *http.Request) bool
+	Minted         func(r *http.Request) bool
 }
 
 // AuthResult is what [Credentials.Check] finds of a request's
