@@ -194,12 +194,9 @@ func (c Credentials) Check(r *http.Request) AuthResult {
 func AnswerFault(w http.ResponseWriter, r *http.Request, f fake.Fault, limit map[string]string, write func(status int, kind fake.FaultKind, echo string)) bool {
 	status, echo := http.StatusTooManyRequests, ""
 	switch f.Kind {
-	case fake.FaultUnauthorized:
-		status = http.StatusUnauthorized
-	case fake.FaultNotFound:
-		status = http.StatusNotFound
-	case fake.FaultUnprocessable:
-		status = http.StatusBadRequest
+	case fake.FaultUnauthorized, fake.FaultNotFound, fake.FaultUnprocessable:
+		status = map[fake.FaultKind]int{fake.FaultUnauthorized: http.StatusUnauthorized, fake.FaultNotFound: http.StatusNotFound,
+			fake.FaultUnprocessable: http.StatusBadRequest}[f.Kind] // Bitbucket's validation status
 	case fake.FaultRateLimit:
 		for k, v := range limit {
 			w.Header().Set(k, v)
