@@ -9,29 +9,21 @@ import (
 )
 
 // Grant is an explicit permission on a repository, as [Server.Grants]
-// lists it: a group's (by slug) or a user's (by account id), "read",
-// "write" or "admin".
-type Grant struct {
-	Group, User, Permission string
-}
+// lists it: a group's (Group, its slug) or a user's (User, her account
+// id), Permission "read", "write" or "admin".
+type Grant = repostore.Grant
 
-// accessWorld holds the workspaces' groups, the known accounts and the
-// grants, guarded by the store's mutex.
-type accessWorld struct {
-	groups   map[string]bool    // "workspace/group_slug", lower-case
-	accounts map[string]bool    // account ids and {UUID}s
-	grants   map[string][]Grant // by "workspace/repo_slug", lower-case
-}
+// accessWorld holds the workspaces' groups ("workspace/group_slug",
+// lower-case), the known accounts (ids and {UUID}s) and the grants,
+// guarded by the store's mutex.
+type accessWorld = repostore.Access
 
 // AddGroup adds the group groupSlug to workspace, for the permission
 // routes.
 func (s *Server) AddGroup(workspace, groupSlug string) {
 	s.st.Lock()
 	defer s.st.Unlock()
-	if s.access.groups == nil {
-		s.access.groups = map[string]bool{}
-	}
-	s.access.groups[strings.ToLower(workspace+"/"+groupSlug)] = true
+	s.access.Add("group", strings.ToLower(workspace+"/"+groupSlug))
 }
 
 // AddAccount makes a user known by her account id (or {UUID}), for the
@@ -39,10 +31,7 @@ func (s *Server) AddGroup(workspace, groupSlug string) {
 func (s *Server) AddAccount(accountID string) {
 	s.st.Lock()
 	defer s.st.Unlock()
-	if s.access.accounts == nil {
-		s.access.accounts = map[string]bool{}
-	}
-	s.access.accounts[accountID] = true
+	s.access.Add("user", accountID)
 }
 
 // Grants returns the explicit permissions set on workspace/slug through
@@ -50,14 +39,16 @@ func (s *Server) AddAccount(accountID string) {
 func (s *Server) Grants(workspace, slug string) []Grant {
 	s.st.Lock()
 	defer s.st.Unlock()
-	return slices.Clone(s.access.grants[strings.ToLower(workspace+"/"+slug)])
+	return s.access.Grants(workspace, slug)
 }
 
-// accessRoutes adds PUT .../permissions-config/groups/{group_slug} and
+// accessRoutes are PUT .../permissions-config/groups/{group_slug} and
 // .../permissions-config/users/{selected_user_id} on repositories.
-func (s *Server) accessRoutes(mux *http.ServeMux) {
-	s.repoRoute(mux, "PUT "+repoRoute+"/permissions-config/groups/{group}", s.putPermission)
-	s.repoRoute(mux, "PUT "+repoRoute+"/permissions-config/users/{user}", s.putPermission)
+func (s *Server) accessRoutes() map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo) {
+	return map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
+		"PUT /permissions-config/groups/{group}": s.putPermission,
+		"PUT /permissions-config/users/{user}":   s.putPermission,
+	}
 }
 
 // putPermission answers as Bitbucket documents: 200 with the
@@ -80,7 +71,7 @@ func (s *Server) putPermission(w http.ResponseWriter, r *http.Request, rp *repos
 	g := Grant{Group: r.PathValue("group"), User: r.PathValue("user"), Permission: body.Permission}
 	var out map[string]any
 	if g.Group != "" {
-		if !s.access.groups[strings.ToLower(ws+"/"+g.Group)] {
+		if !s.access.Known("group", strings.ToLower(ws+"/"+g.Group)) {
 			s.writeError(w, r, http.StatusNotFound, "Group "+g.Group+" not found", "")
 			return
 		}
@@ -88,7 +79,7 @@ func (s *Server) putPermission(w http.ResponseWriter, r *http.Request, rp *repos
 			"group": map[string]any{"type": "group", "slug": g.Group, "name": g.Group, "full_slug": ws + ":" + g.Group},
 			"links": links{"self": href(self + "groups/" + g.Group)}}
 	} else {
-		if !s.access.accounts[g.User] {
+		if !s.access.Known("user", g.User) {
 			s.writeError(w, r, http.StatusNotFound, "User "+g.User+" not found", "")
 			return
 		}
@@ -96,14 +87,6 @@ func (s *Server) putPermission(w http.ResponseWriter, r *http.Request, rp *repos
 			"user":  map[string]any{"type": "user", "account_id": g.User},
 			"links": links{"self": href(self + "users/" + g.User)}}
 	}
-	if s.access.grants == nil {
-		s.access.grants = map[string][]Grant{}
-	}
-	k := strings.ToLower(ws + "/" + rp.Slug)
-	if i := slices.IndexFunc(s.access.grants[k], func(o Grant) bool { return o.Group == g.Group && o.User == g.User }); i >= 0 {
-		s.access.grants[k][i] = g
-	} else {
-		s.access.grants[k] = append(s.access.grants[k], g)
-	}
+	s.access.Set(ws, rp.Slug, g)
 	s.writeJSON(w, r, http.StatusOK, out)
 }

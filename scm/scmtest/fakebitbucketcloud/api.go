@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -29,11 +30,11 @@ const repoRoute = "/2.0/repositories/{ws}/{slug}"
 func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /2.0/user", s.oauthUser)          // oauth.go
 	s.handle(mux, "GET /2.0/user/emails", s.oauthEmails) // oauth.go
-	s.handle(mux, "GET /2.0/repositories/{ws}", s.listRepos)
-	s.handle(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
-	s.handle(mux, "POST "+repoRoute, s.createRepo)
-	s.accessRoutes(mux) // access.go
-	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
+	s.st.HandleOwner(mux, "GET /2.0/repositories/{ws}", s.listRepos)
+	s.st.HandleOwner(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
+	s.st.HandleOwner(mux, "POST "+repoRoute, s.createRepo)
+	s.st.HandleRepos(mux, repoRoute, s.accessRoutes()) // access.go
+	s.st.HandleRepos(mux, repoRoute, map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                         s.getRepo,
 		"GET /src/{commit}":            s.src,
 		"GET /src/{commit}/{path...}":  s.src,
@@ -46,10 +47,17 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 		"GET /pullrequests/{$}":        s.listPulls,  // go-bitbucket sends the trailing slash,
 		"POST /pullrequests/{$}":       s.createPull, // which Bitbucket accepts
 		"GET /pullrequests/{id}":       s.getPull,
-	} {
-		method, rest, _ := strings.Cut(pattern, " ")
-		s.repoRoute(mux, method+" "+repoRoute+rest, fn)
-	}
+	})
+}
+
+// handle registers a route that needs credentials.
+func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.st.Handle(mux, pattern, fn)
+}
+
+// route registers an open route.
+func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
+	s.st.Route(mux, pattern, fn)
 }
 
 // ---- JSON shapes (from the recorded bodies) ----
@@ -208,33 +216,18 @@ func (s *Server) dirJSON(rp *repostore.Repo, c *repostore.Commit, p string) map[
 
 // ---- handlers ----
 
-// workspace finds the request's workspace, answering 404 when missing.
-// The caller holds the store's lock.
-func (s *Server) workspace(w http.ResponseWriter, r *http.Request) *repostore.Owner {
-	o := s.st.FindOwner(r.PathValue("ws"))
-	if o == nil {
-		s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", r.PathValue("ws")), "")
-	}
-	return o
+// noWorkspace answers a request for a workspace that does not exist.
+func (s *Server) noWorkspace(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("No workspace with identifier '%s'.", r.PathValue("ws")), "")
 }
 
-func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	if ws := s.workspace(w, r); ws != nil {
-		repos := ws.SortedRepos()
-		s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 100, func(i int) any { return s.repoJSON(repos[i]) }))
-	}
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
+	repos := ws.SortedRepos()
+	s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 100, func(i int) any { return s.repoJSON(repos[i]) }))
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(rp))
-}
-
-func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, loc string) {
-	s.commonHeaders(w, r)
-	w.Header().Set("Location", loc)
-	w.WriteHeader(http.StatusFound)
 }
 
 // resolveSrc splits the {commit}/{path} of a src URL: the commit segment
@@ -295,12 +288,9 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 // serveFile answers a file's raw content, with an ETag of its content and
 // attributes.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p string, e repostore.Entry) {
-	etag := etagOf(e)
 	s.commonHeaders(w, r)
-	w.Header().Set("ETag", etag)
-	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+	if repostore.NotModified(w, r, etagOf(e)) {
 		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
-		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	// Derived from the file name, not the content, as Bitbucket does.
@@ -425,19 +415,20 @@ func (s *Server) commitFiles(w http.ResponseWriter, r *http.Request, rp *reposto
 }
 
 // bbql parses the tiny subset of Bitbucket's query language the fake
-// understands: field = "value", field != "value" and field ~ "value"
-// terms joined by one of AND or OR.
+// understands: field = "value" terms joined by one of AND or OR.
 var (
-	termRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*(=|~|!=)\s*"((?:[^"\\]|\\.)*)"\s*$`)
+	termRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$`)
 	andRE  = regexp.MustCompile(`\s+(?i:AND)\s+`)
 	orRE   = regexp.MustCompile(`\s+(?i:OR)\s+`)
 )
 
-type term struct{ field, op, value string }
+type term struct{ field, value string }
 
-func bbql(q string) (terms []term, or bool, ok bool) {
+// bbql returns the terms of q, which may name only the given fields, and
+// whether they are joined by OR; its error is Bitbucket's message.
+func bbql(q string, fields ...string) (terms []term, or bool, err error) {
 	if strings.TrimSpace(q) == "" {
-		return nil, false, true
+		return nil, false, nil
 	}
 	parts := andRE.Split(q, -1)
 	if len(parts) == 1 {
@@ -447,57 +438,41 @@ func bbql(q string) (terms []term, or bool, ok bool) {
 	for _, p := range parts {
 		m := termRE.FindStringSubmatch(p)
 		if m == nil {
-			return nil, false, false
+			return nil, false, errors.New("Invalid query")
 		}
-		v, err := strconv.Unquote(`"` + m[3] + `"`)
+		v, err := strconv.Unquote(`"` + m[2] + `"`)
 		if err != nil {
-			return nil, false, false
+			return nil, false, errors.New("Invalid query")
+		} else if !slices.Contains(fields, m[1]) {
+			return nil, false, errors.New("Invalid field: " + m[1])
 		}
-		terms = append(terms, term{m[1], m[2], v})
+		terms = append(terms, term{m[1], v})
 	}
-	return terms, or, true
+	return terms, or, nil
 }
 
-// match reports whether the terms accept an object whose fields field
-// returns; bad is the first field the query may not name (field reports
-// false for it).
-func match(terms []term, or bool, field func(string) (string, bool)) (keep bool, bad string) {
-	keep = len(terms) == 0 || !or
+// match reports whether the terms accept an object with fields.
+func match(terms []term, or bool, fields map[string]string) bool {
+	keep := len(terms) == 0 || !or
 	for _, t := range terms {
-		v, known := field(t.field)
-		if !known {
-			return false, t.field
-		}
-		m := v == t.value
-		switch t.op {
-		case "!=":
-			m = !m
-		case "~":
-			m = strings.Contains(strings.ToLower(v), strings.ToLower(t.value))
-		}
 		if or {
-			keep = keep || m
+			keep = keep || fields[t.field] == t.value
 		} else {
-			keep = keep && m
+			keep = keep && fields[t.field] == t.value
 		}
 	}
-	return keep, ""
+	return keep
 }
 
 func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	terms, or, ok := bbql(r.URL.Query().Get("q"))
-	if !ok {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid query", r.URL.Query().Get("q"))
+	terms, or, err := bbql(r.URL.Query().Get("q"), "name")
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error(), r.URL.Query().Get("q"))
 		return
 	}
 	var items []any
 	for _, name := range slices.Sorted(maps.Keys(rp.Branches)) {
-		keep, bad := match(terms, or, func(f string) (string, bool) { return name, f == "name" })
-		if bad != "" {
-			s.writeError(w, r, http.StatusBadRequest, "Invalid field: "+bad, "")
-			return
-		}
-		if keep {
+		if match(terms, or, map[string]string{"name": name}) {
 			items = append(items, s.branchJSON(rp, name))
 		}
 	}
@@ -555,9 +530,12 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *reposto
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	q := r.URL.Query()
-	terms, or, ok := bbql(q.Get("q"))
-	if !ok || or {
-		s.writeError(w, r, http.StatusBadRequest, "Invalid query", q.Get("q"))
+	terms, or, err := bbql(q.Get("q"), "source.branch.name", "destination.branch.name", "state", "title")
+	if err == nil && or {
+		err = errors.New("Invalid query") // terms of pull requests take AND only
+	}
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, err.Error(), q.Get("q"))
 		return
 	}
 	states := q["state"]
@@ -569,15 +547,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore
 		if len(states) > 0 && !slices.ContainsFunc(states, func(st string) bool { return strings.EqualFold(st, p.State) }) {
 			continue
 		}
-		keep, bad := match(terms, false, func(f string) (string, bool) {
-			v, ok := map[string]string{"source.branch.name": p.From, "destination.branch.name": p.To, "state": p.State, "title": p.Title}[f]
-			return v, ok
-		})
-		if bad != "" {
-			s.writeError(w, r, http.StatusBadRequest, "Invalid field: "+bad, "")
-			return
-		}
-		if keep {
+		if match(terms, false, map[string]string{"source.branch.name": p.From, "destination.branch.name": p.To, "state": p.State, "title": p.Title}) {
 			items = append(items, s.pullJSON(rp, p))
 		}
 	}
@@ -637,7 +607,7 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,61}$`)
 // Bitbucket Cloud does: 200 with the repository (empty: no branch until
 // the first commit); 400 "Repository with this Slug and Owner already
 // exists." for a taken slug; 404 for an unknown workspace.
-func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
 	var body struct {
 		SCM         string `json:"scm"`
 		IsPrivate   *bool  `json:"is_private"`
@@ -660,12 +630,6 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Invalid slug", "")
 		return
 	}
-	s.st.Lock()
-	defer s.st.Unlock()
-	ws := s.workspace(w, r)
-	if ws == nil {
-		return
-	}
 	n := repostore.Repo{Slug: slug, Name: body.Name, Description: body.Description, Public: body.IsPrivate != nil && !*body.IsPrivate, Project: "PROJ"}
 	if body.Mainbranch != nil {
 		n.DefaultBranch = body.Mainbranch.Name
@@ -683,14 +647,9 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 
 var searchTokenRE = regexp.MustCompile(`([a-z]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)`)
 
-func (s *Server) searchCode(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	ws := s.workspace(w, r)
+func (s *Server) searchCode(w http.ResponseWriter, r *http.Request, ws *repostore.Owner) {
 	query := r.URL.Query().Get("search_query")
 	switch {
-	case ws == nil:
-		return
 	case s.opts.SearchDisabled:
 		s.writeError(w, r, http.StatusNotFound,
 			"Search is not enabled for the requested workspace, navigate to https://bitbucket.org/search to turn it on", "")

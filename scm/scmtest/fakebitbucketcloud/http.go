@@ -1,16 +1,13 @@
 package fakebitbucketcloud
 
 import (
-	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
@@ -32,8 +29,9 @@ func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains; preload")
 	h.Set("Vary", "Authorization, Origin")
 	h.Set("Cache-Control", "max-age=900")
-	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-		// Sent to access-token requests only (Atlassian community, 2026).
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && h.Get("X-RateLimit-NearLimit") == "" {
+		// Sent to access-token requests only (Atlassian community, 2026);
+		// FaultRateLimit has set its own.
 		h.Set("X-RateLimit-Limit", "1000")
 		h.Set("X-RateLimit-Resource", "api")
 		h.Set("X-RateLimit-NearLimit", "false")
@@ -119,11 +117,11 @@ func (s *Server) handler() http.Handler {
 	s.apiRoutes(api)
 	s.webRoutes(web)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "api", "")
+		s.st.Record(r, "api", "")
 		s.writeError(w, r, http.StatusNotFound, "Resource not found", "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/")
 	})
 	web.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "web", "")
+		s.st.Record(r, "web", "")
 		s.notFoundPage(w, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -142,121 +140,65 @@ func (s *Server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "<!DOCTYPE html><html><head><title>Bitbucket</title></head><body><h1>Repository not found</h1></body></html>\n")
 }
 
-func (s *Server) record(r *http.Request, host, route string) {
-	s.core.Record(r, host, route, func(st *Stats) {
-		switch host {
-		case "api":
-			st.API++
-		case "web":
-			st.Web++
-		default:
-			st.Download++
-		}
-	})
+// count counts a request to host.
+func count(st *Stats, host string) {
+	switch host {
+	case "api":
+		st.API++
+	case "web":
+		st.Web++
+	default:
+		st.Download++
+	}
 }
 
-// route registers an unauthenticated route with recording and faults.
-func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		host := hostOf(r)
-		s.record(r, host, pattern)
-		s.core.Serve(w, r, host, host, fn)
-	})
-}
-
-// handle registers a route with recording, faults and authentication.
-func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
-		if msg := s.authProblem(r); msg != "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
-			s.writeError(w, r, http.StatusUnauthorized, msg, "")
-			return
-		}
-		fn(w, r)
-	})
-}
-
-// repoRoute registers an authenticated route on a repository: fn runs
-// with the store locked and the repository found (404 otherwise).
-func (s *Server) repoRoute(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *repostore.Repo)) {
-	s.handle(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.st.Lock()
-		defer s.st.Unlock()
-		ws, slug := r.PathValue("ws"), r.PathValue("slug")
-		if rp, err := s.st.Repo(ws, slug); err == nil {
-			fn(w, r, rp)
-			return
-		}
-		s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("Repository %s/%s not found", ws, slug), "")
-	})
-}
-
-// authProblem returns Bitbucket's message refusing the request's
-// credentials, or "" when they are good.
-func (s *Server) authProblem(r *http.Request) string {
-	if len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0 {
-		return ""
-	}
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token"
-	}
-	if user, pass, ok := r.BasicAuth(); ok {
-		if want, ok := s.opts.Users[user]; ok && want == pass {
-			return ""
-		}
-		return "Invalid username or password."
-	}
-	if scheme, tok, _ := strings.Cut(h, " "); !strings.EqualFold(scheme, "bearer") {
-		return "Invalid username or password."
-	} else if slices.Contains(s.opts.Tokens, tok) {
-		return ""
-	}
+// minted reports whether r carries an OAuth token the fake issued.
+func (s *Server) minted(r *http.Request) bool {
 	s.st.Lock()
 	defer s.st.Unlock()
-	if s.tokenGrant(r) != nil {
-		return ""
-	}
-	return "Token is invalid, expired, or not supported for this endpoint."
+	return s.tokenGrant(r) != nil
 }
 
-const limited = "Rate limit for this resource has been exceeded"
+// refuse answers with Bitbucket's 401 a request whose credentials are
+// missing or not good.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why repostore.AuthResult) {
+	msg := map[repostore.AuthResult]string{
+		repostore.AuthMissing:     "This API is only accessible with the following authentication types: apppassword, api_token, session, repository_access_token, workspace_access_token, project_access_token",
+		repostore.AuthBadPassword: "Invalid username or password.",
+		repostore.AuthBadToken:    tokenInvalid,
+	}[why]
+	w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
+	s.writeError(w, r, http.StatusUnauthorized, msg, "")
+}
+
+// noRepo answers a request for a repository that does not exist.
+func (s *Server) noRepo(w http.ResponseWriter, r *http.Request, _ *repostore.Owner) {
+	s.writeError(w, r, http.StatusNotFound, fmt.Sprintf("Repository %s/%s not found", r.PathValue("ws"), r.PathValue("slug")), "")
+}
+
+const (
+	limited      = "Rate limit for this resource has been exceeded"
+	tokenInvalid = "Token is invalid, expired, or not supported for this endpoint."
+)
 
 // answerFault writes Bitbucket Cloud's answer for an armed fault (the
 // package documentation's table).
 func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
-	retryAfter := strconv.Itoa(int(cmp.Or(f.RetryAfter, time.Minute) / time.Second))
-	switch f.Kind {
-	case fake.FaultUnauthorized:
-		s.writeError(w, r, http.StatusUnauthorized, "Token is invalid, expired, or not supported for this endpoint.", "")
-	case fake.FaultNotFound:
-		s.writeError(w, r, http.StatusNotFound, "Repository not found", "")
-	case fake.FaultUnprocessable:
-		s.writeFields(w, r, "Bad request", "name", "This field is required.")
-	case fake.FaultRateLimit:
-		h := w.Header()
-		h.Set("Retry-After", retryAfter)
-		h.Set("X-RateLimit-Limit", "1000")
-		h.Set("X-RateLimit-Resource", "api")
-		h.Set("X-RateLimit-NearLimit", "true")
-		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
-		w.Header().Set("Retry-After", retryAfter)
-		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultSecondaryRateLimitNoRetryAfter, fake.FaultRateLimitResetOnly:
-		s.writeError(w, r, http.StatusTooManyRequests, limited, "")
-	case fake.FaultServerError:
-		st := cmp.Or(f.Status, http.StatusInternalServerError)
-		if !fake.GatewayError(w, st, "") {
-			s.writeError(w, r, st, "Something went wrong", "")
+	limit := map[string]string{"X-RateLimit-Limit": "1000", "X-RateLimit-Resource": "api", "X-RateLimit-NearLimit": "true"}
+	return repostore.AnswerFault(w, r, f, limit, func(status int, kind fake.FaultKind, echo string) {
+		switch kind {
+		case fake.FaultUnauthorized:
+			s.writeError(w, r, status, tokenInvalid, "")
+		case fake.FaultNotFound:
+			s.writeError(w, r, status, "Repository not found", "")
+		case fake.FaultUnprocessable:
+			s.writeFields(w, r, "Bad request", "name", "This field is required.")
+		case fake.FaultServerError:
+			s.writeError(w, r, status, "Something went wrong", "")
+		case fake.FaultEchoCredentials:
+			s.writeError(w, r, status, "Bad request: "+echo, echo)
+		default:
+			s.writeError(w, r, status, limited, "")
 		}
-	case fake.FaultEchoCredentials:
-		st := cmp.Or(f.Status, http.StatusBadRequest)
-		if echo := fake.EchoCredentials(r); !fake.EchoPage(w, st, echo) {
-			s.writeError(w, r, st, "Bad request: "+echo, echo)
-		}
-	default:
-		return false
-	}
-	return true
+	})
 }

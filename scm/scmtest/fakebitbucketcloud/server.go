@@ -75,7 +75,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -130,12 +129,9 @@ type Repo struct {
 	Files []fake.File
 }
 
-// Commit describes a commit to add with [Server.Commit].
-type Commit struct {
-	Message string
-	Files   []fake.File // written (created or replaced)
-	Delete  []string    // removed
-}
+// Commit describes a commit to add with [Server.Commit]: its Message, the
+// Files it writes (created or replaced) and the paths it Deletes.
+type Commit = repostore.Change
 
 // PullRequest describes a pull request of the fake.
 type PullRequest struct {
@@ -173,8 +169,7 @@ type Server struct {
 	opts          Options
 	api, download *httptest.Server
 	stop          chan struct{}
-	closing       sync.Once
-	st            repostore.Store // its mutex guards the fields below too
+	st            *repostore.Site[Stats] // its mutex guards the fields below too
 
 	redirect  bool
 	downloads map[string][]byte // download path → archive
@@ -199,21 +194,19 @@ func New(opts *Options) *Server {
 	if s.opts.TokenTTL <= 0 {
 		s.opts.TokenTTL = 2 * time.Hour
 	}
-	s.st = repostore.Store{Name: "fakebitbucketcloud", Now: s.now, Author: s.opts.User}
-	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
-	s.api = httptest.NewServer(s.handler())
-	s.download = httptest.NewServer(s.downloadHandler())
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketcloud", s.now, s.opts.User, s.answerFault, s.stop)
+	s.core = s.st.Core
+	s.st.Host, s.st.Count = hostOf, count
+	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0 && len(s.opts.Consumers) == 0,
+		Tokens: s.opts.Tokens, Users: s.opts.Users, Minted: s.minted}
+	s.st.Refuse, s.st.OwnerParam, s.st.NoOwner, s.st.NotFound = s.refuse, "ws", s.noWorkspace, s.noRepo
+	s.api = s.st.Start(s.handler())
+	s.download = s.st.Start(s.downloadHandler())
 	return s
 }
 
 // Close shuts the servers down.
-func (s *Server) Close() {
-	s.closing.Do(func() { close(s.stop) })
-	for _, srv := range []*httptest.Server{s.api, s.download} {
-		srv.CloseClientConnections()
-		srv.Close()
-	}
-}
+func (s *Server) Close() { s.st.Close() }
 
 // URL returns the web base URL (the bitbucket.org stand-in), e.g.
 // "http://127.0.0.1:1234".
@@ -229,12 +222,6 @@ func (s *Server) APIBaseURL() string { return s.api.URL + "/2.0" }
 
 // TokenURL returns the OAuth token endpoint, on the web host.
 func (s *Server) TokenURL() string { return s.api.URL + "/site/oauth2/access_token" }
-
-// AuthorizeURL is the sign-in authorization endpoint, on the web host.
-func (s *Server) AuthorizeURL() string { return s.api.URL + "/site/oauth2/authorize" }
-
-// DownloadURL returns the base URL of the download host.
-func (s *Server) DownloadURL() string { return s.download.URL }
 
 // Client returns an *http.Client for the servers, with no credential.
 func (s *Server) Client() *http.Client { return s.api.Client() }
@@ -289,7 +276,7 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 // Commit adds a commit on branch (created from the main branch when
 // missing) and returns its id.
 func (s *Server) Commit(ws, slug, branch string, c Commit) (string, error) {
-	return s.st.Commit(ws, slug, branch, c.Message, c.Files, c.Delete)
+	return s.st.Commit(ws, slug, branch, c)
 }
 
 // Branch returns the commit id branch points at.

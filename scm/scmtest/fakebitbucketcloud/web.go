@@ -20,7 +20,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 // redirected to.
 func (s *Server) downloadHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "download", "GET /{token}/{name}")
+		s.st.Record(r, "download", "GET /{token}/{name}")
 		s.core.Serve(w, r, "download", "api", func(w http.ResponseWriter, r *http.Request) {
 			s.st.Lock()
 			b, ok := s.downloads[r.URL.Path]
@@ -44,47 +44,38 @@ func (s *Server) archive(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "Access tokens are not supported for this resource.\n")
 		return
 	}
+	types := map[string]string{".tar.gz": "application/x-gzip", ".zip": "application/zip"}
 	ref, ext := r.PathValue("ref"), ""
-	for _, e := range []string{".tar.gz", ".zip"} {
+	for e := range types {
 		if strings.HasSuffix(ref, e) {
 			ref, ext = strings.TrimSuffix(ref, e), e
-			break
 		}
 	}
 	s.st.Lock()
+	defer s.st.Unlock()
 	var c *repostore.Commit
 	rp, err := s.st.Repo(r.PathValue("ws"), r.PathValue("slug"))
 	if err == nil {
 		c = rp.Resolve(ref)
 	}
 	if c == nil || ext == "" {
-		s.st.Unlock()
 		s.notFoundPage(w, r)
 		return
 	}
-	prefix := rp.Owner.Key + "-" + rp.Slug + "-" + c.ID[:12] + "/"
-	redirect := s.redirect
-	s.st.Unlock() // commits do not change
-
-	b, err := repostore.Pack(c, strings.TrimPrefix(ext, "."), prefix, 0o755, false)
+	name := rp.Owner.Key + "-" + rp.Slug + "-" + c.ID[:12]
+	b, err := repostore.Pack(c, strings.TrimPrefix(ext, "."), name+"/", 0o755, false)
 	if err != nil {
 		s.writeError(w, r, http.StatusInternalServerError, err.Error(), "")
 		return
 	}
-	name := strings.TrimSuffix(prefix, "/") + ext
-	if redirect {
-		p := "/" + requestID() + "/" + name
-		s.st.Lock()
+	s.commonHeaders(w, r)
+	if s.redirect {
+		p := "/" + requestID() + "/" + name + ext
 		s.downloads[p] = b
-		s.st.Unlock()
-		s.redirectTo(w, r, s.download.URL+p)
+		w.Header().Set("Location", s.download.URL+p)
+		w.WriteHeader(http.StatusFound)
 		return
 	}
-	s.commonHeaders(w, r)
-	ct := "application/x-gzip"
-	if ext == ".zip" {
-		ct = "application/zip"
-	}
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	fake.Write(w, r, http.StatusOK, ct, b)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ext}))
+	fake.Write(w, r, http.StatusOK, types[ext], b)
 }

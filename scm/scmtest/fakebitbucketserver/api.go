@@ -21,10 +21,10 @@ import (
 )
 
 func (s *Server) routes(mux *http.ServeMux) {
-	s.handle(mux, "GET /projects/{key}/repos", s.listRepos)
-	s.handle(mux, "POST /projects/{key}/repos", s.createRepo)
-	s.accessRoutes(mux) // access.go
-	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
+	s.st.HandleOwner(mux, "GET /projects/{key}/repos", s.listRepos)
+	s.st.HandleOwner(mux, "POST /projects/{key}/repos", s.createRepo)
+	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", s.accessRoutes()) // access.go
+	s.st.HandleRepos(mux, "/projects/{key}/repos/{slug}", map[string]func(http.ResponseWriter, *http.Request, *repostore.Repo){
 		"GET ":                  s.getRepo,
 		"GET /default-branch":   s.defaultBranch,
 		"GET /branches":         s.listBranches,
@@ -38,10 +38,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		"GET /commits":          s.listCommits,
 		"GET /pull-requests":    s.listPulls,
 		"POST /pull-requests":   s.createPull,
-	} {
-		method, rest, _ := strings.Cut(pattern, " ")
-		s.repoRoute(mux, method+" /projects/{key}/repos/{slug}"+rest, fn)
-	}
+	})
 }
 
 // ---- JSON shapes (from the recorded bodies) ----
@@ -167,15 +164,11 @@ func cleanPath(p string) (string, bool) {
 
 // ---- handlers ----
 
-func (s *Server) listRepos(w http.ResponseWriter, r *http.Request) {
-	s.st.Lock()
-	defer s.st.Unlock()
-	if p := s.project(w, r); p != nil {
-		repos := slices.SortedFunc(maps.Values(p.Repos), func(a, b *repostore.Repo) int {
-			return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-		})
-		s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 1000, func(i int) any { return s.repoJSON(repos[i]) }))
-	}
+func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, p *repostore.Owner) {
+	repos := slices.SortedFunc(maps.Values(p.Repos), func(a, b *repostore.Repo) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	s.writeJSON(w, r, http.StatusOK, paginate(r, len(repos), 1000, func(i int) any { return s.repoJSON(repos[i]) }))
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
@@ -247,12 +240,9 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 		return
 	}
 	e := c.Files[p]
-	etag := `"` + e.Blob + `"`
 	s.commonHeaders(w)
-	w.Header().Set("ETag", etag)
-	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
-		w.WriteHeader(http.StatusNotModified)
+	if repostore.NotModified(w, r, `"`+e.Blob+`"`) {
+		s.st.Core.Log().Count(func(st *Stats) { st.NotModified++ })
 		return
 	}
 	ct := "text/plain;charset=UTF-8"
@@ -356,6 +346,8 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *reposto
 	s.writeJSON(w, r, http.StatusOK, paginate(r, len(all), 1000, func(i int) any { return commitJSON(all[i]) }))
 }
 
+// editFile answers PUT .../browse/{path}: one file committed on branch,
+// created from sourceBranch when it does not exist yet.
 func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if !strings.EqualFold(r.Header.Get("X-Atlassian-Token"), "no-check") {
 		s.writeError(w, r, http.StatusForbidden, exPrefix+"rest.XsrfCheckFailedException", "XSRF check failed")
@@ -365,27 +357,17 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		s.writeError(w, r, http.StatusBadRequest, "", "The request is not valid multipart form data: "+err.Error())
 		return
 	}
-	form := r.MultipartForm
-	value := func(k string) string {
-		if v := form.Value[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	content, haveContent := []byte(value("content")), len(form.Value["content"]) > 0
-	if fhs := form.File["content"]; len(fhs) > 0 {
-		f, err := fhs[0].Open()
-		if err == nil {
-			content, err = io.ReadAll(f)
-			f.Close()
-		}
+	content, haveContent := []byte(r.PostFormValue("content")), r.PostForm.Has("content")
+	if f, _, err := r.FormFile("content"); err == nil {
+		content, err = io.ReadAll(f)
+		f.Close()
 		if err != nil {
 			s.writeError(w, r, http.StatusBadRequest, "", "Reading the content: "+err.Error())
 			return
 		}
 		haveContent = true
 	}
-	branch := strings.TrimPrefix(value("branch"), "refs/heads/")
+	branch := strings.TrimPrefix(r.PostFormValue("branch"), "refs/heads/")
 	var verrs []errorMessage
 	if branch == "" {
 		verrs = append(verrs, errorMessage{Context: strp("branch"), Message: "A branch is required.", ExceptionName: strp(exValidation)})
@@ -407,20 +389,15 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		return
 	}
 	var base *repostore.Commit // nil: the first file of an empty repository, which creates the branch
-	src := strings.TrimPrefix(value("sourceBranch"), "refs/heads/")
+	src := strings.TrimPrefix(r.PostFormValue("sourceBranch"), "refs/heads/")
 	if id, ok := rp.Branches[branch]; ok {
 		base = rp.Commits[id]
+	} else if !repostore.ValidBranchName(branch) && src != "" {
+		s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", branch))
+		return
 	} else if len(rp.Branches) > 0 || src != "" || !repostore.ValidBranchName(branch) {
-		if src == "" {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", branch, rp.Slug))
-			return
-		}
-		if !repostore.ValidBranchName(branch) {
-			s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", branch))
-			return
-		}
-		if base = rp.Resolve(src); base == nil {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", src, rp.Slug))
+		if base = rp.Resolve(src); base == nil || src == "" {
+			s.writeError(w, r, http.StatusNotFound, exNoSuchBranch, fmt.Sprintf("Branch '%s' does not exist in repository '%s'.", cmp.Or(src, branch), rp.Slug))
 			return
 		}
 	}
@@ -429,33 +406,30 @@ func (s *Server) editFile(w http.ResponseWriter, r *http.Request, rp *repostore.
 		files = base.Files
 	}
 	old, exists := files[p]
-	if fake.IsDir(files, p) {
-		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
-		return
+	sid := r.PostFormValue("sourceCommitId")
+	sc := rp.Resolve(sid)
+	modified := func() bool { // since sc
+		then, had := sc.Files[p]
+		return had != exists || had && then.Blob != old.Blob
 	}
-	if sid := value("sourceCommitId"); sid == "" && exists {
+	switch {
+	case fake.IsDir(files, p):
+		s.writeError(w, r, http.StatusConflict, exFileExists, fmt.Sprintf("'%s' is a directory.", p))
+	case sid == "" && exists:
 		s.writeError(w, r, http.StatusConflict, exFileExists,
 			fmt.Sprintf("The file '%s' already exists. Provide the sourceCommitId of the file to update it.", p))
-		return
-	} else if sid != "" {
-		sc := rp.Resolve(sid)
-		if sc == nil {
-			s.writeError(w, r, http.StatusNotFound, exNoSuchCommit, fmt.Sprintf("Commit '%s' does not exist in repository '%s'.", sid, rp.Slug))
-			return
-		}
-		if then, had := sc.Files[p]; had != exists || had && then.Blob != old.Blob {
-			s.writeError(w, r, http.StatusConflict, exPrefix+"content.FileContentModifiedException",
-				fmt.Sprintf("The file '%s' has been modified since commit %s.", p, sc.ID[:11]))
-			return
-		}
-	}
-	if exists && bytes.Equal(old.Content, content) {
+	case sid != "" && sc == nil:
+		s.writeError(w, r, http.StatusNotFound, exNoSuchCommit, fmt.Sprintf("Commit '%s' does not exist in repository '%s'.", sid, rp.Slug))
+	case sid != "" && modified():
+		s.writeError(w, r, http.StatusConflict, exPrefix+"content.FileContentModifiedException",
+			fmt.Sprintf("The file '%s' has been modified since commit %s.", p, sc.ID[:11]))
+	case exists && bytes.Equal(old.Content, content):
 		s.writeError(w, r, http.StatusConflict, exPrefix+"content.EditNoChangeException", fmt.Sprintf("The file '%s' was not changed: the content is the same.", p))
-		return
+	default:
+		msg := cmp.Or(r.PostFormValue("message"), "Edited "+p+" online with Bitbucket")
+		id, _ := s.st.Write(rp, branch, base, []fake.File{{Path: p, Content: content, Executable: old.Exec}}, nil, msg)
+		s.writeJSON(w, r, http.StatusOK, commitJSON(rp.Commits[id]))
 	}
-	msg := cmp.Or(value("message"), "Edited "+p+" online with Bitbucket")
-	id, _ := s.st.Write(rp, branch, base, []fake.File{{Path: p, Content: content, Executable: old.Exec}}, nil, msg)
-	s.writeJSON(w, r, http.StatusOK, commitJSON(rp.Commits[id]))
 }
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
@@ -465,12 +439,8 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore
 	if at != "" && !strings.HasPrefix(at, "refs/") {
 		at = "refs/heads/" + at
 	}
-	pulls := slices.Clone(rp.Pulls)
-	if !strings.EqualFold(q.Get("order"), "OLDEST") {
-		slices.Reverse(pulls)
-	}
 	var items []any
-	for _, p := range pulls {
+	for _, p := range slices.Backward(rp.Pulls) {
 		ref := "refs/heads/" + p.To
 		if strings.EqualFold(q.Get("direction"), "OUTGOING") {
 			ref = "refs/heads/" + p.From
@@ -535,7 +505,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repostor
 // repository (empty: its first commit creates its branch); 409 when the
 // project has a repository of that name (or slug); 404 for an unknown
 // project; 400 for a name that is not valid.
-func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, p *repostore.Owner) {
 	var body struct {
 		Name          string `json:"name"`
 		SCMID         string `json:"scmId"`
@@ -557,12 +527,6 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	case body.DefaultBranch != "" && !repostore.ValidBranchName(body.DefaultBranch):
 		s.writeError(w, r, http.StatusBadRequest, exInvalidRef, fmt.Sprintf("'%s' is an invalid ref name.", body.DefaultBranch))
-		return
-	}
-	s.st.Lock()
-	defer s.st.Unlock()
-	p := s.project(w, r)
-	if p == nil {
 		return
 	}
 	for _, rp := range p.Repos {

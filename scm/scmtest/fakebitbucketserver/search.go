@@ -117,22 +117,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hits := s.searchIndexLocked(q)
-	start := min(max(body.Entities.Code.Start, 0), len(hits))
-	limit := body.Entities.Code.Limit
-	if limit <= 0 {
-		limit = 25
-	}
-	limit = min(limit, 100)
-	end := min(start+limit, len(hits))
-	values := make([]any, 0, end-start)
-	for _, h := range hits[start:end] {
-		values = append(values, map[string]any{
-			"repository": s.repoJSON(h.rp), "file": h.path, "hitCount": h.hits,
-			"hitContexts": []any{}, "pathMatches": []any{},
-		})
-	}
-	ans["code"] = map[string]any{"category": "primary", "isLastPage": end >= len(hits), "count": len(hits),
-		"start": start, "nextStart": end, "values": values}
+	pg := pageOf(body.Entities.Code.Start, body.Entities.Code.Limit, len(hits), 100, func(i int) any {
+		return map[string]any{"repository": s.repoJSON(hits[i].rp), "file": hits[i].path, "hitCount": hits[i].hits,
+			"hitContexts": []any{}, "pathMatches": []any{}}
+	})
+	ans["code"] = map[string]any{"category": "primary", "isLastPage": pg.IsLastPage, "count": len(hits),
+		"start": pg.Start, "nextStart": pg.Start + pg.Size, "values": pg.Values}
 	s.writeJSON(w, r, http.StatusOK, ans)
 }
 

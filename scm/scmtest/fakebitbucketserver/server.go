@@ -23,7 +23,7 @@
 //   - GET  .../archive?at=&format=&path=&prefix= (zip, tar, tgz, tar.gz)
 //   - POST rest/search/latest/search (Data Center's code search, see
 //     [Server.SetSearch])
-//   - GET  .../pull-requests (at, direction, state, order, paged),
+//   - GET  .../pull-requests (at, direction, state, paged),
 //     POST .../pull-requests (409 DuplicatePullRequestException with
 //     existingPullRequest, 409 EmptyPullRequestException)
 //
@@ -66,7 +66,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -114,12 +113,9 @@ type Repo struct {
 	Files []fake.File
 }
 
-// Commit describes a commit to add with [Server.Commit].
-type Commit struct {
-	Message string
-	Files   []fake.File // written (created or replaced)
-	Delete  []string    // removed
-}
+// Commit describes a commit to add with [Server.Commit]: its Message, the
+// Files it writes (created or replaced) and the paths it Deletes.
+type Commit = repostore.Change
 
 // PullRequest describes a pull request of the fake.
 type PullRequest struct {
@@ -150,21 +146,18 @@ type Stats struct {
 // use. Inject, ClearFaults and Requests come from its [fake.Kit].
 type Server struct {
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
-	core            *fake.Core[Stats]
 
 	opts       Options
 	srv        *httptest.Server
-	stop       chan struct{}
-	closing    sync.Once
-	st         repostore.Store // its mutex guards searchMode too
-	searchMode SearchMode      // search.go
-	access     accessWorld     // groups, users and repository permissions (access.go)
+	st         *repostore.Site[Stats] // its mutex guards the fields below too
+	searchMode SearchMode             // search.go
+	access     repostore.Access       // groups, users and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Server. Call Close when done. It does not
 // need a *testing.T, so a main program can serve it too.
 func New(opts *Options) *Server {
-	s := &Server{stop: make(chan struct{})}
+	s := &Server{}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -178,18 +171,17 @@ func New(opts *Options) *Server {
 	if s.opts.User == "" {
 		s.opts.User = "fake-user"
 	}
-	s.st = repostore.Store{Name: "fakebitbucketserver", Now: s.now, Author: s.opts.User}
-	s.Kit, s.core = fake.NewKit[Stats](s.answerFault, s.stop)
-	s.srv = httptest.NewServer(s.handler())
+	s.st, s.Kit = repostore.NewSite[Stats]("fakebitbucketserver", s.now, s.opts.User, s.answerFault, make(chan struct{}))
+	s.st.Count = func(st *Stats, _ string) { st.Total++ }
+	s.st.Auth = repostore.Credentials{Anyone: len(s.opts.Tokens) == 0 && len(s.opts.Users) == 0,
+		Tokens: s.opts.Tokens, Users: s.opts.Users, TokenPasswords: true}
+	s.st.Refuse, s.st.OwnerParam, s.st.NoOwner, s.st.NotFound = s.refuse, "key", s.noProject, s.noRepo
+	s.srv = s.st.Start(s.handler())
 	return s
 }
 
 // Close shuts the server down and closes its connections.
-func (s *Server) Close() {
-	s.closing.Do(func() { close(s.stop) })
-	s.srv.CloseClientConnections()
-	s.srv.Close()
-}
+func (s *Server) Close() { s.st.Close() }
 
 // URL returns the web base URL, context path included, e.g.
 // "http://127.0.0.1:1234/bitbucket".
@@ -271,7 +263,7 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 // Commit adds a commit on branch (created from the default branch when
 // missing) and returns its id.
 func (s *Server) Commit(key, slug, branch string, c Commit) (string, error) {
-	return s.st.Commit(key, slug, branch, c.Message, c.Files, c.Delete)
+	return s.st.Commit(key, slug, branch, c)
 }
 
 // Branch returns the commit id branch points at.
@@ -307,7 +299,7 @@ func (s *Server) prWebURL(rp *repostore.Repo, id int) string {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.core.Log().Stats()
+	st, routes, unrouted := s.st.Core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }

@@ -7,6 +7,11 @@
 // a slug (the seeding and reading methods a fake exposes to tests) lock
 // it; the others, and every method of Repo, expect the caller to hold it,
 // as a fake's handler does for the whole of a request.
+//
+// A [Site] is what the two Bitbucket fakes' HTTP sides share around their
+// Store: routes that are recorded, subject to faults and authenticated
+// ([Credentials]), the common part of fault answers ([AnswerFault]), ETag
+// checks ([NotModified]) and the permission routes' grants ([Access]).
 package repostore
 
 import (
@@ -200,11 +205,18 @@ func (s *Store) With(owner, slug string, fn func(*Repo) error) error {
 	return fn(rp)
 }
 
-// Commit adds a commit on branch (created from the default branch when
-// missing) and returns its id.
-func (s *Store) Commit(owner, slug, branch, msg string, add []fake.File, del []string) (id string, err error) {
+// Change describes a commit to add with [Store.Commit].
+type Change struct {
+	Message string
+	Files   []fake.File // written (created or replaced)
+	Delete  []string    // removed
+}
+
+// Commit adds the commit c on branch (created from the default branch
+// when missing) and returns its id.
+func (s *Store) Commit(owner, slug, branch string, c Change) (id string, err error) {
 	err = s.With(owner, slug, func(rp *Repo) error {
-		id, err = s.Write(rp, branch, rp.Commits[cmp.Or(rp.Branches[branch], rp.Branches[rp.DefaultBranch])], add, del, msg)
+		id, err = s.Write(rp, branch, rp.Commits[cmp.Or(rp.Branches[branch], rp.Branches[rp.DefaultBranch])], c.Files, c.Delete, c.Message)
 		return err
 	})
 	return id, err
@@ -291,26 +303,19 @@ func (rp *Repo) History(c *Commit, dir string) []*Commit {
 // touches reports whether c changed anything under dir compared with
 // parent (nil = none).
 func touches(c, parent *Commit, dir string) bool {
-	in := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
-	var before map[string]Entry
-	if parent != nil {
-		before = parent.Files
-	}
-	n := 0
-	for p, e := range c.Files {
-		if in(p) {
-			n++
-			if pe, ok := before[p]; !ok || pe.Exec != e.Exec || pe.Blob != e.Blob {
-				return true
+	under := func(c *Commit) map[string]Entry {
+		if c == nil {
+			return nil
+		}
+		out := map[string]Entry{}
+		for p, e := range c.Files {
+			if p == dir || strings.HasPrefix(p, dir+"/") {
+				out[p] = e
 			}
 		}
+		return out
 	}
-	for p := range before {
-		if in(p) {
-			n--
-		}
-	}
-	return n != 0
+	return !maps.EqualFunc(under(c), under(parent), func(a, b Entry) bool { return a.Blob == b.Blob && a.Exec == b.Exec })
 }
 
 // IsAncestor reports whether commit a is reachable from commit b.

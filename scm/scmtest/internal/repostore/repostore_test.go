@@ -17,14 +17,14 @@ func TestStore(t *testing.T) {
 	if _, err := s.Add("acme", Repo{Slug: "SVC"}, nil); err == nil {
 		t.Error("a second repository with the same slug (in another case) was created")
 	}
-	topic, err := s.Commit("ACME", "svc", "topic", "change a", []fake.File{{Path: "a/x.txt", Content: []byte("y")}}, nil)
+	topic, err := s.Commit("ACME", "svc", "topic", Change{Message: "change a", Files: []fake.File{{Path: "a/x.txt", Content: []byte("y")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit("acme", "svc", "topic", "bad", []fake.File{{Path: "../x"}}, nil); err == nil {
+	if _, err := s.Commit("acme", "svc", "topic", Change{Message: "bad", Files: []fake.File{{Path: "../x"}}}); err == nil {
 		t.Error("a path outside the tree was committed")
 	}
-	other, _ := s.Commit("acme", "svc", "other", "delete b", nil, []string{"b.txt"})
+	other, _ := s.Commit("acme", "svc", "other", Change{Message: "delete b", Delete: []string{"b.txt"}})
 	s.Lock()
 	rp, _ := s.Repo("acme", "svc")
 	for _, tc := range []struct {
