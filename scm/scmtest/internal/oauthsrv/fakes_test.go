@@ -71,7 +71,7 @@ func TestFakesSignIn(t *testing.T) {
 			t.Cleanup(s.Close)
 			s.AddOAuthApp(fakebitbucketcloud.OAuthApp{Key: "app", Secret: "app-secret"})
 			s.SetOAuthUser(fakebitbucketcloud.OAuthUser{Nickname: "alice", DisplayName: "Alice", Email: "alice@example.com"})
-			return s.AuthorizeURL(), s.TokenURL(), s.APIBaseURL() + "/user"
+			return s.URL() + "/site/oauth2/authorize", s.TokenURL(), s.APIBaseURL() + "/user"
 		},
 		unknownClient: 400, unknownClientBody: `{"error":"invalid_request","error_description":"Invalid client_id, redirect_uri or response_type"}`,
 		badSecret: answer{400, "invalid_client", "Invalid OAuth client credentials"},
