@@ -322,7 +322,7 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	})
 	nodes := make([]any, len(out))
 	for i, g := range out {
-		nodes[i] = gqlNS{x, g}
+		nodes[i] = x.namespace(g, "")
 	}
 	return nodes
 }

@@ -171,18 +171,14 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 			readme = web + "/-/blob/" + pr.defaultBranch + "/README.md"
 		}
 	}
-	var defaultBranch any
-	if len(pr.branches) > 0 {
-		defaultBranch = pr.defaultBranch
-	}
 	nsName := pr.ns.name
 	m := map[string]any{
 		"id": pr.id, "description": pr.description, "name": pr.name,
 		"name_with_namespace": nsName + " / " + pr.name,
 		"path":                pr.path, "path_with_namespace": pr.fullPath(),
-		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": defaultBranch,
+		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
 		"tag_list": []string{}, "topics": []string{},
-		"ssh_url_to_repo":  "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git",
+		"ssh_url_to_repo":  pr.sshURL(r),
 		"http_url_to_repo": web + ".git", "web_url": web, "readme_url": readme, "avatar_url": nil,
 		"forks_count": 0, "star_count": 0, "last_activity_at": ts(pr.created),
 		"namespace": s.namespaceJSON(r, pr.ns),

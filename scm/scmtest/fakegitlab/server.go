@@ -399,6 +399,19 @@ func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err er
 
 func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.path }
 
+// sshURL is the project's git URL over SSH, on the host the client used.
+func (pr *project) sshURL(r *http.Request) string {
+	return "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git"
+}
+
+// rootRef is the default branch, or null for an empty repository.
+func (pr *project) rootRef() any {
+	if len(pr.branches) == 0 {
+		return nil
+	}
+	return pr.defaultBranch
+}
+
 func (pr *project) apply(files map[string]entry, add []File, del []string) error {
 	for _, f := range add {
 		if !fs.ValidPath(f.Path) || f.Path == "." {
