@@ -7,23 +7,10 @@ import (
 	"strings"
 )
 
-// createRoutes adds GET /namespaces/:id (numeric id or URL-encoded full
-// path) and POST /projects, and the grants of access.go.
-func (s *Server) createRoutes() {
-	s.handle("GET /api/v4/namespaces/{id}", s.getNamespace)
-	s.handle("POST /api/v4/projects", s.createProject)
-	s.accessRoutes() // access.go
-}
-
-func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ns := s.lookupNamespace(w, r, "", "Namespace"); ns != nil {
-		s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
-	}
+// getNamespace answers GET /namespaces/:id (numeric id or URL-encoded
+// full path).
+func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
 }
 
 // projectPathRE is GitLab's project path rule (Gitlab::PathRegex): letters,
@@ -36,9 +23,6 @@ var projectPathRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // namespace has the name or path; 404 for an unknown namespace_id. The
 // repository is empty (no README): its first commit creates its branch.
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
 	var in struct {
 		Name          string     `json:"name"`
 		Path          string     `json:"path"`
@@ -70,12 +54,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ns *namespace
-	for _, x := range s.namespaces {
-		if x.id == in.NamespaceID {
-			ns = x
-		}
-	}
+	ns := s.namespaceByID(in.NamespaceID)
 	if in.NamespaceID == 0 {
 		ns = s.namespaces[strings.ToLower(s.opts.User)]
 	}

@@ -35,7 +35,7 @@ var schemaText string
 // gqlReq is one GraphQL request: the server and the HTTP request, for the
 // resolvers (visibility, URLs). Its methods build GitLab's objects as maps
 // for the executor, the fields that cost something or recurse resolved
-// only when selected; the caller holds s.mu and s.org.mu.
+// only when selected; the caller holds s.mu.
 type gqlReq struct {
 	s *Server
 	r *http.Request
@@ -63,6 +63,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		fail(&gql.Error{Message: "No query string was present"})
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.scopeDenied(w, r, "read_api", "api") {
 		return
 	}
@@ -89,11 +91,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		fail(err.(*gql.Error))
 		return
 	}
-	s.mu.Lock()
-	s.org.mu.Lock()
 	data, errs := op.Execute(r.Context(), (&gqlReq{s: s, r: r}).root())
-	s.org.mu.Unlock()
-	s.mu.Unlock()
 	out := &orderedMap{}
 	out.set("data", ordered(data, op.Doc.SelectionSet))
 	if len(errs) > 0 {

@@ -25,26 +25,28 @@ import (
 
 func (s *Server) routes() {
 	s.handle("GET /api/v4/user", s.oauthGetUser) // the signed-in user, or getUser (oauth.go)
+	s.handle("GET /api/v4/users", s.orgRead(s.listOrgUsers, "read_user", "read_api", "api"))
+	s.handle("GET /api/v4/users/{id}/projects", s.inNamespace("user", "User", s.userProjects))
+	s.handle("GET /api/v4/groups/{id}", s.inNamespace("group", "Group", s.getGroup))
+	s.handle("GET /api/v4/groups/{id}/projects", s.inNamespace("group", "Group", s.groupProjects))
+	s.handle("GET /api/v4/groups/{id}/members/all", s.orgRead(s.listAllGroupMembers, "read_api", "api"))
+	s.handle("GET /api/v4/namespaces/{id}", s.signedIn(s.inNamespace("", "Namespace", s.getNamespace))) // create.go
+	s.handle("POST /api/v4/projects", s.signedIn(s.createProject))
 	s.handle("GET /api/v4/projects/{id}", s.read(s.getProject))
+	s.handle("POST /api/v4/projects/{id}/share", s.write(s.shareProject)) // access.go
+	s.handle("POST /api/v4/projects/{id}/members", s.write(s.addProjectMember))
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.read(s.getRawFile))
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.read(s.getFile))
 	s.handle("GET /api/v4/projects/{id}/repository/tree", s.read(s.getTree))
 	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.read(s.getArchive))
-	s.handle("GET /api/v4/projects/{id}/repository/branches", s.read(s.listBranches))
 	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.read(s.getBranch))
 	s.handle("POST /api/v4/projects/{id}/repository/branches", s.write(s.createBranch))
 	s.handle("GET /api/v4/projects/{id}/repository/commits", s.read(s.listCommits)) // commits.go
-	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.read(s.getCommit))
 	s.handle("POST /api/v4/projects/{id}/repository/commits", s.write(s.createCommit))
 	s.handle("GET /api/v4/projects/{id}/merge_requests", s.read(s.listMergeRequests))
 	s.handle("POST /api/v4/projects/{id}/merge_requests", s.write(s.createMergeRequest))
 	s.handle("GET /api/v4/projects/{id}/merge_requests/{iid}", s.read(s.getMergeRequest))
-	s.handle("GET /api/v4/groups/{id}", s.getGroup)
-	s.handle("GET /api/v4/groups/{id}/projects", s.groupProjects)
-	s.handle("GET /api/v4/users/{id}/projects", s.userProjects)
 	s.handle("POST /api/graphql", s.graphql)
-	s.createRoutes()
-	s.orgRoutes()
 	s.oauthRoutes()
 }
 
@@ -69,17 +71,6 @@ func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request) *project 
 		return nil
 	}
 	return pr
-}
-
-// writable answers GitLab's 403 for a write to an archived project (a
-// read-only project refuses commits, branches and merge requests) and
-// reports whether the write may go on. The caller holds s.mu.
-func (s *Server) writable(w http.ResponseWriter, r *http.Request, pr *project) bool {
-	if pr.archived {
-		s.message(w, r, http.StatusForbidden, "403 Forbidden")
-		return false
-	}
-	return true
 }
 
 // basicFields are the fields of GitLab's BasicProjectDetails, the project
@@ -111,17 +102,24 @@ func (s *Server) read(h func(http.ResponseWriter, *http.Request, *project)) http
 	}
 }
 
-// write is read for a write: 401 for an anonymous request, 403 for an
-// archived project.
+// write is read for a write: 401 for an anonymous request, and GitLab's
+// 403 for an archived project (a read-only project refuses commits,
+// branches and merge requests).
 func (s *Server) write(h func(http.ResponseWriter, *http.Request, *project)) http.HandlerFunc {
-	read := s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
-		if s.writable(w, r, pr) {
-			h(w, r, pr)
+	return s.signedIn(s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
+		if pr.archived {
+			s.message(w, r, http.StatusForbidden, "403 Forbidden")
+			return
 		}
-	})
+		h(w, r, pr)
+	}))
+}
+
+// signedIn adapts a handler that answers 401 to an anonymous request.
+func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.requireAuth(w, r) {
-			read(w, r)
+			h(w, r)
 		}
 	}
 }
@@ -484,19 +482,6 @@ func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[strin
 		"default": name == pr.defaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
 }
 
-func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr *project) {
-	names := slices.Sorted(maps.Keys(pr.branches))
-	if search := r.URL.Query().Get("search"); search != "" {
-		names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, search) })
-	}
-	start, end := s.offsetPage(w, r, len(names))
-	out := []any{}
-	for _, n := range names[start:end] {
-		out = append(out, s.branchJSON(r, pr, n))
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
-}
-
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) {
 	name := r.PathValue("branch")
 	if _, ok := pr.branches[name]; !ok {
@@ -559,15 +544,6 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 	}
 	pr.branches[in.Branch] = c.id
 	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
-}
-
-func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, pr *project) {
-	c := pr.resolve(r.PathValue("sha"))
-	if c == nil {
-		s.notFound(w, r, "Commit")
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, s.commitJSON(r, pr, c))
 }
 
 // badRequest is a 400 answer: Grape's parameter error {"error": msg} when
@@ -831,15 +807,9 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 // the given kind ("" for any), answering 404 <What> Not Found otherwise.
 func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, what string) *namespace {
 	id := r.PathValue("id")
-	var ns *namespace
+	ns := s.namespaces[strings.ToLower(id)]
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-		for _, x := range s.namespaces {
-			if x.id == n {
-				ns = x
-			}
-		}
-	} else {
-		ns = s.namespaces[strings.ToLower(id)]
+		ns = s.namespaceByID(n)
 	}
 	if ns == nil || (kind != "" && ns.kind != kind) {
 		s.notFound(w, r, what)
@@ -848,13 +818,30 @@ func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, w
 	return ns
 }
 
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "group", "Group")
-	if ns == nil {
-		return
+// namespaceByID returns the namespace with id, or nil.
+func (s *Server) namespaceByID(id int64) *namespace {
+	for _, ns := range s.namespaces {
+		if ns.id == id {
+			return ns
+		}
 	}
+	return nil
+}
+
+// inNamespace adapts a handler of the namespace named by the {id} path
+// value, of kind ("" for any), which it calls with s.mu held;
+// lookupNamespace answers 404 <what> Not Found when there is none.
+func (s *Server) inNamespace(kind, what string, h func(http.ResponseWriter, *http.Request, *namespace)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ns := s.lookupNamespace(w, r, kind, what); ns != nil {
+			h(w, r, ns)
+		}
+	}
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	var parent any
 	if ns.parent != nil {
 		parent = ns.parent.id
@@ -887,23 +874,11 @@ func (s *Server) projectsUnder(r *http.Request, ns *namespace, subgroups bool) [
 	return out
 }
 
-func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "group", "Group")
-	if ns == nil {
-		return
-	}
+func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"), s.projectJSON)
 }
 
-func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "user", "User")
-	if ns == nil {
-		return
-	}
+func (s *Server) userProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	s.listProjects(w, r, s.projectsUnder(r, ns, false), s.projectAnswer)
 }
 

@@ -233,8 +233,8 @@ type Server struct {
 	core            *fake.Core[Stats]
 	stop            chan struct{}
 
-	org    orgWorld    // users and group memberships (org.go)
-	access accessWorld // project shares and members (access.go)
+	org    orgWorld          // users and group memberships (org.go)
+	grants map[int64][]Grant // project shares and members by project id (access.go)
 
 	oauthOnce sync.Once
 	oauthSt   *oauthState // sign-in endpoints (oauth.go)
@@ -249,7 +249,9 @@ type Server struct {
 // New starts a fake GitLab. It needs no *testing.T, so a main program can
 // serve it too. Call Close when done.
 func New(opts *Options) *Server {
-	s := &Server{namespaces: map[string]*namespace{}, projects: map[string]*project{}, byID: map[int64]*project{}, nextID: 100}
+	s := &Server{namespaces: map[string]*namespace{}, projects: map[string]*project{}, byID: map[int64]*project{}, nextID: 100,
+		grants: map[int64][]Grant{}, org: orgWorld{byName: map[string]*orgUser{}, members: map[string][]*orgMembership{},
+			descr: map[string]string{}, scopes: map[string][]string{}}}
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
