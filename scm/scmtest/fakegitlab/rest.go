@@ -207,65 +207,50 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project)
 // lastCommitFor returns the id of the last commit at or before c that
 // changed p.
 func (pr *project) lastCommitFor(c *commit, p string) string {
-	cur := c
-	for len(cur.parents) > 0 {
-		parent := pr.commits[cur.parents[0]]
-		if parent == nil || parent.files[p] != cur.files[p] {
-			break
-		}
-		cur = parent
+	for parent := pr.parent(c); parent != nil && parent.files[p] == c.files[p]; parent = pr.parent(c) {
+		c = parent
 	}
-	return cur.id
-}
-
-// fileHeaders sets the X-Gitlab-* headers of the files API.
-func (s *Server) fileHeaders(w http.ResponseWriter, pr *project, c *commit, ref, p string) {
-	e := c.files[p]
-	content := pr.blobs[e.blob]
-	sum := sha256.Sum256(content)
-	h := w.Header()
-	h.Set("X-Gitlab-Blob-Id", e.blob)
-	h.Set("X-Gitlab-Commit-Id", c.id)
-	h.Set("X-Gitlab-Content-Sha256", hex.EncodeToString(sum[:]))
-	h.Set("X-Gitlab-Encoding", "base64")
-	h.Set("X-Gitlab-Execute-Filemode", strconv.FormatBool(e.exec))
-	h.Set("X-Gitlab-File-Name", path.Base(p))
-	h.Set("X-Gitlab-File-Path", p)
-	h.Set("X-Gitlab-Last-Commit-Id", pr.lastCommitFor(c, p))
-	h.Set("X-Gitlab-Ref", cmp.Or(ref, pr.defaultBranch))
-	h.Set("X-Gitlab-Size", strconv.Itoa(len(content)))
+	return c.id
 }
 
 // fileAt resolves the ref query parameter (GitLab refuses a present but
 // empty one, and a missing one when required) and the {file} path value,
 // answering 404 Commit Not Found or 404 File Not Found (a directory is not
-// a file). It sets the X-Gitlab-* headers of the files API.
-func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, required bool) (c *commit, ref, p string, ok bool) {
+// a file). It returns the file's metadata, as the files API answers it and
+// as it sets it in the X-Gitlab-* headers, and its content.
+func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, required bool) (meta map[string]any, content []byte, ok bool) {
 	q := r.URL.Query()
 	_, present := q["ref"]
-	ref, p = q.Get("ref"), r.PathValue("file")
-	switch {
+	ref, p := q.Get("ref"), r.PathValue("file")
+	switch c := pr.resolve(ref); {
 	case !present && required:
 		s.paramError(w, r, "ref is missing")
 	case present && ref == "":
 		s.paramError(w, r, "ref is empty")
-	case pr.resolve(ref) == nil:
+	case c == nil:
 		s.notFound(w, r, "Commit")
-	case pr.resolve(ref).files[p] == (entry{}):
+	case c.files[p] == (entry{}):
 		s.notFound(w, r, "File")
 	default:
-		c = pr.resolve(ref)
-		s.fileHeaders(w, pr, c, ref, p)
-		return c, ref, p, true
+		e := c.files[p]
+		content = pr.blobs[e.blob]
+		sum := sha256.Sum256(content)
+		meta = map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content), "encoding": "base64",
+			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.defaultBranch), "blob_id": e.blob,
+			"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec}
+		for k, v := range meta { // X-Gitlab-File-Name, X-Gitlab-Content-Sha256, ...
+			w.Header().Set("X-Gitlab-"+strings.ReplaceAll(k, "_", "-"), fmt.Sprint(v))
+		}
+		return meta, content, true
 	}
-	return nil, "", "", false
+	return nil, nil, false
 }
 
 // getRawFile serves GET repository/files/:file_path/raw. The ETag is the
 // quoted blob id, so an unchanged file keeps it across commits, and a
 // matching If-None-Match is answered 304 without a body.
 func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, _, p, ok := s.fileAt(w, r, pr, false)
+	meta, content, ok := s.fileAt(w, r, pr, false)
 	if !ok {
 		return
 	}
@@ -273,14 +258,13 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
 	h.Set("Expires", "Fri, 01 Jan 1990 00:00:00 GMT")
-	etag := `"` + c.files[p].blob + `"`
+	etag := `"` + meta["blob_id"].(string) + `"`
 	if s.notModified(w, r, etag) {
 		return
 	}
-	content := pr.blobs[c.files[p].blob]
 	s.commonHeaders(w)
 	h.Set("ETag", etag)
-	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": path.Base(p)}))
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": meta["file_name"].(string)}))
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	if !strings.HasPrefix(http.DetectContentType(content), "text/") {
 		h.Set("Content-Type", "application/octet-stream")
@@ -293,17 +277,10 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, ref, p, ok := s.fileAt(w, r, pr, true)
-	if !ok {
-		return
+	if meta, content, ok := s.fileAt(w, r, pr, true); ok {
+		meta["content"] = base64.StdEncoding.EncodeToString(content)
+		s.writeJSON(w, r, http.StatusOK, meta)
 	}
-	e := c.files[p]
-	content := pr.blobs[e.blob]
-	sum := sha256.Sum256(content)
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content),
-		"encoding": "base64", "content_sha256": hex.EncodeToString(sum[:]), "ref": ref, "blob_id": e.blob,
-		"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec,
-		"content": base64.StdEncoding.EncodeToString(content)})
 }
 
 // getTree serves GET repository/tree: a missing ref is 404 Tree Not Found,
@@ -381,7 +358,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	dir := strings.Trim(q.Get("path"), "/")
 	var paths []string
 	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		if dir == "" || p == dir || strings.HasPrefix(p, dir+"/") {
+		if under(dir, p) {
 			paths = append(paths, p)
 		}
 	}
@@ -934,16 +911,5 @@ func changesCount(pr *project, m *mergeRequest) string {
 	if src == nil || dst == nil {
 		return "0"
 	}
-	n := 0
-	for p, e := range src.files {
-		if dst.files[p] != e {
-			n++
-		}
-	}
-	for p := range dst.files {
-		if _, ok := src.files[p]; !ok {
-			n++
-		}
-	}
-	return strconv.Itoa(n)
+	return strconv.Itoa(len(changed(src, dst)))
 }

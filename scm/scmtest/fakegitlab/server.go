@@ -509,12 +509,8 @@ func (s *Server) Commits(fullPath, ref string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for c := pr.resolve(ref); c != nil; {
+	for c := pr.resolve(ref); c != nil; c = pr.parent(c) {
 		out = append(out, c.id)
-		if len(c.parents) == 0 {
-			break
-		}
-		c = pr.commits[c.parents[0]]
 	}
 	return out, nil
 }
@@ -672,14 +668,6 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 	// The reset epoch is rounded up: never before the limit resets.
 	reset := time.Unix(int64((time.Duration(s.opts.Now().UnixNano())+wait+time.Second-1)/time.Second), 0)
 	h := w.Header()
-	rateHeaders := func() {
-		h.Set("RateLimit-Name", "throttle_authenticated_api")
-		h.Set("RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-		h.Set("RateLimit-Observed", strconv.Itoa(s.opts.RateLimit+1))
-		h.Set("RateLimit-Remaining", "0")
-		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-	}
 	switch f.Kind {
 	case fake.FaultUnauthorized:
 		s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
@@ -687,12 +675,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 		s.message(w, r, http.StatusNotFound, "404 Project Not Found")
 	case fake.FaultUnprocessable:
 		s.message(w, r, http.StatusUnprocessableEntity, map[string]any{"base": []string{"The change requests could not be processed"}})
-	case fake.FaultRateLimit:
-		h.Set("Retry-After", secs)
-		rateHeaders()
-		writeText(w, http.StatusTooManyRequests, "Retry later\n")
-	case fake.FaultRateLimitResetOnly:
-		rateHeaders()
+	case fake.FaultRateLimit, fake.FaultRateLimitResetOnly:
+		if f.Kind == fake.FaultRateLimit {
+			h.Set("Retry-After", secs)
+		}
+		s.rateHeaders(h, s.opts.RateLimit+1, 0, reset)
 		writeText(w, http.StatusTooManyRequests, "Retry later\n")
 	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
 		h.Set("Retry-After", secs)
