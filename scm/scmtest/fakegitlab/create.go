@@ -68,10 +68,8 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusBadRequest, map[string]any{"project_namespace.name": taken, "name": taken, "path": taken})
 		return
 	}
-	pr := &project{id: s.newID(), ns: ns, path: p, name: cmp.Or(in.Name, p), description: in.Description,
-		visibility: cmp.Or(in.Visibility, Private), defaultBranch: cmp.Or(in.DefaultBranch, "main"), created: s.now(),
-		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
-	s.projects[strings.ToLower(full)] = pr
-	s.byID[pr.id] = pr
+	pr := s.newProject(ns, Project{Path: p, Name: in.Name, Description: in.Description, Visibility: in.Visibility,
+		DefaultBranch: in.DefaultBranch})
+	s.projects[strings.ToLower(full)], s.byID[pr.id] = pr, pr
 	s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
 }

@@ -59,13 +59,13 @@ func treeIDs(files map[string]entry) (root string, dirs map[string]string) {
 	return root, dirs
 }
 
-// newCommit builds a commit over files with git's id. Like GitLab, it ends
-// the message it hashes with a newline.
-func newCommit(files map[string]entry, parent, message, author, email string, when time.Time) *commit {
+// newCommit builds a commit over files on parent (nil for none) with
+// git's id. Like GitLab, it ends the message it hashes with a newline.
+func newCommit(files map[string]entry, parent *commit, message, author, email string, when time.Time) *commit {
 	root, _ := treeIDs(files)
 	c := &commit{tree: root, files: files, message: message, author: author, email: email, when: when}
-	if parent != "" {
-		c.parents = []string{parent}
+	if parent != nil {
+		c.parents = []string{parent.id}
 	}
 	sig := gitobj.Signature{Name: author, Email: email, When: when}
 	hashed := message

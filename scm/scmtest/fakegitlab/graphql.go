@@ -246,7 +246,7 @@ func (x *gqlReq) namespace(ns *namespace, kind string) any {
 			search, _ := gql.String(a, "search")
 			var nodes []any
 			for _, p := range s.projectsUnder(x.r, ns, include) {
-				if strings.Contains(strings.ToLower(p.path), strings.ToLower(search)) {
+				if strings.Contains(strings.ToLower(p.Path), strings.ToLower(search)) {
 					nodes = append(nodes, x.project(p))
 				}
 			}
@@ -315,9 +315,9 @@ func (x *gqlReq) user(u *orgUser) map[string]any {
 func (x *gqlReq) project(pr *project) map[string]any {
 	web := x.s.webURL(x.r) + "/" + pr.fullPath()
 	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
-		"path": pr.path, "name": pr.name, "nameWithNamespace": pr.ns.name + " / " + pr.name, "description": pr.description,
-		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": pr.sshURL(x.r), "visibility": string(pr.visibility),
-		"archived": pr.archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created),
+		"path": pr.Path, "name": pr.Name, "nameWithNamespace": pr.ns.name + " / " + pr.Name, "description": pr.Description,
+		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": pr.sshURL(x.r), "visibility": string(pr.Visibility),
+		"archived": pr.Archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created),
 		"namespace":  lazy(func(map[string]any) any { return x.namespace(pr.ns, "") }),
 		"repository": x.repository(pr),
 		"mergeRequests": lazy(func(a map[string]any) any {
@@ -350,7 +350,7 @@ func (x *gqlReq) repository(pr *project) map[string]any {
 			if c := pr.resolve(ref); c != nil {
 				for _, p := range a["paths"].([]any) {
 					if e, ok := c.files[p.(string)]; ok {
-						nodes = append(nodes, x.blob(pr, cmp.Or(ref, pr.defaultBranch), p.(string), e))
+						nodes = append(nodes, x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p.(string), e))
 					}
 				}
 			}

@@ -52,7 +52,7 @@ func (s *Server) routes() {
 
 // visible reports whether the request may see pr.
 func visible(r *http.Request, pr *project) bool {
-	return authenticated(r) || pr.visibility == Public
+	return authenticated(r) || pr.Visibility == Public
 }
 
 // lookupProject finds the project of the {id} path value (numeric id or
@@ -107,7 +107,7 @@ func (s *Server) read(h func(http.ResponseWriter, *http.Request, *project)) http
 // branches and merge requests).
 func (s *Server) write(h func(http.ResponseWriter, *http.Request, *project)) http.HandlerFunc {
 	return s.signedIn(s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
-		if pr.archived {
+		if pr.Archived {
 			s.message(w, r, http.StatusForbidden, "403 Forbidden")
 			return
 		}
@@ -166,14 +166,14 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 	var readme any
 	if c := pr.resolve(""); c != nil {
 		if _, ok := c.files["README.md"]; ok {
-			readme = web + "/-/blob/" + pr.defaultBranch + "/README.md"
+			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
 	nsName := pr.ns.name
 	m := map[string]any{
-		"id": pr.id, "description": pr.description, "name": pr.name,
-		"name_with_namespace": nsName + " / " + pr.name,
-		"path":                pr.path, "path_with_namespace": pr.fullPath(),
+		"id": pr.id, "description": pr.Description, "name": pr.Name,
+		"name_with_namespace": nsName + " / " + pr.Name,
+		"path":                pr.Path, "path_with_namespace": pr.fullPath(),
 		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
 		"tag_list": []string{}, "topics": []string{},
 		"ssh_url_to_repo":  pr.sshURL(r),
@@ -183,7 +183,7 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"_links": map[string]any{"self": api, "issues": api + "/issues", "merge_requests": api + "/merge_requests",
 			"repo_branches": api + "/repository/branches", "labels": api + "/labels", "events": api + "/events",
 			"members": api + "/members", "cluster_agents": api + "/cluster_agents"},
-		"empty_repo": len(pr.branches) == 0, "archived": pr.archived, "visibility": string(pr.visibility),
+		"empty_repo": len(pr.branches) == 0, "archived": pr.Archived, "visibility": string(pr.Visibility),
 		"resolve_outdated_diff_discussions": false, "issues_enabled": true, "merge_requests_enabled": true,
 		"wiki_enabled": true, "jobs_enabled": true, "snippets_enabled": true, "container_registry_enabled": false,
 		"creator_id": 1, "import_status": "none", "open_issues_count": 0, "public_jobs": true,
@@ -192,10 +192,10 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
 	}
-	if pr.forkedFrom != "" {
-		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.forkedFrom),
-			"path": path.Base(pr.forkedFrom), "path_with_namespace": pr.forkedFrom,
-			"web_url": s.webURL(r) + "/" + pr.forkedFrom}
+	if pr.ForkedFrom != "" {
+		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.ForkedFrom),
+			"path": path.Base(pr.ForkedFrom), "path_with_namespace": pr.ForkedFrom,
+			"web_url": s.webURL(r) + "/" + pr.ForkedFrom}
 	}
 	return m
 }
@@ -236,7 +236,7 @@ func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, req
 		content = pr.blobs[e.blob]
 		sum := sha256.Sum256(content)
 		meta = map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content), "encoding": "base64",
-			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.defaultBranch), "blob_id": e.blob,
+			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.DefaultBranch), "blob_id": e.blob,
 			"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec}
 		for k, v := range meta { // X-Gitlab-File-Name, X-Gitlab-Content-Sha256, ...
 			w.Header().Set("X-Gitlab-"+strings.ReplaceAll(k, "_", "-"), fmt.Sprint(v))
@@ -349,7 +349,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 		return
 	}
 	q := r.URL.Query()
-	ref := cmp.Or(q.Get("sha"), pr.defaultBranch)
+	ref := cmp.Or(q.Get("sha"), pr.DefaultBranch)
 	c := pr.resolve(ref)
 	if c == nil {
 		s.notFound(w, r, "File")
@@ -366,7 +366,7 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 		writeText(w, http.StatusNotFound, "Not Found\n")
 		return
 	}
-	prefix := pr.path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
+	prefix := pr.Path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
 	if dir != "" {
 		prefix += "-" + strings.ReplaceAll(dir, "/", "-")
 	}
@@ -454,9 +454,9 @@ func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]
 
 func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[string]any {
 	c := pr.commits[pr.branches[name]]
-	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.defaultBranch,
+	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.DefaultBranch,
 		"developers_can_push": false, "developers_can_merge": false, "can_push": authenticated(r),
-		"default": name == pr.defaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
+		"default": name == pr.DefaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -523,23 +523,13 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 }
 
-// badRequest is a 400 answer: Grape's parameter error {"error": msg} when
-// param, GitLab's {"message": msg} otherwise.
-type badRequest struct {
-	param bool
-	msg   string
-}
-
-func (e badRequest) Error() string { return e.msg }
-
 // createCommit serves POST repository/commits with Files::MultiService's
 // checks: every action is validated before anything is written, so a
 // failed commit changes nothing.
 func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, err := s.commitActions(r, pr)
-	if e, ok := err.(badRequest); ok {
-		key := map[bool]string{true: "error", false: "message"}[e.param]
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{key: e.msg})
+	c, problem := s.commitActions(r, pr)
+	if problem != nil {
+		s.writeJSON(w, r, http.StatusBadRequest, problem)
 		return
 	}
 	out := s.commitJSON(r, pr, c)
@@ -548,7 +538,9 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *projec
 	s.writeJSON(w, r, http.StatusCreated, out)
 }
 
-func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
+// commitActions makes the commit, or returns the body of the 400 answer:
+// Grape's parameter error {"error": msg} or GitLab's {"message": msg}.
+func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[string]any) {
 	var in struct {
 		Branch        string `json:"branch"`
 		CommitMessage string `json:"commit_message"`
@@ -567,8 +559,10 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 		AuthorEmail string `json:"author_email"`
 		Force       bool   `json:"force"`
 	}
-	param := func(format string, a ...any) error { return badRequest{true, fmt.Sprintf(format, a...)} }
-	fail := func(msg string) error { return badRequest{false, msg} }
+	param := func(format string, a ...any) map[string]any {
+		return map[string]any{"error": fmt.Sprintf(format, a...)}
+	}
+	fail := func(msg string) map[string]any { return map[string]any{"message": msg} }
 	switch {
 	case decodeParams(r, &in) != nil:
 		return nil, param("actions is invalid")
@@ -664,11 +658,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 		}
 	}
 	maps.Copy(pr.blobs, newBlobs)
-	parentID := ""
-	if parent != nil {
-		parentID = parent.id
-	}
-	c := newCommit(files, parentID, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
+	c := newCommit(files, parent, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
 		cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), s.now())
 	pr.commits[c.id] = c
 	pr.branches[in.Branch] = c.id
@@ -867,7 +857,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 	q := r.URL.Query()
 	if q.Get("archived") != "" {
 		want := q.Get("archived") == "true"
-		list = slices.DeleteFunc(list, func(p *project) bool { return p.archived != want })
+		list = slices.DeleteFunc(list, func(p *project) bool { return p.Archived != want })
 	}
 	desc := q.Get("sort") != "asc"
 	if q.Get("pagination") == "keyset" && !s.opts.NoKeyset {

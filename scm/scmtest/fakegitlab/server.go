@@ -185,21 +185,16 @@ type namespace struct {
 	parent   *namespace
 }
 
+// project is a project: its description (Files unused) and its world.
 type project struct {
-	id            int64
-	ns            *namespace
-	path          string
-	name          string
-	description   string
-	visibility    Visibility
-	archived      bool
-	forkedFrom    string
-	defaultBranch string
-	created       time.Time
-	branches      map[string]string // name → commit id
-	commits       map[string]*commit
-	blobs         map[string][]byte
-	mrs           []*mergeRequest
+	Project
+	id       int64
+	ns       *namespace
+	created  time.Time
+	branches map[string]string // name → commit id
+	commits  map[string]*commit
+	blobs    map[string][]byte
+	mrs      []*mergeRequest
 }
 
 type mergeRequest struct {
@@ -355,8 +350,6 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 	if p.Namespace == "" || p.Path == "" {
 		return "", 0, errors.New("fakegitlab: AddProject: namespace and path are required")
 	}
-	p.DefaultBranch = cmp.Or(p.DefaultBranch, "main")
-	p.Visibility = cmp.Or(p.Visibility, Private)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	full := strings.Trim(p.Namespace, "/") + "/" + p.Path
@@ -369,21 +362,21 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 			return "", 0, err
 		}
 	}
-	pr := &project{id: s.newID(), ns: ns, path: p.Path, name: cmp.Or(p.Name, p.Path), description: p.Description,
-		visibility: p.Visibility, archived: p.Archived, forkedFrom: p.ForkedFrom, defaultBranch: p.DefaultBranch,
-		created: s.now(), branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
+	pr := s.newProject(ns, p)
 	if len(p.Files) > 0 {
-		files := map[string]entry{}
-		if err := pr.apply(files, p.Files, nil); err != nil {
+		if commitID, err = s.writeLocked(pr, pr.DefaultBranch, nil, p.Files, nil, "Initial commit"); err != nil {
 			return "", 0, err
 		}
-		c := s.commitLocked(pr, "", files, "Initial commit")
-		pr.branches[p.DefaultBranch] = c.id
-		commitID = c.id
 	}
-	s.projects[strings.ToLower(full)] = pr
-	s.byID[pr.id] = pr
+	s.projects[strings.ToLower(full)], s.byID[pr.id] = pr, pr
 	return commitID, pr.id, nil
+}
+
+// newProject returns the empty project p in ns, with GitLab's defaults.
+func (s *Server) newProject(ns *namespace, p Project) *project {
+	p.Name, p.DefaultBranch, p.Visibility, p.Files = cmp.Or(p.Name, p.Path), cmp.Or(p.DefaultBranch, "main"), cmp.Or(p.Visibility, Private), nil
+	return &project{Project: p, id: s.newID(), ns: ns, created: s.now(),
+		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
 }
 
 // AddFS is AddProject with the regular files of fsys (executable when any
@@ -399,7 +392,7 @@ func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err er
 	return s.AddProject(p)
 }
 
-func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.path }
+func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.Path }
 
 // sshURL is the project's git URL over SSH, on the host the client used.
 func (pr *project) sshURL(r *http.Request) string {
@@ -411,30 +404,33 @@ func (pr *project) rootRef() any {
 	if len(pr.branches) == 0 {
 		return nil
 	}
-	return pr.defaultBranch
+	return pr.DefaultBranch
 }
 
-func (pr *project) apply(files map[string]entry, add []File, del []string) error {
+// writeLocked commits add (written) and del (removed) on top of parent
+// (nil for a root commit) as the fake's user, and points branch at the
+// commit, whose id it returns.
+func (s *Server) writeLocked(pr *project, branch string, parent *commit, add []File, del []string, msg string) (string, error) {
+	files := map[string]entry{}
+	if parent != nil {
+		files = maps.Clone(parent.files)
+	}
 	for _, f := range add {
 		if !fs.ValidPath(f.Path) || f.Path == "." {
-			return fmt.Errorf("fakegitlab: invalid path %q", f.Path)
+			return "", fmt.Errorf("fakegitlab: invalid path %q", f.Path)
 		}
 		pr.blobs[BlobID(f.Content)] = slices.Clone(f.Content)
 		files[f.Path] = entry{blob: BlobID(f.Content), exec: f.Executable}
 	}
 	for _, p := range del {
 		if _, ok := files[p]; !ok {
-			return fmt.Errorf("fakegitlab: delete %q: no such file", p)
+			return "", fmt.Errorf("fakegitlab: delete %q: no such file", p)
 		}
 		delete(files, p)
 	}
-	return nil
-}
-
-func (s *Server) commitLocked(pr *project, parent string, files map[string]entry, msg string) *commit {
 	c := newCommit(files, parent, msg, s.opts.User, s.opts.User+"@example.com", s.now())
-	pr.commits[c.id] = c
-	return c
+	pr.commits[c.id], pr.branches[branch] = c, c.id
+	return c.id, nil
 }
 
 // lockProject locks s.mu (the caller unlocks it, error or not) and returns
@@ -456,17 +452,8 @@ func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	parent := cmp.Or(pr.branches[branch], pr.branches[pr.defaultBranch])
-	files := map[string]entry{}
-	if parent != "" {
-		files = maps.Clone(pr.commits[parent].files)
-	}
-	if err := pr.apply(files, c.Files, c.Delete); err != nil {
-		return "", err
-	}
-	nc := s.commitLocked(pr, parent, files, cmp.Or(c.Message, "Update"))
-	pr.branches[branch] = nc.id
-	return nc.id, nil
+	parent := pr.commits[cmp.Or(pr.branches[branch], pr.branches[pr.DefaultBranch])]
+	return s.writeLocked(pr, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
 }
 
 // Branch returns the commit id branch points to.
@@ -543,7 +530,7 @@ func (s *Server) Stats() Stats {
 // "refs/heads/<branch>". nil when it names nothing.
 func (pr *project) resolve(ref string) *commit {
 	if ref == "" || ref == "HEAD" {
-		ref = pr.defaultBranch
+		ref = pr.DefaultBranch
 	}
 	ref = strings.TrimPrefix(ref, "refs/heads/")
 	if id, ok := pr.branches[ref]; ok {
