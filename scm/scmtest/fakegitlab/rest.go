@@ -356,13 +356,13 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 		return
 	}
 	dir := strings.Trim(q.Get("path"), "/")
-	var paths []string
+	var files []fake.File
 	for _, p := range slices.Sorted(maps.Keys(c.files)) {
 		if under(dir, p) {
-			paths = append(paths, p)
+			files = append(files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
 		}
 	}
-	if dir != "" && len(paths) == 0 {
+	if dir != "" && len(files) == 0 {
 		writeText(w, http.StatusNotFound, "Not Found\n")
 		return
 	}
@@ -370,17 +370,13 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	if dir != "" {
 		prefix += "-" + strings.ReplaceAll(dir, "/", "-")
 	}
+	a := &fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when, Files: files}
 	var buf bytes.Buffer
 	var err error
-	switch format {
-	case "zip":
-		a := fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when}
-		for _, p := range paths {
-			a.Files = append(a.Files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
-		}
+	if format == "zip" {
 		err = a.WriteZip(&buf, 0o775, true)
-	default:
-		err = writeTar(&buf, prefix, c, pr.blobs, paths, format == "tar.gz")
+	} else {
+		err = writeTar(&buf, a, format == "tar.gz")
 	}
 	if err != nil {
 		s.message(w, r, http.StatusInternalServerError, "500 Internal Server Error")
@@ -397,10 +393,11 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	w.Write(buf.Bytes())
 }
 
-// writeTar writes paths of c as git archive does: a pax global header
-// holding the commit id, the prefix's directory, then each file preceded
-// by those of its parent directories not yet written.
-func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string, gz bool) error {
+// writeTar writes a as git archive does: a pax global header holding the
+// commit id, the prefix's directory, then each file preceded by those of
+// its parent directories not yet written. Directories and executable
+// files are 0775, other files 0664.
+func writeTar(out io.Writer, a *fake.Archive, gz bool) error {
 	var zw *gzip.Writer
 	if gz {
 		zw = gzip.NewWriter(out)
@@ -408,30 +405,26 @@ func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, 
 	}
 	tw := tar.NewWriter(out)
 	err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX})
-	dir := func(name string) {
-		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775, ModTime: c.when}))
+		PAXRecords: map[string]string{"comment": a.Commit}, Format: tar.FormatPAX})
+	put := func(name string, typ byte, mode int64, content []byte) {
+		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: typ, Name: a.Prefix + name, Mode: mode,
+			Size: int64(len(content)), ModTime: a.ModTime}))
+		if err == nil {
+			_, err = tw.Write(content)
+		}
 	}
-	dir(prefix)
+	put("", tar.TypeDir, 0o775, nil)
 	written := map[string]bool{}
-	for _, p := range paths {
+	for _, f := range a.Files {
 		var dirs []string
-		for d := path.Dir(p); d != "." && !written[d]; d = path.Dir(d) {
+		for d := path.Dir(f.Path); d != "." && !written[d]; d = path.Dir(d) {
 			written[d] = true
 			dirs = append([]string{d}, dirs...)
 		}
 		for _, d := range dirs {
-			dir(prefix + "/" + d)
+			put(d+"/", tar.TypeDir, 0o775, nil)
 		}
-		e, mode := c.files[p], int64(0o664)
-		if e.exec {
-			mode = 0o775
-		}
-		b := blobs[e.blob]
-		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + p, Mode: mode, Size: int64(len(b)), ModTime: c.when}))
-		if err == nil {
-			_, err = tw.Write(b)
-		}
+		put(f.Path, tar.TypeReg, map[bool]int64{false: 0o664, true: 0o775}[f.Executable], f.Content)
 	}
 	err = cmp.Or(err, tw.Close())
 	if zw != nil {
