@@ -30,12 +30,12 @@ func (g Grant) String() string {
 // Grants returns the group shares and direct members added to the project
 // at fullPath through the API, in order.
 func (s *Server) Grants(fullPath string) []Grant {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
+	var out []Grant
+	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
+		out = slices.Clone(s.grants[pr.id])
 		return nil
-	}
-	return slices.Clone(s.grants[pr.id])
+	})
+	return out
 }
 
 // grantParams reads the parameters of a share or a membership: the id

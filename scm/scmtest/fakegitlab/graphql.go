@@ -232,13 +232,12 @@ func (x *gqlReq) namespace(ns *namespace, kind string) any {
 	if ns == nil || kind != "" && ns.kind != kind {
 		return nil
 	}
-	s, id := x.s, strconv.FormatInt(ns.id, 10)
-	gid, web := "gid://gitlab/Group/"+id, s.webURL(x.r)+"/groups/"+ns.fullPath
+	s, gid := x.s, "gid://gitlab/Group/"+strconv.FormatInt(ns.id, 10)
 	if ns.kind == "user" {
-		gid, web = "gid://gitlab/Namespaces::UserNamespace/"+id, s.webURL(x.r)+"/"+ns.fullPath
+		gid = "gid://gitlab/Namespaces::UserNamespace/" + strconv.FormatInt(ns.id, 10)
 	}
 	return map[string]any{"id": gid, "fullPath": ns.fullPath, "path": ns.name, "name": ns.name,
-		"fullName": strings.ReplaceAll(ns.fullPath, "/", " / "), "webUrl": web, "visibility": "private",
+		"fullName": strings.ReplaceAll(ns.fullPath, "/", " / "), "webUrl": ns.webURL(s.webURL(x.r)), "visibility": "private",
 		"description": s.org.descr[strings.ToLower(ns.fullPath)], "avatarUrl": nil,
 		"parent": lazy(func(map[string]any) any { return x.namespace(ns.parent, "") }),
 		"projects": lazy(func(a map[string]any) any {

@@ -148,16 +148,25 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) namespaceJSON(r *http.Request, ns *namespace) map[string]any {
-	var parent any
-	if ns.parent != nil {
-		parent = ns.parent.id
-	}
-	web := s.webURL(r) + "/" + ns.fullPath
-	if ns.kind == "group" {
-		web = s.webURL(r) + "/groups/" + ns.fullPath
-	}
 	return map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath), "kind": ns.kind,
-		"full_path": ns.fullPath, "parent_id": parent, "avatar_url": nil, "web_url": web}
+		"full_path": ns.fullPath, "parent_id": ns.parentID(), "avatar_url": nil, "web_url": ns.webURL(s.webURL(r))}
+}
+
+// webURL is the namespace's page on the instance at base: a group's is
+// under /groups.
+func (ns *namespace) webURL(base string) string {
+	if ns.kind == "group" {
+		return base + "/groups/" + ns.fullPath
+	}
+	return base + "/" + ns.fullPath
+}
+
+// parentID is the parent group's id, or null.
+func (ns *namespace) parentID() any {
+	if ns.parent == nil {
+		return nil
+	}
+	return ns.parent.id
 }
 
 func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
@@ -169,11 +178,9 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
-	nsName := pr.ns.name
-	m := map[string]any{
-		"id": pr.id, "description": pr.Description, "name": pr.Name,
-		"name_with_namespace": nsName + " / " + pr.Name,
-		"path":                pr.Path, "path_with_namespace": pr.fullPath(),
+	return map[string]any{
+		"id": pr.id, "description": pr.Description, "name": pr.Name, "name_with_namespace": pr.ns.name + " / " + pr.Name,
+		"path": pr.Path, "path_with_namespace": pr.fullPath(),
 		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
 		"tag_list": []string{}, "topics": []string{},
 		"ssh_url_to_repo":  pr.sshURL(r),
@@ -192,12 +199,6 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
 	}
-	if pr.ForkedFrom != "" {
-		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.ForkedFrom),
-			"path": path.Base(pr.ForkedFrom), "path_with_namespace": pr.ForkedFrom,
-			"web_url": s.webURL(r) + "/" + pr.ForkedFrom}
-	}
-	return m
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -802,13 +803,9 @@ func (s *Server) inNamespace(kind, what string, h func(http.ResponseWriter, *htt
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	var parent any
-	if ns.parent != nil {
-		parent = ns.parent.id
-	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath),
 		"description": "", "visibility": "private", "full_name": strings.ReplaceAll(ns.fullPath, "/", " / "),
-		"full_path": ns.fullPath, "parent_id": parent, "web_url": s.webURL(r) + "/groups/" + ns.fullPath,
+		"full_path": ns.fullPath, "parent_id": ns.parentID(), "web_url": ns.webURL(s.webURL(r)),
 		"created_at": ts(s.now())})
 }
 

@@ -48,6 +48,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,9 +125,6 @@ type Project struct {
 	// Visibility defaults to Private.
 	Visibility Visibility
 	Archived   bool
-	// ForkedFrom, when set, is the full path of the project this one
-	// was forked from (it need not exist).
-	ForkedFrom string
 	// Files are committed on DefaultBranch as one commit. With no files
 	// the repository is empty: it has no branch and no commit.
 	Files []File
@@ -433,88 +431,72 @@ func (s *Server) writeLocked(pr *project, branch string, parent *commit, add []F
 	return c.id, nil
 }
 
-// lockProject locks s.mu (the caller unlocks it, error or not) and returns
-// the project at fullPath.
-func (s *Server) lockProject(fullPath string) (*project, error) {
+// withProject runs fn on the project at fullPath with s.mu held.
+func (s *Server) withProject(fullPath string, fn func(pr *project) error) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	pr := s.projects[strings.ToLower(strings.Trim(fullPath, "/"))]
 	if pr == nil {
-		return nil, fmt.Errorf("fakegitlab: no project %s", fullPath)
+		return fmt.Errorf("fakegitlab: no project %s", fullPath)
 	}
-	return pr, nil
+	return fn(pr)
 }
 
 // Commit adds a commit on branch (created from the default branch when
 // missing) of the project at fullPath and returns its id.
-func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return "", err
-	}
-	parent := pr.commits[cmp.Or(pr.branches[branch], pr.branches[pr.DefaultBranch])]
-	return s.writeLocked(pr, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
+func (s *Server) Commit(fullPath, branch string, c Commit) (id string, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		parent := pr.commits[cmp.Or(pr.branches[branch], pr.branches[pr.DefaultBranch])]
+		id, err = s.writeLocked(pr, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
+		return err
+	})
+	return id, err
 }
 
 // Branch returns the commit id branch points to.
-func (s *Server) Branch(fullPath, branch string) (string, bool) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return "", false
-	}
-	id, ok := pr.branches[branch]
+func (s *Server) Branch(fullPath, branch string) (id string, ok bool) {
+	s.withProject(fullPath, func(pr *project) error { id, ok = pr.branches[branch]; return nil }) //nolint:errcheck // ok says it
 	return id, ok
 }
 
 // Files returns every file at ref (a branch or a commit id; "" is the
 // default branch), sorted by path.
-func (s *Server) Files(fullPath, ref string) ([]File, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	c := pr.resolve(ref)
-	if c == nil {
-		return nil, fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
-	}
-	out := make([]File, 0, len(c.files))
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		e := c.files[p]
-		out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[e.blob]), Executable: e.exec})
-	}
-	return out, nil
+func (s *Server) Files(fullPath, ref string) (out []File, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		c := pr.resolve(ref)
+		if c == nil {
+			return fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
+		}
+		for _, p := range slices.Sorted(maps.Keys(c.files)) {
+			out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[c.files[p].blob]), Executable: c.files[p].exec})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Commits returns the ids of the commits on the first-parent chain of ref
 // (a branch or a commit id; "" is the default branch), newest first.
-func (s *Server) Commits(fullPath, ref string) ([]string, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for c := pr.resolve(ref); c != nil; c = pr.parent(c) {
-		out = append(out, c.id)
-	}
-	return out, nil
+func (s *Server) Commits(fullPath, ref string) (ids []string, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		for c := pr.resolve(ref); c != nil; c = pr.parent(c) {
+			ids = append(ids, c.id)
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // MergeRequests returns a project's merge requests in creation order.
-func (s *Server) MergeRequests(fullPath string) []MergeRequest {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
+func (s *Server) MergeRequests(fullPath string) (out []MergeRequest) {
+	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
+		for _, m := range pr.mrs {
+			out = append(out, MergeRequest{IID: m.iid, Title: m.title, Description: m.description, SourceBranch: m.source,
+				TargetBranch: m.target, SHA: pr.branches[m.source], Draft: isDraft(m.title), State: m.state,
+				WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
+		}
 		return nil
-	}
-	out := make([]MergeRequest, 0, len(pr.mrs))
-	for _, m := range pr.mrs {
-		out = append(out, MergeRequest{IID: m.iid, Title: m.title, Description: m.description, SourceBranch: m.source,
-			TargetBranch: m.target, SHA: pr.branches[m.source], Draft: isDraft(m.title), State: m.state,
-			WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
-	}
+	})
 	return out
 }
 
@@ -549,15 +531,10 @@ func (pr *project) resolve(ref string) *commit {
 	return nil
 }
 
-func isDraft(title string) bool {
-	t := strings.ToLower(title)
-	for _, p := range []string{"draft:", "[draft]", "(draft)"} {
-		if strings.HasPrefix(t, p) {
-			return true
-		}
-	}
-	return false
-}
+// isDraft reports whether a merge request's title marks it a draft.
+func isDraft(title string) bool { return draftRE.MatchString(title) }
+
+var draftRE = regexp.MustCompile(`(?i)^(draft:|\[draft\]|\(draft\))`)
 
 // ---- request plumbing ----
 
