@@ -323,8 +323,8 @@ func (x *gqlReq) project(pr *project) map[string]any {
 			state, _ := gql.String(a, "state")
 			var nodes []any
 			for _, m := range slices.Backward(pr.mrs) {
-				if (state == "" || state == "all" || m.state == state) && listHas(a, "sourceBranches", m.source) &&
-					listHas(a, "targetBranches", m.target) && listHas(a, "iids", strconv.Itoa(m.iid)) {
+				if (state == "" || state == "all" || m.State == state) && listHas(a, "sourceBranches", m.SourceBranch) &&
+					listHas(a, "targetBranches", m.TargetBranch) && listHas(a, "iids", strconv.Itoa(m.IID)) {
 					nodes = append(nodes, x.mergeRequest(pr, m))
 				}
 			}
@@ -377,15 +377,15 @@ func (x *gqlReq) blob(pr *project, ref, p string, e entry) map[string]any {
 }
 
 func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
-	head, exists := pr.branches[m.source]
+	head, exists := pr.branches[m.SourceBranch]
 	var sha any
 	if exists {
 		sha = head
 	}
-	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.iid),
-		"title": m.title, "description": m.description, "state": m.state, "sourceBranch": m.source, "targetBranch": m.target,
-		"webUrl":      x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
-		"diffHeadSha": sha, "draft": isDraft(m.title), "sourceBranchExists": exists,
+	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.IID),
+		"title": m.Title, "description": m.Description, "state": m.State, "sourceBranch": m.SourceBranch, "targetBranch": m.TargetBranch,
+		"webUrl":      x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
+		"diffHeadSha": sha, "draft": isDraft(m.Title), "sourceBranchExists": exists,
 		"createdAt": ts(m.created), "updatedAt": ts(m.updated)}
 }
 

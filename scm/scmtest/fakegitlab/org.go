@@ -238,15 +238,6 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	if !authenticated(x.r) {
 		return []any{}
 	}
-	var ids map[string]bool
-	if list, ok := args["ids"].([]any); ok {
-		ids = map[string]bool{}
-		for _, id := range list {
-			if id, ok := id.(string); ok {
-				ids[id] = true
-			}
-		}
-	}
 	top, _ := args["topLevelOnly"].(bool)
 	parent, _ := args["parentPath"].(string)
 	search, _ := args["search"].(string)
@@ -254,7 +245,7 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	for _, g := range s.namespaces {
 		switch {
 		case g.kind != "group",
-			ids != nil && !ids["gid://gitlab/Group/"+strconv.FormatInt(g.id, 10)],
+			!listHas(args, "ids", "gid://gitlab/Group/"+strconv.FormatInt(g.id, 10)),
 			top && g.parent != nil,
 			parent != "" && (g.parent == nil || !strings.EqualFold(g.parent.fullPath, strings.Trim(parent, "/"))),
 			search != "" && !strings.Contains(strings.ToLower(g.name), strings.ToLower(search)) &&
@@ -265,15 +256,12 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	}
 	sort, _ := args["sort"].(string)
 	slices.SortFunc(out, func(a, b *namespace) int {
-		var c int
-		switch sort {
-		case "id_asc":
-		case "id_desc":
-			c = cmp.Compare(b.id, a.id)
-		case "name_desc":
-			c = cmp.Compare(b.name, a.name)
-		default:
-			c = cmp.Compare(a.name, b.name)
+		c := cmp.Compare(a.name, b.name)
+		if strings.HasPrefix(sort, "id_") {
+			c = cmp.Compare(a.id, b.id)
+		}
+		if strings.HasSuffix(sort, "_desc") {
+			c = -c
 		}
 		return cmp.Or(c, cmp.Compare(a.id, b.id))
 	})

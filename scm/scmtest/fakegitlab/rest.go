@@ -661,26 +661,26 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 
 func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest) map[string]any {
 	var closedAt, mergedAt any
-	if m.state == "closed" {
+	if m.State == "closed" {
 		closedAt = ts(m.updated)
 	}
-	if m.state == "merged" {
+	if m.State == "merged" {
 		mergedAt = ts(m.updated)
 	}
-	ref := "!" + strconv.Itoa(m.iid)
+	ref := "!" + strconv.Itoa(m.IID)
 	return map[string]any{
-		"id": m.id, "iid": m.iid, "project_id": pr.id, "title": m.title, "description": m.description,
-		"state": m.state, "created_at": ts(m.created), "updated_at": ts(m.updated),
+		"id": m.id, "iid": m.IID, "project_id": pr.id, "title": m.Title, "description": m.Description,
+		"state": m.State, "created_at": ts(m.created), "updated_at": ts(m.updated),
 		"merged_by": nil, "merge_user": nil, "merged_at": mergedAt, "closed_by": nil, "closed_at": closedAt,
-		"target_branch": m.target, "source_branch": m.source, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
+		"target_branch": m.TargetBranch, "source_branch": m.SourceBranch, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
 		"author": s.userJSONOf(r, m.author), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
 		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
-		"draft": isDraft(m.title), "work_in_progress": isDraft(m.title), "milestone": nil,
+		"draft": isDraft(m.Title), "work_in_progress": isDraft(m.Title), "milestone": nil,
 		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
-		"sha": pr.branches[m.source], "merge_commit_sha": nil, "squash_commit_sha": nil,
+		"sha": pr.branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
 		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": m.removeSource,
 		"reference": ref, "references": map[string]any{"short": ref, "relative": ref, "full": pr.fullPath() + ref},
-		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
+		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
 		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
 		"squash":     m.squash, "squash_on_merge": m.squash, "task_completion_status": map[string]any{"count": 0, "completed_count": 0},
 		"has_conflicts": false, "blocking_discussions_resolved": true, "changes_count": changesCount(pr, m),
@@ -697,9 +697,9 @@ func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request, pr *p
 	}
 	var list []*mergeRequest
 	for _, m := range slices.Backward(pr.mrs) { // newest first (created_at desc)
-		if (state == "all" || m.state == state) &&
-			(q.Get("source_branch") == "" || m.source == q.Get("source_branch")) &&
-			(q.Get("target_branch") == "" || m.target == q.Get("target_branch")) {
+		if (state == "all" || m.State == state) &&
+			(q.Get("source_branch") == "" || m.SourceBranch == q.Get("source_branch")) &&
+			(q.Get("target_branch") == "" || m.TargetBranch == q.Get("target_branch")) {
 			list = append(list, m)
 		}
 	}
@@ -714,7 +714,7 @@ func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request, pr *p
 func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request, pr *project) {
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
 	for _, m := range pr.mrs {
-		if m.iid == iid {
+		if m.IID == iid {
 			s.writeJSON(w, r, http.StatusOK, s.mergeRequestJSON(r, pr, m))
 			return
 		}
@@ -751,15 +751,15 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 		return
 	}
 	for _, m := range pr.mrs {
-		if m.state == "opened" && m.source == in.SourceBranch && m.target == in.TargetBranch {
-			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.iid)})
+		if m.State == "opened" && m.SourceBranch == in.SourceBranch && m.TargetBranch == in.TargetBranch {
+			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.IID)})
 			return
 		}
 	}
 	now := s.now()
-	m := &mergeRequest{id: s.newID(), iid: len(pr.mrs) + 1, title: in.Title, description: in.Description,
-		source: in.SourceBranch, target: in.TargetBranch, state: "opened", created: now, updated: now,
-		author: s.actor(r), removeSource: in.RemoveSourceBranch, squash: in.Squash}
+	m := &mergeRequest{MergeRequest: MergeRequest{IID: len(pr.mrs) + 1, Title: in.Title, Description: in.Description,
+		SourceBranch: in.SourceBranch, TargetBranch: in.TargetBranch, State: "opened"},
+		id: s.newID(), created: now, updated: now, author: s.actor(r), removeSource: in.RemoveSourceBranch, squash: in.Squash}
 	pr.mrs = append(pr.mrs, m)
 	s.writeJSON(w, r, http.StatusCreated, s.mergeRequestJSON(r, pr, m))
 }
@@ -865,18 +865,14 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 			key := map[bool]string{true: "id_before", false: "id_after"}[desc]
 			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
 		}
-		s.writeProjects(w, r, list, answer)
-		return
+	} else {
+		if q.Get("order_by") != "id" || desc {
+			slices.Reverse(list)
+		}
+		start, end := s.offsetPage(w, r, len(list))
+		list = list[start:end]
 	}
-	if q.Get("order_by") != "id" || desc {
-		slices.Reverse(list)
-	}
-	start, end := s.offsetPage(w, r, len(list))
-	s.writeProjects(w, r, list[start:end], answer)
-}
-
-func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*project, answer func(*http.Request, *project) map[string]any) {
-	out := make([]any, 0, len(list))
+	out := []any{}
 	for _, pr := range list {
 		out = append(out, answer(r, pr))
 	}
@@ -887,7 +883,7 @@ func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*p
 // request's branches, as the string GitLab sends ("0" when either branch
 // is gone).
 func changesCount(pr *project, m *mergeRequest) string {
-	src, dst := pr.commits[pr.branches[m.source]], pr.commits[pr.branches[m.target]]
+	src, dst := pr.commits[pr.branches[m.SourceBranch]], pr.commits[pr.branches[m.TargetBranch]]
 	if src == nil || dst == nil {
 		return "0"
 	}

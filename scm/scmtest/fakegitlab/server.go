@@ -195,19 +195,14 @@ type project struct {
 	mrs      []*mergeRequest
 }
 
+// mergeRequest is a merge request: its description (SHA, Draft and
+// WebURL are computed when asked) and its bookkeeping.
 type mergeRequest struct {
-	id           int64
-	iid          int
-	title        string
-	description  string
-	source       string
-	target       string
-	state        string
-	created      time.Time
-	updated      time.Time
-	author       string
-	removeSource bool
-	squash       bool
+	MergeRequest
+	id                   int64
+	created, updated     time.Time
+	author               string
+	removeSource, squash bool
 }
 
 // Server is a fake GitLab. Its methods are safe for concurrent use.
@@ -491,9 +486,10 @@ func (s *Server) Commits(fullPath, ref string) (ids []string, err error) {
 func (s *Server) MergeRequests(fullPath string) (out []MergeRequest) {
 	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
 		for _, m := range pr.mrs {
-			out = append(out, MergeRequest{IID: m.iid, Title: m.title, Description: m.description, SourceBranch: m.source,
-				TargetBranch: m.target, SHA: pr.branches[m.source], Draft: isDraft(m.title), State: m.state,
-				WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
+			mr := m.MergeRequest
+			mr.SHA, mr.Draft = pr.branches[m.SourceBranch], isDraft(m.Title)
+			mr.WebURL = s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID)
+			out = append(out, mr)
 		}
 		return nil
 	})

@@ -684,8 +684,8 @@ func closeMergeRequest(s *Server, fullPath string, iid int) {
 	defer s.mu.Unlock()
 	if pr := s.projects[fullPath]; pr != nil {
 		for _, m := range pr.mrs {
-			if m.iid == iid {
-				m.state = "closed"
+			if m.IID == iid {
+				m.State = "closed"
 			}
 		}
 	}
