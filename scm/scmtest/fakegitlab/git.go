@@ -2,6 +2,7 @@ package fakegitlab
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,15 @@ func newCommit(files map[string]entry, parent *commit, message, author, email st
 	}
 	c.id = gitobj.CommitID(&gitobj.Commit{Tree: root, Parents: c.parents, Message: hashed, Author: sig, Committer: sig})
 	return c
+}
+
+// snapshot returns a copy of c's files, to change into a new commit's;
+// a nil commit has none.
+func (c *commit) snapshot() map[string]entry {
+	if c == nil {
+		return map[string]entry{}
+	}
+	return maps.Clone(c.files)
 }
 
 // title is the first line of the message.

@@ -598,13 +598,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 	if startRef := cmp.Or(in.StartBranch, in.StartSHA); branchExists && startRef != "" && startRef != in.Branch && !in.Force {
 		return nil, fail("A branch called '" + in.Branch + "' already exists. Switch to that branch in order to make changes")
 	}
-	if in.Force && parent == nil && branchExists {
-		parent = pr.commits[pr.branches[in.Branch]]
-	}
-	files := map[string]entry{}
-	if parent != nil {
-		files = maps.Clone(parent.files)
-	}
+	files := parent.snapshot()
 	newBlobs := map[string][]byte{}
 	for _, a := range in.Actions {
 		if !fs.ValidPath(a.FilePath) || a.FilePath == "." {

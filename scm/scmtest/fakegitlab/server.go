@@ -404,10 +404,7 @@ func (pr *project) rootRef() any {
 // (nil for a root commit) as the fake's user, and points branch at the
 // commit, whose id it returns.
 func (s *Server) writeLocked(pr *project, branch string, parent *commit, add []File, del []string, msg string) (string, error) {
-	files := map[string]entry{}
-	if parent != nil {
-		files = maps.Clone(parent.files)
-	}
+	files := parent.snapshot()
 	for _, f := range add {
 		if !fs.ValidPath(f.Path) || f.Path == "." {
 			return "", fmt.Errorf("fakegitlab: invalid path %q", f.Path)
