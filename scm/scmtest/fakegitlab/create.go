@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -32,44 +33,33 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		DefaultBranch string     `json:"default_branch"`
 		Topics        []string   `json:"topics"`
 	}
-	if err := decodeParams(r, &in); err != nil {
-		s.paramError(w, r, "namespace_id is invalid")
-		return
-	}
-	if in.Name == "" && in.Path == "" {
-		s.paramError(w, r, "name, path are missing, at least one parameter must be provided")
-		return
-	}
+	err := decodeParams(r, &in)
 	p := cmp.Or(in.Path, in.Name)
 	lower := strings.ToLower(p)
-	if !projectPathRE.MatchString(p) || strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom") {
-		s.message(w, r, http.StatusBadRequest, map[string]any{"path": []string{"can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"}})
-		return
-	}
-	switch in.Visibility {
-	case "", Private, Internal, Public:
-	default:
-		s.paramError(w, r, "visibility does not have a valid value")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ns := s.namespaceByID(in.NamespaceID)
 	if in.NamespaceID == 0 {
 		ns = s.namespaces[strings.ToLower(s.opts.User)]
 	}
-	if ns == nil {
+	taken := []string{"has already been taken"}
+	switch {
+	case err != nil:
+		s.paramError(w, r, "namespace_id is invalid")
+	case p == "":
+		s.paramError(w, r, "name, path are missing, at least one parameter must be provided")
+	case !projectPathRE.MatchString(p) || strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom"):
+		s.message(w, r, http.StatusBadRequest, map[string]any{"path": []string{"can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"}})
+	case !slices.Contains([]Visibility{"", Private, Internal, Public}, in.Visibility):
+		s.paramError(w, r, "visibility does not have a valid value")
+	case ns == nil:
 		s.notFound(w, r, "Namespace")
-		return
-	}
-	full := ns.fullPath + "/" + p
-	if s.projects[strings.ToLower(full)] != nil {
-		taken := []string{"has already been taken"}
+	case s.projects[strings.ToLower(ns.fullPath+"/"+p)] != nil:
 		s.message(w, r, http.StatusBadRequest, map[string]any{"project_namespace.name": taken, "name": taken, "path": taken})
-		return
+	default:
+		pr := s.newProject(ns, Project{Path: p, Name: in.Name, Description: in.Description, Visibility: in.Visibility,
+			DefaultBranch: in.DefaultBranch})
+		s.projects[strings.ToLower(pr.fullPath())], s.byID[pr.id] = pr, pr
+		s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
 	}
-	pr := s.newProject(ns, Project{Path: p, Name: in.Name, Description: in.Description, Visibility: in.Visibility,
-		DefaultBranch: in.DefaultBranch})
-	s.projects[strings.ToLower(full)], s.byID[pr.id] = pr, pr
-	s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
 }

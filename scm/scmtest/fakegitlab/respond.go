@@ -168,12 +168,10 @@ func (s *Server) offsetPage(w http.ResponseWriter, r *http.Request, n int) (star
 }
 
 // keysetNext sets the Link rel="next" header of keyset pagination to the
-// request's URL with the given parameters replaced.
-func (s *Server) keysetNext(w http.ResponseWriter, r *http.Request, set map[string]string) {
+// request's URL with the parameter key set to value.
+func (s *Server) keysetNext(w http.ResponseWriter, r *http.Request, key, value string) {
 	q := r.URL.Query()
-	for k, v := range set {
-		q.Set(k, v)
-	}
+	q.Set(key, value)
 	w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", s.pageURL(r, q)))
 }
 

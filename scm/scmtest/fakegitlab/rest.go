@@ -60,11 +60,9 @@ func visible(r *http.Request, pr *project) bool {
 // request may not see it. The caller holds s.mu.
 func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request) *project {
 	id := r.PathValue("id")
-	var pr *project
+	pr := s.projects[strings.ToLower(id)]
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		pr = s.byID[n]
-	} else {
-		pr = s.projects[strings.ToLower(id)]
 	}
 	if pr == nil || !visible(r, pr) {
 		s.notFound(w, r, "Project")
@@ -312,16 +310,13 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request, pr *project) {
 			return
 		}
 		start = len(nodes)
-		for i, n := range nodes {
-			if n.Path == string(raw) {
-				start = i + 1
-				break
-			}
+		if i := slices.IndexFunc(nodes, func(n treeNode) bool { return n.Path == string(raw) }); i >= 0 {
+			start = i + 1
 		}
 	}
 	end := min(start+s.perPage(r), len(nodes))
 	if end < len(nodes) {
-		s.keysetNext(w, r, map[string]string{"page_token": hex.EncodeToString([]byte(nodes[end-1].Path))})
+		s.keysetNext(w, r, "page_token", hex.EncodeToString([]byte(nodes[end-1].Path)))
 	}
 	s.writeJSON(w, r, http.StatusOK, nodes[start:end])
 }
@@ -505,16 +500,16 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 		return
 	}
 	c := pr.resolve(in.Ref)
-	if c == nil {
+	_, exists := pr.branches[in.Branch]
+	switch {
+	case c == nil:
 		s.message(w, r, http.StatusBadRequest, "Invalid reference name: "+in.Ref)
-		return
-	}
-	if _, exists := pr.branches[in.Branch]; exists {
+	case exists:
 		s.message(w, r, http.StatusBadRequest, "Branch already exists")
-		return
+	default:
+		pr.branches[in.Branch] = c.id
+		s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 	}
-	pr.branches[in.Branch] = c.id
-	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 }
 
 // createCommit serves POST repository/commits with Files::MultiService's
@@ -856,8 +851,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 		list = slices.DeleteFunc(list, func(p *project) bool { return after != 0 && (desc && p.id >= after || !desc && p.id <= after) })
 		if per := s.perPage(r); len(list) > per {
 			list = list[:per]
-			key := map[bool]string{true: "id_before", false: "id_after"}[desc]
-			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
+			s.keysetNext(w, r, map[bool]string{true: "id_before", false: "id_after"}[desc], strconv.FormatInt(list[per-1].id, 10))
 		}
 	} else {
 		if q.Get("order_by") != "id" || desc {
