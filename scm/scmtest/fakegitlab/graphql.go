@@ -291,12 +291,11 @@ func (x *gqlReq) members(ns *namespace, rels []any) []any {
 	if slices.Contains(rels, any("DESCENDANTS")) {
 		groups = append(groups, x.s.descendants(ns)...)
 	}
-	best, order := x.s.org.bestMemberships(groups)
-	out := make([]any, len(order))
-	for i, u := range order {
-		m := best[u]
-		out[i] = map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", m.ns.id, u.id), "user": x.user(u),
-			"group": x.namespace(m.ns, ""), "accessLevel": map[string]any{"integerValue": m.m.level, "stringValue": levelNames[m.m.level]}}
+	var out []any
+	for _, m := range x.s.org.bestMemberships(groups) {
+		out = append(out, map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", m.group.id, m.user.id),
+			"user": x.user(m.user), "group": x.namespace(m.group, ""),
+			"accessLevel": map[string]any{"integerValue": m.level, "stringValue": levelNames[m.level]}})
 	}
 	return out
 }

@@ -52,8 +52,10 @@ type orgUser struct {
 	bot                                  bool
 }
 
+// orgMembership is a user's membership of a group.
 type orgMembership struct {
 	user   *orgUser
+	group  *namespace
 	level  int
 	noSeat bool
 }
@@ -76,7 +78,7 @@ func (s *Server) AddGroupMember(groupPath string, m Member) error {
 		s.org.members[key][i].level, s.org.members[key][i].noSeat = cmp.Or(m.AccessLevel, 30), m.NoSeat
 		return nil
 	}
-	s.org.members[key] = append(s.org.members[key], &orgMembership{user: u, level: cmp.Or(m.AccessLevel, 30), noSeat: m.NoSeat})
+	s.org.members[key] = append(s.org.members[key], &orgMembership{user: u, group: g, level: cmp.Or(m.AccessLevel, 30), noSeat: m.NoSeat})
 	return nil
 }
 
@@ -159,14 +161,12 @@ func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
 	for g := ns; g != nil; g = g.parent {
 		groups = append(groups, g)
 	}
-	best, order := s.org.bestMemberships(groups)
 	list := []map[string]any{}
-	for _, u := range order {
-		m := best[u].m
-		e := s.orgUserJSON(u)
+	for _, m := range s.org.bestMemberships(groups) {
+		e := s.orgUserJSON(m.user)
 		e["access_level"], e["membership_state"] = m.level, "active"
-		if u.email != "" {
-			e["email"] = u.email
+		if m.user.email != "" {
+			e["email"] = m.user.email
 		}
 		if r.URL.Query().Get("show_seat_info") == "true" {
 			e["is_using_seat"] = !m.noSeat
@@ -201,30 +201,22 @@ func (s *Server) orgUserJSON(u *orgUser) map[string]any {
 		"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot}
 }
 
-// membership is a user's membership of a group.
-type membership struct {
-	m  *orgMembership
-	ns *namespace
-}
-
-// bestMemberships returns the members of groups, each user once (in order
-// of first appearance) with the membership of the highest access level,
-// as GitLab lists them. The caller holds Server.mu.
-func (w *orgWorld) bestMemberships(groups []*namespace) (map[*orgUser]membership, []*orgUser) {
-	best := map[*orgUser]membership{}
-	var order []*orgUser
+// bestMemberships returns the memberships of groups, each user once (in
+// order of first appearance) with the highest access level, as GitLab
+// lists them. The caller holds Server.mu.
+func (w *orgWorld) bestMemberships(groups []*namespace) []*orgMembership {
+	var out []*orgMembership
 	for _, g := range groups {
 		for _, m := range w.members[strings.ToLower(g.fullPath)] {
-			cur, ok := best[m.user]
-			if !ok {
-				order = append(order, m.user)
-			}
-			if !ok || m.level > cur.m.level {
-				best[m.user] = membership{m, g}
+			switch i := slices.IndexFunc(out, func(x *orgMembership) bool { return x.user == m.user }); {
+			case i < 0:
+				out = append(out, m)
+			case m.level > out[i].level:
+				out[i] = m
 			}
 		}
 	}
-	return best, order
+	return out
 }
 
 // visibleGroups answers Query.groups: every group the request may see (an

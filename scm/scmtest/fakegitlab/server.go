@@ -280,9 +280,6 @@ func (s *Server) URL() string { return s.srv.URL + s.opts.RelativePath }
 // URL()+"/api/v4".
 func (s *Server) APIBaseURL() string { return s.URL() + "/api/v4" }
 
-// GraphQLURL returns the GraphQL endpoint, URL()+"/api/graphql".
-func (s *Server) GraphQLURL() string { return s.URL() + "/api/graphql" }
-
 // Client returns an *http.Client for the server, with no credential.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 

@@ -79,6 +79,9 @@ func call(t *testing.T, s *Server, method, path string, header map[string]string
 
 var auth = map[string]string{"Authorization": "Bearer " + token}
 
+// GraphQLURL returns the GraphQL endpoint, URL()+"/api/graphql".
+func (s *Server) GraphQLURL() string { return s.URL() + "/api/graphql" }
+
 func newServer(t *testing.T, opts *Options) *Server {
 	t.Helper()
 	if opts == nil {
