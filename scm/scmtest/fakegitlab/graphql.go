@@ -222,7 +222,7 @@ func (x *gqlReq) root() map[string]any {
 			return nil
 		}),
 		"currentUser": user,
-		"groups":      lazy(func(a map[string]any) any { return page(s.visibleGroups(x, a), a) }),
+		"groups":      lazy(func(a map[string]any) any { return page(s.visibleGroups(x.r, a), a, x.group) }),
 	}
 }
 
@@ -243,24 +243,18 @@ func (x *gqlReq) namespace(ns *namespace, kind string) any {
 		"projects": lazy(func(a map[string]any) any {
 			include, _ := a["includeSubgroups"].(bool)
 			search, _ := gql.String(a, "search")
-			var nodes []any
-			for _, p := range s.projectsUnder(x.r, ns, include) {
-				if strings.Contains(strings.ToLower(p.Path), strings.ToLower(search)) {
-					nodes = append(nodes, x.project(p))
-				}
-			}
-			return page(nodes, a)
+			list := slices.DeleteFunc(s.projectsUnder(x.r, ns, include), func(p *project) bool {
+				return !strings.Contains(strings.ToLower(p.Path), strings.ToLower(search))
+			})
+			return page(list, a, x.project)
 		}),
-		"descendantGroups": lazy(func(a map[string]any) any {
-			var nodes []any
-			for _, g := range s.descendants(ns) {
-				nodes = append(nodes, x.namespace(g, ""))
-			}
-			return page(nodes, a)
-		}),
-		"groupMembers": lazy(func(a map[string]any) any { return page(x.members(ns, a["relations"].([]any)), a) }),
+		"descendantGroups": lazy(func(a map[string]any) any { return page(s.descendants(ns), a, x.group) }),
+		"groupMembers":     lazy(func(a map[string]any) any { return page(x.members(ns, a["relations"].([]any)), a, x.member) }),
 	}
 }
+
+// group is a Group (or a Namespace) that exists.
+func (x *gqlReq) group(ns *namespace) any { return x.namespace(ns, "") }
 
 // descendants returns the groups below ns, by id.
 func (s *Server) descendants(ns *namespace) []*namespace {
@@ -278,7 +272,7 @@ func (s *Server) descendants(ns *namespace) []*namespace {
 // members lists a group's members for the relations asked: DIRECT (its
 // own), INHERITED (its ancestors'), DESCENDANTS (its descendants'). GitLab
 // lists each user once, with the highest access level; so does the fake.
-func (x *gqlReq) members(ns *namespace, rels []any) []any {
+func (x *gqlReq) members(ns *namespace, rels []any) []*orgMembership {
 	var groups []*namespace
 	if slices.Contains(rels, any("DIRECT")) {
 		groups = append(groups, ns)
@@ -291,13 +285,14 @@ func (x *gqlReq) members(ns *namespace, rels []any) []any {
 	if slices.Contains(rels, any("DESCENDANTS")) {
 		groups = append(groups, x.s.descendants(ns)...)
 	}
-	var out []any
-	for _, m := range x.s.org.bestMemberships(groups) {
-		out = append(out, map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", m.group.id, m.user.id),
-			"user": x.user(m.user), "group": x.namespace(m.group, ""),
-			"accessLevel": map[string]any{"integerValue": m.level, "stringValue": levelNames[m.level]}})
-	}
-	return out
+	return x.s.org.bestMemberships(groups)
+}
+
+// member is a GroupMember.
+func (x *gqlReq) member(m *orgMembership) any {
+	return map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", m.group.id, m.user.id),
+		"user": x.user(m.user), "group": x.group(m.group),
+		"accessLevel": map[string]any{"integerValue": m.level, "stringValue": levelNames[m.level]}}
 }
 
 // user is a UserCore of the fake's organisation.
@@ -310,7 +305,7 @@ func (x *gqlReq) user(u *orgUser) map[string]any {
 		"publicEmail": email, "avatarUrl": u.avatar, "webUrl": x.s.URL() + "/" + u.username, "state": u.state, "bot": u.bot}
 }
 
-func (x *gqlReq) project(pr *project) map[string]any {
+func (x *gqlReq) project(pr *project) any {
 	web := x.s.webURL(x.r) + "/" + pr.fullPath()
 	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
 		"path": pr.Path, "name": pr.Name, "nameWithNamespace": pr.ns.name + " / " + pr.Name, "description": pr.Description,
@@ -320,14 +315,14 @@ func (x *gqlReq) project(pr *project) map[string]any {
 		"repository": x.repository(pr),
 		"mergeRequests": lazy(func(a map[string]any) any {
 			state, _ := gql.String(a, "state")
-			var nodes []any
+			var list []*mergeRequest
 			for _, m := range slices.Backward(pr.mrs) {
 				if (state == "" || state == "all" || m.State == state) && listHas(a, "sourceBranches", m.SourceBranch) &&
 					listHas(a, "targetBranches", m.TargetBranch) && listHas(a, "iids", strconv.Itoa(m.IID)) {
-					nodes = append(nodes, x.mergeRequest(pr, m))
+					list = append(list, m)
 				}
 			}
-			return page(nodes, a)
+			return page(list, a, func(m *mergeRequest) any { return x.mergeRequest(pr, m) })
 		}),
 	}
 }
@@ -344,15 +339,14 @@ func (x *gqlReq) repository(pr *project) map[string]any {
 		// asked; a ref that names nothing gives no blobs.
 		"blobs": lazy(func(a map[string]any) any {
 			ref, _ := gql.String(a, "ref")
-			var nodes []any
-			if c := pr.resolve(ref); c != nil {
-				for _, p := range a["paths"].([]any) {
-					if e, ok := c.files[p.(string)]; ok {
-						nodes = append(nodes, x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p.(string), e))
-					}
+			c := pr.resolve(ref)
+			var paths []string
+			for _, p := range a["paths"].([]any) {
+				if c != nil && c.files[p.(string)] != (entry{}) {
+					paths = append(paths, p.(string))
 				}
 			}
-			return page(nodes, a)
+			return page(paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.files[p]) })
 		}),
 		// GitLab's pattern knows only "*": any run of characters.
 		"branchNames": lazy(func(a map[string]any) any {
@@ -390,14 +384,14 @@ func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
 
 var levelNames = map[int]string{0: "NO_ACCESS", 5: "MINIMAL_ACCESS", 10: "GUEST", 15: "PLANNER", 20: "REPORTER", 30: "DEVELOPER", 40: "MAINTAINER", 50: "OWNER"}
 
-// page is the connection of the page that first/after select from nodes.
-// The cursor is GitLab's shape, base64 of {"id":"N"}, N the index in the
-// full list.
-func page(nodes []any, args map[string]any) map[string]any {
-	lo, hi := 0, len(nodes)
+// page is the connection of the page that first/after select from
+// items, node making the nodes of the page. The cursor is GitLab's shape,
+// base64 of {"id":"N"}, N the index in the full list.
+func page[T any](items []T, args map[string]any, node func(T) any) map[string]any {
+	lo, hi := 0, len(items)
 	if a, ok := gql.String(args, "after"); ok {
 		if i, ok := parseCursor(a); ok {
-			lo = min(i+1, len(nodes))
+			lo = min(i+1, len(items))
 		}
 	}
 	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
@@ -405,16 +399,23 @@ func page(nodes []any, args map[string]any) map[string]any {
 	} else if !ok && hi-lo > 100 {
 		hi = lo + 100 // GitLab's default and maximum page size
 	}
-	edges := make([]any, hi-lo)
-	for i := range edges {
-		edges[i] = map[string]any{"node": nodes[lo+i], "cursor": cursorOf(lo + i)}
+	nodes := make([]any, hi-lo)
+	for i := range nodes {
+		nodes[i] = node(items[lo+i])
 	}
 	var start, end any
 	if hi > lo {
 		start, end = cursorOf(lo), cursorOf(hi-1)
 	}
-	return map[string]any{"nodes": nodes[lo:hi], "edges": edges, "count": len(nodes), "pageInfo": map[string]any{
-		"hasNextPage": hi < len(nodes), "hasPreviousPage": lo > 0, "startCursor": start, "endCursor": end}}
+	return map[string]any{"nodes": nodes, "count": len(items), "pageInfo": map[string]any{
+		"hasNextPage": hi < len(items), "hasPreviousPage": lo > 0, "startCursor": start, "endCursor": end},
+		"edges": lazy(func(map[string]any) any {
+			edges := make([]any, len(nodes))
+			for i, n := range nodes {
+				edges[i] = map[string]any{"node": n, "cursor": cursorOf(lo + i)}
+			}
+			return edges
+		})}
 }
 
 func cursorOf(i int) string {

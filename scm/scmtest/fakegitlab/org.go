@@ -226,9 +226,9 @@ func (w *orgWorld) bestMemberships(groups []*namespace) []*orgMembership {
 // (its direct subgroups) and search (name or full path), sorted by sort
 // ("name_asc", GitLab's default, "name_desc", "id_asc", "id_desc"; ties
 // by id). The caller holds s.mu.
-func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
-	if !authenticated(x.r) {
-		return []any{}
+func (s *Server) visibleGroups(r *http.Request, args map[string]any) []*namespace {
+	if !authenticated(r) {
+		return nil
 	}
 	top, _ := args["topLevelOnly"].(bool)
 	parent, _ := args["parentPath"].(string)
@@ -257,9 +257,5 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 		}
 		return cmp.Or(c, cmp.Compare(a.id, b.id))
 	})
-	nodes := make([]any, len(out))
-	for i, g := range out {
-		nodes[i] = x.namespace(g, "")
-	}
-	return nodes
+	return out
 }
