@@ -80,17 +80,25 @@ func (s *Server) shareProject(w http.ResponseWriter, r *http.Request, pr *projec
 	if !ok {
 		return
 	}
-	g := s.namespaceByID(gid)
-	switch {
-	case g == nil || g.kind != "group":
+	if g := s.namespaceByID(gid); g == nil || g.kind != "group" {
 		s.notFound(w, r, "Group")
-	case slices.ContainsFunc(s.grants[pr.id], func(x Grant) bool { return strings.EqualFold(x.Group, g.fullPath) }):
-		s.message(w, r, http.StatusConflict, "Group already shared with this group")
-	default:
-		s.grants[pr.id] = append(s.grants[pr.id], Grant{Group: g.fullPath, AccessLevel: int(level)})
-		s.writeJSON(w, r, http.StatusCreated, map[string]any{"id": s.nextID, "project_id": pr.id, "group_id": g.id,
-			"group_access": level, "expires_at": nil})
+	} else {
+		s.grant(w, r, pr, Grant{Group: g.fullPath, AccessLevel: int(level)}, "Group already shared with this group",
+			map[string]any{"id": s.nextID, "project_id": pr.id, "group_id": g.id, "group_access": level, "expires_at": nil})
 	}
+}
+
+// grant records g on pr and answers 201 with body, or 409 {"message":
+// conflict} when pr has a grant to the same group or user.
+func (s *Server) grant(w http.ResponseWriter, r *http.Request, pr *project, g Grant, conflict string, body map[string]any) {
+	if slices.ContainsFunc(s.grants[pr.id], func(x Grant) bool {
+		return strings.EqualFold(x.Group, g.Group) && strings.EqualFold(x.User, g.User)
+	}) {
+		s.message(w, r, http.StatusConflict, conflict)
+		return
+	}
+	s.grants[pr.id] = append(s.grants[pr.id], g)
+	s.writeJSON(w, r, http.StatusCreated, body)
 }
 
 // addProjectMember answers POST /projects/:id/members as GitLab does: 201
@@ -120,17 +128,13 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request, pr *pr
 			}
 		}
 	}
-	switch {
-	case int(level) < inherited:
+	if int(level) < inherited {
 		name := cmp.Or(levelNames[inherited], strconv.Itoa(inherited))
 		s.message(w, r, http.StatusBadRequest, map[string]any{"access_level": []string{fmt.Sprintf(
 			"should be greater than or equal to %s inherited membership from group %s", name[:1]+strings.ToLower(name[1:]), from)}})
-	case slices.ContainsFunc(s.grants[pr.id], func(x Grant) bool { return strings.EqualFold(x.User, u.username) }):
-		s.message(w, r, http.StatusConflict, "Member already exists")
-	default:
-		s.grants[pr.id] = append(s.grants[pr.id], Grant{User: u.username, AccessLevel: int(level)})
-		j := s.orgUserJSON(u)
-		j["access_level"], j["created_at"], j["expires_at"] = level, s.now().Format(time.RFC3339), nil
-		s.writeJSON(w, r, http.StatusCreated, j)
+		return
 	}
+	j := s.orgUserJSON(u)
+	j["access_level"], j["created_at"], j["expires_at"] = level, s.now().Format(time.RFC3339), nil
+	s.grant(w, r, pr, Grant{User: u.username, AccessLevel: int(level)}, "Member already exists", j)
 }
