@@ -264,15 +264,11 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project)
 	s.commonHeaders(w)
 	h.Set("ETag", etag)
 	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": meta["file_name"].(string)}))
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	ct := "text/plain; charset=utf-8"
 	if !strings.HasPrefix(http.DetectContentType(content), "text/") {
-		h.Set("Content-Type", "application/octet-stream")
+		ct = "application/octet-stream"
 	}
-	h.Set("Content-Length", strconv.Itoa(len(content)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(content)
-	}
+	fake.Write(w, r, http.StatusOK, ct, content)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -380,13 +376,10 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	}
 	s.commonHeaders(w)
 	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": prefix + "." + format}))
 	h.Set("Content-Transfer-Encoding", "binary")
 	h.Set("Cache-Control", "private")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	fake.Write(w, r, http.StatusOK, "application/octet-stream", buf.Bytes())
 }
 
 // writeTar writes a as git archive does: a pax global header holding the
