@@ -48,6 +48,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -244,10 +245,7 @@ func New(opts *Options) *Server {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
 	}
-	s.opts.RelativePath = strings.TrimRight(s.opts.RelativePath, "/")
-	if s.opts.RelativePath != "" && !strings.HasPrefix(s.opts.RelativePath, "/") {
-		s.opts.RelativePath = "/" + s.opts.RelativePath
-	}
+	s.opts.RelativePath = strings.TrimSuffix("/"+strings.Trim(s.opts.RelativePath, "/"), "/") // "/gitlab" or ""
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
@@ -304,22 +302,20 @@ func (s *Server) groupLocked(fullPath string) (*namespace, error) {
 	if fullPath == "" {
 		return nil, errors.New("fakegitlab: empty group path")
 	}
-	if ns := s.namespaces[strings.ToLower(fullPath)]; ns != nil {
-		if ns.kind != "group" {
-			return nil, fmt.Errorf("fakegitlab: %s is a user namespace", fullPath)
-		}
+	switch ns := s.namespaces[strings.ToLower(fullPath)]; {
+	case ns != nil && ns.kind != "group":
+		return nil, fmt.Errorf("fakegitlab: %s is a user namespace", fullPath)
+	case ns != nil:
 		return ns, nil
 	}
 	var parent *namespace
-	if i := strings.LastIndex(fullPath, "/"); i >= 0 {
-		p, err := s.groupLocked(fullPath[:i])
-		if err != nil {
+	if dir := path.Dir(fullPath); dir != "." {
+		var err error
+		if parent, err = s.groupLocked(dir); err != nil {
 			return nil, err
 		}
-		parent = p
 	}
-	name := fullPath[strings.LastIndex(fullPath, "/")+1:]
-	ns := &namespace{id: s.newID(), fullPath: fullPath, name: name, kind: "group", parent: parent}
+	ns := &namespace{id: s.newID(), fullPath: fullPath, name: path.Base(fullPath), kind: "group", parent: parent}
 	s.namespaces[strings.ToLower(fullPath)] = ns
 	return ns, nil
 }
