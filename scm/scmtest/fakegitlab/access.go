@@ -1,6 +1,7 @@
 package fakegitlab
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -18,33 +19,44 @@ type Grant struct {
 	AccessLevel int
 }
 
-// accessWorld holds the grants of every project, guarded by Server.mu.
-type accessWorld struct {
-	grants map[int64][]Grant // by project id
+// String is "group acme/platform: 30" or "user alice: 40".
+func (g Grant) String() string {
+	if g.Group != "" {
+		return fmt.Sprintf("group %s: %d", g.Group, g.AccessLevel)
+	}
+	return fmt.Sprintf("user %s: %d", g.User, g.AccessLevel)
 }
 
 // Grants returns the group shares and direct members added to the project
 // at fullPath through the API, in order.
 func (s *Server) Grants(fullPath string) []Grant {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pr := s.projects[strings.ToLower(fullPath)]
-	if pr == nil {
+	var out []Grant
+	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
+		out = slices.Clone(s.grants[pr.id])
 		return nil
+	})
+	return out
+}
+
+// grantParams reads the parameters of a share or a membership: the id
+// named idKey and the access level named levelKey, answering Grape's 400
+// when the body is unreadable or the id missing, and badLevel (400) when
+// the level is not one GitLab accepts.
+func (s *Server) grantParams(w http.ResponseWriter, r *http.Request, idKey, levelKey string, badLevel any) (id, level int64, ok bool) {
+	in := map[string]any{}
+	if decodeParams(r, &in) != nil {
+		s.paramError(w, r, "400 Bad request")
+		return 0, 0, false
 	}
-	return slices.Clone(s.access.grants[pr.id])
-}
-
-// accessRoutes adds POST /projects/:id/share and POST /projects/:id/members.
-func (s *Server) accessRoutes() {
-	s.handle("POST /api/v4/projects/{id}/share", s.write(s.shareProject))
-	s.handle("POST /api/v4/projects/{id}/members", s.write(s.addProjectMember))
-}
-
-// validLevel reports whether level is one GitLab accepts for a share or
-// a project member.
-func validLevel(level int) bool {
-	return slices.Contains([]int{5, 10, 15, 20, 30, 40, 50}, level)
+	if id, ok = intParam(in, idKey); !ok {
+		s.paramError(w, r, idKey+" is missing")
+		return 0, 0, false
+	}
+	if level, ok = intParam(in, levelKey); !ok || level <= 0 || levelNames[int(level)] == "" {
+		s.writeJSON(w, r, http.StatusBadRequest, badLevel)
+		return 0, 0, false
+	}
+	return id, level, true
 }
 
 // intParam reads an integer parameter of a JSON or form body.
@@ -64,40 +76,29 @@ func intParam(m map[string]any, k string) (int64, bool) {
 // have a valid value"; 404 {"message":"404 Group Not Found"} for an
 // unknown group; 409 {"message":"Group already shared with this group"}.
 func (s *Server) shareProject(w http.ResponseWriter, r *http.Request, pr *project) {
-	in := map[string]any{}
-	if err := decodeParams(r, &in); err != nil {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "400 Bad request"})
-		return
-	}
-	gid, ok := intParam(in, "group_id")
+	gid, level, ok := s.grantParams(w, r, "group_id", "group_access", map[string]any{"error": "group_access does not have a valid value"})
 	if !ok {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "group_id is missing"})
 		return
 	}
-	level, ok := intParam(in, "group_access")
-	if !ok || !validLevel(int(level)) {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "group_access does not have a valid value"})
-		return
-	}
-	var g *namespace
-	for _, ns := range s.namespaces {
-		if ns.kind == "group" && ns.id == gid {
-			g = ns
-		}
-	}
-	if g == nil {
+	if g := s.namespaceByID(gid); g == nil || g.kind != "group" {
 		s.notFound(w, r, "Group")
+	} else {
+		s.grant(w, r, pr, Grant{Group: g.fullPath, AccessLevel: int(level)}, "Group already shared with this group",
+			map[string]any{"id": s.nextID, "project_id": pr.id, "group_id": g.id, "group_access": level, "expires_at": nil})
+	}
+}
+
+// grant records g on pr and answers 201 with body, or 409 {"message":
+// conflict} when pr has a grant to the same group or user.
+func (s *Server) grant(w http.ResponseWriter, r *http.Request, pr *project, g Grant, conflict string, body map[string]any) {
+	if slices.ContainsFunc(s.grants[pr.id], func(x Grant) bool {
+		return strings.EqualFold(x.Group, g.Group) && strings.EqualFold(x.User, g.User)
+	}) {
+		s.message(w, r, http.StatusConflict, conflict)
 		return
 	}
-	for _, x := range s.access.grants[pr.id] {
-		if strings.EqualFold(x.Group, g.fullPath) {
-			s.message(w, r, http.StatusConflict, "Group already shared with this group")
-			return
-		}
-	}
-	s.grantLocked(pr, Grant{Group: g.fullPath, AccessLevel: int(level)})
-	s.writeJSON(w, r, http.StatusCreated, map[string]any{"id": s.nextID, "project_id": pr.id, "group_id": g.id,
-		"group_access": level, "expires_at": nil})
+	s.grants[pr.id] = append(s.grants[pr.id], g)
+	s.writeJSON(w, r, http.StatusCreated, body)
 }
 
 // addProjectMember answers POST /projects/:id/members as GitLab does: 201
@@ -108,92 +109,32 @@ func (s *Server) shareProject(w http.ResponseWriter, r *http.Request, pr *projec
 // greater than or equal to Maintainer inherited membership from group
 // acme").
 func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request, pr *project) {
-	in := map[string]any{}
-	if err := decodeParams(r, &in); err != nil {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "400 Bad request"})
-		return
-	}
-	uid, ok := intParam(in, "user_id")
+	uid, level, ok := s.grantParams(w, r, "user_id", "access_level",
+		map[string]any{"message": map[string]any{"access_level": []string{"is not included in the list"}}})
 	if !ok {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"error": "user_id is missing"})
 		return
 	}
-	level, ok := intParam(in, "access_level")
-	if !ok || !validLevel(int(level)) {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"message": map[string]any{
-			"access_level": []string{"is not included in the list"}}})
-		return
-	}
-	s.org.mu.Lock()
-	var u *orgUser
-	for _, x := range s.org.users {
-		if x.id == uid {
-			u = x
-		}
-	}
-	var j map[string]any
-	inherited, from := 0, ""
-	if u != nil {
-		j = s.orgUserJSON(u)
-		for ns := pr.ns; ns != nil; ns = ns.parent {
-			for _, m := range s.org.members[strings.ToLower(ns.fullPath)] {
-				if m.user == u && m.level > inherited {
-					inherited, from = m.level, ns.fullPath
-				}
-			}
-		}
-	}
-	s.org.mu.Unlock()
-	if u == nil {
+	i := slices.IndexFunc(s.org.users, func(u *orgUser) bool { return u.id == uid })
+	if i < 0 {
 		s.notFound(w, r, "User")
 		return
 	}
-	if int(level) < inherited {
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{"message": map[string]any{"access_level": []string{
-			fmt.Sprintf("should be greater than or equal to %s inherited membership from group %s", levelName(inherited), from)}}})
-		return
-	}
-	for _, x := range s.access.grants[pr.id] {
-		if strings.EqualFold(x.User, j["username"].(string)) {
-			s.message(w, r, http.StatusConflict, "Member already exists")
-			return
+	u := s.org.users[i]
+	inherited, from := 0, ""
+	for ns := pr.ns; ns != nil; ns = ns.parent {
+		for _, m := range s.org.members[strings.ToLower(ns.fullPath)] {
+			if m.user == u && m.level > inherited {
+				inherited, from = m.level, ns.fullPath
+			}
 		}
 	}
-	s.grantLocked(pr, Grant{User: j["username"].(string), AccessLevel: int(level)})
-	j["access_level"] = level
-	j["created_at"] = time.Now().UTC().Format(time.RFC3339)
-	j["expires_at"] = nil
-	s.writeJSON(w, r, http.StatusCreated, j)
-}
-
-func (s *Server) grantLocked(pr *project, g Grant) {
-	if s.access.grants == nil {
-		s.access.grants = map[int64][]Grant{}
+	if int(level) < inherited {
+		name := cmp.Or(levelNames[inherited], strconv.Itoa(inherited))
+		s.message(w, r, http.StatusBadRequest, map[string]any{"access_level": []string{fmt.Sprintf(
+			"should be greater than or equal to %s inherited membership from group %s", name[:1]+strings.ToLower(name[1:]), from)}})
+		return
 	}
-	s.access.grants[pr.id] = append(s.access.grants[pr.id], g)
-}
-
-// String is "group acme/platform: 30" or "user alice: 40".
-func (g Grant) String() string {
-	if g.Group != "" {
-		return fmt.Sprintf("group %s: %d", g.Group, g.AccessLevel)
-	}
-	return fmt.Sprintf("user %s: %d", g.User, g.AccessLevel)
-}
-
-// levelName is GitLab's name of an access level.
-func levelName(level int) string {
-	switch level {
-	case 10:
-		return "Guest"
-	case 20:
-		return "Reporter"
-	case 30:
-		return "Developer"
-	case 40:
-		return "Maintainer"
-	case 50:
-		return "Owner"
-	}
-	return strconv.Itoa(level)
+	j := s.orgUserJSON(u)
+	j["access_level"], j["created_at"], j["expires_at"] = level, s.now().Format(time.RFC3339), nil
+	s.grant(w, r, pr, Grant{User: u.username, AccessLevel: int(level)}, "Member already exists", j)
 }

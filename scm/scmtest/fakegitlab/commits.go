@@ -2,6 +2,7 @@ package fakegitlab
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,44 +25,47 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, pr *project
 	}
 	dir := strings.Trim(q.Get("path"), "/")
 	out := []any{}
-	for c != nil && len(out) < perPage {
-		var parent *commit
-		if len(c.parents) > 0 {
-			parent = pr.commits[c.parents[0]]
-		}
-		if dir == "" || touches(c, parent, dir) {
+	for ; c != nil && len(out) < perPage; c = pr.parent(c) {
+		if dir == "" || slices.ContainsFunc(changed(c, pr.parent(c)), func(p string) bool { return under(dir, p) }) {
 			out = append(out, s.commitJSON(r, pr, c))
 		}
-		c = parent
 	}
 	w.Header().Set("X-Per-Page", strconv.Itoa(perPage))
 	w.Header().Set("X-Page", "1")
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-// touches reports whether c changed anything under dir compared with
-// parent (nil = none).
-func touches(c, parent *commit, dir string) bool {
-	in := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
-	n := 0
-	for p, e := range c.files {
-		if !in(p) {
-			continue
-		}
-		n++
-		if parent == nil {
-			return true
-		}
-		if pe, ok := parent.files[p]; !ok || pe != e {
-			return true
-		}
+// parent returns c's first parent, or nil.
+func (pr *project) parent(c *commit) *commit {
+	if len(c.parents) == 0 {
+		return nil
 	}
-	if parent != nil {
-		for p := range parent.files {
-			if in(p) {
-				n--
-			}
-		}
-	}
-	return n != 0
+	return pr.commits[c.parents[0]]
 }
+
+// changed returns the paths whose files differ (added, removed or
+// changed) between commits a and b; a nil commit has no files.
+func changed(a, b *commit) []string {
+	var fa, fb map[string]entry
+	if a != nil {
+		fa = a.files
+	}
+	if b != nil {
+		fb = b.files
+	}
+	var out []string
+	for p, e := range fa {
+		if fb[p] != e {
+			out = append(out, p)
+		}
+	}
+	for p := range fb {
+		if _, ok := fa[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// under reports whether path p is dir or below it; every path is below "".
+func under(dir, p string) bool { return dir == "" || p == dir || strings.HasPrefix(p, dir+"/") }

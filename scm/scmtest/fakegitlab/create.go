@@ -4,26 +4,14 @@ import (
 	"cmp"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
-// createRoutes adds GET /namespaces/:id (numeric id or URL-encoded full
-// path) and POST /projects, and the grants of access.go.
-func (s *Server) createRoutes() {
-	s.handle("GET /api/v4/namespaces/{id}", s.getNamespace)
-	s.handle("POST /api/v4/projects", s.createProject)
-	s.accessRoutes() // access.go
-}
-
-func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ns := s.lookupNamespace(w, r, "", "Namespace"); ns != nil {
-		s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
-	}
+// getNamespace answers GET /namespaces/:id (numeric id or URL-encoded
+// full path).
+func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request, ns *namespace) {
+	s.writeJSON(w, r, http.StatusOK, s.namespaceJSON(r, ns))
 }
 
 // projectPathRE is GitLab's project path rule (Gitlab::PathRegex): letters,
@@ -36,9 +24,6 @@ var projectPathRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // namespace has the name or path; 404 for an unknown namespace_id. The
 // repository is empty (no README): its first commit creates its branch.
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
 	var in struct {
 		Name          string     `json:"name"`
 		Path          string     `json:"path"`
@@ -48,51 +33,33 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		DefaultBranch string     `json:"default_branch"`
 		Topics        []string   `json:"topics"`
 	}
-	if err := decodeParams(r, &in); err != nil {
-		s.paramError(w, r, "namespace_id is invalid")
-		return
-	}
-	if in.Name == "" && in.Path == "" {
-		s.paramError(w, r, "name, path are missing, at least one parameter must be provided")
-		return
-	}
+	err := decodeParams(r, &in)
 	p := cmp.Or(in.Path, in.Name)
 	lower := strings.ToLower(p)
-	if !projectPathRE.MatchString(p) || strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom") {
-		s.message(w, r, http.StatusBadRequest, map[string]any{"path": []string{"can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"}})
-		return
-	}
-	switch in.Visibility {
-	case "", Private, Internal, Public:
-	default:
-		s.paramError(w, r, "visibility does not have a valid value")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ns *namespace
-	for _, x := range s.namespaces {
-		if x.id == in.NamespaceID {
-			ns = x
-		}
-	}
+	ns := s.namespaceByID(in.NamespaceID)
 	if in.NamespaceID == 0 {
 		ns = s.namespaces[strings.ToLower(s.opts.User)]
 	}
-	if ns == nil {
+	taken := []string{"has already been taken"}
+	switch {
+	case err != nil:
+		s.paramError(w, r, "namespace_id is invalid")
+	case p == "":
+		s.paramError(w, r, "name, path are missing, at least one parameter must be provided")
+	case !projectPathRE.MatchString(p) || strings.HasSuffix(lower, ".git") || strings.HasSuffix(lower, ".atom"):
+		s.message(w, r, http.StatusBadRequest, map[string]any{"path": []string{"can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"}})
+	case !slices.Contains([]Visibility{"", Private, Internal, Public}, in.Visibility):
+		s.paramError(w, r, "visibility does not have a valid value")
+	case ns == nil:
 		s.notFound(w, r, "Namespace")
-		return
-	}
-	full := ns.fullPath + "/" + p
-	if s.projects[strings.ToLower(full)] != nil {
-		taken := []string{"has already been taken"}
+	case s.projects[strings.ToLower(ns.fullPath+"/"+p)] != nil:
 		s.message(w, r, http.StatusBadRequest, map[string]any{"project_namespace.name": taken, "name": taken, "path": taken})
-		return
+	default:
+		pr := s.newProject(ns, Project{Path: p, Name: in.Name, Description: in.Description, Visibility: in.Visibility,
+			DefaultBranch: in.DefaultBranch})
+		s.projects[strings.ToLower(pr.fullPath())], s.byID[pr.id] = pr, pr
+		s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
 	}
-	pr := &project{id: s.newID(), ns: ns, path: p, name: cmp.Or(in.Name, p), description: in.Description,
-		visibility: cmp.Or(in.Visibility, Private), defaultBranch: cmp.Or(in.DefaultBranch, "main"), created: s.now(),
-		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
-	s.projects[strings.ToLower(full)] = pr
-	s.byID[pr.id] = pr
-	s.writeJSON(w, r, http.StatusCreated, s.projectJSON(r, pr))
 }

@@ -1,8 +1,8 @@
 package fakegitlab
 
 import (
+	"cmp"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +20,6 @@ type entry struct {
 // object, whose tree id is computed from real tree objects.
 type commit struct {
 	id      string
-	tree    string // git tree id
 	parents []string
 	files   map[string]entry // path → entry; never modified once stored
 	message string
@@ -41,39 +40,41 @@ func (e entry) mode() string {
 	return gitobj.ModeFile
 }
 
-// treeIDs computes the git tree ids of files: the root's and, by path, every
-// directory's.
-func treeIDs(files map[string]entry) (root string, dirs map[string]string) {
+// trees writes the git trees of files to a store, and returns it and the
+// root tree's id.
+func trees(files map[string]entry) (gitobj.Store, string) {
 	flat := make(map[string]gitobj.FlatEntry, len(files))
 	for p, e := range files {
 		flat[p] = gitobj.FlatEntry{Mode: e.mode(), SHA: e.blob}
 	}
 	st := gitobj.Store{}
-	root = st.WriteFlat(flat)
-	dirs = map[string]string{"": root}
-	st.Walk(root, "", func(p string, e gitobj.TreeEntry) {
-		if e.Mode == gitobj.ModeTree {
-			dirs[p] = e.SHA
-		}
-	})
-	return root, dirs
+	return st, st.WriteFlat(flat)
 }
 
-// newCommit builds a commit over files with git's id. Like GitLab, it ends
-// the message it hashes with a newline.
-func newCommit(files map[string]entry, parent, message, author, email string, when time.Time) *commit {
-	root, _ := treeIDs(files)
-	c := &commit{tree: root, files: files, message: message, author: author, email: email, when: when}
-	if parent != "" {
-		c.parents = []string{parent}
+// newCommit builds a commit over files on parent (nil for none) with
+// git's id. Like GitLab, it ends the message it hashes with a newline.
+func newCommit(files map[string]entry, parent *commit, message, author, email string, when time.Time) *commit {
+	_, root := trees(files)
+	c := &commit{files: files, message: message, author: author, email: email, when: when}
+	if parent != nil {
+		c.parents = []string{parent.id}
 	}
 	sig := gitobj.Signature{Name: author, Email: email, When: when}
 	hashed := message
 	if !strings.HasSuffix(hashed, "\n") {
 		hashed += "\n"
 	}
-	c.id = gitobj.CommitID(&gitobj.Commit{Tree: c.tree, Parents: c.parents, Message: hashed, Author: sig, Committer: sig})
+	c.id = gitobj.CommitID(&gitobj.Commit{Tree: root, Parents: c.parents, Message: hashed, Author: sig, Committer: sig})
 	return c
+}
+
+// snapshot returns a copy of c's files, to change into a new commit's;
+// a nil commit has none.
+func (c *commit) snapshot() map[string]entry {
+	if c == nil {
+		return map[string]entry{}
+	}
+	return maps.Clone(c.files)
 }
 
 // title is the first line of the message.
@@ -92,31 +93,20 @@ type treeNode struct {
 }
 
 // listTree lists dir ("" is the root) of c as GitLab's tree API does:
-// directories and files, recursively or not, in path order with trees
-// first at each level (GitLab lists trees, then blobs). ok is false when
-// dir is a file.
+// directories and files, recursively or not, trees first (GitLab lists
+// trees, then blobs), each in path order.
 func (c *commit) listTree(dir string, recursive bool) []treeNode {
-	_, dirs := treeIDs(c.files)
-	prefix := ""
-	if dir != "" {
-		prefix = dir + "/"
-	}
-	var trees, blobs []treeNode
-	for d, id := range dirs {
-		rest, ok := strings.CutPrefix(d, prefix)
-		if d == "" || !ok || rest == "" || (!recursive && strings.Contains(rest, "/")) {
-			continue
+	nodes := []treeNode{}
+	prefix := strings.TrimPrefix(dir+"/", "/") // "" for the root
+	st, root := trees(c.files)
+	st.Walk(root, "", func(p string, e gitobj.TreeEntry) {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && (recursive || !strings.Contains(rest, "/")) {
+			typ := map[bool]string{true: "tree", false: "blob"}[e.Mode == gitobj.ModeTree]
+			nodes = append(nodes, treeNode{ID: e.SHA, Name: e.Name, Type: typ, Path: p, Mode: e.Mode})
 		}
-		trees = append(trees, treeNode{ID: id, Name: path.Base(d), Type: "tree", Path: d, Mode: gitobj.ModeTree})
-	}
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		rest, ok := strings.CutPrefix(p, prefix)
-		if !ok || (!recursive && strings.Contains(rest, "/")) {
-			continue
-		}
-		e := c.files[p]
-		blobs = append(blobs, treeNode{ID: e.blob, Name: path.Base(p), Type: "blob", Path: p, Mode: e.mode()})
-	}
-	slices.SortFunc(trees, func(a, b treeNode) int { return strings.Compare(a.Path, b.Path) })
-	return append(trees, blobs...)
+	})
+	slices.SortFunc(nodes, func(a, b treeNode) int {
+		return cmp.Or(strings.Compare(b.Type, a.Type), strings.Compare(a.Path, b.Path))
+	})
+	return nodes
 }

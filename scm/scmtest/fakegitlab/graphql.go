@@ -33,56 +33,13 @@ import (
 var schemaText string
 
 // gqlReq is one GraphQL request: the server and the HTTP request, for the
-// resolvers (visibility, URLs).
+// resolvers (visibility, URLs). Its methods build GitLab's objects as maps
+// for the executor, the fields that cost something or recurse resolved
+// only when selected; the caller holds s.mu.
 type gqlReq struct {
 	s *Server
 	r *http.Request
 }
-
-// The values the resolvers return for GitLab's object types.
-type (
-	gqlRoot struct{ x *gqlReq }
-	gqlNS   struct {
-		x  *gqlReq
-		ns *namespace
-	}
-	gqlProject struct {
-		x  *gqlReq
-		pr *project
-	}
-	gqlRepo gqlProject
-	gqlBlob struct {
-		gqlProject
-		ref, path string
-		e         entry
-	}
-	gqlMR struct {
-		gqlProject
-		m *mergeRequest
-	}
-	gqlMember struct {
-		x  *gqlReq
-		m  *orgMembership
-		ns *namespace
-	}
-	gqlUser struct {
-		x *gqlReq
-		u *orgUser // nil: the authenticated user of the fake
-	}
-	gqlLevel int
-	// gqlConn is a page of a connection: its nodes (from index start of
-	// the full list) and whether more follow.
-	gqlConn struct {
-		nodes        []any
-		start, total int
-		hasNext      bool
-	}
-	gqlEdge struct {
-		node any
-		i    int
-	}
-	gqlPageInfo gqlConn
-)
 
 // executor is the GraphQL executor, built once for every Server (it holds
 // no state of its own).
@@ -91,13 +48,7 @@ var executor = sync.OnceValue(func() *gql.Executor {
 	if err != nil {
 		panic("fakegitlab: testdata/schema.graphql: " + err.Error())
 	}
-	x := &gql.Executor{Schema: schema, Resolvers: map[string]gql.Resolver{}}
-	for name, def := range schema.Types {
-		if def.Kind == ast.Object {
-			x.Resolvers[name] = resolve
-		}
-	}
-	return x
+	return &gql.Executor{Schema: schema}
 })
 
 // graphql serves POST /api/graphql.
@@ -112,6 +63,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		fail(&gql.Error{Message: "No query string was present"})
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.scopeDenied(w, r, "read_api", "api") {
 		return
 	}
@@ -138,11 +91,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		fail(err.(*gql.Error))
 		return
 	}
-	s.mu.Lock()
-	s.org.mu.Lock()
-	data, errs := op.Execute(r.Context(), gqlRoot{&gqlReq{s: s, r: r}})
-	s.org.mu.Unlock()
-	s.mu.Unlock()
+	data, errs := op.Execute(r.Context(), (&gqlReq{s: s, r: r}).root())
 	out := &orderedMap{}
 	out.set("data", ordered(data, op.Doc.SelectionSet))
 	if len(errs) > 0 {
@@ -246,104 +195,66 @@ func complexity(set ast.SelectionSet, vars map[string]any) int {
 	return total
 }
 
-// resolve resolves every field of GitLab's object types; the caller holds
-// s.mu and s.org.mu.
-func resolve(f *gql.Field) (any, error) {
-	a := f.Args
-	switch p := f.Parent.(type) {
-	case gqlRoot:
-		return p.resolve(f.Name, a), nil
-	case gqlNS:
-		return p.resolve(f.Name, a), nil
-	case gqlProject:
-		return p.resolve(f.Name, a), nil
-	case gqlRepo:
-		return p.resolve(f.Name, a), nil
-	case gqlBlob:
-		return p.resolve(f.Name), nil
-	case gqlMR:
-		return p.resolve(f.Name), nil
-	case gqlMember:
-		return map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", p.ns.id, p.m.user.id),
-			"user": gqlUser{p.x, p.m.user}, "group": gqlNS{p.x, p.ns}, "accessLevel": gqlLevel(p.m.level)}[f.Name], nil
-	case gqlLevel:
-		return map[string]any{"integerValue": int(p), "stringValue": levelNames[int(p)]}[f.Name], nil
-	case gqlUser:
-		return p.resolve(f.Name), nil
-	case *gqlConn:
-		return p.resolve(f.Name), nil
-	case gqlEdge:
-		return map[string]any{"node": p.node, "cursor": cursorOf(p.i)}[f.Name], nil
-	case gqlPageInfo:
-		return p.resolve(f.Name), nil
-	}
-	return nil, fmt.Errorf("fakegitlab: no resolver for %s.%s", f.Type, f.Name)
+// lazy is a field resolved only when it is selected, from its arguments.
+func lazy(fn func(args map[string]any) any) gql.Resolver {
+	return func(f *gql.Field) (any, error) { return fn(f.Args), nil }
 }
 
-func (q gqlRoot) resolve(field string, args map[string]any) any {
-	s, r := q.x.s, q.x.r
-	full, _ := gql.String(args, "fullPath")
-	full = strings.ToLower(strings.Trim(full, "/"))
-	switch field {
-	case "namespace", "group":
-		ns := s.namespaces[full]
-		if ns == nil || (field == "group" && ns.kind != "group") {
-			return nil // GitLab answers null for a missing or invisible namespace
-		}
-		return gqlNS{q.x, ns}
-	case "project":
-		if pr := s.projects[full]; pr != nil && visible(r, pr) {
-			return gqlProject{q.x, pr}
-		}
-	case "currentUser":
-		if authenticated(r) {
-			return gqlUser{x: q.x}
-		}
-	case "groups":
-		return page(s.visibleGroups(q.x, args), args)
+// root is the Query object.
+func (x *gqlReq) root() map[string]any {
+	s := x.s
+	find := func(args map[string]any) string {
+		full, _ := gql.String(args, "fullPath")
+		return strings.ToLower(strings.Trim(full, "/"))
 	}
-	return nil
-}
-
-func (n gqlNS) resolve(field string, args map[string]any) any {
-	s, ns := n.x.s, n.ns
-	switch field {
-	case "parent":
-		if ns.parent != nil {
-			return gqlNS{n.x, ns.parent}
-		}
-		return nil
-	case "projects":
-		include, _ := args["includeSubgroups"].(bool)
-		search, _ := gql.String(args, "search")
-		var nodes []any
-		for _, p := range s.projectsUnder(n.x.r, ns, include) {
-			if strings.Contains(strings.ToLower(p.path), strings.ToLower(search)) {
-				nodes = append(nodes, gqlProject{n.x, p})
+	var user any
+	if authenticated(x.r) {
+		user = map[string]any{"id": "gid://gitlab/User/1", "username": s.opts.User, "name": s.opts.User,
+			"publicEmail": nil, "avatarUrl": nil, "webUrl": s.webURL(x.r) + "/" + s.opts.User, "state": "active", "bot": false}
+	}
+	return map[string]any{
+		"namespace": lazy(func(a map[string]any) any { return x.namespace(s.namespaces[find(a)], "") }),
+		"group":     lazy(func(a map[string]any) any { return x.namespace(s.namespaces[find(a)], "group") }),
+		"project": lazy(func(a map[string]any) any {
+			if pr := s.projects[find(a)]; pr != nil && visible(x.r, pr) {
+				return x.project(pr)
 			}
-		}
-		return page(nodes, args)
-	case "descendantGroups":
-		var nodes []any
-		for _, g := range s.descendants(ns) {
-			nodes = append(nodes, gqlNS{n.x, g})
-		}
-		return page(nodes, args)
-	case "groupMembers":
-		var rels []string
-		for _, r := range args["relations"].([]any) {
-			rels = append(rels, r.(string))
-		}
-		return page(n.members(rels), args)
+			return nil
+		}),
+		"currentUser": user,
+		"groups":      lazy(func(a map[string]any) any { return page(s.visibleGroups(x.r, a), a, x.group) }),
 	}
-	id, web := "gid://gitlab/Group/"+strconv.FormatInt(ns.id, 10), s.webURL(n.x.r)+"/groups/"+ns.fullPath
-	if ns.kind == "user" {
-		id, web = "gid://gitlab/Namespaces::UserNamespace/"+strconv.FormatInt(ns.id, 10), s.webURL(n.x.r)+"/"+ns.fullPath
-	}
-	return map[string]any{"id": id, "fullPath": ns.fullPath, "path": ns.name, "name": ns.name,
-		"fullName": strings.ReplaceAll(ns.fullPath, "/", " / "), "webUrl": web, "visibility": "private",
-		"description": s.org.descr[strings.ToLower(ns.fullPath)], "avatarUrl": nil}[field]
 }
+
+// namespace is a Namespace or a Group; null, as GitLab answers for a
+// missing or invisible one, when ns is nil or not of kind ("" for any).
+func (x *gqlReq) namespace(ns *namespace, kind string) any {
+	if ns == nil || kind != "" && ns.kind != kind {
+		return nil
+	}
+	s, gid := x.s, "gid://gitlab/Group/"+strconv.FormatInt(ns.id, 10)
+	if ns.kind == "user" {
+		gid = "gid://gitlab/Namespaces::UserNamespace/" + strconv.FormatInt(ns.id, 10)
+	}
+	return map[string]any{"id": gid, "fullPath": ns.fullPath, "path": ns.name, "name": ns.name,
+		"fullName": strings.ReplaceAll(ns.fullPath, "/", " / "), "webUrl": ns.webURL(s.webURL(x.r)), "visibility": "private",
+		"description": s.org.descr[strings.ToLower(ns.fullPath)], "avatarUrl": nil,
+		"parent": lazy(func(map[string]any) any { return x.namespace(ns.parent, "") }),
+		"projects": lazy(func(a map[string]any) any {
+			include, _ := a["includeSubgroups"].(bool)
+			search, _ := gql.String(a, "search")
+			list := slices.DeleteFunc(s.projectsUnder(x.r, ns, include), func(p *project) bool {
+				return !strings.Contains(strings.ToLower(p.Path), strings.ToLower(search))
+			})
+			return page(list, a, x.project)
+		}),
+		"descendantGroups": lazy(func(a map[string]any) any { return page(s.descendants(ns), a, x.group) }),
+		"groupMembers":     lazy(func(a map[string]any) any { return page(x.members(ns, a["relations"].([]any)), a, x.member) }),
+	}
+}
+
+// group is a Group (or a Namespace) that exists.
+func (x *gqlReq) group(ns *namespace) any { return x.namespace(ns, "") }
 
 // descendants returns the groups below ns, by id.
 func (s *Server) descendants(ns *namespace) []*namespace {
@@ -361,71 +272,59 @@ func (s *Server) descendants(ns *namespace) []*namespace {
 // members lists a group's members for the relations asked: DIRECT (its
 // own), INHERITED (its ancestors'), DESCENDANTS (its descendants'). GitLab
 // lists each user once, with the highest access level; so does the fake.
-func (n gqlNS) members(rels []string) []any {
+func (x *gqlReq) members(ns *namespace, rels []any) []*orgMembership {
 	var groups []*namespace
-	if slices.Contains(rels, "DIRECT") {
-		groups = append(groups, n.ns)
+	if slices.Contains(rels, any("DIRECT")) {
+		groups = append(groups, ns)
 	}
-	if slices.Contains(rels, "INHERITED") {
-		for p := n.ns.parent; p != nil; p = p.parent {
+	if slices.Contains(rels, any("INHERITED")) {
+		for p := ns.parent; p != nil; p = p.parent {
 			groups = append(groups, p)
 		}
 	}
-	if slices.Contains(rels, "DESCENDANTS") {
-		groups = append(groups, n.x.s.descendants(n.ns)...)
+	if slices.Contains(rels, any("DESCENDANTS")) {
+		groups = append(groups, x.s.descendants(ns)...)
 	}
-	best, order := n.x.s.org.bestMemberships(groups)
-	out := make([]any, len(order))
-	for i, u := range order {
-		out[i] = gqlMember{n.x, best[u].m, best[u].ns}
-	}
-	return out
+	return x.s.org.bestMemberships(groups)
 }
 
-func (p gqlProject) resolve(field string, args map[string]any) any {
-	s, r, pr := p.x.s, p.x.r, p.pr
-	switch field {
-	case "namespace":
-		return gqlNS{p.x, pr.ns}
-	case "repository":
-		return gqlRepo(p)
-	case "mergeRequests":
-		state, _ := gql.String(args, "state")
-		var nodes []any
-		for _, m := range slices.Backward(pr.mrs) {
-			if (state == "" || state == "all" || m.state == state) && listHas(args, "sourceBranches", m.source) &&
-				listHas(args, "targetBranches", m.target) && listHas(args, "iids", strconv.Itoa(m.iid)) {
-				nodes = append(nodes, gqlMR{p, m})
+// member is a GroupMember.
+func (x *gqlReq) member(m *orgMembership) any {
+	return map[string]any{"id": fmt.Sprintf("gid://gitlab/GroupMember/%d%d", m.group.id, m.user.id),
+		"user": x.user(m.user), "group": x.group(m.group),
+		"accessLevel": map[string]any{"integerValue": m.level, "stringValue": levelNames[m.level]}}
+}
+
+// user is a UserCore of the fake's organisation.
+func (x *gqlReq) user(u *orgUser) map[string]any {
+	var email any
+	if u.email != "" {
+		email = u.email
+	}
+	return map[string]any{"id": fmt.Sprintf("gid://gitlab/User/%d", u.id), "username": u.username, "name": u.name,
+		"publicEmail": email, "avatarUrl": u.avatar, "webUrl": x.s.URL() + "/" + u.username, "state": u.state, "bot": u.bot}
+}
+
+func (x *gqlReq) project(pr *project) any {
+	web := x.s.webURL(x.r) + "/" + pr.fullPath()
+	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
+		"path": pr.Path, "name": pr.Name, "nameWithNamespace": pr.ns.name + " / " + pr.Name, "description": pr.Description,
+		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": pr.sshURL(x.r), "visibility": string(pr.Visibility),
+		"archived": pr.Archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created),
+		"namespace":  lazy(func(map[string]any) any { return x.namespace(pr.ns, "") }),
+		"repository": x.repository(pr),
+		"mergeRequests": lazy(func(a map[string]any) any {
+			state, _ := gql.String(a, "state")
+			var list []*mergeRequest
+			for _, m := range slices.Backward(pr.mrs) {
+				if (state == "" || state == "all" || m.State == state) && listHas(a, "sourceBranches", m.SourceBranch) &&
+					listHas(a, "targetBranches", m.TargetBranch) && listHas(a, "iids", strconv.Itoa(m.IID)) {
+					list = append(list, m)
+				}
 			}
-		}
-		return page(nodes, args)
+			return page(list, a, func(m *mergeRequest) any { return x.mergeRequest(pr, m) })
+		}),
 	}
-	if f := projectFields[field]; f != nil {
-		return f(p.pr, s.webURL(r)+"/"+p.pr.fullPath(), r)
-	}
-	return nil
-}
-
-// projectFields are Project's scalar fields, given the project, its web
-// URL and the request.
-var projectFields = map[string]func(pr *project, web string, r *http.Request) any{
-	"id": func(pr *project, _ string, _ *http.Request) any {
-		return "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10)
-	},
-	"fullPath":          func(pr *project, _ string, _ *http.Request) any { return pr.fullPath() },
-	"path":              func(pr *project, _ string, _ *http.Request) any { return pr.path },
-	"name":              func(pr *project, _ string, _ *http.Request) any { return pr.name },
-	"nameWithNamespace": func(pr *project, _ string, _ *http.Request) any { return pr.ns.name + " / " + pr.name },
-	"description":       func(pr *project, _ string, _ *http.Request) any { return pr.description },
-	"webUrl":            func(_ *project, web string, _ *http.Request) any { return web },
-	"httpUrlToRepo":     func(_ *project, web string, _ *http.Request) any { return web + ".git" },
-	"sshUrlToRepo": func(pr *project, _ string, r *http.Request) any {
-		return "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git"
-	},
-	"visibility":     func(pr *project, _ string, _ *http.Request) any { return string(pr.visibility) },
-	"archived":       func(pr *project, _ string, _ *http.Request) any { return pr.archived },
-	"createdAt":      func(pr *project, _ string, _ *http.Request) any { return ts(pr.created) },
-	"lastActivityAt": func(pr *project, _ string, _ *http.Request) any { return ts(pr.created) },
 }
 
 // listHas reports whether the list argument name is absent or holds v.
@@ -434,99 +333,65 @@ func listHas(args map[string]any, name, v string) bool {
 	return !ok || slices.Contains(list, any(v))
 }
 
-func (g gqlRepo) resolve(field string, args map[string]any) any {
-	pr := g.pr
-	switch field {
-	case "rootRef":
-		if len(pr.branches) > 0 {
-			return pr.defaultBranch
-		}
-	case "empty":
-		return len(pr.branches) == 0
-	case "exists":
-		return true
-	case "blobs":
+func (x *gqlReq) repository(pr *project) map[string]any {
+	return map[string]any{"rootRef": pr.rootRef(), "empty": len(pr.branches) == 0, "exists": true,
 		// The paths that are files at ref (default: HEAD), in the order
 		// asked; a ref that names nothing gives no blobs.
-		ref, _ := gql.String(args, "ref")
-		var nodes []any
-		if c := pr.resolve(ref); c != nil {
-			for _, p := range args["paths"].([]any) {
-				if e, ok := c.files[p.(string)]; ok {
-					nodes = append(nodes, gqlBlob{gqlProject(g), cmp.Or(ref, pr.defaultBranch), p.(string), e})
+		"blobs": lazy(func(a map[string]any) any {
+			ref, _ := gql.String(a, "ref")
+			c := pr.resolve(ref)
+			var paths []string
+			for _, p := range a["paths"].([]any) {
+				if c != nil && c.files[p.(string)] != (entry{}) {
+					paths = append(paths, p.(string))
 				}
 			}
-		}
-		return page(nodes, args)
-	case "branchNames":
+			return page(paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.files[p]) })
+		}),
 		// GitLab's pattern knows only "*": any run of characters.
-		pat, _ := gql.String(args, "searchPattern")
-		re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pat), `\*`, ".*") + "$")
-		names := slices.DeleteFunc(slices.Sorted(maps.Keys(pr.branches)), func(n string) bool { return !re.MatchString(n) })
-		off, _ := gql.Int(args, "offset")
-		limit, _ := gql.Int(args, "limit")
-		off = min(max(off, 0), len(names))
-		return names[off:min(off+max(limit, 0), len(names))]
+		"branchNames": lazy(func(a map[string]any) any {
+			pat, _ := gql.String(a, "searchPattern")
+			re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pat), `\*`, ".*") + "$")
+			names := slices.DeleteFunc(slices.Sorted(maps.Keys(pr.branches)), func(n string) bool { return !re.MatchString(n) })
+			off, _ := gql.Int(a, "offset")
+			limit, _ := gql.Int(a, "limit")
+			off = min(max(off, 0), len(names))
+			return names[off:min(off+max(limit, 0), len(names))]
+		}),
 	}
-	return nil
 }
 
-func (b gqlBlob) resolve(field string) any {
-	content := b.pr.blobs[b.e.blob]
-	switch field {
-	case "oid":
-		return b.e.blob
-	case "path":
-		return b.path
-	case "mode":
-		return b.e.mode()
-	case "webUrl":
-		return b.x.s.webURL(b.x.r) + "/" + b.pr.fullPath() + "/-/blob/" + b.ref + "/" + b.path
-	case "rawBlob", "rawTextBlob":
-		return string(content)
-	}
-	return map[string]any{"id": "gid://gitlab/Blob/" + b.e.blob, "name": path.Base(b.path),
-		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content))}[field]
+func (x *gqlReq) blob(pr *project, ref, p string, e entry) map[string]any {
+	content := pr.blobs[e.blob]
+	raw := lazy(func(map[string]any) any { return string(content) })
+	return map[string]any{"id": "gid://gitlab/Blob/" + e.blob, "oid": e.blob, "path": p, "name": path.Base(p),
+		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content)), "mode": e.mode(),
+		"webUrl": x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/blob/" + ref + "/" + p, "rawBlob": raw, "rawTextBlob": raw}
 }
 
-func (g gqlMR) resolve(field string) any {
-	m, pr := g.m, g.pr
-	head, exists := pr.branches[m.source]
+func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
+	head, exists := pr.branches[m.SourceBranch]
 	var sha any
 	if exists {
 		sha = head
 	}
-	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.iid),
-		"title": m.title, "description": m.description, "state": m.state, "sourceBranch": m.source, "targetBranch": m.target,
-		"webUrl":      g.x.s.webURL(g.x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
-		"diffHeadSha": sha, "draft": isDraft(m.title), "sourceBranchExists": exists,
-		"createdAt": ts(m.created), "updatedAt": ts(m.updated)}[field]
-}
-
-func (u gqlUser) resolve(field string) any {
-	s := u.x.s
-	if u.u == nil { // the authenticated user
-		return map[string]any{"id": "gid://gitlab/User/1", "username": s.opts.User, "name": s.opts.User,
-			"webUrl": s.webURL(u.x.r) + "/" + s.opts.User, "state": "active", "bot": false}[field]
-	}
-	var email any
-	if u.u.email != "" {
-		email = u.u.email
-	}
-	return map[string]any{"id": fmt.Sprintf("gid://gitlab/User/%d", u.u.id), "username": u.u.username, "name": u.u.name,
-		"publicEmail": email, "avatarUrl": u.u.avatar, "webUrl": s.URL() + "/" + u.u.username,
-		"state": u.u.state, "bot": u.u.bot}[field]
+	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.IID),
+		"title": m.Title, "description": m.Description, "state": m.State, "sourceBranch": m.SourceBranch, "targetBranch": m.TargetBranch,
+		"webUrl":      x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
+		"diffHeadSha": sha, "draft": isDraft(m.Title), "sourceBranchExists": exists,
+		"createdAt": ts(m.created), "updatedAt": ts(m.updated)}
 }
 
 var levelNames = map[int]string{0: "NO_ACCESS", 5: "MINIMAL_ACCESS", 10: "GUEST", 15: "PLANNER", 20: "REPORTER", 30: "DEVELOPER", 40: "MAINTAINER", 50: "OWNER"}
 
-// page picks the page that first/after select from nodes. The cursor is
-// GitLab's shape, base64 of {"id":"N"}, N the index in the full list.
-func page(nodes []any, args map[string]any) *gqlConn {
-	lo, hi := 0, len(nodes)
+// page is the connection of the page that first/after select from
+// items, node making the nodes of the page. The cursor is GitLab's shape,
+// base64 of {"id":"N"}, N the index in the full list.
+func page[T any](items []T, args map[string]any, node func(T) any) map[string]any {
+	lo, hi := 0, len(items)
 	if a, ok := gql.String(args, "after"); ok {
 		if i, ok := parseCursor(a); ok {
-			lo = min(i+1, len(nodes))
+			lo = min(i+1, len(items))
 		}
 	}
 	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
@@ -534,33 +399,23 @@ func page(nodes []any, args map[string]any) *gqlConn {
 	} else if !ok && hi-lo > 100 {
 		hi = lo + 100 // GitLab's default and maximum page size
 	}
-	return &gqlConn{nodes: nodes[lo:hi], start: lo, total: len(nodes), hasNext: hi < len(nodes)}
-}
-
-func (c *gqlConn) resolve(field string) any {
-	switch field {
-	case "nodes":
-		return c.nodes
-	case "edges":
-		out := make([]any, len(c.nodes))
-		for i, n := range c.nodes {
-			out[i] = gqlEdge{n, c.start + i}
-		}
-		return out
-	case "count":
-		return c.total
-	case "pageInfo":
-		return gqlPageInfo(*c)
+	nodes := make([]any, hi-lo)
+	for i := range nodes {
+		nodes[i] = node(items[lo+i])
 	}
-	return nil
-}
-
-func (p gqlPageInfo) resolve(field string) any {
 	var start, end any
-	if len(p.nodes) > 0 {
-		start, end = cursorOf(p.start), cursorOf(p.start+len(p.nodes)-1)
+	if hi > lo {
+		start, end = cursorOf(lo), cursorOf(hi-1)
 	}
-	return map[string]any{"hasNextPage": p.hasNext, "hasPreviousPage": p.start > 0, "startCursor": start, "endCursor": end}[field]
+	return map[string]any{"nodes": nodes, "count": len(items), "pageInfo": map[string]any{
+		"hasNextPage": hi < len(items), "hasPreviousPage": lo > 0, "startCursor": start, "endCursor": end},
+		"edges": lazy(func(map[string]any) any {
+			edges := make([]any, len(nodes))
+			for i, n := range nodes {
+				edges[i] = map[string]any{"node": n, "cursor": cursorOf(lo + i)}
+			}
+			return edges
+		})}
 }
 
 func cursorOf(i int) string {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Organisation data: users and group memberships ([Server.AddGroupMember]),
@@ -37,8 +36,8 @@ type Member struct {
 	NoSeat bool
 }
 
+// orgWorld is the organisation data, guarded by Server.mu.
 type orgWorld struct {
-	mu      sync.Mutex
 	users   []*orgUser
 	byName  map[string]*orgUser         // lower-case username
 	members map[string][]*orgMembership // lower-case group path
@@ -53,8 +52,10 @@ type orgUser struct {
 	bot                                  bool
 }
 
+// orgMembership is a user's membership of a group.
 type orgMembership struct {
 	user   *orgUser
+	group  *namespace
 	level  int
 	noSeat bool
 }
@@ -66,61 +67,45 @@ func (s *Server) AddGroupMember(groupPath string, m Member) error {
 	if m.Username == "" {
 		return fmt.Errorf("fakegitlab: AddGroupMember: username is required")
 	}
-	if err := s.AddGroup(groupPath); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.groupLocked(groupPath)
+	if err != nil {
 		return err
 	}
-	w := &s.org
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	u := w.userLocked(m)
-	key := strings.ToLower(strings.Trim(groupPath, "/"))
-	if w.members == nil {
-		w.members = map[string][]*orgMembership{}
+	u, key := s.org.userLocked(m), strings.ToLower(g.fullPath)
+	if i := slices.IndexFunc(s.org.members[key], func(x *orgMembership) bool { return x.user == u }); i >= 0 {
+		s.org.members[key][i].level, s.org.members[key][i].noSeat = cmp.Or(m.AccessLevel, 30), m.NoSeat
+		return nil
 	}
-	for _, x := range w.members[key] {
-		if x.user == u {
-			x.level, x.noSeat = cmp.Or(m.AccessLevel, 30), m.NoSeat
-			return nil
-		}
-	}
-	w.members[key] = append(w.members[key], &orgMembership{user: u, level: cmp.Or(m.AccessLevel, 30), noSeat: m.NoSeat})
+	s.org.members[key] = append(s.org.members[key], &orgMembership{user: u, group: g, level: cmp.Or(m.AccessLevel, 30), noSeat: m.NoSeat})
 	return nil
 }
 
 // AddOrgUser creates (or updates) a user that need not belong to a group.
 func (s *Server) AddOrgUser(m Member) {
-	s.org.mu.Lock()
-	defer s.org.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.org.userLocked(m)
 }
 
 // SetGroupDescription sets a group's description.
 func (s *Server) SetGroupDescription(groupPath, description string) {
-	w := &s.org
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.descr == nil {
-		w.descr = map[string]string{}
-	}
-	w.descr[strings.ToLower(strings.Trim(groupPath, "/"))] = description
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.org.descr[strings.ToLower(strings.Trim(groupPath, "/"))] = description
 }
 
 // SetTokenScopes records a personal access token's scopes: organisation
 // requests from a token with recorded scopes but neither read_api nor api
 // get 403 insufficient_scope.
 func (s *Server) SetTokenScopes(token string, scopes ...string) {
-	s.org.mu.Lock()
-	defer s.org.mu.Unlock()
-	if s.org.scopes == nil {
-		s.org.scopes = map[string][]string{}
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.org.scopes[token] = slices.Clone(scopes)
 }
 
 func (w *orgWorld) userLocked(m Member) *orgUser {
-	if w.byName == nil {
-		w.byName = map[string]*orgUser{}
-	}
 	u := w.byName[strings.ToLower(m.Username)]
 	if u == nil {
 		w.nextID++
@@ -128,46 +113,39 @@ func (w *orgWorld) userLocked(m Member) *orgUser {
 		w.byName[strings.ToLower(m.Username)] = u
 		w.users = append(w.users, u)
 	}
-	u.username, u.name, u.email, u.avatar, u.state, u.bot = m.Username, m.Name, m.PublicEmail, m.AvatarURL, m.State, m.Bot
-	if u.name == "" {
-		u.name = m.Username
-	}
-	if u.state == "" {
-		u.state = "active"
-	}
-	if u.avatar == "" {
-		u.avatar = fmt.Sprintf("https://secure.gravatar.com/avatar/%d?s=80&d=identicon", u.id)
-	}
+	u.username, u.name, u.email, u.state, u.bot = m.Username, cmp.Or(m.Name, m.Username), m.PublicEmail, cmp.Or(m.State, "active"), m.Bot
+	u.avatar = cmp.Or(m.AvatarURL, fmt.Sprintf("https://secure.gravatar.com/avatar/%d?s=80&d=identicon", u.id))
 	return u
 }
 
-// scopeDenied writes GitLab's 403 for a token lacking read_api, and
-// reports whether it did.
+// orgRead adapts an organisation handler, which it calls with s.mu held:
+// 401 for an anonymous request, 403 for a token without one of the
+// accepted scopes.
+func (s *Server) orgRead(h http.HandlerFunc, accepted ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.requireAuth(w, r) && !s.scopeDenied(w, r, accepted...) {
+			h(w, r)
+		}
+	}
+}
+
+// scopeDenied writes GitLab's 403 for a token with recorded scopes of
+// which none is accepted, and reports whether it did. The caller holds
+// s.mu.
 func (s *Server) scopeDenied(w http.ResponseWriter, r *http.Request, accepted ...string) bool {
 	tok := r.Header.Get("PRIVATE-TOKEN")
 	if h := r.Header.Get("Authorization"); h != "" {
 		_, tok, _ = strings.Cut(h, " ")
 	}
-	s.org.mu.Lock()
 	scopes, ok := s.org.scopes[tok]
-	s.org.mu.Unlock()
-	if !ok {
+	if !ok || slices.ContainsFunc(scopes, func(sc string) bool { return slices.Contains(accepted, sc) }) {
 		return false
-	}
-	for _, sc := range scopes {
-		if slices.Contains(accepted, sc) {
-			return false
-		}
 	}
 	s.writeJSON(w, r, http.StatusForbidden, map[string]any{"error": "insufficient_scope",
 		"error_description": "The request requires higher privileges than provided by the access token.", "scope": strings.Join(accepted, " ")})
 	return true
-}
-
-// orgRoutes registers the organisation REST routes.
-func (s *Server) orgRoutes() {
-	s.handle("GET /api/v4/users", s.listOrgUsers)
-	s.handle("GET /api/v4/groups/{id}/members/all", s.listAllGroupMembers)
 }
 
 // listAllGroupMembers answers GET /api/v4/groups/:id/members/all: the
@@ -175,56 +153,36 @@ func (s *Server) orgRoutes() {
 // the highest access level, offset pages; with show_seat_info=true each
 // member carries is_using_seat, as on gitlab.com.
 func (s *Server) listAllGroupMembers(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
-	if s.scopeDenied(w, r, "read_api", "api") {
-		return
-	}
-	s.mu.Lock()
 	ns := s.lookupNamespace(w, r, "group", "Group")
+	if ns == nil {
+		return
+	}
 	var groups []*namespace
 	for g := ns; g != nil; g = g.parent {
 		groups = append(groups, g)
 	}
-	s.mu.Unlock()
-	if ns == nil {
-		return
-	}
-	seats := r.URL.Query().Get("show_seat_info") == "true"
-	s.org.mu.Lock()
-	best, order := s.org.bestMemberships(groups)
 	list := []map[string]any{}
-	for _, u := range order {
-		m := best[u].m
-		e := s.orgUserJSON(u)
+	for _, m := range s.org.bestMemberships(groups) {
+		e := s.orgUserJSON(m.user)
 		e["access_level"], e["membership_state"] = m.level, "active"
-		if u.email != "" {
-			e["email"] = u.email
+		if m.user.email != "" {
+			e["email"] = m.user.email
 		}
-		if seats {
+		if r.URL.Query().Get("show_seat_info") == "true" {
 			e["is_using_seat"] = !m.noSeat
 		}
 		list = append(list, e)
 	}
-	s.org.mu.Unlock()
 	start, end := s.offsetPage(w, r, len(list))
 	s.writeJSON(w, r, http.StatusOK, list[start:end])
 }
 
 // listOrgUsers answers GET /api/v4/users (active=true, offset pages).
 func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) {
-	if !s.requireAuth(w, r) {
-		return
-	}
-	if s.scopeDenied(w, r, "read_user", "read_api", "api") {
-		return
-	}
-	active := r.URL.Query().Get("active") == "true"
-	withoutBots := r.URL.Query().Get("exclude_internal") == "true" || r.URL.Query().Get("without_project_bots") == "true"
-	s.org.mu.Lock()
-	var list []map[string]any
-	username := r.URL.Query().Get("username")
+	q := r.URL.Query()
+	active, username := q.Get("active") == "true", q.Get("username")
+	withoutBots := q.Get("exclude_internal") == "true" || q.Get("without_project_bots") == "true"
+	list := []map[string]any{}
 	for _, u := range s.org.users {
 		if (active && u.state != "active") || (withoutBots && u.bot) || username != "" && !strings.EqualFold(u.username, username) {
 			continue
@@ -233,9 +191,8 @@ func (s *Server) listOrgUsers(w http.ResponseWriter, r *http.Request) {
 		e["public_email"] = u.email
 		list = append(list, e)
 	}
-	s.org.mu.Unlock()
 	start, end := s.offsetPage(w, r, len(list))
-	s.writeJSON(w, r, http.StatusOK, append([]map[string]any{}, list[start:end]...))
+	s.writeJSON(w, r, http.StatusOK, list[start:end])
 }
 
 // orgUserJSON is the REST API's user object of u.
@@ -244,30 +201,22 @@ func (s *Server) orgUserJSON(u *orgUser) map[string]any {
 		"locked": false, "avatar_url": u.avatar, "web_url": s.URL() + "/" + u.username, "bot": u.bot}
 }
 
-// membership is a user's membership of a group.
-type membership struct {
-	m  *orgMembership
-	ns *namespace
-}
-
-// bestMemberships returns the members of groups, each user once (in order
-// of first appearance) with the membership of the highest access level,
-// as GitLab lists them. The caller holds w.mu.
-func (w *orgWorld) bestMemberships(groups []*namespace) (map[*orgUser]membership, []*orgUser) {
-	best := map[*orgUser]membership{}
-	var order []*orgUser
+// bestMemberships returns the memberships of groups, each user once (in
+// order of first appearance) with the highest access level, as GitLab
+// lists them. The caller holds Server.mu.
+func (w *orgWorld) bestMemberships(groups []*namespace) []*orgMembership {
+	var out []*orgMembership
 	for _, g := range groups {
 		for _, m := range w.members[strings.ToLower(g.fullPath)] {
-			cur, ok := best[m.user]
-			if !ok {
-				order = append(order, m.user)
-			}
-			if !ok || m.level > cur.m.level {
-				best[m.user] = membership{m, g}
+			switch i := slices.IndexFunc(out, func(x *orgMembership) bool { return x.user == m.user }); {
+			case i < 0:
+				out = append(out, m)
+			case m.level > out[i].level:
+				out[i] = m
 			}
 		}
 	}
-	return best, order
+	return out
 }
 
 // visibleGroups answers Query.groups: every group the request may see (an
@@ -277,18 +226,9 @@ func (w *orgWorld) bestMemberships(groups []*namespace) (map[*orgUser]membership
 // (its direct subgroups) and search (name or full path), sorted by sort
 // ("name_asc", GitLab's default, "name_desc", "id_asc", "id_desc"; ties
 // by id). The caller holds s.mu.
-func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
-	if !authenticated(x.r) {
-		return []any{}
-	}
-	var ids map[string]bool
-	if list, ok := args["ids"].([]any); ok {
-		ids = map[string]bool{}
-		for _, id := range list {
-			if id, ok := id.(string); ok {
-				ids[id] = true
-			}
-		}
+func (s *Server) visibleGroups(r *http.Request, args map[string]any) []*namespace {
+	if !authenticated(r) {
+		return nil
 	}
 	top, _ := args["topLevelOnly"].(bool)
 	parent, _ := args["parentPath"].(string)
@@ -297,7 +237,7 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	for _, g := range s.namespaces {
 		switch {
 		case g.kind != "group",
-			ids != nil && !ids["gid://gitlab/Group/"+strconv.FormatInt(g.id, 10)],
+			!listHas(args, "ids", "gid://gitlab/Group/"+strconv.FormatInt(g.id, 10)),
 			top && g.parent != nil,
 			parent != "" && (g.parent == nil || !strings.EqualFold(g.parent.fullPath, strings.Trim(parent, "/"))),
 			search != "" && !strings.Contains(strings.ToLower(g.name), strings.ToLower(search)) &&
@@ -308,21 +248,14 @@ func (s *Server) visibleGroups(x *gqlReq, args map[string]any) []any {
 	}
 	sort, _ := args["sort"].(string)
 	slices.SortFunc(out, func(a, b *namespace) int {
-		var c int
-		switch sort {
-		case "id_asc":
-		case "id_desc":
-			c = cmp.Compare(b.id, a.id)
-		case "name_desc":
-			c = cmp.Compare(b.name, a.name)
-		default:
-			c = cmp.Compare(a.name, b.name)
+		c := cmp.Compare(a.name, b.name)
+		if strings.HasPrefix(sort, "id_") {
+			c = cmp.Compare(a.id, b.id)
+		}
+		if strings.HasSuffix(sort, "_desc") {
+			c = -c
 		}
 		return cmp.Or(c, cmp.Compare(a.id, b.id))
 	})
-	nodes := make([]any, len(out))
-	for i, g := range out {
-		nodes[i] = gqlNS{x, g}
-	}
-	return nodes
+	return out
 }

@@ -29,7 +29,6 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 	if h.Get("RateLimit-Remaining") != "" {
 		return
 	}
-	limit := s.opts.RateLimit
 	s.rateMu.Lock()
 	now := s.opts.Now()
 	if s.window.IsZero() || !now.Before(s.window.Add(time.Minute)) {
@@ -38,10 +37,15 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 	s.observed++
 	observed, reset := s.observed, s.window.Add(time.Minute)
 	s.rateMu.Unlock()
+	s.rateHeaders(h, observed, max(s.opts.RateLimit-observed, 1), reset)
+}
+
+// rateHeaders sets the RateLimit-* headers of the throttle.
+func (s *Server) rateHeaders(h http.Header, observed, remaining int, reset time.Time) {
 	h.Set("RateLimit-Name", "throttle_authenticated_api")
-	h.Set("RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
 	h.Set("RateLimit-Observed", strconv.Itoa(observed))
-	h.Set("RateLimit-Remaining", strconv.Itoa(max(limit-observed, 1)))
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
 }
@@ -164,12 +168,10 @@ func (s *Server) offsetPage(w http.ResponseWriter, r *http.Request, n int) (star
 }
 
 // keysetNext sets the Link rel="next" header of keyset pagination to the
-// request's URL with the given parameters replaced.
-func (s *Server) keysetNext(w http.ResponseWriter, r *http.Request, set map[string]string) {
+// request's URL with the parameter key set to value.
+func (s *Server) keysetNext(w http.ResponseWriter, r *http.Request, key, value string) {
 	q := r.URL.Query()
-	for k, v := range set {
-		q.Set(k, v)
-	}
+	q.Set(key, value)
 	w.Header().Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", s.pageURL(r, q)))
 }
 

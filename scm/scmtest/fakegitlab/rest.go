@@ -25,32 +25,34 @@ import (
 
 func (s *Server) routes() {
 	s.handle("GET /api/v4/user", s.oauthGetUser) // the signed-in user, or getUser (oauth.go)
+	s.handle("GET /api/v4/users", s.orgRead(s.listOrgUsers, "read_user", "read_api", "api"))
+	s.handle("GET /api/v4/users/{id}/projects", s.inNamespace("user", "User", s.userProjects))
+	s.handle("GET /api/v4/groups/{id}", s.inNamespace("group", "Group", s.getGroup))
+	s.handle("GET /api/v4/groups/{id}/projects", s.inNamespace("group", "Group", s.groupProjects))
+	s.handle("GET /api/v4/groups/{id}/members/all", s.orgRead(s.listAllGroupMembers, "read_api", "api"))
+	s.handle("GET /api/v4/namespaces/{id}", s.signedIn(s.inNamespace("", "Namespace", s.getNamespace))) // create.go
+	s.handle("POST /api/v4/projects", s.signedIn(s.createProject))
 	s.handle("GET /api/v4/projects/{id}", s.read(s.getProject))
+	s.handle("POST /api/v4/projects/{id}/share", s.write(s.shareProject)) // access.go
+	s.handle("POST /api/v4/projects/{id}/members", s.write(s.addProjectMember))
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}/raw", s.read(s.getRawFile))
 	s.handle("GET /api/v4/projects/{id}/repository/files/{file}", s.read(s.getFile))
 	s.handle("GET /api/v4/projects/{id}/repository/tree", s.read(s.getTree))
 	s.handle("GET /api/v4/projects/{id}/repository/{archive}", s.read(s.getArchive))
-	s.handle("GET /api/v4/projects/{id}/repository/branches", s.read(s.listBranches))
 	s.handle("GET /api/v4/projects/{id}/repository/branches/{branch}", s.read(s.getBranch))
 	s.handle("POST /api/v4/projects/{id}/repository/branches", s.write(s.createBranch))
 	s.handle("GET /api/v4/projects/{id}/repository/commits", s.read(s.listCommits)) // commits.go
-	s.handle("GET /api/v4/projects/{id}/repository/commits/{sha}", s.read(s.getCommit))
 	s.handle("POST /api/v4/projects/{id}/repository/commits", s.write(s.createCommit))
 	s.handle("GET /api/v4/projects/{id}/merge_requests", s.read(s.listMergeRequests))
 	s.handle("POST /api/v4/projects/{id}/merge_requests", s.write(s.createMergeRequest))
 	s.handle("GET /api/v4/projects/{id}/merge_requests/{iid}", s.read(s.getMergeRequest))
-	s.handle("GET /api/v4/groups/{id}", s.getGroup)
-	s.handle("GET /api/v4/groups/{id}/projects", s.groupProjects)
-	s.handle("GET /api/v4/users/{id}/projects", s.userProjects)
 	s.handle("POST /api/graphql", s.graphql)
-	s.createRoutes()
-	s.orgRoutes()
 	s.oauthRoutes()
 }
 
 // visible reports whether the request may see pr.
 func visible(r *http.Request, pr *project) bool {
-	return authenticated(r) || pr.visibility == Public
+	return authenticated(r) || pr.Visibility == Public
 }
 
 // lookupProject finds the project of the {id} path value (numeric id or
@@ -58,28 +60,15 @@ func visible(r *http.Request, pr *project) bool {
 // request may not see it. The caller holds s.mu.
 func (s *Server) lookupProject(w http.ResponseWriter, r *http.Request) *project {
 	id := r.PathValue("id")
-	var pr *project
+	pr := s.projects[strings.ToLower(id)]
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		pr = s.byID[n]
-	} else {
-		pr = s.projects[strings.ToLower(id)]
 	}
 	if pr == nil || !visible(r, pr) {
 		s.notFound(w, r, "Project")
 		return nil
 	}
 	return pr
-}
-
-// writable answers GitLab's 403 for a write to an archived project (a
-// read-only project refuses commits, branches and merge requests) and
-// reports whether the write may go on. The caller holds s.mu.
-func (s *Server) writable(w http.ResponseWriter, r *http.Request, pr *project) bool {
-	if pr.archived {
-		s.message(w, r, http.StatusForbidden, "403 Forbidden")
-		return false
-	}
-	return true
 }
 
 // basicFields are the fields of GitLab's BasicProjectDetails, the project
@@ -111,17 +100,24 @@ func (s *Server) read(h func(http.ResponseWriter, *http.Request, *project)) http
 	}
 }
 
-// write is read for a write: 401 for an anonymous request, 403 for an
-// archived project.
+// write is read for a write: 401 for an anonymous request, and GitLab's
+// 403 for an archived project (a read-only project refuses commits,
+// branches and merge requests).
 func (s *Server) write(h func(http.ResponseWriter, *http.Request, *project)) http.HandlerFunc {
-	read := s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
-		if s.writable(w, r, pr) {
-			h(w, r, pr)
+	return s.signedIn(s.read(func(w http.ResponseWriter, r *http.Request, pr *project) {
+		if pr.Archived {
+			s.message(w, r, http.StatusForbidden, "403 Forbidden")
+			return
 		}
-	})
+		h(w, r, pr)
+	}))
+}
+
+// signedIn adapts a handler that answers 401 to an anonymous request.
+func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.requireAuth(w, r) {
-			read(w, r)
+			h(w, r)
 		}
 	}
 }
@@ -150,16 +146,25 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) namespaceJSON(r *http.Request, ns *namespace) map[string]any {
-	var parent any
-	if ns.parent != nil {
-		parent = ns.parent.id
-	}
-	web := s.webURL(r) + "/" + ns.fullPath
-	if ns.kind == "group" {
-		web = s.webURL(r) + "/groups/" + ns.fullPath
-	}
 	return map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath), "kind": ns.kind,
-		"full_path": ns.fullPath, "parent_id": parent, "avatar_url": nil, "web_url": web}
+		"full_path": ns.fullPath, "parent_id": ns.parentID(), "avatar_url": nil, "web_url": ns.webURL(s.webURL(r))}
+}
+
+// webURL is the namespace's page on the instance at base: a group's is
+// under /groups.
+func (ns *namespace) webURL(base string) string {
+	if ns.kind == "group" {
+		return base + "/groups/" + ns.fullPath
+	}
+	return base + "/" + ns.fullPath
+}
+
+// parentID is the parent group's id, or null.
+func (ns *namespace) parentID() any {
+	if ns.parent == nil {
+		return nil
+	}
+	return ns.parent.id
 }
 
 func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
@@ -168,28 +173,22 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 	var readme any
 	if c := pr.resolve(""); c != nil {
 		if _, ok := c.files["README.md"]; ok {
-			readme = web + "/-/blob/" + pr.defaultBranch + "/README.md"
+			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
-	var defaultBranch any
-	if len(pr.branches) > 0 {
-		defaultBranch = pr.defaultBranch
-	}
-	nsName := pr.ns.name
-	m := map[string]any{
-		"id": pr.id, "description": pr.description, "name": pr.name,
-		"name_with_namespace": nsName + " / " + pr.name,
-		"path":                pr.path, "path_with_namespace": pr.fullPath(),
-		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": defaultBranch,
+	return map[string]any{
+		"id": pr.id, "description": pr.Description, "name": pr.Name, "name_with_namespace": pr.ns.name + " / " + pr.Name,
+		"path": pr.Path, "path_with_namespace": pr.fullPath(),
+		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
 		"tag_list": []string{}, "topics": []string{},
-		"ssh_url_to_repo":  "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git",
+		"ssh_url_to_repo":  pr.sshURL(r),
 		"http_url_to_repo": web + ".git", "web_url": web, "readme_url": readme, "avatar_url": nil,
 		"forks_count": 0, "star_count": 0, "last_activity_at": ts(pr.created),
 		"namespace": s.namespaceJSON(r, pr.ns),
 		"_links": map[string]any{"self": api, "issues": api + "/issues", "merge_requests": api + "/merge_requests",
 			"repo_branches": api + "/repository/branches", "labels": api + "/labels", "events": api + "/events",
 			"members": api + "/members", "cluster_agents": api + "/cluster_agents"},
-		"empty_repo": len(pr.branches) == 0, "archived": pr.archived, "visibility": string(pr.visibility),
+		"empty_repo": len(pr.branches) == 0, "archived": pr.Archived, "visibility": string(pr.Visibility),
 		"resolve_outdated_diff_discussions": false, "issues_enabled": true, "merge_requests_enabled": true,
 		"wiki_enabled": true, "jobs_enabled": true, "snippets_enabled": true, "container_registry_enabled": false,
 		"creator_id": 1, "import_status": "none", "open_issues_count": 0, "public_jobs": true,
@@ -198,12 +197,6 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
 	}
-	if pr.forkedFrom != "" {
-		m["forked_from_project"] = map[string]any{"id": 1, "name": path.Base(pr.forkedFrom),
-			"path": path.Base(pr.forkedFrom), "path_with_namespace": pr.forkedFrom,
-			"web_url": s.webURL(r) + "/" + pr.forkedFrom}
-	}
-	return m
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -213,65 +206,50 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project)
 // lastCommitFor returns the id of the last commit at or before c that
 // changed p.
 func (pr *project) lastCommitFor(c *commit, p string) string {
-	cur := c
-	for len(cur.parents) > 0 {
-		parent := pr.commits[cur.parents[0]]
-		if parent == nil || parent.files[p] != cur.files[p] {
-			break
-		}
-		cur = parent
+	for parent := pr.parent(c); parent != nil && parent.files[p] == c.files[p]; parent = pr.parent(c) {
+		c = parent
 	}
-	return cur.id
-}
-
-// fileHeaders sets the X-Gitlab-* headers of the files API.
-func (s *Server) fileHeaders(w http.ResponseWriter, pr *project, c *commit, ref, p string) {
-	e := c.files[p]
-	content := pr.blobs[e.blob]
-	sum := sha256.Sum256(content)
-	h := w.Header()
-	h.Set("X-Gitlab-Blob-Id", e.blob)
-	h.Set("X-Gitlab-Commit-Id", c.id)
-	h.Set("X-Gitlab-Content-Sha256", hex.EncodeToString(sum[:]))
-	h.Set("X-Gitlab-Encoding", "base64")
-	h.Set("X-Gitlab-Execute-Filemode", strconv.FormatBool(e.exec))
-	h.Set("X-Gitlab-File-Name", path.Base(p))
-	h.Set("X-Gitlab-File-Path", p)
-	h.Set("X-Gitlab-Last-Commit-Id", pr.lastCommitFor(c, p))
-	h.Set("X-Gitlab-Ref", cmp.Or(ref, pr.defaultBranch))
-	h.Set("X-Gitlab-Size", strconv.Itoa(len(content)))
+	return c.id
 }
 
 // fileAt resolves the ref query parameter (GitLab refuses a present but
 // empty one, and a missing one when required) and the {file} path value,
 // answering 404 Commit Not Found or 404 File Not Found (a directory is not
-// a file). It sets the X-Gitlab-* headers of the files API.
-func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, required bool) (c *commit, ref, p string, ok bool) {
+// a file). It returns the file's metadata, as the files API answers it and
+// as it sets it in the X-Gitlab-* headers, and its content.
+func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, required bool) (meta map[string]any, content []byte, ok bool) {
 	q := r.URL.Query()
 	_, present := q["ref"]
-	ref, p = q.Get("ref"), r.PathValue("file")
-	switch {
+	ref, p := q.Get("ref"), r.PathValue("file")
+	switch c := pr.resolve(ref); {
 	case !present && required:
 		s.paramError(w, r, "ref is missing")
 	case present && ref == "":
 		s.paramError(w, r, "ref is empty")
-	case pr.resolve(ref) == nil:
+	case c == nil:
 		s.notFound(w, r, "Commit")
-	case pr.resolve(ref).files[p] == (entry{}):
+	case c.files[p] == (entry{}):
 		s.notFound(w, r, "File")
 	default:
-		c = pr.resolve(ref)
-		s.fileHeaders(w, pr, c, ref, p)
-		return c, ref, p, true
+		e := c.files[p]
+		content = pr.blobs[e.blob]
+		sum := sha256.Sum256(content)
+		meta = map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content), "encoding": "base64",
+			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.DefaultBranch), "blob_id": e.blob,
+			"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec}
+		for k, v := range meta { // X-Gitlab-File-Name, X-Gitlab-Content-Sha256, ...
+			w.Header().Set("X-Gitlab-"+strings.ReplaceAll(k, "_", "-"), fmt.Sprint(v))
+		}
+		return meta, content, true
 	}
-	return nil, "", "", false
+	return nil, nil, false
 }
 
 // getRawFile serves GET repository/files/:file_path/raw. The ETag is the
 // quoted blob id, so an unchanged file keeps it across commits, and a
 // matching If-None-Match is answered 304 without a body.
 func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, _, p, ok := s.fileAt(w, r, pr, false)
+	meta, content, ok := s.fileAt(w, r, pr, false)
 	if !ok {
 		return
 	}
@@ -279,37 +257,25 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request, pr *project)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
 	h.Set("Expires", "Fri, 01 Jan 1990 00:00:00 GMT")
-	etag := `"` + c.files[p].blob + `"`
+	etag := `"` + meta["blob_id"].(string) + `"`
 	if s.notModified(w, r, etag) {
 		return
 	}
-	content := pr.blobs[c.files[p].blob]
 	s.commonHeaders(w)
 	h.Set("ETag", etag)
-	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": path.Base(p)}))
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": meta["file_name"].(string)}))
+	ct := "text/plain; charset=utf-8"
 	if !strings.HasPrefix(http.DetectContentType(content), "text/") {
-		h.Set("Content-Type", "application/octet-stream")
+		ct = "application/octet-stream"
 	}
-	h.Set("Content-Length", strconv.Itoa(len(content)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(content)
-	}
+	fake.Write(w, r, http.StatusOK, ct, content)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, ref, p, ok := s.fileAt(w, r, pr, true)
-	if !ok {
-		return
+	if meta, content, ok := s.fileAt(w, r, pr, true); ok {
+		meta["content"] = base64.StdEncoding.EncodeToString(content)
+		s.writeJSON(w, r, http.StatusOK, meta)
 	}
-	e := c.files[p]
-	content := pr.blobs[e.blob]
-	sum := sha256.Sum256(content)
-	s.writeJSON(w, r, http.StatusOK, map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content),
-		"encoding": "base64", "content_sha256": hex.EncodeToString(sum[:]), "ref": ref, "blob_id": e.blob,
-		"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec,
-		"content": base64.StdEncoding.EncodeToString(content)})
 }
 
 // getTree serves GET repository/tree: a missing ref is 404 Tree Not Found,
@@ -340,16 +306,13 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request, pr *project) {
 			return
 		}
 		start = len(nodes)
-		for i, n := range nodes {
-			if n.Path == string(raw) {
-				start = i + 1
-				break
-			}
+		if i := slices.IndexFunc(nodes, func(n treeNode) bool { return n.Path == string(raw) }); i >= 0 {
+			start = i + 1
 		}
 	}
 	end := min(start+s.perPage(r), len(nodes))
 	if end < len(nodes) {
-		s.keysetNext(w, r, map[string]string{"page_token": hex.EncodeToString([]byte(nodes[end-1].Path))})
+		s.keysetNext(w, r, "page_token", hex.EncodeToString([]byte(nodes[end-1].Path)))
 	}
 	s.writeJSON(w, r, http.StatusOK, nodes[start:end])
 }
@@ -378,38 +341,34 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 		return
 	}
 	q := r.URL.Query()
-	ref := cmp.Or(q.Get("sha"), pr.defaultBranch)
+	ref := cmp.Or(q.Get("sha"), pr.DefaultBranch)
 	c := pr.resolve(ref)
 	if c == nil {
 		s.notFound(w, r, "File")
 		return
 	}
 	dir := strings.Trim(q.Get("path"), "/")
-	var paths []string
+	var files []fake.File
 	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		if dir == "" || p == dir || strings.HasPrefix(p, dir+"/") {
-			paths = append(paths, p)
+		if under(dir, p) {
+			files = append(files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
 		}
 	}
-	if dir != "" && len(paths) == 0 {
+	if dir != "" && len(files) == 0 {
 		writeText(w, http.StatusNotFound, "Not Found\n")
 		return
 	}
-	prefix := pr.path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
+	prefix := pr.Path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
 	if dir != "" {
 		prefix += "-" + strings.ReplaceAll(dir, "/", "-")
 	}
+	a := &fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when, Files: files}
 	var buf bytes.Buffer
 	var err error
-	switch format {
-	case "zip":
-		a := fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when}
-		for _, p := range paths {
-			a.Files = append(a.Files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
-		}
+	if format == "zip" {
 		err = a.WriteZip(&buf, 0o775, true)
-	default:
-		err = writeTar(&buf, prefix, c, pr.blobs, paths, format == "tar.gz")
+	} else {
+		err = writeTar(&buf, a, format == "tar.gz")
 	}
 	if err != nil {
 		s.message(w, r, http.StatusInternalServerError, "500 Internal Server Error")
@@ -417,19 +376,17 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	}
 	s.commonHeaders(w)
 	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": prefix + "." + format}))
 	h.Set("Content-Transfer-Encoding", "binary")
 	h.Set("Cache-Control", "private")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
+	fake.Write(w, r, http.StatusOK, "application/octet-stream", buf.Bytes())
 }
 
-// writeTar writes paths of c as git archive does: a pax global header
-// holding the commit id, the prefix's directory, then each file preceded
-// by those of its parent directories not yet written.
-func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, paths []string, gz bool) error {
+// writeTar writes a as git archive does: a pax global header holding the
+// commit id, the prefix's directory, then each file preceded by those of
+// its parent directories not yet written. Directories and executable
+// files are 0775, other files 0664.
+func writeTar(out io.Writer, a *fake.Archive, gz bool) error {
 	var zw *gzip.Writer
 	if gz {
 		zw = gzip.NewWriter(out)
@@ -437,30 +394,26 @@ func writeTar(out io.Writer, prefix string, c *commit, blobs map[string][]byte, 
 	}
 	tw := tar.NewWriter(out)
 	err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
-		PAXRecords: map[string]string{"comment": c.id}, Format: tar.FormatPAX})
-	dir := func(name string) {
-		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o775, ModTime: c.when}))
+		PAXRecords: map[string]string{"comment": a.Commit}, Format: tar.FormatPAX})
+	put := func(name string, typ byte, mode int64, content []byte) {
+		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: typ, Name: a.Prefix + name, Mode: mode,
+			Size: int64(len(content)), ModTime: a.ModTime}))
+		if err == nil {
+			_, err = tw.Write(content)
+		}
 	}
-	dir(prefix)
+	put("", tar.TypeDir, 0o775, nil)
 	written := map[string]bool{}
-	for _, p := range paths {
+	for _, f := range a.Files {
 		var dirs []string
-		for d := path.Dir(p); d != "." && !written[d]; d = path.Dir(d) {
+		for d := path.Dir(f.Path); d != "." && !written[d]; d = path.Dir(d) {
 			written[d] = true
 			dirs = append([]string{d}, dirs...)
 		}
 		for _, d := range dirs {
-			dir(prefix + "/" + d)
+			put(d+"/", tar.TypeDir, 0o775, nil)
 		}
-		e, mode := c.files[p], int64(0o664)
-		if e.exec {
-			mode = 0o775
-		}
-		b := blobs[e.blob]
-		err = cmp.Or(err, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: prefix + "/" + p, Mode: mode, Size: int64(len(b)), ModTime: c.when}))
-		if err == nil {
-			_, err = tw.Write(b)
-		}
+		put(f.Path, tar.TypeReg, map[bool]int64{false: 0o664, true: 0o775}[f.Executable], f.Content)
 	}
 	err = cmp.Or(err, tw.Close())
 	if zw != nil {
@@ -483,22 +436,9 @@ func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]
 
 func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[string]any {
 	c := pr.commits[pr.branches[name]]
-	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.defaultBranch,
+	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.DefaultBranch,
 		"developers_can_push": false, "developers_can_merge": false, "can_push": authenticated(r),
-		"default": name == pr.defaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
-}
-
-func (s *Server) listBranches(w http.ResponseWriter, r *http.Request, pr *project) {
-	names := slices.Sorted(maps.Keys(pr.branches))
-	if search := r.URL.Query().Get("search"); search != "" {
-		names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, search) })
-	}
-	start, end := s.offsetPage(w, r, len(names))
-	out := []any{}
-	for _, n := range names[start:end] {
-		out = append(out, s.branchJSON(r, pr, n))
-	}
-	s.writeJSON(w, r, http.StatusOK, out)
+		"default": name == pr.DefaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -553,44 +493,25 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 		return
 	}
 	c := pr.resolve(in.Ref)
-	if c == nil {
+	_, exists := pr.branches[in.Branch]
+	switch {
+	case c == nil:
 		s.message(w, r, http.StatusBadRequest, "Invalid reference name: "+in.Ref)
-		return
-	}
-	if _, exists := pr.branches[in.Branch]; exists {
+	case exists:
 		s.message(w, r, http.StatusBadRequest, "Branch already exists")
-		return
+	default:
+		pr.branches[in.Branch] = c.id
+		s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 	}
-	pr.branches[in.Branch] = c.id
-	s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 }
-
-func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, pr *project) {
-	c := pr.resolve(r.PathValue("sha"))
-	if c == nil {
-		s.notFound(w, r, "Commit")
-		return
-	}
-	s.writeJSON(w, r, http.StatusOK, s.commitJSON(r, pr, c))
-}
-
-// badRequest is a 400 answer: Grape's parameter error {"error": msg} when
-// param, GitLab's {"message": msg} otherwise.
-type badRequest struct {
-	param bool
-	msg   string
-}
-
-func (e badRequest) Error() string { return e.msg }
 
 // createCommit serves POST repository/commits with Files::MultiService's
 // checks: every action is validated before anything is written, so a
 // failed commit changes nothing.
 func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *project) {
-	c, err := s.commitActions(r, pr)
-	if e, ok := err.(badRequest); ok {
-		key := map[bool]string{true: "error", false: "message"}[e.param]
-		s.writeJSON(w, r, http.StatusBadRequest, map[string]any{key: e.msg})
+	c, problem := s.commitActions(r, pr)
+	if problem != nil {
+		s.writeJSON(w, r, http.StatusBadRequest, problem)
 		return
 	}
 	out := s.commitJSON(r, pr, c)
@@ -599,7 +520,9 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *projec
 	s.writeJSON(w, r, http.StatusCreated, out)
 }
 
-func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
+// commitActions makes the commit, or returns the body of the 400 answer:
+// Grape's parameter error {"error": msg} or GitLab's {"message": msg}.
+func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[string]any) {
 	var in struct {
 		Branch        string `json:"branch"`
 		CommitMessage string `json:"commit_message"`
@@ -618,8 +541,10 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 		AuthorEmail string `json:"author_email"`
 		Force       bool   `json:"force"`
 	}
-	param := func(format string, a ...any) error { return badRequest{true, fmt.Sprintf(format, a...)} }
-	fail := func(msg string) error { return badRequest{false, msg} }
+	param := func(format string, a ...any) map[string]any {
+		return map[string]any{"error": fmt.Sprintf(format, a...)}
+	}
+	fail := func(msg string) map[string]any { return map[string]any{"message": msg} }
 	switch {
 	case decodeParams(r, &in) != nil:
 		return nil, param("actions is invalid")
@@ -661,13 +586,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 	if startRef := cmp.Or(in.StartBranch, in.StartSHA); branchExists && startRef != "" && startRef != in.Branch && !in.Force {
 		return nil, fail("A branch called '" + in.Branch + "' already exists. Switch to that branch in order to make changes")
 	}
-	if in.Force && parent == nil && branchExists {
-		parent = pr.commits[pr.branches[in.Branch]]
-	}
-	files := map[string]entry{}
-	if parent != nil {
-		files = maps.Clone(parent.files)
-	}
+	files := parent.snapshot()
 	newBlobs := map[string][]byte{}
 	for _, a := range in.Actions {
 		if !fs.ValidPath(a.FilePath) || a.FilePath == "." {
@@ -715,11 +634,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 		}
 	}
 	maps.Copy(pr.blobs, newBlobs)
-	parentID := ""
-	if parent != nil {
-		parentID = parent.id
-	}
-	c := newCommit(files, parentID, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
+	c := newCommit(files, parent, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
 		cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), s.now())
 	pr.commits[c.id] = c
 	pr.branches[in.Branch] = c.id
@@ -728,26 +643,26 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, error) {
 
 func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest) map[string]any {
 	var closedAt, mergedAt any
-	if m.state == "closed" {
+	if m.State == "closed" {
 		closedAt = ts(m.updated)
 	}
-	if m.state == "merged" {
+	if m.State == "merged" {
 		mergedAt = ts(m.updated)
 	}
-	ref := "!" + strconv.Itoa(m.iid)
+	ref := "!" + strconv.Itoa(m.IID)
 	return map[string]any{
-		"id": m.id, "iid": m.iid, "project_id": pr.id, "title": m.title, "description": m.description,
-		"state": m.state, "created_at": ts(m.created), "updated_at": ts(m.updated),
+		"id": m.id, "iid": m.IID, "project_id": pr.id, "title": m.Title, "description": m.Description,
+		"state": m.State, "created_at": ts(m.created), "updated_at": ts(m.updated),
 		"merged_by": nil, "merge_user": nil, "merged_at": mergedAt, "closed_by": nil, "closed_at": closedAt,
-		"target_branch": m.target, "source_branch": m.source, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
+		"target_branch": m.TargetBranch, "source_branch": m.SourceBranch, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
 		"author": s.userJSONOf(r, m.author), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
 		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
-		"draft": isDraft(m.title), "work_in_progress": isDraft(m.title), "milestone": nil,
+		"draft": isDraft(m.Title), "work_in_progress": isDraft(m.Title), "milestone": nil,
 		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
-		"sha": pr.branches[m.source], "merge_commit_sha": nil, "squash_commit_sha": nil,
+		"sha": pr.branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
 		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": m.removeSource,
 		"reference": ref, "references": map[string]any{"short": ref, "relative": ref, "full": pr.fullPath() + ref},
-		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid),
+		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
 		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
 		"squash":     m.squash, "squash_on_merge": m.squash, "task_completion_status": map[string]any{"count": 0, "completed_count": 0},
 		"has_conflicts": false, "blocking_discussions_resolved": true, "changes_count": changesCount(pr, m),
@@ -764,9 +679,9 @@ func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request, pr *p
 	}
 	var list []*mergeRequest
 	for _, m := range slices.Backward(pr.mrs) { // newest first (created_at desc)
-		if (state == "all" || m.state == state) &&
-			(q.Get("source_branch") == "" || m.source == q.Get("source_branch")) &&
-			(q.Get("target_branch") == "" || m.target == q.Get("target_branch")) {
+		if (state == "all" || m.State == state) &&
+			(q.Get("source_branch") == "" || m.SourceBranch == q.Get("source_branch")) &&
+			(q.Get("target_branch") == "" || m.TargetBranch == q.Get("target_branch")) {
 			list = append(list, m)
 		}
 	}
@@ -781,7 +696,7 @@ func (s *Server) listMergeRequests(w http.ResponseWriter, r *http.Request, pr *p
 func (s *Server) getMergeRequest(w http.ResponseWriter, r *http.Request, pr *project) {
 	iid, _ := strconv.Atoi(r.PathValue("iid"))
 	for _, m := range pr.mrs {
-		if m.iid == iid {
+		if m.IID == iid {
 			s.writeJSON(w, r, http.StatusOK, s.mergeRequestJSON(r, pr, m))
 			return
 		}
@@ -818,15 +733,15 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 		return
 	}
 	for _, m := range pr.mrs {
-		if m.state == "opened" && m.source == in.SourceBranch && m.target == in.TargetBranch {
-			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.iid)})
+		if m.State == "opened" && m.SourceBranch == in.SourceBranch && m.TargetBranch == in.TargetBranch {
+			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.IID)})
 			return
 		}
 	}
 	now := s.now()
-	m := &mergeRequest{id: s.newID(), iid: len(pr.mrs) + 1, title: in.Title, description: in.Description,
-		source: in.SourceBranch, target: in.TargetBranch, state: "opened", created: now, updated: now,
-		author: s.actor(r), removeSource: in.RemoveSourceBranch, squash: in.Squash}
+	m := &mergeRequest{MergeRequest: MergeRequest{IID: len(pr.mrs) + 1, Title: in.Title, Description: in.Description,
+		SourceBranch: in.SourceBranch, TargetBranch: in.TargetBranch, State: "opened"},
+		id: s.newID(), created: now, updated: now, author: s.actor(r), removeSource: in.RemoveSourceBranch, squash: in.Squash}
 	pr.mrs = append(pr.mrs, m)
 	s.writeJSON(w, r, http.StatusCreated, s.mergeRequestJSON(r, pr, m))
 }
@@ -835,15 +750,9 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 // the given kind ("" for any), answering 404 <What> Not Found otherwise.
 func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, what string) *namespace {
 	id := r.PathValue("id")
-	var ns *namespace
+	ns := s.namespaces[strings.ToLower(id)]
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-		for _, x := range s.namespaces {
-			if x.id == n {
-				ns = x
-			}
-		}
-	} else {
-		ns = s.namespaces[strings.ToLower(id)]
+		ns = s.namespaceByID(n)
 	}
 	if ns == nil || (kind != "" && ns.kind != kind) {
 		s.notFound(w, r, what)
@@ -852,20 +761,33 @@ func (s *Server) lookupNamespace(w http.ResponseWriter, r *http.Request, kind, w
 	return ns
 }
 
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "group", "Group")
-	if ns == nil {
-		return
+// namespaceByID returns the namespace with id, or nil.
+func (s *Server) namespaceByID(id int64) *namespace {
+	for _, ns := range s.namespaces {
+		if ns.id == id {
+			return ns
+		}
 	}
-	var parent any
-	if ns.parent != nil {
-		parent = ns.parent.id
+	return nil
+}
+
+// inNamespace adapts a handler of the namespace named by the {id} path
+// value, of kind ("" for any), which it calls with s.mu held;
+// lookupNamespace answers 404 <what> Not Found when there is none.
+func (s *Server) inNamespace(kind, what string, h func(http.ResponseWriter, *http.Request, *namespace)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ns := s.lookupNamespace(w, r, kind, what); ns != nil {
+			h(w, r, ns)
+		}
 	}
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"id": ns.id, "name": ns.name, "path": path.Base(ns.fullPath),
 		"description": "", "visibility": "private", "full_name": strings.ReplaceAll(ns.fullPath, "/", " / "),
-		"full_path": ns.fullPath, "parent_id": parent, "web_url": s.webURL(r) + "/groups/" + ns.fullPath,
+		"full_path": ns.fullPath, "parent_id": ns.parentID(), "web_url": ns.webURL(s.webURL(r)),
 		"created_at": ts(s.now())})
 }
 
@@ -891,23 +813,11 @@ func (s *Server) projectsUnder(r *http.Request, ns *namespace, subgroups bool) [
 	return out
 }
 
-func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "group", "Group")
-	if ns == nil {
-		return
-	}
+func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"), s.projectJSON)
 }
 
-func (s *Server) userProjects(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ns := s.lookupNamespace(w, r, "user", "User")
-	if ns == nil {
-		return
-	}
+func (s *Server) userProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
 	s.listProjects(w, r, s.projectsUnder(r, ns, false), s.projectAnswer)
 }
 
@@ -919,7 +829,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 	q := r.URL.Query()
 	if q.Get("archived") != "" {
 		want := q.Get("archived") == "true"
-		list = slices.DeleteFunc(list, func(p *project) bool { return p.archived != want })
+		list = slices.DeleteFunc(list, func(p *project) bool { return p.Archived != want })
 	}
 	desc := q.Get("sort") != "asc"
 	if q.Get("pagination") == "keyset" && !s.opts.NoKeyset {
@@ -934,21 +844,16 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 		list = slices.DeleteFunc(list, func(p *project) bool { return after != 0 && (desc && p.id >= after || !desc && p.id <= after) })
 		if per := s.perPage(r); len(list) > per {
 			list = list[:per]
-			key := map[bool]string{true: "id_before", false: "id_after"}[desc]
-			s.keysetNext(w, r, map[string]string{key: strconv.FormatInt(list[per-1].id, 10)})
+			s.keysetNext(w, r, map[bool]string{true: "id_before", false: "id_after"}[desc], strconv.FormatInt(list[per-1].id, 10))
 		}
-		s.writeProjects(w, r, list, answer)
-		return
+	} else {
+		if q.Get("order_by") != "id" || desc {
+			slices.Reverse(list)
+		}
+		start, end := s.offsetPage(w, r, len(list))
+		list = list[start:end]
 	}
-	if q.Get("order_by") != "id" || desc {
-		slices.Reverse(list)
-	}
-	start, end := s.offsetPage(w, r, len(list))
-	s.writeProjects(w, r, list[start:end], answer)
-}
-
-func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*project, answer func(*http.Request, *project) map[string]any) {
-	out := make([]any, 0, len(list))
+	out := []any{}
 	for _, pr := range list {
 		out = append(out, answer(r, pr))
 	}
@@ -959,20 +864,9 @@ func (s *Server) writeProjects(w http.ResponseWriter, r *http.Request, list []*p
 // request's branches, as the string GitLab sends ("0" when either branch
 // is gone).
 func changesCount(pr *project, m *mergeRequest) string {
-	src, dst := pr.commits[pr.branches[m.source]], pr.commits[pr.branches[m.target]]
+	src, dst := pr.commits[pr.branches[m.SourceBranch]], pr.commits[pr.branches[m.TargetBranch]]
 	if src == nil || dst == nil {
 		return "0"
 	}
-	n := 0
-	for p, e := range src.files {
-		if dst.files[p] != e {
-			n++
-		}
-	}
-	for p := range dst.files {
-		if _, ok := src.files[p]; !ok {
-			n++
-		}
-	}
-	return strconv.Itoa(n)
+	return strconv.Itoa(len(changed(src, dst)))
 }

@@ -48,6 +48,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,9 +126,6 @@ type Project struct {
 	// Visibility defaults to Private.
 	Visibility Visibility
 	Archived   bool
-	// ForkedFrom, when set, is the full path of the project this one
-	// was forked from (it need not exist).
-	ForkedFrom string
 	// Files are committed on DefaultBranch as one commit. With no files
 	// the repository is empty: it has no branch and no commit.
 	Files []File
@@ -185,36 +184,26 @@ type namespace struct {
 	parent   *namespace
 }
 
+// project is a project: its description (Files unused) and its world.
 type project struct {
-	id            int64
-	ns            *namespace
-	path          string
-	name          string
-	description   string
-	visibility    Visibility
-	archived      bool
-	forkedFrom    string
-	defaultBranch string
-	created       time.Time
-	branches      map[string]string // name → commit id
-	commits       map[string]*commit
-	blobs         map[string][]byte
-	mrs           []*mergeRequest
+	Project
+	id       int64
+	ns       *namespace
+	created  time.Time
+	branches map[string]string // name → commit id
+	commits  map[string]*commit
+	blobs    map[string][]byte
+	mrs      []*mergeRequest
 }
 
+// mergeRequest is a merge request: its description (SHA, Draft and
+// WebURL are computed when asked) and its bookkeeping.
 type mergeRequest struct {
-	id           int64
-	iid          int
-	title        string
-	description  string
-	source       string
-	target       string
-	state        string
-	created      time.Time
-	updated      time.Time
-	author       string
-	removeSource bool
-	squash       bool
+	MergeRequest
+	id                   int64
+	created, updated     time.Time
+	author               string
+	removeSource, squash bool
 }
 
 // Server is a fake GitLab. Its methods are safe for concurrent use.
@@ -233,8 +222,8 @@ type Server struct {
 	core            *fake.Core[Stats]
 	stop            chan struct{}
 
-	org    orgWorld    // users and group memberships (org.go)
-	access accessWorld // project shares and members (access.go)
+	org    orgWorld          // users and group memberships (org.go)
+	grants map[int64][]Grant // project shares and members by project id (access.go)
 
 	oauthOnce sync.Once
 	oauthSt   *oauthState // sign-in endpoints (oauth.go)
@@ -249,15 +238,14 @@ type Server struct {
 // New starts a fake GitLab. It needs no *testing.T, so a main program can
 // serve it too. Call Close when done.
 func New(opts *Options) *Server {
-	s := &Server{namespaces: map[string]*namespace{}, projects: map[string]*project{}, byID: map[int64]*project{}, nextID: 100}
+	s := &Server{namespaces: map[string]*namespace{}, projects: map[string]*project{}, byID: map[int64]*project{}, nextID: 100,
+		grants: map[int64][]Grant{}, org: orgWorld{byName: map[string]*orgUser{}, members: map[string][]*orgMembership{},
+			descr: map[string]string{}, scopes: map[string][]string{}}}
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
 	}
-	s.opts.RelativePath = strings.TrimRight(s.opts.RelativePath, "/")
-	if s.opts.RelativePath != "" && !strings.HasPrefix(s.opts.RelativePath, "/") {
-		s.opts.RelativePath = "/" + s.opts.RelativePath
-	}
+	s.opts.RelativePath = strings.TrimSuffix("/"+strings.Trim(s.opts.RelativePath, "/"), "/") // "/gitlab" or ""
 	if s.opts.Now == nil {
 		s.opts.Now = time.Now
 	}
@@ -290,9 +278,6 @@ func (s *Server) URL() string { return s.srv.URL + s.opts.RelativePath }
 // URL()+"/api/v4".
 func (s *Server) APIBaseURL() string { return s.URL() + "/api/v4" }
 
-// GraphQLURL returns the GraphQL endpoint, URL()+"/api/graphql".
-func (s *Server) GraphQLURL() string { return s.URL() + "/api/graphql" }
-
 // Client returns an *http.Client for the server, with no credential.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
@@ -317,22 +302,20 @@ func (s *Server) groupLocked(fullPath string) (*namespace, error) {
 	if fullPath == "" {
 		return nil, errors.New("fakegitlab: empty group path")
 	}
-	if ns := s.namespaces[strings.ToLower(fullPath)]; ns != nil {
-		if ns.kind != "group" {
-			return nil, fmt.Errorf("fakegitlab: %s is a user namespace", fullPath)
-		}
+	switch ns := s.namespaces[strings.ToLower(fullPath)]; {
+	case ns != nil && ns.kind != "group":
+		return nil, fmt.Errorf("fakegitlab: %s is a user namespace", fullPath)
+	case ns != nil:
 		return ns, nil
 	}
 	var parent *namespace
-	if i := strings.LastIndex(fullPath, "/"); i >= 0 {
-		p, err := s.groupLocked(fullPath[:i])
-		if err != nil {
+	if dir := path.Dir(fullPath); dir != "." {
+		var err error
+		if parent, err = s.groupLocked(dir); err != nil {
 			return nil, err
 		}
-		parent = p
 	}
-	name := fullPath[strings.LastIndex(fullPath, "/")+1:]
-	ns := &namespace{id: s.newID(), fullPath: fullPath, name: name, kind: "group", parent: parent}
+	ns := &namespace{id: s.newID(), fullPath: fullPath, name: path.Base(fullPath), kind: "group", parent: parent}
 	s.namespaces[strings.ToLower(fullPath)] = ns
 	return ns, nil
 }
@@ -353,8 +336,6 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 	if p.Namespace == "" || p.Path == "" {
 		return "", 0, errors.New("fakegitlab: AddProject: namespace and path are required")
 	}
-	p.DefaultBranch = cmp.Or(p.DefaultBranch, "main")
-	p.Visibility = cmp.Or(p.Visibility, Private)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	full := strings.Trim(p.Namespace, "/") + "/" + p.Path
@@ -367,21 +348,21 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 			return "", 0, err
 		}
 	}
-	pr := &project{id: s.newID(), ns: ns, path: p.Path, name: cmp.Or(p.Name, p.Path), description: p.Description,
-		visibility: p.Visibility, archived: p.Archived, forkedFrom: p.ForkedFrom, defaultBranch: p.DefaultBranch,
-		created: s.now(), branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
+	pr := s.newProject(ns, p)
 	if len(p.Files) > 0 {
-		files := map[string]entry{}
-		if err := pr.apply(files, p.Files, nil); err != nil {
+		if commitID, err = s.writeLocked(pr, pr.DefaultBranch, nil, p.Files, nil, "Initial commit"); err != nil {
 			return "", 0, err
 		}
-		c := s.commitLocked(pr, "", files, "Initial commit")
-		pr.branches[p.DefaultBranch] = c.id
-		commitID = c.id
 	}
-	s.projects[strings.ToLower(full)] = pr
-	s.byID[pr.id] = pr
+	s.projects[strings.ToLower(full)], s.byID[pr.id] = pr, pr
 	return commitID, pr.id, nil
+}
+
+// newProject returns the empty project p in ns, with GitLab's defaults.
+func (s *Server) newProject(ns *namespace, p Project) *project {
+	p.Name, p.DefaultBranch, p.Visibility, p.Files = cmp.Or(p.Name, p.Path), cmp.Or(p.DefaultBranch, "main"), cmp.Or(p.Visibility, Private), nil
+	return &project{Project: p, id: s.newID(), ns: ns, created: s.now(),
+		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
 }
 
 // AddFS is AddProject with the regular files of fsys (executable when any
@@ -397,126 +378,111 @@ func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err er
 	return s.AddProject(p)
 }
 
-func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.path }
+func (pr *project) fullPath() string { return pr.ns.fullPath + "/" + pr.Path }
 
-func (pr *project) apply(files map[string]entry, add []File, del []string) error {
+// sshURL is the project's git URL over SSH, on the host the client used.
+func (pr *project) sshURL(r *http.Request) string {
+	return "git@" + strings.Split(r.Host, ":")[0] + ":" + pr.fullPath() + ".git"
+}
+
+// rootRef is the default branch, or null for an empty repository.
+func (pr *project) rootRef() any {
+	if len(pr.branches) == 0 {
+		return nil
+	}
+	return pr.DefaultBranch
+}
+
+// writeLocked commits add (written) and del (removed) on top of parent
+// (nil for a root commit) as the fake's user, and points branch at the
+// commit, whose id it returns.
+func (s *Server) writeLocked(pr *project, branch string, parent *commit, add []File, del []string, msg string) (string, error) {
+	files := parent.snapshot()
 	for _, f := range add {
 		if !fs.ValidPath(f.Path) || f.Path == "." {
-			return fmt.Errorf("fakegitlab: invalid path %q", f.Path)
+			return "", fmt.Errorf("fakegitlab: invalid path %q", f.Path)
 		}
 		pr.blobs[BlobID(f.Content)] = slices.Clone(f.Content)
 		files[f.Path] = entry{blob: BlobID(f.Content), exec: f.Executable}
 	}
 	for _, p := range del {
 		if _, ok := files[p]; !ok {
-			return fmt.Errorf("fakegitlab: delete %q: no such file", p)
+			return "", fmt.Errorf("fakegitlab: delete %q: no such file", p)
 		}
 		delete(files, p)
 	}
-	return nil
-}
-
-func (s *Server) commitLocked(pr *project, parent string, files map[string]entry, msg string) *commit {
 	c := newCommit(files, parent, msg, s.opts.User, s.opts.User+"@example.com", s.now())
-	pr.commits[c.id] = c
-	return c
+	pr.commits[c.id], pr.branches[branch] = c, c.id
+	return c.id, nil
 }
 
-// lockProject locks s.mu (the caller unlocks it, error or not) and returns
-// the project at fullPath.
-func (s *Server) lockProject(fullPath string) (*project, error) {
+// withProject runs fn on the project at fullPath with s.mu held.
+func (s *Server) withProject(fullPath string, fn func(pr *project) error) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	pr := s.projects[strings.ToLower(strings.Trim(fullPath, "/"))]
 	if pr == nil {
-		return nil, fmt.Errorf("fakegitlab: no project %s", fullPath)
+		return fmt.Errorf("fakegitlab: no project %s", fullPath)
 	}
-	return pr, nil
+	return fn(pr)
 }
 
 // Commit adds a commit on branch (created from the default branch when
 // missing) of the project at fullPath and returns its id.
-func (s *Server) Commit(fullPath, branch string, c Commit) (string, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return "", err
-	}
-	parent := cmp.Or(pr.branches[branch], pr.branches[pr.defaultBranch])
-	files := map[string]entry{}
-	if parent != "" {
-		files = maps.Clone(pr.commits[parent].files)
-	}
-	if err := pr.apply(files, c.Files, c.Delete); err != nil {
-		return "", err
-	}
-	nc := s.commitLocked(pr, parent, files, cmp.Or(c.Message, "Update"))
-	pr.branches[branch] = nc.id
-	return nc.id, nil
+func (s *Server) Commit(fullPath, branch string, c Commit) (id string, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		parent := pr.commits[cmp.Or(pr.branches[branch], pr.branches[pr.DefaultBranch])]
+		id, err = s.writeLocked(pr, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
+		return err
+	})
+	return id, err
 }
 
 // Branch returns the commit id branch points to.
-func (s *Server) Branch(fullPath, branch string) (string, bool) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return "", false
-	}
-	id, ok := pr.branches[branch]
+func (s *Server) Branch(fullPath, branch string) (id string, ok bool) {
+	s.withProject(fullPath, func(pr *project) error { id, ok = pr.branches[branch]; return nil }) //nolint:errcheck // ok says it
 	return id, ok
 }
 
 // Files returns every file at ref (a branch or a commit id; "" is the
 // default branch), sorted by path.
-func (s *Server) Files(fullPath, ref string) ([]File, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	c := pr.resolve(ref)
-	if c == nil {
-		return nil, fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
-	}
-	out := make([]File, 0, len(c.files))
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		e := c.files[p]
-		out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[e.blob]), Executable: e.exec})
-	}
-	return out, nil
+func (s *Server) Files(fullPath, ref string) (out []File, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		c := pr.resolve(ref)
+		if c == nil {
+			return fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
+		}
+		for _, p := range slices.Sorted(maps.Keys(c.files)) {
+			out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[c.files[p].blob]), Executable: c.files[p].exec})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Commits returns the ids of the commits on the first-parent chain of ref
 // (a branch or a commit id; "" is the default branch), newest first.
-func (s *Server) Commits(fullPath, ref string) ([]string, error) {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for c := pr.resolve(ref); c != nil; {
-		out = append(out, c.id)
-		if len(c.parents) == 0 {
-			break
+func (s *Server) Commits(fullPath, ref string) (ids []string, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		for c := pr.resolve(ref); c != nil; c = pr.parent(c) {
+			ids = append(ids, c.id)
 		}
-		c = pr.commits[c.parents[0]]
-	}
-	return out, nil
+		return nil
+	})
+	return ids, err
 }
 
 // MergeRequests returns a project's merge requests in creation order.
-func (s *Server) MergeRequests(fullPath string) []MergeRequest {
-	pr, err := s.lockProject(fullPath)
-	defer s.mu.Unlock()
-	if err != nil {
+func (s *Server) MergeRequests(fullPath string) (out []MergeRequest) {
+	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
+		for _, m := range pr.mrs {
+			mr := m.MergeRequest
+			mr.SHA, mr.Draft = pr.branches[m.SourceBranch], isDraft(m.Title)
+			mr.WebURL = s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID)
+			out = append(out, mr)
+		}
 		return nil
-	}
-	out := make([]MergeRequest, 0, len(pr.mrs))
-	for _, m := range pr.mrs {
-		out = append(out, MergeRequest{IID: m.iid, Title: m.title, Description: m.description, SourceBranch: m.source,
-			TargetBranch: m.target, SHA: pr.branches[m.source], Draft: isDraft(m.title), State: m.state,
-			WebURL: s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.iid)})
-	}
+	})
 	return out
 }
 
@@ -532,7 +498,7 @@ func (s *Server) Stats() Stats {
 // "refs/heads/<branch>". nil when it names nothing.
 func (pr *project) resolve(ref string) *commit {
 	if ref == "" || ref == "HEAD" {
-		ref = pr.defaultBranch
+		ref = pr.DefaultBranch
 	}
 	ref = strings.TrimPrefix(ref, "refs/heads/")
 	if id, ok := pr.branches[ref]; ok {
@@ -551,15 +517,10 @@ func (pr *project) resolve(ref string) *commit {
 	return nil
 }
 
-func isDraft(title string) bool {
-	t := strings.ToLower(title)
-	for _, p := range []string{"draft:", "[draft]", "(draft)"} {
-		if strings.HasPrefix(t, p) {
-			return true
-		}
-	}
-	return false
-}
+// isDraft reports whether a merge request's title marks it a draft.
+func isDraft(title string) bool { return draftRE.MatchString(title) }
+
+var draftRE = regexp.MustCompile(`(?i)^(draft:|\[draft\]|\(draft\))`)
 
 // ---- request plumbing ----
 
@@ -657,14 +618,6 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 	// The reset epoch is rounded up: never before the limit resets.
 	reset := time.Unix(int64((time.Duration(s.opts.Now().UnixNano())+wait+time.Second-1)/time.Second), 0)
 	h := w.Header()
-	rateHeaders := func() {
-		h.Set("RateLimit-Name", "throttle_authenticated_api")
-		h.Set("RateLimit-Limit", strconv.Itoa(s.opts.RateLimit))
-		h.Set("RateLimit-Observed", strconv.Itoa(s.opts.RateLimit+1))
-		h.Set("RateLimit-Remaining", "0")
-		h.Set("RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-		h.Set("RateLimit-ResetTime", reset.UTC().Format(http.TimeFormat))
-	}
 	switch f.Kind {
 	case fake.FaultUnauthorized:
 		s.message(w, r, http.StatusUnauthorized, "401 Unauthorized")
@@ -672,12 +625,11 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bo
 		s.message(w, r, http.StatusNotFound, "404 Project Not Found")
 	case fake.FaultUnprocessable:
 		s.message(w, r, http.StatusUnprocessableEntity, map[string]any{"base": []string{"The change requests could not be processed"}})
-	case fake.FaultRateLimit:
-		h.Set("Retry-After", secs)
-		rateHeaders()
-		writeText(w, http.StatusTooManyRequests, "Retry later\n")
-	case fake.FaultRateLimitResetOnly:
-		rateHeaders()
+	case fake.FaultRateLimit, fake.FaultRateLimitResetOnly:
+		if f.Kind == fake.FaultRateLimit {
+			h.Set("Retry-After", secs)
+		}
+		s.rateHeaders(h, s.opts.RateLimit+1, 0, reset)
 		writeText(w, http.StatusTooManyRequests, "Retry later\n")
 	case fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests:
 		h.Set("Retry-After", secs)

@@ -79,6 +79,9 @@ func call(t *testing.T, s *Server, method, path string, header map[string]string
 
 var auth = map[string]string{"Authorization": "Bearer " + token}
 
+// GraphQLURL returns the GraphQL endpoint, URL()+"/api/graphql".
+func (s *Server) GraphQLURL() string { return s.URL() + "/api/graphql" }
+
 func newServer(t *testing.T, opts *Options) *Server {
 	t.Helper()
 	if opts == nil {
@@ -684,8 +687,8 @@ func closeMergeRequest(s *Server, fullPath string, iid int) {
 	defer s.mu.Unlock()
 	if pr := s.projects[fullPath]; pr != nil {
 		for _, m := range pr.mrs {
-			if m.iid == iid {
-				m.state = "closed"
+			if m.IID == iid {
+				m.State = "closed"
 			}
 		}
 	}
