@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -200,6 +201,73 @@ func TestCreateRepositoryPushKeepsTheToken(t *testing.T) {
 			t.Errorf("a request went to another host: %q", line)
 		}
 	}
+}
+
+// TestCreateRepositoryPushPreconditions: the push is not sent when the
+// repository stopped being empty after its creation (Conflict) or when
+// the web host does not speak git's smart protocol (a sign-in page); a
+// path git refuses is refused before any request.
+func TestCreateRepositoryPushPreconditions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		intro func(s *fakegithub.Server, r *http.Request) *http.Response // before the ref advertisement
+		code  scm.ErrorCode
+		words string
+	}{
+		{"someone pushed first", func(s *fakegithub.Server, r *http.Request) *http.Response {
+			if _, err := s.Commit("acme", "raced", "main", fakegithub.Commit{Files: []fakegithub.File{{Path: "x", Content: []byte("x")}}}); err != nil {
+				panic(err)
+			}
+			return nil
+		}, scm.Conflict, "no longer empty (it has refs/heads/main): nothing was pushed"},
+		{"a sign-in page", func(s *fakegithub.Server, r *http.Request) *http.Response {
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/html"}}, Request: r,
+				Body: io.NopCloser(strings.NewReader("<html>Sign in</html>"))}
+		}, scm.Unknown, "an answer of type text/html, not application/x-git-receive-pack-advertisement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			posts := 0
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				if strings.HasSuffix(r.URL.Path, "/info/refs") {
+					if resp := tc.intro(s, r); resp != nil {
+						return resp, nil
+					}
+				}
+				if strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+					posts++
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, err := newClient(s, false, goodToken, rt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "raced"}, textTree(2))
+			if scm.Code(err) != tc.code || !strings.Contains(fmt.Sprint(err), tc.words) || !strings.Contains(fmt.Sprint(err), "acme/raced was created") {
+				t.Errorf("CreateRepository = %v; want %v naming acme/raced and saying %q", err, tc.code, tc.words)
+			}
+			if posts != 0 {
+				t.Errorf("the push was sent %d times; want none", posts)
+			}
+		})
+	}
+	t.Run("a .git directory", func(t *testing.T) {
+		e := newEnv(t, false, nil)
+		e.s.AddOwner("acme", fakegithub.Organization)
+		n := e.count(func() {
+			_, err := e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "dotgit"},
+				fstest.MapFS{"README.md": {Data: []byte("x")}, ".git/config": {Data: []byte("[core]\n")}})
+			if scm.Code(err) != scm.InvalidArgument {
+				t.Errorf("CreateRepository with .git/config = %v; want InvalidArgument", err)
+			}
+		})
+		if n != 0 {
+			t.Errorf("CreateRepository with .git/config made %d requests; want 0", n)
+		}
+	})
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

@@ -239,6 +239,13 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 	if err != nil {
 		return err
 	}
+	return readReport(body, band, ref)
+}
+
+// readReport reads a receive-pack answer (report-status, inside
+// side-band-64k when band) and returns nil when ref was updated, else an
+// *errcode.Error with GitHub's reason and remote messages.
+func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
 	var (
 		report io.Reader = bytes.NewReader(body)
 		remote remoteMessages

@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -315,4 +317,46 @@ func FuzzGitReceivePack(f *testing.F) {
 			t.Errorf("POST = %s; want 200 or 400", resp.Status)
 		}
 	})
+}
+
+// TestGitPushWithGit: git itself pushes to the fake (smart HTTP, Basic
+// x-access-token), and the fake's reads see the commit: the fake speaks
+// the protocol as git does, not only as go-git does.
+func TestGitPushWithGit(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("git is not installed (Debian package git)")
+		}
+		t.Skip("git is not installed: apt-get install git")
+	}
+	s, _ := pushServer(t)
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), gitBin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com", "GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "trunk")
+	if err := os.WriteFile(dir+"/hello.txt", []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", "hello.txt")
+	git("commit", "-q", "-m", "first")
+	head := git("rev-parse", "HEAD")
+	remote := strings.Replace(s.URL(), "http://", "http://x-access-token:"+pushToken+"@", 1) + "/acme/empty.git"
+	git("push", "-q", remote, "trunk")
+	if info, ok := s.GetCommit("acme", "empty", "HEAD"); !ok || info.SHA != head {
+		t.Errorf("HEAD of acme/empty = %+v, %v; want git's commit %s on trunk", info, ok, head)
+	}
+	if files, err := s.Files("acme", "empty", "trunk"); err != nil || len(files) != 1 || string(files[0].Content) != "hello\n" {
+		t.Errorf("Files = %+v, %v; want hello.txt", files, err)
+	}
 }
