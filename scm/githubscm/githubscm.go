@@ -132,6 +132,9 @@ type Options struct {
 	// identity (the user, or the GitHub App's bot). GraphQL's
 	// createCommitOnBranch cannot name an author: with CommitAuthor set,
 	// OpenPullRequest commits through REST Git Data (5 requests, not 2).
+	// CreateRepository pushes its initial commit with git, which must
+	// name an author: CommitAuthor, or "scmkit <scmkit@scmkit.invalid>"
+	// when nil.
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string

@@ -168,8 +168,11 @@ func treeSortName(e object.TreeEntry) string {
 // webBase is the integration's web base URL, where git's endpoints are:
 // https://github.com, or a GitHub Enterprise Server's https://HOST.
 func (d *Driver) webBase() string {
-	if d.in.BaseURL != "" {
+	switch {
+	case d.in.BaseURL != "":
 		return strings.TrimRight(d.in.BaseURL, "/")
+	case d.base != nil && strings.EqualFold(d.base.Host, d.in.Host):
+		return d.base.Scheme + "://" + d.base.Host // the API's scheme on the same host, as the registry does
 	}
 	return "https://" + d.in.Host
 }
