@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -200,6 +201,55 @@ func TestCreateRepositoryPushKeepsTheToken(t *testing.T) {
 		if !strings.HasPrefix(line, s.Host()+" ") {
 			t.Errorf("a request went to another host: %q", line)
 		}
+	}
+}
+
+// TestCreateRepositoryPushRedirectedAway: the web host redirects the ref
+// advertisement to another host (as GitHub redirects a renamed
+// repository's git URLs): that host gets no credential, and the push is
+// not sent.
+func TestCreateRepositoryPushRedirectedAway(t *testing.T) {
+	var (
+		mu          sync.Mutex
+		foreignAuth []string
+	)
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		foreignAuth = append(foreignAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("WWW-Authenticate", `Basic realm="elsewhere"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(foreign.Close)
+	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+	t.Cleanup(s.Close)
+	s.AddOwner("acme", fakegithub.Organization)
+	posts := 0
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		switch {
+		case r.URL.Host == s.Host() && strings.HasSuffix(r.URL.Path, "/info/refs"):
+			return &http.Response{StatusCode: http.StatusFound, Request: r, Body: http.NoBody,
+				Header: http.Header{"Location": {foreign.URL + r.URL.RequestURI()}}}, nil
+		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+			posts++
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	c, err := newClient(s, false, goodToken, rt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "moved"}, textTree(2))
+	if scm.Code(err) != scm.Unauthorized || !strings.Contains(fmt.Sprint(err), "acme/moved was created") {
+		t.Errorf("CreateRepository redirected to another host = %v; want Unauthorized naming acme/moved", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(foreignAuth) != 1 || foreignAuth[0] != "" {
+		t.Errorf("the other host got Authorization %q; want one request without", foreignAuth)
+	}
+	if posts != 0 {
+		t.Errorf("the push was sent %d times; want none", posts)
 	}
 }
 
