@@ -64,6 +64,9 @@ func TestCreateRepositoryRequests(t *testing.T) {
 		{"text tree, owner's default branch", scm.RepositorySpec{}, textTree(50), append([]string{"POST /orgs/acme/repos"}, push...)},
 		{"one file", scm.RepositorySpec{}, textTree(1), append([]string{"POST /orgs/acme/repos"}, push...)},
 		{"binary and executable files", scm.RepositorySpec{}, binary, append([]string{"POST /orgs/acme/repos"}, push...)},
+		{"the same content and directories twice", scm.RepositorySpec{}, fstest.MapFS{
+			"a/x.txt": {Data: []byte("same\n")}, "b/x.txt": {Data: []byte("same\n")}, "c.txt": {Data: []byte("same\n")}},
+			append([]string{"POST /orgs/acme/repos"}, push...)},
 		{"another default branch", scm.RepositorySpec{DefaultBranch: "trunk"}, textTree(50), append([]string{"POST /orgs/acme/repos"}, push...)},
 		{"topics", scm.RepositorySpec{Topics: []string{"backstage", "go"}}, textTree(50),
 			append(append([]string{"POST /orgs/acme/repos"}, push...), "PUT /repos/acme/new-svc/topics")},

@@ -60,11 +60,14 @@ type gitPack struct {
 // ".git" segment, a file that is also a directory) is InvalidArgument.
 func (d *Driver) initialPack(files []driver.Change, message string, when time.Time) (*gitPack, error) {
 	st := memory.NewStorage()
-	var hashes []plumbing.Hash
+	var hashes []plumbing.Hash // each object once: git refuses a pack holding one twice
 	put := func(encode func(plumbing.EncodedObject) error) (plumbing.Hash, error) {
 		o := st.NewEncodedObject()
 		if err := encode(o); err != nil {
 			return plumbing.ZeroHash, err
+		}
+		if h := o.Hash(); st.HasEncodedObject(h) == nil {
+			return h, nil // the same content (a blob, a tree) again
 		}
 		h, err := st.SetEncodedObject(o)
 		hashes = append(hashes, h)
@@ -81,8 +84,8 @@ func (d *Driver) initialPack(files []driver.Change, message string, when time.Ti
 	}
 	for _, f := range files {
 		parts := strings.Split(f.Path, "/")
-		for _, s := range parts {
-			if s == "" || s == "." || s == ".." || strings.EqualFold(s, ".git") {
+		for _, seg := range parts {
+			if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") {
 				return nil, bad(f.Path, "git refuses an empty, \".\", \"..\" or \".git\" path segment")
 			}
 		}
@@ -100,41 +103,41 @@ func (d *Driver) initialPack(files []driver.Change, message string, when time.Ti
 		if err != nil {
 			return nil, err
 		}
-		d := root
-		for _, s := range parts[:len(parts)-1] {
-			sub := d.dirs[s]
+		cur := root
+		for _, seg := range parts[:len(parts)-1] {
+			sub := cur.dirs[seg]
 			if sub == nil {
-				if slices.ContainsFunc(d.entries, func(e object.TreeEntry) bool { return e.Name == s }) {
+				if slices.ContainsFunc(cur.entries, func(e object.TreeEntry) bool { return e.Name == seg }) {
 					return nil, bad(f.Path, path.Dir(f.Path)+" is also a file")
 				}
 				sub = newDir()
-				d.dirs[s] = sub
+				cur.dirs[seg] = sub
 			}
-			d = sub
+			cur = sub
 		}
 		name := parts[len(parts)-1]
-		if d.dirs[name] != nil || slices.ContainsFunc(d.entries, func(e object.TreeEntry) bool { return e.Name == name }) {
+		if cur.dirs[name] != nil || slices.ContainsFunc(cur.entries, func(e object.TreeEntry) bool { return e.Name == name }) {
 			return nil, bad(f.Path, "the path is given twice, or is also a directory")
 		}
 		mode := filemode.Regular
 		if f.Executable {
 			mode = filemode.Executable
 		}
-		d.entries = append(d.entries, object.TreeEntry{Name: name, Mode: mode, Hash: blob})
+		cur.entries = append(cur.entries, object.TreeEntry{Name: name, Mode: mode, Hash: blob})
 	}
-	var write func(d *dir) (plumbing.Hash, error)
-	write = func(d *dir) (plumbing.Hash, error) {
-		for name, sub := range d.dirs {
+	var write func(t *dir) (plumbing.Hash, error)
+	write = func(t *dir) (plumbing.Hash, error) {
+		for name, sub := range t.dirs {
 			h, err := write(sub)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
-			d.entries = append(d.entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
+			t.entries = append(t.entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
 		}
-		slices.SortFunc(d.entries, func(a, b object.TreeEntry) int {
+		slices.SortFunc(t.entries, func(a, b object.TreeEntry) int {
 			return strings.Compare(treeSortName(a), treeSortName(b))
 		})
-		return put((&object.Tree{Entries: d.entries}).Encode)
+		return put((&object.Tree{Entries: t.entries}).Encode)
 	}
 	tree, err := write(root)
 	if err != nil {

@@ -2,6 +2,8 @@ package githubscm
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +113,50 @@ func TestInitialPackRefusesPaths(t *testing.T) {
 	p, err := d.initialPack([]driver.Change{file("a/b"), file("a.txt"), file("a-b")}, "m", time.Unix(0, 0))
 	if err != nil || p.commit.IsZero() || len(p.data) == 0 {
 		t.Errorf("initialPack of a valid tree = %+v, %v", p, err)
+	}
+}
+
+// TestInitialPackWithGit: git itself accepts the pack (index-pack
+// --strict refuses an object twice, a badly sorted tree, a bad mode) and
+// finds the commit whole (fsck --strict).
+func TestInitialPackWithGit(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("git is not installed (Debian package git)")
+		}
+		t.Skip("git is not installed: apt-get install git")
+	}
+	d, err := New(&integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.initialPack([]driver.Change{
+		{Path: "a/x.txt", Content: []byte("same\n")}, {Path: "b/x.txt", Content: []byte("same\n")}, {Path: "c.txt", Content: []byte("same\n")},
+		{Path: "a-b", Content: []byte("sorted before a/\n")}, {Path: "a.d/y", Content: []byte("and this\n")},
+		{Path: "bin/run.sh", Content: []byte("#!/bin/sh\n"), Executable: true}, {Path: "logo.bin", Content: []byte{0, 1, 2, 0xff}},
+	}, "Initial commit", time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	git := func(stdin []byte, args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), gitBin, args...)
+		cmd.Dir, cmd.Stdin = dir, bytes.NewReader(stdin)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	git(nil, "init", "-q", "--bare", ".")
+	git(p.data, "index-pack", "--strict", "--stdin")
+	git(nil, "update-ref", "refs/heads/main", p.commit.String())
+	git(nil, "fsck", "--strict", "--full", "--no-dangling")
+	want := "100644 blob 1275430f1765c63e539cb0452565563bd6aef6a6\ta/x.txt\n"
+	if got := git(nil, "ls-tree", "-r", "main"); !strings.Contains(got, want) || !strings.Contains(got, "100755 blob") || strings.Count(got, "\n") != 7 {
+		t.Errorf("git ls-tree -r main =\n%s; want the 7 files, run.sh executable", got)
 	}
 }

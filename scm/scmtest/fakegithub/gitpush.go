@@ -3,6 +3,8 @@ package fakegithub
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -219,17 +221,22 @@ func onlyDeletes(cmds []*packp.Command) bool {
 // unpack parses a packfile with go-git's parser and returns its blobs,
 // trees and commits under their ids.
 func unpack(pack io.Reader) (gitobj.Store, error) {
+	data, err := io.ReadAll(pack)
+	if err != nil {
+		return nil, err
+	}
 	st := memory.NewStorage()
-	if err := packfile.UpdateObjectStorage(st, pack); err != nil {
+	if err := packfile.UpdateObjectStorage(st, bytes.NewReader(data)); err != nil {
 		return nil, err
 	}
 	iter, err := st.IterEncodedObjects(plumbing.AnyObject)
 	if err != nil {
 		return nil, err
 	}
-	out := gitobj.Store{}
+	out, n := gitobj.Store{}, 0
 	err = iter.ForEach(func(o plumbing.EncodedObject) error {
 		id := o.Hash().String()
+		n++
 		switch o.Type() {
 		case plumbing.BlobObject:
 			rd, err := o.Reader()
@@ -268,6 +275,9 @@ func unpack(pack io.Reader) (gitobj.Store, error) {
 		}
 		return nil
 	})
+	if err == nil && len(data) >= 12 && int(binary.BigEndian.Uint32(data[8:12])) != n {
+		err = errors.New("the same object appears twice in the pack") // as git's index-pack refuses it
+	}
 	return out, err
 }
 

@@ -262,6 +262,7 @@ func TestGitPush(t *testing.T) {
 		old             func(head string) plumbing.Hash
 		skip            string
 		corrupt, rule   bool
+		twice           bool
 		unpack, status  string
 	}{
 		{name: "stale old id", repo: "full", ref: "refs/heads/main",
@@ -269,6 +270,7 @@ func TestGitPush(t *testing.T) {
 		{name: "missing blob", repo: "empty", ref: "refs/heads/main", skip: "b.txt",
 			unpack: "ok", status: "missing necessary objects"},
 		{name: "corrupt pack", repo: "empty", ref: "refs/heads/main", corrupt: true, status: "unpacker error"},
+		{name: "an object twice", repo: "empty", ref: "refs/heads/main", twice: true, status: "unpacker error"},
 		{name: "ruleset", repo: "empty", ref: "refs/heads/main", rule: true,
 			unpack: "ok", status: "push declined due to repository rule violations"},
 	} {
@@ -282,7 +284,11 @@ func TestGitPush(t *testing.T) {
 			if tc.old != nil {
 				old = tc.old(head)
 			}
-			commit, pack := testPack(t, plumbing.ZeroHash, map[string]string{"a.txt": "a\n", "b.txt": "b\n"}, tc.skip)
+			files := map[string]string{"a.txt": "a\n", "b.txt": "b\n"}
+			if tc.twice {
+				files["b.txt"] = "a\n" // testPack packs the blob twice
+			}
+			commit, pack := testPack(t, plumbing.ZeroHash, files, tc.skip)
 			if tc.corrupt {
 				pack[len(pack)/2] ^= 0xff
 			}
