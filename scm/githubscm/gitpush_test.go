@@ -2,9 +2,13 @@ package githubscm
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +162,89 @@ func TestInitialPackWithGit(t *testing.T) {
 	want := "100644 blob 1275430f1765c63e539cb0452565563bd6aef6a6\ta/x.txt\n"
 	if got := git(nil, "ls-tree", "-r", "main"); !strings.Contains(got, want) || !strings.Contains(got, "100755 blob") || strings.Count(got, "\n") != 7 {
 		t.Errorf("git ls-tree -r main =\n%s; want the 7 files, run.sh executable", got)
+	}
+}
+
+// TestPushWithGitHTTPBackend: git's own server side of smart HTTP (git
+// http-backend, as a CGI) takes the push: the advertisement, the
+// receive-pack request and the pack are git's, and its report-status (in
+// side-band-64k) reads back; a second push finds the repository no
+// longer empty and sends nothing.
+func TestPushWithGitHTTPBackend(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("git is not installed (Debian package git)")
+		}
+		t.Skip("git is not installed: apt-get install git")
+	}
+	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), gitBin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	root := t.TempDir()
+	bare := root + "/acme/svc.git"
+	git("init", "-q", "--bare", bare)
+	git("-C", bare, "config", "http.receivepack", "true")
+	backend := git("--exec-path") + "/git-http-backend"
+	var posts int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Method == http.MethodPost {
+			posts++
+		}
+		mu.Unlock()
+		(&cgi.Handler{Path: backend, Env: append(env, "GIT_PROJECT_ROOT="+root, "GIT_HTTP_EXPORT_ALL=1")}).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	d, err := New(&integrations.Integration{Kind: integrations.GitHub, Host: strings.TrimPrefix(srv.URL, "http://"),
+		APIBaseURL: srv.URL + "/api/v3", BaseURL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.initialPack([]driver.Change{{Path: "README.md", Content: []byte("# svc\n")},
+		{Path: "bin/run.sh", Content: []byte("#!/bin/sh\n"), Executable: true}}, "Initial commit", time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.pushInitialCommit(t.Context(), srv.Client(), "acme", "svc", "trunk", p); err != nil {
+		t.Fatalf("push to git http-backend: %v", err)
+	}
+	if got := git("-C", bare, "rev-parse", "refs/heads/trunk"); got != p.commit.String() {
+		t.Errorf("trunk = %s; want the pushed commit %s", got, p.commit)
+	}
+	git("-C", bare, "fsck", "--strict", "--full", "--no-dangling")
+
+	err = d.pushInitialCommit(t.Context(), srv.Client(), "acme", "svc", "main", p)
+	if errcode.CodeOf(err) != errcode.Conflict || !strings.Contains(err.Error(), "refs/heads/trunk") {
+		t.Errorf("second push = %v; want Conflict naming refs/heads/trunk", err)
+	}
+	mu.Lock()
+	if posts != 1 {
+		t.Errorf("%d receive-pack requests; want 1 (none for the refused second push)", posts)
+	}
+	mu.Unlock()
+
+	// A pre-receive hook that refuses, as GitHub's rulesets do: git says
+	// why on the progress channel.
+	ruled := root + "/acme/ruled.git"
+	git("init", "-q", "--bare", ruled)
+	git("-C", ruled, "config", "http.receivepack", "true")
+	hook := "#!/bin/sh\necho 'error: GH013: Repository rule violations found for refs/heads/trunk.' >&2\nexit 1\n"
+	if err := os.WriteFile(ruled+"/hooks/pre-receive", []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = d.pushInitialCommit(t.Context(), srv.Client(), "acme", "ruled", "trunk", p)
+	if errcode.CodeOf(err) != errcode.PermissionDenied || !strings.Contains(err.Error(), "pre-receive hook declined") ||
+		!strings.Contains(err.Error(), "GH013: Repository rule violations found for refs/heads/trunk.") {
+		t.Errorf("push refused by a hook = %v; want PermissionDenied with the hook's message", err)
 	}
 }
