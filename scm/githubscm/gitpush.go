@@ -217,7 +217,7 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 		}
 		slices.Sort(names)
 		return errcode.Newf(errcode.Conflict, "", "the new repository is no longer empty (it has %s): nothing was pushed",
-			strings.Join(names, ", "))
+			clean(strings.Join(names, ", ")))
 	}
 
 	// 2. The push.
