@@ -1,11 +1,13 @@
 package credentials
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -15,7 +17,9 @@ import (
 // request and attaches it, with the scheme the credential calls for (Basic
 // when it has a Username, Bearer otherwise: GitHub, GitLab, Bitbucket
 // access tokens and OAuth tokens are Bearer; Bitbucket Cloud API tokens and
-// Bitbucket Server passwords are Basic).
+// Bitbucket Server passwords are Basic). A request whose context comes
+// from [WithBasicUsername] gets a credential without a Username as Basic
+// with that user name (git over HTTPS).
 //
 // It is a plain struct, cheap to build per operation:
 //
@@ -245,12 +249,39 @@ func (h registryHosts) plainHTTP(host string) bool {
 func withCredential(req *http.Request, cred *Credential, body io.ReadCloser) *http.Request {
 	r := req.Clone(req.Context())
 	r.Body = body
-	if cred.Username != "" {
+	switch user, _ := req.Context().Value(basicUsernameKey{}).(string); {
+	case cred.Username != "":
 		r.SetBasicAuth(cred.Username, cred.Token)
-	} else {
+	case user != "":
+		r.SetBasicAuth(user, cred.Token)
+	default:
 		r.Header.Set("Authorization", "Bearer "+cred.Token)
 	}
 	return r
+}
+
+// basicUsernameKey is the context key of WithBasicUsername.
+type basicUsernameKey struct{}
+
+// WithBasicUsername returns a context that asks a [Transport] to attach a
+// credential that has no Username as HTTP Basic, with username as the user
+// name and the token as the password, instead of Bearer. A credential with
+// its own Username keeps it. It changes only how the credential is
+// written, never where it goes: the rule of [Transport] (the
+// integration's own hosts only) holds as for every request.
+//
+// Git over HTTPS needs it: GitHub's smart HTTP endpoints
+// (/OWNER/REPO.git/info/refs, git-receive-pack) refuse Bearer and take a
+// token as the password of Basic with the user name "x-access-token", so a
+// driver that pushes sends its requests with
+// WithBasicUsername(ctx, "x-access-token") and never sees the token.
+// An empty username, or one holding ':' or a control character (which
+// Basic cannot carry), leaves ctx as it is.
+func WithBasicUsername(ctx context.Context, username string) context.Context {
+	if username == "" || strings.ContainsFunc(username, func(r rune) bool { return r == ':' || r < 0x20 || r == 0x7f }) {
+		return ctx
+	}
+	return context.WithValue(ctx, basicUsernameKey{}, username)
 }
 
 func replayable(req *http.Request) bool {

@@ -56,7 +56,7 @@ func createRepository(ctx context.Context, w *world, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "as alice: %s/%s created with %d files in one commit %.12s on %s: %s\n  %s\n",
 		r.Owner, r.Name, len(files), r.CommitID, r.DefaultBranch, plural(n, "request"), r.WebURL)
-	fmt.Fprintln(out, "  (create with auto_init, one tree with every text file inline, a root commit, the branch moved to it, the topics)")
+	fmt.Fprintln(out, "  (create it empty, push one root commit with git's smart HTTP protocol: ref advertisement and receive-pack, then the topics)")
 
 	f, err := w.client.ReadFile(ctx, webURL(w.github.Host(), "acme/orders/blob/"+r.DefaultBranch+"/catalog-info.yaml"), nil)
 	if err != nil {

@@ -18,27 +18,43 @@ var _ driver.AccessGranter = (*Driver)(nil)
 // the request's access grants.
 func (d *Driver) GrantsAccess() bool { return true }
 
-// CreateRepository implements driver.RepositoryCreator with the REST API:
+// CreateRepository implements driver.RepositoryCreator: the REST API
+// creates the repository empty, and git's smart HTTP protocol pushes the
+// initial commit, as Backstage's publish:github does:
 //
-//  1. POST /orgs/{org}/repos (POST /user/repos when the owner is the
-//     authenticated user: a 404 from the organization endpoint costs GET
-//     /user and that second POST), with auto_init so that the repository
-//     has a branch;
-//  2. POST /git/trees with every text file inline (a binary file costs one
-//     POST /git/blobs first);
-//  3. POST /git/commits: a root commit (no parent) holding the whole tree;
-//  4. PATCH /git/refs/heads/{branch} with force, so that the branch holds
-//     that one commit and nothing of auto_init's README commit.
+//  1. POST /orgs/{org}/repos without auto_init (POST /user/repos when the
+//     owner is the authenticated user: a 404 from the organization
+//     endpoint costs GET /user and that second POST);
+//  2. GET https://HOST/{owner}/{repo}.git/info/refs?service=git-receive-pack,
+//     on the integration's web host (github.com, or the GitHub Enterprise
+//     Server's host): the capabilities, and proof the repository is still
+//     empty;
+//  3. POST https://HOST/{owner}/{repo}.git/git-receive-pack: the command
+//     "0{40} <commit> refs/heads/<branch>" and one packfile with every
+//     blob, tree and the root commit, built before step 1 (a path git
+//     refuses is InvalidArgument before any request).
 //
-// That is 4 requests for a text-only tree of any size, and not 3: the Git
-// database API answers 409 "Git Repository is empty." on a repository
-// created without auto_init, GraphQL's createCommitOnBranch needs an
-// existing branch and its head oid (which the creation's answer does not
-// give, so it costs a read), and the contents API writes one file per
-// commit. A default branch other than the one auto_init made costs 2 more
-// requests (POST /git/refs for it and PATCH /repos to make it the default,
-// instead of the PATCH of step 4, plus DELETE of the auto_init branch),
-// and topics one more (PUT /topics).
+// That is 3 requests for a tree of any size up to the client's limits,
+// binary and executable files included (the REST Git Data path cost 4,
+// plus one POST /git/blobs per binary file: the Git database API answers
+// 409 on an empty repository, so it needed auto_init and a forced ref
+// update). GitHub makes the first branch pushed to an empty repository its
+// default, so a DefaultBranch other than the owner's default costs
+// nothing more. Topics cost one more request (PUT /topics).
+//
+// Git's endpoints refuse Bearer: both requests go through hc with
+// [credentials.WithBasicUsername](ctx, "x-access-token"), so that the
+// credentials transport attaches the token as Basic, to the integration's
+// hosts only. The commit's author and committer are Options.CommitAuthor,
+// or "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
+// the token's identity would cost a request), dated now.
+//
+// A push GitHub refuses is an error naming the repository and the missing
+// initial commit, with GitHub's reason: Conflict when the branch appeared
+// meanwhile ("fetch first", "stale info"), PermissionDenied when a rule,
+// protected branch or hook declined it (GitHub's remote message, such as
+// "GH013: Repository rule violations found", is quoted), Unauthorized,
+// PermissionDenied or NotFound for a 401, 403 or 404 of the git endpoints.
 //
 // Each access grant costs one request after that: PUT
 // /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo} for a team (the owner
@@ -59,9 +75,13 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "%v: a GitHub team slug or login has no '/'", g)
 		}
 	}
+	pack, err := d.initialPack(r.Files, r.CommitMessage, d.now())
+	if err != nil {
+		return nil, err
+	}
 	gh := d.client(hc)
-	autoInit, private := true, r.Visibility != "public"
-	spec := &github.Repository{Name: &r.Name, Private: &private, AutoInit: &autoInit}
+	private := r.Visibility != "public"
+	spec := &github.Repository{Name: &r.Name, Private: &private}
 	if r.Description != "" {
 		spec.Description = &r.Description
 	}
@@ -91,46 +111,22 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	after := func(missing string, err error) error {
 		info := d.ErrorInfo(err)
-		return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+		out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
 			Msg: fmt.Sprintf("repository %s/%s was created, but %s is missing", owner, name, missing), Err: redact(err)}
+		if ce, ok := err.(*errcode.Error); ok && ce.Op == "" && ce.Provider == "" && ce.Host == "" && ce.Msg != "" {
+			out.Msg, out.Err = out.Msg+": "+ce.Msg, ce.Err // the push's own error: its code once
+		}
+		return out
 	}
-	entries, err := d.treeEntries(ctx, gh, &driver.PullRequestRequest{Repo: driver.Repo{Owner: owner, Name: name}, Changes: r.Files})
-	if err != nil {
-		return nil, after("the initial commit", err)
-	}
-	tree, _, err := gh.Git.CreateTree(ctx, owner, name, "", entries)
-	if err != nil {
-		return nil, after("the initial commit", err)
-	}
-	commit, _, err := gh.Git.CreateCommit(ctx, owner, name, &github.Commit{Message: &r.CommitMessage,
-		Tree: &github.Tree{SHA: tree.SHA}}, nil)
-	if err != nil {
-		return nil, after("the initial commit", err)
-	}
-	initBranch := repo.GetDefaultBranch()
 	branch := r.DefaultBranch
 	if branch == "" {
-		branch = initBranch
+		branch = repo.GetDefaultBranch()
 	}
-	ref := "refs/heads/" + branch
-	if branch == initBranch {
-		if _, _, err := gh.Git.UpdateRef(ctx, owner, name, &github.Reference{Ref: &ref,
-			Object: &github.GitObject{SHA: commit.SHA}}, true); err != nil {
-			return nil, after("the initial commit on "+branch, err)
-		}
-	} else {
-		if _, _, err := gh.Git.CreateRef(ctx, owner, name, &github.Reference{Ref: &ref,
-			Object: &github.GitObject{SHA: commit.SHA}}); err != nil {
-			return nil, after("the branch "+branch+" with the initial commit", err)
-		}
-		edited, _, err := gh.Repositories.Edit(ctx, owner, name, &github.Repository{DefaultBranch: &branch})
-		if err != nil {
-			return nil, after("the default branch "+branch+" (it is "+initBranch+", with a README only)", err)
-		}
-		repo.DefaultBranch = edited.DefaultBranch
-		if _, err := gh.Git.DeleteRef(ctx, owner, name, "heads/"+initBranch); err != nil {
-			return nil, after("the deletion of the branch "+initBranch+" that auto_init made", err)
-		}
+	if branch == "" {
+		branch = "main"
+	}
+	if err := d.pushInitialCommit(ctx, hc, owner, name, branch, pack); err != nil {
+		return nil, after("the initial commit", err)
 	}
 	if len(r.Topics) > 0 {
 		if _, _, err := gh.Repositories.ReplaceAllTopics(ctx, owner, name, r.Topics); err != nil {
@@ -154,7 +150,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
 		DefaultBranch: branch, WebURL: repo.GetHTMLURL(), CloneURL: repo.GetCloneURL(), Private: repo.GetPrivate()},
-		CommitID: commit.GetSHA()}, nil
+		CommitID: pack.commit.String()}, nil
 }
 
 // githubPermission maps the portable permissions to GitHub's.

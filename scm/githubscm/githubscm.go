@@ -65,6 +65,17 @@
 //     git/commits, POST git/refs (or PATCH) and POST pulls, 5 requests plus
 //     1 POST git/blobs per binary file; so does a GitHub Enterprise Server
 //     whose schema lacks the mutations (after its refusal: 1 more).
+//   - CreateRepository: 3 for a tree of any size up to the client's
+//     limits, binary and executable files included (was 4, plus 1 per
+//     binary file): POST orgs/{org}/repos creates the repository empty,
+//     then git's smart HTTP protocol pushes one root commit holding the
+//     whole tree, GET {owner}/{repo}.git/info/refs?service=git-receive-pack
+//     and POST {owner}/{repo}.git/git-receive-pack on the web host, with
+//     the credential as Basic x-access-token (GitHub's git endpoints refuse
+//     Bearer). The branch pushed first becomes the default, so another
+//     default branch costs nothing; topics cost 1 more, each access grant
+//     1 more, and an owner that is a user 2 more (the organization
+//     endpoint's 404, and GET /user). See [Driver.CreateRepository].
 //
 // # Errors
 //
@@ -121,6 +132,9 @@ type Options struct {
 	// identity (the user, or the GitHub App's bot). GraphQL's
 	// createCommitOnBranch cannot name an author: with CommitAuthor set,
 	// OpenPullRequest commits through REST Git Data (5 requests, not 2).
+	// CreateRepository pushes its initial commit with git, which must
+	// name an author: CommitAuthor, or "scmkit <scmkit@scmkit.invalid>"
+	// when nil.
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string

@@ -11,19 +11,19 @@ import (
 const (
 	docCreateOrgRepo  = "https://docs.github.com/rest/repos/repos#create-an-organization-repository"
 	docCreateUserRepo = "https://docs.github.com/rest/repos/repos#create-a-repository-for-the-authenticated-user"
-	docUpdateRepo     = "https://docs.github.com/rest/repos/repos#update-a-repository"
 	docTopics         = "https://docs.github.com/rest/repos/repos#replace-all-repository-topics"
 )
 
 // createRoutes adds repository creation: POST /orgs/{org}/repos, POST
-// /user/repos, PATCH /repos/{owner}/{repo} (default_branch, description)
-// and PUT /repos/{owner}/{repo}/topics, and the grants of access.go.
+// /user/repos and PUT /repos/{owner}/{repo}/topics, the grants of
+// access.go and the git push of gitpush.go, which writes the initial
+// commit.
 func (s *Server) createRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/repos", s.createRepo(Organization))
 	s.handle(mux, "POST /user/repos", s.createRepo(User))
-	s.handle(mux, "PATCH /repos/{owner}/{repo}", s.updateRepo)
 	s.handle(mux, "PUT /repos/{owner}/{repo}/topics", s.replaceTopics)
 	s.accessRoutes(mux) // access.go
+	s.gitRoutes(mux)    // gitpush.go
 }
 
 // repoNameRE is what GitHub keeps of a name; it replaces other characters
@@ -32,9 +32,9 @@ var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
 // createRepo answers as GitHub does: 201 with the repository; 422
 // "Repository creation failed." with a custom error on name when the
-// owner has the name already; 404 for an unknown organization. With
-// auto_init the default branch ("main") gets one commit holding
-// README.md; without it the repository is empty.
+// owner has the name already; 404 for an unknown organization. The
+// repository is empty (auto_init is not modelled): its default branch is
+// "main" until a push makes the first branch pushed the default.
 func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		doc := docCreateOrgRepo
@@ -50,7 +50,6 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 			Description string `json:"description"`
 			Private     *bool  `json:"private"`
 			Visibility  string `json:"visibility"`
-			AutoInit    bool   `json:"auto_init"`
 		}
 		if err := decodeBody(r, &body); err != nil {
 			s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
@@ -98,52 +97,12 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 		}
 		rp := &repo{id: s.newID(), owner: o, name: body.Name, description: body.Description, private: private,
 			defaultBranch: "main", created: s.now(), refs: map[string]string{}, objs: gitobj.Store{}}
-		if body.AutoInit {
-			files := map[string]gitobj.FlatEntry{}
-			readme := "# " + body.Name + "\n"
-			if body.Description != "" {
-				readme += body.Description + "\n"
-			}
-			files["README.md"] = gitobj.FlatEntry{Mode: gitobj.ModeFile, SHA: rp.objs.PutBlob([]byte(readme))}
-			rp.refs["refs/heads/main"] = s.commitLocked(rp, "", files, "Initial commit")
-		}
 		o.repos = append(o.repos, rp)
 		s.repos[key(o.login, body.Name)] = rp
 		j := s.repoJSON(r, rp)
 		w.Header().Set("Location", j["url"].(string))
 		s.writeJSON(w, r, http.StatusCreated, j)
 	}
-}
-
-// updateRepo changes the default branch (which must exist) and the
-// description.
-func (s *Server) updateRepo(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		DefaultBranch *string `json:"default_branch"`
-		Description   *string `json:"description"`
-	}
-	if !s.decode(w, r, &body, docUpdateRepo) {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.visibleRepo(r)
-	if rp == nil || !authenticated(r) {
-		s.writeError(w, r, http.StatusNotFound, "Not Found", docUpdateRepo)
-		return
-	}
-	if body.DefaultBranch != nil {
-		if _, ok := rp.refs["refs/heads/"+*body.DefaultBranch]; !ok {
-			s.validation(w, r, docUpdateRepo, map[string]any{"resource": "Repository", "code": "invalid",
-				"field": "default_branch"})
-			return
-		}
-		rp.defaultBranch = *body.DefaultBranch
-	}
-	if body.Description != nil {
-		rp.description = *body.Description
-	}
-	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
 }
 
 // replaceTopics answers {"names": [...]} as GitHub does; the fake keeps

@@ -202,6 +202,7 @@ type Server struct {
 
 	org    orgWorld    // organisation members and teams (org.go)
 	access accessWorld // repository grants (access.go)
+	push   pushWorld   // rules that refuse pushes (gitpush.go)
 
 	rateMu sync.Mutex
 	rate   rateState

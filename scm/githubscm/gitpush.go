@@ -1,0 +1,403 @@
+package githubscm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// The caps on what the git endpoints answer: a new repository's ref
+// advertisement is a few hundred bytes, a report-status (with GitHub's
+// remote messages) a few KiB.
+const (
+	maxAdvertisementBytes = 1 << 20
+	maxReportBytes        = 1 << 20
+	maxRemoteMessage      = 2 << 10
+)
+
+// gitUsername is the user name GitHub's git endpoints take with a token
+// (an installation token, a PAT or an OAuth token) as the password.
+const gitUsername = "x-access-token"
+
+// defaultCommitAuthor signs the initial commit when Options.CommitAuthor is
+// not set: a pushed commit carries its author, and the token's identity is
+// not known without another request. The .invalid domain (RFC 2606) links
+// it to no GitHub account.
+var defaultCommitAuthor = Signature{Name: "scmkit", Email: "scmkit@scmkit.invalid"}
+
+// gitPack is a root commit and the packfile that carries it with its trees
+// and blobs, built before any request.
+type gitPack struct {
+	commit plumbing.Hash
+	data   []byte
+}
+
+// initialPack builds the objects of one root commit holding files (mode
+// 100755 for an executable, 100644 otherwise) and packs them, undeltified.
+// A path git or GitHub would refuse (an empty, "." or ".." segment, a
+// ".git" segment, a file that is also a directory) is InvalidArgument.
+func (d *Driver) initialPack(files []driver.Change, message string, when time.Time) (*gitPack, error) {
+	st := memory.NewStorage()
+	var hashes []plumbing.Hash // each object once: git refuses a pack holding one twice
+	put := func(encode func(plumbing.EncodedObject) error) (plumbing.Hash, error) {
+		o := st.NewEncodedObject()
+		if err := encode(o); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if h := o.Hash(); st.HasEncodedObject(h) == nil {
+			return h, nil // the same content (a blob, a tree) again
+		}
+		h, err := st.SetEncodedObject(o)
+		hashes = append(hashes, h)
+		return h, err
+	}
+	type dir struct {
+		entries []object.TreeEntry
+		dirs    map[string]*dir
+	}
+	newDir := func() *dir { return &dir{dirs: map[string]*dir{}} }
+	root := newDir()
+	bad := func(p, why string) error {
+		return errcode.Newf(errcode.InvalidArgument, "", "%q cannot be committed: %s", p, why)
+	}
+	for _, f := range files {
+		parts := strings.Split(f.Path, "/")
+		for _, seg := range parts {
+			if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") {
+				return nil, bad(f.Path, "git refuses an empty, \".\", \"..\" or \".git\" path segment")
+			}
+		}
+		blob, err := put(func(o plumbing.EncodedObject) error {
+			o.SetType(plumbing.BlobObject)
+			w, err := o.Writer()
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(f.Content); err != nil {
+				return err
+			}
+			return w.Close()
+		})
+		if err != nil {
+			return nil, err
+		}
+		cur := root
+		for _, seg := range parts[:len(parts)-1] {
+			sub := cur.dirs[seg]
+			if sub == nil {
+				if slices.ContainsFunc(cur.entries, func(e object.TreeEntry) bool { return e.Name == seg }) {
+					return nil, bad(f.Path, path.Dir(f.Path)+" is also a file")
+				}
+				sub = newDir()
+				cur.dirs[seg] = sub
+			}
+			cur = sub
+		}
+		name := parts[len(parts)-1]
+		if cur.dirs[name] != nil || slices.ContainsFunc(cur.entries, func(e object.TreeEntry) bool { return e.Name == name }) {
+			return nil, bad(f.Path, "the path is given twice, or is also a directory")
+		}
+		mode := filemode.Regular
+		if f.Executable {
+			mode = filemode.Executable
+		}
+		cur.entries = append(cur.entries, object.TreeEntry{Name: name, Mode: mode, Hash: blob})
+	}
+	var write func(t *dir) (plumbing.Hash, error)
+	write = func(t *dir) (plumbing.Hash, error) {
+		for name, sub := range t.dirs {
+			h, err := write(sub)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			t.entries = append(t.entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
+		}
+		slices.SortFunc(t.entries, func(a, b object.TreeEntry) int {
+			return strings.Compare(treeSortName(a), treeSortName(b))
+		})
+		return put((&object.Tree{Entries: t.entries}).Encode)
+	}
+	tree, err := write(root)
+	if err != nil {
+		return nil, err
+	}
+	author := defaultCommitAuthor
+	if d.author != nil {
+		author = *d.author
+	}
+	sig := object.Signature{Name: author.Name, Email: author.Email, When: when}
+	commit, err := put((&object.Commit{Author: sig, Committer: sig, Message: message, TreeHash: tree}).Encode)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := packfile.NewEncoder(&buf, st, false).Encode(hashes, 0); err != nil {
+		return nil, err
+	}
+	return &gitPack{commit: commit, data: buf.Bytes()}, nil
+}
+
+// treeSortName is the key git sorts tree entries by: a directory's name
+// as if it ended in "/".
+func treeSortName(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
+
+// webBase is the integration's web base URL, where git's endpoints are:
+// https://github.com, or a GitHub Enterprise Server's https://HOST.
+func (d *Driver) webBase() string {
+	switch {
+	case d.in.BaseURL != "":
+		return strings.TrimRight(d.in.BaseURL, "/")
+	case d.base != nil && strings.EqualFold(d.base.Host, d.in.Host):
+		return d.base.Scheme + "://" + d.base.Host // the API's scheme on the same host, as the registry does
+	}
+	return "https://" + d.in.Host
+}
+
+// pushInitialCommit makes pack's commit the first commit of branch in the
+// empty repository owner/name with git's smart HTTP protocol, in 2
+// requests: GET info/refs?service=git-receive-pack (the capabilities, and
+// proof that the repository is still empty) and POST git-receive-pack
+// (the command "0{40} <commit> refs/heads/<branch>" and the pack). Both go
+// through hc with ctx; the credential is asked for as Basic with the user
+// name x-access-token ([credentials.WithBasicUsername]), which GitHub's git
+// endpoints take and which still only goes to the integration's hosts.
+func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, name, branch string, pack *gitPack) error {
+	ctx = credentials.WithBasicUsername(ctx, gitUsername)
+	repoURL := d.webBase() + "/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + ".git"
+	ref := plumbing.NewBranchReferenceName(branch)
+
+	// 1. The ref advertisement.
+	resp, err := d.gitCall(ctx, hc, http.MethodGet, repoURL+"/info/refs?service=git-receive-pack", nil,
+		"", "application/x-git-receive-pack-advertisement")
+	if err != nil {
+		return err
+	}
+	body, err := httpx.ReadBody(resp, maxAdvertisementBytes)
+	if err != nil {
+		return err
+	}
+	adv := packp.NewAdvRefs()
+	if err := adv.Decode(bytes.NewReader(body)); err != nil {
+		return gitProtocolError("GET info/refs", "an unreadable ref advertisement", err)
+	}
+	if !adv.Capabilities.Supports(capability.ReportStatus) {
+		return gitProtocolError("GET info/refs", "no report-status capability", nil)
+	}
+	if len(adv.References) > 0 {
+		names := make([]string, 0, len(adv.References))
+		for n := range adv.References {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return errcode.Newf(errcode.Conflict, "", "the new repository is no longer empty (it has %s): nothing was pushed",
+			clean(strings.Join(names, ", ")))
+	}
+
+	// 2. The push.
+	upd := packp.NewReferenceUpdateRequest()
+	upd.Capabilities.Set(capability.ReportStatus) //nolint:errcheck // a known capability without arguments
+	band := adv.Capabilities.Supports(capability.Sideband64k)
+	if band {
+		upd.Capabilities.Set(capability.Sideband64k) //nolint:errcheck // as above
+	}
+	if adv.Capabilities.Supports(capability.Quiet) {
+		upd.Capabilities.Set(capability.Quiet) //nolint:errcheck // as above
+	}
+	upd.Commands = []*packp.Command{{Name: ref, Old: plumbing.ZeroHash, New: pack.commit}}
+	upd.Packfile = io.NopCloser(bytes.NewReader(pack.data))
+	var req bytes.Buffer
+	if err := upd.Encode(&req); err != nil {
+		return err
+	}
+	resp, err = d.gitCall(ctx, hc, http.MethodPost, repoURL+"/git-receive-pack", req.Bytes(),
+		"application/x-git-receive-pack-request", "application/x-git-receive-pack-result")
+	if err != nil {
+		return err
+	}
+	body, err = httpx.ReadBody(resp, maxReportBytes)
+	if err != nil {
+		return err
+	}
+	return readReport(body, band, ref)
+}
+
+// readReport reads a receive-pack answer (report-status, inside
+// side-band-64k when band) and returns nil when ref was updated, else an
+// *errcode.Error with GitHub's reason and remote messages.
+func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
+	var (
+		report io.Reader = bytes.NewReader(body)
+		remote remoteMessages
+	)
+	if band {
+		dm := sideband.NewDemuxer(sideband.Sideband64k, report)
+		dm.Progress = &remote
+		report = dm
+	}
+	rs := packp.NewReportStatus()
+	if err := rs.Decode(report); err != nil {
+		return gitProtocolError("POST git-receive-pack", "an unreadable report-status"+remote.suffix(), err)
+	}
+	if rs.UnpackStatus != "ok" {
+		return errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
+	}
+	for _, cs := range rs.CommandStatuses {
+		if cs.ReferenceName != ref {
+			continue
+		}
+		if cs.Status == "ok" {
+			return nil
+		}
+		return errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
+	}
+	return gitProtocolError("POST git-receive-pack", "no status for "+ref.String()+remote.suffix(), nil)
+}
+
+// gitCall sends one request to a git endpoint and returns its 200 answer
+// of content type want; any other answer is an *errcode.Error classified
+// as every answer is (401 Unauthorized, 403 PermissionDenied or
+// RateLimited, 404 NotFound, 5xx Unavailable), with the first line of
+// GitHub's plain-text message.
+func (d *Driver) gitCall(ctx context.Context, hc *http.Client, method, u string, body []byte, ctype, want string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "git/"+d.userAgent)
+	req.Header.Set("Accept", want)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	what := method + " " + req.URL.EscapedPath()
+	resp, err := hc.Do(req)
+	if err != nil {
+		err = httpx.CallError(method, req.URL.EscapedPath(), err)
+		var ce *errcode.Error
+		if errors.As(err, &ce) {
+			return nil, err
+		}
+		code, ok := httpx.ClassifyFailure(err)
+		if !ok {
+			code = errcode.Unavailable
+		}
+		return nil, &errcode.Error{Code: code, Err: redact(err)}
+	}
+	if resp.StatusCode == http.StatusOK && mediaType(resp.Header.Get("Content-Type")) == want {
+		return resp, nil
+	}
+	defer httpx.DrainClose(resp)
+	if resp.StatusCode == http.StatusOK {
+		// A login page or a dumb server: not git's smart protocol.
+		return nil, gitProtocolError(what, "an answer of type "+clean(resp.Header.Get("Content-Type"))+", not "+want, nil)
+	}
+	cl := httpx.Classify(resp, d.now())
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxRemoteMessage))
+	line, _, _ := strings.Cut(strings.TrimSpace(string(msg)), "\n")
+	text := fmt.Sprintf("%s: %s", what, resp.Status)
+	if line = clean(line); line != "" && !strings.HasPrefix(line, "<") {
+		text += ": " + line
+	}
+	return nil, &errcode.Error{Code: cl.Code, Status: resp.StatusCode, RetryAt: cl.RetryAt, Msg: text}
+}
+
+// gitProtocolError is an answer of a git endpoint that does not follow
+// the protocol.
+func gitProtocolError(what, msg string, err error) error {
+	return &errcode.Error{Code: errcode.Unknown, Msg: what + ": " + msg, Err: err}
+}
+
+// rejectionCode classifies the reason of an "ng" line: a ref that moved
+// or exists (Conflict); a push refused by a rule, a protected branch or a
+// hook (PermissionDenied: the credential may not push this); anything
+// else Unknown.
+func rejectionCode(reason string) errcode.Code {
+	r := strings.ToLower(reason)
+	switch {
+	case strings.Contains(r, "fetch first"), strings.Contains(r, "non-fast-forward"), strings.Contains(r, "stale info"),
+		strings.Contains(r, "already exists"), strings.Contains(r, "failed to update ref"), strings.Contains(r, "failed to lock"):
+		return errcode.Conflict
+	case strings.Contains(r, "declined"), strings.Contains(r, "protected"), strings.Contains(r, "rule"),
+		strings.Contains(r, "hook"), strings.Contains(r, "permission"):
+		return errcode.PermissionDenied
+	}
+	return errcode.Unknown
+}
+
+// remoteMessages keeps the first maxRemoteMessage bytes of the progress
+// channel, where GitHub says why it refused a push ("remote: error:
+// GH013: Repository rule violations found for refs/heads/main.").
+type remoteMessages struct{ b []byte }
+
+func (m *remoteMessages) Write(p []byte) (int, error) {
+	if room := maxRemoteMessage - len(m.b); room > 0 {
+		m.b = append(m.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// suffix is the messages' lines that say something (progress counters
+// left out), for an error message: " (remote: ...; ...)", or "".
+func (m *remoteMessages) suffix() string {
+	var keep []string
+	for _, line := range strings.FieldsFunc(string(m.b), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if line = clean(line); line != "" && !strings.Contains(line, "%") {
+			keep = append(keep, line)
+		}
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	return " (remote: " + strings.Join(keep, "; ") + ")"
+}
+
+// clean makes text from the server printable: control characters become
+// spaces, and it is cut at 300 bytes.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 300 {
+		s = strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return strings.TrimSpace(s)
+}
+
+// mediaType is a Content-Type without its parameters, lower-case.
+func mediaType(ct string) string {
+	t, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(t))
+}
