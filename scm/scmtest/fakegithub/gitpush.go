@@ -2,7 +2,6 @@ package fakegithub
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -84,11 +83,7 @@ func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *rep
 			gitText(w, http.StatusUnauthorized, "Invalid username or token. Password authentication is not supported for Git operations.")
 			return
 		}
-		ctx := context.WithValue(r.Context(), authKey, true)
-		if it != nil {
-			ctx = context.WithValue(ctx, tokenKey, it)
-		}
-		r = r.WithContext(ctx)
+		r = withCaller(r, caller{prefix: callerOf(r).prefix, authed: true, token: it})
 		s.mu.Lock()
 		rp := s.repos[key(r.PathValue("owner"), strings.TrimSuffix(r.PathValue("repo"), ".git"))]
 		visible := rp != nil && canSee(r, rp)
