@@ -49,7 +49,11 @@ func (d *Driver) GrantsAccess() bool { return true }
 // project's namespace must be the owner asked for: when the remembered id
 // has come to name another namespace (a group renamed or moved within
 // the TTL), the project was made there, and CreateRepository writes
-// nothing more and fails with Conflict naming where it is.
+// nothing more and fails with Conflict naming where it is (the empty
+// project is left for the caller to delete: scmkit never deletes a
+// repository). One caller's refusal makes the driver forget the id for
+// everyone, which costs the next caller the look-up again, never a
+// different answer.
 //
 // Each access grant costs 2 requests: its look-up BEFORE the creation
 // (GET /groups/:path for a group, GET /users?username= for a user, since
@@ -114,8 +118,8 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	if got := namespaceOf(p); !strings.EqualFold(got, r.Owner) {
 		d.namespaces.forget(key)
 		return nil, errcode.Newf(errcode.Conflict, "",
-			"project %s was created under %s, not under %s: the namespace id %d looked up for %s names %s now (renamed or moved); nothing was committed",
-			p.PathWithNamespace, got, r.Owner, nsID, r.Owner, got)
+			"project %s was created under %s, not under %s: the namespace id %d looked up for %s names %s now (renamed or moved); nothing was committed, and the empty project %s is left to delete",
+			p.PathWithNamespace, got, r.Owner, nsID, r.Owner, got, p.PathWithNamespace)
 	}
 	actions, err := d.actions(&driver.PullRequestRequest{Changes: r.Files}, &preflight{})
 	if err != nil {
