@@ -183,7 +183,7 @@ type project struct {
 	id      int64
 	ns      *namespace
 	created time.Time
-	repo    *repostore.Repo // branches and commits (of its fields, only DefaultBranch is also set)
+	repo    *repostore.Repo // branches and commits (only DefaultBranch, Branches and Commits are set)
 	mrs     []*mergeRequest
 }
 
