@@ -334,25 +334,25 @@ func listHas(args map[string]any, name, v string) bool {
 }
 
 func (x *gqlReq) repository(pr *project) map[string]any {
-	return map[string]any{"rootRef": pr.rootRef(), "empty": len(pr.branches) == 0, "exists": true,
+	return map[string]any{"rootRef": pr.rootRef(), "empty": len(pr.repo.Branches) == 0, "exists": true,
 		// The paths that are files at ref (default: HEAD), in the order
 		// asked; a ref that names nothing gives no blobs.
 		"blobs": lazy(func(a map[string]any) any {
 			ref, _ := gql.String(a, "ref")
-			c := pr.resolve(ref)
+			c := pr.repo.Resolve(ref)
 			var paths []string
 			for _, p := range a["paths"].([]any) {
-				if c != nil && c.files[p.(string)] != (entry{}) {
+				if c != nil && c.Files[p.(string)].Blob != "" {
 					paths = append(paths, p.(string))
 				}
 			}
-			return page(paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.files[p]) })
+			return page(paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.Files[p]) })
 		}),
 		// GitLab's pattern knows only "*": any run of characters.
 		"branchNames": lazy(func(a map[string]any) any {
 			pat, _ := gql.String(a, "searchPattern")
 			re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(pat), `\*`, ".*") + "$")
-			names := slices.DeleteFunc(slices.Sorted(maps.Keys(pr.branches)), func(n string) bool { return !re.MatchString(n) })
+			names := slices.DeleteFunc(slices.Sorted(maps.Keys(pr.repo.Branches)), func(n string) bool { return !re.MatchString(n) })
 			off, _ := gql.Int(a, "offset")
 			limit, _ := gql.Int(a, "limit")
 			off = min(max(off, 0), len(names))
@@ -362,15 +362,15 @@ func (x *gqlReq) repository(pr *project) map[string]any {
 }
 
 func (x *gqlReq) blob(pr *project, ref, p string, e entry) map[string]any {
-	content := pr.blobs[e.blob]
+	content := e.Content
 	raw := lazy(func(map[string]any) any { return string(content) })
-	return map[string]any{"id": "gid://gitlab/Blob/" + e.blob, "oid": e.blob, "path": p, "name": path.Base(p),
-		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content)), "mode": e.mode(),
+	return map[string]any{"id": "gid://gitlab/Blob/" + e.Blob, "oid": e.Blob, "path": p, "name": path.Base(p),
+		"size": strconv.Itoa(len(content)), "rawSize": strconv.Itoa(len(content)), "mode": e.Mode(),
 		"webUrl": x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/blob/" + ref + "/" + p, "rawBlob": raw, "rawTextBlob": raw}
 }
 
 func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
-	head, exists := pr.branches[m.SourceBranch]
+	head, exists := pr.repo.Branches[m.SourceBranch]
 	var sha any
 	if exists {
 		sha = head

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 func (s *Server) routes() {
@@ -171,8 +172,8 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 	web := s.webURL(r) + "/" + pr.fullPath()
 	api := s.webURL(r) + "/api/v4/projects/" + strconv.FormatInt(pr.id, 10)
 	var readme any
-	if c := pr.resolve(""); c != nil {
-		if _, ok := c.files["README.md"]; ok {
+	if c := pr.repo.Resolve(""); c != nil {
+		if _, ok := c.Files["README.md"]; ok {
 			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
@@ -188,7 +189,7 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"_links": map[string]any{"self": api, "issues": api + "/issues", "merge_requests": api + "/merge_requests",
 			"repo_branches": api + "/repository/branches", "labels": api + "/labels", "events": api + "/events",
 			"members": api + "/members", "cluster_agents": api + "/cluster_agents"},
-		"empty_repo": len(pr.branches) == 0, "archived": pr.Archived, "visibility": string(pr.Visibility),
+		"empty_repo": len(pr.repo.Branches) == 0, "archived": pr.Archived, "visibility": string(pr.Visibility),
 		"resolve_outdated_diff_discussions": false, "issues_enabled": true, "merge_requests_enabled": true,
 		"wiki_enabled": true, "jobs_enabled": true, "snippets_enabled": true, "container_registry_enabled": false,
 		"creator_id": 1, "import_status": "none", "open_issues_count": 0, "public_jobs": true,
@@ -205,11 +206,11 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project)
 
 // lastCommitFor returns the id of the last commit at or before c that
 // changed p.
-func (pr *project) lastCommitFor(c *commit, p string) string {
-	for parent := pr.parent(c); parent != nil && parent.files[p] == c.files[p]; parent = pr.parent(c) {
+func (pr *project) lastCommitFor(c *repostore.Commit, p string) string {
+	for parent := pr.repo.Parent(c); parent != nil && parent.Files[p].Same(c.Files[p]); parent = pr.repo.Parent(c) {
 		c = parent
 	}
-	return c.id
+	return c.ID
 }
 
 // fileAt resolves the ref query parameter (GitLab refuses a present but
@@ -221,22 +222,22 @@ func (s *Server) fileAt(w http.ResponseWriter, r *http.Request, pr *project, req
 	q := r.URL.Query()
 	_, present := q["ref"]
 	ref, p := q.Get("ref"), r.PathValue("file")
-	switch c := pr.resolve(ref); {
+	switch c := pr.repo.Resolve(ref); {
 	case !present && required:
 		s.paramError(w, r, "ref is missing")
 	case present && ref == "":
 		s.paramError(w, r, "ref is empty")
 	case c == nil:
 		s.notFound(w, r, "Commit")
-	case c.files[p] == (entry{}):
+	case c.Files[p].Blob == "":
 		s.notFound(w, r, "File")
 	default:
-		e := c.files[p]
-		content = pr.blobs[e.blob]
+		e := c.Files[p]
+		content = e.Content
 		sum := sha256.Sum256(content)
 		meta = map[string]any{"file_name": path.Base(p), "file_path": p, "size": len(content), "encoding": "base64",
-			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.DefaultBranch), "blob_id": e.blob,
-			"commit_id": c.id, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.exec}
+			"content_sha256": hex.EncodeToString(sum[:]), "ref": cmp.Or(ref, pr.DefaultBranch), "blob_id": e.Blob,
+			"commit_id": c.ID, "last_commit_id": pr.lastCommitFor(c, p), "execute_filemode": e.Exec}
 		for k, v := range meta { // X-Gitlab-File-Name, X-Gitlab-Content-Sha256, ...
 			w.Header().Set("X-Gitlab-"+strings.ReplaceAll(k, "_", "-"), fmt.Sprint(v))
 		}
@@ -283,15 +284,15 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request, pr *project) {
 // opaque page_token and a Link rel="next"; otherwise with offsets.
 func (s *Server) getTree(w http.ResponseWriter, r *http.Request, pr *project) {
 	q := r.URL.Query()
-	c := pr.resolve(q.Get("ref"))
+	c := pr.repo.Resolve(q.Get("ref"))
 	if c == nil {
 		s.notFound(w, r, "Tree")
 		return
 	}
 	dir := strings.Trim(q.Get("path"), "/")
 	nodes := []treeNode{}
-	if fake.IsDir(c.files, dir) {
-		nodes = c.listTree(dir, q.Get("recursive") == "true")
+	if fake.IsDir(c.Files, dir) {
+		nodes = listTree(c, dir, q.Get("recursive") == "true")
 	}
 	if q.Get("pagination") != "keyset" {
 		start, end := s.offsetPage(w, r, len(nodes))
@@ -342,27 +343,27 @@ func (s *Server) getArchive(w http.ResponseWriter, r *http.Request, pr *project)
 	}
 	q := r.URL.Query()
 	ref := cmp.Or(q.Get("sha"), pr.DefaultBranch)
-	c := pr.resolve(ref)
+	c := pr.repo.Resolve(ref)
 	if c == nil {
 		s.notFound(w, r, "File")
 		return
 	}
 	dir := strings.Trim(q.Get("path"), "/")
 	var files []fake.File
-	for _, p := range slices.Sorted(maps.Keys(c.files)) {
-		if under(dir, p) {
-			files = append(files, fake.File{Path: p, Content: pr.blobs[c.files[p].blob], Executable: c.files[p].exec})
+	for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+		if repostore.Within(p, dir) {
+			files = append(files, fake.File{Path: p, Content: c.Files[p].Content, Executable: c.Files[p].Exec})
 		}
 	}
 	if dir != "" && len(files) == 0 {
 		writeText(w, http.StatusNotFound, "Not Found\n")
 		return
 	}
-	prefix := pr.Path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.id
+	prefix := pr.Path + "-" + strings.ReplaceAll(ref, "/", "-") + "-" + c.ID
 	if dir != "" {
 		prefix += "-" + strings.ReplaceAll(dir, "/", "-")
 	}
-	a := &fake.Archive{Commit: c.id, Prefix: prefix + "/", ModTime: c.when, Files: files}
+	a := &fake.Archive{Commit: c.ID, Prefix: prefix + "/", ModTime: c.When, Files: files}
 	var buf bytes.Buffer
 	var err error
 	if format == "zip" {
@@ -422,20 +423,21 @@ func writeTar(out io.Writer, a *fake.Archive, gz bool) error {
 	return err
 }
 
-func (s *Server) commitJSON(r *http.Request, pr *project, c *commit) map[string]any {
-	parents := c.parents
+func (s *Server) commitJSON(r *http.Request, pr *project, c *repostore.Commit) map[string]any {
+	parents := c.Parents
 	if parents == nil {
 		parents = []string{}
 	}
-	return map[string]any{"id": c.id, "short_id": c.id[:8], "created_at": ts(c.when), "parent_ids": parents,
-		"title": c.title(), "message": c.message, "author_name": c.author, "author_email": c.email,
-		"authored_date": ts(c.when), "committer_name": c.author, "committer_email": c.email,
-		"committed_date": ts(c.when), "trailers": map[string]any{}, "extended_trailers": map[string]any{},
-		"web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/commit/" + c.id}
+	title, _, _ := strings.Cut(c.Message, "\n")
+	return map[string]any{"id": c.ID, "short_id": c.ID[:8], "created_at": ts(c.When), "parent_ids": parents,
+		"title": title, "message": c.Message, "author_name": c.Author, "author_email": c.Email,
+		"authored_date": ts(c.When), "committer_name": c.Author, "committer_email": c.Email,
+		"committed_date": ts(c.When), "trailers": map[string]any{}, "extended_trailers": map[string]any{},
+		"web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/commit/" + c.ID}
 }
 
 func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[string]any {
-	c := pr.commits[pr.branches[name]]
+	c := pr.repo.Commits[pr.repo.Branches[name]]
 	return map[string]any{"name": name, "commit": s.commitJSON(r, pr, c), "merged": false, "protected": name == pr.DefaultBranch,
 		"developers_can_push": false, "developers_can_merge": false, "can_push": authenticated(r),
 		"default": name == pr.DefaultBranch, "web_url": s.webURL(r) + "/" + pr.fullPath() + "/-/tree/" + name}
@@ -443,7 +445,7 @@ func (s *Server) branchJSON(r *http.Request, pr *project, name string) map[strin
 
 func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, pr *project) {
 	name := r.PathValue("branch")
-	if _, ok := pr.branches[name]; !ok {
+	if _, ok := pr.repo.Branches[name]; !ok {
 		s.notFound(w, r, "Branch")
 		return
 	}
@@ -492,15 +494,15 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request, pr *projec
 	if !s.params(w, r, &in, "branch", &in.Branch, "ref", &in.Ref) {
 		return
 	}
-	c := pr.resolve(in.Ref)
-	_, exists := pr.branches[in.Branch]
+	c := pr.repo.Resolve(in.Ref)
+	_, exists := pr.repo.Branches[in.Branch]
 	switch {
 	case c == nil:
 		s.message(w, r, http.StatusBadRequest, "Invalid reference name: "+in.Ref)
 	case exists:
 		s.message(w, r, http.StatusBadRequest, "Branch already exists")
 	default:
-		pr.branches[in.Branch] = c.id
+		pr.repo.Branches[in.Branch] = c.ID
 		s.writeJSON(w, r, http.StatusCreated, s.branchJSON(r, pr, in.Branch))
 	}
 }
@@ -522,7 +524,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, pr *projec
 
 // commitActions makes the commit, or returns the body of the 400 answer:
 // Grape's parameter error {"error": msg} or GitLab's {"message": msg}.
-func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[string]any) {
+func (s *Server) commitActions(r *http.Request, pr *project) (*repostore.Commit, map[string]any) {
 	var in struct {
 		Branch        string `json:"branch"`
 		CommitMessage string `json:"commit_message"`
@@ -567,27 +569,26 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 			return nil, param("actions[%d][encoding] does not have a valid value", i)
 		}
 	}
-	_, branchExists := pr.branches[in.Branch]
-	var parent *commit
+	_, branchExists := pr.repo.Branches[in.Branch]
+	var parent *repostore.Commit
 	switch {
 	case in.StartSHA != "":
-		if parent = pr.resolve(in.StartSHA); parent == nil || !strings.HasPrefix(parent.id, in.StartSHA) {
+		if parent = pr.repo.Resolve(in.StartSHA); parent == nil || !strings.HasPrefix(parent.ID, in.StartSHA) {
 			return nil, fail("Invalid start SHA: " + in.StartSHA)
 		}
 	case in.StartBranch != "":
-		if parent = pr.commits[pr.branches[in.StartBranch]]; parent == nil {
+		if parent = pr.repo.Commits[pr.repo.Branches[in.StartBranch]]; parent == nil {
 			return nil, fail("Invalid start branch name: " + in.StartBranch)
 		}
 	case branchExists:
-		parent = pr.commits[pr.branches[in.Branch]]
-	case len(pr.branches) > 0:
+		parent = pr.repo.Commits[pr.repo.Branches[in.Branch]]
+	case len(pr.repo.Branches) > 0:
 		return nil, fail("You can only create or edit files when you are on a branch")
 	}
 	if startRef := cmp.Or(in.StartBranch, in.StartSHA); branchExists && startRef != "" && startRef != in.Branch && !in.Force {
 		return nil, fail("A branch called '" + in.Branch + "' already exists. Switch to that branch in order to make changes")
 	}
-	files := parent.snapshot()
-	newBlobs := map[string][]byte{}
+	files := parent.Snapshot()
 	for _, a := range in.Actions {
 		if !fs.ValidPath(a.FilePath) || a.FilePath == "." {
 			return nil, fail("Your changes could not be committed, because the file path is invalid: " + a.FilePath)
@@ -613,7 +614,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 			return nil, param("content is missing")
 		}
 		if a.ExecuteFilemode != nil {
-			old.exec = *a.ExecuteFilemode
+			old.Exec = *a.ExecuteFilemode
 		}
 		if (a.Content != nil || a.Action == "create") && a.Action != "chmod" {
 			text := *cmp.Or(a.Content, new(string))
@@ -624,8 +625,7 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 					return nil, fail("Your changes could not be committed, because the content of " + a.FilePath + " is not valid base64")
 				}
 			}
-			old.blob = BlobID(content)
-			newBlobs[old.blob] = content
+			old = repostore.NewEntry(content, old.Exec)
 		}
 		if a.Action == "delete" {
 			delete(files, a.FilePath)
@@ -633,11 +633,9 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*commit, map[strin
 			files[a.FilePath] = old
 		}
 	}
-	maps.Copy(pr.blobs, newBlobs)
-	c := newCommit(files, parent, in.CommitMessage, cmp.Or(in.AuthorName, s.actor(r)),
-		cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), s.now())
-	pr.commits[c.id] = c
-	pr.branches[in.Branch] = c.id
+	c := &repostore.Commit{Message: in.CommitMessage, Author: cmp.Or(in.AuthorName, s.actor(r)),
+		Email: cmp.Or(in.AuthorEmail, s.actor(r)+"@example.com"), When: s.now(), Files: files}
+	s.git.Put(pr.repo, in.Branch, parent, c)
 	return c, nil
 }
 
@@ -659,7 +657,7 @@ func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest)
 		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
 		"draft": isDraft(m.Title), "work_in_progress": isDraft(m.Title), "milestone": nil,
 		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
-		"sha": pr.branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
+		"sha": pr.repo.Branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
 		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": m.removeSource,
 		"reference": ref, "references": map[string]any{"short": ref, "relative": ref, "full": pr.fullPath() + ref},
 		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
@@ -722,10 +720,10 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 	if in.SourceBranch == in.TargetBranch {
 		problems = append(problems, "You can't use same project/branch for source and target")
 	}
-	if _, ok := pr.branches[in.SourceBranch]; !ok {
+	if _, ok := pr.repo.Branches[in.SourceBranch]; !ok {
 		problems = append(problems, "Source branch \""+in.SourceBranch+"\" does not exist")
 	}
-	if _, ok := pr.branches[in.TargetBranch]; !ok {
+	if _, ok := pr.repo.Branches[in.TargetBranch]; !ok {
 		problems = append(problems, "Target branch \""+in.TargetBranch+"\" does not exist")
 	}
 	if len(problems) > 0 {
@@ -864,9 +862,9 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 // request's branches, as the string GitLab sends ("0" when either branch
 // is gone).
 func changesCount(pr *project, m *mergeRequest) string {
-	src, dst := pr.commits[pr.branches[m.SourceBranch]], pr.commits[pr.branches[m.TargetBranch]]
+	src, dst := pr.repo.Commits[pr.repo.Branches[m.SourceBranch]], pr.repo.Commits[pr.repo.Branches[m.TargetBranch]]
 	if src == nil || dst == nil {
 		return "0"
 	}
-	return strconv.Itoa(len(changed(src, dst)))
+	return strconv.Itoa(len(repostore.Changed(src, dst)))
 }

@@ -57,7 +57,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
-	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -132,18 +132,11 @@ type Project struct {
 }
 
 // File is a file of a seeded project or of a commit.
-type File struct {
-	Path       string
-	Content    []byte
-	Executable bool
-}
+type File = fake.File
 
-// Commit describes a commit to add with [Server.Commit].
-type Commit struct {
-	Message string
-	Files   []File   // written (created or replaced)
-	Delete  []string // removed
-}
+// Commit describes a commit to add with [Server.Commit]: its Message, the
+// Files it writes (created or replaced) and the paths it Deletes.
+type Commit = repostore.Change
 
 // MergeRequest describes a merge request.
 type MergeRequest struct {
@@ -187,13 +180,11 @@ type namespace struct {
 // project is a project: its description (Files unused) and its world.
 type project struct {
 	Project
-	id       int64
-	ns       *namespace
-	created  time.Time
-	branches map[string]string // name → commit id
-	commits  map[string]*commit
-	blobs    map[string][]byte
-	mrs      []*mergeRequest
+	id      int64
+	ns      *namespace
+	created time.Time
+	repo    *repostore.Repo // branches and commits (only DefaultBranch, Branches and Commits are set)
+	mrs     []*mergeRequest
 }
 
 // mergeRequest is a merge request: its description (SHA, Draft and
@@ -213,6 +204,7 @@ type Server struct {
 	mux  *http.ServeMux
 
 	mu         sync.Mutex            // guards the world
+	git        *repostore.Store      // writes the projects' commits, with git's ids
 	namespaces map[string]*namespace // by lower-case full path
 	projects   map[string]*project   // by lower-case full path
 	byID       map[int64]*project
@@ -253,6 +245,7 @@ func New(opts *Options) *Server {
 	s.opts.MaxPerPage = cmp.Or(max(s.opts.MaxPerPage, 0), 100)
 	s.opts.RateLimit = cmp.Or(max(s.opts.RateLimit, 0), 2000)
 	s.mux, s.stop = http.NewServeMux(), make(chan struct{})
+	s.git = &repostore.Store{Name: "fakegitlab", Now: s.now, Author: s.opts.User, Email: s.opts.User + "@example.com", GitIDs: true}
 	s.routes()
 	s.addUser(s.opts.User)
 	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.stop)
@@ -350,7 +343,7 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 	}
 	pr := s.newProject(ns, p)
 	if len(p.Files) > 0 {
-		if commitID, err = s.writeLocked(pr, pr.DefaultBranch, nil, p.Files, nil, "Initial commit"); err != nil {
+		if commitID, err = s.git.Write(pr.repo, pr.DefaultBranch, nil, p.Files, nil, "Initial commit"); err != nil {
 			return "", 0, err
 		}
 	}
@@ -361,8 +354,8 @@ func (s *Server) AddProject(p Project) (commitID string, id int64, err error) {
 // newProject returns the empty project p in ns, with GitLab's defaults.
 func (s *Server) newProject(ns *namespace, p Project) *project {
 	p.Name, p.DefaultBranch, p.Visibility, p.Files = cmp.Or(p.Name, p.Path), cmp.Or(p.DefaultBranch, "main"), cmp.Or(p.Visibility, Private), nil
-	return &project{Project: p, id: s.newID(), ns: ns, created: s.now(),
-		branches: map[string]string{}, commits: map[string]*commit{}, blobs: map[string][]byte{}}
+	return &project{Project: p, id: s.newID(), ns: ns, created: s.now(), repo: &repostore.Repo{DefaultBranch: p.DefaultBranch,
+		Branches: map[string]string{}, Commits: map[string]*repostore.Commit{}}}
 }
 
 // AddFS is AddProject with the regular files of fsys (executable when any
@@ -372,9 +365,7 @@ func (s *Server) AddFS(p Project, fsys fs.FS) (commitID string, id int64, err er
 	if err != nil {
 		return "", 0, err
 	}
-	for _, f := range files {
-		p.Files = append(p.Files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
-	}
+	p.Files = append(p.Files, files...)
 	return s.AddProject(p)
 }
 
@@ -387,33 +378,10 @@ func (pr *project) sshURL(r *http.Request) string {
 
 // rootRef is the default branch, or null for an empty repository.
 func (pr *project) rootRef() any {
-	if len(pr.branches) == 0 {
+	if len(pr.repo.Branches) == 0 {
 		return nil
 	}
 	return pr.DefaultBranch
-}
-
-// writeLocked commits add (written) and del (removed) on top of parent
-// (nil for a root commit) as the fake's user, and points branch at the
-// commit, whose id it returns.
-func (s *Server) writeLocked(pr *project, branch string, parent *commit, add []File, del []string, msg string) (string, error) {
-	files := parent.snapshot()
-	for _, f := range add {
-		if !fs.ValidPath(f.Path) || f.Path == "." {
-			return "", fmt.Errorf("fakegitlab: invalid path %q", f.Path)
-		}
-		pr.blobs[BlobID(f.Content)] = slices.Clone(f.Content)
-		files[f.Path] = entry{blob: BlobID(f.Content), exec: f.Executable}
-	}
-	for _, p := range del {
-		if _, ok := files[p]; !ok {
-			return "", fmt.Errorf("fakegitlab: delete %q: no such file", p)
-		}
-		delete(files, p)
-	}
-	c := newCommit(files, parent, msg, s.opts.User, s.opts.User+"@example.com", s.now())
-	pr.commits[c.id], pr.branches[branch] = c, c.id
-	return c.id, nil
 }
 
 // withProject runs fn on the project at fullPath with s.mu held.
@@ -431,8 +399,11 @@ func (s *Server) withProject(fullPath string, fn func(pr *project) error) error 
 // missing) of the project at fullPath and returns its id.
 func (s *Server) Commit(fullPath, branch string, c Commit) (id string, err error) {
 	err = s.withProject(fullPath, func(pr *project) error {
-		parent := pr.commits[cmp.Or(pr.branches[branch], pr.branches[pr.DefaultBranch])]
-		id, err = s.writeLocked(pr, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
+		parent := pr.repo.Commits[cmp.Or(pr.repo.Branches[branch], pr.repo.Branches[pr.DefaultBranch])]
+		if i := slices.IndexFunc(c.Delete, func(p string) bool { return parent == nil || parent.Files[p].Blob == "" }); i >= 0 {
+			return fmt.Errorf("fakegitlab: delete %q: no such file", c.Delete[i])
+		}
+		id, err = s.git.Write(pr.repo, branch, parent, c.Files, c.Delete, cmp.Or(c.Message, "Update"))
 		return err
 	})
 	return id, err
@@ -440,7 +411,7 @@ func (s *Server) Commit(fullPath, branch string, c Commit) (id string, err error
 
 // Branch returns the commit id branch points to.
 func (s *Server) Branch(fullPath, branch string) (id string, ok bool) {
-	s.withProject(fullPath, func(pr *project) error { id, ok = pr.branches[branch]; return nil }) //nolint:errcheck // ok says it
+	s.withProject(fullPath, func(pr *project) error { id, ok = pr.repo.Branches[branch]; return nil }) //nolint:errcheck // ok says it
 	return id, ok
 }
 
@@ -448,12 +419,12 @@ func (s *Server) Branch(fullPath, branch string) (id string, ok bool) {
 // default branch), sorted by path.
 func (s *Server) Files(fullPath, ref string) (out []File, err error) {
 	err = s.withProject(fullPath, func(pr *project) error {
-		c := pr.resolve(ref)
+		c := pr.repo.Resolve(ref)
 		if c == nil {
 			return fmt.Errorf("fakegitlab: no ref %q in %s", ref, fullPath)
 		}
-		for _, p := range slices.Sorted(maps.Keys(c.files)) {
-			out = append(out, File{Path: p, Content: slices.Clone(pr.blobs[c.files[p].blob]), Executable: c.files[p].exec})
+		for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+			out = append(out, File{Path: p, Content: slices.Clone(c.Files[p].Content), Executable: c.Files[p].Exec})
 		}
 		return nil
 	})
@@ -464,8 +435,8 @@ func (s *Server) Files(fullPath, ref string) (out []File, err error) {
 // (a branch or a commit id; "" is the default branch), newest first.
 func (s *Server) Commits(fullPath, ref string) (ids []string, err error) {
 	err = s.withProject(fullPath, func(pr *project) error {
-		for c := pr.resolve(ref); c != nil; c = pr.parent(c) {
-			ids = append(ids, c.id)
+		for _, c := range pr.repo.History(pr.repo.Resolve(ref), "") {
+			ids = append(ids, c.ID)
 		}
 		return nil
 	})
@@ -477,7 +448,7 @@ func (s *Server) MergeRequests(fullPath string) (out []MergeRequest) {
 	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
 		for _, m := range pr.mrs {
 			mr := m.MergeRequest
-			mr.SHA, mr.Draft = pr.branches[m.SourceBranch], isDraft(m.Title)
+			mr.SHA, mr.Draft = pr.repo.Branches[m.SourceBranch], isDraft(m.Title)
 			mr.WebURL = s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID)
 			out = append(out, mr)
 		}
@@ -491,30 +462,6 @@ func (s *Server) Stats() Stats {
 	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
-}
-
-// resolve returns the commit ref names: "" is the default branch; then a
-// branch, a full or abbreviated (7+ hex digits) commit id, or
-// "refs/heads/<branch>". nil when it names nothing.
-func (pr *project) resolve(ref string) *commit {
-	if ref == "" || ref == "HEAD" {
-		ref = pr.DefaultBranch
-	}
-	ref = strings.TrimPrefix(ref, "refs/heads/")
-	if id, ok := pr.branches[ref]; ok {
-		return pr.commits[id]
-	}
-	if c := pr.commits[ref]; c != nil {
-		return c
-	}
-	if len(ref) >= 7 && gitobj.IsHex(ref) {
-		for id, c := range pr.commits {
-			if strings.HasPrefix(id, ref) {
-				return c
-			}
-		}
-	}
-	return nil
 }
 
 // isDraft reports whether a merge request's title marks it a draft.

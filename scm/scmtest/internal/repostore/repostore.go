@@ -1,7 +1,8 @@
 // Package repostore is the repository store of scmkit's fake provider
 // servers: owners (workspaces, projects) holding repositories with
 // branches, commits that each hold a full snapshot of their files (with
-// git blob ids), and pull requests with their bookkeeping.
+// git blob ids), and pull requests with their bookkeeping. Commit ids are
+// made unique by a counter or, with [Store.GitIDs], are git's own.
 //
 // A Store is guarded by its own mutex. Its methods that take an owner and
 // a slug (the seeding and reading methods a fake exposes to tests) lock
@@ -39,8 +40,12 @@ type Store struct {
 	Name string
 	// Now is the clock of commits, repositories and pull requests.
 	Now func() time.Time
-	// Author is the author of commits.
-	Author string
+	// Author and Email are the author of commits.
+	Author, Email string
+	// GitIDs makes commit ids git's own (the SHA-1 of the commit object,
+	// over real tree objects, the author as committer) instead of ids made
+	// unique by a counter.
+	GitIDs bool
 
 	owners map[string]*Owner // by lower-case key
 	seq    int
@@ -67,13 +72,14 @@ type Repo struct {
 	Pulls                   []*Pull
 }
 
-// Commit is a commit: its files are a full snapshot.
+// Commit is a commit: its files are a full snapshot, never changed once
+// stored.
 type Commit struct {
-	ID              string
-	Parents         []string
-	Message, Author string
-	When            time.Time
-	Files           map[string]Entry
+	ID                     string
+	Parents                []string
+	Message, Author, Email string
+	When                   time.Time
+	Files                  map[string]Entry
 }
 
 // Entry is a file of a commit.
@@ -165,14 +171,10 @@ func (s *Store) Add(owner string, rp Repo, files []fake.File) (string, error) {
 }
 
 // Write commits files (added or replaced) and del (removed) on top of
-// base (nil for a root commit) and points branch at the commit, whose id
-// it returns.
+// base (nil for a root commit) as the store's author and points branch at
+// the commit, whose id it returns.
 func (s *Store) Write(rp *Repo, branch string, base *Commit, add []fake.File, del []string, msg string) (string, error) {
-	files := map[string]Entry{}
-	var parents []string
-	if base != nil {
-		files, parents = maps.Clone(base.Files), []string{base.ID}
-	}
+	files := base.Snapshot()
 	for _, p := range del {
 		delete(files, p)
 	}
@@ -180,18 +182,69 @@ func (s *Store) Write(rp *Repo, branch string, base *Commit, add []fake.File, de
 		if !fs.ValidPath(f.Path) || f.Path == "." {
 			return "", fmt.Errorf("%s: invalid path %q", s.Name, f.Path)
 		}
-		files[f.Path] = Entry{Content: slices.Clone(f.Content), Exec: f.Executable, Blob: gitobj.BlobID(f.Content)}
+		files[f.Path] = NewEntry(slices.Clone(f.Content), f.Executable)
 	}
-	s.seq++
-	h := sha1.New()
-	fmt.Fprintf(h, "%s\x00%v\x00%d\x00%s\x00", rp.Slug, parents, s.seq, msg)
-	for _, p := range slices.Sorted(maps.Keys(files)) {
-		fmt.Fprintf(h, "%s %s %v\x00", p, files[p].Blob, files[p].Exec)
+	c := &Commit{Message: msg, Author: s.Author, Email: s.Email, When: s.Now(), Files: files}
+	return s.Put(rp, branch, base, c), nil
+}
+
+// Put stores c (its Message, Author, Email, When and Files) as a child of
+// base (nil for a root commit), giving it its parents and id, and points
+// branch at it. It returns the id.
+func (s *Store) Put(rp *Repo, branch string, base, c *Commit) string {
+	if base != nil {
+		c.Parents = []string{base.ID}
 	}
-	id := hex.EncodeToString(h.Sum(nil))
-	rp.Commits[id] = &Commit{ID: id, Parents: parents, Message: msg, Author: s.Author, When: s.Now(), Files: files}
-	rp.Branches[branch] = id
-	return id, nil
+	if s.GitIDs {
+		_, tree := Trees(c.Files)
+		// Like git commit, end the message with a newline.
+		msg := strings.TrimSuffix(c.Message, "\n") + "\n"
+		sig := gitobj.Signature{Name: c.Author, Email: c.Email, When: c.When}
+		c.ID = gitobj.CommitID(&gitobj.Commit{Tree: tree, Parents: c.Parents, Message: msg, Author: sig, Committer: sig})
+	} else {
+		s.seq++
+		h := sha1.New()
+		fmt.Fprintf(h, "%s\x00%v\x00%d\x00%s\x00", rp.Slug, c.Parents, s.seq, c.Message)
+		for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+			fmt.Fprintf(h, "%s %s %v\x00", p, c.Files[p].Blob, c.Files[p].Exec)
+		}
+		c.ID = hex.EncodeToString(h.Sum(nil))
+	}
+	rp.Commits[c.ID], rp.Branches[branch] = c, c.ID
+	return c.ID
+}
+
+// NewEntry returns the entry of a file with content.
+func NewEntry(content []byte, exec bool) Entry {
+	return Entry{Content: content, Exec: exec, Blob: gitobj.BlobID(content)}
+}
+
+// Snapshot returns a copy of c's files, to change into a new commit's; a
+// nil commit has none.
+func (c *Commit) Snapshot() map[string]Entry {
+	if c == nil {
+		return map[string]Entry{}
+	}
+	return maps.Clone(c.Files)
+}
+
+// Mode is the entry's git mode.
+func (e Entry) Mode() string {
+	if e.Exec {
+		return gitobj.ModeExec
+	}
+	return gitobj.ModeFile
+}
+
+// Trees writes the git trees of files to a store, and returns it and the
+// root tree's id.
+func Trees(files map[string]Entry) (gitobj.Store, string) {
+	flat := make(map[string]gitobj.FlatEntry, len(files))
+	for p, e := range files {
+		flat[p] = gitobj.FlatEntry{Mode: e.Mode(), SHA: e.Blob}
+	}
+	st := gitobj.Store{}
+	return st, st.WriteFlat(flat)
 }
 
 // With runs fn on the repository slug of owner with the store locked.
@@ -293,30 +346,43 @@ func (rp *Repo) Parent(c *Commit) *Commit {
 func (rp *Repo) History(c *Commit, dir string) []*Commit {
 	var out []*Commit
 	for ; c != nil; c = rp.Parent(c) {
-		if dir == "" || touches(c, rp.Parent(c), dir) {
+		if dir == "" || slices.ContainsFunc(Changed(c, rp.Parent(c)), func(p string) bool { return Within(p, dir) }) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// touches reports whether c changed anything under dir compared with
-// parent (nil = none).
-func touches(c, parent *Commit, dir string) bool {
-	under := func(c *Commit) map[string]Entry {
-		if c == nil {
-			return nil
-		}
-		out := map[string]Entry{}
-		for p, e := range c.Files {
-			if p == dir || strings.HasPrefix(p, dir+"/") {
-				out[p] = e
-			}
-		}
-		return out
+// Changed returns the paths whose files differ (added, removed, or changed
+// in content or mode) between commits a and b; a nil commit has none.
+func Changed(a, b *Commit) []string {
+	var fa, fb map[string]Entry
+	if a != nil {
+		fa = a.Files
 	}
-	return !maps.EqualFunc(under(c), under(parent), func(a, b Entry) bool { return a.Blob == b.Blob && a.Exec == b.Exec })
+	if b != nil {
+		fb = b.Files
+	}
+	var out []string
+	for p, e := range fa {
+		if !fb[p].Same(e) {
+			out = append(out, p)
+		}
+	}
+	for p := range fb {
+		if _, ok := fa[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
+
+// Same reports whether e and o have the same content and mode.
+func (e Entry) Same(o Entry) bool { return e.Blob == o.Blob && e.Exec == o.Exec }
+
+// Within reports whether path p is dir or below it; every path is within
+// "".
+func Within(p, dir string) bool { return dir == "" || p == dir || strings.HasPrefix(p, dir+"/") }
 
 // IsAncestor reports whether commit a is reachable from commit b.
 func (rp *Repo) IsAncestor(a, b string) bool {
@@ -442,7 +508,7 @@ func ValidBranchName(n string) bool {
 func Pack(c *Commit, format, prefix string, perm fs.FileMode, zipComment bool, paths ...string) ([]byte, error) {
 	a := &fake.Archive{Commit: c.ID, Prefix: prefix, ModTime: c.When}
 	for _, fp := range Under(c.Files, "") {
-		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p == "" || fp == p || strings.HasPrefix(fp, p+"/") }) {
+		if len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return Within(fp, p) }) {
 			a.Files = append(a.Files, fake.File{Path: fp, Content: c.Files[fp].Content, Executable: c.Files[fp].Exec})
 		}
 	}

@@ -93,3 +93,30 @@ func TestValidBranchName(t *testing.T) {
 		}
 	}
 }
+
+// TestGitIDs checks the ids of a store with GitIDs against the ids git
+// itself gave the same commits (git commit -m with GIT_AUTHOR_* and
+// GIT_COMMITTER_* set to the author and date below).
+func TestGitIDs(t *testing.T) {
+	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := &Store{Name: "test", Now: func() time.Time { return when }, Author: "me", Email: "me@example.com", GitIDs: true}
+	files := []fake.File{{Path: "README.md", Content: []byte("hello\n")}, {Path: "bin/run", Content: []byte("#!/bin/sh\n"), Executable: true}}
+	root, err := s.Add("acme", Repo{Slug: "svc"}, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Commit("acme", "svc", "main", Change{Message: "Remove the README", Delete: []string{"README.md"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "3f8fa160cffff30e3b43f3ef68b67e9cc9fca840"; root != want {
+		t.Errorf("root commit id = %s; git's is %s", root, want)
+	}
+	if want := "0af79d65e9a74aabc9d2e56ae21a3e86b22a7f08"; next != want {
+		t.Errorf("second commit id = %s; git's is %s", next, want)
+	}
+	plain := &Store{Name: "test", Now: s.Now, Author: s.Author, Email: s.Email}
+	if id, _ := plain.Add("acme", Repo{Slug: "svc"}, files); id == "" || id == root {
+		t.Errorf("without GitIDs the root commit id is %q", id)
+	}
+}
