@@ -2,6 +2,7 @@ package githubscm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -55,6 +56,11 @@ func (d *Driver) GrantsAccess() bool { return true }
 // protected branch or hook declined it (GitHub's remote message, such as
 // "GH013: Repository rule violations found", is quoted), Unauthorized,
 // PermissionDenied or NotFound for a 401, 403 or 404 of the git endpoints.
+// When the push's answer is lost (no answer after the pack was sent, a
+// 5xx, an unreadable report), one more GET info/refs (not made once ctx
+// is done) tells: the branch holds the pushed commit, and CreateRepository
+// goes on; it does not, and the error says the initial commit is missing;
+// the check fails too, and the error says it may be missing.
 //
 // Each access grant costs one request after that: PUT
 // /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo} for a team (the owner
@@ -110,13 +116,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		owner, name = r.Owner, r.Name
 	}
 	after := func(missing string, err error) error {
-		info := d.ErrorInfo(err)
-		out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-			Msg: fmt.Sprintf("repository %s/%s was created, but %s is missing", owner, name, missing), Err: redact(err)}
-		if ce, ok := err.(*errcode.Error); ok && ce.Op == "" && ce.Provider == "" && ce.Host == "" && ce.Msg != "" {
-			out.Msg, out.Err = out.Msg+": "+ce.Msg, ce.Err // the push's own error: its code once
-		}
-		return out
+		return d.afterCreation(owner, name, missing+" is missing", err)
 	}
 	branch := r.DefaultBranch
 	if branch == "" {
@@ -126,6 +126,10 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		branch = "main"
 	}
 	if err := d.pushInitialCommit(ctx, hc, owner, name, branch, pack); err != nil {
+		var unsure *pushUnsure
+		if errors.As(err, &unsure) {
+			return nil, d.afterCreation(owner, name, "the initial commit may be missing ("+unsure.why+")", unsure.err)
+		}
 		return nil, after("the initial commit", err)
 	}
 	if len(r.Topics) > 0 {
@@ -151,6 +155,44 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
 		DefaultBranch: branch, WebURL: repo.GetHTMLURL(), CloneURL: repo.GetCloneURL(), Private: repo.GetPrivate()},
 		CommitID: pack.commit.String()}, nil
+}
+
+// afterCreation is the error of a step after the repository owner/name
+// was created: "repository owner/name was created, but <state>", with
+// err's code, and err's own message once (an *errcode.Error's code is
+// not repeated).
+func (d *Driver) afterCreation(owner, name, state string, err error) error {
+	info := d.ErrorInfo(err)
+	out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+		Msg: fmt.Sprintf("repository %s/%s was created, but %s", owner, name, state), Err: redact(err)}
+	if ce, ok := err.(*errcode.Error); ok {
+		var where []string
+		for _, w := range []string{ce.Op, ce.Provider, ce.Host} {
+			if w != "" {
+				where = append(where, w)
+			}
+		}
+		switch text := strings.Join(where, " "); {
+		case text != "" && ce.Msg != "":
+			out.Msg += ": " + text + ": " + ce.Msg
+		case text+ce.Msg != "":
+			out.Msg += ": " + text + ce.Msg
+		}
+		out.Err = ce.Err
+	}
+	return out
+}
+
+// withoutCode is err's message without the " (Code, ...)" that ends an
+// *errcode.Error's, for an error that quotes it.
+func withoutCode(err error) string {
+	s := err.Error()
+	if _, ok := err.(*errcode.Error); ok {
+		if i := strings.LastIndex(s, " ("); i > 0 {
+			s = s[:i]
+		}
+	}
+	return s
 }
 
 // githubPermission maps the portable permissions to GitHub's.

@@ -3,17 +3,22 @@ package githubscm_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -464,4 +469,141 @@ func BenchmarkGitHubCreateRepositoryAccess(b *testing.B) {
 		_, err := e.c.CreateRepository(b.Context(), e.web("acme"), &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i), Access: access}, fsys)
 		return err
 	})
+}
+
+// TestCreateRepositoryPushAnswerLost: when the answer to the POST
+// git-receive-pack is lost (a connection reset after the pack was sent, a
+// 5xx, an unreadable report, the caller's context cancelled meanwhile),
+// one more GET info/refs says whether the branch holds the pushed commit:
+// then CreateRepository succeeds; if it does not, the error says the
+// initial commit is missing; if the check fails (or the context is done,
+// when no check is made), it says the initial commit may be missing.
+func TestCreateRepositoryPushAnswerLost(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
+	type step func(r *http.Request, cancel func()) (*http.Response, error)
+	forward := func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	answer := func(r *http.Request, status int, ctype, body string) *http.Response {
+		return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Request: r,
+			Header: http.Header{"Content-Type": {ctype}}, Body: io.NopCloser(strings.NewReader(body))}
+	}
+	for _, tc := range []struct {
+		name   string
+		post   step
+		check  step // the second GET info/refs; nil: the fake answers
+		landed bool
+		code   scm.ErrorCode // of the error; OK: CreateRepository succeeds
+		words  []string
+		gets   int // GET info/refs sent
+	}{
+		{"connection reset after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return nil, reset
+		}, nil, true, scm.OK, nil, 2},
+		{"502 after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return answer(r, http.StatusBadGateway, "text/html", "<html>bad gateway</html>"), nil
+		}, nil, true, scm.OK, nil, 2},
+		{"unreadable report after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return answer(r, http.StatusOK, "application/x-git-receive-pack-result", "garbage"), nil
+		}, nil, true, scm.OK, nil, 2},
+		{"connection reset before the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			io.Copy(io.Discard, r.Body)
+			return nil, reset
+		}, nil, false, scm.Unavailable, []string{"initial commit is missing", "connection reset by peer"}, 2},
+		{"connection reset, and the check fails", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return nil, reset
+		}, func(r *http.Request, _ func()) (*http.Response, error) {
+			return answer(r, http.StatusNotFound, "text/plain", "Repository not found.\n"), nil
+		}, true, scm.Unavailable, []string{"initial commit may be missing", "reading the branch back failed", "404 Not Found: Repository not found.", "connection reset by peer"}, 2},
+		{"context cancelled after sending", func(r *http.Request, cancel func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			cancel()
+			return nil, context.Canceled
+		}, nil, true, scm.Canceled, []string{"initial commit may be missing", "the context ended before the branch could be read back"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var gets atomic.Int32
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+					return tc.post(r, cancel)
+				case strings.HasSuffix(r.URL.Path, "/info/refs"):
+					if gets.Add(1) == 2 && tc.check != nil {
+						return tc.check(r, cancel)
+					}
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, err := newClient(s, false, goodToken, rt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.CreateRepository(ctx, "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "lost"}, textTree(2))
+			ref, landed := s.Ref("acme", "lost", "main")
+			if landed != tc.landed {
+				t.Fatalf("the branch landed: %v; the test wants %v", landed, tc.landed)
+			}
+			if scm.Code(err) != tc.code {
+				t.Errorf("CreateRepository = %v; want code %v", err, tc.code)
+			}
+			if err == nil && got.CommitID != ref {
+				t.Errorf("CommitID = %q; the branch holds %q", got.CommitID, ref)
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(fmt.Sprint(err), w) || !strings.Contains(fmt.Sprint(err), "acme/lost was created") {
+					t.Errorf("CreateRepository = %v; want it to name acme/lost and say %q", err, w)
+				}
+			}
+			if n := int(gets.Load()); n != tc.gets {
+				t.Errorf("sent %d GET info/refs; want %d", n, tc.gets)
+			}
+		})
+	}
+}
+
+// TestCreateRepositoryErrorCodeOnce: an error after the creation that
+// carries a host (here from the transport) shows its code once.
+func TestCreateRepositoryErrorCodeOnce(t *testing.T) {
+	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+	t.Cleanup(s.Close)
+	s.AddOwner("acme", fakegithub.Organization)
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/info/refs") {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Host: s.Host(), Msg: "the proxy is down"}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	c, err := newClient(s, false, goodToken, rt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "once"}, textTree(1))
+	if msg := fmt.Sprint(err); scm.Code(err) != scm.Unavailable || strings.Count(msg, "(Unavailable") != 1 ||
+		!strings.Contains(msg, "the proxy is down") || !strings.Contains(msg, "initial commit is missing") {
+		t.Errorf("CreateRepository = %v; want Unavailable once, saying the initial commit is missing and the proxy is down", err)
+	}
 }

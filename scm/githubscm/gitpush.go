@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -184,7 +185,10 @@ func (d *Driver) webBase() string {
 // empty repository owner/name with git's smart HTTP protocol, in 2
 // requests: GET info/refs?service=git-receive-pack (the capabilities, and
 // proof that the repository is still empty) and POST git-receive-pack
-// (the command "0{40} <commit> refs/heads/<branch>" and the pack). Both go
+// (the command "0{40} <commit> refs/heads/<branch>" and the pack). When
+// the POST's answer is lost, a third request (GET info/refs again, unless
+// ctx is done) says whether the branch holds the commit: nil if so, the
+// push's error if not, a *pushUnsure if the check fails. Both go
 // through hc with ctx; the credential is asked for as Basic with the user
 // name x-access-token ([credentials.WithBasicUsername]), which GitHub's git
 // endpoints take and which still only goes to the integration's hosts.
@@ -194,18 +198,9 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 	ref := plumbing.NewBranchReferenceName(branch)
 
 	// 1. The ref advertisement.
-	resp, err := d.gitCall(ctx, hc, http.MethodGet, repoURL+"/info/refs?service=git-receive-pack", nil,
-		"", "application/x-git-receive-pack-advertisement")
+	adv, err := d.advertisement(ctx, hc, repoURL)
 	if err != nil {
 		return err
-	}
-	body, err := httpx.ReadBody(resp, maxAdvertisementBytes)
-	if err != nil {
-		return err
-	}
-	adv := packp.NewAdvRefs()
-	if err := adv.Decode(bytes.NewReader(body)); err != nil {
-		return gitProtocolError("GET info/refs", "an unreadable ref advertisement", err)
 	}
 	if !adv.Capabilities.Supports(capability.ReportStatus) {
 		return gitProtocolError("GET info/refs", "no report-status capability", nil)
@@ -236,22 +231,107 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 	if err := upd.Encode(&req); err != nil {
 		return err
 	}
-	resp, err = d.gitCall(ctx, hc, http.MethodPost, repoURL+"/git-receive-pack", req.Bytes(),
+	if err := ctx.Err(); err != nil {
+		return errcode.FromContext(ctx, "") // nothing was sent
+	}
+	settled, err := d.receivePack(ctx, hc, repoURL, req.Bytes(), band, ref)
+	if settled {
+		return err
+	}
+
+	// 3. The answer was lost (a connection reset after the pack was sent,
+	// a 5xx, an unreadable report): GitHub may have applied the push. One
+	// more ref advertisement says whether the branch holds the commit.
+	if ctx.Err() != nil {
+		return &pushUnsure{err: err, why: "the push's answer was lost, and the context ended before the branch could be read back"}
+	}
+	adv, cerr := d.advertisement(ctx, hc, repoURL)
+	if cerr != nil {
+		return &pushUnsure{err: err, why: "the push's answer was lost, and reading the branch back failed: " + withoutCode(cerr)}
+	}
+	if at, ok := adv.References[ref.String()]; ok && at == pack.commit {
+		return nil
+	}
+	return err
+}
+
+// advertisement reads the ref advertisement of git-receive-pack at
+// repoURL.
+func (d *Driver) advertisement(ctx context.Context, hc *http.Client, repoURL string) (*packp.AdvRefs, error) {
+	resp, err := d.gitCall(ctx, hc, http.MethodGet, repoURL+"/info/refs?service=git-receive-pack", nil,
+		"", "application/x-git-receive-pack-advertisement")
+	if err != nil {
+		return nil, err
+	}
+	body, err := httpx.ReadBody(resp, maxAdvertisementBytes)
+	if err != nil {
+		return nil, err
+	}
+	adv := packp.NewAdvRefs()
+	if err := adv.Decode(bytes.NewReader(body)); err != nil {
+		return nil, gitProtocolError("GET info/refs", "an unreadable ref advertisement", err)
+	}
+	return adv, nil
+}
+
+// receivePack sends the push and reads its report. settled is false when
+// the error leaves open whether GitHub applied the push: no answer after
+// the request was sent, a 5xx, a report that cannot be read. An answer
+// that says no (a 3xx or 4xx, an "ng" or a failed unpack), or a request
+// never sent (no credential, no connection), settles it.
+func (d *Driver) receivePack(ctx context.Context, hc *http.Client, repoURL string, req []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
+	resp, err := d.gitCall(ctx, hc, http.MethodPost, repoURL+"/git-receive-pack", req,
 		"application/x-git-receive-pack-request", "application/x-git-receive-pack-result")
 	if err != nil {
-		return err
+		return !answerLost(err), err
 	}
-	body, err = httpx.ReadBody(resp, maxReportBytes)
+	body, err := httpx.ReadBody(resp, maxReportBytes)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return readReport(body, band, ref)
+	return parseReport(body, band, ref)
 }
+
+// answerLost reports whether err, a failure of the POST git-receive-pack,
+// leaves open whether GitHub received and applied the push.
+func answerLost(err error) bool {
+	var (
+		op *net.OpError
+		ce *errcode.Error
+	)
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		return false // no connection: nothing was sent
+	case errors.As(err, &ce) && ce.Op != "":
+		return false // the credentials transport refused to send it
+	case ce != nil && ce.Status >= 300 && ce.Status < 500:
+		return false // an answer that says no
+	}
+	return true
+}
+
+// pushUnsure is a push whose answer was lost and whose result could not
+// be checked: err is the push's failure, why says why it is not known.
+type pushUnsure struct {
+	err error
+	why string
+}
+
+func (u *pushUnsure) Error() string { return u.err.Error() }
+func (u *pushUnsure) Unwrap() error { return u.err }
 
 // readReport reads a receive-pack answer (report-status, inside
 // side-band-64k when band) and returns nil when ref was updated, else an
 // *errcode.Error with GitHub's reason and remote messages.
 func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
+	_, err := parseReport(body, band, ref)
+	return err
+}
+
+// parseReport is readReport; settled is false when the answer cannot be
+// read, or has no status for ref, so that it does not say whether the
+// push was applied.
+func parseReport(body []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
 	var (
 		report io.Reader = bytes.NewReader(body)
 		remote remoteMessages
@@ -263,21 +343,21 @@ func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
 	}
 	rs := packp.NewReportStatus()
 	if err := rs.Decode(report); err != nil {
-		return gitProtocolError("POST git-receive-pack", "an unreadable report-status"+remote.suffix(), err)
+		return false, gitProtocolError("POST git-receive-pack", "an unreadable report-status"+remote.suffix(), err)
 	}
 	if rs.UnpackStatus != "ok" {
-		return errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
+		return true, errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
 	}
 	for _, cs := range rs.CommandStatuses {
 		if cs.ReferenceName != ref {
 			continue
 		}
 		if cs.Status == "ok" {
-			return nil
+			return true, nil
 		}
-		return errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
+		return true, errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
 	}
-	return gitProtocolError("POST git-receive-pack", "no status for "+ref.String()+remote.suffix(), nil)
+	return false, gitProtocolError("POST git-receive-pack", "no status for "+ref.String()+remote.suffix(), nil)
 }
 
 // gitCall sends one request to a git endpoint and returns its 200 answer
