@@ -20,6 +20,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -312,20 +313,42 @@ func TestCreateRepositoryPushPreconditions(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a .git directory", func(t *testing.T) {
-		e := newEnv(t, false, nil)
-		e.s.AddOwner("acme", fakegithub.Organization)
-		n := e.count(func() {
-			_, err := e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "dotgit"},
-				fstest.MapFS{"README.md": {Data: []byte("x")}, ".git/config": {Data: []byte("[core]\n")}})
+	for _, tc := range []struct {
+		name   string
+		fsys   fstest.MapFS
+		author *githubscm.Signature
+	}{
+		{"a .git directory", fstest.MapFS{".git/config": {Data: []byte("[core]\n")}}, nil},
+		{"git~1, .git to NTFS", fstest.MapFS{"git~1/config": {Data: []byte("x")}}, nil},
+		{".g\u200cit, .git to HFS+", fstest.MapFS{".g\u200cit/config": {Data: []byte("x")}}, nil},
+		{"a .gitmodules directory", fstest.MapFS{".gitmodules/x": {Data: []byte("x")}}, nil},
+		{"an author with '>'", textTree(1), &githubscm.Signature{Name: "a>b", Email: "a@b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			before := len(s.Requests())
+			c, err := newClient(s, false, goodToken, nil, &githubscm.Options{CommitAuthor: tc.author})
+			if tc.author != nil {
+				if scm.Code(err) != scm.InvalidArgument || len(s.Requests()) != before {
+					t.Errorf("NewClient with CommitAuthor %+v = %v after %d requests; want InvalidArgument, none", tc.author, err, len(s.Requests())-before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.fsys["README.md"] = &fstest.MapFile{Data: []byte("x")}
+			_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "refused"}, tc.fsys)
 			if scm.Code(err) != scm.InvalidArgument {
-				t.Errorf("CreateRepository with .git/config = %v; want InvalidArgument", err)
+				t.Errorf("CreateRepository = %v; want InvalidArgument", err)
+			}
+			if n := len(s.Requests()) - before; n != 0 {
+				t.Errorf("CreateRepository made %d requests; want 0", n)
 			}
 		})
-		if n != 0 {
-			t.Errorf("CreateRepository with .git/config made %d requests; want 0", n)
-		}
-	})
+	}
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/gitpath"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
@@ -57,8 +58,9 @@ type gitPack struct {
 
 // initialPack builds the objects of one root commit holding files (mode
 // 100755 for an executable, 100644 otherwise) and packs them, undeltified.
-// A path git or GitHub would refuse (an empty, "." or ".." segment, a
-// ".git" segment, a file that is also a directory) is InvalidArgument.
+// A path git or GitHub would refuse (see [gitpath.CheckPath]: an empty,
+// "." or ".." element, ".git" as NTFS or HFS+ reads it, a .gitmodules
+// directory; or a file that is also a directory) is InvalidArgument.
 func (d *Driver) initialPack(files []driver.Change, message string, when time.Time) (*gitPack, error) {
 	st := memory.NewStorage()
 	var hashes []plumbing.Hash // each object once: git refuses a pack holding one twice
@@ -84,12 +86,10 @@ func (d *Driver) initialPack(files []driver.Change, message string, when time.Ti
 		return errcode.Newf(errcode.InvalidArgument, "", "%q cannot be committed: %s", p, why)
 	}
 	for _, f := range files {
-		parts := strings.Split(f.Path, "/")
-		for _, seg := range parts {
-			if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") {
-				return nil, bad(f.Path, "git refuses an empty, \".\", \"..\" or \".git\" path segment")
-			}
+		if err := gitpath.CheckPath(f.Path); err != nil {
+			return nil, err
 		}
+		parts := strings.Split(f.Path, "/")
 		blob, err := put(func(o plumbing.EncodedObject) error {
 			o.SetType(plumbing.BlobObject)
 			w, err := o.Writer()

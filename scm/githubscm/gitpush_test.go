@@ -109,14 +109,41 @@ func TestInitialPackRefusesPaths(t *testing.T) {
 	for _, files := range [][]driver.Change{
 		{file(".git/config")}, {file("a/.GIT/hooks/x")}, {file("a//b")}, {file("a/../b")}, {file("./a")},
 		{file("a"), file("a/b")}, {file("a/b"), file("a")}, {file("a"), file("a")},
+		// git's NTFS and HFS+ forms of .git, and a .gitmodules directory
+		// (git index-pack --strict refuses them: hasDotgit, gitmodulesBlob).
+		{file("git~1/config")}, {file(".git. /config")}, {file(".g\u200cit/config")}, {file("a/.Git:x")},
+		{file(".gitmodules/x")}, {file("gitmod~1/x")}, {file(".gitattributes/x")}, {file("a\x00b")},
 	} {
 		if _, err := d.initialPack(files, "m", time.Now()); errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("initialPack(%v) = %v; want InvalidArgument", files, err)
 		}
 	}
-	p, err := d.initialPack([]driver.Change{file("a/b"), file("a.txt"), file("a-b")}, "m", time.Unix(0, 0))
+	p, err := d.initialPack([]driver.Change{file("a/b"), file("a.txt"), file("a-b"), file(".gitmodules"), file("x/.gitattributes")}, "m", time.Unix(0, 0))
 	if err != nil || p.commit.IsZero() || len(p.data) == 0 {
 		t.Errorf("initialPack of a valid tree = %+v, %v", p, err)
+	}
+}
+
+// TestNewRefusesCommitAuthor: an author git refuses in a commit ('<',
+// '>', a newline or a NUL byte in the name or email) is refused by New.
+func TestNewRefusesCommitAuthor(t *testing.T) {
+	in := &integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}
+	for _, tc := range []struct {
+		author Signature
+		ok     bool
+	}{
+		{Signature{Name: "Ada Lovelace", Email: "ada@example.com"}, true},
+		{Signature{}, true},
+		{Signature{Name: "a>b", Email: "a@b"}, false},
+		{Signature{Name: "a<b", Email: "a@b"}, false},
+		{Signature{Name: "n", Email: "a@b\ncommitter x <x@y> 0 +0000"}, false},
+		{Signature{Name: "n\x00", Email: "a@b"}, false},
+		{Signature{Name: "n", Email: "<a@b>"}, false},
+	} {
+		_, err := New(in, &Options{CommitAuthor: &tc.author})
+		if (err == nil) != tc.ok || (err != nil && errcode.CodeOf(err) != errcode.InvalidArgument) {
+			t.Errorf("New with CommitAuthor %+v = %v; want accepted %v, else InvalidArgument", tc.author, err, tc.ok)
+		}
 	}
 }
 
