@@ -17,10 +17,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/scmkit/scmkit/credentials"
@@ -37,6 +37,7 @@ const (
 	maxAdvertisementBytes = 1 << 20
 	maxReportBytes        = 1 << 20
 	maxRemoteMessage      = 2 << 10
+	maxRemoteText         = 1000 // of the remote messages quoted in an error
 )
 
 // gitUsername is the user name GitHub's git endpoints take with a token
@@ -269,7 +270,8 @@ func (d *Driver) advertisement(ctx context.Context, hc *http.Client, repoURL str
 	}
 	adv := packp.NewAdvRefs()
 	if err := adv.Decode(bytes.NewReader(body)); err != nil {
-		return nil, gitProtocolError("GET info/refs", "an unreadable ref advertisement", err)
+		// go-git's error may quote the server's text: cleaned and capped.
+		return nil, gitProtocolError("GET info/refs", "an unreadable ref advertisement ("+clean(err.Error())+")", nil)
 	}
 	return adv, nil
 }
@@ -332,18 +334,19 @@ func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
 // read, or has no status for ref, so that it does not say whether the
 // push was applied.
 func parseReport(body []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
-	var (
-		report io.Reader = bytes.NewReader(body)
-		remote remoteMessages
-	)
+	const what = "POST git-receive-pack"
+	var remote remoteMessages
+	report := body
 	if band {
-		dm := sideband.NewDemuxer(sideband.Sideband64k, report)
-		dm.Progress = &remote
-		report = dm
+		if report, err = demux(body, &remote); err != nil {
+			return false, gitProtocolError(what, "an unreadable side-band answer ("+clean(err.Error())+")"+remote.suffix(), nil)
+		}
 	}
+	// go-git's errors quote the server's text: only a cleaned, capped
+	// copy goes into the error.
 	rs := packp.NewReportStatus()
-	if err := rs.Decode(report); err != nil {
-		return false, gitProtocolError("POST git-receive-pack", "an unreadable report-status"+remote.suffix(), err)
+	if err := rs.Decode(bytes.NewReader(report)); err != nil {
+		return false, gitProtocolError(what, "an unreadable report-status ("+clean(err.Error())+")"+remote.suffix(), nil)
 	}
 	if rs.UnpackStatus != "ok" {
 		return true, errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
@@ -357,7 +360,33 @@ func parseReport(body []byte, band bool, ref plumbing.ReferenceName) (settled bo
 		}
 		return true, errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
 	}
-	return false, gitProtocolError("POST git-receive-pack", "no status for "+ref.String()+remote.suffix(), nil)
+	return false, gitProtocolError(what, "no status for "+ref.String()+remote.suffix(), nil)
+}
+
+// demux splits a side-band-64k answer: it returns channel 1 (the
+// report-status) and writes channels 2 (progress) and 3 (an error, which
+// ends the answer) to remote, as remote messages. It stops at a flush.
+func demux(body []byte, remote *remoteMessages) ([]byte, error) {
+	var report []byte
+	sc := pktline.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		p := sc.Bytes()
+		if len(p) == 0 {
+			return report, nil // the flush that ends the answer
+		}
+		switch p[0] {
+		case 1:
+			report = append(report, p[1:]...)
+		case 2:
+			remote.Write(p[1:]) //nolint:errcheck // it does not fail
+		case 3:
+			remote.Write(p[1:]) //nolint:errcheck // as above
+			return report, nil
+		default:
+			return report, fmt.Errorf("a packet on channel %d", p[0])
+		}
+	}
+	return report, sc.Err()
 }
 
 // gitCall sends one request to a git endpoint and returns its 200 answer
@@ -458,7 +487,11 @@ func (m *remoteMessages) suffix() string {
 	if len(keep) == 0 {
 		return ""
 	}
-	return " (remote: " + strings.Join(keep, "; ") + ")"
+	text := strings.Join(keep, "; ")
+	if len(text) > maxRemoteText {
+		text = strings.ToValidUTF8(text[:maxRemoteText], "") + "…"
+	}
+	return " (remote: " + text + ")"
 }
 
 // clean makes text from the server printable: control characters become
