@@ -56,6 +56,9 @@ func (d *Driver) GrantsAccess() bool { return true }
 // protected branch or hook declined it (GitHub's remote message, such as
 // "GH013: Repository rule violations found", is quoted), Unauthorized,
 // PermissionDenied or NotFound for a 401, 403 or 404 of the git endpoints.
+// The POST git-receive-pack follows no redirect: a 3xx answer is an
+// Unknown error naming where it pointed (as git, which does not follow a
+// redirect of a push either), and the pack goes nowhere else.
 // When the push's answer is lost (no answer after the pack was sent, a
 // 5xx, an unreadable report), one more GET info/refs (not made once ctx
 // is done) tells: the branch holds the pushed commit, and CreateRepository

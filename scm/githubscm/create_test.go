@@ -630,3 +630,52 @@ func TestCreateRepositoryErrorCodeOnce(t *testing.T) {
 		t.Errorf("CreateRepository = %v; want Unavailable once, saying the initial commit is missing and the proxy is down", err)
 	}
 }
+
+// TestCreateRepositoryPushPostRedirected: a redirect of the POST
+// git-receive-pack (307, 308 keep the body; 302 would become a GET) is not
+// followed: the other host receives nothing, the pack included, and the
+// error says so, naming the repository, without a second GET info/refs.
+func TestCreateRepositoryPushPostRedirected(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var foreignHits atomic.Int32
+			foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				foreignHits.Add(1)
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusNotFound)
+			}))
+			t.Cleanup(foreign.Close)
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			var gets atomic.Int32
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				if r.URL.Host == s.Host() && strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+					io.Copy(io.Discard, r.Body)
+					return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Request: r,
+						Body: http.NoBody, Header: http.Header{"Location": {foreign.URL + r.URL.RequestURI() + "?token=secret"}}}, nil
+				}
+				if strings.HasSuffix(r.URL.Path, "/info/refs") {
+					gets.Add(1)
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, err := newClient(s, false, goodToken, rt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "moved"}, textTree(2))
+			msg := fmt.Sprint(err)
+			if scm.Code(err) != scm.Unknown || !strings.Contains(msg, "acme/moved was created") ||
+				!strings.Contains(msg, "does not follow a redirect") || !strings.Contains(msg, foreign.URL) || strings.Contains(msg, "secret") {
+				t.Errorf("CreateRepository = %v; want Unknown naming acme/moved, the redirect's host (no query), and that it is not followed", err)
+			}
+			if n := foreignHits.Load(); n != 0 {
+				t.Errorf("the other host received %d requests; want none", n)
+			}
+			if n := gets.Load(); n != 1 {
+				t.Errorf("sent %d GET info/refs; want 1 (a redirect settles the push: not applied)", n)
+			}
+		})
+	}
+}

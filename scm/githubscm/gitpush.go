@@ -282,7 +282,11 @@ func (d *Driver) advertisement(ctx context.Context, hc *http.Client, repoURL str
 // that says no (a 3xx or 4xx, an "ng" or a failed unpack), or a request
 // never sent (no credential, no connection), settles it.
 func (d *Driver) receivePack(ctx context.Context, hc *http.Client, repoURL string, req []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
-	resp, err := d.gitCall(ctx, hc, http.MethodPost, repoURL+"/git-receive-pack", req,
+	// The pack (the new repository's files) goes to repoURL or nowhere:
+	// a redirect is not followed (git does not follow one for a push).
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := d.gitCall(ctx, &noRedirect, http.MethodPost, repoURL+"/git-receive-pack", req,
 		"application/x-git-receive-pack-request", "application/x-git-receive-pack-result")
 	if err != nil {
 		return !answerLost(err), err
@@ -393,7 +397,8 @@ func demux(body []byte, remote *remoteMessages) ([]byte, error) {
 // of content type want; any other answer is an *errcode.Error classified
 // as every answer is (401 Unauthorized, 403 PermissionDenied or
 // RateLimited, 404 NotFound, 5xx Unavailable), with the first line of
-// GitHub's plain-text message.
+// GitHub's plain-text message. A redirect of a POST that hc did not
+// follow is Unknown, naming where it pointed (scheme and host only).
 func (d *Driver) gitCall(ctx context.Context, hc *http.Client, method, u string, body []byte, ctype, want string) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
@@ -429,6 +434,15 @@ func (d *Driver) gitCall(ctx context.Context, hc *http.Client, method, u string,
 	if resp.StatusCode == http.StatusOK {
 		// A login page or a dumb server: not git's smart protocol.
 		return nil, gitProtocolError(what, "an answer of type "+clean(resp.Header.Get("Content-Type"))+", not "+want, nil)
+	}
+	if method == http.MethodPost && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		where := "elsewhere"
+		if loc, err := resp.Location(); err == nil {
+			where = clean(loc.Scheme + "://" + loc.Host)
+		}
+		return nil, &errcode.Error{Code: errcode.Unknown, Status: resp.StatusCode, Msg: fmt.Sprintf(
+			"%s: %s to %s: a push does not follow a redirect (git does not either), and the pack was not sent there",
+			what, resp.Status, where)}
 	}
 	cl := httpx.Classify(resp, d.now())
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxRemoteMessage))
