@@ -46,9 +46,11 @@ func (d *Driver) GrantsAccess() bool { return true }
 // Git's endpoints refuse Bearer: both requests go through hc with
 // [credentials.WithBasicUsername](ctx, "x-access-token"), so that the
 // credentials transport attaches the token as Basic, to the integration's
-// hosts only. The commit's author and committer are Options.CommitAuthor,
+// hosts only. hc must honour it (a [credentials.Transport] does, and so
+// does the client *scm.Client passes): a client that always sends Bearer
+// gets the repository created and the push refused (Unauthorized). The commit's author and committer are Options.CommitAuthor,
 // or "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
-// the token's identity would cost a request), dated now.
+// the token's identity would cost a request), dated by Options.Now.
 //
 // A push GitHub refuses is an error naming the repository and the missing
 // initial commit, with GitHub's reason: Conflict when the branch appeared

@@ -139,8 +139,9 @@ type Options struct {
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string
-	// Now is the clock that turns Retry-After into RetryAt; nil means
-	// time.Now.
+	// Now is the clock that turns Retry-After into RetryAt, and dates the
+	// initial commit CreateRepository pushes (its author and committer
+	// time); nil means time.Now.
 	Now func() time.Time
 }
 
