@@ -38,24 +38,10 @@ import (
 // directory, a symbolic link or a submodule: only a regular file may be
 // named .gitmodules or .gitattributes.
 func CheckName(name string, file bool) error {
-	why := ""
-	switch {
-	case name == "":
-		why = "an empty name"
-	case name == "." || name == "..":
-		why = "a \".\" or \"..\" name"
-	case strings.ContainsAny(name, "/\x00"):
-		why = "a name with a '/' or a NUL byte"
-	case IsDotGit(name):
-		why = "a name git reads as .git (on NTFS or HFS+)"
-	case !file && IsDotGitmodules(name):
-		why = "a .gitmodules that is not a regular file"
-	case !file && IsDotGitattributes(name):
-		why = "a .gitattributes that is not a regular file"
-	default:
-		return nil
+	if why := refusal(name, file); why != "" {
+		return errcode.Newf(errcode.InvalidArgument, "", "%q: git refuses %s", name, why)
 	}
-	return errcode.Newf(errcode.InvalidArgument, "", "%q: git refuses %s", name, why)
+	return nil
 }
 
 // CheckPath returns nil when git accepts p, a slash-separated path to a
@@ -65,18 +51,30 @@ func CheckName(name string, file bool) error {
 func CheckPath(p string) error {
 	elems := strings.Split(p, "/")
 	for i, e := range elems {
-		if err := CheckName(e, i == len(elems)-1); err != nil {
-			return errcode.Newf(errcode.InvalidArgument, "", "%q: git refuses %s", p, reason(err))
+		if why := refusal(e, i == len(elems)-1); why != "" {
+			return errcode.Newf(errcode.InvalidArgument, "", "%q: git refuses %s", p, why)
 		}
 	}
 	return nil
 }
 
-// reason is CheckName's error without its quoted name.
-func reason(err error) string {
-	msg := err.(*errcode.Error).Msg
-	_, why, _ := strings.Cut(msg, ": git refuses ")
-	return why
+// refusal says why git refuses name as a tree entry's name, or "".
+func refusal(name string, file bool) string {
+	switch {
+	case name == "":
+		return "an empty name"
+	case name == "." || name == "..":
+		return "a \".\" or \"..\" name"
+	case strings.ContainsAny(name, "/\x00"):
+		return "a name with a '/' or a NUL byte"
+	case IsDotGit(name):
+		return "a name git reads as .git (on NTFS or HFS+)"
+	case !file && IsDotGitmodules(name):
+		return "a .gitmodules that is not a regular file"
+	case !file && IsDotGitattributes(name):
+		return "a .gitattributes that is not a regular file"
+	}
+	return ""
 }
 
 // IsDotGit reports whether name is ".git" to NTFS or HFS+ (git's

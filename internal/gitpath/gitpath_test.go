@@ -153,8 +153,8 @@ func TestCheckPath(t *testing.T) {
 	}
 }
 
-// TestAgreesWithGit: git's fsck (index-pack --strict, fsck --strict, as
-// receive.fsckObjects runs them) accepts each name of nameCases, as a
+// TestAgreesWithGit: git's fsck (index-pack --strict, as
+// receive.fsckObjects runs it) accepts each name of nameCases, as a
 // regular file and as a directory, exactly when CheckName does.
 func TestAgreesWithGit(t *testing.T) {
 	gitBin, err := exec.LookPath("git")
@@ -170,19 +170,16 @@ func TestAgreesWithGit(t *testing.T) {
 		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
 		return cmd.Run()
 	}
+	dir := t.TempDir()
+	if err := run(dir, nil, "init", "-q", "--bare", "."); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range nameCases {
 		if tc.noEncoding {
 			continue
 		}
 		for _, file := range []bool{true, false} {
-			pack, root := treePack(t, tc.name, file)
-			dir := t.TempDir()
-			if err := run(dir, nil, "init", "-q", "--bare", "."); err != nil {
-				t.Fatal(err)
-			}
-			gitOK := run(dir, pack, "index-pack", "--strict", "--stdin") == nil &&
-				run(dir, nil, "update-ref", "refs/tags/t", root.String()) == nil &&
-				run(dir, nil, "fsck", "--strict", "--no-dangling") == nil
+			gitOK := run(dir, treePack(t, tc.name, file), "index-pack", "--strict", "--stdin") == nil
 			if ours := CheckName(tc.name, file) == nil; ours != gitOK {
 				t.Errorf("%q as a file %v: git accepts it %v, CheckName %v", tc.name, file, gitOK, ours)
 			}
@@ -191,8 +188,8 @@ func TestAgreesWithGit(t *testing.T) {
 }
 
 // treePack packs a tree holding name: a blob (mode 100644) when file,
-// else a tree holding one blob. It returns the pack and the tree's id.
-func treePack(t *testing.T, name string, file bool) ([]byte, plumbing.Hash) {
+// else a tree holding one blob.
+func treePack(t *testing.T, name string, file bool) []byte {
 	t.Helper()
 	st := memory.NewStorage()
 	var ids []plumbing.Hash
@@ -222,12 +219,12 @@ func treePack(t *testing.T, name string, file bool) ([]byte, plumbing.Hash) {
 		sub := put((&object.Tree{Entries: []object.TreeEntry{{Name: "f", Mode: filemode.Regular, Hash: blob}}}).Encode)
 		entry = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: sub}
 	}
-	root := put((&object.Tree{Entries: []object.TreeEntry{entry}}).Encode)
+	put((&object.Tree{Entries: []object.TreeEntry{entry}}).Encode)
 	var buf bytes.Buffer
 	if _, err := packfile.NewEncoder(&buf, st, false).Encode(ids, 0); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes(), root
+	return buf.Bytes()
 }
 
 // FuzzCheckName: CheckName never panics; what it accepts as a directory

@@ -137,8 +137,13 @@ func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repo)
 // stores the objects in the repository so that every read sees them, and
 // answers report-status (in side-band-64k when asked). A command whose old
 // id is not the ref's value is refused with "fetch first"; one whose new
-// commit misses objects with "missing necessary objects". The first
-// branch pushed to an empty repository becomes its default branch.
+// commit misses objects with "missing necessary objects". A pack holding
+// an object git's fsck refuses (a tree entry name [gitpath.CheckName]
+// refuses, an author or committer line that is not "name <email> time
+// zone") is refused whole, as GitHub's receive.fsckObjects refuses it:
+// "unpack index-pack abnormal exit", "ng <ref> unpacker error", and the
+// fsck error on the progress channel. The first branch pushed to an
+// empty repository becomes its default branch.
 func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if r.Header.Get("Content-Type") != "application/x-git-receive-pack-request" {
 		gitText(w, http.StatusUnsupportedMediaType, "Content-Type must be application/x-git-receive-pack-request")
