@@ -32,8 +32,11 @@ func (d *Driver) GrantsAccess() bool { return true }
 //     empty;
 //  3. POST https://HOST/{owner}/{repo}.git/git-receive-pack: the command
 //     "0{40} <commit> refs/heads/<branch>" and one packfile with every
-//     blob, tree and the root commit, built before step 1 (a path git
-//     refuses is InvalidArgument before any request).
+//     blob, tree and the root commit, built before step 1 (a path git's
+//     fsck refuses, as GitHub runs it on every push, is InvalidArgument
+//     before any request: an empty, "." or ".." element, ".git" in any
+//     form NTFS or HFS+ reads as .git, such as ".GIT.", "git~1" or
+//     ".g\u200cit", a .gitmodules or .gitattributes that is a directory).
 //
 // That is 3 requests for a tree of any size up to the client's limits,
 // binary and executable files included (the REST Git Data path cost 4,
@@ -47,9 +50,10 @@ func (d *Driver) GrantsAccess() bool { return true }
 // [credentials.WithBasicUsername](ctx, "x-access-token"), so that the
 // credentials transport attaches the token as Basic, to the integration's
 // hosts only. hc must honour it (a [credentials.Transport] does, and so
-// does the client *scm.Client passes): a client that always sends Bearer
-// gets the repository created and the push refused (Unauthorized). The commit's author and committer are Options.CommitAuthor,
-// or "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
+// does the client *scm.Client passes): with a client that always sends
+// Bearer, the repository is created and the push refused (Unauthorized).
+// The commit's author and committer are Options.CommitAuthor, or
+// "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
 // the token's identity would cost a request), dated by Options.Now.
 //
 // A push GitHub refuses is an error naming the repository and the missing
