@@ -44,7 +44,8 @@ func (d *Driver) GrantsAccess() bool { return true }
 // 409 on an empty repository, so it needed auto_init and a forced ref
 // update). GitHub makes the first branch pushed to an empty repository its
 // default, so a DefaultBranch other than the owner's default costs
-// nothing more. Topics cost one more request (PUT /topics).
+// nothing more. Topics cost one more request (PUT /topics), and so does
+// a push whose answer is lost (see below).
 //
 // Git's endpoints refuse Bearer: both requests go through hc with
 // [credentials.WithBasicUsername](ctx, "x-access-token"), so that the
