@@ -608,6 +608,30 @@ func TestCreateRepositoryPushAnswerLost(t *testing.T) {
 	}
 }
 
+// TestCreateRepositoryPushAnswerLostByTheFake: the fake applies the push
+// and closes the connection without answering (FaultLostAnswer):
+// CreateRepository reads the branch back and succeeds, in 4 requests.
+func TestCreateRepositoryPushAnswerLostByTheFake(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	e.s.Inject(fake.Fault{Kind: fake.FaultLostAnswer, Method: "POST", Path: "/acme/lost.git/git-receive-pack", Times: 1})
+	var got *scm.CreatedRepository
+	reqs := e.requestsOf(func() {
+		var err error
+		if got, err = e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "lost"}, textTree(3)); err != nil {
+			t.Errorf("CreateRepository = %v; want the pushed commit found", err)
+		}
+	})
+	if ref, ok := e.s.Ref("acme", "lost", "main"); !ok || got == nil || got.CommitID != ref {
+		t.Errorf("CreateRepository = %+v; the branch holds %q (%v)", got, ref, ok)
+	}
+	want := []string{"POST /orgs/acme/repos", "GET /acme/lost.git/info/refs?service=git-receive-pack",
+		"POST /acme/lost.git/git-receive-pack", "GET /acme/lost.git/info/refs?service=git-receive-pack"}
+	if l := lines(reqs); !slices.Equal(l, want) {
+		t.Errorf("requests = %q; want %q", l, want)
+	}
+}
+
 // TestCreateRepositoryErrorCodeOnce: an error after the creation that
 // carries a host (here from the transport) shows its code once.
 func TestCreateRepositoryErrorCodeOnce(t *testing.T) {
