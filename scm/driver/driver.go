@@ -26,8 +26,12 @@ type Opener func(in *integrations.Integration) (Driver, error)
 // *http.Client that attaches the right credential to requests for the
 // integration's hosts (and never elsewhere) and retries per scmkit's
 // policy; drivers must make all their requests with it and pass ctx to
-// each. Request structs are never nil and have been validated: paths are
-// fs.ValidPath-clean, owners and repos non-empty.
+// each. It must also honour
+// [github.com/scmkit/scmkit/credentials.WithBasicUsername] on a request's
+// context, as a credentials.Transport does (git over HTTPS, such as the
+// GitHub driver's CreateRepository push, needs Basic). Request structs are
+// never nil and have been validated: paths are fs.ValidPath-clean, owners
+// and repos non-empty.
 type Driver interface {
 	// ReadFile returns a file's content at a ref. A missing repository,
 	// ref or file must give an error that ErrorInfo classifies NotFound;

@@ -2,6 +2,7 @@ package githubscm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -31,8 +32,11 @@ func (d *Driver) GrantsAccess() bool { return true }
 //     empty;
 //  3. POST https://HOST/{owner}/{repo}.git/git-receive-pack: the command
 //     "0{40} <commit> refs/heads/<branch>" and one packfile with every
-//     blob, tree and the root commit, built before step 1 (a path git
-//     refuses is InvalidArgument before any request).
+//     blob, tree and the root commit, built before step 1 (a path git's
+//     fsck refuses, as GitHub runs it on every push, is InvalidArgument
+//     before any request: an empty, "." or ".." element, ".git" in any
+//     form NTFS or HFS+ reads as .git, such as ".GIT.", "git~1" or
+//     ".g\u200cit", a .gitmodules or .gitattributes that is a directory).
 //
 // That is 3 requests for a tree of any size up to the client's limits,
 // binary and executable files included (the REST Git Data path cost 4,
@@ -40,14 +44,18 @@ func (d *Driver) GrantsAccess() bool { return true }
 // 409 on an empty repository, so it needed auto_init and a forced ref
 // update). GitHub makes the first branch pushed to an empty repository its
 // default, so a DefaultBranch other than the owner's default costs
-// nothing more. Topics cost one more request (PUT /topics).
+// nothing more. Topics cost one more request (PUT /topics), and so does
+// a push whose answer is lost (see below).
 //
 // Git's endpoints refuse Bearer: both requests go through hc with
 // [credentials.WithBasicUsername](ctx, "x-access-token"), so that the
 // credentials transport attaches the token as Basic, to the integration's
-// hosts only. The commit's author and committer are Options.CommitAuthor,
-// or "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
-// the token's identity would cost a request), dated now.
+// hosts only. hc must honour it (a [credentials.Transport] does, and so
+// does the client *scm.Client passes): with a client that always sends
+// Bearer, the repository is created and the push refused (Unauthorized).
+// The commit's author and committer are Options.CommitAuthor, or
+// "scmkit <scmkit@scmkit.invalid>" (a pushed commit must name one, and
+// the token's identity would cost a request), dated by Options.Now.
 //
 // A push GitHub refuses is an error naming the repository and the missing
 // initial commit, with GitHub's reason: Conflict when the branch appeared
@@ -55,6 +63,14 @@ func (d *Driver) GrantsAccess() bool { return true }
 // protected branch or hook declined it (GitHub's remote message, such as
 // "GH013: Repository rule violations found", is quoted), Unauthorized,
 // PermissionDenied or NotFound for a 401, 403 or 404 of the git endpoints.
+// The POST git-receive-pack follows no redirect: a 3xx answer is an
+// Unknown error naming where it pointed (as git, which does not follow a
+// redirect of a push either), and the pack goes nowhere else.
+// When the push's answer is lost (no answer after the pack was sent, a
+// 5xx, an unreadable report), one more GET info/refs (not made once ctx
+// is done) tells: the branch holds the pushed commit, and CreateRepository
+// goes on; it does not, and the error says the initial commit is missing;
+// the check fails too, and the error says it may be missing.
 //
 // Each access grant costs one request after that: PUT
 // /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo} for a team (the owner
@@ -110,13 +126,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		owner, name = r.Owner, r.Name
 	}
 	after := func(missing string, err error) error {
-		info := d.ErrorInfo(err)
-		out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-			Msg: fmt.Sprintf("repository %s/%s was created, but %s is missing", owner, name, missing), Err: redact(err)}
-		if ce, ok := err.(*errcode.Error); ok && ce.Op == "" && ce.Provider == "" && ce.Host == "" && ce.Msg != "" {
-			out.Msg, out.Err = out.Msg+": "+ce.Msg, ce.Err // the push's own error: its code once
-		}
-		return out
+		return d.afterCreation(owner, name, missing+" is missing", err)
 	}
 	branch := r.DefaultBranch
 	if branch == "" {
@@ -126,6 +136,10 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		branch = "main"
 	}
 	if err := d.pushInitialCommit(ctx, hc, owner, name, branch, pack); err != nil {
+		var unsure *pushUnsure
+		if errors.As(err, &unsure) {
+			return nil, d.afterCreation(owner, name, "the initial commit may be missing ("+unsure.why+")", unsure.err)
+		}
 		return nil, after("the initial commit", err)
 	}
 	if len(r.Topics) > 0 {
@@ -151,6 +165,44 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
 		DefaultBranch: branch, WebURL: repo.GetHTMLURL(), CloneURL: repo.GetCloneURL(), Private: repo.GetPrivate()},
 		CommitID: pack.commit.String()}, nil
+}
+
+// afterCreation is the error of a step after the repository owner/name
+// was created: "repository owner/name was created, but <state>", with
+// err's code, and err's own message once (an *errcode.Error's code is
+// not repeated).
+func (d *Driver) afterCreation(owner, name, state string, err error) error {
+	info := d.ErrorInfo(err)
+	out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+		Msg: fmt.Sprintf("repository %s/%s was created, but %s", owner, name, state), Err: redact(err)}
+	if ce, ok := err.(*errcode.Error); ok {
+		var where []string
+		for _, w := range []string{ce.Op, ce.Provider, ce.Host} {
+			if w != "" {
+				where = append(where, w)
+			}
+		}
+		switch text := strings.Join(where, " "); {
+		case text != "" && ce.Msg != "":
+			out.Msg += ": " + text + ": " + ce.Msg
+		case text+ce.Msg != "":
+			out.Msg += ": " + text + ce.Msg
+		}
+		out.Err = ce.Err
+	}
+	return out
+}
+
+// withoutCode is err's message without the " (Code, ...)" that ends an
+// *errcode.Error's, for an error that quotes it.
+func withoutCode(err error) string {
+	s := err.Error()
+	if _, ok := err.(*errcode.Error); ok {
+		if i := strings.LastIndex(s, " ("); i > 0 {
+			s = s[:i]
+		}
+	}
+	return s
 }
 
 // githubPermission maps the portable permissions to GitHub's.

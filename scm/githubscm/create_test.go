@@ -3,18 +3,24 @@ package githubscm_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -307,20 +313,42 @@ func TestCreateRepositoryPushPreconditions(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a .git directory", func(t *testing.T) {
-		e := newEnv(t, false, nil)
-		e.s.AddOwner("acme", fakegithub.Organization)
-		n := e.count(func() {
-			_, err := e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "dotgit"},
-				fstest.MapFS{"README.md": {Data: []byte("x")}, ".git/config": {Data: []byte("[core]\n")}})
+	for _, tc := range []struct {
+		name   string
+		fsys   fstest.MapFS
+		author *githubscm.Signature
+	}{
+		{"a .git directory", fstest.MapFS{".git/config": {Data: []byte("[core]\n")}}, nil},
+		{"git~1, .git to NTFS", fstest.MapFS{"git~1/config": {Data: []byte("x")}}, nil},
+		{".g\u200cit, .git to HFS+", fstest.MapFS{".g\u200cit/config": {Data: []byte("x")}}, nil},
+		{"a .gitmodules directory", fstest.MapFS{".gitmodules/x": {Data: []byte("x")}}, nil},
+		{"an author with '>'", textTree(1), &githubscm.Signature{Name: "a>b", Email: "a@b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			before := len(s.Requests())
+			c, err := newClient(s, false, goodToken, nil, &githubscm.Options{CommitAuthor: tc.author})
+			if tc.author != nil {
+				if scm.Code(err) != scm.InvalidArgument || len(s.Requests()) != before {
+					t.Errorf("NewClient with CommitAuthor %+v = %v after %d requests; want InvalidArgument, none", tc.author, err, len(s.Requests())-before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.fsys["README.md"] = &fstest.MapFile{Data: []byte("x")}
+			_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "refused"}, tc.fsys)
 			if scm.Code(err) != scm.InvalidArgument {
-				t.Errorf("CreateRepository with .git/config = %v; want InvalidArgument", err)
+				t.Errorf("CreateRepository = %v; want InvalidArgument", err)
+			}
+			if n := len(s.Requests()) - before; n != 0 {
+				t.Errorf("CreateRepository made %d requests; want 0", n)
 			}
 		})
-		if n != 0 {
-			t.Errorf("CreateRepository with .git/config made %d requests; want 0", n)
-		}
-	})
+	}
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
@@ -464,4 +492,214 @@ func BenchmarkGitHubCreateRepositoryAccess(b *testing.B) {
 		_, err := e.c.CreateRepository(b.Context(), e.web("acme"), &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i), Access: access}, fsys)
 		return err
 	})
+}
+
+// TestCreateRepositoryPushAnswerLost: when the answer to the POST
+// git-receive-pack is lost (a connection reset after the pack was sent, a
+// 5xx, an unreadable report, the caller's context cancelled meanwhile),
+// one more GET info/refs says whether the branch holds the pushed commit:
+// then CreateRepository succeeds; if it does not, the error says the
+// initial commit is missing; if the check fails (or the context is done,
+// when no check is made), it says the initial commit may be missing.
+func TestCreateRepositoryPushAnswerLost(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
+	type step func(r *http.Request, cancel func()) (*http.Response, error)
+	forward := func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	answer := func(r *http.Request, status int, ctype, body string) *http.Response {
+		return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Request: r,
+			Header: http.Header{"Content-Type": {ctype}}, Body: io.NopCloser(strings.NewReader(body))}
+	}
+	for _, tc := range []struct {
+		name   string
+		post   step
+		check  step // the second GET info/refs; nil: the fake answers
+		landed bool
+		code   scm.ErrorCode // of the error; OK: CreateRepository succeeds
+		words  []string
+		gets   int // GET info/refs sent
+	}{
+		{"connection reset after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return nil, reset
+		}, nil, true, scm.OK, nil, 2},
+		{"502 after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return answer(r, http.StatusBadGateway, "text/html", "<html>bad gateway</html>"), nil
+		}, nil, true, scm.OK, nil, 2},
+		{"unreadable report after the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return answer(r, http.StatusOK, "application/x-git-receive-pack-result", "garbage"), nil
+		}, nil, true, scm.OK, nil, 2},
+		{"connection reset before the push landed", func(r *http.Request, _ func()) (*http.Response, error) {
+			io.Copy(io.Discard, r.Body)
+			return nil, reset
+		}, nil, false, scm.Unavailable, []string{"initial commit is missing", "connection reset by peer"}, 2},
+		{"connection reset, and the check fails", func(r *http.Request, _ func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			return nil, reset
+		}, func(r *http.Request, _ func()) (*http.Response, error) {
+			return answer(r, http.StatusNotFound, "text/plain", "Repository not found.\n"), nil
+		}, true, scm.Unavailable, []string{"initial commit may be missing", "reading the branch back failed", "404 Not Found: Repository not found.", "connection reset by peer"}, 2},
+		{"context cancelled after sending", func(r *http.Request, cancel func()) (*http.Response, error) {
+			if _, err := forward(r); err != nil {
+				return nil, err
+			}
+			cancel()
+			return nil, context.Canceled
+		}, nil, true, scm.Canceled, []string{"initial commit may be missing", "the context ended before the branch could be read back"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var gets atomic.Int32
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+					return tc.post(r, cancel)
+				case strings.HasSuffix(r.URL.Path, "/info/refs"):
+					if gets.Add(1) == 2 && tc.check != nil {
+						return tc.check(r, cancel)
+					}
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, err := newClient(s, false, goodToken, rt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.CreateRepository(ctx, "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "lost"}, textTree(2))
+			ref, landed := s.Ref("acme", "lost", "main")
+			if landed != tc.landed {
+				t.Fatalf("the branch landed: %v; the test wants %v", landed, tc.landed)
+			}
+			if scm.Code(err) != tc.code {
+				t.Errorf("CreateRepository = %v; want code %v", err, tc.code)
+			}
+			if err == nil && got.CommitID != ref {
+				t.Errorf("CommitID = %q; the branch holds %q", got.CommitID, ref)
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(fmt.Sprint(err), w) || !strings.Contains(fmt.Sprint(err), "acme/lost was created") {
+					t.Errorf("CreateRepository = %v; want it to name acme/lost and say %q", err, w)
+				}
+			}
+			if n := int(gets.Load()); n != tc.gets {
+				t.Errorf("sent %d GET info/refs; want %d", n, tc.gets)
+			}
+		})
+	}
+}
+
+// TestCreateRepositoryPushAnswerLostByTheFake: the fake applies the push
+// and closes the connection without answering (FaultLostAnswer):
+// CreateRepository reads the branch back and succeeds, in 4 requests.
+func TestCreateRepositoryPushAnswerLostByTheFake(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("acme", fakegithub.Organization)
+	e.s.Inject(fake.Fault{Kind: fake.FaultLostAnswer, Method: "POST", Path: "/acme/lost.git/git-receive-pack", Times: 1})
+	var got *scm.CreatedRepository
+	reqs := e.requestsOf(func() {
+		var err error
+		if got, err = e.c.CreateRepository(t.Context(), e.web("acme"), &scm.RepositorySpec{Name: "lost"}, textTree(3)); err != nil {
+			t.Errorf("CreateRepository = %v; want the pushed commit found", err)
+		}
+	})
+	if ref, ok := e.s.Ref("acme", "lost", "main"); !ok || got == nil || got.CommitID != ref {
+		t.Errorf("CreateRepository = %+v; the branch holds %q (%v)", got, ref, ok)
+	}
+	want := []string{"POST /orgs/acme/repos", "GET /acme/lost.git/info/refs?service=git-receive-pack",
+		"POST /acme/lost.git/git-receive-pack", "GET /acme/lost.git/info/refs?service=git-receive-pack"}
+	if l := lines(reqs); !slices.Equal(l, want) {
+		t.Errorf("requests = %q; want %q", l, want)
+	}
+}
+
+// TestCreateRepositoryErrorCodeOnce: an error after the creation that
+// carries a host (here from the transport) shows its code once.
+func TestCreateRepositoryErrorCodeOnce(t *testing.T) {
+	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+	t.Cleanup(s.Close)
+	s.AddOwner("acme", fakegithub.Organization)
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/info/refs") {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Host: s.Host(), Msg: "the proxy is down"}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	c, err := newClient(s, false, goodToken, rt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "once"}, textTree(1))
+	if msg := fmt.Sprint(err); scm.Code(err) != scm.Unavailable || strings.Count(msg, "(Unavailable") != 1 ||
+		!strings.Contains(msg, "the proxy is down") || !strings.Contains(msg, "initial commit is missing") {
+		t.Errorf("CreateRepository = %v; want Unavailable once, saying the initial commit is missing and the proxy is down", err)
+	}
+}
+
+// TestCreateRepositoryPushPostRedirected: a redirect of the POST
+// git-receive-pack (307, 308 keep the body; 302 would become a GET) is not
+// followed: the other host receives nothing, the pack included, and the
+// error says so, naming the repository, without a second GET info/refs.
+func TestCreateRepositoryPushPostRedirected(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var foreignHits atomic.Int32
+			foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				foreignHits.Add(1)
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusNotFound)
+			}))
+			t.Cleanup(foreign.Close)
+			s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+			t.Cleanup(s.Close)
+			s.AddOwner("acme", fakegithub.Organization)
+			var gets atomic.Int32
+			rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+				if r.URL.Host == s.Host() && strings.HasSuffix(r.URL.Path, "/git-receive-pack") {
+					io.Copy(io.Discard, r.Body)
+					return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)), Request: r,
+						Body: http.NoBody, Header: http.Header{"Location": {foreign.URL + r.URL.RequestURI() + "?token=secret"}}}, nil
+				}
+				if strings.HasSuffix(r.URL.Path, "/info/refs") {
+					gets.Add(1)
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, err := newClient(s, false, goodToken, rt, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.CreateRepository(t.Context(), "https://"+s.Host()+"/acme", &scm.RepositorySpec{Name: "moved"}, textTree(2))
+			msg := fmt.Sprint(err)
+			if scm.Code(err) != scm.Unknown || !strings.Contains(msg, "acme/moved was created") ||
+				!strings.Contains(msg, "does not follow a redirect") || !strings.Contains(msg, foreign.URL) || strings.Contains(msg, "secret") {
+				t.Errorf("CreateRepository = %v; want Unknown naming acme/moved, the redirect's host (no query), and that it is not followed", err)
+			}
+			if n := foreignHits.Load(); n != 0 {
+				t.Errorf("the other host received %d requests; want none", n)
+			}
+			if n := gets.Load(); n != 1 {
+				t.Errorf("sent %d GET info/refs; want 1 (a redirect settles the push: not applied)", n)
+			}
+		})
+	}
 }

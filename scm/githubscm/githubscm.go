@@ -134,12 +134,14 @@ type Options struct {
 	// OpenPullRequest commits through REST Git Data (5 requests, not 2).
 	// CreateRepository pushes its initial commit with git, which must
 	// name an author: CommitAuthor, or "scmkit <scmkit@scmkit.invalid>"
-	// when nil.
+	// when nil. New refuses a name or email holding '<', '>', a newline or
+	// a NUL byte (InvalidArgument): git refuses such a commit.
 	CommitAuthor *Signature
 	// UserAgent is sent with every request; "" means "scmkit".
 	UserAgent string
-	// Now is the clock that turns Retry-After into RetryAt; nil means
-	// time.Now.
+	// Now is the clock that turns Retry-After into RetryAt, and dates the
+	// initial commit CreateRepository pushes (its author and committer
+	// time); nil means time.Now.
 	Now func() time.Time
 }
 
@@ -219,6 +221,10 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 		}
 		if opts.CommitAuthor != nil {
 			a := *opts.CommitAuthor
+			if strings.ContainsAny(a.Name, "<>\n\x00") || strings.ContainsAny(a.Email, "<>\n\x00") {
+				return nil, errcode.Newf(errcode.InvalidArgument, op,
+					"Options.CommitAuthor (name %q, email %q): a name or email with '<', '>', a newline or a NUL byte makes a commit git refuses", a.Name, a.Email)
+			}
 			d.author = &a
 		}
 		if opts.UserAgent != "" {

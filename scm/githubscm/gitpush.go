@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -16,14 +17,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/gitpath"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
@@ -35,6 +37,7 @@ const (
 	maxAdvertisementBytes = 1 << 20
 	maxReportBytes        = 1 << 20
 	maxRemoteMessage      = 2 << 10
+	maxRemoteText         = 1000 // of the remote messages quoted in an error
 )
 
 // gitUsername is the user name GitHub's git endpoints take with a token
@@ -56,8 +59,9 @@ type gitPack struct {
 
 // initialPack builds the objects of one root commit holding files (mode
 // 100755 for an executable, 100644 otherwise) and packs them, undeltified.
-// A path git or GitHub would refuse (an empty, "." or ".." segment, a
-// ".git" segment, a file that is also a directory) is InvalidArgument.
+// A path git or GitHub would refuse (see [gitpath.CheckPath]: an empty,
+// "." or ".." element, ".git" as NTFS or HFS+ reads it, a .gitmodules
+// directory; or a file that is also a directory) is InvalidArgument.
 func (d *Driver) initialPack(files []driver.Change, message string, when time.Time) (*gitPack, error) {
 	st := memory.NewStorage()
 	var hashes []plumbing.Hash // each object once: git refuses a pack holding one twice
@@ -83,12 +87,10 @@ func (d *Driver) initialPack(files []driver.Change, message string, when time.Ti
 		return errcode.Newf(errcode.InvalidArgument, "", "%q cannot be committed: %s", p, why)
 	}
 	for _, f := range files {
-		parts := strings.Split(f.Path, "/")
-		for _, seg := range parts {
-			if seg == "" || seg == "." || seg == ".." || strings.EqualFold(seg, ".git") {
-				return nil, bad(f.Path, "git refuses an empty, \".\", \"..\" or \".git\" path segment")
-			}
+		if err := gitpath.CheckPath(f.Path); err != nil {
+			return nil, err
 		}
+		parts := strings.Split(f.Path, "/")
 		blob, err := put(func(o plumbing.EncodedObject) error {
 			o.SetType(plumbing.BlobObject)
 			w, err := o.Writer()
@@ -184,7 +186,10 @@ func (d *Driver) webBase() string {
 // empty repository owner/name with git's smart HTTP protocol, in 2
 // requests: GET info/refs?service=git-receive-pack (the capabilities, and
 // proof that the repository is still empty) and POST git-receive-pack
-// (the command "0{40} <commit> refs/heads/<branch>" and the pack). Both go
+// (the command "0{40} <commit> refs/heads/<branch>" and the pack). When
+// the POST's answer is lost, a third request (GET info/refs again, unless
+// ctx is done) says whether the branch holds the commit: nil if so, the
+// push's error if not, a *pushUnsure if the check fails. Both go
 // through hc with ctx; the credential is asked for as Basic with the user
 // name x-access-token ([credentials.WithBasicUsername]), which GitHub's git
 // endpoints take and which still only goes to the integration's hosts.
@@ -194,18 +199,9 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 	ref := plumbing.NewBranchReferenceName(branch)
 
 	// 1. The ref advertisement.
-	resp, err := d.gitCall(ctx, hc, http.MethodGet, repoURL+"/info/refs?service=git-receive-pack", nil,
-		"", "application/x-git-receive-pack-advertisement")
+	adv, err := d.advertisement(ctx, hc, repoURL)
 	if err != nil {
 		return err
-	}
-	body, err := httpx.ReadBody(resp, maxAdvertisementBytes)
-	if err != nil {
-		return err
-	}
-	adv := packp.NewAdvRefs()
-	if err := adv.Decode(bytes.NewReader(body)); err != nil {
-		return gitProtocolError("GET info/refs", "an unreadable ref advertisement", err)
 	}
 	if !adv.Capabilities.Supports(capability.ReportStatus) {
 		return gitProtocolError("GET info/refs", "no report-status capability", nil)
@@ -236,55 +232,173 @@ func (d *Driver) pushInitialCommit(ctx context.Context, hc *http.Client, owner, 
 	if err := upd.Encode(&req); err != nil {
 		return err
 	}
-	resp, err = d.gitCall(ctx, hc, http.MethodPost, repoURL+"/git-receive-pack", req.Bytes(),
+	if err := ctx.Err(); err != nil {
+		return errcode.FromContext(ctx, "") // nothing was sent
+	}
+	settled, err := d.receivePack(ctx, hc, repoURL, req.Bytes(), band, ref)
+	if settled {
+		return err
+	}
+
+	// 3. The answer was lost (a connection reset after the pack was sent,
+	// a 5xx, an unreadable report): GitHub may have applied the push. One
+	// more ref advertisement says whether the branch holds the commit.
+	if ctx.Err() != nil {
+		return &pushUnsure{err: err, why: "the push's answer was lost, and the context ended before the branch could be read back"}
+	}
+	adv, cerr := d.advertisement(ctx, hc, repoURL)
+	if cerr != nil {
+		return &pushUnsure{err: err, why: "the push's answer was lost, and reading the branch back failed: " + withoutCode(cerr)}
+	}
+	if at, ok := adv.References[ref.String()]; ok && at == pack.commit {
+		return nil
+	}
+	return err
+}
+
+// advertisement reads the ref advertisement of git-receive-pack at
+// repoURL.
+func (d *Driver) advertisement(ctx context.Context, hc *http.Client, repoURL string) (*packp.AdvRefs, error) {
+	resp, err := d.gitCall(ctx, hc, http.MethodGet, repoURL+"/info/refs?service=git-receive-pack", nil,
+		"", "application/x-git-receive-pack-advertisement")
+	if err != nil {
+		return nil, err
+	}
+	body, err := httpx.ReadBody(resp, maxAdvertisementBytes)
+	if err != nil {
+		return nil, err
+	}
+	adv := packp.NewAdvRefs()
+	if err := adv.Decode(bytes.NewReader(body)); err != nil {
+		// go-git's error may quote the server's text: cleaned and capped.
+		return nil, gitProtocolError("GET info/refs", "an unreadable ref advertisement ("+clean(err.Error())+")", nil)
+	}
+	return adv, nil
+}
+
+// receivePack sends the push and reads its report. settled is false when
+// the error leaves open whether GitHub applied the push: no answer after
+// the request was sent, a 5xx, a report that cannot be read. An answer
+// that says no (a 3xx or 4xx, an "ng" or a failed unpack), or a request
+// never sent (no credential, no connection), settles it.
+func (d *Driver) receivePack(ctx context.Context, hc *http.Client, repoURL string, req []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
+	// The pack (the new repository's files) goes to repoURL or nowhere:
+	// a redirect is not followed (git does not follow one for a push).
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := d.gitCall(ctx, &noRedirect, http.MethodPost, repoURL+"/git-receive-pack", req,
 		"application/x-git-receive-pack-request", "application/x-git-receive-pack-result")
 	if err != nil {
-		return err
+		return !answerLost(err), err
 	}
-	body, err = httpx.ReadBody(resp, maxReportBytes)
+	body, err := httpx.ReadBody(resp, maxReportBytes)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return readReport(body, band, ref)
+	return parseReport(body, band, ref)
 }
+
+// answerLost reports whether err, a failure of the POST git-receive-pack,
+// leaves open whether GitHub received and applied the push.
+func answerLost(err error) bool {
+	var (
+		op *net.OpError
+		ce *errcode.Error
+	)
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		return false // no connection: nothing was sent
+	case errors.As(err, &ce) && ce.Op != "":
+		return false // the credentials transport refused to send it
+	case ce != nil && ce.Status >= 300 && ce.Status < 500:
+		return false // an answer that says no
+	}
+	return true
+}
+
+// pushUnsure is a push whose answer was lost and whose result could not
+// be checked: err is the push's failure, why says why it is not known.
+type pushUnsure struct {
+	err error
+	why string
+}
+
+func (u *pushUnsure) Error() string { return u.err.Error() }
+func (u *pushUnsure) Unwrap() error { return u.err }
 
 // readReport reads a receive-pack answer (report-status, inside
 // side-band-64k when band) and returns nil when ref was updated, else an
 // *errcode.Error with GitHub's reason and remote messages.
 func readReport(body []byte, band bool, ref plumbing.ReferenceName) error {
-	var (
-		report io.Reader = bytes.NewReader(body)
-		remote remoteMessages
-	)
+	_, err := parseReport(body, band, ref)
+	return err
+}
+
+// parseReport is readReport; settled is false when the answer cannot be
+// read, or has no status for ref, so that it does not say whether the
+// push was applied.
+func parseReport(body []byte, band bool, ref plumbing.ReferenceName) (settled bool, err error) {
+	const what = "POST git-receive-pack"
+	var remote remoteMessages
+	report := body
 	if band {
-		dm := sideband.NewDemuxer(sideband.Sideband64k, report)
-		dm.Progress = &remote
-		report = dm
+		if report, err = demux(body, &remote); err != nil {
+			return false, gitProtocolError(what, "an unreadable side-band answer ("+clean(err.Error())+")"+remote.suffix(), nil)
+		}
 	}
+	// go-git's errors quote the server's text: only a cleaned, capped
+	// copy goes into the error.
 	rs := packp.NewReportStatus()
-	if err := rs.Decode(report); err != nil {
-		return gitProtocolError("POST git-receive-pack", "an unreadable report-status"+remote.suffix(), err)
+	if err := rs.Decode(bytes.NewReader(report)); err != nil {
+		return false, gitProtocolError(what, "an unreadable report-status ("+clean(err.Error())+")"+remote.suffix(), nil)
 	}
 	if rs.UnpackStatus != "ok" {
-		return errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
+		return true, errcode.Newf(errcode.Unknown, "", "GitHub did not unpack the pushed objects: %s%s", clean(rs.UnpackStatus), remote.suffix())
 	}
 	for _, cs := range rs.CommandStatuses {
 		if cs.ReferenceName != ref {
 			continue
 		}
 		if cs.Status == "ok" {
-			return nil
+			return true, nil
 		}
-		return errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
+		return true, errcode.Newf(rejectionCode(cs.Status), "", "GitHub refused the push to %s: %s%s", ref, clean(cs.Status), remote.suffix())
 	}
-	return gitProtocolError("POST git-receive-pack", "no status for "+ref.String()+remote.suffix(), nil)
+	return false, gitProtocolError(what, "no status for "+ref.String()+remote.suffix(), nil)
+}
+
+// demux splits a side-band-64k answer: it returns channel 1 (the
+// report-status) and writes channels 2 (progress) and 3 (an error, which
+// ends the answer) to remote, as remote messages. It stops at a flush.
+func demux(body []byte, remote *remoteMessages) ([]byte, error) {
+	var report []byte
+	sc := pktline.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		p := sc.Bytes()
+		if len(p) == 0 {
+			return report, nil // the flush that ends the answer
+		}
+		switch p[0] {
+		case 1:
+			report = append(report, p[1:]...)
+		case 2:
+			remote.Write(p[1:]) //nolint:errcheck // it does not fail
+		case 3:
+			remote.Write(p[1:]) //nolint:errcheck // as above
+			return report, nil
+		default:
+			return report, fmt.Errorf("a packet on channel %d", p[0])
+		}
+	}
+	return report, sc.Err()
 }
 
 // gitCall sends one request to a git endpoint and returns its 200 answer
 // of content type want; any other answer is an *errcode.Error classified
 // as every answer is (401 Unauthorized, 403 PermissionDenied or
 // RateLimited, 404 NotFound, 5xx Unavailable), with the first line of
-// GitHub's plain-text message.
+// GitHub's plain-text message. A redirect of a POST that hc did not
+// follow is Unknown, naming where it pointed (scheme and host only).
 func (d *Driver) gitCall(ctx context.Context, hc *http.Client, method, u string, body []byte, ctype, want string) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
@@ -320,6 +434,15 @@ func (d *Driver) gitCall(ctx context.Context, hc *http.Client, method, u string,
 	if resp.StatusCode == http.StatusOK {
 		// A login page or a dumb server: not git's smart protocol.
 		return nil, gitProtocolError(what, "an answer of type "+clean(resp.Header.Get("Content-Type"))+", not "+want, nil)
+	}
+	if method == http.MethodPost && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		where := "elsewhere"
+		if loc, err := resp.Location(); err == nil {
+			where = clean(loc.Scheme + "://" + loc.Host)
+		}
+		return nil, &errcode.Error{Code: errcode.Unknown, Status: resp.StatusCode, Msg: fmt.Sprintf(
+			"%s: %s to %s: a push does not follow a redirect (git does not either), and the pack was not sent there",
+			what, resp.Status, where)}
 	}
 	cl := httpx.Classify(resp, d.now())
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxRemoteMessage))
@@ -378,7 +501,11 @@ func (m *remoteMessages) suffix() string {
 	if len(keep) == 0 {
 		return ""
 	}
-	return " (remote: " + strings.Join(keep, "; ") + ")"
+	text := strings.Join(keep, "; ")
+	if len(text) > maxRemoteText {
+		text = strings.ToValidUTF8(text[:maxRemoteText], "") + "…"
+	}
+	return " (remote: " + text + ")"
 }
 
 // clean makes text from the server printable: control characters become

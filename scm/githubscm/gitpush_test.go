@@ -2,6 +2,7 @@ package githubscm
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -80,6 +81,82 @@ func TestReadReport(t *testing.T) {
 	}
 }
 
+// TestReadReportCleansServerText: the server's text reaches an error
+// cleaned (no control character) and capped, whether go-git's decoder
+// quotes it (a malformed line, an unknown channel) or it is a remote
+// message (channels 2 and 3 of side-band-64k); channel 3 is quoted as
+// one.
+func TestReadReportCleansServerText(t *testing.T) {
+	const main = plumbing.ReferenceName("refs/heads/main")
+	junk := "\x1b[2J\x1b]0;owned\x07" + strings.Repeat("A", 60000)
+	pkt := func(parts ...[]byte) []byte {
+		var b bytes.Buffer
+		e := pktline.NewEncoder(&b)
+		for _, p := range parts {
+			if p == nil {
+				e.Flush()
+			} else if err := e.Encode(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Bytes()
+	}
+	var lines []byte
+	for range 200 {
+		lines = append(lines, pkt(append([]byte{2}, "error: "+strings.Repeat("B", 50)+"\x1b[0m\n"...))...)
+	}
+	lines = append(lines, pkt(nil)...)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		band bool
+		want string
+	}{
+		{"malformed unpack line", pkt([]byte("garbage "+junk+"\n"), nil), false, "unreadable report-status (malformed unpack status: garbage  [2J ]0;owned AAA"},
+		{"side-band channel 3", pkt(append([]byte{3}, "fatal: "+junk...)), true, "(remote: fatal:  [2J ]0;owned AAA"},
+		{"unknown channel", pkt(append([]byte{7}, junk...)), true, "unreadable side-band answer (a packet on channel 7)"},
+		{"many progress lines", lines, true, "(remote: error: BBB"},
+		{"long reason", reportBody(t, "ok", false, "", &packp.CommandStatus{ReferenceName: main, Status: "declined " + junk}), false, "GitHub refused the push to refs/heads/main: declined  [2J ]0;owned AAA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := readReport(tc.body, tc.band, main)
+			s := fmt.Sprint(err)
+			if err == nil || len(s) > 1500 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				t.Errorf("readReport = %d bytes %.200q...; want an error of at most 1500 bytes without control characters", len(s), s)
+			}
+			if !strings.Contains(s, tc.want) {
+				t.Errorf("readReport = %.300q...; want it to say %q", s, tc.want)
+			}
+		})
+	}
+}
+
+// TestAdvertisementCleansServerText: a malformed ref advertisement's text
+// reaches the error cleaned and capped.
+func TestAdvertisementCleansServerText(t *testing.T) {
+	junk := "\x1b[2J" + strings.Repeat("A", 60000)
+	var b bytes.Buffer
+	pktline.NewEncoder(&b).Encode([]byte("# service=git-receive-pack\n"))
+	pktline.NewEncoder(&b).Flush()
+	pktline.NewEncoder(&b).Encode([]byte("zz " + junk + "\n"))
+	pktline.NewEncoder(&b).Flush()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-git-receive-pack-advertisement")
+		w.Write(b.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	d, err := New(&integrations.Integration{Kind: integrations.GitHub, Host: strings.TrimPrefix(srv.URL, "http://"),
+		APIBaseURL: srv.URL + "/api/v3", BaseURL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.advertisement(t.Context(), srv.Client(), srv.URL+"/acme/x.git")
+	s := fmt.Sprint(err)
+	if err == nil || len(s) > 1000 || strings.Contains(s, "\x1b") || !strings.Contains(s, "unreadable ref advertisement") {
+		t.Errorf("advertisement = %d bytes %.200q...; want a short error without control characters", len(s), s)
+	}
+}
+
 // FuzzReadReport: any answer gives nil only with "unpack ok" and "ok" for
 // the ref, and never panics.
 func FuzzReadReport(f *testing.F) {
@@ -109,14 +186,41 @@ func TestInitialPackRefusesPaths(t *testing.T) {
 	for _, files := range [][]driver.Change{
 		{file(".git/config")}, {file("a/.GIT/hooks/x")}, {file("a//b")}, {file("a/../b")}, {file("./a")},
 		{file("a"), file("a/b")}, {file("a/b"), file("a")}, {file("a"), file("a")},
+		// git's NTFS and HFS+ forms of .git, and a .gitmodules directory
+		// (git index-pack --strict refuses them: hasDotgit, gitmodulesBlob).
+		{file("git~1/config")}, {file(".git. /config")}, {file(".g\u200cit/config")}, {file("a/.Git:x")},
+		{file(".gitmodules/x")}, {file("gitmod~1/x")}, {file(".gitattributes/x")}, {file("a\x00b")},
 	} {
 		if _, err := d.initialPack(files, "m", time.Now()); errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("initialPack(%v) = %v; want InvalidArgument", files, err)
 		}
 	}
-	p, err := d.initialPack([]driver.Change{file("a/b"), file("a.txt"), file("a-b")}, "m", time.Unix(0, 0))
+	p, err := d.initialPack([]driver.Change{file("a/b"), file("a.txt"), file("a-b"), file(".gitmodules"), file("x/.gitattributes")}, "m", time.Unix(0, 0))
 	if err != nil || p.commit.IsZero() || len(p.data) == 0 {
 		t.Errorf("initialPack of a valid tree = %+v, %v", p, err)
+	}
+}
+
+// TestNewRefusesCommitAuthor: an author git refuses in a commit ('<',
+// '>', a newline or a NUL byte in the name or email) is refused by New.
+func TestNewRefusesCommitAuthor(t *testing.T) {
+	in := &integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}
+	for _, tc := range []struct {
+		author Signature
+		ok     bool
+	}{
+		{Signature{Name: "Ada Lovelace", Email: "ada@example.com"}, true},
+		{Signature{}, true},
+		{Signature{Name: "a>b", Email: "a@b"}, false},
+		{Signature{Name: "a<b", Email: "a@b"}, false},
+		{Signature{Name: "n", Email: "a@b\ncommitter x <x@y> 0 +0000"}, false},
+		{Signature{Name: "n\x00", Email: "a@b"}, false},
+		{Signature{Name: "n", Email: "<a@b>"}, false},
+	} {
+		_, err := New(in, &Options{CommitAuthor: &tc.author})
+		if (err == nil) != tc.ok || (err != nil && errcode.CodeOf(err) != errcode.InvalidArgument) {
+			t.Errorf("New with CommitAuthor %+v = %v; want accepted %v, else InvalidArgument", tc.author, err, tc.ok)
+		}
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -19,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/storage/memory"
 
+	"github.com/scmkit/scmkit/internal/gitpath"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
@@ -134,8 +137,13 @@ func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repo)
 // stores the objects in the repository so that every read sees them, and
 // answers report-status (in side-band-64k when asked). A command whose old
 // id is not the ref's value is refused with "fetch first"; one whose new
-// commit misses objects with "missing necessary objects". The first
-// branch pushed to an empty repository becomes its default branch.
+// commit misses objects with "missing necessary objects". A pack holding
+// an object git's fsck refuses (a tree entry name [gitpath.CheckName]
+// refuses, an author or committer line that is not "name <email> time
+// zone") is refused whole, as GitHub's receive.fsckObjects refuses it:
+// "unpack index-pack abnormal exit", "ng <ref> unpacker error", and the
+// fsck error on the progress channel. The first branch pushed to an
+// empty repository becomes its default branch.
 func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if r.Header.Get("Content-Type") != "application/x-git-receive-pack-request" {
 		gitText(w, http.StatusUnsupportedMediaType, "Content-Type must be application/x-git-receive-pack-request")
@@ -185,7 +193,13 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo) {
 		report.CommandStatuses = append(report.CommandStatuses, &packp.CommandStatus{ReferenceName: c.Name, Status: status})
 	}
 	s.mu.Unlock()
-	if unpackErr != nil {
+	var fsck *fsckError
+	switch {
+	case errors.As(unpackErr, &fsck):
+		// As git's receive-pack with receive.fsckObjects says it.
+		report.UnpackStatus = "index-pack abnormal exit"
+		remote += "error: " + clean(fsck.Error()) + "\nfatal: fsck error in packed object\n"
+	case unpackErr != nil:
 		report.UnpackStatus = clean(unpackErr.Error())
 	}
 	var buf bytes.Buffer
@@ -249,13 +263,16 @@ func unpack(pack io.Reader) (gitobj.Store, error) {
 			}
 			entries := make([]gitobj.TreeEntry, len(t.Entries))
 			for i, e := range t.Entries {
-				if !validTreePath(e.Name) {
-					return fmt.Errorf("tree %s: invalid entry name %q", id, e.Name)
+				if err := gitpath.CheckName(e.Name, e.Mode == filemode.Regular || e.Mode == filemode.Executable); err != nil {
+					return &fsckError{id: id, msg: fmt.Sprintf("bad tree entry name %q", e.Name)}
 				}
 				entries[i] = gitobj.TreeEntry{Name: e.Name, Mode: fmt.Sprintf("%06o", uint32(e.Mode)), SHA: e.Hash.String()}
 			}
 			out[id] = &gitobj.Object{Type: "tree", Tree: entries}
 		case plumbing.CommitObject:
+			if msg := checkIdents(o); msg != "" {
+				return &fsckError{id: id, msg: msg}
+			}
 			var c object.Commit
 			if err := c.Decode(o); err != nil {
 				return err
@@ -274,6 +291,51 @@ func unpack(pack io.Reader) (gitobj.Store, error) {
 		err = errors.New("the same object appears twice in the pack") // as git's index-pack refuses it
 	}
 	return out, err
+}
+
+// fsckError is an object git's fsck refuses (GitHub runs it on every
+// push): the push is refused as a whole, as git's index-pack --strict
+// refuses it.
+type fsckError struct{ id, msg string }
+
+func (e *fsckError) Error() string { return "object " + e.id + ": " + e.msg }
+
+// identLine is an author or committer line as git's fsck accepts it: a
+// name and an email without '<', '>' or a newline, a timestamp and a
+// time zone.
+var identLine = regexp.MustCompile(`^[^<>\n]* <[^<>\n]*> (0|[1-9][0-9]*) [+-][0-9]{4}$`)
+
+// checkIdents returns what git's fsck says of commit o's author and
+// committer lines and of a NUL byte in its headers, or "".
+func checkIdents(o plumbing.EncodedObject) string {
+	rd, err := o.Reader()
+	if err != nil {
+		return "unreadable commit"
+	}
+	defer rd.Close()
+	raw, err := io.ReadAll(rd)
+	if err != nil {
+		return "unreadable commit"
+	}
+	head, _, _ := bytes.Cut(raw, []byte("\n\n"))
+	if bytes.IndexByte(head, 0) >= 0 {
+		return "nulInHeader: NUL byte in the commit object body"
+	}
+	seen := 0
+	for _, line := range strings.Split(string(head), "\n") {
+		for _, h := range []string{"author ", "committer "} {
+			if v, ok := strings.CutPrefix(line, h); ok {
+				seen++
+				if !identLine.MatchString(v) {
+					return "badIdent: invalid " + strings.TrimSpace(h) + " line"
+				}
+			}
+		}
+	}
+	if seen < 2 {
+		return "missingAuthor: invalid format - expected 'author' and 'committer' lines"
+	}
+	return ""
 }
 
 // connected reports whether commit id, its tree, everything under it and

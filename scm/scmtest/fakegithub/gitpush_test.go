@@ -366,3 +366,107 @@ func TestGitPushWithGit(t *testing.T) {
 		t.Errorf("Files = %+v, %v; want hello.txt", files, err)
 	}
 }
+
+// entryPack packs a root commit by author whose tree holds one entry
+// named name: a file, or a directory holding a file when dir.
+func entryPack(t testing.TB, name string, dir bool, author object.Signature) (plumbing.Hash, []byte) {
+	t.Helper()
+	st := memory.NewStorage()
+	var all []plumbing.Hash
+	put := func(enc func(plumbing.EncodedObject) error) plumbing.Hash {
+		o := st.NewEncodedObject()
+		if err := enc(o); err != nil {
+			t.Fatal(err)
+		}
+		h, err := st.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, h)
+		return h
+	}
+	blob := put(func(e plumbing.EncodedObject) error {
+		e.SetType(plumbing.BlobObject)
+		_, err := e.(*plumbing.MemoryObject).Write([]byte("x\n"))
+		return err
+	})
+	entry := object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: blob}
+	if dir {
+		sub := put((&object.Tree{Entries: []object.TreeEntry{{Name: "f", Mode: filemode.Regular, Hash: blob}}}).Encode)
+		entry = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: sub}
+	}
+	tree := put((&object.Tree{Entries: []object.TreeEntry{entry}}).Encode)
+	commit := put((&object.Commit{Author: author, Committer: author, Message: "m\n", TreeHash: tree}).Encode)
+	var buf bytes.Buffer
+	if _, err := packfile.NewEncoder(&buf, st, false).Encode(all, 0); err != nil {
+		t.Fatal(err)
+	}
+	return commit, buf.Bytes()
+}
+
+// TestGitPushRefusesWhatGitRefuses: a push holding a name git's fsck
+// refuses (.git as NTFS or HFS+ reads it, a .gitmodules directory) or a
+// malformed author is refused whole, as GitHub (receive.fsckObjects)
+// refuses it: "unpack index-pack abnormal exit", "ng ... unpacker error",
+// the fsck error on the progress channel, no ref written. git's
+// index-pack --strict refuses the same packs, and accepts the control.
+func TestGitPushRefusesWhatGitRefuses(t *testing.T) {
+	gitBin, _ := exec.LookPath("git")
+	if gitBin == "" && os.Getenv("CI") == "true" {
+		t.Fatal("git is not installed (Debian package git)")
+	}
+	auth := gitAuth("x-access-token", pushToken)
+	good := object.Signature{Name: "Test", Email: "test@example.com", When: time.Unix(1700000000, 0).UTC()}
+	bad := good
+	bad.Name = "a>b"
+	for _, tc := range []struct {
+		name   string
+		entry  string
+		dir    bool
+		author object.Signature
+		ok     bool
+	}{
+		{"control", "README.md", false, good, true},
+		{".gitmodules file", ".gitmodules", false, good, true},
+		{"git~1", "git~1", true, good, false},
+		{".GIT.", ".GIT.", true, good, false},
+		{".g\u200cit", ".g\u200cit", true, good, false},
+		{".gitmodules directory", ".gitmodules", true, good, false},
+		{"gitmod~1 directory", "gitmod~1", true, good, false},
+		{"author name with >", "README.md", false, bad, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := pushServer(t)
+			commit, pack := entryPack(t, tc.entry, tc.dir, tc.author)
+			_, body := gitDo(t, s, http.MethodPost, "/acme/empty.git/git-receive-pack", auth,
+				pushBody(t, "refs/heads/main", plumbing.ZeroHash, commit, pack, true))
+			rs, progress := report(t, body, true)
+			_, written := s.Ref("acme", "empty", "main")
+			if tc.ok {
+				if rs.Error() != nil || !written {
+					t.Errorf("report-status = %v, branch written %v; want it accepted", rs.Error(), written)
+				}
+			} else if rs.UnpackStatus != "index-pack abnormal exit" || len(rs.CommandStatuses) != 1 ||
+				rs.CommandStatuses[0].Status != "unpacker error" || !strings.Contains(progress, "fatal: fsck error in packed object") || written {
+				t.Errorf("report-status = unpack %q, %+v, progress %q, branch written %v; want the push refused as fsck refuses it",
+					rs.UnpackStatus, rs.CommandStatuses, progress, written)
+			}
+			if gitBin == "" {
+				return
+			}
+			dir := t.TempDir()
+			run := func(stdin []byte, args ...string) error {
+				cmd := exec.CommandContext(t.Context(), gitBin, args...)
+				cmd.Dir, cmd.Stdin = dir, bytes.NewReader(stdin)
+				cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+				return cmd.Run()
+			}
+			if err := run(nil, "init", "-q", "--bare", "."); err != nil {
+				t.Fatal(err)
+			}
+			if gitOK := run(pack, "index-pack", "--strict", "--stdin") == nil; gitOK != tc.ok {
+				t.Errorf("git index-pack --strict accepts the pack: %v; the fake: %v", gitOK, tc.ok)
+			}
+		})
+	}
+}
