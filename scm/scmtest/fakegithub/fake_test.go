@@ -962,6 +962,28 @@ func TestCreateRefMatchesRecording(t *testing.T) {
 	}
 }
 
+// TestCreateRefNamesAreNotPaths: a branch may be named what git refuses as a
+// path element (git~1, .GIT.), as on GitHub; an empty or ".." element is
+// refused.
+func TestCreateRefNamesAreNotPaths(t *testing.T) {
+	s := newServer(t, nil)
+	head, _ := s.Ref("acme", "widgets", "main")
+	for _, tc := range []struct {
+		ref  string
+		want int
+	}{
+		{"refs/heads/git~1", http.StatusCreated},
+		{"refs/heads/x/.GIT.", http.StatusCreated},
+		{"refs/heads/a/../b", http.StatusUnprocessableEntity},
+		{"refs/heads//b", http.StatusUnprocessableEntity},
+	} {
+		resp, body := do(t, s, call{method: "POST", url: s.APIBaseURL() + "/repos/acme/widgets/git/refs", body: `{"ref":"` + tc.ref + `","sha":"` + head + `"}`})
+		if resp.StatusCode != tc.want {
+			t.Errorf("POST git/refs %s = %d %s; want %d", tc.ref, resp.StatusCode, body, tc.want)
+		}
+	}
+}
+
 // TestTreeSHAMatchesGit checks tree hashing (entry order included: "a-b"
 // sorts before the directory "a", which git compares as "a/") against the
 // id git write-tree gives for the same files.

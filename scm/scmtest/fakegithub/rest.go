@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"io/fs"
 	"maps"
 	"net/http"
 	"path"
@@ -427,9 +428,10 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo, doc
 }
 
 // validRefName reports whether GitHub takes name for a new ref: a full ref
-// name with at least two slashes.
+// name with at least two slashes and no empty, "." or ".." element (a ref
+// is no tree path: "refs/heads/git~1" is a fine branch).
 func validRefName(name string) bool {
-	return strings.HasPrefix(name, "refs/") && strings.Count(name, "/") >= 2 && validTreePath(name)
+	return strings.HasPrefix(name, "refs/") && strings.Count(name, "/") >= 2 && fs.ValidPath(name)
 }
 
 func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
