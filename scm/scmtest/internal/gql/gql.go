@@ -14,6 +14,7 @@
 package gql
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -257,7 +258,7 @@ func (op *Operation) Walk(up any, fn func(f *ast.Field, args map[string]any, up 
 // Execute runs the operation on root, the value of the query type, and
 // returns the data and the field errors. data is nil when a non-null
 // top-level field is null.
-func (op *Operation) Execute(ctx context.Context, root any) (data map[string]any, errs []*Error) {
+func (op *Operation) Execute(ctx context.Context, root any) (data *Object, errs []*Error) {
 	ex := &execution{op: op, ctx: ctx}
 	typ := op.x.Schema.Query
 	switch op.Doc.Operation {
@@ -348,19 +349,19 @@ func (ex *execution) include(ds ast.DirectiveList) bool {
 
 // object resolves the groups of sets on v of object type typ; ok is false
 // when a non-null field is null, which nulls the object.
-func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []any) (map[string]any, bool) {
-	out := map[string]any{}
+func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []any) (*Object, bool) {
+	out := &Object{}
 	for _, g := range ex.collect(typ, sets) {
 		f := g.fields[0]
 		if f.Name == "__typename" {
-			out[g.key] = typ
+			out.set(g.key, typ)
 			continue
 		}
 		p := append(slices.Clone(path), g.key)
 		loc := []Location{{f.Position.Line, f.Position.Column}}
 		if f.Name == "__schema" || f.Name == "__type" {
 			ex.errs = append(ex.errs, &Error{Message: "introspection is not supported by this fake", Path: p, Locations: loc})
-			out[g.key] = nil
+			out.set(g.key, nil)
 			continue
 		}
 		val, err := ex.resolve(&Field{Context: ex.ctx, Type: typ, Name: f.Name, Alias: g.key,
@@ -385,9 +386,39 @@ func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []a
 		if !ok {
 			return nil, false
 		}
-		out[g.key] = res
+		out.set(g.key, res)
 	}
 	return out, true
+}
+
+// Object is an object of a response: its fields in the order of the
+// selection set, as GraphQL answers them. It encodes as a JSON object.
+type Object struct {
+	keys []string
+	vals []any
+}
+
+func (o *Object) set(k string, v any) { o.keys, o.vals = append(o.keys, k), append(o.vals, v) }
+
+// MarshalJSON encodes o as a JSON object, its members in order. It does
+// not escape HTML: the encoder o is written with decides.
+func (o *Object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"` + k + `":`) // a response key is a GraphQL name: nothing to escape
+		if err := enc.Encode(o.vals[i]); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 func (ex *execution) resolve(f *Field) (any, error) {

@@ -241,6 +241,32 @@ fragment F on Book { __typename title }`},
 	})
 }
 
+// TestExecuteSelectionOrder checks that the data encodes its fields in
+// the order of the selection set, fragments' fields where they are spread,
+// and that an Object leaves escaping HTML to the encoder it is written with.
+func TestExecuteSelectionOrder(t *testing.T) {
+	x := testExecutor(t)
+	op, errs := x.Prepare(Request{Query: `mutation { z: rename(id: "b1", title: "<a&b>") { title ...F id } } fragment F on Book { genre __typename author { name id } }`})
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	data, errs := op.Execute(context.Background(), nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	want := `{"z":{"title":"<a&b>","genre":"NOVEL","__typename":"Book","author":{"name":"Na1","id":"a1"},"id":"b1"}}`
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil || buf.String() != want+"\n" {
+		t.Errorf("data = %s (%v); want %s", buf.String(), err, want)
+	}
+	escaped := strings.NewReplacer("<", `\u003c`, "&", `\u0026`, ">", `\u003e`).Replace(want)
+	if got := jsonOf(t, data); got != escaped {
+		t.Errorf("json.Marshal(data) = %s; want %s", got, escaped)
+	}
+}
+
 func jsonOf(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
