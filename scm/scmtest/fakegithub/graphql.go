@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,30 +50,9 @@ func ValidateQuery(query string) error {
 	}
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
-		msgs[i] = githubMessage(e).Message
+		msgs[i] = e.Message
 	}
 	return errors.New(strings.Join(msgs, "; "))
-}
-
-// GitHub's wording for the validation errors its clients show.
-var githubMessages = []struct {
-	rule, code string
-	re         *regexp.Regexp
-	msg        string
-}{
-	{"FieldsOnCorrectType", "undefinedField", regexp.MustCompile(`^Cannot query field "(\w+)" on type "(\w+)"`), "Field '$1' doesn't exist on type '$2'"},
-	{"KnownArgumentNames", "argumentNotAccepted", regexp.MustCompile(`^Unknown argument "(\w+)" on field "\w+\.(\w+)"`), "Field '$2' doesn't accept argument '$1'"},
-	{"ProvidedRequiredArguments", "missingRequiredArguments", regexp.MustCompile(`^Field "(\w+)" argument "(\w+)"`), "Field '$1' is missing required arguments: $2"},
-}
-
-func githubMessage(e *gql.Error) *gql.Error {
-	for _, m := range githubMessages {
-		if sub := m.re.FindStringSubmatchIndex(e.Message); sub != nil && e.Rule == m.rule {
-			e.Message = string(m.re.ExpandString(nil, m.msg, e.Message, sub))
-			e.Extra = map[string]any{"extensions": map[string]any{"code": m.code}}
-		}
-	}
-	return e
 }
 
 // graphql answers POST /graphql (and /api/graphql), queries and the
@@ -98,9 +76,6 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	x := &gql.Executor{Schema: githubSchema()}
 	op, errs := x.Prepare(req)
 	if errs != nil {
-		for _, e := range errs {
-			githubMessage(e)
-		}
 		refuse(false, errs...)
 		return
 	}

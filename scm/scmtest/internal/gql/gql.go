@@ -5,7 +5,9 @@
 // validated document is walked (fields, aliases, arguments, inline
 // fragments and fragment spreads on object, interface and union types,
 // @skip and @include, __typename, lists, nulls propagated from non-null
-// fields) over values that the fake's resolvers return.
+// fields) over values that the fake's resolvers return. Errors are worded
+// as graphql-ruby, the GraphQL server of both GitHub and GitLab, words
+// them; [Page] cuts connections' pages as both providers do.
 //
 // A fake loads its schema once with [LoadSchema], builds an [Executor] with
 // its resolvers, and for each request calls [Executor.Prepare] (the
@@ -169,11 +171,11 @@ type Operation struct {
 }
 
 // Parse parses query and validates it against schema, returning the
-// errors the service would answer.
+// errors the service would answer, worded as graphql-ruby words them.
 func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
 	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: query})
 	if err != nil {
-		return nil, []*Error{fromParser(err)}
+		return nil, []*Error{fromParser(err, query)}
 	}
 	if len(doc.Operations) == 0 {
 		return nil, []*Error{{Message: "The query holds no operation."}}
@@ -181,7 +183,7 @@ func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
 	if errs := validator.Validate(schema, doc); len(errs) > 0 {
 		out := make([]*Error, len(errs))
 		for i, e := range errs {
-			out[i] = fromParser(e)
+			out[i] = fromParser(e, query)
 		}
 		return nil, out
 	}
@@ -205,12 +207,23 @@ func (x *Executor) Prepare(req Request) (*Operation, []*Error) {
 	}
 	vars, err := validator.VariableValues(x.Schema, op, req.Variables)
 	if err != nil {
-		return nil, []*Error{fromParser(err)}
+		// gqlparser says "must be defined" and the like, without the
+		// variable's name; graphql-ruby names the first one missing.
+		e := fromParser(err, req.Query)
+		for _, v := range op.VariableDefinitions {
+			if v.Type.NonNull && v.DefaultValue == nil && req.Variables[v.Variable] == nil {
+				e.Message = fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.Variable, v.Type)
+				break
+			}
+		}
+		return nil, []*Error{e}
 	}
 	return &Operation{x: x, Doc: op, Vars: vars}, nil
 }
 
-func fromParser(err error) *Error {
+// fromParser is err, gqlparser's error about query, as graphql-ruby
+// words it.
+func fromParser(err error, query string) *Error {
 	var ge *gqlerror.Error
 	if !errors.As(err, &ge) {
 		return &Error{Message: err.Error()}
@@ -219,7 +232,7 @@ func fromParser(err error) *Error {
 	for _, l := range ge.Locations {
 		e.Locations = append(e.Locations, Location{l.Line, l.Column})
 	}
-	return e
+	return rubyError(e, query)
 }
 
 // Walk visits the operation's fields depth first in document order, those

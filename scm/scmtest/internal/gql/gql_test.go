@@ -381,3 +381,31 @@ func FuzzPrepare(f *testing.F) {
 		}
 	})
 }
+
+// TestRubyWording checks that refusals are worded as graphql-ruby, the
+// GraphQL server of GitHub and GitLab, words them.
+func TestRubyWording(t *testing.T) {
+	x := testExecutor(t)
+	for _, tt := range []struct {
+		query, want, code string
+		vars              map[string]any
+	}{
+		{`{ book(id: "b1") { nope } }`, "Field 'nope' doesn't exist on type 'Book'", "undefinedField", nil},
+		{`{ book(id: "b1") }`, "Field must have selections (field 'book' returns Book but has no selections. Did you mean 'book { ... }'?)", "selectionMismatch", nil},
+		{`{ book(id: ) { id } }`, `Parse error on ")" (RPAREN) at [1, 12]`, "", nil},
+		{`{ book(id: "b1) { id } }`, "Unterminated string", "", nil},
+		{`{ book(id: "b1") { id }`, "Unexpected end of document", "", nil},
+		{`query($a: Int, $v: ID!) { books(first: $a) { id } book(id: $v) { id } }`, "Variable $v of type ID! was provided invalid value", "", map[string]any{"a": 1}},
+	} {
+		_, errs := x.Prepare(Request{Query: tt.query, Variables: tt.vars})
+		if len(errs) == 0 {
+			t.Errorf("Prepare(%s) accepted", tt.query)
+			continue
+		}
+		ext, _ := errs[0].Extra["extensions"].(map[string]any)
+		code, _ := ext["code"].(string)
+		if errs[0].Message != tt.want || code != tt.code {
+			t.Errorf("Prepare(%s) = %q (code %q); want %q (code %q)", tt.query, errs[0].Message, code, tt.want, tt.code)
+		}
+	}
+}
