@@ -2,14 +2,14 @@ package gql
 
 import (
 	"encoding/base64"
-	"strconv"
-	"strings"
+	"fmt"
 )
 
 // Paging is a provider's cursor pagination of connections, for [Page].
 type Paging struct {
-	// Cursor is the text of the cursor of the item at index i of the
-	// whole list, "%d" standing for i; the cursor is its base64.
+	// Cursor is the format of the text of the cursor of the item at
+	// index i of the whole list, "%d" standing for i; the cursor is its
+	// base64.
 	Cursor string
 	// Default is the page size when neither first nor last is given; 0
 	// is the whole list.
@@ -22,21 +22,16 @@ type Paging struct {
 // (totalCount) and GitLab (count) name it. A cursor p did not make (such
 // as a real service's) is ignored: the page starts from the first item.
 func Page[T any](p Paging, items []T, args map[string]any, node func(T) any) map[string]any {
-	prefix, suffix, _ := strings.Cut(p.Cursor, "%d")
-	cursor := func(i int) string {
-		return base64.StdEncoding.EncodeToString([]byte(prefix + strconv.Itoa(i) + suffix))
-	}
+	cursor := func(i int) string { return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, p.Cursor, i)) }
 	lo, hi := 0, len(items)
 	for _, name := range []string{"after", "before"} {
 		c, _ := String(args, name)
 		b, _ := base64.StdEncoding.DecodeString(c)
-		digits, isPrefixed := strings.CutPrefix(string(b), prefix)
-		digits, isSuffixed := strings.CutSuffix(digits, suffix)
-		i, err := strconv.Atoi(digits)
-		switch {
-		case !isPrefixed || !isSuffixed || err != nil: // not one of p's cursors: ignored
+		var i int
+		switch _, err := fmt.Sscanf(string(b), p.Cursor, &i); {
+		case err != nil: // not one of p's cursors: ignored
 		case name == "after":
-			lo = min(i+1, len(items))
+			lo = min(max(i+1, 0), len(items))
 		default:
 			hi = max(lo, min(i, len(items)))
 		}

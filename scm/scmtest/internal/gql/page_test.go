@@ -27,6 +27,7 @@ func TestPage(t *testing.T) {
 		{"last and before", 0, items, map[string]any{"last": int64(2), "before": c(5)}, []int{3, 4}, true, true},
 		{"first larger than the rest, then last", 0, items, map[string]any{"first": int64(20), "last": int64(1)}, []int{9}, false, true},
 		{"a cursor of another shape is ignored", 0, items, map[string]any{"first": int64(2), "after": base64.StdEncoding.EncodeToString([]byte("c:4"))}, []int{0, 1}, true, false},
+		{"a negative cursor starts from the first item", 0, items, map[string]any{"first": int64(2), "after": c(-5)}, []int{0, 1}, true, false},
 		{"a cursor that is not base64 is ignored", 0, items, map[string]any{"first": int64(2), "after": "c:4;"}, []int{0, 1}, true, false},
 		{"default page size", 4, items, map[string]any{"after": c(0)}, []int{1, 2, 3, 4}, true, true},
 		{"no default: the whole list", 0, items, nil, items, false, false},
