@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/http"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,30 +50,9 @@ func ValidateQuery(query string) error {
 	}
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
-		msgs[i] = githubMessage(e).Message
+		msgs[i] = e.Message
 	}
 	return errors.New(strings.Join(msgs, "; "))
-}
-
-// GitHub's wording for the validation errors its clients show.
-var githubMessages = []struct {
-	rule, code string
-	re         *regexp.Regexp
-	msg        string
-}{
-	{"FieldsOnCorrectType", "undefinedField", regexp.MustCompile(`^Cannot query field "(\w+)" on type "(\w+)"`), "Field '$1' doesn't exist on type '$2'"},
-	{"KnownArgumentNames", "argumentNotAccepted", regexp.MustCompile(`^Unknown argument "(\w+)" on field "\w+\.(\w+)"`), "Field '$2' doesn't accept argument '$1'"},
-	{"ProvidedRequiredArguments", "missingRequiredArguments", regexp.MustCompile(`^Field "(\w+)" argument "(\w+)"`), "Field '$1' is missing required arguments: $2"},
-}
-
-func githubMessage(e *gql.Error) *gql.Error {
-	for _, m := range githubMessages {
-		if sub := m.re.FindStringSubmatchIndex(e.Message); sub != nil && e.Rule == m.rule {
-			e.Message = string(m.re.ExpandString(nil, m.msg, e.Message, sub))
-			e.Extra = map[string]any{"extensions": map[string]any{"code": m.code}}
-		}
-	}
-	return e
 }
 
 // graphql answers POST /graphql (and /api/graphql), queries and the
@@ -98,9 +76,6 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	x := &gql.Executor{Schema: githubSchema()}
 	op, errs := x.Prepare(req)
 	if errs != nil {
-		for _, e := range errs {
-			githubMessage(e)
-		}
 		refuse(false, errs...)
 		return
 	}
@@ -272,45 +247,9 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 	}
 }
 
-func cursor(i int) string {
-	return base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(i)))
-}
-
-// page cuts a connection's page out of nodes by first/after or
-// last/before, as GitHub's cursor pagination does, and makes the page's
-// values with value. A cursor the fake did not make (such as a real GitHub
-// cursor) starts from the first node.
-func page[T any](nodes []T, args map[string]any, value func(T) any) (any, error) {
-	lo, hi := 0, len(nodes)
-	for _, name := range []string{"after", "before"} {
-		c, _ := gql.String(args, name)
-		b, _ := base64.StdEncoding.DecodeString(c)
-		digits, ok := strings.CutPrefix(string(b), "cursor:v2:")
-		i, err := strconv.Atoi(digits)
-		switch {
-		case !ok || err != nil: // not one of the fake's cursors: ignored
-		case name == "after":
-			lo = min(i+1, len(nodes))
-		default:
-			hi = max(lo, min(i, len(nodes)))
-		}
-	}
-	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
-		hi = lo + first
-	} else if last, ok := gql.Int(args, "last"); ok && hi-lo > last {
-		lo = hi - last
-	}
-	info := map[string]any{"hasNextPage": hi < len(nodes), "hasPreviousPage": lo > 0, "startCursor": nil, "endCursor": nil}
-	values, edges := make([]any, 0, hi-lo), make([]any, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		values = append(values, value(nodes[i]))
-		edges = append(edges, map[string]any{"node": values[i-lo], "cursor": cursor(i)})
-	}
-	if hi > lo {
-		info["startCursor"], info["endCursor"] = cursor(lo), cursor(hi-1)
-	}
-	return map[string]any{"nodes": values, "edges": edges, "pageInfo": info, "totalCount": len(nodes)}, nil
-}
+// paging is GitHub's cursor pagination; a connection without first or
+// last is refused before (countNodes).
+var paging = gql.Paging{Cursor: "cursor:v2:%d"}
 
 // ownerValue is a repository owner: an Organization or a User.
 func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
@@ -326,7 +265,7 @@ func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
 					nodes = append(nodes, rp)
 				}
 			}
-			return page(nodes, f.Args, func(rp *repo) any { return s.repoValue(r, rp) })
+			return gql.Page(paging, nodes, f.Args, func(rp *repo) any { return s.repoValue(r, rp) }), nil
 		}),
 	}
 }
@@ -385,7 +324,7 @@ func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string
 					nodes = append(nodes, p)
 				}
 			}
-			return page(nodes, f.Args, func(p *pull) any { return pullValue(r, rp, p) })
+			return gql.Page(paging, nodes, f.Args, func(p *pull) any { return pullValue(r, rp, p) }), nil
 		}),
 	}
 }

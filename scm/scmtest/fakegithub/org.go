@@ -203,7 +203,7 @@ func (s *Server) SetTokenScopes(token string, scopes ...string) {
 func orgValue(o *fakeOrg) map[string]any {
 	team := func(t *fakeTeam) any { return teamValue(o, t) }
 	return map[string]any{"__typename": "Organization", "id": o.id, "login": o.login, "name": o.login,
-		"membersWithRole": fn(func(f *gql.Field) (any, error) { return page(o.members, f.Args, userValue) }),
+		"membersWithRole": fn(func(f *gql.Field) (any, error) { return gql.Page(paging, o.members, f.Args, userValue), nil }),
 		"teams": fn(func(f *gql.Field) (any, error) {
 			root, _ := f.Args["rootTeamsOnly"].(bool)
 			logins, _ := f.Args["userLogins"].([]any)
@@ -216,7 +216,7 @@ func orgValue(o *fakeOrg) map[string]any {
 					nodes = append(nodes, t)
 				}
 			}
-			return page(nodes, f.Args, team)
+			return gql.Page(paging, nodes, f.Args, team), nil
 		}),
 		"team": fn(func(f *gql.Field) (any, error) {
 			if t := o.team(arg(f.Args, "slug")); t != nil {
@@ -242,7 +242,7 @@ func teamValue(o *fakeOrg, t *fakeTeam) any {
 			return nil, nil
 		}),
 		"childTeams": fn(func(f *gql.Field) (any, error) {
-			return page(o.children(t), f.Args, func(c *fakeTeam) any { return teamValue(o, c) })
+			return gql.Page(paging, o.children(t), f.Args, func(c *fakeTeam) any { return teamValue(o, c) }), nil
 		}),
 		"members": fn(func(f *gql.Field) (any, error) {
 			var nodes []*orgUser
@@ -251,7 +251,7 @@ func teamValue(o *fakeOrg, t *fakeTeam) any {
 					nodes = append(nodes, u)
 				}
 			}
-			return page(nodes, f.Args, userValue)
+			return gql.Page(paging, nodes, f.Args, userValue), nil
 		}),
 	}
 }

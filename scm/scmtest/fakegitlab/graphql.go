@@ -1,10 +1,8 @@
 package fakegitlab
 
 import (
-	"bytes"
 	"cmp"
 	_ "embed"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -17,9 +15,7 @@ import (
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
 
-	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
 
@@ -70,9 +66,6 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	}
 	op, errs := executor().Prepare(req)
 	if errs != nil {
-		for _, e := range errs {
-			rubyError(e, req)
-		}
 		fail(errs...)
 		return
 	}
@@ -92,80 +85,11 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, errs := op.Execute(r.Context(), (&gqlReq{s: s, r: r}).root())
-	out := &orderedMap{}
-	out.set("data", ordered(data, op.Doc.SelectionSet))
+	resp := map[string]any{"data": data}
 	if len(errs) > 0 {
-		out.set("errors", errs)
+		resp["errors"] = errs
 	}
-	s.writeJSON(w, r, http.StatusOK, out)
-}
-
-// rubyErrors rewrite gqlparser's validation messages in graphql-ruby's
-// words, GitLab's GraphQL server's: rule, gqlparser's message, GitLab's.
-var rubyErrors = []struct {
-	rule string
-	re   *regexp.Regexp
-	to   string
-}{
-	{"FieldsOnCorrectType", regexp.MustCompile(`^Cannot query field "(\w+)" on type "(\w+)".*`), "Field '$1' doesn't exist on type '$2'"},
-	{"KnownArgumentNames", regexp.MustCompile(`^Unknown argument "(\w+)" on field "\w+\.(\w+)".*`), "Field '$2' doesn't accept argument '$1'"},
-	{"ProvidedRequiredArguments", regexp.MustCompile(`^Field "(\w+)" argument "(\w+)" of type .* is required.*`), "Field '$1' is missing required arguments: $2"},
-	{"ScalarLeafs", regexp.MustCompile(`^Field "(\w+)" of type "\[*(\w+)[!\]]*" must have a selection of subfields.*`),
-		"Field must have selections (field '$1' returns $2 but has no selections. Did you mean '$1 { ... }'?)"},
-	{"ScalarLeafs", regexp.MustCompile(`^Field "(\w+)" must not have a selection since type "\[*(\w+)[!\]]*" has no subfields.*`),
-		"Selections can't be made on scalars (field '$1' returns $2 but has selections)"},
-	{"NoUndefinedVariables", regexp.MustCompile(`^Variable "\$(\w+)" is not defined.*`), "Variable $$$1 is used by anonymous query but not declared"},
-	{"VariablesInAllowedPosition", regexp.MustCompile(`^Variable "\$(\w+)" of type "([^"]+)" used in position expecting type "([^"]+)".*`),
-		"Type mismatch on variable $$$1 ($2 / $3)"},
-	{"KnownFragmentNames", regexp.MustCompile(`^Unknown fragment "(\w+)".*`), "Fragment $1 was used, but not defined"},
-	{"KnownRootType", regexp.MustCompile(`^Schema does not support operation type "(\w+)".*`), "$1 operations are not supported"},
-	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) <EOF>$`), "Unexpected end of document"},
-	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) <Invalid>$`), "Parse error on bad input"},
-	{"", regexp.MustCompile(`^(?:Expected [^,]+, found|Unexpected) (\S+)$`), "Parse error on \"$1\""},
-}
-
-// rubyCodes are graphql-ruby's extensions.code of the validation errors.
-var rubyCodes = map[string]string{"FieldsOnCorrectType": "undefinedField", "KnownArgumentNames": "argumentNotAccepted",
-	"ProvidedRequiredArguments": "missingRequiredArguments", "ScalarLeafs": "selectionMismatch",
-	"NoUndefinedVariables": "variableNotDefined", "VariablesInAllowedPosition": "variableMismatch",
-	"KnownFragmentNames": "useAndDefineFragment"}
-
-// punctuators names the tokens of graphql-ruby's parse errors.
-var punctuators = map[string]string{"(": "LPAREN", ")": "RPAREN", "{": "LCURLY", "}": "RCURLY", "[": "LBRACKET",
-	"]": "RBRACKET", ":": "COLON", "=": "EQUALS", "!": "BANG", "$": "VAR_SIGN", "...": "ELLIPSIS"}
-
-// rubyError rewrites e, an error of req's syntax, validation or
-// variables, as graphql-ruby words it.
-func rubyError(e *gql.Error, req gql.Request) {
-	for _, t := range rubyErrors {
-		if m := t.re.FindStringSubmatch(e.Message); m != nil && t.rule == e.Rule {
-			e.Message = t.re.ReplaceAllString(e.Message, t.to)
-			if code := rubyCodes[t.rule]; code != "" {
-				e.Extra = map[string]any{"extensions": map[string]any{"code": code}}
-			}
-			switch {
-			case strings.HasSuffix(e.Message, "bad input") && strings.Count(req.Query, `"`)%2 == 1:
-				e.Message = "Unterminated string"
-			case len(m) > 1 && t.rule == "" && len(e.Locations) > 0:
-				e.Message += fmt.Sprintf(" (%s) at [%d, %d]", cmp.Or(punctuators[m[1]], "IDENTIFIER"), e.Locations[0].Line, e.Locations[0].Column)
-			}
-			return
-		}
-	}
-	// Variables: gqlparser says "must be defined" and the like, without
-	// the variable's name; name the first one missing or null.
-	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
-	if err != nil || e.Rule != "" {
-		return
-	}
-	for _, op := range doc.Operations {
-		for _, v := range op.VariableDefinitions {
-			if v.Type.NonNull && v.DefaultValue == nil && req.Variables[v.Variable] == nil {
-				e.Message = fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.Variable, v.Type)
-				return
-			}
-		}
-	}
+	s.writeJSON(w, r, http.StatusOK, resp)
 }
 
 // complexity prices a query as Options.MaxComplexity says: 1 per field
@@ -222,7 +146,7 @@ func (x *gqlReq) root() map[string]any {
 			return nil
 		}),
 		"currentUser": user,
-		"groups":      lazy(func(a map[string]any) any { return page(s.visibleGroups(x.r, a), a, x.group) }),
+		"groups":      lazy(func(a map[string]any) any { return gql.Page(paging, s.visibleGroups(x.r, a), a, x.group) }),
 	}
 }
 
@@ -246,10 +170,12 @@ func (x *gqlReq) namespace(ns *namespace, kind string) any {
 			list := slices.DeleteFunc(s.projectsUnder(x.r, ns, include), func(p *project) bool {
 				return !strings.Contains(strings.ToLower(p.Path), strings.ToLower(search))
 			})
-			return page(list, a, x.project)
+			return gql.Page(paging, list, a, x.project)
 		}),
-		"descendantGroups": lazy(func(a map[string]any) any { return page(s.descendants(ns), a, x.group) }),
-		"groupMembers":     lazy(func(a map[string]any) any { return page(x.members(ns, a["relations"].([]any)), a, x.member) }),
+		"descendantGroups": lazy(func(a map[string]any) any { return gql.Page(paging, s.descendants(ns), a, x.group) }),
+		"groupMembers": lazy(func(a map[string]any) any {
+			return gql.Page(paging, x.members(ns, a["relations"].([]any)), a, x.member)
+		}),
 	}
 }
 
@@ -322,7 +248,7 @@ func (x *gqlReq) project(pr *project) any {
 					list = append(list, m)
 				}
 			}
-			return page(list, a, func(m *mergeRequest) any { return x.mergeRequest(pr, m) })
+			return gql.Page(paging, list, a, func(m *mergeRequest) any { return x.mergeRequest(pr, m) })
 		}),
 	}
 }
@@ -346,7 +272,7 @@ func (x *gqlReq) repository(pr *project) map[string]any {
 					paths = append(paths, p.(string))
 				}
 			}
-			return page(paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.Files[p]) })
+			return gql.Page(paging, paths, a, func(p string) any { return x.blob(pr, cmp.Or(ref, pr.DefaultBranch), p, c.Files[p]) })
 		}),
 		// GitLab's pattern knows only "*": any run of characters.
 		"branchNames": lazy(func(a map[string]any) any {
@@ -384,117 +310,7 @@ func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
 
 var levelNames = map[int]string{0: "NO_ACCESS", 5: "MINIMAL_ACCESS", 10: "GUEST", 15: "PLANNER", 20: "REPORTER", 30: "DEVELOPER", 40: "MAINTAINER", 50: "OWNER"}
 
-// page is the connection of the page that first/after select from
-// items, node making the nodes of the page. The cursor is GitLab's shape,
-// base64 of {"id":"N"}, N the index in the full list.
-func page[T any](items []T, args map[string]any, node func(T) any) map[string]any {
-	lo, hi := 0, len(items)
-	if a, ok := gql.String(args, "after"); ok {
-		if i, ok := parseCursor(a); ok {
-			lo = min(i+1, len(items))
-		}
-	}
-	if first, ok := gql.Int(args, "first"); ok && hi-lo > first {
-		hi = lo + first
-	} else if !ok && hi-lo > 100 {
-		hi = lo + 100 // GitLab's default and maximum page size
-	}
-	nodes := make([]any, hi-lo)
-	for i := range nodes {
-		nodes[i] = node(items[lo+i])
-	}
-	var start, end any
-	if hi > lo {
-		start, end = cursorOf(lo), cursorOf(hi-1)
-	}
-	return map[string]any{"nodes": nodes, "count": len(items), "pageInfo": map[string]any{
-		"hasNextPage": hi < len(items), "hasPreviousPage": lo > 0, "startCursor": start, "endCursor": end},
-		"edges": lazy(func(map[string]any) any {
-			edges := make([]any, len(nodes))
-			for i, n := range nodes {
-				edges[i] = map[string]any{"node": n, "cursor": cursorOf(lo + i)}
-			}
-			return edges
-		})}
-}
-
-func cursorOf(i int) string {
-	return base64.StdEncoding.EncodeToString([]byte(`{"id":"` + strconv.Itoa(i) + `"}`))
-}
-
-func parseCursor(c string) (int, bool) {
-	b, err := base64.StdEncoding.DecodeString(c)
-	if err != nil {
-		return 0, false
-	}
-	var v struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(b, &v) != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(v.ID)
-	return n, err == nil
-}
-
-// ordered orders the keys of v, the executor's data, as set selects them:
-// GitLab answers in selection order.
-func ordered(v any, set ast.SelectionSet) any {
-	switch x := v.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = ordered(e, set)
-		}
-		return out
-	case map[string]any:
-		m := &orderedMap{}
-		var visit func(set ast.SelectionSet)
-		visit = func(set ast.SelectionSet) {
-			for _, sel := range set {
-				switch f := sel.(type) {
-				case *ast.Field:
-					k := cmp.Or(f.Alias, f.Name)
-					if val, ok := x[k]; ok && !slices.Contains(m.keys, k) {
-						m.set(k, ordered(val, f.SelectionSet))
-					}
-				case *ast.InlineFragment:
-					visit(f.SelectionSet)
-				case *ast.FragmentSpread:
-					visit(f.Definition.SelectionSet)
-				}
-			}
-		}
-		visit(set)
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			if !slices.Contains(m.keys, k) {
-				m.set(k, x[k])
-			}
-		}
-		return m
-	}
-	return v
-}
-
-// orderedMap is a JSON object that keeps its keys in insertion order.
-type orderedMap struct {
-	keys []string
-	vals []any
-}
-
-func (m *orderedMap) set(k string, v any) { m.keys, m.vals = append(m.keys, k), append(m.vals, v) }
-
-func (m *orderedMap) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, k := range m.keys {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(fake.Marshal(k))
-		buf.WriteByte(':')
-		buf.Write(fake.Marshal(m.vals[i]))
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
-}
+// paging is GitLab's cursor pagination: the cursor is base64 of
+// {"id":"N"}, N the index in the full list; 100 nodes a page by default,
+// as most (GitLab's maximum).
+var paging = gql.Paging{Cursor: `{"id":"%d"}`, Default: 100}

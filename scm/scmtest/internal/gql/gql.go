@@ -5,7 +5,9 @@
 // validated document is walked (fields, aliases, arguments, inline
 // fragments and fragment spreads on object, interface and union types,
 // @skip and @include, __typename, lists, nulls propagated from non-null
-// fields) over values that the fake's resolvers return.
+// fields) over values that the fake's resolvers return. Errors are worded
+// as graphql-ruby, the GraphQL server of both GitHub and GitLab, words
+// them; [Page] cuts connections' pages as both providers do.
 //
 // A fake loads its schema once with [LoadSchema], builds an [Executor] with
 // its resolvers, and for each request calls [Executor.Prepare] (the
@@ -14,6 +16,7 @@
 package gql
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,11 +171,11 @@ type Operation struct {
 }
 
 // Parse parses query and validates it against schema, returning the
-// errors the service would answer.
+// errors the service would answer, worded as graphql-ruby words them.
 func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
 	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: query})
 	if err != nil {
-		return nil, []*Error{fromParser(err)}
+		return nil, []*Error{fromParser(err, query)}
 	}
 	if len(doc.Operations) == 0 {
 		return nil, []*Error{{Message: "The query holds no operation."}}
@@ -180,7 +183,7 @@ func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
 	if errs := validator.Validate(schema, doc); len(errs) > 0 {
 		out := make([]*Error, len(errs))
 		for i, e := range errs {
-			out[i] = fromParser(e)
+			out[i] = fromParser(e, query)
 		}
 		return nil, out
 	}
@@ -204,12 +207,23 @@ func (x *Executor) Prepare(req Request) (*Operation, []*Error) {
 	}
 	vars, err := validator.VariableValues(x.Schema, op, req.Variables)
 	if err != nil {
-		return nil, []*Error{fromParser(err)}
+		// gqlparser says "must be defined" and the like, without the
+		// variable's name; graphql-ruby names the first one missing.
+		e := fromParser(err, req.Query)
+		for _, v := range op.VariableDefinitions {
+			if v.Type.NonNull && v.DefaultValue == nil && req.Variables[v.Variable] == nil {
+				e.Message = fmt.Sprintf("Variable $%s of type %s was provided invalid value", v.Variable, v.Type)
+				break
+			}
+		}
+		return nil, []*Error{e}
 	}
 	return &Operation{x: x, Doc: op, Vars: vars}, nil
 }
 
-func fromParser(err error) *Error {
+// fromParser is err, gqlparser's error about query, as graphql-ruby
+// words it.
+func fromParser(err error, query string) *Error {
 	var ge *gqlerror.Error
 	if !errors.As(err, &ge) {
 		return &Error{Message: err.Error()}
@@ -218,7 +232,7 @@ func fromParser(err error) *Error {
 	for _, l := range ge.Locations {
 		e.Locations = append(e.Locations, Location{l.Line, l.Column})
 	}
-	return e
+	return rubyError(e, query)
 }
 
 // Walk visits the operation's fields depth first in document order, those
@@ -257,7 +271,7 @@ func (op *Operation) Walk(up any, fn func(f *ast.Field, args map[string]any, up 
 // Execute runs the operation on root, the value of the query type, and
 // returns the data and the field errors. data is nil when a non-null
 // top-level field is null.
-func (op *Operation) Execute(ctx context.Context, root any) (data map[string]any, errs []*Error) {
+func (op *Operation) Execute(ctx context.Context, root any) (data *Object, errs []*Error) {
 	ex := &execution{op: op, ctx: ctx}
 	typ := op.x.Schema.Query
 	switch op.Doc.Operation {
@@ -348,19 +362,19 @@ func (ex *execution) include(ds ast.DirectiveList) bool {
 
 // object resolves the groups of sets on v of object type typ; ok is false
 // when a non-null field is null, which nulls the object.
-func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []any) (map[string]any, bool) {
-	out := map[string]any{}
+func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []any) (*Object, bool) {
+	out := &Object{}
 	for _, g := range ex.collect(typ, sets) {
 		f := g.fields[0]
 		if f.Name == "__typename" {
-			out[g.key] = typ
+			out.set(g.key, typ)
 			continue
 		}
 		p := append(slices.Clone(path), g.key)
 		loc := []Location{{f.Position.Line, f.Position.Column}}
 		if f.Name == "__schema" || f.Name == "__type" {
 			ex.errs = append(ex.errs, &Error{Message: "introspection is not supported by this fake", Path: p, Locations: loc})
-			out[g.key] = nil
+			out.set(g.key, nil)
 			continue
 		}
 		val, err := ex.resolve(&Field{Context: ex.ctx, Type: typ, Name: f.Name, Alias: g.key,
@@ -385,9 +399,39 @@ func (ex *execution) object(typ string, v any, sets []ast.SelectionSet, path []a
 		if !ok {
 			return nil, false
 		}
-		out[g.key] = res
+		out.set(g.key, res)
 	}
 	return out, true
+}
+
+// Object is an object of a response: its fields in the order of the
+// selection set, as GraphQL answers them. It encodes as a JSON object.
+type Object struct {
+	keys []string
+	vals []any
+}
+
+func (o *Object) set(k string, v any) { o.keys, o.vals = append(o.keys, k), append(o.vals, v) }
+
+// MarshalJSON encodes o as a JSON object, its members in order. It does
+// not escape HTML: the encoder o is written with decides.
+func (o *Object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`"` + k + `":`) // a response key is a GraphQL name: nothing to escape
+		if err := enc.Encode(o.vals[i]); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 func (ex *execution) resolve(f *Field) (any, error) {

@@ -241,6 +241,32 @@ fragment F on Book { __typename title }`},
 	})
 }
 
+// TestExecuteSelectionOrder checks that the data encodes its fields in
+// the order of the selection set, fragments' fields where they are spread,
+// and that an Object leaves escaping HTML to the encoder it is written with.
+func TestExecuteSelectionOrder(t *testing.T) {
+	x := testExecutor(t)
+	op, errs := x.Prepare(Request{Query: `mutation { z: rename(id: "b1", title: "<a&b>") { title ...F id } } fragment F on Book { genre __typename author { name id } }`})
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	data, errs := op.Execute(context.Background(), nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	want := `{"z":{"title":"<a&b>","genre":"NOVEL","__typename":"Book","author":{"name":"Na1","id":"a1"},"id":"b1"}}`
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil || buf.String() != want+"\n" {
+		t.Errorf("data = %s (%v); want %s", buf.String(), err, want)
+	}
+	escaped := strings.NewReplacer("<", `\u003c`, "&", `\u0026`, ">", `\u003e`).Replace(want)
+	if got := jsonOf(t, data); got != escaped {
+		t.Errorf("json.Marshal(data) = %s; want %s", got, escaped)
+	}
+}
+
 func jsonOf(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -354,4 +380,32 @@ func FuzzPrepare(f *testing.F) {
 			_ = op.Walk(nil, func(*ast.Field, map[string]any, any) (any, error) { return nil, nil })
 		}
 	})
+}
+
+// TestRubyWording checks that refusals are worded as graphql-ruby, the
+// GraphQL server of GitHub and GitLab, words them.
+func TestRubyWording(t *testing.T) {
+	x := testExecutor(t)
+	for _, tt := range []struct {
+		query, want, code string
+		vars              map[string]any
+	}{
+		{`{ book(id: "b1") { nope } }`, "Field 'nope' doesn't exist on type 'Book'", "undefinedField", nil},
+		{`{ book(id: "b1") }`, "Field must have selections (field 'book' returns Book but has no selections. Did you mean 'book { ... }'?)", "selectionMismatch", nil},
+		{`{ book(id: ) { id } }`, `Parse error on ")" (RPAREN) at [1, 12]`, "", nil},
+		{`{ book(id: "b1) { id } }`, "Unterminated string", "", nil},
+		{`{ book(id: "b1") { id }`, "Unexpected end of document", "", nil},
+		{`query($a: Int, $v: ID!) { books(first: $a) { id } book(id: $v) { id } }`, "Variable $v of type ID! was provided invalid value", "", map[string]any{"a": 1}},
+	} {
+		_, errs := x.Prepare(Request{Query: tt.query, Variables: tt.vars})
+		if len(errs) == 0 {
+			t.Errorf("Prepare(%s) accepted", tt.query)
+			continue
+		}
+		ext, _ := errs[0].Extra["extensions"].(map[string]any)
+		code, _ := ext["code"].(string)
+		if errs[0].Message != tt.want || code != tt.code {
+			t.Errorf("Prepare(%s) = %q (code %q); want %q (code %q)", tt.query, errs[0].Message, code, tt.want, tt.code)
+		}
+	}
 }
