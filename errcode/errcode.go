@@ -185,6 +185,10 @@ func (e *Error) Error() string {
 	if e.Msg == "" && e.Err == nil {
 		b.WriteString(strings.ToLower(e.Code.String()))
 	}
+	if in, ok := e.Err.(*Error); ok && in.Code == e.Code && (e.Status == 0 || e.Status == in.Status) &&
+		(e.RetryAt.IsZero() || e.RetryAt.Equal(in.RetryAt)) {
+		return b.String() // the wrapped error's text already ends with the same code
+	}
 	fmt.Fprintf(&b, " (%s", e.Code)
 	if e.Status != 0 {
 		fmt.Fprintf(&b, ", HTTP %d", e.Status)
