@@ -123,8 +123,10 @@ func typeMsg(err error) string {
 	return oneLine(err.Error())
 }
 
-// SupportedProviders are the provider ids [Config.NewHandler] builds.
-var SupportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
+// SupportedProviders returns the provider ids [Config.NewHandler] builds.
+func SupportedProviders() []string { return slices.Clone(supportedProviders) }
+
+var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
 
 // NewHandler builds a Handler from the auth section and opts (which must
 // at least give BaseURL; nil fields of opts are taken from the section:
@@ -158,7 +160,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	var warnings []string
 	var problems []string
 	for _, id := range slices.Sorted(maps.Keys(c.Providers)) {
-		if !slices.Contains(SupportedProviders, id) {
+		if !slices.Contains(supportedProviders, id) {
 			warnings = append(warnings, "auth.providers."+id+": not a provider scmkit builds from configuration; skipped (register it with Handler.Register)")
 			continue
 		}
