@@ -63,8 +63,8 @@ func jwksServer(t testing.TB, is *Issuer) (*httptest.Server, *atomic.Int64) {
 
 func TestClampLifetime(t *testing.T) {
 	for in, want := range map[time.Duration]time.Duration{0: time.Hour, time.Minute: 10 * time.Minute, 2 * time.Hour: 2 * time.Hour, 48 * time.Hour: 24 * time.Hour} {
-		if got := ClampLifetime(in); got != want {
-			t.Errorf("ClampLifetime(%v) = %v, want %v", in, got, want)
+		if got := clampLifetime(in); got != want {
+			t.Errorf("clampLifetime(%v) = %v, want %v", in, got, want)
 		}
 	}
 }
