@@ -123,8 +123,10 @@ func typeMsg(err error) string {
 	return oneLine(err.Error())
 }
 
-// SupportedProviders are the provider ids [Config.NewHandler] builds.
-var SupportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
+// SupportedProviders returns the provider ids [Config.NewHandler] builds.
+func SupportedProviders() []string { return slices.Clone(supportedProviders) }
+
+var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
 
 // NewHandler builds a Handler from the auth section and opts (which must
 // at least give BaseURL; nil fields of opts are taken from the section:
@@ -158,7 +160,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	var warnings []string
 	var problems []string
 	for _, id := range slices.Sorted(maps.Keys(c.Providers)) {
-		if !slices.Contains(SupportedProviders, id) {
+		if !slices.Contains(supportedProviders, id) {
 			warnings = append(warnings, "auth.providers."+id+": not a provider scmkit builds from configuration; skipped (register it with Handler.Register)")
 			continue
 		}
@@ -186,7 +188,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				h.setCallback(id, env, pc.CallbackURL)
 			}
 			if len(pc.SessionDuration) > 0 && string(pc.SessionDuration) != "null" {
-				d, err := ParseHumanDuration(pc.SessionDuration)
+				d, err := parseHumanDuration(pc.SessionDuration)
 				if err != nil {
 					problems = append(problems, path+".sessionDuration: "+err.Error())
 					continue
@@ -238,7 +240,19 @@ var humanDuration = regexp.MustCompile(`^(\d+)\s*(ms|s|m|h|d|w|y)$`)
 // ParseHumanDuration parses Backstage's duration forms: a Go duration
 // ("90m"), a number with a unit ("7d", "2w", "1y"), or an object with
 // years, months, weeks, days, hours, minutes, seconds and milliseconds.
+// A value it does not understand, or one that is not positive, is an
+// InvalidArgument *errcode.Error.
 func ParseHumanDuration(raw json.RawMessage) (time.Duration, error) {
+	d, err := parseHumanDuration(raw)
+	if err != nil {
+		return 0, &errcode.Error{Code: errcode.InvalidArgument, Op: "auth.ParseHumanDuration", Msg: err.Error()}
+	}
+	return d, nil
+}
+
+// parseHumanDuration is ParseHumanDuration with a plain error, for a
+// message that names the config path.
+func parseHumanDuration(raw json.RawMessage) (time.Duration, error) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		s = strings.TrimSpace(s)

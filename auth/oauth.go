@@ -49,11 +49,50 @@ func newOAuthBase(op string, client *http.Client, now func() time.Time) oauthBas
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	c.Transport = cappedTransport{rt}
 	if now == nil {
 		now = time.Now
 	}
+	// Below the cap, scmkit's one retry and rate-limit policy: a profile
+	// GET is retried after a 5xx or a network error, any request after a
+	// 429 or a rate-limit 403; a POST to the token endpoint is never
+	// repeated after the provider may have acted on it (a code is
+	// single-use, a rotated refresh token is spent).
+	c.Transport = cappedTransport{httpx.NewTransport(&httpx.Options{Base: rt, Now: now, MaxRateLimitWait: maxRateLimitWait})}
 	return oauthBase{op: op, client: &c, now: now}
+}
+
+// maxRateLimitWait is the longest a provider's rate limit is waited out
+// during a sign-in, which a person is waiting for; a longer one fails at
+// once as RateLimited with the time it ends.
+const maxRateLimitWait = 10 * time.Second
+
+// answerError is the error of a provider's non-2xx answer to what: a rate
+// limit (a 429, or a 403 that says so) is RateLimited with the time it
+// ends, a 5xx Unavailable, anything else the refusal code.
+func (b *oauthBase) answerError(resp *http.Response, what string, refused errcode.Code, msg string) *errcode.Error {
+	e := &errcode.Error{Code: refused, Op: b.op, Host: b.info.Host, Status: resp.StatusCode, Msg: msg}
+	switch cl := httpx.Classify(resp, b.now()); {
+	case cl.Code == errcode.RateLimited:
+		e.Code, e.RetryAt, e.Msg = errcode.RateLimited, cl.RetryAt, "the provider rate-limited "+what
+	case resp.StatusCode >= 500:
+		e.Code, e.Msg = errcode.Unavailable, fmt.Sprintf("the provider failed %s (HTTP %d)", what, resp.StatusCode)
+	}
+	return e
+}
+
+// transportError is the error of a request to the provider that got no
+// answer: the context's end, a rate limit too long to wait out (from the
+// retry policy), or a network failure, described without its URL.
+func (b *oauthBase) transportError(ctx context.Context, what string, err error) *errcode.Error {
+	if c := ctxCode(ctx, err); c != errcode.OK {
+		return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer " + what + " in time"}
+	}
+	var ee *errcode.Error
+	if errors.As(err, &ee) && ee.Code == errcode.RateLimited {
+		return &errcode.Error{Code: errcode.RateLimited, Op: b.op, Host: b.info.Host, Status: ee.Status, RetryAt: ee.RetryAt,
+			Msg: "the provider rate-limited " + what}
+	}
+	return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider could not be reached for " + what + ": " + netReason(err)}
 }
 
 // Info describes the provider.
@@ -148,35 +187,28 @@ func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {
 // secret and of sent (the code, verifier or refresh token the request
 // carried), in every form a server may echo them, before they are clipped.
 func (b *oauthBase) tokenError(ctx context.Context, what string, err error, sent ...string) error {
-	if c := ctxCode(ctx, err); c != errcode.OK {
-		return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer " + what + " in time"}
-	}
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		var secrets httpx.Secrets
-		secrets.Add(sent...)
-		if cs := b.cfg.ClientSecret; cs != "" {
-			secrets.Add(cs, url.QueryEscape(b.cfg.ClientID)+":"+url.QueryEscape(cs))
-		}
-		msg := "the provider refused " + what
-		if re.ErrorCode != "" {
-			msg += ": " + oneLine(secrets.Scrub(re.ErrorCode))
-			if re.ErrorDescription != "" {
-				msg += " (" + oneLine(secrets.Scrub(re.ErrorDescription)) + ")"
-			}
-		}
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		code := errcode.Unauthorized
-		if status >= 500 || (re.ErrorCode == "" && status != 400 && status != 401) {
-			code = errcode.Unavailable
-			msg = fmt.Sprintf("the provider failed %s (HTTP %d)", what, status)
-		}
-		return &errcode.Error{Code: code, Op: b.op, Host: b.info.Host, Status: status, Msg: msg}
+	if !errors.As(err, &re) || re.Response == nil {
+		return b.transportError(ctx, what, err)
 	}
-	return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider could not be reached for " + what + ": " + netReason(err)}
+	var secrets httpx.Secrets
+	secrets.Add(sent...)
+	if cs := b.cfg.ClientSecret; cs != "" {
+		secrets.Add(cs, url.QueryEscape(b.cfg.ClientID)+":"+url.QueryEscape(cs))
+	}
+	msg := "the provider refused " + what
+	if re.ErrorCode != "" {
+		msg += ": " + oneLine(secrets.Scrub(re.ErrorCode))
+		if re.ErrorDescription != "" {
+			msg += " (" + oneLine(secrets.Scrub(re.ErrorDescription)) + ")"
+		}
+	}
+	e := b.answerError(re.Response, what, errcode.Unauthorized, msg)
+	if s := re.Response.StatusCode; e.Code == errcode.Unauthorized && re.ErrorCode == "" && s != 400 && s != 401 {
+		// Not an OAuth error answer: something else failed the request.
+		e.Code, e.Msg = errcode.Unavailable, fmt.Sprintf("the provider failed %s (HTTP %d)", what, s)
+	}
+	return e
 }
 
 // ctxCode reports DeadlineExceeded or Canceled when err is due to ctx.
@@ -217,10 +249,7 @@ func (b *oauthBase) getJSON(ctx context.Context, u, token string, out any) error
 	req.Header.Set("Accept", "application/json")
 	resp, err := b.client.Do(req)
 	if err != nil {
-		if c := ctxCode(ctx, err); c != errcode.OK {
-			return &errcode.Error{Code: c, Op: b.op, Host: b.info.Host, Msg: "the provider did not answer the profile request in time"}
-		}
-		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider could not be reached for the profile: " + netReason(err)}
+		return b.transportError(ctx, "the profile request", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -229,9 +258,9 @@ func (b *oauthBase) getJSON(ctx context.Context, u, token string, out any) error
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &errcode.Error{Code: errcode.Unauthorized, Op: b.op, Host: b.info.Host, Status: resp.StatusCode, Msg: "the provider refused the new token when reading the profile"}
+		return b.answerError(resp, "the profile request", errcode.Unauthorized, "the provider refused the new token when reading the profile")
 	case resp.StatusCode != http.StatusOK:
-		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Status: resp.StatusCode, Msg: "the provider failed the profile request"}
+		return b.answerError(resp, "the profile request", errcode.Unavailable, "the provider failed the profile request")
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: b.op, Host: b.info.Host, Msg: "the provider's profile is not the expected JSON"}

@@ -373,12 +373,12 @@ func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the revocation endpoint could not be reached: " + netReason(err)}
+		return p.transportError(ctx, "the revocation", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 	if resp.StatusCode != http.StatusOK {
-		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Status: resp.StatusCode, Msg: "the provider refused the revocation"}
+		return p.answerError(resp, "the revocation", errcode.Unavailable, "the provider refused the revocation")
 	}
 	return nil
 }

@@ -13,13 +13,15 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 )
 
-// Sections lists the config paths, besides integrations and
+// Sections returns the config paths, besides integrations and
 // backend.reading.allow, that [Load] keeps (with their substitutions
 // evaluated) for [Config.Decode]. Packages of the identity half decode their
 // own blocks from them: auth (sign-in providers, session), catalog.providers
 // (organisational data), permission (policies), backend.cache (shared
 // state), backend.auth (service keys), app.baseUrl and backend.baseUrl.
-var Sections = []string{"app.baseUrl", "backend.baseUrl", "backend.auth", "backend.cache", "auth", "catalog.providers", "permission"}
+func Sections() []string { return slices.Clone(sections) }
+
+var sections = []string{"app.baseUrl", "backend.baseUrl", "backend.auth", "backend.cache", "auth", "catalog.providers", "permission"}
 
 // kept is the merged, substituted configuration of the [Sections], with
 // the problems and warnings found in them.
@@ -39,7 +41,7 @@ type deferred struct {
 // keep copies the Sections out of the merged tree.
 func keep(raw map[string]any, ds []deferred) *kept {
 	k := &kept{tree: map[string]any{}, deferred: ds}
-	for _, sec := range Sections {
+	for _, sec := range sections {
 		parts := strings.Split(sec, ".")
 		v, ok := get(raw, parts)
 		if !ok {
@@ -62,7 +64,7 @@ func keep(raw map[string]any, ds []deferred) *kept {
 // sectionOf returns the entry of Sections that contains the config path
 // (which may carry array indexes: "auth.providers.x[0].y"), or "".
 func sectionOf(path string) string {
-	for _, sec := range Sections {
+	for _, sec := range sections {
 		if path == sec || within(path, sec) {
 			return sec
 		}

@@ -21,12 +21,8 @@ import (
 // from [WithBasicUsername] gets a credential without a Username as Basic
 // with that user name (git over HTTPS).
 //
-// It is a plain struct, cheap to build per operation:
-//
-//	client := &http.Client{Transport: &credentials.Transport{
-//		Resolver: resolver,
-//		Request:  credentials.Request{Host: "github.com", Owner: "acme", Repo: "widgets", User: user},
-//	}}
+// It is a plain struct, cheap to build per operation, as the example
+// shows.
 //
 // Request is the template for every request. Its Host, if set, is the
 // host the template (and in particular its User, the signed-in user's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/org"
 )
@@ -52,4 +53,36 @@ func Example() {
 	// Output:
 	// user:default/alice [user:default/alice group:default/platform-team]
 	// user:default/alice [user:default/alice group:default/platform-team]
+}
+
+// A provider's signIn block of app-config.yaml, decoded with the config
+// package.
+func ExampleSignInConfig() {
+	yaml := []byte(`
+auth:
+  providers:
+    github:
+      development:
+        clientId: abc
+        clientSecret: def
+        signIn:
+          resolvers:
+            - resolver: usernameMatchingUserEntityName
+            - resolver: emailMatchingUserEntityProfileEmail
+              allowedDomains: [example.com]
+`)
+	cfg, err := config.LoadBytes(context.Background(), nil, yaml)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var sc identity.SignInConfig
+	if err := cfg.Decode("auth.providers.github.development.signIn", &sc); err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range sc.Resolvers {
+		fmt.Println(r.Resolver, r.AllowedDomains)
+	}
+	// Output:
+	// usernameMatchingUserEntityName []
+	// emailMatchingUserEntityProfileEmail [example.com]
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/errcode"
 )
 
@@ -34,13 +33,20 @@ func BackstageIdentityFunc(resolvers map[string]*SignInResolver, is *Issuer) fun
 	}
 }
 
+// Decoder reads a section of the configuration into a Go value;
+// *[github.com/scmkit/scmkit/config.Config] is one. Taking it instead of
+// the config package keeps imports pointing down the layers.
+type Decoder interface {
+	Decode(path string, out any) error
+}
+
 // ResolversFromConfig builds the sign-in resolvers of every provider that
 // has auth.providers.<id>.<env>.signIn in cfg, by provider id; the
 // provider's type is its id, as in Backstage (github, gitlab, microsoft,
 // google, okta, bitbucket, oidc, ldap), unless types maps the id to
 // another. A provider without signIn is left out (its sign-ins are then
 // refused by [BackstageIdentityFunc]). Errors name the provider.
-func ResolversFromConfig(cfg *config.Config, env string, types map[string]string, c Catalog, opts *ResolverOptions) (map[string]*SignInResolver, error) {
+func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Catalog, opts *ResolverOptions) (map[string]*SignInResolver, error) {
 	const op = "identity.ResolversFromConfig"
 	var providers map[string]map[string]struct {
 		SignIn *SignInConfig `json:"signIn"`

@@ -118,11 +118,8 @@ func (c *ResolverConfig) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// SignInConfig is auth.providers.<id>.<env>.signIn. Decode it with the
-// config package:
-//
-//	var sc identity.SignInConfig
-//	err := cfg.Decode("auth.providers.github.development.signIn", &sc)
+// SignInConfig is auth.providers.<id>.<env>.signIn. Decode it with
+// [github.com/scmkit/scmkit/config.Config.Decode] (see the example).
 type SignInConfig struct {
 	Resolvers []ResolverConfig `json:"resolvers"`
 }

@@ -44,9 +44,9 @@ const (
 	DefaultLifetime = time.Hour
 )
 
-// ClampLifetime returns d clamped as Backstage clamps the token lifetime;
-// 0 means DefaultLifetime.
-func ClampLifetime(d time.Duration) time.Duration {
+// clampLifetime returns d clamped to [MinLifetime, MaxLifetime] as
+// Backstage clamps the token lifetime; 0 means DefaultLifetime.
+func clampLifetime(d time.Duration) time.Duration {
 	if d == 0 {
 		return DefaultLifetime
 	}
@@ -58,7 +58,8 @@ type IssuerOptions struct {
 	// Issuer is the `iss` claim: the auth backend's external base URL,
 	// e.g. "https://portal.example.com/api/auth".
 	Issuer string
-	// Lifetime of tokens, clamped by [ClampLifetime]; keys rotate every
+	// Lifetime of tokens, 0 for DefaultLifetime, else clamped to
+	// [MinLifetime, MaxLifetime] as Backstage does; keys rotate every
 	// Lifetime and are published for 3 × Lifetime.
 	Lifetime time.Duration
 	// Now is the clock; nil means time.Now.
@@ -129,7 +130,7 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 	if !ok {
 		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
 	}
-	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: ClampLifetime(o.Lifetime), now: o.Now, rand: o.Rand}
+	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand}
 	if is.now == nil {
 		is.now = time.Now
 	}

@@ -63,8 +63,8 @@ func jwksServer(t testing.TB, is *Issuer) (*httptest.Server, *atomic.Int64) {
 
 func TestClampLifetime(t *testing.T) {
 	for in, want := range map[time.Duration]time.Duration{0: time.Hour, time.Minute: 10 * time.Minute, 2 * time.Hour: 2 * time.Hour, 48 * time.Hour: 24 * time.Hour} {
-		if got := ClampLifetime(in); got != want {
-			t.Errorf("ClampLifetime(%v) = %v, want %v", in, got, want)
+		if got := clampLifetime(in); got != want {
+			t.Errorf("clampLifetime(%v) = %v, want %v", in, got, want)
 		}
 	}
 }
@@ -643,5 +643,37 @@ func TestStaticKeysSurviveFetch(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), tok.Token); err != nil {
 		t.Errorf("static key after a fetch: %v", err)
+	}
+}
+
+// TestVerifyRetriesJWKS checks that the JWKS is fetched under scmkit's
+// retry policy: a passing 503 of the issuer does not reject a valid token.
+func TestVerifyRetriesJWKS(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	h := is.JWKSHandler()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), tok.Token); err != nil {
+		t.Errorf("Verify = %v", err)
+	}
+	if n.Load() != 2 {
+		t.Errorf("%d JWKS requests; want 2 (the 503, then the keys)", n.Load())
 	}
 }

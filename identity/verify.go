@@ -32,8 +32,8 @@ type VerifierOptions struct {
 	// fetched on first use and again, once, when a token names an
 	// unknown kid.
 	JWKSURL string
-	// HTTPClient fetches JWKSURL; nil means a client with a 10 s timeout
-	// that does not follow redirects.
+	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
+	// client that does not follow redirects. Each fetch is bounded to 10 s.
 	HTTPClient *http.Client
 	// Keys are static keys, used with or instead of JWKSURL (e.g. an
 	// in-process Issuer's JWKS).
@@ -147,10 +147,15 @@ func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 	if o.RefetchInterval == 0 {
 		o.RefetchInterval = 30 * time.Second
 	}
-	v.hc = o.HTTPClient
-	if v.hc == nil {
-		v.hc = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The JWKS is fetched under scmkit's one retry policy (a 5xx or a
+	// network error is retried within the fetch's 10 s), so that a passing
+	// failure of the issuer does not reject valid tokens.
+	hc := http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if o.HTTPClient != nil {
+		hc = *o.HTTPClient
 	}
+	hc.Transport = httpx.NewTransport(&httpx.Options{Base: hc.Transport, Now: o.Now})
+	v.hc = &hc
 	if o.Keys != nil {
 		keys, algs, err := parseKeys(o.Keys)
 		if err != nil {

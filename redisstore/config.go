@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
@@ -37,6 +36,13 @@ type Config struct {
 	} `json:"redis"`
 }
 
+// Decoder reads a section of the configuration into a Go value;
+// *[github.com/scmkit/scmkit/config.Config] is one. Taking it instead of
+// the config package keeps Redis's package free of YAML.
+type Decoder interface {
+	Decode(path string, out any) error
+}
+
 // FromConfig opens the store that cfg's backend.cache block asks for. It
 // returns (nil, nil) when the block is absent or says store: memory: the
 // in-memory caches of each process are then the only ones, and nothing
@@ -48,7 +54,7 @@ type Config struct {
 // unknown store, a missing or malformed connection URL, a missing
 // encryption key or one that is not 32 bytes in base64. No error shows
 // the connection URL or the key.
-func FromConfig(cfg *config.Config, opts *Options) (*Store, error) {
+func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	const op = "redisstore.FromConfig"
 	var c Config
 	if err := cfg.Decode("backend.cache", &c); err != nil {

@@ -16,10 +16,9 @@ import (
 
 // Config is one environment of the LDAP sign-in provider, as the
 // Backstage community LDAP auth provider reads it from
-// auth.providers.ldap.<env>; decode it with config's Decode:
-//
-//	var c ldapauth.Config
-//	err := cfg.Decode("auth.providers.ldap.development", &c)
+// auth.providers.ldap.<env>; decode it with
+// [github.com/scmkit/scmkit/config.Config.Decode], as the package example
+// does.
 //
 // Keys beyond Backstage's (insecure, userFilter, groups, backoff,
 // maxConnections) are scmkit's; a Backstage configuration loads unchanged,

@@ -2,6 +2,7 @@ package ldapauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -89,9 +90,12 @@ func Example_wiring() {
 			return err
 		}
 
-		var lc ldapauth.Config
-		if err := cfg.Decode("auth.providers.ldap.production", &lc); err != nil {
+		lc, ok, err := ldapauth.DecodeConfig(cfg, "production") // auth.providers.ldap.production
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return errors.New("auth.providers.ldap.production is not configured")
 		}
 		ldap, err := ldapauth.New(lc, &ldapauth.Options{Logger: logger})
 		if err != nil {
@@ -104,20 +108,25 @@ func Example_wiring() {
 		// ClientAddr puts r.RemoteAddr in the context, so failures also back off per client address.
 		http.Handle("/api/auth/", ldapauth.ClientAddr(handler))
 
-		var providers map[string]ldaporg.Config
-		if err := cfg.Decode("catalog.providers.ldapOrg", &providers); err != nil {
-			return err
-		}
-		reader, err := ldaporg.New(providers["corp"], nil)
+		providers, err := ldaporg.DecodeConfig(cfg) // every catalog.providers.ldapOrg.<id>, each with its ID
 		if err != nil {
 			return err
 		}
-		defer reader.Close()
-		snap, err := reader.Read(ctx) // *org.Snapshot: sorted, valid, never partial
-		if err != nil {
-			return err
+		for _, pc := range providers {
+			reader, err := ldaporg.New(pc, nil)
+			if err != nil {
+				return err
+			}
+			defer reader.Close()
+			snap, err := reader.Read(ctx) // *org.Snapshot: sorted, valid, never partial
+			if err != nil {
+				return err
+			}
+			if err := snap.WriteYAML(os.Stdout); err != nil {
+				return err
+			}
 		}
-		return snap.WriteYAML(os.Stdout)
+		return nil
 	}
 	if err := run(); err != nil {
 		log.Print(err)

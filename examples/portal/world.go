@@ -168,7 +168,7 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 		return nil, err
 	}
 	d := &deps{auth: h, scm: client, access: x, audit: audit}
-	for _, id := range auth.SupportedProviders {
+	for _, id := range auth.SupportedProviders() {
 		if _, ok := ac.Providers[id][ac.Environment]; ok {
 			d.providers = append(d.providers, id)
 		}

@@ -7,10 +7,8 @@ import (
 )
 
 // Config is the `permission` section of app-config.yaml, as the
-// community RBAC plugin reads it. Decode it with the config package:
-//
-//	var c rbac.Config
-//	err := cfg.Decode("permission", &c)
+// community RBAC plugin reads it. Decode it with
+// [github.com/scmkit/scmkit/config.Config.Decode] (see the example).
 type Config struct {
 	// Enabled is permission.enabled; false (or unset) means every check
 	// is allowed, as in Backstage.

@@ -6,6 +6,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/permission"
 	"github.com/scmkit/scmkit/permission/rbac"
@@ -44,4 +45,30 @@ g, group:default/platform-team, role:default/registrar
 	//   rbac: allowed by a policy line of one of the user's roles [p, role:default/registrar, catalog.entity.create, create, allow at policy.csv:1] via group:default/platform-team [g, group:default/platform-team, role:default/registrar at policy.csv:3]
 	// user:default/bob false
 	//   rbac: none of the user's roles has a policy line for this permission or its resource type and action (default deny)
+}
+
+// The permission section of app-config.yaml, decoded with the config
+// package.
+func ExampleConfig() {
+	yaml := []byte(`
+permission:
+  enabled: true
+  rbac:
+    policies-csv-file: ./rbac-policy.csv
+    maxDepth: 2
+    admin:
+      superUsers:
+        - name: user:default/alice
+`)
+	cfg, err := config.LoadBytes(context.Background(), nil, yaml)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var c rbac.Config
+	if err := cfg.Decode("permission", &c); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Enabled, c.RBAC.PoliciesCSVFile, *c.RBAC.MaxDepth, c.RBAC.Admin.SuperUsers[0].Name)
+	// Output:
+	// true ./rbac-policy.csv 2 user:default/alice
 }
