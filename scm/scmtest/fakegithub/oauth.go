@@ -80,9 +80,9 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 // issued to her are accepted by every API endpoint as her: she is the
 // author of the commits and pull requests created with them.
 func (s *Server) SetOAuthUser(u OAuthUser) {
-	s.mu.Lock()
+	s.store.Lock()
 	s.ownerLocked(u.Login, User)
-	s.mu.Unlock()
+	s.store.Unlock()
 	s.oauth().SetUser(u) // never held together with s.mu, which is taken first elsewhere
 }
 
@@ -163,15 +163,15 @@ func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
 			email = t.User.Email
 		}
 	}
-	s.mu.Lock()
+	s.store.Lock()
 	o := s.ownerLocked(login, User)
 	nodeID := s.org.userIDLocked(login) // as the GraphQL organisation answers name her
-	s.mu.Unlock()
+	s.store.Unlock()
 	j := s.ownerJSON(r, o)
 	j["node_id"] = nodeID
 	j["name"], j["company"], j["blog"], j["location"], j["hireable"], j["bio"], j["twitter_username"] = nilIfEmpty(name), nil, "", nil, nil, nil, nil
 	j["email"] = nilIfEmpty(email)
-	j["public_repos"], j["public_gists"], j["followers"], j["following"] = len(o.repos), 0, 0, 0
+	j["public_repos"], j["public_gists"], j["followers"], j["following"] = len(o.Repos), 0, 0, 0
 	j["created_at"], j["updated_at"] = "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z"
 	s.writeJSON(w, r, http.StatusOK, j)
 }
