@@ -27,8 +27,8 @@ type accessWorld struct {
 // Grants returns the grants on owner/name, in the order they were made;
 // a later grant to the same team or user replaces the earlier.
 func (s *Server) Grants(owner, name string) []Grant {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	return slices.Clone(s.access.grants[key(owner, name)])
 }
 
@@ -59,8 +59,8 @@ func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter
 			s.validation(w, r, doc, map[string]any{"resource": resource, "code": "invalid", "field": "permission"})
 			return
 		}
-		s.store.Lock()
-		defer s.store.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if rp := s.visibleRepo(r); rp == nil || !grant(w, r, rp, perm) {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		}
@@ -89,7 +89,7 @@ func (s *Server) teamGrant(w http.ResponseWriter, r *http.Request, rp *repostore
 // organizations.
 func (s *Server) userGrant(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, perm string) bool {
 	login := r.PathValue("user")
-	o := s.store.FindOwner(login)
+	o := s.site.FindOwner(login)
 	known, member := o != nil && o.Type == string(User), false
 	for _, org := range s.org.orgs {
 		if org.member(login) != nil {

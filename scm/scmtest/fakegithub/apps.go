@@ -150,8 +150,8 @@ func (s *Server) AddApp(a App) error {
 	if a.Permissions == nil {
 		a.Permissions = map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"}
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if s.apps[a.ID] != nil {
 		return fmt.Errorf("fakegithub: AddApp: app %d exists", a.ID)
 	}
@@ -183,8 +183,8 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 	case sel != "all" && sel != "selected":
 		return 0, fmt.Errorf("fakegithub: AddInstallation: RepositorySelection %q is not \"all\" or \"selected\"", sel)
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	a := s.apps[in.AppID]
 	if a == nil {
 		return 0, fmt.Errorf("fakegithub: AddInstallation: no app %d (call AddApp first)", in.AppID)
@@ -212,8 +212,8 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 // InstallationTokenExpiry returns when an installation token minted by the
 // fake expires, and whether the fake minted it.
 func (s *Server) InstallationTokenExpiry(token string) (time.Time, bool) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if it := s.instTokens[token]; it != nil {
 		return it.expires, true
 	}
@@ -222,8 +222,8 @@ func (s *Server) InstallationTokenExpiry(token string) (time.Time, bool) {
 
 func (s *Server) appRoutes(mux *http.ServeMux) {
 	s.handleApp(mux, RouteApp, func(w http.ResponseWriter, r *http.Request, a *app) {
-		s.store.Lock()
-		defer s.store.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		s.writeJSON(w, r, http.StatusOK, s.appJSON(r, a))
 	})
 	s.handleApp(mux, RouteAppInstallations, s.listAppInstallations)
@@ -251,7 +251,7 @@ func (s *Server) appRoutes(mux *http.ServeMux) {
 
 // handleApp registers an endpoint that requires an app's JWT.
 func (s *Server) handleApp(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *app)) {
-	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.site.Route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, msg := s.verifyJWT(r)
 		if a == nil {
 			s.writeError(w, r, http.StatusUnauthorized, msg, docREST)
@@ -278,9 +278,9 @@ func (s *Server) verifyJWT(r *http.Request) (*app, string) {
 	var a *app
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) {
-		s.store.Lock()
+		s.site.Lock()
 		a = s.appByIssuer(claims["iss"])
-		s.store.Unlock()
+		s.site.Unlock()
 		if a == nil {
 			return nil, errUnknownApp
 		}
@@ -304,7 +304,7 @@ func (s *Server) verifyJWT(r *http.Request) (*app, string) {
 	return a, ""
 }
 
-// appByIssuer finds the app an "iss" claim names. The caller holds s.store.
+// appByIssuer finds the app an "iss" claim names. The caller holds s.site.
 func (s *Server) appByIssuer(iss any) *app {
 	switch v := iss.(type) {
 	case float64:
@@ -325,7 +325,7 @@ func (s *Server) appByIssuer(iss any) *app {
 // ---- JSON shapes (fields from GitHub's examples) ----
 
 func (s *Server) appJSON(r *http.Request, a *app) map[string]any {
-	o := s.store.FindOwner(a.Owner)
+	o := s.site.FindOwner(a.Owner)
 	if o == nil {
 		o = &repostore.Owner{Key: a.Owner, Type: string(User), ID: 1}
 	}
@@ -361,7 +361,7 @@ func (s *Server) installationJSON(r *http.Request, in *installation) map[string]
 
 // installationRepos returns the repositories an installation (narrowed by
 // names, when not nil) gives access to, in creation order. The caller
-// holds s.store.
+// holds s.site.
 func installationRepos(in *installation, names []string) []*repostore.Repo {
 	return slices.DeleteFunc(slices.Clone(reposOf(in.account)), func(rp *repostore.Repo) bool { return !in.covers(rp, names) })
 }
@@ -369,8 +369,8 @@ func installationRepos(in *installation, names []string) []*repostore.Repo {
 // ---- app endpoints ----
 
 func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a *app) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	var list []*installation
 	for _, id := range slices.Sorted(maps.Keys(s.installs)) {
 		if in := s.installs[id]; in.app == a {
@@ -385,8 +385,8 @@ func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a 
 // anchor doc of GitHub's documentation.
 func (s *Server) getInstallation(doc string, match func(*http.Request, *installation) bool) func(http.ResponseWriter, *http.Request, *app) {
 	return func(w http.ResponseWriter, r *http.Request, a *app) {
-		s.store.Lock()
-		defer s.store.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if in := s.appInstallation(r, a, match); in != nil {
 			s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
 			return
@@ -396,7 +396,7 @@ func (s *Server) getInstallation(doc string, match func(*http.Request, *installa
 }
 
 // appInstallation returns the app's installation for which match is true
-// (there is at most one per account), or nil. The caller holds s.store.
+// (there is at most one per account), or nil. The caller holds s.site.
 func (s *Server) appInstallation(r *http.Request, a *app, match func(*http.Request, *installation) bool) *installation {
 	for _, in := range s.installs {
 		if in.app == a && match(r, in) {
@@ -416,8 +416,8 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateInstallToken)
 		return
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	in := s.appInstallation(r, a, func(r *http.Request, in *installation) bool {
 		return strconv.FormatInt(in.ID, 10) == r.PathValue("installation_id")
 	})
@@ -482,8 +482,8 @@ func (s *Server) listInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusForbidden, "You must authenticate with an installation access token in order to list repositories for an installation.", docInstallationRepos)
 		return
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	list := installationRepos(it.inst, it.repos)
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"total_count": len(list),
 		"repositories": pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) })})
@@ -500,8 +500,8 @@ func (s *Server) integrationAllowed(r *http.Request, pattern string, it *install
 	if owner == "" || name == "" {
 		return true
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp := s.repoLocked(owner, name)
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if rp == nil || !it.covers(rp) {

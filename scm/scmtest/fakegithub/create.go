@@ -54,11 +54,11 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 			s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
 			return
 		}
-		s.store.Lock()
-		defer s.store.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		var o *repostore.Owner
 		if typ == Organization {
-			o = s.store.FindOwner(r.PathValue("org"))
+			o = s.site.FindOwner(r.PathValue("org"))
 			if o == nil || o.Type != string(Organization) {
 				s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 				return
@@ -111,8 +111,8 @@ func (s *Server) replaceTopics(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docTopics)
 		return
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if rp := s.visibleRepo(r); rp == nil || !authenticated(r) {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docTopics)
 		return

@@ -29,11 +29,11 @@ func (s *Server) downloadHandler() http.Handler {
 func (s *Server) hostHandler(host, pattern, route string, h http.HandlerFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, host, route)
-		s.core.Serve(w, r, host, "api", h)
+		s.site.Record(r, host, route)
+		s.site.Core.Serve(w, r, host, "api", h)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, host, "")
+		s.site.Record(r, host, "")
 		downloadNotFound(w)
 	})
 	return mux
@@ -49,8 +49,8 @@ func downloadNotFound(w http.ResponseWriter) {
 // serveTarball answers a tarball download, checking the temporary token
 // of a private repository.
 func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	k := key(r.PathValue("owner"), r.PathValue("repo"))
 	rp, commit := s.repoLocked(r.PathValue("owner"), r.PathValue("repo")), (*repostore.Commit)(nil)
 	if rp != nil && (rp.Public || s.downloadToken[r.URL.Query().Get("token")] == k) {

@@ -39,8 +39,8 @@ type pushWorld struct {
 // "ng refs/heads/<branch> push declined due to repository rule violations"
 // with the GH013 message on the progress channel.
 func (s *Server) RejectPushes(owner, name, branch string) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if s.push.rules == nil {
 		s.push.rules = map[string]string{}
 	}
@@ -59,8 +59,8 @@ func (s *Server) RejectPushes(owner, name, branch string) {
 // WWW-Authenticate: Basic realm="GitHub". Installation tokens need
 // contents: write on the repository (403 otherwise).
 func (s *Server) gitRoutes(mux *http.ServeMux) {
-	s.route(mux, "GET /{owner}/{repo}/info/refs", s.gitAuth(s.advertiseRefs))
-	s.route(mux, "POST /{owner}/{repo}/git-receive-pack", s.gitAuth(s.receivePack))
+	s.site.Route(mux, "GET /{owner}/{repo}/info/refs", s.gitAuth(s.advertiseRefs))
+	s.site.Route(mux, "POST /{owner}/{repo}/git-receive-pack", s.gitAuth(s.receivePack))
 }
 
 // gitText writes a plain-text answer, as GitHub's git endpoints do.
@@ -87,10 +87,10 @@ func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *rep
 			return
 		}
 		r = withCaller(r, caller{prefix: callerOf(r).prefix, authed: true, token: it})
-		s.store.Lock()
+		s.site.Lock()
 		rp := s.repoLocked(r.PathValue("owner"), strings.TrimSuffix(r.PathValue("repo"), ".git"))
 		visible := rp != nil && canSee(r, rp)
-		s.store.Unlock()
+		s.site.Unlock()
 		switch {
 		case !visible:
 			gitText(w, http.StatusNotFound, "Repository not found.")
@@ -118,11 +118,11 @@ func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repos
 		adv.Capabilities.Set(c) //nolint:errcheck // known capabilities without arguments
 	}
 	adv.Capabilities.Set(capability.Agent, "github/spokes-receive-pack-fake") //nolint:errcheck // as above
-	s.store.Lock()
+	s.site.Lock()
 	for name, id := range rp.AllRefs() {
 		adv.References[name] = plumbing.NewHash(id)
 	}
-	s.store.Unlock()
+	s.site.Unlock()
 	var buf bytes.Buffer
 	if err := adv.Encode(&buf); err != nil {
 		gitText(w, http.StatusInternalServerError, err.Error())
@@ -160,7 +160,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *reposto
 	}
 	report := &packp.ReportStatus{UnpackStatus: "ok"}
 	var remote string
-	s.store.Lock()
+	s.site.Lock()
 	wasEmpty := isEmpty(rp)
 	lookup := func(id string) *gitobj.Object {
 		if o := incoming[id]; o != nil {
@@ -193,7 +193,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *reposto
 		}
 		report.CommandStatuses = append(report.CommandStatuses, &packp.CommandStatus{ReferenceName: c.Name, Status: status})
 	}
-	s.store.Unlock()
+	s.site.Unlock()
 	var fsck *fsckError
 	switch {
 	case errors.As(unpackErr, &fsck):

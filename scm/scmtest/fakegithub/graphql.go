@@ -85,8 +85,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		refuse(false, err)
 		return
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if max := s.org.limits.MaxNodes; max > 0 && nodes > max {
 		refuse(true, &gql.Error{Message: "Resource limits for this query exceeded.", Path: []any{},
 			Locations: []gql.Location{{Line: 1, Column: 1}}, Extra: map[string]any{"type": "RESOURCE_LIMITS_EXCEEDED"}})
@@ -223,7 +223,7 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 	return map[string]any{
 		"repositoryOwner": fn(func(f *gql.Field) (any, error) {
 			login := arg(f.Args, "login")
-			if o := s.store.FindOwner(login); o != nil {
+			if o := s.site.FindOwner(login); o != nil {
 				return s.ownerValue(r, o), nil
 			}
 			return nil, nil
@@ -368,7 +368,7 @@ func (s *Server) gitValue(r *http.Request, rp *repostore.Repo, id string) any {
 		}
 		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": len(text) < len(o.Blob),
 			"text": fn(func(*gql.Field) (any, error) {
-				s.core.Log().Count(func(st *Stats) { st.BlobTexts++ })
+				s.site.Core.Log().Count(func(st *Stats) { st.BlobTexts++ })
 				if binary {
 					return nil, nil
 				}

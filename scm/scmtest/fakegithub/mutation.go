@@ -25,8 +25,8 @@ type prFailure struct {
 // answered status (502 when 0), as a gateway answers when GitHub did the
 // work but answered too late. times 0 disarms it.
 func (s *Server) FailPullRequestMutation(times, status int) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.prFail = prFailure{times: times, status: cmp.Or(status, http.StatusBadGateway)}
 }
 

@@ -39,7 +39,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	setHeaders(h, "Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
+		s.site.Core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -55,8 +55,8 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 // rawBlob finds the blob a raw-content request names, if the request may
 // see it.
 func (s *Server) rawBlob(r *http.Request) (blob []byte, sha string, ok bool) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp := s.visibleRepo(r)
 	if rp == nil {
 		return nil, "", false

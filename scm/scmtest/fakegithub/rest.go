@@ -62,8 +62,8 @@ type repoHandler func(w http.ResponseWriter, r *http.Request, rp *repostore.Repo
 // the caller may not see it.
 func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.store.Lock()
-		defer s.store.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if rp := s.visibleRepo(r); rp != nil {
 			h(w, r, rp, doc)
 			return
@@ -74,7 +74,7 @@ func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 
 // visibleRepo returns the repository named by the request's path, or nil
 // when it does not exist or the caller may not see it (GitHub answers 404
-// for both). The caller holds s.store.
+// for both). The caller holds s.site.
 func (s *Server) visibleRepo(r *http.Request) *repostore.Repo {
 	rp := s.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
 	if rp == nil || !canSee(r, rp) {
@@ -86,7 +86,7 @@ func (s *Server) visibleRepo(r *http.Request) *repostore.Repo {
 // canSee reports whether the request's credential may see rp: public
 // repositories are visible to everyone; private ones to authenticated
 // requests, and, with an installation token, only when the installation
-// (and the token) covers them. The caller holds s.store.
+// (and the token) covers them. The caller holds s.site.
 func canSee(r *http.Request, rp *repostore.Repo) bool {
 	c := callerOf(r)
 	return !!rp.Public || (c.authed && (c.token == nil || c.token.covers(rp)))
@@ -229,9 +229,9 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.R
 
 func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.store.Lock()
-		defer s.store.Unlock()
-		o := s.store.FindOwner(r.PathValue("org") + r.PathValue("user"))
+		s.site.Lock()
+		defer s.site.Unlock()
+		o := s.site.FindOwner(r.PathValue("org") + r.PathValue("user"))
 		// /users/{u}/repos answers for organizations too; /orgs/{o}/repos
 		// only for organizations.
 		if o == nil || (typ == Organization && o.Type != string(Organization)) {
@@ -788,7 +788,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repostor
 // "owner:branch", to p.Base) in rp, by the caller, with GitHub's checks.
 // When one fails it returns no pull request, the field at fault ("" for
 // the checks of the whole request) and GitHub's GraphQL message for it.
-// The caller holds s.store.
+// The caller holds s.site.
 func (s *Server) openPull(r *http.Request, rp *repostore.Repo, p Pull) (_ *repostore.Pull, field, msg string) {
 	if o, b, ok := strings.Cut(p.Head, ":"); ok && strings.EqualFold(o, rp.Owner.Key) {
 		p.Head = b // another owner's branch ("o:b") is no branch of rp
@@ -806,6 +806,6 @@ func (s *Server) openPull(r *http.Request, rp *repostore.Repo, p Pull) (_ *repos
 	case problem != repostore.PullOK: // the same branch, or nothing to merge
 		return nil, "", "No commits between " + p.Base + " and " + p.Head
 	}
-	return s.store.Open(rp, repostore.Pull{Title: p.Title, Description: p.Body, From: p.Head, To: p.Base, Draft: p.Draft,
+	return s.site.Open(rp, repostore.Pull{Title: p.Title, Description: p.Body, From: p.Head, To: p.Base, Draft: p.Draft,
 		Author: s.actor(r), Node: int(s.newID())}), "", ""
 }

@@ -181,12 +181,10 @@ type Stats struct {
 
 // Server is a fake GitHub. Its methods are safe for concurrent use.
 type Server struct {
-	opts     Options
-	api      *httptest.Server
-	download *httptest.Server
-	raw      *httptest.Server
+	opts               Options
+	api, download, raw *httptest.Server
 
-	store         repostore.Store            // the repositories; its mutex guards the world
+	site          *repostore.Site[Stats]     // the repositories, servers and request log; its mutex guards the world
 	moved         map[string]*repostore.Repo // by old lower-case "owner/name"
 	nextID        int64
 	downloadToken map[string]string // temporary token → repository key
@@ -197,7 +195,6 @@ type Server struct {
 	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
-	core            *fake.Core[Stats]
 
 	org    orgWorld    // organisation members and teams (org.go)
 	access accessWorld // repository grants (access.go)
@@ -205,9 +202,6 @@ type Server struct {
 
 	rateMu sync.Mutex
 	rate   rateState
-
-	closing   chan struct{} // closed by Close: slow answers stop waiting
-	closeOnce sync.Once
 }
 
 // New starts a fake GitHub. Call Close when done.
@@ -219,9 +213,7 @@ func New(opts *Options) *Server {
 		installs:      map[int64]*installation{},
 		instTokens:    map[string]*installToken{},
 		nextID:        1000,
-		closing:       make(chan struct{}),
 	}
-	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.closing)
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
@@ -230,20 +222,24 @@ func New(opts *Options) *Server {
 		s.opts.Now = time.Now
 	}
 	s.opts.User = cmp.Or(s.opts.User, "fake-user")
-	s.store = repostore.Store{Name: "fakegithub", Now: s.now, IDs: func() int { return int(s.newID()) }}
-	s.api = httptest.NewServer(s.apiHandler())
-	s.download = httptest.NewServer(s.downloadHandler())
-	s.raw = httptest.NewServer(s.rawHandler())
+	s.site, s.Kit = repostore.NewSite[Stats]("fakegithub", s.now, s.opts.User, s.answer, make(chan struct{}))
+	s.site.IDs = func() int { return int(s.newID()) }
+	s.site.Count = func(st *Stats, host string) {
+		switch host {
+		case "download":
+			st.Download++
+		case "raw":
+			st.Raw++
+		default:
+			st.API++
+		}
+	}
+	s.api, s.download, s.raw = s.site.Start(s.apiHandler()), s.site.Start(s.downloadHandler()), s.site.Start(s.rawHandler())
 	return s
 }
 
 // Close shuts the servers down, ending slow answers at once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	s.api.Close()
-	s.download.Close()
-	s.raw.Close()
-}
+func (s *Server) Close() { s.site.Close() }
 
 // URL returns the web base URL, e.g. "http://127.0.0.1:1234" (html_url
 // values start with it).
@@ -281,20 +277,20 @@ func (s *Server) newID() int64 {
 // AddOwner creates an owner (organization or user) with no repository; it
 // is a no-op when the owner exists.
 func (s *Server) AddOwner(login string, typ OwnerType) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.ownerLocked(login, typ)
 }
 
 func (s *Server) ownerLocked(login string, typ OwnerType) *repostore.Owner {
-	o := s.store.Owner(login, "")
+	o := s.site.Owner(login, "")
 	o.Type = cmp.Or(o.Type, string(typ))
 	return o
 }
 
 // repoLocked returns the repository owner/name, or nil.
 func (s *Server) repoLocked(owner, name string) *repostore.Repo {
-	rp, _ := s.store.Repo(owner, name)
+	rp, _ := s.site.Repo(owner, name)
 	return rp
 }
 
@@ -310,8 +306,8 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	if r.Owner == "" || r.Name == "" {
 		return "", errors.New("fakegithub: AddRepo: owner and name are required")
 	}
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp, err := s.createLocked(s.ownerLocked(r.Owner, Organization), repostore.Repo{Slug: r.Name, Description: r.Description,
 		Public: !r.Private, Archived: r.Archived, Fork: r.Fork, DefaultBranch: r.DefaultBranch})
 	if err != nil || len(r.Files) == 0 {
@@ -325,7 +321,7 @@ func (s *Server) createLocked(o *repostore.Owner, rp repostore.Repo) (*repostore
 	if s.repoLocked(o.Key, rp.Slug) != nil {
 		return nil, fmt.Errorf("fakegithub: AddRepo: %s/%s exists", o.Key, rp.Slug)
 	}
-	n, err := s.store.Create(o, rp)
+	n, err := s.site.Create(o, rp)
 	if err == nil {
 		n.Objects = gitobj.Store{}
 	}
@@ -348,9 +344,9 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 // Commit adds a commit on branch (created from the default branch when
 // missing) and returns its id.
 func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
-	s.store.Lock()
-	defer s.store.Unlock()
-	rp, err := s.store.Repo(owner, name)
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, err := s.site.Repo(owner, name)
 	if err != nil {
 		return "", err
 	}
@@ -406,7 +402,7 @@ func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id 
 		}
 		files[p] = e
 	}
-	id = s.store.Put(rp, "", nil, &repostore.Commit{ID: cmp.Or(id, gitobj.CommitID(c)), Parents: c.Parents, Message: c.Message,
+	id = s.site.Put(rp, "", nil, &repostore.Commit{ID: cmp.Or(id, gitobj.CommitID(c)), Parents: c.Parents, Message: c.Message,
 		Author: c.Author.Name, Email: c.Author.Email, When: c.Author.When, Files: files, Git: c})
 	if ref != "" {
 		rp.SetRef(ref, id)
@@ -416,8 +412,8 @@ func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id 
 
 // CreateBranch points a new branch at the commit ref resolves to.
 func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return "", err
@@ -429,7 +425,7 @@ func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
 // resolveLocked returns the repository owner/name and the commit ref
 // resolves to in it.
 func (s *Server) resolveLocked(owner, name, ref string) (*repostore.Repo, *repostore.Commit, error) {
-	rp, err := s.store.Repo(owner, name)
+	rp, err := s.site.Repo(owner, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -444,9 +440,9 @@ func (s *Server) resolveLocked(owner, name, ref string) (*repostore.Repo, *repos
 // As on GitHub, the old name then redirects to the repository (see
 // [Server.APIBaseURL]'s /repositories/{id}) until a repository takes it.
 func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
-	s.store.Lock()
-	defer s.store.Unlock()
-	rp, err := s.store.Repo(owner, name)
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, err := s.site.Repo(owner, name)
 	if err != nil {
 		return err
 	}
@@ -463,8 +459,8 @@ func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
 // Ref returns the commit id a branch, tag, full ref name or commit id
 // resolves to ("" or "HEAD" is the default branch).
 func (s *Server) Ref(owner, name, ref string) (string, bool) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	_, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return "", false
@@ -474,8 +470,8 @@ func (s *Server) Ref(owner, name, ref string) (string, bool) {
 
 // GetCommit describes the commit ref resolves to.
 func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	_, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return CommitInfo{}, false
@@ -485,8 +481,8 @@ func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
 
 // Files returns every file at ref, sorted by path.
 func (s *Server) Files(owner, name, ref string) ([]File, error) {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	_, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return nil, err
@@ -501,8 +497,8 @@ func (s *Server) Files(owner, name, ref string) ([]File, error) {
 
 // Pulls returns a repository's pull requests in creation order.
 func (s *Server) Pulls(owner, name string) []Pull {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp := s.repoLocked(owner, name)
 	if rp == nil {
 		return nil
@@ -518,7 +514,7 @@ func (s *Server) Pulls(owner, name string) []Pull {
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.core.Log().Stats()
+	st, routes, unrouted := s.site.Core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
@@ -559,7 +555,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "api", "")
+		s.site.Record(r, "api", "")
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -588,14 +584,14 @@ func (s *Server) apiHandler() http.Handler {
 }
 
 func (s *Server) repoByID(id string) *repostore.Repo {
-	s.store.Lock()
-	defer s.store.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	return s.findRepo(func(rp *repostore.Repo) bool { return strconv.Itoa(rp.ID) == id })
 }
 
 // findRepo returns the repository that match matches, or nil.
 func (s *Server) findRepo(match func(*repostore.Repo) bool) *repostore.Repo {
-	for _, o := range s.store.Owners() {
+	for _, o := range s.site.Owners() {
 		for _, rp := range o.Repos {
 			if match(rp) {
 				return rp
@@ -605,31 +601,10 @@ func (s *Server) findRepo(match func(*repostore.Repo) bool) *repostore.Repo {
 	return nil
 }
 
-func (s *Server) record(r *http.Request, host, route string) {
-	s.core.Record(r, host, route, func(st *Stats) {
-		switch host {
-		case "download":
-			st.Download++
-		case "raw":
-			st.Raw++
-		default:
-			st.API++
-		}
-	})
-}
-
-// route registers an API route wrapped with recording and faults.
-func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "api", pattern)
-		s.core.Serve(w, r, "api", "api", fn)
-	})
-}
-
 // handle registers an API route wrapped with recording, faults and the
 // check of a token (Options.Tokens or an installation token).
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.site.Route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		r, good := s.authorize(r)
 		c := callerOf(r)
 		switch {
@@ -660,9 +635,9 @@ func (s *Server) authorize(r *http.Request) (*http.Request, bool) {
 // path under /repositories/{id}.
 func (s *Server) redirectMoved(w http.ResponseWriter, r *http.Request) bool {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
-	s.store.Lock()
+	s.site.Lock()
 	rp, taken := s.moved[key(owner, name)], s.repoLocked(owner, name) != nil
-	s.store.Unlock()
+	s.site.Unlock()
 	if name == "" || rp == nil || taken || !canSee(r, rp) {
 		return false
 	}
@@ -696,9 +671,9 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 		if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
 			return valid, valid, nil
 		}
-		s.store.Lock()
+		s.site.Lock()
 		it = s.instTokens[tok]
-		s.store.Unlock()
+		s.site.Unlock()
 		if it != nil && !s.opts.Now().Before(it.expires) {
 			return false, false, nil
 		}

@@ -9,8 +9,9 @@
 // it; the others, and every method of Repo, expect the caller to hold it,
 // as a fake's handler does for the whole of a request.
 //
-// A [Site] is what the two Bitbucket fakes' HTTP sides share around their
-// Store: routes that are recorded, subject to faults and authenticated
+// A [Site] is what the fakes' HTTP sides share around their Store (the
+// Bitbucket fakes all of it, GitHub's its servers, routes and log):
+// routes that are recorded, subject to faults and authenticated
 // ([Credentials]), the common part of fault answers ([AnswerFault]), ETag
 // checks ([NotModified]) and the permission routes' grants ([Access]).
 package repostore
