@@ -313,7 +313,11 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	if err != nil || len(r.Files) == 0 {
 		return "", err
 	}
-	return s.commitLocked(rp, rp.DefaultBranch, Commit{Message: "Initial commit", Files: r.Files})
+	id, err := s.commitLocked(rp, rp.DefaultBranch, Commit{Message: "Initial commit", Files: r.Files})
+	if err != nil {
+		delete(rp.Owner.Repos, strings.ToLower(rp.Slug)) // bad files add no repository
+	}
+	return id, err
 }
 
 // createLocked adds the empty repository rp to o.
