@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // Grant is a permission given on a repository, as [Server.Grants] lists
@@ -25,8 +27,8 @@ type accessWorld struct {
 // Grants returns the grants on owner/name, in the order they were made;
 // a later grant to the same team or user replaces the earlier.
 func (s *Server) Grants(owner, name string) []Grant {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	return slices.Clone(s.access.grants[key(owner, name)])
 }
 
@@ -44,7 +46,7 @@ func (s *Server) accessRoutes(mux *http.ServeMux) {
 // permission (naming resource), 404 for a repository the caller cannot
 // see or when grant, called with s.mu held, finds no grantee; else grant
 // records the grant and answers.
-func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool) http.HandlerFunc {
+func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, perm string) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Permission string `json:"permission"`
@@ -57,8 +59,8 @@ func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter
 			s.validation(w, r, doc, map[string]any{"resource": resource, "code": "invalid", "field": "permission"})
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if rp := s.visibleRepo(r); rp == nil || !grant(w, r, rp, perm) {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		}
@@ -67,9 +69,9 @@ func (s *Server) putGrant(doc, resource string, grant func(w http.ResponseWriter
 
 // teamGrant gives a team of the organization that owns rp access to it:
 // 204.
-func (s *Server) teamGrant(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool {
+func (s *Server) teamGrant(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, perm string) bool {
 	org := s.org.orgs[strings.ToLower(r.PathValue("org"))]
-	if org == nil || !strings.EqualFold(org.login, rp.owner.login) {
+	if org == nil || !strings.EqualFold(org.login, rp.Owner.Key) {
 		return false
 	}
 	t := org.team(r.PathValue("team"))
@@ -85,14 +87,14 @@ func (s *Server) teamGrant(w http.ResponseWriter, r *http.Request, rp *repo, per
 // organization, 201 with an invitation for anyone else. A user is known
 // when she owns an account in the fake or is a member of one of its
 // organizations.
-func (s *Server) userGrant(w http.ResponseWriter, r *http.Request, rp *repo, perm string) bool {
+func (s *Server) userGrant(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, perm string) bool {
 	login := r.PathValue("user")
-	o := s.owners[strings.ToLower(login)]
-	known, member := o != nil && o.typ == User, false
+	o := s.site.FindOwner(login)
+	known, member := o != nil && o.Type == string(User), false
 	for _, org := range s.org.orgs {
 		if org.member(login) != nil {
 			known = true
-			member = member || strings.EqualFold(org.login, rp.owner.login)
+			member = member || strings.EqualFold(org.login, rp.Owner.Key)
 		}
 	}
 	if !known {
@@ -114,11 +116,11 @@ func (s *Server) userGrant(w http.ResponseWriter, r *http.Request, rp *repo, per
 
 // grantLocked records g on rp, replacing an earlier grant to the same
 // team or user.
-func (s *Server) grantLocked(rp *repo, g Grant) {
+func (s *Server) grantLocked(rp *repostore.Repo, g Grant) {
 	if s.access.grants == nil {
 		s.access.grants = map[string][]Grant{}
 	}
-	k := key(rp.owner.login, rp.name)
+	k := key(rp.Owner.Key, rp.Slug)
 	gs := slices.DeleteFunc(s.access.grants[k], func(o Grant) bool {
 		return o.Team != "" && strings.EqualFold(o.Team, g.Team) || o.User != "" && strings.EqualFold(o.User, g.User)
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // The routes of the GitHub App endpoints, the keys of Stats.Routes. All but
@@ -104,7 +105,7 @@ type app struct {
 type installation struct {
 	Installation
 	app     *app
-	account *owner
+	account *repostore.Owner
 	created time.Time
 }
 
@@ -120,13 +121,13 @@ type installToken struct {
 // covers reports whether the installation reaches rp: a repository of its
 // account that it selects and, when names is not nil, one of names (the
 // repositories a token is narrowed to).
-func (in *installation) covers(rp *repo, names []string) bool {
-	return rp.owner == in.account && (in.RepositorySelection == "all" || containsFold(in.Repositories, rp.name)) &&
-		(names == nil || containsFold(names, rp.name))
+func (in *installation) covers(rp *repostore.Repo, names []string) bool {
+	return rp.Owner == in.account && (in.RepositorySelection == "all" || containsFold(in.Repositories, rp.Slug)) &&
+		(names == nil || containsFold(names, rp.Slug))
 }
 
 // covers reports whether the token reaches rp.
-func (it *installToken) covers(rp *repo) bool { return it.inst.covers(rp, it.repos) }
+func (it *installToken) covers(rp *repostore.Repo) bool { return it.inst.covers(rp, it.repos) }
 
 // AddApp registers a GitHub App: its JWTs are then accepted by the app
 // endpoints.
@@ -149,8 +150,8 @@ func (s *Server) AddApp(a App) error {
 	if a.Permissions == nil {
 		a.Permissions = map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if s.apps[a.ID] != nil {
 		return fmt.Errorf("fakegithub: AddApp: app %d exists", a.ID)
 	}
@@ -182,8 +183,8 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 	case sel != "all" && sel != "selected":
 		return 0, fmt.Errorf("fakegithub: AddInstallation: RepositorySelection %q is not \"all\" or \"selected\"", sel)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	a := s.apps[in.AppID]
 	if a == nil {
 		return 0, fmt.Errorf("fakegithub: AddInstallation: no app %d (call AddApp first)", in.AppID)
@@ -195,7 +196,7 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 		return 0, fmt.Errorf("fakegithub: AddInstallation: installation %d exists", in.ID)
 	}
 	for _, x := range s.installs {
-		if x.app == a && strings.EqualFold(x.account.login, in.Account) {
+		if x.app == a && strings.EqualFold(x.account.Key, in.Account) {
 			return 0, fmt.Errorf("fakegithub: AddInstallation: app %d is already installed on %s (installation %d)", a.ID, in.Account, x.ID)
 		}
 	}
@@ -211,8 +212,8 @@ func (s *Server) AddInstallation(in Installation) (int64, error) {
 // InstallationTokenExpiry returns when an installation token minted by the
 // fake expires, and whether the fake minted it.
 func (s *Server) InstallationTokenExpiry(token string) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if it := s.instTokens[token]; it != nil {
 		return it.expires, true
 	}
@@ -221,8 +222,8 @@ func (s *Server) InstallationTokenExpiry(token string) (time.Time, bool) {
 
 func (s *Server) appRoutes(mux *http.ServeMux) {
 	s.handleApp(mux, RouteApp, func(w http.ResponseWriter, r *http.Request, a *app) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		s.writeJSON(w, r, http.StatusOK, s.appJSON(r, a))
 	})
 	s.handleApp(mux, RouteAppInstallations, s.listAppInstallations)
@@ -232,16 +233,16 @@ func (s *Server) appRoutes(mux *http.ServeMux) {
 		}))
 	s.handleApp(mux, RouteOrgInstallation, s.getInstallation("#get-an-organization-installation-for-the-authenticated-app",
 		func(r *http.Request, in *installation) bool {
-			return in.account.typ == Organization && strings.EqualFold(in.account.login, r.PathValue("org"))
+			return in.account.Type == string(Organization) && strings.EqualFold(in.account.Key, r.PathValue("org"))
 		}))
 	// As GET /users/{username}, this one answers for organizations too.
 	s.handleApp(mux, RouteUserInstallation, s.getInstallation("#get-a-user-installation-for-the-authenticated-app",
 		func(r *http.Request, in *installation) bool {
-			return strings.EqualFold(in.account.login, r.PathValue("username"))
+			return strings.EqualFold(in.account.Key, r.PathValue("username"))
 		}))
 	s.handleApp(mux, RouteRepoInstallation, s.getInstallation("#get-a-repository-installation-for-the-authenticated-app",
 		func(r *http.Request, in *installation) bool {
-			rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]
+			rp := s.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
 			return rp != nil && in.covers(rp, nil)
 		}))
 	s.handleApp(mux, RouteCreateInstallToken, s.createInstallationToken)
@@ -250,7 +251,7 @@ func (s *Server) appRoutes(mux *http.ServeMux) {
 
 // handleApp registers an endpoint that requires an app's JWT.
 func (s *Server) handleApp(mux *http.ServeMux, pattern string, fn func(http.ResponseWriter, *http.Request, *app)) {
-	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.site.Route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, msg := s.verifyJWT(r)
 		if a == nil {
 			s.writeError(w, r, http.StatusUnauthorized, msg, docREST)
@@ -277,9 +278,9 @@ func (s *Server) verifyJWT(r *http.Request) (*app, string) {
 	var a *app
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) {
-		s.mu.Lock()
+		s.site.Lock()
 		a = s.appByIssuer(claims["iss"])
-		s.mu.Unlock()
+		s.site.Unlock()
 		if a == nil {
 			return nil, errUnknownApp
 		}
@@ -303,7 +304,7 @@ func (s *Server) verifyJWT(r *http.Request) (*app, string) {
 	return a, ""
 }
 
-// appByIssuer finds the app an "iss" claim names. The caller holds s.mu.
+// appByIssuer finds the app an "iss" claim names. The caller holds s.site.
 func (s *Server) appByIssuer(iss any) *app {
 	switch v := iss.(type) {
 	case float64:
@@ -324,9 +325,9 @@ func (s *Server) appByIssuer(iss any) *app {
 // ---- JSON shapes (fields from GitHub's examples) ----
 
 func (s *Server) appJSON(r *http.Request, a *app) map[string]any {
-	o := s.owners[strings.ToLower(a.Owner)]
+	o := s.site.FindOwner(a.Owner)
 	if o == nil {
-		o = &owner{login: a.Owner, typ: User, id: 1}
+		o = &repostore.Owner{Key: a.Owner, Type: string(User), ID: 1}
 	}
 	return map[string]any{
 		"id": a.ID, "slug": a.Slug, "client_id": a.ClientID, "node_id": nodeID("A", a.ID),
@@ -339,19 +340,19 @@ func (s *Server) appJSON(r *http.Request, a *app) map[string]any {
 func (s *Server) installationJSON(r *http.Request, in *installation) map[string]any {
 	id := strconv.FormatInt(in.ID, 10)
 	html := "http://" + r.Host + "/settings/installations/" + id
-	if in.account.typ == Organization {
-		html = "http://" + r.Host + "/organizations/" + in.account.login + "/settings/installations/" + id
+	if in.account.Type == string(Organization) {
+		html = "http://" + r.Host + "/organizations/" + in.account.Key + "/settings/installations/" + id
 	}
 	var suspendedAt, suspendedBy any
 	if in.Suspended {
 		suspendedAt = ts(in.created)
-		suspendedBy = s.ownerJSON(r, &owner{login: s.opts.User, typ: User, id: 1})
+		suspendedBy = s.ownerJSON(r, &repostore.Owner{Key: s.opts.User, Type: string(User), ID: 1})
 	}
 	return map[string]any{
 		"id": in.ID, "account": s.ownerJSON(r, in.account), "repository_selection": in.RepositorySelection,
 		"access_tokens_url": apiURL(r) + "/app/installations/" + id + "/access_tokens",
 		"repositories_url":  apiURL(r) + "/installation/repositories", "html_url": html,
-		"app_id": in.app.ID, "client_id": in.app.ClientID, "target_id": in.account.id, "target_type": string(in.account.typ),
+		"app_id": in.app.ID, "client_id": in.app.ClientID, "target_id": in.account.ID, "target_type": in.account.Type,
 		"permissions": in.Permissions, "events": []string{}, "created_at": ts(in.created), "updated_at": ts(in.created),
 		"single_file_name": nil, "has_multiple_single_files": false, "single_file_paths": []string{},
 		"app_slug": in.app.Slug, "suspended_at": suspendedAt, "suspended_by": suspendedBy,
@@ -360,16 +361,16 @@ func (s *Server) installationJSON(r *http.Request, in *installation) map[string]
 
 // installationRepos returns the repositories an installation (narrowed by
 // names, when not nil) gives access to, in creation order. The caller
-// holds s.mu.
-func installationRepos(in *installation, names []string) []*repo {
-	return slices.DeleteFunc(slices.Clone(in.account.repos), func(rp *repo) bool { return !in.covers(rp, names) })
+// holds s.site.
+func installationRepos(in *installation, names []string) []*repostore.Repo {
+	return slices.DeleteFunc(slices.Clone(reposOf(in.account)), func(rp *repostore.Repo) bool { return !in.covers(rp, names) })
 }
 
 // ---- app endpoints ----
 
 func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a *app) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	var list []*installation
 	for _, id := range slices.Sorted(maps.Keys(s.installs)) {
 		if in := s.installs[id]; in.app == a {
@@ -384,8 +385,8 @@ func (s *Server) listAppInstallations(w http.ResponseWriter, r *http.Request, a 
 // anchor doc of GitHub's documentation.
 func (s *Server) getInstallation(doc string, match func(*http.Request, *installation) bool) func(http.ResponseWriter, *http.Request, *app) {
 	return func(w http.ResponseWriter, r *http.Request, a *app) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if in := s.appInstallation(r, a, match); in != nil {
 			s.writeJSON(w, r, http.StatusOK, s.installationJSON(r, in))
 			return
@@ -395,7 +396,7 @@ func (s *Server) getInstallation(doc string, match func(*http.Request, *installa
 }
 
 // appInstallation returns the app's installation for which match is true
-// (there is at most one per account), or nil. The caller holds s.mu.
+// (there is at most one per account), or nil. The caller holds s.site.
 func (s *Server) appInstallation(r *http.Request, a *app, match func(*http.Request, *installation) bool) *installation {
 	for _, in := range s.installs {
 		if in.app == a && match(r, in) {
@@ -415,8 +416,8 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docCreateInstallToken)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	in := s.appInstallation(r, a, func(r *http.Request, in *installation) bool {
 		return strconv.FormatInt(in.ID, 10) == r.PathValue("installation_id")
 	})
@@ -442,26 +443,26 @@ func (s *Server) createInstallationToken(w http.ResponseWriter, r *http.Request,
 	out := map[string]any{"expires_at": ts(it.expires), "permissions": it.permissions, "repository_selection": in.RepositorySelection}
 	if len(body.Repositories) > 0 || len(body.RepositoryIDs) > 0 {
 		all := installationRepos(in, nil)
-		pick := func(match func(*repo) bool) bool {
+		pick := func(match func(*repostore.Repo) bool) bool {
 			i := slices.IndexFunc(all, match)
 			if i >= 0 {
-				it.repos = append(it.repos, all[i].name)
+				it.repos = append(it.repos, all[i].Slug)
 			}
 			return i >= 0
 		}
 		ok := true
 		for _, n := range body.Repositories {
-			ok = pick(func(rp *repo) bool { return strings.EqualFold(rp.name, n) }) && ok
+			ok = pick(func(rp *repostore.Repo) bool { return strings.EqualFold(rp.Slug, n) }) && ok
 		}
 		for _, id := range body.RepositoryIDs {
-			ok = pick(func(rp *repo) bool { return rp.id == id }) && ok
+			ok = pick(func(rp *repostore.Repo) bool { return int64(rp.ID) == id }) && ok
 		}
 		if !ok {
 			s.unprocessable(w, r, "There is at least one repository that does not exist or is not accessible to the parent installation.", docCreateInstallToken)
 			return
 		}
 		out["repository_selection"] = "selected"
-		out["repositories"] = listJSON(installationRepos(in, it.repos), func(rp *repo) any { return s.repoJSON(r, rp) })
+		out["repositories"] = listJSON(installationRepos(in, it.repos), func(rp *repostore.Repo) any { return s.repoJSON(r, rp) })
 	}
 	tok := installationTokenPrefix + randomAlnum(36)
 	s.instTokens[tok] = it
@@ -481,11 +482,11 @@ func (s *Server) listInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusForbidden, "You must authenticate with an installation access token in order to list repositories for an installation.", docInstallationRepos)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	list := installationRepos(it.inst, it.repos)
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"total_count": len(list),
-		"repositories": pageJSON(w, r, list, func(rp *repo) any { return s.repoJSON(r, rp) })})
+		"repositories": pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) })})
 }
 
 // integrationAllowed applies an installation token's limits to a request
@@ -499,12 +500,12 @@ func (s *Server) integrationAllowed(r *http.Request, pattern string, it *install
 	if owner == "" || name == "" {
 		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.repos[key(owner, name)]
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp := s.repoLocked(owner, name)
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if rp == nil || !it.covers(rp) {
-		return rp == nil || rp.private || read // the handler answers 404 for what the token cannot see
+		return rp == nil || !rp.Public || read // the handler answers 404 for what the token cannot see
 	}
 	_, p, _ := strings.Cut(pattern, " ")
 	if p == "/repos/{owner}/{repo}" {

@@ -3,9 +3,8 @@ package fakegithub
 import (
 	"net/http"
 	"regexp"
-	"strings"
 
-	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 const (
@@ -55,12 +54,12 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 			s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
 			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		var o *owner
+		s.site.Lock()
+		defer s.site.Unlock()
+		var o *repostore.Owner
 		if typ == Organization {
-			o = s.owners[strings.ToLower(r.PathValue("org"))]
-			if o == nil || o.typ != Organization {
+			o = s.site.FindOwner(r.PathValue("org"))
+			if o == nil || o.Type != string(Organization) {
 				s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 				return
 			}
@@ -76,7 +75,7 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 				"message": "name is invalid"})
 			return
 		}
-		if s.repos[key(o.login, body.Name)] != nil {
+		if s.repoLocked(o.Key, body.Name) != nil {
 			s.writeJSON(w, r, http.StatusUnprocessableEntity, map[string]any{
 				"message": "Repository creation failed.",
 				"errors": []any{map[string]any{"resource": "Repository", "code": "custom", "field": "name",
@@ -95,10 +94,7 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 			s.validation(w, r, doc, map[string]any{"resource": "Repository", "code": "invalid", "field": "visibility"})
 			return
 		}
-		rp := &repo{id: s.newID(), owner: o, name: body.Name, description: body.Description, private: private,
-			defaultBranch: "main", created: s.now(), refs: map[string]string{}, objs: gitobj.Store{}}
-		o.repos = append(o.repos, rp)
-		s.repos[key(o.login, body.Name)] = rp
+		rp, _ := s.createLocked(o, repostore.Repo{Slug: body.Name, Description: body.Description, Public: !private})
 		j := s.repoJSON(r, rp)
 		w.Header().Set("Location", j["url"].(string))
 		s.writeJSON(w, r, http.StatusCreated, j)
@@ -115,8 +111,8 @@ func (s *Server) replaceTopics(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", docTopics)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if rp := s.visibleRepo(r); rp == nil || !authenticated(r) {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docTopics)
 		return

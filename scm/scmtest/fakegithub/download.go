@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // downloadHandler serves GET /{owner}/{repo}/legacy.tar.gz/{ref...} as
@@ -28,11 +29,11 @@ func (s *Server) downloadHandler() http.Handler {
 func (s *Server) hostHandler(host, pattern, route string, h http.HandlerFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, host, route)
-		s.core.Serve(w, r, host, "api", h)
+		s.site.Record(r, host, route)
+		s.site.Core.Serve(w, r, host, "api", h)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, host, "")
+		s.site.Record(r, host, "")
 		downloadNotFound(w)
 	})
 	return mux
@@ -48,19 +49,19 @@ func downloadNotFound(w http.ResponseWriter) {
 // serveTarball answers a tarball download, checking the temporary token
 // of a private repository.
 func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	k := key(r.PathValue("owner"), r.PathValue("repo"))
-	rp, id, found := s.repos[k], "", false
-	if rp != nil && (!rp.private || s.downloadToken[r.URL.Query().Get("token")] == k) {
-		id, found = rp.resolve(r.PathValue("ref"))
+	rp, commit := s.repoLocked(r.PathValue("owner"), r.PathValue("repo")), (*repostore.Commit)(nil)
+	if rp != nil && (rp.Public || s.downloadToken[r.URL.Query().Get("token")] == k) {
+		commit = rp.Resolve(r.PathValue("ref"))
 	}
-	if !found {
+	if commit == nil {
 		downloadNotFound(w)
 		return
 	}
-	c := rp.objs[id].Commit
-	prefix := rp.owner.login + "-" + rp.name + "-" + id[:7]
+	id, c := commit.ID, commit.Git
+	prefix := rp.Owner.Key + "-" + rp.Slug + "-" + id[:7]
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
@@ -73,16 +74,16 @@ func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, err)
 	}
 	write(&tar.Header{Typeflag: tar.TypeDir, Mode: 0o775}, nil)
-	rp.objs.Walk(c.Tree, "", func(p string, e gitobj.TreeEntry) {
+	rp.Objects.Walk(c.Tree, "", func(p string, e gitobj.TreeEntry) {
 		switch e.Mode {
 		case gitobj.ModeTree, gitobj.ModeCommit:
 			write(&tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: 0o775}, nil)
 		case gitobj.ModeSymlink:
-			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: string(rp.objs[e.SHA].Blob), Mode: 0o777}, nil)
+			write(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: string(rp.Objects[e.SHA].Blob), Mode: 0o777}, nil)
 		case gitobj.ModeExec:
-			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o775, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o775, Size: int64(len(rp.Objects[e.SHA].Blob))}, rp.Objects[e.SHA].Blob)
 		default:
-			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o664, Size: int64(len(rp.objs[e.SHA].Blob))}, rp.objs[e.SHA].Blob)
+			write(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o664, Size: int64(len(rp.Objects[e.SHA].Blob))}, rp.Objects[e.SHA].Blob)
 		}
 	})
 	if err := errors.Join(append(errs, tw.Close(), zw.Close())...); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/scmkit/scmkit/internal/gitpath"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // maxPushBytes caps a push request (GitHub's limit is 2 GiB).
@@ -39,8 +39,8 @@ type pushWorld struct {
 // "ng refs/heads/<branch> push declined due to repository rule violations"
 // with the GH013 message on the progress channel.
 func (s *Server) RejectPushes(owner, name, branch string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if s.push.rules == nil {
 		s.push.rules = map[string]string{}
 	}
@@ -59,8 +59,8 @@ func (s *Server) RejectPushes(owner, name, branch string) {
 // WWW-Authenticate: Basic realm="GitHub". Installation tokens need
 // contents: write on the repository (403 otherwise).
 func (s *Server) gitRoutes(mux *http.ServeMux) {
-	s.route(mux, "GET /{owner}/{repo}/info/refs", s.gitAuth(s.advertiseRefs))
-	s.route(mux, "POST /{owner}/{repo}/git-receive-pack", s.gitAuth(s.receivePack))
+	s.site.Route(mux, "GET /{owner}/{repo}/info/refs", s.gitAuth(s.advertiseRefs))
+	s.site.Route(mux, "POST /{owner}/{repo}/git-receive-pack", s.gitAuth(s.receivePack))
 }
 
 // gitText writes a plain-text answer, as GitHub's git endpoints do.
@@ -72,7 +72,7 @@ func gitText(w http.ResponseWriter, status int, msg string) {
 
 // gitAuth checks the Basic credential and the repository, then calls fn
 // with the repository's key in the request's path values.
-func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *repo)) http.HandlerFunc {
+func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, pass, basic := r.BasicAuth()
 		asBearer := r.Clone(r.Context())
@@ -87,10 +87,10 @@ func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *rep
 			return
 		}
 		r = withCaller(r, caller{prefix: callerOf(r).prefix, authed: true, token: it})
-		s.mu.Lock()
-		rp := s.repos[key(r.PathValue("owner"), strings.TrimSuffix(r.PathValue("repo"), ".git"))]
+		s.site.Lock()
+		rp := s.repoLocked(r.PathValue("owner"), strings.TrimSuffix(r.PathValue("repo"), ".git"))
 		visible := rp != nil && canSee(r, rp)
-		s.mu.Unlock()
+		s.site.Unlock()
 		switch {
 		case !visible:
 			gitText(w, http.StatusNotFound, "Repository not found.")
@@ -106,7 +106,7 @@ func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *rep
 // service line and a flush, then the refs with the capabilities on the
 // first line ("capabilities^{}" with the zero id for an empty
 // repository), and a flush.
-func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if r.URL.Query().Get("service") != "git-receive-pack" {
 		gitText(w, http.StatusForbidden, "fakegithub serves git-receive-pack only")
 		return
@@ -118,11 +118,11 @@ func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repo)
 		adv.Capabilities.Set(c) //nolint:errcheck // known capabilities without arguments
 	}
 	adv.Capabilities.Set(capability.Agent, "github/spokes-receive-pack-fake") //nolint:errcheck // as above
-	s.mu.Lock()
-	for name, id := range rp.refs {
+	s.site.Lock()
+	for name, id := range rp.AllRefs() {
 		adv.References[name] = plumbing.NewHash(id)
 	}
-	s.mu.Unlock()
+	s.site.Unlock()
 	var buf bytes.Buffer
 	if err := adv.Encode(&buf); err != nil {
 		gitText(w, http.StatusInternalServerError, err.Error())
@@ -144,7 +144,7 @@ func (s *Server) advertiseRefs(w http.ResponseWriter, r *http.Request, rp *repo)
 // "unpack index-pack abnormal exit", "ng <ref> unpacker error", and the
 // fsck error on the progress channel. The first branch pushed to an
 // empty repository becomes its default branch.
-func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo) {
+func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if r.Header.Get("Content-Type") != "application/x-git-receive-pack-request" {
 		gitText(w, http.StatusUnsupportedMediaType, "Content-Type must be application/x-git-receive-pack-request")
 		return
@@ -160,39 +160,40 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, rp *repo) {
 	}
 	report := &packp.ReportStatus{UnpackStatus: "ok"}
 	var remote string
-	s.mu.Lock()
-	wasEmpty := len(rp.refs) == 0
+	s.site.Lock()
+	wasEmpty := isEmpty(rp)
 	lookup := func(id string) *gitobj.Object {
 		if o := incoming[id]; o != nil {
 			return o
 		}
-		return rp.objs[id]
+		return objectOf(rp, id)
 	}
 	for _, c := range upd.Commands {
-		name, cur := c.Name.String(), rp.refs[c.Name.String()]
+		name := c.Name.String()
+		cur, _ := rp.Ref(name)
 		status := "ok"
 		switch {
 		case unpackErr != nil:
 			status = "unpacker error"
 		case !c.Old.IsZero() && cur != c.Old.String(), c.Old.IsZero() && cur != "":
 			status = "fetch first"
-		case s.push.rules[key(rp.owner.login, rp.name)] == name:
+		case s.push.rules[key(rp.Owner.Key, rp.Slug)] == name:
 			status = "push declined due to repository rule violations"
 			remote += "error: GH013: Repository rule violations found for " + name + ".\n"
 		case !c.New.IsZero() && !connected(lookup, c.New.String()):
 			status = "missing necessary objects"
 		case c.New.IsZero():
-			delete(rp.refs, name)
+			rp.SetRef(name, "")
 		default:
-			maps.Copy(rp.objs, incoming)
-			rp.refs[name] = c.New.String()
+			s.storePush(rp, incoming)
+			rp.SetRef(name, c.New.String())
 			if branch, ok := strings.CutPrefix(name, "refs/heads/"); ok && wasEmpty {
-				rp.defaultBranch, wasEmpty = branch, false
+				rp.DefaultBranch, wasEmpty = branch, false
 			}
 		}
 		report.CommandStatuses = append(report.CommandStatuses, &packp.CommandStatus{ReferenceName: c.Name, Status: status})
 	}
-	s.mu.Unlock()
+	s.site.Unlock()
 	var fsck *fsckError
 	switch {
 	case errors.As(unpackErr, &fsck):
@@ -376,3 +377,18 @@ func connected(lookup func(string) *gitobj.Object, id string) bool {
 
 // clean keeps a status line on one line.
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// storePush keeps the objects of a push: its blobs and trees in
+// rp.Objects, its commits in rp.Commits under their pushed ids.
+func (s *Server) storePush(rp *repostore.Repo, incoming gitobj.Store) {
+	for id, o := range incoming {
+		if o.Type != "commit" {
+			rp.Objects[id] = o
+		}
+	}
+	for id, o := range incoming {
+		if o.Type == "commit" && rp.Commits[id] == nil {
+			s.putCommit(rp, "", o.Commit, id)
+		}
+	}
+}

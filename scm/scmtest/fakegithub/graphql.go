@@ -22,6 +22,7 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // githubSchemaSDL is the part of GitHub's GraphQL schema the fake answers,
@@ -84,8 +85,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		refuse(false, err)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if max := s.org.limits.MaxNodes; max > 0 && nodes > max {
 		refuse(true, &gql.Error{Message: "Resource limits for this query exceeded.", Path: []any{},
 			Locations: []gql.Location{{Line: 1, Column: 1}}, Extra: map[string]any{"type": "RESOURCE_LIMITS_EXCEEDED"}})
@@ -194,7 +195,7 @@ func (w *orgWorld) checkAccess(r *http.Request, op *gql.Operation) *gql.Error {
 			return forbidden("organization")
 		}
 		for _, o := range orgs { // an installation reads its own account's organisation only
-			if !strings.EqualFold(o.login, it.inst.account.login) {
+			if !strings.EqualFold(o.login, it.inst.account.Key) {
 				return forbidden(o.alias)
 			}
 		}
@@ -222,7 +223,7 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 	return map[string]any{
 		"repositoryOwner": fn(func(f *gql.Field) (any, error) {
 			login := arg(f.Args, "login")
-			if o := s.owners[strings.ToLower(login)]; o != nil {
+			if o := s.site.FindOwner(login); o != nil {
 				return s.ownerValue(r, o), nil
 			}
 			return nil, nil
@@ -230,7 +231,7 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 		"repository": fn(func(f *gql.Field) (any, error) {
 			owner := arg(f.Args, "owner")
 			name := arg(f.Args, "name")
-			if rp := s.repos[key(owner, name)]; rp != nil && canSee(r, rp) {
+			if rp := s.repoLocked(owner, name); rp != nil && canSee(r, rp) {
 				return s.repoValue(r, rp), nil
 			}
 			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+owner+"/"+name+"'.", nil)
@@ -252,40 +253,40 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 var paging = gql.Paging{Cursor: "cursor:v2:%d"}
 
 // ownerValue is a repository owner: an Organization or a User.
-func (s *Server) ownerValue(r *http.Request, o *owner) map[string]any {
-	return map[string]any{"__typename": string(o.typ), "login": o.login, "id": nodeID("O", o.id), "url": "http://" + r.Host + "/" + o.login,
+func (s *Server) ownerValue(r *http.Request, o *repostore.Owner) map[string]any {
+	return map[string]any{"__typename": o.Type, "login": o.Key, "id": nodeID("O", int64(o.ID)), "url": "http://" + r.Host + "/" + o.Key,
 		"repositories": fn(func(f *gql.Field) (any, error) {
 			fork, hasFork := f.Args["isFork"].(bool)
 			archived, hasArchived := f.Args["isArchived"].(bool)
 			privacy := arg(f.Args, "privacy")
-			var nodes []*repo
-			for _, rp := range o.repos {
-				if canSee(r, rp) && (!hasFork || rp.fork == fork) && (!hasArchived || rp.archived == archived) &&
-					(privacy != "PUBLIC" || !rp.private) && (privacy != "PRIVATE" || rp.private) {
+			var nodes []*repostore.Repo
+			for _, rp := range reposOf(o) {
+				if canSee(r, rp) && (!hasFork || rp.Fork == fork) && (!hasArchived || rp.Archived == archived) &&
+					(privacy != "PUBLIC" || !!rp.Public) && (privacy != "PRIVATE" || !rp.Public) {
 					nodes = append(nodes, rp)
 				}
 			}
-			return gql.Page(paging, nodes, f.Args, func(rp *repo) any { return s.repoValue(r, rp) }), nil
+			return gql.Page(paging, nodes, f.Args, func(rp *repostore.Repo) any { return s.repoValue(r, rp) }), nil
 		}),
 	}
 }
 
-func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
-	web := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
-	vis := map[bool]string{false: "PUBLIC", true: "PRIVATE"}[rp.private]
-	return map[string]any{"name": rp.name, "nameWithOwner": rp.owner.login + "/" + rp.name, "id": nodeID("R", rp.id),
-		"databaseId": rp.id, "url": web, "sshUrl": "git@" + r.Host + ":" + rp.owner.login + "/" + rp.name + ".git",
-		"description": rp.description, "isArchived": rp.archived, "isFork": rp.fork, "isPrivate": rp.private,
-		"isEmpty": len(rp.refs) == 0, "visibility": vis, "createdAt": ts(rp.created),
-		"owner": fn(func(*gql.Field) (any, error) { return s.ownerValue(r, rp.owner), nil }),
+func (s *Server) repoValue(r *http.Request, rp *repostore.Repo) map[string]any {
+	web := "http://" + r.Host + "/" + rp.Owner.Key + "/" + rp.Slug
+	vis := map[bool]string{false: "PUBLIC", true: "PRIVATE"}[!rp.Public]
+	return map[string]any{"name": rp.Slug, "nameWithOwner": rp.Owner.Key + "/" + rp.Slug, "id": nodeID("R", int64(rp.ID)),
+		"databaseId": int64(rp.ID), "url": web, "sshUrl": "git@" + r.Host + ":" + rp.Owner.Key + "/" + rp.Slug + ".git",
+		"description": rp.Description, "isArchived": rp.Archived, "isFork": rp.Fork, "isPrivate": !rp.Public,
+		"isEmpty": isEmpty(rp), "visibility": vis, "createdAt": ts(rp.Created),
+		"owner": fn(func(*gql.Field) (any, error) { return s.ownerValue(r, rp.Owner), nil }),
 		"defaultBranchRef": fn(func(*gql.Field) (any, error) {
-			if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
-				return s.refValue(r, rp, "refs/heads/"+rp.defaultBranch, id), nil
+			if id, ok := rp.Branches[rp.DefaultBranch]; ok {
+				return s.refValue(r, rp, "refs/heads/"+rp.DefaultBranch, id), nil
 			}
 			return nil, nil
 		}),
 		"ref": fn(func(f *gql.Field) (any, error) {
-			if full, id, ok := rp.fullRef(arg(f.Args, "qualifiedName")); ok {
+			if full, id, ok := rp.FullRef(arg(f.Args, "qualifiedName")); ok {
 				return s.refValue(r, rp, full, id), nil
 			}
 			return nil, nil
@@ -296,12 +297,14 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 			}
 			expr := arg(f.Args, "expression")
 			rev, p, hasPath := strings.Cut(expr, ":")
-			id, ok := rp.resolve(rev)
-			if !ok || !hasPath {
-				return s.gitValue(r, rp, id), nil
+			c := rp.Resolve(rev)
+			if c == nil {
+				return nil, nil
+			} else if !hasPath {
+				return s.gitValue(r, rp, c.ID), nil
 			}
 			p = strings.Trim(p, "/")
-			if te, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p); ok && cleanRel(p) {
+			if te, ok := rp.Objects.Lookup(c.Git.Tree, p); ok && cleanRel(p) {
 				return s.gitValue(r, rp, te.SHA), nil
 			}
 			return nil, nil
@@ -309,7 +312,7 @@ func (s *Server) repoValue(r *http.Request, rp *repo) map[string]any {
 	}
 }
 
-func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string]any {
+func (s *Server) refValue(r *http.Request, rp *repostore.Repo, name, id string) map[string]any {
 	short := strings.TrimPrefix(strings.TrimPrefix(name, "refs/heads/"), "refs/tags/")
 	return map[string]any{"name": short, "prefix": strings.TrimSuffix(name, short), "id": base64.StdEncoding.EncodeToString([]byte("REF_" + name)),
 		"target": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, id), nil }),
@@ -317,21 +320,20 @@ func (s *Server) refValue(r *http.Request, rp *repo, name, id string) map[string
 			branch, isHead := strings.CutPrefix(name, "refs/heads/")
 			states, _ := f.Args["states"].([]any)
 			base := arg(f.Args, "baseRefName")
-			var nodes []*pull
-			for _, p := range rp.pulls {
-				if isHead && p.Head == branch && (base == "" || p.Base == base) &&
-					(len(states) == 0 || slices.Contains(states, any(strings.ToUpper(p.State)))) {
+			var nodes []*repostore.Pull
+			for _, p := range rp.Pulls {
+				if isHead && p.From == branch && (base == "" || p.To == base) && (len(states) == 0 || slices.Contains(states, any(p.State))) {
 					nodes = append(nodes, p)
 				}
 			}
-			return gql.Page(paging, nodes, f.Args, func(p *pull) any { return pullValue(r, rp, p) }), nil
+			return gql.Page(paging, nodes, f.Args, func(p *repostore.Pull) any { return pullValue(r, rp, p) }), nil
 		}),
 	}
 }
 
 // gitValue is the Commit, Tree or Blob id, or nil.
-func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
-	o := rp.objs[id]
+func (s *Server) gitValue(r *http.Request, rp *repostore.Repo, id string) any {
+	o := objectOf(rp, id)
 	if o == nil {
 		return nil
 	}
@@ -342,11 +344,11 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 		c := o.Commit
 		headline, _, _ := strings.Cut(c.Message, "\n")
 		maps.Copy(v, map[string]any{"message": c.Message, "messageHeadline": headline, "committedDate": ts(c.Committer.When),
-			"authoredDate": ts(c.Committer.When), "url": "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/commit/" + id,
+			"authoredDate": ts(c.Committer.When), "url": "http://" + r.Host + "/" + rp.Owner.Key + "/" + rp.Slug + "/commit/" + id,
 			"tree": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, c.Tree), nil }),
 			"file": fn(func(f *gql.Field) (any, error) {
 				p := strings.Trim(arg(f.Args, "path"), "/")
-				if te, ok := rp.objs.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
+				if te, ok := rp.Objects.Lookup(c.Tree, p); ok && cleanRel(p) && p != "" {
 					return s.entryValue(r, rp, p, te), nil
 				}
 				return nil, nil
@@ -366,7 +368,7 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 		}
 		maps.Copy(v, map[string]any{"byteSize": len(o.Blob), "isBinary": binary, "isTruncated": len(text) < len(o.Blob),
 			"text": fn(func(*gql.Field) (any, error) {
-				s.core.Log().Count(func(st *Stats) { st.BlobTexts++ })
+				s.site.Core.Log().Count(func(st *Stats) { st.BlobTexts++ })
 				if binary {
 					return nil, nil
 				}
@@ -387,23 +389,23 @@ func (s *Server) gitValue(r *http.Request, rp *repo, id string) any {
 // limit, and a query may nest trees as deep as it likes.
 const BlobTextLimit = 512_000
 
-func (s *Server) entryValue(r *http.Request, rp *repo, p string, te gitobj.TreeEntry) map[string]any {
+func (s *Server) entryValue(r *http.Request, rp *repostore.Repo, p string, te gitobj.TreeEntry) map[string]any {
 	typ := map[string]string{gitobj.ModeTree: "tree", gitobj.ModeCommit: "commit"}[te.Mode]
 	mode, _ := strconv.ParseInt(te.Mode, 8, 64)
 	size := 0
-	if rp.has(te.SHA, "blob") {
-		size = len(rp.objs[te.SHA].Blob)
+	if has(rp, te.SHA, "blob") {
+		size = len(rp.Objects[te.SHA].Blob)
 	}
 	return map[string]any{"name": path.Base(p), "path": p, "oid": te.SHA, "type": cmp.Or(typ, "blob"), "mode": mode,
 		"extension": path.Ext(p), "isGenerated": false, "size": size,
 		"object": fn(func(*gql.Field) (any, error) { return s.gitValue(r, rp, te.SHA), nil })}
 }
 
-func pullValue(r *http.Request, rp *repo, p *pull) map[string]any {
-	url := "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.Number)
-	return map[string]any{"number": p.Number, "id": nodeID("PR_", p.id), "url": url, "permalink": url, "title": p.Title,
-		"body": p.Body, "state": strings.ToUpper(p.State), "closed": p.State == "closed", "merged": false, "isDraft": p.Draft,
-		"baseRefName": p.Base, "headRefName": p.Head, "headRefOid": rp.refs["refs/heads/"+p.Head],
-		"baseRefOid": rp.refs["refs/heads/"+p.Base], "createdAt": ts(p.created),
+func pullValue(r *http.Request, rp *repostore.Repo, p *repostore.Pull) map[string]any {
+	url := "http://" + r.Host + "/" + rp.Owner.Key + "/" + rp.Slug + "/pull/" + strconv.Itoa(p.ID)
+	return map[string]any{"number": p.ID, "id": nodeID("PR_", int64(p.Node)), "url": url, "permalink": url, "title": p.Title,
+		"body": p.Description, "state": p.State, "closed": false, "merged": false, "isDraft": p.Draft,
+		"baseRefName": p.To, "headRefName": p.From, "headRefOid": rp.Branches[p.From],
+		"baseRefOid": rp.Branches[p.To], "createdAt": ts(p.Created),
 		"isCrossRepository": false} // the fake has no forks
 }

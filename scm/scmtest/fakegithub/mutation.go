@@ -10,6 +10,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // prFailure is the knob of FailPullRequestMutation (guarded by s.mu).
@@ -24,8 +25,8 @@ type prFailure struct {
 // answered status (502 when 0), as a gateway answers when GitHub did the
 // work but answered too late. times 0 disarms it.
 func (s *Server) FailPullRequestMutation(times, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.prFail = prFailure{times: times, status: cmp.Or(status, http.StatusBadGateway)}
 }
 
@@ -41,16 +42,16 @@ func (s *Server) mutation(r *http.Request) map[string]any {
 				return nil, err
 			}
 			name, oid := arg(in, "name"), arg(in, "oid")
-			_, exists := rp.refs[name]
+			_, exists := rp.Ref(name)
 			switch {
 			case !validRefName(name):
 				return nil, gqlErr("UNPROCESSABLE", fmt.Sprintf("%q is not a valid ref name.", name), f.AST)
-			case !rp.has(oid, "commit"):
+			case !has(rp, oid, "commit"):
 				return nil, gqlErr("UNPROCESSABLE", "Object does not exist", f.AST)
 			case exists:
 				return nil, gqlErr("UNPROCESSABLE", fmt.Sprintf("A ref named %q already exists in the repository.", name), f.AST)
 			}
-			rp.refs[name] = oid
+			rp.SetRef(name, oid)
 			return map[string]any{"clientMutationId": in["clientMutationId"], "ref": s.refValue(r, rp, name, oid)}, nil
 		}),
 		"createCommitOnBranch": fn(func(f *gql.Field) (any, error) { return s.commitOnBranch(r, f) }),
@@ -80,14 +81,10 @@ func (s *Server) mutation(r *http.Request) map[string]any {
 // repositoryId, or by branch.repositoryNameWithOwner), with GitHub's
 // errors: NOT_FOUND for one the caller cannot see, FORBIDDEN for an
 // installation token without the write permission perm on it.
-func (s *Server) mutationRepo(r *http.Request, f *gql.Field, in map[string]any, perm string) (*repo, error) {
-	var rp *repo
+func (s *Server) mutationRepo(r *http.Request, f *gql.Field, in map[string]any, perm string) (*repostore.Repo, error) {
+	var rp *repostore.Repo
 	if id, ok := gql.String(in, "repositoryId"); ok {
-		for _, x := range s.repos {
-			if nodeID("R", x.id) == id {
-				rp = x
-			}
-		}
+		rp = s.findRepo(func(x *repostore.Repo) bool { return nodeID("R", int64(x.ID)) == id })
 		if rp == nil || !canSee(r, rp) {
 			return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id), f.AST)
 		}
@@ -95,7 +92,7 @@ func (s *Server) mutationRepo(r *http.Request, f *gql.Field, in map[string]any, 
 		br, _ := in["branch"].(map[string]any)
 		nwo := arg(br, "repositoryNameWithOwner")
 		owner, name, _ := strings.Cut(nwo, "/")
-		if rp = s.repos[key(owner, name)]; rp == nil || !canSee(r, rp) {
+		if rp = s.repoLocked(owner, name); rp == nil || !canSee(r, rp) {
 			return nil, gqlErr("NOT_FOUND", "Could not resolve to a Repository with the name '"+nwo+"'.", f.AST)
 		}
 	}
@@ -123,7 +120,7 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 		return fail("UNPROCESSABLE", "A branch must be given by branchName and repositoryNameWithOwner.")
 	}
 	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
-	head, ok := rp.refs[ref]
+	head, ok := rp.Ref(ref)
 	if !ok {
 		return fail("NOT_FOUND", "Could not resolve to a Ref with the name '%s'.", ref)
 	}
@@ -133,7 +130,7 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 	changes, _ := in["fileChanges"].(map[string]any)
 	additions, _ := changes["additions"].([]any)
 	deletions, _ := changes["deletions"].([]any)
-	files := rp.objs.Flatten(rp.objs[head].Commit.Tree)
+	files := rp.Objects.Flatten(rp.Commits[head].Git.Tree)
 	seen := map[string]bool{}
 	for _, c := range append(slices.Clone(deletions), additions...) {
 		p := arg(c.(map[string]any), "path")
@@ -162,7 +159,7 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 			mode = old.Mode
 		}
 		clearPath(files, p) // a file replaces a directory, and files on its parents
-		files[p] = gitobj.FlatEntry{Mode: mode, SHA: rp.objs.PutBlob(content)}
+		files[p] = gitobj.FlatEntry{Mode: mode, SHA: rp.Objects.PutBlob(content)}
 	}
 	msg, _ := in["message"].(map[string]any)
 	message := arg(msg, "headline")
@@ -172,10 +169,9 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 	if body := arg(msg, "body"); body != "" {
 		message += "\n\n" + body
 	}
-	sg := s.signature(r)
-	id := rp.objs.PutCommit(&gitobj.Commit{Tree: rp.objs.WriteFlat(files), Parents: []string{head}, Message: message,
-		Author: sg, Committer: sg})
-	rp.refs[ref] = id
+	sg := s.signature(s.actor(r))
+	id := s.putCommit(rp, ref, &gitobj.Commit{Tree: rp.Objects.WriteFlat(files), Parents: []string{head}, Message: message,
+		Author: sg, Committer: sg}, "")
 	return map[string]any{"clientMutationId": in["clientMutationId"], "commit": s.gitValue(r, rp, id),
 		"ref": s.refValue(r, rp, ref, id)}, nil
 }

@@ -80,9 +80,9 @@ func (s *Server) AddOAuthApp(a OAuthApp) {
 // issued to her are accepted by every API endpoint as her: she is the
 // author of the commits and pull requests created with them.
 func (s *Server) SetOAuthUser(u OAuthUser) {
-	s.mu.Lock()
+	s.site.Lock()
 	s.ownerLocked(u.Login, User)
-	s.mu.Unlock()
+	s.site.Unlock()
 	s.oauth().SetUser(u) // never held together with s.mu, which is taken first elsewhere
 }
 
@@ -90,16 +90,12 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 // error=errCode (e.g. "access_denied", as when the user clicks Cancel).
 func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
-// ExpireOAuthTokens makes every access token issued so far expired, as
-// if their lifetime had passed (refresh tokens stay valid).
-func (s *Server) ExpireOAuthTokens() { s.oauth().ExpireTokens() }
-
 // oauthRoutes registers the sign-in endpoints and /user.
 func (s *Server) oauthRoutes(mux *http.ServeMux) {
-	s.route(mux, "GET /login/oauth/authorize", s.oauth().Authorize)
-	s.route(mux, "POST /login/oauth/access_token", s.oauth().Token)
-	s.route(mux, "GET /user", s.oauthGetUser)
-	s.route(mux, "GET /user/emails", s.oauthUserEmails)
+	s.site.Route(mux, "GET /login/oauth/authorize", s.oauth().Authorize)
+	s.site.Route(mux, "POST /login/oauth/access_token", s.oauth().Token)
+	s.site.Route(mux, "GET /user", s.oauthGetUser)
+	s.site.Route(mux, "GET /user/emails", s.oauthUserEmails)
 }
 
 // oauthTokenCheck reports whether tok is a user token the fake issued
@@ -163,15 +159,15 @@ func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
 			email = t.User.Email
 		}
 	}
-	s.mu.Lock()
+	s.site.Lock()
 	o := s.ownerLocked(login, User)
 	nodeID := s.org.userIDLocked(login) // as the GraphQL organisation answers name her
-	s.mu.Unlock()
+	s.site.Unlock()
 	j := s.ownerJSON(r, o)
 	j["node_id"] = nodeID
 	j["name"], j["company"], j["blog"], j["location"], j["hireable"], j["bio"], j["twitter_username"] = nilIfEmpty(name), nil, "", nil, nil, nil, nil
 	j["email"] = nilIfEmpty(email)
-	j["public_repos"], j["public_gists"], j["followers"], j["following"] = len(o.repos), 0, 0, 0
+	j["public_repos"], j["public_gists"], j["followers"], j["following"] = len(o.Repos), 0, 0, 0
 	j["created_at"], j["updated_at"] = "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z"
 	s.writeJSON(w, r, http.StatusOK, j)
 }

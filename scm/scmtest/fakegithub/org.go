@@ -131,8 +131,8 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	if org == "" || m.Login == "" {
 		return fmt.Errorf("fakegithub: AddOrgMember: org and login are required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
 	u := o.member(m.Login)
@@ -154,8 +154,8 @@ func (s *Server) AddTeam(org string, t Team) error {
 	if org == "" || t.Slug == "" {
 		return fmt.Errorf("fakegithub: AddTeam: org and slug are required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
 	if t.Parent != "" && o.team(t.Parent) == nil {
@@ -181,8 +181,8 @@ func (s *Server) AddTeam(org string, t Team) error {
 
 // SetOrgLimits sets the GraphQL limits.
 func (s *Server) SetOrgLimits(l OrgLimits) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.org.limits = l
 }
 
@@ -191,8 +191,8 @@ func (s *Server) SetOrgLimits(l OrgLimits) {
 // read:org, write:org or admin:org get GitHub's INSUFFICIENT_SCOPES error.
 // Tokens without recorded scopes may read every organisation.
 func (s *Server) SetTokenScopes(token string, scopes ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	if s.org.scopes == nil {
 		s.org.scopes = map[string][]string{}
 	}

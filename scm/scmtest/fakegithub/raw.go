@@ -39,7 +39,7 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	setHeaders(h, "Cache-Control", "max-age=300", "ETag", etag, "X-GitHub-Request-Id", requestID())
 	if fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
-		s.core.Log().Count(func(st *Stats) { st.NotModified++ })
+		s.site.Core.Log().Count(func(st *Stats) { st.NotModified++ })
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -55,24 +55,24 @@ func (s *Server) serveRaw(w http.ResponseWriter, r *http.Request) {
 // rawBlob finds the blob a raw-content request names, if the request may
 // see it.
 func (s *Server) rawBlob(r *http.Request) (blob []byte, sha string, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	rp := s.visibleRepo(r)
 	if rp == nil {
 		return nil, "", false
 	}
 	parts := strings.Split(r.PathValue("rest"), "/")
 	for n := 1; n < len(parts) && parts[0] != ""; n++ {
-		id, found := rp.resolve(strings.Join(parts[:n], "/"))
-		if !found {
+		c := rp.Resolve(strings.Join(parts[:n], "/"))
+		if c == nil {
 			continue
 		}
 		p := strings.Join(parts[n:], "/")
-		e, ok := rp.objs.Lookup(rp.objs[id].Commit.Tree, p)
+		e, ok := rp.Objects.Lookup(c.Git.Tree, p)
 		if !cleanRel(p) || p == "" || !ok || (e.Mode != gitobj.ModeFile && e.Mode != gitobj.ModeExec && e.Mode != gitobj.ModeSymlink) {
 			return nil, "", false
 		}
-		return rp.objs[e.SHA].Blob, e.SHA, true
+		return rp.Objects[e.SHA].Blob, e.SHA, true
 	}
 	return nil, "", false
 }

@@ -74,7 +74,7 @@ func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string
 	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
 		return false
 	}
-	s.core.Log().Count(func(st *Stats) { st.NotModified++ })
+	s.site.Core.Log().Count(func(st *Stats) { st.NotModified++ })
 	s.commonHeaders(w, r, false)
 	setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60")
 	w.WriteHeader(http.StatusNotModified)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 func (s *Server) routes(mux *http.ServeMux) {
@@ -54,15 +55,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 // A repoHandler answers a request about the repository rp, with s.mu held;
 // doc is the documentation URL of the route, for GitHub's error bodies.
-type repoHandler func(w http.ResponseWriter, r *http.Request, rp *repo, doc string)
+type repoHandler func(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string)
 
 // inRepo answers a request about the repository of the request's path with
 // h, or 404 with GitHub's documentation URL doc when it does not exist or
 // the caller may not see it.
 func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		s.site.Lock()
+		defer s.site.Unlock()
 		if rp := s.visibleRepo(r); rp != nil {
 			h(w, r, rp, doc)
 			return
@@ -73,9 +74,9 @@ func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 
 // visibleRepo returns the repository named by the request's path, or nil
 // when it does not exist or the caller may not see it (GitHub answers 404
-// for both). The caller holds s.mu.
-func (s *Server) visibleRepo(r *http.Request) *repo {
-	rp := s.repos[key(r.PathValue("owner"), r.PathValue("repo"))]
+// for both). The caller holds s.site.
+func (s *Server) visibleRepo(r *http.Request) *repostore.Repo {
+	rp := s.repoLocked(r.PathValue("owner"), r.PathValue("repo"))
 	if rp == nil || !canSee(r, rp) {
 		return nil
 	}
@@ -85,31 +86,45 @@ func (s *Server) visibleRepo(r *http.Request) *repo {
 // canSee reports whether the request's credential may see rp: public
 // repositories are visible to everyone; private ones to authenticated
 // requests, and, with an installation token, only when the installation
-// (and the token) covers them. The caller holds s.mu.
-func canSee(r *http.Request, rp *repo) bool {
+// (and the token) covers them. The caller holds s.site.
+func canSee(r *http.Request, rp *repostore.Repo) bool {
 	c := callerOf(r)
-	return !rp.private || (c.authed && (c.token == nil || c.token.covers(rp)))
+	return !!rp.Public || (c.authed && (c.token == nil || c.token.covers(rp)))
 }
 
 // has reports whether rp holds the object id of type typ ("blob", "tree"
 // or "commit").
-func (rp *repo) has(id, typ string) bool {
-	o := rp.objs[id]
+func has(rp *repostore.Repo, id, typ string) bool {
+	if typ == "commit" {
+		return rp.Commits[id] != nil
+	}
+	o := rp.Objects[id]
 	return o != nil && o.Type == typ
 }
 
+// objectOf returns rp's git object id, or nil.
+func objectOf(rp *repostore.Repo, id string) *gitobj.Object {
+	if c := rp.Commits[id]; c != nil {
+		return &gitobj.Object{Type: "commit", Commit: c.Git}
+	}
+	return rp.Objects[id]
+}
+
+// isEmpty reports whether rp has no ref (GitHub's empty repository).
+func isEmpty(rp *repostore.Repo) bool { return len(rp.Branches)+len(rp.Refs) == 0 }
+
 // ---- JSON shapes (field names and order from GitHub's examples) ----
 
-func (s *Server) ownerJSON(r *http.Request, o *owner) map[string]any {
+func (s *Server) ownerJSON(r *http.Request, o *repostore.Owner) map[string]any {
 	api := apiURL(r)
 	kind := "users"
-	if o.typ == Organization {
+	if o.Type == string(Organization) {
 		kind = "orgs"
 	}
 	return map[string]any{
-		"login": o.login, "id": o.id, "node_id": nodeID("U", o.id), "avatar_url": "https://avatars.githubusercontent.com/u/" + strconv.FormatInt(o.id, 10) + "?v=4",
-		"gravatar_id": "", "url": api + "/users/" + o.login, "html_url": "http://" + r.Host + "/" + o.login,
-		"repos_url": api + "/" + kind + "/" + o.login + "/repos", "type": string(o.typ), "site_admin": false,
+		"login": o.Key, "id": o.ID, "node_id": nodeID("U", int64(o.ID)), "avatar_url": "https://avatars.githubusercontent.com/u/" + strconv.Itoa(o.ID) + "?v=4",
+		"gravatar_id": "", "url": api + "/users/" + o.Key, "html_url": "http://" + r.Host + "/" + o.Key,
+		"repos_url": api + "/" + kind + "/" + o.Key + "/repos", "type": string(o.Type), "site_admin": false,
 	}
 }
 
@@ -118,35 +133,35 @@ func nodeID(prefix string, id int64) string {
 }
 
 // repoURLs returns the API and the web URL of rp, as the client sees them.
-func repoURLs(r *http.Request, rp *repo) (api, web string) {
-	return apiURL(r) + "/repos/" + rp.owner.login + "/" + rp.name, "http://" + r.Host + "/" + rp.owner.login + "/" + rp.name
+func repoURLs(r *http.Request, rp *repostore.Repo) (api, web string) {
+	return apiURL(r) + "/repos/" + rp.Owner.Key + "/" + rp.Slug, "http://" + r.Host + "/" + rp.Owner.Key + "/" + rp.Slug
 }
 
-func (s *Server) repoJSON(r *http.Request, rp *repo) map[string]any {
+func (s *Server) repoJSON(r *http.Request, rp *repostore.Repo) map[string]any {
 	api, web := repoURLs(r, rp)
 	vis := "public"
-	if rp.private {
+	if !rp.Public {
 		vis = "private"
 	}
-	pushed := rp.created
-	if id, ok := rp.refs["refs/heads/"+rp.defaultBranch]; ok {
-		pushed = rp.objs[id].Commit.Committer.When
+	pushed := rp.Created
+	if c := rp.Commits[rp.Branches[rp.DefaultBranch]]; c != nil {
+		pushed = c.Git.Committer.When
 	}
 	return map[string]any{
-		"id": rp.id, "node_id": nodeID("R", rp.id), "name": rp.name, "full_name": rp.owner.login + "/" + rp.name,
-		"private": rp.private, "owner": s.ownerJSON(r, rp.owner), "html_url": web, "description": rp.description,
-		"fork": rp.fork, "url": api, "archive_url": api + "/{archive_format}{/ref}", "trees_url": api + "/git/trees{/sha}",
+		"id": rp.ID, "node_id": nodeID("R", int64(rp.ID)), "name": rp.Slug, "full_name": rp.Owner.Key + "/" + rp.Slug,
+		"private": !rp.Public, "owner": s.ownerJSON(r, rp.Owner), "html_url": web, "description": rp.Description,
+		"fork": rp.Fork, "url": api, "archive_url": api + "/{archive_format}{/ref}", "trees_url": api + "/git/trees{/sha}",
 		"pulls_url": api + "/pulls{/number}", "contents_url": api + "/contents/{+path}",
-		"git_url": "git://" + r.Host + "/" + rp.owner.login + "/" + rp.name + ".git",
-		"ssh_url": "git@" + r.Host + ":" + rp.owner.login + "/" + rp.name + ".git", "clone_url": web + ".git",
-		"size": 1, "default_branch": rp.defaultBranch, "archived": rp.archived, "disabled": false,
-		"visibility": vis, "pushed_at": ts(pushed), "created_at": ts(rp.created), "updated_at": ts(pushed),
+		"git_url": "git://" + r.Host + "/" + rp.Owner.Key + "/" + rp.Slug + ".git",
+		"ssh_url": "git@" + r.Host + ":" + rp.Owner.Key + "/" + rp.Slug + ".git", "clone_url": web + ".git",
+		"size": 1, "default_branch": rp.DefaultBranch, "archived": rp.Archived, "disabled": false,
+		"visibility": vis, "pushed_at": ts(pushed), "created_at": ts(rp.Created), "updated_at": ts(pushed),
 	}
 }
 
-func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]any {
+func (s *Server) gitCommitJSON(r *http.Request, rp *repostore.Repo, id string) map[string]any {
 	api, web := repoURLs(r, rp)
-	c := rp.objs[id].Commit
+	c := rp.Commits[id].Git
 	parents := make([]any, 0, len(c.Parents))
 	for _, p := range c.Parents {
 		parents = append(parents, map[string]any{"sha": p, "url": api + "/git/commits/" + p, "html_url": web + "/commit/" + p})
@@ -166,7 +181,7 @@ func (s *Server) gitCommitJSON(r *http.Request, rp *repo, id string) map[string]
 // commitJSON is the REST commit object (of a branch, of the commit
 // listing) wrapping the git commit; the author and committer accounts are
 // unknown (null), as for commits by e-mail addresses GitHub cannot match.
-func (s *Server) commitJSON(r *http.Request, rp *repo, id string) map[string]any {
+func (s *Server) commitJSON(r *http.Request, rp *repostore.Repo, id string) map[string]any {
 	api, web := repoURLs(r, rp)
 	gc := s.gitCommitJSON(r, rp, id)
 	return map[string]any{
@@ -177,7 +192,7 @@ func (s *Server) commitJSON(r *http.Request, rp *repo, id string) map[string]any
 	}
 }
 
-func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]any {
+func (s *Server) refJSON(r *http.Request, rp *repostore.Repo, ref, id string) map[string]any {
 	api, _ := repoURLs(r, rp)
 	return map[string]any{
 		"ref": ref, "node_id": base64.StdEncoding.EncodeToString([]byte("REF_" + ref)),
@@ -186,49 +201,45 @@ func (s *Server) refJSON(r *http.Request, rp *repo, ref, id string) map[string]a
 	}
 }
 
-func (s *Server) pullJSON(r *http.Request, rp *repo, p *pull) map[string]any {
+func (s *Server) pullJSON(r *http.Request, rp *repostore.Repo, p *repostore.Pull) map[string]any {
 	api, web := repoURLs(r, rp)
-	n := strconv.Itoa(p.Number)
-	user := map[string]any{"login": p.user, "id": 1, "type": "User", "site_admin": false}
+	n := strconv.Itoa(p.ID)
+	user := map[string]any{"login": p.Author, "id": 1, "type": "User", "site_admin": false}
 	side := func(branch string) map[string]any {
 		repo := s.repoJSON(r, rp)
 		delete(repo, "visibility") // not in GitHub's example of a pull request's repo
-		return map[string]any{"label": rp.owner.login + ":" + branch, "ref": branch, "sha": rp.refs["refs/heads/"+branch],
-			"user": s.ownerJSON(r, rp.owner), "repo": repo}
-	}
-	var closedAt any
-	if p.State == "closed" {
-		closedAt = ts(p.created)
+		return map[string]any{"label": rp.Owner.Key + ":" + branch, "ref": branch, "sha": rp.Branches[branch],
+			"user": s.ownerJSON(r, rp.Owner), "repo": repo}
 	}
 	return map[string]any{
-		"url": api + "/pulls/" + n, "id": p.id, "node_id": nodeID("PR_", p.id), "html_url": web + "/pull/" + n,
+		"url": api + "/pulls/" + n, "id": p.Node, "node_id": nodeID("PR_", int64(p.Node)), "html_url": web + "/pull/" + n,
 		"diff_url": web + "/pull/" + n + ".diff", "patch_url": web + "/pull/" + n + ".patch",
-		"issue_url": api + "/issues/" + n, "number": p.Number, "state": p.State, "locked": false,
-		"title": p.Title, "user": user, "body": p.Body, "created_at": ts(p.created), "updated_at": ts(p.created),
-		"closed_at": closedAt, "merged_at": nil, "merge_commit_sha": nil, "draft": p.Draft,
-		"head": side(p.Head), "base": side(p.Base), "author_association": "OWNER",
+		"issue_url": api + "/issues/" + n, "number": p.ID, "state": "open", "locked": false, // the fake closes none
+		"title": p.Title, "user": user, "body": p.Description, "created_at": ts(p.Created), "updated_at": ts(p.Created),
+		"closed_at": nil, "merged_at": nil, "merge_commit_sha": nil, "draft": p.Draft,
+		"head": side(p.From), "base": side(p.To), "author_association": "OWNER",
 	}
 }
 
 // ---- repos ----
 
-func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo, _ string) {
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, _ string) {
 	s.writeJSON(w, r, http.StatusOK, s.repoJSON(r, rp))
 }
 
 func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		o := s.owners[strings.ToLower(r.PathValue("org")+r.PathValue("user"))]
+		s.site.Lock()
+		defer s.site.Unlock()
+		o := s.site.FindOwner(r.PathValue("org") + r.PathValue("user"))
 		// /users/{u}/repos answers for organizations too; /orgs/{o}/repos
 		// only for organizations.
-		if o == nil || (typ == Organization && o.typ != Organization) {
+		if o == nil || (typ == Organization && o.Type != string(Organization)) {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
-		list := slices.DeleteFunc(slices.Clone(o.repos), func(rp *repo) bool { return !canSee(r, rp) })
-		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repo) any { return s.repoJSON(r, rp) }))
+		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool { return !canSee(r, rp) })
+		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 	}
 }
 
@@ -247,7 +258,7 @@ func rawMediaType(accept string) (string, bool) {
 	return "", false
 }
 
-func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gitobj.TreeEntry) map[string]any {
+func (s *Server) contentEntryJSON(r *http.Request, rp *repostore.Repo, ref, p string, e gitobj.TreeEntry) map[string]any {
 	api, web := repoURLs(r, rp)
 	typ, size, gitURL, htmlKind := "file", 0, api+"/git/blobs/"+e.SHA, "blob"
 	var download any
@@ -259,9 +270,9 @@ func (s *Server) contentEntryJSON(r *http.Request, rp *repo, ref, p string, e gi
 	case gitobj.ModeCommit:
 		typ = "file" // GitHub lists submodules as "file" in directories
 	}
-	if rp.has(e.SHA, "blob") {
-		size = len(rp.objs[e.SHA].Blob)
-		download = "http://" + r.Host + "/raw/" + rp.owner.login + "/" + rp.name + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
+	if has(rp, e.SHA, "blob") {
+		size = len(rp.Objects[e.SHA].Blob)
+		download = "http://" + r.Host + "/raw/" + rp.Owner.Key + "/" + rp.Slug + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	}
 	self := api + "/contents/" + httpx.EscapePath(p) + "?ref=" + ref
 	html := web + "/" + htmlKind + "/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
@@ -284,23 +295,21 @@ func base64Lines(b []byte) string {
 	}
 }
 
-func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	p := strings.Trim(r.PathValue("path"), "/")
-	if len(rp.refs) == 0 {
+	if isEmpty(rp) {
 		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", doc)
 		return
 	}
 	ref := r.URL.Query().Get("ref")
-	id, ok := rp.resolve(ref)
-	if !ok {
+	commit := rp.Resolve(ref)
+	if commit == nil {
 		s.writeError(w, r, http.StatusNotFound, "No commit found for the ref "+ref, doc)
 		return
 	}
-	if ref == "" {
-		ref = rp.defaultBranch
-	}
-	c := rp.objs[id].Commit
-	e, ok := rp.objs.Lookup(c.Tree, p)
+	ref = cmp.Or(ref, rp.DefaultBranch)
+	c := commit.Git
+	e, ok := rp.Objects.Lookup(c.Tree, p)
 	if !ok || !cleanRel(p) {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
@@ -308,8 +317,8 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, d
 	w.Header().Set("Last-Modified", c.Committer.When.Format(http.TimeFormat))
 	// A symlink to a file in the repository answers with that file.
 	if e.Mode == gitobj.ModeSymlink {
-		target := path.Join(path.Dir(p), string(rp.objs[e.SHA].Blob))
-		if t, ok := rp.objs.Lookup(c.Tree, target); ok && cleanRel(target) && (t.Mode == gitobj.ModeFile || t.Mode == gitobj.ModeExec) {
+		target := path.Join(path.Dir(p), string(rp.Objects[e.SHA].Blob))
+		if t, ok := rp.Objects.Lookup(c.Tree, target); ok && cleanRel(target) && (t.Mode == gitobj.ModeFile || t.Mode == gitobj.ModeExec) {
 			e = t
 		}
 	}
@@ -317,20 +326,20 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, d
 	j := s.contentEntryJSON(r, rp, ref, p, e)
 	switch {
 	case e.Mode == gitobj.ModeTree:
-		s.writeJSON(w, r, http.StatusOK, listJSON(rp.objs[e.SHA].Tree, func(child gitobj.TreeEntry) any {
+		s.writeJSON(w, r, http.StatusOK, listJSON(rp.Objects[e.SHA].Tree, func(child gitobj.TreeEntry) any {
 			return s.contentEntryJSON(r, rp, ref, path.Join(p, child.Name), child)
 		}))
 		return
 	case e.Mode == gitobj.ModeCommit:
 		j["type"], j["submodule_git_url"] = "submodule", "git://example.invalid/submodule.git"
 	case e.Mode == gitobj.ModeSymlink:
-		j["target"] = string(rp.objs[e.SHA].Blob)
+		j["target"] = string(rp.Objects[e.SHA].Blob)
 	case raw:
 		etag := `"` + e.SHA + `"`
 		if s.notModified(w, r, etag) {
 			return
 		}
-		blob := rp.objs[e.SHA].Blob
+		blob := rp.Objects[e.SHA].Blob
 		s.commonHeaders(w, r, true)
 		setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60",
 			"Content-Type", media+"; charset=utf-8", "Content-Length", strconv.Itoa(len(blob)),
@@ -339,33 +348,34 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo, d
 		w.Write(blob)
 		return
 	default:
-		j["type"], j["content"], j["encoding"] = "file", base64Lines(rp.objs[e.SHA].Blob), "base64"
+		j["type"], j["content"], j["encoding"] = "file", base64Lines(rp.Objects[e.SHA].Blob), "base64"
 	}
 	s.writeJSON(w, r, http.StatusOK, j)
 }
 
 // ---- tarball ----
 
-func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	ref := r.PathValue("ref")
-	id, ok := rp.resolve(ref)
-	if !ok {
+	c := rp.Resolve(ref)
+	if c == nil {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
+	id := c.ID
 	// Name the ref as GitHub's redirect does: branches as refs/heads/X,
 	// commit ids as they are.
 	refPath, name := id, ref
 	if ref == "" || ref == "HEAD" {
-		name = rp.defaultBranch
+		name = rp.DefaultBranch
 	}
-	if full, _, ok := rp.fullRef(name); ok {
+	if full, _, ok := rp.FullRef(name); ok {
 		refPath = full
 	}
-	loc := s.download.URL + "/" + httpx.EscapePath(rp.owner.login+"/"+rp.name) + "/legacy.tar.gz/" + httpx.EscapePath(refPath)
-	if rp.private {
+	loc := s.download.URL + "/" + httpx.EscapePath(rp.Owner.Key+"/"+rp.Slug) + "/legacy.tar.gz/" + httpx.EscapePath(refPath)
+	if !rp.Public {
 		tok := strings.ReplaceAll(strings.ToUpper(requestID()), ":", "")
-		s.downloadToken[tok] = key(rp.owner.login, rp.name)
+		s.downloadToken[tok] = key(rp.Owner.Key, rp.Slug)
 		loc += "?token=" + tok
 	}
 	s.commonHeaders(w, r, true)
@@ -376,9 +386,9 @@ func (s *Server) getTarball(w http.ResponseWriter, r *http.Request, rp *repo, do
 
 // ---- branches and refs ----
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	name := r.PathValue("branch")
-	id, ok := rp.refs["refs/heads/"+name]
+	id, ok := rp.Ref("refs/heads/" + name)
 	if !ok {
 		s.writeError(w, r, http.StatusNotFound, "Branch not found", doc)
 		return
@@ -391,9 +401,9 @@ func (s *Server) getBranch(w http.ResponseWriter, r *http.Request, rp *repo, doc
 	})
 }
 
-func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
-	id, ok := rp.refs[ref]
+	id, ok := rp.Ref(ref)
 	if !ok {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
@@ -401,7 +411,7 @@ func (s *Server) getRef(w http.ResponseWriter, r *http.Request, rp *repo, doc st
 	s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, id))
 }
 
-func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body struct {
 		Ref string `json:"ref"`
 		SHA string `json:"sha"`
@@ -409,18 +419,18 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repo, doc
 	if !s.decode(w, r, &body, doc) {
 		return
 	}
-	_, exists := rp.refs[body.Ref]
+	_, exists := rp.Ref(body.Ref)
 	switch {
-	case len(rp.refs) == 0:
+	case isEmpty(rp):
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 	case !validRefName(body.Ref):
 		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", doc)
-	case !rp.has(body.SHA, "commit"):
+	case !has(rp, body.SHA, "commit"):
 		s.unprocessable(w, r, "Object does not exist", doc)
 	case exists:
 		s.unprocessable(w, r, "Reference already exists", doc)
 	default:
-		rp.refs[body.Ref] = body.SHA
+		rp.SetRef(body.Ref, body.SHA)
 		j := s.refJSON(r, rp, body.Ref, body.SHA)
 		w.Header().Set("Location", j["url"].(string))
 		s.writeJSON(w, r, http.StatusCreated, j)
@@ -434,7 +444,7 @@ func validRefName(name string) bool {
 	return strings.HasPrefix(name, "refs/") && strings.Count(name, "/") >= 2 && fs.ValidPath(name)
 }
 
-func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body struct {
 		SHA   string `json:"sha"`
 		Force bool   `json:"force"`
@@ -443,34 +453,34 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repo, doc
 		return
 	}
 	ref := "refs/" + r.PathValue("ref")
-	old, ok := rp.refs[ref]
+	old, ok := rp.Ref(ref)
 	switch {
 	case !ok:
 		s.unprocessable(w, r, "Reference does not exist", doc)
-	case !rp.has(body.SHA, "commit"):
+	case !has(rp, body.SHA, "commit"):
 		s.unprocessable(w, r, "Object does not exist", doc)
-	case !body.Force && !rp.objs.IsAncestor(old, body.SHA):
+	case !body.Force && !rp.IsAncestor(old, body.SHA):
 		s.unprocessable(w, r, "Update is not a fast forward", doc)
 	default:
-		rp.refs[ref] = body.SHA
+		rp.SetRef(ref, body.SHA)
 		s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 	}
 }
 
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	ref := "refs/" + r.PathValue("ref")
-	if _, ok := rp.refs[ref]; !ok {
+	if _, ok := rp.Ref(ref); !ok {
 		s.unprocessable(w, r, "Reference does not exist", doc)
 		return
 	}
-	delete(rp.refs, ref)
+	rp.SetRef(ref, "")
 	s.commonHeaders(w, r, true)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // ---- trees ----
 
-func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.TreeEntry) map[string]any {
+func (s *Server) treeEntryJSON(r *http.Request, rp *repostore.Repo, p string, e gitobj.TreeEntry) map[string]any {
 	api, _ := repoURLs(r, rp)
 	j := map[string]any{"path": p, "mode": e.Mode, "sha": e.SHA}
 	switch e.Mode {
@@ -480,7 +490,7 @@ func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.Tre
 		j["type"] = "commit"
 	default:
 		j["type"], j["url"] = "blob", api+"/git/blobs/"+e.SHA
-		if o := rp.objs[e.SHA]; o != nil {
+		if o := rp.Objects[e.SHA]; o != nil {
 			j["size"] = len(o.Blob)
 		}
 	}
@@ -489,7 +499,7 @@ func (s *Server) treeEntryJSON(r *http.Request, rp *repo, p string, e gitobj.Tre
 
 // treeJSON is the answer for the tree id: its entries, or with recursive
 // every entry below it, up to limit entries when limit > 0.
-func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool, limit int) map[string]any {
+func (s *Server) treeJSON(r *http.Request, rp *repostore.Repo, id string, recursive bool, limit int) map[string]any {
 	entries, truncated := []any{}, false
 	add := func(p string, e gitobj.TreeEntry) {
 		if limit > 0 && len(entries) >= limit {
@@ -499,9 +509,9 @@ func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool, 
 		entries = append(entries, s.treeEntryJSON(r, rp, p, e))
 	}
 	if recursive {
-		rp.objs.Walk(id, "", add)
+		rp.Objects.Walk(id, "", add)
 	} else {
-		for _, e := range rp.objs[id].Tree {
+		for _, e := range rp.Objects[id].Tree {
 			add(e.Name, e)
 		}
 	}
@@ -509,19 +519,19 @@ func (s *Server) treeJSON(r *http.Request, rp *repo, id string, recursive bool, 
 	return map[string]any{"sha": id, "url": api + "/git/trees/" + id, "tree": entries, "truncated": truncated}
 }
 
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
-	if len(rp.refs) == 0 {
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
+	if isEmpty(rp) {
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 		return
 	}
 	id := r.PathValue("sha")
-	if !rp.has(id, "tree") {
-		c, ok := rp.resolve(id)
-		if !ok {
+	if !has(rp, id, "tree") {
+		c := rp.Resolve(id)
+		if c == nil {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
-		id = rp.objs[c].Commit.Tree
+		id = c.Git.Tree
 	}
 	s.writeJSON(w, r, http.StatusOK, s.treeJSON(r, rp, id, r.URL.Query().Has("recursive"), s.opts.TreeLimit))
 }
@@ -535,7 +545,7 @@ type treeEntryIn struct {
 	Content *string         `json:"content"`
 }
 
-func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body struct {
 		BaseTree string        `json:"base_tree"`
 		Tree     []treeEntryIn `json:"tree"`
@@ -545,26 +555,26 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request, rp *repo, do
 	}
 	files := map[string]gitobj.FlatEntry{}
 	if body.BaseTree != "" {
-		if !rp.has(body.BaseTree, "tree") {
+		if !has(rp, body.BaseTree, "tree") {
 			s.unprocessable(w, r, "Invalid tree info", doc)
 			return
 		}
-		files = rp.objs.Flatten(body.BaseTree)
+		files = rp.Objects.Flatten(body.BaseTree)
 	}
 	for i, e := range body.Tree {
-		if msg := rp.changeTree(files, e); msg != "" {
+		if msg := changeTree(rp, files, e); msg != "" {
 			s.unprocessable(w, r, "tree."+strconv.Itoa(i)+": "+msg, doc)
 			return
 		}
 	}
-	j := s.treeJSON(r, rp, rp.objs.WriteFlat(files), false, 0)
+	j := s.treeJSON(r, rp, rp.Objects.WriteFlat(files), false, 0)
 	w.Header().Set("Location", j["url"].(string))
 	s.writeJSON(w, r, http.StatusCreated, j)
 }
 
 // changeTree applies one entry of a POST git/trees body to files, or
 // returns GitHub's message for what is wrong with it.
-func (rp *repo) changeTree(files map[string]gitobj.FlatEntry, e treeEntryIn) string {
+func changeTree(rp *repostore.Repo, files map[string]gitobj.FlatEntry, e treeEntryIn) string {
 	var sha string
 	null := string(e.SHA) == "null"
 	switch {
@@ -579,7 +589,7 @@ func (rp *repo) changeTree(files map[string]gitobj.FlatEntry, e treeEntryIn) str
 	case e.Content != nil && (e.Mode == gitobj.ModeTree || e.Mode == gitobj.ModeCommit):
 		return "tree.content requires a blob mode"
 	case e.Content != nil:
-		sha = rp.objs.PutBlob([]byte(*e.Content))
+		sha = rp.Objects.PutBlob([]byte(*e.Content))
 	case null:
 		if !removePath(files, e.Path) {
 			return "tree.path " + strconv.Quote(e.Path) + " does not exist"
@@ -587,9 +597,9 @@ func (rp *repo) changeTree(files map[string]gitobj.FlatEntry, e treeEntryIn) str
 		return ""
 	case sha == "":
 		return "Must supply either tree.sha or tree.content"
-	case e.Mode == gitobj.ModeTree && !rp.has(sha, "tree"):
+	case e.Mode == gitobj.ModeTree && !has(rp, sha, "tree"):
 		return "tree.sha " + sha + " is not a valid tree"
-	case e.Mode != gitobj.ModeTree && e.Mode != gitobj.ModeCommit && !rp.has(sha, "blob"):
+	case e.Mode != gitobj.ModeTree && e.Mode != gitobj.ModeCommit && !has(rp, sha, "blob"):
 		return "tree.sha " + sha + " is not a valid blob"
 	}
 	clearPath(files, e.Path)
@@ -597,7 +607,7 @@ func (rp *repo) changeTree(files map[string]gitobj.FlatEntry, e treeEntryIn) str
 		files[e.Path] = gitobj.FlatEntry{Mode: e.Mode, SHA: sha}
 		return ""
 	}
-	for q, fe := range rp.objs.Flatten(sha) {
+	for q, fe := range rp.Objects.Flatten(sha) {
 		files[e.Path+"/"+q] = fe
 	}
 	return ""
@@ -623,21 +633,21 @@ func clearPath(files map[string]gitobj.FlatEntry, p string) {
 
 // ---- blobs and commits ----
 
-func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	id := r.PathValue("sha")
-	if !rp.has(id, "blob") {
+	if !has(rp, id, "blob") {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	api, _ := repoURLs(r, rp)
-	blob := rp.objs[id].Blob
+	blob := rp.Objects[id].Blob
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"sha": id, "node_id": base64.StdEncoding.EncodeToString([]byte("B_" + id)), "size": len(blob),
 		"url": api + "/git/blobs/" + id, "content": base64Lines(blob), "encoding": "base64",
 	})
 }
 
-func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body struct {
 		Content  *string `json:"content"`
 		Encoding string  `json:"encoding"`
@@ -668,21 +678,21 @@ func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, rp *repo, do
 		bad("content", "invalid")
 		return
 	}
-	id := rp.objs.PutBlob(data)
+	id := rp.Objects.PutBlob(data)
 	api, _ := repoURLs(r, rp)
 	w.Header().Set("Location", api+"/git/blobs/"+id)
 	s.writeJSON(w, r, http.StatusCreated, map[string]any{"url": api + "/git/blobs/" + id, "sha": id})
 }
 
-func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
-	if !rp.has(r.PathValue("sha"), "commit") {
+func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
+	if !has(rp, r.PathValue("sha"), "commit") {
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, s.gitCommitJSON(r, rp, r.PathValue("sha")))
 }
 
-func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body struct {
 		Message *string  `json:"message"`
 		Tree    string   `json:"tree"`
@@ -699,60 +709,60 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repo, 
 	case body.Message == nil:
 		s.validation(w, r, doc, map[string]any{"resource": "Commit", "field": "message", "code": "missing_field"})
 		return
-	case !rp.has(body.Tree, "tree"):
+	case !has(rp, body.Tree, "tree"):
 		s.unprocessable(w, r, "Tree SHA does not exist", doc)
 		return
-	case slices.ContainsFunc(body.Parents, func(p string) bool { return !rp.has(p, "commit") }):
+	case slices.ContainsFunc(body.Parents, func(p string) bool { return !has(rp, p, "commit") }):
 		s.unprocessable(w, r, "Parent SHA does not exist or is not a commit object", doc)
 		return
 	}
-	sg := s.signature(r)
+	sg := s.signature(s.actor(r))
 	author := sg
 	if body.Author != nil && body.Author.Name != "" {
 		author.Name, author.Email = body.Author.Name, body.Author.Email
 	}
-	id := rp.objs.PutCommit(&gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
-		Author: author, Committer: sg})
+	id := s.putCommit(rp, "", &gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
+		Author: author, Committer: sg}, "")
 	j := s.gitCommitJSON(r, rp, id)
 	w.Header().Set("Location", j["url"].(string))
 	s.writeJSON(w, r, http.StatusCreated, j)
 }
 
-// signature is the caller's, as the author and committer of the commits
-// it makes, dated now.
-func (s *Server) signature(r *http.Request) gitobj.Signature {
-	return gitobj.Signature{Name: s.actor(r), Email: s.actor(r) + "@users.noreply.github.com", When: s.now()}
+// signature is login's, as the author and committer of the commits it
+// makes, dated now.
+func (s *Server) signature(login string) gitobj.Signature {
+	return gitobj.Signature{Name: login, Email: login + "@users.noreply.github.com", When: s.now()}
 }
 
 // ---- pulls ----
 
-func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	q := r.URL.Query()
 	state, head, base := cmp.Or(q.Get("state"), "open"), q.Get("head"), q.Get("base")
 	headOwner, headBranch, hasOwner := strings.Cut(head, ":")
 	if !hasOwner {
 		headOwner, headBranch = "", head
 	}
-	var list []*pull
-	for _, p := range slices.Backward(rp.pulls) { // newest first
-		if (state == "all" || p.State == state) && (base == "" || p.Base == base) &&
-			(head == "" || p.Head == headBranch && (headOwner == "" || strings.EqualFold(headOwner, rp.owner.login))) {
+	var list []*repostore.Pull
+	for _, p := range slices.Backward(rp.Pulls) { // newest first
+		if (state == "all" || strings.EqualFold(p.State, state)) && (base == "" || p.To == base) &&
+			(head == "" || p.From == headBranch && (headOwner == "" || strings.EqualFold(headOwner, rp.Owner.Key))) {
 			list = append(list, p)
 		}
 	}
-	s.writeJSON(w, r, http.StatusOK, pageJSON(w, r, list, func(p *pull) any { return s.pullJSON(r, rp, p) }))
+	s.writeJSON(w, r, http.StatusOK, pageJSON(w, r, list, func(p *repostore.Pull) any { return s.pullJSON(r, rp, p) }))
 }
 
-func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	// Pull requests are numbered from 1 in creation order.
-	if n, _ := strconv.Atoi(r.PathValue("number")); n >= 1 && n <= len(rp.pulls) {
-		s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, rp.pulls[n-1]))
+	if n, _ := strconv.Atoi(r.PathValue("number")); rp.Pull(n) != nil {
+		s.writeJSON(w, r, http.StatusOK, s.pullJSON(r, rp, rp.Pull(n)))
 		return
 	}
 	s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 }
 
-func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo, doc string) {
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	var body Pull // title, head, base, body and draft, by their field names
 	if !s.decode(w, r, &body, doc) {
 		return
@@ -778,27 +788,24 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, rp *repo, do
 // "owner:branch", to p.Base) in rp, by the caller, with GitHub's checks.
 // When one fails it returns no pull request, the field at fault ("" for
 // the checks of the whole request) and GitHub's GraphQL message for it.
-// The caller holds s.mu.
-func (s *Server) openPull(r *http.Request, rp *repo, p Pull) (_ *pull, field, msg string) {
-	if o, b, ok := strings.Cut(p.Head, ":"); ok && strings.EqualFold(o, rp.owner.login) {
+// The caller holds s.site.
+func (s *Server) openPull(r *http.Request, rp *repostore.Repo, p Pull) (_ *repostore.Pull, field, msg string) {
+	if o, b, ok := strings.Cut(p.Head, ":"); ok && strings.EqualFold(o, rp.Owner.Key) {
 		p.Head = b // another owner's branch ("o:b") is no branch of rp
 	}
-	headID, headOK := rp.refs["refs/heads/"+p.Head]
-	baseID, baseOK := rp.refs["refs/heads/"+p.Base]
+	problem, missing, _ := rp.CheckPull(p.Head, p.Base)
 	switch {
-	case !headOK:
+	case problem == repostore.PullNoBranch && missing == p.Head:
 		return nil, "head", "Head sha can't be blank, Head ref must be a branch"
-	case !baseOK:
+	case problem == repostore.PullNoBranch:
 		return nil, "base", "Base ref must be a branch"
 	case p.Title == "":
 		return nil, "title", "Title can't be blank"
-	case slices.ContainsFunc(rp.pulls, func(x *pull) bool { return x.State == "open" && x.Head == p.Head && x.Base == p.Base }):
-		return nil, "", "A pull request already exists for " + rp.owner.login + ":" + p.Head + "."
-	case rp.objs.IsAncestor(headID, baseID):
+	case problem == repostore.PullDuplicate:
+		return nil, "", "A pull request already exists for " + rp.Owner.Key + ":" + p.Head + "."
+	case problem != repostore.PullOK: // the same branch, or nothing to merge
 		return nil, "", "No commits between " + p.Base + " and " + p.Head
 	}
-	p.Number, p.State, p.HeadSHA, p.URL = len(rp.pulls)+1, "open", "", ""
-	x := &pull{Pull: p, id: s.newID(), created: s.now(), user: s.actor(r)}
-	rp.pulls = append(rp.pulls, x)
-	return x, "", ""
+	return s.site.Open(rp, repostore.Pull{Title: p.Title, Description: p.Body, From: p.Head, To: p.Base, Draft: p.Draft,
+		Author: s.actor(r), Node: int(s.newID())}), "", ""
 }

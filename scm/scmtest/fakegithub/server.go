@@ -70,6 +70,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
 // Options configures a Server. A nil *Options means the defaults.
@@ -180,15 +181,11 @@ type Stats struct {
 
 // Server is a fake GitHub. Its methods are safe for concurrent use.
 type Server struct {
-	opts     Options
-	api      *httptest.Server
-	download *httptest.Server
-	raw      *httptest.Server
+	opts               Options
+	api, download, raw *httptest.Server
 
-	mu            sync.Mutex        // guards the world
-	owners        map[string]*owner // by lower-case login
-	repos         map[string]*repo  // by lower-case "owner/name"
-	moved         map[string]*repo  // by old lower-case "owner/name"
+	site          *repostore.Site[Stats]     // the repositories, servers and request log; its mutex guards the world
+	moved         map[string]*repostore.Repo // by old lower-case "owner/name"
 	nextID        int64
 	downloadToken map[string]string // temporary token → repository key
 	apps          map[int64]*app
@@ -198,7 +195,6 @@ type Server struct {
 	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
-	core            *fake.Core[Stats]
 
 	org    orgWorld    // organisation members and teams (org.go)
 	access accessWorld // repository grants (access.go)
@@ -206,56 +202,18 @@ type Server struct {
 
 	rateMu sync.Mutex
 	rate   rateState
-
-	closing   chan struct{} // closed by Close: slow answers stop waiting
-	closeOnce sync.Once
-}
-
-type owner struct {
-	login string
-	typ   OwnerType
-	id    int64
-	repos []*repo // creation order
-}
-
-type repo struct {
-	id            int64
-	owner         *owner
-	name          string
-	description   string
-	private       bool
-	archived      bool
-	fork          bool
-	defaultBranch string
-	created       time.Time
-	refs          map[string]string // full ref name → commit id
-	objs          gitobj.Store
-	pulls         []*pull
-}
-
-// pull is a pull request: its Pull, whose HeadSHA and URL [Server.Pulls]
-// fills in, and what GitHub keeps besides.
-type pull struct {
-	Pull
-	id      int64
-	created time.Time
-	user    string
 }
 
 // New starts a fake GitHub. Call Close when done.
 func New(opts *Options) *Server {
 	s := &Server{
-		owners:        map[string]*owner{},
-		repos:         map[string]*repo{},
-		moved:         map[string]*repo{},
+		moved:         map[string]*repostore.Repo{},
 		downloadToken: map[string]string{},
 		apps:          map[int64]*app{},
 		installs:      map[int64]*installation{},
 		instTokens:    map[string]*installToken{},
 		nextID:        1000,
-		closing:       make(chan struct{}),
 	}
-	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.closing)
 	if opts != nil {
 		s.opts = *opts
 		s.opts.Tokens = slices.Clone(opts.Tokens)
@@ -264,19 +222,24 @@ func New(opts *Options) *Server {
 		s.opts.Now = time.Now
 	}
 	s.opts.User = cmp.Or(s.opts.User, "fake-user")
-	s.api = httptest.NewServer(s.apiHandler())
-	s.download = httptest.NewServer(s.downloadHandler())
-	s.raw = httptest.NewServer(s.rawHandler())
+	s.site, s.Kit = repostore.NewSite[Stats]("fakegithub", s.now, s.opts.User, s.answer, make(chan struct{}))
+	s.site.IDs = func() int { return int(s.newID()) }
+	s.site.Count = func(st *Stats, host string) {
+		switch host {
+		case "download":
+			st.Download++
+		case "raw":
+			st.Raw++
+		default:
+			st.API++
+		}
+	}
+	s.api, s.download, s.raw = s.site.Start(s.apiHandler()), s.site.Start(s.downloadHandler()), s.site.Start(s.rawHandler())
 	return s
 }
 
 // Close shuts the servers down, ending slow answers at once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	s.api.Close()
-	s.download.Close()
-	s.raw.Close()
-}
+func (s *Server) Close() { s.site.Close() }
 
 // URL returns the web base URL, e.g. "http://127.0.0.1:1234" (html_url
 // values start with it).
@@ -314,18 +277,26 @@ func (s *Server) newID() int64 {
 // AddOwner creates an owner (organization or user) with no repository; it
 // is a no-op when the owner exists.
 func (s *Server) AddOwner(login string, typ OwnerType) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.site.Lock()
+	defer s.site.Unlock()
 	s.ownerLocked(login, typ)
 }
 
-func (s *Server) ownerLocked(login string, typ OwnerType) *owner {
-	if o := s.owners[strings.ToLower(login)]; o != nil {
-		return o
-	}
-	o := &owner{login: login, typ: typ, id: s.newID()}
-	s.owners[strings.ToLower(login)] = o
+func (s *Server) ownerLocked(login string, typ OwnerType) *repostore.Owner {
+	o := s.site.Owner(login, "")
+	o.Type = cmp.Or(o.Type, string(typ))
 	return o
+}
+
+// repoLocked returns the repository owner/name, or nil.
+func (s *Server) repoLocked(owner, name string) *repostore.Repo {
+	rp, _ := s.site.Repo(owner, name)
+	return rp
+}
+
+// reposOf returns o's repositories in creation order.
+func reposOf(o *repostore.Owner) []*repostore.Repo {
+	return slices.SortedFunc(maps.Values(o.Repos), func(a, b *repostore.Repo) int { return a.ID - b.ID })
 }
 
 // AddRepo creates a repository, its owner (an organization) if needed,
@@ -335,26 +306,30 @@ func (s *Server) AddRepo(r Repo) (string, error) {
 	if r.Owner == "" || r.Name == "" {
 		return "", errors.New("fakegithub: AddRepo: owner and name are required")
 	}
-	r.DefaultBranch = cmp.Or(r.DefaultBranch, "main")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.repos[key(r.Owner, r.Name)] != nil {
-		return "", fmt.Errorf("fakegithub: AddRepo: %s/%s exists", r.Owner, r.Name)
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, err := s.createLocked(s.ownerLocked(r.Owner, Organization), repostore.Repo{Slug: r.Name, Description: r.Description,
+		Public: !r.Private, Archived: r.Archived, Fork: r.Fork, DefaultBranch: r.DefaultBranch})
+	if err != nil || len(r.Files) == 0 {
+		return "", err
 	}
-	o := s.ownerLocked(r.Owner, Organization)
-	rp := &repo{id: s.newID(), owner: o, name: r.Name, description: r.Description, private: r.Private,
-		archived: r.Archived, fork: r.Fork, defaultBranch: r.DefaultBranch, created: s.now(),
-		refs: map[string]string{}, objs: gitobj.Store{}}
-	if len(r.Files) > 0 {
-		files := map[string]gitobj.FlatEntry{}
-		if err := rp.applyFiles(files, r.Files, nil); err != nil {
-			return "", err
-		}
-		rp.refs["refs/heads/"+r.DefaultBranch] = s.commitLocked(rp, "", files, "Initial commit")
+	id, err := s.commitLocked(rp, rp.DefaultBranch, Commit{Message: "Initial commit", Files: r.Files})
+	if err != nil {
+		delete(rp.Owner.Repos, strings.ToLower(rp.Slug)) // bad files add no repository
 	}
-	o.repos = append(o.repos, rp)
-	s.repos[key(r.Owner, r.Name)] = rp
-	return rp.refs["refs/heads/"+r.DefaultBranch], nil
+	return id, err
+}
+
+// createLocked adds the empty repository rp to o.
+func (s *Server) createLocked(o *repostore.Owner, rp repostore.Repo) (*repostore.Repo, error) {
+	if s.repoLocked(o.Key, rp.Slug) != nil {
+		return nil, fmt.Errorf("fakegithub: AddRepo: %s/%s exists", o.Key, rp.Slug)
+	}
+	n, err := s.site.Create(o, rp)
+	if err == nil {
+		n.Objects = gitobj.Store{}
+	}
+	return n, err
 }
 
 // AddFS is AddRepo with the files of fsys (executable when any execute
@@ -370,10 +345,29 @@ func (s *Server) AddFS(r Repo, fsys fs.FS) (string, error) {
 	return s.AddRepo(r)
 }
 
-func (rp *repo) applyFiles(files map[string]gitobj.FlatEntry, add []File, del []string) error {
-	for _, f := range add {
+// Commit adds a commit on branch (created from the default branch when
+// missing) and returns its id.
+func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, err := s.site.Repo(owner, name)
+	if err != nil {
+		return "", err
+	}
+	return s.commitLocked(rp, branch, c)
+}
+
+// commitLocked commits c, by Options.User, on branch (created from the
+// default branch when missing).
+func (s *Server) commitLocked(rp *repostore.Repo, branch string, c Commit) (string, error) {
+	base := rp.Commits[cmp.Or(rp.Branches[branch], rp.Branches[rp.DefaultBranch])]
+	files := map[string]gitobj.FlatEntry{}
+	if base != nil {
+		files = rp.Objects.Flatten(base.Git.Tree)
+	}
+	for _, f := range c.Files {
 		if !validTreePath(f.Path) {
-			return fmt.Errorf("fakegithub: invalid path %q", f.Path)
+			return "", fmt.Errorf("fakegithub: invalid path %q", f.Path)
 		}
 		mode := gitobj.ModeFile
 		switch {
@@ -382,80 +376,67 @@ func (rp *repo) applyFiles(files map[string]gitobj.FlatEntry, add []File, del []
 		case f.Executable:
 			mode = gitobj.ModeExec
 		}
-		files[f.Path] = gitobj.FlatEntry{Mode: mode, SHA: rp.objs.PutBlob(f.Content)}
+		files[f.Path] = gitobj.FlatEntry{Mode: mode, SHA: rp.Objects.PutBlob(f.Content)}
 	}
-	for _, p := range del {
+	for _, p := range c.Delete {
 		if _, ok := files[p]; !ok {
-			return fmt.Errorf("fakegithub: delete %q: no such file", p)
+			return "", fmt.Errorf("fakegithub: delete %q: no such file", p)
 		}
 		delete(files, p)
 	}
-	return nil
+	sig := s.signature(s.opts.User)
+	gc := &gitobj.Commit{Tree: rp.Objects.WriteFlat(files), Message: cmp.Or(c.Message, "Update"), Author: sig, Committer: sig}
+	if base != nil {
+		gc.Parents = []string{base.ID}
+	}
+	return s.putCommit(rp, "refs/heads/"+branch, gc, ""), nil
 }
 
-func (s *Server) commitLocked(rp *repo, parent string, files map[string]gitobj.FlatEntry, msg string) string {
-	sig := gitobj.Signature{Name: s.opts.User, Email: s.opts.User + "@users.noreply.github.com", When: s.now()}
-	c := &gitobj.Commit{Tree: rp.objs.WriteFlat(files), Message: msg, Author: sig, Committer: sig}
-	if parent != "" {
-		c.Parents = []string{parent}
+// putCommit stores the commit object c, whose tree is in rp.Objects, as
+// the commit id ("" for c's own id), and points ref ("" for none) at it.
+func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id string) string {
+	files := map[string]repostore.Entry{}
+	for p, fe := range rp.Objects.Flatten(c.Tree) {
+		e := repostore.Entry{Exec: fe.Mode == gitobj.ModeExec, Blob: fe.SHA}
+		if o := rp.Objects[fe.SHA]; o != nil {
+			e.Content = o.Blob
+		}
+		if fe.Mode == gitobj.ModeSymlink || fe.Mode == gitobj.ModeCommit {
+			e.Special = fe.Mode
+		}
+		files[p] = e
 	}
-	return rp.objs.PutCommit(c)
-}
-
-func (s *Server) repoLocked(owner, name string) (*repo, error) {
-	rp := s.repos[key(owner, name)]
-	if rp == nil {
-		return nil, fmt.Errorf("fakegithub: no repository %s/%s", owner, name)
+	id = s.site.Put(rp, "", nil, &repostore.Commit{ID: cmp.Or(id, gitobj.CommitID(c)), Parents: c.Parents, Message: c.Message,
+		Author: c.Author.Name, Email: c.Author.Email, When: c.Author.When, Files: files, Git: c})
+	if ref != "" {
+		rp.SetRef(ref, id)
 	}
-	return rp, nil
-}
-
-// resolveLocked returns the repository owner/name and the commit id ref
-// resolves to in it. The caller holds s.mu.
-func (s *Server) resolveLocked(owner, name, ref string) (*repo, string, error) {
-	rp, err := s.repoLocked(owner, name)
-	if err != nil {
-		return nil, "", err
-	}
-	id, ok := rp.resolve(ref)
-	if !ok {
-		return nil, "", fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
-	}
-	return rp, id, nil
-}
-
-// Commit adds a commit on branch (created from the default branch when
-// missing) and returns its id.
-func (s *Server) Commit(owner, name, branch string, c Commit) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(owner, name)
-	if err != nil {
-		return "", err
-	}
-	parent := cmp.Or(rp.refs["refs/heads/"+branch], rp.refs["refs/heads/"+rp.defaultBranch])
-	files := map[string]gitobj.FlatEntry{}
-	if parent != "" {
-		files = rp.objs.Flatten(rp.objs[parent].Commit.Tree)
-	}
-	if err := rp.applyFiles(files, c.Files, c.Delete); err != nil {
-		return "", err
-	}
-	id := s.commitLocked(rp, parent, files, cmp.Or(c.Message, "Update"))
-	rp.refs["refs/heads/"+branch] = id
-	return id, nil
+	return id
 }
 
 // CreateBranch points a new branch at the commit ref resolves to.
 func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, id, err := s.resolveLocked(owner, name, ref)
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return "", err
 	}
-	rp.refs["refs/heads/"+branch] = id
-	return id, nil
+	rp.Branches[branch] = c.ID
+	return c.ID, nil
+}
+
+// resolveLocked returns the repository owner/name and the commit ref
+// resolves to in it.
+func (s *Server) resolveLocked(owner, name, ref string) (*repostore.Repo, *repostore.Commit, error) {
+	rp, err := s.site.Repo(owner, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c := rp.Resolve(ref); c != nil {
+		return rp, c, nil
+	}
+	return nil, nil, fmt.Errorf("fakegithub: no ref %q in %s/%s", ref, owner, name)
 }
 
 // RenameRepo renames the repository owner/name to newOwner/newName (a
@@ -463,20 +444,18 @@ func (s *Server) CreateBranch(owner, name, branch, ref string) (string, error) {
 // As on GitHub, the old name then redirects to the repository (see
 // [Server.APIBaseURL]'s /repositories/{id}) until a repository takes it.
 func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, err := s.repoLocked(owner, name)
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp, err := s.site.Repo(owner, name)
 	if err != nil {
 		return err
 	}
-	if s.repos[key(newOwner, newName)] != nil {
+	if s.repoLocked(newOwner, newName) != nil {
 		return fmt.Errorf("fakegithub: RenameRepo: %s/%s exists", newOwner, newName)
 	}
-	delete(s.repos, key(owner, name))
-	rp.owner.repos = slices.DeleteFunc(rp.owner.repos, func(x *repo) bool { return x == rp })
-	rp.owner, rp.name = s.ownerLocked(newOwner, Organization), newName
-	rp.owner.repos = append(rp.owner.repos, rp)
-	s.repos[key(newOwner, newName)] = rp
+	delete(rp.Owner.Repos, strings.ToLower(name))
+	rp.Owner, rp.Slug, rp.Name = s.ownerLocked(newOwner, Organization), newName, newName
+	rp.Owner.Repos[strings.ToLower(newName)] = rp
 	s.moved[key(owner, name)] = rp
 	return nil
 }
@@ -484,102 +463,64 @@ func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
 // Ref returns the commit id a branch, tag, full ref name or commit id
 // resolves to ("" or "HEAD" is the default branch).
 func (s *Server) Ref(owner, name, ref string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, id, err := s.resolveLocked(owner, name, ref)
-	return id, err == nil
+	s.site.Lock()
+	defer s.site.Unlock()
+	_, c, err := s.resolveLocked(owner, name, ref)
+	if err != nil {
+		return "", false
+	}
+	return c.ID, true
 }
 
 // GetCommit describes the commit ref resolves to.
 func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, id, err := s.resolveLocked(owner, name, ref)
+	s.site.Lock()
+	defer s.site.Unlock()
+	_, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return CommitInfo{}, false
 	}
-	c := rp.objs[id].Commit
-	return CommitInfo{SHA: id, Tree: c.Tree, Parents: slices.Clone(c.Parents), Message: c.Message}, true
+	return CommitInfo{SHA: c.ID, Tree: c.Git.Tree, Parents: slices.Clone(c.Parents), Message: c.Message}, true
 }
 
 // Files returns every file at ref, sorted by path.
 func (s *Server) Files(owner, name, ref string) ([]File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, id, err := s.resolveLocked(owner, name, ref)
+	s.site.Lock()
+	defer s.site.Unlock()
+	_, c, err := s.resolveLocked(owner, name, ref)
 	if err != nil {
 		return nil, err
 	}
-	flat := rp.objs.Flatten(rp.objs[id].Commit.Tree)
-	out := make([]File, 0, len(flat))
-	for _, p := range slices.Sorted(maps.Keys(flat)) {
-		e := flat[p]
-		f := File{Path: p, Executable: e.Mode == gitobj.ModeExec, Symlink: e.Mode == gitobj.ModeSymlink}
-		if o := rp.objs[e.SHA]; o != nil && o.Type == "blob" {
-			f.Content = o.Blob
-		}
-		out = append(out, f)
+	out := make([]File, 0, len(c.Files))
+	for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+		e := c.Files[p]
+		out = append(out, File{Path: p, Content: e.Content, Executable: e.Exec, Symlink: e.Special == gitobj.ModeSymlink})
 	}
 	return out, nil
 }
 
 // Pulls returns a repository's pull requests in creation order.
 func (s *Server) Pulls(owner, name string) []Pull {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.repos[key(owner, name)]
+	s.site.Lock()
+	defer s.site.Unlock()
+	rp := s.repoLocked(owner, name)
 	if rp == nil {
 		return nil
 	}
-	out := make([]Pull, 0, len(rp.pulls))
-	for _, p := range rp.pulls {
-		x := p.Pull
-		x.HeadSHA = rp.refs["refs/heads/"+p.Head]
-		x.URL = s.api.URL + "/" + rp.owner.login + "/" + rp.name + "/pull/" + strconv.Itoa(p.Number)
-		out = append(out, x)
+	out := make([]Pull, 0, len(rp.Pulls))
+	for _, p := range rp.Pulls {
+		out = append(out, Pull{Number: p.ID, Title: p.Title, Body: p.Description, Head: p.From, Base: p.To,
+			HeadSHA: rp.Branches[p.From], Draft: p.Draft, State: "open",
+			URL: s.api.URL + "/" + rp.Owner.Key + "/" + rp.Slug + "/pull/" + strconv.Itoa(p.ID)})
 	}
 	return out
 }
 
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	st, routes, unrouted := s.core.Log().Stats()
+	st, routes, unrouted := s.site.Core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
-}
-
-// resolve turns a ref into a commit id: "" and "HEAD" are the default
-// branch; then a full ref name, a branch, a tag, a (possibly abbreviated)
-// commit id.
-func (rp *repo) resolve(ref string) (string, bool) {
-	if ref == "" || ref == "HEAD" {
-		ref = rp.defaultBranch
-	}
-	if _, id, ok := rp.fullRef(ref); ok {
-		return id, true
-	}
-	if len(ref) >= 7 && len(ref) <= 40 && gitobj.IsHex(ref) {
-		if o := rp.objs[ref]; o != nil && o.Type == "commit" {
-			return ref, true
-		}
-		for id, o := range rp.objs {
-			if o.Type == "commit" && strings.HasPrefix(id, ref) {
-				return id, true
-			}
-		}
-	}
-	return "", false
-}
-
-// fullRef returns the full name of the ref name names (a full ref name, a
-// branch or a tag, looked up in that order) and its commit id.
-func (rp *repo) fullRef(name string) (full, id string, ok bool) {
-	for _, full := range []string{name, "refs/heads/" + name, "refs/tags/" + name} {
-		if id, ok := rp.refs[full]; ok && strings.HasPrefix(full, "refs/") {
-			return full, id, true
-		}
-	}
-	return "", "", false
 }
 
 // ---- request plumbing ----
@@ -618,7 +559,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "api", "")
+		s.site.Record(r, "api", "")
 		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -637,7 +578,7 @@ func (s *Server) apiHandler() http.Handler {
 		if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/repositories/"); ok {
 			id, tail, _ := strings.Cut(rest, "/")
 			if rp := s.repoByID(id); rp != nil {
-				p := strings.TrimSuffix("/repos/"+url.PathEscape(rp.owner.login)+"/"+url.PathEscape(rp.name)+"/"+tail, "/")
+				p := strings.TrimSuffix("/repos/"+url.PathEscape(rp.Owner.Key)+"/"+url.PathEscape(rp.Slug)+"/"+tail, "/")
 				r.URL.RawPath = p
 				r.URL.Path, _ = url.PathUnescape(p)
 			}
@@ -646,42 +587,28 @@ func (s *Server) apiHandler() http.Handler {
 	})
 }
 
-func (s *Server) repoByID(id string) *repo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, rp := range s.repos {
-		if strconv.FormatInt(rp.id, 10) == id {
-			return rp
+func (s *Server) repoByID(id string) *repostore.Repo {
+	s.site.Lock()
+	defer s.site.Unlock()
+	return s.findRepo(func(rp *repostore.Repo) bool { return strconv.Itoa(rp.ID) == id })
+}
+
+// findRepo returns the repository that match matches, or nil.
+func (s *Server) findRepo(match func(*repostore.Repo) bool) *repostore.Repo {
+	for _, o := range s.site.Owners() {
+		for _, rp := range o.Repos {
+			if match(rp) {
+				return rp
+			}
 		}
 	}
 	return nil
 }
 
-func (s *Server) record(r *http.Request, host, route string) {
-	s.core.Record(r, host, route, func(st *Stats) {
-		switch host {
-		case "download":
-			st.Download++
-		case "raw":
-			st.Raw++
-		default:
-			st.API++
-		}
-	})
-}
-
-// route registers an API route wrapped with recording and faults.
-func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.record(r, "api", pattern)
-		s.core.Serve(w, r, "api", "api", fn)
-	})
-}
-
 // handle registers an API route wrapped with recording, faults and the
 // check of a token (Options.Tokens or an installation token).
 func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	s.route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.site.Route(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 		r, good := s.authorize(r)
 		c := callerOf(r)
 		switch {
@@ -712,14 +639,14 @@ func (s *Server) authorize(r *http.Request) (*http.Request, bool) {
 // path under /repositories/{id}.
 func (s *Server) redirectMoved(w http.ResponseWriter, r *http.Request) bool {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
-	s.mu.Lock()
-	rp, taken := s.moved[key(owner, name)], s.repos[key(owner, name)] != nil
-	s.mu.Unlock()
+	s.site.Lock()
+	rp, taken := s.moved[key(owner, name)], s.repoLocked(owner, name) != nil
+	s.site.Unlock()
 	if name == "" || rp == nil || taken || !canSee(r, rp) {
 		return false
 	}
 	parts := strings.SplitN(r.URL.EscapedPath(), "/", 5) // "", "repos", owner, repo, tail
-	loc := apiURL(r) + "/repositories/" + strconv.FormatInt(rp.id, 10)
+	loc := apiURL(r) + "/repositories/" + strconv.FormatInt(int64(rp.ID), 10)
 	if len(parts) == 5 {
 		loc += "/" + parts[4]
 	}
@@ -748,9 +675,9 @@ func (s *Server) checkAuth(r *http.Request) (authed, good bool, it *installToken
 		if valid, known := s.oauthTokenCheck(tok); known { // a signed-in user's token (oauth.go)
 			return valid, valid, nil
 		}
-		s.mu.Lock()
+		s.site.Lock()
 		it = s.instTokens[tok]
-		s.mu.Unlock()
+		s.site.Unlock()
 		if it != nil && !s.opts.Now().Before(it.expires) {
 			return false, false, nil
 		}

@@ -62,3 +62,27 @@ func TestGraphQLTree(t *testing.T) {
 		t.Fatalf("test text: cut at %d; want %d (inside a character)", cut, fakegithub.BlobTextLimit-1)
 	}
 }
+
+// TestAddRepoRefusesBadPaths: a path git refuses fails AddRepo and Commit
+// and adds nothing.
+func TestAddRepoRefusesBadPaths(t *testing.T) {
+	s := fakegithub.New(nil)
+	defer s.Close()
+	for _, p := range []string{"../x", "a/.git/config", ""} {
+		if _, err := s.AddRepo(fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{{Path: p}}}); err == nil {
+			t.Errorf("AddRepo with the path %q: no error", p)
+		}
+	}
+	if _, err := s.AddRepo(fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{{Path: "ok"}}}); err != nil {
+		t.Fatalf("after refused ones, AddRepo: %v", err)
+	}
+	if _, err := s.Commit("acme", "svc", "main", fakegithub.Commit{Files: []fakegithub.File{{Path: "../x"}}}); err == nil {
+		t.Error("Commit with the path ../x: no error")
+	}
+	if _, err := s.Commit("acme", "svc", "main", fakegithub.Commit{Delete: []string{"nope"}}); err == nil {
+		t.Error("Commit deleting a missing file: no error")
+	}
+	if files, _ := s.Files("acme", "svc", "main"); len(files) != 1 || files[0].Path != "ok" {
+		t.Errorf("files after refused commits: %+v", files)
+	}
+}

@@ -136,15 +136,6 @@ func (s Store) PutTree(entries []TreeEntry) string {
 	return id
 }
 
-// PutCommit stores c and returns its id.
-func (s Store) PutCommit(c *Commit) string {
-	id := CommitID(c)
-	if _, ok := s[id]; !ok {
-		s[id] = &Object{Type: "commit", Commit: c}
-	}
-	return id
-}
-
 // FlatEntry is a non-tree entry of a flattened tree.
 type FlatEntry struct {
 	Mode string
@@ -248,28 +239,6 @@ func (s Store) Lookup(treeID, p string) (TreeEntry, bool) {
 		}
 	}
 	return TreeEntry{}, false
-}
-
-// IsAncestor reports whether commit anc is reachable from commit id (a
-// commit is its own ancestor).
-func (s Store) IsAncestor(anc, id string) bool {
-	seen := map[string]bool{}
-	stack := []string{id}
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if c == anc {
-			return true
-		}
-		if seen[c] {
-			continue
-		}
-		seen[c] = true
-		if o := s[c]; o != nil && o.Type == "commit" {
-			stack = append(stack, o.Commit.Parents...)
-		}
-	}
-	return false
 }
 
 // IsHex reports whether s is a non-empty string of lower-case hex digits,

@@ -9,8 +9,9 @@
 // it; the others, and every method of Repo, expect the caller to hold it,
 // as a fake's handler does for the whole of a request.
 //
-// A [Site] is what the two Bitbucket fakes' HTTP sides share around their
-// Store: routes that are recorded, subject to faults and authenticated
+// A [Site] is what the fakes' HTTP sides share around their Store (the
+// Bitbucket fakes all of it, GitHub's its servers, routes and log):
+// routes that are recorded, subject to faults and authenticated
 // ([Credentials]), the common part of fault answers ([AnswerFault]), ETag
 // checks ([NotModified]) and the permission routes' grants ([Access]).
 package repostore
@@ -46,6 +47,9 @@ type Store struct {
 	// over real tree objects, the author as committer) instead of ids made
 	// unique by a counter.
 	GitIDs bool
+	// IDs, when not nil, numbers owners and repositories instead of the
+	// store's counter (for a fake whose other records share the numbers).
+	IDs func() int
 
 	owners map[string]*Owner // by lower-case key
 	seq    int
@@ -54,6 +58,7 @@ type Store struct {
 // Owner is a workspace, project or group: a namespace of repositories.
 type Owner struct {
 	Key, Name, Description string
+	Type                   string // the provider's kind of owner, e.g. GitHub's "Organization" or "User"
 	ID                     int
 	Repos                  map[string]*Repo // by lower-case slug
 }
@@ -63,13 +68,20 @@ type Repo struct {
 	Owner                   *Owner
 	ID                      int
 	Slug, Name, Description string
-	Public, Archived        bool
+	Public, Archived, Fork  bool
 	Project                 string // a project key inside the owner, for providers that have one
 	DefaultBranch           string
 	Created                 time.Time
 	Branches                map[string]string
 	Commits                 map[string]*Commit
 	Pulls                   []*Pull
+	// Refs are the refs other than branches (tags, ...) by full name, for
+	// a provider that has them; nil until the fake sets one.
+	Refs map[string]string
+	// Objects are git objects for a provider that serves them by id (its
+	// commits' trees and blobs, those written without a commit); nil
+	// until the fake keeps one.
+	Objects gitobj.Store
 }
 
 // Commit is a commit: its files are a full snapshot, never changed once
@@ -80,13 +92,19 @@ type Commit struct {
 	Message, Author, Email string
 	When                   time.Time
 	Files                  map[string]Entry
+	// Git is the commit object whose id ID is: with GitIDs, the one Put
+	// made; or one the fake made itself (see Put).
+	Git *gitobj.Commit
 }
 
 // Entry is a file of a commit.
 type Entry struct {
 	Content []byte
 	Exec    bool
-	Blob    string // git blob id
+	Blob    string // git blob id; a submodule's commit id
+	// Special is a git mode other than a file's: gitobj.ModeSymlink
+	// (Content is the target) or gitobj.ModeCommit (a submodule).
+	Special string
 }
 
 // Pull is a pull request from branch From to branch To.
@@ -98,6 +116,7 @@ type Pull struct {
 	State              string // "OPEN", "MERGED", "DECLINED"
 	Created            time.Time
 	Author             string // "" for the store's Author
+	Node               int    // a provider-wide id besides ID, for a provider that has one
 }
 
 // Owner returns the owner with key (in any case), creating it with name
@@ -109,8 +128,7 @@ func (s *Store) Owner(key, name string) *Owner {
 	if s.owners == nil {
 		s.owners = map[string]*Owner{}
 	}
-	s.seq++
-	o := &Owner{Key: key, Name: cmp.Or(name, key), ID: s.seq, Repos: map[string]*Repo{}}
+	o := &Owner{Key: key, Name: cmp.Or(name, key), ID: s.newID(), Repos: map[string]*Repo{}}
 	s.owners[strings.ToLower(key)] = o
 	return o
 }
@@ -148,13 +166,21 @@ func (s *Store) Create(o *Owner, rp Repo) (*Repo, error) {
 	if _, ok := o.Repos[strings.ToLower(rp.Slug)]; ok {
 		return nil, fmt.Errorf("%s: repository %s/%s exists", s.Name, o.Key, rp.Slug)
 	}
-	s.seq++
 	n := rp
-	n.Owner, n.ID, n.Created = o, s.seq, s.Now()
+	n.Owner, n.ID, n.Created = o, s.newID(), s.Now()
 	n.Name, n.DefaultBranch = cmp.Or(rp.Name, rp.Slug), cmp.Or(rp.DefaultBranch, "main")
 	n.Branches, n.Commits, n.Pulls = map[string]string{}, map[string]*Commit{}, nil
 	o.Repos[strings.ToLower(rp.Slug)] = &n
 	return &n, nil
+}
+
+// newID returns the next number of an owner or a repository.
+func (s *Store) newID() int {
+	if s.IDs != nil {
+		return s.IDs()
+	}
+	s.seq++
+	return s.seq
 }
 
 // Add creates owner when missing, the repository rp in it and, when files
@@ -190,18 +216,23 @@ func (s *Store) Write(rp *Repo, branch string, base *Commit, add []fake.File, de
 
 // Put stores c (its Message, Author, Email, When and Files) as a child of
 // base (nil for a root commit), giving it its parents and id, and points
-// branch at it. It returns the id.
+// branch ("" for none) at it. It returns the id. A commit that has its ID
+// already (one the fake made itself, e.g. pushed, with its Git object and
+// Parents) is stored as it is.
 func (s *Store) Put(rp *Repo, branch string, base, c *Commit) string {
-	if base != nil {
+	if base != nil && c.ID == "" {
 		c.Parents = []string{base.ID}
 	}
-	if s.GitIDs {
+	switch {
+	case c.ID != "":
+	case s.GitIDs:
 		_, tree := Trees(c.Files)
 		// Like git commit, end the message with a newline.
 		msg := strings.TrimSuffix(c.Message, "\n") + "\n"
 		sig := gitobj.Signature{Name: c.Author, Email: c.Email, When: c.When}
-		c.ID = gitobj.CommitID(&gitobj.Commit{Tree: tree, Parents: c.Parents, Message: msg, Author: sig, Committer: sig})
-	} else {
+		c.Git = &gitobj.Commit{Tree: tree, Parents: c.Parents, Message: msg, Author: sig, Committer: sig}
+		c.ID = gitobj.CommitID(c.Git)
+	default:
 		s.seq++
 		h := sha1.New()
 		fmt.Fprintf(h, "%s\x00%v\x00%d\x00%s\x00", rp.Slug, c.Parents, s.seq, c.Message)
@@ -210,7 +241,10 @@ func (s *Store) Put(rp *Repo, branch string, base, c *Commit) string {
 		}
 		c.ID = hex.EncodeToString(h.Sum(nil))
 	}
-	rp.Commits[c.ID], rp.Branches[branch] = c, c.ID
+	rp.Commits[c.ID] = c
+	if branch != "" {
+		rp.Branches[branch] = c.ID
+	}
 	return c.ID
 }
 
@@ -230,6 +264,9 @@ func (c *Commit) Snapshot() map[string]Entry {
 
 // Mode is the entry's git mode.
 func (e Entry) Mode() string {
+	if e.Special != "" {
+		return e.Special
+	}
 	if e.Exec {
 		return gitobj.ModeExec
 	}
@@ -310,14 +347,14 @@ func (s *Store) Commits(owner, slug, ref string) (ids []string, err error) {
 }
 
 // Resolve turns a ref into a commit: "" and "HEAD" are the default
-// branch; then a branch (also as refs/heads/name), a commit id or an
+// branch; then a ref as [Repo.FullRef] finds it, a commit id or an
 // abbreviation of at least 7 hex digits. It returns nil when ref names
 // nothing.
 func (rp *Repo) Resolve(ref string) *Commit {
 	if ref == "" || ref == "HEAD" {
 		ref = rp.DefaultBranch
 	}
-	if id, ok := rp.Branches[strings.TrimPrefix(ref, "refs/heads/")]; ok {
+	if _, id, ok := rp.FullRef(ref); ok {
 		return rp.Commits[id]
 	}
 	if c, ok := rp.Commits[ref]; ok {
@@ -331,6 +368,57 @@ func (rp *Repo) Resolve(ref string) *Commit {
 		}
 	}
 	return nil
+}
+
+// Ref returns the commit id of the ref named full: refs/heads/<branch>
+// or one of Refs.
+func (rp *Repo) Ref(full string) (string, bool) {
+	if b, ok := strings.CutPrefix(full, "refs/heads/"); ok {
+		id, ok := rp.Branches[b]
+		return id, ok
+	}
+	id, ok := rp.Refs[full]
+	return id, ok
+}
+
+// SetRef points the ref named full at the commit id, or deletes it when
+// id is "".
+func (rp *Repo) SetRef(full, id string) {
+	refs := rp.Refs
+	if b, ok := strings.CutPrefix(full, "refs/heads/"); ok {
+		refs, full = rp.Branches, b
+	} else if refs == nil {
+		rp.Refs = map[string]string{}
+		refs = rp.Refs
+	}
+	if id == "" {
+		delete(refs, full)
+	} else {
+		refs[full] = id
+	}
+}
+
+// AllRefs returns every ref, branches included, by full name.
+func (rp *Repo) AllRefs() map[string]string {
+	out := maps.Clone(rp.Refs)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for b, id := range rp.Branches {
+		out["refs/heads/"+b] = id
+	}
+	return out
+}
+
+// FullRef returns the full name of the ref that name names (a full ref
+// name, a branch or a tag, looked up in that order) and its commit id.
+func (rp *Repo) FullRef(name string) (full, id string, ok bool) {
+	for _, full := range []string{name, "refs/heads/" + name, "refs/tags/" + name} {
+		if id, ok := rp.Ref(full); ok && strings.HasPrefix(full, "refs/") {
+			return full, id, true
+		}
+	}
+	return "", "", false
 }
 
 // Parent returns c's first parent, or nil.
@@ -378,7 +466,7 @@ func Changed(a, b *Commit) []string {
 }
 
 // Same reports whether e and o have the same content and mode.
-func (e Entry) Same(o Entry) bool { return e.Blob == o.Blob && e.Exec == o.Exec }
+func (e Entry) Same(o Entry) bool { return e.Blob == o.Blob && e.Mode() == o.Mode() }
 
 // Within reports whether path p is dir or below it; every path is within
 // "".

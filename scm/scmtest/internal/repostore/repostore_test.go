@@ -1,11 +1,13 @@
 package repostore
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 )
 
 func TestStore(t *testing.T) {
@@ -118,5 +120,66 @@ func TestGitIDs(t *testing.T) {
 	plain := &Store{Name: "test", Now: s.Now, Author: s.Author, Email: s.Email}
 	if id, _ := plain.Add("acme", Repo{Slug: "svc"}, files); id == "" || id == root {
 		t.Errorf("without GitIDs the root commit id is %q", id)
+	}
+}
+
+// TestRefs: refs other than branches (a provider's tags), looked up by
+// full name, branch or tag; ancestry; a commit the fake made itself.
+func TestRefs(t *testing.T) {
+	s := &Store{Name: "test", Now: time.Now, Author: "me", GitIDs: true}
+	first, err := s.Add("acme", Repo{Slug: "svc"}, []fake.File{{Path: "x", Content: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := s.Commit("acme", "svc", "main", Change{Message: "two", Files: []fake.File{{Path: "y", Content: []byte("y")}}})
+	s.Lock()
+	defer s.Unlock()
+	rp, _ := s.Repo("acme", "svc")
+	rp.SetRef("refs/tags/v1", first)
+	rp.SetRef("refs/heads/topic", first)
+	rp.SetRef("refs/custom/x", second)
+	for _, tc := range []struct {
+		name, full, id string
+		ok             bool
+	}{
+		{"main", "refs/heads/main", second, true}, {"refs/heads/topic", "refs/heads/topic", first, true},
+		{"v1", "refs/tags/v1", first, true}, {"refs/custom/x", "refs/custom/x", second, true}, {"x", "", "", false},
+	} {
+		if full, id, ok := rp.FullRef(tc.name); full != tc.full || id != tc.id || ok != tc.ok {
+			t.Errorf("FullRef(%q) = %q, %.7s, %v; want %q, %.7s, %v", tc.name, full, id, ok, tc.full, tc.id, tc.ok)
+		}
+	}
+	if c := rp.Resolve("v1"); c == nil || c.ID != first {
+		t.Errorf("Resolve(v1) = %v; want %.7s", c, first)
+	}
+	if c := rp.Resolve(second); c == nil || c.Git == nil || c.Git.Parents[0] != first {
+		t.Errorf("Resolve(%.7s) = %+v; want a commit object with parent %.7s", second, c, first)
+	}
+	want := map[string]string{"refs/heads/main": second, "refs/heads/topic": first, "refs/tags/v1": first, "refs/custom/x": second}
+	if got := rp.AllRefs(); !maps.Equal(got, want) {
+		t.Errorf("AllRefs() = %v; want %v", got, want)
+	}
+	rp.SetRef("refs/tags/v1", "")
+	rp.SetRef("refs/heads/topic", "")
+	if _, ok := rp.Ref("refs/tags/v1"); ok || rp.Branches["topic"] != "" {
+		t.Error("deleted refs are still there")
+	}
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{first, second, true}, {second, second, true}, {second, first, false}, {"0000000", second, false},
+	} {
+		if got := rp.IsAncestor(tc.a, tc.b); got != tc.want {
+			t.Errorf("IsAncestor(%.7s, %.7s) = %v; want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+	made := &Commit{ID: "made-elsewhere", Parents: []string{first, second}, Files: map[string]Entry{}}
+	if id := s.Put(rp, "", rp.Commits[second], made); id != "made-elsewhere" || len(made.Parents) != 2 || rp.Branches[""] != "" || rp.Commits[id] != made {
+		t.Errorf("Put of a made commit = %q, parents %v, branches %v", id, made.Parents, rp.Branches)
+	}
+	link := Entry{Blob: "b", Special: gitobj.ModeSymlink}
+	if link.Mode() != gitobj.ModeSymlink || link.Same(Entry{Blob: "b"}) {
+		t.Errorf("a symbolic link's mode is %s, the same as a file's: %v", link.Mode(), link.Same(Entry{Blob: "b"}))
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
-// Site is the HTTP side of a Bitbucket fake, counting in the fake's
+// Site is the HTTP side of a fake, counting in the fake's
 // Stats type S: its store, its fault kit's core, its httptest servers, and
 // the registration of routes that are recorded, subject to faults and,
 // but for open ones, authenticated. The fake sets the exported fields
