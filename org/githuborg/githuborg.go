@@ -340,14 +340,9 @@ type team struct {
 	cursors orgx.Cursors // of the team's member pages
 }
 
-type pageInfo struct {
-	HasNextPage bool   `json:"hasNextPage"`
-	EndCursor   string `json:"endCursor"`
-}
-
 type conn[T any] struct {
-	PageInfo pageInfo `json:"pageInfo"`
-	Nodes    []*T     `json:"nodes"`
+	PageInfo orgx.PageInfo `json:"pageInfo"`
+	Nodes    []*T          `json:"nodes"`
 }
 
 // orgRead reads one organisation into its orgData.

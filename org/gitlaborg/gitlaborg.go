@@ -245,13 +245,8 @@ type glUser struct {
 	Bot         bool    `json:"bot"`
 }
 
-type pageInfo struct {
-	HasNextPage bool   `json:"hasNextPage"`
-	EndCursor   string `json:"endCursor"`
-}
-
 type memberConn struct {
-	PageInfo pageInfo `json:"pageInfo"`
+	PageInfo orgx.PageInfo `json:"pageInfo"`
 	Nodes    []*struct {
 		User *glUser `json:"user"`
 	} `json:"nodes"`
@@ -367,8 +362,8 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			Group *struct {
 				glGroup
 				DescendantGroups *struct {
-					PageInfo pageInfo   `json:"pageInfo"`
-					Nodes    []*glGroup `json:"nodes"`
+					PageInfo orgx.PageInfo `json:"pageInfo"`
+					Nodes    []*glGroup    `json:"nodes"`
 				} `json:"descendantGroups"`
 			} `json:"group"`
 		}
@@ -433,8 +428,8 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 	for {
 		var data struct {
 			Groups *struct {
-				PageInfo pageInfo   `json:"pageInfo"`
-				Nodes    []*glGroup `json:"nodes"`
+				PageInfo orgx.PageInfo `json:"pageInfo"`
+				Nodes    []*glGroup    `json:"nodes"`
 			} `json:"groups"`
 		}
 		err := rd.query(ctx, func(ps pageSizes) (string, map[string]any) {

@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -264,34 +265,29 @@ func TestDecodeConfig(t *testing.T) {
 func BenchmarkReadBudget(b *testing.B) {
 	w := newWorld(b, nil)
 	// 1 root, 9 second-level groups, 190 third-level: 200 groups.
-	var paths []string
-	paths = append(paths, "acme")
-	for i := range 9 {
-		paths = append(paths, fmt.Sprintf("acme/d%d", i))
+	seedTree(b, w.fake, []string{"acme"}, 9, 190, 5000)
+	readertest.Budget(b, w.reader(b, gitlaborg.Config{Group: "acme"}, nil), w.counter(), 5000, 200, 53)
+}
+
+// seedTree adds a tree of groups in 3 levels: the roots, mids groups
+// below them in turn, leaves groups below those in turn, and users users,
+// each a member of the next group in that order.
+func seedTree(t testing.TB, fake *fakegitlab.Server, roots []string, mids, leaves, users int) {
+	paths := slices.Clone(roots)
+	for i := range mids {
+		paths = append(paths, fmt.Sprintf("%s/d%d", roots[i%len(roots)], i))
 	}
-	for i := range 190 {
-		paths = append(paths, fmt.Sprintf("acme/d%d/t%d", i%9, i))
+	for i := range leaves {
+		paths = append(paths, fmt.Sprintf("%s/d%d/t%d", roots[(i%mids)%len(roots)], i%mids, i))
 	}
-	for i := range 5000 {
-		must(b, w.fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
+	for i := range users {
+		must(t, fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
 	}
-	r := w.reader(b, gitlaborg.Config{Group: "acme"}, nil)
-	var reqs int
-	for b.Loop() {
-		w.fake.ResetStats()
-		snap, err := r.Read(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Users) != 5000 || len(snap.Groups) != 200 {
-			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
-		}
-		reqs = w.fake.Stats().Total
-	}
-	b.ReportMetric(float64(reqs), "requests/op")
-	if reqs > 53 {
-		b.Errorf("requests = %d, budget 53", reqs)
-	}
+}
+
+// counter counts the fake's requests for readertest.Budget.
+func (w *world) counter() readertest.Counter {
+	return readertest.Counter{Reset: w.fake.ResetStats, Requests: func() int { return w.fake.Stats().Total }}
 }
 
 func TestCancelledAndTruncated(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -353,36 +354,8 @@ func TestInstanceRepeatedCursor(t *testing.T) {
 func BenchmarkReadInstanceBudget(b *testing.B) {
 	w := newWorld(b, nil)
 	// 2 top-level groups, 18 second-level, 180 third-level: 200 groups.
-	var paths []string
-	for i := range 2 {
-		paths = append(paths, fmt.Sprintf("org%d", i))
-	}
-	for i := range 18 {
-		paths = append(paths, fmt.Sprintf("org%d/d%d", i%2, i))
-	}
-	for i := range 180 {
-		paths = append(paths, fmt.Sprintf("org%d/d%d/t%d", (i%18)%2, i%18, i))
-	}
-	for i := range 5000 {
-		must(b, w.fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
-	}
-	r := w.reader(b, gitlaborg.Config{}, nil)
-	var reqs int
-	for b.Loop() {
-		w.fake.ResetStats()
-		snap, err := r.Read(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Users) != 5000 || len(snap.Groups) != 200 {
-			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
-		}
-		reqs = w.fake.Stats().Total
-	}
-	b.ReportMetric(float64(reqs), "requests/op")
-	if reqs > 53 {
-		b.Errorf("requests = %d, budget 53", reqs)
-	}
+	seedTree(b, w.fake, []string{"org0", "org1"}, 18, 180, 5000)
+	readertest.Budget(b, w.reader(b, gitlaborg.Config{}, nil), w.counter(), 5000, 200, 53)
 }
 
 // renameQueryField makes the GraphQL queries ask for Query.groupz, a

@@ -572,89 +572,61 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		st.users = map[string]*gUser{}
 		link = r.url("/users/delta", "$select="+selectList(defaultUserSelect, r.cfg.User.Select))
 	}
-	var links orgx.Cursors
-	for link != "" {
-		var page struct {
-			Value []struct {
-				gUser
-				Removed json.RawMessage `json:"@removed"`
-			} `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-			Delta string `json:"@odata.deltaLink"`
-		}
-		if err := r.get(ctx, link, false, &page); err != nil {
-			return err
-		}
-		for _, v := range page.Value {
-			if v.Removed != nil {
-				delete(st.users, v.ID)
-				continue
-			}
-			u := v.gUser
-			st.users[u.ID] = &u
-		}
-		prog.Report("users", len(st.users), len(st.groups), false)
-		link = page.Next
-		if link != "" && !links.Next(link) {
-			return r.errs.Repeated("users/delta")
-		}
-		if page.Delta != "" {
-			st.usersLink = page.Delta
-		}
+	type userDelta struct {
+		gUser
+		Removed json.RawMessage `json:"@removed"`
 	}
+	next, err := follow(ctx, r, link, false, "users/delta", func(v *userDelta) {
+		if v.Removed != nil {
+			delete(st.users, v.ID)
+			return
+		}
+		st.users[v.ID] = &v.gUser
+	}, func() { prog.Report("users", len(st.users), len(st.groups), false) })
+	if err != nil {
+		return err
+	}
+	st.usersLink = cmp.Or(next, st.usersLink)
+
 	link = st.groupsLink
 	if link == "" {
 		st.groups = map[string]*gGroup{}
 		link = r.url("/groups/delta", "$select="+selectList(defaultGroupSelect, r.cfg.Group.Select)+",members")
 	}
-	links = orgx.Cursors{}
-	for link != "" {
-		var page struct {
-			Value []struct {
-				gGroup
-				Removed json.RawMessage `json:"@removed"`
-				Members []struct {
-					ID        string          `json:"id"`
-					OdataType string          `json:"@odata.type"`
-					Removed   json.RawMessage `json:"@removed"`
-				} `json:"members@delta"`
-			} `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-			Delta string `json:"@odata.deltaLink"`
-		}
-		if err := r.get(ctx, link, false, &page); err != nil {
-			return err
-		}
-		for _, v := range page.Value {
-			if v.Removed != nil {
-				delete(st.groups, v.ID)
-				continue
-			}
-			g := st.groups[v.ID]
-			if g == nil {
-				g = &gGroup{members: map[string]bool{}}
-				st.groups[v.ID] = g
-			}
-			members := g.members
-			*g = v.gGroup
-			g.members = members
-			for _, m := range v.Members {
-				if m.Removed != nil {
-					delete(g.members, m.ID)
-				} else {
-					g.members[m.ID] = m.OdataType == "#microsoft.graph.group"
-				}
-			}
-		}
-		prog.Report("groups", len(st.users), len(st.groups), false)
-		link = page.Next
-		if link != "" && !links.Next(link) {
-			return r.errs.Repeated("groups/delta")
-		}
-		if page.Delta != "" {
-			st.groupsLink = page.Delta
-		}
+	type groupDelta struct {
+		gGroup
+		Removed json.RawMessage `json:"@removed"`
+		Members []struct {
+			ID        string          `json:"id"`
+			OdataType string          `json:"@odata.type"`
+			Removed   json.RawMessage `json:"@removed"`
+		} `json:"members@delta"`
 	}
+	next, err = follow(ctx, r, link, false, "groups/delta", func(v *groupDelta) {
+		if v.Removed != nil {
+			delete(st.groups, v.ID)
+			return
+		}
+		g := st.groups[v.ID]
+		if g == nil {
+			g = &gGroup{members: map[string]bool{}}
+			st.groups[v.ID] = g
+		}
+		members := g.members
+		*g = v.gGroup
+		g.members = members
+		for _, m := range v.Members {
+			if m.Removed != nil {
+				delete(g.members, m.ID)
+			} else {
+				g.members[m.ID] = m.OdataType == "#microsoft.graph.group"
+			}
+		}
+	}, func() { prog.Report("groups", len(st.users), len(st.groups), false) })
+	if err != nil {
+		return err
+	}
+	st.groupsLink = cmp.Or(next, st.groupsLink)
 	return nil
 }
 
@@ -737,31 +709,44 @@ func listQuery(sel, filter, search, expand string, advanced bool) string {
 	return q
 }
 
-// list follows a collection's pages, calling each for every object,
-// decoded as a T.
-func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {
+// follow reads a collection from link, following its @odata.nextLinks
+// (a link given twice is an error naming the listing what), and calls each
+// for every object, decoded as a T, and onPage (when not nil) after every
+// page. It returns the @odata.deltaLink a delta query ends with.
+func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
 	var links orgx.Cursors
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
 			Next  string            `json:"@odata.nextLink"`
+			Delta string            `json:"@odata.deltaLink"`
 		}
 		if err := r.get(ctx, link, advanced, &page); err != nil {
-			return err
+			return "", err
 		}
 		for _, raw := range page.Value {
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
-				return r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
+				return "", r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
 			}
 			each(v)
 		}
+		if onPage != nil {
+			onPage()
+		}
 		link = page.Next
 		if link != "" && !links.Next(link) {
-			return r.errs.Repeated("a listing")
+			return "", r.errs.Repeated(what)
 		}
+		deltaLink = cmp.Or(page.Delta, deltaLink)
 	}
-	return nil
+	return deltaLink, nil
+}
+
+// list reads a collection with a list query (no delta).
+func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {
+	_, err := follow(ctx, r, link, advanced, "a listing", each, nil)
+	return err
 }
 
 // photos loads each user's 48x48 photo as a data URL. In delta mode a

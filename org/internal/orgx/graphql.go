@@ -89,6 +89,12 @@ func (g *GraphQL) Post(ctx context.Context, query string, vars map[string]any, o
 	return nil
 }
 
+// PageInfo is a GraphQL connection's pageInfo.
+type PageInfo struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
 // Sizes is what [Pages] needs of a set of page sizes.
 type Sizes[T any] interface {
 	comparable
