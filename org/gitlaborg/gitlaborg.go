@@ -713,8 +713,8 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 	for _, u := range extra {
 		addUser(u)
 	}
-	kept := map[string]string{}  // lower full path -> entity name
-	taken := map[string]string{} // lower entity name -> full path
+	kept := map[string]string{} // lower full path -> entity name
+	names := orgx.NewNames("group", &snap.Warnings)
 	for _, g := range groups {
 		if r.pattern != nil && !r.pattern.MatchString(g.FullPath) && !strings.EqualFold(g.FullPath, r.cfg.Group) {
 			continue
@@ -724,12 +724,10 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 			warn("group %s: skipped: %q is not a valid entity name", g.FullPath, name)
 			continue
 		}
-		if other, dup := taken[strings.ToLower(name)]; dup {
-			// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
-			warn("group %s: skipped: its name %q is already group %s's", g.FullPath, name, other)
+		// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
+		if !names.Claim(name, g.FullPath, g.FullPath) {
 			continue
 		}
-		taken[strings.ToLower(name)] = g.FullPath
 		kept[strings.ToLower(g.FullPath)] = name
 	}
 	// A group's parent is the group its full path is under: a parent

@@ -385,3 +385,21 @@ func TestSaaSSeats(t *testing.T) {
 		})
 	}
 }
+
+// TestNameCollision: "acme/b-c" and "acme/b/c" both make the entity name
+// "b-c" under Backstage's rule; one of them is left out, with a warning
+// naming both.
+func TestNameCollision(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, p := range []string{"acme", "acme/b-c", "acme/b", "acme/b/c"} {
+		must(t, w.fake.AddGroup(p))
+	}
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	must(t, err)
+	if len(snap.Groups) != 3 {
+		t.Errorf("%d groups, want 3 (acme, b, one of the two b-c)", len(snap.Groups))
+	}
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], `skipped: its name "b-c" is already group acme/b`) {
+		t.Errorf("warnings = %q", snap.Warnings)
+	}
+}

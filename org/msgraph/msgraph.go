@@ -898,7 +898,7 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 
 	// Users, in id order for deterministic warnings.
 	userName := map[string]string{} // id -> entity name
-	taken := map[string]string{}    // lower name -> id
+	userNames := orgx.NewNames("user", &snap.Warnings)
 	for _, id := range slices.Sorted(maps.Keys(st.users)) {
 		u := st.users[id]
 		switch {
@@ -911,15 +911,14 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("user %s (%s): skipped: mail %q does not make a valid entity name", u.ID, u.UserPrincipalName, *u.Mail)
 			continue
 		}
-		if other, dup := taken[strings.ToLower(name)]; dup {
-			warn("user %s (%s): skipped: its name %q is already user %s's", u.ID, u.UserPrincipalName, name, other)
+		if !userNames.Claim(name, u.ID, u.ID+" ("+u.UserPrincipalName+")") {
 			continue
 		}
-		taken[strings.ToLower(name)] = u.ID
 		userName[id] = name
 	}
-	groupName := map[string]string{}
-	gtaken := map[string]string{strings.ToLower(rootName): tenant.ID}
+	groupName := map[string]string{} // id -> entity name
+	groupNames := orgx.NewNames("group", &snap.Warnings)
+	groupNames.Claim(rootName, tenant.ID, tenant.ID)
 	for _, id := range slices.Sorted(maps.Keys(st.groups)) {
 		g := st.groups[id]
 		raw := ""
@@ -934,11 +933,9 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("group %s (%q): skipped: no mailNickname or displayName makes a valid entity name", g.ID, raw)
 			continue
 		}
-		if other, dup := gtaken[strings.ToLower(name)]; dup {
-			warn("group %s: skipped: its name %q is already group %s's", g.ID, name, other)
+		if !groupNames.Claim(name, g.ID, g.ID) {
 			continue
 		}
-		gtaken[strings.ToLower(name)] = g.ID
 		groupName[id] = name
 	}
 	// Parents: a group's group members are its children; one parent kept

@@ -300,3 +300,20 @@ func TestCursors(t *testing.T) {
 		}
 	}
 }
+
+// TestNames: a name is given once, whatever its case; a second claim is
+// refused with a warning naming both holders.
+func TestNames(t *testing.T) {
+	var warnings []string
+	n := NewNames("user", &warnings)
+	if !n.Claim("jane_acme.example", "id-1", "id-1 (jane@acme.example)") || !n.Claim("joe", "id-3", "id-3") {
+		t.Fatal("a free name was refused")
+	}
+	if n.Claim("Jane_Acme.example", "id-2", "id-2 (Jane@acme.example)") {
+		t.Fatal("a taken name was given again")
+	}
+	want := []string{`user id-2 (Jane@acme.example): skipped: its name "Jane_Acme.example" is already user id-1's`}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings = %q, want %q", warnings, want)
+	}
+}
