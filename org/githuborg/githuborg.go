@@ -271,7 +271,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
 	const op = "githuborg.Read"
 	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
-	errs := r.errs("(app installations)")
+	errs := r.errs("the GitHub App's installations")
 	var orgs []string
 	for page := 1; ; page++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.in.APIBaseURL, "/")+"/app/installations?per_page=100&page="+strconv.Itoa(page), nil)
@@ -309,13 +309,6 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 	return slices.Compact(orgs), nil
 }
 
-// orgData is what one organisation's read produced.
-type orgData struct {
-	login   string
-	members []member
-	teams   []*team
-}
-
 type member struct {
 	Login     string  `json:"login"`
 	ID        string  `json:"id"`
@@ -345,9 +338,12 @@ type conn[T any] struct {
 	Nodes    []*T          `json:"nodes"`
 }
 
-// orgRead reads one organisation into its orgData.
+// orgRead reads one organisation, and holds what it read.
 type orgRead struct {
-	orgData
+	login   string
+	members []member
+	teams   []*team
+
 	r      *Reader
 	errs   orgx.Errs
 	gql    *orgx.GraphQL
@@ -377,7 +373,7 @@ func (r *Reader) errs(subject string) orgx.Errs {
 }
 
 func (r *Reader) newOrgRead(login string, hc *http.Client, onPage func(users, groups int)) *orgRead {
-	o := &orgRead{orgData: orgData{login: login}, r: r, errs: r.errs("organisation " + login), onPage: onPage,
+	o := &orgRead{login: login, r: r, errs: r.errs("organisation " + login), onPage: onPage,
 		pages: orgx.NewPages(sizes(r.pages), r.opts.Logger, "githuborg: halving page sizes", "org", login)}
 	o.gql = &orgx.GraphQL{Client: hc, URL: r.graphqlURL, Header: http.Header{"User-Agent": {"scmkit"}},
 		Timeout: r.http.RequestTimeout, MaxResponseBytes: r.http.MaxResponseBytes, Errs: o.errs,
@@ -393,7 +389,6 @@ func (o *orgRead) query(ctx context.Context, build func(sizes) (string, map[stri
 const memberFields = `login id name email avatarUrl`
 
 func (o *orgRead) read(ctx context.Context) error {
-	d := &o.orgData
 	var mAfter, tAfter *string
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
@@ -436,13 +431,13 @@ func (o *orgRead) read(ctx context.Context) error {
 			return err
 		}
 		if data.Organization == nil {
-			return errcode.Newf(errcode.NotFound, "githuborg.Read", "organisation %s not found on %s", o.login, o.r.in.Host)
+			return o.errs.Fail(errcode.NotFound, 0, "not found", nil)
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
 			for _, m := range c.Nodes {
 				if m != nil {
-					d.members = append(d.members, *m)
+					o.members = append(o.members, *m)
 					du++
 				}
 			}
@@ -464,7 +459,7 @@ func (o *orgRead) read(ctx context.Context) error {
 						t.logins = append(t.logins, m.Login)
 					}
 				}
-				d.teams = append(d.teams, t)
+				o.teams = append(o.teams, t)
 				if t.Members.PageInfo.HasNextPage {
 					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
 						return o.errs.Repeated("members of team " + t.Slug)

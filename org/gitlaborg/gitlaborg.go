@@ -129,26 +129,37 @@ func DecodeConfig(d orgx.Decoder) ([]Config, error) {
 	return out, err
 }
 
-// Options configures a Reader. Registry and Resolver are required.
+// Options configures a Reader. Registry and Resolver are required. The
+// fields they share with githuborg.Options mean the same.
 type Options struct {
-	Registry  *integrations.Registry
-	Resolver  *credentials.Resolver
+	// Registry finds the integration of Config.Host.
+	Registry *integrations.Registry
+	// Resolver picks the credential for the configured group (token,
+	// never a user's).
+	Resolver *credentials.Resolver
+	// Transport sends the requests, below credentials and retries; nil
+	// means http.DefaultTransport.
 	Transport http.RoundTripper
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
 	// rate-limit policy (internal/httpx); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
-	// RequestTimeout bounds each GraphQL request; 0 means 60s.
+	// RequestTimeout bounds each GraphQL request; one that times out is
+	// sent again with halved page sizes. 0 means 60s.
 	RequestTimeout time.Duration
 	// Concurrency bounds the requests in flight for extra member pages;
 	// 0 means 4.
 	Concurrency int
 	// MaxResponseBytes caps each answer; 0 means 64 MiB.
 	MaxResponseBytes int64
-	Progress         org.ProgressFunc
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// Progress, when set, receives progress reports.
+	Progress org.ProgressFunc
+	// Logger receives warnings (skipped users and groups) and retries;
+	// nil is silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Reader reads one GitLab provider block. It implements org.Reader.
