@@ -42,7 +42,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,8 +150,8 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	host := "github.com"
 	if cfg.GitHubURL != "" {
-		u, err := url.Parse(cfg.GitHubURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		u, ok := orgx.ParseHTTP(cfg.GitHubURL)
+		if !ok {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, cfg.GitHubURL)
 		}
 		host = u.Host
@@ -204,8 +203,8 @@ func validLogin(s string) bool {
 // graphqlURL is GraphQL's URL beside a REST base: api.github.com/graphql,
 // or https://HOST/api/graphql for GitHub Enterprise Server (/api/v3).
 func graphqlURL(apiBase string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(apiBase, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	u, ok := orgx.ParseHTTP(apiBase)
+	if !ok {
 		return "", errors.New("bad URL")
 	}
 	if prefix, ok := strings.CutSuffix(u.Path, "/api/v3"); ok {

@@ -120,13 +120,16 @@ type Config struct {
 // orgEnabled, sorted by id.
 func DecodeConfig(d orgx.Decoder) ([]Config, error) {
 	all, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	if err != nil {
+		return nil, err
+	}
 	var out []Config
 	for _, c := range all {
 		if c.OrgEnabled {
 			out = append(out, c)
 		}
 	}
-	return out, err
+	return out, nil
 }
 
 // Options configures a Reader. Registry and Resolver are required. The
@@ -208,8 +211,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, in.Disabled
 	}
 	api := strings.TrimRight(in.APIBaseURL, "/")
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, ok := orgx.ParseHTTP(api); !ok {
 		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", in.APIBaseURL)
 	}
 	rels := []string{"DIRECT"}
@@ -232,6 +234,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	var pat *regexp.Regexp
 	if cfg.GroupPattern != "" {
+		var err error
 		if pat, err = regexp.Compile(cfg.GroupPattern); err != nil {
 			return nil, bad("groupPattern: %v", err)
 		}

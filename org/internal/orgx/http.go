@@ -3,7 +3,9 @@ package orgx
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +89,17 @@ func (h HTTP) ResolverClient(m *Meter, resolver *credentials.Resolver, req crede
 	return h.Client(m, func(base http.RoundTripper) http.RoundTripper {
 		return &credentials.Transport{Base: base, Resolver: resolver, Request: req}
 	})
+}
+
+// ParseHTTP parses raw, with any trailing '/' removed, and reports
+// whether it is an absolute http or https URL with a host: the rule for
+// every base URL a reader is configured with.
+func ParseHTTP(raw string) (*url.URL, bool) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, false
+	}
+	return u, true
 }
 
 // Meter counts the HTTP requests sent (every attempt) and keeps the last

@@ -317,3 +317,27 @@ func TestNames(t *testing.T) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }
+
+func TestParseHTTP(t *testing.T) {
+	for _, tt := range []struct {
+		raw  string
+		want string // "" when refused
+	}{
+		{"https://api.github.com/", "https://api.github.com"},
+		{"http://127.0.0.1:8080/api/v4", "http://127.0.0.1:8080/api/v4"},
+		{"ftp://example.com", ""},
+		{"https://", ""},
+		{"/api/v3", ""},
+		{"https://exa mple.com", ""},
+	} {
+		u, ok := ParseHTTP(tt.raw)
+		if got := ""; ok {
+			got = u.String()
+			if got != tt.want {
+				t.Errorf("ParseHTTP(%q) = %q, want %q", tt.raw, got, tt.want)
+			}
+		} else if tt.want != "" {
+			t.Errorf("ParseHTTP(%q) refused, want %q", tt.raw, tt.want)
+		}
+	}
+}
