@@ -197,10 +197,7 @@ func TestAdaptivePageSizes(t *testing.T) {
 	w.fake.ResetStats()
 	got, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, nil).Read(context.Background())
 	must(t, err)
-	var a, b bytes.Buffer
-	must(t, want.WriteYAML(&a))
-	must(t, got.WriteYAML(&b))
-	if a.String() != b.String() {
+	if readertest.YAML(t, want) != readertest.YAML(t, got) {
 		t.Error("the snapshot read with halved pages differs")
 	}
 	st := w.fake.Stats().API
@@ -398,10 +395,7 @@ func TestTimeoutHalvesThePage(t *testing.T) {
 			w.fake.Inject(tt.fault)
 			got, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, tt.opts).Read(context.Background())
 			must(t, err)
-			var a, b bytes.Buffer
-			must(t, want.WriteYAML(&a))
-			must(t, got.WriteYAML(&b))
-			if a.String() != b.String() {
+			if readertest.YAML(t, want) != readertest.YAML(t, got) {
 				t.Error("the snapshot differs after the halving")
 			}
 			// 2 pages before; the failed request, then 150 members in

@@ -1,7 +1,6 @@
 package gitlaborg_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -138,13 +137,17 @@ func TestAllInstanceUsersAndInherited(t *testing.T) {
 }
 
 func TestBigGroupsAndAdaptivePages(t *testing.T) {
+	// Group big has 250 members, mid the first 120 of them.
+	bigAndMid := func(w *world) {
+		for i := range 250 {
+			must(t, w.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+		}
+		for i := range 120 {
+			must(t, w.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+		}
+	}
 	w := newWorld(t, nil)
-	for i := range 250 {
-		must(t, w.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
-	for i := range 120 {
-		must(t, w.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
+	bigAndMid(w)
 	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
 	must(t, err)
 	if got := w.fake.Stats().Total; got != 3 {
@@ -155,21 +158,13 @@ func TestBigGroupsAndAdaptivePages(t *testing.T) {
 	}
 	// GitLab refuses queries over its complexity limit: pages halve.
 	w2 := newWorld(t, &fakegitlab.Options{MaxComplexity: 60})
-	for i := range 250 {
-		must(t, w2.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
-	for i := range 120 {
-		must(t, w2.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
+	bigAndMid(w2)
 	snap2, err := w2.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
 	must(t, err)
 	if n := w2.fake.Stats().Total; n <= 3 {
 		t.Errorf("requests = %d: no query was refused and halved", n)
 	}
-	var a, b bytes.Buffer
-	must(t, snap.WriteYAML(&a))
-	must(t, snap2.WriteYAML(&b))
-	if a.String() != strings.ReplaceAll(b.String(), w2.fake.Host(), w.fake.Host()) {
+	if readertest.YAML(t, snap) != strings.ReplaceAll(readertest.YAML(t, snap2), w2.fake.Host(), w.fake.Host()) {
 		t.Error("the read with halved pages differs")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/org/msgraph"
 	"github.com/scmkit/scmkit/org/orgtest/fakegraph"
 )
@@ -61,12 +62,6 @@ func seed(f *fakegraph.Server) ids {
 	x.eng = f.PutGroup(fakegraph.Group{DisplayName: "Engineering", SecurityEnabled: true, Members: []string{x.carol, x.guest, x.platform}})
 	x.sales = f.PutGroup(fakegraph.Group{DisplayName: "Sales (EMEA)", SecurityEnabled: false, MailEnabled: true})
 	return x
-}
-
-func yamlOf(t testing.TB, s *org.Snapshot) string {
-	var b bytes.Buffer
-	must(t, s.WriteYAML(&b))
-	return b.String()
 }
 
 func TestReadTenant(t *testing.T) {
@@ -127,7 +122,7 @@ func TestDeltaSecondRunAndChanges(t *testing.T) {
 	if st := f.Stats(); st.Graph > 4 || st.Token != 0 {
 		t.Errorf("unchanged second run: %+v, want at most 4 Graph requests and no token", st)
 	}
-	if yamlOf(t, first) != yamlOf(t, second) {
+	if readertest.YAML(t, first) != readertest.YAML(t, second) {
 		t.Error("the unchanged second run returned another snapshot")
 	}
 	// Changes: dave joins SRE, bob is deleted, Sales renamed.
@@ -144,8 +139,8 @@ func TestDeltaSecondRunAndChanges(t *testing.T) {
 	// A fresh reader (full read) sees the same tenant.
 	full, err := newReader(t, cfgFor(f), nil).Read(context.Background())
 	must(t, err)
-	if yamlOf(t, third) != yamlOf(t, full) {
-		t.Errorf("incremental and full reads differ:\n%s\n---- full ----\n%s", yamlOf(t, third), yamlOf(t, full))
+	if readertest.YAML(t, third) != readertest.YAML(t, full) {
+		t.Errorf("incremental and full reads differ:\n%s\n---- full ----\n%s", readertest.YAML(t, third), readertest.YAML(t, full))
 	}
 	if third.User(org.UserRef("", "bob_contoso.com")) != nil || third.Group(org.GroupRef("", "sales")) == nil ||
 		!slices.Contains(third.Group(org.GroupRef("", "sre")).Spec.Members, "dave_contoso.com") {
@@ -163,7 +158,7 @@ func TestDeltaTokenExpiredReadsAgain(t *testing.T) {
 	f.Inject(fakegraph.Fault{Kind: fakegraph.FaultDeltaExpired, Times: 1})
 	again, err := r.Read(context.Background())
 	must(t, err)
-	if yamlOf(t, first) != yamlOf(t, again) {
+	if readertest.YAML(t, first) != readertest.YAML(t, again) {
 		t.Error("the read after an expired delta token differs")
 	}
 }
@@ -352,7 +347,7 @@ func TestPhotos(t *testing.T) {
 	f.ResetStats()
 	again, err := r.Read(context.Background())
 	must(t, err)
-	if yamlOf(t, again) != yamlOf(t, snap) {
+	if readertest.YAML(t, again) != readertest.YAML(t, snap) {
 		t.Error("the second read differs")
 	}
 	for _, req := range f.Requests() {
@@ -571,7 +566,7 @@ func TestStateAcrossProcesses(t *testing.T) {
 			if usedDelta() != tt.delta {
 				t.Errorf("delta used = %v, want %v", usedDelta(), tt.delta)
 			}
-			if yamlOf(t, got) != yamlOf(t, want) {
+			if readertest.YAML(t, got) != readertest.YAML(t, want) {
 				t.Error("the snapshot differs")
 			}
 		})

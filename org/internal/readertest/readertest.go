@@ -3,6 +3,7 @@
 package readertest
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -39,4 +40,14 @@ func Budget(b *testing.B, r org.Reader, c Counter, users, groups, budget int) {
 	if reqs > budget {
 		b.Errorf("requests = %d, budget %d", reqs, budget)
 	}
+}
+
+// YAML returns snap as the catalog file it writes, to compare snapshots.
+func YAML(t testing.TB, snap *org.Snapshot) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := snap.WriteYAML(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
