@@ -48,12 +48,13 @@ func (e Errs) Transport(ctx context.Context, err error) error {
 	return e.Fail(errcode.Unavailable, 0, "", err)
 }
 
-// Wording is what a reader says, per code, of an error answer; an empty
-// field says nothing beyond the cause.
+// Wording is what a reader says, per code, of an error answer: the
+// message before the cause. Unknown is said of every code without a field
+// (Conflict, say) and in place of an empty field.
 type Wording struct {
 	Unauthorized, PermissionDenied, RateLimited, NotFound string
 	InvalidArgument, Unavailable, Unknown                 string
-	// GaveUp is said of a 502 or 504, Unavailable by default.
+	// GaveUp is said of a 502 or 504; empty means Unavailable's words.
 	GaveUp string
 }
 
