@@ -268,23 +268,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // App is installed on (suspended installations left out), with the app's
 // JWT, which the resolver gives for an empty owner.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
-	const op = "githuborg.Read"
 	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
-	errs := r.errs("the GitHub App's installations")
+	api := r.api(hc, r.errs("the GitHub App's installations"))
 	var orgs []string
 	for page := 1; ; page++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.in.APIBaseURL, "/")+"/app/installations?per_page=100&page="+strconv.Itoa(page), nil)
-		if err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
-		}
-		req.Header.Set("Accept", "application/vnd.github+json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, errs.Transport(ctx, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, r.httpError(errs, resp)
-		}
 		var list []struct {
 			Account struct {
 				Login string `json:"login"`
@@ -292,7 +279,8 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 			} `json:"account"`
 			SuspendedAt *string `json:"suspended_at"`
 		}
-		if err := orgx.ReadJSON(op, resp, r.http.MaxResponseBytes, &list); err != nil {
+		link := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations?per_page=100&page=" + strconv.Itoa(page)
+		if _, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list); err != nil {
 			return nil, err
 		}
 		for _, in := range list {
@@ -374,10 +362,15 @@ func (r *Reader) errs(subject string) orgx.Errs {
 func (r *Reader) newOrgRead(login string, hc *http.Client, onPage func(users, groups int)) *orgRead {
 	o := &orgRead{login: login, r: r, errs: r.errs("organisation " + login), onPage: onPage,
 		pages: orgx.NewPages(sizes(r.pages), r.opts.Logger, "githuborg: halving page sizes", "org", login)}
-	o.gql = &orgx.GraphQL{Client: hc, URL: r.graphqlURL, Header: http.Header{"User-Agent": {"scmkit"}},
-		Timeout: r.http.RequestTimeout, MaxResponseBytes: r.http.MaxResponseBytes, Errs: o.errs,
-		HTTPError: func(resp *http.Response) error { return r.httpError(o.errs, resp) }, QueryErrors: o.gqlErrors}
+	o.gql = &orgx.GraphQL{API: r.api(hc, o.errs), URL: r.graphqlURL, Header: http.Header{"User-Agent": {"scmkit"}},
+		Timeout: r.http.RequestTimeout, QueryErrors: o.gqlErrors}
 	return o
+}
+
+// api sends requests with hc and words their errors as errs.
+func (r *Reader) api(hc *http.Client, errs orgx.Errs) orgx.API {
+	return orgx.API{Client: hc, Errs: errs, MaxResponseBytes: r.http.MaxResponseBytes,
+		HTTPError: func(resp *http.Response) error { return r.httpError(errs, resp) }}
 }
 
 // query sends the query build makes for the current page sizes.

@@ -287,9 +287,9 @@ const groupFields = `id fullPath name description avatarUrl parent { fullPath }`
 // read is one Read's state.
 type read struct {
 	r     *Reader
-	hc    *http.Client
 	prog  *orgx.Progress
 	errs  orgx.Errs
+	api   orgx.API // REST
 	gql   *orgx.GraphQL
 	pages *orgx.Pages[pageSizes] // halved for the rest of the read after a refusal
 }
@@ -313,9 +313,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	rd := &read{r: r, prog: orgx.NewProgress(r.opts.Progress, "gitlab:"+r.cfg.ID, meter, r.http.Now),
 		errs:  orgx.Errs{Op: op, Provider: "gitlab", Host: r.in.Host},
 		pages: orgx.NewPages(pageSizes{100, 100}, r.opts.Logger, "gitlaborg: halving page sizes")}
-	rd.hc = r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Owner: r.cfg.Group, Policy: credentials.NoUser})
-	rd.gql = &orgx.GraphQL{Client: rd.hc, URL: r.graphqlURL, Timeout: r.http.RequestTimeout, MaxResponseBytes: r.http.MaxResponseBytes,
-		Errs: rd.errs, HTTPError: rd.httpError, QueryErrors: rd.queryErrors}
+	rd.api = orgx.API{Errs: rd.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: rd.httpError,
+		Client: r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Owner: r.cfg.Group, Policy: credentials.NoUser})}
+	rd.gql = &orgx.GraphQL{API: rd.api, URL: r.graphqlURL, Timeout: r.http.RequestTimeout, QueryErrors: rd.queryErrors}
 	groups, err := rd.groups(ctx)
 	if err != nil {
 		return nil, err
@@ -585,18 +585,6 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 	next := first
 	var pages orgx.Cursors
 	for next != "" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
-		if err != nil {
-			return nil, nil, errcode.Wrap(errcode.InvalidArgument, op, err)
-		}
-		req.Header.Set("Accept", "application/json")
-		resp, err := rd.hc.Do(req)
-		if err != nil {
-			return nil, nil, rd.errs.Transport(ctx, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, nil, rd.httpError(resp)
-		}
 		var page []struct {
 			ID          int64   `json:"id"`
 			Username    string  `json:"username"`
@@ -609,8 +597,8 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 			Email       *string `json:"email"`         // members of gitlab.com groups: enterprise users' e-mail
 			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
 		}
-		nextPage := resp.Header.Get("X-Next-Page")
-		if err := orgx.ReadJSON(op, resp, rd.r.http.MaxResponseBytes, &page); err != nil {
+		header, err := rd.api.GetJSON(ctx, next, http.Header{"Accept": {"application/json"}}, &page)
+		if err != nil {
 			return nil, nil, err
 		}
 		for _, u := range page {
@@ -622,7 +610,7 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 		}
 		rd.prog.Report("users", len(out), groups, false)
 		next = ""
-		if nextPage != "" {
+		if nextPage := header.Get("X-Next-Page"); nextPage != "" {
 			if _, err := strconv.Atoi(nextPage); err == nil {
 				if !pages.Next(nextPage) {
 					return nil, nil, rd.errs.Repeated(what)

@@ -192,6 +192,7 @@ type Reader struct {
 	opts    Options
 	http    orgx.HTTP // opts' HTTP settings, defaults applied
 	errs    orgx.Errs
+	api     orgx.API
 	target  *url.URL
 	ts      oauth2.TokenSource
 	meter   *orgx.Meter
@@ -306,6 +307,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	r.hc = r.http.Client(r.meter, func(base http.RoundTripper) http.RoundTripper {
 		return &hostOnly{host: host, base: &oauth2.Transport{Source: r.ts, Base: base}, bare: base}
 	})
+	r.api = orgx.API{Client: r.hc, Errs: r.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: r.httpError, TransportError: r.transportError}
 	advanced := cfg.QueryMode == "advanced"
 	r.advUser = advanced || needsAdvanced(cfg.User.Filter) || cfg.UserGroupMember.Search != "" || needsAdvanced(cfg.UserGroupMember.Filter)
 	r.advGrp = advanced || cfg.Group.Search != "" || needsAdvanced(cfg.Group.Filter)
@@ -793,23 +795,12 @@ func (r *Reader) get(ctx context.Context, link string, advanced bool, out any) e
 	if err != nil || !strings.EqualFold(u.Host, r.target.Host) || u.Scheme != r.target.Scheme {
 		return r.errs.Fail(errcode.InvalidArgument, 0, "Graph returned a link to another host; refusing to follow it", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Prefer", fmt.Sprintf("odata.maxpagesize=%d", PageSize))
+	h := http.Header{"Accept": {"application/json"}, "Prefer": {fmt.Sprintf("odata.maxpagesize=%d", PageSize)}}
 	if advanced {
-		req.Header.Set("ConsistencyLevel", "eventual")
+		h.Set("ConsistencyLevel", "eventual")
 	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return r.transportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return r.httpError(resp)
-	}
-	return orgx.ReadJSON(op, resp, r.http.MaxResponseBytes, out)
+	_, err = r.api.GetJSON(ctx, link, h, out)
+	return err
 }
 
 func (r *Reader) transportError(ctx context.Context, err error) error {

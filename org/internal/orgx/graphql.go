@@ -15,18 +15,12 @@ import (
 
 // GraphQL sends one reader's GraphQL queries (GitHub's, GitLab's) and
 // decodes their data; what differs between providers is how they word
-// their errors.
+// their errors. API.HTTPError's error for a 502 or 504 is made [Shrink].
 type GraphQL struct {
-	Client  *http.Client
+	API
 	URL     string
 	Header  http.Header   // set on every request, beside Content-Type and Accept
 	Timeout time.Duration // bounds each request; one that times out is [Shrink]
-	// MaxResponseBytes caps each answer.
-	MaxResponseBytes int64
-	Errs             Errs
-	// HTTPError is the error of an answer other than 200 OK; that of a
-	// 502 or 504 is [Shrink].
-	HTTPError func(*http.Response) error
 	// QueryErrors is the error of an answer that carries GraphQL errors.
 	QueryErrors func([]QueryError) error
 }
@@ -61,7 +55,7 @@ func (g *GraphQL) Post(ctx context.Context, query string, vars map[string]any, o
 		if timedOut() {
 			return Shrink(g.Errs.Fail(errcode.DeadlineExceeded, 0, fmt.Sprintf("a GraphQL query timed out after %s", g.Timeout), err))
 		}
-		return g.Errs.Transport(ctx, err)
+		return g.transport(ctx, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:

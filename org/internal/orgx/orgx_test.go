@@ -189,11 +189,11 @@ func TestGraphQLPost(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	g := &GraphQL{Client: srv.Client(), URL: srv.URL, Header: http.Header{"User-Agent": {"scmkit"}}, Timeout: 200 * time.Millisecond,
-		MaxResponseBytes: 1 << 20, Errs: testErrs,
-		HTTPError: func(resp *http.Response) error {
-			return testErrs.Answer(resp, time.Now(), wording, func([]byte) string { return "" })
-		},
+	g := &GraphQL{URL: srv.URL, Header: http.Header{"User-Agent": {"scmkit"}}, Timeout: 200 * time.Millisecond,
+		API: API{Client: srv.Client(), MaxResponseBytes: 1 << 20, Errs: testErrs,
+			HTTPError: func(resp *http.Response) error {
+				return testErrs.Answer(resp, time.Now(), wording, func([]byte) string { return "" })
+			}},
 		QueryErrors: func(errs []QueryError) error {
 			return testErrs.Fail(errcode.NotFound, 200, errs[0].Type+" "+errs[0].Message, nil)
 		}}
