@@ -242,27 +242,16 @@ func TestInstanceFaultOnPageN(t *testing.T) {
 }
 
 // parentRewrite rewrites the GraphQL answers: the groups named in parents
-// get the given parent, as a buggy or hostile server could answer.
-type parentRewrite struct {
-	base    http.RoundTripper
-	parents map[string]string // full path -> parent's full path
-}
-
-func (p parentRewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := p.base.RoundTrip(req)
-	if err != nil || !strings.HasSuffix(req.URL.Path, "/graphql") {
-		return resp, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for child, parent := range p.parents {
-		re := regexp.MustCompile(`("fullPath":"` + regexp.QuoteMeta(child) + `",[^{}]*"parent":)(null|\{"fullPath":"[^"]*"\})`)
-		b = re.ReplaceAll(b, []byte(`${1}{"fullPath":"`+parent+`"}`))
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
+// (full path -> parent's full path) get the given parent, as a buggy or
+// hostile server could answer.
+func parentRewrite(parents map[string]string) readertest.Rewrite {
+	return readertest.Rewrite{Path: "/graphql", Edit: func(_ *http.Response, b []byte) []byte {
+		for child, parent := range parents {
+			re := regexp.MustCompile(`("fullPath":"` + regexp.QuoteMeta(child) + `",[^{}]*"parent":)(null|\{"fullPath":"[^"]*"\})`)
+			b = re.ReplaceAll(b, []byte(`${1}{"fullPath":"`+parent+`"}`))
+		}
+		return b
+	}}
 }
 
 // TestInstanceGroupCycleImpossible: a parent is taken only when the
@@ -276,7 +265,7 @@ func TestInstanceGroupCycleImpossible(t *testing.T) {
 			seed(t, w.fake)
 			cfg.RestrictUsersToGroup = true
 			snap, err := w.reader(t, cfg, func(o *gitlaborg.Options) {
-				o.Transport = parentRewrite{http.DefaultTransport, map[string]string{"acme": "acme/platform", "acme/web": "other"}}
+				o.Transport = parentRewrite(map[string]string{"acme": "acme/platform", "acme/web": "other"})
 			}).Read(context.Background())
 			must(t, err)
 			must(t, snap.Validate())
@@ -341,7 +330,7 @@ func TestInstanceRepeatedCursor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	snap, err := w.reader(t, gitlaborg.Config{}, func(o *gitlaborg.Options) {
-		o.Transport = endlessPages{http.DefaultTransport, true, false}
+		o.Transport = endlessGraphQL
 	}).Read(ctx)
 	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "repeated a page cursor") {
 		t.Fatalf("snap = %v, err = %v", snap != nil, err)

@@ -5,6 +5,10 @@ package readertest
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/org"
@@ -50,4 +54,46 @@ func YAML(t testing.TB, snap *org.Snapshot) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// Rewrite is an http.RoundTripper that answers as a buggy or hostile
+// server could: the body of every answer to a request whose path ends with
+// Path ("" for every request) goes through Edit, which may change the
+// answer's header too, and the reader gets what Edit returns.
+type Rewrite struct {
+	Base http.RoundTripper // nil means http.DefaultTransport
+	Path string
+	Edit func(resp *http.Response, body []byte) []byte
+}
+
+// RoundTrip sends req and rewrites its answer.
+func (t Rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil || resp.Body == nil || !strings.HasSuffix(req.URL.Path, t.Path) {
+		return resp, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Request = req
+	b = t.Edit(resp, b)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+var endCursorRe = regexp.MustCompile(`"endCursor":\s*("[^"]*"|null)`)
+
+// EndlessGraphQL is an Edit for GraphQL answers: every connection claims
+// one more page, always under cursor, as a server that would have the
+// reader loop forever.
+func EndlessGraphQL(cursor string) func(*http.Response, []byte) []byte {
+	return func(_ *http.Response, b []byte) []byte {
+		b = bytes.ReplaceAll(b, []byte(`"hasNextPage":false`), []byte(`"hasNextPage":true`))
+		return endCursorRe.ReplaceAll(b, []byte(`"endCursor":"`+cursor+`"`))
+	}
 }
