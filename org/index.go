@@ -180,24 +180,23 @@ func sortedUnique(s []int32) []int32 {
 func pair(u, g int32) uint64 { return uint64(uint32(u))<<32 | uint64(uint32(g)) }
 
 func (x *Index) user(r Ref) int32 {
-	sp, k := x.space(r.Namespace, true), lower(r.Name)
-	if i, ok := sp.users[k]; ok {
-		return i
-	}
-	i := int32(len(x.userRefs))
-	sp.users[k] = i
-	x.userRefs = append(x.userRefs, UserRef(r.Namespace, r.Name))
-	return i
+	return intern(x.space(r.Namespace, true).users, &x.userRefs, UserRef(r.Namespace, r.Name))
 }
 
 func (x *Index) group(r Ref) int32 {
-	sp, k := x.space(r.Namespace, true), lower(r.Name)
-	if i, ok := sp.groups[k]; ok {
+	return intern(x.space(r.Namespace, true).groups, &x.groupRefs, GroupRef(r.Namespace, r.Name))
+}
+
+// intern returns the id of ref, one of a namespace's users or groups (ids,
+// by lower-case name), adding it to ids and refs when it is new.
+func intern(ids map[string]int32, refs *[]Ref, ref Ref) int32 {
+	k := lower(ref.Name)
+	if i, ok := ids[k]; ok {
 		return i
 	}
-	i := int32(len(x.groupRefs))
-	sp.groups[k] = i
-	x.groupRefs = append(x.groupRefs, GroupRef(r.Namespace, r.Name))
+	i := int32(len(*refs))
+	ids[k] = i
+	*refs = append(*refs, ref)
 	return i
 }
 
