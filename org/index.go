@@ -180,24 +180,23 @@ func sortedUnique(s []int32) []int32 {
 func pair(u, g int32) uint64 { return uint64(uint32(u))<<32 | uint64(uint32(g)) }
 
 func (x *Index) user(r Ref) int32 {
-	sp, k := x.space(r.Namespace, true), lower(r.Name)
-	if i, ok := sp.users[k]; ok {
-		return i
-	}
-	i := int32(len(x.userRefs))
-	sp.users[k] = i
-	x.userRefs = append(x.userRefs, UserRef(r.Namespace, r.Name))
-	return i
+	return intern(x.space(r.Namespace, true).users, &x.userRefs, UserRef(r.Namespace, r.Name))
 }
 
 func (x *Index) group(r Ref) int32 {
-	sp, k := x.space(r.Namespace, true), lower(r.Name)
-	if i, ok := sp.groups[k]; ok {
+	return intern(x.space(r.Namespace, true).groups, &x.groupRefs, GroupRef(r.Namespace, r.Name))
+}
+
+// intern returns the id of ref, one of a namespace's users or groups (ids,
+// by lower-case name), adding it to ids and refs when it is new.
+func intern(ids map[string]int32, refs *[]Ref, ref Ref) int32 {
+	k := lower(ref.Name)
+	if i, ok := ids[k]; ok {
 		return i
 	}
-	i := int32(len(x.groupRefs))
-	sp.groups[k] = i
-	x.groupRefs = append(x.groupRefs, GroupRef(r.Namespace, r.Name))
+	i := int32(len(*refs))
+	ids[k] = i
+	*refs = append(*refs, ref)
 	return i
 }
 
@@ -313,38 +312,41 @@ func (x *Index) cycleRefs(comp []int32, parents [][]int32) []Ref {
 	return out
 }
 
-func (x *Index) lookupUser(r Ref) (int32, bool) {
-	if r.Kind != KindUser && r.Kind != "" && !EqualFoldASCII(r.Kind, KindUser) {
+func (x *Index) lookupUser(r Ref) (int32, bool) { return x.lookup(r, KindUser) }
+
+func (x *Index) lookupGroup(r Ref) (int32, bool) { return x.lookup(r, KindGroup) }
+
+// lookup finds r among the users (kind is KindUser) or the groups (kind
+// is KindGroup); a ref of another kind is never found, one without a kind
+// is taken to be of kind.
+func (x *Index) lookup(r Ref, kind string) (int32, bool) {
+	if r.Kind != kind && r.Kind != "" && !EqualFoldASCII(r.Kind, kind) {
 		return 0, false
 	}
 	sp := x.space(r.Namespace, false)
 	if sp == nil {
 		return 0, false
 	}
-	i, ok := sp.users[lower(r.Name)]
+	ids := sp.users
+	if kind == KindGroup {
+		ids = sp.groups
+	}
+	i, ok := ids[lower(r.Name)]
 	return i, ok
 }
 
-func (x *Index) lookupGroup(r Ref) (int32, bool) {
-	if r.Kind != KindGroup && r.Kind != "" && !EqualFoldASCII(r.Kind, KindGroup) {
-		return 0, false
+// lookupPair finds user among the users and group among the groups.
+func (x *Index) lookupPair(user, group Ref) (u, g int32, ok bool) {
+	if u, ok = x.lookupUser(user); ok {
+		g, ok = x.lookupGroup(group)
 	}
-	sp := x.space(r.Namespace, false)
-	if sp == nil {
-		return 0, false
-	}
-	i, ok := sp.groups[lower(r.Name)]
-	return i, ok
+	return u, g, ok
 }
 
 // IsMember reports whether user is a member of group, directly or through a
 // group below it. Refs of the wrong kind are never members.
 func (x *Index) IsMember(user, group Ref) bool {
-	u, ok := x.lookupUser(user)
-	if !ok {
-		return false
-	}
-	g, ok := x.lookupGroup(group)
+	u, g, ok := x.lookupPair(user, group)
 	if !ok {
 		return false
 	}
@@ -354,11 +356,7 @@ func (x *Index) IsMember(user, group Ref) bool {
 
 // IsDirectMember reports whether user is a direct member of group.
 func (x *Index) IsDirectMember(user, group Ref) bool {
-	u, ok := x.lookupUser(user)
-	if !ok {
-		return false
-	}
-	g, ok := x.lookupGroup(group)
+	u, g, ok := x.lookupPair(user, group)
 	if !ok {
 		return false
 	}
@@ -368,22 +366,20 @@ func (x *Index) IsDirectMember(user, group Ref) bool {
 
 // GroupsOf returns the groups user belongs to, directly or through groups
 // below them, sorted by ref; nil for an unknown user.
-func (x *Index) GroupsOf(user Ref) []Ref {
-	u, ok := x.lookupUser(user)
-	if !ok {
-		return nil
-	}
-	return x.refs(x.groupRefs, x.trans[u])
-}
+func (x *Index) GroupsOf(user Ref) []Ref { return x.groupsOf(user, x.trans) }
 
 // DirectGroupsOf returns the groups user is a direct member of, sorted by
 // ref: Backstage's ownership refs for the user, less the user's own ref.
-func (x *Index) DirectGroupsOf(user Ref) []Ref {
+func (x *Index) DirectGroupsOf(user Ref) []Ref { return x.groupsOf(user, x.direct) }
+
+// groupsOf returns the groups of user in groups (x.direct or x.trans),
+// sorted by ref; nil for an unknown user.
+func (x *Index) groupsOf(user Ref, groups [][]int32) []Ref {
 	u, ok := x.lookupUser(user)
 	if !ok {
 		return nil
 	}
-	return x.refs(x.groupRefs, x.direct[u])
+	return x.refs(x.groupRefs, groups[u])
 }
 
 // MembersOf returns the users of group, direct members and members of the

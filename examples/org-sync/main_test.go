@@ -56,22 +56,36 @@ func TestFakeWorld(t *testing.T) {
 	}
 }
 
-func TestConfigFile(t *testing.T) {
-	const tok = "ghp_orgsync_config_test"
+// githubOrg is one provider of catalog.providers.githubOrg.
+type githubOrg struct{ id, org string }
+
+// githubConfig starts a fake GitHub holding organisation acme and writes
+// an app-config.yaml in dir with its integration (token tok, from the
+// environment) and the providers; it returns the fake and the file's path.
+func githubConfig(t *testing.T, dir, tok string, providers ...githubOrg) (*fakegithub.Server, string) {
+	t.Helper()
 	gh := fakegithub.New(&fakegithub.Options{Tokens: []string{tok}})
-	defer gh.Close()
+	t.Cleanup(gh.Close)
 	if err := orgtest.SeedGitHub(gh, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "app-config.yaml")
 	t.Setenv("ORGSYNC_TEST_TOKEN", tok)
 	doc := "integrations:\n  github:\n    - host: " + gh.Host() + "\n      apiBaseUrl: " + gh.APIBaseURL() + "\n      token: ${ORGSYNC_TEST_TOKEN}\n" +
-		"catalog:\n  providers:\n    githubOrg:\n      - id: a\n        githubUrl: http://" + gh.Host() + "\n        orgs: [acme]\n" +
-		"      - id: b\n        githubUrl: http://" + gh.Host() + "\n        orgs: [missing]\n"
+		"catalog:\n  providers:\n    githubOrg:\n"
+	for _, p := range providers {
+		doc += "      - id: " + p.id + "\n        githubUrl: http://" + gh.Host() + "\n        orgs: [" + p.org + "]\n"
+	}
+	cfg := filepath.Join(dir, "app-config.yaml")
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return gh, cfg
+}
+
+func TestConfigFile(t *testing.T) {
+	const tok = "ghp_orgsync_config_test"
+	dir := t.TempDir()
+	_, cfg := githubConfig(t, dir, tok, githubOrg{"a", "acme"}, githubOrg{"b", "missing"})
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-config", cfg, "-out", filepath.Join(dir, "out")}, &stdout, &stderr)
 	// One provider fails (no such organisation); the other is written.
@@ -138,20 +152,8 @@ func TestGraphStateMakesTheNextRunIncremental(t *testing.T) {
 // output files, so one with a path in it is refused before anything is
 // read or written.
 func TestProviderIDCannotEscapeTheOutputDirectory(t *testing.T) {
-	const tok = "ghp_orgsync_escape_test"
-	gh := fakegithub.New(&fakegithub.Options{Tokens: []string{tok}})
-	defer gh.Close()
-	if err := orgtest.SeedGitHub(gh, "acme"); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "app-config.yaml")
-	t.Setenv("ORGSYNC_TEST_TOKEN", tok)
-	doc := "integrations:\n  github:\n    - host: " + gh.Host() + "\n      apiBaseUrl: " + gh.APIBaseURL() + "\n      token: ${ORGSYNC_TEST_TOKEN}\n" +
-		"catalog:\n  providers:\n    githubOrg:\n      - id: x/../../../escaped\n        githubUrl: http://" + gh.Host() + "\n        orgs: [acme]\n"
-	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	gh, cfg := githubConfig(t, dir, "ghp_orgsync_escape_test", githubOrg{"x/../../../escaped", "acme"})
 	out := filepath.Join(dir, "a", "b", "out")
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-config", cfg, "-out", out}, &stdout, &stderr)

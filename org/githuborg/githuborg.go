@@ -35,7 +35,6 @@
 package githuborg
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -43,19 +42,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -135,6 +130,7 @@ type Reader struct {
 	in         *integrations.Integration
 	graphqlURL string
 	opts       Options
+	http       orgx.HTTP // opts' HTTP settings, defaults applied
 	pages      PageSizes
 }
 
@@ -154,8 +150,8 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	host := "github.com"
 	if cfg.GitHubURL != "" {
-		u, err := url.Parse(cfg.GitHubURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		u, ok := orgx.ParseHTTP(cfg.GitHubURL)
+		if !ok {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, cfg.GitHubURL)
 		}
 		host = u.Host
@@ -179,19 +175,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		TeamMembers:         clampPage(cfg.PageSizes.TeamMembers, DefaultTeamMembersPage),
 		OrganizationMembers: clampPage(cfg.PageSizes.OrganizationMembers, DefaultMembersPage),
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 60 * time.Second
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 4
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = 64 << 20
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, pages: ps}, nil
+	hs := orgx.HTTP{Transport: o.Transport, RequestTimeout: o.RequestTimeout, Concurrency: o.Concurrency,
+		MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
+		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
+	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, http: hs.Defaults(4), pages: ps}, nil
 }
 
 func clampPage(n, def int) int {
@@ -216,8 +203,8 @@ func validLogin(s string) bool {
 // graphqlURL is GraphQL's URL beside a REST base: api.github.com/graphql,
 // or https://HOST/api/graphql for GitHub Enterprise Server (/api/v3).
 func graphqlURL(apiBase string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(apiBase, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	u, ok := orgx.ParseHTTP(apiBase)
+	if !ok {
 		return "", errors.New("bad URL")
 	}
 	if prefix, ok := strings.CutSuffix(u.Path, "/api/v3"); ok {
@@ -232,7 +219,7 @@ func graphqlURL(apiBase string) (string, error) {
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "githuborg.Read"
 	meter := &orgx.Meter{}
-	prog := orgx.NewProgress(r.opts.Progress, "githubOrg:"+r.cfg.ID, meter, r.opts.Now)
+	prog := orgx.NewProgress(r.opts.Progress, "githubOrg:"+r.cfg.ID, meter, r.http.Now)
 	orgs := r.cfg.Orgs
 	if len(orgs) == 0 {
 		var err error
@@ -243,54 +230,36 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 			return nil, errcode.Newf(errcode.NotFound, op, "%s (id %q): the GitHub App of %s is installed on no organisation", ConfigPath, r.cfg.ID, r.in.ConfigPath)
 		}
 	}
-	results := make([]*orgData, len(orgs))
 	var counts struct {
 		sync.Mutex
 		users, groups int
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
-	for i, login := range orgs {
-		g.Go(func() error {
-			hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
-				return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
-					// GitHub GraphQL never answers anonymous requests: no credential is
-					// an error naming every candidate the resolver skipped.
-					Request: credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous}}
-			}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait,
-				MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
-			rd := &orgRead{r: r, hc: hc, login: login, pages: r.pages, onPage: func(du, dg int) {
-				counts.Lock()
-				counts.users += du
-				counts.groups += dg
-				u, gr := counts.users, counts.groups
-				counts.Unlock()
-				prog.Report("members and teams", u, gr, false)
-			}}
-			d, err := rd.read(gctx)
-			if err != nil {
-				return err
-			}
-			results[i] = d
-			return nil
-		})
+	onPage := func(du, dg int) {
+		counts.Lock()
+		counts.users += du
+		counts.groups += dg
+		u, gr := counts.users, counts.groups
+		counts.Unlock()
+		prog.Report("members and teams", u, gr, false)
 	}
-	if err := g.Wait(); err != nil {
+	reads := make([]*orgRead, len(orgs))
+	for i, login := range orgs {
+		// GitHub GraphQL never answers anonymous requests: no credential is
+		// an error naming every candidate the resolver skipped.
+		hc := r.http.ResolverClient(meter, r.opts.Resolver,
+			credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous})
+		reads[i] = r.newOrgRead(login, hc, onPage)
+	}
+	err := orgx.Each(ctx, r.http.Concurrency, slices.Values(reads), func(ctx context.Context, o *orgRead) error { return o.read(ctx) })
+	if err != nil {
 		if c := errcode.FromContext(ctx, op); c != nil {
 			return nil, c
 		}
 		return nil, err
 	}
-	snap := r.build(results)
-	if err := snap.Validate(); err != nil {
-		// The build skips what Backstage would reject; this is a bug.
+	snap := r.build(reads)
+	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "githuborg", r.cfg.ID); err != nil {
 		return nil, err
-	}
-	prog.Report("done", len(snap.Users), len(snap.Groups), true)
-	for _, w := range snap.Warnings {
-		if r.opts.Logger != nil {
-			r.opts.Logger.WarnContext(ctx, "githuborg: "+w, "provider", r.cfg.ID)
-		}
 	}
 	return snap, nil
 }
@@ -299,34 +268,10 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // App is installed on (suspended installations left out), with the app's
 // JWT, which the resolver gives for an empty owner.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
-	const op = "githuborg.Read"
-	hc := orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
-		return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
-			Request: credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous}}
-	}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait,
-		MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
+	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
+	api := r.api(hc, r.errs("the GitHub App's installations"))
 	var orgs []string
 	for page := 1; ; page++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.in.APIBaseURL, "/")+"/app/installations?per_page=100&page="+strconv.Itoa(page), nil)
-		if err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
-		}
-		req.Header.Set("Accept", "application/vnd.github+json")
-		resp, err := hc.Do(req)
-		rd := &orgRead{r: r, login: "(app installations)"}
-		if err != nil {
-			if c := errcode.FromContext(ctx, op); c != nil {
-				return nil, c
-			}
-			var e *errcode.Error
-			if errors.As(err, &e) {
-				return nil, rd.fail(e.Code, e.Status, "listing the GitHub App's installations", err)
-			}
-			return nil, rd.fail(errcode.Unavailable, 0, "listing the GitHub App's installations", err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, rd.httpError(resp)
-		}
 		var list []struct {
 			Account struct {
 				Login string `json:"login"`
@@ -334,7 +279,8 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 			} `json:"account"`
 			SuspendedAt *string `json:"suspended_at"`
 		}
-		if err := orgx.ReadJSON(op, resp, r.opts.MaxResponseBytes, &list); err != nil {
+		link := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations?per_page=100&page=" + strconv.Itoa(page)
+		if _, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list); err != nil {
 			return nil, err
 		}
 		for _, in := range list {
@@ -348,13 +294,6 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 	}
 	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.Compact(orgs), nil
-}
-
-// orgData is what one organisation's read produced.
-type orgData struct {
-	login   string
-	members []member
-	teams   []*team
 }
 
 type member struct {
@@ -381,37 +320,67 @@ type team struct {
 	cursors orgx.Cursors // of the team's member pages
 }
 
-type pageInfo struct {
-	HasNextPage bool   `json:"hasNextPage"`
-	EndCursor   string `json:"endCursor"`
-}
-
 type conn[T any] struct {
-	PageInfo pageInfo `json:"pageInfo"`
-	Nodes    []*T     `json:"nodes"`
+	PageInfo orgx.PageInfo `json:"pageInfo"`
+	Nodes    []*T          `json:"nodes"`
 }
 
-// orgRead reads one organisation.
+// orgRead reads one organisation, and holds what it read.
 type orgRead struct {
-	r      *Reader
-	hc     *http.Client
-	login  string
-	onPage func(users, groups int)
+	login   string
+	members []member
+	teams   []*team
 
-	mu    sync.Mutex // guards pages, shared by concurrent queries
-	pages PageSizes  // halved for the rest of the read after a refusal
+	r      *Reader
+	errs   orgx.Errs
+	gql    *orgx.GraphQL
+	pages  *orgx.Pages[sizes] // halved for the rest of the read after a refusal
+	onPage func(users, groups int)
 }
 
-func (o *orgRead) pageSizes() PageSizes {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.pages
+// sizes are the page sizes of one organisation's queries.
+type sizes PageSizes
+
+// Halved returns every size halved, and false when all are 1.
+func (s sizes) Halved() (sizes, bool) {
+	if s.Teams == 1 && s.TeamMembers == 1 && s.OrganizationMembers == 1 {
+		return s, false
+	}
+	return sizes{Teams: max(1, s.Teams/2), TeamMembers: max(1, s.TeamMembers/2), OrganizationMembers: max(1, s.OrganizationMembers/2)}, true
+}
+
+// LogValue lists the sizes.
+func (s sizes) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("teams", s.Teams), slog.Int("teamMembers", s.TeamMembers), slog.Int("members", s.OrganizationMembers))
+}
+
+// errs is how the reader words its errors about subject.
+func (r *Reader) errs(subject string) orgx.Errs {
+	return orgx.Errs{Op: "githuborg.Read", Provider: "github", Host: r.in.Host, Subject: subject}
+}
+
+func (r *Reader) newOrgRead(login string, hc *http.Client, onPage func(users, groups int)) *orgRead {
+	o := &orgRead{login: login, r: r, errs: r.errs("organisation " + login), onPage: onPage,
+		pages: orgx.NewPages(sizes(r.pages), r.opts.Logger, "githuborg: halving page sizes", "org", login)}
+	o.gql = &orgx.GraphQL{API: r.api(hc, o.errs), URL: r.graphqlURL, Header: http.Header{"User-Agent": {"scmkit"}},
+		Timeout: r.http.RequestTimeout, QueryErrors: o.gqlErrors}
+	return o
+}
+
+// api sends requests with hc and words their errors as errs.
+func (r *Reader) api(hc *http.Client, errs orgx.Errs) orgx.API {
+	return orgx.API{Client: hc, Errs: errs, MaxResponseBytes: r.http.MaxResponseBytes,
+		HTTPError: func(resp *http.Response) error { return r.httpError(errs, resp) }}
+}
+
+// query sends the query build makes for the current page sizes.
+func (o *orgRead) query(ctx context.Context, build func(sizes) (string, map[string]any), out any) error {
+	return orgx.Query(ctx, o.gql, o.pages, build, out)
 }
 
 const memberFields = `login id name email avatarUrl`
 
-func (o *orgRead) read(ctx context.Context) (*orgData, error) {
-	d := &orgData{login: o.login}
+func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
@@ -441,7 +410,7 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 				Teams           *conn[team]   `json:"teams"`
 			} `json:"organization"`
 		}
-		err := o.adaptive(ctx, func(ps PageSizes) (string, map[string]any) {
+		err := o.query(ctx, func(ps sizes) (string, map[string]any) {
 			if !mDone {
 				vars["mFirst"], vars["mAfter"] = ps.OrganizationMembers, mAfter
 			}
@@ -451,23 +420,23 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 			return q.String(), vars
 		}, &data)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if data.Organization == nil {
-			return nil, errcode.Newf(errcode.NotFound, "githuborg.Read", "organisation %s not found on %s", o.login, o.r.in.Host)
+			return o.errs.Fail(errcode.NotFound, 0, "not found", nil)
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
 			for _, m := range c.Nodes {
 				if m != nil {
-					d.members = append(d.members, *m)
+					o.members = append(o.members, *m)
 					du++
 				}
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
 			if !mDone && !mCursors.Next(*mAfter) {
-				return nil, o.repeated("members")
+				return o.errs.Repeated("members")
 			}
 		} else {
 			mDone = true
@@ -482,10 +451,10 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 						t.logins = append(t.logins, m.Login)
 					}
 				}
-				d.teams = append(d.teams, t)
+				o.teams = append(o.teams, t)
 				if t.Members.PageInfo.HasNextPage {
 					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
-						return nil, o.repeated("members of team " + t.Slug)
+						return o.errs.Repeated("members of team " + t.Slug)
 					}
 					pending = append(pending, t)
 				}
@@ -494,7 +463,7 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
 			if !tDone && !tCursors.Next(*tAfter) {
-				return nil, o.repeated("teams")
+				return o.errs.Repeated("teams")
 			}
 		} else {
 			tDone = true
@@ -502,9 +471,9 @@ func (o *orgRead) read(ctx context.Context) (*orgData, error) {
 		o.onPage(du, dg)
 	}
 	if err := o.moreTeamMembers(ctx, pending); err != nil {
-		return nil, err
+		return err
 	}
-	return d, nil
+	return nil
 }
 
 // teamsPerQuery is how many teams' next member pages one query carries.
@@ -514,7 +483,7 @@ const teamsPerQuery = 10
 // teamsPerQuery teams per query and Concurrency queries at a time; each
 // round advances every pending team by one page.
 func (o *orgRead) moreTeamMembers(ctx context.Context, pending []*team) error {
-	return orgx.Rounds(ctx, pending, teamsPerQuery, o.r.opts.Concurrency, o.teamPages, func(t *team) string { return t.Slug })
+	return orgx.Rounds(ctx, pending, teamsPerQuery, o.r.http.Concurrency, o.teamPages, func(t *team) string { return t.Slug })
 }
 
 func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error) {
@@ -536,7 +505,7 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 			}] `json:"members"`
 		} `json:"organization"`
 	}
-	err := o.adaptive(ctx, func(ps PageSizes) (string, map[string]any) {
+	err := o.query(ctx, func(ps sizes) (string, map[string]any) {
 		vars := map[string]any{"org": o.login, "first": ps.TeamMembers}
 		for i, t := range batch {
 			vars[fmt.Sprintf("s%d", i)] = t.Slug
@@ -551,7 +520,7 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 	for i, t := range batch {
 		got := data.Organization[fmt.Sprintf("t%d", i)]
 		if got == nil {
-			return nil, errcode.Newf(errcode.Unavailable, "githuborg.Read", "team %s/%s disappeared while its members were read", o.login, t.Slug)
+			return nil, o.errs.Fail(errcode.Unavailable, 0, "team "+t.Slug+" disappeared while its members were read", nil)
 		}
 		for _, m := range got.Members.Nodes {
 			if m != nil {
@@ -561,7 +530,7 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
 			if !t.cursors.Next(got.Members.PageInfo.EndCursor) {
-				return nil, o.repeated("members of team " + t.Slug)
+				return nil, o.errs.Repeated("members of team " + t.Slug)
 			}
 			more = append(more, t)
 		}
@@ -569,176 +538,51 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 	return more, nil
 }
 
-// maxHalvings bounds how often one query's page sizes are halved.
-const maxHalvings = 7
-
-// adaptive sends the query build returns for the current page sizes,
-// halving them after a resource-limit error or a timeout (for the rest of
-// the organisation's read: the pages that follow are as heavy), and
-// decodes the data into out.
-func (o *orgRead) adaptive(ctx context.Context, build func(PageSizes) (string, map[string]any), out any) error {
-	for attempt := 0; ; attempt++ {
-		ps := o.pageSizes()
-		q, vars := build(ps)
-		err := o.post(ctx, q, vars, out)
-		if err == nil || !shrinkable(err) || attempt >= maxHalvings || ctx.Err() != nil {
-			return err
-		}
-		if ps.Teams == 1 && ps.TeamMembers == 1 && ps.OrganizationMembers == 1 {
-			return err
-		}
-		o.mu.Lock()
-		if o.pages == ps { // another query may have halved them already
-			o.pages = PageSizes{Teams: max(1, ps.Teams/2), TeamMembers: max(1, ps.TeamMembers/2), OrganizationMembers: max(1, ps.OrganizationMembers/2)}
-		}
-		ps = o.pages
-		o.mu.Unlock()
-		if o.r.opts.Logger != nil {
-			o.r.opts.Logger.InfoContext(ctx, "githuborg: halving page sizes", "org", o.login, "teams", ps.Teams,
-				"teamMembers", ps.TeamMembers, "members", ps.OrganizationMembers, "cause", err.Error())
-		}
-	}
-}
-
-// errShrink marks an error that smaller pages may avoid.
-type errShrink struct{ error }
-
-func (e errShrink) Unwrap() error { return e.error }
-
-func shrinkable(err error) bool {
-	var s errShrink
-	return errors.As(err, &s)
-}
-
-type gqlError struct {
-	Type    string `json:"type"`
-	Message string `json:"message"`
-}
-
-func (o *orgRead) post(ctx context.Context, query string, vars map[string]any, out any) error {
-	const op = "githuborg.Read"
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return errcode.Wrap(errcode.Unknown, op, err)
-	}
-	rctx, cancel := context.WithTimeout(ctx, o.r.opts.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, o.r.graphqlURL, bytes.NewReader(body))
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "scmkit")
-	resp, err := o.hc.Do(req)
-	if err != nil {
-		if ctx.Err() == nil && rctx.Err() != nil {
-			return errShrink{o.fail(errcode.DeadlineExceeded, 0, fmt.Sprintf("a GraphQL query timed out after %s", o.r.opts.RequestTimeout), err)}
-		}
-		if c := errcode.FromContext(ctx, op); c != nil {
-			return c
-		}
-		var e *errcode.Error
-		if errors.As(err, &e) {
-			f := o.fail(e.Code, e.Status, "", err).(*errcode.Error)
-			f.RetryAt = e.RetryAt
-			return f
-		}
-		return o.fail(errcode.Unavailable, 0, "", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return o.httpError(resp)
-	}
-	var env struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []gqlError      `json:"errors"`
-	}
-	if err := orgx.ReadJSON(op, resp, o.r.opts.MaxResponseBytes, &env); err != nil {
-		if ctx.Err() == nil && rctx.Err() != nil {
-			return errShrink{o.fail(errcode.DeadlineExceeded, 0, "a GraphQL answer timed out", err)}
-		}
-		return err
-	}
-	if len(env.Errors) > 0 {
-		return o.gqlErrors(env.Errors)
-	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return o.fail(errcode.Unavailable, resp.StatusCode, "the GraphQL answer is not the shape asked for", err)
-	}
-	return nil
-}
-
 // permissionHint names what to grant.
 const permissionHint = "grant the token the read:org scope, or the GitHub App the Organization permission Members (read)"
 
-func (o *orgRead) fail(code errcode.Code, status int, msg string, err error) error {
-	m := "organisation " + o.login
-	if msg != "" {
-		m += ": " + msg
-	}
-	return &errcode.Error{Code: code, Op: "githuborg.Read", Provider: "github", Host: o.r.in.Host, Status: status, Msg: m, Err: err}
-}
-
-// repeated is the error of a listing whose cursor came back.
-func (o *orgRead) repeated(what string) error {
-	return orgx.RepeatedCursor("githuborg.Read", "github", o.r.in.Host, "organisation "+o.login+": "+what)
-}
-
 // httpError is the one place where GitHub's HTTP errors become codes.
-func (o *orgRead) httpError(resp *http.Response) error {
-	st := resp.StatusCode
-	b, _ := httpx.ReadBody(resp, 64<<10)
-	var ge struct {
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(b, &ge)
-	cause := errors.New(cmp.Or(ge.Message, http.StatusText(st)))
-	switch {
-	case st == http.StatusUnauthorized:
-		return o.fail(errcode.Unauthorized, st, "GitHub refused the credential", cause)
-	case st == http.StatusTooManyRequests || (st == http.StatusForbidden && isRateLimit(resp, ge.Message)):
-		e := o.fail(errcode.RateLimited, st, "rate limited", cause).(*errcode.Error)
-		e.RetryAt, _ = httpx.RateLimitInfo(resp, o.r.opts.Now())
-		return e
-	case st == http.StatusForbidden:
-		return o.fail(errcode.PermissionDenied, st, "GitHub denied reading members and teams: "+permissionHint, cause)
-	case st == http.StatusNotFound:
-		return o.fail(errcode.NotFound, st, "not found", cause)
-	case st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
-		return errShrink{o.fail(errcode.Unavailable, st, "GitHub timed out on the query", cause)}
-	case st >= 500:
-		return o.fail(errcode.Unavailable, st, "GitHub failed", cause)
-	}
-	return o.fail(errcode.Unknown, st, "unexpected answer", cause)
-}
-
-func isRateLimit(resp *http.Response, msg string) bool {
-	_, limited := httpx.RateLimitInfo(resp, time.Now())
-	return limited || strings.Contains(strings.ToLower(msg), "rate limit")
+func (r *Reader) httpError(errs orgx.Errs, resp *http.Response) error {
+	return errs.Answer(resp, r.http.Now(), orgx.Wording{
+		Unauthorized:     "GitHub refused the credential",
+		PermissionDenied: "GitHub denied reading members and teams: " + permissionHint,
+		RateLimited:      "rate limited",
+		NotFound:         "not found",
+		InvalidArgument:  "GitHub refused the request",
+		Unavailable:      "GitHub failed",
+		GaveUp:           "GitHub timed out on the query",
+		Unknown:          "unexpected answer",
+	}, func(body []byte) string {
+		var ge struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(body, &ge)
+		return ge.Message
+	})
 }
 
 // gqlErrors is the one place where GitHub's GraphQL errors become codes.
-func (o *orgRead) gqlErrors(errs []gqlError) error {
+func (o *orgRead) gqlErrors(errs []orgx.QueryError) error {
 	e := errs[0]
 	cause := errors.New(e.Type + ": " + e.Message)
 	switch e.Type {
 	case "INSUFFICIENT_SCOPES", "FORBIDDEN":
-		return o.fail(errcode.PermissionDenied, http.StatusOK, "GitHub denied reading members and teams: "+permissionHint, cause)
+		return o.errs.Fail(errcode.PermissionDenied, http.StatusOK, "GitHub denied reading members and teams: "+permissionHint, cause)
 	case "NOT_FOUND":
-		return o.fail(errcode.NotFound, http.StatusOK, "not found (or not visible to the credential)", cause)
+		return o.errs.Fail(errcode.NotFound, http.StatusOK, "not found (or not visible to the credential)", cause)
 	case "RATE_LIMITED":
-		return o.fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+		return o.errs.Fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
 	case "RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED":
-		return errShrink{o.fail(errcode.Unavailable, http.StatusOK, "query too large", cause)}
+		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "query too large", cause))
 	}
 	if strings.Contains(strings.ToLower(e.Message), "timeout") || strings.Contains(e.Message, "Something went wrong while executing your query") {
-		return errShrink{o.fail(errcode.Unavailable, http.StatusOK, "GitHub timed out on the query", cause)}
+		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "GitHub timed out on the query", cause))
 	}
-	return o.fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
+	return o.errs.Fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
 }
 
 // build turns what was read into entities.
-func (r *Reader) build(results []*orgData) *org.Snapshot {
+func (r *Reader) build(results []*orgRead) *org.Snapshot {
 	snap := &org.Snapshot{}
 	multi := len(results) > 1
 	for _, d := range results {
@@ -838,7 +682,7 @@ func (r *Reader) build(results []*orgData) *org.Snapshot {
 
 // String describes the reader without any secret.
 func (r *Reader) String() string {
-	return "githuborg.Reader(" + idOr(r.cfg.ID) + ": " + strings.Join(r.cfg.Orgs, ",") + " on " + r.in.Host + ")"
+	return "githuborg.Reader(" + cmp.Or(r.cfg.ID, "default") + ": " + strings.Join(r.cfg.Orgs, ",") + " on " + r.in.Host + ")"
 }
 
 // Format prints String for every verb, so no verb shows a secret.
@@ -846,10 +690,3 @@ func (r *Reader) Format(f fmt.State, verb rune) { orgx.Format(f, verb, r.String(
 
 // LogValue describes the reader without any secret.
 func (r *Reader) LogValue() slog.Value { return slog.StringValue(r.String()) }
-
-func idOr(id string) string {
-	if id == "" {
-		return "default"
-	}
-	return id
-}

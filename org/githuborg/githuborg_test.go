@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -196,10 +197,7 @@ func TestAdaptivePageSizes(t *testing.T) {
 	w.fake.ResetStats()
 	got, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, nil).Read(context.Background())
 	must(t, err)
-	var a, b bytes.Buffer
-	must(t, want.WriteYAML(&a))
-	must(t, got.WriteYAML(&b))
-	if a.String() != b.String() {
+	if readertest.YAML(t, want) != readertest.YAML(t, got) {
 		t.Error("the snapshot read with halved pages differs")
 	}
 	st := w.fake.Stats().API
@@ -373,22 +371,7 @@ func BenchmarkReadBudget(b *testing.B) {
 	seedBig(b, w.fake, 10000, 1000, 10)
 	r := w.reader(b, githuborg.Config{Orgs: []string{"big"}}, nil)
 	b.ResetTimer()
-	var reqs int
-	for b.Loop() {
-		w.fake.ResetStats()
-		snap, err := r.Read(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Users) != 10000 || len(snap.Groups) != 1000 {
-			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
-		}
-		reqs = w.fake.Stats().API
-	}
-	b.ReportMetric(float64(reqs), "requests/op")
-	if reqs > 120 {
-		b.Errorf("requests = %d, budget 120", reqs)
-	}
+	readertest.Budget(b, r, readertest.Counter{Reset: w.fake.ResetStats, Requests: func() int { return w.fake.Stats().API }}, 10000, 1000, 120)
 }
 
 // TestTimeoutHalvesThePage: one 504 or one request timing out costs one
@@ -412,10 +395,7 @@ func TestTimeoutHalvesThePage(t *testing.T) {
 			w.fake.Inject(tt.fault)
 			got, err := w.reader(t, githuborg.Config{Orgs: []string{"big"}}, tt.opts).Read(context.Background())
 			must(t, err)
-			var a, b bytes.Buffer
-			must(t, want.WriteYAML(&a))
-			must(t, got.WriteYAML(&b))
-			if a.String() != b.String() {
+			if readertest.YAML(t, want) != readertest.YAML(t, got) {
 				t.Error("the snapshot differs after the halving")
 			}
 			// 2 pages before; the failed request, then 150 members in

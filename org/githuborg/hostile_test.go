@@ -3,9 +3,7 @@ package githuborg_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,29 +12,9 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
-
-// endlessPages makes every GraphQL page claim one more page, always with
-// the same cursor: a server that would have the reader loop forever.
-type endlessPages struct{ base http.RoundTripper }
-
-var cursorRe = regexp.MustCompile(`"endCursor":\s*("[^"]*"|null)`)
-
-func (t endlessPages) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.Body == nil || !strings.HasSuffix(req.URL.Path, "/graphql") {
-		return resp, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	b = bytes.ReplaceAll(b, []byte(`"hasNextPage":false`), []byte(`"hasNextPage":true`))
-	b = cursorRe.ReplaceAll(b, []byte(`"endCursor":"Y3Vyc29yOnYyOpHOAAAAAQ=="`))
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
 
 func TestRepeatedCursorEndsTheRead(t *testing.T) {
 	w := newWorld(t)
@@ -44,7 +22,9 @@ func TestRepeatedCursorEndsTheRead(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, PageSizes: githuborg.PageSizes{OrganizationMembers: 2, Teams: 2, TeamMembers: 1}},
-		func(o *githuborg.Options) { o.Transport = endlessPages{http.DefaultTransport} }).Read(ctx)
+		func(o *githuborg.Options) {
+			o.Transport = readertest.Rewrite{Path: "/graphql", Edit: readertest.EndlessGraphQL("Y3Vyc29yOnYyOpHOAAAAAQ==")}
+		}).Read(ctx)
 	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "repeated a page cursor") {
 		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the repeated cursor", snap != nil, err)
 	}
@@ -55,23 +35,10 @@ func TestRepeatedCursorEndsTheRead(t *testing.T) {
 
 // renameTeam rewrites one slug into another in GraphQL answers, so that
 // the server sends the same team twice.
-type renameTeam struct {
-	base     http.RoundTripper
-	from, to string
-}
-
-func (t renameTeam) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.Body == nil || !strings.HasSuffix(req.URL.Path, "/graphql") {
-		return resp, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	b = bytes.ReplaceAll(b, []byte(`"slug":"`+t.from+`"`), []byte(`"slug":"`+t.to+`"`))
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
+func renameTeam(from, to string) readertest.Rewrite {
+	return readertest.Rewrite{Path: "/graphql", Edit: func(_ *http.Response, b []byte) []byte {
+		return bytes.ReplaceAll(b, []byte(`"slug":"`+from+`"`), []byte(`"slug":"`+to+`"`))
+	}}
 }
 
 // TestTeamsBackstageWouldRejectAreSkipped: a team slug longer than
@@ -106,7 +73,7 @@ func TestTeamsBackstageWouldRejectAreSkipped(t *testing.T) {
 		w := newWorld(t)
 		seedAcme(t, w.fake)
 		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) {
-			o.Transport = renameTeam{http.DefaultTransport, "web", "sre"}
+			o.Transport = renameTeam("web", "sre")
 		}).Read(context.Background())
 		must(t, err)
 		if len(snap.Groups) != 3 || !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.Contains(w, `second team "sre"`) }) {

@@ -62,27 +62,23 @@
 package gitlaborg
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -123,43 +119,50 @@ type Config struct {
 // DecodeConfig decodes catalog.providers.gitlab and returns the blocks with
 // orgEnabled, sorted by id.
 func DecodeConfig(d orgx.Decoder) ([]Config, error) {
-	if d == nil || !d.Has(ConfigPath) {
-		return nil, nil
-	}
-	var m map[string]Config
-	if err := d.Decode(ConfigPath, &m); err != nil {
+	all, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	if err != nil {
 		return nil, err
 	}
 	var out []Config
-	for _, id := range slices.Sorted(maps.Keys(m)) {
-		if c := m[id]; c.OrgEnabled {
-			c.ID = id
+	for _, c := range all {
+		if c.OrgEnabled {
 			out = append(out, c)
 		}
 	}
 	return out, nil
 }
 
-// Options configures a Reader. Registry and Resolver are required.
+// Options configures a Reader. Registry and Resolver are required. The
+// fields they share with githuborg.Options mean the same.
 type Options struct {
-	Registry  *integrations.Registry
-	Resolver  *credentials.Resolver
+	// Registry finds the integration of Config.Host.
+	Registry *integrations.Registry
+	// Resolver picks the credential for the configured group (token,
+	// never a user's).
+	Resolver *credentials.Resolver
+	// Transport sends the requests, below credentials and retries; nil
+	// means http.DefaultTransport.
 	Transport http.RoundTripper
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
 	// rate-limit policy (internal/httpx); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
-	// RequestTimeout bounds each GraphQL request; 0 means 60s.
+	// RequestTimeout bounds each GraphQL request; one that times out is
+	// sent again with halved page sizes. 0 means 60s.
 	RequestTimeout time.Duration
 	// Concurrency bounds the requests in flight for extra member pages;
 	// 0 means 4.
 	Concurrency int
 	// MaxResponseBytes caps each answer; 0 means 64 MiB.
 	MaxResponseBytes int64
-	Progress         org.ProgressFunc
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// Progress, when set, receives progress reports.
+	Progress org.ProgressFunc
+	// Logger receives warnings (skipped users and groups) and retries;
+	// nil is silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Reader reads one GitLab provider block. It implements org.Reader.
@@ -171,6 +174,7 @@ type Reader struct {
 	relations  []string
 	pattern    *regexp.Regexp
 	opts       Options
+	http       orgx.HTTP // opts' HTTP settings, defaults applied
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -207,8 +211,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, in.Disabled
 	}
 	api := strings.TrimRight(in.APIBaseURL, "/")
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, ok := orgx.ParseHTTP(api); !ok {
 		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", in.APIBaseURL)
 	}
 	rels := []string{"DIRECT"}
@@ -231,24 +234,16 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	var pat *regexp.Regexp
 	if cfg.GroupPattern != "" {
+		var err error
 		if pat, err = regexp.Compile(cfg.GroupPattern); err != nil {
 			return nil, bad("groupPattern: %v", err)
 		}
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 60 * time.Second
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 4
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = 64 << 20
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	hs := orgx.HTTP{Transport: o.Transport, RequestTimeout: o.RequestTimeout, Concurrency: o.Concurrency,
+		MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
+		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
 	return &Reader{cfg: cfg, in: in, apiURL: api, graphqlURL: strings.TrimSuffix(api, "/api/v4") + "/api/graphql",
-		relations: rels, pattern: pat, opts: o}, nil
+		relations: rels, pattern: pat, opts: o, http: hs.Defaults(4)}, nil
 }
 
 const op = "gitlaborg.Read"
@@ -264,13 +259,8 @@ type glUser struct {
 	Bot         bool    `json:"bot"`
 }
 
-type pageInfo struct {
-	HasNextPage bool   `json:"hasNextPage"`
-	EndCursor   string `json:"endCursor"`
-}
-
 type memberConn struct {
-	PageInfo pageInfo `json:"pageInfo"`
+	PageInfo orgx.PageInfo `json:"pageInfo"`
 	Nodes    []*struct {
 		User *glUser `json:"user"`
 	} `json:"nodes"`
@@ -296,31 +286,36 @@ const groupFields = `id fullPath name description avatarUrl parent { fullPath }`
 
 // read is one Read's state.
 type read struct {
-	r    *Reader
-	hc   *http.Client
-	prog *orgx.Progress
-
-	mu    sync.Mutex // guards pages, shared by concurrent queries
-	pages pageSizes  // halved for the rest of the read after a refusal
+	r     *Reader
+	prog  *orgx.Progress
+	errs  orgx.Errs
+	api   orgx.API // REST
+	gql   *orgx.GraphQL
+	pages *orgx.Pages[pageSizes] // halved for the rest of the read after a refusal
 }
 
+// pageSizes are the page sizes of one read's queries.
 type pageSizes struct{ groups, members int }
 
-func (rd *read) pageSizes() pageSizes {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
-	return rd.pages
+// Halved returns both sizes halved, and false when both are 1.
+func (ps pageSizes) Halved() (pageSizes, bool) {
+	return pageSizes{max(1, ps.groups/2), max(1, ps.members/2)}, ps.groups > 1 || ps.members > 1
+}
+
+// LogValue lists the sizes.
+func (ps pageSizes) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("groups", ps.groups), slog.Int("members", ps.members))
 }
 
 // Read reads the configured group tree.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	meter := &orgx.Meter{}
-	rd := &read{r: r, prog: orgx.NewProgress(r.opts.Progress, "gitlab:"+r.cfg.ID, meter, r.opts.Now)}
-	rd.pages = pageSizes{100, 100}
-	rd.hc = orgx.Client(r.opts.Transport, meter, func(base http.RoundTripper) http.RoundTripper {
-		return &credentials.Transport{Base: base, Resolver: r.opts.Resolver,
-			Request: credentials.Request{Host: r.in.Host, Owner: r.cfg.Group, Policy: credentials.NoUser}}
-	}, orgx.Retry{MaxRetries: r.opts.MaxRetries, MinWait: r.opts.MinWait, MaxWait: r.opts.MaxWait, MaxRateLimitWait: r.opts.MaxRateLimitWait}, r.opts.Logger)
+	rd := &read{r: r, prog: orgx.NewProgress(r.opts.Progress, "gitlab:"+r.cfg.ID, meter, r.http.Now),
+		errs:  orgx.Errs{Op: op, Provider: "gitlab", Host: r.in.Host},
+		pages: orgx.NewPages(pageSizes{100, 100}, r.opts.Logger, "gitlaborg: halving page sizes")}
+	rd.api = orgx.API{Errs: rd.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: rd.httpError,
+		Client: r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Owner: r.cfg.Group, Policy: credentials.NoUser})}
+	rd.gql = &orgx.GraphQL{API: rd.api, URL: r.graphqlURL, Timeout: r.http.RequestTimeout, QueryErrors: rd.queryErrors}
 	groups, err := rd.groups(ctx)
 	if err != nil {
 		return nil, err
@@ -347,17 +342,15 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	snap := r.build(groups, users, noSeat)
-	if err := snap.Validate(); err != nil {
-		// The build skips what Backstage would reject; this is a bug.
+	if err := orgx.Done(ctx, snap, rd.prog, r.opts.Logger, "gitlaborg", r.cfg.ID); err != nil {
 		return nil, err
 	}
-	rd.prog.Report("done", len(snap.Users), len(snap.Groups), true)
-	if r.opts.Logger != nil {
-		for _, w := range snap.Warnings {
-			r.opts.Logger.WarnContext(ctx, "gitlaborg: "+w, "provider", r.cfg.ID)
-		}
-	}
 	return snap, nil
+}
+
+// query sends the query build makes for the current page sizes.
+func (rd *read) query(ctx context.Context, build func(pageSizes) (string, map[string]any), out any) error {
+	return orgx.Query(ctx, rd.gql, rd.pages, build, out)
 }
 
 // groups reads the tree, each group with all its members.
@@ -383,12 +376,12 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			Group *struct {
 				glGroup
 				DescendantGroups *struct {
-					PageInfo pageInfo   `json:"pageInfo"`
-					Nodes    []*glGroup `json:"nodes"`
+					PageInfo orgx.PageInfo `json:"pageInfo"`
+					Nodes    []*glGroup    `json:"nodes"`
 				} `json:"descendantGroups"`
 			} `json:"group"`
 		}
-		err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+		err := rd.query(ctx, func(ps pageSizes) (string, map[string]any) {
 			return q.String(), map[string]any{"root": rd.r.cfg.Group, "first": ps.groups, "after": after,
 				"mFirst": ps.members, "rel": rd.r.relations}
 		}, &data)
@@ -412,14 +405,10 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			}
 		}
 		for _, g := range page {
-			if g.GroupMembers != nil {
-				g.members = appendUsers(g.members, g.GroupMembers)
-				if g.GroupMembers.PageInfo.HasNextPage {
-					if !g.cursors.Next(g.GroupMembers.PageInfo.EndCursor) {
-						return nil, rd.repeated("members of group " + g.FullPath)
-					}
-					pending = append(pending, g)
-				}
+			if more, err := rd.firstMembers(g); err != nil {
+				return nil, err
+			} else if more {
+				pending = append(pending, g)
 			}
 		}
 		all = append(all, page...)
@@ -430,7 +419,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 		} else {
 			c := d.PageInfo.EndCursor
 			if !cursors.Next(c) {
-				return nil, rd.repeated("subgroups of " + rd.r.cfg.Group)
+				return nil, rd.errs.Repeated("subgroups of " + rd.r.cfg.Group)
 			}
 			after = &c
 		}
@@ -453,36 +442,32 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 	for {
 		var data struct {
 			Groups *struct {
-				PageInfo pageInfo   `json:"pageInfo"`
-				Nodes    []*glGroup `json:"nodes"`
+				PageInfo orgx.PageInfo `json:"pageInfo"`
+				Nodes    []*glGroup    `json:"nodes"`
 			} `json:"groups"`
 		}
-		err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+		err := rd.query(ctx, func(ps pageSizes) (string, map[string]any) {
 			return q, map[string]any{"first": ps.groups, "after": after, "mFirst": ps.members, "rel": rd.r.relations}
 		}, &data)
 		if err != nil && strings.Contains(err.Error(), "doesn't exist on type 'Query'") {
 			// An instance whose GraphQL API predates Query.groups.
-			return nil, rd.fail(errcode.Unimplemented, http.StatusOK,
-				"this GitLab cannot list its groups by GraphQL (no Query.groups): set group in "+ConfigPath+"."+idOr(rd.r.cfg.ID), err)
+			return nil, rd.errs.Fail(errcode.Unimplemented, http.StatusOK,
+				"this GitLab cannot list its groups by GraphQL (no Query.groups): set group in "+ConfigPath+"."+cmp.Or(rd.r.cfg.ID, "default"), err)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if data.Groups == nil {
-			return nil, rd.fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
+			return nil, rd.errs.Fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
 		}
 		for _, g := range data.Groups.Nodes {
 			if g == nil {
 				continue
 			}
-			if g.GroupMembers != nil {
-				g.members = appendUsers(g.members, g.GroupMembers)
-				if g.GroupMembers.PageInfo.HasNextPage {
-					if !g.cursors.Next(g.GroupMembers.PageInfo.EndCursor) {
-						return nil, rd.repeated("members of group " + g.FullPath)
-					}
-					pending = append(pending, g)
-				}
+			if more, err := rd.firstMembers(g); err != nil {
+				return nil, err
+			} else if more {
+				pending = append(pending, g)
 			}
 			all = append(all, g)
 		}
@@ -492,7 +477,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 		}
 		c := data.Groups.PageInfo.EndCursor
 		if !cursors.Next(c) {
-			return nil, rd.repeated("the instance's groups")
+			return nil, rd.errs.Repeated("the instance's groups")
 		}
 		after = &c
 	}
@@ -502,20 +487,38 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 	return all, nil
 }
 
-func appendUsers(dst []*glUser, c *memberConn) []*glUser {
-	for _, n := range c.Nodes {
+// firstMembers keeps the page of members g came with, if any, and reports
+// whether more pages follow.
+func (rd *read) firstMembers(g *glGroup) (bool, error) {
+	if g.GroupMembers == nil {
+		return false, nil
+	}
+	return rd.addMembers(g, g.GroupMembers)
+}
+
+// addMembers keeps a page of g's members and reports whether more pages
+// follow; a cursor given before is an error.
+func (rd *read) addMembers(g *glGroup, page *memberConn) (bool, error) {
+	for _, n := range page.Nodes {
 		if n != nil && n.User != nil {
-			dst = append(dst, n.User)
+			g.members = append(g.members, n.User)
 		}
 	}
-	return dst
+	g.GroupMembers.PageInfo = page.PageInfo
+	if !page.PageInfo.HasNextPage {
+		return false, nil
+	}
+	if !g.cursors.Next(page.PageInfo.EndCursor) {
+		return false, rd.errs.Repeated("members of group " + g.FullPath)
+	}
+	return true, nil
 }
 
 const groupsPerQuery = 10
 
 // moreMembers reads further member pages of big groups, batched.
 func (rd *read) moreMembers(ctx context.Context, pending []*glGroup) error {
-	return orgx.Rounds(ctx, pending, groupsPerQuery, rd.r.opts.Concurrency, rd.memberPages, func(g *glGroup) string { return g.FullPath })
+	return orgx.Rounds(ctx, pending, groupsPerQuery, rd.r.http.Concurrency, rd.memberPages, func(g *glGroup) string { return g.FullPath })
 }
 
 func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, error) {
@@ -533,7 +536,7 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 		FullPath     string      `json:"fullPath"`
 		GroupMembers *memberConn `json:"groupMembers"`
 	}
-	err := rd.adaptive(ctx, func(ps pageSizes) (string, map[string]any) {
+	err := rd.query(ctx, func(ps pageSizes) (string, map[string]any) {
 		vars := map[string]any{"mFirst": ps.members, "rel": rd.r.relations}
 		for i, g := range batch {
 			vars[fmt.Sprintf("p%d", i)] = g.FullPath
@@ -551,12 +554,9 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "gitlab", Host: rd.r.in.Host,
 				Msg: fmt.Sprintf("group %s disappeared while its members were read", g.FullPath)}
 		}
-		g.members = appendUsers(g.members, got.GroupMembers)
-		g.GroupMembers.PageInfo = got.GroupMembers.PageInfo
-		if got.GroupMembers.PageInfo.HasNextPage {
-			if !g.cursors.Next(got.GroupMembers.PageInfo.EndCursor) {
-				return nil, rd.repeated("members of group " + g.FullPath)
-			}
+		if again, err := rd.addMembers(g, got.GroupMembers); err != nil {
+			return nil, err
+		} else if again {
 			more = append(more, g)
 		}
 	}
@@ -585,18 +585,6 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 	next := first
 	var pages orgx.Cursors
 	for next != "" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
-		if err != nil {
-			return nil, nil, errcode.Wrap(errcode.InvalidArgument, op, err)
-		}
-		req.Header.Set("Accept", "application/json")
-		resp, err := rd.hc.Do(req)
-		if err != nil {
-			return nil, nil, rd.transportError(ctx, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, nil, rd.httpError(resp)
-		}
 		var page []struct {
 			ID          int64   `json:"id"`
 			Username    string  `json:"username"`
@@ -609,8 +597,8 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 			Email       *string `json:"email"`         // members of gitlab.com groups: enterprise users' e-mail
 			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
 		}
-		nextPage := resp.Header.Get("X-Next-Page")
-		if err := orgx.ReadJSON(op, resp, rd.r.opts.MaxResponseBytes, &page); err != nil {
+		header, err := rd.api.GetJSON(ctx, next, http.Header{"Accept": {"application/json"}}, &page)
+		if err != nil {
 			return nil, nil, err
 		}
 		for _, u := range page {
@@ -622,10 +610,10 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 		}
 		rd.prog.Report("users", len(out), groups, false)
 		next = ""
-		if nextPage != "" {
+		if nextPage := header.Get("X-Next-Page"); nextPage != "" {
 			if _, err := strconv.Atoi(nextPage); err == nil {
 				if !pages.Next(nextPage) {
-					return nil, nil, rd.repeated(what)
+					return nil, nil, rd.errs.Repeated(what)
 				}
 				next = first + "&page=" + nextPage
 			}
@@ -634,135 +622,42 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 	return out, noSeat, nil
 }
 
-const maxHalvings = 7
-
-func (rd *read) adaptive(ctx context.Context, build func(pageSizes) (string, map[string]any), out any) error {
-	for attempt := 0; ; attempt++ {
-		ps := rd.pageSizes()
-		q, vars := build(ps)
-		err := rd.post(ctx, q, vars, out)
-		var s errShrink
-		if err == nil || !errors.As(err, &s) || attempt >= maxHalvings || ctx.Err() != nil || (ps.groups == 1 && ps.members == 1) {
-			return err
-		}
-		rd.mu.Lock()
-		if rd.pages == ps { // another query may have halved them already
-			rd.pages = pageSizes{max(1, ps.groups/2), max(1, ps.members/2)}
-		}
-		ps = rd.pages
-		rd.mu.Unlock()
-		if rd.r.opts.Logger != nil {
-			rd.r.opts.Logger.InfoContext(ctx, "gitlaborg: halving page sizes", "groups", ps.groups, "members", ps.members, "cause", err.Error())
-		}
+// queryErrors is the one place where GitLab's GraphQL errors become codes.
+func (rd *read) queryErrors(errs []orgx.QueryError) error {
+	msg := errs[0].Message
+	cause := errors.New(msg)
+	lower := strings.ToLower(msg)
+	switch {
+	case strings.Contains(lower, "complexity") || strings.Contains(lower, "timeout") || strings.Contains(lower, "timed out"):
+		return orgx.Shrink(rd.errs.Fail(errcode.Unavailable, http.StatusOK, "query too large for GitLab", cause))
+	case strings.Contains(lower, "insufficient") || strings.Contains(lower, "permission"):
+		return rd.errs.Fail(errcode.PermissionDenied, http.StatusOK, permissionHint, cause)
 	}
-}
-
-type errShrink struct{ error }
-
-func (e errShrink) Unwrap() error { return e.error }
-
-func (rd *read) post(ctx context.Context, query string, vars map[string]any, out any) error {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	if err != nil {
-		return errcode.Wrap(errcode.Unknown, op, err)
-	}
-	rctx, cancel := context.WithTimeout(ctx, rd.r.opts.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, rd.r.graphqlURL, bytes.NewReader(body))
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := rd.hc.Do(req)
-	if err != nil {
-		if ctx.Err() == nil && rctx.Err() != nil {
-			return errShrink{rd.fail(errcode.DeadlineExceeded, 0, "a GraphQL query timed out", err)}
-		}
-		return rd.transportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return rd.httpError(resp)
-	}
-	var env struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []struct {
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
-	if err := orgx.ReadJSON(op, resp, rd.r.opts.MaxResponseBytes, &env); err != nil {
-		return err
-	}
-	if len(env.Errors) > 0 {
-		msg := env.Errors[0].Message
-		cause := errors.New(msg)
-		lower := strings.ToLower(msg)
-		switch {
-		case strings.Contains(lower, "complexity") || strings.Contains(lower, "timeout") || strings.Contains(lower, "timed out"):
-			return errShrink{rd.fail(errcode.Unavailable, http.StatusOK, "query too large for GitLab", cause)}
-		case strings.Contains(lower, "insufficient") || strings.Contains(lower, "permission"):
-			return rd.fail(errcode.PermissionDenied, http.StatusOK, permissionHint, cause)
-		}
-		return rd.fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
-	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return rd.fail(errcode.Unavailable, http.StatusOK, "the GraphQL answer is not the shape asked for", err)
-	}
-	return nil
+	return rd.errs.Fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
 }
 
 const permissionHint = "GitLab denied reading groups and members: grant the token the read_api scope (and read_user to list users)"
 
-// repeated is the error of a listing whose cursor came back.
-func (rd *read) repeated(what string) error {
-	return orgx.RepeatedCursor(op, "gitlab", rd.r.in.Host, what)
-}
-
-func (rd *read) fail(code errcode.Code, status int, msg string, err error) *errcode.Error {
-	return &errcode.Error{Code: code, Op: op, Provider: "gitlab", Host: rd.r.in.Host, Status: status, Msg: msg, Err: err}
-}
-
-func (rd *read) transportError(ctx context.Context, err error) error {
-	if c := errcode.FromContext(ctx, op); c != nil {
-		return c
-	}
-	var e *errcode.Error
-	if errors.As(err, &e) {
-		f := rd.fail(e.Code, e.Status, e.Msg, err)
-		f.RetryAt = e.RetryAt
-		return f
-	}
-	return rd.fail(errcode.Unavailable, 0, "", err)
-}
-
 // httpError is the one place where GitLab's HTTP errors become codes.
 func (rd *read) httpError(resp *http.Response) error {
-	st := resp.StatusCode
-	b, _ := httpx.ReadBody(resp, 64<<10)
-	var ge struct {
-		Message any    `json:"message"`
-		Error   string `json:"error"`
-		Desc    string `json:"error_description"`
-	}
-	_ = json.Unmarshal(b, &ge)
-	cause := errors.New(strings.TrimSpace(fmt.Sprint(cmp.Or[any](ge.Message, ge.Error), " ", ge.Desc)))
-	switch {
-	case st == http.StatusUnauthorized:
-		return rd.fail(errcode.Unauthorized, st, "GitLab refused the credential", cause)
-	case st == http.StatusTooManyRequests:
-		e := rd.fail(errcode.RateLimited, st, "rate limited", cause)
-		e.RetryAt, _ = httpx.RateLimitInfo(resp, rd.r.opts.Now())
-		return e
-	case st == http.StatusForbidden:
-		return rd.fail(errcode.PermissionDenied, st, permissionHint, cause)
-	case st == http.StatusNotFound:
-		return rd.fail(errcode.NotFound, st, "not found", cause)
-	case st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
-		return errShrink{rd.fail(errcode.Unavailable, st, "GitLab timed out", cause)}
-	case st >= 500:
-		return rd.fail(errcode.Unavailable, st, "GitLab failed", cause)
-	}
-	return rd.fail(errcode.Unknown, st, "unexpected answer", cause)
+	return rd.errs.Answer(resp, rd.r.http.Now(), orgx.Wording{
+		Unauthorized:     "GitLab refused the credential",
+		PermissionDenied: permissionHint,
+		RateLimited:      "rate limited",
+		NotFound:         "not found",
+		InvalidArgument:  "GitLab refused the request",
+		Unavailable:      "GitLab failed",
+		GaveUp:           "GitLab timed out",
+		Unknown:          "unexpected answer",
+	}, func(body []byte) string {
+		var ge struct {
+			Message any    `json:"message"`
+			Error   string `json:"error"`
+			Desc    string `json:"error_description"`
+		}
+		_ = json.Unmarshal(body, &ge)
+		return strings.TrimSpace(fmt.Sprint(cmp.Or[any](ge.Message, ge.Error), " ", ge.Desc))
+	})
 }
 
 // groupName is Backstage's name for a group: the full path without the
@@ -820,8 +715,8 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 	for _, u := range extra {
 		addUser(u)
 	}
-	kept := map[string]string{}  // lower full path -> entity name
-	taken := map[string]string{} // lower entity name -> full path
+	kept := map[string]string{} // lower full path -> entity name
+	names := orgx.NewNames("group", &snap.Warnings)
 	for _, g := range groups {
 		if r.pattern != nil && !r.pattern.MatchString(g.FullPath) && !strings.EqualFold(g.FullPath, r.cfg.Group) {
 			continue
@@ -831,12 +726,10 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 			warn("group %s: skipped: %q is not a valid entity name", g.FullPath, name)
 			continue
 		}
-		if other, dup := taken[strings.ToLower(name)]; dup {
-			// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
-			warn("group %s: skipped: its name %q is already group %s's", g.FullPath, name, other)
+		// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
+		if !names.Claim(name, g.FullPath, g.FullPath) {
 			continue
 		}
-		taken[strings.ToLower(name)] = g.FullPath
 		kept[strings.ToLower(g.FullPath)] = name
 	}
 	// A group's parent is the group its full path is under: a parent
@@ -896,7 +789,7 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 
 // String describes the reader without any secret.
 func (r *Reader) String() string {
-	return "gitlaborg.Reader(" + idOr(r.cfg.ID) + ": " + cmp.Or(r.cfg.Group, "every group") + " on " + r.in.Host + ")"
+	return "gitlaborg.Reader(" + cmp.Or(r.cfg.ID, "default") + ": " + cmp.Or(r.cfg.Group, "every group") + " on " + r.in.Host + ")"
 }
 
 // Format prints String for every verb, so no verb shows a secret.
@@ -904,10 +797,3 @@ func (r *Reader) Format(f fmt.State, verb rune) { orgx.Format(f, verb, r.String(
 
 // LogValue describes the reader without any secret.
 func (r *Reader) LogValue() slog.Value { return slog.StringValue(r.String()) }
-
-func idOr(id string) string {
-	if id == "" {
-		return "default"
-	}
-	return id
-}

@@ -1,7 +1,6 @@
 package gitlaborg_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -137,13 +137,17 @@ func TestAllInstanceUsersAndInherited(t *testing.T) {
 }
 
 func TestBigGroupsAndAdaptivePages(t *testing.T) {
+	// Group big has 250 members, mid the first 120 of them.
+	bigAndMid := func(w *world) {
+		for i := range 250 {
+			must(t, w.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+		}
+		for i := range 120 {
+			must(t, w.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
+		}
+	}
 	w := newWorld(t, nil)
-	for i := range 250 {
-		must(t, w.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
-	for i := range 120 {
-		must(t, w.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
+	bigAndMid(w)
 	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
 	must(t, err)
 	if got := w.fake.Stats().Total; got != 3 {
@@ -154,21 +158,13 @@ func TestBigGroupsAndAdaptivePages(t *testing.T) {
 	}
 	// GitLab refuses queries over its complexity limit: pages halve.
 	w2 := newWorld(t, &fakegitlab.Options{MaxComplexity: 60})
-	for i := range 250 {
-		must(t, w2.fake.AddGroupMember("acme/big", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
-	for i := range 120 {
-		must(t, w2.fake.AddGroupMember("acme/mid", fakegitlab.Member{Username: fmt.Sprintf("u%d", i)}))
-	}
+	bigAndMid(w2)
 	snap2, err := w2.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
 	must(t, err)
 	if n := w2.fake.Stats().Total; n <= 3 {
 		t.Errorf("requests = %d: no query was refused and halved", n)
 	}
-	var a, b bytes.Buffer
-	must(t, snap.WriteYAML(&a))
-	must(t, snap2.WriteYAML(&b))
-	if a.String() != strings.ReplaceAll(b.String(), w2.fake.Host(), w.fake.Host()) {
+	if readertest.YAML(t, snap) != strings.ReplaceAll(readertest.YAML(t, snap2), w2.fake.Host(), w.fake.Host()) {
 		t.Error("the read with halved pages differs")
 	}
 }
@@ -264,34 +260,29 @@ func TestDecodeConfig(t *testing.T) {
 func BenchmarkReadBudget(b *testing.B) {
 	w := newWorld(b, nil)
 	// 1 root, 9 second-level groups, 190 third-level: 200 groups.
-	var paths []string
-	paths = append(paths, "acme")
-	for i := range 9 {
-		paths = append(paths, fmt.Sprintf("acme/d%d", i))
+	seedTree(b, w.fake, []string{"acme"}, 9, 190, 5000)
+	readertest.Budget(b, w.reader(b, gitlaborg.Config{Group: "acme"}, nil), w.counter(), 5000, 200, 53)
+}
+
+// seedTree adds a tree of groups in 3 levels: the roots, mids groups
+// below them in turn, leaves groups below those in turn, and users users,
+// each a member of the next group in that order.
+func seedTree(t testing.TB, fake *fakegitlab.Server, roots []string, mids, leaves, users int) {
+	paths := slices.Clone(roots)
+	for i := range mids {
+		paths = append(paths, fmt.Sprintf("%s/d%d", roots[i%len(roots)], i))
 	}
-	for i := range 190 {
-		paths = append(paths, fmt.Sprintf("acme/d%d/t%d", i%9, i))
+	for i := range leaves {
+		paths = append(paths, fmt.Sprintf("%s/d%d/t%d", roots[(i%mids)%len(roots)], i%mids, i))
 	}
-	for i := range 5000 {
-		must(b, w.fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
+	for i := range users {
+		must(t, fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
 	}
-	r := w.reader(b, gitlaborg.Config{Group: "acme"}, nil)
-	var reqs int
-	for b.Loop() {
-		w.fake.ResetStats()
-		snap, err := r.Read(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Users) != 5000 || len(snap.Groups) != 200 {
-			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
-		}
-		reqs = w.fake.Stats().Total
-	}
-	b.ReportMetric(float64(reqs), "requests/op")
-	if reqs > 53 {
-		b.Errorf("requests = %d, budget 53", reqs)
-	}
+}
+
+// counter counts the fake's requests for readertest.Budget.
+func (w *world) counter() readertest.Counter {
+	return readertest.Counter{Reset: w.fake.ResetStats, Requests: func() int { return w.fake.Stats().Total }}
 }
 
 func TestCancelledAndTruncated(t *testing.T) {
@@ -387,5 +378,23 @@ func TestSaaSSeats(t *testing.T) {
 				t.Errorf("members of %s = %v, want %v", name, m, tc.members)
 			}
 		})
+	}
+}
+
+// TestNameCollision: "acme/b-c" and "acme/b/c" both make the entity name
+// "b-c" under Backstage's rule; one of them is left out, with a warning
+// naming both.
+func TestNameCollision(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, p := range []string{"acme", "acme/b-c", "acme/b", "acme/b/c"} {
+		must(t, w.fake.AddGroup(p))
+	}
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, nil).Read(context.Background())
+	must(t, err)
+	if len(snap.Groups) != 3 {
+		t.Errorf("%d groups, want 3 (acme, b, one of the two b-c)", len(snap.Groups))
+	}
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], `skipped: its name "b-c" is already group acme/b`) {
+		t.Errorf("warnings = %q", snap.Warnings)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/gitlaborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -241,27 +242,16 @@ func TestInstanceFaultOnPageN(t *testing.T) {
 }
 
 // parentRewrite rewrites the GraphQL answers: the groups named in parents
-// get the given parent, as a buggy or hostile server could answer.
-type parentRewrite struct {
-	base    http.RoundTripper
-	parents map[string]string // full path -> parent's full path
-}
-
-func (p parentRewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := p.base.RoundTrip(req)
-	if err != nil || !strings.HasSuffix(req.URL.Path, "/graphql") {
-		return resp, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for child, parent := range p.parents {
-		re := regexp.MustCompile(`("fullPath":"` + regexp.QuoteMeta(child) + `",[^{}]*"parent":)(null|\{"fullPath":"[^"]*"\})`)
-		b = re.ReplaceAll(b, []byte(`${1}{"fullPath":"`+parent+`"}`))
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
+// (full path -> parent's full path) get the given parent, as a buggy or
+// hostile server could answer.
+func parentRewrite(parents map[string]string) readertest.Rewrite {
+	return readertest.Rewrite{Path: "/graphql", Edit: func(_ *http.Response, b []byte) []byte {
+		for child, parent := range parents {
+			re := regexp.MustCompile(`("fullPath":"` + regexp.QuoteMeta(child) + `",[^{}]*"parent":)(null|\{"fullPath":"[^"]*"\})`)
+			b = re.ReplaceAll(b, []byte(`${1}{"fullPath":"`+parent+`"}`))
+		}
+		return b
+	}}
 }
 
 // TestInstanceGroupCycleImpossible: a parent is taken only when the
@@ -275,7 +265,7 @@ func TestInstanceGroupCycleImpossible(t *testing.T) {
 			seed(t, w.fake)
 			cfg.RestrictUsersToGroup = true
 			snap, err := w.reader(t, cfg, func(o *gitlaborg.Options) {
-				o.Transport = parentRewrite{http.DefaultTransport, map[string]string{"acme": "acme/platform", "acme/web": "other"}}
+				o.Transport = parentRewrite(map[string]string{"acme": "acme/platform", "acme/web": "other"})
 			}).Read(context.Background())
 			must(t, err)
 			must(t, snap.Validate())
@@ -340,7 +330,7 @@ func TestInstanceRepeatedCursor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	snap, err := w.reader(t, gitlaborg.Config{}, func(o *gitlaborg.Options) {
-		o.Transport = endlessPages{http.DefaultTransport, true, false}
+		o.Transport = endlessGraphQL
 	}).Read(ctx)
 	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "repeated a page cursor") {
 		t.Fatalf("snap = %v, err = %v", snap != nil, err)
@@ -353,36 +343,8 @@ func TestInstanceRepeatedCursor(t *testing.T) {
 func BenchmarkReadInstanceBudget(b *testing.B) {
 	w := newWorld(b, nil)
 	// 2 top-level groups, 18 second-level, 180 third-level: 200 groups.
-	var paths []string
-	for i := range 2 {
-		paths = append(paths, fmt.Sprintf("org%d", i))
-	}
-	for i := range 18 {
-		paths = append(paths, fmt.Sprintf("org%d/d%d", i%2, i))
-	}
-	for i := range 180 {
-		paths = append(paths, fmt.Sprintf("org%d/d%d/t%d", (i%18)%2, i%18, i))
-	}
-	for i := range 5000 {
-		must(b, w.fake.AddGroupMember(paths[i%len(paths)], fakegitlab.Member{Username: fmt.Sprintf("user%d", i)}))
-	}
-	r := w.reader(b, gitlaborg.Config{}, nil)
-	var reqs int
-	for b.Loop() {
-		w.fake.ResetStats()
-		snap, err := r.Read(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Users) != 5000 || len(snap.Groups) != 200 {
-			b.Fatalf("%d users, %d groups", len(snap.Users), len(snap.Groups))
-		}
-		reqs = w.fake.Stats().Total
-	}
-	b.ReportMetric(float64(reqs), "requests/op")
-	if reqs > 53 {
-		b.Errorf("requests = %d, budget 53", reqs)
-	}
+	seedTree(b, w.fake, []string{"org0", "org1"}, 18, 180, 5000)
+	readertest.Budget(b, w.reader(b, gitlaborg.Config{}, nil), w.counter(), 5000, 200, 53)
 }
 
 // renameQueryField makes the GraphQL queries ask for Query.groupz, a

@@ -6,9 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -55,20 +53,7 @@ const ConfigPath = "catalog.providers.ldapOrg"
 // (a map of id to [Config]) from d, a *config.Config, in id order. A
 // missing block is no error and no providers.
 func DecodeConfig(d orgx.Decoder) ([]Config, error) {
-	if d == nil || !d.Has(ConfigPath) {
-		return nil, nil
-	}
-	var m map[string]Config
-	if err := d.Decode(ConfigPath, &m); err != nil {
-		return nil, err
-	}
-	out := make([]Config, 0, len(m))
-	for _, id := range slices.Sorted(maps.Keys(m)) {
-		c := m[id]
-		c.ID = id
-		out = append(out, c)
-	}
-	return out, nil
+	return orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 }
 
 // BindConfig is the account the reader binds as.

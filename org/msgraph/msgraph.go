@@ -60,13 +60,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -151,17 +151,7 @@ func DecodeConfig(d orgx.Decoder) ([]Config, error) {
 		c.ID = "default"
 		return []Config{c}, nil
 	}
-	var m map[string]Config
-	if err := d.Decode(ConfigPath, &m); err != nil {
-		return nil, err
-	}
-	var out []Config
-	for _, id := range slices.Sorted(maps.Keys(m)) {
-		c := m[id]
-		c.ID = id
-		out = append(out, c)
-	}
-	return out, nil
+	return orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 }
 
 // Options configures a Reader. All fields are optional.
@@ -200,6 +190,9 @@ type Options struct {
 type Reader struct {
 	cfg     Config
 	opts    Options
+	http    orgx.HTTP // opts' HTTP settings, defaults applied
+	errs    orgx.Errs
+	api     orgx.API
 	target  *url.URL
 	ts      oauth2.TokenSource
 	meter   *orgx.Meter
@@ -285,16 +278,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if !validTenant(cfg.TenantID) {
 		return nil, bad("tenantId %q is not a tenant id or domain", cfg.TenantID)
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 10
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = 64 << 20
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	r := &Reader{cfg: cfg, opts: o, target: target, meter: &orgx.Meter{}}
+	hs := orgx.HTTP{Transport: o.Transport, Concurrency: o.Concurrency, MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
+		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
+	r := &Reader{cfg: cfg, opts: o, http: hs.Defaults(10), target: target, meter: &orgx.Meter{},
+		errs: orgx.Errs{Op: "msgraph.Read", Provider: "microsoftGraph", Host: target.Host}}
 	switch {
 	case o.TokenSource != nil:
 		r.ts = o.TokenSource
@@ -317,9 +304,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		r.ts = oauth2.ReuseTokenSource(nil, cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, tokenClient)))
 	}
 	host := target.Host
-	r.hc = orgx.Client(o.Transport, r.meter, func(base http.RoundTripper) http.RoundTripper {
+	r.hc = r.http.Client(r.meter, func(base http.RoundTripper) http.RoundTripper {
 		return &hostOnly{host: host, base: &oauth2.Transport{Source: r.ts, Base: base}, bare: base}
-	}, orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}, o.Logger)
+	})
+	r.api = orgx.API{Client: r.hc, Errs: r.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: r.httpError, TransportError: r.transportError}
 	advanced := cfg.QueryMode == "advanced"
 	r.advUser = advanced || needsAdvanced(cfg.User.Filter) || cfg.UserGroupMember.Search != "" || needsAdvanced(cfg.UserGroupMember.Filter)
 	r.advGrp = advanced || cfg.Group.Search != "" || needsAdvanced(cfg.Group.Filter)
@@ -484,7 +472,7 @@ const op = "msgraph.Read"
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	prog := orgx.NewProgress(r.opts.Progress, "microsoftGraphOrg:"+r.cfg.ID, r.meter, r.opts.Now)
+	prog := orgx.NewProgress(r.opts.Progress, "microsoftGraphOrg:"+r.cfg.ID, r.meter, r.http.Now)
 	tenant, err := r.organization(ctx)
 	if err != nil {
 		return nil, err
@@ -504,18 +492,11 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 		}
 	}
 	snap := r.build(tenant, st)
-	if err := snap.Validate(); err != nil {
-		// The build skips what Backstage would reject; this is a bug.
+	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "msgraph", r.cfg.ID); err != nil {
 		return nil, err
 	}
 	if r.delta {
 		r.state = st // only a complete read replaces the state
-	}
-	prog.Report("done", len(snap.Users), len(snap.Groups), true)
-	if r.opts.Logger != nil {
-		for _, w := range snap.Warnings {
-			r.opts.Logger.WarnContext(ctx, "msgraph: "+w, "provider", r.cfg.ID)
-		}
 	}
 	return snap, nil
 }
@@ -533,7 +514,7 @@ func (r *Reader) organization(ctx context.Context) (tenantInfo, error) {
 		return tenantInfo{}, err
 	}
 	if len(body.Value) == 0 {
-		return tenantInfo{}, &errcode.Error{Code: errcode.NotFound, Op: op, Provider: "microsoftGraph", Host: r.target.Host, Msg: "the organisation is not visible to the application"}
+		return tenantInfo{}, r.errs.Fail(errcode.NotFound, 0, "the organisation is not visible to the application", nil)
 	}
 	return body.Value[0], nil
 }
@@ -593,89 +574,61 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 		st.users = map[string]*gUser{}
 		link = r.url("/users/delta", "$select="+selectList(defaultUserSelect, r.cfg.User.Select))
 	}
-	var links orgx.Cursors
-	for link != "" {
-		var page struct {
-			Value []struct {
-				gUser
-				Removed json.RawMessage `json:"@removed"`
-			} `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-			Delta string `json:"@odata.deltaLink"`
-		}
-		if err := r.get(ctx, link, false, &page); err != nil {
-			return err
-		}
-		for _, v := range page.Value {
-			if v.Removed != nil {
-				delete(st.users, v.ID)
-				continue
-			}
-			u := v.gUser
-			st.users[u.ID] = &u
-		}
-		prog.Report("users", len(st.users), len(st.groups), false)
-		link = page.Next
-		if link != "" && !links.Next(link) {
-			return r.repeated("users/delta")
-		}
-		if page.Delta != "" {
-			st.usersLink = page.Delta
-		}
+	type userDelta struct {
+		gUser
+		Removed json.RawMessage `json:"@removed"`
 	}
+	next, err := follow(ctx, r, link, false, "users/delta", func(v *userDelta) {
+		if v.Removed != nil {
+			delete(st.users, v.ID)
+			return
+		}
+		st.users[v.ID] = &v.gUser
+	}, func() { prog.Report("users", len(st.users), len(st.groups), false) })
+	if err != nil {
+		return err
+	}
+	st.usersLink = cmp.Or(next, st.usersLink)
+
 	link = st.groupsLink
 	if link == "" {
 		st.groups = map[string]*gGroup{}
 		link = r.url("/groups/delta", "$select="+selectList(defaultGroupSelect, r.cfg.Group.Select)+",members")
 	}
-	links = orgx.Cursors{}
-	for link != "" {
-		var page struct {
-			Value []struct {
-				gGroup
-				Removed json.RawMessage `json:"@removed"`
-				Members []struct {
-					ID        string          `json:"id"`
-					OdataType string          `json:"@odata.type"`
-					Removed   json.RawMessage `json:"@removed"`
-				} `json:"members@delta"`
-			} `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-			Delta string `json:"@odata.deltaLink"`
-		}
-		if err := r.get(ctx, link, false, &page); err != nil {
-			return err
-		}
-		for _, v := range page.Value {
-			if v.Removed != nil {
-				delete(st.groups, v.ID)
-				continue
-			}
-			g := st.groups[v.ID]
-			if g == nil {
-				g = &gGroup{members: map[string]bool{}}
-				st.groups[v.ID] = g
-			}
-			members := g.members
-			*g = v.gGroup
-			g.members = members
-			for _, m := range v.Members {
-				if m.Removed != nil {
-					delete(g.members, m.ID)
-				} else {
-					g.members[m.ID] = m.OdataType == "#microsoft.graph.group"
-				}
-			}
-		}
-		prog.Report("groups", len(st.users), len(st.groups), false)
-		link = page.Next
-		if link != "" && !links.Next(link) {
-			return r.repeated("groups/delta")
-		}
-		if page.Delta != "" {
-			st.groupsLink = page.Delta
-		}
+	type groupDelta struct {
+		gGroup
+		Removed json.RawMessage `json:"@removed"`
+		Members []struct {
+			ID        string          `json:"id"`
+			OdataType string          `json:"@odata.type"`
+			Removed   json.RawMessage `json:"@removed"`
+		} `json:"members@delta"`
 	}
+	next, err = follow(ctx, r, link, false, "groups/delta", func(v *groupDelta) {
+		if v.Removed != nil {
+			delete(st.groups, v.ID)
+			return
+		}
+		g := st.groups[v.ID]
+		if g == nil {
+			g = &gGroup{members: map[string]bool{}}
+			st.groups[v.ID] = g
+		}
+		members := g.members
+		*g = v.gGroup
+		g.members = members
+		for _, m := range v.Members {
+			if m.Removed != nil {
+				delete(g.members, m.ID)
+			} else {
+				g.members[m.ID] = m.OdataType == "#microsoft.graph.group"
+			}
+		}
+	}, func() { prog.Report("groups", len(st.users), len(st.groups), false) })
+	if err != nil {
+		return err
+	}
+	st.groupsLink = cmp.Or(next, st.groupsLink)
 	return nil
 }
 
@@ -683,231 +636,171 @@ func (r *Reader) deltaRound(ctx context.Context, st *state, prog *orgx.Progress)
 func (r *Reader) readQueries(ctx context.Context, prog *orgx.Progress) (*state, error) {
 	st := newState()
 	userSel := selectList(defaultUserSelect, r.cfg.User.Select)
+	var mu sync.Mutex // guards st while member listings run concurrently
+	putUser := func(u *gUser) {
+		mu.Lock()
+		st.users[u.ID] = u
+		mu.Unlock()
+	}
 	// Groups.
-	q := "$top=" + fmt.Sprint(PageSize) + "&$select=" + selectList(defaultGroupSelect, r.cfg.Group.Select)
-	if r.cfg.Group.Filter != "" {
-		q += "&$filter=" + odataEscape(r.cfg.Group.Filter)
-	}
-	if r.cfg.Group.Search != "" {
-		q += "&$search=" + odataEscape(r.cfg.Group.Search)
-	}
-	if r.cfg.Group.Expand != "" {
-		q += "&$expand=" + odataEscape(r.cfg.Group.Expand)
-	}
-	if r.advGrp {
-		q += "&$count=true"
-	}
-	if err := r.list(ctx, r.url("/groups", q), r.advGrp, func(raw json.RawMessage) error {
-		var g gGroup
-		if err := json.Unmarshal(raw, &g); err != nil {
-			return err
-		}
+	q := listQuery(selectList(defaultGroupSelect, r.cfg.Group.Select), r.cfg.Group.Filter, r.cfg.Group.Search, r.cfg.Group.Expand, r.advGrp)
+	if err := list(ctx, r, r.url("/groups", q), r.advGrp, func(g *gGroup) {
 		g.members = map[string]bool{}
-		st.groups[g.ID] = &g
-		return nil
+		st.groups[g.ID] = g
 	}); err != nil {
 		return nil, err
 	}
 	prog.Report("groups", 0, len(st.groups), false)
 	// Users: by filter, or the user members of the userGroupMember groups.
-	memberMode := r.cfg.UserGroupMember.Filter != "" || r.cfg.UserGroupMember.Search != ""
-	if memberMode {
-		q := "$top=" + fmt.Sprint(PageSize) + "&$select=id"
-		adv := r.advUser || r.cfg.UserGroupMember.Search != ""
-		if r.cfg.UserGroupMember.Filter != "" {
-			q += "&$filter=" + odataEscape(r.cfg.UserGroupMember.Filter)
-		}
-		if r.cfg.UserGroupMember.Search != "" {
-			q += "&$search=" + odataEscape(r.cfg.UserGroupMember.Search)
-		}
-		if adv {
-			q += "&$count=true"
-		}
+	if ugm := r.cfg.UserGroupMember; ugm.Filter != "" || ugm.Search != "" {
+		adv := r.advUser || ugm.Search != ""
 		var ids []string
-		if err := r.list(ctx, r.url("/groups", q), adv, func(raw json.RawMessage) error {
-			var g struct {
-				ID string `json:"id"`
-			}
-			err := json.Unmarshal(raw, &g)
+		if err := list(ctx, r, r.url("/groups", listQuery("id", ugm.Filter, ugm.Search, "", adv)), adv, func(g *struct {
+			ID string `json:"id"`
+		}) {
 			ids = append(ids, g.ID)
-			return err
 		}); err != nil {
 			return nil, err
 		}
-		var mu sync.Mutex
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(r.opts.Concurrency)
-		for _, id := range ids {
-			g.Go(func() error {
-				return r.list(gctx, r.url("/groups/"+url.PathEscape(id)+"/members/microsoft.graph.user", "$top="+fmt.Sprint(PageSize)+"&$select="+userSel), false,
-					func(raw json.RawMessage) error {
-						var u gUser
-						if err := json.Unmarshal(raw, &u); err != nil {
-							return err
-						}
-						mu.Lock()
-						st.users[u.ID] = &u
-						mu.Unlock()
-						return nil
-					})
-			})
-		}
-		if err := g.Wait(); err != nil {
+		if err := orgx.Each(ctx, r.http.Concurrency, slices.Values(ids), func(ctx context.Context, id string) error {
+			return list(ctx, r, r.url("/groups/"+url.PathEscape(id)+"/members/microsoft.graph.user", listQuery(userSel, "", "", "", false)), false, putUser)
+		}); err != nil {
 			return nil, err
 		}
 	} else {
-		q := "$top=" + fmt.Sprint(PageSize) + "&$select=" + userSel
-		if r.cfg.User.Filter != "" {
-			q += "&$filter=" + odataEscape(r.cfg.User.Filter)
-		}
-		if r.cfg.User.Expand != "" {
-			q += "&$expand=" + odataEscape(r.cfg.User.Expand)
-		}
-		if r.advUser {
-			q += "&$count=true"
-		}
-		if err := r.list(ctx, r.url("/users", q), r.advUser, func(raw json.RawMessage) error {
-			var u gUser
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			st.users[u.ID] = &u
-			return nil
-		}); err != nil {
+		q := listQuery(userSel, r.cfg.User.Filter, "", r.cfg.User.Expand, r.advUser)
+		if err := list(ctx, r, r.url("/users", q), r.advUser, putUser); err != nil {
 			return nil, err
 		}
 	}
 	prog.Report("members", len(st.users), len(st.groups), false)
 	// Direct members of each group.
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
-	for _, grp := range st.groups {
-		g.Go(func() error {
-			return r.list(gctx, r.url("/groups/"+url.PathEscape(grp.ID)+"/members", "$top="+fmt.Sprint(PageSize)+"&$select=id"), false,
-				func(raw json.RawMessage) error {
-					var m struct {
-						ID        string `json:"id"`
-						OdataType string `json:"@odata.type"`
-					}
-					if err := json.Unmarshal(raw, &m); err != nil {
-						return err
-					}
-					mu.Lock()
-					grp.members[m.ID] = m.OdataType == "#microsoft.graph.group"
-					mu.Unlock()
-					return nil
-				})
+	err := orgx.Each(ctx, r.http.Concurrency, maps.Values(st.groups), func(ctx context.Context, grp *gGroup) error {
+		return list(ctx, r, r.url("/groups/"+url.PathEscape(grp.ID)+"/members", listQuery("id", "", "", "", false)), false, func(m *struct {
+			ID        string `json:"id"`
+			OdataType string `json:"@odata.type"`
+		}) {
+			mu.Lock()
+			grp.members[m.ID] = m.OdataType == "#microsoft.graph.group"
+			mu.Unlock()
 		})
-	}
-	if err := g.Wait(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-// list follows a collection's pages, calling each for every object.
-func (r *Reader) list(ctx context.Context, link string, advanced bool, each func(json.RawMessage) error) error {
+// listQuery is the query of a list request: PageSize objects a page with
+// the properties sel, and the filter, search and expand given (none when
+// empty); an advanced query asks for $count, as Graph requires.
+func listQuery(sel, filter, search, expand string, advanced bool) string {
+	q := "$top=" + strconv.Itoa(PageSize) + "&$select=" + sel
+	if filter != "" {
+		q += "&$filter=" + odataEscape(filter)
+	}
+	if search != "" {
+		q += "&$search=" + odataEscape(search)
+	}
+	if expand != "" {
+		q += "&$expand=" + odataEscape(expand)
+	}
+	if advanced {
+		q += "&$count=true"
+	}
+	return q
+}
+
+// follow reads a collection from link, following its @odata.nextLinks
+// (a link given twice is an error naming the listing what), and calls each
+// for every object, decoded as a T, and onPage (when not nil) after every
+// page. It returns the @odata.deltaLink a delta query ends with.
+func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
 	var links orgx.Cursors
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
 			Next  string            `json:"@odata.nextLink"`
+			Delta string            `json:"@odata.deltaLink"`
 		}
 		if err := r.get(ctx, link, advanced, &page); err != nil {
-			return err
+			return "", err
 		}
-		for _, v := range page.Value {
-			if err := each(v); err != nil {
-				return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "microsoftGraph", Host: r.target.Host, Msg: "an object is not the JSON expected", Err: err}
+		for _, raw := range page.Value {
+			v := new(T)
+			if err := json.Unmarshal(raw, v); err != nil {
+				return "", r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
 			}
+			each(v)
+		}
+		if onPage != nil {
+			onPage()
 		}
 		link = page.Next
 		if link != "" && !links.Next(link) {
-			return r.repeated("a listing")
+			return "", r.errs.Repeated(what)
 		}
+		deltaLink = cmp.Or(page.Delta, deltaLink)
 	}
-	return nil
+	return deltaLink, nil
 }
 
-// repeated is the error of a listing whose nextLink came back.
-func (r *Reader) repeated(what string) error {
-	return orgx.RepeatedCursor(op, "microsoftGraph", r.target.Host, what)
+// list reads a collection with a list query (no delta).
+func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {
+	_, err := follow(ctx, r, link, advanced, "a listing", each, nil)
+	return err
 }
 
 // photos loads each user's 48x48 photo as a data URL. In delta mode a
 // user that did not change keeps the photo of the previous read (a photo
 // change alone does not show in users/delta).
 func (r *Reader) photos(ctx context.Context, st *state) error {
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
+	var todo []*gUser
 	for id, old := range st.users {
-		if old.photoChecked {
-			continue
+		if !old.photoChecked {
+			u := *old // the previous state may share *old: write a copy
+			st.users[id] = &u
+			todo = append(todo, &u)
 		}
-		u := *old // the previous state may share *old: write a copy
-		st.users[id] = &u
-		g.Go(func() error {
-			req, err := http.NewRequestWithContext(gctx, http.MethodGet, r.url("/users/"+url.PathEscape(u.ID)+"/photos/48x48/$value", ""), nil)
-			if err != nil {
-				return errcode.Wrap(errcode.InvalidArgument, op, err)
-			}
-			resp, err := r.hc.Do(req)
-			if err != nil {
-				return r.transportError(ctx, err)
-			}
-			if resp.StatusCode == http.StatusNotFound {
-				httpx.DrainClose(resp)
-				mu.Lock()
-				u.photoChecked = true
-				mu.Unlock()
-				return nil
-			}
-			if resp.StatusCode != http.StatusOK {
-				return r.httpError(resp)
-			}
-			b, err := httpx.ReadBody(resp, 1<<20)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			u.picture, u.photoChecked = "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(b), true
-			mu.Unlock()
-			return nil
-		})
 	}
-	return g.Wait()
+	return orgx.Each(ctx, r.http.Concurrency, slices.Values(todo), func(ctx context.Context, u *gUser) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url("/users/"+url.PathEscape(u.ID)+"/photos/48x48/$value", ""), nil)
+		if err != nil {
+			return errcode.Wrap(errcode.InvalidArgument, op, err)
+		}
+		resp, err := r.hc.Do(req)
+		if err != nil {
+			return r.transportError(ctx, err)
+		}
+		if resp.StatusCode == http.StatusNotFound {
+			httpx.DrainClose(resp)
+			u.photoChecked = true
+			return nil
+		}
+		if resp.StatusCode != http.StatusOK {
+			return r.httpError(resp)
+		}
+		b, err := httpx.ReadBody(resp, 1<<20)
+		if err != nil {
+			return err
+		}
+		u.picture, u.photoChecked = "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(b), true
+		return nil
+	})
 }
 
 // get fetches link (followed verbatim) and decodes its JSON body.
 func (r *Reader) get(ctx context.Context, link string, advanced bool, out any) error {
 	u, err := url.Parse(link)
 	if err != nil || !strings.EqualFold(u.Host, r.target.Host) || u.Scheme != r.target.Scheme {
-		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: "microsoftGraph", Host: r.target.Host,
-			Msg: "Graph returned a link to another host; refusing to follow it"}
+		return r.errs.Fail(errcode.InvalidArgument, 0, "Graph returned a link to another host; refusing to follow it", nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Prefer", fmt.Sprintf("odata.maxpagesize=%d", PageSize))
+	h := http.Header{"Accept": {"application/json"}, "Prefer": {fmt.Sprintf("odata.maxpagesize=%d", PageSize)}}
 	if advanced {
-		req.Header.Set("ConsistencyLevel", "eventual")
+		h.Set("ConsistencyLevel", "eventual")
 	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return r.transportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return r.httpError(resp)
-	}
-	return orgx.ReadJSON(op, resp, r.opts.MaxResponseBytes, out)
-}
-
-func (r *Reader) fail(code errcode.Code, status int, msg string, err error) *errcode.Error {
-	return &errcode.Error{Code: code, Op: op, Provider: "microsoftGraph", Host: r.target.Host, Status: status, Msg: msg, Err: err}
+	_, err = r.api.GetJSON(ctx, link, h, out)
+	return err
 }
 
 func (r *Reader) transportError(ctx context.Context, err error) error {
@@ -929,15 +822,9 @@ func (r *Reader) transportError(ctx context.Context, err error) error {
 		if re.Response != nil && re.Response.StatusCode >= 500 {
 			code = errcode.Unavailable
 		}
-		return r.fail(code, 0, "the token endpoint refused the client credentials: "+cmp.Or(re.ErrorCode, "error")+": "+desc, nil)
+		return r.errs.Fail(code, 0, "the token endpoint refused the client credentials: "+cmp.Or(re.ErrorCode, "error")+": "+desc, nil)
 	}
-	var e *errcode.Error
-	if errors.As(err, &e) {
-		f := r.fail(e.Code, e.Status, e.Msg, err)
-		f.RetryAt = e.RetryAt
-		return f
-	}
-	return r.fail(errcode.Unavailable, 0, "", err)
+	return r.errs.Transport(ctx, err)
 }
 
 // scrubSecret removes the client secret from s, as sent (in the form body)
@@ -957,39 +844,35 @@ func (r *Reader) scrubSecret(s string) string {
 // permissionHint names what to grant.
 const permissionHint = "grant the application the Microsoft Graph application permissions User.Read.All and GroupMember.Read.All, with admin consent (delegated permissions are not enough)"
 
-// httpError is the one place where Graph's HTTP errors become codes.
+// httpError is the one place where Graph's HTTP errors become codes. An
+// expired delta token (410, or Graph's syncStateNotFound or
+// resyncRequired) is errGone: the reader then reads the tenant in full.
 func (r *Reader) httpError(resp *http.Response) error {
-	st := resp.StatusCode
-	b, _ := httpx.ReadBody(resp, 64<<10)
-	var ge struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+	var code string
+	e := r.errs.Answer(resp, r.http.Now(), orgx.Wording{
+		Unauthorized:     "Graph refused the access token",
+		PermissionDenied: "Graph denied reading users and groups: " + permissionHint,
+		RateLimited:      "throttled by Graph",
+		NotFound:         "not found",
+		InvalidArgument:  "Graph rejected the query (check the provider's filter, search and select)",
+		Unavailable:      "Graph failed",
+		Unknown:          "unexpected answer",
+	}, func(body []byte) string {
+		var ge struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &ge)
+		code = ge.Error.Code
+		return strings.TrimSpace(ge.Error.Code + ": " + ge.Error.Message)
+	})
+	refused := e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	if !refused && (e.Status == http.StatusGone || code == "syncStateNotFound" || code == "resyncRequired") {
+		return errGone{r.errs.Fail(errcode.Unavailable, e.Status, "the delta token expired", e.Err)}
 	}
-	_ = json.Unmarshal(b, &ge)
-	cause := errors.New(strings.TrimSpace(ge.Error.Code + ": " + ge.Error.Message))
-	switch {
-	case st == http.StatusUnauthorized:
-		return r.fail(errcode.Unauthorized, st, "Graph refused the access token", cause)
-	case st == http.StatusForbidden:
-		return r.fail(errcode.PermissionDenied, st, "Graph denied reading users and groups: "+permissionHint, cause)
-	case st == http.StatusGone || ge.Error.Code == "syncStateNotFound" || ge.Error.Code == "resyncRequired":
-		return errGone{r.fail(errcode.Unavailable, st, "the delta token expired", cause)}
-	case st == http.StatusTooManyRequests:
-		e := r.fail(errcode.RateLimited, st, "throttled by Graph", cause)
-		e.RetryAt, _ = httpx.RateLimitInfo(resp, r.opts.Now())
-		return e
-	case st == http.StatusNotFound:
-		return r.fail(errcode.NotFound, st, "not found", cause)
-	case st == http.StatusBadRequest:
-		return r.fail(errcode.InvalidArgument, st, "Graph rejected the query (check the provider's filter, search and select)", cause)
-	case st >= 500:
-		e := r.fail(errcode.Unavailable, st, "Graph failed", cause)
-		e.RetryAt, _ = httpx.RateLimitInfo(resp, r.opts.Now())
-		return e
-	}
-	return r.fail(errcode.Unknown, st, "unexpected answer", cause)
+	return e
 }
 
 // build turns the tenant's state into entities.
@@ -1006,7 +889,7 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 
 	// Users, in id order for deterministic warnings.
 	userName := map[string]string{} // id -> entity name
-	taken := map[string]string{}    // lower name -> id
+	userNames := orgx.NewNames("user", &snap.Warnings)
 	for _, id := range slices.Sorted(maps.Keys(st.users)) {
 		u := st.users[id]
 		switch {
@@ -1019,15 +902,14 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("user %s (%s): skipped: mail %q does not make a valid entity name", u.ID, u.UserPrincipalName, *u.Mail)
 			continue
 		}
-		if other, dup := taken[strings.ToLower(name)]; dup {
-			warn("user %s (%s): skipped: its name %q is already user %s's", u.ID, u.UserPrincipalName, name, other)
+		if !userNames.Claim(name, u.ID, u.ID+" ("+u.UserPrincipalName+")") {
 			continue
 		}
-		taken[strings.ToLower(name)] = u.ID
 		userName[id] = name
 	}
-	groupName := map[string]string{}
-	gtaken := map[string]string{strings.ToLower(rootName): tenant.ID}
+	groupName := map[string]string{} // id -> entity name
+	groupNames := orgx.NewNames("group", &snap.Warnings)
+	groupNames.Claim(rootName, tenant.ID, tenant.ID)
 	for _, id := range slices.Sorted(maps.Keys(st.groups)) {
 		g := st.groups[id]
 		raw := ""
@@ -1042,11 +924,9 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("group %s (%q): skipped: no mailNickname or displayName makes a valid entity name", g.ID, raw)
 			continue
 		}
-		if other, dup := gtaken[strings.ToLower(name)]; dup {
-			warn("group %s: skipped: its name %q is already group %s's", g.ID, name, other)
+		if !groupNames.Claim(name, g.ID, g.ID) {
 			continue
 		}
-		gtaken[strings.ToLower(name)] = g.ID
 		groupName[id] = name
 	}
 	// Parents: a group's group members are its children; one parent kept
@@ -1127,7 +1007,7 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 
 // String describes the reader without any secret.
 func (r *Reader) String() string {
-	return "msgraph.Reader(" + idOr(r.cfg.ID) + ": tenant " + r.cfg.TenantID + " at " + r.target.Host + ")"
+	return "msgraph.Reader(" + cmp.Or(r.cfg.ID, "default") + ": tenant " + r.cfg.TenantID + " at " + r.target.Host + ")"
 }
 
 // Format prints String for every verb, so no verb shows a secret.
@@ -1135,13 +1015,6 @@ func (r *Reader) Format(f fmt.State, verb rune) { orgx.Format(f, verb, r.String(
 
 // LogValue describes the reader without any secret.
 func (r *Reader) LogValue() slog.Value { return slog.StringValue(r.String()) }
-
-func idOr(id string) string {
-	if id == "" {
-		return "default"
-	}
-	return id
-}
 
 // odataEscape encodes a query option's value, spaces as %20 (OData
 // services do not all read '+' as a space).

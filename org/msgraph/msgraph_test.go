@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/org/msgraph"
 	"github.com/scmkit/scmkit/org/orgtest/fakegraph"
 )
@@ -61,12 +61,6 @@ func seed(f *fakegraph.Server) ids {
 	x.eng = f.PutGroup(fakegraph.Group{DisplayName: "Engineering", SecurityEnabled: true, Members: []string{x.carol, x.guest, x.platform}})
 	x.sales = f.PutGroup(fakegraph.Group{DisplayName: "Sales (EMEA)", SecurityEnabled: false, MailEnabled: true})
 	return x
-}
-
-func yamlOf(t testing.TB, s *org.Snapshot) string {
-	var b bytes.Buffer
-	must(t, s.WriteYAML(&b))
-	return b.String()
 }
 
 func TestReadTenant(t *testing.T) {
@@ -127,7 +121,7 @@ func TestDeltaSecondRunAndChanges(t *testing.T) {
 	if st := f.Stats(); st.Graph > 4 || st.Token != 0 {
 		t.Errorf("unchanged second run: %+v, want at most 4 Graph requests and no token", st)
 	}
-	if yamlOf(t, first) != yamlOf(t, second) {
+	if readertest.YAML(t, first) != readertest.YAML(t, second) {
 		t.Error("the unchanged second run returned another snapshot")
 	}
 	// Changes: dave joins SRE, bob is deleted, Sales renamed.
@@ -144,8 +138,8 @@ func TestDeltaSecondRunAndChanges(t *testing.T) {
 	// A fresh reader (full read) sees the same tenant.
 	full, err := newReader(t, cfgFor(f), nil).Read(context.Background())
 	must(t, err)
-	if yamlOf(t, third) != yamlOf(t, full) {
-		t.Errorf("incremental and full reads differ:\n%s\n---- full ----\n%s", yamlOf(t, third), yamlOf(t, full))
+	if readertest.YAML(t, third) != readertest.YAML(t, full) {
+		t.Errorf("incremental and full reads differ:\n%s\n---- full ----\n%s", readertest.YAML(t, third), readertest.YAML(t, full))
 	}
 	if third.User(org.UserRef("", "bob_contoso.com")) != nil || third.Group(org.GroupRef("", "sales")) == nil ||
 		!slices.Contains(third.Group(org.GroupRef("", "sre")).Spec.Members, "dave_contoso.com") {
@@ -163,7 +157,7 @@ func TestDeltaTokenExpiredReadsAgain(t *testing.T) {
 	f.Inject(fakegraph.Fault{Kind: fakegraph.FaultDeltaExpired, Times: 1})
 	again, err := r.Read(context.Background())
 	must(t, err)
-	if yamlOf(t, first) != yamlOf(t, again) {
+	if readertest.YAML(t, first) != readertest.YAML(t, again) {
 		t.Error("the read after an expired delta token differs")
 	}
 }
@@ -352,7 +346,7 @@ func TestPhotos(t *testing.T) {
 	f.ResetStats()
 	again, err := r.Read(context.Background())
 	must(t, err)
-	if yamlOf(t, again) != yamlOf(t, snap) {
+	if readertest.YAML(t, again) != readertest.YAML(t, snap) {
 		t.Error("the second read differs")
 	}
 	for _, req := range f.Requests() {
@@ -363,21 +357,9 @@ func TestPhotos(t *testing.T) {
 }
 
 // foreignLinks rewrites Graph's nextLinks to another host.
-type foreignLinks struct{ base http.RoundTripper }
-
-func (t foreignLinks) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.Body == nil {
-		return resp, err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	b = bytes.ReplaceAll(b, []byte(`"@odata.nextLink":"http://`+req.URL.Host), []byte(`"@odata.nextLink":"http://evil.example`))
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.ContentLength = int64(len(b))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
+var foreignLinks = readertest.Rewrite{Edit: func(resp *http.Response, b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte(`"@odata.nextLink":"http://`+resp.Request.URL.Host), []byte(`"@odata.nextLink":"http://evil.example`))
+}}
 
 func TestNextLinkToAnotherHostIsRefused(t *testing.T) {
 	f := fakegraph.New(nil)
@@ -385,7 +367,7 @@ func TestNextLinkToAnotherHostIsRefused(t *testing.T) {
 	for i := range 1200 {
 		f.PutUser(fakegraph.User{DisplayName: fmt.Sprint("u", i), Mail: fmt.Sprintf("u%d@contoso.com", i)})
 	}
-	_, err := newReader(t, cfgFor(f), func(o *msgraph.Options) { o.Transport = foreignLinks{http.DefaultTransport} }).Read(context.Background())
+	_, err := newReader(t, cfgFor(f), func(o *msgraph.Options) { o.Transport = foreignLinks }).Read(context.Background())
 	if errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "another host") {
 		t.Fatalf("err = %v", err)
 	}
@@ -571,7 +553,7 @@ func TestStateAcrossProcesses(t *testing.T) {
 			if usedDelta() != tt.delta {
 				t.Errorf("delta used = %v, want %v", usedDelta(), tt.delta)
 			}
-			if yamlOf(t, got) != yamlOf(t, want) {
+			if readertest.YAML(t, got) != readertest.YAML(t, want) {
 				t.Error("the snapshot differs")
 			}
 		})

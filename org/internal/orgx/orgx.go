@@ -1,18 +1,22 @@
-// Package orgx holds what the org readers share: the HTTP client stack
-// (request counting and rate-limit tracking under the credentials, httpx's
-// retry policy above), progress reporting and config decoding.
+// Package orgx holds what the org readers share, so that each rule is
+// written once: the HTTP client stack (request counting and rate-limit
+// tracking under the credentials, httpx's retry policy above), the wording
+// and classification of errors, GraphQL queries with page sizes halved on
+// timeouts, page cursors, bounded concurrency, progress reporting, config
+// decoding and the last steps of every Read.
 package orgx
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
-	"strconv"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -24,95 +28,6 @@ import (
 type Decoder interface {
 	Decode(path string, out any) error
 	Has(path string) bool
-}
-
-// Retry tunes httpx's policy; zero fields mean httpx's defaults.
-type Retry struct {
-	MaxRetries       int
-	MinWait, MaxWait time.Duration
-	MaxRateLimitWait time.Duration
-}
-
-// Meter counts the HTTP requests sent (every attempt) and keeps the last
-// rate-limit headroom a server reported. It is safe for concurrent use.
-type Meter struct {
-	requests  atomic.Int64
-	remaining atomic.Int64 // -1 when unknown
-	reset     atomic.Int64 // unix seconds, 0 when unknown
-	init      sync.Once
-}
-
-func (m *Meter) setup() { m.init.Do(func() { m.remaining.Store(-1) }) }
-
-// Requests returns the number of requests sent so far.
-func (m *Meter) Requests() int { return int(m.requests.Load()) }
-
-// RateLimit returns the last reported remaining budget (-1 when unknown)
-// and its reset time.
-func (m *Meter) RateLimit() (int, time.Time) {
-	m.setup()
-	var t time.Time
-	if r := m.reset.Load(); r > 0 {
-		t = time.Unix(r, 0)
-	}
-	return int(m.remaining.Load()), t
-}
-
-// Observe records the rate-limit headers of resp (GitHub's X-RateLimit-*,
-// GitLab's RateLimit-*).
-func (m *Meter) Observe(resp *http.Response) {
-	m.setup()
-	h := resp.Header
-	rem := h.Get("X-RateLimit-Remaining")
-	if rem == "" {
-		rem = h.Get("RateLimit-Remaining")
-	}
-	if n, err := strconv.ParseInt(rem, 10, 64); err == nil {
-		m.remaining.Store(n)
-	}
-	reset := h.Get("X-RateLimit-Reset")
-	if reset == "" {
-		reset = h.Get("RateLimit-Reset")
-	}
-	if n, err := strconv.ParseInt(reset, 10, 64); err == nil && n > 1e9 {
-		m.reset.Store(n)
-	}
-}
-
-type meterTransport struct {
-	base http.RoundTripper
-	m    *Meter
-}
-
-func (t meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.m.requests.Add(1)
-	resp, err := t.base.RoundTrip(req)
-	if resp != nil {
-		t.m.Observe(resp)
-	}
-	return resp, err
-}
-
-// Client returns the client stack every reader uses, from the bottom: base
-// (http.DefaultTransport when nil), the meter, httpx.Sanitize (error bodies
-// capped and scrubbed of every credential sent), then auth (which attaches
-// the credential: credentials.Transport, an oauth2.Transport), then httpx's
-// retry and rate-limit policy on top. Redirects are refused: no reader
-// follows one, and a credential must never follow one to another host.
-func Client(base http.RoundTripper, m *Meter, auth func(http.RoundTripper) http.RoundTripper, r Retry, logger *slog.Logger) *http.Client {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	m.setup()
-	var rt http.RoundTripper = meterTransport{base, m}
-	rt = httpx.Sanitize(rt, &httpx.Secrets{})
-	if auth != nil {
-		rt = auth(rt)
-	}
-	hc := httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: r.MaxRetries, MinWait: r.MinWait, MaxWait: r.MaxWait,
-		MaxRateLimitWait: r.MaxRateLimitWait, Logger: logger})
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return hc
 }
 
 // Progress sends progress reports to fn, at most one per interval (the
@@ -181,6 +96,43 @@ func DecodeList[T any](d Decoder, path string) ([]T, error) {
 	return []T{one}, nil
 }
 
+// DecodeMap decodes the config block at path, a map of provider ids to
+// blocks, and returns the blocks in id order, each given its id by setID.
+// A missing block is no error and no entries.
+func DecodeMap[T any](d Decoder, path string, setID func(*T, string)) ([]T, error) {
+	if d == nil || !d.Has(path) {
+		return nil, nil
+	}
+	var m map[string]T
+	if err := d.Decode(path, &m); err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(m))
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		c := m[id]
+		setID(&c, id)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Done is how every reader ends a Read: it checks the snapshot its build
+// made (the build skips what Backstage would reject, so a failure is a
+// bug), sends the final progress report and logs the snapshot's warnings,
+// each prefixed with the reader's package name, to logger (nil: silent).
+func Done(ctx context.Context, snap *org.Snapshot, p *Progress, logger *slog.Logger, pkg, provider string) error {
+	if err := snap.Validate(); err != nil {
+		return err
+	}
+	p.Report("done", len(snap.Users), len(snap.Groups), true)
+	if logger != nil {
+		for _, w := range snap.Warnings {
+			logger.WarnContext(ctx, pkg+": "+w, "provider", provider)
+		}
+	}
+	return nil
+}
+
 // ReadJSON reads resp's body (capped at max bytes) into v.
 func ReadJSON(op string, resp *http.Response, max int64, v any) error {
 	b, err := httpx.ReadBody(resp, max)
@@ -224,12 +176,4 @@ func (c *Cursors) Next(cursor string) bool {
 	}
 	c.seen[cursor] = struct{}{}
 	return true
-}
-
-// RepeatedCursor is the error of a listing whose server gave a page cursor
-// it had given before (or none where one was due): Unavailable, as the
-// answer cannot be complete.
-func RepeatedCursor(op, provider, host, what string) error {
-	return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: host,
-		Msg: what + ": the server repeated a page cursor (or sent none with more pages to come); following it would never end"}
 }

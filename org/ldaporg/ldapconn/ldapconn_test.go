@@ -273,31 +273,15 @@ func stallProxy(t *testing.T, target string) (addr string, stall func()) {
 }
 
 func TestServerStopsAnswering(t *testing.T) {
-	s := shared(t)
-	addr, stall := stallProxy(t, s.LDAPSURL[len("ldaps://"):])
-	o := opts(s, "ldaps://"+addr)
-	// Each operation's bound. The service account's bind in Get below has
-	// it too, so it is not the tight 300ms this test used: a bind delayed
+	// Each operation's bound. The service account's bind in Get has it
+	// too, so it is not the tight 300ms this test used: a bind delayed
 	// that long by a loaded machine (-race on two cores) failed the Get
 	// before the stall the test is about.
-	o.Timeout = time.Second
-	p, err := ldapconn.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := p.Get(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stall()
-	start := time.Now()
-	_, err = c.Search(t.Context(), ldap.NewSearchRequest(testsvc.SlapdSuffix, ldap.ScopeWholeSubtree, 0, 0, 0, false, "(objectClass=*)", nil, nil))
-	c.Release()
+	p, d, err := searchStalled(t, t.Context(), func(o *ldapconn.Options) { o.Timeout = time.Second })
 	if err == nil {
 		t.Fatal("search through a stalled server succeeded")
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d > 5*time.Second {
 		t.Fatalf("took %v", d)
 	}
 	if c := errcode.CodeOf(err); c != errcode.DeadlineExceeded {
@@ -306,51 +290,62 @@ func TestServerStopsAnswering(t *testing.T) {
 	if st := p.Stats(); st.Dials != 1 {
 		t.Fatalf("dials = %d", st.Dials)
 	}
-	// The stalled connection is not reused.
-	c, err = p.Get(t.Context())
-	if err == nil {
-		c.Release()
-	}
-	if st := p.Stats(); st.Dials != 2 {
-		t.Fatalf("dials = %d, want 2 (stalled connection reused)", st.Dials)
-	}
-	p.Close()
-	if open := p.Stats().Open; open != 0 {
-		t.Fatalf("%d connections left open", open)
-	}
+	notReused(t, p, "stalled")
 }
 
 func TestContextCancelClosesConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	p, d, err := searchStalled(t, ctx, nil)
+	if errcode.CodeOf(err) != errcode.DeadlineExceeded {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if d > 2*time.Second {
+		t.Fatalf("stopped after %v, want about 200ms", d)
+	}
+	notReused(t, p, "interrupted")
+}
+
+// searchStalled opens a pool (its options changed by mod, when not nil)
+// to the shared slapd through a proxy, takes a connection, stalls the
+// proxy and searches on that connection with ctx. It returns the pool
+// (closed when the test ends), the search's error and how long it took.
+func searchStalled(t *testing.T, ctx context.Context, mod func(*ldapconn.Options)) (*ldapconn.Pool, time.Duration, error) {
+	t.Helper()
 	s := shared(t)
 	addr, stall := stallProxy(t, s.LDAPSURL[len("ldaps://"):])
-	p, err := ldapconn.New(opts(s, "ldaps://"+addr))
+	o := opts(s, "ldaps://"+addr)
+	if mod != nil {
+		mod(&o)
+	}
+	p, err := ldapconn.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
 	c, err := p.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	stall()
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
 	start := time.Now()
 	_, err = c.Search(ctx, ldap.NewSearchRequest(testsvc.SlapdSuffix, ldap.ScopeWholeSubtree, 0, 0, 0, false, "(objectClass=*)", nil, nil))
 	c.Release()
-	if errcode.CodeOf(err) != errcode.DeadlineExceeded {
-		t.Fatalf("err = %v, want DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("stopped after %v, want about 200ms", d)
-	}
+	return p, time.Since(start), err
+}
+
+// notReused checks that the next Get dials a new connection instead of
+// reusing the one that failed (what: how it failed), and that Close
+// leaves no connection open.
+func notReused(t *testing.T, p *ldapconn.Pool, what string) {
+	t.Helper()
 	before := p.Stats().Dials
-	c, err = p.Get(t.Context())
+	c, err := p.Get(t.Context())
 	if err == nil {
 		c.Release()
 	}
 	if p.Stats().Dials != before+1 {
-		t.Fatalf("dials = %d, want %d (interrupted connection reused)", p.Stats().Dials, before+1)
+		t.Fatalf("dials = %d, want %d (%s connection reused)", p.Stats().Dials, before+1, what)
 	}
 	p.Close()
 	if open := p.Stats().Open; open != 0 {

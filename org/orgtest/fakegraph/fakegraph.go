@@ -560,6 +560,15 @@ func (s *Server) canReadGroups() bool {
 	return s.has("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
 }
 
+// canRead reports whether the application may read the collection kind:
+// users need a user permission; groups, and groups' members, a group one.
+func (s *Server) canRead(kind string) bool {
+	if kind == "users" {
+		return s.canReadUsers()
+	}
+	return s.canReadGroups()
+}
+
 func (s *Server) denied(w http.ResponseWriter) {
 	graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 }
@@ -689,35 +698,25 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, kind, groupID stri
 	sel := selectParam(q)
 
 	s.mu.Lock()
+	if !s.canRead(kind) {
+		s.mu.Unlock()
+		s.denied(w)
+		return
+	}
 	var items []map[string]any
 	var full []map[string]any // unprojected, for $filter and $search
 	switch kind {
 	case "users":
-		if !s.canReadUsers() {
-			s.mu.Unlock()
-			s.denied(w)
-			return
-		}
 		for _, x := range s.users {
 			items = append(items, userJSON(&x.u, sel))
 			full = append(full, userJSON(&x.u, userProps))
 		}
 	case "groups":
-		if !s.canReadGroups() {
-			s.mu.Unlock()
-			s.denied(w)
-			return
-		}
 		for _, x := range s.groups {
 			items = append(items, groupJSON(&x.g, sel))
 			full = append(full, groupJSON(&x.g, groupProps))
 		}
 	case "members":
-		if !s.canReadGroups() {
-			s.mu.Unlock()
-			s.denied(w)
-			return
-		}
 		var g *gState
 		for _, x := range s.groups {
 			if x.g.ID == groupID {
@@ -885,7 +884,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, kind string) {
 		}
 	}
 	s.mu.Lock()
-	if (kind == "users" && !s.canReadUsers()) || (kind == "groups" && !s.canReadGroups()) {
+	if !s.canRead(kind) {
 		s.mu.Unlock()
 		s.denied(w)
 		return

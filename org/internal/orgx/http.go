@@ -1,0 +1,163 @@
+package orgx
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/internal/httpx"
+)
+
+// HTTP is what the options of every HTTP reader (githuborg, gitlaborg,
+// msgraph) say alike about sending requests; see githuborg.Options for the
+// meaning of each field. [HTTP.Defaults] fills in the zero fields.
+type HTTP struct {
+	Transport        http.RoundTripper
+	Retry            Retry
+	RequestTimeout   time.Duration
+	Concurrency      int
+	MaxResponseBytes int64
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+// Retry tunes httpx's policy; zero fields mean httpx's defaults.
+type Retry struct {
+	MaxRetries       int
+	MinWait, MaxWait time.Duration
+	MaxRateLimitWait time.Duration
+}
+
+// The defaults every HTTP reader shares; the concurrency is each reader's.
+const (
+	defaultRequestTimeout   = 60 * time.Second
+	defaultMaxResponseBytes = 64 << 20
+)
+
+// Defaults returns h with its zero (or negative) fields set: 60 s per
+// request, concurrency requests in flight, 64 MiB per answer, time.Now.
+func (h HTTP) Defaults(concurrency int) HTTP {
+	if h.RequestTimeout <= 0 {
+		h.RequestTimeout = defaultRequestTimeout
+	}
+	if h.Concurrency <= 0 {
+		h.Concurrency = concurrency
+	}
+	if h.MaxResponseBytes <= 0 {
+		h.MaxResponseBytes = defaultMaxResponseBytes
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	return h
+}
+
+// Client returns the client stack every reader uses, from the bottom:
+// h.Transport (http.DefaultTransport when nil), the meter, httpx.Sanitize
+// (error bodies capped and scrubbed of every credential sent), then auth
+// (which attaches the credential: credentials.Transport, an
+// oauth2.Transport), then httpx's retry and rate-limit policy on top.
+// Redirects are refused: no reader follows one, and a credential must
+// never follow one to another host.
+func (h HTTP) Client(m *Meter, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
+	base := h.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	m.setup()
+	var rt http.RoundTripper = meterTransport{base, m}
+	rt = httpx.Sanitize(rt, &httpx.Secrets{})
+	if auth != nil {
+		rt = auth(rt)
+	}
+	hc := httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: h.Retry.MaxRetries, MinWait: h.Retry.MinWait,
+		MaxWait: h.Retry.MaxWait, MaxRateLimitWait: h.Retry.MaxRateLimitWait, Logger: h.Logger})
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return hc
+}
+
+// ResolverClient is [HTTP.Client] with the credential the resolver picks
+// for req (never a user's token, as req's Policy says) attached to every
+// request.
+func (h HTTP) ResolverClient(m *Meter, resolver *credentials.Resolver, req credentials.Request) *http.Client {
+	return h.Client(m, func(base http.RoundTripper) http.RoundTripper {
+		return &credentials.Transport{Base: base, Resolver: resolver, Request: req}
+	})
+}
+
+// ParseHTTP parses raw, with any trailing '/' removed, and reports
+// whether it is an absolute http or https URL with a host: the rule for
+// every base URL a reader is configured with.
+func ParseHTTP(raw string) (*url.URL, bool) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, false
+	}
+	return u, true
+}
+
+// Meter counts the HTTP requests sent (every attempt) and keeps the last
+// rate-limit headroom a server reported. It is safe for concurrent use.
+type Meter struct {
+	requests  atomic.Int64
+	remaining atomic.Int64 // -1 when unknown
+	reset     atomic.Int64 // unix seconds, 0 when unknown
+	init      sync.Once
+}
+
+func (m *Meter) setup() { m.init.Do(func() { m.remaining.Store(-1) }) }
+
+// Requests returns the number of requests sent so far.
+func (m *Meter) Requests() int { return int(m.requests.Load()) }
+
+// RateLimit returns the last reported remaining budget (-1 when unknown)
+// and its reset time.
+func (m *Meter) RateLimit() (int, time.Time) {
+	m.setup()
+	var t time.Time
+	if r := m.reset.Load(); r > 0 {
+		t = time.Unix(r, 0)
+	}
+	return int(m.remaining.Load()), t
+}
+
+// Observe records the rate-limit headers of resp (GitHub's X-RateLimit-*,
+// GitLab's RateLimit-*).
+func (m *Meter) Observe(resp *http.Response) {
+	m.setup()
+	h := resp.Header
+	rem := h.Get("X-RateLimit-Remaining")
+	if rem == "" {
+		rem = h.Get("RateLimit-Remaining")
+	}
+	if n, err := strconv.ParseInt(rem, 10, 64); err == nil {
+		m.remaining.Store(n)
+	}
+	reset := h.Get("X-RateLimit-Reset")
+	if reset == "" {
+		reset = h.Get("RateLimit-Reset")
+	}
+	if n, err := strconv.ParseInt(reset, 10, 64); err == nil && n > 1e9 {
+		m.reset.Store(n)
+	}
+}
+
+type meterTransport struct {
+	base http.RoundTripper
+	m    *Meter
+}
+
+func (t meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.m.requests.Add(1)
+	resp, err := t.base.RoundTrip(req)
+	if resp != nil {
+		t.m.Observe(resp)
+	}
+	return resp, err
+}
