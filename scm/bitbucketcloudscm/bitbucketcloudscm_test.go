@@ -672,11 +672,3 @@ func TestErrorInfo(t *testing.T) {
 		}
 	}
 }
-
-func TestSlug(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{{"My Service", "my-service"}, {"ACME", "acme"}, {"a.b_c-d", "a.b_c-d"}} {
-		if got := bitbucketcloudscm.Slug(tc.in); got != tc.want {
-			t.Errorf("Slug(%q) = %q; want %q", tc.in, got, tc.want)
-		}
-	}
-}

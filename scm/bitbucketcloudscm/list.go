@@ -12,6 +12,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type repoJSON struct {
@@ -70,7 +71,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		if n <= 0 || n > pageLen {
 			n = pageLen
 		}
-		u = d.api + "/repositories/" + url.PathEscape(slug(r.Owner)) + "?pagelen=" + strconv.Itoa(n)
+		u = d.api + "/repositories/" + url.PathEscape(bbapi.Slug(r.Owner)) + "?pagelen=" + strconv.Itoa(n)
 	} else if !d.ownsURL(u) {
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
 	}
@@ -103,7 +104,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 			"pagelen":      {strconv.Itoa(pageLen)},
 			"fields":       {"+values.file.commit.repository.mainbranch.name,+values.file.commit.repository.is_private"},
 		}
-		u = d.api + "/workspaces/" + url.PathEscape(slug(r.Owner)) + "/search/code?" + q.Encode()
+		u = d.api + "/workspaces/" + url.PathEscape(bbapi.Slug(r.Owner)) + "/search/code?" + q.Encode()
 	} else if !d.ownsURL(u) {
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type branchJSON struct {
@@ -139,7 +140,6 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 // commit, and keeps err's classification (an *errcode.Error, so that the
 // portable client keeps the message whatever err is).
 func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID string, err error) error {
-	info := d.ErrorInfo(err)
 	commit := "commit " + commitID
 	if commitID == "" {
 		commit = "commit id not reported"
@@ -148,9 +148,8 @@ func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID str
 	if base != "" {
 		into = strconv.Quote(base)
 	}
-	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
-		Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
-			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, slug(r.Repo.Owner), slug(r.Repo.Name), into)}
+	return d.ErrorInfo(err).Wrap(fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
+		"open it from that branch, or call OpenPullRequest again", r.Branch, commit, bbapi.Slug(r.Repo.Owner), bbapi.Slug(r.Repo.Name), into), err)
 }
 
 func cmpOr(a, b string) string {
@@ -332,7 +331,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 		return nil, err
 	}
 	c.Pagelen, c.LimitPages = 50, 1
-	po := &bitbucket.PullRequestsOptions{Owner: slug(repo.Owner), RepoSlug: slug(repo.Name), States: []string{"OPEN"},
+	po := &bitbucket.PullRequestsOptions{Owner: bbapi.Slug(repo.Owner), RepoSlug: bbapi.Slug(repo.Name), States: []string{"OPEN"},
 		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
 	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
 	if err != nil {
@@ -361,7 +360,7 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 	if err != nil {
 		return nil, err
 	}
-	po := &bitbucket.PullRequestsOptions{Owner: slug(r.Repo.Owner), RepoSlug: slug(r.Repo.Name), Title: r.Title,
+	po := &bitbucket.PullRequestsOptions{Owner: bbapi.Slug(r.Repo.Owner), RepoSlug: bbapi.Slug(r.Repo.Name), Title: r.Title,
 		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
 	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
 	if err != nil {

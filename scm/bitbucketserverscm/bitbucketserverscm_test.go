@@ -19,6 +19,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
@@ -102,7 +103,7 @@ func TestSlugAndProjectKey(t *testing.T) {
 		{"Ünïcode Repo", "n-code-repo"},
 		{"  --x--  ", "x"},
 	} {
-		if got := bitbucketserverscm.Slug(tc.name); got != tc.want {
+		if got := bbapi.Slug(tc.name); got != tc.want {
 			t.Errorf("Slug(%q) = %q; want %q", tc.name, got, tc.want)
 		}
 		if got := fakebitbucketserver.Slugify(tc.name); got != tc.want {

@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type branchJSON struct {
@@ -198,7 +199,7 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 		pr.URL = p.Links.Self[0].Href
 	} else {
 		pr.URL = fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", d.web, url.PathEscape(projectKey(repo.Owner)),
-			url.PathEscape(slug(repo.Name)), p.ID)
+			url.PathEscape(bbapi.Slug(repo.Name)), p.ID)
 	}
 	return pr
 }
@@ -311,7 +312,7 @@ func lastSegment(p string) string {
 // createPull opens the pull request; a DuplicatePullRequestException
 // returns the existing one.
 func (d *Driver) createPull(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
-	repoRef := map[string]any{"slug": slug(r.Repo.Name), "project": map[string]string{"key": projectKey(r.Repo.Owner)}}
+	repoRef := map[string]any{"slug": bbapi.Slug(r.Repo.Name), "project": map[string]string{"key": projectKey(r.Repo.Owner)}}
 	body := map[string]any{
 		"title":       r.Title,
 		"description": r.Body,

@@ -86,6 +86,14 @@ type ErrorInfo struct {
 	RetryAt time.Time // for RateLimited, zero if unknown
 }
 
+// Wrap returns the error of a step that failed with err, classified as
+// info, with msg saying what the failure leaves behind ("repository a/b
+// was created, but its initial commit is missing"): an *errcode.Error
+// with info's code, status and RetryAt, msg, and err as its cause.
+func (info ErrorInfo) Wrap(msg string, err error) *errcode.Error {
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Msg: msg, Err: err}
+}
+
 // Repo names a repository on the driver's integration.
 type Repo struct {
 	Owner string // org, user, group path ("a/b/c"), workspace or project key

@@ -194,19 +194,9 @@ func statusOf(err error) int {
 	return 0
 }
 
-// sensitiveParam reports whether a query parameter may carry a secret.
-func sensitiveParam(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"token", "secret", "key", "sig", "password", "code", "jwt", "auth"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // redactURL removes the values of query parameters that may carry a
-// secret (the archive link's token, say).
+// secret (the archive link's token, say), as httpx.SensitiveParam names
+// them.
 func redactURL(u *url.URL) *url.URL {
 	if u == nil || u.RawQuery == "" {
 		return u
@@ -219,7 +209,7 @@ func redactURL(u *url.URL) *url.URL {
 	}
 	changed := false
 	for k := range q {
-		if sensitiveParam(k) {
+		if httpx.SensitiveParam(k) {
 			q.Set(k, "REDACTED")
 			changed = true
 		}

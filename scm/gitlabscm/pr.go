@@ -334,10 +334,8 @@ func (d *Driver) createMR(ctx context.Context, gl *gitlab.Client, r *driver.Pull
 					CommitID: cmp.Or(commitID, found.SHA), Existing: true}, nil
 			}
 		}
-		info := d.ErrorInfo(err)
-		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
-			Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
-				r.Branch, commitWord(commitID), projectPath(r.Repo), pf.base)}
+		return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("the changes are committed on branch %q (%s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
+			r.Branch, commitWord(commitID), projectPath(r.Repo), pf.base), err)
 	}
 	return &driver.PullRequest{Number: int(mr.IID), URL: mr.WebURL, Base: pf.base, Branch: r.Branch, CommitID: cmp.Or(commitID, mr.SHA)}, nil
 }
