@@ -221,16 +221,8 @@ func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.Pul
 		if err != nil {
 			return false, err
 		}
-		b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
-		if err != nil {
-			var ce *errcode.Error
-			if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-				return false, nil // longer than the change
-			}
+		if same, err := bbapi.SameContent(resp, ch.Content); !same || err != nil {
 			return false, err
-		}
-		if !bytes.Equal(b, ch.Content) {
-			return false, nil
 		}
 	}
 	return true, nil

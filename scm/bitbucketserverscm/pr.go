@@ -291,15 +291,7 @@ func (d *Driver) sameContent(ctx context.Context, hc *http.Client, rp, branch st
 	if err != nil {
 		return false, err
 	}
-	b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
-	if err != nil {
-		var ce *errcode.Error
-		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-			return false, nil // larger than the change
-		}
-		return false, err
-	}
-	return bytes.Equal(b, ch.Content), nil
+	return bbapi.SameContent(resp, ch.Content)
 }
 
 func lastSegment(p string) string {

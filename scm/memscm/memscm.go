@@ -420,12 +420,18 @@ func (d *drv) repo(r driver.Repo) (*repo, error) {
 	return rp, nil
 }
 
-func (d *drv) commitOf(rp *repo, ref string) (*commit, error) {
+// commitAt returns the repository r and the commit ref names in it ("" =
+// the default branch); w.mu must be held.
+func (d *drv) commitAt(r driver.Repo, ref string) (*repo, *commit, error) {
+	rp, err := d.repo(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	c, ok := rp.resolve(ref)
 	if !ok {
-		return nil, errf(errcode.NotFound, http.StatusNotFound, "ref %q not found in %s/%s", ref, rp.owner, rp.name)
+		return nil, nil, errf(errcode.NotFound, http.StatusNotFound, "ref %q not found in %s/%s", ref, rp.owner, rp.name)
 	}
-	return c, nil
+	return rp, c, nil
 }
 
 func isDir(files map[string]blob, dir string) bool {
@@ -447,11 +453,7 @@ func (d *drv) ReadFile(ctx context.Context, _ *http.Client, r *driver.ReadFileRe
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -480,11 +482,7 @@ func (d *drv) ReadTree(ctx context.Context, _ *http.Client, r *driver.TreeReques
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -517,11 +515,7 @@ func (d *drv) ListFiles(ctx context.Context, _ *http.Client, r *driver.ListFiles
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -161,6 +162,21 @@ func (c *Client) JSON(ctx context.Context, hc *http.Client, r *Request, v any) e
 		return &DecodeError{Method: r.Method, Path: r.name(), Err: err}
 	}
 	return nil
+}
+
+// SameContent reports whether the body of resp, a file's raw content,
+// equals content, and closes it. It reads at most len(content)+1 bytes:
+// a longer body differs.
+func SameContent(resp *http.Response, content []byte) (bool, error) {
+	b, err := httpx.ReadBody(resp, int64(len(content))+1)
+	if err != nil {
+		var ce *errcode.Error
+		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
+			return false, nil // longer than content
+		}
+		return false, err
+	}
+	return bytes.Equal(b, content), nil
 }
 
 // DecodeError is a 2xx answer that is not the JSON the adapter expects.
