@@ -27,6 +27,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -244,7 +245,7 @@ func gitlabSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(full, scmtest.DefaultBranch)
 		head, _ := s.Commits(full, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0
@@ -264,19 +265,6 @@ func gitlabSoak(t *testing.T) *soakWorld {
 		return m, err
 	}
 	return w
-}
-
-// ahead counts the commits of head (newest first) before the first one
-// base holds.
-func ahead(base, head []string) int {
-	n := 0
-	for _, id := range head {
-		if slices.Contains(base, id) {
-			break
-		}
-		n++
-	}
-	return n
 }
 
 // bitbucketFault arms a random fault of the scmtest kinds both Bitbucket
@@ -328,7 +316,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(soakOwner, scmtest.BasicRepo, scmtest.DefaultBranch)
 		head, _ := s.Commits(soakOwner, scmtest.BasicRepo, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0
@@ -382,7 +370,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(project, scmtest.BasicRepo, scmtest.DefaultBranch)
 		head, _ := s.Commits(project, scmtest.BasicRepo, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0

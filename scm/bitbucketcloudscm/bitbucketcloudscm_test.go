@@ -18,9 +18,11 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -58,49 +60,24 @@ func (e *env) repoURL(repo string) string { return e.fake.URL() + "/" + workspac
 // fileURL is the web URL of a file; a ref with "/" is named by the "at"
 // query parameter too, as integrations.Registry.URL writes it.
 func (e *env) fileURL(repo, ref, p string) string {
-	u := e.repoURL(repo) + "/src/" + escapePath(ref) + "/" + escapePath(p)
+	u := e.repoURL(repo) + "/src/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	if strings.Contains(ref, "/") {
 		u += "?at=" + url.QueryEscape(ref)
 	}
 	return u
 }
 
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i := range segs {
-		segs[i] = url.PathEscape(segs[i])
-	}
-	return strings.Join(segs, "/")
-}
-
 // driverFor returns the driver and a *http.Client presenting the access
 // token, for tests that call the driver directly.
 func driverFor(t testing.TB, fake *fakebitbucketcloud.Server, opts *bitbucketcloudscm.Options) (*bitbucketcloudscm.Driver, *http.Client) {
 	t.Helper()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(accessToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(fake.Host())
-	if !ok {
-		t.Fatal("no integration for the fake")
-	}
+	in := adaptertest.Integration(t, integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(accessToken)}}}, fake.Host())
 	d, err := bitbucketcloudscm.New(in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return d, &http.Client{Transport: bearer{tr}}
-}
-
-type bearer struct{ base http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+accessToken)
-	return b.base.RoundTrip(r)
+	return d, adaptertest.BearerClient(t, accessToken)
 }
 
 var basicRepo = driver.Repo{Owner: workspace, Name: scmtest.BasicRepo}
@@ -144,7 +121,7 @@ func TestContextReachesGoBitbucket(t *testing.T) {
 		})
 	}
 	fake.ClearFaults()
-	hc.Transport.(bearer).base.(*http.Transport).CloseIdleConnections()
+	hc.CloseIdleConnections()
 	deadline := time.Now().Add(3 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

@@ -16,9 +16,11 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
@@ -47,19 +49,11 @@ func (e *env) repoURL(repo string) string {
 }
 
 func (e *env) fileURL(repo, ref, p string) string {
-	u := e.repoURL(repo) + "/browse/" + escapePath(p)
+	u := e.repoURL(repo) + "/browse/" + httpx.EscapePath(p)
 	if ref != "" {
 		u += "?at=" + url.QueryEscape(ref)
 	}
 	return u
-}
-
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i := range segs {
-		segs[i] = url.PathEscape(segs[i])
-	}
-	return strings.Join(segs, "/")
 }
 
 func (e *env) requests() int { return e.fake.Stats().Total }
@@ -68,30 +62,13 @@ func (e *env) requests() int { return e.fake.Stats().Total }
 // fake, for tests that call the driver directly.
 func driverFor(t testing.TB, fake *fakebitbucketserver.Server, opts *bitbucketserverscm.Options) (*bitbucketserverscm.Driver, *http.Client) {
 	t.Helper()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(goodToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(fake.Host())
-	if !ok {
-		t.Fatal("no integration for the fake")
-	}
+	in := adaptertest.Integration(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(goodToken)}}}, fake.Host())
 	d, err := bitbucketserverscm.New(in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return d, &http.Client{Transport: bearer{tr}}
-}
-
-type bearer struct{ base http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+goodToken)
-	return b.base.RoundTrip(r)
+	return d, adaptertest.BearerClient(t, goodToken)
 }
 
 func TestSlugAndProjectKey(t *testing.T) {
@@ -151,7 +128,7 @@ func TestNames(t *testing.T) {
 	}
 
 	// Through the portable client: a lower-case project key in the URL.
-	u := e.fake.URL() + "/projects/acme/repos/my-service/browse/" + escapePath("docs/ünïcødé ✓.txt")
+	u := e.fake.URL() + "/projects/acme/repos/my-service/browse/" + httpx.EscapePath("docs/ünïcødé ✓.txt")
 	f, err := e.c.ReadFile(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("ReadFile(%s): %v", u, err)

@@ -1,0 +1,107 @@
+// Package adaptertest holds the helpers that the tests of several scmkit
+// adapters share: a requests/op benchmark loop, a repository tree to
+// create, the count of a branch's commits, and a driver's integration and
+// authenticated *http.Client for tests that call a driver directly. Only
+// tests import it.
+package adaptertest
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scmkit/scmkit/integrations"
+)
+
+// Bench runs op once to warm up (with i = -1: connections, caches), then
+// b.N times (i = 0, 1, ...), and reports requests/op: how much requests,
+// the fake's count, grew per run.
+func Bench(b *testing.B, requests func() int, op func(i int) error) {
+	b.Helper()
+	if err := op(-1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	before := requests()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(requests()-before)/float64(b.N), "requests/op")
+}
+
+// CreateTree returns the files of a repository to create: n small YAML
+// files under skeleton/ in seven directories, the executable script
+// bin/run.sh and the binary file logo.bin.
+func CreateTree(n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for i := range n {
+		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
+	}
+	fsys["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
+	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
+	return fsys
+}
+
+// CommitsAhead counts the commits of head (ids, newest first) that come
+// before the first one base also holds: how far a branch is ahead of its
+// base.
+func CommitsAhead(head, base []string) int {
+	n := 0
+	for _, id := range head {
+		if slices.Contains(base, id) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// Integration returns the integration of host in the registry that cfg
+// makes, failing the test when there is none.
+func Integration(t testing.TB, cfg integrations.Config, host string) *integrations.Integration {
+	t.Helper()
+	reg, err := integrations.NewRegistry(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := reg.ByHost(host)
+	if !ok {
+		t.Fatalf("no integration for %s", host)
+	}
+	return in
+}
+
+// BearerClient returns an *http.Client that sends token as a Bearer
+// credential with every request, for tests that call a driver without
+// the portable client. Its idle connections are closed when the test
+// ends.
+func BearerClient(t testing.TB, token string) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: bearer{base: tr, token: token}}
+}
+
+type bearer struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
+}
+
+// CloseIdleConnections closes the idle connections of the transport below,
+// for http.Client.CloseIdleConnections.
+func (b bearer) CloseIdleConnections() {
+	if c, ok := b.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
