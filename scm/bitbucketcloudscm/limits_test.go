@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -90,15 +90,7 @@ func TestTreeFallbackLimits(t *testing.T) {
 			if err != nil {
 				return
 			}
-			var got []string
-			if err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					got = append(got, p)
-				}
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
+			got := adaptertest.FilePaths(t, fsys)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("tree (-want +got):\n%s", diff)
 			}

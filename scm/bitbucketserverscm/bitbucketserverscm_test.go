@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -606,13 +605,7 @@ func TestReadTreeContextPath(t *testing.T) {
 	if n := e.requests() - before; n != 1 {
 		t.Errorf("ReadTree made %d requests; want 1", n)
 	}
-	var got []string
-	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			got = append(got, p)
-		}
-		return err
-	})
+	got := adaptertest.FilePaths(t, fsys)
 	if diff := cmp.Diff(scmtest.Basic().Under("templates/service"), got); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)
 	}

@@ -7,6 +7,7 @@ package adaptertest
 
 import (
 	"fmt"
+	"io/fs"
 	"net/http"
 	"slices"
 	"testing"
@@ -104,4 +105,21 @@ func (b bearer) CloseIdleConnections() {
 	if c, ok := b.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// FilePaths returns the path of every file of fsys, in fs.WalkDir's
+// (lexical) order, failing the test when the walk fails.
+func FilePaths(t testing.TB, fsys fs.FS) []string {
+	t.Helper()
+	var paths []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return paths
 }
