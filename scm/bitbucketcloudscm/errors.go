@@ -101,8 +101,7 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	}
 	// The context's end, a broken connection or an answer cut short
 	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
-	code, _ := httpx.ClassifyFailure(err)
-	return driver.ErrorInfo{Code: code}
+	return driver.FailureInfo(err)
 }
 
 // statusCode is bbapi.Code, refined by Bitbucket Cloud's conventions: a

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
@@ -176,8 +175,7 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	}
 	// The context's end, a broken connection or an answer cut short
 	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
-	code, _ := httpx.ClassifyFailure(err)
-	return driver.ErrorInfo{Code: code}
+	return driver.FailureInfo(err)
 }
 
 // statusCode is bbapi.Code, refined by Bitbucket Server's conventions: a

@@ -9,6 +9,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // Opener makes a driver for one integration. The portable client calls it
@@ -84,6 +86,37 @@ type ErrorInfo struct {
 	Code    errcode.Code
 	Status  int       // HTTP status, 0 if none
 	RetryAt time.Time // for RateLimited, zero if unknown
+}
+
+// CommonErrorInfo classifies the errors that mean the same to every
+// driver, for the first case of a driver's ErrorInfo: nil is OK; an
+// *errcode.Error in err's chain (from the HTTP layer, the credentials or
+// the driver itself) keeps its code, status and RetryAt; the end of the
+// call's context is Canceled or DeadlineExceeded. ok is false for any
+// other error, which the driver classifies itself.
+func CommonErrorInfo(err error) (info ErrorInfo, ok bool) {
+	var ce *errcode.Error
+	switch {
+	case err == nil:
+		return ErrorInfo{Code: errcode.OK}, true
+	case errors.As(err, &ce):
+		return ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}, true
+	case errors.Is(err, context.Canceled):
+		return ErrorInfo{Code: errcode.Canceled}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return ErrorInfo{Code: errcode.DeadlineExceeded}, true
+	}
+	return ErrorInfo{}, false
+}
+
+// FailureInfo classifies a call that failed without an answer to
+// classify, for the last case of a driver's ErrorInfo, as every driver
+// does (httpx.ClassifyFailure): the context's end is Canceled or
+// DeadlineExceeded; a broken connection, a timeout or an answer cut short
+// Unavailable; anything else Unknown.
+func FailureInfo(err error) ErrorInfo {
+	code, _ := httpx.ClassifyFailure(err)
+	return ErrorInfo{Code: code}
 }
 
 // Wrap returns the error of a step that failed with err, classified as

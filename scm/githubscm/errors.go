@@ -1,10 +1,7 @@
 package githubscm
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -75,20 +72,14 @@ func (e *GraphQLError) code() errcode.Code {
 // keeps its code; an HTTP answer is classified by httpx.Classify, as
 // every HTTP client of scmkit classifies it, with GitHub's refinements.
 func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	if info, ok := driver.CommonErrorInfo(err); ok {
+		return info
+	}
 	var (
-		ce  *errcode.Error
 		acc *github.AcceptedError
 		gql *GraphQLError
 	)
 	switch {
-	case err == nil:
-		return driver.ErrorInfo{Code: errcode.OK}
-	case errors.As(err, &ce):
-		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	case errors.As(err, &acc):
 		// 202: GitHub is computing the answer; a later retry succeeds.
 		return driver.ErrorInfo{Code: errcode.Unavailable, Status: http.StatusAccepted}
@@ -102,18 +93,12 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	if resp := answerOf(err); resp != nil {
 		return d.statusInfo(err, resp)
 	}
-	var (
-		rle *github.RateLimitError
-		ne  net.Error
-	)
-	switch {
-	case errors.As(err, &rle):
+	var rle *github.RateLimitError
+	if errors.As(err, &rle) {
 		// A rate limit without an answer to classify.
 		return driver.ErrorInfo{Code: errcode.RateLimited, RetryAt: rle.Rate.Reset.Time}
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne):
-		return driver.ErrorInfo{Code: errcode.Unavailable}
 	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	return driver.FailureInfo(err)
 }
 
 // answerOf returns the HTTP answer of a go-github error, whichever of its

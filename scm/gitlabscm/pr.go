@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"net/http"
 	"slices"
 	"strconv"
@@ -137,13 +133,10 @@ func (pf *preflight) holds(r *driver.PullRequestRequest) bool {
 // gitBlobID is the git object id of a blob holding content: SHA-1, or
 // SHA-256 for a repository whose ids have 64 hex digits.
 func gitBlobID(content []byte, idLen int) string {
-	var h hash.Hash = sha1.New()
 	if idLen == 64 {
-		h = sha256.New()
+		return driver.BlobIDSHA256(content)
 	}
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
+	return driver.BlobID(content)
 }
 
 func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest) (*preflight, error) {

@@ -307,7 +307,7 @@ func (w *World) newCommit(r *repo, parent string, files map[string]blob) *commit
 	h := sha1.New()
 	fmt.Fprintf(h, "commit %d parent %s\n", w.seq, parent)
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		fmt.Fprintf(h, "%s %t %s\n", p, files[p].executable, blobID(files[p].content))
+		fmt.Fprintf(h, "%s %t %s\n", p, files[p].executable, driver.BlobID(files[p].content))
 	}
 	c := &commit{id: hex.EncodeToString(h.Sum(nil)), parent: parent, files: files}
 	r.commits[c.id] = c
@@ -325,14 +325,6 @@ func (r *repo) resolve(ref string) (*commit, bool) {
 	}
 	c, ok := r.commits[ref]
 	return c, ok
-}
-
-// blobID is git's blob id of content.
-func blobID(content []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Error is the error a memscm driver returns; ErrorInfo reads its fields.
@@ -464,7 +456,7 @@ func (d *drv) ReadFile(ctx context.Context, _ *http.Client, r *driver.ReadFileRe
 		}
 		return nil, errf(errcode.NotFound, http.StatusNotFound, "file %s not found", r.Path)
 	}
-	id := blobID(b.content)
+	id := driver.BlobID(b.content)
 	etag := `"` + id + `"`
 	if r.IfNoneMatch != "" && r.IfNoneMatch == etag {
 		return nil, errf(errcode.NotModified, http.StatusNotModified, "%s not modified", r.Path)
@@ -606,7 +598,7 @@ func (d *drv) FindFiles(ctx context.Context, _ *http.Client, r *driver.FindFiles
 		c, _ := rp.resolve("")
 		f := driver.Found{Repository: d.describe(rp)}
 		if b, ok := c.files[r.Path]; ok {
-			f.Found, f.BlobID = true, blobID(b.content)
+			f.Found, f.BlobID = true, driver.BlobID(b.content)
 		}
 		page.Results = append(page.Results, f)
 	}
@@ -691,13 +683,8 @@ func (d *drv) prOut(rp *repo, p *PullRequest, existing bool) *driver.PullRequest
 // ErrorInfo implements driver.Driver.
 func (d *drv) ErrorInfo(err error) driver.ErrorInfo {
 	var e *Error
-	switch {
-	case errors.As(err, &e):
+	if errors.As(err, &e) {
 		return driver.ErrorInfo{Code: e.Code, Status: e.Status, RetryAt: e.RetryAt}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	return driver.FailureInfo(err)
 }
