@@ -266,13 +266,8 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func tenChanges(prefix string) []scm.Change {
-	var ch []scm.Change
-	for i := 1; i <= 10; i++ {
-		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
-	}
-	return ch
-}
+// tenChanges writes ten text files under prefix.
+func tenChanges(prefix string) []scm.Change { return adaptertest.TextChanges(prefix, 10) }
 
 // TestOneCommit: ten changes are one commit, made by one POST /src that
 // also creates the branch.

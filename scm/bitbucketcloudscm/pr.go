@@ -184,7 +184,7 @@ func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.Pu
 		case ch.Action == driver.Create && exists:
 			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
 		case ch.Action != driver.Create && !exists:
-			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, actionName(ch.Action))}
+			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
 		}
 	}
 	return nil
@@ -226,18 +226,6 @@ func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.Pul
 		}
 	}
 	return true, nil
-}
-
-func actionName(a driver.ChangeAction) string {
-	switch a {
-	case driver.Create:
-		return "Create"
-	case driver.Update:
-		return "Update"
-	case driver.Delete:
-		return "Delete"
-	}
-	return "Upsert"
 }
 
 // commit makes one commit of every change on r.Branch with a multipart

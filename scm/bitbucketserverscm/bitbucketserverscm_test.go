@@ -193,13 +193,8 @@ func TestExistingBranch(t *testing.T) {
 	}
 }
 
-func tenChanges(prefix string) []scm.Change {
-	var ch []scm.Change
-	for i := 1; i <= 10; i++ {
-		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
-	}
-	return ch
-}
+// tenChanges writes ten text files under prefix.
+func tenChanges(prefix string) []scm.Change { return adaptertest.TextChanges(prefix, 10) }
 
 // TestPartialCommit fails the 6th of 10 commits: the error names the
 // branch and the 5 files committed; a second run resumes without

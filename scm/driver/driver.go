@@ -271,6 +271,21 @@ const (
 	Delete
 )
 
+// String returns the action's name, e.g. "Delete".
+func (a ChangeAction) String() string {
+	switch a {
+	case Upsert:
+		return "Upsert"
+	case Create:
+		return "Create"
+	case Update:
+		return "Update"
+	case Delete:
+		return "Delete"
+	}
+	return "ChangeAction(?)"
+}
+
 // Change is one file change in a commit.
 type Change struct {
 	Path       string

@@ -85,3 +85,11 @@ func TestBlobID(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeActionString(t *testing.T) {
+	for a, want := range map[ChangeAction]string{Upsert: "Upsert", Create: "Create", Update: "Update", Delete: "Delete", 9: "ChangeAction(?)"} {
+		if got := a.String(); got != want {
+			t.Errorf("ChangeAction(%d).String() = %q; want %q", int(a), got, want)
+		}
+	}
+}

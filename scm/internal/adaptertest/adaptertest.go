@@ -14,6 +14,7 @@ import (
 	"testing/fstest"
 
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
 )
 
 // Bench runs op once to warm up (with i = -1: connections, caches), then
@@ -122,4 +123,14 @@ func FilePaths(t testing.TB, fsys fs.FS) []string {
 		t.Fatal(err)
 	}
 	return paths
+}
+
+// TextChanges returns n changes that write small text files,
+// prefix/f01.txt to prefix/fNN.txt, file i holding "file i\n".
+func TextChanges(prefix string, n int) []scm.Change {
+	var ch []scm.Change
+	for i := 1; i <= n; i++ {
+		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
+	}
+	return ch
 }
