@@ -246,3 +246,17 @@ func (d *Driver) getJSON(ctx context.Context, hc *http.Client, rawURL string, v 
 
 // ownsURL reports whether u is on the API base URL.
 func (d *Driver) ownsURL(u string) bool { return strings.HasPrefix(u, d.api+"/") }
+
+// pageURL is the URL of the page a listing's cursor names: first for the
+// first page (""), otherwise the cursor, a next link Bitbucket gave, which
+// must be on the API base URL, so that a cursor never sends the
+// credential elsewhere.
+func (d *Driver) pageURL(cursor, first string) (string, error) {
+	switch {
+	case cursor == "":
+		return first, nil
+	case !d.ownsURL(cursor):
+		return "", errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	}
+	return cursor, nil
+}

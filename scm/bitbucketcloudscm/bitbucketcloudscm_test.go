@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -642,5 +644,29 @@ func TestErrorInfo(t *testing.T) {
 		if got := d.ErrorInfo(tc.err).Code; got != tc.want {
 			t.Errorf("ErrorInfo(%v).Code = %v; want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestForeignCursor: a page cursor that is not on the API base URL is
+// refused before any request, so that it cannot send the credential to
+// another host.
+func TestForeignCursor(t *testing.T) {
+	e := newEnv(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}}, integrations.BitbucketCloudConfig{})
+	d, hc := driverFor(t, e.fake, nil)
+	var foreign atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { foreign.Add(1) }))
+	defer evil.Close()
+	cursor := evil.URL + "/2.0/repositories/" + workspace + "?page=2"
+	before := e.requests()
+	_, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: workspace, Cursor: cursor})
+	if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+		t.Errorf("ListRepositories with a foreign cursor: %v (%v); want InvalidArgument", got, err)
+	}
+	_, err = d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: workspace, Path: "catalog-info.yaml", Cursor: cursor})
+	if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+		t.Errorf("FindFiles with a foreign cursor: %v (%v); want InvalidArgument", got, err)
+	}
+	if n, m := foreign.Load(), e.requests()-before; n != 0 || m != 0 {
+		t.Errorf("%d requests to the foreign host and %d to the fake; want none", n, m)
 	}
 }
