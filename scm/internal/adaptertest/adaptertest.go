@@ -7,9 +7,11 @@ package adaptertest
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -133,4 +135,30 @@ func TextChanges(prefix string, n int) []scm.Change {
 		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
 	}
 	return ch
+}
+
+// Forbidden is an http.RoundTripper that answers "403 Forbidden" with
+// Header, ContentType and Body to every request whose escaped path
+// contains Path (to every request when Path is ""), as a server answers a
+// rate limit or a refusal, and sends the other requests through Base.
+type Forbidden struct {
+	Base        http.RoundTripper
+	Path        string
+	Header      http.Header
+	ContentType string
+	Body        string
+}
+
+// RoundTrip answers or forwards r.
+func (f Forbidden) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.Path != "" && !strings.Contains(r.URL.EscapedPath(), f.Path) {
+		return f.Base.RoundTrip(r)
+	}
+	h := f.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", f.ContentType)
+	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: h, Request: r,
+		Body: io.NopCloser(strings.NewReader(f.Body)), ContentLength: int64(len(f.Body))}, nil
 }
