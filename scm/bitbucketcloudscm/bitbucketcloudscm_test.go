@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -507,22 +506,12 @@ func TestFindFilesSearchDisabled(t *testing.T) {
 func TestFindFilesPerRepository(t *testing.T) {
 	fake := newWorld(t, &fakebitbucketcloud.Options{SearchDisabled: true})
 	defer fake.Close()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
+	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}}
+	c := adaptertest.NewClient(t, cfg, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
 		integrations.BitbucketCloud: bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var found []string
 	for f, err := range c.FindFiles(t.Context(), fake.URL()+"/"+workspace, "catalog-info.yaml") {
 		if err != nil {

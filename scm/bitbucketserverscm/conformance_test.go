@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
@@ -55,23 +54,12 @@ func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*s
 func newClientFor(t testing.TB, fake *fakebitbucketserver.Server, c integrations.BitbucketServerConfig) (*scm.Client, *http.Transport) {
 	t.Helper()
 	c.Host, c.APIBaseURL = fake.Host(), fake.APIBaseURL()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{c}})
-	if err != nil {
-		t.Fatalf("NewRegistry: %v", err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatalf("NewResolver: %v", err)
-	}
 	tr := &http.Transport{}
-	cl, err := scm.NewClient(reg, res, &scm.Options{
+	cl := adaptertest.NewClient(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{c}}, &scm.Options{
 		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
 	return cl, tr
 }
 

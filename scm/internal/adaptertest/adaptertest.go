@@ -15,6 +15,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 )
@@ -161,4 +162,24 @@ func (f Forbidden) RoundTrip(r *http.Request) (*http.Response, error) {
 	h.Set("Content-Type", f.ContentType)
 	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: h, Request: r,
 		Body: io.NopCloser(strings.NewReader(f.Body)), ContentLength: int64(len(f.Body))}, nil
+}
+
+// NewClient returns the portable client of the integrations cfg
+// configures, with opts (nil: the defaults) and a credentials.Resolver
+// over them, failing the test when cfg or opts are refused.
+func NewClient(t testing.TB, cfg integrations.Config, opts *scm.Options) *scm.Client {
+	t.Helper()
+	reg, err := integrations.NewRegistry(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := scm.NewClient(reg, res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
