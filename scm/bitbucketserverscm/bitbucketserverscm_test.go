@@ -20,7 +20,6 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/adaptertest"
-	"github.com/scmkit/scmkit/scm/internal/bbapi"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
@@ -70,22 +69,7 @@ func driverFor(t testing.TB, fake *fakebitbucketserver.Server, opts *bitbucketse
 	return d, adaptertest.BearerClient(t, goodToken)
 }
 
-func TestSlugAndProjectKey(t *testing.T) {
-	for _, tc := range []struct{ name, want string }{
-		{"basic", "basic"},
-		{"My Service", "my-service"},
-		{"My  Service!!", "my-service"},
-		{"already-a.slug_1", "already-a.slug_1"},
-		{"Ünïcode Repo", "n-code-repo"},
-		{"  --x--  ", "x"},
-	} {
-		if got := bbapi.Slug(tc.name); got != tc.want {
-			t.Errorf("Slug(%q) = %q; want %q", tc.name, got, tc.want)
-		}
-		if got := fakebitbucketserver.Slugify(tc.name); got != tc.want {
-			t.Errorf("fakebitbucketserver.Slugify(%q) = %q; want %q (the fake and the driver must agree)", tc.name, got, tc.want)
-		}
-	}
+func TestProjectKey(t *testing.T) {
 	for _, tc := range []struct{ owner, want string }{{"acme", "ACME"}, {"AcMe", "ACME"}, {"~jdoe", "~jdoe"}} {
 		if got := bitbucketserverscm.ProjectKey(tc.owner); got != tc.want {
 			t.Errorf("ProjectKey(%q) = %q; want %q", tc.owner, got, tc.want)

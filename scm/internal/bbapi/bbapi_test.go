@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
 func TestSlug(t *testing.T) {
@@ -20,6 +21,9 @@ func TestSlug(t *testing.T) {
 	} {
 		if got := Slug(tc.in); got != tc.want {
 			t.Errorf("Slug(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+		if got := fakebitbucketserver.Slugify(tc.in); got != tc.want {
+			t.Errorf("fakebitbucketserver.Slugify(%q) = %q; want %q (the fake and the drivers must agree)", tc.in, got, tc.want)
 		}
 	}
 }
