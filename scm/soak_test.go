@@ -257,14 +257,18 @@ func gitlabSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(full, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(full, branch))
 	}
 	return w
+}
+
+// contents maps the files a fake lists to their contents, passing err on.
+func contents(files []fake.File, err error) (map[string]string, error) {
+	m := map[string]string{}
+	for _, f := range files {
+		m[f.Path] = string(f.Content)
+	}
+	return m, err
 }
 
 // bitbucketFault arms a random fault of the scmtest kinds both Bitbucket
@@ -328,12 +332,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(soakOwner, scmtest.BasicRepo, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(soakOwner, scmtest.BasicRepo, branch))
 	}
 	return w
 }
@@ -382,12 +381,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(project, scmtest.BasicRepo, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(project, scmtest.BasicRepo, branch))
 	}
 	return w
 }
