@@ -67,28 +67,8 @@ func TestNoCredentialAfterDowngradeRedirect(t *testing.T) {
 	}
 	t.Cleanup(tr.CloseIdleConnections)
 
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: host, APIBaseURL: "https://" + host + "/api/v3", Token: integrations.NewSecret("config-token"),
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(host)
-	if !ok {
-		t.Fatalf("registry has no %s", host)
-	}
-	resolver, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name     string
-		res      scm.Resolver
-		wantAuth string
-	}{
-		{"credentials.Resolver", resolver, "Bearer config-token"},
-		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
-	} {
+	reg, in, resolvers := tokenSetup(t, host, "https://"+host+"/api/v3")
+	for _, tc := range resolvers {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()
 			clear(auths)
@@ -146,25 +126,8 @@ func TestNoCredentialBackFromAForeignHost(t *testing.T) {
 	})
 	apiURL = api.URL
 	host := hostOf(t, api.URL)
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: host, APIBaseURL: api.URL + "/api/v3", Token: integrations.NewSecret("config-token"),
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := reg.ByHost(host)
-	resolver, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name     string
-		res      scm.Resolver
-		wantAuth string
-	}{
-		{"credentials.Resolver", resolver, "Bearer config-token"},
-		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
-	} {
+	reg, in, resolvers := tokenSetup(t, host, api.URL+"/api/v3")
+	for _, tc := range resolvers {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, s := range []*recorder{api, foreign} {
 				s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
 
 // TestPerUserViewRedactsUnderEveryVerb: a per-user view holds the user's
@@ -21,19 +22,9 @@ import (
 // record of the view, of its UserCredentials, or of a struct embedding
 // the view shows a secret.
 func TestPerUserViewRedactsUnderEveryVerb(t *testing.T) {
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: "github.com", Token: integrations.NewSecret("ghp_configsecret")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: "github.com", Token: integrations.NewSecret("ghp_configsecret")}}}
+	c := adaptertest.NewClient(t, cfg, nil)
 	tok := &oauth2.Token{AccessToken: "ghu_accesssecret", RefreshToken: "ghr_refreshsecret", Expiry: time.Now().Add(time.Hour)}
 	users := scm.UserCredentials{
 		"github.com":     credentials.UserSource(&oauth2.Config{ClientSecret: "web-client-secret"}, tok, nil),

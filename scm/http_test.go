@@ -210,28 +210,8 @@ func TestCredentialsOverHTTP(t *testing.T) {
 		}
 	})
 	host := hostOf(t, api.URL)
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: host, APIBaseURL: api.URL + "/api/v3", Token: integrations.NewSecret("config-token"),
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(host)
-	if !ok {
-		t.Fatalf("registry has no %s", host)
-	}
-	resolver, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name     string
-		res      scm.Resolver
-		wantAuth string
-	}{
-		{"credentials.Resolver", resolver, "Bearer config-token"},
-		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
-	} {
+	reg, in, resolvers := tokenSetup(t, host, api.URL+"/api/v3")
+	for _, tc := range resolvers {
 		t.Run(tc.name, func(t *testing.T) {
 			api.mu.Lock()
 			api.auths = nil
@@ -354,5 +334,40 @@ func TestReadTreeArchive(t *testing.T) {
 		if !b.closed.Load() {
 			t.Errorf("archive body %d not closed", i)
 		}
+	}
+}
+
+// resolverCase is a resolver to run a call with and the Authorization
+// header its requests must carry.
+type resolverCase struct {
+	name     string
+	res      scm.Resolver
+	wantAuth string
+}
+
+// tokenSetup returns a registry with one GitHub integration, for host
+// with its API at apiBase and the token "config-token"; that integration;
+// and the two resolvers a call must work with: credentials.Resolver over
+// the registry ("Bearer config-token") and a custom scm.Resolver ("Bearer
+// custom-token").
+func tokenSetup(t *testing.T, host, apiBase string) (*integrations.Registry, *integrations.Integration, []resolverCase) {
+	t.Helper()
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: host, APIBaseURL: apiBase, Token: integrations.NewSecret("config-token"),
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ok := reg.ByHost(host)
+	if !ok {
+		t.Fatalf("registry has no %s", host)
+	}
+	resolver, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, in, []resolverCase{
+		{"credentials.Resolver", resolver, "Bearer config-token"},
+		{"custom resolver", &recordingResolver{cred: &credentials.Credential{Kind: credentials.KindToken, Token: "custom-token"}}, "Bearer custom-token"},
 	}
 }

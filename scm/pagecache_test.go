@@ -13,12 +13,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
@@ -119,9 +119,9 @@ func gitHubListing(t testing.TB, repos int) *listingFake {
 	}
 	f.client = func(t testing.TB, token string, pc scm.PageCache) *scm.Client {
 		t.Helper()
-		reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-			Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(token)}}})
-		return newListingClient(t, reg, err, integrations.GitHub, githubscm.Opener(nil), pc, f.rx)
+		cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{
+			Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(token)}}}
+		return newListingClient(t, cfg, integrations.GitHub, githubscm.Opener(nil), pc, f.rx)
 	}
 	f.stats = func() (int, int) { st := s.Stats(); return st.API, st.NotModified }
 	f.conditional = func() (int, int) { return countListings(s.RequestsTo("api"), "GET /orgs/{org}/repos") }
@@ -144,30 +144,19 @@ func gitLabListing(t testing.TB, repos int) *listingFake {
 	}
 	f.client = func(t testing.TB, token string, pc scm.PageCache) *scm.Client {
 		t.Helper()
-		reg, err := integrations.NewRegistry(integrations.Config{GitLab: []integrations.GitLabConfig{{
-			Host: s.Host(), APIBaseURL: s.APIBaseURL(), BaseURL: s.URL(), Token: integrations.NewSecret("glpat-" + token)}}})
-		return newListingClient(t, reg, err, integrations.GitLab, gitlabscm.Opener(nil), pc, f.rx)
+		cfg := integrations.Config{GitLab: []integrations.GitLabConfig{{
+			Host: s.Host(), APIBaseURL: s.APIBaseURL(), BaseURL: s.URL(), Token: integrations.NewSecret("glpat-" + token)}}}
+		return newListingClient(t, cfg, integrations.GitLab, gitlabscm.Opener(nil), pc, f.rx)
 	}
 	f.stats = func() (int, int) { st := s.Stats(); return st.Total, st.NotModified }
 	f.conditional = func() (int, int) { return countListings(s.Requests(), "GET /api/v4/groups/{id}/projects") }
 	return f
 }
 
-func newListingClient(t testing.TB, reg *integrations.Registry, err error, kind integrations.Kind, o driver.Opener, pc scm.PageCache, rx *atomic.Int64) *scm.Client {
+func newListingClient(t testing.TB, cfg integrations.Config, kind integrations.Kind, o driver.Opener, pc scm.PageCache, rx *atomic.Int64) *scm.Client {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{kind: o},
+	return adaptertest.NewClient(t, cfg, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{kind: o},
 		PageCache: pc, Transport: countingTransport{rx}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // countListings counts the requests to route, and those with If-None-Match.

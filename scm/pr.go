@@ -49,7 +49,7 @@ func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ 
 		req.CommitMessage = spec.Title
 	}
 	for i, ch := range spec.Changes {
-		dc := driver.Change{Path: ch.Path, Action: driverAction(ch.Action), Executable: ch.Executable}
+		dc := driver.Change{Path: ch.Path, Action: ch.Action, Executable: ch.Executable}
 		if ch.Action != Delete {
 			dc.Content = ch.Content
 			if dc.Content == nil {
@@ -68,16 +68,4 @@ func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ 
 	}
 	return &PullRequest{Number: pr.Number, URL: pr.URL, Base: pr.Base, Branch: pr.Branch, CommitID: pr.CommitID,
 		Existing: pr.Existing}, nil
-}
-
-func driverAction(a ChangeAction) driver.ChangeAction {
-	switch a {
-	case Create:
-		return driver.Create
-	case Update:
-		return driver.Update
-	case Delete:
-		return driver.Delete
-	}
-	return driver.Upsert
 }

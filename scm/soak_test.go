@@ -27,6 +27,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -244,7 +245,7 @@ func gitlabSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(full, scmtest.DefaultBranch)
 		head, _ := s.Commits(full, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0
@@ -256,27 +257,18 @@ func gitlabSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(full, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(full, branch))
 	}
 	return w
 }
 
-// ahead counts the commits of head (newest first) before the first one
-// base holds.
-func ahead(base, head []string) int {
-	n := 0
-	for _, id := range head {
-		if slices.Contains(base, id) {
-			break
-		}
-		n++
+// contents maps the files a fake lists to their contents, passing err on.
+func contents(files []fake.File, err error) (map[string]string, error) {
+	m := map[string]string{}
+	for _, f := range files {
+		m[f.Path] = string(f.Content)
 	}
-	return n
+	return m, err
 }
 
 // bitbucketFault arms a random fault of the scmtest kinds both Bitbucket
@@ -328,7 +320,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(soakOwner, scmtest.BasicRepo, scmtest.DefaultBranch)
 		head, _ := s.Commits(soakOwner, scmtest.BasicRepo, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0
@@ -340,12 +332,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(soakOwner, scmtest.BasicRepo, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(soakOwner, scmtest.BasicRepo, branch))
 	}
 	return w
 }
@@ -382,7 +369,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 	w.commitsAhead = func(branch string) int {
 		base, _ := s.Commits(project, scmtest.BasicRepo, scmtest.DefaultBranch)
 		head, _ := s.Commits(project, scmtest.BasicRepo, branch)
-		return ahead(base, head)
+		return adaptertest.CommitsAhead(head, base)
 	}
 	w.openPRs = func(branch string) int {
 		n := 0
@@ -394,12 +381,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 		return n
 	}
 	w.files = func(branch string) (map[string]string, error) {
-		fs, err := s.Files(project, scmtest.BasicRepo, branch)
-		m := map[string]string{}
-		for _, f := range fs {
-			m[f.Path] = string(f.Content)
-		}
-		return m, err
+		return contents(s.Files(project, scmtest.BasicRepo, branch))
 	}
 	return w
 }

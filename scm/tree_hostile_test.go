@@ -17,7 +17,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
@@ -25,6 +24,7 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -83,21 +83,9 @@ func (b *swapBody) Close() error { b.stop(); return b.PipeReader.Close() }
 func hostileAdapters(t *testing.T, body func(ctx context.Context) io.Reader) map[string]func() (*scm.Client, string) {
 	files := fstest.MapFS{"README.md": {Data: []byte("# basic\n")}}
 	retry := scm.RetryOptions{MaxRetries: -1}
-	client := func(reg integrations.Config, kind integrations.Kind, open driver.Opener) *scm.Client {
-		r, err := integrations.NewRegistry(reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := credentials.NewResolver(r, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	client := func(cfg integrations.Config, kind integrations.Kind, open driver.Opener) *scm.Client {
 		tr := &archiveSwap{base: http.DefaultTransport.(*http.Transport).Clone(), body: body}
-		c, err := scm.NewClient(r, res, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{kind: open}, Transport: tr, Retry: retry})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return adaptertest.NewClient(t, cfg, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{kind: open}, Transport: tr, Retry: retry})
 	}
 	return map[string]func() (*scm.Client, string){
 		"github": func() (*scm.Client, string) {

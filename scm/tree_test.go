@@ -2,7 +2,6 @@ package scm_test
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
 
 // TestReadTreeRequestLimits: the driver receives the resolved limits and
@@ -91,15 +91,7 @@ func TestReadTreeFilesEnforced(t *testing.T) {
 			if err != nil {
 				return
 			}
-			var got []string
-			if err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					got = append(got, p)
-				}
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
+			got := adaptertest.FilePaths(t, fsys)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("tree (-want +got):\n%s", diff)
 			}

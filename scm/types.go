@@ -1,5 +1,7 @@
 package scm
 
+import "github.com/scmkit/scmkit/scm/driver"
+
 // File is a file's content and identity, as read by [Client.ReadFile].
 type File struct {
 	// URL is the URL the file was read from, as the caller gave it.
@@ -139,34 +141,21 @@ type FoundFile struct {
 	Method FindMethod
 }
 
-// ChangeAction says what a [Change] does.
-type ChangeAction int
+// ChangeAction says what a [Change] does. It is the driver's type, so
+// that a change reaches the driver as it is.
+type ChangeAction = driver.ChangeAction
 
+// The change actions.
 const (
 	// Upsert writes the file, creating or replacing it.
-	Upsert ChangeAction = iota
+	Upsert = driver.Upsert
 	// Create writes a file that must not exist yet.
-	Create
+	Create = driver.Create
 	// Update replaces a file that must exist.
-	Update
+	Update = driver.Update
 	// Delete removes a file that must exist.
-	Delete
+	Delete = driver.Delete
 )
-
-// String returns the action's name, e.g. "Delete".
-func (a ChangeAction) String() string {
-	switch a {
-	case Upsert:
-		return "Upsert"
-	case Create:
-		return "Create"
-	case Update:
-		return "Update"
-	case Delete:
-		return "Delete"
-	}
-	return "ChangeAction(?)"
-}
 
 // Change is one file change of a pull request's commit.
 type Change struct {

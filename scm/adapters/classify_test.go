@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
@@ -21,6 +20,7 @@ import (
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/githubscm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
 
 // classifyAdapter is one row of the classification tests: how to point
@@ -193,18 +193,7 @@ func TestClassifyCases(t *testing.T) {
 func classifyClient(t *testing.T, ad classifyAdapter, hs *httptest.Server, tr http.RoundTripper, retry scm.RetryOptions, opts *adapters.Options) *scm.Client {
 	t.Helper()
 	host := strings.TrimPrefix(hs.URL, "http://")
-	reg, err := integrations.NewRegistry(ad.config(host, hs.URL, integrations.NewSecret(ad.token)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Retry: retry, Drivers: adapters.All(opts)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := adaptertest.NewClient(t, ad.config(host, hs.URL, integrations.NewSecret(ad.token)), &scm.Options{Transport: tr, Retry: retry, Drivers: adapters.All(opts)})
 	return c
 }
 

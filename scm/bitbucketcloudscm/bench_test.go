@@ -6,35 +6,18 @@ import (
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
-
-// bench runs op b.N times and reports requests/op (API and web host).
-func bench(b *testing.B, e *env, op func(i int) error) {
-	b.Helper()
-	if err := op(-1); err != nil { // warm up: connections
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	before := e.requests()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if err := op(i); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(e.requests()-before)/float64(b.N), "requests/op")
-}
 
 func benchEnv(b *testing.B) *env { return newEnv(b, nil, integrations.BitbucketCloudConfig{}) }
 
 func BenchmarkBitbucketCloudReadFile(b *testing.B) {
 	e := benchEnv(b)
 	u := e.fileURL(scmtest.BasicRepo, "main", "catalog-info.yaml")
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadFile(b.Context(), u, nil)
 		return err
 	})
@@ -47,7 +30,7 @@ func BenchmarkBitbucketCloudReadFileUnchanged(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadFile(b.Context(), u, &scm.ReadFileOptions{IfNoneMatch: f.ETag})
 		if scm.Code(err) != scm.NotModified {
 			return fmt.Errorf("conditional re-read: %v; want NotModified", err)
@@ -60,7 +43,7 @@ func BenchmarkBitbucketCloudReadFileUnchanged(b *testing.B) {
 func BenchmarkBitbucketCloudReadTree(b *testing.B) {
 	e := benchEnv(b)
 	u := e.repoURL(scmtest.BasicRepo) + "/src/main/templates/service/"
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadTree(b.Context(), u, nil)
 		return err
 	})
@@ -68,7 +51,7 @@ func BenchmarkBitbucketCloudReadTree(b *testing.B) {
 
 func benchPullRequest(b *testing.B, base string) {
 	e := benchEnv(b)
-	bench(b, e, func(i int) error {
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.OpenPullRequest(b.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: base,
 			Branch: fmt.Sprintf("bench/%d", i+1), Title: "Generated", Changes: tenChanges(fmt.Sprintf("gen%d", i+1))})
 		return err
@@ -89,7 +72,7 @@ func BenchmarkBitbucketCloudOpenPullRequestAgain(b *testing.B) {
 	e := benchEnv(b)
 	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main", Branch: "bench/again", Title: "Generated",
 		Changes: tenChanges("gen")}
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.OpenPullRequest(b.Context(), spec)
 		return err
 	})
@@ -112,7 +95,7 @@ func BenchmarkBitbucketCloudListRepositories(b *testing.B) {
 	e := benchEnv(b)
 	addRepos(b, e, 1000)
 	owner := e.fake.URL() + "/" + workspace
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		n := 0
 		for _, err := range e.c.ListRepositories(b.Context(), owner, nil) {
 			if err != nil {
@@ -133,7 +116,7 @@ func BenchmarkBitbucketCloudDiscover(b *testing.B) {
 	e := benchEnv(b)
 	addRepos(b, e, 1000)
 	owner := e.fake.URL() + "/" + workspace
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		n := 0
 		for f, err := range e.c.FindFiles(b.Context(), owner, "catalog-info.yaml") {
 			if err != nil {

@@ -91,11 +91,7 @@
 package bitbucketcloudscm
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,8 +99,8 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // Defaults of [Options].
@@ -112,8 +108,6 @@ const (
 	DefaultMaxFilePages = 10
 	DefaultMaxDepth     = 50
 	pageLen             = 100
-	maxErrorBody        = 64 << 10
-	maxJSONBody         = 32 << 20
 )
 
 // Options configure a [Driver]. A nil *Options means the defaults.
@@ -143,6 +137,7 @@ type Driver struct {
 	api  string // e.g. https://api.bitbucket.org/2.0
 	web  string // e.g. https://bitbucket.org
 	opts Options
+	rest bbapi.Client
 }
 
 var (
@@ -201,9 +196,8 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	if api == "" {
 		api = integrations.BitbucketCloudAPIURL
 	}
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an absolute http(s) URL", in.ConfigPath, api)
+	if _, err := bbapi.ParseBaseURL(op, in.ConfigPath, api); err != nil {
+		return nil, err
 	}
 	web := strings.TrimRight(in.BaseURL, "/")
 	if web == "" {
@@ -213,6 +207,7 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	if opts != nil {
 		d.opts = *opts
 	}
+	d.rest = bbapi.Client{Now: d.opts.Now, Error: newAPIError}
 	if d.opts.MaxFilePages <= 0 {
 		d.opts.MaxFilePages = DefaultMaxFilePages
 	}
@@ -225,29 +220,8 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	return d, nil
 }
 
-// slug returns the slug for a workspace or repository name: the name,
-// lower-cased, when it is already a slug, otherwise each run of characters
-// other than ASCII letters, digits, ".", "_" and "-" becomes one "-"
-// ("My Service" gives "my-service").
-func slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = true
-	}
-	return strings.Trim(b.String(), "-")
-}
-
 func (d *Driver) repoPath(r driver.Repo) string {
-	return "/repositories/" + url.PathEscape(slug(r.Owner)) + "/" + url.PathEscape(slug(r.Name))
+	return "/repositories/" + url.PathEscape(bbapi.Slug(r.Owner)) + "/" + url.PathEscape(bbapi.Slug(r.Name))
 }
 
 // call is one request to the API or the web host.
@@ -262,53 +236,27 @@ type call struct {
 // send makes the request and returns a 2xx response; any other answer
 // (a 304 included) becomes *APIError.
 func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Response, error) {
-	var body io.Reader
-	if c.body != nil {
-		body = bytes.NewReader(c.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, c.url, body)
-	if err != nil {
-		return nil, errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", c.method, pathOf(c.url), err)
-	}
-	req.Header.Set("Accept", "application/json")
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	if c.ctype != "" {
-		req.Header.Set("Content-Type", c.ctype)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, httpx.CallError(c.method, pathOf(c.url), err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp, nil
-	}
-	return nil, d.apiError(c.method, c.url, resp)
+	return d.rest.Send(ctx, hc, &bbapi.Request{Method: c.method, URL: c.url, Body: c.body, ContentType: c.ctype, Header: c.header})
 }
 
-func pathOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.EscapedPath()
-}
-
+// getJSON makes a GET of rawURL and decodes the JSON answer into v.
 func (d *Driver) getJSON(ctx context.Context, hc *http.Client, rawURL string, v any) error {
-	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: rawURL})
-	if err != nil {
-		return err
-	}
-	b, err := httpx.ReadBody(resp, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("GET %s: decoding the answer: %w", pathOf(rawURL), err)
-	}
-	return nil
+	return d.rest.JSON(ctx, hc, &bbapi.Request{Method: http.MethodGet, URL: rawURL}, v)
 }
 
 // ownsURL reports whether u is on the API base URL.
 func (d *Driver) ownsURL(u string) bool { return strings.HasPrefix(u, d.api+"/") }
+
+// pageURL is the URL of the page a listing's cursor names: first for the
+// first page (""), otherwise the cursor, a next link Bitbucket gave, which
+// must be on the API base URL, so that a cursor never sends the
+// credential elsewhere.
+func (d *Driver) pageURL(cursor, first string) (string, error) {
+	switch {
+	case cursor == "":
+		return first, nil
+	case !d.ownsURL(cursor):
+		return "", errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	}
+	return cursor, nil
+}

@@ -7,20 +7,23 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -58,49 +61,24 @@ func (e *env) repoURL(repo string) string { return e.fake.URL() + "/" + workspac
 // fileURL is the web URL of a file; a ref with "/" is named by the "at"
 // query parameter too, as integrations.Registry.URL writes it.
 func (e *env) fileURL(repo, ref, p string) string {
-	u := e.repoURL(repo) + "/src/" + escapePath(ref) + "/" + escapePath(p)
+	u := e.repoURL(repo) + "/src/" + httpx.EscapePath(ref) + "/" + httpx.EscapePath(p)
 	if strings.Contains(ref, "/") {
 		u += "?at=" + url.QueryEscape(ref)
 	}
 	return u
 }
 
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i := range segs {
-		segs[i] = url.PathEscape(segs[i])
-	}
-	return strings.Join(segs, "/")
-}
-
 // driverFor returns the driver and a *http.Client presenting the access
 // token, for tests that call the driver directly.
 func driverFor(t testing.TB, fake *fakebitbucketcloud.Server, opts *bitbucketcloudscm.Options) (*bitbucketcloudscm.Driver, *http.Client) {
 	t.Helper()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(accessToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(fake.Host())
-	if !ok {
-		t.Fatal("no integration for the fake")
-	}
+	in := adaptertest.Integration(t, integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(accessToken)}}}, fake.Host())
 	d, err := bitbucketcloudscm.New(in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return d, &http.Client{Transport: bearer{tr}}
-}
-
-type bearer struct{ base http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+accessToken)
-	return b.base.RoundTrip(r)
+	return d, adaptertest.BearerClient(t, accessToken)
 }
 
 var basicRepo = driver.Repo{Owner: workspace, Name: scmtest.BasicRepo}
@@ -144,7 +122,7 @@ func TestContextReachesGoBitbucket(t *testing.T) {
 		})
 	}
 	fake.ClearFaults()
-	hc.Transport.(bearer).base.(*http.Transport).CloseIdleConnections()
+	hc.CloseIdleConnections()
 	deadline := time.Now().Add(3 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -289,13 +267,8 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func tenChanges(prefix string) []scm.Change {
-	var ch []scm.Change
-	for i := 1; i <= 10; i++ {
-		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
-	}
-	return ch
-}
+// tenChanges writes ten text files under prefix.
+func tenChanges(prefix string) []scm.Change { return adaptertest.TextChanges(prefix, 10) }
 
 // TestOneCommit: ten changes are one commit, made by one POST /src that
 // also creates the branch.
@@ -533,22 +506,12 @@ func TestFindFilesSearchDisabled(t *testing.T) {
 func TestFindFilesPerRepository(t *testing.T) {
 	fake := newWorld(t, &fakebitbucketcloud.Options{SearchDisabled: true})
 	defer fake.Close()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
+	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}}
+	c := adaptertest.NewClient(t, cfg, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
 		integrations.BitbucketCloud: bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var found []string
 	for f, err := range c.FindFiles(t.Context(), fake.URL()+"/"+workspace, "catalog-info.yaml") {
 		if err != nil {
@@ -673,10 +636,26 @@ func TestErrorInfo(t *testing.T) {
 	}
 }
 
-func TestSlug(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{{"My Service", "my-service"}, {"ACME", "acme"}, {"a.b_c-d", "a.b_c-d"}} {
-		if got := bitbucketcloudscm.Slug(tc.in); got != tc.want {
-			t.Errorf("Slug(%q) = %q; want %q", tc.in, got, tc.want)
-		}
+// TestForeignCursor: a page cursor that is not on the API base URL is
+// refused before any request, so that it cannot send the credential to
+// another host.
+func TestForeignCursor(t *testing.T) {
+	e := newEnv(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}}, integrations.BitbucketCloudConfig{})
+	d, hc := driverFor(t, e.fake, nil)
+	var foreign atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { foreign.Add(1) }))
+	defer evil.Close()
+	cursor := evil.URL + "/2.0/repositories/" + workspace + "?page=2"
+	before := e.requests()
+	_, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: workspace, Cursor: cursor})
+	if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+		t.Errorf("ListRepositories with a foreign cursor: %v (%v); want InvalidArgument", got, err)
+	}
+	_, err = d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: workspace, Path: "catalog-info.yaml", Cursor: cursor})
+	if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+		t.Errorf("FindFiles with a foreign cursor: %v (%v); want InvalidArgument", got, err)
+	}
+	if n, m := foreign.Load(), e.requests()-before; n != 0 || m != 0 {
+		t.Errorf("%d requests to the foreign host and %d to the fake; want none", n, m)
 	}
 }

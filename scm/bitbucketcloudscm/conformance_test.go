@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
@@ -121,14 +121,7 @@ func (h *harness) ClearFaults() { h.fake.ClearFaults() }
 func (h *harness) CommitsAhead(repo, branch string) int {
 	base, _ := h.fake.Commits(workspace, repo, scmtest.DefaultBranch)
 	head, _ := h.fake.Commits(workspace, repo, branch)
-	n := 0
-	for _, id := range head {
-		if slices.Contains(base, id) {
-			break
-		}
-		n++
-	}
-	return n
+	return adaptertest.CommitsAhead(head, base)
 }
 
 // OpenPullRequests implements scmtest.StateReader.

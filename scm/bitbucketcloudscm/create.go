@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 var (
@@ -56,7 +57,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		return nil, err
 	}
 	var v repoJSON
-	raw, err := httpx.ReadBody(resp, maxJSONBody)
+	raw, err := httpx.ReadBody(resp, bbapi.MaxJSONBody)
 	if err == nil {
 		err = json.Unmarshal(raw, &v)
 	}
@@ -65,14 +66,12 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	out := d.repository(&v)
 	if out.Owner == "" || out.Name == "" {
-		out.Owner, out.Name = r.Owner, slug(r.Name)
+		out.Owner, out.Name = r.Owner, bbapi.Slug(r.Name)
 	}
 	id, err := d.commit(ctx, hc, &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage,
 		Changes: r.Files}, "")
 	if err != nil {
-		info := d.ErrorInfo(err)
-		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-			Msg: fmt.Sprintf("repository %s/%s was created, but its initial commit is missing", out.Owner, out.Name), Err: err}
+		return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created, but its initial commit is missing", out.Owner, out.Name), err)
 	}
 	for i, g := range r.Access {
 		kind, name := "groups", g.Team
@@ -83,13 +82,11 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			url:  d.api + d.repoPath(driver.Repo{Owner: out.Owner, Name: out.Name}) + "/permissions-config/" + kind + "/" + url.PathEscape(name),
 			body: []byte(`{"permission":"` + g.Permission + `"}`)})
 		if err == nil {
-			_, err = httpx.ReadBody(resp, maxJSONBody)
+			_, err = httpx.ReadBody(resp, bbapi.MaxJSONBody)
 		}
 		if err != nil {
-			info := d.ErrorInfo(err)
-			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", out.Owner, out.Name,
-					driver.AccessProgress(r.Access, i), g), Err: err}
+			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", out.Owner, out.Name,
+				driver.AccessProgress(r.Access, i), g), err)
 		}
 	}
 	out.DefaultBranch = branch

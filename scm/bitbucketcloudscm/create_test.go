@@ -4,28 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
-func createTree(n int) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for i := range n {
-		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
-	}
-	fsys["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
-	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
-	return fsys
-}
-
 func TestCreateRepositoryRequests(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
-	fsys := createTree(50)
+	fsys := adaptertest.CreateTree(50)
 	before := e.requests()
 	r, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "new-svc",
 		DefaultBranch: "trunk", Visibility: scm.Public}, fsys)
@@ -67,7 +57,7 @@ func TestCreateRepositoryRequests(t *testing.T) {
 func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
 	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: "POST", Path: "/2.0/repositories/" + workspace + "/half/src"})
-	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "half"}, createTree(2))
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "half"}, adaptertest.CreateTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), workspace+"/half was created") ||
 		!strings.Contains(err.Error(), "initial commit is missing") {
 		t.Errorf("CreateRepository with a failing commit = %v; want Unavailable naming the repository and the missing initial commit", err)
@@ -77,8 +67,8 @@ func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 func BenchmarkBitbucketCloudCreateRepository(b *testing.B) {
 	e := benchEnv(b)
 	u := e.fake.URL() + "/" + workspace
-	fsys := createTree(50)
-	bench(b, e, func(i int) error {
+	fsys := adaptertest.CreateTree(50)
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
 		return err
 	})
@@ -92,7 +82,7 @@ func TestCreateRepositoryAccess(t *testing.T) {
 	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
 		{Team: "developers", Permission: scm.Write}, {User: alice, Permission: scm.Admin}}}
 	before := e.requests()
-	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, createTree(3)); err != nil {
+	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, adaptertest.CreateTree(3)); err != nil {
 		t.Fatalf("CreateRepository: %v", err)
 	}
 	if n := e.requests() - before; n != 2+2 {
@@ -109,7 +99,7 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 	e.fake.AddGroup(workspace, "developers")
 	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
 		{Team: "developers", Permission: scm.Read}, {User: "{d301aafa-d676-4ee0-88be-962be7417567}", Permission: scm.Read}}}
-	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, createTree(1))
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, spec, adaptertest.CreateTree(1))
 	msg := fmt.Sprint(err)
 	for _, want := range []string{workspace + "/half was created with its initial commit",
 		"[user {d301aafa-d676-4ee0-88be-962be7417567}: read] are missing", "done: [team developers: read]"} {
@@ -132,10 +122,10 @@ func BenchmarkBitbucketCloudCreateRepositoryAccess(b *testing.B) {
 	e.fake.AddGroup(workspace, "developers")
 	e.fake.AddAccount("557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a")
 	u := e.fake.URL() + "/" + workspace
-	fsys := createTree(50)
+	fsys := adaptertest.CreateTree(50)
 	access := []scm.Access{{Team: "developers", Permission: scm.Write},
 		{User: "557058:ba8948b2-49da-43a9-9e8b-e7249b8e324a", Permission: scm.Admin}}
-	bench(b, e, func(i int) error {
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1), Access: access}, fsys)
 		return err
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // APIError is an error answer of Bitbucket Cloud.
@@ -100,59 +101,39 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	}
 	// The context's end, a broken connection or an answer cut short
 	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
-	code, _ := httpx.ClassifyFailure(err)
-	return driver.ErrorInfo{Code: code}
+	return driver.FailureInfo(err)
 }
 
-// statusCode is httpx.Classify's code for the answer's status (with the
-// rate-limit verdict taken from the whole answer, RateLimited), refined by
-// Bitbucket Cloud's conventions: a 400 saying "already an open pull
-// request" or "already exists" is AlreadyExists and "no changes to be
-// pulled" is Conflict, 412 is Conflict, 501 is Unimplemented and any other
-// 4xx is InvalidArgument.
+// statusCode is bbapi.Code, refined by Bitbucket Cloud's conventions: a
+// 400 saying "already an open pull request" or "already exists" is
+// AlreadyExists and one saying "no changes to be pulled" is Conflict.
 func statusCode(e *APIError) errcode.Code {
-	if e.RateLimited {
-		return errcode.RateLimited
+	if !e.RateLimited && e.Status == http.StatusBadRequest {
+		switch {
+		case e.says("already an open pull request") || e.says("already exists"):
+			return errcode.AlreadyExists
+		case e.says("no changes to be pulled"):
+			return errcode.Conflict
+		}
 	}
-	code := httpx.Classify(&http.Response{StatusCode: e.Status, Header: http.Header{}}, time.Time{}).Code
-	switch s := e.Status; {
-	case s == http.StatusBadRequest && (e.says("already an open pull request") || e.says("already exists")):
-		return errcode.AlreadyExists
-	case s == http.StatusBadRequest && e.says("no changes to be pulled"):
-		return errcode.Conflict
-	case s == http.StatusPreconditionFailed:
-		return errcode.Conflict
-	case s == http.StatusNotImplemented:
-		return errcode.Unimplemented
-	case code == errcode.Unknown && s >= 400 && s < 500:
-		return errcode.InvalidArgument
-	}
-	return code
+	return bbapi.Code(e.Status, e.RateLimited)
 }
 
 // classifyAnswer is httpx.Classify's verdict on an error answer at time
-// now, as ctxTransport and apiError keep it. It may peek at the first 8 KiB of a
-// 403 or 429 body and leaves the body readable in full.
+// now, as ctxTransport keeps it. It may peek at the first 8 KiB of a 403
+// or 429 body and leaves the body readable in full.
 func classifyAnswer(resp *http.Response, now time.Time) answerInfo {
 	cl := httpx.Classify(resp, now)
 	return answerInfo{status: resp.StatusCode, limited: cl.Code == errcode.RateLimited, retryAt: cl.RetryAt, hint: cl.Hint}
 }
 
-// apiError reads an error answer and closes it; whether it is a rate
-// limit, and until when, is httpx.Classify's verdict.
-func (d *Driver) apiError(method, rawURL string, resp *http.Response) error {
-	info := classifyAnswer(resp, d.now())
-	e := &APIError{Method: method, Path: pathOf(rawURL), Status: resp.StatusCode, RateLimited: info.limited, RetryAt: info.retryAt, hint: info.hint}
-	if resp.StatusCode == http.StatusNotModified {
-		httpx.DrainClose(resp)
-		return e
+// newAPIError makes an *APIError of an error answer, with the message and
+// detail of its body.
+func newAPIError(a *bbapi.Answer) error {
+	e := &APIError{Method: a.Method, Path: a.Path, Status: a.Status, RateLimited: a.RateLimited, RetryAt: a.RetryAt, hint: a.Hint}
+	if a.Body != nil {
+		e.Message, e.Detail = errorBody(a.Body)
 	}
-	b, err := httpx.ReadBody(resp, maxErrorBody)
-	if err != nil {
-		httpx.DrainClose(resp)
-		return e
-	}
-	e.Message, e.Detail = errorBody(b)
 	return e
 }
 

@@ -10,6 +10,7 @@ import (
 	bitbucket "github.com/ktrysmt/go-bitbucket"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // ctxTransport injects ctx into every request go-bitbucket sends: its
@@ -49,7 +50,7 @@ func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp != nil && resp.Body != nil {
 		// go-bitbucket reads whole bodies: cap them.
-		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxJSONBody), Closer: resp.Body}
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, bbapi.MaxJSONBody), Closer: resp.Body}
 	}
 	return resp, err
 }

@@ -3,8 +3,6 @@ package bitbucketcloudscm_test
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	fakekit "github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
@@ -90,15 +89,7 @@ func TestTreeFallbackLimits(t *testing.T) {
 			if err != nil {
 				return
 			}
-			var got []string
-			if err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					got = append(got, p)
-				}
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
+			got := adaptertest.FilePaths(t, fsys)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("tree (-want +got):\n%s", diff)
 			}
@@ -154,28 +145,6 @@ func TestGoBitbucketRetryAt(t *testing.T) {
 	}
 }
 
-// refuse403 answers 403 to the requests whose path contains path, with
-// header and body; it passes the others to base.
-type refuse403 struct {
-	base   http.RoundTripper
-	path   string
-	header http.Header
-	body   string
-}
-
-func (f refuse403) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !strings.Contains(r.URL.EscapedPath(), f.path) {
-		return f.base.RoundTrip(r)
-	}
-	h := f.header.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set("Content-Type", "application/json")
-	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: h, Request: r,
-		Body: io.NopCloser(strings.NewReader(f.body)), ContentLength: int64(len(f.body))}, nil
-}
-
 // Test403RateLimit: a 403 that is a rate limit is RateLimited (with its
 // RetryAt), for direct calls, calls through go-bitbucket and the archive
 // download (which then does not fall back to the API); other 403s stay
@@ -220,7 +189,7 @@ func Test403RateLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, hc := driverFor(t, fake, nil)
-			hc.Transport = refuse403{base: hc.Transport, path: tc.path, header: tc.header, body: tc.body}
+			hc.Transport = adaptertest.Forbidden{Base: hc.Transport, Path: tc.path, Header: tc.header, ContentType: "application/json", Body: tc.body}
 			fake.ResetStats()
 			start := time.Now()
 			info := d.ErrorInfo(tc.call(d, hc))

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type repoJSON struct {
@@ -64,15 +64,13 @@ func (d *Driver) repository(v *repoJSON) driver.Repository {
 // scm.Options.PageCache is not used for it; discovery's per-repository
 // file reads are re-validated through scm.Options.FileCache instead.
 func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
-	u := r.Cursor
-	if u == "" {
-		n := r.PageSize
-		if n <= 0 || n > pageLen {
-			n = pageLen
-		}
-		u = d.api + "/repositories/" + url.PathEscape(slug(r.Owner)) + "?pagelen=" + strconv.Itoa(n)
-	} else if !d.ownsURL(u) {
-		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	n := r.PageSize
+	if n <= 0 || n > pageLen {
+		n = pageLen
+	}
+	u, err := d.pageURL(r.Cursor, d.api+"/repositories/"+url.PathEscape(bbapi.Slug(r.Owner))+"?pagelen="+strconv.Itoa(n))
+	if err != nil {
+		return nil, err
 	}
 	var page struct {
 		Values []repoJSON `json:"values"`
@@ -92,20 +90,18 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 // repositories with Bitbucket's code search. A workspace without code
 // search gives an error classified Unimplemented.
 func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
-	u := r.Cursor
-	if u == "" {
-		pathTerm := r.Path
-		if strings.ContainsAny(pathTerm, " \"") {
-			pathTerm = strconv.Quote(pathTerm)
-		}
-		q := url.Values{
-			"search_query": {strconv.Quote(path.Base(r.Path)) + " path:" + pathTerm},
-			"pagelen":      {strconv.Itoa(pageLen)},
-			"fields":       {"+values.file.commit.repository.mainbranch.name,+values.file.commit.repository.is_private"},
-		}
-		u = d.api + "/workspaces/" + url.PathEscape(slug(r.Owner)) + "/search/code?" + q.Encode()
-	} else if !d.ownsURL(u) {
-		return nil, errcode.Newf(errcode.InvalidArgument, "", "page cursor is not a Bitbucket Cloud API URL")
+	pathTerm := r.Path
+	if strings.ContainsAny(pathTerm, " \"") {
+		pathTerm = strconv.Quote(pathTerm)
+	}
+	q := url.Values{
+		"search_query": {strconv.Quote(path.Base(r.Path)) + " path:" + pathTerm},
+		"pagelen":      {strconv.Itoa(pageLen)},
+		"fields":       {"+values.file.commit.repository.mainbranch.name,+values.file.commit.repository.is_private"},
+	}
+	u, err := d.pageURL(r.Cursor, d.api+"/workspaces/"+url.PathEscape(bbapi.Slug(r.Owner))+"/search/code?"+q.Encode())
+	if err != nil {
+		return nil, err
 	}
 	var page struct {
 		Values []struct {
@@ -119,7 +115,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		} `json:"values"`
 		Next string `json:"next"`
 	}
-	if err := d.getJSON(ctx, hc, u, &page); err != nil {
+	if err = d.getJSON(ctx, hc, u, &page); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.says("search is not enabled") {
 			return nil, &searchDisabledError{err: ae}

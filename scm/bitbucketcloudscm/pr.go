@@ -19,6 +19,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type branchJSON struct {
@@ -139,7 +140,6 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 // commit, and keeps err's classification (an *errcode.Error, so that the
 // portable client keeps the message whatever err is).
 func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID string, err error) error {
-	info := d.ErrorInfo(err)
 	commit := "commit " + commitID
 	if commitID == "" {
 		commit = "commit id not reported"
@@ -148,9 +148,8 @@ func (d *Driver) committedError(r *driver.PullRequestRequest, base, commitID str
 	if base != "" {
 		into = strconv.Quote(base)
 	}
-	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
-		Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
-			"open it from that branch, or call OpenPullRequest again", r.Branch, commit, slug(r.Repo.Owner), slug(r.Repo.Name), into)}
+	return d.ErrorInfo(err).Wrap(fmt.Sprintf("the changes are committed on branch %q (%s) of %s/%s, but the pull request into %s could not be opened; "+
+		"open it from that branch, or call OpenPullRequest again", r.Branch, commit, bbapi.Slug(r.Repo.Owner), bbapi.Slug(r.Repo.Name), into), err)
 }
 
 func cmpOr(a, b string) string {
@@ -185,7 +184,7 @@ func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.Pu
 		case ch.Action == driver.Create && exists:
 			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
 		case ch.Action != driver.Create && !exists:
-			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, actionName(ch.Action))}
+			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
 		}
 	}
 	return nil
@@ -222,31 +221,11 @@ func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.Pul
 		if err != nil {
 			return false, err
 		}
-		b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
-		if err != nil {
-			var ce *errcode.Error
-			if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-				return false, nil // longer than the change
-			}
+		if same, err := bbapi.SameContent(resp, ch.Content); !same || err != nil {
 			return false, err
-		}
-		if !bytes.Equal(b, ch.Content) {
-			return false, nil
 		}
 	}
 	return true, nil
-}
-
-func actionName(a driver.ChangeAction) string {
-	switch a {
-	case driver.Create:
-		return "Create"
-	case driver.Update:
-		return "Update"
-	case driver.Delete:
-		return "Delete"
-	}
-	return "Upsert"
 }
 
 // commit makes one commit of every change on r.Branch with a multipart
@@ -332,7 +311,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 		return nil, err
 	}
 	c.Pagelen, c.LimitPages = 50, 1
-	po := &bitbucket.PullRequestsOptions{Owner: slug(repo.Owner), RepoSlug: slug(repo.Name), States: []string{"OPEN"},
+	po := &bitbucket.PullRequestsOptions{Owner: bbapi.Slug(repo.Owner), RepoSlug: bbapi.Slug(repo.Name), States: []string{"OPEN"},
 		Query: "source.branch.name = " + bbqlString(branch) + " AND destination.branch.name = " + bbqlString(base)}
 	res, err := c.Repositories.PullRequests.List(po.WithContext(ctx))
 	if err != nil {
@@ -361,7 +340,7 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 	if err != nil {
 		return nil, err
 	}
-	po := &bitbucket.PullRequestsOptions{Owner: slug(r.Repo.Owner), RepoSlug: slug(r.Repo.Name), Title: r.Title,
+	po := &bitbucket.PullRequestsOptions{Owner: bbapi.Slug(r.Repo.Owner), RepoSlug: bbapi.Slug(r.Repo.Name), Title: r.Title,
 		Description: r.Body, SourceBranch: r.Branch, DestinationBranch: base, Draft: r.Draft}
 	res, err := c.Repositories.PullRequests.Create(po.WithContext(ctx))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // ReadFile reads GET .../src/{ref}/{path}.
@@ -107,7 +108,7 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 	if err != nil {
 		return nil, err
 	}
-	u := d.web + "/" + url.PathEscape(slug(r.Repo.Owner)) + "/" + url.PathEscape(slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
+	u := d.web + "/" + url.PathEscape(bbapi.Slug(r.Repo.Owner)) + "/" + url.PathEscape(bbapi.Slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
 	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: u, header: http.Header{"Accept": {"application/x-gzip, */*"}}})
 	if err != nil {
 		var ae *APIError
@@ -229,7 +230,7 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			return false, nil
 		}
 		if !d.ownsURL(page.Next) {
-			return false, fmt.Errorf("next link %s is not on the API host", pathOf(page.Next))
+			return false, fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
 		}
 		u = page.Next
 	}
@@ -265,7 +266,7 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 	if err != nil {
 		return "", err
 	}
-	ro := &bitbucket.RepositoryOptions{Owner: slug(repo.Owner), RepoSlug: slug(repo.Name)}
+	ro := &bitbucket.RepositoryOptions{Owner: bbapi.Slug(repo.Owner), RepoSlug: bbapi.Slug(repo.Name)}
 	r, err := c.Repositories.Repository.Get(ro.WithContext(ctx))
 	if err != nil {
 		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)

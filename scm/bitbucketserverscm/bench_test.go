@@ -5,32 +5,15 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
-// bench runs op b.N times against a fake and reports requests/op.
-func bench(b *testing.B, e *env, op func(i int) error) {
-	b.Helper()
-	if err := op(-1); err != nil { // warm up: connections
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	before := e.requests()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if err := op(i); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(e.requests()-before)/float64(b.N), "requests/op")
-}
-
 func BenchmarkBitbucketServerReadFile(b *testing.B) {
 	e := newEnv(b, "/bitbucket")
 	u := e.fileURL(scmtest.BasicRepo, "main", "catalog-info.yaml")
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadFile(b.Context(), u, nil)
 		return err
 	})
@@ -43,7 +26,7 @@ func BenchmarkBitbucketServerReadFileUnchanged(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadFile(b.Context(), u, &scm.ReadFileOptions{IfNoneMatch: f.ETag})
 		if scm.Code(err) != scm.NotModified {
 			return fmt.Errorf("conditional re-read: %v; want NotModified", err)
@@ -55,7 +38,7 @@ func BenchmarkBitbucketServerReadFileUnchanged(b *testing.B) {
 func BenchmarkBitbucketServerReadTree(b *testing.B) {
 	e := newEnv(b, "/bitbucket")
 	u := e.repoURL(scmtest.BasicRepo) + "/browse/templates/service/?at=main"
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		_, err := e.c.ReadTree(b.Context(), u, nil)
 		return err
 	})
@@ -63,7 +46,7 @@ func BenchmarkBitbucketServerReadTree(b *testing.B) {
 
 func benchPullRequest(b *testing.B, base string) {
 	e := newEnv(b, "/bitbucket")
-	bench(b, e, func(i int) error {
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.OpenPullRequest(b.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: base,
 			Branch: fmt.Sprintf("bench/%d", i+1), Title: "Generated", Changes: tenChanges(fmt.Sprintf("gen%d", i+1))})
 		return err
@@ -88,7 +71,7 @@ func BenchmarkBitbucketServerListRepositories(b *testing.B) {
 		}
 	}
 	owner := e.fake.URL() + "/projects/" + project
-	bench(b, e, func(int) error {
+	adaptertest.Bench(b, e.requests, func(int) error {
 		n := 0
 		for _, err := range e.c.ListRepositories(b.Context(), owner, nil) {
 			if err != nil {

@@ -73,11 +73,8 @@
 package bitbucketserverscm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -85,8 +82,8 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // Defaults of [Options].
@@ -95,12 +92,6 @@ const (
 	DefaultMaxFilePages  = 10
 	DefaultReposPageSize = 1000
 )
-
-// maxErrorBody caps how much of an error answer is read.
-const maxErrorBody = 64 << 10
-
-// maxJSONBody caps a JSON answer (a page of repositories or pull requests).
-const maxJSONBody = 32 << 20
 
 // Options configure a [Driver]. A nil *Options means the defaults.
 type Options struct {
@@ -129,6 +120,7 @@ type Driver struct {
 	web  string // web base URL, context path included
 	host string
 	opts Options
+	rest bbapi.Client
 
 	search searchMemo // see search.go
 }
@@ -151,14 +143,15 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	if api == "" {
 		api = "https://" + in.Host + "/rest/api/1.0"
 	}
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an absolute http(s) URL", in.ConfigPath, api)
+	u, err := bbapi.ParseBaseURL(op, in.ConfigPath, api)
+	if err != nil {
+		return nil, err
 	}
 	d := &Driver{api: api, web: webBase(u), host: in.Host}
 	if opts != nil {
 		d.opts = *opts
 	}
+	d.rest = bbapi.Client{Now: d.opts.Now, Error: newAPIError}
 	if d.opts.FilesPageSize <= 0 {
 		d.opts.FilesPageSize = DefaultFilesPageSize
 	}
@@ -191,31 +184,9 @@ func projectKey(owner string) string {
 	return strings.ToUpper(owner)
 }
 
-// slug returns the repository slug for name: name itself, lower-cased, when
-// it is already a slug, otherwise the slug Bitbucket derives from a
-// repository name (each run of characters other than ASCII letters,
-// digits, ".", "_" and "-" becomes one "-", leading and trailing "-"
-// dropped): "My Service" gives "my-service".
-func slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = true
-	}
-	return strings.Trim(b.String(), "-")
-}
-
 // repoPath is the API path of a repository.
 func repoPath(r driver.Repo) string {
-	return "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos/" + url.PathEscape(slug(r.Name))
+	return "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos/" + url.PathEscape(bbapi.Slug(r.Name))
 }
 
 func headRef(branch string) string { return "refs/heads/" + branch }
@@ -231,36 +202,18 @@ type call struct {
 	header http.Header
 }
 
-// send makes the request and returns a 2xx (or, with If-None-Match, a
-// 304 as *APIError) response; any other answer becomes *APIError.
-func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Response, error) {
-	u := d.api + c.path
+// request is c sent to u, its URL without the query.
+func (c *call) request(u string) *bbapi.Request {
 	if len(c.query) > 0 {
 		u += "?" + c.query.Encode()
 	}
-	var body io.Reader
-	if c.body != nil {
-		body = bytes.NewReader(c.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u, body)
-	if err != nil {
-		return nil, errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", c.method, c.path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	if c.ctype != "" {
-		req.Header.Set("Content-Type", c.ctype)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, httpx.CallError(c.method, c.path, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp, nil
-	}
-	return nil, d.apiError(c, resp)
+	return &bbapi.Request{Method: c.method, URL: u, Path: c.path, Body: c.body, ContentType: c.ctype, Header: c.header}
+}
+
+// send makes the request below the API base URL and returns a 2xx
+// response; any other answer (a 304 included) becomes *APIError.
+func (d *Driver) send(ctx context.Context, hc *http.Client, c *call) (*http.Response, error) {
+	return d.rest.Send(ctx, hc, c.request(d.api+c.path))
 }
 
 // getJSON makes a GET and decodes the JSON answer into v.
@@ -268,22 +221,10 @@ func (d *Driver) getJSON(ctx context.Context, hc *http.Client, path string, q ur
 	return d.doJSON(ctx, hc, &call{method: http.MethodGet, path: path, query: q}, v)
 }
 
+// doJSON makes the request below the API base URL and decodes the JSON
+// answer into v (nil: drops it).
 func (d *Driver) doJSON(ctx context.Context, hc *http.Client, c *call, v any) error {
-	resp, err := d.send(ctx, hc, c)
-	if err != nil {
-		return err
-	}
-	b, err := httpx.ReadBody(resp, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s %s: decoding the answer: %w", c.method, c.path, err)
-	}
-	return nil
+	return d.rest.JSON(ctx, hc, c.request(d.api+c.path), v)
 }
 
 func mustJSON(v any) []byte {
@@ -292,30 +233,4 @@ func mustJSON(v any) []byte {
 		panic("bitbucketserverscm: " + err.Error())
 	}
 	return b
-}
-
-// doJSONAt is doJSON against an absolute URL on the driver's server (c.path
-// names it in errors).
-func (d *Driver) doJSONAt(ctx context.Context, hc *http.Client, u string, c *call, v any) error {
-	req, err := http.NewRequestWithContext(ctx, c.method, u, bytes.NewReader(c.body))
-	if err != nil {
-		return errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", c.method, c.path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", c.ctype)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return httpx.CallError(c.method, c.path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return d.apiError(c, resp)
-	}
-	b, err := httpx.ReadBody(resp, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return &searchDecodeError{err: fmt.Errorf("%s %s: decoding the answer: %w", c.method, c.path, err)}
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,9 +15,11 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
@@ -46,19 +47,11 @@ func (e *env) repoURL(repo string) string {
 }
 
 func (e *env) fileURL(repo, ref, p string) string {
-	u := e.repoURL(repo) + "/browse/" + escapePath(p)
+	u := e.repoURL(repo) + "/browse/" + httpx.EscapePath(p)
 	if ref != "" {
 		u += "?at=" + url.QueryEscape(ref)
 	}
 	return u
-}
-
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i := range segs {
-		segs[i] = url.PathEscape(segs[i])
-	}
-	return strings.Join(segs, "/")
 }
 
 func (e *env) requests() int { return e.fake.Stats().Total }
@@ -67,48 +60,16 @@ func (e *env) requests() int { return e.fake.Stats().Total }
 // fake, for tests that call the driver directly.
 func driverFor(t testing.TB, fake *fakebitbucketserver.Server, opts *bitbucketserverscm.Options) (*bitbucketserverscm.Driver, *http.Client) {
 	t.Helper()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(goodToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, ok := reg.ByHost(fake.Host())
-	if !ok {
-		t.Fatal("no integration for the fake")
-	}
+	in := adaptertest.Integration(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(goodToken)}}}, fake.Host())
 	d, err := bitbucketserverscm.New(in, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	return d, &http.Client{Transport: bearer{tr}}
+	return d, adaptertest.BearerClient(t, goodToken)
 }
 
-type bearer struct{ base http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+goodToken)
-	return b.base.RoundTrip(r)
-}
-
-func TestSlugAndProjectKey(t *testing.T) {
-	for _, tc := range []struct{ name, want string }{
-		{"basic", "basic"},
-		{"My Service", "my-service"},
-		{"My  Service!!", "my-service"},
-		{"already-a.slug_1", "already-a.slug_1"},
-		{"Ünïcode Repo", "n-code-repo"},
-		{"  --x--  ", "x"},
-	} {
-		if got := bitbucketserverscm.Slug(tc.name); got != tc.want {
-			t.Errorf("Slug(%q) = %q; want %q", tc.name, got, tc.want)
-		}
-		if got := fakebitbucketserver.Slugify(tc.name); got != tc.want {
-			t.Errorf("fakebitbucketserver.Slugify(%q) = %q; want %q (the fake and the driver must agree)", tc.name, got, tc.want)
-		}
-	}
+func TestProjectKey(t *testing.T) {
 	for _, tc := range []struct{ owner, want string }{{"acme", "ACME"}, {"AcMe", "ACME"}, {"~jdoe", "~jdoe"}} {
 		if got := bitbucketserverscm.ProjectKey(tc.owner); got != tc.want {
 			t.Errorf("ProjectKey(%q) = %q; want %q", tc.owner, got, tc.want)
@@ -150,7 +111,7 @@ func TestNames(t *testing.T) {
 	}
 
 	// Through the portable client: a lower-case project key in the URL.
-	u := e.fake.URL() + "/projects/acme/repos/my-service/browse/" + escapePath("docs/ünïcødé ✓.txt")
+	u := e.fake.URL() + "/projects/acme/repos/my-service/browse/" + httpx.EscapePath("docs/ünïcødé ✓.txt")
 	f, err := e.c.ReadFile(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("ReadFile(%s): %v", u, err)
@@ -216,13 +177,8 @@ func TestExistingBranch(t *testing.T) {
 	}
 }
 
-func tenChanges(prefix string) []scm.Change {
-	var ch []scm.Change
-	for i := 1; i <= 10; i++ {
-		ch = append(ch, scm.Change{Path: fmt.Sprintf("%s/f%02d.txt", prefix, i), Content: []byte(fmt.Sprintf("file %d\n", i))})
-	}
-	return ch
-}
+// tenChanges writes ten text files under prefix.
+func tenChanges(prefix string) []scm.Change { return adaptertest.TextChanges(prefix, 10) }
 
 // TestPartialCommit fails the 6th of 10 commits: the error names the
 // branch and the 5 files committed; a second run resumes without
@@ -628,13 +584,7 @@ func TestReadTreeContextPath(t *testing.T) {
 	if n := e.requests() - before; n != 1 {
 		t.Errorf("ReadTree made %d requests; want 1", n)
 	}
-	var got []string
-	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			got = append(got, p)
-		}
-		return err
-	})
+	got := adaptertest.FilePaths(t, fsys)
 	if diff := cmp.Diff(scmtest.Basic().Under("templates/service"), got); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)
 	}

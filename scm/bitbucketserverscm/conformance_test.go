@@ -4,15 +4,14 @@ import (
 	"cmp"
 	"context"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
@@ -55,23 +54,12 @@ func newClient(t testing.TB, fake *fakebitbucketserver.Server, token string) (*s
 func newClientFor(t testing.TB, fake *fakebitbucketserver.Server, c integrations.BitbucketServerConfig) (*scm.Client, *http.Transport) {
 	t.Helper()
 	c.Host, c.APIBaseURL = fake.Host(), fake.APIBaseURL()
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{c}})
-	if err != nil {
-		t.Fatalf("NewRegistry: %v", err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatalf("NewResolver: %v", err)
-	}
 	tr := &http.Transport{}
-	cl, err := scm.NewClient(reg, res, &scm.Options{
+	cl := adaptertest.NewClient(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{c}}, &scm.Options{
 		Drivers:   map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
 	return cl, tr
 }
 
@@ -155,14 +143,7 @@ func (h *harness) ClearFaults() { h.fake.ClearFaults() }
 func (h *harness) CommitsAhead(repo, branch string) int {
 	base, _ := h.fake.Commits(project, repo, scmtest.DefaultBranch)
 	head, _ := h.fake.Commits(project, repo, branch)
-	n := 0
-	for _, id := range head {
-		if slices.Contains(base, id) {
-			break
-		}
-		n++
-	}
-	return n
+	return adaptertest.CommitsAhead(head, base)
 }
 
 // OpenPullRequests implements scmtest.StateReader.

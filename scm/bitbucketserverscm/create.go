@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 var _ driver.AccessGranter = (*Driver)(nil)
@@ -53,13 +54,13 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
 			return nil, &errcode.Error{Code: errcode.AlreadyExists, Status: ae.Status,
-				Msg: fmt.Sprintf("repository %s/%s already exists", projectKey(r.Owner), slug(r.Name)), Err: err}
+				Msg: fmt.Sprintf("repository %s/%s already exists", projectKey(r.Owner), bbapi.Slug(r.Name)), Err: err}
 		}
 		return nil, err
 	}
 	out := d.repository(&v)
 	if out.Name == "" {
-		out.Owner, out.Name = projectKey(r.Owner), slug(r.Name)
+		out.Owner, out.Name = projectKey(r.Owner), bbapi.Slug(r.Name)
 	}
 	rp := repoPath(repo)
 	req := &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage}
@@ -68,10 +69,8 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		ch.Action = driver.Create
 		id, skipped, err := d.commitFile(ctx, hc, rp, req, ch, head)
 		if err != nil {
-			info := d.ErrorInfo(err)
-			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: fmt.Sprintf("repository %s/%s was created, but %d of its %d files are missing, from %s on (branch %s)",
-					out.Owner, out.Name, len(r.Files)-i, len(r.Files), ch.Path, branch), Err: err}
+			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created, but %d of its %d files are missing, from %s on (branch %s)",
+				out.Owner, out.Name, len(r.Files)-i, len(r.Files), ch.Path, branch), err)
 		}
 		if !skipped {
 			head = id
@@ -85,13 +84,11 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		resp, err := d.send(ctx, hc, &call{method: http.MethodPut, path: rp + "/permissions/" + kind,
 			query: url.Values{"permission": {serverPermission[g.Permission]}, "name": {name}}})
 		if err == nil {
-			_, err = httpx.ReadBody(resp, maxJSONBody)
+			_, err = httpx.ReadBody(resp, bbapi.MaxJSONBody)
 		}
 		if err != nil {
-			info := d.ErrorInfo(err)
-			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: fmt.Sprintf("repository %s/%s was created with its files, but %s: %v failed", out.Owner, out.Name,
-					driver.AccessProgress(r.Access, i), g), Err: err}
+			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created with its files, but %s: %v failed", out.Owner, out.Name,
+				driver.AccessProgress(r.Access, i), g), err)
 		}
 	}
 	out.DefaultBranch = branch

@@ -7,17 +7,17 @@ import (
 	"testing/fstest"
 
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
+// createTree is adaptertest.CreateTree without bin/run.sh: Bitbucket
+// Server's REST API cannot set the executable bit.
 func createTree(n int) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for i := range n {
-		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
-	}
-	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
+	fsys := adaptertest.CreateTree(n)
+	delete(fsys, "bin/run.sh")
 	return fsys
 }
 
@@ -69,7 +69,7 @@ func BenchmarkBitbucketServerCreateRepository(b *testing.B) {
 	e := newEnv(b, "/bitbucket")
 	u := e.fake.URL() + "/projects/" + project
 	fsys := createTree(49)
-	bench(b, e, func(i int) error {
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1)}, fsys)
 		return err
 	})
@@ -122,7 +122,7 @@ func BenchmarkBitbucketServerCreateRepositoryAccess(b *testing.B) {
 	u := e.fake.URL() + "/projects/" + project
 	fsys := createTree(49)
 	access := []scm.Access{{Team: "platform-devs", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
-	bench(b, e, func(i int) error {
+	adaptertest.Bench(b, e.requests, func(i int) error {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1), Access: access}, fsys)
 		return err
 	})

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 // ErrorMessage is one entry of Bitbucket's error body.
@@ -143,8 +143,7 @@ func (e *PartialCommitError) Unwrap() error { return e.Err }
 // is itself an *errcode.Error, as the client's transport returns for a
 // rate limit it will not wait for or a network failure.
 func (d *Driver) partial(pe *PartialCommitError) error {
-	info := d.ErrorInfo(pe.Err)
-	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: pe}
+	return d.ErrorInfo(pe.Err).Wrap("", pe)
 }
 
 // ErrorInfo classifies an error returned by this driver's methods. It is
@@ -176,59 +175,31 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	}
 	// The context's end, a broken connection or an answer cut short
 	// (go-bitbucket's own reads fail with io.ErrUnexpectedEOF).
-	code, _ := httpx.ClassifyFailure(err)
-	return driver.ErrorInfo{Code: code}
+	return driver.FailureInfo(err)
 }
 
-// statusCode is httpx.Classify's code for the answer's status (with the
-// rate-limit verdict apiError took from the whole answer, RateLimited),
-// refined by Bitbucket Server's conventions: 409 with a
-// DuplicatePullRequestException, DuplicateRefException or
-// AlreadyExistsException is AlreadyExists, 412 is Conflict, 501 is
-// Unimplemented and any other 4xx is InvalidArgument.
+// statusCode is bbapi.Code, refined by Bitbucket Server's conventions: a
+// 409 with a DuplicatePullRequestException, DuplicateRefException or
+// AlreadyExistsException is AlreadyExists.
 func statusCode(e *APIError) errcode.Code {
-	if e.RateLimited {
-		return errcode.RateLimited
-	}
-	code := httpx.Classify(&http.Response{StatusCode: e.Status, Header: http.Header{}}, time.Time{}).Code
-	switch s := e.Status; {
-	case s == http.StatusConflict && (e.Exception("DuplicatePullRequestException") || e.Exception("DuplicateRefException") ||
-		e.Exception("AlreadyExistsException")):
+	if !e.RateLimited && e.Status == http.StatusConflict && (e.Exception("DuplicatePullRequestException") ||
+		e.Exception("DuplicateRefException") || e.Exception("AlreadyExistsException")) {
 		return errcode.AlreadyExists
-	case s == http.StatusPreconditionFailed:
-		return errcode.Conflict
-	case s == http.StatusNotImplemented:
-		return errcode.Unimplemented
-	case code == errcode.Unknown && s >= 400 && s < 500:
-		return errcode.InvalidArgument
 	}
-	return code
+	return bbapi.Code(e.Status, e.RateLimited)
 }
 
-// apiError reads an error answer into *APIError and closes it; whether it
-// is a rate limit, and until when, is httpx.Classify's verdict.
-func (d *Driver) apiError(c *call, resp *http.Response) error {
-	cl := httpx.Classify(resp, d.now())
-	e := &APIError{Method: c.method, Path: c.path, Status: resp.StatusCode, hint: cl.Hint}
-	if cl.Code == errcode.RateLimited {
-		e.RateLimited, e.RetryAt = true, cl.RetryAt
-	}
-	if resp.StatusCode == http.StatusNotModified {
-		httpx.DrainClose(resp)
-		return e
-	}
-	b, err := httpx.ReadBody(resp, maxErrorBody)
-	if err != nil {
-		httpx.DrainClose(resp)
-		return e
-	}
+// newAPIError makes an *APIError of an error answer, with the messages
+// of its body ({"errors":[...]}).
+func newAPIError(a *bbapi.Answer) error {
+	e := &APIError{Method: a.Method, Path: a.Path, Status: a.Status, RateLimited: a.RateLimited, RetryAt: a.RetryAt, hint: a.Hint}
 	var body struct {
 		Errors []struct {
 			ErrorMessage
 			ExistingPullRequest json.RawMessage `json:"existingPullRequest"`
 		} `json:"errors"`
 	}
-	if json.Unmarshal(b, &body) == nil {
+	if a.Body != nil && json.Unmarshal(a.Body, &body) == nil {
 		for _, m := range body.Errors {
 			e.Errors = append(e.Errors, m.ErrorMessage)
 			if len(m.ExistingPullRequest) > 0 && string(m.ExistingPullRequest) != "null" {
@@ -238,10 +209,3 @@ func (d *Driver) apiError(c *call, resp *http.Response) error {
 	}
 	return e
 }
-
-// searchDecodeError is a search answer that is not the search API's JSON.
-type searchDecodeError struct{ err error }
-
-func (e *searchDecodeError) Error() string { return e.err.Error() }
-
-func (e *searchDecodeError) Unwrap() error { return e.err }

@@ -1,10 +1,7 @@
 package bitbucketserverscm
 
-// Slug and ProjectKey give the external tests the unexported helpers.
-var (
-	Slug       = slug
-	ProjectKey = projectKey
-)
+// ProjectKey gives the external tests the unexported helper.
+var ProjectKey = projectKey
 
 // SearchAvailable reports whether FindFiles will try the server's code
 // search: false with Options.NoCodeSearch, or for Options.SearchRecheck

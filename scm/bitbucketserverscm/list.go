@@ -14,6 +14,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type linkJSON struct {
@@ -216,8 +217,8 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	})
 	c := &call{method: http.MethodPost, path: "/rest/search/latest/search", body: body, ctype: "application/json"}
 	var ans searchAnswer
-	err := d.doJSONAt(ctx, hc, d.searchURL(), c, &ans)
-	var de *searchDecodeError
+	err := d.rest.JSON(ctx, hc, c.request(d.searchURL()), &ans)
+	var de *bbapi.DecodeError
 	if errors.As(err, &de) && r.Cursor == "" {
 		d.markSearchOff() // not the search API's JSON: a proxy page, or no search
 		return nil, &errcode.Error{Code: errcode.Unimplemented, Msg: "code search is not available on this server: " + de.Error()}

@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
 type branchJSON struct {
@@ -198,7 +199,7 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 		pr.URL = p.Links.Self[0].Href
 	} else {
 		pr.URL = fmt.Sprintf("%s/projects/%s/repos/%s/pull-requests/%d", d.web, url.PathEscape(projectKey(repo.Owner)),
-			url.PathEscape(slug(repo.Name)), p.ID)
+			url.PathEscape(bbapi.Slug(repo.Name)), p.ID)
 	}
 	return pr
 }
@@ -290,15 +291,7 @@ func (d *Driver) sameContent(ctx context.Context, hc *http.Client, rp, branch st
 	if err != nil {
 		return false, err
 	}
-	b, err := httpx.ReadBody(resp, int64(len(ch.Content))+1)
-	if err != nil {
-		var ce *errcode.Error
-		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-			return false, nil // larger than the change
-		}
-		return false, err
-	}
-	return bytes.Equal(b, ch.Content), nil
+	return bbapi.SameContent(resp, ch.Content)
 }
 
 func lastSegment(p string) string {
@@ -311,7 +304,7 @@ func lastSegment(p string) string {
 // createPull opens the pull request; a DuplicatePullRequestException
 // returns the existing one.
 func (d *Driver) createPull(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
-	repoRef := map[string]any{"slug": slug(r.Repo.Name), "project": map[string]string{"key": projectKey(r.Repo.Owner)}}
+	repoRef := map[string]any{"slug": bbapi.Slug(r.Repo.Name), "project": map[string]string{"key": projectKey(r.Repo.Owner)}}
 	body := map[string]any{
 		"title":       r.Title,
 		"description": r.Body,

@@ -1,32 +1,15 @@
 package bitbucketserverscm_test
 
 import (
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 )
-
-// refuse403 answers every request with 403, header and body.
-type refuse403 struct {
-	header http.Header
-	body   string
-}
-
-func (f refuse403) RoundTrip(r *http.Request) (*http.Response, error) {
-	h := f.header.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set("Content-Type", "application/json;charset=UTF-8")
-	return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Header: h, Request: r,
-		Body: io.NopCloser(strings.NewReader(f.body)), ContentLength: int64(len(f.body))}, nil
-}
 
 // Test403RateLimit: a 403 that is a rate limit (Retry-After, an exhausted
 // X-RateLimit-Remaining, or a message saying so) is RateLimited, with its
@@ -52,7 +35,7 @@ func Test403RateLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, hc := driverFor(t, fake, nil)
-			hc.Transport = refuse403{header: tc.header, body: tc.body}
+			hc.Transport = adaptertest.Forbidden{Header: tc.header, ContentType: "application/json;charset=UTF-8", Body: tc.body}
 			start := time.Now()
 			_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
 				Ref: "main", Path: "README.md", MaxBytes: 1 << 20})

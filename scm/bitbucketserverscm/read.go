@@ -30,11 +30,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 		}
 		return nil, err
 	}
-	max := r.MaxBytes
-	if max <= 0 {
-		max = httpx.DefaultMaxBody
-	}
-	body, err := httpx.ReadBody(resp, max)
+	body, err := httpx.ReadBody(resp, r.MaxBytes) // 0: httpx.DefaultMaxBody
 	if err != nil {
 		return nil, err
 	}

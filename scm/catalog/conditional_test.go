@@ -9,12 +9,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/catalog"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
@@ -62,23 +62,12 @@ func newPerRepositoryFake(t testing.TB, withCatalog, without int) (*fakebitbucke
 			t.Fatal(err)
 		}
 	}
-	reg, err := integrations.NewRegistry(integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
-		Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(bbToken)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(bbToken)}}}
 	return s, func(fc scm.FileCache) *scm.Client {
-		c, err := scm.NewClient(reg, res, &scm.Options{Transport: tr, FileCache: fc,
+		return adaptertest.NewClient(t, cfg, &scm.Options{Transport: tr, FileCache: fc,
 			Drivers: map[integrations.Kind]driver.Opener{
 				integrations.BitbucketCloud: bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
 	}
 }
 

@@ -8,12 +8,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/catalog"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/memscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -31,23 +31,13 @@ func newFake(t testing.TB) (*fakegithub.Server, *scm.Client) {
 		s.Close()
 		tr.CloseIdleConnections()
 	})
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(token)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{
+	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: s.Host(), APIBaseURL: s.APIBaseURL(), Token: integrations.NewSecret(token)}}}
+	c := adaptertest.NewClient(t, cfg, &scm.Options{
 		Drivers:   map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(nil)},
 		Transport: tr,
 		Retry:     scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxRateLimitWait: time.Second},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return s, c
 }
 

@@ -9,6 +9,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 )
 
 // Opener makes a driver for one integration. The portable client calls it
@@ -84,6 +86,45 @@ type ErrorInfo struct {
 	Code    errcode.Code
 	Status  int       // HTTP status, 0 if none
 	RetryAt time.Time // for RateLimited, zero if unknown
+}
+
+// CommonErrorInfo classifies the errors that mean the same to every
+// driver, for the first case of a driver's ErrorInfo: nil is OK; an
+// *errcode.Error in err's chain (from the HTTP layer, the credentials or
+// the driver itself) keeps its code, status and RetryAt; the end of the
+// call's context is Canceled or DeadlineExceeded. ok is false for any
+// other error, which the driver classifies itself.
+func CommonErrorInfo(err error) (info ErrorInfo, ok bool) {
+	var ce *errcode.Error
+	switch {
+	case err == nil:
+		return ErrorInfo{Code: errcode.OK}, true
+	case errors.As(err, &ce):
+		return ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}, true
+	case errors.Is(err, context.Canceled):
+		return ErrorInfo{Code: errcode.Canceled}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return ErrorInfo{Code: errcode.DeadlineExceeded}, true
+	}
+	return ErrorInfo{}, false
+}
+
+// FailureInfo classifies a call that failed without an answer to
+// classify, for the last case of a driver's ErrorInfo, as every driver
+// does (httpx.ClassifyFailure): the context's end is Canceled or
+// DeadlineExceeded; a broken connection, a timeout or an answer cut short
+// Unavailable; anything else Unknown.
+func FailureInfo(err error) ErrorInfo {
+	code, _ := httpx.ClassifyFailure(err)
+	return ErrorInfo{Code: code}
+}
+
+// Wrap returns the error of a step that failed with err, classified as
+// info, with msg saying what the failure leaves behind ("repository a/b
+// was created, but its initial commit is missing"): an *errcode.Error
+// with info's code, status and RetryAt, msg, and err as its cause.
+func (info ErrorInfo) Wrap(msg string, err error) *errcode.Error {
+	return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Msg: msg, Err: err}
 }
 
 // Repo names a repository on the driver's integration.
@@ -229,6 +270,21 @@ const (
 	// Delete removes a file that must exist.
 	Delete
 )
+
+// String returns the action's name, e.g. "Delete".
+func (a ChangeAction) String() string {
+	switch a {
+	case Upsert:
+		return "Upsert"
+	case Create:
+		return "Create"
+	case Update:
+		return "Update"
+	case Delete:
+		return "Delete"
+	}
+	return "ChangeAction(?)"
+}
 
 // Change is one file change in a commit.
 type Change struct {

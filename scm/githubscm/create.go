@@ -156,10 +156,8 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			_, _, err = gh.Repositories.AddCollaborator(ctx, owner, name, g.User, &github.RepositoryAddCollaboratorOptions{Permission: perm})
 		}
 		if err != nil {
-			info := d.ErrorInfo(err)
-			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", owner, name,
-					driver.AccessProgress(r.Access, i), g), Err: redact(err)}
+			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created with its initial commit, but %s: %v failed", owner, name,
+				driver.AccessProgress(r.Access, i), g), redact(err))
 		}
 	}
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
@@ -172,9 +170,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 // err's code, and err's own message once (an *errcode.Error's code is
 // not repeated).
 func (d *Driver) afterCreation(owner, name, state string, err error) error {
-	info := d.ErrorInfo(err)
-	out := &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-		Msg: fmt.Sprintf("repository %s/%s was created, but %s", owner, name, state), Err: redact(err)}
+	out := d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created, but %s", owner, name, state), redact(err))
 	if ce, ok := err.(*errcode.Error); ok {
 		var where []string
 		for _, w := range []string{ce.Op, ce.Provider, ce.Host} {

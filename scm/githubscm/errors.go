@@ -1,10 +1,7 @@
 package githubscm
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -75,20 +72,14 @@ func (e *GraphQLError) code() errcode.Code {
 // keeps its code; an HTTP answer is classified by httpx.Classify, as
 // every HTTP client of scmkit classifies it, with GitHub's refinements.
 func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	if info, ok := driver.CommonErrorInfo(err); ok {
+		return info
+	}
 	var (
-		ce  *errcode.Error
 		acc *github.AcceptedError
 		gql *GraphQLError
 	)
 	switch {
-	case err == nil:
-		return driver.ErrorInfo{Code: errcode.OK}
-	case errors.As(err, &ce):
-		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	case errors.As(err, &acc):
 		// 202: GitHub is computing the answer; a later retry succeeds.
 		return driver.ErrorInfo{Code: errcode.Unavailable, Status: http.StatusAccepted}
@@ -102,18 +93,12 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	if resp := answerOf(err); resp != nil {
 		return d.statusInfo(err, resp)
 	}
-	var (
-		rle *github.RateLimitError
-		ne  net.Error
-	)
-	switch {
-	case errors.As(err, &rle):
+	var rle *github.RateLimitError
+	if errors.As(err, &rle) {
 		// A rate limit without an answer to classify.
 		return driver.ErrorInfo{Code: errcode.RateLimited, RetryAt: rle.Rate.Reset.Time}
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne):
-		return driver.ErrorInfo{Code: errcode.Unavailable}
 	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	return driver.FailureInfo(err)
 }
 
 // answerOf returns the HTTP answer of a go-github error, whichever of its
@@ -194,19 +179,9 @@ func statusOf(err error) int {
 	return 0
 }
 
-// sensitiveParam reports whether a query parameter may carry a secret.
-func sensitiveParam(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"token", "secret", "key", "sig", "password", "code", "jwt", "auth"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // redactURL removes the values of query parameters that may carry a
-// secret (the archive link's token, say).
+// secret (the archive link's token, say), as httpx.SensitiveParam names
+// them.
 func redactURL(u *url.URL) *url.URL {
 	if u == nil || u.RawQuery == "" {
 		return u
@@ -219,7 +194,7 @@ func redactURL(u *url.URL) *url.URL {
 	}
 	changed := false
 	for k := range q {
-		if sensitiveParam(k) {
+		if httpx.SensitiveParam(k) {
 			q.Set(k, "REDACTED")
 			changed = true
 		}

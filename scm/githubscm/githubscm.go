@@ -97,8 +97,6 @@
 package githubscm
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -298,12 +296,3 @@ func checkOwner(owner string) error {
 
 // repoPath is the API path of a repository, relative to the base URL.
 func repoPath(r driver.Repo) string { return "repos/" + r.Owner + "/" + r.Name }
-
-// blobID returns the git blob id of content, as git hash-object computes
-// it: the SHA-1 of "blob <len>\x00<content>".
-func blobID(content []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
-}

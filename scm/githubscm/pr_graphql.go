@@ -63,7 +63,7 @@ func applied(changes []driver.Change, entries map[string]gqlEntry) bool {
 			}
 			continue
 		}
-		if !ok || e.Type != "blob" || e.Mode != plainMode || e.OID != blobID(ch.Content) {
+		if !ok || e.Type != "blob" || e.Mode != plainMode || e.OID != driver.BlobID(ch.Content) {
 			return false
 		}
 	}

@@ -183,7 +183,7 @@ func (d *Driver) fileFrom(resp *http.Response, r *driver.ReadFileRequest) (*driv
 		return nil, tooLarge
 	}
 	content := buf.Bytes()
-	return &driver.File{Path: r.Path, Content: content, ETag: resp.Header.Get("ETag"), BlobID: blobID(content)}, nil
+	return &driver.File{Path: r.Path, Content: content, ETag: resp.Header.Get("ETag"), BlobID: driver.BlobID(content)}, nil
 }
 
 func isJSON(contentType string) bool {

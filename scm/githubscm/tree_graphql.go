@@ -264,7 +264,7 @@ func (tr *treeRead) add(rel string, e *gqlTreeEntry) error {
 		return errUseTarball
 	}
 	content := []byte(*o.Text)
-	if !strings.EqualFold(blobID(content), e.OID) {
+	if !strings.EqualFold(driver.BlobID(content), e.OID) {
 		return errUseTarball
 	}
 	tr.files = append(tr.files, driver.TreeFile{Path: rel, Content: content, Executable: e.Mode == modeExecutable})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -137,14 +137,7 @@ func (h *harness) Requests() int { return h.s.Stats().Total }
 func (h *harness) CommitsAhead(repo, branch string) int {
 	base, _ := h.s.Commits(owner+"/"+repo, scmtest.DefaultBranch)
 	head, _ := h.s.Commits(owner+"/"+repo, branch)
-	n := 0
-	for _, id := range head {
-		if slices.Contains(base, id) {
-			break
-		}
-		n++
-	}
-	return n
+	return adaptertest.CommitsAhead(head, base)
 }
 
 // OpenPullRequests implements scmtest.StateReader.

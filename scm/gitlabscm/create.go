@@ -131,9 +131,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	commit, _, err := gl.Commits.CreateCommit(p.ID, copt, gitlab.WithContext(ctx))
 	if err != nil {
-		info := d.ErrorInfo(err)
-		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-			Msg: fmt.Sprintf("project %s was created, but its initial commit is missing", p.PathWithNamespace), Err: err}
+		return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("project %s was created, but its initial commit is missing", p.PathWithNamespace), err)
 	}
 	for i, g := range r.Access {
 		level := gitlab.Ptr(gitlabLevel[g.Permission])
@@ -145,10 +143,8 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 				AccessLevel: level}, gitlab.WithContext(ctx))
 		}
 		if err != nil {
-			info := d.ErrorInfo(err)
-			return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: fmt.Sprintf("project %s was created with its initial commit, but %s: %v failed", p.PathWithNamespace,
-					driver.AccessProgress(r.Access, i), g), Err: err}
+			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("project %s was created with its initial commit, but %s: %v failed", p.PathWithNamespace,
+				driver.AccessProgress(r.Access, i), g), err)
 		}
 	}
 	out := repository(p)

@@ -10,24 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
-
-func createTree(n int) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for i := range n {
-		fsys[fmt.Sprintf("skeleton/dir%d/file%d.yaml", i%7, i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("n: %d\n", i)), Mode: 0o644}
-	}
-	fsys["bin/run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
-	fsys["logo.bin"] = &fstest.MapFile{Data: []byte{0, 1, 2, 0xff}, Mode: 0o644}
-	return fsys
-}
 
 func TestCreateRepositoryRequests(t *testing.T) {
 	for _, tc := range []struct {
@@ -46,7 +36,7 @@ func TestCreateRepositoryRequests(t *testing.T) {
 			}
 			spec := tc.spec
 			spec.Name = "new-svc"
-			fsys := createTree(50)
+			fsys := adaptertest.CreateTree(50)
 			before := w.requests()
 			r, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, tc.owner), &spec, fsys)
 			if err != nil {
@@ -82,7 +72,7 @@ func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.s.Inject(fake.Fault{Kind: fake.FaultServerError, Method: "POST", Path: "/api/v4/projects/"})
-	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "half"}, createTree(2))
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "half"}, adaptertest.CreateTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), "acme/half was created") ||
 		!strings.Contains(err.Error(), "initial commit is missing") {
 		t.Errorf("CreateRepository with a failing commit = %v; want Unavailable naming acme/half and the missing initial commit", err)
@@ -103,7 +93,7 @@ func BenchmarkGitLabCreateRepository(b *testing.B) {
 				b.Fatal(err)
 			}
 			u := w.ownerURL(b, "acme/platform")
-			fsys := createTree(50)
+			fsys := adaptertest.CreateTree(50)
 			if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: "first"}, fsys); err != nil {
 				b.Fatal(err)
 			}
@@ -155,7 +145,7 @@ func TestCreateRepositoryRemembersNamespace(t *testing.T) {
 	} {
 		now = now.Add(step.advance)
 		n := len(w.s.Requests())
-		if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, createTree(5)); err != nil {
+		if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i)}, adaptertest.CreateTree(5)); err != nil {
 			t.Fatalf("CreateRepository %d: %v", i, err)
 		}
 		if got := createdPaths(w, n); fmt.Sprint(got) != fmt.Sprint(step.want) {
@@ -176,7 +166,7 @@ func TestCreateRepositoryAccess(t *testing.T) {
 	spec := &scm.RepositorySpec{Name: "granted", Access: []scm.Access{
 		{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}, {User: "bob", Permission: scm.Read}}}
 	before := w.requests()
-	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme/platform"), spec, createTree(3)); err != nil {
+	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme/platform"), spec, adaptertest.CreateTree(3)); err != nil {
 		t.Fatalf("CreateRepository: %v", err)
 	}
 	if n := w.requests() - before; n != 3+2*3 {
@@ -195,7 +185,7 @@ func TestCreateRepositoryAccessUnknownCreatesNothing(t *testing.T) {
 	}
 	for _, a := range []scm.Access{{Team: "acme/ghosts", Permission: scm.Read}, {User: "nobody", Permission: scm.Read}} {
 		_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "refused",
-			Access: []scm.Access{a}}, createTree(1))
+			Access: []scm.Access{a}}, adaptertest.CreateTree(1))
 		if scm.Code(err) != scm.NotFound || !strings.Contains(err.Error(), "before creating anything") &&
 			!strings.Contains(err.Error(), "nothing was created") {
 			t.Errorf("CreateRepository granting %+v = %v; want NotFound saying nothing was created", a, err)
@@ -218,7 +208,7 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 	w.s.AddOrgUser(fakegitlab.Member{Username: "bob"})
 	spec := &scm.RepositorySpec{Name: "half", Access: []scm.Access{
 		{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Read}, {User: "bob", Permission: scm.Read}}}
-	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), spec, createTree(1))
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), spec, adaptertest.CreateTree(1))
 	msg := fmt.Sprint(err)
 	for _, want := range []string{"acme/half was created with its initial commit", "[user alice: read user bob: read] are missing",
 		"done: [team acme/sre: write]", "inherited membership"} {
@@ -248,7 +238,7 @@ func BenchmarkGitLabCreateRepositoryAccess(b *testing.B) {
 	}
 	w.s.AddOrgUser(fakegitlab.Member{Username: "alice"})
 	u := w.ownerURL(b, "acme/platform")
-	fsys := createTree(50)
+	fsys := adaptertest.CreateTree(50)
 	access := []scm.Access{{Team: "acme/sre", Permission: scm.Write}, {User: "alice", Permission: scm.Admin}}
 	// The first creation looks acme/platform up; the ones measured do not.
 	if _, err := w.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: "first", Access: access}, fsys); err != nil {
@@ -272,7 +262,7 @@ func TestCreateRepositoryRemembersNamespaceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := w.ownerURL(t, "acme")
-	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "first"}, createTree(1)); err != nil {
+	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "first"}, adaptertest.CreateTree(1)); err != nil {
 		t.Fatal(err)
 	}
 	// GitLab refuses the creation with the remembered id: the driver looks
@@ -280,7 +270,7 @@ func TestCreateRepositoryRemembersNamespaceRefused(t *testing.T) {
 	// have without the memory.
 	w.s.Inject(fake.Fault{Kind: fake.FaultNotFound, Method: "POST", Path: "/api/v4/projects", Times: 1})
 	n := len(w.s.Requests())
-	_, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "second"}, createTree(1))
+	_, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "second"}, adaptertest.CreateTree(1))
 	if scm.Code(err) != scm.NotFound {
 		t.Errorf("CreateRepository refused = %v; want NotFound", err)
 	}
@@ -289,7 +279,7 @@ func TestCreateRepositoryRemembersNamespaceRefused(t *testing.T) {
 	}
 	// The id was looked up again, so it is remembered again.
 	n = len(w.s.Requests())
-	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "third"}, createTree(1)); err != nil {
+	if _, err := w.c.CreateRepository(t.Context(), u, &scm.RepositorySpec{Name: "third"}, adaptertest.CreateTree(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(w.s.Requests()) - n; got != 2 {
@@ -341,7 +331,7 @@ func TestCreateRepositoryRemembersNamespaceMoved(t *testing.T) {
 		if err := w.s.AddGroup(g); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, g), &scm.RepositorySpec{Name: "first"}, createTree(1)); err != nil {
+		if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, g), &scm.RepositorySpec{Name: "first"}, adaptertest.CreateTree(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -349,7 +339,7 @@ func TestCreateRepositoryRemembersNamespaceMoved(t *testing.T) {
 	swap.armed = true
 	swap.mu.Unlock()
 	n := len(w.s.Requests())
-	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "moved"}, createTree(1))
+	_, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "moved"}, adaptertest.CreateTree(1))
 	if scm.Code(err) != scm.Conflict || !strings.Contains(err.Error(), "other/moved was created under other, not under acme") ||
 		!strings.Contains(err.Error(), "nothing was committed") || !strings.Contains(err.Error(), "empty project other/moved is left to delete") {
 		t.Errorf("CreateRepository with a remembered id now naming another group = %v; want Conflict naming other/moved", err)
@@ -361,7 +351,7 @@ func TestCreateRepositoryRemembersNamespaceMoved(t *testing.T) {
 	swap.armed = false
 	swap.mu.Unlock()
 	n = len(w.s.Requests())
-	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "later"}, createTree(1)); err != nil {
+	if _, err := w.c.CreateRepository(t.Context(), w.ownerURL(t, "acme"), &scm.RepositorySpec{Name: "later"}, adaptertest.CreateTree(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := createdPaths(w, n); len(got) != 3 || got[0] != "GET /api/v4/namespaces/acme" {

@@ -2,12 +2,10 @@ package gitlabscm
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -84,22 +82,15 @@ func (e *GraphQLError) code() errcode.Code {
 // *errcode.Error (from the HTTP layer, the credentials or this driver)
 // keeps its code.
 func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
+	if info, ok := driver.CommonErrorInfo(err); ok {
+		return info
+	}
 	var (
-		ce  *errcode.Error
 		gql *GraphQLError
 		er  *gitlab.ErrorResponse
-		ne  net.Error
 		se  *json.SyntaxError
 	)
 	switch {
-	case err == nil:
-		return driver.ErrorInfo{Code: errcode.OK}
-	case errors.As(err, &ce):
-		return driver.ErrorInfo{Code: ce.Code, Status: ce.Status, RetryAt: ce.RetryAt}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	case errors.Is(err, gitlab.ErrNotFound):
 		// client-go answers every 404 with this sentinel, body dropped.
 		return driver.ErrorInfo{Code: errcode.NotFound, Status: http.StatusNotFound}
@@ -107,11 +98,11 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		return driver.ErrorInfo{Code: gql.code(), Status: gql.Status}
 	case errors.As(err, &er):
 		return d.statusInfo(er)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &ne), errors.As(err, &se):
-		// A connection cut mid-answer, or a truncated JSON body.
+	case errors.As(err, &se):
+		// A truncated JSON body.
 		return driver.ErrorInfo{Code: errcode.Unavailable}
 	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	return driver.FailureInfo(err)
 }
 
 // statusInfo classifies a REST error answer with httpx.Classify, as every

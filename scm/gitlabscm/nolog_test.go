@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
 
 // TestNothingLoggedWithoutLogger: nothing reaches the standard logger or
@@ -43,23 +43,13 @@ func TestNothingLoggedWithoutLogger(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := srv.Listener.Addr().String()
-	reg, err := integrations.NewRegistry(integrations.Config{GitLab: []integrations.GitLabConfig{{
-		Host: host, APIBaseURL: srv.URL + "/api/v4", BaseURL: srv.URL, Token: integrations.NewSecret("glpat-nolog-token")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := credentials.NewResolver(reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := scm.NewClient(reg, res, &scm.Options{
+	cfg := integrations.Config{GitLab: []integrations.GitLabConfig{{
+		Host: host, APIBaseURL: srv.URL + "/api/v4", BaseURL: srv.URL, Token: integrations.NewSecret("glpat-nolog-token")}}}
+	c := adaptertest.NewClient(t, cfg, &scm.Options{
 		Drivers: map[integrations.Kind]driver.Opener{integrations.GitLab: gitlabscm.Opener(nil)},
 		Retry:   scm.RetryOptions{MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.ReadFile(t.Context(), srv.URL+"/acme/loop/-/blob/main/README.md", nil)
+	_, err := c.ReadFile(t.Context(), srv.URL+"/acme/loop/-/blob/main/README.md", nil)
 	if err == nil {
 		t.Fatal("ReadFile through a redirect loop succeeded; want an error")
 	}

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"net/http"
 	"slices"
 	"strconv"
@@ -137,13 +133,10 @@ func (pf *preflight) holds(r *driver.PullRequestRequest) bool {
 // gitBlobID is the git object id of a blob holding content: SHA-1, or
 // SHA-256 for a repository whose ids have 64 hex digits.
 func gitBlobID(content []byte, idLen int) string {
-	var h hash.Hash = sha1.New()
 	if idLen == 64 {
-		h = sha256.New()
+		return driver.BlobIDSHA256(content)
 	}
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
+	return driver.BlobID(content)
 }
 
 func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest) (*preflight, error) {
@@ -334,10 +327,8 @@ func (d *Driver) createMR(ctx context.Context, gl *gitlab.Client, r *driver.Pull
 					CommitID: cmp.Or(commitID, found.SHA), Existing: true}, nil
 			}
 		}
-		info := d.ErrorInfo(err)
-		return nil, &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt, Err: err,
-			Msg: fmt.Sprintf("the changes are committed on branch %q (%s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
-				r.Branch, commitWord(commitID), projectPath(r.Repo), pf.base)}
+		return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("the changes are committed on branch %q (%s) of %s, but the merge request into %q could not be opened; open it from that branch, or call OpenPullRequest again",
+			r.Branch, commitWord(commitID), projectPath(r.Repo), pf.base), err)
 	}
 	return &driver.PullRequest{Number: int(mr.IID), URL: mr.WebURL, Base: pf.base, Branch: r.Branch, CommitID: cmp.Or(commitID, mr.SHA)}, nil
 }

@@ -307,7 +307,7 @@ func (w *World) newCommit(r *repo, parent string, files map[string]blob) *commit
 	h := sha1.New()
 	fmt.Fprintf(h, "commit %d parent %s\n", w.seq, parent)
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		fmt.Fprintf(h, "%s %t %s\n", p, files[p].executable, blobID(files[p].content))
+		fmt.Fprintf(h, "%s %t %s\n", p, files[p].executable, driver.BlobID(files[p].content))
 	}
 	c := &commit{id: hex.EncodeToString(h.Sum(nil)), parent: parent, files: files}
 	r.commits[c.id] = c
@@ -325,14 +325,6 @@ func (r *repo) resolve(ref string) (*commit, bool) {
 	}
 	c, ok := r.commits[ref]
 	return c, ok
-}
-
-// blobID is git's blob id of content.
-func blobID(content []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(content))
-	h.Write(content)
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Error is the error a memscm driver returns; ErrorInfo reads its fields.
@@ -420,12 +412,18 @@ func (d *drv) repo(r driver.Repo) (*repo, error) {
 	return rp, nil
 }
 
-func (d *drv) commitOf(rp *repo, ref string) (*commit, error) {
+// commitAt returns the repository r and the commit ref names in it ("" =
+// the default branch); w.mu must be held.
+func (d *drv) commitAt(r driver.Repo, ref string) (*repo, *commit, error) {
+	rp, err := d.repo(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	c, ok := rp.resolve(ref)
 	if !ok {
-		return nil, errf(errcode.NotFound, http.StatusNotFound, "ref %q not found in %s/%s", ref, rp.owner, rp.name)
+		return nil, nil, errf(errcode.NotFound, http.StatusNotFound, "ref %q not found in %s/%s", ref, rp.owner, rp.name)
 	}
-	return c, nil
+	return rp, c, nil
 }
 
 func isDir(files map[string]blob, dir string) bool {
@@ -447,11 +445,7 @@ func (d *drv) ReadFile(ctx context.Context, _ *http.Client, r *driver.ReadFileRe
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +456,7 @@ func (d *drv) ReadFile(ctx context.Context, _ *http.Client, r *driver.ReadFileRe
 		}
 		return nil, errf(errcode.NotFound, http.StatusNotFound, "file %s not found", r.Path)
 	}
-	id := blobID(b.content)
+	id := driver.BlobID(b.content)
 	etag := `"` + id + `"`
 	if r.IfNoneMatch != "" && r.IfNoneMatch == etag {
 		return nil, errf(errcode.NotModified, http.StatusNotModified, "%s not modified", r.Path)
@@ -480,11 +474,7 @@ func (d *drv) ReadTree(ctx context.Context, _ *http.Client, r *driver.TreeReques
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -517,11 +507,7 @@ func (d *drv) ListFiles(ctx context.Context, _ *http.Client, r *driver.ListFiles
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	_, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -612,7 +598,7 @@ func (d *drv) FindFiles(ctx context.Context, _ *http.Client, r *driver.FindFiles
 		c, _ := rp.resolve("")
 		f := driver.Found{Repository: d.describe(rp)}
 		if b, ok := c.files[r.Path]; ok {
-			f.Found, f.BlobID = true, blobID(b.content)
+			f.Found, f.BlobID = true, driver.BlobID(b.content)
 		}
 		page.Results = append(page.Results, f)
 	}
@@ -697,13 +683,8 @@ func (d *drv) prOut(rp *repo, p *PullRequest, existing bool) *driver.PullRequest
 // ErrorInfo implements driver.Driver.
 func (d *drv) ErrorInfo(err error) driver.ErrorInfo {
 	var e *Error
-	switch {
-	case errors.As(err, &e):
+	if errors.As(err, &e) {
 		return driver.ErrorInfo{Code: e.Code, Status: e.Status, RetryAt: e.RetryAt}
-	case errors.Is(err, context.Canceled):
-		return driver.ErrorInfo{Code: errcode.Canceled}
-	case errors.Is(err, context.DeadlineExceeded):
-		return driver.ErrorInfo{Code: errcode.DeadlineExceeded}
 	}
-	return driver.ErrorInfo{Code: errcode.Unknown}
+	return driver.FailureInfo(err)
 }

@@ -18,11 +18,7 @@ func (d *drv) TreeVersion(ctx context.Context, _ *http.Client, r *driver.TreeVer
 	}
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	rp, err := d.repo(r.Repo)
-	if err != nil {
-		return "", err
-	}
-	c, err := d.commitOf(rp, r.Ref)
+	rp, c, err := d.commitAt(r.Repo, r.Ref)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,0 @@
-package bitbucketcloudscm
-
-// Slug gives the external tests the unexported slug.
-var Slug = slug
