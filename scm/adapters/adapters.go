@@ -1,8 +1,7 @@
 // Package adapters wires every scmkit adapter into a portable client: it
 // is the one import an embedder needs to talk to GitHub, GitLab, Bitbucket
-// Cloud and Bitbucket Server through [scm.Client].
-//
-//	client, err := scm.NewClient(reg, resolver, &scm.Options{Drivers: adapters.All(nil)})
+// Cloud and Bitbucket Server through [scm.Client]: pass [All] as
+// scm.Options.Drivers to [scm.NewClient], as the example of All does.
 //
 // Import the adapter packages directly instead to use fewer providers or
 // provider-specific options.
