@@ -17,6 +17,7 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // stubProvider is a RedirectProvider whose "authorization server" is the
@@ -80,29 +81,17 @@ func (p *stubProvider) Refresh(ctx context.Context, t auth.Tokens) (*auth.SignIn
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	h     *auth.Handler
 	srv   *httptest.Server
 	p     *stubProvider
-	clk   *clock
+	clk   *testclock.Clock
 	store *auth.MemoryStore
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -202,7 +191,7 @@ func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
 	if cookie == nil {
 		t.Fatal("no session cookie")
 	}
-	e.clk.Add(8*time.Hour - time.Minute) // the token is due for refresh
+	e.clk.Advance(8*time.Hour - time.Minute) // the token is due for refresh
 	e.p.delay = 300 * time.Millisecond
 	done := make(chan int)
 	go func() {

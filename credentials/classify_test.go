@@ -1,7 +1,6 @@
 package credentials
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -33,16 +32,11 @@ func (s *scriptedTokenEndpoint) RoundTrip(req *http.Request) (*http.Response, er
 	n := len(s.times)
 	s.times = append(s.times, time.Now())
 	s.mu.Unlock()
-	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
-		Body: io.NopCloser(strings.NewReader(`{"access_token":"bbat-classify","token_type":"bearer","expires_in":7200,"scopes":"repository"}`))}
 	if n == 0 {
-		resp.StatusCode = s.tc.Status
-		for k, v := range s.tc.Header(time.Now()) {
-			resp.Header[k] = v
-		}
-		resp.Body = io.NopCloser(strings.NewReader(s.tc.Body))
+		return s.tc.Answer(req), nil
 	}
-	return resp, nil
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
+		Body: io.NopCloser(strings.NewReader(`{"access_token":"bbat-classify","token_type":"bearer","expires_in":7200,"scopes":"repository"}`))}, nil
 }
 
 // TestClassifyCases runs internal/httpx's classification cases (the
@@ -68,41 +62,12 @@ func TestClassifyCases(t *testing.T) {
 				}
 				start := time.Now()
 				c, err := r.Resolve(t.Context(), Request{Host: "bitbucket.org", Owner: "acme"})
-				if got := errcode.CodeOf(err); got != tc.Code {
-					t.Fatalf("Resolve = %v, %v; want code %v", c, err, tc.Code)
-				}
 				ep.mu.Lock()
 				times := ep.times
 				ep.mu.Unlock()
-				if len(times) != tc.Attempts {
-					t.Errorf("token requests = %d; want %d", len(times), tc.Attempts)
-				}
-				if tc.Code == errcode.OK {
-					if c.Token != "bbat-classify" {
-						t.Errorf("Resolve = %v; want the consumer's token", c)
-					}
-					if len(times) == 2 && times[1].Sub(times[0]) != tc.Wait {
-						t.Errorf("wait between attempts = %v; want %v", times[1].Sub(times[0]), tc.Wait)
-					}
-					return
-				}
-				var e *errcode.Error
-				if !errors.As(err, &e) {
-					t.Fatalf("error %T is not an *errcode.Error", err)
-				}
-				if tc.Code == errcode.RateLimited {
-					if got := e.RetryAt.Sub(start); got != tc.Wait {
-						t.Errorf("RetryAt = now + %v; want now + %v", got, tc.Wait)
-					}
-					if elapsed := time.Since(start); elapsed != 0 {
-						t.Errorf("slept %v before returning RateLimited; want no sleep", elapsed)
-					}
-				}
-				if !strings.Contains(err.Error(), tc.Message) {
-					t.Errorf("error %q does not contain %q", err, tc.Message)
-				}
-				if strings.Contains(err.Error(), "consumer-secret") {
-					t.Errorf("error %q shows the client secret", err)
+				tc.Check(t, err, start, times, "consumer-secret")
+				if tc.Code == errcode.OK && c.Token != "bbat-classify" {
+					t.Errorf("Resolve = %v; want the consumer's token", c)
 				}
 			})
 		})

@@ -12,10 +12,7 @@ const AppPasswordWarning = "Atlassian removed Bitbucket Cloud app passwords on 2
 
 func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketCloud[%d]", i)
-	if c.Host == "" {
-		c.Host = BitbucketCloudHost
-	}
-	host, hostOK := v.host(entry, c.Host)
+	host, hostOK := v.host(entry, c.Host, BitbucketCloudHost, "")
 	// Backstage does not read apiBaseUrl or tokenUrl (scmkit's extensions
 	// for tests): a bad value disables the entry.
 	var disabled error
@@ -66,13 +63,7 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 
 func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketServer[%d]", i)
-	var host string
-	hostOK := false
-	if c.Host == "" {
-		v.add(entry+".host", "host is required, e.g. bitbucket.example.com")
-	} else {
-		host, hostOK = v.host(entry, c.Host)
-	}
+	host, hostOK := v.host(entry, c.Host, "", "bitbucket.example.com")
 	// Backstage reads apiBaseUrl as a plain string and starts with any
 	// value: a bad one disables the entry.
 	var disabled error

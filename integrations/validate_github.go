@@ -10,10 +10,7 @@ import (
 
 func (v *validator) github(i int, c GitHubConfig) *Integration {
 	entry := fmt.Sprintf("integrations.github[%d]", i)
-	if c.Host == "" {
-		c.Host = GitHubHost
-	}
-	host, hostOK := v.host(entry, c.Host)
+	host, hostOK := v.host(entry, c.Host, GitHubHost, "")
 	// Backstage reads apiBaseUrl and rawBaseUrl as plain strings and
 	// starts with any value: a bad one disables the entry instead of
 	// failing the whole configuration.

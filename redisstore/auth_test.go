@@ -18,6 +18,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/redisstore"
 )
 
@@ -74,7 +75,7 @@ func (p *rotatingProvider) Refresh(_ context.Context, t auth.Tokens) (*auth.Sign
 type authFleet struct {
 	srv *httptest.Server
 	p   *rotatingProvider
-	clk *clock
+	clk *testclock.Clock
 }
 
 func newAuthFleet(t testing.TB, r *testsvc.Redis, n int) *authFleet {

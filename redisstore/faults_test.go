@@ -7,6 +7,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/redisstore"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -20,7 +21,7 @@ const faultTimeout = time.Second
 type faultEnv struct {
 	r    *testsvc.Redis
 	fake *fakegithub.Server
-	clk  *clock
+	clk  *testclock.Clock
 	logs *logBuffer
 	apps []*githubapp.App
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/redisstore"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -25,25 +26,7 @@ import (
 // testKey is the AES key of every test store.
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
 
 // logBuffer is a slog handler target that tests can read.
 type logBuffer struct {

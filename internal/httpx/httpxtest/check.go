@@ -1,0 +1,67 @@
+package httpxtest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/errcode"
+)
+
+// Answer returns c's first answer to req, with the headers the server
+// sends at the current time. Every case's body is JSON, so the answer says
+// so unless the case names another Content-Type.
+func (c Case) Answer(req *http.Request) *http.Response {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for k, v := range c.Header(time.Now()) {
+		h[k] = v
+	}
+	return &http.Response{StatusCode: c.Status, Header: h, Body: io.NopCloser(strings.NewReader(c.Body)), Request: req}
+}
+
+// Check checks what a client that retries made of c, in a synctest bubble
+// (where waits are exact and take no real time): err is what its call
+// returned (nil when it waited, retried and succeeded), start the time of
+// the first answer, times the times at which the requests that got c's
+// answers (the first one, then the retry) were sent. None of secrets may
+// appear in err. Check returns err's *errcode.Error (nil on success) for
+// the caller's own checks.
+func (c Case) Check(tb testing.TB, err error, start time.Time, times []time.Time, secrets ...string) *errcode.Error {
+	tb.Helper()
+	if got := errcode.CodeOf(err); got != c.Code {
+		tb.Fatalf("error %v: code %v; want %v", err, got, c.Code)
+	}
+	if len(times) != c.Attempts {
+		tb.Errorf("requests = %d; want %d", len(times), c.Attempts)
+	}
+	if c.Code == errcode.OK {
+		if len(times) == 2 && times[1].Sub(times[0]) != c.Wait {
+			tb.Errorf("wait between attempts = %v; want %v", times[1].Sub(times[0]), c.Wait)
+		}
+		return nil
+	}
+	var e *errcode.Error
+	if !errors.As(err, &e) {
+		tb.Fatalf("error %T is not an *errcode.Error", err)
+	}
+	if c.Code == errcode.RateLimited {
+		if got := e.RetryAt.Sub(start); got != c.Wait {
+			tb.Errorf("RetryAt = now + %v; want now + %v", got, c.Wait)
+		}
+		if elapsed := time.Since(start); elapsed != 0 {
+			tb.Errorf("slept %v before returning RateLimited; want no sleep", elapsed)
+		}
+	}
+	if !strings.Contains(err.Error(), c.Message) {
+		tb.Errorf("error %q does not contain %q", err, c.Message)
+	}
+	for _, s := range secrets {
+		if strings.Contains(err.Error(), s) {
+			tb.Errorf("error %q shows a secret (%.4s…)", err, s)
+		}
+	}
+	return e
+}
