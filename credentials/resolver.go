@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Policy restricts, per call, which credentials [Resolver.Resolve] may
@@ -780,7 +781,7 @@ func (r *Resolver) String() string {
 
 // Format prints String for every verb, so no verb shows a secret.
 func (r *Resolver) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, r.String(), "&"+r.String())
+	redact.Format(f, verb, r.String(), "&"+r.String())
 }
 
 // LogValue describes the resolver without any secret.
@@ -817,7 +818,7 @@ func (req Request) String() string {
 
 // Format prints String for every verb, so that no verb reaches into User.
 func (req Request) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, req.String(), req.String())
+	redact.Format(f, verb, req.String(), req.String())
 }
 
 // LogValue shows the request without the user source.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Transport is an http.RoundTripper that resolves a credential for each
@@ -299,7 +300,7 @@ func (t *Transport) String() string { return "credentials.Transport(" + t.Reques
 
 // Format prints String for every verb, so no verb shows a secret.
 func (t *Transport) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, t.String(), "&"+t.String())
+	redact.Format(f, verb, t.String(), "&"+t.String())
 }
 
 // LogValue describes the transport without any secret.

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Defaults of [Options].
@@ -190,13 +191,7 @@ func (s *Store) GoString() string {
 
 // Format prints String for every verb (GoString for %#v), so that no verb
 // shows the encryption key or the connection's password.
-func (s *Store) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, s.GoString())
-		return
-	}
-	fmt.Fprint(f, s.String())
-}
+func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.GoString()) }
 
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
