@@ -138,7 +138,6 @@ type ResolverOptions struct {
 // it.
 type Resolver struct {
 	hosts          map[string]*hostState // web, API and raw hosts
-	plainHTTP      map[string]bool       // hosts configured with http:// URLs
 	allowAnonymous func(string) bool
 	requireUserW   bool
 	noAnonymous    bool
@@ -209,9 +208,7 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 			r.hosts[in.Host] = h
 		}
 	}
-	// API and raw hosts second, so that a web host always wins. Hosts
-	// configured with http:// base URLs are noted: the Transport sends
-	// credentials over plain HTTP to those only.
+	// API and raw hosts second, so that a web host always wins.
 	for _, h := range states {
 		for _, base := range []string{h.in.BaseURL, h.in.APIBaseURL, h.in.RawBaseURL} {
 			u, err := url.Parse(base)
@@ -221,12 +218,6 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 			host := integrations.NormalizeHost(u.Host)
 			if _, dup := r.hosts[host]; !dup {
 				r.hosts[host] = h
-			}
-			if u.Scheme == "http" && r.hosts[host] == h {
-				if r.plainHTTP == nil {
-					r.plainHTTP = make(map[string]bool)
-				}
-				r.plainHTTP[host] = true
 			}
 		}
 	}
@@ -391,7 +382,7 @@ func (r *Resolver) sendable(scheme, host string) *hostState {
 	if h == nil || scheme == "https" {
 		return h
 	}
-	if scheme == "http" && (r.plainHTTP[host] || r.plainHTTP[integrations.NormalizeHost(host)]) {
+	if scheme == "http" && h.in.PlainHTTP(host) {
 		return h
 	}
 	return nil

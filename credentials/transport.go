@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -230,21 +229,9 @@ func (h registryHosts) owner(host string) any {
 	return nil
 }
 
-// plainHTTP reports whether the web, API or raw base URL of host's
-// integration is an http:// URL on host.
 func (h registryHosts) plainHTTP(host string) bool {
 	in, ok := h.reg.Owning(host)
-	if !ok {
-		return false
-	}
-	host = integrations.NormalizeHost(host)
-	for _, base := range []string{in.BaseURL, in.APIBaseURL, in.RawBaseURL} {
-		b, err := url.Parse(base)
-		if err == nil && b.Scheme == "http" && integrations.NormalizeHost(b.Host) == host {
-			return true
-		}
-	}
-	return false
+	return ok && in.PlainHTTP(host)
 }
 
 func withCredential(req *http.Request, cred *Credential, body io.ReadCloser) *http.Request {
