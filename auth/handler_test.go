@@ -76,13 +76,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return send(t, c, req)
 }
 
 func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,29 +13,10 @@ import (
 	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
 )
 
-// scriptedTokenEndpoint answers the first client-credentials grant with
-// the case's answer and the next ones with a token, recording when each
-// grant came.
-type scriptedTokenEndpoint struct {
-	tc    httpxtest.Case
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (s *scriptedTokenEndpoint) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-	}
-	s.mu.Lock()
-	n := len(s.times)
-	s.times = append(s.times, time.Now())
-	s.mu.Unlock()
-	if n == 0 {
-		return s.tc.Answer(req), nil
-	}
+// grantToken answers a client-credentials grant with a token.
+func grantToken(req *http.Request) *http.Response {
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
-		Body: io.NopCloser(strings.NewReader(`{"access_token":"bbat-classify","token_type":"bearer","expires_in":7200,"scopes":"repository"}`))}, nil
+		Body: io.NopCloser(strings.NewReader(`{"access_token":"bbat-classify","token_type":"bearer","expires_in":7200,"scopes":"repository"}`))}
 }
 
 // TestClassifyCases runs internal/httpx's classification cases (the
@@ -51,7 +31,7 @@ func TestClassifyCases(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				time.Sleep(time.Until(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-				ep := &scriptedTokenEndpoint{tc: tc}
+				ep := &httpxtest.Script{Case: tc, Next: grantToken}
 				cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
 					ClientID: "consumer-key", ClientSecret: secret("consumer-secret"), TokenURL: "https://bitbucket.org/site/oauth2/access_token",
 				}}}
@@ -62,10 +42,7 @@ func TestClassifyCases(t *testing.T) {
 				}
 				start := time.Now()
 				c, err := r.Resolve(t.Context(), Request{Host: "bitbucket.org", Owner: "acme"})
-				ep.mu.Lock()
-				times := ep.times
-				ep.mu.Unlock()
-				tc.Check(t, err, start, times, "consumer-secret")
+				tc.Check(t, err, start, ep.Times(), "consumer-secret")
 				if tc.Code == errcode.OK && c.Token != "bbat-classify" {
 					t.Errorf("Resolve = %v; want the consumer's token", c)
 				}

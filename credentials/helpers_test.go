@@ -29,6 +29,21 @@ func testIntegrations(cfg integrations.Config) []*integrations.Integration {
 
 func secret(s string) integrations.Secret { return integrations.NewSecret(s) }
 
+// tableResolver builds the Resolver of one case of a table test: cfg
+// with opts (nil: the defaults), retrying without waiting.
+func tableResolver(t *testing.T, cfg integrations.Config, opts *ResolverOptions) *Resolver {
+	t.Helper()
+	if opts == nil {
+		opts = &ResolverOptions{}
+	}
+	opts.MinWait, opts.MaxWait = 1, 1
+	r, err := newResolver(testIntegrations(cfg), nil, opts)
+	if err != nil {
+		t.Fatalf("newResolver: %v", err)
+	}
+	return r
+}
+
 // newFakeGitHub starts scm/scmtest/fakegithub (through apptest) with the
 // fake's two apps registered.
 func newFakeGitHub(t testing.TB, now func() time.Time) *apptest.Server {

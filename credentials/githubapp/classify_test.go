@@ -26,37 +26,15 @@ var testKeyPEM = sync.OnceValue(func() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 })
 
-// scriptedGitHub answers an installation lookup and a token mint as
-// GitHub does, except the first request to target, which gets the case's
-// answer. It records when each request to target came.
-type scriptedGitHub struct {
-	tc     httpxtest.Case
-	target string // "GET /repos/acme/widgets/installation" or "POST /app/installations/42/access_tokens"
-
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (g *scriptedGitHub) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-	}
-	route := req.Method + " " + req.URL.Path
-	g.mu.Lock()
-	n := len(g.times)
-	if route == g.target {
-		g.times = append(g.times, time.Now())
-	}
-	g.mu.Unlock()
+// answerGitHub answers an installation lookup and a token mint as GitHub
+// does, and anything else with 404.
+func answerGitHub(req *http.Request) *http.Response {
 	resp := &http.Response{Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Request: req}
-	switch {
-	case route == g.target && n == 0:
-		return g.tc.Answer(req), nil
-	case route == "GET /repos/acme/widgets/installation":
+	switch req.Method + " " + req.URL.Path {
+	case "GET /repos/acme/widgets/installation":
 		resp.StatusCode = http.StatusOK
 		resp.Body = io.NopCloser(strings.NewReader(`{"id":42,"app_id":4242,"account":{"login":"acme","type":"Organization"},"repository_selection":"all","permissions":{"contents":"read"}}`))
-	case route == "POST /app/installations/42/access_tokens":
+	case "POST /app/installations/42/access_tokens":
 		resp.StatusCode = http.StatusCreated
 		exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 		resp.Body = io.NopCloser(strings.NewReader(`{"token":"ghs_classifycase","expires_at":"` + exp + `","permissions":{"contents":"read"},"repository_selection":"all"}`))
@@ -64,7 +42,7 @@ func (g *scriptedGitHub) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.StatusCode = http.StatusNotFound
 		resp.Body = io.NopCloser(strings.NewReader(`{"message":"Not Found"}`))
 	}
-	return resp, nil
+	return resp
 }
 
 // TestClassifyCases runs internal/httpx's classification cases (the
@@ -82,7 +60,8 @@ func TestClassifyCases(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					// Realistic epoch times (the bubble starts in 2000).
 					time.Sleep(time.Until(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-					gh := &scriptedGitHub{tc: tc, target: target}
+					gh := &httpxtest.Script{Case: tc, Next: answerGitHub,
+						Target: func(req *http.Request) bool { return req.Method+" "+req.URL.Path == target }}
 					app, err := githubapp.New("https://api.github.com", integrations.GitHubAppConfig{AppID: 4242, PrivateKey: integrations.NewSecret(key)},
 						&githubapp.Options{HTTPClient: &http.Client{Transport: gh}, MinWait: time.Second, MaxRateLimitWait: tc.MaxRateLimitWait})
 					if err != nil {
@@ -90,10 +69,7 @@ func TestClassifyCases(t *testing.T) {
 					}
 					start := time.Now()
 					_, err = app.Token(t.Context(), "acme", "widgets")
-					gh.mu.Lock()
-					times := gh.times
-					gh.mu.Unlock()
-					e := tc.Check(t, err, start, times, "ghs_", "eyJ")
+					e := tc.Check(t, err, start, gh.Times(), "ghs_", "eyJ")
 					if e != nil && (e.Status != tc.Status || e.Op == "" || e.Provider != "github") {
 						t.Errorf("error %+v: want Status %d, an Op and Provider github", e, tc.Status)
 					}

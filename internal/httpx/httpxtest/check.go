@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,4 +66,45 @@ func (c Case) Check(tb testing.TB, err error, start time.Time, times []time.Time
 		}
 	}
 	return e
+}
+
+// Script is a server, as an http.RoundTripper, that gives Case's answer
+// to the first request Target picks and Next's answer to every other
+// request, recording when each picked request came. Set its fields
+// before the first request.
+type Script struct {
+	Case Case
+	// Target picks the requests the case is about; nil picks every one.
+	Target func(*http.Request) bool
+	// Next answers every request but the first picked one.
+	Next func(*http.Request) *http.Response
+
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// RoundTrip reads and closes req's body, then answers req.
+func (s *Script) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	picked := s.Target == nil || s.Target(req)
+	s.mu.Lock()
+	first := picked && len(s.times) == 0
+	if picked {
+		s.times = append(s.times, time.Now())
+	}
+	s.mu.Unlock()
+	if first {
+		return s.Case.Answer(req), nil
+	}
+	return s.Next(req), nil
+}
+
+// Times returns when each picked request came, for [Case.Check].
+func (s *Script) Times() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.times)
 }
