@@ -7,8 +7,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,28 +25,6 @@ import (
 var testKey = bytes.Repeat([]byte{7}, 32)
 
 func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
-
-// logBuffer is a slog handler target that tests can read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) Count(s string) int { return strings.Count(l.String(), s) }
-
-func (l *logBuffer) Logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // openStore opens a Store on r with the test key.
 func openStore(t testing.TB, r *testsvc.Redis, o *redisstore.Options) *redisstore.Store {
