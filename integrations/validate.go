@@ -178,6 +178,18 @@ func (v *validator) host(entry, host, def, example string) (norm string, ok bool
 	return norm, true
 }
 
+// lenientURL checks an optional URL that Backstage reads as a plain string,
+// starting with any value: a bad one disables the entry instead of failing
+// the configuration, and the first bad key of an entry sets *disabled. It
+// returns the URL as urlProblem does.
+func (v *validator) lenientURL(entry, key, raw string, disabled *error) (trimmed string, u *url.URL) {
+	trimmed, u, msg := urlProblem(key, raw)
+	if msg != "" && *disabled == nil {
+		*disabled = v.disable(entry, entry+"."+key, msg)
+	}
+	return trimmed, u
+}
+
 // urlProblem checks an optional absolute http(s) URL. It returns the URL
 // right-trimmed of "/", or a message saying what is wrong. The message
 // shows the value only when it is recognisably a URL without user

@@ -14,16 +14,10 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketCloud[%d]", i)
 	host, hostOK := v.host(entry, c.Host, BitbucketCloudHost, "")
 	// Backstage does not read apiBaseUrl or tokenUrl (scmkit's extensions
-	// for tests): a bad value disables the entry.
+	// for tests): a bad value disables the entry, as for GitHub.
 	var disabled error
-	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
-	tok, _, tokMsg := urlProblem("tokenUrl", c.TokenURL)
-	switch {
-	case apiMsg != "":
-		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
-	case tokMsg != "":
-		disabled = v.disable(entry, entry+".tokenUrl", tokMsg)
-	}
+	api, apiURL := v.lenientURL(entry, "apiBaseUrl", c.APIBaseURL, &disabled)
+	tok, _ := v.lenientURL(entry, "tokenUrl", c.TokenURL, &disabled)
 	if c.APIBaseURL == "" {
 		api, apiURL = BitbucketCloudAPIURL, nil
 	}
@@ -64,13 +58,8 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketServer[%d]", i)
 	host, hostOK := v.host(entry, c.Host, "", "bitbucket.example.com")
-	// Backstage reads apiBaseUrl as a plain string and starts with any
-	// value: a bad one disables the entry.
 	var disabled error
-	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
-	if apiMsg != "" {
-		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
-	}
+	api, apiURL := v.lenientURL(entry, "apiBaseUrl", c.APIBaseURL, &disabled)
 	if c.APIBaseURL == "" && hostOK {
 		api = "https://" + host + "/rest/api/1.0"
 	}
