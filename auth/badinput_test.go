@@ -49,6 +49,13 @@ func do(t *testing.T, c *http.Client, method, u string, hdr map[string]string) (
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	return send(t, c, req)
+}
+
+// send sends req with c and returns the answer with its body, read whole
+// and closed.
+func send(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

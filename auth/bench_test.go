@@ -10,6 +10,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // BenchmarkOIDCCallback measures one sign-in's callback against a real
@@ -102,7 +103,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 // session's credential as its GitHub App token expires: the refresh
 // requests per expiry.
 func BenchmarkRefresh20Callers(b *testing.B) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	p := newPortal(b, auth.Options{Now: clk.Now, SessionDuration: 100 * 365 * 24 * time.Hour})
 	p.clk = clk
 	fg := githubWorld(b, true, clk.Now)
@@ -112,7 +113,7 @@ func BenchmarkRefresh20Callers(b *testing.B) {
 	var refreshes int
 	for b.Loop() {
 		b.StopTimer()
-		clk.Add(8 * time.Hour)
+		clk.Advance(8 * time.Hour)
 		before := fg.Stats().Routes["POST /login/oauth/access_token"]
 		b.StartTimer()
 		var wg sync.WaitGroup

@@ -19,7 +19,7 @@ func TestHTTPSCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &stubProvider{host: "github.com", lifetime: time.Hour, now: time.Now}
+	p := newStub(time.Hour, time.Now)
 	h.Register("github", "development", p)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://portal.example.com/api/auth/github/start?env=development&flow=redirect", nil))

@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -63,14 +64,14 @@ func TestPopupFlowPostsBackstageResponse(t *testing.T) {
 }
 
 func TestRefreshRouteRotatesGitHubAppToken(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	p := newPortal(t, auth.Options{Now: clk.Now})
 	p.clk = clk
 	fg := githubWorld(t, true, clk.Now)
 	registerGitHub(t, p, fg)
 	c, _, _ := p.signIn(t, "github")
 	s1 := p.sessionOf(t, c)
-	clk.Add(8 * time.Hour)
+	clk.Advance(8 * time.Hour)
 	resp, body := do(t, c, "POST", p.srv.URL+"/api/auth/github/refresh", map[string]string{"X-Requested-With": "XMLHttpRequest"})
 	if resp.StatusCode != 200 || !strings.Contains(body, `"expiresInSeconds":28800`) {
 		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
@@ -80,7 +81,7 @@ func TestRefreshRouteRotatesGitHubAppToken(t *testing.T) {
 	}
 	// The provider refuses the refresh token (revoked): the route answers
 	// 401 and the user must sign in again.
-	clk.Add(8 * time.Hour)
+	clk.Advance(8 * time.Hour)
 	fg.Close()
 	resp, body = do(t, c, "POST", p.srv.URL+"/api/auth/github/refresh", map[string]string{"X-Requested-With": "XMLHttpRequest"})
 	if resp.StatusCode != 401 || !strings.Contains(body, "Refresh failed") {
@@ -104,7 +105,7 @@ func TestLogoutByFormFromTheApp(t *testing.T) {
 }
 
 func TestOIDCRefreshWithRealOP(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	p := newPortal(t, auth.Options{Now: clk.Now})
 	p.clk = clk
 	op := startOP(t, p, "oidc", authtest.OPOptions{ProfileInIDToken: true, User: authtest.User{Subject: "u-9"}})
@@ -118,7 +119,7 @@ func TestOIDCRefreshWithRealOP(t *testing.T) {
 	if s1.Tokens.RefreshToken == "" || s1.Tokens.IDToken == "" {
 		t.Fatalf("no refresh or ID token after sign-in (%s)", body)
 	}
-	clk.Add(time.Until(s1.Tokens.Expiry)) // the handler sees the token expire
+	clk.Advance(time.Until(s1.Tokens.Expiry)) // the handler sees the token expire
 	resp, body := do(t, c, "GET", p.srv.URL+"/api/auth/oidc/refresh", map[string]string{"X-Requested-With": "XMLHttpRequest"})
 	if resp.StatusCode != 200 {
 		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
@@ -130,7 +131,7 @@ func TestOIDCRefreshWithRealOP(t *testing.T) {
 }
 
 func TestShortLivedTokenIsNotRefreshedAtOnce(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	p := newPortal(t, auth.Options{Now: clk.Now})
 	p.clk = clk
 	fg := fakegithub.New(&fakegithub.Options{Now: clk.Now})
@@ -143,11 +144,11 @@ func TestShortLivedTokenIsNotRefreshedAtOnce(t *testing.T) {
 	src := s.UserCredentials()[fg.Host()]
 	refreshes := func() int { return fg.Stats().Routes["POST /login/oauth/access_token"] }
 	base := refreshes()
-	clk.Add(time.Minute) // a 4-minute token, 1 minute old: not due (5-minute margin > its lifetime)
+	clk.Advance(time.Minute) // a 4-minute token, 1 minute old: not due (5-minute margin > its lifetime)
 	if _, err := src.Credential(t.Context()); err != nil || refreshes() != base {
 		t.Fatalf("refreshed a token at a quarter of its life: %d refreshes, %v", refreshes()-base, err)
 	}
-	clk.Add(90 * time.Second) // past half its life
+	clk.Advance(90 * time.Second) // past half its life
 	if _, err := src.Credential(t.Context()); err != nil || refreshes() != base+1 {
 		t.Fatalf("did not refresh past half its life: %d refreshes, %v", refreshes()-base, err)
 	}

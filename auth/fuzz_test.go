@@ -16,7 +16,7 @@ func fuzzHandler(f *testing.F) *auth.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	p := &stubProvider{host: "github.com", now: nil}
+	p := newStub(0, nil)
 	if err := h.Register("github", "development", p); err != nil {
 		f.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
 func TestGitLabSignInOpensMergeRequestAsHer(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	p := newPortal(t, auth.Options{Now: clk.Now})
 	p.clk = clk
 	fl := fakegitlab.New(&fakegitlab.Options{Tokens: []string{"portal-pat"}, Now: clk.Now, RelativePath: "/gitlab"})
@@ -47,7 +48,7 @@ func TestGitLabSignInOpensMergeRequestAsHer(t *testing.T) {
 	}
 	// Two hours later the token is refreshed (GitLab rotates refresh
 	// tokens) and the merge request is still hers.
-	clk.Add(2*time.Hour - time.Minute)
+	clk.Advance(2*time.Hour - time.Minute)
 	cfg, err := config.LoadBytes(t.Context(), nil, []byte("integrations:\n  gitlab:\n    - host: "+fl.Host()+"\n      baseUrl: "+fl.URL()+"\n      apiBaseUrl: "+fl.APIBaseURL()+"\n      token: portal-pat\n"))
 	if err != nil {
 		t.Fatal(err)

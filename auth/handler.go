@@ -24,6 +24,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Defaults of [Options].
@@ -144,7 +145,7 @@ func (h *Handler) String() string {
 
 // Format prints String under every verb, so that no verb reaches the
 // sessions it caches.
-func (h *Handler) Format(f fmt.State, verb rune) { fmt.Fprint(f, h.String()) }
+func (h *Handler) Format(f fmt.State, verb rune) { redact.Format(f, verb, h.String(), h.String()) }
 
 // LogValue describes the handler in log/slog output.
 func (h *Handler) LogValue() slog.Value { return slog.StringValue(h.String()) }

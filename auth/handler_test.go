@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,100 +8,38 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
-// stubProvider is a RedirectProvider whose "authorization server" is the
-// test itself: AuthCodeURL points straight back at the callback with a
-// code, as an IdP that auto-approves would.
-type stubProvider struct {
-	host      string
-	lifetime  time.Duration
-	now       func() time.Time
-	mu        sync.Mutex
-	lastReq   auth.AuthRequest
-	refreshes atomic.Int32
-	rt        string // current refresh token; strict rotation
-	gen       int
-	delay     time.Duration
-}
-
-func (p *stubProvider) Info() auth.ProviderInfo {
-	return auth.ProviderInfo{Type: "stub", Host: p.host, Issuer: "https://" + p.host}
-}
-
-func (p *stubProvider) AuthCodeURL(_ context.Context, req auth.AuthRequest) (string, error) {
-	p.mu.Lock()
-	p.lastReq = req
-	p.mu.Unlock()
-	return req.RedirectURI + "?code=c0de&state=" + url.QueryEscape(req.State), nil
-}
-
-func (p *stubProvider) Exchange(ctx context.Context, cb auth.Callback) (*auth.SignIn, error) {
-	if cb.Code != "c0de" || cb.CodeVerifier == "" {
-		return nil, errcode.New(errcode.Unauthorized, "stub", "bad code")
+// newStub returns the stub provider of the auth tests: GitHub's host,
+// tokens living lifetime on now's clock.
+func newStub(lifetime time.Duration, now func() time.Time) *authtest.Provider {
+	return &authtest.Provider{
+		ProviderInfo: auth.ProviderInfo{Host: "github.com"},
+		Identity:     auth.Identity{Subject: "42", Login: "alice", Email: "alice@example.com", DisplayName: "Alice"},
+		Scope:        "read:user", Lifetime: lifetime, Now: now,
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.gen++
-	p.rt = "rt-" + itoa(p.gen)
-	return &auth.SignIn{
-		Identity: auth.Identity{Subject: "42", Login: "alice", Email: "alice@example.com", DisplayName: "Alice"},
-		Tokens:   auth.Tokens{AccessToken: "at-" + itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime), Scope: "read:user"},
-	}, nil
-}
-
-func (p *stubProvider) Refresh(ctx context.Context, t auth.Tokens) (*auth.SignIn, error) {
-	p.refreshes.Add(1)
-	if p.delay > 0 {
-		select {
-		case <-time.After(p.delay):
-		case <-ctx.Done():
-			return nil, errcode.FromContext(ctx, "stub")
-		}
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t.RefreshToken != p.rt {
-		return nil, errcode.New(errcode.Unauthorized, "stub", "refresh token reused")
-	}
-	p.gen++
-	p.rt = "rt-" + itoa(p.gen)
-	return &auth.SignIn{Tokens: auth.Tokens{AccessToken: "at-" + itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime)}}, nil
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	h     *auth.Handler
 	srv   *httptest.Server
-	p     *stubProvider
-	clk   *clock
+	p     *authtest.Provider
+	clk   *testclock.Clock
 	store *auth.MemoryStore
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -112,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &stubProvider{host: "github.com", lifetime: 8 * time.Hour, now: clk.Now}
+	p := newStub(8*time.Hour, clk.Now)
 	if err := h.Register("github", "development", p); err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +76,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return send(t, c, req)
 }
 
 func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {
@@ -155,9 +86,7 @@ func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {
 	if resp.StatusCode != 200 || body != "hello alice" || resp.Request.URL.Path != "/home" {
 		t.Fatalf("after sign-in: %d %q at %s", resp.StatusCode, body, resp.Request.URL)
 	}
-	e.p.mu.Lock()
-	req := e.p.lastReq
-	e.p.mu.Unlock()
+	req := e.p.LastRequest()
 	if len(req.CodeChallenge) != 43 || req.Nonce == "" || strings.Contains(req.State, "development") {
 		t.Fatalf("auth request: %+v", req)
 	}
@@ -202,8 +131,8 @@ func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
 	if cookie == nil {
 		t.Fatal("no session cookie")
 	}
-	e.clk.Add(8*time.Hour - time.Minute) // the token is due for refresh
-	e.p.delay = 300 * time.Millisecond
+	e.clk.Advance(8*time.Hour - time.Minute) // the token is due for refresh
+	e.p.RefreshDelay = 300 * time.Millisecond
 	done := make(chan int)
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/auth/github/refresh", nil)
@@ -217,7 +146,7 @@ func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	for e.p.refreshes.Load() == 0 {
+	for e.p.Refreshes.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	lreq, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/auth/github/logout", nil)

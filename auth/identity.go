@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Identity is who signed in, as the identity provider (or directory) told
@@ -70,15 +72,6 @@ type Tokens struct {
 	Expiry time.Time
 }
 
-const redacted = "[redacted]"
-
-func mark(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
 // String lists which tokens are present, never their values.
 func (t Tokens) String() string {
 	s := "auth.Tokens{"
@@ -103,25 +96,19 @@ func (t Tokens) String() string {
 func (t Tokens) GoString() string { return t.String() }
 
 // Format prints String under every verb.
-func (t Tokens) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprint(f, strconv.Quote(t.String()))
-		return
-	}
-	fmt.Fprint(f, t.String())
-}
+func (t Tokens) Format(f fmt.State, verb rune) { redact.Format(f, verb, t.String(), t.String()) }
 
 // LogValue shows which tokens are present, never their values.
 func (t Tokens) LogValue() slog.Value {
 	attrs := []slog.Attr{}
 	if t.AccessToken != "" {
-		attrs = append(attrs, slog.String("accessToken", redacted))
+		attrs = append(attrs, slog.String("accessToken", redact.Mark))
 	}
 	if t.RefreshToken != "" {
-		attrs = append(attrs, slog.String("refreshToken", redacted))
+		attrs = append(attrs, slog.String("refreshToken", redact.Mark))
 	}
 	if t.IDToken != "" {
-		attrs = append(attrs, slog.String("idToken", redacted))
+		attrs = append(attrs, slog.String("idToken", redact.Mark))
 	}
 	if t.Scope != "" {
 		attrs = append(attrs, slog.String("scope", t.Scope))
@@ -144,5 +131,5 @@ func (t Tokens) MarshalJSON() ([]byte, error) {
 		IDToken      string     `json:"idToken,omitempty"`
 		Scope        string     `json:"scope,omitempty"`
 		Expiry       *time.Time `json:"expiry,omitempty"`
-	}{mark(t.AccessToken), mark(t.RefreshToken), mark(t.IDToken), t.Scope, exp})
+	}{redact.Of(t.AccessToken), redact.Of(t.RefreshToken), redact.Of(t.IDToken), t.Scope, exp})
 }

@@ -42,22 +42,21 @@ func newOAuthBase(op string, client *http.Client, now func() time.Time) oauthBas
 	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	// Every body read from a provider is capped, including those read by
-	// golang.org/x/oauth2 and github.com/coreos/go-oidc (the discovery
-	// document, the key set and userinfo, which they read whole).
-	rt := c.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
 	if now == nil {
 		now = time.Now
 	}
-	// Below the cap, scmkit's one retry and rate-limit policy: a profile
-	// GET is retried after a 5xx or a network error, any request after a
-	// 429 or a rate-limit 403; a POST to the token endpoint is never
-	// repeated after the provider may have acted on it (a code is
-	// single-use, a rotated refresh token is spent).
-	c.Transport = cappedTransport{httpx.NewTransport(&httpx.Options{Base: rt, Now: now, MaxRateLimitWait: maxRateLimitWait})}
+	// scmkit's one retry and rate-limit policy: a profile GET is retried
+	// after a 5xx or a network error, any request after a 429 or a
+	// rate-limit 403; a POST to the token endpoint is never repeated after
+	// the provider may have acted on it (a code is single-use, a rotated
+	// refresh token is spent). Above it, every body read from a provider is
+	// capped at maxBody, including those read by golang.org/x/oauth2 and
+	// github.com/coreos/go-oidc (the discovery document, the key set and
+	// userinfo, which they read whole), so that a provider, or something
+	// posing as one, cannot make the handler hold an endless answer in
+	// memory.
+	retrying := httpx.NewTransport(&httpx.Options{Base: c.Transport, Now: now, MaxRateLimitWait: maxRateLimitWait})
+	c.Transport = httpx.CapBodies(retrying, httpx.BodyCaps{JSON: maxBody, Error: maxBody, Other: maxBody})
 	return oauthBase{op: op, client: &c, now: now}
 }
 
@@ -286,44 +285,3 @@ func parseBase(op, name, s string) (*url.URL, error) {
 	}
 	return u, nil
 }
-
-// cappedTransport caps every response body at maxBody: reading past it is
-// an error, so that a provider (or something posing as one) cannot make
-// the handler hold an endless answer in memory.
-type cappedTransport struct{ rt http.RoundTripper }
-
-func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.rt.RoundTrip(req)
-	if err == nil && resp.Body != nil {
-		resp.Body = &cappedBody{rc: resp.Body, left: maxBody}
-	}
-	return resp, err
-}
-
-// errBodyTooLarge is the read error past maxBody.
-var errBodyTooLarge = errors.New("the provider's answer is larger than 1 MiB")
-
-type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *cappedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		// One byte more tells a body of exactly maxBody from a longer one.
-		var one [1]byte
-		n, err := b.rc.Read(one[:])
-		if n > 0 {
-			return 0, errBodyTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *cappedBody) Close() error { return b.rc.Close() }

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,13 +38,7 @@ func TestPasswordProviderLogin(t *testing.T) {
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+		return send(t, c, req)
 	}
 	xrw := map[string]string{"X-Requested-With": "XMLHttpRequest"}
 	for _, tc := range []struct {

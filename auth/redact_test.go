@@ -3,9 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/internal/redact/redacttest"
 )
 
 func TestTokensAndSessionsNeverShowSecrets(t *testing.T) {
@@ -26,24 +25,8 @@ func TestTokensAndSessionsNeverShowSecrets(t *testing.T) {
 		t.Fatal("the session has no tokens to hide")
 	}
 	secrets := []string{"ACCESS-SECRET", "REFRESH-SECRET", "ID-SECRET", s.Tokens.AccessToken, s.Tokens.RefreshToken}
-	var outs []string
-	for _, v := range []any{tok, &tok, s, *s, s.UserCredentials(), s.UserCredentials()[fg.Host()]} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
-			outs = append(outs, fmt.Sprintf(verb, v))
-		}
-		j, _ := json.Marshal(v)
-		outs = append(outs, string(j))
-		var buf bytes.Buffer
-		slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "v", v)
-		slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "v", v)
-		outs = append(outs, buf.String())
-	}
-	for _, out := range outs {
-		for _, sec := range secrets {
-			if strings.Contains(out, sec) {
-				t.Fatalf("output shows a secret: %s", out)
-			}
-		}
+	for i, v := range []any{tok, &tok, s, *s, s.UserCredentials(), s.UserCredentials()[fg.Host()]} {
+		redacttest.Hidden(t, fmt.Sprintf("value %d (%T)", i, v), v, secrets...)
 	}
 	if !strings.Contains(fmt.Sprint(s), "github:alice") {
 		t.Errorf("String = %q, want the user named", fmt.Sprint(s))

@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,12 +42,7 @@ func TestRefusedSignInLeavesNoSession(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, p.srv.URL+"/api/auth/ldap/login", strings.NewReader(`{"username":"alice","password":"wonderland"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Requested-With", "XMLHttpRequest")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := send(t, c, req)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Sign-in refused") {
 		t.Fatalf("login = %d %s, want 403 Sign-in refused", resp.StatusCode, body)
 	}

@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+
+	"github.com/scmkit/scmkit/internal/sealed"
 )
 
 // keys are the keys derived from the session secret, one per purpose, so
@@ -50,20 +52,11 @@ func deriveKeys(secret []byte) (*keys, error) {
 	return &k, nil
 }
 
-// seal encrypts and authenticates plain, bound to ad: nonce || ciphertext.
-func seal(a cipher.AEAD, plain, ad []byte) []byte {
-	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plain)+a.Overhead())
-	rand.Read(nonce)
-	return a.Seal(nonce, nonce, plain, ad)
-}
+// seal encrypts and authenticates plain, bound to ad.
+func seal(a cipher.AEAD, plain, ad []byte) []byte { return sealed.Append(nil, a, plain, ad) }
 
 // open reverses seal; any change to the sealed bytes or ad fails.
-func open(a cipher.AEAD, sealed, ad []byte) ([]byte, error) {
-	if len(sealed) < a.NonceSize()+a.Overhead() {
-		return nil, errors.New("sealed value too short")
-	}
-	return a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], ad)
-}
+func open(a cipher.AEAD, box, ad []byte) ([]byte, error) { return sealed.Open(a, box, ad) }
 
 // mac returns HMAC-SHA256(key, msg).
 func mac(key, msg []byte) []byte {

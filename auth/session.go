@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/scm"
 )
 
@@ -51,13 +51,7 @@ func (s Session) String() string {
 }
 
 // Format prints String under every verb.
-func (s Session) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprint(f, strconv.Quote(s.String()))
-		return
-	}
-	fmt.Fprint(f, s.String())
-}
+func (s Session) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.String()) }
 
 // LogValue shows the session without its tokens.
 func (s Session) LogValue() slog.Value {
@@ -156,7 +150,7 @@ func (u *userSource) Credential(ctx context.Context) (*credentials.Credential, e
 func (u *userSource) String() string { return "auth.UserSource(" + u.label + ")" }
 
 // Format prints String under every verb.
-func (u *userSource) Format(f fmt.State, verb rune) { fmt.Fprint(f, u.String()) }
+func (u *userSource) Format(f fmt.State, verb rune) { redact.Format(f, verb, u.String(), u.String()) }
 
 // LogValue names the source, never the token.
 func (u *userSource) LogValue() slog.Value { return slog.StringValue(u.String()) }

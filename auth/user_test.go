@@ -12,6 +12,7 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -105,7 +106,7 @@ func TestSignedInUserOpensPullRequestAsHerself(t *testing.T) {
 func TestRefreshUnderConcurrencyIsOneRequest(t *testing.T) {
 	for _, replicas := range []int{1, 2} {
 		t.Run(itoa(replicas)+"replicas", func(t *testing.T) {
-			clk := &clock{t: time.Now()}
+			clk := testclock.New(time.Now())
 			store := auth.NewMemoryStore(&auth.MemoryStoreOptions{Now: clk.Now})
 			fg := githubWorld(t, true, clk.Now)
 			var portals []*portal
@@ -125,7 +126,7 @@ func TestRefreshUnderConcurrencyIsOneRequest(t *testing.T) {
 				sessions[i] = p.sessionOf(t, c)
 			}
 			old := sessions[0].Tokens.AccessToken
-			clk.Add(8*time.Hour - time.Minute) // within the refresh margin
+			clk.Advance(8*time.Hour - time.Minute) // within the refresh margin
 			before := fg.Stats().Routes["POST /login/oauth/access_token"]
 			const callers = 20
 			got := make([]string, callers)

@@ -13,6 +13,7 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -21,14 +22,14 @@ import (
 type portal struct {
 	srv *httptest.Server
 	h   *auth.Handler
-	clk *clock
+	clk *testclock.Clock
 }
 
 const testSecret = "0123456789abcdef0123456789abcdef"
 
 func newPortal(t testing.TB, opts auth.Options) *portal {
 	t.Helper()
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

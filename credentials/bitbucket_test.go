@@ -11,11 +11,12 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // consumerResolver is a Resolver for one Bitbucket Cloud entry with an OAuth
 // consumer whose token endpoint is f.
-func consumerResolver(t testing.TB, f *fakeOAuth, clk *clock, opts *ResolverOptions) *Resolver {
+func consumerResolver(t testing.TB, f *fakeOAuth, clk *testclock.Clock, opts *ResolverOptions) *Resolver {
 	t.Helper()
 	if opts == nil {
 		opts = &ResolverOptions{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // DefaultMargin is how long before a cached credential expires it is
@@ -135,7 +136,7 @@ func (c *CachedSource) String() string { return "credentials.CachedSource" }
 
 // Format prints String for every verb, so no verb shows a secret.
 func (c *CachedSource) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, c.String(), "&"+c.String()+"{}")
+	redact.Format(f, verb, c.String(), "&"+c.String()+"{}")
 }
 
 // LogValue describes the source without any secret.

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // countingSource hands out credentials "tok-1", "tok-2", … that expire
 // after lifetime on clk, counting calls.
 type countingSource struct {
-	clk      *clock
+	clk      *testclock.Clock
 	lifetime time.Duration
 	calls    atomic.Int64
 	gate     chan struct{} // if set, each call waits for it (or ctx)

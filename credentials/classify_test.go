@@ -1,11 +1,9 @@
 package credentials
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,34 +13,10 @@ import (
 	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
 )
 
-// scriptedTokenEndpoint answers the first client-credentials grant with
-// the case's answer and the next ones with a token, recording when each
-// grant came.
-type scriptedTokenEndpoint struct {
-	tc    httpxtest.Case
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (s *scriptedTokenEndpoint) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-	}
-	s.mu.Lock()
-	n := len(s.times)
-	s.times = append(s.times, time.Now())
-	s.mu.Unlock()
-	resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
+// grantToken answers a client-credentials grant with a token.
+func grantToken(req *http.Request) *http.Response {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Request: req,
 		Body: io.NopCloser(strings.NewReader(`{"access_token":"bbat-classify","token_type":"bearer","expires_in":7200,"scopes":"repository"}`))}
-	if n == 0 {
-		resp.StatusCode = s.tc.Status
-		for k, v := range s.tc.Header(time.Now()) {
-			resp.Header[k] = v
-		}
-		resp.Body = io.NopCloser(strings.NewReader(s.tc.Body))
-	}
-	return resp, nil
 }
 
 // TestClassifyCases runs internal/httpx's classification cases (the
@@ -57,7 +31,7 @@ func TestClassifyCases(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				time.Sleep(time.Until(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-				ep := &scriptedTokenEndpoint{tc: tc}
+				ep := &httpxtest.Script{Case: tc, Next: grantToken}
 				cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
 					ClientID: "consumer-key", ClientSecret: secret("consumer-secret"), TokenURL: "https://bitbucket.org/site/oauth2/access_token",
 				}}}
@@ -68,41 +42,9 @@ func TestClassifyCases(t *testing.T) {
 				}
 				start := time.Now()
 				c, err := r.Resolve(t.Context(), Request{Host: "bitbucket.org", Owner: "acme"})
-				if got := errcode.CodeOf(err); got != tc.Code {
-					t.Fatalf("Resolve = %v, %v; want code %v", c, err, tc.Code)
-				}
-				ep.mu.Lock()
-				times := ep.times
-				ep.mu.Unlock()
-				if len(times) != tc.Attempts {
-					t.Errorf("token requests = %d; want %d", len(times), tc.Attempts)
-				}
-				if tc.Code == errcode.OK {
-					if c.Token != "bbat-classify" {
-						t.Errorf("Resolve = %v; want the consumer's token", c)
-					}
-					if len(times) == 2 && times[1].Sub(times[0]) != tc.Wait {
-						t.Errorf("wait between attempts = %v; want %v", times[1].Sub(times[0]), tc.Wait)
-					}
-					return
-				}
-				var e *errcode.Error
-				if !errors.As(err, &e) {
-					t.Fatalf("error %T is not an *errcode.Error", err)
-				}
-				if tc.Code == errcode.RateLimited {
-					if got := e.RetryAt.Sub(start); got != tc.Wait {
-						t.Errorf("RetryAt = now + %v; want now + %v", got, tc.Wait)
-					}
-					if elapsed := time.Since(start); elapsed != 0 {
-						t.Errorf("slept %v before returning RateLimited; want no sleep", elapsed)
-					}
-				}
-				if !strings.Contains(err.Error(), tc.Message) {
-					t.Errorf("error %q does not contain %q", err, tc.Message)
-				}
-				if strings.Contains(err.Error(), "consumer-secret") {
-					t.Errorf("error %q shows the client secret", err)
+				tc.Check(t, err, start, ep.Times(), "consumer-secret")
+				if tc.Code == errcode.OK && c.Token != "bbat-classify" {
+					t.Errorf("Resolve = %v; want the consumer's token", c)
 				}
 			})
 		})

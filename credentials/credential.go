@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Kind says what sort of identity a credential is.
@@ -91,15 +93,6 @@ func (c *Credential) Scheme() string {
 	}
 }
 
-const redacted = "[redacted]"
-
-func (c Credential) redactedToken() string {
-	if c.Token == "" {
-		return ""
-	}
-	return redacted
-}
-
 // String describes c without its secret, e.g.
 // "app credential from integrations.github[0].apps[0] installation 42,
 // expires 2026-01-02T15:04:05Z".
@@ -124,20 +117,20 @@ func (c Credential) GoString() string {
 		exp = strconv.Quote(c.Expiry.UTC().Format(time.RFC3339))
 	}
 	return fmt.Sprintf("credentials.Credential{Kind: %q, Token: %q, Username: %q, Expiry: %s, Source: %q}",
-		c.Kind, c.redactedToken(), c.Username, exp, c.Source)
+		c.Kind, redact.Of(c.Token), c.Username, exp, c.Source)
 }
 
 // Format prints String for every verb (GoString for %#v), so no verb
 // shows the secret.
 func (c Credential) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, c.String(), c.GoString())
+	redact.Format(f, verb, c.String(), c.GoString())
 }
 
 // LogValue shows c's metadata in log/slog output, never its secret.
 func (c Credential) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("kind", string(c.Kind)), slog.String("source", c.Source)}
 	if c.Token != "" {
-		attrs = append(attrs, slog.String("token", redacted))
+		attrs = append(attrs, slog.String("token", redact.Mark))
 	}
 	if c.Username != "" {
 		attrs = append(attrs, slog.String("username", c.Username))
@@ -160,18 +153,7 @@ func (c Credential) MarshalJSON() ([]byte, error) {
 		Username string     `json:"username,omitempty"`
 		Expiry   *time.Time `json:"expiry,omitempty"`
 		Source   string     `json:"source,omitempty"`
-	}{c.Kind, c.redactedToken(), c.Username, exp, c.Source})
-}
-
-func formatRedacted(f fmt.State, verb rune, s, gs string) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, gs)
-	case verb == 'q':
-		fmt.Fprint(f, strconv.Quote(s))
-	default:
-		fmt.Fprint(f, s)
-	}
+	}{c.Kind, redact.Of(c.Token), c.Username, exp, c.Source})
 }
 
 // Static returns a Source that always returns c. The Source keeps its own

@@ -183,15 +183,7 @@ func TestExplain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := &ResolverOptions{}
-			if tt.opts != nil {
-				opts = tt.opts
-			}
-			opts.MinWait, opts.MaxWait = 1, 1
-			r, err := newResolver(testIntegrations(tt.config), nil, opts)
-			if err != nil {
-				t.Fatalf("newResolver: %v", err)
-			}
+			r := tableResolver(t, tt.config, tt.opts)
 			c, got, err := r.Explain(t.Context(), tt.req)
 			if code := errcode.CodeOf(err); code != tt.wantCode {
 				t.Errorf("Explain error = %v; want code %v", err, tt.wantCode)

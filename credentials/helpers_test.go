@@ -12,27 +12,10 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testclock.Clock { return testclock.New(time.Now().Truncate(time.Second)) }
 
 // testIntegrations returns the integrations of cfg as integrations.NewRegistry
 // validates and normalises them (with the implicit public entries).
@@ -45,6 +28,21 @@ func testIntegrations(cfg integrations.Config) []*integrations.Integration {
 }
 
 func secret(s string) integrations.Secret { return integrations.NewSecret(s) }
+
+// tableResolver builds the Resolver of one case of a table test: cfg
+// with opts (nil: the defaults), retrying without waiting.
+func tableResolver(t *testing.T, cfg integrations.Config, opts *ResolverOptions) *Resolver {
+	t.Helper()
+	if opts == nil {
+		opts = &ResolverOptions{}
+	}
+	opts.MinWait, opts.MaxWait = 1, 1
+	r, err := newResolver(testIntegrations(cfg), nil, opts)
+	if err != nil {
+		t.Fatalf("newResolver: %v", err)
+	}
+	return r
+}
 
 // newFakeGitHub starts scm/scmtest/fakegithub (through apptest) with the
 // fake's two apps registered.

@@ -23,6 +23,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // FromOAuth2 adapts an oauth2.TokenSource, such as the one from
@@ -235,7 +236,7 @@ func (s *UserTokenSource) String() string { return "credentials.UserTokenSource(
 
 // Format prints String for every verb, so no verb shows a secret.
 func (s *UserTokenSource) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, s.String(), "&credentials.UserTokenSource{Source: "+strconv.Quote(s.source)+"}")
+	redact.Format(f, verb, s.String(), "&credentials.UserTokenSource{Source: "+strconv.Quote(s.source)+"}")
 }
 
 // LogValue describes the source without any secret.

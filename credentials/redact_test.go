@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/internal/apptest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact/redacttest"
 )
 
 // TestNothingShowsASecret formats every public type of the package, and the
@@ -97,27 +98,7 @@ func TestNothingShowsASecret(t *testing.T) {
 		}{*userCred, bbCred, req, user},
 	}
 	for name, v := range values {
-		var out []string
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
-			out = append(out, fmt.Sprintf(verb, v))
-		}
-		if js, err := json.Marshal(v); err == nil {
-			out = append(out, string(js))
-		}
-		var buf bytes.Buffer
-		slog.New(slog.NewJSONHandler(&buf, nil)).Info("value", "v", v)
-		slog.New(slog.NewTextHandler(&buf, nil)).Info("value", "v", v)
-		out = append(out, buf.String())
-		if e, ok := v.(error); ok {
-			out = append(out, e.Error())
-		}
-		for _, o := range out {
-			for _, s := range secrets {
-				if s != "" && strings.Contains(o, s) {
-					t.Errorf("%s: %q shows a secret", name, o)
-				}
-			}
-		}
+		redacttest.Hidden(t, name, v, secrets...)
 	}
 
 	// What they do show.

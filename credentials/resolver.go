@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Policy restricts, per call, which credentials [Resolver.Resolve] may
@@ -137,7 +138,6 @@ type ResolverOptions struct {
 // it.
 type Resolver struct {
 	hosts          map[string]*hostState // web, API and raw hosts
-	plainHTTP      map[string]bool       // hosts configured with http:// URLs
 	allowAnonymous func(string) bool
 	requireUserW   bool
 	noAnonymous    bool
@@ -208,9 +208,7 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 			r.hosts[in.Host] = h
 		}
 	}
-	// API and raw hosts second, so that a web host always wins. Hosts
-	// configured with http:// base URLs are noted: the Transport sends
-	// credentials over plain HTTP to those only.
+	// API and raw hosts second, so that a web host always wins.
 	for _, h := range states {
 		for _, base := range []string{h.in.BaseURL, h.in.APIBaseURL, h.in.RawBaseURL} {
 			u, err := url.Parse(base)
@@ -220,12 +218,6 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 			host := integrations.NormalizeHost(u.Host)
 			if _, dup := r.hosts[host]; !dup {
 				r.hosts[host] = h
-			}
-			if u.Scheme == "http" && r.hosts[host] == h {
-				if r.plainHTTP == nil {
-					r.plainHTTP = make(map[string]bool)
-				}
-				r.plainHTTP[host] = true
 			}
 		}
 	}
@@ -390,7 +382,7 @@ func (r *Resolver) sendable(scheme, host string) *hostState {
 	if h == nil || scheme == "https" {
 		return h
 	}
-	if scheme == "http" && (r.plainHTTP[host] || r.plainHTTP[integrations.NormalizeHost(host)]) {
+	if scheme == "http" && h.in.PlainHTTP(host) {
 		return h
 	}
 	return nil
@@ -780,7 +772,7 @@ func (r *Resolver) String() string {
 
 // Format prints String for every verb, so no verb shows a secret.
 func (r *Resolver) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, r.String(), "&"+r.String())
+	redact.Format(f, verb, r.String(), "&"+r.String())
 }
 
 // LogValue describes the resolver without any secret.
@@ -817,7 +809,7 @@ func (req Request) String() string {
 
 // Format prints String for every verb, so that no verb reaches into User.
 func (req Request) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, req.String(), req.String())
+	redact.Format(f, verb, req.String(), req.String())
 }
 
 // LogValue shows the request without the user source.

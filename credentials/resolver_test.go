@@ -214,15 +214,7 @@ func TestResolveOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := &ResolverOptions{}
-			if tt.opts != nil {
-				opts = tt.opts
-			}
-			opts.MinWait, opts.MaxWait = 1, 1
-			r, err := newResolver(testIntegrations(tt.config), nil, opts)
-			if err != nil {
-				t.Fatalf("newResolver: %v", err)
-			}
+			r := tableResolver(t, tt.config, tt.opts)
 			req := tt.req
 			if tt.user != nil {
 				req.User = tt.user

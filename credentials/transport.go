@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Transport is an http.RoundTripper that resolves a credential for each
@@ -225,21 +225,9 @@ func (h registryHosts) owner(host string) any {
 	return nil
 }
 
-// plainHTTP reports whether the web, API or raw base URL of host's
-// integration is an http:// URL on host.
 func (h registryHosts) plainHTTP(host string) bool {
 	in, ok := h.reg.Owning(host)
-	if !ok {
-		return false
-	}
-	host = integrations.NormalizeHost(host)
-	for _, base := range []string{in.BaseURL, in.APIBaseURL, in.RawBaseURL} {
-		b, err := url.Parse(base)
-		if err == nil && b.Scheme == "http" && integrations.NormalizeHost(b.Host) == host {
-			return true
-		}
-	}
-	return false
+	return ok && in.PlainHTTP(host)
 }
 
 func withCredential(req *http.Request, cred *Credential, body io.ReadCloser) *http.Request {
@@ -295,7 +283,7 @@ func (t *Transport) String() string { return "credentials.Transport(" + t.Reques
 
 // Format prints String for every verb, so no verb shows a secret.
 func (t *Transport) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, t.String(), "&"+t.String())
+	redact.Format(f, verb, t.String(), "&"+t.String())
 }
 
 // LogValue describes the transport without any secret.

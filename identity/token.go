@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Token types, the `typ` header of Backstage's tokens.
@@ -218,7 +219,7 @@ func (t Token) MarshalJSON() ([]byte, error) {
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expiresAt"`
 		User      User      `json:"identity"`
-	}{"[redacted]", t.ExpiresAt, t.User})
+	}{redact.Mark, t.ExpiresAt, t.User})
 }
 
 // Issue mints a user token: header {alg (ES256 by default), kid, typ:
@@ -417,13 +418,13 @@ func (b BackstageIdentity) Format(f fmt.State, _ rune) { fmt.Fprint(f, b.String(
 // LogValue shows b in log/slog output without its token: slog's JSON
 // handler would otherwise marshal the token with the struct.
 func (b BackstageIdentity) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("token", "[redacted]"), slog.Int64("expiresInSeconds", b.ExpiresInSeconds),
+	return slog.GroupValue(slog.String("token", redact.Mark), slog.Int64("expiresInSeconds", b.ExpiresInSeconds),
 		slog.String("userEntityRef", b.Identity.EntityRef))
 }
 
 // LogValue shows t in log/slog output without its secret.
 func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("token", "[redacted]"), slog.Time("expiresAt", t.ExpiresAt),
+	return slog.GroupValue(slog.String("token", redact.Mark), slog.Time("expiresAt", t.ExpiresAt),
 		slog.String("userEntityRef", t.User.EntityRef))
 }
 

@@ -23,17 +23,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func newClock() *clock               { return &clock{t: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)} }
-func b64(v any) string               { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)) }
+func b64(v any) string           { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
 func mustDecode(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -43,7 +37,7 @@ func mustDecode(t *testing.T, s string) []byte {
 	return b
 }
 
-func newIssuer(t testing.TB, c *clock) *Issuer {
+func newIssuer(t testing.TB, c *testclock.Clock) *Issuer {
 	t.Helper()
 	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now})
 	if err != nil {
@@ -307,7 +301,7 @@ func TestUnknownKidRefetchedOnce(t *testing.T) {
 	}
 	// Rotation: after a lifetime the issuer signs with a new key; the
 	// verifier refetches once for it, concurrently shared.
-	c.Add(time.Hour + time.Second)
+	c.Advance(time.Hour + time.Second)
 	t2, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -338,12 +332,12 @@ func TestKeyRotationOverlap(t *testing.T) {
 		return h["kid"].(string)
 	}
 	t1, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
-	c.Add(30 * time.Minute)
+	c.Advance(30 * time.Minute)
 	t1b, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
 	if kidOf(t1.Token) != kidOf(t1b.Token) {
 		t.Error("key rotated within its lifetime")
 	}
-	c.Add(31 * time.Minute)
+	c.Advance(31 * time.Minute)
 	t2, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
 	if kidOf(t2.Token) == kidOf(t1.Token) {
 		t.Error("key not rotated after its lifetime")
@@ -360,13 +354,13 @@ func TestKeyRotationOverlap(t *testing.T) {
 	}
 	// t1b (signed at 30 min, expires at 90 min) still verifies at 89 min
 	// with the published keys.
-	c.Add(28 * time.Minute)
+	c.Advance(28 * time.Minute)
 	v, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
 	if _, err := v.Verify(context.Background(), t1b.Token); err != nil {
 		t.Errorf("token signed by the previous key: %v", err)
 	}
 	// The first key is pruned 3 lifetimes after its creation.
-	c.Add(3*time.Hour - 89*time.Minute)
+	c.Advance(3*time.Hour - 89*time.Minute)
 	for _, k := range kids() {
 		if k == kidOf(t1.Token) {
 			t.Error("key published after 3 lifetimes")
@@ -451,7 +445,7 @@ func TestVerifiedCacheHonoursExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := v.Verify(context.Background(), tok.Token); errcode.CodeOf(err) != errcode.Unauthorized {
 		t.Errorf("expired cached token: %v", err)
 	}
@@ -611,7 +605,7 @@ func TestRevokedKeyStopsVerifying(t *testing.T) {
 		// The issuer revokes the leaked key and signs with a new one; a
 		// token of the new key makes the verifier refetch.
 		published.Store([]any{jwk("fresh", &fresh.PublicKey)})
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		if _, err := v.Verify(context.Background(), backstageToken(t, fresh, "fresh", claims, nil)); err != nil {
 			t.Fatal(err)
 		}

@@ -80,6 +80,21 @@ func (in *Integration) owns(host string) bool {
 	return false
 }
 
+// PlainHTTP reports whether the integration's own configuration gives host
+// (as in a request URL) an http:// URL: its web, API or raw base URL, as
+// for a test server or an internal instance. A credential goes to one of
+// the integration's hosts over plain HTTP only then, and never over a
+// redirect from https to http.
+func (in *Integration) PlainHTTP(host string) bool {
+	host = NormalizeHost(host)
+	for _, base := range []string{in.BaseURL, in.APIBaseURL, in.RawBaseURL} {
+		if u, err := url.Parse(base); err == nil && u.Scheme == "http" && NormalizeHost(u.Host) == host {
+			return true
+		}
+	}
+	return false
+}
+
 // Token returns the entry's host-wide token (for Bitbucket Cloud: the API
 // or access token; for Bitbucket Server: the token, or the password when
 // only username and password are set) and the username for Basic auth.

@@ -221,6 +221,47 @@ func (r *Registry) URL(loc Location) (string, error) {
 	return s, nil
 }
 
+// parseRepoRoot returns the Location of a repository-root URL,
+// /OWNER/REPO with an optional ".git" (GitHub, Bitbucket Cloud): the
+// repository's tree at its default branch, 2 segments long.
+func parseRepoRoot(owner, repo, shape string) (loc Location, n int, msg string) {
+	repo = strings.TrimSuffix(repo, ".git")
+	if repo == "" {
+		return Location{}, 0, "the URL names no repository; " + shape
+	}
+	return Location{Owner: owner, Repo: repo, Tree: true}, 2, ""
+}
+
+// repoRootURL returns repoURL, the web URL of loc's repository, for a
+// Location without a ref, which cannot name a path. A repository whose
+// name ends in ".git" gets a second one, since Parse drops one from a
+// repository-root URL. provider names the URLs in the message.
+func repoRootURL(repoURL, provider string, loc Location) (string, string) {
+	if loc.Path != "" {
+		return "", "a " + provider + " URL for a path needs a ref; set Location.Ref (a branch, tag or commit)"
+	}
+	if strings.HasSuffix(loc.Repo, ".git") {
+		repoURL += ".git"
+	}
+	return repoURL, ""
+}
+
+// blobOrTreeURL returns the GitHub-shaped web URL of loc at its ref,
+// below prefix (the repository's URL and "/", on GitLab "/-/"): blob for
+// a file, tree for a directory or the root, then the ref and the path,
+// and the ref once more in an "at" parameter when it contains "/".
+func blobOrTreeURL(prefix string, loc Location) string {
+	kind := "blob"
+	if loc.Tree || loc.Path == "" {
+		kind = "tree"
+	}
+	s := prefix + kind + "/" + escapeSegments(loc.Ref)
+	if loc.Path != "" {
+		s += "/" + escapeSegments(loc.Path)
+	}
+	return s + atQuery(loc.Ref)
+}
+
 // locProblem checks that loc's parts are safe to put in a URL.
 func locProblem(kind Kind, loc Location) string {
 	if loc.Owner == "" {

@@ -16,15 +16,10 @@ func parseBitbucketCloud(s segments, at string) (loc Location, n int, msg string
 	if len(d) == 1 {
 		return loc, 1, ""
 	}
-	loc.Repo = d[1]
 	if len(d) == 2 {
-		loc.Repo = strings.TrimSuffix(loc.Repo, ".git")
-		if loc.Repo == "" {
-			return Location{}, 0, "the URL names no repository; " + shape
-		}
-		loc.Tree = true
-		return loc, 2, ""
+		return parseRepoRoot(d[0], d[1], shape)
 	}
+	loc.Repo = d[1]
 	kind := d[2]
 	switch kind {
 	case "src", "raw":
@@ -56,13 +51,7 @@ func bitbucketCloudURL(base string, loc Location) (string, string) {
 	}
 	repoURL := base + "/" + url.PathEscape(loc.Owner) + "/" + url.PathEscape(loc.Repo)
 	if loc.Ref == "" {
-		if loc.Path != "" {
-			return "", "a Bitbucket Cloud URL for a path needs a ref; set Location.Ref (a branch, tag or commit)"
-		}
-		if strings.HasSuffix(loc.Repo, ".git") {
-			repoURL += ".git"
-		}
-		return repoURL, ""
+		return repoRootURL(repoURL, "Bitbucket Cloud", loc)
 	}
 	s := repoURL + "/src/" + escapeSegments(loc.Ref) + "/"
 	if loc.Path != "" {

@@ -34,15 +34,10 @@ func parseGitHub(s segments, at string) (loc Location, n int, msg string) {
 	if len(d) == 1 {
 		return loc, 1, ""
 	}
-	loc.Repo = d[1]
 	if len(d) == 2 {
-		loc.Repo = strings.TrimSuffix(loc.Repo, ".git")
-		if loc.Repo == "" {
-			return Location{}, 0, "the URL names no repository; " + shape
-		}
-		loc.Tree = true
-		return loc, 2, ""
+		return parseRepoRoot(d[0], d[1], shape)
 	}
+	loc.Repo = d[1]
 	kind := d[2]
 	switch kind {
 	case "blob", "tree", "raw", "edit":
@@ -65,33 +60,15 @@ func parseGitHub(s segments, at string) (loc Location, n int, msg string) {
 
 // gitHubURL builds the web URL of loc on base.
 func gitHubURL(base string, loc Location) (string, string) {
-	if loc.Repo == "" {
-		if gitHubReserved[loc.Owner] {
-			return "", quote(loc.Owner) + " is a GitHub page, not an owner"
-		}
-		return base + "/" + url.PathEscape(loc.Owner), ""
-	}
 	if gitHubReserved[loc.Owner] {
 		return "", quote(loc.Owner) + " is a GitHub page, not an owner"
 	}
+	if loc.Repo == "" {
+		return base + "/" + url.PathEscape(loc.Owner), ""
+	}
 	repoURL := base + "/" + url.PathEscape(loc.Owner) + "/" + url.PathEscape(loc.Repo)
 	if loc.Ref == "" {
-		if loc.Path != "" {
-			return "", "a GitHub URL for a path needs a ref; set Location.Ref (a branch, tag or commit)"
-		}
-		if strings.HasSuffix(loc.Repo, ".git") {
-			// Parse drops one ".git" from a repository-root URL.
-			repoURL += ".git"
-		}
-		return repoURL, ""
+		return repoRootURL(repoURL, "GitHub", loc)
 	}
-	kind := "blob"
-	if loc.Tree || loc.Path == "" {
-		kind = "tree"
-	}
-	s := repoURL + "/" + kind + "/" + escapeSegments(loc.Ref)
-	if loc.Path != "" {
-		s += "/" + escapeSegments(loc.Path)
-	}
-	return s + atQuery(loc.Ref), ""
+	return blobOrTreeURL(repoURL+"/", loc), ""
 }

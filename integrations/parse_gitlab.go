@@ -98,26 +98,12 @@ func gitLabURL(base string, loc Location) (string, string) {
 	}
 	projectURL := base + "/" + owner + "/" + url.PathEscape(loc.Repo)
 	if loc.Ref == "" {
-		if loc.Path != "" {
-			return "", "a GitLab URL for a path needs a ref; set Location.Ref (a branch, tag or commit)"
-		}
-		if gitLabLegacyShape(loc) {
+		if loc.Path == "" && gitLabLegacyShape(loc) {
 			return "", "the project path " + quote(loc.Owner+"/"+loc.Repo) + " reads as a legacy /blob/ or /tree/ URL; give a ref"
 		}
-		if strings.HasSuffix(loc.Repo, ".git") {
-			projectURL += ".git"
-		}
-		return projectURL, ""
+		return repoRootURL(projectURL, "GitLab", loc)
 	}
-	kind := "blob"
-	if loc.Tree || loc.Path == "" {
-		kind = "tree"
-	}
-	s := projectURL + "/-/" + kind + "/" + escapeSegments(loc.Ref)
-	if loc.Path != "" {
-		s += "/" + escapeSegments(loc.Path)
-	}
-	return s + atQuery(loc.Ref), ""
+	return blobOrTreeURL(projectURL+"/-/", loc), ""
 }
 
 // gitLabLegacyShape reports whether the repository-root URL of loc would

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Secret holds a credential from configuration: a token, password, private
@@ -40,14 +42,7 @@ func (s Secret) IsZero() bool { return s.v == nil || *s.v == "" }
 // Equal reports whether two secrets hold the same value. go-cmp uses it.
 func (s Secret) Equal(o Secret) bool { return s.Reveal() == o.Reveal() }
 
-const redacted = "[redacted]"
-
-func (s Secret) redacted() string {
-	if s.IsZero() {
-		return ""
-	}
-	return redacted
-}
+func (s Secret) redacted() string { return redact.Of(s.Reveal()) }
 
 // String returns "[redacted]", or "" for an empty secret.
 func (s Secret) String() string { return s.redacted() }
@@ -56,13 +51,7 @@ func (s Secret) String() string { return s.redacted() }
 func (s Secret) GoString() string { return fmt.Sprintf("integrations.Secret(%q)", s.redacted()) }
 
 // Format redacts the secret for every verb, including %d and %x.
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, s.GoString())
-		return
-	}
-	fmt.Fprint(f, s.redacted())
-}
+func (s Secret) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.redacted(), s.GoString()) }
 
 // LogValue redacts the secret in log/slog output.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.redacted()) }

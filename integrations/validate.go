@@ -152,9 +152,19 @@ func disabledError(op string, in *Integration) error {
 func (v *validator) taken(host string) bool { _, ok := v.hosts[host]; return ok }
 
 // host validates an entry's host, claims it for entry and returns it
-// normalised. ok is false if the host is invalid.
-func (v *validator) host(entry, host string) (norm string, ok bool) {
+// normalised. An empty host is the provider's public host def; where the
+// provider has none (def is ""), it is required, and example shows one in
+// the message. ok is false if the host is missing or invalid.
+func (v *validator) host(entry, host, def, example string) (norm string, ok bool) {
 	path := entry + ".host"
+	switch {
+	case host != "":
+	case def != "":
+		host = def
+	default:
+		v.add(path, "host is required, e.g. %s", example)
+		return "", false
+	}
 	if p := hostProblem(host); p != "" {
 		v.add(path, "%s is not a valid host: %s", quote(host), p)
 		return "", false
@@ -166,6 +176,18 @@ func (v *validator) host(entry, host string) (norm string, ok bool) {
 	}
 	v.hosts[norm] = entry
 	return norm, true
+}
+
+// lenientURL checks an optional URL that Backstage reads as a plain string,
+// starting with any value: a bad one disables the entry instead of failing
+// the configuration, and the first bad key of an entry sets *disabled. It
+// returns the URL as urlProblem does.
+func (v *validator) lenientURL(entry, key, raw string, disabled *error) (trimmed string, u *url.URL) {
+	trimmed, u, msg := urlProblem(key, raw)
+	if msg != "" && *disabled == nil {
+		*disabled = v.disable(entry, entry+"."+key, msg)
+	}
+	return trimmed, u
 }
 
 // urlProblem checks an optional absolute http(s) URL. It returns the URL

@@ -12,21 +12,12 @@ const AppPasswordWarning = "Atlassian removed Bitbucket Cloud app passwords on 2
 
 func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketCloud[%d]", i)
-	if c.Host == "" {
-		c.Host = BitbucketCloudHost
-	}
-	host, hostOK := v.host(entry, c.Host)
+	host, hostOK := v.host(entry, c.Host, BitbucketCloudHost, "")
 	// Backstage does not read apiBaseUrl or tokenUrl (scmkit's extensions
-	// for tests): a bad value disables the entry.
+	// for tests): a bad value disables the entry, as for GitHub.
 	var disabled error
-	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
-	tok, _, tokMsg := urlProblem("tokenUrl", c.TokenURL)
-	switch {
-	case apiMsg != "":
-		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
-	case tokMsg != "":
-		disabled = v.disable(entry, entry+".tokenUrl", tokMsg)
-	}
+	api, apiURL := v.lenientURL(entry, "apiBaseUrl", c.APIBaseURL, &disabled)
+	tok, _ := v.lenientURL(entry, "tokenUrl", c.TokenURL, &disabled)
 	if c.APIBaseURL == "" {
 		api, apiURL = BitbucketCloudAPIURL, nil
 	}
@@ -66,20 +57,9 @@ func (v *validator) bitbucketCloud(i int, c BitbucketCloudConfig) *Integration {
 
 func (v *validator) bitbucketServer(i int, c BitbucketServerConfig) *Integration {
 	entry := fmt.Sprintf("integrations.bitbucketServer[%d]", i)
-	var host string
-	hostOK := false
-	if c.Host == "" {
-		v.add(entry+".host", "host is required, e.g. bitbucket.example.com")
-	} else {
-		host, hostOK = v.host(entry, c.Host)
-	}
-	// Backstage reads apiBaseUrl as a plain string and starts with any
-	// value: a bad one disables the entry.
+	host, hostOK := v.host(entry, c.Host, "", "bitbucket.example.com")
 	var disabled error
-	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
-	if apiMsg != "" {
-		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
-	}
+	api, apiURL := v.lenientURL(entry, "apiBaseUrl", c.APIBaseURL, &disabled)
 	if c.APIBaseURL == "" && hostOK {
 		api = "https://" + host + "/rest/api/1.0"
 	}

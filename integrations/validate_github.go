@@ -10,22 +10,10 @@ import (
 
 func (v *validator) github(i int, c GitHubConfig) *Integration {
 	entry := fmt.Sprintf("integrations.github[%d]", i)
-	if c.Host == "" {
-		c.Host = GitHubHost
-	}
-	host, hostOK := v.host(entry, c.Host)
-	// Backstage reads apiBaseUrl and rawBaseUrl as plain strings and
-	// starts with any value: a bad one disables the entry instead of
-	// failing the whole configuration.
+	host, hostOK := v.host(entry, c.Host, GitHubHost, "")
 	var disabled error
-	api, apiURL, apiMsg := urlProblem("apiBaseUrl", c.APIBaseURL)
-	raw, _, rawMsg := urlProblem("rawBaseUrl", c.RawBaseURL)
-	switch {
-	case apiMsg != "":
-		disabled = v.disable(entry, entry+".apiBaseUrl", apiMsg)
-	case rawMsg != "":
-		disabled = v.disable(entry, entry+".rawBaseUrl", rawMsg)
-	}
+	api, apiURL := v.lenientURL(entry, "apiBaseUrl", c.APIBaseURL, &disabled)
+	raw, _ := v.lenientURL(entry, "rawBaseUrl", c.RawBaseURL, &disabled)
 	if host == GitHubHost {
 		if c.APIBaseURL == "" {
 			api = GitHubAPIBaseURL

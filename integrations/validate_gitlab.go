@@ -8,13 +8,7 @@ import (
 
 func (v *validator) gitlab(i int, c GitLabConfig) *Integration {
 	entry := fmt.Sprintf("integrations.gitlab[%d]", i)
-	var host string
-	hostOK := false
-	if c.Host == "" {
-		v.add(entry+".host", "host is required, e.g. gitlab.example.com")
-	} else {
-		host, hostOK = v.host(entry, c.Host)
-	}
+	host, hostOK := v.host(entry, c.Host, "", "gitlab.example.com")
 	var disabled error
 	// Backstage refuses to start when apiBaseUrl or baseUrl is not a URL
 	// at all; scmkit's stricter rules (http or https, no user name, no

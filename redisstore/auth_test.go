@@ -1,13 +1,10 @@
 package redisstore_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,72 +12,29 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/redisstore"
 )
-
-// rotatingProvider is a RedirectProvider with GitHub's strict rotation:
-// every refresh token works once, and only the newest one works.
-type rotatingProvider struct {
-	now       func() time.Time
-	lifetime  time.Duration
-	refreshes atomic.Int32
-	refused   atomic.Int32
-
-	mu  sync.Mutex
-	gen int
-	rt  string
-}
-
-func (p *rotatingProvider) Info() auth.ProviderInfo {
-	return auth.ProviderInfo{Type: "github", Host: "github.com", Issuer: "https://github.com"}
-}
-
-func (p *rotatingProvider) AuthCodeURL(_ context.Context, req auth.AuthRequest) (string, error) {
-	return req.RedirectURI + "?code=c0de&state=" + url.QueryEscape(req.State), nil
-}
-
-func (p *rotatingProvider) issue() auth.Tokens {
-	p.gen++
-	p.rt = "ghr_" + strconv.Itoa(p.gen)
-	return auth.Tokens{AccessToken: "ghu_" + strconv.Itoa(p.gen), RefreshToken: p.rt, Expiry: p.now().Add(p.lifetime)}
-}
-
-func (p *rotatingProvider) Exchange(_ context.Context, cb auth.Callback) (*auth.SignIn, error) {
-	if cb.Code != "c0de" {
-		return nil, errcode.New(errcode.Unauthorized, "stub", "bad code")
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return &auth.SignIn{Identity: auth.Identity{Subject: "42", Login: "alice"}, Tokens: p.issue()}, nil
-}
-
-func (p *rotatingProvider) Refresh(_ context.Context, t auth.Tokens) (*auth.SignIn, error) {
-	p.refreshes.Add(1)
-	time.Sleep(20 * time.Millisecond) // a provider's round trip, so that callers overlap
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t.RefreshToken != p.rt {
-		p.refused.Add(1)
-		return nil, errcode.New(errcode.Unauthorized, "stub", "bad_refresh_token: the refresh token was already used")
-	}
-	return &auth.SignIn{Tokens: p.issue()}, nil
-}
 
 // authFleet is n auth.Handler replicas, each with its own SessionStore
 // on one Redis, behind one address that spreads requests round-robin.
 type authFleet struct {
 	srv *httptest.Server
-	p   *rotatingProvider
-	clk *clock
+	p   *authtest.Provider
+	clk *testclock.Clock
 }
 
 func newAuthFleet(t testing.TB, r *testsvc.Redis, n int) *authFleet {
 	t.Helper()
 	clk := newClock()
-	p := &rotatingProvider{now: clk.Now, lifetime: 8 * time.Hour}
+	// GitHub's strict rotation: every refresh token works once, and only
+	// the newest one works; a refresh takes a round trip, so that callers
+	// overlap.
+	p := &authtest.Provider{ProviderInfo: auth.ProviderInfo{Type: "github", Host: "github.com"},
+		AccessPrefix: "ghu_", RefreshPrefix: "ghr_", Lifetime: 8 * time.Hour, Now: clk.Now, RefreshDelay: 20 * time.Millisecond}
 	var next atomic.Uint64
 	handlers := make([]http.Handler, n)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -180,8 +134,8 @@ func TestRefreshOncePerFleet(t *testing.T) {
 	if failed != 0 {
 		t.Errorf("%d of 50 requests failed", failed)
 	}
-	if n := f.p.refreshes.Load(); n != 1 {
-		t.Errorf("refreshes = %d; want 1 (refused: %d)", n, f.p.refused.Load())
+	if n := f.p.Refreshes.Load(); n != 1 {
+		t.Errorf("refreshes = %d; want 1 (refused: %d)", n, f.p.Refused.Load())
 	}
 	if len(seen) != 1 || seen["ghu_2"] != 50-failed {
 		t.Errorf("tokens handed out: %v; want ghu_2 only", seen)
@@ -214,7 +168,7 @@ func TestRefreshAfterAbandonedLease(t *testing.T) {
 	if failed != 0 || len(seen) != 1 || seen["ghu_2"] != 20 {
 		t.Errorf("after an abandoned lease: %d failed, tokens %v; want ghu_2 for all", failed, seen)
 	}
-	if n := f.p.refreshes.Load(); n != 1 {
+	if n := f.p.Refreshes.Load(); n != 1 {
 		t.Errorf("refreshes = %d; want 1", n)
 	}
 	if took < lease-100*time.Millisecond || took > lease+2*time.Second {

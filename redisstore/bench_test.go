@@ -55,7 +55,7 @@ func BenchmarkRefresh10Replicas50Requests(b *testing.B) {
 	r := testsvc.StartRedis(b)
 	f := newAuthFleet(b, r, 10)
 	var failed int
-	before := f.p.refreshes.Load()
+	before := f.p.Refreshes.Load()
 	for b.Loop() {
 		b.StopTimer()
 		c := f.signIn(b)
@@ -67,7 +67,7 @@ func BenchmarkRefresh10Replicas50Requests(b *testing.B) {
 			b.Errorf("one burst saw %d tokens", len(seen))
 		}
 	}
-	b.ReportMetric(float64(f.p.refreshes.Load()-before)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(f.p.Refreshes.Load()-before)/float64(b.N), "requests/op")
 	b.ReportMetric(float64(failed)/float64(b.N), "failures/op")
 }
 

@@ -2,33 +2,15 @@ package redisstore_test
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )
-
-// limitedServer answers with GitHub's rate-limit headers for a limit of
-// 10 an hour, counting requests.
-func limitedServer(t *testing.T) (*httptest.Server, *atomic.Int64, int64) {
-	var hits atomic.Int64
-	reset := time.Now().Add(time.Hour).Unix()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := hits.Add(1)
-		w.Header().Set("X-RateLimit-Limit", "10")
-		w.Header().Set("X-RateLimit-Remaining", strconv.FormatInt(max(10-n, 0), 10))
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits, reset
-}
 
 // TestBudgetSharedByReplicas: three replicas, each with its own
 // transport and Store, share one credential's budget at share 0.5 of a
@@ -36,28 +18,14 @@ func limitedServer(t *testing.T) (*httptest.Server, *atomic.Int64, int64) {
 // RateLimited and the reset as RetryAt.
 func TestBudgetSharedByReplicas(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	srv, hits, reset := limitedServer(t)
+	srv, hits, reset := httpxtest.LimitedServer(t)
 	var clients []*http.Client
 	for range 3 {
 		tr := httpx.NewTransport(&httpx.Options{MaxRateLimitWait: time.Second})
 		tr.SetBudget(openStore(t, r, nil).Budget(), "github.com integrations.github[0].token", 0.5)
 		clients = append(clients, &http.Client{Transport: tr})
 	}
-	refused := 0
-	for i := range 12 {
-		resp, err := clients[i%3].Get(srv.URL)
-		if err != nil {
-			if errcode.CodeOf(err) != errcode.RateLimited {
-				t.Fatalf("request %d: %v", i, err)
-			}
-			if at, ok := errcode.RetryAt(err); !ok || at.Unix() != reset {
-				t.Fatalf("RetryAt = %v, %v; want the reset", at, ok)
-			}
-			refused++
-			continue
-		}
-		resp.Body.Close()
-	}
+	refused := httpxtest.SendAll(t, clients, srv.URL, 12, reset)
 	if n := hits.Load(); n != 5 {
 		t.Errorf("the fleet sent %d requests; want 5 (half of the limit of 10)", n)
 	}
@@ -74,7 +42,7 @@ func TestBudgetSharedByReplicas(t *testing.T) {
 // TestBudgetRedisDown: with Redis down the budget lets requests go.
 func TestBudgetRedisDown(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	srv, hits, _ := limitedServer(t)
+	srv, hits, _ := httpxtest.LimitedServer(t)
 	tr := httpx.NewTransport(nil)
 	tr.SetBudget(openStore(t, r, &redisstore.Options{Timeout: 100 * time.Millisecond}).Budget(), "k", 0.5)
 	r.Stop()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 	"github.com/scmkit/scmkit/redisstore"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -20,14 +22,14 @@ const faultTimeout = time.Second
 type faultEnv struct {
 	r    *testsvc.Redis
 	fake *fakegithub.Server
-	clk  *clock
-	logs *logBuffer
+	clk  *testclock.Clock
+	logs *testlog.Buffer
 	apps []*githubapp.App
 }
 
 func newFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
-	e := &faultEnv{r: testsvc.StartRedis(t), clk: newClock(), logs: &logBuffer{}}
+	e := &faultEnv{r: testsvc.StartRedis(t), clk: newClock(), logs: &testlog.Buffer{}}
 	e.fake = fakeWithApp(t, e.clk.Now)
 	if _, err := e.fake.AddRepo(fakegithub.Repo{Owner: "beta", Name: "gadgets", Files: []fakegithub.File{{Path: "a", Content: []byte("a")}}}); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/auth/storetest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 	"github.com/scmkit/scmkit/redisstore"
 )
 
@@ -62,7 +63,7 @@ func TestSessionStoreAcrossReplicas(t *testing.T) {
 func TestRotatedTokenSurvivesRedisDownMidRefresh(t *testing.T) {
 	ctx := t.Context()
 	r := testsvc.StartRedis(t)
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	a := openStore(t, r, &redisstore.Options{Timeout: faultTimeout, RetryAfter: 50 * time.Millisecond, Logger: logs.Logger()}).Sessions(nil)
 	b := openStore(t, r, nil).Sessions(nil)
 	if _, err := a.Put(ctx, "sess", []byte("rt-1"), time.Minute); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/sealed"
 )
 
 // Defaults of [Options].
@@ -190,13 +191,7 @@ func (s *Store) GoString() string {
 
 // Format prints String for every verb (GoString for %#v), so that no verb
 // shows the encryption key or the connection's password.
-func (s *Store) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		fmt.Fprint(f, s.GoString())
-		return
-	}
-	fmt.Fprint(f, s.String())
-}
+func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.GoString()) }
 
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
@@ -287,23 +282,17 @@ func (s *Store) seal(op, key string, plain []byte) ([]byte, error) {
 	if s.aead == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "no encryption key (backend.cache.encryptionKey): secret values are not shared")
 	}
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead()+1)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, errcode.Wrap(errcode.Unavailable, op, err)
-	}
-	out := s.aead.Seal(nonce, nonce, plain, []byte(key))
-	return append([]byte{sealedMark}, out...), nil
+	return sealed.Append([]byte{sealedMark}, s.aead, plain, []byte(key)), nil
 }
 
 // open decrypts a sealed value of key; ok is false when it does not open
 // (another key, tampering, or a value that was not sealed).
-func (s *Store) open(key string, sealed []byte) ([]byte, bool) {
-	if s.aead == nil || len(sealed) < 1+s.aead.NonceSize() || sealed[0] != sealedMark {
+func (s *Store) open(key string, value []byte) ([]byte, bool) {
+	if s.aead == nil || len(value) < 1 || value[0] != sealedMark {
 		return nil, false
 	}
-	ns := s.aead.NonceSize()
-	// Decrypted in place: sealed is the caller's own copy.
-	plain, err := s.aead.Open(sealed[1+ns:1+ns], sealed[1:1+ns], sealed[1+ns:], []byte(key))
+	// Decrypted in place: value is the caller's own copy.
+	plain, err := sealed.OpenInPlace(s.aead, value[1:], []byte(key))
 	return plain, err == nil
 }
 

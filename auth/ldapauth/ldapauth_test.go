@@ -31,6 +31,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )
 
@@ -79,18 +80,6 @@ func baseConfig(s *testsvc.Slapd) ldapauth.Config {
 	a.LDAPOpts.URL = ldapauth.StringList{s.LDAPSURL}
 	a.LDAPOpts.TLSOptions.CA = ldapauth.StringList{string(s.CAPEM)}
 	return c
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func newAuth(t testing.TB, c ldapauth.Config, o *ldapauth.Options) *ldapauth.Authenticator {
@@ -345,7 +334,7 @@ func median(ds []time.Duration) time.Duration {
 
 func TestBackoff(t *testing.T) {
 	s := need(t)
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c := baseConfig(s)
 	c.Backoff = &ldapauth.BackoffConfig{FreeAttempts: 3, FreeAttemptsPerAddress: 5, InitialDelay: ldapauth.Duration(time.Second), MaxDelay: ldapauth.Duration(8 * time.Second)}
 	a := newAuth(t, c, &ldapauth.Options{Now: clk.Now})
@@ -373,7 +362,7 @@ func TestBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	// After the delay, one more failure doubles it.
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if _, err := a.AuthenticateFrom(ctx, "bob", "wrong", ""); errcode.CodeOf(err) != errcode.Unauthorized {
 		t.Fatal(err)
 	}
@@ -382,7 +371,7 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("second delay: %v", err)
 	}
 	// A success clears the username's failures.
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	if _, err := a.AuthenticateFrom(ctx, "BOB", "bob-password", ""); err != nil {
 		t.Fatal(err)
 	}

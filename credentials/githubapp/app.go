@@ -20,6 +20,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Defaults for [Options].
@@ -618,31 +619,11 @@ func (a *App) GoString() string {
 }
 
 // Format prints String for every verb, and GoString for %#v.
-func (a *App) Format(f fmt.State, verb rune) { formatRedacted(f, verb, a.String(), a.GoString()) }
+func (a *App) Format(f fmt.State, verb rune) { redact.Format(f, verb, a.String(), a.GoString()) }
 
 // LogValue describes the app without its key.
 func (a *App) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int64("id", a.id), slog.String("config", a.path))
-}
-
-func formatRedacted(f fmt.State, verb rune, s, gs string) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, gs)
-	case verb == 'q':
-		fmt.Fprint(f, strconv.Quote(s))
-	default:
-		fmt.Fprint(f, s)
-	}
-}
-
-const redacted = "[redacted]"
-
-func (t Token) redactedToken() string {
-	if t.Token == "" {
-		return ""
-	}
-	return redacted
 }
 
 func (t Token) kind() string {
@@ -664,16 +645,16 @@ func (t Token) String() string {
 // GoString describes the token without showing it.
 func (t Token) GoString() string {
 	return fmt.Sprintf("githubapp.Token{Token: %q, ExpiresAt: %q, AppID: %d, InstallationID: %d, Source: %q, RepositorySelection: %q}",
-		t.redactedToken(), t.ExpiresAt.UTC().Format(time.RFC3339), t.AppID, t.InstallationID, t.Source, t.RepositorySelection)
+		redact.Of(t.Token), t.ExpiresAt.UTC().Format(time.RFC3339), t.AppID, t.InstallationID, t.Source, t.RepositorySelection)
 }
 
 // Format prints String for every verb, and GoString for %#v.
-func (t Token) Format(f fmt.State, verb rune) { formatRedacted(f, verb, t.String(), t.GoString()) }
+func (t Token) Format(f fmt.State, verb rune) { redact.Format(f, verb, t.String(), t.GoString()) }
 
 // LogValue shows the token's metadata, never the token.
 func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("token", t.redactedToken()),
+		slog.String("token", redact.Of(t.Token)),
 		slog.Time("expires_at", t.ExpiresAt),
 		slog.Int64("app_id", t.AppID),
 		slog.Int64("installation_id", t.InstallationID),
@@ -691,5 +672,5 @@ func (t Token) MarshalJSON() ([]byte, error) {
 		Source              string            `json:"source"`
 		RepositorySelection string            `json:"repository_selection,omitempty"`
 		Permissions         map[string]string `json:"permissions,omitempty"`
-	}{t.redactedToken(), t.ExpiresAt, t.AppID, t.InstallationID, t.Source, t.RepositorySelection, t.Permissions})
+	}{redact.Of(t.Token), t.ExpiresAt, t.AppID, t.InstallationID, t.Source, t.RepositorySelection, t.Permissions})
 }

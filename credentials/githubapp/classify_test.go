@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
-	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
 )
@@ -28,41 +26,15 @@ var testKeyPEM = sync.OnceValue(func() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 })
 
-// scriptedGitHub answers an installation lookup and a token mint as
-// GitHub does, except the first request to target, which gets the case's
-// answer. It records when each request to target came.
-type scriptedGitHub struct {
-	tc     httpxtest.Case
-	target string // "GET /repos/acme/widgets/installation" or "POST /app/installations/42/access_tokens"
-
-	mu    sync.Mutex
-	times []time.Time
-}
-
-func (g *scriptedGitHub) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-	}
-	route := req.Method + " " + req.URL.Path
-	g.mu.Lock()
-	n := len(g.times)
-	if route == g.target {
-		g.times = append(g.times, time.Now())
-	}
-	g.mu.Unlock()
+// answerGitHub answers an installation lookup and a token mint as GitHub
+// does, and anything else with 404.
+func answerGitHub(req *http.Request) *http.Response {
 	resp := &http.Response{Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Request: req}
-	switch {
-	case route == g.target && n == 0:
-		resp.StatusCode = g.tc.Status
-		for k, v := range g.tc.Header(time.Now()) {
-			resp.Header[k] = v
-		}
-		resp.Body = io.NopCloser(strings.NewReader(g.tc.Body))
-	case route == "GET /repos/acme/widgets/installation":
+	switch req.Method + " " + req.URL.Path {
+	case "GET /repos/acme/widgets/installation":
 		resp.StatusCode = http.StatusOK
 		resp.Body = io.NopCloser(strings.NewReader(`{"id":42,"app_id":4242,"account":{"login":"acme","type":"Organization"},"repository_selection":"all","permissions":{"contents":"read"}}`))
-	case route == "POST /app/installations/42/access_tokens":
+	case "POST /app/installations/42/access_tokens":
 		resp.StatusCode = http.StatusCreated
 		exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 		resp.Body = io.NopCloser(strings.NewReader(`{"token":"ghs_classifycase","expires_at":"` + exp + `","permissions":{"contents":"read"},"repository_selection":"all"}`))
@@ -70,7 +42,7 @@ func (g *scriptedGitHub) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.StatusCode = http.StatusNotFound
 		resp.Body = io.NopCloser(strings.NewReader(`{"message":"Not Found"}`))
 	}
-	return resp, nil
+	return resp
 }
 
 // TestClassifyCases runs internal/httpx's classification cases (the
@@ -88,49 +60,18 @@ func TestClassifyCases(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					// Realistic epoch times (the bubble starts in 2000).
 					time.Sleep(time.Until(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
-					gh := &scriptedGitHub{tc: tc, target: target}
+					gh := &httpxtest.Script{Case: tc, Next: answerGitHub,
+						Target: func(req *http.Request) bool { return req.Method+" "+req.URL.Path == target }}
 					app, err := githubapp.New("https://api.github.com", integrations.GitHubAppConfig{AppID: 4242, PrivateKey: integrations.NewSecret(key)},
 						&githubapp.Options{HTTPClient: &http.Client{Transport: gh}, MinWait: time.Second, MaxRateLimitWait: tc.MaxRateLimitWait})
 					if err != nil {
 						t.Fatal(err)
 					}
 					start := time.Now()
-					tok, err := app.Token(t.Context(), "acme", "widgets")
-					if got := errcode.CodeOf(err); got != tc.Code {
-						t.Fatalf("Token = %v, %v; want code %v", tok, err, tc.Code)
-					}
-					gh.mu.Lock()
-					times := gh.times
-					gh.mu.Unlock()
-					if len(times) != tc.Attempts {
-						t.Errorf("requests to %s = %d; want %d", target, len(times), tc.Attempts)
-					}
-					if tc.Code == errcode.OK {
-						if len(times) == 2 && times[1].Sub(times[0]) != tc.Wait {
-							t.Errorf("wait between attempts = %v; want %v", times[1].Sub(times[0]), tc.Wait)
-						}
-						return
-					}
-					var e *errcode.Error
-					if !errors.As(err, &e) {
-						t.Fatalf("error %T is not an *errcode.Error", err)
-					}
-					if e.Status != tc.Status || e.Op == "" || e.Provider != "github" {
+					_, err = app.Token(t.Context(), "acme", "widgets")
+					e := tc.Check(t, err, start, gh.Times(), "ghs_", "eyJ")
+					if e != nil && (e.Status != tc.Status || e.Op == "" || e.Provider != "github") {
 						t.Errorf("error %+v: want Status %d, an Op and Provider github", e, tc.Status)
-					}
-					if tc.Code == errcode.RateLimited {
-						if got := e.RetryAt.Sub(start); got != tc.Wait {
-							t.Errorf("RetryAt = now + %v; want now + %v", got, tc.Wait)
-						}
-						if elapsed := time.Since(start); elapsed != 0 {
-							t.Errorf("slept %v before returning RateLimited; want no sleep", elapsed)
-						}
-					}
-					if !strings.Contains(err.Error(), tc.Message) {
-						t.Errorf("error %q does not contain %q", err, tc.Message)
-					}
-					if strings.Contains(err.Error(), "ghs_") || strings.Contains(err.Error(), "eyJ") {
-						t.Errorf("error %q shows a token", err)
 					}
 				})
 			})

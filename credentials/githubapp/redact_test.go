@@ -1,15 +1,13 @@
 package githubapp_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/credentials/internal/apptest"
+	"github.com/scmkit/scmkit/internal/redact/redacttest"
 )
 
 // TestNothingShowsASecret formats every public type, and the errors, every
@@ -49,27 +47,7 @@ func TestNothingShowsASecret(t *testing.T) {
 		}{*tok, tok, s.app},
 	}
 	for name, v := range values {
-		var out []string
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
-			out = append(out, fmt.Sprintf(verb, v))
-		}
-		if js, err := json.Marshal(v); err == nil {
-			out = append(out, string(js))
-		}
-		var buf bytes.Buffer
-		slog.New(slog.NewJSONHandler(&buf, nil)).Info("value", "v", v)
-		slog.New(slog.NewTextHandler(&buf, nil)).Info("value", "v", v)
-		out = append(out, buf.String())
-		if e, ok := v.(error); ok && e != nil {
-			out = append(out, e.Error())
-		}
-		for _, o := range out {
-			for _, secret := range secrets {
-				if secret != "" && strings.Contains(o, secret) {
-					t.Errorf("%s: output %q shows a secret", name, o)
-				}
-			}
-		}
+		redacttest.Hidden(t, name, v, secrets...)
 	}
 	if got := fmt.Sprint(tok); !strings.Contains(got, "installation 42") {
 		t.Errorf("Token prints as %q; want its source", got)

@@ -245,10 +245,7 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		if hdr.Typeflag == tar.TypeXGlobalHeader { // GitHub's pax_global_header: the commit id
 			continue
 		}
-		if err := c.checkNameLength(hdr.Name); err != nil {
-			return nil, err
-		}
-		name, err := cleanName(hdr.Name)
+		name, err := c.entryName(hdr.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -267,35 +264,30 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		default:
 			return nil, invalidf("archive entry %s has unsupported type %q", abbrev(name), hdr.Typeflag)
 		}
-		rel, keep := c.rebase(name)
+		rel, keep, err := c.selected(name)
+		if err != nil {
+			return nil, err
+		}
 		if !keep {
 			continue
-		}
-		if err := c.checkPath(name, rel); err != nil {
-			return nil, err
 		}
 		found = true
 		switch kind {
 		case kindDir:
-			if rel != "." {
-				if err := b.addDir(rel, fs.FileMode(hdr.Mode), hdr.ModTime); err != nil {
-					return nil, err
-				}
+			if err := b.addDir(rel, fs.FileMode(hdr.Mode), hdr.ModTime); err != nil {
+				return nil, err
 			}
 		case kindSymlink, kindHardlink:
 			if err := c.checkLink(kind, name, rel, hdr.Linkname); err != nil {
 				return nil, err
 			}
 		case kindFile:
-			if rel == "." {
-				return nil, invalidf("Dir %q is a file in the archive", c.dir)
-			}
-			if c.filter != nil && !c.filter(rel, hdr.Size) {
-				continue
-			}
-			slot, err := b.slot(rel, hdr.Size)
+			slot, keep, err := c.fileSlot(b, rel, hdr.Size)
 			if err != nil {
 				return nil, err
+			}
+			if !keep {
+				continue
 			}
 			data, err := readEntry(tr, hdr.Size)
 			if err != nil {
@@ -304,10 +296,7 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 			b.put(slot, data, fs.FileMode(hdr.Mode), hdr.ModTime)
 		}
 	}
-	if !found {
-		return nil, &errcode.Error{Code: errcode.NotFound, Msg: fmt.Sprintf("directory %q not found in the archive", c.dir)}
-	}
-	return b.fs(), nil
+	return c.result(b, found)
 }
 
 // ReadZip reads a zip archive of the given size from r into a snapshot. The
@@ -341,10 +330,7 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 		if err := ctx.Err(); err != nil {
 			return nil, contextError(err)
 		}
-		if err := c.checkNameLength(f.Name); err != nil {
-			return nil, err
-		}
-		name, err := cleanName(f.Name)
+		name, err := c.entryName(f.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -360,20 +346,18 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 		default:
 			return nil, invalidf("archive entry %s is a device file, FIFO or socket (mode %v)", abbrev(name), mode)
 		}
-		rel, keep := c.rebase(name)
+		rel, keep, err := c.selected(name)
+		if err != nil {
+			return nil, err
+		}
 		if !keep {
 			continue
-		}
-		if err := c.checkPath(name, rel); err != nil {
-			return nil, err
 		}
 		found = true
 		switch kind {
 		case kindDir:
-			if rel != "." {
-				if err := b.addDir(rel, mode.Perm(), f.Modified); err != nil {
-					return nil, err
-				}
+			if err := b.addDir(rel, mode.Perm(), f.Modified); err != nil {
+				return nil, err
 			}
 		case kindSymlink:
 			target, err := readZipEntry(ctx, f, 4096, func() error {
@@ -386,16 +370,12 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 				return nil, err
 			}
 		case kindFile:
-			if rel == "." {
-				return nil, invalidf("Dir %q is a file in the archive", c.dir)
-			}
-			hsize := int64(min(f.UncompressedSize64, 1<<62))
-			if c.filter != nil && !c.filter(rel, hsize) {
-				continue
-			}
-			slot, err := b.slot(rel, hsize)
+			slot, keep, err := c.fileSlot(b, rel, int64(min(f.UncompressedSize64, 1<<62)))
 			if err != nil {
 				return nil, err
+			}
+			if !keep {
+				continue
 			}
 			data, err := readZipEntry(ctx, f, c.lim.MaxFileBytes, func() error {
 				return invalidf("archive entry %s is larger than %d bytes; raise Limits.MaxFileBytes", abbrev(rel), c.lim.MaxFileBytes)
@@ -406,10 +386,7 @@ func ReadZip(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*FS
 			b.put(slot, data, mode.Perm(), f.Modified)
 		}
 	}
-	if !found {
-		return nil, &errcode.Error{Code: errcode.NotFound, Msg: fmt.Sprintf("directory %q not found in the archive", c.dir)}
-	}
-	return b.fs(), nil
+	return c.result(b, found)
 }
 
 // readZipEntry reads one zip entry, at most max bytes; a longer entry
@@ -503,6 +480,52 @@ func cleanName(name string) (string, error) {
 
 func hasDriveLetter(s string) bool {
 	return len(s) >= 2 && s[1] == ':' && ('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z')
+}
+
+// entryName checks an entry's raw name, before any other work on it, and
+// returns it cleaned.
+func (c *config) entryName(raw string) (string, error) {
+	if err := c.checkNameLength(raw); err != nil {
+		return "", err
+	}
+	return cleanName(raw)
+}
+
+// selected places a cleaned name in the selected tree: keep is false for
+// an entry outside it (see rebase); a kept one must be within the path
+// limits.
+func (c *config) selected(name string) (rel string, keep bool, err error) {
+	rel, keep = c.rebase(name)
+	if !keep {
+		return "", false, nil
+	}
+	if err := c.checkPath(name, rel); err != nil {
+		return "", false, err
+	}
+	return rel, true, nil
+}
+
+// fileSlot reserves the place of a regular file of the given size at rel,
+// within the limits. keep is false when the filter leaves the file out.
+// The selected directory itself cannot be a file.
+func (c *config) fileSlot(b *builder, rel string, size int64) (s fileSlot, keep bool, err error) {
+	if rel == "." {
+		return fileSlot{}, false, invalidf("Dir %q is a file in the archive", c.dir)
+	}
+	if c.filter != nil && !c.filter(rel, size) {
+		return fileSlot{}, false, nil
+	}
+	s, err = b.slot(rel, size)
+	return s, err == nil, err
+}
+
+// result returns the snapshot b built, or NotFound when Dir is set and no
+// entry lies in it.
+func (c *config) result(b *builder, found bool) (*FS, error) {
+	if !found {
+		return nil, &errcode.Error{Code: errcode.NotFound, Msg: fmt.Sprintf("directory %q not found in the archive", c.dir)}
+	}
+	return b.fs(), nil
 }
 
 // rebase applies StripComponents and Dir to a cleaned name. keep is false

@@ -399,8 +399,12 @@ func (b *builder) dir(p string) (*node, error) {
 	return n, nil
 }
 
-// addDir records an explicit directory entry with its mode and time.
+// addDir records an explicit directory entry with its mode and time. The
+// root (p ".", the selected directory itself) keeps its own.
 func (b *builder) addDir(p string, perm fs.FileMode, mtime time.Time) error {
+	if p == "." {
+		return nil
+	}
 	n, err := b.dir(p)
 	if err != nil {
 		return err

@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/httpx/httpxtest"
 )
 
 func TestQuotaOf(t *testing.T) {
@@ -101,15 +99,7 @@ func TestMemoryBudget(t *testing.T) {
 // stop at half the limit: a reset beyond the cap fails at once with
 // RateLimited and RetryAt, without a request.
 func TestTransportBudget(t *testing.T) {
-	var hits atomic.Int64
-	reset := time.Now().Add(time.Hour).Unix()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := hits.Add(1)
-		w.Header().Set("X-RateLimit-Limit", "10")
-		w.Header().Set("X-RateLimit-Remaining", strconv.FormatInt(10-n, 10))
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-	}))
-	defer srv.Close()
+	srv, hits, reset := httpxtest.LimitedServer(t)
 	b := &MemoryBudget{}
 	var clients []*http.Client
 	for range 2 {
@@ -117,21 +107,7 @@ func TestTransportBudget(t *testing.T) {
 		tr.SetBudget(b, "github.com integrations.github[0].token", 0.5)
 		clients = append(clients, &http.Client{Transport: tr})
 	}
-	var refused int
-	for i := range 10 {
-		resp, err := clients[i%2].Get(srv.URL)
-		if err != nil {
-			if errcode.CodeOf(err) != errcode.RateLimited {
-				t.Fatalf("request %d: %v; want RateLimited", i, err)
-			}
-			if at, ok := errcode.RetryAt(err); !ok || at.Unix() != reset {
-				t.Fatalf("RetryAt = %v, %v; want the reset", at, ok)
-			}
-			refused++
-			continue
-		}
-		resp.Body.Close()
-	}
+	refused := httpxtest.SendAll(t, clients, srv.URL, 10, reset)
 	if n := hits.Load(); n != 5 {
 		t.Errorf("requests sent = %d; want 5 (half of 10)", n)
 	}

@@ -12,11 +12,15 @@ import (
 // BodyCaps says how much of an answer's body [CapBodies] lets through.
 type BodyCaps struct {
 	// JSON caps the body of an answer below 400 whose Content-Type names
-	// JSON. Other successful answers (file contents, archives) are not
-	// capped: their readers apply their own limits.
+	// JSON.
 	JSON int64
 	// Error caps the body of an answer with a status of 400 or more.
 	Error int64
+	// Other, when above 0, caps the body of every other answer below 400
+	// (a form-encoded OAuth token answer, say). 0 leaves them uncapped,
+	// for the file contents and archives whose readers apply their own
+	// limits.
+	Other int64
 	// Setting names the option that raises JSON, e.g.
 	// "githubscm.Options.MaxResponseBytes"; the error message names it.
 	Setting string
@@ -61,6 +65,8 @@ func (t *capTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		limit = t.caps.Error
 	case strings.Contains(resp.Header.Get("Content-Type"), "json"):
 		limit, setting = t.caps.JSON, t.caps.Setting
+	case t.caps.Other > 0:
+		limit = t.caps.Other
 	}
 	if limit >= 0 {
 		resp.Body = &cappedBody{rc: resp.Body, left: limit, limit: limit, req: req, setting: setting}

@@ -20,7 +20,8 @@ func TestCapBodies(t *testing.T) {
 		body        string
 		want        string
 		wantCode    errcode.Code
-		wantSetting bool // the message names caps.Setting
+		wantSetting bool  // the message names caps.Setting
+		other       int64 // caps.Other
 	}{
 		{name: "JSON within the cap", status: 200, contentType: "application/json", body: "[1]", want: "[1]"},
 		{name: "JSON exactly at the cap", status: 200, contentType: "application/json; charset=utf-8", body: "[1,2]", want: "[1,2]"},
@@ -30,6 +31,10 @@ func TestCapBodies(t *testing.T) {
 		{name: "error within the cap", status: 404, contentType: "application/json", body: "{}", want: "{}"},
 		{name: "error over the cap", status: 500, contentType: "text/html", body: "<html>", wantCode: errcode.InvalidArgument},
 		{name: "JSON error over the error cap", status: 422, contentType: "application/json", body: "[1,2]", wantCode: errcode.InvalidArgument},
+		{name: "Other: form answer within the cap", status: 200, contentType: "application/x-www-form-urlencoded", body: "a=1", want: "a=1", other: 5},
+		{name: "Other: form answer over the cap", status: 200, contentType: "application/x-www-form-urlencoded", body: "access_token=x", wantCode: errcode.InvalidArgument, other: 5},
+		{name: "Other: redirect body over the cap", status: 302, contentType: "text/html", body: "<a href>", wantCode: errcode.InvalidArgument, other: 5},
+		{name: "Other: JSON keeps the JSON cap", status: 200, contentType: "application/json", body: "[1,2,3]", wantCode: errcode.InvalidArgument, wantSetting: true, other: 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,7 +44,9 @@ func TestCapBodies(t *testing.T) {
 				return &http.Response{StatusCode: tt.status, Header: h, Body: io.NopCloser(strings.NewReader(tt.body)), Request: req}, nil
 			})
 			req, _ := http.NewRequest("GET", "https://api.example.com/repos/x?token=SECRET", nil)
-			resp, err := httpx.CapBodies(base, caps).RoundTrip(req)
+			c := caps
+			c.Other = tt.other
+			resp, err := httpx.CapBodies(base, c).RoundTrip(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 )
 
 // step is one scripted answer of a test server.
@@ -558,29 +559,11 @@ func TestSilentWithoutLogger(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogsToSlog(t *testing.T) {
 	t.Parallel()
 	s := &script{steps: []step{{status: 502}, {status: 429, header: map[string]string{"Retry-After": "0"}}, {status: 200}}}
 	srv, base := newServer(t, s)
-	var buf syncBuffer
+	var buf testlog.Buffer
 	opts := fast(base)
 	opts.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/repos/o/r?access_token=SECRET", nil)

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 )
 
 // The directory every [StartSlapd] serves: its suffix, the administrator
@@ -222,7 +224,7 @@ func twoPorts() (ldaps, ldap int, release func(), err error) {
 }
 
 func (s *Slapd) start(bin, confPath, ldapsAddr, ldapAddr string) (stop func(), err error) {
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{} // slapd's output from its two pipes
 	cmd := exec.Command(bin, "-f", confPath, "-h", s.LDAPSURL+"/ "+s.LDAPURL+"/", "-d", "0")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	// slapd dies with the test binary even when it is killed.
@@ -269,26 +271,6 @@ func (s *Slapd) start(bin, confPath, ldapsAddr, ldapAddr string) (stop func(), e
 			}
 		})
 	}, nil
-}
-
-// lockedBuffer collects slapd's output from its two pipes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var baseLDIF = `dn: ` + SlapdSuffix + `

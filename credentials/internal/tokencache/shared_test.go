@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // memStore is a Store in memory, as several processes would see one
@@ -78,7 +80,7 @@ func (m *memStore) Delete(_ context.Context, k string) error {
 	return nil
 }
 
-func sharedCache(clk *clock, st Store) *Cache[string, *string] {
+func sharedCache(clk *testclock.Clock, st Store) *Cache[string, *string] {
 	c := newCache(clk, time.Minute)
 	c.Share(&Sharing[string, *string]{
 		Store: st, Key: func(k string) string { return "t:" + k },
@@ -89,7 +91,7 @@ func sharedCache(clk *clock, st Store) *Cache[string, *string] {
 }
 
 func TestSharedCaches(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	st := newMemStore()
 	var fetches atomic.Int64
 	fetch := func(context.Context) (*string, time.Time, error) {
@@ -123,7 +125,7 @@ func TestSharedCaches(t *testing.T) {
 }
 
 func TestSharedStoreDownFetchesDirectly(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	st := newMemStore()
 	st.fail.Store(true)
 	c := sharedCache(clk, st)
@@ -134,7 +136,7 @@ func TestSharedStoreDownFetchesDirectly(t *testing.T) {
 }
 
 func TestSharedHolderFailureLetsWaiterFetch(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	st := newMemStore()
 	a, b := sharedCache(clk, st), sharedCache(clk, st)
 	started := make(chan struct{})
@@ -172,7 +174,7 @@ func TestSharedHolderFailureLetsWaiterFetch(t *testing.T) {
 }
 
 func TestSharedInvalidateDeletesFromStore(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	st := newMemStore()
 	c := sharedCache(clk, st)
 	c.Get(t.Context(), "k", func(context.Context) (*string, time.Time, error) { return value("bad"), time.Time{}, nil })

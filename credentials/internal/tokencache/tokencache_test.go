@@ -4,40 +4,23 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newCache(clk *clock, margin time.Duration) *Cache[string, *string] {
+func newCache(clk *testclock.Clock, margin time.Duration) *Cache[string, *string] {
 	return New[string, *string]("test", clk.Now, margin, func(k string) string { return k })
 }
 
 func value(s string) *string { return &s }
 
 func TestRememberedErrorsLapse(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	c := newCache(clk, 0)
 	var calls atomic.Int64
 	notThere := errors.New("not installed")
@@ -62,7 +45,7 @@ func TestRememberedErrorsLapse(t *testing.T) {
 }
 
 func TestSetAndSeedMargins(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	c := newCache(clk, 10*time.Minute)
 	now := clk.Now()
 	tests := []struct {
@@ -89,7 +72,7 @@ func TestSetAndSeedMargins(t *testing.T) {
 }
 
 func TestStaleEntriesAreSwept(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	c := newCache(clk, 0)
 	for i := range 1000 {
 		c.Set(strconv.Itoa(i), value("v"), clk.Now().Add(time.Minute))
@@ -107,7 +90,7 @@ func TestStaleEntriesAreSwept(t *testing.T) {
 }
 
 func TestFollowerFetchesAgainWhenTheLeaderGivesUp(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
+	clk := testclock.New(time.Unix(1e9, 0))
 	c := newCache(clk, 0)
 	started := make(chan struct{})
 	var calls atomic.Int64
@@ -161,7 +144,7 @@ func TestFailureAfterTheLeaderGaveUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newCache(&clock{t: time.Unix(1e9, 0)}, 0)
+				c := newCache(testclock.New(time.Unix(1e9, 0)), 0)
 				c.Detached = tt.detached
 				started, release := make(chan struct{}), make(chan struct{})
 				var calls atomic.Int64
@@ -220,7 +203,7 @@ func TestFailureAfterTheLeaderGaveUp(t *testing.T) {
 // caller still returns as soon as its own context ends, while the fetch
 // runs on; a caller that comes later gets the fetch's value.
 func TestDetachedWaitersReturnOnTheirOwnContext(t *testing.T) {
-	c := newCache(&clock{t: time.Unix(1e9, 0)}, 0)
+	c := newCache(testclock.New(time.Unix(1e9, 0)), 0)
 	c.Detached = true
 	started, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int64
