@@ -35,7 +35,12 @@
 // under another id (a captured event replayed: the id header is not
 // signed), is reported as a duplicate and not handled twice; the records
 // are dropped again when the handler fails ([Receiver.Forget]), so that
-// the provider's redelivery is handled.
+// the provider's redelivery is handled. The bodies carry no send time that
+// every provider shares, so a captured delivery replayed after DeliveryTTL
+// is verified again: treat
+// an event as a hint to re-read the repository (as the Bitbucket
+// providers require anyway), never as the state itself, and raise
+// DeliveryTTL where a replay of an old push would matter.
 //
 // # Errors
 //
