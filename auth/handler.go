@@ -60,8 +60,17 @@ type Options struct {
 	// the flow cookie and for signing the session cookie are derived from it.
 	Secret integrations.Secret
 	// Environment is auth.environment, used when a /start request names
-	// no env. Empty: env is required, as in Backstage.
+	// no env. When set, it is the only environment the Handler serves,
+	// as a Backstage backend serves its own auth.environment: [Handler.Register]
+	// refuses another and [Config.NewHandler] skips the others (with a
+	// warning), so that a second environment whose identity provider is
+	// looser cannot sign users into this one. Empty: env is required, as
+	// in Backstage, and every registered environment is served.
 	Environment string
+	// ServeAllEnvironments serves every registered environment besides
+	// Environment. Each session keeps the environment it signed in
+	// through (Session.Env): give each its own sign-in resolvers.
+	ServeAllEnvironments bool
 	// Store keeps the sessions; nil means a new [MemoryStore].
 	Store SessionStore
 	// SessionDuration is how long a session lasts after sign-in; default
@@ -210,8 +219,9 @@ func New(opts *Options) (*Handler, error) {
 
 // Register adds p under the provider id and the auth environment env
 // (Backstage's auth.providers.<id>.<env>). p must be a [RedirectProvider]
-// or a [PasswordProvider]. Registering the same id and env twice replaces
-// the provider. Safe to call while serving.
+// or a [PasswordProvider]; env must be Options.Environment when that is
+// set, unless Options.ServeAllEnvironments. Registering the same id and
+// env twice replaces the provider. Safe to call while serving.
 func (h *Handler) Register(id, env string, p Provider) error {
 	const op = "auth.Handler.Register"
 	if !providerID.MatchString(id) || !providerID.MatchString(env) {
@@ -222,6 +232,10 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	default:
 		return errcode.Newf(errcode.InvalidArgument, op, "provider %q is neither a RedirectProvider nor a PasswordProvider", id)
 	}
+	if !h.serves(env) {
+		return errcode.Newf(errcode.InvalidArgument, op, "environment %q of provider %q is not served: this Handler serves auth.environment %q only "+
+			"(Options.Environment); set Options.ServeAllEnvironments to serve others", env, id, h.o.Environment)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.providers[id] == nil {
@@ -229,6 +243,11 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	}
 	h.providers[id][env] = p
 	return nil
+}
+
+// serves reports whether env is an environment the Handler serves.
+func (h *Handler) serves(env string) bool {
+	return h.o.Environment == "" || h.o.ServeAllEnvironments || env == h.o.Environment
 }
 
 // CallbackURL returns the default callback URL of provider id:
