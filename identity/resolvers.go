@@ -336,7 +336,7 @@ func (r *SignInResolver) Explain(ctx context.Context, info SignInInfo) (*Resolut
 			if errors.As(err, &ce) {
 				return res, err
 			}
-			return res, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: s.Resolver, Err: err}
+			return res, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: s.Resolver + ": looking the user up in the catalog failed", Err: err}
 		}
 	}
 	return res, &errcode.Error{Code: errcode.NotFound, Op: op, Msg: "Failed to sign-in, unable to resolve user identity (" + describeSteps(res.Steps) + ")"}
