@@ -132,11 +132,14 @@ var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", 
 // at least give BaseURL; nil fields of opts are taken from the section:
 // Secret from auth.session.secret, Environment from auth.environment,
 // AllowedOrigins from auth.experimentalExtraAllowedOrigins). It registers
-// every configured environment of the supported providers (github,
-// gitlab, bitbucket, microsoft, oidc); other providers are skipped and
-// named in the returned warnings, so that their own packages (LDAP) can
-// register them with [Handler.Register]. Every problem is reported at once,
-// each with its config path.
+// the supported providers (github, gitlab, bitbucket, microsoft, oidc) of
+// the environment it serves: auth.environment (Options.Environment) only,
+// as a Backstage backend, or every configured environment when that is
+// empty or with Options.ServeAllEnvironments. The environments not served
+// and the other providers are skipped and named in the returned warnings,
+// so that their own packages (LDAP) can register them with
+// [Handler.Register]. Every problem is reported at once, each with its
+// config path.
 func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	const op = "auth.Config.NewHandler"
 	var o Options
@@ -166,6 +169,11 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 		}
 		for _, env := range slices.Sorted(maps.Keys(c.Providers[id])) {
 			path := "auth.providers." + id + "." + env
+			if !h.serves(env) {
+				warnings = append(warnings, path+": not served: this backend serves auth.environment "+strconv.Quote(o.Environment)+
+					" only (set Options.ServeAllEnvironments to serve every environment)")
+				continue
+			}
 			pc, _, err := c.Provider(id, env)
 			if err != nil {
 				problems = append(problems, errMsg(err))

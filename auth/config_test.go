@@ -64,8 +64,18 @@ func TestBackstageAuthSectionLoadsUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h == nil || len(warnings) != 2 || !strings.Contains(warnings[0], "auth.providers.guest") || !strings.Contains(warnings[1], "auth.providers.okta") {
+	// Only auth.environment (development) is served, as in Backstage:
+	// production's github is skipped, with a warning naming it.
+	if h == nil || len(warnings) != 3 || !strings.Contains(warnings[0], "auth.providers.github.production: not served") ||
+		!strings.Contains(warnings[1], "auth.providers.guest") || !strings.Contains(warnings[2], "auth.providers.okta") {
 		t.Fatalf("warnings = %q", warnings)
+	}
+	if s := h.String(); !strings.Contains(s, "github.development") || strings.Contains(s, "production") {
+		t.Fatalf("handler = %s", s)
+	}
+	h, warnings, err = ac.NewHandler(&auth.Options{BaseURL: "https://portal.example.com/api/auth", AppURL: appBase, ServeAllEnvironments: true})
+	if err != nil || len(warnings) != 2 || !strings.Contains(h.String(), "github.production") {
+		t.Fatalf("ServeAllEnvironments: %v, %q, %v", h, warnings, err)
 	}
 	// Nothing in the handler or its errors shows a secret.
 	for _, v := range []string{ac.Session.Secret.String(), gh.ClientSecret.String()} {

@@ -133,8 +133,20 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, id string) {
 	}
 }
 
+// Bounds of what /start seals into the state, so that a sign-in too large
+// for the state's cap (openJSON's 8 KiB) is refused at /start, not at the
+// callback after the user went through the provider.
+const (
+	maxRedirectURLLen = 2048
+	maxScopeLen       = 1024
+	maxStateLen       = 8192
+)
+
 func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env string, rp RedirectProvider) *httpError {
 	q := r.URL.Query()
+	if len(q.Get("redirectUrl")) > maxRedirectURLLen || len(q.Get("scope")) > maxScopeLen {
+		return &httpError{http.StatusBadRequest, "InputError", "redirectUrl (at most 2048 bytes) or scope (at most 1024 bytes) is too long"}
+	}
 	flow := q.Get("flow")
 	if flow != "" && flow != "popup" && flow != "redirect" {
 		return &httpError{http.StatusBadRequest, "InputError", "flow must be 'popup' or 'redirect'"}
@@ -163,6 +175,9 @@ func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env 
 	sec := flowSecrets{Nonce: randomBytes(32), Verifier: b64.EncodeToString(randomBytes(32)), OIDC: b64.EncodeToString(randomBytes(24)), Exp: exp}
 	bind := sha256.Sum256(sec.Nonce)
 	state := h.sealJSON(statePayload{Provider: id, Env: env, Origin: org, Redirect: redirect, Flow: flow, Bind: bind[:], Exp: exp}, "state:"+id)
+	if b64.DecodedLen(len(state)) > maxStateLen {
+		return &httpError{http.StatusBadRequest, "InputError", "The sign-in request is too large (origin and redirectUrl)"}
+	}
 	challenge := sha256.Sum256([]byte(sec.Verifier))
 	// An OIDC provider fetches its discovery document here: bounded like
 	// every other call to a provider.
@@ -327,7 +342,9 @@ func (h *Handler) response(ctx context.Context, s *Session) (*Response, *httpErr
 	if h.o.BackstageIdentity != nil {
 		bi, err := h.o.BackstageIdentity(ctx, s)
 		if err != nil {
-			return nil, &httpError{http.StatusForbidden, "NotAllowedError", "Sign-in refused: " + oneLine(err.Error())}
+			// Only an *errcode.Error's own message: a wrapped error (the
+			// catalog's, say) may quote a URL or a response.
+			return nil, &httpError{http.StatusForbidden, "NotAllowedError", "Sign-in refused: " + oneLine(publicMessage(err))}
 		}
 		body.BackstageIdentity = bi
 	}
@@ -596,6 +613,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, page bool, e *htt
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 		w.Header().Set("X-Frame-Options", "DENY")
+		// The page links back to the app: no Referer carrying the
+		// callback's code and state.
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.WriteHeader(e.status)
 		_ = errorPage.Execute(w, map[string]any{"Status": e.status, "Title": http.StatusText(e.status), "Message": e.msg, "Retry": h.appURL.String()})
 		return

@@ -49,20 +49,34 @@ type Options struct {
 	BaseURL string
 	// AppURL is the frontend's base URL (app.baseUrl). Its origin is an
 	// allowed origin and it is where users land after sign-in when no
-	// redirect target is given. Default: BaseURL's origin.
+	// redirect target is given. Default: BaseURL's origin. With an https
+	// BaseURL it must be https too, unless on a loopback host (unlike
+	// Backstage): the popup posts the user's Backstage token to it.
 	AppURL string
 	// AllowedOrigins are further origins that may start a sign-in and be
 	// redirected to afterwards, exact ("https://a.example.com") or with
 	// "*" wildcards as Backstage's auth.experimentalExtraAllowedOrigins
-	// ("https://*.example.com"); matched case-insensitively.
+	// ("https://*.example.com"); matched case-insensitively. With an
+	// https BaseURL, plain http origins are refused unless their host is
+	// loopback ("http://localhost:3000"), unlike Backstage: any network
+	// attacker can serve an http origin and read the token posted to it.
 	AllowedOrigins []string
 	// Secret is auth.session.secret, at least 16 characters (32 random
 	// bytes recommended). Keys for sealing session records, the state and
 	// the flow cookie and for signing the session cookie are derived from it.
 	Secret integrations.Secret
 	// Environment is auth.environment, used when a /start request names
-	// no env. Empty: env is required, as in Backstage.
+	// no env. When set, it is the only environment the Handler serves,
+	// as a Backstage backend serves its own auth.environment: [Handler.Register]
+	// refuses another and [Config.NewHandler] skips the others (with a
+	// warning), so that a second environment whose identity provider is
+	// looser cannot sign users into this one. Empty: env is required, as
+	// in Backstage, and every registered environment is served.
 	Environment string
+	// ServeAllEnvironments serves every registered environment besides
+	// Environment. Each session keeps the environment it signed in
+	// through (Session.Env): give each its own sign-in resolvers.
+	ServeAllEnvironments bool
 	// Store keeps the sessions; nil means a new [MemoryStore].
 	Store SessionStore
 	// SessionDuration is how long a session lasts after sign-in; default
@@ -82,8 +96,10 @@ type Options struct {
 	// BackstageIdentity, if set, is called after every sign-in and
 	// refresh to issue the user's Backstage identity (a sign-in resolver
 	// and token issuer); its result becomes the response's
-	// backstageIdentity. An error refuses the sign-in (403) with its
-	// message: return one that names the reason, never a secret.
+	// backstageIdentity. An error refuses the sign-in (403) with the
+	// message of its *errcode.Error (Msg, never the errors it wraps; any
+	// other error gets a generic message): make Msg name the reason,
+	// never a secret.
 	BackstageIdentity func(ctx context.Context, s *Session) (*BackstageIdentity, error)
 	// HTTPClient sends the requests of the providers [Config.NewHandler]
 	// builds; nil means http.DefaultClient.
@@ -179,6 +195,10 @@ func New(opts *Options) (*Handler, error) {
 	if err != nil || app.Host == "" || (app.Scheme != "https" && app.Scheme != "http") {
 		return bad("AppURL (app.baseUrl) must be an absolute http(s) URL")
 	}
+	if base.Scheme == "https" && app.Scheme == "http" && !isLoopback(app.Hostname()) {
+		return bad("AppURL (app.baseUrl) " + clip(origin(app)) + " is plain http while BaseURL is https: the sign-in popup would post the " +
+			"user's token to an origin any network attacker can serve; use https:// (plain http is allowed only on localhost)")
+	}
 	h := &Handler{o: o, base: base, basePath: base.EscapedPath(), secure: base.Scheme == "https", keys: k, appURL: app,
 		providers: map[string]map[string]Provider{}, cache: map[string]cachedSession{}, cookies: map[string]string{}}
 	h.macs.New = func() any { return hmac.New(sha256.New, k.cookie) }
@@ -186,6 +206,11 @@ func New(opts *Options) (*Handler, error) {
 		re, err := originPattern(g)
 		if err != nil {
 			return bad("AllowedOrigins: " + err.Error())
+		}
+		if base.Scheme == "https" && !secureOrigin(g) {
+			return bad("AllowedOrigins (auth.experimentalExtraAllowedOrigins): " + clip(g) + " is plain http on a host that is not loopback while " +
+				"BaseURL is https: the sign-in popup would post the user's token to an origin any network attacker can serve; " +
+				"use https:// (plain http is allowed only for localhost)")
 		}
 		h.allowed = append(h.allowed, re)
 	}
@@ -211,8 +236,9 @@ func New(opts *Options) (*Handler, error) {
 
 // Register adds p under the provider id and the auth environment env
 // (Backstage's auth.providers.<id>.<env>). p must be a [RedirectProvider]
-// or a [PasswordProvider]. Registering the same id and env twice replaces
-// the provider. Safe to call while serving.
+// or a [PasswordProvider]; env must be Options.Environment when that is
+// set, unless Options.ServeAllEnvironments. Registering the same id and
+// env twice replaces the provider. Safe to call while serving.
 func (h *Handler) Register(id, env string, p Provider) error {
 	const op = "auth.Handler.Register"
 	if !providerID.MatchString(id) || !providerID.MatchString(env) {
@@ -223,6 +249,10 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	default:
 		return errcode.Newf(errcode.InvalidArgument, op, "provider %q is neither a RedirectProvider nor a PasswordProvider", id)
 	}
+	if !h.serves(env) {
+		return errcode.Newf(errcode.InvalidArgument, op, "environment %q of provider %q is not served: this Handler serves auth.environment %q only "+
+			"(Options.Environment); set Options.ServeAllEnvironments to serve others", env, id, h.o.Environment)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.providers[id] == nil {
@@ -230,6 +260,11 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	}
 	h.providers[id][env] = p
 	return nil
+}
+
+// serves reports whether env is an environment the Handler serves.
+func (h *Handler) serves(env string) bool {
+	return h.o.Environment == "" || h.o.ServeAllEnvironments || env == h.o.Environment
 }
 
 // CallbackURL returns the default callback URL of provider id:
@@ -285,7 +320,7 @@ func (h *Handler) provider(id, env string) (Provider, *httpError) {
 	}
 	p, ok := envs[env]
 	if !ok {
-		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No configuration available for the '" + env + "' environment of this provider"}
+		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No configuration available for the '" + clip(env) + "' environment of this provider"}
 	}
 	return p, nil
 }
@@ -688,6 +723,22 @@ func originPattern(glob string) (*regexp.Regexp, error) {
 		parts[i] = regexp.QuoteMeta(p)
 	}
 	return regexp.Compile("^" + strings.Join(parts, `[^/.:]*`) + "$")
+}
+
+// secureOrigin reports whether an origin pattern is https, or plain http
+// on a loopback host whatever its wildcards stand for.
+func secureOrigin(glob string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(glob), "http://")
+	if !ok {
+		return true // https://, as originPattern checked
+	}
+	hostport, _, _ := strings.Cut(rest, "/")
+	host := hostport
+	if hst, _, err := net.SplitHostPort(hostport); err == nil {
+		host = hst
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return isLoopback(strings.ReplaceAll(host, "*", "0")) && isLoopback(strings.ReplaceAll(host, "*", "a"))
 }
 
 func (h *Handler) originAllowed(o string) bool {

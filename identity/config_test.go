@@ -74,7 +74,7 @@ func TestResolversFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs, err := ResolversFromConfig(cfg, "development", nil, NewSnapshotCatalog(snapshot()), nil)
-	if err != nil || len(rs) != 2 || rs["github"] == nil || rs["microsoft"] == nil {
+	if err != nil || len(rs) != 2 || rs.For("github", "development") == nil || rs.For("microsoft", "development") == nil || rs.For("github", "production") != nil {
 		t.Fatalf("%v, %v", rs, err)
 	}
 	if rs, err := ResolversFromConfig(cfg, "production", nil, NewSnapshotCatalog(snapshot()), nil); err != nil || len(rs) != 0 {

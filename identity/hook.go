@@ -7,18 +7,41 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 )
 
+// Resolvers are sign-in resolvers by provider id and auth environment
+// (id → env → resolver), as auth.providers.<id>.<env>.signIn configures
+// them. A sign-in is resolved only by the resolvers of the provider and
+// the environment it came through ([auth.Session.Env], carried in the
+// sealed state of the sign-in): environments never lend each other
+// their resolvers, as in Backstage, where each environment's signIn is
+// its own, so a second environment whose identity provider is looser
+// (a development tenant with self-registration) cannot sign users in
+// through production's resolvers.
+type Resolvers map[string]map[string]*SignInResolver
+
+// For returns the resolver of provider id in environment env, nil when
+// there is none.
+func (rs Resolvers) For(id, env string) *SignInResolver { return rs[id][env] }
+
+// Set sets the resolver of provider id in environment env.
+func (rs Resolvers) Set(id, env string, r *SignInResolver) {
+	if rs[id] == nil {
+		rs[id] = map[string]*SignInResolver{}
+	}
+	rs[id][env] = r
+}
+
 // BackstageIdentityFunc returns the hook auth.Options.BackstageIdentity
 // takes: after each sign-in and refresh it resolves the session's identity
-// with the resolver registered for its provider id (resolvers by provider
-// id, e.g. "github", "microsoft"; several providers may resolve to the
-// same user) and issues her Backstage token. A provider without resolvers
-// is refused, as Backstage refuses a sign-in it cannot resolve; the
-// error's message names the reason, never a secret.
-func BackstageIdentityFunc(resolvers map[string]*SignInResolver, is *Issuer) func(context.Context, *auth.Session) (*auth.BackstageIdentity, error) {
+// with the resolver of its provider id and environment (several providers
+// may resolve to the same user) and issues her Backstage token. A provider
+// or environment without resolvers is refused, as Backstage refuses a
+// sign-in it cannot resolve; the error's message names the reason, never
+// a secret.
+func BackstageIdentityFunc(resolvers Resolvers, is *Issuer) func(context.Context, *auth.Session) (*auth.BackstageIdentity, error) {
 	return func(ctx context.Context, s *auth.Session) (*auth.BackstageIdentity, error) {
-		r := resolvers[s.Identity.Provider]
+		r := resolvers.For(s.Identity.Provider, s.Env)
 		if r == nil {
-			return nil, errcode.Newf(errcode.PermissionDenied, "identity.SignIn", "no sign-in resolvers for provider %q", s.Identity.Provider)
+			return nil, errcode.Newf(errcode.PermissionDenied, "identity.SignIn", "no sign-in resolvers for provider %q in the %q environment", s.Identity.Provider, s.Env)
 		}
 		res, err := r.Resolve(ctx, FromAuth(s.Identity, r.providerType))
 		if err != nil {
@@ -41,12 +64,13 @@ type Decoder interface {
 }
 
 // ResolversFromConfig builds the sign-in resolvers of every provider that
-// has auth.providers.<id>.<env>.signIn in cfg, by provider id; the
+// has auth.providers.<id>.<env>.signIn in cfg, under its id and env (call
+// it once per environment served and merge, for several); the
 // provider's type is its id, as in Backstage (github, gitlab, microsoft,
 // google, okta, bitbucket, oidc, ldap), unless types maps the id to
 // another. A provider without signIn is left out (its sign-ins are then
 // refused by [BackstageIdentityFunc]). Errors name the provider.
-func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Catalog, opts *ResolverOptions) (map[string]*SignInResolver, error) {
+func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Catalog, opts *ResolverOptions) (Resolvers, error) {
 	const op = "identity.ResolversFromConfig"
 	var providers map[string]map[string]struct {
 		SignIn *SignInConfig `json:"signIn"`
@@ -54,7 +78,7 @@ func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Cat
 	if err := cfg.Decode("auth.providers", &providers); err != nil {
 		return nil, err
 	}
-	out := map[string]*SignInResolver{}
+	out := Resolvers{}
 	for id, envs := range providers {
 		sc := envs[env].SignIn
 		if sc == nil {
@@ -68,7 +92,7 @@ func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Cat
 		if err != nil {
 			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "auth.providers." + id + "." + env + ".signIn", Err: err}
 		}
-		out[id] = r
+		out.Set(id, env, r)
 	}
 	return out, nil
 }

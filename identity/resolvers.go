@@ -93,7 +93,15 @@ type ResolverConfig struct {
 	// Backstage, it refuses (PermissionDenied) when a catalog user
 	// already has that ref: the sign-in would take her identity.
 	DangerouslyAllowSignInWithoutUserInCatalog bool
-	present                                    map[string]bool
+	// DangerouslyAllowAnyEmailDomain (dangerouslyAllowAnyEmailDomain,
+	// scmkit's; emailLocalPartMatchingUserEntityName only) lets that
+	// resolver run without AllowedDomains. Unlike Backstage, scmkit
+	// refuses emailLocalPartMatchingUserEntityName without
+	// allowedDomains: any verified alice@anywhere.example would sign in
+	// as user:default/alice. Set it only when the provider vouches for
+	// addresses of your own domains alone (a single-tenant IdP).
+	DangerouslyAllowAnyEmailDomain bool
+	present                        map[string]bool
 }
 
 // UnmarshalJSON reads an entry, keeping which options were given so that
@@ -107,11 +115,13 @@ func (c *ResolverConfig) UnmarshalJSON(b []byte) error {
 		Resolver       string   `json:"resolver"`
 		AllowedDomains []string `json:"allowedDomains"`
 		Dangerously    bool     `json:"dangerouslyAllowSignInWithoutUserInCatalog"`
+		AnyDomain      bool     `json:"dangerouslyAllowAnyEmailDomain"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&v); err != nil {
 		return err
 	}
-	*c = ResolverConfig{Resolver: v.Resolver, AllowedDomains: v.AllowedDomains, DangerouslyAllowSignInWithoutUserInCatalog: v.Dangerously, present: map[string]bool{}}
+	*c = ResolverConfig{Resolver: v.Resolver, AllowedDomains: v.AllowedDomains, DangerouslyAllowSignInWithoutUserInCatalog: v.Dangerously,
+		DangerouslyAllowAnyEmailDomain: v.AnyDomain, present: map[string]bool{}}
 	for k := range raw {
 		c.present[k] = true
 	}
@@ -145,7 +155,7 @@ type SignInResolver struct {
 // options each resolver takes, besides "resolver".
 var resolverOptions = map[string][]string{
 	EmailMatchingUserEntityProfileEmail:  {"allowedDomains", "dangerouslyAllowSignInWithoutUserInCatalog"},
-	EmailLocalPartMatchingUserEntityName: {"allowedDomains", "dangerouslyAllowSignInWithoutUserInCatalog"},
+	EmailLocalPartMatchingUserEntityName: {"allowedDomains", "dangerouslyAllowSignInWithoutUserInCatalog", "dangerouslyAllowAnyEmailDomain"},
 	UsernameMatchingUserEntityName:       {"dangerouslyAllowSignInWithoutUserInCatalog"},
 	UserIDMatchingUserEntityAnnotation:   {"dangerouslyAllowSignInWithoutUserInCatalog"},
 	EmailMatchingUserEntityAnnotation:    {"allowedDomains", "dangerouslyAllowSignInWithoutUserInCatalog"},
@@ -176,7 +186,9 @@ func resolverFor(name, providerType string) bool {
 // looking users up in c. It returns InvalidArgument, naming the entry, for
 // an empty list, an unknown resolver, one the provider does not have, or
 // an option the resolver does not take (as Backstage refuses them at
-// startup).
+// startup), and, unlike Backstage, for emailLocalPartMatchingUserEntityName
+// without allowedDomains (see
+// [ResolverConfig.DangerouslyAllowAnyEmailDomain]).
 func NewSignInResolver(providerType string, cfg SignInConfig, c Catalog, opts *ResolverOptions) (*SignInResolver, error) {
 	const op = "identity.NewSignInResolver"
 	if len(cfg.Resolvers) == 0 {
@@ -209,6 +221,21 @@ func NewSignInResolver(providerType string, cfg SignInConfig, c Catalog, opts *R
 			}
 			if s.DangerouslyAllowSignInWithoutUserInCatalog && !slices.Contains(allowed, "dangerouslyAllowSignInWithoutUserInCatalog") {
 				return nil, errcode.Newf(errcode.InvalidArgument, op, "signIn.resolvers[%d]: %s takes no dangerouslyAllowSignInWithoutUserInCatalog", i, s.Resolver)
+			}
+			if s.DangerouslyAllowAnyEmailDomain && !slices.Contains(allowed, "dangerouslyAllowAnyEmailDomain") {
+				return nil, errcode.Newf(errcode.InvalidArgument, op, "signIn.resolvers[%d]: %s takes no dangerouslyAllowAnyEmailDomain", i, s.Resolver)
+			}
+		}
+		if s.Resolver == EmailLocalPartMatchingUserEntityName {
+			switch {
+			case len(s.AllowedDomains) == 0 && !s.DangerouslyAllowAnyEmailDomain:
+				return nil, errcode.Newf(errcode.InvalidArgument, op, "signIn.resolvers[%d]: %s needs allowedDomains: without it any verified "+
+					"address, such as alice@attacker.example, signs in as the catalog's user:default/alice; list your organisation's "+
+					"e-mail domains in allowedDomains (or, only if the provider vouches for your own domains alone, set "+
+					"dangerouslyAllowAnyEmailDomain: true)", i, s.Resolver)
+			case len(s.AllowedDomains) > 0 && s.DangerouslyAllowAnyEmailDomain:
+				return nil, errcode.Newf(errcode.InvalidArgument, op, "signIn.resolvers[%d]: %s has both allowedDomains and "+
+					"dangerouslyAllowAnyEmailDomain; keep allowedDomains", i, s.Resolver)
 			}
 		}
 		for _, d := range s.AllowedDomains {
@@ -309,7 +336,7 @@ func (r *SignInResolver) Explain(ctx context.Context, info SignInInfo) (*Resolut
 			if errors.As(err, &ce) {
 				return res, err
 			}
-			return res, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: s.Resolver, Err: err}
+			return res, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: s.Resolver + ": looking the user up in the catalog failed", Err: err}
 		}
 	}
 	return res, &errcode.Error{Code: errcode.NotFound, Op: op, Msg: "Failed to sign-in, unable to resolve user identity (" + describeSteps(res.Steps) + ")"}

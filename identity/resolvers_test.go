@@ -79,11 +79,15 @@ func TestResolvers(t *testing.T) {
 			SignInInfo{Email: "alice@example.com", EmailVerified: true}, "user:default/alice", errcode.OK},
 		{"domain refusal aborts", "github", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["acme.com"]},{"resolver":"usernameMatchingUserEntityName"}]}`,
 			SignInInfo{Email: "alice@example.com", EmailVerified: true, Username: "alice"}, "", errcode.PermissionDenied},
-		{"email local part", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName"}]}`,
+		{"email local part", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`,
+			SignInInfo{Email: "bob@example.com", EmailVerified: true}, "user:default/bob", errcode.OK},
+		{"email local part of another domain", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`,
+			SignInInfo{Email: "bob@anywhere.org", EmailVerified: true}, "", errcode.PermissionDenied},
+		{"email local part, any domain by opt-in", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","dangerouslyAllowAnyEmailDomain":true}]}`,
 			SignInInfo{Email: "bob@anywhere.org", EmailVerified: true}, "user:default/bob", errcode.OK},
 		{"no email aborts", "github", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"},{"resolver":"usernameMatchingUserEntityName"}]}`,
 			SignInInfo{Username: "alice"}, "", errcode.InvalidArgument},
-		{"two users conflict", "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"},{"resolver":"emailLocalPartMatchingUserEntityName"}]}`,
+		{"two users conflict", "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"},{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`,
 			SignInInfo{Email: "shared@example.com", EmailVerified: true}, "", errcode.Conflict},
 		{"username", "gitlab", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`,
 			SignInInfo{Username: "Bob"}, "user:default/bob", errcode.OK},
@@ -112,7 +116,7 @@ func TestResolvers(t *testing.T) {
 		// (KELVIN SIGN) to "k" under Unicode rules.
 		{"unicode fold of a profile email", "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"}]}`,
 			SignInInfo{Email: "al\u0130ce@example.com", EmailVerified: true}, "", errcode.NotFound},
-		{"unicode fold of an email local part", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName"}]}`,
+		{"unicode fold of an email local part", "oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["anywhere.org"]}]}`,
 			SignInInfo{Email: "al\u0130ce@anywhere.org", EmailVerified: true}, "", errcode.NotFound},
 		{"unicode fold of a username", "gitlab", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`,
 			SignInInfo{Username: "al\u0130ce"}, "", errcode.NotFound},
@@ -161,7 +165,7 @@ func TestResolveOwnershipAndSteps(t *testing.T) {
 		t.Errorf("steps %+v", res.Steps)
 	}
 	// Refused: the later resolvers are not tried, and Explain says so.
-	r = resolver(t, "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"},{"resolver":"emailLocalPartMatchingUserEntityName"}]}`, nil)
+	r = resolver(t, "oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail"},{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`, nil)
 	res, err = r.Explain(context.Background(), SignInInfo{Email: "shared@example.com", EmailVerified: true})
 	if errcode.CodeOf(err) != errcode.Conflict || len(res.Steps) != 2 || res.Steps[0].Outcome != "refused" || res.Steps[1].Outcome != "not tried" {
 		t.Errorf("explain %+v, %v", res, err)
@@ -186,11 +190,11 @@ func TestSeveralProvidersResolveToOneEntity(t *testing.T) {
 		t.Fatal(err)
 	}
 	is := newIssuer(t, newClock())
-	hook := BackstageIdentityFunc(map[string]*SignInResolver{"github": gh, "microsoft": ms, "ldap": ld}, is)
+	hook := BackstageIdentityFunc(Resolvers{"github": {"production": gh}, "microsoft": {"production": ms}, "ldap": {"production": ld}}, is)
 	sessions := []*auth.Session{
-		{Identity: auth.Identity{Provider: "github", Subject: "MDQ6VXNlcjE=", Login: "alice"}},
-		{Identity: auth.Identity{Provider: "microsoft", Subject: "x", Email: "alice@example.com", EmailVerified: true}},
-		{Identity: auth.Identity{Provider: "ldap", Subject: "uid=alice,ou=people,dc=example,dc=com", DN: "uid=alice,ou=people,dc=example,dc=com"}},
+		{Env: "production", Identity: auth.Identity{Provider: "github", Subject: "MDQ6VXNlcjE=", Login: "alice"}},
+		{Env: "production", Identity: auth.Identity{Provider: "microsoft", Subject: "x", Email: "alice@example.com", EmailVerified: true}},
+		{Env: "production", Identity: auth.Identity{Provider: "ldap", Subject: "uid=alice,ou=people,dc=example,dc=com", DN: "uid=alice,ou=people,dc=example,dc=com"}},
 	}
 	var got []auth.BackstageUserRef
 	for _, s := range sessions {
@@ -208,8 +212,12 @@ func TestSeveralProvidersResolveToOneEntity(t *testing.T) {
 			t.Errorf("providers resolve differently: %s", diff)
 		}
 	}
-	if _, err := hook(context.Background(), &auth.Session{Identity: auth.Identity{Provider: "gitlab", Login: "alice"}}); errcode.CodeOf(err) != errcode.PermissionDenied {
+	if _, err := hook(context.Background(), &auth.Session{Env: "production", Identity: auth.Identity{Provider: "gitlab", Login: "alice"}}); errcode.CodeOf(err) != errcode.PermissionDenied {
 		t.Errorf("provider without resolvers: %v", err)
+	}
+	// Another environment of a provider with resolvers has none of them.
+	if _, err := hook(context.Background(), &auth.Session{Env: "development", Identity: auth.Identity{Provider: "github", Subject: "MDQ6VXNlcjE=", Login: "alice"}}); errcode.CodeOf(err) != errcode.PermissionDenied {
+		t.Errorf("environment without resolvers: %v", err)
 	}
 }
 
@@ -224,6 +232,8 @@ func TestNewSignInResolverBadConfig(t *testing.T) {
 		{"github", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail","unknownOption":1}]}`},
 		{"github", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail","allowedDomains":["a@b"]}]}`},
 		{"ldap", `{"resolvers":[{"resolver":"ldapDnMatchingUserEntityAnnotation","dangerouslyAllowSignInWithoutUserInCatalog":true}]}`},
+		{"oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"],"dangerouslyAllowAnyEmailDomain":true}]}`},
+		{"oidc", `{"resolvers":[{"resolver":"emailMatchingUserEntityProfileEmail","dangerouslyAllowAnyEmailDomain":true}]}`},
 	}
 	for _, tt := range tests {
 		var sc SignInConfig
@@ -286,7 +296,7 @@ func (failingCatalog) FindUsers(context.Context, Filter) ([]org.User, error) {
 }
 
 func TestCatalogErrorAborts(t *testing.T) {
-	r, err := NewSignInResolver("github", SignInConfig{Resolvers: []ResolverConfig{{Resolver: UsernameMatchingUserEntityName}, {Resolver: EmailLocalPartMatchingUserEntityName}}},
+	r, err := NewSignInResolver("github", SignInConfig{Resolvers: []ResolverConfig{{Resolver: UsernameMatchingUserEntityName}, {Resolver: EmailLocalPartMatchingUserEntityName, AllowedDomains: []string{"example.com"}}}},
 		failingCatalog{NewSnapshotCatalog(snapshot())}, nil)
 	if err != nil {
 		t.Fatal(err)

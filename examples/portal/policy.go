@@ -29,22 +29,30 @@ var defaultPolicy []byte
 // policy of a CSV file.
 type access struct {
 	org       *org.Snapshot
-	resolvers map[string]*identity.SignInResolver // by provider id
+	resolvers identity.Resolvers // by provider id and auth environment
 	issuer    *identity.Issuer
 	authz     *permission.Authorizer
 }
 
-// signInConfigs are the sign-in resolvers by provider id and type.
+// signInConfigs are the sign-in resolvers by provider id and type, for
+// the environment the portal serves (auth.environment). The e-mail local
+// part resolver is limited to the organisation's domain: without it, any
+// verified alice@elsewhere would sign in as user:default/alice.
 var signInConfigs = map[string]struct{ typ, json string }{
 	"github": {"github", `{"resolvers":[{"resolver":"userIdMatchingUserEntityAnnotation"},{"resolver":"usernameMatchingUserEntityName"}]}`},
-	"oidc":   {"oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName"}]}`},
+	"oidc":   {"oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`},
 	"ldap":   {"ldap", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`},
 }
 
 // newAccess reads the organisation with the githuborg entries of cfg's
-// catalog.providers.githubOrg, and builds the resolvers and the policy
-// (policyCSV, nil meaning the embedded one).
+// catalog.providers.githubOrg, and builds the resolvers of the
+// environment served (auth.environment) and the policy (policyCSV, nil
+// meaning the embedded one).
 func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyCSV []byte) (*access, error) {
+	var env string
+	if err := cfg.Decode("auth.environment", &env); err != nil || env == "" {
+		return nil, errcode.New(errcode.InvalidArgument, "portal", "auth.environment is required: the environment whose sign-ins the portal resolves")
+	}
 	gcs, err := githuborg.DecodeConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -70,16 +78,18 @@ func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyCSV
 	if err := snap.Validate(); err != nil {
 		return nil, err
 	}
-	x := &access{org: snap, resolvers: map[string]*identity.SignInResolver{}}
+	x := &access{org: snap, resolvers: identity.Resolvers{}}
 	cat := identity.NewSnapshotCatalog(snap)
 	for id, sc := range signInConfigs {
 		var c identity.SignInConfig
 		if err := json.Unmarshal([]byte(sc.json), &c); err != nil {
 			return nil, err
 		}
-		if x.resolvers[id], err = identity.NewSignInResolver(sc.typ, c, cat, nil); err != nil {
+		r, err := identity.NewSignInResolver(sc.typ, c, cat, nil)
+		if err != nil {
 			return nil, err
 		}
+		x.resolvers.Set(id, env, r)
 	}
 	if x.issuer, err = identity.NewIssuer(&identity.IssuerOptions{Issuer: issuer}); err != nil {
 		return nil, err
@@ -105,11 +115,12 @@ func (x *access) backstageIdentity() func(context.Context, *auth.Session) (*auth
 	return identity.BackstageIdentityFunc(x.resolvers, x.issuer)
 }
 
-// principal is the catalog identity of a session.
+// principal is the catalog identity of a session, resolved by the
+// resolvers of the provider and environment it signed in through.
 func (x *access) principal(ctx context.Context, s *auth.Session) (identity.Principal, error) {
-	r := x.resolvers[s.Identity.Provider]
+	r := x.resolvers.For(s.Identity.Provider, s.Env)
 	if r == nil {
-		return identity.Principal{}, errcode.Newf(errcode.PermissionDenied, "portal", "no sign-in resolvers for provider %q", s.Identity.Provider)
+		return identity.Principal{}, errcode.Newf(errcode.PermissionDenied, "portal", "no sign-in resolvers for provider %q in the %q environment", s.Identity.Provider, s.Env)
 	}
 	typ := signInConfigs[s.Identity.Provider].typ
 	res, err := r.Resolve(ctx, identity.FromAuth(s.Identity, typ))
