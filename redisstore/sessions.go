@@ -203,9 +203,9 @@ func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error
 	ver, data, found := parseRec(vals) // a tombstone has no data: not found
 	ss.mu.Lock()
 	m := ss.live(key)
-	dirty := m != nil && m.dirty
+	dirty := m != nil && m.dirty && (!found || ver < m.version)
 	ss.mu.Unlock()
-	if dirty && (!found || ver < m.version) {
+	if dirty {
 		// Written here while Redis was down: that is the newer state,
 		// unless Redis refuses it (see pushOne).
 		if err := ss.pushOne(ctx, key); err != nil {
@@ -214,18 +214,12 @@ func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error
 			}
 			return auth.Record{}, err
 		}
-		ss.mu.Lock()
-		m = ss.live(key)
-		pushed := m != nil && !m.dirty && !m.gone
-		var r auth.Record
-		if pushed {
-			r = auth.Record{Data: append([]byte(nil), m.data...), Version: m.version}
-		}
-		ss.mu.Unlock()
-		if pushed {
+		// Pushed (or rewritten here meanwhile, to push next): the mirror
+		// has it. Refused: the mirror dropped it, and what Redis holds
+		// (read above) stands.
+		if r, ok := ss.fromMirror(key); ok {
 			return r, nil
 		}
-		// Refused: what Redis holds (read above) stands.
 	}
 	if !found {
 		ss.forget(key)
@@ -316,7 +310,16 @@ func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	ss.forget(key)
+	// A write of this replica still to push is older than the deletion
+	// (and Redis would refuse it anyway).
+	ss.mu.Lock()
+	if m := ss.mirror[key]; m != nil {
+		if m.dirty {
+			ss.dirty--
+		}
+		delete(ss.mirror, key)
+	}
+	ss.mu.Unlock()
 	return nil
 }
 
