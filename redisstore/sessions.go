@@ -250,7 +250,7 @@ func (ss *SessionStore) Put(ctx context.Context, key string, data []byte, ttl ti
 	const op = "redisstore.SessionStore.Put"
 	v, err := ss.run(ctx, op, putScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)))
 	if unavailable(err) {
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, false), nil
 	}
 	if err != nil {
 		return 0, err
@@ -273,7 +273,7 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 		case m.version != version:
 			return 0, errcode.New(errcode.Conflict, op, "the session changed since it was read")
 		}
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, true), nil
 	}
 	if err != nil {
 		return 0, err
@@ -387,7 +387,7 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 		if !ok || l.Fence != lease.Fence || !ss.s.now().Before(l.Expires) {
 			return 0, errcode.New(errcode.Conflict, op, "the lease was lost")
 		}
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, true), nil
 	}
 	if err != nil {
 		return 0, err
@@ -433,8 +433,11 @@ func (ss *SessionStore) nextLocal() int64 {
 	return v
 }
 
-// writeLocal writes a record to the mirror only, to push later.
-func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration) int64 {
+// writeLocal writes a record to the mirror only, to push later. existed
+// says the write replaces a record that was in Redis (CompareAndSwap,
+// PutFenced), even if the mirror no longer knows its version: then the
+// push requires Redis to still hold it.
+func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration, existed bool) int64 {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	v := ss.nextLocal()
@@ -442,7 +445,11 @@ func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration) i
 	if m == nil || !m.dirty {
 		ss.dirty++
 	}
-	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true, base: baseOf(m)}
+	base := baseOf(m)
+	if existed {
+		base = max(base, 1)
+	}
+	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true, base: base}
 	ss.startPush()
 	return v
 }
