@@ -16,7 +16,9 @@ const DefaultFileTTL = 24 * time.Hour
 // 304) by the others. Contents are sealed with AES-GCM (they may come from
 // private repositories), so the store needs an encryption key; without
 // one, PutFile fails and ReadFile reads in full as if there were no
-// cache. Get it from [Store.Files].
+// cache. An entry that is not sealed under the store's key (planted by
+// someone who can write to Redis without it) is a miss, never served.
+// Get it from [Store.Files].
 type FileCache struct {
 	c sealedCache[scm.CachedFile]
 }

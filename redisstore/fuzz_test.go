@@ -6,7 +6,8 @@ import (
 )
 
 // FuzzDecode: whatever Redis holds (another program's value, a tampered
-// one), reading it never panics, and a sealed value opens only unchanged.
+// one), reading it never panics, a sealed value opens only unchanged, and
+// where a sealed value is expected nothing else is accepted.
 func FuzzDecode(f *testing.F) {
 	s, err := New(nopClient(), &Options{EncryptionKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
@@ -15,7 +16,7 @@ func FuzzDecode(f *testing.F) {
 	// A fixed nonce, so that every fuzzing process builds the same value.
 	nonce := make([]byte, s.aead.NonceSize())
 	sealed := append([]byte{sealedMark}, s.aead.Seal(nonce, nonce, []byte("secret"), []byte("k"))...)
-	if v, ok := s.decode("k", string(sealed)); !ok || string(v) != "secret" {
+	if v, ok := s.decodeBytes("fuzz", "k", bytes.Clone(sealed), sealedMark); !ok || string(v) != "secret" {
 		f.Fatalf("the seed does not open: %q, %v", v, ok)
 	}
 	f.Add(string(sealed))
@@ -23,8 +24,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add("")
 	f.Add("E")
 	f.Fuzz(func(t *testing.T, raw string) {
-		v, ok := s.decode("k", raw)
-		if ok && len(raw) > 0 && raw[0] == sealedMark && raw != string(sealed) && string(v) == "secret" {
+		v, ok := s.decodeBytes("fuzz", "k", []byte(raw), sealedMark)
+		if ok && raw[0] != sealedMark {
+			t.Fatalf("an unsealed value %q was accepted where a sealed one is expected", raw)
+		}
+		if ok && raw != string(sealed) && string(v) == "secret" {
 			t.Fatalf("a changed sealed value opened")
 		}
 	})

@@ -19,7 +19,8 @@ const DefaultPageTTL = 2 * time.Hour
 // credential (a GitHub App installation token shared through the Store,
 // for example). Pages are sealed with AES-GCM like files (they may list
 // private repositories); without an encryption key, PutPage fails and
-// listings are read in full as if there were no cache. Get it from
+// listings are read in full as if there were no cache. An entry that is
+// not sealed under the store's key is a miss, never served. Get it from
 // [Store.Pages].
 type PageCache struct {
 	c sealedCache[scm.CachedPage]

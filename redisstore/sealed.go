@@ -21,7 +21,9 @@ type sealedCache[T any] struct {
 }
 
 // get returns the entry cached under key: one GET. A missing entry, or
-// one that does not open or decode, is a miss.
+// one that does not open or decode, is a miss; so is an unsealed one
+// (logged if the store has a Logger): it was not written by a store
+// holding the key.
 func (c *sealedCache[T]) get(ctx context.Context, key string) (*T, bool, error) {
 	k := c.s.key(c.kind, key)
 	var raw []byte
@@ -36,7 +38,7 @@ func (c *sealedCache[T]) get(ctx context.Context, key string) (*T, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	plain, ok := c.s.decodeBytes(k, raw)
+	plain, ok := c.s.decodeBytes(c.getOp, k, raw, sealedMark)
 	if !ok {
 		return nil, false, nil
 	}

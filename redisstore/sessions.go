@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"sync"
 	"time"
@@ -17,6 +15,12 @@ import (
 // DefaultMirrorSize is how many session records a [SessionStore] keeps in
 // its process besides Redis, by default.
 const DefaultMirrorSize = 10_000
+
+// TombstoneTTL is how long Redis remembers the deletion of a session that
+// had no expiry in Redis (or was not there): a record another replica
+// wrote during an outage is not pushed over it meanwhile. The deletion of
+// a session that had an expiry is remembered until that expiry.
+const TombstoneTTL = 24 * time.Hour
 
 // SessionStore is an auth.SessionStore in Redis, shared by every replica:
 // versions, compare-and-swap and fenced leases hold across replicas
@@ -34,18 +38,28 @@ const DefaultMirrorSize = 10_000
 // written while Redis was down are never evicted). When Redis is down or
 // slow, reads are answered from the mirror and writes, leases and fenced
 // writes go to the mirror: a refresh token rotated during an outage is
-// kept, never lost. Records written during the outage (and deletions, so
-// that a sign-out sticks) are pushed to Redis as soon as it answers again,
-// by a goroutine that ends when nothing is left to push (or the Store is
-// closed), and never over a newer version. After Redis lost its data (FLUSHALL, or a restart without
-// persistence, detected by an epoch key), a record that Redis no longer
-// has but the mirror does is written back on its next read.
+// kept while Redis keeps its data. Records written during the outage (and
+// deletions, so that a sign-out sticks) are pushed to Redis as soon as it
+// answers again, by a goroutine that ends when nothing is left to push (or
+// the Store is closed). A push never writes over a newer version, over a
+// deletion (Delete leaves a tombstone in Redis for the session's remaining
+// TTL, or [TombstoneTTL]), nor a record whose earlier version Redis once
+// had and no longer has (deleted, expired, or lost with Redis's data: a
+// deletion Redis forgot cannot be told from one it never saw).
+//
+// The mirror is never a source of truth for Redis: a record this replica
+// only read, or wrote while Redis answered, is never written back. After
+// Redis lost its data (FLUSHALL, failover to an empty replica, a restart
+// without persistence), its sessions are gone for every replica, and
+// their users sign in again.
 //
 // The cost: while Redis is down, replicas do not see each other's writes,
 // so two replicas may both refresh one user's token (the second refresh
-// of a rotating token fails and that replica's user must sign in again).
-// A session signed out before Redis lost its data may come back from the
-// mirror of a replica that wrote it, until the session's own expiry.
+// of a rotating token fails and that replica's user must sign in again);
+// a replica cut off from Redis serves the sessions it mirrors, including
+// one signed out through another replica meanwhile, until Redis answers
+// it again. A token rotated during an outage in which Redis lost its data
+// is lost with the rest.
 type SessionStore struct {
 	s   *Store
 	max int
@@ -62,7 +76,7 @@ type mrec struct {
 	data    []byte
 	version int64
 	expires time.Time // zero: never
-	epoch   string    // Redis's epoch when this was last seen there; "" if never
+	base    int64     // dirty: the version Redis had when this replica last saw it there; 0: none
 	dirty   bool      // written (or deleted, with gone) while Redis was down
 	gone    bool      // a deletion to push
 }
@@ -87,15 +101,6 @@ func (s *Store) Sessions(opts *SessionOptions) *SessionStore {
 	return ss
 }
 
-// newEpoch returns a fresh random epoch, to set if Redis has none: a new
-// one each time, so that an epoch set after Redis lost its data never
-// equals one set before.
-func newEpoch() string {
-	var b [12]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand does not fail
-	return hex.EncodeToString(b[:])
-}
-
 // nextVersion is Lua that sets v/vs to a new version from KEYS[n].
 func nextVersion(n int) string {
 	k := "KEYS[" + strconv.Itoa(n) + "]"
@@ -110,45 +115,59 @@ redis.call('SET', ` + k + `, vs)
 }
 
 // writeRec is Lua that writes ARGV[1] (data) for ARGV[2] ms at KEYS[1],
-// and returns the version and Redis's epoch (KEYS[#KEYS], set to
-// ARGV[#ARGV] if unset).
+// and returns the version.
 const writeRec = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', vs, 'd', ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-local e = redis.call('GET', KEYS[#KEYS])
-if not e then e = ARGV[#ARGV]; redis.call('SET', KEYS[#KEYS], e) end
-return {v, e}
+return v
 `
 
-// The write scripts' last key is the epoch and their last argument this
-// process's candidate epoch.
+// A record is a hash {v: version, d: data}; a deleted one is a tombstone
+// {v: version, g: 1}, which reads as missing.
 var (
 	// KEYS: record, version counter. ARGV: data, ttl ms.
 	putScript = redis.NewScript(nextVersion(2) + writeRec)
 	// KEYS: record, version counter. ARGV: data, ttl ms, version.
 	casScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'v')
-if not cur then return -1 end
-if cur ~= ARGV[3] then return -2 end
+local h = redis.call('HMGET', KEYS[1], 'v', 'g')
+if not h[1] or h[2] then return -1 end
+if h[1] ~= ARGV[3] then return -2 end
 ` + nextVersion(2) + writeRec)
 	// KEYS: record, version counter, lease. ARGV: data, ttl ms, fence.
 	putFencedScript = redis.NewScript(`
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end
 ` + nextVersion(2) + writeRec)
-	// KEYS: record, version counter. ARGV: data, ttl ms, version: writes
-	// unless Redis holds a newer version. Returns 0 when it did not.
+	// KEYS: record, version counter. ARGV: data, ttl ms, version, base
+	// (the version Redis had when the writer last saw it there; 0:
+	// none). Writes unless Redis holds a newer version or a tombstone,
+	// or no longer holds the record it had at base. Returns 0 when it
+	// did not write.
 	pushScript = redis.NewScript(`
-local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if cur > tonumber(ARGV[3]) then return 0 end
+local h = redis.call('HMGET', KEYS[1], 'v', 'g')
+if h[2] then return 0 end
+if not h[1] then
+  if tonumber(ARGV[4]) > 0 then return 0 end
+elseif tonumber(h[1]) > tonumber(ARGV[3]) then return 0 end
 ` + nextVersion(2) + writeRec)
+	// KEYS: record, version counter. ARGV: tombstone ttl ms, for a
+	// record without one. Replaces the record by a tombstone that lives
+	// as long as the record would have.
+	deleteScript = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then ttl = tonumber(ARGV[1]) end
+` + nextVersion(2) + `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', vs, 'g', '1')
+redis.call('PEXPIRE', KEYS[1], ttl)
+return v
+`)
 )
 
 func (ss *SessionStore) recKey(key string) string    { return ss.s.key("s", key) }
 func (ss *SessionStore) verKey() string              { return ss.s.key("sv") }
 func (ss *SessionStore) leaseKey(name string) string { return ss.s.key("sl", name) }
 func (ss *SessionStore) fenceKey(name string) string { return ss.s.key("sf", name) }
-func (ss *SessionStore) epochKey() string            { return ss.s.key("sepoch") }
 
 // unavailable reports whether err means Redis failed (not the caller's
 // context, not a refusal).
@@ -167,25 +186,10 @@ func expiryOf(now time.Time, ttl time.Duration) time.Time {
 func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error) {
 	const op = "redisstore.SessionStore.Get"
 	var vals []any
-	var epoch string
 	err := ss.s.do(ctx, op, func(ctx context.Context) error {
-		pipe := ss.s.rdb.Pipeline()
-		hm := pipe.HMGet(ctx, ss.recKey(key), "v", "d")
-		ep := pipe.Get(ctx, ss.epochKey())
-		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-			return err
-		}
-		vals, epoch = hm.Val(), ep.Val()
-		if epoch == "" {
-			// First use, or Redis lost its data.
-			if err := ss.s.rdb.SetNX(ctx, ss.epochKey(), newEpoch(), 0).Err(); err != nil {
-				return err
-			}
-			var err error
-			epoch, err = ss.s.rdb.Get(ctx, ss.epochKey()).Result()
-			return err
-		}
-		return nil
+		var err error
+		vals, err = ss.s.rdb.HMGet(ctx, ss.recKey(key), "v", "d").Result()
+		return err
 	})
 	if unavailable(err) {
 		if r, ok := ss.fromMirror(key); ok {
@@ -193,49 +197,36 @@ func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error
 		}
 		return auth.Record{}, err
 	}
-	if err != nil {
+	if err != nil && err != redis.Nil {
 		return auth.Record{}, err
 	}
-	ver, data, found := parseRec(vals)
+	ver, data, found := parseRec(vals) // a tombstone has no data: not found
 	ss.mu.Lock()
 	m := ss.live(key)
+	dirty := m != nil && m.dirty && (!found || ver < m.version)
 	ss.mu.Unlock()
-	switch {
-	case m != nil && m.dirty:
+	if dirty {
 		// Written here while Redis was down: that is the newer state,
-		// unless another replica wrote a newer version since.
-		if !found || ver < m.version {
-			return ss.push(ctx, key)
+		// unless Redis refuses it (see pushOne).
+		if err := ss.pushOne(ctx, key); err != nil {
+			if r, ok := ss.fromMirror(key); ok && unavailable(err) {
+				return r, nil
+			}
+			return auth.Record{}, err
 		}
-	case !found && m != nil && !m.gone && m.epoch != "" && m.epoch != epoch:
-		// Redis lost its data since this replica last saw the record
-		// there: write it back.
-		ss.mu.Lock()
-		m.dirty = true
-		ss.dirty++
-		ss.mu.Unlock()
-		return ss.push(ctx, key)
+		// Pushed (or rewritten here meanwhile, to push next): the mirror
+		// has it. Refused: the mirror dropped it, and what Redis holds
+		// (read above) stands.
+		if r, ok := ss.fromMirror(key); ok {
+			return r, nil
+		}
 	}
 	if !found {
 		ss.forget(key)
 		return auth.Record{}, errcode.New(errcode.NotFound, op, "no such session")
 	}
-	ss.remember(key, data, ver, time.Time{}, epoch, false, true)
+	ss.remember(key, data, ver, time.Time{}, true)
 	return auth.Record{Data: data, Version: ver}, nil
-}
-
-// push writes key's dirty mirror record to Redis and returns it as Redis
-// now has it.
-func (ss *SessionStore) push(ctx context.Context, key string) (auth.Record, error) {
-	if err := ss.pushOne(ctx, key); err != nil && unavailable(err) {
-		if r, ok := ss.fromMirror(key); ok {
-			return r, nil
-		}
-	}
-	if r, ok := ss.fromMirror(key); ok {
-		return r, nil
-	}
-	return auth.Record{}, errcode.New(errcode.NotFound, "redisstore.SessionStore.Get", "no such session")
 }
 
 func parseRec(vals []any) (version int64, data []byte, ok bool) {
@@ -257,21 +248,21 @@ func parseRec(vals []any) (version int64, data []byte, ok bool) {
 // Put writes data under key.
 func (ss *SessionStore) Put(ctx context.Context, key string, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.Put"
-	v, epoch, err := ss.run(ctx, op, putScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)))
+	v, err := ss.run(ctx, op, putScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)))
 	if unavailable(err) {
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, false), nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), epoch, false, false)
+	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
 	return v, nil
 }
 
 // CompareAndSwap writes data under key if its version is version.
 func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version int64, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.CompareAndSwap"
-	v, epoch, err := ss.run(ctx, op, casScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)), strconv.FormatInt(version, 10))
+	v, err := ss.run(ctx, op, casScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)), strconv.FormatInt(version, 10))
 	if unavailable(err) {
 		ss.mu.Lock()
 		m := ss.live(key)
@@ -282,7 +273,7 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 		case m.version != version:
 			return 0, errcode.New(errcode.Conflict, op, "the session changed since it was read")
 		}
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, true), nil
 	}
 	if err != nil {
 		return 0, err
@@ -293,14 +284,16 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 	case -2:
 		return 0, errcode.New(errcode.Conflict, op, "the session changed since it was read")
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), epoch, false, false)
+	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
 	return v, nil
 }
 
-// Delete removes key.
+// Delete removes key. Redis keeps a tombstone of it for the record's
+// remaining TTL (or [TombstoneTTL]), so that no replica pushes a record
+// over the deletion.
 func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	const op = "redisstore.SessionStore.Delete"
-	err := ss.s.do(ctx, op, func(ctx context.Context) error { return ss.s.rdb.Del(ctx, ss.recKey(key)).Err() })
+	_, err := ss.run(ctx, op, deleteScript, []string{ss.recKey(key), ss.verKey()}, ms(TombstoneTTL))
 	if unavailable(err) {
 		// Deleted here now, in Redis when it is back, so that a sign-out
 		// sticks.
@@ -309,7 +302,7 @@ func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 		if m == nil || !m.dirty {
 			ss.dirty++
 		}
-		ss.mirror[key] = &mrec{gone: true, dirty: true, version: ss.nextLocal()}
+		ss.mirror[key] = &mrec{gone: true, dirty: true, version: ss.nextLocal(), base: baseOf(m)}
 		ss.startPush()
 		ss.mu.Unlock()
 		return nil
@@ -317,7 +310,16 @@ func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	ss.forget(key)
+	// A write of this replica still to push is older than the deletion
+	// (and Redis would refuse it anyway).
+	ss.mu.Lock()
+	if m := ss.mirror[key]; m != nil {
+		if m.dirty {
+			ss.dirty--
+		}
+		delete(ss.mirror, key)
+	}
+	ss.mu.Unlock()
 	return nil
 }
 
@@ -373,7 +375,7 @@ func (ss *SessionStore) Release(ctx context.Context, lease auth.Lease) error {
 // PutFenced writes data under key while lease is held.
 func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key string, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.PutFenced"
-	v, epoch, err := ss.run(ctx, op, putFencedScript, []string{ss.recKey(key), ss.verKey(), ss.leaseKey(lease.Name)},
+	v, err := ss.run(ctx, op, putFencedScript, []string{ss.recKey(key), ss.verKey(), ss.leaseKey(lease.Name)},
 		data, ms(max(ttl, 0)), strconv.FormatInt(lease.Fence, 10))
 	if unavailable(err) {
 		// Redis failed between the lease and this write, and the
@@ -385,7 +387,7 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 		if !ok || l.Fence != lease.Fence || !ss.s.now().Before(l.Expires) {
 			return 0, errcode.New(errcode.Conflict, op, "the lease was lost")
 		}
-		return ss.writeLocal(key, data, ttl), nil
+		return ss.writeLocal(key, data, ttl, true), nil
 	}
 	if err != nil {
 		return 0, err
@@ -393,41 +395,31 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 	if v == -2 {
 		return 0, errcode.New(errcode.Conflict, op, "the lease was lost")
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), epoch, false, false)
+	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
 	return v, nil
 }
 
-// run runs a write script, with the epoch key and candidate appended, and
-// returns the version it wrote (or its negative refusal code) and Redis's
-// epoch.
-func (ss *SessionStore) run(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) (v int64, epoch string, err error) {
-	keys = append(keys, ss.epochKey())
-	args = append(args, newEpoch())
+// run runs a write script and returns the version it wrote (or its
+// refusal code: 0 or negative).
+func (ss *SessionStore) run(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) (v int64, err error) {
 	err = ss.s.do(ctx, op, func(ctx context.Context) error {
-		res, err := sc.Run(ctx, ss.s.rdb, keys, args...).Result()
-		if err != nil {
-			return err
-		}
-		v, epoch = parseWrite(res)
-		return nil
+		var err error
+		v, err = sc.Run(ctx, ss.s.rdb, keys, args...).Int64()
+		return err
 	})
-	return v, epoch, err
+	return v, err
 }
 
-// parseWrite reads a write script's answer: {version, epoch}, or a
-// negative refusal code.
-func parseWrite(res any) (int64, string) {
-	switch r := res.(type) {
-	case int64:
-		return r, ""
-	case []any:
-		if len(r) == 2 {
-			v, _ := r[0].(int64)
-			e, _ := r[1].(string)
-			return v, e
-		}
+// baseOf is the base of a dirty record written over m: the version Redis
+// had when this replica last saw the record there.
+func baseOf(m *mrec) int64 {
+	switch {
+	case m == nil:
+		return 0
+	case m.dirty:
+		return m.base
 	}
-	return -3, ""
+	return m.version // a clean record is what Redis had
 }
 
 // nextLocal returns a version or fence from this process's clock, above
@@ -441,23 +433,30 @@ func (ss *SessionStore) nextLocal() int64 {
 	return v
 }
 
-// writeLocal writes a record to the mirror only, to push later.
-func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration) int64 {
+// writeLocal writes a record to the mirror only, to push later. existed
+// says the write replaces a record that was in Redis (CompareAndSwap,
+// PutFenced), even if the mirror no longer knows its version: then the
+// push requires Redis to still hold it.
+func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration, existed bool) int64 {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	v := ss.nextLocal()
-	m := ss.mirror[key]
+	m := ss.live(key)
 	if m == nil || !m.dirty {
 		ss.dirty++
 	}
-	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true}
+	base := baseOf(m)
+	if existed {
+		base = max(base, 1)
+	}
+	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true, base: base}
 	ss.startPush()
 	return v
 }
 
 // remember keeps a clean copy of what Redis holds. keepExpiry keeps the
 // mirror's expiry (a Get does not learn the TTL).
-func (ss *SessionStore) remember(key string, data []byte, version int64, expires time.Time, epoch string, dirty, keepExpiry bool) {
+func (ss *SessionStore) remember(key string, data []byte, version int64, expires time.Time, keepExpiry bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if version > ss.last {
@@ -476,13 +475,10 @@ func (ss *SessionStore) remember(key string, data []byte, version int64, expires
 			expires = old.expires
 		}
 	}
-	if epoch == "" && old != nil {
-		epoch = old.epoch
-	}
 	if old == nil && len(ss.mirror) >= ss.max {
 		ss.evict()
 	}
-	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: version, expires: expires, epoch: epoch, dirty: dirty}
+	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: version, expires: expires}
 }
 
 // evict drops expired and clean records to make room; the caller holds
@@ -593,7 +589,7 @@ func (ss *SessionStore) pushAll(ctx context.Context) int {
 }
 
 // pushOne writes key's dirty record (or deletion) to Redis, unless Redis
-// holds a newer version.
+// refuses it (pushScript) and then drops it from the mirror.
 func (ss *SessionStore) pushOne(ctx context.Context, key string) error {
 	const op = "redisstore.SessionStore.push"
 	ss.mu.Lock()
@@ -605,16 +601,16 @@ func (ss *SessionStore) pushOne(ctx context.Context, key string) error {
 	cp := *m
 	ss.mu.Unlock()
 	var v int64
-	var epoch string
 	var err error
 	if cp.gone {
-		err = ss.s.do(ctx, op, func(ctx context.Context) error { return ss.s.rdb.Del(ctx, ss.recKey(key)).Err() })
+		v, err = ss.run(ctx, op, deleteScript, []string{ss.recKey(key), ss.verKey()}, ms(TombstoneTTL))
 	} else {
 		var ttl time.Duration
 		if !cp.expires.IsZero() {
 			ttl = max(cp.expires.Sub(ss.s.now()), time.Millisecond)
 		}
-		v, epoch, err = ss.run(ctx, op, pushScript, []string{ss.recKey(key), ss.verKey()}, cp.data, ms(ttl), strconv.FormatInt(cp.version, 10))
+		v, err = ss.run(ctx, op, pushScript, []string{ss.recKey(key), ss.verKey()},
+			cp.data, ms(ttl), strconv.FormatInt(cp.version, 10), strconv.FormatInt(cp.base, 10))
 	}
 	if err != nil {
 		return err
@@ -628,9 +624,9 @@ func (ss *SessionStore) pushOne(ctx context.Context, key string) error {
 	ss.dirty--
 	switch {
 	case cp.gone || v <= 0:
-		delete(ss.mirror, key) // deleted, or Redis had newer: read it from there
+		delete(ss.mirror, key) // deleted, or refused: Redis's state stands
 	default:
-		cur.dirty, cur.version, cur.epoch = false, v, epoch
+		cur.dirty, cur.version, cur.base = false, v, 0
 	}
 	return nil
 }

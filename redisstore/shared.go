@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -61,7 +62,11 @@ func (s *Store) credKey(key string) string { return s.key("c", key) }
 
 // Load returns the value saved at key (credentials.SharedStore). A value
 // that does not decrypt (written with another key, or tampered with) is
-// reported missing, so the caller fetches a new one.
+// reported missing, so the caller fetches a new one. With an encryption
+// key, every value is saved sealed, so an unsealed one (planted by
+// someone who can write to Redis but lacks the key) is refused: reported
+// missing, and logged if the store has a Logger. Without a key, the store
+// cannot tell a planted value from its own, and shares no secret.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	k := s.credKey(key)
 	var raw string
@@ -76,31 +81,39 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	v, ok := s.decode(k, raw)
+	want := byte(plainMark)
+	if s.aead != nil {
+		want = sealedMark // Save seals every value
+	}
+	v, ok := s.decodeBytes("redisstore.Load", k, []byte(raw), want)
 	return v, ok, nil
 }
 
-// decode reads a stored value: sealed or plain.
-func (s *Store) decode(k, raw string) ([]byte, bool) { return s.decodeBytes(k, []byte(raw)) }
-
-// decodeBytes is decode for a value read as bytes; the result may share
-// raw's memory.
-func (s *Store) decodeBytes(k string, raw []byte) ([]byte, bool) {
-	if len(raw) == 0 {
+// decodeBytes reads a value of k stored as want (sealedMark or
+// plainMark); anything else is refused (ok false). The result may share
+// raw's memory. A plain value where a sealed one is expected is logged:
+// the store never writes one, so someone else did.
+func (s *Store) decodeBytes(op, k string, raw []byte, want byte) ([]byte, bool) {
+	switch {
+	case len(raw) == 0:
 		return nil, false
-	}
-	switch raw[0] {
-	case plainMark:
-		return raw[1:], true
-	case sealedMark:
+	case raw[0] != want:
+		if want == sealedMark && raw[0] == plainMark && s.h.log != nil {
+			s.h.log.Warn("redisstore: refused an unsealed value where a sealed one is expected; someone without the encryption key wrote to Redis",
+				slog.String("op", op), slog.String("key", k))
+		}
+		return nil, false
+	case want == sealedMark:
 		return s.open(k, raw)
 	}
-	return nil, false
+	return raw[1:], true
 }
 
-// encode prepares a value for storing: sealed when secret.
+// encode prepares a value for storing: sealed when secret or when the
+// store has an encryption key (so that readers can refuse every unsealed
+// value), plain otherwise.
 func (s *Store) encode(op, k string, v []byte, secret bool) ([]byte, error) {
-	if secret {
+	if secret || s.aead != nil {
 		return s.seal(op, k, v)
 	}
 	return append([]byte{plainMark}, v...), nil
@@ -119,9 +132,9 @@ func (s *Store) Lease(ctx context.Context, key string, ttl time.Duration) (int64
 }
 
 // Save writes value at key unless a newer fence wrote there, and frees the
-// lease fence holds (credentials.SharedStore). A secret value is sealed
-// with AES-GCM; without an encryption key it is not written
-// (InvalidArgument).
+// lease fence holds (credentials.SharedStore). With an encryption key,
+// every value is sealed with AES-GCM; without one, a secret value is not
+// written (InvalidArgument) and the others are written plain.
 func (s *Store) Save(ctx context.Context, key string, value []byte, ttl time.Duration, fence int64, secret bool) (bool, error) {
 	const op = "redisstore.Save"
 	k := s.credKey(key)

@@ -43,9 +43,13 @@ type Options struct {
 	Prefix string
 	// EncryptionKey is the AES-256 key (32 bytes) that seals secret
 	// values (installation and OAuth tokens, cached file contents) with
-	// AES-GCM before they reach Redis. Without one, the store refuses
-	// secret values, so they are cached per process only. Sessions are
-	// sealed by auth before they reach the store.
+	// AES-GCM before they reach Redis. With one, every value the store
+	// writes is sealed, and a value read unsealed is refused (a miss,
+	// logged to Logger): only a holder of the key can put values in the
+	// caches.
+	// Without one, the store refuses secret values, so they are cached
+	// per process only. Sessions are sealed by auth before they reach the
+	// store.
 	EncryptionKey []byte
 	// Timeout bounds each Redis command; default DefaultTimeout. It is
 	// applied through the command's context: a client given to [New]
@@ -55,7 +59,9 @@ type Options struct {
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Logger, if set, receives one Warn record when Redis becomes
-	// unreachable and one Info record when it is back; nil means silent.
+	// unreachable and one Info record when it is back, and a Warn record
+	// for every unsealed value refused (see EncryptionKey); nil means
+	// silent.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
