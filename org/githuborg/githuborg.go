@@ -152,7 +152,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if cfg.GitHubURL != "" {
 		u, ok := orgx.ParseHTTP(cfg.GitHubURL)
 		if !ok {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, cfg.GitHubURL)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, orgx.RedactURL(cfg.GitHubURL))
 		}
 		host = u.Host
 	}
@@ -168,7 +168,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	gql, err := graphqlURL(in.APIBaseURL)
 	if err != nil {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, in.APIBaseURL)
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, orgx.RedactURL(in.APIBaseURL))
 	}
 	ps := PageSizes{
 		Teams:               clampPage(cfg.PageSizes.Teams, DefaultTeamsPage),

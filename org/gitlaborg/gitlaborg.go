@@ -212,7 +212,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	api := strings.TrimRight(in.APIBaseURL, "/")
 	if _, ok := orgx.ParseHTTP(api); !ok {
-		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", in.APIBaseURL)
+		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", orgx.RedactURL(in.APIBaseURL))
 	}
 	rels := []string{"DIRECT"}
 	if cfg.AllowInherited {

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,13 +65,32 @@ func (h HTTP) Defaults(concurrency int) HTTP {
 // Redirects are refused: no reader follows one, and a credential must
 // never follow one to another host.
 func (h HTTP) Client(m *Meter, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
+	return h.client(m, &httpx.Secrets{}, auth)
+}
+
+// TokenClient is the client of a token endpoint (an OAuth grant's POST):
+// [HTTP.Client]'s stack, counted by m, with no credential attached, whose
+// error answers are scrubbed of secrets (the client secret a grant sends
+// in its form body, where [httpx.Sanitize] cannot see it) as well as of
+// what the requests' headers carry.
+func (h HTTP) TokenClient(m *Meter, secrets ...string) *http.Client {
+	set := &httpx.Secrets{}
+	set.Add(secrets...)
+	return h.client(m, set, nil)
+}
+
+func (h HTTP) client(m *Meter, set *httpx.Secrets, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
 	base := h.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	m.setup()
-	var rt http.RoundTripper = meterTransport{base, m}
-	rt = httpx.Sanitize(rt, &httpx.Secrets{})
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
+	var rt http.RoundTripper = meterTransport{base, m, now}
+	rt = httpx.Sanitize(rt, set)
 	if auth != nil {
 		rt = auth(rt)
 	}
@@ -102,6 +120,19 @@ func ParseHTTP(raw string) (*url.URL, bool) {
 	return u, true
 }
 
+// RedactURL is raw for a message: without its user information, query
+// and fragment, any of which may carry a secret (a token as the user name
+// or password, ?private_token=); "(unparsable URL)" when it does not
+// parse. It is the org readers' one rule for quoting a configured URL.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
 // Meter counts the HTTP requests sent (every attempt) and keeps the last
 // rate-limit headroom a server reported. It is safe for concurrent use.
 type Meter struct {
@@ -127,37 +158,28 @@ func (m *Meter) RateLimit() (int, time.Time) {
 	return int(m.remaining.Load()), t
 }
 
-// Observe records the rate-limit headers of resp (GitHub's X-RateLimit-*,
-// GitLab's RateLimit-*).
-func (m *Meter) Observe(resp *http.Response) {
+// Observe records the rate-limit headers of resp, as [httpx.QuotaOf]
+// reads them (GitHub's X-RateLimit-*, GitLab's RateLimit-* with a reset in
+// epoch or delta seconds); now turns a relative reset into a time.
+func (m *Meter) Observe(resp *http.Response, now time.Time) {
 	m.setup()
-	h := resp.Header
-	rem := h.Get("X-RateLimit-Remaining")
-	if rem == "" {
-		rem = h.Get("RateLimit-Remaining")
-	}
-	if n, err := strconv.ParseInt(rem, 10, 64); err == nil {
-		m.remaining.Store(n)
-	}
-	reset := h.Get("X-RateLimit-Reset")
-	if reset == "" {
-		reset = h.Get("RateLimit-Reset")
-	}
-	if n, err := strconv.ParseInt(reset, 10, 64); err == nil && n > 1e9 {
-		m.reset.Store(n)
+	if _, rem, reset, ok := httpx.QuotaOf(resp.Header, now); ok {
+		m.remaining.Store(int64(rem))
+		m.reset.Store(reset.Unix())
 	}
 }
 
 type meterTransport struct {
 	base http.RoundTripper
 	m    *Meter
+	now  func() time.Time
 }
 
 func (t meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.m.requests.Add(1)
 	resp, err := t.base.RoundTrip(req)
 	if resp != nil {
-		t.m.Observe(resp)
+		t.m.Observe(resp, t.now())
 	}
 	return resp, err
 }
