@@ -88,8 +88,8 @@ type PageSizes struct {
 }
 
 // DecodeConfig decodes catalog.providers.githubOrg (one object or a list)
-// from a *config.Config, or anything with the same Decode and Has methods.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+// from d (a *config.Config, say).
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	return orgx.DecodeList[Config](d, ConfigPath)
 }
 

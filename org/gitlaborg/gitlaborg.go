@@ -118,7 +118,7 @@ type Config struct {
 
 // DecodeConfig decodes catalog.providers.gitlab and returns the blocks with
 // orgEnabled, sorted by id.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	all, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 	if err != nil {
 		return nil, err

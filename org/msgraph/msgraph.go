@@ -136,7 +136,7 @@ type Config struct {
 // DecodeConfig decodes catalog.providers.microsoftGraphOrg: a single block
 // (it has clientId or tenantId; its id is "default") or a map of provider
 // ids to blocks, returned sorted by id.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	if d == nil || !d.Has(ConfigPath) {
 		return nil, nil
 	}
