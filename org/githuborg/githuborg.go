@@ -23,8 +23,9 @@
 // answers RESOURCE_LIMITS_EXCEEDED, a timeout or a 502/504, the page sizes
 // of that query are halved and it is sent again; everything already read is
 // kept. Organisations are read concurrently (Options.Concurrency), as are
-// the extra team pages. Retries, GitHub's secondary rate limits and
-// Retry-After are httpx's policy.
+// the extra team pages. Rate limits (GitHub's primary and secondary ones,
+// Retry-After) are waited out and failed requests retried as
+// Options.MaxRetries describes.
 //
 // # Errors
 //
@@ -103,8 +104,18 @@ type Options struct {
 	// Transport sends the requests, below credentials and retries; nil
 	// means http.DefaultTransport.
 	Transport http.RoundTripper
-	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// rate-limit policy (see internal/httpx); zero means its defaults.
+	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune scmkit's one
+	// retry and rate-limit policy. A 429 or a rate-limited 403 is retried
+	// for every request, a 5xx or a broken connection for GET requests
+	// (a GraphQL query, a POST, is retried only when it could not be sent
+	// at all; one answered 502 or 504 is sent again with smaller pages
+	// instead), up to MaxRetries times (default 3; negative: never).
+	// The wait is what the server asks (Retry-After, the rate limit's
+	// reset; one minute for a secondary limit that names no time), else
+	// an exponential backoff from MinWait (default 500ms) to MaxWait
+	// (default 10s). A server-requested wait longer than MaxRateLimitWait
+	// (default 60s) is not slept: Read returns RateLimited with the time to
+	// retry at (errcode.Error.RetryAt).
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration

@@ -144,7 +144,8 @@ type Options struct {
 	// means http.DefaultTransport.
 	Transport http.RoundTripper
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// rate-limit policy (internal/httpx); zero means its defaults.
+	// rate-limit policy, as in githuborg.Options (GitLab's RateLimit-Reset
+	// is honoured as GitHub's reset is); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration

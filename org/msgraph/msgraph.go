@@ -3,7 +3,7 @@
 // as Backstage's catalog.providers.microsoftGraphOrg block.
 //
 // It authenticates with the client-credentials grant
-// (golang.org/x/oauth2/clientcredentials) against
+// (credentials.ClientCredentials) against
 // {authority}/{tenantId}/oauth2/v2.0/token, and sends the token only to the
 // target's host: an @odata.nextLink to any other host is refused.
 //
@@ -37,7 +37,12 @@
 // group, at most 10 at a time. ConsistencyLevel: eventual (with $count) is
 // sent only when the query needs it: $search, ne, not, endsWith, or
 // queryMode advanced. @odata.nextLink is followed verbatim. 429 and 503
-// with Retry-After are waited out (internal/httpx).
+// with Retry-After are waited out, up to Options.MaxRateLimitWait; see
+// Options.MaxRetries for the policy. The token request is one of the
+// reader's requests: sent when a Read needs a token, with that Read's
+// context, under the same policy, counted in the progress reports'
+// requests, and its token reused by every request and Read until five
+// minutes before it expires.
 //
 // # Errors
 //
@@ -164,7 +169,8 @@ type Options struct {
 	// grant (for an ambient Azure credential the embedder obtains).
 	TokenSource oauth2.TokenSource
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// throttling policy (internal/httpx); zero means its defaults.
+	// throttling policy, as in githuborg.Options (a 503 with Retry-After
+	// is waited out as a 429 is); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
