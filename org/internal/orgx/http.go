@@ -60,26 +60,31 @@ func (h HTTP) Defaults(concurrency int) HTTP {
 // Client returns the client stack every reader uses, from the bottom:
 // h.Transport (http.DefaultTransport when nil), the meter, httpx.Sanitize
 // (error bodies capped and scrubbed of every credential sent), then auth
-// (which attaches the credential: credentials.Transport, an
-// oauth2.Transport), then httpx's retry and rate-limit policy on top.
+// (which attaches the credential: credentials.Transport, msgraph's
+// bearer token), then httpx's retry and rate-limit policy on top.
 // Redirects are refused: no reader follows one, and a credential must
 // never follow one to another host.
 func (h HTTP) Client(m *Meter, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
-	return h.client(m, &httpx.Secrets{}, auth)
+	return h.client(m, &httpx.Secrets{}, auth, 0)
 }
 
 // TokenClient is the client of a token endpoint (an OAuth grant's POST):
 // [HTTP.Client]'s stack, counted by m, with no credential attached, whose
 // error answers are scrubbed of secrets (the client secret a grant sends
 // in its form body, where [httpx.Sanitize] cannot see it) as well as of
-// what the requests' headers carry.
+// what the requests' headers carry. Each attempt is bounded by 30 s (and
+// retried under the policy), so that an identity platform that hangs does
+// not hold a Read without a deadline forever.
 func (h HTTP) TokenClient(m *Meter, secrets ...string) *http.Client {
 	set := &httpx.Secrets{}
 	set.Add(secrets...)
-	return h.client(m, set, nil)
+	return h.client(m, set, nil, tokenAttemptTimeout)
 }
 
-func (h HTTP) client(m *Meter, set *httpx.Secrets, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
+// tokenAttemptTimeout bounds one attempt of a token request.
+const tokenAttemptTimeout = 30 * time.Second
+
+func (h HTTP) client(m *Meter, set *httpx.Secrets, auth func(http.RoundTripper) http.RoundTripper, attemptTimeout time.Duration) *http.Client {
 	base := h.Transport
 	if base == nil {
 		base = http.DefaultTransport
@@ -95,7 +100,7 @@ func (h HTTP) client(m *Meter, set *httpx.Secrets, auth func(http.RoundTripper) 
 		rt = auth(rt)
 	}
 	hc := httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: h.Retry.MaxRetries, MinWait: h.Retry.MinWait,
-		MaxWait: h.Retry.MaxWait, MaxRateLimitWait: h.Retry.MaxRateLimitWait, Logger: h.Logger})
+		MaxWait: h.Retry.MaxWait, MaxRateLimitWait: h.Retry.MaxRateLimitWait, Logger: h.Logger, AttemptTimeout: attemptTimeout})
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return hc
 }
