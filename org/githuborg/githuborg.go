@@ -52,6 +52,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -163,7 +164,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if cfg.GitHubURL != "" {
 		u, ok := orgx.ParseHTTP(cfg.GitHubURL)
 		if !ok {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, orgx.RedactURL(cfg.GitHubURL))
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, redact.URL(cfg.GitHubURL))
 		}
 		host = u.Host
 	}
@@ -179,7 +180,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	gql, err := graphqlURL(in.APIBaseURL)
 	if err != nil {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, orgx.RedactURL(in.APIBaseURL))
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, redact.URL(in.APIBaseURL))
 	}
 	ps := PageSizes{
 		Teams:               clampPage(cfg.PageSizes.Teams, DefaultTeamsPage),

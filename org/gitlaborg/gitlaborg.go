@@ -79,6 +79,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -213,7 +214,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	api := strings.TrimRight(in.APIBaseURL, "/")
 	if _, ok := orgx.ParseHTTP(api); !ok {
-		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", orgx.RedactURL(in.APIBaseURL))
+		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", redact.URL(in.APIBaseURL))
 	}
 	rels := []string{"DIRECT"}
 	if cfg.AllowInherited {

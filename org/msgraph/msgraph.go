@@ -77,6 +77,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -472,7 +473,7 @@ func closeBody(req *http.Request) {
 func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q is not a URL without user information, query or fragment", orgx.RedactURL(raw))
+		return nil, fmt.Errorf("%q is not a URL without user information, query or fragment", redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "https":

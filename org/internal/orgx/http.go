@@ -125,19 +125,6 @@ func ParseHTTP(raw string) (*url.URL, bool) {
 	return u, true
 }
 
-// RedactURL is raw for a message: without its user information, query
-// and fragment, any of which may carry a secret (a token as the user name
-// or password, ?private_token=); "(unparsable URL)" when it does not
-// parse. It is the org readers' one rule for quoting a configured URL.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
-}
-
 // Meter counts the HTTP requests sent (every attempt) and keeps the last
 // rate-limit headroom a server reported. It is safe for concurrent use.
 type Meter struct {

@@ -371,17 +371,3 @@ func TestMeterObserve(t *testing.T) {
 		})
 	}
 }
-
-func TestRedactURL(t *testing.T) {
-	for _, tt := range []struct{ raw, want string }{
-		{"https://github.com/acme", "https://github.com/acme"},
-		{"git+https://x-access-token:ghp_s3cr3t@github.com", "git+https://github.com"},
-		{"https://gitlab.example/api/v4?private_token=glpat-s3cr3t#frag", "https://gitlab.example/api/v4"},
-		{"https://svc:hunter2@graph.example.com/v1.0", "https://graph.example.com/v1.0"},
-		{"https://user:s3cr3t@exa mple.com", "(unparsable URL)"},
-	} {
-		if got := RedactURL(tt.raw); got != tt.want {
-			t.Errorf("RedactURL(%q) = %q, want %q", tt.raw, got, tt.want)
-		}
-	}
-}
