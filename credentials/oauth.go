@@ -283,7 +283,6 @@ func (t idempotent) RoundTrip(req *http.Request) (*http.Response, error) {
 // with one request for all concurrent callers. client retries (see
 // tokenClient) and does not follow redirects.
 func newClientCredentials(in *integrations.Integration, client *http.Client, now func() time.Time, margin time.Duration) *CachedSource {
-	const op = "credentials.Resolve"
 	c := in.BitbucketCloud
 	tokenURL := c.TokenURL
 	if tokenURL == "" {
@@ -293,34 +292,9 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret.Reveal(), TokenURL: tokenURL,
 		AuthStyle: oauth2.AuthStyleInHeader,
 	}
-	source := in.ConfigPath + " oauth consumer"
-	what := "the OAuth consumer " + in.ConfigPath + " (clientId " + c.ClientID + ")"
-	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
-		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: string(in.Kind), Host: in.Host,
-					Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
-			}
-			e := oauthError(op, in.Host, what, now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
-			e.Provider = string(in.Kind)
-			return nil, e
-		}
-		exp := tok.Expiry
-		switch d := expiresIn(tok); {
-		case d > 0:
-			exp = now().Add(d)
-		case exp.IsZero():
-			exp = now().Add(time.Hour) // Bitbucket's documented lifetime is 1-2 hours
-		}
-		return &Credential{Kind: KindApp, Token: tok.AccessToken, Expiry: exp, Source: source}, nil
-	})
-	cs := Cached(src, &CacheOptions{Margin: margin, Now: now})
-	cs.cache.Abandoned = func(ctx context.Context, _ struct{}) error {
-		return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: string(in.Kind), Host: in.Host,
-			Msg: "the token endpoint " + tokenURL + " did not answer for " + what + " before the caller's context ended", Err: ctx.Err()}
-	}
-	return cs
+	return clientCredentials("credentials.Resolve", cc, &ClientCredentialsOptions{HTTPClient: client, Now: now, Margin: margin,
+		Source: in.ConfigPath + " oauth consumer", What: "the OAuth consumer " + in.ConfigPath + " (clientId " + c.ClientID + ")",
+		Host: in.Host, Provider: string(in.Kind)})
 }
 
 // noRedirects returns a shallow copy of c (nil: a client with

@@ -18,6 +18,18 @@ type Reader interface {
 	Read(ctx context.Context) (*Snapshot, error)
 }
 
+// Decoder reads the configuration at a dotted path, such as
+// "catalog.providers.githubOrg", into a Go value; *config.Config is one.
+// Each reader's DecodeConfig takes one, so that package org and the
+// readers do not depend on package config.
+type Decoder interface {
+	// Decode decodes the value at path into out (a pointer), leaving it
+	// unchanged when nothing is configured there.
+	Decode(path string, out any) error
+	// Has reports whether a value is configured at path.
+	Has(path string) bool
+}
+
 // Progress is what a reader reports while it reads, through a
 // [ProgressFunc] given in its options.
 type Progress struct {

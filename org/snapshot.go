@@ -262,7 +262,9 @@ func ReadFS(fsys fs.FS, pattern string) (*Snapshot, error) {
 		}
 		s, err := ParseYAML(data)
 		if err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, fmt.Errorf("%s: %w", name, err))
+			// err is ParseYAML's *errcode.Error: wrapped as it is, so that
+			// its code is said once.
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: name, Err: err}
 		}
 		all.Users = append(all.Users, s.Users...)
 		all.Groups = append(all.Groups, s.Groups...)

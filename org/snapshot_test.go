@@ -140,8 +140,10 @@ func TestReadFS(t *testing.T) {
 	if len(got.Users) != 3 || len(got.Groups) != 2 || got.Users[0].Metadata.Name != "bob" {
 		t.Errorf("ReadFS = %d users (%v), %d groups", len(got.Users), got.Users, len(got.Groups))
 	}
-	if _, err := ReadFS(fsys, "org/*.txt"); errcode.CodeOf(err) != errcode.InvalidArgument {
-		t.Errorf("bad file: err = %v", err)
+	_, err = ReadFS(fsys, "org/*.txt")
+	if errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "org/skip.txt") ||
+		strings.Count(err.Error(), "(InvalidArgument)") != 1 {
+		t.Errorf("bad file: err = %v; want InvalidArgument naming the file, its code said once", err)
 	}
 }
 

@@ -23,8 +23,9 @@
 // answers RESOURCE_LIMITS_EXCEEDED, a timeout or a 502/504, the page sizes
 // of that query are halved and it is sent again; everything already read is
 // kept. Organisations are read concurrently (Options.Concurrency), as are
-// the extra team pages. Retries, GitHub's secondary rate limits and
-// Retry-After are httpx's policy.
+// the extra team pages. Rate limits (GitHub's primary and secondary ones,
+// Retry-After) are waited out and failed requests retried as
+// Options.MaxRetries describes.
 //
 // # Errors
 //
@@ -51,6 +52,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -88,8 +90,8 @@ type PageSizes struct {
 }
 
 // DecodeConfig decodes catalog.providers.githubOrg (one object or a list)
-// from a *config.Config, or anything with the same Decode and Has methods.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+// from d (a *config.Config, say).
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	return orgx.DecodeList[Config](d, ConfigPath)
 }
 
@@ -103,8 +105,18 @@ type Options struct {
 	// Transport sends the requests, below credentials and retries; nil
 	// means http.DefaultTransport.
 	Transport http.RoundTripper
-	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// rate-limit policy (see internal/httpx); zero means its defaults.
+	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune scmkit's one
+	// retry and rate-limit policy. A 429 or a rate-limited 403 is retried
+	// for every request, a 5xx or a broken connection for GET requests
+	// (a GraphQL query, a POST, is retried only when it could not be sent
+	// at all; one answered 502 or 504 is sent again with smaller pages
+	// instead), up to MaxRetries times (default 3; negative: never).
+	// The wait is what the server asks (Retry-After, the rate limit's
+	// reset; one minute for a secondary limit that names no time), else
+	// an exponential backoff from MinWait (default 500ms) to MaxWait
+	// (default 10s). A server-requested wait longer than MaxRateLimitWait
+	// (default 60s) is not slept: Read returns RateLimited with the time to
+	// retry at (errcode.Error.RetryAt).
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
@@ -152,7 +164,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if cfg.GitHubURL != "" {
 		u, ok := orgx.ParseHTTP(cfg.GitHubURL)
 		if !ok {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, cfg.GitHubURL)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): githubUrl %q is not an http(s) URL", ConfigPath, cfg.ID, redact.URL(cfg.GitHubURL))
 		}
 		host = u.Host
 	}
@@ -168,7 +180,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	gql, err := graphqlURL(in.APIBaseURL)
 	if err != nil {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, in.APIBaseURL)
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s: apiBaseUrl %q is not an http(s) URL", in.ConfigPath, redact.URL(in.APIBaseURL))
 	}
 	ps := PageSizes{
 		Teams:               clampPage(cfg.PageSizes.Teams, DefaultTeamsPage),

@@ -79,6 +79,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -118,7 +119,7 @@ type Config struct {
 
 // DecodeConfig decodes catalog.providers.gitlab and returns the blocks with
 // orgEnabled, sorted by id.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	all, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 	if err != nil {
 		return nil, err
@@ -144,7 +145,8 @@ type Options struct {
 	// means http.DefaultTransport.
 	Transport http.RoundTripper
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// rate-limit policy (internal/httpx); zero means its defaults.
+	// rate-limit policy, as in githuborg.Options (GitLab's RateLimit-Reset
+	// is honoured as GitHub's reset is); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
@@ -212,7 +214,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	api := strings.TrimRight(in.APIBaseURL, "/")
 	if _, ok := orgx.ParseHTTP(api); !ok {
-		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", in.APIBaseURL)
+		return nil, bad("the integration's apiBaseUrl %q is not an http(s) URL", redact.URL(in.APIBaseURL))
 	}
 	rels := []string{"DIRECT"}
 	if cfg.AllowInherited {

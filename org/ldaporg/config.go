@@ -11,6 +11,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
 
@@ -52,7 +53,7 @@ const ConfigPath = "catalog.providers.ldapOrg"
 // DecodeConfig decodes every provider under catalog.providers.ldapOrg
 // (a map of id to [Config]) from d, a *config.Config, in id order. A
 // missing block is no error and no providers.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	return orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 }
 

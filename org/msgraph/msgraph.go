@@ -3,7 +3,7 @@
 // as Backstage's catalog.providers.microsoftGraphOrg block.
 //
 // It authenticates with the client-credentials grant
-// (golang.org/x/oauth2/clientcredentials) against
+// (credentials.ClientCredentials) against
 // {authority}/{tenantId}/oauth2/v2.0/token, and sends the token only to the
 // target's host: an @odata.nextLink to any other host is refused.
 //
@@ -37,7 +37,12 @@
 // group, at most 10 at a time. ConsistencyLevel: eventual (with $count) is
 // sent only when the query needs it: $search, ne, not, endsWith, or
 // queryMode advanced. @odata.nextLink is followed verbatim. 429 and 503
-// with Retry-After are waited out (internal/httpx).
+// with Retry-After are waited out, up to Options.MaxRateLimitWait; see
+// Options.MaxRetries for the policy. The token request is one of the
+// reader's requests: sent when a Read needs a token, with that Read's
+// context, under the same policy, counted in the progress reports'
+// requests, and its token reused by every request and Read until five
+// minutes before it expires.
 //
 // # Errors
 //
@@ -68,9 +73,11 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
 )
@@ -135,7 +142,7 @@ type Config struct {
 // DecodeConfig decodes catalog.providers.microsoftGraphOrg: a single block
 // (it has clientId or tenantId; its id is "default") or a map of provider
 // ids to blocks, returned sorted by id.
-func DecodeConfig(d orgx.Decoder) ([]Config, error) {
+func DecodeConfig(d org.Decoder) ([]Config, error) {
 	if d == nil || !d.Has(ConfigPath) {
 		return nil, nil
 	}
@@ -163,7 +170,8 @@ type Options struct {
 	// grant (for an ambient Azure credential the embedder obtains).
 	TokenSource oauth2.TokenSource
 	// MaxRetries, MinWait, MaxWait and MaxRateLimitWait tune the retry and
-	// throttling policy (internal/httpx); zero means its defaults.
+	// throttling policy, as in githuborg.Options (a 503 with Retry-After
+	// is waited out as a 429 is); zero means its defaults.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
@@ -194,7 +202,7 @@ type Reader struct {
 	errs    orgx.Errs
 	api     orgx.API
 	target  *url.URL
-	ts      oauth2.TokenSource
+	src     credentials.Source // the access token
 	meter   *orgx.Meter
 	hc      *http.Client
 	delta   bool
@@ -255,8 +263,12 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	if opts != nil {
 		o = *opts
 	}
+	where := ConfigPath
+	if cfg.ID != "" {
+		where += "." + cfg.ID
+	}
 	bad := func(format string, args ...any) error {
-		return errcode.Newf(errcode.InvalidArgument, op, "%s.%s: "+format, append([]any{ConfigPath, cfg.ID}, args...)...)
+		return errcode.Newf(errcode.InvalidArgument, op, "%s: "+format, append([]any{where}, args...)...)
 	}
 	if cfg.TenantID == "" {
 		return nil, bad("tenantId is required")
@@ -284,30 +296,36 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		errs: orgx.Errs{Op: "msgraph.Read", Provider: "microsoftGraph", Host: target.Host}}
 	switch {
 	case o.TokenSource != nil:
-		r.ts = o.TokenSource
+		r.src = credentials.FromOAuth2(o.TokenSource)
 	case cfg.ClientID == "" || cfg.ClientSecret.IsZero():
 		if cfg.ClientID != "" || !cfg.ClientSecret.IsZero() {
 			return nil, bad("clientId and clientSecret go together")
 		}
 		return nil, bad("clientId and clientSecret are required (an ambient Azure credential can be passed as Options.TokenSource)")
 	default:
-		cc := clientcredentials.Config{
+		cc := &clientcredentials.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(),
 			TokenURL:  strings.TrimRight(authority.String(), "/") + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token",
 			Scopes:    []string{target.Scheme + "://" + target.Host + "/.default"},
 			AuthStyle: oauth2.AuthStyleInParams,
 		}
-		tokenClient := &http.Client{Transport: cmp.Or[http.RoundTripper](o.Transport, http.DefaultTransport), Timeout: 30 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		// The token source outlives any one Read: its context only carries
-		// the client; each fetch is bounded by the client's timeout.
-		r.ts = oauth2.ReuseTokenSource(nil, cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, tokenClient)))
+		// The token request goes through the reader's client stack (retries,
+		// rate limits, the request count) with the context of the Read
+		// that needs it; the token is shared by concurrent requests and
+		// Reads, and renewed before it expires.
+		r.src = credentials.ClientCredentials(cc, &credentials.ClientCredentialsOptions{
+			HTTPClient: r.http.TokenClient(r.meter, cc.ClientSecret),
+			Now:        r.http.Now,
+			Source:     where,
+			What:       "the application " + cfg.ClientID + " of tenant " + cfg.TenantID,
+			Host:       authority.Host,
+			Provider:   "microsoftGraph",
+		})
 	}
-	host := target.Host
 	r.hc = r.http.Client(r.meter, func(base http.RoundTripper) http.RoundTripper {
-		return &hostOnly{host: host, base: &oauth2.Transport{Source: r.ts, Base: base}, bare: base}
+		return &bearer{host: target.Host, src: r.src, base: base}
 	})
-	r.api = orgx.API{Client: r.hc, Errs: r.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: r.httpError, TransportError: r.transportError}
+	r.api = orgx.API{Client: r.hc, Errs: r.errs, MaxResponseBytes: r.http.MaxResponseBytes, HTTPError: r.httpError}
 	advanced := cfg.QueryMode == "advanced"
 	r.advUser = advanced || needsAdvanced(cfg.User.Filter) || cfg.UserGroupMember.Search != "" || needsAdvanced(cfg.UserGroupMember.Filter)
 	r.advGrp = advanced || cfg.Group.Search != "" || needsAdvanced(cfg.Group.Filter)
@@ -410,28 +428,52 @@ func (r *Reader) decodeState(b []byte) (*state, error) {
 	return st, nil
 }
 
-// hostOnly attaches the token (through base) only to the target's host;
-// a request to any other host is refused.
-type hostOnly struct {
+// bearer attaches the access token from src to requests to the target's
+// host, and refuses every request to another host. It is msgraph's own:
+// credentials.Transport's rule of where a credential goes is keyed by the
+// integrations of an integrations.Registry (GitHub, GitLab, Bitbucket
+// hosts), and Graph is none of them.
+type bearer struct {
 	host string
+	src  credentials.Source
 	base http.RoundTripper
-	bare http.RoundTripper
 }
 
-func (h *hostOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !strings.EqualFold(req.URL.Host, h.host) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, errcode.Newf(errcode.InvalidArgument, "msgraph.Read", "refusing to send the Graph token to %s (not the target host)", req.URL.Host)
+func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(req.URL.Host, b.host) {
+		closeBody(req)
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "refusing to send the Graph token to %s (not the target host)", req.URL.Host)
 	}
-	return h.base.RoundTrip(req)
+	cred, err := b.src.Credential(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	out := req.Clone(req.Context())
+	out.Header.Set("Authorization", "Bearer "+cred.Token)
+	resp, err := b.base.RoundTrip(out)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		// Revoked or expired early: the next request gets a new token.
+		if inv, ok := b.src.(credentials.Invalidator); ok {
+			inv.Invalidate(cred)
+		}
+	}
+	return resp, err
 }
 
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// checkURL parses a configured base URL: https, or plain http to a
+// loopback host, without user information, query or fragment. Its errors
+// quote the URL redacted.
 func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q is not a URL", raw)
+		return nil, fmt.Errorf("%q is not a URL without user information, query or fragment", redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -439,10 +481,10 @@ func checkURL(raw string) (*url.URL, error) {
 		// Plain http only to this machine (tests, local proxies).
 		h := u.Hostname()
 		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return nil, fmt.Errorf("%q: plain http is allowed to loopback hosts only", raw)
+			return nil, fmt.Errorf("%q: plain http is allowed to loopback hosts only", u.String())
 		}
 	default:
-		return nil, fmt.Errorf("%q is not an https URL", raw)
+		return nil, fmt.Errorf("%q is not an https URL", u.String())
 	}
 	return u, nil
 }
@@ -770,7 +812,7 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 		}
 		resp, err := r.hc.Do(req)
 		if err != nil {
-			return r.transportError(ctx, err)
+			return r.errs.Transport(ctx, err)
 		}
 		if resp.StatusCode == http.StatusNotFound {
 			httpx.DrainClose(resp)
@@ -801,44 +843,6 @@ func (r *Reader) get(ctx context.Context, link string, advanced bool, out any) e
 	}
 	_, err = r.api.GetJSON(ctx, link, h, out)
 	return err
-}
-
-func (r *Reader) transportError(ctx context.Context, err error) error {
-	if c := errcode.FromContext(ctx, op); c != nil {
-		return c
-	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		// The identity platform's answer names the problem (AADSTS code).
-		// The authority is configurable, and a server (or a proxy before
-		// it) may echo what it was sent: the secret is scrubbed from the
-		// description, which is capped.
-		desc, _, _ := strings.Cut(re.ErrorDescription, "\r\n")
-		desc = r.scrubSecret(desc)
-		if len(desc) > 512 {
-			desc = strings.ToValidUTF8(desc[:512], "") + "…"
-		}
-		code := errcode.Unauthorized
-		if re.Response != nil && re.Response.StatusCode >= 500 {
-			code = errcode.Unavailable
-		}
-		return r.errs.Fail(code, 0, "the token endpoint refused the client credentials: "+cmp.Or(re.ErrorCode, "error")+": "+desc, nil)
-	}
-	return r.errs.Transport(ctx, err)
-}
-
-// scrubSecret removes the client secret from s, as sent (in the form body)
-// and as written plainly; the scrubbing is done before any cap so that no
-// prefix of the secret survives either.
-func (r *Reader) scrubSecret(s string) string {
-	sec := r.cfg.ClientSecret.Reveal()
-	if sec == "" {
-		return s
-	}
-	for _, v := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec)} {
-		s = strings.ReplaceAll(s, v, "[REDACTED]")
-	}
-	return s
 }
 
 // permissionHint names what to grant.

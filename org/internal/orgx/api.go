@@ -15,18 +15,10 @@ type API struct {
 	MaxResponseBytes int64
 	// HTTPError is the error of an answer other than 200 OK.
 	HTTPError func(*http.Response) error
-	// TransportError, when set, is the error of a request that got no
-	// answer, in place of [Errs.Transport].
-	TransportError func(context.Context, error) error
 }
 
 // transport is the error of a request that got no answer.
-func (a *API) transport(ctx context.Context, err error) error {
-	if a.TransportError != nil {
-		return a.TransportError(ctx, err)
-	}
-	return a.Errs.Transport(ctx, err)
-}
+func (a *API) transport(ctx context.Context, err error) error { return a.Errs.Transport(ctx, err) }
 
 // GetJSON gets link, with header added to the request, and decodes the
 // JSON answer into out; it returns the answer's header (paging links).

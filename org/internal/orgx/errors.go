@@ -32,16 +32,17 @@ func (e Errs) Fail(code errcode.Code, status int, msg string, err error) *errcod
 }
 
 // Transport is the error of a request that got no answer (the error of
-// http.Client.Do): the context's code when ctx ended; the code and RetryAt
-// of an *errcode.Error (httpx's verdict on retries and rate limits);
-// Unavailable for anything else.
+// http.Client.Do): the context's code when ctx ended; the code, RetryAt and
+// text of an *errcode.Error (httpx's verdict on retries and rate limits, a
+// credential that could not be had); Unavailable for anything else.
 func (e Errs) Transport(ctx context.Context, err error) error {
 	if c := errcode.FromContext(ctx, e.Op); c != nil {
 		return c
 	}
 	var ce *errcode.Error
 	if errors.As(err, &ce) {
-		f := e.Fail(ce.Code, ce.Status, "", err)
+		f := e.Fail(ce.Code, ce.Status, "", ce) // not err: http.Client's *url.Error adds only the URL
+
 		f.RetryAt = ce.RetryAt
 		return f
 	}

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,23 +60,47 @@ func (h HTTP) Defaults(concurrency int) HTTP {
 // Client returns the client stack every reader uses, from the bottom:
 // h.Transport (http.DefaultTransport when nil), the meter, httpx.Sanitize
 // (error bodies capped and scrubbed of every credential sent), then auth
-// (which attaches the credential: credentials.Transport, an
-// oauth2.Transport), then httpx's retry and rate-limit policy on top.
+// (which attaches the credential: credentials.Transport, msgraph's
+// bearer token), then httpx's retry and rate-limit policy on top.
 // Redirects are refused: no reader follows one, and a credential must
 // never follow one to another host.
 func (h HTTP) Client(m *Meter, auth func(http.RoundTripper) http.RoundTripper) *http.Client {
+	return h.client(m, &httpx.Secrets{}, auth, 0)
+}
+
+// TokenClient is the client of a token endpoint (an OAuth grant's POST):
+// [HTTP.Client]'s stack, counted by m, with no credential attached, whose
+// error answers are scrubbed of secrets (the client secret a grant sends
+// in its form body, where [httpx.Sanitize] cannot see it) as well as of
+// what the requests' headers carry. Each attempt is bounded by 30 s (and
+// retried under the policy), so that an identity platform that hangs does
+// not hold a Read without a deadline forever.
+func (h HTTP) TokenClient(m *Meter, secrets ...string) *http.Client {
+	set := &httpx.Secrets{}
+	set.Add(secrets...)
+	return h.client(m, set, nil, tokenAttemptTimeout)
+}
+
+// tokenAttemptTimeout bounds one attempt of a token request.
+const tokenAttemptTimeout = 30 * time.Second
+
+func (h HTTP) client(m *Meter, set *httpx.Secrets, auth func(http.RoundTripper) http.RoundTripper, attemptTimeout time.Duration) *http.Client {
 	base := h.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	m.setup()
-	var rt http.RoundTripper = meterTransport{base, m}
-	rt = httpx.Sanitize(rt, &httpx.Secrets{})
+	now := h.Now
+	if now == nil {
+		now = time.Now
+	}
+	var rt http.RoundTripper = meterTransport{base, m, now}
+	rt = httpx.Sanitize(rt, set)
 	if auth != nil {
 		rt = auth(rt)
 	}
 	hc := httpx.NewClient(&httpx.Options{Base: rt, MaxRetries: h.Retry.MaxRetries, MinWait: h.Retry.MinWait,
-		MaxWait: h.Retry.MaxWait, MaxRateLimitWait: h.Retry.MaxRateLimitWait, Logger: h.Logger})
+		MaxWait: h.Retry.MaxWait, MaxRateLimitWait: h.Retry.MaxRateLimitWait, Logger: h.Logger, AttemptTimeout: attemptTimeout})
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return hc
 }
@@ -127,37 +150,28 @@ func (m *Meter) RateLimit() (int, time.Time) {
 	return int(m.remaining.Load()), t
 }
 
-// Observe records the rate-limit headers of resp (GitHub's X-RateLimit-*,
-// GitLab's RateLimit-*).
-func (m *Meter) Observe(resp *http.Response) {
+// Observe records the rate-limit headers of resp, as [httpx.QuotaOf]
+// reads them (GitHub's X-RateLimit-*, GitLab's RateLimit-* with a reset in
+// epoch or delta seconds); now turns a relative reset into a time.
+func (m *Meter) Observe(resp *http.Response, now time.Time) {
 	m.setup()
-	h := resp.Header
-	rem := h.Get("X-RateLimit-Remaining")
-	if rem == "" {
-		rem = h.Get("RateLimit-Remaining")
-	}
-	if n, err := strconv.ParseInt(rem, 10, 64); err == nil {
-		m.remaining.Store(n)
-	}
-	reset := h.Get("X-RateLimit-Reset")
-	if reset == "" {
-		reset = h.Get("RateLimit-Reset")
-	}
-	if n, err := strconv.ParseInt(reset, 10, 64); err == nil && n > 1e9 {
-		m.reset.Store(n)
+	if _, rem, reset, ok := httpx.QuotaOf(resp.Header, now); ok {
+		m.remaining.Store(int64(rem))
+		m.reset.Store(reset.Unix())
 	}
 }
 
 type meterTransport struct {
 	base http.RoundTripper
 	m    *Meter
+	now  func() time.Time
 }
 
 func (t meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.m.requests.Add(1)
 	resp, err := t.base.RoundTrip(req)
 	if resp != nil {
-		t.m.Observe(resp)
+		t.m.Observe(resp, t.now())
 	}
 	return resp, err
 }

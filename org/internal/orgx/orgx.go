@@ -24,11 +24,8 @@ import (
 	"github.com/scmkit/scmkit/org"
 )
 
-// Decoder is what readers need of *config.Config.
-type Decoder interface {
-	Decode(path string, out any) error
-	Has(path string) bool
-}
+// Decoder is [org.Decoder].
+type Decoder = org.Decoder
 
 // Progress sends progress reports to fn, at most one per interval (the
 // final one always), from one goroutine at a time.

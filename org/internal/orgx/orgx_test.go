@@ -341,3 +341,33 @@ func TestParseHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestMeterObserve: the meter reads rate-limit headers as httpx.QuotaOf
+// does: GitHub's epoch reset, GitLab's epoch or delta-seconds reset, and
+// nothing from an answer without them.
+func TestMeterObserve(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+		rem    int
+		reset  time.Time
+	}{
+		{"github", http.Header{"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {"4990"},
+			"X-Ratelimit-Reset": {fmt.Sprint(now.Add(time.Hour).Unix())}}, 4990, now.Add(time.Hour)},
+		{"gitlab epoch", http.Header{"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"7"},
+			"Ratelimit-Reset": {fmt.Sprint(now.Add(time.Minute).Unix())}}, 7, now.Add(time.Minute)},
+		{"gitlab delta seconds", http.Header{"Ratelimit-Limit": {"600"}, "Ratelimit-Remaining": {"0"},
+			"Ratelimit-Reset": {"30"}}, 0, now.Add(30 * time.Second)},
+		{"none", http.Header{}, -1, time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Meter
+			m.Observe(&http.Response{StatusCode: 200, Header: tt.header}, now)
+			rem, reset := m.RateLimit()
+			if rem != tt.rem || !reset.Equal(tt.reset) {
+				t.Errorf("RateLimit() = %d, %v; want %d, %v", rem, reset, tt.rem, tt.reset)
+			}
+		})
+	}
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Options configures a [Pool]. Only URL is required.
@@ -112,7 +113,7 @@ func New(opts Options) (*Pool, error) {
 	const op = "ldapconn.New"
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Host == "" || (u.Scheme != "ldap" && u.Scheme != "ldaps") {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "url must be ldaps://host[:port] or ldap://host[:port], got %q", redactURL(opts.URL))
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "url must be ldaps://host[:port] or ldap://host[:port], got %q", redact.URL(opts.URL))
 	}
 	if u.User != nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "url must not carry credentials")
@@ -469,18 +470,6 @@ func (p *Pool) mapError(op string, err error) error {
 
 // scrubNetErr keeps a dial error's text but not a wrapped URL.
 func scrubNetErr(err error) error { return errors.New(err.Error()) }
-
-// redactURL drops userinfo from a URL for messages.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
-}
 
 // String describes the pool without secrets.
 func (p *Pool) String() string {

@@ -22,9 +22,33 @@
 //     at most 999).
 //   - GET /v1.0/users/{id}/photos/{size}/$value.
 //
-// Every request is counted; faults (throttling with Retry-After, 503,
-// missing application permissions, expired delta tokens, slow answers,
-// bad credentials) can be injected after a number of requests.
+// Every request is counted and logged. The fake embeds the shared kit of
+// scmkit's fake servers ([fake.Kit]: Inject, ClearFaults, Requests,
+// RequestsTo, ResetStats), whose faults apply to Graph's requests (host
+// "api", the default), never to the token endpoint (host "login"). A
+// fault's Path is the request's path, e.g. "/v1.0/groups". It answers each
+// [fake.FaultKind] as Graph does:
+//
+//	FaultUnauthorized                      401 InvalidAuthenticationToken
+//	FaultNotFound                          404 Request_ResourceNotFound
+//	FaultRateLimit, FaultSecondaryRateLimit,
+//	FaultTooManyRequests,
+//	FaultRateLimitResetOnly                429 TooManyRequests, Retry-After (RetryAfter, 1 s when 0)
+//	FaultTooManyRequestsNoRetryAfter,
+//	FaultSecondaryRateLimitNoRetryAfter    429 TooManyRequests without Retry-After
+//	FaultServerError                       Status (500 generalException when 0); 503
+//	                                       serviceNotAvailable with Retry-After (RetryAfter, 1 s when 0)
+//	FaultEchoCredentials                   Status (400 when 0) quoting the credentials sent
+//	                                       (a proxy's HTML page for 5xx)
+//	FaultSlow, FaultTruncatedBody,
+//	FaultLostAnswer                        carried out by fake.Kit
+//
+// Other kinds (FaultUnprocessable, FaultOpenPullRequest) are not Graph's
+// and let the request through. Two of Graph's failures are states rather
+// than faults: [Server.SetPermissions] revokes (or grants) application
+// permissions, so that reads answer 403 Authorization_RequestDenied, and
+// [Server.ExpireDeltaTokens] makes the delta tokens given so far answer 410
+// syncStateNotFound.
 package fakegraph
 
 import (
@@ -43,6 +67,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 // User is a directory user.
@@ -91,54 +117,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// FaultKind names an injectable failure.
-type FaultKind int
-
-// The faults, each answered with Graph's status, headers and body.
-const (
-	// FaultThrottle answers 429 TooManyRequests with Retry-After.
-	FaultThrottle FaultKind = iota + 1
-	// FaultUnavailable answers 503 serviceNotAvailable with Retry-After.
-	FaultUnavailable
-	// FaultServerError answers 500 generalException.
-	FaultServerError
-	// FaultForbidden answers 403 Authorization_RequestDenied
-	// "Insufficient privileges to complete the operation."
-	FaultForbidden
-	// FaultUnauthorized answers 401 InvalidAuthenticationToken.
-	FaultUnauthorized
-	// FaultDeltaExpired answers 410 syncStateNotFound to a request with a
-	// $deltatoken.
-	FaultDeltaExpired
-	// FaultSlow waits Delay (or until the request's context ends) and then
-	// answers normally.
-	FaultSlow
-)
-
-// Fault is a failure to inject with [Server.Inject].
-type Fault struct {
-	Kind FaultKind
-	// After lets this many matching requests through first.
-	After int
-	// Times is how many matching requests fail; 0 means all.
-	Times int
-	// Path restricts the fault to request paths starting with it, e.g.
-	// "/v1.0/groups"; "" matches every Graph request (never the token
-	// endpoint).
-	Path string
-	// RetryAfter for FaultThrottle and FaultUnavailable; default 1s.
-	RetryAfter time.Duration
-	// Delay for FaultSlow.
-	Delay time.Duration
-}
-
-// Request is one request the fake received.
-type Request struct {
-	Method string
-	URL    string // path and query as received
-	Header http.Header
-}
-
 // Stats counts requests.
 type Stats struct {
 	Graph int // requests to /v1.0
@@ -148,8 +126,12 @@ type Stats struct {
 // Server is a fake Microsoft identity platform and Graph. Its methods are
 // safe for concurrent use.
 type Server struct {
+	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
+
 	opts Options
 	srv  *httptest.Server
+	core *fake.Core[Stats]
+	stop chan struct{}
 
 	mu        sync.Mutex
 	users     []*uState
@@ -158,9 +140,7 @@ type Server struct {
 	tombs     []tomb
 	memberLog []memberChange
 	tokens    map[string]time.Time
-	faults    []*armed
-	stats     Stats
-	requests  []Request
+	deltaGen  int // delta tokens of an older generation have expired
 	nextID    int
 }
 
@@ -186,15 +166,10 @@ type memberChange struct {
 	seq           int64
 }
 
-type armed struct {
-	f    Fault
-	seen int
-	hits int
-}
-
 // New starts a fake. Call Close when done.
 func New(opts *Options) *Server {
-	s := &Server{tokens: map[string]time.Time{}}
+	s := &Server{tokens: map[string]time.Time{}, stop: make(chan struct{})}
+	s.Kit, s.core = fake.NewKit[Stats](s.answer, s.stop)
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -215,7 +190,10 @@ func New(opts *Options) *Server {
 }
 
 // Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	close(s.stop)
+	s.srv.Close()
+}
 
 // URL is the server's base URL: the authority (token endpoint at
 // URL()/{tenant}/oauth2/v2.0/token) and Graph's host (target URL()+"/v1.0").
@@ -336,57 +314,40 @@ func (s *Server) AddMember(group, member string) error {
 	return fmt.Errorf("fakegraph: no group %s", group)
 }
 
-// Inject arms a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &armed{f: f})
-}
-
-// ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
-
 // Stats returns the request counts.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats
+	st, _, _ := s.core.Log().Stats()
+	return st
 }
 
-// Requests returns every request received, in order.
-func (s *Server) Requests() []Request {
+// SetPermissions replaces the application permissions granted to the
+// client (as an administrator revoking or granting consent does): reads
+// that need a permission no longer granted answer 403
+// Authorization_RequestDenied.
+func (s *Server) SetPermissions(perms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	s.opts.Permissions = slices.Clone(perms)
 }
 
-// ResetStats forgets the requests received so far.
-func (s *Server) ResetStats() {
+// ExpireDeltaTokens makes every delta token given so far expire, as Graph
+// lets them: a delta query with one answers 410 syncStateNotFound, and the
+// client must read everything again.
+func (s *Server) ExpireDeltaTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stats, s.requests = Stats{}, nil
+	s.deltaGen++
 }
 
 // ---- HTTP ----
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone()})
-	isToken := strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token")
-	if isToken {
-		s.stats.Token++
-	} else {
-		s.stats.Graph++
-	}
-	s.mu.Unlock()
-	if isToken {
+	if strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") {
+		s.core.Record(r, "login", "POST /{tenant}/oauth2/v2.0/token", func(st *Stats) { st.Token++ })
 		s.token(w, r)
 		return
 	}
+	s.core.Record(r, "api", "", func(st *Stats) { st.Graph++ })
 	if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment.")
 		return
@@ -395,9 +356,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 		return
 	}
-	if s.fault(w, r) {
-		return
-	}
+	s.core.Serve(w, r, "api", "api", s.graph)
+}
+
+// graph answers an authorised Graph request.
+func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/v1.0")
 	switch {
 	case r.Method != http.MethodGet:
@@ -493,52 +456,36 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && s.opts.Now().Before(exp)
 }
 
-// fault answers r with an armed fault, if one matches.
-func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	var hit *Fault
-	for _, a := range s.faults {
-		if a.f.Path != "" && !strings.HasPrefix(r.URL.Path, a.f.Path) {
-			continue
-		}
-		if a.f.Kind == FaultDeltaExpired && r.URL.Query().Get("$deltatoken") == "" {
-			continue
-		}
-		a.seen++
-		if a.seen <= a.f.After || (a.f.Times > 0 && a.hits >= a.f.Times) {
-			continue
-		}
-		a.hits++
-		f := a.f
-		hit = &f
-		break
-	}
-	s.mu.Unlock()
-	if hit == nil {
-		return false
-	}
-	retry := strconv.Itoa(int(cmp.Or(hit.RetryAfter, time.Second) / time.Second))
-	switch hit.Kind {
-	case FaultThrottle:
+// answer writes Graph's answer for an armed fault (fake.Kit carries out
+// the slow, truncated and lost answers), and reports false for a kind
+// Graph does not produce.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, f fake.Fault) bool {
+	retry := strconv.Itoa(max(1, int(f.RetryAfter/time.Second)))
+	switch f.Kind {
+	case fake.FaultUnauthorized:
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+	case fake.FaultNotFound:
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment.")
+	case fake.FaultRateLimit, fake.FaultSecondaryRateLimit, fake.FaultTooManyRequests, fake.FaultRateLimitResetOnly:
 		w.Header().Set("Retry-After", retry)
 		graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-	case FaultUnavailable:
-		w.Header().Set("Retry-After", retry)
-		graphError(w, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable.")
-	case FaultServerError:
-		graphError(w, http.StatusInternalServerError, "generalException", "An unspecified error has occurred.")
-	case FaultForbidden:
-		graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-	case FaultUnauthorized:
-		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
-	case FaultDeltaExpired:
-		graphError(w, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.")
-	case FaultSlow:
-		select {
-		case <-time.After(hit.Delay):
-			return false
-		case <-r.Context().Done():
+	case fake.FaultTooManyRequestsNoRetryAfter, fake.FaultSecondaryRateLimitNoRetryAfter:
+		graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
+	case fake.FaultServerError:
+		switch st := cmp.Or(f.Status, http.StatusInternalServerError); st {
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", retry)
+			graphError(w, st, "serviceNotAvailable", "The service is temporarily unavailable.")
+		default:
+			graphError(w, st, "generalException", "An unspecified error has occurred.")
 		}
+	case fake.FaultEchoCredentials:
+		st := cmp.Or(f.Status, http.StatusBadRequest)
+		if !fake.EchoPage(w, st, fake.EchoCredentials(r)) {
+			graphError(w, st, "BadRequest", "Invalid request: "+fake.EchoCredentials(r))
+		}
+	default:
+		return false
 	}
 	return true
 }
@@ -840,6 +787,7 @@ type deltaToken struct {
 	Offset int      `json:"o"`           // item index
 	Member int      `json:"m,omitempty"` // member offset within the item
 	Select []string `json:"sel,omitempty"`
+	Gen    int      `json:"g,omitempty"` // the generation of a delta token, see ExpireDeltaTokens
 }
 
 type deltaItem struct {
@@ -862,6 +810,13 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, kind string) {
 		var d deltaToken
 		if !decodeToken(q.Get("$deltatoken"), &d) || d.Kind != kind {
 			graphError(w, http.StatusBadRequest, "Request_BadRequest", "The delta token is invalid.")
+			return
+		}
+		s.mu.Lock()
+		expired := d.Gen != s.deltaGen
+		s.mu.Unlock()
+		if expired {
+			graphError(w, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.")
 			return
 		}
 		t = deltaToken{Kind: kind, Since: d.Upto, Select: d.Select}
@@ -930,7 +885,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, kind string) {
 		next.Offset, next.Member = i, m
 		resp["@odata.nextLink"] = s.Target() + "/" + kind + "/delta?$skiptoken=" + encodeToken(next)
 	} else {
-		done := deltaToken{Kind: kind, Upto: t.Upto, Select: t.Select}
+		done := deltaToken{Kind: kind, Upto: t.Upto, Select: t.Select, Gen: s.deltaGen}
 		resp["@odata.deltaLink"] = s.Target() + "/" + kind + "/delta?$deltatoken=" + encodeToken(done)
 	}
 	if value == nil {

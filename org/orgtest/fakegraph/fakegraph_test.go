@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fake"
 )
 
 func token(t *testing.T, s *Server) string {
@@ -241,4 +243,56 @@ func FuzzFilter(f *testing.F) {
 		}
 		e.eval(map[string]any{"a": "b", "x": true})
 	})
+}
+
+// TestFaultsAndStates: the kit's faults answer with Graph's statuses,
+// codes and Retry-After, on Graph's requests only; revoked permissions
+// answer 403 and expired delta tokens 410.
+func TestFaultsAndStates(t *testing.T) {
+	s := New(nil)
+	defer s.Close()
+	s.PutUser(User{DisplayName: "Jane", Mail: "jane@contoso.com"})
+	tok := token(t, s)
+	errCode := func(m map[string]any) string {
+		e, _ := m["error"].(map[string]any)
+		c, _ := e["code"].(string)
+		return c
+	}
+	for _, tt := range []struct {
+		name   string
+		setup  func()
+		status int
+		code   string
+	}{
+		{"429", func() { s.Inject(fake.Fault{Kind: fake.FaultTooManyRequests, Times: 1}) }, 429, "TooManyRequests"},
+		{"503", func() { s.Inject(fake.Fault{Kind: fake.FaultServerError, Status: 503, Times: 1}) }, 503, "serviceNotAvailable"},
+		{"500", func() { s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: 1}) }, 500, "generalException"},
+		{"401", func() { s.Inject(fake.Fault{Kind: fake.FaultUnauthorized, Times: 1}) }, 401, "InvalidAuthenticationToken"},
+		{"other path", func() { s.Inject(fake.Fault{Kind: fake.FaultServerError, Times: 1, Path: "/v1.0/groups"}) }, 200, ""},
+		{"permissions revoked", func() { s.SetPermissions("GroupMember.Read.All") }, 403, "Authorization_RequestDenied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s.ClearFaults()
+			s.SetPermissions("User.Read.All", "GroupMember.Read.All")
+			tt.setup()
+			st, body := get(t, s, tok, s.Target()+"/users")
+			if st != tt.status || errCode(body) != tt.code {
+				t.Errorf("got %d %q, want %d %q", st, errCode(body), tt.status, tt.code)
+			}
+		})
+	}
+	s.ClearFaults()
+	s.SetPermissions("User.Read.All", "GroupMember.Read.All")
+	_, page := get(t, s, tok, s.Target()+"/users/delta")
+	link, _ := page["@odata.deltaLink"].(string)
+	if st, _ := get(t, s, tok, link); st != 200 || link == "" {
+		t.Fatalf("delta link %q: %d", link, st)
+	}
+	s.ExpireDeltaTokens()
+	if st, body := get(t, s, tok, link); st != 410 || errCode(body) != "syncStateNotFound" {
+		t.Errorf("expired delta token: %d %q, want 410 syncStateNotFound", st, errCode(body))
+	}
+	if st := s.Stats(); st.Token != 1 || st.Graph != 9 || len(s.RequestsTo("login")) != 1 {
+		t.Errorf("stats %+v, %d token requests logged", st, len(s.RequestsTo("login")))
+	}
 }

@@ -1,0 +1,109 @@
+package credentials
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/scmkit/scmkit/errcode"
+)
+
+// ClientCredentialsOptions tunes [ClientCredentials]. A nil
+// *ClientCredentialsOptions gives the defaults.
+type ClientCredentialsOptions struct {
+	// HTTPClient sends the token requests as it is, except that it never
+	// follows a redirect (the client secret goes to the token URL only)
+	// and each request is marked safe to repeat (another token is
+	// issued), so that a retrying transport retries it as an idempotent
+	// request. Give it scmkit's retry policy (internal/httpx) and a
+	// transport that counts requests, if wanted. Nil means a client with
+	// http.DefaultTransport below scmkit's retry and rate-limit policy
+	// with its defaults, error answers scrubbed of the credentials sent.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Margin is how long before expiry the token is renewed; default
+	// DefaultMargin.
+	Margin time.Duration
+	// Source labels the credentials (Credential.Source), e.g.
+	// "microsoftGraphOrg default"; default "client credentials".
+	Source string
+	// What names the application in errors, e.g. "the application
+	// (clientId 1234)"; default "the client credentials".
+	What string
+	// Host and Provider fill in the errors' fields.
+	Host, Provider string
+}
+
+// ClientCredentials returns a Source of an application's own credential
+// (KindApp): an access token from the OAuth client-credentials grant
+// (RFC 6749 §4.4) of cc, cached and renewed before it expires with one
+// request for all concurrent callers. Each caller returns as soon as its
+// own context ends; the request is sent with the context of the caller
+// that started it.
+//
+// Errors are classified as every token endpoint's are in this package
+// ([httpx.Classify] for the status: a 429 is RateLimited with its
+// RetryAt, a 5xx Unavailable; invalid_client and unauthorized_client are
+// Unauthorized), and the client id and secret never show in them, even
+// when the endpoint echoes them in its error or error_description.
+func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
+	return clientCredentials("credentials.ClientCredentials", cc, opts)
+}
+
+// clientCredentials is ClientCredentials with the errors' op.
+func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
+	var o ClientCredentialsOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Source == "" {
+		o.Source = "client credentials"
+	}
+	if o.What == "" {
+		o.What = "the client credentials"
+	}
+	var client *http.Client
+	if o.HTTPClient == nil {
+		client = tokenClient(&ResolverOptions{Now: o.Now})
+	} else {
+		client = noRedirects(o.HTTPClient)
+		base := client.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		client.Transport = idempotent{base}
+	}
+	abandoned := func(ctx context.Context) error {
+		return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: o.Provider, Host: o.Host,
+			Msg: "the token endpoint " + redactURL(cc.TokenURL) + " did not answer for " + o.What + " before the caller's context ended", Err: ctx.Err()}
+	}
+	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
+		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, abandoned(ctx)
+			}
+			e := oauthError(op, o.Host, o.What, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
+			e.Provider = o.Provider
+			return nil, e
+		}
+		exp := tok.Expiry
+		switch d := expiresIn(tok); {
+		case d > 0:
+			exp = o.Now().Add(d)
+		case exp.IsZero():
+			exp = o.Now().Add(time.Hour) // a token endpoint that names no lifetime: Bitbucket's is 1-2 hours
+		}
+		return &Credential{Kind: KindApp, Token: tok.AccessToken, Expiry: exp, Source: o.Source}, nil
+	})
+	cs := Cached(src, &CacheOptions{Margin: o.Margin, Now: o.Now})
+	cs.cache.Abandoned = func(ctx context.Context, _ struct{}) error { return abandoned(ctx) }
+	return cs
+}
