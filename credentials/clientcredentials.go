@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // ClientCredentialsOptions tunes [ClientCredentials]. A nil
@@ -82,7 +83,7 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 	}
 	abandoned := func(ctx context.Context) error {
 		return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: o.Provider, Host: o.Host,
-			Msg: "the token endpoint " + redactURL(cc.TokenURL) + " did not answer for " + o.What + " before the caller's context ended", Err: ctx.Err()}
+			Msg: "the token endpoint " + redact.URL(cc.TokenURL) + " did not answer for " + o.What + " before the caller's context ended", Err: ctx.Err()}
 	}
 	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
 		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))

@@ -326,7 +326,7 @@ func redirectTarget(resp *http.Response) string {
 	if resp.Request != nil && resp.Request.URL != nil {
 		u = resp.Request.URL.ResolveReference(u)
 	}
-	return redactURL(u.String())
+	return redact.URL(u.String())
 }
 
 // expiresIn reads the token response's expires_in, so that the expiry is

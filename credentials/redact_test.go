@@ -149,7 +149,7 @@ func TestURLRedaction(t *testing.T) {
 			}
 			return err.Error()
 		}, `URL "/acme/widgets"`},
-		{"unparseable", func() string { return Request{URL: "https://h/%zz?token=qs-secret"}.String() }, "(unparseable URL)"},
+		{"unparseable", func() string { return Request{URL: "https://h/%zz?token=qs-secret"}.String() }, "(unparsable URL)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

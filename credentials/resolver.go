@@ -437,7 +437,7 @@ func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Creden
 	if host == "" {
 		u, err := url.Parse(req.URL)
 		if err != nil || u.Host == "" {
-			return nil, errcode.Newf(errcode.InvalidArgument, opResolve, "the request names no host (Host %q, URL %q)", req.Host, redactURL(req.URL))
+			return nil, errcode.Newf(errcode.InvalidArgument, opResolve, "the request names no host (Host %q, URL %q)", req.Host, redact.URL(req.URL))
 		}
 		host = u.Host
 	}
@@ -753,18 +753,6 @@ func (r *Resolver) Invalidate(req Request, cred *Credential) bool {
 	return false
 }
 
-// redactURL shows a URL in a message or a String without anything that may
-// carry a secret: its user info (password and user name), query (?token=…,
-// a signed URL's signature) and fragment are dropped.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return u.String()
-}
-
 // String describes the resolver without any secret.
 func (r *Resolver) String() string {
 	return "credentials.Resolver(" + strconv.Itoa(len(r.hosts)) + " hosts)"
@@ -785,7 +773,7 @@ func (req Request) String() string {
 	b.WriteString("credentials.Request{")
 	host := req.Host
 	if host == "" {
-		host = redactURL(req.URL)
+		host = redact.URL(req.URL)
 	}
 	b.WriteString("Host: " + host)
 	if req.Owner != "" {
