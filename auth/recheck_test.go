@@ -5,13 +5,16 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
 // leavingDirectory is a PasswordProvider and Rechecker whose only user
@@ -250,4 +253,114 @@ func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
 		t.Fatalf("the session of a revoked grant is still there (%d)", st)
 	}
+}
+
+// Each OAuth provider's Recheck reads the profile with the session's
+// token (against the fakes and a real OpenID Provider): the session's
+// user passes, a token the provider does not know is Unauthorized, and
+// an OIDC userinfo answer naming another subject is Unauthorized.
+func TestProviderRecheck(t *testing.T) {
+	type world struct {
+		p        *portal
+		provider string
+		rc       auth.Rechecker
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T) world
+	}{
+		{"GitHub", func(t *testing.T) world {
+			p := newPortal(t, auth.Options{})
+			fg := githubWorld(t, false, p.clk.Now)
+			gh, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "gh-client", ClientSecret: secret("gh-secret"), EnterpriseInstanceURL: fg.URL(), Now: p.clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.h.Register("github", "development", gh)
+			return world{p, "github", gh}
+		}},
+		{"GitLab", func(t *testing.T) world {
+			p := newPortal(t, auth.Options{})
+			fl := fakegitlab.New(&fakegitlab.Options{Tokens: []string{"portal-pat"}, Now: p.clk.Now})
+			t.Cleanup(fl.Close)
+			fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "gl-client", ClientSecret: "gl-secret"})
+			fl.SetOAuthUser(fakegitlab.OAuthUser{Username: "alice", Name: "Alice", Email: "alice@example.com"})
+			gl, err := auth.NewGitLab(auth.GitLabOptions{ClientID: "gl-client", ClientSecret: secret("gl-secret"), BaseURL: fl.URL(), Now: p.clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.h.Register("gitlab", "development", gl)
+			return world{p, "gitlab", gl}
+		}},
+		{"OIDC", func(t *testing.T) world {
+			p := newPortal(t, auth.Options{})
+			op := startOP(t, p, "oidc", authtest.OPOptions{User: authtest.User{Subject: "u-7", Username: "alice", FirstName: "Alice"}})
+			prov, err := auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", ClientSecret: secret("portal-secret"), MetadataURL: op.Issuer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.h.Register("oidc", "development", prov)
+			return world{p, "oidc", prov}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.setup(t)
+			c, resp, body := w.p.signIn(t, w.provider)
+			if resp.StatusCode != 200 || !strings.HasPrefix(body, "hello alice") {
+				t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
+			}
+			s := w.p.sessionOf(t, c)
+			res, err := w.rc.Recheck(t.Context(), s.Identity, s.Tokens)
+			if err != nil {
+				t.Fatalf("re-check of a fine session: %v", err)
+			}
+			if res.Identity.Subject != "" && (res.Identity.Subject != s.Identity.Subject || res.Identity.Login != "alice") {
+				t.Fatalf("re-check names %+v, session %+v", res.Identity, s.Identity)
+			}
+			bad := s.Tokens
+			bad.AccessToken += "-revoked"
+			if _, err := w.rc.Recheck(t.Context(), s.Identity, bad); errcode.CodeOf(err) != errcode.Unauthorized || strings.Contains(err.Error(), bad.AccessToken) {
+				t.Fatalf("re-check with a token the provider does not know: %v, want Unauthorized without the token", err)
+			}
+			if w.provider == "oidc" {
+				other := s.Identity
+				other.Subject = "u-8"
+				if _, err := w.rc.Recheck(t.Context(), other, s.Tokens); errcode.CodeOf(err) != errcode.Unauthorized {
+					t.Fatalf("userinfo naming another subject: %v, want Unauthorized", err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRecheck20Callers measures 20 concurrent callers of one GitHub
+// OAuth App session's credential once per RecheckInterval: the token never
+// expires, so the only request is the re-check's GET /user, once per
+// interval across the callers.
+func BenchmarkRecheck20Callers(b *testing.B) {
+	p := newPortal(b, auth.Options{SessionDuration: 100 * 365 * 24 * time.Hour})
+	fg := githubWorld(b, false, p.clk.Now)
+	registerGitHub(b, p, fg)
+	c, _, _ := p.signIn(b, "github")
+	s := p.sessionOf(b, c)
+	var requests int
+	for b.Loop() {
+		b.StopTimer()
+		p.clk.Add(auth.DefaultRecheckInterval)
+		before := fg.Stats().API
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.UserCredentials()[fg.Host()].Credential(b.Context()); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		requests += fg.Stats().API - before
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
 }
