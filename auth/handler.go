@@ -229,15 +229,6 @@ func New(opts *Options) (*Handler, error) {
 	if h.o.ProviderTimeout <= 0 {
 		h.o.ProviderTimeout = DefaultProviderTimeout
 	}
-	if h.o.RecheckInterval <= 0 {
-		h.o.RecheckInterval = DefaultRecheckInterval
-	}
-	switch {
-	case h.o.RecheckGrace == 0:
-		h.o.RecheckGrace = DefaultRecheckGrace
-	case h.o.RecheckGrace < 0:
-		h.o.RecheckGrace = 0
-	}
 	return h, nil
 }
 
@@ -596,7 +587,7 @@ func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session
 // last one.
 func (h *Handler) due(s *Session) bool {
 	if s.Tokens.Expiry.IsZero() {
-		return !h.now().Before(s.lastChecked().Add(h.o.RecheckInterval))
+		return !h.now().Before(s.lastChecked().Add(h.recheckInterval()))
 	}
 	m := h.o.RefreshMargin
 	if life := s.Tokens.Expiry.Sub(s.issued); !s.issued.IsZero() && life > 0 && life < 2*m {
@@ -696,6 +687,26 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	return &ns, nil
 }
 
+// recheckInterval is Options.RecheckInterval or its default.
+func (h *Handler) recheckInterval() time.Duration {
+	if h.o.RecheckInterval <= 0 {
+		return DefaultRecheckInterval
+	}
+	return h.o.RecheckInterval
+}
+
+// recheckGrace is Options.RecheckGrace or its default; none when negative.
+func (h *Handler) recheckGrace() time.Duration {
+	switch g := h.o.RecheckGrace; {
+	case g == 0:
+		return DefaultRecheckGrace
+	case g < 0:
+		return 0
+	default:
+		return g
+	}
+}
+
 // recheckHeld checks a session whose tokens do not expire with its
 // provider, under the refresh lease. A provider that refuses the user or
 // the token (Unauthorized, PermissionDenied, NotFound), that cannot
@@ -735,7 +746,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider no longer accepts this session (" + oneLine(publicMessage(err)) + "); sign in again", Err: err}
 	default:
 		h.log(ctx, "auth: re-check failed; the session is kept unchecked", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
-		if h.now().After(s.lastChecked().Add(h.o.RecheckInterval + h.o.RecheckGrace)) {
+		if h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace())) {
 			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider could not confirm this session for too long (" + oneLine(publicMessage(err)) + "); try again later", Err: err}
 		}
 		return s, nil

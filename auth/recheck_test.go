@@ -159,6 +159,27 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 	}
 }
 
+// With a negative RecheckGrace a due re-check that cannot be made fails
+// the refresh at once; the session stays and refreshes again once the
+// directory answers.
+func TestPasswordSessionWithoutGrace(t *testing.T) {
+	p := newPortal(t, auth.Options{RecheckGrace: -1})
+	dir := &leavingDirectory{}
+	if err := p.h.Register("ldap", "development", dir); err != nil {
+		t.Fatal(err)
+	}
+	c := passwordLogin(t, p)
+	dir.down.Store(true)
+	p.clk.Add(auth.DefaultRecheckInterval + time.Second)
+	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "could not confirm") {
+		t.Fatalf("refresh while the directory is down, no grace: %d %s", st, body)
+	}
+	dir.down.Store(false)
+	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
+		t.Fatalf("refresh once the directory answers: %d %s", st, body)
+	}
+}
+
 // A password provider that cannot re-check (no Recheck method) cannot
 // confirm its sessions: they end at the first refresh after the interval.
 func TestSessionOfProviderWithoutRecheckEndsAfterInterval(t *testing.T) {
