@@ -146,6 +146,9 @@ type Handler struct {
 	cache   map[string]cachedSession // store key → the last record opened
 	cookies map[string]string        // verified session cookie → store key
 
+	recheckMu   sync.Mutex
+	recheckWait map[string]recheckFailure // store key → the last failed re-check, while it is not retried
+
 	mu        sync.RWMutex
 	providers map[string]map[string]Provider // id → env → provider
 	callbacks map[string]string              // id + "/" + env → callback URL, when not the default
@@ -707,36 +710,117 @@ func (h *Handler) recheckGrace() time.Duration {
 	}
 }
 
+// endsSession reports whether a re-check's error ends the session: the
+// provider refused the user or the token, or cannot re-check it. Any
+// other error means the provider could not answer.
+func endsSession(err error) bool {
+	switch errcode.CodeOf(err) {
+	case errcode.Unauthorized, errcode.PermissionDenied, errcode.NotFound, errcode.InvalidArgument, errcode.Unimplemented:
+		return true
+	}
+	return false
+}
+
+// recheckFailure is a re-check that failed for want of an answer, not
+// asked again before until.
+type recheckFailure struct {
+	until time.Time
+	err   error
+}
+
+// recheckRetry is how long after a re-check the provider could not answer
+// the next is made: RecheckInterval/12, at most 5 minutes, or later when
+// the provider said so (a rate limit's reset).
+func (h *Handler) recheckRetry(err error) time.Time {
+	until := h.now().Add(min(h.recheckInterval()/12, 5*time.Minute))
+	var e *errcode.Error
+	if errors.As(err, &e) && e.RetryAt.After(until) {
+		until = e.RetryAt
+	}
+	return until
+}
+
+// recheckFailed returns the error of key's last re-check while it is not
+// to be retried (this process's memory, not the store's: each replica
+// asks the provider at most once per retry delay).
+func (h *Handler) recheckFailed(key string) (error, bool) {
+	h.recheckMu.Lock()
+	defer h.recheckMu.Unlock()
+	f, ok := h.recheckWait[key]
+	if !ok || !h.now().Before(f.until) {
+		return nil, false
+	}
+	return f.err, true
+}
+
+// noteRecheck remembers a re-check that failed for want of an answer and
+// forgets any other outcome.
+func (h *Handler) noteRecheck(key string, err error) {
+	h.recheckMu.Lock()
+	defer h.recheckMu.Unlock()
+	if err == nil || endsSession(err) {
+		delete(h.recheckWait, key)
+		return
+	}
+	if h.recheckWait == nil {
+		h.recheckWait = map[string]recheckFailure{}
+	}
+	if _, ok := h.recheckWait[key]; !ok && len(h.recheckWait) >= maxCached {
+		now := h.now()
+		for k, f := range h.recheckWait {
+			if !now.Before(f.until) {
+				delete(h.recheckWait, k)
+			}
+		}
+		for k := range h.recheckWait { // still full: evict an arbitrary entry
+			if len(h.recheckWait) < maxCached {
+				break
+			}
+			delete(h.recheckWait, k)
+		}
+	}
+	h.recheckWait[key] = recheckFailure{until: h.recheckRetry(err), err: err}
+}
+
 // recheckHeld checks a session whose tokens do not expire with its
 // provider, under the refresh lease. A provider that refuses the user or
 // the token (Unauthorized, PermissionDenied, NotFound), that cannot
 // re-check (no [Rechecker], Unimplemented, InvalidArgument), or that names
 // another user ends the session: it is deleted. A provider that cannot
 // answer (anything else: Unavailable, DeadlineExceeded, RateLimited)
-// leaves the session as it is, unchecked, so that the next refresh tries
-// again, for RecheckGrace past the due re-check; later the refresh fails
-// without deleting the session, until the provider answers.
+// leaves the session as it is, unchecked, and a later refresh tries again
+// (after recheckRetry, so that an outage does not cost every
+// refresh a provider timeout), for RecheckGrace past the due re-check;
+// later the refresh fails without deleting the session, until the
+// provider answers.
 func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *Session) (*Session, error) {
 	const op = "auth.Refresh"
 	p, herr := h.provider(s.Identity.Provider, s.Env)
 	var res *SignIn
 	var err error
+	asked := false
 	switch rc, ok := p.(Rechecker); {
 	case herr != nil:
 		err = errcode.New(errcode.NotFound, op, "the session's provider is no longer configured")
 	case !ok:
 		err = errcode.New(errcode.Unimplemented, op, "the session's provider cannot re-check its sessions")
 	default:
+		var waiting bool
+		if err, waiting = h.recheckFailed(key); waiting {
+			break // the provider failed moments ago: do not ask it again yet
+		}
+		asked = true
 		pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 		res, err = rc.Recheck(pctx, s.Identity, s.Tokens)
 		cancel()
 		if err == nil && (res == nil || (res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject)) {
 			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
 		}
+		h.noteRecheck(key, err)
 	}
-	switch errcode.CodeOf(err) {
-	case errcode.OK:
-	case errcode.Unauthorized, errcode.PermissionDenied, errcode.NotFound, errcode.InvalidArgument, errcode.Unimplemented:
+	switch {
+	case err == nil:
+	case endsSession(err):
 		h.log(ctx, "auth: re-check refused the session", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
 		derr := h.store.Delete(ctx, key)
 		h.forget(key)
@@ -745,7 +829,9 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		}
 		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider no longer accepts this session (" + oneLine(publicMessage(err)) + "); sign in again", Err: err}
 	default:
-		h.log(ctx, "auth: re-check failed; the session is kept unchecked", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		if asked {
+			h.log(ctx, "auth: re-check failed; the session is kept unchecked", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		}
 		if h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace())) {
 			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider could not confirm this session for too long (" + oneLine(publicMessage(err)) + "); try again later", Err: err}
 		}

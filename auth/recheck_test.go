@@ -124,7 +124,8 @@ func TestPasswordSessionEndsWhenDirectoryAccountIsDisabled(t *testing.T) {
 }
 
 // A directory that cannot be reached does not end sessions: the refresh
-// answers 200 with the session unchecked and tries again next time, for
+// answers 200 with the session unchecked, and a refresh after the retry
+// delay (RecheckInterval/12, at most 5 minutes) asks again, for
 // RecheckGrace past the due re-check; past it the refresh fails without
 // ending the session, which works again once the directory answers.
 func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
@@ -136,19 +137,24 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 	c := passwordLogin(t, p)
 	dir.down.Store(true)
 	p.clk.Add(time.Hour)
-	for i := range 2 {
+	for i := range 3 {
 		if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 			t.Fatalf("refresh %d while the directory is down, within the grace: %d %s", i, st, body)
 		}
 	}
-	if n := dir.rechecks.Load(); n != 2 {
-		t.Fatalf("%d re-checks for two refreshes during the outage, want 2 (each tries again)", n)
+	if n := dir.rechecks.Load(); n != 1 {
+		t.Fatalf("%d re-checks for three refreshes within the retry delay, want 1", n)
 	}
-	p.clk.Add(4*time.Hour + time.Second)
+	p.clk.Add(5 * time.Minute)
+	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 || dir.rechecks.Load() != 2 {
+		t.Fatalf("refresh after the retry delay: %d %s, %d re-checks, want 200 and a second", st, body, dir.rechecks.Load())
+	}
+	p.clk.Add(4 * time.Hour)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "could not confirm") {
 		t.Fatalf("refresh past the grace: %d %s", st, body)
 	}
 	dir.down.Store(false)
+	p.clk.Add(5 * time.Minute)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("refresh once the directory answers again: %d %s", st, body)
 	}
@@ -161,7 +167,7 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 
 // With a negative RecheckGrace a due re-check that cannot be made fails
 // the refresh at once; the session stays and refreshes again once the
-// directory answers.
+// directory answers (after the retry delay).
 func TestPasswordSessionWithoutGrace(t *testing.T) {
 	p := newPortal(t, auth.Options{RecheckGrace: -1})
 	dir := &leavingDirectory{}
@@ -175,6 +181,7 @@ func TestPasswordSessionWithoutGrace(t *testing.T) {
 		t.Fatalf("refresh while the directory is down, no grace: %d %s", st, body)
 	}
 	dir.down.Store(false)
+	p.clk.Add(5 * time.Minute) // the retry delay
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("refresh once the directory answers: %d %s", st, body)
 	}
@@ -233,7 +240,7 @@ func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 // ask GitHub again: the first refresh after RecheckInterval reads /user
 // with it (one request); a token GitHub refuses (the user revoked the
 // grant) ends the session, a GitHub that cannot answer (rate-limited)
-// keeps it.
+// keeps it and is not asked again before its rate limit resets.
 func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 	p := newPortal(t, auth.Options{})
 	fg := githubWorld(t, false, p.clk.Now)
@@ -259,7 +266,11 @@ func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 	if st, body := refreshStatus(t, p, c, "github"); st != 200 || g.users.Load() != signIn+1 {
 		t.Fatalf("refresh while GitHub is rate-limited: %d %s, %d /user requests, want 1", st, body, g.users.Load()-signIn)
 	}
+	if st, body := refreshStatus(t, p, c, "github"); st != 200 || g.users.Load() != signIn+1 {
+		t.Fatalf("refresh before the rate limit's reset: %d %s, %d /user requests, want none more", st, body, g.users.Load()-signIn)
+	}
 	g.down.Store(false)
+	p.clk.Add(time.Hour) // the rate limit's Retry-After
 	if st, body := refreshStatus(t, p, c, "github"); st != 200 || !strings.Contains(body, "alice@example.com") || g.users.Load() != signIn+2 {
 		t.Fatalf("refresh past the interval: %d %s, %d /user requests", st, body, g.users.Load()-signIn)
 	}
