@@ -90,12 +90,13 @@ type Options struct {
 	RecheckInterval time.Duration
 	// RecheckGrace is how long past a due re-check a session is kept
 	// while its provider cannot answer (unreachable, 5xx, rate-limited,
-	// timed out): the refresh then answers with the session unchanged and
-	// the next refresh tries again. Past the grace the refresh fails
-	// (401) until the provider answers, so that an outage cannot extend
-	// an unchecked session for the rest of SessionDuration. Default
-	// DefaultRecheckGrace (24 hours); negative: no grace, a refresh fails
-	// as soon as a due re-check cannot be made.
+	// timed out): the refresh then answers with the session unchanged,
+	// and a refresh after RecheckInterval/12 (at most 5 minutes; or after
+	// the provider's rate limit resets) asks again. Past the grace the
+	// refresh fails (401) until the provider answers, so that an outage
+	// cannot extend an unchecked session for the rest of SessionDuration.
+	// Default DefaultRecheckGrace (24 hours); negative: no grace, a
+	// refresh fails as soon as a due re-check cannot be made.
 	RecheckGrace time.Duration
 	// ExposeProviderTokens puts the provider's access and ID tokens in
 	// the response body (providerInfo.accessToken, .idToken) as Backstage
