@@ -814,7 +814,10 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 		res, err = rc.Recheck(pctx, s.Identity, s.Tokens)
 		cancel()
-		if err == nil && (res == nil || (res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject)) {
+		if err == nil && res == nil {
+			res = &SignIn{} // confirmed, nothing new
+		}
+		if err == nil && res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject {
 			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
 		}
 		h.noteRecheck(key, err)

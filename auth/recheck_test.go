@@ -23,6 +23,7 @@ import (
 type leavingDirectory struct {
 	gone     atomic.Bool
 	down     atomic.Bool
+	other    atomic.Bool // the re-check answers for another entry
 	rechecks atomic.Int32
 }
 
@@ -49,6 +50,8 @@ func (d *leavingDirectory) Recheck(_ context.Context, id auth.Identity, _ auth.T
 		return nil, errcode.New(errcode.Unavailable, "directory", "the directory cannot be reached")
 	case d.gone.Load() || id.DN != aliceDN:
 		return nil, errcode.New(errcode.Unauthorized, "directory", "the directory no longer knows this user")
+	case d.other.Load():
+		return &auth.SignIn{Identity: auth.Identity{Subject: "uid=mallory,ou=people,dc=example,dc=com", Login: "alice"}}, nil
 	}
 	return &auth.SignIn{Identity: auth.Identity{Subject: aliceDN, DN: aliceDN, Login: "alice", Email: "alice@new.example.com"}}, nil
 }
@@ -162,6 +165,25 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 	p.clk.Add(4 * time.Hour) // one interval and three hours of grace since the last check
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("the successful re-check did not restart the interval: %d %s", st, body)
+	}
+}
+
+// A re-check that names another user than the session's ends the
+// session rather than switching it to that user.
+func TestRecheckNamingAnotherUserEndsSession(t *testing.T) {
+	p := newPortal(t, auth.Options{})
+	dir := &leavingDirectory{}
+	if err := p.h.Register("ldap", "development", dir); err != nil {
+		t.Fatal(err)
+	}
+	c := passwordLogin(t, p)
+	dir.other.Store(true)
+	p.clk.Add(auth.DefaultRecheckInterval)
+	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "another user") || strings.Contains(body, "mallory") {
+		t.Fatalf("refresh whose re-check names another user: %d %s", st, body)
+	}
+	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
+		t.Fatalf("the session is still there (%d)", st)
 	}
 }
 
