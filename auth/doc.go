@@ -25,6 +25,10 @@
 //     with a fencing token), and a rotated refresh token is stored before
 //     anyone uses the new access token, which keeps GitHub's strict
 //     rotation safe.
+//   - sessions whose provider token never expires (LDAP, GitHub OAuth
+//     Apps) are checked with the provider again ([Rechecker]) on the first
+//     refresh after Options.RecheckInterval: a disabled or deleted account
+//     or a revoked grant ends the session then, not after SessionDuration.
 //
 // Plain http is accepted only on a loopback BaseURL, for development: the
 // cookies are then named scmkit-session and scmkit-flow-<provider>, without

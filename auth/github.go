@@ -153,3 +153,26 @@ func (g *GitHub) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	}
 	return &SignIn{Tokens: g.tokens(tok)}, nil
 }
+
+// Recheck reads the user's profile with the session's token (one request,
+// GET /user): the Handler calls it for OAuth App tokens, which never
+// expire, every [Options.RecheckInterval]. A token GitHub no longer
+// accepts (the user revoked the grant, the app or the user was removed)
+// is Unauthorized; the e-mail is kept when the profile shows none (a
+// private one, read at sign-in from /user/emails).
+func (g *GitHub) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, error) {
+	if t.AccessToken == "" {
+		return nil, errcode.New(errcode.Unimplemented, g.op, "the session has no GitHub token to re-check")
+	}
+	nid, err := g.profile(ctx, t.AccessToken, false)
+	if err != nil {
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: g.op, Host: g.info.Host, Msg: "GitHub no longer accepts the session's token (the grant was revoked or the user removed)", Err: err}
+		}
+		return nil, err
+	}
+	if nid.Email == "" {
+		nid.Email, nid.EmailVerified = id.Email, id.EmailVerified
+	}
+	return &SignIn{Identity: nid}, nil
+}

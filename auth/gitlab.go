@@ -65,6 +65,15 @@ func (g *GitLab) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		return nil, err
 	}
 	t := g.tokens(tok)
+	id, err := g.user(ctx, t.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+// user reads the profile of the token's user (GET /user).
+func (g *GitLab) user(ctx context.Context, token string) (Identity, error) {
 	var u struct {
 		ID          int64  `json:"id"`
 		Username    string `json:"username"`
@@ -74,11 +83,11 @@ func (g *GitLab) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		AvatarURL   string `json:"avatar_url"`
 		ConfirmedAt string `json:"confirmed_at"`
 	}
-	if err := g.getJSON(ctx, g.api+"/user", t.AccessToken, &u); err != nil {
-		return nil, err
+	if err := g.getJSON(ctx, g.api+"/user", token, &u); err != nil {
+		return Identity{}, err
 	}
 	if u.ID == 0 || u.Username == "" {
-		return nil, errcode.New(errcode.Unavailable, g.op, "GitLab's /user answer has no id or username")
+		return Identity{}, errcode.New(errcode.Unavailable, g.op, "GitLab's /user answer has no id or username")
 	}
 	id := Identity{Issuer: g.info.Issuer, Subject: strconv.FormatInt(u.ID, 10), Login: u.Username, DisplayName: u.Name, Picture: u.AvatarURL, Email: u.Email}
 	if id.Email == "" {
@@ -88,7 +97,26 @@ func (g *GitLab) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		// confirmed, to the user herself.
 		id.EmailVerified = u.ConfirmedAt != ""
 	}
-	return &SignIn{Identity: id, Tokens: t}, nil
+	return id, nil
+}
+
+// Recheck reads the user's profile with the session's token (one request,
+// GET /user): the Handler calls it for a token without expiry (GitLab
+// before 15.0 could issue tokens that never expire), every
+// [Options.RecheckInterval]. A token GitLab no longer accepts (revoked,
+// the user blocked or deleted) is Unauthorized.
+func (g *GitLab) Recheck(ctx context.Context, _ Identity, t Tokens) (*SignIn, error) {
+	if t.AccessToken == "" {
+		return nil, errcode.New(errcode.Unimplemented, g.op, "the session has no GitLab token to re-check")
+	}
+	id, err := g.user(ctx, t.AccessToken)
+	if err != nil {
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: g.op, Host: g.info.Host, Msg: "GitLab no longer accepts the session's token (revoked, or the user blocked)", Err: err}
+		}
+		return nil, err
+	}
+	return &SignIn{Identity: id}, nil
 }
 
 // Refresh renews the token; GitLab rotates the refresh token.

@@ -32,6 +32,8 @@ const (
 	DefaultSessionDuration = 7 * 24 * time.Hour
 	DefaultRefreshMargin   = 5 * time.Minute
 	DefaultProviderTimeout = 10 * time.Second
+	DefaultRecheckInterval = time.Hour
+	DefaultRecheckGrace    = 24 * time.Hour
 	// flowLifetime is how long a started sign-in may take.
 	flowLifetime = 10 * time.Minute
 )
@@ -88,6 +90,29 @@ type Options struct {
 	// ProviderTimeout bounds every call to a provider (code exchange,
 	// refresh, profile); default DefaultProviderTimeout.
 	ProviderTimeout time.Duration
+	// RecheckInterval is how often a session whose provider token does
+	// not expire (an LDAP sign-in, a GitHub OAuth App token) is checked
+	// again with its provider, which no token refresh would otherwise
+	// ever ask: the first refresh (GET /refresh, or a credential from
+	// [Session.UserCredentials]) after the interval calls the provider's
+	// [Rechecker] (a directory re-reads the account, an OAuth provider
+	// reads the profile with the token). A user or token the provider no
+	// longer accepts ends the session (the refresh answers 401, and
+	// [Handler.Session] finds no session); a session of a provider that
+	// cannot re-check ends too. Default DefaultRecheckInterval (1 hour):
+	// one directory search pair, or one profile request, per session and
+	// hour.
+	RecheckInterval time.Duration
+	// RecheckGrace is how long past a due re-check a session is kept
+	// while its provider cannot answer (unreachable, 5xx, rate-limited,
+	// timed out): the refresh then answers with the session unchanged,
+	// and a refresh after RecheckInterval/12 (at most 5 minutes; or after
+	// the provider's rate limit resets) asks again. Past the grace the
+	// refresh fails (401) until the provider answers, so that an outage
+	// cannot extend an unchecked session for the rest of SessionDuration.
+	// Default DefaultRecheckGrace (24 hours); negative: no grace, a
+	// refresh fails as soon as a due re-check cannot be made.
+	RecheckGrace time.Duration
 	// ExposeProviderTokens puts the provider's access and ID tokens in
 	// the response body (providerInfo.accessToken, .idToken) as Backstage
 	// does, for frontends that call the provider from the browser. Off by
@@ -138,6 +163,9 @@ type Handler struct {
 	cacheMu sync.RWMutex
 	cache   map[string]cachedSession // store key → the last record opened
 	cookies map[string]string        // verified session cookie → store key
+
+	recheckMu   sync.Mutex
+	recheckWait map[string]recheckFailure // store key → the last failed re-check, while it is not retried
 
 	mu        sync.RWMutex
 	providers map[string]map[string]Provider // id → env → provider
@@ -459,7 +487,10 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // Session returns the signed-in user's session of request r. Errors are
 // *errcode.Error: Unauthorized when r has no session cookie, a cookie
 // that was tampered with, or a session that ended; Unavailable when the
-// store fails. It makes no request to any provider.
+// store fails. It makes no request to any provider: the provider checks
+// the session when it is refreshed (its token's refresh, or, for tokens
+// that do not expire, a re-check every [Options.RecheckInterval]), and a
+// session the provider refused is gone.
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	key, ok := h.sessionKey(r)
 	if !ok {
@@ -591,10 +622,12 @@ func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session
 
 // due reports whether s's tokens are to be refreshed: within the refresh
 // margin of their expiry, or, for tokens that live less than twice the
-// margin, past half their lifetime.
+// margin, past half their lifetime. Tokens that do not expire are due for
+// a re-check with the provider once RecheckInterval has passed since the
+// last one.
 func (h *Handler) due(s *Session) bool {
 	if s.Tokens.Expiry.IsZero() {
-		return false
+		return !h.now().Before(s.lastChecked().Add(h.recheckInterval()))
 	}
 	m := h.o.RefreshMargin
 	if life := s.Tokens.Expiry.Sub(s.issued); !s.issued.IsZero() && life > 0 && life < 2*m {
@@ -647,6 +680,9 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	if err != nil || !h.due(s) {
 		return s, err
 	}
+	if s.Tokens.Expiry.IsZero() {
+		return h.recheckHeld(ctx, lease, key, s)
+	}
 	rp, ok := h.redirectProvider(s.Identity.Provider, s.Env)
 	if !ok {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session's provider is no longer configured; sign in again")
@@ -688,6 +724,184 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	}
 	ns.Version = v
 	h.log(ctx, "auth: refreshed", slog.String("user", ns.Identity.String()))
+	return &ns, nil
+}
+
+// recheckInterval is Options.RecheckInterval or its default.
+func (h *Handler) recheckInterval() time.Duration {
+	if h.o.RecheckInterval <= 0 {
+		return DefaultRecheckInterval
+	}
+	return h.o.RecheckInterval
+}
+
+// recheckGrace is Options.RecheckGrace or its default; none when negative.
+func (h *Handler) recheckGrace() time.Duration {
+	switch g := h.o.RecheckGrace; {
+	case g == 0:
+		return DefaultRecheckGrace
+	case g < 0:
+		return 0
+	default:
+		return g
+	}
+}
+
+// endsSession reports whether a re-check's error ends the session: the
+// provider refused the user or the token, or cannot re-check it. Any
+// other error means the provider could not answer.
+func endsSession(err error) bool {
+	switch errcode.CodeOf(err) {
+	case errcode.Unauthorized, errcode.PermissionDenied, errcode.NotFound, errcode.InvalidArgument, errcode.Unimplemented:
+		return true
+	}
+	return false
+}
+
+// recheckFailure is a re-check that failed for want of an answer, not
+// asked again before until.
+type recheckFailure struct {
+	until time.Time
+	err   error
+}
+
+// recheckRetry is how long after a re-check the provider could not answer
+// the next is made: RecheckInterval/12, at most 5 minutes, or later when
+// the provider said so (a rate limit's reset).
+func (h *Handler) recheckRetry(err error) time.Time {
+	until := h.now().Add(min(h.recheckInterval()/12, 5*time.Minute))
+	var e *errcode.Error
+	if errors.As(err, &e) && e.RetryAt.After(until) {
+		until = e.RetryAt
+	}
+	return until
+}
+
+// recheckFailed returns the error of key's last re-check while it is not
+// to be retried (this process's memory, not the store's: each replica
+// asks the provider at most once per retry delay).
+func (h *Handler) recheckFailed(key string) (error, bool) {
+	h.recheckMu.Lock()
+	defer h.recheckMu.Unlock()
+	f, ok := h.recheckWait[key]
+	if !ok || !h.now().Before(f.until) {
+		return nil, false
+	}
+	return f.err, true
+}
+
+// noteRecheck remembers a re-check that failed for want of an answer and
+// forgets any other outcome.
+func (h *Handler) noteRecheck(key string, err error) {
+	h.recheckMu.Lock()
+	defer h.recheckMu.Unlock()
+	if err == nil || endsSession(err) {
+		delete(h.recheckWait, key)
+		return
+	}
+	if h.recheckWait == nil {
+		h.recheckWait = map[string]recheckFailure{}
+	}
+	if _, ok := h.recheckWait[key]; !ok && len(h.recheckWait) >= maxCached {
+		now := h.now()
+		for k, f := range h.recheckWait {
+			if !now.Before(f.until) {
+				delete(h.recheckWait, k)
+			}
+		}
+		for k := range h.recheckWait { // still full: evict an arbitrary entry
+			if len(h.recheckWait) < maxCached {
+				break
+			}
+			delete(h.recheckWait, k)
+		}
+	}
+	h.recheckWait[key] = recheckFailure{until: h.recheckRetry(err), err: err}
+}
+
+// recheckHeld checks a session whose tokens do not expire with its
+// provider, under the refresh lease. A provider that refuses the user or
+// the token (Unauthorized, PermissionDenied, NotFound), that cannot
+// re-check (no [Rechecker], Unimplemented, InvalidArgument), or that names
+// another user ends the session: it is deleted. A provider that cannot
+// answer (anything else: Unavailable, DeadlineExceeded, RateLimited)
+// leaves the session as it is, unchecked, and a later refresh tries again
+// (after recheckRetry, so that an outage does not cost every
+// refresh a provider timeout), for RecheckGrace past the due re-check;
+// later the refresh fails without deleting the session, until the
+// provider answers.
+func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *Session) (*Session, error) {
+	const op = "auth.Refresh"
+	p, herr := h.provider(s.Identity.Provider, s.Env)
+	var res *SignIn
+	var err error
+	asked := false
+	switch rc, ok := p.(Rechecker); {
+	case herr != nil:
+		err = errcode.New(errcode.NotFound, op, "the session's provider is no longer configured")
+	case !ok:
+		err = errcode.New(errcode.Unimplemented, op, "the session's provider cannot re-check its sessions")
+	default:
+		var waiting bool
+		if err, waiting = h.recheckFailed(key); waiting {
+			break // the provider failed moments ago: do not ask it again yet
+		}
+		asked = true
+		pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
+		res, err = rc.Recheck(pctx, s.Identity, s.Tokens)
+		cancel()
+		if err == nil && res == nil {
+			res = &SignIn{} // confirmed, nothing new
+		}
+		if err == nil && res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject {
+			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
+		}
+		h.noteRecheck(key, err)
+	}
+	switch {
+	case err == nil:
+	case endsSession(err):
+		h.log(ctx, "auth: re-check refused the session", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		derr := h.store.Delete(ctx, key)
+		h.forget(key)
+		if derr != nil && errcode.CodeOf(derr) != errcode.NotFound {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "ending a session its provider refused failed", Err: derr}
+		}
+		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider no longer accepts this session (" + oneLine(publicMessage(err)) + "); sign in again", Err: err}
+	default:
+		if asked {
+			h.log(ctx, "auth: re-check failed; the session is kept unchecked", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		}
+		if h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace())) {
+			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider could not confirm this session for too long (" + oneLine(publicMessage(err)) + "); try again later", Err: err}
+		}
+		return s, nil
+	}
+	ns := *s
+	ns.checked = h.now()
+	if res.Tokens.AccessToken != "" {
+		ns.Tokens, ns.issued = res.Tokens, ns.checked
+		if ns.Tokens.RefreshToken == "" {
+			ns.Tokens.RefreshToken = s.Tokens.RefreshToken
+		}
+		if ns.Tokens.IDToken == "" {
+			ns.Tokens.IDToken = s.Tokens.IDToken
+		}
+	}
+	if res.Identity.Subject != "" {
+		res.Identity.Provider = s.Identity.Provider
+		ns.Identity = res.Identity
+	}
+	data, ttl, err := h.sealSession(&ns, key)
+	if err != nil {
+		return nil, err
+	}
+	v, err := h.store.PutFenced(ctx, lease, key, data, ttl)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "storing the re-checked session failed", Err: err}
+	}
+	ns.Version = v
+	h.log(ctx, "auth: re-checked", slog.String("user", ns.Identity.String()))
 	return &ns, nil
 }
 

@@ -382,3 +382,41 @@ func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
 	}
 	return nil
 }
+
+// Recheck implements [Rechecker] for a session whose access token does
+// not expire (the provider sent no expires_in; tokens that expire are
+// checked by their refresh): it reads the userinfo endpoint with the
+// token (one request), whose subject must be the session's. A token the
+// provider refuses is Unauthorized. Without a userinfo endpoint the
+// session's refresh token, if any, is redeemed instead (the provider
+// checks the user then); without either, Unimplemented (the Handler ends
+// the session).
+func (p *OIDC) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, error) {
+	if err := p.discover(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	b, endpoint := p.oauthBase, p.provider.UserInfoEndpoint()
+	p.mu.Unlock()
+	if endpoint == "" || t.AccessToken == "" {
+		if t.RefreshToken == "" {
+			return nil, errcode.New(errcode.Unimplemented, p.op, "the provider has no userinfo endpoint and the session no refresh token: it cannot be re-checked")
+		}
+		return p.Refresh(ctx, t)
+	}
+	var ui struct {
+		Subject string `json:"sub"`
+	}
+	if err := b.getJSON(ctx, endpoint, t.AccessToken, &ui); err != nil {
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: p.op, Msg: "the provider no longer accepts the session's token at its userinfo endpoint", Err: err}
+		}
+		return nil, err
+	}
+	// The subject of the session may be derived from other claims
+	// (Microsoft's object id); userinfo's sub is then not comparable.
+	if p.o.subject == nil && ui.Subject != id.Subject {
+		return nil, errcode.New(errcode.Unauthorized, p.op, "the userinfo endpoint names another user than the session's")
+	}
+	return &SignIn{}, nil
+}

@@ -97,7 +97,10 @@ type SignIn struct {
 // PasswordProvider signs users in with a username and a password, checked
 // by the provider (an LDAP bind). The Handler serves it at
 // POST <prefix>/<provider>/login with the form or JSON fields "username"
-// and "password", behind the same anti-CSRF checks as /refresh.
+// and "password", behind the same anti-CSRF checks as /refresh. A
+// PasswordProvider should also be a [Rechecker]: its sessions have no
+// token that expires, so without one they end after
+// [Options.RecheckInterval].
 type PasswordProvider interface {
 	Provider
 	// Authenticate checks the password and returns who signed in. A wrong
@@ -113,4 +116,30 @@ type PasswordProvider interface {
 // user, who is signed out either way.
 type Revoker interface {
 	Revoke(ctx context.Context, t Tokens) error
+}
+
+// Rechecker is implemented by providers that can tell, without the user,
+// whether a signed-in user is still theirs: a directory re-reads the
+// account ([ldapauth.Authenticator] runs its Verify), an OAuth provider
+// reads the user's profile with the session's access token. Provider
+// tokens that expire are checked by their refresh; for tokens that do not
+// (an LDAP sign-in has none; GitHub OAuth App tokens never expire) the
+// [Handler] calls Recheck on the first refresh after
+// [Options.RecheckInterval]. A session of a provider without Recheck
+// whose tokens do not expire ends at that point: implement Recheck for a
+// custom [PasswordProvider] whose users should stay signed in longer.
+//
+// [ldapauth.Authenticator]: https://pkg.go.dev/github.com/scmkit/scmkit/auth/ldapauth#Authenticator
+type Rechecker interface {
+	// Recheck checks the session of id, holding t, with the provider and
+	// returns the user's current identity (a zero Identity keeps the
+	// session's; another Subject ends the session) and, if the provider
+	// issued new ones, tokens (zero Tokens keep the session's). Errors
+	// are *errcode.Error: Unauthorized or PermissionDenied when the
+	// provider no longer accepts the user or the token (a deleted or
+	// disabled account, a revoked grant: the session ends), Unimplemented
+	// when this session cannot be re-checked (it ends too), Unavailable,
+	// DeadlineExceeded or RateLimited when the provider cannot answer
+	// now (the session is kept for [Options.RecheckGrace]).
+	Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, error)
 }

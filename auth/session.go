@@ -35,9 +35,22 @@ type Session struct {
 	// Version is the store's version of the record this was read from.
 	Version int64
 
-	h      *Handler
-	key    string    // store key
-	issued time.Time // when Tokens were obtained
+	h       *Handler
+	key     string    // store key
+	issued  time.Time // when Tokens were obtained
+	checked time.Time // when the provider last confirmed the session ([Rechecker]); zero: at sign-in
+}
+
+// lastChecked is when the provider last confirmed the session: its last
+// re-check, else when its tokens were obtained, else its sign-in.
+func (s *Session) lastChecked() time.Time {
+	switch {
+	case !s.checked.IsZero():
+		return s.checked
+	case !s.issued.IsZero():
+		return s.issued
+	}
+	return s.Created
 }
 
 // String describes the session without its tokens, e.g.
@@ -98,6 +111,7 @@ type stored struct {
 	Created      time.Time `json:"c"`
 	Expires      time.Time `json:"z"`
 	Issued       time.Time `json:"ti,omitzero"`
+	Checked      time.Time `json:"ck,omitzero"`
 }
 
 func (s *Session) encode() ([]byte, error) {
@@ -105,7 +119,7 @@ func (s *Session) encode() ([]byte, error) {
 		Identity: s.Identity, Env: s.Env, Host: s.Host,
 		AccessToken: s.Tokens.AccessToken, TokenType: s.Tokens.TokenType, RefreshToken: s.Tokens.RefreshToken,
 		IDToken: s.Tokens.IDToken, Scope: s.Tokens.Scope, Expiry: s.Tokens.Expiry,
-		Created: s.Created, Expires: s.Expires, Issued: s.issued,
+		Created: s.Created, Expires: s.Expires, Issued: s.issued, Checked: s.checked,
 	})
 }
 
@@ -118,7 +132,7 @@ func decodeSession(b []byte) (*Session, error) {
 		Identity: st.Identity, Env: st.Env, Host: st.Host,
 		Tokens: Tokens{AccessToken: st.AccessToken, TokenType: st.TokenType, RefreshToken: st.RefreshToken,
 			IDToken: st.IDToken, Scope: st.Scope, Expiry: st.Expiry},
-		Created: st.Created, Expires: st.Expires, issued: st.Issued,
+		Created: st.Created, Expires: st.Expires, issued: st.Issued, checked: st.Checked,
 	}, nil
 }
 

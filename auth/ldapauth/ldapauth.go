@@ -34,7 +34,9 @@
 // [Authenticator.Verify] re-checks a signed-in identity without its
 // password (the entry still there, under the same DN, still matching the
 // user filter) and re-reads its groups, in two operations: call it when a
-// session is refreshed or before a sensitive action.
+// session is refreshed or before a sensitive action. An auth.Handler calls
+// it ([Authenticator.Recheck]) on the first refresh of a session after
+// its RecheckInterval (1 hour by default).
 //
 // There is no provider token: the sign-in's auth.Tokens are empty, so an
 // LDAP session gives the credential resolver nothing to use for SCM hosts.
@@ -481,6 +483,21 @@ func (a *Authenticator) Verify(ctx context.Context, id auth.Identity) (*Result, 
 	return a.readUser(ctx, res.Entries[0].DN, res.Entries[0], id.Login)
 }
 
+// Recheck implements [auth.Rechecker] with [Authenticator.Verify]: the
+// auth.Handler calls it when it refreshes a session older than its
+// RecheckInterval, so that a user deleted, moved, renamed or filtered out
+// (disabled) in the directory loses the session (Unauthorized), with the
+// identity's e-mail and display name read again. Two LDAP operations. A
+// directory that cannot be reached is Unavailable (or DeadlineExceeded):
+// the Handler keeps the session for its RecheckGrace and tries again.
+func (a *Authenticator) Recheck(ctx context.Context, id auth.Identity, _ auth.Tokens) (*auth.SignIn, error) {
+	r, err := a.Verify(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.SignIn{Identity: r.Identity}, nil
+}
+
 // userSearch is the search for a username's entry: the username escaped
 // for the filter, at most two entries (to tell one from several).
 func (a *Authenticator) userSearch(username string, attrs []string) *ldap.SearchRequest {
@@ -564,4 +581,7 @@ func firstRDNValue(dn string) string {
 	return p.RDNs[0].Attributes[0].Value
 }
 
-var _ auth.PasswordProvider = (*Authenticator)(nil)
+var (
+	_ auth.PasswordProvider = (*Authenticator)(nil)
+	_ auth.Rechecker        = (*Authenticator)(nil)
+)
