@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
@@ -48,14 +49,17 @@ func (s *staff) Recheck(_ context.Context, id auth.Identity, _ auth.Tokens) (*au
 // provider again on the first refresh after RecheckInterval: once the
 // account is removed, the refresh answers 401 and the session is gone.
 func ExampleRechecker() {
-	clk := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)} // the tests' clock: Now and Add, under a mutex
+	var elapsed atomic.Int64 // the example moves its clock forward by hand
+	now := func() time.Time {
+		return time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(time.Duration(elapsed.Load()))
+	}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	h, err := auth.New(&auth.Options{
 		BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"), Environment: "production",
 		RecheckInterval: 15 * time.Minute,
-		Now:             clk.Now,
+		Now:             now,
 	})
 	if err != nil {
 		panic(err)
@@ -80,12 +84,12 @@ func ExampleRechecker() {
 		return resp.StatusCode
 	}
 	fmt.Println("login:", call("POST", "login", `{"username":"alice","password":"wonderland"}`))
-	clk.Add(20 * time.Minute)
+	elapsed.Add(int64(20 * time.Minute))
 	fmt.Println("refresh, account there:", call("GET", "refresh", ""))
 	dir.mu.Lock()
 	delete(dir.accounts, "alice")
 	dir.mu.Unlock()
-	clk.Add(20 * time.Minute)
+	elapsed.Add(int64(20 * time.Minute))
 	fmt.Println("refresh, account removed:", call("GET", "refresh", ""))
 	// Output:
 	// login: 200

@@ -99,11 +99,11 @@ func TestPasswordSessionEndsWhenDirectoryAccountIsDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := passwordLogin(t, p)
-	p.clk.Add(30 * time.Minute)
+	p.clk.Advance(30 * time.Minute)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 || dir.rechecks.Load() != 0 {
 		t.Fatalf("refresh before the re-check interval: %d %s, %d re-checks, want 200 and none", st, body, dir.rechecks.Load())
 	}
-	p.clk.Add(31 * time.Minute)
+	p.clk.Advance(31 * time.Minute)
 	for range 3 {
 		if st, body := refreshStatus(t, p, c, "ldap"); st != 200 || !strings.Contains(body, "alice@new.example.com") {
 			t.Fatalf("refresh of a fine account past the interval: %d %s", st, body)
@@ -113,7 +113,7 @@ func TestPasswordSessionEndsWhenDirectoryAccountIsDisabled(t *testing.T) {
 		t.Fatalf("%d re-checks for three refreshes within one interval, want 1", n)
 	}
 	dir.gone.Store(true) // the account is disabled in the directory
-	p.clk.Add(6 * 24 * time.Hour)
+	p.clk.Advance(6 * 24 * time.Hour)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "no longer accepts") {
 		t.Fatalf("6 days after the account was disabled, /refresh answers %d: %s", st, body)
 	}
@@ -139,7 +139,7 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 	}
 	c := passwordLogin(t, p)
 	dir.down.Store(true)
-	p.clk.Add(time.Hour)
+	p.clk.Advance(time.Hour)
 	for i := range 3 {
 		if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 			t.Fatalf("refresh %d while the directory is down, within the grace: %d %s", i, st, body)
@@ -148,21 +148,21 @@ func TestPasswordSessionSurvivesDirectoryOutageForTheGrace(t *testing.T) {
 	if n := dir.rechecks.Load(); n != 1 {
 		t.Fatalf("%d re-checks for three refreshes within the retry delay, want 1", n)
 	}
-	p.clk.Add(5 * time.Minute)
+	p.clk.Advance(5 * time.Minute)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 || dir.rechecks.Load() != 2 {
 		t.Fatalf("refresh after the retry delay: %d %s, %d re-checks, want 200 and a second", st, body, dir.rechecks.Load())
 	}
-	p.clk.Add(4 * time.Hour)
+	p.clk.Advance(4 * time.Hour)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "could not confirm") {
 		t.Fatalf("refresh past the grace: %d %s", st, body)
 	}
 	dir.down.Store(false)
-	p.clk.Add(5 * time.Minute)
+	p.clk.Advance(5 * time.Minute)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("refresh once the directory answers again: %d %s", st, body)
 	}
 	dir.down.Store(true)
-	p.clk.Add(4 * time.Hour) // one interval and three hours of grace since the last check
+	p.clk.Advance(4 * time.Hour) // one interval and three hours of grace since the last check
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("the successful re-check did not restart the interval: %d %s", st, body)
 	}
@@ -178,7 +178,7 @@ func TestRecheckNamingAnotherUserEndsSession(t *testing.T) {
 	}
 	c := passwordLogin(t, p)
 	dir.other.Store(true)
-	p.clk.Add(auth.DefaultRecheckInterval)
+	p.clk.Advance(auth.DefaultRecheckInterval)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "another user") || strings.Contains(body, "mallory") {
 		t.Fatalf("refresh whose re-check names another user: %d %s", st, body)
 	}
@@ -198,12 +198,12 @@ func TestPasswordSessionWithoutGrace(t *testing.T) {
 	}
 	c := passwordLogin(t, p)
 	dir.down.Store(true)
-	p.clk.Add(auth.DefaultRecheckInterval + time.Second)
+	p.clk.Advance(auth.DefaultRecheckInterval + time.Second)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "could not confirm") {
 		t.Fatalf("refresh while the directory is down, no grace: %d %s", st, body)
 	}
 	dir.down.Store(false)
-	p.clk.Add(5 * time.Minute) // the retry delay
+	p.clk.Advance(5 * time.Minute) // the retry delay
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("refresh once the directory answers: %d %s", st, body)
 	}
@@ -220,7 +220,7 @@ func TestSessionOfProviderWithoutRecheckEndsAfterInterval(t *testing.T) {
 	if st, body := refreshStatus(t, p, c, "ldap"); st != 200 {
 		t.Fatalf("refresh right after sign-in: %d %s", st, body)
 	}
-	p.clk.Add(auth.DefaultRecheckInterval)
+	p.clk.Advance(auth.DefaultRecheckInterval)
 	if st, body := refreshStatus(t, p, c, "ldap"); st != http.StatusUnauthorized || !strings.Contains(body, "cannot re-check") {
 		t.Fatalf("refresh past the interval: %d %s", st, body)
 	}
@@ -283,7 +283,7 @@ func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 	if st, body := refreshStatus(t, p, c, "github"); st != 200 || g.users.Load() != signIn {
 		t.Fatalf("refresh within the interval: %d %s, %d /user requests, want none", st, body, g.users.Load()-signIn)
 	}
-	p.clk.Add(time.Hour)
+	p.clk.Advance(time.Hour)
 	g.down.Store(true)
 	if st, body := refreshStatus(t, p, c, "github"); st != 200 || g.users.Load() != signIn+1 {
 		t.Fatalf("refresh while GitHub is rate-limited: %d %s, %d /user requests, want 1", st, body, g.users.Load()-signIn)
@@ -292,7 +292,7 @@ func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 		t.Fatalf("refresh before the rate limit's reset: %d %s, %d /user requests, want none more", st, body, g.users.Load()-signIn)
 	}
 	g.down.Store(false)
-	p.clk.Add(time.Hour) // the rate limit's Retry-After
+	p.clk.Advance(time.Hour) // the rate limit's Retry-After
 	if st, body := refreshStatus(t, p, c, "github"); st != 200 || !strings.Contains(body, "alice@example.com") || g.users.Load() != signIn+2 {
 		t.Fatalf("refresh past the interval: %d %s, %d /user requests", st, body, g.users.Load()-signIn)
 	}
@@ -300,7 +300,7 @@ func TestOAuthAppSessionEndsWhenGrantIsRevoked(t *testing.T) {
 		t.Fatalf("a second refresh re-checked again: %d /user requests", g.users.Load()-signIn)
 	}
 	g.revoked.Store(true)
-	p.clk.Add(time.Hour)
+	p.clk.Advance(time.Hour)
 	if st, body := refreshStatus(t, p, c, "github"); st != http.StatusUnauthorized || !strings.Contains(body, "no longer accepts") || strings.Contains(body, "gho_") {
 		t.Fatalf("refresh after the grant was revoked: %d %s", st, body)
 	}
@@ -400,7 +400,7 @@ func BenchmarkRecheck20Callers(b *testing.B) {
 	var requests int
 	for b.Loop() {
 		b.StopTimer()
-		p.clk.Add(auth.DefaultRecheckInterval)
+		p.clk.Advance(auth.DefaultRecheckInterval)
 		before := fg.Stats().API
 		b.StartTimer()
 		var wg sync.WaitGroup

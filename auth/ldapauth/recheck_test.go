@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // admin runs f bound as the directory's administrator.
@@ -77,7 +78,7 @@ func TestHandlerRefreshRechecksTheDirectory(t *testing.T) {
 			c := baseConfig(s)
 			c.UserFilter = "(!(employeeType=disabled))"
 			a := newAuth(t, c, nil)
-			clk := &clock{t: time.Now()}
+			clk := testclock.New(time.Now())
 			mux := http.NewServeMux()
 			srv := httptest.NewServer(mux)
 			defer srv.Close()
@@ -107,7 +108,7 @@ func TestHandlerRefreshRechecksTheDirectory(t *testing.T) {
 			if st, body := call("POST", "/api/auth/ldap/login", `{"username":"`+login+`","password":"recheck-password"}`); st != 200 {
 				t.Fatalf("login: %d %s", st, body)
 			}
-			clk.Add(auth.DefaultRecheckInterval)
+			clk.Advance(auth.DefaultRecheckInterval)
 			before := a.Stats().Ops()
 			if st, body := call("GET", "/api/auth/ldap/refresh", ""); st != 200 || !strings.Contains(body, login+"@example.org") {
 				t.Fatalf("refresh of a fine account past the interval: %d %s", st, body)
@@ -116,7 +117,7 @@ func TestHandlerRefreshRechecksTheDirectory(t *testing.T) {
 				t.Errorf("the re-check took %d LDAP operations, want 2", ops)
 			}
 			admin(t, s, func(c *ldap.Conn) error { return tc.leave(c, dn) })
-			clk.Add(6 * 24 * time.Hour)
+			clk.Advance(6 * 24 * time.Hour)
 			if st, body := call("GET", "/api/auth/ldap/refresh", ""); st != http.StatusUnauthorized || !strings.Contains(body, "no longer") {
 				t.Fatalf("6 days after the account left the directory, /refresh answers %d: %s", st, body)
 			}
