@@ -26,10 +26,10 @@ type sealedCache[T any] struct {
 // holding the key.
 func (c *sealedCache[T]) get(ctx context.Context, key string) (*T, bool, error) {
 	k := c.s.key(c.kind, key)
-	var raw string
+	var raw []byte
 	err := c.s.do(ctx, c.getOp, func(ctx context.Context) error {
 		var err error
-		raw, err = c.s.rdb.Get(ctx, k).Result()
+		raw, err = c.s.rdb.Get(ctx, k).Bytes()
 		return err
 	})
 	if err == redis.Nil {

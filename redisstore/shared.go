@@ -71,10 +71,12 @@ func (s *Store) credKey(key string) string { return s.key("c", key) }
 // cannot tell a planted value from its own, and shares no secret.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	k := s.credKey(key)
-	var raw string
+	var raw []byte
 	err := s.do(ctx, "redisstore.Load", func(ctx context.Context) error {
 		var err error
-		raw, err = s.rdb.HGet(ctx, k, "v").Result()
+		// The reply's own memory (go-redis allocates each reply's
+		// string): decodeBytes opens it in place.
+		raw, err = s.rdb.HGet(ctx, k, "v").Bytes()
 		return err
 	})
 	if err == redis.Nil {
@@ -92,11 +94,12 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 }
 
 // decodeBytes reads a value of k stored as want (sealedMark or
-// plainMark); anything else is refused (ok false). The result is new
-// memory. A plain value where a sealed one is expected is logged: the
-// store never writes one, so someone else did. A sealed value opens under
-// the current encryption key or a previous one.
-func (s *Store) decodeBytes(op, k string, raw string, want byte) ([]byte, bool) {
+// plainMark); anything else is refused (ok false). raw must be the
+// caller's own memory: a sealed value is decrypted over it, under the
+// current encryption key or a previous one, and the result shares it. A
+// plain value where a sealed one is expected is logged: the store never
+// writes one, so someone else did.
+func (s *Store) decodeBytes(op, k string, raw []byte, want byte) ([]byte, bool) {
 	switch {
 	case len(raw) == 0:
 		return nil, false
@@ -109,7 +112,7 @@ func (s *Store) decodeBytes(op, k string, raw string, want byte) ([]byte, bool) 
 	case want == sealedMark:
 		return s.open(k, raw)
 	}
-	return []byte(raw[1:]), true
+	return raw[1:], true
 }
 
 // encode prepares a value for storing: sealed when secret or when the

@@ -371,12 +371,13 @@ func (s *Store) seal(op, key string, plain []byte) ([]byte, error) {
 
 // open decrypts a sealed value of key, under the current encryption key
 // or a previous one; ok is false when it does not open (an unknown key,
-// tampering, or a value that was not sealed).
-func (s *Store) open(key string, value string) ([]byte, bool) {
+// tampering, or a value that was not sealed). It decrypts over value's
+// memory: value is the caller's own copy.
+func (s *Store) open(key string, value []byte) ([]byte, bool) {
 	if s.ring == nil || len(value) < 1 || value[0] != sealedMark {
 		return nil, false
 	}
-	plain, _, err := s.ring.OpenString(value[1:], []byte(key))
+	plain, _, err := s.ring.OpenInPlace(value[1:], []byte(key))
 	return plain, err == nil
 }
 

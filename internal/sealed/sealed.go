@@ -101,12 +101,20 @@ func (r *Ring) Open(box, ad []byte) (plain []byte, stale bool, err error) {
 	return nil, false, errNoKey
 }
 
-// OpenString is Open of a value held in a string (as a Redis client
-// returns it): the value is copied once and decrypted over the copy, so
-// opening under the current key allocates once. A key that fails clears
-// the copy (AES-GCM does), so it is copied again for the next key.
-func (r *Ring) OpenString(box string, ad []byte) (plain []byte, stale bool, err error) {
-	buf := []byte(box)
+// OpenInPlace is Open decrypting over box's own memory, for a caller that
+// owns box and needs it no more. Without previous keys it allocates
+// nothing. With previous keys, box is first copied once (a key that fails
+// clears the memory it decrypted over, as AES-GCM does, and the next key
+// needs the value again), so a value of the current key costs one
+// allocation during a rotation.
+func (r *Ring) OpenInPlace(box, ad []byte) (plain []byte, stale bool, err error) {
+	if len(r.previous) == 0 {
+		if plain, err = openInPlace(r.current, box, ad); err != nil {
+			return nil, false, errNoKey
+		}
+		return plain, false, nil
+	}
+	buf := slices.Clone(box)
 	if plain, err = openInPlace(r.current, buf, ad); err == nil {
 		return plain, false, nil
 	}

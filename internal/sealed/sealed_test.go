@@ -112,8 +112,8 @@ func TestRingRotation(t *testing.T) {
 		{"too short", during, fromOld[:10], ad, "", false},
 	} {
 		for name, open := range map[string]func() ([]byte, bool, error){
-			"Open":       func() ([]byte, bool, error) { return tc.ring.Open(tc.box, tc.ad) },
-			"OpenString": func() ([]byte, bool, error) { return tc.ring.OpenString(string(tc.box), tc.ad) },
+			"Open":        func() ([]byte, bool, error) { return tc.ring.Open(tc.box, tc.ad) },
+			"OpenInPlace": func() ([]byte, bool, error) { return tc.ring.OpenInPlace(bytes.Clone(tc.box), tc.ad) },
 		} {
 			plain, stale, err := open()
 			switch {
@@ -149,5 +149,23 @@ func TestNewRingBounds(t *testing.T) {
 	}
 	if _, err := sealed.NewAESGCM([]byte("short")); err == nil || bytes.Contains([]byte(err.Error()), []byte("short")) {
 		t.Errorf("NewAESGCM(5 bytes) = %v; want an error that does not show the key", err)
+	}
+}
+
+// TestRingOpenInPlaceWithoutPreviousAllocatesNothing: a Ring without
+// previous keys opens in place as sealed.OpenInPlace does, allocating
+// nothing (the file cache's hit path).
+func TestRingOpenInPlaceWithoutPreviousAllocatesNothing(t *testing.T) {
+	r := sealed.NewRing(aeadOf(t, 1))
+	box := r.Append(nil, bytes.Repeat([]byte("x"), 4096), []byte("k"))
+	buf, ad := make([]byte, len(box)), []byte("k")
+	allocs := testing.AllocsPerRun(100, func() {
+		copy(buf, box)
+		if _, _, err := r.OpenInPlace(buf, ad); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("OpenInPlace allocates %v times per value; want 0", allocs)
 	}
 }
