@@ -158,9 +158,10 @@ func BenchmarkCacheHitFromRedis(b *testing.B) {
 
 // BenchmarkCacheHitFromRedisRotated is BenchmarkCacheHitFromRedis during
 // a key rotation, with the most previous keys kept: a value sealed under
-// the current key (current) costs what it costs without previous keys; a
-// value sealed under the oldest previous key (stale) costs one failed
-// AES-GCM open per key tried before it.
+// the current key (current) costs one copy of the value more than without
+// previous keys (opening in place would lose it if the current key
+// failed); a value sealed under the oldest previous key (stale) costs
+// besides one failed AES-GCM open per key tried before it.
 func BenchmarkCacheHitFromRedisRotated(b *testing.B) {
 	r := testsvc.StartRedis(b)
 	previous := make([][]byte, 4)
