@@ -36,6 +36,11 @@ type Config struct {
 type SessionConfig struct {
 	// Secret is auth.session.secret.
 	Secret integrations.Secret `json:"secret"`
+	// PreviousSecrets is auth.session.previousSecrets, scmkit's key (not
+	// Backstage's): the secrets used before Secret, newest first, which
+	// only open what was sealed under them, for a rotation (see
+	// [Options].PreviousSecrets). At most 4.
+	PreviousSecrets []integrations.Secret `json:"previousSecrets"`
 }
 
 // ProviderConfig is auth.providers.<id>.<env> of an OAuth provider.
@@ -130,7 +135,8 @@ var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", 
 
 // NewHandler builds a Handler from the auth section and opts (which must
 // at least give BaseURL; nil fields of opts are taken from the section:
-// Secret from auth.session.secret, Environment from auth.environment,
+// Secret from auth.session.secret, PreviousSecrets from
+// auth.session.previousSecrets, Environment from auth.environment,
 // AllowedOrigins from auth.experimentalExtraAllowedOrigins). It registers
 // the supported providers (github, gitlab, bitbucket, microsoft, oidc) of
 // the environment it serves: auth.environment (Options.Environment) only,
@@ -148,6 +154,9 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	}
 	if o.Secret.IsZero() {
 		o.Secret = c.Session.Secret
+	}
+	if len(o.PreviousSecrets) == 0 {
+		o.PreviousSecrets = c.Session.PreviousSecrets
 	}
 	if o.Environment == "" {
 		o.Environment = c.Environment

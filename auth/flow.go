@@ -395,6 +395,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 		h.fail(w, r, false, herr)
 		return
 	}
+	h.renewCookie(w, r, s)
 	writeJSON(w, http.StatusOK, body)
 }
 

@@ -66,7 +66,28 @@ type Options struct {
 	// Secret is auth.session.secret, at least 16 characters (32 random
 	// bytes recommended). Keys for sealing session records, the state and
 	// the flow cookie and for signing the session cookie are derived from it.
+	// Values are always sealed and signed under Secret.
 	Secret integrations.Secret
+	// PreviousSecrets are secrets used before Secret, newest first
+	// (scmkit's auth.session.previousSecrets, not Backstage's): they
+	// only open and verify, never seal or sign, so that Secret can be
+	// rotated without signing everyone out or breaking sign-ins in
+	// progress. A session record opened under one is sealed again under
+	// Secret at once (a compare-and-swap, so a concurrent write wins) and
+	// its cookie is signed again at the next /refresh; a sign-in started
+	// under one completes. Once a secret is dropped from the list, what
+	// was sealed or signed under it no longer opens: its sessions end.
+	// At most 4, each at least 16 characters, none equal to Secret or
+	// listed twice; otherwise [New] fails with InvalidArgument naming
+	// auth.session.previousSecrets[i]. Like Secret, they never show when
+	// printed or logged.
+	//
+	// To rotate across replicas without any replica meeting a value it
+	// cannot open: first deploy everywhere the new secret as a previous
+	// one (Secret: old, PreviousSecrets: [new]), then swap them (Secret:
+	// new, PreviousSecrets: [old]), then, after the sessions still
+	// under the old secret have been used or have ended, drop it.
+	PreviousSecrets []integrations.Secret
 	// Environment is auth.environment, used when a /start request names
 	// no env. When set, it is the only environment the Handler serves,
 	// as a Backstage backend serves its own auth.environment: [Handler.Register]
@@ -204,6 +225,7 @@ func New(opts *Options) (*Handler, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "options are required (BaseURL, Secret)")
 	}
 	o := *opts
+	o.PreviousSecrets = slices.Clone(o.PreviousSecrets)
 	bad := func(msg string) (*Handler, error) { return nil, errcode.New(errcode.InvalidArgument, op, msg) }
 	base, err := url.Parse(strings.TrimSuffix(o.BaseURL, "/"))
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
@@ -212,7 +234,11 @@ func New(opts *Options) (*Handler, error) {
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		return bad("BaseURL must be https; plain http is allowed only on localhost for development")
 	}
-	k, err := deriveKeys([]byte(o.Secret.Reveal()))
+	previous := make([][]byte, len(o.PreviousSecrets))
+	for i, p := range o.PreviousSecrets {
+		previous[i] = []byte(p.Reveal())
+	}
+	k, err := deriveKeys([]byte(o.Secret.Reveal()), previous)
 	if err != nil {
 		return bad(err.Error())
 	}
@@ -440,21 +466,55 @@ func (h *Handler) keyOfCookie(v string) (string, bool) {
 
 // verifyCookie checks a session cookie's signature.
 func (h *Handler) verifyCookie(v string) (string, bool) {
+	id, _, ok := h.checkCookie(v)
+	if !ok {
+		return "", false
+	}
+	return storeKey(id[:]), true
+}
+
+// checkCookie checks a session cookie's signature, under the current
+// secret (current true) or a previous one, and returns its session id.
+func (h *Handler) checkCookie(v string) (id [sessionIDLen]byte, current, ok bool) {
 	idPart, sigPart, ok := strings.Cut(v, ".")
 	if !ok || len(idPart) != base64.RawURLEncoding.EncodedLen(sessionIDLen) || len(sigPart) != base64.RawURLEncoding.EncodedLen(16) {
-		return "", false
+		return id, false, false
 	}
-	var idBuf [sessionIDLen]byte
 	var sigBuf [16]byte
-	n1, err1 := base64.RawURLEncoding.Decode(idBuf[:], []byte(idPart))
+	n1, err1 := base64.RawURLEncoding.Decode(id[:], []byte(idPart))
 	n2, err2 := base64.RawURLEncoding.Decode(sigBuf[:], []byte(sigPart))
 	if err1 != nil || err2 != nil || n1 != sessionIDLen || n2 != 16 {
-		return "", false
+		return id, false, false
 	}
-	if subtle.ConstantTimeCompare(sigBuf[:], h.cookieMAC(idBuf[:])) != 1 {
-		return "", false
+	if subtle.ConstantTimeCompare(sigBuf[:], h.cookieMAC(id[:])) == 1 {
+		return id, true, true
 	}
-	return storeKey(idBuf[:]), true
+	for _, k := range h.keys.oldCookies {
+		if subtle.ConstantTimeCompare(sigBuf[:], mac(k, id[:])[:16]) == 1 {
+			return id, false, true
+		}
+	}
+	return id, false, false
+}
+
+// renewCookie signs r's session cookie again under the current secret
+// when a previous one (Options.PreviousSecrets) signed it, so that the
+// session outlives that secret's removal. The session id, and so the
+// store key, stay the same.
+func (h *Handler) renewCookie(w http.ResponseWriter, r *http.Request, s *Session) {
+	if len(h.keys.oldCookies) == 0 {
+		return
+	}
+	c, err := r.Cookie(h.cookieName("session"))
+	if err != nil {
+		return
+	}
+	id, current, ok := h.checkCookie(c.Value)
+	if !ok || current {
+		return
+	}
+	h.setCookie(w, "session", base64.RawURLEncoding.EncodeToString(id[:])+"."+base64.RawURLEncoding.EncodeToString(h.cookieMAC(id[:])),
+		s.Expires.Sub(h.now()))
 }
 
 // cookieMAC is the signature of a session id: HMAC-SHA256, truncated to
@@ -524,9 +584,10 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 	if ok && c.version == rec.Version {
 		return h.fromCache(key, c)
 	}
-	plain, err := open(h.keys.records, rec.Data, []byte(key))
+	plain, stale, err := h.keys.records.Open(rec.Data, []byte(key))
 	if err != nil {
-		return nil, errcode.New(errcode.Unauthorized, op, "the stored session cannot be opened (was auth.session.secret changed?); sign in again")
+		return nil, errcode.New(errcode.Unauthorized, op, "the stored session cannot be opened (was auth.session.secret changed without "+
+			"listing the old one in auth.session.previousSecrets?); sign in again")
 	}
 	s, err := decodeSession(plain)
 	if err != nil {
@@ -536,8 +597,27 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 	}
 	s.Version, s.h, s.key = rec.Version, h, key
+	if stale {
+		h.reseal(ctx, key, s, plain)
+	}
 	h.remember(key, s)
 	return s, nil
+}
+
+// reseal writes a session record that a previous secret opened again,
+// sealed under the current secret, unless it changed since it was read
+// (compare-and-swap): a concurrent writer sealed it under its own current
+// secret already. A failure is logged and changes nothing; the next read
+// tries again.
+func (h *Handler) reseal(ctx context.Context, key string, s *Session, plain []byte) {
+	ttl := s.Expires.Sub(h.now())
+	v, err := h.store.CompareAndSwap(ctx, key, s.Version, seal(h.keys.records, plain, []byte(key)), ttl)
+	switch {
+	case err == nil:
+		s.Version = v
+	case errcode.CodeOf(err) != errcode.Conflict && errcode.CodeOf(err) != errcode.NotFound:
+		h.log(ctx, "auth: sealing a session again under the current secret failed", slog.String("error", err.Error()))
+	}
 }
 
 func (h *Handler) fromCache(key string, c cachedSession) (*Session, error) {

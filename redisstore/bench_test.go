@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -153,6 +154,44 @@ func BenchmarkCacheHitFromRedis(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(commands(b, raw)-c0-1)/float64(b.N), "roundtrips/op")
+}
+
+// BenchmarkCacheHitFromRedisRotated is BenchmarkCacheHitFromRedis during
+// a key rotation, with the most previous keys kept: a value sealed under
+// the current key (current) costs one copy of the value more than without
+// previous keys (opening in place would lose it if the current key
+// failed); a value sealed under the oldest previous key (stale) costs
+// besides one failed AES-GCM open per key tried before it.
+func BenchmarkCacheHitFromRedisRotated(b *testing.B) {
+	r := testsvc.StartRedis(b)
+	previous := make([][]byte, 4)
+	for i := range previous {
+		previous[i] = bytes.Repeat([]byte{byte(20 + i)}, 32)
+	}
+	ctx := b.Context()
+	for _, tc := range []struct {
+		name string
+		key  []byte // the key the value is sealed under
+	}{{"current", testKey}, {"stale", previous[3]}} {
+		b.Run(tc.name, func(b *testing.B) {
+			const k = "githubapp:github.com:1:token:42"
+			w := openStore(b, r, &redisstore.Options{EncryptionKey: tc.key})
+			f, _ := w.Lease(ctx, k, time.Minute)
+			if _, err := w.Save(ctx, k, []byte(`{"token":"ghs_0123456789","expires_at":"2030-01-01T00:00:00Z"}`), time.Hour, f, true); err != nil {
+				b.Fatal(err)
+			}
+			s := openStore(b, r, &redisstore.Options{PreviousEncryptionKeys: previous})
+			if _, ok, err := s.Load(ctx, k); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok, err := s.Load(ctx, k); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkFileCacheHitFromRedis: GetFile of a cached 4 KiB file: one GET

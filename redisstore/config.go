@@ -18,6 +18,8 @@ import (
 //	    connection: redis://:${REDIS_PASSWORD}@redis.internal:6379/0
 //	    prefix: "portal:"                 # default "scmkit:"
 //	    encryptionKey: ${SCMKIT_CACHE_KEY} # 32 random bytes, base64
+//	    previousEncryptionKeys:            # keys used before, newest first; only open (rotation)
+//	      - ${SCMKIT_CACHE_KEY_OLD}
 //	    timeout: 200ms                    # per command; default 200ms
 //
 // Backstage's redis.client.namespace (with keyPrefixSeparator, default
@@ -27,8 +29,11 @@ type Config struct {
 	Connection    integrations.Secret `json:"connection"`
 	Prefix        string              `json:"prefix"`
 	EncryptionKey integrations.Secret `json:"encryptionKey"`
-	Timeout       string              `json:"timeout"`
-	Redis         struct {
+	// PreviousEncryptionKeys (scmkit's) are the keys used before
+	// EncryptionKey, for a rotation: see Options.PreviousEncryptionKeys.
+	PreviousEncryptionKeys []integrations.Secret `json:"previousEncryptionKeys"`
+	Timeout                string                `json:"timeout"`
+	Redis                  struct {
 		Client struct {
 			Namespace          string `json:"namespace"`
 			KeyPrefixSeparator string `json:"keyPrefixSeparator"`
@@ -47,13 +52,15 @@ type Decoder interface {
 // returns (nil, nil) when the block is absent or says store: memory: the
 // in-memory caches of each process are then the only ones, and nothing
 // needs Redis. opts (may be nil) supplies what config does not (Logger,
-// Now); its Prefix, EncryptionKey and Timeout are overridden by the
-// config's when set there.
+// Now); its Prefix, EncryptionKey, PreviousEncryptionKeys and Timeout are
+// overridden by the config's when set there.
 //
 // Errors are InvalidArgument *errcode.Error naming the config path: an
 // unknown store, a missing or malformed connection URL, a missing
-// encryption key or one that is not 32 bytes in base64. No error shows
-// the connection URL or the key.
+// encryption key or one that is not 32 bytes in base64, a previous key
+// that is not either, more than 4 previous keys, or one equal to the
+// current key or listed twice. No error shows the connection URL or a
+// key.
 func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	const op = "redisstore.FromConfig"
 	var c Config
@@ -98,6 +105,17 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 		}
 		o.EncryptionKey = key
 	}
+	if len(c.PreviousEncryptionKeys) > 0 {
+		o.PreviousEncryptionKeys = make([][]byte, len(c.PreviousEncryptionKeys))
+		for i, pk := range c.PreviousEncryptionKeys {
+			key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(pk.Reveal()))
+			if err != nil || len(key) != 32 {
+				return nil, errcode.Newf(errcode.InvalidArgument, op,
+					"backend.cache.previousEncryptionKeys[%d]: must be 32 bytes in base64, as encryptionKey (a key used before it)", i)
+			}
+			o.PreviousEncryptionKeys[i] = key
+		}
+	}
 	if len(o.EncryptionKey) == 0 {
 		return nil, errcode.New(errcode.InvalidArgument, op,
 			"backend.cache.encryptionKey: required with store: redis, to encrypt tokens at rest; generate one with openssl rand -base64 32")
@@ -105,6 +123,9 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	u := strings.TrimSpace(c.Connection.Reveal())
 	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.connection: must be a redis:// or rediss:// URL")
+	}
+	if _, err := newRing(o.EncryptionKey, o.PreviousEncryptionKeys); err != nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, err.Error())
 	}
 	s, err := Open(u, &o)
 	if err != nil {

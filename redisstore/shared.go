@@ -61,18 +61,22 @@ return 0
 func (s *Store) credKey(key string) string { return s.key("c", key) }
 
 // Load returns the value saved at key (credentials.SharedStore). A value
-// that does not decrypt (written with another key, or tampered with) is
-// reported missing, so the caller fetches a new one. With an encryption
+// that does not decrypt (written with a key that is neither the current
+// nor a previous one, or tampered with) is reported missing, so the
+// caller fetches a new one; one sealed under a previous key is returned,
+// and sealed under the current key when it is next saved. With an encryption
 // key, every value is saved sealed, so an unsealed one (planted by
 // someone who can write to Redis but lacks the key) is refused: reported
 // missing, and logged if the store has a Logger. Without a key, the store
 // cannot tell a planted value from its own, and shares no secret.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	k := s.credKey(key)
-	var raw string
+	var raw []byte
 	err := s.do(ctx, "redisstore.Load", func(ctx context.Context) error {
 		var err error
-		raw, err = s.rdb.HGet(ctx, k, "v").Result()
+		// The reply's own memory (go-redis allocates each reply's
+		// string): decodeBytes opens it in place.
+		raw, err = s.rdb.HGet(ctx, k, "v").Bytes()
 		return err
 	})
 	if err == redis.Nil {
@@ -82,17 +86,19 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	want := byte(plainMark)
-	if s.aead != nil {
+	if s.ring != nil {
 		want = sealedMark // Save seals every value
 	}
-	v, ok := s.decodeBytes("redisstore.Load", k, []byte(raw), want)
+	v, ok := s.decodeBytes("redisstore.Load", k, raw, want)
 	return v, ok, nil
 }
 
 // decodeBytes reads a value of k stored as want (sealedMark or
-// plainMark); anything else is refused (ok false). The result may share
-// raw's memory. A plain value where a sealed one is expected is logged:
-// the store never writes one, so someone else did.
+// plainMark); anything else is refused (ok false). raw must be the
+// caller's own memory: a sealed value is decrypted over it, under the
+// current encryption key or a previous one, and the result shares it. A
+// plain value where a sealed one is expected is logged: the store never
+// writes one, so someone else did.
 func (s *Store) decodeBytes(op, k string, raw []byte, want byte) ([]byte, bool) {
 	switch {
 	case len(raw) == 0:
@@ -113,7 +119,7 @@ func (s *Store) decodeBytes(op, k string, raw []byte, want byte) ([]byte, bool) 
 // store has an encryption key (so that readers can refuse every unsealed
 // value), plain otherwise.
 func (s *Store) encode(op, k string, v []byte, secret bool) ([]byte, error) {
-	if secret || s.aead != nil {
+	if secret || s.ring != nil {
 		return s.seal(op, k, v)
 	}
 	return append([]byte{plainMark}, v...), nil

@@ -2,12 +2,14 @@ package redisstore
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +53,25 @@ type Options struct {
 	// per process only. Sessions are sealed by auth before they reach the
 	// store.
 	EncryptionKey []byte
+	// PreviousEncryptionKeys are keys used before EncryptionKey, newest
+	// first (backend.cache.previousEncryptionKeys): they only open values,
+	// never seal them, so that the key can be rotated without making
+	// every cached value unreadable at once. A value opened under one is
+	// used as it is and stays sealed under it in Redis until it is written
+	// again, under EncryptionKey: a cached token when it is next fetched
+	// (installation tokens at the latest when they expire, within an
+	// hour), a cached file or page when it is next put or its TTL ends.
+	// Once a key is dropped from the list, the values still sealed under
+	// it are misses, fetched again from the provider. At most 4, each 32
+	// bytes, none equal to EncryptionKey or listed twice, and only with
+	// an EncryptionKey; otherwise [New] fails with InvalidArgument.
+	// Printing or logging Options never shows a key.
+	//
+	// To rotate across replicas without any replica meeting a value it
+	// cannot open: first deploy everywhere the new key as a previous one
+	// (EncryptionKey: old, PreviousEncryptionKeys: [new]), then swap them,
+	// then drop the old key once the cache TTLs have passed.
+	PreviousEncryptionKeys [][]byte
 	// Timeout bounds each Redis command; default DefaultTimeout. It is
 	// applied through the command's context: a client given to [New]
 	// should have ContextTimeoutEnabled set (clients from [Open] do).
@@ -66,6 +87,29 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// String describes the options without any key: each key shows as
+// [redacted].
+func (o Options) String() string {
+	prev := make([]string, len(o.PreviousEncryptionKeys))
+	for i, k := range o.PreviousEncryptionKeys {
+		prev[i] = strconv.Quote(redact.Of(string(k)))
+	}
+	return fmt.Sprintf("redisstore.Options{Prefix: %q, EncryptionKey: %q, PreviousEncryptionKeys: [%s], Timeout: %v}",
+		o.Prefix, redact.Of(string(o.EncryptionKey)), strings.Join(prev, ", "), o.Timeout)
+}
+
+// GoString is String: the options without any key.
+func (o Options) GoString() string { return o.String() }
+
+// Format prints String under every verb, so that no verb shows a key.
+func (o Options) Format(f fmt.State, verb rune) { redact.Format(f, verb, o.String(), o.GoString()) }
+
+// LogValue describes the options in log/slog output without any key.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// MarshalJSON gives String as a JSON string: the options without any key.
+func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
 
 // Store is the Redis-backed shared state of a fleet of replicas: it
 // implements credentials.SharedStore (app credential caches), and gives
@@ -83,7 +127,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	own     bool // close rdb in Close
 	prefix  string
-	aead    cipher.AEAD
+	ring    *sealed.Ring // nil without an encryption key
 	timeout time.Duration
 	now     func() time.Time
 	h       health
@@ -119,19 +163,52 @@ func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
 		o.RetryAfter = DefaultRetryAfter
 	}
 	s.h = health{log: o.Logger, first: o.RetryAfter, now: s.now}
-	if len(o.EncryptionKey) > 0 {
-		if len(o.EncryptionKey) != 32 {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "the encryption key must be 32 bytes (AES-256), got %d", len(o.EncryptionKey))
+	ring, err := newRing(o.EncryptionKey, o.PreviousEncryptionKeys)
+	if err != nil {
+		return nil, errcode.New(errcode.InvalidArgument, op, err.Error())
+	}
+	s.ring = ring
+	return s, nil
+}
+
+// newRing checks the encryption keys and returns their ring, nil without
+// a key. Its errors name the Options field and the config key at fault,
+// never a key byte.
+func newRing(current []byte, previous [][]byte) (*sealed.Ring, error) {
+	if len(current) == 0 {
+		if len(previous) > 0 {
+			return nil, errors.New("backend.cache.previousEncryptionKeys (Options.PreviousEncryptionKeys) needs a current " +
+				"backend.cache.encryptionKey: previous keys only open values, they never seal")
 		}
-		block, err := aes.NewCipher(o.EncryptionKey)
-		if err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		return nil, nil
+	}
+	if len(current) != 32 {
+		return nil, fmt.Errorf("the encryption key (backend.cache.encryptionKey) must be 32 bytes (AES-256), got %d", len(current))
+	}
+	if len(previous) > sealed.MaxPrevious {
+		return nil, fmt.Errorf("backend.cache.previousEncryptionKeys (Options.PreviousEncryptionKeys) lists %d keys, at most %d are kept: "+
+			"drop the oldest (values still sealed under it become misses)", len(previous), sealed.MaxPrevious)
+	}
+	cur, err := sealed.NewAESGCM(current)
+	if err != nil {
+		return nil, err
+	}
+	old := make([]cipher.AEAD, len(previous))
+	for i, p := range previous {
+		path := fmt.Sprintf("backend.cache.previousEncryptionKeys[%d] (Options.PreviousEncryptionKeys[%d])", i, i)
+		switch {
+		case len(p) != 32:
+			return nil, fmt.Errorf("%s must be 32 bytes (AES-256), as the encryption key, got %d", path, len(p))
+		case subtle.ConstantTimeCompare(p, current) == 1:
+			return nil, errors.New(path + " is the encryption key itself: list only the keys used before the current one")
+		case slices.ContainsFunc(previous[:i], func(q []byte) bool { return subtle.ConstantTimeCompare(p, q) == 1 }):
+			return nil, errors.New(path + " is listed twice: list each previous key once")
 		}
-		if s.aead, err = cipher.NewGCM(block); err != nil {
-			return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+		if old[i], err = sealed.NewAESGCM(p); err != nil {
+			return nil, err
 		}
 	}
-	return s, nil
+	return sealed.NewRing(cur, old...), nil
 }
 
 // Open connects to the Redis at rawURL (redis://[user:password@]host:port/db
@@ -282,23 +359,25 @@ func (h *health) fail(err error) {
 	}
 }
 
-// seal encrypts plain for key with AES-GCM, binding it to key, so that a
-// value copied to another key does not open.
+// seal encrypts plain for key with AES-GCM under the current encryption
+// key, binding it to key, so that a value copied to another key does not
+// open.
 func (s *Store) seal(op, key string, plain []byte) ([]byte, error) {
-	if s.aead == nil {
+	if s.ring == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "no encryption key (backend.cache.encryptionKey): secret values are not shared")
 	}
-	return sealed.Append([]byte{sealedMark}, s.aead, plain, []byte(key)), nil
+	return s.ring.Append([]byte{sealedMark}, plain, []byte(key)), nil
 }
 
-// open decrypts a sealed value of key; ok is false when it does not open
-// (another key, tampering, or a value that was not sealed).
+// open decrypts a sealed value of key, under the current encryption key
+// or a previous one; ok is false when it does not open (an unknown key,
+// tampering, or a value that was not sealed). It decrypts over value's
+// memory: value is the caller's own copy.
 func (s *Store) open(key string, value []byte) ([]byte, bool) {
-	if s.aead == nil || len(value) < 1 || value[0] != sealedMark {
+	if s.ring == nil || len(value) < 1 || value[0] != sealedMark {
 		return nil, false
 	}
-	// Decrypted in place: value is the caller's own copy.
-	plain, err := sealed.OpenInPlace(s.aead, value[1:], []byte(key))
+	plain, _, err := s.ring.OpenInPlace(value[1:], []byte(key))
 	return plain, err == nil
 }
 
