@@ -792,19 +792,25 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		res.Identity.Provider = s.Identity.Provider
 		ns.Identity = res.Identity
 	}
-	data, ttl, err := h.sealSession(&ns, key)
+	// The provider may have rotated the refresh token: if it cannot be
+	// stored, the session cannot be refreshed again.
+	return h.putHeld(ctx, op, lease, key, &ns, "storing the refreshed tokens failed; sign in again", "auth: refreshed")
+}
+
+// putHeld seals ns and writes it under lease (the refresh lease the
+// caller holds), then logs done. A failed write is Unavailable with msg.
+func (h *Handler) putHeld(ctx context.Context, op string, lease Lease, key string, ns *Session, msg, done string) (*Session, error) {
+	data, ttl, err := h.sealSession(ns, key)
 	if err != nil {
 		return nil, err
 	}
 	v, err := h.store.PutFenced(ctx, lease, key, data, ttl)
 	if err != nil {
-		// The provider has rotated the refresh token but we could not
-		// store it: the session cannot be refreshed again.
-		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "storing the refreshed tokens failed; sign in again", Err: err}
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: msg, Err: err}
 	}
 	ns.Version = v
-	h.log(ctx, "auth: refreshed", slog.String("user", ns.Identity.String()))
-	return &ns, nil
+	h.log(ctx, done, slog.String("user", ns.Identity.String()))
+	return ns, nil
 }
 
 // recheckInterval is Options.RecheckInterval or its default.
@@ -972,17 +978,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		res.Identity.Provider = s.Identity.Provider
 		ns.Identity = res.Identity
 	}
-	data, ttl, err := h.sealSession(&ns, key)
-	if err != nil {
-		return nil, err
-	}
-	v, err := h.store.PutFenced(ctx, lease, key, data, ttl)
-	if err != nil {
-		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "storing the re-checked session failed", Err: err}
-	}
-	ns.Version = v
-	h.log(ctx, "auth: re-checked", slog.String("user", ns.Identity.String()))
-	return &ns, nil
+	return h.putHeld(ctx, op, lease, key, &ns, "storing the re-checked session failed", "auth: re-checked")
 }
 
 func (h *Handler) redirectProvider(id, env string) (RedirectProvider, bool) {
