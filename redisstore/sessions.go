@@ -76,7 +76,7 @@ type mrec struct {
 	data    []byte
 	version int64
 	expires time.Time // zero: never
-	base    int64     // dirty: the version Redis had when this replica last saw it there; 0: none
+	base    int64     // dirty: the version Redis had when this replica last saw it there; 0: none; -1: one it no longer knows
 	dirty   bool      // written (or deleted, with gone) while Redis was down
 	gone    bool      // a deletion to push
 }
@@ -138,17 +138,20 @@ if h[1] ~= ARGV[3] then return -2 end
 	putFencedScript = redis.NewScript(`
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -2 end
 ` + nextVersion(2) + writeRec)
-	// KEYS: record, version counter. ARGV: data, ttl ms, version, base
-	// (the version Redis had when the writer last saw it there; 0:
-	// none). Writes unless Redis holds a newer version or a tombstone,
-	// or no longer holds the record it had at base. Returns 0 when it
-	// did not write.
+	// KEYS: record, version counter. ARGV: data, ttl ms, base (the
+	// version Redis had when the writer last saw it there; 0: none, the
+	// write created the record; -1: the write replaced a record whose
+	// version this replica no longer knows). Writes only over what the
+	// write replaced: no record for base 0, exactly version base, any
+	// record for -1; never over a tombstone. Returns 0 when it did not
+	// write.
 	pushScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'v', 'g')
 if h[2] then return 0 end
+local base = tonumber(ARGV[3])
 if not h[1] then
-  if tonumber(ARGV[4]) > 0 then return 0 end
-elseif tonumber(h[1]) > tonumber(ARGV[3]) then return 0 end
+  if base ~= 0 then return 0 end
+elseif base == 0 or (base > 0 and tonumber(h[1]) ~= base) then return 0 end
 ` + nextVersion(2) + writeRec)
 	// KEYS: record, version counter. ARGV: tombstone ttl ms, for a
 	// record without one. Replaces the record by a tombstone that lives
@@ -446,8 +449,8 @@ func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration, e
 		ss.dirty++
 	}
 	base := baseOf(m)
-	if existed {
-		base = max(base, 1)
+	if existed && base == 0 {
+		base = -1 // a record was there, of a version this replica no longer knows
 	}
 	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true, base: base}
 	ss.startPush()
@@ -610,7 +613,7 @@ func (ss *SessionStore) pushOne(ctx context.Context, key string) error {
 			ttl = max(cp.expires.Sub(ss.s.now()), time.Millisecond)
 		}
 		v, err = ss.run(ctx, op, pushScript, []string{ss.recKey(key), ss.verKey()},
-			cp.data, ms(ttl), strconv.FormatInt(cp.version, 10), strconv.FormatInt(cp.base, 10))
+			cp.data, ms(ttl), strconv.FormatInt(cp.base, 10))
 	}
 	if err != nil {
 		return err
