@@ -396,6 +396,9 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	h.renewCookie(w, r, s)
+	if s.stale {
+		h.reseal(r.Context(), key, s)
+	}
 	writeJSON(w, http.StatusOK, body)
 }
 

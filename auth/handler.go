@@ -73,8 +73,9 @@ type Options struct {
 	// only open and verify, never seal or sign, so that Secret can be
 	// rotated without signing everyone out or breaking sign-ins in
 	// progress. A session record opened under one is sealed again under
-	// Secret at once (a compare-and-swap, so a concurrent write wins) and
-	// its cookie is signed again at the next /refresh; a sign-in started
+	// Secret when it is next written (a token refresh, a re-check) or at
+	// its next /refresh, which also signs its cookie again (a
+	// compare-and-swap, so a concurrent write wins); a sign-in started
 	// under one completes. Once a secret is dropped from the list, what
 	// was sealed or signed under it no longer opens: its sessions end.
 	// At most 4, each at least 16 characters, none equal to Secret or
@@ -550,13 +551,30 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // store fails. It makes no request to any provider: the provider checks
 // the session when it is refreshed (its token's refresh, or, for tokens
 // that do not expire, a re-check every [Options.RecheckInterval]), and a
-// session the provider refused is gone.
+// session the provider refused is gone. A session whose tokens do not
+// expire and that no refresh has confirmed for RecheckInterval plus
+// [Options.RecheckGrace] is Unauthorized here, but kept: the app's next
+// /refresh asks the provider and, if it confirms, serves it again.
 func (h *Handler) Session(r *http.Request) (*Session, error) {
+	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
 	if !ok {
-		return nil, errcode.New(errcode.Unauthorized, "auth.Handler.Session", "not signed in")
+		return nil, errcode.New(errcode.Unauthorized, op, "not signed in")
 	}
-	return h.load(r.Context(), key)
+	s, err := h.load(r.Context(), key)
+	if err != nil {
+		return nil, err
+	}
+	if h.unconfirmed(s) {
+		return nil, errcode.New(errcode.Unauthorized, op, "the provider has not confirmed this session for too long; refresh it or sign in again")
+	}
+	return s, nil
+}
+
+// unconfirmed reports whether s's tokens do not expire and its provider
+// last confirmed it more than RecheckInterval plus RecheckGrace ago.
+func (h *Handler) unconfirmed(s *Session) bool {
+	return s.Tokens.Expiry.IsZero() && h.now().After(s.lastChecked().Add(h.recheckInterval()+h.recheckGrace()))
 }
 
 func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
@@ -596,10 +614,7 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 	if !h.now().Before(s.Expires) {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 	}
-	s.Version, s.h, s.key = rec.Version, h, key
-	if stale {
-		h.reseal(ctx, key, s, plain)
-	}
+	s.Version, s.h, s.key, s.stale = rec.Version, h, key, stale
 	h.remember(key, s)
 	return s, nil
 }
@@ -607,14 +622,20 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 // reseal writes a session record that a previous secret opened again,
 // sealed under the current secret, unless it changed since it was read
 // (compare-and-swap): a concurrent writer sealed it under its own current
-// secret already. A failure is logged and changes nothing; the next read
+// secret already. It runs at /refresh only, with the cookie's renewal,
+// not at every read: while replicas of a rolling rotation disagree on
+// which secret is current, reads must not make them rewrite each other's
+// records. A failure is logged and changes nothing; the next refresh
 // tries again.
-func (h *Handler) reseal(ctx context.Context, key string, s *Session, plain []byte) {
-	ttl := s.Expires.Sub(h.now())
-	v, err := h.store.CompareAndSwap(ctx, key, s.Version, seal(h.keys.records, plain, []byte(key)), ttl)
+func (h *Handler) reseal(ctx context.Context, key string, s *Session) {
+	data, ttl, err := h.sealSession(s, key)
+	if err != nil {
+		return
+	}
+	v, err := h.store.CompareAndSwap(ctx, key, s.Version, data, ttl)
 	switch {
 	case err == nil:
-		s.Version = v
+		s.Version, s.stale = v, false
 	case errcode.CodeOf(err) != errcode.Conflict && errcode.CodeOf(err) != errcode.NotFound:
 		h.log(ctx, "auth: sealing a session again under the current secret failed", slog.String("error", err.Error()))
 	}
@@ -808,7 +829,7 @@ func (h *Handler) putHeld(ctx context.Context, op string, lease Lease, key strin
 	if err != nil {
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: msg, Err: err}
 	}
-	ns.Version = v
+	ns.Version, ns.stale = v, false
 	h.log(ctx, done, slog.String("user", ns.Identity.String()))
 	return ns, nil
 }
@@ -958,7 +979,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		if asked {
 			h.log(ctx, "auth: re-check failed; the session is kept unchecked", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
 		}
-		if h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace())) {
+		if h.unconfirmed(s) {
 			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the provider could not confirm this session for too long (" + oneLine(publicMessage(err)) + "); try again later", Err: err}
 		}
 		return s, nil

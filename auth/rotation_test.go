@@ -140,8 +140,8 @@ func (p *rotatingPortal) refresh(t *testing.T, c *http.Client) *http.Response {
 
 // TestRotatedSecretKeepsSessions: after auth.session.secret is rotated
 // with the old one listed in previousSecrets, a session signed in before
-// keeps working; its record is sealed again under the new secret at its
-// first use and its cookie signed again at its next /refresh, so that it
+// keeps working; its record is sealed again under the new secret and its
+// cookie signed again at its next /refresh, so that it
 // survives the old secret's removal. A session that was not used while
 // the old secret was listed ends when it is removed.
 func TestRotatedSecretKeepsSessions(t *testing.T) {
@@ -156,15 +156,21 @@ func TestRotatedSecretKeepsSessions(t *testing.T) {
 	if code, body := p.page(t, alice); code != http.StatusOK || body != "hello alice" {
 		t.Fatalf("after the rotation, a session of the old secret: %d %q; want it signed in", code, body)
 	}
-	// The first use sealed the record again under the new secret: the
-	// handler of the old secret alone no longer opens it.
+	// A read does not write: the handler of the old secret still opens
+	// the record (during a rolling rotation, replicas that disagree on the
+	// current secret must not rewrite each other's records on every read).
 	req, _ := http.NewRequest(http.MethodGet, p.srv.URL+"/", nil)
 	req.AddCookie(&http.Cookie{Name: "scmkit-session", Value: oldCookie})
-	if _, err := old.Session(req); errcode.CodeOf(err) != errcode.Unauthorized {
-		t.Fatalf("the old secret's handler still opens the record after its first use under the new one: %v", err)
+	if _, err := old.Session(req); err != nil {
+		t.Fatalf("a read under the new secret rewrote the record: the old secret's handler says %v", err)
 	}
-	// /refresh signs the cookie again under the new secret (same session).
+	// /refresh signs the cookie again under the new secret (same session)
+	// and seals the record again: the old secret's handler no longer
+	// opens it.
 	resp := p.refresh(t, alice)
+	if _, err := old.Session(req); errcode.CodeOf(err) != errcode.Unauthorized {
+		t.Fatalf("the old secret's handler still opens the record after /refresh under the new one: %v", err)
+	}
 	if !strings.Contains(strings.Join(resp.Header.Values("Set-Cookie"), "\n"), "scmkit-session=") {
 		t.Fatal("/refresh after the rotation set no new session cookie")
 	}

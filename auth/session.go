@@ -39,6 +39,7 @@ type Session struct {
 	key     string    // store key
 	issued  time.Time // when Tokens were obtained
 	checked time.Time // when the provider last confirmed the session ([Rechecker]); zero: at sign-in
+	stale   bool      // the record was opened with a previous secret (Options.PreviousSecrets)
 }
 
 // lastChecked is when the provider last confirmed the session: its last

@@ -45,6 +45,7 @@ package ldapauth
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -474,9 +475,11 @@ func (a *Authenticator) Verify(ctx context.Context, id auth.Identity) (*Result, 
 	}
 	res, err := sc.Search(ctx, a.userSearch(id.Login, a.userAttrs(false)))
 	sc.Release()
-	if err != nil && errcode.CodeOf(err) != errcode.RateLimited {
-		return nil, err
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, err // the directory failed (a time or admin limit among them), not the user
 	}
+	// Two entries, or more (the search asks for 2 at most: the size
+	// limit), mean the login is no longer the user's alone.
 	if err != nil || len(res.Entries) != 1 || !sameDN(res.Entries[0].DN, id.DN) {
 		return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Provider: "ldap", Host: host, Msg: "the directory no longer knows this user"}
 	}
@@ -490,12 +493,28 @@ func (a *Authenticator) Verify(ctx context.Context, id auth.Identity) (*Result, 
 // identity's e-mail and display name read again. Two LDAP operations. A
 // directory that cannot be reached is Unavailable (or DeadlineExceeded):
 // the Handler keeps the session for its RecheckGrace and tries again.
+//
+// Only the user's own answers end a session: an entry gone, moved,
+// shared or filtered out (Verify's Unauthorized), or an identity that is
+// not LDAP's. Every other failure (the service account's bind refused, a
+// pool or connection failure, a time or admin limit) is the directory
+// failing, reported as Unavailable (or the context's code), so that a
+// service password changed in the directory before the configuration
+// does not sign everyone out.
 func (a *Authenticator) Recheck(ctx context.Context, id auth.Identity, _ auth.Tokens) (*auth.SignIn, error) {
+	const op = "ldapauth.Recheck"
 	r, err := a.Verify(ctx, id)
-	if err != nil {
+	var e *errcode.Error
+	switch {
+	case err == nil:
+		return &auth.SignIn{Identity: r.Identity}, nil
+	case errors.As(err, &e) && e.Op == "ldapauth.Verify":
+		return nil, err // the user's own answer
+	case errcode.CodeOf(err) == errcode.Canceled || errcode.CodeOf(err) == errcode.DeadlineExceeded:
 		return nil, err
 	}
-	return &auth.SignIn{Identity: r.Identity}, nil
+	return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: a.search.Host(),
+		Msg: "the directory could not re-check the user", Err: err}
 }
 
 // userSearch is the search for a username's entry: the username escaped
