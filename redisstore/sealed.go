@@ -28,8 +28,10 @@ func (c *sealedCache[T]) get(ctx context.Context, key string) (*T, bool, error) 
 	k := c.s.key(c.kind, key)
 	var raw []byte
 	err := c.s.do(ctx, c.getOp, func(ctx context.Context) error {
-		var err error
-		raw, err = c.s.rdb.Get(ctx, k).Bytes()
+		// A copy: the value is opened in place, and the reply's bytes
+		// are a string's, which must not change.
+		v, err := c.s.rdb.Get(ctx, k).Result()
+		raw = []byte(v)
 		return err
 	})
 	if err == redis.Nil {

@@ -73,10 +73,10 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	k := s.credKey(key)
 	var raw []byte
 	err := s.do(ctx, "redisstore.Load", func(ctx context.Context) error {
-		var err error
-		// The reply's own memory (go-redis allocates each reply's
-		// string): decodeBytes opens it in place.
-		raw, err = s.rdb.HGet(ctx, k, "v").Bytes()
+		// A copy: decodeBytes opens it in place, and the reply's bytes
+		// are a string's, which must not change.
+		v, err := s.rdb.HGet(ctx, k, "v").Result()
+		raw = []byte(v)
 		return err
 	})
 	if err == redis.Nil {
