@@ -78,33 +78,8 @@ func TestHandlerRefreshRechecksTheDirectory(t *testing.T) {
 			c := baseConfig(s)
 			c.UserFilter = "(!(employeeType=disabled))"
 			a := newAuth(t, c, nil)
-			clk := testclock.New(time.Now())
-			mux := http.NewServeMux()
-			srv := httptest.NewServer(mux)
-			defer srv.Close()
-			h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
-				Environment: "development", Now: clk.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := h.Register("ldap", "development", a); err != nil {
-				t.Fatal(err)
-			}
-			mux.Handle("/api/auth/", ldapauth.ClientAddr(h))
-			jar, _ := cookiejar.New(nil)
-			browser := &http.Client{Jar: jar}
-			call := func(method, path, body string) (int, string) {
-				req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Requested-With", "XMLHttpRequest")
-				resp, err := browser.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return resp.StatusCode, string(b)
-			}
+			p := newLDAPPortal(t, a)
+			clk, call := p.clk, p.call
 			if st, body := call("POST", "/api/auth/ldap/login", `{"username":"`+login+`","password":"recheck-password"}`); st != 200 {
 				t.Fatalf("login: %d %s", st, body)
 			}
@@ -123,4 +98,45 @@ func TestHandlerRefreshRechecksTheDirectory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ldapPortal is a's sign-in served at a test server under a hand-moved
+// clock, and one browser's calls to it (its cookies kept).
+type ldapPortal struct {
+	h    *auth.Handler
+	clk  *testclock.Clock
+	call func(method, path, body string) (int, string)
+}
+
+func newLDAPPortal(t *testing.T, a *ldapauth.Authenticator) *ldapPortal {
+	t.Helper()
+	p := &ldapPortal{clk: testclock.New(time.Now())}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
+		Environment: "development", Now: p.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Register("ldap", "development", a); err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/api/auth/", ldapauth.ClientAddr(h))
+	p.h = h
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	p.call = func(method, path, body string) (int, string) {
+		req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	return p
 }

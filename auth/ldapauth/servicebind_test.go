@@ -1,20 +1,12 @@
 package ldapauth_test
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/integrations"
-
-	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // TestServiceBindRefusedKeepsSessions: the service account's bind being
@@ -27,33 +19,8 @@ func TestServiceBindRefusedKeepsSessions(t *testing.T) {
 	bc := baseConfig(s)
 	bc.LDAPAuthenticationOptions.AdminPassword = integrations.NewSecret("not-the-service-password")
 	bad := newAuth(t, bc, nil)
-	clk := testclock.New(time.Now())
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
-		Environment: "development", Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Register("ldap", "development", good); err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/auth/", ldapauth.ClientAddr(h))
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	call := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequestWithContext(context.Background(), method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Requested-With", "XMLHttpRequest")
-		resp, err := browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	p := newLDAPPortal(t, good)
+	h, clk, call := p.h, p.clk, p.call
 	if st, body := call("POST", "/api/auth/ldap/login", `{"username":"bob","password":"bob-password"}`); st != 200 {
 		t.Fatalf("login: %d %s", st, body)
 	}
