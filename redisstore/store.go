@@ -48,7 +48,10 @@ type Options struct {
 	// AES-GCM before they reach Redis. With one, every value the store
 	// writes is sealed, and a value read unsealed is refused (a miss,
 	// logged to Logger): only a holder of the key can put values in the
-	// caches.
+	// caches. Sealing binds a value to its Redis key, not to a version:
+	// whoever can write to Redis can still put back an older value it
+	// copied (an older session record over a sign-out's tombstone, say),
+	// so Redis must be writable by the portal's replicas only.
 	// Without one, the store refuses secret values, so they are cached
 	// per process only. Sessions are sealed by auth before they reach the
 	// store.

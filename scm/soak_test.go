@@ -21,6 +21,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
@@ -49,7 +50,7 @@ type soakWorld struct {
 	name    string
 	c       *scm.Client
 	secrets []string // every credential value the client sends
-	logs    *lockedBuffer
+	logs    *testlog.Buffer
 	fileURL func(p string) string // on the default branch of BasicRepo
 	treeURL func(dir string) string
 	repoURL string
@@ -65,27 +66,9 @@ type soakWorld struct {
 	close        func()
 }
 
-// lockedBuffer is a bytes.Buffer for concurrent log writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // soakClient builds the portable client of a world: a real resolver, a
 // debug logger into logs, a short backoff.
-func soakClient(t *testing.T, cfg integrations.Config, kind integrations.Kind, open driver.Opener, logs *lockedBuffer) (*scm.Client, *http.Transport) {
+func soakClient(t *testing.T, cfg integrations.Config, kind integrations.Kind, open driver.Opener, logs *testlog.Buffer) (*scm.Client, *http.Transport) {
 	t.Helper()
 	reg, err := integrations.NewRegistry(cfg)
 	if err != nil {
@@ -127,7 +110,7 @@ func githubSoak(t *testing.T) *soakWorld {
 			t.Fatal(err)
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	c, tr := soakClient(t, integrations.Config{GitHub: []integrations.GitHubConfig{{Host: s.Host(), APIBaseURL: s.APIBaseURL(),
 		Token: integrations.NewSecret(tok)}}}, integrations.GitHub, githubscm.Opener(nil), logs)
 	repo := "https://" + s.Host() + "/" + soakOwner + "/" + scmtest.BasicRepo
@@ -212,7 +195,7 @@ func gitlabSoak(t *testing.T) *soakWorld {
 			t.Fatal(err)
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	c, tr := soakClient(t, integrations.Config{GitLab: []integrations.GitLabConfig{{Host: s.Host(), APIBaseURL: s.APIBaseURL(),
 		BaseURL: s.URL(), Token: integrations.NewSecret(tok)}}}, integrations.GitLab, gitlabscm.Opener(nil), logs)
 	full := soakOwner + "/" + scmtest.BasicRepo
@@ -297,7 +280,7 @@ func bitbucketCloudSoak(t *testing.T) *soakWorld {
 			t.Fatal(err)
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	c, tr := soakClient(t, integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{Host: s.Host(),
 		APIBaseURL: s.APIBaseURL(), Username: user, Token: integrations.NewSecret(tok)}}}, integrations.BitbucketCloud, bitbucketcloudscm.Opener(nil), logs)
 	repo := s.URL() + "/" + soakOwner + "/" + scmtest.BasicRepo
@@ -345,7 +328,7 @@ func bitbucketServerSoak(t *testing.T) *soakWorld {
 			t.Fatal(err)
 		}
 	}
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	c, tr := soakClient(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{Host: s.Host(),
 		APIBaseURL: s.APIBaseURL(), Username: user, Password: integrations.NewSecret(pw)}}}, integrations.BitbucketServer, bitbucketserverscm.Opener(nil), logs)
 	repo := s.URL() + "/projects/" + project + "/repos/" + scmtest.BasicRepo

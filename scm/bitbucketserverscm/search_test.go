@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
@@ -167,15 +167,6 @@ func TestFindFilesSearchPaging(t *testing.T) {
 	}
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // TestFindFilesSearchUnavailable: a server without search costs one
 // failed search, then falls back; the driver remembers it for
 // SearchRecheck (no failed search on later discoveries), then tries again.
@@ -190,8 +181,8 @@ func TestFindFilesSearchUnavailable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := discoveryWorld(t, "/bitbucket")
 			fake.SetSearch(tc.mode)
-			clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			c := searchClient(t, fake, &bitbucketserverscm.Options{SearchRecheck: 10 * time.Minute, Now: clk.now})
+			clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			c := searchClient(t, fake, &bitbucketserverscm.Options{SearchRecheck: 10 * time.Minute, Now: clk.Now})
 			owner := fake.URL() + "/projects/ACME"
 			// The fallback lists ACME's 7 repositories and reads the file in
 			// each; a missing file costs one more request (is it a
@@ -220,9 +211,9 @@ func TestFindFilesSearchUnavailable(t *testing.T) {
 			}
 			run(1, 1+fallback, scm.FoundByReadFile) // one failed search, then the fallback
 			run(0, fallback, scm.FoundByReadFile)   // remembered: no failed search
-			clk.advance(9 * time.Minute)
+			clk.Advance(9 * time.Minute)
 			run(0, fallback, scm.FoundByReadFile)
-			clk.advance(2 * time.Minute)
+			clk.Advance(2 * time.Minute)
 			fake.SetSearch(fakebitbucketserver.SearchEnabled)
 			run(1, 1, scm.FoundByFinder) // tried again after SearchRecheck
 		})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
@@ -53,24 +54,6 @@ func publicPEM(t *testing.T, k *rsa.PrivateKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // The world of the app tests.
 const (
 	appID      = 42 // installed on acme (all), octocat (selected), suspended-org
@@ -83,9 +66,9 @@ const (
 
 // newAppServer starts a fake with the app world on top of newServer's
 // acme/widgets (public) and acme/secret (private).
-func newAppServer(t *testing.T, opts *fakegithub.Options) (*fakegithub.Server, *clock) {
+func newAppServer(t *testing.T, opts *fakegithub.Options) (*fakegithub.Server, *testclock.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	if opts == nil {
 		opts = &fakegithub.Options{Tokens: []string{token}}
 	}
@@ -135,7 +118,7 @@ func signJWT(t *testing.T, key *rsa.PrivateKey, claims jwt.MapClaims) string {
 
 // appJWT is a valid JWT of app id at the clock's time, made as githubapp
 // makes them (issued a minute ago, expiring in nine).
-func appJWT(t *testing.T, clk *clock, id int64) string {
+func appJWT(t *testing.T, clk *testclock.Clock, id int64) string {
 	t.Helper()
 	now := clk.Now()
 	return signJWT(t, testKeys()[0], jwt.MapClaims{"iss": id, "iat": now.Add(-time.Minute).Unix(), "exp": now.Add(9 * time.Minute).Unix()})
@@ -144,7 +127,7 @@ func appJWT(t *testing.T, clk *clock, id int64) string {
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 // mint creates an installation token and returns it.
-func mint(t *testing.T, s *fakegithub.Server, clk *clock, inst int64, body string) string {
+func mint(t *testing.T, s *fakegithub.Server, clk *testclock.Clock, inst int64, body string) string {
 	t.Helper()
 	resp, b := do(t, s, call{method: "POST", url: s.APIBaseURL() + "/app/installations/" + strconv.FormatInt(inst, 10) + "/access_tokens",
 		body: body, header: bearer(appJWT(t, clk, appID))})
@@ -525,11 +508,11 @@ func TestInstallationTokenAccess(t *testing.T) {
 		}
 	})
 	t.Run("expired after an hour", func(t *testing.T) {
-		clk.Add(59 * time.Minute)
+		clk.Advance(59 * time.Minute)
 		if resp, b := do(t, s, call{url: api + "/repos/acme/secret", header: bearer(all)}); resp.StatusCode != 200 {
 			t.Fatalf("after 59 minutes: %d %s; want 200", resp.StatusCode, b)
 		}
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		resp, b := do(t, s, call{url: api + "/repos/acme/widgets", header: bearer(all)})
 		if resp.StatusCode != 401 || decode[map[string]any](t, b)["message"] != "Bad credentials" {
 			t.Errorf("after an hour: %d %s; want 401 Bad credentials", resp.StatusCode, b)
@@ -555,7 +538,7 @@ func TestInstallationTokenWithoutTokens(t *testing.T) {
 			}
 		})
 	}
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	if resp, b := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets", header: bearer(tok)}); resp.StatusCode != 401 {
 		t.Errorf("expired token: %d %s; want 401", resp.StatusCode, b)
 	}
