@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc"
 )
 
 // nameCases are tree entry names, whether git accepts each as a regular
@@ -157,13 +158,7 @@ func TestCheckPath(t *testing.T) {
 // receive.fsckObjects runs it) accepts each name of nameCases, as a
 // regular file and as a directory, exactly when CheckName does.
 func TestAgreesWithGit(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is missing")
-		}
-		t.Skip("git is missing: install the Debian package git")
-	}
+	gitBin := testsvc.Require(t, "git", "git")
 	run := func(dir string, stdin []byte, args ...string) error {
 		cmd := exec.CommandContext(t.Context(), gitBin, args...)
 		cmd.Dir, cmd.Stdin = dir, bytes.NewReader(stdin)

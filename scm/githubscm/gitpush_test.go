@@ -20,6 +20,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -228,13 +229,7 @@ func TestNewRefusesCommitAuthor(t *testing.T) {
 // --strict refuses an object twice, a badly sorted tree, a bad mode) and
 // finds the commit whole (fsck --strict).
 func TestInitialPackWithGit(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed (Debian package git)")
-		}
-		t.Skip("git is not installed: apt-get install git")
-	}
+	gitBin := testsvc.Require(t, "git", "git")
 	d, err := New(&integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -275,13 +270,7 @@ func TestInitialPackWithGit(t *testing.T) {
 // side-band-64k) reads back; a second push finds the repository no
 // longer empty and sends nothing.
 func TestPushWithGitHTTPBackend(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed (Debian package git)")
-		}
-		t.Skip("git is not installed: apt-get install git")
-	}
+	gitBin := testsvc.Require(t, "git", "git")
 	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
 	git := func(args ...string) string {
 		t.Helper()

@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/storage/memory"
 
+	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -329,13 +330,7 @@ func FuzzGitReceivePack(f *testing.F) {
 // x-access-token), and the fake's reads see the commit: the fake speaks
 // the protocol as git does, not only as go-git does.
 func TestGitPushWithGit(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed (Debian package git)")
-		}
-		t.Skip("git is not installed: apt-get install git")
-	}
+	gitBin := testsvc.Require(t, "git", "git")
 	s, _ := pushServer(t)
 	dir := t.TempDir()
 	git := func(args ...string) string {
