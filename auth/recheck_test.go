@@ -418,3 +418,55 @@ func BenchmarkRecheck20Callers(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
 }
+
+// An OpenID Provider without a userinfo endpoint re-checks a session by
+// redeeming its refresh token (one token request, the provider checks
+// the user then); a refresh token it no longer takes is Unauthorized,
+// naming no token; and without a refresh token the session cannot be
+// re-checked (Unimplemented, which ends it).
+func TestOIDCRecheckWithoutUserinfo(t *testing.T) {
+	p := newPortal(t, auth.Options{})
+	op := startOP(t, p, "oidc", authtest.OPOptions{User: authtest.User{Subject: "u-7", Username: "alice"}, NoUserinfoEndpoint: true, ProfileInIDToken: true})
+	prov, err := auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", ClientSecret: secret("portal-secret"), MetadataURL: op.Issuer, Scopes: []string{"offline_access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.h.Register("oidc", "development", prov)
+	c, resp, body := p.signIn(t, "oidc")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "hello alice") {
+		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
+	}
+	s := p.sessionOf(t, c)
+	if s.Tokens.RefreshToken == "" {
+		t.Fatal("the sign-in got no refresh token; the test needs one")
+	}
+
+	op.ResetRequests()
+	res, err := prov.Recheck(t.Context(), s.Identity, s.Tokens)
+	if err != nil {
+		t.Fatalf("re-check of a fine session by its refresh token: %v", err)
+	}
+	if got := op.Requests(); got["/oauth/token"] != 1 || got["/userinfo"] != 0 {
+		t.Fatalf("requests of the re-check: %v, want one token request and no userinfo", got)
+	}
+	if res.Tokens.AccessToken == "" || res.Tokens.AccessToken == s.Tokens.AccessToken {
+		t.Fatalf("the re-check's refresh brought no new access token: %+v", res.Tokens)
+	}
+	if res.Identity.Subject != "" && res.Identity.Subject != "u-7" {
+		t.Fatalf("the re-check names %q, want the session's u-7", res.Identity.Subject)
+	}
+
+	bad := res.Tokens
+	bad.RefreshToken = "not-a-refresh-token-" + s.Tokens.RefreshToken
+	_, err = prov.Recheck(t.Context(), s.Identity, bad)
+	if errcode.CodeOf(err) != errcode.Unauthorized || strings.Contains(err.Error(), bad.RefreshToken) || strings.Contains(err.Error(), bad.AccessToken) {
+		t.Fatalf("re-check with a refresh token the provider refuses: %v, want Unauthorized naming no token", err)
+	}
+
+	none := res.Tokens
+	none.RefreshToken = ""
+	_, err = prov.Recheck(t.Context(), s.Identity, none)
+	if errcode.CodeOf(err) != errcode.Unimplemented || strings.Contains(err.Error(), none.AccessToken) {
+		t.Fatalf("re-check without userinfo or refresh token: %v, want Unimplemented", err)
+	}
+}

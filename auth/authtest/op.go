@@ -12,9 +12,11 @@ package authtest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 
@@ -49,6 +51,10 @@ type OPOptions struct {
 	// ProfileInIDToken puts the profile and e-mail claims in the ID
 	// token, so relying parties need not call userinfo.
 	ProfileInIDToken bool
+	// NoUserinfoEndpoint leaves userinfo_endpoint out of the discovery
+	// document, as providers without one do (the endpoint is optional in
+	// OpenID Connect Discovery).
+	NoUserinfoEndpoint bool
 }
 
 // OP is a running OpenID Provider.
@@ -171,10 +177,29 @@ func StartOP(o OPOptions) (*OP, error) {
 		p.mu.Lock()
 		p.counts[strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(o.IssuerPath, "/"))]++
 		p.mu.Unlock()
+		if o.NoUserinfoEndpoint && strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") {
+			serveWithoutUserinfo(w, r, mux)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})}
 	go p.srv.Serve(ln)
 	return p, nil
+}
+
+// serveWithoutUserinfo serves h's discovery document without its
+// userinfo_endpoint.
+func serveWithoutUserinfo(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	var doc map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+		http.Error(w, "authtest: the discovery document could not be read", http.StatusInternalServerError)
+		return
+	}
+	delete(doc, "userinfo_endpoint")
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(doc)
 }
 
 // Requests returns how many requests each path received (relative to the
