@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -370,10 +369,12 @@ func (is *Issuer) JWKS() JWKS {
 	return out
 }
 
+// jwk is pub as a JWK. The key is the issuer's own, generated on a
+// supported curve, so encoding it cannot fail.
 func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
+	point, _ := pub.Bytes() // 0x04 || X || Y, each a.size bytes
 	enc := base64.RawURLEncoding
-	pad := func(n *big.Int) string { return enc.EncodeToString(n.FillBytes(make([]byte, a.size))) }
-	return JWK{Kty: "EC", Crv: a.crv, X: pad(pub.X), Y: pad(pub.Y), Kid: kid, Alg: a.name, Use: "sig"}
+	return JWK{Kty: "EC", Crv: a.crv, X: enc.EncodeToString(point[1 : 1+a.size]), Y: enc.EncodeToString(point[1+a.size:]), Kid: kid, Alg: a.name, Use: "sig"}
 }
 
 // JWKSHandler serves [Issuer.JWKS] as JSON, for

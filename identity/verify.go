@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -484,14 +483,13 @@ func parseJWK(k JWK) (any, error) {
 	switch k.Kty {
 	case "EC":
 		var curve elliptic.Curve
-		var ec ecdh.Curve
 		switch k.Crv {
 		case "P-256":
-			curve, ec = elliptic.P256(), ecdh.P256()
+			curve = elliptic.P256()
 		case "P-384":
-			curve, ec = elliptic.P384(), ecdh.P384()
+			curve = elliptic.P384()
 		case "P-521":
-			curve, ec = elliptic.P521(), ecdh.P521()
+			curve = elliptic.P521()
 		default:
 			return nil, nil
 		}
@@ -508,10 +506,11 @@ func parseJWK(k JWK) (any, error) {
 			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: coordinates too large", k.Kid)
 		}
 		point := append([]byte{4}, append(x.FillBytes(make([]byte, size)), y.FillBytes(make([]byte, size))...)...)
-		if _, err := ec.NewPublicKey(point); err != nil {
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+		if err != nil {
 			return nil, errcode.Newf(errcode.InvalidArgument, "identity.JWK", "key %s: point is not on the curve", k.Kid)
 		}
-		return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}, nil
+		return pub, nil
 	case "RSA":
 		n, err := dec(k.N)
 		if err != nil {

@@ -26,8 +26,6 @@ type Profile struct {
 	Picture     string `json:"picture,omitempty" yaml:"picture,omitempty"`
 }
 
-func (p Profile) isZero() bool { return p == Profile{} }
-
 // User is a Backstage User entity. Its JSON form is the whole entity, with
 // apiVersion and kind, as Backstage's catalog API serves it.
 type User struct {

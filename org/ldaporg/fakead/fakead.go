@@ -354,7 +354,7 @@ func (s *Server) match(f *ber.Packet, e *Entry) bool {
 	case ldap.FilterNot:
 		return !s.match(f.Children[0], e)
 	case ldap.FilterPresent:
-		return len(s.values(e, string(f.Data.Bytes()))) > 0 || strings.EqualFold(string(f.Data.Bytes()), "objectClass")
+		return len(s.values(e, f.Data.String())) > 0 || strings.EqualFold(f.Data.String(), "objectClass")
 	case ldap.FilterEqualityMatch:
 		attr, want := f.Children[0].Value.(string), f.Children[1].Value.(string)
 		for _, v := range s.values(e, attr) {
@@ -376,11 +376,11 @@ func (s *Server) match(f *ber.Packet, e *Entry) bool {
 		for _, c := range f.Children {
 			switch c.Tag {
 			case ldap.MatchingRuleAssertionMatchingRule:
-				rule = string(c.Data.Bytes())
+				rule = c.Data.String()
 			case ldap.MatchingRuleAssertionType:
-				attr = string(c.Data.Bytes())
+				attr = c.Data.String()
 			case ldap.MatchingRuleAssertionMatchValue:
-				value = string(c.Data.Bytes())
+				value = c.Data.String()
 			}
 		}
 		if rule != "1.2.840.113556.1.4.1941" {
@@ -420,7 +420,7 @@ func isDNAttr(a string) bool {
 
 func substrMatch(v string, parts []*ber.Packet) bool {
 	for i, p := range parts {
-		s := strings.ToLower(string(p.Data.Bytes()))
+		s := strings.ToLower(p.Data.String())
 		switch p.Tag {
 		case ldap.FilterSubstringsInitial:
 			if !strings.HasPrefix(v, s) {
