@@ -137,13 +137,15 @@ const (
 type Change struct {
 	Path   string // slash-separated, from the repository root
 	URL    string // the file's URL on the pushed branch, as scm and the catalog use it
-	Action Action
+	Action Action // Added, Modified or Removed
 }
 
 // Event is a verified event.
 type Event struct {
+	// Provider is the kind of the integration the event came through.
 	Provider integrations.Kind
-	Host     string
+	// Host is that integration's host, the one the Receiver was made for.
+	Host string
 	// Delivery is the provider's delivery id (X-GitHub-Delivery,
 	// X-Gitlab-Event-UUID, X-Request-UUID, X-Request-Id).
 	Delivery string
@@ -151,6 +153,10 @@ type Event struct {
 	// "repo:refs_changed", or another event's name.
 	Name string
 
+	// Owner and Repo name the repository as scm does: a GitHub
+	// organisation or user, a GitLab group path ("acme/platform"), a
+	// Bitbucket Cloud workspace or a Bitbucket Server project key; and
+	// the repository's name (slug).
 	Owner, Repo string
 	// RepoURL is the repository's URL as the registry writes it.
 	RepoURL string

@@ -148,7 +148,13 @@ type Reader struct {
 
 var _ org.Reader = (*Reader)(nil)
 
-// New returns a reader for one config entry.
+// New returns a reader for one config entry (from [DecodeConfig]). opts
+// is required: Registry and Resolver must be set (the same ones the
+// portal's scm.Client uses). New makes no request; errors are
+// InvalidArgument *errcode.Error values naming the config path: a missing
+// Registry or Resolver, an organisation that is not a GitHub login, a
+// githubUrl that is not an http(s) URL or whose host has no GitHub
+// integration, or a disabled integration.
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "githuborg.New"
 	if opts == nil || opts.Registry == nil || opts.Resolver == nil {

@@ -181,7 +181,11 @@ type Reader struct {
 
 var _ org.Reader = (*Reader)(nil)
 
-// New returns a reader for one block.
+// New returns a reader for one block (from [DecodeConfig]). opts is
+// required: Registry and Resolver must be set (the same ones the portal's
+// scm.Client uses). New makes no request; errors are InvalidArgument
+// *errcode.Error values naming the config path (a missing Registry or
+// Resolver, a malformed group path, a host with no GitLab integration).
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "gitlaborg.New"
 	if opts == nil || opts.Registry == nil || opts.Resolver == nil {

@@ -256,7 +256,10 @@ func newState() *state {
 	return &state{users: map[string]*gUser{}, groups: map[string]*gGroup{}}
 }
 
-// New returns a reader for one provider block.
+// New returns a reader for one provider block (from [DecodeConfig]); nil
+// opts means the defaults. New makes no request; a missing or malformed
+// key (tenantId, clientId, clientSecret, a URL) is an InvalidArgument
+// *errcode.Error naming its config path.
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "msgraph.New"
 	var o Options
