@@ -196,7 +196,7 @@ var reserved = []string{"iss", "sub", "ent", "aud", "iat", "exp", "nbf", "jti", 
 type IssueRequest struct {
 	// Subject is the user's entity ref, "user:default/alice".
 	Subject string
-	// Ent are her ownership refs; empty means [Subject], as in
+	// Ent are her ownership refs; empty means Subject, as in
 	// Backstage.
 	Ent []string
 	// Extra claims from a sign-in resolver; reserved names are refused.

@@ -277,7 +277,15 @@ func (r *Receiver) LogValue() slog.Value {
 }
 
 // Parse verifies the signature of an event's body, parses it and records
-// its delivery id. It does not modify header or body.
+// its delivery id. It does not modify header or body. Errors are
+// *errcode.Error values: Unauthorized for a missing or wrong signature or
+// token (checked before the body is parsed); InvalidArgument for a body
+// over Options.MaxBodyBytes, a malformed payload or a missing delivery id;
+// Unavailable when the delivery store fails; Canceled or DeadlineExceeded
+// when ctx has ended. A delivery already handled returns the event AND an
+// AlreadyExists error: answer the provider 200 and do not handle it again.
+// When your handling of a new event fails, call [Receiver.Forget] so that
+// the provider's redelivery is handled.
 func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (*Event, error) {
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return nil, err

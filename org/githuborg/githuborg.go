@@ -233,7 +233,12 @@ func graphqlURL(apiBase string) (string, error) {
 	return u.String(), nil
 }
 
-// Read reads every configured organisation.
+// Read reads every configured organisation (or every organisation the
+// GitHub App is installed on, when Config.Orgs is empty).
+// It is [org.Reader]'s Read: a sorted, valid snapshot or an error and no
+// snapshot (never part of one), skipped entities named in
+// Snapshot.Warnings, a missing permission PermissionDenied naming what to
+// grant, and Canceled or DeadlineExceeded as soon as ctx ends.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "githuborg.Read"
 	meter := &orgx.Meter{}

@@ -513,7 +513,13 @@ func needsAdvanced(filter string) bool {
 
 const op = "msgraph.Read"
 
-// Read reads the tenant.
+// Read reads the tenant: in full the first time, then with the delta
+// queries of the previous Read (or Options.State), so that an unchanged
+// tenant costs a few requests.
+// It is [org.Reader]'s Read: a sorted, valid snapshot or an error and no
+// snapshot (never part of one), skipped entities named in
+// Snapshot.Warnings, a missing permission PermissionDenied naming what to
+// grant, and Canceled or DeadlineExceeded as soon as ctx ends.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
