@@ -167,6 +167,16 @@ type Options struct {
 //	POST     <prefix>/<provider>/logout           (X-Requested-With, or a same-origin form)
 //	POST     <prefix>/<provider>/login            (password providers: username, password)
 //
+// /login takes a JSON body {username, password} (answered with the
+// sign-in response, as /refresh is) or a form post with username,
+// password and redirectUrl (answered with a 303 redirect to redirectUrl
+// when given, which must be on an allowed origin). Like /refresh and
+// /logout it refuses a request that looks cross-site: it needs
+// X-Requested-With: XMLHttpRequest, or, for a form, an Origin header of
+// an allowed origin (browsers send one with every form post; a test
+// client or curl must set it). A refused request gets 401 with
+// Backstage's message "Invalid X-Requested-With header".
+//
 // Make one with [New]; register providers with [Handler.Register].
 type Handler struct {
 	o        Options

@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"strings"
 
+	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/permission"
+	"github.com/scmkit/scmkit/permission/rbac"
 )
 
 // The sign-in resolvers of the environment a backend serves
@@ -55,4 +60,112 @@ auth:
 	// true false
 	// user:default/alice
 	// identity.Resolve: emailLocalPartMatchingUserEntityName: sign-in from the e-mail domain attacker.example is not allowed (PermissionDenied)
+}
+
+// A server-rendered portal gets a session (auth.Handler.Session) on each
+// request, not a Backstage token: its caller is the session's Identity,
+// resolved by the resolvers of the provider and environment she signed in
+// through (Session.Identity.Provider, Session.Env) into the Principal that
+// permission checks take. Here two sign-ins of one environment, GitHub (the
+// node id in the catalog's github.com/user-id annotation) and LDAP (the
+// login as the user's name), resolve to catalog users, and the RBAC policy
+// lets members of platform-team register components.
+func ExampleFromAuth() {
+	ctx := context.Background()
+	yaml := []byte(`
+auth:
+  environment: production
+  providers:
+    github:
+      production:
+        signIn:
+          resolvers:
+            - resolver: userIdMatchingUserEntityAnnotation
+    ldap:
+      production:
+        signIn:
+          resolvers:
+            - resolver: usernameMatchingUserEntityName
+`)
+	cfg, err := config.LoadBytes(ctx, nil, yaml)
+	if err != nil {
+		log.Fatal(err)
+	}
+	snap, err := org.ParseYAML([]byte(`
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: alice
+  annotations:
+    github.com/user-id: U_kgDOalice
+spec:
+  memberOf: [platform-team]
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: bob
+spec:
+  memberOf: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: platform-team
+spec:
+  type: team
+  children: []
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resolvers, err := identity.ResolversFromConfig(cfg, "production", nil, identity.NewSnapshotCatalog(snap), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	csv, err := rbac.ParseCSV("rbac-policy.csv", strings.NewReader(
+		"p, role:default/catalog-writer, catalog.entity.create, create, allow\n"+
+			"g, group:default/platform-team, role:default/catalog-writer\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	policy, err := rbac.New([]*rbac.File{csv}, rbac.FromSnapshot(snap), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	authz := permission.NewAuthorizer(policy, nil)
+
+	// principal is what a request handler does with its session s:
+	// principal(r.Context(), s.Identity, s.Env).
+	principal := func(ctx context.Context, id auth.Identity, env string) (identity.Principal, error) {
+		rv := resolvers.For(id.Provider, env)
+		if rv == nil {
+			return identity.Principal{}, fmt.Errorf("no sign-in resolvers for %s in %s", id.Provider, env)
+		}
+		res, err := rv.Resolve(ctx, identity.FromAuth(id, "")) // "": the provider's type is its id
+		if err != nil {
+			return identity.Principal{}, err // NotFound: no catalog user
+		}
+		return identity.Principal{User: &res.Identity}, nil
+	}
+	for _, id := range []auth.Identity{
+		{Provider: "github", Subject: "U_kgDOalice", Login: "alice"},
+		{Provider: "ldap", Subject: "uid=bob,ou=people,dc=example,dc=org", Login: "bob"},
+		{Provider: "ldap", Subject: "uid=eve,ou=people,dc=example,dc=org", Login: "eve"},
+	} {
+		who, err := principal(ctx, id, "production")
+		if err != nil {
+			fmt.Println(id, "→", errcode.CodeOf(err))
+			continue
+		}
+		ok, _, err := authz.Allowed(ctx, who, permission.MustKnown(permission.CatalogEntityCreate), "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(id, "→", who.User.EntityRef, "may register components:", ok)
+	}
+	// Output:
+	// github:alice → user:default/alice may register components: true
+	// ldap:bob → user:default/bob may register components: false
+	// ldap:eve → NotFound
 }

@@ -10,7 +10,7 @@ import (
 // Resolvers are sign-in resolvers by provider id and auth environment
 // (id → env → resolver), as auth.providers.<id>.<env>.signIn configures
 // them. A sign-in is resolved only by the resolvers of the provider and
-// the environment it came through ([auth.Session.Env], carried in the
+// the environment it came through (auth.Session.Env, carried in the
 // sealed state of the sign-in): environments never lend each other
 // their resolvers, as in Backstage, where each environment's signIn is
 // its own, so a second environment whose identity provider is looser

@@ -97,8 +97,15 @@ func algorithm(name string) (ecAlg, bool) {
 // key rotates every token lifetime; a key is published from its creation
 // until 3 × lifetime after it, so that every token it signed verifies
 // until it expires (overlap-based rotation, as Backstage's TokenFactory).
-// It is safe for concurrent use. Keys live in memory: several replicas
-// each have their own and verifiers must merge their JWKS.
+// It is safe for concurrent use. Keys live in memory and the first is
+// made by the first Issue (JWKS is empty before). Several replicas each
+// have their own keys, and nothing in scmkit shares them (not
+// redisstore): a [Verifier] reading one JWKS URL behind a load balancer
+// gets one replica's keys and refuses the others' tokens with
+// Unauthorized (it refetches on an unknown kid at most once per
+// VerifierOptions.RefetchInterval). With several replicas, give each
+// Verifier every replica's keys (VerifierOptions.Keys, merged) or route
+// token verification to the replica that issued the token.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
@@ -188,7 +195,7 @@ var reserved = []string{"iss", "sub", "ent", "aud", "iat", "exp", "nbf", "jti", 
 type IssueRequest struct {
 	// Subject is the user's entity ref, "user:default/alice".
 	Subject string
-	// Ent are her ownership refs; empty means [Subject], as in
+	// Ent are her ownership refs; empty means Subject, as in
 	// Backstage.
 	Ent []string
 	// Extra claims from a sign-in resolver; reserved names are refused.

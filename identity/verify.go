@@ -91,12 +91,12 @@ type Verifier struct {
 
 // Claims are a verified token's claims.
 type Claims struct {
-	Type      string
-	Issuer    string
-	Subject   string
-	Ent       []string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited)
+	Issuer    string    // iss; empty for a limited token
+	Subject   string    // sub: the user's entity ref, "user:default/alice"
+	Ent       []string  // ent: her ownership entity refs; nil for a limited token
+	IssuedAt  time.Time // iat
+	ExpiresAt time.Time // exp
 	// Extra are the other claims.
 	Extra map[string]any
 

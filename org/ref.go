@@ -26,8 +26,8 @@ const (
 // input such as "\u212Aate" (KELVIN SIGN) or "adm\u0130n" (LATIN CAPITAL
 // LETTER I WITH DOT ABOVE) from naming the entity "kate" or "admin".
 type Ref struct {
-	Kind      string
-	Namespace string
+	Kind      string // "user", "group", ... as written; compare with Equal or Key
+	Namespace string // as parsed; ParseRef fills in the default namespace
 	Name      string
 }
 

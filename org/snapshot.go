@@ -18,8 +18,8 @@ import (
 // [Snapshot.Sort] puts it in a deterministic order; readers return sorted
 // snapshots.
 type Snapshot struct {
-	Users  []User
-	Groups []Group
+	Users  []User  // the User entities, sorted by name after Sort
+	Groups []Group // the Group entities, sorted by name after Sort
 
 	// Warnings lists what a reader skipped and why, e.g. a user with no
 	// usable name. They are not written to YAML.

@@ -79,7 +79,10 @@ type Authorizer struct {
 	opts   AuthorizerOptions
 }
 
-// NewAuthorizer returns an Authorizer deciding with p.
+// NewAuthorizer returns an Authorizer deciding with p, which must not be
+// nil (a nil p panics at the first decision; for "allow everything", as
+// Backstage's permission.enabled: false, set opts.Disabled). A nil opts
+// means the defaults: the catalog rules and at most 1,000 items a batch.
 func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
 	a := &Authorizer{policy: p}
 	if opts != nil {

@@ -25,14 +25,14 @@ import (
 // Backstage's redis.client.namespace (with keyPrefixSeparator, default
 // ":") is read as the prefix when prefix is not set.
 type Config struct {
-	Store         string              `json:"store"`
-	Connection    integrations.Secret `json:"connection"`
-	Prefix        string              `json:"prefix"`
-	EncryptionKey integrations.Secret `json:"encryptionKey"`
+	Store         string              `json:"store"`         // "memory" (the default) or "redis"
+	Connection    integrations.Secret `json:"connection"`    // redis:// or rediss:// URL; never printed
+	Prefix        string              `json:"prefix"`        // key prefix; default DefaultPrefix
+	EncryptionKey integrations.Secret `json:"encryptionKey"` // 32 bytes in base64; required with redis
 	// PreviousEncryptionKeys (scmkit's) are the keys used before
 	// EncryptionKey, for a rotation: see Options.PreviousEncryptionKeys.
 	PreviousEncryptionKeys []integrations.Secret `json:"previousEncryptionKeys"`
-	Timeout                string                `json:"timeout"`
+	Timeout                string                `json:"timeout"` // per command, a Go duration ("200ms")
 	Redis                  struct {
 		Client struct {
 			Namespace          string `json:"namespace"`

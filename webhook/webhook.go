@@ -137,13 +137,15 @@ const (
 type Change struct {
 	Path   string // slash-separated, from the repository root
 	URL    string // the file's URL on the pushed branch, as scm and the catalog use it
-	Action Action
+	Action Action // Added, Modified or Removed
 }
 
 // Event is a verified event.
 type Event struct {
+	// Provider is the kind of the integration the event came through.
 	Provider integrations.Kind
-	Host     string
+	// Host is that integration's host, the one the Receiver was made for.
+	Host string
 	// Delivery is the provider's delivery id (X-GitHub-Delivery,
 	// X-Gitlab-Event-UUID, X-Request-UUID, X-Request-Id).
 	Delivery string
@@ -151,6 +153,10 @@ type Event struct {
 	// "repo:refs_changed", or another event's name.
 	Name string
 
+	// Owner and Repo name the repository as scm does: a GitHub
+	// organisation or user, a GitLab group path ("acme/platform"), a
+	// Bitbucket Cloud workspace or a Bitbucket Server project key; and
+	// the repository's name (slug).
 	Owner, Repo string
 	// RepoURL is the repository's URL as the registry writes it.
 	RepoURL string
@@ -271,7 +277,15 @@ func (r *Receiver) LogValue() slog.Value {
 }
 
 // Parse verifies the signature of an event's body, parses it and records
-// its delivery id. It does not modify header or body.
+// its delivery id. It does not modify header or body. Errors are
+// *errcode.Error values: Unauthorized for a missing or wrong signature or
+// token (checked before the body is parsed); InvalidArgument for a body
+// over Options.MaxBodyBytes, a malformed payload or a missing delivery id;
+// Unavailable when the delivery store fails; Canceled or DeadlineExceeded
+// when ctx has ended. A delivery already handled returns the event AND an
+// AlreadyExists error: answer the provider 200 and do not handle it again.
+// When your handling of a new event fails, call [Receiver.Forget] so that
+// the provider's redelivery is handled.
 func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (*Event, error) {
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return nil, err

@@ -16,8 +16,9 @@ import (
 
 // Config is one environment of the LDAP sign-in provider, as the
 // Backstage community LDAP auth provider reads it from
-// auth.providers.ldap.<env>; decode it with
-// [github.com/scmkit/scmkit/config.Config.Decode], as the package example
+// auth.providers.ldap.<env>; decode it with [DecodeConfig] (which
+// reports whether the block is there), or with
+// [github.com/scmkit/scmkit/config.Config.Decode] as the package example
 // does.
 //
 // Keys beyond Backstage's (insecure, userFilter, groups, backoff,
@@ -143,7 +144,10 @@ type GroupsConfig struct {
 // BackoffConfig slows down repeated failed sign-ins, per username and per
 // client address. Attempts refused by the back-off never reach the
 // directory, so they cannot lock the account there: keep FreeAttempts
-// below the directory's own lockout threshold.
+// below the directory's own lockout threshold. The counts are kept in the
+// process (not in redisstore): behind a load balancer with N replicas a
+// username gets up to N × FreeAttempts failures before a delay, so keep
+// N × FreeAttempts below that threshold.
 type BackoffConfig struct {
 	// FreeAttempts is how many consecutive failures a username may have
 	// before its next attempt is delayed. Default 5.

@@ -2,18 +2,24 @@ package ldapauth_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"strings"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/config"
-	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org/ldaporg"
+	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )
 
 // A Backstage auth.providers.ldap.<env> block becomes an Authenticator,
@@ -75,21 +81,85 @@ func ExampleNew_insecure() {
 	// ldapconn.New: plain ldap:// without StartTLS sends passwords in clear: use ldaps://, StartTLS, or set insecure explicitly (InvalidArgument)
 }
 
-// Wiring sign-in and org reading into a portal, as the README shows. (Not
-// run: it needs a directory.)
+// Wiring LDAP sign-in and LDAP org reading into a portal, as the README
+// shows: one app-config.yaml, auth.providers.ldap.<env> for the sign-in and
+// catalog.providers.ldapOrg.<id> for the users and groups. Here the
+// directory is org/ldaporg/fakead, an in-process Active Directory fake
+// serving ldaps:// with a certificate of its own CA, which Options.TLS
+// trusts; against a real directory, leave Options.TLS nil (the system
+// roots, or tlsOptions.ca / tls.ca in the config). The form post carries
+// the browser's Origin header: /login refuses a request that has neither
+// it nor X-Requested-With: XMLHttpRequest.
 func Example_wiring() {
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	run := func() error {
-		cfg, err := config.Load(ctx, &config.Options{Lookup: os.LookupEnv}, "app-config.yaml")
-		if err != nil {
-			return err
-		}
-		handler, err := auth.New(&auth.Options{BaseURL: "https://portal.example.com/api/auth", Secret: integrations.NewSecret(os.Getenv("SESSION_SECRET"))})
-		if err != nil {
-			return err
-		}
+	const base = "DC=corp,DC=example,DC=com"
+	ad, err := fakead.New([]*fakead.Entry{
+		{DN: "CN=svc,OU=Service," + base, Attrs: map[string][]string{"objectClass": {"user"}, "cn": {"svc"}}},
+		{DN: "CN=Ada Lovelace,OU=Users," + base, Attrs: map[string][]string{"objectClass": {"user"}, "sAMAccountName": {"ada"},
+			"cn": {"Ada Lovelace"}, "mail": {"ada@corp.example.com"}, "memberOf": {"CN=Analysts,OU=Groups," + base}}},
+		{DN: "CN=Analysts,OU=Groups," + base, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"analysts"},
+			"member": {"CN=Ada Lovelace,OU=Users," + base}}},
+	}, map[string]string{"CN=svc,OU=Service," + base: "svc-pw", "CN=Ada Lovelace,OU=Users," + base: "ada-pw"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ad.Close()
+	env := map[string]string{"LDAP_URL": ad.URL, "LDAP_SECRET": "svc-pw", "SESSION_SECRET": "an-example-session-secret-0123456789"}
 
+	run := func() error {
+		cfg, err := config.LoadBytes(ctx, &config.Options{Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}, []byte(`
+auth:
+  environment: production
+  session:
+    secret: ${SESSION_SECRET}
+  providers:
+    ldap:
+      production:
+        ldapAuthenticationOptions:
+          userSearchBase: OU=Users,DC=corp,DC=example,DC=com
+          usernameAttribute: sAMAccountName
+          adminDn: CN=svc,OU=Service,DC=corp,DC=example,DC=com
+          adminPassword: ${LDAP_SECRET}
+          ldapOpts:
+            url: ${LDAP_URL}
+catalog:
+  providers:
+    ldapOrg:
+      corp:
+        target: ${LDAP_URL}
+        bind:
+          dn: CN=svc,OU=Service,DC=corp,DC=example,DC=com
+          secret: ${LDAP_SECRET}
+        users:
+          dn: OU=Users,DC=corp,DC=example,DC=com
+          options:
+            filter: (objectClass=user)
+          map:
+            name: sAMAccountName
+            rdn: cn
+        groups:
+          dn: OU=Groups,DC=corp,DC=example,DC=com
+          options:
+            filter: (objectClass=group)
+`))
+		if err != nil {
+			return err
+		}
+		trustAD := &tls.Config{RootCAs: ad.CAPool} // nil against a real directory
+
+		// Sign-in: the auth section builds the handler; the LDAP provider
+		// is registered on it.
+		var ac auth.Config
+		if err := cfg.Decode("auth", &ac); err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		portal := httptest.NewServer(mux)
+		defer portal.Close()
+		handler, _, err := ac.NewHandler(&auth.Options{BaseURL: portal.URL + "/api/auth"})
+		if err != nil {
+			return err
+		}
 		lc, ok, err := ldapauth.DecodeConfig(cfg, "production") // auth.providers.ldap.production
 		if err != nil {
 			return err
@@ -97,7 +167,7 @@ func Example_wiring() {
 		if !ok {
 			return errors.New("auth.providers.ldap.production is not configured")
 		}
-		ldap, err := ldapauth.New(lc, &ldapauth.Options{Logger: logger})
+		ldap, err := ldapauth.New(lc, &ldapauth.Options{TLS: trustAD})
 		if err != nil {
 			return err // e.g. plain ldap:// without StartTLS and without insecure: true
 		}
@@ -105,15 +175,49 @@ func Example_wiring() {
 		if err := handler.Register("ldap", "production", ldap); err != nil {
 			return err
 		}
-		// ClientAddr puts r.RemoteAddr in the context, so failures also back off per client address.
-		http.Handle("/api/auth/", ldapauth.ClientAddr(handler))
+		// ClientAddr puts r.RemoteAddr in the context, so failures also
+		// back off per client address.
+		mux.Handle("/api/auth/", ldapauth.ClientAddr(handler))
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			s, err := handler.Session(r)
+			if err != nil {
+				http.Error(w, "sign in first", http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprintf(w, "signed in as %s <%s>", s.Identity, s.Identity.Email)
+		})
 
-		providers, err := ldaporg.DecodeConfig(cfg) // every catalog.providers.ldapOrg.<id>, each with its ID
+		// The browser posts the sign-in form.
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			return err
+		}
+		browser := &http.Client{Jar: jar}
+		form := url.Values{"username": {"ada"}, "password": {"ada-pw"}, "redirectUrl": {"/"}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, portal.URL+"/api/auth/ldap/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", portal.URL) // a browser sends it with every form post
+		resp, err := browser.Do(req)
+		if err != nil {
+			return err
+		}
+		page, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Println(resp.StatusCode, string(page))
+
+		// Org data: every catalog.providers.ldapOrg.<id>, each with its ID.
+		providers, err := ldaporg.DecodeConfig(cfg)
 		if err != nil {
 			return err
 		}
 		for _, pc := range providers {
-			reader, err := ldaporg.New(pc, nil)
+			reader, err := ldaporg.New(pc, &ldaporg.Options{TLS: trustAD})
 			if err != nil {
 				return err
 			}
@@ -122,13 +226,20 @@ func Example_wiring() {
 			if err != nil {
 				return err
 			}
-			if err := snap.WriteYAML(os.Stdout); err != nil {
-				return err
+			for _, u := range snap.Users {
+				fmt.Println(pc.ID, "user", u.Metadata.Name, u.Spec.MemberOf)
+			}
+			for _, g := range snap.Groups {
+				fmt.Println(pc.ID, "group", g.Metadata.Name, g.Metadata.Annotations["backstage.io/ldap-dn"])
 			}
 		}
 		return nil
 	}
 	if err := run(); err != nil {
-		log.Print(err)
+		fmt.Println(err)
 	}
+	// Output:
+	// 200 signed in as ldap:ada <ada@corp.example.com>
+	// corp user ada [group:default/analysts]
+	// corp group analysts CN=Analysts,OU=Groups,DC=corp,DC=example,DC=com
 }

@@ -24,6 +24,20 @@
 // It prints each file written with its size, then how many HTTP requests
 // each host received.
 //
+// # What it needs
+//
+// Network access to the URL's host. Without -config and without an
+// app-config.yaml in the current directory it reads no config file and
+// says so: a public repository of github.com, gitlab.com or bitbucket.org
+// is then fetched anonymously, e.g.
+//
+//	go run ./examples/fetch-template -out /tmp/tpl https://github.com/backstage/software-templates/tree/main/scaffolder-templates/react-ssr-template
+//
+// A private repository or another host needs a config naming a credential
+// for it. To watch it work without network or credentials, run go run
+// ./examples/quickstart (step 7 fetches a template from a fake GitHub) or
+// go test ./examples/fetch-template (this command against fake servers).
+//
 // Flags:
 //
 //	-config FILE          Backstage app-config.yaml (repeatable; default app-config.yaml).

@@ -31,6 +31,18 @@
 // one used; if the host does not accept it, the command fails instead of
 // falling back to the service's credentials. Writes never go anonymous.
 //
+// # What it needs
+//
+// Network access to the repository's host and a credential that may push
+// a branch and open a pull request there: a config (-config, or an
+// app-config.yaml in the current directory) naming a token or a GitHub
+// App for the host, or a user's token through -user-token-env (then a
+// config is only needed for hosts other than github.com, gitlab.com and
+// bitbucket.org). Without one it fails with Unauthorized before writing
+// anything. To watch it work without network or credentials, run go run
+// ./examples/quickstart (step 8 opens a pull request on a fake GitHub) or
+// go test ./examples/open-pr (this command against fake servers).
+//
 // Flags:
 //
 //	-config FILE          Backstage app-config.yaml (repeatable; default app-config.yaml).

@@ -1,18 +1,31 @@
 // Command portal is a small developer portal on scmkit: it signs users in
-// (GitHub, or any OpenID Connect provider), shows who they are, reads a
-// catalog-info.yaml as them, and opens a pull request as them.
+// (GitHub, any OpenID Connect provider, or LDAP with a username and
+// password), shows who they are, reads a catalog-info.yaml as them, opens a
+// pull request as them, and lets members of group:default/platform-team
+// register a component (the organisation read with org/githuborg, sign-ins
+// mapped to catalog users by identity's resolvers, the decision made by
+// permission/rbac with rbac-policy.csv).
 //
 //	go run ./examples/portal
 //
 // runs it against an in-process fake world (a fake GitHub that approves
-// alice at once, and a real OpenID Provider) and prints the URL to open.
+// alice at once, a real OpenID Provider, and a directory: slapd when it is
+// installed, else an in-process fake) and prints the URL to open; LDAP
+// sign-in is alice / alice-password. It needs no network and no
+// credentials. -addr sets its listen address (default 127.0.0.1:0, a free
+// port).
 //
 //	go run ./examples/portal -config app-config.yaml -repo https://github.com/acme/service
 //
 // runs it against the providers and integrations of a Backstage
 // app-config.yaml (auth: and integrations: sections, app.baseUrl,
-// backend.baseUrl), on backend.baseUrl's port.
+// backend.baseUrl, auth.providers.ldap.<auth.environment> when present),
+// on backend.baseUrl's port. That needs the network and the OAuth apps and
+// tokens the file names.
 //
+// Pages: / (who you are), /catalog (catalog-info.yaml read with your
+// token), POST /pull-request (a pull request opened as you), /register
+// (a permission check).
 // One file per page (page_*.go, templates/*.html): add a page by adding a
 // file and a line in routes.
 package main

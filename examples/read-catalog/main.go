@@ -22,6 +22,22 @@
 // with single files are printed to stderr and the others still read; the
 // exit status is then 1.
 //
+// # What it needs
+//
+// Network access to the URL's host. Without -config and without an
+// app-config.yaml in the current directory it reads no config file and
+// says so: github.com, gitlab.com and bitbucket.org are known anyway, so a
+// public repository is read anonymously, e.g.
+//
+//	go run ./examples/read-catalog https://github.com/backstage/backstage/blob/master/catalog-info.yaml
+//
+// A private repository, another host or an owner-wide discovery (GitHub's
+// code search and GraphQL need a credential) needs a config naming a
+// credential for the host. To watch it work without network or
+// credentials, run go run ./examples/quickstart (the same calls against
+// fake servers) or go test ./examples/read-catalog (this command against
+// them).
+//
 // Flags:
 //
 //	-config FILE          Backstage app-config.yaml (repeatable; default app-config.yaml).

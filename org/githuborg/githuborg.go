@@ -148,7 +148,13 @@ type Reader struct {
 
 var _ org.Reader = (*Reader)(nil)
 
-// New returns a reader for one config entry.
+// New returns a reader for one config entry (from [DecodeConfig]). opts
+// is required: Registry and Resolver must be set (the same ones the
+// portal's scm.Client uses). New makes no request; errors are
+// InvalidArgument *errcode.Error values naming the config path: a missing
+// Registry or Resolver, an organisation that is not a GitHub login, a
+// githubUrl that is not an http(s) URL or whose host has no GitHub
+// integration, or a disabled integration.
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "githuborg.New"
 	if opts == nil || opts.Registry == nil || opts.Resolver == nil {
@@ -227,7 +233,12 @@ func graphqlURL(apiBase string) (string, error) {
 	return u.String(), nil
 }
 
-// Read reads every configured organisation.
+// Read reads every configured organisation (or every organisation the
+// GitHub App is installed on, when Config.Orgs is empty).
+// It is [org.Reader]'s Read: a sorted, valid snapshot or an error and no
+// snapshot (never part of one), skipped entities named in
+// Snapshot.Warnings, a missing permission PermissionDenied naming what to
+// grant, and Canceled or DeadlineExceeded as soon as ctx ends.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	const op = "githuborg.Read"
 	meter := &orgx.Meter{}

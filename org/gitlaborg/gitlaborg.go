@@ -181,7 +181,11 @@ type Reader struct {
 
 var _ org.Reader = (*Reader)(nil)
 
-// New returns a reader for one block.
+// New returns a reader for one block (from [DecodeConfig]). opts is
+// required: Registry and Resolver must be set (the same ones the portal's
+// scm.Client uses). New makes no request; errors are InvalidArgument
+// *errcode.Error values naming the config path (a missing Registry or
+// Resolver, a malformed group path, a host with no GitLab integration).
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "gitlaborg.New"
 	if opts == nil || opts.Registry == nil || opts.Resolver == nil {
@@ -309,7 +313,12 @@ func (ps pageSizes) LogValue() slog.Value {
 	return slog.GroupValue(slog.Int("groups", ps.groups), slog.Int("members", ps.members))
 }
 
-// Read reads the configured group tree.
+// Read reads the configured group tree (or, without Config.Group, every
+// group the credential can see).
+// It is [org.Reader]'s Read: a sorted, valid snapshot or an error and no
+// snapshot (never part of one), skipped entities named in
+// Snapshot.Warnings, a missing permission PermissionDenied naming what to
+// grant, and Canceled or DeadlineExceeded as soon as ctx ends.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	meter := &orgx.Meter{}
 	rd := &read{r: r, prog: orgx.NewProgress(r.opts.Progress, "gitlab:"+r.cfg.ID, meter, r.http.Now),

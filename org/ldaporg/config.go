@@ -16,7 +16,9 @@ import (
 )
 
 // Config is one provider of catalog.providers.ldapOrg.<id>, with
-// Backstage's keys; decode the whole block with config's Decode:
+// Backstage's keys; decode the whole block with [DecodeConfig], which sets
+// each provider's ID (as githuborg, gitlaborg and msgraph do), or with
+// config's Decode into a map keyed by the ids (ID is then left empty):
 //
 //	var providers map[string]ldaporg.Config
 //	err := cfg.Decode("catalog.providers.ldapOrg", &providers)

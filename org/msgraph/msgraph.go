@@ -256,7 +256,10 @@ func newState() *state {
 	return &state{users: map[string]*gUser{}, groups: map[string]*gGroup{}}
 }
 
-// New returns a reader for one provider block.
+// New returns a reader for one provider block (from [DecodeConfig]); nil
+// opts means the defaults. New makes no request; a missing or malformed
+// key (tenantId, clientId, clientSecret, a URL) is an InvalidArgument
+// *errcode.Error naming its config path.
 func New(cfg Config, opts *Options) (*Reader, error) {
 	const op = "msgraph.New"
 	var o Options
@@ -510,7 +513,13 @@ func needsAdvanced(filter string) bool {
 
 const op = "msgraph.Read"
 
-// Read reads the tenant.
+// Read reads the tenant: in full the first time, then with the delta
+// queries of the previous Read (or Options.State), so that an unchanged
+// tenant costs a few requests.
+// It is [org.Reader]'s Read: a sorted, valid snapshot or an error and no
+// snapshot (never part of one), skipped entities named in
+// Snapshot.Warnings, a missing permission PermissionDenied naming what to
+// grant, and Canceled or DeadlineExceeded as soon as ctx ends.
 func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -43,7 +43,15 @@ type Named struct {
 
 // Load reads the files c names from fsys (paths as fs.ValidPath: relative,
 // slash-separated) and builds the policy against m. A missing or invalid
-// file is an error; nothing is half loaded.
+// file is an error; nothing is half loaded. With no file named, Load opens
+// nothing (fsys may be nil) and the policy holds only the super users.
+//
+// Backstage configs often name the CSV as "./rbac-policy.csv",
+// "../../rbac-policy.csv" (relative to packages/backend) or an absolute
+// path; fs.FS refuses all three, and Load answers InvalidArgument with
+// "open …: invalid argument". Name the file relative to fsys instead
+// (os.DirFS of its directory and "rbac-policy.csv"), or read it yourself
+// with [ParseCSV] and build the policy with [New].
 func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 	const op = "rbac.Load"
 	var files []*File

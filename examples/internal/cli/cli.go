@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -31,8 +32,8 @@ import (
 	"github.com/scmkit/scmkit/scm/adapters"
 )
 
-// DefaultConfig is the config file read when no -config flag is given, as
-// Backstage reads app-config.yaml from the current directory.
+// DefaultConfig is the config file read when no -config flag is given and
+// it exists, as Backstage reads app-config.yaml from the current directory.
 const DefaultConfig = "app-config.yaml"
 
 // RunFunc is a program's body: it parses args (without the program name),
@@ -126,7 +127,7 @@ type Common struct {
 
 // Register adds -config, -user-token-env and -v to fs.
 func (c *Common) Register(fs *flag.FlagSet) {
-	fs.Func("config", "Backstage app-config.yaml `file` (repeatable, later files override earlier ones; default "+DefaultConfig+")",
+	fs.Func("config", "Backstage app-config.yaml `file` (repeatable, later files override earlier ones; default "+DefaultConfig+" when it exists, else none: github.com, gitlab.com and bitbucket.org anonymously)",
 		func(s string) error {
 			if s == "" {
 				return errors.New("empty file name")
@@ -153,7 +154,10 @@ type Env struct {
 }
 
 // Open loads the configuration and builds the client. Config warnings
-// (unset variables, deprecated settings) go to stderr.
+// (unset variables, deprecated settings) go to stderr. Without -config it
+// reads DefaultConfig when the current directory has one, and otherwise no
+// file at all (saying so on stderr): github.com, gitlab.com and
+// bitbucket.org are then read anonymously.
 //
 // The user's token, when -user-token-env is given, is offered only to the
 // integration host of target, the URL the program works on (a user who
@@ -165,7 +169,14 @@ type Env struct {
 func (c *Common) Open(ctx context.Context, stderr io.Writer, target string, policy *scm.UserOptions) (*Env, error) {
 	files := c.Configs
 	if len(files) == 0 {
-		files = []string{DefaultConfig}
+		if _, err := os.Stat(DefaultConfig); err == nil {
+			files = []string{DefaultConfig}
+		} else if errors.Is(err, fs.ErrNotExist) {
+			// No app-config.yaml here: github.com, gitlab.com and
+			// bitbucket.org are known without configuration, so public
+			// repositories can still be read anonymously.
+			fmt.Fprintf(stderr, "note: no -config and no %s in the current directory: reading github.com, gitlab.com and bitbucket.org anonymously (public repositories only)\n", DefaultConfig)
+		}
 	}
 	cfg, err := config.Load(ctx, &config.Options{Lookup: os.LookupEnv, Environ: os.Environ()}, files...)
 	if err != nil {

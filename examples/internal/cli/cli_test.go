@@ -293,3 +293,36 @@ func writeConfig(t *testing.T, content string) string {
 	}
 	return p
 }
+
+// Without -config and without app-config.yaml in the current directory,
+// Open reads no file and says so: the built-in hosts are still known, so a
+// public repository can be read anonymously. With one there, it is read.
+func TestOpenWithoutConfig(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var stderr bytes.Buffer
+	env, err := (&Common{}).Open(t.Context(), &stderr, "https://github.com/acme", nil)
+	if err != nil {
+		t.Fatalf("Open without a config: %v", err)
+	}
+	if _, ok := env.Config.Registry.ByURL("https://gitlab.com/acme/svc"); !ok {
+		t.Error("gitlab.com is not known without a config")
+	}
+	if !strings.Contains(stderr.String(), "no -config and no app-config.yaml") {
+		t.Errorf("stderr does not say that no config file was read: %q", stderr.String())
+	}
+
+	if err := os.WriteFile(DefaultConfig, []byte("integrations:\n  github:\n    - host: ghe.example.com\n      apiBaseUrl: https://ghe.example.com/api/v3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	env, err = (&Common{}).Open(t.Context(), &stderr, "https://ghe.example.com/acme", nil)
+	if err != nil {
+		t.Fatalf("Open with ./app-config.yaml: %v", err)
+	}
+	if _, ok := env.Config.Registry.ByURL("https://ghe.example.com/acme/svc"); !ok {
+		t.Error("./app-config.yaml was not read")
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q; want nothing", stderr.String())
+	}
+}
