@@ -33,7 +33,9 @@
 // [FromConfig] reads the backend.cache block; [Store] then plugs into
 // credentials.ResolverOptions.Shared, auth's Options.Store (through
 // [Store.Sessions]) and scm.Options (FileCache through [Store.Files],
-// PageCache through [Store.Pages], RateBudget through [Store.Budget]).
+// PageCache through [Store.Pages], RateBudget through [Store.Budget]),
+// and webhook.Options.Deliveries through [Store.Deliveries], so that a
+// redelivered event is handled once across the replicas.
 // FromConfig returns a nil *Store (and no error) when backend.cache is
 // absent or says store: memory, so check for nil before wiring it.
 //
@@ -42,10 +44,6 @@
 // Some per-process state of other packages has no Redis store here; with
 // several replicas, plan for it:
 //
-//   - webhook delivery ids (webhook.Options.Deliveries): each replica
-//     remembers the deliveries it handled, so a redelivery reaching another
-//     replica is handled again. Give the receivers a shared
-//     webhook.DeliveryStore of your own (Seen is one SET key NX PX ttl).
 //   - the Backstage token issuer's signing keys (identity.Issuer): each
 //     replica has its own, so a verifier must know every replica's keys
 //     (see identity.Issuer).

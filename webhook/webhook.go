@@ -100,7 +100,7 @@ type Options struct {
 	// Deliveries remembers delivery ids so that a redelivered or replayed
 	// event is handled once. Default: an in-memory store of at most
 	// 100,000 ids; give a shared store when several replicas receive
-	// events.
+	// events (redisstore's Store.Deliveries is one).
 	Deliveries DeliveryStore
 
 	// DeliveryTTL is how long a delivery id is remembered; default
