@@ -215,7 +215,7 @@ func TestBadInputGitHubFlow(t *testing.T) {
 			do(t, c, "GET", cb.String(), nil)
 			w.store.puts.Store(0)
 			return do(t, c, "GET", w.url("/api/auth/github/refresh"), nil)
-		}, 401, "X-Requested-With"},
+		}, 401, "send X-Requested-With: XMLHttpRequest"},
 		{"CrossSiteRefresh", func(t *testing.T, w *badWorld) (*http.Response, string) {
 			return do(t, noFollow(), "POST", w.url("/api/auth/github/refresh"), map[string]string{"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Site": "cross-site"})
 		}, 401, "X-Requested-With"},

@@ -163,7 +163,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	}
 	o.AllowedOrigins = append(slices.Clone(o.AllowedOrigins), c.ExperimentalExtraAllowedOrigins...)
 	if o.Secret.IsZero() {
-		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: "is required to sign users in"}}
+		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: "is required to sign users in (it is empty: if it is a ${VAR}, the variable is unset or config.Options has no Lookup)"}}
 	}
 	h, err := New(&o)
 	if err != nil {

@@ -89,7 +89,7 @@ func TestConfigProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"NoSecret", "auth:\n  providers:\n    github:\n      development:\n        clientId: x\n        clientSecret: y\n", "auth.session.secret"},
+		{"NoSecret", "auth:\n  providers:\n    github:\n      development:\n        clientId: x\n        clientSecret: y\n", "auth.session.secret: is required to sign users in (it is empty: if it is a ${VAR}, the variable is unset or config.Options has no Lookup)"},
 		{"ShortSecret", "auth:\n  session:\n    secret: short\n", "at least 16"},
 		{"GitHubWithoutClientSecret", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    github:\n      development:\n        clientId: x\n", "auth.providers.github.development: clientId and clientSecret are required"},
 		{"OIDCWithoutMetadata", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    oidc:\n      development:\n        clientId: x\n        clientSecret: y\n", "metadataUrl is required"},

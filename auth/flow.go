@@ -369,9 +369,19 @@ func (h *Handler) csrfOK(r *http.Request, formOK bool) bool {
 	return formOK && o != "" && o != "null"
 }
 
+// csrfRefused is the answer to a request csrfOK refused: Backstage's
+// message, and what the caller must send instead.
+func csrfRefused(formOK bool) *httpError {
+	msg := "Invalid X-Requested-With header: send X-Requested-With: XMLHttpRequest, from an allowed origin"
+	if formOK {
+		msg += ", or post the form from an allowed origin (with its Origin header)"
+	}
+	return &httpError{http.StatusUnauthorized, "AuthenticationError", msg}
+}
+
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 	if !h.csrfOK(r, false) {
-		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		h.fail(w, r, false, csrfRefused(false))
 		return
 	}
 	key, ok := h.sessionKey(r)
@@ -404,7 +414,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 	if !h.csrfOK(r, true) {
-		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		h.fail(w, r, false, csrfRefused(true))
 		return
 	}
 	if key, ok := h.sessionKey(r); ok {
@@ -484,7 +494,7 @@ func (h *Handler) revoke(ctx context.Context, key string) {
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 	if !h.csrfOK(r, true) {
-		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Invalid X-Requested-With header"})
+		h.fail(w, r, false, csrfRefused(true))
 		return
 	}
 	env, herr := h.env(r)

@@ -9,11 +9,18 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/identity"
 )
+
+// applyOnly is the policy of Authorizers that only apply conditions: it
+// is never asked.
+var applyOnly = PolicyFunc(func(context.Context, Query, *identity.User) (Decision, error) {
+	panic("the policy was asked while applying conditions")
+})
 
 func TestApplyConditions(t *testing.T) {
 	loader := newLoader(4)
-	a := NewAuthorizer(nil, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader}})
+	a := NewAuthorizer(applyOnly, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader}})
 	owner := Rule(CatalogEntityResourceType, IsEntityOwner, map[string]any{"claims": []any{"group:default/team-a"}})
 	items := []ApplyItem{
 		{ID: "1", ResourceRef: "component:default/svc-0", ResourceType: CatalogEntityResourceType, Conditions: owner},
@@ -51,7 +58,7 @@ func TestApplyConditions(t *testing.T) {
 }
 
 func TestApplyConditionsHandler(t *testing.T) {
-	a := NewAuthorizer(nil, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: newLoader(2)}})
+	a := NewAuthorizer(applyOnly, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: newLoader(2)}})
 	srv := httptest.NewServer(ApplyConditionsHandler(a, func(r *http.Request) error {
 		if r.Header.Get("Authorization") == "" {
 			return errcode.New(errcode.Unauthorized, "test", "no token")
@@ -93,5 +100,23 @@ func TestRulesMetadata(t *testing.T) {
 	b, _ := json.Marshal(md)
 	if len(md.Rules) != 6 || !strings.Contains(string(b), `"name":"IS_ENTITY_OWNER"`) || !strings.Contains(string(b), `"required":["claims"]`) {
 		t.Errorf("metadata %s", b)
+	}
+}
+
+// A nil policy panics at construction, naming the fix, not at the first
+// decision; with Disabled it is never asked and is fine.
+func TestNewAuthorizerNilPolicy(t *testing.T) {
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(r.(string), "AuthorizerOptions.Disabled") {
+				t.Fatalf("NewAuthorizer(nil, nil) recovered %v, want a panic naming Disabled", r)
+			}
+		}()
+		NewAuthorizer(nil, nil)
+	}()
+	a := NewAuthorizer(nil, &AuthorizerOptions{Disabled: true})
+	ok, _, err := a.Allowed(context.Background(), identity.Principal{}, Permission{Name: "catalog.entity.create", Type: Basic}, "")
+	if err != nil || !ok {
+		t.Fatalf("a disabled authorizer with no policy: %v %v, want allowed", ok, err)
 	}
 }

@@ -79,14 +79,18 @@ type Authorizer struct {
 	opts   AuthorizerOptions
 }
 
-// NewAuthorizer returns an Authorizer deciding with p, which must not be
-// nil (a nil p panics at the first decision; for "allow everything", as
-// Backstage's permission.enabled: false, set opts.Disabled). A nil opts
-// means the defaults: the catalog rules and at most 1,000 items a batch.
+// NewAuthorizer returns an Authorizer deciding with p. A nil p is a
+// programming error and panics here, unless opts.Disabled (for "allow
+// everything", as Backstage's permission.enabled: false), where p is
+// never asked. A nil opts means the defaults: the catalog rules and at
+// most 1,000 items a batch.
 func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
 	a := &Authorizer{policy: p}
 	if opts != nil {
 		a.opts = *opts
+	}
+	if p == nil && !a.opts.Disabled {
+		panic("permission.NewAuthorizer: nil Policy (set AuthorizerOptions.Disabled to allow everything)")
 	}
 	if a.opts.Rules == nil {
 		a.opts.Rules = CatalogRules()
