@@ -42,6 +42,13 @@
 //   - {$include: path#a.b} is the YAML or JSON content of a file (.yaml,
 //     .yml, .json), optionally only the object at the dotted path after
 //     "#"; substitutions inside it resolve relative to the included file.
+//     Includes nest at most 16 deep, and a configuration may hold at most
+//     1,000 $file and $include directives in all, counting each time an
+//     included file is included (so that a file that includes itself
+//     several times fails at once instead of reading files exponentially
+//     often). Paths may be absolute or lead out of the config
+//     directory, and links are followed, as in Backstage: the
+//     configuration is trusted, its files are not served to anyone.
 //
 // After the files, the environment overlay of Backstage applies: each
 // variable named APP_CONFIG_<key>_<key>... (from [Options.Environ]) sets the
@@ -99,7 +106,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -129,7 +135,9 @@ type Options struct {
 	Environ []string
 
 	// ReadFile reads config files and the files named by $file and
-	// $include. If nil, os.ReadFile is used.
+	// $include. If nil, os.ReadFile is used for regular files of at most
+	// 16 MiB; anything else (a device, a FIFO, a larger file) is refused,
+	// naming the file. A function given here is used as it is.
 	ReadFile func(name string) ([]byte, error)
 }
 
@@ -207,6 +215,10 @@ type loader struct {
 	environ  []string
 	readFile func(string) ([]byte, error)
 
+	// includes counts the $file and $include directives resolved (see
+	// maxIncludes).
+	includes int
+
 	problems []error
 	warnings []string
 	// deferred holds the problems and warnings found in the sections of
@@ -235,7 +247,7 @@ type substValue struct {
 }
 
 func newLoader(ctx context.Context, opts *Options) *loader {
-	l := &loader{ctx: ctx, readFile: os.ReadFile, lookup: func(string) (string, bool) { return "", false },
+	l := &loader{ctx: ctx, readFile: readFileCapped, lookup: func(string) (string, bool) { return "", false },
 		origin: map[string]string{}, substituted: map[string]substValue{}, unsupported: map[string]seenSection{}}
 	if opts == nil {
 		return l
