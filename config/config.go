@@ -102,9 +102,11 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -116,6 +118,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 const op = "config.Load"
@@ -140,6 +143,31 @@ type Options struct {
 	// naming the file. A function given here is used as it is.
 	ReadFile func(name string) ([]byte, error)
 }
+
+// String describes the options without the environment's values: Environ
+// is usually os.Environ(), every secret of the process.
+func (o Options) String() string {
+	set := func(f bool) string {
+		if f {
+			return "set"
+		}
+		return "nil"
+	}
+	return "config.Options{Lookup: " + set(o.Lookup != nil) + ", Environ: " + strconv.Itoa(len(o.Environ)) +
+		" variables, ReadFile: " + set(o.ReadFile != nil) + "}"
+}
+
+// GoString is String: no verb shows the environment.
+func (o Options) GoString() string { return o.String() }
+
+// Format prints String for every verb, so that no verb shows Environ.
+func (o Options) Format(f fmt.State, verb rune) { redact.Format(f, verb, o.String(), o.GoString()) }
+
+// LogValue describes the options without the environment's values.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// MarshalJSON describes the options without the environment's values.
+func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
 
 // Config is the loaded configuration.
 type Config struct {
