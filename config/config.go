@@ -42,6 +42,13 @@
 //   - {$include: path#a.b} is the YAML or JSON content of a file (.yaml,
 //     .yml, .json), optionally only the object at the dotted path after
 //     "#"; substitutions inside it resolve relative to the included file.
+//     Includes nest at most 16 deep, and a configuration may hold at most
+//     1,000 $file and $include directives in all, counting each time an
+//     included file is included (so that a file that includes itself
+//     several times fails at once instead of reading files exponentially
+//     often). Paths may be absolute or lead out of the config
+//     directory, and links are followed, as in Backstage: the
+//     configuration is trusted, its files are not served to anyone.
 //
 // After the files, the environment overlay of Backstage applies: each
 // variable named APP_CONFIG_<key>_<key>... (from [Options.Environ]) sets the
@@ -95,11 +102,12 @@ package config
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -110,6 +118,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 const op = "config.Load"
@@ -129,9 +138,36 @@ type Options struct {
 	Environ []string
 
 	// ReadFile reads config files and the files named by $file and
-	// $include. If nil, os.ReadFile is used.
+	// $include. If nil, os.ReadFile is used for regular files of at most
+	// 16 MiB; anything else (a device, a FIFO, a larger file) is refused,
+	// naming the file. A function given here is used as it is.
 	ReadFile func(name string) ([]byte, error)
 }
+
+// String describes the options without the environment's values: Environ
+// is usually os.Environ(), every secret of the process.
+func (o Options) String() string {
+	set := func(f bool) string {
+		if f {
+			return "set"
+		}
+		return "nil"
+	}
+	return "config.Options{Lookup: " + set(o.Lookup != nil) + ", Environ: " + strconv.Itoa(len(o.Environ)) +
+		" variables, ReadFile: " + set(o.ReadFile != nil) + "}"
+}
+
+// GoString is String: no verb shows the environment.
+func (o Options) GoString() string { return o.String() }
+
+// Format prints String for every verb, so that no verb shows Environ.
+func (o Options) Format(f fmt.State, verb rune) { redact.Format(f, verb, o.String(), o.GoString()) }
+
+// LogValue describes the options without the environment's values.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// MarshalJSON describes the options without the environment's values.
+func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
 
 // Config is the loaded configuration.
 type Config struct {
@@ -207,6 +243,10 @@ type loader struct {
 	environ  []string
 	readFile func(string) ([]byte, error)
 
+	// includes counts the $file and $include directives resolved (see
+	// maxIncludes).
+	includes int
+
 	problems []error
 	warnings []string
 	// deferred holds the problems and warnings found in the sections of
@@ -235,7 +275,7 @@ type substValue struct {
 }
 
 func newLoader(ctx context.Context, opts *Options) *loader {
-	l := &loader{ctx: ctx, readFile: os.ReadFile, lookup: func(string) (string, bool) { return "", false },
+	l := &loader{ctx: ctx, readFile: readFileCapped, lookup: func(string) (string, bool) { return "", false },
 		origin: map[string]string{}, substituted: map[string]substValue{}, unsupported: map[string]seenSection{}}
 	if opts == nil {
 		return l

@@ -1,8 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -77,6 +81,15 @@ func (s scope) child(key string) (scope, bool) {
 // maxIncludeDepth bounds nested $include directives, so that a file that
 // includes itself fails instead of recursing forever.
 const maxIncludeDepth = 16
+
+// maxIncludes bounds the $file and $include directives one Load resolves,
+// so that includes that fan out (each file including the next several
+// times) cannot make it read and parse files exponentially often.
+const maxIncludes = 1000
+
+// maxConfigFileBytes bounds the size of a file the default reader reads:
+// a config file or a file named by $file or $include.
+const maxConfigFileBytes = 16 << 20
 
 // substitution matches "${VAR}" and its escaped form "$${VAR}", exactly as
 // Backstage's config loader does.
@@ -272,6 +285,9 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 		if l.ctx.Err() != nil {
 			return nil, false // Load reports the context's error
 		}
+		if !l.countInclude(file, path, key) {
+			return nil, false
+		}
 		b, err := l.readFile(resolve(dir, arg))
 		if err != nil {
 			l.pathProblem(file, path, "%s: %v", key, err)
@@ -287,6 +303,9 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 			return nil, false
 		}
 		if l.ctx.Err() != nil {
+			return nil, false
+		}
+		if !l.countInclude(file, path, key) {
 			return nil, false
 		}
 		name, dataPath, _ := strings.Cut(arg, "#")
@@ -328,6 +347,55 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 		}
 		return l.walk(val, path, name, newDir, s, depth+1)
 	}
+}
+
+// countInclude counts one $file or $include directive, and reports false
+// (after recording the problem once) when there are more than maxIncludes.
+// The problem is never deferred to a section's Decode: loading stops.
+func (l *loader) countInclude(file, path, key string) bool {
+	l.includes++
+	if l.includes <= maxIncludes {
+		return true
+	}
+	if l.includes == maxIncludes+1 {
+		l.problem(where(file, path), "%s: more than %d $file and $include directives in the configuration; check for includes that multiply", key, maxIncludes)
+	}
+	return false
+}
+
+// readFileCapped is the default Options.ReadFile: os.ReadFile for a
+// regular file of at most maxConfigFileBytes. Anything else (a device
+// such as /dev/zero that never ends, a FIFO that blocks until a writer
+// comes) is refused without being opened. Symbolic links are followed, as
+// mounted secrets (Kubernetes) are links.
+func readFileCapped(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		if pe, ok := err.(*fs.PathError); ok {
+			pe.Op = "open" // as os.ReadFile says
+		}
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
+	}
+	tooLarge := &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", maxConfigFileBytes)}
+	if fi.Size() > maxConfigFileBytes {
+		return nil, tooLarge
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigFileBytes { // it grew since Stat
+		return nil, tooLarge
+	}
+	return b, nil
 }
 
 // resolve makes a relative path relative to dir.

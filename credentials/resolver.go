@@ -67,7 +67,8 @@ type Request struct {
 	// call about the host itself. On a GitHub host with apps, an empty
 	// Owner resolves to the first app's JWT, which GitHub accepts on its
 	// /app endpoints only: set Owner for anything about an owner's
-	// repositories.
+	// repositories. An Owner with an empty, "." or ".." segment, a
+	// backslash or a control character is refused with InvalidArgument.
 	Owner string
 	// Repo is the repository name, or "".
 	Repo string
@@ -454,6 +455,12 @@ func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Creden
 	if h == nil {
 		return r.unknownHost(req, host, tr)
 	}
+	if bad := ownerProblem(req.Owner); bad != "" {
+		// Matched against scoped credentials as a path ("acme/../evil"
+		// would match acme's), so it must be one.
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: opResolve, Provider: h.provider, Host: h.in.Host,
+			Msg: "owner " + strconv.Quote(req.Owner) + " " + bad}
+	}
 	policy := req.Policy
 	if r.noAnonymous {
 		policy |= NoAnonymous
@@ -597,6 +604,26 @@ func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Creden
 }
 
 const opResolve = "credentials.Resolve"
+
+// ownerProblem says why owner (leading and trailing '/' aside) cannot
+// name an organisation, group path, workspace or project, or "" if it can.
+func ownerProblem(owner string) string {
+	owner = strings.Trim(owner, "/")
+	if owner == "" {
+		return ""
+	}
+	for i := 0; i < len(owner); i++ {
+		if c := owner[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "contains a control character or backslash"
+		}
+	}
+	for seg := range strings.SplitSeq(owner, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "has an empty, \".\" or \"..\" path segment"
+		}
+	}
+	return ""
+}
 
 func cmpOr(a, b error) error {
 	if a != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -41,7 +42,9 @@ import (
 // A credential is attached only to a host that an integration owns (its
 // web, API or raw host), over https (or plain http where the configuration
 // itself uses an http:// URL for that host, so that a redirect from https
-// to http on the same host goes out without it), and never to a request
+// to http on the same host goes out without it), never to the other
+// scheme's default port written out (https://host:80, http://host:443:
+// another service on that host), and never to a request
 // whose redirect chain passed through a host of another integration or of
 // none: GitHub's redirect of an archive download to codeload.github.com
 // goes out without Authorization. A request that already has an
@@ -176,7 +179,7 @@ type hostTable interface {
 // integration's own configuration gives an http:// URL.
 func attachable(req *http.Request, hosts hostTable, template string) bool {
 	o := hosts.owner(req.URL.Host)
-	if o == nil || template != "" && hosts.owner(template) != o {
+	if o == nil || template != "" && hosts.owner(template) != o || otherDefaultPort(req.URL) {
 		return false
 	}
 	switch req.URL.Scheme {
@@ -196,11 +199,25 @@ func attachable(req *http.Request, hosts hostTable, template string) bool {
 		// A hop the credential could not go over (plain http that the
 		// configuration does not allow) was answerable by anyone on the
 		// path, so whoever answered it chose where the chain went next.
-		if r.URL.Scheme != "https" && !(r.URL.Scheme == "http" && hosts.plainHTTP(r.URL.Host)) {
+		if r.URL.Scheme != "https" && !(r.URL.Scheme == "http" && hosts.plainHTTP(r.URL.Host)) || otherDefaultPort(r.URL) {
 			return false
 		}
 	}
 	return true
+}
+
+// otherDefaultPort reports whether u names the default port of the other
+// scheme (https://host:80, http://host:443): a service on the host other
+// than the one the configuration names, although host comparisons
+// (integrations.NormalizeHost) drop both ports.
+func otherDefaultPort(u *url.URL) bool {
+	switch u.Port() {
+	case "80":
+		return u.Scheme == "https"
+	case "443":
+		return u.Scheme == "http"
+	}
+	return false
 }
 
 // resolverHosts are the hosts of a Resolver's integrations.

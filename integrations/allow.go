@@ -46,6 +46,12 @@ func (v *validator) readingAllow(entries []ReadingAllow) ([]ReadingAllow, []allo
 // "*.example.com[:port]".
 func (v *validator) allowHost(p, h string) (allowRule, bool) {
 	var r allowRule
+	if strings.Contains(h, "@") {
+		// Refused before the port is parsed: "user:token@host" would
+		// otherwise be quoted as a port.
+		v.add(p, "%s is not a valid host: %s", quoteHost(h), hostProblem(h))
+		return r, false
+	}
 	name, port := h, ""
 	if strings.HasPrefix(h, "[") {
 		if end := strings.Index(h, "]"); end >= 0 && strings.HasPrefix(h[end+1:], ":") {
@@ -57,7 +63,7 @@ func (v *validator) allowHost(p, h string) (allowRule, bool) {
 	if port != "" || strings.HasSuffix(h, ":") {
 		lo, hi, msg := portRange(port)
 		if msg != "" {
-			v.add(p, "%s: %s", quote(h), msg)
+			v.add(p, "%s: %s", quoteHost(h), msg)
 			return r, false
 		}
 		r.lo, r.hi = lo, hi
@@ -71,12 +77,12 @@ func (v *validator) allowHost(p, h string) (allowRule, bool) {
 		if msg == "" {
 			msg = "write the port once, after the host"
 		}
-		v.add(p, "%s is not a valid host: %s; write a host name, *.example.com for its sub-domains, and an optional :port or :low-high port range", quote(h), msg)
+		v.add(p, "%s is not a valid host: %s; write a host name, *.example.com for its sub-domains, and an optional :port or :low-high port range", quoteHost(h), msg)
 		return r, false
 	}
 	if r.wild {
 		if strings.HasPrefix(check, "[") || validIPv4(strings.Split(check, ".")) {
-			v.add(p, "%s: a wildcard needs a domain name, not an IP address", quote(h))
+			v.add(p, "%s: a wildcard needs a domain name, not an IP address", quoteHost(h))
 			return r, false
 		}
 		r.host = name[1:]

@@ -2,6 +2,8 @@ package integrations
 
 import (
 	"errors"
+	"net"
+	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
 )
@@ -59,6 +61,23 @@ func invalid(op string, in *Integration, msg string) error {
 func (r *Registry) errNoIntegration(op, host string) error {
 	if u, ok := r.Unsupported(host); ok {
 		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host, Msg: UnsupportedMessage(host, u)}
+	}
+	// "github.com." is github.com to DNS, but hosts are matched as
+	// written (nothing is sent to it with a credential): say so, rather
+	// than advise configuring a host that validation refuses.
+	name, port := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
+	}
+	if trimmed := strings.TrimSuffix(name, "."); trimmed != name && trimmed != "" {
+		if port != "" {
+			trimmed = net.JoinHostPort(trimmed, port)
+		}
+		if in, ok := r.Owning(trimmed); ok {
+			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host,
+				Msg: "host " + quote(host) + " has a trailing dot, which no integration's host has; write " +
+					quote(NormalizeHost(trimmed)) + " (" + in.ConfigPath + ")"}
+		}
 	}
 	return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Host: host,
 		Msg: "no integration is configured for host " + quote(host) +

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // NewRegistry validates cfg, applies Backstage's defaults and appends the
@@ -166,7 +167,7 @@ func (v *validator) host(entry, host, def, example string) (norm string, ok bool
 		return "", false
 	}
 	if p := hostProblem(host); p != "" {
-		v.add(path, "%s is not a valid host: %s", quote(host), p)
+		v.add(path, "%s is not a valid host: %s", quoteHost(host), p)
 		return "", false
 	}
 	norm = NormalizeHost(host)
@@ -202,7 +203,9 @@ func urlProblem(key, raw string) (trimmed string, u *url.URL, msg string) {
 	u, err := url.Parse(trimmed)
 	shown := "(value not shown)"
 	if err == nil && u.Host != "" && u.User == nil && (u.Scheme == "https" || u.Scheme == "http") {
-		shown = quote(trimmed)
+		// Without query and fragment, which may hold a token
+		// (?private_token=, #access_token=).
+		shown = quote(redact.URL(trimmed))
 	}
 	switch {
 	case trimmed == "":
@@ -311,3 +314,16 @@ func ownerWord(k Kind) string {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// quoteHost quotes a host value that failed validation, without what may
+// be a credential pasted into it: user information ("user:token@host")
+// and a query or fragment.
+func quoteHost(h string) string {
+	if i := strings.LastIndexByte(h, '@'); i >= 0 {
+		h = "…@" + h[i+1:]
+	}
+	if i := strings.IndexAny(h, "?#"); i >= 0 {
+		h = h[:i] + "…"
+	}
+	return quote(h)
+}

@@ -340,6 +340,11 @@ func (a *App) found(c call, owner, kind string, raw *installationJSON) (*Install
 	if kind != "" {
 		a.setKind(owner, kind)
 	}
+	if inst.Suspended {
+		// Looked at again as soon as "not installed" would be: an owner
+		// who unsuspends it expects the app to work within minutes.
+		return inst, a.now().Add(a.notInstalledTTL), nil
+	}
 	return inst, a.now().Add(a.installTTL), nil
 }
 
@@ -384,7 +389,9 @@ func (a *App) mint(ctx context.Context, inst *Installation) (*Token, time.Time, 
 		e.Msg, e.Err = a.label+"'s installation "+id+" for "+inst.Account+" no longer exists", errInstallationGone
 		return nil, time.Time{}, e
 	case errors.Is(err, ErrSuspended):
-		return nil, time.Time{}, a.suspended(inst.ID, inst.Account, http.StatusForbidden)
+		// Remembered like "not installed", so that callers get it without
+		// a POST each until an owner may have unsuspended it.
+		return nil, time.Time{}, tokencache.Remember(a.suspended(inst.ID, inst.Account, http.StatusForbidden), a.now().Add(a.notInstalledTTL))
 	case err != nil:
 		return nil, time.Time{}, err
 	}

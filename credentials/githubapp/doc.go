@@ -49,8 +49,11 @@
 // [Options.RepositoriesRefresh], so that a repository just added to the
 // selection is seen. Installations on all repositories never list them.
 //
-// An owner the app is not installed for is remembered for
-// [Options.NotInstalledTTL], so asking again costs nothing until then.
+// An owner the app is not installed for, and an installation that is
+// suspended (seen at lookup or when GitHub refuses a mint), are remembered
+// for [Options.NotInstalledTTL], so asking again costs nothing until then,
+// and an installation unsuspended by its owner is used again once it
+// lapses.
 //
 // Requests go through scmkit's one HTTP retry and rate-limit policy, the
 // same as every other call of the library, tuned by the same option names

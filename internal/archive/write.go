@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/gitpath"
 )
 
 // WriteOptions configures [WriteDir]. A nil *WriteOptions means the zero
@@ -32,9 +33,12 @@ type WriteOptions struct {
 //     are created with O_EXCL (so a link in their place is not followed);
 //   - files are written with mode 0644, or 0755 when any executable bit is
 //     set in fsys, whatever the umask; directories with 0755 (less umask);
-//   - symbolic links in fsys are skipped; other special files, and names
-//     with a backslash, a NUL byte or invalid UTF-8, are refused with
-//     InvalidArgument.
+//   - symbolic links in fsys are skipped; other special files, names
+//     with a backslash, a NUL byte or invalid UTF-8, and names git reads as
+//     ".git" (any case, trailing dots or spaces, "git~1": see
+//     internal/gitpath), are refused with InvalidArgument: a .git
+//     directory or file in dest would hand its config and hooks to the
+//     next git command run there.
 //
 // Unlike os.CopyFS, which follows symbolic links already in its
 // destination (so that a link planted there, say "skeleton" pointing to
@@ -94,6 +98,13 @@ func (w *writer) dir(root *os.Root, name string) error {
 		}
 		if base == "." || strings.ContainsAny(base, "/\\\x00") || !fs.ValidPath(base) || !utf8.ValidString(base) {
 			return invalidf("refusing to write %s: invalid name", abbrev(p))
+		}
+		if gitpath.IsDotGit(base) {
+			// A repository's control directory (or a .git file naming
+			// one): the next git command run in dest would take its
+			// config and hooks. Git's fsck refuses the name, so no git
+			// host serves it.
+			return invalidf("refusing to write %s: git reads the name as .git, a repository's control directory", abbrev(p))
 		}
 		switch t := d.Type(); {
 		case d.IsDir():

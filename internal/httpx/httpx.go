@@ -279,6 +279,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	if err := t.takeBudget(req); err != nil {
+		// Nothing is sent; the body is closed all the same, as the
+		// http.RoundTripper contract requires (a replayable one already is).
+		if !st.replayable && req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, err
 	}
 	resp, err := t.rc.Do(rreq)

@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // MaxErrorBody is how much of an error answer's body (status 400 or more)
@@ -47,6 +50,18 @@ type Secrets struct {
 	forms []string          // every form of every value, longest first; nil when stale
 	rep   *strings.Replacer // built from forms when first needed; nil when stale
 }
+
+// String describes the set without its values.
+func (s *Secrets) String() string { return "httpx.Secrets(" + strconv.Itoa(s.Len()) + " values)" }
+
+// Format prints String for every verb, so that no verb shows a value.
+func (s *Secrets) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), "&"+s.String()) }
+
+// LogValue describes the set without its values.
+func (s *Secrets) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON describes the set without its values.
+func (s *Secrets) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Add adds credential values to the set; empty values are ignored.
 func (s *Secrets) Add(vals ...string) {
