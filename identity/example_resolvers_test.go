@@ -66,11 +66,11 @@ auth:
 // request, not a Backstage token: its caller is the session's Identity,
 // resolved by the resolvers of the provider and environment she signed in
 // through (Session.Identity.Provider, Session.Env) into the Principal that
-// permission checks take. Here two sign-ins of one environment, GitHub (the
+// permission checks take ([Resolvers.Principal]). Here two sign-ins of one environment, GitHub (the
 // node id in the catalog's github.com/user-id annotation) and LDAP (the
 // login as the user's name), resolve to catalog users, and the RBAC policy
 // lets members of platform-team register components.
-func ExampleFromAuth() {
+func ExampleResolvers_Principal() {
 	ctx := context.Background()
 	yaml := []byte(`
 auth:
@@ -135,25 +135,14 @@ spec:
 	}
 	authz := permission.NewAuthorizer(policy, nil)
 
-	// principal is what a request handler does with its session s:
-	// principal(r.Context(), s.Identity, s.Env).
-	principal := func(ctx context.Context, id auth.Identity, env string) (identity.Principal, error) {
-		rv := resolvers.For(id.Provider, env)
-		if rv == nil {
-			return identity.Principal{}, fmt.Errorf("no sign-in resolvers for %s in %s", id.Provider, env)
-		}
-		res, err := rv.Resolve(ctx, identity.FromAuth(id, "")) // "": the provider's type is its id
-		if err != nil {
-			return identity.Principal{}, err // NotFound: no catalog user
-		}
-		return identity.Principal{User: &res.Identity}, nil
-	}
 	for _, id := range []auth.Identity{
 		{Provider: "github", Subject: "U_kgDOalice", Login: "alice"},
 		{Provider: "ldap", Subject: "uid=bob,ou=people,dc=example,dc=org", Login: "bob"},
 		{Provider: "ldap", Subject: "uid=eve,ou=people,dc=example,dc=org", Login: "eve"},
 	} {
-		who, err := principal(ctx, id, "production")
+		// A request handler has its session from handler.Session(r).
+		s := &auth.Session{Identity: id, Env: "production"}
+		who, err := resolvers.Principal(ctx, s)
 		if err != nil {
 			fmt.Println(id, "→", errcode.CodeOf(err))
 			continue

@@ -30,6 +30,35 @@ func (rs Resolvers) Set(id, env string, r *SignInResolver) {
 	rs[id][env] = r
 }
 
+// Principal returns the caller of a server-rendered portal's request: the
+// catalog user that the session's identity resolves to, with the resolver
+// of the provider and environment she signed in through, as at her
+// sign-in (Backstage resolves a sign-in once and puts the result in its
+// token; a portal that keeps sessions resolves on each request, and sees
+// a change of the catalog at once). It makes no request to the provider;
+// the resolver reads the catalog. A provider or environment without
+// resolvers is PermissionDenied, as [BackstageIdentityFunc] refuses its
+// sign-in; a user the catalog does not know is the resolver's error
+// (NotFound).
+func (rs Resolvers) Principal(ctx context.Context, s *auth.Session) (Principal, error) {
+	res, err := rs.resolve(ctx, "identity.Principal", s)
+	if err != nil {
+		return Principal{}, err
+	}
+	u := res.Identity
+	return Principal{User: &u}, nil
+}
+
+// resolve resolves s's identity with the resolver of its provider id and
+// environment.
+func (rs Resolvers) resolve(ctx context.Context, op string, s *auth.Session) (*Resolution, error) {
+	r := rs.For(s.Identity.Provider, s.Env)
+	if r == nil {
+		return nil, errcode.Newf(errcode.PermissionDenied, op, "no sign-in resolvers for provider %q in the %q environment", s.Identity.Provider, s.Env)
+	}
+	return r.Resolve(ctx, FromAuth(s.Identity, r.providerType))
+}
+
 // BackstageIdentityFunc returns the hook auth.Options.BackstageIdentity
 // takes: after each sign-in and refresh it resolves the session's identity
 // with the resolver of its provider id and environment (several providers
@@ -39,11 +68,7 @@ func (rs Resolvers) Set(id, env string, r *SignInResolver) {
 // a secret.
 func BackstageIdentityFunc(resolvers Resolvers, is *Issuer) func(context.Context, *auth.Session) (*auth.BackstageIdentity, error) {
 	return func(ctx context.Context, s *auth.Session) (*auth.BackstageIdentity, error) {
-		r := resolvers.For(s.Identity.Provider, s.Env)
-		if r == nil {
-			return nil, errcode.Newf(errcode.PermissionDenied, "identity.SignIn", "no sign-in resolvers for provider %q in the %q environment", s.Identity.Provider, s.Env)
-		}
-		res, err := r.Resolve(ctx, FromAuth(s.Identity, r.providerType))
+		res, err := resolvers.resolve(ctx, "identity.SignIn", s)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -304,5 +305,36 @@ func TestCatalogErrorAborts(t *testing.T) {
 	res, err := r.Explain(context.Background(), SignInInfo{Username: "alice", Email: "alice@example.com", EmailVerified: true})
 	if errcode.CodeOf(err) != errcode.Unavailable || res.Steps[1].Outcome != "not tried" {
 		t.Errorf("%+v, %v", res, err)
+	}
+}
+
+// Resolvers.Principal resolves a session with the resolver of its own
+// provider id and environment, with the provider's type (a provider id
+// "corp-gh" of type github reads the github.com/user-id annotation): a
+// known user is her catalog identity with her ownership, an unknown one
+// NotFound, and a provider or environment without resolvers
+// PermissionDenied.
+func TestResolversPrincipal(t *testing.T) {
+	rs := Resolvers{}
+	rs.Set("corp-gh", "production", resolver(t, "github", `{"resolvers":[{"resolver":"userIdMatchingUserEntityAnnotation"}]}`, nil))
+	ctx := context.Background()
+	alice := auth.Identity{Provider: "corp-gh", Subject: "MDQ6VXNlcjE=", Login: "alice"}
+
+	p, err := rs.Principal(ctx, &auth.Session{Identity: alice, Env: "production"})
+	if err != nil || p.User == nil || p.User.EntityRef != "user:default/alice" || !slices.Contains(p.User.OwnershipEntityRefs, "group:default/platform-team") {
+		t.Fatalf("alice: %+v %v", p.User, err)
+	}
+	stranger := alice
+	stranger.Subject = "MDQ6VXNlcjk="
+	if _, err := rs.Principal(ctx, &auth.Session{Identity: stranger, Env: "production"}); errcode.CodeOf(err) != errcode.NotFound {
+		t.Fatalf("a user the catalog does not know: %v, want NotFound", err)
+	}
+	for _, s := range []*auth.Session{
+		{Identity: alice, Env: "development"},
+		{Identity: auth.Identity{Provider: "github", Subject: alice.Subject}, Env: "production"},
+	} {
+		if _, err := rs.Principal(ctx, s); errcode.CodeOf(err) != errcode.PermissionDenied {
+			t.Fatalf("%s in %q: %v, want PermissionDenied", s.Identity.Provider, s.Env, err)
+		}
 	}
 }

@@ -118,17 +118,7 @@ func (x *access) backstageIdentity() func(context.Context, *auth.Session) (*auth
 // principal is the catalog identity of a session, resolved by the
 // resolvers of the provider and environment it signed in through.
 func (x *access) principal(ctx context.Context, s *auth.Session) (identity.Principal, error) {
-	r := x.resolvers.For(s.Identity.Provider, s.Env)
-	if r == nil {
-		return identity.Principal{}, errcode.Newf(errcode.PermissionDenied, "portal", "no sign-in resolvers for provider %q in the %q environment", s.Identity.Provider, s.Env)
-	}
-	typ := signInConfigs[s.Identity.Provider].typ
-	res, err := r.Resolve(ctx, identity.FromAuth(s.Identity, typ))
-	if err != nil {
-		return identity.Principal{}, err
-	}
-	u := res.Identity
-	return identity.Principal{User: &u}, nil
+	return x.resolvers.Principal(ctx, s)
 }
 
 // who authenticates a request for permission.Require.
