@@ -86,7 +86,9 @@
 // X-RateLimit-Remaining: 0 or a secondary-limit message, is RateLimited
 // with RetryAt from Retry-After, else X-RateLimit-Reset (when no requests
 // remain), else one minute on for a secondary limit, as GitHub advises;
-// any other 403 is PermissionDenied; 404 is NotFound, which may also mean a private
+// a 403 with the error code too_large (a file over the contents API's
+// 100 MB) is InvalidArgument, as a file over the portable client's limit
+// is; any other 403 is PermissionDenied; 404 is NotFound, which may also mean a private
 // repository the credential cannot see (GitHub does not tell them apart);
 // 409 is Conflict; 422 "already exists" is AlreadyExists, "not a fast
 // forward" is Conflict, any other 422 is InvalidArgument; 304 is

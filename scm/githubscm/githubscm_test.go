@@ -1,6 +1,7 @@
 package githubscm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -715,5 +716,28 @@ func TestNew(t *testing.T) {
 				t.Errorf("code %v; want InvalidArgument", scm.Code(err))
 			}
 		})
+	}
+}
+
+// TestReadFileTooLarge checks that GitHub's 403 too_large (a file over the
+// contents API's 100 MB; here over the fake's ContentsLimit) is
+// InvalidArgument with GitHub's message, not PermissionDenied: the
+// credential is not at fault and no other one will read the file.
+func TestReadFileTooLarge(t *testing.T) {
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, ContentsLimit: 1000}, nil)
+	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{
+		{Path: "big.bin", Content: bytes.Repeat([]byte("x"), 1001)},
+		{Path: "small.txt", Content: []byte("ok\n")},
+	}})
+	var err error
+	if n := e.count(func() { _, err = e.c.ReadFile(t.Context(), e.web("acme/svc/blob/main/big.bin"), nil) }); n != 1 {
+		t.Errorf("reading a too-large file made %d requests; want 1", n)
+	}
+	if scm.Code(err) != scm.InvalidArgument || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("reading a file over the contents API's limit: %v (code %v); want InvalidArgument with GitHub's message",
+			err, scm.Code(err))
+	}
+	if f, err := e.c.ReadFile(t.Context(), e.web("acme/svc/blob/main/small.txt"), nil); err != nil || string(f.Content) != "ok\n" {
+		t.Errorf("reading a small file: %v, %v", f, err)
 	}
 }

@@ -1005,3 +1005,30 @@ func TestTreeSHAMatchesGit(t *testing.T) {
 		t.Errorf("tree = %s; want %s (git write-tree)", info.Tree, want)
 	}
 }
+
+// TestContentsTooLarge checks GitHub's size limits on GET contents: a file
+// over 1 MB (here ContentsLimit/100) in the JSON media type, or over
+// 100 MB (ContentsLimit) in the raw one, gets 403 with the error code
+// too_large.
+func TestContentsTooLarge(t *testing.T) {
+	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, ContentsLimit: 1000})
+	for _, tc := range []struct {
+		name, path, accept string
+		want               int
+	}{
+		{"json over 1 MB", "README.md", "application/vnd.github+json", http.StatusForbidden},
+		{"json under 1 MB", "docs/a%20b/%C3%BCn%C3%AF.md", "application/vnd.github+json", http.StatusOK},
+		{"raw under 100 MB", "README.md", "application/vnd.github.raw", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets/contents/" + tc.path,
+				header: map[string]string{"Accept": tc.accept}})
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d; want %d (%s)", resp.StatusCode, tc.want, b)
+			}
+			if tc.want == http.StatusForbidden && !strings.Contains(string(b), `"code":"too_large"`) {
+				t.Errorf("403 body %s; want the error code too_large", b)
+			}
+		})
+	}
+}

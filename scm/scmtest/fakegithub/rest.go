@@ -282,6 +282,14 @@ func (s *Server) contentEntryJSON(r *http.Request, rp *repostore.Repo, ref, p st
 	}
 }
 
+// tooLarge is the limit GitHub's too_large answer names.
+func tooLarge(raw bool) string {
+	if raw {
+		return "100 MB"
+	}
+	return "1 MB"
+}
+
 // base64Lines encodes b as GitHub does in contents and blobs: base64 with
 // a newline every 60 characters.
 func base64Lines(b []byte) string {
@@ -323,6 +331,13 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		}
 	}
 	media, raw := rawMediaType(r.Header.Get("Accept"))
+	if limit := cmp.Or(s.opts.ContentsLimit, 100<<20); (e.Mode == gitobj.ModeFile || e.Mode == gitobj.ModeExec) &&
+		(len(rp.Objects[e.SHA].Blob) > limit || !raw && len(rp.Objects[e.SHA].Blob) > limit/100) {
+		s.writeJSON(w, r, http.StatusForbidden, map[string]any{"message": "This API returns blobs up to " + tooLarge(raw) +
+			" in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+			"errors": []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}}, "documentation_url": doc, "status": "403"})
+		return
+	}
 	j := s.contentEntryJSON(r, rp, ref, p, e)
 	switch {
 	case e.Mode == gitobj.ModeTree:
