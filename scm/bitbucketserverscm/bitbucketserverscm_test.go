@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -592,5 +593,48 @@ func TestReadTreeContextPath(t *testing.T) {
 	last := reqs[len(reqs)-1].Path
 	if !strings.HasPrefix(last, "/bitbucket/rest/api/1.0/projects/ACME/repos/basic/archive?") || !strings.Contains(last, "path=templates%2Fservice") {
 		t.Errorf("archive request %s; want the server-side subdirectory under the context path", last)
+	}
+}
+
+// TestListFilesNoWayForward checks that a files page that is not the last
+// but names no later nextPageStart (a proxy that drops "start", a server
+// bug) gives a Truncated list, so that the portable client reads the tree,
+// rather than a cut list that passes for complete; such a page of
+// repositories is an error, not the end of the listing.
+func TestListFilesNoWayForward(t *testing.T) {
+	for _, tc := range []struct {
+		name, next string
+	}{
+		{"same start", `"nextPageStart": 0,`},
+		{"no nextPageStart", ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pages := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				pages++
+				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+				values := `["a.txt"]`
+				if strings.HasSuffix(r.URL.Path, "/repos") {
+					values = `[{"slug": "r", "project": {"key": "ACME"}}]`
+				}
+				fmt.Fprintf(w, `{"size": 1, "limit": 1, "isLastPage": false, %s "start": 0, "values": %s}`, tc.next, values)
+			}))
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			in := adaptertest.Integration(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+				Host: u.Host, APIBaseURL: srv.URL + "/rest/api/1.0", Token: integrations.NewSecret(goodToken)}}}, u.Host)
+			d, err := bitbucketserverscm.New(in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := d.ListFiles(t.Context(), srv.Client(), &driver.ListFilesRequest{Repo: driver.Repo{Owner: project, Name: "r"}})
+			if err != nil || !l.Truncated || len(l.Paths) != 1 || pages != 1 {
+				t.Errorf("ListFiles = %+v, %v after %d pages; want [a.txt], Truncated, after 1 page", l, err, pages)
+			}
+			page, err := d.ListRepositories(t.Context(), srv.Client(), &driver.ListRepositoriesRequest{Owner: project})
+			if d.ErrorInfo(err).Code != errcode.Unknown {
+				t.Errorf("ListRepositories = %+v, %v; want an error classified Unknown (a listing cut short)", page, err)
+			}
+		})
 	}
 }
