@@ -552,6 +552,7 @@ func TestErrorInfo(t *testing.T) {
 		{"partial commit", &bitbucketserverscm.PartialCommitError{Branch: "b", Committed: 1, Total: 2, Failed: "x", Err: apiErr(409, "")}, errcode.Conflict},
 		{"transport error", &errcode.Error{Code: errcode.Unavailable}, errcode.Unavailable},
 		{"other", errors.New("boom"), errcode.Unknown},
+		{"nil", nil, errcode.OK},
 	} {
 		if got := d.ErrorInfo(tc.err).Code; got != tc.want {
 			t.Errorf("%s: ErrorInfo(%v).Code = %v; want %v", tc.name, tc.err, got, tc.want)
@@ -632,7 +633,7 @@ func TestListFilesNoWayForward(t *testing.T) {
 				t.Errorf("ListFiles = %+v, %v after %d pages; want [a.txt], Truncated, after 1 page", l, err, pages)
 			}
 			page, err := d.ListRepositories(t.Context(), srv.Client(), &driver.ListRepositoriesRequest{Owner: project})
-			if d.ErrorInfo(err).Code != errcode.Unknown {
+			if err == nil || d.ErrorInfo(err).Code != errcode.Unknown {
 				t.Errorf("ListRepositories = %+v, %v; want an error classified Unknown (a listing cut short)", page, err)
 			}
 		})
