@@ -38,7 +38,10 @@
 //   - ListFiles (Search): 1 (GET git/trees/{ref}?recursive=1; "HEAD" for the
 //     default branch).
 //   - ListRepositories: 1 per page of 100 (orgs/{o}/repos; an owner that is a
-//     user costs one more request on the first page, then users/{u}/repos).
+//     user costs two more requests on the first page, the organization
+//     endpoint's 404 and GET /user, then user/repos?affiliation=owner with
+//     her own credential, her private repositories included, or
+//     users/{u}/repos, her public ones, with any other).
 //   - FindFiles (catalog discovery): 1 GraphQL query per 100 repositories,
 //     asking only for the blob id, never the text: 10 requests for 1,000
 //     repositories.

@@ -1032,3 +1032,46 @@ func TestContentsTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestUserRepositoryListings checks GitHub's two listings of a user's
+// repositories: GET /users/{u}/repos gives her public ones to anyone, her
+// own token included; GET /user/repos gives the caller's own, private ones
+// too, and needs a user (401 anonymous).
+func TestUserRepositoryListings(t *testing.T) {
+	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, User: "octocat"})
+	s.AddOwner("octocat", fakegithub.User)
+	for _, r := range []fakegithub.Repo{{Owner: "octocat", Name: "pub"}, {Owner: "octocat", Name: "priv", Private: true}} {
+		if _, err := s.AddRepo(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, path, auth string
+		status           int
+		want             []string
+	}{
+		{"users endpoint, own token", "/users/octocat/repos", "Bearer " + token, 200, []string{"pub"}},
+		{"users endpoint, anonymous", "/users/octocat/repos", "", 200, []string{"pub"}},
+		{"user endpoint", "/user/repos?affiliation=owner", "Bearer " + token, 200, []string{"pub", "priv"}},
+		{"user endpoint, anonymous", "/user/repos", "", 401, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, s, call{url: s.APIBaseURL() + tc.path, header: map[string]string{"Authorization": tc.auth}})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d; want %d (%s)", resp.StatusCode, tc.status, b)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var names []string
+			for _, r := range decode[[]struct {
+				Name string `json:"name"`
+			}](t, b) {
+				names = append(names, r.Name)
+			}
+			if !slices.Equal(names, tc.want) {
+				t.Errorf("repositories %v; want %v", names, tc.want)
+			}
+		})
+	}
+}

@@ -47,6 +47,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docREST+"/repos/repos#list-organization-repositories"))
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docREST+"/repos/repos#list-repositories-for-a-user"))
+	s.handle(mux, "GET /user/repos", s.listOwnRepos)
 	s.handle(mux, "POST /graphql", s.graphql)
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
@@ -238,9 +239,39 @@ func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
-		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool { return !canSee(r, rp) })
+		// /users/{u}/repos lists public repositories only (GitHub's
+		// documentation), the user's own token included: her private
+		// ones are in /user/repos. An installation token still sees the
+		// private repositories of its installation here.
+		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool {
+			return !canSee(r, rp) || typ == User && !rp.Public && tokenOf(r) == nil
+		})
 		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 	}
+}
+
+// listOwnRepos answers GET /user/repos with the repositories the caller
+// owns, public and private (affiliation=owner; the fake does not model
+// collaborators or organization members). It needs a user: an anonymous
+// caller gets 401, a GitHub App installation token 403.
+func (s *Server) listOwnRepos(w http.ResponseWriter, r *http.Request) {
+	const doc = docREST + "/repos/repos#list-repositories-for-the-authenticated-user"
+	switch c := callerOf(r); {
+	case !c.authed:
+		s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", doc)
+		return
+	case c.token != nil:
+		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, doc)
+		return
+	}
+	login := s.actor(r) // before s.site: the sign-in state is never locked inside it
+	s.site.Lock()
+	defer s.site.Unlock()
+	var list []*repostore.Repo
+	if o := s.site.FindOwner(login); o != nil {
+		list = reposOf(o)
+	}
+	s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 }
 
 // ---- contents ----
