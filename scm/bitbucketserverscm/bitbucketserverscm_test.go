@@ -514,6 +514,11 @@ func TestListRepositoriesPages(t *testing.T) {
 		if !strings.HasPrefix(r.WebURL, e.fake.URL()+"/projects/ACME/repos/") || !r.Private {
 			t.Errorf("repository %+v: want a private repository with a web URL under the project", r)
 		}
+		// Bitbucket names the caller in the HTTP clone link; the
+		// repository, shared with every user of the catalog, must not.
+		if !strings.HasPrefix(r.CloneURL, e.fake.URL()+"/scm/") {
+			t.Errorf("repository %s: clone URL %q; want %s/scm/... without the caller's name", r.Name, r.CloneURL, e.fake.URL())
+		}
 	}
 	if len(names) != 10 {
 		t.Errorf("ListRepositories = %v; want 10 repositories", names)

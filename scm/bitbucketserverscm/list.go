@@ -94,6 +94,10 @@ func (d *Driver) repository(v *repoJSON) driver.Repository {
 	for _, l := range v.Links.Clone {
 		if l.Name == "http" || l.Name == "https" {
 			repo.CloneURL = l.Href
+			if u, err := url.Parse(l.Href); err == nil {
+				u.User = nil // Bitbucket puts the caller's username there
+				repo.CloneURL = u.String()
+			}
 		}
 	}
 	return repo
