@@ -756,3 +756,33 @@ func TestReadFileTooLarge(t *testing.T) {
 		t.Errorf("reading a small file: %v, %v", f, err)
 	}
 }
+
+// TestFindFilesOwnedOnly checks that discovery under a user finds the
+// files of her own repositories only: GitHub's RepositoryOwner.repositories
+// also gives, by default (ownerAffiliations [OWNER, COLLABORATOR]), the
+// repositories of other owners she collaborates on.
+func TestFindFilesOwnedOnly(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("octocat", fakegithub.User)
+	if err := e.s.AddOrgMember("acme", fakegithub.OrgMember{Login: "octocat"}); err != nil {
+		t.Fatal(err)
+	}
+	catalog := []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
+	e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "own", Files: catalog})
+	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "shared", Private: true, Files: catalog})
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", e.s.APIBaseURL()+"/repos/acme/shared/collaborators/octocat",
+		strings.NewReader(`{"permission":"push"}`))
+	if err := gitHubError(e.hc, req); err != nil {
+		t.Fatalf("making octocat a collaborator of acme/shared: %v", err)
+	}
+	var got []string
+	for f, err := range e.c.FindFiles(t.Context(), e.web("octocat"), "catalog-info.yaml") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Repository.Owner+"/"+f.Repository.Name)
+	}
+	if diff := cmp.Diff([]string{"octocat/own"}, got); diff != "" {
+		t.Errorf("FindFiles under octocat (-want +got):\n%s", diff)
+	}
+}

@@ -108,12 +108,14 @@ func (d *Driver) userListing(ctx context.Context, gh *github.Client, owner strin
 
 // findFilesQuery asks, per page of 100 repositories of an owner, for the
 // blob id (never the text) at an expression such as
-// "HEAD:catalog-info.yaml". It is validated against GitHub's schema in the
-// tests.
+// "HEAD:catalog-info.yaml". The owner's own repositories only
+// (ownerAffiliations: OWNER): GitHub's default adds, for a user, those of
+// other owners she collaborates on. It is validated against GitHub's
+// schema in the tests.
 const findFilesQuery = `query FindFiles($owner: String!, $cursor: String, $expression: String!) {
   repositoryOwner(login: $owner) {
     login
-    repositories(first: 100, after: $cursor) {
+    repositories(first: 100, after: $cursor, ownerAffiliations: [OWNER]) {
       nodes {
         name
         url
