@@ -1009,7 +1009,8 @@ func TestTreeSHAMatchesGit(t *testing.T) {
 // TestContentsTooLarge checks GitHub's size limits on GET contents: a file
 // over 1 MB (here ContentsLimit/100) in the JSON media type, or over
 // 100 MB (ContentsLimit) in the raw one, gets 403 with the error code
-// too_large.
+// too_large; in the object media type, a file over 1 MB comes without
+// its content (encoding "none").
 func TestContentsTooLarge(t *testing.T) {
 	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, ContentsLimit: 1000})
 	for _, tc := range []struct {
@@ -1019,6 +1020,7 @@ func TestContentsTooLarge(t *testing.T) {
 		{"json over 1 MB", "README.md", "application/vnd.github+json", http.StatusForbidden},
 		{"json under 1 MB", "docs/a%20b/%C3%BCn%C3%AF.md", "application/vnd.github+json", http.StatusOK},
 		{"raw under 100 MB", "README.md", "application/vnd.github.raw", http.StatusOK},
+		{"object over 1 MB", "README.md", "application/vnd.github.object", http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, b := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets/contents/" + tc.path,
@@ -1028,6 +1030,9 @@ func TestContentsTooLarge(t *testing.T) {
 			}
 			if tc.want == http.StatusForbidden && !strings.Contains(string(b), `"code":"too_large"`) {
 				t.Errorf("403 body %s; want the error code too_large", b)
+			}
+			if strings.HasSuffix(tc.accept, "object") && !strings.Contains(string(b), `"encoding":"none"`) {
+				t.Errorf("object body %s; want no content, encoding none", b)
 			}
 		})
 	}

@@ -362,8 +362,11 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		}
 	}
 	media, raw := rawMediaType(r.Header.Get("Accept"))
-	if limit := cmp.Or(s.opts.ContentsLimit, 100<<20); (e.Mode == gitobj.ModeFile || e.Mode == gitobj.ModeExec) &&
-		(len(rp.Objects[e.SHA].Blob) > limit || !raw && len(rp.Objects[e.SHA].Blob) > limit/100) {
+	// The object media type answers a file over 1 MB without its content
+	// (encoding "none"); the default JSON one refuses it.
+	limit := cmp.Or(s.opts.ContentsLimit, 100<<20)
+	object, big := strings.Contains(r.Header.Get("Accept"), "application/vnd.github.object"), len(rp.Objects[e.SHA].Blob) > limit/100
+	if (e.Mode == gitobj.ModeFile || e.Mode == gitobj.ModeExec) && (len(rp.Objects[e.SHA].Blob) > limit || !raw && !object && big) {
 		s.writeJSON(w, r, http.StatusForbidden, map[string]any{"message": "This API returns blobs up to " + tooLarge(raw) +
 			" in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
 			"errors": []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}}, "documentation_url": doc, "status": "403"})
@@ -395,6 +398,9 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		return
 	default:
 		j["type"], j["content"], j["encoding"] = "file", base64Lines(rp.Objects[e.SHA].Blob), "base64"
+		if object && big {
+			j["content"], j["encoding"] = "", "none"
+		}
 	}
 	s.writeJSON(w, r, http.StatusOK, j)
 }

@@ -90,8 +90,9 @@ type Options struct {
 	TreeLimit int
 	// ContentsLimit, when > 0, replaces GitHub's 100 MB: GET contents
 	// refuses a larger file with 403 and the error code too_large, in
-	// every media type (the JSON one from a hundredth of it: GitHub's
-	// 1 MB).
+	// every media type; from a hundredth of it (GitHub's 1 MB), the JSON
+	// media type refuses the file too and the object one answers it
+	// without content (encoding "none").
 	ContentsLimit int
 	// Now is the fake's clock; nil means time.Now. It dates commits and
 	// the rate-limit headers.
