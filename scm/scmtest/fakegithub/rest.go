@@ -313,14 +313,6 @@ func (s *Server) contentEntryJSON(r *http.Request, rp *repostore.Repo, ref, p st
 	}
 }
 
-// tooLarge is the limit GitHub's too_large answer names.
-func tooLarge(raw bool) string {
-	if raw {
-		return "100 MB"
-	}
-	return "1 MB"
-}
-
 // base64Lines encodes b as GitHub does in contents and blobs: base64 with
 // a newline every 60 characters.
 func base64Lines(b []byte) string {
@@ -367,7 +359,7 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 	limit := cmp.Or(s.opts.ContentsLimit, 100<<20)
 	object, big := strings.Contains(r.Header.Get("Accept"), "application/vnd.github.object"), len(rp.Objects[e.SHA].Blob) > limit/100
 	if (e.Mode == gitobj.ModeFile || e.Mode == gitobj.ModeExec) && (len(rp.Objects[e.SHA].Blob) > limit || !raw && !object && big) {
-		s.writeJSON(w, r, http.StatusForbidden, map[string]any{"message": "This API returns blobs up to " + tooLarge(raw) +
+		s.writeJSON(w, r, http.StatusForbidden, map[string]any{"message": "This API returns blobs up to " + map[bool]string{true: "100 MB", false: "1 MB"}[raw] +
 			" in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
 			"errors": []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}}, "documentation_url": doc, "status": "403"})
 		return
