@@ -50,13 +50,18 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	gh := d.client(hc)
 	lo := github.ListOptions{Page: page, PerPage: per}
+	// Oldest first: a repository created meanwhile joins the last page
+	// instead of shifting every page (GitHub's default for organizations
+	// is newest first, for users by name), so the other pages stay
+	// unchanged, re-validated with 304s, and none is listed twice.
+	const sort, dir = "created", "asc"
 	var (
 		repos []*github.Repository
 		resp  *github.Response
 		err   error
 	)
 	if kind == "" || kind == "org" {
-		repos, resp, err = gh.Repositories.ListByOrg(ctx, r.Owner, &github.RepositoryListByOrgOptions{ListOptions: lo})
+		repos, resp, err = gh.Repositories.ListByOrg(ctx, r.Owner, &github.RepositoryListByOrgOptions{Sort: sort, Direction: dir, ListOptions: lo})
 		if kind == "" && statusOf(err) == http.StatusNotFound {
 			if kind, err = d.userListing(ctx, gh, r.Owner); err != nil {
 				return nil, redact(err)
@@ -67,10 +72,10 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	switch kind {
 	case "user":
-		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{ListOptions: lo})
+		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{Sort: sort, Direction: dir, ListOptions: lo})
 	case "self":
 		repos, resp, err = gh.Repositories.ListByAuthenticatedUser(ctx,
-			&github.RepositoryListByAuthenticatedUserOptions{Affiliation: "owner", ListOptions: lo})
+			&github.RepositoryListByAuthenticatedUserOptions{Affiliation: "owner", Sort: sort, Direction: dir, ListOptions: lo})
 	}
 	if err != nil {
 		return nil, redact(err)

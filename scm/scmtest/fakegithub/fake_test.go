@@ -1041,7 +1041,9 @@ func TestContentsTooLarge(t *testing.T) {
 // TestUserRepositoryListings checks GitHub's two listings of a user's
 // repositories: GET /users/{u}/repos gives her public ones to anyone, her
 // own token included; GET /user/repos gives the caller's own, private ones
-// too, and needs a user (401 anonymous).
+// too, and needs a user (401 anonymous). Listings follow sort and
+// direction, with GitHub's defaults (by name for users, newest first for
+// organizations).
 func TestUserRepositoryListings(t *testing.T) {
 	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, User: "octocat"})
 	s.AddOwner("octocat", fakegithub.User)
@@ -1057,7 +1059,9 @@ func TestUserRepositoryListings(t *testing.T) {
 	}{
 		{"users endpoint, own token", "/users/octocat/repos", "Bearer " + token, 200, []string{"pub"}},
 		{"users endpoint, anonymous", "/users/octocat/repos", "", 200, []string{"pub"}},
-		{"user endpoint", "/user/repos?affiliation=owner", "Bearer " + token, 200, []string{"pub", "priv"}},
+		{"user endpoint", "/user/repos?affiliation=owner", "Bearer " + token, 200, []string{"priv", "pub"}}, // by name
+		{"user endpoint, oldest first", "/user/repos?sort=created&direction=asc", "Bearer " + token, 200, []string{"pub", "priv"}},
+		{"organization endpoint, newest first", "/orgs/acme/repos", "Bearer " + token, 200, []string{"secret", "widgets"}},
 		{"user endpoint, anonymous", "/user/repos", "", 401, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

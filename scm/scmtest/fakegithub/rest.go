@@ -246,7 +246,28 @@ func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool {
 			return !canSee(r, rp) || typ == User && !rp.Public && tokenOf(r) == nil
 		})
+		sortRepos(r, list, map[OwnerType]string{Organization: "created", User: "full_name"}[typ])
 		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
+	}
+}
+
+// sortRepos orders list, in creation order, as GitHub's sort and
+// direction parameters ask: by creation for sort=created (and updated
+// and pushed, which the fake does not track), by full name for
+// sort=full_name; sort defaults to def (created for an organization,
+// full_name for a user), direction to asc for full_name and desc
+// otherwise. A repository created while a client pages through a desc
+// listing shifts every page.
+func sortRepos(r *http.Request, list []*repostore.Repo, def string) {
+	q := r.URL.Query()
+	sort := cmp.Or(q.Get("sort"), def)
+	if sort == "full_name" {
+		slices.SortStableFunc(list, func(a, b *repostore.Repo) int {
+			return cmp.Compare(strings.ToLower(a.Owner.Key+"/"+a.Slug), strings.ToLower(b.Owner.Key+"/"+b.Slug))
+		})
+	}
+	if cmp.Or(q.Get("direction"), map[bool]string{true: "asc", false: "desc"}[sort == "full_name"]) == "desc" {
+		slices.Reverse(list)
 	}
 }
 
@@ -271,6 +292,7 @@ func (s *Server) listOwnRepos(w http.ResponseWriter, r *http.Request) {
 	if o := s.site.FindOwner(login); o != nil {
 		list = reposOf(o)
 	}
+	sortRepos(r, list, "full_name")
 	s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 }
 
