@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,7 @@ type fakeDriver struct {
 	readFile  func(ctx context.Context, r *driver.ReadFileRequest) (*driver.File, error)
 	readTree  func(ctx context.Context, r *driver.TreeRequest) (*driver.Tree, error)
 	listFiles func(ctx context.Context, r *driver.ListFilesRequest) (*driver.FileList, error)
+	listRepos func(ctx context.Context, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error)
 	info      func(err error) driver.ErrorInfo
 	calls     int
 }
@@ -115,9 +117,12 @@ func (d *fakeDriver) ListFiles(ctx context.Context, _ *http.Client, r *driver.Li
 	return d.listFiles(ctx, r)
 }
 
-func (d *fakeDriver) ListRepositories(context.Context, *http.Client, *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+func (d *fakeDriver) ListRepositories(ctx context.Context, _ *http.Client, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
 	d.calls++
-	return nil, errUnset
+	if d.listRepos == nil {
+		return nil, errUnset
+	}
+	return d.listRepos(ctx, r)
 }
 
 func (d *fakeDriver) OpenPullRequest(context.Context, *http.Client, *driver.PullRequestRequest) (*driver.PullRequest, error) {
@@ -672,4 +677,96 @@ func TestSearchFallbackFiltersTheTree(t *testing.T) {
 	if diff := cmp.Diff([]string{"templates/a.yaml", "templates/sub/b.yaml"}, paths); diff != "" {
 		t.Errorf("Search (-want +got):\n%s", diff)
 	}
+}
+
+// finderDriver is a fakeDriver with a FileFinder.
+type finderDriver struct {
+	fakeDriver
+	find func(r *driver.FindFilesRequest) (*driver.FoundPage, error)
+}
+
+func (d *finderDriver) FindFiles(_ context.Context, _ *http.Client, r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+	d.calls++
+	return d.find(r)
+}
+
+// TestPagingStopsOnCircles checks that a provider whose pages go round in
+// a circle (A, B, A, ...), or that answers empty pages without end, costs
+// a bounded number of requests and ends in an error, rather than spending
+// the whole rate limit (a cursor repeated immediately was the only case
+// caught before).
+func TestPagingStopsOnCircles(t *testing.T) {
+	repo := []driver.Repository{{Owner: "acme", Name: "svc", DefaultBranch: "main"}}
+	for _, tc := range []struct {
+		name      string
+		page      func(cursor string) *driver.RepositoryPage
+		wantRepos int
+		maxCalls  int
+	}{
+		{"circle of two", func(cursor string) *driver.RepositoryPage {
+			return &driver.RepositoryPage{Repositories: repo, Next: map[string]string{"": "a", "a": "b", "b": "a"}[cursor]}
+		}, 3, 3},
+		{"back to the first page", func(cursor string) *driver.RepositoryPage {
+			// Bitbucket Server answering nextPageStart 0 again.
+			return &driver.RepositoryPage{Repositories: repo, Next: map[string]string{"": "25", "25": "0", "0": "25"}[cursor]}
+		}, 3, 3},
+		{"empty pages without end", func(cursor string) *driver.RepositoryPage {
+			n, _ := strconv.Atoi(cursor)
+			return &driver.RepositoryPage{Next: strconv.Itoa(n + 1)}
+		}, 0, 10},
+		{"empty pages then repositories", func(cursor string) *driver.RepositoryPage {
+			n, _ := strconv.Atoi(cursor)
+			if n < 5 {
+				return &driver.RepositoryPage{Next: strconv.Itoa(n + 1)}
+			}
+			return &driver.RepositoryPage{Repositories: repo}
+		}, 1, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &fakeDriver{}
+			d.listRepos = func(_ context.Context, r *driver.ListRepositoriesRequest) (*driver.RepositoryPage, error) {
+				if d.calls > 100 {
+					return nil, errors.New("still paging after 100 pages")
+				}
+				return tc.page(r.Cursor), nil
+			}
+			c := newClient(t, d.opener(), nil, nil)
+			repos, code := 0, scm.OK
+			for r, err := range c.ListRepositories(t.Context(), "https://github.com/acme", nil) {
+				if err != nil {
+					code = scm.Code(err)
+					continue
+				}
+				repos++
+				if r.Name != "svc" {
+					t.Errorf("repository %q; want svc", r.Name)
+				}
+			}
+			wantCode := scm.Unknown
+			if tc.wantRepos == 1 {
+				wantCode = scm.OK
+			}
+			if repos != tc.wantRepos || code != wantCode || d.calls != tc.maxCalls {
+				t.Errorf("listing: %d repositories, code %v, %d pages; want %d, %v, %d",
+					repos, code, d.calls, tc.wantRepos, wantCode, tc.maxCalls)
+			}
+		})
+	}
+	t.Run("FindFiles circle", func(t *testing.T) {
+		d := &finderDriver{}
+		d.find = func(r *driver.FindFilesRequest) (*driver.FoundPage, error) {
+			if d.calls > 100 {
+				return nil, errors.New("still paging after 100 pages")
+			}
+			return &driver.FoundPage{Next: map[string]string{"": "a", "a": "b", "b": "a"}[r.Cursor]}, nil
+		}
+		c := newClient(t, func(*integrations.Integration) (driver.Driver, error) { return d, nil }, nil, nil)
+		var code scm.ErrorCode
+		for _, err := range c.FindFiles(t.Context(), "https://github.com/acme", "catalog-info.yaml") {
+			code = scm.Code(err)
+		}
+		if code != scm.Unknown || d.calls != 3 {
+			t.Errorf("FindFiles going round: code %v after %d pages; want Unknown after 3", code, d.calls)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package scm
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"iter"
 
@@ -37,9 +38,15 @@ func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *Li
 }
 
 // repoPages pages through the owner of cl.
+//
+// A provider that pages in a circle (a cursor seen before) or answers
+// maxEmptyPages empty pages in a row, each pointing at a next one, ends
+// the listing with an error instead of spending the rate limit on it.
 func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq2[*Repository, error] {
 	return func(yield func(*Repository, error) bool) {
 		cursor := ""
+		seen := map[string]bool{"": true}
+		empty := 0
 		for {
 			if err := errcode.FromContext(ctx, cl.op); err != nil {
 				yield(nil, err)
@@ -59,14 +66,39 @@ func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq
 			if page.Next == "" {
 				return
 			}
-			if page.Next == cursor {
-				yield(nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
-					Msg: "driver returned the same page cursor twice"})
+			if len(page.Repositories) == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			if err := c.checkNext(cl, seen, page.Next, empty); err != nil {
+				yield(nil, err)
 				return
 			}
 			cursor = page.Next
 		}
 	}
+}
+
+// maxEmptyPages is how many empty pages in a row, each naming a next
+// page, end a listing with an error.
+const maxEmptyPages = 10
+
+// checkNext refuses a next page cursor already in seen (the provider pages
+// in a circle), or a next page after empty empty pages in a row (it pages
+// on without ever answering); otherwise it adds next to seen.
+func (c *Client) checkNext(cl *call, seen map[string]bool, next string, empty int) error {
+	msg := ""
+	switch {
+	case seen[next]:
+		msg = "the provider sent a page cursor it had sent before (its paging goes round in a circle); listing stopped"
+	case empty >= maxEmptyPages:
+		msg = fmt.Sprintf("the provider sent %d empty pages in a row, each with a next page; listing stopped", empty)
+	default:
+		seen[next] = true
+		return nil
+	}
+	return &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host, Msg: msg}
 }
 
 func convRepo(r *driver.Repository) *Repository {
@@ -146,6 +178,7 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 // repository; true otherwise.
 func (c *Client) findWithFinder(ctx context.Context, cl *call, finder driver.FileFinder, p string, yield func(*FoundFile, error) bool) bool {
 	cursor := ""
+	seen := map[string]bool{"": true}
 	for {
 		if err := errcode.FromContext(ctx, cl.op); err != nil {
 			yield(nil, err)
@@ -173,9 +206,9 @@ func (c *Client) findWithFinder(ctx context.Context, cl *call, finder driver.Fil
 		if page.Next == "" {
 			return true
 		}
-		if page.Next == cursor {
-			yield(nil, &errcode.Error{Code: errcode.Unknown, Op: cl.op, Provider: string(cl.in.Kind), Host: cl.in.Host,
-				Msg: "driver returned the same page cursor twice"})
+		// A page of a search may rightly find nothing: only circles count.
+		if err := c.checkNext(cl, seen, page.Next, 0); err != nil {
+			yield(nil, err)
 			return true
 		}
 		cursor = page.Next

@@ -629,6 +629,7 @@ func TestErrorInfo(t *testing.T) {
 		{&errcode.Error{Code: errcode.RateLimited}, errcode.RateLimited},
 		{context.DeadlineExceeded, errcode.DeadlineExceeded},
 		{errors.New("boom"), errcode.Unknown},
+		{nil, errcode.OK},
 	} {
 		if got := d.ErrorInfo(tc.err).Code; got != tc.want {
 			t.Errorf("ErrorInfo(%v).Code = %v; want %v", tc.err, got, tc.want)

@@ -88,6 +88,8 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		ke *checkError
 	)
 	switch {
+	case err == nil:
+		return driver.ErrorInfo{Code: errcode.OK}
 	case errors.As(err, &se):
 		return driver.ErrorInfo{Code: errcode.Unimplemented, Status: se.err.Status}
 	case errors.As(err, &ke):

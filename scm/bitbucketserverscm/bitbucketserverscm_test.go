@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -513,6 +514,11 @@ func TestListRepositoriesPages(t *testing.T) {
 		if !strings.HasPrefix(r.WebURL, e.fake.URL()+"/projects/ACME/repos/") || !r.Private {
 			t.Errorf("repository %+v: want a private repository with a web URL under the project", r)
 		}
+		// Bitbucket names the caller in the HTTP clone link; the
+		// repository, shared with every user of the catalog, must not.
+		if !strings.HasPrefix(r.CloneURL, e.fake.URL()+"/scm/") {
+			t.Errorf("repository %s: clone URL %q; want %s/scm/... without the caller's name", r.Name, r.CloneURL, e.fake.URL())
+		}
 	}
 	if len(names) != 10 {
 		t.Errorf("ListRepositories = %v; want 10 repositories", names)
@@ -551,6 +557,7 @@ func TestErrorInfo(t *testing.T) {
 		{"partial commit", &bitbucketserverscm.PartialCommitError{Branch: "b", Committed: 1, Total: 2, Failed: "x", Err: apiErr(409, "")}, errcode.Conflict},
 		{"transport error", &errcode.Error{Code: errcode.Unavailable}, errcode.Unavailable},
 		{"other", errors.New("boom"), errcode.Unknown},
+		{"nil", nil, errcode.OK},
 	} {
 		if got := d.ErrorInfo(tc.err).Code; got != tc.want {
 			t.Errorf("%s: ErrorInfo(%v).Code = %v; want %v", tc.name, tc.err, got, tc.want)
@@ -592,5 +599,48 @@ func TestReadTreeContextPath(t *testing.T) {
 	last := reqs[len(reqs)-1].Path
 	if !strings.HasPrefix(last, "/bitbucket/rest/api/1.0/projects/ACME/repos/basic/archive?") || !strings.Contains(last, "path=templates%2Fservice") {
 		t.Errorf("archive request %s; want the server-side subdirectory under the context path", last)
+	}
+}
+
+// TestListFilesNoWayForward checks that a files page that is not the last
+// but names no later nextPageStart (a proxy that drops "start", a server
+// bug) gives a Truncated list, so that the portable client reads the tree,
+// rather than a cut list that passes for complete; such a page of
+// repositories is an error, not the end of the listing.
+func TestListFilesNoWayForward(t *testing.T) {
+	for _, tc := range []struct {
+		name, next string
+	}{
+		{"same start", `"nextPageStart": 0,`},
+		{"no nextPageStart", ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pages := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				pages++
+				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+				values := `["a.txt"]`
+				if strings.HasSuffix(r.URL.Path, "/repos") {
+					values = `[{"slug": "r", "project": {"key": "ACME"}}]`
+				}
+				fmt.Fprintf(w, `{"size": 1, "limit": 1, "isLastPage": false, %s "start": 0, "values": %s}`, tc.next, values)
+			}))
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			in := adaptertest.Integration(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{{
+				Host: u.Host, APIBaseURL: srv.URL + "/rest/api/1.0", Token: integrations.NewSecret(goodToken)}}}, u.Host)
+			d, err := bitbucketserverscm.New(in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := d.ListFiles(t.Context(), srv.Client(), &driver.ListFilesRequest{Repo: driver.Repo{Owner: project, Name: "r"}})
+			if err != nil || !l.Truncated || len(l.Paths) != 1 || pages != 1 {
+				t.Errorf("ListFiles = %+v, %v after %d pages; want [a.txt], Truncated, after 1 page", l, err, pages)
+			}
+			page, err := d.ListRepositories(t.Context(), srv.Client(), &driver.ListRepositoriesRequest{Owner: project})
+			if err == nil || d.ErrorInfo(err).Code != errcode.Unknown {
+				t.Errorf("ListRepositories = %+v, %v; want an error classified Unknown (a listing cut short)", page, err)
+			}
+		})
 	}
 }

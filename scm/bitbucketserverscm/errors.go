@@ -158,6 +158,8 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 		me *missingError
 	)
 	switch {
+	case err == nil:
+		return driver.ErrorInfo{Code: errcode.OK}
 	case errors.As(err, &ee):
 		info := d.ErrorInfo(ee.err)
 		info.Code = errcode.AlreadyExists

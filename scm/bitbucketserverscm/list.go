@@ -38,7 +38,9 @@ type repoJSON struct {
 	} `json:"links"`
 }
 
-// ListRepositories returns one page of GET projects/{key}/repos.
+// ListRepositories returns one page of GET projects/{key}/repos. A page
+// that is not the last but names no later nextPageStart is an error
+// (Unknown), not the end of the listing.
 //
 // Not conditional: Bitbucket Data Center's REST API documents no ETag on
 // its pages, so scm.Options.PageCache is not used for it; discovery's
@@ -65,9 +67,17 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	for _, v := range page.Values {
 		out.Repositories = append(out.Repositories, d.repository(&v))
 	}
-	if !page.IsLastPage && page.NextPageStart != nil {
-		out.Next = strconv.Itoa(*page.NextPageStart)
+	if page.IsLastPage {
+		return out, nil
 	}
+	start, _ := strconv.Atoi(r.Cursor)
+	if page.NextPageStart == nil || *page.NextPageStart <= start {
+		// More to come, but no way forward: say so rather than end a
+		// listing cut short (or go round in a circle).
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket answered a page of %s's repositories at start %d that is not the last without a later nextPageStart",
+			r.Owner, start)
+	}
+	out.Next = strconv.Itoa(*page.NextPageStart)
 	return out, nil
 }
 
@@ -84,6 +94,10 @@ func (d *Driver) repository(v *repoJSON) driver.Repository {
 	for _, l := range v.Links.Clone {
 		if l.Name == "http" || l.Name == "https" {
 			repo.CloneURL = l.Href
+			if u, err := url.Parse(l.Href); err == nil {
+				u.User = nil // Bitbucket puts the caller's username there
+				repo.CloneURL = u.String()
+			}
 		}
 	}
 	return repo

@@ -85,6 +85,9 @@ type pageJSON[T any] struct {
 }
 
 // ListFiles lists the files under r.Dir with GET files/{dir}?at={ref}.
+// The list is Truncated after Options.MaxFilePages pages, or when a page
+// that is not the last names no later start (the portable client then
+// reads the tree instead).
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	p := repoPath(r.Repo) + "/files"
 	if r.Dir != "" {
@@ -115,9 +118,12 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 			}
 			out.Paths = append(out.Paths, v)
 		}
-		if page.IsLastPage || page.NextPageStart == nil || *page.NextPageStart <= start {
+		if page.IsLastPage {
 			slices.Sort(out.Paths)
 			return out, nil
+		}
+		if page.NextPageStart == nil || *page.NextPageStart <= start {
+			break // more to come, but no way forward: the list is cut short
 		}
 		start = *page.NextPageStart
 	}

@@ -124,7 +124,8 @@ func answerOf(err error) *http.Response {
 }
 
 // statusInfo classifies a REST error answer with httpx.Classify, then
-// refines a 422 by its message ("already exists" is AlreadyExists, "not a
+// refines a 403 too_large (a file over the contents API's limit) to
+// InvalidArgument and a 422 by its message ("already exists" is AlreadyExists, "not a
 // fast forward" is Conflict). An answer go-github itself calls a rate
 // limit stays one, with the time go-github read, when Classify finds none.
 func (d *Driver) statusInfo(err error, resp *http.Response) driver.ErrorInfo {
@@ -136,6 +137,10 @@ func (d *Driver) statusInfo(err error, resp *http.Response) driver.ErrorInfo {
 		abuse *github.AbuseRateLimitError
 	)
 	switch {
+	case resp.StatusCode == http.StatusForbidden && errors.As(err, &er) && hasCode(er, "too_large"):
+		// A file over the contents API's limit (100 MB raw): not a
+		// permission, and no other credential will do better.
+		info.Code = errcode.InvalidArgument
 	case resp.StatusCode == http.StatusUnprocessableEntity && errors.As(err, &er):
 		switch {
 		case mentions(er, "already exists"):
@@ -164,6 +169,16 @@ func mentions(er *github.ErrorResponse, s string) bool {
 	}
 	for _, e := range er.Errors {
 		if strings.Contains(strings.ToLower(e.Message), s) || (s == "already exists" && e.Code == "already_exists") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCode reports whether one of an error answer's errors has the code.
+func hasCode(er *github.ErrorResponse, code string) bool {
+	for _, e := range er.Errors {
+		if e.Code == code {
 			return true
 		}
 	}

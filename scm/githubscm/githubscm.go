@@ -38,7 +38,10 @@
 //   - ListFiles (Search): 1 (GET git/trees/{ref}?recursive=1; "HEAD" for the
 //     default branch).
 //   - ListRepositories: 1 per page of 100 (orgs/{o}/repos; an owner that is a
-//     user costs one more request on the first page, then users/{u}/repos).
+//     user costs two more requests on the first page, the organization
+//     endpoint's 404 and GET /user, then user/repos?affiliation=owner with
+//     her own credential, her private repositories included, or
+//     users/{u}/repos, her public ones, with any other).
 //   - FindFiles (catalog discovery): 1 GraphQL query per 100 repositories,
 //     asking only for the blob id, never the text: 10 requests for 1,000
 //     repositories.
@@ -86,7 +89,9 @@
 // X-RateLimit-Remaining: 0 or a secondary-limit message, is RateLimited
 // with RetryAt from Retry-After, else X-RateLimit-Reset (when no requests
 // remain), else one minute on for a secondary limit, as GitHub advises;
-// any other 403 is PermissionDenied; 404 is NotFound, which may also mean a private
+// a 403 with the error code too_large (a file over the contents API's
+// 100 MB) is InvalidArgument, as a file over the portable client's limit
+// is; any other 403 is PermissionDenied; 404 is NotFound, which may also mean a private
 // repository the credential cannot see (GitHub does not tell them apart);
 // 409 is Conflict; 422 "already exists" is AlreadyExists, "not a fast
 // forward" is Conflict, any other 422 is InvalidArgument; 304 is

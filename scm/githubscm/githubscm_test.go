@@ -1,6 +1,7 @@
 package githubscm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -573,50 +574,65 @@ func TestNoSecretInErrors(t *testing.T) {
 	}
 }
 
+// TestListRepositories lists a user's repositories, with her own token
+// (GET /user/repos: the private one too) and with another user's (GET
+// /users/{u}/repos: the public ones only, as GitHub answers).
 func TestListRepositories(t *testing.T) {
-	e := newEnv(t, false, nil)
-	e.s.AddOwner("octocat", fakegithub.User)
-	for i := range 5 {
-		e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "r" + strconv.Itoa(i), Fork: i == 1, Archived: i == 2, Private: i == 3})
-	}
-	ctx := t.Context()
-	var names []string
-	cursor := ""
-	var reqs []int
-	for {
-		var page *driver.RepositoryPage
-		reqs = append(reqs, e.count(func() {
-			var err error
-			page, err = e.d.ListRepositories(ctx, e.hc, &driver.ListRepositoriesRequest{Owner: "octocat", Cursor: cursor, PageSize: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}))
-		for _, r := range page.Repositories {
-			names = append(names, fmt.Sprintf("%s/%s fork=%v archived=%v private=%v %s", r.Owner, r.Name, r.Fork, r.Archived, r.Private, strings.TrimPrefix(r.WebURL, "http://"+e.s.Host())))
-		}
-		if cursor = page.Next; cursor == "" {
-			break
-		}
-		if !strings.HasPrefix(cursor, "user:") {
-			t.Errorf("cursor %q; want a user page", cursor)
-		}
-	}
-	want := []string{
+	all := []string{
 		"octocat/r0 fork=false archived=false private=false /octocat/r0", "octocat/r1 fork=true archived=false private=false /octocat/r1",
 		"octocat/r2 fork=false archived=true private=false /octocat/r2", "octocat/r3 fork=false archived=false private=true /octocat/r3",
 		"octocat/r4 fork=false archived=false private=false /octocat/r4",
 	}
-	if diff := cmp.Diff(want, names); diff != "" {
-		t.Errorf("repositories (-want +got):\n%s", diff)
-	}
-	// The first page tries the organization endpoint, then the user's.
-	if diff := cmp.Diff([]int{2, 1, 1}, reqs); diff != "" {
-		t.Errorf("requests per page (-want +got):\n%s", diff)
-	}
-	_, err := e.d.ListRepositories(ctx, e.hc, &driver.ListRepositoriesRequest{Owner: "nobody"})
-	if got := e.d.ErrorInfo(err).Code; got != errcode.NotFound {
-		t.Errorf("missing owner: %v; want NotFound", err)
+	for _, tc := range []struct {
+		name, viewer, kind string
+		want               []string
+		reqs               []int
+	}{
+		// The first page tries the organization endpoint, then asks whose
+		// the token is, then lists.
+		{"own token", "octocat", "self:", all, []int{3, 1, 1}},
+		{"another user's token", "fake-user", "user:", slices.Delete(slices.Clone(all), 3, 4), []int{3, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: tc.viewer}, nil)
+			e.s.AddOwner("octocat", fakegithub.User)
+			for i := range 5 {
+				e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "r" + strconv.Itoa(i), Fork: i == 1, Archived: i == 2, Private: i == 3})
+			}
+			ctx := t.Context()
+			var names []string
+			cursor := ""
+			var reqs []int
+			for {
+				var page *driver.RepositoryPage
+				reqs = append(reqs, e.count(func() {
+					var err error
+					page, err = e.d.ListRepositories(ctx, e.hc, &driver.ListRepositoriesRequest{Owner: "octocat", Cursor: cursor, PageSize: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}))
+				for _, r := range page.Repositories {
+					names = append(names, fmt.Sprintf("%s/%s fork=%v archived=%v private=%v %s", r.Owner, r.Name, r.Fork, r.Archived, r.Private, strings.TrimPrefix(r.WebURL, "http://"+e.s.Host())))
+				}
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+				if !strings.HasPrefix(cursor, tc.kind) {
+					t.Errorf("cursor %q; want a %s page", cursor, tc.kind)
+				}
+			}
+			if diff := cmp.Diff(tc.want, names); diff != "" {
+				t.Errorf("repositories (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.reqs, reqs); diff != "" {
+				t.Errorf("requests per page (-want +got):\n%s", diff)
+			}
+			_, err := e.d.ListRepositories(ctx, e.hc, &driver.ListRepositoriesRequest{Owner: "nobody"})
+			if got := e.d.ErrorInfo(err).Code; got != errcode.NotFound {
+				t.Errorf("missing owner: %v; want NotFound", err)
+			}
+		})
 	}
 }
 
@@ -715,5 +731,58 @@ func TestNew(t *testing.T) {
 				t.Errorf("code %v; want InvalidArgument", scm.Code(err))
 			}
 		})
+	}
+}
+
+// TestReadFileTooLarge checks that GitHub's 403 too_large (a file over the
+// contents API's 100 MB; here over the fake's ContentsLimit) is
+// InvalidArgument with GitHub's message, not PermissionDenied: the
+// credential is not at fault and no other one will read the file.
+func TestReadFileTooLarge(t *testing.T) {
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, ContentsLimit: 1000}, nil)
+	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{
+		{Path: "big.bin", Content: bytes.Repeat([]byte("x"), 1001)},
+		{Path: "small.txt", Content: []byte("ok\n")},
+	}})
+	var err error
+	if n := e.count(func() { _, err = e.c.ReadFile(t.Context(), e.web("acme/svc/blob/main/big.bin"), nil) }); n != 1 {
+		t.Errorf("reading a too-large file made %d requests; want 1", n)
+	}
+	if scm.Code(err) != scm.InvalidArgument || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("reading a file over the contents API's limit: %v (code %v); want InvalidArgument with GitHub's message",
+			err, scm.Code(err))
+	}
+	if f, err := e.c.ReadFile(t.Context(), e.web("acme/svc/blob/main/small.txt"), nil); err != nil || string(f.Content) != "ok\n" {
+		t.Errorf("reading a small file: %v, %v", f, err)
+	}
+}
+
+// TestFindFilesOwnedOnly checks that discovery under a user finds the
+// files of her own repositories only: GitHub's RepositoryOwner.repositories
+// also gives, by default (ownerAffiliations [OWNER, COLLABORATOR]), the
+// repositories of other owners she collaborates on.
+func TestFindFilesOwnedOnly(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.s.AddOwner("octocat", fakegithub.User)
+	if err := e.s.AddOrgMember("acme", fakegithub.OrgMember{Login: "octocat"}); err != nil {
+		t.Fatal(err)
+	}
+	catalog := []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}
+	e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "own", Files: catalog})
+	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "shared", Private: true, Files: catalog})
+	req, _ := http.NewRequestWithContext(t.Context(), "PUT", e.s.APIBaseURL()+"/repos/acme/shared/collaborators/octocat",
+		strings.NewReader(`{"permission":"push"}`))
+	if err := gitHubError(e.hc, req); err != nil {
+		t.Fatalf("making octocat a collaborator of acme/shared: %v", err)
+	}
+	var got []string
+	for f, err := range e.c.FindFiles(t.Context(), e.web("octocat"), "catalog-info.yaml") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Repository.Owner+"/"+f.Repository.Name)
+	}
+	if diff := cmp.Diff([]string{"octocat/own"}, got); diff != "" {
+		t.Errorf("FindFiles under octocat (-want +got):\n%s", diff)
 	}
 }

@@ -15,8 +15,13 @@ import (
 // ListRepositories implements driver.Driver: one request per page, GET
 // /orgs/{owner}/repos (every repository the credential can see), or, for
 // an owner that is a user (the organization endpoint answers 404), GET
-// /users/{owner}/repos (the user's own repositories). The cursor records
-// which of the two and the next page, from GitHub's Link header.
+// /users/{owner}/repos, which lists the user's public repositories only,
+// whoever asks. So the first page of a user asks GET /user first (one more
+// request): when the credential is that user's own, the listing is GET
+// /user/repos?affiliation=owner, her repositories public and private. An
+// anonymous caller or a GitHub App installation token (GET /user answers
+// 401 or 403) gets the public ones. The cursor records which of the three
+// listings it is and the next page, from GitHub's Link header.
 //
 // Conditional: GitHub answers each page with an ETag (varying with the
 // token) and a matching If-None-Match with 304, which does not count
@@ -34,7 +39,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if r.Cursor != "" {
 		k, p, ok := strings.Cut(r.Cursor, ":")
 		n, err := strconv.Atoi(p)
-		if !ok || err != nil || n < 1 || (k != "org" && k != "user") {
+		if !ok || err != nil || n < 1 || (k != "org" && k != "user" && k != "self") {
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "bad repository cursor %q", r.Cursor)
 		}
 		kind, page = k, n
@@ -45,21 +50,32 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	gh := d.client(hc)
 	lo := github.ListOptions{Page: page, PerPage: per}
+	// Oldest first: a repository created meanwhile joins the last page
+	// instead of shifting every page (GitHub's default for organizations
+	// is newest first, for users by name), so the other pages stay
+	// unchanged, re-validated with 304s, and none is listed twice.
+	const sort, dir = "created", "asc"
 	var (
 		repos []*github.Repository
 		resp  *github.Response
 		err   error
 	)
-	if kind != "user" {
-		repos, resp, err = gh.Repositories.ListByOrg(ctx, r.Owner, &github.RepositoryListByOrgOptions{ListOptions: lo})
+	if kind == "" || kind == "org" {
+		repos, resp, err = gh.Repositories.ListByOrg(ctx, r.Owner, &github.RepositoryListByOrgOptions{Sort: sort, Direction: dir, ListOptions: lo})
 		if kind == "" && statusOf(err) == http.StatusNotFound {
-			kind = "user"
+			if kind, err = d.userListing(ctx, gh, r.Owner); err != nil {
+				return nil, redact(err)
+			}
 		} else {
 			kind = "org"
 		}
 	}
-	if kind == "user" {
-		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{ListOptions: lo})
+	switch kind {
+	case "user":
+		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{Sort: sort, Direction: dir, ListOptions: lo})
+	case "self":
+		repos, resp, err = gh.Repositories.ListByAuthenticatedUser(ctx,
+			&github.RepositoryListByAuthenticatedUserOptions{Affiliation: "owner", Sort: sort, Direction: dir, ListOptions: lo})
 	}
 	if err != nil {
 		return nil, redact(err)
@@ -78,14 +94,33 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	return out, nil
 }
 
+// userListing says which listing gives the repositories of owner, a user:
+// "self" when the credential is hers (GET /user names her), "user" (her
+// public repositories) when it is another user's, or no user's (GET /user
+// answers 401 to an anonymous caller, 403 to an installation token).
+func (d *Driver) userListing(ctx context.Context, gh *github.Client, owner string) (string, error) {
+	me, _, err := gh.Users.Get(ctx, "")
+	switch s := statusOf(err); {
+	case s == http.StatusUnauthorized, s == http.StatusForbidden && d.ErrorInfo(err).Code != errcode.RateLimited:
+		return "user", nil
+	case err != nil:
+		return "", err
+	case strings.EqualFold(me.GetLogin(), owner):
+		return "self", nil
+	}
+	return "user", nil
+}
+
 // findFilesQuery asks, per page of 100 repositories of an owner, for the
 // blob id (never the text) at an expression such as
-// "HEAD:catalog-info.yaml". It is validated against GitHub's schema in the
-// tests.
+// "HEAD:catalog-info.yaml". The owner's own repositories only
+// (ownerAffiliations: OWNER): GitHub's default adds, for a user, those of
+// other owners she collaborates on. It is validated against GitHub's
+// schema in the tests.
 const findFilesQuery = `query FindFiles($owner: String!, $cursor: String, $expression: String!) {
   repositoryOwner(login: $owner) {
     login
-    repositories(first: 100, after: $cursor) {
+    repositories(first: 100, after: $cursor, ownerAffiliations: [OWNER]) {
       nodes {
         name
         url

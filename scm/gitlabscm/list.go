@@ -26,8 +26,10 @@ const (
 )
 
 // ListRepositories implements driver.Driver: GET groups/:owner/projects
-// with include_subgroups=true and keyset pagination by id (a 404 falls back
-// to users/:owner/projects). The cursor is the listing and the query of
+// with include_subgroups=true, with_shared=false (the group's own projects,
+// not those of other namespaces shared with it, which GitLab adds by
+// default) and keyset pagination by id (a 404 falls back to
+// users/:owner/projects). The cursor is the listing and the query of
 // GitLab's Link rel="next" (or its X-Next-Page), applied to the same
 // endpoint, so a Link can never send the driver to another URL.
 //
@@ -67,7 +69,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	)
 	if kind == groupCursor {
 		projects, resp, err = gl.Groups.ListGroupProjects(r.Owner, &gitlab.ListGroupProjectsOptions{ListOptions: list,
-			IncludeSubGroups: gitlab.Ptr(true), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("asc")}, opts...)
+			IncludeSubGroups: gitlab.Ptr(true), WithShared: gitlab.Ptr(false), OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("asc")}, opts...)
 		if errors.Is(err, gitlab.ErrNotFound) && r.Cursor == "" {
 			kind = userCursor
 		}

@@ -64,7 +64,10 @@ func (s *Server) repoJSON(rp *repostore.Repo) map[string]any {
 		"project": s.projectJSON(rp.Owner), "public": rp.Public,
 		"links": map[string]any{
 			"clone": []map[string]string{
-				{"href": s.URL() + "/scm/" + keyPath + "/" + rp.Slug + ".git", "name": "http"},
+				// Bitbucket names the caller in the HTTP clone URL
+				// (http://admin@host/scm/...; the cdancy and Jenkins
+				// recordings in fixtures/).
+				{"href": strings.Replace(s.URL(), "://", "://"+url.PathEscape(s.opts.User)+"@", 1) + "/scm/" + keyPath + "/" + rp.Slug + ".git", "name": "http"},
 				{"href": "ssh://git@" + strings.Split(s.Host(), ":")[0] + ":7999/" + keyPath + "/" + rp.Slug + ".git", "name": "ssh"},
 			},
 			"self": link(s.URL() + "/projects/" + rp.Owner.Key + "/repos/" + rp.Slug + "/browse"),

@@ -460,7 +460,7 @@ func TestInstallationTokenAccess(t *testing.T) {
 		{"installation repositories, all", "/installation/repositories", all, []string{"acme/widgets", "acme/secret"}},
 		{"installation repositories, selected", "/installation/repositories", selected, []string{"octocat/chosen"}},
 		{"installation repositories, narrowed", "/installation/repositories", narrowed, []string{"acme/widgets"}},
-		{"org repositories of its account", "/orgs/acme/repos", all, []string{"acme/widgets", "acme/secret"}},
+		{"org repositories of its account", "/orgs/acme/repos?sort=created&direction=asc", all, []string{"acme/widgets", "acme/secret"}},
 		{"org repositories of another owner: public only", "/orgs/globex/repos", all, []string{"globex/open"}},
 		{"user repositories, selected", "/users/octocat/repos", selected, []string{"octocat/chosen"}},
 	} {

@@ -1005,3 +1005,82 @@ func TestTreeSHAMatchesGit(t *testing.T) {
 		t.Errorf("tree = %s; want %s (git write-tree)", info.Tree, want)
 	}
 }
+
+// TestContentsTooLarge checks GitHub's size limits on GET contents: a file
+// over 1 MB (here ContentsLimit/100) in the JSON media type, or over
+// 100 MB (ContentsLimit) in the raw one, gets 403 with the error code
+// too_large; in the object media type, a file over 1 MB comes without
+// its content (encoding "none").
+func TestContentsTooLarge(t *testing.T) {
+	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, ContentsLimit: 1000})
+	for _, tc := range []struct {
+		name, path, accept string
+		want               int
+	}{
+		{"json over 1 MB", "README.md", "application/vnd.github+json", http.StatusForbidden},
+		{"json under 1 MB", "docs/a%20b/%C3%BCn%C3%AF.md", "application/vnd.github+json", http.StatusOK},
+		{"raw under 100 MB", "README.md", "application/vnd.github.raw", http.StatusOK},
+		{"object over 1 MB", "README.md", "application/vnd.github.object", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, s, call{url: s.APIBaseURL() + "/repos/acme/widgets/contents/" + tc.path,
+				header: map[string]string{"Accept": tc.accept}})
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d; want %d (%s)", resp.StatusCode, tc.want, b)
+			}
+			if tc.want == http.StatusForbidden && !strings.Contains(string(b), `"code":"too_large"`) {
+				t.Errorf("403 body %s; want the error code too_large", b)
+			}
+			if strings.HasSuffix(tc.accept, "object") && !strings.Contains(string(b), `"encoding":"none"`) {
+				t.Errorf("object body %s; want no content, encoding none", b)
+			}
+		})
+	}
+}
+
+// TestUserRepositoryListings checks GitHub's two listings of a user's
+// repositories: GET /users/{u}/repos gives her public ones to anyone, her
+// own token included; GET /user/repos gives the caller's own, private ones
+// too, and needs a user (401 anonymous). Listings follow sort and
+// direction, with GitHub's defaults (by name for users, newest first for
+// organizations).
+func TestUserRepositoryListings(t *testing.T) {
+	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, User: "octocat"})
+	s.AddOwner("octocat", fakegithub.User)
+	for _, r := range []fakegithub.Repo{{Owner: "octocat", Name: "pub"}, {Owner: "octocat", Name: "priv", Private: true}} {
+		if _, err := s.AddRepo(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, path, auth string
+		status           int
+		want             []string
+	}{
+		{"users endpoint, own token", "/users/octocat/repos", "Bearer " + token, 200, []string{"pub"}},
+		{"users endpoint, anonymous", "/users/octocat/repos", "", 200, []string{"pub"}},
+		{"user endpoint", "/user/repos?affiliation=owner", "Bearer " + token, 200, []string{"priv", "pub"}}, // by name
+		{"user endpoint, oldest first", "/user/repos?sort=created&direction=asc", "Bearer " + token, 200, []string{"pub", "priv"}},
+		{"organization endpoint, newest first", "/orgs/acme/repos", "Bearer " + token, 200, []string{"secret", "widgets"}},
+		{"user endpoint, anonymous", "/user/repos", "", 401, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, s, call{url: s.APIBaseURL() + tc.path, header: map[string]string{"Authorization": tc.auth}})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d; want %d (%s)", resp.StatusCode, tc.status, b)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var names []string
+			for _, r := range decode[[]struct {
+				Name string `json:"name"`
+			}](t, b) {
+				names = append(names, r.Name)
+			}
+			if !slices.Equal(names, tc.want) {
+				t.Errorf("repositories %v; want %v", names, tc.want)
+			}
+		})
+	}
+}

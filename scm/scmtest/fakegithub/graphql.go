@@ -260,7 +260,7 @@ func (s *Server) ownerValue(r *http.Request, o *repostore.Owner) map[string]any 
 			archived, hasArchived := f.Args["isArchived"].(bool)
 			privacy := arg(f.Args, "privacy")
 			var nodes []*repostore.Repo
-			for _, rp := range reposOf(o) {
+			for _, rp := range s.affiliated(o, f.Args["ownerAffiliations"]) {
 				if canSee(r, rp) && (!hasFork || rp.Fork == fork) && (!hasArchived || rp.Archived == archived) &&
 					(privacy != "PUBLIC" || !!rp.Public) && (privacy != "PRIVATE" || !rp.Public) {
 					nodes = append(nodes, rp)
@@ -269,6 +269,33 @@ func (s *Server) ownerValue(r *http.Request, o *repostore.Owner) map[string]any 
 			return gql.Page(paging, nodes, f.Args, func(rp *repostore.Repo) any { return s.repoValue(r, rp) }), nil
 		}),
 	}
+}
+
+// affiliated returns, in id order, the repositories that o owns (OWNER)
+// and, for a user, those of other owners she is a collaborator of (a
+// grant she accepted: COLLABORATOR), as ownerAffiliations asks (GitHub's
+// default, [OWNER, COLLABORATOR], when absent).
+func (s *Server) affiliated(o *repostore.Owner, affiliations any) []*repostore.Repo {
+	aff, _ := affiliations.([]any)
+	if affiliations == nil {
+		aff = []any{"OWNER", "COLLABORATOR"}
+	}
+	var list []*repostore.Repo
+	if slices.Contains(aff, any("OWNER")) {
+		list = reposOf(o)
+	}
+	if o.Type == string(User) && slices.Contains(aff, any("COLLABORATOR")) {
+		for k, grants := range s.access.grants {
+			owner, name, _ := strings.Cut(k, "/")
+			if rp := s.repoLocked(owner, name); rp != nil && rp.Owner != o && slices.ContainsFunc(grants, func(g Grant) bool {
+				return strings.EqualFold(g.User, o.Key) && !g.Invited
+			}) {
+				list = append(list, rp)
+			}
+		}
+	}
+	slices.SortFunc(list, func(a, b *repostore.Repo) int { return a.ID - b.ID })
+	return list
 }
 
 func (s *Server) repoValue(r *http.Request, rp *repostore.Repo) map[string]any {

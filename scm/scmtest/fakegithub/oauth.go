@@ -147,9 +147,13 @@ func (s *Server) oauthAnswer(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) oauthGetUser(w http.ResponseWriter, r *http.Request) {
-	ok, good, _ := s.checkAuth(r)
+	ok, good, it := s.checkAuth(r)
 	if !good || !ok {
 		s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
+		return
+	}
+	if it != nil { // an installation token acts for no user
+		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, "https://docs.github.com/rest/users/users#get-the-authenticated-user")
 		return
 	}
 	login, name, email := s.opts.User, "", ""

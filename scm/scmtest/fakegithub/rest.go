@@ -47,6 +47,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docREST+"/repos/repos#list-organization-repositories"))
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docREST+"/repos/repos#list-repositories-for-a-user"))
+	s.handle(mux, "GET /user/repos", s.listOwnRepos)
 	s.handle(mux, "POST /graphql", s.graphql)
 	s.appRoutes(mux)
 	s.oauthRoutes(mux)
@@ -238,9 +239,61 @@ func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 			s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 			return
 		}
-		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool { return !canSee(r, rp) })
+		// /users/{u}/repos lists public repositories only (GitHub's
+		// documentation), the user's own token included: her private
+		// ones are in /user/repos. An installation token still sees the
+		// private repositories of its installation here.
+		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool {
+			return !canSee(r, rp) || typ == User && !rp.Public && tokenOf(r) == nil
+		})
+		sortRepos(r, list, map[OwnerType]string{Organization: "created", User: "full_name"}[typ])
 		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 	}
+}
+
+// sortRepos orders list, in creation order, as GitHub's sort and
+// direction parameters ask: by creation for sort=created (and updated
+// and pushed, which the fake does not track), by full name for
+// sort=full_name; sort defaults to def (created for an organization,
+// full_name for a user), direction to asc for full_name and desc
+// otherwise. A repository created while a client pages through a desc
+// listing shifts every page.
+func sortRepos(r *http.Request, list []*repostore.Repo, def string) {
+	q := r.URL.Query()
+	sort := cmp.Or(q.Get("sort"), def)
+	if sort == "full_name" {
+		slices.SortStableFunc(list, func(a, b *repostore.Repo) int {
+			return cmp.Compare(strings.ToLower(a.Owner.Key+"/"+a.Slug), strings.ToLower(b.Owner.Key+"/"+b.Slug))
+		})
+	}
+	if cmp.Or(q.Get("direction"), map[bool]string{true: "asc", false: "desc"}[sort == "full_name"]) == "desc" {
+		slices.Reverse(list)
+	}
+}
+
+// listOwnRepos answers GET /user/repos with the repositories the caller
+// owns, public and private (affiliation=owner; the fake does not model
+// collaborators or organization members). It needs a user: an anonymous
+// caller gets 401, a GitHub App installation token 403.
+func (s *Server) listOwnRepos(w http.ResponseWriter, r *http.Request) {
+	const doc = docREST + "/repos/repos#list-repositories-for-the-authenticated-user"
+	switch c := callerOf(r); {
+	case !c.authed:
+		s.writeError(w, r, http.StatusUnauthorized, "Requires authentication", doc)
+		return
+	case c.token != nil:
+		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, doc)
+		return
+	}
+	login := s.actor(r) // before s.site: the sign-in state is never locked inside it
+	s.site.Lock()
+	defer s.site.Unlock()
+	var list []*repostore.Repo
+	if o := s.site.FindOwner(login); o != nil {
+		list = reposOf(o)
+	}
+	sortRepos(r, list, "full_name")
+	s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
 }
 
 // ---- contents ----
@@ -323,6 +376,16 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		}
 	}
 	media, raw := rawMediaType(r.Header.Get("Accept"))
+	// The object media type answers a file over 1 MB without its content
+	// (encoding "none"); the default JSON one refuses it.
+	limit := cmp.Or(s.opts.ContentsLimit, 100<<20)
+	object, big := strings.Contains(r.Header.Get("Accept"), "application/vnd.github.object"), len(rp.Objects[e.SHA].Blob) > limit/100
+	if (e.Mode == gitobj.ModeFile || e.Mode == gitobj.ModeExec) && (len(rp.Objects[e.SHA].Blob) > limit || !raw && !object && big) {
+		s.writeJSON(w, r, http.StatusForbidden, map[string]any{"message": "This API returns blobs up to " + map[bool]string{true: "100 MB", false: "1 MB"}[raw] +
+			" in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+			"errors": []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}}, "documentation_url": doc, "status": "403"})
+		return
+	}
 	j := s.contentEntryJSON(r, rp, ref, p, e)
 	switch {
 	case e.Mode == gitobj.ModeTree:
@@ -349,6 +412,9 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		return
 	default:
 		j["type"], j["content"], j["encoding"] = "file", base64Lines(rp.Objects[e.SHA].Blob), "base64"
+		if object && big {
+			j["content"], j["encoding"] = "", "none"
+		}
 	}
 	s.writeJSON(w, r, http.StatusOK, j)
 }

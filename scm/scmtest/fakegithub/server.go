@@ -88,6 +88,12 @@ type Options struct {
 	// recursive GET git/trees answers truncated: true (GitHub's limit is
 	// 100,000 entries or 7 MB).
 	TreeLimit int
+	// ContentsLimit, when > 0, replaces GitHub's 100 MB: GET contents
+	// refuses a larger file with 403 and the error code too_large, in
+	// every media type; from a hundredth of it (GitHub's 1 MB), the JSON
+	// media type refuses the file too and the object one answers it
+	// without content (encoding "none").
+	ContentsLimit int
 	// Now is the fake's clock; nil means time.Now. It dates commits and
 	// the rate-limit headers.
 	Now func() time.Time

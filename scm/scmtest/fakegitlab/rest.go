@@ -811,8 +811,22 @@ func (s *Server) projectsUnder(r *http.Request, ns *namespace, subgroups bool) [
 	return out
 }
 
+// groupProjects lists the projects of a group (and its subgroups with
+// include_subgroups=true) and, unless with_shared=false (GitLab's default
+// is true), the projects of other namespaces shared with the group.
 func (s *Server) groupProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
-	s.listProjects(w, r, s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true"), s.projectJSON)
+	list := s.projectsUnder(r, ns, r.URL.Query().Get("include_subgroups") == "true")
+	if r.URL.Query().Get("with_shared") != "false" {
+		for _, pr := range s.byID {
+			if visible(r, pr) && !slices.Contains(list, pr) && slices.ContainsFunc(s.grants[pr.id], func(g Grant) bool {
+				return strings.EqualFold(g.Group, ns.fullPath)
+			}) {
+				list = append(list, pr)
+			}
+		}
+		slices.SortFunc(list, func(a, b *project) int { return cmp.Compare(a.id, b.id) })
+	}
+	s.listProjects(w, r, list, s.projectJSON)
 }
 
 func (s *Server) userProjects(w http.ResponseWriter, r *http.Request, ns *namespace) {
