@@ -66,7 +66,6 @@ func app(mod ...func(*integrations.GitHubAppConfig)) integrations.GitHubAppConfi
 type fakeOAuth struct {
 	*httptest.Server
 	clientID, clientSecret string
-	now                    func() time.Time
 
 	mu        sync.Mutex
 	requests  int

@@ -262,7 +262,7 @@ func (s *Server) ownerValue(r *http.Request, o *repostore.Owner) map[string]any 
 			var nodes []*repostore.Repo
 			for _, rp := range s.affiliated(o, f.Args["ownerAffiliations"]) {
 				if canSee(r, rp) && (!hasFork || rp.Fork == fork) && (!hasArchived || rp.Archived == archived) &&
-					(privacy != "PUBLIC" || !!rp.Public) && (privacy != "PRIVATE" || !rp.Public) {
+					(privacy != "PUBLIC" || rp.Public) && (privacy != "PRIVATE" || !rp.Public) {
 					nodes = append(nodes, rp)
 				}
 			}

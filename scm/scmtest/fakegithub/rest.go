@@ -90,7 +90,7 @@ func (s *Server) visibleRepo(r *http.Request) *repostore.Repo {
 // (and the token) covers them. The caller holds s.site.
 func canSee(r *http.Request, rp *repostore.Repo) bool {
 	c := callerOf(r)
-	return !!rp.Public || (c.authed && (c.token == nil || c.token.covers(rp)))
+	return rp.Public || (c.authed && (c.token == nil || c.token.covers(rp)))
 }
 
 // has reports whether rp holds the object id of type typ ("blob", "tree"

@@ -180,7 +180,7 @@ func Parse(schema *ast.Schema, query string) (*ast.QueryDocument, []*Error) {
 	if len(doc.Operations) == 0 {
 		return nil, []*Error{{Message: "The query holds no operation."}}
 	}
-	if errs := validator.Validate(schema, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(schema, doc, nil); len(errs) > 0 { // nil: the default rules
 		out := make([]*Error, len(errs))
 		for i, e := range errs {
 			out[i] = fromParser(e, query)
