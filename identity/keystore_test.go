@@ -354,8 +354,16 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 		{"alg of another curve", func() JWK { k := p256("alg"); k.Alg = "ES512"; return k }()},
 		{"encryption key", func() JWK { k := p256("enc"); k.Use = "enc"; return k }()},
 		{"bad base64", func() JWK { k := p256("b64"); k.X = "!!"; return k }()},
-		{"off the curve", func() JWK { k := p256("off-curve"); k.Y = enc.EncodeToString(append([]byte{1}, make([]byte, 31)...)); return k }()},
-		{"coordinates too long", func() JWK { k := p256("long"); k.X = enc.EncodeToString(append([]byte{1}, make([]byte, 40)...)); return k }()},
+		{"off the curve", func() JWK {
+			k := p256("off-curve")
+			k.Y = enc.EncodeToString(append([]byte{1}, make([]byte, 31)...))
+			return k
+		}()},
+		{"coordinates too long", func() JWK {
+			k := p256("long")
+			k.X = enc.EncodeToString(append([]byte{1}, make([]byte, 40)...))
+			return k
+		}()},
 		{"the issuer's kid, another key", p256(headerKid(t, tok.Token))},
 		{"a kid listed twice", twin},
 	}
