@@ -517,3 +517,46 @@ func BenchmarkJWKS(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.calls()-before)/float64(b.N), "requests/op")
 }
+
+// FuzzJWKSStoredKey: whatever a key store holds, the JWKS an Issuer serves
+// parses in a Verifier: a verifier never gets a key it cannot use.
+func FuzzJWKSStoredKey(f *testing.F) {
+	es256, _ := algorithm("ES256")
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := es256.jwk("k1", &priv.PublicKey)
+	f.Add(good.Kty, good.Crv, good.X, good.Y, good.Kid, good.Alg, good.Use, int64(0))
+	f.Add("EC", "P-256", good.X, "AAAA", "k2", "ES256", "", int64(-60))
+	f.Add("EC", "P-384", good.X, good.Y, "k3", "ES384", "sig", int64(0))
+	f.Add("RSA", "", "", "", "k4", "RS256", "sig", int64(0))
+	f.Add("EC", "P-256", "", "", "", "", "", int64(1<<40))
+	f.Fuzz(func(t *testing.T, kty, crv, x, y, kid, alg, use string, age int64) {
+		c := newClock()
+		st := NewMemoryKeyStore()
+		is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := StoredKey{Key: JWK{Kty: kty, Crv: crv, X: x, Y: y, Kid: kid, Alg: alg, Use: use}, Created: c.Now().Add(-time.Duration(age) * time.Second)}
+		if err := st.AddKey(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		set, err := is.JWKS(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Keys) == 0 {
+			return
+		}
+		if _, err := NewVerifier(&VerifierOptions{Keys: &set}); err != nil {
+			t.Fatalf("the JWKS served from %+v does not parse: %v", k, err)
+		}
+		for _, got := range set.Keys {
+			if got.Kty != "EC" || got.Crv != "P-256" || got.Alg != "ES256" || got.Use != "sig" || got.Kid == "" {
+				t.Fatalf("served %+v", got)
+			}
+		}
+	})
+}

@@ -46,7 +46,10 @@ type IssuerKeyStore struct {
 var _ identity.KeyStore = (*IssuerKeyStore)(nil)
 
 // IssuerKeys returns the identity.KeyStore of s. Pass it as
-// identity.IssuerOptions.KeyStore on every replica.
+// identity.IssuerOptions.KeyStore on every replica. s must not be nil
+// ([FromConfig] returns nil without Redis: then leave KeyStore nil): the
+// key store of a nil Store fails every call with Unavailable, so its
+// Issuer could issue no token.
 func (s *Store) IssuerKeys() *IssuerKeyStore { return &IssuerKeyStore{s: s} }
 
 // issuerKey is a stored key as JSON in Redis.
