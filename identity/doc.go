@@ -31,10 +31,11 @@
 // An [Issuer] mints ES256 user tokens with Backstage's header and claims
 // (typ vnd.backstage.user, aud backstage, iss, sub, ent, iat, exp, uip),
 // with the lifetime clamped as Backstage clamps it, and publishes its keys
-// as a JWKS with overlap-based rotation. A [Verifier] checks tokens
-// strictly (size, algorithm allow-list, typ, kid, signature, aud, exp,
-// iat, sub) with keys from a JWKS URL, cached, refetched once for an
-// unknown kid. [LimitedToken] rebuilds the limited user token from uip.
+// as a JWKS with overlap-based rotation, through a [KeyStore] that the
+// replicas of a fleet can share (redisstore's Store.IssuerKeys). A
+// [Verifier] checks tokens strictly (size, algorithm allow-list, typ, kid,
+// signature, aud, exp, iat, sub) with keys from a JWKS URL, cached,
+// refetched once for an unknown kid. [LimitedToken] rebuilds the limited user token from uip.
 //
 // [User] and [Principal] name who acts: package permission decides for
 // them, and an audit hook can record them.

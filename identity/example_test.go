@@ -40,7 +40,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	jwks := issuer.JWKS()
+	jwks, err := issuer.JWKS(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
 	verifier, err := identity.NewVerifier(&identity.VerifierOptions{Keys: &jwks})
 	if err != nil {
 		log.Fatal(err)

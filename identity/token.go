@@ -69,6 +69,17 @@ type IssuerOptions struct {
 	// Algorithm signs the tokens: "ES256" (the default, as Backstage),
 	// "ES384" or "ES512", as Backstage's auth.identityTokenAlgorithm.
 	Algorithm string
+	// KeyStore is where the Issuer publishes its public keys and reads
+	// the other replicas' (Backstage's auth.keyStore); nil means a
+	// [MemoryKeyStore] of its own, so that only this Issuer's keys are
+	// published. Give every replica of a fleet the same shared store
+	// (redisstore's Store.IssuerKeys) so that each one's JWKS lists all
+	// of their keys.
+	KeyStore KeyStore
+	// Logger, if set, receives a Warn record for every stored key the
+	// JWKS leaves out (malformed, or not of the Issuer's algorithm) and
+	// for a failed removal of expired keys; nil means silent.
+	Logger *slog.Logger
 }
 
 // ecAlg is a supported signing algorithm.
@@ -97,24 +108,32 @@ func algorithm(name string) (ecAlg, bool) {
 // key rotates every token lifetime; a key is published from its creation
 // until 3 × lifetime after it, so that every token it signed verifies
 // until it expires (overlap-based rotation, as Backstage's TokenFactory).
-// It is safe for concurrent use. Keys live in memory and the first is
-// made by the first Issue (JWKS is empty before). Several replicas each
-// have their own keys, and nothing in scmkit shares them (not
-// redisstore): a [Verifier] reading one JWKS URL behind a load balancer
-// gets one replica's keys and refuses the others' tokens with
-// Unauthorized (it refetches on an unknown kid at most once per
-// VerifierOptions.RefetchInterval). With several replicas, give each
-// Verifier every replica's keys (VerifierOptions.Keys, merged) or route
-// token verification to the replica that issued the token.
+// It is safe for concurrent use.
+//
+// The private key stays in the Issuer's memory and is never shared. Its
+// public half is published in IssuerOptions.KeyStore before the first
+// token it signs is handed out (the first Issue makes the first key; JWKS
+// is empty before), and JWKS lists every unexpired key of that store. With
+// several replicas behind a load balancer, give them one shared store
+// (redisstore's Store.IssuerKeys): each replica signs with its own key,
+// and a [Verifier] reading any replica's JWKS URL accepts every replica's
+// tokens. It refetches on an unknown kid at most once per
+// VerifierOptions.RefetchInterval, so a key made by a replica is known to
+// the verifiers after that interval at the latest. Without a shared store
+// (the default in-memory one), each replica's JWKS lists only its own keys.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
 	lifetime time.Duration
 	now      func() time.Time
 	rand     io.Reader
+	store    KeyStore
+	log      *slog.Logger
 
-	mu   sync.Mutex
-	keys []*signingKey // oldest first; the last is current
+	publish chan struct{} // held while a new key is made and published
+
+	mu  sync.Mutex
+	cur *signingKey // the key that signs; nil before the first Issue
 }
 
 type signingKey struct {
@@ -137,12 +156,16 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 	if !ok {
 		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
 	}
-	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand}
+	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand,
+		store: o.KeyStore, log: o.Logger, publish: make(chan struct{}, 1)}
 	if is.now == nil {
 		is.now = time.Now
 	}
 	if is.rand == nil {
 		is.rand = rand.Reader
+	}
+	if is.store == nil {
+		is.store = NewMemoryKeyStore()
 	}
 	return is, nil
 }
@@ -150,32 +173,53 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 // Lifetime returns the (clamped) token lifetime.
 func (is *Issuer) Lifetime() time.Duration { return is.lifetime }
 
-// key returns the current signing key, making a new one when the current
-// one is older than the lifetime, and pruning keys older than 3 ×
-// lifetime.
-func (is *Issuer) key() (*signingKey, error) {
+// current returns the signing key if it is younger than the lifetime.
+func (is *Issuer) current() *signingKey {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	now := is.now()
-	is.prune(now)
-	if n := len(is.keys); n > 0 && now.Sub(is.keys[n-1].created) < is.lifetime {
-		return is.keys[n-1], nil
+	if is.cur != nil && is.now().Sub(is.cur.created) < is.lifetime {
+		return is.cur
+	}
+	return nil
+}
+
+// key returns the current signing key. When there is none or it is older
+// than the lifetime, it makes a new one and publishes it in the key store
+// before returning it (one publication at a time: concurrent callers wait
+// for it and share the key). A store failure is Unavailable, and the key
+// is not used.
+func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
+	if k := is.current(); k != nil {
+		return k, nil
+	}
+	select {
+	case is.publish <- struct{}{}:
+	case <-ctx.Done():
+		return nil, errcode.FromContext(ctx, op)
+	}
+	defer func() { <-is.publish }()
+	if k := is.current(); k != nil {
+		return k, nil // published while this caller waited
 	}
 	priv, err := ecdsa.GenerateKey(is.alg.curve, is.rand)
 	if err != nil {
-		return nil, &errcode.Error{Code: errcode.Unknown, Op: "identity.Issuer", Msg: "generating a signing key", Err: err}
+		return nil, &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "generating a signing key", Err: err}
 	}
 	kid, err := newUUID(is.rand)
 	if err != nil {
 		return nil, err
 	}
-	k := &signingKey{kid: kid, priv: priv, created: now}
-	is.keys = append(is.keys, k)
+	k := &signingKey{kid: kid, priv: priv, created: is.now()}
+	if err := is.store.AddKey(ctx, StoredKey{Key: is.alg.jwk(kid, &priv.PublicKey), Created: k.created}); err != nil {
+		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "publishing a new signing key in the key store", Err: err}
+	}
+	is.mu.Lock()
+	is.cur = k
+	is.mu.Unlock()
 	return k, nil
-}
-
-func (is *Issuer) prune(now time.Time) {
-	is.keys = slices.DeleteFunc(is.keys, func(k *signingKey) bool { return now.Sub(k.created) >= 3*is.lifetime })
 }
 
 func newUUID(r io.Reader) (string, error) {
@@ -233,7 +277,10 @@ func (t Token) MarshalJSON() ([]byte, error) {
 // (iat + lifetime), uip (the signature of the matching limited user
 // token), and the extras. It returns InvalidArgument when Subject is not
 // an entity ref, an ent ref is malformed, an extra claim is reserved, or
-// the token would exceed [MaxTokenSize].
+// the token would exceed [MaxTokenSize]. When its signing key is due (the
+// first Issue, then once per lifetime), it publishes a new one in the key
+// store first, and returns Unavailable, without a token, when the store
+// fails; otherwise it does not touch the store.
 func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 	const op = "identity.Issue"
 	if err := errcode.FromContext(ctx, op); err != nil {
@@ -251,7 +298,7 @@ func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "ownership ref %q is not an entity ref", e)
 		}
 	}
-	k, err := is.key()
+	k, err := is.key(ctx, op)
 	if err != nil {
 		return nil, err
 	}
@@ -363,21 +410,125 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWKS returns the published public keys: those younger than 3 ×
-// lifetime, oldest first.
-func (is *Issuer) JWKS() JWKS {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.prune(is.now())
-	out := JWKS{Keys: []JWK{}}
-	for _, k := range is.keys {
-		out.Keys = append(out.Keys, is.alg.jwk(k.kid, &k.priv.PublicKey))
+// JWKS returns the published public keys: the unexpired keys of the key
+// store (made less than 3 × lifetime ago), oldest first, with one store
+// read. Expired keys are removed from the store on the way, best-effort
+// (a failure is logged, not returned). Stored keys a verifier could not
+// use — malformed, not EC on the Issuer's curve, of another algorithm or
+// use, made in the future, or a kid listed twice — are left out and
+// logged. The Issuer's own signing key is always listed as it is in
+// memory (a stored key under its kid with another value is left out), and
+// published again if the store lost it (Redis flushed, say). It returns Unavailable when the store cannot be
+// read, and the context's error when ctx is done.
+func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
+	const op = "identity.Issuer.JWKS"
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return JWKS{}, err
 	}
-	return out
+	stored, err := is.store.ListKeys(ctx)
+	if err != nil {
+		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+			return JWKS{}, ctxErr
+		}
+		return JWKS{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the key store", Err: err}
+	}
+	is.mu.Lock()
+	cur := is.cur
+	is.mu.Unlock()
+	now := is.now()
+	var (
+		keep     []StoredKey
+		expired  []string
+		seen     = map[string]bool{}
+		ownFound bool
+	)
+	for _, sk := range stored {
+		if now.Sub(sk.Created) >= 3*is.lifetime {
+			expired = append(expired, sk.Key.Kid)
+			continue
+		}
+		if cur != nil && sk.Key.Kid == cur.kid {
+			// The Issuer's own key is served from memory, never as
+			// stored.
+			if own := is.alg.jwk(cur.kid, &cur.priv.PublicKey); sk.Key != own {
+				is.warn("identity: left a stored key out of the JWKS: it has the kid of this Issuer's signing key, and another value", sk.Key.Kid)
+				continue
+			}
+			ownFound = true
+			continue
+		}
+		k, why := is.alg.usable(sk.Key)
+		switch {
+		case why != "":
+		case seen[k.Kid]:
+			why = "its kid is listed twice"
+		case sk.Created.Sub(now) > is.lifetime:
+			why = "it was made in the future"
+		}
+		if why != "" {
+			is.warn("identity: left a stored key out of the JWKS: "+why, sk.Key.Kid)
+			continue
+		}
+		seen[k.Kid] = true
+		keep = append(keep, StoredKey{Key: k, Created: sk.Created})
+	}
+	if len(expired) > 0 {
+		if err := is.store.RemoveKeys(ctx, expired); err != nil {
+			is.warn("identity: could not remove expired keys from the key store (they are not served): "+err.Error(), "")
+		}
+	}
+	if cur != nil && now.Sub(cur.created) < 3*is.lifetime {
+		own := StoredKey{Key: is.alg.jwk(cur.kid, &cur.priv.PublicKey), Created: cur.created}
+		if !ownFound {
+			if err := is.store.AddKey(ctx, own); err != nil {
+				is.warn("identity: could not publish the signing key again in the key store, which had lost it: "+err.Error(), cur.kid)
+			}
+		}
+		keep = append(keep, own)
+	}
+	slices.SortStableFunc(keep, func(a, b StoredKey) int { return a.Created.Compare(b.Created) })
+	out := JWKS{Keys: make([]JWK, 0, len(keep))}
+	for _, k := range keep {
+		out.Keys = append(out.Keys, k.Key)
+	}
+	return out, nil
 }
 
-// jwk is pub as a JWK. The key is the issuer's own, generated on a
-// supported curve, so encoding it cannot fail.
+// warn logs msg about the key kid, if the Issuer has a Logger.
+func (is *Issuer) warn(msg, kid string) {
+	if is.log == nil {
+		return
+	}
+	if kid == "" {
+		is.log.Warn(msg)
+		return
+	}
+	is.log.Warn(msg, slog.String("kid", kid))
+}
+
+// usable returns k as published (its public fields only) if a verifier
+// expecting a's keys can use it; otherwise why not.
+func (a ecAlg) usable(k JWK) (JWK, string) {
+	switch {
+	case k.Kid == "":
+		return JWK{}, "it has no kid"
+	case k.Kty != "EC" || k.Crv != a.crv:
+		return JWK{}, "it is not an EC key on " + a.crv
+	case k.Alg != "" && k.Alg != a.name:
+		return JWK{}, "its algorithm is not " + a.name
+	case k.Use != "" && k.Use != "sig":
+		return JWK{}, "it is not a signing key"
+	}
+	pub, err := parseJWK(k)
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if err != nil || !ok {
+		return JWK{}, "it is malformed"
+	}
+	return a.jwk(k.Kid, ec), ""
+}
+
+// jwk is pub as a JWK. The key is on a's curve (generated or parsed), so
+// encoding it cannot fail.
 func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
 	point, _ := pub.Bytes() // 0x04 || X || Y, each a.size bytes
 	enc := base64.RawURLEncoding
@@ -385,7 +536,9 @@ func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
 }
 
 // JWKSHandler serves [Issuer.JWKS] as JSON, for
-// /api/auth/.well-known/jwks.json.
+// /api/auth/.well-known/jwks.json. When the key store cannot be read it
+// answers 503 Service Unavailable, without detail (and without caching),
+// so that verifiers keep the keys they have and ask again.
 func (is *Issuer) JWKSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -393,9 +546,15 @@ func (is *Issuer) JWKSHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		set, err := is.JWKS(r.Context())
+		if err != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=60")
-		_ = json.NewEncoder(w).Encode(is.JWKS())
+		_ = json.NewEncoder(w).Encode(set)
 	})
 }
 

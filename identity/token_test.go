@@ -93,7 +93,7 @@ func TestIssuedTokenShape(t *testing.T) {
 		}
 	}
 	// Backstage's verifier: key from the JWKS document by kid.
-	raw, _ := json.Marshal(is.JWKS())
+	raw, _ := json.Marshal(jwksOf(t, is))
 	var set struct {
 		Keys []map[string]string `json:"keys"`
 	}
@@ -124,7 +124,7 @@ func TestIssuedTokenShape(t *testing.T) {
 		t.Errorf("LimitedToken = %q, %v", lt, err)
 	}
 	// Our verifier accepts both (the limited one when asked).
-	v, err := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, AcceptLimited: true, Issuer: "https://portal.example.com/api/auth"})
+	v, err := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now, AcceptLimited: true, Issuer: "https://portal.example.com/api/auth"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,16 @@ func TestIssuedTokenShape(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// jwksOf returns is's JWKS, failing t if it cannot be read.
+func jwksOf(t testing.TB, is *Issuer) *JWKS {
+	t.Helper()
+	set, err := is.JWKS(t.Context())
+	if err != nil {
+		t.Fatalf("JWKS: %v", err)
+	}
+	return &set
+}
 
 // backstageToken mints a token the way Backstage's TokenFactory does (jose:
 // header {typ, alg, kid}, claims in its order), with its own key.
@@ -344,7 +354,7 @@ func TestKeyRotationOverlap(t *testing.T) {
 	}
 	kids := func() []string {
 		var out []string
-		for _, k := range is.JWKS().Keys {
+		for _, k := range jwksOf(t, is).Keys {
 			out = append(out, k.Kid)
 		}
 		return out
@@ -355,7 +365,7 @@ func TestKeyRotationOverlap(t *testing.T) {
 	// t1b (signed at 30 min, expires at 90 min) still verifies at 89 min
 	// with the published keys.
 	c.Advance(28 * time.Minute)
-	v, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
+	v, _ := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now})
 	if _, err := v.Verify(context.Background(), t1b.Token); err != nil {
 		t.Errorf("token signed by the previous key: %v", err)
 	}
@@ -427,7 +437,7 @@ func TestVerifiedCacheHonoursExpiry(t *testing.T) {
 	c := newClock()
 	is := newIssuer(t, c)
 	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
-	v, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, CacheSize: 2})
+	v, _ := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now, CacheSize: 2})
 	for range 2 {
 		got, err := v.Verify(context.Background(), tok.Token)
 		if err != nil {
@@ -487,7 +497,7 @@ func FuzzVerify(f *testing.F) {
 	c := newClock()
 	is := newIssuer(f, c)
 	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/a"})
-	v, err := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, AcceptLimited: true, CacheSize: -1})
+	v, err := NewVerifier(&VerifierOptions{Keys: jwksOf(f, is), Now: c.Now, AcceptLimited: true, CacheSize: -1})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -513,7 +523,7 @@ func TestAuthenticate(t *testing.T) {
 	c := newClock()
 	is := newIssuer(t, c)
 	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice", Ent: []string{"user:default/alice", "group:default/a"}})
-	v, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
+	v, _ := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now})
 	for _, tt := range []struct {
 		header string
 		ok     bool
@@ -550,7 +560,7 @@ func TestIssuerAlgorithms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now, Algorithms: []string{alg}, AcceptLimited: true})
+		v, err := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now, Algorithms: []string{alg}, AcceptLimited: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -562,7 +572,7 @@ func TestIssuerAlgorithms(t *testing.T) {
 			t.Errorf("%s limited: %v", alg, err)
 		}
 		// The default allow-list is ES256 only.
-		def, _ := NewVerifier(&VerifierOptions{Keys: ptr(is.JWKS()), Now: c.Now})
+		def, _ := NewVerifier(&VerifierOptions{Keys: jwksOf(t, is), Now: c.Now})
 		if _, err := def.Verify(context.Background(), tok.Token); (err == nil) != (alg == "ES256") {
 			t.Errorf("%s with the default allow-list: %v", alg, err)
 		}
@@ -627,7 +637,7 @@ func TestStaticKeysSurviveFetch(t *testing.T) {
 	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/b"})
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	srv, _ := backstageJWKS(t, "remote", &priv.PublicKey)
-	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Keys: ptr(is.JWKS()), Now: c.Now})
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Keys: jwksOf(t, is), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

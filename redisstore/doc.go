@@ -39,6 +39,10 @@
 // FromConfig returns a nil *Store (and no error) when backend.cache is
 // absent or says store: memory, so check for nil before wiring it.
 //
+// Give every replica's identity.Issuer the same key store,
+// IssuerOptions.KeyStore = [Store.IssuerKeys], so that any replica's JWKS
+// lists every replica's public keys and verifies every replica's tokens.
+//
 // # What it does not share
 //
 // Some per-process state of other packages has no Redis store here; with
