@@ -45,12 +45,8 @@
 //
 // # What it does not share
 //
-// Some per-process state of other packages has no Redis store here; with
-// several replicas, plan for it:
-//
-//   - the Backstage token issuer's signing keys (identity.Issuer): each
-//     replica has its own, so a verifier must know every replica's keys
-//     (see identity.Issuer).
-//   - the LDAP sign-in back-off counts (auth/ldapauth.BackoffConfig): each
-//     replica counts failures on its own.
+// The LDAP sign-in back-off counts (auth/ldapauth.BackoffConfig) have no
+// Redis store here: each replica counts failures on its own, so with N
+// replicas a username gets up to N × freeAttempts failures before a
+// delay; keep that below the directory's lockout threshold.
 package redisstore
