@@ -39,6 +39,7 @@ const otpHint = "GitHub requires a one-time password (two-factor code, X-GitHub-
 //	404, 410                                    NotFound
 //	409                                         Conflict
 //	422                                         InvalidArgument
+//	451 (GitHub: repository access blocked)     PermissionDenied
 //	5xx                                         Unavailable
 //	anything else                               Unknown
 //
@@ -69,6 +70,10 @@ func Classify(resp *http.Response, now time.Time) Class {
 		if at, limited := RateLimitInfo(resp, now); limited {
 			return Class{Code: errcode.RateLimited, RetryAt: at}
 		}
+		return Class{Code: errcode.PermissionDenied}
+	case s == http.StatusUnavailableForLegalReasons:
+		// GitHub's "Repository access blocked" (a takedown): it exists,
+		// and no credential may read it.
 		return Class{Code: errcode.PermissionDenied}
 	case s == http.StatusNotFound, s == http.StatusGone:
 		return Class{Code: errcode.NotFound}

@@ -98,6 +98,7 @@ func TestClassifyStatuses(t *testing.T) {
 		{404, nil, errcode.NotFound},
 		{409, nil, errcode.Conflict},
 		{410, nil, errcode.NotFound},
+		{451, nil, errcode.PermissionDenied},
 		{418, nil, errcode.Unknown},
 		{422, nil, errcode.InvalidArgument},
 		{429, nil, errcode.RateLimited},
