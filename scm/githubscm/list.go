@@ -18,9 +18,14 @@ import (
 // /users/{owner}/repos, which lists the user's public repositories only,
 // whoever asks. So the first page of a user asks GET /user first (one more
 // request): when the credential is that user's own, the listing is GET
-// /user/repos?affiliation=owner, her repositories public and private. An
-// anonymous caller or a GitHub App installation token (GET /user answers
-// 401 or 403) gets the public ones. The cursor records which of the three
+// /user/repos?affiliation=owner, her repositories public and private. A
+// GitHub App installation token (GET /user answers 403) lists GET
+// /installation/repositories, the repositories the installation covers,
+// private ones included, when they are the owner's (an installation
+// belongs to one account; with selected repositories, the user's other
+// public ones are not listed); when they are another account's (a
+// public-access app's installation), or for an anonymous caller (401),
+// the listing is the public one. The cursor records which of the four
 // listings it is and the next page, from GitHub's Link header.
 //
 // Conditional: GitHub answers each page with an ETag (varying with the
@@ -39,7 +44,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if r.Cursor != "" {
 		k, p, ok := strings.Cut(r.Cursor, ":")
 		n, err := strconv.Atoi(p)
-		if !ok || err != nil || n < 1 || (k != "org" && k != "user" && k != "self") {
+		if !ok || err != nil || n < 1 || (k != "org" && k != "user" && k != "self" && k != "app") {
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "bad repository cursor %q", r.Cursor)
 		}
 		kind, page = k, n
@@ -70,6 +75,16 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 			kind = "org"
 		}
 	}
+	if kind == "app" {
+		var lr *github.ListRepositories
+		lr, resp, err = gh.Apps.ListRepos(ctx, &lo)
+		if lr != nil {
+			repos = lr.Repositories
+		}
+		if err == nil && r.Cursor == "" && !ownedBy(repos, r.Owner) {
+			kind = "user" // another account's installation: the public listing
+		}
+	}
 	switch kind {
 	case "user":
 		repos, resp, err = gh.Repositories.ListByUser(ctx, r.Owner, &github.RepositoryListByUserOptions{Sort: sort, Direction: dir, ListOptions: lo})
@@ -95,20 +110,29 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 }
 
 // userListing says which listing gives the repositories of owner, a user:
-// "self" when the credential is hers (GET /user names her), "user" (her
-// public repositories) when it is another user's, or no user's (GET /user
-// answers 401 to an anonymous caller, 403 to an installation token).
+// "self" when the credential is hers (GET /user names her), "app" (her
+// installation's) when it is an installation token (GET /user answers
+// 403), or "user" (her public repositories) when it is another user's or
+// none (401).
 func (d *Driver) userListing(ctx context.Context, gh *github.Client, owner string) (string, error) {
 	me, _, err := gh.Users.Get(ctx, "")
 	switch s := statusOf(err); {
-	case s == http.StatusUnauthorized, s == http.StatusForbidden && d.ErrorInfo(err).Code != errcode.RateLimited:
+	case s == http.StatusUnauthorized:
 		return "user", nil
+	case s == http.StatusForbidden && d.ErrorInfo(err).Code != errcode.RateLimited:
+		return "app", nil
 	case err != nil:
 		return "", err
 	case strings.EqualFold(me.GetLogin(), owner):
 		return "self", nil
 	}
 	return "user", nil
+}
+
+// ownedBy reports whether the first of repos, an installation's
+// listing (all of one account), belongs to owner.
+func ownedBy(repos []*github.Repository, owner string) bool {
+	return len(repos) > 0 && strings.EqualFold(repos[0].GetOwner().GetLogin(), owner)
 }
 
 // findFilesQuery asks, per page of 100 repositories of an owner, for the

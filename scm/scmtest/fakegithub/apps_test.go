@@ -462,7 +462,7 @@ func TestInstallationTokenAccess(t *testing.T) {
 		{"installation repositories, narrowed", "/installation/repositories", narrowed, []string{"acme/widgets"}},
 		{"org repositories of its account", "/orgs/acme/repos?sort=created&direction=asc", all, []string{"acme/widgets", "acme/secret"}},
 		{"org repositories of another owner: public only", "/orgs/globex/repos", all, []string{"globex/open"}},
-		{"user repositories, selected", "/users/octocat/repos", selected, []string{"octocat/chosen"}},
+		{"user repositories: public only, even its installation's", "/users/octocat/repos", selected, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, names(t, tt.path, tt.tok)); diff != "" {

@@ -240,11 +240,11 @@ func (s *Server) listRepos(typ OwnerType, doc string) http.HandlerFunc {
 			return
 		}
 		// /users/{u}/repos lists public repositories only (GitHub's
-		// documentation), the user's own token included: her private
-		// ones are in /user/repos. An installation token still sees the
-		// private repositories of its installation here.
+		// documentation), whoever asks: the user's own token finds her
+		// private ones in /user/repos, an installation token those of
+		// its installation in /installation/repositories.
 		list := slices.DeleteFunc(slices.Clone(reposOf(o)), func(rp *repostore.Repo) bool {
-			return !canSee(r, rp) || typ == User && !rp.Public && tokenOf(r) == nil
+			return !canSee(r, rp) || typ == User && !rp.Public
 		})
 		sortRepos(r, list, map[OwnerType]string{Organization: "created", User: "full_name"}[typ])
 		s.writeListing(w, r, pageJSON(w, r, list, func(rp *repostore.Repo) any { return s.repoJSON(r, rp) }))
