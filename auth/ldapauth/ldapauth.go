@@ -79,7 +79,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the back-off's clock; nil means time.Now.
 	Now func() time.Time
-	// DialContext replaces the network dialer (tests).
+	// DialContext replaces the network dialer: a proxy, a custom
+	// resolver, or an in-process directory in tests. Nil means a
+	// net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// TLS, if set, is the base TLS configuration, used instead of the one
 	// built from tlsOptions (e.g. to add client certificates).

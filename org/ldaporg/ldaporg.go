@@ -66,7 +66,9 @@ const InChainOID = "1.2.840.113556.1.4.1941"
 type Options struct {
 	// Logger receives the insecure-transport warning. Nil: no logging.
 	Logger *slog.Logger
-	// DialContext replaces the network dialer (tests).
+	// DialContext replaces the network dialer: a proxy, a custom
+	// resolver, or an in-process directory in tests. Nil means a
+	// net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Timeout bounds each LDAP operation (default 30 s).
 	Timeout time.Duration
