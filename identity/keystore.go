@@ -10,11 +10,18 @@ import (
 )
 
 // StoredKey is a public key published by an [Issuer]: its JWK (kid,
-// curve, coordinates, alg) and when it was made. It holds no secret; the
-// private key never leaves the Issuer that made it.
+// curve, coordinates, alg), when it was made, and until when it is
+// published. It holds no secret; the private key never leaves the Issuer
+// that made it.
 type StoredKey struct {
 	Key     JWK       `json:"key"`
 	Created time.Time `json:"created"`
+	// Expires is when the key stops being published: Created plus 3 ×
+	// the token lifetime of the Issuer that made it, so that replicas
+	// with other lifetimes keep it as long as its tokens live. Zero (a
+	// key stored without it) means Created plus 3 × the reading Issuer's
+	// lifetime.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // KeyStore is where the Issuers of a fleet publish their public keys,
@@ -23,7 +30,7 @@ type StoredKey struct {
 // first token it signs is handed out; the JWKS of every replica lists
 // every key in the store, so a verifier reading any replica's JWKS URL
 // accepts the tokens of all of them. Keys are removed by the Issuers
-// once 3 × the token lifetime has passed since they were made.
+// once they expire (StoredKey.Expires).
 //
 // The store decides who can verify tokens: a key planted in it is served
 // as the issuer's, and lets whoever holds its private half forge tokens.

@@ -186,10 +186,28 @@ func TestIssuerPublishesBeforeSigning(t *testing.T) {
 	if st.calls() != before {
 		t.Errorf("Issue with a warm key made %d store calls; want 0", st.calls()-before)
 	}
-	// Rotation while the store is down: no token signed by an unpublished key.
+	// Rotation while the store is down: no token signed by an unpublished
+	// key. The previous key, published, goes on signing up to 2 ×
+	// lifetime (its tokens expire before it stops being published); past
+	// that, Unavailable.
+	c.Advance(is.Lifetime())
+	prev := headerKid(t, tok.Token)
+	if tok2, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"}); err != nil || headerKid(t, tok2.Token) != prev {
+		t.Fatalf("Issue when the key is due and the store is down = %v, %v; want a token of the previous key %s", tok2, err, prev)
+	}
+	if got := storeKids(t, st.KeyStore); !slices.Equal(got, []string{prev}) {
+		t.Fatalf("store holds %v; want only the previous key %s", got, prev)
+	}
 	c.Advance(is.Lifetime())
 	if tok, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"}); tok != nil || errcode.CodeOf(err) != errcode.Unavailable {
-		t.Fatalf("Issue when the key is due and the store is down = %v, %v; want Unavailable", tok, err)
+		t.Fatalf("Issue at 2 × lifetime with the store down = %v, %v; want Unavailable", tok, err)
+	}
+	// Back up: a new key is published and signs.
+	st.failAdd.Store(false)
+	c.Advance(11 * time.Second) // past the retry pause
+	tok3, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil || headerKid(t, tok3.Token) == prev {
+		t.Fatalf("Issue once the store is back = %v, %v; want a token of a new key", tok3, err)
 	}
 }
 
@@ -349,7 +367,6 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 		key  JWK
 	}{
 		{"no kid", p256("")},
-		{"other curve", es384.jwk("p384", &p384.PublicKey)},
 		{"RSA", JWK{Kty: "RSA", N: enc.EncodeToString(append([]byte{1}, make([]byte, 255)...)), E: "AQAB", Kid: "rsa", Alg: "RS256"}},
 		{"alg of another curve", func() JWK { k := p256("alg"); k.Alg = "ES512"; return k }()},
 		{"encryption key", func() JWK { k := p256("enc"); k.Use = "enc"; return k }()},
@@ -367,7 +384,10 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 		{"the issuer's kid, another key", p256(headerKid(t, tok.Token))},
 		{"a kid listed twice", twin},
 	}
+	// A P-384 key of a replica signing with ES384 is served too (a fleet
+	// changing auth.identityTokenAlgorithm).
 	st.extra = append(st.extra, StoredKey{Key: twin, Created: c.Now()}, StoredKey{Key: p256("other-replica"), Created: c.Now()},
+		StoredKey{Key: es384.jwk("p384", &p384.PublicKey), Created: c.Now()},
 		StoredKey{Key: p256("future"), Created: c.Now().Add(2 * is.Lifetime())})
 	for _, u := range unusable {
 		st.extra = append(st.extra, StoredKey{Key: u.key, Created: c.Now()})
@@ -378,7 +398,7 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 		got = append(got, k.Kid)
 	}
 	slices.Sort(got)
-	want := []string{headerKid(t, tok.Token), "other-replica", "twin"}
+	want := []string{headerKid(t, tok.Token), "other-replica", "p384", "twin"}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("JWKS kids = %q; want only the usable keys %q", got, want)

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -117,9 +119,14 @@ func algorithm(name string) (ecAlg, bool) {
 // several replicas behind a load balancer, give them one shared store
 // (redisstore's Store.IssuerKeys): each replica signs with its own key,
 // and a [Verifier] reading any replica's JWKS URL accepts every replica's
-// tokens. It refetches on an unknown kid at most once per
-// VerifierOptions.RefetchInterval, so a key made by a replica is known to
-// the verifiers after that interval at the latest. Without a shared store
+// tokens; a verifier refetches the JWKS for a token made after its last
+// fetch (at most once a second), so a replica's new key is known at once.
+// Each replica keeps its own keys and the others' it has read until they
+// expire, and writes its signing key again every minute, so a store that
+// loses its data (Redis flushed or failed over) hides no key for long. A
+// key expires 3 × the lifetime of the replica that made it after its
+// creation, so replicas with different lifetimes or algorithms (during a
+// configuration change) serve each other's keys. Without a shared store
 // (the default in-memory one), each replica's JWKS lists only its own keys.
 type Issuer struct {
 	iss      string
@@ -132,8 +139,13 @@ type Issuer struct {
 
 	publish chan struct{} // held while a new key is made and published
 
-	mu  sync.Mutex
-	cur *signingKey // the key that signs; nil before the first Issue
+	mu        sync.Mutex
+	cur       *signingKey          // the key that signs; nil before the first Issue
+	own       []*signingKey        // this Issuer's keys not yet expired, oldest first (cur last)
+	known     map[string]StoredKey // others' keys read from the store, until they expire
+	published time.Time            // when cur was last written to the store
+	retryAt   time.Time            // no new key before, after a failed publication
+	warned    map[string]bool      // kids already logged as left out
 }
 
 type signingKey struct {
@@ -173,23 +185,54 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 // Lifetime returns the (clamped) token lifetime.
 func (is *Issuer) Lifetime() time.Duration { return is.lifetime }
 
-// current returns the signing key if it is younger than the lifetime.
-func (is *Issuer) current() *signingKey {
+// Timing of key publication.
+const (
+	// republishEvery is how often an Issuer writes its signing key to
+	// the store again (on an Issue), so that a store that lost it (Redis
+	// flushed or failed over) has it back within this time.
+	republishEvery = time.Minute
+	// publishRetry is how long an Issuer whose new key could not be
+	// published keeps signing with the previous one before trying again.
+	publishRetry = 10 * time.Second
+)
+
+// current returns the signing key if it is younger than the lifetime, and
+// whether it is due to be written to the store again.
+func (is *Issuer) current(now time.Time) (k *signingKey, republish bool) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	if is.cur != nil && is.now().Sub(is.cur.created) < is.lifetime {
-		return is.cur
+	if is.cur == nil || now.Sub(is.cur.created) >= is.lifetime {
+		// Past its lifetime it may still sign while a new key cannot be
+		// published, up to 2 × lifetime (its tokens then expire before
+		// it stops being published, at 3 × lifetime).
+		if is.cur != nil && now.Before(is.retryAt) && now.Sub(is.cur.created) < 2*is.lifetime {
+			return is.cur, false
+		}
+		return nil, false
 	}
-	return nil
+	if now.Sub(is.published) >= republishEvery {
+		is.published = now // one caller writes it
+		return is.cur, true
+	}
+	return is.cur, false
 }
 
 // key returns the current signing key. When there is none or it is older
 // than the lifetime, it makes a new one and publishes it in the key store
 // before returning it (one publication at a time: concurrent callers wait
-// for it and share the key). A store failure is Unavailable, and the key
-// is not used.
+// for it and share the key). When the store fails, the previous key goes
+// on signing until it is 2 × lifetime old (retrying the store every
+// publishRetry); past that, or without a previous key, the call is
+// Unavailable. The signing key is written to the store again every
+// republishEvery, best-effort.
 func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
-	if k := is.current(); k != nil {
+	now := is.now()
+	if k, republish := is.current(now); k != nil {
+		if republish {
+			if err := is.store.AddKey(ctx, is.stored(k)); err != nil {
+				is.warn("identity: writing the signing key to the key store again failed: "+err.Error(), k.kid)
+			}
+		}
 		return k, nil
 	}
 	select {
@@ -198,8 +241,8 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 		return nil, errcode.FromContext(ctx, op)
 	}
 	defer func() { <-is.publish }()
-	if k := is.current(); k != nil {
-		return k, nil // published while this caller waited
+	if k, _ := is.current(is.now()); k != nil {
+		return k, nil // published while this caller waited, or still in its retry pause
 	}
 	priv, err := ecdsa.GenerateKey(is.alg.curve, is.rand)
 	if err != nil {
@@ -210,16 +253,33 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 		return nil, err
 	}
 	k := &signingKey{kid: kid, priv: priv, created: is.now()}
-	if err := is.store.AddKey(ctx, StoredKey{Key: is.alg.jwk(kid, &priv.PublicKey), Created: k.created}); err != nil {
+	if err := is.store.AddKey(ctx, is.stored(k)); err != nil {
 		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 			return nil, ctxErr
+		}
+		is.mu.Lock()
+		prev := is.cur
+		is.retryAt = is.now().Add(publishRetry)
+		is.mu.Unlock()
+		if prev != nil && is.now().Sub(prev.created) < 2*is.lifetime {
+			is.warn("identity: a new signing key could not be published; the previous one signs meanwhile: "+err.Error(), prev.kid)
+			return prev, nil
 		}
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "publishing a new signing key in the key store", Err: err}
 	}
 	is.mu.Lock()
-	is.cur = k
+	is.cur, is.published, is.retryAt = k, k.created, time.Time{}
+	is.own = append(slices.DeleteFunc(is.own, func(o *signingKey) bool { return !k.created.Before(is.expiry(o)) }), k)
 	is.mu.Unlock()
 	return k, nil
+}
+
+// expiry is when k stops being published.
+func (is *Issuer) expiry(k *signingKey) time.Time { return k.created.Add(3 * is.lifetime) }
+
+// stored is k as published.
+func (is *Issuer) stored(k *signingKey) StoredKey {
+	return StoredKey{Key: is.alg.jwk(k.kid, &k.priv.PublicKey), Created: k.created, Expires: is.expiry(k)}
 }
 
 func newUUID(r io.Reader) (string, error) {
@@ -279,8 +339,10 @@ func (t Token) MarshalJSON() ([]byte, error) {
 // an entity ref, an ent ref is malformed, an extra claim is reserved, or
 // the token would exceed [MaxTokenSize]. When its signing key is due (the
 // first Issue, then once per lifetime), it publishes a new one in the key
-// store first, and returns Unavailable, without a token, when the store
-// fails; otherwise it does not touch the store.
+// store first; when the store fails, the previous key signs until it is 2
+// × lifetime old, and past that (or without one) Issue returns
+// Unavailable, without a token. Otherwise it touches the store only to
+// write the signing key again, once a minute (best-effort).
 func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 	const op = "identity.Issue"
 	if err := errcode.FromContext(ctx, op); err != nil {
@@ -410,16 +472,20 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWKS returns the published public keys: the unexpired keys of the key
-// store (made less than 3 × lifetime ago), oldest first, with one store
-// read. Expired keys are removed from the store on the way, best-effort
-// (a failure is logged, not returned). Stored keys a verifier could not
-// use — malformed, not EC on the Issuer's curve, of another algorithm or
-// use, made in the future, or a kid listed twice — are left out and
-// logged. The Issuer's own signing key is always listed as it is in
-// memory (a stored key under its kid with another value is left out), and
-// published again if the store lost it (Redis flushed, say). It returns Unavailable when the store cannot be
-// read, and the context's error when ctx is done.
+// JWKS returns the published public keys, oldest first, with one store
+// read: the unexpired keys of the key store, this Issuer's own keys (from
+// its memory, written to the store again when it lost them), and the
+// other replicas' keys it read from the store before, until they expire
+// (so that a store that lost its data, Redis flushed or failed over, does
+// not hide them until their replicas write them again). A key expires at
+// its StoredKey.Expires (3 × the lifetime of the Issuer that made it);
+// expired keys are removed from the store on the way, best-effort (a
+// failure is logged, not returned). Stored keys a verifier could not use
+// — malformed, not EC on a supported curve, of an algorithm that does not
+// match its curve, not for signing, made in the future, a kid listed
+// twice, or another value under one of this Issuer's kids — are left out
+// and logged once. It returns Unavailable when the store cannot be read,
+// and the context's error when ctx is done.
 func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 	const op = "identity.Issuer.JWKS"
 	if err := errcode.FromContext(ctx, op); err != nil {
@@ -432,69 +498,107 @@ func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 		}
 		return JWKS{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the key store", Err: err}
 	}
-	is.mu.Lock()
-	cur := is.cur
-	is.mu.Unlock()
 	now := is.now()
+	is.mu.Lock()
+	own := map[string]*signingKey{}
+	for _, k := range is.own {
+		if now.Before(is.expiry(k)) {
+			own[k.kid] = k
+		}
+	}
+	is.mu.Unlock()
 	var (
-		keep     []StoredKey
-		expired  []string
-		seen     = map[string]bool{}
-		ownFound bool
+		keep    = map[string]StoredKey{}
+		expired []string
+		listed  = map[string]bool{}
+		dup     = map[string]bool{}
 	)
 	for _, sk := range stored {
-		if now.Sub(sk.Created) >= 3*is.lifetime {
+		exp := sk.Expires
+		if exp.IsZero() {
+			exp = sk.Created.Add(3 * is.lifetime)
+		}
+		if !now.Before(exp) {
 			expired = append(expired, sk.Key.Kid)
 			continue
 		}
-		if cur != nil && sk.Key.Kid == cur.kid {
-			// The Issuer's own key is served from memory, never as
+		if k := own[sk.Key.Kid]; k != nil {
+			// This Issuer's own keys are served from memory, never as
 			// stored.
-			if own := is.alg.jwk(cur.kid, &cur.priv.PublicKey); sk.Key != own {
+			if is.stored(k).Key != sk.Key {
 				is.warn("identity: left a stored key out of the JWKS: it has the kid of this Issuer's signing key, and another value", sk.Key.Kid)
-				continue
+			} else {
+				listed[sk.Key.Kid] = true
 			}
-			ownFound = true
 			continue
 		}
-		k, why := is.alg.usable(sk.Key)
-		switch {
-		case why != "":
-		case seen[k.Kid]:
-			why = "its kid is listed twice"
-		case sk.Created.Sub(now) > is.lifetime:
+		if dup[sk.Key.Kid] {
+			continue
+		}
+		if listed[sk.Key.Kid] {
+			// The same key twice is served once; two values under one
+			// kid are both left out (a verifier cannot tell them apart).
+			is.warn("identity: left a stored key out of the JWKS: its kid is listed twice", sk.Key.Kid)
+			if first, ok := keep[sk.Key.Kid]; !ok || first.Key != sk.Key && usableKey(sk.Key) != first.Key {
+				delete(keep, sk.Key.Kid)
+				dup[sk.Key.Kid] = true
+			}
+			continue
+		}
+		listed[sk.Key.Kid] = true
+		k, why := usable(sk.Key)
+		if why == "" && sk.Created.Sub(now) > is.lifetime {
 			why = "it was made in the future"
 		}
 		if why != "" {
 			is.warn("identity: left a stored key out of the JWKS: "+why, sk.Key.Kid)
 			continue
 		}
-		seen[k.Kid] = true
-		keep = append(keep, StoredKey{Key: k, Created: sk.Created})
+		keep[k.Kid] = StoredKey{Key: k, Created: sk.Created, Expires: exp}
 	}
 	if len(expired) > 0 {
 		if err := is.store.RemoveKeys(ctx, expired); err != nil {
 			is.warn("identity: could not remove expired keys from the key store (they are not served): "+err.Error(), "")
 		}
 	}
-	if cur != nil && now.Sub(cur.created) < 3*is.lifetime {
-		own := StoredKey{Key: is.alg.jwk(cur.kid, &cur.priv.PublicKey), Created: cur.created}
-		if !ownFound {
-			if err := is.store.AddKey(ctx, own); err != nil {
-				is.warn("identity: could not publish the signing key again in the key store, which had lost it: "+err.Error(), cur.kid)
+	is.mu.Lock()
+	if is.known == nil {
+		is.known = map[string]StoredKey{}
+	}
+	for kid, k := range keep {
+		is.known[kid] = k
+	}
+	for kid, k := range is.known {
+		switch {
+		case !now.Before(k.Expires) || dup[kid]:
+			delete(is.known, kid)
+		case !listed[kid]:
+			keep[kid] = k // lost by the store: served until it expires
+		}
+	}
+	is.mu.Unlock()
+	for kid, k := range own {
+		sk := is.stored(k)
+		if !listed[kid] {
+			if err := is.store.AddKey(ctx, sk); err != nil {
+				is.warn("identity: could not write a signing key to the key store again, which had lost it: "+err.Error(), kid)
 			}
 		}
-		keep = append(keep, own)
+		keep[kid] = sk
 	}
-	slices.SortStableFunc(keep, func(a, b StoredKey) int { return a.Created.Compare(b.Created) })
-	out := JWKS{Keys: make([]JWK, 0, len(keep))}
-	for _, k := range keep {
+	list := slices.SortedFunc(maps.Values(keep), func(a, b StoredKey) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Key.Kid, b.Key.Kid))
+	})
+	out := JWKS{Keys: make([]JWK, 0, len(list))}
+	for _, k := range list {
 		out.Keys = append(out.Keys, k.Key)
 	}
 	return out, nil
 }
 
 // warn logs msg about the key kid, if the Issuer has a Logger.
+// A kid is logged once for one message (the JWKS endpoint is public and
+// would repeat the same warning on every request).
 func (is *Issuer) warn(msg, kid string) {
 	if is.log == nil {
 		return
@@ -503,19 +607,32 @@ func (is *Issuer) warn(msg, kid string) {
 		is.log.Warn(msg)
 		return
 	}
-	is.log.Warn(msg, slog.String("kid", kid))
+	is.mu.Lock()
+	if is.warned == nil || len(is.warned) > 1000 {
+		is.warned = map[string]bool{}
+	}
+	seen := is.warned[msg+"\x00"+kid]
+	is.warned[msg+"\x00"+kid] = true
+	is.mu.Unlock()
+	if !seen {
+		is.log.Warn(msg, slog.String("kid", kid))
+	}
 }
 
 // usable returns k as published (its public fields only) if a verifier
-// expecting a's keys can use it; otherwise why not.
-func (a ecAlg) usable(k JWK) (JWK, string) {
+// can use it: an EC key on a supported curve, for signing, whose alg (if
+// any) is its curve's; otherwise why not. The replicas of a fleet may sign
+// with different algorithms (during a change of
+// auth.identityTokenAlgorithm), so every supported one is served.
+func usable(k JWK) (JWK, string) {
+	a, ok := algorithmOfCurve(k.Crv)
 	switch {
 	case k.Kid == "":
 		return JWK{}, "it has no kid"
-	case k.Kty != "EC" || k.Crv != a.crv:
-		return JWK{}, "it is not an EC key on " + a.crv
+	case k.Kty != "EC" || !ok:
+		return JWK{}, "it is not an EC key on P-256, P-384 or P-521"
 	case k.Alg != "" && k.Alg != a.name:
-		return JWK{}, "its algorithm is not " + a.name
+		return JWK{}, "its algorithm is not " + a.name + ", its curve's"
 	case k.Use != "" && k.Use != "sig":
 		return JWK{}, "it is not a signing key"
 	}
@@ -525,6 +642,22 @@ func (a ecAlg) usable(k JWK) (JWK, string) {
 		return JWK{}, "it is malformed"
 	}
 	return a.jwk(k.Kid, ec), ""
+}
+
+// usableKey is k as usable returns it, or the zero JWK.
+func usableKey(k JWK) JWK {
+	u, _ := usable(k)
+	return u
+}
+
+// algorithmOfCurve is the signing algorithm of a JWK curve name.
+func algorithmOfCurve(crv string) (ecAlg, bool) {
+	for _, name := range []string{"ES256", "ES384", "ES512"} {
+		if a, _ := algorithm(name); a.crv == crv {
+			return a, true
+		}
+	}
+	return ecAlg{}, false
 }
 
 // jwk is pub as a JWK. The key is on a's curve (generated or parsed), so

@@ -189,7 +189,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 	}
 	if v.opts.JWKSURL != "" && !v.haveFetched() {
-		if err := v.refresh(ctx, true); err != nil {
+		if err := v.refresh(ctx, true, time.Time{}); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +212,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		alg := t.Method.Alg()
 		key, kalg, ok := v.key(kid)
 		if !ok && v.opts.JWKSURL != "" {
-			if err := v.refresh(ctx, false); err != nil {
+			// The token's iat is not verified yet: it only decides how
+			// soon the JWKS may be fetched again (newKeyRefetch at the
+			// soonest), never whether the token is accepted.
+			var iat time.Time
+			if c, _ := t.Claims.(jwt.MapClaims); c != nil {
+				if n, ok := c["iat"].(float64); ok && n > 0 && n < 1e11 {
+					iat = time.Unix(int64(n), 0)
+				}
+			}
+			if err := v.refresh(ctx, false, iat); err != nil {
 				fetchErr = err
 				return nil, err
 			}
@@ -366,11 +375,31 @@ func (v *Verifier) key(kid string) (any, string, bool) {
 	return k, v.keyAlg[kid], ok
 }
 
+// Refetching for a token made after the last fetch.
+const (
+	// newKeyRefetch is the least time between two JWKS fetches for
+	// tokens made after the last fetch: their key may be a replica's new
+	// one, published before the token but after the fetch.
+	newKeyRefetch = time.Second
+	// issuerSkew is how far the issuers' clocks may be behind the
+	// verifier's for a token to count as made after the last fetch.
+	issuerSkew = 10 * time.Second
+)
+
 // refresh fetches the JWKS, once for all concurrent callers; unless first,
-// not more often than RefetchInterval.
-func (v *Verifier) refresh(ctx context.Context, first bool) error {
+// not more often than RefetchInterval, or newKeyRefetch for a token made
+// (iat, not zero) after the last fetch, whose key may be new: a replica
+// publishes a new key just before its first token, and a verifier that
+// fetched the JWKS moments earlier would otherwise refuse that replica's
+// tokens for RefetchInterval. A forged iat can make the verifier fetch at
+// most once per newKeyRefetch.
+func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error {
 	v.mu.RLock()
-	recent := !v.lastFetch.IsZero() && v.opts.Now().Sub(v.lastFetch) < v.opts.RefetchInterval
+	gap := v.opts.RefetchInterval
+	if !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew)) {
+		gap = min(gap, newKeyRefetch)
+	}
+	recent := !v.lastFetch.IsZero() && v.opts.Now().Sub(v.lastFetch) < gap
 	fetched := v.fetched
 	v.mu.RUnlock()
 	if recent && (!first || !fetched) {
@@ -383,7 +412,7 @@ func (v *Verifier) refresh(ctx context.Context, first bool) error {
 		// A fetch that ended since the check above makes this one
 		// redundant.
 		v.mu.RLock()
-		done := v.fetched && (first || v.opts.Now().Sub(v.lastFetch) < v.opts.RefetchInterval)
+		done := v.fetched && (first || v.opts.Now().Sub(v.lastFetch) < gap)
 		v.mu.RUnlock()
 		if done {
 			return nil, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,10 +28,13 @@ const issuerKeysTTL = 3 * identity.MaxLifetime
 // [Store.IssuerKeys].
 //
 // The keys are one Redis hash, field kid, under the store's prefix
-// ("issuerkeys"); each method is one round trip, bounded by
-// Options.Timeout, and fails with Unavailable while Redis is down (the
-// Issuer then issues no token with a new key, and its JWKS handler
-// answers 503).
+// ("issuerkeys"), each value the key's expiry (Unix milliseconds, in
+// clear) and "|" before the key; each method is one round trip, bounded
+// by Options.Timeout (ListKeys takes a second one to remove values that
+// expired or are not in this format), and fails with Unavailable while
+// Redis is down (the Issuer then signs with its previous key up to 2 ×
+// the token lifetime, then issues nothing, and its JWKS handler answers
+// 503).
 //
 // A public key in this store lets whoever holds its private half sign
 // tokens that every replica's verifiers accept. With an encryption key,
@@ -56,6 +61,7 @@ func (s *Store) IssuerKeys() *IssuerKeyStore { return &IssuerKeyStore{s: s} }
 type issuerKey struct {
 	Key     identity.JWK `json:"key"`
 	Created time.Time    `json:"created"`
+	Expires time.Time    `json:"expires,omitzero"`
 }
 
 func (ks *IssuerKeyStore) hash() string { return ks.s.key("issuerkeys") }
@@ -80,6 +86,14 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	if err != nil {
 		return err
 	}
+	// The expiry goes in clear before the value, so that a value no
+	// replica can open any more (sealed under an encryption key since
+	// dropped) is still removed once it expires.
+	exp := k.Expires
+	if exp.IsZero() {
+		exp = k.Created.Add(3 * identity.MaxLifetime)
+	}
+	data = append([]byte(strconv.FormatInt(exp.UnixMilli(), 10)+"|"), data...)
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
 		_, err := ks.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -111,9 +125,24 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 		want = sealedMark // AddKey seals every value
 	}
 	out := make([]identity.StoredKey, 0, len(all))
+	var drop []string
+	now := ks.s.now()
 	for kid, v := range all {
+		exp, rest, ok := strings.Cut(v, "|")
+		ms, err := strconv.ParseInt(exp, 10, 64)
+		switch {
+		case !ok || err != nil:
+			// Not written by AddKey: removed (whoever could plant it
+			// could remove it too).
+			ks.refused(op, kid, "an issuer key not in the store's format; removed")
+			drop = append(drop, kid)
+			continue
+		case !now.Before(time.UnixMilli(ms)):
+			drop = append(drop, kid) // expired, whether it opens or not
+			continue
+		}
 		// A copy: decodeBytes opens it in place.
-		raw := []byte(v)
+		raw := []byte(rest)
 		plain, ok := ks.s.decodeBytes(op, ks.binding(kid), raw, want)
 		if !ok {
 			// decodeBytes has logged an unsealed value where a sealed
@@ -129,6 +158,13 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 			continue
 		}
 		out = append(out, identity.StoredKey(k))
+	}
+	if len(drop) > 0 {
+		// Best-effort, a second round trip only when there is something
+		// to remove: the keys read are returned whatever it does.
+		_ = ks.s.do(ctx, op, func(ctx context.Context) error {
+			return ks.s.rdb.HDel(ctx, ks.hash(), drop...).Err()
+		})
 	}
 	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,6 +154,8 @@ func TestIssuerKeysRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range vals {
+		// "<expiry in ms>|" then the sealed value.
+		_, v, _ := strings.Cut(v, "|")
 		if v == "" || v[0] != 'E' || bytes.Contains([]byte(v), []byte(`"kty"`)) {
 			t.Errorf("an issuer key is stored as %.20q…; want it sealed", v)
 		}
@@ -183,7 +187,8 @@ func TestIssuerKeysRefusesPlantedKeys(t *testing.T) {
 	enc := base64.RawURLEncoding
 	jwk := identity.JWK{Kty: "EC", Crv: "P-256", X: enc.EncodeToString(point[1:33]), Y: enc.EncodeToString(point[33:]), Kid: "mallory", Alg: "ES256", Use: "sig"}
 	value, _ := json.Marshal(map[string]any{"key": jwk, "created": clk.Now()})
-	if err := raw.HSet(t.Context(), "pl:issuerkeys", "mallory", append([]byte("P"), value...)).Err(); err != nil {
+	expires := strconv.FormatInt(clk.Now().Add(time.Hour).UnixMilli(), 10) + "|"
+	if err := raw.HSet(t.Context(), "pl:issuerkeys", "mallory", append([]byte(expires+"P"), value...)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// A store with another encryption key writes a sealed key.
