@@ -138,9 +138,11 @@ type Options struct {
 	Environ []string
 
 	// ReadFile reads config files and the files named by $file and
-	// $include. If nil, os.ReadFile is used for regular files of at most
-	// 16 MiB; anything else (a device, a FIFO, a larger file) is refused,
-	// naming the file. A function given here is used as it is.
+	// $include. If nil, files are read as os.ReadFile does, any kind of
+	// file (a pipe too: -config <(envsubst < app-config.yaml) or
+	// /dev/stdin), but at most 16 MiB + 1 bytes of each: a file that
+	// holds more (or a device that never ends, such as /dev/zero) is
+	// refused, naming the file. A function given here is used as it is.
 	ReadFile func(name string) ([]byte, error)
 }
 

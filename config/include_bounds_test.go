@@ -77,9 +77,10 @@ func TestIncludeFanOutIsBounded(t *testing.T) {
 	}
 }
 
-// The default file reader refuses what is not a regular file (a device
-// that never ends, a FIFO that blocks) and files larger than
-// maxConfigFileBytes, naming the file and never its content.
+// The default file reader reads at most maxConfigFileBytes+1 bytes of any
+// file: a device that never ends and a larger file are refused, naming the
+// file and never its content; a pipe (a FIFO, -config <(envsubst ...),
+// /dev/stdin) is read like a regular file.
 func TestDefaultReadFileBounds(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.txt")
@@ -98,7 +99,7 @@ func TestDefaultReadFileBounds(t *testing.T) {
 	for _, tt := range []struct {
 		file, want string
 	}{
-		{"/dev/zero", "not a regular file"},
+		{"/dev/zero", "larger than"},
 		{big, "larger than"},
 	} {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {

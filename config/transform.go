@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -363,36 +362,28 @@ func (l *loader) countInclude(file, path, key string) bool {
 	return false
 }
 
-// readFileCapped is the default Options.ReadFile: os.ReadFile for a
-// regular file of at most maxConfigFileBytes. Anything else (a device
-// such as /dev/zero that never ends, a FIFO that blocks until a writer
-// comes) is refused without being opened. Symbolic links are followed, as
-// mounted secrets (Kubernetes) are links.
+// readFileCapped is the default Options.ReadFile: it reads any file (a
+// regular file, a symbolic link as mounted secrets are, a pipe such as
+// -config <(envsubst < app-config.yaml) or /dev/stdin) but at most
+// maxConfigFileBytes+1 bytes of it, and refuses one that holds more,
+// naming the file. A device that never ends (/dev/zero) is thus refused
+// after 16 MiB; a FIFO with no writer blocks until one comes, as
+// os.ReadFile does.
 func readFileCapped(name string) ([]byte, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		if pe, ok := err.(*fs.PathError); ok {
-			pe.Op = "open" // as os.ReadFile says
-		}
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
-	}
-	tooLarge := &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", maxConfigFileBytes)}
-	if fi.Size() > maxConfigFileBytes {
-		return nil, tooLarge
-	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	tooLarge := &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", maxConfigFileBytes)}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > maxConfigFileBytes {
+		return nil, tooLarge // refused without reading it
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigFileBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxConfigFileBytes { // it grew since Stat
+	if len(b) > maxConfigFileBytes {
 		return nil, tooLarge
 	}
 	return b, nil

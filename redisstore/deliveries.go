@@ -13,18 +13,38 @@ import (
 // body digests) a [webhook.Receiver] has handled, one key each
 // (<prefix>wh:<id>) that expires with the receiver's DeliveryTTL, so that
 // an event redelivered to another replica is handled once across the
-// fleet. Get it from [Store.Deliveries].
+// fleet. Get it from [Store.Deliveries]. It is a
+// [webhook.DeliveryBatchStore]: the receiver records a delivery's body
+// digest and id with one script, in one round trip, both or neither.
 //
 // The keys hold no secret and are not sealed: an id planted by someone
 // who can write to Redis makes the receiver drop that delivery as a
 // duplicate, and one deleted makes a replay pass the id check (the
 // provider's signature is still checked first). When Redis is down,
-// Seen and Forget are Unavailable at once (the store's circuit breaker),
-// and the receiver answers the provider with an error so that it
-// redelivers later; no event is handled unrecorded.
+// Seen, SeenAny and Forget are Unavailable at once (the store's circuit
+// breaker), and the receiver answers the provider with an error so that
+// it redelivers later: no event is handled unrecorded. A script whose
+// answer was lost (a timeout) may still have run on the server; SeenAny
+// then deletes the delivery's keys before failing (one DEL, past the
+// circuit breaker), so that the redelivery is handled. That is best
+// effort: should the DEL fail too while the script did run, or reach
+// Redis before the script's late run, the redelivery is taken for a
+// duplicate until DeliveryTTL and the event is lost. Conversely, when the
+// keys were there before (another replica handling the same delivery),
+// the DEL drops that replica's records and a later redelivery is handled
+// twice.
 type Deliveries struct{ s *Store }
 
-var _ webhook.DeliveryStore = (*Deliveries)(nil)
+var _ webhook.DeliveryBatchStore = (*Deliveries)(nil)
+
+// seenAnyScript records every key of KEYS for ARGV[1] milliseconds unless
+// one of them is there (EXISTS ignores expired keys). It returns 1 when
+// one was there, 0 when it recorded them.
+var seenAnyScript = redis.NewScript(`
+if redis.call('EXISTS', unpack(KEYS)) > 0 then return 1 end
+for _, k in ipairs(KEYS) do redis.call('SET', k, '1', 'PX', ARGV[1]) end
+return 0
+`)
 
 // Deliveries returns the shared delivery store of s. Pass it as
 // webhook.Options.Deliveries.
@@ -45,6 +65,40 @@ func (d *Deliveries) Seen(ctx context.Context, id string, ttl time.Duration) (bo
 		}
 		return err
 	})
+	return seen, err
+}
+
+// SeenAny records every id for ttl unless one of them is recorded and not
+// expired, and reports whether one was, in one atomic step (a Lua script:
+// one round trip once Redis has it cached, two the first time, EVALSHA
+// then EVAL). A ttl under a millisecond is one millisecond. When it fails,
+// the script may still have run (a timeout on the client).
+func (d *Deliveries) SeenAny(ctx context.Context, ids []string, ttl time.Duration) (bool, error) {
+	if len(ids) == 0 {
+		return false, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = d.key(id)
+	}
+	var seen, sent bool
+	err := d.s.do(ctx, "redisstore.Deliveries.SeenAny", func(ctx context.Context) error {
+		sent = true
+		n, err := seenAnyScript.Run(ctx, d.s.rdb, keys, ms(max(ttl, time.Millisecond))).Int64()
+		seen = n == 1
+		return err
+	})
+	if err != nil && sent {
+		// The script may have run although its answer was lost (a
+		// timeout): delete what it may have recorded, so that the
+		// redelivery the receiver now asks for is not a duplicate. This
+		// goes past the circuit breaker, which the failure just opened
+		// and which would refuse the receiver's own Forget; it is one
+		// command per failure, not per call while Redis is down.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.s.timeout)
+		_ = d.s.rdb.Del(cctx, keys...).Err()
+		cancel()
+	}
 	return seen, err
 }
 

@@ -10,6 +10,15 @@ import (
 // DeliveryStore remembers the delivery ids of handled events. Implementations
 // must be safe for concurrent use; a store shared by several replicas makes
 // a delivery handled once across all of them.
+//
+// A [Receiver] records two ids per delivery: the body's digest and the
+// delivery id. A store that also implements [DeliveryBatchStore] records
+// both in one atomic step. With a store that does not, the Receiver calls
+// Seen once per id and, when a call fails, Forgets the ids recorded before
+// it and the failing one (whose write may have been applied after all),
+// so that the provider's redelivery is not taken for a duplicate. That is
+// best effort: should the Forget fail too, the redelivery is refused as a
+// duplicate until the ids expire, and the event is lost.
 type DeliveryStore interface {
 	// Seen records id for ttl and reports whether it was already recorded
 	// and not expired. Recording and checking are one atomic step.
@@ -17,6 +26,20 @@ type DeliveryStore interface {
 	// Forget removes id, so that a redelivery of an event whose handling
 	// failed is handled.
 	Forget(ctx context.Context, id string) error
+}
+
+// DeliveryBatchStore is a [DeliveryStore] that checks and records several
+// ids in one atomic step; the [Receiver] uses it, when the store has it,
+// to record a delivery's body digest and id together. [MemoryDeliveries]
+// and redisstore's Deliveries implement it.
+type DeliveryBatchStore interface {
+	DeliveryStore
+	// SeenAny reports whether any of ids is recorded and not expired; then
+	// it records nothing. Otherwise it records every id for ttl. Checking
+	// and recording are one atomic step. When it fails, the ids may or may
+	// not be recorded (a request that timed out may still have been
+	// applied): the Receiver Forgets them.
+	SeenAny(ctx context.Context, ids []string, ttl time.Duration) (bool, error)
 }
 
 // MemoryDeliveries is an in-memory DeliveryStore holding at most a fixed
@@ -46,26 +69,64 @@ func NewMemoryDeliveries(max int, now func() time.Time) *MemoryDeliveries {
 	return &MemoryDeliveries{max: max, now: now, order: list.New(), byID: map[string]*list.Element{}}
 }
 
+var _ DeliveryBatchStore = (*MemoryDeliveries)(nil)
+
 // Seen implements DeliveryStore.
 func (m *MemoryDeliveries) Seen(_ context.Context, id string, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if e, ok := m.byID[id]; ok {
-		d := e.Value.(*delivery)
-		if now.Before(d.expires) {
+	if m.live(id, now) {
+		return true, nil
+	}
+	m.put(id, now.Add(ttl))
+	return false, nil
+}
+
+// SeenAny implements DeliveryBatchStore.
+func (m *MemoryDeliveries) SeenAny(_ context.Context, ids []string, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, id := range ids {
+		if m.live(id, now) {
 			return true, nil
 		}
-		m.order.Remove(e)
-		delete(m.byID, id)
+	}
+	for _, id := range ids {
+		m.put(id, now.Add(ttl))
+	}
+	return false, nil
+}
+
+// live reports whether id is recorded and not expired at now, dropping
+// its record when expired. m.mu is held.
+func (m *MemoryDeliveries) live(id string, now time.Time) bool {
+	e, ok := m.byID[id]
+	if !ok {
+		return false
+	}
+	if now.Before(e.Value.(*delivery).expires) {
+		return true
+	}
+	m.order.Remove(e)
+	delete(m.byID, id)
+	return false
+}
+
+// put records id until expires, dropping the oldest records when full.
+// m.mu is held.
+func (m *MemoryDeliveries) put(id string, expires time.Time) {
+	if e, ok := m.byID[id]; ok { // the same id twice in one SeenAny
+		e.Value.(*delivery).expires = expires
+		return
 	}
 	for m.order.Len() >= m.max {
 		oldest := m.order.Front()
 		m.order.Remove(oldest)
 		delete(m.byID, oldest.Value.(*delivery).id)
 	}
-	m.byID[id] = m.order.PushBack(&delivery{id: id, expires: now.Add(ttl)})
-	return false, nil
+	m.byID[id] = m.order.PushBack(&delivery{id: id, expires: expires})
 }
 
 // Forget implements DeliveryStore.

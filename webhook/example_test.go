@@ -10,6 +10,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/webhook"
@@ -129,4 +130,24 @@ func ExampleReceiver_Handler() {
 	// Output:
 	// refresh added https://github.com/acme/payments/blob/main/catalog-info.yaml
 	// 204
+}
+
+// A DeliveryBatchStore records several ids in one step, or none of them
+// when one is known already: the receiver records a delivery's body digest
+// and id with it.
+func ExampleMemoryDeliveries_SeenAny() {
+	ctx := context.Background()
+	var store webhook.DeliveryBatchStore = webhook.NewMemoryDeliveries(0, nil)
+	seen, _ := store.SeenAny(ctx, []string{"sha256:1f2e", "delivery-1"}, time.Hour)
+	fmt.Println("first delivery seen:", seen)
+	// The same body under a fresh id: a duplicate, and delivery-2 is not
+	// recorded.
+	seen, _ = store.SeenAny(ctx, []string{"sha256:1f2e", "delivery-2"}, time.Hour)
+	fmt.Println("replay seen:", seen)
+	seen, _ = store.Seen(ctx, "delivery-2", time.Hour)
+	fmt.Println("delivery-2 recorded before:", seen)
+	// Output:
+	// first delivery seen: false
+	// replay seen: true
+	// delivery-2 recorded before: false
 }

@@ -35,7 +35,14 @@
 // under another id (a captured event replayed: the id header is not
 // signed), is reported as a duplicate and not handled twice; the records
 // are dropped again when the handler fails ([Receiver.Forget]), so that
-// the provider's redelivery is handled. The bodies carry no send time that
+// the provider's redelivery is handled. Both records are made in one
+// atomic step when the store implements [DeliveryBatchStore]; when the
+// store fails, whatever this delivery may have recorded is forgotten
+// again before the provider is told to redeliver (see [DeliveryStore] for
+// what a store without the batch step risks). In the rare case where the
+// store fails on a redelivery that another replica is still handling,
+// that replica's records are forgotten too, and the event may be handled
+// twice: at least once, not at most once. The bodies carry no send time that
 // every provider shares, so a captured delivery replayed after DeliveryTTL
 // is verified again: treat
 // an event as a hint to re-read the repository (as the Bitbucket
@@ -100,7 +107,8 @@ type Options struct {
 	// Deliveries remembers delivery ids so that a redelivered or replayed
 	// event is handled once. Default: an in-memory store of at most
 	// 100,000 ids; give a shared store when several replicas receive
-	// events (redisstore's Store.Deliveries is one).
+	// events (redisstore's Store.Deliveries is one). A store that also
+	// implements DeliveryBatchStore records a delivery in one atomic step.
 	Deliveries DeliveryStore
 
 	// DeliveryTTL is how long a delivery id is remembered; default
@@ -327,18 +335,58 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	// first, so that replays do not fill the store with fresh ids.
 	sum := sha256.Sum256(body)
 	ev.bodyKey = r.deliveryKey("sha256:" + hex.EncodeToString(sum[:]))
-	for _, k := range []string{ev.bodyKey, r.deliveryKey(ev.Delivery)} {
-		seen, err := r.store.Seen(ctx, k, r.ttl)
-		if err != nil {
-			// Unavailable whatever the store said: a store error must not
-			// read as a duplicate.
-			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: "recording the delivery", Err: err}
-		}
-		if seen {
-			return ev, r.fail(errcode.AlreadyExists, "delivery %q already handled", ev.Delivery)
-		}
+	seen, err := r.record(ctx, []string{ev.bodyKey, r.deliveryKey(ev.Delivery)})
+	if err != nil {
+		// Unavailable whatever the store said: a store error must not
+		// read as a duplicate.
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: string(r.in.Kind), Host: r.in.Host, Msg: "recording the delivery", Err: err}
+	}
+	if seen {
+		return ev, r.fail(errcode.AlreadyExists, "delivery %q already handled", ev.Delivery)
 	}
 	return ev, nil
+}
+
+// record checks and records keys (the body's digest first) and reports
+// whether one was recorded already. When the store fails, Parse answers
+// Unavailable so that the provider redelivers; the keys this call may have
+// recorded are then forgotten, or the redelivery would be refused as a
+// duplicate and never handled. With a [DeliveryBatchStore] that is the
+// whole batch (a command that timed out may still have been applied);
+// with a plain store, the keys up to the failing one. Forgetting is best
+// effort: its error is logged, not returned.
+func (r *Receiver) record(ctx context.Context, keys []string) (bool, error) {
+	if b, ok := r.store.(DeliveryBatchStore); ok {
+		seen, err := b.SeenAny(ctx, keys, r.ttl)
+		if err != nil {
+			r.undo(ctx, keys)
+		}
+		return seen, err
+	}
+	for i, k := range keys {
+		seen, err := r.store.Seen(ctx, k, r.ttl)
+		if err != nil {
+			r.undo(ctx, keys[:i+1])
+			return false, err
+		}
+		if seen {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// undo forgets keys after the store failed to record them, even when ctx
+// has ended.
+func (r *Receiver) undo(ctx context.Context, keys []string) {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, r.store.Forget(ctx, k))
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.debug(ctx, "webhook delivery half recorded; its redelivery may be taken for a duplicate", "error", err)
+	}
 }
 
 // maxDeliveryID bounds a delivery id (providers send UUIDs).

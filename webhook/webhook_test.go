@@ -446,38 +446,35 @@ func TestCommitTimesOutOfOrder(t *testing.T) {
 	}
 }
 
-// countingStore counts the records a MemoryDeliveries holds.
-type countingStore struct {
-	*MemoryDeliveries
-	n atomic.Int32
-}
-
-func (c *countingStore) Seen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	seen, err := c.MemoryDeliveries.Seen(ctx, id, ttl)
-	if !seen {
-		c.n.Add(1)
-	}
-	return seen, err
-}
-
 // TestReplaysRecordNothing: replays of one captured event under fresh ids
 // are refused without adding records that would push real deliveries out
-// of a bounded store.
+// of a bounded store, whether the store records a delivery in one batch
+// (MemoryDeliveries) or one id at a time (seqStore).
 func TestReplaysRecordNothing(t *testing.T) {
-	st := &countingStore{MemoryDeliveries: NewMemoryDeliveries(0, nil)}
-	r := newReceiver(t, "github.com", &Options{Deliveries: st})
-	body := load(t, "github-push.json")
-	if _, err := r.Parse(t.Context(), githubHeaders(body, "real"), body); err != nil {
-		t.Fatal(err)
-	}
-	before := st.n.Load()
-	for i := range 50 {
-		if _, err := r.Parse(t.Context(), githubHeaders(body, fmt.Sprint("replay-", i)), body); !errors.Is(err, errcode.ErrAlreadyExists) {
-			t.Fatalf("replay %d: %v", i, err)
-		}
-	}
-	if got := st.n.Load() - before; got != 0 {
-		t.Errorf("50 replays added %d records, want 0", got)
+	for _, tt := range []struct {
+		name  string
+		store func(*MemoryDeliveries) DeliveryStore
+	}{
+		{"batch", func(m *MemoryDeliveries) DeliveryStore { return m }},
+		{"one at a time", func(m *MemoryDeliveries) DeliveryStore { return &seqStore{DeliveryStore: m} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemoryDeliveries(0, nil)
+			r := newReceiver(t, "github.com", &Options{Deliveries: tt.store(m)})
+			body := load(t, "github-push.json")
+			if _, err := r.Parse(t.Context(), githubHeaders(body, "real"), body); err != nil {
+				t.Fatal(err)
+			}
+			before := m.order.Len()
+			for i := range 50 {
+				if _, err := r.Parse(t.Context(), githubHeaders(body, fmt.Sprint("replay-", i)), body); !errors.Is(err, errcode.ErrAlreadyExists) {
+					t.Fatalf("replay %d: %v", i, err)
+				}
+			}
+			if got := m.order.Len() - before; got != 0 {
+				t.Errorf("50 replays added %d records, want 0", got)
+			}
+		})
 	}
 }
 

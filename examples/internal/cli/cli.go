@@ -155,9 +155,10 @@ type Env struct {
 
 // Open loads the configuration and builds the client. Config warnings
 // (unset variables, deprecated settings) go to stderr. Without -config it
-// reads DefaultConfig when the current directory has one, and otherwise no
-// file at all (saying so on stderr): github.com, gitlab.com and
-// bitbucket.org are then read anonymously.
+// reads DefaultConfig when the current directory has one (an entry that
+// cannot be read, such as a dangling symbolic link, is an error), and
+// otherwise no file at all (saying so on stderr): github.com, gitlab.com
+// and bitbucket.org are then read anonymously.
 //
 // The user's token, when -user-token-env is given, is offered only to the
 // integration host of target, the URL the program works on (a user who
@@ -169,13 +170,17 @@ type Env struct {
 func (c *Common) Open(ctx context.Context, stderr io.Writer, target string, policy *scm.UserOptions) (*Env, error) {
 	files := c.Configs
 	if len(files) == 0 {
-		if _, err := os.Stat(DefaultConfig); err == nil {
-			files = []string{DefaultConfig}
-		} else if errors.Is(err, fs.ErrNotExist) {
+		// Lstat: a link that points nowhere (a ConfigMap not mounted
+		// yet) is a file that is there and fails to load, not a missing
+		// one; so is one that cannot be stat'ed (EACCES, ELOOP, ENOTDIR).
+		// Only a file that is not there at all is skipped.
+		if _, err := os.Lstat(DefaultConfig); errors.Is(err, fs.ErrNotExist) {
 			// No app-config.yaml here: github.com, gitlab.com and
 			// bitbucket.org are known without configuration, so public
 			// repositories can still be read anonymously.
 			fmt.Fprintf(stderr, "note: no -config and no %s in the current directory: reading github.com, gitlab.com and bitbucket.org anonymously (public repositories only)\n", DefaultConfig)
+		} else {
+			files = []string{DefaultConfig} // config.Load reports any error
 		}
 	}
 	cfg, err := config.Load(ctx, &config.Options{Lookup: os.LookupEnv, Environ: os.Environ()}, files...)
