@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,26 +26,36 @@ import (
 // breaker), and the receiver answers the provider with an error so that
 // it redelivers later: no event is handled unrecorded. A script whose
 // answer was lost (a timeout) may still have run on the server; SeenAny
-// then deletes the delivery's keys before failing (one DEL, past the
-// circuit breaker), so that the redelivery is handled. That is best
-// effort: should the DEL fail too while the script did run, or reach
-// Redis before the script's late run, the redelivery is taken for a
-// duplicate until DeliveryTTL and the event is lost. Conversely, when the
-// keys were there before (another replica handling the same delivery),
-// the DEL drops that replica's records and a later redelivery is handled
-// twice.
+// then deletes the keys that call recorded before failing (one script
+// past the circuit breaker, deleting only keys holding the call's own
+// random mark, never another replica's), so that the redelivery is
+// handled. That is best effort: should the clean-up fail too while the
+// script did run, or reach Redis before the script's late run, the
+// redelivery is taken for a duplicate until DeliveryTTL and the event is
+// lost.
 type Deliveries struct{ s *Store }
 
 var _ webhook.DeliveryBatchStore = (*Deliveries)(nil)
 
-// seenAnyScript records every key of KEYS for ARGV[1] milliseconds unless
-// one of them is there (EXISTS ignores expired keys). It returns 1 when
-// one was there, 0 when it recorded them.
-var seenAnyScript = redis.NewScript(`
+var (
+	// seenAnyScript records every key of KEYS for ARGV[1] milliseconds,
+	// with the value ARGV[2] (the call's own mark), unless one of them is
+	// there (EXISTS ignores expired keys). It returns 1 when one was
+	// there, 0 when it recorded them.
+	seenAnyScript = redis.NewScript(`
 if redis.call('EXISTS', unpack(KEYS)) > 0 then return 1 end
-for _, k in ipairs(KEYS) do redis.call('SET', k, '1', 'PX', ARGV[1]) end
+for _, k in ipairs(KEYS) do redis.call('SET', k, ARGV[2], 'PX', ARGV[1]) end
 return 0
 `)
+	// unrecordScript deletes the keys of KEYS whose value is ARGV[1]:
+	// those one SeenAny call recorded, not another replica's.
+	unrecordScript = redis.NewScript(`
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 0
+`)
+)
 
 // Deliveries returns the shared delivery store of s. Pass it as
 // webhook.Options.Deliveries.
@@ -81,22 +92,24 @@ func (d *Deliveries) SeenAny(ctx context.Context, ids []string, ttl time.Duratio
 	for i, id := range ids {
 		keys[i] = d.key(id)
 	}
+	mark := rand.Text() // this call's own value, to undo its records only
 	var seen, sent bool
 	err := d.s.do(ctx, "redisstore.Deliveries.SeenAny", func(ctx context.Context) error {
 		sent = true
-		n, err := seenAnyScript.Run(ctx, d.s.rdb, keys, ms(max(ttl, time.Millisecond))).Int64()
+		n, err := seenAnyScript.Run(ctx, d.s.rdb, keys, ms(max(ttl, time.Millisecond)), mark).Int64()
 		seen = n == 1
 		return err
 	})
 	if err != nil && sent {
 		// The script may have run although its answer was lost (a
-		// timeout): delete what it may have recorded, so that the
-		// redelivery the receiver now asks for is not a duplicate. This
-		// goes past the circuit breaker, which the failure just opened
-		// and which would refuse the receiver's own Forget; it is one
-		// command per failure, not per call while Redis is down.
+		// timeout): delete what it may have recorded (the keys holding
+		// its mark, never another replica's), so that the redelivery the
+		// receiver now asks for is not a duplicate. This goes past the
+		// circuit breaker, which the failure just opened and which would
+		// refuse the receiver's own Forget; it is one command per
+		// failure, not per call while Redis is down.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.s.timeout)
-		_ = d.s.rdb.Del(cctx, keys...).Err()
+		_ = unrecordScript.Run(cctx, d.s.rdb, keys, mark).Err()
 		cancel()
 	}
 	return seen, err

@@ -223,6 +223,27 @@ func TestDeliveriesAnswerLost(t *testing.T) {
 	if _, err := rc.Parse(t.Context(), pushHeader("d-1"), body(1)); err != nil {
 		t.Fatalf("the provider's redelivery: %v; want it handled", err)
 	}
+
+	// Another replica handled d-2; this one's copy times out: the clean-up
+	// deletes only what this call recorded (nothing), never the other
+	// replica's records, so d-2 is not handled twice.
+	other := replicaReceiver(t, openStore(t, r, nil), time.Hour)
+	if _, err := other.Parse(t.Context(), pushHeader("d-2"), body(2)); err != nil {
+		t.Fatal(err)
+	}
+	before := len(deliveryKeys(t, raw))
+	clk.Advance(time.Minute)
+	h.loseAnswer.Store(true)
+	if _, err := rc.Parse(t.Context(), pushHeader("d-2"), body(2)); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Fatalf("a copy of another replica's delivery whose answer was lost: %v; want Unavailable", err)
+	}
+	h.loseAnswer.Store(false)
+	if after := len(deliveryKeys(t, raw)); after != before {
+		t.Errorf("the clean-up removed another replica's records: %d keys before, %d after", before, after)
+	}
+	if _, err := other.Parse(t.Context(), pushHeader("d-2"), body(2)); errcode.CodeOf(err) != errcode.AlreadyExists {
+		t.Errorf("d-2 again on the replica that handled it: %v; want AlreadyExists", err)
+	}
 }
 
 // BenchmarkDeliveriesParse measures the Redis round trips of Parse with a
