@@ -128,6 +128,9 @@ func algorithm(name string) (ecAlg, bool) {
 // creation, so replicas with different lifetimes or algorithms (during a
 // configuration change) serve each other's keys. Without a shared store
 // (the default in-memory one), each replica's JWKS lists only its own keys.
+// Deleting a key from the store therefore does not revoke it: replicas
+// that hold it serve it until it expires. To revoke keys, delete them
+// from the store and restart every replica.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
