@@ -21,7 +21,7 @@ func TestDefaultReadFilePipes(t *testing.T) {
 	fifo := func(t *testing.T) string {
 		name := filepath.Join(t.TempDir(), "app-config.yaml")
 		if err := syscall.Mkfifo(name, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
+			t.Fatalf("mkfifo in a temporary directory (unix systems all support it): %v", err)
 		}
 		t.Cleanup(func() {
 			// Releases the writer when Load never opened the FIFO.
@@ -61,7 +61,7 @@ func TestDefaultReadFilePipes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := tt.file(t)
 			if _, err := os.Stat(name); err != nil {
-				t.Skipf("%s: %v", name, err)
+				t.Skipf("this system does not name open pipes under /dev/fd (Linux and macOS do), so -config <(…) cannot be used here: %v", err)
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()

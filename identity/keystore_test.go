@@ -150,10 +150,7 @@ func TestIssuerPublishesBeforeSigning(t *testing.T) {
 			t.Errorf("key %s published after a token it signed was handed out", k.Key.Kid)
 		}
 	}
-	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := replica(t, c, st, 0, "")
 	st.failAdd.Store(true)
 	tok, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"})
 	if tok != nil || errcode.CodeOf(err) != errcode.Unavailable {
@@ -215,10 +212,7 @@ func TestIssuerPublishesBeforeSigning(t *testing.T) {
 func TestIssuerOnePublicationAtATime(t *testing.T) {
 	c := newClock()
 	st := newCountingStore()
-	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := replica(t, c, st, 0, "")
 	var wg sync.WaitGroup
 	kids := make([]string, 20)
 	for i := range kids {
@@ -429,10 +423,7 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 func TestJWKSStoreDown(t *testing.T) {
 	c := newClock()
 	st := newCountingStore()
-	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := replica(t, c, st, 0, "")
 	if _, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"}); err != nil {
 		t.Fatal(err)
 	}
@@ -470,10 +461,7 @@ func TestJWKSStoreDown(t *testing.T) {
 func TestJWKSRepublishesLostKey(t *testing.T) {
 	c := newClock()
 	st := NewMemoryKeyStore()
-	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := replica(t, c, st, 0, "")
 	tok, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"})
 	if err != nil {
 		t.Fatal(err)
