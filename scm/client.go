@@ -124,6 +124,7 @@ type shared struct {
 	budget   RateBudget
 	share    float64
 	audit    AuditFunc
+	kinds    *listKinds
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
@@ -153,7 +154,8 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, pages: o.PageCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit}
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, pages: o.PageCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit,
+		kinds: &listKinds{now: time.Now}}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}
@@ -317,6 +319,9 @@ type call struct {
 	// secrets are the credential values the call's requests sent: its
 	// answers are scrubbed of them, and so is any error it returns.
 	secrets *httpx.Secrets
+	// kindKey is what a listing of loc.Owner by this call's credential
+	// is remembered under (see listKinds).
+	kindKey string
 }
 
 // begin routes t, the call's URL looked up once, to its integration and
@@ -368,6 +373,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		}
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		auditCall(ctx, in, loc, cred)
+		cl.kindKey = listKindKey(in.Host, loc.Owner, cred)
 		if cred != nil {
 			budgetKey = in.Host + " " + cred.Source
 			cl.secrets.Add(cred.Token)
@@ -384,6 +390,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	}
 	if c.s.res == nil {
 		auditCall(ctx, in, loc, nil)
+		cl.kindKey = listKindKey(in.Host, loc.Owner, nil)
 	}
 	cl.hc = c.httpClientFor(in, rt)
 	c.spend(cl, budgetKey)

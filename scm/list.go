@@ -52,11 +52,20 @@ func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq
 				yield(nil, err)
 				return
 			}
-			page, err := cl.d.ListRepositories(asListing(ctx), cl.hc, &driver.ListRepositoriesRequest{Owner: cl.loc.Owner,
-				Cursor: cursor, PageSize: pageSize})
+			req := &driver.ListRepositoriesRequest{Owner: cl.loc.Owner, Cursor: cursor, PageSize: pageSize}
+			if cursor == "" {
+				req.Kind = c.s.kinds.get(cl.kindKey)
+			}
+			page, err := cl.d.ListRepositories(asListing(ctx), cl.hc, req)
 			if err != nil {
+				if cursor == "" && req.Kind != "" {
+					c.s.kinds.put(cl.kindKey, "") // found out afresh next time
+				}
 				yield(nil, c.wrap(ctx, cl, err))
 				return
+			}
+			if cursor == "" && page.Kind != req.Kind {
+				c.s.kinds.put(cl.kindKey, page.Kind)
 			}
 			for i := range page.Repositories {
 				if !yield(convRepo(&page.Repositories[i]), nil) {

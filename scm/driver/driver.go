@@ -237,12 +237,26 @@ type ListRepositoriesRequest struct {
 	Owner    string
 	Cursor   string
 	PageSize int // a hint; drivers use the provider's maximum when 0
+	// Kind, on a first page (Cursor empty), is the RepositoryPage.Kind
+	// that an earlier first page of the same owner answered for the same
+	// credential, or empty. A driver may take it instead of asking again
+	// which listing suits the owner. Kind is a hint that may be stale
+	// (the client forgets it after a while, and after an error): a driver
+	// never lists another owner's repositories because of it.
+	Kind string
 }
 
 // RepositoryPage is one page of repositories.
 type RepositoryPage struct {
 	Repositories []Repository
 	Next         string
+	// Kind, on a first page, names which listing the driver found suits
+	// the owner when it took requests to find out (for example a GitHub
+	// user rather than an organization); the portable client remembers it
+	// for a while per owner and credential and hands it back as
+	// ListRepositoriesRequest.Kind. Empty means there is nothing to
+	// remember.
+	Kind string
 }
 
 // Repository describes a repository.

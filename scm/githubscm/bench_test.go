@@ -139,3 +139,32 @@ func BenchmarkGitHubDiscover1000Repos(b *testing.B) {
 		return err
 	})
 }
+
+// BenchmarkGitHubListUserRepositoriesAgain lists a user's one page of
+// repositories with her own token, again and again through one client: the
+// client remembers that she is a user and that the token is hers, so each
+// listing after the first is one request (three without it).
+func BenchmarkGitHubListUserRepositoriesAgain(b *testing.B) {
+	e := newEnvWith(b, false, &fakegithub.Options{Tokens: []string{goodToken}, User: "octocat"}, nil)
+	e.s.AddOwner("octocat", fakegithub.User)
+	for i := range 5 {
+		e.addRepo(b, fakegithub.Repo{Owner: "octocat", Name: fmt.Sprintf("r%d", i), Private: i == 0})
+	}
+	list := func(int) error {
+		n := 0
+		for _, err := range e.c.ListRepositories(b.Context(), e.web("octocat"), nil) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		if n != 5 {
+			return fmt.Errorf("listed %d repositories; want 5", n)
+		}
+		return nil
+	}
+	if err := list(0); err != nil {
+		b.Fatal(err)
+	}
+	measure(b, e, list)
+}

@@ -786,3 +786,78 @@ func TestFindFilesOwnedOnly(t *testing.T) {
 		t.Errorf("FindFiles under octocat (-want +got):\n%s", diff)
 	}
 }
+
+// TestListRepositoriesKind hands the driver the kind of listing that an
+// earlier first page reported: a user's first page then costs one request,
+// not three, and a stale "self" (the token's user is not the owner) is
+// found out again instead of listing another owner's repositories.
+func TestListRepositoriesKind(t *testing.T) {
+	for _, tc := range []struct {
+		name, viewer, hint, wantKind string
+		wantRepos, wantReqs          int
+	}{
+		{"no kind, own token", "octocat", "", "self", 3, 3},
+		{"self", "octocat", "self", "self", 3, 1},
+		{"user", "octocat", "user", "user", 2, 1},
+		{"stale self", "fake-user", "self", "user", 2, 4},
+		{"no kind, organization", "octocat", "", "", 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: tc.viewer}, nil)
+			e.s.AddOwner("octocat", fakegithub.User)
+			e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "pub0"})
+			e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "pub1"})
+			e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "priv", Private: true})
+			e.addRepo(t, fakegithub.Repo{Owner: "fake-user", Name: "mine"})
+			e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "svc"})
+			owner := "octocat"
+			if tc.name == "no kind, organization" {
+				owner = "acme"
+			}
+			var page *driver.RepositoryPage
+			n := e.count(func() {
+				var err error
+				page, err = e.d.ListRepositories(t.Context(), e.hc, &driver.ListRepositoriesRequest{Owner: owner, Kind: tc.hint})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+			if n != tc.wantReqs || page.Kind != tc.wantKind || len(page.Repositories) != tc.wantRepos {
+				t.Errorf("%d requests, kind %q, %d repositories; want %d, %q, %d", n, page.Kind, len(page.Repositories), tc.wantReqs, tc.wantKind, tc.wantRepos)
+			}
+			for _, r := range page.Repositories {
+				if r.Owner != owner {
+					t.Errorf("listed %s/%s; want only %s's", r.Owner, r.Name, owner)
+				}
+			}
+		})
+	}
+}
+
+// TestClientRemembersListingKind lists a user twice through the portable
+// client: the second listing skips the requests that found out she is a
+// user and that the token is hers.
+func TestClientRemembersListingKind(t *testing.T) {
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, User: "octocat"}, nil)
+	e.s.AddOwner("octocat", fakegithub.User)
+	e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "pub"})
+	e.addRepo(t, fakegithub.Repo{Owner: "octocat", Name: "priv", Private: true})
+	list := func() (names []string) {
+		for r, err := range e.c.ListRepositories(t.Context(), e.web("Octocat"), nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, r.Name)
+		}
+		return names
+	}
+	var first, second []string
+	n1 := e.count(func() { first = list() })
+	n2 := e.count(func() { second = list() })
+	if n1 != 3 || n2 != 1 {
+		t.Errorf("requests: first listing %d, second %d; want 3 and 1", n1, n2)
+	}
+	if diff := cmp.Diff(first, second); diff != "" || len(first) != 2 {
+		t.Errorf("listings differ or miss the private repository (-first +second):\n%s\nfirst: %v", diff, first)
+	}
+}

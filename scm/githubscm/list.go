@@ -26,7 +26,13 @@ import (
 // public ones are not listed); when they are another account's (a
 // public-access app's installation), or for an anonymous caller (401),
 // the listing is the public one. The cursor records which of the four
-// listings it is and the next page, from GitHub's Link header.
+// listings it is and the next page, from GitHub's Link header. A user's
+// first page also reports the listing as RepositoryPage.Kind: the
+// portable client hands it back with the next listing of that owner by
+// the same credential, which then costs one request, not three (a
+// stale "self", whose first page is another login's, is found out again;
+// an owner that turned from a user into an organization lists its
+// public repositories until the client forgets the kind).
 //
 // Conditional: GitHub answers each page with an ETag (varying with the
 // token) and a matching If-None-Match with 304, which does not count
@@ -48,6 +54,8 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "bad repository cursor %q", r.Cursor)
 		}
 		kind, page = k, n
+	} else if r.Kind == "self" || r.Kind == "user" || r.Kind == "app" {
+		kind = r.Kind // a user's listing found before: no probes
 	}
 	per := r.PageSize
 	if per <= 0 || per > 100 {
@@ -95,7 +103,15 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err != nil {
 		return nil, redact(err)
 	}
+	if r.Cursor == "" && r.Kind == "self" && kind == "self" && len(repos) > 0 && !ownedBy(repos, r.Owner) {
+		// A stale kind (the token's user is no longer the owner's login):
+		// find out again.
+		return d.ListRepositories(ctx, hc, &driver.ListRepositoriesRequest{Owner: r.Owner, PageSize: r.PageSize})
+	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(repos))}
+	if r.Cursor == "" && kind != "org" {
+		out.Kind = kind
+	}
 	for _, x := range repos {
 		out.Repositories = append(out.Repositories, driver.Repository{
 			Owner: x.GetOwner().GetLogin(), Name: x.GetName(), DefaultBranch: x.GetDefaultBranch(),

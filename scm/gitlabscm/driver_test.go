@@ -15,6 +15,8 @@ import (
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/gitlabscm"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
@@ -413,6 +415,40 @@ func TestListRepositoriesPagination(t *testing.T) {
 		if n := w.requests() - before; n != 2 {
 			t.Errorf("%d requests; want 2 (groups/ answers 404, then users/)", n)
 		}
+		// The client remembers that fake-user is a user: the next listing
+		// asks users/ at once.
+		before = w.requests()
+		got = got[:0]
+		for r, err := range w.c.ListRepositories(t.Context(), "http://"+w.s.Host()+"/fake-user", nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r.Owner+"/"+r.Name)
+		}
+		if n := w.requests() - before; n != 1 || len(got) != 1 {
+			t.Errorf("again: %d requests, %v; want 1 (users/ only) and the same project", n, got)
+		}
+	})
+	t.Run("stale user kind", func(t *testing.T) {
+		w := newWorld(t, worldOptions{})
+		seedGroup(t, w, "grp", 3)
+		d, err := gitlabscm.New(&integrations.Integration{Kind: integrations.GitLab, Host: w.s.Host(),
+			APIBaseURL: w.s.APIBaseURL(), BaseURL: w.s.URL()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Transport: privateToken{goodToken}}
+		before := w.requests()
+		page, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "grp", Kind: "user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Repositories) != 3 || page.Kind != "" {
+			t.Errorf("%d projects, kind %q; want the group's 3 and no kind", len(page.Repositories), page.Kind)
+		}
+		if n := w.requests() - before; n != 2 {
+			t.Errorf("%d requests; want 2 (users/ answers 404, then groups/)", n)
+		}
 	})
 	t.Run("missing owner", func(t *testing.T) {
 		w := newWorld(t, worldOptions{})
@@ -719,4 +755,13 @@ func TestNotModifiedWithoutServerSupport(t *testing.T) {
 	if err != nil || string(g.Content) != "new\n" {
 		t.Errorf("conditional read of a changed file = %v, %v; want the new content", g, err)
 	}
+}
+
+// privateToken sends a GitLab token as PRIVATE-TOKEN.
+type privateToken struct{ token string }
+
+func (p privateToken) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("PRIVATE-TOKEN", p.token)
+	return http.DefaultTransport.RoundTrip(req)
 }

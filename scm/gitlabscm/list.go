@@ -29,7 +29,9 @@ const (
 // with include_subgroups=true, with_shared=false (the group's own projects,
 // not those of other namespaces shared with it, which GitLab adds by
 // default) and keyset pagination by id (a 404 falls back to
-// users/:owner/projects). The cursor is the listing and the query of
+// users/:owner/projects; the first page then reports RepositoryPage.Kind
+// "user", and the next listing of that owner by the same credential starts
+// there, one request instead of two). The cursor is the listing and the query of
 // GitLab's Link rel="next" (or its X-Next-Page), applied to the same
 // endpoint, so a Link can never send the driver to another URL.
 //
@@ -57,6 +59,8 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		default:
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "invalid page cursor %q", r.Cursor)
 		}
+	} else if r.Kind == "user" {
+		kind = userCursor // a user found before: no group request
 	}
 	opts := []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)}
 	if next != "" {
@@ -77,11 +81,18 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if kind == userCursor {
 		projects, resp, err = gl.Projects.ListUserProjects(r.Owner, &gitlab.ListProjectsOptions{ListOptions: list,
 			OrderBy: gitlab.Ptr("id"), Sort: gitlab.Ptr("asc")}, opts...)
+		if errors.Is(err, gitlab.ErrNotFound) && r.Cursor == "" && r.Kind != "" {
+			// A stale kind: the path is no user's now; find out again.
+			return d.ListRepositories(ctx, hc, &driver.ListRepositoriesRequest{Owner: r.Owner, PageSize: r.PageSize})
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	page := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(projects))}
+	if r.Cursor == "" && kind == userCursor {
+		page.Kind = "user"
+	}
 	for _, p := range projects {
 		page.Repositories = append(page.Repositories, repository(p))
 	}
