@@ -1,0 +1,49 @@
+package ldapauth
+
+import (
+	"context"
+	"time"
+)
+
+// AttemptStore keeps the back-off's counts of sign-in attempts, so that
+// the replicas of a service share them: with one store, a username gets
+// Backoff.FreeAttempts failures across the whole fleet before its next
+// attempt is delayed, not FreeAttempts on every replica. Set it as
+// [Options.Attempts]; redisstore.Store.LDAPAttempts is one in Redis. With
+// none, each Authenticator keeps the counts in its process.
+//
+// Keys are opaque strings naming the directory and a username (folded as
+// the directory compares it) or a client address; a store that writes
+// them somewhere should hash them. Times come from the Authenticator's
+// clock, so the replicas' clocks should agree to within the delays.
+//
+// An AttemptStore must be safe for concurrent use, and each method's
+// effect on one key atomic: guesses sent to several replicas at once are
+// counted as from one.
+type AttemptStore interface {
+	// Begin records an attempt under key at now, unless key is backing
+	// off under p: then ok is false and retryAt says when to try again.
+	// A recorded attempt counts as a failure until Fail or Finish, so
+	// that guesses sent together cannot slip past the limit. Once key has
+	// p.Free failures, the first attempt after a delay is let through
+	// alone: every other one is refused until its outcome.
+	Begin(ctx context.Context, key string, now time.Time, p BackoffPolicy) (retryAt time.Time, ok bool, err error)
+	// Fail records that the attempt begun under key failed: past p.Free
+	// failures, key's next attempt waits p.Base, doubled for every
+	// further failure, up to p.Max.
+	Fail(ctx context.Context, key string, now time.Time, p BackoffPolicy) error
+	// Finish ends the attempt begun under key without a failure: with
+	// reset, key starts afresh (a successful sign-in); without, the
+	// attempt is taken back (the directory could not be reached, so the
+	// user is not to blame).
+	Finish(ctx context.Context, key string, reset bool) error
+}
+
+// BackoffPolicy is how one kind of key (usernames, client addresses)
+// backs off: Free consecutive failures are free; then each attempt waits
+// Base, doubled for every further failure, up to Max. A key with no
+// attempt for 2 × Max, and no delay pending, starts afresh.
+type BackoffPolicy struct {
+	Free      int
+	Base, Max time.Duration
+}
