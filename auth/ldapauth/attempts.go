@@ -2,6 +2,7 @@ package ldapauth
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -46,4 +47,58 @@ type AttemptStore interface {
 type BackoffPolicy struct {
 	Free      int
 	Base, Max time.Duration
+}
+
+// gate applies one back-off policy to one kind of key (usernames or client
+// addresses), in the process or through an AttemptStore.
+type gate struct {
+	local *limiter     // without a store
+	store AttemptStore // with one
+	scope string       // the directory and the kind of key, before each key
+	p     BackoffPolicy
+	log   *slog.Logger
+}
+
+func newGate(store AttemptStore, scope string, p BackoffPolicy, log *slog.Logger) *gate {
+	g := &gate{store: store, scope: scope, p: p, log: log}
+	if store == nil {
+		g.local = newLimiter(p.Free, p.Base, p.Max)
+	}
+	return g
+}
+
+// begin records an attempt for key, unless it is backing off. A store
+// that fails refuses the attempt (Unavailable): a sign-in never runs
+// without the back-off.
+func (g *gate) begin(ctx context.Context, key string, now time.Time) (retryAt time.Time, ok bool, err error) {
+	if g.local != nil {
+		at, ok := g.local.begin(key, now)
+		return at, ok, nil
+	}
+	return g.store.Begin(ctx, g.scope+key, now, g.p)
+}
+
+// fail turns the attempt begun for key into a failure. A store that fails
+// leaves the attempt counted as a failure, as begun.
+func (g *gate) fail(ctx context.Context, key string, now time.Time) {
+	if g.local != nil {
+		g.local.fail(key, now)
+		return
+	}
+	if err := g.store.Fail(context.WithoutCancel(ctx), g.scope+key, now, g.p); err != nil {
+		g.log.WarnContext(ctx, "ldapauth: recording a failed sign-in in the attempt store failed; it stays counted as an attempt", "err", err)
+	}
+}
+
+// finish ends the attempt begun for key without a failure: reset clears
+// key, otherwise the attempt is taken back. A store that fails leaves the
+// attempt counted as a failure.
+func (g *gate) finish(ctx context.Context, key string, reset bool) {
+	if g.local != nil {
+		g.local.succeed(key, reset)
+		return
+	}
+	if err := g.store.Finish(context.WithoutCancel(ctx), g.scope+key, reset); err != nil {
+		g.log.WarnContext(ctx, "ldapauth: ending a sign-in attempt in the attempt store failed; it stays counted as a failure", "err", err)
+	}
 }
