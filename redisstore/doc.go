@@ -21,12 +21,14 @@
 //     cached file contents are sealed with AES-256-GCM under the key from
 //     backend.cache.encryptionKey, bound to their Redis key. Sessions
 //     arrive sealed by auth.
-//   - Redis is never needed for a right answer: when it is down at start,
-//     goes down, is slow (every command is bounded, 200ms by default) or
-//     is flushed, callers fetch from the provider as they would without
-//     it (more requests, same answers), the store logs once (only with a
+//   - Caches never need Redis for a right answer: when it is down at
+//     start, goes down, is slow (every command is bounded, 200ms by
+//     default) or is flushed, callers of the credential, file, page and
+//     budget stores fetch from the provider as they would without it
+//     (more requests, same answers). The store logs once (only with a
 //     Logger) and stops asking Redis for a growing pause, and sharing
-//     resumes by itself when Redis is back.
+//     resumes by itself when Redis is back. The stores of state that is
+//     not a cache say below what they do without Redis.
 //
 // # Wiring
 //
@@ -41,12 +43,16 @@
 //
 // Give every replica's identity.Issuer the same key store,
 // IssuerOptions.KeyStore = [Store.IssuerKeys], so that any replica's JWKS
-// lists every replica's public keys and verifies every replica's tokens.
+// lists every replica's public keys and verifies every replica's tokens,
+// and every replica's LDAP authenticator the same attempt counts,
+// ldapauth.Options.Attempts = [Store.LDAPAttempts], so that a username
+// gets backoff.freeAttempts failed sign-ins across the fleet before a
+// delay, not that many on each replica.
 //
-// # What it does not share
+// # Where Redis is needed
 //
-// The LDAP sign-in back-off counts (auth/ldapauth.BackoffConfig) have no
-// Redis store here: each replica counts failures on its own, so with N
-// replicas a username gets up to N × freeAttempts failures before a
-// delay; keep that below the directory's lockout threshold.
+// Two stores refuse rather than guess while Redis is down: webhook
+// deliveries (the receiver answers an error, so the provider redelivers
+// later) and the LDAP attempt counts (the sign-in is refused as
+// Unavailable rather than run without the back-off).
 package redisstore
