@@ -49,10 +49,15 @@
 // gets backoff.freeAttempts failed sign-ins across the fleet before a
 // delay, not that many on each replica.
 //
-// # Where Redis is needed
+// # Without Redis
 //
-// Two stores refuse rather than guess while Redis is down: webhook
-// deliveries (the receiver answers an error, so the provider redelivers
-// later) and the LDAP attempt counts (the sign-in is refused as
-// Unavailable rather than run without the back-off).
+// The stores of state that is not a cache do this while Redis is down:
+// sessions are served from, and written to, a mirror in each replica,
+// pushed to Redis when it is back ([Store.Sessions]); the issuer keys
+// fail, and the Issuer signs with its previous key for a while, then
+// issues nothing ([Store.IssuerKeys]); webhook deliveries fail, and the
+// receiver answers the provider an error, so that it redelivers later
+// ([Store.Deliveries]); the LDAP attempt counts fail, and the sign-in is
+// refused as Unavailable rather than run without the back-off
+// ([Store.LDAPAttempts]).
 package redisstore
