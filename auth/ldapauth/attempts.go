@@ -60,6 +60,9 @@ type gate struct {
 }
 
 func newGate(store AttemptStore, scope string, p BackoffPolicy, log *slog.Logger) *gate {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	g := &gate{store: store, scope: scope, p: p, log: log}
 	if store == nil {
 		g.local = newLimiter(p.Free, p.Base, p.Max)

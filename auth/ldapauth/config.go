@@ -145,7 +145,8 @@ type GroupsConfig struct {
 // client address. Attempts refused by the back-off never reach the
 // directory, so they cannot lock the account there: keep FreeAttempts
 // below the directory's own lockout threshold. The counts are kept in the
-// process (not in redisstore): behind a load balancer with N replicas a
+// process unless Options.Attempts shares them (redisstore.Store.
+// LDAPAttempts): without it, behind a load balancer with N replicas a
 // username gets up to N × FreeAttempts failures before a delay, so keep
 // N × FreeAttempts below that threshold.
 type BackoffConfig struct {

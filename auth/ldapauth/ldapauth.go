@@ -86,6 +86,12 @@ type Options struct {
 	// TLS, if set, is the base TLS configuration, used instead of the one
 	// built from tlsOptions (e.g. to add client certificates).
 	TLS *tls.Config
+	// Attempts, if set, keeps the back-off's counts of failed sign-ins,
+	// per username and per client address, where every replica sees them
+	// (see [AttemptStore]; redisstore.Store.LDAPAttempts). Nil keeps them
+	// in this Authenticator: with N replicas a username then gets up to
+	// N × backoff.freeAttempts failures before a delay.
+	Attempts AttemptStore
 }
 
 // Authenticator checks usernames and passwords against one directory. It
@@ -96,8 +102,8 @@ type Authenticator struct {
 	now      func() time.Time
 	search   *ldapconn.Pool // bound as the service account
 	binds    *ldapconn.Pool // used for user binds only
-	byUser   *limiter
-	byAddr   *limiter
+	byUser   *gate
+	byAddr   *gate
 	warnOnce sync.Once
 	insecure bool
 
@@ -165,10 +171,11 @@ func New(cfg Config, opts *Options) (*Authenticator, error) {
 		now = time.Now
 	}
 	b := c.Backoff
+	delay, maxDelay := time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)
 	au := &Authenticator{
 		cfg: c, log: opts.Logger, now: now, search: sp, binds: bp,
-		byUser:   newLimiter(b.FreeAttempts, time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)),
-		byAddr:   newLimiter(b.FreeAttemptsPerAddress, time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)),
+		byUser:   newGate(opts.Attempts, sp.URL()+"\x00user\x00", BackoffPolicy{Free: b.FreeAttempts, Base: delay, Max: maxDelay}, opts.Logger),
+		byAddr:   newGate(opts.Attempts, sp.URL()+"\x00addr\x00", BackoffPolicy{Free: b.FreeAttemptsPerAddress, Base: delay, Max: maxDelay}, opts.Logger),
 		insecure: sp.PlainText() || skip,
 	}
 	au.warnInsecure()
@@ -262,31 +269,45 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 	now := a.now()
 	userKey := usernameKey(username)
 	clientAddr = addrKey(clientAddr)
-	if at, ok := a.byUser.begin(userKey, now); !ok {
+	storeDown := func(err error) error {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: host,
+			Msg: "the sign-in attempt store cannot be read, and no sign-in runs without the back-off; try again later", Err: err}
+	}
+	at, ok, err := a.byUser.begin(ctx, userKey, now)
+	if err != nil {
+		return nil, storeDown(err)
+	}
+	if !ok {
 		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
 	}
 	if clientAddr != "" {
-		if at, ok := a.byAddr.begin(clientAddr, now); !ok {
-			a.byUser.succeed(userKey, false)
+		at, ok, err := a.byAddr.begin(ctx, clientAddr, now)
+		if err != nil || !ok {
+			a.byUser.finish(ctx, userKey, false)
+		}
+		if err != nil {
+			return nil, storeDown(err)
+		}
+		if !ok {
 			return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins from this address; try again later"}
 		}
 	}
 	res, blame, err := a.authenticate(ctx, username, password)
 	switch {
 	case err == nil:
-		a.byUser.succeed(userKey, true)
+		a.byUser.finish(ctx, userKey, true)
 		if clientAddr != "" {
-			a.byAddr.succeed(clientAddr, false)
+			a.byAddr.finish(ctx, clientAddr, false)
 		}
 	case blame:
-		a.byUser.fail(userKey, a.now())
+		a.byUser.fail(ctx, userKey, a.now())
 		if clientAddr != "" {
-			a.byAddr.fail(clientAddr, a.now())
+			a.byAddr.fail(ctx, clientAddr, a.now())
 		}
 	default:
-		a.byUser.succeed(userKey, false)
+		a.byUser.finish(ctx, userKey, false)
 		if clientAddr != "" {
-			a.byAddr.succeed(clientAddr, false)
+			a.byAddr.finish(ctx, clientAddr, false)
 		}
 	}
 	return res, err
