@@ -85,7 +85,7 @@ func (r *Rules) List() []RuleDef {
 // Evaluate applies c to resource. A condition whose rule is unknown, whose
 // params are missing a required parameter or have the wrong type, or a
 // tree that fails [Criteria.Validate] with the default limits gives an
-// InvalidArgument *errcode.Error. A nil resource (one that does not exist)
+// InvalidArgument *errcode.Error, as does a rule that panics. A nil resource (one that does not exist)
 // is never matched: Evaluate returns false, so that the caller denies,
 // without telling that it does not exist.
 func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
@@ -137,7 +137,21 @@ func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
 			return false, errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
 		}
 	}
-	return def.Apply(resource, cond.Params)
+	return apply(def, resource, cond.Params)
+}
+
+// apply runs a rule, turning a panic into an error: a rule that cannot
+// cope with a resource or its params matches nothing.
+func apply(def RuleDef, resource any, params map[string]any) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok, err = false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s panicked", def.Name)
+		}
+	}()
+	if def.Apply == nil {
+		return false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s has no Apply function", def.Name)
+	}
+	return def.Apply(resource, params)
 }
 
 // Names of the catalog's permission rules.
