@@ -77,3 +77,39 @@ func TestEvaluateRulePanicIsError(t *testing.T) {
 		t.Fatalf("Evaluate with a panicking rule: %v, %v; want false and an error", ok, err)
 	}
 }
+
+// Every condition of a tree is checked (rule known, params as the rule
+// takes them) before any is evaluated, so that a tree naming an unknown
+// rule is refused whatever the resource: short-circuiting must not let
+// anyOf(<match>, UNKNOWN) ALLOW one entity while refusing another.
+func TestEvaluateRefusesUnknownRuleAnywhere(t *testing.T) {
+	rt := CatalogEntityResourceType
+	kind := Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"Component"}})
+	other := Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"API"}})
+	unknown := Rule(rt, "IS_ENTITY_OWNR", map[string]any{"claims": []any{"group:default/a"}})
+	badParam := Rule(rt, HasLabel, map[string]any{"lable": "x"})
+	e := &catalog.Entity{Kind: "Component", Metadata: catalog.Metadata{Name: "svc"}}
+	for name, c := range map[string]*Criteria{
+		"anyOf(match, unknown)":       AnyOf(kind, unknown),
+		"allOf(no match, unknown)":    AllOf(other, unknown),
+		"not(anyOf(match, unknown))":  Not(AnyOf(kind, unknown)),
+		"anyOf(match, bad param)":     AnyOf(kind, badParam),
+		"allOf(no match, bad param)":  AllOf(other, badParam),
+		"unknown resource type first": AnyOf(kind, Rule("scaffolder-template", IsEntityKind, map[string]any{"kinds": []any{"x"}})),
+	} {
+		ok, err := CatalogRules().Evaluate(c, e)
+		if ok || err == nil {
+			t.Errorf("%s: %v, %v; want false and an error", name, ok, err)
+		}
+	}
+	// The Authorizer never answers ALLOW for such a tree.
+	p := Static(Decision{Result: Conditional, PluginID: "catalog", ResourceType: rt, Conditions: AnyOf(kind, unknown)})
+	loader := LoaderFunc(func(context.Context, []string) (map[string]any, error) {
+		return map[string]any{"component:default/svc": e}, nil
+	})
+	out, err := NewAuthorizer(p, &AuthorizerOptions{Loaders: map[string]ResourceLoader{rt: loader}}).Authorize(context.Background(),
+		identity.Principal{User: alice}, []Item{{ID: "1", Permission: MustKnown(CatalogEntityRead), ResourceRef: "component:default/svc"}})
+	if err == nil && out[0].Result == Allow {
+		t.Errorf("a tree with an unknown rule allowed: %+v", out[0])
+	}
+}

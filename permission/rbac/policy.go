@@ -571,10 +571,17 @@ func (p *Policy) conditional(e *userEntry, user *identity.User, perm permission.
 	}
 	crit := make([]*permission.Criteria, len(match))
 	sources := make([]string, len(match))
+	var owners []string // the user's ownership refs in the catalog's form
 	for i, cp := range match {
 		crit[i] = cp.Conditions
 		if cp.aliases {
-			crit[i] = substitute(cp.Conditions, user.EntityRef, user.OwnershipEntityRefs)
+			if owners == nil {
+				owners = make([]string, len(user.OwnershipEntityRefs))
+				for j, r := range user.OwnershipEntityRefs {
+					owners[j] = key(r, "user")
+				}
+			}
+			crit[i] = substitute(cp.Conditions, key(user.EntityRef, "user"), owners)
 		}
 		sources[i] = cp.Source
 	}

@@ -2,6 +2,8 @@ package rbac
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/identity"
@@ -57,5 +59,30 @@ func TestRefsWithDefaultKindAndNamespace(t *testing.T) {
 	u := &identity.User{EntityRef: "user:default/mallory", OwnershipEntityRefs: []string{"Group:Platform-Team"}}
 	if d, _ := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityCreate)}, u); d.Result != permission.Allow {
 		t.Errorf("ownership ref Group:Platform-Team: %s (%s)", d.Result, d.Reason)
+	}
+}
+
+// $currentUser and $ownerRefs are substituted with the refs in the form
+// the catalog writes them (full, lower case), so that a user signed in
+// with a short ref ("User:Bob") owns what user:default/bob owns.
+func TestConditionalAliasesUseFullRefs(t *testing.T) {
+	pf, err := ParseCSV("c.csv", strings.NewReader("g, user:default/bob, role:default/owner\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New([]*File{pf}, nil, &Options{Conditional: loadConditional(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := &identity.User{EntityRef: "User:Bob", OwnershipEntityRefs: []string{"User:Bob", "Group:team-a"}}
+	d, err := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityRead)}, bob)
+	if err != nil || d.Result != permission.Conditional {
+		t.Fatalf("got %+v, %v", d, err)
+	}
+	got, _ := json.Marshal(d.Conditions)
+	for _, want := range []string{`"claims":["user:default/bob","group:default/team-a"]`, `"value":"user:default/bob"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("conditions %s lack %s", got, want)
+		}
 	}
 }
