@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 	"strings"
 	"testing"
 )
@@ -109,5 +111,31 @@ func TestPortalSecurityHeaders(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", path, k, got, want)
 			}
 		}
+	}
+}
+
+// TestPortalEscapesWhatProvidersSay: names from the identity provider and
+// files from a repository are shown as text, never as markup; and the
+// home page shows no message taken from its URL (a link to
+// /?error=<text> would have the portal say anything in its own voice).
+func TestPortalEscapesWhatProvidersSay(t *testing.T) {
+	p := startPortal(t)
+	const evil = `</pre><script>alert("x")</script><img src=x onerror=alert(1)>`
+	if _, err := p.world.github.Commit("acme", "service", "main", fakegithub.Commit{Message: "evil",
+		Files: []fakegithub.File{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n# " + evil + "\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := signInGitHub(t, p, "alice", evil)
+	for _, path := range []string{"/", "/catalog", "/register"} {
+		code, body := get(t, c, p.URL+path)
+		if code != 200 || strings.Contains(body, "<script>") || strings.Contains(body, "<img") {
+			t.Errorf("%s: %d, markup from a provider is not escaped: %s", path, code, body)
+		}
+	}
+	if _, body := get(t, c, p.URL+"/catalog"); !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("/catalog does not show the file's text: %s", body)
+	}
+	if _, body := get(t, c, p.URL+"/?error=Your+session+expired.+Sign+in+at+evil.example"); strings.Contains(body, "evil.example") {
+		t.Errorf("the home page says what its URL tells it: %s", body)
 	}
 }
