@@ -86,3 +86,24 @@ func TestConditionalAliasesUseFullRefs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRefKey: a ref's lookup key is stable (the key of a key is itself),
+// has a kind and a namespace, and does not depend on case.
+func FuzzRefKey(f *testing.F) {
+	for _, s := range []string{"user:default/alice", "User:alice", "alice", "group:Other/Team-A", "a/b", "", ":", "x:y:z/w", "İ:k"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		k := key(ref, "user")
+		if again := key(k, "user"); again != k {
+			t.Fatalf("key(%q) = %q, but key(%q) = %q", ref, k, k, again)
+		}
+		kind, rest, ok := strings.Cut(k, ":")
+		if !ok || !strings.Contains(rest, "/") || (!strings.Contains(ref, ":") && kind != "user") {
+			t.Fatalf("key(%q) = %q: no kind or namespace", ref, k)
+		}
+		if up := key(strings.ToUpper(ref), "user"); strings.ToLower(k) == k && up != key(strings.ToLower(strings.ToUpper(ref)), "user") {
+			t.Fatalf("key(%q) = %q depends on case", strings.ToUpper(ref), up)
+		}
+	})
+}
