@@ -240,19 +240,23 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	}
 	// Refs are keyed as Backstage compares them, so that two spellings
 	// of one user or group ("User:alice", "user:default/alice") are one.
-	users := map[string][]string{}
-	parents := map[string][]string{}
+	var users, parents map[string][]string
 	if m != nil {
+		users, parents = make(map[string][]string, len(m.Users)), make(map[string][]string, len(m.Parents))
 		for u, gs := range m.Users {
 			k := key(u, "user")
-			if _, ok := users[k]; !ok {
-				users[k] = nil
+			have, seen := users[k]
+			if !seen && !slices.ContainsFunc(gs, func(g string) bool { return key(g, "group") != g }) {
+				users[k] = slices.Clip(gs) // already in key form: shared, not copied
+				continue
 			}
+			list := slices.Clone(have)
 			for _, g := range gs {
-				if gk := key(g, "group"); !slices.Contains(users[k], gk) {
-					users[k] = append(users[k], gk)
+				if gk := key(g, "group"); !slices.Contains(list, gk) {
+					list = append(list, gk)
 				}
 			}
+			users[k] = list
 		}
 		for g, ps := range m.Parents {
 			k := key(g, "group")
