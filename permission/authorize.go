@@ -174,8 +174,9 @@ type AuthorizeResponse struct {
 // missing or repeated id, an invalid permission or a resourceRef on a basic
 // permission; Unknown when the policy returns a CONDITIONAL decision for a
 // basic permission or another resource type, or a condition tree beyond
-// the limits; the loader's error when it fails; Canceled or
-// DeadlineExceeded when ctx ends.
+// the limits, or a tree naming a rule the Authorizer does not know; the
+// loader's error when it fails (Unknown when it panics); Canceled or
+// DeadlineExceeded when ctx ends. A policy that errors or panics denies.
 func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
 	const op = "permission.Authorize"
 	if err := a.validate(items); err != nil {
@@ -254,7 +255,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		if l == nil {
 			continue
 		}
-		res, err := l.LoadResources(ctx, refs)
+		res, err := load(ctx, l, rt, refs)
 		if err != nil {
 			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 				return ctxErr
@@ -309,6 +310,17 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		}
 	}
 	return nil
+}
+
+// load calls a loader, turning a panic (a bug, or a typed nil loader)
+// into an error, which fails the batch.
+func load(ctx context.Context, l ResourceLoader, rt string, refs []string) (res map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, errcode.Newf(errcode.Unknown, "permission.Authorize", "the %s loader panicked", rt)
+		}
+	}()
+	return l.LoadResources(ctx, refs)
 }
 
 func answer(id string, d Decision) Answer {

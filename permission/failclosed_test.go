@@ -113,3 +113,28 @@ func TestEvaluateRefusesUnknownRuleAnywhere(t *testing.T) {
 		t.Errorf("a tree with an unknown rule allowed: %+v", out[0])
 	}
 }
+
+// panickyLoader panics on every load, as a nil *panickyLoader does too.
+type panickyLoader struct{}
+
+func (*panickyLoader) LoadResources(context.Context, []string) (map[string]any, error) {
+	panic("loader bug")
+}
+
+// A resource loader that panics (or a typed nil one) fails the batch with
+// an error, as one that errors does: never a crash, never an ALLOW.
+func TestAuthorizeLoaderPanicFails(t *testing.T) {
+	item := []Item{{ID: "1", Permission: MustKnown(CatalogEntityRead), ResourceRef: "component:default/svc-0"}}
+	for name, l := range map[string]ResourceLoader{"panics": &panickyLoader{}, "typed nil": (*panickyLoader)(nil)} {
+		a := NewAuthorizer(&ownerPolicy{}, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: l}})
+		out, err := a.Authorize(context.Background(), identity.Principal{User: alice}, item)
+		if err == nil {
+			t.Errorf("%s: Authorize: %+v, want an error", name, out)
+		}
+		res, err := a.ApplyConditions(context.Background(), []ApplyItem{{ID: "1", ResourceRef: "component:default/svc-0",
+			ResourceType: CatalogEntityResourceType, Conditions: Rule(CatalogEntityResourceType, IsEntityKind, map[string]any{"kinds": []any{"Component"}})}})
+		if err == nil {
+			t.Errorf("%s: ApplyConditions: %+v, want an error", name, res)
+		}
+	}
+}
