@@ -101,3 +101,28 @@ func TestGitLabDeliveryIsTheIdempotencyKey(t *testing.T) {
 		t.Errorf("without Idempotency-Key: %+v, %v; want delivery u9", ev, err)
 	}
 }
+
+// A changed path that is not a path in the repository ("..", absolute,
+// empty segments) is not reported as a change with no URL, which a caller
+// refreshing c.URL would trip on: it is left out, and the event says it
+// is incomplete so that the caller re-reads the repository.
+func TestBadChangedPathsLeftOut(t *testing.T) {
+	r := newReceiver(t, "gitlab.example.com", nil)
+	body := load(t, "gitlab-push.json")
+	for i, p := range []string{"../../../other/proj/-/blob/master/catalog-info.yaml", "x/../../catalog-info.yaml", "/abs/catalog-info.yaml", "a//catalog-info.yaml"} {
+		b := bytes.Replace(body, []byte(`"docs/catalog-info.yaml"`), []byte(`"`+p+`"`), 1)
+		h := http.Header{"X-Gitlab-Event": {"Push Hook"}, "X-Gitlab-Token": {secret}, "Idempotency-Key": {"bad-" + string(rune('a'+i))}}
+		ev, err := r.Parse(t.Context(), h, b)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, c := range ev.Changes {
+			if c.URL == "" || c.Path == p {
+				t.Errorf("%s: change %+v reported", p, c)
+			}
+		}
+		if len(ev.Changes) != 1 || ev.Complete || ev.Incomplete == "" {
+			t.Errorf("%s: %d changes, complete %v (%q); want the good one only, incomplete", p, len(ev.Changes), ev.Complete, ev.Incomplete)
+		}
+	}
+}

@@ -189,7 +189,8 @@ type Event struct {
 	Changes []Change
 	// Complete is true when Changes is exact. When false, the payload did
 	// not list every file (Bitbucket, a truncated commit list, a forced
-	// push, a deleted branch): re-read the repository's catalog files.
+	// push, a deleted branch, a file path that is not one of the
+	// repository's): re-read the repository's catalog files.
 	Complete bool
 	// Incomplete says why Complete is false.
 	Incomplete string
