@@ -89,7 +89,9 @@ func (r *Receiver) fill(ev *Event, changes map[string]Action) {
 		if err != nil {
 			// Not a path in the repository ("..", absolute, empty
 			// segments): left out rather than reported without a URL.
-			ev.Complete, ev.Incomplete = false, "the payload names a file path that is not a path in the repository"
+			if ev.Complete {
+				ev.Complete, ev.Incomplete = false, "the payload names a file path that is not a path in the repository"
+			}
 			continue
 		}
 		ev.Changes = append(ev.Changes, Change{Path: p, URL: u, Action: changes[p]})
