@@ -54,15 +54,17 @@ func TestGitHubAppServesOnlyItsAllowedOwners(t *testing.T) {
 		t.Errorf("the refused event was recorded: %v", err)
 	}
 
-	for name, opts := range map[string]*Options{
-		"no allowedInstallationOwners": nil,
-		"a hook secret":                {Secrets: []integrations.Secret{integrations.NewSecret(secret)}},
+	for _, tt := range []struct {
+		name   string
+		owners []string
+		opts   *Options
+	}{
+		{"no allowedInstallationOwners", nil, nil},
+		{"an empty allowedInstallationOwners (no limit, as for the app's tokens)", []string{}, nil},
+		{"a hook secret", []string{"acme"}, &Options{Secrets: []integrations.Secret{integrations.NewSecret(secret)}}},
 	} {
-		owners := []string(nil)
-		if opts != nil {
-			owners = []string{"acme"}
-		}
-		r, err := New(newReg(owners), "github.com", opts)
+		name := tt.name
+		r, err := New(newReg(tt.owners), "github.com", tt.opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -285,13 +285,17 @@ func (r *Receiver) appSecrets(apps []integrations.GitHubAppConfig) {
 			continue
 		}
 		s := []byte(app.WebhookSecret.Reveal())
+		var owners []string // nil: every owner, as an empty list is for the app's tokens
+		if len(app.AllowedInstallationOwners) > 0 {
+			owners = slices.Clone(app.AllowedInstallationOwners)
+		}
 		i := slices.IndexFunc(r.secrets, func(have []byte) bool { return bytes.Equal(have, s) })
 		switch {
 		case i < 0:
 			r.secrets = append(r.secrets, s)
-			r.owners = append(r.owners, slices.Clone(app.AllowedInstallationOwners))
-		case r.owners[i] != nil && app.AllowedInstallationOwners != nil:
-			r.owners[i] = append(r.owners[i], app.AllowedInstallationOwners...)
+			r.owners = append(r.owners, owners)
+		case r.owners[i] != nil && owners != nil:
+			r.owners[i] = append(r.owners[i], owners...)
 		default:
 			r.owners[i] = nil
 		}
