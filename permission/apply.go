@@ -82,7 +82,7 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 	}
 	loaded := map[string]map[string]any{}
 	for rt, refs := range want {
-		res, err := a.opts.Loaders[rt].LoadResources(ctx, refs)
+		res, err := load(ctx, a.opts.Loaders[rt], rt, refs)
 		if err != nil {
 			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 				return nil, ctxErr

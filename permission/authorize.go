@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -79,7 +80,8 @@ type Authorizer struct {
 	opts   AuthorizerOptions
 }
 
-// NewAuthorizer returns an Authorizer deciding with p. A nil p is a
+// NewAuthorizer returns an Authorizer deciding with p. A nil p, or a
+// typed nil (a nil *MyPolicy or a nil PolicyFunc in the interface), is a
 // programming error and panics here, unless opts.Disabled (for "allow
 // everything", as Backstage's permission.enabled: false), where p is
 // never asked. A nil opts means the defaults: the catalog rules and at
@@ -89,7 +91,7 @@ func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
 	if opts != nil {
 		a.opts = *opts
 	}
-	if p == nil && !a.opts.Disabled {
+	if isNil(p) && !a.opts.Disabled {
 		panic("permission.NewAuthorizer: nil Policy (set AuthorizerOptions.Disabled to allow everything)")
 	}
 	if a.opts.Rules == nil {
@@ -99,6 +101,31 @@ func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
 		a.opts.MaxItems = 1000
 	}
 	return a
+}
+
+// isNil reports whether p is nil or a typed nil: an interface holding a
+// nil pointer, func, map, slice, channel or interface.
+func isNil(p Policy) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// decide asks the policy, turning a panic into an error (which denies):
+// a policy bug must not take the server down nor allow anything.
+func (a *Authorizer) decide(ctx context.Context, q Query, u *identity.User) (d Decision, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The panic value is not repeated: it may hold anything.
+			d, err = Decision{}, errcode.Newf(errcode.Unknown, "permission.Authorize", "the policy panicked deciding %s", q.Permission.Name)
+		}
+	}()
+	return a.policy.Decide(ctx, q, u)
 }
 
 // Item is one check of a batch: Backstage's {id, permission, resourceRef?}.
@@ -147,8 +174,9 @@ type AuthorizeResponse struct {
 // missing or repeated id, an invalid permission or a resourceRef on a basic
 // permission; Unknown when the policy returns a CONDITIONAL decision for a
 // basic permission or another resource type, or a condition tree beyond
-// the limits; the loader's error when it fails; Canceled or
-// DeadlineExceeded when ctx ends.
+// the limits, or a tree naming a rule the Authorizer does not know; the
+// loader's error when it fails (Unknown when it panics); Canceled or
+// DeadlineExceeded when ctx ends. A policy that errors or panics denies.
 func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
 	const op = "permission.Authorize"
 	if err := a.validate(items); err != nil {
@@ -181,7 +209,7 @@ func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, item
 		d, ok := decisions[k]
 		if !ok {
 			var err error
-			d, err = a.policy.Decide(ctx, Query{Permission: p}, who.User)
+			d, err = a.decide(ctx, Query{Permission: p}, who.User)
 			if err != nil {
 				if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 					return nil, ctxErr
@@ -227,7 +255,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		if l == nil {
 			continue
 		}
-		res, err := l.LoadResources(ctx, refs)
+		res, err := load(ctx, l, rt, refs)
 		if err != nil {
 			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 				return ctxErr
@@ -282,6 +310,17 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		}
 	}
 	return nil
+}
+
+// load calls a loader, turning a panic (a bug, or a typed nil loader)
+// into an error, which fails the batch.
+func load(ctx context.Context, l ResourceLoader, rt string, refs []string) (res map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, errcode.Newf(errcode.Unknown, "permission.Authorize", "the %s loader panicked", rt)
+		}
+	}()
+	return l.LoadResources(ctx, refs)
 }
 
 func answer(id string, d Decision) Answer {

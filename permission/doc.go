@@ -31,5 +31,9 @@
 // InvalidArgument for bad input (a malformed permission or batch, a
 // condition tree of the wrong shape or beyond the limits, a rule with bad
 // params); Unknown when a policy answers something Backstage's server
-// refuses (CONDITIONAL for a basic permission or another resource type).
+// refuses (CONDITIONAL for a basic permission or another resource type),
+// conditions naming a rule the Authorizer does not know (checked before
+// anything is evaluated), or a resource loader that panics. A policy
+// that errors or panics denies the permission; a typed nil Policy is
+// refused by [NewAuthorizer] as a nil one is.
 package permission

@@ -82,14 +82,22 @@ func (r *Rules) List() []RuleDef {
 	return out
 }
 
-// Evaluate applies c to resource. A condition whose rule is unknown, whose
-// params are missing a required parameter or have the wrong type, or a
+// Evaluate applies c to resource. A condition anywhere in the tree whose
+// rule is unknown or whose params are missing a required parameter or
+// name one the rule does not take (all checked before anything is
+// evaluated), params of the wrong type, or a
 // tree that fails [Criteria.Validate] with the default limits gives an
-// InvalidArgument *errcode.Error. A nil resource (one that does not exist)
+// InvalidArgument *errcode.Error, as does a rule that panics. A nil resource (one that does not exist)
 // is never matched: Evaluate returns false, so that the caller denies,
 // without telling that it does not exist.
 func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
 	if err := c.Validate(Limits{}); err != nil {
+		return false, err
+	}
+	// Every condition is checked before any is evaluated: evaluation
+	// short-circuits, and a tree with a bad leaf must be refused whatever
+	// the resource, not allow one and refuse another.
+	if err := r.check(c); err != nil {
 		return false, err
 	}
 	if resource == nil {
@@ -99,6 +107,39 @@ func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
 		return false, nil
 	}
 	return r.eval(c, resource)
+}
+
+// check reports the first condition of c whose rule is unknown or whose
+// params are not the rule's.
+func (r *Rules) check(c *Criteria) error {
+	const op = "permission.Evaluate"
+	switch {
+	case c.Not != nil:
+		return r.check(c.Not)
+	case c.Condition == nil:
+		for _, e := range append(c.AllOf[:len(c.AllOf):len(c.AllOf)], c.AnyOf...) {
+			if err := r.check(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cond := c.Condition
+	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
+	if !ok {
+		return errcode.Newf(errcode.InvalidArgument, op, "no rule %s for resource type %s", cond.Rule, cond.ResourceType)
+	}
+	for _, p := range def.Required {
+		if _, ok := cond.Params[p]; !ok {
+			return errcode.Newf(errcode.InvalidArgument, op, "rule %s needs the parameter %q", def.Name, p)
+		}
+	}
+	for p := range cond.Params {
+		if !slices.Contains(def.Params, p) {
+			return errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
+		}
+	}
+	return nil
 }
 
 func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
@@ -124,20 +165,24 @@ func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
 	}
 	cond := c.Condition
 	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
-	if !ok {
+	if !ok { // checked by Evaluate; kept so that eval never applies an unknown rule
 		return false, errcode.Newf(errcode.InvalidArgument, op, "no rule %s for resource type %s", cond.Rule, cond.ResourceType)
 	}
-	for _, p := range def.Required {
-		if _, ok := cond.Params[p]; !ok {
-			return false, errcode.Newf(errcode.InvalidArgument, op, "rule %s needs the parameter %q", def.Name, p)
+	return apply(def, resource, cond.Params)
+}
+
+// apply runs a rule, turning a panic into an error: a rule that cannot
+// cope with a resource or its params matches nothing.
+func apply(def RuleDef, resource any, params map[string]any) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok, err = false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s panicked", def.Name)
 		}
+	}()
+	if def.Apply == nil {
+		return false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s has no Apply function", def.Name)
 	}
-	for p := range cond.Params {
-		if !slices.Contains(def.Params, p) {
-			return false, errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
-		}
-	}
-	return def.Apply(resource, cond.Params)
+	return def.Apply(resource, params)
 }
 
 // Names of the catalog's permission rules.

@@ -85,11 +85,16 @@ func (r *Receiver) fill(ev *Event, changes map[string]Action) {
 		ev.RepoURL = u
 	}
 	for _, p := range slices.Sorted(maps.Keys(changes)) {
-		c := Change{Path: p, Action: changes[p]}
-		if u, err := r.reg.URL(integrations.Location{Kind: r.in.Kind, Host: r.in.Host, Owner: ev.Owner, Repo: ev.Repo, Ref: ev.Branch, Path: p}); err == nil {
-			c.URL = u
+		u, err := r.reg.URL(integrations.Location{Kind: r.in.Kind, Host: r.in.Host, Owner: ev.Owner, Repo: ev.Repo, Ref: ev.Branch, Path: p})
+		if err != nil {
+			// Not a path in the repository ("..", absolute, empty
+			// segments): left out rather than reported without a URL.
+			if ev.Complete {
+				ev.Complete, ev.Incomplete = false, "the payload names a file path that is not a path in the repository"
+			}
+			continue
 		}
-		ev.Changes = append(ev.Changes, c)
+		ev.Changes = append(ev.Changes, Change{Path: p, URL: u, Action: changes[p]})
 	}
 }
 

@@ -131,7 +131,7 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 }
 
 func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {
-	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: cmp.Or(h.Get("X-Gitlab-Event-UUID"), h.Get("Idempotency-Key")), Name: h.Get("X-Gitlab-Event")}
+	ev := &Event{Provider: r.in.Kind, Host: r.in.Host, Delivery: cmp.Or(h.Get("Idempotency-Key"), h.Get("X-Gitlab-Event-UUID")), Name: h.Get("X-Gitlab-Event")}
 	var p struct {
 		ObjectKind        string       `json:"object_kind"`
 		Ref               string       `json:"ref"`

@@ -15,12 +15,18 @@
 // # What each provider proves and tells
 //
 //   - GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the body) with the
-//     integration's app webhookSecret or [Options.Secrets]; the push lists
+//     integration's app webhookSecret or [Options.Secrets] (an app's
+//     secret signs every installation's events: an app limited by
+//     allowedInstallationOwners has the events of other owners refused);
+//     the push lists
 //     each commit's added, modified and removed files, so the catalog
 //     changes are exact unless GitHub truncated the commit list (2,048
 //     commits) or the push was forced.
 //   - GitLab: X-Gitlab-Token (the hook's secret token, compared in constant
-//     time); the push lists files for at most 20 commits
+//     time); the delivery id is Idempotency-Key (the same across retries
+//     of one event), X-Gitlab-Event-UUID only without it (GitLab gives
+//     recursive hooks' events the same one); the push lists files for at
+//     most 20 commits
 //     (total_commits_count tells when there were more).
 //   - Bitbucket Cloud (repo:push) and Bitbucket Server (repo:refs_changed):
 //     X-Hub-Signature (HMAC-SHA256 with the hook's secret). Their pushes
@@ -61,6 +67,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -71,6 +78,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,7 +189,8 @@ type Event struct {
 	Changes []Change
 	// Complete is true when Changes is exact. When false, the payload did
 	// not list every file (Bitbucket, a truncated commit list, a forced
-	// push, a deleted branch): re-read the repository's catalog files.
+	// push, a deleted branch, a file path that is not one of the
+	// repository's): re-read the repository's catalog files.
 	Complete bool
 	// Incomplete says why Complete is false.
 	Incomplete string
@@ -198,6 +207,7 @@ type Receiver struct {
 	reg      *integrations.Registry
 	in       *integrations.Integration
 	secrets  [][]byte
+	owners   [][]string // by secret: the owners it serves; nil: every owner
 	patterns []string
 	max      int64
 	store    DeliveryStore
@@ -232,14 +242,11 @@ func New(reg *integrations.Registry, host string, opts *Options) (*Receiver, err
 	for _, s := range opts.Secrets {
 		if !s.IsZero() {
 			r.secrets = append(r.secrets, []byte(s.Reveal()))
+			r.owners = append(r.owners, nil)
 		}
 	}
 	if len(r.secrets) == 0 && in.GitHub != nil {
-		for _, app := range in.GitHub.Apps {
-			if !app.WebhookSecret.IsZero() {
-				r.secrets = append(r.secrets, []byte(app.WebhookSecret.Reveal()))
-			}
-		}
+		r.appSecrets(in.GitHub.Apps)
 	}
 	if len(r.secrets) == 0 {
 		return nil, errcode.Newf(errcode.InvalidArgument, op, "no webhook secret for %s (%s): set Options.Secrets or an app's webhookSecret; unsigned events are never accepted", in.Host, in.ConfigPath)
@@ -265,6 +272,34 @@ func New(reg *integrations.Registry, host string, opts *Options) (*Receiver, err
 		r.store = NewMemoryDeliveries(100_000, r.now)
 	}
 	return r, nil
+}
+
+// appSecrets takes the webhook secrets of a host's GitHub Apps, each with
+// the owners its apps serve: an app's secret signs the events of every
+// installation, and anyone may install a public app, so an app limited by
+// allowedInstallationOwners serves events of those owners only. A secret
+// shared by apps serves the union; by one without the list, every owner.
+func (r *Receiver) appSecrets(apps []integrations.GitHubAppConfig) {
+	for _, app := range apps {
+		if app.WebhookSecret.IsZero() {
+			continue
+		}
+		s := []byte(app.WebhookSecret.Reveal())
+		var owners []string // nil: every owner, as an empty list is for the app's tokens
+		if len(app.AllowedInstallationOwners) > 0 {
+			owners = slices.Clone(app.AllowedInstallationOwners)
+		}
+		i := slices.IndexFunc(r.secrets, func(have []byte) bool { return bytes.Equal(have, s) })
+		switch {
+		case i < 0:
+			r.secrets = append(r.secrets, s)
+			r.owners = append(r.owners, owners)
+		case r.owners[i] != nil && owners != nil:
+			r.owners[i] = append(r.owners[i], owners...)
+		default:
+			r.owners[i] = nil
+		}
+	}
 }
 
 // Host returns the integration host the receiver serves.
@@ -301,13 +336,11 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	if int64(len(body)) > r.max {
 		return nil, r.fail(errcode.InvalidArgument, "body of %d bytes is over the %d-byte limit", len(body), r.max)
 	}
-	if err := r.verify(header, body); err != nil {
+	signer, err := r.verify(header, body)
+	if err != nil {
 		return nil, err
 	}
-	var (
-		ev  *Event
-		err error
-	)
+	var ev *Event
 	switch r.in.Kind {
 	case integrations.GitHub:
 		ev, err = r.github(header, body)
@@ -322,6 +355,10 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	}
 	if err != nil {
 		return nil, err
+	}
+	if owners := r.owners[signer]; owners != nil && ev.Owner != "" &&
+		!slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, ev.Owner) }) {
+		return nil, r.fail(errcode.InvalidArgument, "events of %s are not served: the GitHub App's allowedInstallationOwners leaves it out", ev.Owner)
 	}
 	if ev.Delivery == "" {
 		return nil, r.fail(errcode.InvalidArgument, "no delivery id header")
@@ -414,24 +451,25 @@ func (r *Receiver) Forget(ctx context.Context, ev *Event) error {
 	return nil
 }
 
-// verify checks the event's signature against every secret.
-func (r *Receiver) verify(h http.Header, body []byte) error {
+// verify checks the event's signature against every secret and returns
+// the index of the one that signed it.
+func (r *Receiver) verify(h http.Header, body []byte) (int, error) {
 	switch r.in.Kind {
 	case integrations.GitLab:
 		got := h.Get("X-Gitlab-Token")
 		if got == "" {
-			return r.fail(errcode.Unauthorized, "no X-Gitlab-Token header")
+			return 0, r.fail(errcode.Unauthorized, "no X-Gitlab-Token header")
 		}
 		// Compare digests, so that neither the secret's length nor its
 		// prefix is told by the time taken.
 		g := sha256.Sum256([]byte(got))
-		for _, s := range r.secrets {
+		for i, s := range r.secrets {
 			w := sha256.Sum256(s)
 			if hmac.Equal(g[:], w[:]) {
-				return nil
+				return i, nil
 			}
 		}
-		return r.fail(errcode.Unauthorized, "X-Gitlab-Token does not match the hook's secret")
+		return 0, r.fail(errcode.Unauthorized, "X-Gitlab-Token does not match the hook's secret")
 	default:
 		name := "X-Hub-Signature"
 		if r.in.Kind == integrations.GitHub {
@@ -440,20 +478,20 @@ func (r *Receiver) verify(h http.Header, body []byte) error {
 		sig := h.Get(name)
 		hexSig, ok := strings.CutPrefix(sig, "sha256=")
 		if sig == "" {
-			return r.fail(errcode.Unauthorized, "no %s header", name)
+			return 0, r.fail(errcode.Unauthorized, "no %s header", name)
 		}
 		got, err := hex.DecodeString(hexSig)
 		if !ok || err != nil || len(got) != sha256.Size {
-			return r.fail(errcode.Unauthorized, "%s is not an HMAC-SHA256 signature (want sha256=<64 hex digits>)", name)
+			return 0, r.fail(errcode.Unauthorized, "%s is not an HMAC-SHA256 signature (want sha256=<64 hex digits>)", name)
 		}
-		for _, s := range r.secrets {
+		for i, s := range r.secrets {
 			m := hmac.New(sha256.New, s)
 			m.Write(body)
 			if hmac.Equal(got, m.Sum(nil)) {
-				return nil
+				return i, nil
 			}
 		}
-		return r.fail(errcode.Unauthorized, "%s does not match the body signed with the hook's secret", name)
+		return 0, r.fail(errcode.Unauthorized, "%s does not match the body signed with the hook's secret", name)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/permission"
 )
 
 //go:embed templates/*.html
@@ -73,6 +74,28 @@ func (a *app) signedIn(w http.ResponseWriter, r *http.Request) *auth.Session {
 	return s
 }
 
+// allowed returns the session of a request whose catalog user the policy
+// allows p, decided on the server (hiding a button is no check);
+// otherwise it renders tmpl with a 403 and returns nil. Without a policy
+// (a.access nil, as with -config) anyone the identity provider signs in
+// passes, and the pages then act with her own credentials only.
+func (a *app) allowed(w http.ResponseWriter, r *http.Request, tmpl string, p permission.Permission) *auth.Session {
+	s := a.signedIn(w, r)
+	if s == nil || a.access == nil {
+		return s
+	}
+	who, err := a.access.principal(r.Context(), s)
+	ok := false
+	if err == nil && who.User != nil {
+		ok, _, err = a.access.authz.Allowed(r.Context(), who, p, "")
+	}
+	if err != nil || !ok {
+		a.render(w, r, http.StatusForbidden, tmpl, page{Session: s, Error: "You are not allowed to do this (permission " + p.Name + ")."})
+		return nil
+	}
+	return s
+}
+
 // sameOrigin refuses state-changing requests from other sites.
 func sameOrigin(r *http.Request) bool {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
@@ -82,10 +105,18 @@ func sameOrigin(r *http.Request) bool {
 	return o == "" || strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(o, "http://"), "https://"), r.Host)
 }
 
+// securityHeaders sets the headers of every page: no framing, no MIME
+// sniffing, no URL sent to other sites (same-origin, not no-referrer: with
+// no-referrer browsers send "Origin: null" on the portal's own form
+// posts, which sameOrigin and auth's checks refuse). auth's handler sets
+// its own CSP for its pages.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
 		if !strings.HasPrefix(r.URL.Path, "/api/auth/") {
-			w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; "+
+				"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 			w.Header().Set("X-Frame-Options", "DENY")
 			w.Header().Set("Cache-Control", "no-store")
 		}

@@ -24,8 +24,10 @@
 // tokens the file names.
 //
 // Pages: / (who you are), /catalog (catalog-info.yaml read with your
-// token), POST /pull-request (a pull request opened as you), /register
-// (a permission check).
+// token; catalog.entity.read), POST /pull-request (a pull request opened
+// as you; scaffolder.task.create), /register (catalog.location.create and
+// catalog.entity.create). Every permission is decided on the server by the
+// policy; without one (-config) the pages act with your own token only.
 // One file per page (page_*.go, templates/*.html): add a page by adding a
 // file and a line in routes.
 package main

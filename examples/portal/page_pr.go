@@ -6,17 +6,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scmkit/scmkit/permission"
 	"github.com/scmkit/scmkit/scm"
 )
 
-// pullRequest opens a pull request as the signed-in user: writes require
-// her own token, never the portal's.
+// pullRequest opens a pull request as the signed-in user, when the policy
+// allows her scaffolder.task.create (what Backstage asks of a template
+// that opens one): writes require her own token, never the portal's.
 func (a *app) pullRequest(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
 		return
 	}
-	s := a.signedIn(w, r)
+	s := a.allowed(w, r, "pr.html", permission.MustKnown(permission.ScaffolderTaskCreate))
 	if s == nil {
 		return
 	}

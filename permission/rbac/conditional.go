@@ -15,7 +15,8 @@ import (
 )
 
 // The aliases a conditional policy's params may use, substituted with the
-// user's entity ref and ownership entity refs at decision time.
+// user's entity ref and ownership entity refs at decision time, in the
+// catalog's form ("User:Bob" becomes "user:default/bob").
 const (
 	CurrentUser = "$currentUser"
 	OwnerRefs   = "$ownerRefs"

@@ -207,6 +207,29 @@ func normRef(ref, defKind string) (string, error) {
 	return strings.ToLower(kind + ":" + ns + "/" + name), nil
 }
 
-// key returns the form of a ref used for lookups: lower case. It does
-// not allocate for a ref that already is.
-func key(ref string) string { return strings.ToLower(ref) }
+// key returns the form of a ref used for lookups, as Backstage compares
+// refs: the kind defKind and the namespace "default" when left out, all
+// in lower case ("User:alice" is "user:default/alice"). It does not
+// allocate for a ref that already is in that form.
+func key(ref, defKind string) string {
+	kind, rest, hasKind := strings.Cut(ref, ":")
+	if !hasKind {
+		kind, rest = defKind, ref
+	}
+	if hasKind && strings.Contains(rest, "/") && !hasUpper(ref) {
+		return ref
+	}
+	if !strings.Contains(rest, "/") {
+		rest = "default/" + rest
+	}
+	return strings.ToLower(kind + ":" + rest)
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}

@@ -14,9 +14,11 @@ import (
 
 // Membership is the organisation a policy resolves roles in: who is a
 // direct member of which group, and which group is the child of which.
-// Build it from an org snapshot or any catalog; refs are full entity refs
-// ("user:default/alice", "group:default/team-a") and compare
-// case-insensitively.
+// Build it from an org snapshot or any catalog. Refs compare as
+// Backstage compares them: case-insensitively, a ref without a kind taken
+// as a user (a key of Users) or a group (a group named), a ref without a
+// namespace in "default": "User:alice" is "user:default/alice". The
+// signed-in user's ref and ownership refs are compared the same way.
 type Membership struct {
 	// Users maps a user ref to the refs of the groups she is a direct
 	// member of (her memberOf relations).
@@ -195,7 +197,7 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 			r := roleIdx[l.Role]
 			switch l.Kind {
 			case "g":
-				k := key(l.Subject)
+				k := key(l.Subject, "")
 				p.bindings[k] = append(p.bindings[k], binding{r, l})
 			case "p":
 				rk := ruleKey{l.Object, l.Action}
@@ -236,14 +238,32 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 		}
 		p.supers[ref] = true
 	}
-	var users map[string][]string
-	parents := map[string][]string{}
+	// Refs are keyed as Backstage compares them, so that two spellings
+	// of one user or group ("User:alice", "user:default/alice") are one.
+	var users, parents map[string][]string
 	if m != nil {
-		users = m.Users
+		users, parents = make(map[string][]string, len(m.Users)), make(map[string][]string, len(m.Parents))
+		for u, gs := range m.Users {
+			k := key(u, "user")
+			have, seen := users[k]
+			if !seen && !slices.ContainsFunc(gs, func(g string) bool { return key(g, "group") != g }) {
+				users[k] = slices.Clip(gs) // already in key form: shared, not copied
+				continue
+			}
+			list := slices.Clone(have)
+			for _, g := range gs {
+				if gk := key(g, "group"); !slices.Contains(list, gk) {
+					list = append(list, gk)
+				}
+			}
+			users[k] = list
+		}
 		for g, ps := range m.Parents {
-			k := key(g)
+			k := key(g, "group")
 			for _, pr := range ps {
-				parents[k] = append(parents[k], key(pr))
+				if pk := key(pr, "group"); !slices.Contains(parents[k], pk) {
+					parents[k] = append(parents[k], pk)
+				}
 			}
 		}
 	}
@@ -264,11 +284,10 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 			p.group(sub, parents, onCycle, newSet)
 		}
 	}
-	for u, gs := range users {
-		uk := key(u)
+	for uk, gs := range users {
 		e := &userEntry{ref: uk, roles: newSet()}
 		for _, g := range gs {
-			ge := p.group(key(g), parents, onCycle, newSet)
+			ge := p.group(g, parents, onCycle, newSet)
 			e.groups = append(e.groups, ge)
 			e.roles.or(ge.roles)
 			if ge.cycle != nil && e.cycle == nil {
@@ -410,7 +429,7 @@ func (p *Policy) Roles(user *identity.User) []string {
 // know gets one built from the bindings of her own ref (and of her
 // ownership refs when UseOwnershipEntityRefs is set).
 func (p *Policy) entry(user *identity.User) *userEntry {
-	uk := key(user.EntityRef)
+	uk := key(user.EntityRef, "user")
 	e := p.users[uk]
 	if e != nil && !p.useEnt {
 		return e
@@ -425,7 +444,7 @@ func (p *Policy) entry(user *identity.User) *userEntry {
 	}
 	if p.useEnt {
 		for _, r := range user.OwnershipEntityRefs {
-			rk := key(r)
+			rk := key(r, "user")
 			if rk == uk || !strings.HasPrefix(rk, "group:") || slices.ContainsFunc(n.groups, func(g *groupEntry) bool { return g.ref == rk }) {
 				continue
 			}
@@ -556,10 +575,17 @@ func (p *Policy) conditional(e *userEntry, user *identity.User, perm permission.
 	}
 	crit := make([]*permission.Criteria, len(match))
 	sources := make([]string, len(match))
+	var owners []string // the user's ownership refs in the catalog's form
 	for i, cp := range match {
 		crit[i] = cp.Conditions
 		if cp.aliases {
-			crit[i] = substitute(cp.Conditions, user.EntityRef, user.OwnershipEntityRefs)
+			if owners == nil {
+				owners = make([]string, len(user.OwnershipEntityRefs))
+				for j, r := range user.OwnershipEntityRefs {
+					owners[j] = key(r, "user")
+				}
+			}
+			crit[i] = substitute(cp.Conditions, key(user.EntityRef, "user"), owners)
 		}
 		sources[i] = cp.Source
 	}
