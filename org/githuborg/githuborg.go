@@ -7,7 +7,9 @@
 // (name, public e-mail, avatar); a group is named by team slug, spec.type
 // "team", with annotation github.com/team-slug ("org/slug"), its parent
 // team as spec.parent, its child teams as spec.children and its immediate
-// members as spec.members (and in each member's spec.memberOf). One
+// members as spec.members (and in each member's spec.memberOf); a team
+// member not among the organisation's members read is left out with a
+// warning, so that every ref names an entity of the snapshot. One
 // organisation goes to namespace "default"; with several, each organisation
 // is a namespace named by its login in lower case. With no orgs configured,
 // the organisations are those the integration's GitHub App is installed on.
@@ -679,14 +681,22 @@ func (r *Reader) build(results []*orgRead) *org.Snapshot {
 			seen := map[string]bool{}
 			for _, l := range t.logins {
 				k := strings.ToLower(l)
-				if seen[k] || !org.ValidName(l) {
+				if seen[k] {
 					continue
 				}
 				seen[k] = true
-				g.Spec.Members = append(g.Spec.Members, l)
-				if u := users[k]; u != nil {
-					u.Spec.MemberOf = append(u.Spec.MemberOf, t.Slug)
+				u := users[k]
+				if u == nil {
+					// Not among the organisation's members as read (one who
+					// joined between the listings, or an invalid name): no
+					// ref to a user the snapshot does not hold.
+					if org.ValidName(l) {
+						snap.Warnings = append(snap.Warnings, fmt.Sprintf("organisation %s: team %s: member %q left out: not among the organisation's members read", d.login, t.Slug, l))
+					}
+					continue
 				}
+				g.Spec.Members = append(g.Spec.Members, u.Metadata.Name)
+				u.Spec.MemberOf = append(u.Spec.MemberOf, t.Slug)
 			}
 			snap.Groups = append(snap.Groups, g)
 		}

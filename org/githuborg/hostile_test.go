@@ -81,3 +81,29 @@ func TestTeamsBackstageWouldRejectAreSkipped(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamMemberNotReadAsUser: a team member the organisation's member
+// list did not name (one who joined between the two listings, or a
+// server that says so) is left out of the team's spec.members with a
+// warning naming them, so that no ref points at a user the snapshot does
+// not hold, as in the other readers.
+func TestTeamMemberNotReadAsUser(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	rename := readertest.Rewrite{Path: "/graphql", Edit: func(_ *http.Response, b []byte) []byte {
+		// Team member nodes carry only a login; organisation members more.
+		return bytes.ReplaceAll(b, []byte(`{"login":"carol"}`), []byte(`{"login":"zed"}`))
+	}}
+	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) { o.Transport = rename }).Read(context.Background())
+	must(t, err)
+	if snap.User(org.UserRef("", "carol")) == nil {
+		t.Fatal("the rewrite touched the organisation's members")
+	}
+	eng := snap.Group(org.GroupRef("", "engineering"))
+	if eng == nil || len(eng.Spec.Members) != 0 {
+		t.Errorf("engineering = %+v, want it without members", eng)
+	}
+	if !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.Contains(w, `"zed"`) && strings.Contains(w, "engineering") }) {
+		t.Errorf("no warning names the member left out: %q", snap.Warnings)
+	}
+}

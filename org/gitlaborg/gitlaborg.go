@@ -31,7 +31,9 @@
 // 100 groups per query; a group with more members costs one more query per
 // further 100, batched with other groups' pages. With restrictUsersToGroup
 // the users are the members found; otherwise every active user of the
-// instance is listed too (GET /api/v4/users?active=true, 100 a page). A
+// instance is listed too (GET /api/v4/users?active=true, 100 a page, with
+// keyset pagination, so that GitLab's offset limit of 50,000 records does
+// not end the listing; with offsets on a GitLab older than 16.5). A
 // 3-level tree of 200 groups and 5,000 users costs at most ceil(users/100)
 // + ceil(groups/100) + 1 requests (52 measured). A query GitLab finds too
 // complex, or that times out, is sent again with halved page sizes.
@@ -574,9 +576,15 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 	return more, nil
 }
 
-// allUsers lists the instance's active users (REST, 100 a page).
+// allUsers lists the instance's active users (REST, 100 a page) with
+// keyset pagination, which GitLab offers for users since 16.5: its offset
+// pagination of an endpoint that has keyset pagination stops at GitLab's
+// offset limit (50,000 records by default), and gets slower with every
+// page. An older GitLab refuses keyset pagination there (405): the users
+// are then read with offsets.
 func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
-	users, _, err := rd.restUsers(ctx, groups, rd.r.apiURL+"/users?active=true&exclude_internal=true&per_page=100", "users")
+	offset := rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100"
+	users, _, err := rd.restUsers(ctx, groups, offset+"&pagination=keyset&order_by=id&sort=asc", "users", offset)
 	return users, err
 }
 
@@ -586,11 +594,17 @@ func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 // not using a seat.
 func (rd *read) rootMembers(ctx context.Context, groups int) (users []*glUser, noSeat map[string]bool, err error) {
 	root, _, _ := strings.Cut(rd.r.cfg.Group, "/")
-	return rd.restUsers(ctx, groups, rd.r.apiURL+"/groups/"+url.PathEscape(root)+"/members/all?show_seat_info=true&per_page=100", "members of group "+root)
+	return rd.restUsers(ctx, groups, rd.r.apiURL+"/groups/"+url.PathEscape(root)+"/members/all?show_seat_info=true&per_page=100", "members of group "+root, "")
 }
 
-// restUsers reads a paged REST list of users, from first on.
-func (rd *read) restUsers(ctx context.Context, groups int, first, what string) ([]*glUser, map[string]bool, error) {
+// restUsers reads a paged REST list of users, from first on. The next
+// page is the one X-Next-Page names (offset pagination) or, without it,
+// the Link header's rel="next" (keyset pagination, where GitLab sends
+// nothing else); the link's query is sent to first's own path, so that
+// nothing goes to another host or path whatever the link says. When
+// fallback is set and GitLab refuses first with 405 (keyset pagination
+// not available there), the listing starts again from fallback.
+func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback string) ([]*glUser, map[string]bool, error) {
 	var out []*glUser
 	noSeat := map[string]bool{}
 	next := first
@@ -609,6 +623,11 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
 		}
 		header, err := rd.api.GetJSON(ctx, next, http.Header{"Accept": {"application/json"}}, &page)
+		var e *errcode.Error
+		if next == first && fallback != "" && errors.As(err, &e) && e.Status == http.StatusMethodNotAllowed {
+			first, next, fallback = fallback, fallback, ""
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -628,9 +647,34 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 				}
 				next = first + "&page=" + nextPage
 			}
+		} else if q, ok := nextQuery(header.Get("Link")); ok {
+			if !pages.Next(q) {
+				return nil, nil, rd.errs.Repeated(what)
+			}
+			path, _, _ := strings.Cut(first, "?")
+			next = path + "?" + q
 		}
 	}
 	return out, noSeat, nil
+}
+
+// nextQuery returns the query of the Link header's rel="next" target.
+func nextQuery(link string) (string, bool) {
+	for part := range strings.SplitSeq(link, ",") {
+		target, params, ok := strings.Cut(part, ";")
+		if !ok || !slices.ContainsFunc(strings.Split(params, ";"), func(p string) bool {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			return strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(v, `"`)), "next")
+		}) {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
+		if err != nil || u.RawQuery == "" {
+			return "", false
+		}
+		return u.RawQuery, true
+	}
+	return "", false
 }
 
 // queryErrors is the one place where GitLab's GraphQL errors become codes.
