@@ -107,3 +107,25 @@ func TestTeamMemberNotReadAsUser(t *testing.T) {
 		t.Errorf("no warning names the member left out: %q", snap.Warnings)
 	}
 }
+
+// TestHostileProfileValues: a member's name with a NUL, an escape
+// sequence and a byte that is not UTF-8 (GitHub sends JSON, where the
+// first two can be escaped), and a team description of a megabyte, reach
+// the snapshot cleaned: no control character, valid UTF-8, cut to
+// org.MaxTextBytes.
+func TestHostileProfileValues(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	hostile := readertest.Rewrite{Path: "/graphql", Edit: func(_ *http.Response, b []byte) []byte {
+		b = bytes.ReplaceAll(b, []byte(`"Jane Doe"`), []byte(`"Jane\u0000\u001b[2JDoe\u0085"`))
+		return bytes.ReplaceAll(b, []byte(`"All engineers"`), []byte(`"`+strings.Repeat("x", 1<<20)+`"`))
+	}}
+	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) { o.Transport = hostile }).Read(context.Background())
+	must(t, err)
+	if got := snap.User(org.UserRef("", "jane")).Spec.Profile.DisplayName; got != "Jane[2JDoe" {
+		t.Errorf("display name = %q, want the control characters removed", got)
+	}
+	if got := snap.Group(org.GroupRef("", "engineering")).Metadata.Description; len(got) != org.MaxTextBytes {
+		t.Errorf("description of %d bytes, want it cut to %d", len(got), org.MaxTextBytes)
+	}
+}

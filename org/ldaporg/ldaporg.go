@@ -214,6 +214,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	resolve(snap, users, groups)
 	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
 	snap.Sort()
+	snap.Clean() // directory values are untrusted
 	if err := snap.Validate(); err != nil {
 		return nil, err
 	}
