@@ -46,7 +46,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -296,7 +295,10 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
 	api := r.api(hc, r.errs("the GitHub App's installations"))
 	var orgs []string
-	for page := 1; ; page++ {
+	path := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations"
+	seen := map[string]bool{} // every account listed, by lower-case login
+	var pages orgx.Cursors
+	for link := path + "?per_page=100"; link != ""; {
 		var list []struct {
 			Account struct {
 				Login string `json:"login"`
@@ -304,17 +306,28 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 			} `json:"account"`
 			SuspendedAt *string `json:"suspended_at"`
 		}
-		link := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations?per_page=100&page=" + strconv.Itoa(page)
-		if _, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list); err != nil {
+		header, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list)
+		if err != nil {
 			return nil, err
 		}
+		fresh := false
 		for _, in := range list {
+			if k := strings.ToLower(in.Account.Login); !seen[k] {
+				seen[k], fresh = true, true
+			}
 			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) {
 				orgs = append(orgs, in.Account.Login)
 			}
 		}
-		if len(list) < 100 {
-			break
+		// The next page is the one GitHub's Link header names (its query
+		// sent to this path); a page with nothing new, or a link given
+		// before, is a listing that would never end.
+		link = ""
+		if q, ok := orgx.NextQuery(header.Get("Link")); ok && len(list) > 0 {
+			if !fresh || !pages.Next(q) {
+				return nil, r.errs("").Repeated("the GitHub App's installations")
+			}
+			link = path + "?" + q
 		}
 	}
 	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })

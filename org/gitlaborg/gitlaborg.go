@@ -647,7 +647,7 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 				}
 				next = first + "&page=" + nextPage
 			}
-		} else if q, ok := nextQuery(header.Get("Link")); ok {
+		} else if q, ok := orgx.NextQuery(header.Get("Link")); ok {
 			if !pages.Next(q) {
 				return nil, nil, rd.errs.Repeated(what)
 			}
@@ -656,25 +656,6 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 		}
 	}
 	return out, noSeat, nil
-}
-
-// nextQuery returns the query of the Link header's rel="next" target.
-func nextQuery(link string) (string, bool) {
-	for part := range strings.SplitSeq(link, ",") {
-		target, params, ok := strings.Cut(part, ";")
-		if !ok || !slices.ContainsFunc(strings.Split(params, ";"), func(p string) bool {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			return strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(v, `"`)), "next")
-		}) {
-			continue
-		}
-		u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
-		if err != nil || u.RawQuery == "" {
-			return "", false
-		}
-		return u.RawQuery, true
-	}
-	return "", false
 }
 
 // queryErrors is the one place where GitLab's GraphQL errors become codes.

@@ -52,3 +52,38 @@ func TestHostileDirectoryValues(t *testing.T) {
 		t.Errorf("the catalog file carries a hostile value:\n%.400s", y)
 	}
 }
+
+// TestObjectSidAsUUID: Active Directory's objectSid is binary; named as
+// the vendor's UUID attribute it is written in its text form
+// (S-1-5-21-...), as objectGUID is, not as bytes, and memberships by
+// that UUID still resolve.
+func TestObjectSidAsUUID(t *testing.T) {
+	sid := func(rid byte) string {
+		return string([]byte{1, 5, 0, 0, 0, 0, 0, 5, 0x15, 0, 0, 0, 0xdc, 0xf4, 0xdc, 0x3b, 0x83, 0x3d, 0x2b, 0x46, 0x82, 0x8b, 0xa6, 0x28, rid, 2, 0, 0})
+	}
+	s := fakead.Start(t, []*fakead.Entry{
+		{DN: "CN=Jane," + adUsers, Attrs: map[string][]string{"objectClass": {"user"}, "cn": {"Jane"}, "sAMAccountName": {"jane"}, "objectSid": {sid(0x50)}}},
+		{DN: "CN=Team," + adGroups, Attrs: map[string][]string{"objectClass": {"group"}, "cn": {"team"}, "objectSid": {sid(0)},
+			"member": {"S-1-5-21-1004336348-1177238915-682003330-592"}}},
+	}, map[string]string{adSvc: adSvcPW})
+	c := adConfig(s, 100)
+	c.Users[0].Options.Filter = "(objectClass=user)"
+	c.Vendor.UUIDAttributeName = "objectSid"
+	snap, err := newADReaderWithCA(t, s, c).Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, g := snap.User(org.UserRef("", "jane")), snap.Group(org.GroupRef("", "team"))
+	if u == nil || g == nil {
+		t.Fatalf("users %v, groups %v", snap.Users, snap.Groups)
+	}
+	if got, want := u.Metadata.Annotations["backstage.io/ldap-uuid"], "S-1-5-21-1004336348-1177238915-682003330-592"; got != want {
+		t.Errorf("user uuid = %q, want %q", got, want)
+	}
+	if got, want := g.Metadata.Annotations["backstage.io/ldap-uuid"], "S-1-5-21-1004336348-1177238915-682003330-512"; got != want {
+		t.Errorf("group uuid = %q, want %q", got, want)
+	}
+	if len(g.Spec.Members) != 0 || len(u.Spec.MemberOf) != 1 {
+		t.Errorf("members %v, memberOf %v: want jane in team by her SID", g.Spec.Members, u.Spec.MemberOf)
+	}
+}

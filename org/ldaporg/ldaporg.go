@@ -16,7 +16,11 @@
 //     comes back as member;range=0-1499 is read to its end, so groups with
 //     more than 1,500 members are complete;
 //   - objectGUID is decoded to its text form (the first three groups
-//     little-endian);
+//     little-endian), and objectSid, when it is the vendor's UUID
+//     attribute, to its S-1-5-21-... form;
+//   - free text (display names, descriptions, ...) is cleaned as
+//     [org.Snapshot.Clean] says: a directory value that is not UTF-8 or
+//     holds control characters cannot break the catalog file;
 //   - [Reader.TransitiveGroups] and [Reader.TransitiveMembers] use
 //     Active Directory's in-chain matching rule (1.2.840.113556.1.4.1941)
 //     for nested membership in one search;

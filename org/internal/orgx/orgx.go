@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,4 +178,26 @@ func (c *Cursors) Next(cursor string) bool {
 	}
 	c.seen[cursor] = struct{}{}
 	return true
+}
+
+// NextQuery returns the query of the rel="next" target of a Link header
+// (RFC 8288, as GitHub and GitLab send it), and false when there is none.
+// Readers send it to their own URL's path: whatever host or path the link
+// names, nothing goes elsewhere.
+func NextQuery(link string) (string, bool) {
+	for part := range strings.SplitSeq(link, ",") {
+		target, params, ok := strings.Cut(part, ";")
+		if !ok || !slices.ContainsFunc(strings.Split(params, ";"), func(p string) bool {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			return strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(v, `"`)), "next")
+		}) {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
+		if err != nil || u.RawQuery == "" {
+			return "", false
+		}
+		return u.RawQuery, true
+	}
+	return "", false
 }
