@@ -609,6 +609,7 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 	noSeat := map[string]bool{}
 	next := first
 	var pages orgx.Cursors
+	seen := map[int64]bool{} // user ids listed so far
 	for next != "" {
 		var page []struct {
 			ID          int64   `json:"id"`
@@ -631,7 +632,11 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 		if err != nil {
 			return nil, nil, err
 		}
+		fresh := false
 		for _, u := range page {
+			if !seen[u.ID] {
+				seen[u.ID], fresh = true, true
+			}
 			out = append(out, &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
 				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)})
 			if u.UsingSeat != nil && !*u.UsingSeat {
@@ -653,6 +658,11 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 			}
 			path, _, _ := strings.Cut(first, "?")
 			next = path + "?" + q
+		}
+		if next != "" && !fresh {
+			// A page with no user not listed before, and more promised:
+			// a server ignoring the page asked for would never end.
+			return nil, nil, rd.errs.Repeated(what)
 		}
 	}
 	return out, noSeat, nil
