@@ -355,7 +355,28 @@ type team struct {
 	}] `json:"members"`
 
 	logins  []string
-	cursors orgx.Cursors // of the team's member pages
+	cursors orgx.Cursors    // of the team's member pages
+	seen    map[string]bool // lower-case logins in logins
+}
+
+// addLogins appends the logins of a page of t's members and reports
+// whether one was not read before.
+func (t *team) addLogins(nodes []*struct {
+	Login string `json:"login"`
+}) (fresh bool) {
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	for _, m := range nodes {
+		if m == nil {
+			continue
+		}
+		t.logins = append(t.logins, m.Login)
+		if k := strings.ToLower(m.Login); !t.seen[k] {
+			t.seen[k], fresh = true, true
+		}
+	}
+	return fresh
 }
 
 type conn[T any] struct {
@@ -423,6 +444,9 @@ func (o *orgRead) read(ctx context.Context) error {
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
 	var mCursors, tCursors orgx.Cursors
+	// A page with nothing not read before, and more promised, is a server
+	// ignoring the cursor: the listing would never end.
+	mSeen, tSeen := map[string]bool{}, map[string]bool{}
 	for !mDone || !tDone {
 		var q strings.Builder
 		vars := map[string]any{"org": o.login}
@@ -465,30 +489,31 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
+			fresh := false
 			for _, m := range c.Nodes {
 				if m != nil {
 					o.members = append(o.members, *m)
 					du++
+					if k := strings.ToLower(m.Login); !mSeen[k] {
+						mSeen[k], fresh = true, true
+					}
 				}
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
-			if !mDone && !mCursors.Next(*mAfter) {
+			if !mDone && (!mCursors.Next(*mAfter) || !fresh) {
 				return o.errs.Repeated("members")
 			}
 		} else {
 			mDone = true
 		}
 		if c := data.Organization.Teams; !tDone && c != nil {
+			fresh := false
 			for _, t := range c.Nodes {
 				if t == nil {
 					continue
 				}
-				for _, m := range t.Members.Nodes {
-					if m != nil {
-						t.logins = append(t.logins, m.Login)
-					}
-				}
+				t.addLogins(t.Members.Nodes)
 				o.teams = append(o.teams, t)
 				if t.Members.PageInfo.HasNextPage {
 					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
@@ -496,11 +521,14 @@ func (o *orgRead) read(ctx context.Context) error {
 					}
 					pending = append(pending, t)
 				}
+				if k := strings.ToLower(t.Slug); !tSeen[k] {
+					tSeen[k], fresh = true, true
+				}
 				dg++
 			}
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
-			if !tDone && !tCursors.Next(*tAfter) {
+			if !tDone && (!tCursors.Next(*tAfter) || !fresh) {
 				return o.errs.Repeated("teams")
 			}
 		} else {
@@ -560,14 +588,10 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		if got == nil {
 			return nil, o.errs.Fail(errcode.Unavailable, 0, "team "+t.Slug+" disappeared while its members were read", nil)
 		}
-		for _, m := range got.Members.Nodes {
-			if m != nil {
-				t.logins = append(t.logins, m.Login)
-			}
-		}
+		fresh := t.addLogins(got.Members.Nodes)
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
-			if !t.cursors.Next(got.Members.PageInfo.EndCursor) {
+			if !t.cursors.Next(got.Members.PageInfo.EndCursor) || !fresh {
 				return nil, o.errs.Repeated("members of team " + t.Slug)
 			}
 			more = append(more, t)

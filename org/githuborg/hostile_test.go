@@ -3,9 +3,11 @@ package githuborg_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,5 +129,36 @@ func TestHostileProfileValues(t *testing.T) {
 	}
 	if got := snap.Group(org.GroupRef("", "engineering")).Metadata.Description; len(got) != org.MaxTextBytes {
 		t.Errorf("description of %d bytes, want it cut to %d", len(got), org.MaxTextBytes)
+	}
+}
+
+// samePageNewCursor answers every GraphQL query with the same one member
+// and one more page under a cursor never given before, as a server that
+// ignores the cursor asked for would: the cursors never repeat, the
+// listing never ends.
+func samePageNewCursor() readertest.Rewrite {
+	var n atomic.Int64
+	return readertest.Rewrite{Path: "/graphql", Edit: func(resp *http.Response, _ []byte) []byte {
+		resp.StatusCode = http.StatusOK
+		return fmt.Appendf(nil, `{"data":{"organization":{"membersWithRole":{"pageInfo":{"hasNextPage":true,"endCursor":"c%d"},`+
+			`"nodes":[{"login":"jane","id":"U_1","name":null,"email":"","avatarUrl":""}]},`+
+			`"teams":{"pageInfo":{"hasNextPage":false,"endCursor":null},"nodes":[]}}}}`, n.Add(1))
+	}}
+}
+
+// TestPageWithNothingNewEndsTheRead: a page of members that brings no
+// member not read before, with more promised, ends the read with an error
+// instead of a listing that never ends.
+func TestPageWithNothingNewEndsTheRead(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) { o.Transport = samePageNewCursor() }).Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "members") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the members", snap != nil, err)
+	}
+	if n := w.fake.Stats().API; n > 3 {
+		t.Errorf("requests = %d, want at most 3", n)
 	}
 }
