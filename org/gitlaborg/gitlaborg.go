@@ -286,7 +286,8 @@ type glGroup struct {
 	GroupMembers *memberConn `json:"groupMembers"`
 
 	members []*glUser
-	cursors orgx.Cursors // of the group's member pages
+	cursors orgx.Cursors    // of the group's member pages
+	seen    map[string]bool // user ids in members
 }
 
 const userFields = `id username name publicEmail avatarUrl webUrl state bot`
@@ -375,6 +376,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 	var pending []*glGroup
 	var after *string
 	var cursors orgx.Cursors
+	seen := map[string]bool{} // lower-case full paths read
 	first := true
 	for {
 		var q strings.Builder
@@ -417,11 +419,15 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 				}
 			}
 		}
+		fresh := false
 		for _, g := range page {
 			if more, err := rd.firstMembers(g); err != nil {
 				return nil, err
 			} else if more {
 				pending = append(pending, g)
+			}
+			if k := strings.ToLower(g.FullPath); !seen[k] {
+				seen[k], fresh = true, true
 			}
 		}
 		all = append(all, page...)
@@ -431,7 +437,9 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			break
 		} else {
 			c := d.PageInfo.EndCursor
-			if !cursors.Next(c) {
+			if !cursors.Next(c) || !fresh {
+				// A cursor given before, or a page with no group not read
+				// before: a listing that would never end.
 				return nil, rd.errs.Repeated("subgroups of " + rd.r.cfg.Group)
 			}
 			after = &c
@@ -452,6 +460,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 	var all, pending []*glGroup
 	var after *string
 	var cursors orgx.Cursors
+	seen := map[string]bool{} // lower-case full paths read
 	for {
 		var data struct {
 			Groups *struct {
@@ -473,6 +482,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 		if data.Groups == nil {
 			return nil, rd.errs.Fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
 		}
+		fresh := false
 		for _, g := range data.Groups.Nodes {
 			if g == nil {
 				continue
@@ -483,13 +493,16 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 				pending = append(pending, g)
 			}
 			all = append(all, g)
+			if k := strings.ToLower(g.FullPath); !seen[k] {
+				seen[k], fresh = true, true
+			}
 		}
 		rd.prog.Report("groups", 0, len(all), false)
 		if !data.Groups.PageInfo.HasNextPage {
 			break
 		}
 		c := data.Groups.PageInfo.EndCursor
-		if !cursors.Next(c) {
+		if !cursors.Next(c) || !fresh {
 			return nil, rd.errs.Repeated("the instance's groups")
 		}
 		after = &c
@@ -512,19 +525,40 @@ func (rd *read) firstMembers(g *glGroup) (bool, error) {
 // addMembers keeps a page of g's members and reports whether more pages
 // follow; a cursor given before is an error.
 func (rd *read) addMembers(g *glGroup, page *memberConn) (bool, error) {
+	if g.seen == nil {
+		g.seen = map[string]bool{}
+	}
+	fresh := false
 	for _, n := range page.Nodes {
 		if n != nil && n.User != nil {
 			g.members = append(g.members, n.User)
+			if !g.seen[n.User.ID] {
+				g.seen[n.User.ID], fresh = true, true
+			}
 		}
 	}
 	g.GroupMembers.PageInfo = page.PageInfo
 	if !page.PageInfo.HasNextPage {
 		return false, nil
 	}
-	if !g.cursors.Next(page.PageInfo.EndCursor) {
+	// A cursor given before, or a page with no member not read before
+	// (GraphQL lists pending invitations without a user: a page of only
+	// those brings nothing new either), is a listing that would never end.
+	if !g.cursors.Next(page.PageInfo.EndCursor) || (!fresh && (len(page.Nodes) == 0 || !onlyInvites(page))) {
 		return false, rd.errs.Repeated("members of group " + g.FullPath)
 	}
 	return true, nil
+}
+
+// onlyInvites reports whether every member of page is a pending
+// invitation (no user).
+func onlyInvites(page *memberConn) bool {
+	for _, n := range page.Nodes {
+		if n != nil && n.User != nil {
+			return false
+		}
+	}
+	return true
 }
 
 const groupsPerQuery = 10

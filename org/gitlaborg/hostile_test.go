@@ -100,3 +100,37 @@ func TestPageWithNothingNewEndsTheRead(t *testing.T) {
 		t.Errorf("requests = %d, want at most 5", n.Load())
 	}
 }
+
+// sameSubgroupNewCursor answers every GraphQL query with the group acme
+// whose one subgroup comes with one more page under a cursor never given
+// before, as a server that ignores the cursor asked for would.
+func sameSubgroupNewCursor() readertest.Rewrite {
+	var n atomic.Int64
+	const none = `"groupMembers":{"pageInfo":{"hasNextPage":false,"endCursor":null},"nodes":[]}`
+	return readertest.Rewrite{Path: "/graphql", Edit: func(resp *http.Response, _ []byte) []byte {
+		resp.StatusCode = http.StatusOK
+		return fmt.Appendf(nil, `{"data":{"group":{"id":"gid://gitlab/Group/1","fullPath":"acme","name":"acme","parent":null,`+none+`,`+
+			`"descendantGroups":{"pageInfo":{"hasNextPage":true,"endCursor":"c%d"},"nodes":[`+
+			`{"id":"gid://gitlab/Group/2","fullPath":"acme/web","name":"web","parent":{"fullPath":"acme"},`+none+`}]}}}}`, n.Add(1))
+	}}
+}
+
+// TestSubgroupPageWithNothingNewEndsTheRead: a page of subgroups with no
+// group not read before, and more promised, ends the read with an error
+// instead of a listing that never ends under ever-new cursors.
+func TestSubgroupPageWithNothingNewEndsTheRead(t *testing.T) {
+	w := newWorld(t, nil)
+	seed(t, w.fake)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var n atomic.Int64
+	snap, err := w.reader(t, gitlaborg.Config{Group: "acme", RestrictUsersToGroup: true}, func(o *gitlaborg.Options) {
+		o.Transport = countingRT{sameSubgroupNewCursor(), &n}
+	}).Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "subgroups of acme") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the subgroups", snap != nil, err)
+	}
+	if n.Load() > 3 {
+		t.Errorf("requests = %d, want at most 3", n.Load())
+	}
+}
