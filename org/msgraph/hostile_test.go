@@ -127,3 +127,45 @@ func TestGraphEchoingTheTokenKeepsItOut(t *testing.T) {
 		}
 	}
 }
+
+// freshLinks makes every @odata.nextLink point back at the page it came
+// in, under a query option never sent before: the links never repeat, the
+// pages do, as from a server that ignores its skip token.
+func freshLinks() readertest.Rewrite {
+	var n atomic.Int64
+	return readertest.Rewrite{Edit: func(resp *http.Response, b []byte) []byte {
+		u := *resp.Request.URL
+		q := u.Query()
+		q.Set("n", strconv.FormatInt(n.Add(1), 10))
+		u.RawQuery = q.Encode()
+		return nextLinkRe.ReplaceAll(b, []byte(`"@odata.nextLink":`+strconv.Quote(u.String())))
+	}}
+}
+
+// TestRepeatedPageEndsTheRead: a page whose objects were all read before,
+// with one more page promised under a link never given before, ends the
+// read with an error instead of a listing that never ends.
+func TestRepeatedPageEndsTheRead(t *testing.T) {
+	for _, mode := range []string{"delta", "queries"} {
+		t.Run(mode, func(t *testing.T) {
+			f := fakegraph.New(nil)
+			defer f.Close()
+			for i := range 1200 {
+				f.PutUser(fakegraph.User{DisplayName: fmt.Sprint("u", i), Mail: fmt.Sprintf("u%d@contoso.com", i), AccountEnabled: true})
+			}
+			c := cfgFor(f)
+			if mode == "queries" {
+				c.User.Filter = "accountEnabled eq true"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			snap, err := newReader(t, c, func(o *msgraph.Options) { o.Transport = freshLinks() }).Read(ctx)
+			if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "repeated a page") {
+				t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the repeated page", snap != nil, err)
+			}
+			if n := len(f.Requests()); n > 6 {
+				t.Errorf("requests = %d, want at most 6", n)
+			}
+		})
+	}
+}

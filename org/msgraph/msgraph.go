@@ -59,6 +59,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"net"
@@ -762,12 +763,18 @@ func listQuery(sel, filter, search, expand string, advanced bool) string {
 	return q
 }
 
-// follow reads a collection from link, following its @odata.nextLinks
-// (a link given twice is an error naming the listing what), and calls each
-// for every object, decoded as a T, and onPage (when not nil) after every
-// page. It returns the @odata.deltaLink a delta query ends with.
+// follow reads a collection from link, following its @odata.nextLinks,
+// and calls each for every object, decoded as a T, and onPage (when not
+// nil) after every page. It returns the @odata.deltaLink a delta query
+// ends with. A link given twice, or a page of objects all sent before (the
+// same bytes: a delta query's group repeated with other members@delta is
+// new) with more promised, is an error naming the listing what: a server
+// doing either would never end. Graph may send an empty page with a
+// nextLink; those are followed.
 func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
 	var links orgx.Cursors
+	seed := maphash.MakeSeed()
+	seen := map[uint64]struct{}{} // hashes of the objects sent
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
@@ -777,24 +784,30 @@ func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, w
 		if err := r.get(ctx, link, advanced, &page); err != nil {
 			return "", err
 		}
+		fresh := false
 		for _, raw := range page.Value {
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
 				return "", r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
 			}
 			each(v)
+			if h := maphash.Bytes(seed, raw); !has(seen, h) {
+				seen[h], fresh = struct{}{}, true
+			}
 		}
 		if onPage != nil {
 			onPage()
 		}
 		link = page.Next
-		if link != "" && !links.Next(link) {
+		if link != "" && (!links.Next(link) || (len(page.Value) > 0 && !fresh)) {
 			return "", r.errs.Repeated(what)
 		}
 		deltaLink = cmp.Or(page.Delta, deltaLink)
 	}
 	return deltaLink, nil
 }
+
+func has(m map[uint64]struct{}, k uint64) bool { _, ok := m[k]; return ok }
 
 // list reads a collection with a list query (no delta).
 func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {
