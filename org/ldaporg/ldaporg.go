@@ -291,6 +291,7 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		req.Controls = []ldap.Control{paging}
 	}
 	var cookies orgx.Cursors
+	seen := map[string]bool{} // the DNs of the entries read, as sent
 	for {
 		res, err := c.Search(ctx, req)
 		if err != nil {
@@ -299,7 +300,11 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		for _, ref := range res.Referrals {
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("referral to %s under %s not followed", ref, base))
 		}
+		fresh := false
 		for _, e := range res.Entries {
+			if !seen[e.DN] {
+				seen[e.DN], fresh = true, true
+			}
 			for _, a := range ranged {
 				if err := r.completeRange(ctx, c, e, a); err != nil {
 					return err
@@ -321,8 +326,10 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		if len(resp.Cookie) == 0 {
 			return nil
 		}
-		if !cookies.Next(string(resp.Cookie)) {
-			// The same page again, forever: never a complete read.
+		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) {
+			// The same page again, forever: never a complete read. (Active
+			// Directory may send an empty page with a cookie when a page
+			// takes too long; that one is followed.)
 			return orgx.RepeatedCursor("ldap.Search", "ldap", "", "paged search under "+base)
 		}
 		paging.SetCookie(resp.Cookie)
@@ -349,6 +356,10 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 		return nil
 	}
 	values := slices.Clone(ranged.Values)
+	seen := make(map[string]bool, len(values))
+	for _, v := range values {
+		seen[v] = true
+	}
 	_, _, hi, _ := parseRange(ranged.Name)
 	for hi >= 0 {
 		next := attr + ";range=" + strconv.Itoa(hi+1) + "-*"
@@ -368,8 +379,19 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 		if got == nil {
 			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: the server did not return range %d-*", attr, e.DN, hi+1)
 		}
+		fresh := false
+		for _, v := range got.Values {
+			if !seen[v] {
+				seen[v], fresh = true, true
+			}
+		}
 		values = append(values, got.Values...)
 		_, _, hi, _ = parseRange(got.Name)
+		if hi >= 0 && !fresh {
+			// A range with no value not read before, and more promised:
+			// ranges that would never end.
+			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: range %s brought no new value and promised more; it would never end", attr, e.DN, got.Name)
+		}
 	}
 	// Replace the ranged attribute (and any empty plain one) by the whole.
 	out := e.Attributes[:0]
