@@ -41,6 +41,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -287,7 +288,14 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 	req := ldap.NewSearchRequest(base, scopes[o.Scope], derefs[o.DerefAliases], o.SizeLimit, o.TimeLimit, false, filter, attrs, nil)
 	var paging *ldap.ControlPaging
 	if o.Paged.Enabled {
-		paging = ldap.NewControlPaging(uint32(o.Paged.PageSize))
+		// A page size of 0 asks the directory to abandon the search (RFC
+		// 2696: slapd then sends no entry, and the directory would look
+		// empty); a Config built in Go may leave it unset.
+		size := o.Paged.PageSize
+		if size <= 0 {
+			size = DefaultPageSize
+		}
+		paging = ldap.NewControlPaging(uint32(min(size, math.MaxInt32)))
 		req.Controls = []ldap.Control{paging}
 	}
 	var cookies orgx.Cursors
