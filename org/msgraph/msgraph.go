@@ -19,7 +19,8 @@
 // graph.microsoft.com/user-id, with spec.memberOf holding its direct groups
 // and, as Backstage does, their ancestors. A user without an id, a display
 // name or a mail is skipped, with a warning naming it. Photos are off by
-// default (user.loadPhotos).
+// default (user.loadPhotos); a photo Graph fails to serve (5xx after the
+// retries) is left out with a warning and fetched on the next read.
 //
 // # Requests
 //
@@ -538,12 +539,14 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	var photoWarnings []string
 	if r.cfg.User.LoadPhotos != nil && *r.cfg.User.LoadPhotos {
-		if err := r.photos(ctx, st); err != nil {
+		if photoWarnings, err = r.photos(ctx, st); err != nil {
 			return nil, err
 		}
 	}
 	snap := r.build(tenant, st)
+	snap.Warnings = append(snap.Warnings, photoWarnings...)
 	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "msgraph", r.cfg.ID); err != nil {
 		return nil, err
 	}
@@ -817,8 +820,13 @@ func list[T any](ctx context.Context, r *Reader, link string, advanced bool, eac
 
 // photos loads each user's 48x48 photo as a data URL. In delta mode a
 // user that did not change keeps the photo of the previous read (a photo
-// change alone does not show in users/delta).
-func (r *Reader) photos(ctx context.Context, st *state) error {
+// change alone does not show in users/delta). A photo Graph fails to
+// serve (Unavailable: a 5xx, or no answer, after the retries; its photo
+// gateway times out) is left out with a warning, returned sorted, and
+// asked for again on the next read: a picture is not worth the tenant's
+// read. Any other failure (a refusal, a rate limit to wait out, the
+// context's end) ends the read.
+func (r *Reader) photos(ctx context.Context, st *state) ([]string, error) {
 	var todo []*gUser
 	for id, old := range st.users {
 		if !old.photoChecked {
@@ -827,14 +835,25 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 			todo = append(todo, &u)
 		}
 	}
-	return orgx.Each(ctx, r.http.Concurrency, slices.Values(todo), func(ctx context.Context, u *gUser) error {
+	var mu sync.Mutex
+	var warnings []string
+	skip := func(u *gUser, err error) error {
+		if ctx.Err() != nil || errcode.CodeOf(err) != errcode.Unavailable {
+			return err
+		}
+		mu.Lock()
+		warnings = append(warnings, fmt.Sprintf("user %s (%s): photo left out, to be fetched again: %v", u.ID, u.UserPrincipalName, err))
+		mu.Unlock()
+		return nil
+	}
+	err := orgx.Each(ctx, r.http.Concurrency, slices.Values(todo), func(ctx context.Context, u *gUser) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url("/users/"+url.PathEscape(u.ID)+"/photos/48x48/$value", ""), nil)
 		if err != nil {
 			return errcode.Wrap(errcode.InvalidArgument, op, err)
 		}
 		resp, err := r.hc.Do(req)
 		if err != nil {
-			return r.errs.Transport(ctx, err)
+			return skip(u, r.errs.Transport(ctx, err))
 		}
 		if resp.StatusCode == http.StatusNotFound {
 			httpx.DrainClose(resp)
@@ -842,7 +861,7 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 			return nil
 		}
 		if resp.StatusCode != http.StatusOK {
-			return r.httpError(resp)
+			return skip(u, r.httpError(resp))
 		}
 		b, err := httpx.ReadBody(resp, 1<<20)
 		if err != nil {
@@ -851,6 +870,8 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 		u.picture, u.photoChecked = "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(b), true
 		return nil
 	})
+	slices.Sort(warnings)
+	return warnings, err
 }
 
 // get fetches link (followed verbatim) and decodes its JSON body.
