@@ -53,6 +53,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
@@ -624,7 +625,7 @@ func (r *Reader) httpError(errs orgx.Errs, resp *http.Response) error {
 }
 
 // gqlErrors is the one place where GitHub's GraphQL errors become codes.
-func (o *orgRead) gqlErrors(errs []orgx.QueryError) error {
+func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 	e := errs[0]
 	cause := errors.New(e.Type + ": " + e.Message)
 	switch e.Type {
@@ -633,7 +634,16 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError) error {
 	case "NOT_FOUND":
 		return o.errs.Fail(errcode.NotFound, http.StatusOK, "not found (or not visible to the credential)", cause)
 	case "RATE_LIMITED":
-		return o.errs.Fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+		// GitHub answers 200 with the limit's headers: RetryAt is when it
+		// resets (or Retry-After), else a minute on, as GitHub advises.
+		f := o.errs.Fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+		now := o.r.http.Now()
+		f.RetryAt = now.Add(time.Minute)
+		limited := &http.Response{StatusCode: http.StatusTooManyRequests, Header: header, Body: http.NoBody}
+		if at, ok := httpx.RateLimitInfo(limited, now); ok && !at.IsZero() {
+			f.RetryAt = at
+		}
+		return f
 	case "RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED":
 		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "query too large", cause))
 	}

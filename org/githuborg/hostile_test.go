@@ -3,9 +3,11 @@ package githuborg_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -160,5 +162,27 @@ func TestPageWithNothingNewEndsTheRead(t *testing.T) {
 	}
 	if n := w.fake.Stats().API; n > 3 {
 		t.Errorf("requests = %d, want at most 3", n)
+	}
+}
+
+// TestGraphQLRateLimitedSaysWhen: GitHub answers a GraphQL query over its
+// primary limit with 200 and an error of type RATE_LIMITED, its headers
+// saying when the limit resets: the error is RateLimited with that time
+// as RetryAt, so that a scheduler knows when to read again.
+func TestGraphQLRateLimitedSaysWhen(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	reset := time.Now().Add(10 * time.Minute).Truncate(time.Second)
+	limited := readertest.Rewrite{Path: "/graphql", Edit: func(resp *http.Response, _ []byte) []byte {
+		resp.StatusCode = http.StatusOK
+		resp.Header.Set("X-RateLimit-Limit", "5000")
+		resp.Header.Set("X-RateLimit-Remaining", "0")
+		resp.Header.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		return []byte(`{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`)
+	}}
+	_, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, func(o *githuborg.Options) { o.Transport = limited }).Read(context.Background())
+	var e *errcode.Error
+	if !errors.As(err, &e) || e.Code != errcode.RateLimited || !e.RetryAt.Equal(reset) {
+		t.Fatalf("err = %v (RetryAt %v), want RateLimited with RetryAt %v", err, e.RetryAt, reset)
 	}
 }

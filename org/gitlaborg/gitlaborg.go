@@ -703,7 +703,7 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 }
 
 // queryErrors is the one place where GitLab's GraphQL errors become codes.
-func (rd *read) queryErrors(errs []orgx.QueryError) error {
+func (rd *read) queryErrors(errs []orgx.QueryError, _ http.Header) error {
 	msg := errs[0].Message
 	cause := errors.New(msg)
 	lower := strings.ToLower(msg)

@@ -194,7 +194,7 @@ func TestGraphQLPost(t *testing.T) {
 			HTTPError: func(resp *http.Response) error {
 				return testErrs.Answer(resp, time.Now(), wording, func([]byte) string { return "" })
 			}},
-		QueryErrors: func(errs []QueryError) error {
+		QueryErrors: func(errs []QueryError, _ http.Header) error {
 			return testErrs.Fail(errcode.NotFound, 200, errs[0].Type+" "+errs[0].Message, nil)
 		}}
 	for _, tt := range []struct {
