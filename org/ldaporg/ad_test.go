@@ -269,3 +269,21 @@ func TestEndlessRange(t *testing.T) {
 		t.Errorf("searches = %d, want at most 4", n)
 	}
 }
+
+// TestEndlessEmptyPages: a directory whose paged search sends empty pages
+// under ever-new cookies (AD sends a few when a page takes too long) ends
+// the read with an error after orgx's bound on empty pages in a row.
+func TestEndlessEmptyPages(t *testing.T) {
+	s := startAD(t)
+	s.EmptyPages.Store(true)
+	r := newADReaderWithCA(t, s, adConfig(s, 100))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(fmt.Sprint(err), "repeated a page") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable", snap != nil, err)
+	}
+	if n := s.Searches.Load(); n > 1002 {
+		t.Errorf("searches = %d, want at most 1002", n)
+	}
+}

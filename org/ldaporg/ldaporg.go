@@ -300,6 +300,7 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 	}
 	var cookies orgx.Cursors
 	seen := map[string]bool{} // the DNs of the entries read, as sent
+	empty := 0                // empty pages in a row
 	for {
 		res, err := c.Search(ctx, req)
 		if err != nil {
@@ -334,10 +335,16 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		if len(resp.Cookie) == 0 {
 			return nil
 		}
-		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) {
+		if len(res.Entries) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) || empty > orgx.MaxEmptyPages {
 			// The same page again, forever: never a complete read. (Active
 			// Directory may send an empty page with a cookie when a page
-			// takes too long; that one is followed.)
+			// takes too long; up to orgx.MaxEmptyPages in a row are
+			// followed.)
 			return orgx.RepeatedCursor("ldap.Search", "ldap", "", "paged search under "+base)
 		}
 		paging.SetCookie(resp.Cookie)

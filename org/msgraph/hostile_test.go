@@ -224,3 +224,34 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// emptyPages answers every page of /users/delta empty, with a nextLink
+// never given before.
+func emptyPages() readertest.Rewrite {
+	var n atomic.Int64
+	return readertest.Rewrite{Path: "/users/delta", Edit: func(resp *http.Response, b []byte) []byte {
+		u := *resp.Request.URL
+		q := u.Query()
+		q.Set("n", strconv.FormatInt(n.Add(1), 10))
+		u.RawQuery = q.Encode()
+		return []byte(`{"value":[],"@odata.nextLink":` + strconv.Quote(u.String()) + `}`)
+	}}
+}
+
+// TestEndlessEmptyPagesEndTheRead: Graph may send empty pages with a
+// nextLink; a run of them longer than orgx's bound ends the read with an
+// error instead of a listing that never ends.
+func TestEndlessEmptyPagesEndTheRead(t *testing.T) {
+	f := fakegraph.New(nil)
+	defer f.Close()
+	f.PutUser(fakegraph.User{DisplayName: "Jane", Mail: "jane@contoso.com"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	snap, err := newReader(t, cfgFor(f), func(o *msgraph.Options) { o.Transport = emptyPages() }).Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "repeated a page") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable", snap != nil, err)
+	}
+	if n := len(f.Requests()); n > 1005 {
+		t.Errorf("requests = %d, want at most 1005", n)
+	}
+}

@@ -773,11 +773,12 @@ func listQuery(sel, filter, search, expand string, advanced bool) string {
 // same bytes: a delta query's group repeated with other members@delta is
 // new) with more promised, is an error naming the listing what: a server
 // doing either would never end. Graph may send an empty page with a
-// nextLink; those are followed.
+// nextLink; up to orgx.MaxEmptyPages of those in a row are followed.
 func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
 	var links orgx.Cursors
 	seed := maphash.MakeSeed()
 	seen := map[uint64]struct{}{} // hashes of the objects sent
+	empty := 0                    // empty pages in a row
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
@@ -802,7 +803,12 @@ func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, w
 			onPage()
 		}
 		link = page.Next
-		if link != "" && (!links.Next(link) || (len(page.Value) > 0 && !fresh)) {
+		if len(page.Value) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if link != "" && (!links.Next(link) || (len(page.Value) > 0 && !fresh) || empty > orgx.MaxEmptyPages) {
 			return "", r.errs.Repeated(what)
 		}
 		deltaLink = cmp.Or(page.Delta, deltaLink)

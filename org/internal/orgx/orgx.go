@@ -157,6 +157,12 @@ func Format(f fmt.State, verb rune, s string) {
 	io.WriteString(f, s)
 }
 
+// MaxEmptyPages bounds the empty pages in a row that a listing follows
+// (Microsoft Graph and Active Directory may send an empty page with a
+// cursor, and more after it): past it, the server is taken for one whose
+// listing never ends. Real runs are a few pages long.
+const MaxEmptyPages = 1000
+
 // Cursors remembers the page cursors one listing was given (GraphQL
 // endCursors, next-page numbers, @odata.nextLinks), so that a server that
 // repeats one, and so would have the same pages read forever, ends the

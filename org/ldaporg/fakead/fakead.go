@@ -84,6 +84,9 @@ type Server struct {
 	// sent: every page is the first, under a cookie never sent before, as
 	// a broken server might.
 	IgnoreCookie atomic.Bool
+	// EmptyPages, when set, makes paged searches answer every page empty,
+	// under a cookie never sent before: a listing that never ends.
+	EmptyPages atomic.Bool
 	// EndlessRange, when set, makes range retrieval never end: a request
 	// for the range L-* is answered with the range L-L holding the
 	// attribute's first value again, never with the last range.
@@ -233,6 +236,13 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 			start = min(max(start, 0), len(hits))
 		}
 		end = min(start+int(paging.PagingSize), len(hits))
+	}
+	if paging != nil && s.EmptyPages.Load() {
+		c, _ := gldap.NewControlPaging(paging.PagingSize)
+		c.SetCookie([]byte(fmt.Sprintf("empty.%d", s.Searches.Load())))
+		done.SetControls(c)
+		w.Write(done)
+		return
 	}
 	for _, e := range hits[start:end] {
 		resp := r.NewSearchResponseEntry(e.DN)
