@@ -90,3 +90,17 @@ func ExampleNormalizeName() {
 	// sales_emea
 	// false
 }
+
+// A directory value that is not UTF-8 or holds control characters is made
+// safe for Backstage's catalog; readers do this before they return.
+func ExampleSnapshot_Clean() {
+	snap := &org.Snapshot{Users: []org.User{{
+		Metadata: org.Metadata{Name: "jose", Description: "line one\nline two\x00"},
+		Spec:     org.UserSpec{Profile: org.Profile{DisplayName: "Jos\xe9 \x1b[2JP\xe9rez"}},
+	}}}
+	snap.Clean()
+	fmt.Printf("%q\n%q\n", snap.Users[0].Spec.Profile.DisplayName, snap.Users[0].Metadata.Description)
+	// Output:
+	// "Jos� [2JP�rez"
+	// "line one\nline two"
+}

@@ -5,14 +5,20 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/org/orgtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
@@ -144,5 +150,58 @@ func TestOrgsFromAppInstallations(t *testing.T) {
 	must(t, err)
 	if _, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg2, Resolver: res2}); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("no orgs and no app: %v", err)
+	}
+}
+
+// endlessInstallations answers every GET /app/installations with the same
+// 100 organisations and a Link to one page further, as a server that
+// ignores the page asked for would: a listing that never ends.
+func endlessInstallations(resp *http.Response, _ []byte) []byte {
+	var list []map[string]any
+	for i := range 100 {
+		list = append(list, map[string]any{"id": i + 1, "account": map[string]any{"login": fmt.Sprintf("org%d", i), "type": "Organization"}, "suspended_at": nil})
+	}
+	b, _ := json.Marshal(list)
+	q := resp.Request.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	q.Set("page", strconv.Itoa(max(page, 1)+1))
+	u := *resp.Request.URL
+	u.RawQuery = q.Encode()
+	resp.Header.Set("Link", fmt.Sprintf("<%s>; rel=\"next\"", u.String()))
+	return b
+}
+
+// TestEndlessInstallationListEndsTheRead: the installations are listed by
+// the Link header's next page, and a page that brings no installation not
+// seen before ends the read with an error instead of a loop that never
+// ends; a short listing without a next link is complete.
+func TestEndlessInstallationListEndsTheRead(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	defer fake.Close()
+	must(t, orgtest.SeedGitHub(fake, "acme"))
+	must(t, fake.AddApp(fakegithub.App{ID: 80, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 80, Account: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+		Apps: []integrations.GitHubAppConfig{{AppID: 80, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+	must(t, err)
+	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res,
+		Transport: readertest.Rewrite{Path: "/app/installations", Edit: endlessInstallations}})
+	must(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(err.Error(), "installations") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the installations", snap != nil, err)
+	}
+	if n := fake.Stats().Routes[fakegithub.RouteAppInstallations]; n > 2 {
+		t.Errorf("installation listings = %d, want 2 (the second page brings nothing new)", n)
 	}
 }

@@ -7,7 +7,9 @@
 // (name, public e-mail, avatar); a group is named by team slug, spec.type
 // "team", with annotation github.com/team-slug ("org/slug"), its parent
 // team as spec.parent, its child teams as spec.children and its immediate
-// members as spec.members (and in each member's spec.memberOf). One
+// members as spec.members (and in each member's spec.memberOf); a team
+// member not among the organisation's members read is left out with a
+// warning, so that every ref names an entity of the snapshot. One
 // organisation goes to namespace "default"; with several, each organisation
 // is a namespace named by its login in lower case. With no orgs configured,
 // the organisations are those the integration's GitHub App is installed on.
@@ -44,7 +46,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/internal/orgx"
@@ -294,7 +296,10 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
 	api := r.api(hc, r.errs("the GitHub App's installations"))
 	var orgs []string
-	for page := 1; ; page++ {
+	path := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations"
+	seen := map[string]bool{} // every account listed, by lower-case login
+	var pages orgx.Cursors
+	for link := path + "?per_page=100"; link != ""; {
 		var list []struct {
 			Account struct {
 				Login string `json:"login"`
@@ -302,17 +307,28 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 			} `json:"account"`
 			SuspendedAt *string `json:"suspended_at"`
 		}
-		link := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations?per_page=100&page=" + strconv.Itoa(page)
-		if _, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list); err != nil {
+		header, err := api.GetJSON(ctx, link, http.Header{"Accept": {"application/vnd.github+json"}}, &list)
+		if err != nil {
 			return nil, err
 		}
+		fresh := false
 		for _, in := range list {
+			if k := strings.ToLower(in.Account.Login); !seen[k] {
+				seen[k], fresh = true, true
+			}
 			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) {
 				orgs = append(orgs, in.Account.Login)
 			}
 		}
-		if len(list) < 100 {
-			break
+		// The next page is the one GitHub's Link header names (its query
+		// sent to this path); a page with nothing new, or a link given
+		// before, is a listing that would never end.
+		link = ""
+		if q, ok := orgx.NextQuery(header.Get("Link")); ok && len(list) > 0 {
+			if !fresh || !pages.Next(q) {
+				return nil, r.errs("").Repeated("the GitHub App's installations")
+			}
+			link = path + "?" + q
 		}
 	}
 	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
@@ -340,7 +356,28 @@ type team struct {
 	}] `json:"members"`
 
 	logins  []string
-	cursors orgx.Cursors // of the team's member pages
+	cursors orgx.Cursors    // of the team's member pages
+	seen    map[string]bool // lower-case logins in logins
+}
+
+// addLogins appends the logins of a page of t's members and reports
+// whether one was not read before.
+func (t *team) addLogins(nodes []*struct {
+	Login string `json:"login"`
+}) (fresh bool) {
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	for _, m := range nodes {
+		if m == nil {
+			continue
+		}
+		t.logins = append(t.logins, m.Login)
+		if k := strings.ToLower(m.Login); !t.seen[k] {
+			t.seen[k], fresh = true, true
+		}
+	}
+	return fresh
 }
 
 type conn[T any] struct {
@@ -408,6 +445,9 @@ func (o *orgRead) read(ctx context.Context) error {
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
 	var mCursors, tCursors orgx.Cursors
+	// A page with nothing not read before, and more promised, is a server
+	// ignoring the cursor: the listing would never end.
+	mSeen, tSeen := map[string]bool{}, map[string]bool{}
 	for !mDone || !tDone {
 		var q strings.Builder
 		vars := map[string]any{"org": o.login}
@@ -450,30 +490,31 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
+			fresh := false
 			for _, m := range c.Nodes {
 				if m != nil {
 					o.members = append(o.members, *m)
 					du++
+					if k := strings.ToLower(m.Login); !mSeen[k] {
+						mSeen[k], fresh = true, true
+					}
 				}
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
-			if !mDone && !mCursors.Next(*mAfter) {
+			if !mDone && (!mCursors.Next(*mAfter) || !fresh) {
 				return o.errs.Repeated("members")
 			}
 		} else {
 			mDone = true
 		}
 		if c := data.Organization.Teams; !tDone && c != nil {
+			fresh := false
 			for _, t := range c.Nodes {
 				if t == nil {
 					continue
 				}
-				for _, m := range t.Members.Nodes {
-					if m != nil {
-						t.logins = append(t.logins, m.Login)
-					}
-				}
+				t.addLogins(t.Members.Nodes)
 				o.teams = append(o.teams, t)
 				if t.Members.PageInfo.HasNextPage {
 					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
@@ -481,11 +522,14 @@ func (o *orgRead) read(ctx context.Context) error {
 					}
 					pending = append(pending, t)
 				}
+				if k := strings.ToLower(t.Slug); !tSeen[k] {
+					tSeen[k], fresh = true, true
+				}
 				dg++
 			}
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
-			if !tDone && !tCursors.Next(*tAfter) {
+			if !tDone && (!tCursors.Next(*tAfter) || !fresh) {
 				return o.errs.Repeated("teams")
 			}
 		} else {
@@ -545,14 +589,10 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		if got == nil {
 			return nil, o.errs.Fail(errcode.Unavailable, 0, "team "+t.Slug+" disappeared while its members were read", nil)
 		}
-		for _, m := range got.Members.Nodes {
-			if m != nil {
-				t.logins = append(t.logins, m.Login)
-			}
-		}
+		fresh := t.addLogins(got.Members.Nodes)
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
-			if !t.cursors.Next(got.Members.PageInfo.EndCursor) {
+			if !t.cursors.Next(got.Members.PageInfo.EndCursor) || !fresh {
 				return nil, o.errs.Repeated("members of team " + t.Slug)
 			}
 			more = append(more, t)
@@ -585,7 +625,7 @@ func (r *Reader) httpError(errs orgx.Errs, resp *http.Response) error {
 }
 
 // gqlErrors is the one place where GitHub's GraphQL errors become codes.
-func (o *orgRead) gqlErrors(errs []orgx.QueryError) error {
+func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 	e := errs[0]
 	cause := errors.New(e.Type + ": " + e.Message)
 	switch e.Type {
@@ -594,7 +634,16 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError) error {
 	case "NOT_FOUND":
 		return o.errs.Fail(errcode.NotFound, http.StatusOK, "not found (or not visible to the credential)", cause)
 	case "RATE_LIMITED":
-		return o.errs.Fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+		// GitHub answers 200 with the limit's headers: RetryAt is when it
+		// resets (or Retry-After), else a minute on, as GitHub advises.
+		f := o.errs.Fail(errcode.RateLimited, http.StatusOK, "GraphQL rate limit exceeded", cause)
+		now := o.r.http.Now()
+		f.RetryAt = now.Add(time.Minute)
+		limited := &http.Response{StatusCode: http.StatusTooManyRequests, Header: header, Body: http.NoBody}
+		if at, ok := httpx.RateLimitInfo(limited, now); ok && !at.IsZero() {
+			f.RetryAt = at
+		}
+		return f
 	case "RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED":
 		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "query too large", cause))
 	}
@@ -679,14 +728,22 @@ func (r *Reader) build(results []*orgRead) *org.Snapshot {
 			seen := map[string]bool{}
 			for _, l := range t.logins {
 				k := strings.ToLower(l)
-				if seen[k] || !org.ValidName(l) {
+				if seen[k] {
 					continue
 				}
 				seen[k] = true
-				g.Spec.Members = append(g.Spec.Members, l)
-				if u := users[k]; u != nil {
-					u.Spec.MemberOf = append(u.Spec.MemberOf, t.Slug)
+				u := users[k]
+				if u == nil {
+					// Not among the organisation's members as read (one who
+					// joined between the listings, or an invalid name): no
+					// ref to a user the snapshot does not hold.
+					if org.ValidName(l) {
+						snap.Warnings = append(snap.Warnings, fmt.Sprintf("organisation %s: team %s: member %q left out: not among the organisation's members read", d.login, t.Slug, l))
+					}
+					continue
 				}
+				g.Spec.Members = append(g.Spec.Members, u.Metadata.Name)
+				u.Spec.MemberOf = append(u.Spec.MemberOf, t.Slug)
 			}
 			snap.Groups = append(snap.Groups, g)
 		}

@@ -31,7 +31,9 @@
 // 100 groups per query; a group with more members costs one more query per
 // further 100, batched with other groups' pages. With restrictUsersToGroup
 // the users are the members found; otherwise every active user of the
-// instance is listed too (GET /api/v4/users?active=true, 100 a page). A
+// instance is listed too (GET /api/v4/users?active=true, 100 a page, with
+// keyset pagination, so that GitLab's offset limit of 50,000 records does
+// not end the listing; with offsets on a GitLab older than 16.5). A
 // 3-level tree of 200 groups and 5,000 users costs at most ceil(users/100)
 // + ceil(groups/100) + 1 requests (52 measured). A query GitLab finds too
 // complex, or that times out, is sent again with halved page sizes.
@@ -284,7 +286,8 @@ type glGroup struct {
 	GroupMembers *memberConn `json:"groupMembers"`
 
 	members []*glUser
-	cursors orgx.Cursors // of the group's member pages
+	cursors orgx.Cursors    // of the group's member pages
+	seen    map[string]bool // user ids in members
 }
 
 const userFields = `id username name publicEmail avatarUrl webUrl state bot`
@@ -373,6 +376,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 	var pending []*glGroup
 	var after *string
 	var cursors orgx.Cursors
+	seen := map[string]bool{} // lower-case full paths read
 	first := true
 	for {
 		var q strings.Builder
@@ -415,11 +419,15 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 				}
 			}
 		}
+		fresh := false
 		for _, g := range page {
 			if more, err := rd.firstMembers(g); err != nil {
 				return nil, err
 			} else if more {
 				pending = append(pending, g)
+			}
+			if k := strings.ToLower(g.FullPath); !seen[k] {
+				seen[k], fresh = true, true
 			}
 		}
 		all = append(all, page...)
@@ -429,7 +437,9 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			break
 		} else {
 			c := d.PageInfo.EndCursor
-			if !cursors.Next(c) {
+			if !cursors.Next(c) || !fresh {
+				// A cursor given before, or a page with no group not read
+				// before: a listing that would never end.
 				return nil, rd.errs.Repeated("subgroups of " + rd.r.cfg.Group)
 			}
 			after = &c
@@ -450,6 +460,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 	var all, pending []*glGroup
 	var after *string
 	var cursors orgx.Cursors
+	seen := map[string]bool{} // lower-case full paths read
 	for {
 		var data struct {
 			Groups *struct {
@@ -471,6 +482,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 		if data.Groups == nil {
 			return nil, rd.errs.Fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
 		}
+		fresh := false
 		for _, g := range data.Groups.Nodes {
 			if g == nil {
 				continue
@@ -481,13 +493,16 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 				pending = append(pending, g)
 			}
 			all = append(all, g)
+			if k := strings.ToLower(g.FullPath); !seen[k] {
+				seen[k], fresh = true, true
+			}
 		}
 		rd.prog.Report("groups", 0, len(all), false)
 		if !data.Groups.PageInfo.HasNextPage {
 			break
 		}
 		c := data.Groups.PageInfo.EndCursor
-		if !cursors.Next(c) {
+		if !cursors.Next(c) || !fresh {
 			return nil, rd.errs.Repeated("the instance's groups")
 		}
 		after = &c
@@ -510,19 +525,40 @@ func (rd *read) firstMembers(g *glGroup) (bool, error) {
 // addMembers keeps a page of g's members and reports whether more pages
 // follow; a cursor given before is an error.
 func (rd *read) addMembers(g *glGroup, page *memberConn) (bool, error) {
+	if g.seen == nil {
+		g.seen = map[string]bool{}
+	}
+	fresh := false
 	for _, n := range page.Nodes {
 		if n != nil && n.User != nil {
 			g.members = append(g.members, n.User)
+			if !g.seen[n.User.ID] {
+				g.seen[n.User.ID], fresh = true, true
+			}
 		}
 	}
 	g.GroupMembers.PageInfo = page.PageInfo
 	if !page.PageInfo.HasNextPage {
 		return false, nil
 	}
-	if !g.cursors.Next(page.PageInfo.EndCursor) {
+	// A cursor given before, or a page with no member not read before
+	// (GraphQL lists pending invitations without a user: a page of only
+	// those brings nothing new either), is a listing that would never end.
+	if !g.cursors.Next(page.PageInfo.EndCursor) || (!fresh && (len(page.Nodes) == 0 || !onlyInvites(page))) {
 		return false, rd.errs.Repeated("members of group " + g.FullPath)
 	}
 	return true, nil
+}
+
+// onlyInvites reports whether every member of page is a pending
+// invitation (no user).
+func onlyInvites(page *memberConn) bool {
+	for _, n := range page.Nodes {
+		if n != nil && n.User != nil {
+			return false
+		}
+	}
+	return true
 }
 
 const groupsPerQuery = 10
@@ -574,9 +610,15 @@ func (rd *read) memberPages(ctx context.Context, batch []*glGroup) ([]*glGroup, 
 	return more, nil
 }
 
-// allUsers lists the instance's active users (REST, 100 a page).
+// allUsers lists the instance's active users (REST, 100 a page) with
+// keyset pagination, which GitLab offers for users since 16.5: its offset
+// pagination of an endpoint that has keyset pagination stops at GitLab's
+// offset limit (50,000 records by default), and gets slower with every
+// page. An older GitLab refuses keyset pagination there (405): the users
+// are then read with offsets.
 func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
-	users, _, err := rd.restUsers(ctx, groups, rd.r.apiURL+"/users?active=true&exclude_internal=true&per_page=100", "users")
+	offset := rd.r.apiURL + "/users?active=true&exclude_internal=true&per_page=100"
+	users, _, err := rd.restUsers(ctx, groups, offset+"&pagination=keyset&order_by=id&sort=asc", "users", offset)
 	return users, err
 }
 
@@ -586,15 +628,22 @@ func (rd *read) allUsers(ctx context.Context, groups int) ([]*glUser, error) {
 // not using a seat.
 func (rd *read) rootMembers(ctx context.Context, groups int) (users []*glUser, noSeat map[string]bool, err error) {
 	root, _, _ := strings.Cut(rd.r.cfg.Group, "/")
-	return rd.restUsers(ctx, groups, rd.r.apiURL+"/groups/"+url.PathEscape(root)+"/members/all?show_seat_info=true&per_page=100", "members of group "+root)
+	return rd.restUsers(ctx, groups, rd.r.apiURL+"/groups/"+url.PathEscape(root)+"/members/all?show_seat_info=true&per_page=100", "members of group "+root, "")
 }
 
-// restUsers reads a paged REST list of users, from first on.
-func (rd *read) restUsers(ctx context.Context, groups int, first, what string) ([]*glUser, map[string]bool, error) {
+// restUsers reads a paged REST list of users, from first on. The next
+// page is the one X-Next-Page names (offset pagination) or, without it,
+// the Link header's rel="next" (keyset pagination, where GitLab sends
+// nothing else); the link's query is sent to first's own path, so that
+// nothing goes to another host or path whatever the link says. When
+// fallback is set and GitLab refuses first with 405 (keyset pagination
+// not available there), the listing starts again from fallback.
+func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback string) ([]*glUser, map[string]bool, error) {
 	var out []*glUser
 	noSeat := map[string]bool{}
 	next := first
 	var pages orgx.Cursors
+	seen := map[int64]bool{} // user ids listed so far
 	for next != "" {
 		var page []struct {
 			ID          int64   `json:"id"`
@@ -609,10 +658,19 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
 		}
 		header, err := rd.api.GetJSON(ctx, next, http.Header{"Accept": {"application/json"}}, &page)
+		var e *errcode.Error
+		if next == first && fallback != "" && errors.As(err, &e) && e.Status == http.StatusMethodNotAllowed {
+			first, next, fallback = fallback, fallback, ""
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
+		fresh := false
 		for _, u := range page {
+			if !seen[u.ID] {
+				seen[u.ID], fresh = true, true
+			}
 			out = append(out, &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
 				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)})
 			if u.UsingSeat != nil && !*u.UsingSeat {
@@ -628,13 +686,24 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what string) (
 				}
 				next = first + "&page=" + nextPage
 			}
+		} else if q, ok := orgx.NextQuery(header.Get("Link")); ok {
+			if !pages.Next(q) {
+				return nil, nil, rd.errs.Repeated(what)
+			}
+			path, _, _ := strings.Cut(first, "?")
+			next = path + "?" + q
+		}
+		if next != "" && !fresh {
+			// A page with no user not listed before, and more promised:
+			// a server ignoring the page asked for would never end.
+			return nil, nil, rd.errs.Repeated(what)
 		}
 	}
 	return out, noSeat, nil
 }
 
 // queryErrors is the one place where GitLab's GraphQL errors become codes.
-func (rd *read) queryErrors(errs []orgx.QueryError) error {
+func (rd *read) queryErrors(errs []orgx.QueryError, _ http.Header) error {
 	msg := errs[0].Message
 	cause := errors.New(msg)
 	lower := strings.ToLower(msg)

@@ -373,3 +373,70 @@ func TestInstanceWithoutQueryGroups(t *testing.T) {
 		t.Fatalf("snap = %v, err = %v", snap != nil, err)
 	}
 }
+
+// keysetAnswers turns the fake's offset-paged answers to GET /users into
+// what GitLab sends with keyset pagination: no X-*-Page headers, only a
+// Link rel="next", here pointing at another host (the reader must take
+// only its query), and records the query of every users request.
+type keysetAnswers struct {
+	base    http.RoundTripper
+	queries *[]string
+	refuse  bool // answer a keyset request 405, as GitLab before 16.5
+}
+
+func (k keysetAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/users") {
+		return k.base.RoundTrip(req)
+	}
+	*k.queries = append(*k.queries, req.URL.Host+" "+req.URL.RawQuery)
+	if k.refuse && req.URL.Query().Get("pagination") == "keyset" {
+		body := `{"message":"405 Method Not Allowed"}`
+		return &http.Response{StatusCode: http.StatusMethodNotAllowed, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}, nil
+	}
+	resp, err := k.base.RoundTrip(req)
+	if err != nil || k.refuse {
+		return resp, err
+	}
+	for _, h := range []string{"X-Page", "X-Per-Page", "X-Total", "X-Total-Pages", "X-Next-Page", "X-Prev-Page"} {
+		resp.Header.Del(h)
+	}
+	resp.Header.Set("Link", strings.ReplaceAll(resp.Header.Get("Link"), "http://"+req.URL.Host, "https://evil.example"))
+	return resp, nil
+}
+
+// TestInstanceUsersKeysetPages: the instance's users are listed with
+// keyset pagination (GitLab's offset pagination of /users stops at its
+// offset limit, 50,000 by default): the pages GitLab links with only a
+// Link header are all read, on the API's own host whatever host the link
+// names; a GitLab that refuses keyset pagination for users (405, before
+// 16.5) is read with offsets.
+func TestInstanceUsersKeysetPages(t *testing.T) {
+	want := []string{"bob:acme-platform", "carol:acme", "dave:", "eve:other", "jane:acme-platform-sre"}
+	for _, refuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refused %v", refuse), func(t *testing.T) {
+			w := newWorld(t, &fakegitlab.Options{MaxPerPage: 2})
+			seed(t, w.fake)
+			var queries []string
+			snap, err := w.reader(t, gitlaborg.Config{}, func(o *gitlaborg.Options) {
+				o.Transport = keysetAnswers{http.DefaultTransport, &queries, refuse}
+			}).Read(context.Background())
+			must(t, err)
+			if got := userLines(snap); !slices.Equal(got, want) {
+				t.Errorf("users = %v, want %v", got, want)
+			}
+			wantReqs := 3 // 5 users, 2 a page
+			if refuse {
+				wantReqs = 4 // the refusal, then 3 offset pages
+			}
+			if len(queries) != wantReqs || !strings.Contains(queries[0], "pagination=keyset") {
+				t.Errorf("users requests = %q, want %d, the first asking for keyset pagination", queries, wantReqs)
+			}
+			for _, q := range queries {
+				if !strings.HasPrefix(q, w.fake.Host()+" ") {
+					t.Errorf("a users request went to %q", q)
+				}
+			}
+		})
+	}
+}

@@ -233,3 +233,57 @@ func TestRepeatedPagingCookie(t *testing.T) {
 		t.Errorf("searches = %d, want at most 3", n)
 	}
 }
+
+// TestPagingCookieIgnored: a directory that answers every page with the
+// first one, under a cookie never sent before, ends the read with an
+// error instead of a paged search that never ends.
+func TestPagingCookieIgnored(t *testing.T) {
+	s := startAD(t)
+	s.IgnoreCookie.Store(true)
+	r := newADReaderWithCA(t, s, adConfig(s, 100))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(fmt.Sprint(err), "repeated a page") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the repeated page", snap != nil, err)
+	}
+	if n := s.Searches.Load(); n > 3 {
+		t.Errorf("searches = %d, want at most 3", n)
+	}
+}
+
+// TestEndlessRange: range retrieval whose ranges never end (each further
+// range brings no value not read before) ends the read with an error
+// instead of searching forever.
+func TestEndlessRange(t *testing.T) {
+	s := startAD(t)
+	s.EndlessRange.Store(true)
+	r := newADReaderWithCA(t, s, adConfig(s, 1000))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(fmt.Sprint(err), "range retrieval") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable naming the range retrieval", snap != nil, err)
+	}
+	if n := s.Searches.Load(); n > 4 {
+		t.Errorf("searches = %d, want at most 4", n)
+	}
+}
+
+// TestEndlessEmptyPages: a directory whose paged search sends empty pages
+// under ever-new cookies (AD sends a few when a page takes too long) ends
+// the read with an error after orgx's bound on empty pages in a row.
+func TestEndlessEmptyPages(t *testing.T) {
+	s := startAD(t)
+	s.EmptyPages.Store(true)
+	r := newADReaderWithCA(t, s, adConfig(s, 100))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	snap, err := r.Read(ctx)
+	if snap != nil || errcode.CodeOf(err) != errcode.Unavailable || !strings.Contains(fmt.Sprint(err), "repeated a page") {
+		t.Fatalf("snap = %v, err = %v; want no snapshot and Unavailable", snap != nil, err)
+	}
+	if n := s.Searches.Load(); n > 1002 {
+		t.Errorf("searches = %d, want at most 1002", n)
+	}
+}

@@ -152,7 +152,8 @@ type SearchOptions struct {
 // DefaultPageSize is the page size of paged: true.
 const DefaultPageSize = 500
 
-// Paged is the paged option: false, true, or {pageSize, pagePause}.
+// Paged is the paged option: false, true, or {pageSize, pagePause}. A
+// PageSize of 0 or less means DefaultPageSize.
 type Paged struct {
 	Enabled  bool
 	PageSize int

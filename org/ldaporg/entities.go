@@ -57,6 +57,31 @@ func DecodeGUID(b []byte) (string, bool) {
 		hex.EncodeToString(b[8:10]), hex.EncodeToString(b[10:16])), true
 }
 
+// DecodeSID formats an Active Directory security identifier (objectSid,
+// binary) as text, e.g. "S-1-5-21-1004336348-1177238915-682003330-512":
+// the revision, the 48-bit big-endian identifier authority (in hex above
+// 32 bits, as Windows writes it) and the little-endian sub-authorities.
+func DecodeSID(b []byte) (string, bool) {
+	if len(b) < 8 || b[0] != 1 || int(b[1]) > 15 || len(b) != 8+4*int(b[1]) {
+		return "", false
+	}
+	var auth uint64
+	for _, c := range b[2:8] {
+		auth = auth<<8 | uint64(c)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "S-%d-", b[0])
+	if auth >= 1<<32 {
+		fmt.Fprintf(&sb, "0x%012X", auth)
+	} else {
+		fmt.Fprintf(&sb, "%d", auth)
+	}
+	for i := 8; i < len(b); i += 4 {
+		fmt.Fprintf(&sb, "-%d", binary.LittleEndian.Uint32(b[i:i+4]))
+	}
+	return sb.String(), true
+}
+
 // first returns the first value of attr (case-insensitive name), "" if
 // none.
 func first(e *ldap.Entry, attr string) string {
@@ -85,7 +110,8 @@ func (r *Reader) dnOf(e *ldap.Entry) string {
 }
 
 // uuidOf returns the entry's stable id: the vendor attribute, or
-// objectGUID (decoded), entryUUID, ipaUniqueID, whichever is present.
+// objectGUID (decoded), entryUUID, ipaUniqueID, whichever is present. The
+// binary objectGUID and objectSid are decoded to their text forms.
 func (r *Reader) uuidOf(e *ldap.Entry) string {
 	names := []string{"objectGUID", "entryUUID", "ipaUniqueID"}
 	if v := r.cfg.Vendor; v != nil && v.UUIDAttributeName != "" {
@@ -95,6 +121,12 @@ func (r *Reader) uuidOf(e *ldap.Entry) string {
 		if strings.EqualFold(n, "objectGUID") {
 			if g, ok := DecodeGUID(e.GetEqualFoldRawAttributeValue(n)); ok {
 				return g
+			}
+			continue
+		}
+		if strings.EqualFold(n, "objectSid") {
+			if sid, ok := DecodeSID(e.GetEqualFoldRawAttributeValue(n)); ok {
+				return sid
 			}
 			continue
 		}

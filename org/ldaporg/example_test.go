@@ -70,3 +70,12 @@ func ExampleDecodeGUID() {
 	// Output:
 	// 0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9
 }
+
+func ExampleDecodeSID() {
+	// objectSid of a domain's Domain Admins group (RID 512).
+	raw := []byte{1, 5, 0, 0, 0, 0, 0, 5, 0x15, 0, 0, 0, 0xdc, 0xf4, 0xdc, 0x3b, 0x83, 0x3d, 0x2b, 0x46, 0x82, 0x8b, 0xa6, 0x28, 0, 2, 0, 0}
+	s, _ := ldaporg.DecodeSID(raw)
+	fmt.Println(s)
+	// Output:
+	// S-1-5-21-1004336348-1177238915-682003330-512
+}

@@ -61,3 +61,25 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeSID(f *testing.F) {
+	f.Add([]byte{1, 5, 0, 0, 0, 0, 0, 5, 0x15, 0, 0, 0, 0xdc, 0xf4, 0xdc, 0x3b, 0x83, 0x3d, 0x2b, 0x46, 0x82, 0x8b, 0xa6, 0x28, 0, 2, 0, 0})
+	f.Add([]byte{1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0})       // S-1-1-0, Everyone
+	f.Add([]byte{1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) // a 48-bit authority, no sub-authority
+	f.Add([]byte{1, 5, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, ok := DecodeSID(b)
+		if !ok {
+			return
+		}
+		parts := strings.Split(s, "-")
+		if parts[0] != "S" || len(parts) != 3+int(b[1]) || len(b) != 8+4*int(b[1]) {
+			t.Fatalf("DecodeSID(%x) = %q", b, s)
+		}
+		for _, p := range parts[1:] {
+			if p == "" || strings.ContainsFunc(p, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'F' || r == 'x') }) {
+				t.Fatalf("DecodeSID(%x) = %q: part %q", b, s, p)
+			}
+		}
+	})
+}

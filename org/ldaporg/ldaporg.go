@@ -16,7 +16,11 @@
 //     comes back as member;range=0-1499 is read to its end, so groups with
 //     more than 1,500 members are complete;
 //   - objectGUID is decoded to its text form (the first three groups
-//     little-endian);
+//     little-endian), and objectSid, when it is the vendor's UUID
+//     attribute, to its S-1-5-21-... form;
+//   - free text (display names, descriptions, ...) is cleaned as
+//     [org.Snapshot.Clean] says: a directory value that is not UTF-8 or
+//     holds control characters cannot break the catalog file;
 //   - [Reader.TransitiveGroups] and [Reader.TransitiveMembers] use
 //     Active Directory's in-chain matching rule (1.2.840.113556.1.4.1941)
 //     for nested membership in one search;
@@ -37,6 +41,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -214,6 +219,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	resolve(snap, users, groups)
 	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
 	snap.Sort()
+	snap.Clean() // directory values are untrusted
 	if err := snap.Validate(); err != nil {
 		return nil, err
 	}
@@ -282,10 +288,19 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 	req := ldap.NewSearchRequest(base, scopes[o.Scope], derefs[o.DerefAliases], o.SizeLimit, o.TimeLimit, false, filter, attrs, nil)
 	var paging *ldap.ControlPaging
 	if o.Paged.Enabled {
-		paging = ldap.NewControlPaging(uint32(o.Paged.PageSize))
+		// A page size of 0 asks the directory to abandon the search (RFC
+		// 2696: slapd then sends no entry, and the directory would look
+		// empty); a Config built in Go may leave it unset.
+		size := o.Paged.PageSize
+		if size <= 0 {
+			size = DefaultPageSize
+		}
+		paging = ldap.NewControlPaging(uint32(min(size, math.MaxInt32)))
 		req.Controls = []ldap.Control{paging}
 	}
 	var cookies orgx.Cursors
+	seen := map[string]bool{} // the DNs of the entries read, as sent
+	empty := 0                // empty pages in a row
 	for {
 		res, err := c.Search(ctx, req)
 		if err != nil {
@@ -294,7 +309,11 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		for _, ref := range res.Referrals {
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("referral to %s under %s not followed", ref, base))
 		}
+		fresh := false
 		for _, e := range res.Entries {
+			if !seen[e.DN] {
+				seen[e.DN], fresh = true, true
+			}
 			for _, a := range ranged {
 				if err := r.completeRange(ctx, c, e, a); err != nil {
 					return err
@@ -316,8 +335,16 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		if len(resp.Cookie) == 0 {
 			return nil
 		}
-		if !cookies.Next(string(resp.Cookie)) {
-			// The same page again, forever: never a complete read.
+		if len(res.Entries) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) || empty > orgx.MaxEmptyPages {
+			// The same page again, forever: never a complete read. (Active
+			// Directory may send an empty page with a cookie when a page
+			// takes too long; up to orgx.MaxEmptyPages in a row are
+			// followed.)
 			return orgx.RepeatedCursor("ldap.Search", "ldap", "", "paged search under "+base)
 		}
 		paging.SetCookie(resp.Cookie)
@@ -344,6 +371,10 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 		return nil
 	}
 	values := slices.Clone(ranged.Values)
+	seen := make(map[string]bool, len(values))
+	for _, v := range values {
+		seen[v] = true
+	}
 	_, _, hi, _ := parseRange(ranged.Name)
 	for hi >= 0 {
 		next := attr + ";range=" + strconv.Itoa(hi+1) + "-*"
@@ -363,8 +394,19 @@ func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.En
 		if got == nil {
 			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: the server did not return range %d-*", attr, e.DN, hi+1)
 		}
+		fresh := false
+		for _, v := range got.Values {
+			if !seen[v] {
+				seen[v], fresh = true, true
+			}
+		}
 		values = append(values, got.Values...)
 		_, _, hi, _ = parseRange(got.Name)
+		if hi >= 0 && !fresh {
+			// A range with no value not read before, and more promised:
+			// ranges that would never end.
+			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: range %s brought no new value and promised more; it would never end", attr, e.DN, got.Name)
+		}
 	}
 	// Replace the ranged attribute (and any empty plain one) by the whole.
 	out := e.Attributes[:0]

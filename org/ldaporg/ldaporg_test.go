@@ -457,3 +457,27 @@ func TestInsecureWarnsOnceAndSecretNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// TestPagedWithoutPageSize: a Config built in Go with paged on and no
+// page size (or a negative one) pages with DefaultPageSize. A page size
+// of 0 in the paged results control asks the directory to abandon the
+// search (RFC 2696), which slapd does with no entry: read as it was, the
+// directory would have looked empty.
+func TestPagedWithoutPageSize(t *testing.T) {
+	s := need(t)
+	for _, ps := range []int{0, -5} {
+		c := bigConfig(s, 1)
+		c.Users[0].Options.Paged.PageSize = ps
+		c.Users[0].Options.Filter = "(memberOf=cn=group100,ou=groups,dc=example,dc=org)"
+		c.Groups[0].Options.Paged.PageSize = ps
+		c.Groups[0].Options.Filter = "(|(cn=group100)(cn=group010)(cn=group000))"
+		r := newReader(t, c)
+		snap, err := r.Read(t.Context())
+		if err != nil {
+			t.Fatalf("page size %d: %v", ps, err)
+		}
+		if len(snap.Users) != 25 || len(snap.Groups) != 3 || r.Stats().Searches != 2 {
+			t.Errorf("page size %d: %d users, %d groups in %d searches; want 25, 3 in 2", ps, len(snap.Users), len(snap.Groups), r.Stats().Searches)
+		}
+	}
+}

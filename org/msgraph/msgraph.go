@@ -19,7 +19,8 @@
 // graph.microsoft.com/user-id, with spec.memberOf holding its direct groups
 // and, as Backstage does, their ancestors. A user without an id, a display
 // name or a mail is skipped, with a warning naming it. Photos are off by
-// default (user.loadPhotos).
+// default (user.loadPhotos); a photo Graph fails to serve (5xx after the
+// retries) is left out with a warning and fetched on the next read.
 //
 // # Requests
 //
@@ -59,6 +60,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"net"
@@ -537,12 +539,14 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	var photoWarnings []string
 	if r.cfg.User.LoadPhotos != nil && *r.cfg.User.LoadPhotos {
-		if err := r.photos(ctx, st); err != nil {
+		if photoWarnings, err = r.photos(ctx, st); err != nil {
 			return nil, err
 		}
 	}
 	snap := r.build(tenant, st)
+	snap.Warnings = append(snap.Warnings, photoWarnings...)
 	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "msgraph", r.cfg.ID); err != nil {
 		return nil, err
 	}
@@ -762,12 +766,19 @@ func listQuery(sel, filter, search, expand string, advanced bool) string {
 	return q
 }
 
-// follow reads a collection from link, following its @odata.nextLinks
-// (a link given twice is an error naming the listing what), and calls each
-// for every object, decoded as a T, and onPage (when not nil) after every
-// page. It returns the @odata.deltaLink a delta query ends with.
+// follow reads a collection from link, following its @odata.nextLinks,
+// and calls each for every object, decoded as a T, and onPage (when not
+// nil) after every page. It returns the @odata.deltaLink a delta query
+// ends with. A link given twice, or a page of objects all sent before (the
+// same bytes: a delta query's group repeated with other members@delta is
+// new) with more promised, is an error naming the listing what: a server
+// doing either would never end. Graph may send an empty page with a
+// nextLink; up to orgx.MaxEmptyPages of those in a row are followed.
 func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
 	var links orgx.Cursors
+	seed := maphash.MakeSeed()
+	seen := map[uint64]struct{}{} // hashes of the objects sent
+	empty := 0                    // empty pages in a row
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
@@ -777,24 +788,35 @@ func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, w
 		if err := r.get(ctx, link, advanced, &page); err != nil {
 			return "", err
 		}
+		fresh := false
 		for _, raw := range page.Value {
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
 				return "", r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
 			}
 			each(v)
+			if h := maphash.Bytes(seed, raw); !has(seen, h) {
+				seen[h], fresh = struct{}{}, true
+			}
 		}
 		if onPage != nil {
 			onPage()
 		}
 		link = page.Next
-		if link != "" && !links.Next(link) {
+		if len(page.Value) == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		if link != "" && (!links.Next(link) || (len(page.Value) > 0 && !fresh) || empty > orgx.MaxEmptyPages) {
 			return "", r.errs.Repeated(what)
 		}
 		deltaLink = cmp.Or(page.Delta, deltaLink)
 	}
 	return deltaLink, nil
 }
+
+func has(m map[uint64]struct{}, k uint64) bool { _, ok := m[k]; return ok }
 
 // list reads a collection with a list query (no delta).
 func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {
@@ -804,8 +826,13 @@ func list[T any](ctx context.Context, r *Reader, link string, advanced bool, eac
 
 // photos loads each user's 48x48 photo as a data URL. In delta mode a
 // user that did not change keeps the photo of the previous read (a photo
-// change alone does not show in users/delta).
-func (r *Reader) photos(ctx context.Context, st *state) error {
+// change alone does not show in users/delta). A photo Graph fails to
+// serve (Unavailable: a 5xx, or no answer, after the retries; its photo
+// gateway times out) is left out with a warning, returned sorted, and
+// asked for again on the next read: a picture is not worth the tenant's
+// read. Any other failure (a refusal, a rate limit to wait out, the
+// context's end) ends the read.
+func (r *Reader) photos(ctx context.Context, st *state) ([]string, error) {
 	var todo []*gUser
 	for id, old := range st.users {
 		if !old.photoChecked {
@@ -814,14 +841,25 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 			todo = append(todo, &u)
 		}
 	}
-	return orgx.Each(ctx, r.http.Concurrency, slices.Values(todo), func(ctx context.Context, u *gUser) error {
+	var mu sync.Mutex
+	var warnings []string
+	skip := func(u *gUser, err error) error {
+		if ctx.Err() != nil || errcode.CodeOf(err) != errcode.Unavailable {
+			return err
+		}
+		mu.Lock()
+		warnings = append(warnings, fmt.Sprintf("user %s (%s): photo left out, to be fetched again: %v", u.ID, u.UserPrincipalName, err))
+		mu.Unlock()
+		return nil
+	}
+	err := orgx.Each(ctx, r.http.Concurrency, slices.Values(todo), func(ctx context.Context, u *gUser) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url("/users/"+url.PathEscape(u.ID)+"/photos/48x48/$value", ""), nil)
 		if err != nil {
 			return errcode.Wrap(errcode.InvalidArgument, op, err)
 		}
 		resp, err := r.hc.Do(req)
 		if err != nil {
-			return r.errs.Transport(ctx, err)
+			return skip(u, r.errs.Transport(ctx, err))
 		}
 		if resp.StatusCode == http.StatusNotFound {
 			httpx.DrainClose(resp)
@@ -829,7 +867,7 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 			return nil
 		}
 		if resp.StatusCode != http.StatusOK {
-			return r.httpError(resp)
+			return skip(u, r.httpError(resp))
 		}
 		b, err := httpx.ReadBody(resp, 1<<20)
 		if err != nil {
@@ -838,6 +876,8 @@ func (r *Reader) photos(ctx context.Context, st *state) error {
 		u.picture, u.photoChecked = "data:image/jpeg;base64,"+base64.StdEncoding.EncodeToString(b), true
 		return nil
 	})
+	slices.Sort(warnings)
+	return warnings, err
 }
 
 // get fetches link (followed verbatim) and decodes its JSON body.

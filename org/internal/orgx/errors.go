@@ -82,11 +82,12 @@ func (e Errs) Answer(resp *http.Response, now time.Time, w Wording, cause func(b
 }
 
 // RepeatedCursor is the error of a listing whose server gave a page cursor
-// it had given before (or none where one was due): Unavailable, as the
-// answer cannot be complete.
+// it had given before (or none where one was due), or a page with nothing
+// not listed before and more pages promised: Unavailable, as the answer
+// cannot be complete.
 func RepeatedCursor(op, provider, host, what string) error {
 	return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: host,
-		Msg: what + ": the server repeated a page cursor (or sent none with more pages to come); following it would never end"}
+		Msg: what + ": the server repeated a page cursor or a page (or sent no cursor with more pages to come); following it would never end"}
 }
 
 // Repeated is [RepeatedCursor] for this reader's listing of what.

@@ -21,8 +21,9 @@ type GraphQL struct {
 	URL     string
 	Header  http.Header   // set on every request, beside Content-Type and Accept
 	Timeout time.Duration // bounds each request; one that times out is [Shrink]
-	// QueryErrors is the error of an answer that carries GraphQL errors.
-	QueryErrors func([]QueryError) error
+	// QueryErrors is the error of an answer that carries GraphQL errors;
+	// header is the answer's (a rate limit's reset time).
+	QueryErrors func(errs []QueryError, header http.Header) error
 }
 
 // QueryError is one entry of a GraphQL answer's errors.
@@ -75,7 +76,7 @@ func (g *GraphQL) Post(ctx context.Context, query string, vars map[string]any, o
 		return err
 	}
 	if len(env.Errors) > 0 {
-		return g.QueryErrors(env.Errors)
+		return g.QueryErrors(env.Errors, resp.Header)
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
 		return g.Errs.Fail(errcode.Unavailable, resp.StatusCode, "the GraphQL answer is not the shape asked for", err)

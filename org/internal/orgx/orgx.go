@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,11 +115,14 @@ func DecodeMap[T any](d Decoder, path string, setID func(*T, string)) ([]T, erro
 	return out, nil
 }
 
-// Done is how every reader ends a Read: it checks the snapshot its build
-// made (the build skips what Backstage would reject, so a failure is a
-// bug), sends the final progress report and logs the snapshot's warnings,
-// each prefixed with the reader's package name, to logger (nil: silent).
+// Done is how every reader ends a Read: it cleans the free text of the
+// snapshot its build made ([org.Snapshot.Clean]: what a directory holds is
+// untrusted), checks it (the build skips what Backstage would reject, so a
+// failure is a bug), sends the final progress report and logs the
+// snapshot's warnings, each prefixed with the reader's package name, to
+// logger (nil: silent).
 func Done(ctx context.Context, snap *org.Snapshot, p *Progress, logger *slog.Logger, pkg, provider string) error {
+	snap.Clean()
 	if err := snap.Validate(); err != nil {
 		return err
 	}
@@ -152,6 +157,12 @@ func Format(f fmt.State, verb rune, s string) {
 	io.WriteString(f, s)
 }
 
+// MaxEmptyPages bounds the empty pages in a row that a listing follows
+// (Microsoft Graph and Active Directory may send an empty page with a
+// cursor, and more after it): past it, the server is taken for one whose
+// listing never ends. Real runs are a few pages long.
+const MaxEmptyPages = 1000
+
 // Cursors remembers the page cursors one listing was given (GraphQL
 // endCursors, next-page numbers, @odata.nextLinks), so that a server that
 // repeats one, and so would have the same pages read forever, ends the
@@ -173,4 +184,26 @@ func (c *Cursors) Next(cursor string) bool {
 	}
 	c.seen[cursor] = struct{}{}
 	return true
+}
+
+// NextQuery returns the query of the rel="next" target of a Link header
+// (RFC 8288, as GitHub and GitLab send it), and false when there is none.
+// Readers send it to their own URL's path: whatever host or path the link
+// names, nothing goes elsewhere.
+func NextQuery(link string) (string, bool) {
+	for part := range strings.SplitSeq(link, ",") {
+		target, params, ok := strings.Cut(part, ";")
+		if !ok || !slices.ContainsFunc(strings.Split(params, ";"), func(p string) bool {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			return strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(v, `"`)), "next")
+		}) {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
+		if err != nil || u.RawQuery == "" {
+			return "", false
+		}
+		return u.RawQuery, true
+	}
+	return "", false
 }

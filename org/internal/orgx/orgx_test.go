@@ -194,7 +194,7 @@ func TestGraphQLPost(t *testing.T) {
 			HTTPError: func(resp *http.Response) error {
 				return testErrs.Answer(resp, time.Now(), wording, func([]byte) string { return "" })
 			}},
-		QueryErrors: func(errs []QueryError) error {
+		QueryErrors: func(errs []QueryError, _ http.Header) error {
 			return testErrs.Fail(errcode.NotFound, 200, errs[0].Type+" "+errs[0].Message, nil)
 		}}
 	for _, tt := range []struct {
@@ -370,4 +370,37 @@ func TestMeterObserve(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestNextQuery(t *testing.T) {
+	for _, tt := range []struct {
+		link, want string
+		ok         bool
+	}{
+		{`<https://api.github.com/app/installations?per_page=100&page=2>; rel="next", <https://api.github.com/app/installations?per_page=100&page=9>; rel="last"`, "per_page=100&page=2", true},
+		{`<https://gitlab.example/api/v4/users?cursor=eyJpZCI6IjQyIn0%3D&pagination=keyset>; rel="next"`, "cursor=eyJpZCI6IjQyIn0%3D&pagination=keyset", true},
+		{`<https://evil.example/x?page=3>; rel=next`, "page=3", true},
+		{`<https://h/x?page=1>; rel="first", <https://h/x?page=3>; rel="prev next"`, "page=3", true},
+		{`<https://h/x?page=1>; rel="prev"`, "", false},
+		{`<https://h/x>; rel="next"`, "", false},
+		{``, "", false},
+		{`garbage`, "", false},
+	} {
+		got, ok := NextQuery(tt.link)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("NextQuery(%q) = %q, %v; want %q, %v", tt.link, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzNextQuery(f *testing.F) {
+	f.Add(`<https://h/x?page=2>; rel="next", <https://h/x?page=9>; rel="last"`)
+	f.Add(`<https://h/x?a=1&b=%zz>; rel=next`)
+	f.Add(`<>; rel="next"`)
+	f.Fuzz(func(t *testing.T, link string) {
+		q, ok := NextQuery(link)
+		if ok != (q != "") || strings.ContainsAny(q, "#") {
+			t.Fatalf("NextQuery(%q) = %q, %v", link, q, ok)
+		}
+	})
 }

@@ -80,6 +80,17 @@ type Server struct {
 	// page names the page it answered as the next, as a broken server
 	// might.
 	RepeatCookie atomic.Bool
+	// IgnoreCookie, when set, makes paged searches ignore the cookie
+	// sent: every page is the first, under a cookie never sent before, as
+	// a broken server might.
+	IgnoreCookie atomic.Bool
+	// EmptyPages, when set, makes paged searches answer every page empty,
+	// under a cookie never sent before: a listing that never ends.
+	EmptyPages atomic.Bool
+	// EndlessRange, when set, makes range retrieval never end: a request
+	// for the range L-* is answered with the range L-L holding the
+	// attribute's first value again, never with the last range.
+	EndlessRange atomic.Bool
 
 	mu        sync.Mutex
 	entries   []*Entry
@@ -220,11 +231,18 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 		}
 	}
 	if paging != nil && paging.PagingSize > 0 {
-		if len(paging.Cookie) > 0 {
+		if len(paging.Cookie) > 0 && !s.IgnoreCookie.Load() {
 			start, _ = strconv.Atoi(string(paging.Cookie))
 			start = min(max(start, 0), len(hits))
 		}
 		end = min(start+int(paging.PagingSize), len(hits))
+	}
+	if paging != nil && s.EmptyPages.Load() {
+		c, _ := gldap.NewControlPaging(paging.PagingSize)
+		c.SetCookie([]byte(fmt.Sprintf("empty.%d", s.Searches.Load())))
+		done.SetControls(c)
+		w.Write(done)
+		return
 	}
 	for _, e := range hits[start:end] {
 		resp := r.NewSearchResponseEntry(e.DN)
@@ -239,6 +257,9 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 			next = strconv.Itoa(end)
 			if s.RepeatCookie.Load() {
 				next = strconv.Itoa(start)
+			}
+			if s.IgnoreCookie.Load() {
+				next = fmt.Sprintf("%d.%d", end, s.Searches.Load())
 			}
 		}
 		c, _ := gldap.NewControlPaging(paging.PagingSize)
@@ -263,6 +284,10 @@ func (s *Server) project(e *Entry, want []string) map[string][]string {
 			if attr, rng, ok := strings.Cut(w, ";"); ok && strings.EqualFold(attr, name) && strings.HasPrefix(strings.ToLower(rng), "range=") {
 				lo, _ := strconv.Atoi(strings.TrimPrefix(strings.Split(rng[len("range="):], "-")[0], ""))
 				lo = min(max(lo, 0), len(vals))
+				if s.EndlessRange.Load() && len(vals) > 0 {
+					out[name+";range="+strconv.Itoa(lo)+"-"+strconv.Itoa(lo)] = vals[:1]
+					continue
+				}
 				hi := min(lo+s.MaxValRange, len(vals))
 				tail := strconv.Itoa(hi - 1)
 				if hi == len(vals) {
