@@ -104,9 +104,10 @@ func (d *Deliveries) SeenAny(ctx context.Context, ids []string, ttl time.Duratio
 		// The script may have run although its answer was lost (a
 		// timeout): delete what it may have recorded (the keys holding
 		// its mark, never another replica's), so that the redelivery the
-		// receiver now asks for is not a duplicate. This goes past the
-		// circuit breaker, which the failure just opened and which would
-		// refuse the receiver's own Forget; it is one command per
+		// receiver now asks for is not a duplicate (the receiver leaves
+		// this to the store: only the store can tell its records from
+		// another replica's). This goes past the circuit breaker, which
+		// the failure may just have opened; it is one command per
 		// failure, not per call while Redis is down.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.s.timeout)
 		_ = unrecordScript.Run(cctx, d.s.rdb, keys, mark).Err()

@@ -27,6 +27,10 @@ import (
 type deliveryHook struct {
 	n          atomic.Int64
 	loseAnswer atomic.Bool
+	// giveUp, when set, is called after a script ran on the server (the
+	// caller cancelling its context, as when the provider closes the
+	// connection), and the script is reported as cancelled.
+	giveUp atomic.Pointer[context.CancelFunc]
 }
 
 func (h *deliveryHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -39,6 +43,13 @@ func (h *deliveryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if name := cmd.Name(); err == nil && (name == "evalsha" || name == "eval") && h.loseAnswer.Load() {
 			err = &net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}
 			cmd.SetErr(err)
+		}
+		if name := cmd.Name(); err == nil && (name == "evalsha" || name == "eval") {
+			if cancel := h.giveUp.Swap(nil); cancel != nil {
+				(*cancel)()
+				err = context.Canceled
+				cmd.SetErr(err)
+			}
 		}
 		return err
 	}
@@ -243,6 +254,24 @@ func TestDeliveriesAnswerLost(t *testing.T) {
 	}
 	if _, err := other.Parse(t.Context(), pushHeader("d-2"), body(2)); errcode.CodeOf(err) != errcode.AlreadyExists {
 		t.Errorf("d-2 again on the replica that handled it: %v; want AlreadyExists", err)
+	}
+
+	// The same, but this copy's caller gave up (the provider closed the
+	// connection) after the script ran: the Receiver must not Forget the
+	// other replica's records either (it did, and the circuit breaker,
+	// which a cancellation does not open, let that through: d-3 was then
+	// handled twice).
+	if _, err := other.Parse(t.Context(), pushHeader("d-3"), body(3)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	ctx, cancel := context.WithCancel(t.Context())
+	h.giveUp.Store(&cancel)
+	if _, err := rc.Parse(ctx, pushHeader("d-3"), body(3)); err == nil {
+		t.Fatal("a copy of another replica's delivery whose caller gave up: no error")
+	}
+	if _, err := other.Parse(t.Context(), pushHeader("d-3"), body(3)); errcode.CodeOf(err) != errcode.AlreadyExists {
+		t.Errorf("d-3 again on the replica that handled it, after the cancelled copy: %v; want AlreadyExists", err)
 	}
 }
 

@@ -38,7 +38,11 @@ type DeliveryBatchStore interface {
 	// it records nothing. Otherwise it records every id for ttl. Checking
 	// and recording are one atomic step. When it fails, the ids may or may
 	// not be recorded (a request that timed out may still have been
-	// applied): the Receiver Forgets them.
+	// applied): SeenAny itself then takes back what this call recorded,
+	// and only that, never a record another call (another replica) made,
+	// so that the provider's redelivery is handled once. The Receiver
+	// does not Forget them: a Forget of an id that another replica
+	// recorded would let a later copy of that delivery be handled twice.
 	SeenAny(ctx context.Context, ids []string, ttl time.Duration) (bool, error)
 }
 

@@ -58,7 +58,14 @@ func (b *batchStore) SeenAny(ctx context.Context, ids []string, ttl time.Duratio
 	b.calls++
 	if b.calls == b.failAt {
 		if b.applied {
-			b.MemoryDeliveries.SeenAny(ctx, ids, ttl)
+			// Applied, then the answer was lost: as the contract says,
+			// take back what this call recorded (here, all of ids,
+			// since it saw none of them).
+			if seen, _ := b.MemoryDeliveries.SeenAny(ctx, ids, ttl); !seen {
+				for _, id := range ids {
+					b.MemoryDeliveries.Forget(ctx, id)
+				}
+			}
 		}
 		return false, errors.New("redis: i/o timeout")
 	}

@@ -388,17 +388,14 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 // whether one was recorded already. When the store fails, Parse answers
 // Unavailable so that the provider redelivers; the keys this call may have
 // recorded are then forgotten, or the redelivery would be refused as a
-// duplicate and never handled. With a [DeliveryBatchStore] that is the
-// whole batch (a command that timed out may still have been applied);
-// with a plain store, the keys up to the failing one. Forgetting is best
-// effort: its error is logged, not returned.
+// duplicate and never handled. A [DeliveryBatchStore] takes back what its
+// failed SeenAny recorded itself (only it can tell its records from
+// another replica's); with a plain store, the Receiver forgets the keys up
+// to the failing one. Forgetting is best effort: its error is logged, not
+// returned.
 func (r *Receiver) record(ctx context.Context, keys []string) (bool, error) {
 	if b, ok := r.store.(DeliveryBatchStore); ok {
-		seen, err := b.SeenAny(ctx, keys, r.ttl)
-		if err != nil {
-			r.undo(ctx, keys)
-		}
-		return seen, err
+		return b.SeenAny(ctx, keys, r.ttl)
 	}
 	for i, k := range keys {
 		seen, err := r.store.Seen(ctx, k, r.ttl)
