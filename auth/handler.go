@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,9 @@ type Options struct {
 	// as a Backstage backend serves its own auth.environment: [Handler.Register]
 	// refuses another and [Config.NewHandler] skips the others (with a
 	// warning), so that a second environment whose identity provider is
-	// looser cannot sign users into this one. Empty: env is required, as
+	// looser cannot sign users into this one; a session signed in
+	// through another environment (a deployment sharing the secret and
+	// the store) is refused as Unauthorized. Empty: env is required, as
 	// in Backstage, and every registered environment is served.
 	Environment string
 	// ServeAllEnvironments serves every registered environment besides
@@ -624,9 +627,25 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 	if !h.now().Before(s.Expires) {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 	}
+	if err := h.envServed(s); err != nil {
+		return nil, err
+	}
 	s.Version, s.h, s.key, s.stale = rec.Version, h, key, stale
 	h.remember(key, s)
 	return s, nil
+}
+
+// envServed refuses a session of an environment the Handler does not
+// serve (Options.Environment): a deployment sharing the session secret
+// and the store with another (development and production on one Redis)
+// must not accept the other's sessions, whose users its own identity
+// provider never vouched for.
+func (h *Handler) envServed(s *Session) error {
+	if h.serves(s.Env) {
+		return nil
+	}
+	return errcode.New(errcode.Unauthorized, "auth.Handler.Session", "the session was signed in through the "+strconv.Quote(clip(s.Env))+
+		" environment, which this server does not serve; sign in again")
 }
 
 // reseal writes a session record that a previous secret opened again,
@@ -655,6 +674,9 @@ func (h *Handler) fromCache(key string, c cachedSession) (*Session, error) {
 	s := c.s
 	if !h.now().Before(s.Expires) {
 		return nil, errcode.New(errcode.Unauthorized, "auth.Handler.Session", "the session has ended; sign in again")
+	}
+	if err := h.envServed(&s); err != nil {
+		return nil, err
 	}
 	s.Version, s.h, s.key = c.version, h, key
 	return &s, nil
