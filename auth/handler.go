@@ -828,6 +828,12 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	res, err := rp.Refresh(pctx, s.Tokens)
 	if err != nil {
 		h.log(ctx, "auth: refresh failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		if refreshRefused(err) {
+			// The grant is gone (revoked, expired, or the refresh token
+			// spent elsewhere): no later refresh can succeed, and the
+			// session must not outlive it as a signed-in user.
+			return nil, h.endRefused(ctx, op, key, "the provider refused the session's refresh token ("+oneLine(publicMessage(err))+"); sign in again", err)
+		}
 		return nil, err
 	}
 	ns := *s
@@ -840,7 +846,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	}
 	if res.Identity.Subject != "" {
 		if res.Identity.Subject != s.Identity.Subject {
-			return nil, errcode.New(errcode.Unauthorized, op, "the refreshed ID token names another user; sign in again")
+			return nil, h.endRefused(ctx, op, key, "the refreshed ID token names another user; sign in again", nil)
 		}
 		res.Identity.Provider = s.Identity.Provider
 		ns.Identity = res.Identity
@@ -848,6 +854,30 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	// The provider may have rotated the refresh token: if it cannot be
 	// stored, the session cannot be refreshed again.
 	return h.putHeld(ctx, op, lease, key, &ns, "storing the refreshed tokens failed; sign in again", "auth: refreshed")
+}
+
+// refreshRefused reports whether a provider's Refresh error means the
+// user's grant is gone (Unauthorized or PermissionDenied, as
+// [RedirectProvider] documents), not that the provider failed or refused
+// the portal's own client credentials.
+func refreshRefused(err error) bool {
+	switch errcode.CodeOf(err) {
+	case errcode.Unauthorized, errcode.PermissionDenied:
+		return !errors.Is(err, errClientRefused)
+	}
+	return false
+}
+
+// endRefused deletes the session key, which its provider refused, under
+// the refresh lease the caller holds, and returns the Unauthorized error
+// msg (wrapping cause), or Unavailable when the store cannot delete it.
+func (h *Handler) endRefused(ctx context.Context, op, key, msg string, cause error) error {
+	derr := h.store.Delete(ctx, key)
+	h.forget(key)
+	if derr != nil && errcode.CodeOf(derr) != errcode.NotFound {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "ending a session its provider refused failed", Err: derr}
+	}
+	return &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: msg, Err: cause}
 }
 
 // putHeld seals ns and writes it under lease (the refresh lease the

@@ -217,12 +217,24 @@ func (b *oauthBase) tokenError(ctx context.Context, what string, err error, sent
 		}
 	}
 	e := b.answerError(re.Response, what, errcode.Unauthorized, msg)
+	switch re.ErrorCode {
+	case "invalid_client", "unauthorized_client", "incorrect_client_credentials":
+		// The portal's client is refused (a wrong secret in its
+		// configuration), not the user's grant: a refresh failing so
+		// must not end the user's session.
+		e.Err = errClientRefused
+	}
 	if s := re.Response.StatusCode; e.Code == errcode.Unauthorized && re.ErrorCode == "" && s != 400 && s != 401 {
 		// Not an OAuth error answer: something else failed the request.
 		e.Code, e.Msg = errcode.Unavailable, fmt.Sprintf("the provider failed %s (HTTP %d)", what, s)
 	}
 	return e
 }
+
+// errClientRefused marks a token endpoint's refusal of the client's own
+// credentials (invalid_client, unauthorized_client, GitHub's
+// incorrect_client_credentials).
+var errClientRefused = errors.New("the provider refused the client credentials")
 
 // ctxCode reports DeadlineExceeded or Canceled when err is due to ctx.
 func ctxCode(ctx context.Context, err error) errcode.Code {

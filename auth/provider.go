@@ -55,8 +55,9 @@ type RedirectProvider interface {
 	// tokens, with the identity re-read where that costs nothing more
 	// (an OIDC ID token). A zero Identity in the result keeps the
 	// session's. Errors: Unauthorized when the provider refuses the
-	// refresh token (the user must sign in again), Unimplemented when the
-	// provider has no refresh, Unavailable otherwise.
+	// refresh token (the user must sign in again: the Handler ends the
+	// session), Unimplemented when the provider has no refresh,
+	// Unavailable otherwise.
 	Refresh(ctx context.Context, t Tokens) (*SignIn, error)
 }
 
