@@ -48,6 +48,12 @@ type OIDCOptions struct {
 	HTTPClient *http.Client
 	// Now is the clock for ID token expiry; nil means time.Now.
 	Now func() time.Time
+	// Timeout bounds each fetch of the provider's key set (as Backstage's
+	// oidc timeout), which go-oidc makes in the background, without the
+	// sign-in's context, and which every verification waits for; 0 means
+	// DefaultProviderTimeout. The other requests are bounded by the
+	// Handler's ProviderTimeout.
+	Timeout time.Duration
 
 	typ        string
 	authParams []oauth2.AuthCodeOption
@@ -134,6 +140,7 @@ func (p *OIDC) discover(ctx context.Context) error {
 		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the provider's discovery document cannot be read: " + oneLine(err.Error())}
 	}
 	var meta struct {
+		JWKS     string   `json:"jwks_uri"`
 		Revoke   string   `json:"revocation_endpoint"`
 		Algs     []string `json:"id_token_signing_alg_values_supported"`
 		IssParam bool     `json:"authorization_response_iss_parameter_supported"`
@@ -156,7 +163,19 @@ func (p *OIDC) discover(ctx context.Context) error {
 			algs = []string{oidc.RS256}
 		}
 	}
-	p.verifier = prov.Verifier(&oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
+	if meta.JWKS == "" {
+		return errcode.New(errcode.Unavailable, p.op, "the provider's discovery document names no jwks_uri")
+	}
+	// The key set is fetched in the background under the context given
+	// here, not the sign-in's: without a bound of its own, one fetch
+	// that hangs would make every later verification wait for it.
+	kc := *p.client
+	kc.Timeout = p.o.Timeout
+	if kc.Timeout <= 0 {
+		kc.Timeout = DefaultProviderTimeout
+	}
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &kc), meta.JWKS)
+	p.verifier = oidc.NewVerifier(p.issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
 	p.issParam = meta.IssParam
 	p.revoke = meta.Revoke
 	ep := prov.Endpoint()
