@@ -205,6 +205,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
 			return nil, errors.New("typ must be " + TypeUser)
 		}
+		if (typ == TypeLimitedUser) != (parser == v.limitedParser) {
+			// The typ that chose the parser (and so whether aud is
+			// checked) must be the typ verified.
+			return nil, errors.New("typ is ambiguous")
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
@@ -339,11 +344,12 @@ func headerType(token string) string {
 	if err != nil {
 		return ""
 	}
-	var h struct {
-		Typ string `json:"typ"`
-	}
+	// A map, not a struct: encoding/json matches struct fields
+	// case-insensitively ("TYP"), the JWT library reads "typ" exactly.
+	var h map[string]any
 	_ = json.Unmarshal(b, &h)
-	return h.Typ
+	typ, _ := h["typ"].(string)
+	return typ
 }
 
 // scrub keeps golang-jwt's reason and drops anything else.
