@@ -295,7 +295,11 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life), issued: now}
 	s.Identity.Provider = id
 	if old, ok := h.sessionKey(r); ok {
-		_ = h.store.Delete(r.Context(), old)
+		// As logout does: a refresh of it in flight (another replica)
+		// would otherwise write it back, and its cookie live on.
+		if err := h.end(r.Context(), old); err != nil {
+			h.log(r.Context(), "auth: ending the browser's previous session failed", slog.String("error", err.Error()))
+		}
 	}
 	cookie, key := h.newSessionCookie()
 	data, ttl, err := h.sealSession(s, key)
