@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -132,7 +133,15 @@ func (p *OIDC) discover(ctx context.Context) error {
 		// tenant is checked per token instead.
 		dctx = oidc.InsecureIssuerURLContext(dctx, p.issuer)
 	}
-	prov, err := oidc.NewProvider(dctx, p.issuer)
+	issuer := p.issuer
+	prov, err := oidc.NewProvider(dctx, issuer)
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) && p.o.anyTenant == "" && mismatch.Discovered == issuer+"/" {
+		// The issuer ends in a slash (Auth0's does), which metadataUrl
+		// lost: take it exactly, as ID tokens will carry it.
+		issuer = mismatch.Discovered
+		prov, err = oidc.NewProvider(dctx, issuer)
+	}
 	if err != nil {
 		if c := ctxCode(ctx, err); c != errcode.OK {
 			return &errcode.Error{Code: c, Op: p.op, Msg: "the provider's discovery document did not arrive in time"}
@@ -175,7 +184,7 @@ func (p *OIDC) discover(ctx context.Context) error {
 		kc.Timeout = DefaultProviderTimeout
 	}
 	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &kc), meta.JWKS)
-	p.verifier = oidc.NewVerifier(p.issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
+	p.verifier = oidc.NewVerifier(issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
 	p.issParam = meta.IssParam
 	p.revoke = meta.Revoke
 	ep := prov.Endpoint()
