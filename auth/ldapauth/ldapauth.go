@@ -372,7 +372,10 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	res, err := sc.Search(ctx, a.userSearch(username, attrs))
 	searchDur := time.Since(searchStart)
 	sc.Release()
-	several := errcode.CodeOf(err) == errcode.RateLimited // size limit 2 exceeded
+	// The search asks for two entries at most: a size limit means the
+	// username matches several. A time or admin limit is the directory
+	// giving up (overloaded), not the user's doing.
+	several := ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded)
 	if err != nil && !several {
 		return nil, false, err
 	}
