@@ -238,6 +238,15 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 		return &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' does not sign in by redirect"}
 	}
 	if e := r.Form.Get("error"); e != "" {
+		// RFC 9207 §2.4: an error answer's iss is checked too.
+		if ic, ok := rp.(issuerChecker); ok {
+			ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
+			err := ic.checkIssuer(ctx, r.Form.Get("iss"))
+			cancel()
+			if err != nil {
+				return providerError(err, "Signing in with '"+id+"' failed")
+			}
+		}
 		msg := "The provider did not sign you in: " + clip(e)
 		if d := r.Form.Get("error_description"); d != "" {
 			msg += " (" + clip(d) + ")"

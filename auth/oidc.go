@@ -242,14 +242,12 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 	if err := p.discover(ctx); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	b, issParam := p.oauthBase, p.issParam
-	p.mu.Unlock()
-	// RFC 9207: a provider that advertises the iss parameter must send
-	// it, and it must be this provider (a mix-up attack sends another's).
-	if (issParam || cb.Issuer != "") && cb.Issuer != p.issuerOf() {
-		return nil, errcode.New(errcode.Unauthorized, p.op, "the callback's iss parameter does not name this provider (RFC 9207)")
+	if err := p.checkIssuer(ctx, cb.Issuer); err != nil {
+		return nil, err
 	}
+	p.mu.Lock()
+	b := p.oauthBase
+	p.mu.Unlock()
 	tok, err := b.exchange(ctx, cb)
 	if err != nil {
 		return nil, err
@@ -288,6 +286,23 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		}
 	}
 	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+// checkIssuer checks a callback's RFC 9207 iss parameter, of an answer
+// or an error answer: a provider that advertises the parameter must send
+// it, and any iss sent must be this provider's (a mix-up attack sends
+// another's).
+func (p *OIDC) checkIssuer(ctx context.Context, iss string) error {
+	if err := p.discover(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	issParam := p.issParam
+	p.mu.Unlock()
+	if (issParam || iss != "") && iss != p.issuerOf() {
+		return errcode.New(errcode.Unauthorized, p.op, "the callback's iss parameter does not name this provider (RFC 9207)")
+	}
+	return nil
 }
 
 func (p *OIDC) issuerOf() string {

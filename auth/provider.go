@@ -61,6 +61,13 @@ type RedirectProvider interface {
 	Refresh(ctx context.Context, t Tokens) (*SignIn, error)
 }
 
+// issuerChecker is implemented by redirect providers that check a
+// callback's RFC 9207 iss parameter ([OIDC]): the Handler asks it for
+// error answers, which reach no Exchange.
+type issuerChecker interface {
+	checkIssuer(ctx context.Context, iss string) error
+}
+
 // AuthRequest is what a [RedirectProvider] puts in its authorization URL.
 type AuthRequest struct {
 	// State is the opaque state value, sealed by the Handler.
