@@ -247,8 +247,14 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				continue
 			}
 			if pc.CallbackURL != "" {
-				if _, err := parseBase(op, "callbackUrl", pc.CallbackURL); err != nil {
+				cu, err := parseBase(op, "callbackUrl", pc.CallbackURL)
+				if err != nil {
 					problems = append(problems, path+".callbackUrl: must be an absolute http(s) URL")
+					continue
+				}
+				if h.secure && cu.Scheme == "http" && !isLoopback(cu.Hostname()) {
+					problems = append(problems, path+".callbackUrl: is plain http while the backend is https: the provider would send "+
+						"the authorization code and state in clear; use https:// (plain http is allowed only on localhost)")
 					continue
 				}
 				h.setCallback(id, env, pc.CallbackURL)
