@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Config is Backstage's auth: section, decoded as is by
@@ -104,6 +106,53 @@ func (s *Scopes) UnmarshalJSON(b []byte) error {
 	}
 	*s = list
 	return nil
+}
+
+// String describes the configuration without any secret: its
+// environment and the providers configured, e.g.
+// "auth.Config(environment production, providers github.production, oidc.production)".
+func (c Config) String() string {
+	var ids []string
+	for id, envs := range c.Providers {
+		for env := range envs {
+			ids = append(ids, id+"."+env)
+		}
+	}
+	slices.Sort(ids)
+	return "auth.Config(environment " + strconv.Quote(c.Environment) + ", providers " + strings.Join(ids, ", ") + ")"
+}
+
+// Format prints String under every verb: the providers' options are kept
+// as they were read (Providers), client secrets included.
+func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c.String(), c.String()) }
+
+// LogValue shows the configuration in log/slog output without any
+// secret.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON writes the configuration with every secret redacted: the
+// session secrets, and each provider's options as [ProviderConfig] reads
+// them (clientSecret redacted; options it does not read are left out, a
+// provider whose options do not decode shows as null).
+func (c Config) MarshalJSON() ([]byte, error) {
+	providers := map[string]map[string]*ProviderConfig{}
+	for id, envs := range c.Providers {
+		providers[id] = map[string]*ProviderConfig{}
+		for env := range envs {
+			pc, _, err := c.Provider(id, env)
+			if err != nil {
+				providers[id][env] = nil
+				continue
+			}
+			providers[id][env] = &pc
+		}
+	}
+	return json.Marshal(struct {
+		Environment                     string                                `json:"environment"`
+		Session                         SessionConfig                         `json:"session"`
+		ExperimentalExtraAllowedOrigins []string                              `json:"experimentalExtraAllowedOrigins"`
+		Providers                       map[string]map[string]*ProviderConfig `json:"providers"`
+	}{c.Environment, c.Session, c.ExperimentalExtraAllowedOrigins, providers})
 }
 
 // Provider decodes auth.providers.<id>.<env>. ok is false when it is not
@@ -198,8 +247,14 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				continue
 			}
 			if pc.CallbackURL != "" {
-				if _, err := parseBase(op, "callbackUrl", pc.CallbackURL); err != nil {
+				cu, err := parseBase(op, "callbackUrl", pc.CallbackURL)
+				if err != nil {
 					problems = append(problems, path+".callbackUrl: must be an absolute http(s) URL")
+					continue
+				}
+				if h.secure && cu.Scheme == "http" && !isLoopback(cu.Hostname()) {
+					problems = append(problems, path+".callbackUrl: is plain http while the backend is https: the provider would send "+
+						"the authorization code and state in clear; use https:// (plain http is allowed only on localhost)")
 					continue
 				}
 				h.setCallback(id, env, pc.CallbackURL)

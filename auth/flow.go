@@ -238,6 +238,15 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 		return &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' does not sign in by redirect"}
 	}
 	if e := r.Form.Get("error"); e != "" {
+		// RFC 9207 §2.4: an error answer's iss is checked too.
+		if ic, ok := rp.(issuerChecker); ok {
+			ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
+			err := ic.checkIssuer(ctx, r.Form.Get("iss"))
+			cancel()
+			if err != nil {
+				return providerError(err, "Signing in with '"+id+"' failed")
+			}
+		}
 		msg := "The provider did not sign you in: " + clip(e)
 		if d := r.Form.Get("error_description"); d != "" {
 			msg += " (" + clip(d) + ")"
@@ -295,7 +304,11 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life), issued: now}
 	s.Identity.Provider = id
 	if old, ok := h.sessionKey(r); ok {
-		_ = h.store.Delete(r.Context(), old)
+		// As logout does: a refresh of it in flight (another replica)
+		// would otherwise write it back, and its cookie live on.
+		if err := h.end(r.Context(), old); err != nil {
+			h.log(r.Context(), "auth: ending the browser's previous session failed", slog.String("error", err.Error()))
+		}
 	}
 	cookie, key := h.newSessionCookie()
 	data, ttl, err := h.sealSession(s, key)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,9 @@ type Options struct {
 	// as a Backstage backend serves its own auth.environment: [Handler.Register]
 	// refuses another and [Config.NewHandler] skips the others (with a
 	// warning), so that a second environment whose identity provider is
-	// looser cannot sign users into this one. Empty: env is required, as
+	// looser cannot sign users into this one; a session signed in
+	// through another environment (a deployment sharing the secret and
+	// the store) is refused as Unauthorized. Empty: env is required, as
 	// in Backstage, and every registered environment is served.
 	Environment string
 	// ServeAllEnvironments serves every registered environment besides
@@ -624,9 +627,25 @@ func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
 	if !h.now().Before(s.Expires) {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has ended; sign in again")
 	}
+	if err := h.envServed(s); err != nil {
+		return nil, err
+	}
 	s.Version, s.h, s.key, s.stale = rec.Version, h, key, stale
 	h.remember(key, s)
 	return s, nil
+}
+
+// envServed refuses a session of an environment the Handler does not
+// serve (Options.Environment): a deployment sharing the session secret
+// and the store with another (development and production on one Redis)
+// must not accept the other's sessions, whose users its own identity
+// provider never vouched for.
+func (h *Handler) envServed(s *Session) error {
+	if h.serves(s.Env) {
+		return nil
+	}
+	return errcode.New(errcode.Unauthorized, "auth.Handler.Session", "the session was signed in through the "+strconv.Quote(clip(s.Env))+
+		" environment, which this server does not serve; sign in again")
 }
 
 // reseal writes a session record that a previous secret opened again,
@@ -655,6 +674,9 @@ func (h *Handler) fromCache(key string, c cachedSession) (*Session, error) {
 	s := c.s
 	if !h.now().Before(s.Expires) {
 		return nil, errcode.New(errcode.Unauthorized, "auth.Handler.Session", "the session has ended; sign in again")
+	}
+	if err := h.envServed(&s); err != nil {
+		return nil, err
 	}
 	s.Version, s.h, s.key = c.version, h, key
 	return &s, nil
@@ -806,6 +828,12 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	res, err := rp.Refresh(pctx, s.Tokens)
 	if err != nil {
 		h.log(ctx, "auth: refresh failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+		if refreshRefused(err) {
+			// The grant is gone (revoked, expired, or the refresh token
+			// spent elsewhere): no later refresh can succeed, and the
+			// session must not outlive it as a signed-in user.
+			return nil, h.endRefused(ctx, op, key, "the provider refused the session's refresh token ("+oneLine(publicMessage(err))+"); sign in again", err)
+		}
 		return nil, err
 	}
 	ns := *s
@@ -818,7 +846,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	}
 	if res.Identity.Subject != "" {
 		if res.Identity.Subject != s.Identity.Subject {
-			return nil, errcode.New(errcode.Unauthorized, op, "the refreshed ID token names another user; sign in again")
+			return nil, h.endRefused(ctx, op, key, "the refreshed ID token names another user; sign in again", nil)
 		}
 		res.Identity.Provider = s.Identity.Provider
 		ns.Identity = res.Identity
@@ -826,6 +854,30 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	// The provider may have rotated the refresh token: if it cannot be
 	// stored, the session cannot be refreshed again.
 	return h.putHeld(ctx, op, lease, key, &ns, "storing the refreshed tokens failed; sign in again", "auth: refreshed")
+}
+
+// refreshRefused reports whether a provider's Refresh error means the
+// user's grant is gone (Unauthorized or PermissionDenied, as
+// [RedirectProvider] documents), not that the provider failed or refused
+// the portal's own client credentials.
+func refreshRefused(err error) bool {
+	switch errcode.CodeOf(err) {
+	case errcode.Unauthorized, errcode.PermissionDenied:
+		return !errors.Is(err, errClientRefused)
+	}
+	return false
+}
+
+// endRefused deletes the session key, which its provider refused, under
+// the refresh lease the caller holds, and returns the Unauthorized error
+// msg (wrapping cause), or Unavailable when the store cannot delete it.
+func (h *Handler) endRefused(ctx context.Context, op, key, msg string, cause error) error {
+	derr := h.store.Delete(ctx, key)
+	h.forget(key)
+	if derr != nil && errcode.CodeOf(derr) != errcode.NotFound {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "ending a session its provider refused failed", Err: derr}
+	}
+	return &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: msg, Err: cause}
 }
 
 // putHeld seals ns and writes it under lease (the refresh lease the

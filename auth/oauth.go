@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // oauthBase is the OAuth 2.0 half every redirect provider shares: the
@@ -96,6 +98,18 @@ func (b *oauthBase) transportError(ctx context.Context, what string, err error) 
 
 // Info describes the provider.
 func (b *oauthBase) Info() ProviderInfo { return b.info }
+
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.GitHub(https://github.com)".
+func (b oauthBase) String() string { return b.op + "(" + b.info.Issuer + ")" }
+
+// Format prints String under every verb, so that no verb reaches the
+// client secret the provider holds.
+func (b oauthBase) Format(f fmt.State, verb rune) { redact.Format(f, verb, b.String(), b.String()) }
+
+// LogValue shows the provider in log/slog output without its client
+// secret.
+func (b oauthBase) LogValue() slog.Value { return slog.StringValue(b.String()) }
 
 // scopes returns required, then configured, then requested scopes, each
 // once.
@@ -203,12 +217,24 @@ func (b *oauthBase) tokenError(ctx context.Context, what string, err error, sent
 		}
 	}
 	e := b.answerError(re.Response, what, errcode.Unauthorized, msg)
+	switch re.ErrorCode {
+	case "invalid_client", "unauthorized_client", "incorrect_client_credentials":
+		// The portal's client is refused (a wrong secret in its
+		// configuration), not the user's grant: a refresh failing so
+		// must not end the user's session.
+		e.Err = errClientRefused
+	}
 	if s := re.Response.StatusCode; e.Code == errcode.Unauthorized && re.ErrorCode == "" && s != 400 && s != 401 {
 		// Not an OAuth error answer: something else failed the request.
 		e.Code, e.Msg = errcode.Unavailable, fmt.Sprintf("the provider failed %s (HTTP %d)", what, s)
 	}
 	return e
 }
+
+// errClientRefused marks a token endpoint's refusal of the client's own
+// credentials (invalid_client, unauthorized_client, GitHub's
+// incorrect_client_credentials).
+var errClientRefused = errors.New("the provider refused the client credentials")
 
 // ctxCode reports DeadlineExceeded or Canceled when err is due to ctx.
 func ctxCode(ctx context.Context, err error) errcode.Code {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,6 +49,12 @@ type OIDCOptions struct {
 	HTTPClient *http.Client
 	// Now is the clock for ID token expiry; nil means time.Now.
 	Now func() time.Time
+	// Timeout bounds each fetch of the provider's key set (as Backstage's
+	// oidc timeout), which go-oidc makes in the background, without the
+	// sign-in's context, and which every verification waits for; 0 means
+	// DefaultProviderTimeout. The other requests are bounded by the
+	// Handler's ProviderTimeout.
+	Timeout time.Duration
 
 	typ        string
 	authParams []oauth2.AuthCodeOption
@@ -126,7 +133,15 @@ func (p *OIDC) discover(ctx context.Context) error {
 		// tenant is checked per token instead.
 		dctx = oidc.InsecureIssuerURLContext(dctx, p.issuer)
 	}
-	prov, err := oidc.NewProvider(dctx, p.issuer)
+	issuer := p.issuer
+	prov, err := oidc.NewProvider(dctx, issuer)
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) && p.o.anyTenant == "" && mismatch.Discovered == issuer+"/" {
+		// The issuer ends in a slash (Auth0's does), which metadataUrl
+		// lost: take it exactly, as ID tokens will carry it.
+		issuer = mismatch.Discovered
+		prov, err = oidc.NewProvider(dctx, issuer)
+	}
 	if err != nil {
 		if c := ctxCode(ctx, err); c != errcode.OK {
 			return &errcode.Error{Code: c, Op: p.op, Msg: "the provider's discovery document did not arrive in time"}
@@ -134,6 +149,7 @@ func (p *OIDC) discover(ctx context.Context) error {
 		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the provider's discovery document cannot be read: " + oneLine(err.Error())}
 	}
 	var meta struct {
+		JWKS     string   `json:"jwks_uri"`
 		Revoke   string   `json:"revocation_endpoint"`
 		Algs     []string `json:"id_token_signing_alg_values_supported"`
 		IssParam bool     `json:"authorization_response_iss_parameter_supported"`
@@ -156,7 +172,19 @@ func (p *OIDC) discover(ctx context.Context) error {
 			algs = []string{oidc.RS256}
 		}
 	}
-	p.verifier = prov.Verifier(&oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
+	if meta.JWKS == "" {
+		return errcode.New(errcode.Unavailable, p.op, "the provider's discovery document names no jwks_uri")
+	}
+	// The key set is fetched in the background under the context given
+	// here, not the sign-in's: without a bound of its own, one fetch
+	// that hangs would make every later verification wait for it.
+	kc := *p.client
+	kc.Timeout = p.o.Timeout
+	if kc.Timeout <= 0 {
+		kc.Timeout = DefaultProviderTimeout
+	}
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &kc), meta.JWKS)
+	p.verifier = oidc.NewVerifier(issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
 	p.issParam = meta.IssParam
 	p.revoke = meta.Revoke
 	ep := prov.Endpoint()
@@ -214,14 +242,12 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 	if err := p.discover(ctx); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	b, issParam := p.oauthBase, p.issParam
-	p.mu.Unlock()
-	// RFC 9207: a provider that advertises the iss parameter must send
-	// it, and it must be this provider (a mix-up attack sends another's).
-	if (issParam || cb.Issuer != "") && cb.Issuer != p.issuerOf() {
-		return nil, errcode.New(errcode.Unauthorized, p.op, "the callback's iss parameter does not name this provider (RFC 9207)")
+	if err := p.checkIssuer(ctx, cb.Issuer); err != nil {
+		return nil, err
 	}
+	p.mu.Lock()
+	b := p.oauthBase
+	p.mu.Unlock()
 	tok, err := b.exchange(ctx, cb)
 	if err != nil {
 		return nil, err
@@ -260,6 +286,23 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		}
 	}
 	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+// checkIssuer checks a callback's RFC 9207 iss parameter, of an answer
+// or an error answer: a provider that advertises the parameter must send
+// it, and any iss sent must be this provider's (a mix-up attack sends
+// another's).
+func (p *OIDC) checkIssuer(ctx context.Context, iss string) error {
+	if err := p.discover(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	issParam := p.issParam
+	p.mu.Unlock()
+	if (issParam || iss != "") && iss != p.issuerOf() {
+		return errcode.New(errcode.Unauthorized, p.op, "the callback's iss parameter does not name this provider (RFC 9207)")
+	}
+	return nil
 }
 
 func (p *OIDC) issuerOf() string {

@@ -1,6 +1,13 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/scmkit/scmkit/internal/redact"
+)
 
 // Provider is a way to sign in, registered with a [Handler] under an id
 // and an environment. It is a [RedirectProvider] (OAuth 2.0 and OpenID
@@ -48,9 +55,17 @@ type RedirectProvider interface {
 	// tokens, with the identity re-read where that costs nothing more
 	// (an OIDC ID token). A zero Identity in the result keeps the
 	// session's. Errors: Unauthorized when the provider refuses the
-	// refresh token (the user must sign in again), Unimplemented when the
-	// provider has no refresh, Unavailable otherwise.
+	// refresh token (the user must sign in again: the Handler ends the
+	// session), Unimplemented when the provider has no refresh,
+	// Unavailable otherwise.
 	Refresh(ctx context.Context, t Tokens) (*SignIn, error)
+}
+
+// issuerChecker is implemented by redirect providers that check a
+// callback's RFC 9207 iss parameter ([OIDC]): the Handler asks it for
+// error answers, which reach no Exchange.
+type issuerChecker interface {
+	checkIssuer(ctx context.Context, iss string) error
 }
 
 // AuthRequest is what a [RedirectProvider] puts in its authorization URL.
@@ -82,6 +97,34 @@ type Callback struct {
 	CodeVerifier string
 	// Nonce is the nonce sent in the authorization request.
 	Nonce string
+}
+
+// String describes the callback without its code, verifier and nonce.
+func (cb Callback) String() string {
+	return "auth.Callback{code:" + redact.Of(cb.Code) + " verifier:" + redact.Of(cb.CodeVerifier) + " nonce:" + redact.Of(cb.Nonce) +
+		" iss:" + cb.Issuer + " redirect:" + cb.RedirectURI + "}"
+}
+
+// Format prints String under every verb: the code and the PKCE verifier
+// together redeem the user's tokens.
+func (cb Callback) Format(f fmt.State, verb rune) { redact.Format(f, verb, cb.String(), cb.String()) }
+
+// LogValue shows the callback without its code, verifier and nonce.
+func (cb Callback) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("code", redact.Of(cb.Code)), slog.String("codeVerifier", redact.Of(cb.CodeVerifier)),
+		slog.String("nonce", redact.Of(cb.Nonce)), slog.String("issuer", cb.Issuer), slog.String("redirectUri", cb.RedirectURI))
+}
+
+// MarshalJSON writes the callback with its code, verifier and nonce
+// redacted.
+func (cb Callback) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Code         string `json:"code,omitempty"`
+		Issuer       string `json:"issuer,omitempty"`
+		RedirectURI  string `json:"redirectUri,omitempty"`
+		CodeVerifier string `json:"codeVerifier,omitempty"`
+		Nonce        string `json:"nonce,omitempty"`
+	}{redact.Of(cb.Code), cb.Issuer, cb.RedirectURI, redact.Of(cb.CodeVerifier), redact.Of(cb.Nonce)})
 }
 
 // SignIn is the result of a successful sign-in or refresh.

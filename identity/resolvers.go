@@ -59,8 +59,8 @@ type SignInInfo struct {
 	// writes and auth's GitHub provider reports as Identity.Subject; the
 	// Microsoft Graph object id; the Bitbucket account uuid.
 	UserID string
-	// Username is the login (GitHub, GitLab), nickname (Bitbucket) or
-	// LDAP uid.
+	// Username is the login (GitHub, GitLab) or LDAP uid; never a
+	// Bitbucket nickname, which is not unique (see [FromAuth]).
 	Username string
 	// Email is the profile e-mail; EmailVerified whether the provider
 	// verified it. An unverified address never matches.
@@ -71,14 +71,23 @@ type SignInInfo struct {
 }
 
 // FromAuth returns the SignInInfo of an auth.Identity: UserID is
-// id.Subject (see [SignInInfo.UserID] for GitHub), Username id.Login.
-// providerType is the provider's type; "" means id.Provider (Backstage's
-// ids are usually the types).
+// id.Subject (see [SignInInfo.UserID] for GitHub), Username id.Login,
+// except for Bitbucket: its API has had no usernames since 2019, and the
+// Login of a Bitbucket sign-in is the nickname, which Atlassian documents
+// as not unique and which every user chooses, so it is no username to
+// match a catalog user by (usernameMatchingUserEntityAnnotation refuses
+// such a sign-in; match bitbucket.org/user-id, the account uuid, with
+// userIdMatchingUserEntityAnnotation). providerType is the provider's
+// type; "" means id.Provider (Backstage's ids are usually the types).
 func FromAuth(id auth.Identity, providerType string) SignInInfo {
 	if providerType == "" {
 		providerType = id.Provider
 	}
-	return SignInInfo{ProviderType: providerType, UserID: id.Subject, Username: id.Login,
+	username := id.Login
+	if providerType == "bitbucket" {
+		username = ""
+	}
+	return SignInInfo{ProviderType: providerType, UserID: id.Subject, Username: username,
 		Email: id.Email, EmailVerified: id.EmailVerified, DN: id.DN}
 }
 

@@ -49,7 +49,9 @@ type VerifierOptions struct {
 	AcceptLimited bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Leeway tolerated on exp and iat; 0 means none.
+	// Leeway tolerated on exp and nbf; 0 means none. An iat up to 10 s
+	// in the future (or Leeway, if larger) is accepted: the clock of the
+	// replica that made the token may run ahead of the verifier's.
 	Leeway time.Duration
 	// CacheSize bounds the cache of verified tokens (by SHA-256), so that
 	// a token presented on every request is checked cryptographically
@@ -164,8 +166,10 @@ func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 		maps.Copy(v.keys, keys)
 		maps.Copy(v.keyAlg, algs)
 	}
+	// iat is checked after parsing (Verify), with the issuers' clock skew
+	// allowed, not here with Leeway alone.
 	common := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(), jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
+		jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
 	v.parser = jwt.NewParser(append(common, jwt.WithAudience(Audience))...)
 	v.limitedParser = jwt.NewParser(common...)
 	return v, nil
@@ -204,6 +208,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		typ, _ := t.Header["typ"].(string)
 		if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
 			return nil, errors.New("typ must be " + TypeUser)
+		}
+		if (typ == TypeLimitedUser) != (parser == v.limitedParser) {
+			// The typ that chose the parser (and so whether aud is
+			// checked) must be the typ verified.
+			return nil, errors.New("typ is ambiguous")
 		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
@@ -272,6 +281,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if _, ok := claims["iat"]; !ok {
 		return nil, unauthorized("token has no iat")
 	}
+	// A replica whose clock runs ahead makes tokens whose iat is in this
+	// verifier's future: up to issuerSkew (or Leeway, if larger) is
+	// tolerated, as exp is not.
+	if iat, err := claims.GetIssuedAt(); err != nil || iat == nil {
+		return nil, unauthorized("iat is not a time")
+	} else if iat.After(v.opts.Now().Add(max(v.opts.Leeway, issuerSkew))) {
+		return nil, unauthorized("token used before issued")
+	}
 	if !isEntityRef(c.Subject) {
 		return nil, unauthorized("sub must be an entity ref")
 	}
@@ -339,11 +356,12 @@ func headerType(token string) string {
 	if err != nil {
 		return ""
 	}
-	var h struct {
-		Typ string `json:"typ"`
-	}
+	// A map, not a struct: encoding/json matches struct fields
+	// case-insensitively ("TYP"), the JWT library reads "typ" exactly.
+	var h map[string]any
 	_ = json.Unmarshal(b, &h)
-	return h.Typ
+	typ, _ := h["typ"].(string)
+	return typ
 }
 
 // scrub keeps golang-jwt's reason and drops anything else.
@@ -381,8 +399,10 @@ const (
 	// tokens made after the last fetch: their key may be a replica's new
 	// one, published before the token but after the fetch.
 	newKeyRefetch = time.Second
-	// issuerSkew is how far the issuers' clocks may be behind the
-	// verifier's for a token to count as made after the last fetch.
+	// issuerSkew is how far the issuers' clocks may differ from the
+	// verifier's: an iat that far in the future is accepted, and a token
+	// whose iat is that far before the last fetch still counts as made
+	// after it.
 	issuerSkew = 10 * time.Second
 )
 

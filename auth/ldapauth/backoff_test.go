@@ -70,6 +70,13 @@ func TestUsernameKeyFoldsWhatTheDirectoryFolds(t *testing.T) {
 		{"alice", "ALICE"},
 		{"john smith", "john  smith"},
 		{"john smith", "John\u00a0 \tSmith"},
+		// What slapd also finds as "bob" (NFKC), and what RFC 4518 maps
+		// to nothing.
+		{"bob", "ｂｏｂ"},
+		{"bob", "ＢＯＢ"},
+		{"bob", "b\u00adob"},
+		{"bob", "b\u200bo\ufe0fb"},
+		{"strasse", "STRAẞE"},
 	} {
 		if usernameKey(tc.a) != usernameKey(tc.b) {
 			t.Errorf("usernameKey(%q) = %q, usernameKey(%q) = %q; want equal", tc.a, usernameKey(tc.a), tc.b, usernameKey(tc.b))

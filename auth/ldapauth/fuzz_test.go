@@ -52,3 +52,39 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUsernameKey checks the back-off key folds what the directory folds:
+// a key is its own key (so folding is complete), and a username spelled
+// with fullwidth or upper-case letters, or with soft hyphens between its
+// characters, has the key of the plain one.
+func FuzzUsernameKey(f *testing.F) {
+	for _, s := range []string{"alice", "John Smith", "ｂｏｂ", "straße", "b\u00adob", "ǅemal", "İstanbul", "ﬁ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, user string) {
+		if checkInput(user, "pw") != nil {
+			return // never reaches the back-off
+		}
+		k := usernameKey(user)
+		if usernameKey(k) != k {
+			t.Fatalf("usernameKey(%q) = %q, whose key is %q", user, k, usernameKey(k))
+		}
+		var wide, hyphened strings.Builder
+		for _, r := range user {
+			switch {
+			case r >= '!' && r <= '~':
+				wide.WriteRune(r - '!' + '！') // the fullwidth form, NFKC-equivalent
+			default:
+				wide.WriteRune(r)
+			}
+			hyphened.WriteRune(r)
+			hyphened.WriteRune('\u00ad')
+		}
+		if w := usernameKey(strings.ToUpper(wide.String())); w != usernameKey(strings.ToUpper(user)) {
+			t.Fatalf("fullwidth %q has key %q, %q has %q", wide.String(), w, user, usernameKey(strings.ToUpper(user)))
+		}
+		if h := usernameKey(hyphened.String()); h != k {
+			t.Fatalf("%q with soft hyphens has key %q, want %q", user, h, k)
+		}
+	})
+}

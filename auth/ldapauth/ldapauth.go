@@ -59,6 +59,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/errcode"
@@ -314,11 +316,25 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 }
 
 // usernameKey is the back-off key of a username: the directory matches
-// usernames ignoring case and runs of spaces (RFC 4518's caseIgnoreMatch:
-// "john  smith" finds "john smith"), so the key folds both, or each
-// spelling would get its own free attempts.
+// usernames as RFC 4518 prepares them for caseIgnoreMatch (OpenLDAP and
+// Active Directory alike): compatibility-normalised (NFKC: the fullwidth
+// "ｂｏｂ" finds "bob"), case-folded, with format characters and
+// variation selectors mapped to nothing ("b\u00adob") and runs of spaces
+// as one ("john  smith" finds "john smith"). The key folds all of these,
+// or each spelling would get its own free attempts. Folding more than a
+// given directory does only makes spellings share one back-off.
 func usernameKey(username string) string {
-	return strings.ToLower(strings.Join(strings.Fields(username), " "))
+	s := norm.NFKC.String(username)
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) || r == '\u034f' || r == '\u1806' || r == '\ufffc' {
+			return -1
+		}
+		return r
+	}, s)
+	// Lower-cased after folding too: x/text folds the two cases of some
+	// scripts (Cherokee) onto each other, not onto one.
+	s = norm.NFKC.String(strings.ToLower(cases.Fold().String(s)))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // addrKey is the back-off key of a client address: an IPv4 address as it
@@ -377,7 +393,10 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	res, err := sc.Search(ctx, a.userSearch(username, attrs))
 	searchDur := time.Since(searchStart)
 	sc.Release()
-	several := errcode.CodeOf(err) == errcode.RateLimited // size limit 2 exceeded
+	// The search asks for two entries at most: a size limit means the
+	// username matches several. A time or admin limit is the directory
+	// giving up (overloaded), not the user's doing.
+	several := ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded)
 	if err != nil && !several {
 		return nil, false, err
 	}
