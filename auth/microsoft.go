@@ -39,6 +39,14 @@ type MicrosoftOptions struct {
 // (Entra ID): OpenID Connect with the tenant's issuer. The user's subject
 // is her object id (oid), stable across applications of the tenant, when
 // the ID token carries one.
+//
+// Entra ID sends no email_verified, and its email claim is whatever the
+// account says, so the e-mail counts as verified (and e-mail sign-in
+// resolvers match it) only when the ID token carries the optional claim
+// xms_edov true: the address's domain is verified by the user's own
+// tenant. Add xms_edov and email as optional ID token claims in the app
+// registration (Token configuration) to sign users in by e-mail; an
+// email_verified, when a token has one, wins.
 func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	const op = "auth.NewMicrosoft"
 	if o.TenantID == "" {
@@ -52,7 +60,7 @@ func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	}
 	authority := strings.TrimSuffix(o.AuthorityURL, "/")
 	oo := OIDCOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, MetadataURL: authority + "/" + o.TenantID + "/v2.0",
-		Scopes: append([]string{"offline_access"}, o.Scopes...), HTTPClient: o.HTTPClient, Now: o.Now, typ: "microsoft",
+		Scopes: append([]string{"offline_access"}, o.Scopes...), HTTPClient: o.HTTPClient, Now: o.Now, typ: "microsoft", domainVerified: true,
 		subject: func(c *claims) string {
 			if c.OID != "" {
 				return c.OID

@@ -60,6 +60,10 @@ type OIDCOptions struct {
 	authParams []oauth2.AuthCodeOption
 	anyTenant  string // microsoft multi-tenant: issuer prefix to check by hand
 	subject    func(c *claims) string
+	// domainVerified takes Entra's xms_edov (the e-mail's domain is
+	// verified by the user's tenant) for email_verified when the ID
+	// token has no email_verified.
+	domainVerified bool
 }
 
 // OIDC signs users in with any OpenID Connect provider found through
@@ -222,16 +226,20 @@ type claims struct {
 	Picture       string `json:"picture"`
 	Preferred     string `json:"preferred_username"`
 	OID           string `json:"oid"`
+	EDOV          any    `json:"xms_edov"` // Entra: bool, or "1"/"true"
 	TID           string `json:"tid"`
 	AZP           string `json:"azp"`
 }
 
-func (c *claims) verified() bool {
-	switch v := c.EmailVerified.(type) {
+func (c *claims) verified() bool { return truthy(c.EmailVerified) }
+
+// truthy reads a boolean claim that some providers send as a string.
+func truthy(v any) bool {
+	switch v := v.(type) {
 	case bool:
 		return v
 	case string:
-		return v == "true"
+		return v == "true" || v == "1"
 	}
 	return false
 }
@@ -354,6 +362,9 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 
 func (p *OIDC) identity(c *claims) Identity {
 	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
+	if p.o.domainVerified && c.EmailVerified == nil && c.Email != "" {
+		id.EmailVerified = truthy(c.EDOV)
+	}
 	if p.o.subject != nil {
 		id.Subject = p.o.subject(c)
 	}

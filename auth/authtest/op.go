@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 )
@@ -33,6 +34,12 @@ type User struct {
 	Email     string // default "<username>@example.com", verified
 	FirstName string
 	LastName  string
+	// NoEmailVerified sends the e-mail without email_verified, as
+	// Microsoft Entra ID does.
+	NoEmailVerified bool
+	// Claims are more claims of the ID token and userinfo, such as
+	// Entra's optional xms_edov.
+	Claims map[string]any
 }
 
 // OPOptions configures [StartOP].
@@ -97,6 +104,19 @@ func (s userStore) ExampleClientID() string { return "service" }
 type opStorage struct {
 	*storage.Storage
 	profileInIDToken bool
+	claims           map[string]any
+}
+
+// SetUserinfoFromScopes adds the user's extra claims to the example
+// storage's.
+func (s opStorage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, clientID string, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
+		return err
+	}
+	for k, v := range s.claims {
+		ui.AppendClaims(k, v)
+	}
+	return nil
 }
 
 // GetClientByClientID returns the client, asserting the profile in ID
@@ -144,12 +164,12 @@ func StartOP(o OPOptions) (*OP, error) {
 	issuer := root + strings.TrimSuffix(o.IssuerPath, "/")
 	client := storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...)
 	st := storage.NewStorageWithClients(userStore{&storage.User{ID: u.Subject, Username: u.Username, Password: "unused",
-		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: true, PreferredLanguage: language.English}},
+		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: !u.NoEmailVerified, PreferredLanguage: language.English}},
 		map[string]*storage.Client{o.ClientID: client})
 	key := sha256.Sum256([]byte("scmkit authtest op"))
 	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
 		SupportedUILocales: []language.Tag{language.English}},
-		opStorage{st, o.ProfileInIDToken}, op.StaticIssuer(issuer), op.WithAllowInsecure())
+		opStorage{st, o.ProfileInIDToken, u.Claims}, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		ln.Close()
 		return nil, err
