@@ -450,9 +450,13 @@ func (p *Pool) mapError(op string, err error) error {
 		e.Code = errcode.PermissionDenied
 	case ldap.LDAPResultNoSuchObject:
 		e.Code = errcode.NotFound
-	case ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultTimeLimitExceeded:
-		e.Code = errcode.RateLimited
-		e.Msg = "the directory's size or time limit was reached; use paged searches or a narrower filter"
+	case ldap.LDAPResultSizeLimitExceeded:
+		// Not RateLimited: no wait makes the same search fit.
+		e.Code = errcode.InvalidArgument
+		e.Msg = "the directory's size limit was reached (sizeLimit, or the server's own); use paged searches or a narrower filter"
+	case ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultTimeLimitExceeded:
+		e.Code = errcode.Unavailable
+		e.Msg = "the directory's time or administrative limit was reached (timeLimit, or the server's own); try a narrower filter, or later"
 	case ldap.LDAPResultReferral:
 		e.Code = errcode.Unimplemented
 		e.Msg = "the directory answered with a referral, which is not followed"
