@@ -193,12 +193,25 @@ func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env 
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request, id string) {
-	if herr := h.completeCallback(w, r, id); herr != nil {
+	var popupTo string
+	herr := h.completeCallback(w, r, id, &popupTo)
+	switch {
+	case herr == nil:
+	case popupTo != "":
+		// A popup whose state is verified: its opener (the app, at the
+		// origin sealed in the state) is told, as Backstage does, instead
+		// of waiting for a message that never comes.
+		h.popup(w, herr.status, "Sign-in failed: "+herr.msg, popupTo,
+			map[string]any{"type": "authorization_response", "error": map[string]string{"name": herr.name, "message": herr.msg}})
+	default:
 		h.fail(w, r, true, herr)
 	}
 }
 
-func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id string) *httpError {
+// completeCallback finishes a sign-in; once the callback's state is
+// verified and names the popup flow, it sets *popupTo to the origin the
+// popup's answer goes to.
+func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id string, popupTo *string) *httpError {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		return &httpError{http.StatusBadRequest, "InputError", "The callback's parameters cannot be read"}
@@ -229,6 +242,12 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 	}
 	// One use: from here on the flow is spent, whatever happens.
 	h.setCookie(w, "flow-"+id, "", -1)
+	if sp.Flow != "redirect" {
+		*popupTo = sp.Origin
+		if *popupTo == "" {
+			*popupTo = origin(h.appURL)
+		}
+	}
 	p, herr := h.provider(id, sp.Env)
 	if herr != nil {
 		return herr
@@ -285,11 +304,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return nil
 	}
-	target := sp.Origin
-	if target == "" {
-		target = origin(h.appURL)
-	}
-	h.popup(w, target, body)
+	h.popup(w, http.StatusOK, "Signing in…", *popupTo, map[string]any{"type": "authorization_response", "response": body})
 	return nil
 }
 
@@ -667,21 +682,24 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <p><a href="{{.Retry}}">Back to the application</a></p></body></html>
 `))
 
-// popup answers the popup flow: a page that posts the response to the
-// opener at targetOrigin, as Backstage's does, under a CSP that allows
-// exactly that script.
-func (h *Handler) popup(w http.ResponseWriter, targetOrigin string, body *Response) {
-	msg, _ := json.Marshal(map[string]any{"type": "authorization_response", "response": body})
+// popup answers the popup flow with status: a page showing text that
+// posts message (Backstage's authorization_response, with a response or
+// an error) to the opener at targetOrigin, as Backstage's does, under a
+// CSP that allows exactly that script. Without an opener, the page says
+// what happened.
+func (h *Handler) popup(w http.ResponseWriter, status int, text, targetOrigin string, message map[string]any) {
+	msg, _ := json.Marshal(message)
 	to, _ := json.Marshal(targetOrigin)
 	script := `(function(){var o=` + jsEscape(string(to)) + `;var m=JSON.parse(decodeURIComponent("` + uriEncode(msg) + `"));` +
 		`if(window.opener){window.opener.postMessage({type:"config_info",targetOrigin:o},"*");window.opener.postMessage(m,o);setTimeout(function(){window.close()},100);}` +
-		`else{document.getElementById("status").textContent="Signed in. You can close this window.";}})();`
+		`else{document.getElementById("status").textContent=m.error?"Sign-in failed: "+m.error.message:"Signed in. You can close this window.";}})();`
 	sum := sha256.Sum256([]byte(script))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 	w.Header().Set("X-Frame-Options", "sameorigin")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head><body><p id="status">Signing in…</p><script>`+script+`</script></body></html>`)
+	w.WriteHeader(status)
+	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in</title></head><body><p id="status">`+
+		template.HTMLEscapeString(text)+`</p><script>`+script+`</script></body></html>`)
 }
 
 // uriEncode percent-encodes every byte but ASCII letters and digits, so
