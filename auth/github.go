@@ -38,9 +38,10 @@ type GitHubOptions struct {
 // GitHub signs users in with a GitHub OAuth App (tokens that do not
 // expire, no refresh token) or a GitHub App (user-to-server tokens that
 // expire after 8 hours, with a refresh token that GitHub rotates on every
-// use), on github.com or GitHub Enterprise Server. A sign-in costs 2
-// requests (token, /user), 3 when the user's e-mail is private
-// (/user/emails).
+// use), on github.com or GitHub Enterprise Server. A sign-in costs 3
+// requests (token, /user, /user/emails), 2 when the token may not read
+// e-mails (no user:email scope, or a GitHub App without the e-mail
+// permission).
 type GitHub struct {
 	oauthBase
 	api string
@@ -98,7 +99,8 @@ func (g *GitHub) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 		return nil, err
 	}
 	t := g.tokens(tok)
-	id, err := g.profile(ctx, t.AccessToken, strings.Contains(" "+t.Scope+" ", " user:email ") || t.Scope == "")
+	scopes := " " + strings.ReplaceAll(t.Scope, ",", " ") + " "
+	id, err := g.profile(ctx, t.AccessToken, strings.Contains(scopes, " user:email ") || strings.Contains(scopes, " user ") || t.Scope == "")
 	if err != nil {
 		return nil, err
 	}
@@ -121,22 +123,38 @@ func (g *GitHub) profile(ctx context.Context, token string, mayReadEmails bool) 
 		subject = strconv.FormatInt(u.ID, 10)
 	}
 	id := Identity{Issuer: g.info.Issuer, Subject: subject, Login: u.Login, DisplayName: u.Name, Picture: u.AvatarURL, Email: u.Email}
-	if id.Email == "" && mayReadEmails {
-		// Only when the public profile has no e-mail: /user/emails needs
-		// user:email (or a GitHub App's email permission); a refusal
-		// leaves the e-mail empty rather than failing the sign-in.
+	if mayReadEmails {
+		// /user shows the public e-mail, if any, without saying whether
+		// it is verified (an address that bounces becomes unverified;
+		// managed users' start unverified), and no private one:
+		// /user/emails says both. It needs user:email (or a GitHub App's
+		// e-mail permission); a refusal leaves what /user showed, as
+		// unverified, rather than failing the sign-in.
 		var emails []githubEmail
 		if err := g.getJSON(ctx, g.api+"/user/emails", token, &emails); err == nil {
-			for _, e := range emails {
-				if e.Primary && e.Verified {
-					id.Email, id.EmailVerified = e.Email, true
-				}
-			}
+			id.Email, id.EmailVerified = verifiedEmail(id.Email, emails)
 		} else if c := errcode.CodeOf(err); c == errcode.DeadlineExceeded || c == errcode.Canceled {
 			return Identity{}, err
 		}
 	}
 	return id, nil
+}
+
+// verifiedEmail is the e-mail of a GitHub sign-in: the public one when
+// GitHub lists it as verified, else the primary verified one, else the
+// public one, unverified.
+func verifiedEmail(public string, emails []githubEmail) (string, bool) {
+	for _, e := range emails {
+		if public != "" && e.Verified && strings.EqualFold(e.Email, public) {
+			return public, true
+		}
+	}
+	for _, e := range emails {
+		if e.Primary && e.Verified {
+			return e.Email, true
+		}
+	}
+	return public, false
 }
 
 // Refresh renews a GitHub App user-to-server token. GitHub rotates the
@@ -158,8 +176,9 @@ func (g *GitHub) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 // GET /user): the Handler calls it for OAuth App tokens, which never
 // expire, every [Options.RecheckInterval]. A token GitHub no longer
 // accepts (the user revoked the grant, the app or the user was removed)
-// is Unauthorized; the e-mail is kept when the profile shows none (a
-// private one, read at sign-in from /user/emails).
+// is Unauthorized; the e-mail and whether it is verified are kept when the
+// profile shows none (a private one, read at sign-in from /user/emails)
+// or the same one.
 func (g *GitHub) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, error) {
 	if t.AccessToken == "" {
 		return nil, errcode.New(errcode.Unimplemented, g.op, "the session has no GitHub token to re-check")
@@ -171,7 +190,10 @@ func (g *GitHub) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, e
 		}
 		return nil, err
 	}
-	if nid.Email == "" {
+	if nid.Email == "" || strings.EqualFold(nid.Email, id.Email) {
+		// /user shows no private e-mail and never says whether the
+		// public one is verified: keep what the sign-in read from
+		// /user/emails.
 		nid.Email, nid.EmailVerified = id.Email, id.EmailVerified
 	}
 	return &SignIn{Identity: nid}, nil
