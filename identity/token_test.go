@@ -150,8 +150,6 @@ func TestIssuedTokenShape(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // jwksOf returns is's JWKS, failing t if it cannot be read.
 func jwksOf(t testing.TB, is *Issuer) *JWKS {
 	t.Helper()

@@ -44,8 +44,7 @@ func TestNewAuthorizerTypedNilPolicy(t *testing.T) {
 func TestAuthorizePolicyPanicDenies(t *testing.T) {
 	p := PolicyFunc(func(_ context.Context, q Query, _ *identity.User) (Decision, error) {
 		if q.Permission.Name == CatalogEntityCreate {
-			var m map[string]int
-			m["boom"]++ // a nil map write: panics
+			panic("policy bug")
 		}
 		return Decision{Result: Allow, Reason: Reason{Policy: "test"}}, nil
 	})
