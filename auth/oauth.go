@@ -160,10 +160,26 @@ func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, erro
 	}
 	tok, err := b.cfg.TokenSource(b.ctx(ctx), &oauth2.Token{RefreshToken: rt}).Token()
 	if err != nil {
-		return nil, b.tokenError(ctx, "refreshing the token", err, rt)
+		terr := b.tokenError(ctx, "refreshing the token", err, rt)
+		var re *oauth2.RetrieveError
+		var e *errcode.Error
+		if errors.As(terr, &e) && (e.Code == errcode.Unauthorized || e.Code == errcode.PermissionDenied) &&
+			!errors.Is(e, errClientRefused) && !(errors.As(err, &re) && grantRefused(re.ErrorCode)) {
+			// Not a refusal of the refresh token (a malformed request,
+			// temporarily_unavailable, a proxy's 401 page): the session
+			// stays, and a later refresh may succeed (RedirectProvider:
+			// Unauthorized only when the refresh token is refused).
+			e.Code = errcode.Unavailable
+		}
+		return nil, terr
 	}
 	return tok, nil
 }
+
+// grantRefused reports whether an OAuth error code says the refresh token
+// is refused: RFC 6749's invalid_grant ("invalid, expired, revoked"), and
+// GitHub's bad_refresh_token.
+func grantRefused(code string) bool { return code == "invalid_grant" || code == "bad_refresh_token" }
 
 // tokens converts tok, computing the expiry on the injected clock.
 func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {

@@ -389,6 +389,13 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	if nt.IDToken != "" {
 		c, err := p.verify(ctx, nt.IDToken, nt.AccessToken, "", false)
 		if err != nil {
+			if code := errcode.CodeOf(err); code == errcode.Unauthorized || code == errcode.PermissionDenied {
+				// The refresh token was accepted: a refreshed ID token
+				// that cannot be verified (its key set unreachable, a
+				// provider's fault) does not mean the grant is gone, so
+				// the session stays (RedirectProvider's contract).
+				return nil, &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the refreshed ID token could not be verified", Err: err}
+			}
 			return nil, err
 		}
 		res.Identity = p.identity(c)
