@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // LDAPAttempts is an ldapauth.AttemptStore in Redis: the LDAP sign-in
@@ -39,43 +40,55 @@ var _ ldapauth.AttemptStore = (*LDAPAttempts)(nil)
 
 var (
 	// attemptBeginScript: KEYS[1] the key; ARGV now, free, base, max in
-	// milliseconds. Returns {1, 0} when the attempt is recorded, {0,
-	// retryAt} when the key is backing off. Fields: f, failures
-	// (attempts in flight included); u, the end of the delay (0: never
-	// delayed).
+	// milliseconds, and the attempt's id. Returns {1, 0} when the attempt
+	// is recorded, {0, retryAt} when the key is backing off. Fields: f,
+	// failures that ended; u, the end of the delay (0: never delayed);
+	// a:<id>, an attempt in flight, which counts as a failure until it
+	// ends.
 	attemptBeginScript = redis.NewScript(`
 local now, free, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local v = redis.call('HMGET', KEYS[1], 'f', 'u')
-local f, u = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+local n, u = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, 2) == 'a:' then n = n + 1 end
+end
 if now < u then return {0, u} end
-if f >= free and u == 0 then return {0, now + base} end
-if f >= free then u = now + base end
-redis.call('HSET', KEYS[1], 'f', f + 1, 'u', u)
+if n >= free and u == 0 then
+  u = now + base
+  redis.call('HSET', KEYS[1], 'u', u)
+  redis.call('PEXPIRE', KEYS[1], base + 2 * max)
+  return {0, u}
+end
+if n >= free then u = now + base end
+redis.call('HSET', KEYS[1], 'u', u, 'a:' .. ARGV[5], now)
 redis.call('PEXPIRE', KEYS[1], math.max(u - now, 0) + 2 * max)
 return {1, 0}
 `)
-	// attemptFailScript: as attemptBeginScript's arguments; sets the
-	// next delay past free failures.
+	// attemptFailScript: as attemptBeginScript's arguments; turns the
+	// attempt into a failure (nothing when it is no longer in flight)
+	// and sets the next delay past free failures.
 	attemptFailScript = redis.NewScript(`
 local now, free, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local v = redis.call('HMGET', KEYS[1], 'f', 'u')
-if not v[1] then return 0 end
-local f, u = tonumber(v[1]) or 0, tonumber(v[2]) or 0
-if f - free >= 0 then
+if redis.call('HDEL', KEYS[1], 'a:' .. ARGV[5]) == 0 then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'f', 1)
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, 2) == 'a:' then n = n + 1 end
+end
+local u = tonumber(redis.call('HGET', KEYS[1], 'u')) or 0
+if n - free >= 0 then
   local d, i = base, 0
-  while i < f - free and d < max do d, i = d * 2, i + 1 end
+  while i < n - free and d < max do d, i = d * 2, i + 1 end
   u = now + math.min(d, max)
   redis.call('HSET', KEYS[1], 'u', u)
 end
 redis.call('PEXPIRE', KEYS[1], math.max(u - now, 0) + 2 * max)
 return 0
 `)
-	// attemptFinishScript: ARGV[1] "1" clears the key, "0" takes one
-	// attempt back.
+	// attemptFinishScript: ARGV[1] "1" clears the key, "0" takes the
+	// attempt ARGV[2] back.
 	attemptFinishScript = redis.NewScript(`
 if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) return 0 end
-local f = tonumber(redis.call('HGET', KEYS[1], 'f'))
-if f and f > 0 then redis.call('HINCRBY', KEYS[1], 'f', -1) end
+redis.call('HDEL', KEYS[1], 'a:' .. ARGV[2])
 return 0
 `)
 )
@@ -94,12 +107,17 @@ func policyArgs(now time.Time, p ldapauth.BackoffPolicy) []any {
 	return []any{strconv.FormatInt(now.UnixMilli(), 10), strconv.Itoa(max(p.Free, 0)), ms(max(p.Base, time.Millisecond)), ms(max(p.Max, p.Base, time.Millisecond))}
 }
 
-// Begin implements ldapauth.AttemptStore.
-func (a *LDAPAttempts) Begin(ctx context.Context, key string, now time.Time, p ldapauth.BackoffPolicy) (time.Time, bool, error) {
+// Begin implements ldapauth.AttemptStore. When it fails after sending the
+// script (an answer lost to a timeout or a cancellation), it takes the
+// attempt back, past the circuit breaker, so that an attempt the caller
+// never ran does not count.
+func (a *LDAPAttempts) Begin(ctx context.Context, key, attempt string, now time.Time, p ldapauth.BackoffPolicy) (time.Time, bool, error) {
 	var retryAt time.Time
-	ok := false
+	ok, sent := false, false
+	k := a.key(key)
 	err := a.s.do(ctx, "redisstore.LDAPAttempts.Begin", func(ctx context.Context) error {
-		v, err := attemptBeginScript.Run(ctx, a.s.rdb, []string{a.key(key)}, policyArgs(now, p)...).Int64Slice()
+		sent = true
+		v, err := attemptBeginScript.Run(ctx, a.s.rdb, []string{k}, append(policyArgs(now, p), attempt)...).Int64Slice()
 		if err != nil {
 			return err
 		}
@@ -112,23 +130,53 @@ func (a *LDAPAttempts) Begin(ctx context.Context, key string, now time.Time, p l
 		}
 		return nil
 	})
+	if err != nil && sent {
+		a.direct(ctx, func(ctx context.Context) error {
+			return attemptFinishScript.Run(ctx, a.s.rdb, []string{k}, "0", attempt).Err()
+		})
+	}
 	return retryAt, ok, err
 }
 
-// Fail implements ldapauth.AttemptStore.
-func (a *LDAPAttempts) Fail(ctx context.Context, key string, now time.Time, p ldapauth.BackoffPolicy) error {
-	return a.s.do(ctx, "redisstore.LDAPAttempts.Fail", func(ctx context.Context) error {
-		return attemptFailScript.Run(ctx, a.s.rdb, []string{a.key(key)}, policyArgs(now, p)...).Err()
+// Fail implements ldapauth.AttemptStore. It reaches Redis even while the
+// circuit breaker is open (one command per attempt that began before the
+// failure), so that an outage does not leave attempts counted for ever.
+func (a *LDAPAttempts) Fail(ctx context.Context, key, attempt string, now time.Time, p ldapauth.BackoffPolicy) error {
+	return a.end(ctx, "redisstore.LDAPAttempts.Fail", func(ctx context.Context) error {
+		return attemptFailScript.Run(ctx, a.s.rdb, []string{a.key(key)}, append(policyArgs(now, p), attempt)...).Err()
 	})
 }
 
-// Finish implements ldapauth.AttemptStore.
-func (a *LDAPAttempts) Finish(ctx context.Context, key string, reset bool) error {
+// Finish implements ldapauth.AttemptStore; like Fail, it reaches Redis
+// even while the circuit breaker is open.
+func (a *LDAPAttempts) Finish(ctx context.Context, key, attempt string, reset bool) error {
 	arg := "0"
 	if reset {
 		arg = "1"
 	}
-	return a.s.do(ctx, "redisstore.LDAPAttempts.Finish", func(ctx context.Context) error {
-		return attemptFinishScript.Run(ctx, a.s.rdb, []string{a.key(key)}, arg).Err()
+	return a.end(ctx, "redisstore.LDAPAttempts.Finish", func(ctx context.Context) error {
+		return attemptFinishScript.Run(ctx, a.s.rdb, []string{a.key(key)}, arg, attempt).Err()
 	})
+}
+
+// end runs f through the store, or directly when the circuit breaker
+// refused it without asking Redis.
+func (a *LDAPAttempts) end(ctx context.Context, op string, f func(ctx context.Context) error) error {
+	ran := false
+	err := a.s.do(ctx, op, func(ctx context.Context) error { ran = true; return f(ctx) })
+	if err != nil && !ran && ctx.Err() == nil {
+		return a.direct(ctx, f)
+	}
+	return err
+}
+
+// direct runs f against Redis with the store's timeout, past the circuit
+// breaker and the caller's cancellation.
+func (a *LDAPAttempts) direct(ctx context.Context, f func(ctx context.Context) error) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.s.timeout)
+	defer cancel()
+	if err := f(cctx); err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Op: "redisstore.LDAPAttempts", Msg: "Redis did not answer", Err: cleanErr(err)}
+	}
+	return nil
 }

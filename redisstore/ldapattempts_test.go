@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,55 +28,77 @@ func TestLDAPAttemptsSharedAcrossReplicas(t *testing.T) {
 	t0 := time.UnixMilli(time.Now().UnixMilli())
 	const key = "ldap://dc1.example.com\x00user\x00alice"
 
-	begin := func(s *redisstore.LDAPAttempts, at time.Duration, wantOK bool, wantRetry time.Duration) {
+	n := 0
+	begin := func(s *redisstore.LDAPAttempts, at time.Duration, wantOK bool, wantRetry time.Duration) string {
 		t.Helper()
-		retry, ok, err := s.Begin(ctx, key, t0.Add(at), p)
+		n++
+		id := fmt.Sprint("attempt-", n)
+		retry, ok, err := s.Begin(ctx, key, id, t0.Add(at), p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ok != wantOK || (!ok && !retry.Equal(t0.Add(wantRetry))) {
 			t.Fatalf("Begin at +%v = %v, retry at +%v; want %v, +%v", at, ok, retry.Sub(t0), wantOK, wantRetry)
 		}
+		return id
 	}
-	fail := func(s *redisstore.LDAPAttempts, at time.Duration) {
+	fail := func(s *redisstore.LDAPAttempts, id string, at time.Duration) {
 		t.Helper()
-		if err := s.Fail(ctx, key, t0.Add(at), p); err != nil {
+		if err := s.Fail(ctx, key, id, t0.Add(at), p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, s := range []*redisstore.LDAPAttempts{a, b, a} {
-		begin(s, 0, true, 0)
-		fail(s, 0)
+		fail(s, begin(s, 0, true, 0), 0)
 	}
 	begin(b, 0, false, time.Second)             // three failures, on two replicas
-	begin(a, time.Second, true, 0)              // the delay is over: one attempt
+	id := begin(a, time.Second, true, 0)        // the delay is over: one attempt
 	begin(b, time.Second, false, 2*time.Second) // while it runs, no other
-	fail(a, time.Second)                        // the fourth failure: 2 s
+	fail(a, id, time.Second)                    // the fourth failure: 2 s
 	begin(b, 2*time.Second, false, 3*time.Second)
-	begin(b, 3*time.Second, true, 0)
-	if err := b.Finish(ctx, key, false); err != nil { // the directory did not answer
+	id = begin(b, 3*time.Second, true, 0)
+	if err := b.Finish(ctx, key, id, false); err != nil { // the directory did not answer
 		t.Fatal(err)
 	}
-	begin(a, 4*time.Second, true, 0) // four failures still, not five: ...
-	fail(a, 4*time.Second)           // ... this fifth one waits 4 s, not 8 s
+	id = begin(a, 4*time.Second, true, 0) // four failures still, not five: ...
+	fail(a, id, 4*time.Second)            // ... this fifth one waits 4 s, not 8 s
 	begin(b, 7*time.Second, false, 8*time.Second)
-	begin(b, 8*time.Second, true, 0)
-	if err := b.Finish(ctx, key, true); err != nil { // signed in
+	id = begin(b, 8*time.Second, true, 0)
+	if err := b.Finish(ctx, key, id, true); err != nil { // signed in
 		t.Fatal(err)
 	}
-	begin(a, 8*time.Second, true, 0)
-	if err := a.Finish(ctx, key, true); err != nil {
+	id = begin(a, 8*time.Second, true, 0)
+	if err := a.Finish(ctx, key, id, true); err != nil {
 		t.Fatal(err)
 	}
 
 	// Attempts in flight count as failures: guesses sent together to
-	// both replicas stop at Free.
+	// both replicas stop at Free, and the key then waits Base.
 	const key2 = "ldap://dc1.example.com\x00addr\x00192.0.2.1"
 	for i, s := range []*redisstore.LDAPAttempts{a, b, a, b} {
-		_, ok, err := s.Begin(ctx, key2, t0, p)
-		if err != nil || ok != (i < 3) {
-			t.Fatalf("guess %d in flight: %v, %v; want ok=%v", i, ok, err, i < 3)
+		retry, ok, err := s.Begin(ctx, key2, fmt.Sprint("guess-", i), t0, p)
+		if err != nil || ok != (i < 3) || (!ok && !retry.Equal(t0.Add(time.Second))) {
+			t.Fatalf("guess %d in flight: %v, %v, retry at %v; want ok=%v", i, ok, err, retry, i < 3)
 		}
+	}
+	// Each attempt ends once: a second Fail of one attempt, or a Fail
+	// of one never begun, counts nothing.
+	if err := a.Fail(ctx, key2, "guess-0", t0, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"guess-0", "never-begun"} {
+		if err := a.Fail(ctx, key2, id, t0, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"guess-1", "guess-2"} {
+		if err := b.Finish(ctx, key2, id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One failure now (guess-0): after the Base delay, attempts run.
+	if _, ok, err := b.Begin(ctx, key2, "after", t0.Add(time.Second), p); err != nil || !ok {
+		t.Fatalf("after the delay, with one failure: %v, %v; want ok", ok, err)
 	}
 
 	raw := rawClient(t, r)
@@ -91,10 +114,10 @@ func TestLDAPAttemptsSharedAcrossReplicas(t *testing.T) {
 
 	// An idle key expires 2 × Max after its last attempt or delay.
 	short := ldapauth.BackoffPolicy{Free: 5, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}
-	if _, _, err := a.Begin(ctx, "idle", time.Now(), short); err != nil {
+	if _, _, err := a.Begin(ctx, "idle", "i1", time.Now(), short); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Fail(ctx, "idle", time.Now(), short); err != nil {
+	if err := a.Fail(ctx, "idle", "i1", time.Now(), short); err != nil {
 		t.Fatal(err)
 	}
 	n0 := len(keys)
@@ -107,7 +130,7 @@ func TestLDAPAttemptsSharedAcrossReplicas(t *testing.T) {
 	}
 
 	r.Stop()
-	if _, ok, err := a.Begin(ctx, key, t0, p); ok || errcode.CodeOf(err) != errcode.Unavailable {
+	if _, ok, err := a.Begin(ctx, key, "down", t0, p); ok || errcode.CodeOf(err) != errcode.Unavailable {
 		t.Errorf("Begin with Redis down: %v, %v; want Unavailable", ok, err)
 	}
 }

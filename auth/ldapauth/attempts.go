@@ -2,6 +2,7 @@ package ldapauth
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"time"
 )
@@ -22,22 +23,27 @@ import (
 // effect on one key atomic: guesses sent to several replicas at once are
 // counted as from one.
 type AttemptStore interface {
-	// Begin records an attempt under key at now, unless key is backing
-	// off under p: then ok is false and retryAt says when to try again.
-	// A recorded attempt counts as a failure until Fail or Finish, so
-	// that guesses sent together cannot slip past the limit. Once key has
+	// Begin records attempt (an id unique to this attempt, chosen by the
+	// caller) under key at now, unless key is backing off under p: then
+	// ok is false and retryAt says when to try again. A recorded attempt
+	// counts as a failure until Fail or Finish, so that guesses sent
+	// together cannot slip past the limit. A key that reaches p.Free
+	// failures this way (attempts in flight) waits p.Base; once it has
 	// p.Free failures, the first attempt after a delay is let through
-	// alone: every other one is refused until its outcome.
-	Begin(ctx context.Context, key string, now time.Time, p BackoffPolicy) (retryAt time.Time, ok bool, err error)
-	// Fail records that the attempt begun under key failed: past p.Free
+	// alone: every other one is refused until its outcome. A Begin that
+	// fails must leave attempt unrecorded, or take it back itself (its
+	// answer may be lost after the store applied it): the caller calls
+	// neither Fail nor Finish for it.
+	Begin(ctx context.Context, key, attempt string, now time.Time, p BackoffPolicy) (retryAt time.Time, ok bool, err error)
+	// Fail records that attempt, begun under key, failed: past p.Free
 	// failures, key's next attempt waits p.Base, doubled for every
 	// further failure, up to p.Max.
-	Fail(ctx context.Context, key string, now time.Time, p BackoffPolicy) error
-	// Finish ends the attempt begun under key without a failure: with
+	Fail(ctx context.Context, key, attempt string, now time.Time, p BackoffPolicy) error
+	// Finish ends attempt, begun under key, without a failure: with
 	// reset, key starts afresh (a successful sign-in); without, the
 	// attempt is taken back (the directory could not be reached, so the
 	// user is not to blame).
-	Finish(ctx context.Context, key string, reset bool) error
+	Finish(ctx context.Context, key, attempt string, reset bool) error
 }
 
 // BackoffPolicy is how one kind of key (usernames, client addresses)
@@ -70,38 +76,40 @@ func newGate(store AttemptStore, scope string, p BackoffPolicy, log *slog.Logger
 	return g
 }
 
-// begin records an attempt for key, unless it is backing off. A store
-// that fails refuses the attempt (Unavailable): a sign-in never runs
-// without the back-off.
-func (g *gate) begin(ctx context.Context, key string, now time.Time) (retryAt time.Time, ok bool, err error) {
+// begin records an attempt for key, unless it is backing off, and
+// returns its id. A store that fails refuses the attempt (Unavailable): a
+// sign-in never runs without the back-off.
+func (g *gate) begin(ctx context.Context, key string, now time.Time) (attempt string, retryAt time.Time, ok bool, err error) {
 	if g.local != nil {
 		at, ok := g.local.begin(key, now)
-		return at, ok, nil
+		return "", at, ok, nil
 	}
-	return g.store.Begin(ctx, g.scope+key, now, g.p)
+	attempt = rand.Text()
+	at, ok, err := g.store.Begin(ctx, g.scope+key, attempt, now, g.p)
+	return attempt, at, ok, err
 }
 
-// fail turns the attempt begun for key into a failure. A store that fails
+// fail turns attempt, begun for key, into a failure. A store that fails
 // leaves the attempt counted as a failure, as begun.
-func (g *gate) fail(ctx context.Context, key string, now time.Time) {
+func (g *gate) fail(ctx context.Context, key, attempt string, now time.Time) {
 	if g.local != nil {
 		g.local.fail(key, now)
 		return
 	}
-	if err := g.store.Fail(context.WithoutCancel(ctx), g.scope+key, now, g.p); err != nil {
+	if err := g.store.Fail(context.WithoutCancel(ctx), g.scope+key, attempt, now, g.p); err != nil {
 		g.log.WarnContext(ctx, "ldapauth: recording a failed sign-in in the attempt store failed; it stays counted as an attempt", "err", err)
 	}
 }
 
-// finish ends the attempt begun for key without a failure: reset clears
+// finish ends attempt, begun for key, without a failure: reset clears
 // key, otherwise the attempt is taken back. A store that fails leaves the
 // attempt counted as a failure.
-func (g *gate) finish(ctx context.Context, key string, reset bool) {
+func (g *gate) finish(ctx context.Context, key, attempt string, reset bool) {
 	if g.local != nil {
 		g.local.succeed(key, reset)
 		return
 	}
-	if err := g.store.Finish(context.WithoutCancel(ctx), g.scope+key, reset); err != nil {
+	if err := g.store.Finish(context.WithoutCancel(ctx), g.scope+key, attempt, reset); err != nil {
 		g.log.WarnContext(ctx, "ldapauth: ending a sign-in attempt in the attempt store failed; it stays counted as a failure", "err", err)
 	}
 }

@@ -50,8 +50,10 @@ func (l *limiter) begin(key string, now time.Time) (retryAt time.Time, ok bool) 
 		return s.until, false
 	}
 	if s.fails >= l.free && s.until.IsZero() {
-		// Failures in flight reached the limit: refuse for the first delay.
-		return now.Add(l.base), false
+		// Failures in flight reached the limit: refuse for the first
+		// delay, and set it, so that after it one attempt runs alone.
+		s.until = now.Add(l.base)
+		return s.until, false
 	}
 	if s.fails >= l.free {
 		// Past the free attempts and past the delay: one attempt may

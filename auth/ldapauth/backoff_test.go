@@ -86,3 +86,34 @@ func TestUsernameKeyFoldsWhatTheDirectoryFolds(t *testing.T) {
 		t.Error("different usernames share a key")
 	}
 }
+
+// Attempts in flight that reach the free ones refuse the next for the
+// first delay and set it, so that the retry time said is kept: after it,
+// one attempt runs alone (final review, session 22: the shared store, like
+// this limiter, refused without setting a delay, and leftover attempts
+// then refused every sign-in until the key was forgotten).
+func TestLimiterInFlightLimitSetsTheDelay(t *testing.T) {
+	l := newLimiter(3, time.Second, time.Minute)
+	now := time.Unix(1_000_000, 0)
+	for i := range 3 {
+		if _, ok := l.begin("alice", now); !ok {
+			t.Fatalf("attempt %d in flight refused", i+1)
+		}
+	}
+	at, ok := l.begin("alice", now)
+	if ok || !at.Equal(now.Add(time.Second)) {
+		t.Fatalf("4th in flight: ok=%v retry at %v; want refused until +1s", ok, at)
+	}
+	if at2, ok := l.begin("alice", now.Add(500*time.Millisecond)); ok || !at2.Equal(at) {
+		t.Fatalf("before the retry time: ok=%v retry at %v; want refused until %v", ok, at2, at)
+	}
+	through := 0
+	for range 5 {
+		if _, ok := l.begin("alice", at); ok {
+			through++
+		}
+	}
+	if through != 1 {
+		t.Fatalf("%d attempts at the retry time; want 1", through)
+	}
+}

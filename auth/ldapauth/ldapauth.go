@@ -275,17 +275,21 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: host,
 			Msg: "the sign-in attempt store cannot be read, and no sign-in runs without the back-off; try again later", Err: err}
 	}
-	at, ok, err := a.byUser.begin(ctx, userKey, now)
+	userAttempt, at, ok, err := a.byUser.begin(ctx, userKey, now)
 	if err != nil {
 		return nil, storeDown(err)
 	}
 	if !ok {
 		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
 	}
+	var addrAttempt string
 	if clientAddr != "" {
-		at, ok, err := a.byAddr.begin(ctx, clientAddr, now)
+		var at time.Time
+		var ok bool
+		var err error
+		addrAttempt, at, ok, err = a.byAddr.begin(ctx, clientAddr, now)
 		if err != nil || !ok {
-			a.byUser.finish(ctx, userKey, false)
+			a.byUser.finish(ctx, userKey, userAttempt, false)
 		}
 		if err != nil {
 			return nil, storeDown(err)
@@ -297,19 +301,19 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 	res, blame, err := a.authenticate(ctx, username, password)
 	switch {
 	case err == nil:
-		a.byUser.finish(ctx, userKey, true)
+		a.byUser.finish(ctx, userKey, userAttempt, true)
 		if clientAddr != "" {
-			a.byAddr.finish(ctx, clientAddr, false)
+			a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
 		}
 	case blame:
-		a.byUser.fail(ctx, userKey, a.now())
+		a.byUser.fail(ctx, userKey, userAttempt, a.now())
 		if clientAddr != "" {
-			a.byAddr.fail(ctx, clientAddr, a.now())
+			a.byAddr.fail(ctx, clientAddr, addrAttempt, a.now())
 		}
 	default:
-		a.byUser.finish(ctx, userKey, false)
+		a.byUser.finish(ctx, userKey, userAttempt, false)
 		if clientAddr != "" {
-			a.byAddr.finish(ctx, clientAddr, false)
+			a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
 		}
 	}
 	return res, err

@@ -1,0 +1,118 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/redisstore"
+)
+
+// slowProxy forwards to addr; while slow is set, each reply is held for
+// hold before it is passed on (a Redis that answers late: fork, swap).
+type slowProxy struct {
+	ln   net.Listener
+	slow atomic.Bool
+	hold time.Duration
+}
+
+func startSlowProxy(t *testing.T, addr string, hold time.Duration) *slowProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &slowProxy{ln: ln, hold: hold}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() {
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 {
+						if p.slow.Load() && buf[0] == '*' { // a script's answer, not a handshake
+							time.Sleep(p.hold)
+						}
+						if _, err := c.Write(buf[:n]); err != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+// Regression (final review, session 22): a Begin whose reply comes late
+// (past the store's timeout) is Unavailable to the caller, but the script
+// ran in Redis. The attempt stayed "in flight" for ever (nobody calls Fail
+// or Finish for an attempt that never ran), and after Free such answers a
+// user who never failed was refused for 2 × Max. Begin now takes its own
+// attempt back when its answer is lost.
+func TestLDAPAttemptsLateReplyTakenBack(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	px := startSlowProxy(t, r.Addr, 400*time.Millisecond)
+	s, err := redisstore.Open("redis://"+px.ln.Addr().String()+"/0?min_idle_conns=10&pool_size=10", &redisstore.Options{EncryptionKey: testKey, Timeout: 150 * time.Millisecond, RetryAfter: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a := s.LDAPAttempts()
+	ctx := context.Background()
+	p := ldapauth.BackoffPolicy{Free: 5, Base: time.Second, Max: 5 * time.Minute}
+	const key = "ldap://dc\x00user\x00alice"
+	// Warm the script cache so each Begin is one round trip.
+	if _, _, err := a.Begin(ctx, "warm", "warm", time.Now(), p); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the pool fills its idle connections
+	px.slow.Store(true)
+	for i := 0; i < p.Free; i++ {
+		_, ok, err := a.Begin(ctx, key, fmt.Sprint("late-", i), time.Now(), p)
+		t.Logf("Begin %d: %v", i, err)
+		if err == nil {
+			t.Fatalf("Begin %d answered in time (ok=%v); the proxy did not slow it", i, ok)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	px.slow.Store(false)
+	time.Sleep(500 * time.Millisecond) // the held replies drain; Redis is healthy again
+	raw := rawClient(t, r)
+	keys, _ := raw.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		v, _ := raw.HGetAll(ctx, k).Result()
+		t.Logf("%s %v", k, v)
+	}
+	now := time.Now()
+	for _, later := range []time.Duration{0, 2 * time.Second, time.Minute, 9 * time.Minute} {
+		retry, ok, err := a.Begin(ctx, key, fmt.Sprint("later-", later), now.Add(later), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Errorf("at +%v: a user who never failed a sign-in is refused (retry at +%v): the %d Unavailable Begins were counted as failures in flight forever",
+				later, retry.Sub(now.Add(later)).Round(time.Millisecond), p.Free)
+		}
+	}
+}
