@@ -260,7 +260,10 @@ func errInvalid(host string) error {
 // request, RateLimited (with RetryAt) while backing off, Unauthorized
 // "invalid username or password" for an unknown user, an ambiguous
 // username or a wrong password alike, Unavailable or DeadlineExceeded when
-// the directory does not answer, Canceled when ctx ends.
+// the directory does not answer, Canceled when ctx ends. A password bind
+// already sent runs to its answer although ctx ends (bounded by
+// ldapOpts.timeout), so that the back-off counts every password the
+// directory saw.
 func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password, clientAddr string) (*Result, error) {
 	const op = "ldapauth.Authenticate"
 	host := a.search.Host()
@@ -419,7 +422,12 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 		return nil, false, err
 	}
 	bindStart := time.Now()
-	err = bc.Bind(ctx, dn, password)
+	// The bind runs to its answer even when the caller gives up (bounded
+	// by ldapOpts.timeout): the directory counts a wrong password towards
+	// its lockout whether or not anyone waits, so the back-off must learn
+	// the verdict, or a client that cancels each request once its bind is
+	// sent would guess without limit and lock the account.
+	err = bc.Bind(context.WithoutCancel(ctx), dn, password)
 	bc.Release()
 	if err != nil {
 		if errcode.CodeOf(err) == errcode.Unauthorized {
