@@ -30,9 +30,10 @@ import (
 // first page also reports the listing as RepositoryPage.Kind: the
 // portable client hands it back with the next listing of that owner by
 // the same credential, which then costs one request, not three (a
-// stale "self", whose first page is another login's, is found out again;
-// an owner that turned from a user into an organization lists its
-// public repositories until the client forgets the kind).
+// stale "self", whose first page is another login's or empty, is found
+// out again, for one request more than without the kind; an owner that
+// turned from a user into an organization lists its public repositories
+// until the client forgets the kind).
 //
 // Conditional: GitHub answers each page with an ETag (varying with the
 // token) and a matching If-None-Match with 304, which does not count
@@ -103,13 +104,14 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err != nil {
 		return nil, redact(err)
 	}
-	if r.Cursor == "" && r.Kind == "self" && kind == "self" && len(repos) > 0 && !ownedBy(repos, r.Owner) {
-		// A stale kind (the token's user is no longer the owner's login):
-		// find out again.
+	if r.Cursor == "" && r.Kind == "self" && kind == "self" && !ownedBy(repos, r.Owner) {
+		// A stale kind (the token's user is no longer the owner's login,
+		// or no longer owns a repository, which is never reported as
+		// "self"): find out again.
 		return d.ListRepositories(ctx, hc, &driver.ListRepositoriesRequest{Owner: r.Owner, PageSize: r.PageSize})
 	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(repos))}
-	if r.Cursor == "" && kind != "org" {
+	if r.Cursor == "" && kind != "org" && (kind != "self" || len(repos) > 0) {
 		out.Kind = kind
 	}
 	for _, x := range repos {
