@@ -111,9 +111,23 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 			HTMLURL       string `json:"html_url"`
 			DefaultBranch string `json:"default_branch"`
 		} `json:"repository"`
+		Installation *struct {
+			Account *struct {
+				Login string `json:"login"`
+			} `json:"account"`
+		} `json:"installation"`
+		Organization *struct {
+			Login string `json:"login"`
+		} `json:"organization"`
 	}
 	if err := r.decode(body, &p); err != nil {
 		return nil, err
+	}
+	switch {
+	case p.Installation != nil && p.Installation.Account != nil && p.Installation.Account.Login != "":
+		ev.account = p.Installation.Account.Login
+	case p.Organization != nil:
+		ev.account = p.Organization.Login
 	}
 	fp := filePush{isPush: ev.Name == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
 	if p.Repository != nil {

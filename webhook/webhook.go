@@ -68,6 +68,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -199,6 +200,10 @@ type Event struct {
 	Ignored string
 
 	bodyKey string // the delivery record of the body's digest
+	// account is the account a GitHub App installation's event comes
+	// from (installation.account, or the organization), for an event
+	// that names no repository.
+	account string
 }
 
 // Receiver verifies and parses the events of one integration host. It is
@@ -356,9 +361,16 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 	if err != nil {
 		return nil, err
 	}
-	if owners := r.owners[signer]; owners != nil && ev.Owner != "" &&
-		!slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, ev.Owner) }) {
-		return nil, r.fail(errcode.InvalidArgument, "events of %s are not served: the GitHub App's allowedInstallationOwners leaves it out", ev.Owner)
+	if owners := r.owners[signer]; owners != nil {
+		// The app's secret signs the events of every installation of
+		// the app, on any account: serve only those of its owners.
+		owner := cmp.Or(ev.Owner, ev.account)
+		if owner == "" {
+			return nil, r.fail(errcode.InvalidArgument, "the event names no repository, installation account or organization, and the GitHub App's allowedInstallationOwners serves only named owners")
+		}
+		if !slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, owner) }) {
+			return nil, r.fail(errcode.InvalidArgument, "events of %s are not served: the GitHub App's allowedInstallationOwners leaves it out", owner)
+		}
 	}
 	if ev.Delivery == "" {
 		return nil, r.fail(errcode.InvalidArgument, "no delivery id header")
