@@ -92,7 +92,11 @@ type Options struct {
 	// per username and per client address, where every replica sees them
 	// (see [AttemptStore]; redisstore.Store.LDAPAttempts). Nil keeps them
 	// in this Authenticator: with N replicas a username then gets up to
-	// N × backoff.freeAttempts failures before a delay.
+	// N × backoff.freeAttempts failures before a delay. The keys name the
+	// directory by its first ldapOpts.url as written: give every replica
+	// the same one (replicas that reach one Active Directory domain
+	// through different controllers, or spell the URL differently, count
+	// apart).
 	Attempts AttemptStore
 }
 
