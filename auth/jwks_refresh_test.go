@@ -26,7 +26,8 @@ func (f *failKeys) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f.rt.RoundTrip(r)
 }
 
-// Regression (final review, session 22): a refresh whose new ID token cannot be verified because
+// Regression (final review, session 22):
+// a refresh whose new ID token cannot be verified because
 // the provider's key set could not be fetched (503, a timeout: the
 // provider failing, not refusing) is Unauthorized from OIDC.verify, which
 // refreshRefused now takes for a refused grant: the user's session is

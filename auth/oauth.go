@@ -179,7 +179,18 @@ func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, erro
 // grantRefused reports whether an OAuth error code says the refresh token
 // is refused: RFC 6749's invalid_grant ("invalid, expired, revoked"), and
 // GitHub's bad_refresh_token.
-func grantRefused(code string) bool { return code == "invalid_grant" || code == "bad_refresh_token" }
+func grantRefused(code string) bool {
+	switch code {
+	case "", "temporarily_unavailable", "server_error", "invalid_request", "unsupported_grant_type", "slow_down":
+		// No OAuth answer, the provider failing, or a request the
+		// portal got wrong: not the user's grant.
+		return false
+	}
+	// invalid_grant, bad_refresh_token, and the refusals of a grant that
+	// needs the user again: interaction_required, login_required,
+	// consent_required (Entra), access_denied (Okta's policies)...
+	return true
+}
 
 // tokens converts tok, computing the expiry on the injected clock.
 func (b *oauthBase) tokens(tok *oauth2.Token) Tokens {

@@ -14,7 +14,8 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 )
 
-// Regression (final review, session 22): a refresh that fails for a reason that is not the
+// Regression (final review, session 22):
+// a refresh that fails for a reason that is not the
 // user's grant (a token endpoint answering 400 with an OAuth error such
 // as temporarily_unavailable or invalid_request, or a proxy's bare 400/401
 // page) is taken as a refusal, and the user's session is deleted. Only

@@ -7,7 +7,8 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 )
 
-// Regression (final review, session 22): the allowedInstallationOwners check runs only when
+// Regression (final review, session 22):
+// the allowedInstallationOwners check runs only when
 // the event names a repository: an installation's events without one
 // (organization, membership, team, installation...) from an owner the app
 // does not serve are accepted and recorded in the delivery store, though

@@ -365,10 +365,12 @@ func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (
 		// The app's secret signs the events of every installation of
 		// the app, on any account: serve only those of its owners.
 		owner := cmp.Or(ev.Owner, ev.account)
-		if owner == "" {
+		switch {
+		case owner == "" && (ev.Name == "ping" || ev.Name == "github_app_authorization"):
+			// The App's own events: of no installation, so of no owner.
+		case owner == "":
 			return nil, r.fail(errcode.InvalidArgument, "the event names no repository, installation account or organization, and the GitHub App's allowedInstallationOwners serves only named owners")
-		}
-		if !slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, owner) }) {
+		case !slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, owner) }):
 			return nil, r.fail(errcode.InvalidArgument, "events of %s are not served: the GitHub App's allowedInstallationOwners leaves it out", owner)
 		}
 	}

@@ -92,7 +92,8 @@ func slowBindDirectory(t *testing.T, delay time.Duration, userBinds *atomic.Int6
 	return "ldap://" + ln.Addr().String()
 }
 
-// Regression (final review, session 22): a caller that gives up while the user's bind is at the
+// Regression (final review, session 22):
+// a caller that gives up while the user's bind is at the
 // directory (a client closing the request; here a short deadline) has
 // its attempt taken back (blame false: the error is the context's), yet
 // the directory received the bind and, for a wrong password, counts it

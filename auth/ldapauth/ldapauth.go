@@ -282,28 +282,30 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: host,
 			Msg: "the sign-in attempt store cannot be read, and no sign-in runs without the back-off; try again later", Err: err}
 	}
-	userAttempt, at, ok, err := a.byUser.begin(ctx, userKey, now)
-	if err != nil {
-		return nil, storeDown(err)
-	}
-	if !ok {
-		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
-	}
+	// The address first: a client its address's back-off refuses never
+	// touches the username's state (its "one attempt alone" delay).
 	var addrAttempt string
 	if clientAddr != "" {
 		var at time.Time
 		var ok bool
 		var err error
 		addrAttempt, at, ok, err = a.byAddr.begin(ctx, clientAddr, now)
-		if err != nil || !ok {
-			a.byUser.finish(ctx, userKey, userAttempt, false)
-		}
 		if err != nil {
 			return nil, storeDown(err)
 		}
 		if !ok {
 			return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins from this address; try again later"}
 		}
+	}
+	userAttempt, at, ok, err := a.byUser.begin(ctx, userKey, now)
+	if (err != nil || !ok) && clientAddr != "" {
+		a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
+	}
+	if err != nil {
+		return nil, storeDown(err)
+	}
+	if !ok {
+		return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins for this username; try again later"}
 	}
 	res, blame, err := a.authenticate(ctx, username, password)
 	switch {

@@ -7,7 +7,8 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
-// Regression (final review, session 22): a stale "self" kind is found out only when the
+// Regression (final review, session 22):
+// a stale "self" kind is found out only when the
 // token's user owns a repository (ownedBy needs one): when she owns none
 // (a renamed login that left its repositories behind, a fresh account),
 // the listing of the owner she no longer is comes back empty, with no
