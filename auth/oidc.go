@@ -389,18 +389,27 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	if nt.IDToken != "" {
 		c, err := p.verify(ctx, nt.IDToken, nt.AccessToken, "", false)
 		if err != nil {
-			if code := errcode.CodeOf(err); code == errcode.Unauthorized || code == errcode.PermissionDenied {
-				// The refresh token was accepted: a refreshed ID token
-				// that cannot be verified (its key set unreachable, a
-				// provider's fault) does not mean the grant is gone, so
-				// the session stays (RedirectProvider's contract).
-				return nil, &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the refreshed ID token could not be verified", Err: err}
+			if code := errcode.CodeOf(err); (code == errcode.Unauthorized || code == errcode.PermissionDenied) && keysUnreachable(err) {
+				// The refresh token was accepted, and the new ID token
+				// cannot be checked because the key set cannot be
+				// fetched (the provider failing): the grant is not
+				// gone, so the session stays. An ID token that fails
+				// its checks (signature, audience, issuer) stays
+				// Unauthorized: the session ends.
+				return nil, &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the refreshed ID token could not be verified: the provider's key set cannot be fetched", Err: err}
 			}
 			return nil, err
 		}
 		res.Identity = p.identity(c)
 	}
 	return res, nil
+}
+
+// keysUnreachable reports whether a verification error is go-oidc's
+// failure to fetch the key set, which it reports in text only
+// ("fetching keys ...", formatted with %v, so no error to match).
+func keysUnreachable(err error) bool {
+	return strings.Contains(err.Error(), "fetching keys")
 }
 
 // Revoke revokes the refresh token (or, without one, the access token) at
