@@ -28,6 +28,7 @@ func TestEntraEmailVerifiedFromXmsEdov(t *testing.T) {
 		{"Entra with xms_edov false", true, true, map[string]any{"xms_edov": false}, false},
 		{"another OIDC provider with xms_edov true", false, true, map[string]any{"xms_edov": true}, false},
 		{"email_verified wins", true, false, map[string]any{"xms_edov": false}, true},
+		{"a personal Microsoft account's xms_edov", true, true, map[string]any{"xms_edov": true, "tid": "9188040d-6c67-4c5b-b112-36a304b66dad"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPortal(t, auth.Options{})

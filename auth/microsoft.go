@@ -46,7 +46,8 @@ type MicrosoftOptions struct {
 // xms_edov true: the address's domain is verified by the user's own
 // tenant. Add xms_edov and email as optional ID token claims in the app
 // registration (Token configuration) to sign users in by e-mail; an
-// email_verified, when a token has one, wins.
+// email_verified, when a token has one, wins. Personal Microsoft accounts
+// (the consumers tenant) never have a verified e-mail.
 func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	const op = "auth.NewMicrosoft"
 	if o.TenantID == "" {

@@ -362,7 +362,7 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 
 func (p *OIDC) identity(c *claims) Identity {
 	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
-	if p.o.domainVerified && c.EmailVerified == nil && c.Email != "" {
+	if p.o.domainVerified && c.EmailVerified == nil && c.Email != "" && c.TID != msaTenant {
 		id.EmailVerified = truthy(c.EDOV)
 	}
 	if p.o.subject != nil {
@@ -404,6 +404,11 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	}
 	return res, nil
 }
+
+// msaTenant is the tenant of personal Microsoft accounts, whose xms_edov
+// is not read: a personal account may hold an address of a domain it no
+// longer belongs to.
+const msaTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 // keysUnreachable reports whether a verification error is go-oidc's
 // failure to fetch the key set, which it reports in text only
