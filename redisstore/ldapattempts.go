@@ -23,8 +23,11 @@ import (
 // pass it as ldapauth.Options.Attempts.
 //
 // Each key is one hash, <prefix>ldap:<sha256 of the key> (no username or
-// address in clear), holding the count of failures and the end of the
-// delay, and expiring 2 × MaxDelay after the last attempt or delay. Each
+// address in clear), holding the count of failures, the end of the delay
+// and the attempts in flight (one field each, so that an attempt whose
+// Begin answer was lost is taken back exactly, and one whose replica died
+// stops counting after BackoffPolicy.InFlight), and expiring 2 × MaxDelay
+// after the last attempt or delay. Each
 // method is one script, atomic in Redis: one round trip once Redis has it
 // cached (two the first time, EVALSHA then EVAL). The values are not
 // sealed: someone who can write to Redis can delay a username's sign-ins
@@ -38,20 +41,20 @@ type LDAPAttempts struct{ s *Store }
 
 var _ ldapauth.AttemptStore = (*LDAPAttempts)(nil)
 
+// The scripts' arguments: ARGV now, free, base, max and inFlight in
+// milliseconds, then the attempt's id. Fields of a key's hash: f, failures
+// that ended; u, the end of the delay (0: never delayed); a:<id>, an
+// attempt in flight since the time it holds, which counts as a failure
+// until it ends, or until inFlight has passed (its replica died); x:<id>,
+// the take-back of an attempt whose Begin may still arrive.
 var (
-	// attemptBeginScript: KEYS[1] the key; ARGV now, free, base, max in
-	// milliseconds, and the attempt's id. Returns {1, 0} when the attempt
-	// is recorded, {0, retryAt} when the key is backing off. Fields: f,
-	// failures that ended; u, the end of the delay (0: never delayed);
-	// a:<id>, an attempt in flight, which counts as a failure until it
-	// ends.
-	attemptBeginScript = redis.NewScript(`
-local now, free, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+	// attemptBeginScript returns {1, 0} when the attempt is recorded,
+	// {0, retryAt} when the key is backing off.
+	attemptBeginScript = redis.NewScript(inFlightLua + `
+local now, free, base, max, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('HDEL', KEYS[1], 'x:' .. ARGV[6]) == 1 then return {1, 0} end
 local v = redis.call('HMGET', KEYS[1], 'f', 'u')
-local n, u = tonumber(v[1]) or 0, tonumber(v[2]) or 0
-for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(k, 1, 2) == 'a:' then n = n + 1 end
-end
+local n, u = (tonumber(v[1]) or 0) + inflight(KEYS[1], now - stale), tonumber(v[2]) or 0
 if now < u then return {0, u} end
 if n >= free and u == 0 then
   u = now + base
@@ -60,20 +63,17 @@ if n >= free and u == 0 then
   return {0, u}
 end
 if n >= free then u = now + base end
-redis.call('HSET', KEYS[1], 'u', u, 'a:' .. ARGV[5], now)
+redis.call('HSET', KEYS[1], 'u', u, 'a:' .. ARGV[6], now)
 redis.call('PEXPIRE', KEYS[1], math.max(u - now, 0) + 2 * max)
 return {1, 0}
 `)
-	// attemptFailScript: as attemptBeginScript's arguments; turns the
-	// attempt into a failure (nothing when it is no longer in flight)
-	// and sets the next delay past free failures.
-	attemptFailScript = redis.NewScript(`
-local now, free, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('HDEL', KEYS[1], 'a:' .. ARGV[5]) == 0 then return 0 end
-local n = redis.call('HINCRBY', KEYS[1], 'f', 1)
-for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(k, 1, 2) == 'a:' then n = n + 1 end
-end
+	// attemptFailScript turns the attempt into a failure (nothing when
+	// it is no longer in flight) and sets the next delay past free
+	// failures.
+	attemptFailScript = redis.NewScript(inFlightLua + `
+local now, free, base, max, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('HDEL', KEYS[1], 'a:' .. ARGV[6]) == 0 then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'f', 1) + inflight(KEYS[1], now - stale)
 local u = tonumber(redis.call('HGET', KEYS[1], 'u')) or 0
 if n - free >= 0 then
   local d, i = base, 0
@@ -91,7 +91,37 @@ if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) return 0 end
 redis.call('HDEL', KEYS[1], 'a:' .. ARGV[2])
 return 0
 `)
+	// attemptTakeBackScript takes back the attempt ARGV[2] whose Begin
+	// failed; when it is not there (yet), it leaves a take-back that the
+	// Begin, arriving late, finds instead of recording it. ARGV[1] is
+	// inFlight in milliseconds, the take-back's life.
+	attemptTakeBackScript = redis.NewScript(`
+if redis.call('HDEL', KEYS[1], 'a:' .. ARGV[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'x:' .. ARGV[2], ARGV[3])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 0
+`)
 )
+
+// inFlightLua defines inflight(key, since): the attempts of key in flight
+// since a time after since; older ones, and take-backs as old, are
+// deleted.
+const inFlightLua = `
+local function inflight(key, since)
+  local all, n = redis.call('HGETALL', key), 0
+  for i = 1, #all, 2 do
+    local k, p = all[i], string.sub(all[i], 1, 2)
+    if p == 'a:' or p == 'x:' then
+      if (tonumber(all[i + 1]) or 0) < since then
+        redis.call('HDEL', key, k)
+      elseif p == 'a:' then
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+`
 
 // LDAPAttempts returns the shared LDAP sign-in attempt counts of s. Pass
 // it as ldapauth.Options.Attempts.
@@ -102,9 +132,21 @@ func (a *LDAPAttempts) key(k string) string {
 	return a.s.key("ldap", hex.EncodeToString(sum[:]))
 }
 
-// policyArgs are a script's arguments for now and p, in milliseconds.
-func policyArgs(now time.Time, p ldapauth.BackoffPolicy) []any {
-	return []any{strconv.FormatInt(now.UnixMilli(), 10), strconv.Itoa(max(p.Free, 0)), ms(max(p.Base, time.Millisecond)), ms(max(p.Max, p.Base, time.Millisecond))}
+// defaultInFlight is BackoffPolicy.InFlight's default.
+const defaultInFlight = 10 * time.Minute
+
+// policyArgs are a script's arguments for now and p, in milliseconds, and
+// the attempt's id.
+func policyArgs(now time.Time, p ldapauth.BackoffPolicy, attempt string) []any {
+	return []any{strconv.FormatInt(now.UnixMilli(), 10), strconv.Itoa(max(p.Free, 0)), ms(max(p.Base, time.Millisecond)),
+		ms(max(p.Max, p.Base, time.Millisecond)), ms(inFlight(p)), attempt}
+}
+
+func inFlight(p ldapauth.BackoffPolicy) time.Duration {
+	if p.InFlight <= 0 {
+		return defaultInFlight
+	}
+	return p.InFlight
 }
 
 // Begin implements ldapauth.AttemptStore. When it fails after sending the
@@ -117,7 +159,7 @@ func (a *LDAPAttempts) Begin(ctx context.Context, key, attempt string, now time.
 	k := a.key(key)
 	err := a.s.do(ctx, "redisstore.LDAPAttempts.Begin", func(ctx context.Context) error {
 		sent = true
-		v, err := attemptBeginScript.Run(ctx, a.s.rdb, []string{k}, append(policyArgs(now, p), attempt)...).Int64Slice()
+		v, err := attemptBeginScript.Run(ctx, a.s.rdb, []string{k}, policyArgs(now, p, attempt)...).Int64Slice()
 		if err != nil {
 			return err
 		}
@@ -132,7 +174,7 @@ func (a *LDAPAttempts) Begin(ctx context.Context, key, attempt string, now time.
 	})
 	if err != nil && sent {
 		a.direct(ctx, func(ctx context.Context) error {
-			return attemptFinishScript.Run(ctx, a.s.rdb, []string{k}, "0", attempt).Err()
+			return attemptTakeBackScript.Run(ctx, a.s.rdb, []string{k}, ms(inFlight(p)), attempt, strconv.FormatInt(now.UnixMilli(), 10)).Err()
 		})
 	}
 	return retryAt, ok, err
@@ -143,7 +185,7 @@ func (a *LDAPAttempts) Begin(ctx context.Context, key, attempt string, now time.
 // failure), so that an outage does not leave attempts counted for ever.
 func (a *LDAPAttempts) Fail(ctx context.Context, key, attempt string, now time.Time, p ldapauth.BackoffPolicy) error {
 	return a.end(ctx, "redisstore.LDAPAttempts.Fail", func(ctx context.Context) error {
-		return attemptFailScript.Run(ctx, a.s.rdb, []string{a.key(key)}, append(policyArgs(now, p), attempt)...).Err()
+		return attemptFailScript.Run(ctx, a.s.rdb, []string{a.key(key)}, policyArgs(now, p, attempt)...).Err()
 	})
 }
 

@@ -53,6 +53,10 @@ type AttemptStore interface {
 type BackoffPolicy struct {
 	Free      int
 	Base, Max time.Duration
+	// InFlight is the longest a sign-in attempt can run: one still in
+	// flight for longer (its replica died before Fail or Finish) no
+	// longer counts. 0 means 10 minutes.
+	InFlight time.Duration
 }
 
 // gate applies one back-off policy to one kind of key (usernames or client

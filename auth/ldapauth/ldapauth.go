@@ -43,6 +43,7 @@
 package ldapauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -178,10 +179,14 @@ func New(cfg Config, opts *Options) (*Authenticator, error) {
 	}
 	b := c.Backoff
 	delay, maxDelay := time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)
+	// A sign-in is three operations, each bounded by the timeout, and
+	// up to two dials: twice that, an attempt's replica has died.
+	opTimeout, dialTimeout := cmp.Or(base.Timeout, 30*time.Second), cmp.Or(base.DialTimeout, 5*time.Second)
+	inFlight := 2 * (3*opTimeout + 2*dialTimeout)
 	au := &Authenticator{
 		cfg: c, log: opts.Logger, now: now, search: sp, binds: bp,
-		byUser:   newGate(opts.Attempts, sp.URL()+"\x00user\x00", BackoffPolicy{Free: b.FreeAttempts, Base: delay, Max: maxDelay}, opts.Logger),
-		byAddr:   newGate(opts.Attempts, sp.URL()+"\x00addr\x00", BackoffPolicy{Free: b.FreeAttemptsPerAddress, Base: delay, Max: maxDelay}, opts.Logger),
+		byUser:   newGate(opts.Attempts, sp.URL()+"\x00user\x00", BackoffPolicy{Free: b.FreeAttempts, Base: delay, Max: maxDelay, InFlight: inFlight}, opts.Logger),
+		byAddr:   newGate(opts.Attempts, sp.URL()+"\x00addr\x00", BackoffPolicy{Free: b.FreeAttemptsPerAddress, Base: delay, Max: maxDelay, InFlight: inFlight}, opts.Logger),
 		insecure: sp.PlainText() || skip,
 	}
 	au.warnInsecure()
