@@ -432,6 +432,10 @@ func (a *Authenticator) authenticate(ctx context.Context, username, password str
 	if err != nil {
 		return nil, false, err
 	}
+	if err := errcode.FromContext(ctx, "ldapauth.Authenticate"); err != nil {
+		bc.Release()
+		return nil, false, err // given up before the password was sent
+	}
 	bindStart := time.Now()
 	// The bind runs to its answer even when the caller gives up (bounded
 	// by ldapOpts.timeout): the directory counts a wrong password towards
