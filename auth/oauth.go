@@ -170,6 +170,7 @@ func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, erro
 			// stays, and a later refresh may succeed (RedirectProvider:
 			// Unauthorized only when the refresh token is refused).
 			e.Code = errcode.Unavailable
+			e.Msg = strings.Replace(e.Msg, "the provider refused refreshing", "the provider did not complete refreshing", 1)
 		}
 		return nil, terr
 	}

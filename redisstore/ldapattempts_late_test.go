@@ -3,9 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,56 +10,6 @@ import (
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )
-
-// slowProxy forwards to addr; while slow is set, each reply is held for
-// hold before it is passed on (a Redis that answers late: fork, swap).
-type slowProxy struct {
-	ln   net.Listener
-	slow atomic.Bool
-	hold time.Duration
-}
-
-func startSlowProxy(t *testing.T, addr string, hold time.Duration) *slowProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &slowProxy{ln: ln, hold: hold}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() {
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := s.Read(buf)
-					if n > 0 {
-						if p.slow.Load() && buf[0] == '*' { // a script's answer, not a handshake
-							time.Sleep(p.hold)
-						}
-						if _, err := c.Write(buf[:n]); err != nil {
-							break
-						}
-					}
-					if err != nil {
-						break
-					}
-				}
-				c.Close()
-			}()
-		}
-	}()
-	return p
-}
 
 // Regression (final review, session 22): a Begin whose reply comes late
 // (past the store's timeout) is Unavailable to the caller, but the script
@@ -72,8 +19,8 @@ func startSlowProxy(t *testing.T, addr string, hold time.Duration) *slowProxy {
 // attempt back when its answer is lost.
 func TestLDAPAttemptsLateReplyTakenBack(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	px := startSlowProxy(t, r.Addr, 400*time.Millisecond)
-	s, err := redisstore.Open("redis://"+px.ln.Addr().String()+"/0?min_idle_conns=10&pool_size=10", &redisstore.Options{EncryptionKey: testKey, Timeout: 150 * time.Millisecond, RetryAfter: time.Millisecond})
+	px := startRedisProxy(t, r.Addr, 400*time.Millisecond, 0)
+	s, err := redisstore.Open("redis://"+px.addr()+"/0?min_idle_conns=10&pool_size=10", &redisstore.Options{EncryptionKey: testKey, Timeout: 150 * time.Millisecond, RetryAfter: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +34,7 @@ func TestLDAPAttemptsLateReplyTakenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // the pool fills its idle connections
-	px.slow.Store(true)
+	px.holdReplies.Store(true)
 	for i := 0; i < p.Free; i++ {
 		_, ok, err := a.Begin(ctx, key, fmt.Sprint("late-", i), time.Now(), p)
 		t.Logf("Begin %d: %v", i, err)
@@ -96,7 +43,7 @@ func TestLDAPAttemptsLateReplyTakenBack(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	px.slow.Store(false)
+	px.holdReplies.Store(false)
 	time.Sleep(500 * time.Millisecond) // the held replies drain; Redis is healthy again
 	raw := rawClient(t, r)
 	keys, _ := raw.Keys(ctx, "*").Result()

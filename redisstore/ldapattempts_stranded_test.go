@@ -1,12 +1,9 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,70 +11,6 @@ import (
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/redisstore"
 )
-
-// reqDelayProxy forwards to addr; when hold is armed, the next script
-// command a client sends (EVALSHA/EVAL) reaches Redis only after delay:
-// a request held in the network (a retransmission, a congested link), so
-// that a command sent later on another connection overtakes it.
-type reqDelayProxy struct {
-	ln    net.Listener
-	armed atomic.Bool
-	delay time.Duration
-}
-
-func startReqDelayProxy(t *testing.T, addr string, delay time.Duration) *reqDelayProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &reqDelayProxy{ln: ln, delay: delay}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { // server -> client
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := s.Read(buf)
-					if n > 0 {
-						c.Write(buf[:n])
-					}
-					if err != nil {
-						c.Close()
-						return
-					}
-				}
-			}()
-			go func() { // client -> server
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						b := buf[:n]
-						if bytes.Contains(bytes.ToLower(b), []byte("evalsha")) && p.armed.CompareAndSwap(true, false) {
-							time.Sleep(p.delay)
-						}
-						s.Write(b)
-					}
-					if err != nil {
-						time.Sleep(300 * time.Millisecond) // let Redis run what it was sent
-						s.Close()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return p
-}
 
 // Regression (second review, session 22):
 // Begin takes its attempt back when its answer is lost, but the
@@ -88,8 +21,8 @@ func startReqDelayProxy(t *testing.T, addr string, delay time.Duration) *reqDela
 // them refuse a user who never failed.
 func TestLDAPAttemptsTakeBackBeforeBegin(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	px := startReqDelayProxy(t, r.Addr, 600*time.Millisecond)
-	s, err := redisstore.Open("redis://"+px.ln.Addr().String()+"/0", &redisstore.Options{EncryptionKey: testKey, Timeout: 150 * time.Millisecond, RetryAfter: time.Millisecond})
+	px := startRedisProxy(t, r.Addr, 0, 600*time.Millisecond)
+	s, err := redisstore.Open("redis://"+px.addr()+"/0", &redisstore.Options{EncryptionKey: testKey, Timeout: 150 * time.Millisecond, RetryAfter: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +35,7 @@ func TestLDAPAttemptsTakeBackBeforeBegin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range p.Free {
-		px.armed.Store(true)
+		px.holdRequest.Store(true)
 		_, ok, err := a.Begin(ctx, key, fmt.Sprint("lost-", i), time.Now(), p)
 		if err == nil {
 			t.Fatalf("Begin %d answered in time (ok=%v)", i, ok)
