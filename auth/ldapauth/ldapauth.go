@@ -19,10 +19,14 @@
 //     connection;
 //  5. re-reads the user's attributes and groups (one search: the entry
 //     with memberOf, or a group search, optionally with Active
-//     Directory's in-chain rule for nested groups).
+//     Directory's in-chain rule for nested groups). The group search is
+//     paged (500 groups a page) and Active Directory's ranged memberOf
+//     (memberOf;range=0-1499) is read to its end, so that a user in more
+//     groups than the directory returns at once still gets all of them.
 //
-// That is at most three LDAP operations per sign-in once the pooled
-// connections exist. An unknown user and a wrong password give the same
+// That is three LDAP operations per sign-in once the pooled connections
+// exist, plus one per further page of 500 groups or range of 1,500
+// memberOf values. An unknown user and a wrong password give the same
 // error (Unauthorized, "invalid username or password") after a similar
 // time: a failed search is padded to the recent duration of a search and
 // a bind.
@@ -481,13 +485,19 @@ func (a *Authenticator) readUser(ctx context.Context, dn string, entry *ldap.Ent
 		if g.Filter != "" {
 			gf = "(&" + gf + g.Filter + ")"
 		}
-		gr, err := sc.Search(ctx, ldap.NewSearchRequest(g.SearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, gf, []string{g.NameAttribute}, nil))
+		// Paged, so that a user in more groups than the directory returns
+		// per search (AD's MaxPageSize, slapd's sizelimit) still signs in
+		// with all of them; one page, so one operation, for most users.
+		req := ldap.NewSearchRequest(g.SearchBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, gf, []string{g.NameAttribute}, nil)
+		err := sc.SearchPages(ctx, req, groupPageSize, func(gr *ldap.SearchResult) error {
+			for _, e := range gr.Entries {
+				out.Groups = append(out.Groups, e.DN)
+				out.GroupNames = append(out.GroupNames, e.GetEqualFoldAttributeValue(g.NameAttribute))
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
-		}
-		for _, e := range gr.Entries {
-			out.Groups = append(out.Groups, e.DN)
-			out.GroupNames = append(out.GroupNames, e.GetEqualFoldAttributeValue(g.NameAttribute))
 		}
 	} else {
 		ur, err := sc.Search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", a.userAttrs(true), nil))
@@ -501,6 +511,12 @@ func (a *Authenticator) readUser(ctx context.Context, dn string, entry *ldap.Ent
 			return nil, errInvalid(host)
 		}
 		entry = ur.Entries[0]
+		// Active Directory returns memberOf;range=0-1499 for a user in
+		// more groups than its MaxValRange: read the rest, or the user
+		// would sign in without most of their groups.
+		if err := sc.CompleteRange(ctx, entry, "memberOf"); err != nil {
+			return nil, err
+		}
 		for _, g := range entry.GetEqualFoldAttributeValues("memberOf") {
 			out.Groups = append(out.Groups, g)
 			out.GroupNames = append(out.GroupNames, firstRDNValue(g))
@@ -606,6 +622,10 @@ func sameDN(a, b string) bool {
 
 // inChainOID is LDAP_MATCHING_RULE_IN_CHAIN (Active Directory).
 const inChainOID = "1.2.840.113556.1.4.1941"
+
+// groupPageSize is the page size of the group search: below AD's
+// MaxPageSize (1,000) and slapd's default sizelimit (500).
+const groupPageSize = 500
 
 func (a *Authenticator) userAttrs(memberOf bool) []string {
 	at := []string{a.cfg.LDAPAuthenticationOptions.UsernameAttribute, a.cfg.EmailAttribute, a.cfg.DisplayNameAttribute, "cn"}

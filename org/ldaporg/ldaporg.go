@@ -41,10 +41,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +49,6 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
-	"github.com/scmkit/scmkit/org/internal/orgx"
 	"github.com/scmkit/scmkit/org/ldaporg/ldapconn"
 )
 
@@ -286,171 +282,31 @@ func (r *Reader) search(ctx context.Context, c *ldapconn.Conn, base string, o Se
 		attrs = o.Attributes
 	}
 	req := ldap.NewSearchRequest(base, scopes[o.Scope], derefs[o.DerefAliases], o.SizeLimit, o.TimeLimit, false, filter, attrs, nil)
-	var paging *ldap.ControlPaging
+	size := 0
 	if o.Paged.Enabled {
 		// A page size of 0 asks the directory to abandon the search (RFC
 		// 2696: slapd then sends no entry, and the directory would look
 		// empty); a Config built in Go may leave it unset.
-		size := o.Paged.PageSize
+		size = o.Paged.PageSize
 		if size <= 0 {
 			size = DefaultPageSize
 		}
-		paging = ldap.NewControlPaging(uint32(min(size, math.MaxInt32)))
-		req.Controls = []ldap.Control{paging}
 	}
-	var cookies orgx.Cursors
-	seen := map[string]bool{} // the DNs of the entries read, as sent
-	empty := 0                // empty pages in a row
-	for {
-		res, err := c.Search(ctx, req)
-		if err != nil {
-			return err
-		}
+	return c.SearchPages(ctx, req, size, func(res *ldap.SearchResult) error {
 		for _, ref := range res.Referrals {
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("referral to %s under %s not followed", ref, base))
 		}
-		fresh := false
 		for _, e := range res.Entries {
-			if !seen[e.DN] {
-				seen[e.DN], fresh = true, true
-			}
 			for _, a := range ranged {
-				if err := r.completeRange(ctx, c, e, a); err != nil {
+				if err := c.CompleteRange(ctx, e, a); err != nil {
 					return err
 				}
 			}
 			fn(e)
 		}
 		page()
-		if paging == nil {
-			return nil
-		}
-		resp, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if resp == nil {
-			if len(res.Controls) == 0 && len(res.Entries) == 0 {
-				return nil
-			}
-			return errcode.New(errcode.Unimplemented, "ldap.Search", "the directory ignored the paged results control")
-		}
-		if len(resp.Cookie) == 0 {
-			return nil
-		}
-		if len(res.Entries) == 0 {
-			empty++
-		} else {
-			empty = 0
-		}
-		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) || empty > orgx.MaxEmptyPages {
-			// The same page again, forever: never a complete read. (Active
-			// Directory may send an empty page with a cookie when a page
-			// takes too long; up to orgx.MaxEmptyPages in a row are
-			// followed.)
-			return orgx.RepeatedCursor("ldap.Search", "ldap", "", "paged search under "+base)
-		}
-		paging.SetCookie(resp.Cookie)
-	}
-}
-
-// completeRange implements Active Directory's range retrieval for the
-// attribute attr of e: when the server returned attr;range=0-1499 instead
-// of attr, the further ranges are read (one base search each) until the
-// range ending in "*", and e gets the whole attr.
-func (r *Reader) completeRange(ctx context.Context, c *ldapconn.Conn, e *ldap.Entry, attr string) error {
-	if attr == "" {
 		return nil
-	}
-	var ranged *ldap.EntryAttribute
-	for _, a := range e.Attributes {
-		name, lo, _, ok := parseRange(a.Name)
-		if ok && strings.EqualFold(name, attr) && lo == 0 {
-			ranged = a
-			break
-		}
-	}
-	if ranged == nil {
-		return nil
-	}
-	values := slices.Clone(ranged.Values)
-	seen := make(map[string]bool, len(values))
-	for _, v := range values {
-		seen[v] = true
-	}
-	_, _, hi, _ := parseRange(ranged.Name)
-	for hi >= 0 {
-		next := attr + ";range=" + strconv.Itoa(hi+1) + "-*"
-		res, err := c.Search(ctx, ldap.NewSearchRequest(e.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)", []string{next}, nil))
-		if err != nil {
-			return err
-		}
-		if len(res.Entries) != 1 {
-			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: the entry disappeared", attr, e.DN)
-		}
-		var got *ldap.EntryAttribute
-		for _, a := range res.Entries[0].Attributes {
-			if n, lo, _, ok := parseRange(a.Name); ok && strings.EqualFold(n, attr) && lo == hi+1 {
-				got = a
-			}
-		}
-		if got == nil {
-			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: the server did not return range %d-*", attr, e.DN, hi+1)
-		}
-		fresh := false
-		for _, v := range got.Values {
-			if !seen[v] {
-				seen[v], fresh = true, true
-			}
-		}
-		values = append(values, got.Values...)
-		_, _, hi, _ = parseRange(got.Name)
-		if hi >= 0 && !fresh {
-			// A range with no value not read before, and more promised:
-			// ranges that would never end.
-			return errcode.Newf(errcode.Unavailable, "ldap.Search", "range retrieval of %s on %s: range %s brought no new value and promised more; it would never end", attr, e.DN, got.Name)
-		}
-	}
-	// Replace the ranged attribute (and any empty plain one) by the whole.
-	out := e.Attributes[:0]
-	for _, a := range e.Attributes {
-		if n, _, _, ok := parseRange(a.Name); (ok && strings.EqualFold(n, attr)) || strings.EqualFold(a.Name, attr) {
-			continue
-		}
-		out = append(out, a)
-	}
-	e.Attributes = append(out, ldap.NewEntryAttribute(attr, values))
-	return nil
-}
-
-// parseRange parses "member;range=0-1499" (hi -1 for "*").
-func parseRange(name string) (attr string, lo, hi int, ok bool) {
-	const tag = ";range="
-	i := -1
-	for j := 0; j+len(tag) <= len(name); j++ {
-		if strings.EqualFold(name[j:j+len(tag)], tag) {
-			i = j
-			break
-		}
-	}
-	if i < 0 {
-		return "", 0, 0, false
-	}
-	attr = name[:i]
-	spec := name[i+len(";range="):]
-	a, b, found := strings.Cut(spec, "-")
-	if !found {
-		return "", 0, 0, false
-	}
-	lo, err := strconv.Atoi(a)
-	if err != nil || lo < 0 {
-		return "", 0, 0, false
-	}
-	if b == "*" {
-		return attr, lo, -1, true
-	}
-	hi, err = strconv.Atoi(b)
-	if err != nil || hi < lo {
-		return "", 0, 0, false
-	}
-	return attr, lo, hi, true
+	})
 }
 
 // TransitiveGroups returns the DNs of every group under base that userDN

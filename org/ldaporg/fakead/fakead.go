@@ -71,6 +71,11 @@ type Server struct {
 	CAPool *x509.CertPool
 	// MaxValRange is the range limit (default 1500).
 	MaxValRange int
+	// MaxPageSize is AD's MaxPageSize (default 1000): a search without
+	// the paged results control returns that many entries at most, then
+	// sizeLimitExceeded; a paged search's pages hold that many at most. An
+	// unpaged search's own size limit, when lower, applies the same way.
+	MaxPageSize int
 	// Searches counts search requests.
 	Searches atomic.Int64
 	// StallAfter, when > 0, makes the server stop answering (never reply)
@@ -117,7 +122,7 @@ func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server 
 // New is [Start] for programs (an example's fake world): the caller must
 // Close the server.
 func New(entries []*Entry, passwords map[string]string) (*Server, error) {
-	s := &Server{MaxValRange: 1500, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}), byNorm: map[string]*Entry{}}
+	s := &Server{MaxValRange: 1500, MaxPageSize: 1000, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}), byNorm: map[string]*Entry{}}
 	for _, e := range entries {
 		n := norm(e.DN)
 		s.normDNs = append(s.normDNs, n)
@@ -235,7 +240,16 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 			start, _ = strconv.Atoi(string(paging.Cookie))
 			start = min(max(start, 0), len(hits))
 		}
-		end = min(start+int(paging.PagingSize), len(hits))
+		end = min(start+min(int(paging.PagingSize), s.MaxPageSize), len(hits))
+	} else {
+		limit := s.MaxPageSize
+		if m.SizeLimit > 0 && m.SizeLimit < int64(limit) {
+			limit = int(m.SizeLimit)
+		}
+		if end > limit {
+			end = limit
+			done.SetResultCode(gldap.ResultSizeLimitExceeded)
+		}
 	}
 	if paging != nil && s.EmptyPages.Load() {
 		c, _ := gldap.NewControlPaging(paging.PagingSize)
