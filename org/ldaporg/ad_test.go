@@ -172,6 +172,9 @@ func newADReaderWithCA(t testing.TB, s *fakead.Server, c ldaporg.Config) *ldapor
 
 func TestInChain(t *testing.T) {
 	s := startAD(t)
+	// One entry per search, as AD with more transitive groups or members
+	// than its MaxPageSize (1,000): the searches must page.
+	s.MaxPageSize = 1
 	r := newADReaderWithCA(t, s, adConfig(s, 100))
 	groups, err := r.TransitiveGroups(t.Context(), adGroups, "cn=user 0000,ou=users,dc=corp,dc=example,dc=com")
 	if err != nil {

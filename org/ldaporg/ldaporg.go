@@ -333,14 +333,18 @@ func (r *Reader) inChain(ctx context.Context, base, attr, dn string) ([]string, 
 		return nil, err
 	}
 	filter := "(" + attr + ":" + InChainOID + ":=" + ldap.EscapeFilter(dn) + ")"
-	res, err := c.Search(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"1.1"}, nil))
-	c.Release()
+	defer c.Release()
+	// Paged: a large group's transitive members are more than a directory
+	// returns at once (AD's MaxPageSize, 1,000).
+	var out []string
+	err = c.SearchPages(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, []string{"1.1"}, nil), DefaultPageSize, func(res *ldap.SearchResult) error {
+		for _, e := range res.Entries {
+			out = append(out, e.DN)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]string, 0, len(res.Entries))
-	for _, e := range res.Entries {
-		out = append(out, e.DN)
 	}
 	return out, nil
 }
