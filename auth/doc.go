@@ -29,6 +29,9 @@
 //     Apps) are checked with the provider again ([Rechecker]) on the first
 //     refresh after Options.RecheckInterval: a disabled or deleted account
 //     or a revoked grant ends the session then, not after SessionDuration.
+//     A session the provider has not confirmed for too long (no re-check,
+//     or no successful refresh of expiring tokens, for Options.RecheckGrace
+//     past its due time) is refused by [Handler.Session].
 //
 // Plain http is accepted only on a loopback BaseURL, for development: the
 // cookies are then named scmkit-session and scmkit-flow-<provider>, without

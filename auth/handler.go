@@ -135,8 +135,12 @@ type Options struct {
 	// the provider's rate limit resets) asks again. Past the grace the
 	// refresh fails (401) until the provider answers, so that an outage
 	// cannot extend an unchecked session for the rest of SessionDuration.
+	// Sessions whose tokens expire get the same grace past their expiry:
+	// while their refresh fails for want of an answer, [Handler.Session]
+	// serves them until RecheckGrace after the tokens expired.
 	// Default DefaultRecheckGrace (24 hours); negative: no grace, a
-	// refresh fails as soon as a due re-check cannot be made.
+	// refresh fails as soon as a due re-check cannot be made, and a
+	// session whose tokens expired is not served.
 	RecheckGrace time.Duration
 	// ExposeProviderTokens puts the provider's access and ID tokens in
 	// the response body (providerInfo.accessToken, .idToken) as Backstage
@@ -564,10 +568,13 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // store fails. It makes no request to any provider: the provider checks
 // the session when it is refreshed (its token's refresh, or, for tokens
 // that do not expire, a re-check every [Options.RecheckInterval]), and a
-// session the provider refused is gone. A session whose tokens do not
-// expire and that no refresh has confirmed for RecheckInterval plus
-// [Options.RecheckGrace] is Unauthorized here, but kept: the app's next
-// /refresh asks the provider and, if it confirms, serves it again.
+// session the provider refused is gone. A session the provider has not
+// confirmed for too long is Unauthorized here, but kept: the app's next
+// /refresh asks the provider and, if it confirms, serves it again. Too
+// long is, for tokens that do not expire, RecheckInterval plus
+// [Options.RecheckGrace] since the last re-check; for tokens that expire,
+// RecheckGrace past their expiry (no refresh has succeeded since: the
+// provider is down, or the app has not refreshed).
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
@@ -584,10 +591,16 @@ func (h *Handler) Session(r *http.Request) (*Session, error) {
 	return s, nil
 }
 
-// unconfirmed reports whether s's tokens do not expire and its provider
-// last confirmed it more than RecheckInterval plus RecheckGrace ago.
+// unconfirmed reports whether s's provider has not confirmed it for too
+// long: for tokens that do not expire, its last re-check was more than
+// RecheckInterval plus RecheckGrace ago; for tokens that expire, they
+// expired more than RecheckGrace ago (every refresh since failed, or none
+// was asked for).
 func (h *Handler) unconfirmed(s *Session) bool {
-	return s.Tokens.Expiry.IsZero() && h.now().After(s.lastChecked().Add(h.recheckInterval()+h.recheckGrace()))
+	if s.Tokens.Expiry.IsZero() {
+		return h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace()))
+	}
+	return h.now().After(s.Tokens.Expiry.Add(h.recheckGrace()))
 }
 
 func (h *Handler) load(ctx context.Context, key string) (*Session, error) {
