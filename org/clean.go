@@ -1,6 +1,7 @@
 package org
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,48 +13,72 @@ import (
 // one directory value a burden on every catalog read.
 const MaxTextBytes = 8 << 10
 
-// Clean makes every free-text value of the snapshot's entities safe to
-// hand to Backstage, whatever the directory held: bytes that are not
-// UTF-8 become U+FFFD (YAML would write them as !!binary, which
+// Clean makes every value of the snapshot's entities safe to hand to
+// Backstage, whatever the directory held. In free text (a title, a
+// description, a display name, a group type, a picture), bytes that are
+// not UTF-8 become U+FFFD (YAML would write them as !!binary, which
 // Backstage does not read as a string, and JSON as U+FFFD), control
 // characters are removed (a NUL, which the catalog's PostgreSQL text
 // columns refuse, would fail the provider's whole batch; an escape
 // sequence would reach terminals and logs) except a description's line
 // breaks and tabs, and a value longer than [MaxTextBytes] is cut there, on
-// a character boundary. Names, namespaces and refs are left as they are
-// ([Snapshot.Validate] checks them); a picture is cleaned but not cut (a
-// data URL may be long). Warnings, which name directory values and are
-// logged, lose their control characters too. Every reader calls Clean
-// before it returns a snapshot; it changes nothing in a clean one.
+// a character boundary; a picture is cleaned but not cut (a data URL may
+// be long).
+//
+// An e-mail address and an annotation are identifiers that sign-in
+// resolvers and other providers match on: cleaning one would make a
+// different value that may be another user's ("a\x00@x" would become
+// "a@x"). Such a value that is not valid UTF-8, holds a control
+// character or is longer than MaxTextBytes is removed instead, with a
+// warning naming the entity.
+//
+// Names, namespaces and refs are left as they are ([Snapshot.Validate]
+// checks them). Warnings, which name directory values and are logged,
+// lose their control characters too. Every reader calls Clean before it
+// returns a snapshot; it changes nothing in a clean one.
 func (s *Snapshot) Clean() {
+	var dropped []string
 	for i := range s.Users {
 		u := &s.Users[i]
-		cleanMeta(&u.Metadata)
-		cleanProfile(&u.Spec.Profile)
+		dropped = cleanMeta(&u.Metadata, "user", dropped)
+		dropped = cleanProfile(&u.Spec.Profile, "user "+u.Metadata.Name, dropped)
 	}
 	for i := range s.Groups {
 		g := &s.Groups[i]
-		cleanMeta(&g.Metadata)
-		cleanProfile(&g.Spec.Profile)
+		dropped = cleanMeta(&g.Metadata, "group", dropped)
+		dropped = cleanProfile(&g.Spec.Profile, "group "+g.Metadata.Name, dropped)
 		g.Spec.Type = cleanText(g.Spec.Type, false, MaxTextBytes)
 	}
+	s.Warnings = append(s.Warnings, dropped...)
 	for i, w := range s.Warnings {
 		s.Warnings[i] = cleanText(w, false, -1) // they name directory values
 	}
 }
 
-func cleanMeta(m *Metadata) {
+func cleanMeta(m *Metadata, kind string, dropped []string) []string {
 	m.Title = cleanText(m.Title, false, MaxTextBytes)
 	m.Description = cleanText(m.Description, true, MaxTextBytes)
 	for k, v := range m.Annotations {
-		m.Annotations[k] = cleanText(v, false, MaxTextBytes)
+		if !isClean(v, false) || len(v) > MaxTextBytes {
+			delete(m.Annotations, k)
+			dropped = append(dropped, droppedValue(kind+" "+m.Name, "annotation "+k))
+		}
 	}
+	return dropped
 }
 
-func cleanProfile(p *Profile) {
+func cleanProfile(p *Profile, who string, dropped []string) []string {
 	p.DisplayName = cleanText(p.DisplayName, false, MaxTextBytes)
-	p.Email = cleanText(p.Email, false, MaxTextBytes)
+	if !isClean(p.Email, false) || len(p.Email) > MaxTextBytes {
+		p.Email = ""
+		dropped = append(dropped, droppedValue(who, "e-mail address"))
+	}
 	p.Picture = cleanText(p.Picture, false, -1)
+	return dropped
+}
+
+func droppedValue(who, what string) string {
+	return who + ": " + what + " left out: it is not valid UTF-8, holds control characters or is longer than " + strconv.Itoa(MaxTextBytes) + " bytes"
 }
 
 // cleanText returns s as valid UTF-8 without control characters (but for

@@ -50,11 +50,19 @@ func TestSnapshotClean(t *testing.T) {
 	}
 	s.Clean()
 	u, g := s.Users[0], s.Groups[0]
-	for _, got := range []string{u.Metadata.Title, u.Metadata.Annotations["a"], u.Spec.Profile.DisplayName, u.Spec.Profile.Email,
+	for _, got := range []string{u.Metadata.Title, u.Spec.Profile.DisplayName,
 		u.Spec.Profile.Picture, g.Metadata.Description, g.Spec.Type, g.Spec.Profile.DisplayName} {
 		if got != "x\uFFFD" {
 			t.Errorf("cleaned to %q, want %q", got, "x\uFFFD")
 		}
+	}
+	// Identifiers are left out, not cleaned into another value.
+	if _, ok := u.Metadata.Annotations["a"]; ok || u.Spec.Profile.Email != "" {
+		t.Errorf("annotation %q, e-mail %q: want both left out", u.Metadata.Annotations["a"], u.Spec.Profile.Email)
+	}
+	if len(s.Warnings) != 2 || !strings.Contains(s.Warnings[0]+s.Warnings[1], "user jane: annotation a left out") ||
+		!strings.Contains(s.Warnings[0]+s.Warnings[1], "user jane: e-mail address left out") {
+		t.Errorf("warnings = %q", s.Warnings)
 	}
 	if u.Metadata.Description != "x\uFFFD\n" || u.Metadata.Name != "jane" || u.Spec.MemberOf[0] != "g" || g.Spec.Members[0] != "jane" {
 		t.Errorf("user %+v, group %+v", u, g)
@@ -93,4 +101,19 @@ func FuzzCleanText(f *testing.F) {
 			t.Fatalf("a clean value changed: %q -> %q", s, got)
 		}
 	})
+}
+
+// TestCleanNeverMakesAnotherIdentifier: a hostile directory value that
+// would clean into another user's e-mail address or annotation value is
+// left out, so that no sign-in resolver matches the wrong user by it.
+func TestCleanNeverMakesAnotherIdentifier(t *testing.T) {
+	s := &Snapshot{Users: []User{
+		{Metadata: Metadata{Name: "admin", Annotations: map[string]string{"example.com/id": "42"}}, Spec: UserSpec{Profile: Profile{Email: "admin@corp.example"}}},
+		{Metadata: Metadata{Name: "mallory", Annotations: map[string]string{"example.com/id": "4\x002"}}, Spec: UserSpec{Profile: Profile{Email: "admin\x00@corp.example"}}},
+	}}
+	s.Clean()
+	if a, m := s.Users[0], s.Users[1]; a.Spec.Profile.Email != "admin@corp.example" || a.Metadata.Annotations["example.com/id"] != "42" ||
+		m.Spec.Profile.Email == a.Spec.Profile.Email || m.Metadata.Annotations["example.com/id"] == "42" {
+		t.Fatalf("admin %+v, mallory %+v", a, m)
+	}
 }
