@@ -1,6 +1,8 @@
 package org
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -58,8 +60,8 @@ func (s *Snapshot) Clean() {
 func cleanMeta(m *Metadata, kind string, dropped []string) []string {
 	m.Title = cleanText(m.Title, false, MaxTextBytes)
 	m.Description = cleanText(m.Description, true, MaxTextBytes)
-	for k, v := range m.Annotations {
-		if !isClean(v, false) || len(v) > MaxTextBytes {
+	for _, k := range slices.Sorted(maps.Keys(m.Annotations)) { // warnings in a stable order
+		if v := m.Annotations[k]; !isClean(v, false) || len(v) > MaxTextBytes {
 			delete(m.Annotations, k)
 			dropped = append(dropped, droppedValue(kind+" "+m.Name, "annotation "+k))
 		}
