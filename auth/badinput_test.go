@@ -445,19 +445,22 @@ func TestBadInputOIDC(t *testing.T) {
 func TestMicrosoftMultiTenantIssuer(t *testing.T) {
 	for _, tc := range []struct {
 		name, iss, tid string
+		allowed        []string
 		ok             bool
 	}{
-		{"OwnTenant", "AUTHORITY/t1/v2.0", "t1", true},
-		{"OtherTenantsIssuer", "AUTHORITY/t2/v2.0", "t1", false},
-		{"NoTenant", "AUTHORITY/t1/v2.0", "", false},
-		{"ForeignAuthority", "https://evil.example/t1/v2.0", "t1", false},
+		{"OwnTenant", "AUTHORITY/t1/v2.0", "t1", nil, true},
+		{"OtherTenantsIssuer", "AUTHORITY/t2/v2.0", "t1", nil, false},
+		{"NoTenant", "AUTHORITY/t1/v2.0", "", nil, false},
+		{"ForeignAuthority", "https://evil.example/t1/v2.0", "t1", nil, false},
+		{"AllowedTenant", "AUTHORITY/t1/v2.0", "t1", []string{"T0", "T1"}, true},
+		{"TenantNotAllowed", "AUTHORITY/t2/v2.0", "t2", []string{"t1"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &countingStore{MemoryStore: auth.NewMemoryStore(nil)}
 			p := newPortal(t, auth.Options{Store: store})
 			e := newEvilOP(t)
 			e.msIss, e.msTID = tc.iss, tc.tid
-			ms, err := auth.NewMicrosoft(auth.MicrosoftOptions{ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"), TenantID: "common", AuthorityURL: e.srv.URL})
+			ms, err := auth.NewMicrosoft(auth.MicrosoftOptions{ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"), TenantID: "common", AuthorityURL: e.srv.URL, AllowedTenants: tc.allowed})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -468,8 +471,12 @@ func TestMicrosoftMultiTenantIssuer(t *testing.T) {
 			if tc.ok != (resp.StatusCode == 200) || tc.ok != (store.puts.Load() == 1) {
 				t.Fatalf("got %d %s", resp.StatusCode, body)
 			}
-			if !tc.ok && !strings.Contains(body, "ID token") {
-				t.Fatalf("unclear refusal: %s", body)
+			want := "ID token"
+			if tc.allowed != nil {
+				want = "not one of allowedTenants"
+			}
+			if !tc.ok && !strings.Contains(body, want) {
+				t.Fatalf("unclear refusal (want %q): %d %s", want, resp.StatusCode, body)
 			}
 		})
 	}

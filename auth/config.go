@@ -62,9 +62,11 @@ type ProviderConfig struct {
 	EnterpriseInstanceURL string `json:"enterpriseInstanceUrl"`
 	// Audience (gitlab) is the GitLab base URL.
 	Audience string `json:"audience"`
-	// TenantID and DomainHint (microsoft).
-	TenantID   string `json:"tenantId"`
-	DomainHint string `json:"domainHint"`
+	// TenantID and DomainHint (microsoft), and AllowedTenants
+	// (microsoft; scmkit's extension: see MicrosoftOptions.AllowedTenants).
+	TenantID       string   `json:"tenantId"`
+	DomainHint     string   `json:"domainHint"`
+	AllowedTenants []string `json:"allowedTenants"`
 	// MetadataURL, Prompt, TokenEndpointAuthMethod and
 	// TokenSignedResponseAlg (oidc).
 	MetadataURL             string `json:"metadataUrl"`
@@ -294,7 +296,7 @@ func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
 		return NewBitbucket(BitbucketOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, BaseURL: pc.BaseURL, APIBaseURL: pc.APIBaseURL,
 			Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
 	case "microsoft":
-		return NewMicrosoft(MicrosoftOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, TenantID: pc.TenantID, DomainHint: pc.DomainHint,
+		return NewMicrosoft(MicrosoftOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, TenantID: pc.TenantID, DomainHint: pc.DomainHint, AllowedTenants: pc.AllowedTenants,
 			AuthorityURL: pc.AuthorityURL, Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
 	case "oidc":
 		if pc.MetadataURL == "" {

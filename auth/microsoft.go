@@ -20,6 +20,14 @@ type MicrosoftOptions struct {
 	// "organizations" or "consumers" for multi-tenant apps (whose ID
 	// tokens are then checked to come from a Microsoft tenant issuer).
 	TenantID string
+	// AllowedTenants, when not empty, are the only tenants (directory
+	// ids, compared case-insensitively) whose users may sign in: a
+	// multi-tenant app ("common", "organizations") otherwise signs in the
+	// users of every Entra tenant, and "common" personal Microsoft
+	// accounts too (tenant 9188040d-6c67-4c5b-b112-36a304b66dad). An ID
+	// token from another tenant is refused (PermissionDenied), at sign-in
+	// and at every refresh. scmkit's extension (config allowedTenants).
+	AllowedTenants []string
 	// DomainHint is sent as domain_hint, skipping the account picker.
 	DomainHint string
 	// AuthorityURL is the identity platform, default
@@ -56,12 +64,22 @@ func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	if strings.ContainsAny(o.TenantID, "/?#") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "tenantId must be a tenant id or common, organizations, consumers")
 	}
+	var tenants map[string]bool
+	for _, t := range o.AllowedTenants {
+		if t = strings.ToLower(strings.TrimSpace(t)); t == "" || strings.ContainsAny(t, "/?#") {
+			return nil, errcode.New(errcode.InvalidArgument, op, "allowedTenants must hold tenant ids")
+		}
+		if tenants == nil {
+			tenants = map[string]bool{}
+		}
+		tenants[t] = true
+	}
 	if o.AuthorityURL == "" {
 		o.AuthorityURL = "https://login.microsoftonline.com"
 	}
 	authority := strings.TrimSuffix(o.AuthorityURL, "/")
 	oo := OIDCOptions{ClientID: o.ClientID, ClientSecret: o.ClientSecret, MetadataURL: authority + "/" + o.TenantID + "/v2.0",
-		Scopes: append([]string{"offline_access"}, o.Scopes...), HTTPClient: o.HTTPClient, Now: o.Now, typ: "microsoft", domainVerified: true,
+		Scopes: append([]string{"offline_access"}, o.Scopes...), HTTPClient: o.HTTPClient, Now: o.Now, typ: "microsoft", domainVerified: true, tenants: tenants,
 		subject: func(c *claims) string {
 			if c.OID != "" {
 				return c.OID

@@ -58,7 +58,8 @@ type OIDCOptions struct {
 
 	typ        string
 	authParams []oauth2.AuthCodeOption
-	anyTenant  string // microsoft multi-tenant: issuer prefix to check by hand
+	anyTenant  string          // microsoft multi-tenant: issuer prefix to check by hand
+	tenants    map[string]bool // microsoft: the tenants allowed (lower case); nil: any
 	subject    func(c *claims) string
 	// domainVerified takes Entra's xms_edov (the e-mail's domain is
 	// verified by the user's tenant) for email_verified when the ID
@@ -356,6 +357,9 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 		if c.TID == "" || c.Issuer != p.o.anyTenant+"/"+c.TID+"/v2.0" {
 			return nil, errcode.New(errcode.Unauthorized, p.op, "the ID token's issuer is not a Microsoft tenant issuer")
 		}
+	}
+	if p.o.tenants != nil && !p.o.tenants[strings.ToLower(c.TID)] {
+		return nil, errcode.New(errcode.PermissionDenied, p.op, "the user's Microsoft tenant is not one of allowedTenants")
 	}
 	return &c, nil
 }
