@@ -82,6 +82,12 @@ type Config struct {
 	Orgs []string `json:"orgs"`
 	// PageSizes overrides the GraphQL page sizes.
 	PageSizes PageSizes `json:"pageSizes"`
+	// UseVerifiedEmails takes a member's e-mail address from the
+	// organisation's verified domains (GraphQL organizationVerifiedDomainEmails,
+	// GitHub Enterprise Cloud; the first one, without a "+tag") when it has
+	// one, rather than the public profile e-mail that most members leave
+	// empty, so that e-mail sign-in resolvers match them. Same requests.
+	UseVerifiedEmails bool `json:"useVerifiedEmails"`
 }
 
 // PageSizes are GraphQL page sizes (1 to 100); zero means the default.
@@ -341,6 +347,25 @@ type member struct {
 	Name      *string `json:"name"`
 	Email     string  `json:"email"`
 	AvatarURL string  `json:"avatarUrl"`
+	// Verified is organizationVerifiedDomainEmails, asked for with
+	// Config.UseVerifiedEmails.
+	Verified []string `json:"organizationVerifiedDomainEmails"`
+}
+
+// email is m's e-mail address: the first verified-domain one, without
+// its "+tag", else the public one.
+func (m *member) email() string {
+	for _, v := range m.Verified {
+		local, domain, ok := strings.Cut(v, "@")
+		if !ok || local == "" || domain == "" {
+			continue
+		}
+		if l, _, tagged := strings.Cut(local, "+"); tagged && l != "" {
+			local = l
+		}
+		return local + "@" + domain
+	}
+	return m.Email
 }
 
 type team struct {
@@ -460,7 +485,11 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		q.WriteString(") { organization(login: $org) {")
 		if !mDone {
-			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + memberFields + " } }")
+			fields := memberFields
+			if o.r.cfg.UseVerifiedEmails {
+				fields += " organizationVerifiedDomainEmails(login: $org)"
+			}
+			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + fields + " } }")
 		}
 		if !tDone {
 			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl parentTeam { slug }" +
@@ -682,7 +711,7 @@ func (r *Reader) build(results []*orgRead) *org.Snapshot {
 			if m.Name != nil {
 				u.Spec.Profile.DisplayName = *m.Name
 			}
-			u.Spec.Profile.Email = m.Email
+			u.Spec.Profile.Email = m.email()
 			u.Spec.Profile.Picture = m.AvatarURL
 			users[key] = u
 			order = append(order, key)

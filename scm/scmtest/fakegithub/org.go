@@ -25,6 +25,8 @@ type OrgMember struct {
 	Name      string // display name, may be empty
 	Email     string // public e-mail, may be empty
 	AvatarURL string // default https://avatars.githubusercontent.com/u/<n>
+	// VerifiedEmails are organizationVerifiedDomainEmails (for any org).
+	VerifiedEmails []string
 }
 
 // Team is a team of an organisation, for [Server.AddTeam].
@@ -229,7 +231,7 @@ func orgValue(o *fakeOrg) map[string]any {
 
 func userValue(u *orgUser) any {
 	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
-		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": []string{}}
+		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
 }
 
 func teamValue(o *fakeOrg, t *fakeTeam) any {

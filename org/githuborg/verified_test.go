@@ -1,0 +1,46 @@
+package githuborg_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// TestUseVerifiedEmails: with useVerifiedEmails, a member's e-mail is her
+// first verified-domain address without its +tag (most members leave the
+// public profile e-mail empty), else the public one; without it, only the
+// public one. The same one request either way, and the query (checked by
+// the fake against GitHub's schema) asks for the field only when needed.
+func TestUseVerifiedEmails(t *testing.T) {
+	for _, tc := range []struct {
+		use                 bool
+		wantJane, wantBob   string
+		wantCarol, wantDave string
+	}{
+		{false, "jane@gmail.example", "", "", "dave@acme.example"},
+		{true, "jane@acme.example", "bob@acme.example", "", "dave@acme.example"},
+	} {
+		w := newWorld(t)
+		for _, m := range []fakegithub.OrgMember{
+			{Login: "jane", Email: "jane@gmail.example", VerifiedEmails: []string{"jane@acme.example", "j.doe@acme.example"}},
+			{Login: "bob", VerifiedEmails: []string{"bob+github@acme.example"}},
+			{Login: "carol", VerifiedEmails: []string{"not-an-address"}},
+			{Login: "dave", Email: "dave@acme.example"},
+		} {
+			must(t, w.fake.AddOrgMember("acme", m))
+		}
+		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, UseVerifiedEmails: tc.use}, nil).Read(context.Background())
+		must(t, err)
+		if got := w.fake.Stats().API; got != 1 {
+			t.Errorf("use=%v: requests = %d, want 1", tc.use, got)
+		}
+		for login, want := range map[string]string{"jane": tc.wantJane, "bob": tc.wantBob, "carol": tc.wantCarol, "dave": tc.wantDave} {
+			if u := snap.User(org.UserRef("", login)); u == nil || u.Spec.Profile.Email != want {
+				t.Errorf("use=%v: %s = %+v, want e-mail %q", tc.use, login, u, want)
+			}
+		}
+	}
+}
