@@ -65,6 +65,25 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 	dir[0] = &fakead.Entry{DN: userDN, Attrs: map[string][]string{"objectClass": {"user"}, "sAMAccountName": {"ada"}, "memberOf": memberOf}}
 	ad := fakead.Start(t, dir, map[string]string{svc: "svc-pw", userDN: "ada-pw"})
 	ad.MaxPageSize, ad.MaxValRange = 5, 10
+	t.Run("directoryWithoutPaging", func(t *testing.T) {
+		// A directory that does not know the paged results control
+		// ignores it and sends every group at once: that is a complete
+		// answer, not an error.
+		ad.NoPaging.Store(true)
+		ad.MaxPageSize = 1000
+		defer func() { ad.NoPaging.Store(false); ad.MaxPageSize = 5 }()
+		var c ldapauth.Config
+		o := &c.LDAPAuthenticationOptions
+		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
+		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
+		if err != nil || len(r.Groups) != n {
+			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
+		}
+	})
 	for _, search := range []bool{true, false} {
 		t.Run(fmt.Sprintf("groupSearch=%v", search), func(t *testing.T) {
 			var c ldapauth.Config

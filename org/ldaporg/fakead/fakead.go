@@ -92,6 +92,10 @@ type Server struct {
 	// EmptyPages, when set, makes paged searches answer every page empty,
 	// under a cookie never sent before: a listing that never ends.
 	EmptyPages atomic.Bool
+	// NoPaging, when set, makes the server ignore the paged results
+	// control, as a directory without it does (RFC 2696): the whole
+	// answer at once, with no control in return.
+	NoPaging atomic.Bool
 	// EndlessRange, when set, makes range retrieval never end: a request
 	// for the range L-* is answered with the range L-L holding the
 	// attribute's first value again, never with the last range.
@@ -231,7 +235,7 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 	start, end := 0, len(hits)
 	var paging *gldap.ControlPaging
 	for _, c := range m.Controls {
-		if p, ok := c.(*gldap.ControlPaging); ok {
+		if p, ok := c.(*gldap.ControlPaging); ok && !s.NoPaging.Load() {
 			paging = p
 		}
 	}

@@ -19,7 +19,8 @@ import (
 // so that a search returns more entries than the directory's size limit
 // per search (Active Directory's MaxPageSize, 1,000 by default; slapd's
 // sizelimit, 500 by default); with pageSize <= 0 it is one plain search.
-// A directory that ignores the control answers once, with everything.
+// A directory that does not know the control ignores it (RFC 2696) and
+// answers once, with everything.
 //
 // It never pages for ever: a directory that repeats a cookie or a page,
 // or sends more than orgx.MaxEmptyPages empty pages in a row, ends the
@@ -53,13 +54,10 @@ func (c *Conn) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSiz
 			return nil
 		}
 		resp, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if resp == nil {
-			if len(res.Controls) == 0 && len(res.Entries) == 0 {
-				return nil
-			}
-			return &errcode.Error{Code: errcode.Unimplemented, Op: op, Provider: "ldap", Host: c.p.u.Host, Msg: "the directory ignored the paged results control"}
-		}
-		if len(resp.Cookie) == 0 {
+		if resp == nil || len(resp.Cookie) == 0 {
+			// The last page; or a directory without paged results, which
+			// ignores the control (RFC 2696) and sends the whole answer
+			// at once (a size limit would have been an error).
 			return nil
 		}
 		if len(res.Entries) == 0 {
