@@ -40,6 +40,10 @@ type User struct {
 	// Claims are more claims of the ID token and userinfo, such as
 	// Entra's optional xms_edov.
 	Claims map[string]any
+	// MayExchange lets the client exchange the user's tokens (RFC 8693
+	// token exchange at the token endpoint) for tokens of another
+	// audience; without it an exchange is refused (invalid_request).
+	MayExchange bool
 }
 
 // OPOptions configures [StartOP].
@@ -105,6 +109,17 @@ type opStorage struct {
 	*storage.Storage
 	profileInIDToken bool
 	claims           map[string]any
+	mayExchange      bool
+}
+
+// ValidateTokenExchangeRequest refuses an exchange the user does not
+// allow as providers do, with invalid_request (HTTP 400), where the
+// example storage would fail with a server error (500).
+func (s opStorage) ValidateTokenExchangeRequest(ctx context.Context, r op.TokenExchangeRequest) error {
+	if !s.mayExchange {
+		return oidc.ErrInvalidRequest().WithDescription("the client may not exchange this user's tokens")
+	}
+	return s.Storage.ValidateTokenExchangeRequest(ctx, r)
 }
 
 // SetUserinfoFromScopes adds the user's extra claims to the example
@@ -164,12 +179,13 @@ func StartOP(o OPOptions) (*OP, error) {
 	issuer := root + strings.TrimSuffix(o.IssuerPath, "/")
 	client := storage.WebClient(o.ClientID, o.ClientSecret, o.RedirectURIs...)
 	st := storage.NewStorageWithClients(userStore{&storage.User{ID: u.Subject, Username: u.Username, Password: "unused",
-		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: !u.NoEmailVerified, PreferredLanguage: language.English}},
+		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, EmailVerified: !u.NoEmailVerified, PreferredLanguage: language.English,
+		IsAdmin: u.MayExchange}}, // the example storage lets its admins exchange tokens
 		map[string]*storage.Client{o.ClientID: client})
 	key := sha256.Sum256([]byte("scmkit authtest op"))
 	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
 		SupportedUILocales: []language.Tag{language.English}},
-		opStorage{st, o.ProfileInIDToken, u.Claims}, op.StaticIssuer(issuer), op.WithAllowInsecure())
+		opStorage{st, o.ProfileInIDToken, u.Claims, u.MayExchange}, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -1,0 +1,259 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/redact"
+)
+
+// Token types of OAuth 2.0 Token Exchange (RFC 8693 §3), for
+// [TokenExchangeOptions].
+const (
+	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	TokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// maxExchanged bounds the exchanged tokens a [TokenExchange] keeps (one
+// per subject token in use).
+const maxExchanged = 4096
+
+// TokenExchangeOptions configures [NewTokenExchange]. TokenURL, ClientID
+// and one of Audience or Resource are required.
+type TokenExchangeOptions struct {
+	// TokenURL is the identity provider's token endpoint (its discovery
+	// document's token_endpoint): https, or http on a loopback host.
+	TokenURL string
+	// ClientID and ClientSecret are the portal's client at the provider;
+	// they authenticate each exchange (the provider decides which
+	// clients may exchange which tokens).
+	ClientID     string
+	ClientSecret integrations.Secret
+	// Audience and Resource name the service the new token is for (RFC
+	// 8693 audience: its client id or logical name; resource: its URI).
+	Audience []string
+	Resource []string
+	// Scopes are requested for the new token; none by default.
+	Scopes []string
+	// SubjectTokenType is which of the session's tokens is exchanged:
+	// TokenTypeAccessToken (the default) or TokenTypeIDToken.
+	SubjectTokenType string
+	// RequestedTokenType is the kind of token asked for; default
+	// TokenTypeAccessToken.
+	RequestedTokenType string
+	// HTTPClient sends the exchanges; it never follows a redirect. Nil
+	// means scmkit's retry and rate-limit policy over
+	// http.DefaultTransport.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Margin is how long before its expiry an exchanged token is
+	// exchanged again; default credentials.DefaultMargin.
+	Margin time.Duration
+}
+
+// TokenExchange turns a signed-in user's provider token into a token for
+// another service, with OAuth 2.0 Token Exchange (RFC 8693) at the
+// identity provider's token endpoint: the portal then calls that service
+// as the user, with a token made for it, instead of forwarding the
+// sign-in token (whose audience is the portal) or using a service
+// account. Keycloak, Okta, ZITADEL, Auth0 and others implement it.
+//
+// An exchanged token is kept until [TokenExchangeOptions.Margin] before
+// it expires, per subject token: one request for all the concurrent
+// callers of one session (per replica), none while it is fresh; a new
+// subject token (the session's tokens were refreshed) is exchanged anew.
+// A TokenExchange is safe for concurrent use; it prints without its
+// client secret.
+type TokenExchange struct {
+	o      TokenExchangeOptions
+	host   string
+	params url.Values // without subject_token
+
+	mu      sync.Mutex
+	sources map[[32]byte]*credentials.CachedSource
+	order   [][32]byte // insertion order, for eviction
+}
+
+// NewTokenExchange checks o and returns a TokenExchange. It makes no
+// request. Errors are InvalidArgument.
+func NewTokenExchange(o TokenExchangeOptions) (*TokenExchange, error) {
+	const op = "auth.NewTokenExchange"
+	u, err := url.Parse(o.TokenURL)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))):
+		return nil, errcode.New(errcode.InvalidArgument, op, "tokenUrl must be an https URL (or http on a loopback host), without credentials")
+	case o.ClientID == "":
+		return nil, errcode.New(errcode.InvalidArgument, op, "clientId is required")
+	case len(o.Audience) == 0 && len(o.Resource) == 0:
+		return nil, errcode.New(errcode.InvalidArgument, op, "an audience or a resource is required: the service the token is for")
+	}
+	if o.SubjectTokenType == "" {
+		o.SubjectTokenType = TokenTypeAccessToken
+	}
+	if o.SubjectTokenType != TokenTypeAccessToken && o.SubjectTokenType != TokenTypeIDToken {
+		return nil, errcode.New(errcode.InvalidArgument, op, "subjectTokenType must be "+TokenTypeAccessToken+" or "+TokenTypeIDToken)
+	}
+	if o.RequestedTokenType == "" {
+		o.RequestedTokenType = TokenTypeAccessToken
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	params := url.Values{
+		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token_type":   {o.SubjectTokenType},
+		"requested_token_type": {o.RequestedTokenType},
+	}
+	if len(o.Audience) > 0 {
+		params["audience"] = append([]string(nil), o.Audience...)
+	}
+	if len(o.Resource) > 0 {
+		params["resource"] = append([]string(nil), o.Resource...)
+	}
+	return &TokenExchange{o: o, host: u.Host, params: params, sources: map[[32]byte]*credentials.CachedSource{}}, nil
+}
+
+// Source returns the credentials of the user of session s for the
+// service x exchanges tokens for: each Credential reads the session's
+// current tokens (refreshing them first when they are due, as
+// [Session.UserCredentials] does) and returns the exchanged token
+// (KindUser, Source naming the user and the audience). A session without
+// the subject token (no ID token, say) is Unauthorized; the provider's
+// refusal is Unauthorized or PermissionDenied, with neither token nor the
+// client secret in the error.
+func (x *TokenExchange) Source(s *Session) credentials.Source {
+	label := "token exchange for " + x.target()
+	if s == nil || s.h == nil {
+		return &exchangeSource{x: x, label: label}
+	}
+	return &exchangeSource{x: x, h: s.h, key: s.key, label: label + " as user " + s.Identity.String()}
+}
+
+// source returns the cached source of subject's exchanged token.
+func (x *TokenExchange) source(subject, label string) *credentials.CachedSource {
+	k := sha256.Sum256([]byte(subject))
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if cs, ok := x.sources[k]; ok {
+		return cs
+	}
+	if len(x.order) >= maxExchanged {
+		delete(x.sources, x.order[0])
+		x.order = x.order[1:]
+	}
+	params := url.Values{"subject_token": {subject}}
+	for k, v := range x.params {
+		params[k] = v
+	}
+	// HTTP Basic, which every token endpoint supports (RFC 6749 §2.3.1):
+	// x/oauth2's detection would send a refused exchange twice, and report
+	// the second answer (often invalid_client) instead of the refusal.
+	cc := &clientcredentials.Config{ClientID: x.o.ClientID, ClientSecret: x.o.ClientSecret.Reveal(), TokenURL: x.o.TokenURL,
+		Scopes: x.o.Scopes, EndpointParams: params, AuthStyle: oauth2.AuthStyleInHeader}
+	cs := credentials.ClientCredentials(cc, &credentials.ClientCredentialsOptions{HTTPClient: x.o.HTTPClient, Now: x.o.Now,
+		Margin: x.o.Margin, Source: label, What: "the token exchange (clientId " + x.o.ClientID + ")", Host: x.host})
+	x.sources[k] = cs
+	x.order = append(x.order, k)
+	return cs
+}
+
+// String names the token endpoint and the audience, never the secret.
+func (x *TokenExchange) String() string {
+	return "auth.TokenExchange(" + redact.URL(x.o.TokenURL) + " for " + x.target() + ")"
+}
+
+// Format prints String under every verb.
+func (x *TokenExchange) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, x.String(), x.String())
+}
+
+// LogValue prints String.
+func (x *TokenExchange) LogValue() slog.Value { return slog.StringValue(x.String()) }
+
+// exchangeSource is the credentials.Source of [TokenExchange.Source].
+type exchangeSource struct {
+	x     *TokenExchange
+	h     *Handler
+	key   string
+	label string
+}
+
+// Credential returns the exchanged token of the session's current
+// subject token.
+func (e *exchangeSource) Credential(ctx context.Context) (*credentials.Credential, error) {
+	const op = "auth.TokenExchange"
+	if e.h == nil {
+		return nil, errcode.New(errcode.Unauthorized, op, "no session")
+	}
+	cur, err := e.h.load(ctx, e.key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.h.fresh(ctx, e.key, cur)
+	if err != nil {
+		return nil, err
+	}
+	subject := s.Tokens.AccessToken
+	if e.x.o.SubjectTokenType == TokenTypeIDToken {
+		subject = s.Tokens.IDToken
+	}
+	if subject == "" {
+		return nil, errcode.New(errcode.Unauthorized, op, "the session has no token of type "+e.x.o.SubjectTokenType+" to exchange")
+	}
+	cred, err := e.x.source(subject, e.label).Credential(ctx)
+	if err != nil {
+		return nil, e.x.exchangeError(err, subject)
+	}
+	out := *cred
+	out.Kind = credentials.KindUser
+	return &out, nil
+}
+
+// exchangeError is err, from exchanging subject, as the TokenExchange's
+// error: the same code and retry time, under this operation, with the
+// subject token cut out of its text (a token endpoint may echo it in its
+// error_description).
+func (x *TokenExchange) exchangeError(err error, subject string) error {
+	if c := errcode.CodeOf(err); c == errcode.Canceled || c == errcode.DeadlineExceeded {
+		return err
+	}
+	out := &errcode.Error{Code: errcode.CodeOf(err), Op: "auth.TokenExchange", Host: x.host,
+		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(strings.ReplaceAll(err.Error(), subject, "[REDACTED]"))}
+	var e *errcode.Error
+	if errors.As(err, &e) {
+		out.RetryAt, out.Status = e.RetryAt, e.Status
+	}
+	return out
+}
+
+// target names the audience and resource.
+func (x *TokenExchange) target() string {
+	return strings.Join(append(append([]string(nil), x.o.Audience...), x.o.Resource...), " ")
+}
+
+// String names the source, never a token.
+func (e *exchangeSource) String() string { return "auth.TokenExchangeSource(" + e.label + ")" }
+
+// Format prints String under every verb.
+func (e *exchangeSource) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, e.String(), e.String())
+}
+
+// LogValue prints String.
+func (e *exchangeSource) LogValue() slog.Value { return slog.StringValue(e.String()) }

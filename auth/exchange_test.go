@@ -1,0 +1,166 @@
+package auth_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/authtest"
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
+)
+
+// exchangeWorld signs alice in with a real OpenID Provider and returns her
+// session, the provider, and a TokenExchange for the audience "kubernetes".
+func exchangeWorld(t *testing.T, mayExchange bool, subjectType string) (*auth.Session, *authtest.OP, *auth.TokenExchange) {
+	t.Helper()
+	p := newPortal(t, auth.Options{})
+	op := startOP(t, p, "oidc", authtest.OPOptions{User: authtest.User{Subject: "alice-id", MayExchange: mayExchange}})
+	registerOIDC(t, p, op)
+	c, resp, body := p.signIn(t, "oidc")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{TokenURL: op.Issuer + "/oauth/token", ClientID: "portal",
+		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}, Scopes: []string{"openid"}, SubjectTokenType: subjectType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.ResetRequests()
+	return p.sessionOf(t, c), op, x
+}
+
+// TestTokenExchange exchanges a signed-in user's access token for a token
+// of another audience at a real OpenID Provider (RFC 8693): a new token,
+// which the provider knows as the same user; one token request for 20
+// concurrent callers and none for a later one while it is fresh.
+func TestTokenExchange(t *testing.T) {
+	s, op, x := exchangeWorld(t, true, "")
+	src := x.Source(s)
+	var wg sync.WaitGroup
+	creds := make([]*credentials.Credential, 20)
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Go(func() { creds[i], errs[i] = src.Credential(t.Context()) })
+	}
+	wg.Wait()
+	for i := range 20 {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if creds[i].Token != creds[0].Token {
+			t.Fatal("concurrent callers got different tokens")
+		}
+	}
+	cred := creds[0]
+	if cred.Token == "" || cred.Token == s.Tokens.AccessToken || cred.Kind != credentials.KindUser || cred.Expiry.IsZero() ||
+		!strings.Contains(cred.Source, "kubernetes") || !strings.Contains(cred.Source, "alice") {
+		t.Fatalf("exchanged credential = %+v", cred)
+	}
+	if _, err := src.Credential(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := op.Requests()["/oauth/token"]; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	// The provider knows the new token as alice's.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, op.Issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+cred.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ui struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ui); err != nil || resp.StatusCode != http.StatusOK || ui.Sub != "alice-id" {
+		t.Fatalf("userinfo with the exchanged token: %d %v %+v", resp.StatusCode, err, ui)
+	}
+	// Nothing prints a token or the secret.
+	for _, v := range []string{fmt.Sprintf("%v %+v %#v %s", x, x, x, x), fmt.Sprintf("%v %+v %#v", src, src, src)} {
+		if strings.Contains(v, "portal-secret") || strings.Contains(v, s.Tokens.AccessToken) || strings.Contains(v, cred.Token) {
+			t.Errorf("printed a secret: %s", v)
+		}
+	}
+}
+
+// TestTokenExchangeRefused: a provider that refuses the exchange (this
+// user may not) gives an error that names neither token nor the secret,
+// and no credential.
+func TestTokenExchangeRefused(t *testing.T) {
+	s, op, x := exchangeWorld(t, false, "")
+	cred, err := x.Source(s).Credential(t.Context())
+	if err == nil || cred != nil {
+		t.Fatalf("a refused exchange gave %+v, %v", cred, err)
+	}
+	if code := errcode.CodeOf(err); code != errcode.InvalidArgument || !strings.Contains(err.Error(), "may not exchange") {
+		t.Errorf("a refusal: %v (%v), want InvalidArgument with the provider's reason", err, code)
+	}
+	if n := op.Requests()["/oauth/token"]; n != 1 {
+		t.Errorf("%d token requests for one refusal, want 1", n)
+	}
+	if msg := fmt.Sprintf("%v %+v", err, err); strings.Contains(msg, s.Tokens.AccessToken) || strings.Contains(msg, "portal-secret") {
+		t.Errorf("the error shows a secret: %s", msg)
+	}
+}
+
+func TestNewTokenExchangeRefusesBadOptions(t *testing.T) {
+	good := auth.TokenExchangeOptions{TokenURL: "https://idp.example.com/token", ClientID: "portal", Audience: []string{"k8s"}}
+	for name, mod := range map[string]func(*auth.TokenExchangeOptions){
+		"plain http":       func(o *auth.TokenExchangeOptions) { o.TokenURL = "http://idp.example.com/token" },
+		"userinfo":         func(o *auth.TokenExchangeOptions) { o.TokenURL = "https://u:p@idp.example.com/token" },
+		"no client":        func(o *auth.TokenExchangeOptions) { o.ClientID = "" },
+		"no audience":      func(o *auth.TokenExchangeOptions) { o.Audience = nil },
+		"bad subject type": func(o *auth.TokenExchangeOptions) { o.SubjectTokenType = "refresh_token" },
+	} {
+		o := good
+		mod(&o)
+		if _, err := auth.NewTokenExchange(o); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: %v, want InvalidArgument", name, err)
+		}
+	}
+	if _, err := auth.NewTokenExchange(good); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTokenExchangeOfIDToken exchanges the session's ID token instead.
+func TestTokenExchangeOfIDToken(t *testing.T) {
+	s, _, x := exchangeWorld(t, true, auth.TokenTypeIDToken)
+	cred, err := x.Source(s).Credential(t.Context())
+	if err != nil || cred.Token == "" || cred.Token == s.Tokens.IDToken {
+		t.Fatalf("exchanging the ID token: %+v, %v", cred, err)
+	}
+}
+
+// TestTokenExchangeErrorEchoingTheToken: a token endpoint that echoes the
+// subject token in its error_description does not get it into the error.
+func TestTokenExchangeErrorEchoingTheToken(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "not a token we know: " + r.PostForm.Get("subject_token")})
+	}))
+	t.Cleanup(echo.Close)
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{TokenURL: echo.URL + "/token", ClientID: "portal",
+		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = x.Source(s).Credential(t.Context())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(msg, s.Tokens.AccessToken) || !strings.Contains(msg, "not a token we know") {
+		t.Errorf("error = %s", msg)
+	}
+}
