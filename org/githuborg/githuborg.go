@@ -682,10 +682,16 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 	return o.errs.Fail(errcode.Unknown, http.StatusOK, "GraphQL error", cause)
 }
 
-// build turns what was read into entities.
+// build turns what was read into entities; several organisations' each
+// in its own namespace.
 func (r *Reader) build(results []*orgRead) *org.Snapshot {
+	return buildSnapshot(results, len(results) > 1)
+}
+
+// buildSnapshot turns what was read into entities, in namespaces named
+// after the organisations when multi.
+func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 	snap := &org.Snapshot{}
-	multi := len(results) > 1
 	for _, d := range results {
 		ns := org.DefaultNamespace
 		if multi {

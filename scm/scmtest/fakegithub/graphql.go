@@ -243,6 +243,15 @@ func (s *Server) query(r *http.Request, cost int) map[string]any {
 			}
 			return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login), nil)
 		}),
+		"user": fn(func(f *gql.Field) (any, error) {
+			login := arg(f.Args, "login")
+			for _, o := range s.org.orgs {
+				if u := o.member(login); u != nil {
+					return s.org.memberValue(u), nil
+				}
+			}
+			return nil, gqlErr("NOT_FOUND", fmt.Sprintf("Could not resolve to a User with the login of '%s'.", login), nil)
+		}),
 		"rateLimit": map[string]any{"cost": cost, "limit": 5000, "nodeCount": cost * 100, "remaining": max(0, 5000-s.org.used),
 			"used": s.org.used, "resetAt": ts(s.now().Add(time.Hour))},
 	}

@@ -29,6 +29,38 @@ type OrgMember struct {
 	VerifiedEmails []string
 }
 
+// RemoveOrgMember removes login from the organisation org and its teams,
+// as GitHub does when a member leaves.
+func (s *Server) RemoveOrgMember(org, login string) {
+	s.site.Lock()
+	defer s.site.Unlock()
+	o := s.org.orgs[strings.ToLower(org)]
+	if o == nil || o.member(login) == nil {
+		return
+	}
+	delete(o.byLogin, strings.ToLower(login))
+	o.members = slices.DeleteFunc(o.members, func(u *orgUser) bool { return strings.EqualFold(u.Login, login) })
+	for _, t := range o.teams {
+		t.Members = slices.DeleteFunc(t.Members, func(m string) bool { return strings.EqualFold(m, login) })
+	}
+}
+
+// RemoveTeam deletes the team slug of org; it must have no child teams.
+func (s *Server) RemoveTeam(org, slug string) error {
+	s.site.Lock()
+	defer s.site.Unlock()
+	o := s.org.orgs[strings.ToLower(org)]
+	if o == nil || o.team(slug) == nil {
+		return fmt.Errorf("fakegithub: RemoveTeam: no team %q in %s", slug, org)
+	}
+	if len(o.children(o.team(slug))) > 0 {
+		return fmt.Errorf("fakegithub: RemoveTeam %s: it has child teams", slug)
+	}
+	delete(o.bySlug, strings.ToLower(slug))
+	o.teams = slices.DeleteFunc(o.teams, func(t *fakeTeam) bool { return strings.EqualFold(t.Slug, slug) })
+	return nil
+}
+
 // Team is a team of an organisation, for [Server.AddTeam].
 type Team struct {
 	Slug        string
@@ -232,6 +264,20 @@ func orgValue(o *fakeOrg) map[string]any {
 func userValue(u *orgUser) any {
 	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
 		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
+}
+
+// memberValue is an organisation member as Query.user answers it: with
+// User.organization(login), the organisations among w's that she is a
+// member of.
+func (w *orgWorld) memberValue(u *orgUser) any {
+	v := userValue(u).(map[string]any)
+	v["organization"] = fn(func(f *gql.Field) (any, error) {
+		if o := w.orgs[strings.ToLower(arg(f.Args, "login"))]; o != nil && o.member(u.Login) != nil {
+			return orgValue(o), nil
+		}
+		return nil, nil
+	})
+	return v
 }
 
 func teamValue(o *fakeOrg, t *fakeTeam) any {

@@ -1,0 +1,305 @@
+package githuborg
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/internal/orgx"
+)
+
+// Change names what an organisation event changed, for [Reader.Update]:
+// a member who joined or left (GitHub's organization event,
+// member_added or member_removed), a team created, edited or deleted (the
+// team event), or a member added to or removed from a team (the
+// membership event: both). webhook.Event.Org carries them.
+type Change struct {
+	// Org is the organisation's login.
+	Org string
+	// User is the member's login; "" when no member changed.
+	User string
+	// Team is the team's slug; "" when no team changed.
+	Team string
+}
+
+// maxUpdateReads bounds the further reads one Update makes: the members
+// of a re-read team that the snapshot lacks, and the parents of a team
+// moved under a team the snapshot lacks. Past it, only Read can tell.
+const maxUpdateReads = 20
+
+// Update returns snap with ch applied: what ch names is read again from
+// GitHub, never taken from an event's payload (a webhook delivery may be
+// replayed or arrive out of order), and the organisation's users and
+// groups are rebuilt as Read builds them. snap is a snapshot this
+// Reader's Read or Update returned; it is not modified.
+//
+// A team is re-read with its parent and direct members (one GraphQL
+// query, more for a team of over PageSizes.TeamMembers members), a member
+// with her profile and whether she still belongs to the organisation (one
+// query): an event costs one query where Read costs about one per 100
+// members and 50 teams. A team or member GitHub no longer has is removed,
+// with its memberships. Members of a re-read team that snap lacks (their
+// own event not handled yet) and a new parent team are read too, one
+// query each, up to 20.
+//
+// Errors are *errcode.Error: InvalidArgument for a Change without an
+// organisation, or naming one this Reader does not read;
+// Conflict when only a full Read can tell (a deleted team had
+// child teams, more than 20 further reads, or snap holds another
+// organisation's teams where this Reader reads one); and Read's errors.
+func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
+	const op = "githuborg.Update"
+	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "") {
+		return nil, errcode.New(errcode.InvalidArgument, op, "a snapshot and a change naming an organisation and a member or a team are required")
+	}
+	login := ch.Org
+	if len(r.cfg.Orgs) > 0 {
+		i := slices.IndexFunc(r.cfg.Orgs, func(o string) bool { return strings.EqualFold(o, ch.Org) })
+		if i < 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "organisation %q is not one of %s (id %q) orgs", ch.Org, ConfigPath, r.cfg.ID)
+		}
+		login = r.cfg.Orgs[i] // as Read spells it
+	}
+	multi := len(r.cfg.Orgs) > 1 || (len(r.cfg.Orgs) == 0 && namespaced(snap))
+	ns := ""
+	if multi && strings.ToLower(login) != org.DefaultNamespace {
+		ns = strings.ToLower(login)
+	}
+	prefix := strings.ToLower(login) + "/"
+	out := &org.Snapshot{}
+	hc := r.http.ResolverClient(&orgx.Meter{}, r.opts.Resolver,
+		credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous})
+	o := r.newOrgRead(login, hc, func(int, int) {})
+	for _, g := range snap.Groups {
+		slug := g.Metadata.Annotations["github.com/team-slug"]
+		mine := strings.HasPrefix(strings.ToLower(slug), prefix)
+		if !multi && !mine {
+			return nil, errcode.Newf(errcode.Conflict, op, "the snapshot holds team %q, not a team of %s: read the organisations again", slug, login)
+		}
+		if !mine {
+			out.Groups = append(out.Groups, cloneGroup(g))
+			continue
+		}
+		t := &team{Slug: g.Metadata.Name, Name: g.Spec.Profile.DisplayName, Description: ptrIf(g.Metadata.Description), AvatarURL: ptrIf(g.Spec.Profile.Picture)}
+		if g.Spec.Parent != "" {
+			t.ParentTeam = &struct {
+				Slug string `json:"slug"`
+			}{g.Spec.Parent}
+		}
+		t.logins = slices.Clone(g.Spec.Members)
+		o.teams = append(o.teams, t)
+	}
+	for _, u := range snap.Users {
+		if multi && u.Metadata.Namespace != ns {
+			out.Users = append(out.Users, cloneUser(u))
+			continue
+		}
+		o.members = append(o.members, member{Login: cmpOr(u.Metadata.Annotations["github.com/user-login"], u.Metadata.Name),
+			ID: u.Metadata.Annotations["github.com/user-id"], Name: ptrIf(u.Spec.Profile.DisplayName), Email: u.Spec.Profile.Email, AvatarURL: u.Spec.Profile.Picture})
+	}
+	if err := o.apply(ctx, ch); err != nil {
+		if c := errcode.FromContext(ctx, op); c != nil {
+			return nil, c
+		}
+		return nil, err
+	}
+	built := buildSnapshot([]*orgRead{o}, multi)
+	out.Users = append(out.Users, built.Users...)
+	out.Groups = append(out.Groups, built.Groups...)
+	out.Warnings = built.Warnings
+	out.Sort()
+	out.Clean()
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// apply reads again what ch names and changes o's members and teams.
+func (o *orgRead) apply(ctx context.Context, ch Change) error {
+	reads := 0
+	more := func(what string) error {
+		if reads++; reads > maxUpdateReads {
+			return o.errs.Fail(errcode.Conflict, 0, "more than 20 further reads ("+what+"): read the organisation again", nil)
+		}
+		return nil
+	}
+	if ch.Team != "" {
+		t, err := o.readTeam(ctx, ch.Team)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(o.teams, func(x *team) bool { return strings.EqualFold(x.Slug, ch.Team) })
+		switch {
+		case t == nil && i >= 0:
+			if slices.ContainsFunc(o.teams, func(x *team) bool { return x.ParentTeam != nil && strings.EqualFold(x.ParentTeam.Slug, ch.Team) }) {
+				return o.errs.Fail(errcode.Conflict, 0, "team "+ch.Team+" was deleted with child teams: read the organisation again", nil)
+			}
+			o.teams = slices.Delete(o.teams, i, i+1)
+		case t != nil && i >= 0:
+			o.teams[i] = t
+		case t != nil:
+			o.teams = append(o.teams, t)
+		}
+		// A new parent the snapshot lacks (its own event not handled yet).
+		for p := t; p != nil && p.ParentTeam != nil && !slices.ContainsFunc(o.teams, func(x *team) bool { return strings.EqualFold(x.Slug, p.ParentTeam.Slug) }); {
+			if err := more("parent teams"); err != nil {
+				return err
+			}
+			parent, err := o.readTeam(ctx, p.ParentTeam.Slug)
+			if err != nil {
+				return err
+			}
+			if parent != nil {
+				o.teams = append(o.teams, parent)
+			}
+			p = parent
+		}
+		// Members the snapshot lacks (their own event not handled yet).
+		if t != nil {
+			for _, l := range t.logins {
+				if l == "" || strings.EqualFold(l, ch.User) || slices.ContainsFunc(o.members, func(m member) bool { return strings.EqualFold(m.Login, l) }) {
+					continue
+				}
+				if err := more("members of team " + t.Slug); err != nil {
+					return err
+				}
+				if err := o.rereadMember(ctx, l); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if ch.User != "" {
+		return o.rereadMember(ctx, ch.User)
+	}
+	return nil
+}
+
+// rereadMember reads login again: kept (with her profile as it is now)
+// while she belongs to the organisation, else removed with her team
+// memberships.
+func (o *orgRead) rereadMember(ctx context.Context, login string) error {
+	m, err := o.readMember(ctx, login)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(o.members, func(x member) bool { return strings.EqualFold(x.Login, login) })
+	switch {
+	case m == nil && i >= 0:
+		o.members = slices.Delete(o.members, i, i+1)
+		for _, t := range o.teams {
+			t.logins = slices.DeleteFunc(t.logins, func(l string) bool { return strings.EqualFold(l, login) })
+		}
+	case m != nil && i >= 0:
+		o.members[i] = *m
+	case m != nil:
+		o.members = append(o.members, *m)
+	}
+	return nil
+}
+
+// readTeam reads the team slug of the organisation with its parent and
+// all its direct members; nil when the organisation has no such team.
+func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
+	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl parentTeam { slug }" +
+		" members(first: $first, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } } }"
+	var data struct {
+		Organization *struct {
+			Team *team `json:"team"`
+		} `json:"organization"`
+	}
+	err := o.query(ctx, func(ps sizes) (string, map[string]any) {
+		return q, map[string]any{"org": o.login, "slug": slug, "first": ps.TeamMembers}
+	}, &data)
+	if err != nil {
+		return nil, err
+	}
+	if data.Organization == nil {
+		return nil, o.errs.Fail(errcode.NotFound, 0, "not found", nil)
+	}
+	t := data.Organization.Team
+	if t == nil {
+		return nil, nil
+	}
+	t.addLogins(t.Members.Nodes)
+	if t.Members.PageInfo.HasNextPage {
+		if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
+			return nil, o.errs.Repeated("members of team " + t.Slug)
+		}
+		if err := o.moreTeamMembers(ctx, []*team{t}); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// readMember reads login's profile; nil when GitHub has no such user or
+// she does not belong to the organisation (as the credential sees it).
+func (o *orgRead) readMember(ctx context.Context, login string) (*member, error) {
+	fields := memberFields
+	if o.r.cfg.UseVerifiedEmails {
+		fields += " organizationVerifiedDomainEmails(login: $org)"
+	}
+	q := "query($org: String!, $login: String!) { user(login: $login) { " + fields + " organization(login: $org) { id } } }"
+	var data struct {
+		User *struct {
+			member
+			Organization *struct {
+				ID string `json:"id"`
+			} `json:"organization"`
+		} `json:"user"`
+	}
+	err := o.query(ctx, func(sizes) (string, map[string]any) {
+		return q, map[string]any{"org": o.login, "login": login}
+	}, &data)
+	if errcode.CodeOf(err) == errcode.NotFound {
+		return nil, nil // no such user (GitHub's NOT_FOUND): gone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if data.User == nil || data.User.Organization == nil {
+		return nil, nil
+	}
+	m := data.User.member
+	return &m, nil
+}
+
+// namespaced reports whether snap's entities are in namespaces: a
+// snapshot of several organisations.
+func namespaced(snap *org.Snapshot) bool {
+	return slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace != "" }) ||
+		slices.ContainsFunc(snap.Groups, func(g org.Group) bool { return g.Metadata.Namespace != "" })
+}
+
+func ptrIf(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func cloneUser(u org.User) org.User {
+	u.Metadata.Annotations = maps.Clone(u.Metadata.Annotations)
+	u.Spec.MemberOf = slices.Clone(u.Spec.MemberOf)
+	return u
+}
+
+func cloneGroup(g org.Group) org.Group {
+	g.Metadata.Annotations = maps.Clone(g.Metadata.Annotations)
+	g.Spec.Members = slices.Clone(g.Spec.Members)
+	g.Spec.Children = slices.Clone(g.Spec.Children)
+	return g
+}

@@ -1,0 +1,153 @@
+package githuborg_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/org"
+	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// TestUpdate applies each kind of organisation event to a snapshot: the
+// result is what a full Read gives afterwards, for one GraphQL query (two
+// when a team's new member is not in the snapshot yet), and the snapshot
+// given is left as it was.
+func TestUpdate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*fakegithub.Server) githuborg.Change
+		want   int // requests
+	}{
+		{"nothing changed", func(*fakegithub.Server) githuborg.Change {
+			return githuborg.Change{Org: "acme", Team: "web"}
+		}, 1},
+		{"member added", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddOrgMember("acme", fakegithub.OrgMember{Login: "erin", Name: "Erin", Email: "erin@acme.example"}))
+			return githuborg.Change{Org: "acme", User: "erin"}
+		}, 1},
+		{"member removed", func(f *fakegithub.Server) githuborg.Change {
+			f.RemoveOrgMember("acme", "jane")
+			return githuborg.Change{Org: "ACME", User: "jane"}
+		}, 1},
+		{"profile changed", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob", Name: "Robert"}))
+			return githuborg.Change{Org: "acme", User: "bob"}
+		}, 1},
+		{"added to a team", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddTeam("acme", fakegithub.Team{Slug: "web", Name: "Web", Members: []string{"dave"}}))
+			return githuborg.Change{Org: "acme", Team: "web", User: "dave"}
+		}, 2},
+		{"removed from a team", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddTeam("acme", fakegithub.Team{Slug: "platform-team", Name: "Platform Team", Parent: "engineering", Members: []string{"bob"}}))
+			return githuborg.Change{Org: "acme", Team: "platform-team", User: "jane"}
+		}, 2},
+		{"new member in a team before her own event", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddOrgMember("acme", fakegithub.OrgMember{Login: "frank"}))
+			must(t, f.AddTeam("acme", fakegithub.Team{Slug: "web", Name: "Web", Members: []string{"frank"}}))
+			return githuborg.Change{Org: "acme", Team: "web"}
+		}, 2},
+		{"team created under another", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddTeam("acme", fakegithub.Team{Slug: "oncall", Name: "On call", Parent: "sre", Members: []string{"bob"}}))
+			return githuborg.Change{Org: "acme", Team: "oncall"}
+		}, 1},
+		{"team edited and moved", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddTeam("acme", fakegithub.Team{Slug: "web", Name: "Web Platform", Description: "The web", Parent: "engineering"}))
+			return githuborg.Change{Org: "acme", Team: "web"}
+		}, 1},
+		{"team deleted", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.RemoveTeam("acme", "sre"))
+			return githuborg.Change{Org: "acme", Team: "sre"}
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			seedAcme(t, w.fake)
+			r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+			snap, err := r.Read(context.Background())
+			must(t, err)
+			before := cloneSnapshot(t, snap)
+			ch := tc.change(w.fake)
+			w.fake.ResetStats()
+			got, err := r.Update(context.Background(), snap, ch)
+			must(t, err)
+			if n := w.fake.Stats().API; n != tc.want {
+				t.Errorf("%d requests, want %d", n, tc.want)
+			}
+			want, err := r.Read(context.Background())
+			must(t, err)
+			ignore := cmpopts.IgnoreFields(org.Snapshot{}, "Warnings")
+			if d := cmp.Diff(want, got, ignore, cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("the update differs from a full read (-read +update):\n%s", d)
+			}
+			if d := cmp.Diff(before, snap); d != "" {
+				t.Errorf("the snapshot given was modified:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestUpdateNeedsFullRead: a team deleted with its child teams cannot be
+// applied alone; a change for an organisation the reader does not read is
+// refused.
+func TestUpdateNeedsFullRead(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	must(t, w.fake.RemoveTeam("acme", "sre"))
+	must(t, w.fake.RemoveTeam("acme", "platform-team"))
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Team: "platform-team"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Errorf("a team deleted with its children: %v, want Conflict", err)
+	}
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "globex", User: "jane"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("another organisation: %v, want InvalidArgument", err)
+	}
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("a change naming nothing: %v, want InvalidArgument", err)
+	}
+}
+
+// TestUpdateSeveralOrganisations: with several organisations, an update
+// of one leaves the other's entities (in their own namespace) as they are.
+func TestUpdateSeveralOrganisations(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "jane"}))
+	must(t, w.fake.AddTeam("globex", fakegithub.Team{Slug: "web", Members: []string{"jane"}}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme", "globex"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	must(t, w.fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "erin"}))
+	must(t, w.fake.AddTeam("globex", fakegithub.Team{Slug: "web", Members: []string{"jane", "erin"}}))
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "globex", Team: "web", User: "erin"})
+	must(t, err)
+	want, err := r.Read(context.Background())
+	must(t, err)
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(org.Snapshot{}, "Warnings"), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("the update differs from a full read (-read +update):\n%s", d)
+	}
+}
+
+func cloneSnapshot(t *testing.T, s *org.Snapshot) *org.Snapshot {
+	t.Helper()
+	c := &org.Snapshot{Warnings: slices.Clone(s.Warnings)}
+	for _, u := range s.Users {
+		u.Metadata.Annotations = maps.Clone(u.Metadata.Annotations)
+		u.Spec.MemberOf = slices.Clone(u.Spec.MemberOf)
+		c.Users = append(c.Users, u)
+	}
+	for _, g := range s.Groups {
+		g.Metadata.Annotations = maps.Clone(g.Metadata.Annotations)
+		g.Spec.Members, g.Spec.Children = slices.Clone(g.Spec.Members), slices.Clone(g.Spec.Children)
+		c.Groups = append(c.Groups, g)
+	}
+	return c
+}
