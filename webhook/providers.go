@@ -119,6 +119,16 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		Organization *struct {
 			Login string `json:"login"`
 		} `json:"organization"`
+		// organization, membership and team events
+		Action     string `json:"action"`
+		Scope      string `json:"scope"`
+		Member     *login `json:"member"`
+		Membership *struct {
+			User *login `json:"user"`
+		} `json:"membership"`
+		Team *struct {
+			Slug string `json:"slug"`
+		} `json:"team"`
 	}
 	if err := r.decode(body, &p); err != nil {
 		return nil, err
@@ -128,6 +138,22 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		ev.account = p.Installation.Account.Login
 	case p.Organization != nil:
 		ev.account = p.Organization.Login
+	}
+	var oc OrgChange
+	switch {
+	case ev.Name == "organization" && (p.Action == "member_added" || p.Action == "member_removed") && p.Membership != nil && p.Membership.User != nil:
+		oc.User = p.Membership.User.Login
+	case ev.Name == "membership" && p.Scope == "team" && p.Member != nil && p.Team != nil:
+		oc.User, oc.Team = p.Member.Login, p.Team.Slug
+	case ev.Name == "team" && (p.Action == "created" || p.Action == "deleted" || p.Action == "edited") && p.Team != nil:
+		oc.Team = p.Team.Slug
+	}
+	if oc.User != "" || oc.Team != "" {
+		if p.Organization == nil || !gitHubName(p.Organization.Login) || (oc.User != "" && !gitHubName(oc.User)) || (oc.Team != "" && !gitHubName(oc.Team)) {
+			return nil, r.fail(errcode.InvalidArgument, "%s event names no organization, or a login or team slug that is not one", ev.Name)
+		}
+		oc.Org, oc.Action = p.Organization.Login, p.Action
+		ev.Org = &oc
 	}
 	fp := filePush{isPush: ev.Name == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
 	if p.Repository != nil {
@@ -142,6 +168,25 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		fp.incomplete = "GitHub lists at most 2,048 commits of a push"
 	}
 	return r.withFiles(ev, fp, "repository")
+}
+
+// login is a GitHub account in a payload.
+type login struct {
+	Login string `json:"login"`
+}
+
+// gitHubName reports whether s can be a GitHub login or team slug:
+// letters, digits, '-', '_' and '.', at most 100 bytes.
+func gitHubName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Receiver) gitlab(h http.Header, body []byte) (*Event, error) {

@@ -157,6 +157,22 @@ type Change struct {
 	Action Action // Added, Modified or Removed
 }
 
+// OrgChange is what a GitHub organisation event changed in the
+// organisation's members and teams ([Event.Org]).
+type OrgChange struct {
+	// Org is the organisation's login.
+	Org string
+	// User is the member's login: one who joined or left the
+	// organisation, or a team (membership); "" for a team event.
+	User string
+	// Team is the team's slug: one created, edited or deleted, or whose
+	// members changed (membership); "" for an organization event.
+	Team string
+	// Action is the event's action: "member_added", "member_removed",
+	// "added", "removed", "created", "edited" or "deleted".
+	Action string
+}
+
 // Event is a verified event.
 type Event struct {
 	// Provider is the kind of the integration the event came through.
@@ -195,9 +211,17 @@ type Event struct {
 	Complete bool
 	// Incomplete says why Complete is false.
 	Incomplete string
-	// Ignored, when not empty, says why the event changes nothing for the
-	// catalog: not a push, a tag, a branch other than the default.
+	// Ignored, when not empty, says why the event changes no catalog
+	// file: not a push, a tag, a branch other than the default.
 	Ignored string
+
+	// Org, for a GitHub organisation event (organization member_added or
+	// member_removed, membership, team created, edited or deleted),
+	// names the member and team that changed: read them again, with
+	// githuborg's Reader.Update (its Change has the same names); the
+	// payload's copy of them may be stale (deliveries come out of order,
+	// and may be replayed). Nil for every other event.
+	Org *OrgChange
 
 	bodyKey string // the delivery record of the body's digest
 	// account is the account a GitHub App installation's event comes

@@ -1,0 +1,88 @@
+package webhook
+
+import (
+	"testing"
+
+	"github.com/scmkit/scmkit/errcode"
+)
+
+// TestGitHubOrgEvents: GitHub's organization, membership and team events
+// (payloads shaped as GitHub's webhook documentation shows them) name the
+// member and team to read again; other actions name nothing.
+func TestGitHubOrgEvents(t *testing.T) {
+	org := `"organization": {"login": "acme", "id": 9}, "sender": {"login": "admin"}`
+	for _, tc := range []struct {
+		name, event, body string
+		want              *OrgChange
+	}{
+		{"member added", "organization", `{"action": "member_added", "membership": {"state": "active", "role": "member", "user": {"login": "jane", "id": 1}}, ` + org + `}`,
+			&OrgChange{Org: "acme", User: "jane", Action: "member_added"}},
+		{"member removed", "organization", `{"action": "member_removed", "membership": {"user": {"login": "jane"}}, ` + org + `}`,
+			&OrgChange{Org: "acme", User: "jane", Action: "member_removed"}},
+		{"member invited", "organization", `{"action": "member_invited", "invitation": {"login": "jane"}, ` + org + `}`, nil},
+		{"team membership", "membership", `{"action": "removed", "scope": "team", "member": {"login": "bob"}, "team": {"slug": "platform-team", "name": "Platform Team"}, ` + org + `}`,
+			&OrgChange{Org: "acme", User: "bob", Team: "platform-team", Action: "removed"}},
+		{"team edited", "team", `{"action": "edited", "changes": {"name": {"from": "Web"}}, "team": {"slug": "web", "name": "Web Platform"}, ` + org + `}`,
+			&OrgChange{Org: "acme", Team: "web", Action: "edited"}},
+		{"team added to a repository", "team", `{"action": "added_to_repository", "team": {"slug": "web"}, "repository": {"html_url": "https://github.com/acme/service"}, ` + org + `}`, nil},
+		{"a push", "push", string(load(t, "github-push.json")), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReceiver(t, "github.com", nil)
+			body := []byte(tc.body)
+			h := githubHeaders(body, "d-"+tc.name)
+			h.Set("X-Github-Event", tc.event)
+			ev, err := r.Parse(t.Context(), h, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (ev.Org == nil) != (tc.want == nil) || (ev.Org != nil && *ev.Org != *tc.want) {
+				t.Fatalf("Org = %+v, want %+v", ev.Org, tc.want)
+			}
+			if tc.want != nil && (ev.Ignored == "" || len(ev.Changes) != 0) {
+				t.Errorf("an organisation event changes no catalog file: %+v", ev)
+			}
+		})
+	}
+}
+
+// TestGitHubOrgEventBadNames: a login or slug that cannot be GitHub's is
+// refused, as is an organisation event without an organization.
+func TestGitHubOrgEventBadNames(t *testing.T) {
+	for _, tc := range []struct{ event, body string }{
+		{"organization", `{"action": "member_added", "membership": {"user": {"login": "jane doe"}}, "organization": {"login": "acme"}}`},
+		{"team", `{"action": "created", "team": {"slug": "web\n"}, "organization": {"login": "acme"}}`},
+		{"team", `{"action": "created", "team": {"slug": "web"}}`},
+	} {
+		r := newReceiver(t, "github.com", nil)
+		h := githubHeaders([]byte(tc.body), "d")
+		h.Set("X-Github-Event", tc.event)
+		if _, err := r.Parse(t.Context(), h, []byte(tc.body)); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: %v, want InvalidArgument", tc.body, err)
+		}
+	}
+}
+
+func FuzzGitHubOrgEvent(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"action":"member_added","membership":{"user":{"login":"jane"}},"organization":{"login":"acme"}}`))
+	f.Add(uint8(1), []byte(`{"action":"added","scope":"team","member":{"login":"bob"},"team":{"slug":"web"},"organization":{"login":"acme"}}`))
+	f.Add(uint8(2), []byte(`{"action":"deleted","team":{"slug":"web"},"organization":{"login":"acme"}}`))
+	events := []string{"organization", "membership", "team"}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		r := newReceiver(t, "github.com", nil)
+		h := githubHeaders(body, "f")
+		h.Set("X-Github-Event", events[int(which)%len(events)])
+		ev, err := r.Parse(t.Context(), h, body)
+		switch {
+		case err != nil:
+			if errcode.CodeOf(err) == errcode.Unknown {
+				t.Fatalf("unclassified error: %v", err)
+			}
+		case ev.Org != nil:
+			if !gitHubName(ev.Org.Org) || (ev.Org.User == "" && ev.Org.Team == "") ||
+				(ev.Org.User != "" && !gitHubName(ev.Org.User)) || (ev.Org.Team != "" && !gitHubName(ev.Org.Team)) {
+				t.Fatalf("Org = %+v", ev.Org)
+			}
+		}
+	})
+}
