@@ -151,3 +151,26 @@ func cloneSnapshot(t *testing.T, s *org.Snapshot) *org.Snapshot {
 	}
 	return c
 }
+
+// BenchmarkUpdate proves an organisation event's budget on an
+// organisation of 10,000 members and 1,000 teams: one GraphQL query to
+// apply a team's change, one for a member's (a full Read costs 100).
+func BenchmarkUpdate(b *testing.B) {
+	w := newWorld(b)
+	seedBig(b, w.fake, 10000, 1000, 10)
+	r := w.reader(b, githuborg.Config{Orgs: []string{"big"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(b, err)
+	for _, ch := range []githuborg.Change{{Org: "big", Team: "team-7"}, {Org: "big", User: "user-42"}} {
+		b.Run(ch.Team+ch.User, func(b *testing.B) {
+			w.fake.ResetStats()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.Update(context.Background(), snap, ch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(w.fake.Stats().API)/float64(b.N), "requests/op")
+		})
+	}
+}
