@@ -24,6 +24,11 @@ type Change struct {
 	User string
 	// Team is the team's slug; "" when no team changed.
 	Team string
+	// Action is the event's action (webhook.OrgChange.Action), optional:
+	// "edited" tells that a team new to the snapshot was renamed (GitHub
+	// gives a renamed team a new slug, and the event names only the new
+	// one), which only a full Read can apply.
+	Action string
 }
 
 // maxUpdateReads bounds the further reads one Update makes: the members
@@ -48,8 +53,8 @@ const maxUpdateReads = 20
 //
 // Errors are *errcode.Error: InvalidArgument for a Change without an
 // organisation, or naming one this Reader does not read;
-// Conflict when only a full Read can tell (a deleted team had
-// child teams, more than 20 further reads, or snap holds another
+// Conflict when only a full Read can tell (a team renamed, a deleted
+// team had child teams, more than 20 further reads, or snap holds another
 // organisation's teams where this Reader reads one); and Read's errors.
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
@@ -142,6 +147,8 @@ func (o *orgRead) apply(ctx context.Context, ch Change) error {
 			o.teams = slices.Delete(o.teams, i, i+1)
 		case t != nil && i >= 0:
 			o.teams[i] = t
+		case t != nil && ch.Action == "edited":
+			return o.errs.Fail(errcode.Conflict, 0, "team "+ch.Team+" was renamed (its slug changed): read the organisation again", nil)
 		case t != nil:
 			o.teams = append(o.teams, t)
 		}

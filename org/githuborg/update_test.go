@@ -107,6 +107,12 @@ func TestUpdateNeedsFullRead(t *testing.T) {
 	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Team: "platform-team"}); errcode.CodeOf(err) != errcode.Conflict {
 		t.Errorf("a team deleted with its children: %v, want Conflict", err)
 	}
+	// A renamed team: GitHub gives it a new slug, and the event names only
+	// that one.
+	must(t, w.fake.AddTeam("acme", fakegithub.Team{Slug: "web-platform", Name: "Web Platform"}))
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Team: "web-platform", Action: "edited"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Errorf("a team renamed: %v, want Conflict", err)
+	}
 	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "globex", User: "jane"}); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("another organisation: %v, want InvalidArgument", err)
 	}
