@@ -201,11 +201,7 @@ func (e *exchangeSource) Credential(ctx context.Context) (*credentials.Credentia
 	if e.h == nil {
 		return nil, errcode.New(errcode.Unauthorized, op, "no session")
 	}
-	cur, err := e.h.load(ctx, e.key)
-	if err != nil {
-		return nil, err
-	}
-	s, err := e.h.fresh(ctx, e.key, cur)
+	s, err := e.h.current(ctx, e.key)
 	if err != nil {
 		return nil, err
 	}

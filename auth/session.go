@@ -147,18 +147,23 @@ type userSource struct {
 // Credential returns the session's access token, refreshed first when it
 // expires within the handler's refresh margin.
 func (u *userSource) Credential(ctx context.Context) (*credentials.Credential, error) {
-	// Read the session again (from the handler's cache when the store's
-	// version is unchanged): another replica may have refreshed, and
-	// revoked, the token this source was made with.
-	cur, err := u.h.load(ctx, u.key)
-	if err != nil {
-		return nil, err
-	}
-	s, err := u.h.fresh(ctx, u.key, cur)
+	s, err := u.h.current(ctx, u.key)
 	if err != nil {
 		return nil, err
 	}
 	return &credentials.Credential{Kind: credentials.KindUser, Token: s.Tokens.AccessToken, Expiry: s.Tokens.Expiry, Source: u.label}, nil
+}
+
+// current reads the session key again (from the handler's cache when the
+// store's version is unchanged: another replica may have refreshed, and
+// revoked, the tokens a source was made with) and refreshes its tokens
+// first when they are due.
+func (h *Handler) current(ctx context.Context, key string) (*Session, error) {
+	cur, err := h.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return h.fresh(ctx, key, cur)
 }
 
 // String names the source, never the token.
