@@ -20,9 +20,12 @@
 //  5. re-reads the user's attributes and groups (one search: the entry
 //     with memberOf, or a group search, optionally with Active
 //     Directory's in-chain rule for nested groups). The group search is
-//     paged (500 groups a page) and Active Directory's ranged memberOf
+//     paged (500 groups a page; one plain search on a directory that
+//     refuses paging) and Active Directory's ranged memberOf
 //     (memberOf;range=0-1499) is read to its end, so that a user in more
 //     groups than the directory returns at once still gets all of them.
+//     OpenLDAP's hard size limit (500 by default) bounds a paged search
+//     too: give the service account size.prtotal=unlimited in its limits.
 //
 // That is three LDAP operations per sign-in once the pooled connections
 // exist, plus one per further page of 500 groups or range of 1,500
@@ -184,7 +187,8 @@ func New(cfg Config, opts *Options) (*Authenticator, error) {
 	b := c.Backoff
 	delay, maxDelay := time.Duration(b.InitialDelay), time.Duration(b.MaxDelay)
 	// A sign-in is three operations, each bounded by the timeout, and
-	// up to two dials: twice that, an attempt's replica has died.
+	// up to two dials (more pages of groups come after the password's
+	// verdict): twice that, an attempt's replica has died.
 	opTimeout, dialTimeout := cmp.Or(base.Timeout, 30*time.Second), cmp.Or(base.DialTimeout, 5*time.Second)
 	inFlight := 2 * (3*opTimeout + 2*dialTimeout)
 	au := &Authenticator{
@@ -623,7 +627,7 @@ func sameDN(a, b string) bool {
 // inChainOID is LDAP_MATCHING_RULE_IN_CHAIN (Active Directory).
 const inChainOID = "1.2.840.113556.1.4.1941"
 
-// groupPageSize is the page size of the group search: below AD's
+// groupPageSize is the page size of the group search: within AD's
 // MaxPageSize (1,000) and slapd's default sizelimit (500).
 const groupPageSize = 500
 

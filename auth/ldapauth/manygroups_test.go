@@ -13,8 +13,10 @@ import (
 )
 
 // TestUserInManyGroupsSlapd signs in, with a group search, a user in 600
-// groups on slapd, whose default sizelimit (500) ends an unpaged search
-// early: every group must come back, in two pages.
+// groups on slapd, whose soft size limit (500) ends an unpaged search
+// early: every group must come back, in two pages. (The test slapd's
+// limits let paged searches past it, as a deployment's must:
+// size.prtotal=unlimited.)
 func TestUserInManyGroupsSlapd(t *testing.T) {
 	const n = 600
 	testsvc.Require(t, "slapd", "slapd ldap-utils", "/usr/sbin")
@@ -72,6 +74,41 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		ad.NoPaging.Store(true)
 		ad.MaxPageSize = 1000
 		defer func() { ad.NoPaging.Store(false); ad.MaxPageSize = 5 }()
+		var c ldapauth.Config
+		o := &c.LDAPAuthenticationOptions
+		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
+		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
+		if err != nil || len(r.Groups) != n {
+			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
+		}
+	})
+	t.Run("directoryRefusingPaging", func(t *testing.T) {
+		// slapd whose limits disable paging or allow smaller pages answers
+		// a paged search adminLimitExceeded: one plain search instead.
+		ad.RefusePaging.Store(true)
+		ad.MaxPageSize = 1000
+		defer func() { ad.RefusePaging.Store(false); ad.MaxPageSize = 5 }()
+		var c ldapauth.Config
+		o := &c.LDAPAuthenticationOptions
+		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
+		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
+		if err != nil || len(r.Groups) != n {
+			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
+		}
+	})
+	t.Run("389DirectoryServerCookies", func(t *testing.T) {
+		// 389-DS sends the same cookie on every page (its paging slot):
+		// not a loop.
+		ad.SlotCookies.Store(true)
+		defer ad.SlotCookies.Store(false)
 		var c ldapauth.Config
 		o := &c.LDAPAuthenticationOptions
 		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"

@@ -96,12 +96,22 @@ type Server struct {
 	// control, as a directory without it does (RFC 2696): the whole
 	// answer at once, with no control in return.
 	NoPaging atomic.Bool
+	// RefusePaging, when set, answers every paged search adminLimitExceeded,
+	// as slapd does when its limits disable paging (size.prtotal=disabled)
+	// or allow smaller pages (size.pr).
+	RefusePaging atomic.Bool
+	// SlotCookies, when set, makes paged searches answer as 389 Directory
+	// Server does: the cookie names the connection's paging slot ("0"),
+	// the same on every page of a search, and the server keeps the
+	// search's place itself.
+	SlotCookies atomic.Bool
 	// EndlessRange, when set, makes range retrieval never end: a request
 	// for the range L-* is answered with the range L-L holding the
 	// attribute's first value again, never with the last range.
 	EndlessRange atomic.Bool
 
 	mu        sync.Mutex
+	slots     map[int]int // SlotCookies: the next offset of each connection's paged search
 	entries   []*Entry
 	normDNs   []string          // normalized DN of entries[i]
 	byNorm    map[string]*Entry // normalized DN -> entry
@@ -239,9 +249,19 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 			paging = p
 		}
 	}
+	if paging != nil && s.RefusePaging.Load() {
+		done.SetResultCode(gldap.ResultAdminLimitExceeded)
+		w.Write(done)
+		return
+	}
 	if paging != nil && paging.PagingSize > 0 {
 		if len(paging.Cookie) > 0 && !s.IgnoreCookie.Load() {
 			start, _ = strconv.Atoi(string(paging.Cookie))
+			if s.SlotCookies.Load() {
+				s.mu.Lock()
+				start = s.slots[r.ConnectionID()]
+				s.mu.Unlock()
+			}
 			start = min(max(start, 0), len(hits))
 		}
 		end = min(start+min(int(paging.PagingSize), s.MaxPageSize), len(hits))
@@ -278,6 +298,15 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 			}
 			if s.IgnoreCookie.Load() {
 				next = fmt.Sprintf("%d.%d", end, s.Searches.Load())
+			}
+			if s.SlotCookies.Load() {
+				s.mu.Lock()
+				if s.slots == nil {
+					s.slots = map[int]int{}
+				}
+				s.slots[r.ConnectionID()] = end
+				s.mu.Unlock()
+				next = "0"
 			}
 		}
 		c, _ := gldap.NewControlPaging(paging.PagingSize)

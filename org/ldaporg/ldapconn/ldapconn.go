@@ -453,7 +453,7 @@ func (p *Pool) mapError(op string, err error) error {
 	case ldap.LDAPResultSizeLimitExceeded:
 		// Not RateLimited: no wait makes the same search fit.
 		e.Code = errcode.InvalidArgument
-		e.Msg = "the directory's size limit was reached (sizeLimit, or the server's own); use paged searches or a narrower filter"
+		e.Msg = "the directory's size limit was reached (sizeLimit, or the server's own); use paged searches (on OpenLDAP, with limits that give the account searching size.prtotal=unlimited) or a narrower filter"
 	case ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultTimeLimitExceeded:
 		e.Code = errcode.Unavailable
 		e.Msg = "the directory's time or administrative limit was reached (timeLimit, or the server's own); try a narrower filter, or later"

@@ -22,10 +22,18 @@ import (
 // A directory that does not know the control ignores it (RFC 2696) and
 // answers once, with everything.
 //
-// It never pages for ever: a directory that repeats a cookie or a page,
-// or sends more than orgx.MaxEmptyPages empty pages in a row, ends the
-// search with an Unavailable error. An error from page ends it too and is
-// returned as is. req's Controls are replaced when paging.
+// A directory that refuses the control or the page size on the first page
+// (adminLimitExceeded: slapd with size.prtotal=disabled, or a size.pr
+// below pageSize) gets one plain search instead. Paging does not lift a
+// directory's own total limit: OpenLDAP's hard size limit also bounds a
+// paged search unless its limits say size.prtotal=unlimited for the
+// account searching (a size limit is then still an error).
+//
+// It never pages for ever: a directory that sends a page with no entry
+// not read before, or more than orgx.MaxEmptyPages empty pages in a row,
+// while promising more, ends the search with an Unavailable error. An
+// error from page ends it too and is returned as is. req's Controls are
+// replaced when paging.
 func (c *Conn) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSize int, page func(*ldap.SearchResult) error) error {
 	const op = "ldap.Search"
 	var paging *ldap.ControlPaging
@@ -33,11 +41,17 @@ func (c *Conn) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSiz
 		paging = ldap.NewControlPaging(uint32(min(pageSize, math.MaxInt32)))
 		req.Controls = []ldap.Control{paging}
 	}
-	var cookies orgx.Cursors
 	seen := map[string]bool{} // the DNs of the entries read, as sent
 	empty := 0                // empty pages in a row
-	for {
+	for first := true; ; first = false {
 		res, err := c.Search(ctx, req)
+		if first && paging != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) {
+			// A directory that refuses paging, or this page size (slapd
+			// with size.prtotal=disabled, or a size.pr below it): one plain
+			// search, as without paging.
+			paging, req.Controls = nil, nil
+			res, err = c.Search(ctx, req)
+		}
 		if err != nil {
 			return err
 		}
@@ -65,11 +79,13 @@ func (c *Conn) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSiz
 		} else {
 			empty = 0
 		}
-		if !cookies.Next(string(resp.Cookie)) || (len(res.Entries) > 0 && !fresh) || empty > orgx.MaxEmptyPages {
+		if (len(res.Entries) > 0 && !fresh) || empty > orgx.MaxEmptyPages {
 			// The same page again, for ever: never a complete read. (Active
 			// Directory may send an empty page with a cookie when a page
 			// takes too long; up to orgx.MaxEmptyPages in a row are
-			// followed.)
+			// followed.) A cookie sent again is no sign of it: 389
+			// Directory Server's cookie names the connection's paging
+			// slot, the same on every page.
 			return orgx.RepeatedCursor(op, "ldap", c.p.u.Host, "paged search under "+req.BaseDN)
 		}
 		paging.SetCookie(resp.Cookie)
