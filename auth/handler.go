@@ -574,7 +574,9 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // long is, for tokens that do not expire, RecheckInterval plus
 // [Options.RecheckGrace] since the last re-check; for tokens that expire,
 // RecheckGrace past their expiry (no refresh has succeeded since: the
-// provider is down, or the app has not refreshed).
+// provider is down, or the app has not refreshed), or their expiry itself
+// when there is no refresh token (an OpenID provider asked without the
+// offline_access scope: nothing can renew them).
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
@@ -595,10 +597,13 @@ func (h *Handler) Session(r *http.Request) (*Session, error) {
 // long: for tokens that do not expire, its last re-check was more than
 // RecheckInterval plus RecheckGrace ago; for tokens that expire, they
 // expired more than RecheckGrace ago (every refresh since failed, or none
-// was asked for).
+// was asked for), or at all when there is no refresh token.
 func (h *Handler) unconfirmed(s *Session) bool {
 	if s.Tokens.Expiry.IsZero() {
 		return h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace()))
+	}
+	if s.Tokens.RefreshToken == "" {
+		return h.now().After(s.Tokens.Expiry) // nothing can renew it: no grace
 	}
 	return h.now().After(s.Tokens.Expiry.Add(h.recheckGrace()))
 }
@@ -831,10 +836,15 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	}
 	rp, ok := h.redirectProvider(s.Identity.Provider, s.Env)
 	if !ok {
-		return nil, errcode.New(errcode.Unauthorized, op, "the session's provider is no longer configured; sign in again")
+		// No refresh can ever succeed: the session ends, as a session
+		// whose tokens do not expire ends at its re-check.
+		return nil, h.endRefused(ctx, op, key, "the session's provider is no longer configured; sign in again", nil)
 	}
 	if s.Tokens.RefreshToken == "" {
-		return nil, errcode.New(errcode.Unauthorized, op, "the provider token expired and there is no refresh token; sign in again")
+		if !h.now().Before(s.Tokens.Expiry) {
+			return nil, h.endRefused(ctx, op, key, "the provider token expired and there is no refresh token; sign in again", nil)
+		}
+		return nil, errcode.New(errcode.Unauthorized, op, "the provider token expires soon and there is no refresh token; sign in again")
 	}
 	pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 	defer cancel()

@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
@@ -56,5 +58,52 @@ func TestExpiredSessionRefusedWhileRefreshFails(t *testing.T) {
 	}
 	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
 		t.Fatalf("past the grace, with every refresh failed, Handler.Session still serves the session: %d", st)
+	}
+}
+
+// TestSessionOfRemovedProviderEndsAtRefresh: a deployment restarted
+// without a provider ends that provider's sessions at their next refresh,
+// as it ends sessions whose tokens do not expire at their re-check.
+func TestSessionOfRemovedProviderEndsAtRefresh(t *testing.T) {
+	clk := testclock.New(time.Now())
+	store := auth.NewMemoryStore(nil)
+	p1 := newPortal(t, auth.Options{Now: clk.Now, Store: store})
+	p1.clk = clk
+	registerGitHub(t, p1, githubWorld(t, true, clk.Now))
+	c, _, _ := p1.signIn(t, "github")
+	p2 := newPortal(t, auth.Options{Now: clk.Now, Store: store}) // the same store, no github provider
+	p2.clk = clk
+	clk.Advance(8*time.Hour + time.Minute) // the GitHub App token expired
+	resp, body := do(t, c, "POST", p2.srv.URL+"/api/auth/github/refresh", map[string]string{"X-Requested-With": "XMLHttpRequest"})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "no longer configured") {
+		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+	}
+	if st := pageStatus(t, p2, c); st != http.StatusUnauthorized {
+		t.Fatalf("the removed provider's session is still served after its refresh failed: %d", st)
+	}
+}
+
+// TestSessionWithoutRefreshTokenEndsAtExpiry: an OpenID Connect sign-in
+// without a refresh token (no offline_access) is served until its token
+// expires, not RecheckGrace longer: nothing can renew it.
+func TestSessionWithoutRefreshTokenEndsAtExpiry(t *testing.T) {
+	p := newPortal(t, auth.Options{})
+	op := startOP(t, p, "oidc", authtest.OPOptions{User: authtest.User{Subject: "u-7"}})
+	registerOIDC(t, p, op)
+	c, resp, body := p.signIn(t, "oidc")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	s := p.sessionOf(t, c)
+	if s.Tokens.Expiry.IsZero() || s.Tokens.RefreshToken != "" {
+		t.Fatalf("the OP gave expiry %v and a refresh token %v: not the case tested", s.Tokens.Expiry, s.Tokens.RefreshToken != "")
+	}
+	p.clk.Advance(s.Tokens.Expiry.Sub(p.clk.Now()) - time.Second)
+	if st := pageStatus(t, p, c); st != http.StatusOK {
+		t.Fatalf("before the token expires: %d", st)
+	}
+	p.clk.Advance(time.Minute)
+	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
+		t.Fatalf("a minute after the token expired, with no refresh token, Handler.Session serves the session: %d", st)
 	}
 }
