@@ -66,8 +66,9 @@
 // Bitbucket derives from it ("My Service" → "my-service"). Error bodies
 // ({"errors":[{"context","message","exceptionName"}]}) become *APIError;
 // [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument,
-// 401 Unauthorized, 403 PermissionDenied (RateLimited when the answer is a
-// rate limit), 404 NotFound, 409 Conflict
+// 401 Unauthorized (PermissionDenied with an AuthorisationException: a
+// good credential without the permission), 403 PermissionDenied
+// (RateLimited when the answer is a rate limit), 404 NotFound, 409 Conflict
 // (AlreadyExists for DuplicatePullRequestException and existing files or
 // refs), 429 RateLimited, 5xx Unavailable.
 package bitbucketserverscm

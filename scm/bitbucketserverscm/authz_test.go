@@ -1,0 +1,54 @@
+package bitbucketserverscm_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest"
+)
+
+// unauthorized answers every request with Bitbucket Data Center's 401 and
+// body.
+type unauthorized struct{ body string }
+
+func (u unauthorized) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", Request: r,
+		Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}},
+		Body:   io.NopCloser(strings.NewReader(u.body)), ContentLength: int64(len(u.body))}, nil
+}
+
+// TestInsufficientPermissionIsPermissionDenied: Bitbucket Data Center
+// answers a good credential that lacks REPO_READ with 401 and an
+// AuthorisationException ("The currently authenticated user has
+// insufficient permissions to view the repository", its REST
+// description): that is PermissionDenied, as a 403 is on GitHub and
+// GitLab, not Unauthorized, which says the credential itself is bad. A
+// refused password or token stays Unauthorized.
+func TestInsufficientPermissionIsPermissionDenied(t *testing.T) {
+	fake := newWorld(t, "")
+	defer fake.Close()
+	for _, tc := range []struct {
+		name, body string
+		want       errcode.Code
+	}{
+		{"not permitted", `{"errors":[{"context":null,"message":"You are not permitted to access this resource","exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}`,
+			errcode.PermissionDenied},
+		{"bad password", `{"errors":[{"context":null,"message":"Authentication failed. Please check your credentials and try again.","exceptionName":"com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]}`,
+			errcode.Unauthorized},
+		{"no body", ``, errcode.Unauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, hc := driverFor(t, fake, nil)
+			hc.Transport = unauthorized{tc.body}
+			_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+				Ref: "main", Path: "README.md"})
+			if info := d.ErrorInfo(err); info.Code != tc.want || info.Status != http.StatusUnauthorized {
+				t.Errorf("ErrorInfo = %+v (%v); want %v, HTTP 401", info, err, tc.want)
+			}
+		})
+	}
+}
