@@ -46,7 +46,8 @@
 //     refuses the credential (401 or 403: Atlassian's BCLOUD-23783 reports
 //     that access tokens are refused there), ReadTree falls back to the
 //     API: the listing (one request per 100 entries) plus one request per
-//     file kept.
+//     file kept (symbolic links and submodules, which the listing marks,
+//     are left out unread, as from an archive).
 //     The fallback applies the tree's filter and limits to the listing,
 //     with the sizes it gives, before reading anything: files the filter
 //     rejects are not read, and a tree over the limits fails with

@@ -121,7 +121,8 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 }
 
 // treeFromAPI reads the tree file by file: the fallback when the archive
-// download refuses the credential. It applies r's filter and limits to the
+// download refuses the credential. Symbolic links and submodules are left
+// out (unread), as ReadTree leaves them out of an archive. It applies r's filter and limits to the
 // listing, with the sizes the listing gives, before reading any file: a
 // file the filter rejects is not read, and a tree over the limits fails
 // with InvalidArgument as soon as the listing shows it, without listing
@@ -139,6 +140,9 @@ func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, r *driver.Tre
 		return strings.TrimPrefix(p, r.Dir+"/")
 	}
 	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, 1<<20, func(e srcEntry) error {
+		if slices.Contains(e.Attributes, "link") {
+			return nil // left out, as from the archive: its content is its target
+		}
 		if r.Filter != nil && !r.Filter(rel(e.Path), e.Size) {
 			filtered++
 			return nil
@@ -189,7 +193,8 @@ type srcEntry struct {
 	Attributes []string `json:"attributes"`
 }
 
-// listFiles calls each for every file under dir at ref, recursively, for
+// listFiles calls each for every file (blob: submodules are left out)
+// under dir at ref, recursively, for
 // at most maxPages pages, and reports whether pages were left. A missing
 // dir gives no files. An error from each stops the listing at once and is
 // returned.
@@ -219,8 +224,8 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			return false, err
 		}
 		for _, v := range page.Values {
-			if v.Type != "commit_file" {
-				continue
+			if v.Type != "commit_file" || slices.Contains(v.Attributes, "subrepository") {
+				continue // a directory, or a submodule (its content is a commit id)
 			}
 			if err := each(v); err != nil {
 				return false, err

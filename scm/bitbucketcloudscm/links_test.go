@@ -1,0 +1,123 @@
+package bitbucketcloudscm_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
+	"github.com/scmkit/scmkit/scm/driver"
+)
+
+// linkRepo serves, as Bitbucket Cloud documents its /src listing, a
+// directory holding a file, an executable, a symbolic link pointing out of
+// the repository (its content is the target) and a submodule (its content
+// is a commit id), and refuses the archive download as it does for access
+// tokens. It records the paths read.
+func linkRepo(t *testing.T) (*bitbucketcloudscm.Driver, *http.Client, func() []string) {
+	t.Helper()
+	files := map[string]struct {
+		attrs   string
+		content string
+	}{
+		"tpl/a.txt":  {`[]`, "a\n"},
+		"tpl/run.sh": {`["executable"]`, "#!/bin/sh\n"},
+		"tpl/ln":     {`["link"]`, "../../../etc/passwd"},
+		"tpl/sub":    {`["subrepository"]`, "0123456789abcdef0123456789abcdef01234567"},
+	}
+	var (
+		mu   sync.Mutex
+		read []string
+	)
+	const src = "/2.0/repositories/acme/svc/src/main/"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := strings.CutPrefix(r.URL.Path, src)
+		switch {
+		case strings.HasSuffix(r.URL.Path, ".tar.gz"):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"type":"error","error":{"message":"Access denied"}}`)
+		case ok && (p == "tpl/" || p == ""):
+			var vals []string
+			for _, name := range slices.Sorted(func(yield func(string) bool) {
+				for k := range files {
+					if !yield(k) {
+						return
+					}
+				}
+			}) {
+				f := files[name]
+				vals = append(vals, fmt.Sprintf(`{"path":%q,"type":"commit_file","attributes":%s,"size":%d}`, name, f.attrs, len(f.content)))
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"pagelen":100,"page":1,"size":%d,"values":[{"path":"tpl","type":"commit_directory"},%s]}`, len(vals), strings.Join(vals, ","))
+		case ok:
+			f, found := files[p]
+			if !found {
+				http.NotFound(w, r)
+				return
+			}
+			mu.Lock()
+			read = append(read, p)
+			mu.Unlock()
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, f.content)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	d, err := bitbucketcloudscm.New(&integrations.Integration{Kind: integrations.BitbucketCloud, Host: u.Host,
+		APIBaseURL: srv.URL + "/2.0", BaseURL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, srv.Client(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(read)
+	}
+}
+
+// TestTreeFallbackLeavesOutLinksAndSubmodules: when the archive is
+// refused and the tree is read through the API, symbolic links and
+// submodules are left out, as ReadTree documents and as the archive path
+// does (a link's or submodule's /src content is its target or commit id,
+// not a file of the tree), and they are not even read. ListFiles, which
+// lists blobs, keeps the link and leaves out the submodule.
+func TestTreeFallbackLeavesOutLinksAndSubmodules(t *testing.T) {
+	d, hc, reads := linkRepo(t)
+	repo := driver.Repo{Owner: "acme", Name: "svc"}
+	tree, err := d.ReadTree(t.Context(), hc, &driver.TreeRequest{Repo: repo, Ref: "main", Dir: "tpl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range tree.Files {
+		got[f.Path] = fmt.Sprintf("%q exec=%v", f.Content, f.Executable)
+	}
+	want := map[string]string{"a.txt": `"a\n" exec=false`, "run.sh": `"#!/bin/sh\n" exec=true`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tree files (-want +got):\n%s", diff)
+	}
+	if r := reads(); slices.Contains(r, "tpl/ln") || slices.Contains(r, "tpl/sub") {
+		t.Errorf("read %v; want no read of the link or the submodule", r)
+	}
+
+	l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "tpl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"tpl/a.txt", "tpl/ln", "tpl/run.sh"}, l.Paths); diff != "" {
+		t.Errorf("ListFiles (-want +got):\n%s", diff)
+	}
+}
