@@ -54,7 +54,9 @@
 //     InvalidArgument once the listing shows it.
 //   - ListFiles: GET .../src/{ref}/{dir}/?max_depth=&pagelen=100, following
 //     next links for at most Options.MaxFilePages pages before reporting
-//     Truncated.
+//     Truncated. Submodules are left out; a listing that names a path
+//     outside dir (or not a valid path) is refused with InvalidArgument,
+//     as is the API fallback of ReadTree.
 //   - ListRepositories: GET /repositories/{ws}?pagelen=100, one page per
 //     call, following the next link (the cursor).
 //   - FindFiles (catalog discovery): Bitbucket's code search across the

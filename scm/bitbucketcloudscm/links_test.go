@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
@@ -21,8 +22,9 @@ import (
 // directory holding a file, an executable, a symbolic link pointing out of
 // the repository (its content is the target) and a submodule (its content
 // is a commit id), and refuses the archive download as it does for access
-// tokens. It records the paths read.
-func linkRepo(t *testing.T) (*bitbucketcloudscm.Driver, *http.Client, func() []string) {
+// tokens. It records the paths read. The listing ends with the extra
+// entries (JSON objects), each of which is served as a file when read.
+func linkRepo(t *testing.T, extra ...string) (*bitbucketcloudscm.Driver, *http.Client, func() []string) {
 	t.Helper()
 	files := map[string]struct {
 		attrs   string
@@ -39,7 +41,7 @@ func linkRepo(t *testing.T) (*bitbucketcloudscm.Driver, *http.Client, func() []s
 	)
 	const src = "/2.0/repositories/acme/svc/src/main/"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := strings.CutPrefix(r.URL.Path, src)
+		p, ok := strings.CutPrefix(r.URL.EscapedPath(), src)
 		switch {
 		case strings.HasSuffix(r.URL.Path, ".tar.gz"):
 			w.Header().Set("Content-Type", "application/json")
@@ -57,17 +59,17 @@ func linkRepo(t *testing.T) (*bitbucketcloudscm.Driver, *http.Client, func() []s
 				f := files[name]
 				vals = append(vals, fmt.Sprintf(`{"path":%q,"type":"commit_file","attributes":%s,"size":%d}`, name, f.attrs, len(f.content)))
 			}
+			vals = append(vals, extra...)
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"pagelen":100,"page":1,"size":%d,"values":[{"path":"tpl","type":"commit_directory"},%s]}`, len(vals), strings.Join(vals, ","))
 		case ok:
-			f, found := files[p]
-			if !found {
-				http.NotFound(w, r)
-				return
-			}
 			mu.Lock()
 			read = append(read, p)
 			mu.Unlock()
+			f, found := files[p]
+			if !found {
+				f.content = "outside\n"
+			}
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, f.content)
 		default:
@@ -119,5 +121,53 @@ func TestTreeFallbackLeavesOutLinksAndSubmodules(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"tpl/a.txt", "tpl/ln", "tpl/run.sh"}, l.Paths); diff != "" {
 		t.Errorf("ListFiles (-want +got):\n%s", diff)
+	}
+}
+
+// TestTreeFallbackRefusesPathsOutsideDir: a listing (from a hostile or
+// broken host) that names a path outside the directory listed, or one with
+// a ".." element, fails the fallback tree and ListFiles with
+// InvalidArgument, as such an archive entry does, before any file is read:
+// no file from elsewhere in the repository lands in the snapshot. A
+// backslash, legal in a git file name, is listed, but refuses the tree
+// before any read, as it refuses an archive.
+func TestTreeFallbackRefusesPathsOutsideDir(t *testing.T) {
+	for _, tc := range []struct {
+		entry  string
+		listed bool
+	}{
+		{entry: `{"path":"other/secret.txt","type":"commit_file","attributes":[],"size":8}`},
+		{entry: `{"path":"tpl/../../etc/passwd","type":"commit_file","attributes":[],"size":8}`},
+		{entry: `{"path":"tpl/./a.txt","type":"commit_file","attributes":[],"size":8}`},
+		{entry: `{"path":"/tpl/abs","type":"commit_file","attributes":[],"size":8}`},
+		{entry: `{"path":"tpl/nul\u0000","type":"commit_file","attributes":[],"size":8}`},
+		{entry: `{"path":"tpl/x\\..\\y","type":"commit_file","attributes":[],"size":8}`, listed: true},
+	} {
+		entry := tc.entry
+		t.Run(entry, func(t *testing.T) {
+			d, hc, reads := linkRepo(t, entry)
+			repo := driver.Repo{Owner: "acme", Name: "svc"}
+			tree, err := d.ReadTree(t.Context(), hc, &driver.TreeRequest{Repo: repo, Ref: "main", Dir: "tpl"})
+			if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+				var paths []string
+				if tree != nil {
+					for _, f := range tree.Files {
+						paths = append(paths, f.Path)
+					}
+				}
+				t.Errorf("ReadTree: %v (%v), files %q; want InvalidArgument", got, err, paths)
+			}
+			if r := reads(); len(r) > 0 {
+				t.Errorf("read %q; want no read", r)
+			}
+			l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "tpl"})
+			if tc.listed {
+				if err != nil || len(l.Paths) != 4 {
+					t.Errorf("ListFiles: %+v, %v; want the 4 files", l, err)
+				}
+			} else if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument {
+				t.Errorf("ListFiles: %v (%v), %+v; want InvalidArgument", got, err, l)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"slices"
@@ -143,6 +144,11 @@ func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, r *driver.Tre
 		if slices.Contains(e.Attributes, "link") {
 			return nil // left out, as from the archive: its content is its target
 		}
+		if strings.Contains(e.Path, "\\") {
+			// Refused, as an archive entry with such a name refuses the
+			// archive (and as the snapshot would), before any read.
+			return errcode.Newf(errcode.InvalidArgument, "", "tree path %s contains a backslash", strconv.QuoteToASCII(e.Path[:min(len(e.Path), 256)]))
+		}
 		if r.Filter != nil && !r.Filter(rel(e.Path), e.Size) {
 			filtered++
 			return nil
@@ -194,7 +200,8 @@ type srcEntry struct {
 }
 
 // listFiles calls each for every file (blob: submodules are left out)
-// under dir at ref, recursively, for
+// under dir at ref, recursively, refusing (InvalidArgument) a listing
+// that names a path outside dir or not a valid path, for
 // at most maxPages pages, and reports whether pages were left. A missing
 // dir gives no files. An error from each stops the listing at once and is
 // returned.
@@ -226,6 +233,11 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		for _, v := range page.Values {
 			if v.Type != "commit_file" || slices.Contains(v.Attributes, "subrepository") {
 				continue // a directory, or a submodule (its content is a commit id)
+			}
+			if !listedUnder(v.Path, dir) {
+				// As an archive entry with such a name refuses the archive.
+				return false, errcode.Newf(errcode.InvalidArgument, "", "the listing of %q names %s, which is not a path under it",
+					dir, strconv.QuoteToASCII(v.Path[:min(len(v.Path), 256)]))
 			}
 			if err := each(v); err != nil {
 				return false, err
@@ -280,4 +292,10 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
 	}
 	return r.Mainbranch.Name, nil
+}
+
+// listedUnder reports whether p, a path a /src listing names, is a valid
+// path (fs.ValidPath, no NUL) below dir ("" is the root).
+func listedUnder(p, dir string) bool {
+	return fs.ValidPath(p) && p != "." && !strings.Contains(p, "\x00") && (dir == "" || strings.HasPrefix(p, dir+"/"))
 }

@@ -1,8 +1,10 @@
 package bitbucketserverscm_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,6 +50,53 @@ func TestInsufficientPermissionIsPermissionDenied(t *testing.T) {
 				Ref: "main", Path: "README.md"})
 			if info := d.ErrorInfo(err); info.Code != tc.want || info.Status != http.StatusUnauthorized {
 				t.Errorf("ErrorInfo = %+v (%v); want %v, HTTP 401", info, err, tc.want)
+			}
+		})
+	}
+}
+
+// filesPage answers GET .../files with one page holding names.
+type filesPage struct{ names []string }
+
+func (f filesPage) RoundTrip(r *http.Request) (*http.Response, error) {
+	values, err := json.Marshal(f.names)
+	if err != nil {
+		return nil, err
+	}
+	body := `{"size":` + strconv.Itoa(len(f.names)) + `,"limit":1000,"isLastPage":true,"start":0,"values":` + string(values) + `}`
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Request: r,
+		Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}},
+		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
+}
+
+// TestListFilesRefusesPathsOutsideDir: a files page (from a hostile or
+// broken server) naming a path that, joined to the directory listed,
+// leaves it or is not a valid path fails ListFiles with InvalidArgument,
+// as such an archive entry refuses a tree, instead of handing the caller
+// (scm.Client.Search) a path outside the directory.
+func TestListFilesRefusesPathsOutsideDir(t *testing.T) {
+	fake := newWorld(t, "")
+	defer fake.Close()
+	for _, tc := range []struct {
+		names []string
+		dir   string
+		want  errcode.Code
+	}{
+		{[]string{"a.txt", "sub/b.txt"}, "tpl", errcode.OK},
+		{[]string{"a.txt", "../secret.txt"}, "tpl", errcode.InvalidArgument},
+		{[]string{"a.txt", "/abs"}, "tpl", errcode.InvalidArgument},
+		{[]string{"a.txt", "x/./y"}, "tpl", errcode.InvalidArgument},
+		{[]string{"nul\x00"}, "tpl", errcode.InvalidArgument},
+		{[]string{"../x"}, "", errcode.InvalidArgument},
+		{[]string{""}, "", errcode.InvalidArgument},
+	} {
+		t.Run(strings.Join(tc.names, ","), func(t *testing.T) {
+			d, hc := driverFor(t, fake, nil)
+			hc.Transport = filesPage{tc.names}
+			l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+				Ref: "main", Dir: tc.dir})
+			if got := d.ErrorInfo(err).Code; got != tc.want {
+				t.Errorf("ListFiles = %+v, %v (%v); want %v", l, got, err, tc.want)
 			}
 		})
 	}
