@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
 )
@@ -99,5 +100,28 @@ func TestListFilesRefusesPathsOutsideDir(t *testing.T) {
 				t.Errorf("ListFiles = %+v, %v (%v); want %v", l, got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestMissingBaseOnExistingBranchWritesNothing: when the branch exists
+// (a rerun, or someone's branch) and the base named does not, the call
+// fails with NotFound before any commit, as it does for a new branch
+// (whose creation from the base fails) and on Bitbucket Cloud: bad input
+// changes nothing.
+func TestMissingBaseOnExistingBranchWritesNothing(t *testing.T) {
+	e := newEnv(t, "")
+	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main", Branch: "gen/base", Title: "Generated",
+		Changes: tenChanges("gen")[:2]}
+	if _, err := e.c.OpenPullRequest(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.fake.Commits(project, scmtest.BasicRepo, spec.Branch)
+	spec.Base, spec.Changes = "no-such-base", tenChanges("other")[:2]
+	_, err := e.c.OpenPullRequest(t.Context(), spec)
+	if got := scm.Code(err); got != scm.NotFound {
+		t.Errorf("OpenPullRequest into a missing base: %v (%v); want NotFound", got, err)
+	}
+	if after, _ := e.fake.Commits(project, scmtest.BasicRepo, spec.Branch); len(after) != len(before) {
+		t.Errorf("the branch went from %d to %d commits; want no commit", len(before), len(after))
 	}
 }

@@ -69,6 +69,15 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if existing != nil && !r.UpdateExisting {
 			return d.pullRequest(existing, r.Repo, base, r.Branch, true), nil
 		}
+		if existing == nil && r.Base != "" {
+			// Nothing has checked the base yet (creating the branch does
+			// for a new one): a missing one must fail before any commit.
+			if _, ok, err := d.findBranch(ctx, hc, rp, base); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, &missingError{msg: fmt.Sprintf("base branch %q not found; nothing was written", base)}
+			}
+		}
 	} else {
 		var b branchJSON
 		err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: rp + "/branches", ctype: "application/json",
