@@ -2,6 +2,7 @@ package bitbucketserverscm_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/scmtest"
 )
@@ -123,5 +125,60 @@ func TestMissingBaseOnExistingBranchWritesNothing(t *testing.T) {
 	}
 	if after, _ := e.fake.Commits(project, scmtest.BasicRepo, spec.Branch); len(after) != len(before) {
 		t.Errorf("the branch went from %d to %d commits; want no commit", len(before), len(after))
+	}
+}
+
+// TestUpdateOfMissingFileWritesNothing: an Update of a file that does not
+// exist is found before anything is written: no branch is created and no
+// other change is committed (it was checked in turn, after the branch and
+// the changes before it had been written), for the same requests.
+func TestUpdateOfMissingFileWritesNothing(t *testing.T) {
+	e := newEnv(t, "")
+	for _, tc := range []struct {
+		name     string
+		existing bool
+	}{{"new branch", false}, {"existing branch", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			branch := "gen/update-" + strings.ReplaceAll(tc.name, " ", "-")
+			spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Branch: branch, Title: "Generated",
+				Changes: tenChanges(branch)[:1]}
+			if tc.existing {
+				if _, err := e.c.OpenPullRequest(t.Context(), spec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, _ := e.fake.Commits(project, scmtest.BasicRepo, branch)
+			spec.UpdateExisting = true // else the open pull request is returned, and nothing done
+			spec.Changes = []scm.Change{{Path: "new.txt", Content: []byte("new\n")},
+				{Path: "nope.txt", Action: scm.Update, Content: []byte("x\n")}}
+			_, err := e.c.OpenPullRequest(t.Context(), spec)
+			if got := scm.Code(err); got != scm.NotFound {
+				t.Errorf("OpenPullRequest updating a missing file: %v (%v); want NotFound", got, err)
+			}
+			var pe *bitbucketserverscm.PartialCommitError
+			if errors.As(err, &pe) {
+				t.Errorf("error %v reports a partial commit; want nothing written", err)
+			}
+			after, _ := e.fake.Commits(project, scmtest.BasicRepo, branch) // none: no such branch
+			if len(after) != len(before) {
+				t.Errorf("the branch went from %d to %d commits; want no commit", len(before), len(after))
+			}
+		})
+	}
+}
+
+// TestUpdateIntoMissingBase: an Update change on a new branch from a base
+// that does not exist is NotFound, for the base (the file is not blamed),
+// and nothing is written.
+func TestUpdateIntoMissingBase(t *testing.T) {
+	e := newEnv(t, "")
+	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "no-such-base", Branch: "gen/update-nobase",
+		Title: "Generated", Changes: []scm.Change{{Path: "README.md", Action: scm.Update, Content: []byte("x\n")}}}
+	_, err := e.c.OpenPullRequest(t.Context(), spec)
+	if got := scm.Code(err); got != scm.NotFound || !strings.Contains(err.Error(), `base branch "no-such-base" not found`) {
+		t.Errorf("OpenPullRequest: %v (%v); want NotFound saying the base is not found", got, err)
+	}
+	if after, _ := e.fake.Commits(project, scmtest.BasicRepo, spec.Branch); len(after) != 0 {
+		t.Errorf("branch %s created with %d commits; want none", spec.Branch, len(after))
 	}
 }

@@ -78,7 +78,28 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 				return nil, &missingError{msg: fmt.Sprintf("base branch %q not found; nothing was written", base)}
 			}
 		}
-	} else {
+	}
+	// Update changes name files that must exist: checked before anything
+	// is written (the branch included), at the branch's head or, for a new
+	// branch, at the base. The other changes touch other paths, so the
+	// answers hold when the commits are made.
+	at := headRef(base)
+	if exists {
+		at = head
+	}
+	for _, ch := range r.Changes {
+		if ch.Action == driver.Update {
+			if err := d.checkUpdate(ctx, hc, rp, r.Branch, ch.Path, at); err != nil {
+				var ae *APIError
+				if !exists && errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
+					!ae.Exception("NoSuchProjectException") {
+					return nil, &missingError{msg: fmt.Sprintf("base branch %q not found: %v", base, err)}
+				}
+				return nil, err
+			}
+		}
+	}
+	if !exists {
 		var b branchJSON
 		err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: rp + "/branches", ctype: "application/json",
 			body: mustJSON(map[string]string{"name": r.Branch, "startPoint": headRef(base)})}, &b)
@@ -218,21 +239,6 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 // change (a resumed run, or a change that changes nothing).
 func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, ch driver.Change, head string) (string, bool, error) {
 	filePath := rp + "/browse/" + httpx.EscapePath(ch.Path)
-	if ch.Action == driver.Update {
-		var t struct {
-			Type string `json:"type"`
-		}
-		err := d.getJSON(ctx, hc, filePath, url.Values{"at": {head}, "type": {"true"}}, &t)
-		var ae *APIError
-		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			return "", false, &missingError{msg: fmt.Sprintf("file %q does not exist on branch %q (the change is Update)", ch.Path, r.Branch)}
-		case err != nil:
-			return "", false, err
-		case t.Type != "FILE":
-			return "", false, &dirError{path: ch.Path}
-		}
-	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	fields := [][2]string{{"branch", r.Branch}, {"message", r.CommitMessage}}
@@ -291,6 +297,26 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 		return "", false, &existsError{path: ch.Path, err: err}
 	}
 	return "", false, err
+}
+
+// checkUpdate checks that p, which an Update change names, is a file at
+// ref (browse?type=true): a missing one is NotFound, a directory
+// InvalidArgument. A missing ref is Bitbucket's answer, as it is.
+func (d *Driver) checkUpdate(ctx context.Context, hc *http.Client, rp, branch, p, ref string) error {
+	var t struct {
+		Type string `json:"type"`
+	}
+	err := d.getJSON(ctx, hc, rp+"/browse/"+httpx.EscapePath(p), url.Values{"at": {ref}, "type": {"true"}}, &t)
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && (ae.Exception("NoSuchPathException") || len(ae.Errors) == 0):
+		return &missingError{msg: fmt.Sprintf("file %q does not exist on branch %q (the change is Update); nothing was written", p, branch)}
+	case err != nil:
+		return err
+	case t.Type != "FILE":
+		return &dirError{path: p}
+	}
+	return nil
 }
 
 // sameContent reports whether ch.Path on branch holds ch.Content.
