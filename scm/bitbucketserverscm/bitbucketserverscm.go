@@ -37,10 +37,10 @@
 //     branch, create it, one PUT browse/{path} per file, open the pull
 //     request), plus 1 when Base is empty (default-branch) and 1 per Update
 //     change (to check that the file exists, before anything is written,
-//     the branch included). With an existing branch: one
-//     more to look for an open pull request, and, when Base is named and
-//     none is open, one more to check that Base exists before any commit. 10 files on a new branch from
-//     the default branch: 14.
+//     the branch included). With an existing branch: one more to look for
+//     an open pull request, and, when Base is named and none is open, one
+//     more to check that Base exists before any commit. 10 files on a new
+//     branch from the default branch: 14.
 //
 // # Commits are not atomic
 //
