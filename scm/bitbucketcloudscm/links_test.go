@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
 // linkRepo serves, as Bitbucket Cloud documents its /src listing, a
@@ -169,5 +170,28 @@ func TestTreeFallbackRefusesPathsOutsideDir(t *testing.T) {
 				t.Errorf("ListFiles: %v (%v), %+v; want InvalidArgument", got, err, l)
 			}
 		})
+	}
+}
+
+// TestDotSegmentSlugRefused: a workspace or repository name whose slug is
+// a dot segment ("!.." gives "..") would make /repositories/acme/../src/...,
+// which dot-segment normalisation turns into another resource of the same
+// host (the credential goes along): refused with InvalidArgument before
+// any request, through go-bitbucket too (an empty ref reads the main
+// branch with it).
+func TestDotSegmentSlugRefused(t *testing.T) {
+	fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
+	defer fake.Close()
+	d, hc := driverFor(t, fake, nil)
+	for _, tc := range []struct{ owner, name, ref string }{
+		{workspace, "!..", "main"}, {workspace, "!..", ""}, {"!..", "svc", "main"}, {workspace, " .", ""},
+	} {
+		before := fake.Stats()
+		_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: tc.owner, Name: tc.name}, Ref: tc.ref, Path: "README.md"})
+		after := fake.Stats()
+		if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument || after.API+after.Web != before.API+before.Web {
+			t.Errorf("ReadFile of %s/%s at %q: %v (%v) after %d requests; want InvalidArgument after 0", tc.owner, tc.name, tc.ref, got, err,
+				after.API+after.Web-before.API-before.Web)
+		}
 	}
 }

@@ -182,3 +182,21 @@ func TestUpdateIntoMissingBase(t *testing.T) {
 		t.Errorf("branch %s created with %d commits; want none", spec.Branch, len(after))
 	}
 }
+
+// TestDotSegmentSlugRefused: a repository name whose slug is a dot segment
+// ("!.." gives "..") would make .../repos/../raw/x, which dot-segment
+// normalisation turns into another resource of the same host (the
+// credential goes along): refused with InvalidArgument before any
+// request.
+func TestDotSegmentSlugRefused(t *testing.T) {
+	fake := newWorld(t, "")
+	defer fake.Close()
+	d, hc := driverFor(t, fake, nil)
+	for _, name := range []string{"!..", " .", "!!.."} {
+		before := fake.Stats().Total
+		_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: project, Name: name}, Ref: "main", Path: "README.md"})
+		if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument || fake.Stats().Total != before {
+			t.Errorf("ReadFile of repository %q: %v (%v) after %d requests; want InvalidArgument after 0", name, got, err, fake.Stats().Total-before)
+		}
+	}
+}
