@@ -164,7 +164,9 @@ func Opener(opts *Options) driver.Opener {
 	}
 }
 
-// perRepository is a Driver without FindFiles.
+// perRepository is a Driver without FindFiles. It has every other method
+// of Driver, the optional ones included (CreateRepository, GrantsAccess,
+// TreeVersion): a test checks that no capability is lost.
 type perRepository struct{ d *Driver }
 
 func (p perRepository) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +15,11 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
+	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
@@ -193,5 +197,61 @@ func TestDotSegmentSlugRefused(t *testing.T) {
 			t.Errorf("ReadFile of %s/%s at %q: %v (%v) after %d requests; want InvalidArgument after 0", tc.owner, tc.name, tc.ref, got, err,
 				after.API+after.Web-before.API-before.Web)
 		}
+	}
+}
+
+// TestNoCodeSearchKeepsTreeVersion: the drivers that Opener opens with
+// NoCodeSearch keep every capability but FindFiles, TreeVersion included:
+// a conditional ReadTree of an unchanged directory costs 1 request with
+// them too, not the whole repository's archive.
+func TestNoCodeSearchKeepsTreeVersion(t *testing.T) {
+	fake := newWorld(t, nil)
+	defer fake.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	cfg := integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Username: user, Token: integrations.NewSecret(goodToken)}}}
+	c := adaptertest.NewClient(t, cfg, &scm.Options{Transport: tr, Drivers: map[integrations.Kind]driver.Opener{
+		integrations.BitbucketCloud: bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})}})
+	u := fake.URL() + "/" + workspace + "/" + scmtest.BasicRepo + "/src/main/templates/service/"
+	fsys, err := c.ReadTree(t.Context(), u, &scm.TreeOptions{WithETag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := scm.TreeETag(fsys)
+	if etag == "" {
+		t.Fatal("ReadTree with WithETag gave no ETag")
+	}
+	before := fake.Stats()
+	_, err = c.ReadTree(t.Context(), u, &scm.TreeOptions{IfNoneMatch: etag})
+	after := fake.Stats()
+	if scm.Code(err) != scm.NotModified || after.API+after.Web-before.API-before.Web != 1 {
+		t.Errorf("conditional ReadTree of an unchanged directory: %v after %d requests; want NotModified after 1", err,
+			after.API+after.Web-before.API-before.Web)
+	}
+}
+
+// TestNoCodeSearchMethods: the driver Opener opens with NoCodeSearch has
+// every exported method of *Driver but FindFiles, so that no optional
+// capability (driver.TreeVersioner, driver.RepositoryCreator, ...) is lost
+// when one is added to Driver.
+func TestNoCodeSearchMethods(t *testing.T) {
+	fake := newWorld(t, nil)
+	defer fake.Close()
+	in := adaptertest.Integration(t, integrations.Config{BitbucketCloud: []integrations.BitbucketCloudConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(), Token: integrations.NewSecret(accessToken)}}}, fake.Host())
+	d, err := bitbucketcloudscm.Opener(&bitbucketcloudscm.Options{NoCodeSearch: true})(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, got := reflect.TypeOf((*bitbucketcloudscm.Driver)(nil)), reflect.TypeOf(d)
+	for i := range full.NumMethod() {
+		name := full.Method(i).Name
+		if _, ok := got.MethodByName(name); !ok && name != "FindFiles" {
+			t.Errorf("the NoCodeSearch driver has no %s method", name)
+		}
+	}
+	if _, ok := d.(driver.FileFinder); ok {
+		t.Error("the NoCodeSearch driver is a driver.FileFinder")
 	}
 }
