@@ -56,7 +56,9 @@
 //     next links for at most Options.MaxFilePages pages before reporting
 //     Truncated. Submodules are left out; a listing that names a path
 //     outside dir (or not a valid path) is refused with InvalidArgument,
-//     as is the API fallback of ReadTree.
+//     as is the API fallback of ReadTree. A dir that is a file, whose
+//     "listing" is its content, gives no files, after one more request
+//     (?format=meta) confirms it.
 //   - ListRepositories: GET /repositories/{ws}?pagelen=100, one page per
 //     call, following the next link (the cursor).
 //   - FindFiles (catalog discovery): Bitbucket's code search across the

@@ -2,6 +2,7 @@ package bitbucketcloudscm_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -253,5 +254,40 @@ func TestNoCodeSearchMethods(t *testing.T) {
 	}
 	if _, ok := d.(driver.FileFinder); ok {
 		t.Error("the NoCodeSearch driver is a driver.FileFinder")
+	}
+}
+
+// htmlListing answers the recursive listings (max_depth) with a 200 HTML
+// page, as a misbehaving proxy might, and forwards the rest.
+type htmlListing struct{ base http.RoundTripper }
+
+func (h htmlListing) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !r.URL.Query().Has("max_depth") {
+		return h.base.RoundTrip(r)
+	}
+	const page = "<html><body>Log in</body></html>"
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Request: r, Header: http.Header{"Content-Type": {"text/html"}},
+		Body: io.NopCloser(strings.NewReader(page)), ContentLength: int64(len(page))}, nil
+}
+
+// TestListFilesUnderAFile: Bitbucket answers the listing of a path that
+// is a file with the file's content; ListFiles then lists nothing (as on
+// Bitbucket Data Center, whose "not a directory" answer gives no files),
+// so Search under a file finds nothing instead of failing (Unknown). The
+// path is confirmed to be a file (?format=meta): another answer that is
+// not a listing (a proxy's page) still fails.
+func TestListFilesUnderAFile(t *testing.T) {
+	fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
+	defer fake.Close()
+	d, hc := driverFor(t, fake, nil)
+	repo := driver.Repo{Owner: workspace, Name: scmtest.BasicRepo}
+	l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "README.md"})
+	if err != nil || len(l.Paths) != 0 || l.Truncated {
+		t.Errorf("ListFiles under a file = %+v, %v; want no files", l, err)
+	}
+	hc.Transport = htmlListing{hc.Transport}
+	l, err = d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "templates"})
+	if err == nil {
+		t.Errorf("ListFiles answered by an HTML page = %+v; want an error", l)
 	}
 }

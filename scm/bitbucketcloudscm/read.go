@@ -204,7 +204,8 @@ type srcEntry struct {
 // that names a path outside dir or not a valid path, for
 // at most maxPages pages, and reports whether pages were left. A missing
 // dir gives no files. An error from each stops the listing at once and is
-// returned.
+// returned. A dir that is a file gives no files (one more request, to
+// confirm it).
 func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
@@ -218,7 +219,22 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			Next   string     `json:"next"`
 		}
 		if err := d.getJSON(ctx, hc, u, &page); err != nil {
-			var ae *APIError
+			var (
+				ae *APIError
+				de *bbapi.DecodeError
+			)
+			if errors.As(err, &de) && dir != "" && i == 0 {
+				// Bitbucket answers the listing of a file with its
+				// content: no files under it. Anything else that is not a
+				// listing (a proxy's page) stays an error.
+				var meta struct {
+					Type string `json:"type"`
+				}
+				if merr := d.getJSON(ctx, hc, base+httpx.EscapePath(dir)+"?format=meta", &meta); merr == nil && meta.Type == "commit_file" {
+					return false, nil
+				}
+				return false, err
+			}
 			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && dir != "" && i == 0 {
 				// A missing directory, or a missing repository or ref?
 				// The root tells.
