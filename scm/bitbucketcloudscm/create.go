@@ -47,6 +47,9 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "access grant %d: %q is neither a group slug nor an account id; nothing was created", i, name)
 		}
 	}
+	if err := checkFieldNames(r.Files); err != nil {
+		return nil, err
+	}
 	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
 	branch := cmpOr(r.DefaultBranch, "main")
 	body := map[string]any{"scm": "git", "is_private": r.Visibility != "public",

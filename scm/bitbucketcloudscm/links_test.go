@@ -291,3 +291,26 @@ func TestListFilesUnderAFile(t *testing.T) {
 		t.Errorf("ListFiles answered by an HTML page = %+v; want an error", l)
 	}
 }
+
+// TestNewlineInPathRefused: a multipart field name cannot carry CR or LF
+// (they are written %0D and %0A, which Bitbucket takes literally), so a
+// change whose path holds one would be committed under another name:
+// refused with InvalidArgument before any request.
+func TestNewlineInPathRefused(t *testing.T) {
+	fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
+	defer fake.Close()
+	d, hc := driverFor(t, fake, nil)
+	for _, p := range []string{"a\nb.txt", "dir/c\rd.txt"} {
+		before := fake.Stats()
+		_, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: workspace, Name: scmtest.BasicRepo},
+			Base: "main", Branch: "gen/newline", Title: "t", Changes: []driver.Change{{Path: p, Content: []byte("x\n")}}})
+		after := fake.Stats()
+		if got := d.ErrorInfo(err).Code; got != errcode.InvalidArgument || after.API+after.Web != before.API+before.Web {
+			t.Errorf("OpenPullRequest writing %q: %v (%v) after %d requests; want InvalidArgument after 0", p, got, err,
+				after.API+after.Web-before.API-before.Web)
+		}
+	}
+	if files, _ := fake.Files(workspace, scmtest.BasicRepo, "gen/newline"); len(files) != 0 {
+		t.Errorf("branch gen/newline holds %d files; want no branch", len(files))
+	}
+}
