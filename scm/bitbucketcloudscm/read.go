@@ -123,8 +123,9 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 
 // treeFromAPI reads the tree file by file: the fallback when the archive
 // download refuses the credential. Symbolic links and submodules are left
-// out (unread), as ReadTree leaves them out of an archive. It applies r's filter and limits to the
-// listing, with the sizes the listing gives, before reading any file: a
+// out (unread), as ReadTree leaves them out of an archive. It applies r's
+// filter and limits to the listing, with the sizes the listing gives,
+// before reading any file: a
 // file the filter rejects is not read, and a tree over the limits fails
 // with InvalidArgument as soon as the listing shows it, without listing
 // further.

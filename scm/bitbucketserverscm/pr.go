@@ -83,13 +83,13 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	// is written (the branch included), at the branch's head or, for a new
 	// branch, at the base. The other changes touch other paths, so the
 	// answers hold when the commits are made.
-	at := headRef(base)
+	at, where := headRef(base), fmt.Sprintf("base branch %q", base)
 	if exists {
-		at = head
+		at, where = head, fmt.Sprintf("branch %q", r.Branch)
 	}
 	for _, ch := range r.Changes {
 		if ch.Action == driver.Update {
-			if err := d.checkUpdate(ctx, hc, rp, r.Branch, ch.Path, at); err != nil {
+			if err := d.checkUpdate(ctx, hc, rp, ch.Path, at, where); err != nil {
 				var ae *APIError
 				if !exists && errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
 					!ae.Exception("NoSuchProjectException") {
@@ -300,9 +300,10 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 }
 
 // checkUpdate checks that p, which an Update change names, is a file at
-// ref (browse?type=true): a missing one is NotFound, a directory
-// InvalidArgument. A missing ref is Bitbucket's answer, as it is.
-func (d *Driver) checkUpdate(ctx context.Context, hc *http.Client, rp, branch, p, ref string) error {
+// ref (browse?type=true), which where names in errors: a missing one is
+// NotFound, a directory InvalidArgument. A missing ref is Bitbucket's
+// answer, as it is.
+func (d *Driver) checkUpdate(ctx context.Context, hc *http.Client, rp, p, ref, where string) error {
 	var t struct {
 		Type string `json:"type"`
 	}
@@ -310,7 +311,7 @@ func (d *Driver) checkUpdate(ctx context.Context, hc *http.Client, rp, branch, p
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && (ae.Exception("NoSuchPathException") || len(ae.Errors) == 0):
-		return &missingError{msg: fmt.Sprintf("file %q does not exist on branch %q (the change is Update); nothing was written", p, branch)}
+		return &missingError{msg: fmt.Sprintf("file %q does not exist on %s (the change is Update); nothing was written", p, where)}
 	case err != nil:
 		return err
 	case t.Type != "FILE":
