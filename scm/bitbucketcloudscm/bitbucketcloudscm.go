@@ -46,14 +46,19 @@
 //     refuses the credential (401 or 403: Atlassian's BCLOUD-23783 reports
 //     that access tokens are refused there), ReadTree falls back to the
 //     API: the listing (one request per 100 entries) plus one request per
-//     file kept.
+//     file kept (symbolic links and submodules, which the listing marks,
+//     are left out unread, as from an archive).
 //     The fallback applies the tree's filter and limits to the listing,
 //     with the sizes it gives, before reading anything: files the filter
 //     rejects are not read, and a tree over the limits fails with
 //     InvalidArgument once the listing shows it.
 //   - ListFiles: GET .../src/{ref}/{dir}/?max_depth=&pagelen=100, following
 //     next links for at most Options.MaxFilePages pages before reporting
-//     Truncated.
+//     Truncated. Submodules are left out; a listing that names a path
+//     outside dir (or not a valid path) is refused with InvalidArgument,
+//     as is the API fallback of ReadTree. A dir that is a file, whose
+//     "listing" is its content, gives no files, after one more request
+//     (?format=meta) confirms it.
 //   - ListRepositories: GET /repositories/{ws}?pagelen=100, one page per
 //     call, following the next link (the cursor).
 //   - FindFiles (catalog discovery): Bitbucket's code search across the
@@ -161,7 +166,9 @@ func Opener(opts *Options) driver.Opener {
 	}
 }
 
-// perRepository is a Driver without FindFiles.
+// perRepository is a Driver without FindFiles. It has every other method
+// of Driver, the optional ones included (CreateRepository, GrantsAccess,
+// TreeVersion): a test checks that no capability is lost.
 type perRepository struct{ d *Driver }
 
 func (p perRepository) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {

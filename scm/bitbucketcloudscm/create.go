@@ -40,6 +40,16 @@ func (p perRepository) GrantsAccess() bool { return true }
 // "admin"}. A user is named by her account id or {UUID}: the API takes
 // no nickname.
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
+	for i, g := range r.Access {
+		// Each name is a path segment of its grant's URL: "." and ".."
+		// would name another resource once dot segments are removed.
+		if name := cmpOr(g.User, g.Team); name == "." || name == ".." {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "access grant %d: %q is neither a group slug nor an account id; nothing was created", i, name)
+		}
+	}
+	if err := checkFieldNames(r.Files); err != nil {
+		return nil, err
+	}
 	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
 	branch := cmpOr(r.DefaultBranch, "main")
 	body := map[string]any{"scm": "git", "is_private": r.Visibility != "public",

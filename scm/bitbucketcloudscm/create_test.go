@@ -130,3 +130,20 @@ func BenchmarkBitbucketCloudCreateRepositoryAccess(b *testing.B) {
 		return err
 	})
 }
+
+// TestCreateRepositoryAccessDotNames: a grant to a team or user named "."
+// or ".." would be a PUT to .../permissions-config/groups/.., a path that
+// dot-segment normalisation (RFC 3986, done by proxies) turns into
+// another resource: refused with InvalidArgument before any request, so
+// that nothing is created either.
+func TestCreateRepositoryAccessDotNames(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	for _, a := range []scm.Access{{Team: "..", Permission: scm.Admin}, {User: ".", Permission: scm.Admin}} {
+		before := e.requests()
+		_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/"+workspace, &scm.RepositorySpec{Name: "dots", Access: []scm.Access{a}},
+			adaptertest.CreateTree(1))
+		if scm.Code(err) != scm.InvalidArgument || e.requests() != before {
+			t.Errorf("CreateRepository granting %+v = %v after %d requests; want InvalidArgument after 0", a, err, e.requests()-before)
+		}
+	}
+}

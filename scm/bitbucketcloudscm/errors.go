@@ -154,7 +154,6 @@ func errorBody(b []byte) (msg, detail string) {
 			Message string `json:"message"`
 			Detail  string `json:"detail"`
 		} `json:"error"`
-		OAuthError string `json:"error_description"`
 	}
 	if json.Unmarshal(b, &body) == nil {
 		return body.Error.Message, body.Error.Detail

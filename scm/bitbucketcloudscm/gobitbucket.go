@@ -18,7 +18,8 @@ import (
 // a deadline or cancellation would not reach the wire. It also notes the
 // rate-limit facts of the last answer, which go-bitbucket drops with the
 // headers (its UnexpectedResponseStatusError keeps status and body only).
-// One ctxTransport serves one driver call.
+// It refuses, as bbapi.Send does, a URL with a dot segment
+// (bbapi.CheckPath). One ctxTransport serves one driver call.
 type ctxTransport struct {
 	ctx  context.Context
 	base http.RoundTripper
@@ -37,6 +38,12 @@ type answerInfo struct {
 }
 
 func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := bbapi.CheckPath(req.URL); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	resp, err := t.base.RoundTrip(req.WithContext(t.ctx))
 	if resp != nil {
 		info := answerInfo{status: resp.StatusCode}

@@ -37,6 +37,9 @@ func bbqlString(s string) string {
 // OpenPullRequest commits every change as one commit with one multipart
 // POST /src (which creates the branch) and opens the pull request.
 func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
+	if err := checkFieldNames(r.Changes); err != nil {
+		return nil, err
+	}
 	rp := d.api + d.repoPath(r.Repo)
 	needChecks := slices.ContainsFunc(r.Changes, func(c driver.Change) bool { return c.Action != driver.Upsert })
 	base := r.Base
@@ -133,6 +136,19 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	}
 	pr.CommitID = commitID
 	return pr, nil
+}
+
+// checkFieldNames refuses a change whose path holds CR or LF: the path is
+// the name of its multipart field, where they can only be written %0D and
+// %0A, which Bitbucket takes literally (the file would be committed under
+// another name).
+func checkFieldNames(changes []driver.Change) error {
+	for _, ch := range changes {
+		if strings.ContainsAny(ch.Path, "\r\n") {
+			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("path %q holds a line break, which Bitbucket Cloud's commit API cannot name; nothing was written", ch.Path)}
+		}
+	}
+	return nil
 }
 
 // committedError reports a pull request that could not be opened after

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"slices"
@@ -121,8 +122,10 @@ func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 }
 
 // treeFromAPI reads the tree file by file: the fallback when the archive
-// download refuses the credential. It applies r's filter and limits to the
-// listing, with the sizes the listing gives, before reading any file: a
+// download refuses the credential. Symbolic links and submodules are left
+// out (unread), as ReadTree leaves them out of an archive. It applies r's
+// filter and limits to the listing, with the sizes the listing gives,
+// before reading any file: a
 // file the filter rejects is not read, and a tree over the limits fails
 // with InvalidArgument as soon as the listing shows it, without listing
 // further.
@@ -139,6 +142,14 @@ func (d *Driver) treeFromAPI(ctx context.Context, hc *http.Client, r *driver.Tre
 		return strings.TrimPrefix(p, r.Dir+"/")
 	}
 	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, 1<<20, func(e srcEntry) error {
+		if slices.Contains(e.Attributes, "link") {
+			return nil // left out, as from the archive: its content is its target
+		}
+		if strings.Contains(e.Path, "\\") {
+			// Refused, as an archive entry with such a name refuses the
+			// archive (and as the snapshot would), before any read.
+			return errcode.Newf(errcode.InvalidArgument, "", "tree path %s contains a backslash", strconv.QuoteToASCII(e.Path[:min(len(e.Path), 256)]))
+		}
 		if r.Filter != nil && !r.Filter(rel(e.Path), e.Size) {
 			filtered++
 			return nil
@@ -189,10 +200,13 @@ type srcEntry struct {
 	Attributes []string `json:"attributes"`
 }
 
-// listFiles calls each for every file under dir at ref, recursively, for
+// listFiles calls each for every file (blob: submodules are left out)
+// under dir at ref, recursively, refusing (InvalidArgument) a listing
+// that names a path outside dir or not a valid path, for
 // at most maxPages pages, and reports whether pages were left. A missing
 // dir gives no files. An error from each stops the listing at once and is
-// returned.
+// returned. A dir that is a file gives no files (one more request, to
+// confirm it).
 func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
@@ -206,7 +220,22 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			Next   string     `json:"next"`
 		}
 		if err := d.getJSON(ctx, hc, u, &page); err != nil {
-			var ae *APIError
+			var (
+				ae *APIError
+				de *bbapi.DecodeError
+			)
+			if errors.As(err, &de) && dir != "" && i == 0 {
+				// Bitbucket answers the listing of a file with its
+				// content: no files under it. Anything else that is not a
+				// listing (a proxy's page) stays an error.
+				var meta struct {
+					Type string `json:"type"`
+				}
+				if merr := d.getJSON(ctx, hc, base+httpx.EscapePath(dir)+"?format=meta", &meta); merr == nil && meta.Type == "commit_file" {
+					return false, nil
+				}
+				return false, err
+			}
 			if errors.As(err, &ae) && ae.Status == http.StatusNotFound && dir != "" && i == 0 {
 				// A missing directory, or a missing repository or ref?
 				// The root tells.
@@ -219,8 +248,13 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			return false, err
 		}
 		for _, v := range page.Values {
-			if v.Type != "commit_file" {
-				continue
+			if v.Type != "commit_file" || slices.Contains(v.Attributes, "subrepository") {
+				continue // a directory, or a submodule (its content is a commit id)
+			}
+			if !listedUnder(v.Path, dir) {
+				// As an archive entry with such a name refuses the archive.
+				return false, errcode.Newf(errcode.InvalidArgument, "", "the listing of %q names %s, which is not a path under it",
+					dir, strconv.QuoteToASCII(v.Path[:min(len(v.Path), 256)]))
 			}
 			if err := each(v); err != nil {
 				return false, err
@@ -275,4 +309,10 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
 	}
 	return r.Mainbranch.Name, nil
+}
+
+// listedUnder reports whether p, a path a /src listing names, is a valid
+// path (fs.ValidPath, no NUL) below dir ("" is the root).
+func listedUnder(p, dir string) bool {
+	return fs.ValidPath(p) && p != "." && !strings.Contains(p, "\x00") && (dir == "" || strings.HasPrefix(p, dir+"/"))
 }

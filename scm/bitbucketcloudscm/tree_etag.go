@@ -8,7 +8,10 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
-var _ driver.TreeVersioner = (*Driver)(nil)
+var (
+	_ driver.TreeVersioner = (*Driver)(nil)
+	_ driver.TreeVersioner = perRepository{}
+)
 
 // TreeVersion implements driver.TreeVersioner with one request: GET
 // /repositories/{ws}/{slug}/commits/{ref}?path=DIR&pagelen=1, the newest
@@ -38,4 +41,9 @@ func (d *Driver) TreeVersion(ctx context.Context, hc *http.Client, r *driver.Tre
 		return "", nil
 	}
 	return page.Values[0].Hash, nil
+}
+
+// TreeVersion implements driver.TreeVersioner.
+func (p perRepository) TreeVersion(ctx context.Context, hc *http.Client, r *driver.TreeVersionRequest) (string, error) {
+	return p.d.TreeVersion(ctx, hc, r)
 }

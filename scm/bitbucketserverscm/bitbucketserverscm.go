@@ -36,9 +36,11 @@
 //   - OpenPullRequest with N files on a new branch: N + 3 requests (find the
 //     branch, create it, one PUT browse/{path} per file, open the pull
 //     request), plus 1 when Base is empty (default-branch) and 1 per Update
-//     change (to check that the file exists). With an existing branch: one
-//     more to look for an open pull request. 10 files on a new branch from
-//     the default branch: 14.
+//     change (to check that the file exists, before anything is written,
+//     the branch included). With an existing branch: one more to look for
+//     an open pull request, and, when Base is named and none is open, one
+//     more to check that Base exists before any commit. 10 files on a new
+//     branch from the default branch: 14.
 //
 // # Commits are not atomic
 //
@@ -66,8 +68,9 @@
 // Bitbucket derives from it ("My Service" → "my-service"). Error bodies
 // ({"errors":[{"context","message","exceptionName"}]}) become *APIError;
 // [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument,
-// 401 Unauthorized, 403 PermissionDenied (RateLimited when the answer is a
-// rate limit), 404 NotFound, 409 Conflict
+// 401 Unauthorized (PermissionDenied with an AuthorisationException: a
+// good credential without the permission), 403 PermissionDenied
+// (RateLimited when the answer is a rate limit), 404 NotFound, 409 Conflict
 // (AlreadyExists for DuplicatePullRequestException and existing files or
 // refs), 429 RateLimited, 5xx Unavailable.
 package bitbucketserverscm

@@ -547,6 +547,7 @@ func TestErrorInfo(t *testing.T) {
 		{"400", apiErr(400, "com.atlassian.bitbucket.validation.ArgumentValidationException"), errcode.InvalidArgument},
 		{"401", apiErr(401, "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"), errcode.Unauthorized},
 		{"403", apiErr(403, "com.atlassian.bitbucket.AuthorisationException"), errcode.PermissionDenied},
+		{"401 not permitted", apiErr(401, "com.atlassian.bitbucket.AuthorisationException"), errcode.PermissionDenied},
 		{"404", apiErr(404, "com.atlassian.bitbucket.repository.NoSuchRepositoryException"), errcode.NotFound},
 		{"409 duplicate pull request", apiErr(409, "com.atlassian.bitbucket.pull.DuplicatePullRequestException"), errcode.AlreadyExists},
 		{"409 duplicate ref", apiErr(409, "com.atlassian.bitbucket.repository.DuplicateRefException"), errcode.AlreadyExists},

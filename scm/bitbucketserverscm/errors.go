@@ -182,11 +182,18 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 
 // statusCode is bbapi.Code, refined by Bitbucket Server's conventions: a
 // 409 with a DuplicatePullRequestException, DuplicateRefException or
-// AlreadyExistsException is AlreadyExists.
+// AlreadyExistsException is AlreadyExists; a 401 with an
+// AuthorisationException is PermissionDenied: Bitbucket answers 401, not
+// 403, when "the currently authenticated user has insufficient
+// permissions" (its REST description of the 401s), while a credential it
+// refuses gets an AuthenticationException (IncorrectPassword...).
 func statusCode(e *APIError) errcode.Code {
 	if !e.RateLimited && e.Status == http.StatusConflict && (e.Exception("DuplicatePullRequestException") ||
 		e.Exception("DuplicateRefException") || e.Exception("AlreadyExistsException")) {
 		return errcode.AlreadyExists
+	}
+	if !e.RateLimited && e.Status == http.StatusUnauthorized && e.Exception("AuthorisationException") {
+		return errcode.PermissionDenied
 	}
 	return bbapi.Code(e.Status, e.RateLimited)
 }

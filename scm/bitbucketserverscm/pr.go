@@ -69,7 +69,37 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if existing != nil && !r.UpdateExisting {
 			return d.pullRequest(existing, r.Repo, base, r.Branch, true), nil
 		}
-	} else {
+		if existing == nil && r.Base != "" {
+			// Nothing has checked the base yet (creating the branch does
+			// for a new one): a missing one must fail before any commit.
+			if _, ok, err := d.findBranch(ctx, hc, rp, base); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, &missingError{msg: fmt.Sprintf("base branch %q not found; nothing was written", base)}
+			}
+		}
+	}
+	// Update changes name files that must exist: checked before anything
+	// is written (the branch included), at the branch's head or, for a new
+	// branch, at the base. The other changes touch other paths, so the
+	// answers hold when the commits are made.
+	at, where := headRef(base), fmt.Sprintf("base branch %q", base)
+	if exists {
+		at, where = head, fmt.Sprintf("branch %q", r.Branch)
+	}
+	for _, ch := range r.Changes {
+		if ch.Action == driver.Update {
+			if err := d.checkUpdate(ctx, hc, rp, ch.Path, at, where); err != nil {
+				var ae *APIError
+				if !exists && errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
+					!ae.Exception("NoSuchProjectException") {
+					return nil, &missingError{msg: fmt.Sprintf("base branch %q not found: %v", base, err)}
+				}
+				return nil, err
+			}
+		}
+	}
+	if !exists {
 		var b branchJSON
 		err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: rp + "/branches", ctype: "application/json",
 			body: mustJSON(map[string]string{"name": r.Branch, "startPoint": headRef(base)})}, &b)
@@ -209,21 +239,6 @@ func (d *Driver) pullRequest(p *pullJSON, repo driver.Repo, base, branch string,
 // change (a resumed run, or a change that changes nothing).
 func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *driver.PullRequestRequest, ch driver.Change, head string) (string, bool, error) {
 	filePath := rp + "/browse/" + httpx.EscapePath(ch.Path)
-	if ch.Action == driver.Update {
-		var t struct {
-			Type string `json:"type"`
-		}
-		err := d.getJSON(ctx, hc, filePath, url.Values{"at": {head}, "type": {"true"}}, &t)
-		var ae *APIError
-		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			return "", false, &missingError{msg: fmt.Sprintf("file %q does not exist on branch %q (the change is Update)", ch.Path, r.Branch)}
-		case err != nil:
-			return "", false, err
-		case t.Type != "FILE":
-			return "", false, &dirError{path: ch.Path}
-		}
-	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	fields := [][2]string{{"branch", r.Branch}, {"message", r.CommitMessage}}
@@ -282,6 +297,27 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 		return "", false, &existsError{path: ch.Path, err: err}
 	}
 	return "", false, err
+}
+
+// checkUpdate checks that p, which an Update change names, is a file at
+// ref (browse?type=true), which where names in errors: a missing one is
+// NotFound, a directory InvalidArgument. A missing ref is Bitbucket's
+// answer, as it is.
+func (d *Driver) checkUpdate(ctx context.Context, hc *http.Client, rp, p, ref, where string) error {
+	var t struct {
+		Type string `json:"type"`
+	}
+	err := d.getJSON(ctx, hc, rp+"/browse/"+httpx.EscapePath(p), url.Values{"at": {ref}, "type": {"true"}}, &t)
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && (ae.Exception("NoSuchPathException") || len(ae.Errors) == 0):
+		return &missingError{msg: fmt.Sprintf("file %q does not exist on %s (the change is Update); nothing was written", p, where)}
+	case err != nil:
+		return err
+	case t.Type != "FILE":
+		return &dirError{path: p}
+	}
+	return nil
 }
 
 // sameContent reports whether ch.Path on branch holds ch.Content.

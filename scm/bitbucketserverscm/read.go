@@ -3,11 +3,14 @@ package bitbucketserverscm
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 )
@@ -113,6 +116,13 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 			return nil, err
 		}
 		for _, v := range page.Values {
+			// A name that is not a valid relative path would put the
+			// caller outside r.Dir: refused, as such an archive entry
+			// refuses a tree.
+			if !fs.ValidPath(v) || v == "." || strings.Contains(v, "\x00") {
+				return nil, errcode.Newf(errcode.InvalidArgument, "", "the file list of %q names %s, which is not a path under it",
+					r.Dir, strconv.QuoteToASCII(v[:min(len(v), 256)]))
+			}
 			if r.Dir != "" {
 				v = r.Dir + "/" + v
 			}

@@ -105,6 +105,9 @@ func (c *Client) Send(ctx context.Context, hc *http.Client, r *Request) (*http.R
 	if err != nil {
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "building %s %s: %v", r.Method, r.name(), err)
 	}
+	if err := CheckPath(req.URL); err != nil {
+		return nil, err
+	}
 	req.Header.Set("Accept", "application/json")
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -120,6 +123,22 @@ func (c *Client) Send(ctx context.Context, hc *http.Client, r *Request) (*http.R
 		return resp, nil
 	}
 	return nil, c.Error(c.read(r, resp))
+}
+
+// CheckPath refuses (InvalidArgument) a request URL whose path has a "."
+// or ".." segment, even percent-encoded: dot-segment normalisation, which
+// proxies and servers do, would send it, with its credential, to another
+// resource of the host than the one the caller named. The adapters escape
+// every name they put in a path, but a name that is not a slug becomes
+// one ("!.." gives ".."), and no slug, ref or path the adapters send is a
+// dot segment otherwise.
+func CheckPath(u *url.URL) error {
+	for seg := range strings.SplitSeq(u.EscapedPath(), "/") {
+		if dec, err := url.PathUnescape(seg); err == nil && (dec == "." || dec == "..") || seg == "." || seg == ".." {
+			return errcode.Newf(errcode.InvalidArgument, "", "refusing to send a request for %s: a path segment is %q", u.EscapedPath(), seg)
+		}
+	}
+	return nil
 }
 
 // read reads and closes an error answer.

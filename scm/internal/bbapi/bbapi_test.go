@@ -2,6 +2,8 @@ package bbapi
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -67,4 +69,48 @@ func TestParseBaseURL(t *testing.T) {
 			t.Errorf("ParseBaseURL(%q) = %v; want InvalidArgument", raw, err)
 		}
 	}
+}
+
+func TestCheckPath(t *testing.T) {
+	for _, tc := range []struct {
+		raw string
+		ok  bool
+	}{
+		{"https://api.bitbucket.org/2.0/repositories/acme/svc/src/main/", true},
+		{"https://h/rest/api/1.0/projects/K/repos/a.b/raw/x...y?at=..", true},
+		{"https://h/repos/.../raw/%252e%252e", true},
+		{"https://h/repos/../raw/x", false},
+		{"https://h/repos/./raw/x", false},
+		{"https://h/repos/%2e%2E/raw/x", false},
+		{"https://h/repos/%2e/raw/x", false},
+		{"https://h/repos/x/..", false},
+	} {
+		u, err := url.Parse(tc.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckPath(u); (err == nil) != tc.ok || err != nil && errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("CheckPath(%s) = %v; want ok %v", tc.raw, err, tc.ok)
+		}
+	}
+}
+
+// FuzzCheckPath: a URL that CheckPath accepts has no segment that is, or
+// decodes to, "." or "..".
+func FuzzCheckPath(f *testing.F) {
+	for _, s := range []string{"/a/b", "/a/../b", "/%2e%2e/x", "/a/%2E/b", "/...", "/a%2f..%2fb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		u, err := url.Parse("https://h" + p)
+		if err != nil || CheckPath(u) != nil {
+			return
+		}
+		for _, seg := range strings.Split(u.EscapedPath(), "/") {
+			dec, _ := url.PathUnescape(seg)
+			if seg == "." || seg == ".." || dec == "." || dec == ".." {
+				t.Fatalf("CheckPath accepted %q (segment %q)", u.EscapedPath(), seg)
+			}
+		}
+	})
 }
