@@ -489,7 +489,18 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 		return nil, err
 	}
 	if repo != "" && tok.RepositorySelection == selected {
-		if err := a.checkRepository(ctx, inst, tok, repo); err != nil {
+		err := a.checkRepository(ctx, inst, tok, repo)
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			// GitHub rejected the cached token itself (revoked, or the
+			// installation changed): drop it and mint a new one, once,
+			// rather than failing until it would have expired.
+			a.Invalidate(tok.Token)
+			if tok, err = a.installationToken(ctx, inst); err != nil {
+				return nil, err
+			}
+			err = a.checkRepository(ctx, inst, tok, repo)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
