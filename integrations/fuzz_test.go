@@ -27,6 +27,8 @@ func FuzzParse(f *testing.F) {
 		"https://bitbucket.org/ws/repo/src/abc/a.md?at=main",
 		"https://bitbucket.example.com:7990/projects/P/repos/r/browse/a.md?at=refs%2Fheads%2Fmain",
 		"https://bitbucket.example.com:7990/users/jdoe/repos/r/raw/a",
+		"https://bitbucket.example.com:7990/users/~jdoe/repos/r/browse/a",
+		"https://bitbucket.example.com:7990/projects/~~jdoe/repos/r",
 		"https://bb.example.com/bitbucket/projects/P/repos/r",
 		"https://github.com/acme/api/blob/main/h%C3%A9llo.md",
 		"http://GITHUB.com:80/a/b/tree/c/d/",

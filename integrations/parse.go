@@ -281,6 +281,8 @@ func locProblem(kind Kind, loc Location) string {
 		}
 	} else if msg := nameProblem(loc.Owner); msg != "" {
 		return "owner " + msg
+	} else if kind == BitbucketServer && strings.HasPrefix(loc.Owner, "~~") {
+		return "owner " + quote(loc.Owner) + ": a Bitbucket Server user's personal project is ~USER, with one ~"
 	}
 	if loc.Repo != "" {
 		if msg := nameProblem(loc.Repo); msg != "" {
