@@ -129,9 +129,14 @@ type UserTokenSource struct {
 // Refreshes are not retried: a provider that rotates refresh tokens may
 // have used up the old one even when the answer was lost.
 //
-// Errors: Unauthorized when there is no refresh token or the provider
-// rejects it (the user must sign in again); Unavailable when the token
-// endpoint cannot be reached or answers garbage.
+// A token without a refresh token (or with a nil cfg) is served until it
+// expires, and then refused; so is one that a server rejected
+// ([UserTokenSource.Invalidate]).
+//
+// Errors: Unauthorized when the token has expired or was rejected and
+// there is no refresh token, or the provider rejects the refresh token
+// (the user must sign in again); Unavailable when the token endpoint
+// cannot be reached or answers garbage.
 func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserTokenSource {
 	var o UserOptions
 	if opts != nil {
