@@ -29,6 +29,8 @@ func FuzzParse(f *testing.F) {
 		"https://bitbucket.example.com:7990/users/jdoe/repos/r/raw/a",
 		"https://bitbucket.example.com:7990/users/~jdoe/repos/r/browse/a",
 		"https://bitbucket.example.com:7990/projects/~~jdoe/repos/r",
+		"https://ｇｉｔｈｕｂ.com/o/r/blob/main/a.md",
+		"https://GÍT.example.com:8443/o/r",
 		"https://bb.example.com/bitbucket/projects/P/repos/r",
 		"https://github.com/acme/api/blob/main/h%C3%A9llo.md",
 		"http://GITHUB.com:80/a/b/tree/c/d/",

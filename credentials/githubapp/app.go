@@ -498,7 +498,9 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 			if tok, err = a.installationToken(ctx, inst); err != nil {
 				return nil, err
 			}
-			err = a.checkRepository(ctx, inst, tok, repo)
+			if tok.RepositorySelection == selected {
+				err = a.checkRepository(ctx, inst, tok, repo)
+			}
 		}
 		if err != nil {
 			return nil, err
