@@ -25,13 +25,17 @@ func NormalizeHost(host string) string {
 
 // urlHost is the host of a URL as a WHATWG URL parser (Backstage's
 // new URL(url).host) writes it, for finding the URL's integration: an
-// internationalised name in its xn-- (punycode) form, mapped with the IDNA
-// lookup profile that net/http dials with ("ｇｉｔｈｕｂ.com" is
-// github.com), then normalised as by [NormalizeHost]. A host that does not
-// convert is only normalised. It decides which integration a URL is
+// internationalised name in its xn-- (punycode) form ([asciiHost]), then
+// normalised as by [NormalizeHost]. It decides which integration a URL is
 // parsed for, never where a credential is sent: a request's host is still
 // compared as written.
-func urlHost(host string) string {
+func urlHost(host string) string { return NormalizeHost(asciiHost(host)) }
+
+// asciiHost returns host with an internationalised name in its xn--
+// (punycode) form, mapped with the IDNA lookup profile that net/http dials
+// with ("ｇｉｔｈｕｂ.com" is github.com), any port kept. An ASCII host, or
+// one that does not convert, is returned as it is.
+func asciiHost(host string) string {
 	ascii := true
 	for i := 0; i < len(host); i++ {
 		if host[i] >= 0x80 {
@@ -40,7 +44,7 @@ func urlHost(host string) string {
 		}
 	}
 	if ascii {
-		return NormalizeHost(host)
+		return host
 	}
 	name, port := host, ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
@@ -48,12 +52,12 @@ func urlHost(host string) string {
 	}
 	a, err := idna.Lookup.ToASCII(name)
 	if err != nil || a == "" {
-		return NormalizeHost(host)
+		return host
 	}
 	if port != "" {
 		a = net.JoinHostPort(a, port)
 	}
-	return NormalizeHost(a)
+	return a
 }
 
 // hostProblem reports why host is not a valid integration host, or "" if

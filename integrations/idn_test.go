@@ -43,3 +43,25 @@ func TestParseInternationalisedHost(t *testing.T) {
 		}
 	}
 }
+
+// ResolveURL and EditURL find the integration of a Unicode host as Parse
+// does: "/x" is relative to the repository root, and the edit page is the
+// provider's; the URL they return has the host's xn-- form, as a WHATWG
+// URL's href has.
+func TestResolveAndEditInternationalisedHost(t *testing.T) {
+	r, err := NewRegistry(Config{
+		GitLab: []GitLabConfig{{Host: "xn--gtlab-zsa.example.com", APIBaseURL: "https://xn--gtlab-zsa.example.com/api/v4"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "https://gítlab.example.com/g/p/-/blob/main/docs/a.md"
+	got, err := r.ResolveURL(base, "/b.md", 0)
+	if want := "https://xn--gtlab-zsa.example.com/g/p/-/blob/main/b.md"; err != nil || got != want {
+		t.Errorf("ResolveURL = %q, %v; want %q", got, err, want)
+	}
+	got, err = r.EditURL(base)
+	if want := "https://xn--gtlab-zsa.example.com/g/p/-/edit/main/docs/a.md"; err != nil || got != want {
+		t.Errorf("EditURL = %q, %v; want %q", got, err, want)
+	}
+}
