@@ -509,7 +509,8 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 	return tok, nil
 }
 
-// PublicToken returns a token of the app's first active installation, for
+// PublicToken returns a token of the app's first active installation (of
+// an owner that allowedInstallationOwners allows, when it is set), for
 // reading public repositories of owners the app is not installed for
 // (Backstage's publicAccess). It fails with InvalidArgument if the app's
 // config does not set publicAccess. Finding the installation costs one

@@ -1,6 +1,7 @@
 package githubapp_test
 
 import (
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/credentials/internal/apptest"
+	"github.com/scmkit/scmkit/integrations"
 )
 
 // A cached installation token that GitHub has revoked (an owner changed
@@ -82,5 +84,33 @@ func TestSelectedRepositoriesRejectedTokenDoesNotLoop(t *testing.T) {
 	}
 	if got := s.fake.Count("GET /installation/repositories"); got != 2 {
 		t.Errorf("listed %d times; want 2", got)
+	}
+}
+
+// With allowedInstallationOwners, the publicAccess token comes from an
+// installation of an allowed owner: an app that anyone may install must
+// not read on behalf of an installation the configuration excludes (an
+// account that installed the app to sit first in its list, say).
+func TestPublicTokenUsesAnAllowedInstallation(t *testing.T) {
+	s := newSetup(t, func(c *integrations.GitHubAppConfig) {
+		c.PublicAccess = true
+		c.AllowedInstallationOwners = []string{"Acme"}
+	}, nil)
+	s.fake.Add(apptest.Installation{ID: 5, Login: "stranger"}, apptest.Installation{ID: 9, Login: "acme"})
+	tok, err := s.app.PublicToken(t.Context())
+	if err != nil {
+		t.Fatalf("PublicToken: %v", err)
+	}
+	if tok.InstallationID != 9 {
+		t.Errorf("InstallationID = %d; want 9, the installation of the allowed owner acme", tok.InstallationID)
+	}
+
+	none := newSetup(t, func(c *integrations.GitHubAppConfig) {
+		c.PublicAccess = true
+		c.AllowedInstallationOwners = []string{"acme"}
+	}, nil)
+	none.fake.Add(apptest.Installation{ID: 5, Login: "stranger"})
+	if tok, err := none.app.PublicToken(t.Context()); !errors.Is(err, githubapp.ErrNotInstalled) {
+		t.Errorf("PublicToken with only a disallowed installation = %v, %v; want ErrNotInstalled", tok, err)
 	}
 }
