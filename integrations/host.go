@@ -24,11 +24,11 @@ func NormalizeHost(host string) string {
 }
 
 // urlHost is the host of a URL as a WHATWG URL parser (Backstage's
-// new URL(url).host) writes it, for finding the URL's integration: an
-// internationalised name in its xn-- (punycode) form ([asciiHost]), then
-// normalised as by [NormalizeHost]. It decides which integration a URL is
-// parsed for, never where a credential is sent: a request's host is still
-// compared as written.
+// new URL(url).host) writes it: [asciiHost], then normalised as by
+// [NormalizeHost]. A URL's integration is the one whose host is urlHost of
+// the URL's host (ByHost normalises, so callers pass it asciiHost). It
+// decides which integration a URL is parsed for, never where a credential
+// is sent: a request's host is still compared as written.
 func urlHost(host string) string { return NormalizeHost(asciiHost(host)) }
 
 // asciiHost returns host with an internationalised name in its xn--

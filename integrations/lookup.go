@@ -44,7 +44,7 @@ func (r *Registry) ByURL(rawURL string) (*Integration, bool) {
 	if err != nil || u.Host == "" {
 		return nil, false
 	}
-	return r.ByHost(urlHost(u.Host))
+	return r.ByHost(asciiHost(u.Host))
 }
 
 // Owning returns the integration that host belongs to: its web host, the

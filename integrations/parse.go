@@ -84,7 +84,7 @@ func (r *Registry) hostOf(u *url.URL) *Integration {
 	if u.Host == "" {
 		return nil
 	}
-	in, _ := r.ByHost(urlHost(u.Host))
+	in, _ := r.ByHost(asciiHost(u.Host))
 	return in
 }
 

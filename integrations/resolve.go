@@ -40,7 +40,7 @@ func (r *Registry) ResolveURL(base, rel string, line int) (string, error) {
 	if err != nil || bu.Scheme == "" || bu.Host == "" || bu.Opaque != "" {
 		return "", invalid(opResolve, nil, "the base URL is not an absolute URL")
 	}
-	in, _ := r.ByHost(urlHost(bu.Host))
+	in, _ := r.ByHost(asciiHost(bu.Host))
 	var out *url.URL
 	if strings.HasPrefix(rel, "/") {
 		root := ""
@@ -130,7 +130,7 @@ func (r *Registry) EditURL(u string) (string, error) {
 	if err != nil {
 		return "", invalid(opEdit, nil, "not a valid URL")
 	}
-	in, ok := r.ByHost(urlHost(pu.Host))
+	in, ok := r.ByHost(asciiHost(pu.Host))
 	if pu.Host == "" || !ok {
 		return u, nil
 	}
