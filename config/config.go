@@ -34,7 +34,9 @@
 //   - "${VAR}" inside a string is replaced by the variable's value, trimmed
 //     of surrounding space; "$${VAR}" is a literal "${VAR}". If a variable
 //     is not set, the whole value is left unset, as in Backstage, and a
-//     warning names the variable.
+//     warning names the variable. "${VAR:-fallback}" is the variable's
+//     value when it is set and not blank, else fallback (trimmed too), as
+//     in Backstage's config loader since 1.8.0.
 //   - {$env: VAR} is the variable's value; unset if the variable is not set.
 //   - {$file: path} is the content of a file, trailing white space removed;
 //     a relative path is resolved against the directory of the config file

@@ -27,6 +27,7 @@ func FuzzLoadBytes(f *testing.F) {
 	f.Add([]byte("integrations: {$include: inc.yaml#integrations}\n"), "[]")
 	f.Add([]byte("integrations:\n  github: [{apps: {$include: self.yaml#a}}]\n"), "null")
 	f.Add([]byte("backend: {reading: {allow: [{host: '*.example.org', paths: [/a/]}]}}\n"), `{"bitbucketServer":[{"host":1}]}`)
+	f.Add([]byte("integrations:\n  gitlab: [{host: '${HOST:-gitlab.example.com}', apiBaseUrl: 'https://${UNSET:-x:-y}/api/v4', token: '$${T:-}${ TOKEN :- }'}]\n"), "")
 	f.Add([]byte("a: &a [*a]\n"), "")
 	f.Add([]byte("? [a]\n: b\n1: 2\n"), "x")
 

@@ -169,6 +169,24 @@ func TestLoadRules(t *testing.T) {
 			want:   integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{bs("a.example.com", "${TOKEN}-$${TOKEN}-$$TOKEN")}},
 		},
 		{
+			// Backstage's config-loader 1.8.0 parameter substitution: the
+			// variable's value if set and not blank, else the fallback
+			// (both trimmed), else unset.
+			name: "${VAR:-fallback}",
+			files: map[string]string{"a.yaml": "integrations:\n  bitbucketServer:\n" +
+				"    - {host: a.example.com, token: '${UNSET:-fb-a}'}\n" +
+				"    - {host: b.example.com, token: '${TOKEN:-fb-b}'}\n" +
+				"    - {host: c.example.com, token: '${ BLANK :- fb c }'}\n" +
+				"    - {host: d.example.com, token: 'x-${UNSET:-a:-b}-$${UNSET:-c}'}\n" +
+				"    - {host: e.example.com, token: '${UNSET:-}'}\n"},
+			lookup: map[string]string{"TOKEN": " t ", "BLANK": "  "},
+			want: integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{
+				bs("a.example.com", "fb-a"), bs("b.example.com", "t"), bs("c.example.com", "fb c"),
+				bs("d.example.com", "x-a:-b-${UNSET:-c}"), {Host: "e.example.com"},
+			}},
+			wantWarnings: []string{`a.yaml: integrations.bitbucketServer[4].token: environment variable "UNSET" is not set; the value is left unset`},
+		},
+		{
 			name: "missing variable leaves the value unset and warns",
 			files: map[string]string{"a.yaml": "integrations:\n  bitbucketServer:\n    - host: a.example.com\n      token: ${TOKEN}\n      username: x-${TOKEN}\n" +
 				"      credentials:\n        - owners: [ACME, '${OWNER}', '${A}${B}']\n          token: t\n"},

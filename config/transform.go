@@ -90,8 +90,8 @@ const maxIncludes = 1000
 // a config file or a file named by $file or $include.
 const maxConfigFileBytes = 16 << 20
 
-// substitution matches "${VAR}" and its escaped form "$${VAR}", exactly as
-// Backstage's config loader does.
+// substitution matches "${VAR}" (or "${VAR:-fallback}") and its escaped
+// form "$${VAR}", exactly as Backstage's config loader does.
 var substitution = regexp.MustCompile(`\$?\$\{[^{}]*\}`)
 
 // The keys that make an object an include directive.
@@ -210,14 +210,23 @@ func (l *loader) substitute(s, path, file string) (any, bool) {
 			b.WriteString(ref[1:])
 			continue
 		}
-		name := strings.TrimSpace(ref[2 : len(ref)-1])
+		// "${VAR:-fallback}" (Backstage's parameter substitution): the
+		// variable's value when it is set and not blank, else the
+		// fallback, both trimmed; with neither, the value is unset.
+		name, fallback, hasFallback := strings.Cut(ref[2:len(ref)-1], ":-")
+		name = strings.TrimSpace(name)
 		val, ok := l.lookup(name)
+		val = strings.TrimSpace(val)
+		if hasFallback && (!ok || val == "") {
+			val = strings.TrimSpace(fallback)
+			ok = val != ""
+		}
 		if !ok {
 			missing = append(missing, name)
 			continue
 		}
 		found = append(found, name)
-		b.WriteString(strings.TrimSpace(val))
+		b.WriteString(val)
 	}
 	b.WriteString(s[last:])
 	if len(missing) > 0 {

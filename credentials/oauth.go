@@ -110,6 +110,9 @@ type UserTokenSource struct {
 	// reachable (an unexported field of an embedding struct under %s), shows
 	// an address, never the token.
 	refresh *heldSecret
+	// held is the access token handed in without a refresh token, served
+	// until it expires or a server rejects it; nil otherwise.
+	held *Credential
 
 	cache *tokencache.Cache[struct{}, *Credential]
 	fetch tokencache.Fetch[*Credential]
@@ -126,9 +129,14 @@ type UserTokenSource struct {
 // Refreshes are not retried: a provider that rotates refresh tokens may
 // have used up the old one even when the answer was lost.
 //
-// Errors: Unauthorized when there is no refresh token or the provider
-// rejects it (the user must sign in again); Unavailable when the token
-// endpoint cannot be reached or answers garbage.
+// A token without a refresh token (or with a nil cfg) is served until it
+// expires, and then refused; so is one that a server rejected
+// ([UserTokenSource.Invalidate]).
+//
+// Errors: Unauthorized when the token has expired or was rejected and
+// there is no refresh token, or the provider rejects the refresh token
+// (the user must sign in again); Unavailable when the token endpoint
+// cannot be reached or answers garbage.
 func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserTokenSource {
 	var o UserOptions
 	if opts != nil {
@@ -157,7 +165,11 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 	if tok != nil {
 		s.refresh = &heldSecret{tok.RefreshToken}
 		if tok.AccessToken != "" {
-			s.cache.Seed(struct{}{}, &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: tok.Expiry, Source: o.Source}, tok.Expiry)
+			c := &Credential{Kind: KindUser, Token: tok.AccessToken, Expiry: tok.Expiry, Source: o.Source}
+			s.cache.Seed(struct{}{}, c, tok.Expiry)
+			if tok.RefreshToken == "" || cfg == nil {
+				s.held = c
+			}
 		}
 	}
 	return s
@@ -178,6 +190,11 @@ func (s *UserTokenSource) Invalidate(cred *Credential) bool {
 	if cred == nil {
 		return false
 	}
+	s.mu.Lock()
+	if s.held != nil && s.held.Token == cred.Token {
+		s.held = nil
+	}
+	s.mu.Unlock()
 	return s.cache.DeleteFunc(func(_ struct{}, v *Credential) bool { return v.Token == cred.Token }) > 0
 }
 
@@ -188,8 +205,15 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 	if s.refresh != nil {
 		rt = s.refresh.v
 	}
+	held := s.held
 	s.mu.Unlock()
 	if rt == "" || s.cfg == nil {
+		// Nothing to renew it with: the token handed in is still served
+		// for the rest of its life (the cache asks again as its end
+		// nears, at no cost), never after.
+		if held != nil && (held.Expiry.IsZero() || s.now().Before(held.Expiry)) {
+			return held, held.Expiry, nil
+		}
 		return nil, time.Time{}, errcode.New(errcode.Unauthorized, op,
 			"the signed-in user's token has expired and there is no refresh token to renew it; the user must sign in again")
 	}

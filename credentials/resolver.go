@@ -142,6 +142,7 @@ type Resolver struct {
 	allowAnonymous func(string) bool
 	requireUserW   bool
 	noAnonymous    bool
+	now            func() time.Time
 }
 
 // hostState is everything Resolve needs for one integration, computed once
@@ -195,6 +196,7 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 		allowAnonymous: o.AllowAnonymous,
 		requireUserW:   o.RequireUserForWrites,
 		noAnonymous:    o.NoAnonymous,
+		now:            o.Now,
 	}
 	var errs []error
 	states := make([]*hostState, 0, len(list))
@@ -399,7 +401,8 @@ func (r *Resolver) Owns(host string) bool { return r.state(host) != nil }
 //  1. the signed-in user's token, when req.User is set (unless NoUser);
 //     it is the user's token for req.Host, so a req whose URL is on
 //     another integration than its Host fails with InvalidArgument before
-//     anything is tried;
+//     anything is tried; a token past its Expiry (on the resolver's clock)
+//     is never returned: Resolve fails with Unauthorized instead;
 //  2. app credentials: on GitHub, each configured app in config order
 //     (its installation token for req.Owner, or its JWT when req.Owner is
 //     empty); on Bitbucket Cloud, the OAuth consumer;
@@ -487,6 +490,15 @@ func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Creden
 			return nil, h.userError(err)
 		}
 		if c != nil && c.Token != "" {
+			if !c.Expiry.IsZero() && !r.now().Before(c.Expiry) {
+				// Never handed out: the server would refuse it, and
+				// another credential would act under another identity.
+				err := &errcode.Error{Code: errcode.Unauthorized, Op: opResolve, Provider: h.provider, Host: h.in.Host,
+					Msg: "the signed-in user's token expired at " + c.Expiry.UTC().Format(time.RFC3339) +
+						" and its source did not renew it; the user must sign in again"}
+				tried.failed("user token", "", err, false)
+				return nil, h.userError(err)
+			}
 			tried.chose("user token", "passed in the request")
 			return c, nil
 		}

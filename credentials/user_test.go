@@ -155,3 +155,39 @@ func TestFromOAuth2(t *testing.T) {
 		t.Errorf("Credential with a cancelled context = %v; want Canceled", err)
 	}
 }
+
+// A token without a refresh token is served for its whole life, not
+// refused for the last Margin of it as if it had expired; once it has
+// expired, or once a server rejected it, it is refused.
+func TestUserSourceWithoutRefreshTokenServesTheTokenUntilItExpires(t *testing.T) {
+	clk := newClock()
+	src := UserSource(nil, &oauth2.Token{AccessToken: "ghu_short", Expiry: clk.Now().Add(3 * time.Minute)},
+		&UserOptions{Now: clk.Now, Margin: 5 * time.Minute})
+	left := 3 * time.Minute
+	for _, step := range []time.Duration{0, time.Minute, 59 * time.Second, time.Minute} {
+		clk.Advance(step)
+		left -= step
+		c, err := src.Credential(t.Context())
+		if err != nil || c.Token != "ghu_short" {
+			t.Fatalf("Credential with %v left = %v, %v; want the still valid token", left, c, err)
+		}
+	}
+	clk.Advance(time.Second) // expired now
+	if c, err := src.Credential(t.Context()); errcode.CodeOf(err) != errcode.Unauthorized || c != nil {
+		t.Fatalf("Credential after expiry = %v, %v; want Unauthorized", c, err)
+	}
+
+	// Rejected by a server while still valid: not handed out again.
+	src = UserSource(nil, &oauth2.Token{AccessToken: "ghu_revoked", Expiry: clk.Now().Add(3 * time.Minute)},
+		&UserOptions{Now: clk.Now, Margin: 5 * time.Minute})
+	c, err := src.Credential(t.Context())
+	if err != nil {
+		t.Fatalf("Credential = %v", err)
+	}
+	if !src.Invalidate(c) {
+		t.Fatalf("Invalidate = false; want true")
+	}
+	if c, err := src.Credential(t.Context()); errcode.CodeOf(err) != errcode.Unauthorized || c != nil {
+		t.Fatalf("Credential after Invalidate = %v, %v; want Unauthorized", c, err)
+	}
+}

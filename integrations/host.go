@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // NormalizeHost lower-cases host and drops a default port (":443", ":80").
@@ -19,6 +21,43 @@ func NormalizeHost(host string) string {
 		return h
 	}
 	return host
+}
+
+// urlHost is the host of a URL as a WHATWG URL parser (Backstage's
+// new URL(url).host) writes it: [asciiHost], then normalised as by
+// [NormalizeHost]. A URL's integration is the one whose host is urlHost of
+// the URL's host (ByHost normalises, so callers pass it asciiHost). It
+// decides which integration a URL is parsed for, never where a credential
+// is sent: a request's host is still compared as written.
+func urlHost(host string) string { return NormalizeHost(asciiHost(host)) }
+
+// asciiHost returns host with an internationalised name in its xn--
+// (punycode) form, mapped with the IDNA lookup profile that net/http dials
+// with ("ｇｉｔｈｕｂ.com" is github.com), any port kept. An ASCII host, or
+// one that does not convert, is returned as it is.
+func asciiHost(host string) string {
+	ascii := true
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return host
+	}
+	name, port := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
+	}
+	a, err := idna.Lookup.ToASCII(name)
+	if err != nil || a == "" {
+		return host
+	}
+	if port != "" {
+		a = net.JoinHostPort(a, port)
+	}
+	return a
 }
 
 // hostProblem reports why host is not a valid integration host, or "" if

@@ -34,15 +34,17 @@ func (r *Registry) ByHost(host string) (*Integration, bool) {
 	return nil, false
 }
 
-// ByURL returns the integration whose web host is the host of rawURL. To
-// also parse what rawURL points at, use [Registry.Lookup], which parses it
-// once for both.
+// ByURL returns the integration whose web host is the host of rawURL,
+// compared as Backstage compares it: case-insensitively, default ports
+// ignored, and an internationalised host in its xn-- form. To also parse
+// what rawURL points at, use [Registry.Lookup], which parses it once for
+// both.
 func (r *Registry) ByURL(rawURL string) (*Integration, bool) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return nil, false
 	}
-	return r.ByHost(u.Host)
+	return r.ByHost(asciiHost(u.Host))
 }
 
 // Owning returns the integration that host belongs to: its web host, the

@@ -84,7 +84,7 @@ func (r *Registry) hostOf(u *url.URL) *Integration {
 	if u.Host == "" {
 		return nil
 	}
-	in, _ := r.ByHost(u.Host)
+	in, _ := r.ByHost(asciiHost(u.Host))
 	return in
 }
 
@@ -100,7 +100,7 @@ func (r *Registry) parseIn(op string, u *url.URL, in *Integration) (parsed, erro
 		return parsed{}, invalid(op, nil, "the URL carries a user name or password; remove it and configure the credential in the integration instead")
 	}
 	if in == nil {
-		return parsed{}, r.errNoIntegration(op, NormalizeHost(u.Host))
+		return parsed{}, r.errNoIntegration(op, urlHost(u.Host))
 	}
 	if in.Disabled != nil {
 		return parsed{}, disabledError(op, in)
@@ -281,6 +281,8 @@ func locProblem(kind Kind, loc Location) string {
 		}
 	} else if msg := nameProblem(loc.Owner); msg != "" {
 		return "owner " + msg
+	} else if kind == BitbucketServer && strings.HasPrefix(loc.Owner, "~~") {
+		return "owner " + quote(loc.Owner) + ": a Bitbucket Server user's personal project is ~USER, with one ~"
 	}
 	if loc.Repo != "" {
 		if msg := nameProblem(loc.Repo); msg != "" {

@@ -16,7 +16,10 @@ func parseBitbucketServer(s segments, at string) (loc Location, n int, msg strin
 	}
 	loc.Owner = d[1]
 	if d[0] == "users" {
-		loc.Owner = "~" + d[1]
+		// /users/jdoe is the web URL; the API names the same personal
+		// project ~jdoe. A URL written /users/~jdoe means that user too,
+		// not a project "~~jdoe".
+		loc.Owner = "~" + strings.TrimPrefix(d[1], "~")
 	}
 	if loc.Owner == "~" {
 		return Location{}, 0, "the URL names no user; " + shape

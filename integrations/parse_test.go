@@ -264,6 +264,9 @@ func TestParseBitbucket(t *testing.T) {
 		{name: "server raw no path", url: "https://bitbucket.example.com:7990/projects/P/repos/r/raw", wantErr: "needs a file path"},
 		{name: "server other page", url: "https://bitbucket.example.com:7990/dashboard", wantErr: "unsupported Bitbucket Server URL"},
 		{name: "server empty user", url: "https://bitbucket.example.com:7990/projects/~/repos/r", wantErr: "names no user"},
+		{name: "server tilde user", url: "https://bitbucket.example.com:7990/users/~jdoe/repos/dots/browse/a.md", want: bs("~jdoe", "dots", "", "a.md", false), wantURL: "https://bitbucket.example.com:7990/users/jdoe/repos/dots/browse/a.md"},
+		{name: "server tilde only user", url: "https://bitbucket.example.com:7990/users/~/repos/r", wantErr: "names no user"},
+		{name: "server double tilde project", url: "https://bitbucket.example.com:7990/projects/~~jdoe/repos/r", wantErr: "with one ~"},
 		{name: "server bad at", url: "https://bitbucket.example.com:7990/projects/P/repos/r/browse/a?at=a//b", wantErr: "query parameter at"},
 	})
 }
@@ -294,6 +297,7 @@ func TestURLErrors(t *testing.T) {
 		{"control char", Location{Kind: GitHub, Host: "github.com", Owner: "o", Repo: "r", Ref: "main", Path: "a\x00"}, "control"},
 		{"empty path segment", Location{Kind: GitHub, Host: "github.com", Owner: "o", Repo: "r", Ref: "main", Path: "a//b"}, "//"},
 		{"bitbucket server bare tilde", Location{Kind: BitbucketServer, Host: "bb.example.com", Owner: "~", Repo: "r"}, "no user"},
+		{"bitbucket server double tilde", Location{Kind: BitbucketServer, Host: "bb.example.com", Owner: "~~jdoe", Repo: "r"}, "with one ~"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,7 +40,7 @@ func (r *Registry) ResolveURL(base, rel string, line int) (string, error) {
 	if err != nil || bu.Scheme == "" || bu.Host == "" || bu.Opaque != "" {
 		return "", invalid(opResolve, nil, "the base URL is not an absolute URL")
 	}
-	in, _ := r.ByHost(bu.Host)
+	in, _ := r.ByHost(asciiHost(bu.Host))
 	var out *url.URL
 	if strings.HasPrefix(rel, "/") {
 		root := ""
@@ -87,6 +87,8 @@ func (r *Registry) ResolveURL(base, rel string, line int) (string, error) {
 	if in != nil && in.Kind == GitHub {
 		replaceGitHubType(out, "tree")
 	}
+	// As a WHATWG URL writes it (Go would percent-encode a Unicode host).
+	out.Host = asciiHost(out.Host)
 	return out.String(), nil
 }
 
@@ -128,10 +130,11 @@ func (r *Registry) EditURL(u string) (string, error) {
 	if err != nil {
 		return "", invalid(opEdit, nil, "not a valid URL")
 	}
-	in, ok := r.ByHost(pu.Host)
+	in, ok := r.ByHost(asciiHost(pu.Host))
 	if pu.Host == "" || !ok {
 		return u, nil
 	}
+	pu.Host = asciiHost(pu.Host) // as a WHATWG URL writes it
 	switch in.Kind {
 	case GitHub:
 		if replaceGitHubType(pu, "edit") {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -23,9 +24,9 @@ func (v *validator) github(i int, c GitHubConfig) *Integration {
 		}
 	} else if hostOK && disabled == nil && c.APIBaseURL == "" {
 		if c.RawBaseURL == "" {
-			disabled = v.disable(entry, entry+".apiBaseUrl", fmt.Sprintf("%s is not github.com, so there is no default: set apiBaseUrl (for GitHub Enterprise Server usually https://%s/api/v3) or rawBaseUrl", quote(host), host))
+			disabled = v.disable(entry, entry+".apiBaseUrl", fmt.Sprintf("%s is not github.com, so there is no default: set apiBaseUrl (%s) or rawBaseUrl", quote(host), gitHubAPIAdvice(host)))
 		} else {
-			v.warn(entry+".apiBaseUrl", fmt.Sprintf("not set: only raw file reads through rawBaseUrl can work; every GitHub API operation fails until apiBaseUrl is set (for GitHub Enterprise Server usually https://%s/api/v3)", host))
+			v.warn(entry+".apiBaseUrl", fmt.Sprintf("not set: only raw file reads through rawBaseUrl can work; every GitHub API operation fails until apiBaseUrl is set (%s)", gitHubAPIAdvice(host)))
 		}
 	}
 	if disabled != nil {
@@ -40,6 +41,20 @@ func (v *validator) github(i int, c GitHubConfig) *Integration {
 	}
 	return &Integration{Kind: GitHub, Host: host, APIBaseURL: api, RawBaseURL: raw,
 		BaseURL: webBase(host, apiURL), ConfigPath: entry, GitHub: &c, Disabled: disabled}
+}
+
+// gitHubAPIAdvice says where the REST API of a GitHub host usually is:
+// https://api.SUBDOMAIN.ghe.com for GitHub Enterprise Cloud with data
+// residency, https://HOST/api/v3 for GitHub Enterprise Server.
+func gitHubAPIAdvice(host string) string {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	if strings.HasSuffix(name, ".ghe.com") {
+		return "for GitHub Enterprise Cloud with data residency usually https://api." + host
+	}
+	return "for GitHub Enterprise Server usually https://" + host + "/api/v3"
 }
 
 func (v *validator) githubApps(entry string, apps []GitHubAppConfig) []GitHubAppConfig {

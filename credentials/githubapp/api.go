@@ -483,11 +483,13 @@ func (a *App) firstInstallation(ctx context.Context) (*Installation, time.Time, 
 		return nil, time.Time{}, err
 	}
 	for i := range list {
-		if inst := list[i].installation(""); inst.ID > 0 && !inst.Suspended {
+		// An installation of an owner that allowedInstallationOwners
+		// excludes is never used, not even for public reads.
+		if inst := list[i].installation(""); inst.ID > 0 && !inst.Suspended && a.Allows(inst.Account) {
 			return inst, a.now().Add(a.installTTL), nil
 		}
 	}
 	return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.NotFound, Op: op, Provider: provider, Host: a.host,
-		Msg: a.label + " has publicAccess but no active installation to mint a token with; install it on at least one account",
+		Msg: a.label + " has publicAccess but no active installation (of an owner in allowedInstallationOwners, if set) to mint a token with; install it on at least one account",
 		Err: ErrNotInstalled}, a.now().Add(a.notInstalledTTL))
 }

@@ -489,14 +489,28 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 		return nil, err
 	}
 	if repo != "" && tok.RepositorySelection == selected {
-		if err := a.checkRepository(ctx, inst, tok, repo); err != nil {
+		err := a.checkRepository(ctx, inst, tok, repo)
+		if errcode.CodeOf(err) == errcode.Unauthorized {
+			// GitHub rejected the cached token itself (revoked, or the
+			// installation changed): drop it and mint a new one, once,
+			// rather than failing until it would have expired.
+			a.Invalidate(tok.Token)
+			if tok, err = a.installationToken(ctx, inst); err != nil {
+				return nil, err
+			}
+			if tok.RepositorySelection == selected {
+				err = a.checkRepository(ctx, inst, tok, repo)
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	return tok, nil
 }
 
-// PublicToken returns a token of the app's first active installation, for
+// PublicToken returns a token of the app's first active installation (of
+// an owner that allowedInstallationOwners allows, when it is set), for
 // reading public repositories of owners the app is not installed for
 // (Backstage's publicAccess). It fails with InvalidArgument if the app's
 // config does not set publicAccess. Finding the installation costs one

@@ -37,7 +37,8 @@ const minSecretLen = 4
 // operation sent: the values of their Authorization headers (a Bearer
 // token; for Basic, the encoded value, the decoded "user:password" and the
 // password), GitLab's Private-Token and Job-Token, cookies, a password in
-// the URL and query parameters that carry a secret. [Sanitize] adds to it
+// the URL (or its user name when it has no password: a token as the user
+// name) and query parameters that carry a secret. [Sanitize] adds to it
 // as the requests go out, so that a credential refreshed in the middle of
 // an operation is known too.
 //
@@ -243,6 +244,10 @@ func RequestSecrets(req *http.Request) []string {
 	if req.URL != nil {
 		if p, ok := req.URL.User.Password(); ok {
 			out = append(out, p)
+		} else if u := req.URL.User.Username(); u != "" {
+			// A token as the user name alone (https://TOKEN@host), which
+			// *url.Error does not hide as it hides a password.
+			out = append(out, u)
 		}
 		for k, vs := range req.URL.Query() {
 			if SensitiveParam(k) {

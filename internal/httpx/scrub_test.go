@@ -29,6 +29,10 @@ func TestRequestSecrets(t *testing.T) {
 		{"proxy", http.Header{"Proxy-Authorization": {"Bearer proxy-secret"}}, "https://h/x", []string{"proxy-secret"}},
 		{"cookie", http.Header{"Cookie": {"session=cookie-secret"}}, "https://h/x", []string{"cookie-secret"}},
 		{"url password and token query", nil, "https://u:url-password@h/x?token=query-secret&page=2", []string{"url-password", "query-secret"}},
+		// A token as the user name alone (https://TOKEN@github.com, which
+		// git and GitHub accept): net/http's *url.Error hides only a
+		// password, so the user name must be scrubbed too.
+		{"url user name alone", nil, "https://ghp_username1234@h/x", []string{"ghp_username1234"}},
 		{"nothing", nil, "https://h/x?page=2", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
