@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -33,9 +35,16 @@ const (
 // per subject token in use).
 const maxExchanged = 4096
 
-// TokenExchangeOptions configures [NewTokenExchange]. TokenURL, ClientID
-// and one of Audience or Resource are required.
+// TokenExchangeOptions configures [NewTokenExchange]. Issuer, TokenURL,
+// ClientID and one of Audience or Resource are required.
 type TokenExchangeOptions struct {
+	// Issuer is the identity provider's issuer, as its sessions'
+	// Identity.Issuer holds it (a trailing slash aside): only tokens it
+	// issued are sent to TokenURL. A session from any other provider (a
+	// GitHub sign-in, another OpenID provider, a Microsoft tenant other
+	// than the one named) is refused, PermissionDenied, without a
+	// request. Required.
+	Issuer string
 	// TokenURL is the identity provider's token endpoint (its discovery
 	// document's token_endpoint): https, or http on a loopback host.
 	TokenURL string
@@ -44,6 +53,11 @@ type TokenExchangeOptions struct {
 	// clients may exchange which tokens).
 	ClientID     string
 	ClientSecret integrations.Secret
+	// AuthMethod is how the client authenticates: "client_secret_basic"
+	// (HTTP Basic, the default, which every token endpoint supports) or
+	// "client_secret_post" (in the form), as OIDCOptions.
+	// TokenEndpointAuthMethod.
+	AuthMethod string
 	// Audience and Resource name the service the new token is for (RFC
 	// 8693 audience: its client id or logical name; resource: its URI).
 	Audience []string
@@ -100,6 +114,10 @@ func NewTokenExchange(o TokenExchangeOptions) (*TokenExchange, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "tokenUrl must be an https URL (or http on a loopback host), without credentials")
 	case o.ClientID == "":
 		return nil, errcode.New(errcode.InvalidArgument, op, "clientId is required")
+	case o.Issuer == "":
+		return nil, errcode.New(errcode.InvalidArgument, op, "issuer is required: the provider whose sessions' tokens may be exchanged")
+	case o.AuthMethod != "" && o.AuthMethod != "client_secret_basic" && o.AuthMethod != "client_secret_post":
+		return nil, errcode.New(errcode.InvalidArgument, op, "authMethod must be client_secret_basic or client_secret_post")
 	case len(o.Audience) == 0 && len(o.Resource) == 0:
 		return nil, errcode.New(errcode.InvalidArgument, op, "an audience or a resource is required: the service the token is for")
 	}
@@ -133,10 +151,14 @@ func NewTokenExchange(o TokenExchangeOptions) (*TokenExchange, error) {
 // service x exchanges tokens for: each Credential reads the session's
 // current tokens (refreshing them first when they are due, as
 // [Session.UserCredentials] does) and returns the exchanged token
-// (KindUser, Source naming the user and the audience). A session without
-// the subject token (no ID token, say) is Unauthorized; the provider's
-// refusal is Unauthorized or PermissionDenied, with neither token nor the
-// client secret in the error.
+// (KindUser, Source naming the user and the audience). A session of
+// another provider than Issuer is PermissionDenied, without a request; a
+// session without the subject token (no ID token, say, or an expired one)
+// is Unauthorized; the provider's refusal is PermissionDenied
+// (invalid_request, invalid_target, access_denied: RFC 8693 §2.2.2) or
+// Unauthorized (invalid_grant, invalid_client), with neither token nor the
+// client secret in the error. The source implements
+// [credentials.Invalidator]: drop a token the service refused.
 func (x *TokenExchange) Source(s *Session) credentials.Source {
 	label := "token exchange for " + x.target()
 	if s == nil || s.h == nil {
@@ -161,16 +183,43 @@ func (x *TokenExchange) source(subject, label string) *credentials.CachedSource 
 	for k, v := range x.params {
 		params[k] = v
 	}
-	// HTTP Basic, which every token endpoint supports (RFC 6749 §2.3.1):
-	// x/oauth2's detection would send a refused exchange twice, and report
-	// the second answer (often invalid_client) instead of the refusal.
+	// One authentication style, named: x/oauth2's detection would send a
+	// refused exchange twice, and report the second answer (often
+	// invalid_client) instead of the refusal.
+	style := oauth2.AuthStyleInHeader
+	if x.o.AuthMethod == "client_secret_post" {
+		style = oauth2.AuthStyleInParams
+	}
 	cc := &clientcredentials.Config{ClientID: x.o.ClientID, ClientSecret: x.o.ClientSecret.Reveal(), TokenURL: x.o.TokenURL,
-		Scopes: x.o.Scopes, EndpointParams: params, AuthStyle: oauth2.AuthStyleInHeader}
+		Scopes: x.o.Scopes, EndpointParams: params, AuthStyle: style}
 	cs := credentials.ClientCredentials(cc, &credentials.ClientCredentialsOptions{HTTPClient: x.o.HTTPClient, Now: x.o.Now,
-		Margin: x.o.Margin, Source: label, What: "the token exchange (clientId " + x.o.ClientID + ")", Host: x.host})
+		Margin: x.o.Margin, Source: label, What: "the token exchange (clientId " + x.o.ClientID + ")", Host: x.host, Lifetime: issuedLifetime})
 	x.sources[k] = cs
 	x.order = append(x.order, k)
 	return cs
+}
+
+// issuedLifetime is when an exchanged token whose answer names no
+// lifetime (expires_in is only recommended) expires: a JWT's exp, read
+// without verifying it (it bounds the caching only), else a minute on.
+func issuedLifetime(tok *oauth2.Token, now time.Time) time.Time {
+	if exp, ok := jwtExpiry(tok.AccessToken); ok {
+		return exp
+	}
+	return now.Add(time.Minute)
+}
+
+// jwtExpiry reads a JWT's exp without verifying it.
+func jwtExpiry(token string) (time.Time, bool) {
+	t, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		return time.Time{}, false
+	}
+	exp, err := t.Claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return time.Time{}, false
+	}
+	return exp.Time, true
 }
 
 // String names the token endpoint and the audience, never the secret.
@@ -188,10 +237,22 @@ func (x *TokenExchange) LogValue() slog.Value { return slog.StringValue(x.String
 
 // exchangeSource is the credentials.Source of [TokenExchange.Source].
 type exchangeSource struct {
-	x     *TokenExchange
-	h     *Handler
-	key   string
-	label string
+	x       *TokenExchange
+	h       *Handler
+	key     string
+	label   string
+	subject atomic.Pointer[string] // the subject token last exchanged
+}
+
+// Invalidate drops cred, an exchanged token the service refused, so that
+// the next Credential exchanges the session's token again. It implements
+// [credentials.Invalidator].
+func (e *exchangeSource) Invalidate(cred *credentials.Credential) bool {
+	subject := e.subject.Load()
+	if subject == nil || cred == nil {
+		return false
+	}
+	return e.x.source(*subject, e.label).Invalidate(&credentials.Credential{Kind: credentials.KindApp, Token: cred.Token, Expiry: cred.Expiry, Source: cred.Source})
 }
 
 // Credential returns the exchanged token of the session's current
@@ -205,13 +266,22 @@ func (e *exchangeSource) Credential(ctx context.Context) (*credentials.Credentia
 	if err != nil {
 		return nil, err
 	}
+	if strings.TrimSuffix(s.Identity.Issuer, "/") != strings.TrimSuffix(e.x.o.Issuer, "/") {
+		return nil, errcode.New(errcode.PermissionDenied, op, "the session is not from "+e.x.o.Issuer+": its tokens are not sent to that provider")
+	}
 	subject := s.Tokens.AccessToken
 	if e.x.o.SubjectTokenType == TokenTypeIDToken {
 		subject = s.Tokens.IDToken
+		// A refresh may bring no new ID token: the one kept expires, and
+		// no exchange of it can succeed until the user signs in again.
+		if exp, ok := jwtExpiry(subject); ok && !e.x.o.Now().Before(exp) {
+			return nil, errcode.New(errcode.Unauthorized, op, "the session's ID token expired; sign in again")
+		}
 	}
 	if subject == "" {
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has no token of type "+e.x.o.SubjectTokenType+" to exchange")
 	}
+	e.subject.Store(&subject)
 	cred, err := e.x.source(subject, e.label).Credential(ctx)
 	if err != nil {
 		return nil, e.x.exchangeError(err, subject)
@@ -229,7 +299,13 @@ func (x *TokenExchange) exchangeError(err error, subject string) error {
 	if c := errcode.CodeOf(err); c == errcode.Canceled || c == errcode.DeadlineExceeded {
 		return err
 	}
-	out := &errcode.Error{Code: errcode.CodeOf(err), Op: "auth.TokenExchange", Host: x.host,
+	code := errcode.CodeOf(err)
+	if code == errcode.InvalidArgument {
+		// RFC 8693 §2.2.2: invalid_request (and invalid_target) is how a
+		// provider refuses a subject token it will not exchange.
+		code = errcode.PermissionDenied
+	}
+	out := &errcode.Error{Code: code, Op: "auth.TokenExchange", Host: x.host,
 		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(strings.ReplaceAll(err.Error(), subject, "[REDACTED]"))}
 	var e *errcode.Error
 	if errors.As(err, &e) {

@@ -43,6 +43,7 @@ func ExampleTokenExchange() {
 		log.Fatal(err)
 	}
 	toKubernetes, err := auth.NewTokenExchange(auth.TokenExchangeOptions{
+		Issuer:   op.Issuer,                  // only this provider's sessions are exchanged
 		TokenURL: op.Issuer + "/oauth/token", // the discovery document's token_endpoint
 		ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"),
 		Audience: []string{"kubernetes"},

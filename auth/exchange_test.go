@@ -2,12 +2,17 @@ package auth_test
 
 import (
 	"encoding/json"
+	"sync/atomic"
+	"time"
+
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
@@ -27,7 +32,7 @@ func exchangeWorld(t *testing.T, mayExchange bool, subjectType string) (*auth.Se
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
 	}
-	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{TokenURL: op.Issuer + "/oauth/token", ClientID: "portal",
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: op.Issuer, TokenURL: op.Issuer + "/oauth/token", ClientID: "portal",
 		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}, Scopes: []string{"openid"}, SubjectTokenType: subjectType})
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +105,8 @@ func TestTokenExchangeRefused(t *testing.T) {
 	if err == nil || cred != nil {
 		t.Fatalf("a refused exchange gave %+v, %v", cred, err)
 	}
-	if code := errcode.CodeOf(err); code != errcode.InvalidArgument || !strings.Contains(err.Error(), "may not exchange") {
-		t.Errorf("a refusal: %v (%v), want InvalidArgument with the provider's reason", err, code)
+	if code := errcode.CodeOf(err); code != errcode.PermissionDenied || !strings.Contains(err.Error(), "may not exchange") {
+		t.Errorf("a refusal: %v (%v), want PermissionDenied with the provider's reason", err, code)
 	}
 	if n := op.Requests()["/oauth/token"]; n != 1 {
 		t.Errorf("%d token requests for one refusal, want 1", n)
@@ -112,13 +117,15 @@ func TestTokenExchangeRefused(t *testing.T) {
 }
 
 func TestNewTokenExchangeRefusesBadOptions(t *testing.T) {
-	good := auth.TokenExchangeOptions{TokenURL: "https://idp.example.com/token", ClientID: "portal", Audience: []string{"k8s"}}
+	good := auth.TokenExchangeOptions{Issuer: "https://idp.example.com", TokenURL: "https://idp.example.com/token", ClientID: "portal", Audience: []string{"k8s"}}
 	for name, mod := range map[string]func(*auth.TokenExchangeOptions){
 		"plain http":       func(o *auth.TokenExchangeOptions) { o.TokenURL = "http://idp.example.com/token" },
 		"userinfo":         func(o *auth.TokenExchangeOptions) { o.TokenURL = "https://u:p@idp.example.com/token" },
 		"no client":        func(o *auth.TokenExchangeOptions) { o.ClientID = "" },
 		"no audience":      func(o *auth.TokenExchangeOptions) { o.Audience = nil },
 		"bad subject type": func(o *auth.TokenExchangeOptions) { o.SubjectTokenType = "refresh_token" },
+		"no issuer":        func(o *auth.TokenExchangeOptions) { o.Issuer = "" },
+		"bad auth method":  func(o *auth.TokenExchangeOptions) { o.AuthMethod = "private_key_jwt" },
 	} {
 		o := good
 		mod(&o)
@@ -151,7 +158,7 @@ func TestTokenExchangeErrorEchoingTheToken(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "not a token we know: " + r.PostForm.Get("subject_token")})
 	}))
 	t.Cleanup(echo.Close)
-	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{TokenURL: echo.URL + "/token", ClientID: "portal",
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: echo.URL + "/token", ClientID: "portal",
 		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,5 +169,74 @@ func TestTokenExchangeErrorEchoingTheToken(t *testing.T) {
 	}
 	if msg := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(msg, s.Tokens.AccessToken) || !strings.Contains(msg, "not a token we know") {
 		t.Errorf("error = %s", msg)
+	}
+}
+
+// TestTokenExchangeOnlyForItsIssuer: a session of another provider (a
+// second OpenID provider here; a GitHub sign-in alike) never has its token
+// sent to the exchange's token endpoint.
+func TestTokenExchangeOnlyForItsIssuer(t *testing.T) {
+	s, op, _ := exchangeWorld(t, true, "")
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: "https://other-idp.example", TokenURL: op.Issuer + "/oauth/token",
+		ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Source(s).Credential(t.Context()); errcode.CodeOf(err) != errcode.PermissionDenied {
+		t.Fatalf("another provider's session: %v, want PermissionDenied", err)
+	}
+	if n := op.Requests()["/oauth/token"]; n != 0 {
+		t.Fatalf("%d token requests: the session's token was sent", n)
+	}
+}
+
+// TestTokenExchangeLifetime: an answer without expires_in (RFC 8693 only
+// recommends it) is kept until the issued JWT's exp, or a minute when the
+// token says nothing; Invalidate drops a token the service refused.
+func TestTokenExchangeLifetime(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	var issued atomic.Int32
+	now := time.Now()
+	jwtToken := func(n int32) string {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"exp": now.Add(10 * time.Minute).Unix(), "n": n}).SignedString([]byte("k"))
+		return tok
+	}
+	for _, tc := range []struct {
+		name  string
+		token func(int32) string
+		want  time.Time
+	}{
+		{"JWT", jwtToken, now.Add(10 * time.Minute)},
+		{"opaque", func(n int32) string { return fmt.Sprintf("opaque-%d", n) }, now.Add(time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]string{"access_token": tc.token(issued.Add(1)), "token_type": "Bearer",
+					"issued_token_type": auth.TokenTypeAccessToken})
+			}))
+			t.Cleanup(idp.Close)
+			x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: idp.URL + "/token", ClientID: "portal",
+				ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := x.Source(s)
+			cred, err := src.Credential(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cred.Expiry.Sub(tc.want); d < -time.Second || d > time.Second {
+				t.Errorf("expiry %v, want %v", cred.Expiry, tc.want)
+			}
+			inv, ok := src.(credentials.Invalidator)
+			if !ok || !inv.Invalidate(cred) {
+				t.Fatal("the source does not drop a refused token")
+			}
+			again, err := src.Credential(t.Context())
+			if err != nil || again.Token == cred.Token {
+				t.Fatalf("after Invalidate: %v, same token %v", err, again != nil && again.Token == cred.Token)
+			}
+		})
 	}
 }

@@ -37,6 +37,11 @@ type ClientCredentialsOptions struct {
 	What string
 	// Host and Provider fill in the errors' fields.
 	Host, Provider string
+	// Lifetime, when set, tells when a token whose answer names no
+	// lifetime (no expires_in, which RFC 6749 only recommends) expires,
+	// e.g. from a JWT's exp; a zero time means the default. Default: an
+	// hour after it was issued (Bitbucket's tokens live 1-2 hours).
+	Lifetime func(tok *oauth2.Token, now time.Time) time.Time
 }
 
 // ClientCredentials returns a Source of an application's own credential
@@ -100,7 +105,12 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 		case d > 0:
 			exp = o.Now().Add(d)
 		case exp.IsZero():
-			exp = o.Now().Add(time.Hour) // a token endpoint that names no lifetime: Bitbucket's is 1-2 hours
+			if o.Lifetime != nil {
+				exp = o.Lifetime(tok, o.Now())
+			}
+			if exp.IsZero() {
+				exp = o.Now().Add(time.Hour) // a token endpoint that names no lifetime: Bitbucket's is 1-2 hours
+			}
 		}
 		return &Credential{Kind: KindApp, Token: tok.AccessToken, Expiry: exp, Source: o.Source}, nil
 	})

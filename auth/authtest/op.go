@@ -110,13 +110,16 @@ type opStorage struct {
 	profileInIDToken bool
 	claims           map[string]any
 	mayExchange      bool
+	subject          string // the one user's
 }
 
 // ValidateTokenExchangeRequest refuses an exchange the user does not
 // allow as providers do, with invalid_request (HTTP 400), where the
 // example storage would fail with a server error (500).
 func (s opStorage) ValidateTokenExchangeRequest(ctx context.Context, r op.TokenExchangeRequest) error {
-	if !s.mayExchange {
+	if !s.mayExchange || r.GetExchangeSubject() != s.subject {
+		// (The example storage would fail on a subject it does not know:
+		// a token of another OP signed with the same key.)
 		return oidc.ErrInvalidRequest().WithDescription("the client may not exchange this user's tokens")
 	}
 	return s.Storage.ValidateTokenExchangeRequest(ctx, r)
@@ -185,7 +188,7 @@ func StartOP(o OPOptions) (*OP, error) {
 	key := sha256.Sum256([]byte("scmkit authtest op"))
 	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
 		SupportedUILocales: []language.Tag{language.English}},
-		opStorage{st, o.ProfileInIDToken, u.Claims, u.MayExchange}, op.StaticIssuer(issuer), op.WithAllowInsecure())
+		opStorage{st, o.ProfileInIDToken, u.Claims, u.MayExchange, u.Subject}, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		ln.Close()
 		return nil, err
