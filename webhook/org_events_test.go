@@ -19,6 +19,8 @@ func TestGitHubOrgEvents(t *testing.T) {
 			&OrgChange{Org: "acme", User: "jane", Action: "member_added"}},
 		{"member removed", "organization", `{"action": "member_removed", "membership": {"user": {"login": "jane"}}, ` + org + `}`,
 			&OrgChange{Org: "acme", User: "jane", Action: "member_removed"}},
+		{"organisation renamed", "organization", `{"action": "renamed", "changes": {"login": {"from": "acme-old"}}, ` + org + `}`,
+			&OrgChange{Org: "acme", Action: "renamed"}},
 		{"member invited", "organization", `{"action": "member_invited", "invitation": {"login": "jane"}, ` + org + `}`, nil},
 		{"team membership", "membership", `{"action": "removed", "scope": "team", "member": {"login": "bob"}, "team": {"slug": "platform-team", "name": "Platform Team"}, ` + org + `}`,
 			&OrgChange{Org: "acme", User: "bob", Team: "platform-team", Action: "removed"}},
@@ -79,7 +81,7 @@ func FuzzGitHubOrgEvent(f *testing.F) {
 				t.Fatalf("unclassified error: %v", err)
 			}
 		case ev.Org != nil:
-			if !gitHubName(ev.Org.Org) || (ev.Org.User == "" && ev.Org.Team == "") ||
+			if !gitHubName(ev.Org.Org) || (ev.Org.User == "" && ev.Org.Team == "" && ev.Org.Action != "renamed" && ev.Org.Action != "deleted") ||
 				(ev.Org.User != "" && !gitHubName(ev.Org.User)) || (ev.Org.Team != "" && !gitHubName(ev.Org.Team)) {
 				t.Fatalf("Org = %+v", ev.Org)
 			}

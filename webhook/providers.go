@@ -140,7 +140,10 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		ev.account = p.Organization.Login
 	}
 	var oc OrgChange
+	whole := false // the organisation itself changed
 	switch {
+	case ev.Name == "organization" && (p.Action == "renamed" || p.Action == "deleted"):
+		whole = true
 	case ev.Name == "organization" && (p.Action == "member_added" || p.Action == "member_removed") && p.Membership != nil && p.Membership.User != nil:
 		oc.User = p.Membership.User.Login
 	case ev.Name == "membership" && p.Scope == "team" && p.Member != nil && p.Team != nil:
@@ -148,7 +151,7 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 	case ev.Name == "team" && (p.Action == "created" || p.Action == "deleted" || p.Action == "edited") && p.Team != nil:
 		oc.Team = p.Team.Slug
 	}
-	if oc.User != "" || oc.Team != "" {
+	if oc.User != "" || oc.Team != "" || whole {
 		if p.Organization == nil || !gitHubName(p.Organization.Login) || (oc.User != "" && !gitHubName(oc.User)) || (oc.Team != "" && !gitHubName(oc.Team)) {
 			return nil, r.fail(errcode.InvalidArgument, "%s event names no organization, or a login or team slug that is not one", ev.Name)
 		}

@@ -169,7 +169,8 @@ type OrgChange struct {
 	// members changed (membership); "" for an organization event.
 	Team string
 	// Action is the event's action: "member_added", "member_removed",
-	// "added", "removed", "created", "edited" or "deleted".
+	// "renamed", "deleted" (the organisation), "added", "removed" (a team
+	// membership), "created", "edited" or "deleted" (a team).
 	Action string
 }
 
@@ -215,9 +216,10 @@ type Event struct {
 	// file: not a push, a tag, a branch other than the default.
 	Ignored string
 
-	// Org, for a GitHub organisation event (organization member_added or
-	// member_removed, membership, team created, edited or deleted),
-	// names the member and team that changed: read them again, with
+	// Org, for a GitHub organisation event (organization member_added,
+	// member_removed, renamed or deleted; membership; team created,
+	// edited or deleted), names the member and team that changed (neither
+	// when the organisation itself was renamed or deleted): read them again, with
 	// githuborg's Reader.Update (its Change has the same names); the
 	// payload's copy of them may be stale (deliveries come out of order,
 	// and may be replayed). Nil for every other event.

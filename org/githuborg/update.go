@@ -3,6 +3,8 @@ package githuborg
 import (
 	"context"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -51,15 +53,27 @@ const maxUpdateReads = 20
 // own event not handled yet) and a new parent team are read too, one
 // query each, up to 20.
 //
+// Membership is asked of GraphQL (User.organization) with the profile;
+// one GraphQL does not show (a private membership, to a GitHub App's
+// installation token) is asked of the REST API before the member is
+// removed (GET /orgs/{org}/members/{username}: one request more).
+//
 // Errors are *errcode.Error: InvalidArgument for a Change without an
-// organisation, or naming one this Reader does not read;
+// organisation, or naming one this Reader does not read; Conflict for a
+// change of the organisation itself (renamed, deleted: a Change with an
+// Action and neither User nor Team);
 // Conflict when only a full Read can tell (a team renamed, a deleted
 // team had child teams, more than 20 further reads, or snap holds another
 // organisation's teams where this Reader reads one); and Read's errors.
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
-	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "") {
+	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a snapshot and a change naming an organisation and a member or a team are required")
+	}
+	if ch.User == "" && ch.Team == "" {
+		// The organisation itself changed (renamed, deleted): its logins,
+		// namespace and annotations with it.
+		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s was %s: read the organisations again", ch.Org, ch.Action)
 	}
 	login := ch.Org
 	if len(r.cfg.Orgs) > 0 {
@@ -79,6 +93,12 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	hc := r.http.ResolverClient(&orgx.Meter{}, r.opts.Resolver,
 		credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous})
 	o := r.newOrgRead(login, hc, func(int, int) {})
+	if len(r.cfg.Orgs) == 0 && multi && !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns }) &&
+		!slices.ContainsFunc(snap.Groups, func(g org.Group) bool {
+			return strings.HasPrefix(strings.ToLower(g.Metadata.Annotations["github.com/team-slug"]), prefix)
+		}) {
+		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s is not in the snapshot (an installation added since): read the organisations again", login)
+	}
 	for _, g := range snap.Groups {
 		slug := g.Metadata.Annotations["github.com/team-slug"]
 		mine := strings.HasPrefix(strings.ToLower(slug), prefix)
@@ -115,7 +135,14 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	built := buildSnapshot([]*orgRead{o}, multi)
 	out.Users = append(out.Users, built.Users...)
 	out.Groups = append(out.Groups, built.Groups...)
-	out.Warnings = built.Warnings
+	// The warnings of this organisation are those of the rebuild; the
+	// others' stay.
+	for _, w := range snap.Warnings {
+		if !strings.HasPrefix(strings.ToLower(w), "organisation "+strings.ToLower(login)+":") {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+	out.Warnings = append(out.Warnings, built.Warnings...)
 	out.Sort()
 	out.Clean()
 	if err := out.Validate(); err != nil {
@@ -270,11 +297,50 @@ func (o *orgRead) readMember(ctx context.Context, login string) (*member, error)
 	if err != nil {
 		return nil, err
 	}
-	if data.User == nil || data.User.Organization == nil {
+	if data.User == nil {
 		return nil, nil
+	}
+	if data.User.Organization == nil {
+		// GraphQL shows only the memberships the credential may see (a
+		// GitHub App's installation token is a member of nothing): ask the
+		// REST API, which answers for private memberships too, before
+		// taking her for gone.
+		member, err := o.isMember(ctx, login)
+		if err != nil || !member {
+			return nil, err
+		}
 	}
 	m := data.User.member
 	return &m, nil
+}
+
+// isMember asks GitHub's REST API whether login belongs to the
+// organisation, by a public or a private membership: 204 yes, 404 no. A
+// redirect means the credential may not see private memberships, and is
+// an error rather than a no.
+func (o *orgRead) isMember(ctx context.Context, login string) (bool, error) {
+	u := strings.TrimRight(o.r.in.APIBaseURL, "/") + "/orgs/" + url.PathEscape(o.login) + "/members/" + url.PathEscape(login)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false, errcode.Wrap(errcode.InvalidArgument, o.errs.Op, err)
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	c := *o.gql.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, o.errs.Transport(ctx, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	case http.StatusFound:
+		return false, o.errs.Fail(errcode.PermissionDenied, resp.StatusCode, "GitHub would not say whether "+login+" is a private member: "+permissionHint, nil)
+	}
+	return false, o.r.httpError(o.errs, resp)
 }
 
 // namespaced reports whether snap's entities are in namespaces: a

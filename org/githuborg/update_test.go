@@ -180,3 +180,50 @@ func BenchmarkUpdate(b *testing.B) {
 		})
 	}
 }
+
+// TestUpdatePrivateMember: a member whose membership GraphQL does not
+// show (private, to a GitHub App's installation token) is kept, after one
+// REST request that confirms it; a member who left is removed.
+func TestUpdatePrivateMember(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Name: "Jane Doe", Email: "jane@acme.example", Private: true}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	w.fake.ResetStats()
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) == nil {
+		t.Fatal("a private member was removed")
+	}
+	if n := w.fake.Stats().API; n != 2 {
+		t.Errorf("%d requests, want 2 (the query, and the REST membership check)", n)
+	}
+	w.fake.RemoveOrgMember("acme", "jane")
+	got, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) != nil {
+		t.Fatal("a member who left is kept")
+	}
+}
+
+// TestUpdateKeepsOtherWarningsAndRefusesOrgEvents: warnings not about the
+// organisation updated stay; a change of the organisation itself
+// (renamed, deleted) needs a full read.
+func TestUpdateKeepsOtherWarningsAndRefusesOrgEvents(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	snap.Warnings = append(snap.Warnings, "group sales: a note of another source")
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Team: "web"})
+	must(t, err)
+	if !slices.Contains(got.Warnings, "group sales: a note of another source") {
+		t.Errorf("warnings = %q", got.Warnings)
+	}
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Action: "renamed"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Errorf("organisation renamed: %v, want Conflict", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -27,6 +28,22 @@ type OrgMember struct {
 	AvatarURL string // default https://avatars.githubusercontent.com/u/<n>
 	// VerifiedEmails are organizationVerifiedDomainEmails (for any org).
 	VerifiedEmails []string
+	// Private makes her membership private as a GitHub App's
+	// installation token sees it: GraphQL's User.organization does not
+	// show it; REST's GET /orgs/{org}/members/{username} does.
+	Private bool
+}
+
+// orgMembership answers GET /orgs/{org}/members/{username}: 204 for a
+// member, public or private, 404 for anyone else.
+func (s *Server) orgMembership(w http.ResponseWriter, r *http.Request) {
+	s.site.Lock()
+	defer s.site.Unlock()
+	if o := s.org.orgs[strings.ToLower(r.PathValue("org"))]; o != nil && o.member(r.PathValue("user")) != nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
 }
 
 // RemoveOrgMember removes login from the organisation org and its teams,
@@ -272,7 +289,7 @@ func userValue(u *orgUser) any {
 func (w *orgWorld) memberValue(u *orgUser) any {
 	v := userValue(u).(map[string]any)
 	v["organization"] = fn(func(f *gql.Field) (any, error) {
-		if o := w.orgs[strings.ToLower(arg(f.Args, "login"))]; o != nil && o.member(u.Login) != nil {
+		if o := w.orgs[strings.ToLower(arg(f.Args, "login"))]; o != nil && o.member(u.Login) != nil && !o.member(u.Login).Private {
 			return orgValue(o), nil
 		}
 		return nil, nil

@@ -46,6 +46,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		s.handle(mux, rt.pattern, s.inRepo(docREST+"/"+rt.doc, rt.h))
 	}
 	s.handle(mux, "GET /orgs/{org}/repos", s.listRepos(Organization, docREST+"/repos/repos#list-organization-repositories"))
+	s.handle(mux, "GET /orgs/{org}/members/{user}", s.orgMembership)
 	s.handle(mux, "GET /users/{user}/repos", s.listRepos(User, docREST+"/repos/repos#list-repositories-for-a-user"))
 	s.handle(mux, "GET /user/repos", s.listOwnRepos)
 	s.handle(mux, "POST /graphql", s.graphql)
