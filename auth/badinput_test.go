@@ -439,6 +439,8 @@ func TestBadInputOIDC(t *testing.T) {
 	}
 }
 
+const tenant1 = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
 // TestMicrosoftMultiTenantIssuer checks the issuer of a multi-tenant
 // ("common") Entra ID sign-in: it must be the Microsoft issuer of the
 // token's own tenant.
@@ -452,8 +454,8 @@ func TestMicrosoftMultiTenantIssuer(t *testing.T) {
 		{"OtherTenantsIssuer", "AUTHORITY/t2/v2.0", "t1", nil, false},
 		{"NoTenant", "AUTHORITY/t1/v2.0", "", nil, false},
 		{"ForeignAuthority", "https://evil.example/t1/v2.0", "t1", nil, false},
-		{"AllowedTenant", "AUTHORITY/t1/v2.0", "t1", []string{"T0", "T1"}, true},
-		{"TenantNotAllowed", "AUTHORITY/t2/v2.0", "t2", []string{"t1"}, false},
+		{"AllowedTenant", "AUTHORITY/" + tenant1 + "/v2.0", tenant1, []string{"00000000-0000-0000-0000-000000000000", strings.ToUpper(tenant1)}, true},
+		{"TenantNotAllowed", "AUTHORITY/t2/v2.0", "t2", []string{tenant1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &countingStore{MemoryStore: auth.NewMemoryStore(nil)}

@@ -285,6 +285,9 @@ func errMsg(err error) string {
 }
 
 func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
+	if len(pc.AllowedTenants) > 0 && id != "microsoft" {
+		return nil, errcode.New(errcode.InvalidArgument, "auth.Config", "allowedTenants applies to the microsoft provider only")
+	}
 	switch id {
 	case "github":
 		return NewGitHub(GitHubOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, EnterpriseInstanceURL: pc.EnterpriseInstanceURL,

@@ -21,7 +21,7 @@ type MicrosoftOptions struct {
 	// tokens are then checked to come from a Microsoft tenant issuer).
 	TenantID string
 	// AllowedTenants, when not empty, are the only tenants (directory
-	// ids, compared case-insensitively) whose users may sign in: a
+	// ids: GUIDs, compared case-insensitively) whose users may sign in: a
 	// multi-tenant app ("common", "organizations") otherwise signs in the
 	// users of every Entra tenant, and "common" personal Microsoft
 	// accounts too (tenant 9188040d-6c67-4c5b-b112-36a304b66dad). An ID
@@ -66,8 +66,10 @@ func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	}
 	var tenants map[string]bool
 	for _, t := range o.AllowedTenants {
-		if t = strings.ToLower(strings.TrimSpace(t)); t == "" || strings.ContainsAny(t, "/?#") {
-			return nil, errcode.New(errcode.InvalidArgument, op, "allowedTenants must hold tenant ids")
+		if t = strings.ToLower(strings.TrimSpace(t)); !isGUID(t) {
+			// An ID token's tid is always the directory's GUID: a domain
+			// (contoso.onmicrosoft.com) would refuse every user.
+			return nil, errcode.New(errcode.InvalidArgument, op, "allowedTenants must hold tenant ids (directory GUIDs such as 72f988bf-86f1-41af-91ab-2d7cd011db47), not domain names")
 		}
 		if tenants == nil {
 			tenants = map[string]bool{}
@@ -99,4 +101,23 @@ func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	}
 	p.op = "auth.Microsoft"
 	return p, nil
+}
+
+// isGUID reports whether s is a GUID in its usual form,
+// 8-4-4-4-12 hexadecimal digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
 }
