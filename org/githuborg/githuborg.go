@@ -82,11 +82,22 @@ type Config struct {
 	Orgs []string `json:"orgs"`
 	// PageSizes overrides the GraphQL page sizes.
 	PageSizes PageSizes `json:"pageSizes"`
+	// DefaultUserTransformer tunes the users made, with Backstage's keys.
+	DefaultUserTransformer UserTransformer `json:"defaultUserTransformer"`
+}
+
+// UserTransformer is Config.DefaultUserTransformer.
+type UserTransformer struct {
 	// UseVerifiedEmails takes a member's e-mail address from the
-	// organisation's verified domains (GraphQL organizationVerifiedDomainEmails,
-	// GitHub Enterprise Cloud; the first one, without a "+tag") when it has
-	// one, rather than the public profile e-mail that most members leave
-	// empty, so that e-mail sign-in resolvers match them. Same requests.
+	// organisation's verified domains (GraphQL
+	// organizationVerifiedDomainEmails, GitHub Enterprise Cloud) when she
+	// has one, rather than the public profile e-mail that most members
+	// leave empty, so that e-mail sign-in resolvers match them; the same
+	// requests. GitHub lists them in no set order: the one equal to her
+	// public e-mail is taken, else the first in sort order, without the
+	// "+tag" GitHub routes them with, as Backstage does. Off by default,
+	// as in Backstage: with another org provider (LDAP, Entra) making the
+	// same users, two entities would then share an address.
 	UseVerifiedEmails bool `json:"useVerifiedEmails"`
 }
 
@@ -352,9 +363,11 @@ type member struct {
 	Verified []string `json:"organizationVerifiedDomainEmails"`
 }
 
-// email is m's e-mail address: the first verified-domain one, without
-// its "+tag", else the public one.
+// email is m's e-mail address: a verified-domain one without its
+// "+tag" (the one equal to her public e-mail, else the first in sort
+// order: GitHub's order is not stable), else the public one.
 func (m *member) email() string {
+	var verified []string
 	for _, v := range m.Verified {
 		local, domain, ok := strings.Cut(v, "@")
 		if !ok || local == "" || domain == "" {
@@ -363,7 +376,14 @@ func (m *member) email() string {
 		if l, _, tagged := strings.Cut(local, "+"); tagged && l != "" {
 			local = l
 		}
-		return local + "@" + domain
+		e := local + "@" + domain
+		if strings.EqualFold(e, m.Email) {
+			return e
+		}
+		verified = append(verified, e)
+	}
+	if len(verified) > 0 {
+		return slices.Min(verified)
 	}
 	return m.Email
 }
@@ -486,7 +506,7 @@ func (o *orgRead) read(ctx context.Context) error {
 		q.WriteString(") { organization(login: $org) {")
 		if !mDone {
 			fields := memberFields
-			if o.r.cfg.UseVerifiedEmails {
+			if o.r.cfg.DefaultUserTransformer.UseVerifiedEmails {
 				fields += " organizationVerifiedDomainEmails(login: $org)"
 			}
 			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + fields + " } }")

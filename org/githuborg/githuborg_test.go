@@ -339,8 +339,8 @@ func TestDecodeConfig(t *testing.T) {
 	}{
 		{"object", "catalog:\n  providers:\n    githubOrg:\n      id: production\n      githubUrl: https://github.com\n      orgs: [acme]\n      pageSizes: {teams: 10}\n",
 			[]githuborg.Config{{ID: "production", GitHubURL: "https://github.com", Orgs: []string{"acme"}, PageSizes: githuborg.PageSizes{Teams: 10}}}, false},
-		{"useVerifiedEmails", "catalog:\n  providers:\n    githubOrg:\n      id: production\n      orgs: [acme]\n      useVerifiedEmails: true\n",
-			[]githuborg.Config{{ID: "production", Orgs: []string{"acme"}, UseVerifiedEmails: true}}, false},
+		{"useVerifiedEmails", "catalog:\n  providers:\n    githubOrg:\n      id: production\n      orgs: [acme]\n      defaultUserTransformer:\n        useVerifiedEmails: true\n",
+			[]githuborg.Config{{ID: "production", Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: true}}}, false},
 		{"list", "catalog:\n  providers:\n    githubOrg:\n      - id: a\n        orgs: [x]\n      - id: b\n        orgs: [y, z]\n",
 			[]githuborg.Config{{ID: "a", Orgs: []string{"x"}}, {ID: "b", Orgs: []string{"y", "z"}}}, false},
 		{"absent", "app:\n  baseUrl: http://localhost\n", nil, false},

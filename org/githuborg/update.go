@@ -276,7 +276,7 @@ func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
 // she does not belong to the organisation (as the credential sees it).
 func (o *orgRead) readMember(ctx context.Context, login string) (*member, error) {
 	fields := memberFields
-	if o.r.cfg.UseVerifiedEmails {
+	if o.r.cfg.DefaultUserTransformer.UseVerifiedEmails {
 		fields += " organizationVerifiedDomainEmails(login: $org)"
 	}
 	q := "query($org: String!, $login: String!) { user(login: $login) { " + fields + " organization(login: $org) { id } } }"

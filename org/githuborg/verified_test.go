@@ -19,25 +19,28 @@ func TestUseVerifiedEmails(t *testing.T) {
 		use                 bool
 		wantJane, wantBob   string
 		wantCarol, wantDave string
+		wantErin            string
 	}{
-		{false, "jane@gmail.example", "", "", "dave@acme.example"},
-		{true, "jane@acme.example", "bob@acme.example", "", "dave@acme.example"},
+		{false, "jane@gmail.example", "", "", "dave@acme.example", "Erin@acme.example"},
+		// jane: the first in sort order; erin: the one equal to her public e-mail.
+		{true, "j.doe@acme.example", "bob@acme.example", "", "dave@acme.example", "erin@acme.example"},
 	} {
 		w := newWorld(t)
 		for _, m := range []fakegithub.OrgMember{
 			{Login: "jane", Email: "jane@gmail.example", VerifiedEmails: []string{"jane@acme.example", "j.doe@acme.example"}},
+			{Login: "erin", Email: "Erin@acme.example", VerifiedEmails: []string{"a.erin@acme.example", "erin+routed@acme.example"}},
 			{Login: "bob", VerifiedEmails: []string{"bob+github@acme.example"}},
 			{Login: "carol", VerifiedEmails: []string{"not-an-address"}},
 			{Login: "dave", Email: "dave@acme.example"},
 		} {
 			must(t, w.fake.AddOrgMember("acme", m))
 		}
-		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, UseVerifiedEmails: tc.use}, nil).Read(context.Background())
+		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: tc.use}}, nil).Read(context.Background())
 		must(t, err)
 		if got := w.fake.Stats().API; got != 1 {
 			t.Errorf("use=%v: requests = %d, want 1", tc.use, got)
 		}
-		for login, want := range map[string]string{"jane": tc.wantJane, "bob": tc.wantBob, "carol": tc.wantCarol, "dave": tc.wantDave} {
+		for login, want := range map[string]string{"jane": tc.wantJane, "bob": tc.wantBob, "carol": tc.wantCarol, "dave": tc.wantDave, "erin": tc.wantErin} {
 			if u := snap.User(org.UserRef("", login)); u == nil || u.Spec.Profile.Email != want {
 				t.Errorf("use=%v: %s = %+v, want e-mail %q", tc.use, login, u, want)
 			}
