@@ -31,8 +31,8 @@ const MaxTextBytes = 8 << 10
 // resolvers and other providers match on: cleaning one would make a
 // different value that may be another user's ("a\x00@x" would become
 // "a@x"). Such a value that is not valid UTF-8, holds a control
-// character or is longer than MaxTextBytes is removed instead, with a
-// warning naming the entity.
+// character (but for an annotation's line breaks and tabs) or is longer
+// than MaxTextBytes is removed instead, with a warning naming the entity.
 //
 // Names, namespaces and refs are left as they are ([Snapshot.Validate]
 // checks them). Warnings, which name directory values and are logged,
@@ -61,7 +61,9 @@ func cleanMeta(m *Metadata, kind string, dropped []string) []string {
 	m.Title = cleanText(m.Title, false, MaxTextBytes)
 	m.Description = cleanText(m.Description, true, MaxTextBytes)
 	for _, k := range slices.Sorted(maps.Keys(m.Annotations)) { // warnings in a stable order
-		if v := m.Annotations[k]; !isClean(v, false) || len(v) > MaxTextBytes {
+		// Line breaks and tabs are kept: a mapped multi-line value (a
+		// YAML block ends in one) is an annotation Backstage takes.
+		if v := m.Annotations[k]; !isClean(v, true) || len(v) > MaxTextBytes {
 			delete(m.Annotations, k)
 			dropped = append(dropped, droppedValue(kind+" "+m.Name, "annotation "+k))
 		}

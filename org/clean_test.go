@@ -56,6 +56,12 @@ func TestSnapshotClean(t *testing.T) {
 			t.Errorf("cleaned to %q, want %q", got, "x\uFFFD")
 		}
 	}
+	// An annotation's line breaks and tabs are kept (a YAML block ends in one).
+	s2 := &Snapshot{Users: []User{{Metadata: Metadata{Name: "joe", Annotations: map[string]string{"example.com/note": "line\tone\n"}}}}}
+	s2.Clean()
+	if s2.Users[0].Metadata.Annotations["example.com/note"] != "line\tone\n" || len(s2.Warnings) != 0 {
+		t.Errorf("a multi-line annotation: %q, warnings %q", s2.Users[0].Metadata.Annotations, s2.Warnings)
+	}
 	// Identifiers are left out, not cleaned into another value.
 	if _, ok := u.Metadata.Annotations["a"]; ok || u.Spec.Profile.Email != "" {
 		t.Errorf("annotation %q, e-mail %q: want both left out", u.Metadata.Annotations["a"], u.Spec.Profile.Email)
