@@ -550,8 +550,10 @@ func (a *Authenticator) readUser(ctx context.Context, dn string, entry *ldap.Ent
 // password, as a session refresh should: the identity's login must still
 // match exactly one entry under the user filter, with the same DN
 // (compared parsed, case-insensitively); its attributes and groups are
-// read again. Two LDAP operations. A user the directory no longer knows
-// (deleted, renamed, moved, filtered out as disabled) is Unauthorized.
+// read again. Two LDAP operations (more for a user in many groups: one
+// more a page of 500 groups, or a range of 1,500 memberOf values). A user
+// the directory no longer knows (deleted, renamed, moved, filtered out as
+// disabled) is Unauthorized.
 func (a *Authenticator) Verify(ctx context.Context, id auth.Identity) (*Result, error) {
 	const op = "ldapauth.Verify"
 	host := a.search.Host()
