@@ -1,7 +1,9 @@
 package credentials
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,8 +133,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	// 401: the cached credential may have been revoked or have expired
-	// early. Drop it and try once more with a fresh one.
-	if !t.Resolver.Invalidate(rr, cred) {
+	// early. Drop it and try once more with a fresh one; unless the
+	// server says the credential is good but not permitted (Bitbucket Data
+	// Center's 401 with an AuthorisationException): a fresh one would be
+	// refused the same, and a user's refresh token rotated for nothing.
+	if notPermitted(resp) || !t.Resolver.Invalidate(rr, cred) {
 		return resp, nil
 	}
 	fresh, err := t.Resolver.Resolve(req.Context(), rr)
@@ -149,6 +154,44 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	return base.RoundTrip(withCredential(req, fresh, body))
 }
+
+// notPermitted reports whether a 401 answer says the credential was
+// accepted but lacks the permission, as Bitbucket Data Center words it
+// ({"errors":[{"exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}).
+// It reads up to 64 KiB of the body and leaves resp.Body whole.
+func notPermitted(resp *http.Response) bool {
+	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return false
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if err != nil {
+		return false
+	}
+	var e struct {
+		Errors []struct {
+			ExceptionName string `json:"exceptionName"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(head, &e) != nil {
+		return false
+	}
+	for _, x := range e.Errors {
+		if strings.HasSuffix(x.ExceptionName, ".AuthorisationException") {
+			return true
+		}
+	}
+	return false
+}
+
+// readCloser reads from r and closes c.
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+// Close closes the original body.
+func (r readCloser) Close() error { return r.c.Close() }
 
 // attachFixed is RoundTrip with a Credential resolved up front.
 func (t *Transport) attachFixed(base http.RoundTripper, req *http.Request) (*http.Response, error) {

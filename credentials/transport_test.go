@@ -470,3 +470,38 @@ func TestTransportNoCredentialToAnotherIntegration(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportKeepsATokenNotPermitted: Bitbucket Data Center answers 401
+// with an AuthorisationException to a good credential without the
+// permission: the user's token is not dropped and refreshed (which would
+// rotate its refresh token for nothing), and the answer reaches the caller
+// whole.
+func TestTransportKeepsATokenNotPermitted(t *testing.T) {
+	f := newFakeOAuth(t, "", "")
+	f.refresh["ghr_1"] = true
+	const body = `{"errors":[{"context":null,"message":"You are not permitted to access this resource","exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}`
+	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, body)
+	})
+	cfg := integrations.Config{GitLab: []integrations.GitLabConfig{{Host: "gitlab.example.com", APIBaseURL: api.URL}}}
+	r, err := newResolver(testIntegrations(cfg), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := UserSource(userConfig(f), &oauth2.Token{AccessToken: "ghu_good", RefreshToken: "ghr_1", Expiry: time.Now().Add(time.Hour)}, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, api.URL+"/x", nil)
+	resp, err := (&http.Client{Transport: &Transport{Resolver: r, Request: Request{Host: "gitlab.example.com", User: user}}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || len(api.Auths()) != 1 || string(got) != body {
+		t.Errorf("status %d after %d requests, body %q; want the 401 after 1, whole", resp.StatusCode, len(api.Auths()), got)
+	}
+	if cred, err := user.Credential(t.Context()); err != nil || cred.Token != "ghu_good" {
+		t.Errorf("the token was dropped: %v %v", cred, err)
+	}
+}
