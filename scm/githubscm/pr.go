@@ -200,7 +200,8 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	base, head := data.Repository.Base, data.Repository.Head
 	if base == nil || base.Target == nil {
 		if r.Base == "" {
-			return nil, errcode.Newf(errcode.Conflict, "", "repository %s/%s is empty: it has no default branch", r.Repo.Owner, r.Repo.Name)
+			// InvalidArgument, as the GitLab driver answers it.
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "repository %s/%s has no default branch (it is empty): give a base branch for the pull request", r.Repo.Owner, r.Repo.Name)
 		}
 		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q not found in %s/%s", r.Base, r.Repo.Owner, r.Repo.Name)
 	}

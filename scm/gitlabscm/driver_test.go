@@ -498,6 +498,10 @@ func TestPullRequestNothingHalfWritten(t *testing.T) {
 		{"create of an existing file", scm.Change{Path: "exists.txt", Action: scm.Create, Content: []byte("y")}, scm.AlreadyExists},
 		{"update of a missing file", scm.Change{Path: "missing.txt", Action: scm.Update, Content: []byte("y")}, scm.NotFound},
 		{"delete of a missing file", scm.Change{Path: "missing.txt", Action: scm.Delete}, scm.NotFound},
+		// GitLab refuses a commit that needs a directory where a file
+		// is: Conflict before any write, as on GitHub.
+		{"file under an existing file", scm.Change{Path: "exists.txt/inner.txt", Content: []byte("y")}, scm.Conflict},
+		{"file deep under an existing file", scm.Change{Path: "exists.txt/a/b.txt", Action: scm.Create, Content: []byte("y")}, scm.Conflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := w.requests()

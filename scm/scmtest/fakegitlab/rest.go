@@ -608,6 +608,10 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*repostore.Commit,
 		switch {
 		case a.Action == "create" && (exists || fake.IsDir(files, a.FilePath)):
 			return nil, fail("A file with this name already exists")
+		case a.Action != "delete" && fileInTheWay(files, a.FilePath):
+			// Git cannot hold a file and a directory at one path:
+			// GitLab refuses the commit.
+			return nil, fail("A file with this name already exists")
 		case a.Action != "create" && !exists:
 			return nil, fail("A file with this name doesn't exist")
 		case a.Action == "update" && a.Content == nil:
@@ -881,4 +885,15 @@ func changesCount(pr *project, m *mergeRequest) string {
 		return "0"
 	}
 	return strconv.Itoa(len(repostore.Changed(src, dst)))
+}
+
+// fileInTheWay reports whether a parent directory of p is a file in
+// files.
+func fileInTheWay[V any](files map[string]V, p string) bool {
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if _, ok := files[dir]; ok {
+			return true
+		}
+	}
+	return false
 }
