@@ -177,7 +177,7 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
-	return map[string]any{
+	j := map[string]any{
 		"id": pr.id, "description": pr.Description, "name": pr.Name, "name_with_namespace": pr.ns.name + " / " + pr.Name,
 		"path": pr.Path, "path_with_namespace": pr.fullPath(),
 		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
@@ -198,6 +198,15 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
 	}
+	if up := s.projects[strings.ToLower(pr.ForkedFrom)]; up != nil && up != pr {
+		// GitLab's forked_from_project: the upstream's basic details.
+		cp := *up
+		cp.ForkedFrom = ""
+		m := s.projectJSON(r, &cp)
+		maps.DeleteFunc(m, func(k string, _ any) bool { return !slices.Contains(basicFields, k) })
+		j["forked_from_project"] = m
+	}
+	return j
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project) {
