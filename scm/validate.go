@@ -1,11 +1,13 @@
 package scm
 
 import (
+	"errors"
 	"io/fs"
 	"path"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/gitpath"
 )
 
 // validBranchName reports whether name is a valid branch name by the basic
@@ -60,6 +62,18 @@ func validatePullRequest(op string, s *PullRequestSpec) error {
 		}
 		if ch.Action < Upsert || ch.Action > Delete {
 			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: unknown action %d", i, int(ch.Action))
+		}
+		if strings.ContainsRune(ch.Path, 0) {
+			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: path %q holds a NUL byte", i, ch.Path)
+		}
+		if ch.Action != Delete {
+			// A name git refuses in a tree (".git" in any spelling NTFS
+			// or HFS+ reads so): refused here the same way on every host.
+			// A Delete may still remove one.
+			var ce *errcode.Error
+			if err := gitpath.CheckPath(ch.Path); errors.As(err, &ce) {
+				return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: %s", i, ce.Msg)
+			}
 		}
 		if seen[ch.Path] {
 			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: path %q appears more than once", i, ch.Path)

@@ -1,6 +1,7 @@
 package scm
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -140,5 +141,44 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(tc.in); got != tc.want {
 			t.Errorf("redactURL(%q) = %q; want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestValidatePullRequestGitPaths: a change whose path git refuses in a
+// tree (a ".git" element in any spelling NTFS or HFS+ reads as one, a NUL
+// byte, a .gitmodules that is a directory) is InvalidArgument before any
+// request, on every adapter, instead of whatever each host makes of it.
+func TestValidatePullRequestGitPaths(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{".git/config", false},
+		{".GIT/hooks/post-checkout", false},
+		{"sub/.git", false},
+		{"git~1/config", false},
+		{".git. /x", false},
+		{".g\u200cit/config", false},
+		{"a\x00b", false},
+		{".gitmodules/x", false},
+		{".gitmodules", true},
+		{".github/workflows/ci.yaml", true},
+		{"docs/.gitkeep", true},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			for _, action := range []ChangeAction{Upsert, Delete} {
+				err := validatePullRequest("op", &PullRequestSpec{Title: "t", Branch: "b",
+					Changes: []Change{{Path: tc.path, Action: action, Content: []byte("x")}}})
+				// A Delete may remove such a path (never create one),
+				// but no path holds a NUL byte.
+				ok := tc.ok || (action == Delete && !strings.Contains(tc.path, "\x00"))
+				if ok && err != nil {
+					t.Errorf("action %d: %v; want accepted", action, err)
+				}
+				if !ok && Code(err) != InvalidArgument {
+					t.Errorf("action %d: %v; want InvalidArgument", action, err)
+				}
+			}
+		})
 	}
 }
