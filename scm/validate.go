@@ -94,8 +94,7 @@ func validatePullRequest(op string, s *PullRequestSpec) error {
 // hasGlob reports whether s holds a glob metacharacter.
 func hasGlob(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
-// maxGlobStars bounds the "**" segments of a pattern, which keeps
-// matching polynomial in the path depth.
+// maxGlobStars bounds the "**" segments of a pattern.
 const maxGlobStars = 4
 
 // checkGlob validates a pattern: every segment a valid path.Match pattern,
@@ -126,32 +125,38 @@ func matchGlob(pattern, name string) bool {
 	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))
 }
 
+// segMatch matches one segment; tests count its calls.
+var segMatch = path.Match
+
+// matchSegs reports whether the pattern segments pat match the name
+// segments name, by dynamic programming from the ends: at most one segment
+// comparison per (pattern segment, name segment) pair, so the cost is
+// linear in each length whatever the number of "**" (a backtracking match
+// costs the depth to the power of the number of "**").
 func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			// Collapse consecutive "**".
-			for len(pat) > 1 && pat[1] == "**" {
-				pat = pat[1:]
+	n := len(name)
+	// next[j]: pat[i+1:] matches name[j:]; cur[j]: pat[i:] matches name[j:].
+	next, cur := make([]bool, n+1), make([]bool, n+1)
+	next[n] = true // the empty pattern matches the empty name only
+	for i := len(pat) - 1; i >= 0; i-- {
+		if pat[i] == "**" {
+			// Zero segments (next[j]) or one more (cur[j+1]).
+			cur[n] = next[n]
+			for j := n - 1; j >= 0; j-- {
+				cur[j] = next[j] || cur[j+1]
 			}
-			if len(pat) == 1 {
-				return true
-			}
-			for i := 0; i <= len(name); i++ {
-				if matchSegs(pat[1:], name[i:]) {
-					return true
+		} else {
+			cur[n] = false
+			for j := n - 1; j >= 0; j-- {
+				cur[j] = false
+				if next[j+1] {
+					cur[j], _ = segMatch(pat[i], name[j])
 				}
 			}
-			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
+		next, cur = cur, next
 	}
-	return len(name) == 0
+	return next[0]
 }
 
 // globPrefix returns the directory to list for pattern: its leading
