@@ -122,18 +122,16 @@ func checkGlob(pattern string) bool {
 // where a "**" segment matches zero or more whole segments. Both are
 // slash-separated; pattern must have passed checkGlob.
 func matchGlob(pattern, name string) bool {
-	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))
+	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"), path.Match)
 }
 
-// segMatch matches one segment; tests count its calls.
-var segMatch = path.Match
-
 // matchSegs reports whether the pattern segments pat match the name
-// segments name, by dynamic programming from the ends: at most one segment
-// comparison per (pattern segment, name segment) pair, so the cost is
-// linear in each length whatever the number of "**" (a backtracking match
-// costs the depth to the power of the number of "**").
-func matchSegs(pat, name []string) bool {
+// segments name, comparing segments with segMatch (path.Match), by
+// dynamic programming from the ends: at most one comparison per (pattern
+// segment, name segment) pair, so the cost is linear in each length
+// whatever the number of "**" (a backtracking match costs the depth to
+// the power of the number of "**").
+func matchSegs(pat, name []string, segMatch func(pattern, name string) (bool, error)) bool {
 	n := len(name)
 	// next[j]: pat[i+1:] matches name[j:]; cur[j]: pat[i:] matches name[j:].
 	next, cur := make([]bool, n+1), make([]bool, n+1)
