@@ -95,9 +95,7 @@
 //     both refs answers for up to 100 paths per field, all fields in the
 //     same request. The same answer refuses, before anything is written,
 //     a Create of an existing file, an Update or Delete of a missing one,
-//     a written path below an existing file (Conflict; the query also asks
-//     for the changed paths' parent directories), and a missing base
-//     branch. When the merge request cannot be opened
+//     and a missing base branch. When the merge request cannot be opened
 //     after the commit, the error names the branch and the commit that
 //     hold the changes.
 //

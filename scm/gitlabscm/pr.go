@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,33 +139,11 @@ func gitBlobID(content []byte, idLen int) string {
 	return driver.BlobID(content)
 }
 
-// pathChecks returns the paths the preflight looks up: every changed
-// path, then each parent directory of a written one, so that a file in
-// the way of a new path ("a" for "a/b") is found before anything is
-// written.
-func pathChecks(changes []driver.Change) []string {
-	seen := make(map[string]bool, len(changes))
-	out := make([]string, 0, len(changes))
-	for _, ch := range changes {
-		if !seen[ch.Path] {
-			seen[ch.Path] = true
-			out = append(out, ch.Path)
-		}
-	}
-	for _, ch := range changes {
-		if ch.Action == driver.Delete {
-			continue
-		}
-		for dir := path.Dir(ch.Path); dir != "." && !seen[dir]; dir = path.Dir(dir) {
-			seen[dir] = true
-			out = append(out, dir)
-		}
-	}
-	return out
-}
-
 func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.PullRequestRequest) (*preflight, error) {
-	paths := pathChecks(r.Changes)
+	paths := make([]string, len(r.Changes))
+	for i, ch := range r.Changes {
+		paths[i] = ch.Path
+	}
 	chunks := (len(paths) + blobChunk - 1) / blobChunk
 	vars := map[string]any{"path": projectPath(r.Repo), "branch": r.Branch}
 	if r.Base != "" {
@@ -246,15 +223,6 @@ func (d *Driver) actions(r *driver.PullRequestRequest, pf *preflight) ([]*gitlab
 	}
 	out := make([]*gitlab.CommitActionOptions, 0, len(r.Changes))
 	for _, ch := range r.Changes {
-		if ch.Action != driver.Delete {
-			// A file where the path needs a directory: GitLab refuses the
-			// whole commit; say so first, as the GitHub driver does.
-			for dir := path.Dir(ch.Path); dir != "."; dir = path.Dir(dir) {
-				if exists[dir] {
-					return nil, errcode.Newf(errcode.Conflict, "", "%s: %s is a file on %s; nothing was committed", ch.Path, dir, where)
-				}
-			}
-		}
 		a := &gitlab.CommitActionOptions{FilePath: gitlab.Ptr(ch.Path)}
 		var action gitlab.FileActionValue
 		switch ch.Action {
