@@ -25,7 +25,9 @@ import (
 // The spec is validated before any request: a non-empty title, valid
 // branch names (git check-ref-format), at least one change, every path
 // valid per fs.ValidPath (relative, slash-separated, no "..") and given
-// once. A violation is InvalidArgument.
+// once, no NUL byte, and no written path that git refuses in a tree (a
+// ".git" element in any spelling NTFS or HFS+ reads so, a .gitmodules or
+// .gitattributes that is not a file). A violation is InvalidArgument.
 func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
 	repoURL := ""

@@ -1,11 +1,13 @@
 package scm
 
 import (
+	"errors"
 	"io/fs"
 	"path"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/gitpath"
 )
 
 // validBranchName reports whether name is a valid branch name by the basic
@@ -61,6 +63,18 @@ func validatePullRequest(op string, s *PullRequestSpec) error {
 		if ch.Action < Upsert || ch.Action > Delete {
 			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: unknown action %d", i, int(ch.Action))
 		}
+		if strings.ContainsRune(ch.Path, 0) {
+			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: path %q holds a NUL byte", i, ch.Path)
+		}
+		if ch.Action != Delete {
+			// A name git refuses in a tree (".git" in any spelling NTFS
+			// or HFS+ reads so): refused here the same way on every host.
+			// A Delete may still remove one.
+			var ce *errcode.Error
+			if err := gitpath.CheckPath(ch.Path); errors.As(err, &ce) {
+				return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: %s", i, ce.Msg)
+			}
+		}
 		if seen[ch.Path] {
 			return errcode.Newf(errcode.InvalidArgument, op, "changes[%d]: path %q appears more than once", i, ch.Path)
 		}
@@ -80,8 +94,7 @@ func validatePullRequest(op string, s *PullRequestSpec) error {
 // hasGlob reports whether s holds a glob metacharacter.
 func hasGlob(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
-// maxGlobStars bounds the "**" segments of a pattern, which keeps
-// matching polynomial in the path depth.
+// maxGlobStars bounds the "**" segments of a pattern.
 const maxGlobStars = 4
 
 // checkGlob validates a pattern: every segment a valid path.Match pattern,
@@ -109,35 +122,39 @@ func checkGlob(pattern string) bool {
 // where a "**" segment matches zero or more whole segments. Both are
 // slash-separated; pattern must have passed checkGlob.
 func matchGlob(pattern, name string) bool {
-	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))
+	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"), path.Match)
 }
 
-func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			// Collapse consecutive "**".
-			for len(pat) > 1 && pat[1] == "**" {
-				pat = pat[1:]
+// matchSegs reports whether the pattern segments pat match the name
+// segments name, comparing segments with segMatch (path.Match), by
+// dynamic programming from the ends: at most one comparison per (pattern
+// segment, name segment) pair, so the cost is linear in each length
+// whatever the number of "**" (a backtracking match costs the depth to
+// the power of the number of "**").
+func matchSegs(pat, name []string, segMatch func(pattern, name string) (bool, error)) bool {
+	n := len(name)
+	// next[j]: pat[i+1:] matches name[j:]; cur[j]: pat[i:] matches name[j:].
+	next, cur := make([]bool, n+1), make([]bool, n+1)
+	next[n] = true // the empty pattern matches the empty name only
+	for i := len(pat) - 1; i >= 0; i-- {
+		if pat[i] == "**" {
+			// Zero segments (next[j]) or one more (cur[j+1]).
+			cur[n] = next[n]
+			for j := n - 1; j >= 0; j-- {
+				cur[j] = next[j] || cur[j+1]
 			}
-			if len(pat) == 1 {
-				return true
-			}
-			for i := 0; i <= len(name); i++ {
-				if matchSegs(pat[1:], name[i:]) {
-					return true
+		} else {
+			cur[n] = false
+			for j := n - 1; j >= 0; j-- {
+				cur[j] = false
+				if next[j+1] {
+					cur[j], _ = segMatch(pat[i], name[j])
 				}
 			}
-			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
+		next, cur = cur, next
 	}
-	return len(name) == 0
+	return next[0]
 }
 
 // globPrefix returns the directory to list for pattern: its leading

@@ -1,6 +1,8 @@
 package scm
 
 import (
+	"path"
+	"strings"
 	"testing"
 )
 
@@ -141,4 +143,112 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("redactURL(%q) = %q; want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestValidatePullRequestGitPaths: a change whose path git refuses in a
+// tree (a ".git" element in any spelling NTFS or HFS+ reads as one, a NUL
+// byte, a .gitmodules that is a directory) is InvalidArgument before any
+// request, on every adapter, instead of whatever each host makes of it.
+func TestValidatePullRequestGitPaths(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{".git/config", false},
+		{".GIT/hooks/post-checkout", false},
+		{"sub/.git", false},
+		{"git~1/config", false},
+		{".git. /x", false},
+		{".g\u200cit/config", false},
+		{"a\x00b", false},
+		{".gitmodules/x", false},
+		{".gitmodules", true},
+		{".github/workflows/ci.yaml", true},
+		{"docs/.gitkeep", true},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			for _, action := range []ChangeAction{Upsert, Delete} {
+				err := validatePullRequest("op", &PullRequestSpec{Title: "t", Branch: "b",
+					Changes: []Change{{Path: tc.path, Action: action, Content: []byte("x")}}})
+				// A Delete may remove such a path (never create one),
+				// but no path holds a NUL byte.
+				ok := tc.ok || (action == Delete && !strings.Contains(tc.path, "\x00"))
+				if ok && err != nil {
+					t.Errorf("action %d: %v; want accepted", action, err)
+				}
+				if !ok && Code(err) != InvalidArgument {
+					t.Errorf("action %d: %v; want InvalidArgument", action, err)
+				}
+			}
+		})
+	}
+}
+
+// TestMatchGlobIsLinear: matching is linear in the pattern's and the
+// path's lengths (one segment comparison per pair at most), however many
+// "**" the pattern holds: a repository of deep paths ("x/x/x/.../x", which
+// anyone who can push may add) must not make a Search of
+// "**/x/**/x/**/x/**/b" cost the fourth power of their depth.
+func TestMatchGlobIsLinear(t *testing.T) {
+	calls := 0
+	counted := func(pattern, name string) (bool, error) {
+		calls++
+		return path.Match(pattern, name)
+	}
+	name := strings.Repeat("x/", 120) + "z"
+	for _, pattern := range []string{"**/x/**/b", "**/x/**/x/**/b", "**/x/**/x/**/x/**/b", "**/x/**/x/**/x/**/z"} {
+		calls = 0
+		want := strings.HasSuffix(pattern, "/z")
+		if got := matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"), counted); got != want {
+			t.Errorf("matchGlob(%q, x/.../z) = %v; want %v", pattern, got, want)
+		}
+		segs, depth := strings.Count(pattern, "/")+1, strings.Count(name, "/")+1
+		if limit := segs * (depth + 1); calls > limit {
+			t.Errorf("matchGlob(%q) on a path of %d segments: %d segment matches; want at most %d", pattern, depth, calls, limit)
+		}
+	}
+}
+
+// matchSegsBacktrack is the plain backtracking matcher, the reference
+// FuzzMatchGlobAgrees checks matchSegs against.
+func matchSegsBacktrack(pat, name []string) bool {
+	for len(pat) > 0 {
+		if pat[0] == "**" {
+			for i := 0; i <= len(name); i++ {
+				if matchSegsBacktrack(pat[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(name) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(pat[0], name[0]); !ok {
+			return false
+		}
+		pat, name = pat[1:], name[1:]
+	}
+	return len(name) == 0
+}
+
+// FuzzMatchGlobAgrees: matchGlob agrees with the backtracking matcher on
+// every valid pattern and path.
+func FuzzMatchGlobAgrees(f *testing.F) {
+	for _, s := range [][2]string{
+		{"**/catalog-info.yaml", "a/b/catalog-info.yaml"}, {"templates/**/*.yaml", "templates/x.yaml"},
+		{"**", ""}, {"a/**/**/b", "a/b"}, {"**/x/**/x/**/b", "x/x/x/b"}, {"*.md", "docs/a.md"},
+		{"a/[b-c]/?", "a/b/z"}, {"**/a", "a/a/a"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if !checkGlob(pattern) || strings.Count(name, "/") > 12 || strings.Count(pattern, "/") > 12 {
+			return
+		}
+		got := matchGlob(pattern, name)
+		if want := matchSegsBacktrack(strings.Split(pattern, "/"), strings.Split(name, "/")); got != want {
+			t.Errorf("matchGlob(%q, %q) = %v; backtracking says %v", pattern, name, got, want)
+		}
+	})
 }

@@ -9,9 +9,14 @@
 // A whole archive is refused, with an InvalidArgument *errcode.Error naming
 // the entry, when any entry:
 //
-//   - has a name that is absolute, contains a ".." component, a backslash,
-//     a NUL byte or a Windows drive letter ("C:..."), is not valid UTF-8, or
-//     is not an fs.ValidPath once cleaned ("./a//b/" cleans to "a/b");
+//   - has a name that is absolute, contains a ".." component or starts
+//     with a Windows drive letter ("C:..."); names are cleaned ("./a//b/"
+//     cleans to "a/b");
+//   - is kept (inside the selected tree, after StripComponents and Dir) and
+//     has a name that contains a backslash or a NUL byte or is not valid
+//     UTF-8 (git allows such names, so an archive of a whole repository
+//     may hold one outside the selected tree: it is skipped there, as
+//     every entry outside is);
 //   - is a character or block device, a FIFO, or an entry type this package
 //     does not know;
 //   - is a symbolic or hard link inside the selected tree (after
@@ -454,13 +459,23 @@ const (
 // prefix, no trailing slash, no empty or "." elements. The top directory
 // itself ("./") cleans to ".".
 func cleanName(name string) (string, error) {
+	c, err := placeName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := nameBytes(name); err != nil {
+		return "", err
+	}
+	return c, nil
+}
+
+// placeName checks what decides where an entry goes, for every entry: a
+// relative name (not absolute, no Windows drive letter) without a ".."
+// element. It returns the name cleaned, as cleanName does.
+func placeName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", invalidf("archive entry with an empty name")
-	case !utf8.ValidString(name):
-		return "", invalidf("archive entry %s: name is not valid UTF-8", abbrev(name))
-	case strings.ContainsAny(name, "\\\x00"):
-		return "", invalidf("archive entry %s: name contains a backslash or NUL", abbrev(name))
 	case name[0] == '/':
 		return "", invalidf("archive entry %s: absolute path", abbrev(name))
 	case hasDriveLetter(name):
@@ -472,10 +487,24 @@ func cleanName(name string) (string, error) {
 		}
 	}
 	c := path.Clean(name)
-	if c != "." && !fs.ValidPath(c) {
+	if c != "." && (c[0] == '/' || c == ".." || strings.HasPrefix(c, "../")) {
 		return "", invalidf("archive entry %s: invalid path", abbrev(name))
 	}
 	return c, nil
+}
+
+// nameBytes refuses the bytes no kept entry's name may hold: bytes that
+// are not UTF-8, a backslash or a NUL. Git allows them (all but NUL), so
+// an archive of a whole repository may hold such a name outside the
+// selected tree: it is checked only for the entries kept.
+func nameBytes(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return invalidf("archive entry %s: name is not valid UTF-8", abbrev(name))
+	case strings.ContainsAny(name, "\\\x00"):
+		return invalidf("archive entry %s: name contains a backslash or NUL", abbrev(name))
+	}
+	return nil
 }
 
 func hasDriveLetter(s string) bool {
@@ -483,21 +512,25 @@ func hasDriveLetter(s string) bool {
 }
 
 // entryName checks an entry's raw name, before any other work on it, and
-// returns it cleaned.
+// returns it cleaned: its length and where it goes (placeName). The bytes
+// of a name kept are checked by selected.
 func (c *config) entryName(raw string) (string, error) {
 	if err := c.checkNameLength(raw); err != nil {
 		return "", err
 	}
-	return cleanName(raw)
+	return placeName(raw)
 }
 
 // selected places a cleaned name in the selected tree: keep is false for
-// an entry outside it (see rebase); a kept one must be within the path
-// limits.
+// an entry outside it (see rebase); a kept one must have a name of valid
+// bytes (nameBytes) and be within the path limits.
 func (c *config) selected(name string) (rel string, keep bool, err error) {
 	rel, keep = c.rebase(name)
 	if !keep {
 		return "", false, nil
+	}
+	if err := nameBytes(name); err != nil {
+		return "", false, err
 	}
 	if err := c.checkPath(name, rel); err != nil {
 		return "", false, err

@@ -607,3 +607,33 @@ func TestZipSizeIsCountedNotTrusted(t *testing.T) {
 		t.Errorf("took %v; want a quick refusal", elapsed)
 	}
 }
+
+// TestOddNamesOutsideDirAreSkipped: git allows any bytes but "/" and NUL
+// in a name, so a repository's archive may hold a name with a backslash
+// or one that is not UTF-8. Outside the selected Dir such an entry is
+// skipped like any other entry there, instead of failing the whole read
+// (GitHub's tarball holds the whole repository); inside it, it is still
+// refused, as are ".." and absolute names anywhere.
+func TestOddNamesOutsideDirAreSkipped(t *testing.T) {
+	t.Parallel()
+	odd := []entry{{name: `repo/docs/a\b.md`, body: "b"}, {name: "repo/docs/\xff.txt", body: "ff"}, {name: "repo/keepers/\xfe", body: "fe"}}
+	for _, r := range readers {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			entries := append([]entry{{name: "repo/keep/x.txt", body: "x"}}, odd...)
+			fsys, err := r.read(t, entries, &archive.Options{StripComponents: 1, Dir: "keep"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(map[string]string{"x.txt": "x"}, tree(t, fsys)); diff != "" {
+				t.Errorf("snapshot (-want +got):\n%s", diff)
+			}
+			for _, e := range odd {
+				_, err := r.read(t, []entry{{name: "repo/keep/x.txt", body: "x"}, e}, &archive.Options{StripComponents: 1})
+				if errcode.CodeOf(err) != errcode.InvalidArgument {
+					t.Errorf("%q inside the selection: %v; want InvalidArgument", e.name, err)
+				}
+			}
+		})
+	}
+}

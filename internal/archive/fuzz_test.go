@@ -33,6 +33,7 @@ func FuzzReadTarGz(f *testing.F) {
 		{{name: "repo/dev", typ: tar.TypeChar}},
 		{{name: "repo/a", body: "x"}, {name: "repo/a/b", body: "y"}},
 		{{typ: tar.TypeXGlobalHeader, body: "abc"}, {name: "o-r-sha/templates/t/template.yaml", body: "kind: Template"}},
+		{{name: "o-r-sha/templates/t/a", body: "a"}, {name: `o-r-sha/docs/a\b`, body: "b"}, {name: "o-r-sha/templates/t\xff", body: "c"}},
 	}
 	for i, s := range seeds {
 		raw := tarBytes(f, s...)
@@ -268,8 +269,10 @@ func FuzzReadZip(f *testing.F) {
 		{{name: "repo/a", body: "x"}, {name: "repo/a/b", body: "y"}},
 		{{name: strings.Repeat("a/", 300) + "f", body: "deep"}},
 		{{name: strings.Repeat("x", 5000), body: "long"}},
+		{{name: "repo/keep/a", body: "a"}, {name: `repo/docs/a\b`, body: "b"}, {name: "repo/keep\xff", body: "c"}},
 	} {
 		f.Add(zipBytes(f, s...), uint8(1), "")
+		f.Add(zipBytes(f, s...), uint8(1), "keep")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, strip uint8, dir string) {
 		lim := archive.Limits{MaxFiles: 200, MaxBytes: 1 << 20, MaxFileBytes: 256 << 10, MaxArchiveBytes: 4 << 20}

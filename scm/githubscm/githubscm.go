@@ -61,7 +61,9 @@
 //     restarts the flow once. The headline of the commit is the message's
 //     first non-blank line (the title when it has none).
 //     Opening the same pull request again costs 1 request and changes
-//     nothing. createCommitOnBranch writes plain files (mode 100644) as
+//     nothing. An archived repository (GitHub refuses every write to it)
+//     is PermissionDenied after the query, with nothing sent to write,
+//     unless the pull request is already open. createCommitOnBranch writes plain files (mode 100644) as
 //     the credential's identity, so an executable file, a change to an
 //     existing executable file or symlink, and Options.CommitAuthor take
 //     the REST Git Data path instead: POST git/trees (text inline), POST

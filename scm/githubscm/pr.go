@@ -90,9 +90,10 @@ type gqlRef struct {
 
 type prepareData struct {
 	Repository *struct {
-		ID   string  `json:"id"`
-		Base *gqlRef `json:"base"`
-		Head *gqlRef `json:"head"`
+		ID         string  `json:"id"`
+		IsArchived bool    `json:"isArchived"`
+		Base       *gqlRef `json:"base"`
+		Head       *gqlRef `json:"head"`
 	} `json:"repository"`
 }
 
@@ -151,7 +152,7 @@ func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
 		base = "base: ref(qualifiedName: $base)"
 	}
 	decl += pathVars(0, paths, vars)
-	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n    id\n" +
+	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n    id isArchived\n" +
 		"    " + base + " { name " + sel + " }\n" +
 		"    head: ref(qualifiedName: $head) { name " + sel +
 		" associatedPullRequests(states: [OPEN], first: 20) { nodes { number url baseRefName headRefName isCrossRepository } } }\n  }\n}"
@@ -200,7 +201,8 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	base, head := data.Repository.Base, data.Repository.Head
 	if base == nil || base.Target == nil {
 		if r.Base == "" {
-			return nil, errcode.Newf(errcode.Conflict, "", "repository %s/%s is empty: it has no default branch", r.Repo.Owner, r.Repo.Name)
+			// InvalidArgument, as the GitLab driver answers it.
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "repository %s/%s has no default branch (it is empty): give a base branch for the pull request", r.Repo.Owner, r.Repo.Name)
 		}
 		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q not found in %s/%s", r.Base, r.Repo.Owner, r.Repo.Name)
 	}
@@ -223,6 +225,12 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	if out.Existing && !r.UpdateExisting {
 		out.CommitID = head.Target.OID
 		return out, nil
+	}
+	if data.Repository.IsArchived {
+		// GitHub refuses every write to an archived repository: say why
+		// before trying one, as the GitLab driver does.
+		return nil, errcode.Newf(errcode.PermissionDenied, "",
+			"repository %s/%s is archived (read-only): unarchive it to open a pull request", r.Repo.Owner, r.Repo.Name)
 	}
 
 	// The commit goes on the branch when it exists, else on the base.

@@ -765,3 +765,24 @@ func (p privateToken) RoundTrip(req *http.Request) (*http.Response, error) {
 	req.Header.Set("PRIVATE-TOKEN", p.token)
 	return http.DefaultTransport.RoundTrip(req)
 }
+
+// TestPullRequestFileUnderFileWritesNothing: a change that needs a
+// directory where a file is (exists.txt/inner.txt) is refused by GitLab
+// with the whole commit, so no branch, commit or merge request appears.
+// (The driver does not ask the preflight about parent directories: GitLab's
+// blobs(paths:) is not documented for a path that names a directory.)
+func TestPullRequestFileUnderFileWritesNothing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.add(t, "acme", "svc", map[string]string{"README.md": "hi\n", "exists.txt": "x\n"})
+	_, err := w.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: w.url(t, "acme", "svc", "", "", false),
+		Branch: "under", Title: "Under", Changes: []scm.Change{{Path: "exists.txt/inner.txt", Content: []byte("y")}}})
+	if err == nil {
+		t.Fatal("OpenPullRequest put a file under a file; want GitLab's refusal")
+	}
+	if _, ok := w.s.Branch("acme/svc", "under"); ok {
+		t.Error("the branch was created; want nothing written")
+	}
+	if mrs := w.s.MergeRequests("acme/svc"); len(mrs) != 0 {
+		t.Errorf("%d merge requests; want none", len(mrs))
+	}
+}

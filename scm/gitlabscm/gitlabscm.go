@@ -73,7 +73,10 @@
 //     rule as the fake models it (1 per field, a page of 100 doubling a
 //     connection's cost) the query costs 43, under GitLab's limit of 250;
 //     should an instance refuse a page as too complex, the page size is
-//     halved (at most 3 times) and kept for the following pages.
+//     halved (at most 3 times) and kept for the following pages. Each
+//     project's fork flag comes from Project.isForked (GitLab 16.9); an
+//     older instance refuses the field, and is asked again without it,
+//     once per driver (its projects are then not reported as forks).
 //   - OpenPullRequest: 1 GraphQL query (default branch, whether the source
 //     branch exists, an open merge request from it, and which changed paths
 //     exist on the branch or the base, so that each change becomes a create
@@ -120,6 +123,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
@@ -183,6 +187,9 @@ type Driver struct {
 	now        func() time.Time
 	gl         *gitlab.Client
 	namespaces namespaceIDs
+	// noIsForked is set once the instance refused Project.isForked
+	// (older than GitLab 16.9): FindFiles stops asking for it.
+	noIsForked atomic.Bool
 }
 
 var (

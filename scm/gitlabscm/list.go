@@ -110,18 +110,31 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 }
 
 // findQuery lists a namespace's projects (subgroups included) with the
-// blob of each path on each project's default branch.
+// blob of each path on each project's default branch, and whether each
+// is a fork (Project.isForked, GitLab 16.9 and later).
 const findQuery = `query($fullPath: ID!, $paths: [String!]!, $first: Int!, $after: String) {
   namespace(fullPath: $fullPath) {
     projects(includeSubgroups: true, first: $first, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes {
-        fullPath path webUrl httpUrlToRepo visibility archived
+        fullPath path webUrl httpUrlToRepo visibility archived isForked
         repository { rootRef blobs(paths: $paths) { nodes { path oid } } }
       }
     }
   }
 }`
+
+// findQueryNoFork is findQuery for an instance older than Project.isForked:
+// its projects are not known to be forks.
+var findQueryNoFork = strings.Replace(findQuery, " isForked\n", "\n", 1)
+
+// noIsForked reports whether err is GitLab refusing the isForked field
+// (an instance older than 16.9): "Field 'isForked' doesn't exist on type
+// 'Project'".
+func noIsForked(err error) bool {
+	var ge *GraphQLError
+	return errors.As(err, &ge) && ge.mentions("isforked")
+}
 
 type findResult struct {
 	Namespace *struct {
@@ -137,6 +150,7 @@ type findResult struct {
 				HTTPURLToRepo string `json:"httpUrlToRepo"`
 				Visibility    string `json:"visibility"`
 				Archived      bool   `json:"archived"`
+				IsForked      bool   `json:"isForked"`
 				Repository    *struct {
 					RootRef *string `json:"rootRef"`
 					Blobs   struct {
@@ -176,7 +190,16 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	var err error
 	for tries := 0; ; tries++ {
 		vars["first"] = first
-		err = d.graphql(ctx, gl, findQuery, vars, &res)
+		query := findQuery
+		if d.noIsForked.Load() {
+			query = findQueryNoFork
+		}
+		err = d.graphql(ctx, gl, query, vars, &res)
+		if query == findQuery && noIsForked(err) {
+			// Remembered: the next pages and calls ask without it.
+			d.noIsForked.Store(true)
+			err = d.graphql(ctx, gl, findQueryNoFork, vars, &res)
+		}
 		var ge *GraphQLError
 		if err == nil || !errors.As(err, &ge) || !ge.complexity() || tries == 3 || first == 1 {
 			break
@@ -193,7 +216,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	page := &driver.FoundPage{Results: make([]driver.Found, 0, len(prj.Nodes))}
 	for _, n := range prj.Nodes {
 		repo := driver.Repository{Name: n.Path, WebURL: n.WebURL, CloneURL: n.HTTPURLToRepo,
-			Private: private(n.Visibility), Archived: n.Archived}
+			Private: private(n.Visibility), Archived: n.Archived, Fork: n.IsForked}
 		if i := strings.LastIndex(n.FullPath, "/"); i > 0 {
 			repo.Owner = n.FullPath[:i]
 		}

@@ -99,6 +99,10 @@ func (s *Server) mutationRepo(r *http.Request, f *gql.Field, in map[string]any, 
 	if it := tokenOf(r); it != nil && (!it.covers(rp) || it.permissions[perm] != "write") {
 		return nil, gqlErr("FORBIDDEN", msgNotAccessible, f.AST)
 	}
+	if rp.Archived {
+		// GitHub refuses every write to an archived repository.
+		return nil, gqlErr("UNPROCESSABLE", "Repository was archived so is read-only", f.AST)
+	}
 	return rp, nil
 }
 

@@ -244,3 +244,36 @@ func TestFailPullRequestMutation(t *testing.T) {
 		t.Errorf("second attempt: %v", errs)
 	}
 }
+
+// TestArchivedRepositoryRefusesWrites: GitHub refuses every write to an
+// archived repository, REST with 403 "Repository was archived so is
+// read-only." and GraphQL mutations with UNPROCESSABLE, and still answers
+// reads.
+func TestArchivedRepositoryRefusesWrites(t *testing.T) {
+	s := newServer(t, nil)
+	head, err := s.AddRepo(fakegithub.Repo{Owner: "acme", Name: "old", Archived: true,
+		Files: []fakegithub.File{{Path: "README.md", Content: []byte("hi\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := s.URL() + "/repos/acme/old"
+	if resp, b := do(t, s, call{method: "POST", url: api + "/git/refs", body: `{"ref":"refs/heads/x","sha":"` + head + `"}`}); resp.StatusCode != http.StatusForbidden ||
+		decode[map[string]any](t, b)["message"] != "Repository was archived so is read-only." {
+		t.Errorf("POST git/refs: %d %s; want 403 Repository was archived so is read-only.", resp.StatusCode, b)
+	}
+	if resp, b := do(t, s, call{method: "GET", url: api + "/contents/README.md"}); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET contents: %d %s; want 200", resp.StatusCode, b)
+	}
+	data := graphql(t, s, s.URL()+"/graphql", `{ repository(owner: "acme", name: "old") { id } }`, nil)
+	id := data["data"].(map[string]any)["repository"].(map[string]any)["id"].(string)
+	vars := mutationVars(id, "x", head, map[string]string{"a.txt": "a"})
+	vars["commit"].(map[string]any)["branch"] = map[string]any{"repositoryNameWithOwner": "acme/old", "branchName": "x"}
+	const msg = "UNPROCESSABLE: Repository was archived so is read-only"
+	if diff := cmp.Diff(map[string]string{"branch": msg, "commit": msg, "pullRequest": msg},
+		errorsOf(graphql(t, s, s.URL()+"/graphql", openMutation, vars))); diff != "" {
+		t.Errorf("mutation on an archived repository: errors (-want +got):\n%s", diff)
+	}
+	if _, ok := s.Ref("acme", "old", "refs/heads/x"); ok {
+		t.Error("branch x was created")
+	}
+}

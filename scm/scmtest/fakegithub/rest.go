@@ -67,6 +67,11 @@ func (s *Server) inRepo(doc string, h repoHandler) http.HandlerFunc {
 		s.site.Lock()
 		defer s.site.Unlock()
 		if rp := s.visibleRepo(r); rp != nil {
+			if rp.Archived && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				// GitHub refuses every write to an archived repository.
+				s.writeError(w, r, http.StatusForbidden, "Repository was archived so is read-only.", doc)
+				return
+			}
 			h(w, r, rp, doc)
 			return
 		}

@@ -236,7 +236,7 @@ func (x *gqlReq) project(pr *project) any {
 	return map[string]any{"id": "gid://gitlab/Project/" + strconv.FormatInt(pr.id, 10), "fullPath": pr.fullPath(),
 		"path": pr.Path, "name": pr.Name, "nameWithNamespace": pr.ns.name + " / " + pr.Name, "description": pr.Description,
 		"webUrl": web, "httpUrlToRepo": web + ".git", "sshUrlToRepo": pr.sshURL(x.r), "visibility": string(pr.Visibility),
-		"archived": pr.Archived, "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created),
+		"archived": pr.Archived, "isForked": pr.ForkedFrom != "", "createdAt": ts(pr.created), "lastActivityAt": ts(pr.created),
 		"namespace":  lazy(func(map[string]any) any { return x.namespace(pr.ns, "") }),
 		"repository": x.repository(pr),
 		"mergeRequests": lazy(func(a map[string]any) any {

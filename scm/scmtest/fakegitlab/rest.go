@@ -177,7 +177,7 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 			readme = web + "/-/blob/" + pr.DefaultBranch + "/README.md"
 		}
 	}
-	return map[string]any{
+	j := map[string]any{
 		"id": pr.id, "description": pr.Description, "name": pr.Name, "name_with_namespace": pr.ns.name + " / " + pr.Name,
 		"path": pr.Path, "path_with_namespace": pr.fullPath(),
 		"created_at": ts(pr.created), "updated_at": ts(pr.created), "default_branch": pr.rootRef(),
@@ -198,6 +198,15 @@ func (s *Server) projectJSON(r *http.Request, pr *project) map[string]any {
 		"repository_object_format": "sha1", "merge_requests_access_level": "enabled",
 		"repository_access_level": "enabled",
 	}
+	if up := s.projects[strings.ToLower(pr.ForkedFrom)]; up != nil && up != pr {
+		// GitLab's forked_from_project: the upstream's basic details.
+		cp := *up
+		cp.ForkedFrom = ""
+		m := s.projectJSON(r, &cp)
+		maps.DeleteFunc(m, func(k string, _ any) bool { return !slices.Contains(basicFields, k) })
+		j["forked_from_project"] = m
+	}
+	return j
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request, pr *project) {
@@ -608,6 +617,10 @@ func (s *Server) commitActions(r *http.Request, pr *project) (*repostore.Commit,
 		switch {
 		case a.Action == "create" && (exists || fake.IsDir(files, a.FilePath)):
 			return nil, fail("A file with this name already exists")
+		case a.Action != "delete" && fileInTheWay(files, a.FilePath):
+			// Git cannot hold a file and a directory at one path:
+			// GitLab refuses the commit.
+			return nil, fail("A file with this name already exists")
 		case a.Action != "create" && !exists:
 			return nil, fail("A file with this name doesn't exist")
 		case a.Action == "update" && a.Content == nil:
@@ -881,4 +894,15 @@ func changesCount(pr *project, m *mergeRequest) string {
 		return "0"
 	}
 	return strconv.Itoa(len(repostore.Changed(src, dst)))
+}
+
+// fileInTheWay reports whether a parent directory of p is a file in
+// files.
+func fileInTheWay[V any](files map[string]V, p string) bool {
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if _, ok := files[dir]; ok {
+			return true
+		}
+	}
+	return false
 }

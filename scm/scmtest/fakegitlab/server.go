@@ -126,6 +126,10 @@ type Project struct {
 	// Visibility defaults to Private.
 	Visibility Visibility
 	Archived   bool
+	// ForkedFrom is the full path of the project this one is a fork
+	// of ("" for none): REST answers it as forked_from_project, GraphQL
+	// as isForked.
+	ForkedFrom string
 	// Files are committed on DefaultBranch as one commit. With no files
 	// the repository is empty: it has no branch and no commit.
 	Files []File
