@@ -300,15 +300,21 @@ func (x *TokenExchange) exchangeError(err error, subject string) error {
 		return err
 	}
 	code := errcode.CodeOf(err)
-	if code == errcode.InvalidArgument {
+	var e *errcode.Error
+	errors.As(err, &e)
+	switch {
+	case code == errcode.InvalidArgument:
 		// RFC 8693 §2.2.2: invalid_request (and invalid_target) is how a
 		// provider refuses a subject token it will not exchange.
+		code = errcode.PermissionDenied
+	case code == errcode.Unauthorized && e != nil && e.Status == http.StatusForbidden:
+		// A 403 (Keycloak's access_denied: the client may not exchange):
+		// signing in again would change nothing.
 		code = errcode.PermissionDenied
 	}
 	out := &errcode.Error{Code: code, Op: "auth.TokenExchange", Host: x.host,
 		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(strings.ReplaceAll(err.Error(), subject, "[REDACTED]"))}
-	var e *errcode.Error
-	if errors.As(err, &e) {
+	if e != nil {
 		out.RetryAt, out.Status = e.RetryAt, e.Status
 	}
 	return out

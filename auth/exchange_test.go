@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"encoding/json"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -238,5 +239,26 @@ func TestTokenExchangeLifetime(t *testing.T) {
 				t.Fatalf("after Invalidate: %v, same token %v", err, again != nil && again.Token == cred.Token)
 			}
 		})
+	}
+}
+
+// TestTokenExchangeForbiddenIsPermissionDenied: a 403 access_denied (the
+// client may not exchange, as Keycloak answers) is PermissionDenied:
+// signing in again would change nothing.
+func TestTokenExchangeForbiddenIsPermissionDenied(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"error":"access_denied","error_description":"Client not allowed to exchange"}`)
+	}))
+	t.Cleanup(idp.Close)
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: idp.URL + "/token", ClientID: "portal",
+		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Source(s).Credential(t.Context()); errcode.CodeOf(err) != errcode.PermissionDenied {
+		t.Fatalf("a 403 access_denied: %v, want PermissionDenied", err)
 	}
 }

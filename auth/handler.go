@@ -834,17 +834,21 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	if s.Tokens.Expiry.IsZero() {
 		return h.recheckHeld(ctx, lease, key, s)
 	}
-	rp, ok := h.redirectProvider(s.Identity.Provider, s.Env)
-	if !ok {
+	p, herr := h.provider(s.Identity.Provider, s.Env)
+	if herr != nil {
 		// No refresh can ever succeed: the session ends, as a session
 		// whose tokens do not expire ends at its re-check.
 		return nil, h.endRefused(ctx, op, key, "the session's provider is no longer configured; sign in again", nil)
 	}
-	if s.Tokens.RefreshToken == "" {
-		if !h.now().Before(s.Tokens.Expiry) {
-			return nil, h.endRefused(ctx, op, key, "the provider token expired and there is no refresh token; sign in again", nil)
+	rp, ok := p.(RedirectProvider)
+	if !ok || s.Tokens.RefreshToken == "" {
+		// Nothing can renew the tokens (a password provider's, or no
+		// refresh token): the session is served until they expire, as
+		// Handler.Session serves it, then ends.
+		if h.now().Before(s.Tokens.Expiry) {
+			return s, nil
 		}
-		return nil, errcode.New(errcode.Unauthorized, op, "the provider token expires soon and there is no refresh token; sign in again")
+		return nil, h.endRefused(ctx, op, key, "the provider token expired and cannot be renewed; sign in again", nil)
 	}
 	pctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 	defer cancel()

@@ -102,6 +102,11 @@ func TestSessionWithoutRefreshTokenEndsAtExpiry(t *testing.T) {
 	if st := pageStatus(t, p, c); st != http.StatusOK {
 		t.Fatalf("before the token expires: %d", st)
 	}
+	// A refresh within the margin, with nothing to renew the token with,
+	// answers with the session as it is while the token lives.
+	if st, body := refreshStatus(t, p, c, "oidc"); st != http.StatusOK {
+		t.Fatalf("/refresh before the token expires: %d %s", st, body)
+	}
 	p.clk.Advance(time.Minute)
 	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
 		t.Fatalf("a minute after the token expired, with no refresh token, Handler.Session serves the session: %d", st)

@@ -63,7 +63,12 @@ func cleanMeta(m *Metadata, kind string, dropped []string) []string {
 	for _, k := range slices.Sorted(maps.Keys(m.Annotations)) { // warnings in a stable order
 		// Line breaks and tabs are kept: a mapped multi-line value (a
 		// YAML block ends in one) is an annotation Backstage takes.
-		if v := m.Annotations[k]; !isClean(v, true) || len(v) > MaxTextBytes {
+		v := m.Annotations[k]
+		if strings.Contains(v, "\r\n") { // Active Directory's line breaks
+			v = strings.ReplaceAll(v, "\r\n", "\n")
+			m.Annotations[k] = v
+		}
+		if !isClean(v, true) || len(v) > MaxTextBytes {
 			delete(m.Annotations, k)
 			dropped = append(dropped, droppedValue(kind+" "+m.Name, "annotation "+k))
 		}

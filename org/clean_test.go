@@ -57,9 +57,9 @@ func TestSnapshotClean(t *testing.T) {
 		}
 	}
 	// An annotation's line breaks and tabs are kept (a YAML block ends in one).
-	s2 := &Snapshot{Users: []User{{Metadata: Metadata{Name: "joe", Annotations: map[string]string{"example.com/note": "line\tone\n"}}}}}
+	s2 := &Snapshot{Users: []User{{Metadata: Metadata{Name: "joe", Annotations: map[string]string{"example.com/note": "line\tone\n", "example.com/ad": "a\r\nb"}}}}}
 	s2.Clean()
-	if s2.Users[0].Metadata.Annotations["example.com/note"] != "line\tone\n" || len(s2.Warnings) != 0 {
+	if s2.Users[0].Metadata.Annotations["example.com/note"] != "line\tone\n" || s2.Users[0].Metadata.Annotations["example.com/ad"] != "a\nb" || len(s2.Warnings) != 0 {
 		t.Errorf("a multi-line annotation: %q, warnings %q", s2.Users[0].Metadata.Annotations, s2.Warnings)
 	}
 	// Identifiers are left out, not cleaned into another value.

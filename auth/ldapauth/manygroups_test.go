@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"
@@ -102,6 +103,22 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
 		if err != nil || len(r.Groups) != n {
 			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
+		}
+	})
+	t.Run("controlDroppedMidSearch", func(t *testing.T) {
+		// A page without the control after the first is not a last page:
+		// the sign-in fails rather than go on with some of the groups.
+		ad.DropControl.Store(true)
+		defer ad.DropControl.Store(false)
+		var c ldapauth.Config
+		o := &c.LDAPAuthenticationOptions
+		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
+		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		if r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", ""); errcode.CodeOf(err) != errcode.Unavailable {
+			t.Fatalf("sign-in: %v, %v; want Unavailable", r, err)
 		}
 	})
 	t.Run("389DirectoryServerCookies", func(t *testing.T) {

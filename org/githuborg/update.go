@@ -93,11 +93,16 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	hc := r.http.ResolverClient(&orgx.Meter{}, r.opts.Resolver,
 		credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous})
 	o := r.newOrgRead(login, hc, func(int, int) {})
-	if len(r.cfg.Orgs) == 0 && multi && !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns }) &&
-		!slices.ContainsFunc(snap.Groups, func(g org.Group) bool {
-			return strings.HasPrefix(strings.ToLower(g.Metadata.Annotations["github.com/team-slug"]), prefix)
-		}) {
-		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s is not in the snapshot (an installation added since): read the organisations again", login)
+	// With the organisations found from the app's installations, the
+	// snapshot must show this one is among them: a team of it, or (several
+	// organisations) a user in its namespace. A single organisation's
+	// users name no organisation, and an event of another installation
+	// must not be applied to them.
+	hasTeam := slices.ContainsFunc(snap.Groups, func(g org.Group) bool {
+		return strings.HasPrefix(strings.ToLower(g.Metadata.Annotations["github.com/team-slug"]), prefix)
+	})
+	if len(r.cfg.Orgs) == 0 && !hasTeam && (!multi || !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns })) {
+		return nil, errcode.Newf(errcode.Conflict, op, "nothing in the snapshot shows organisation %s among the app's installations: read the organisations again", login)
 	}
 	for _, g := range snap.Groups {
 		slug := g.Metadata.Annotations["github.com/team-slug"]
@@ -145,6 +150,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	out.Warnings = append(out.Warnings, built.Warnings...)
 	out.Sort()
 	out.Clean()
+	slices.Sort(out.Warnings) // Clean's warnings name no organisation: once each
+	out.Warnings = slices.Compact(out.Warnings)
 	if err := out.Validate(); err != nil {
 		return nil, err
 	}

@@ -2,14 +2,21 @@ package githuborg_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -225,5 +232,61 @@ func TestUpdateKeepsOtherWarningsAndRefusesOrgEvents(t *testing.T) {
 	}
 	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Action: "renamed"}); errcode.CodeOf(err) != errcode.Conflict {
 		t.Errorf("organisation renamed: %v, want Conflict", err)
+	}
+}
+
+// TestUpdateOfAnotherInstallation: with the organisations found from the
+// app's installations and a snapshot of one organisation without teams,
+// nothing shows which organisation its users belong to: an event of
+// another organisation is Conflict, never applied to them.
+func TestUpdateOfAnotherInstallation(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddApp(fakegithub.App{ID: 79, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 79, Account: "acme"})
+	must(t, err)
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+		Apps: []integrations.GitHubAppConfig{{AppID: 79, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+	must(t, err)
+	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 79, Account: "globex"})
+	must(t, err)
+	fake.RemoveOrgMember("globex", "bob")
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "globex", User: "bob"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("an event of an organisation the snapshot does not show: %v, want Conflict", err)
+	}
+}
+
+// TestUpdateWarningsOnceEach: warnings that name no organisation (Clean's)
+// do not pile up over updates.
+func TestUpdateWarningsOnceEach(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "eve", Email: "eve\x00@acme.example"}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	for range 3 {
+		snap, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "eve"})
+		must(t, err)
+	}
+	n := 0
+	for _, w := range snap.Warnings {
+		if strings.Contains(w, "user eve") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("warnings = %q; want the one about eve once", snap.Warnings)
 	}
 }

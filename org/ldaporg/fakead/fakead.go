@@ -100,6 +100,10 @@ type Server struct {
 	// as slapd does when its limits disable paging (size.prtotal=disabled)
 	// or allow smaller pages (size.pr).
 	RefusePaging atomic.Bool
+	// DropControl, when set, makes paged searches answer every page after
+	// the first without the paged results control, as a broken server or
+	// proxy might.
+	DropControl atomic.Bool
 	// SlotCookies, when set, makes paged searches answer as 389 Directory
 	// Server does: the cookie names the connection's paging slot ("0"),
 	// the same on every page of a search, and the server keeps the
@@ -311,7 +315,9 @@ func (s *Server) search(w *gldap.ResponseWriter, r *gldap.Request) {
 		}
 		c, _ := gldap.NewControlPaging(paging.PagingSize)
 		c.SetCookie([]byte(next))
-		done.SetControls(c)
+		if !(s.DropControl.Load() && start > 0) {
+			done.SetControls(c)
+		}
 	}
 	w.Write(done)
 }

@@ -68,6 +68,11 @@ func (c *Conn) SearchPages(ctx context.Context, req *ldap.SearchRequest, pageSiz
 			return nil
 		}
 		resp, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if resp == nil && !first {
+			// Every page of a paged search carries the control (RFC 2696):
+			// one without it, mid-search, is not a last page.
+			return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: c.p.u.Host, Msg: "the directory dropped the paged results control in the middle of a paged search under " + req.BaseDN}
+		}
 		if resp == nil || len(resp.Cookie) == 0 {
 			// The last page; or a directory without paged results, which
 			// ignores the control (RFC 2696) and sends the whole answer
