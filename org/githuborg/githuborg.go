@@ -95,7 +95,8 @@ type UserTransformer struct {
 	// leave empty, so that e-mail sign-in resolvers match them; the same
 	// requests. GitHub lists them in no set order: the one equal to her
 	// public e-mail is taken, else the first in sort order, without the
-	// "+tag" GitHub routes them with, as Backstage does. Off by default,
+	// "+tag" GitHub routes them with, as Backstage does (two accounts
+	// whose addresses would then be one keep theirs whole). Off by default,
 	// as in Backstage: with another org provider (LDAP, Entra) making the
 	// same users, two entities would then share an address.
 	UseVerifiedEmails bool `json:"useVerifiedEmails"`
@@ -365,9 +366,11 @@ type member struct {
 
 // email is m's e-mail address: a verified-domain one without its
 // "+tag" (the one equal to her public e-mail, else the first in sort
-// order: GitHub's order is not stable), else the public one.
-func (m *member) email() string {
-	var verified []string
+// order: GitHub's order is not stable), else the public one; exact is the
+// verified address as GitHub lists it ("" when the public one is taken).
+func (m *member) email() (addr, exact string) {
+	type candidate struct{ addr, exact string }
+	var verified []candidate
 	for _, v := range m.Verified {
 		local, domain, ok := strings.Cut(v, "@")
 		if !ok || local == "" || domain == "" {
@@ -376,16 +379,17 @@ func (m *member) email() string {
 		if l, _, tagged := strings.Cut(local, "+"); tagged && l != "" {
 			local = l
 		}
-		e := local + "@" + domain
-		if strings.EqualFold(e, m.Email) {
-			return e
+		c := candidate{local + "@" + domain, v}
+		if strings.EqualFold(c.addr, m.Email) {
+			return c.addr, c.exact
 		}
-		verified = append(verified, e)
+		verified = append(verified, c)
 	}
 	if len(verified) > 0 {
-		return slices.Min(verified)
+		c := slices.MinFunc(verified, func(a, b candidate) int { return strings.Compare(a.addr, b.addr) })
+		return c.addr, c.exact
 	}
-	return m.Email
+	return m.Email, ""
 }
 
 type team struct {
@@ -722,6 +726,7 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 			nsField = ns
 		}
 		users := map[string]*org.User{} // by lower-case login
+		exact := map[string]string{}    // verified addresses as listed, by lower-case login
 		var order []string
 		for _, m := range d.members {
 			key := strings.ToLower(m.Login)
@@ -737,10 +742,23 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 			if m.Name != nil {
 				u.Spec.Profile.DisplayName = *m.Name
 			}
-			u.Spec.Profile.Email = m.email()
+			u.Spec.Profile.Email, exact[key] = m.email()
 			u.Spec.Profile.Picture = m.AvatarURL
 			users[key] = u
 			order = append(order, key)
+		}
+		// Two accounts of one person (jane, and a bot registered as
+		// jane+bot@) would share the address without the tag, and an
+		// e-mail sign-in resolver would then match neither: those keep the
+		// address as GitHub lists it.
+		shared := map[string]int{}
+		for _, u := range users {
+			shared[strings.ToLower(u.Spec.Profile.Email)]++
+		}
+		for k, u := range users {
+			if e := exact[k]; e != "" && shared[strings.ToLower(u.Spec.Profile.Email)] > 1 {
+				u.Spec.Profile.Email = e
+			}
 		}
 		// Teams whose slug Backstage would reject (GitHub allows slugs
 		// longer than 63 characters), and a team the server sent twice, are

@@ -20,15 +20,19 @@ func TestUseVerifiedEmails(t *testing.T) {
 		wantJane, wantBob   string
 		wantCarol, wantDave string
 		wantErin            string
+		wantFrank, wantBot  string
 	}{
-		{false, "jane@gmail.example", "", "", "dave@acme.example", "Erin@acme.example"},
-		// jane: the first in sort order; erin: the one equal to her public e-mail.
-		{true, "j.doe@acme.example", "bob@acme.example", "", "dave@acme.example", "erin@acme.example"},
+		{false, "jane@gmail.example", "", "", "dave@acme.example", "Erin@acme.example", "", ""},
+		// jane: the first in sort order; erin: the one equal to her public
+		// e-mail; frank's bot keeps its tag, or both would share frank's.
+		{true, "j.doe@acme.example", "bob@acme.example", "", "dave@acme.example", "erin@acme.example", "frank@acme.example", "frank+bot@acme.example"},
 	} {
 		w := newWorld(t)
 		for _, m := range []fakegithub.OrgMember{
 			{Login: "jane", Email: "jane@gmail.example", VerifiedEmails: []string{"jane@acme.example", "j.doe@acme.example"}},
 			{Login: "erin", Email: "Erin@acme.example", VerifiedEmails: []string{"a.erin@acme.example", "erin+routed@acme.example"}},
+			{Login: "frank", VerifiedEmails: []string{"frank@acme.example"}},
+			{Login: "frank-bot", VerifiedEmails: []string{"frank+bot@acme.example"}},
 			{Login: "bob", VerifiedEmails: []string{"bob+github@acme.example"}},
 			{Login: "carol", VerifiedEmails: []string{"not-an-address"}},
 			{Login: "dave", Email: "dave@acme.example"},
@@ -40,7 +44,7 @@ func TestUseVerifiedEmails(t *testing.T) {
 		if got := w.fake.Stats().API; got != 1 {
 			t.Errorf("use=%v: requests = %d, want 1", tc.use, got)
 		}
-		for login, want := range map[string]string{"jane": tc.wantJane, "bob": tc.wantBob, "carol": tc.wantCarol, "dave": tc.wantDave, "erin": tc.wantErin} {
+		for login, want := range map[string]string{"jane": tc.wantJane, "bob": tc.wantBob, "carol": tc.wantCarol, "dave": tc.wantDave, "erin": tc.wantErin, "frank": tc.wantFrank, "frank-bot": tc.wantBot} {
 			if u := snap.User(org.UserRef("", login)); u == nil || u.Spec.Profile.Email != want {
 				t.Errorf("use=%v: %s = %+v, want e-mail %q", tc.use, login, u, want)
 			}
