@@ -160,7 +160,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // ({"errors":[{"exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}).
 // It reads up to 64 KiB of the body and leaves resp.Body whole.
 func notPermitted(resp *http.Response) bool {
-	if !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	// Bitbucket names the user it authenticated; an anonymous request (a
+	// revoked token, on an instance with anonymous access) gets the same
+	// exception without one, and the credential is then to be renewed.
+	if resp.Header.Get("X-AUSERNAME") == "" || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		return false
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -482,6 +482,11 @@ func TestTransportKeepsATokenNotPermitted(t *testing.T) {
 	const body = `{"errors":[{"context":null,"message":"You are not permitted to access this resource","exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}`
 	api := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		if r.URL.Path == "/anonymous" {
+			w.Header().Set("X-AUSERNAME", "")
+		} else {
+			w.Header().Set("X-AUSERNAME", "alice")
+		}
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, body)
 	})
@@ -503,5 +508,11 @@ func TestTransportKeepsATokenNotPermitted(t *testing.T) {
 	}
 	if cred, err := user.Credential(t.Context()); err != nil || cred.Token != "ghu_good" {
 		t.Errorf("the token was dropped: %v %v", cred, err)
+	}
+	// The same answer naming no user: the token was taken for none (a
+	// revoked one, on an instance with anonymous access): renewed.
+	resp = get(t, &http.Client{Transport: &Transport{Resolver: r, Request: Request{Host: "gitlab.example.com", User: user}}}, api.URL+"/anonymous")
+	if got := api.Auths(); resp.StatusCode != http.StatusUnauthorized || len(got) != 3 || got[2] == "Bearer ghu_good" {
+		t.Errorf("an anonymous 401: Authorization %q; want a retry with a renewed token", got)
 	}
 }

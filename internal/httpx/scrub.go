@@ -242,10 +242,12 @@ func RequestSecrets(req *http.Request) []string {
 		out = append(out, c.Value)
 	}
 	if req.URL != nil {
-		if p, ok := req.URL.User.Password(); ok {
+		if p, ok := req.URL.User.Password(); ok && p != "" {
 			out = append(out, p)
-		} else if u := req.URL.User.Username(); u != "" {
-			// A token as the user name alone (https://TOKEN@host), which
+		}
+		if u := req.URL.User.Username(); len(u) >= minSecretLen {
+			// A token as the user name (https://TOKEN@host,
+			// https://TOKEN:x-oauth-basic@host, https://TOKEN:@host), which
 			// *url.Error does not hide as it hides a password.
 			out = append(out, u)
 		}

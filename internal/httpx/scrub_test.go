@@ -33,6 +33,8 @@ func TestRequestSecrets(t *testing.T) {
 		// git and GitHub accept): net/http's *url.Error hides only a
 		// password, so the user name must be scrubbed too.
 		{"url user name alone", nil, "https://ghp_username1234@h/x", []string{"ghp_username1234"}},
+		{"url user name with an empty password", nil, "https://ghp_username1234:@h/x", []string{"ghp_username1234"}},
+		{"url user name with x-oauth-basic", nil, "https://ghp_username1234:x-oauth-basic@h/x", []string{"x-oauth-basic", "ghp_username1234"}},
 		{"nothing", nil, "https://h/x?page=2", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,11 +18,11 @@ import (
 
 // unauthorized answers every request with Bitbucket Data Center's 401 and
 // body.
-type unauthorized struct{ body string }
+type unauthorized struct{ body, user string }
 
 func (u unauthorized) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", Request: r,
-		Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}},
+		Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}, "X-Ausername": {u.user}},
 		Body:   io.NopCloser(strings.NewReader(u.body)), ContentLength: int64(len(u.body))}, nil
 }
 
@@ -36,19 +36,22 @@ func (u unauthorized) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestInsufficientPermissionIsPermissionDenied(t *testing.T) {
 	fake := newWorld(t, "")
 	defer fake.Close()
+	const notPermitted = `{"errors":[{"context":null,"message":"You are not permitted to access this resource","exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}`
 	for _, tc := range []struct {
-		name, body string
-		want       errcode.Code
+		name, body, user string
+		want             errcode.Code
 	}{
-		{"not permitted", `{"errors":[{"context":null,"message":"You are not permitted to access this resource","exceptionName":"com.atlassian.bitbucket.AuthorisationException"}]}`,
-			errcode.PermissionDenied},
+		{"not permitted", notPermitted, "alice", errcode.PermissionDenied},
+		// The same answer to an anonymous request (no credential, or one
+		// an instance with anonymous access took for none) names no user.
+		{"anonymous", notPermitted, "", errcode.Unauthorized},
 		{"bad password", `{"errors":[{"context":null,"message":"Authentication failed. Please check your credentials and try again.","exceptionName":"com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"}]}`,
-			errcode.Unauthorized},
-		{"no body", ``, errcode.Unauthorized},
+			"", errcode.Unauthorized},
+		{"no body", ``, "", errcode.Unauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, hc := driverFor(t, fake, nil)
-			hc.Transport = unauthorized{tc.body}
+			hc.Transport = unauthorized{tc.body, tc.user}
 			_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
 				Ref: "main", Path: "README.md"})
 			if info := d.ErrorInfo(err); info.Code != tc.want || info.Status != http.StatusUnauthorized {

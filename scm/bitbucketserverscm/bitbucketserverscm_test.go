@@ -535,9 +535,11 @@ func TestErrorInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiErr := func(status int, exc string) error {
-		return &bitbucketserverscm.APIError{Method: "GET", Path: "/x", Status: status,
+		return &bitbucketserverscm.APIError{Method: "GET", Path: "/x", Status: status, User: "alice",
 			Errors: []bitbucketserverscm.ErrorMessage{{Message: "m", ExceptionName: exc}}}
 	}
+	anonymous := &bitbucketserverscm.APIError{Method: "GET", Path: "/x", Status: 401,
+		Errors: []bitbucketserverscm.ErrorMessage{{Message: "m", ExceptionName: "com.atlassian.bitbucket.AuthorisationException"}}}
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -548,6 +550,7 @@ func TestErrorInfo(t *testing.T) {
 		{"401", apiErr(401, "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException"), errcode.Unauthorized},
 		{"403", apiErr(403, "com.atlassian.bitbucket.AuthorisationException"), errcode.PermissionDenied},
 		{"401 not permitted", apiErr(401, "com.atlassian.bitbucket.AuthorisationException"), errcode.PermissionDenied},
+		{"401 anonymous", anonymous, errcode.Unauthorized},
 		{"404", apiErr(404, "com.atlassian.bitbucket.repository.NoSuchRepositoryException"), errcode.NotFound},
 		{"409 duplicate pull request", apiErr(409, "com.atlassian.bitbucket.pull.DuplicatePullRequestException"), errcode.AlreadyExists},
 		{"409 duplicate ref", apiErr(409, "com.atlassian.bitbucket.repository.DuplicateRefException"), errcode.AlreadyExists},

@@ -39,6 +39,9 @@ type APIError struct {
 	// hint is httpx.Classify's word on what the answer asks of the
 	// caller (a 401 with X-GitHub-OTP), or "".
 	hint string
+	// User is the X-AUSERNAME the answer named: whom Bitbucket
+	// authenticated, "" when anonymous.
+	User string
 }
 
 // Error describes the answer: method, path, status and Bitbucket's
@@ -186,13 +189,16 @@ func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 // AuthorisationException is PermissionDenied: Bitbucket answers 401, not
 // 403, when "the currently authenticated user has insufficient
 // permissions" (its REST description of the 401s), while a credential it
-// refuses gets an AuthenticationException (IncorrectPassword...).
+// refuses gets an AuthenticationException (IncorrectPassword...). An
+// anonymous request (no credential, or one an instance with anonymous
+// access took for none) gets the same AuthorisationException: only an
+// answer naming the user (X-AUSERNAME) is PermissionDenied.
 func statusCode(e *APIError) errcode.Code {
 	if !e.RateLimited && e.Status == http.StatusConflict && (e.Exception("DuplicatePullRequestException") ||
 		e.Exception("DuplicateRefException") || e.Exception("AlreadyExistsException")) {
 		return errcode.AlreadyExists
 	}
-	if !e.RateLimited && e.Status == http.StatusUnauthorized && e.Exception("AuthorisationException") {
+	if !e.RateLimited && e.Status == http.StatusUnauthorized && e.Exception("AuthorisationException") && e.User != "" {
 		return errcode.PermissionDenied
 	}
 	return bbapi.Code(e.Status, e.RateLimited)
@@ -201,7 +207,7 @@ func statusCode(e *APIError) errcode.Code {
 // newAPIError makes an *APIError of an error answer, with the messages
 // of its body ({"errors":[...]}).
 func newAPIError(a *bbapi.Answer) error {
-	e := &APIError{Method: a.Method, Path: a.Path, Status: a.Status, RateLimited: a.RateLimited, RetryAt: a.RetryAt, hint: a.Hint}
+	e := &APIError{Method: a.Method, Path: a.Path, Status: a.Status, RateLimited: a.RateLimited, RetryAt: a.RetryAt, hint: a.Hint, User: a.User}
 	var body struct {
 		Errors []struct {
 			ErrorMessage

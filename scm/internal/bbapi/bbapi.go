@@ -81,6 +81,9 @@ type Answer struct {
 	// Body is at most MaxErrorBody bytes of the answer; nil for a 304 or
 	// when reading it failed.
 	Body []byte
+	// User is Bitbucket Data Center's X-AUSERNAME: the user it
+	// authenticated the request as, "" when anonymous.
+	User string
 }
 
 // Client sends the requests of one adapter's driver. Its fields are set
@@ -130,9 +133,16 @@ func (c *Client) Send(ctx context.Context, hc *http.Client, r *Request) (*http.R
 // proxies and servers do, would send it, with its credential, to another
 // resource of the host than the one the caller named. The adapters escape
 // every name they put in a path, but a name that is not a slug becomes
-// one ("!.." gives ".."), and no slug, ref or path the adapters send is a
-// dot segment otherwise.
+// one ("!.." gives "..", "!!!" gives ""), and no slug, ref or path the
+// adapters send is a dot segment or empty otherwise. An empty segment
+// (other than a trailing slash) is refused too: merged slashes would
+// name another resource.
 func CheckPath(u *url.URL) error {
+	if strings.Contains(strings.TrimSuffix(u.EscapedPath(), "/"), "//") {
+		// An empty name ("!!!" has an empty slug): merged slashes would
+		// name another resource too.
+		return errcode.Newf(errcode.InvalidArgument, "", "refusing to send a request for %s: a path segment is empty", u.EscapedPath())
+	}
 	for seg := range strings.SplitSeq(u.EscapedPath(), "/") {
 		if dec, err := url.PathUnescape(seg); err == nil && (dec == "." || dec == "..") || seg == "." || seg == ".." {
 			return errcode.Newf(errcode.InvalidArgument, "", "refusing to send a request for %s: a path segment is %q", u.EscapedPath(), seg)
@@ -148,7 +158,7 @@ func (c *Client) read(r *Request, resp *http.Response) *Answer {
 		now = c.Now
 	}
 	cl := httpx.Classify(resp, now())
-	a := &Answer{Method: r.Method, Path: r.name(), Status: resp.StatusCode, Hint: cl.Hint}
+	a := &Answer{Method: r.Method, Path: r.name(), Status: resp.StatusCode, Hint: cl.Hint, User: resp.Header.Get("X-AUSERNAME")}
 	if cl.Code == errcode.RateLimited {
 		a.RateLimited, a.RetryAt = true, cl.RetryAt
 	}

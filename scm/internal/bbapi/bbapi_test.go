@@ -84,6 +84,10 @@ func TestCheckPath(t *testing.T) {
 		{"https://h/repos/%2e%2E/raw/x", false},
 		{"https://h/repos/%2e/raw/x", false},
 		{"https://h/repos/x/..", false},
+		// An empty slug ("!!!"): merged slashes name another resource.
+		{"https://h/2.0/repositories/acme//src/main/x", false},
+		{"https://h/rest/api/1.0/projects/K/repos//raw/x", false},
+		{"https://h/2.0/repositories/acme/svc/src/main/", true},
 	} {
 		u, err := url.Parse(tc.raw)
 		if err != nil {

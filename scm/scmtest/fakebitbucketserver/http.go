@@ -50,7 +50,9 @@ func (s *Server) commonHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-AREQUESTID", "@"+strings.ToUpper(hex.EncodeToString(id[:]))+"x1x0")
 	h.Set("X-ASEN", "SEN-L0000000")
-	h.Set("X-AUSERNAME", s.opts.User)
+	if _, set := h["X-Ausername"]; !set { // refuse says no one
+		h.Set("X-AUSERNAME", s.opts.User)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Vary", "accept-encoding,x-auserid,cookie,x-ausername,accept-encoding")
 	h.Set("Cache-Control", "no-cache, no-transform")
@@ -147,6 +149,7 @@ func (s *Server) handler() http.Handler {
 
 // refuse answers a request whose credentials are missing or not good.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why repostore.AuthResult) {
+	w.Header().Set("X-AUSERNAME", "") // no one was authenticated
 	if why == repostore.AuthMissing {
 		s.writeError(w, r, http.StatusUnauthorized, exPrefix+"AuthorisationException", "You are not permitted to access this resource")
 		return
