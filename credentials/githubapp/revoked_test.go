@@ -3,6 +3,8 @@ package githubapp_test
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,8 +84,10 @@ func TestSelectedRepositoriesRejectedTokenDoesNotLoop(t *testing.T) {
 	if got := s.fake.Count("POST /app/installations/3/access_tokens"); got != 2 {
 		t.Errorf("minted %d tokens; want 2 (the first, and one after the 401)", got)
 	}
-	if got := s.fake.Count("GET /installation/repositories"); got != 2 {
-		t.Errorf("listed %d times; want 2", got)
+	// The first token twice (a token minted moments ago is tried again
+	// after a second: GitHub may not know it yet), the new one once.
+	if got := s.fake.Count("GET /installation/repositories"); got != 3 {
+		t.Errorf("listed %d times; want 3", got)
 	}
 }
 
@@ -112,5 +116,36 @@ func TestPublicTokenUsesAnAllowedInstallation(t *testing.T) {
 	none.fake.Add(apptest.Installation{ID: 5, Login: "stranger"})
 	if tok, err := none.app.PublicToken(t.Context()); !errors.Is(err, githubapp.ErrNotInstalled) {
 		t.Errorf("PublicToken with only a disallowed installation = %v, %v; want ErrNotInstalled", tok, err)
+	}
+}
+
+// TestFreshTokenNotYetKnownIsTriedAgain: GitHub may refuse a token minted
+// moments ago (not every server knows it yet): it is tried once more
+// after a second, not thrown away for another that would fare the same.
+func TestFreshTokenNotYetKnownIsTriedAgain(t *testing.T) {
+	s := newSetup(t, nil, nil)
+	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	var seen sync.Map // tokens GitHub has refused once
+	var rejected atomic.Int32
+	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		a := r.Header.Get("Authorization")
+		if !strings.HasPrefix(a, "Bearer ghs_") {
+			return false
+		}
+		if _, loaded := seen.LoadOrStore(a, true); loaded {
+			return false
+		}
+		rejected.Add(1)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`))
+		return true
+	})
+	tok, err := s.app.Token(t.Context(), "acme", "a")
+	if err != nil {
+		t.Fatalf("Token: %v", err)
+	}
+	if n := s.fake.Count("POST /app/installations/3/access_tokens"); n != 1 || rejected.Load() != 1 || tok == nil {
+		t.Errorf("minted %d tokens, %d refusals; want 1 token, used again after its refusal", n, rejected.Load())
 	}
 }
