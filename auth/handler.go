@@ -597,13 +597,16 @@ func (h *Handler) Session(r *http.Request) (*Session, error) {
 // long: for tokens that do not expire, its last re-check was more than
 // RecheckInterval plus RecheckGrace ago; for tokens that expire, they
 // expired more than RecheckGrace ago (every refresh since failed, or none
-// was asked for), or at all when there is no refresh token.
+// was asked for), or at all when nothing can renew them (no refresh
+// token, a provider that cannot refresh or is no longer configured).
 func (h *Handler) unconfirmed(s *Session) bool {
 	if s.Tokens.Expiry.IsZero() {
 		return h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace()))
 	}
-	if s.Tokens.RefreshToken == "" {
-		return h.now().After(s.Tokens.Expiry) // nothing can renew it: no grace
+	if _, ok := h.redirectProvider(s.Identity.Provider, s.Env); !ok || s.Tokens.RefreshToken == "" {
+		// Nothing can renew the tokens (no refresh token, a provider that
+		// cannot refresh, or one no longer configured): no grace.
+		return h.now().After(s.Tokens.Expiry)
 	}
 	return h.now().After(s.Tokens.Expiry.Add(h.recheckGrace()))
 }

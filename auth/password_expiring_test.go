@@ -52,3 +52,18 @@ func TestPasswordSessionWithExpiringTokens(t *testing.T) {
 		t.Fatalf("page after the token expired: %d", st)
 	}
 }
+
+// TestPasswordSessionExpiredWithoutRefresh: Handler.Session alone (the app
+// never calls /refresh) stops serving a session whose tokens nothing can
+// renew once they expire.
+func TestPasswordSessionExpiredWithoutRefresh(t *testing.T) {
+	p := newPortal(t, auth.Options{})
+	if err := p.h.Register("ldap", "development", &expiringPasswordProvider{now: p.clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	c := passwordLogin(t, p)
+	p.clk.Advance(2 * time.Hour)
+	if st := pageStatus(t, p, c); st != http.StatusUnauthorized {
+		t.Fatalf("an hour after its token expired, never refreshed: page %d", st)
+	}
+}

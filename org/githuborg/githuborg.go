@@ -386,7 +386,9 @@ func (m *member) email() (addr, exact string) {
 		verified = append(verified, c)
 	}
 	if len(verified) > 0 {
-		c := slices.MinFunc(verified, func(a, b candidate) int { return strings.Compare(a.addr, b.addr) })
+		c := slices.MinFunc(verified, func(a, b candidate) int {
+			return cmp.Or(strings.Compare(a.addr, b.addr), strings.Compare(a.exact, b.exact))
+		})
 		return c.addr, c.exact
 	}
 	return m.Email, ""
@@ -439,6 +441,11 @@ type orgRead struct {
 	login   string
 	members []member
 	teams   []*team
+
+	// sharedEmail is set by buildSnapshot when two users still share an
+	// e-mail address (Update: one not read again may hold another's
+	// without its +tag).
+	sharedEmail bool
 
 	r      *Reader
 	errs   orgx.Errs
@@ -758,6 +765,14 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 		for k, u := range users {
 			if e := exact[k]; e != "" && shared[strings.ToLower(u.Spec.Profile.Email)] > 1 {
 				u.Spec.Profile.Email = e
+			}
+		}
+		clear(shared)
+		for _, u := range users {
+			if u.Spec.Profile.Email != "" {
+				if shared[strings.ToLower(u.Spec.Profile.Email)]++; shared[strings.ToLower(u.Spec.Profile.Email)] > 1 {
+					d.sharedEmail = true // one Update cannot tell whose it is
+				}
 			}
 		}
 		// Teams whose slug Backstage would reject (GitHub allows slugs

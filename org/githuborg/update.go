@@ -63,8 +63,12 @@ const maxUpdateReads = 20
 // change of the organisation itself (renamed, deleted: a Change with an
 // Action and neither User nor Team);
 // Conflict when only a full Read can tell (a team renamed, a deleted
-// team had child teams, more than 20 further reads, or snap holds another
-// organisation's teams where this Reader reads one); and Read's errors.
+// team had child teams, two members who would share an e-mail address,
+// more than 20 further reads, snap holds another organisation's teams
+// where this Reader reads one, or, with the organisations found from the
+// app's installations, nothing in snap shows the event's organisation is
+// among them: a single organisation without teams included); and Read's
+// errors.
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
 	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
@@ -138,6 +142,11 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 		return nil, err
 	}
 	built := buildSnapshot([]*orgRead{o}, multi)
+	if o.sharedEmail {
+		// A member read again may own the address another holds without
+		// its +tag: only a full read has every member's verified ones.
+		return nil, errcode.Newf(errcode.Conflict, op, "two members of %s would share an e-mail address: read the organisation again", login)
+	}
 	out.Users = append(out.Users, built.Users...)
 	out.Groups = append(out.Groups, built.Groups...)
 	// The warnings of this organisation are those of the rebuild; the

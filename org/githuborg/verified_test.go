@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -49,5 +50,26 @@ func TestUseVerifiedEmails(t *testing.T) {
 				t.Errorf("use=%v: %s = %+v, want e-mail %q", tc.use, login, u, want)
 			}
 		}
+	}
+}
+
+// TestUpdateWithVerifiedEmailsThatWouldBeShared: a member read again who
+// owns the address another member holds without its +tag cannot be told
+// apart from the snapshot alone: Conflict, never two users with one
+// address.
+func TestUpdateWithVerifiedEmailsThatWouldBeShared(t *testing.T) {
+	w := newWorld(t)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", VerifiedEmails: []string{"jane+work@acme.example"}}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: true}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jdoe", VerifiedEmails: []string{"jane@acme.example"}}))
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jdoe"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("Update: %v, want Conflict", err)
+	}
+	full, err := r.Read(context.Background())
+	must(t, err)
+	if a, b := full.User(org.UserRef("", "jane")), full.User(org.UserRef("", "jdoe")); a.Spec.Profile.Email == b.Spec.Profile.Email {
+		t.Fatalf("a full read gives both %q", a.Spec.Profile.Email)
 	}
 }

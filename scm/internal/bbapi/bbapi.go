@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,9 +139,10 @@ func (c *Client) Send(ctx context.Context, hc *http.Client, r *Request) (*http.R
 // (other than a trailing slash) is refused too: merged slashes would
 // name another resource.
 func CheckPath(u *url.URL) error {
-	if strings.Contains(strings.TrimSuffix(u.EscapedPath(), "/"), "//") {
+	if segs := strings.Split(u.EscapedPath(), "/"); len(segs) > 2 && slices.Contains(segs[1:len(segs)-1], "") {
 		// An empty name ("!!!" has an empty slug): merged slashes would
-		// name another resource too.
+		// name another resource too. (The leading slash, and one trailing
+		// slash, make the only empty segments a path may have.)
 		return errcode.Newf(errcode.InvalidArgument, "", "refusing to send a request for %s: a path segment is empty", u.EscapedPath())
 	}
 	for seg := range strings.SplitSeq(u.EscapedPath(), "/") {

@@ -88,6 +88,8 @@ func TestCheckPath(t *testing.T) {
 		{"https://h/2.0/repositories/acme//src/main/x", false},
 		{"https://h/rest/api/1.0/projects/K/repos//raw/x", false},
 		{"https://h/2.0/repositories/acme/svc/src/main/", true},
+		{"https://h/2.0/repositories/acme/svc/src//", false},
+		{"https://h/2.0/repositories/acme//", false},
 	} {
 		u, err := url.Parse(tc.raw)
 		if err != nil {
