@@ -68,6 +68,18 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 	dir[0] = &fakead.Entry{DN: userDN, Attrs: map[string][]string{"objectClass": {"user"}, "sAMAccountName": {"ada"}, "memberOf": memberOf}}
 	ad := fakead.Start(t, dir, map[string]string{svc: "svc-pw", userDN: "ada-pw"})
 	ad.MaxPageSize, ad.MaxValRange = 5, 10
+	// signIns is an Authenticator for ad, with a group search or memberOf.
+	signIns := func(t *testing.T, groupSearch bool) *ldapauth.Authenticator {
+		var c ldapauth.Config
+		o := &c.LDAPAuthenticationOptions
+		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
+		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
+		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
+		if groupSearch {
+			c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
+		}
+		return newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+	}
 	t.Run("directoryWithoutPaging", func(t *testing.T) {
 		// A directory that does not know the paged results control
 		// ignores it and sends every group at once: that is a complete
@@ -75,13 +87,7 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		ad.NoPaging.Store(true)
 		ad.MaxPageSize = 1000
 		defer func() { ad.NoPaging.Store(false); ad.MaxPageSize = 5 }()
-		var c ldapauth.Config
-		o := &c.LDAPAuthenticationOptions
-		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
-		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
-		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
-		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
-		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		a := signIns(t, true)
 		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
 		if err != nil || len(r.Groups) != n {
 			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
@@ -93,13 +99,7 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		ad.RefusePaging.Store(true)
 		ad.MaxPageSize = 1000
 		defer func() { ad.RefusePaging.Store(false); ad.MaxPageSize = 5 }()
-		var c ldapauth.Config
-		o := &c.LDAPAuthenticationOptions
-		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
-		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
-		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
-		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
-		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		a := signIns(t, true)
 		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
 		if err != nil || len(r.Groups) != n {
 			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
@@ -110,13 +110,7 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		// the sign-in fails rather than go on with some of the groups.
 		ad.DropControl.Store(true)
 		defer ad.DropControl.Store(false)
-		var c ldapauth.Config
-		o := &c.LDAPAuthenticationOptions
-		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
-		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
-		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
-		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
-		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		a := signIns(t, true)
 		if r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", ""); errcode.CodeOf(err) != errcode.Unavailable {
 			t.Fatalf("sign-in: %v, %v; want Unavailable", r, err)
 		}
@@ -126,13 +120,7 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 		// not a loop.
 		ad.SlotCookies.Store(true)
 		defer ad.SlotCookies.Store(false)
-		var c ldapauth.Config
-		o := &c.LDAPAuthenticationOptions
-		o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
-		o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
-		o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
-		c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
-		a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+		a := signIns(t, true)
 		r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
 		if err != nil || len(r.Groups) != n {
 			t.Fatalf("sign-in: %v, %d groups; want %d", err, len(r.Groups), n)
@@ -140,15 +128,7 @@ func TestUserInManyGroupsActiveDirectory(t *testing.T) {
 	})
 	for _, search := range []bool{true, false} {
 		t.Run(fmt.Sprintf("groupSearch=%v", search), func(t *testing.T) {
-			var c ldapauth.Config
-			o := &c.LDAPAuthenticationOptions
-			o.UserSearchBase, o.UsernameAttribute = base, "sAMAccountName"
-			o.AdminDN, o.AdminPassword = svc, integrations.NewSecret("svc-pw")
-			o.LDAPOpts.URL = ldapauth.StringList{ad.URL}
-			if search {
-				c.Groups = &ldapauth.GroupsConfig{SearchBase: "OU=Groups," + base}
-			}
-			a := newAuth(t, c, &ldapauth.Options{TLS: &tls.Config{RootCAs: ad.CAPool}})
+			a := signIns(t, search)
 			r, err := a.AuthenticateFrom(t.Context(), "ada", "ada-pw", "")
 			if err != nil {
 				t.Fatal(err)
