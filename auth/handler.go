@@ -575,8 +575,9 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // [Options.RecheckGrace] since the last re-check; for tokens that expire,
 // RecheckGrace past their expiry (no refresh has succeeded since: the
 // provider is down, or the app has not refreshed), or their expiry itself
-// when there is no refresh token (an OpenID provider asked without the
-// offline_access scope: nothing can renew them).
+// when nothing can renew them (no refresh token, as from an OpenID
+// provider asked without the offline_access scope; a provider that cannot
+// refresh, or is no longer configured).
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
