@@ -415,7 +415,7 @@ func (a *App) mint(ctx context.Context, inst *Installation) (*Token, time.Time, 
 	}
 	return &Token{
 		Token: raw.Token, ExpiresAt: raw.ExpiresAt, AppID: a.id, InstallationID: inst.ID,
-		Source: a.path + " installation " + id, RepositorySelection: sel, Permissions: perms,
+		Source: a.path + " installation " + id, RepositorySelection: sel, Permissions: perms, minted: now,
 	}, raw.ExpiresAt, nil
 }
 

@@ -48,17 +48,16 @@ const (
 const (
 	jwtLifetime = 9 * time.Minute  // GitHub allows at most 10
 	jwtBackdate = 60 * time.Second // issued-at, for clock skew
-	// freshTokenWindow is how long after its mint an installation token
-	// (it lives an hour) is tried again when refused: GitHub's servers may
-	// not know it for a few seconds (octokit waits 5 s), and a minute
-	// leaves room for this machine's clock running ahead of GitHub's.
-	freshTokenWindow = time.Minute
-	jwtMargin        = 2 * time.Minute // re-sign when less than this is left
-	maxRepoPages     = 100             // 10,000 repositories
-	apiVersion       = "2022-11-28"
-	mediaType        = "application/vnd.github+json"
-	provider         = "github"
-	selected         = "selected"
+	// freshTokenLag is how long after its mint (by this machine's clock)
+	// an installation token is tried again when refused: GitHub's servers
+	// may not know it for a few seconds (octokit waits 5 s).
+	freshTokenLag = 5 * time.Second
+	jwtMargin     = 2 * time.Minute // re-sign when less than this is left
+	maxRepoPages  = 100             // 10,000 repositories
+	apiVersion    = "2022-11-28"
+	mediaType     = "application/vnd.github+json"
+	provider      = "github"
+	selected      = "selected"
 )
 
 // Options tunes an [App]. A nil *Options gives the defaults.
@@ -161,6 +160,8 @@ type Token struct {
 	// RepositorySelection is "all" or "selected" ("" for a JWT).
 	RepositorySelection string
 	Permissions         map[string]string
+
+	minted time.Time // when this process received it; zero from a shared store
 }
 
 // App is one GitHub App on one GitHub host. It is safe for concurrent use;
@@ -495,7 +496,7 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 	}
 	if repo != "" && tok.RepositorySelection == selected {
 		err := a.checkRepository(ctx, inst, tok, repo)
-		if errcode.CodeOf(err) == errcode.Unauthorized && tok.ExpiresAt.Sub(a.now()) > time.Hour-freshTokenWindow {
+		if errcode.CodeOf(err) == errcode.Unauthorized && !tok.minted.IsZero() && a.now().Sub(tok.minted) < freshTokenLag {
 			// A token minted moments ago may not be known to every GitHub
 			// server yet (octokit waits 5 s for it): try it once more
 			// after a second before taking it for revoked.

@@ -94,7 +94,8 @@ type UserTransformer struct {
 	// has one, rather than the public profile e-mail that most members
 	// leave empty, so that e-mail sign-in resolvers match them; the same
 	// requests. GitHub lists them in no set order: the one equal to her
-	// public e-mail is taken, else the first in sort order, without the
+	// public e-mail is taken, else one without a tag, else the first in
+	// sort order, without the
 	// "+tag" GitHub routes them with, as Backstage does (two accounts
 	// whose addresses would then be one keep theirs whole). Off by default,
 	// as in Backstage: with another org provider (LDAP, Entra) making the
@@ -365,9 +366,10 @@ type member struct {
 }
 
 // email is m's e-mail address: a verified-domain one without its
-// "+tag" (the one equal to her public e-mail, else the first in sort
-// order: GitHub's order is not stable), else the public one; exact is the
-// verified address as GitHub lists it ("" when the public one is taken).
+// "+tag", else the public one; exact is the verified address as GitHub
+// lists it ("" when the public one is taken). Among verified addresses
+// (GitHub's order is not stable) the first of: one equal to her public
+// e-mail, one without a tag, then in sort order.
 func (m *member) email() (addr, exact string) {
 	type candidate struct{ addr, exact string }
 	var verified []candidate
@@ -379,19 +381,38 @@ func (m *member) email() (addr, exact string) {
 		if l, _, tagged := strings.Cut(local, "+"); tagged && l != "" {
 			local = l
 		}
-		c := candidate{local + "@" + domain, v}
-		if strings.EqualFold(c.addr, m.Email) {
-			return c.addr, c.exact
+		verified = append(verified, candidate{local + "@" + domain, v})
+	}
+	if len(verified) == 0 {
+		return m.Email, ""
+	}
+	rank := func(c candidate) int {
+		switch {
+		case m.Email != "" && strings.EqualFold(c.exact, m.Email):
+			return 0
+		case m.Email != "" && strings.EqualFold(c.addr, m.Email):
+			return 1
+		case c.exact == c.addr:
+			return 2
 		}
-		verified = append(verified, c)
+		return 3
 	}
-	if len(verified) > 0 {
-		c := slices.MinFunc(verified, func(a, b candidate) int {
-			return cmp.Or(strings.Compare(a.addr, b.addr), strings.Compare(a.exact, b.exact))
-		})
-		return c.addr, c.exact
+	c := slices.MinFunc(verified, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.addr, b.addr), strings.Compare(a.exact, b.exact))
+	})
+	return c.addr, c.exact
+}
+
+// untagged is addr without the +tag of its local part, lower-cased.
+func untagged(addr string) string {
+	local, domain, ok := strings.Cut(strings.ToLower(addr), "@")
+	if !ok {
+		return strings.ToLower(addr)
 	}
-	return m.Email, ""
+	if l, _, tagged := strings.Cut(local, "+"); tagged && l != "" {
+		local = l
+	}
+	return local + "@" + domain
 }
 
 type team struct {
@@ -442,10 +463,10 @@ type orgRead struct {
 	members []member
 	teams   []*team
 
-	// sharedEmail is set by buildSnapshot when two users still share an
-	// e-mail address (Update: one not read again may hold another's
-	// without its +tag).
-	sharedEmail bool
+	// touched holds the e-mail addresses, without their +tag, that
+	// Update read again or removed (as they were and as they are), by
+	// lower-case login.
+	touched map[string][]string
 
 	r      *Reader
 	errs   orgx.Errs
@@ -765,14 +786,6 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 		for k, u := range users {
 			if e := exact[k]; e != "" && shared[strings.ToLower(u.Spec.Profile.Email)] > 1 {
 				u.Spec.Profile.Email = e
-			}
-		}
-		clear(shared)
-		for _, u := range users {
-			if u.Spec.Profile.Email != "" {
-				if shared[strings.ToLower(u.Spec.Profile.Email)]++; shared[strings.ToLower(u.Spec.Profile.Email)] > 1 {
-					d.sharedEmail = true // one Update cannot tell whose it is
-				}
 			}
 		}
 		// Teams whose slug Backstage would reject (GitHub allows slugs

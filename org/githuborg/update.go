@@ -63,7 +63,8 @@ const maxUpdateReads = 20
 // change of the organisation itself (renamed, deleted: a Change with an
 // Action and neither User nor Team);
 // Conflict when only a full Read can tell (a team renamed, a deleted
-// team had child teams, two members who would share an e-mail address,
+// team had child teams, a member whose verified address matches
+// another's but for a +tag (with useVerifiedEmails),
 // more than 20 further reads, snap holds another organisation's teams
 // where this Reader reads one, or, with the organisations found from the
 // app's installations, nothing in snap shows the event's organisation is
@@ -142,10 +143,20 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 		return nil, err
 	}
 	built := buildSnapshot([]*orgRead{o}, multi)
-	if o.sharedEmail {
-		// A member read again may own the address another holds without
-		// its +tag: only a full read has every member's verified ones.
-		return nil, errcode.Newf(errcode.Conflict, op, "two members of %s would share an e-mail address: read the organisation again", login)
+	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
+		// Which of two accounts keeps an address whole depends on both
+		// accounts' verified addresses, and the snapshot keeps only the
+		// chosen one: when a member read again or removed had, or has, an
+		// address another user's matches without the +tags, only a full
+		// read can tell.
+		for _, u := range built.Users {
+			ul := strings.ToLower(cmpOr(u.Metadata.Annotations["github.com/user-login"], u.Metadata.Name))
+			for l, addrs := range o.touched {
+				if l != ul && u.Spec.Profile.Email != "" && slices.Contains(addrs, untagged(u.Spec.Profile.Email)) {
+					return nil, errcode.Newf(errcode.Conflict, op, "members of %s whose e-mail addresses differ only by a +tag changed: read the organisation again", login)
+				}
+			}
+		}
 	}
 	out.Users = append(out.Users, built.Users...)
 	out.Groups = append(out.Groups, built.Groups...)
@@ -239,6 +250,18 @@ func (o *orgRead) rereadMember(ctx context.Context, login string) error {
 		return err
 	}
 	i := slices.IndexFunc(o.members, func(x member) bool { return strings.EqualFold(x.Login, login) })
+	if o.touched == nil {
+		o.touched = map[string][]string{}
+	}
+	k := strings.ToLower(login)
+	if i >= 0 && o.members[i].Email != "" {
+		o.touched[k] = append(o.touched[k], untagged(o.members[i].Email))
+	}
+	if m != nil {
+		if e, _ := m.email(); e != "" {
+			o.touched[k] = append(o.touched[k], untagged(e))
+		}
+	}
 	switch {
 	case m == nil && i >= 0:
 		o.members = slices.Delete(o.members, i, i+1)

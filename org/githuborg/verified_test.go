@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
@@ -71,5 +72,80 @@ func TestUpdateWithVerifiedEmailsThatWouldBeShared(t *testing.T) {
 	must(t, err)
 	if a, b := full.User(org.UserRef("", "jane")), full.User(org.UserRef("", "jdoe")); a.Spec.Profile.Email == b.Spec.Profile.Email {
 		t.Fatalf("a full read gives both %q", a.Spec.Profile.Email)
+	}
+}
+
+// TestVerifiedEmailChoice: among a member's verified addresses, the one
+// equal to her public e-mail, then one without a tag, then the first in
+// sort order, whatever GitHub's order.
+func TestVerifiedEmailChoice(t *testing.T) {
+	for _, tc := range []struct {
+		public   string
+		verified []string
+		want     string
+	}{
+		{"", []string{"jane+a@acme.example", "jane@acme.example"}, "jane@acme.example"},
+		{"", []string{"jane@acme.example", "jane+a@acme.example"}, "jane@acme.example"},
+		{"jane+a@acme.example", []string{"jane@acme.example", "jane+a@acme.example"}, "jane@acme.example"},
+		{"", []string{"b@acme.example", "a+x@acme.example"}, "b@acme.example"},
+		{"", []string{"c+y@acme.example", "a+x@acme.example"}, "a@acme.example"},
+	} {
+		w := newWorld(t)
+		must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Email: tc.public, VerifiedEmails: tc.verified}))
+		snap, err := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: true}}, nil).Read(context.Background())
+		must(t, err)
+		if got := snap.User(org.UserRef("", "jane")).Spec.Profile.Email; got != tc.want {
+			t.Errorf("public %q, verified %q: %q, want %q", tc.public, tc.verified, got, tc.want)
+		}
+	}
+}
+
+// TestUpdateWithTaggedAddresses: an Update touching a member whose address
+// matches another's without the +tags is Conflict (only both accounts'
+// verified addresses tell who keeps which); one touching neither is not.
+func TestUpdateWithTaggedAddresses(t *testing.T) {
+	opts := githuborg.Config{Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: true}}
+	for _, tc := range []struct {
+		name   string
+		change func(*fakegithub.Server) githuborg.Change
+		want   errcode.Code
+	}{
+		{"a member joins with another's address under a tag", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddOrgMember("acme", fakegithub.OrgMember{Login: "jdoe", VerifiedEmails: []string{"jane+x@acme.example"}}))
+			return githuborg.Change{Org: "acme", User: "jdoe"}
+		}, errcode.Conflict},
+		{"the owner of the untagged address leaves", func(f *fakegithub.Server) githuborg.Change {
+			f.RemoveOrgMember("acme", "frank")
+			return githuborg.Change{Org: "acme", User: "frank"}
+		}, errcode.Conflict},
+		{"an unrelated member joins", func(f *fakegithub.Server) githuborg.Change {
+			must(t, f.AddOrgMember("acme", fakegithub.OrgMember{Login: "erin", VerifiedEmails: []string{"erin@acme.example"}}))
+			return githuborg.Change{Org: "acme", User: "erin"}
+		}, errcode.OK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			for _, m := range []fakegithub.OrgMember{
+				{Login: "jane", VerifiedEmails: []string{"jane+work@acme.example"}},
+				{Login: "frank", VerifiedEmails: []string{"frank@acme.example"}},
+				{Login: "frank-bot", VerifiedEmails: []string{"frank+bot@acme.example"}},
+			} {
+				must(t, w.fake.AddOrgMember("acme", m))
+			}
+			r := w.reader(t, opts, nil)
+			snap, err := r.Read(context.Background())
+			must(t, err)
+			got, err := r.Update(context.Background(), snap, tc.change(w.fake))
+			if errcode.CodeOf(err) != tc.want {
+				t.Fatalf("Update: %v, want %v", err, tc.want)
+			}
+			if err == nil {
+				want, err := r.Read(context.Background())
+				must(t, err)
+				if d := cmp.Diff(want.Users, got.Users); d != "" {
+					t.Errorf("the update differs from a full read (-read +update):\n%s", d)
+				}
+			}
+		})
 	}
 }
