@@ -78,25 +78,14 @@ func TestGitHubApp(t *testing.T) {
 // TestGitHubAppOfAnotherAccount: the resolver picks an organisation's own
 // installation; an installation on another account gets nothing.
 func TestGitHubAppOfAnotherAccount(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(t, err)
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
 	defer fake.Close()
 	must(t, orgtest.SeedGitHub(fake, "acme"))
 	must(t, orgtest.SeedGitHub(fake, "globex"))
-	must(t, fake.AddApp(fakegithub.App{ID: 78, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	r := appReader(t, fake, 78, githuborg.Config{Orgs: []string{"acme", "globex"}}, nil)
 	if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 78, Account: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
-		Apps: []integrations.GitHubAppConfig{{AppID: 78, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
-	must(t, err)
-	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
-	must(t, err)
-	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host(), Orgs: []string{"acme", "globex"}}, &githuborg.Options{Registry: reg, Resolver: res})
-	must(t, err)
 	snap, err := r.Read(context.Background())
 	if snap != nil || errcode.CodeOf(err) != errcode.Unauthorized || !strings.Contains(err.Error(), "not installed for owner globex") {
 		t.Fatalf("Read = %v, %v: globex has no installation, the read must fail naming it", snap != nil, err)
@@ -107,30 +96,19 @@ func TestGitHubAppOfAnotherAccount(t *testing.T) {
 // are those the GitHub App is installed on (one more request), users left
 // out, suspended installations too.
 func TestOrgsFromAppInstallations(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(t, err)
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
 	defer fake.Close()
 	for _, o := range []string{"acme", "globex", "initech"} {
 		must(t, orgtest.SeedGitHub(fake, o))
 	}
 	fake.AddOwner("someone", fakegithub.User)
-	must(t, fake.AddApp(fakegithub.App{ID: 79, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	r := appReader(t, fake, 79, githuborg.Config{}, nil)
 	for _, in := range []fakegithub.Installation{{AppID: 79, Account: "acme"}, {AppID: 79, Account: "globex"},
 		{AppID: 79, Account: "initech", Suspended: true}, {AppID: 79, Account: "someone"}} {
 		if _, err := fake.AddInstallation(in); err != nil {
 			t.Fatal(err)
 		}
 	}
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
-		Apps: []integrations.GitHubAppConfig{{AppID: 79, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
-	must(t, err)
-	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
-	must(t, err)
-	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res})
-	must(t, err)
 	snap, err := r.Read(context.Background())
 	must(t, err)
 	spaces := map[string]int{}
@@ -176,25 +154,13 @@ func endlessInstallations(resp *http.Response, _ []byte) []byte {
 // seen before ends the read with an error instead of a loop that never
 // ends; a short listing without a next link is complete.
 func TestEndlessInstallationListEndsTheRead(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(t, err)
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
 	defer fake.Close()
 	must(t, orgtest.SeedGitHub(fake, "acme"))
-	must(t, fake.AddApp(fakegithub.App{ID: 80, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	r := appReader(t, fake, 80, githuborg.Config{}, &githuborg.Options{Transport: readertest.Rewrite{Path: "/app/installations", Edit: endlessInstallations}})
 	if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 80, Account: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
-		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
-		Apps: []integrations.GitHubAppConfig{{AppID: 80, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
-	must(t, err)
-	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
-	must(t, err)
-	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res,
-		Transport: readertest.Rewrite{Path: "/app/installations", Edit: endlessInstallations}})
-	must(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	snap, err := r.Read(ctx)
@@ -204,4 +170,31 @@ func TestEndlessInstallationListEndsTheRead(t *testing.T) {
 	if n := fake.Stats().Routes[fakegithub.RouteAppInstallations]; n > 2 {
 		t.Errorf("installation listings = %d, want 2 (the second page brings nothing new)", n)
 	}
+}
+
+// appReader adds GitHub App id (Members: read) to fake and returns a
+// Reader of cfg (on fake's host) through an integration holding that app
+// alone; opts, when not nil, give the Options besides Registry and
+// Resolver.
+func appReader(t testing.TB, fake *fakegithub.Server, id int64, cfg githuborg.Config, opts *githuborg.Options) *githuborg.Reader {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	must(t, fake.AddApp(fakegithub.App{ID: id, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
+		Apps: []integrations.GitHubAppConfig{{AppID: id, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
+	must(t, err)
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
+	must(t, err)
+	o := githuborg.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Registry, o.Resolver = reg, res
+	cfg.GitHubURL = "http://" + fake.Host()
+	r, err := githuborg.New(cfg, &o)
+	must(t, err)
+	return r
 }

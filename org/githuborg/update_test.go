@@ -2,10 +2,6 @@ package githuborg_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"maps"
 	"slices"
 	"strings"
@@ -14,9 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -240,22 +234,12 @@ func TestUpdateKeepsOtherWarningsAndRefusesOrgEvents(t *testing.T) {
 // nothing shows which organisation its users belong to: an event of
 // another organisation is Conflict, never applied to them.
 func TestUpdateOfAnotherInstallation(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	must(t, err)
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
 	t.Cleanup(fake.Close)
 	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
 	must(t, fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "bob"}))
-	must(t, fake.AddApp(fakegithub.App{ID: 79, PublicKey: &key.PublicKey, Permissions: map[string]string{"members": "read"}}))
-	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 79, Account: "acme"})
-	must(t, err)
-	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
-		Apps: []integrations.GitHubAppConfig{{AppID: 79, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
-	must(t, err)
-	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
-	must(t, err)
-	r, err := githuborg.New(githuborg.Config{GitHubURL: "http://" + fake.Host()}, &githuborg.Options{Registry: reg, Resolver: res})
+	r := appReader(t, fake, 79, githuborg.Config{}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 79, Account: "acme"})
 	must(t, err)
 	snap, err := r.Read(context.Background())
 	must(t, err)
