@@ -113,6 +113,9 @@ type UserTokenSource struct {
 	// held is the access token handed in without a refresh token, served
 	// until it expires or a server rejects it; nil otherwise.
 	held *Credential
+	// heldOnly is set when held is all there is: no refresh token or no
+	// config, so no other credential can ever be served.
+	heldOnly bool
 
 	cache *tokencache.Cache[struct{}, *Credential]
 	fetch tokencache.Fetch[*Credential]
@@ -169,6 +172,7 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 			s.cache.Seed(struct{}{}, c, tok.Expiry)
 			if tok.RefreshToken == "" || cfg == nil {
 				s.held = c
+				s.heldOnly = true
 			}
 		}
 	}
@@ -178,10 +182,26 @@ func UserSource(cfg *oauth2.Config, tok *oauth2.Token, opts *UserOptions) *UserT
 // Credential returns the user's current credential, refreshing it first if
 // it is due.
 func (s *UserTokenSource) Credential(ctx context.Context) (*Credential, error) {
-	if c, err, ok := s.cache.Peek(struct{}{}); ok {
-		return c, err
+	c, err, ok := s.cache.Peek(struct{}{})
+	if !ok {
+		c, err = s.cache.Get(ctx, struct{}{}, s.fetch)
 	}
-	return s.cache.Get(ctx, struct{}{}, s.fetch)
+	if err == nil && s.heldOnly && !s.stillHeld(c) {
+		// Invalidate ran while a fetch was handing out the token it
+		// rejected, and the cache stored it after Invalidate emptied it.
+		s.cache.DeleteFunc(func(_ struct{}, v *Credential) bool { return v.Token == c.Token })
+		return nil, errcode.New(errcode.Unauthorized, "credentials.UserSource",
+			"a server rejected the signed-in user's token and there is no refresh token to renew it; the user must sign in again")
+	}
+	return c, err
+}
+
+// stillHeld reports whether c is the token handed in without a refresh
+// token and no server has rejected it.
+func (s *UserTokenSource) stillHeld(c *Credential) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held != nil && s.held.Token == c.Token
 }
 
 // Invalidate drops cred if it is the current credential, so that the next

@@ -191,3 +191,28 @@ func TestUserSourceWithoutRefreshTokenServesTheTokenUntilItExpires(t *testing.T)
 		t.Fatalf("Credential after Invalidate = %v, %v; want Unauthorized", c, err)
 	}
 }
+
+// An Invalidate that runs while a fetch is handing out the held token (no
+// refresh token) must win: the token the server rejected is not served
+// again, even though the fetch stores it in the cache after Invalidate
+// emptied it.
+func TestUserSourceInvalidateDuringFetchWins(t *testing.T) {
+	clk := newClock()
+	src := UserSource(nil, &oauth2.Token{AccessToken: "ghu_rejected", Expiry: clk.Now().Add(3 * time.Minute)},
+		&UserOptions{Now: clk.Now, Margin: 5 * time.Minute})
+	fetch := src.fetch
+	src.fetch = func(ctx context.Context) (*Credential, time.Time, error) {
+		c, exp, err := fetch(ctx)
+		if c != nil {
+			src.Invalidate(c) // a 401 elsewhere, between the fetch and the cache's store
+		}
+		return c, exp, err
+	}
+	// The seeded token is due within the margin, so this call fetches.
+	if c, err := src.Credential(t.Context()); errcode.CodeOf(err) != errcode.Unauthorized || c != nil {
+		t.Fatalf("Credential racing Invalidate = %v, %v; want Unauthorized", c, err)
+	}
+	if c, err := src.Credential(t.Context()); errcode.CodeOf(err) != errcode.Unauthorized || c != nil {
+		t.Fatalf("Credential after the race = %v, %v; want Unauthorized", c, err)
+	}
+}
