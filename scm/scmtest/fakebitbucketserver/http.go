@@ -149,7 +149,9 @@ func (s *Server) handler() http.Handler {
 
 // refuse answers a request whose credentials are missing or not good.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why repostore.AuthResult) {
-	w.Header().Set("X-AUSERNAME", "") // no one was authenticated
+	// No one was authenticated: Bitbucket sends no X-AUSERNAME. The key
+	// without a value tells commonHeaders so and writes no header line.
+	w.Header()["X-Ausername"] = nil
 	if why == repostore.AuthMissing {
 		s.writeError(w, r, http.StatusUnauthorized, exPrefix+"AuthorisationException", "You are not permitted to access this resource")
 		return

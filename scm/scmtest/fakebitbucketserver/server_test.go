@@ -236,6 +236,11 @@ func TestAuth(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Errorf("status %d; want %d", resp.StatusCode, tc.want)
 			}
+			// Bitbucket names the authenticated user, and sends no
+			// X-AUSERNAME header at all when it authenticated no one.
+			if _, sent := resp.Header["X-Ausername"]; sent != (tc.want == 200) {
+				t.Errorf("X-AUSERNAME sent = %v (%q); want %v", sent, resp.Header.Values("X-AUSERNAME"), tc.want == 200)
+			}
 		})
 	}
 }
