@@ -60,8 +60,13 @@ type ProviderConfig struct {
 	SessionDuration json.RawMessage `json:"sessionDuration"`
 	// EnterpriseInstanceURL (github) is a GitHub Enterprise Server URL.
 	EnterpriseInstanceURL string `json:"enterpriseInstanceUrl"`
-	// Audience (gitlab) is the GitLab base URL.
+	// Audience is the GitLab base URL (gitlab) or the Okta
+	// organisation's URL (okta).
 	Audience string `json:"audience"`
+	// AuthServerID and IDP (okta): a custom authorization server's id,
+	// and the identity provider to send users to.
+	AuthServerID string `json:"authServerId"`
+	IDP          string `json:"idp"`
 	// TenantID and DomainHint (microsoft), and AllowedTenants
 	// (microsoft; scmkit's extension: see MicrosoftOptions.AllowedTenants).
 	TenantID       string   `json:"tenantId"`
@@ -182,14 +187,15 @@ func typeMsg(err error) string {
 // SupportedProviders returns the provider ids [Config.NewHandler] builds.
 func SupportedProviders() []string { return slices.Clone(supportedProviders) }
 
-var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "oidc"}
+var supportedProviders = []string{"github", "gitlab", "bitbucket", "microsoft", "google", "okta", "oidc"}
 
 // NewHandler builds a Handler from the auth section and opts (which must
 // at least give BaseURL; nil fields of opts are taken from the section:
 // Secret from auth.session.secret, PreviousSecrets from
 // auth.session.previousSecrets, Environment from auth.environment,
 // AllowedOrigins from auth.experimentalExtraAllowedOrigins). It registers
-// the supported providers (github, gitlab, bitbucket, microsoft, oidc) of
+// the supported providers (github, gitlab, bitbucket, microsoft, google,
+// okta, oidc) of
 // the environment it serves: auth.environment (Options.Environment) only,
 // as a Backstage backend, or every configured environment when that is
 // empty or with Options.ServeAllEnvironments. The environments not served
@@ -301,6 +307,11 @@ func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
 	case "microsoft":
 		return NewMicrosoft(MicrosoftOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, TenantID: pc.TenantID, DomainHint: pc.DomainHint, AllowedTenants: pc.AllowedTenants,
 			AuthorityURL: pc.AuthorityURL, Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "google":
+		return NewGoogle(GoogleOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
+	case "okta":
+		return NewOkta(OktaOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, Audience: pc.Audience, AuthServerID: pc.AuthServerID, IDP: pc.IDP,
+			Scopes: pc.AdditionalScopes, HTTPClient: o.HTTPClient, Now: o.Now})
 	case "oidc":
 		if pc.MetadataURL == "" {
 			return nil, errcode.New(errcode.InvalidArgument, "auth.NewOIDC", "metadataUrl is required")

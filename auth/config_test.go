@@ -65,16 +65,17 @@ func TestBackstageAuthSectionLoadsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only auth.environment (development) is served, as in Backstage:
-	// production's github is skipped, with a warning naming it.
-	if h == nil || len(warnings) != 3 || !strings.Contains(warnings[0], "auth.providers.github.production: not served") ||
-		!strings.Contains(warnings[1], "auth.providers.guest") || !strings.Contains(warnings[2], "auth.providers.okta") {
+	// production's github is skipped, with a warning naming it; guest is
+	// not a provider scmkit builds; okta is.
+	if h == nil || len(warnings) != 2 || !strings.Contains(warnings[0], "auth.providers.github.production: not served") ||
+		!strings.Contains(warnings[1], "auth.providers.guest") {
 		t.Fatalf("warnings = %q", warnings)
 	}
-	if s := h.String(); !strings.Contains(s, "github.development") || strings.Contains(s, "production") {
+	if s := h.String(); !strings.Contains(s, "github.development") || !strings.Contains(s, "okta.development") || strings.Contains(s, "production") {
 		t.Fatalf("handler = %s", s)
 	}
 	h, warnings, err = ac.NewHandler(&auth.Options{BaseURL: "https://portal.example.com/api/auth", AppURL: appBase, ServeAllEnvironments: true})
-	if err != nil || len(warnings) != 2 || !strings.Contains(h.String(), "github.production") {
+	if err != nil || len(warnings) != 1 || !strings.Contains(h.String(), "github.production") {
 		t.Fatalf("ServeAllEnvironments: %v, %q, %v", h, warnings, err)
 	}
 	// Nothing in the handler or its errors shows a secret.
@@ -100,6 +101,11 @@ func TestConfigProblems(t *testing.T) {
 		{"OIDCWithHS256", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    oidc:\n      development:\n        clientId: x\n        metadataUrl: https://idp.example.com\n        tokenSignedResponseAlg: HS256\n", "not allowed"},
 		{"BadScopes", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    github:\n      development:\n        clientId: x\n        clientSecret: y\n        additionalScopes: {a: 1}\n", "auth.providers.github.development"},
 		{"BadSessionDuration", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    github:\n      development:\n        clientId: x\n        clientSecret: y\n        sessionDuration: forever\n", "sessionDuration"},
+		{"OktaWithoutAudience", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    okta:\n      development:\n        clientId: x\n        clientSecret: y\n", "auth.providers.okta.development: audience (the Okta organisation's URL"},
+		{"OktaAudienceWithPath", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    okta:\n      development:\n        clientId: x\n        clientSecret: y\n        audience: https://example.okta.com/oauth2/default\n", "without a path"},
+		{"OktaBadAuthServerID", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    okta:\n      development:\n        clientId: x\n        clientSecret: y\n        audience: https://example.okta.com\n        authServerId: ../../evil\n", "authServerId must be"},
+		{"OktaPlainHTTP", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    okta:\n      development:\n        clientId: x\n        clientSecret: y\n        audience: http://example.okta.com\n", "must be https"},
+		{"GoogleWithoutClientID", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  providers:\n    google:\n      development:\n        clientSecret: y\n", "auth.providers.google.development: clientId is required"},
 		{"BadOrigin", "auth:\n  session:\n    secret: 0123456789abcdef0123\n  experimentalExtraAllowedOrigins: ['https://**.example.com']\n", "'**'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

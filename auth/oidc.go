@@ -366,6 +366,9 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 
 func (p *OIDC) identity(c *claims) Identity {
 	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
+	if p.o.typ == "google" && c.Issuer == "accounts.google.com" {
+		id.Issuer = googleIssuer // the same account, whichever form the token used
+	}
 	if p.o.domainVerified && c.EmailVerified == nil && c.Email != "" && c.TID != msaTenant {
 		id.EmailVerified = truthy(c.EDOV)
 	}

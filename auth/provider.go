@@ -22,7 +22,7 @@ type Provider interface {
 // ProviderInfo describes a [Provider].
 type ProviderInfo struct {
 	// Type is the kind of provider: "github", "gitlab", "bitbucket",
-	// "microsoft", "oidc", "ldap".
+	// "microsoft", "google", "okta", "oidc", "ldap".
 	Type string
 	// Host is the integration host whose API accepts the access tokens
 	// the provider issues, e.g. "github.com" or "ghe.example.com" (as in
