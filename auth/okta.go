@@ -43,8 +43,11 @@ type OktaOptions struct {
 // organisation's authorization server, or a custom one, found through
 // discovery and verified as [NewOIDC] verifies any provider.
 // offline_access is always requested, as Backstage does, so that the
-// session can be refreshed. E-mail sign-in resolvers match the
-// okta.com/email annotation.
+// session can be refreshed (the application must allow the Refresh Token
+// grant). Unlike Backstage, it sends no prompt=consent: Okta issues the
+// refresh token for offline_access alone, and the prompt would show the
+// consent dialog at every sign-in where consent is configured. E-mail
+// sign-in resolvers match the okta.com/email annotation.
 func NewOkta(o OktaOptions) (*OIDC, error) {
 	const op = "auth.NewOkta"
 	if o.Audience == "" {

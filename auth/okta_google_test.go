@@ -59,6 +59,9 @@ func TestOktaSignInWithRealOP(t *testing.T) {
 					t.Errorf("scope %q lacks %s", q.Get("scope"), want)
 				}
 			}
+			if q.Has("prompt") || q.Has("access_type") {
+				t.Errorf("authorization query %v; want no prompt and no access_type", q)
+			}
 			if q.Get("idp") != tc.idp || (tc.idp == "" && q.Has("idp")) {
 				t.Errorf("idp = %q (sent %v); want %q", q.Get("idp"), q.Has("idp"), tc.idp)
 			}
