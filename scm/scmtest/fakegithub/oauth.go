@@ -28,6 +28,12 @@ type OAuthApp struct {
 	// TokenLifetime is the access token lifetime when Expiring; default
 	// 8 hours.
 	TokenLifetime time.Duration
+	// DeviceFlow enables the device flow (POST /login/device/code), as
+	// the app's "Enable Device Flow" setting does; the user enters the
+	// user code with [Server.ApproveDevice]. DevicePollInterval is the
+	// interval it asks for; default 5 s, as GitHub's.
+	DeviceFlow         bool
+	DevicePollInterval time.Duration
 }
 
 // OAuthUser is the user the fake's authorization endpoint signs in,
@@ -63,13 +69,20 @@ func (s *Server) oauth() *oauthsrv.Server[OAuthUser] {
 				oauthsrv.BadVerifier:        {Status: 200, Error: "bad_verification_code", Description: "The code_verifier does not match the code_challenge."},
 				oauthsrv.BadRefresh:         {Status: 200, Error: "bad_refresh_token", Description: "The refresh token passed is incorrect or expired."},
 				oauthsrv.BadGrantType:       {Status: 200, Error: "unsupported_grant_type"},
-			}}
+				oauthsrv.DeviceDisabled:     {Status: 400, Error: "device_flow_disabled", Description: "Device Flow must be explicitly enabled for this App"},
+				oauthsrv.Pending:            {Status: 200, Error: "authorization_pending", Description: "The authorization request is still pending."},
+				oauthsrv.SlowDown:           {Status: 200, Error: "slow_down", Description: "Too many requests have been made in the same timeframe."},
+				oauthsrv.DeviceDenied:       {Status: 200, Error: "access_denied", Description: "The authorization request was denied."},
+				oauthsrv.DeviceExpired:      {Status: 200, Error: "expired_token", Description: "The device_code has expired."},
+				oauthsrv.BadDeviceCode:      {Status: 200, Error: "incorrect_device_code", Description: "The device_code provided is not valid."},
+			},
+			VerificationPath: "/login/device"}
 	})
 }
 
 // AddOAuthApp registers an OAuth client.
 func (s *Server) AddOAuthApp(a OAuthApp) {
-	c := oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, AccessPrefix: "gho_"}
+	c := oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, AccessPrefix: "gho_", Device: a.DeviceFlow, DeviceInterval: a.DevicePollInterval}
 	if a.Expiring {
 		c.Lifetime, c.AccessPrefix, c.RefreshPrefix = cmp.Or(max(a.TokenLifetime, 0), 8*time.Hour), "ghu_", "ghr_"
 	}
@@ -90,9 +103,17 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 // error=errCode (e.g. "access_denied", as when the user clicks Cancel).
 func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
+// ApproveDevice is the OAuth user entering userCode at /login/device and
+// authorizing the app; it reports whether the code was waiting.
+func (s *Server) ApproveDevice(userCode string) bool { return s.oauth().Approve(userCode) }
+
+// RefuseDevice is the OAuth user entering userCode and cancelling.
+func (s *Server) RefuseDevice(userCode string) bool { return s.oauth().Refuse(userCode) }
+
 // oauthRoutes registers the sign-in endpoints and /user.
 func (s *Server) oauthRoutes(mux *http.ServeMux) {
 	s.site.Route(mux, "GET /login/oauth/authorize", s.oauth().Authorize)
+	s.site.Route(mux, "POST /login/device/code", s.oauth().DeviceAuthorize)
 	s.site.Route(mux, "POST /login/oauth/access_token", s.oauth().Token)
 	s.site.Route(mux, "GET /user", s.oauthGetUser)
 	s.site.Route(mux, "GET /user/emails", s.oauthUserEmails)

@@ -17,6 +17,12 @@ type OAuthApp struct {
 	ClientSecret string
 	// TokenLifetime defaults to 2 hours.
 	TokenLifetime time.Duration
+	// DeviceFlow lets the application use the device authorization grant
+	// (POST /oauth/authorize_device, GitLab 17.1 and later); the user
+	// enters the user code with [Server.ApproveDevice].
+	// DevicePollInterval is the interval it asks for; default 5 s.
+	DeviceFlow         bool
+	DevicePollInterval time.Duration
 }
 
 // OAuthUser is the user the fake's authorization endpoint signs in,
@@ -48,7 +54,13 @@ func (s *Server) oauth() *oauthState {
 				oauthsrv.BadVerifier:        {Status: 400, Error: "invalid_grant", Description: invalidGrant},
 				oauthsrv.BadRefresh:         {Status: 400, Error: "invalid_grant", Description: invalidGrant},
 				oauthsrv.BadGrantType:       {Status: 400, Error: "unsupported_grant_type", Description: "The authorization grant type is not supported by the authorization server."},
-			}})
+				oauthsrv.DeviceDisabled:     {Status: 400, Error: "unauthorized_client", Description: "The client is not authorized to perform this request using this method."},
+				oauthsrv.Pending:            {Status: 400, Error: "authorization_pending", Description: "The authorization request is still pending as the end user hasn't yet completed the user interaction steps."},
+				oauthsrv.SlowDown:           {Status: 400, Error: "slow_down", Description: "The client is polling too frequently."},
+				oauthsrv.DeviceDenied:       {Status: 400, Error: "access_denied", Description: "The resource owner or authorization server denied the request."},
+				oauthsrv.DeviceExpired:      {Status: 400, Error: "expired_token", Description: "The device code has expired."},
+				oauthsrv.BadDeviceCode:      {Status: 400, Error: "invalid_grant", Description: invalidGrant},
+			}, VerificationPath: s.opts.RelativePath + "/oauth/device"})
 	})
 	return s.oauthSt
 }
@@ -62,7 +74,7 @@ func tokenBody(g *oauthsrv.Grant[OAuthUser], _ string) any {
 // AddOAuthApp registers an OAuth application.
 func (s *Server) AddOAuthApp(a OAuthApp) {
 	s.oauth().AddClient(oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
-		AccessPrefix: "glpat-oauth-", RefreshPrefix: "glrt-"})
+		AccessPrefix: "glpat-oauth-", RefreshPrefix: "glrt-", Device: a.DeviceFlow, DeviceInterval: a.DevicePollInterval})
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in; tokens
@@ -77,8 +89,16 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 // error=errCode ("access_denied").
 func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
+// ApproveDevice is the OAuth user entering userCode at /oauth/device and
+// authorizing the application; it reports whether the code was waiting.
+func (s *Server) ApproveDevice(userCode string) bool { return s.oauth().Approve(userCode) }
+
+// RefuseDevice is the OAuth user entering userCode and denying it.
+func (s *Server) RefuseDevice(userCode string) bool { return s.oauth().Refuse(userCode) }
+
 func (s *Server) oauthRoutes() {
 	s.route("GET /oauth/authorize", s.oauth().Authorize)
+	s.route("POST /oauth/authorize_device", s.oauth().DeviceAuthorize)
 	s.route("POST /oauth/token", s.oauth().Token)
 }
 

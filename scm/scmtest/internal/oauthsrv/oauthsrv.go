@@ -9,6 +9,13 @@
 // A code lives 10 minutes and is used once, even by an exchange that
 // fails; its code_challenge is checked with S256. A refresh token is
 // rotated on every use: the old one and its access token are revoked.
+//
+// The device authorization grant (RFC 8628) is served for clients with
+// Device set: [Server.DeviceAuthorize] issues a device code and a user
+// code that live 15 minutes, [Server.Approve] or [Server.Refuse] stands
+// for the user entering the user code in a browser, and the token
+// endpoint answers authorization_pending (or slow_down when polled
+// sooner than the interval) until then.
 package oauthsrv
 
 import (
@@ -42,6 +49,12 @@ const (
 	BadVerifier                           // code_verifier does not match the code_challenge
 	BadRefresh                            // refresh token unknown, used, or another client's
 	BadGrantType                          // a grant_type the client may not use
+	DeviceDisabled                        // a device authorization for a client without Device
+	Pending                               // the user has not entered the user code yet
+	SlowDown                              // polled sooner than the interval
+	DeviceDenied                          // the user refused the device ([Server.Refuse])
+	DeviceExpired                         // the device code has expired
+	BadDeviceCode                         // device code unknown, used, or another client's
 )
 
 // Answer words a Failure: with Error, a body written by Config.Write (at
@@ -67,6 +80,9 @@ type Config[U any] struct {
 	// exchange.
 	GrantOptional bool
 	Answers       map[Failure]Answer
+	// VerificationPath is where, on the server's host, a user enters a
+	// device's user code.
+	VerificationPath string
 	// Write writes a token answer or a refusal's body.
 	Write func(w http.ResponseWriter, r *http.Request, status int, body any)
 	// Issued is called for every token issued, by grantType; it returns
@@ -76,12 +92,17 @@ type Config[U any] struct {
 
 // Client is a registered OAuth client. Its access tokens last Lifetime
 // and come with a refresh token; with Lifetime 0 they never expire and
-// come alone. Credentials allows it the client_credentials grant.
+// come alone. Credentials allows it the client_credentials grant, Device
+// the device authorization grant, polled every DeviceInterval (default 5
+// s; the token endpoint takes a device code without the client's secret,
+// as from a public client).
 type Client struct {
 	ID, Secret                  string
 	Lifetime                    time.Duration
 	AccessPrefix, RefreshPrefix string
 	Credentials                 bool
+	Device                      bool
+	DeviceInterval              time.Duration
 }
 
 // Grant is an access token and its refresh token, or a code.
@@ -92,6 +113,15 @@ type Grant[U any] struct {
 	Issued, Expires time.Time // Expires zero: never
 
 	client, code, redirect, challenge string
+	device                            *device // a device code's, until the user answers
+}
+
+// device is a device authorization waiting for its user.
+type device struct {
+	userCode         string
+	interval         time.Duration
+	polled           time.Time
+	approved, denied bool
 }
 
 // ExpiresIn is the token's lifetime in seconds, 0 when it never expires.
@@ -110,7 +140,7 @@ type Server[U any] struct {
 	clients map[string]Client
 	user    *U
 	deny    string
-	grants  map[string]*Grant[U] // by code, access token and refresh token
+	grants  map[string]*Grant[U] // by code, device code, user code, access token and refresh token
 }
 
 // Lazy is a Server made on first use.
@@ -268,11 +298,36 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, known := s.clients[id]
-	if !known || subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
+	public := gt == deviceGrant && c.Device && !basic && !form.Has("client_secret")
+	if !known || !public && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
 		return nil, BadClient
 	}
 	old := &Grant[U]{}
 	switch code, refresh := form.Get("code"), form.Get("refresh_token"); {
+	case gt == deviceGrant && c.Device:
+		dc := form.Get("device_code")
+		if old = s.grants[dc]; old == nil || old.code != dc || old.device == nil || old.client != c.ID {
+			return nil, BadDeviceCode
+		}
+		d, now := old.device, s.cfg.Now()
+		switch {
+		case !now.Before(old.Expires):
+			delete(s.grants, dc)
+			delete(s.grants, d.userCode)
+			return nil, DeviceExpired
+		case d.denied:
+			delete(s.grants, dc)
+			return nil, DeviceDenied
+		case !d.approved:
+			early := !d.polled.IsZero() && now.Sub(d.polled) < d.interval
+			d.polled = now
+			if early {
+				d.interval += 5 * time.Second // RFC 8628 3.5
+				return nil, SlowDown
+			}
+			return nil, Pending
+		}
+		delete(s.grants, dc)
 	case gt == "authorization_code":
 		if old = s.grants[code]; old == nil || old.code != code {
 			return nil, BadCode
@@ -302,6 +357,72 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	s.grants[g.Access] = g
 	cp := *g
 	return &cp, 0
+}
+
+// deviceGrant is the device authorization grant's grant_type.
+const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+// DeviceAuthorize is the device authorization endpoint (RFC 8628 3.1):
+// it issues a device code and a user code to a client with Device, for
+// the signed-in user to approve.
+func (s *Server[U]) DeviceAuthorize(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.refuse(w, r, BadForm)
+		return
+	}
+	s.mu.Lock()
+	c, known := s.clients[r.PostForm.Get("client_id")]
+	if !known || !c.Device || s.user == nil {
+		s.mu.Unlock()
+		f := DeviceDisabled
+		if !known {
+			f = BadClient
+		}
+		s.refuse(w, r, f)
+		return
+	}
+	interval := cmp.Or(c.DeviceInterval, 5*time.Second)
+	g := &Grant[U]{User: *s.user, Scope: r.PostForm.Get("scope"), Expires: s.cfg.Now().Add(15 * time.Minute), client: c.ID,
+		code: "dc-" + rand.Text(), device: &device{userCode: userCode(), interval: interval}}
+	s.grants[g.code], s.grants[g.device.userCode] = g, g
+	s.mu.Unlock()
+	s.cfg.Write(w, r, http.StatusOK, map[string]any{"device_code": g.code, "user_code": g.device.userCode,
+		"verification_uri": scheme(r) + "://" + r.Host + s.cfg.VerificationPath, "expires_in": 900, "interval": int(interval / time.Second)})
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// userCode is a user code as GitHub's: eight letters and digits, in two
+// groups.
+func userCode() string {
+	t := strings.ToUpper(rand.Text())
+	return t[:4] + "-" + t[4:8]
+}
+
+// Approve is the signed-in user entering userCode and approving the
+// device; it reports whether the code was waiting for her.
+func (s *Server[U]) Approve(userCode string) bool { return s.answerDevice(userCode, true) }
+
+// Refuse is the user entering userCode and refusing the device.
+func (s *Server[U]) Refuse(userCode string) bool { return s.answerDevice(userCode, false) }
+
+func (s *Server[U]) answerDevice(userCode string, approve bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.grants[userCode]
+	if g == nil || g.device == nil || g.device.userCode != userCode || !s.cfg.Now().Before(g.Expires) {
+		return false
+	}
+	delete(s.grants, userCode)
+	g.device.approved, g.device.denied = approve, !approve
+	return true
 }
 
 // refuse writes f's Answer.

@@ -35,6 +35,12 @@ var testAnswers = map[Failure]Answer{
 	BadVerifier:        {Status: 400, Error: "invalid_grant", Description: "bad verifier"},
 	BadRefresh:         {Status: 400, Error: "invalid_grant", Description: "bad refresh"},
 	BadGrantType:       {Status: 400, Error: "unsupported_grant_type"},
+	DeviceDisabled:     {Status: 400, Error: "unauthorized_client"},
+	Pending:            {Status: 400, Error: "authorization_pending"},
+	SlowDown:           {Status: 400, Error: "slow_down"},
+	DeviceDenied:       {Status: 400, Error: "access_denied"},
+	DeviceExpired:      {Status: 400, Error: "expired_token"},
+	BadDeviceCode:      {Status: 400, Error: "invalid_grant", Description: "bad device code"},
 }
 
 // newServer is a world without its httptest server.
@@ -68,6 +74,7 @@ func newWorld(t *testing.T, tweak func(*Config[string])) *world {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", w.srv.Authorize)
 	mux.HandleFunc("POST /token", w.srv.Token)
+	mux.HandleFunc("POST /device", w.srv.DeviceAuthorize)
 	w.http = httptest.NewServer(mux)
 	t.Cleanup(w.http.Close)
 	return w
@@ -475,4 +482,89 @@ func FuzzToken(f *testing.F) {
 			t.Fatalf("refusal %d %v changed the grants (%d → %d)", rec.Code, body, before, len(w.srv.grants))
 		}
 	})
+}
+
+// device asks for a device code as client id and returns the answer.
+func (w *world) device(id string) (int, map[string]any) {
+	w.t.Helper()
+	resp, err := http.PostForm(w.http.URL+"/device", url.Values{"client_id": {id}, "scope": {"read"}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		w.t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// The device authorization grant: pending until the user answers,
+// slow_down (with 5 s more) for a poll sooner than the interval, a token
+// for the approving user once, the user's refusal, the code's expiry,
+// a public client (no secret) and a client without Device.
+func TestDeviceGrant(t *testing.T) {
+	w := newWorld(t, func(c *Config[string]) { c.VerificationPath = "/activate" })
+	w.srv.AddClient(Client{ID: "tv", Secret: "tv-secret", Lifetime: time.Hour, AccessPrefix: "tv-", RefreshPrefix: "tvr-", Device: true, DeviceInterval: 2 * time.Second})
+	status, dev := w.device("tv")
+	dc, uc := dev["device_code"].(string), dev["user_code"].(string)
+	if status != 200 || dc == "" || len(uc) != 9 || dev["verification_uri"] != w.http.URL+"/activate" || dev["interval"] != 2.0 || dev["expires_in"] != 900.0 {
+		t.Fatalf("device authorization: %d %v", status, dev)
+	}
+	poll := func(basic string) (int, map[string]any) {
+		return w.token(basic, url.Values{"grant_type": {deviceGrant}, "device_code": {dc}, "client_id": {"tv"}})
+	}
+	if status, body := poll(""); status != 400 || body["error"] != "authorization_pending" {
+		t.Fatalf("first poll: %d %v; want authorization_pending", status, body)
+	}
+	w.advance(time.Second)
+	if status, body := poll(""); status != 400 || body["error"] != "slow_down" {
+		t.Fatalf("poll after 1 s of 2: %d %v; want slow_down", status, body)
+	}
+	w.advance(5 * time.Second) // the interval is 7 s now, 12 s after this poll
+	if status, body := poll(""); status != 400 || body["error"] != "slow_down" {
+		t.Fatalf("poll after 5 s of 7: %d %v; want slow_down", status, body)
+	}
+	w.advance(13 * time.Second)
+	if status, body := poll(""); status != 400 || body["error"] != "authorization_pending" {
+		t.Fatalf("poll after the interval: %d %v; want authorization_pending", status, body)
+	}
+	if w.srv.Approve("NOPE-NOPE") || !w.srv.Approve(uc) || w.srv.Approve(uc) {
+		t.Fatalf("Approve took an unknown code, or not the user's, or hers twice")
+	}
+	if status, body := poll("tv:nope"); status != 401 {
+		t.Fatalf("poll with a wrong secret: %d %v; want 401", status, body)
+	}
+	status, tok := poll("")
+	if status != 200 || !strings.HasPrefix(tok["access_token"].(string), "tv-") || tok["user"] != "alice" || tok["scope"] != "read" || tok["grant"] != deviceGrant {
+		t.Fatalf("poll after approval: %d %v", status, tok)
+	}
+	if status, body := poll(""); status != 400 || body["error_description"] != "bad device code" {
+		t.Fatalf("the device code again: %d %v; want bad device code", status, body)
+	}
+
+	_, dev = w.device("tv")
+	dc = dev["device_code"].(string)
+	w.srv.Refuse(dev["user_code"].(string))
+	if status, body := poll("tv:tv-secret"); status != 400 || body["error"] != "access_denied" {
+		t.Fatalf("refused: %d %v; want access_denied", status, body)
+	}
+	_, dev = w.device("tv")
+	dc = dev["device_code"].(string)
+	w.advance(15 * time.Minute)
+	if w.srv.Approve(dev["user_code"].(string)) {
+		t.Errorf("Approve took an expired code")
+	}
+	if status, body := poll(""); status != 400 || body["error"] != "expired_token" {
+		t.Fatalf("expired: %d %v; want expired_token", status, body)
+	}
+	if status, body := w.device("app"); status != 400 || body["error"] != "unauthorized_client" {
+		t.Errorf("a client without Device: %d %v; want unauthorized_client", status, body)
+	}
+	if status, body := w.device("nope"); status != 401 {
+		t.Errorf("an unknown client: %d %v; want 401", status, body)
+	}
+	if status, body := w.token("", url.Values{"grant_type": {deviceGrant}, "device_code": {dc}, "client_id": {"app"}}); status != 401 {
+		t.Errorf("the device grant for a client without Device, without its secret: %d %v; want 401", status, body)
+	}
 }

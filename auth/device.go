@@ -1,0 +1,248 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/scm"
+)
+
+// DeviceProvider is implemented by providers that sign users in with the
+// OAuth 2.0 Device Authorization Grant (RFC 8628), for programs without a
+// browser or a callback URL, such as a command-line tool: the program
+// shows a short user code, the user enters it at the provider's
+// verification page in any browser and approves, and the program gets her
+// tokens. No Handler, cookie or session is involved; [UserCredentials]
+// turns the result into credentials for the SCM client.
+//
+// [GitHub] (the app's "Enable Device Flow" setting must be on) and
+// [GitLab] (17.1 and later) implement it.
+type DeviceProvider interface {
+	Provider
+	// DeviceAuth asks the provider for a device code, with scopes on top
+	// of the provider's required and configured ones. Show the user
+	// UserCode and VerificationURI, then call DeviceSignIn.
+	DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error)
+	// DeviceSignIn polls the provider, at the interval it asks for, until
+	// the user approves, refuses (PermissionDenied) or the code expires
+	// (DeadlineExceeded), or ctx ends; then it reads her profile as a
+	// redirect sign-in does. It costs one request per poll and the
+	// profile's requests.
+	DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error)
+}
+
+// DeviceCode is a device authorization in progress: what the user needs
+// to approve it, and the device code (a secret that never prints) that
+// DeviceSignIn polls with.
+type DeviceCode struct {
+	// UserCode is what the user enters at VerificationURI.
+	UserCode string
+	// VerificationURI is the provider's page where she enters it; it is
+	// on the provider's own host, over https (http on loopback only).
+	VerificationURI string
+	// VerificationURIComplete, when the provider gives one, is the page
+	// with the code already filled in (for a QR code, say).
+	VerificationURIComplete string
+	// Expiry is when the codes expire.
+	Expiry time.Time
+	// Interval is how long to wait between polls.
+	Interval time.Duration
+
+	resp   *oauth2.DeviceAuthResponse
+	scopes []string
+	issuer string // the provider's, so that a code is polled at its own provider only
+}
+
+// String shows the user code and where to enter it, never the device
+// code.
+func (d *DeviceCode) String() string {
+	if d == nil {
+		return "auth.DeviceCode(nil)"
+	}
+	return "enter " + d.UserCode + " at " + d.VerificationURI
+}
+
+// Format prints String for every verb.
+func (d *DeviceCode) Format(f fmt.State, verb rune) { redact.Format(f, verb, d.String(), d.String()) }
+
+// LogValue shows the user code and the page, never the device code.
+func (d *DeviceCode) LogValue() slog.Value {
+	if d == nil {
+		return slog.StringValue("auth.DeviceCode(nil)")
+	}
+	return slog.GroupValue(slog.String("user_code", d.UserCode), slog.String("verification_uri", d.VerificationURI),
+		slog.Time("expiry", d.Expiry))
+}
+
+// MarshalJSON writes what the user needs, never the device code.
+func (d *DeviceCode) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		UserCode                string    `json:"userCode"`
+		VerificationURI         string    `json:"verificationUri"`
+		VerificationURIComplete string    `json:"verificationUriComplete,omitempty"`
+		Expiry                  time.Time `json:"expiry"`
+	}{d.UserCode, d.VerificationURI, d.VerificationURIComplete, d.Expiry})
+}
+
+// DeviceAuth asks GitHub for a device code (POST /login/device/code).
+func (g *GitHub) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
+	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/login/device/code", true)
+}
+
+// DeviceSignIn polls GitHub until the user approves, then reads her
+// profile as Exchange does.
+func (g *GitHub) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error) {
+	tok, err := g.deviceToken(ctx, dc)
+	if err != nil {
+		return nil, err
+	}
+	t := g.tokens(tok)
+	scopes := " " + strings.ReplaceAll(t.Scope, ",", " ") + " "
+	id, err := g.profile(ctx, t.AccessToken, strings.Contains(scopes, " user:email ") || strings.Contains(scopes, " user ") || t.Scope == "")
+	if err != nil {
+		return nil, err
+	}
+	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+// DeviceAuth asks GitLab for a device code (POST /oauth/authorize_device,
+// GitLab 17.1 and later).
+func (g *GitLab) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
+	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/oauth/authorize_device", true)
+}
+
+// DeviceSignIn polls GitLab until the user approves, then reads her
+// profile as Exchange does.
+func (g *GitLab) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error) {
+	tok, err := g.deviceToken(ctx, dc)
+	if err != nil {
+		return nil, err
+	}
+	t := g.tokens(tok)
+	id, err := g.user(ctx, t.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	return &SignIn{Identity: id, Tokens: t}, nil
+}
+
+// deviceAuth requests a device code at endpoint. With sameHost, the
+// verification page must be on the provider's own host.
+func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint string, sameHost bool) (*DeviceCode, error) {
+	cfg := b.cfg
+	cfg.Endpoint.DeviceAuthURL = endpoint
+	cfg.Scopes = b.scopes(scopes)
+	resp, err := cfg.DeviceAuth(b.ctx(ctx))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == 404 ||
+			re.ErrorCode == "device_flow_disabled" || re.ErrorCode == "unauthorized_client" || re.ErrorCode == "unsupported_grant_type") {
+			return nil, &errcode.Error{Code: errcode.Unimplemented, Op: b.op, Host: b.info.Host, Status: re.Response.StatusCode,
+				Msg: "the provider does not offer the device flow to this client (enable it in the app's settings; GitLab needs 17.1 or later)"}
+		}
+		return nil, b.tokenError(ctx, "the device authorization", err)
+	}
+	if resp.DeviceCode == "" || resp.UserCode == "" || resp.VerificationURI == "" {
+		return nil, errcode.New(errcode.Unavailable, b.op, "the provider's device authorization answer lacks the device code, the user code or the verification page")
+	}
+	for _, u := range []string{resp.VerificationURI, resp.VerificationURIComplete} {
+		if u != "" && !b.ownPage(u, sameHost) {
+			return nil, errcode.New(errcode.Unavailable, b.op, "the provider's verification page is not an https page of the provider: not shown to the user")
+		}
+	}
+	interval := time.Duration(resp.Interval) * time.Second
+	if interval <= 0 {
+		interval = 5 * time.Second // RFC 8628 3.2
+	}
+	return &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, VerificationURIComplete: resp.VerificationURIComplete,
+		Expiry: resp.Expiry, Interval: interval, resp: resp, scopes: cfg.Scopes, issuer: b.info.Issuer}, nil
+}
+
+// ownPage reports whether u may be shown to the user as the provider's
+// verification page: https (http on loopback only), without user
+// information, and, with sameHost, on the provider's host.
+func (b *oauthBase) ownPage(u string, sameHost bool) bool {
+	pu, err := url.Parse(u)
+	if err != nil || pu.User != nil || pu.Host == "" || !(pu.Scheme == "https" || pu.Scheme == "http" && isLoopback(pu.Hostname())) {
+		return false
+	}
+	return !sameHost || strings.EqualFold(hostOf(pu), b.info.Host)
+}
+
+// deviceToken polls the token endpoint with dc's device code until the
+// user answers or the code expires.
+func (b *oauthBase) deviceToken(ctx context.Context, dc *DeviceCode) (*oauth2.Token, error) {
+	if dc == nil || dc.resp == nil {
+		return nil, errcode.New(errcode.InvalidArgument, b.op, "no device code: call DeviceAuth first")
+	}
+	if dc.issuer != b.info.Issuer {
+		return nil, errcode.New(errcode.InvalidArgument, b.op, "the device code is another provider's")
+	}
+	cfg := b.cfg
+	cfg.Scopes = dc.scopes
+	tok, err := cfg.DeviceAccessToken(b.ctx(ctx), dc.resp)
+	if err == nil {
+		return tok, nil
+	}
+	if ctx.Err() != nil {
+		return nil, errcode.FromContext(ctx, b.op)
+	}
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// DeviceAccessToken's own deadline: the code's expiry.
+		return nil, errcode.New(errcode.DeadlineExceeded, b.op, "the user did not approve the device before its code expired; start again")
+	case errors.As(err, &re) && re.ErrorCode == "expired_token":
+		return nil, errcode.New(errcode.DeadlineExceeded, b.op, "the device code expired before the user approved it; start again")
+	case errors.As(err, &re) && re.ErrorCode == "access_denied":
+		return nil, errcode.New(errcode.PermissionDenied, b.op, "the user refused the device")
+	}
+	return nil, b.tokenError(ctx, "the device's token", err, dc.resp.DeviceCode)
+}
+
+// oauthConfig is implemented by the providers built on oauthBase.
+type oauthConfig interface {
+	oauthConfig() oauth2.Config
+}
+
+func (b *oauthBase) oauthConfig() oauth2.Config { return b.cfg }
+
+// UserCredentials returns the tokens of s, a sign-in by p made without a
+// Handler (a command-line tool's [DeviceProvider.DeviceSignIn]), as the
+// signed-in user's credentials for p's integration host, to pass to
+// scm.Client.ForUser. They are renewed through p's token endpoint with
+// the refresh token when due (see credentials.UserSource, whose options
+// opts are: set OnRotate to keep a rotated refresh token, which GitHub
+// Apps and GitLab invalidate on use). Without a refresh token, the access
+// token is served until it expires. A provider without an integration
+// host (a generic OpenID Connect provider) gives none.
+func UserCredentials(p Provider, s *SignIn, opts *credentials.UserOptions) scm.UserCredentials {
+	if p == nil || s == nil || s.Tokens.AccessToken == "" || p.Info().Host == "" {
+		return scm.UserCredentials{}
+	}
+	var o credentials.UserOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Source == "" {
+		o.Source = "user " + s.Identity.String()
+	}
+	var cfg *oauth2.Config
+	if oc, ok := p.(oauthConfig); ok {
+		c := oc.oauthConfig()
+		cfg = &c
+	}
+	tok := &oauth2.Token{AccessToken: s.Tokens.AccessToken, TokenType: s.Tokens.TokenType, RefreshToken: s.Tokens.RefreshToken, Expiry: s.Tokens.Expiry}
+	return scm.UserCredentials{p.Info().Host: credentials.UserSource(cfg, tok, &o)}
+}

@@ -1,0 +1,221 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
+)
+
+// deviceWorld is a provider with the device flow, on a fake whose user
+// enters codes through approve and refuse.
+type deviceWorld struct {
+	p               auth.DeviceProvider
+	approve, refuse func(userCode string) bool
+	host, page      string // the integration host, and the verification page
+	clk             *testclock.Clock
+}
+
+func githubDeviceWorld(t *testing.T, enabled bool) *deviceWorld {
+	t.Helper()
+	clk := testclock.New(time.Now())
+	fg := fakegithub.New(&fakegithub.Options{Now: clk.Now})
+	t.Cleanup(fg.Close)
+	fg.AddOAuthApp(fakegithub.OAuthApp{ClientID: "cli", ClientSecret: "cli-secret", Expiring: true, DeviceFlow: enabled, DevicePollInterval: time.Second})
+	fg.SetOAuthUser(fakegithub.OAuthUser{Login: "alice", Name: "Alice", Email: "alice@example.com"})
+	g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", ClientSecret: secret("cli-secret"), EnterpriseInstanceURL: fg.URL(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deviceWorld{p: g, approve: fg.ApproveDevice, refuse: fg.RefuseDevice, host: g.Info().Host, page: fg.URL() + "/login/device", clk: clk}
+}
+
+func gitlabDeviceWorld(t *testing.T, enabled bool) *deviceWorld {
+	t.Helper()
+	clk := testclock.New(time.Now())
+	fl := fakegitlab.New(&fakegitlab.Options{Now: clk.Now, RelativePath: "/gitlab"})
+	t.Cleanup(fl.Close)
+	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "cli", ClientSecret: "cli-secret", DeviceFlow: enabled, DevicePollInterval: time.Second})
+	fl.SetOAuthUser(fakegitlab.OAuthUser{Username: "alice", Name: "Alice", Email: "alice@example.com"})
+	g, err := auth.NewGitLab(auth.GitLabOptions{ClientID: "cli", ClientSecret: secret("cli-secret"), BaseURL: fl.URL(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deviceWorld{p: g, approve: fl.ApproveDevice, refuse: fl.RefuseDevice, host: g.Info().Host, page: fl.URL() + "/oauth/device", clk: clk}
+}
+
+var deviceWorlds = []struct {
+	name  string
+	start func(t *testing.T, enabled bool) *deviceWorld
+}{{"github", githubDeviceWorld}, {"gitlab", gitlabDeviceWorld}}
+
+// A command-line tool signs alice in with the device flow: it shows the
+// code, she approves it while the tool polls (one authorization_pending
+// first), the tool gets her identity and tokens, and the credentials made
+// from them renew themselves through the provider, reporting the rotated
+// refresh token. The device code, a secret, prints nowhere.
+func TestDeviceSignIn(t *testing.T) {
+	for _, w := range deviceWorlds {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			d := w.start(t, true)
+			dc, err := d.p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dc.UserCode == "" || dc.VerificationURI != d.page || dc.Interval != time.Second || time.Until(dc.Expiry) < 10*time.Minute {
+				t.Fatalf("device code %+v; want a user code, page %s, interval 1s, 15 minutes", dc, d.page)
+			}
+			var logged bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("device", "code", dc)
+			j, _ := json.Marshal(dc)
+			for _, shown := range []string{fmt.Sprint(dc), fmt.Sprintf("%+v %#v %v %s", dc, dc, *dc, dc), string(j), logged.String()} {
+				if strings.Contains(shown, "dc-") || !strings.Contains(shown, dc.UserCode) {
+					t.Errorf("a device code shows, or the user code does not: %s", shown)
+				}
+			}
+			// She approves after the tool's first poll.
+			approved := time.AfterFunc(1500*time.Millisecond, func() {
+				if !d.approve(dc.UserCode) {
+					t.Errorf("the fake did not take the user code %s", dc.UserCode)
+				}
+			})
+			defer approved.Stop()
+			start := time.Now()
+			s, err := d.p.DeviceSignIn(t.Context(), dc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took < 1900*time.Millisecond {
+				t.Errorf("signed in after %v: the tool did not wait for her approval", took)
+			}
+			if s.Identity.Login != "alice" || s.Identity.Email != "alice@example.com" || s.Tokens.AccessToken == "" || s.Tokens.RefreshToken == "" {
+				t.Fatalf("sign-in = %+v %v; want alice with tokens", s.Identity, s.Tokens)
+			}
+			if _, err := d.p.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.Unauthorized {
+				t.Errorf("the same device code again: %v; want Unauthorized", err)
+			}
+
+			var mu sync.Mutex
+			var rotated []string
+			creds := auth.UserCredentials(d.p, s, &credentials.UserOptions{Now: d.clk.Now, OnRotate: func(_ context.Context, tok *oauth2.Token) {
+				mu.Lock()
+				defer mu.Unlock()
+				rotated = append(rotated, tok.RefreshToken)
+			}})
+			src := creds[d.host]
+			if len(creds) != 1 || src == nil {
+				t.Fatalf("credentials = %v; want one for %s", creds, d.host)
+			}
+			c, err := src.Credential(t.Context())
+			if err != nil || c.Token != s.Tokens.AccessToken || c.Kind != credentials.KindUser {
+				t.Fatalf("Credential = %v, %v; want her access token", c, err)
+			}
+			d.clk.Advance(s.Tokens.Expiry.Sub(d.clk.Now()) + time.Minute) // expired: renewed through the provider
+			c, err = src.Credential(t.Context())
+			if err != nil || c.Token == s.Tokens.AccessToken {
+				t.Fatalf("Credential after expiry = %v, %v; want a renewed token", c, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(rotated) != 1 || rotated[0] == s.Tokens.RefreshToken || rotated[0] == "" {
+				t.Errorf("OnRotate saw %d refresh tokens; want the one new one", len(rotated))
+			}
+		})
+	}
+}
+
+// Every other end of a device sign-in is an error with its own code: the
+// user refuses (PermissionDenied), the code expires (DeadlineExceeded),
+// the app has no device flow (Unimplemented), the tool gives up
+// (Canceled), a code is polled at another provider (InvalidArgument).
+func TestDeviceSignInRefusals(t *testing.T) {
+	for _, w := range deviceWorlds {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			d := w.start(t, true)
+			dc, err := d.p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.refuse(dc.UserCode)
+			if _, err := d.p.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.PermissionDenied {
+				t.Errorf("refused: %v; want PermissionDenied", err)
+			}
+
+			dc, err = d.p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.clk.Advance(16 * time.Minute)
+			if d.approve(dc.UserCode) {
+				t.Errorf("the fake took an expired user code")
+			}
+			if _, err := d.p.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.DeadlineExceeded {
+				t.Errorf("expired: %v; want DeadlineExceeded", err)
+			}
+
+			dc, err = d.p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(200*time.Millisecond, cancel)
+			if _, err := d.p.DeviceSignIn(ctx, dc); errcode.CodeOf(err) != errcode.Canceled {
+				t.Errorf("cancelled: %v; want Canceled", err)
+			}
+
+			other := w.start(t, true)
+			if _, err := other.p.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Errorf("another provider's code: %v; want InvalidArgument", err)
+			}
+			if _, err := d.p.DeviceSignIn(t.Context(), nil); errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Errorf("no code: %v; want InvalidArgument", err)
+			}
+
+			off := w.start(t, false)
+			if _, err := off.p.DeviceAuth(t.Context(), nil); errcode.CodeOf(err) != errcode.Unimplemented || strings.Contains(err.Error(), "cli-secret") {
+				t.Errorf("device flow disabled: %v; want Unimplemented, without the secret", err)
+			}
+		})
+	}
+}
+
+// A verification page that is not the provider's own https page (another
+// host, plain http off loopback, user information) is never shown to the
+// user: someone answering for the provider must not send her to a page
+// that collects her code.
+func TestDeviceAuthRefusesAForeignPage(t *testing.T) {
+	for _, page := range []string{"https://evil.example/login/device", "http://github.example/login/device", "https://x@127.0.0.1/login/device", "javascript:alert(1)"} {
+		t.Run(page, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"device_code":"dc-1","user_code":"ABCD-EFGH","verification_uri":%q,"expires_in":900,"interval":5}`, page)
+			}))
+			defer srv.Close()
+			g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", ClientSecret: secret("cli-secret"), EnterpriseInstanceURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dc, err := g.DeviceAuth(t.Context(), nil); errcode.CodeOf(err) != errcode.Unavailable || dc != nil {
+				t.Fatalf("DeviceAuth with page %s = %v, %v; want Unavailable", page, dc, err)
+			}
+		})
+	}
+}
