@@ -56,6 +56,9 @@ func portal(ctx context.Context, configFiles []string, userToken oauth2.TokenSou
 	if err != nil {
 		return err
 	}
+	if len(entities) == 0 {
+		return fmt.Errorf("%s: no catalog entity", f.Path) // an empty file parses without error
+	}
 	fmt.Fprintf(out, "%s %s/%s\n", f.Path, entities[0].Kind, entities[0].Metadata.Name)
 
 	tree, err := user.ReadTree(ctx, "https://github.com/acme/templates/tree/main/go-service", nil) // an fs.FS

@@ -24,7 +24,8 @@ func TreeETag(fsys fs.FS) string {
 
 // TreeCommitID returns the id of the commit a tree returned by
 // [Client.ReadTree] was read at, where the provider gives it without an
-// extra request (GitLab, when the URL names a branch or commit), or the
+// extra request (GitHub, for a branch or commit read with a credential;
+// GitLab, when the URL names a branch or commit), or the
 // tree's ETag when it has one (the directory is the same at both
 // commits). It returns "" otherwise.
 func TreeCommitID(fsys fs.FS) string {

@@ -15,8 +15,8 @@ var _ driver.TreeVersioner = (*Driver)(nil)
 // /repos/{o}/{r}/commits?sha=REF&path=DIR&per_page=1, the newest commit
 // at REF that touched DIR (the default branch when REF is ""). A
 // conditional ReadTree of an unchanged directory costs this request only;
-// a changed one costs it plus the tarball (one request more than a plain
-// ReadTree).
+// a changed one costs it plus what a plain ReadTree costs (the GraphQL
+// query, or the tarball where the tree is read as one): one request more.
 func (d *Driver) TreeVersion(ctx context.Context, hc *http.Client, r *driver.TreeVersionRequest) (string, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return "", err
