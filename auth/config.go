@@ -294,6 +294,11 @@ func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
 	if len(pc.AllowedTenants) > 0 && id != "microsoft" {
 		return nil, errcode.New(errcode.InvalidArgument, "auth.Config", "allowedTenants applies to the microsoft provider only")
 	}
+	if (id == "github" || id == "gitlab") && (pc.ClientID == "" || pc.ClientSecret.IsZero()) {
+		// A provider without a secret serves the device flow only, which
+		// a Handler does not offer.
+		return nil, errcode.New(errcode.InvalidArgument, "auth.Config", "clientId and clientSecret are required")
+	}
 	switch id {
 	case "github":
 		return NewGitHub(GitHubOptions{ClientID: pc.ClientID, ClientSecret: pc.ClientSecret, EnterpriseInstanceURL: pc.EnterpriseInstanceURL,

@@ -27,7 +27,9 @@ import (
 // turns the result into credentials for the SCM client.
 //
 // [GitHub] (the app's "Enable Device Flow" setting must be on) and
-// [GitLab] (17.1 and later) implement it.
+// [GitLab] (17.1 and later) implement it. A program that cannot keep a
+// client secret builds them without one: they then serve the device
+// flow only, as a public client, and renew its tokens without a secret.
 type DeviceProvider interface {
 	Provider
 	// DeviceAuth asks the provider for a device code, with scopes on top

@@ -219,3 +219,56 @@ func TestDeviceAuthRefusesAForeignPage(t *testing.T) {
 		})
 	}
 }
+
+// A command-line tool cannot keep a client secret: without one, GitHub
+// and GitLab providers sign users in with the device flow (a public
+// client, whose tokens still renew), and refuse the redirect flow and a
+// Handler.
+func TestDeviceSignInWithoutClientSecret(t *testing.T) {
+	clk := testclock.New(time.Now())
+	fg := fakegithub.New(&fakegithub.Options{Now: clk.Now})
+	t.Cleanup(fg.Close)
+	fg.AddOAuthApp(fakegithub.OAuthApp{ClientID: "cli", ClientSecret: "cli-secret", Expiring: true, DeviceFlow: true, DevicePollInterval: time.Second})
+	fg.SetOAuthUser(fakegithub.OAuthUser{Login: "alice"})
+	fl := fakegitlab.New(&fakegitlab.Options{Now: clk.Now})
+	t.Cleanup(fl.Close)
+
+	gl, err := auth.NewGitLab(auth.GitLabOptions{ClientID: "cli", BaseURL: fl.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", EnterpriseInstanceURL: fg.URL(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []auth.RedirectProvider{g, gl} {
+		if _, err := p.AuthCodeURL(t.Context(), auth.AuthRequest{State: "s", RedirectURI: "https://portal.example.com/cb", CodeChallenge: "c", Nonce: "n"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: AuthCodeURL without a client secret = %v; want InvalidArgument", p.Info().Type, err)
+		}
+		if _, err := p.Exchange(t.Context(), auth.Callback{Code: "c", CodeVerifier: "v", RedirectURI: "https://portal.example.com/cb"}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: Exchange without a client secret = %v; want InvalidArgument", p.Info().Type, err)
+		}
+		h, err := auth.New(&auth.Options{BaseURL: "https://portal.example.com/api/auth", Secret: secret(testSecret)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Register(p.Info().Type, "development", p); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: Register without a client secret = %v; want InvalidArgument", p.Info().Type, err)
+		}
+	}
+
+	dc, err := g.DeviceAuth(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fg.ApproveDevice(dc.UserCode)
+	s, err := g.DeviceSignIn(t.Context(), dc)
+	if err != nil || s.Identity.Login != "alice" {
+		t.Fatalf("DeviceSignIn without a client secret = %v, %v", s, err)
+	}
+	src := auth.UserCredentials(g, s, &credentials.UserOptions{Now: clk.Now})[g.Info().Host]
+	clk.Advance(9 * time.Hour)
+	if c, err := src.Credential(t.Context()); err != nil || c.Token == s.Tokens.AccessToken {
+		t.Fatalf("renewal without a client secret = %v, %v; want a new token", c, err)
+	}
+}

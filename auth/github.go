@@ -15,7 +15,11 @@ import (
 
 // GitHubOptions configures [NewGitHub].
 type GitHubOptions struct {
-	// ClientID and ClientSecret are the OAuth App's or GitHub App's.
+	// ClientID and ClientSecret are the OAuth App's or GitHub App's. A
+	// program that cannot keep a secret (a command-line tool) leaves
+	// ClientSecret empty and signs users in with the device flow only
+	// ([GitHub.DeviceAuth]); AuthCodeURL and Exchange then refuse
+	// (InvalidArgument).
 	ClientID     string
 	ClientSecret integrations.Secret
 	// EnterpriseInstanceURL is the web URL of a GitHub Enterprise Server,
@@ -50,8 +54,8 @@ type GitHub struct {
 // NewGitHub returns a GitHub provider.
 func NewGitHub(o GitHubOptions) (*GitHub, error) {
 	const op = "auth.NewGitHub"
-	if o.ClientID == "" || o.ClientSecret.IsZero() {
-		return nil, errcode.New(errcode.InvalidArgument, op, "clientId and clientSecret are required")
+	if o.ClientID == "" {
+		return nil, errcode.New(errcode.InvalidArgument, op, "clientId is required")
 	}
 	web, api := "https://github.com", "https://api.github.com"
 	if o.EnterpriseInstanceURL != "" {
@@ -70,6 +74,7 @@ func NewGitHub(o GitHubOptions) (*GitHub, error) {
 	}
 	wu, _ := parseBase(op, "url", web)
 	g := &GitHub{oauthBase: newOAuthBase("auth.GitHub", o.HTTPClient, o.Now), api: api}
+	g.deviceOnly = o.ClientSecret.IsZero()
 	g.info = ProviderInfo{Type: "github", Host: hostOf(wu), Issuer: web}
 	g.required = []string{"read:user"}
 	g.cfg = oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), Scopes: o.Scopes,

@@ -14,7 +14,11 @@ import (
 
 // GitLabOptions configures [NewGitLab].
 type GitLabOptions struct {
-	// ClientID and ClientSecret are the GitLab application's.
+	// ClientID and ClientSecret are the GitLab application's. A program
+	// that cannot keep a secret (a command-line tool, with a
+	// non-confidential application) leaves ClientSecret empty and signs
+	// users in with the device flow only ([GitLab.DeviceAuth]);
+	// AuthCodeURL and Exchange then refuse (InvalidArgument).
 	ClientID     string
 	ClientSecret integrations.Secret
 	// BaseURL is the instance (Backstage's "audience"), default
@@ -39,8 +43,8 @@ type GitLab struct {
 // NewGitLab returns a GitLab provider.
 func NewGitLab(o GitLabOptions) (*GitLab, error) {
 	const op = "auth.NewGitLab"
-	if o.ClientID == "" || o.ClientSecret.IsZero() {
-		return nil, errcode.New(errcode.InvalidArgument, op, "clientId and clientSecret are required")
+	if o.ClientID == "" {
+		return nil, errcode.New(errcode.InvalidArgument, op, "clientId is required")
 	}
 	if o.BaseURL == "" {
 		o.BaseURL = "https://gitlab.com"
@@ -51,6 +55,7 @@ func NewGitLab(o GitLabOptions) (*GitLab, error) {
 	}
 	base := u.String()
 	g := &GitLab{oauthBase: newOAuthBase("auth.GitLab", o.HTTPClient, o.Now), api: base + "/api/v4"}
+	g.deviceOnly = o.ClientSecret.IsZero()
 	g.info = ProviderInfo{Type: "gitlab", Host: hostOf(u), Issuer: base}
 	g.required = []string{"read_user"}
 	g.cfg = oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), Scopes: o.Scopes,

@@ -321,6 +321,9 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	default:
 		return errcode.Newf(errcode.InvalidArgument, op, "provider %q is neither a RedirectProvider nor a PasswordProvider", id)
 	}
+	if d, ok := p.(interface{ deviceOnlyClient() bool }); ok && d.deviceOnlyClient() {
+		return errcode.Newf(errcode.InvalidArgument, op, "provider %q has no client secret: it serves the device flow only, not a Handler's sign-in", id)
+	}
 	if !h.serves(env) {
 		return errcode.Newf(errcode.InvalidArgument, op, "environment %q of provider %q is not served: this Handler serves auth.environment %q only "+
 			"(Options.Environment); set Options.ServeAllEnvironments to serve others", env, id, h.o.Environment)

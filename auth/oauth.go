@@ -33,6 +33,17 @@ type oauthBase struct {
 	info     ProviderInfo
 	required []string // scopes always requested
 	authOpts []oauth2.AuthCodeOption
+	// deviceOnly: a public client without a secret, for the device flow
+	// only; the redirect flow's AuthCodeURL and exchange refuse.
+	deviceOnly bool
+}
+
+func (b *oauthBase) deviceOnlyClient() bool { return b.deviceOnly }
+
+// errDeviceOnly refuses the redirect flow to a provider without a client
+// secret.
+func (b *oauthBase) errDeviceOnly() error {
+	return errcode.New(errcode.InvalidArgument, b.op, "this provider has no client secret: it signs users in with the device flow only")
 }
 
 // maxBody caps every response body read from a provider.
@@ -125,6 +136,9 @@ func (b *oauthBase) scopes(requested []string) []string {
 
 // AuthCodeURL builds the authorization URL with PKCE S256.
 func (b *oauthBase) AuthCodeURL(_ context.Context, req AuthRequest) (string, error) {
+	if b.deviceOnly {
+		return "", b.errDeviceOnly()
+	}
 	if req.CodeChallenge == "" {
 		return "", errcode.New(errcode.InvalidArgument, b.op, "a PKCE challenge is required")
 	}
@@ -144,6 +158,9 @@ func (b *oauthBase) ctx(ctx context.Context) context.Context {
 
 // exchange redeems cb's code with its PKCE verifier.
 func (b *oauthBase) exchange(ctx context.Context, cb Callback) (*oauth2.Token, error) {
+	if b.deviceOnly {
+		return nil, b.errDeviceOnly()
+	}
 	cfg := b.cfg
 	cfg.RedirectURL = cb.RedirectURI
 	tok, err := cfg.Exchange(b.ctx(ctx), cb.Code, oauth2.VerifierOption(cb.CodeVerifier))

@@ -95,7 +95,7 @@ type Config[U any] struct {
 // come alone. Credentials allows it the client_credentials grant, Device
 // the device authorization grant, polled every DeviceInterval (default 5
 // s; the token endpoint takes a device code without the client's secret,
-// as from a public client).
+// as from a public client, and then refreshes its tokens without one).
 type Client struct {
 	ID, Secret                  string
 	Lifetime                    time.Duration
@@ -114,6 +114,7 @@ type Grant[U any] struct {
 
 	client, code, redirect, challenge string
 	device                            *device // a device code's, until the user answers
+	public                            bool    // issued to a public client (device grant without a secret): refreshed without one
 }
 
 // device is a device authorization waiting for its user.
@@ -298,7 +299,9 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, known := s.clients[id]
-	public := gt == deviceGrant && c.Device && !basic && !form.Has("client_secret")
+	noSecret := c.Device && !basic && !form.Has("client_secret")
+	rg := s.grants[form.Get("refresh_token")]
+	public := noSecret && (gt == deviceGrant || gt == "refresh_token" && rg != nil && rg.public && rg.client == c.ID)
 	if !known || !public && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
 		return nil, BadClient
 	}
@@ -349,7 +352,7 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	case gt != "client_credentials" || !c.Credentials:
 		return nil, BadGrantType
 	}
-	g := &Grant[U]{User: old.User, Scope: old.Scope, Access: c.AccessPrefix + rand.Text(), Issued: s.cfg.Now(), client: c.ID}
+	g := &Grant[U]{User: old.User, Scope: old.Scope, Access: c.AccessPrefix + rand.Text(), Issued: s.cfg.Now(), client: c.ID, public: public}
 	if c.Lifetime > 0 {
 		g.Refresh, g.Expires = c.RefreshPrefix+rand.Text(), g.Issued.Add(c.Lifetime)
 		s.grants[g.Refresh] = g

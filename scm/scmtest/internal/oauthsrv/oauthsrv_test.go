@@ -542,6 +542,24 @@ func TestDeviceGrant(t *testing.T) {
 	if status, body := poll(""); status != 400 || body["error_description"] != "bad device code" {
 		t.Fatalf("the device code again: %d %v; want bad device code", status, body)
 	}
+	// A public client's tokens are refreshed without a secret; others' are not.
+	refresh := func(rt string) (int, map[string]any) {
+		return w.token("", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"tv"}})
+	}
+	status, again := refresh(tok["refresh_token"].(string))
+	if status != 200 || !strings.HasPrefix(again["access_token"].(string), "tv-") {
+		t.Fatalf("a public client's refresh: %d %v", status, again)
+	}
+	if status, body := refresh(again["refresh_token"].(string)); status != 200 {
+		t.Fatalf("a public client's second refresh: %d %v", status, body)
+	}
+	_, dev = w.device("tv")
+	dc = dev["device_code"].(string)
+	w.srv.Approve(dev["user_code"].(string))
+	_, confidential := poll("tv:tv-secret")
+	if status, body := refresh(confidential["refresh_token"].(string)); status != 401 {
+		t.Fatalf("refreshing a confidential grant without the secret: %d %v; want 401", status, body)
+	}
 
 	_, dev = w.device("tv")
 	dc = dev["device_code"].(string)
