@@ -38,9 +38,11 @@ type DeviceProvider interface {
 	DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error)
 	// DeviceSignIn polls the provider, at the interval it asks for, until
 	// the user approves, refuses (PermissionDenied) or the code expires
-	// (DeadlineExceeded), or ctx ends; then it reads her profile as a
-	// redirect sign-in does. It costs one request per poll and the
-	// profile's requests.
+	// (DeadlineExceeded; 30 minutes at most), or ctx ends; then it reads
+	// her profile as a redirect sign-in does. It costs one request per
+	// poll and the profile's requests. Any other answer than "pending"
+	// or "slow down" (a 5xx included) ends it with an error: start again
+	// with DeviceAuth.
 	DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error)
 }
 
@@ -58,12 +60,15 @@ type DeviceCode struct {
 	VerificationURIComplete string
 	// Expiry is when the codes expire.
 	Expiry time.Time
-	// Interval is how long to wait between polls.
+	// Interval is how long DeviceSignIn waits between polls: the
+	// provider's (5 s when it names none), in whole seconds, at least 1.
+	// It grows by 5 s each time the provider answers slow_down.
 	Interval time.Duration
 
 	resp   *oauth2.DeviceAuthResponse
 	scopes []string
-	issuer string // the provider's, so that a code is polled at its own provider only
+	issuer string // the provider's and its client's, so that a code is polled by its own client only
+	client string
 }
 
 // String shows the user code and where to enter it, never the device
@@ -119,7 +124,8 @@ func (g *GitHub) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, err
 }
 
 // DeviceAuth asks GitLab for a device code (POST /oauth/authorize_device,
-// GitLab 17.1 and later).
+// GitLab 17.1 and later). A confidential application (one with a client
+// secret) authenticates there, as GitLab requires.
 func (g *GitLab) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
 	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/oauth/authorize_device", true)
 }
@@ -145,7 +151,14 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 	cfg := b.cfg
 	cfg.Endpoint.DeviceAuthURL = endpoint
 	cfg.Scopes = b.scopes(scopes)
-	resp, err := cfg.DeviceAuth(b.ctx(ctx))
+	var opts []oauth2.AuthCodeOption
+	if b.info.Type == "gitlab" && cfg.ClientSecret != "" {
+		// RFC 8628 3.1: a confidential client authenticates, and GitLab
+		// (Doorkeeper) refuses one that does not; x/oauth2 sends only
+		// client_id. GitHub takes the client id alone.
+		opts = append(opts, oauth2.SetAuthURLParam("client_secret", cfg.ClientSecret))
+	}
+	resp, err := cfg.DeviceAuth(b.ctx(ctx), opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == 404 ||
@@ -167,9 +180,17 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 	if interval <= 0 {
 		interval = 5 * time.Second // RFC 8628 3.2
 	}
+	// expires_in is required; without it, or with a longer one, polling
+	// ends after maxDeviceLifetime all the same.
+	if limit := time.Now().Add(maxDeviceLifetime); resp.Expiry.IsZero() || resp.Expiry.After(limit) {
+		resp.Expiry = limit
+	}
 	return &DeviceCode{UserCode: resp.UserCode, VerificationURI: resp.VerificationURI, VerificationURIComplete: resp.VerificationURIComplete,
-		Expiry: resp.Expiry, Interval: interval, resp: resp, scopes: cfg.Scopes, issuer: b.info.Issuer}, nil
+		Expiry: resp.Expiry, Interval: interval, resp: resp, scopes: cfg.Scopes, issuer: b.info.Issuer, client: cfg.ClientID}, nil
 }
+
+// maxDeviceLifetime bounds how long a device sign-in polls.
+const maxDeviceLifetime = 30 * time.Minute
 
 // ownPage reports whether u may be shown to the user as the provider's
 // verification page: https (http on loopback only), without user
@@ -188,12 +209,14 @@ func (b *oauthBase) deviceToken(ctx context.Context, dc *DeviceCode) (*oauth2.To
 	if dc == nil || dc.resp == nil {
 		return nil, errcode.New(errcode.InvalidArgument, b.op, "no device code: call DeviceAuth first")
 	}
-	if dc.issuer != b.info.Issuer {
-		return nil, errcode.New(errcode.InvalidArgument, b.op, "the device code is another provider's")
+	if dc.issuer != b.info.Issuer || dc.client != b.cfg.ClientID {
+		return nil, errcode.New(errcode.InvalidArgument, b.op, "the device code is another provider's or another client's")
 	}
 	cfg := b.cfg
 	cfg.Scopes = dc.scopes
-	tok, err := cfg.DeviceAccessToken(b.ctx(ctx), dc.resp)
+	resp := *dc.resp
+	resp.Interval = max(int64(dc.Interval/time.Second), 1)
+	tok, err := cfg.DeviceAccessToken(b.ctx(ctx), &resp)
 	if err == nil {
 		return tok, nil
 	}
@@ -209,6 +232,8 @@ func (b *oauthBase) deviceToken(ctx context.Context, dc *DeviceCode) (*oauth2.To
 		return nil, errcode.New(errcode.DeadlineExceeded, b.op, "the device code expired before the user approved it; start again")
 	case errors.As(err, &re) && re.ErrorCode == "access_denied":
 		return nil, errcode.New(errcode.PermissionDenied, b.op, "the user refused the device")
+	case errors.As(err, &re) && (re.ErrorCode == "device_flow_disabled" || re.ErrorCode == "unauthorized_client" || re.ErrorCode == "unsupported_grant_type"):
+		return nil, errcode.New(errcode.Unimplemented, b.op, "the provider does not offer the device flow to this client (enable it in the app's settings; GitLab needs 17.1 or later)")
 	}
 	return nil, b.tokenError(ctx, "the device's token", err, dc.resp.DeviceCode)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
@@ -49,9 +51,9 @@ func githubDeviceWorld(t *testing.T, enabled bool) *deviceWorld {
 func gitlabDeviceWorld(t *testing.T, enabled bool) *deviceWorld {
 	t.Helper()
 	clk := testclock.New(time.Now())
-	fl := fakegitlab.New(&fakegitlab.Options{Now: clk.Now, RelativePath: "/gitlab"})
+	fl := fakegitlab.New(&fakegitlab.Options{Now: clk.Now, RelativePath: "/gitlab", NoDeviceGrant: !enabled})
 	t.Cleanup(fl.Close)
-	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "cli", ClientSecret: "cli-secret", DeviceFlow: enabled, DevicePollInterval: time.Second})
+	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "cli", ClientSecret: "cli-secret", DevicePollInterval: time.Second})
 	fl.SetOAuthUser(fakegitlab.OAuthUser{Username: "alice", Name: "Alice", Email: "alice@example.com"})
 	g, err := auth.NewGitLab(auth.GitLabOptions{ClientID: "cli", ClientSecret: secret("cli-secret"), BaseURL: fl.URL(), Now: clk.Now})
 	if err != nil {
@@ -79,8 +81,8 @@ func TestDeviceSignIn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if dc.UserCode == "" || dc.VerificationURI != d.page || dc.Interval != time.Second || time.Until(dc.Expiry) < 10*time.Minute {
-				t.Fatalf("device code %+v; want a user code, page %s, interval 1s, 15 minutes", dc, d.page)
+			if dc.UserCode == "" || dc.VerificationURI != d.page || dc.Interval != time.Second || time.Until(dc.Expiry) < 4*time.Minute {
+				t.Fatalf("device code %+v; want a user code, page %s, interval 1s, 5 minutes or more", dc, d.page)
 			}
 			var logged bytes.Buffer
 			slog.New(slog.NewJSONHandler(&logged, nil)).Info("device", "code", dc)
@@ -270,5 +272,88 @@ func TestDeviceSignInWithoutClientSecret(t *testing.T) {
 	clk.Advance(9 * time.Hour)
 	if c, err := src.Credential(t.Context()); err != nil || c.Token == s.Tokens.AccessToken {
 		t.Fatalf("renewal without a client secret = %v, %v; want a new token", c, err)
+	}
+}
+
+// GitLab: a confidential application authenticates at both device
+// endpoints (GitLab refuses it otherwise: the fake too), and a
+// non-confidential one, built without a secret, signs in with its client
+// id alone.
+func TestGitLabDeviceSignInConfidentialAndPublic(t *testing.T) {
+	fl := fakegitlab.New(nil)
+	t.Cleanup(fl.Close)
+	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "confidential", ClientSecret: "cli-secret", DevicePollInterval: time.Second})
+	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "public", DevicePollInterval: time.Second})
+	fl.SetOAuthUser(fakegitlab.OAuthUser{Username: "alice", Email: "alice@example.com"})
+	for _, tc := range []struct {
+		client string
+		secret integrations.Secret
+		want   errcode.Code
+	}{
+		{"confidential", secret("cli-secret"), errcode.OK},
+		{"confidential", integrations.Secret{}, errcode.Unauthorized}, // a tool that does not send the secret GitLab expects
+		{"public", integrations.Secret{}, errcode.OK},
+	} {
+		t.Run(fmt.Sprintf("%s with secret %v", tc.client, !tc.secret.IsZero()), func(t *testing.T) {
+			g, err := auth.NewGitLab(auth.GitLabOptions{ClientID: tc.client, ClientSecret: tc.secret, BaseURL: fl.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc, err := g.DeviceAuth(t.Context(), nil)
+			if errcode.CodeOf(err) != tc.want {
+				t.Fatalf("DeviceAuth = %v; want %v", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			if dc.VerificationURIComplete != fl.URL()+"/oauth/device?user_code="+dc.UserCode {
+				t.Errorf("verification_uri_complete = %q", dc.VerificationURIComplete)
+			}
+			fl.ApproveDevice(dc.UserCode)
+			if s, err := g.DeviceSignIn(t.Context(), dc); err != nil || s.Identity.Login != "alice" {
+				t.Fatalf("DeviceSignIn = %v, %v", s, err)
+			}
+		})
+	}
+}
+
+// Polling always ends: a provider that names no expiry, or one too far
+// away, is polled for 30 minutes at most; a code is polled by the client
+// that asked for it only; an interval the caller changes is the one used.
+func TestDeviceCodeBounds(t *testing.T) {
+	var polls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/login/device/code" {
+			fmt.Fprintf(w, `{"device_code":"dc-1","user_code":"ABCD-EFGH","verification_uri":"http://%s/login/device","interval":1}`, r.Host)
+			return
+		}
+		polls.Add(1)
+		fmt.Fprint(w, `{"error":"authorization_pending"}`)
+	}))
+	defer srv.Close()
+	g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", EnterpriseInstanceURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := g.DeviceAuth(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(dc.Expiry); left <= 29*time.Minute || left > 30*time.Minute {
+		t.Errorf("a code without expires_in expires in %v; want 30 minutes", left)
+	}
+	other, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "another-app", EnterpriseInstanceURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.InvalidArgument || polls.Load() != 0 {
+		t.Errorf("another client's code: %v after %d polls; want InvalidArgument, no poll", err, polls.Load())
+	}
+	dc.Interval = 3 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
+	defer cancel()
+	if _, err := g.DeviceSignIn(ctx, dc); errcode.CodeOf(err) != errcode.DeadlineExceeded || polls.Load() != 0 {
+		t.Errorf("with a 3 s interval, 2.5 s of polling: %v after %d polls; want none", err, polls.Load())
 	}
 }

@@ -36,8 +36,12 @@ const googleIssuer = "https://accounts.google.com"
 // access_type=offline and prompt=consent, since Google sends a refresh
 // token only at a consent; sign-out revokes the refresh token. The
 // identity's issuer is always https://accounts.google.com, also for an
-// ID token that names it without the scheme. E-mail sign-in resolvers
-// match the google.com/email annotation.
+// ID token that names it without the scheme. Its e-mail counts as
+// verified only where Google vouches for it, as Google's guide says: a
+// Gmail address, or an address of a Google Workspace account (the hd
+// claim); a consumer account registered with another address does not
+// prove the address is still hers. E-mail sign-in resolvers match the
+// google.com/email annotation.
 func NewGoogle(o GoogleOptions) (*OIDC, error) {
 	issuer := o.IssuerURL
 	if issuer == "" {

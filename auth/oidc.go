@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -230,9 +231,19 @@ type claims struct {
 	EDOV          any    `json:"xms_edov"` // Entra: bool, or "1"/"true"
 	TID           string `json:"tid"`
 	AZP           string `json:"azp"`
+	HD            string `json:"hd"` // Google: the Workspace domain of the account
 }
 
 func (c *claims) verified() bool { return truthy(c.EmailVerified) }
+
+// googleVouches reports whether Google is authoritative for the e-mail of
+// an account: a Gmail address, or one of an account of a Google Workspace
+// (hd), whose domain the organisation verified. A consumer account
+// registered with another address keeps email_verified true after the
+// address changes hands, so Google's guide says to trust it only so.
+func googleVouches(email, hd string) bool {
+	return hd != "" || strings.HasSuffix(strings.ToLower(email), "@gmail.com")
+}
 
 // truthy reads a boolean claim that some providers send as a string.
 func truthy(v any) bool {
@@ -277,6 +288,9 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 			if ui.Claims(&uc) == nil {
 				if id.Email == "" {
 					id.Email, id.EmailVerified = uc.Email, uc.verified()
+					if p.o.typ == "google" {
+						id.EmailVerified = id.EmailVerified && googleVouches(uc.Email, cmp.Or(uc.HD, c.HD))
+					}
 				}
 				if id.DisplayName == "" {
 					id.DisplayName = uc.Name
@@ -366,8 +380,11 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 
 func (p *OIDC) identity(c *claims) Identity {
 	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
-	if p.o.typ == "google" && c.Issuer == "accounts.google.com" {
-		id.Issuer = googleIssuer // the same account, whichever form the token used
+	if p.o.typ == "google" {
+		if c.Issuer == "accounts.google.com" {
+			id.Issuer = googleIssuer // the same account, whichever form the token used
+		}
+		id.EmailVerified = id.EmailVerified && googleVouches(c.Email, c.HD)
 	}
 	if p.o.domainVerified && c.EmailVerified == nil && c.Email != "" && c.TID != msaTenant {
 		id.EmailVerified = truthy(c.EDOV)

@@ -54,13 +54,15 @@ func NewOkta(o OktaOptions) (*OIDC, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "audience (the Okta organisation's URL, e.g. https://dev-123456.okta.com) is required")
 	}
 	u, err := url.Parse(o.Audience)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+	if err != nil || u.Host == "" || u.User != nil || strings.ContainsAny(o.Audience, "?#") || (u.Path != "" && u.Path != "/") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "audience must be the Okta organisation's URL, e.g. https://dev-123456.okta.com, without a path")
 	}
 	if o.AuthServerID != "" && !validOktaID(o.AuthServerID) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "authServerId must be an authorization server's id, e.g. default or aus1a2b3c4d5e6f7g8h9")
 	}
-	issuer := strings.TrimSuffix(o.Audience, "/")
+	// Okta's issuer is the organisation's URL as Okta writes it: lower
+	// case, without a default port or a trailing slash.
+	issuer := strings.ToLower(u.Scheme) + "://" + hostOf(u)
 	if o.AuthServerID != "" {
 		issuer += "/oauth2/" + o.AuthServerID
 	}

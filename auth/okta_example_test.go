@@ -23,7 +23,7 @@ func ExampleNewOkta() {
 	okta, err := auth.NewOkta(auth.OktaOptions{
 		ClientID:     "0oa1portal",
 		ClientSecret: integrations.NewSecret("from-your-secret-store"),
-		Audience:     "https://example.okta.com",
+		Audience:     "https://Example.okta.com:443/", // Okta's issuer is https://example.okta.com
 		AuthServerID: "default",
 	})
 	if err != nil {

@@ -103,7 +103,7 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 // error=errCode (e.g. "access_denied", as when the user clicks Cancel).
 func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
-// ApproveDevice is the OAuth user entering userCode at /login/device and
+// ApproveDevice is the OAuth user (SetOAuthUser) entering userCode at /login/device and
 // authorizing the app; it reports whether the code was waiting.
 func (s *Server) ApproveDevice(userCode string) bool { return s.oauth().Approve(userCode) }
 

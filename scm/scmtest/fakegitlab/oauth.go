@@ -17,11 +17,12 @@ type OAuthApp struct {
 	ClientSecret string
 	// TokenLifetime defaults to 2 hours.
 	TokenLifetime time.Duration
-	// DeviceFlow lets the application use the device authorization grant
-	// (POST /oauth/authorize_device, GitLab 17.1 and later); the user
-	// enters the user code with [Server.ApproveDevice].
-	// DevicePollInterval is the interval it asks for; default 5 s.
-	DeviceFlow         bool
+	// DevicePollInterval is the interval the device authorization grant
+	// (POST /oauth/authorize_device, GitLab 17.1 and later; see
+	// Options.NoDeviceGrant) asks the application for; default 5 s. An
+	// application without a ClientSecret is a non-confidential one: it
+	// uses the grant without a secret; a confidential one must send its
+	// secret to both endpoints, as Doorkeeper requires.
 	DevicePollInterval time.Duration
 }
 
@@ -60,7 +61,8 @@ func (s *Server) oauth() *oauthState {
 				oauthsrv.DeviceDenied:       {Status: 400, Error: "access_denied", Description: "The resource owner or authorization server denied the request."},
 				oauthsrv.DeviceExpired:      {Status: 400, Error: "expired_token", Description: "The device code has expired."},
 				oauthsrv.BadDeviceCode:      {Status: 400, Error: "invalid_grant", Description: invalidGrant},
-			}, VerificationPath: s.opts.RelativePath + "/oauth/device"})
+			}, VerificationPath: s.opts.RelativePath + "/oauth/device", VerificationComplete: true, DeviceNeedsSecret: true,
+			DeviceLifetime: 5 * time.Minute})
 	})
 	return s.oauthSt
 }
@@ -74,7 +76,7 @@ func tokenBody(g *oauthsrv.Grant[OAuthUser], _ string) any {
 // AddOAuthApp registers an OAuth application.
 func (s *Server) AddOAuthApp(a OAuthApp) {
 	s.oauth().AddClient(oauthsrv.Client{ID: a.ClientID, Secret: a.ClientSecret, Lifetime: cmp.Or(max(a.TokenLifetime, 0), 2*time.Hour),
-		AccessPrefix: "glpat-oauth-", RefreshPrefix: "glrt-", Device: a.DeviceFlow, DeviceInterval: a.DevicePollInterval})
+		AccessPrefix: "glpat-oauth-", RefreshPrefix: "glrt-", Device: !s.opts.NoDeviceGrant, DeviceInterval: a.DevicePollInterval})
 }
 
 // SetOAuthUser sets the user the authorization endpoint signs in; tokens
@@ -89,7 +91,7 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 // error=errCode ("access_denied").
 func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
-// ApproveDevice is the OAuth user entering userCode at /oauth/device and
+// ApproveDevice is the OAuth user (SetOAuthUser) entering userCode at /oauth/device and
 // authorizing the application; it reports whether the code was waiting.
 func (s *Server) ApproveDevice(userCode string) bool { return s.oauth().Approve(userCode) }
 
@@ -98,7 +100,9 @@ func (s *Server) RefuseDevice(userCode string) bool { return s.oauth().Refuse(us
 
 func (s *Server) oauthRoutes() {
 	s.route("GET /oauth/authorize", s.oauth().Authorize)
-	s.route("POST /oauth/authorize_device", s.oauth().DeviceAuthorize)
+	if !s.opts.NoDeviceGrant {
+		s.route("POST /oauth/authorize_device", s.oauth().DeviceAuthorize)
+	}
 	s.route("POST /oauth/token", s.oauth().Token)
 }
 

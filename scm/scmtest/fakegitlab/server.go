@@ -72,6 +72,9 @@ type Options struct {
 	// RelativePath is the sub-path GitLab is installed under, e.g.
 	// "/gitlab"; "" serves GitLab at the root.
 	RelativePath string
+	// NoDeviceGrant answers the device authorization endpoint with 404,
+	// as GitLab before 17.1 does.
+	NoDeviceGrant bool
 	// Now is the fake's clock; nil means time.Now. It dates commits and
 	// merge requests and sets the RateLimit-Reset headers.
 	Now func() time.Time

@@ -12,7 +12,7 @@
 //
 // The device authorization grant (RFC 8628) is served for clients with
 // Device set: [Server.DeviceAuthorize] issues a device code and a user
-// code that live 15 minutes, [Server.Approve] or [Server.Refuse] stands
+// code that live Config.DeviceLifetime, [Server.Approve] or [Server.Refuse] stands
 // for the user entering the user code in a browser, and the token
 // endpoint answers authorization_pending (or slow_down when polled
 // sooner than the interval) until then.
@@ -81,8 +81,21 @@ type Config[U any] struct {
 	GrantOptional bool
 	Answers       map[Failure]Answer
 	// VerificationPath is where, on the server's host, a user enters a
-	// device's user code.
-	VerificationPath string
+	// device's user code; VerificationComplete also answers the page with
+	// the code filled in (verification_uri_complete).
+	VerificationPath     string
+	VerificationComplete bool
+	// DeviceLifetime is how long device and user codes live; default 15
+	// minutes.
+	DeviceLifetime time.Duration
+	// DeviceNeedsSecret makes a client with a secret authenticate at the
+	// device authorization endpoint and when polling (Doorkeeper's rule);
+	// without it, the device grant takes a client without its secret, as
+	// a public client.
+	DeviceNeedsSecret bool
+	// PollNow is the clock that paces device polls (slow_down); default
+	// time.Now, since clients poll in real time.
+	PollNow func() time.Time
 	// Write writes a token answer or a refusal's body.
 	Write func(w http.ResponseWriter, r *http.Request, status int, body any)
 	// Issued is called for every token issued, by grantType; it returns
@@ -299,7 +312,7 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, known := s.clients[id]
-	noSecret := c.Device && !basic && !form.Has("client_secret")
+	noSecret := c.Device && !s.cfg.DeviceNeedsSecret && !basic && !form.Has("client_secret")
 	rg := s.grants[form.Get("refresh_token")]
 	public := noSecret && (gt == deviceGrant || gt == "refresh_token" && rg != nil && rg.public && rg.client == c.ID)
 	if !known || !public && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
@@ -322,8 +335,12 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 			delete(s.grants, dc)
 			return nil, DeviceDenied
 		case !d.approved:
-			early := !d.polled.IsZero() && now.Sub(d.polled) < d.interval
-			d.polled = now
+			pnow := time.Now()
+			if s.cfg.PollNow != nil {
+				pnow = s.cfg.PollNow()
+			}
+			early := !d.polled.IsZero() && pnow.Sub(d.polled) < d.interval
+			d.polled = pnow
 			if early {
 				d.interval += 5 * time.Second // RFC 8628 3.5
 				return nil, SlowDown
@@ -375,24 +392,34 @@ func (s *Server[U]) DeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, BadForm)
 		return
 	}
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
 	s.mu.Lock()
-	c, known := s.clients[r.PostForm.Get("client_id")]
-	if !known || !c.Device || s.user == nil {
+	c, known := s.clients[id]
+	if !known || s.cfg.DeviceNeedsSecret && c.Secret != "" && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {
 		s.mu.Unlock()
-		f := DeviceDisabled
-		if !known {
-			f = BadClient
-		}
-		s.refuse(w, r, f)
+		s.refuse(w, r, BadClient)
 		return
 	}
-	interval := cmp.Or(c.DeviceInterval, 5*time.Second)
-	g := &Grant[U]{User: *s.user, Scope: r.PostForm.Get("scope"), Expires: s.cfg.Now().Add(15 * time.Minute), client: c.ID,
+	if !c.Device {
+		s.mu.Unlock()
+		s.refuse(w, r, DeviceDisabled)
+		return
+	}
+	interval, lifetime := cmp.Or(c.DeviceInterval, 5*time.Second), cmp.Or(s.cfg.DeviceLifetime, 15*time.Minute)
+	g := &Grant[U]{Scope: r.PostForm.Get("scope"), Expires: s.cfg.Now().Add(lifetime), client: c.ID,
 		code: "dc-" + rand.Text(), device: &device{userCode: userCode(), interval: interval}}
 	s.grants[g.code], s.grants[g.device.userCode] = g, g
 	s.mu.Unlock()
-	s.cfg.Write(w, r, http.StatusOK, map[string]any{"device_code": g.code, "user_code": g.device.userCode,
-		"verification_uri": scheme(r) + "://" + r.Host + s.cfg.VerificationPath, "expires_in": 900, "interval": int(interval / time.Second)})
+	page := scheme(r) + "://" + r.Host + s.cfg.VerificationPath
+	body := map[string]any{"device_code": g.code, "user_code": g.device.userCode, "verification_uri": page,
+		"expires_in": int(lifetime / time.Second), "interval": int(interval / time.Second)}
+	if s.cfg.VerificationComplete {
+		body["verification_uri_complete"] = page + "?user_code=" + g.device.userCode
+	}
+	s.cfg.Write(w, r, http.StatusOK, body)
 }
 
 func scheme(r *http.Request) string {
@@ -409,8 +436,8 @@ func userCode() string {
 	return t[:4] + "-" + t[4:8]
 }
 
-// Approve is the signed-in user entering userCode and approving the
-// device; it reports whether the code was waiting for her.
+// Approve is the signed-in user (SetUser) entering userCode and
+// approving the device; it reports whether the code was waiting for her.
 func (s *Server[U]) Approve(userCode string) bool { return s.answerDevice(userCode, true) }
 
 // Refuse is the user entering userCode and refusing the device.
@@ -420,10 +447,11 @@ func (s *Server[U]) answerDevice(userCode string, approve bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.grants[userCode]
-	if g == nil || g.device == nil || g.device.userCode != userCode || !s.cfg.Now().Before(g.Expires) {
+	if g == nil || g.device == nil || g.device.userCode != userCode || !s.cfg.Now().Before(g.Expires) || s.user == nil {
 		return false
 	}
 	delete(s.grants, userCode)
+	g.User = *s.user
 	g.device.approved, g.device.denied = approve, !approve
 	return true
 }

@@ -504,7 +504,7 @@ func (w *world) device(id string) (int, map[string]any) {
 // for the approving user once, the user's refusal, the code's expiry,
 // a public client (no secret) and a client without Device.
 func TestDeviceGrant(t *testing.T) {
-	w := newWorld(t, func(c *Config[string]) { c.VerificationPath = "/activate" })
+	w := newWorld(t, func(c *Config[string]) { c.VerificationPath, c.PollNow = "/activate", c.Now })
 	w.srv.AddClient(Client{ID: "tv", Secret: "tv-secret", Lifetime: time.Hour, AccessPrefix: "tv-", RefreshPrefix: "tvr-", Device: true, DeviceInterval: 2 * time.Second})
 	status, dev := w.device("tv")
 	dc, uc := dev["device_code"].(string), dev["user_code"].(string)
