@@ -43,8 +43,10 @@ type ApplyResponse struct {
 // (one loader call per resource type), a resource that does not exist is
 // DENY. It returns InvalidArgument for an empty or oversized batch, a
 // missing or repeated id, a missing ref, a resource type without a loader,
-// or conditions of the wrong shape, beyond the limits, or on another
-// resource type; the loader's error when it fails.
+// or conditions of the wrong shape, beyond the limits, on another
+// resource type, or naming a rule or parameter it does not know (checked
+// before anything is loaded, so that the answer does not depend on
+// whether the resource exists); the loader's error when it fails.
 func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]ApplyResult, error) {
 	const op = "permission.ApplyConditions"
 	switch {
@@ -72,6 +74,12 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 		}
 		if !it.Conditions.resourceTypesAre(it.ResourceType) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
+		}
+		// Checked before anything is loaded: a tree this Authorizer
+		// cannot evaluate is refused whether or not its resource exists
+		// (else the answer would tell which refs exist).
+		if err := a.opts.Rules.check(it.Conditions); err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
 		ids[it.ID] = true
 		k := [2]string{it.ResourceType, it.ResourceRef}

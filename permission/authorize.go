@@ -176,8 +176,10 @@ type AuthorizeResponse struct {
 // missing or repeated id, an invalid permission or a resourceRef on a basic
 // permission; Unknown when the policy returns a CONDITIONAL decision for a
 // basic permission or another resource type, or a condition tree beyond
-// the limits, or a tree naming a rule the Authorizer does not know; the
-// loader's error when it fails (Unknown when it panics); Canceled or
+// the limits, or, for an item with a resourceRef of a type it has a loader
+// for, a tree naming a rule or parameter the Authorizer does not know
+// (checked before loading, so the same whether or not the resource
+// exists); the loader's error when it fails (Unknown when it panics); Canceled or
 // DeadlineExceeded when ctx ends. A policy that errors or panics denies.
 func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
 	if err := a.validate(items); err != nil {
@@ -258,6 +260,22 @@ func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, item
 // ALLOW or DENY.
 func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want map[string][]string) error {
 	const op = "permission.Authorize"
+	// Every tree to evaluate is checked before anything is loaded, so
+	// that one naming a rule (or a parameter) the Authorizer does not
+	// know fails whether or not its resource exists: a DENY for a missing
+	// resource and an error for an existing one would tell which refs
+	// exist.
+	checked := make(map[*Criteria]bool)
+	for i, it := range items {
+		c := out[i].Conditions
+		if out[i].Result != Conditional || it.ResourceRef == "" || a.opts.Loaders[it.Permission.ResourceType] == nil || checked[c] {
+			continue
+		}
+		checked[c] = true
+		if err := a.opts.Rules.check(c); err != nil {
+			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
+		}
+	}
 	loaded := make(map[string]map[string]any, len(want))
 	for rt, refs := range want {
 		l := a.opts.Loaders[rt]
