@@ -89,11 +89,20 @@ type Verifier struct {
 
 	cmu      sync.Mutex
 	verified map[[32]byte]*Claims
+
+	// plugin, when set, makes this a verifier of the plugin tokens of
+	// that plugin (see PluginVerifier): typ vnd.backstage.plugin, sub
+	// the plugin id, aud the verifying plugin's id.
+	plugin *pluginRules
 }
+
+// pluginRules are what a plugin token must say: its caller (sub) and its
+// audience.
+type pluginRules struct{ caller, aud string }
 
 // Claims are a verified token's claims.
 type Claims struct {
-	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited)
+	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited); TypePlugin from a PluginVerifier
 	Issuer    string    // iss; empty for a limited token
 	Subject   string    // sub: the user's entity ref, "user:default/alice"
 	Ent       []string  // ent: her ownership entity refs; nil for a limited token
@@ -119,8 +128,14 @@ func (c *Claims) User() *User {
 // neither a JWKS URL nor static keys, when an algorithm is not supported,
 // or when a static key does not parse.
 func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
+	return newVerifier(opts, nil)
+}
+
+// newVerifier returns a verifier of user tokens, or with plugin of the
+// plugin tokens of one plugin.
+func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) {
 	const op = "identity.NewVerifier"
-	v := &Verifier{keys: map[string]any{}, keyAlg: map[string]string{}}
+	v := &Verifier{keys: map[string]any{}, keyAlg: map[string]string{}, plugin: plugin}
 	if opts != nil {
 		v.opts = *opts
 	}
@@ -170,7 +185,11 @@ func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 	// allowed, not here with Leeway alone.
 	common := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
-	v.parser = jwt.NewParser(append(common, jwt.WithAudience(Audience))...)
+	aud := Audience
+	if plugin != nil {
+		aud = plugin.aud
+	}
+	v.parser = jwt.NewParser(append(common, jwt.WithAudience(aud))...)
 	v.limitedParser = jwt.NewParser(common...)
 	return v, nil
 }
@@ -198,7 +217,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 	}
 	parser := v.parser
-	if v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
+	if v.plugin == nil && v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
 		parser = v.limitedParser
 	}
 	var fetchErr error
@@ -206,7 +225,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	claims := jwt.MapClaims{}
 	_, err := parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		typ, _ := t.Header["typ"].(string)
-		if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
+		if v.plugin != nil {
+			if typ != TypePlugin {
+				return nil, errors.New("typ must be " + TypePlugin)
+			}
+		} else if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
 			return nil, errors.New("typ must be " + TypeUser)
 		}
 		if (typ == TypeLimitedUser) != (parser == v.limitedParser) {
@@ -289,12 +312,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	} else if iat.After(v.opts.Now().Add(max(v.opts.Leeway, issuerSkew))) {
 		return nil, unauthorized("token used before issued")
 	}
-	if !isEntityRef(c.Subject) {
+	switch {
+	case v.plugin != nil:
+		if c.Subject != v.plugin.caller {
+			return nil, unauthorized("sub is not the plugin whose key signed the token")
+		}
+		if c.Ent != nil {
+			return nil, unauthorized("a plugin token carries no ent")
+		}
+		c.Type = TypePlugin
+	case !isEntityRef(c.Subject):
 		return nil, unauthorized("sub must be an entity ref")
-	}
-	c.Type = TypeUser
-	if parser == v.limitedParser {
+	case parser == v.limitedParser:
 		c.Type = TypeLimitedUser
+	default:
+		c.Type = TypeUser
 	}
 	if v.opts.Issuer != "" && c.Type == TypeUser && c.Issuer != v.opts.Issuer {
 		return nil, unauthorized("token is from another issuer")
