@@ -28,6 +28,10 @@ type pluginBackend struct {
 }
 
 func newPluginBackend(t *testing.T, plugins ...string) *pluginBackend {
+	return newPluginBackendTB(t, plugins...)
+}
+
+func newPluginBackendTB(t testing.TB, plugins ...string) *pluginBackend {
 	b := &pluginBackend{keys: map[string]*ecdsa.PrivateKey{}, hits: map[string]int{}}
 	for _, p := range plugins {
 		b.keys[p], _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -55,7 +59,7 @@ func (b *pluginBackend) baseURL(_ context.Context, plugin string) (string, error
 
 // token mints a plugin token as Backstage's PluginTokenHandler does, signed
 // with signer's key.
-func (b *pluginBackend) token(t *testing.T, signer string, claims map[string]any) string {
+func (b *pluginBackend) token(t testing.TB, signer string, claims map[string]any) string {
 	return backstageToken(t, b.keys[signer], signer+"-key", claims, map[string]any{"typ": TypePlugin, "alg": "ES256", "kid": signer + "-key"})
 }
 
@@ -229,4 +233,39 @@ func TestNewPluginVerifierRefusesBadOptions(t *testing.T) {
 			t.Errorf("%s: %v, want InvalidArgument", name, err)
 		}
 	}
+}
+
+// FuzzPluginVerify: no input panics, and only a token the catalog plugin
+// signed for this audience verifies.
+func FuzzPluginVerify(f *testing.F) {
+	c := newClock()
+	is := newIssuer(f, c)
+	users, err := NewVerifier(&VerifierOptions{Keys: func() *JWKS {
+		_, _ = is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+		set, _ := is.JWKS(context.Background())
+		return &set
+	}(), Now: c.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tok, _ := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	obo, _ := LimitedToken(tok.Token)
+	b := newPluginBackendTB(f, "catalog")
+	pv, err := NewPluginVerifier(&PluginVerifierOptions{PluginID: "permission", AllowedPlugins: []string{"catalog"}, BaseURL: b.baseURL, Users: users, Now: c.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := c.Now().Unix()
+	f.Add(b.token(f, "catalog", map[string]any{"sub": "catalog", "aud": "permission", "iat": now, "exp": now + 600, "obo": obo}))
+	f.Add(b.token(f, "catalog", map[string]any{"sub": "catalog", "aud": "permission", "iat": now, "exp": now + 600}))
+	f.Add("e30.e30.")
+	f.Fuzz(func(t *testing.T, token string) {
+		pc, err := pv.Verify(context.Background(), token)
+		if err == nil && (pc.Plugin != "catalog" || (pc.User != nil && pc.User.Subject != "user:default/alice")) {
+			t.Fatalf("verified %q as %+v", token, pc)
+		}
+		if err != nil && errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("%q: %v, want Unauthorized", token, err)
+		}
+	})
 }

@@ -76,3 +76,63 @@ func TestHandlerBatchedResourceRefs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHandlerBody: whatever the body, the handler answers 200 with one
+// answer per item, the id echoed and, for a resourceRef array, one
+// ALLOW or DENY per ref; or a 4xx error; never a 5xx or a panic.
+func FuzzHandlerBody(f *testing.F) {
+	const read = `{"type":"resource","name":"catalog.entity.read","attributes":{"action":"read"},"resourceType":"catalog-entity"}`
+	f.Add(`{"items":[{"id":"a","permission":` + read + `,"resourceRef":["component:default/svc-0","component:default/svc-1"]}]}`)
+	f.Add(`{"items":[{"id":"a","permission":` + read + `,"resourceRef":"component:default/svc-0"},{"id":"b","permission":` + read + `,"resourceRef":[]}]}`)
+	f.Add(`{"items":[{"id":"a","permission":{"type":"basic","name":"x"},"resourceRef":null}]}`)
+	loader := newLoader(2)
+	a := NewAuthorizer(&ownerPolicy{}, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader}, MaxItems: 50})
+	h := Handler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{User: alice}, nil })
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 || (rec.Code != 200 && rec.Code/100 != 4) {
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+		if rec.Code != 200 {
+			return
+		}
+		var in struct {
+			Items []struct {
+				ID          string          `json:"id"`
+				ResourceRef json.RawMessage `json:"resourceRef"`
+			} `json:"items"`
+		}
+		var out struct {
+			Items []struct {
+				ID     string          `json:"id"`
+				Result json.RawMessage `json:"result"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(body), &in); err != nil {
+			t.Fatalf("200 for a body that does not decode: %q", body)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || len(out.Items) != len(in.Items) {
+			t.Fatalf("answer %s for %q", rec.Body, body)
+		}
+		for i, it := range in.Items {
+			if out.Items[i].ID != it.ID {
+				t.Fatalf("item %d: id %q, want %q", i, out.Items[i].ID, it.ID)
+			}
+			var refs []string
+			if json.Unmarshal(it.ResourceRef, &refs) == nil && len(refs) > 0 {
+				var res []Result
+				if err := json.Unmarshal(out.Items[i].Result, &res); err != nil || len(res) != len(refs) {
+					t.Fatalf("item %d: results %s for %d refs", i, out.Items[i].Result, len(refs))
+				}
+				for _, r := range res {
+					if r != Allow && r != Deny {
+						t.Fatalf("item %d: result %s", i, r)
+					}
+				}
+			}
+		}
+	})
+}
