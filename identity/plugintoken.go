@@ -47,6 +47,14 @@ type PluginVerifierOptions struct {
 	// with the same options that also accepts limited user tokens, the
 	// `obo` claim of plugin tokens (the user a plugin acts for). Required.
 	Users *Verifier
+	// OwnershipRefs, when set, returns the ownership refs of the user a
+	// plugin acts for (her obo token is a limited one, which carries
+	// none), as Backstage's permission backend asks the auth backend's
+	// user info; for example a closure over [OwnershipRefs] and the
+	// catalog. Its error fails the verification (its code is kept when it
+	// is an *errcode.Error, else Unavailable). Nil leaves her ownership
+	// refs her own ref only.
+	OwnershipRefs func(ctx context.Context, userRef string) ([]string, error)
 	// HTTPClient, Algorithms, Leeway, Now and RefetchInterval are used
 	// for the plugins' keys as [VerifierOptions] describes them.
 	HTTPClient      *http.Client
@@ -83,8 +91,9 @@ type PluginClaims struct {
 	// IssuedAt and ExpiresAt are the token's iat and exp.
 	IssuedAt, ExpiresAt time.Time
 	// User is the verified `obo` token's claims: the user the plugin acts
-	// for (a limited user token: her ref, no ownership refs); nil when
-	// the plugin acts as itself.
+	// for (a limited user token: her ref, and no ownership refs unless
+	// PluginVerifierOptions.OwnershipRefs gives them); nil when the plugin
+	// acts as itself.
 	User *Claims
 }
 
@@ -181,6 +190,21 @@ func (pv *PluginVerifier) Verify(ctx context.Context, token string) (*PluginClai
 			return nil, &errcode.Error{Code: errcode.Unauthorized, Op: op, Msg: "the obo user token", Err: err}
 		}
 		return nil, err
+	}
+	if f := pv.opts.OwnershipRefs; f != nil && len(u.Ent) == 0 {
+		refs, err := f(ctx, u.Subject)
+		if err != nil {
+			if errcode.CodeOf(err) == errcode.Unknown {
+				err = &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the ownership refs of " + u.Subject, Err: err}
+			}
+			return nil, err
+		}
+		for _, r := range refs {
+			if !isEntityRef(r) {
+				return nil, errcode.Newf(errcode.Unavailable, op, "the ownership refs of %s: %q is not an entity ref", u.Subject, r)
+			}
+		}
+		u.Ent = slices.Clone(refs)
 	}
 	out.User = u
 	if u.ExpiresAt.Before(out.ExpiresAt) {

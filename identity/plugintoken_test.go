@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/org"
 )
 
 // pluginBackend publishes the plugin keys of a Backstage backend, one per
@@ -268,4 +269,54 @@ func FuzzPluginVerify(f *testing.F) {
 			t.Fatalf("%q: %v, want Unauthorized", token, err)
 		}
 	})
+}
+
+// The user a plugin acts for gets her ownership refs from
+// PluginVerifierOptions.OwnershipRefs (her obo token, a limited one, has
+// none); its error fails the verification.
+func TestPluginVerifierOwnershipRefs(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	usrv, _ := jwksServer(t, is)
+	users, err := NewVerifier(&VerifierOptions{JWKSURL: usrv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := &org.Snapshot{Users: []org.User{{Metadata: org.Metadata{Name: "alice"}, Spec: org.UserSpec{MemberOf: []string{"team-a"}}}},
+		Groups: []org.Group{{Metadata: org.Metadata{Name: "team-a"}, Spec: org.GroupSpec{Type: "team"}}}}
+	cat := NewSnapshotCatalog(snap)
+	b := newPluginBackend(t, "catalog")
+	now := c.Now().Unix()
+	token := func(sub string) string {
+		tok, err := is.Issue(context.Background(), IssueRequest{Subject: sub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obo, _ := LimitedToken(tok.Token)
+		return b.token(t, "catalog", map[string]any{"sub": "catalog", "aud": "permission", "iat": now, "exp": now + 600, "obo": obo})
+	}
+	pv, err := NewPluginVerifier(&PluginVerifierOptions{PluginID: "permission", AllowedPlugins: []string{"catalog"}, BaseURL: b.baseURL, Users: users, Now: c.Now,
+		OwnershipRefs: func(ctx context.Context, ref string) ([]string, error) {
+			r, err := org.ParseRef(ref, "user", org.DefaultNamespace)
+			if err != nil {
+				return nil, err
+			}
+			if users, _ := cat.FindUsers(ctx, Filter{Ref: r}); len(users) == 0 {
+				return nil, errcode.New(errcode.NotFound, "test", "no such user")
+			}
+			return OwnershipRefs(ctx, cat, r, nil)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pv.Verify(context.Background(), token("user:default/alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pc.Principal().User.OwnershipEntityRefs; strings.Join(got, " ") != "user:default/alice group:default/team-a" {
+		t.Errorf("ownership refs %v", got)
+	}
+	if pc, err := pv.Verify(context.Background(), token("user:default/mallory")); errcode.CodeOf(err) != errcode.NotFound {
+		t.Errorf("a user the catalog does not know: %+v, %v; want NotFound", pc, err)
+	}
 }
