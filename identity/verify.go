@@ -28,8 +28,9 @@ import (
 type VerifierOptions struct {
 	// JWKSURL is where the keys are published, e.g.
 	// "https://portal.example.com/api/auth/.well-known/jwks.json". It is
-	// fetched on first use and again, once, when a token names an
-	// unknown kid.
+	// fetched on first use (by a token whose kid is not among Keys, so
+	// that tokens signed by a static key verify while it is down) and
+	// again, once, when a token names an unknown kid.
 	JWKSURL string
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
@@ -211,11 +212,6 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			return c, nil
 		}
 	}
-	if v.opts.JWKSURL != "" && !v.haveFetched() {
-		if err := v.refresh(ctx, true, time.Time{}); err != nil {
-			return nil, err
-		}
-	}
 	parser := v.parser
 	if v.plugin == nil && v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
 		parser = v.limitedParser
@@ -243,6 +239,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		alg := t.Method.Alg()
 		key, kalg, ok := v.key(kid)
+		if !ok && v.opts.JWKSURL != "" && !v.haveFetched() {
+			// The JWKS is fetched on first use, and only for a kid
+			// the static keys do not have: a token signed by a static
+			// key verifies while the JWKS URL is down.
+			if err := v.refresh(ctx, true, time.Time{}); err != nil {
+				fetchErr = err
+				return nil, err
+			}
+			key, kalg, ok = v.key(kid)
+		}
 		if !ok && v.opts.JWKSURL != "" {
 			// The token's iat is not verified yet: it only decides how
 			// soon the JWKS may be fetched again (newKeyRefetch at the
