@@ -124,8 +124,9 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 // ApplyConditionsHandler serves [Authorizer.ApplyConditions] at POST
 // <plugin>/.well-known/backstage/permissions/apply-conditions. who
 // authenticates the caller (the permission backend, with a token on
-// behalf of the original user); an error answers 401. The body is capped
-// at 1 MiB; bad input answers 400.
+// behalf of the original user); an error answers 401 (503 when it is
+// Unavailable: keys that cannot be fetched). The body is capped at 1 MiB;
+// bad input answers 400.
 func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -138,7 +139,7 @@ func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.H
 			return
 		}
 		if err := who(r); err != nil {
-			writeError(w, http.StatusUnauthorized, "AuthenticationError", "unauthorized")
+			authError(w, err, "unauthorized")
 			return
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))

@@ -546,7 +546,9 @@ const maxBody = 1 << 20
 
 // Handler returns an http.Handler for POST /api/permission/authorize.
 // who authenticates the request (e.g. by verifying its bearer token with
-// identity.Verifier); an error from it answers 401 without detail. An
+// identity.Verifier); an error from it answers 401 without detail (503 with
+// Retry-After when it is Unavailable, DeadlineExceeded or Canceled: keys
+// that cannot be fetched, so the token may be good). An
 // item's resourceRef may also be an array of refs, as a Backstage
 // PermissionClient with permission.EXPERIMENTAL_enableBatchedRequests
 // sends them: each ref is one check (counted against MaxItems), and the
@@ -567,7 +569,7 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 		}
 		p, err := who(r)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, "AuthenticationError", "unauthorized")
+			authError(w, err, "unauthorized")
 			return
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
@@ -606,6 +608,20 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 			Items []any `json:"items"`
 		}{collapse(out, spans)})
 	})
+}
+
+// authError answers a failed authentication: 401, or 503 when the
+// authenticator could not decide (keys that cannot be fetched, a store
+// that is down: the token may be good, and the caller should retry rather
+// than drop it), or the caller's request ended.
+func authError(w http.ResponseWriter, err error, msg string) {
+	switch errcode.CodeOf(err) {
+	case errcode.Unavailable, errcode.DeadlineExceeded, errcode.Canceled:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "authentication is unavailable; retry shortly")
+	default:
+		writeError(w, http.StatusUnauthorized, "AuthenticationError", msg)
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, name, msg string) {

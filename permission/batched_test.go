@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
 )
 
@@ -135,4 +136,45 @@ func FuzzHandlerBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An authenticator that cannot decide (its keys cannot be fetched: the
+// JWKS, or the Redis behind it, is down) answers 503 with Retry-After,
+// not 401: the token may be good, and a client told 401 drops it. A token
+// that does not verify is still 401; in every case next is not reached.
+func TestHandlersAnswer503WhenAuthenticationIsUnavailable(t *testing.T) {
+	a := NewAuthorizer(&ownerPolicy{}, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: newLoader(1)}})
+	body := `{"items":[{"id":"a","permission":{"type":"basic","name":"catalog.entity.create","attributes":{"action":"create"}}}]}`
+	for _, tt := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"keys unavailable", errcode.New(errcode.Unavailable, "identity.Verify", "fetching the JWKS"), http.StatusServiceUnavailable},
+		{"bad token", errcode.New(errcode.Unauthorized, "identity.Verify", "invalid token"), http.StatusUnauthorized},
+		{"plain error", errors.New("no"), http.StatusUnauthorized},
+	} {
+		reached := false
+		next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })
+		for hname, h := range map[string]http.Handler{
+			"authorize": Handler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{}, tt.err }),
+			"apply":     ApplyConditionsHandler(a, func(*http.Request) error { return tt.err }),
+			"require": Require(a, MustKnown(CatalogEntityCreate), func(*http.Request) (identity.Principal, error) { return identity.Principal{}, tt.err },
+				false)(next),
+		} {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Errorf("%s, %s: status %d, want %d: %s", tt.name, hname, rec.Code, tt.status, rec.Body)
+			}
+			if tt.status == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
+				t.Errorf("%s, %s: no Retry-After", tt.name, hname)
+			}
+		}
+		if reached {
+			t.Errorf("%s: next was reached", tt.name)
+		}
+	}
 }
