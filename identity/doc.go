@@ -36,6 +36,11 @@
 // [Verifier] checks tokens strictly (size, algorithm allow-list, typ, kid,
 // signature, aud, exp, iat, sub) with keys from a JWKS URL, cached,
 // refetched once for an unknown kid. [LimitedToken] rebuilds the limited user token from uip.
+// A [PluginVerifier] checks the plugin-to-plugin tokens Backstage backend
+// plugins send (typ vnd.backstage.plugin, aud the receiving plugin, keys
+// from the calling plugin's JWKS, an allow-list of calling plugins) and
+// the limited user token of their obo claim; its Authenticate takes user
+// tokens too.
 //
 // [User] and [Principal] name who acts: package permission decides for
 // them, and an audit hook can record them.

@@ -28,8 +28,9 @@ import (
 type VerifierOptions struct {
 	// JWKSURL is where the keys are published, e.g.
 	// "https://portal.example.com/api/auth/.well-known/jwks.json". It is
-	// fetched on first use and again, once, when a token names an
-	// unknown kid.
+	// fetched on first use (by a token whose kid is not among Keys, so
+	// that tokens signed by a static key verify while it is down) and
+	// again, once, when a token names an unknown kid.
 	JWKSURL string
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
@@ -89,11 +90,20 @@ type Verifier struct {
 
 	cmu      sync.Mutex
 	verified map[[32]byte]*Claims
+
+	// plugin, when set, makes this a verifier of the plugin tokens of
+	// that plugin (see PluginVerifier): typ vnd.backstage.plugin, sub
+	// the plugin id, aud the verifying plugin's id.
+	plugin *pluginRules
 }
+
+// pluginRules are what a plugin token must say: its caller (sub) and its
+// audience.
+type pluginRules struct{ caller, aud string }
 
 // Claims are a verified token's claims.
 type Claims struct {
-	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited)
+	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited); TypePlugin from a PluginVerifier
 	Issuer    string    // iss; empty for a limited token
 	Subject   string    // sub: the user's entity ref, "user:default/alice"
 	Ent       []string  // ent: her ownership entity refs; nil for a limited token
@@ -119,8 +129,14 @@ func (c *Claims) User() *User {
 // neither a JWKS URL nor static keys, when an algorithm is not supported,
 // or when a static key does not parse.
 func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
+	return newVerifier(opts, nil)
+}
+
+// newVerifier returns a verifier of user tokens, or with plugin of the
+// plugin tokens of one plugin.
+func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) {
 	const op = "identity.NewVerifier"
-	v := &Verifier{keys: map[string]any{}, keyAlg: map[string]string{}}
+	v := &Verifier{keys: map[string]any{}, keyAlg: map[string]string{}, plugin: plugin}
 	if opts != nil {
 		v.opts = *opts
 	}
@@ -170,7 +186,11 @@ func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 	// allowed, not here with Leeway alone.
 	common := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(o.Now), jwt.WithLeeway(o.Leeway), jwt.WithStrictDecoding()}
-	v.parser = jwt.NewParser(append(common, jwt.WithAudience(Audience))...)
+	aud := Audience
+	if plugin != nil {
+		aud = plugin.aud
+	}
+	v.parser = jwt.NewParser(append(common, jwt.WithAudience(aud))...)
 	v.limitedParser = jwt.NewParser(common...)
 	return v, nil
 }
@@ -192,13 +212,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			return c, nil
 		}
 	}
-	if v.opts.JWKSURL != "" && !v.haveFetched() {
-		if err := v.refresh(ctx, true, time.Time{}); err != nil {
-			return nil, err
-		}
-	}
 	parser := v.parser
-	if v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
+	if v.plugin == nil && v.opts.AcceptLimited && headerType(token) == TypeLimitedUser {
 		parser = v.limitedParser
 	}
 	var fetchErr error
@@ -206,7 +221,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	claims := jwt.MapClaims{}
 	_, err := parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		typ, _ := t.Header["typ"].(string)
-		if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
+		if v.plugin != nil {
+			if typ != TypePlugin {
+				return nil, errors.New("typ must be " + TypePlugin)
+			}
+		} else if typ != TypeUser && !(v.opts.AcceptLimited && typ == TypeLimitedUser) {
 			return nil, errors.New("typ must be " + TypeUser)
 		}
 		if (typ == TypeLimitedUser) != (parser == v.limitedParser) {
@@ -220,6 +239,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		alg := t.Method.Alg()
 		key, kalg, ok := v.key(kid)
+		if !ok && v.opts.JWKSURL != "" && !v.haveFetched() {
+			// The JWKS is fetched on first use, and only for a kid
+			// the static keys do not have: a token signed by a static
+			// key verifies while the JWKS URL is down.
+			if err := v.refresh(ctx, true, time.Time{}); err != nil {
+				fetchErr = err
+				return nil, err
+			}
+			key, kalg, ok = v.key(kid)
+		}
 		if !ok && v.opts.JWKSURL != "" {
 			// The token's iat is not verified yet: it only decides how
 			// soon the JWKS may be fetched again (newKeyRefetch at the
@@ -289,12 +318,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	} else if iat.After(v.opts.Now().Add(max(v.opts.Leeway, issuerSkew))) {
 		return nil, unauthorized("token used before issued")
 	}
-	if !isEntityRef(c.Subject) {
+	switch {
+	case v.plugin != nil:
+		if c.Subject != v.plugin.caller {
+			return nil, unauthorized("sub is not the plugin whose key signed the token")
+		}
+		if c.Ent != nil {
+			return nil, unauthorized("a plugin token carries no ent")
+		}
+		c.Type = TypePlugin
+	case !isEntityRef(c.Subject):
 		return nil, unauthorized("sub must be an entity ref")
-	}
-	c.Type = TypeUser
-	if parser == v.limitedParser {
+	case parser == v.limitedParser:
 		c.Type = TypeLimitedUser
+	default:
+		c.Type = TypeUser
 	}
 	if v.opts.Issuer != "" && c.Type == TypeUser && c.Issuer != v.opts.Issuer {
 		return nil, unauthorized("token is from another issuer")

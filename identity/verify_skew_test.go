@@ -5,7 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 )
@@ -40,5 +44,48 @@ func TestVerifyToleratesIssuerClockSkewOnIat(t *testing.T) {
 		if _, err := v.Verify(context.Background(), backstageToken(t, priv, kid, cl, nil)); errcode.CodeOf(err) != errcode.Unauthorized {
 			t.Errorf("%s: %v; want Unauthorized", name, err)
 		}
+	}
+}
+
+// With static keys (an in-process Issuer's) and a JWKS URL (the other
+// replicas'), a token signed by a static key verifies while the JWKS URL
+// is down: the first Verify fetched the JWKS before looking at the token,
+// and refused every token Unavailable while the fetch failed (after
+// retrying it for seconds). A token whose kid only the JWKS can have is
+// still Unavailable.
+func TestStaticKeyVerifiesWhileJWKSIsDown(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	tok, err := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := is.JWKS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	v, err := NewVerifier(&VerifierOptions{Keys: &set, JWKSURL: down.URL, Now: c.Now, HTTPClient: &http.Client{Timeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), tok.Token); err != nil {
+		t.Fatalf("a token signed by a static key: %v", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the JWKS was fetched %d times for a token signed by a static key", n)
+	}
+	other := newIssuer(t, c)
+	otok, err := other.Issue(context.Background(), IssueRequest{Subject: "user:default/bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), otok.Token); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Errorf("a token whose key only the JWKS can have: %v, want Unavailable", err)
 	}
 }

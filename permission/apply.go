@@ -43,8 +43,10 @@ type ApplyResponse struct {
 // (one loader call per resource type), a resource that does not exist is
 // DENY. It returns InvalidArgument for an empty or oversized batch, a
 // missing or repeated id, a missing ref, a resource type without a loader,
-// or conditions of the wrong shape, beyond the limits, or on another
-// resource type; the loader's error when it fails.
+// or conditions of the wrong shape, beyond the limits, on another
+// resource type, or naming a rule or parameter it does not know (checked
+// before anything is loaded, so that the answer does not depend on
+// whether the resource exists); the loader's error when it fails.
 func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]ApplyResult, error) {
 	const op = "permission.ApplyConditions"
 	switch {
@@ -72,6 +74,12 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 		}
 		if !it.Conditions.resourceTypesAre(it.ResourceType) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
+		}
+		// Checked before anything is loaded: a tree this Authorizer
+		// cannot evaluate is refused whether or not its resource exists
+		// (else the answer would tell which refs exist).
+		if err := a.opts.Rules.check(it.Conditions); err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
 		ids[it.ID] = true
 		k := [2]string{it.ResourceType, it.ResourceRef}
@@ -116,8 +124,9 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 // ApplyConditionsHandler serves [Authorizer.ApplyConditions] at POST
 // <plugin>/.well-known/backstage/permissions/apply-conditions. who
 // authenticates the caller (the permission backend, with a token on
-// behalf of the original user); an error answers 401. The body is capped
-// at 1 MiB; bad input answers 400.
+// behalf of the original user); an error answers 401 (503 when it is
+// Unavailable: keys that cannot be fetched). The body is capped at 1 MiB;
+// bad input answers 400.
 func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -130,7 +139,7 @@ func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.H
 			return
 		}
 		if err := who(r); err != nil {
-			writeError(w, http.StatusUnauthorized, "AuthenticationError", "unauthorized")
+			authError(w, err, "unauthorized")
 			return
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))

@@ -1,6 +1,7 @@
 package permission
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -174,14 +176,23 @@ type AuthorizeResponse struct {
 // missing or repeated id, an invalid permission or a resourceRef on a basic
 // permission; Unknown when the policy returns a CONDITIONAL decision for a
 // basic permission or another resource type, or a condition tree beyond
-// the limits, or a tree naming a rule the Authorizer does not know; the
-// loader's error when it fails (Unknown when it panics); Canceled or
+// the limits, or, for an item with a resourceRef of a type it has a loader
+// for, a tree naming a rule or parameter the Authorizer does not know
+// (checked before loading, so the same whether or not the resource
+// exists); the loader's error when it fails (Unknown when it panics); Canceled or
 // DeadlineExceeded when ctx ends. A policy that errors or panics denies.
 func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
-	const op = "permission.Authorize"
 	if err := a.validate(items); err != nil {
 		return nil, err
 	}
+	return a.authorize(ctx, who, items)
+}
+
+// authorize is Authorize on validated items; their ids need not be
+// unique (the handler expands an item with several refs into one item per
+// ref, each with the item's id).
+func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, items []Item) ([]Answer, error) {
+	const op = "permission.Authorize"
 	out := make([]Answer, len(items))
 	for i, it := range items {
 		out[i].ID = it.ID
@@ -249,6 +260,22 @@ func (a *Authorizer) Authorize(ctx context.Context, who identity.Principal, item
 // ALLOW or DENY.
 func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want map[string][]string) error {
 	const op = "permission.Authorize"
+	// Every tree to evaluate is checked before anything is loaded, so
+	// that one naming a rule (or a parameter) the Authorizer does not
+	// know fails whether or not its resource exists: a DENY for a missing
+	// resource and an error for an existing one would tell which refs
+	// exist.
+	checked := make(map[*Criteria]bool)
+	for i, it := range items {
+		c := out[i].Conditions
+		if out[i].Result != Conditional || it.ResourceRef == "" || a.opts.Loaders[it.Permission.ResourceType] == nil || checked[c] {
+			continue
+		}
+		checked[c] = true
+		if err := a.opts.Rules.check(c); err != nil {
+			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
+		}
+	}
 	loaded := make(map[string]map[string]any, len(want))
 	for rt, refs := range want {
 		l := a.opts.Loaders[rt]
@@ -348,22 +375,132 @@ func (a *Authorizer) validate(items []Item) error {
 	}
 	ids := make(map[string]bool, len(items))
 	for i, it := range items {
-		switch {
-		case it.ID == "":
-			return errcode.Newf(errcode.InvalidArgument, op, "item %d has no id", i)
-		case len(it.ID) > 256:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %d: id is longer than 256 bytes", i)
-		case ids[it.ID]:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %d: id %q is repeated", i, it.ID)
-		case it.ResourceRef != "" && it.Permission.Type != Resource:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q: a resourceRef on basic permission %q", it.ID, it.Permission.Name)
+		if err := checkID(ids, i, it.ID); err != nil {
+			return err
 		}
-		ids[it.ID] = true
-		if err := it.Permission.Validate(); err != nil {
-			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		if err := checkItem(it.ID, it.Permission, it.ResourceRef != ""); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkID refuses the id of item i when it is empty, too long, or in ids
+// (the ids seen so far), to which it adds it.
+func checkID(ids map[string]bool, i int, id string) error {
+	const op = "permission.Authorize"
+	switch {
+	case id == "":
+		return errcode.Newf(errcode.InvalidArgument, op, "item %d has no id", i)
+	case len(id) > 256:
+		return errcode.Newf(errcode.InvalidArgument, op, "item %d: id is longer than 256 bytes", i)
+	case ids[id]:
+		return errcode.Newf(errcode.InvalidArgument, op, "item %d: id %q is repeated", i, id)
+	}
+	ids[id] = true
+	return nil
+}
+
+// checkItem refuses an invalid permission, or a resource ref on a basic
+// permission.
+func checkItem(id string, p Permission, hasRef bool) error {
+	const op = "permission.Authorize"
+	if hasRef && p.Type != Resource {
+		return errcode.Newf(errcode.InvalidArgument, op, "item %q: a resourceRef on basic permission %q", id, p.Name)
+	}
+	if err := p.Validate(); err != nil {
+		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + id, Err: err}
+	}
+	return nil
+}
+
+// wireItem is an item of the handler's request body: Backstage's {id,
+// permission, resourceRef?}, where resourceRef is a string or, from a
+// Backstage PermissionClient with
+// permission.EXPERIMENTAL_enableBatchedRequests, an array of refs: one
+// check per ref, answered with {id, result: [one result per ref, in
+// order]}.
+type wireItem struct {
+	ID          string          `json:"id"`
+	Permission  Permission      `json:"permission"`
+	ResourceRef json.RawMessage `json:"resourceRef"`
+}
+
+// expand validates the handler's items and returns one Item per check,
+// with, for each wire item, how many refs its resourceRef array held (-1
+// for a string or no ref: one plain answer). The checks count against
+// MaxItems.
+func (a *Authorizer) expand(wire []wireItem) ([]Item, []int, error) {
+	const op = "permission.Authorize"
+	if len(wire) == 0 {
+		return nil, nil, errcode.New(errcode.InvalidArgument, op, "no items")
+	}
+	ids := make(map[string]bool, len(wire))
+	items := make([]Item, 0, len(wire))
+	spans := make([]int, len(wire))
+	for i, w := range wire {
+		if err := checkID(ids, i, w.ID); err != nil {
+			return nil, nil, err
+		}
+		var one string
+		var many []string
+		spans[i] = -1
+		switch raw := bytes.TrimSpace(w.ResourceRef); {
+		case len(raw) == 0 || string(raw) == "null":
+		case raw[0] == '[':
+			if err := json.Unmarshal(raw, &many); err != nil || slices.Contains(many, "") {
+				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or an array of refs", w.ID)
+			}
+			if len(many) > 0 {
+				spans[i] = len(many)
+			}
+		default:
+			if err := json.Unmarshal(raw, &one); err != nil {
+				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or an array of refs", w.ID)
+			}
+		}
+		if err := checkItem(w.ID, w.Permission, one != "" || len(many) > 0); err != nil {
+			return nil, nil, err
+		}
+		if spans[i] < 0 {
+			items = append(items, Item{ID: w.ID, Permission: w.Permission, ResourceRef: one})
+		}
+		for _, ref := range many {
+			items = append(items, Item{ID: w.ID, Permission: w.Permission, ResourceRef: ref})
+		}
+		if len(items) > a.opts.MaxItems {
+			return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "more than %d checks (items and their refs), the limit", a.opts.MaxItems)
+		}
+	}
+	return items, spans, nil
+}
+
+// batchAnswer is the answer to an item whose resourceRef was an array:
+// {id, result: [ALLOW|DENY, …]}, one result per ref, in order.
+type batchAnswer struct {
+	ID     string   `json:"id"`
+	Result []Result `json:"result"`
+}
+
+// collapse turns the answers of expanded checks back into one answer per
+// wire item.
+func collapse(out []Answer, spans []int) []any {
+	res := make([]any, len(spans))
+	j := 0
+	for i, n := range spans {
+		if n < 0 {
+			res[i] = out[j]
+			j++
+			continue
+		}
+		b := batchAnswer{ID: out[j].ID, Result: make([]Result, n)}
+		for k := range n {
+			b.Result[k] = out[j+k].Result // a check with a ref is ALLOW or DENY
+		}
+		res[i] = b
+		j += n
+	}
+	return res
 }
 
 // check refuses a CONDITIONAL decision that cannot apply to p, as
@@ -409,8 +546,14 @@ const maxBody = 1 << 20
 
 // Handler returns an http.Handler for POST /api/permission/authorize.
 // who authenticates the request (e.g. by verifying its bearer token with
-// identity.Verifier); an error from it answers 401 without detail. The
-// body is capped at 1 MiB. Bad input answers 400 with a JSON error
+// identity.Verifier); an error from it answers 401 without detail (503 with
+// Retry-After when it is Unavailable, DeadlineExceeded or Canceled: keys
+// that cannot be fetched, so the token may be good). An
+// item's resourceRef may also be an array of refs, as a Backstage
+// PermissionClient with permission.EXPERIMENTAL_enableBatchedRequests
+// sends them: each ref is one check (counted against MaxItems), and the
+// item's answer is {id, result: [ALLOW|DENY, …]}, one result per ref in
+// the same order. The body is capped at 1 MiB. Bad input answers 400 with a JSON error
 // {"error":{"name":"InputError","message":…}} as Backstage does; other
 // failures 500 without detail.
 func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error)) http.Handler {
@@ -426,11 +569,13 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 		}
 		p, err := who(r)
 		if err != nil {
-			writeError(w, http.StatusUnauthorized, "AuthenticationError", "unauthorized")
+			authError(w, err, "unauthorized")
 			return
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		var req AuthorizeRequest
+		var req struct {
+			Items []wireItem `json:"items"`
+		}
 		if err := dec.Decode(&req); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -444,7 +589,11 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 			writeError(w, http.StatusBadRequest, "InputError", "request body has trailing data")
 			return
 		}
-		out, err := a.Authorize(r.Context(), p, req.Items)
+		items, spans, err := a.expand(req.Items)
+		var out []Answer
+		if err == nil {
+			out, err = a.authorize(r.Context(), p, items)
+		}
 		if err != nil {
 			if errcode.CodeOf(err) == errcode.InvalidArgument {
 				writeError(w, http.StatusBadRequest, "InputError", err.Error())
@@ -455,8 +604,24 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(AuthorizeResponse{Items: out})
+		_ = json.NewEncoder(w).Encode(struct {
+			Items []any `json:"items"`
+		}{collapse(out, spans)})
 	})
+}
+
+// authError answers a failed authentication: 401, or 503 when the
+// authenticator could not decide (keys that cannot be fetched, a store
+// that is down: the token may be good, and the caller should retry rather
+// than drop it), or the caller's request ended.
+func authError(w http.ResponseWriter, err error, msg string) {
+	switch errcode.CodeOf(err) {
+	case errcode.Unavailable, errcode.DeadlineExceeded, errcode.Canceled:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "authentication is unavailable; retry shortly")
+	default:
+		writeError(w, http.StatusUnauthorized, "AuthenticationError", msg)
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, name, msg string) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/scm/catalog"
 )
@@ -134,6 +135,38 @@ func TestAuthorizeLoaderPanicFails(t *testing.T) {
 			ResourceType: CatalogEntityResourceType, Conditions: Rule(CatalogEntityResourceType, IsEntityKind, map[string]any{"kinds": []any{"Component"}})}})
 		if err == nil {
 			t.Errorf("%s: ApplyConditions: %+v, want an error", name, res)
+		}
+	}
+}
+
+// A condition tree naming a rule the Authorizer does not know (or a
+// parameter its rule does not take) is refused whether or not the resource
+// exists: refused for an existing resource but DENY for a missing one, the
+// answer told an apply-conditions caller (and a policy author probing
+// /authorize) which refs exist, which a missing resource's DENY is meant
+// to hide. Nothing is loaded for such a tree.
+func TestUnknownRuleRefusedWhetherOrNotTheResourceExists(t *testing.T) {
+	rt := CatalogEntityResourceType
+	for name, c := range map[string]*Criteria{
+		"unknown rule":  Rule(rt, "IS_ENTITY_OWNR", map[string]any{"claims": []any{"group:default/team-a"}}),
+		"unknown param": AnyOf(Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"Component"}}), Rule(rt, HasLabel, map[string]any{"lable": "x"})),
+	} {
+		for _, ref := range []string{"component:default/svc-0", "component:default/ghost"} {
+			loader := newLoader(2)
+			a := NewAuthorizer(Static(Decision{Result: Conditional, PluginID: "catalog", ResourceType: rt, Conditions: c}),
+				&AuthorizerOptions{Loaders: map[string]ResourceLoader{rt: loader}})
+			res, err := a.ApplyConditions(context.Background(), []ApplyItem{{ID: "1", ResourceRef: ref, ResourceType: rt, Conditions: c}})
+			if errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Errorf("%s, %s: ApplyConditions: %+v, %v; want InvalidArgument", name, ref, res, err)
+			}
+			out, err := a.Authorize(context.Background(), identity.Principal{User: alice},
+				[]Item{{ID: "1", Permission: MustKnown(CatalogEntityRead), ResourceRef: ref}})
+			if errcode.CodeOf(err) != errcode.Unknown {
+				t.Errorf("%s, %s: Authorize: %+v, %v; want Unknown", name, ref, out, err)
+			}
+			if loader.calls != 0 {
+				t.Errorf("%s, %s: the loader was called %d times for a tree that is refused", name, ref, loader.calls)
+			}
 		}
 	}
 }

@@ -9,8 +9,9 @@ import (
 // Require returns middleware that lets a request reach next only when who
 // authenticates it and a allows p (a basic permission, such as
 // catalog.entity.create for registering a component). Otherwise it
-// answers 401 (not signed in) or 403 (not allowed) with Backstage's error
-// JSON and next is not called, so a refused request changes nothing. The
+// answers 401 (not signed in; 503 when who is Unavailable) or 403 (not
+// allowed) with Backstage's error JSON and next is not called, so a
+// refused request changes nothing. The
 // reason of a refusal is in the X-Permission-Reason header only when
 // explain is true (it names roles and groups: keep it off for untrusted
 // clients).
@@ -19,7 +20,7 @@ func Require(a *Authorizer, p Permission, who func(*http.Request) (identity.Prin
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			principal, err := who(r)
 			if err != nil {
-				writeError(w, http.StatusUnauthorized, "AuthenticationError", "sign in to do this")
+				authError(w, err, "sign in to do this")
 				return
 			}
 			ok, why, err := a.Allowed(r.Context(), principal, p, "")
