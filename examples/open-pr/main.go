@@ -128,8 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("-repo, -branch and -title are required")
 	case from == "" && len(files) == 0 && len(deletes) == 0:
 		return cli.Usagef("nothing to commit: give -from DIR, -file path=localpath or -delete path")
-	case asUser && common.UserTokenEnv == "":
-		return cli.Usagef("-as-user needs the user's token: pass -user-token-env NAME")
+	case asUser && common.UserTokenEnv == "" && common.DeviceClient == "":
+		return cli.Usagef("-as-user needs the user's token: pass -user-token-env NAME or -device-login CLIENT_ID")
 	}
 
 	spec.Changes, err = changes(from, files, deletes)

@@ -26,8 +26,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
 )
@@ -120,6 +122,10 @@ type Common struct {
 	// UserTokenEnv names the environment variable holding the user's
 	// OAuth token (-user-token-env); "" means no user.
 	UserTokenEnv string
+	// DeviceClient is the client id of an OAuth app (GitHub) or
+	// application (GitLab) to sign the user in with the device flow
+	// (-device-login); "" means no device sign-in.
+	DeviceClient string
 	// Verbose logs the library's debug records (which credential was
 	// picked, retries) to stderr; they never hold a secret.
 	Verbose bool
@@ -137,6 +143,8 @@ func (c *Common) Register(fs *flag.FlagSet) {
 		})
 	fs.StringVar(&c.UserTokenEnv, "user-token-env", "",
 		"read the signed-in user's OAuth token for the URL's host from environment variable `NAME`; it is tried before the configured credentials")
+	fs.StringVar(&c.DeviceClient, "device-login", "",
+		"sign the user in to the URL's GitHub or GitLab host with the device flow of the OAuth app whose client id is `CLIENT_ID` (no secret), and act as her")
 	fs.BoolVar(&c.Verbose, "v", false, "log which credential each call uses, and retries, to stderr")
 }
 
@@ -209,6 +217,20 @@ func (c *Common) Open(ctx context.Context, stderr io.Writer, target string, poli
 
 	env := &Env{Config: cfg, Client: client, Requests: counter}
 	var users scm.UserCredentials
+	if c.UserTokenEnv != "" && c.DeviceClient != "" {
+		return nil, Usagef("-user-token-env and -device-login both name the user: pass one")
+	}
+	if c.DeviceClient != "" {
+		in, ok := cfg.Registry.ByURL(target)
+		if !ok {
+			return nil, Usagef("-device-login: %s is not on the host of any integration", RedactURL(target))
+		}
+		users, err = deviceLogin(ctx, stderr, in, c.DeviceClient, &http.Client{Transport: counter})
+		if err != nil {
+			return nil, err
+		}
+		env.User = true
+	}
 	if c.UserTokenEnv != "" {
 		tok, ok := os.LookupEnv(c.UserTokenEnv)
 		if tok = strings.TrimSpace(tok); !ok || tok == "" {
@@ -223,12 +245,50 @@ func (c *Common) Open(ctx context.Context, stderr io.Writer, target string, poli
 		env.User = true
 	}
 	if policy != nil && (policy.RequireUser || policy.RequireUserForWrites) && users == nil {
-		return nil, Usagef("acting as the user needs the user's token: pass -user-token-env NAME")
+		return nil, Usagef("acting as the user needs the user's token: pass -user-token-env NAME or -device-login CLIENT_ID")
 	}
 	if users != nil || policy != nil {
 		env.Client = client.ForUser(users, policy)
 	}
 	return env, nil
+}
+
+// deviceLogin signs the user in to in's host with the device flow of
+// OAuth client clientID, telling her on stderr where to enter the code,
+// and returns her credentials, renewed through the host while the program
+// runs.
+func deviceLogin(ctx context.Context, stderr io.Writer, in *integrations.Integration, clientID string, hc *http.Client) (scm.UserCredentials, error) {
+	var p auth.DeviceProvider
+	var scopes []string
+	var err error
+	switch in.Kind {
+	case integrations.GitHub:
+		o := auth.GitHubOptions{ClientID: clientID, APIBaseURL: in.APIBaseURL, HTTPClient: hc}
+		if in.Host != "github.com" {
+			o.EnterpriseInstanceURL = in.BaseURL
+		}
+		p, err = auth.NewGitHub(o)
+		scopes = []string{"repo"} // an OAuth app's; a GitHub App's permissions come from the app
+	case integrations.GitLab:
+		p, err = auth.NewGitLab(auth.GitLabOptions{ClientID: clientID, BaseURL: in.BaseURL, HTTPClient: hc})
+		scopes = []string{"api"}
+	default:
+		return nil, Usagef("-device-login: %s is a %s host; the device flow is for GitHub and GitLab", in.Host, in.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	dc, err := p.DeviceAuth(ctx, scopes)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "To sign in, open %s and enter the code %s (it expires at %s).\n", dc.VerificationURI, dc.UserCode, dc.Expiry.Format(time.Kitchen))
+	s, err := p.DeviceSignIn(ctx, dc)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "Signed in as %s.\n", s.Identity.Login)
+	return auth.UserCredentials(p, s, &credentials.UserOptions{HTTPClient: hc}), nil
 }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting and
