@@ -377,7 +377,9 @@ func (o *orgRead) isMember(ctx context.Context, login string) (bool, error) {
 	case http.StatusNotFound:
 		return false, nil
 	case http.StatusFound:
-		return false, o.errs.Fail(errcode.PermissionDenied, resp.StatusCode, "GitHub would not say whether "+login+" is a private member: "+permissionHint, nil)
+		// GitHub's answer to a requester who is not a member of the
+		// organisation: it may see public memberships only.
+		return false, o.errs.Fail(errcode.PermissionDenied, resp.StatusCode, "GitHub would not say whether "+login+" is a private member: the credential's user is not a member of "+o.login+"; use a member's token, or the GitHub App with the Organization permission Members (read)", nil)
 	}
 	return false, o.r.httpError(o.errs, resp)
 }

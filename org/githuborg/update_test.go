@@ -189,6 +189,9 @@ func TestUpdatePrivateMember(t *testing.T) {
 	w := newWorld(t)
 	seedAcme(t, w.fake)
 	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Name: "Jane Doe", Email: "jane@acme.example", Private: true}))
+	// The token is a member's: GitHub answers a non-member 302 (see
+	// TestUpdatePrivateMemberNonMemberToken).
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "fake-user"}))
 	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
 	snap, err := r.Read(context.Background())
 	must(t, err)
@@ -202,6 +205,56 @@ func TestUpdatePrivateMember(t *testing.T) {
 		t.Errorf("%d requests, want 2 (the query, and the REST membership check)", n)
 	}
 	w.fake.RemoveOrgMember("acme", "jane")
+	got, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) != nil {
+		t.Fatal("a member who left is kept")
+	}
+}
+
+// TestUpdatePrivateMemberNonMemberToken: GitHub answers the membership
+// check of a token whose user is not a member of the organisation with
+// 302 (it may not see private memberships): Update is PermissionDenied,
+// saying so, and never removes the member on that answer.
+func TestUpdatePrivateMemberNonMemberToken(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Name: "Jane Doe", Email: "jane@acme.example", Private: true}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	if errcode.CodeOf(err) != errcode.PermissionDenied || got != nil {
+		t.Fatalf("Update = %v, %v; want PermissionDenied and no snapshot", got, err)
+	}
+	if !strings.Contains(err.Error(), "not a member of acme") {
+		t.Errorf("err = %v; want it to say the credential is not a member of acme", err)
+	}
+	if snap.User(org.UserRef("", "jane")) == nil {
+		t.Fatal("the snapshot was changed")
+	}
+}
+
+// TestUpdatePrivateMemberOfInstallation: an installation token (which
+// GraphQL shows no private membership) gets GitHub's answer from REST:
+// the private member is kept.
+func TestUpdatePrivateMemberOfInstallation(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Private: true}))
+	must(t, fake.AddTeam("acme", fakegithub.Team{Slug: "web", Members: []string{"bob"}}))
+	r := appReader(t, fake, 81, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 81, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) == nil {
+		t.Fatal("a private member was removed")
+	}
+	fake.RemoveOrgMember("acme", "jane")
 	got, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
 	must(t, err)
 	if got.User(org.UserRef("", "jane")) != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -34,16 +35,41 @@ type OrgMember struct {
 	Private bool
 }
 
-// orgMembership answers GET /orgs/{org}/members/{username}: 204 for a
-// member, public or private, 404 for anyone else.
+// orgMembership answers GET /orgs/{org}/members/{username} as GitHub
+// does: to a requester who belongs to the organisation (a member's token,
+// or an installation token of the organisation's own installation with
+// the Members permission), 204 for a member, public or private, and 404
+// for anyone else; to any other requester 302 Found to
+// /orgs/{org}/public_members/{username}, since it may not see private
+// memberships; 403 to an installation of the organisation without the
+// Members permission.
 func (s *Server) orgMembership(w http.ResponseWriter, r *http.Request) {
+	c, actor := callerOf(r), s.actor(r)
 	s.site.Lock()
-	defer s.site.Unlock()
-	if o := s.org.orgs[strings.ToLower(r.PathValue("org"))]; o != nil && o.member(r.PathValue("user")) != nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
+	o := s.org.orgs[strings.ToLower(r.PathValue("org"))]
+	inside, noPermission := false, false
+	switch {
+	case o == nil:
+	case c.token != nil:
+		if c.token.inst.account != nil && strings.EqualFold(c.token.inst.account.Key, o.login) {
+			inside, noPermission = true, c.token.permissions["members"] == ""
+		}
+	case c.authed:
+		inside = o.member(actor) != nil
 	}
-	s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
+	isMember := inside && o.member(r.PathValue("user")) != nil
+	s.site.Unlock()
+	switch {
+	case noPermission:
+		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, docREST+"/orgs/members#check-organization-membership-for-a-user")
+	case !inside:
+		w.Header().Set("Location", s.APIBaseURL()+"/orgs/"+url.PathEscape(r.PathValue("org"))+"/public_members/"+url.PathEscape(r.PathValue("user")))
+		w.WriteHeader(http.StatusFound)
+	case isMember:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
+	}
 }
 
 // RemoveOrgMember removes login from the organisation org and its teams,
