@@ -99,7 +99,9 @@ type UserTransformer struct {
 	// "+tag" GitHub routes them with, as Backstage does (two accounts
 	// whose addresses would then be one keep theirs whole). Off by default,
 	// as in Backstage: with another org provider (LDAP, Entra) making the
-	// same users, two entities would then share an address.
+	// same users, two entities would then share an address. A Read in
+	// which no member of an organisation has such an address says so in
+	// Snapshot.Warnings.
 	UseVerifiedEmails bool `json:"useVerifiedEmails"`
 }
 
@@ -737,7 +739,20 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 // build turns what was read into entities; several organisations' each
 // in its own namespace.
 func (r *Reader) build(results []*orgRead) *org.Snapshot {
-	return buildSnapshot(results, len(results) > 1)
+	snap := buildSnapshot(results, len(results) > 1)
+	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
+		// GitHub lists verified-domain addresses only for organisations
+		// of GitHub Enterprise Cloud with verified domains; elsewhere the
+		// option quietly changes nothing. (Update keeps this warning: its
+		// snapshot does not hold the addresses; the next Read decides.)
+		for _, d := range results {
+			if len(d.members) > 0 && !slices.ContainsFunc(d.members, func(m member) bool { return len(m.Verified) > 0 }) {
+				snap.Warnings = append(snap.Warnings, fmt.Sprintf("useVerifiedEmails: no member of organisation %s has an address in a verified domain "+
+					"(GitHub lists them for organisations of GitHub Enterprise Cloud with verified domains): public profile e-mails were used", d.login))
+			}
+		}
+	}
+	return snap
 }
 
 // buildSnapshot turns what was read into entities, in namespaces named
