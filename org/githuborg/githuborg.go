@@ -167,6 +167,9 @@ type Reader struct {
 	opts       Options
 	http       orgx.HTTP // opts' HTTP settings, defaults applied
 	pages      PageSizes
+	// origins knows which organisation the single-organisation
+	// snapshots it returned are of, with Config.Orgs empty (see Update).
+	origins *origins
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -219,7 +222,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	hs := orgx.HTTP{Transport: o.Transport, RequestTimeout: o.RequestTimeout, Concurrency: o.Concurrency,
 		MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
 		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
-	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, http: hs.Defaults(4), pages: ps}, nil
+	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, http: hs.Defaults(4), pages: ps, origins: &origins{}}, nil
 }
 
 func clampPage(n, def int) int {
@@ -306,6 +309,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	snap := r.build(reads)
 	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "githuborg", r.cfg.ID); err != nil {
 		return nil, err
+	}
+	if len(r.cfg.Orgs) == 0 && len(orgs) == 1 {
+		r.origins.remember(snap, orgs[0])
 	}
 	return snap, nil
 }

@@ -68,8 +68,12 @@ const maxUpdateReads = 20
 // more than 20 further reads, snap holds another organisation's teams
 // where this Reader reads one, or, with the organisations found from the
 // app's installations, nothing in snap shows the event's organisation is
-// among them: a single organisation without teams included); and Read's
-// errors.
+// among them); and Read's errors. A snapshot of a single organisation
+// without teams shows nothing of its organisation: this Reader remembers
+// which organisation its last few such snapshots (of Read, and of Update)
+// are of, so an event is applied to the latest one, and Conflict answers
+// one it does not know (another Reader's, one decoded from storage, an
+// older one).
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
 	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
@@ -106,7 +110,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	hasTeam := slices.ContainsFunc(snap.Groups, func(g org.Group) bool {
 		return strings.HasPrefix(strings.ToLower(g.Metadata.Annotations["github.com/team-slug"]), prefix)
 	})
-	if len(r.cfg.Orgs) == 0 && !hasTeam && (!multi || !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns })) {
+	if len(r.cfg.Orgs) == 0 && !hasTeam && (!multi || !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns })) &&
+		(multi || !r.origins.of(snap, login)) {
 		return nil, errcode.Newf(errcode.Conflict, op, "nothing in the snapshot shows organisation %s among the app's installations: read the organisations again", login)
 	}
 	for _, g := range snap.Groups {
@@ -174,6 +179,9 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	out.Warnings = slices.Compact(out.Warnings)
 	if err := out.Validate(); err != nil {
 		return nil, err
+	}
+	if len(r.cfg.Orgs) == 0 && !multi {
+		r.origins.remember(out, login)
 	}
 	return out, nil
 }

@@ -327,3 +327,53 @@ func TestUpdateWarningsOnceEach(t *testing.T) {
 		t.Errorf("warnings = %q; want the one about eve once", snap.Warnings)
 	}
 }
+
+// TestUpdateOfTheOneInstallationWithoutTeams: with the organisations
+// found from the app's installations, a snapshot of its one organisation,
+// which has no team, takes that organisation's events (Update remembers
+// which organisation the snapshots it and Read returned are of), one
+// after another; a snapshot this Reader did not return is Conflict, and
+// so is an event of another installation.
+func TestUpdateOfTheOneInstallationWithoutTeams(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	for _, l := range []string{"bob", "carol", "dave"} {
+		must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: l}))
+	}
+	must(t, fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "bob"}))
+	r := appReader(t, fake, 83, githuborg.Config{}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	fake.RemoveOrgMember("acme", "bob")
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "bob", Action: "member_removed"})
+	must(t, err)
+	if got.User(org.UserRef("", "bob")) != nil || got.User(org.UserRef("", "carol")) == nil {
+		t.Fatalf("users after bob left = %v", got.Users)
+	}
+	// The next event applies to the snapshot Update returned.
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "erin"}))
+	got, err = r.Update(context.Background(), got, githuborg.Change{Org: "acme", User: "erin", Action: "member_added"})
+	must(t, err)
+	if got.User(org.UserRef("", "erin")) == nil || got.User(org.UserRef("", "bob")) != nil {
+		t.Fatalf("users after erin joined = %v", got.Users)
+	}
+	// An event of another installation is never applied to acme's users.
+	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: "globex"})
+	must(t, err)
+	if _, err := r.Update(context.Background(), got, githuborg.Change{Org: "globex", User: "bob"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("an event of another installation: %v, want Conflict", err)
+	}
+	// A snapshot the Reader does not know (another Reader's, or one
+	// changed since) shows no organisation: Conflict.
+	other := appReader(t, fake, 85, githuborg.Config{}, nil)
+	if _, err := other.Update(context.Background(), got, githuborg.Change{Org: "acme", User: "carol"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("a snapshot of another Reader: %v, want Conflict", err)
+	}
+	changed := *got
+	changed.Users = got.Users[1:]
+	if _, err := r.Update(context.Background(), &changed, githuborg.Change{Org: "acme", User: "carol"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("a snapshot changed since Update returned it: %v, want Conflict", err)
+	}
+}
