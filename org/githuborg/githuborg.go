@@ -84,6 +84,11 @@ type Config struct {
 	PageSizes PageSizes `json:"pageSizes"`
 	// DefaultUserTransformer tunes the users made, with Backstage's keys.
 	DefaultUserTransformer UserTransformer `json:"defaultUserTransformer"`
+	// ExcludeSuspendedUsers is Backstage's key for leaving out GitHub
+	// Enterprise Server's suspended users. It is not supported: New
+	// refuses true, rather than make entities of suspended accounts that
+	// the configuration asked to leave out.
+	ExcludeSuspendedUsers bool `json:"excludeSuspendedUsers"`
 }
 
 // UserTransformer is Config.DefaultUserTransformer.
@@ -187,6 +192,9 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "Options.Registry and Options.Resolver are required")
 	}
 	o := *opts
+	if cfg.ExcludeSuspendedUsers {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): excludeSuspendedUsers is not supported: suspended users would be read as members; remove it, or leave suspended accounts out of the organisation", ConfigPath, cfg.ID)
+	}
 	for _, name := range cfg.Orgs {
 		if !validLogin(name) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): %q is not a GitHub organisation login", ConfigPath, cfg.ID, name)
