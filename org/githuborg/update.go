@@ -60,8 +60,10 @@ const maxUpdateReads = 20
 //
 // Errors are *errcode.Error: InvalidArgument for a Change without an
 // organisation, or naming one this Reader does not read; Conflict for a
-// change of the organisation itself (renamed, deleted: a Change with an
-// Action and neither User nor Team);
+// change of the organisation itself (renamed, deleted, or the GitHub
+// App's installation there created, deleted, suspended, unsuspended or
+// given new permissions: a Change with an Action and neither User nor
+// Team);
 // Conflict when only a full Read can tell (a team renamed, a deleted
 // team had child teams, a member whose verified address matches
 // another's but for a +tag (with useVerifiedEmails),
@@ -80,9 +82,11 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 		return nil, errcode.New(errcode.InvalidArgument, op, "a snapshot and a change naming an organisation and a member or a team are required")
 	}
 	if ch.User == "" && ch.Team == "" {
-		// The organisation itself changed (renamed, deleted): its logins,
-		// namespace and annotations with it.
-		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s was %s: read the organisations again", ch.Org, ch.Action)
+		// The organisation itself changed (renamed, deleted; the app
+		// installed there, removed, suspended or given new permissions):
+		// its logins, namespace and annotations with it, or which
+		// organisations are read.
+		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s itself changed (%s): read the organisations again", ch.Org, ch.Action)
 	}
 	login := ch.Org
 	if len(r.cfg.Orgs) > 0 {

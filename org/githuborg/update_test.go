@@ -377,3 +377,28 @@ func TestUpdateOfTheOneInstallationWithoutTeams(t *testing.T) {
 		t.Fatalf("a snapshot changed since Update returned it: %v, want Conflict", err)
 	}
 }
+
+// TestUpdateOfAnInstallationEvent: the GitHub App installed on (or
+// removed from) an organisation, as webhook.Event.Org names it (an Action
+// and neither member nor team), changes which organisations are read:
+// Conflict, read them again, with no request.
+func TestUpdateOfAnInstallationEvent(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddTeam("acme", fakegithub.Team{Slug: "web", Members: []string{"bob"}}))
+	r := appReader(t, fake, 87, githuborg.Config{}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 87, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	for _, action := range []string{"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"} {
+		fake.ResetStats()
+		if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Action: action}); errcode.CodeOf(err) != errcode.Conflict || !strings.Contains(err.Error(), action) {
+			t.Errorf("%s: %v, want Conflict naming it", action, err)
+		}
+		if n := fake.Stats().API; n != 0 {
+			t.Errorf("%s: %d requests, want 0", action, n)
+		}
+	}
+}
