@@ -376,6 +376,9 @@ type member struct {
 	Name      *string `json:"name"`
 	Email     string  `json:"email"`
 	AvatarURL string  `json:"avatarUrl"`
+	// Bio is the profile's bio: the user's description, as Backstage
+	// makes it.
+	Bio *string `json:"bio"`
 	// Verified is organizationVerifiedDomainEmails, asked for with
 	// Config.UseVerifiedEmails.
 	Verified []string `json:"organizationVerifiedDomainEmails"`
@@ -436,6 +439,9 @@ type team struct {
 	Name        string  `json:"name"`
 	Description *string `json:"description"`
 	AvatarURL   *string `json:"avatarUrl"`
+	// EditTeamURL is the team's settings page, Backstage's
+	// backstage.io/edit-url annotation.
+	EditTeamURL string `json:"editTeamUrl"`
 	ParentTeam  *struct {
 		Slug string `json:"slug"`
 	} `json:"parentTeam"`
@@ -531,7 +537,7 @@ func (o *orgRead) query(ctx context.Context, build func(sizes) (string, map[stri
 	return orgx.Query(ctx, o.gql, o.pages, build, out)
 }
 
-const memberFields = `login id name email avatarUrl`
+const memberFields = `login id name email avatarUrl bio`
 
 func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
@@ -560,7 +566,7 @@ func (o *orgRead) read(ctx context.Context) error {
 			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + fields + " } }")
 		}
 		if !tDone {
-			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl parentTeam { slug }" +
+			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
 				" members(first: $tmFirst, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } }")
 		}
 		q.WriteString(" } }")
@@ -799,6 +805,9 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 			if m.Name != nil {
 				u.Spec.Profile.DisplayName = *m.Name
 			}
+			if m.Bio != nil {
+				u.Metadata.Description = *m.Bio
+			}
 			u.Spec.Profile.Email, exact[key] = m.email()
 			u.Spec.Profile.Picture = m.AvatarURL
 			users[key] = u
@@ -843,6 +852,9 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 		for _, t := range teams {
 			g := org.Group{Metadata: org.Metadata{Name: t.Slug, Namespace: nsField, Annotations: map[string]string{
 				"github.com/team-slug": d.login + "/" + t.Slug}}}
+			if t.EditTeamURL != "" {
+				g.Metadata.Annotations["backstage.io/edit-url"] = t.EditTeamURL
+			}
 			g.Spec.Type = "team"
 			g.Spec.Profile.DisplayName = t.Name
 			if t.Description != nil {

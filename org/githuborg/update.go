@@ -128,7 +128,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 			out.Groups = append(out.Groups, cloneGroup(g))
 			continue
 		}
-		t := &team{Slug: g.Metadata.Name, Name: g.Spec.Profile.DisplayName, Description: ptrIf(g.Metadata.Description), AvatarURL: ptrIf(g.Spec.Profile.Picture)}
+		t := &team{Slug: g.Metadata.Name, Name: g.Spec.Profile.DisplayName, Description: ptrIf(g.Metadata.Description), AvatarURL: ptrIf(g.Spec.Profile.Picture),
+			EditTeamURL: g.Metadata.Annotations["backstage.io/edit-url"]}
 		if g.Spec.Parent != "" {
 			t.ParentTeam = &struct {
 				Slug string `json:"slug"`
@@ -143,7 +144,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 			continue
 		}
 		o.members = append(o.members, member{Login: cmpOr(u.Metadata.Annotations["github.com/user-login"], u.Metadata.Name),
-			ID: u.Metadata.Annotations["github.com/user-id"], Name: ptrIf(u.Spec.Profile.DisplayName), Email: u.Spec.Profile.Email, AvatarURL: u.Spec.Profile.Picture})
+			ID: u.Metadata.Annotations["github.com/user-id"], Name: ptrIf(u.Spec.Profile.DisplayName), Email: u.Spec.Profile.Email, AvatarURL: u.Spec.Profile.Picture,
+			Bio: ptrIf(u.Metadata.Description)})
 	}
 	if err := o.apply(ctx, ch); err != nil {
 		if c := errcode.FromContext(ctx, op); c != nil {
@@ -291,7 +293,7 @@ func (o *orgRead) rereadMember(ctx context.Context, login string) error {
 // readTeam reads the team slug of the organisation with its parent and
 // all its direct members; nil when the organisation has no such team.
 func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
-	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl parentTeam { slug }" +
+	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
 		" members(first: $first, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } } }"
 	var data struct {
 		Organization *struct {

@@ -27,6 +27,8 @@ type OrgMember struct {
 	Name      string // display name, may be empty
 	Email     string // public e-mail, may be empty
 	AvatarURL string // default https://avatars.githubusercontent.com/u/<n>
+	// Bio is the profile's bio, may be empty.
+	Bio string
 	// VerifiedEmails are organizationVerifiedDomainEmails (for any org).
 	VerifiedEmails []string
 	// Private makes her membership private as a GitHub App's
@@ -141,6 +143,7 @@ type orgWorld struct {
 
 type fakeOrg struct {
 	login, id string
+	web       string // the web URL (the server's), for editTeamUrl
 	members   []*orgUser
 	teams     []*fakeTeam
 	byLogin   map[string]*orgUser  // members by lower-case login
@@ -212,6 +215,7 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
+	o.web = s.URL()
 	u := o.member(m.Login)
 	if u == nil {
 		u = &orgUser{id: s.org.userIDLocked(m.Login)}
@@ -235,6 +239,7 @@ func (s *Server) AddTeam(org string, t Team) error {
 	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
+	o.web = s.URL()
 	if t.Parent != "" && o.team(t.Parent) == nil {
 		return fmt.Errorf("fakegithub: AddTeam %s: no parent team %q in %s", t.Slug, t.Parent, org)
 	}
@@ -306,7 +311,7 @@ func orgValue(o *fakeOrg) map[string]any {
 
 func userValue(u *orgUser) any {
 	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
-		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
+		"avatarUrl": u.AvatarURL, "bio": nilIfEmpty(u.Bio), "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
 }
 
 // memberValue is an organisation member as Query.user answers it: with
@@ -326,6 +331,7 @@ func (w *orgWorld) memberValue(u *orgUser) any {
 func teamValue(o *fakeOrg, t *fakeTeam) any {
 	return map[string]any{"id": t.id, "slug": t.Slug, "name": t.Name, "description": nilIfEmpty(t.Description),
 		"combinedSlug": o.login + "/" + t.Slug, "avatarUrl": nil,
+		"editTeamUrl": o.web + "/orgs/" + o.login + "/teams/" + t.Slug + "/edit",
 		"parentTeam": fn(func(*gql.Field) (any, error) {
 			if p := o.team(t.Parent); p != nil {
 				return teamValue(o, p), nil
