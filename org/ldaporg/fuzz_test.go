@@ -7,7 +7,7 @@ import (
 )
 
 func FuzzNormalizeDN(f *testing.F) {
-	for _, s := range []string{"CN=Devs, OU=Groups,DC=Example,DC=Org", "uid=o\\2aHara,ou=people", "cn=a+sn=b,dc=x", "#0403", "cn=\\", ""} {
+	for _, s := range []string{"CN=Devs, OU=Groups,DC=Example,DC=Org", "uid=o\\2aHara,ou=people", "cn=a+sn=b,dc=x", "#0403", "cn=\\", "", "cn=a\\,cn=b,dc=x", "cn=\\#x\\ ,dc=y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -22,6 +22,13 @@ func FuzzNormalizeDN(f *testing.F) {
 		}
 		if n != strings.ToLower(n) {
 			t.Fatalf("NormalizeDN(%q) = %q, not lower-case", s, n)
+		}
+		// The normal form is a DN whose normal form is itself (escapes
+		// kept), when no value needed the hex form.
+		if !strings.Contains(n, "#") {
+			if n2, ok := NormalizeDN(n); !ok || n2 != n {
+				t.Fatalf("NormalizeDN(%q) = %q, whose normal form is %q (%v)", s, n, n2, ok)
+			}
 		}
 	})
 }
