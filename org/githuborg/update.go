@@ -73,9 +73,10 @@ const maxUpdateReads = 20
 // among them); and Read's errors. A snapshot of a single organisation
 // without teams shows nothing of its organisation: this Reader remembers
 // which organisation its last few such snapshots (of Read, and of Update)
-// are of, so an event is applied to the latest one, and Conflict answers
-// one it does not know (another Reader's, one decoded from storage, an
-// older one).
+// are of (by a digest of their entities, so a copy read back from
+// storage is known too), so an event is applied to the latest one, and
+// Conflict answers one it does not know (another Reader's, one of before
+// this process started, one changed since).
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
 	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
