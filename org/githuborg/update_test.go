@@ -1,6 +1,7 @@
 package githuborg_test
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -358,6 +359,14 @@ func TestUpdateOfTheOneInstallationWithoutTeams(t *testing.T) {
 	must(t, err)
 	if got.User(org.UserRef("", "erin")) == nil || got.User(org.UserRef("", "bob")) != nil {
 		t.Fatalf("users after erin joined = %v", got.Users)
+	}
+	// A copy read back from storage is the same snapshot.
+	var buf bytes.Buffer
+	must(t, got.WriteYAML(&buf))
+	stored, err := org.ParseYAML(buf.Bytes())
+	must(t, err)
+	if _, err := r.Update(context.Background(), stored, githuborg.Change{Org: "acme", User: "carol"}); err != nil {
+		t.Fatalf("a snapshot read back from YAML: %v", err)
 	}
 	// An event of another installation is never applied to acme's users.
 	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: "globex"})
