@@ -37,6 +37,13 @@ func NormalizeDN(dn string) (string, bool) {
 		// A value that is not UTF-8 (a BER-encoded "#04..." one) is
 		// written in hex: lower-casing would turn each of its bad bytes
 		// into U+FFFD, and two such values into one.
+		if len(rdn.Attributes) == 1 && plain(rdn.Attributes[0].Type) && plain(rdn.Attributes[0].Value) {
+			// Nothing to escape (most DNs): no copy but the lower-case one.
+			b.WriteString(strings.ToLower(rdn.Attributes[0].Type))
+			b.WriteByte('=')
+			b.WriteString(strings.ToLower(rdn.Attributes[0].Value))
+			continue
+		}
 		avas := make([]string, len(rdn.Attributes))
 		for j, a := range rdn.Attributes {
 			if !utf8.ValidString(a.Value) {
@@ -52,6 +59,22 @@ func NormalizeDN(dn string) (string, bool) {
 		b.WriteString(strings.Join(avas, "+"))
 	}
 	return b.String(), true
+}
+
+// plain reports whether s is printable ASCII that RFC 4514 never escapes
+// in a type or a value (no special character, no leading '#', no space
+// at either end), so that go-ldap's escaping would leave it as it is.
+func plain(s string) bool {
+	if s == "" || s[0] == ' ' || s[0] == '#' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c > '~', strings.IndexByte(`"+,;<>\=`, c) >= 0:
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeGUID formats a 16-byte Active Directory objectGUID as text, e.g.
