@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 func FuzzNormalizeDN(f *testing.F) {
@@ -72,6 +74,23 @@ func FuzzDecodeSID(f *testing.F) {
 			if p == "" || strings.ContainsFunc(p, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'F' || r == 'x') }) {
 				t.Fatalf("DecodeSID(%x) = %q: part %q", b, s, p)
 			}
+		}
+	})
+}
+
+// FuzzPlainNeedsNoEscape: what NormalizeDN writes as is (plain) is what
+// go-ldap's RFC 4514 escaping would write.
+func FuzzPlainNeedsNoEscape(f *testing.F) {
+	for _, s := range [][2]string{{"cn", "Devs"}, {"CN", "a b"}, {"uid", "o'hara"}, {"cn", " x"}, {"cn", "#x"}, {"c=n", "x"}, {"cn", "a,b"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, typ, value string) {
+		if !plain(typ) || !plain(value) {
+			return
+		}
+		typ, value = strings.ToLower(typ), strings.ToLower(value)
+		if got := (&ldap.AttributeTypeAndValue{Type: typ, Value: value}).String(); got != typ+"="+value {
+			t.Fatalf("plain(%q, %q), but go-ldap escapes it as %q", typ, value, got)
 		}
 	})
 }
