@@ -33,7 +33,8 @@ type OrgMember struct {
 	VerifiedEmails []string
 	// Private makes her membership private as a GitHub App's
 	// installation token sees it: GraphQL's User.organization does not
-	// show it; REST's GET /orgs/{org}/members/{username} does.
+	// show it; REST's GET /orgs/{org}/members/{username} does, to a
+	// requester who belongs to the organisation (anyone else gets 302).
 	Private bool
 }
 
