@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -28,6 +29,18 @@ func TestGitHubOrgEvents(t *testing.T) {
 			&OrgChange{Org: "acme", Team: "web", Action: "edited"}},
 		{"team added to a repository", "team", `{"action": "added_to_repository", "team": {"slug": "web"}, "repository": {"html_url": "https://github.com/acme/service"}, ` + org + `}`, nil},
 		{"a push", "push", string(load(t, "github-push.json")), nil},
+		{"app installed on an organisation", "installation", `{"action": "created", "installation": {"id": 7, "account": {"login": "acme", "type": "Organization"}}, "repositories": [], "sender": {"login": "admin"}}`,
+			&OrgChange{Org: "acme", Action: "created"}},
+		{"app uninstalled", "installation", `{"action": "deleted", "installation": {"id": 7, "account": {"login": "acme", "type": "Organization"}}, "sender": {"login": "admin"}}`,
+			&OrgChange{Org: "acme", Action: "deleted"}},
+		{"app suspended", "installation", `{"action": "suspend", "installation": {"id": 7, "account": {"login": "acme", "type": "Organization"}}}`,
+			&OrgChange{Org: "acme", Action: "suspend"}},
+		{"app given new permissions", "installation", `{"action": "new_permissions_accepted", "installation": {"id": 7, "account": {"login": "acme", "type": "Organization"}}}`,
+			&OrgChange{Org: "acme", Action: "new_permissions_accepted"}},
+		{"app installed on a user", "installation", `{"action": "created", "installation": {"id": 8, "account": {"login": "octocat", "type": "User"}}}`, nil},
+		{"installation's organisation renamed", "installation_target", `{"action": "renamed", "target_type": "Organization", "account": {"login": "acme-new", "type": "Organization"}, "changes": {"login": {"from": "acme"}}, "installation": {"id": 7}}`,
+			&OrgChange{Org: "acme-new", Action: "renamed"}},
+		{"installation's user renamed", "installation_target", `{"action": "renamed", "target_type": "User", "account": {"login": "octo"}, "installation": {"id": 8}}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReceiver(t, "github.com", nil)
@@ -55,6 +68,8 @@ func TestGitHubOrgEventBadNames(t *testing.T) {
 		{"organization", `{"action": "member_added", "membership": {"user": {"login": "jane doe"}}, "organization": {"login": "acme"}}`},
 		{"team", `{"action": "created", "team": {"slug": "web\n"}, "organization": {"login": "acme"}}`},
 		{"team", `{"action": "created", "team": {"slug": "web"}}`},
+		{"installation", `{"action": "created", "installation": {"id": 7, "account": {"login": "acme corp", "type": "Organization"}}}`},
+		{"installation_target", `{"action": "renamed", "target_type": "Organization", "account": {"login": "../acme"}}`},
 	} {
 		r := newReceiver(t, "github.com", nil)
 		h := githubHeaders([]byte(tc.body), "d")
@@ -69,7 +84,10 @@ func FuzzGitHubOrgEvent(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"action":"member_added","membership":{"user":{"login":"jane"}},"organization":{"login":"acme"}}`))
 	f.Add(uint8(1), []byte(`{"action":"added","scope":"team","member":{"login":"bob"},"team":{"slug":"web"},"organization":{"login":"acme"}}`))
 	f.Add(uint8(2), []byte(`{"action":"deleted","team":{"slug":"web"},"organization":{"login":"acme"}}`))
-	events := []string{"organization", "membership", "team"}
+	f.Add(uint8(3), []byte(`{"action":"created","installation":{"id":7,"account":{"login":"acme","type":"Organization"}}}`))
+	f.Add(uint8(4), []byte(`{"action":"renamed","target_type":"Organization","account":{"login":"acme"}}`))
+	events := []string{"organization", "membership", "team", "installation", "installation_target"}
+	whole := map[string][]string{"organization": {"renamed", "deleted"}, "installation_target": {"renamed"}, "installation": {"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"}}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		r := newReceiver(t, "github.com", nil)
 		h := githubHeaders(body, "f")
@@ -81,7 +99,7 @@ func FuzzGitHubOrgEvent(f *testing.F) {
 				t.Fatalf("unclassified error: %v", err)
 			}
 		case ev.Org != nil:
-			if !gitHubName(ev.Org.Org) || (ev.Org.User == "" && ev.Org.Team == "" && ev.Org.Action != "renamed" && ev.Org.Action != "deleted") ||
+			if !gitHubName(ev.Org.Org) || (ev.Org.User == "" && ev.Org.Team == "" && !slices.Contains(whole[ev.Name], ev.Org.Action)) ||
 				(ev.Org.User != "" && !gitHubName(ev.Org.User)) || (ev.Org.Team != "" && !gitHubName(ev.Org.Team)) {
 				t.Fatalf("Org = %+v", ev.Org)
 			}

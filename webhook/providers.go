@@ -114,8 +114,14 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		Installation *struct {
 			Account *struct {
 				Login string `json:"login"`
+				Type  string `json:"type"`
 			} `json:"account"`
 		} `json:"installation"`
+		// installation_target events: the account renamed.
+		Account *struct {
+			Login string `json:"login"`
+		} `json:"account"`
+		TargetType   string `json:"target_type"`
 		Organization *struct {
 			Login string `json:"login"`
 		} `json:"organization"`
@@ -136,14 +142,29 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 	switch {
 	case p.Installation != nil && p.Installation.Account != nil && p.Installation.Account.Login != "":
 		ev.account = p.Installation.Account.Login
+	case ev.Name == "installation_target" && p.Account != nil && p.Account.Login != "":
+		ev.account = p.Account.Login
 	case p.Organization != nil:
 		ev.account = p.Organization.Login
 	}
 	var oc OrgChange
 	whole := false // the organisation itself changed
+	orgLogin := ""
+	if p.Organization != nil {
+		orgLogin = p.Organization.Login
+	}
 	switch {
 	case ev.Name == "organization" && (p.Action == "renamed" || p.Action == "deleted"):
 		whole = true
+	case ev.Name == "installation" && slices.Contains(installationActions, p.Action) &&
+		p.Installation != nil && p.Installation.Account != nil && p.Installation.Account.Type == "Organization":
+		// The GitHub App installed on, removed from, suspended on or
+		// given new permissions by an organisation: which organisations
+		// its installations read, and what they may see, changed. The
+		// payload has no organization; the installation's account is it.
+		whole, orgLogin = true, p.Installation.Account.Login
+	case ev.Name == "installation_target" && p.Action == "renamed" && p.TargetType == "Organization" && p.Account != nil:
+		whole, orgLogin = true, p.Account.Login
 	case ev.Name == "organization" && (p.Action == "member_added" || p.Action == "member_removed") && p.Membership != nil && p.Membership.User != nil:
 		oc.User = p.Membership.User.Login
 	case ev.Name == "membership" && p.Scope == "team" && p.Member != nil && p.Team != nil:
@@ -152,10 +173,10 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		oc.Team = p.Team.Slug
 	}
 	if oc.User != "" || oc.Team != "" || whole {
-		if p.Organization == nil || !gitHubName(p.Organization.Login) || (oc.User != "" && !gitHubName(oc.User)) || (oc.Team != "" && !gitHubName(oc.Team)) {
+		if !gitHubName(orgLogin) || (oc.User != "" && !gitHubName(oc.User)) || (oc.Team != "" && !gitHubName(oc.Team)) {
 			return nil, r.fail(errcode.InvalidArgument, "%s event names no organization, or a login or team slug that is not one", ev.Name)
 		}
-		oc.Org, oc.Action = p.Organization.Login, p.Action
+		oc.Org, oc.Action = orgLogin, p.Action
 		ev.Org = &oc
 	}
 	fp := filePush{isPush: ev.Name == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
@@ -172,6 +193,10 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 	}
 	return r.withFiles(ev, fp, "repository")
 }
+
+// installationActions are the installation event's actions that change
+// which organisations a GitHub App reads, or what it may read there.
+var installationActions = []string{"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"}
 
 // login is a GitHub account in a payload.
 type login struct {

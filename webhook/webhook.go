@@ -170,7 +170,12 @@ type OrgChange struct {
 	Team string
 	// Action is the event's action: "member_added", "member_removed",
 	// "renamed", "deleted" (the organisation), "added", "removed" (a team
-	// membership), "created", "edited" or "deleted" (a team).
+	// membership), "created", "edited" or "deleted" (a team). With
+	// neither User nor Team, the organisation itself changed: renamed or
+	// deleted (organization event), renamed (installation_target event),
+	// or the GitHub App "created" (installed), "deleted", "suspend",
+	// "unsuspend" or "new_permissions_accepted" there (installation
+	// event): read the organisations again.
 	Action string
 }
 
@@ -218,8 +223,11 @@ type Event struct {
 
 	// Org, for a GitHub organisation event (organization member_added,
 	// member_removed, renamed or deleted; membership; team created,
-	// edited or deleted), names the member and team that changed (neither
-	// when the organisation itself was renamed or deleted): read them again, with
+	// edited or deleted; a GitHub App's installation on an organisation
+	// created, deleted, suspended, unsuspended or given new permissions;
+	// installation_target renamed), names the member and team that
+	// changed (neither when the organisation itself, or the app's
+	// installation there, changed): read them again, with
 	// githuborg's Reader.Update (its Change has the same names); the
 	// payload's copy of them may be stale (deliveries come out of order,
 	// and may be replayed). Nil for every other event.

@@ -84,6 +84,11 @@ type Config struct {
 	PageSizes PageSizes `json:"pageSizes"`
 	// DefaultUserTransformer tunes the users made, with Backstage's keys.
 	DefaultUserTransformer UserTransformer `json:"defaultUserTransformer"`
+	// ExcludeSuspendedUsers is Backstage's key for leaving out GitHub
+	// Enterprise Server's suspended users. It is not supported: New
+	// refuses true, rather than make entities of suspended accounts that
+	// the configuration asked to leave out.
+	ExcludeSuspendedUsers bool `json:"excludeSuspendedUsers"`
 }
 
 // UserTransformer is Config.DefaultUserTransformer.
@@ -99,7 +104,9 @@ type UserTransformer struct {
 	// "+tag" GitHub routes them with, as Backstage does (two accounts
 	// whose addresses would then be one keep theirs whole). Off by default,
 	// as in Backstage: with another org provider (LDAP, Entra) making the
-	// same users, two entities would then share an address.
+	// same users, two entities would then share an address. A Read in
+	// which no member of an organisation has such an address says so in
+	// Snapshot.Warnings.
 	UseVerifiedEmails bool `json:"useVerifiedEmails"`
 }
 
@@ -165,6 +172,9 @@ type Reader struct {
 	opts       Options
 	http       orgx.HTTP // opts' HTTP settings, defaults applied
 	pages      PageSizes
+	// origins knows which organisation the single-organisation
+	// snapshots it returned are of, with Config.Orgs empty (see Update).
+	origins *origins
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -182,6 +192,9 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "Options.Registry and Options.Resolver are required")
 	}
 	o := *opts
+	if cfg.ExcludeSuspendedUsers {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): excludeSuspendedUsers is not supported: suspended users would be read as members; remove it, or leave suspended accounts out of the organisation", ConfigPath, cfg.ID)
+	}
 	for _, name := range cfg.Orgs {
 		if !validLogin(name) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): %q is not a GitHub organisation login", ConfigPath, cfg.ID, name)
@@ -217,7 +230,7 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	hs := orgx.HTTP{Transport: o.Transport, RequestTimeout: o.RequestTimeout, Concurrency: o.Concurrency,
 		MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
 		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
-	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, http: hs.Defaults(4), pages: ps}, nil
+	return &Reader{cfg: cfg, in: in, graphqlURL: gql, opts: o, http: hs.Defaults(4), pages: ps, origins: &origins{}}, nil
 }
 
 func clampPage(n, def int) int {
@@ -305,6 +318,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	if err := orgx.Done(ctx, snap, prog, r.opts.Logger, "githuborg", r.cfg.ID); err != nil {
 		return nil, err
 	}
+	if len(r.cfg.Orgs) == 0 && len(orgs) == 1 {
+		r.origins.remember(snap, orgs[0])
+	}
 	return snap, nil
 }
 
@@ -360,6 +376,9 @@ type member struct {
 	Name      *string `json:"name"`
 	Email     string  `json:"email"`
 	AvatarURL string  `json:"avatarUrl"`
+	// Bio is the profile's bio: the user's description, as Backstage
+	// makes it.
+	Bio *string `json:"bio"`
 	// Verified is organizationVerifiedDomainEmails, asked for with
 	// Config.UseVerifiedEmails.
 	Verified []string `json:"organizationVerifiedDomainEmails"`
@@ -420,6 +439,9 @@ type team struct {
 	Name        string  `json:"name"`
 	Description *string `json:"description"`
 	AvatarURL   *string `json:"avatarUrl"`
+	// EditTeamURL is the team's settings page, Backstage's
+	// backstage.io/edit-url annotation.
+	EditTeamURL string `json:"editTeamUrl"`
 	ParentTeam  *struct {
 		Slug string `json:"slug"`
 	} `json:"parentTeam"`
@@ -515,7 +537,7 @@ func (o *orgRead) query(ctx context.Context, build func(sizes) (string, map[stri
 	return orgx.Query(ctx, o.gql, o.pages, build, out)
 }
 
-const memberFields = `login id name email avatarUrl`
+const memberFields = `login id name email avatarUrl bio`
 
 func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
@@ -544,7 +566,7 @@ func (o *orgRead) read(ctx context.Context) error {
 			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + fields + " } }")
 		}
 		if !tDone {
-			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl parentTeam { slug }" +
+			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
 				" members(first: $tmFirst, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } }")
 		}
 		q.WriteString(" } }")
@@ -737,7 +759,20 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 // build turns what was read into entities; several organisations' each
 // in its own namespace.
 func (r *Reader) build(results []*orgRead) *org.Snapshot {
-	return buildSnapshot(results, len(results) > 1)
+	snap := buildSnapshot(results, len(results) > 1)
+	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
+		// GitHub lists verified-domain addresses only for organisations
+		// of GitHub Enterprise Cloud with verified domains; elsewhere the
+		// option quietly changes nothing. (Update keeps this warning: its
+		// snapshot does not hold the addresses; the next Read decides.)
+		for _, d := range results {
+			if len(d.members) > 0 && !slices.ContainsFunc(d.members, func(m member) bool { return len(m.Verified) > 0 }) {
+				snap.Warnings = append(snap.Warnings, fmt.Sprintf("useVerifiedEmails: no member of organisation %s has an address in a verified domain "+
+					"(GitHub lists them for organisations of GitHub Enterprise Cloud with verified domains): public profile e-mails were used", d.login))
+			}
+		}
+	}
+	return snap
 }
 
 // buildSnapshot turns what was read into entities, in namespaces named
@@ -769,6 +804,9 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 				"github.com/user-login": m.Login, "github.com/user-id": m.ID}}}
 			if m.Name != nil {
 				u.Spec.Profile.DisplayName = *m.Name
+			}
+			if m.Bio != nil {
+				u.Metadata.Description = *m.Bio
 			}
 			u.Spec.Profile.Email, exact[key] = m.email()
 			u.Spec.Profile.Picture = m.AvatarURL
@@ -814,6 +852,9 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 		for _, t := range teams {
 			g := org.Group{Metadata: org.Metadata{Name: t.Slug, Namespace: nsField, Annotations: map[string]string{
 				"github.com/team-slug": d.login + "/" + t.Slug}}}
+			if t.EditTeamURL != "" {
+				g.Metadata.Annotations["backstage.io/edit-url"] = t.EditTeamURL
+			}
 			g.Spec.Type = "team"
 			g.Spec.Profile.DisplayName = t.Name
 			if t.Description != nil {

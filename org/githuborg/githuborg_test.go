@@ -429,3 +429,64 @@ func TestTeamOf5000AddsItsOwnPagesOnly(t *testing.T) {
 		t.Errorf("%d members", len(g.Spec.Members))
 	}
 }
+
+// TestExcludeSuspendedUsersIsRefused: Backstage's excludeSuspendedUsers
+// (GitHub Enterprise Server) is not implemented; a configuration that
+// sets it is refused by New, never read with the suspended users in.
+func TestExcludeSuspendedUsersIsRefused(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct {
+		yaml    string
+		wantErr bool
+	}{
+		{"catalog:\n  providers:\n    githubOrg:\n      id: ghes\n      orgs: [acme]\n      excludeSuspendedUsers: true\n", true},
+		{"catalog:\n  providers:\n    githubOrg:\n      id: ghes\n      orgs: [acme]\n      excludeSuspendedUsers: false\n", false},
+	} {
+		cfg, err := config.LoadBytes(context.Background(), nil, []byte(tc.yaml))
+		must(t, err)
+		cfgs, err := githuborg.DecodeConfig(cfg)
+		must(t, err)
+		c := cfgs[0]
+		c.GitHubURL = "http://" + w.fake.Host()
+		_, err = githuborg.New(c, &githuborg.Options{Registry: w.reg, Resolver: w.res})
+		if tc.wantErr != (err != nil) || (tc.wantErr && (errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "excludeSuspendedUsers"))) {
+			t.Errorf("%q: New = %v, want an InvalidArgument naming excludeSuspendedUsers: %v", tc.yaml, err, tc.wantErr)
+		}
+	}
+}
+
+// TestBackstageFields: as Backstage's default transformers make them, a
+// member's bio is her description and a team carries its settings page
+// as backstage.io/edit-url (GraphQL's editTeamUrl); the same after
+// Update reads them again or keeps them; no request more.
+func TestBackstageFields(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "carol", Name: "Carol", Bio: "Runs the platform"}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	if n := w.fake.Stats().API; n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+	check := func(when string, s *org.Snapshot) {
+		t.Helper()
+		if c := s.User(org.UserRef("", "carol")); c == nil || c.Metadata.Description != "Runs the platform" {
+			t.Errorf("%s: carol = %+v, want her bio as description", when, c)
+		}
+		if j := s.User(org.UserRef("", "jane")); j == nil || j.Metadata.Description != "" {
+			t.Errorf("%s: jane = %+v, want no description", when, j)
+		}
+		want := "http://" + w.fake.Host() + "/orgs/acme/teams/platform-team/edit"
+		if g := s.Group(org.GroupRef("", "platform-team")); g == nil || g.Metadata.Annotations["backstage.io/edit-url"] != want {
+			t.Errorf("%s: platform-team = %+v, want backstage.io/edit-url %s", when, g, want)
+		}
+	}
+	check("Read", snap)
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	check("Update of another member", got)
+	got, err = r.Update(context.Background(), got, githuborg.Change{Org: "acme", User: "carol", Team: "platform-team"})
+	must(t, err)
+	check("Update of the team and member", got)
+}

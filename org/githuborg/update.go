@@ -60,25 +60,34 @@ const maxUpdateReads = 20
 //
 // Errors are *errcode.Error: InvalidArgument for a Change without an
 // organisation, or naming one this Reader does not read; Conflict for a
-// change of the organisation itself (renamed, deleted: a Change with an
-// Action and neither User nor Team);
+// change of the organisation itself (renamed, deleted, or the GitHub
+// App's installation there created, deleted, suspended, unsuspended or
+// given new permissions: a Change with an Action and neither User nor
+// Team);
 // Conflict when only a full Read can tell (a team renamed, a deleted
 // team had child teams, a member whose verified address matches
 // another's but for a +tag (with useVerifiedEmails),
 // more than 20 further reads, snap holds another organisation's teams
 // where this Reader reads one, or, with the organisations found from the
 // app's installations, nothing in snap shows the event's organisation is
-// among them: a single organisation without teams included); and Read's
-// errors.
+// among them); and Read's errors. A snapshot of a single organisation
+// without teams shows nothing of its organisation: this Reader remembers
+// which organisation its last few such snapshots (of Read, and of Update)
+// are of (by a digest of their entities, so a copy read back from
+// storage is known too), so an event is applied to the latest one, and
+// Conflict answers one it does not know (another Reader's, one of before
+// this process started, one changed since).
 func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*org.Snapshot, error) {
 	const op = "githuborg.Update"
 	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a snapshot and a change naming an organisation and a member or a team are required")
 	}
 	if ch.User == "" && ch.Team == "" {
-		// The organisation itself changed (renamed, deleted): its logins,
-		// namespace and annotations with it.
-		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s was %s: read the organisations again", ch.Org, ch.Action)
+		// The organisation itself changed (renamed, deleted; the app
+		// installed there, removed, suspended or given new permissions):
+		// its logins, namespace and annotations with it, or which
+		// organisations are read.
+		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s itself changed (%s): read the organisations again", ch.Org, ch.Action)
 	}
 	login := ch.Org
 	if len(r.cfg.Orgs) > 0 {
@@ -106,7 +115,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	hasTeam := slices.ContainsFunc(snap.Groups, func(g org.Group) bool {
 		return strings.HasPrefix(strings.ToLower(g.Metadata.Annotations["github.com/team-slug"]), prefix)
 	})
-	if len(r.cfg.Orgs) == 0 && !hasTeam && (!multi || !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns })) {
+	if len(r.cfg.Orgs) == 0 && !hasTeam && (!multi || !slices.ContainsFunc(snap.Users, func(u org.User) bool { return u.Metadata.Namespace == ns })) &&
+		(multi || !r.origins.of(snap, login)) {
 		return nil, errcode.Newf(errcode.Conflict, op, "nothing in the snapshot shows organisation %s among the app's installations: read the organisations again", login)
 	}
 	for _, g := range snap.Groups {
@@ -119,7 +129,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 			out.Groups = append(out.Groups, cloneGroup(g))
 			continue
 		}
-		t := &team{Slug: g.Metadata.Name, Name: g.Spec.Profile.DisplayName, Description: ptrIf(g.Metadata.Description), AvatarURL: ptrIf(g.Spec.Profile.Picture)}
+		t := &team{Slug: g.Metadata.Name, Name: g.Spec.Profile.DisplayName, Description: ptrIf(g.Metadata.Description), AvatarURL: ptrIf(g.Spec.Profile.Picture),
+			EditTeamURL: g.Metadata.Annotations["backstage.io/edit-url"]}
 		if g.Spec.Parent != "" {
 			t.ParentTeam = &struct {
 				Slug string `json:"slug"`
@@ -134,7 +145,8 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 			continue
 		}
 		o.members = append(o.members, member{Login: cmpOr(u.Metadata.Annotations["github.com/user-login"], u.Metadata.Name),
-			ID: u.Metadata.Annotations["github.com/user-id"], Name: ptrIf(u.Spec.Profile.DisplayName), Email: u.Spec.Profile.Email, AvatarURL: u.Spec.Profile.Picture})
+			ID: u.Metadata.Annotations["github.com/user-id"], Name: ptrIf(u.Spec.Profile.DisplayName), Email: u.Spec.Profile.Email, AvatarURL: u.Spec.Profile.Picture,
+			Bio: ptrIf(u.Metadata.Description)})
 	}
 	if err := o.apply(ctx, ch); err != nil {
 		if c := errcode.FromContext(ctx, op); c != nil {
@@ -174,6 +186,9 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	out.Warnings = slices.Compact(out.Warnings)
 	if err := out.Validate(); err != nil {
 		return nil, err
+	}
+	if len(r.cfg.Orgs) == 0 && !multi {
+		r.origins.remember(out, login)
 	}
 	return out, nil
 }
@@ -279,7 +294,7 @@ func (o *orgRead) rereadMember(ctx context.Context, login string) error {
 // readTeam reads the team slug of the organisation with its parent and
 // all its direct members; nil when the organisation has no such team.
 func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
-	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl parentTeam { slug }" +
+	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
 		" members(first: $first, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } } }"
 	var data struct {
 		Organization *struct {
@@ -377,7 +392,9 @@ func (o *orgRead) isMember(ctx context.Context, login string) (bool, error) {
 	case http.StatusNotFound:
 		return false, nil
 	case http.StatusFound:
-		return false, o.errs.Fail(errcode.PermissionDenied, resp.StatusCode, "GitHub would not say whether "+login+" is a private member: "+permissionHint, nil)
+		// GitHub's answer to a requester who is not a member of the
+		// organisation: it may see public memberships only.
+		return false, o.errs.Fail(errcode.PermissionDenied, resp.StatusCode, "GitHub would not say whether "+login+" is a private member: the credential's user is not a member of "+o.login+"; use a member's token, or the GitHub App with the Organization permission Members (read)", nil)
 	}
 	return false, o.r.httpError(o.errs, resp)
 }

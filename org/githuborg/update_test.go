@@ -1,6 +1,7 @@
 package githuborg_test
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -189,6 +190,9 @@ func TestUpdatePrivateMember(t *testing.T) {
 	w := newWorld(t)
 	seedAcme(t, w.fake)
 	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Name: "Jane Doe", Email: "jane@acme.example", Private: true}))
+	// The token is a member's: GitHub answers a non-member 302 (see
+	// TestUpdatePrivateMemberNonMemberToken).
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "fake-user"}))
 	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
 	snap, err := r.Read(context.Background())
 	must(t, err)
@@ -202,6 +206,56 @@ func TestUpdatePrivateMember(t *testing.T) {
 		t.Errorf("%d requests, want 2 (the query, and the REST membership check)", n)
 	}
 	w.fake.RemoveOrgMember("acme", "jane")
+	got, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) != nil {
+		t.Fatal("a member who left is kept")
+	}
+}
+
+// TestUpdatePrivateMemberNonMemberToken: GitHub answers the membership
+// check of a token whose user is not a member of the organisation with
+// 302 (it may not see private memberships): Update is PermissionDenied,
+// saying so, and never removes the member on that answer.
+func TestUpdatePrivateMemberNonMemberToken(t *testing.T) {
+	w := newWorld(t)
+	seedAcme(t, w.fake)
+	must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Name: "Jane Doe", Email: "jane@acme.example", Private: true}))
+	r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	if errcode.CodeOf(err) != errcode.PermissionDenied || got != nil {
+		t.Fatalf("Update = %v, %v; want PermissionDenied and no snapshot", got, err)
+	}
+	if !strings.Contains(err.Error(), "not a member of acme") {
+		t.Errorf("err = %v; want it to say the credential is not a member of acme", err)
+	}
+	if snap.User(org.UserRef("", "jane")) == nil {
+		t.Fatal("the snapshot was changed")
+	}
+}
+
+// TestUpdatePrivateMemberOfInstallation: an installation token (which
+// GraphQL shows no private membership) gets GitHub's answer from REST:
+// the private member is kept.
+func TestUpdatePrivateMemberOfInstallation(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Private: true}))
+	must(t, fake.AddTeam("acme", fakegithub.Team{Slug: "web", Members: []string{"bob"}}))
+	r := appReader(t, fake, 81, githuborg.Config{Orgs: []string{"acme"}}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 81, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+	must(t, err)
+	if got.User(org.UserRef("", "jane")) == nil {
+		t.Fatal("a private member was removed")
+	}
+	fake.RemoveOrgMember("acme", "jane")
 	got, err = r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
 	must(t, err)
 	if got.User(org.UserRef("", "jane")) != nil {
@@ -272,5 +326,88 @@ func TestUpdateWarningsOnceEach(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("warnings = %q; want the one about eve once", snap.Warnings)
+	}
+}
+
+// TestUpdateOfTheOneInstallationWithoutTeams: with the organisations
+// found from the app's installations, a snapshot of its one organisation,
+// which has no team, takes that organisation's events (Update remembers
+// which organisation the snapshots it and Read returned are of), one
+// after another; a snapshot this Reader did not return is Conflict, and
+// so is an event of another installation.
+func TestUpdateOfTheOneInstallationWithoutTeams(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	for _, l := range []string{"bob", "carol", "dave"} {
+		must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: l}))
+	}
+	must(t, fake.AddOrgMember("globex", fakegithub.OrgMember{Login: "bob"}))
+	r := appReader(t, fake, 83, githuborg.Config{}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	fake.RemoveOrgMember("acme", "bob")
+	got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "bob", Action: "member_removed"})
+	must(t, err)
+	if got.User(org.UserRef("", "bob")) != nil || got.User(org.UserRef("", "carol")) == nil {
+		t.Fatalf("users after bob left = %v", got.Users)
+	}
+	// The next event applies to the snapshot Update returned.
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "erin"}))
+	got, err = r.Update(context.Background(), got, githuborg.Change{Org: "acme", User: "erin", Action: "member_added"})
+	must(t, err)
+	if got.User(org.UserRef("", "erin")) == nil || got.User(org.UserRef("", "bob")) != nil {
+		t.Fatalf("users after erin joined = %v", got.Users)
+	}
+	// A copy read back from storage is the same snapshot.
+	var buf bytes.Buffer
+	must(t, got.WriteYAML(&buf))
+	stored, err := org.ParseYAML(buf.Bytes())
+	must(t, err)
+	if _, err := r.Update(context.Background(), stored, githuborg.Change{Org: "acme", User: "carol"}); err != nil {
+		t.Fatalf("a snapshot read back from YAML: %v", err)
+	}
+	// An event of another installation is never applied to acme's users.
+	_, err = fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: "globex"})
+	must(t, err)
+	if _, err := r.Update(context.Background(), got, githuborg.Change{Org: "globex", User: "bob"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("an event of another installation: %v, want Conflict", err)
+	}
+	// A snapshot the Reader does not know (another Reader's, or one
+	// changed since) shows no organisation: Conflict.
+	other := appReader(t, fake, 85, githuborg.Config{}, nil)
+	if _, err := other.Update(context.Background(), got, githuborg.Change{Org: "acme", User: "carol"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("a snapshot of another Reader: %v, want Conflict", err)
+	}
+	changed := *got
+	changed.Users = got.Users[1:]
+	if _, err := r.Update(context.Background(), &changed, githuborg.Change{Org: "acme", User: "carol"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Fatalf("a snapshot changed since Update returned it: %v, want Conflict", err)
+	}
+}
+
+// TestUpdateOfAnInstallationEvent: the GitHub App installed on (or
+// removed from) an organisation, as webhook.Event.Org names it (an Action
+// and neither member nor team), changes which organisations are read:
+// Conflict, read them again, with no request.
+func TestUpdateOfAnInstallationEvent(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	t.Cleanup(fake.Close)
+	must(t, fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob"}))
+	must(t, fake.AddTeam("acme", fakegithub.Team{Slug: "web", Members: []string{"bob"}}))
+	r := appReader(t, fake, 87, githuborg.Config{}, nil)
+	_, err := fake.AddInstallation(fakegithub.Installation{AppID: 87, Account: "acme"})
+	must(t, err)
+	snap, err := r.Read(context.Background())
+	must(t, err)
+	for _, action := range []string{"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"} {
+		fake.ResetStats()
+		if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", Action: action}); errcode.CodeOf(err) != errcode.Conflict || !strings.Contains(err.Error(), action) {
+			t.Errorf("%s: %v, want Conflict naming it", action, err)
+		}
+		if n := fake.Stats().API; n != 0 {
+			t.Errorf("%s: %d requests, want 0", action, n)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package githuborg_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -145,6 +147,46 @@ func TestUpdateWithTaggedAddresses(t *testing.T) {
 				if d := cmp.Diff(want.Users, got.Users); d != "" {
 					t.Errorf("the update differs from a full read (-read +update):\n%s", d)
 				}
+			}
+		})
+	}
+}
+
+// TestUseVerifiedEmailsWithNoneVerified: useVerifiedEmails where GitHub
+// lists no verified-domain address for anyone (not GitHub Enterprise
+// Cloud, or no verified domain) is a warning naming the organisation,
+// not a silent no-op; one member with such an address is enough to
+// silence it, and Update keeps it.
+func TestUseVerifiedEmailsWithNoneVerified(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		use      bool
+		verified []string
+		want     bool
+	}{
+		{"on, none verified", true, nil, true},
+		{"on, one verified", true, []string{"bob@acme.example"}, false},
+		{"off", false, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "jane", Email: "jane@acme.example"}))
+			must(t, w.fake.AddOrgMember("acme", fakegithub.OrgMember{Login: "bob", VerifiedEmails: tc.verified}))
+			r := w.reader(t, githuborg.Config{Orgs: []string{"acme"}, DefaultUserTransformer: githuborg.UserTransformer{UseVerifiedEmails: tc.use}}, nil)
+			snap, err := r.Read(context.Background())
+			must(t, err)
+			warned := func(s *org.Snapshot) bool {
+				return slices.ContainsFunc(s.Warnings, func(w string) bool {
+					return strings.Contains(w, "useVerifiedEmails") && strings.Contains(w, "organisation acme")
+				})
+			}
+			if warned(snap) != tc.want {
+				t.Fatalf("warnings = %q, want a useVerifiedEmails warning: %v", snap.Warnings, tc.want)
+			}
+			got, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme", User: "jane"})
+			must(t, err)
+			if warned(got) != tc.want {
+				t.Fatalf("after Update, warnings = %q, want a useVerifiedEmails warning: %v", got.Warnings, tc.want)
 			}
 		})
 	}

@@ -265,6 +265,10 @@ type glUser struct {
 	WebURL      string  `json:"webUrl"`
 	State       string  `json:"state"`
 	Bot         bool    `json:"bot"`
+	// samlUID is the member's group SAML identity (gitlab.com group
+	// members, as their group's owner sees them): Backstage's
+	// <host>/saml-external-uid annotation.
+	samlUID string
 }
 
 type memberConn struct {
@@ -656,6 +660,11 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 			PublicEmail *string `json:"public_email"`
 			Email       *string `json:"email"`         // members of gitlab.com groups: enterprise users' e-mail
 			UsingSeat   *bool   `json:"is_using_seat"` // with show_seat_info=true
+			// group_saml_identity: members of a gitlab.com group with
+			// SAML single sign-on, to the group's owners.
+			SAML *struct {
+				ExternUID string `json:"extern_uid"`
+			} `json:"group_saml_identity"`
 		}
 		header, err := rd.api.GetJSON(ctx, next, http.Header{"Accept": {"application/json"}}, &page)
 		var e *errcode.Error
@@ -671,8 +680,12 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 			if !seen[u.ID] {
 				seen[u.ID], fresh = true, true
 			}
-			out = append(out, &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
-				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)})
+			gu := &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
+				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)}
+			if u.SAML != nil {
+				gu.samlUID = u.SAML.ExternUID
+			}
+			out = append(out, gu)
 			if u.UsingSeat != nil && !*u.UsingSeat {
 				noSeat[strings.ToLower(u.Username)] = true
 			}
@@ -780,6 +793,9 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 			return nil
 		}
 		e := &org.User{Metadata: org.Metadata{Name: u.Username, Annotations: map[string]string{host + "/user-login": u.WebURL}}}
+		if u.samlUID != "" {
+			e.Metadata.Annotations[host+"/saml-external-uid"] = u.samlUID
+		}
 		e.Spec.Profile.DisplayName = u.Name
 		if u.PublicEmail != nil {
 			e.Spec.Profile.Email = *u.PublicEmail

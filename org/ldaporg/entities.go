@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -14,10 +15,12 @@ import (
 )
 
 // NormalizeDN returns the canonical form of a DN for comparisons: parsed,
-// attribute types and values lower-cased, escaping and spaces normalised,
-// so "CN=Devs, OU=Groups,DC=Example,DC=Org" and
-// "cn=devs,ou=groups,dc=example,dc=org" are equal. ok is false when dn
-// does not parse.
+// attribute types and values lower-cased, spaces around separators
+// dropped, each value escaped again one way (RFC 4514: "\2C" and "\,"
+// are one comma, which stays escaped), RDN parts sorted, so
+// "CN=Devs, OU=Groups,DC=Example,DC=Org" and
+// "cn=devs,ou=groups,dc=example,dc=org" are equal, and two different DNs
+// never are. ok is false when dn does not parse.
 func NormalizeDN(dn string) (string, bool) {
 	p, err := ldap.ParseDN(dn)
 	if err != nil || len(p.RDNs) == 0 {
@@ -28,21 +31,50 @@ func NormalizeDN(dn string) (string, bool) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		avas := slices.Clone(rdn.Attributes)
-		// Multi-valued RDNs compare regardless of order.
-		slices.SortFunc(avas, func(x, y *ldap.AttributeTypeAndValue) int {
-			return strings.Compare(strings.ToLower(x.Type), strings.ToLower(y.Type))
-		})
-		for j, a := range avas {
-			if j > 0 {
-				b.WriteByte('+')
-			}
-			b.WriteString(strings.ToLower(a.Type))
+		// Each value escaped again (RFC 4514), or "cn=a\,cn=b,dc=x" (one
+		// entry whose cn holds a comma) and "cn=a,cn=b,dc=x" (another,
+		// one level deeper) would have one normal form.
+		// A value that is not UTF-8 (a BER-encoded "#04..." one) is
+		// written in hex: lower-casing would turn each of its bad bytes
+		// into U+FFFD, and two such values into one.
+		if len(rdn.Attributes) == 1 && plain(rdn.Attributes[0].Type) && plain(rdn.Attributes[0].Value) {
+			// Nothing to escape (most DNs): no copy but the lower-case one.
+			b.WriteString(strings.ToLower(rdn.Attributes[0].Type))
 			b.WriteByte('=')
-			b.WriteString(strings.ToLower(a.Value))
+			b.WriteString(strings.ToLower(rdn.Attributes[0].Value))
+			continue
 		}
+		avas := make([]string, len(rdn.Attributes))
+		for j, a := range rdn.Attributes {
+			if !utf8.ValidString(a.Value) {
+				avas[j] = (&ldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type)}).String() + "#" + hex.EncodeToString([]byte(a.Value))
+				continue
+			}
+			// go-ldap's String escapes both parts as RFC 4514 says ("=" in
+			// a type too).
+			avas[j] = (&ldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: strings.ToLower(a.Value)}).String()
+		}
+		// Multi-valued RDNs compare regardless of order.
+		slices.Sort(avas)
+		b.WriteString(strings.Join(avas, "+"))
 	}
 	return b.String(), true
+}
+
+// plain reports whether s is printable ASCII that RFC 4514 never escapes
+// in a type or a value (no special character, no leading '#', no space
+// at either end), so that go-ldap's escaping would leave it as it is.
+func plain(s string) bool {
+	if s == "" || s[0] == ' ' || s[0] == '#' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c > '~', strings.IndexByte(`"+,;<>\=`, c) >= 0:
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeGUID formats a 16-byte Active Directory objectGUID as text, e.g.

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 func FuzzNormalizeDN(f *testing.F) {
-	for _, s := range []string{"CN=Devs, OU=Groups,DC=Example,DC=Org", "uid=o\\2aHara,ou=people", "cn=a+sn=b,dc=x", "#0403", "cn=\\", ""} {
+	for _, s := range []string{"CN=Devs, OU=Groups,DC=Example,DC=Org", "uid=o\\2aHara,ou=people", "cn=a+sn=b,dc=x", "#0403", "cn=\\", "", "cn=a\\,cn=b,dc=x", "cn=\\#x\\ ,dc=y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -22,6 +24,13 @@ func FuzzNormalizeDN(f *testing.F) {
 		}
 		if n != strings.ToLower(n) {
 			t.Fatalf("NormalizeDN(%q) = %q, not lower-case", s, n)
+		}
+		// The normal form is a DN whose normal form is itself (escapes
+		// kept), when no value needed the hex form.
+		if !strings.Contains(n, "#") {
+			if n2, ok := NormalizeDN(n); !ok || n2 != n {
+				t.Fatalf("NormalizeDN(%q) = %q, whose normal form is %q (%v)", s, n, n2, ok)
+			}
 		}
 	})
 }
@@ -65,6 +74,23 @@ func FuzzDecodeSID(f *testing.F) {
 			if p == "" || strings.ContainsFunc(p, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'F' || r == 'x') }) {
 				t.Fatalf("DecodeSID(%x) = %q: part %q", b, s, p)
 			}
+		}
+	})
+}
+
+// FuzzPlainNeedsNoEscape: what NormalizeDN writes as is (plain) is what
+// go-ldap's RFC 4514 escaping would write.
+func FuzzPlainNeedsNoEscape(f *testing.F) {
+	for _, s := range [][2]string{{"cn", "Devs"}, {"CN", "a b"}, {"uid", "o'hara"}, {"cn", " x"}, {"cn", "#x"}, {"c=n", "x"}, {"cn", "a,b"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, typ, value string) {
+		if !plain(typ) || !plain(value) {
+			return
+		}
+		typ, value = strings.ToLower(typ), strings.ToLower(value)
+		if got := (&ldap.AttributeTypeAndValue{Type: typ, Value: value}).String(); got != typ+"="+value {
+			t.Fatalf("plain(%q, %q), but go-ldap escapes it as %q", typ, value, got)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -26,24 +27,52 @@ type OrgMember struct {
 	Name      string // display name, may be empty
 	Email     string // public e-mail, may be empty
 	AvatarURL string // default https://avatars.githubusercontent.com/u/<n>
+	// Bio is the profile's bio, may be empty.
+	Bio string
 	// VerifiedEmails are organizationVerifiedDomainEmails (for any org).
 	VerifiedEmails []string
 	// Private makes her membership private as a GitHub App's
 	// installation token sees it: GraphQL's User.organization does not
-	// show it; REST's GET /orgs/{org}/members/{username} does.
+	// show it; REST's GET /orgs/{org}/members/{username} does, to a
+	// requester who belongs to the organisation (anyone else gets 302).
 	Private bool
 }
 
-// orgMembership answers GET /orgs/{org}/members/{username}: 204 for a
-// member, public or private, 404 for anyone else.
+// orgMembership answers GET /orgs/{org}/members/{username} as GitHub
+// does: to a requester who belongs to the organisation (a member's token,
+// or an installation token of the organisation's own installation with
+// the Members permission), 204 for a member, public or private, and 404
+// for anyone else; to any other requester 302 Found to
+// /orgs/{org}/public_members/{username}, since it may not see private
+// memberships; 403 to an installation of the organisation without the
+// Members permission.
 func (s *Server) orgMembership(w http.ResponseWriter, r *http.Request) {
+	c, actor := callerOf(r), s.actor(r)
 	s.site.Lock()
-	defer s.site.Unlock()
-	if o := s.org.orgs[strings.ToLower(r.PathValue("org"))]; o != nil && o.member(r.PathValue("user")) != nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
+	o := s.org.orgs[strings.ToLower(r.PathValue("org"))]
+	inside, noPermission := false, false
+	switch {
+	case o == nil:
+	case c.token != nil:
+		if c.token.inst.account != nil && strings.EqualFold(c.token.inst.account.Key, o.login) {
+			inside, noPermission = true, c.token.permissions["members"] == ""
+		}
+	case c.authed:
+		inside = o.member(actor) != nil
 	}
-	s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
+	isMember := inside && o.member(r.PathValue("user")) != nil
+	s.site.Unlock()
+	switch {
+	case noPermission:
+		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, docREST+"/orgs/members#check-organization-membership-for-a-user")
+	case !inside:
+		w.Header().Set("Location", s.APIBaseURL()+"/orgs/"+url.PathEscape(r.PathValue("org"))+"/public_members/"+url.PathEscape(r.PathValue("user")))
+		w.WriteHeader(http.StatusFound)
+	case isMember:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
+	}
 }
 
 // RemoveOrgMember removes login from the organisation org and its teams,
@@ -115,6 +144,7 @@ type orgWorld struct {
 
 type fakeOrg struct {
 	login, id string
+	web       string // the web URL (the server's), for editTeamUrl
 	members   []*orgUser
 	teams     []*fakeTeam
 	byLogin   map[string]*orgUser  // members by lower-case login
@@ -186,6 +216,7 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
+	o.web = s.URL()
 	u := o.member(m.Login)
 	if u == nil {
 		u = &orgUser{id: s.org.userIDLocked(m.Login)}
@@ -209,6 +240,7 @@ func (s *Server) AddTeam(org string, t Team) error {
 	defer s.site.Unlock()
 	s.ownerLocked(org, Organization)
 	o := s.org.orgLocked(org)
+	o.web = s.URL()
 	if t.Parent != "" && o.team(t.Parent) == nil {
 		return fmt.Errorf("fakegithub: AddTeam %s: no parent team %q in %s", t.Slug, t.Parent, org)
 	}
@@ -280,7 +312,7 @@ func orgValue(o *fakeOrg) map[string]any {
 
 func userValue(u *orgUser) any {
 	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
-		"avatarUrl": u.AvatarURL, "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
+		"avatarUrl": u.AvatarURL, "bio": nilIfEmpty(u.Bio), "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
 }
 
 // memberValue is an organisation member as Query.user answers it: with
@@ -300,6 +332,7 @@ func (w *orgWorld) memberValue(u *orgUser) any {
 func teamValue(o *fakeOrg, t *fakeTeam) any {
 	return map[string]any{"id": t.id, "slug": t.Slug, "name": t.Name, "description": nilIfEmpty(t.Description),
 		"combinedSlug": o.login + "/" + t.Slug, "avatarUrl": nil,
+		"editTeamUrl": o.web + "/orgs/" + o.login + "/teams/" + t.Slug + "/edit",
 		"parentTeam": fn(func(*gql.Field) (any, error) {
 			if p := o.team(t.Parent); p != nil {
 				return teamValue(o, p), nil
