@@ -48,6 +48,9 @@
 //	-max-depth N          refuse a path of more than N elements (default 256).
 //	-user-token-env NAME  the signed-in user's OAuth token for the URL's host is
 //	                      in environment variable NAME; it is tried first.
+//	-device-login ID      sign the user in to the URL's GitHub or GitLab host with
+//	                      the device flow of OAuth app ID (no secret): it prints
+//	                      where to enter a code, then acts as her.
 //	-v                    log which credential each call used (never the secret).
 package main
 

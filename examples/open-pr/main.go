@@ -59,7 +59,11 @@
 //	-update               when the pull request is already open, commit on its branch.
 //	-user-token-env NAME  the signed-in user's OAuth token for the repository's
 //	                      host is in environment variable NAME.
-//	-as-user              use only the user's token (needs -user-token-env).
+//	-device-login ID      sign the user in to the repository's GitHub or GitLab host with
+//	                      the device flow of OAuth app ID (no secret): it prints
+//	                      where to enter a code, then acts as her.
+//	-as-user              use only the user's token (needs -user-token-env or
+//	                      -device-login).
 //	-v                    log which credential each call used (never the secret).
 package main
 

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scmkit/scmkit/examples/internal/testenv"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
 // The tests set environment variables (the config's token, the user's
@@ -271,5 +277,58 @@ func TestGitLabMergeRequest(t *testing.T) {
 	mrs := g.MergeRequests("acme/platform/api")
 	if len(mrs) != 1 || mrs[0].SourceBranch != "add-catalog" || mrs[0].TargetBranch != "main" {
 		t.Errorf("merge requests: got %+v; want one from add-catalog to main", mrs)
+	}
+}
+
+// approver is the user at her browser: when the program tells her where
+// to enter the code, she approves it on the fake.
+type approver struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	g    *testenv.GitHub
+	done bool
+}
+
+var codeLine = regexp.MustCompile(`open (\S+) and enter the code (\S+) `)
+
+func (a *approver) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.buf.Write(p)
+	if m := codeLine.FindStringSubmatch(a.buf.String()); m != nil && !a.done {
+		a.done = a.g.ApproveDevice(m[2])
+	}
+	return len(p), nil
+}
+
+// -device-login signs the user in with the device flow of the repository's
+// host, with a client id alone, and the pull request goes out in her name
+// only: every API request carries her token, none the configured one.
+func TestDeviceLogin(t *testing.T) {
+	g, dir := newRepo(t)
+	g.AddOAuthApp(fakegithub.OAuthApp{ClientID: "Iv1.cli", ClientSecret: "unused", Expiring: true, DeviceFlow: true, DevicePollInterval: time.Second})
+	g.SetOAuthUser(fakegithub.OAuthUser{Login: "alice", Name: "Alice"})
+	t.Setenv(testenv.TokenEnv, "ghp_configuredTokenTheHostRejects") // the service's token would fail
+	a := &approver{g: g}
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"-config", g.Config, "-repo", g.WebURL("acme/svc"), "-title", "T", "-from", dir,
+		"-branch", "device", "-as-user", "-device-login", "Iv1.cli"}, &out, a)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr: %s", err, a.buf.String())
+	}
+	if !a.done || !strings.Contains(a.buf.String(), "Signed in as alice.") || !strings.Contains(out.String(), "/pull/1") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), a.buf.String())
+	}
+	if strings.Contains(out.String()+a.buf.String(), "ghu_") {
+		t.Errorf("the output shows her token")
+	}
+	for _, r := range g.Requests() {
+		if auth := r.Header.Get("Authorization"); r.Host == "api" && !strings.HasPrefix(auth, "Bearer ghu_") && !strings.HasPrefix(r.Path, "/login/") {
+			t.Errorf("%s %s sent Authorization %q; want her device-flow token", r.Method, r.Path, auth)
+		}
+	}
+	if err := run(t.Context(), []string{"-config", g.Config, "-repo", g.WebURL("acme/svc"), "-title", "T", "-from", dir, "-branch", "x",
+		"-device-login", "Iv1.cli", "-user-token-env", userTokenEnv}, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "pass one") {
+		t.Errorf("-device-login with -user-token-env: %v; want a usage error", err)
 	}
 }

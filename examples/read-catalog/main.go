@@ -49,6 +49,9 @@
 //	-user-token-env NAME  the signed-in user's OAuth token for the URL's host is
 //	                      in environment variable NAME; it is tried before the
 //	                      configured credentials.
+//	-device-login ID      sign the user in to the URL's GitHub or GitLab host with
+//	                      the device flow of OAuth app ID (no secret): it prints
+//	                      where to enter a code, then acts as her.
 //	-v                    log which credential each call used (never the secret).
 //
 // Tokens are never printed: errors and logs name where a credential came
