@@ -230,7 +230,7 @@ func (b *oauthBase) deviceToken(ctx context.Context, dc *DeviceCode) (*oauth2.To
 		return nil, errcode.New(errcode.DeadlineExceeded, b.op, "the user did not approve the device before its code expired; start again")
 	case errors.As(err, &re) && re.ErrorCode == "expired_token":
 		return nil, errcode.New(errcode.DeadlineExceeded, b.op, "the device code expired before the user approved it; start again")
-	case errors.As(err, &re) && re.ErrorCode == "access_denied":
+	case errors.As(err, &re) && (re.ErrorCode == "access_denied" || re.ErrorCode == "authorization_declined"): // Entra says the latter
 		return nil, errcode.New(errcode.PermissionDenied, b.op, "the user refused the device")
 	case errors.As(err, &re) && (re.ErrorCode == "device_flow_disabled" || re.ErrorCode == "unauthorized_client" || re.ErrorCode == "unsupported_grant_type"):
 		return nil, errcode.New(errcode.Unimplemented, b.op, "the provider does not offer the device flow to this client (enable it in the app's settings; GitLab needs 17.1 or later)")
