@@ -357,3 +357,45 @@ func TestDeviceCodeBounds(t *testing.T) {
 		t.Errorf("with a 3 s interval, 2.5 s of polling: %v after %d polls; want none", err, polls.Load())
 	}
 }
+
+// The ends of a device sign-in that providers word their own way: Entra's
+// authorization_declined is a refusal as access_denied is; a 5xx while
+// polling ends the sign-in as Unavailable.
+func TestDevicePollAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   errcode.Code
+	}{
+		{400, `{"error":"authorization_declined","error_description":"AADSTS70000: the user declined"}`, errcode.PermissionDenied},
+		{400, `{"error":"access_denied"}`, errcode.PermissionDenied},
+		{400, `{"error":"expired_token"}`, errcode.DeadlineExceeded},
+		{400, `{"error":"unauthorized_client"}`, errcode.Unimplemented},
+		{502, `<html>bad gateway</html>`, errcode.Unavailable},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path == "/login/device/code" {
+					fmt.Fprintf(w, `{"device_code":"dc-1","user_code":"ABCD-EFGH","verification_uri":"http://%s/login/device","expires_in":60,"interval":1}`, r.Host)
+					return
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", EnterpriseInstanceURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dc, err := g.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != tc.want || strings.Contains(err.Error(), "dc-1") {
+				t.Errorf("DeviceSignIn = %v; want %v, without the device code", err, tc.want)
+			}
+		})
+	}
+}
