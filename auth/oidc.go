@@ -59,6 +59,8 @@ type OIDCOptions struct {
 	typ        string
 	authParams []oauth2.AuthCodeOption
 	anyTenant  string          // microsoft multi-tenant: issuer prefix to check by hand
+	tenantOf   string          // microsoft single tenant: the authority, whose <authority>/<GUID>/v2.0 issuer a tenant's domain name stands for
+	tenantID   string          // microsoft single tenant: tenantId as configured (a GUID or a domain name)
 	tenants    map[string]bool // microsoft: the tenants allowed (lower case); nil: any
 	subject    func(c *claims) string
 	// domainVerified takes Entra's xms_edov (the e-mail's domain is
@@ -144,6 +146,14 @@ func (p *OIDC) discover(ctx context.Context) error {
 	if errors.As(err, &mismatch) && p.o.anyTenant == "" && mismatch.Discovered == issuer+"/" {
 		// The issuer ends in a slash (Auth0's does), which metadataUrl
 		// lost: take it exactly, as ID tokens will carry it.
+		issuer = mismatch.Discovered
+		prov, err = oidc.NewProvider(dctx, issuer)
+	} else if errors.As(err, &mismatch) && p.o.tenantOf != "" && entraTenantIssuer(mismatch.Discovered, p.o.tenantOf, p.o.tenantID) {
+		// Entra ID serves a tenant's document under each of its domain
+		// names (contoso.onmicrosoft.com), and under its id in any case,
+		// but names the tenant by its id in the issuer, as in every
+		// token's iss: take that issuer, whose own document is then
+		// read (and must name it).
 		issuer = mismatch.Discovered
 		prov, err = oidc.NewProvider(dctx, issuer)
 	}
@@ -407,6 +417,22 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 		res.Identity = p.identity(c)
 	}
 	return res, nil
+}
+
+// entraTenantIssuer reports whether iss is the issuer Entra ID gives the
+// tenant tenantID (a domain name or a GUID in any case) of the identity
+// platform authority: authority/<tenant GUID>/v2.0, with the tenant's own
+// GUID when tenantID is one.
+func entraTenantIssuer(iss, authority, tenantID string) bool {
+	rest, ok := strings.CutPrefix(iss, authority+"/")
+	if !ok {
+		return false
+	}
+	guid, ok := strings.CutSuffix(rest, "/v2.0")
+	if !ok || !isGUID(guid) {
+		return false
+	}
+	return !isGUID(tenantID) || strings.EqualFold(guid, tenantID)
 }
 
 // msaTenant is the tenant of personal Microsoft accounts, whose xms_edov
