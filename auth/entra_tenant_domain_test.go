@@ -31,7 +31,7 @@ func TestMicrosoftTenantIDAsDomainName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPortal(t, auth.Options{})
 			op := startOP(t, p, "microsoft", authtest.OPOptions{IssuerPath: "/" + guid + "/v2.0",
-				IssuerAliases: []string{"/contoso.onmicrosoft.com/v2.0", "/" + strings.ToUpper(guid) + "/v2.0", "/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"},
+				IssuerAliases:    []string{"/contoso.onmicrosoft.com/v2.0", "/" + strings.ToUpper(guid) + "/v2.0", "/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"},
 				ProfileInIDToken: true, User: authtest.User{Subject: "oid-1", Claims: map[string]any{"tid": guid}}})
 			ms, err := auth.NewMicrosoft(auth.MicrosoftOptions{ClientID: "portal", ClientSecret: integrations.NewSecret("portal-secret"),
 				TenantID: tc.tenantID, AuthorityURL: op.URL})
