@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -454,38 +452,9 @@ func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
 		return err
 	}
 	p.mu.Lock()
-	endpoint, cfg := p.revoke, p.cfg
+	b, endpoint := p.oauthBase, p.revoke
 	p.mu.Unlock()
-	tok, hint := t.RefreshToken, "refresh_token"
-	if tok == "" {
-		tok, hint = t.AccessToken, "access_token"
-	}
-	if endpoint == "" || tok == "" {
-		return nil
-	}
-	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
-	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
-		form.Set("client_id", cfg.ClientID)
-		form.Set("client_secret", cfg.ClientSecret)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return errcode.New(errcode.InvalidArgument, p.op, "bad revocation endpoint")
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
-		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return p.transportError(ctx, "the revocation", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return p.answerError(resp, "the revocation", errcode.Unavailable, "the provider refused the revocation")
-	}
-	return nil
+	return b.revokeAt(ctx, endpoint, t)
 }
 
 // Recheck implements [Rechecker] for a session whose access token does
