@@ -896,7 +896,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		ns.Tokens.IDToken = s.Tokens.IDToken
 	}
 	if res.Identity.Subject != "" {
-		if res.Identity.Subject != s.Identity.Subject {
+		if !sameUser(res.Identity, s.Identity) {
 			return nil, h.endRefused(ctx, op, key, "the refreshed ID token names another user; sign in again", nil)
 		}
 		res.Identity.Provider = s.Identity.Provider
@@ -905,6 +905,14 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	// The provider may have rotated the refresh token: if it cannot be
 	// stored, the session cannot be refreshed again.
 	return h.putHeld(ctx, op, lease, key, &ns, "storing the refreshed tokens failed; sign in again", "auth: refreshed")
+}
+
+// sameUser reports whether a refresh's or re-check's identity is the
+// session's user: the same subject, of the same issuer when both name one
+// (OpenID Connect Core 12.2: a refreshed ID token's iss and sub are the
+// original's; a multi-tenant Entra ID token's issuer is its tenant's).
+func sameUser(got, session Identity) bool {
+	return got.Subject == session.Subject && (got.Issuer == "" || session.Issuer == "" || got.Issuer == session.Issuer)
 }
 
 // refreshRefused reports whether a provider's Refresh error means the
@@ -1077,7 +1085,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		if err == nil && res == nil {
 			res = &SignIn{} // confirmed, nothing new
 		}
-		if err == nil && res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject {
+		if err == nil && res.Identity.Subject != "" && !sameUser(res.Identity, s.Identity) {
 			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
 		}
 		h.noteRecheck(key, err)
