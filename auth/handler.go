@@ -896,7 +896,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		ns.Tokens.IDToken = s.Tokens.IDToken
 	}
 	if res.Identity.Subject != "" {
-		if !sameUser(res.Identity, s.Identity) {
+		if !sameUser(res, s.Identity) {
 			return nil, h.endRefused(ctx, op, key, "the refreshed ID token names another user; sign in again", nil)
 		}
 		res.Identity.Provider = s.Identity.Provider
@@ -908,11 +908,17 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 }
 
 // sameUser reports whether a refresh's or re-check's identity is the
-// session's user: the same subject, of the same issuer when both name one
-// (OpenID Connect Core 12.2: a refreshed ID token's iss and sub are the
-// original's; a multi-tenant Entra ID token's issuer is its tenant's).
-func sameUser(got, session Identity) bool {
-	return got.Subject == session.Subject && (got.Issuer == "" || session.Issuer == "" || got.Issuer == session.Issuer)
+// session's user: the same subject and, when it comes from a new ID
+// token, the same issuer (OpenID Connect Core 12.2: a refreshed ID
+// token's iss and sub are the original's; a multi-tenant Entra ID
+// token's issuer is its tenant's). Other providers' issuers are their
+// configured URLs, not a claim: a URL edited in the configuration does
+// not end their sessions.
+func sameUser(got *SignIn, session Identity) bool {
+	if got.Identity.Subject != session.Subject {
+		return false
+	}
+	return got.Tokens.IDToken == "" || got.Identity.Issuer == "" || session.Issuer == "" || got.Identity.Issuer == session.Issuer
 }
 
 // refreshRefused reports whether a provider's Refresh error means the
@@ -1085,7 +1091,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		if err == nil && res == nil {
 			res = &SignIn{} // confirmed, nothing new
 		}
-		if err == nil && res.Identity.Subject != "" && !sameUser(res.Identity, s.Identity) {
+		if err == nil && res.Identity.Subject != "" && !sameUser(res, s.Identity) {
 			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
 		}
 		h.noteRecheck(key, err)

@@ -20,12 +20,15 @@ func (p otherIssuerOnRefresh) Refresh(ctx context.Context, t auth.Tokens) (*auth
 		return nil, err
 	}
 	res.Identity = auth.Identity{Issuer: "https://login.example.com/tenant-b/v2.0", Subject: "42", Login: "mallory"}
+	res.Tokens.IDToken = "id-token-of-tenant-b" // the identity is an ID token's
 	return res, nil
 }
 
 // A refresh whose ID token names the session's subject at another issuer
 // is another user (OpenID Connect Core 12.2: iss and sub must be the
-// original's): the session ends instead of taking that identity.
+// original's): the session ends instead of taking that identity. (An
+// identity without an ID token, read from a profile, is compared by
+// subject only: a GitHub or LDAP issuer is a configured URL.)
 func TestRefreshFromAnotherIssuerEndsSession(t *testing.T) {
 	p := newPortal(t, auth.Options{})
 	stub := newStub(time.Hour, p.clk.Now)
