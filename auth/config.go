@@ -239,6 +239,12 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				problems = append(problems, errMsg(err))
 				continue
 			}
+			if id == "oidc" && hasKey(c.Providers[id][env], "scope") {
+				// Backstage refuses it too: silently ignored, the scopes
+				// it names (groups, say) would never be asked for.
+				problems = append(problems, path+".scope: is no longer supported (as in Backstage): use additionalScopes")
+				continue
+			}
 			p, err := buildProvider(id, pc, &o)
 			if err != nil {
 				problems = append(problems, path+": "+publicMessage(err))
@@ -275,6 +281,16 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 		return nil, warnings, errcode.Newf(errcode.InvalidArgument, op, "%d problem(s) in auth.providers: %s", len(problems), strings.Join(problems, "; "))
 	}
 	return h, warnings, nil
+}
+
+// hasKey reports whether raw is a JSON object with key.
+func hasKey(raw json.RawMessage, key string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	_, ok := m[key]
+	return ok
 }
 
 func errMsg(err error) string {
