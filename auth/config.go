@@ -245,6 +245,12 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				problems = append(problems, errMsg(err))
 				continue
 			}
+			if id == "oidc" && hasKey(c.Providers[id][env], "scope") {
+				// Backstage refuses it too: silently ignored, the scopes
+				// it names (groups, say) would never be asked for.
+				problems = append(problems, path+".scope: is no longer supported (as in Backstage): use additionalScopes")
+				continue
+			}
 			p, err := buildProvider(id, pc, &o)
 			if err != nil {
 				problems = append(problems, path+": "+publicMessage(err))
@@ -281,6 +287,16 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 		return nil, warnings, errcode.Newf(errcode.InvalidArgument, op, "%d problem(s) in auth.providers: %s", len(problems), strings.Join(problems, "; "))
 	}
 	return h, warnings, nil
+}
+
+// hasKey reports whether raw is a JSON object with key.
+func hasKey(raw json.RawMessage, key string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	_, ok := m[key]
+	return ok
 }
 
 func errMsg(err error) string {
@@ -328,13 +344,32 @@ func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
 	return nil, errcode.Newf(errcode.InvalidArgument, "auth.Config", "unsupported provider %q", id)
 }
 
-var humanDuration = regexp.MustCompile(`^(\d+)\s*(ms|s|m|h|d|w|y)$`)
+// msDuration is the `ms` library's string form, which Backstage's
+// readDurationFromConfig reads: a number (a decimal fraction allowed),
+// optional spaces, and a unit, milliseconds when none.
+var msDuration = regexp.MustCompile(`(?i)^(\d*\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$`)
 
-// ParseHumanDuration parses Backstage's duration forms: a Go duration
-// ("90m"), a number with a unit ("7d", "2w", "1y"), or an object with
-// years, months, weeks, days, hours, minutes, seconds and milliseconds.
-// A value it does not understand, or one that is not positive, is an
-// InvalidArgument *errcode.Error.
+// isoDuration is an ISO 8601 duration (PnYnMnWnDTnHnMnS, each number
+// with an optional '.' or ',' fraction), as Backstage reads one.
+var isoDuration = regexp.MustCompile(`^P(?:([\d.,]+)Y)?(?:([\d.,]+)M)?(?:([\d.,]+)W)?(?:([\d.,]+)D)?(?:T(?:([\d.,]+)H)?(?:([\d.,]+)M)?(?:([\d.,]+)S)?)?$`)
+
+const day = 24 * time.Hour
+
+// msUnits are the `ms` library's units but milliseconds, by their first
+// letters (a year is 365.25 days there).
+var msUnits = map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": day, "w": 7 * day, "y": day * 36525 / 100}
+
+// isoUnits are the ISO 8601 designators in the order of isoDuration's
+// groups (a month is 30 days, a year 365, as Backstage's luxon counts).
+var isoUnits = []time.Duration{365 * day, 30 * day, 7 * day, day, time.Hour, time.Minute, time.Second}
+
+// ParseHumanDuration parses Backstage's duration forms (its
+// readDurationFromConfig): a string in the `ms` library's format ("7d",
+// "2 days", "1.5h", "30 minutes"; a bare number is milliseconds), an ISO
+// 8601 duration ("P7D", "PT1M", "P2DT6H"), a Go duration ("1h30m"), or an
+// object with years, months, weeks, days, hours, minutes, seconds and
+// milliseconds. A value it does not understand, or one that is not
+// positive, is an InvalidArgument *errcode.Error.
 func ParseHumanDuration(raw json.RawMessage) (time.Duration, error) {
 	d, err := parseHumanDuration(raw)
 	if err != nil {
@@ -352,15 +387,10 @@ func parseHumanDuration(raw json.RawMessage) (time.Duration, error) {
 		if d, err := time.ParseDuration(s); err == nil && d > 0 {
 			return d, nil
 		}
-		if m := humanDuration.FindStringSubmatch(s); m != nil {
-			n, _ := strconv.ParseInt(m[1], 10, 64)
-			unit := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
-				"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[2]]
-			if n > 0 && n < math.MaxInt64/int64(unit) {
-				return time.Duration(n) * unit, nil
-			}
+		if d, ok := parseStringDuration(s); ok {
+			return d, nil
 		}
-		return 0, fmt.Errorf("duration %q is not understood (e.g. \"12h\", \"7d\")", clip(s))
+		return 0, fmt.Errorf("duration %q is not understood (e.g. \"12h\", \"7d\", \"2 days\", \"P7D\")", clip(s))
 	}
 	var obj map[string]float64
 	if err := json.Unmarshal(raw, &obj); err != nil {
@@ -380,4 +410,45 @@ func parseHumanDuration(raw json.RawMessage) (time.Duration, error) {
 		return 0, fmt.Errorf("the duration must be positive")
 	}
 	return time.Duration(total), nil
+}
+
+// parseStringDuration parses the `ms` and ISO 8601 forms; ok is false
+// for anything else, and for a total that is not positive or too long.
+func parseStringDuration(s string) (time.Duration, bool) {
+	var total float64
+	if m := isoDuration.FindStringSubmatch(s); m != nil {
+		if s == "P" || strings.HasSuffix(s, "T") {
+			return 0, false
+		}
+		for i, v := range m[1:] {
+			if v == "" {
+				continue
+			}
+			n, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64)
+			if err != nil {
+				return 0, false
+			}
+			total += n * float64(isoUnits[i])
+		}
+	} else if m := msDuration.FindStringSubmatch(s); m != nil {
+		n, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			return 0, false
+		}
+		unit := strings.ToLower(m[2])
+		u := time.Millisecond
+		switch {
+		case unit == "":
+		case strings.HasPrefix(unit, "ms") || strings.HasPrefix(unit, "milli"):
+		default:
+			u = msUnits[unit[:1]]
+		}
+		total = n * float64(u)
+	} else {
+		return 0, false
+	}
+	if !(total >= 1) || total >= math.MaxInt64 {
+		return 0, false
+	}
+	return time.Duration(total), true
 }

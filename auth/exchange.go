@@ -92,6 +92,12 @@ type TokenExchangeOptions struct {
 // it expires, per subject token: one request for all the concurrent
 // callers of one session (per replica), none while it is fresh; a new
 // subject token (the session's tokens were refreshed) is exchanged anew.
+// Its Credential's Expiry is never later than the subject token's (the
+// session's access token's expiry, or the ID token's exp): a caller that
+// keeps it does not outlive the user's own token with it. A refusal
+// (PermissionDenied, Unauthorized) stands for 30 seconds per subject
+// token, and a rate limit until its RetryAt: the calls meanwhile get the
+// same error without a request.
 // A TokenExchange is safe for concurrent use; it prints without its
 // client secret.
 type TokenExchange struct {
@@ -101,8 +107,23 @@ type TokenExchange struct {
 
 	mu      sync.Mutex
 	sources map[[32]byte]*credentials.CachedSource
-	order   [][32]byte // insertion order, for eviction
+	order   [][32]byte           // insertion order, for eviction
+	refused map[[32]byte]refusal // subject token → its exchange's last refusal, while it stands
 }
+
+// refusal is an exchange the provider refused, not asked again before
+// until.
+type refusal struct {
+	until time.Time
+	err   error
+}
+
+// refusalTTL is how long a refused exchange (PermissionDenied,
+// Unauthorized) of one subject token stands before the provider is asked
+// again: long enough that a page's many calls for a user the provider
+// will not exchange for cost it one request, short enough that a grant
+// made at the provider is seen within it.
+const refusalTTL = 30 * time.Second
 
 // NewTokenExchange checks o and returns a TokenExchange. It makes no
 // request. Errors are InvalidArgument.
@@ -282,13 +303,82 @@ func (e *exchangeSource) Credential(ctx context.Context) (*credentials.Credentia
 		return nil, errcode.New(errcode.Unauthorized, op, "the session has no token of type "+e.x.o.SubjectTokenType+" to exchange")
 	}
 	e.subject.Store(&subject)
+	if err := e.x.refusedBefore(subject); err != nil {
+		return nil, err
+	}
 	cred, err := e.x.source(subject, e.label).Credential(ctx)
 	if err != nil {
-		return nil, e.x.exchangeError(err, subject)
+		err = e.x.exchangeError(err, subject)
+		e.x.noteRefusal(subject, err)
+		return nil, err
 	}
 	out := *cred
 	out.Kind = credentials.KindUser
+	// The exchanged token speaks for the user no longer than her own.
+	subjectExpiry := s.Tokens.Expiry
+	if e.x.o.SubjectTokenType == TokenTypeIDToken {
+		subjectExpiry, _ = jwtExpiry(subject)
+	}
+	if !subjectExpiry.IsZero() && (out.Expiry.IsZero() || subjectExpiry.Before(out.Expiry)) {
+		out.Expiry = subjectExpiry
+	}
 	return &out, nil
+}
+
+// refusedBefore returns the error of subject's last exchange while that
+// refusal stands.
+func (x *TokenExchange) refusedBefore(subject string) error {
+	k := sha256.Sum256([]byte(subject))
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r, ok := x.refused[k]
+	if !ok {
+		return nil
+	}
+	if !x.o.Now().Before(r.until) {
+		delete(x.refused, k)
+		return nil
+	}
+	return r.err
+}
+
+// noteRefusal remembers err, the error of exchanging subject, when it is
+// a refusal (for refusalTTL) or a rate limit with a time to retry at.
+func (x *TokenExchange) noteRefusal(subject string, err error) {
+	now := x.o.Now()
+	var until time.Time
+	switch errcode.CodeOf(err) {
+	case errcode.PermissionDenied, errcode.Unauthorized:
+		until = now.Add(refusalTTL)
+	case errcode.RateLimited:
+		var e *errcode.Error
+		if errors.As(err, &e) && e.RetryAt.After(now) {
+			until = e.RetryAt
+		}
+	}
+	if until.IsZero() {
+		return
+	}
+	k := sha256.Sum256([]byte(subject))
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.refused == nil {
+		x.refused = map[[32]byte]refusal{}
+	}
+	if _, ok := x.refused[k]; !ok && len(x.refused) >= maxExchanged {
+		for k, r := range x.refused {
+			if !now.Before(r.until) {
+				delete(x.refused, k)
+			}
+		}
+		for k := range x.refused { // still full: evict an arbitrary entry
+			if len(x.refused) < maxExchanged {
+				break
+			}
+			delete(x.refused, k)
+		}
+	}
+	x.refused[k] = refusal{until: until, err: err}
 }
 
 // exchangeError is err, from exchanging subject, as the TokenExchange's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -34,7 +35,8 @@ type GitLabOptions struct {
 
 // GitLab signs users in with a GitLab application on gitlab.com or a
 // self-managed instance. Tokens expire (2 hours by default) and their
-// refresh tokens rotate. A sign-in costs 2 requests (token, /api/v4/user).
+// refresh tokens rotate. A sign-in costs 2 requests (token, /api/v4/user);
+// a logout revokes the grant (one request).
 type GitLab struct {
 	oauthBase
 	api string
@@ -122,6 +124,14 @@ func (g *GitLab) Recheck(ctx context.Context, _ Identity, t Tokens) (*SignIn, er
 		return nil, err
 	}
 	return &SignIn{Identity: id}, nil
+}
+
+// Revoke implements [Revoker]: at logout it revokes the session's
+// refresh token (which revokes its access token too) at GitLab's
+// /oauth/revoke (RFC 7009; one request), so that the grant does not
+// outlive the session.
+func (g *GitLab) Revoke(ctx context.Context, t Tokens) error {
+	return g.revokeAt(ctx, strings.TrimSuffix(g.cfg.Endpoint.TokenURL, "/token")+"/revoke", t)
 }
 
 // Refresh renews the token; GitLab rotates the refresh token.

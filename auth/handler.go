@@ -581,6 +581,13 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // when nothing can renew them (no refresh token, as from an OpenID
 // provider asked without the offline_access scope; a provider that cannot
 // refresh, or is no longer configured).
+//
+// A Handler without any provider registered (one a service builds only to
+// read the portal's sessions from the shared store, or one not yet given
+// its providers) reads sessions as the replicas that serve sign-ins do,
+// with the same grace, and never ends one: the credentials of
+// [Session.UserCredentials] are the session's tokens while they live,
+// Unavailable once they expired, until a serving replica renews them.
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
@@ -607,9 +614,12 @@ func (h *Handler) unconfirmed(s *Session) bool {
 	if s.Tokens.Expiry.IsZero() {
 		return h.now().After(s.lastChecked().Add(h.recheckInterval() + h.recheckGrace()))
 	}
-	if _, ok := h.redirectProvider(s.Identity.Provider, s.Env); !ok || s.Tokens.RefreshToken == "" {
+	if _, ok := h.redirectProvider(s.Identity.Provider, s.Env); (!ok && !h.readOnly()) || s.Tokens.RefreshToken == "" {
 		// Nothing can renew the tokens (no refresh token, a provider that
-		// cannot refresh, or one no longer configured): no grace.
+		// cannot refresh, or one no longer configured): no grace. A
+		// Handler without any provider (one that only reads sessions, or
+		// not yet given its providers) cannot tell: a replica serving
+		// sign-ins renews them, or ends the session.
 		return h.now().After(s.Tokens.Expiry)
 	}
 	return h.now().After(s.Tokens.Expiry.Add(h.recheckGrace()))
@@ -842,6 +852,16 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		return h.recheckHeld(ctx, lease, key, s)
 	}
 	p, herr := h.provider(s.Identity.Provider, s.Env)
+	if herr != nil && h.readOnly() {
+		// A Handler that only reads sessions (or has not been given its
+		// providers yet) leaves the refresh to a replica that serves
+		// sign-ins: the session is served as it is while its tokens
+		// live, and never ended here.
+		if h.now().Before(s.Tokens.Expiry) {
+			return s, nil
+		}
+		return nil, errcode.New(errcode.Unavailable, op, errNoProviders)
+	}
 	if herr != nil {
 		// No refresh can ever succeed: the session ends, as a session
 		// whose tokens do not expire ends at its re-check.
@@ -879,7 +899,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		ns.Tokens.IDToken = s.Tokens.IDToken
 	}
 	if res.Identity.Subject != "" {
-		if res.Identity.Subject != s.Identity.Subject {
+		if !sameUser(res, s.Identity) {
 			return nil, h.endRefused(ctx, op, key, "the refreshed ID token names another user; sign in again", nil)
 		}
 		res.Identity.Provider = s.Identity.Provider
@@ -888,6 +908,20 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 	// The provider may have rotated the refresh token: if it cannot be
 	// stored, the session cannot be refreshed again.
 	return h.putHeld(ctx, op, lease, key, &ns, "storing the refreshed tokens failed; sign in again", "auth: refreshed")
+}
+
+// sameUser reports whether a refresh's or re-check's identity is the
+// session's user: the same subject and, when it comes from a new ID
+// token, the same issuer (OpenID Connect Core 12.2: a refreshed ID
+// token's iss and sub are the original's; a multi-tenant Entra ID
+// token's issuer is its tenant's). Other providers' issuers are their
+// configured URLs, not a claim: a URL edited in the configuration does
+// not end their sessions.
+func sameUser(got *SignIn, session Identity) bool {
+	if got.Identity.Subject != session.Subject {
+		return false
+	}
+	return got.Tokens.IDToken == "" || got.Identity.Issuer == "" || session.Issuer == "" || got.Identity.Issuer == session.Issuer
 }
 
 // refreshRefused reports whether a provider's Refresh error means the
@@ -1040,6 +1074,10 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 	var err error
 	asked := false
 	switch rc, ok := p.(Rechecker); {
+	case herr != nil && h.readOnly():
+		// As in refreshHeld: another replica re-checks the session; it
+		// is kept, and served until it is unconfirmed for too long.
+		err = errcode.New(errcode.Unavailable, op, errNoProviders)
 	case herr != nil:
 		err = errcode.New(errcode.NotFound, op, "the session's provider is no longer configured")
 	case !ok:
@@ -1056,7 +1094,7 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		if err == nil && res == nil {
 			res = &SignIn{} // confirmed, nothing new
 		}
-		if err == nil && res.Identity.Subject != "" && res.Identity.Subject != s.Identity.Subject {
+		if err == nil && res.Identity.Subject != "" && !sameUser(res, s.Identity) {
 			err = errcode.New(errcode.Unauthorized, op, "the provider's re-check names another user")
 		}
 		h.noteRecheck(key, err)
@@ -1096,6 +1134,18 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 		ns.Identity = res.Identity
 	}
 	return h.putHeld(ctx, op, lease, key, &ns, "storing the re-checked session failed", "auth: re-checked")
+}
+
+// errNoProviders is why a Handler without providers refreshes nothing.
+const errNoProviders = "this server has no sign-in provider registered (it only reads sessions): a server that serves sign-ins must refresh the session"
+
+// readOnly reports whether no provider is registered: the Handler only
+// reads sessions (or serves before its providers are registered), so a
+// session whose provider it lacks is not one whose provider was removed.
+func (h *Handler) readOnly() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.providers) == 0
 }
 
 func (h *Handler) redirectProvider(id, env string) (RedirectProvider, bool) {

@@ -16,9 +16,12 @@ type MicrosoftOptions struct {
 	// ClientID and ClientSecret are the app registration's.
 	ClientID     string
 	ClientSecret integrations.Secret
-	// TenantID is the directory (tenant) id, or "common",
-	// "organizations" or "consumers" for multi-tenant apps (whose ID
-	// tokens are then checked to come from a Microsoft tenant issuer).
+	// TenantID is the directory (tenant) id, or one of the tenant's
+	// domain names ("contoso.onmicrosoft.com", whose discovery document
+	// Entra ID answers with the tenant id's issuer, which ID tokens are
+	// then checked to carry), or "common", "organizations" or
+	// "consumers" for multi-tenant apps (whose ID tokens are then checked
+	// to come from a Microsoft tenant issuer).
 	TenantID string
 	// AllowedTenants, when not empty, are the only tenants (directory
 	// ids: GUIDs, compared case-insensitively) whose users may sign in: a
@@ -91,6 +94,8 @@ func NewMicrosoft(o MicrosoftOptions) (*OIDC, error) {
 	switch strings.ToLower(o.TenantID) {
 	case "common", "organizations", "consumers":
 		oo.anyTenant = authority
+	default:
+		oo.tenantOf, oo.tenantID = authority, o.TenantID
 	}
 	if o.DomainHint != "" {
 		oo.authParams = append(oo.authParams, oauth2.SetAuthURLParam("domain_hint", o.DomainHint))

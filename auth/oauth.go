@@ -340,6 +340,42 @@ func (b *oauthBase) getJSON(ctx context.Context, u, token string, out any) error
 
 // hostOf returns the integration host of base URL u: host[:port], the
 // default port dropped, lower-case.
+// revokeAt revokes the refresh token (or, without one, the access token)
+// at endpoint (RFC 7009), authenticating the client as the token endpoint
+// does; "" revokes nothing.
+func (b *oauthBase) revokeAt(ctx context.Context, endpoint string, t Tokens) error {
+	tok, hint := t.RefreshToken, "refresh_token"
+	if tok == "" {
+		tok, hint = t.AccessToken, "access_token"
+	}
+	if endpoint == "" || tok == "" {
+		return nil
+	}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
+	if b.cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", b.cfg.ClientID)
+		form.Set("client_secret", b.cfg.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, b.op, "bad revocation endpoint")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
+		req.SetBasicAuth(url.QueryEscape(b.cfg.ClientID), url.QueryEscape(b.cfg.ClientSecret))
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return b.transportError(ctx, "the revocation", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	if resp.StatusCode != http.StatusOK {
+		return b.answerError(resp, "the revocation", errcode.Unavailable, "the provider refused the revocation")
+	}
+	return nil
+}
+
 func hostOf(u *url.URL) string {
 	h := strings.ToLower(u.Host)
 	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {

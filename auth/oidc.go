@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -60,6 +58,8 @@ type OIDCOptions struct {
 	typ        string
 	authParams []oauth2.AuthCodeOption
 	anyTenant  string          // microsoft multi-tenant: issuer prefix to check by hand
+	tenantOf   string          // microsoft single tenant: the authority, whose <authority>/<GUID>/v2.0 issuer a tenant's domain name stands for
+	tenantID   string          // microsoft single tenant: tenantId as configured (a GUID or a domain name)
 	tenants    map[string]bool // microsoft: the tenants allowed (lower case); nil: any
 	subject    func(c *claims) string
 	// domainVerified takes Entra's xms_edov (the e-mail's domain is
@@ -145,6 +145,14 @@ func (p *OIDC) discover(ctx context.Context) error {
 	if errors.As(err, &mismatch) && p.o.anyTenant == "" && mismatch.Discovered == issuer+"/" {
 		// The issuer ends in a slash (Auth0's does), which metadataUrl
 		// lost: take it exactly, as ID tokens will carry it.
+		issuer = mismatch.Discovered
+		prov, err = oidc.NewProvider(dctx, issuer)
+	} else if errors.As(err, &mismatch) && p.o.tenantOf != "" && entraTenantIssuer(mismatch.Discovered, p.o.tenantOf, p.o.tenantID) {
+		// Entra ID serves a tenant's document under each of its domain
+		// names (contoso.onmicrosoft.com), and under its id in any case,
+		// but names the tenant by its id in the issuer, as in every
+		// token's iss: take that issuer, whose own document is then
+		// read (and must name it).
 		issuer = mismatch.Discovered
 		prov, err = oidc.NewProvider(dctx, issuer)
 	}
@@ -429,6 +437,22 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	return res, nil
 }
 
+// entraTenantIssuer reports whether iss is the issuer Entra ID gives the
+// tenant tenantID (a domain name or a GUID in any case) of the identity
+// platform authority: authority/<tenant GUID>/v2.0, with the tenant's own
+// GUID when tenantID is one.
+func entraTenantIssuer(iss, authority, tenantID string) bool {
+	rest, ok := strings.CutPrefix(iss, authority+"/")
+	if !ok {
+		return false
+	}
+	guid, ok := strings.CutSuffix(rest, "/v2.0")
+	if !ok || !isGUID(guid) {
+		return false
+	}
+	return !isGUID(tenantID) || strings.EqualFold(guid, tenantID)
+}
+
 // msaTenant is the tenant of personal Microsoft accounts, whose xms_edov
 // is not read: a personal account may hold an address of a domain it no
 // longer belongs to.
@@ -448,38 +472,9 @@ func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
 		return err
 	}
 	p.mu.Lock()
-	endpoint, cfg := p.revoke, p.cfg
+	b, endpoint := p.oauthBase, p.revoke
 	p.mu.Unlock()
-	tok, hint := t.RefreshToken, "refresh_token"
-	if tok == "" {
-		tok, hint = t.AccessToken, "access_token"
-	}
-	if endpoint == "" || tok == "" {
-		return nil
-	}
-	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
-	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
-		form.Set("client_id", cfg.ClientID)
-		form.Set("client_secret", cfg.ClientSecret)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return errcode.New(errcode.InvalidArgument, p.op, "bad revocation endpoint")
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
-		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return p.transportError(ctx, "the revocation", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return p.answerError(resp, "the revocation", errcode.Unavailable, "the provider refused the revocation")
-	}
-	return nil
+	return b.revokeAt(ctx, endpoint, t)
 }
 
 // Recheck implements [Rechecker] for a session whose access token does

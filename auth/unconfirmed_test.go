@@ -73,6 +73,12 @@ func TestSessionOfRemovedProviderEndsAtRefresh(t *testing.T) {
 	c, _, _ := p1.signIn(t, "github")
 	p2 := newPortal(t, auth.Options{Now: clk.Now, Store: store}) // the same store, no github provider
 	p2.clk = clk
+	// Another provider stays: a Handler without any provider only reads
+	// sessions, and leaves them to the replicas that serve sign-ins
+	// (TestReadOnlyHandlerKeepsSessions).
+	if err := p2.h.Register("ldap", "development", &leavingDirectory{}); err != nil {
+		t.Fatal(err)
+	}
 	clk.Advance(8*time.Hour + time.Minute) // the GitHub App token expired
 	resp, body := do(t, c, "POST", p2.srv.URL+"/api/auth/github/refresh", map[string]string{"X-Requested-With": "XMLHttpRequest"})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "no longer configured") {

@@ -59,6 +59,11 @@ type OPOptions struct {
 	// IssuerPath is appended to the server's URL to make the issuer,
 	// e.g. "/tenant-1/v2.0" for an Entra-shaped issuer; default none.
 	IssuerPath string
+	// IssuerAliases are further paths under which the provider is served
+	// as under IssuerPath, its issuer unchanged, as Entra ID serves a
+	// tenant under each of its domain names ("/contoso.onmicrosoft.com/v2.0")
+	// with the tenant id in the issuer.
+	IssuerAliases []string
 	// ProfileInIDToken puts the profile and e-mail claims in the ID
 	// token, so relying parties need not call userinfo.
 	ProfileInIDToken bool
@@ -209,6 +214,10 @@ func StartOP(o OPOptions) (*OP, error) {
 	if o.IssuerPath != "" {
 		prefix := strings.TrimSuffix(o.IssuerPath, "/")
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, provider))
+		for _, a := range o.IssuerAliases {
+			a = strings.TrimSuffix(a, "/")
+			mux.Handle(a+"/", http.StripPrefix(a, provider))
+		}
 	} else {
 		mux.Handle("/", h)
 	}

@@ -1,0 +1,102 @@
+package auth_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/integrations"
+)
+
+// TestTokenExchangeCappedBySubject: a provider may issue an exchanged token
+// that lives longer than the user's own (a day, say, for an access token
+// that expires within the hour): the credential's Expiry is the subject
+// token's, so that no caller keeps speaking for the user past it.
+func TestTokenExchangeCappedBySubject(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	if s.Tokens.Expiry.IsZero() {
+		t.Fatal("the OP's access token does not expire: not the case tested")
+	}
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "exchanged-1", "token_type": "Bearer", "expires_in": 86400,
+			"issued_token_type": auth.TokenTypeAccessToken})
+	}))
+	t.Cleanup(idp.Close)
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: idp.URL + "/token", ClientID: "portal",
+		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := x.Source(s).Credential(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.Expiry.IsZero() || cred.Expiry.After(s.Tokens.Expiry) {
+		t.Fatalf("the exchanged credential expires at %v, after the user's own token (%v)", cred.Expiry, s.Tokens.Expiry)
+	}
+}
+
+// TestTokenExchangeRefusalStands: a provider's refusal to exchange a
+// subject token is not asked again for every call: the calls within 30
+// seconds get the same error (PermissionDenied) without a request; later,
+// the provider is asked again. A failure that is no refusal (a 503) is
+// not kept.
+func TestTokenExchangeRefusalStands(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		code   errcode.Code
+		kept   bool
+	}{
+		{"access_denied", http.StatusForbidden, `{"error":"access_denied","error_description":"Client not allowed to exchange"}`, errcode.PermissionDenied, true},
+		{"invalid_grant", http.StatusBadRequest, `{"error":"invalid_grant","error_description":"subject token refused"}`, errcode.Unauthorized, true},
+		{"unavailable", http.StatusServiceUnavailable, `{"error":"temporarily_unavailable"}`, errcode.Unavailable, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int32
+			idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(idp.Close)
+			now := time.Now()
+			x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: idp.URL + "/token", ClientID: "portal",
+				ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}, Now: func() time.Time { return now },
+				HTTPClient: http.DefaultClient})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := x.Source(s)
+			for range 3 {
+				if _, err := src.Credential(t.Context()); errcode.CodeOf(err) != tc.code {
+					t.Fatalf("the exchange: %v, want %v", err, tc.code)
+				}
+			}
+			want := int32(3)
+			if tc.kept {
+				want = 1
+			}
+			if n := requests.Load(); n != want {
+				t.Fatalf("%d requests for 3 calls, want %d", n, want)
+			}
+			now = now.Add(31 * time.Second)
+			if _, err := src.Credential(t.Context()); errcode.CodeOf(err) != tc.code {
+				t.Fatalf("the exchange 31 s later: %v, want %v", err, tc.code)
+			}
+			if n := requests.Load(); n != want+1 {
+				t.Fatalf("31 s later: %d requests in all, want %d", n, want+1)
+			}
+		})
+	}
+}
