@@ -26,8 +26,10 @@ import (
 // tokens. No Handler, cookie or session is involved; [UserCredentials]
 // turns the result into credentials for the SCM client.
 //
-// [GitHub] (the app's "Enable Device Flow" setting must be on) and
-// [GitLab] (17.1 and later) implement it. A program that cannot keep a
+// [GitHub] (the app's "Enable Device Flow" setting must be on), [GitLab]
+// (17.1 and later) and [OIDC] (Microsoft Entra ID, Okta, Google and any
+// provider whose discovery document names a
+// device_authorization_endpoint) implement it. A program that cannot keep a
 // client secret builds them without one: they then serve the device
 // flow only, as a public client, and renew its tokens without a secret.
 type DeviceProvider interface {
@@ -114,13 +116,7 @@ func (g *GitHub) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, err
 	if err != nil {
 		return nil, err
 	}
-	t := g.tokens(tok)
-	scopes := " " + strings.ReplaceAll(t.Scope, ",", " ") + " "
-	id, err := g.profile(ctx, t.AccessToken, strings.Contains(scopes, " user:email ") || strings.Contains(scopes, " user ") || t.Scope == "")
-	if err != nil {
-		return nil, err
-	}
-	return &SignIn{Identity: id, Tokens: t}, nil
+	return g.signIn(ctx, tok)
 }
 
 // DeviceAuth asks GitLab for a device code (POST /oauth/authorize_device,
@@ -137,12 +133,49 @@ func (g *GitLab) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, err
 	if err != nil {
 		return nil, err
 	}
-	t := g.tokens(tok)
-	id, err := g.user(ctx, t.AccessToken)
+	return g.signIn(ctx, tok)
+}
+
+// DeviceAuth asks the provider for a device code at the
+// device_authorization_endpoint of its discovery document (Entra ID,
+// Okta, Google, Keycloak...); a provider without one is Unimplemented.
+// Its verification page may be on another host than the issuer (Entra's
+// is microsoft.com/devicelogin), but must be https.
+func (p *OIDC) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
+	if err := p.discover(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	b := p.oauthBase
+	var meta struct {
+		Endpoint string `json:"device_authorization_endpoint"`
+	}
+	_ = p.provider.Claims(&meta)
+	p.mu.Unlock()
+	if meta.Endpoint == "" {
+		return nil, errcode.New(errcode.Unimplemented, p.op, "the provider's discovery document names no device_authorization_endpoint: it offers no device flow")
+	}
+	if u, err := url.Parse(meta.Endpoint); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, errcode.New(errcode.Unavailable, p.op, "the provider's device_authorization_endpoint is not an https URL")
+	}
+	return b.deviceAuth(ctx, scopes, meta.Endpoint, false)
+}
+
+// DeviceSignIn polls the provider until the user approves, then verifies
+// the ID token (there is no nonce in this flow) as a redirect sign-in
+// does, and reads userinfo where the ID token lacks the e-mail or name.
+func (p *OIDC) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error) {
+	if err := p.discover(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	b := p.oauthBase
+	p.mu.Unlock()
+	tok, err := b.deviceToken(ctx, dc)
 	if err != nil {
 		return nil, err
 	}
-	return &SignIn{Identity: id, Tokens: t}, nil
+	return p.signIn(ctx, b.tokens(tok), "", false)
 }
 
 // deviceAuth requests a device code at endpoint. With sameHost, the

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/scmkit/scmkit/auth"
+	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -397,5 +398,82 @@ func TestDevicePollAnswers(t *testing.T) {
 				t.Errorf("DeviceSignIn = %v; want %v, without the device code", err, tc.want)
 			}
 		})
+	}
+}
+
+// OpenID Connect providers (Entra ID, Okta, Google, Keycloak...) offer the
+// device flow at their discovery document's device_authorization_endpoint:
+// against a real OpenID Provider, the ID token is verified (no nonce in
+// this flow) and the identity is the one a redirect sign-in gives, for a
+// generic provider and an Entra-shaped one; a refusal is PermissionDenied.
+func TestOIDCDeviceSignInWithRealOP(t *testing.T) {
+	for _, microsoft := range []bool{false, true} {
+		t.Run(fmt.Sprintf("microsoft=%v", microsoft), func(t *testing.T) {
+			t.Parallel()
+			path := ""
+			if microsoft {
+				path = "/tenant-1/v2.0"
+			}
+			op, err := authtest.StartOP(authtest.OPOptions{IssuerPath: path, ProfileInIDToken: true, RedirectURIs: []string{"https://portal.example.com/cb"},
+				User: authtest.User{Subject: "u-7", Username: "alice", FirstName: "Alice", LastName: "Liddell"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { op.Close() })
+			var p *auth.OIDC
+			if microsoft {
+				p, err = auth.NewMicrosoft(auth.MicrosoftOptions{ClientID: "portal", ClientSecret: secret("portal-secret"), TenantID: "tenant-1", AuthorityURL: op.URL})
+			} else {
+				p, err = auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", ClientSecret: secret("portal-secret"), MetadataURL: op.Issuer})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var _ auth.DeviceProvider = p
+			dc, err := p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(dc.VerificationURI, op.URL) || dc.UserCode == "" {
+				t.Fatalf("device code %v", dc)
+			}
+			if !op.ApproveDevice(dc.UserCode) {
+				t.Fatalf("the OP did not take the user code %s", dc.UserCode)
+			}
+			s, err := p.DeviceSignIn(t.Context(), dc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Identity.Subject != "u-7" || s.Identity.Email != "alice@example.com" || s.Identity.Issuer != op.Issuer || s.Tokens.IDToken == "" {
+				t.Fatalf("identity %+v; want u-7 <alice@example.com> at %s", s.Identity, op.Issuer)
+			}
+
+			dc, err = p.DeviceAuth(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op.RefuseDevice(dc.UserCode)
+			if _, err := p.DeviceSignIn(t.Context(), dc); errcode.CodeOf(err) != errcode.PermissionDenied {
+				t.Errorf("refused: %v; want PermissionDenied", err)
+			}
+		})
+	}
+}
+
+// A provider whose discovery document names no device endpoint does not
+// offer the flow: Unimplemented, with no request beyond discovery.
+func TestOIDCDeviceAuthWithoutEndpoint(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token","jwks_uri":"%[1]s/keys"}`, srv.URL)
+	}))
+	defer srv.Close()
+	p, err := auth.NewOIDC(auth.OIDCOptions{ClientID: "portal", MetadataURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DeviceAuth(t.Context(), nil); errcode.CodeOf(err) != errcode.Unimplemented {
+		t.Errorf("DeviceAuth = %v; want Unimplemented", err)
 	}
 }

@@ -103,6 +103,11 @@ func (g *GitHub) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return g.signIn(ctx, tok)
+}
+
+// signIn reads the profile of the user a token was issued to.
+func (g *GitHub) signIn(ctx context.Context, tok *oauth2.Token) (*SignIn, error) {
 	t := g.tokens(tok)
 	scopes := " " + strings.ReplaceAll(t.Scope, ",", " ") + " "
 	id, err := g.profile(ctx, t.AccessToken, strings.Contains(scopes, " user:email ") || strings.Contains(scopes, " user ") || t.Scope == "")

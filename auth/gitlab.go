@@ -71,6 +71,11 @@ func (g *GitLab) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return g.signIn(ctx, tok)
+}
+
+// signIn reads the profile of the user a token was issued to.
+func (g *GitLab) signIn(ctx context.Context, tok *oauth2.Token) (*SignIn, error) {
 	t := g.tokens(tok)
 	id, err := g.user(ctx, t.AccessToken)
 	if err != nil {

@@ -280,11 +280,17 @@ func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := b.tokens(tok)
+	return p.signIn(ctx, b.tokens(tok), cb.Nonce, true)
+}
+
+// signIn verifies the ID token of t (and its nonce, with checkNonce) and
+// completes the identity from the userinfo endpoint when the ID token
+// lacks the e-mail or the name.
+func (p *OIDC) signIn(ctx context.Context, t Tokens, nonce string, checkNonce bool) (*SignIn, error) {
 	if t.IDToken == "" {
 		return nil, errcode.New(errcode.Unauthorized, p.op, "the provider returned no ID token")
 	}
-	c, err := p.verify(ctx, t.IDToken, t.AccessToken, cb.Nonce, true)
+	c, err := p.verify(ctx, t.IDToken, t.AccessToken, nonce, checkNonce)
 	if err != nil {
 		return nil, err
 	}

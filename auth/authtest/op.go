@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -86,6 +87,20 @@ type OP struct {
 	mu      sync.Mutex
 	counts  map[string]int
 	storage *storage.Storage
+	subject string
+}
+
+// ApproveDevice is the user entering userCode at the provider's device
+// page and approving it (the device authorization grant, which the OP
+// serves at /device_authorization with codes that live 5 minutes, polled
+// every second); it reports whether the code was waiting.
+func (p *OP) ApproveDevice(userCode string) bool {
+	return p.storage.CompleteDeviceAuthorization(context.Background(), userCode, p.subject) == nil
+}
+
+// RefuseDevice is the user entering userCode and refusing it.
+func (p *OP) RefuseDevice(userCode string) bool {
+	return p.storage.DenyDeviceAuthorization(context.Background(), userCode) == nil
 }
 
 type userStore struct{ u *storage.User }
@@ -142,14 +157,27 @@ func (s opStorage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo,
 	return nil
 }
 
-// GetClientByClientID returns the client, asserting the profile in ID
-// tokens when configured.
+// GetClientByClientID returns the client, which may also use the device
+// authorization grant, asserting the profile in ID tokens when
+// configured.
 func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.Storage.GetClientByClientID(ctx, id)
-	if err != nil || !s.profileInIDToken {
+	if err != nil {
 		return c, err
 	}
+	c = deviceClient{c}
+	if !s.profileInIDToken {
+		return c, nil
+	}
 	return profileClient{c}, nil
+}
+
+// deviceClient adds the device authorization grant to a client's.
+type deviceClient struct{ op.Client }
+
+// GrantTypes are the client's and the device code grant.
+func (c deviceClient) GrantTypes() []oidc.GrantType {
+	return append(c.Client.GrantTypes(), oidc.GrantTypeDeviceCode)
 }
 
 type profileClient struct{ op.Client }
@@ -192,13 +220,14 @@ func StartOP(o OPOptions) (*OP, error) {
 		map[string]*storage.Client{o.ClientID: client})
 	key := sha256.Sum256([]byte("scmkit authtest op"))
 	provider, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
-		SupportedUILocales: []language.Tag{language.English}},
+		SupportedUILocales:  []language.Tag{language.English},
+		DeviceAuthorization: op.DeviceAuthorizationConfig{Lifetime: 5 * time.Minute, PollInterval: time.Second, UserFormPath: "/device", UserCode: op.UserCodeBase20}},
 		opStorage{st, o.ProfileInIDToken, u.Claims, u.MayExchange, u.Subject}, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	p := &OP{Issuer: issuer, URL: root, ln: ln, counts: map[string]int{}, storage: st}
+	p := &OP{Issuer: issuer, URL: root, ln: ln, counts: map[string]int{}, storage: st, subject: u.Subject}
 	callback := op.AuthCallbackURL(provider)
 	mux := http.NewServeMux()
 	// The login page of the example storage's clients: approve at once.
