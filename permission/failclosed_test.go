@@ -150,6 +150,12 @@ func TestUnknownRuleRefusedWhetherOrNotTheResourceExists(t *testing.T) {
 	for name, c := range map[string]*Criteria{
 		"unknown rule":  Rule(rt, "IS_ENTITY_OWNR", map[string]any{"claims": []any{"group:default/team-a"}}),
 		"unknown param": AnyOf(Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"Component"}}), Rule(rt, HasLabel, map[string]any{"lable": "x"})),
+		// A value of the wrong type is refused as early: it told an
+		// existing ref (error) from a missing one (DENY).
+		"param of the wrong type": Rule(rt, IsEntityOwner, map[string]any{"claims": "group:default/x"}),
+		"wrong type after a match": AnyOf(Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"Component"}}),
+			Rule(rt, IsEntityOwner, map[string]any{"claims": "group:default/x"})),
+		"null value": Rule(rt, HasSpec, map[string]any{"key": "type", "value": nil}),
 	} {
 		for _, ref := range []string{"component:default/svc-0", "component:default/ghost"} {
 			loader := newLoader(2)
@@ -167,6 +173,28 @@ func TestUnknownRuleRefusedWhetherOrNotTheResourceExists(t *testing.T) {
 			if loader.calls != 0 {
 				t.Errorf("%s, %s: the loader was called %d times for a tree that is refused", name, ref, loader.calls)
 			}
+		}
+	}
+}
+
+// A rule without CheckParams can report a bad value only when applied:
+// every branch of a tree is then evaluated, so the tree fails for every
+// existing resource instead of allowing one (an earlier branch matched)
+// and refusing another.
+func TestBadValueOfARuleWithoutCheckParamsFailsEveryResource(t *testing.T) {
+	rt := CatalogEntityResourceType
+	rules := CatalogRules().With(RuleDef{Name: "IS_TIER", ResourceType: rt, Params: []string{"tier"}, Required: []string{"tier"},
+		Apply: func(_ any, p map[string]any) (bool, error) {
+			if _, ok := p["tier"].(string); !ok {
+				return false, errcode.New(errcode.InvalidArgument, "test", "tier must be a string")
+			}
+			return true, nil
+		}})
+	c := AnyOf(Rule(rt, IsEntityKind, map[string]any{"kinds": []any{"Component"}}), Rule(rt, "IS_TIER", map[string]any{"tier": 1}))
+	for _, kind := range []string{"Component", "API"} {
+		e := &catalog.Entity{Kind: kind, Metadata: catalog.Metadata{Name: "x"}}
+		if ok, err := rules.Evaluate(c, e); ok || errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%s: Evaluate = %v, %v; want an InvalidArgument error", kind, ok, err)
 		}
 	}
 }

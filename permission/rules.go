@@ -25,6 +25,13 @@ type RuleDef struct {
 	Params   []string
 	Required []string
 	Apply    RuleFunc
+	// CheckParams, if set, checks the params' values (their types and
+	// shapes) without a resource. It runs for every condition of a tree
+	// before anything is evaluated, so that a tree with a bad leaf is
+	// refused whatever the resource, and whether or not it exists; a
+	// rule without it can only report bad values when it is applied.
+	// The catalog's rules have it.
+	CheckParams func(params map[string]any) error
 }
 
 // Rules is a set of rules by resource type and name. The zero Rules is
@@ -139,7 +146,33 @@ func (r *Rules) check(c *Criteria) error {
 			return errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
 		}
 	}
+	if def.CheckParams != nil {
+		if err := checkParams(def, cond.Params); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkParams runs def.CheckParams, turning a panic into an error.
+func checkParams(def RuleDef, params map[string]any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s panicked checking its parameters", def.Name)
+		}
+	}()
+	if err := def.CheckParams(params); err != nil {
+		return errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "rule %s: %s", def.Name, errMsg(err))
+	}
+	return nil
+}
+
+// errMsg is an error's message without its op, when it has one.
+func errMsg(err error) string {
+	if e, ok := err.(*errcode.Error); ok && e.Msg != "" {
+		return e.Msg
+	}
+	return err.Error()
 }
 
 func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
@@ -148,20 +181,23 @@ func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
 	case c.Not != nil:
 		ok, err := r.eval(c.Not, resource)
 		return !ok && err == nil, err
-	case c.AllOf != nil:
-		for _, e := range c.AllOf {
-			if ok, err := r.eval(e, resource); err != nil || !ok {
+	case c.AllOf != nil, c.AnyOf != nil:
+		// Every branch is evaluated, without short-circuit: a rule that
+		// can report bad params only when applied (no CheckParams) then
+		// fails the tree for every resource, instead of allowing one
+		// and refusing another.
+		all, some := true, false
+		for _, e := range append(c.AllOf[:len(c.AllOf):len(c.AllOf)], c.AnyOf...) {
+			ok, err := r.eval(e, resource)
+			if err != nil {
 				return false, err
 			}
+			all, some = all && ok, some || ok
 		}
-		return true, nil
-	case c.AnyOf != nil:
-		for _, e := range c.AnyOf {
-			if ok, err := r.eval(e, resource); err != nil || ok {
-				return ok, err
-			}
+		if c.AllOf != nil {
+			return all, nil
 		}
-		return false, nil
+		return some, nil
 	}
 	cond := c.Condition
 	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
@@ -215,22 +251,34 @@ func CatalogRules() *Rules {
 	rt := CatalogEntityResourceType
 	return NewRules(
 		RuleDef{Name: IsEntityOwner, ResourceType: rt, Description: "Allow entities owned by a specified claim",
-			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner)},
+			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner), CheckParams: entityParams(isEntityOwner)},
 		RuleDef{Name: HasAnnotation, ResourceType: rt, Description: "Allow entities with the specified annotation",
-			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation)},
+			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation), CheckParams: entityParams(hasAnnotation)},
 		RuleDef{Name: IsEntityKind, ResourceType: rt, Description: "Allow entities matching a specified kind",
-			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind)},
+			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind), CheckParams: entityParams(isEntityKind)},
 		RuleDef{Name: HasLabel, ResourceType: rt, Description: "Allow entities with the specified label",
-			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel)},
+			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel), CheckParams: entityParams(hasLabel)},
 		RuleDef{Name: HasMetadata, ResourceType: rt, Description: "Allow entities with the specified metadata subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(func(e *catalog.Entity, p map[string]any) (bool, error) {
-				return hasProperty(metadataTree(e), p)
-			})},
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasMetadata), CheckParams: entityParams(hasMetadata)},
 		RuleDef{Name: HasSpec, ResourceType: rt, Description: "Allow entities with the specified spec subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(func(e *catalog.Entity, p map[string]any) (bool, error) {
-				return hasProperty(e.Spec, p)
-			})},
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasSpec), CheckParams: entityParams(hasSpec)},
 	)
+}
+
+func hasMetadata(e *catalog.Entity, p map[string]any) (bool, error) {
+	return hasProperty(metadataTree(e), p)
+}
+
+func hasSpec(e *catalog.Entity, p map[string]any) (bool, error) { return hasProperty(e.Spec, p) }
+
+// entityParams checks a catalog rule's params by applying it to an empty
+// entity: each rule reads and checks its params before it looks at the
+// entity.
+func entityParams(f func(*catalog.Entity, map[string]any) (bool, error)) func(map[string]any) error {
+	return func(p map[string]any) error {
+		_, err := f(&catalog.Entity{}, p)
+		return err
+	}
 }
 
 func entityRule(f func(*catalog.Entity, map[string]any) (bool, error)) RuleFunc {
