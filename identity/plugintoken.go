@@ -51,8 +51,11 @@ type PluginVerifierOptions struct {
 	// plugin acts for (her obo token is a limited one, which carries
 	// none), as Backstage's permission backend asks the auth backend's
 	// user info; for example a closure over [OwnershipRefs] and the
-	// catalog. Its error fails the verification (its code is kept when it
-	// is an *errcode.Error, else Unavailable). Nil leaves her ownership
+	// catalog. Its error fails the verification: NotFound,
+	// PermissionDenied, Unauthorized, Unavailable and the context's codes
+	// are kept; any other (InvalidArgument for too many refs, Conflict for
+	// a group cycle, an error without a code) is Unavailable, since it
+	// says nothing of the caller's token. Nil leaves her ownership
 	// refs her own ref only.
 	OwnershipRefs func(ctx context.Context, userRef string) ([]string, error)
 	// HTTPClient, Algorithms, Leeway, Now and RefetchInterval are used
@@ -82,6 +85,7 @@ type PluginVerifier struct {
 
 	mu      sync.Mutex
 	plugins map[string]*Verifier
+	failed  map[string]time.Time // when discovering a plugin last failed
 }
 
 // PluginClaims are a verified plugin token's claims.
@@ -142,7 +146,7 @@ func NewPluginVerifier(opts *PluginVerifierOptions) (*PluginVerifier, error) {
 	if _, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Algorithms: o.Algorithms}); err != nil {
 		return nil, err
 	}
-	return &PluginVerifier{opts: o, obo: obo, allowed: slices.Clone(o.AllowedPlugins), plugins: map[string]*Verifier{}}, nil
+	return &PluginVerifier{opts: o, obo: obo, allowed: slices.Clone(o.AllowedPlugins), plugins: map[string]*Verifier{}, failed: map[string]time.Time{}}, nil
 }
 
 // Verify verifies a plugin token and, when it carries one, its `obo` user
@@ -194,7 +198,13 @@ func (pv *PluginVerifier) Verify(ctx context.Context, token string) (*PluginClai
 	if f := pv.opts.OwnershipRefs; f != nil && len(u.Ent) == 0 {
 		refs, err := f(ctx, u.Subject)
 		if err != nil {
-			if errcode.CodeOf(err) == errcode.Unknown {
+			switch errcode.CodeOf(err) {
+			case errcode.Canceled, errcode.DeadlineExceeded, errcode.Unavailable, errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
+				// The lookup failing, or a refusal of the user herself.
+			default:
+				// The catalog's data (too many refs, a group cycle) or an
+				// unexpected error: not the caller's token, which a 401
+				// would say is bad.
 				err = &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the ownership refs of " + u.Subject, Err: err}
 			}
 			return nil, err
@@ -216,14 +226,33 @@ func (pv *PluginVerifier) Verify(ctx context.Context, token string) (*PluginClai
 // verifierOf returns the verifier of a plugin's tokens, made on first use.
 func (pv *PluginVerifier) verifierOf(ctx context.Context, plugin string) (*Verifier, error) {
 	const op = "identity.PluginVerifier.Verify"
+	now := time.Now
+	if pv.opts.Now != nil {
+		now = pv.opts.Now
+	}
+	spacing := pv.opts.RefetchInterval
+	if spacing <= 0 {
+		spacing = 30 * time.Second
+	}
 	pv.mu.Lock()
 	v := pv.plugins[plugin]
+	last, failed := pv.failed[plugin]
 	pv.mu.Unlock()
 	if v != nil {
 		return v, nil
 	}
+	if failed && now().Sub(last) < spacing {
+		// As JWKS fetches are spaced: tokens naming a plugin whose
+		// discovery fails must not each ask BaseURL again.
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "discovering plugin " + plugin + " failed moments ago", RetryAt: last.Add(spacing)}
+	}
 	base, err := pv.opts.BaseURL(ctx, plugin)
 	if err != nil {
+		if ctx.Err() == nil {
+			pv.mu.Lock()
+			pv.failed[plugin] = now()
+			pv.mu.Unlock()
+		}
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "discovering plugin " + plugin, Err: err}
 	}
 	u, err := url.Parse(base)

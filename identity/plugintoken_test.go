@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,6 +306,9 @@ func TestPluginVerifierOwnershipRefs(t *testing.T) {
 			if users, _ := cat.FindUsers(ctx, Filter{Ref: r}); len(users) == 0 {
 				return nil, errcode.New(errcode.NotFound, "test", "no such user")
 			}
+			if r.Name == "cyclist" {
+				return nil, errcode.New(errcode.Conflict, "test", "her groups form a cycle")
+			}
 			return OwnershipRefs(ctx, cat, r, nil)
 		}})
 	if err != nil {
@@ -318,5 +323,47 @@ func TestPluginVerifierOwnershipRefs(t *testing.T) {
 	}
 	if pc, err := pv.Verify(context.Background(), token("user:default/mallory")); errcode.CodeOf(err) != errcode.NotFound {
 		t.Errorf("a user the catalog does not know: %+v, %v; want NotFound", pc, err)
+	}
+	// The catalog's own trouble says nothing of the token: not a 401.
+	snap.Users = append(snap.Users, org.User{Metadata: org.Metadata{Name: "cyclist"}})
+	cat = NewSnapshotCatalog(snap)
+	if pc, err := pv.Verify(context.Background(), token("user:default/cyclist")); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Errorf("a group cycle: %+v, %v; want Unavailable", pc, err)
+	}
+}
+
+// A plugin whose discovery fails is not asked about again for every
+// token naming it: once per RefetchInterval, as JWKS fetches.
+func TestPluginDiscoveryFailureIsSpaced(t *testing.T) {
+	c := newClock()
+	users, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newPluginBackend(t, "catalog")
+	var calls atomic.Int32
+	pv, err := NewPluginVerifier(&PluginVerifierOptions{PluginID: "permission", AllowedPlugins: []string{"catalog"}, Users: users, Now: c.Now,
+		BaseURL: func(context.Context, string) (string, error) {
+			calls.Add(1)
+			return "", errors.New("discovery is down")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := c.Now().Unix()
+	for i := range 100 {
+		tok := b.token(t, "catalog", map[string]any{"sub": "catalog", "aud": "permission", "iat": now, "exp": now + 600, "jti": i})
+		if _, err := pv.Verify(context.Background(), tok); errcode.CodeOf(err) != errcode.Unavailable {
+			t.Fatalf("token %d: %v; want Unavailable", i, err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("100 tokens asked discovery %d times; want 1", n)
+	}
+	c.Advance(31 * time.Second)
+	tok := b.token(t, "catalog", map[string]any{"sub": "catalog", "aud": "permission", "iat": now, "exp": now + 600})
+	_, _ = pv.Verify(context.Background(), tok)
+	if n := calls.Load(); n != 2 {
+		t.Errorf("after the interval, discovery was asked %d times in all; want 2", n)
 	}
 }

@@ -526,13 +526,13 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	}
 	// The fetched set replaces the previous one: a key the issuer no
 	// longer publishes (pruned or revoked) stops verifying, as with
-	// Backstage's remote JWKS. Static keys stay.
+	// Backstage's remote JWKS. Static keys stay, and win a kid both
+	// name: a static key verifies before the first fetch, so the same kid
+	// must mean the same key after it.
 	v.mu.Lock()
 	v.keys, v.keyAlg = keys, algs
 	for kid, k := range v.static {
-		if _, clash := v.keys[kid]; !clash {
-			v.keys[kid], v.keyAlg[kid] = k, v.staticAlg[kid]
-		}
+		v.keys[kid], v.keyAlg[kid] = k, v.staticAlg[kid]
 	}
 	v.fetched = true
 	v.mu.Unlock()

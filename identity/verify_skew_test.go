@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -87,5 +88,58 @@ func TestStaticKeyVerifiesWhileJWKSIsDown(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), otok.Token); errcode.CodeOf(err) != errcode.Unavailable {
 		t.Errorf("a token whose key only the JWKS can have: %v, want Unavailable", err)
+	}
+}
+
+// A kid that names a static key and, in the JWKS, another key means the
+// static key before and after the first fetch: a token that verified with
+// it keeps verifying, and so does a fresh one.
+func TestStaticKeyWinsAKidTheJWKSAlsoNames(t *testing.T) {
+	c := newClock()
+	is := newIssuer(t, c)
+	first, err := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := is.JWKS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newIssuer(t, c)
+	if _, err := other.Issue(context.Background(), IssueRequest{Subject: "user:default/carol"}); err != nil {
+		t.Fatal(err)
+	}
+	remote, err := other.JWKS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clash := JWKS{Keys: []JWK{remote.Keys[0]}}
+	clash.Keys[0].Kid = static.Keys[0].Kid // the other issuer's key under the static key's kid
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(clash)
+	}))
+	defer srv.Close()
+	v, err := NewVerifier(&VerifierOptions{Keys: &static, JWKSURL: srv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), first.Token); err != nil {
+		t.Fatalf("before any fetch: %v", err)
+	}
+	unknown, err := newIssuer(t, c).Issue(context.Background(), IssueRequest{Subject: "user:default/bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = v.Verify(context.Background(), unknown.Token) // an unknown kid: the JWKS is fetched
+	c.Advance(time.Second)
+	fresh, err := is.Issue(context.Background(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"the token verified before": first.Token, "a fresh token": fresh.Token} {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Errorf("%s, after the fetch: %v", name, err)
+		}
 	}
 }
