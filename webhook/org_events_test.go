@@ -21,7 +21,7 @@ func TestGitHubOrgEvents(t *testing.T) {
 		{"member removed", "organization", `{"action": "member_removed", "membership": {"user": {"login": "jane"}}, ` + org + `}`,
 			&OrgChange{Org: "acme", User: "jane", Action: "member_removed"}},
 		{"organisation renamed", "organization", `{"action": "renamed", "changes": {"login": {"from": "acme-old"}}, ` + org + `}`,
-			&OrgChange{Org: "acme", Action: "renamed"}},
+			&OrgChange{Org: "acme", Action: "renamed", From: "acme-old"}},
 		{"member invited", "organization", `{"action": "member_invited", "invitation": {"login": "jane"}, ` + org + `}`, nil},
 		{"team membership", "membership", `{"action": "removed", "scope": "team", "member": {"login": "bob"}, "team": {"slug": "platform-team", "name": "Platform Team"}, ` + org + `}`,
 			&OrgChange{Org: "acme", User: "bob", Team: "platform-team", Action: "removed"}},
@@ -39,7 +39,7 @@ func TestGitHubOrgEvents(t *testing.T) {
 			&OrgChange{Org: "acme", Action: "new_permissions_accepted"}},
 		{"app installed on a user", "installation", `{"action": "created", "installation": {"id": 8, "account": {"login": "octocat", "type": "User"}}}`, nil},
 		{"installation's organisation renamed", "installation_target", `{"action": "renamed", "target_type": "Organization", "account": {"login": "acme-new", "type": "Organization"}, "changes": {"login": {"from": "acme"}}, "installation": {"id": 7}}`,
-			&OrgChange{Org: "acme-new", Action: "renamed"}},
+			&OrgChange{Org: "acme-new", Action: "renamed", From: "acme"}},
 		{"installation's user renamed", "installation_target", `{"action": "renamed", "target_type": "User", "account": {"login": "octo"}, "installation": {"id": 8}}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,6 +70,9 @@ func TestGitHubOrgEventBadNames(t *testing.T) {
 		{"team", `{"action": "created", "team": {"slug": "web"}}`},
 		{"installation", `{"action": "created", "installation": {"id": 7, "account": {"login": "acme corp", "type": "Organization"}}}`},
 		{"installation_target", `{"action": "renamed", "target_type": "Organization", "account": {"login": "../acme"}}`},
+		{"installation_target", `{"action": "renamed", "target_type": "Organization", "account": {"login": ".."}}`},
+		{"organization", `{"action": "renamed", "changes": {"login": {"from": "../old"}}, "organization": {"login": "acme"}}`},
+		{"organization", `{"action": "member_added", "membership": {"user": {"login": "."}}, "organization": {"login": "acme"}}`},
 	} {
 		r := newReceiver(t, "github.com", nil)
 		h := githubHeaders([]byte(tc.body), "d")

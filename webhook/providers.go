@@ -121,6 +121,12 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 		Account *struct {
 			Login string `json:"login"`
 		} `json:"account"`
+		// organization and installation_target renamed: the old login.
+		Changes *struct {
+			Login *struct {
+				From string `json:"from"`
+			} `json:"login"`
+		} `json:"changes"`
 		TargetType   string `json:"target_type"`
 		Organization *struct {
 			Login string `json:"login"`
@@ -177,6 +183,12 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 			return nil, r.fail(errcode.InvalidArgument, "%s event names no organization, or a login or team slug that is not one", ev.Name)
 		}
 		oc.Org, oc.Action = orgLogin, p.Action
+		if p.Action == "renamed" && p.Changes != nil && p.Changes.Login != nil && p.Changes.Login.From != "" {
+			if !gitHubName(p.Changes.Login.From) {
+				return nil, r.fail(errcode.InvalidArgument, "%s event names a former login that is not one", ev.Name)
+			}
+			oc.From = p.Changes.Login.From
+		}
 		ev.Org = &oc
 	}
 	fp := filePush{isPush: ev.Name == "push", ref: p.Ref, before: p.Before, after: p.After, commits: p.Commits}
@@ -206,7 +218,8 @@ type login struct {
 // gitHubName reports whether s can be a GitHub login or team slug:
 // letters, digits, '-', '_' and '.', at most 100 bytes.
 func gitHubName(s string) bool {
-	if s == "" || len(s) > 100 {
+	if s == "" || len(s) > 100 || s[0] == '.' {
+		// Never "." or "..", which would be a path step in a URL.
 		return false
 	}
 	for _, c := range []byte(s) {

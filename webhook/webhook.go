@@ -177,6 +177,8 @@ type OrgChange struct {
 	// "unsuspend" or "new_permissions_accepted" there (installation
 	// event): read the organisations again.
 	Action string
+	// From is the organisation's former login, for "renamed".
+	From string
 }
 
 // Event is a verified event.

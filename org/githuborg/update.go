@@ -31,6 +31,25 @@ type Change struct {
 	// gives a renamed team a new slug, and the event names only the new
 	// one), which only a full Read can apply.
 	Action string
+	// From is the organisation's former login when it was renamed
+	// (webhook.OrgChange.From): a Reader of configured organisations
+	// knows the rename by it.
+	From string
+}
+
+// validMember reports whether s can be a member's login: letters,
+// digits, '-' and '_' (managed users' logins end in _shortcode), which a
+// URL path or a query cannot misread.
+func validMember(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxUpdateReads bounds the further reads one Update makes: the members
@@ -82,20 +101,25 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 	if snap == nil || ch.Org == "" || (ch.User == "" && ch.Team == "" && ch.Action == "") {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a snapshot and a change naming an organisation and a member or a team are required")
 	}
+	if !validLogin(ch.Org) || (ch.User != "" && !validMember(ch.User)) || (ch.From != "" && !validLogin(ch.From)) {
+		return nil, errcode.New(errcode.InvalidArgument, op, "the change names an organisation or member that is not a GitHub login")
+	}
+	login := ch.Org
+	if len(r.cfg.Orgs) > 0 {
+		i := slices.IndexFunc(r.cfg.Orgs, func(o string) bool {
+			return strings.EqualFold(o, ch.Org) || ch.From != "" && strings.EqualFold(o, ch.From)
+		})
+		if i < 0 {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "organisation %q is not one of %s (id %q) orgs", ch.Org, ConfigPath, r.cfg.ID)
+		}
+		login = r.cfg.Orgs[i] // as Read spells it
+	}
 	if ch.User == "" && ch.Team == "" {
 		// The organisation itself changed (renamed, deleted; the app
 		// installed there, removed, suspended or given new permissions):
 		// its logins, namespace and annotations with it, or which
 		// organisations are read.
 		return nil, errcode.Newf(errcode.Conflict, op, "organisation %s itself changed (%s): read the organisations again", ch.Org, ch.Action)
-	}
-	login := ch.Org
-	if len(r.cfg.Orgs) > 0 {
-		i := slices.IndexFunc(r.cfg.Orgs, func(o string) bool { return strings.EqualFold(o, ch.Org) })
-		if i < 0 {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "organisation %q is not one of %s (id %q) orgs", ch.Org, ConfigPath, r.cfg.ID)
-		}
-		login = r.cfg.Orgs[i] // as Read spells it
 	}
 	multi := len(r.cfg.Orgs) > 1 || (len(r.cfg.Orgs) == 0 && namespaced(snap))
 	ns := ""

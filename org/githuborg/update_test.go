@@ -121,6 +121,22 @@ func TestUpdateNeedsFullRead(t *testing.T) {
 	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme"}); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("a change naming nothing: %v, want InvalidArgument", err)
 	}
+	// Anyone can install a public app on an organisation of their own:
+	// that is none of this Reader's business, not a full read of acme.
+	for _, action := range []string{"created", "deleted", "suspend", "renamed"} {
+		if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "evil", Action: action}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("organisation evil %s: %v, want InvalidArgument", action, err)
+		}
+	}
+	// acme renamed: the event names the new login, and the old one.
+	if _, err := r.Update(context.Background(), snap, githuborg.Change{Org: "acme-corp", From: "acme", Action: "renamed"}); errcode.CodeOf(err) != errcode.Conflict {
+		t.Errorf("acme renamed: %v, want Conflict", err)
+	}
+	for _, ch := range []githuborg.Change{{Org: "..", Action: "deleted"}, {Org: "acme", User: ".."}, {Org: "acme", User: "a/b"}, {Org: "x", From: "../acme", Action: "renamed"}} {
+		if _, err := r.Update(context.Background(), snap, ch); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("%+v: %v, want InvalidArgument", ch, err)
+		}
+	}
 }
 
 // TestUpdateSeveralOrganisations: with several organisations, an update

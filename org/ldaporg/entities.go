@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
@@ -15,12 +17,16 @@ import (
 )
 
 // NormalizeDN returns the canonical form of a DN for comparisons: parsed,
-// attribute types and values lower-cased, spaces around separators
+// attribute types lower-cased and values case-folded as strings.EqualFold
+// (go-ldap's DN.EqualFold) compares them, spaces around separators
 // dropped, each value escaped again one way (RFC 4514: "\2C" and "\,"
 // are one comma, which stays escaped), RDN parts sorted, so
 // "CN=Devs, OU=Groups,DC=Example,DC=Org" and
-// "cn=devs,ou=groups,dc=example,dc=org" are equal, and two different DNs
-// never are. ok is false when dn does not parse.
+// "cn=devs,ou=groups,dc=example,dc=org" are equal, and DNs that differ
+// otherwise than so are not. (LDAP's own matching rules also ignore
+// Unicode normalisation forms and runs of inner spaces, which this does
+// not: such forms of one entry compare unequal, which loses a link and
+// grants nothing.) ok is false when dn does not parse.
 func NormalizeDN(dn string) (string, bool) {
 	p, err := ldap.ParseDN(dn)
 	if err != nil || len(p.RDNs) == 0 {
@@ -52,13 +58,29 @@ func NormalizeDN(dn string) (string, bool) {
 			}
 			// go-ldap's String escapes both parts as RFC 4514 says ("=" in
 			// a type too).
-			avas[j] = (&ldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: strings.ToLower(a.Value)}).String()
+			avas[j] = (&ldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: foldValue(a.Value)}).String()
 		}
 		// Multi-valued RDNs compare regardless of order.
 		slices.Sort(avas)
 		b.WriteString(strings.Join(avas, "+"))
 	}
 	return b.String(), true
+}
+
+// foldValue maps each rune to one member of its simple case-folding
+// orbit, so that foldValue(x) == foldValue(y) iff strings.EqualFold(x, y)
+// (go-ldap's DN.EqualFold): ASCII lower-cased.
+func foldValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		if m < utf8.RuneSelf {
+			m = unicode.ToLower(m)
+		}
+		return m
+	}, s)
 }
 
 // plain reports whether s is printable ASCII that RFC 4514 never escapes
@@ -262,9 +284,22 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 	dns := make(map[string]target, len(users)+len(groups))
 	userVals := make(map[string]int, 2*len(users))
 	groupVals := make(map[string]int, 2*len(groups))
+	ambiguous := map[string]bool{}
 	add := func(e entry, t target, vals map[string]int) {
 		if n, ok := NormalizeDN(e.dn); ok {
-			dns[n] = t
+			if _, taken := dns[n]; taken || ambiguous[n] {
+				// Two entries whose DNs compare equal (a directory that
+				// folds case otherwise than LDAP's matching rules, or
+				// lists an entry twice): a reference to either could be
+				// the other's, so it resolves to neither.
+				if !ambiguous[n] {
+					snap.Warnings = append(snap.Warnings, fmt.Sprintf("two entries have the DN %s (compared case-insensitively); references to it are left out", strconv.QuoteToASCII(e.dn)))
+				}
+				delete(dns, n)
+				ambiguous[n] = true
+			} else {
+				dns[n] = t
+			}
 		}
 		if e.rdn != "" {
 			vals[strings.ToLower(e.rdn)] = t.i

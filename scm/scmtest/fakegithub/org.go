@@ -45,7 +45,7 @@ type OrgMember struct {
 // for anyone else; to any other requester 302 Found to
 // /orgs/{org}/public_members/{username}, since it may not see private
 // memberships; 403 to an installation of the organisation without the
-// Members permission.
+// Members permission; 404 for an organisation that does not exist.
 func (s *Server) orgMembership(w http.ResponseWriter, r *http.Request) {
 	c, actor := callerOf(r), s.actor(r)
 	s.site.Lock()
@@ -63,6 +63,8 @@ func (s *Server) orgMembership(w http.ResponseWriter, r *http.Request) {
 	isMember := inside && o.member(r.PathValue("user")) != nil
 	s.site.Unlock()
 	switch {
+	case o == nil: // no such organisation
+		s.writeError(w, r, http.StatusNotFound, "Not Found", docREST+"/orgs/members#check-organization-membership-for-a-user")
 	case noPermission:
 		s.writeError(w, r, http.StatusForbidden, msgNotAccessible, docREST+"/orgs/members#check-organization-membership-for-a-user")
 	case !inside:

@@ -1,6 +1,7 @@
 package fakegithub_test
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,12 +16,14 @@ func TestOrgMembershipAsGitHubAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name, user, token, who string
 		want                   int
+		org                    string
 	}{
-		{"member asks about a private member", "alice", "t", "jane", http.StatusNoContent},
-		{"member asks about a non-member", "alice", "t", "zed", http.StatusNotFound},
-		{"non-member asks about a private member", "mallory", "t", "jane", http.StatusFound},
-		{"non-member asks about a non-member", "mallory", "t", "zed", http.StatusFound},
-		{"anonymous", "alice", "", "jane", http.StatusFound},
+		{"member asks about a private member", "alice", "t", "jane", http.StatusNoContent, ""},
+		{"member asks about a non-member", "alice", "t", "zed", http.StatusNotFound, ""},
+		{"non-member asks about a private member", "mallory", "t", "jane", http.StatusFound, ""},
+		{"non-member asks about a non-member", "mallory", "t", "zed", http.StatusFound, ""},
+		{"anonymous", "alice", "", "jane", http.StatusFound, ""},
+		{"no such organisation", "mallory", "t", "jane", http.StatusNotFound, "nosuchorg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fakegithub.New(&fakegithub.Options{Tokens: []string{"t"}, User: tc.user})
@@ -30,7 +33,7 @@ func TestOrgMembershipAsGitHubAnswers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			req, err := http.NewRequest(http.MethodGet, s.APIBaseURL()+"/orgs/acme/members/"+tc.who, nil)
+			req, err := http.NewRequest(http.MethodGet, s.APIBaseURL()+"/orgs/"+cmp.Or(tc.org, "acme")+"/members/"+tc.who, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
