@@ -365,7 +365,8 @@ var isoUnits = []time.Duration{365 * day, 30 * day, 7 * day, day, time.Hour, tim
 
 // ParseHumanDuration parses Backstage's duration forms (its
 // readDurationFromConfig): a string in the `ms` library's format ("7d",
-// "2 days", "1.5h", "30 minutes"; a bare number is milliseconds), an ISO
+// "2 days", "1.5h", "30 minutes"; a plain number is refused, as Backstage
+// refuses it), an ISO
 // 8601 duration ("P7D", "PT1M", "P2DT6H"), a Go duration ("1h30m"), or an
 // object with years, months, weeks, days, hours, minutes, seconds and
 // milliseconds. A value it does not understand, or one that is not
@@ -406,8 +407,8 @@ func parseHumanDuration(raw json.RawMessage) (time.Duration, error) {
 		}
 		total += v * float64(u)
 	}
-	if total <= 0 || total > math.MaxInt64 {
-		return 0, fmt.Errorf("the duration must be positive")
+	if !(total > 0) || total >= math.MaxInt64 { // 2^63 itself would wrap to a negative Duration
+		return 0, fmt.Errorf("the duration must be positive and less than 292 years")
 	}
 	return time.Duration(total), nil
 }
@@ -439,6 +440,9 @@ func parseStringDuration(s string) (time.Duration, bool) {
 		u := time.Millisecond
 		switch {
 		case unit == "":
+			// Backstage refuses a plain number ("try adding a unit"):
+			// "3600" meant as seconds would end sessions in 3.6 s.
+			return 0, false
 		case strings.HasPrefix(unit, "ms") || strings.HasPrefix(unit, "milli"):
 		default:
 			u = msUnits[unit[:1]]

@@ -125,6 +125,10 @@ type refusal struct {
 // made at the provider is seen within it.
 const refusalTTL = 30 * time.Second
 
+// maxRateLimitKept caps how long a rate limit the provider answered an
+// exchange with is kept.
+const maxRateLimitKept = 5 * time.Minute
+
 // NewTokenExchange checks o and returns a TokenExchange. It makes no
 // request. Errors are InvalidArgument.
 func NewTokenExchange(o TokenExchangeOptions) (*TokenExchange, error) {
@@ -353,7 +357,12 @@ func (x *TokenExchange) noteRefusal(subject string, err error) {
 	case errcode.RateLimited:
 		var e *errcode.Error
 		if errors.As(err, &e) && e.RetryAt.After(now) {
+			// Capped: a retry time a year away (or a misread one) must
+			// not refuse this user's exchanges until her token rotates.
 			until = e.RetryAt
+			if limit := now.Add(maxRateLimitKept); until.After(limit) {
+				until = limit
+			}
 		}
 	}
 	if until.IsZero() {
@@ -381,6 +390,31 @@ func (x *TokenExchange) noteRefusal(subject string, err error) {
 	x.refused[k] = refusal{until: until, err: err}
 }
 
+// cutToken replaces in text every run of at least 16 characters of token
+// that starts where token does: the token itself, and what is left of it
+// where a description that echoed it was clipped.
+func cutToken(text, token string) string {
+	const minRun = 16
+	if len(token) < minRun {
+		return strings.ReplaceAll(text, token, "[REDACTED]")
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, token[:minRun])
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		n := minRun
+		for n < len(token) && i+n < len(text) && text[i+n] == token[n] {
+			n++
+		}
+		b.WriteString(text[:i])
+		b.WriteString("[REDACTED]")
+		text = text[i+n:]
+	}
+}
+
 // exchangeError is err, from exchanging subject, as the TokenExchange's
 // error: the same code and retry time, under this operation, with the
 // subject token cut out of its text (a token endpoint may echo it in its
@@ -403,7 +437,7 @@ func (x *TokenExchange) exchangeError(err error, subject string) error {
 		code = errcode.PermissionDenied
 	}
 	out := &errcode.Error{Code: code, Op: "auth.TokenExchange", Host: x.host,
-		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(strings.ReplaceAll(err.Error(), subject, "[REDACTED]"))}
+		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(cutToken(err.Error(), subject))}
 	if e != nil {
 		out.RetryAt, out.Status = e.RetryAt, e.Status
 	}

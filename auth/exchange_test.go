@@ -265,3 +265,29 @@ func TestTokenExchangeForbiddenIsPermissionDenied(t *testing.T) {
 		t.Fatalf("a 403 access_denied: %v, want PermissionDenied", err)
 	}
 }
+
+// A provider echoing the subject token late in a long description: the
+// description is clipped inside the token, and what is left of it is cut
+// out too.
+func TestTokenExchangeErrorEchoingTheTokenClipped(t *testing.T) {
+	s, _, _ := exchangeWorld(t, true, "")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": strings.Repeat("x", 250) + " " + r.PostForm.Get("subject_token")})
+	}))
+	t.Cleanup(echo.Close)
+	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: echo.URL + "/token", ClientID: "portal",
+		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = x.Source(s).Credential(t.Context())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(msg, s.Tokens.AccessToken[:16]) {
+		t.Errorf("error shows the start of the token: %s", msg)
+	}
+}

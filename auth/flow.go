@@ -446,10 +446,18 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if key, ok := h.sessionKey(r); ok {
-		h.revoke(r.Context(), key)
-		if err := h.end(r.Context(), key); err != nil {
+		// Not the request's context: a browser that stops waiting (a tab
+		// closed while the provider's revocation is slow) must not keep
+		// the session. The session ends first; its tokens are revoked
+		// after, which a slow provider only delays.
+		ctx := context.WithoutCancel(r.Context())
+		s, _ := h.load(ctx, key)
+		if err := h.end(ctx, key); err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
+		}
+		if s != nil {
+			h.revoke(ctx, s)
 		}
 	}
 	h.setCookie(w, "session", "", -1)
@@ -500,11 +508,7 @@ func (h *Handler) end(ctx context.Context, key string) error {
 }
 
 // revoke asks the session's provider, if it can, to revoke its tokens.
-func (h *Handler) revoke(ctx context.Context, key string) {
-	s, err := h.load(ctx, key)
-	if err != nil {
-		return
-	}
+func (h *Handler) revoke(ctx context.Context, s *Session) {
 	p, herr := h.provider(s.Identity.Provider, s.Env)
 	if herr != nil {
 		return

@@ -22,6 +22,16 @@ func TestGoogleIdentityIssuerIsOneForm(t *testing.T) {
 	if id := o.identity(&claims{Issuer: "accounts.google.com", Subject: "1"}); id.Issuer != "accounts.google.com" {
 		t.Errorf("a generic provider changed the issuer to %q", id.Issuer)
 	}
+	// A generic provider configured with Google's issuer is Google's:
+	// both forms are one issuer (or a refresh would end the session as
+	// another user's), and the same e-mail rule holds.
+	og, err := NewOIDC(OIDCOptions{ClientID: "portal", MetadataURL: "https://accounts.google.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := og.identity(&claims{Issuer: "accounts.google.com", Subject: "1", Email: "a@corp.example", EmailVerified: true}); id.Issuer != googleIssuer || id.EmailVerified {
+		t.Errorf("generic provider at Google: %+v", id)
+	}
 }
 
 // Google's email_verified is trusted only where Google is authoritative:

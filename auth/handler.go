@@ -106,6 +106,15 @@ type Options struct {
 	ServeAllEnvironments bool
 	// Store keeps the sessions; nil means a new [MemoryStore].
 	Store SessionStore
+	// ReadOnly makes a Handler that only reads the sessions other
+	// replicas sign users in to, through a shared Store (a service that
+	// needs the signed-in user): it never refreshes, re-checks or ends a
+	// session, serves one with the grace the serving replicas give, and
+	// hands out its token while the token lives (Unavailable once it
+	// expired, until a serving replica refreshes it). Without it, a
+	// Handler ends the sessions of a provider it does not have (one
+	// removed from the configuration, also when it was the last).
+	ReadOnly bool
 	// SessionDuration is how long a session lasts after sign-in; default
 	// DefaultSessionDuration.
 	SessionDuration time.Duration
@@ -772,6 +781,21 @@ func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session
 	if cur != nil && !h.due(cur) {
 		return cur, nil
 	}
+	if h.readOnly() {
+		// A replica that serves sign-ins refreshes it: no lease, no
+		// request, the session as the store has it while its tokens
+		// live.
+		if cur == nil {
+			var err error
+			if cur, err = h.load(ctx, key); err != nil {
+				return nil, err
+			}
+		}
+		if cur.Tokens.Expiry.IsZero() || h.now().Before(cur.Tokens.Expiry) {
+			return cur, nil
+		}
+		return nil, errcode.New(errcode.Unavailable, "auth.Refresh", errNoProviders)
+	}
 	ch := h.sf.DoChan(key, func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.ProviderTimeout+5*time.Second)
 		defer cancel()
@@ -1137,16 +1161,12 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 }
 
 // errNoProviders is why a Handler without providers refreshes nothing.
-const errNoProviders = "this server has no sign-in provider registered (it only reads sessions): a server that serves sign-ins must refresh the session"
+const errNoProviders = "this server only reads sessions (auth.Options.ReadOnly): a server that serves sign-ins must refresh the session"
 
-// readOnly reports whether no provider is registered: the Handler only
-// reads sessions (or serves before its providers are registered), so a
-// session whose provider it lacks is not one whose provider was removed.
-func (h *Handler) readOnly() bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.providers) == 0
-}
+// readOnly reports whether the Handler only reads sessions
+// (Options.ReadOnly), so that a session whose provider it lacks is not
+// one whose provider was removed.
+func (h *Handler) readOnly() bool { return h.o.ReadOnly }
 
 func (h *Handler) redirectProvider(id, env string) (RedirectProvider, bool) {
 	p, herr := h.provider(id, env)

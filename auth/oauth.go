@@ -338,8 +338,6 @@ func (b *oauthBase) getJSON(ctx context.Context, u, token string, out any) error
 	return nil
 }
 
-// hostOf returns the integration host of base URL u: host[:port], the
-// default port dropped, lower-case.
 // revokeAt revokes the refresh token (or, without one, the access token)
 // at endpoint (RFC 7009), authenticating the client as the token endpoint
 // does; "" revokes nothing.
@@ -376,6 +374,8 @@ func (b *oauthBase) revokeAt(ctx context.Context, endpoint string, t Tokens) err
 	return nil
 }
 
+// hostOf returns the integration host of base URL u: host[:port], the
+// default port dropped, lower-case.
 func hostOf(u *url.URL) string {
 	h := strings.ToLower(u.Host)
 	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {

@@ -244,6 +244,10 @@ type claims struct {
 
 func (c *claims) verified() bool { return truthy(c.EmailVerified) }
 
+// google reports whether the provider is Google's: the google provider,
+// or a generic one configured with Google's issuer.
+func (p *OIDC) google() bool { return p.o.typ == "google" || p.issuer == googleIssuer }
+
 // googleVouches reports whether Google is authoritative for the e-mail of
 // an account: a Gmail address, or one of an account of a Google Workspace
 // (hd), whose domain the organisation verified. A consumer account
@@ -302,7 +306,7 @@ func (p *OIDC) signIn(ctx context.Context, t Tokens, nonce string, checkNonce bo
 			if ui.Claims(&uc) == nil {
 				if id.Email == "" {
 					id.Email, id.EmailVerified = uc.Email, uc.verified()
-					if p.o.typ == "google" {
+					if p.google() {
 						id.EmailVerified = id.EmailVerified && googleVouches(uc.Email, cmp.Or(uc.HD, c.HD))
 					}
 				}
@@ -394,7 +398,7 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 
 func (p *OIDC) identity(c *claims) Identity {
 	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
-	if p.o.typ == "google" {
+	if p.google() {
 		if c.Issuer == "accounts.google.com" {
 			id.Issuer = googleIssuer // the same account, whichever form the token used
 		}

@@ -40,7 +40,7 @@ func TestReadOnlyHandlerKeepsSessions(t *testing.T) {
 	fg := githubWorld(t, true, clk.Now)
 	registerGitHub(t, p1, fg)
 	c, _, _ := p1.signIn(t, "github")
-	reader, err := auth.New(&auth.Options{BaseURL: p1.srv.URL + "/api/auth", Secret: integrations.NewSecret(testSecret), Environment: "development", Now: clk.Now, Store: store})
+	reader, err := auth.New(&auth.Options{BaseURL: p1.srv.URL + "/api/auth", Secret: integrations.NewSecret(testSecret), Environment: "development", Now: clk.Now, Store: store, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestReadOnlyHandlerKeepsUncheckedSessions(t *testing.T) {
 	fg := githubWorld(t, false, clk.Now)
 	registerGitHub(t, p1, fg)
 	c, _, _ := p1.signIn(t, "github")
-	reader, err := auth.New(&auth.Options{BaseURL: p1.srv.URL + "/api/auth", Secret: integrations.NewSecret(testSecret), Environment: "development", Now: clk.Now, Store: store})
+	reader, err := auth.New(&auth.Options{BaseURL: p1.srv.URL + "/api/auth", Secret: integrations.NewSecret(testSecret), Environment: "development", Now: clk.Now, Store: store, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
