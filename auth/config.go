@@ -310,9 +310,12 @@ func buildProvider(id string, pc ProviderConfig, o *Options) (Provider, error) {
 	if len(pc.AllowedTenants) > 0 && id != "microsoft" {
 		return nil, errcode.New(errcode.InvalidArgument, "auth.Config", "allowedTenants applies to the microsoft provider only")
 	}
-	if (id == "github" || id == "gitlab") && (pc.ClientID == "" || pc.ClientSecret.IsZero()) {
-		// A provider without a secret serves the device flow only, which
-		// a Handler does not offer.
+	if pc.ClientID == "" || pc.ClientSecret.IsZero() {
+		// As Backstage requires both: an unset ${VAR} would otherwise
+		// make a public client that fails at every sign-in (GitHub and
+		// GitLab ones serve the device flow only, which a Handler does
+		// not offer). Programs that want a public client build it with
+		// the New functions.
 		return nil, errcode.New(errcode.InvalidArgument, "auth.Config", "clientId and clientSecret are required")
 	}
 	switch id {

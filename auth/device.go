@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (d *DeviceCode) MarshalJSON() ([]byte, error) {
 
 // DeviceAuth asks GitHub for a device code (POST /login/device/code).
 func (g *GitHub) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
-	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/login/device/code", true)
+	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/login/device/code", true, noAuthn)
 }
 
 // DeviceSignIn polls GitHub until the user approves, then reads her
@@ -123,7 +124,7 @@ func (g *GitHub) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, err
 // GitLab 17.1 and later). A confidential application (one with a client
 // secret) authenticates there, as GitLab requires.
 func (g *GitLab) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
-	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/oauth/authorize_device", true)
+	return g.deviceAuth(ctx, scopes, g.info.Issuer+"/oauth/authorize_device", true, formAuthn)
 }
 
 // DeviceSignIn polls GitLab until the user approves, then reads her
@@ -158,7 +159,7 @@ func (p *OIDC) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, er
 	if u, err := url.Parse(meta.Endpoint); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, errcode.New(errcode.Unavailable, p.op, "the provider's device_authorization_endpoint is not an https URL")
 	}
-	return b.deviceAuth(ctx, scopes, meta.Endpoint, false)
+	return b.deviceAuth(ctx, scopes, meta.Endpoint, false, tokenAuthn)
 }
 
 // DeviceSignIn polls the provider until the user approves, then verifies
@@ -178,20 +179,31 @@ func (p *OIDC) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error
 	return p.signIn(ctx, b.tokens(tok), "", false)
 }
 
+// deviceAuthn is how a client with a secret authenticates at the device
+// authorization endpoint (RFC 8628 3.1: a confidential client does;
+// x/oauth2 sends only client_id).
+type deviceAuthn int
+
+const (
+	noAuthn    deviceAuthn = iota // GitHub takes the client id alone
+	formAuthn                     // client_secret in the form (GitLab: Doorkeeper refuses a confidential client without it)
+	tokenAuthn                    // as at the token endpoint, when the device endpoint is on its host (OpenID Connect)
+)
+
 // deviceAuth requests a device code at endpoint. With sameHost, the
 // verification page must be on the provider's own host.
-func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint string, sameHost bool) (*DeviceCode, error) {
+func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint string, sameHost bool, authn deviceAuthn) (*DeviceCode, error) {
 	cfg := b.cfg
 	cfg.Endpoint.DeviceAuthURL = endpoint
 	cfg.Scopes = b.scopes(scopes)
-	var opts []oauth2.AuthCodeOption
-	if b.info.Type == "gitlab" && cfg.ClientSecret != "" {
-		// RFC 8628 3.1: a confidential client authenticates, and GitLab
-		// (Doorkeeper) refuses one that does not; x/oauth2 sends only
-		// client_id. GitHub takes the client id alone.
-		opts = append(opts, oauth2.SetAuthURLParam("client_secret", cfg.ClientSecret))
+	actx, authenticated, sent := b.deviceCredentials(ctx, &cfg, endpoint, authn)
+	resp, err := cfg.DeviceAuth(actx, authenticated...)
+	var re *oauth2.RetrieveError
+	if err != nil && authn == tokenAuthn && sent && errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") {
+		// Some providers (Auth0) refuse a secret at this endpoint: once
+		// more without it.
+		resp, err = cfg.DeviceAuth(b.ctx(ctx))
 	}
-	resp, err := cfg.DeviceAuth(b.ctx(ctx), opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == 404 ||
@@ -203,6 +215,10 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 	}
 	if resp.DeviceCode == "" || resp.UserCode == "" || resp.VerificationURI == "" {
 		return nil, errcode.New(errcode.Unavailable, b.op, "the provider's device authorization answer lacks the device code, the user code or the verification page")
+	}
+	if len(resp.UserCode) > 64 || strings.ContainsFunc(resp.UserCode, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		// It is shown to the user, in a terminal too: no escape sequence.
+		return nil, errcode.New(errcode.Unavailable, b.op, "the provider's user code is not a short printable code")
 	}
 	for _, u := range []string{resp.VerificationURI, resp.VerificationURIComplete} {
 		if u != "" && !b.ownPage(u, sameHost) {
@@ -224,6 +240,47 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 
 // maxDeviceLifetime bounds how long a device sign-in polls.
 const maxDeviceLifetime = 30 * time.Minute
+
+// deviceCredentials returns the context and options that authenticate a
+// client with a secret at the device endpoint as authn says, and whether
+// they send the secret.
+func (b *oauthBase) deviceCredentials(ctx context.Context, cfg *oauth2.Config, endpoint string, authn deviceAuthn) (context.Context, []oauth2.AuthCodeOption, bool) {
+	plain := b.ctx(ctx)
+	if cfg.ClientSecret == "" || authn == noAuthn {
+		return plain, nil, false
+	}
+	if authn == formAuthn {
+		return plain, []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("client_secret", cfg.ClientSecret)}, true
+	}
+	du, err1 := url.Parse(endpoint)
+	tu, err2 := url.Parse(cfg.Endpoint.TokenURL)
+	if err1 != nil || err2 != nil || !strings.EqualFold(du.Scheme, tu.Scheme) || !strings.EqualFold(hostOf(du), hostOf(tu)) {
+		return plain, nil, false // the secret goes to the token endpoint's host only
+	}
+	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		return plain, []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("client_secret", cfg.ClientSecret)}, true
+	}
+	c := *b.client
+	c.Transport = basicAuth{base: b.client.Transport, id: cfg.ClientID, secret: cfg.ClientSecret}
+	return context.WithValue(ctx, oauth2.HTTPClient, &c), nil, true
+}
+
+// basicAuth authenticates a client with HTTP Basic, its id and secret
+// form-encoded (RFC 6749 2.3.1), as x/oauth2 does at a token endpoint.
+type basicAuth struct {
+	base       http.RoundTripper
+	id, secret string
+}
+
+func (t basicAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.SetBasicAuth(url.QueryEscape(t.id), url.QueryEscape(t.secret))
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
+}
 
 // ownPage reports whether u may be shown to the user as the provider's
 // verification page: https (http on loopback only), without user

@@ -205,11 +205,16 @@ func TestDeviceSignInRefusals(t *testing.T) {
 // user: someone answering for the provider must not send her to a page
 // that collects her code.
 func TestDeviceAuthRefusesAForeignPage(t *testing.T) {
-	for _, page := range []string{"https://evil.example/login/device", "http://github.example/login/device", "https://x@127.0.0.1/login/device", "javascript:alert(1)"} {
+	for _, page := range []string{"https://evil.example/login/device", "http://github.example/login/device", "https://x@127.0.0.1/login/device", "javascript:alert(1)", "own page, a user code with an escape sequence"} {
 		t.Run(page, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"device_code":"dc-1","user_code":"ABCD-EFGH","verification_uri":%q,"expires_in":900,"interval":5}`, page)
+				code, uri := "ABCD-EFGH", page
+				if strings.HasPrefix(page, "own page") {
+					code, uri = "ABCD\u001b[2J-EFGH", srv.URL+"/login/device"
+				}
+				json.NewEncoder(w).Encode(map[string]any{"device_code": "dc-1", "user_code": code, "verification_uri": uri, "expires_in": 900, "interval": 5})
 			}))
 			defer srv.Close()
 			g, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "cli", ClientSecret: secret("cli-secret"), EnterpriseInstanceURL: srv.URL})

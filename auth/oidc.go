@@ -203,7 +203,10 @@ func (p *OIDC) discover(ctx context.Context) error {
 	p.revoke = meta.Revoke
 	ep := prov.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
-	if p.o.TokenEndpointAuthMethod == "client_secret_post" {
+	if p.o.TokenEndpointAuthMethod == "client_secret_post" || p.cfg.ClientSecret == "" {
+		// A public client (no secret) sends its client_id alone, never
+		// a Basic header with an empty password, which Entra refuses
+		// from a public client (AADSTS700025).
 		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
 	p.cfg.Endpoint = ep

@@ -51,11 +51,12 @@ type PluginVerifierOptions struct {
 	// plugin acts for (her obo token is a limited one, which carries
 	// none), as Backstage's permission backend asks the auth backend's
 	// user info; for example a closure over [OwnershipRefs] and the
-	// catalog. Its error fails the verification: NotFound,
-	// PermissionDenied, Unauthorized, Unavailable and the context's codes
-	// are kept; any other (InvalidArgument for too many refs, Conflict for
-	// a group cycle, an error without a code) is Unavailable, since it
-	// says nothing of the caller's token. Nil leaves her ownership
+	// catalog. Its error fails the verification: NotFound, Unavailable
+	// and the context's codes are kept; any other (InvalidArgument for too
+	// many refs, Conflict for a group cycle, Unauthorized or
+	// PermissionDenied for the portal's own catalog credential, an error
+	// without a code) is Unavailable, since it says nothing of the
+	// caller's token. Nil leaves her ownership
 	// refs her own ref only.
 	OwnershipRefs func(ctx context.Context, userRef string) ([]string, error)
 	// HTTPClient, Algorithms, Leeway, Now and RefetchInterval are used
@@ -199,8 +200,8 @@ func (pv *PluginVerifier) Verify(ctx context.Context, token string) (*PluginClai
 		refs, err := f(ctx, u.Subject)
 		if err != nil {
 			switch errcode.CodeOf(err) {
-			case errcode.Canceled, errcode.DeadlineExceeded, errcode.Unavailable, errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
-				// The lookup failing, or a refusal of the user herself.
+			case errcode.Canceled, errcode.DeadlineExceeded, errcode.Unavailable, errcode.NotFound:
+				// The lookup failing, or a user the catalog does not know.
 			default:
 				// The catalog's data (too many refs, a group cycle) or an
 				// unexpected error: not the caller's token, which a 401
@@ -257,6 +258,9 @@ func (pv *PluginVerifier) verifierOf(ctx context.Context, plugin string) (*Verif
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		pv.mu.Lock()
+		pv.failed[plugin] = now()
+		pv.mu.Unlock()
 		return nil, errcode.Newf(errcode.Unavailable, op, "the base URL of plugin %s is not an http(s) URL", plugin)
 	}
 	v, err = newVerifier(&VerifierOptions{JWKSURL: strings.TrimSuffix(base, "/") + PluginJWKSPath, HTTPClient: pv.opts.HTTPClient,

@@ -315,10 +315,12 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 		add(e, target{true, i}, groupVals)
 	}
 	lookup := func(ref string, groupFirst bool) (target, bool) {
-		if n, ok := NormalizeDN(ref); ok {
-			if t, ok := dns[n]; ok {
-				return t, true
-			}
+		if n, ok := NormalizeDN(ref); ok && strings.Contains(ref, "=") {
+			// A DN names the entry with that DN or none: not one whose
+			// RDN value happens to spell it, nor, for a DN left out as
+			// ambiguous, either of the two.
+			t, ok := dns[n]
+			return t, ok
 		}
 		v := strings.ToLower(ref)
 		ui, isUser := userVals[v]
