@@ -3,16 +3,8 @@ package auth_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 	"time"
-
-	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/testsvc/testclock"
-	"github.com/scmkit/scmkit/scm/scmtest/fakegitlab"
 )
 
 // A logout ends the session even when the browser gives up on it while
@@ -20,38 +12,13 @@ import (
 // session is deleted first, and the revocation does not run under the
 // request's context.
 func TestLogoutEndsSessionWhileRevokeIsSlow(t *testing.T) {
-	clk := testclock.New(time.Now())
-	p := newPortal(t, auth.Options{Now: clk.Now})
-	p.clk = clk
-	fl := fakegitlab.New(&fakegitlab.Options{Tokens: []string{"portal-pat"}, Now: clk.Now, RelativePath: "/gitlab"})
-	t.Cleanup(fl.Close)
-	fl.AddOAuthApp(fakegitlab.OAuthApp{ClientID: "gl-client", ClientSecret: "gl-secret"})
-	fl.SetOAuthUser(fakegitlab.OAuthUser{Username: "alice", Name: "Alice", Email: "alice@example.com"})
-	target, _ := url.Parse(fl.URL())
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/gitlab/oauth/revoke" {
-			select { // GitLab slow to answer
-			case <-r.Context().Done():
-			case <-time.After(3 * time.Second):
-			}
-			w.Write([]byte("{}"))
-			return
+	p, c := signedInGitLabBehind(t, func(w http.ResponseWriter, r *http.Request) {
+		select { // GitLab slow to answer
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	gl, err := auth.NewGitLab(auth.GitLabOptions{ClientID: "gl-client", ClientSecret: integrations.NewSecret("gl-secret"), BaseURL: front.URL + "/gitlab", Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.h.Register("gitlab", "development", gl); err != nil {
-		t.Fatal(err)
-	}
-	c, resp, body := p.signIn(t, "gitlab")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
-	}
+		w.Write([]byte("{}"))
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.srv.URL+"/api/auth/gitlab/logout", nil)
