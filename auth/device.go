@@ -201,8 +201,11 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 	var re *oauth2.RetrieveError
 	if err != nil && authn == tokenAuthn && sent && errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") {
 		// Some providers (Auth0) refuse a secret at this endpoint: once
-		// more without it.
-		resp, err = cfg.DeviceAuth(b.ctx(ctx))
+		// more without it. If that fails too, the first answer (the one
+		// to the authenticated request) is the one to report.
+		if resp2, err2 := cfg.DeviceAuth(b.ctx(ctx)); err2 == nil {
+			resp, err = resp2, nil
+		}
 	}
 	if err != nil {
 		var re *oauth2.RetrieveError

@@ -390,29 +390,53 @@ func (x *TokenExchange) noteRefusal(subject string, err error) {
 	x.refused[k] = refusal{until: until, err: err}
 }
 
-// cutToken replaces in text every run of at least 16 characters of token
-// that starts where token does: the token itself, and what is left of it
-// where a description that echoed it was clipped.
+// cutToken replaces in text every run made of 16-character pieces of
+// token, as it is and URL-encoded: the token itself, its start or end
+// where a description that echoed it was clipped, and its halves where it
+// was split.
 func cutToken(text, token string) string {
-	const minRun = 16
-	if len(token) < minRun {
+	text = cutRuns(text, token)
+	if q := url.QueryEscape(token); q != token {
+		text = cutRuns(text, q)
+	}
+	return text
+}
+
+func cutRuns(text, token string) string {
+	const w = 16
+	if len(token) < w {
 		return strings.ReplaceAll(text, token, "[REDACTED]")
 	}
-	var b strings.Builder
-	for {
-		i := strings.Index(text, token[:minRun])
-		if i < 0 {
-			b.WriteString(text)
-			return b.String()
-		}
-		n := minRun
-		for n < len(token) && i+n < len(text) && text[i+n] == token[n] {
-			n++
-		}
-		b.WriteString(text[:i])
-		b.WriteString("[REDACTED]")
-		text = text[i+n:]
+	pieces := make(map[string]bool, len(token)-w+1)
+	for i := 0; i+w <= len(token); i++ {
+		pieces[token[i:i+w]] = true
 	}
+	covered := make([]bool, len(text))
+	found := false
+	for i := 0; i+w <= len(text); i++ {
+		if pieces[text[i:i+w]] {
+			found = true
+			for j := i; j < i+w; j++ {
+				covered[j] = true
+			}
+		}
+	}
+	if !found {
+		return text
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); {
+		if !covered[i] {
+			b.WriteByte(text[i])
+			i++
+			continue
+		}
+		for i < len(text) && covered[i] {
+			i++
+		}
+		b.WriteString("[REDACTED]")
+	}
+	return b.String()
 }
 
 // exchangeError is err, from exchanging subject, as the TokenExchange's
@@ -440,6 +464,9 @@ func (x *TokenExchange) exchangeError(err error, subject string) error {
 		Msg: "the identity provider did not exchange the user's token for " + x.target(), Err: errors.New(cutToken(err.Error(), subject))}
 	if e != nil {
 		out.RetryAt, out.Status = e.RetryAt, e.Status
+		if limit := x.o.Now().Add(maxRateLimitKept); out.RetryAt.After(limit) {
+			out.RetryAt = limit // as the refusal is kept: a year-long Retry-After is not passed on
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -132,6 +133,9 @@ func TestExchangeRateLimitKeptBriefly(t *testing.T) {
 	_, err = src.Credential(t.Context())
 	if errcode.CodeOf(err) != errcode.RateLimited {
 		t.Fatalf("first exchange: %v, want RateLimited", err)
+	}
+	if e := (*errcode.Error)(nil); errors.As(err, &e) && e.RetryAt.After(now.Add(5*time.Minute)) {
+		t.Errorf("the error tells to retry at %v, more than 5 minutes away", e.RetryAt)
 	}
 	if _, err := src.Credential(t.Context()); errcode.CodeOf(err) != errcode.RateLimited || requests.Load() != 1 {
 		t.Fatalf("at once again: %v after %d requests; want RateLimited from memory", err, requests.Load())

@@ -591,12 +591,13 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // provider asked without the offline_access scope; a provider that cannot
 // refresh, or is no longer configured).
 //
-// A Handler without any provider registered (one a service builds only to
-// read the portal's sessions from the shared store, or one not yet given
-// its providers) reads sessions as the replicas that serve sign-ins do,
-// with the same grace, and never ends one: the credentials of
-// [Session.UserCredentials] are the session's tokens while they live,
-// Unavailable once they expired, until a serving replica renews them.
+// A Handler with Options.ReadOnly (one a service builds only to read the
+// portal's sessions from the shared store) reads sessions as the replicas
+// that serve sign-ins do, with the same grace, and never ends one: the
+// credentials of [Session.UserCredentials] are the session's tokens while
+// they live and the session is confirmed, Unavailable once they expired,
+// until a serving replica renews them. Any other Handler ends the
+// sessions of a provider it does not have.
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"
 	key, ok := h.sessionKey(r)
@@ -626,9 +627,8 @@ func (h *Handler) unconfirmed(s *Session) bool {
 	if _, ok := h.redirectProvider(s.Identity.Provider, s.Env); (!ok && !h.readOnly()) || s.Tokens.RefreshToken == "" {
 		// Nothing can renew the tokens (no refresh token, a provider that
 		// cannot refresh, or one no longer configured): no grace. A
-		// Handler without any provider (one that only reads sessions, or
-		// not yet given its providers) cannot tell: a replica serving
-		// sign-ins renews them, or ends the session.
+		// read-only Handler (Options.ReadOnly) cannot tell: a replica
+		// serving sign-ins renews them, or ends the session.
 		return h.now().After(s.Tokens.Expiry)
 	}
 	return h.now().After(s.Tokens.Expiry.Add(h.recheckGrace()))
@@ -791,6 +791,9 @@ func (h *Handler) fresh(ctx context.Context, key string, cur *Session) (*Session
 				return nil, err
 			}
 		}
+		if h.unconfirmed(cur) {
+			return nil, errcode.New(errcode.Unauthorized, "auth.Refresh", "the provider has not confirmed this session for too long; refresh it or sign in again")
+		}
 		if cur.Tokens.Expiry.IsZero() || h.now().Before(cur.Tokens.Expiry) {
 			return cur, nil
 		}
@@ -876,17 +879,7 @@ func (h *Handler) refreshHeld(ctx context.Context, lease Lease, key string) (*Se
 		return h.recheckHeld(ctx, lease, key, s)
 	}
 	p, herr := h.provider(s.Identity.Provider, s.Env)
-	if herr != nil && h.readOnly() {
-		// A Handler that only reads sessions (or has not been given its
-		// providers yet) leaves the refresh to a replica that serves
-		// sign-ins: the session is served as it is while its tokens
-		// live, and never ended here.
-		if h.now().Before(s.Tokens.Expiry) {
-			return s, nil
-		}
-		return nil, errcode.New(errcode.Unavailable, op, errNoProviders)
-	}
-	if herr != nil {
+	if herr != nil { // (a read-only Handler never gets here: see fresh)
 		// No refresh can ever succeed: the session ends, as a session
 		// whose tokens do not expire ends at its re-check.
 		return nil, h.endRefused(ctx, op, key, "the session's provider is no longer configured; sign in again", nil)
@@ -1098,10 +1091,6 @@ func (h *Handler) recheckHeld(ctx context.Context, lease Lease, key string, s *S
 	var err error
 	asked := false
 	switch rc, ok := p.(Rechecker); {
-	case herr != nil && h.readOnly():
-		// As in refreshHeld: another replica re-checks the session; it
-		// is kept, and served until it is unconfirmed for too long.
-		err = errcode.New(errcode.Unavailable, op, errNoProviders)
 	case herr != nil:
 		err = errcode.New(errcode.NotFound, op, "the session's provider is no longer configured")
 	case !ok:

@@ -352,7 +352,9 @@ func (b *oauthBase) revokeAt(ctx context.Context, endpoint string, t Tokens) err
 	form := url.Values{"token": {tok}, "token_type_hint": {hint}}
 	if b.cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
 		form.Set("client_id", b.cfg.ClientID)
-		form.Set("client_secret", b.cfg.ClientSecret)
+		if b.cfg.ClientSecret != "" {
+			form.Set("client_secret", b.cfg.ClientSecret)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
