@@ -31,8 +31,10 @@ import (
 // (17.1 and later) and [OIDC] (Microsoft Entra ID, Okta, Google and any
 // provider whose discovery document names a
 // device_authorization_endpoint) implement it. A program that cannot keep a
-// client secret builds them without one: they then serve the device
-// flow only, as a public client, and renew its tokens without a secret.
+// client secret builds them without one, as a public client: GitHub and
+// GitLab providers then serve the device flow only, and renew its tokens
+// without a secret. [UserCredentials] gives SCM credentials for GitHub
+// and GitLab sign-ins; an OpenID Connect provider has no SCM host.
 type DeviceProvider interface {
 	Provider
 	// DeviceAuth asks the provider for a device code, with scopes on top
@@ -55,8 +57,9 @@ type DeviceProvider interface {
 type DeviceCode struct {
 	// UserCode is what the user enters at VerificationURI.
 	UserCode string
-	// VerificationURI is the provider's page where she enters it; it is
-	// on the provider's own host, over https (http on loopback only).
+	// VerificationURI is the provider's page where she enters it: https
+	// (http on loopback only), and for GitHub and GitLab on the
+	// provider's own host (Entra's is microsoft.com/devicelogin).
 	VerificationURI string
 	// VerificationURIComplete, when the provider gives one, is the page
 	// with the code already filled in (for a QR code, say).

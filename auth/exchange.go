@@ -96,8 +96,8 @@ type TokenExchangeOptions struct {
 // session's access token's expiry, or the ID token's exp): a caller that
 // keeps it does not outlive the user's own token with it. A refusal
 // (PermissionDenied, Unauthorized) stands for 30 seconds per subject
-// token, and a rate limit until its RetryAt: the calls meanwhile get the
-// same error without a request.
+// token, and a rate limit until its RetryAt (5 minutes at most): the
+// calls meanwhile get the same error without a request.
 // A TokenExchange is safe for concurrent use; it prints without its
 // client secret.
 type TokenExchange struct {

@@ -155,8 +155,8 @@ type PasswordProvider interface {
 
 // Revoker is implemented by redirect providers that can revoke a token
 // (RFC 7009). The Handler calls it on logout, with the session's tokens,
-// before it deletes the session; a failure is logged, not shown to the
-// user, who is signed out either way.
+// after it deleted the session and not under the request's context; a
+// failure is logged, not shown to the user, who is signed out either way.
 type Revoker interface {
 	Revoke(ctx context.Context, t Tokens) error
 }

@@ -325,9 +325,18 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 }
 
 // installedOrgs lists the organisations the integration's first GitHub
-// App is installed on (suspended installations left out), with the app's
-// JWT, which the resolver gives for an empty owner.
+// App is installed on (suspended installations left out, and, when the
+// app names allowedInstallationOwners, those it does not name: a public
+// app is installed by anyone), with the app's JWT, which the resolver
+// gives for an empty owner.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
+	var allowed []string
+	if gh := r.in.GitHub; gh != nil && len(gh.Apps) > 0 {
+		allowed = gh.Apps[0].AllowedInstallationOwners
+	}
+	mayRead := func(login string) bool {
+		return len(allowed) == 0 || slices.ContainsFunc(allowed, func(o string) bool { return strings.EqualFold(o, login) })
+	}
 	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
 	api := r.api(hc, r.errs("the GitHub App's installations"))
 	var orgs []string
@@ -351,7 +360,7 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 			if k := strings.ToLower(in.Account.Login); !seen[k] {
 				seen[k], fresh = true, true
 			}
-			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) {
+			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) && mayRead(in.Account.Login) {
 				orgs = append(orgs, in.Account.Login)
 			}
 		}
