@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // cutToken cuts a subject token out of an error's text in every form a
@@ -32,5 +33,27 @@ func TestCutToken(t *testing.T) {
 	}
 	if got := cutToken("invalid_grant: the subject token expired", tok); got != "invalid_grant: the subject token expired" {
 		t.Errorf("text without the token changed: %q", got)
+	}
+}
+
+// Cuts keep the text valid UTF-8 around a non-ASCII token, and a long
+// token against a short text (or the reverse) costs their sum.
+func TestCutTokenUTF8AndSize(t *testing.T) {
+	tok := "é" + strings.Repeat("a", 20) + "ü"
+	for _, text := range []string{
+		"x ©" + strings.Repeat("a", 15) + " y",
+		"bad: " + tok[:len(tok)-1] + "…",
+		"bad: " + tok[:len(tok)-2] + "ã rest",
+	} {
+		if got := cutToken(text, tok); !utf8.ValidString(got) {
+			t.Errorf("cutToken(%q) = %q: invalid UTF-8", text, got)
+		}
+	}
+	long := strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789", 2000) // 72 KB
+	for _, text := range []string{"bad token " + long[1000:1100] + " here", "x " + long + " y"} {
+		got := cutToken(text, long)
+		if strings.Contains(got, long[1000:1016]) || !strings.Contains(got, "[REDACTED]") {
+			t.Errorf("a long token was not cut from a %d-byte text", len(text))
+		}
 	}
 }

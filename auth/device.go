@@ -206,8 +206,12 @@ func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint st
 		// Some providers (Auth0) refuse a secret at this endpoint: once
 		// more without it. If that fails too, the first answer (the one
 		// to the authenticated request) is the one to report.
-		if resp2, err2 := cfg.DeviceAuth(b.ctx(ctx)); err2 == nil {
-			resp, err = resp2, nil
+		resp2, err2 := cfg.DeviceAuth(b.ctx(ctx))
+		var re2 *oauth2.RetrieveError
+		if err2 == nil || !errors.As(err2, &re2) || (re2.ErrorCode != "invalid_client" && re2.ErrorCode != "unauthorized_client") {
+			// Only a second client refusal keeps the first answer: an
+			// outage, a rate limit or another refusal is the retry's.
+			resp, err = resp2, err2
 		}
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
@@ -407,22 +408,62 @@ func cutRuns(text, token string) string {
 	if len(token) < w {
 		return strings.ReplaceAll(text, token, "[REDACTED]")
 	}
-	pieces := make(map[string]bool, len(token)-w+1)
-	for i := 0; i+w <= len(token); i++ {
-		pieces[token[i:i+w]] = true
+	if len(text) < w {
+		return text
 	}
+	// covered[i]: text[i] is in a 16-byte piece that token holds too.
+	// The pieces of the shorter side are indexed, so that a long token
+	// and a short error text (or the reverse) cost their sum.
 	covered := make([]bool, len(text))
 	found := false
-	for i := 0; i+w <= len(text); i++ {
-		if pieces[text[i:i+w]] {
-			found = true
-			for j := i; j < i+w; j++ {
-				covered[j] = true
+	cover := func(i int) {
+		found = true
+		for j := i; j < i+w; j++ {
+			covered[j] = true
+		}
+	}
+	if len(token) <= len(text) {
+		pieces := make(map[string]bool, len(token)-w+1)
+		for i := 0; i+w <= len(token); i++ {
+			pieces[token[i:i+w]] = true
+		}
+		for i := 0; i+w <= len(text); i++ {
+			if pieces[text[i:i+w]] {
+				cover(i)
 			}
+		}
+	} else {
+		at := make(map[string][]int, len(text)-w+1)
+		for i := 0; i+w <= len(text); i++ {
+			at[text[i:i+w]] = append(at[text[i:i+w]], i)
+		}
+		for i := 0; i+w <= len(token); i++ {
+			for _, j := range at[token[i:i+w]] {
+				if !covered[j] || !covered[j+w-1] {
+					cover(j)
+				}
+			}
+			delete(at, token[i:i+w])
 		}
 	}
 	if !found {
 		return text
+	}
+	// Runs are cut whole characters wide: a token with non-ASCII bytes
+	// must not leave half a character behind.
+	for i := range covered {
+		if covered[i] && (i == 0 || !covered[i-1]) {
+			for j := i; j > 0 && !utf8.RuneStart(text[j]); j-- {
+				covered[j-1] = true
+			}
+		}
+	}
+	for i := len(covered) - 1; i >= 0; i-- {
+		if covered[i] && (i == len(covered)-1 || !covered[i+1]) {
+			for j := i + 1; j < len(text) && !utf8.RuneStart(text[j]); j++ {
+				covered[j] = true
+			}
+		}
 	}
 	var b strings.Builder
 	for i := 0; i < len(text); {

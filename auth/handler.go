@@ -108,8 +108,10 @@ type Options struct {
 	Store SessionStore
 	// ReadOnly makes a Handler that only reads the sessions other
 	// replicas sign users in to, through a shared Store (a service that
-	// needs the signed-in user): it never refreshes, re-checks or ends a
-	// session, serves one with the grace the serving replicas give, and
+	// needs the signed-in user): it registers no provider, never
+	// refreshes or re-checks a session or ends one on its own (its
+	// /logout route still signs a user out), serves one with the grace
+	// the serving replicas give, and
 	// hands out its token while the token lives (Unavailable once it
 	// expired, until a serving replica refreshes it). Without it, a
 	// Handler ends the sessions of a provider it does not have (one
@@ -329,6 +331,9 @@ func (h *Handler) Register(id, env string, p Provider) error {
 	case RedirectProvider, PasswordProvider:
 	default:
 		return errcode.Newf(errcode.InvalidArgument, op, "provider %q is neither a RedirectProvider nor a PasswordProvider", id)
+	}
+	if h.o.ReadOnly {
+		return errcode.Newf(errcode.InvalidArgument, op, "this Handler only reads sessions (Options.ReadOnly): it signs nobody in, so provider %q is not registered", id)
 	}
 	if d, ok := p.(interface{ deviceOnlyClient() bool }); ok && d.deviceOnlyClient() {
 		return errcode.Newf(errcode.InvalidArgument, op, "provider %q has no client secret: it serves the device flow only, not a Handler's sign-in", id)
@@ -595,8 +600,9 @@ func (h *Handler) newSessionCookie() (value, key string) {
 // portal's sessions from the shared store) reads sessions as the replicas
 // that serve sign-ins do, with the same grace, and never ends one: the
 // credentials of [Session.UserCredentials] are the session's tokens while
-// they live and the session is confirmed, Unavailable once they expired,
-// until a serving replica renews them. Any other Handler ends the
+// they live and the session is confirmed: Unavailable once they expired,
+// until a serving replica renews them, and Unauthorized once the session
+// is unconfirmed for too long. Its Register refuses every provider. Any other Handler ends the
 // sessions of a provider it does not have.
 func (h *Handler) Session(r *http.Request) (*Session, error) {
 	const op = "auth.Handler.Session"

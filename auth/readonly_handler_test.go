@@ -101,3 +101,18 @@ func TestReadOnlyHandlerKeepsUncheckedSessions(t *testing.T) {
 		t.Fatalf("the portal's refresh (its re-check) after the reading Handler was asked for the credential: %d %s", st, body)
 	}
 }
+
+// A read-only Handler signs nobody in: Register refuses every provider.
+func TestReadOnlyHandlerRegistersNoProvider(t *testing.T) {
+	h, err := auth.New(&auth.Options{BaseURL: "https://portal.example.com/api/auth", Secret: integrations.NewSecret(testSecret), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := auth.NewGitHub(auth.GitHubOptions{ClientID: "c", ClientSecret: integrations.NewSecret("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Register("github", "development", gh); errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("Register on a read-only Handler = %v; want InvalidArgument", err)
+	}
+}

@@ -315,13 +315,17 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 		add(e, target{true, i}, groupVals)
 	}
 	lookup := func(ref string, groupFirst bool) (target, bool) {
-		if n, ok := NormalizeDN(ref); ok && strings.Contains(ref, "=") && strings.Contains(ref, ",") {
-			// A DN (of two RDNs or more: a uid, a GUID, a SID or a
-			// base64 value never has a comma) names the entry with that
-			// DN or none: not one whose RDN value happens to spell it,
-			// nor, for a DN left out as ambiguous, either of the two.
-			t, ok := dns[n]
-			return t, ok
+		if n, ok := NormalizeDN(ref); ok && strings.Contains(ref, "=") {
+			if t, ok := dns[n]; ok {
+				return t, true
+			}
+			if ambiguous[n] || strings.Contains(ref, ",") {
+				// A DN (of two RDNs or more: a uid, a GUID, a SID or a
+				// base64 value never has a comma) names the entry with
+				// that DN or none: not one whose RDN value happens to
+				// spell it, nor, for a DN left out as ambiguous, either.
+				return target{}, false
+			}
 		}
 		v := strings.ToLower(ref)
 		ui, isUser := userVals[v]
