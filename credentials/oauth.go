@@ -444,7 +444,7 @@ func classifyOAuthError(op, host, what string, now time.Time, err error) *errcod
 		e.Status = status
 		detail := "HTTP " + strconv.Itoa(status)
 		if re.ErrorCode != "" {
-			detail += ", " + re.ErrorCode
+			detail += ", " + oneLine(re.ErrorCode) // a provider's field: clipped as the description is
 		}
 		if re.ErrorDescription != "" {
 			detail += ": " + oneLine(re.ErrorDescription)

@@ -216,3 +216,13 @@ func TestUserSourceInvalidateDuringFetchWins(t *testing.T) {
 		t.Fatalf("Credential after the race = %v, %v; want Unauthorized", c, err)
 	}
 }
+
+// A provider's error code is clipped as its description is: a token
+// endpoint cannot fill an error with a megabyte.
+func TestOAuthErrorCodeClipped(t *testing.T) {
+	huge := strings.Repeat("x", 100_000)
+	e := classifyOAuthError("op", "host", "refreshing", time.Now(), &oauth2.RetrieveError{ErrorCode: huge, ErrorDescription: huge})
+	if n := len(e.Error()); n > 2000 {
+		t.Errorf("the error is %d bytes long", n)
+	}
+}
