@@ -149,27 +149,37 @@ func TestTokenExchangeOfIDToken(t *testing.T) {
 }
 
 // TestTokenExchangeErrorEchoingTheToken: a token endpoint that echoes the
-// subject token in its error_description does not get it into the error.
+// subject token in its error_description does not get it into the error,
+// also when the description is clipped inside the token (what is left of
+// it is cut out too).
 func TestTokenExchangeErrorEchoingTheToken(t *testing.T) {
-	s, _, _ := exchangeWorld(t, true, "")
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "not a token we know: " + r.PostForm.Get("subject_token")})
-	}))
-	t.Cleanup(echo.Close)
-	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: echo.URL + "/token", ClientID: "portal",
-		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = x.Source(s).Credential(t.Context())
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if msg := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(msg, s.Tokens.AccessToken) || !strings.Contains(msg, "not a token we know") {
-		t.Errorf("error = %s", msg)
+	for _, tc := range []struct{ name, prefix string }{
+		{"whole", "not a token we know: "},
+		{"clipped", strings.Repeat("x", 250) + " "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, _ := exchangeWorld(t, true, "")
+			echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.ParseForm()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": tc.prefix + r.PostForm.Get("subject_token")})
+			}))
+			t.Cleanup(echo.Close)
+			x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: echo.URL + "/token", ClientID: "portal",
+				ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = x.Source(s).Credential(t.Context())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := fmt.Sprintf("%v %+v %#v", err, err, err)
+			if strings.Contains(msg, s.Tokens.AccessToken[:16]) || !strings.Contains(msg, tc.prefix[:10]) {
+				t.Errorf("error = %s", msg)
+			}
+		})
 	}
 }
 
@@ -263,31 +273,5 @@ func TestTokenExchangeForbiddenIsPermissionDenied(t *testing.T) {
 	}
 	if _, err := x.Source(s).Credential(t.Context()); errcode.CodeOf(err) != errcode.PermissionDenied {
 		t.Fatalf("a 403 access_denied: %v, want PermissionDenied", err)
-	}
-}
-
-// A provider echoing the subject token late in a long description: the
-// description is clipped inside the token, and what is left of it is cut
-// out too.
-func TestTokenExchangeErrorEchoingTheTokenClipped(t *testing.T) {
-	s, _, _ := exchangeWorld(t, true, "")
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": strings.Repeat("x", 250) + " " + r.PostForm.Get("subject_token")})
-	}))
-	t.Cleanup(echo.Close)
-	x, err := auth.NewTokenExchange(auth.TokenExchangeOptions{Issuer: s.Identity.Issuer, TokenURL: echo.URL + "/token", ClientID: "portal",
-		ClientSecret: integrations.NewSecret("portal-secret"), Audience: []string{"kubernetes"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = x.Source(s).Credential(t.Context())
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if msg := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(msg, s.Tokens.AccessToken[:16]) {
-		t.Errorf("error shows the start of the token: %s", msg)
 	}
 }
