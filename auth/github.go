@@ -1,8 +1,12 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +49,7 @@ type GitHubOptions struct {
 // use), on github.com or GitHub Enterprise Server. A sign-in costs 3
 // requests (token, /user, /user/emails), 2 when the token may not read
 // e-mails (no user:email scope, or a GitHub App without the e-mail
-// permission).
+// permission); a logout 1 ([GitHub.Revoke]).
 type GitHub struct {
 	oauthBase
 	api string
@@ -180,6 +184,42 @@ func (g *GitHub) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 		return nil, err
 	}
 	return &SignIn{Tokens: g.tokens(tok)}, nil
+}
+
+// Revoke implements [Revoker]: at logout it deletes the session's access
+// token at GitHub (DELETE /applications/{client_id}/token, the client's
+// id and secret as Basic credentials; one request), so that a copy of
+// an OAuth App's token, which never expires, stops working. A token
+// GitHub no longer knows (404: expired or already revoked) is not an
+// error. GitHub revokes only that token: a GitHub App's refresh token is
+// not documented to end with it, and the user's authorization of the
+// app, and her other sessions' tokens, stay. A client without a secret
+// (device flow only) cannot revoke and sends nothing.
+func (g *GitHub) Revoke(ctx context.Context, t Tokens) error {
+	if t.AccessToken == "" || g.cfg.ClientSecret == "" {
+		return nil
+	}
+	body, _ := json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+	}{t.AccessToken}) // a string field: cannot fail
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, g.api+"/applications/"+url.PathEscape(g.cfg.ClientID)+"/token", bytes.NewReader(body))
+	if err != nil {
+		return errcode.New(errcode.InvalidArgument, g.op, "bad API URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.SetBasicAuth(g.cfg.ClientID, g.cfg.ClientSecret)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return g.transportError(ctx, "the revocation", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
+		return nil
+	}
+	return g.answerError(resp, "the revocation", errcode.Unavailable, "GitHub refused the revocation")
 }
 
 // Recheck reads the user's profile with the session's token (one request,

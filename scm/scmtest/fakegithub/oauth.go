@@ -2,6 +2,7 @@ package fakegithub
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -117,6 +118,32 @@ func (s *Server) oauthRoutes(mux *http.ServeMux) {
 	s.site.Route(mux, "POST /login/oauth/access_token", s.oauth().Token)
 	s.site.Route(mux, "GET /user", s.oauthGetUser)
 	s.site.Route(mux, "GET /user/emails", s.oauthUserEmails)
+	s.site.Route(mux, "DELETE /applications/{client_id}/token", s.oauthDeleteToken)
+}
+
+// oauthDeleteToken revokes a user token (GitHub's "Delete an app token"):
+// the app authenticates with its client id and secret as Basic
+// credentials, the token is in a JSON body; 204, or 404 for another
+// app's credentials or a token it does not know.
+func (s *Server) oauthDeleteToken(w http.ResponseWriter, r *http.Request) {
+	const doc = "https://docs.github.com/rest/apps/oauth-applications#delete-an-app-token"
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	id, secret, basic := r.BasicAuth()
+	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body); err != nil || body.AccessToken == "" {
+		s.writeError(w, r, http.StatusUnprocessableEntity, "Invalid request.\n\n\"access_token\" wasn't supplied.", doc)
+		return
+	}
+	if !basic || id != r.PathValue("client_id") {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	if ok, found := s.oauth().Revoke(id, secret, body.AccessToken); !ok || !found {
+		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // oauthTokenCheck reports whether tok is a user token the fake issued

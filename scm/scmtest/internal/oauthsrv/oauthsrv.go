@@ -226,6 +226,25 @@ func (s *Server[U]) Lookup(access string) (g *Grant[U], known bool) {
 	return &c, true
 }
 
+// Revoke revokes access token tok of the client that id and secret
+// authenticate. clientOK reports whether they did; found, whether tok
+// was a live token of that client. Its refresh token, if any, stays
+// valid.
+func (s *Server[U]) Revoke(id, secret, tok string) (clientOK, found bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, known := s.clients[id]
+	if !known || subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 || c.Secret == "" {
+		return false, false
+	}
+	g := s.grants[tok]
+	if g == nil || g.Access != tok || g.client != id || !g.Expires.IsZero() && !s.cfg.Now().Before(g.Expires) {
+		return true, false
+	}
+	delete(s.grants, tok)
+	return true, true
+}
+
 // Caller is Lookup of the access token r carries.
 func (s *Server[U]) Caller(r *http.Request) (g *Grant[U], known bool) {
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
