@@ -321,7 +321,7 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	if old, ok := h.sessionKey(r); ok {
 		// As logout does: a refresh of it in flight (another replica)
 		// would otherwise write it back, and its cookie live on.
-		if err := h.end(r.Context(), old); err != nil {
+		if _, err := h.end(r.Context(), old); err != nil {
 			h.log(r.Context(), "auth: ending the browser's previous session failed", slog.String("error", err.Error()))
 		}
 	}
@@ -452,9 +452,15 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		// after, which a slow provider only delays.
 		ctx := context.WithoutCancel(r.Context())
 		s, _ := h.load(ctx, key)
-		if err := h.end(ctx, key); err != nil {
+		latest, err := h.end(ctx, key)
+		if err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
+		}
+		if latest != nil {
+			// A refresh in flight rotated the tokens: the ones read
+			// first are spent, the rotated ones are what to revoke.
+			s = latest
 		}
 		if s != nil {
 			h.revoke(ctx, s)
@@ -477,9 +483,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 // back (PutFenced) when its provider answers, which would undo the logout.
 // Holding the refresh lease while deleting the second time orders the
 // delete after that write; a refresh starting later finds no session.
-func (h *Handler) end(ctx context.Context, key string) error {
+// It returns the session such a refresh wrote back, with its rotated
+// tokens, or nil.
+func (h *Handler) end(ctx context.Context, key string) (*Session, error) {
 	if err := h.store.Delete(ctx, key); err != nil {
-		return err
+		return nil, err
 	}
 	h.forget(key)
 	ctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout+5*time.Second) // the lease's own lifetime
@@ -488,20 +496,21 @@ func (h *Handler) end(ctx context.Context, key string) error {
 	for {
 		lease, err := h.store.Acquire(ctx, "refresh:"+key, h.o.ProviderTimeout+5*time.Second)
 		if err == nil {
+			latest, _ := h.load(ctx, key)
 			err = h.store.Delete(ctx, key)
 			_ = h.store.Release(context.WithoutCancel(ctx), lease)
 			h.forget(key)
-			return err
+			return latest, err
 		}
 		if errcode.CodeOf(err) != errcode.Conflict {
-			return err
+			return nil, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		wait = min(wait*2, 200*time.Millisecond)
 	}

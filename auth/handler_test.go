@@ -169,4 +169,9 @@ func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("the logged-out session cookie still works after the refresh finished: %d %s", resp.StatusCode, b)
 	}
+	// The logout revoked the tokens the refresh rotated to, not the
+	// spent ones it read before: those would leave the new ones valid.
+	if rv := e.p.Revoked(); len(rv) != 1 || rv[0].RefreshToken != "rt-2" {
+		t.Errorf("logout revoked %+v, want the rotated tokens (rt-2) once", rv)
+	}
 }

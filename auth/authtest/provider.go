@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,9 +49,13 @@ type Provider struct {
 	gen     int
 	rt      string // the newest refresh token
 	lastReq auth.AuthRequest
+	revoked []auth.Tokens
 }
 
-var _ auth.RedirectProvider = (*Provider)(nil)
+var (
+	_ auth.RedirectProvider = (*Provider)(nil)
+	_ auth.Revoker          = (*Provider)(nil)
+)
 
 const providerCode = "c0de"
 
@@ -114,6 +119,22 @@ func (p *Provider) Refresh(ctx context.Context, t auth.Tokens) (*auth.SignIn, er
 		return nil, errcode.New(errcode.Unauthorized, "authtest.Provider", "bad_refresh_token: the refresh token was already used")
 	}
 	return &auth.SignIn{Tokens: p.issue()}, nil
+}
+
+// Revoke records t as revoked (a logout): [Provider.Revoked] lists it.
+// The tokens themselves stay usable.
+func (p *Provider) Revoke(_ context.Context, t auth.Tokens) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.revoked = append(p.revoked, t)
+	return nil
+}
+
+// Revoked returns the tokens Revoke was given, oldest first.
+func (p *Provider) Revoked() []auth.Tokens {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.revoked)
 }
 
 // issue makes the next generation of tokens; p.mu is held.
