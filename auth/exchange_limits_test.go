@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,8 +81,12 @@ func TestTokenExchangeRefusalStands(t *testing.T) {
 			}
 			src := x.Source(s)
 			for range 3 {
-				if _, err := src.Credential(t.Context()); errcode.CodeOf(err) != tc.code {
+				_, err := src.Credential(t.Context())
+				if errcode.CodeOf(err) != tc.code {
 					t.Fatalf("the exchange: %v, want %v", err, tc.code)
+				}
+				if strings.Contains(err.Error(), "refresh token") {
+					t.Fatalf("the exchange's error blames a refresh token, which it never sent: %v", err)
 				}
 			}
 			want := int32(3)

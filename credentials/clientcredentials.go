@@ -96,7 +96,7 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			if ctx.Err() != nil {
 				return nil, abandoned(ctx)
 			}
-			e := oauthError(op, o.Host, o.What, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
+			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
 			e.Provider = o.Provider
 			return nil, e
 		}

@@ -53,7 +53,7 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 				Msg: "the OAuth token source did not answer before the caller's context ended", Err: ctx.Err()}
 		case res := <-ch:
 			if res.Err != nil {
-				e := oauthError(op, "", "the signed-in user's token", time.Now(), res.Err)
+				e := oauthError(op, "", "the signed-in user's token", refreshRefused, time.Now(), res.Err)
 				return nil, e
 			}
 			tok, _ := res.Val.(*oauth2.Token)
@@ -251,7 +251,7 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op,
 				Msg: "the token endpoint did not answer the refresh of the signed-in user's token within " + s.timeout.String(), Err: err}
 		}
-		e := oauthError(op, "", "refreshing the signed-in user's token", s.now(), err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
+		e := oauthError(op, "", "refreshing the signed-in user's token", refreshRefused, s.now(), err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
 		return nil, time.Time{}, e
 	}
 	if tok.AccessToken == "" {
@@ -397,18 +397,26 @@ func codeOfContext(ctx context.Context) errcode.Code {
 	return errcode.Canceled
 }
 
+// Explanations of an invalid_grant answer (RFC 6749 §5.2) for
+// oauthError, by the grant the request presented.
+const (
+	refreshRefused = "the refresh token was revoked, expired or already used; sign in again"
+	grantRefused   = "the grant it presented (for a token exchange, the subject token) is invalid, expired or revoked"
+)
+
 // oauthError classifies an error from golang.org/x/oauth2 (whose HTTP
 // client may be an httpx transport, which returns *errcode.Error for a
 // rate-limit wait it refuses). It never wraps *oauth2.RetrieveError,
 // whose text includes the raw response body; the status, error code and
 // description are copied instead. now turns relative rate-limit headers
-// into RetryAt.
+// into RetryAt. refused explains an invalid_grant answer: what the
+// grant presented and what to do.
 //
 // secrets are the credential values the request sent (a refresh token, a
 // client secret, "id:secret"): a token endpoint that echoes them in its
 // error description does not put them in the error.
-func oauthError(op, host, what string, now time.Time, err error, secrets ...string) *errcode.Error {
-	e := classifyOAuthError(op, host, what, now, err)
+func oauthError(op, host, what, refused string, now time.Time, err error, secrets ...string) *errcode.Error {
+	e := classifyOAuthError(op, host, what, refused, now, err)
 	var set httpx.Secrets
 	for _, v := range secrets {
 		if !strings.HasSuffix(v, ":") { // "id:" of an empty secret is no secret
@@ -429,7 +437,7 @@ func oauthError(op, host, what string, now time.Time, err error, secrets ...stri
 // error codes that name a bad credential (RFC 6749 §5.2: invalid_grant,
 // invalid_client, unauthorized_client), which are Unauthorized whatever
 // the status (a token endpoint answers them with 400 or 401).
-func classifyOAuthError(op, host, what string, now time.Time, err error) *errcode.Error {
+func classifyOAuthError(op, host, what, refused string, now time.Time, err error) *errcode.Error {
 	e := &errcode.Error{Op: op, Host: host}
 	var re *oauth2.RetrieveError
 	var ce *errcode.Error
@@ -465,7 +473,7 @@ func classifyOAuthError(op, host, what string, now time.Time, err error) *errcod
 		case cl.Code == errcode.RateLimited:
 			e.Code, e.RetryAt, e.Msg = errcode.RateLimited, cl.RetryAt, "the token endpoint rate-limited "+what+" ("+detail+")"
 		case re.ErrorCode == "invalid_grant":
-			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): the refresh token was revoked, expired or already used; sign in again"
+			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): "+refused
 		case cl.Hint != "":
 			e.Code, e.Msg = errcode.Unauthorized, "the token endpoint rejected "+what+" ("+detail+"): "+cl.Hint
 		case re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" || cl.Code == errcode.Unauthorized:

@@ -221,7 +221,7 @@ func TestUserSourceInvalidateDuringFetchWins(t *testing.T) {
 // endpoint cannot fill an error with a megabyte.
 func TestOAuthErrorCodeClipped(t *testing.T) {
 	huge := strings.Repeat("x", 100_000)
-	e := classifyOAuthError("op", "host", "refreshing", time.Now(), &oauth2.RetrieveError{ErrorCode: huge, ErrorDescription: huge})
+	e := classifyOAuthError("op", "host", "refreshing", refreshRefused, time.Now(), &oauth2.RetrieveError{ErrorCode: huge, ErrorDescription: huge})
 	if n := len(e.Error()); n > 2000 {
 		t.Errorf("the error is %d bytes long", n)
 	}
