@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,9 +11,11 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -584,9 +587,22 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
 	defer cancel()
+	if d, ok := h.device(r, id); ok {
+		ctx = ContextWithDevice(ctx, d)
+	}
 	res, err := pp.Authenticate(ctx, in.Username, in.Password)
 	if err != nil {
 		h.log(r.Context(), "auth: password sign-in failed", slog.String("provider", id), slog.String("error", err.Error()))
+		if errcode.CodeOf(err) == errcode.RateLimited {
+			// The provider is backing off (a username or an address
+			// after failed attempts): this client is to wait, not the
+			// provider to recover.
+			if at, ok := errcode.RetryAt(err); ok {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(at.Sub(h.now()).Seconds())))))
+			}
+			h.fail(w, r, false, &httpError{http.StatusTooManyRequests, "Error", "Signing in with '" + id + "' failed: " + oneLine(publicMessage(err))})
+			return
+		}
 		h.fail(w, r, false, providerError(err, "Signing in with '"+id+"' failed"))
 		return
 	}
@@ -595,6 +611,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 		h.fail(w, r, false, herr)
 		return
 	}
+	h.setDevice(w, id, in.Username)
 	body, herr := h.firstResponse(w, r, s)
 	if herr != nil {
 		h.fail(w, r, false, herr)
@@ -605,6 +622,37 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// deviceLifetime is how long a device cookie ([Device]) lasts.
+const deviceLifetime = 180 * 24 * time.Hour
+
+// deviceCookie is sealed into a device cookie.
+type deviceCookie struct {
+	User string `json:"u"`
+	ID   string `json:"i"`
+	Exp  int64  `json:"x"`
+}
+
+// device returns the Device of r's device cookie for provider id, if it
+// has a valid one.
+func (h *Handler) device(r *http.Request, id string) (Device, bool) {
+	c, err := r.Cookie(h.cookieName("device-" + id))
+	var dc deviceCookie
+	if err != nil || !h.openJSON(c.Value, "device\x00"+id, &dc) || dc.ID == "" || h.now().Unix() >= dc.Exp {
+		return Device{}, false
+	}
+	return Device{Username: dc.User, ID: dc.ID}, true
+}
+
+// setDevice gives the browser a new device cookie for username's sign-in
+// with provider id.
+func (h *Handler) setDevice(w http.ResponseWriter, id, username string) {
+	v := h.sealJSON(deviceCookie{User: username, ID: rand.Text(), Exp: h.now().Add(deviceLifetime).Unix()}, "device\x00"+id)
+	if len(v) > 3000 { // a username too long for a cookie: no device
+		return
+	}
+	h.setCookie(w, "device-"+id, v, deviceLifetime)
 }
 
 // providerError turns a provider's error into an answer that names the

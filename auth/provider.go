@@ -153,6 +153,38 @@ type PasswordProvider interface {
 	Authenticate(ctx context.Context, username, password string) (*SignIn, error)
 }
 
+// Device is a browser from which a username signed in with a
+// [PasswordProvider] before. At every successful password sign-in the
+// [Handler] gives the browser a sealed cookie naming the username and a
+// new random ID (kept 180 days, sent only back to this Handler), and puts
+// it in the context of the next sign-in attempts from that browser, where
+// [DeviceFrom] finds it. A provider's back-off can then count the
+// failures of the user's own browser apart from everyone else's, so that
+// a guesser slowing down a username does not lock its owner out (OWASP's
+// "device cookies"). The Handler has checked the seal; comparing Username
+// with the username tried, as the directory compares usernames, is the
+// provider's.
+type Device struct {
+	// Username is the username that signed in, as it was typed.
+	Username string
+	// ID is random and new at each sign-in.
+	ID string
+}
+
+type deviceKey struct{}
+
+// ContextWithDevice returns ctx carrying d, as the Handler's password
+// sign-in route does for a browser with a valid device cookie.
+func ContextWithDevice(ctx context.Context, d Device) context.Context {
+	return context.WithValue(ctx, deviceKey{}, d)
+}
+
+// DeviceFrom returns the device ctx carries, if any.
+func DeviceFrom(ctx context.Context) (Device, bool) {
+	d, ok := ctx.Value(deviceKey{}).(Device)
+	return d, ok && d.ID != ""
+}
+
 // Revoker is implemented by redirect providers that can revoke a token
 // (RFC 7009). The Handler calls it on logout, with the session's tokens,
 // after it deleted the session and not under the request's context; a

@@ -12,7 +12,11 @@
 //     consecutive failures for a username (FreeAttemptsPerAddress for a
 //     client address) each further attempt waits InitialDelay, doubled per
 //     failure up to MaxDelay. Refused attempts never reach the directory,
-//     so they cannot lock the account there;
+//     so they cannot lock the account there. An attempt from a browser
+//     the username signed in from before (the Handler's device cookie,
+//     [auth.DeviceFrom]) is counted for that browser instead of the
+//     username, so that a guesser slowing the username down does not lock
+//     its owner out;
 //  3. searches the user under the service account with the username
 //     escaped for the filter (RFC 4515), and requires exactly one entry;
 //  4. binds as that entry's DN with the password, on a separate pooled
@@ -117,6 +121,7 @@ type Authenticator struct {
 	search   *ldapconn.Pool // bound as the service account
 	binds    *ldapconn.Pool // used for user binds only
 	byUser   *gate
+	byDevice *gate // a username tried from a browser it signed in from ([auth.Device])
 	byAddr   *gate
 	warnOnce sync.Once
 	insecure bool
@@ -194,6 +199,7 @@ func New(cfg Config, opts *Options) (*Authenticator, error) {
 	au := &Authenticator{
 		cfg: c, log: opts.Logger, now: now, search: sp, binds: bp,
 		byUser:   newGate(opts.Attempts, sp.URL()+"\x00user\x00", BackoffPolicy{Free: b.FreeAttempts, Base: delay, Max: maxDelay, InFlight: inFlight}, opts.Logger),
+		byDevice: newGate(opts.Attempts, sp.URL()+"\x00device\x00", BackoffPolicy{Free: b.FreeAttempts, Base: delay, Max: maxDelay, InFlight: inFlight}, opts.Logger),
 		byAddr:   newGate(opts.Attempts, sp.URL()+"\x00addr\x00", BackoffPolicy{Free: b.FreeAttemptsPerAddress, Base: delay, Max: maxDelay, InFlight: inFlight}, opts.Logger),
 		insecure: sp.PlainText() || skip,
 	}
@@ -254,7 +260,8 @@ func ClientAddr(h http.Handler) http.Handler {
 }
 
 // Authenticate implements [auth.PasswordProvider]: the client address,
-// if any, comes from the context (see [ClientAddr]). The SignIn's Tokens
+// if any, comes from the context (see [ClientAddr]), as does the browser's
+// [auth.Device], if the Handler found one. The SignIn's Tokens
 // are empty: a directory issues no provider token.
 func (a *Authenticator) Authenticate(ctx context.Context, username, password string) (*auth.SignIn, error) {
 	addr, _ := ctx.Value(ctxKey{}).(string)
@@ -273,6 +280,9 @@ func errInvalid(host string) error {
 
 // AuthenticateFrom checks username and password for a client at
 // clientAddr ("" if unknown) and returns who signed in with their groups.
+// An [auth.Device] in ctx ([auth.ContextWithDevice]) for the same username
+// (folded as the directory folds it) has its own back-off count, in place
+// of the username's.
 // Errors are *errcode.Error: InvalidArgument for input refused before any
 // request, RateLimited (with RetryAt) while backing off, Unauthorized
 // "invalid username or password" for an unknown user, an ambiguous
@@ -291,6 +301,14 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 	now := a.now()
 	userKey := usernameKey(username)
 	clientAddr = addrKey(clientAddr)
+	// From a browser this username signed in from before, the attempt is
+	// counted for that browser alone: a guesser slowing the username
+	// down does not slow down its owner, whose own failures back off
+	// that browser as they would the username.
+	byUser := a.byUser
+	if d, ok := auth.DeviceFrom(ctx); ok && usernameKey(d.Username) == userKey {
+		byUser, userKey = a.byDevice, userKey+"\x00"+d.ID
+	}
 	storeDown := func(err error) error {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: host,
 			Msg: "the sign-in attempt store cannot be read, and no sign-in runs without the back-off; try again later", Err: err}
@@ -310,7 +328,7 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 			return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: "ldap", Host: host, RetryAt: at, Msg: "too many failed sign-ins from this address; try again later"}
 		}
 	}
-	userAttempt, at, ok, err := a.byUser.begin(ctx, userKey, now)
+	userAttempt, at, ok, err := byUser.begin(ctx, userKey, now)
 	if (err != nil || !ok) && clientAddr != "" {
 		a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
 	}
@@ -323,17 +341,17 @@ func (a *Authenticator) AuthenticateFrom(ctx context.Context, username, password
 	res, blame, err := a.authenticate(ctx, username, password)
 	switch {
 	case err == nil:
-		a.byUser.finish(ctx, userKey, userAttempt, true)
+		byUser.finish(ctx, userKey, userAttempt, true)
 		if clientAddr != "" {
 			a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
 		}
 	case blame:
-		a.byUser.fail(ctx, userKey, userAttempt, a.now())
+		byUser.fail(ctx, userKey, userAttempt, a.now())
 		if clientAddr != "" {
 			a.byAddr.fail(ctx, clientAddr, addrAttempt, a.now())
 		}
 	default:
-		a.byUser.finish(ctx, userKey, userAttempt, false)
+		byUser.finish(ctx, userKey, userAttempt, false)
 		if clientAddr != "" {
 			a.byAddr.finish(ctx, clientAddr, addrAttempt, false)
 		}
