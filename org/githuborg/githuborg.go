@@ -27,7 +27,8 @@
 // kept. Organisations are read concurrently (Options.Concurrency), as are
 // the extra team pages. Rate limits (GitHub's primary and secondary ones,
 // Retry-After) are waited out and failed requests retried as
-// Options.MaxRetries describes.
+// Options.MaxRetries describes. Config.ExcludeSuspendedUsers (GitHub
+// Enterprise Server) adds a field to the same queries, no request.
 //
 // # Errors
 //

@@ -2,6 +2,7 @@ package githuborg_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
+	"github.com/scmkit/scmkit/org/internal/readertest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -177,4 +179,25 @@ func TestUpdateKeepsSuspendedUsersOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkReadBudgetExcludeSuspended: excludeSuspendedUsers on GitHub
+// Enterprise Server costs no request more than BenchmarkReadBudget (10,000
+// members, 100 of them suspended, 1,000 teams: 100 queries).
+func BenchmarkReadBudgetExcludeSuspended(b *testing.B) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{token}, EnterpriseServer: true})
+	b.Cleanup(fake.Close)
+	reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+		Host: fake.Host(), APIBaseURL: fake.GHEAPIBaseURL(), Token: integrations.NewSecret(token)}}})
+	must(b, err)
+	res, err := credentials.NewResolver(reg, nil)
+	must(b, err)
+	w := &world{fake, reg, res}
+	seedBig(b, fake, 10000, 1000, 10)
+	for i := range 100 {
+		fake.SuspendUser(fmt.Sprintf("user-%d", i*100), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	}
+	r := w.reader(b, githuborg.Config{Orgs: []string{"big"}, ExcludeSuspendedUsers: true}, nil)
+	b.ResetTimer()
+	readertest.Budget(b, r, readertest.Counter{Reset: fake.ResetStats, Requests: func() int { return fake.Stats().API }}, 9900, 1000, 100)
 }

@@ -76,6 +76,9 @@ const maxUpdateReads = 20
 // one GraphQL does not show (a private membership, to a GitHub App's
 // installation token) is asked of the REST API before the member is
 // removed (GET /orgs/{org}/members/{username}: one request more).
+// With Config.ExcludeSuspendedUsers, a member read again who is suspended
+// now is left out with her memberships, and a team's suspended members are
+// neither read nor its members.
 //
 // Errors are *errcode.Error: InvalidArgument for a Change without an
 // organisation, or naming one this Reader does not read; Conflict for a
