@@ -407,7 +407,7 @@ type member struct {
 // teamMember is a node of a team's members.
 type teamMember struct {
 	Login       string  `json:"login"`
-	SuspendedAt *string `json:"suspendedAt"` // as member's
+	SuspendedAt *string `json:"suspendedAt"` // as member.SuspendedAt
 }
 
 // email is m's e-mail address: a verified-domain one without its
@@ -920,7 +920,7 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 				seen[k] = true
 				u := users[k]
 				if u == nil && suspended[k] {
-					continue // suspended after her team's page was read
+					continue // suspended since her team's members were read (or since the snapshot Update applies to)
 				}
 				if u == nil {
 					// Not among the organisation's members as read (one who
