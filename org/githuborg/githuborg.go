@@ -27,7 +27,8 @@
 // kept. Organisations are read concurrently (Options.Concurrency), as are
 // the extra team pages. Rate limits (GitHub's primary and secondary ones,
 // Retry-After) are waited out and failed requests retried as
-// Options.MaxRetries describes.
+// Options.MaxRetries describes. Config.ExcludeSuspendedUsers (GitHub
+// Enterprise Server) adds a field to the same queries, no request.
 //
 // # Errors
 //
@@ -84,10 +85,16 @@ type Config struct {
 	PageSizes PageSizes `json:"pageSizes"`
 	// DefaultUserTransformer tunes the users made, with Backstage's keys.
 	DefaultUserTransformer UserTransformer `json:"defaultUserTransformer"`
-	// ExcludeSuspendedUsers is Backstage's key for leaving out GitHub
-	// Enterprise Server's suspended users. It is not supported: New
-	// refuses true, rather than make entities of suspended accounts that
-	// the configuration asked to leave out.
+	// ExcludeSuspendedUsers leaves out the accounts a GitHub Enterprise
+	// Server site administrator suspended: no User entity for them, and
+	// no membership of a group (Backstage's key; Backstage leaves them out
+	// of the users only, and its groups still name them). Members and
+	// team members are read with GraphQL's User.suspendedAt, in the same
+	// requests. It is GitHub Enterprise Server's alone: github.com's
+	// GraphQL schema has no such field and refuses every query naming
+	// it, so New refuses it for github.com (Backstage's reads fail there
+	// instead). An Update that reads a member again leaves her out if she
+	// is suspended now.
 	ExcludeSuspendedUsers bool `json:"excludeSuspendedUsers"`
 }
 
@@ -192,9 +199,6 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "Options.Registry and Options.Resolver are required")
 	}
 	o := *opts
-	if cfg.ExcludeSuspendedUsers {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): excludeSuspendedUsers is not supported: suspended users would be read as members; remove it, or leave suspended accounts out of the organisation", ConfigPath, cfg.ID)
-	}
 	for _, name := range cfg.Orgs {
 		if !validLogin(name) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): %q is not a GitHub organisation login", ConfigPath, cfg.ID, name)
@@ -214,6 +218,10 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 	}
 	if in.Disabled != nil {
 		return nil, in.Disabled
+	}
+	if cfg.ExcludeSuspendedUsers && strings.EqualFold(in.Host, integrations.GitHubHost) {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): excludeSuspendedUsers is for GitHub Enterprise Server only: "+
+			"github.com has no suspended users, and its GraphQL API refuses the User.suspendedAt field; remove the key", ConfigPath, cfg.ID)
 	}
 	if len(cfg.Orgs) == 0 && (in.GitHub == nil || len(in.GitHub.Apps) == 0) {
 		return nil, errcode.Newf(errcode.InvalidArgument, op, "%s (id %q): orgs is required when %s has no GitHub App whose installations name them", ConfigPath, cfg.ID, in.ConfigPath)
@@ -391,6 +399,15 @@ type member struct {
 	// Verified is organizationVerifiedDomainEmails, asked for with
 	// Config.UseVerifiedEmails.
 	Verified []string `json:"organizationVerifiedDomainEmails"`
+	// SuspendedAt is set for a suspended account, asked for with
+	// Config.ExcludeSuspendedUsers.
+	SuspendedAt *string `json:"suspendedAt"`
+}
+
+// teamMember is a node of a team's members.
+type teamMember struct {
+	Login       string  `json:"login"`
+	SuspendedAt *string `json:"suspendedAt"` // as member.SuspendedAt
 }
 
 // email is m's e-mail address: a verified-domain one without its
@@ -454,20 +471,16 @@ type team struct {
 	ParentTeam  *struct {
 		Slug string `json:"slug"`
 	} `json:"parentTeam"`
-	Members conn[struct {
-		Login string `json:"login"`
-	}] `json:"members"`
+	Members conn[teamMember] `json:"members"`
 
-	logins  []string
+	logins  []string        // but suspended members'
 	cursors orgx.Cursors    // of the team's member pages
-	seen    map[string]bool // lower-case logins in logins
+	seen    map[string]bool // lower-case logins read, suspended ones too
 }
 
-// addLogins appends the logins of a page of t's members and reports
-// whether one was not read before.
-func (t *team) addLogins(nodes []*struct {
-	Login string `json:"login"`
-}) (fresh bool) {
+// addLogins appends the logins of a page of t's members, but suspended
+// ones, and reports whether one was not read before.
+func (t *team) addLogins(nodes []*teamMember) (fresh bool) {
 	if t.seen == nil {
 		t.seen = map[string]bool{}
 	}
@@ -475,7 +488,9 @@ func (t *team) addLogins(nodes []*struct {
 		if m == nil {
 			continue
 		}
-		t.logins = append(t.logins, m.Login)
+		if m.SuspendedAt == nil {
+			t.logins = append(t.logins, m.Login)
+		}
 		if k := strings.ToLower(m.Login); !t.seen[k] {
 			t.seen[k], fresh = true, true
 		}
@@ -546,7 +561,23 @@ func (o *orgRead) query(ctx context.Context, build func(sizes) (string, map[stri
 	return orgx.Query(ctx, o.gql, o.pages, build, out)
 }
 
-const memberFields = `login id name email avatarUrl bio`
+// memberFields are the fields of a member that Config asks for.
+func (r *Reader) memberFields() string {
+	fields := "login id name email avatarUrl bio"
+	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
+		fields += " organizationVerifiedDomainEmails(login: $org)"
+	}
+	return fields + r.suspendedField()
+}
+
+// suspendedField asks for User.suspendedAt with
+// Config.ExcludeSuspendedUsers (GitHub Enterprise Server's field).
+func (r *Reader) suspendedField() string {
+	if r.cfg.ExcludeSuspendedUsers {
+		return " suspendedAt"
+	}
+	return ""
+}
 
 func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
@@ -568,15 +599,11 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		q.WriteString(") { organization(login: $org) {")
 		if !mDone {
-			fields := memberFields
-			if o.r.cfg.DefaultUserTransformer.UseVerifiedEmails {
-				fields += " organizationVerifiedDomainEmails(login: $org)"
-			}
-			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + fields + " } }")
+			q.WriteString(" membersWithRole(first: $mFirst, after: $mAfter) { pageInfo { hasNextPage endCursor } nodes { " + o.r.memberFields() + " } }")
 		}
 		if !tDone {
 			q.WriteString(" teams(first: $tFirst, after: $tAfter) { pageInfo { hasNextPage endCursor } nodes { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
-				" members(first: $tmFirst, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } }")
+				" members(first: $tmFirst, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login" + o.r.suspendedField() + " } } } }")
 		}
 		q.WriteString(" } }")
 		var data struct {
@@ -673,15 +700,13 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 	}
 	q.WriteString(") { organization(login: $org) {")
 	for i := range batch {
-		fmt.Fprintf(&q, " t%d: team(slug: $s%d) { slug members(first: $first, after: $c%d, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } }", i, i, i)
+		fmt.Fprintf(&q, " t%d: team(slug: $s%d) { slug members(first: $first, after: $c%d, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login%s } } }", i, i, i, o.r.suspendedField())
 	}
 	q.WriteString(" } }")
 	var data struct {
 		Organization map[string]*struct {
-			Slug    string `json:"slug"`
-			Members conn[struct {
-				Login string `json:"login"`
-			}] `json:"members"`
+			Slug    string           `json:"slug"`
+			Members conn[teamMember] `json:"members"`
 		} `json:"organization"`
 	}
 	err := o.query(ctx, func(ps sizes) (string, map[string]any) {
@@ -759,6 +784,11 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 	case "RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED":
 		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "query too large", cause))
 	}
+	if o.r.cfg.ExcludeSuspendedUsers && strings.Contains(e.Message, "'suspendedAt'") {
+		// GitHub's "Field 'suspendedAt' doesn't exist on type 'User'": not
+		// GitHub Enterprise Server (GitHub Enterprise Cloud on GHE.com, say).
+		return o.errs.Fail(errcode.InvalidArgument, http.StatusOK, "excludeSuspendedUsers: this GitHub's GraphQL API has no User.suspendedAt (GitHub Enterprise Server's field): remove the key", cause)
+	}
 	if strings.Contains(strings.ToLower(e.Message), "timeout") || strings.Contains(e.Message, "Something went wrong while executing your query") {
 		return orgx.Shrink(o.errs.Fail(errcode.Unavailable, http.StatusOK, "GitHub timed out on the query", cause))
 	}
@@ -799,9 +829,14 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 		}
 		users := map[string]*org.User{} // by lower-case login
 		exact := map[string]string{}    // verified addresses as listed, by lower-case login
+		suspended := map[string]bool{}  // by lower-case login (Config.ExcludeSuspendedUsers)
 		var order []string
 		for _, m := range d.members {
 			key := strings.ToLower(m.Login)
+			if m.SuspendedAt != nil {
+				suspended[key] = true
+				continue
+			}
 			if users[key] != nil {
 				continue
 			}
@@ -884,6 +919,9 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 				}
 				seen[k] = true
 				u := users[k]
+				if u == nil && suspended[k] {
+					continue // suspended since her team's members were read (or since the snapshot Update applies to)
+				}
 				if u == nil {
 					// Not among the organisation's members as read (one who
 					// joined between the listings, or an invalid name): no

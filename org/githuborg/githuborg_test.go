@@ -430,31 +430,6 @@ func TestTeamOf5000AddsItsOwnPagesOnly(t *testing.T) {
 	}
 }
 
-// TestExcludeSuspendedUsersIsRefused: Backstage's excludeSuspendedUsers
-// (GitHub Enterprise Server) is not implemented; a configuration that
-// sets it is refused by New, never read with the suspended users in.
-func TestExcludeSuspendedUsersIsRefused(t *testing.T) {
-	w := newWorld(t)
-	for _, tc := range []struct {
-		yaml    string
-		wantErr bool
-	}{
-		{"catalog:\n  providers:\n    githubOrg:\n      id: ghes\n      orgs: [acme]\n      excludeSuspendedUsers: true\n", true},
-		{"catalog:\n  providers:\n    githubOrg:\n      id: ghes\n      orgs: [acme]\n      excludeSuspendedUsers: false\n", false},
-	} {
-		cfg, err := config.LoadBytes(context.Background(), nil, []byte(tc.yaml))
-		must(t, err)
-		cfgs, err := githuborg.DecodeConfig(cfg)
-		must(t, err)
-		c := cfgs[0]
-		c.GitHubURL = "http://" + w.fake.Host()
-		_, err = githuborg.New(c, &githuborg.Options{Registry: w.reg, Resolver: w.res})
-		if tc.wantErr != (err != nil) || (tc.wantErr && (errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "excludeSuspendedUsers"))) {
-			t.Errorf("%q: New = %v, want an InvalidArgument naming excludeSuspendedUsers: %v", tc.yaml, err, tc.wantErr)
-		}
-	}
-}
-
 // TestBackstageFields: as Backstage's default transformers make them, a
 // member's bio is her description and a team carries its settings page
 // as backstage.io/edit-url (GraphQL's editTeamUrl); the same after

@@ -76,6 +76,9 @@ const maxUpdateReads = 20
 // one GraphQL does not show (a private membership, to a GitHub App's
 // installation token) is asked of the REST API before the member is
 // removed (GET /orgs/{org}/members/{username}: one request more).
+// With Config.ExcludeSuspendedUsers, a member read again who is suspended
+// now is left out with her memberships, and a team's suspended members are
+// neither read nor its members.
 //
 // Errors are *errcode.Error: InvalidArgument for a Change without an
 // organisation, or naming one this Reader does not read; Conflict for a
@@ -318,8 +321,8 @@ func (o *orgRead) rereadMember(ctx context.Context, login string) error {
 // readTeam reads the team slug of the organisation with its parent and
 // all its direct members; nil when the organisation has no such team.
 func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
-	const q = "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
-		" members(first: $first, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login } } } } }"
+	q := "query($org: String!, $slug: String!, $first: Int!) { organization(login: $org) { team(slug: $slug) { slug name description avatarUrl editTeamUrl parentTeam { slug }" +
+		" members(first: $first, membership: IMMEDIATE) { pageInfo { hasNextPage endCursor } nodes { login" + o.r.suspendedField() + " } } } } }"
 	var data struct {
 		Organization *struct {
 			Team *team `json:"team"`
@@ -353,11 +356,7 @@ func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
 // readMember reads login's profile; nil when GitHub has no such user or
 // she does not belong to the organisation (as the credential sees it).
 func (o *orgRead) readMember(ctx context.Context, login string) (*member, error) {
-	fields := memberFields
-	if o.r.cfg.DefaultUserTransformer.UseVerifiedEmails {
-		fields += " organizationVerifiedDomainEmails(login: $org)"
-	}
-	q := "query($org: String!, $login: String!) { user(login: $login) { " + fields + " organization(login: $org) { id } } }"
+	q := "query($org: String!, $login: String!) { user(login: $login) { " + o.r.memberFields() + " organization(login: $org) { id } } }"
 	var data struct {
 		User *struct {
 			member

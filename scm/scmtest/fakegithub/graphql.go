@@ -32,14 +32,35 @@ import (
 //go:embed github-schema.graphql
 var githubSchemaSDL string
 
-// githubSchema is loaded once: it is the same for every Server.
-var githubSchema = sync.OnceValue(func() *ast.Schema {
-	s, err := gql.LoadSchema("github-schema.graphql", githubSchemaSDL)
+// ghesSchemaSDL is what GitHub Enterprise Server's schema adds to it
+// (Options.EnterpriseServer), verbatim from GitHub's published GHES
+// schema.
+//
+//go:embed ghes-schema.graphql
+var ghesSchemaSDL string
+
+// The schemas are loaded once: each is the same for every Server.
+var (
+	githubSchema = sync.OnceValue(func() *ast.Schema { return loadSchema(githubSchemaSDL) })
+	ghesSchema   = sync.OnceValue(func() *ast.Schema { return loadSchema(githubSchemaSDL + "\n" + ghesSchemaSDL) })
+)
+
+func loadSchema(sdl string) *ast.Schema {
+	s, err := gql.LoadSchema("github-schema.graphql", sdl)
 	if err != nil {
 		panic("fakegithub: embedded schema: " + err.Error())
 	}
 	return s
-})
+}
+
+// schema is the GraphQL schema s answers: GitHub Enterprise Server's or
+// github.com's.
+func (s *Server) schema() *ast.Schema {
+	if s.opts.EnterpriseServer {
+		return ghesSchema()
+	}
+	return githubSchema()
+}
 
 // ValidateQuery reports whether GitHub's GraphQL schema (the fake's
 // subset of it) accepts query, with GitHub's messages for what it refuses.
@@ -74,7 +95,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		}
 		s.writeJSON(w, r, http.StatusOK, resp)
 	}
-	x := &gql.Executor{Schema: githubSchema()}
+	x := &gql.Executor{Schema: s.schema()}
 	op, errs := x.Prepare(req)
 	if errs != nil {
 		refuse(false, errs...)

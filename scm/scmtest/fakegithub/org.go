@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 )
@@ -142,6 +143,9 @@ type orgWorld struct {
 	// userIDs are the users' node ids by lower-case login: one per user,
 	// whichever organisation lists her and whatever /user answers.
 	userIDs map[string]string
+	// suspended are the users' suspension times (SuspendUser), by
+	// lower-case login, as User.suspendedAt answers them.
+	suspended map[string]*string
 }
 
 type fakeOrg struct {
@@ -153,10 +157,11 @@ type fakeOrg struct {
 	bySlug    map[string]*fakeTeam // teams by lower-case slug
 }
 
-// orgUser is a member as added, with her node id.
+// orgUser is a member as added, with her node id and suspension time.
 type orgUser struct {
 	OrgMember
-	id string
+	id        string
+	suspended *string // the world's, shared by her every membership
 }
 
 // fakeTeam is a team as added, with its node id.
@@ -203,6 +208,32 @@ func (w *orgWorld) userIDLocked(login string) string {
 	return w.userIDs[key]
 }
 
+// suspendedLocked returns the suspension time of the user login ("" for
+// none), one per user, made on first use.
+func (w *orgWorld) suspendedLocked(login string) *string {
+	if w.suspended == nil {
+		w.suspended = map[string]*string{}
+	}
+	key := strings.ToLower(login)
+	if w.suspended[key] == nil {
+		w.suspended[key] = new(string)
+	}
+	return w.suspended[key]
+}
+
+// SuspendUser suspends the user login at the time at, as a GitHub
+// Enterprise Server site administrator does (the account, in every
+// organisation); the zero time unsuspends her. Her memberships stay;
+// GraphQL's User.suspendedAt tells, with Options.EnterpriseServer.
+func (s *Server) SuspendUser(login string, at time.Time) {
+	s.site.Lock()
+	defer s.site.Unlock()
+	*s.org.suspendedLocked(login) = ""
+	if !at.IsZero() {
+		*s.org.suspendedLocked(login) = at.UTC().Format(time.RFC3339)
+	}
+}
+
 // orgNodeID returns a GitHub-shaped global node id.
 func orgNodeID(prefix string, n int) string {
 	return prefix + base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%08d", n)))
@@ -221,7 +252,7 @@ func (s *Server) AddOrgMember(org string, m OrgMember) error {
 	o.web = s.URL()
 	u := o.member(m.Login)
 	if u == nil {
-		u = &orgUser{id: s.org.userIDLocked(m.Login)}
+		u = &orgUser{id: s.org.userIDLocked(m.Login), suspended: s.org.suspendedLocked(m.Login)}
 		o.byLogin[strings.ToLower(m.Login)] = u
 		o.members = append(o.members, u)
 	}
@@ -314,7 +345,8 @@ func orgValue(o *fakeOrg) map[string]any {
 
 func userValue(u *orgUser) any {
 	return map[string]any{"__typename": "User", "id": u.id, "login": u.Login, "name": nilIfEmpty(u.Name), "email": u.Email,
-		"avatarUrl": u.AvatarURL, "bio": nilIfEmpty(u.Bio), "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...)}
+		"avatarUrl": u.AvatarURL, "bio": nilIfEmpty(u.Bio), "organizationVerifiedDomainEmails": append([]string{}, u.VerifiedEmails...),
+		"suspendedAt": nilIfEmpty(*u.suspended)}
 }
 
 // memberValue is an organisation member as Query.user answers it: with

@@ -15,7 +15,8 @@
 // 301 Moved Permanently to /repositories/{id}/..., as GitHub does.
 //
 // GraphQL queries are validated against GitHub's published schema (a
-// subset, github-schema.graphql) and refused as GitHub refuses them, with
+// subset, github-schema.graphql; GitHub Enterprise Server's with
+// Options.EnterpriseServer) and refused as GitHub refuses them, with
 // its pagination and node limits; they read repositories, git objects,
 // refs, pull requests, and the organisations' members and teams seeded
 // with [Server.AddOrgMember] and [Server.AddTeam].
@@ -100,6 +101,10 @@ type Options struct {
 	// User is the login of the authenticated user, used as the author of
 	// commits and pull requests; default "fake-user".
 	User string
+	// EnterpriseServer makes GraphQL GitHub Enterprise Server's: its
+	// schema has User.suspendedAt ([Server.SuspendUser]), which
+	// github.com's refuses.
+	EnterpriseServer bool
 }
 
 // OwnerType says whether an owner is an organization or a user.
