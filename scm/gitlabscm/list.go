@@ -240,7 +240,10 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 
 // graphql posts a query to d.graphqlURL (built here: client-go's
 // GraphQL.Do drops a sub-path) and decodes its data into out. An answer
-// with errors is a *GraphQLError.
+// with errors is a *GraphQLError. A query changes nothing, so the request
+// is marked idempotent (an Idempotency-Key with no value, which net/http
+// does not send): the retry policy retries it after a 5xx or a dropped
+// connection as it retries a GET. Never call it with a mutation.
 func (d *Driver) graphql(ctx context.Context, gl *gitlab.Client, query string, vars map[string]any, out any) error {
 	u := *d.graphqlURL
 	req, err := gl.NewRequestToURL(http.MethodPost, &u, gitlab.GraphQLQuery{Query: query, Variables: vars},
@@ -248,6 +251,7 @@ func (d *Driver) graphql(ctx context.Context, gl *gitlab.Client, query string, v
 	if err != nil {
 		return err
 	}
+	req.Header["Idempotency-Key"] = nil
 	var env struct {
 		Data   json.RawMessage    `json:"data"`
 		Errors []GraphQLErrorItem `json:"errors"`
