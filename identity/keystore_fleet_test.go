@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,6 +187,41 @@ func TestNewReplicaKeyVerifiesAtOnce(t *testing.T) {
 // Tokens with unknown kids and a fresh (even future) iat, which anyone can
 // forge, make the verifier fetch the JWKS at most once per newKeyRefetch,
 // and are refused.
+// TestNewReplicaKeyWithinASecond: a replica that starts (or rotates)
+// publishes its new key and signs a token moments after the verifier
+// fetched the JWKS for another replica's token: that token is not
+// refused; its verification waits until a fetch is allowed again
+// (newKeyRefetch) and fetches once.
+func TestNewReplicaKeyWithinASecond(t *testing.T) {
+	c := newClock()
+	store := NewMemoryKeyStore()
+	a := replica(t, c, store, time.Hour, "")
+	ta, err := a.Issue(t.Context(), IssueRequest{Subject: "user:default/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, n := jwksServer(t, a) // every replica publishes the store's keys
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), ta.Token); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(300 * time.Millisecond)
+	b := replica(t, c, store, time.Hour, "")
+	tb, err := b.Issue(t.Context(), IssueRequest{Subject: "user:default/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tb.Token); err != nil {
+		t.Fatalf("replica b's first token, 300 ms after the fetch for a's: %v", err)
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("JWKS fetched %d times, want 2", got)
+	}
+}
+
 func TestForgedFreshTokensRefetchBounded(t *testing.T) {
 	c := newClock()
 	is := replica(t, c, NewMemoryKeyStore(), time.Hour, "")
@@ -198,18 +234,26 @@ func TestForgedFreshTokensRefetchBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := c.Now().Unix()
+	var wg sync.WaitGroup
+	start := time.Now()
 	for i := range 100 {
-		if i%10 == 0 {
-			c.Advance(100 * time.Millisecond) // 100 tokens over 1 s
-		}
-		now := c.Now().Unix()
 		forged := backstageToken(t, priv, "forged-"+strconv.Itoa(i), map[string]any{"sub": "user:default/admin", "aud": "backstage",
 			"iat": now + 3600, "exp": now + 7200}, nil)
-		if _, err := v.Verify(t.Context(), forged); errcode.CodeOf(err) != errcode.Unauthorized {
-			t.Fatalf("forged token %d: %v, want Unauthorized", i, err)
+		wg.Go(func() {
+			if _, err := v.Verify(t.Context(), forged); errcode.CodeOf(err) != errcode.Unauthorized {
+				t.Errorf("forged token %d: %v, want Unauthorized", i, err)
+			}
+		})
+		if i == 0 {
+			wg.Wait() // the first fetch, then 99 at once
 		}
 	}
+	wg.Wait()
 	if got := n.Load(); got > 2 {
-		t.Errorf("100 forged tokens over 1 s fetched the JWKS %d times; want at most 2 (the first, one newKeyRefetch later)", got)
+		t.Errorf("100 forged tokens at once fetched the JWKS %d times; want at most 2 (the first, one newKeyRefetch later)", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("100 forged tokens at once took %v; each waits newKeyRefetch at most", d)
 	}
 }

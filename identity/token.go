@@ -120,7 +120,8 @@ func algorithm(name string) (ecAlg, bool) {
 // (redisstore's Store.IssuerKeys): each replica signs with its own key,
 // and a [Verifier] reading any replica's JWKS URL accepts every replica's
 // tokens; a verifier refetches the JWKS for a token made after its last
-// fetch (at most once a second), so a replica's new key is known at once.
+// fetch (at most once a second; such a token arriving sooner waits for
+// the rest of that second), so a replica's new key is known at once.
 // Each replica keeps its own keys and the others' it has read until they
 // expire, and writes its signing key again every minute, so a store that
 // loses its data (Redis flushed or failed over) hides no key for long. A

@@ -287,9 +287,10 @@ func TestVerifyBadTokens(t *testing.T) {
 			}
 		})
 	}
-	// The initial fetch only: unknown kids within RefetchInterval of the
-	// last fetch fetch nothing (TestUnknownKidRefetchedOnce shows the
-	// refetch).
+	// The initial fetch only: it was made for the first token ("unknown
+	// key"), after that token was made, so a second could find no newer
+	// key (TestNewReplicaKeyWithinASecond and TestUnknownKidRefetchedOnce
+	// show the refetch).
 	if got := n.Load(); got != 1 {
 		t.Errorf("JWKS fetched %d times, want 1", got)
 	}

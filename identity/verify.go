@@ -85,6 +85,7 @@ type Verifier struct {
 	static    map[string]any // the static keys, kept across fetches
 	staticAlg map[string]string
 	fetched   bool
+	fetches   int // fetches ended, failed ones too
 	lastFetch time.Time
 	group     singleflight.Group
 
@@ -239,6 +240,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		}
 		alg := t.Method.Alg()
 		key, kalg, ok := v.key(kid)
+		firstFetch := false
 		if !ok && v.opts.JWKSURL != "" && !v.haveFetched() {
 			// The JWKS is fetched on first use, and only for a kid
 			// the static keys do not have: a token signed by a static
@@ -248,8 +250,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 				return nil, err
 			}
 			key, kalg, ok = v.key(kid)
+			firstFetch = true // made after the token arrived: another finds no newer key
 		}
-		if !ok && v.opts.JWKSURL != "" {
+		if !ok && v.opts.JWKSURL != "" && !firstFetch {
 			// The token's iat is not verified yet: it only decides how
 			// soon the JWKS may be fetched again (newKeyRefetch at the
 			// soonest), never whether the token is accepted.
@@ -449,28 +452,52 @@ const (
 // (iat, not zero) after the last fetch, whose key may be new: a replica
 // publishes a new key just before its first token, and a verifier that
 // fetched the JWKS moments earlier would otherwise refuse that replica's
-// tokens for RefetchInterval. A forged iat can make the verifier fetch at
-// most once per newKeyRefetch.
+// tokens for RefetchInterval. Such a token arriving within newKeyRefetch
+// of the last fetch waits for the rest of it, then fetches. A forged iat
+// can make the verifier fetch at most once per newKeyRefetch (and its
+// own request wait as long).
 func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
-	if !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew)) {
+	newKey := !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
+	if newKey {
 		gap = min(gap, newKeyRefetch)
 	}
-	recent := !v.lastFetch.IsZero() && v.opts.Now().Sub(v.lastFetch) < gap
+	seen := v.fetches
+	since := v.opts.Now().Sub(v.lastFetch)
+	recent := !v.lastFetch.IsZero() && since < gap
 	fetched := v.fetched
 	v.mu.RUnlock()
+	waited := false
 	if recent && (!first || !fetched) {
 		if !fetched {
 			return errcode.New(errcode.Unavailable, "identity.Verify", "the JWKS could not be fetched; retrying later")
 		}
-		return nil
+		if !newKey || gap != newKeyRefetch {
+			return nil
+		}
+		// A token made after the last fetch, by a key that fetch did
+		// not have: most likely another replica's new key, published
+		// just before the token. Refusing it would sign its user out
+		// for nothing; wait until a fetch is allowed again (at most
+		// newKeyRefetch) and fetch.
+		t := time.NewTimer(gap - since)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return errcode.FromContext(ctx, "identity.Verify")
+		}
+		waited = true
 	}
 	ch := v.group.DoChan("jwks", func() (any, error) {
 		// A fetch that ended since the check above makes this one
 		// redundant.
 		v.mu.RLock()
 		done := v.fetched && (first || v.opts.Now().Sub(v.lastFetch) < gap)
+		if waited {
+			done = v.fetches != seen // another waiter fetched since
+		}
 		v.mu.RUnlock()
 		if done {
 			return nil, nil
@@ -503,6 +530,7 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	defer func() {
 		v.mu.Lock()
 		v.lastFetch = v.opts.Now()
+		v.fetches++
 		v.mu.Unlock()
 	}()
 	resp, err := v.hc.Do(req)
