@@ -25,7 +25,7 @@ func loadConfig(ctx context.Context, path, repo string) (*realConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadBytes(ctx, &config.Options{Lookup: os.LookupEnv}, b)
+	cfg, err := config.LoadBytes(ctx, &config.Options{Lookup: os.LookupEnv, Environ: os.Environ()}, b)
 	if err != nil {
 		return nil, err
 	}
