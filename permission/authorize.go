@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
@@ -572,15 +573,73 @@ const maxBody = 1 << 20
 // who authenticates the request (e.g. by verifying its bearer token with
 // identity.Verifier); an error from it answers 401 without detail (503 with
 // Retry-After when it is Unavailable, DeadlineExceeded or Canceled: keys
-// that cannot be fetched, so the token may be good). An
-// item's resourceRef may also be an array of refs, as a Backstage
-// PermissionClient with permission.EXPERIMENTAL_enableBatchedRequests
-// sends them: each ref is one check (counted against MaxItems), and the
-// item's answer is {id, result: [ALLOW|DENY, …]}, one result per ref in
-// the same order. The body is capped at 1 MiB. Bad input answers 400 with a JSON error
-// {"error":{"name":"InputError","message":…}} as Backstage does; other
-// failures 500 without detail.
+// that cannot be fetched, so the token may be good).
+//
+// The wire format is Backstage's. An item's resourceRef may be a ref or
+// a non-empty array of refs, as a Backstage PermissionClient with
+// permission.EXPERIMENTAL_enableBatchedRequests sends them: each ref is
+// one check (counted against MaxItems), and the item's answer is
+// {id, result: [ALLOW|DENY, …]}, one result per ref in the same order.
+// As Backstage's permission backend, the handler refuses a resource
+// permission without a ref when the principal is a user acting herself
+// or nobody (only a plugin acting on her behalf may ask for the
+// conditions), and answers {"items":[]} to an empty batch. The body is
+// capped at 1 MiB. Bad input answers 400 with Backstage's error body
+// {"error":{"name":"InputError","message":…},"response":{"statusCode":400}};
+// other failures 500 without detail.
 func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error)) http.Handler {
+	return serveBatch(a, who, "authorize", func(_ context.Context, items []wireItem) ([]wireItem, []string, error) { return items, nil, nil })
+}
+
+// byNameItem is an item of an authorize/by-name request: {id, name,
+// resourceRef?}, resourceRef a ref or a non-empty array of refs.
+type byNameItem struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	ResourceRef json.RawMessage `json:"resourceRef"`
+}
+
+// ByNameHandler returns an http.Handler for POST
+// /api/permission/authorize/by-name, which Backstage's frontend (its
+// IdentityPermissionApi.authorizeByName and the predicate loader of
+// "if" conditions) calls with permission names only: {"items":[{id, name,
+// resourceRef?}]}. lookup turns a name into its permission (nil means
+// [Known]: the catalog's and scaffolder's); a name it does not know is
+// DENY, as in Backstage, which denies names its registry lacks. The
+// known ones are decided as [Handler] decides them, with the same rules,
+// limits and answers, in the items' order.
+func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, error), lookup func(name string) (Permission, bool)) http.Handler {
+	if lookup == nil {
+		lookup = Known
+	}
+	return serveBatch(a, who, "authorize/by-name", func(ctx context.Context, items []byNameItem) ([]wireItem, []string, error) {
+		const op = "permission.Authorize"
+		ids := make(map[string]bool, len(items))
+		known := make([]wireItem, 0, len(items))
+		denied := make([]string, len(items))
+		for i, it := range items {
+			if err := checkID(op, ids, i, it.ID); err != nil {
+				return nil, nil, err
+			}
+			p, ok := lookup(it.Name)
+			if !ok {
+				if a.opts.Logger != nil {
+					a.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "permission name is not registered; denied", slog.String("permission", truncate(it.Name, 256)))
+				}
+				denied[i] = it.ID
+				continue
+			}
+			known = append(known, wireItem{ID: it.ID, Permission: p, ResourceRef: it.ResourceRef})
+		}
+		return known, denied, nil
+	})
+}
+
+// serveBatch serves an authorize request whose items convert turns into
+// wire items, with, for each of its items, its id when it is denied
+// without asking (then it has no wire item), else "".
+func serveBatch[T any](a *Authorizer, who func(*http.Request) (identity.Principal, error), what string,
+	convert func(context.Context, []T) ([]wireItem, []string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -597,34 +656,23 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 			return
 		}
 		var req struct {
-			Items *[]wireItem `json:"items"`
+			Items *[]T `json:"items"`
 		}
-		if !decodeBody(w, r, &req, "authorize") {
+		if !decodeBody(w, r, &req, what) {
 			return
 		}
 		if req.Items == nil {
-			writeError(w, http.StatusBadRequest, "InputError", "invalid authorize request: no items array")
+			writeError(w, http.StatusBadRequest, "InputError", "invalid "+what+" request: no items array")
 			return
 		}
-		res := []any{}
-		if len(*req.Items) > 0 {
-			items, spans, err := a.expand(*req.Items)
-			if err == nil && p.Service == "" {
-				err = needRefs(items)
-			}
-			var out []Answer
-			if err == nil {
-				out, err = a.authorize(r.Context(), p, items)
-			}
-			if err != nil {
-				if errcode.CodeOf(err) == errcode.InvalidArgument {
-					writeError(w, http.StatusBadRequest, "InputError", err.Error())
-					return
-				}
-				writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
+		res, err := serveItems(r.Context(), a, p, *req.Items, convert)
+		if err != nil {
+			if errcode.CodeOf(err) == errcode.InvalidArgument {
+				writeError(w, http.StatusBadRequest, "InputError", err.Error())
 				return
 			}
-			res = collapse(out, spans)
+			writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
+			return
 		}
 		writeJSON(w, struct {
 			Items []any `json:"items"`
@@ -632,6 +680,52 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 	})
 }
 
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// serveItems decides the items of one authorize request for p,
+// returning one answer per item, in order.
+func serveItems[T any](ctx context.Context, a *Authorizer, p identity.Principal, in []T, convert func(context.Context, []T) ([]wireItem, []string, error)) ([]any, error) {
+	res := make([]any, 0, len(in))
+	if len(in) == 0 {
+		return res, nil
+	}
+	wire, denied, err := convert(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var answers []any
+	if len(wire) > 0 {
+		items, spans, err := a.expand(wire)
+		if err == nil && p.Service == "" {
+			err = needRefs(items)
+		}
+		var out []Answer
+		if err == nil {
+			out, err = a.authorize(ctx, p, items)
+		}
+		if err != nil {
+			return nil, err
+		}
+		answers = collapse(out, spans)
+	}
+	for i := range in {
+		if denied != nil && denied[i] != "" {
+			res = append(res, Answer{ID: denied[i], Result: Deny})
+			continue
+		}
+		res, answers = append(res, answers[0]), answers[1:]
+	}
+	return res, nil
+}
 // needRefs refuses a resource permission without a resourceRef, as
 // Backstage's permission backend does for a request made directly by a
 // user (not by a plugin on her behalf) or by nobody: a CONDITIONAL

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -549,6 +550,7 @@ func TestErrorBodiesAreBackstages(t *testing.T) {
 	fail := errcode.New(errcode.Unauthorized, "test", "no")
 	handlers := map[string]http.Handler{
 		"authorize": Handler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{}, fail }),
+		"by-name":   ByNameHandler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{}, fail }, nil),
 		"apply":     ApplyConditionsHandler(a, func(*http.Request) error { return fail }),
 		"metadata":  MetadataHandler(CatalogRules().Metadata(), func(*http.Request) error { return fail }),
 		"require":   Require(a, MustKnown(CatalogEntityCreate), func(*http.Request) (identity.Principal, error) { return identity.Principal{}, fail }, false)(http.NotFoundHandler()),
@@ -645,5 +647,89 @@ func TestMetadataHandler(t *testing.T) {
 	}
 	if rec := get(http.MethodPost, "Bearer service"); rec.Code != 405 || rec.Header().Get("Allow") == "" {
 		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+// The bodies of Backstage's "POST /authorize/by-name" tests: names are
+// hydrated to their registered permissions, unknown names are DENY
+// without asking the policy, the order is kept, and the /authorize rules
+// hold (a resourceRef for resource permissions from the user herself).
+func TestByNameHandlerBackstageBodies(t *testing.T) {
+	var mu sync.Mutex
+	var asked []Permission
+	policy := PolicyFunc(func(_ context.Context, q Query, u *identity.User) (Decision, error) {
+		mu.Lock()
+		asked = append(asked, q.Permission)
+		mu.Unlock()
+		switch {
+		case u == nil:
+			return Decision{Result: Deny}, nil
+		case q.Permission.IsResource():
+			return Decision{Result: Conditional, PluginID: "catalog", ResourceType: CatalogEntityResourceType,
+				Conditions: Rule(CatalogEntityResourceType, IsEntityOwner, map[string]any{"claims": []any{"group:default/team-a"}})}, nil
+		}
+		return Decision{Result: Allow}, nil
+	})
+	loader := newLoader(2) // svc-0 is team-a's, svc-1 team-b's
+	var logs bytes.Buffer
+	a := NewAuthorizer(policy, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	registry := map[string]Permission{
+		CatalogEntityCreate: MustKnown(CatalogEntityCreate),
+		CatalogEntityRead:   MustKnown(CatalogEntityRead),
+		"known.basic":       {Type: Basic, Name: "known.basic", Attributes: Attributes{Action: Read}},
+	}
+	h := ByNameHandler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{User: alice}, nil },
+		func(name string) (Permission, bool) { p, ok := registry[name]; return p, ok })
+	for _, tt := range []struct {
+		name, body string
+		status     int
+		want       string
+		asked      []Permission
+	}{
+		{"a basic permission, hydrated with its attributes", `{"items":[{"id":"1","name":"catalog.entity.create"}]}`,
+			200, `{"items":[{"id":"1","result":"ALLOW"}]}`, []Permission{MustKnown(CatalogEntityCreate)}},
+		{"an unknown name", `{"items":[{"id":"1","name":"unknown.permission"}]}`, 200, `{"items":[{"id":"1","result":"DENY"}]}`, nil},
+		{"a resource permission without a ref, from the user herself", `{"items":[{"id":"1","name":"catalog.entity.read"}]}`, 400, "", nil},
+		{"a resource permission with a ref, its conditions applied", `{"items":[{"id":"1","name":"catalog.entity.read","resourceRef":"component:default/svc-0"}]}`,
+			200, `{"items":[{"id":"1","result":"ALLOW"}]}`, []Permission{MustKnown(CatalogEntityRead)}},
+		{"a ref array", `{"items":[{"id":"1","name":"catalog.entity.read","resourceRef":["component:default/svc-1","component:default/svc-0"]}]}`,
+			200, `{"items":[{"id":"1","result":["DENY","ALLOW"]}]}`, []Permission{MustKnown(CatalogEntityRead)}},
+		{"order kept, known and unknown mixed", `{"items":[{"id":"a","name":"unknown.one"},{"id":"b","name":"known.basic"},{"id":"c","name":"unknown.two"}]}`,
+			200, `{"items":[{"id":"a","result":"DENY"},{"id":"b","result":"ALLOW"},{"id":"c","result":"DENY"}]}`, []Permission{registry["known.basic"]}},
+		{"an invalid body", `{"items":[{"id":1,"name":42}]}`, 400, "", nil},
+		{"a repeated id", `{"items":[{"id":"a","name":"unknown.one"},{"id":"a","name":"known.basic"}]}`, 400, "", nil},
+	} {
+		asked = nil
+		req := httptest.NewRequest(http.MethodPost, "/api/permission/authorize/by-name", strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := strings.TrimSpace(rec.Body.String())
+		if rec.Code != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, rec.Code, tt.status, got)
+			continue
+		}
+		if tt.want != "" && !sameJSON(t, got, tt.want) {
+			t.Errorf("%s:\ngot  %s\nwant %s", tt.name, got, tt.want)
+		}
+		if tt.status == 400 && !strings.Contains(got, `"name":"InputError"`) {
+			t.Errorf("%s: %s", tt.name, got)
+		}
+		if !reflect.DeepEqual(asked, tt.asked) {
+			t.Errorf("%s: the policy was asked %+v, want %+v", tt.name, asked, tt.asked)
+		}
+	}
+	if !strings.Contains(logs.String(), "permission=unknown.permission") {
+		t.Errorf("no warning for an unknown name: %s", logs.String())
+	}
+	// Without a lookup, the names are the catalog's and scaffolder's.
+	h = ByNameHandler(a, func(*http.Request) (identity.Principal, error) { return identity.Principal{User: alice}, nil }, nil)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"items":[{"id":"1","name":"scaffolder.task.create"},{"id":"2","name":"known.basic"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if !sameJSON(t, rec.Body.String(), `{"items":[{"id":"1","result":"ALLOW"},{"id":"2","result":"DENY"}]}`) {
+		t.Errorf("default lookup: %s", rec.Body)
 	}
 }
