@@ -726,6 +726,7 @@ func serveItems[T any](ctx context.Context, a *Authorizer, p identity.Principal,
 	}
 	return res, nil
 }
+
 // needRefs refuses a resource permission without a resourceRef, as
 // Backstage's permission backend does for a request made directly by a
 // user (not by a plugin on her behalf) or by nobody: a CONDITIONAL
