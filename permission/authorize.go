@@ -542,6 +542,10 @@ func (a *Authorizer) check(p Permission, d Decision) error {
 	switch {
 	case p.Type != Resource:
 		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for basic permission %s", p.Name)
+	case d.PluginID == "":
+		// Backstage's clients refuse a CONDITIONAL answer without the
+		// plugin that applies its conditions.
+		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision without a plugin id for %s", p.Name)
 	case d.ResourceType != p.ResourceType:
 		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for resource type %q, but %s is about %q", d.ResourceType, p.Name, p.ResourceType)
 	case d.Conditions == nil:

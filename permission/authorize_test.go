@@ -212,6 +212,9 @@ func TestAuthorizeRefusesBadConditionalDecisions(t *testing.T) {
 		{"leaf of other type", MustKnown(ScaffolderActionExecute), Decision{Result: Conditional, PluginID: "scaffolder", ResourceType: ScaffolderActionResourceType, Conditions: cond}},
 		{"too deep", MustKnown(CatalogEntityRead), Decision{Result: Conditional, PluginID: "catalog", ResourceType: CatalogEntityResourceType, Conditions: nest(13)}},
 		{"no conditions", MustKnown(CatalogEntityRead), Decision{Result: Conditional, PluginID: "catalog", ResourceType: CatalogEntityResourceType}},
+		// Backstage's PermissionClient refuses a CONDITIONAL answer without
+		// pluginId (its response schema requires it).
+		{"no plugin id", MustKnown(CatalogEntityRead), Decision{Result: Conditional, ResourceType: CatalogEntityResourceType, Conditions: cond}},
 		{"unknown result", MustKnown(CatalogEntityRead), Decision{Result: "MAYBE"}},
 	}
 	for _, tt := range tests {
