@@ -609,31 +609,40 @@ type byNameItem struct {
 // "if" conditions) calls with permission names only: {"items":[{id, name,
 // resourceRef?}]}. lookup turns a name into its permission (nil means
 // [Known]: the catalog's and scaffolder's); a name it does not know is
-// DENY, as in Backstage, which denies names its registry lacks. The
-// known ones are decided as [Handler] decides them, with the same rules,
-// limits and answers, in the items' order.
+// DENY, as in Backstage, which denies names its registry lacks (with one
+// warning per request when the Authorizer has a Logger). Every item
+// counts against MaxItems; the known ones are decided as [Handler]
+// decides them, with the same rules, limits and answers, in the items'
+// order.
 func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, error), lookup func(name string) (Permission, bool)) http.Handler {
 	if lookup == nil {
 		lookup = Known
 	}
 	return serveBatch(a, who, "authorize/by-name", func(ctx context.Context, items []byNameItem) ([]wireItem, []string, error) {
 		const op = "permission.Authorize"
+		if len(items) > a.opts.MaxItems {
+			return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "%d items, more than the limit of %d", len(items), a.opts.MaxItems)
+		}
 		ids := make(map[string]bool, len(items))
 		known := make([]wireItem, 0, len(items))
 		denied := make([]string, len(items))
+		var unknown []string
 		for i, it := range items {
 			if err := checkID(op, ids, i, it.ID); err != nil {
 				return nil, nil, err
 			}
 			p, ok := lookup(it.Name)
 			if !ok {
-				if a.opts.Logger != nil {
-					a.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "permission name is not registered; denied", slog.String("permission", truncate(it.Name, 256)))
-				}
+				unknown = append(unknown, it.Name)
 				denied[i] = it.ID
 				continue
 			}
 			known = append(known, wireItem{ID: it.ID, Permission: p, ResourceRef: it.ResourceRef})
+		}
+		if len(unknown) > 0 && a.opts.Logger != nil {
+			// One line per request, naming the first name.
+			a.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "permission names not registered; denied",
+				slog.String("permission", truncate(unknown[0], 256)), slog.Int("count", len(unknown)))
 		}
 		return known, denied, nil
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -699,6 +700,8 @@ func TestByNameHandlerBackstageBodies(t *testing.T) {
 			200, `{"items":[{"id":"a","result":"DENY"},{"id":"b","result":"ALLOW"},{"id":"c","result":"DENY"}]}`, []Permission{registry["known.basic"]}},
 		{"an invalid body", `{"items":[{"id":1,"name":42}]}`, 400, "", nil},
 		{"a repeated id", `{"items":[{"id":"a","name":"unknown.one"},{"id":"a","name":"known.basic"}]}`, 400, "", nil},
+		{"unknown names count against MaxItems", manyUnknown(1001), 400, "", nil},
+		{"as many unknown names as MaxItems", manyUnknown(1000), 200, "", nil},
 	} {
 		asked = nil
 		req := httptest.NewRequest(http.MethodPost, "/api/permission/authorize/by-name", strings.NewReader(tt.body))
@@ -713,14 +716,14 @@ func TestByNameHandlerBackstageBodies(t *testing.T) {
 		if tt.want != "" && !sameJSON(t, got, tt.want) {
 			t.Errorf("%s:\ngot  %s\nwant %s", tt.name, got, tt.want)
 		}
-		if tt.status == 400 && !strings.Contains(got, `"name":"InputError"`) {
+		if tt.status == 400 && !strings.Contains(got, `"name":"InputError"`) || strings.HasPrefix(tt.name, "unknown names count") && !strings.Contains(got, "more than the limit") {
 			t.Errorf("%s: %s", tt.name, got)
 		}
 		if !reflect.DeepEqual(asked, tt.asked) {
 			t.Errorf("%s: the policy was asked %+v, want %+v", tt.name, asked, tt.asked)
 		}
 	}
-	if !strings.Contains(logs.String(), "permission=unknown.permission") {
+	if !strings.Contains(logs.String(), "permission=unknown.permission count=1") || strings.Count(logs.String(), "not registered") != 3 {
 		t.Errorf("no warning for an unknown name: %s", logs.String())
 	}
 	// Without a lookup, the names are the catalog's and scaffolder's.
@@ -732,4 +735,17 @@ func TestByNameHandlerBackstageBodies(t *testing.T) {
 	if !sameJSON(t, rec.Body.String(), `{"items":[{"id":"1","result":"ALLOW"},{"id":"2","result":"DENY"}]}`) {
 		t.Errorf("default lookup: %s", rec.Body)
 	}
+}
+
+// manyUnknown is a by-name body of n items with unknown names.
+func manyUnknown(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"items":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":"%d","name":"unknown.%d"}`, i, i)
+	}
+	return b.String() + "]}"
 }
