@@ -275,7 +275,7 @@ func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.H
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
 			return
 		}
 		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -375,7 +375,7 @@ func MetadataHandler(md RulesMetadata, who func(*http.Request) error) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
 			return
 		}
 		if err := who(r); err != nil {

@@ -656,7 +656,7 @@ func serveBatch[T any](a *Authorizer, who func(*http.Request) (identity.Principa
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {

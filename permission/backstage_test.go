@@ -569,6 +569,11 @@ func TestErrorBodiesAreBackstages(t *testing.T) {
 			if rec.Code < 400 || body["error"]["name"] == nil || body["error"]["message"] == nil || body["response"]["statusCode"] != float64(rec.Code) {
 				t.Errorf("%s %s: %d %s", name, method, rec.Code, rec.Body)
 			}
+			// Backstage's NotAllowedError is a 403 (a refusal); a client
+			// must not read a wrong method as one.
+			if rec.Code != http.StatusForbidden && body["error"]["name"] == "NotAllowedError" {
+				t.Errorf("%s %s: %d named NotAllowedError", name, method, rec.Code)
+			}
 		}
 	}
 }
