@@ -761,7 +761,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, what string) bool
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, "InputError", "request body is larger than 1 MiB")
+			writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request body is larger than 1 MiB")
 			return false
 		}
 		writeError(w, http.StatusBadRequest, "InputError", "invalid "+what+" request: the body is not a valid "+what+" request")
