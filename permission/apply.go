@@ -1,11 +1,12 @@
 package permission
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -13,12 +14,68 @@ import (
 
 // ApplyItem is one item of Backstage's apply-conditions request, which a
 // permission backend sends to the plugin owning a resource type:
-// {id, resourceRef, resourceType, conditions}.
+// {id, resourceRef, resourceType, conditions}, where resourceRef is one
+// ref or, from a permission backend answering a batched authorize request
+// (a resourceRef array), a non-empty array of refs. Other fields of the
+// wire item (Backstage's backend also sends the decision's result and
+// pluginId) are ignored.
 type ApplyItem struct {
-	ID           string    `json:"id"`
-	ResourceRef  string    `json:"resourceRef"`
-	ResourceType string    `json:"resourceType"`
-	Conditions   *Criteria `json:"conditions"`
+	ID string
+	// ResourceRef is the item's one ref; ResourceRefs its refs when the
+	// wire's resourceRef is an array. Exactly one of them is set.
+	ResourceRef  string
+	ResourceRefs []string
+	ResourceType string
+	Conditions   *Criteria
+}
+
+type applyWire struct {
+	ID           string          `json:"id"`
+	ResourceRef  json.RawMessage `json:"resourceRef"`
+	ResourceType string          `json:"resourceType"`
+	Conditions   *Criteria       `json:"conditions"`
+}
+
+// MarshalJSON writes it in Backstage's shape, resourceRef a string or an
+// array.
+func (it ApplyItem) MarshalJSON() ([]byte, error) {
+	var ref any = it.ResourceRef
+	if it.ResourceRefs != nil {
+		ref = it.ResourceRefs
+	}
+	rb, err := json.Marshal(ref)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(applyWire{ID: it.ID, ResourceRef: rb, ResourceType: it.ResourceType, Conditions: it.Conditions})
+}
+
+// UnmarshalJSON reads it from Backstage's shape: resourceRef is a string
+// or an array of strings (null or absent leaves both fields empty, which
+// [Authorizer.ApplyConditions] refuses).
+func (it *ApplyItem) UnmarshalJSON(b []byte) error {
+	const op = "permission.ApplyItem.UnmarshalJSON"
+	var w applyWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		if e, ok := err.(*errcode.Error); ok {
+			return e
+		}
+		return errcode.New(errcode.InvalidArgument, op, "item must be {id, resourceRef, resourceType, conditions} with string id and resourceType")
+	}
+	n := ApplyItem{ID: w.ID, ResourceType: w.ResourceType, Conditions: w.Conditions}
+	switch raw := bytes.TrimSpace(w.ResourceRef); {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '[':
+		if err := json.Unmarshal(raw, &n.ResourceRefs); err != nil || n.ResourceRefs == nil {
+			return errcode.New(errcode.InvalidArgument, op, "resourceRef must be a ref or an array of refs")
+		}
+	default:
+		if err := json.Unmarshal(raw, &n.ResourceRef); err != nil {
+			return errcode.New(errcode.InvalidArgument, op, "resourceRef must be a ref or an array of refs")
+		}
+	}
+	*it = n
+	return nil
 }
 
 // ApplyRequest is the body of POST
@@ -27,10 +84,49 @@ type ApplyRequest struct {
 	Items []ApplyItem `json:"items"`
 }
 
-// ApplyResult is its answer for one item: {id, result: ALLOW|DENY}.
+// ApplyResult is the answer for one item: {id, result: ALLOW|DENY} for an
+// item with one ref, {id, result: [ALLOW|DENY, …]} for an item with
+// ResourceRefs, one result per ref in the same order.
 type ApplyResult struct {
-	ID     string `json:"id"`
-	Result Result `json:"result"`
+	ID      string
+	Result  Result
+	Results []Result
+}
+
+// MarshalJSON writes r in Backstage's shape.
+func (r ApplyResult) MarshalJSON() ([]byte, error) {
+	if r.Results != nil {
+		return json.Marshal(struct {
+			ID     string   `json:"id"`
+			Result []Result `json:"result"`
+		}{r.ID, r.Results})
+	}
+	return json.Marshal(struct {
+		ID     string `json:"id"`
+		Result Result `json:"result"`
+	}{r.ID, r.Result})
+}
+
+// UnmarshalJSON reads r from Backstage's shape, result a string or an
+// array.
+func (r *ApplyResult) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID     string          `json:"id"`
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	n := ApplyResult{ID: w.ID}
+	target := any(&n.Result)
+	if raw := bytes.TrimSpace(w.Result); len(raw) > 0 && raw[0] == '[' {
+		target = &n.Results
+	}
+	if err := json.Unmarshal(w.Result, target); err != nil {
+		return errcode.New(errcode.InvalidArgument, "permission.ApplyResult.UnmarshalJSON", "result must be ALLOW, DENY or an array of them")
+	}
+	*r = n
+	return nil
 }
 
 // ApplyResponse is the answer to an [ApplyRequest].
@@ -39,99 +135,147 @@ type ApplyResponse struct {
 }
 
 // ApplyConditions evaluates conditions against resources, as a plugin's
-// apply-conditions endpoint does: each distinct resource is loaded once
-// (one loader call per resource type), a resource that does not exist is
-// DENY. It returns InvalidArgument for an empty or oversized batch, a
-// missing or repeated id, a missing ref, a resource type without a loader,
-// or conditions of the wrong shape, beyond the limits, on another
-// resource type, or naming a rule or parameter it does not know (checked
-// before anything is loaded, so that the answer does not depend on
-// whether the resource exists); the loader's error when it fails.
+// apply-conditions endpoint does. Each distinct resource is loaded once,
+// in one loader call per resource type for the whole batch (the refs of
+// every item and of every ResourceRefs array together); a resource that
+// does not exist is DENY. An item with ResourceRefs is answered with
+// Results, one per ref in the same order.
+//
+// Every item is checked before anything is loaded, so that the answer
+// does not depend on whether a resource exists: ApplyConditions returns
+// InvalidArgument for an empty batch, more than MaxItems checks (items
+// with one ref, plus every ref of an array), a missing, long or repeated
+// id, no ref or an empty one, both ResourceRef and ResourceRefs, a
+// resource type without a loader (every such type is named, as
+// Backstage's "Unexpected resource types"), or conditions of the wrong
+// shape, beyond the limits, on another resource type, or naming a rule or
+// parameter it does not know. A loader's failure is returned as in
+// [Authorizer.Authorize].
 func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]ApplyResult, error) {
 	const op = "permission.ApplyConditions"
-	switch {
-	case len(items) == 0:
-		return nil, errcode.New(errcode.InvalidArgument, op, "no items")
-	case len(items) > a.opts.MaxItems:
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "%d items, more than the limit of %d", len(items), a.opts.MaxItems)
+	if err := a.checkApply(op, items); err != nil {
+		return nil, err
 	}
-	ids := make(map[string]bool, len(items))
-	want := map[string][]string{}
-	seen := map[[2]string]bool{}
-	for i, it := range items {
-		switch {
-		case it.ID == "" || ids[it.ID]:
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %d: missing or repeated id", i)
-		case it.ResourceRef == "":
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q has no resourceRef", it.ID)
-		case a.opts.Loaders[it.ResourceType] == nil:
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resource type %q is not served here", it.ID, it.ResourceType)
-		case it.Conditions == nil:
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q has no conditions", it.ID)
+	var want refSet
+	for _, it := range items {
+		if it.ResourceRefs == nil {
+			want.add(it.ResourceType, it.ResourceRef)
 		}
-		if err := it.Conditions.Validate(a.opts.Limits); err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
-		}
-		if !it.Conditions.resourceTypesAre(it.ResourceType) {
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
-		}
-		// Checked before anything is loaded: a tree this Authorizer
-		// cannot evaluate is refused whether or not its resource exists
-		// (else the answer would tell which refs exist).
-		if err := a.opts.Rules.check(it.Conditions); err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
-		}
-		ids[it.ID] = true
-		k := [2]string{it.ResourceType, it.ResourceRef}
-		if !seen[k] {
-			seen[k] = true
-			want[it.ResourceType] = append(want[it.ResourceType], it.ResourceRef)
+		for _, ref := range it.ResourceRefs {
+			want.add(it.ResourceType, ref)
 		}
 	}
-	loaded := map[string]map[string]any{}
-	for rt, refs := range want {
-		res, err := load(ctx, a.opts.Loaders[rt], rt, refs)
+	loaded, err := a.loadAll(ctx, op, want.byType)
+	if err != nil {
+		return nil, err
+	}
+	type evalKey struct {
+		c       *Criteria
+		rt, ref string
+	}
+	evaluated := make(map[evalKey]Result)
+	decide := func(it ApplyItem, ref string) (Result, error) {
+		k := evalKey{it.Conditions, it.ResourceType, ref}
+		if r, ok := evaluated[k]; ok {
+			return r, nil
+		}
+		// A ref the loader left out is a resource that does not exist:
+		// evaluate denies it, as it denies a nil one.
+		ok, err := a.opts.Rules.evaluate(it.Conditions, loaded[it.ResourceType][ref])
 		if err != nil {
-			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
-				return nil, ctxErr
-			}
-			var ce *errcode.Error
-			if errors.As(err, &ce) {
-				return nil, err
-			}
-			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "loading " + rt + " resources", Err: err}
+			return "", &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
-		loaded[rt] = res
+		r := Deny
+		if ok {
+			r = Allow
+		}
+		evaluated[k] = r
+		return r, nil
 	}
 	out := make([]ApplyResult, len(items))
 	for i, it := range items {
-		out[i] = ApplyResult{ID: it.ID, Result: Deny}
-		r, ok := loaded[it.ResourceType][it.ResourceRef]
-		if !ok || r == nil {
+		out[i].ID = it.ID
+		if it.ResourceRefs == nil {
+			if out[i].Result, err = decide(it, it.ResourceRef); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		match, err := a.opts.Rules.Evaluate(it.Conditions, r)
-		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
-		}
-		if match {
-			out[i].Result = Allow
+		out[i].Results = make([]Result, len(it.ResourceRefs))
+		for j, ref := range it.ResourceRefs {
+			if out[i].Results[j], err = decide(it, ref); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
 }
 
+// checkApply checks a batch of ApplyConditions before anything is loaded.
+func (a *Authorizer) checkApply(op string, items []ApplyItem) error {
+	if len(items) == 0 {
+		return errcode.New(errcode.InvalidArgument, op, "no items")
+	}
+	ids := make(map[string]bool, len(items))
+	checks := 0
+	var unexpected []string
+	for i, it := range items {
+		if err := checkID(op, ids, i, it.ID); err != nil {
+			return err
+		}
+		switch {
+		case it.ResourceRef != "" && it.ResourceRefs != nil:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q has both a resourceRef and resourceRefs", it.ID)
+		case it.ResourceRefs == nil && it.ResourceRef == "":
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q has no resourceRef", it.ID)
+		case it.ResourceRefs != nil && len(it.ResourceRefs) == 0:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef is an empty array", it.ID)
+		case slices.Contains(it.ResourceRefs, ""):
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef has an empty ref", it.ID)
+		case it.Conditions == nil:
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q has no conditions", it.ID)
+		}
+		checks += max(1, len(it.ResourceRefs))
+		if checks > a.opts.MaxItems {
+			return errcode.Newf(errcode.InvalidArgument, op, "more than %d checks (items and their refs), the limit", a.opts.MaxItems)
+		}
+		if err := it.Conditions.Validate(a.opts.Limits); err != nil {
+			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		}
+		if a.opts.Loaders[it.ResourceType] == nil && !slices.Contains(unexpected, it.ResourceType) {
+			unexpected = append(unexpected, it.ResourceType)
+		}
+	}
+	if len(unexpected) > 0 {
+		return errcode.Newf(errcode.InvalidArgument, op, "unexpected resource types: %s", strings.Join(unexpected, ", "))
+	}
+	for _, it := range items {
+		if !it.Conditions.resourceTypesAre(it.ResourceType) {
+			return errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
+		}
+		// Checked before anything is loaded: a tree this Authorizer
+		// cannot evaluate is refused whether or not its resource exists
+		// (else the answer would tell which refs exist).
+		if err := a.opts.Rules.check(it.Conditions); err != nil {
+			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		}
+	}
+	return nil
+}
+
 // ApplyConditionsHandler serves [Authorizer.ApplyConditions] at POST
-// <plugin>/.well-known/backstage/permissions/apply-conditions. who
-// authenticates the caller (the permission backend, with a token on
-// behalf of the original user); an error answers 401 (503 when it is
-// Unavailable: keys that cannot be fetched). The body is capped at 1 MiB;
-// bad input answers 400.
+// <plugin>/.well-known/backstage/permissions/apply-conditions, for the
+// permission backend, whose items may carry a resourceRef array (answered
+// with a result array). who authenticates the caller (the permission
+// backend, with a token on behalf of the original user); an error answers
+// 401 (503 when it is Unavailable: keys that cannot be fetched). The body
+// is capped at 1 MiB; bad input answers 400 with Backstage's error body;
+// {"items":[]} answers {"items":[]}.
 func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
 			return
 		}
 		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -142,44 +286,45 @@ func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.H
 			authError(w, err, "unauthorized")
 			return
 		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		var req ApplyRequest
-		if err := dec.Decode(&req); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeError(w, http.StatusRequestEntityTooLarge, "InputError", "request body is larger than 1 MiB")
+		var req struct {
+			Items *[]ApplyItem `json:"items"`
+		}
+		if !decodeBody(w, r, &req, "apply-conditions") {
+			return
+		}
+		if req.Items == nil {
+			writeError(w, http.StatusBadRequest, "InputError", "invalid apply-conditions request: no items array")
+			return
+		}
+		out := []ApplyResult{}
+		if len(*req.Items) > 0 {
+			var err error
+			if out, err = a.ApplyConditions(r.Context(), *req.Items); err != nil {
+				if errcode.CodeOf(err) == errcode.InvalidArgument {
+					writeError(w, http.StatusBadRequest, "InputError", "invalid apply-conditions request: "+err.Error())
+					return
+				}
+				writeError(w, http.StatusInternalServerError, "Error", "applying conditions failed")
 				return
 			}
-			writeError(w, http.StatusBadRequest, "InputError", "request body is not a valid apply-conditions request")
-			return
 		}
-		if _, err := dec.Token(); err != io.EOF {
-			writeError(w, http.StatusBadRequest, "InputError", "request body has trailing data")
-			return
-		}
-		out, err := a.ApplyConditions(r.Context(), req.Items)
-		if err != nil {
-			if errcode.CodeOf(err) == errcode.InvalidArgument {
-				writeError(w, http.StatusBadRequest, "InputError", err.Error())
-				return
-			}
-			writeError(w, http.StatusInternalServerError, "Error", "applying conditions failed")
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(ApplyResponse{Items: out})
+		writeJSON(w, ApplyResponse{Items: out})
 	})
 }
 
-// RulesMetadata describes the rules of a plugin, as
-// GET <plugin>/.well-known/backstage/permissions/metadata lists them (the
-// params as names; Backstage sends JSON schemas).
+// RulesMetadata is what a plugin serves at GET
+// <plugin>/.well-known/backstage/permissions/metadata, in Backstage's
+// shape: {"permissions":[…],"rules":[…]}. The permission backend reads
+// the permissions (to list the installed ones), and the RBAC plugin the
+// rules' params schemas (to build its conditions form).
 type RulesMetadata struct {
-	Rules []RuleMetadata `json:"rules"`
+	Permissions []Permission   `json:"permissions"`
+	Rules       []RuleMetadata `json:"rules"`
 }
 
-// RuleMetadata describes one rule.
+// RuleMetadata describes one rule: {name, description, resourceType,
+// paramsSchema}, paramsSchema a JSON Schema (draft-07) of the params
+// object.
 type RuleMetadata struct {
 	Name         string   `json:"name"`
 	Description  string   `json:"description"`
@@ -188,18 +333,60 @@ type RuleMetadata struct {
 	Params       []string `json:"-"`
 }
 
-// Metadata returns the rules' metadata, with a JSON schema per rule
-// listing its params (types are not described).
-func (r *Rules) Metadata() RulesMetadata {
-	var out RulesMetadata
+// jsonSchemaDraft7 is the $schema of the params schemas Backstage serves.
+const jsonSchemaDraft7 = "http://json-schema.org/draft-07/schema#"
+
+// Metadata returns the metadata of the rules and of perms, the
+// permissions the plugin defines, as Backstage's plugins serve it: each
+// rule's params as a JSON Schema object, {"$schema": draft-07,
+// "type":"object","properties":{name: its ParamSchemas entry, or {}},
+// "required":[…] (left out when none is), "additionalProperties":false}.
+// The result shares nothing with r or perms.
+func (r *Rules) Metadata(perms ...Permission) RulesMetadata {
+	out := RulesMetadata{Permissions: slices.Clone(perms), Rules: []RuleMetadata{}}
+	if out.Permissions == nil {
+		out.Permissions = []Permission{}
+	}
 	for _, d := range r.List() {
 		props := map[string]any{}
 		for _, p := range d.Params {
-			props[p] = map[string]any{}
+			props[p] = maps.Clone(d.ParamSchemas[p])
+			if props[p] == nil {
+				props[p] = map[string]any{}
+			}
 		}
-		schema := map[string]any{"type": "object", "properties": props, "required": append([]string{}, d.Required...),
-			"additionalProperties": false}
-		out.Rules = append(out.Rules, RuleMetadata{Name: d.Name, Description: d.Description, ResourceType: d.ResourceType, ParamsSchema: schema, Params: d.Params})
+		schema := map[string]any{"$schema": jsonSchemaDraft7, "type": "object", "properties": props, "additionalProperties": false}
+		if len(d.Required) > 0 {
+			schema["required"] = slices.Clone(d.Required)
+		}
+		out.Rules = append(out.Rules, RuleMetadata{Name: d.Name, Description: d.Description, ResourceType: d.ResourceType,
+			ParamsSchema: schema, Params: slices.Clone(d.Params)})
 	}
 	return out
+}
+
+// MetadataHandler serves md at GET (and HEAD)
+// <plugin>/.well-known/backstage/permissions/metadata. who authenticates
+// the caller (the permission backend calls with a service token); an
+// error answers 401 (503 when it is Unavailable). md is encoded once,
+// when the handler is made.
+func MetadataHandler(md RulesMetadata, who func(*http.Request) error) http.Handler {
+	body, err := json.Marshal(md)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
+			return
+		}
+		if err := who(r); err != nil {
+			authError(w, err, "unauthorized")
+			return
+		}
+		if err != nil { // a ParamSchemas value that JSON cannot hold
+			writeError(w, http.StatusInternalServerError, "Error", "metadata cannot be encoded")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(append(body, '\n'))
+	})
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
@@ -208,9 +210,7 @@ func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, item
 		typ              Type
 	}
 	decisions := make(map[permKey]Decision)
-	type refKey struct{ rt, ref string }
-	want := make(map[string][]string) // resource type → distinct refs
-	seen := make(map[refKey]bool)
+	var want refSet
 	for i, it := range items {
 		if err := errcode.FromContext(ctx, op); err != nil {
 			return nil, err
@@ -234,15 +234,11 @@ func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, item
 		}
 		out[i] = answer(it.ID, d)
 		if d.Result == Conditional && it.ResourceRef != "" {
-			rk := refKey{p.ResourceType, it.ResourceRef}
-			if !seen[rk] {
-				seen[rk] = true
-				want[p.ResourceType] = append(want[p.ResourceType], it.ResourceRef)
-			}
+			want.add(p.ResourceType, it.ResourceRef)
 		}
 	}
-	if len(want) > 0 {
-		if err := a.apply(ctx, items, out, want); err != nil {
+	if len(want.byType) > 0 {
+		if err := a.apply(ctx, items, out, want.byType); err != nil {
 			return nil, err
 		}
 	}
@@ -276,24 +272,9 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
 		}
 	}
-	loaded := make(map[string]map[string]any, len(want))
-	for rt, refs := range want {
-		l := a.opts.Loaders[rt]
-		if l == nil {
-			continue
-		}
-		res, err := load(ctx, l, rt, refs)
-		if err != nil {
-			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
-				return ctxErr
-			}
-			var ce *errcode.Error
-			if errors.As(err, &ce) {
-				return err
-			}
-			return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "loading " + rt + " resources", Err: err}
-		}
-		loaded[rt] = res
+	loaded, err := a.loadAll(ctx, op, want)
+	if err != nil {
+		return err
 	}
 	type evalKey struct {
 		c   *Criteria
@@ -315,7 +296,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 			continue
 		}
 		r, exists := res[it.ResourceRef]
-		if !exists || r == nil {
+		if !exists || missing(r) {
 			ans.Reason.Summary = "conditional decision for a resource that does not exist: " + base.Summary
 			continue
 		}
@@ -323,7 +304,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		ok, done := evaluated[k]
 		if !done {
 			var err error
-			ok, err = a.opts.Rules.Evaluate(cond, r)
+			ok, err = a.opts.Rules.evaluate(cond, r)
 			if err != nil {
 				return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "evaluating the conditions of " + it.Permission.Name, Err: err}
 			}
@@ -339,12 +320,57 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 	return nil
 }
 
+// refSet collects the distinct refs of each resource type, in the order
+// first seen, for one loader call per type.
+type refSet struct {
+	byType map[string][]string
+	seen   map[[2]string]bool
+}
+
+func (s *refSet) add(rt, ref string) {
+	if s.seen == nil {
+		s.byType, s.seen = map[string][]string{}, map[[2]string]bool{}
+	}
+	k := [2]string{rt, ref}
+	if !s.seen[k] {
+		s.seen[k] = true
+		s.byType[rt] = append(s.byType[rt], ref)
+	}
+}
+
+// loadAll loads the refs of each resource type in want with one call to
+// the type's loader (types without one are left out). A loader's
+// *errcode.Error is returned as it is, any other error as Unavailable,
+// and Canceled or DeadlineExceeded when ctx ends.
+func (a *Authorizer) loadAll(ctx context.Context, op string, want map[string][]string) (map[string]map[string]any, error) {
+	loaded := make(map[string]map[string]any, len(want))
+	for _, rt := range slices.Sorted(maps.Keys(want)) {
+		l := a.opts.Loaders[rt]
+		if l == nil {
+			continue
+		}
+		res, err := load(ctx, l, op, rt, want[rt])
+		if err != nil {
+			if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+				return nil, ctxErr
+			}
+			var ce *errcode.Error
+			if errors.As(err, &ce) {
+				return nil, err
+			}
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "loading " + rt + " resources", Err: err}
+		}
+		loaded[rt] = res
+	}
+	return loaded, nil
+}
+
 // load calls a loader, turning a panic (a bug, or a typed nil loader)
 // into an error, which fails the batch.
-func load(ctx context.Context, l ResourceLoader, rt string, refs []string) (res map[string]any, err error) {
+func load(ctx context.Context, l ResourceLoader, op, rt string, refs []string) (res map[string]any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, errcode.Newf(errcode.Unknown, "permission.Authorize", "the %s loader panicked", rt)
+			res, err = nil, errcode.Newf(errcode.Unknown, op, "the %s loader panicked", rt)
 		}
 	}()
 	return l.LoadResources(ctx, refs)
@@ -375,7 +401,7 @@ func (a *Authorizer) validate(items []Item) error {
 	}
 	ids := make(map[string]bool, len(items))
 	for i, it := range items {
-		if err := checkID(ids, i, it.ID); err != nil {
+		if err := checkID(op, ids, i, it.ID); err != nil {
 			return err
 		}
 		if err := checkItem(it.ID, it.Permission, it.ResourceRef != ""); err != nil {
@@ -387,8 +413,7 @@ func (a *Authorizer) validate(items []Item) error {
 
 // checkID refuses the id of item i when it is empty, too long, or in ids
 // (the ids seen so far), to which it adds it.
-func checkID(ids map[string]bool, i int, id string) error {
-	const op = "permission.Authorize"
+func checkID(op string, ids map[string]bool, i int, id string) error {
 	switch {
 	case id == "":
 		return errcode.Newf(errcode.InvalidArgument, op, "item %d has no id", i)
@@ -439,7 +464,7 @@ func (a *Authorizer) expand(wire []wireItem) ([]Item, []int, error) {
 	items := make([]Item, 0, len(wire))
 	spans := make([]int, len(wire))
 	for i, w := range wire {
-		if err := checkID(ids, i, w.ID); err != nil {
+		if err := checkID(op, ids, i, w.ID); err != nil {
 			return nil, nil, err
 		}
 		var one string
@@ -448,12 +473,12 @@ func (a *Authorizer) expand(wire []wireItem) ([]Item, []int, error) {
 		switch raw := bytes.TrimSpace(w.ResourceRef); {
 		case len(raw) == 0 || string(raw) == "null":
 		case raw[0] == '[':
-			if err := json.Unmarshal(raw, &many); err != nil || slices.Contains(many, "") {
-				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or an array of refs", w.ID)
+			// Backstage's permission backend refuses an empty array
+			// (z.array(z.string()).nonempty()).
+			if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 || slices.Contains(many, "") {
+				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or a non-empty array of refs", w.ID)
 			}
-			if len(many) > 0 {
-				spans[i] = len(many)
-			}
+			spans[i] = len(many)
 		default:
 			if err := json.Unmarshal(raw, &one); err != nil {
 				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or an array of refs", w.ID)
@@ -517,6 +542,10 @@ func (a *Authorizer) check(p Permission, d Decision) error {
 	switch {
 	case p.Type != Resource:
 		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for basic permission %s", p.Name)
+	case d.PluginID == "":
+		// Backstage's clients refuse a CONDITIONAL answer without the
+		// plugin that applies its conditions.
+		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision without a plugin id for %s", p.Name)
 	case d.ResourceType != p.ResourceType:
 		return errcode.Newf(errcode.Unknown, op, "policy returned a CONDITIONAL decision for resource type %q, but %s is about %q", d.ResourceType, p.Name, p.ResourceType)
 	case d.Conditions == nil:
@@ -548,19 +577,86 @@ const maxBody = 1 << 20
 // who authenticates the request (e.g. by verifying its bearer token with
 // identity.Verifier); an error from it answers 401 without detail (503 with
 // Retry-After when it is Unavailable, DeadlineExceeded or Canceled: keys
-// that cannot be fetched, so the token may be good). An
-// item's resourceRef may also be an array of refs, as a Backstage
-// PermissionClient with permission.EXPERIMENTAL_enableBatchedRequests
-// sends them: each ref is one check (counted against MaxItems), and the
-// item's answer is {id, result: [ALLOW|DENY, …]}, one result per ref in
-// the same order. The body is capped at 1 MiB. Bad input answers 400 with a JSON error
-// {"error":{"name":"InputError","message":…}} as Backstage does; other
-// failures 500 without detail.
+// that cannot be fetched, so the token may be good).
+//
+// The wire format is Backstage's. An item's resourceRef may be a ref or
+// a non-empty array of refs, as a Backstage PermissionClient with
+// permission.EXPERIMENTAL_enableBatchedRequests sends them: each ref is
+// one check (counted against MaxItems), and the item's answer is
+// {id, result: [ALLOW|DENY, …]}, one result per ref in the same order.
+// As Backstage's permission backend, the handler refuses a resource
+// permission without a ref when the principal is a user acting herself
+// or nobody (only a plugin acting on her behalf may ask for the
+// conditions), and answers {"items":[]} to an empty batch. The body is
+// capped at 1 MiB. Bad input answers 400 with Backstage's error body
+// {"error":{"name":"InputError","message":…},"response":{"statusCode":400}};
+// other failures 500 without detail.
 func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error)) http.Handler {
+	return serveBatch(a, who, "authorize", func(_ context.Context, items []wireItem) ([]wireItem, []string, error) { return items, nil, nil })
+}
+
+// byNameItem is an item of an authorize/by-name request: {id, name,
+// resourceRef?}, resourceRef a ref or a non-empty array of refs.
+type byNameItem struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	ResourceRef json.RawMessage `json:"resourceRef"`
+}
+
+// ByNameHandler returns an http.Handler for POST
+// /api/permission/authorize/by-name, which Backstage's frontend (its
+// IdentityPermissionApi.authorizeByName and the predicate loader of
+// "if" conditions) calls with permission names only: {"items":[{id, name,
+// resourceRef?}]}. lookup turns a name into its permission (nil means
+// [Known]: the catalog's and scaffolder's); a name it does not know is
+// DENY, as in Backstage, which denies names its registry lacks (with one
+// warning per request when the Authorizer has a Logger). Every item
+// counts against MaxItems; the known ones are decided as [Handler]
+// decides them, with the same rules, limits and answers, in the items'
+// order.
+func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, error), lookup func(name string) (Permission, bool)) http.Handler {
+	if lookup == nil {
+		lookup = Known
+	}
+	return serveBatch(a, who, "authorize/by-name", func(ctx context.Context, items []byNameItem) ([]wireItem, []string, error) {
+		const op = "permission.Authorize"
+		if len(items) > a.opts.MaxItems {
+			return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "%d items, more than the limit of %d", len(items), a.opts.MaxItems)
+		}
+		ids := make(map[string]bool, len(items))
+		known := make([]wireItem, 0, len(items))
+		denied := make([]string, len(items))
+		var unknown []string
+		for i, it := range items {
+			if err := checkID(op, ids, i, it.ID); err != nil {
+				return nil, nil, err
+			}
+			p, ok := lookup(it.Name)
+			if !ok {
+				unknown = append(unknown, it.Name)
+				denied[i] = it.ID
+				continue
+			}
+			known = append(known, wireItem{ID: it.ID, Permission: p, ResourceRef: it.ResourceRef})
+		}
+		if len(unknown) > 0 && a.opts.Logger != nil {
+			// One line per request, naming the first name.
+			a.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "permission names not registered; denied",
+				slog.String("permission", truncate(unknown[0], 256)), slog.Int("count", len(unknown)))
+		}
+		return known, denied, nil
+	})
+}
+
+// serveBatch serves an authorize request whose items convert turns into
+// wire items, with, for each of its items, its id when it is denied
+// without asking (then it has no wire item), else "".
+func serveBatch[T any](a *Authorizer, who func(*http.Request) (identity.Principal, error), what string,
+	convert func(context.Context, []T) ([]wireItem, []string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "NotAllowedError", "method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed")
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -572,28 +668,17 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 			authError(w, err, "unauthorized")
 			return
 		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 		var req struct {
-			Items []wireItem `json:"items"`
+			Items *[]T `json:"items"`
 		}
-		if err := dec.Decode(&req); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeError(w, http.StatusRequestEntityTooLarge, "InputError", "request body is larger than 1 MiB")
-				return
-			}
-			writeError(w, http.StatusBadRequest, "InputError", "request body is not a valid authorize request")
+		if !decodeBody(w, r, &req, what) {
 			return
 		}
-		if _, err := dec.Token(); err != io.EOF {
-			writeError(w, http.StatusBadRequest, "InputError", "request body has trailing data")
+		if req.Items == nil {
+			writeError(w, http.StatusBadRequest, "InputError", "invalid "+what+" request: no items array")
 			return
 		}
-		items, spans, err := a.expand(req.Items)
-		var out []Answer
-		if err == nil {
-			out, err = a.authorize(r.Context(), p, items)
-		}
+		res, err := serveItems(r.Context(), a, p, *req.Items, convert)
 		if err != nil {
 			if errcode.CodeOf(err) == errcode.InvalidArgument {
 				writeError(w, http.StatusBadRequest, "InputError", err.Error())
@@ -602,12 +687,98 @@ func Handler(a *Authorizer, who func(*http.Request) (identity.Principal, error))
 			writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(struct {
+		writeJSON(w, struct {
 			Items []any `json:"items"`
-		}{collapse(out, spans)})
+		}{res})
 	})
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// serveItems decides the items of one authorize request for p,
+// returning one answer per item, in order.
+func serveItems[T any](ctx context.Context, a *Authorizer, p identity.Principal, in []T, convert func(context.Context, []T) ([]wireItem, []string, error)) ([]any, error) {
+	res := make([]any, 0, len(in))
+	if len(in) == 0 {
+		return res, nil
+	}
+	wire, denied, err := convert(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var answers []any
+	if len(wire) > 0 {
+		items, spans, err := a.expand(wire)
+		if err == nil && p.Service == "" {
+			err = needRefs(items)
+		}
+		var out []Answer
+		if err == nil {
+			out, err = a.authorize(ctx, p, items)
+		}
+		if err != nil {
+			return nil, err
+		}
+		answers = collapse(out, spans)
+	}
+	for i := range in {
+		if denied != nil && denied[i] != "" {
+			res = append(res, Answer{ID: denied[i], Result: Deny})
+			continue
+		}
+		res, answers = append(res, answers[0]), answers[1:]
+	}
+	return res, nil
+}
+
+// needRefs refuses a resource permission without a resourceRef, as
+// Backstage's permission backend does for a request made directly by a
+// user (not by a plugin on her behalf) or by nobody: a CONDITIONAL
+// answer would show them the policy's conditions.
+func needRefs(items []Item) error {
+	for _, it := range items {
+		if it.Permission.Type == Resource && it.ResourceRef == "" {
+			return errcode.New(errcode.InvalidArgument, "permission.Authorize",
+				"Resource permissions require a resourceRef to be set. Direct user requests without a resourceRef are not allowed.")
+		}
+	}
+	return nil
+}
+
+// decodeBody reads a JSON body of at most 1 MiB into v, answering 413 or
+// 400 and returning false when it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeError", "request body is larger than 1 MiB")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "InputError", "invalid "+what+" request: the body is not a valid "+what+" request")
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, "InputError", "invalid "+what+" request: the body has trailing data")
+		return false
+	}
+	return true
+}
+
+// writeJSON answers 200 with v as JSON, not to be cached.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // authError answers a failed authentication: 401, or 503 when the
@@ -624,6 +795,12 @@ func authError(w http.ResponseWriter, err error, msg string) {
 	}
 }
 
+// writeError answers status with Backstage's error body,
+// {"error":{"name","message"},"response":{"statusCode"}}: a Backstage
+// client (ResponseError.fromResponse) reads the error's name and message
+// only from a body that has both error and response, and reports any
+// other as a generic Error quoting the raw text. The optional request
+// field is left out (its URL may carry a query string).
 func writeError(w http.ResponseWriter, status int, name, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -632,8 +809,12 @@ func writeError(w http.ResponseWriter, status int, name, msg string) {
 			Name    string `json:"name"`
 			Message string `json:"message"`
 		} `json:"error"`
+		Response struct {
+			StatusCode int `json:"statusCode"`
+		} `json:"response"`
 	}
 	body.Error.Name, body.Error.Message = name, msg
+	body.Response.StatusCode = status
 	_ = json.NewEncoder(w).Encode(body)
 }
 

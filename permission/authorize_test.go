@@ -212,6 +212,9 @@ func TestAuthorizeRefusesBadConditionalDecisions(t *testing.T) {
 		{"leaf of other type", MustKnown(ScaffolderActionExecute), Decision{Result: Conditional, PluginID: "scaffolder", ResourceType: ScaffolderActionResourceType, Conditions: cond}},
 		{"too deep", MustKnown(CatalogEntityRead), Decision{Result: Conditional, PluginID: "catalog", ResourceType: CatalogEntityResourceType, Conditions: nest(13)}},
 		{"no conditions", MustKnown(CatalogEntityRead), Decision{Result: Conditional, PluginID: "catalog", ResourceType: CatalogEntityResourceType}},
+		// Backstage's PermissionClient refuses a CONDITIONAL answer without
+		// pluginId (its response schema requires it).
+		{"no plugin id", MustKnown(CatalogEntityRead), Decision{Result: Conditional, ResourceType: CatalogEntityResourceType, Conditions: cond}},
 		{"unknown result", MustKnown(CatalogEntityRead), Decision{Result: "MAYBE"}},
 	}
 	for _, tt := range tests {
@@ -255,11 +258,16 @@ func TestAuthorizeFailsClosed(t *testing.T) {
 func TestHandler(t *testing.T) {
 	loader := newLoader(2)
 	a := NewAuthorizer(&ownerPolicy{}, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader}})
+	// "alice" is alice's own token (from the frontend), "obo" the catalog
+	// acting on her behalf.
 	who := func(r *http.Request) (identity.Principal, error) {
-		if r.Header.Get("Authorization") != "Bearer alice" {
-			return identity.Principal{}, errors.New("no")
+		switch r.Header.Get("Authorization") {
+		case "Bearer alice":
+			return identity.Principal{User: alice}, nil
+		case "Bearer obo":
+			return identity.Principal{User: alice, Service: "plugin:catalog"}, nil
 		}
-		return identity.Principal{User: alice}, nil
+		return identity.Principal{}, errors.New("no")
 	}
 	srv := httptest.NewServer(Handler(a, who))
 	defer srv.Close()
@@ -285,7 +293,7 @@ func TestHandler(t *testing.T) {
 		{"id":"a2","permission":{"type":"resource","name":"catalog.entity.read","attributes":{"action":"read"},"resourceType":"catalog-entity"},"resourceRef":"component:default/svc-0"},
 		{"id":"a3","permission":{"type":"resource","name":"catalog.entity.read","attributes":{"action":"read"},"resourceType":"catalog-entity"}}
 	]}`
-	resp, got := post(body, "Bearer alice", "application/json")
+	resp, got := post(body, "Bearer obo", "application/json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, got)
 	}
@@ -300,7 +308,12 @@ func TestHandler(t *testing.T) {
 		{"no auth", body, "", "application/json", 401},
 		{"bad json", `{"items":[`, "Bearer alice", "application/json", 400},
 		{"trailing", `{"items":[]} {}`, "Bearer alice", "application/json", 400},
-		{"empty items", `{"items":[]}`, "Bearer alice", "application/json", 400},
+		{"no items", `{}`, "Bearer alice", "application/json", 400},
+		{"null items", `{"items":null}`, "Bearer alice", "application/json", 400},
+		// Backstage refuses a resource permission without a ref from a
+		// user's own token: a CONDITIONAL answer would show her the
+		// policy's conditions.
+		{"resource permission without a ref, from the user herself", body, "Bearer alice", "application/json", 400},
 		{"wrong type", body, "Bearer alice", "text/plain", 415},
 		{"huge", `{"items":[` + strings.Repeat(" ", 2<<20) + `]}`, "Bearer alice", "application/json", 413},
 	}
@@ -310,11 +323,21 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tt.name, resp.StatusCode, tt.status, got)
 		}
 		var e struct {
-			Error struct{ Name, Message string }
+			Error    struct{ Name, Message string }
+			Response struct{ StatusCode int }
 		}
-		if err := json.Unmarshal(got, &e); err != nil || e.Error.Name == "" {
+		if err := json.Unmarshal(got, &e); err != nil || e.Error.Name == "" || e.Response.StatusCode != tt.status {
 			t.Errorf("%s: error body %s", tt.name, got)
 		}
+		// Backstage's body parser names a body over its limit so.
+		if tt.status == 413 && e.Error.Name != "PayloadTooLargeError" {
+			t.Errorf("%s: error named %q", tt.name, e.Error.Name)
+		}
+	}
+	// An empty batch is answered with an empty one, as Backstage does: a
+	// plugin authorizing each entity of an empty list sends one.
+	if resp, got := post(`{"items":[]}`, "Bearer alice", "application/json"); resp.StatusCode != 200 || strings.TrimSpace(string(got)) != `{"items":[]}` {
+		t.Errorf("empty batch: %d %s", resp.StatusCode, got)
 	}
 	resp, err := srv.Client().Get(srv.URL)
 	if err != nil {

@@ -55,8 +55,8 @@ func TestHandlerBatchedResourceRefs(t *testing.T) {
 			`{"items":[{"id":"b1","result":["ALLOW","DENY","DENY","ALLOW"]},{"id":"b2","result":"ALLOW"}]}`},
 		{"a repeated ref answers each time", `{"id":"b1","permission":` + read + `,"resourceRef":["component:default/svc-1","component:default/svc-0","component:default/svc-1"]}`, 200,
 			`{"items":[{"id":"b1","result":["DENY","ALLOW","DENY"]}]}`},
-		{"an empty array is no ref", `{"id":"b1","permission":` + read + `,"resourceRef":[]}`, 200,
-			`{"items":[{"id":"b1","result":"CONDITIONAL","pluginId":"catalog","resourceType":"catalog-entity","conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["user:default/alice","group:default/team-a"]}}}]}`},
+		// Backstage's permission backend takes a non-empty array only.
+		{"an empty array", `{"id":"b1","permission":` + read + `,"resourceRef":[]}`, 400, ""},
 		{"a string ref as before", `{"id":"b1","permission":` + read + `,"resourceRef":"component:default/svc-1"}`, 200,
 			`{"items":[{"id":"b1","result":"DENY"}]}`},
 		{"refs count against MaxItems", `{"id":"b1","permission":` + read + `,"resourceRef":["a:b/c","a:b/d","a:b/e","a:b/f","a:b/g","a:b/h"]}`, 400, ""},

@@ -22,6 +22,14 @@
 // group path, so that "why was she refused?" has an answer, as
 // credentials.Resolver.Explain has for credentials.
 //
+// A plugin owning a resource type serves the other half of Backstage's
+// protocol: [ApplyConditionsHandler] evaluates CONDITIONAL decisions for
+// the permission backend (a resourceRef array, as a batched /authorize
+// sends, is answered with one result per ref, every ref loaded in one
+// call), and [MetadataHandler] lists the plugin's permissions and rules
+// with their params as JSON Schema. Every handler answers errors with
+// Backstage's body, {"error":{"name","message"},"response":{"statusCode"}}.
+//
 // To enforce a rule in an embedding server, call [Authorizer.Allowed]
 // before the action (see the example ExampleAuthorizer_Allowed).
 //

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 
 	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/permission"
@@ -88,4 +91,47 @@ func ExampleAuthorizer_Allowed() {
 	// Output:
 	// user:default/alice true platform members create entities
 	// user:default/bob false only platform members create entities
+}
+
+// A plugin serving the catalog's permission integration: the metadata the
+// permission backend and the RBAC plugin read, and apply-conditions, whose
+// items from a batched /authorize carry an array of refs and are answered
+// with one result per ref, in order. Every ref is loaded in one call.
+func ExampleApplyConditionsHandler() {
+	entities := map[string]any{
+		"component:default/payments": &catalog.Entity{Kind: "Component", Metadata: catalog.Metadata{Name: "payments"}, Spec: map[string]any{"owner": "team-a"}},
+		"component:default/search":   &catalog.Entity{Kind: "Component", Metadata: catalog.Metadata{Name: "search"}, Spec: map[string]any{"owner": "team-b"}},
+	}
+	loader := permission.LoaderFunc(func(_ context.Context, refs []string) (map[string]any, error) {
+		fmt.Println("loading", refs)
+		out := map[string]any{}
+		for _, r := range refs {
+			if e, ok := entities[r]; ok {
+				out[r] = e
+			}
+		}
+		return out, nil
+	})
+	// The plugin applies conditions only: its policy is never asked.
+	authz := permission.NewAuthorizer(permission.Static(permission.Decision{Result: permission.Deny}), &permission.AuthorizerOptions{
+		Loaders: map[string]permission.ResourceLoader{permission.CatalogEntityResourceType: loader},
+	})
+	// who would verify the permission backend's token (identity.PluginVerifier).
+	who := func(*http.Request) error { return nil }
+	mux := http.NewServeMux()
+	mux.Handle("/api/catalog/.well-known/backstage/permissions/apply-conditions", permission.ApplyConditionsHandler(authz, who))
+	mux.Handle("/api/catalog/.well-known/backstage/permissions/metadata", permission.MetadataHandler(
+		permission.CatalogRules().Metadata(permission.MustKnown(permission.CatalogEntityRead)), who))
+
+	body := `{"items":[{"id":"1","resourceType":"catalog-entity","result":"CONDITIONAL","pluginId":"catalog",
+		"resourceRef":["component:default/payments","component:default/search","component:default/gone"],
+		"conditions":{"rule":"IS_ENTITY_OWNER","resourceType":"catalog-entity","params":{"claims":["group:default/team-a"]}}}]}`
+	req := httptest.NewRequest(http.MethodPost, "/api/catalog/.well-known/backstage/permissions/apply-conditions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	fmt.Print(rec.Code, " ", rec.Body)
+	// Output:
+	// loading [component:default/payments component:default/search component:default/gone]
+	// 200 {"items":[{"id":"1","result":["ALLOW","DENY","DENY"]}]}
 }

@@ -2,6 +2,7 @@ package permission
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -32,6 +33,11 @@ type RuleDef struct {
 	// rule without it can only report bad values when it is applied.
 	// The catalog's rules have it.
 	CheckParams func(params map[string]any) error
+	// ParamSchemas describe the params in the metadata a plugin serves
+	// (see [Rules.Metadata]): a JSON Schema per parameter name, e.g.
+	// {"type":"string","description":"Name of the label to match on"}.
+	// A parameter without one is described by {} (any value).
+	ParamSchemas map[string]map[string]any
 }
 
 // Rules is a set of rules by resource type and name. The zero Rules is
@@ -107,13 +113,30 @@ func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
 	if err := r.check(c); err != nil {
 		return false, err
 	}
-	if resource == nil {
-		return false, nil
-	}
-	if e, ok := resource.(*catalog.Entity); ok && e == nil {
+	return r.evaluate(c, resource)
+}
+
+// evaluate applies c, which has been validated and checked, to resource.
+// A resource that does not exist (nil, or a typed nil such as a nil
+// *catalog.Entity) is never matched.
+func (r *Rules) evaluate(c *Criteria, resource any) (bool, error) {
+	if missing(resource) {
 		return false, nil
 	}
 	return r.eval(c, resource)
+}
+
+// missing reports whether a loaded resource stands for one that does not
+// exist: nil, or a nil pointer, map, slice or interface in an any.
+func missing(resource any) bool {
+	if resource == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(resource); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // check reports the first condition of c whose rule is unknown or whose
@@ -249,19 +272,37 @@ const (
 //     empty); otherwise equals value (or is truthy, as in JavaScript).
 func CatalogRules() *Rules {
 	rt := CatalogEntityResourceType
+	// The param schemas and descriptions are those the catalog serves at
+	// /.well-known/backstage/permissions/metadata.
+	str := func(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
+	strs := func(desc string) map[string]any {
+		return map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": desc}
+	}
+	property := func(part string) map[string]map[string]any {
+		return map[string]map[string]any{
+			"key":   str("Property within the entities " + part + " to match on"),
+			"value": str("Value of the given property to match on"),
+		}
+	}
 	return NewRules(
 		RuleDef{Name: IsEntityOwner, ResourceType: rt, Description: "Allow entities owned by a specified claim",
-			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner), CheckParams: entityParams(isEntityOwner)},
+			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner), CheckParams: entityParams(isEntityOwner),
+			ParamSchemas: map[string]map[string]any{"claims": strs("List of claims to match at least one on within ownedBy")}},
 		RuleDef{Name: HasAnnotation, ResourceType: rt, Description: "Allow entities with the specified annotation",
-			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation), CheckParams: entityParams(hasAnnotation)},
+			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation), CheckParams: entityParams(hasAnnotation),
+			ParamSchemas: map[string]map[string]any{"annotation": str("Name of the annotation to match on"), "value": str("Value of the annotation to match on")}},
 		RuleDef{Name: IsEntityKind, ResourceType: rt, Description: "Allow entities matching a specified kind",
-			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind), CheckParams: entityParams(isEntityKind)},
+			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind), CheckParams: entityParams(isEntityKind),
+			ParamSchemas: map[string]map[string]any{"kinds": strs("List of kinds to match at least one of")}},
 		RuleDef{Name: HasLabel, ResourceType: rt, Description: "Allow entities with the specified label",
-			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel), CheckParams: entityParams(hasLabel)},
+			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel), CheckParams: entityParams(hasLabel),
+			ParamSchemas: map[string]map[string]any{"label": str("Name of the label to match on")}},
 		RuleDef{Name: HasMetadata, ResourceType: rt, Description: "Allow entities with the specified metadata subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasMetadata), CheckParams: entityParams(hasMetadata)},
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasMetadata), CheckParams: entityParams(hasMetadata),
+			ParamSchemas: property("metadata")},
 		RuleDef{Name: HasSpec, ResourceType: rt, Description: "Allow entities with the specified spec subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasSpec), CheckParams: entityParams(hasSpec)},
+			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasSpec), CheckParams: entityParams(hasSpec),
+			ParamSchemas: property("spec")},
 	)
 }
 
