@@ -466,10 +466,31 @@ func (c *Client) wrap(ctx context.Context, cl *call, err error) error {
 	if cl.in != nil {
 		e.Provider, e.Host = string(cl.in.Kind), cl.in.Host
 	}
+	if hint := refHint(cl, e); hint != "" {
+		e.Msg = joinMsg(e.Msg, hint)
+	}
 	// The answers were scrubbed already; this also covers what an error
 	// built from anything else (a driver's own message, a redirect's
 	// URL) may quote.
 	return cl.secrets.ScrubError(c.ctxOverride(ctx, e))
+}
+
+// refHint explains a ref the provider does not know when the URL may
+// have meant another: a web URL's first segment after blob or tree is
+// taken as the ref, so a branch "feature/x" needs ?at=feature/x
+// (integrations.Registry.Parse). Only for a NotFound that names a ref,
+// commit, branch or revision, of a call whose ref has no "/" and whose
+// path goes on after it.
+func refHint(cl *call, e *errcode.Error) string {
+	if e.Code != errcode.NotFound || cl.loc.Ref == "" || strings.Contains(cl.loc.Ref, "/") || cl.loc.Path == "" ||
+		cl.in == nil || cl.in.Kind == integrations.BitbucketServer {
+		return ""
+	}
+	msg := strings.ReplaceAll(strings.ToLower(e.Error()), "ref=", "") // not a request URL's query
+	if !strings.Contains(msg, "ref") && !strings.Contains(msg, "commit") && !strings.Contains(msg, "branch") && !strings.Contains(msg, "revision") {
+		return ""
+	}
+	return "the URL's ref was read as " + strconv.Quote(cl.loc.Ref) + "; if the branch's name has a '/' in it, add ?at=<branch> to the URL"
 }
 
 // ctxOverride reports a failure that happened because ctx ended as
