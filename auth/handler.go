@@ -121,7 +121,9 @@ type Options struct {
 	// DefaultSessionDuration.
 	SessionDuration time.Duration
 	// RefreshMargin is how long before its expiry a provider token is
-	// refreshed; default DefaultRefreshMargin.
+	// refreshed; default DefaultRefreshMargin. For a token that lives
+	// less than twice the margin, half its lifetime is used instead, so
+	// that a short-lived token is not refreshed on every request.
 	RefreshMargin time.Duration
 	// ProviderTimeout bounds every call to a provider (code exchange,
 	// refresh, profile); default DefaultProviderTimeout.

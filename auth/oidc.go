@@ -314,7 +314,7 @@ func (p *OIDC) signIn(ctx context.Context, t Tokens, nonce string, checkNonce bo
 					}
 				}
 				if id.DisplayName == "" {
-					id.DisplayName = uc.Name
+					id.DisplayName = strings.TrimSpace(uc.Name)
 				}
 				if id.Picture == "" {
 					id.Picture = uc.Picture
@@ -400,7 +400,7 @@ func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce
 }
 
 func (p *OIDC) identity(c *claims) Identity {
-	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: c.Name, Picture: c.Picture}
+	id := Identity{Issuer: c.Issuer, Subject: c.Subject, Login: c.Preferred, Email: c.Email, EmailVerified: c.verified(), DisplayName: strings.TrimSpace(c.Name), Picture: c.Picture}
 	if p.google() {
 		if c.Issuer == "accounts.google.com" {
 			id.Issuer = googleIssuer // the same account, whichever form the token used

@@ -55,10 +55,11 @@ func clampLifetime(d time.Duration) time.Duration {
 	return min(max(d, MinLifetime), MaxLifetime)
 }
 
-// IssuerOptions configure an [Issuer]. Nil means the defaults.
+// IssuerOptions configure an [Issuer]. Issuer is required (NewIssuer
+// refuses nil options); the other fields default as each says.
 type IssuerOptions struct {
 	// Issuer is the `iss` claim: the auth backend's external base URL,
-	// e.g. "https://portal.example.com/api/auth".
+	// e.g. "https://portal.example.com/api/auth". Required.
 	Issuer string
 	// Lifetime of tokens, 0 for DefaultLifetime, else clamped to
 	// [MinLifetime, MaxLifetime] as Backstage does; keys rotate every
