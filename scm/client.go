@@ -257,7 +257,9 @@ func (u UserCredentials) MarshalJSON() ([]byte, error) {
 
 // ForUser returns a view of c that acts for a signed-in user: for a call
 // to a host in users, the user's credential is tried before any other (see
-// credentials.Resolver for the order); calls to other hosts use the
+// credentials.Resolver for the order), and a user credential that fails
+// (refused, expired without renewal) fails the call: it never falls back
+// to the portal's own credentials for her. Calls to other hosts use the
 // integration's own credentials, subject to opts. The view shares c's
 // drivers, credential caches and connections, and is cheap to make, e.g.
 // once per request of the embedding application. opts may be nil. An empty

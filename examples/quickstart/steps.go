@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/credentials"
-	"github.com/scmkit/scmkit/internal/archive"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/catalog"
 )
@@ -191,7 +190,7 @@ func fetchTemplate(ctx context.Context, w *world, out io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	dest := filepath.Join(dir, "go-service")
-	if err := archive.WriteDir(ctx, fsys, dest, nil); err != nil {
+	if err := scm.WriteTree(ctx, fsys, dest, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%s\n-> %s: %s (one GraphQL query returning the folder's files, not the repository's archive;\n   the root, or a folder with binaries or symlinks, is read from the archive, whose download gets no Authorization)\n",
