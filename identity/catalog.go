@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/org"
@@ -121,4 +122,52 @@ func (c *SnapshotCatalog) GroupsOf(ctx context.Context, user org.Ref, transitive
 		}
 	}
 	return groups, nil
+}
+
+// LiveCatalog is a [Catalog] whose snapshot can be replaced while it
+// serves: an organisation reader's Update (a webhook) or a scheduled Read
+// gives a new [org.Snapshot], and [LiveCatalog.Swap] makes the next
+// lookups see it. Lookups already running finish on the snapshot they
+// started with. The zero LiveCatalog finds nobody. It is safe for
+// concurrent use.
+type LiveCatalog struct {
+	c atomic.Pointer[SnapshotCatalog]
+}
+
+// NewLiveCatalog returns a LiveCatalog serving s (nil: nobody until the
+// first Swap).
+func NewLiveCatalog(s *org.Snapshot) *LiveCatalog {
+	l := &LiveCatalog{}
+	if s != nil {
+		l.Swap(s)
+	}
+	return l
+}
+
+// Swap indexes s and serves it from the next lookup on. The snapshot must
+// not change afterwards (an org reader's Update returns a new one).
+func (l *LiveCatalog) Swap(s *org.Snapshot) { l.c.Store(NewSnapshotCatalog(s)) }
+
+// FindUsers implements [Catalog] on the snapshot in force.
+func (l *LiveCatalog) FindUsers(ctx context.Context, f Filter) ([]org.User, error) {
+	c := l.c.Load()
+	if c == nil {
+		if err := errcode.FromContext(ctx, "identity.FindUsers"); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return c.FindUsers(ctx, f)
+}
+
+// GroupsOf implements [Catalog] on the snapshot in force.
+func (l *LiveCatalog) GroupsOf(ctx context.Context, user org.Ref, transitive bool) ([]org.Ref, error) {
+	c := l.c.Load()
+	if c == nil {
+		if err := errcode.FromContext(ctx, "identity.GroupsOf"); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return c.GroupsOf(ctx, user, transitive)
 }

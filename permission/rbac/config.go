@@ -2,6 +2,9 @@ package rbac
 
 import (
 	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
 )
@@ -48,10 +51,11 @@ type Named struct {
 //
 // Backstage configs often name the CSV as "./rbac-policy.csv",
 // "../../rbac-policy.csv" (relative to packages/backend) or an absolute
-// path; fs.FS refuses all three, and Load answers InvalidArgument with
-// "open …: invalid argument". Name the file relative to fsys instead
-// (os.DirFS of its directory and "rbac-policy.csv"), or read it yourself
-// with [ParseCSV] and build the policy with [New].
+// path. A leading "./" is taken as relative to fsys; a name that leaves
+// fsys ("../", an absolute path) is InvalidArgument saying so: name the
+// file relative to fsys instead (os.DirFS of its directory and
+// "rbac-policy.csv"), or read it yourself with [ParseCSV] and build the
+// policy with [New].
 func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 	const op = "rbac.Load"
 	var files []*File
@@ -60,6 +64,10 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 		opts.SuperUsers = append(opts.SuperUsers, s.Name)
 	}
 	if name := c.RBAC.PoliciesCSVFile; name != "" {
+		name, err := fsName("permission.rbac.policies-csv-file", name)
+		if err != nil {
+			return nil, err
+		}
 		f, err := fsys.Open(name)
 		if err != nil {
 			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.policies-csv-file", Err: err}
@@ -72,6 +80,10 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 		files = append(files, pf)
 	}
 	if name := c.RBAC.ConditionalPoliciesFile; name != "" {
+		name, err := fsName("permission.rbac.conditionalPoliciesFile", name)
+		if err != nil {
+			return nil, err
+		}
 		f, err := fsys.Open(name)
 		if err != nil {
 			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.conditionalPoliciesFile", Err: err}
@@ -84,4 +96,15 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 		opts.Conditional = cps
 	}
 	return New(files, m, opts)
+}
+
+// fsName is a config's file name as a name in the fs.FS: "./x" is "x"; a
+// name that leaves the fs.FS is refused, naming the key.
+func fsName(key, name string) (string, error) {
+	n := strings.TrimPrefix(path.Clean(filepath.ToSlash(name)), "./")
+	if !fs.ValidPath(n) {
+		return "", errcode.Newf(errcode.InvalidArgument, "rbac.Load", "%s: %q is outside the fs.FS the files are read from (a \"../\" or absolute path); "+
+			"give Load an fs.FS of the file's directory (os.DirFS) and name the file relative to it", key, name)
+	}
+	return n, nil
 }

@@ -41,6 +41,29 @@ func (l *Live) Reload(fsys fs.FS, c *Config, m *Membership) error {
 	return nil
 }
 
+// SetMembership rebuilds the policy in force against the organisation m
+// (the same files and options; [Policy.WithMembership]) and serves it from
+// the next decision on: wire it to an organisation reader's Update, with
+// [FromSnapshot] of the snapshot it returns. A Reload that swaps in new
+// files meanwhile is not lost: SetMembership builds on the files in force
+// when it swaps (a later Reload uses the membership it is given). Without
+// a policy loaded, SetMembership is Unavailable.
+func (l *Live) SetMembership(m *Membership) error {
+	for {
+		cur := l.p.Load()
+		if cur == nil {
+			return errcode.New(errcode.Unavailable, "rbac.Live.SetMembership", "no policy loaded")
+		}
+		next, err := cur.WithMembership(m)
+		if err != nil {
+			return err
+		}
+		if l.p.CompareAndSwap(cur, next) {
+			return nil
+		}
+	}
+}
+
 // Policy returns the policy in force, or nil.
 func (l *Live) Policy() *Policy { return l.p.Load() }
 

@@ -66,6 +66,9 @@ type Policy struct {
 	useEnt   bool
 	words    int
 	cycles   [][]string
+
+	files []*File // what it was built from, for WithMembership
+	opts  Options
 }
 
 type ruleKey struct {
@@ -139,6 +142,14 @@ type userEntry struct {
 	cycle  []string
 }
 
+// WithMembership returns the policy p's files and options build against
+// the organisation m: what to serve once an organisation reader's Update
+// or Read has a new snapshot ([FromSnapshot]), without reading the files
+// again. p is unchanged.
+func (p *Policy) WithMembership(m *Membership) (*Policy, error) {
+	return New(p.files, m, &p.opts)
+}
+
 // New builds a policy from parsed CSV files (later files add to earlier
 // ones), the organisation m (nil: only the CSV's g lines) and opts.
 // Building indexes every user and group of m once, so that a decision is
@@ -150,6 +161,8 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 		opts = &Options{}
 	}
 	p := &Policy{
+		files:    slices.Clone(files),
+		opts:     *opts,
 		rules:    map[ruleKey]*ruleSet{},
 		conds:    map[condKey][]*ConditionalPolicy{},
 		bindings: map[string][]binding{},
