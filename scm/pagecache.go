@@ -110,6 +110,19 @@ func asListing(ctx context.Context) context.Context {
 	return context.WithValue(ctx, listingKey{}, true)
 }
 
+// revalidateKey marks a context whose GET requests read one small answer
+// that is worth revalidating whole (a directory's newest commit, for a
+// conditional ReadTree): unlike a listing's last page, it cannot grow a
+// page of its own.
+type revalidateKey struct{}
+
+// asRevalidated returns ctx marked so that the page cache layer of the
+// call, if any, sends its GET requests with If-None-Match whenever it
+// has an answer cached.
+func asRevalidated(ctx context.Context) context.Context {
+	return context.WithValue(ctx, revalidateKey{}, true)
+}
+
 // pageLayer returns rt under the page cache when the client has one and
 // the provider of in honours conditional listings; rt otherwise. It goes
 // below the credential transport, whose Authorization header is part of
@@ -142,7 +155,8 @@ func pageKey(req *http.Request) string {
 
 // RoundTrip implements http.RoundTripper.
 func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet || req.Context().Value(listingKey{}) == nil ||
+	whole := req.Context().Value(revalidateKey{}) != nil
+	if req.Method != http.MethodGet || (req.Context().Value(listingKey{}) == nil && !whole) ||
 		req.Header.Get("If-None-Match") != "" || req.Header.Get("Range") != "" {
 		return t.base.RoundTrip(req)
 	}
@@ -153,7 +167,7 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cached = nil
 	}
 	out := req
-	if cached != nil && hasNextPage(cached.Header) {
+	if cached != nil && (whole || hasNextPage(cached.Header)) {
 		// The last page is always read in full: a new repository may
 		// start a new page while this one's body, and so its ETag, stays
 		// the same; only its paging headers would say so, and a 304 need

@@ -64,7 +64,10 @@ func (c *Client) readTreeETag(ctx context.Context, cl *call, o *TreeOptions) (fs
 		fsys, commit, err := c.readTreeCommit(ctx, cl, cl.loc.Path, o)
 		return tagTree(fsys, "", commit), err
 	}
-	id, err := tv.TreeVersion(ctx, cl.hc, &driver.TreeVersionRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: cl.loc.Path})
+	// The version request is revalidated through the page cache, if
+	// any: an unchanged directory's answer is a 304, which on GitHub
+	// does not count against the rate limit.
+	id, err := tv.TreeVersion(asRevalidated(ctx), cl.hc, &driver.TreeVersionRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: cl.loc.Path})
 	if err != nil {
 		return nil, c.wrap(ctx, cl, err)
 	}

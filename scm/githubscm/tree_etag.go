@@ -14,7 +14,9 @@ var _ driver.TreeVersioner = (*Driver)(nil)
 // TreeVersion implements driver.TreeVersioner with one request: GET
 // /repos/{o}/{r}/commits?sha=REF&path=DIR&per_page=1, the newest commit
 // at REF that touched DIR (the default branch when REF is ""). A
-// conditional ReadTree of an unchanged directory costs this request only;
+// conditional ReadTree of an unchanged directory costs this request only
+// (with the client's PageCache, sent with If-None-Match and answered 304,
+// which does not count against the rate limit);
 // a changed one costs it plus what a plain ReadTree costs (the GraphQL
 // query, or the tarball where the tree is read as one): one request more.
 func (d *Driver) TreeVersion(ctx context.Context, hc *http.Client, r *driver.TreeVersionRequest) (string, error) {
