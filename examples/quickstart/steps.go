@@ -193,7 +193,7 @@ func fetchTemplate(ctx context.Context, w *world, out io.Writer) error {
 	if err := scm.WriteTree(ctx, fsys, dest, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\n-> %s: %s (one GraphQL query returning the folder's files, not the repository's archive;\n   the root, or a folder with binaries or symlinks, is read from the archive, whose download gets no Authorization)\n",
+	fmt.Fprintf(out, "%s\n-> %s: %s (one GraphQL query returning the folder's files, not the repository's archive;\n   the root, or a folder with several binaries or a symlink, is read from the archive, whose download gets no Authorization)\n",
 		u, dest, plural(n, "request"))
 	return fs.WalkDir(os.DirFS(dest), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -22,11 +22,13 @@
 //     costs its own bytes whatever the rest of the repository holds: a
 //     30 KiB template folder of 21 text files beside 20 or 40 MiB of other
 //     files is 1 request and about 37 KB received (was the whole tarball,
-//     21 or 42 MB; BenchmarkReadTreeBytes in scm/adapters). The tarball is read
-//     instead, at the commit the query found, for a binary, truncated
-//     (over 512,000 bytes) or linked file, a submodule, more than 1,000
-//     files or 4 MiB of answers, more than 16 levels, or a GraphQL
-//     refusal (see [Driver.ReadTree]).
+//     21 or 42 MB; BenchmarkReadTreeBytes in scm/adapters). One binary
+//     or truncated (over 512,000 bytes) file of up to 1 MiB is read as
+//     its blob: 1 request more (GET git/blobs/{sha}). The tarball is read
+//     instead, at the commit the query found, for more such files or a
+//     larger one, a linked file, a submodule, more than 1,000 files or 4
+//     MiB of answers, more than 16 levels, or a GraphQL refusal (see
+//     [Driver.ReadTree]).
 //   - ReadTree of the root, and the fall-back: 1 (GET tarball, answered
 //     302) plus the download from the redirect's host
 //     (codeload.github.com), which receives no credential

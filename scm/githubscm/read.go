@@ -205,8 +205,10 @@ func isJSON(contentType string) bool {
 //
 // The tarball is read instead (the query's cost then comes on top; it is
 // the tarball of the commit the query found, when it found one) when
-// Dir is the repository's root; when the folder holds a binary file, a
-// file GitHub truncates (Blob.isTruncated: over 512,000 bytes), a
+// Dir is the repository's root; when the folder holds more than one
+// binary file or file GitHub truncates (Blob.isTruncated: over 512,000
+// bytes), or one over 1 MiB (one up to 1 MiB is read as its blob, GET
+// git/blobs/{sha}, checked against its id: one request more); a
 // symbolic link, a submodule or an entry of another mode; when it is very
 // large: more than 1,000 files (after Filter), more than 4 MiB of
 // GraphQL answers in all (reading stops there), more than 16 levels deep

@@ -2,6 +2,7 @@ package githubscm
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,16 @@ const (
 	treeMaxFiles = 1000
 	// treeMaxSubtrees caps the subtrees one further query asks for.
 	treeMaxSubtrees = 100
+	// treeBlobFetches is how many files GraphQL gives no exact text for
+	// (a binary such as a template's logo, a truncated or transcoded
+	// text) are read as blobs (GET git/blobs/{oid}, one request each)
+	// rather than the tarball: one, whose request replaces the tarball's
+	// API request, so that the read costs no more requests and downloads
+	// the file instead of the whole repository.
+	treeBlobFetches = 1
+	// treeBlobMaxBytes caps the size of a file read as a blob; a larger
+	// one sends the read to the tarball.
+	treeBlobMaxBytes = 1 << 20
 )
 
 // Git tree entry modes, as GitHub's TreeEntry.mode gives them (decimal
@@ -98,6 +109,13 @@ type gqlTree struct {
 	Entries  []gqlTreeEntry `json:"entries"`
 }
 
+// treeBlob is a file of a tree read to be read as a blob: its index in
+// treeRead.files and its blob id.
+type treeBlob struct {
+	i   int
+	oid string
+}
+
 // treeRead is the state of one GraphQL tree read.
 type treeRead struct {
 	r       *driver.TreeRequest
@@ -106,6 +124,7 @@ type treeRead struct {
 	skipped int               // files Filter rejected
 	pending map[string]string // subtree path (relative to Dir) → tree oid
 	budget  int64             // answer bytes left
+	blobs   []treeBlob        // the files to read as blobs (treeBlobFetches)
 }
 
 // readTreeGraphQL reads r.Dir through GraphQL. It returns errUseTarball
@@ -166,7 +185,35 @@ func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver
 			return nil, commit, err
 		}
 	}
+	for _, b := range tr.blobs {
+		content, err := d.readBlob(ctx, gh, r.Repo, b.oid)
+		if err != nil {
+			return nil, commit, err
+		}
+		tr.files[b.i].Content = content
+	}
 	return &driver.Tree{Files: tr.files, CommitID: commit, Filtered: tr.skipped}, commit, nil
+}
+
+// readBlob reads the blob oid (GET /repos/{o}/{r}/git/blobs/{oid}),
+// checked against its id. Every failure but a cancelled context is
+// errUseTarball.
+func (d *Driver) readBlob(ctx context.Context, gh *github.Client, repo driver.Repo, oid string) ([]byte, error) {
+	b, _, err := gh.Git.GetBlob(ctx, repo.Owner, repo.Name, oid)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errUseTarball
+	}
+	if b.GetEncoding() != "base64" || b.Content == nil {
+		return nil, errUseTarball
+	}
+	content, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(b.GetContent(), "\n", ""))
+	if err != nil || !strings.EqualFold(driver.BlobID(content), oid) {
+		return nil, errUseTarball
+	}
+	return content, nil
 }
 
 // subtreeQuery reads the pending subtrees, treeLevels levels deep, with
@@ -261,7 +308,12 @@ func (tr *treeRead) add(rel string, e *gqlTreeEntry) error {
 	// a binary, cuts large blobs (isTruncated), and may transcode a text
 	// it does not take for UTF-8; the blob id catches any difference.
 	if o.Text == nil || o.IsBinary == nil || *o.IsBinary || o.IsTruncated || int64(len(*o.Text)) != size {
-		return errUseTarball
+		if len(tr.blobs) >= treeBlobFetches || size > treeBlobMaxBytes || !isHexOID(e.OID) {
+			return errUseTarball
+		}
+		tr.blobs = append(tr.blobs, treeBlob{len(tr.files), e.OID})
+		tr.files = append(tr.files, driver.TreeFile{Path: rel, Executable: e.Mode == modeExecutable})
+		return nil
 	}
 	content := []byte(*o.Text)
 	if !strings.EqualFold(driver.BlobID(content), e.OID) {

@@ -86,6 +86,7 @@ func TestReadTreeGraphQLOrTarball(t *testing.T) {
 		dir      string
 		opts     *scm.TreeOptions
 		queries  int  // GraphQL queries
+		blobs    int  // blob reads (GET git/blobs/{sha})
 		tarball  bool // the tarball read (1 API request and 1 download)
 		noCommit bool // TreeCommitID unknown (the query's answer was not read)
 		wantCode errcode.Code
@@ -93,10 +94,13 @@ func TestReadTreeGraphQLOrTarball(t *testing.T) {
 		{name: "text folder, 3 levels", files: base, dir: "t", queries: 1},
 		{name: "6 levels: one more query", files: with(fakegithub.File{Path: "t/a/b/c/d/e/deep.txt", Content: []byte("deep\n")}), dir: "t", queries: 2},
 		{name: "by commit id", files: base, dir: "t/skeleton", queries: 1},
-		{name: "binary file", files: with(fakegithub.File{Path: "t/logo.png", Content: []byte{0x89, 'P', 'N', 'G', 0, 1, 2}}), dir: "t", queries: 1, tarball: true},
+		{name: "binary file", files: with(fakegithub.File{Path: "t/logo.png", Content: []byte{0x89, 'P', 'N', 'G', 0, 1, 2}}), dir: "t", queries: 1, blobs: 1},
+		{name: "two binary files", files: with(fakegithub.File{Path: "t/logo.png", Content: []byte{0x89, 'P', 'N', 'G', 0, 1, 2}},
+			fakegithub.File{Path: "t/skeleton/icon.ico", Content: []byte{0, 0, 1, 0, 1}}), dir: "t", queries: 1, tarball: true},
+		{name: "binary file over 1 MiB", files: with(fakegithub.File{Path: "t/logo.png", Content: append([]byte{0x89, 'P', 'N', 'G', 0}, make([]byte, 1<<20)...)}), dir: "t", queries: 1, tarball: true},
 		{name: "binary file left out by Filter", files: with(fakegithub.File{Path: "t/logo.png", Content: []byte{0x89, 'P', 'N', 'G', 0, 1, 2}}), dir: "t",
 			opts: &scm.TreeOptions{Filter: func(p string, _ int64) bool { return !strings.HasSuffix(p, ".png") }}, queries: 1},
-		{name: "truncated text", files: with(fakegithub.File{Path: "t/big.txt", Content: []byte(big)}), dir: "t", queries: 1, tarball: true},
+		{name: "truncated text", files: with(fakegithub.File{Path: "t/big.txt", Content: []byte(big)}), dir: "t", queries: 1, blobs: 1},
 		{name: "symbolic link", files: with(fakegithub.File{Path: "t/link", Content: []byte("template.yaml"), Symlink: true}), dir: "t", queries: 1, tarball: true},
 		{name: "over 1,000 files", files: with(textFiles("t/many", 1001)...), dir: "t", queries: 1, tarball: true},
 		{name: "over 4 MiB of answers", files: with(func() []fakegithub.File {
@@ -130,6 +134,9 @@ func TestReadTreeGraphQLOrTarball(t *testing.T) {
 			routes := diffRoutes(before.Routes, after.Routes)
 			if q := routes["POST /graphql"]; q != tt.queries {
 				t.Errorf("GraphQL queries = %d; want %d (routes %v)", q, tt.queries, routes)
+			}
+			if b := routes["GET /repos/{owner}/{repo}/git/blobs/{sha}"]; b != tt.blobs {
+				t.Errorf("blob reads = %d; want %d", b, tt.blobs)
 			}
 			tarballs, downloads := routes["GET /repos/{owner}/{repo}/tarball/{ref...}"], after.Download-before.Download
 			if want := map[bool]int{true: 1}[tt.tarball]; tarballs != want || downloads != want {

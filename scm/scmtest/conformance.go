@@ -862,8 +862,9 @@ func testForeignHost(t *testing.T, h *env) {
 		t.Skip("the harness's downloads are not redirected to another host")
 	}
 	foreignRequests := fr.RedirectToForeign()
-	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", "templates/service"), nil)
-	checkTree(t, "tree of templates/service through the foreign redirect", fsys, basicTree("templates/service"))
+	// The whole repository: what every adapter reads from the archive.
+	fsys := mustReadTree(t, h.good, h.TreeURL(BasicRepo, "", ""), nil)
+	checkTree(t, "tree of the repository through the foreign redirect", fsys, basicTree(""))
 	reqs := foreignRequests()
 	if len(reqs) == 0 {
 		t.Fatal("the foreign host received no request; want the redirected download")
