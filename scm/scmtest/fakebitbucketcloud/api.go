@@ -263,6 +263,12 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	} else if meta {
 		s.writeJSON(w, r, http.StatusOK, s.dirJSON(rp, c, p))
 	} else {
+		// q filters the listing (every level of it) before it is paged.
+		terms, or, err := bbql(q.Get("q"), "path", "type")
+		if err != nil {
+			s.writeError(w, r, http.StatusBadRequest, err.Error(), q.Get("q"))
+			return
+		}
 		// max_depth lists breadth-first, each level sorted, directories
 		// before files.
 		var items []any
@@ -272,10 +278,14 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 			for _, dir := range level {
 				dirs, files := repostore.Children(c.Files, dir)
 				for _, sub := range dirs {
-					items = append(items, s.dirJSON(rp, c, sub))
+					if match(terms, or, map[string]string{"path": sub, "type": "commit_directory"}) {
+						items = append(items, s.dirJSON(rp, c, sub))
+					}
 				}
 				for _, f := range files {
-					items = append(items, s.fileJSON(rp, c, f))
+					if match(terms, or, map[string]string{"path": f, "type": "commit_file"}) {
+						items = append(items, s.fileJSON(rp, c, f))
+					}
 				}
 				next = append(next, dirs...)
 			}
