@@ -131,8 +131,25 @@ type Options struct {
 	// client then discovers files with one read per repository, and says
 	// so (scm.FoundByReadFile).
 	NoCodeSearch bool
+	// MainBranchTTL is how long a repository's main branch, once read,
+	// serves the calls that name no ref (ReadFile, ReadTree, ListFiles,
+	// TreeVersion) instead of one more request each; 0 means
+	// DefaultMainBranchTTL (1 minute), a negative value turns the memory
+	// off. It is shared by every caller of the driver: a request made at
+	// a remembered branch is still the caller's own, and when it fails
+	// the branch is read again with the caller's credential (see
+	// [Driver.ReadFile]). Pull requests always read the main branch
+	// afresh.
+	MainBranchTTL time.Duration
+	// ArchiveRefusalTTL is how long ReadTree remembers that the web
+	// host's archive download refused a credential (an access token, as
+	// Atlassian's BCLOUD-23783 reports) and goes straight to the API for
+	// it; 0 means DefaultArchiveRefusalTTL (1 hour), a negative value
+	// turns the memory off. It is kept per credential and workspace
+	// (driver.TreeRequest.CredentialKey), never across credentials.
+	ArchiveRefusalTTL time.Duration
 	// Now is the clock that turns Retry-After into a rate limit's
-	// RetryAt; nil means time.Now.
+	// RetryAt and ages the memories above; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -143,6 +160,9 @@ type Driver struct {
 	web  string // e.g. https://bitbucket.org
 	opts Options
 	rest bbapi.Client
+
+	branches memo // repository (repoKey) → main branch
+	refusals memo // CredentialKey → "" when the archive refused it
 }
 
 var (
@@ -220,6 +240,12 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	}
 	if d.opts.MaxDepth <= 0 {
 		d.opts.MaxDepth = DefaultMaxDepth
+	}
+	if d.opts.MainBranchTTL == 0 {
+		d.opts.MainBranchTTL = DefaultMainBranchTTL
+	}
+	if d.opts.ArchiveRefusalTTL == 0 {
+		d.opts.ArchiveRefusalTTL = DefaultArchiveRefusalTTL
 	}
 	if d.opts.PageLen <= 0 || d.opts.PageLen > pageLen {
 		d.opts.PageLen = pageLen

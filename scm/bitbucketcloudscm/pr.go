@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,32 +176,160 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// maxQueryLen caps the length of one listing's q, escaped: a longer
+// query is split into several listings, so that no URL grows past what
+// servers and proxies on the way accept (a few KiB).
+const maxQueryLen = 2000
+
+// maxQueryTerms caps the terms of one listing's q, so that its answer
+// fits one page of 100 entries.
+const maxQueryTerms = 50
+
 // checkChanges checks, at ref, that Create changes name no file and that
-// Update and Delete changes name one: one request per such change.
+// Update and Delete changes name one. It learns which of them exist with
+// one listing per directory that holds such changes (GET
+// .../src/{ref}/{dir}/?q=path="a" OR path="b"), split in several when the
+// query would be too long (maxQueryLen, maxQueryTerms).
 func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
+	byDir := map[string][]string{}
+	var dirs []string
 	for _, ch := range r.Changes {
 		if ch.Action == driver.Upsert {
 			continue
 		}
-		var meta struct {
-			Type string `json:"type"`
+		dir := path.Dir(ch.Path)
+		if dir == "." {
+			dir = ""
 		}
-		u := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(ch.Path) + "?format=meta"
-		err := d.getJSON(ctx, hc, u, &meta)
-		var ae *APIError
-		exists := err == nil
+		if _, ok := byDir[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		if !slices.Contains(byDir[dir], ch.Path) {
+			byDir[dir] = append(byDir[dir], ch.Path)
+		}
+	}
+	types := map[string]string{} // path → type, for the paths that exist
+	for _, dir := range dirs {
+		for _, group := range pathGroups(byDir[dir]) {
+			if err := d.existing(ctx, hc, r.Repo, ref, dir, group, types); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ch := range r.Changes {
+		if ch.Action == driver.Upsert {
+			continue
+		}
+		typ, exists := types[ch.Path]
 		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-		case err != nil:
-			return err
-		case meta.Type == "commit_directory":
+		case typ == "commit_directory":
 			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
-		}
-		switch {
 		case ch.Action == driver.Create && exists:
 			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
 		case ch.Action != driver.Create && !exists:
 			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
+		}
+	}
+	return nil
+}
+
+// pathGroups splits paths into groups whose queries (pathQuery) have at
+// most maxQueryTerms terms and, unless they have one, maxQueryLen
+// characters once escaped.
+func pathGroups(paths []string) [][]string {
+	var (
+		out  [][]string
+		cur  []string
+		size int
+	)
+	for _, p := range paths {
+		n := len(url.QueryEscape(" OR path = " + bbqlString(p)))
+		if len(cur) > 0 && (len(cur) >= maxQueryTerms || size+n > maxQueryLen) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur = append(cur, p)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// pathQuery is the BBQL query of a listing's entries at paths:
+// path = "a" OR path = "b" ...
+func pathQuery(paths []string) string {
+	terms := make([]string, len(paths))
+	for i, p := range paths {
+		terms[i] = "path = " + bbqlString(p)
+	}
+	return strings.Join(terms, " OR ")
+}
+
+// existing lists the entries of dir at ref at paths (all in dir) with one
+// query (pathQuery) and notes in types the type of each one listed. A
+// missing dir holds nothing. When dir is not a directory (Bitbucket
+// answers a file's content) or the listing runs past its page limit, each
+// path is checked on its own (?format=meta).
+func (d *Driver) existing(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, paths []string, types map[string]string) error {
+	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
+	u := base
+	if dir != "" {
+		u += httpx.EscapePath(dir) + "/"
+	}
+	u += "?" + url.Values{"q": {pathQuery(paths)}, "pagelen": {strconv.Itoa(pageLen)}}.Encode()
+	for range d.opts.MaxFilePages {
+		var page struct {
+			Values  []srcEntry `json:"values"`
+			Next    string     `json:"next"`
+			Pagelen *int       `json:"pagelen"`
+		}
+		err := d.getJSON(ctx, hc, u, &page)
+		var (
+			ae *APIError
+			de *bbapi.DecodeError
+		)
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			return nil // no such directory (or ref: the commit will say)
+		case dir != "" && (errors.As(err, &de) || err == nil && page.Pagelen == nil):
+			// A file's content (JSON or not), not a listing.
+			return d.existingEach(ctx, hc, base, paths, types)
+		case err != nil:
+			return err
+		}
+		for _, v := range page.Values {
+			if slices.Contains(paths, v.Path) {
+				types[v.Path] = v.Type
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		if !d.ownsURL(page.Next) {
+			return fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		}
+		u = page.Next
+	}
+	return d.existingEach(ctx, hc, base, paths, types)
+}
+
+// existingEach checks each of paths with its own request (?format=meta),
+// base being the /src URL at the ref.
+func (d *Driver) existingEach(ctx context.Context, hc *http.Client, base string, paths []string, types map[string]string) error {
+	for _, p := range paths {
+		var meta struct {
+			Type string `json:"type"`
+		}
+		err := d.getJSON(ctx, hc, base+httpx.EscapePath(p)+"?format=meta", &meta)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			delete(types, p)
+		case err != nil:
+			return err
+		default:
+			types[p] = meta.Type
 		}
 	}
 	return nil
