@@ -314,3 +314,15 @@ func (s *Server) Stats() Stats {
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
 }
+
+// SetMainBranch makes branch, which must exist, the main branch of
+// ws/slug, as a rename of the main branch in Bitbucket's settings does.
+func (s *Server) SetMainBranch(ws, slug, branch string) error {
+	return s.st.With(ws, slug, func(rp *repostore.Repo) error {
+		if _, ok := rp.Branches[branch]; !ok {
+			return fmt.Errorf("fakebitbucketcloud: no branch %q in %s/%s", branch, ws, slug)
+		}
+		rp.DefaultBranch = branch
+		return nil
+	})
+}
