@@ -405,3 +405,27 @@ func TestArchiveRefusalNotForTheRepository(t *testing.T) {
 		tr.Archive.Body.Close()
 	}
 }
+
+// TestArchiveRefusalThroughClient: the portable client names the call's
+// credential (driver.TreeRequest.CredentialKey), so that a second tree
+// read with an access token the archive refuses makes no archive request.
+func TestArchiveRefusalThroughClient(t *testing.T) {
+	e := newEnv(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}, ArchiveRefusesBearer: true},
+		integrations.BitbucketCloudConfig{Token: integrations.NewSecret(accessToken)})
+	u := e.repoURL(scmtest.BasicRepo) + "/src/main/templates/service/"
+	for i, want := range []int{1, 0} {
+		e.fake.ResetStats()
+		if _, err := e.c.ReadTree(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range e.fake.Requests() {
+			if r.Host == "web" && strings.Contains(r.Path, "/get/") {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("tree %d: %d archive requests; want %d", i+1, n, want)
+		}
+	}
+}
