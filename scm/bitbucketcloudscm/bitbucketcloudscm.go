@@ -98,7 +98,13 @@
 //     2,000 characters or 50 paths is split in several): 4 requests for
 //     10 such changes in one directory; an empty Base costs one more (the
 //     main branch, always read afresh for a pull request) unless every
-//     change is an Upsert on a new branch.
+//     change is an Upsert on a new branch. When the branch exists without
+//     an open pull request (a rerun after the pull request could not be
+//     opened), the branch is compared with the changes before anything is
+//     committed again: one such listing per directory (types, sizes and
+//     executable bits) and one read per file whose size matches, stopping
+//     at the first difference (14 requests in all for a rerun of 10 text
+//     files, where it took 23).
 //     If the pull request cannot be opened once the commit is made, the
 //     error (classified as the failure was: Unavailable, RateLimited, ...)
 //     names the branch that holds the commit and the commit's id.

@@ -429,3 +429,53 @@ func TestArchiveRefusalThroughClient(t *testing.T) {
 		}
 	}
 }
+
+// TestRerunComparesWithListings: running OpenPullRequest again after the
+// pull request could not be opened compares the branch with the changes
+// using one listing per directory (types, sizes, executable bits) and
+// reads only the files whose size matches, not one ?format=meta per
+// change: 14 requests for 10 files, where it took 23.
+func TestRerunComparesWithListings(t *testing.T) {
+	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
+	e.fake.Inject(fakekit.Fault{Kind: scmtest.FaultServerError, Method: http.MethodPost,
+		Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"})
+	spec := &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main", Branch: "gen/rerun",
+		Title: "Generated", Changes: tenChanges("gen")}
+	if _, err := e.c.OpenPullRequest(t.Context(), spec); scm.Code(err) != scm.Unavailable {
+		t.Fatalf("OpenPullRequest: %v; want Unavailable", err)
+	}
+	e.fake.ClearFaults()
+	head, _ := e.fake.Branch(workspace, scmtest.BasicRepo, spec.Branch)
+	e.fake.ResetStats()
+	pr, err := e.c.OpenPullRequest(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.CommitID == "" || !strings.HasPrefix(head, pr.CommitID) { // pull requests give 12 hex digits
+		t.Errorf("pull request at %s; want the commit already made, %s (no second commit)", pr.CommitID, head)
+	}
+	reqs := e.fake.Requests()
+	listings, metas := srcRequests(reqs)
+	// refs/branches, the open pull request lookup, one listing, 10
+	// content reads, POST /pullrequests
+	if len(listings) != 1 || len(metas) != 0 || len(reqs) != 14 {
+		t.Errorf("%d requests (%d listings, %d meta requests); want 14 (1 listing, no meta request)", len(reqs), len(listings), len(metas))
+	}
+
+	// A branch that differs (another executable bit) is committed again.
+	spec.Branch, spec.Changes[3].Executable = "gen/rerun-2", false
+	e.fake.Inject(fakekit.Fault{Kind: scmtest.FaultServerError, Method: http.MethodPost, Times: 1,
+		Path: "/2.0/repositories/" + workspace + "/" + scmtest.BasicRepo + "/pullrequests"})
+	if _, err := e.c.OpenPullRequest(t.Context(), spec); scm.Code(err) != scm.Unavailable {
+		t.Fatalf("OpenPullRequest: %v; want Unavailable", err)
+	}
+	first, _ := e.fake.Branch(workspace, scmtest.BasicRepo, spec.Branch)
+	spec.Changes[3].Executable = true
+	pr, err = e.c.OpenPullRequest(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.CommitID == "" || strings.HasPrefix(first, pr.CommitID) {
+		t.Errorf("pull request at %s; want a new commit on top of %s", pr.CommitID, first)
+	}
+}

@@ -185,49 +185,122 @@ const maxQueryLen = 2000
 // fits one page of 100 entries.
 const maxQueryTerms = 50
 
-// checkChanges checks, at ref, that Create changes name no file and that
-// Update and Delete changes name one. It learns which of them exist with
-// one listing per directory that holds such changes (GET
-// .../src/{ref}/{dir}/?q=path="a" OR path="b"), split in several when the
-// query would be too long (maxQueryLen, maxQueryTerms).
-func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
-	byDir := map[string][]string{}
-	var dirs []string
-	for _, ch := range r.Changes {
-		if ch.Action == driver.Upsert {
-			continue
-		}
-		dir := path.Dir(ch.Path)
-		if dir == "." {
-			dir = ""
-		}
-		if _, ok := byDir[dir]; !ok {
-			dirs = append(dirs, dir)
-		}
-		if !slices.Contains(byDir[dir], ch.Path) {
-			byDir[dir] = append(byDir[dir], ch.Path)
+// entries learns, at one ref, which of a pull request's paths exist and
+// what they are (type, size, attributes), with one listing per directory
+// that holds them, made the first time a path of that directory is asked
+// about: GET .../src/{ref}/{dir}/?q=path="a" OR path="b", split in
+// several when the query would be too long (maxQueryLen, maxQueryTerms).
+type entries struct {
+	d     *Driver
+	hc    *http.Client
+	repo  driver.Repo
+	ref   string
+	byDir map[string][]string  // directory → the paths asked about in it
+	known map[string]*srcEntry // path → its entry, nil when it does not exist
+}
+
+func (d *Driver) entriesAt(hc *http.Client, repo driver.Repo, ref string, changes []driver.Change, keep func(driver.Change) bool) *entries {
+	e := &entries{d: d, hc: hc, repo: repo, ref: ref, byDir: map[string][]string{}, known: map[string]*srcEntry{}}
+	for _, ch := range changes {
+		if dir := dirOf(ch.Path); keep(ch) && !slices.Contains(e.byDir[dir], ch.Path) {
+			e.byDir[dir] = append(e.byDir[dir], ch.Path)
 		}
 	}
-	types := map[string]string{} // path → type, for the paths that exist
-	for _, dir := range dirs {
-		for _, group := range pathGroups(byDir[dir]) {
-			if err := d.existing(ctx, hc, r.Repo, ref, dir, group, types); err != nil {
-				return err
+	return e
+}
+
+func dirOf(p string) string {
+	if dir := path.Dir(p); dir != "." {
+		return dir
+	}
+	return ""
+}
+
+// get returns p's entry, or nil when p does not exist.
+func (e *entries) get(ctx context.Context, p string) (*srcEntry, error) {
+	if v, ok := e.known[p]; ok {
+		return v, nil
+	}
+	dir := dirOf(p)
+	paths := e.byDir[dir]
+	if !slices.Contains(paths, p) {
+		paths = []string{p}
+	}
+	for _, group := range pathGroups(paths) {
+		if err := e.list(ctx, dir, group); err != nil {
+			return nil, err
+		}
+	}
+	return e.known[p], nil
+}
+
+// list lists the entries of dir at paths (all in dir) with one query
+// (pathQuery) and notes them in e.known, nil for the paths not listed. A
+// missing dir holds nothing. When dir is not a directory (Bitbucket
+// answers a file's content) or the listing runs past its page limit,
+// each path is checked on its own (?format=meta).
+func (e *entries) list(ctx context.Context, dir string, paths []string) error {
+	d := e.d
+	base := d.api + d.repoPath(e.repo) + "/src/" + url.PathEscape(e.ref) + "/"
+	u := base
+	if dir != "" {
+		u += httpx.EscapePath(dir) + "/"
+	}
+	u += "?" + url.Values{"q": {pathQuery(paths)}, "pagelen": {strconv.Itoa(pageLen)}}.Encode()
+	found := map[string]*srcEntry{}
+	for range d.opts.MaxFilePages {
+		var page struct {
+			Values  []srcEntry `json:"values"`
+			Next    string     `json:"next"`
+			Pagelen *int       `json:"pagelen"`
+		}
+		err := d.getJSON(ctx, e.hc, u, &page)
+		var (
+			ae *APIError
+			de *bbapi.DecodeError
+		)
+		switch {
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			page.Values = nil // no such directory (or ref: the commit will say)
+		case dir != "" && (errors.As(err, &de) || err == nil && page.Pagelen == nil):
+			// A file's content (JSON or not), not a listing.
+			return e.each(ctx, base, paths)
+		case err != nil:
+			return err
+		}
+		for _, v := range page.Values {
+			if slices.Contains(paths, v.Path) {
+				found[v.Path] = &v
 			}
 		}
-	}
-	for _, ch := range r.Changes {
-		if ch.Action == driver.Upsert {
-			continue
+		if page.Next == "" {
+			for _, p := range paths {
+				e.known[p] = found[p]
+			}
+			return nil
 		}
-		typ, exists := types[ch.Path]
+		if !d.ownsURL(page.Next) {
+			return fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		}
+		u = page.Next
+	}
+	return e.each(ctx, base, paths)
+}
+
+// each checks each of paths with its own request (?format=meta), base
+// being the /src URL at the ref.
+func (e *entries) each(ctx context.Context, base string, paths []string) error {
+	for _, p := range paths {
+		var meta srcEntry
+		err := e.d.getJSON(ctx, e.hc, base+httpx.EscapePath(p)+"?format=meta", &meta)
+		var ae *APIError
 		switch {
-		case typ == "commit_directory":
-			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
-		case ch.Action == driver.Create && exists:
-			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
-		case ch.Action != driver.Create && !exists:
-			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			e.known[p] = nil
+		case err != nil:
+			return err
+		default:
+			e.known[p] = &meta
 		}
 	}
 	return nil
@@ -266,70 +339,27 @@ func pathQuery(paths []string) string {
 	return strings.Join(terms, " OR ")
 }
 
-// existing lists the entries of dir at ref at paths (all in dir) with one
-// query (pathQuery) and notes in types the type of each one listed. A
-// missing dir holds nothing. When dir is not a directory (Bitbucket
-// answers a file's content) or the listing runs past its page limit, each
-// path is checked on its own (?format=meta).
-func (d *Driver) existing(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, paths []string, types map[string]string) error {
-	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
-	u := base
-	if dir != "" {
-		u += httpx.EscapePath(dir) + "/"
-	}
-	u += "?" + url.Values{"q": {pathQuery(paths)}, "pagelen": {strconv.Itoa(pageLen)}}.Encode()
-	for range d.opts.MaxFilePages {
-		var page struct {
-			Values  []srcEntry `json:"values"`
-			Next    string     `json:"next"`
-			Pagelen *int       `json:"pagelen"`
-		}
-		err := d.getJSON(ctx, hc, u, &page)
-		var (
-			ae *APIError
-			de *bbapi.DecodeError
-		)
-		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			return nil // no such directory (or ref: the commit will say)
-		case dir != "" && (errors.As(err, &de) || err == nil && page.Pagelen == nil):
-			// A file's content (JSON or not), not a listing.
-			return d.existingEach(ctx, hc, base, paths, types)
-		case err != nil:
-			return err
-		}
-		for _, v := range page.Values {
-			if slices.Contains(paths, v.Path) {
-				types[v.Path] = v.Type
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		if !d.ownsURL(page.Next) {
-			return fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
-		}
-		u = page.Next
-	}
-	return d.existingEach(ctx, hc, base, paths, types)
-}
+func notUpsert(ch driver.Change) bool { return ch.Action != driver.Upsert }
 
-// existingEach checks each of paths with its own request (?format=meta),
-// base being the /src URL at the ref.
-func (d *Driver) existingEach(ctx context.Context, hc *http.Client, base string, paths []string, types map[string]string) error {
-	for _, p := range paths {
-		var meta struct {
-			Type string `json:"type"`
+// checkChanges checks, at ref, that Create changes name no file and that
+// Update and Delete changes name one, with one listing per directory that
+// holds such changes (see entries).
+func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
+	at := d.entriesAt(hc, r.Repo, ref, r.Changes, notUpsert)
+	for _, ch := range r.Changes {
+		if !notUpsert(ch) {
+			continue
 		}
-		err := d.getJSON(ctx, hc, base+httpx.EscapePath(p)+"?format=meta", &meta)
-		var ae *APIError
+		e, err := at.get(ctx, ch.Path)
 		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
-			delete(types, p)
 		case err != nil:
 			return err
-		default:
-			types[p] = meta.Type
+		case e != nil && e.Type == "commit_directory":
+			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
+		case ch.Action == driver.Create && e != nil:
+			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
+		case ch.Action != driver.Create && e == nil:
+			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
 		}
 	}
 	return nil
@@ -337,29 +367,25 @@ func (d *Driver) existingEach(ctx context.Context, hc *http.Client, base string,
 
 // branchHolds reports whether the branch, at head, already holds exactly
 // the changes: each written file with the same content and executable bit,
-// each deleted file absent. It stops at the first difference: one request
-// for a branch that does not hold the first change, at most two per change
-// otherwise (the file's metadata, then its content when the size matches).
+// each deleted file absent. It learns the files' types, sizes and
+// attributes with one listing per directory (see entries), made when the
+// first change in that directory is compared, and reads a file's content
+// only when its size matches. It stops at the first difference.
 func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, head string) (bool, error) {
 	src := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(head) + "/"
+	at := d.entriesAt(hc, r.Repo, head, r.Changes, func(driver.Change) bool { return true })
 	for _, ch := range r.Changes {
-		var meta struct {
-			Type       string   `json:"type"`
-			Size       int64    `json:"size"`
-			Attributes []string `json:"attributes"`
-		}
-		err := d.getJSON(ctx, hc, src+httpx.EscapePath(ch.Path)+"?format=meta", &meta)
-		var ae *APIError
+		e, err := at.get(ctx, ch.Path)
 		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		case err != nil:
+			return false, err
+		case e == nil:
 			if ch.Action == driver.Delete {
 				continue
 			}
 			return false, nil
-		case err != nil:
-			return false, err
-		case ch.Action == driver.Delete, meta.Type != "commit_file", meta.Size != int64(len(ch.Content)),
-			slices.Contains(meta.Attributes, "executable") != ch.Executable:
+		case ch.Action == driver.Delete, e.Type != "commit_file", e.Size != int64(len(ch.Content)),
+			slices.Contains(e.Attributes, "executable") != ch.Executable:
 			return false, nil
 		}
 		resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: src + httpx.EscapePath(ch.Path), header: http.Header{"Accept": {"*/*"}}})
