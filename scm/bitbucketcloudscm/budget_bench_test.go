@@ -18,9 +18,12 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketcloud"
 )
 
-// checkedRepo is a repository with ten files in conf/, for pull requests
+// checkedRepo is a repository with eleven files in conf/, for pull requests
 // whose changes are checked (Create, Update, Delete).
 const checkedRepo = "checked"
+
+// oddName is a file of checkedRepo whose name a query must quote.
+const oddName = `conf/say "hi" OR \ AND path = "x".yaml`
 
 func addCheckedRepo(t testing.TB, fake *fakebitbucketcloud.Server) {
 	t.Helper()
@@ -28,6 +31,7 @@ func addCheckedRepo(t testing.TB, fake *fakebitbucketcloud.Server) {
 	for i := range 10 {
 		files = append(files, fakekit.File{Path: fmt.Sprintf("conf/f%02d.yaml", i), Content: []byte(fmt.Sprintf("n: %d\n", i))})
 	}
+	files = append(files, fakekit.File{Path: oddName, Content: []byte("odd\n")})
 	if _, err := fake.AddRepo(fakebitbucketcloud.Repo{Workspace: workspace, Slug: checkedRepo, Files: files}); err != nil {
 		t.Fatal(err)
 	}

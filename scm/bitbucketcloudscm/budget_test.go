@@ -68,6 +68,12 @@ func TestCheckedChanges(t *testing.T) {
 			{Path: "new/dir/x.txt", Action: scm.Create, Content: []byte("x")},
 			{Path: "conf/upserted.yaml", Content: []byte("x")}, // Upsert: not checked
 		}},
+		{name: "a name that a query must quote", listings: 1, changes: []scm.Change{
+			{Path: oddName, Action: scm.Update, Content: []byte("x")},
+			{Path: `conf/"quoted" OR path = "f01.yaml`, Action: scm.Create, Content: []byte("x")},
+		}},
+		{name: "Create of a name that a query must quote", code: scm.AlreadyExists, listings: 1,
+			changes: []scm.Change{{Path: oddName, Action: scm.Create, Content: []byte("x")}}},
 		// Bitbucket answers the "listing" of a file with its content:
 		// each path under it is checked on its own.
 		{name: "a directory that is a file", code: scm.NotFound, listings: 1, metas: 1,
