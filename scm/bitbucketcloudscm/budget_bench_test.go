@@ -10,7 +10,6 @@ import (
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
-	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
@@ -215,5 +214,3 @@ func BenchmarkBitbucketCloudTemplateTree(b *testing.B) {
 		}
 	}
 }
-
-var _ = bitbucketcloudscm.Options{}

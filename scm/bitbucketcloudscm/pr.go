@@ -199,6 +199,8 @@ type entries struct {
 	known map[string]*srcEntry // path → its entry, nil when it does not exist
 }
 
+// entriesAt returns the entries at ref of the paths of the changes keep
+// keeps, none listed yet.
 func (d *Driver) entriesAt(hc *http.Client, repo driver.Repo, ref string, changes []driver.Change, keep func(driver.Change) bool) *entries {
 	e := &entries{d: d, hc: hc, repo: repo, ref: ref, byDir: map[string][]string{}, known: map[string]*srcEntry{}}
 	for _, ch := range changes {
@@ -209,6 +211,7 @@ func (d *Driver) entriesAt(hc *http.Client, repo driver.Repo, ref string, change
 	return e
 }
 
+// dirOf is the directory of p, "" for the repository's root.
 func dirOf(p string) string {
 	if dir := path.Dir(p); dir != "." {
 		return dir
