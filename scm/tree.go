@@ -96,7 +96,7 @@ func (c *Client) readTreeCommit(ctx context.Context, cl *call, dir string, o *Tr
 	// as it lists, so that an oversized tree fails early; they are applied
 	// again below whatever the driver did.
 	t, err := cl.d.ReadTree(ctx, cl.hc, &driver.TreeRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Dir: dir, Anonymous: cl.anonymous,
-		MaxFiles: limits.MaxFiles, MaxBytes: limits.MaxBytes, Filter: o.Filter})
+		MaxFiles: limits.MaxFiles, MaxBytes: limits.MaxBytes, Filter: o.Filter, CredentialKey: cl.kindKey})
 	if err != nil {
 		return nil, "", c.wrap(ctx, cl, err)
 	}

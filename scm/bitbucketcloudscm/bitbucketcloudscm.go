@@ -34,20 +34,37 @@
 //
 //   - ReadFile: 1 request, GET /repositories/{ws}/{repo}/src/{ref}/{path},
 //     conditional with If-None-Match (a 304 costs the same one request).
-//     With no ref, one more to read the main branch. A branch name with "/"
-//     is sent with the slash escaped.
-//   - ReadTree: 1 request at a known ref, the web host's archive
+//     With no ref, one more to read the main branch, which the driver
+//     then remembers for Options.MainBranchTTL (1 minute) for every
+//     call that names no ref: ReadFile, ReadTree, ListFiles and
+//     TreeVersion (a repository listing's or a code search's mainbranch
+//     serves too). The memory is shared by all callers, but only names
+//     the ref of a request the caller's own credential must pass: when
+//     that request fails (anything but a 304), the main branch is read
+//     again with the caller's credential, so that a caller who may not
+//     read the repository gets her own refusal and never an error that
+//     names the branch (a missing file then costs 2 requests, as without
+//     the memory). A branch name with "/" is sent with the slash escaped.
+//   - ReadTree: 1 request at a known ref (or a remembered main branch),
+//     the web host's archive
 //     (https://bitbucket.org/{ws}/{repo}/get/{ref}.tar.gz; Bitbucket Cloud
 //     has no sub-path archive, so the whole tree is downloaded and cut
 //     client-side), 2 without a ref. A folder therefore costs the whole
 //     repository's archive: 21 MB received for a 30 KiB template folder
 //     beside 20 MiB of incompressible files, 42 MB beside 40 MiB
-//     (BenchmarkReadTreeBytes in scm/adapters). If the archive download
-//     refuses the credential (401 or 403: Atlassian's BCLOUD-23783 reports
-//     that access tokens are refused there), ReadTree falls back to the
-//     API: the listing (one request per 100 entries) plus one request per
-//     file kept (symbolic links and submodules, which the listing marks,
-//     are left out unread, as from an archive).
+//     (BenchmarkReadTreeBytes in scm/adapters). The API would read that
+//     folder with 50 KB but 22 requests, and a 300-file folder with 304
+//     requests instead of 1 (BenchmarkBitbucketCloudTemplateTree), so the
+//     archive stays the first choice. If the archive download refuses the
+//     credential (401 or 403: Atlassian's BCLOUD-23783 reports that access
+//     tokens are refused there), ReadTree falls back to the API: the
+//     listing (one request per 100 entries) plus one request per file kept
+//     (symbolic links and submodules, which the listing marks, are left
+//     out unread, as from an archive). When the API then reads the tree,
+//     the refusal is remembered under the call's
+//     driver.TreeRequest.CredentialKey (the credential and workspace) for
+//     Options.ArchiveRefusalTTL (1 hour), and later trees read with that
+//     credential skip the archive request.
 //     The fallback applies the tree's filter and limits to the listing,
 //     with the sizes it gives, before reading anything: files the filter
 //     rejects are not read, and a tree over the limits fails with
@@ -75,9 +92,19 @@
 //     change (deletions, binary content and executable bits included);
 //     then the pull request is opened. When the branch exists, one more
 //     request looks for an open pull request (returned with Existing set);
-//     Create, Update and Delete changes cost one request each to check
-//     that the file does (not) exist; an empty Base costs one more (the
-//     main branch) unless every change is an Upsert on a new branch.
+//     Create, Update and Delete changes cost one listing per directory
+//     that holds them to check that their files do (not) exist (GET
+//     .../src/{ref}/{dir}/?q=path="a" OR path="b"; a query longer than
+//     2,000 characters or 50 paths is split in several): 4 requests for
+//     10 such changes in one directory; an empty Base costs one more (the
+//     main branch, always read afresh for a pull request) unless every
+//     change is an Upsert on a new branch. When the branch exists without
+//     an open pull request (a rerun after the pull request could not be
+//     opened), the branch is compared with the changes before anything is
+//     committed again: one such listing per directory (types, sizes and
+//     executable bits) and one read per file whose size matches, stopping
+//     at the first difference (14 requests in all for a rerun of 10 text
+//     files, where it took 23).
 //     If the pull request cannot be opened once the commit is made, the
 //     error (classified as the failure was: Unavailable, RateLimited, ...)
 //     names the branch that holds the commit and the commit's id.
@@ -131,8 +158,25 @@ type Options struct {
 	// client then discovers files with one read per repository, and says
 	// so (scm.FoundByReadFile).
 	NoCodeSearch bool
+	// MainBranchTTL is how long a repository's main branch, once read,
+	// serves the calls that name no ref (ReadFile, ReadTree, ListFiles,
+	// TreeVersion) instead of one more request each; 0 means
+	// DefaultMainBranchTTL (1 minute), a negative value turns the memory
+	// off. It is shared by every caller of the driver: a request made at
+	// a remembered branch is still the caller's own, and when it fails
+	// the branch is read again with the caller's credential (see
+	// [Driver.ReadFile]). Pull requests always read the main branch
+	// afresh.
+	MainBranchTTL time.Duration
+	// ArchiveRefusalTTL is how long ReadTree remembers that the web
+	// host's archive download refused a credential (an access token, as
+	// Atlassian's BCLOUD-23783 reports) and goes straight to the API for
+	// it; 0 means DefaultArchiveRefusalTTL (1 hour), a negative value
+	// turns the memory off. It is kept per credential and workspace
+	// (driver.TreeRequest.CredentialKey), never across credentials.
+	ArchiveRefusalTTL time.Duration
 	// Now is the clock that turns Retry-After into a rate limit's
-	// RetryAt; nil means time.Now.
+	// RetryAt and ages the memories above; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -143,6 +187,9 @@ type Driver struct {
 	web  string // e.g. https://bitbucket.org
 	opts Options
 	rest bbapi.Client
+
+	branches memo // repository (repoKey) → main branch
+	refusals memo // CredentialKey → "" when the archive refused it
 }
 
 var (
@@ -220,6 +267,12 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	}
 	if d.opts.MaxDepth <= 0 {
 		d.opts.MaxDepth = DefaultMaxDepth
+	}
+	if d.opts.MainBranchTTL == 0 {
+		d.opts.MainBranchTTL = DefaultMainBranchTTL
+	}
+	if d.opts.ArchiveRefusalTTL == 0 {
+		d.opts.ArchiveRefusalTTL = DefaultArchiveRefusalTTL
 	}
 	if d.opts.PageLen <= 0 || d.opts.PageLen > pageLen {
 		d.opts.PageLen = pageLen

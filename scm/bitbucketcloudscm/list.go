@@ -44,6 +44,7 @@ func (d *Driver) repository(v *repoJSON) driver.Repository {
 	}
 	if v.Mainbranch != nil {
 		r.DefaultBranch = v.Mainbranch.Name
+		d.rememberMainBranch(owner, slug, r.DefaultBranch)
 	}
 	for _, c := range v.Links.Clone {
 		if c.Name == "https" {

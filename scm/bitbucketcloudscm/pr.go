@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,31 +176,192 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// checkChanges checks, at ref, that Create changes name no file and that
-// Update and Delete changes name one: one request per such change.
-func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
-	for _, ch := range r.Changes {
-		if ch.Action == driver.Upsert {
-			continue
+// maxQueryLen caps the length of one listing's q, escaped: a longer
+// query is split into several listings, so that no URL grows past what
+// servers and proxies on the way accept (a few KiB).
+const maxQueryLen = 2000
+
+// maxQueryTerms caps the terms of one listing's q, so that its answer
+// fits one page of 100 entries.
+const maxQueryTerms = 50
+
+// entries learns, at one ref, which of a pull request's paths exist and
+// what they are (type, size, attributes), with one listing per directory
+// that holds them, made the first time a path of that directory is asked
+// about: GET .../src/{ref}/{dir}/?q=path="a" OR path="b", split in
+// several when the query would be too long (maxQueryLen, maxQueryTerms).
+type entries struct {
+	d     *Driver
+	hc    *http.Client
+	repo  driver.Repo
+	ref   string
+	byDir map[string][]string  // directory → the paths asked about in it
+	known map[string]*srcEntry // path → its entry, nil when it does not exist
+}
+
+// entriesAt returns the entries at ref of the paths of the changes keep
+// keeps, none listed yet.
+func (d *Driver) entriesAt(hc *http.Client, repo driver.Repo, ref string, changes []driver.Change, keep func(driver.Change) bool) *entries {
+	e := &entries{d: d, hc: hc, repo: repo, ref: ref, byDir: map[string][]string{}, known: map[string]*srcEntry{}}
+	for _, ch := range changes {
+		if dir := dirOf(ch.Path); keep(ch) && !slices.Contains(e.byDir[dir], ch.Path) {
+			e.byDir[dir] = append(e.byDir[dir], ch.Path)
 		}
-		var meta struct {
-			Type string `json:"type"`
+	}
+	return e
+}
+
+// dirOf is the directory of p, "" for the repository's root.
+func dirOf(p string) string {
+	if dir := path.Dir(p); dir != "." {
+		return dir
+	}
+	return ""
+}
+
+// get returns p's entry, or nil when p does not exist.
+func (e *entries) get(ctx context.Context, p string) (*srcEntry, error) {
+	if v, ok := e.known[p]; ok {
+		return v, nil
+	}
+	dir := dirOf(p)
+	paths := e.byDir[dir]
+	if !slices.Contains(paths, p) {
+		paths = []string{p}
+	}
+	for _, group := range pathGroups(paths) {
+		if err := e.list(ctx, dir, group); err != nil {
+			return nil, err
 		}
-		u := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(ch.Path) + "?format=meta"
-		err := d.getJSON(ctx, hc, u, &meta)
-		var ae *APIError
-		exists := err == nil
+	}
+	return e.known[p], nil
+}
+
+// list lists the entries of dir at paths (all in dir) with one query
+// (pathQuery) and notes them in e.known, nil for the paths not listed. A
+// missing dir holds nothing. When dir is not a directory (Bitbucket
+// answers a file's content) or the listing runs past its page limit,
+// each path is checked on its own (?format=meta).
+func (e *entries) list(ctx context.Context, dir string, paths []string) error {
+	d := e.d
+	base := d.api + d.repoPath(e.repo) + "/src/" + url.PathEscape(e.ref) + "/"
+	u := base
+	if dir != "" {
+		u += httpx.EscapePath(dir) + "/"
+	}
+	u += "?" + url.Values{"q": {pathQuery(paths)}, "pagelen": {strconv.Itoa(pageLen)}}.Encode()
+	found := map[string]*srcEntry{}
+	for range d.opts.MaxFilePages {
+		var page struct {
+			Values  []srcEntry `json:"values"`
+			Next    string     `json:"next"`
+			Pagelen *int       `json:"pagelen"`
+		}
+		err := d.getJSON(ctx, e.hc, u, &page)
+		var (
+			ae *APIError
+			de *bbapi.DecodeError
+		)
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			page.Values = nil // no such directory (or ref: the commit will say)
+		case dir != "" && (errors.As(err, &de) || err == nil && page.Pagelen == nil):
+			// A file's content (JSON or not), not a listing.
+			return e.each(ctx, base, paths)
 		case err != nil:
 			return err
-		case meta.Type == "commit_directory":
-			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
 		}
+		for _, v := range page.Values {
+			if slices.Contains(paths, v.Path) {
+				found[v.Path] = &v
+			}
+		}
+		if page.Next == "" {
+			for _, p := range paths {
+				e.known[p] = found[p]
+			}
+			return nil
+		}
+		if !d.ownsURL(page.Next) {
+			return fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		}
+		u = page.Next
+	}
+	return e.each(ctx, base, paths)
+}
+
+// each checks each of paths with its own request (?format=meta), base
+// being the /src URL at the ref.
+func (e *entries) each(ctx context.Context, base string, paths []string) error {
+	for _, p := range paths {
+		var meta srcEntry
+		err := e.d.getJSON(ctx, e.hc, base+httpx.EscapePath(p)+"?format=meta", &meta)
+		var ae *APIError
 		switch {
-		case ch.Action == driver.Create && exists:
+		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+			e.known[p] = nil
+		case err != nil:
+			return err
+		default:
+			e.known[p] = &meta
+		}
+	}
+	return nil
+}
+
+// pathGroups splits paths into groups whose queries (pathQuery) have at
+// most maxQueryTerms terms and, unless they have one, maxQueryLen
+// characters once escaped.
+func pathGroups(paths []string) [][]string {
+	var (
+		out  [][]string
+		cur  []string
+		size int
+	)
+	for _, p := range paths {
+		n := len(url.QueryEscape(" OR path = " + bbqlString(p)))
+		if len(cur) > 0 && (len(cur) >= maxQueryTerms || size+n > maxQueryLen) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur = append(cur, p)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// pathQuery is the BBQL query of a listing's entries at paths:
+// path = "a" OR path = "b" ...
+func pathQuery(paths []string) string {
+	terms := make([]string, len(paths))
+	for i, p := range paths {
+		terms[i] = "path = " + bbqlString(p)
+	}
+	return strings.Join(terms, " OR ")
+}
+
+func notUpsert(ch driver.Change) bool { return ch.Action != driver.Upsert }
+
+// checkChanges checks, at ref, that Create changes name no file and that
+// Update and Delete changes name one, with one listing per directory that
+// holds such changes (see entries).
+func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, ref string) error {
+	at := d.entriesAt(hc, r.Repo, ref, r.Changes, notUpsert)
+	for _, ch := range r.Changes {
+		if !notUpsert(ch) {
+			continue
+		}
+		e, err := at.get(ctx, ch.Path)
+		switch {
+		case err != nil:
+			return err
+		case e != nil && e.Type == "commit_directory":
+			return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("%q is a directory", ch.Path)}
+		case ch.Action == driver.Create && e != nil:
 			return &checkError{code: errcode.AlreadyExists, msg: fmt.Sprintf("file %q already exists (the change is Create); nothing was written", ch.Path)}
-		case ch.Action != driver.Create && !exists:
+		case ch.Action != driver.Create && e == nil:
 			return &checkError{code: errcode.NotFound, msg: fmt.Sprintf("file %q does not exist (the change is %s); nothing was written", ch.Path, ch.Action)}
 		}
 	}
@@ -208,29 +370,25 @@ func (d *Driver) checkChanges(ctx context.Context, hc *http.Client, r *driver.Pu
 
 // branchHolds reports whether the branch, at head, already holds exactly
 // the changes: each written file with the same content and executable bit,
-// each deleted file absent. It stops at the first difference: one request
-// for a branch that does not hold the first change, at most two per change
-// otherwise (the file's metadata, then its content when the size matches).
+// each deleted file absent. It learns the files' types, sizes and
+// attributes with one listing per directory (see entries), made when the
+// first change in that directory is compared, and reads a file's content
+// only when its size matches. It stops at the first difference.
 func (d *Driver) branchHolds(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, head string) (bool, error) {
 	src := d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(head) + "/"
+	at := d.entriesAt(hc, r.Repo, head, r.Changes, func(driver.Change) bool { return true })
 	for _, ch := range r.Changes {
-		var meta struct {
-			Type       string   `json:"type"`
-			Size       int64    `json:"size"`
-			Attributes []string `json:"attributes"`
-		}
-		err := d.getJSON(ctx, hc, src+httpx.EscapePath(ch.Path)+"?format=meta", &meta)
-		var ae *APIError
+		e, err := at.get(ctx, ch.Path)
 		switch {
-		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		case err != nil:
+			return false, err
+		case e == nil:
 			if ch.Action == driver.Delete {
 				continue
 			}
 			return false, nil
-		case err != nil:
-			return false, err
-		case ch.Action == driver.Delete, meta.Type != "commit_file", meta.Size != int64(len(ch.Content)),
-			slices.Contains(meta.Attributes, "executable") != ch.Executable:
+		case ch.Action == driver.Delete, e.Type != "commit_file", e.Size != int64(len(ch.Content)),
+			slices.Contains(e.Attributes, "executable") != ch.Executable:
 			return false, nil
 		}
 		resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: src + httpx.EscapePath(ch.Path), header: http.Header{"Accept": {"*/*"}}})

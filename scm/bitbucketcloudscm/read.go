@@ -20,12 +20,22 @@ import (
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
 
-// ReadFile reads GET .../src/{ref}/{path}.
+// ReadFile reads GET .../src/{ref}/{path}. With no ref, it reads the main
+// branch, remembered for Options.MainBranchTTL: a read that then fails
+// reads the main branch again with the caller's credential, whose refusal
+// it returns if there is one (see Options.MainBranchTTL).
 func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
-	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
-	if err != nil {
-		return nil, err
-	}
+	var f *driver.File
+	err := d.withRef(ctx, hc, r.Repo, r.Ref, func(ref string) error {
+		var err error
+		f, err = d.readFile(ctx, hc, r, ref)
+		return err
+	})
+	return f, err
+}
+
+// readFile is ReadFile at ref.
+func (d *Driver) readFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest, ref string) (*driver.File, error) {
 	c := &call{method: http.MethodGet, url: d.api + d.repoPath(r.Repo) + "/src/" + url.PathEscape(ref) + "/" + httpx.EscapePath(r.Path),
 		header: http.Header{"Accept": {"*/*"}}}
 	if r.IfNoneMatch != "" {
@@ -93,28 +103,40 @@ func isListing(body []byte, dir string) bool {
 	return true
 }
 
-// ref returns ref, or the repository's main branch when ref is "".
-func (d *Driver) ref(ctx context.Context, hc *http.Client, repo driver.Repo, ref string) (string, error) {
-	if ref != "" {
-		return ref, nil
-	}
-	return d.mainBranch(ctx, hc, repo)
-}
-
 // ReadTree downloads the web host's archive of the whole tree at ref; the
 // portable client keeps r.Dir. When the web host refuses the credential,
-// it reads the tree through the API, file by file.
+// it reads the tree through the API, file by file, and when that works
+// remembers the refusal under r.CredentialKey for
+// Options.ArchiveRefusalTTL: later trees read with that credential go
+// straight to the API. With no ref it reads the main branch, as ReadFile
+// does.
 func (d *Driver) ReadTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest) (*driver.Tree, error) {
-	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
-	if err != nil {
-		return nil, err
+	var t *driver.Tree
+	err := d.withRef(ctx, hc, r.Repo, r.Ref, func(ref string) error {
+		var err error
+		t, err = d.readTree(ctx, hc, r, ref)
+		return err
+	})
+	return t, err
+}
+
+// readTree is ReadTree at ref.
+func (d *Driver) readTree(ctx context.Context, hc *http.Client, r *driver.TreeRequest, ref string) (*driver.Tree, error) {
+	if d.archiveRefused(r.CredentialKey) {
+		return d.treeFromAPI(ctx, hc, r, ref)
 	}
 	u := d.web + "/" + url.PathEscape(bbapi.Slug(r.Repo.Owner)) + "/" + url.PathEscape(bbapi.Slug(r.Repo.Name)) + "/get/" + url.PathEscape(ref) + ".tar.gz"
 	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: u, header: http.Header{"Accept": {"application/x-gzip, */*"}}})
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && !ae.RateLimited && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
-			return d.treeFromAPI(ctx, hc, r, ref)
+			t, err := d.treeFromAPI(ctx, hc, r, ref)
+			if err == nil && r.CredentialKey != "" {
+				// The API read what the archive refused: the archive
+				// refuses the credential, not the repository.
+				d.refusals.put(r.CredentialKey, "", d.now(), d.opts.ArchiveRefusalTTL)
+			}
+			return t, err
 		}
 		return nil, err
 	}
@@ -272,11 +294,19 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 }
 
 // ListFiles lists the files under r.Dir with the recursive /src listing.
+// With no ref it lists the main branch, as ReadFile reads it.
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
-	ref, err := d.ref(ctx, hc, r.Repo, r.Ref)
-	if err != nil {
-		return nil, err
-	}
+	var l *driver.FileList
+	err := d.withRef(ctx, hc, r.Repo, r.Ref, func(ref string) error {
+		var err error
+		l, err = d.listFilesAt(ctx, hc, r, ref)
+		return err
+	})
+	return l, err
+}
+
+// listFilesAt is ListFiles at ref.
+func (d *Driver) listFilesAt(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest, ref string) (*driver.FileList, error) {
 	paths := []string{}
 	truncated, err := d.listFiles(ctx, hc, r.Repo, ref, r.Dir, d.opts.MaxFilePages, func(e srcEntry) error {
 		paths = append(paths, e.Path)
@@ -294,7 +324,7 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 }
 
 // mainBranch reads the repository's main branch (go-bitbucket
-// Repository.Get).
+// Repository.Get) with the caller's credential, and remembers it.
 func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Repo) (string, error) {
 	c, err := d.bb(ctx, hc)
 	if err != nil {
@@ -306,8 +336,10 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)
 	}
 	if r.Mainbranch.Name == "" {
+		d.branches.forget(repoKey(repo.Owner, repo.Name))
 		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
 	}
+	d.rememberMainBranch(repo.Owner, repo.Name, r.Mainbranch.Name)
 	return r.Mainbranch.Name, nil
 }
 

@@ -186,6 +186,12 @@ type TreeRequest struct {
 	// requests: drivers may then skip an endpoint that needs one (such
 	// as GitHub's GraphQL API) and go straight to a public one.
 	Anonymous bool
+	// CredentialKey is an opaque key (a hash, never the secret) naming
+	// the credential the call resolved for Repo.Owner, the same for
+	// every call of that credential and owner, or "" when unknown. A
+	// driver may remember under it what the host answered that
+	// credential (an endpoint that refuses it), never what it read.
+	CredentialKey string
 }
 
 // Tree is a driver's answer to ReadTree: exactly one of Archive and Files

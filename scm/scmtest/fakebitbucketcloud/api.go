@@ -263,6 +263,12 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	} else if meta {
 		s.writeJSON(w, r, http.StatusOK, s.dirJSON(rp, c, p))
 	} else {
+		// q filters the listing (every level of it) before it is paged.
+		terms, or, err := bbql(q.Get("q"), "path", "type")
+		if err != nil {
+			s.writeError(w, r, http.StatusBadRequest, err.Error(), q.Get("q"))
+			return
+		}
 		// max_depth lists breadth-first, each level sorted, directories
 		// before files.
 		var items []any
@@ -272,10 +278,14 @@ func (s *Server) src(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 			for _, dir := range level {
 				dirs, files := repostore.Children(c.Files, dir)
 				for _, sub := range dirs {
-					items = append(items, s.dirJSON(rp, c, sub))
+					if match(terms, or, map[string]string{"path": sub, "type": "commit_directory"}) {
+						items = append(items, s.dirJSON(rp, c, sub))
+					}
 				}
 				for _, f := range files {
-					items = append(items, s.fileJSON(rp, c, f))
+					if match(terms, or, map[string]string{"path": f, "type": "commit_file"}) {
+						items = append(items, s.fileJSON(rp, c, f))
+					}
 				}
 				next = append(next, dirs...)
 			}
@@ -415,40 +425,64 @@ func (s *Server) commitFiles(w http.ResponseWriter, r *http.Request, rp *reposto
 }
 
 // bbql parses the tiny subset of Bitbucket's query language the fake
-// understands: field = "value" terms joined by one of AND or OR.
-var (
-	termRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$`)
-	andRE  = regexp.MustCompile(`\s+(?i:AND)\s+`)
-	orRE   = regexp.MustCompile(`\s+(?i:OR)\s+`)
-)
+// understands: field = "value" terms (the value a double-quoted string in
+// which \" and \\ stand for " and \) joined by one of AND or OR, in any
+// case. A value may hold " AND " or " OR ": the query is read term by
+// term, not split.
+var fieldRE = regexp.MustCompile(`^\s*([a-z_.]+)\s*=\s*"`)
 
 type term struct{ field, value string }
 
 // bbql returns the terms of q, which may name only the given fields, and
 // whether they are joined by OR; its error is Bitbucket's message.
 func bbql(q string, fields ...string) (terms []term, or bool, err error) {
-	if strings.TrimSpace(q) == "" {
+	invalid := errors.New("Invalid query")
+	rest := q
+	if strings.TrimSpace(rest) == "" {
 		return nil, false, nil
 	}
-	parts := andRE.Split(q, -1)
-	if len(parts) == 1 {
-		parts = orRE.Split(q, -1)
-		or = len(parts) > 1
-	}
-	for _, p := range parts {
-		m := termRE.FindStringSubmatch(p)
+	joiner := ""
+	for {
+		m := fieldRE.FindStringSubmatchIndex(rest)
 		if m == nil {
-			return nil, false, errors.New("Invalid query")
+			return nil, false, invalid
 		}
-		v, err := strconv.Unquote(`"` + m[2] + `"`)
-		if err != nil {
-			return nil, false, errors.New("Invalid query")
-		} else if !slices.Contains(fields, m[1]) {
-			return nil, false, errors.New("Invalid field: " + m[1])
+		field := rest[m[2]:m[3]]
+		var v strings.Builder
+		i, closed := m[1], false
+		for i < len(rest) && !closed {
+			switch c := rest[i]; {
+			case c == '\\' && i+1 < len(rest) && (rest[i+1] == '"' || rest[i+1] == '\\'):
+				v.WriteByte(rest[i+1])
+				i += 2
+			case c == '\\':
+				return nil, false, invalid
+			case c == '"':
+				closed = true
+				i++
+			default:
+				v.WriteByte(c)
+				i++
+			}
 		}
-		terms = append(terms, term{m[1], v})
+		if !closed {
+			return nil, false, invalid
+		}
+		if !slices.Contains(fields, field) {
+			return nil, false, errors.New("Invalid field: " + field)
+		}
+		terms = append(terms, term{field, v.String()})
+		rest = rest[i:]
+		if strings.TrimSpace(rest) == "" {
+			return terms, joiner == "OR", nil
+		}
+		word, after, ok := strings.Cut(strings.TrimLeft(rest, " \t"), " ")
+		word = strings.ToUpper(word)
+		if !ok || (word != "AND" && word != "OR") || (joiner != "" && word != joiner) || rest[0] != ' ' && rest[0] != '\t' {
+			return nil, false, invalid
+		}
+		joiner, rest = word, after
 	}
-	return terms, or, nil
 }
 
 // match reports whether the terms accept an object with fields.

@@ -14,7 +14,9 @@
 //   - GET  repositories/{workspace}/{repo}, POST (creates it, empty)
 //   - GET  .../src/{commit}/{path}: raw content with an ETag based on the
 //     content and attributes (If-None-Match → 304), a directory listing
-//     (max_depth, pagelen), or ?format=meta; a branch name with "/" may be
+//     (max_depth, pagelen, and q with path = "p" and type = "commit_file"
+//     terms joined by one of AND or OR, applied to every level before
+//     paging), or ?format=meta; a branch name with "/" may be
 //     sent with the slash escaped (%2F) or as it is
 //   - POST .../src: one commit of any number of files (multipart/form-data
 //     or application/x-www-form-urlencoded; fields message, author,
@@ -311,4 +313,16 @@ func (s *Server) Stats() Stats {
 	st, routes, unrouted := s.core.Log().Stats()
 	st.Routes, st.Unrouted = routes, unrouted
 	return st
+}
+
+// SetMainBranch makes branch, which must exist, the main branch of
+// ws/slug, as a rename of the main branch in Bitbucket's settings does.
+func (s *Server) SetMainBranch(ws, slug, branch string) error {
+	return s.st.With(ws, slug, func(rp *repostore.Repo) error {
+		if _, ok := rp.Branches[branch]; !ok {
+			return fmt.Errorf("fakebitbucketcloud: no branch %q in %s/%s", branch, ws, slug)
+		}
+		rp.DefaultBranch = branch
+		return nil
+	})
 }

@@ -383,3 +383,48 @@ func TestFaultHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestSrcQuery: a directory listing's q keeps the entries whose path (or
+// type) it names, on every level max_depth lists, before paging; a query
+// the fake does not understand is a 400, as an invalid one is on Bitbucket.
+func TestSrcQuery(t *testing.T) {
+	s := newFake(t, nil)
+	api := s.APIBaseURL() + "/repositories/amuniz/test-repos/src/master/"
+	for _, tc := range []struct {
+		name, query string
+		status      int
+		want        []string
+	}{
+		{"OR of paths", `?q=` + url.QueryEscape(`path = "run.sh" OR path="nope.txt" OR path = "folder"`), 200, []string{"folder", "run.sh"}},
+		{"deeper levels with max_depth", `?max_depth=2&q=` + url.QueryEscape(`path = "folder/file.properties"`), 200, []string{"folder/file.properties"}},
+		{"not below max_depth", `?q=` + url.QueryEscape(`path = "folder/file.properties"`), 200, nil},
+		{"type", `?q=` + url.QueryEscape(`type = "commit_directory"`), 200, []string{"folder"}},
+		{"paged after filtering", `?pagelen=1&q=` + url.QueryEscape(`path = "run.sh" OR path = "catalog-info.yaml"`), 200, []string{"catalog-info.yaml"}},
+		{"invalid field", `?q=` + url.QueryEscape(`name = "x"`), 400, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := do(t, s, api+tc.query, reqOpts{})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d (%s); want %d", resp.StatusCode, b, tc.status)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var page struct {
+				Values []struct {
+					Path string `json:"path"`
+				} `json:"values"`
+			}
+			if err := json.Unmarshal(b, &page); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, v := range page.Values {
+				got = append(got, v.Path)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("listed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

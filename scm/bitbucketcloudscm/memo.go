@@ -1,0 +1,143 @@
+package bitbucketcloudscm
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/bbapi"
+)
+
+// Defaults of [Options].
+const (
+	DefaultMainBranchTTL     = time.Minute
+	DefaultArchiveRefusalTTL = time.Hour
+	// maxMemo caps the entries of one memo: past it, expired entries go,
+	// and if none has expired, all of them.
+	maxMemo = 10_000
+)
+
+// memo remembers strings under keys for a while. It is safe for
+// concurrent use.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]memoEntry
+}
+
+type memoEntry struct {
+	v  string
+	at time.Time
+}
+
+// get returns what key holds if it was put less than ttl before now.
+func (m *memo) get(key string, now time.Time, ttl time.Duration) (string, bool) {
+	if ttl <= 0 {
+		return "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[key]
+	if !ok || now.Sub(e.at) >= ttl || now.Before(e.at) {
+		return "", false
+	}
+	return e.v, true
+}
+
+// put remembers v under key from now, unless ttl (the memo's) is off.
+func (m *memo) put(key, v string, now time.Time, ttl time.Duration) {
+	if ttl <= 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]memoEntry{}
+	}
+	if _, ok := m.m[key]; !ok && len(m.m) >= maxMemo {
+		for k, e := range m.m {
+			if now.Sub(e.at) >= ttl || now.Before(e.at) {
+				delete(m.m, k)
+			}
+		}
+		if len(m.m) >= maxMemo {
+			clear(m.m)
+		}
+	}
+	m.m[key] = memoEntry{v: v, at: now}
+}
+
+// forget drops key.
+func (m *memo) forget(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, key)
+}
+
+// repoKey names a repository in the main-branch memo.
+func repoKey(owner, name string) string {
+	return strings.ToLower(bbapi.Slug(owner)) + "/" + strings.ToLower(bbapi.Slug(name))
+}
+
+// rememberMainBranch notes a repository's main branch, as an answer the
+// caller could read gave it (a repository, a listing, a search result).
+func (d *Driver) rememberMainBranch(owner, name, branch string) {
+	if owner == "" || name == "" || branch == "" {
+		return
+	}
+	d.branches.put(repoKey(owner, name), branch, d.now(), d.opts.MainBranchTTL)
+}
+
+// withRef calls do with ref or, when ref is "", with the repository's
+// main branch: remembered (Options.MainBranchTTL) or looked up.
+//
+// The main branch is the same for every caller, but a remembered one was
+// not read with this caller's credential: it only names the ref of a
+// request that the caller's credential must pass on its own. When that
+// request fails (any error but a 304), the main branch is looked up again
+// with the caller's credential, so that a caller who may not read the
+// repository gets that lookup's refusal (which names no branch) and never
+// an error that names a branch she could not have learnt; do runs again
+// when the branch turns out to have changed.
+func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo, ref string, do func(ref string) error) error {
+	if ref != "" {
+		return do(ref)
+	}
+	if b, ok := d.branches.get(repoKey(repo.Owner, repo.Name), d.now(), d.opts.MainBranchTTL); ok {
+		err := do(b)
+		if err == nil || isNotModified(err) {
+			return err
+		}
+		fresh, ferr := d.mainBranch(ctx, hc, repo)
+		if ferr != nil {
+			return ferr
+		}
+		if fresh == b {
+			return err
+		}
+		return do(fresh)
+	}
+	b, err := d.mainBranch(ctx, hc, repo)
+	if err != nil {
+		return err
+	}
+	return do(b)
+}
+
+func isNotModified(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotModified
+}
+
+// archiveRefused reports whether the archive download refused the
+// credential named by key (driver.TreeRequest.CredentialKey) lately.
+func (d *Driver) archiveRefused(key string) bool {
+	if key == "" {
+		return false
+	}
+	_, ok := d.refusals.get(key, d.now(), d.opts.ArchiveRefusalTTL)
+	return ok
+}
