@@ -208,7 +208,7 @@ type App struct {
 	// coldMu guards the bookkeeping of cold owner lookups (see
 	// coldStart): how many run, when the last started, and until when
 	// the app is known to have too many installations to list for them.
-	coldMu     sync.Mutex
+	coldMu        sync.Mutex
 	coldN         int
 	lastCold      time.Time
 	lastColdOwner string
