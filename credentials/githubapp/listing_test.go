@@ -364,13 +364,15 @@ func TestCancelledMintIsShared(t *testing.T) {
 // those of another app, of an owner that is not allowed or without an id
 // are ignored.
 func TestSeedInstallations(t *testing.T) {
-	s := newSetup(t, func(c *integrations.GitHubAppConfig) { c.AllowedInstallationOwners = []string{"acme", "globex", "initech"} }, nil)
+	s := newSetup(t, func(c *integrations.GitHubAppConfig) {
+		c.AllowedInstallationOwners = []string{"acme", "globex", "initech"}
+	}, nil)
 	s.fake.Add(apptest.Installation{ID: 1, Login: "acme"}, apptest.Installation{ID: 2, Login: "globex"}, apptest.Installation{ID: 4, Login: "initech"})
 	s.app.SeedInstallations([]githubapp.Installation{
 		{ID: 1, AppID: apptest.AppID, Account: "acme", AccountType: "Organization", RepositorySelection: "all"},
 		{ID: 2 + apptest.AppID2Offset, AppID: apptest.AppID2, Account: "globex", AccountType: "Organization"}, // another app's
-		{ID: 3, AppID: apptest.AppID, Account: "evil", AccountType: "Organization"},                            // not allowed
-		{AppID: apptest.AppID, Account: "initech", AccountType: "Organization"},                                // no id
+		{ID: 3, AppID: apptest.AppID, Account: "evil", AccountType: "Organization"},                           // not allowed
+		{AppID: apptest.AppID, Account: "initech", AccountType: "Organization"},                               // no id
 	})
 	tok, err := s.app.Token(t.Context(), "acme", "")
 	if err != nil || tok.InstallationID != 1 {
