@@ -76,9 +76,9 @@
 // Listings (the installations, an installation's repositories) are sent
 // again with the ETag of their last answer (If-None-Match), so an
 // unchanged page costs a 304 Not Modified, which GitHub does not count
-// against the rate limit. GitHub's ETag depends on the credential that
-// asks: a page is only answered 304 to the credential (the app's JWT, an
-// installation's token) that read it before.
+// against the rate limit. GitHub's answers vary with the credential
+// (Vary: Authorization), so a page read with one installation token may
+// be sent in full again to the next one.
 //
 // An owner the app is not installed for, and an installation that is
 // suspended (seen at lookup or when GitHub refuses a mint), are remembered
