@@ -331,7 +331,7 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	// again because the caller that started it gave up would cost a
 	// second one. Its result, failure included, goes to every caller
 	// still waiting.
-	a.tokens.Detached = true
+	a.tokens.Detached, a.tokens.Timeout = true, a.mintTimeout
 	a.owners.Abandoned = func(ctx context.Context, owner string) error {
 		return a.abandoned(ctx, "githubapp.Installation", "GitHub did not answer the installation lookup of "+a.label+" for "+owner)
 	}
@@ -621,12 +621,10 @@ func (a *App) installationToken(ctx context.Context, inst *Installation) (*Token
 		return t, err
 	}
 	return a.tokens.Get(ctx, inst.ID, func(ctx context.Context) (*Token, time.Time, error) {
-		// ctx is already without the caller's cancellation (the cache
-		// is Detached); this keeps the mint bounded.
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.mintTimeout)
-		defer cancel()
-		tok, exp, err := a.mint(mctx, inst)
-		if err != nil && mctx.Err() != nil {
+		// ctx is without the caller's cancellation and ends after
+		// mintTimeout (the cache is Detached, with that Timeout).
+		tok, exp, err := a.mint(ctx, inst)
+		if err != nil && ctx.Err() != nil {
 			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: "githubapp.Token", Provider: provider, Host: a.host,
 				Msg: "GitHub did not mint a token for installation " + strconv.FormatInt(inst.ID, 10) + " of " + a.label + " within " + a.mintTimeout.String(),
 				Err: err}
