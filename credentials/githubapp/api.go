@@ -3,8 +3,6 @@ package githubapp
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -456,9 +454,10 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		}
 		c := call{op: op, method: http.MethodGet, url: next, what: "GET /installation/repositories",
 			bearer: tok.Token, auth: "installation", maxBody: maxListBody}
-		// Kept per installation and token: GitHub's ETag of a listing
-		// depends on the credential that asked.
-		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+tokenID(tok.Token)+" "+next)
+		// Kept per installation: every token of the installation lists
+		// the same repositories (GitHub may still answer a new token's
+		// If-None-Match in full, as its ETags vary with the credential).
+		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next)
 		if err != nil {
 			return nil, err
 		}
@@ -525,10 +524,4 @@ type repoPage struct {
 	Repositories []struct {
 		Name string `json:"name"`
 	} `json:"repositories"`
-}
-
-// tokenID names a token in a cache key without holding it: a hash.
-func tokenID(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:8])
 }

@@ -27,7 +27,7 @@ const (
 	// another owner's (or while it runs) lists the installations instead.
 	coldWindow = 10 * time.Second
 	// maxCachedPages bounds the pages kept for conditional re-listing.
-	maxCachedPages = 4096
+	maxCachedPages = 1024
 )
 
 // pageCache keeps the last answer to each listed page with its ETag, so
