@@ -510,9 +510,12 @@ func (a *App) firstInstallation(ctx context.Context) (*Installation, time.Time, 
 	case first != nil:
 		return first, a.now().Add(a.installTTL), nil
 	case more:
-		return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+		// Remembered like "not installed": listing it all again on every
+		// call would cost 100 requests each time.
+		return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 			Msg: "none of the first " + strconv.Itoa(maxInstallationPages*100) + " installations of " + a.label +
-				" is active (and of an owner in allowedInstallationOwners, if set); list an owner whose installation it may use in allowedInstallationOwners"}
+				" is active (and of an owner in allowedInstallationOwners, if set); list an owner whose installation it may use in allowedInstallationOwners"},
+			a.now().Add(a.notInstalledTTL))
 	}
 	return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.NotFound, Op: op, Provider: provider, Host: a.host,
 		Msg: a.label + " has publicAccess but no active installation (of an owner in allowedInstallationOwners, if set) to mint a token with; install it on at least one account",

@@ -92,6 +92,10 @@ func TestPublicTokenListingIsBounded(t *testing.T) {
 	if got := s.fake.Count("GET /app/installations"); got != 100 {
 		t.Errorf("listed %d pages; want 100", got)
 	}
+	// Remembered for a while: no second walk through 100 pages.
+	if _, err2 := s.app.PublicToken(t.Context()); errcode.CodeOf(err2) != errcode.Unavailable || s.fake.Count("GET /app/installations") != 100 {
+		t.Errorf("PublicToken again = %v after %d pages; want the remembered error", err2, s.fake.Count("GET /app/installations"))
+	}
 }
 
 // TestColdOwnersShareOneListing: many owners asked for at once (or one
