@@ -152,8 +152,9 @@ type roster struct {
 // listRoster lists the installations to answer several cold owners at
 // once, and remembers every allowed one in the owner cache. An app with
 // more than maxRosterPages pages of installations is listed no further
-// than its first page (which GitHub's Link rel="last" shows large), and
-// for InstallationTTL not listed again for a burst.
+// than its first page when GitHub's Link rel="last" shows it that large
+// (else no further than maxRosterPages pages), and for InstallationTTL
+// not listed again for a burst.
 func (a *App) listRoster(ctx context.Context) (*roster, time.Time, error) {
 	r := &roster{owners: make(map[string]*Installation)}
 	more, err := a.listInstallations(ctx, "githubapp.Installation", maxRosterPages, func(list []installationJSON, last int) bool {
@@ -162,16 +163,15 @@ func (a *App) listRoster(ctx context.Context) (*roster, time.Time, error) {
 				r.owners[lowerASCII(inst.Account)] = inst
 			}
 		}
-		if last > maxRosterPages {
-			a.coldMu.Lock()
-			a.largeUntil = a.now().Add(a.installTTL)
-			a.coldMu.Unlock()
-			return false
-		}
-		return true
+		return last <= maxRosterPages
 	})
 	if err != nil {
 		return nil, time.Time{}, err
+	}
+	if more {
+		a.coldMu.Lock()
+		a.largeUntil = a.now().Add(a.installTTL)
+		a.coldMu.Unlock()
 	}
 	r.complete = !more
 	for _, inst := range r.owners {

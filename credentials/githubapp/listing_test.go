@@ -212,29 +212,45 @@ func TestListingHonoursAllowedOwners(t *testing.T) {
 
 // TestLargeAppIsLookedUpPerOwner: when GitHub's first page shows more
 // installations than are worth listing (Link rel="last"), the listing
-// stops there and the owners it did not name are looked up one by one.
+// stops there, and without rel="last" after 10 pages; the owners it did
+// not name are looked up one by one, and no further burst lists again.
 func TestLargeAppIsLookedUpPerOwner(t *testing.T) {
-	s := newSetup(t, nil, nil)
-	s.fake.Add(apptest.Installation{ID: 1, Login: "first"}, apptest.Installation{ID: 2, Login: "second"}, apptest.Installation{ID: 3, Login: "third"})
-	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == "/app/installations" {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.Header().Set("Link", fmt.Sprintf(`<http://%[1]s/app/installations?per_page=100&page=2>; rel="next", <http://%[1]s/app/installations?per_page=100&page=500>; rel="last"`, r.Host))
-			w.Write([]byte(`[]`))
-			return true
-		}
-		return false
-	})
-	for _, o := range []string{"first", "second", "third"} {
-		if _, err := s.app.Token(t.Context(), o, ""); err != nil {
-			t.Fatalf("Token(%s): %v", o, err)
-		}
-	}
-	if got := s.fake.Count("GET /app/installations"); got != 1 {
-		t.Errorf("listed %d pages; want 1 (and no more listing for a large app)", got)
-	}
-	if got := lookups(s.fake.Routes()); got != 3 {
-		t.Errorf("%d lookups; want 3", got)
+	for _, tt := range []struct {
+		name  string
+		last  bool
+		pages int
+	}{{"rel last", true, 1}, {"no rel last", false, 10}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSetup(t, nil, nil)
+			s.fake.Add(apptest.Installation{ID: 1, Login: "first"}, apptest.Installation{ID: 2, Login: "second"},
+				apptest.Installation{ID: 3, Login: "third"}, apptest.Installation{ID: 4, Login: "fourth"})
+			s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/app/installations" {
+					return false
+				}
+				page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+				page = max(page, 1)
+				link := fmt.Sprintf(`<http://%s/app/installations?per_page=100&page=%d>; rel="next"`, r.Host, page+1)
+				if tt.last {
+					link += fmt.Sprintf(`, <http://%s/app/installations?per_page=100&page=500>; rel="last"`, r.Host)
+				}
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				w.Header().Set("Link", link)
+				w.Write([]byte(`[]`))
+				return true
+			})
+			for _, o := range []string{"first", "second", "third", "fourth"} {
+				if _, err := s.app.Token(t.Context(), o, ""); err != nil {
+					t.Fatalf("Token(%s): %v", o, err)
+				}
+			}
+			if got := s.fake.Count("GET /app/installations"); got != tt.pages {
+				t.Errorf("listed %d pages; want %d, and no more listing for a large app", got, tt.pages)
+			}
+			if got := lookups(s.fake.Routes()); got != 4 {
+				t.Errorf("%d lookups; want 4", got)
+			}
+		})
 	}
 }
 
