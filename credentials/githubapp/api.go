@@ -38,7 +38,13 @@ type call struct {
 	auth    string
 	body    []byte
 	maxBody int64
+	// etag, if set, is sent as If-None-Match: an answer 304 Not Modified
+	// is then errNotModified, not a redirect.
+	etag string
 }
+
+// errNotModified is do's error for a 304 answer to a call with an etag.
+var errNotModified = errors.New("githubapp: not modified")
 
 // do sends c, decodes a 2xx answer into out (if not nil) and returns the
 // response headers. Retries and rate-limit waits happen below, in the
@@ -59,6 +65,9 @@ func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
 	req.Header.Set("Authorization", "Bearer "+c.bearer)
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.etag != "" {
+		req.Header.Set("If-None-Match", c.etag)
 	}
 	if c.method == http.MethodPost {
 		// Minting is safe to repeat (another short-lived token is
@@ -90,6 +99,9 @@ func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
 	if int64(len(data)) > limit {
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: resp.StatusCode,
 			Msg: "GitHub's answer to " + c.what + " is larger than " + strconv.FormatInt(limit, 10) + " bytes; check the integration's apiBaseUrl"}
+	}
+	if resp.StatusCode == http.StatusNotModified && c.etag != "" {
+		return resp.Header, errNotModified
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return nil, a.redirectError(c, resp)
@@ -282,6 +294,11 @@ const (
 // before.
 func (a *App) lookup(ctx context.Context, owner, repo string) (*Installation, time.Time, error) {
 	const op = "githubapp.Installation"
+	burst, done := a.coldStart(owner)
+	defer done()
+	if inst, exp, err, ok := a.fromRoster(ctx, owner, burst); ok {
+		return inst, exp, err
+	}
 	jwt, err := a.JWT(ctx)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -295,7 +312,13 @@ func (a *App) lookup(ctx context.Context, owner, repo string) (*Installation, ti
 		// An installation of another account (the repository moved there)
 		// is not owner's: the owner endpoints decide.
 		if err == nil && (raw.Account.Login == "" || strings.EqualFold(raw.Account.Login, owner)) {
-			return a.found(c, owner, "", &raw)
+			inst, exp, err := a.found(c, owner, "", &raw)
+			if err == nil && inst.RepositorySelection == selected {
+				// The answer names the installation covering repo: it
+				// is one of the selected repositories.
+				a.prove(inst.ID, repo)
+			}
+			return inst, exp, err
 		}
 		if err != nil && errcode.CodeOf(err) != errcode.NotFound && !isRedirect(err) {
 			return nil, time.Time{}, err
@@ -340,12 +363,10 @@ func (a *App) found(c call, owner, kind string, raw *installationJSON) (*Install
 	if kind != "" {
 		a.setKind(owner, kind)
 	}
-	if inst.Suspended {
-		// Looked at again as soon as "not installed" would be: an owner
-		// who unsuspends it expects the app to work within minutes.
-		return inst, a.now().Add(a.notInstalledTTL), nil
-	}
-	return inst, a.now().Add(a.installTTL), nil
+	// A suspended one is looked at again as soon as "not installed" would
+	// be: an owner who unsuspends it expects the app to work within
+	// minutes.
+	return inst, a.expiryOf(inst), nil
 }
 
 func (a *App) kindOf(owner string) string {
@@ -431,21 +452,19 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 				Msg: "installation " + strconv.FormatInt(id, 10) + " lists more than " + strconv.Itoa(maxRepoPages*100) + " repositories; give it access to all repositories instead"}
 		}
-		var body struct {
-			Repositories []struct {
-				Name string `json:"name"`
-			} `json:"repositories"`
-		}
 		c := call{op: op, method: http.MethodGet, url: next, what: "GET /installation/repositories",
 			bearer: tok.Token, auth: "installation", maxBody: maxListBody}
-		hdr, err := a.do(ctx, c, &body)
+		// Kept per installation: every token of the installation lists
+		// the same repositories (GitHub may still answer a new token's
+		// If-None-Match in full, as its ETags vary with the credential).
+		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range body.Repositories {
 			set.names[strings.ToLower(r.Name)] = struct{}{}
 		}
-		next = a.nextLink(hdr.Get("Link"))
+		next = a.nextLink(link)
 	}
 	return set, nil
 }
@@ -468,28 +487,44 @@ func (a *App) nextLink(link string) string {
 	return ""
 }
 
-// firstInstallation finds the app's first active installation, for
-// publicAccess: GET /app/installations.
+// firstInstallation finds the app's first active installation (of an
+// owner allowedInstallationOwners allows), for publicAccess: GET
+// /app/installations, page by page until one qualifies.
 func (a *App) firstInstallation(ctx context.Context) (*Installation, time.Time, error) {
 	const op = "githubapp.PublicToken"
-	jwt, err := a.JWT(ctx)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	var list []installationJSON
-	c := call{op: op, method: http.MethodGet, url: a.apiBase + "/app/installations?per_page=100",
-		what: "GET /app/installations", bearer: jwt.Token, auth: "jwt", maxBody: maxListBody}
-	if _, err := a.do(ctx, c, &list); err != nil {
-		return nil, time.Time{}, err
-	}
-	for i := range list {
-		// An installation of an owner that allowedInstallationOwners
-		// excludes is never used, not even for public reads.
-		if inst := list[i].installation(""); inst.ID > 0 && !inst.Suspended && a.Allows(inst.Account) {
-			return inst, a.now().Add(a.installTTL), nil
+	var first *Installation
+	more, err := a.listInstallations(ctx, op, maxInstallationPages, func(list []installationJSON, _ int) bool {
+		for i := range list {
+			// An installation of an owner that allowedInstallationOwners
+			// excludes is never used, not even for public reads.
+			if inst := list[i].installation(""); inst.ID > 0 && !inst.Suspended && a.Allows(inst.Account) {
+				first = inst
+				return false
+			}
 		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return nil, time.Time{}, err
+	case first != nil:
+		return first, a.now().Add(a.installTTL), nil
+	case more:
+		// Remembered like "not installed": listing it all again on every
+		// call would cost 100 requests each time.
+		return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+			Msg: "none of the first " + strconv.Itoa(maxInstallationPages*100) + " installations of " + a.label +
+				" is active (and of an owner in allowedInstallationOwners, if set); list an owner whose installation it may use in allowedInstallationOwners"},
+			a.now().Add(a.notInstalledTTL))
 	}
 	return nil, time.Time{}, tokencache.Remember(&errcode.Error{Code: errcode.NotFound, Op: op, Provider: provider, Host: a.host,
 		Msg: a.label + " has publicAccess but no active installation (of an owner in allowedInstallationOwners, if set) to mint a token with; install it on at least one account",
 		Err: ErrNotInstalled}, a.now().Add(a.notInstalledTTL))
+}
+
+// repoPage is a page of GET /installation/repositories.
+type repoPage struct {
+	Repositories []struct {
+		Name string `json:"name"`
+	} `json:"repositories"`
 }

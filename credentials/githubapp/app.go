@@ -192,6 +192,27 @@ type App struct {
 	tokens *tokencache.Cache[int64, *Token]         // key: installation id
 	repos  *tokencache.Cache[int64, *repoSet]       // key: installation id
 	first  *tokencache.Cache[struct{}, *Installation]
+	// roster answers several cold owners with one listing of the
+	// installations; proofs remembers repositories that GET
+	// /repos/{owner}/{repo}/installation showed a selected-repositories
+	// installation to cover (key: "id/repo"); pages keeps listed pages
+	// and their ETags for conditional re-listing.
+	roster *tokencache.Cache[struct{}, *roster]
+	proofs *tokencache.Cache[string, struct{}]
+	pages  pageCache
+
+	// mintTimeout bounds a mint, which runs to its end even when the
+	// caller that started it gives up (see installationToken).
+	mintTimeout time.Duration
+
+	// coldMu guards the bookkeeping of cold owner lookups (see
+	// coldStart): how many run, when the last started, and until when
+	// the app is known to have too many installations to list for them.
+	coldMu        sync.Mutex
+	coldN         int
+	lastCold      time.Time
+	lastColdOwner string
+	largeUntil    time.Time
 
 	// kinds remembers, per lower-cased owner, which owner endpoint found
 	// its installation ("users" or "orgs"), so that looking the owner up
@@ -281,6 +302,7 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 		notInstalledTTL: orDefault(o.NotInstalledTTL, DefaultNotInstalledTTL),
 		reposTTL:        orDefault(o.RepositoriesTTL, DefaultRepositoriesTTL),
 		reposRefresh:    orDefault(o.RepositoriesRefresh, DefaultRepositoriesRefresh),
+		mintTimeout:     mintTimeout(&o),
 	}
 	a.label = "app " + a.idStr + " (" + a.path + ")"
 	if defaultPath {
@@ -302,6 +324,14 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	a.tokens = tokencache.New[int64, *Token]("githubapp.Token", o.Now, o.Margin, idKey)
 	a.repos = tokencache.New[int64, *repoSet]("githubapp.Token", o.Now, 0, idKey)
 	a.first = tokencache.New[struct{}, *Installation]("githubapp.PublicToken", o.Now, 0, one)
+	a.roster = tokencache.New[struct{}, *roster]("githubapp.Installation", o.Now, 0, one)
+	a.proofs = tokencache.New[string, struct{}]("githubapp.Token", o.Now, 0, func(s string) string { return s })
+	// A mint runs to its end (bounded by mintTimeout) whoever waits for
+	// it: once the POST is out, GitHub has issued a token, and minting
+	// again because the caller that started it gave up would cost a
+	// second one. Its result, failure included, goes to every caller
+	// still waiting.
+	a.tokens.Detached, a.tokens.Timeout = true, a.mintTimeout
 	a.owners.Abandoned = func(ctx context.Context, owner string) error {
 		return a.abandoned(ctx, "githubapp.Installation", "GitHub did not answer the installation lookup of "+a.label+" for "+owner)
 	}
@@ -313,6 +343,9 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	}
 	a.first.Abandoned = func(ctx context.Context, _ struct{}) error {
 		return a.abandoned(ctx, "githubapp.PublicToken", "GitHub did not list the installations of "+a.label)
+	}
+	a.roster.Abandoned = func(ctx context.Context, _ struct{}) error {
+		return a.abandoned(ctx, "githubapp.Installation", "GitHub did not list the installations of "+a.label)
 	}
 	if o.Shared != nil {
 		a.share(o.Shared, o.SharedLease)
@@ -377,6 +410,21 @@ func (a *App) abandoned(ctx context.Context, op, msg string) error {
 		code = errcode.DeadlineExceeded
 	}
 	return &errcode.Error{Code: code, Op: op, Provider: provider, Host: a.host, Msg: msg + " before the caller's context ended", Err: ctx.Err()}
+}
+
+// mintTimeout bounds a mint by the time its attempts and the waits between
+// them may take (with httpx's defaults), so that the bound never cuts short a mint
+// the caller's own deadline would have let finish.
+func mintTimeout(o *Options) time.Duration {
+	retries := o.MaxRetries
+	switch {
+	case retries == 0:
+		retries = httpx.DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	wait := max(orDefault(o.MaxWait, httpx.DefaultMaxWait), orDefault(o.MaxRateLimitWait, httpx.DefaultMaxRateLimitWait))
+	return time.Duration(retries+1)*o.AttemptTimeout + time.Duration(retries)*wait
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -484,8 +532,10 @@ func (a *App) token(ctx context.Context, owner, repo string) (*Token, error) {
 	tok, err := a.installationToken(ctx, inst)
 	if err != nil && errors.Is(err, errInstallationGone) {
 		// The installation was removed, perhaps re-created, since we
-		// looked it up: look again, once.
+		// looked it up: look again, once, and not in a listing made
+		// before.
 		a.owners.Delete(lowerASCII(owner))
+		a.roster.Delete(struct{}{})
 		if inst, err = a.installation(ctx, owner, repo); err != nil {
 			return nil, err
 		}
@@ -571,12 +621,24 @@ func (a *App) installationToken(ctx context.Context, inst *Installation) (*Token
 		return t, err
 	}
 	return a.tokens.Get(ctx, inst.ID, func(ctx context.Context) (*Token, time.Time, error) {
-		return a.mint(ctx, inst)
+		// ctx is without the caller's cancellation and ends after
+		// mintTimeout (the cache is Detached, with that Timeout).
+		tok, exp, err := a.mint(ctx, inst)
+		if err != nil && ctx.Err() != nil {
+			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: "githubapp.Token", Provider: provider, Host: a.host,
+				Msg: "GitHub did not mint a token for installation " + strconv.FormatInt(inst.ID, 10) + " of " + a.label + " within " + a.mintTimeout.String(),
+				Err: err}
+		}
+		return tok, exp, err
 	})
 }
 
 func (a *App) checkRepository(ctx context.Context, inst *Installation, tok *Token, repo string) error {
 	key := lowerASCII(repo)
+	if a.proven(inst.ID, key) {
+		// The installation lookup named this repository: no listing.
+		return nil
+	}
 	list := func(ctx context.Context) (*repoSet, time.Time, error) {
 		set, err := a.listRepositories(ctx, inst.ID, tok)
 		if err != nil {

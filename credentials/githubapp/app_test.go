@@ -194,6 +194,13 @@ func TestSelectedRepositories(t *testing.T) {
 	}
 	names[149] = "Hello-World"
 	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: names})
+	// The owner is known first, so that the repository is checked by
+	// listing the installation's repositories: a cold lookup through the
+	// repository itself proves it without one (see
+	// TestSelectedRepositoryProvenByLookup).
+	if _, err := s.app.Installation(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
 
 	tok, err := s.app.Token(t.Context(), "acme", "hello-world")
 	if err != nil {
@@ -431,6 +438,13 @@ func TestBadOwnerName(t *testing.T) {
 func TestRepositoryListDoesNotFollowForeignLinks(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	// The owner is known first, so that the repository is checked by
+	// listing the installation's repositories: a cold lookup through the
+	// repository itself proves it without one (see
+	// TestSelectedRepositoryProvenByLookup).
+	if _, err := s.app.Installation(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
 	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/installation/repositories" {
 			w.Header().Set("Link", `<https://evil.example.com/steal?page=2>; rel="next"`)

@@ -29,9 +29,29 @@
 // decide, so an owner the app is not installed for costs up to 3 requests
 // once per [Options.NotInstalledTTL].
 //
+// Several owners seen for the first time together (a lookup for one
+// while another owner's runs, or less than 10 seconds after it) are found
+// with one listing instead: GET /app/installations, 100 installations a
+// page, which names the account of each; every owner it lists (that
+// allowedInstallationOwners allows) is remembered as if looked up, and an
+// owner it does not list is remembered as not installed for
+// [Options.NotInstalledTTL] (the listing is used that long: an
+// installation can be added at any time). So 50 cold owners cost about 2
+// lookups and one listing instead of 50 to 150 lookups, then one mint
+// each. A single cold owner is still looked up alone, one call. An app
+// whose first page shows more than 10 pages of installations (GitHub's
+// Link rel="last") is not listed further and for an hour is looked up
+// owner by owner. A listing does not show which repositories a
+// selected-repositories installation covers: a repository is then
+// checked as below. [App.SeedInstallations] takes installations a caller
+// listed itself (org/githuborg does).
+//
 // However many goroutines ask at once, concurrent callers for one owner
 // share one lookup and concurrent callers for one installation share one
-// mint (golang.org/x/sync/singleflight, run outside any lock). After that,
+// mint (golang.org/x/sync/singleflight, run outside any lock). A mint runs
+// to its end even when the caller that started it gives up (bounded by
+// the time its retries may take), and its token goes to every caller
+// still waiting: the POST is never sent twice for that. After that,
 // nothing until the token is due for renewal (one mint), the installation
 // entry expires ([Options.InstallationTTL], one lookup) or the token is
 // rejected ([App.Invalidate]).
@@ -41,13 +61,24 @@
 // another port or a subdomain of the same host. A 3xx answer is an
 // Unavailable error naming where it pointed.
 //
-// For an installation limited to selected repositories, the first request
-// that names a repository also lists the installation's repositories (GET
-// /installation/repositories, 100 per page, so one call per 100
-// repositories), cached for [Options.RepositoriesTTL]; a repository that is
-// not in the list causes a fresh listing at most once per
-// [Options.RepositoriesRefresh], so that a repository just added to the
-// selection is seen. Installations on all repositories never list them.
+// For an installation limited to selected repositories, a repository
+// through which the installation was looked up (GET
+// /repos/{owner}/{repo}/installation answered with it) is known to be
+// selected: its first token costs the lookup and the mint, 2 requests.
+// The first request that names another repository lists the
+// installation's repositories (GET /installation/repositories, 100 per
+// page, so one call per 100 repositories), cached for
+// [Options.RepositoriesTTL]; a repository that is not in the list causes a
+// fresh listing at most once per [Options.RepositoriesRefresh], so that a
+// repository just added to the selection is seen. Installations on all
+// repositories never list them.
+//
+// Listings (the installations, an installation's repositories) are sent
+// again with the ETag of their last answer (If-None-Match), so an
+// unchanged page costs a 304 Not Modified, which GitHub does not count
+// against the rate limit. GitHub's answers vary with the credential
+// (Vary: Authorization), so a page read with one installation token may
+// be sent in full again to the next one.
 //
 // An owner the app is not installed for, and an installation that is
 // suspended (seen at lookup or when GitHub refuses a mint), are remembered

@@ -61,3 +61,31 @@ func ExampleApp_Token() {
 	// integrations.github[0].apps[0] installation 42
 	// true true
 }
+
+// Installations listed elsewhere with the app's JWT (here, as
+// org/githuborg lists them) spare the lookup of each owner: the token
+// costs the mint alone.
+func ExampleApp_SeedInstallations() {
+	apiBaseURL, privateKey, stop := exampleServer()
+	defer stop()
+
+	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
+		AppID:      4242,
+		PrivateKey: integrations.NewSecret(privateKey),
+	}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	app.SeedInstallations([]githubapp.Installation{
+		{ID: 42, AppID: 4242, Account: "acme", AccountType: "Organization", RepositorySelection: "all"},
+	})
+	tok, err := app.Token(context.Background(), "acme", "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.InstallationID)
+	// Output:
+	// 42
+}

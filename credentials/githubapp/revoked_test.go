@@ -68,6 +68,13 @@ func TestSelectedRepositoriesRevokedTokenIsReminted(t *testing.T) {
 func TestSelectedRepositoriesRejectedTokenDoesNotLoop(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	// The owner is known first, so that the repository is checked by
+	// listing the installation's repositories: a cold lookup through the
+	// repository itself proves it without one (see
+	// TestSelectedRepositoryProvenByLookup).
+	if _, err := s.app.Installation(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
 	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path != "/installation/repositories" {
 			return false
@@ -125,6 +132,13 @@ func TestPublicTokenUsesAnAllowedInstallation(t *testing.T) {
 func TestFreshTokenNotYetKnownIsTriedAgain(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	s.fake.Add(apptest.Installation{ID: 3, Login: "acme", Selection: "selected", Repos: []string{"a"}})
+	// The owner is known first, so that the repository is checked by
+	// listing the installation's repositories: a cold lookup through the
+	// repository itself proves it without one (see
+	// TestSelectedRepositoryProvenByLookup).
+	if _, err := s.app.Installation(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
 	var seen sync.Map // tokens GitHub has refused once
 	var rejected atomic.Int32
 	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {

@@ -251,3 +251,8 @@ func (s *Server) InstallationOf(token string) int64 {
 	defer s.mu.Unlock()
 	return s.issued[token]
 }
+
+// NotModified returns the number of requests the fake answered 304 Not
+// Modified (an If-None-Match that matched): GitHub does not count them
+// against the rate limit.
+func (s *Server) NotModified() int { return s.gh.Stats().NotModified }

@@ -64,6 +64,12 @@ type Cache[K comparable, V any] struct {
 	// callers still waiting start another fetch. Set it before the first
 	// Get.
 	Detached bool
+
+	// Timeout, if set, bounds a Detached fetch, the waits for another
+	// process's value in a shared store included: its context ends that
+	// long after it starts, whoever waits for it. Set it before the
+	// first Get.
+	Timeout time.Duration
 }
 
 type entry[V any] struct {
@@ -152,6 +158,11 @@ func (c *Cache[K, V]) fetch(ctx context.Context, key K, fetch Fetch[V]) (V, erro
 			fctx := ctx
 			if c.Detached {
 				fctx = context.WithoutCancel(ctx)
+				if c.Timeout > 0 {
+					var cancel context.CancelFunc
+					fctx, cancel = context.WithTimeout(fctx, c.Timeout)
+					defer cancel()
+				}
 			}
 			var v V
 			var expiry time.Time

@@ -239,3 +239,36 @@ func TestDetachedWaitersReturnOnTheirOwnContext(t *testing.T) {
 		t.Errorf("fetches = %d; want 1", n)
 	}
 }
+
+// TestDetachedTimeoutBoundsTheFetch: a Detached fetch runs on when its
+// caller gives up, but no longer than Timeout; its failure then goes to
+// the callers still waiting.
+func TestDetachedTimeoutBoundsTheFetch(t *testing.T) {
+	c := newCache(testclock.New(time.Unix(1e9, 0)), 0)
+	c.Detached, c.Timeout = true, 50*time.Millisecond
+	var calls atomic.Int64
+	fetch := func(ctx context.Context) (*string, time.Time, error) {
+		calls.Add(1)
+		if _, ok := ctx.Deadline(); !ok {
+			return nil, time.Time{}, errors.New("no deadline")
+		}
+		<-ctx.Done()
+		return nil, time.Time{}, ctx.Err()
+	}
+	leader, cancel := context.WithCancel(t.Context())
+	cancel() // gone before the fetch even starts waiting
+	if _, err := c.Get(leader, "k", fetch); errcode.CodeOf(err) != errcode.Canceled {
+		t.Errorf("leader: %v; want Canceled", err)
+	}
+	start := time.Now()
+	_, err := c.Get(t.Context(), "k", fetch)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiter: %v; want the fetch's own deadline", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("waited %v; want about the Timeout", d)
+	}
+	if n := calls.Load(); n > 2 {
+		t.Errorf("fetches = %d", n)
+	}
+}
