@@ -33,7 +33,7 @@ const memEntryOverhead = 256
 
 // MemoryCacheOptions bounds an in-memory cache made by
 // [NewMemoryFileCache] or [NewMemoryPageCache]. A nil *MemoryCacheOptions
-// gives the defaults; so does a zero field.
+// gives the defaults; so does a field that is zero or negative.
 type MemoryCacheOptions struct {
 	// MaxBytes bounds the memory the entries hold together: their
 	// contents or bodies, validators, headers and keys, plus a fixed

@@ -2,7 +2,6 @@ package scm_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -479,7 +478,7 @@ func TestMemoryFileCacheConcurrentReads(t *testing.T) {
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
-			got, err := c.ReadFile(context.Background(), f.url, nil)
+			got, err := c.ReadFile(t.Context(), f.url, nil)
 			if err == nil && string(got.Content) != "kind: Component\n" {
 				err = fmt.Errorf("content %q", got.Content)
 			}
@@ -567,6 +566,35 @@ func BenchmarkMemoryPageCacheRefresh(b *testing.B) {
 				b.ReportMetric(float64(nm1-nm0)/float64(n), "304/op")
 				b.ReportMetric(float64(f.rx.Load()-rx0)/float64(n), "bytes/op")
 			})
+		}
+	}
+}
+
+// Zero and negative options mean the default bounds.
+func TestMemoryCacheDefaultBounds(t *testing.T) {
+	ctx := t.Context()
+	for _, o := range []*scm.MemoryCacheOptions{nil, {}, {MaxBytes: -1, MaxEntries: -1}} {
+		fc, pc := scm.NewMemoryFileCache(o), scm.NewMemoryPageCache(o)
+		for i := range scm.DefaultMemoryFileEntries + 1 {
+			k := fmt.Sprint(i)
+			fc.PutFile(ctx, k, file(k))
+			if i <= scm.DefaultMemoryPageEntries {
+				pc.PutPage(ctx, k, &scm.CachedPage{ETag: `"` + k + `"`, Body: []byte(k)})
+			}
+		}
+		if st := fc.Stats(); st.Entries != scm.DefaultMemoryFileEntries || st.Evictions != 1 {
+			t.Errorf("%+v: file cache stats %+v; want %d entries, 1 eviction", o, st, scm.DefaultMemoryFileEntries)
+		}
+		if st := pc.Stats(); st.Entries != scm.DefaultMemoryPageEntries || st.Evictions != 1 {
+			t.Errorf("%+v: page cache stats %+v; want %d entries, 1 eviction", o, st, scm.DefaultMemoryPageEntries)
+		}
+		// 33 files of 1 MiB (the largest kept) pass the 32 MiB bound.
+		big := make([]byte, scm.MaxCachedFileBytes)
+		for i := range 33 {
+			fc.PutFile(ctx, fmt.Sprint("big", i), &scm.CachedFile{ETag: `"big"`, Content: big})
+		}
+		if st := fc.Stats(); st.Bytes > scm.DefaultMemoryFileBytes || st.Entries >= 32 {
+			t.Errorf("%+v: after 33 MiB of files: %+v; want at most %d bytes", o, st, scm.DefaultMemoryFileBytes)
 		}
 	}
 }
