@@ -4,7 +4,10 @@
 // Bitbucket Cloud OAuth consumer tokens), sign-in sessions, the ETag and
 // content cache of ReadFile, and rate-limit budgets. It lives in its own
 // package so that an embedder who does not use Redis never imports it; a
-// single process needs none of it (the in-memory stores are the default).
+// single process needs none of it: every one of these stores has an
+// in-memory default (for ReadFile and repository listings,
+// scm.MemoryFileCache and scm.MemoryPageCache), except the rate-limit
+// budget, which is off unless scm.Options.RateBudget is set.
 //
 // # What it guarantees
 //

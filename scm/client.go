@@ -80,12 +80,18 @@ type Options struct {
 	// Logger receives debug records of operations and retries; nil means
 	// silent. Records never hold a secret.
 	Logger *slog.Logger
-	// FileCache, if set, keeps files read by ReadFile so that re-reads
-	// are conditional (see [FileCache]); nil means none.
+	// FileCache keeps files read by ReadFile so that re-reads are
+	// conditional (see [FileCache]). nil means a [MemoryFileCache] of the
+	// client's own with the default bounds (DefaultMemoryFileBytes); set
+	// a shared one (redisstore's Store.Files) for several replicas, or
+	// NoCache{} for none.
 	FileCache FileCache
-	// PageCache, if set, keeps repository listing pages so that a refresh
-	// of an unchanged owner is answered 304 where the provider allows it
-	// (see [PageCache]); nil means none.
+	// PageCache keeps repository listing pages so that a refresh of an
+	// unchanged owner is answered 304 where the provider allows it (see
+	// [PageCache]). nil means a [MemoryPageCache] of the client's own
+	// with the default bounds (DefaultMemoryPageBytes); set a shared one
+	// (redisstore's Store.Pages) for several replicas, or NoCache{} for
+	// none.
 	PageCache PageCache
 	// RateBudget, if set, records every credential's rate limit from the
 	// providers' answers and, with RateShare > 0, keeps the clients
@@ -154,7 +160,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 	if r, ok := res.(*credentials.Resolver); ok && r == nil {
 		res = nil
 	}
-	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: o.FileCache, pages: o.PageCache, budget: o.RateBudget, share: o.RateShare, audit: o.Audit,
+	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: defaultFileCache(o.FileCache), pages: defaultPageCache(o.PageCache), budget: o.RateBudget, share: o.RateShare, audit: o.Audit,
 		kinds: &listKinds{now: time.Now}}
 	if s.base == nil {
 		s.base = http.DefaultTransport

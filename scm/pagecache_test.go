@@ -155,6 +155,9 @@ func gitLabListing(t testing.TB, repos int) *listingFake {
 
 func newListingClient(t testing.TB, cfg integrations.Config, kind integrations.Kind, o driver.Opener, pc scm.PageCache, rx *atomic.Int64) *scm.Client {
 	t.Helper()
+	if pc == nil {
+		pc = scm.NoCache{} // nil would be the client's own MemoryPageCache
+	}
 	return adaptertest.NewClient(t, cfg, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{kind: o},
 		PageCache: pc, Transport: countingTransport{rx}})
 }
@@ -282,7 +285,7 @@ func TestPageCacheFailingCacheIsIgnored(t *testing.T) {
 	}
 }
 
-// A listing without a page cache is unchanged: never conditional.
+// A listing without a page cache (NoCache) is unchanged: never conditional.
 func TestPageCacheNone(t *testing.T) {
 	f := gitHubListing(t, 150)
 	c := f.client(t, "token-a", nil)
