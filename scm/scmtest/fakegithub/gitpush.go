@@ -41,7 +41,8 @@ func (s *Server) RejectPushes(owner, name, branch string) {
 // WWW-Authenticate: Basic realm="GitHub". Installation tokens need
 // contents: write on the repository (403 otherwise).
 func (s *Server) gitRoutes(mux *http.ServeMux) {
-	rv := &gitrecv.Receiver{Store: &s.site.Store, Agent: "github/spokes-receive-pack-fake", Decline: s.declinePush}
+	rv := &gitrecv.Receiver{Store: &s.site.Store, Agent: "github/spokes-receive-pack-fake", Decline: s.declinePush,
+		FirstBranchIsDefault: true}
 	s.site.Route(mux, "GET /{owner}/{repo}/info/refs", s.gitAuth(rv.Advertise))
 	s.site.Route(mux, "POST /{owner}/{repo}/git-receive-pack", s.gitAuth(rv.Receive))
 }

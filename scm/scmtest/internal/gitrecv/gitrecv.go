@@ -46,6 +46,11 @@ type Receiver struct {
 	// ref with it ("ng <ref> <status>"), remote going to the progress
 	// channel, as a host's rule or hook refuses it.
 	Decline func(rp *repostore.Repo, ref string) (status, remote string)
+	// FirstBranchIsDefault makes the first branch pushed to an empty
+	// repository its default branch, as on GitHub; without it the
+	// repository keeps the default branch it was created with (Bitbucket
+	// Data Center).
+	FirstBranchIsDefault bool
 }
 
 // Text writes a plain-text answer, as the hosts' git endpoints do.
@@ -110,7 +115,8 @@ func (rv *Receiver) Advertise(w http.ResponseWriter, r *http.Request, rp *repost
 // zone") is refused whole, as the hosts' receive.fsckObjects refuses it:
 // "unpack index-pack abnormal exit", "ng <ref> unpacker error", and the
 // fsck error on the progress channel. The first branch pushed to an
-// empty repository becomes its default branch.
+// empty repository becomes its default branch with
+// Receiver.FirstBranchIsDefault.
 func (rv *Receiver) Receive(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
 	if r.Header.Get("Content-Type") != "application/x-git-receive-pack-request" {
 		Text(w, http.StatusUnsupportedMediaType, "Content-Type must be application/x-git-receive-pack-request")
@@ -158,7 +164,7 @@ func (rv *Receiver) Receive(w http.ResponseWriter, r *http.Request, rp *repostor
 		default:
 			rv.storePush(rp, incoming)
 			rp.SetRef(name, c.New.String())
-			if branch, ok := strings.CutPrefix(name, "refs/heads/"); ok && wasEmpty {
+			if branch, ok := strings.CutPrefix(name, "refs/heads/"); ok && wasEmpty && rv.FirstBranchIsDefault {
 				rp.DefaultBranch, wasEmpty = branch, false
 			}
 		}
