@@ -33,6 +33,10 @@
 //     Data Center's code search, 100 hits per request, filtered to the exact
 //     path; where search is not available, Unimplemented (remembered for
 //     Options.SearchRecheck), and the portable client reads each repository.
+//   - CreateRepository with N files: 3 requests (POST projects/{key}/repos,
+//     then git's smart HTTP push of one root commit to
+//     {web}/scm/{project}/{slug}.git: GET info/refs, POST
+//     git-receive-pack), executable files kept, plus 1 per access grant.
 //   - OpenPullRequest with N files on a new branch: N + 3 requests (find the
 //     branch, create it, one PUT browse/{path} per file, open the pull
 //     request), plus 1 when Base is empty (default-branch) and 1 per Update
