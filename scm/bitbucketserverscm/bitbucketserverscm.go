@@ -16,7 +16,10 @@
 //
 //   - ReadFile: 1 request, GET raw/{path}?at={ref}, conditional with
 //     If-None-Match. A missing path costs one more request (browse?type=true)
-//     to tell a directory (InvalidArgument) from a missing file (NotFound).
+//     to tell a directory (InvalidArgument) from a missing file (NotFound),
+//     except for discovery (FindFiles without code search), which treats
+//     both alike (100 repositories, 20 holding the file: 101 requests, was
+//     181).
 //   - ReadTree: 1 request, GET archive?format=tgz&path={dir}&at={ref}: the
 //     server cuts the subdirectory out, so a folder costs its own
 //     compressed bytes, whatever the rest of the repository holds: a

@@ -125,3 +125,64 @@ func TestUpdateChangesListingPages(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFileDirAsMissing: with DirAsMissing, a path Bitbucket answers
+// 404 for (a missing file or a directory) is NotFound after one request;
+// without it, one more request tells a directory (InvalidArgument).
+func TestReadFileDirAsMissing(t *testing.T) {
+	e := updateWorld(t)
+	d, hc := driverFor(t, e.fake, nil)
+	for _, tc := range []struct {
+		path     string
+		asMiss   bool
+		code     scm.ErrorCode
+		requests int
+	}{
+		{"nope.txt", true, scm.NotFound, 1},
+		{"deep/dir", true, scm.NotFound, 1},
+		{"nope.txt", false, scm.NotFound, 2},
+		{"deep/dir", false, scm.InvalidArgument, 2},
+		{"one/a.txt", true, scm.OK, 1},
+	} {
+		before := e.requests()
+		_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+			Path: tc.path, MaxBytes: 1 << 20, DirAsMissing: tc.asMiss})
+		if got := d.ErrorInfo(err).Code; got != tc.code || e.requests()-before != tc.requests {
+			t.Errorf("ReadFile(%s, DirAsMissing %v) = %v after %d requests; want %v after %d", tc.path, tc.asMiss, err,
+				e.requests()-before, tc.code, tc.requests)
+		}
+	}
+}
+
+// TestDiscoverWithoutSearchNoDirCheck: discovery without code search
+// reads each repository once, a repository where the path is missing or
+// a directory included, and finds the files.
+func TestDiscoverWithoutSearchNoDirCheck(t *testing.T) {
+	srv := fakebitbucketserver.New(&fakebitbucketserver.Options{Tokens: []string{goodToken}})
+	t.Cleanup(srv.Close)
+	for i, files := range [][]fake.File{
+		{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}},
+		{{Path: "README.md", Content: []byte("# x\n")}},
+		{{Path: "catalog-info.yaml/x", Content: []byte("a directory\n")}},
+		{{Path: "catalog-info.yaml", Content: []byte("kind: API\n")}},
+		nil, // empty
+	} {
+		if _, err := srv.AddRepo(fakebitbucketserver.Repo{Project: "ACME", Name: fmt.Sprintf("r%d", i), Files: files}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := searchClient(t, srv, &bitbucketserverscm.Options{NoCodeSearch: true})
+	var found []string
+	for f, err := range c.FindFiles(t.Context(), srv.URL()+"/projects/ACME", "catalog-info.yaml") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = append(found, f.Repository.Name)
+	}
+	if fmt.Sprint(found) != "[r0 r3]" {
+		t.Errorf("found in %v; want [r0 r3]", found)
+	}
+	if n := srv.Stats().Total; n != 1+5 {
+		t.Errorf("discovery made %d requests; want 6 (the listing, one read per repository)", n)
+	}
+}
