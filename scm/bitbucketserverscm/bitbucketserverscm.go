@@ -42,7 +42,8 @@
 //     git-receive-pack), executable files kept, plus 1 per access grant.
 //   - OpenPullRequest with N files on a new branch: N + 3 requests (find the
 //     branch, create it, one PUT browse/{path} per file, open the pull
-//     request), plus 1 when Base is empty (default-branch) and, to check
+//     request), plus 1 when Base is empty (default-branch, remembered
+//     per repository for Options.DefaultBranchTTL, 1 minute) and, to check
 //     that the files of Update changes exist before anything is written
 //     (the branch included), 1 per directory holding them: GET
 //     files/{dir} for a directory holding two or more (10 Update changes
@@ -121,8 +122,14 @@ type Options struct {
 	// no usable code search before trying it again; 0 means
 	// DefaultSearchRecheck (1 hour).
 	SearchRecheck time.Duration
-	// Now is the clock of SearchRecheck and of a rate limit's RetryAt;
-	// nil means time.Now.
+	// DefaultBranchTTL is how long OpenPullRequest remembers a
+	// repository's default branch (for a request with an empty Base); 0
+	// means DefaultBranchTTL (1 minute), a negative value turns the memo
+	// off (one GET default-branch per call).
+	DefaultBranchTTL time.Duration
+	// Now is the clock of SearchRecheck, DefaultBranchTTL, a rate limit's
+	// RetryAt and the initial commit CreateRepository pushes; nil means
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -135,7 +142,8 @@ type Driver struct {
 	opts Options
 	rest bbapi.Client
 
-	search searchMemo // see search.go
+	search   searchMemo // see search.go
+	branches branchMemo // see defaultbranch.go
 }
 
 var _ driver.Driver = (*Driver)(nil)

@@ -45,7 +45,9 @@ type pullJSON struct {
 // OpenPullRequest commits the changes on r.Branch, one PUT browse/{path}
 // per change chained by sourceCommitId, and opens the pull request. See
 // the package documentation for why this is not atomic and how a failed
-// run is resumed.
+// run is resumed. An empty r.Base is the repository's default branch,
+// looked up once per Options.DefaultBranchTTL (see branchMemo for why
+// sharing it between users is safe).
 func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
 	if err := checkChanges(r.Changes); err != nil {
 		return nil, err
@@ -53,12 +55,23 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	rp := repoPath(r.Repo)
 	base := r.Base
 	if base == "" {
-		var ref branchJSON
-		if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
+		b, err := d.defaultBranch(ctx, hc, rp)
+		if err != nil {
 			return nil, err
 		}
-		base = ref.DisplayID
+		pr, err := d.openPullRequest(ctx, hc, r, rp, b)
+		if err != nil {
+			// The branch may have been renamed or deleted: the next call
+			// looks it up again.
+			d.forgetDefaultBranch(rp)
+		}
+		return pr, err
 	}
+	return d.openPullRequest(ctx, hc, r, rp, base)
+}
+
+// openPullRequest is OpenPullRequest once base is known.
+func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, rp, base string) (*driver.PullRequest, error) {
 	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
 	if err != nil {
 		return nil, err
