@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -50,11 +49,7 @@ func (d *Driver) GrantsAccess() bool { return true }
 // .../repos/{slug}/permissions/groups or .../permissions/users with the
 // query permission=REPO_READ|REPO_WRITE|REPO_ADMIN and name= (204).
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
-	now := time.Now
-	if d.opts.Now != nil {
-		now = d.opts.Now
-	}
-	pack, err := gitpush.Build(r.Files, r.CommitMessage, gitpush.DefaultAuthor, now())
+	pack, err := gitpush.Build(r.Files, r.CommitMessage, gitpush.DefaultAuthor, d.now())
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +78,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		out.Owner, out.Name = projectKey(r.Owner), bbapi.Slug(r.Name)
 	}
 	rp := repoPath(repo)
-	pusher := &gitpush.Pusher{Vendor: "Bitbucket", Now: now}
+	pusher := &gitpush.Pusher{Vendor: "Bitbucket", Now: d.now}
 	if err := pusher.Push(ctx, hc, d.gitURL(repo), branch, pack); err != nil {
 		state := "its initial commit is missing (branch " + branch + ")"
 		var unsure *gitpush.Unsure

@@ -122,6 +122,25 @@ func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	}
 }
 
+// TestCreateRepositoryPushAnswerLost: when the push's answer is lost
+// after the server applied it, one more GET info/refs finds the branch
+// at the pushed commit, and the creation succeeds in 4 requests.
+func TestCreateRepositoryPushAnswerLost(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultLostAnswer, Method: "POST", Path: "/scm/", Times: 1})
+	before := e.requests()
+	r, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "lost"}, createTree(2))
+	if err != nil {
+		t.Fatalf("CreateRepository with the push's answer lost: %v", err)
+	}
+	if head, ok := e.fake.Branch(project, "lost", "main"); !ok || head != r.CommitID {
+		t.Errorf("main = %q, %v; want %s", head, ok, r.CommitID)
+	}
+	if n := e.requests() - before; n != 4 {
+		t.Errorf("%d requests; want 4 (create, info/refs, receive-pack, info/refs)", n)
+	}
+}
+
 // BenchmarkBitbucketServerCreateRepository creates a repository of 51
 // files (49 YAML files, an executable script, a binary file): 3
 // requests/op (it was 51, one PUT browse per file, before the push).
