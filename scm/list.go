@@ -155,7 +155,7 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 			}
 			u := c.fileURL(cl, r, p)
 			f, err := c.readCached(ctx, cl, u, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
-				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes})
+				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes, DirAsMissing: true})
 			if err != nil {
 				werr := c.wrap(ctx, cl, err)
 				switch errcode.CodeOf(werr) {

@@ -16,7 +16,10 @@
 //
 //   - ReadFile: 1 request, GET raw/{path}?at={ref}, conditional with
 //     If-None-Match. A missing path costs one more request (browse?type=true)
-//     to tell a directory (InvalidArgument) from a missing file (NotFound).
+//     to tell a directory (InvalidArgument) from a missing file (NotFound),
+//     except for discovery (FindFiles without code search), which treats
+//     both alike (100 repositories, 20 holding the file: 101 requests, was
+//     181).
 //   - ReadTree: 1 request, GET archive?format=tgz&path={dir}&at={ref}: the
 //     server cuts the subdirectory out, so a folder costs its own
 //     compressed bytes, whatever the rest of the repository holds: a
@@ -33,11 +36,19 @@
 //     Data Center's code search, 100 hits per request, filtered to the exact
 //     path; where search is not available, Unimplemented (remembered for
 //     Options.SearchRecheck), and the portable client reads each repository.
+//   - CreateRepository with N files: 3 requests (POST projects/{key}/repos,
+//     then git's smart HTTP push of one root commit to
+//     {web}/scm/{project}/{slug}.git: GET info/refs, POST
+//     git-receive-pack), executable files kept, plus 1 per access grant.
 //   - OpenPullRequest with N files on a new branch: N + 3 requests (find the
 //     branch, create it, one PUT browse/{path} per file, open the pull
-//     request), plus 1 when Base is empty (default-branch) and 1 per Update
-//     change (to check that the file exists, before anything is written,
-//     the branch included). With an existing branch: one more to look for
+//     request), plus 1 when Base is empty (default-branch, remembered
+//     per repository for Options.DefaultBranchTTL, 1 minute) and, to check
+//     that the files of Update changes exist before anything is written
+//     (the branch included), 1 per directory holding them: GET
+//     files/{dir} for a directory holding two or more (10 Update changes
+//     in one directory: 14 requests, was 23), browse?type=true for one
+//     holding one. With an existing branch: one more to look for
 //     an open pull request, and, when Base is named and none is open, one
 //     more to check that Base exists before any commit. 10 files on a new
 //     branch from the default branch: 14.
@@ -111,8 +122,14 @@ type Options struct {
 	// no usable code search before trying it again; 0 means
 	// DefaultSearchRecheck (1 hour).
 	SearchRecheck time.Duration
-	// Now is the clock of SearchRecheck and of a rate limit's RetryAt;
-	// nil means time.Now.
+	// DefaultBranchTTL is how long OpenPullRequest remembers a
+	// repository's default branch (for a request with an empty Base); 0
+	// means DefaultBranchTTL (1 minute), a negative value turns the memo
+	// off (one GET default-branch per call).
+	DefaultBranchTTL time.Duration
+	// Now is the clock of SearchRecheck, DefaultBranchTTL, a rate limit's
+	// RetryAt and the initial commit CreateRepository pushes; nil means
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -125,7 +142,8 @@ type Driver struct {
 	opts Options
 	rest bbapi.Client
 
-	search searchMemo // see search.go
+	search   searchMemo // see search.go
+	branches branchMemo // see defaultbranch.go
 }
 
 var _ driver.Driver = (*Driver)(nil)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
+	"github.com/scmkit/scmkit/scm/internal/gitpush"
 )
 
 var _ driver.AccessGranter = (*Driver)(nil)
@@ -19,23 +21,36 @@ var _ driver.AccessGranter = (*Driver)(nil)
 // the request's access grants.
 func (d *Driver) GrantsAccess() bool { return true }
 
-// CreateRepository implements driver.RepositoryCreator in 1 + N requests
-// for N files: POST /projects/{key}/repos (name, scmId git, description,
-// defaultBranch, public), then one PUT browse/{path} per file on the
-// default branch; the first one, on the empty repository, creates the
-// branch. Bitbucket Server's REST API has no multi-file commit, so the
-// initial history is N commits of one file each, not one commit, and it
-// cannot set the executable bit: a tree with an executable file is
-// refused with Unimplemented before the repository is created, as are
-// topics and internal visibility (by the portable client). A repository
-// of that name in the project (409) is AlreadyExists. When a PUT fails,
-// the error names the repository and the files not written.
+// CreateRepository implements driver.RepositoryCreator in 3 requests for
+// a tree of any size: POST /projects/{key}/repos (name, scmId git,
+// description, defaultBranch, public), then git's smart HTTP push of one
+// root commit holding every file, with its mode (100755 for an executable
+// file, 100644 otherwise), to the repository's HTTP clone URL
+// {web}/scm/{project}/{slug}.git: GET info/refs?service=git-receive-pack
+// (proof the repository is still empty) and POST git-receive-pack (the
+// pack, built before the first request: a path git refuses is
+// InvalidArgument before anything is created). A lost push answer costs
+// one more GET info/refs to learn whether the branch holds the commit.
+// The commit's author and committer are "scmkit <scmkit@scmkit.invalid>",
+// dated by Options.Now.
 //
-// Each access grant costs one request after the files: PUT
+// The push goes through hc with the REST API's credential, as it is: Data
+// Center takes an HTTP access token as Bearer (project and repository
+// tokens only so) and a username and password as Basic for Git over
+// HTTPS, as for its REST API. Topics and internal visibility are refused
+// by the portable client. A repository of that name in the project (409)
+// is AlreadyExists. A push that fails leaves the repository created and
+// empty, and the error says so: an instance whose administrator turned
+// off Git over HTTP(S) answers the push 404 or 403; the REST API's one
+// file per commit is not used instead, as it would make a commit per file
+// and drop the modes.
+//
+// Each access grant costs one request after the push: PUT
 // .../repos/{slug}/permissions/groups or .../permissions/users with the
 // query permission=REPO_READ|REPO_WRITE|REPO_ADMIN and name= (204).
 func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *driver.CreateRepositoryRequest) (*driver.CreatedRepository, error) {
-	if err := checkChanges(r.Files); err != nil {
+	pack, err := gitpush.Build(r.Files, r.CommitMessage, gitpush.DefaultAuthor, d.now())
+	if err != nil {
 		return nil, err
 	}
 	repo := driver.Repo{Owner: r.Owner, Name: r.Name}
@@ -48,7 +63,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		body["description"] = r.Description
 	}
 	var v repoJSON
-	err := d.doJSON(ctx, hc, &call{method: http.MethodPost, path: "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos",
+	err = d.doJSON(ctx, hc, &call{method: http.MethodPost, path: "/projects/" + url.PathEscape(projectKey(r.Owner)) + "/repos",
 		ctype: "application/json", body: mustJSON(body)}, &v)
 	if err != nil {
 		var ae *APIError
@@ -63,19 +78,16 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		out.Owner, out.Name = projectKey(r.Owner), bbapi.Slug(r.Name)
 	}
 	rp := repoPath(repo)
-	req := &driver.PullRequestRequest{Repo: repo, Branch: branch, CommitMessage: r.CommitMessage}
-	head := ""
-	for i, ch := range r.Files {
-		ch.Action = driver.Create
-		id, skipped, err := d.commitFile(ctx, hc, rp, req, ch, head)
-		if err != nil {
-			return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created, but %d of its %d files are missing, from %s on (branch %s)",
-				out.Owner, out.Name, len(r.Files)-i, len(r.Files), ch.Path, branch), err)
+	pusher := &gitpush.Pusher{Vendor: "Bitbucket", Now: d.now}
+	if err := pusher.Push(ctx, hc, d.gitURL(repo), branch, pack); err != nil {
+		state := "its initial commit is missing (branch " + branch + ")"
+		var unsure *gitpush.Unsure
+		if errors.As(err, &unsure) {
+			state, err = "its initial commit may be missing (branch "+branch+"; "+unsure.Why+")", unsure.Err
 		}
-		if !skipped {
-			head = id
-		}
+		return nil, d.ErrorInfo(err).Wrap(fmt.Sprintf("repository %s/%s was created, but %s", out.Owner, out.Name, state), err)
 	}
+	head := pack.Commit.String()
 	for i, g := range r.Access {
 		kind, name := "groups", g.Team
 		if g.User != "" {
@@ -98,3 +110,13 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 // serverPermission maps the portable permissions to Bitbucket Server's
 // repository permissions.
 var serverPermission = map[string]string{"read": "REPO_READ", "write": "REPO_WRITE", "admin": "REPO_ADMIN"}
+
+// gitURL is the HTTP clone URL of repo, where git's smart HTTP endpoints
+// are: {web}/scm/{project}/{slug}.git, the project key in lower case as
+// Bitbucket writes it in its clone links (a personal project "~user" as
+// it is). It is built from the integration's web base URL, not taken from
+// the answer's clone link, which names the user and could name another
+// host.
+func (d *Driver) gitURL(repo driver.Repo) string {
+	return d.web + "/scm/" + url.PathEscape(strings.ToLower(projectKey(repo.Owner))) + "/" + url.PathEscape(bbapi.Slug(repo.Name)) + ".git"
+}

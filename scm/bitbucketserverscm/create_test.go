@@ -6,65 +6,144 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
+	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
-// createTree is adaptertest.CreateTree without bin/run.sh: Bitbucket
-// Server's REST API cannot set the executable bit.
-func createTree(n int) fstest.MapFS {
-	fsys := adaptertest.CreateTree(n)
-	delete(fsys, "bin/run.sh")
-	return fsys
+// createTree is adaptertest.CreateTree: n YAML files, the executable
+// bin/run.sh and the binary logo.bin.
+func createTree(n int) fstest.MapFS { return adaptertest.CreateTree(n) }
+
+// TestCreateRepositoryRequests: a tree of any size is 3 requests (create,
+// info/refs, receive-pack) and one commit, whose files keep their content
+// and mode.
+func TestCreateRepositoryRequests(t *testing.T) {
+	for _, n := range []int{1, 20, 120} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			e := newEnv(t, "/bitbucket")
+			fsys := createTree(n)
+			owner := e.fake.URL() + "/projects/" + project
+			before := e.requests()
+			r, err := e.c.CreateRepository(t.Context(), owner, &scm.RepositorySpec{Name: "new-svc", DefaultBranch: "trunk"}, fsys)
+			if err != nil {
+				t.Fatalf("CreateRepository: %v", err)
+			}
+			if got := e.requests() - before; got != 3 {
+				t.Errorf("CreateRepository of %d files made %d requests; want 3 (create, info/refs, receive-pack)", len(fsys), got)
+			}
+			if r.DefaultBranch != "trunk" || r.CommitID == "" || !r.Private {
+				t.Errorf("CreateRepository = %+v; want default branch trunk, a commit id, private", r)
+			}
+			if head, ok := e.fake.Branch(project, "new-svc", "trunk"); !ok || head != r.CommitID {
+				t.Errorf("trunk = %q, %v; want the returned commit %s", head, ok, r.CommitID)
+			}
+			if commits, err := e.fake.Commits(project, "new-svc", "trunk"); err != nil || len(commits) != 1 {
+				t.Errorf("history of trunk = %v, %v; want one commit", commits, err)
+			}
+			files, err := e.fake.Files(project, "new-svc", "trunk")
+			if err != nil || len(files) != len(fsys) {
+				t.Fatalf("Files = %d, %v; want %d", len(files), err, len(fsys))
+			}
+			for _, f := range files {
+				want := fsys[f.Path]
+				if want == nil || string(f.Content) != string(want.Data) || f.Executable != (want.Mode&0o111 != 0) {
+					t.Errorf("%s = %q executable %v; want %q mode %v", f.Path, f.Content, f.Executable, want.Data, want.Mode)
+				}
+			}
+		})
+	}
 }
 
-func TestCreateRepositoryRequests(t *testing.T) {
-	e := newEnv(t, "/bitbucket")
-	fsys := createTree(20)
-	owner := e.fake.URL() + "/projects/" + project
+// TestCreateRepositoryPushCredentials: the push carries the REST API's
+// credential as it is: Bearer for an HTTP access token, Basic for a
+// username and password; a credential the git endpoints refuse leaves
+// the repository created and says the initial commit is missing.
+func TestCreateRepositoryPushCredentials(t *testing.T) {
+	srv := fakebitbucketserver.New(&fakebitbucketserver.Options{Tokens: []string{goodToken},
+		Users: map[string]string{"alice": "alice-password"}})
+	t.Cleanup(srv.Close)
+	srv.AddProject(project, "Acme")
+	for _, tc := range []struct {
+		name string
+		conf integrations.BitbucketServerConfig
+	}{
+		{"token", integrations.BitbucketServerConfig{Token: integrations.NewSecret(goodToken)}},
+		{"basic", integrations.BitbucketServerConfig{Username: "alice", Password: integrations.NewSecret("alice-password")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := tc.conf
+			conf.Host, conf.APIBaseURL = srv.Host(), srv.APIBaseURL()
+			c := adaptertest.NewClient(t, integrations.Config{BitbucketServer: []integrations.BitbucketServerConfig{conf}},
+				&scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketServer: bitbucketserverscm.Opener(nil)}})
+			r, err := c.CreateRepository(t.Context(), srv.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "by-" + tc.name}, createTree(3))
+			if err != nil || r.CommitID == "" {
+				t.Fatalf("CreateRepository with %s = %+v, %v", tc.name, r, err)
+			}
+		})
+	}
+	// The git endpoints refuse the push (401): the repository exists,
+	// empty, and the error says so.
+	e := newEnv(t, "")
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultUnauthorized, Method: "GET", Path: "/scm/"})
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "refused"}, createTree(2))
+	if !strings.Contains(fmt.Sprint(err), project+"/refused was created, but its initial commit is missing") {
+		t.Errorf("CreateRepository with the push refused = %v; want it to name the repository and the missing commit", err)
+	}
+	if _, ok := e.fake.Branch(project, "refused", "main"); ok {
+		t.Error("the refused push wrote a branch")
+	}
+}
+
+// TestCreateRepositoryRefusesPaths: a path git refuses is InvalidArgument
+// before any request.
+func TestCreateRepositoryRefusesPaths(t *testing.T) {
+	e := newEnv(t, "")
 	before := e.requests()
-	r, err := e.c.CreateRepository(t.Context(), owner, &scm.RepositorySpec{Name: "new-svc", DefaultBranch: "trunk"}, fsys)
-	if err != nil {
-		t.Fatalf("CreateRepository: %v", err)
-	}
-	if n, want := e.requests()-before, 1+len(fsys); n != want {
-		t.Errorf("CreateRepository made %d requests; want %d (1 + one per file)", n, want)
-	}
-	if r.DefaultBranch != "trunk" || r.CommitID == "" || !r.Private {
-		t.Errorf("CreateRepository = %+v; want default branch trunk, a commit id, private", r)
-	}
-	files, err := e.fake.Files(project, "new-svc", "trunk")
-	if err != nil || len(files) != len(fsys) {
-		t.Fatalf("Files = %d, %v; want %d", len(files), err, len(fsys))
-	}
-	for _, f := range files {
-		if string(f.Content) != string(fsys[f.Path].Data) {
-			t.Errorf("%s = %q; want %q", f.Path, f.Content, fsys[f.Path].Data)
-		}
-	}
-	// An executable file is refused before the repository is created.
-	exec := createTree(1)
-	exec["run.sh"] = &fstest.MapFile{Data: []byte("#!/bin/sh\n"), Mode: 0o755}
-	before = e.requests()
-	_, err = e.c.CreateRepository(t.Context(), owner, &scm.RepositorySpec{Name: "with-exec"}, exec)
-	if scm.Code(err) != scm.Unimplemented || e.requests() != before {
-		t.Errorf("CreateRepository with an executable file = %v after %d requests; want Unimplemented after 0", err, e.requests()-before)
+	fsys := fstest.MapFS{".git/config": {Data: []byte("x")}}
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "bad"}, fsys)
+	if scm.Code(err) != scm.InvalidArgument || e.requests() != before {
+		t.Errorf("CreateRepository with .git/config = %v after %d requests; want InvalidArgument after 0", err, e.requests()-before)
 	}
 }
 
 func TestCreateRepositoryFailureAfterCreation(t *testing.T) {
 	e := newEnv(t, "")
-	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: "PUT"})
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultServerError, Method: "POST", Path: "/scm/"})
 	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "half"}, createTree(2))
 	if scm.Code(err) != scm.Unavailable || !strings.Contains(err.Error(), project+"/half was created") ||
-		!strings.Contains(err.Error(), "3 of its 3 files are missing") {
-		t.Errorf("CreateRepository with failing writes = %v; want Unavailable naming the repository and the missing files", err)
+		!strings.Contains(err.Error(), "initial commit is missing") {
+		t.Errorf("CreateRepository with a failing push = %v; want Unavailable naming the repository and the missing commit", err)
 	}
 }
 
+// TestCreateRepositoryPushAnswerLost: when the push's answer is lost
+// after the server applied it, one more GET info/refs finds the branch
+// at the pushed commit, and the creation succeeds in 4 requests.
+func TestCreateRepositoryPushAnswerLost(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.Inject(fake.Fault{Kind: scmtest.FaultLostAnswer, Method: "POST", Path: "/scm/", Times: 1})
+	before := e.requests()
+	r, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "lost"}, createTree(2))
+	if err != nil {
+		t.Fatalf("CreateRepository with the push's answer lost: %v", err)
+	}
+	if head, ok := e.fake.Branch(project, "lost", "main"); !ok || head != r.CommitID {
+		t.Errorf("main = %q, %v; want %s", head, ok, r.CommitID)
+	}
+	if n := e.requests() - before; n != 4 {
+		t.Errorf("%d requests; want 4 (create, info/refs, receive-pack, info/refs)", n)
+	}
+}
+
+// BenchmarkBitbucketServerCreateRepository creates a repository of 51
+// files (49 YAML files, an executable script, a binary file): 3
+// requests/op (it was 51, one PUT browse per file, before the push).
 func BenchmarkBitbucketServerCreateRepository(b *testing.B) {
 	e := newEnv(b, "/bitbucket")
 	u := e.fake.URL() + "/projects/" + project
@@ -86,8 +165,8 @@ func TestCreateRepositoryAccess(t *testing.T) {
 	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, spec, fsys); err != nil {
 		t.Fatalf("CreateRepository: %v", err)
 	}
-	if n, want := e.requests()-before, 1+len(fsys)+2; n != want {
-		t.Errorf("CreateRepository with 2 grants made %d requests; want %d (1 + one per file + one per grant)", n, want)
+	if n, want := e.requests()-before, 3+2; n != want {
+		t.Errorf("CreateRepository with 2 grants made %d requests; want %d (3 + one per grant)", n, want)
 	}
 	want := []fakebitbucketserver.Grant{{Group: "platform-devs", Permission: "REPO_WRITE"}, {User: "alice", Permission: "REPO_READ"}}
 	if got := e.fake.Grants(project, "granted"); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -114,7 +193,7 @@ func TestCreateRepositoryAccessFailure(t *testing.T) {
 }
 
 // BenchmarkBitbucketServerCreateRepositoryAccess is the benchmark above
-// with a group and a user granted access: 1 + 50 + 2 requests.
+// with a group and a user granted access: 3 + 2 requests.
 func BenchmarkBitbucketServerCreateRepositoryAccess(b *testing.B) {
 	e := newEnv(b, "/bitbucket")
 	e.fake.AddGroup("platform-devs")

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -43,7 +45,9 @@ type pullJSON struct {
 // OpenPullRequest commits the changes on r.Branch, one PUT browse/{path}
 // per change chained by sourceCommitId, and opens the pull request. See
 // the package documentation for why this is not atomic and how a failed
-// run is resumed.
+// run is resumed. An empty r.Base is the repository's default branch,
+// looked up once per Options.DefaultBranchTTL (see branchMemo for why
+// sharing it between users is safe).
 func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
 	if err := checkChanges(r.Changes); err != nil {
 		return nil, err
@@ -51,12 +55,23 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	rp := repoPath(r.Repo)
 	base := r.Base
 	if base == "" {
-		var ref branchJSON
-		if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
+		b, err := d.defaultBranch(ctx, hc, rp)
+		if err != nil {
 			return nil, err
 		}
-		base = ref.DisplayID
+		pr, err := d.openPullRequest(ctx, hc, r, rp, b)
+		if err != nil {
+			// The branch may have been renamed or deleted: the next call
+			// looks it up again.
+			d.forgetDefaultBranch(rp)
+		}
+		return pr, err
 	}
+	return d.openPullRequest(ctx, hc, r, rp, base)
+}
+
+// openPullRequest is OpenPullRequest once base is known.
+func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, rp, base string) (*driver.PullRequest, error) {
 	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
 	if err != nil {
 		return nil, err
@@ -87,17 +102,13 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	if exists {
 		at, where = head, fmt.Sprintf("branch %q", r.Branch)
 	}
-	for _, ch := range r.Changes {
-		if ch.Action == driver.Update {
-			if err := d.checkUpdate(ctx, hc, rp, ch.Path, at, where); err != nil {
-				var ae *APIError
-				if !exists && errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
-					!ae.Exception("NoSuchProjectException") {
-					return nil, &missingError{msg: fmt.Sprintf("base branch %q not found: %v", base, err)}
-				}
-				return nil, err
-			}
+	if err := d.checkUpdates(ctx, hc, rp, r.Changes, at, where); err != nil {
+		var ae *APIError
+		if !exists && errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
+			!ae.Exception("NoSuchProjectException") {
+			return nil, &missingError{msg: fmt.Sprintf("base branch %q not found: %v", base, err)}
 		}
+		return nil, err
 	}
 	if !exists {
 		var b branchJSON
@@ -297,6 +308,93 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 		return "", false, &existsError{path: ch.Path, err: err}
 	}
 	return "", false, err
+}
+
+// checkUpdates checks that the files the Update changes name exist at
+// ref, which where names in errors, grouped by directory: a directory
+// with one of them costs one browse?type=true (checkUpdate); one with k
+// of them costs one listing, GET files/{dir}?at={ref}&limit=1000, its
+// pages read until every path is found or the list ends, at most k-1
+// pages (so never more than k checks would cost). A path the listing did
+// not show (missing, a directory, or beyond the pages read), or every
+// path of a directory whose listing failed, gets checkUpdate, whose
+// answer (NotFound, InvalidArgument, or Bitbucket's error) is the one
+// returned, as before.
+func (d *Driver) checkUpdates(ctx context.Context, hc *http.Client, rp string, changes []driver.Change, ref, where string) error {
+	var dirs []string
+	byDir := map[string][]string{}
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if ch.Action != driver.Update || seen[ch.Path] {
+			continue
+		}
+		seen[ch.Path] = true
+		dir := path.Dir(ch.Path)
+		if dir == "." {
+			dir = ""
+		}
+		if byDir[dir] == nil {
+			dirs = append(dirs, dir)
+		}
+		byDir[dir] = append(byDir[dir], ch.Path)
+	}
+	for _, dir := range dirs {
+		paths := byDir[dir]
+		var listed map[string]bool
+		if len(paths) > 1 {
+			listed = d.listedFiles(ctx, hc, rp, dir, ref, paths, len(paths)-1)
+		}
+		for _, p := range paths {
+			if listed[p] {
+				continue
+			}
+			if err := d.checkUpdate(ctx, hc, rp, p, ref, where); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// listedFiles reads at most maxPages pages of GET files/{dir}?at={ref}
+// (recursive: every file under dir) and returns which of want it lists;
+// it stops once all are found. A failed read ends it with what it found
+// so far (nil at first): the caller checks the rest one by one.
+func (d *Driver) listedFiles(ctx context.Context, hc *http.Client, rp, dir, ref string, want []string, maxPages int) map[string]bool {
+	p := rp + "/files"
+	if dir != "" {
+		p += "/" + httpx.EscapePath(dir)
+	}
+	wanted := make(map[string]bool, len(want))
+	for _, w := range want {
+		wanted[w] = true
+	}
+	found := map[string]bool{}
+	start := 0
+	for range maxPages {
+		q := url.Values{"at": {ref}, "limit": {strconv.Itoa(d.opts.FilesPageSize)}}
+		if start > 0 {
+			q.Set("start", strconv.Itoa(start))
+		}
+		var page pageJSON[string]
+		if err := d.getJSON(ctx, hc, p, q, &page); err != nil {
+			return found
+		}
+		for _, v := range page.Values {
+			full := v
+			if dir != "" {
+				full = dir + "/" + v
+			}
+			if wanted[full] {
+				found[full] = true
+			}
+		}
+		if len(found) == len(wanted) || page.IsLastPage || page.NextPageStart == nil || *page.NextPageStart <= start {
+			break
+		}
+		start = *page.NextPageStart
+	}
+	return found
 }
 
 // checkUpdate checks that p, which an Update change names, is a file at

@@ -15,7 +15,11 @@ import (
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
-// ReadFile reads a file with GET raw/{path}?at={ref}.
+// ReadFile reads a file with GET raw/{path}?at={ref}. Bitbucket answers
+// 404 for a directory as for a missing file: one more request
+// (browse?type=true) tells a directory (InvalidArgument) from a missing
+// file (NotFound), unless r.DirAsMissing says the caller treats both
+// alike (FindFiles): then it is NotFound, without that request.
 func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFileRequest) (*driver.File, error) {
 	c := &call{method: http.MethodGet, path: repoPath(r.Repo) + "/raw/" + httpx.EscapePath(r.Path), query: atQuery(r.Ref)}
 	if r.IfNoneMatch != "" {
@@ -27,7 +31,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && !ae.Exception("NoSuchRepositoryException") &&
 			!ae.Exception("NoSuchProjectException") && !ae.Exception("NoSuchCommitException") &&
 			!ae.Exception("NoSuchChangesetException") {
-			if d.isDir(ctx, hc, r.Repo, r.Ref, r.Path) {
+			if !r.DirAsMissing && d.isDir(ctx, hc, r.Repo, r.Ref, r.Path) {
 				return nil, &dirError{path: r.Path}
 			}
 		}

@@ -185,9 +185,10 @@ func TestFindFilesSearchUnavailable(t *testing.T) {
 			c := searchClient(t, fake, &bitbucketserverscm.Options{SearchRecheck: 10 * time.Minute, Now: clk.Now})
 			owner := fake.URL() + "/projects/ACME"
 			// The fallback lists ACME's 7 repositories and reads the file in
-			// each; a missing file costs one more request (is it a
-			// directory?) in the 4 non-empty repositories without it.
-			const fallback = 1 + 7 + 4
+			// each; a missing file costs nothing more (it cost one more
+			// request, is it a directory?, in the 4 non-empty repositories
+			// without it, before ReadFileRequest.DirAsMissing).
+			const fallback = 1 + 7
 
 			run := func(wantSearches, wantTotal int, wantMethod scm.FindMethod) {
 				t.Helper()

@@ -145,6 +145,13 @@ type ReadFileRequest struct {
 	// drivers may then use a public, unauthenticated endpoint, such as
 	// GitHub's raw-content host, instead of the API.
 	Anonymous bool
+	// DirAsMissing is true when the caller treats a directory at Path as
+	// it treats a missing file (FindFiles skips both): a driver whose
+	// answer for a missing path does not say which it is may then answer
+	// NotFound without the request that tells them apart. A driver that
+	// tells them apart for free may ignore it (InvalidArgument for a
+	// directory stays a right answer).
+	DirAsMissing bool
 }
 
 // File is a file's content and identity.

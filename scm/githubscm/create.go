@@ -11,6 +11,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/gitpush"
 )
 
 var _ driver.AccessGranter = (*Driver)(nil)
@@ -136,9 +137,9 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		branch = "main"
 	}
 	if err := d.pushInitialCommit(ctx, hc, owner, name, branch, pack); err != nil {
-		var unsure *pushUnsure
+		var unsure *gitpush.Unsure
 		if errors.As(err, &unsure) {
-			return nil, d.afterCreation(owner, name, "the initial commit may be missing ("+unsure.why+")", unsure.err)
+			return nil, d.afterCreation(owner, name, "the initial commit may be missing ("+unsure.Why+")", unsure.Err)
 		}
 		return nil, after("the initial commit", err)
 	}
@@ -162,7 +163,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	return &driver.CreatedRepository{Repository: driver.Repository{Owner: owner, Name: name,
 		DefaultBranch: branch, WebURL: repo.GetHTMLURL(), CloneURL: repo.GetCloneURL(), Private: repo.GetPrivate()},
-		CommitID: pack.commit.String()}, nil
+		CommitID: pack.Commit.String()}, nil
 }
 
 // afterCreation is the error of a step after the repository owner/name
@@ -187,18 +188,6 @@ func (d *Driver) afterCreation(owner, name, state string, err error) error {
 		out.Err = ce.Err
 	}
 	return out
-}
-
-// withoutCode is err's message without the " (Code, ...)" that ends an
-// *errcode.Error's, for an error that quotes it.
-func withoutCode(err error) string {
-	s := err.Error()
-	if _, ok := err.(*errcode.Error); ok {
-		if i := strings.LastIndex(s, " ("); i > 0 {
-			s = s[:i]
-		}
-	}
-	return s
 }
 
 // githubPermission maps the portable permissions to GitHub's.

@@ -137,6 +137,7 @@ func (s *Server) handler() http.Handler {
 	}
 	s.st.Handle(search, "POST "+searchPath, s.search) // search.go
 	mux.Handle(s.opts.ContextPath+searchPath, http.StripPrefix(s.opts.ContextPath, search))
+	s.gitRoutes(mux) // git.go
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.st.Record(r, "api", "")
 		s.commonHeaders(w)

@@ -23,6 +23,9 @@
 //   - GET  .../archive?at=&format=&path=&prefix= (zip, tar, tgz, tar.gz)
 //   - POST rest/search/latest/search (Data Center's code search, see
 //     [Server.SetSearch])
+//   - git's smart HTTP push at the HTTP clone URL, scm/{project}/{repo}.git:
+//     GET info/refs?service=git-receive-pack and POST git-receive-pack
+//     (the GitHub fake's receive-pack, with the REST API's credentials)
 //   - GET  .../pull-requests (at, direction, state, paged),
 //     POST .../pull-requests (409 DuplicatePullRequestException with
 //     existingPullRequest, 409 EmptyPullRequestException)

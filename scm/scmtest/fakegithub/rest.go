@@ -15,6 +15,7 @@ import (
 
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -118,7 +119,7 @@ func objectOf(rp *repostore.Repo, id string) *gitobj.Object {
 }
 
 // isEmpty reports whether rp has no ref (GitHub's empty repository).
-func isEmpty(rp *repostore.Repo) bool { return len(rp.Branches)+len(rp.Refs) == 0 }
+func isEmpty(rp *repostore.Repo) bool { return gitrecv.IsEmpty(rp) }
 
 // ---- JSON shapes (field names and order from GitHub's examples) ----
 

@@ -71,6 +71,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -406,23 +407,7 @@ func (s *Server) commitLocked(rp *repostore.Repo, branch string, c Commit) (stri
 // putCommit stores the commit object c, whose tree is in rp.Objects, as
 // the commit id ("" for c's own id), and points ref ("" for none) at it.
 func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id string) string {
-	files := map[string]repostore.Entry{}
-	for p, fe := range rp.Objects.Flatten(c.Tree) {
-		e := repostore.Entry{Exec: fe.Mode == gitobj.ModeExec, Blob: fe.SHA}
-		if o := rp.Objects[fe.SHA]; o != nil {
-			e.Content = o.Blob
-		}
-		if fe.Mode == gitobj.ModeSymlink || fe.Mode == gitobj.ModeCommit {
-			e.Special = fe.Mode
-		}
-		files[p] = e
-	}
-	id = s.site.Put(rp, "", nil, &repostore.Commit{ID: cmp.Or(id, gitobj.CommitID(c)), Parents: c.Parents, Message: c.Message,
-		Author: c.Author.Name, Email: c.Author.Email, When: c.Author.When, Files: files, Git: c})
-	if ref != "" {
-		rp.SetRef(ref, id)
-	}
-	return id
+	return gitrecv.PutCommit(&s.site.Store, rp, ref, c, id)
 }
 
 // CreateBranch points a new branch at the commit ref resolves to.

@@ -1,0 +1,94 @@
+package bitbucketserverscm
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Defaults of the default-branch memo.
+const (
+	// DefaultBranchTTL is how long OpenPullRequest remembers a
+	// repository's default branch when Options.DefaultBranchTTL is 0.
+	DefaultBranchTTL = time.Minute
+	// maxDefaultBranches caps the repositories remembered: past it, the
+	// expired entries go, and if none has, all of them.
+	maxDefaultBranches = 4096
+)
+
+// branchMemo remembers the default branch of the repositories that
+// OpenPullRequest looked up, for DefaultBranchTTL.
+//
+// Sharing it between the users of one driver (one integration) is safe:
+// a repository's default branch is a setting of the repository, the same
+// for every user who can see it, and the memo gives nothing to one who
+// cannot see it: each request that follows (find or create the branch,
+// commit, open the pull request) is that user's own, and Bitbucket
+// answers it 404 or 401 whatever base the memo names. What a user gets
+// from it is a base at most DefaultBranchTTL old: a pull request opened
+// within a minute of the default branch being changed may target the
+// previous one, as a request made a minute earlier would have. A
+// failed OpenPullRequest forgets the repository's entry (the branch may
+// have been renamed or deleted).
+type branchMemo struct {
+	mu      sync.Mutex
+	entries map[string]branchEntry // by repository API path
+}
+
+type branchEntry struct {
+	branch string
+	until  time.Time
+}
+
+func (d *Driver) branchTTL() time.Duration {
+	if d.opts.DefaultBranchTTL != 0 {
+		return d.opts.DefaultBranchTTL
+	}
+	return DefaultBranchTTL
+}
+
+// defaultBranch returns the default branch of the repository at rp, from
+// the memo or with GET default-branch.
+func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) (string, error) {
+	ttl := d.branchTTL()
+	now := d.now()
+	if ttl > 0 {
+		d.branches.mu.Lock()
+		e, ok := d.branches.entries[rp]
+		d.branches.mu.Unlock()
+		if ok && now.Before(e.until) {
+			return e.branch, nil
+		}
+	}
+	var ref branchJSON
+	if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
+		return "", err
+	}
+	if ttl > 0 && ref.DisplayID != "" {
+		d.branches.mu.Lock()
+		defer d.branches.mu.Unlock()
+		if d.branches.entries == nil {
+			d.branches.entries = map[string]branchEntry{}
+		}
+		if len(d.branches.entries) >= maxDefaultBranches {
+			for k, e := range d.branches.entries {
+				if !now.Before(e.until) {
+					delete(d.branches.entries, k)
+				}
+			}
+			if len(d.branches.entries) >= maxDefaultBranches {
+				clear(d.branches.entries)
+			}
+		}
+		d.branches.entries[rp] = branchEntry{branch: ref.DisplayID, until: now.Add(ttl)}
+	}
+	return ref.DisplayID, nil
+}
+
+// forgetDefaultBranch drops the memo's entry of rp.
+func (d *Driver) forgetDefaultBranch(rp string) {
+	d.branches.mu.Lock()
+	delete(d.branches.entries, rp)
+	d.branches.mu.Unlock()
+}
