@@ -54,19 +54,6 @@ func (c *Config) unsetAt(path string) []string {
 	return c.unset(path)
 }
 
-// notSet says that the environment variables names are not set, e.g.
-// `environment variable "AUTH_SESSION_SECRET" is not set`.
-func notSet(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = strconv.Quote(n)
-	}
-	if len(q) == 1 {
-		return "environment variable " + q[0] + " is not set"
-	}
-	return "environment variables " + strings.Join(q, ", ") + " are not set"
-}
-
 // SessionConfig is auth.session.
 type SessionConfig struct {
 	// Secret is auth.session.secret.
@@ -255,7 +242,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	if o.Secret.IsZero() {
 		msg := "is required to sign users in (it is empty: if it is a ${VAR}, the variable is unset or config.Options has no Lookup)"
 		if names := c.unsetAt("auth.session.secret"); len(names) > 0 {
-			msg = "is required to sign users in (it is empty: " + notSet(names) + ")"
+			msg = "is required to sign users in (it is empty: the environment does not set " + strings.Join(names, ", ") + ")"
 		}
 		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: msg}}
 	}
@@ -265,7 +252,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	}
 	var warnings []string
 	if names := c.unsetAt("auth"); len(names) > 0 {
-		warnings = append(warnings, "auth: "+notSet(names)+"; the values that use them are left unset")
+		warnings = append(warnings, "auth: the environment does not set "+strings.Join(names, ", ")+"; the values that use these variables are left unset")
 	}
 	var problems []string
 	for _, id := range slices.Sorted(maps.Keys(c.Providers)) {
@@ -295,7 +282,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 			if err != nil {
 				msg := path + ": " + publicMessage(err)
 				if names := c.unsetAt(path); len(names) > 0 {
-					msg += " (" + notSet(names) + ")"
+					msg += " (the environment does not set " + strings.Join(names, ", ") + ")"
 				}
 				problems = append(problems, msg)
 				continue

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"encoding/base64"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +75,7 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	unset := func(path string) string {
 		if u, ok := cfg.(interface{ UnsetVariables(string) []string }); ok {
 			if names := u.UnsetVariables(path); len(names) > 0 {
-				return " (it is empty: " + notSet(names) + ")"
+				return " (it is empty: the environment does not set " + strings.Join(names, ", ") + ")"
 			}
 		}
 		return ""
@@ -153,17 +152,4 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "backend.cache.connection: not a usable Redis URL"}
 	}
 	return s, nil
-}
-
-// notSet says that the environment variables names are not set, e.g.
-// `environment variable "REDIS_PASSWORD" is not set`.
-func notSet(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = strconv.Quote(n)
-	}
-	if len(q) == 1 {
-		return "environment variable " + q[0] + " is not set"
-	}
-	return "environment variables " + strings.Join(q, ", ") + " are not set"
 }

@@ -21,11 +21,11 @@ func TestFromConfigNamesUnsetVariables(t *testing.T) {
 		want       []string
 	}{
 		{"password unset", "backend:\n  cache:\n    store: redis\n    connection: redis://:${REDIS_PASSWORD}@${REDIS_HOST}:6379/0\n    encryptionKey: ${SCMKIT_CACHE_KEY}\n",
-			[]string{"backend.cache.connection: required with store: redis", `environment variable "REDIS_PASSWORD" is not set`}},
+			[]string{"backend.cache.connection: required with store: redis", "(it is empty: the environment does not set REDIS_PASSWORD)"}},
 		{"key unset", "backend:\n  cache:\n    store: redis\n    connection: redis://127.0.0.1:1\n    encryptionKey: ${CACHE_KEY_TYPO}\n",
-			[]string{"backend.cache.encryptionKey: required", `environment variable "CACHE_KEY_TYPO" is not set`}},
+			[]string{"backend.cache.encryptionKey: required", "the environment does not set CACHE_KEY_TYPO"}},
 		{"store unset", "backend:\n  cache:\n    store: ${CACHE_STORE}\n    connection: redis://127.0.0.1:1\n",
-			[]string{"backend.cache.store", `environment variable "CACHE_STORE" is not set`}},
+			[]string{"backend.cache.store", "the environment does not set CACHE_STORE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestFromConfigNamesUnsetVariables(t *testing.T) {
 
 	// A decoder without UnsetVariables gets the old messages.
 	_, err := redisstore.FromConfig(plainDecoder{}, nil)
-	if errcode.CodeOf(err) != errcode.InvalidArgument || strings.Contains(err.Error(), "not set") {
+	if errcode.CodeOf(err) != errcode.InvalidArgument || strings.Contains(err.Error(), "does not set") {
 		t.Fatalf("plain decoder: %v", err)
 	}
 }
