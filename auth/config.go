@@ -32,6 +32,26 @@ type Config struct {
 	// configuration, kept raw until [Config.Provider] decodes one (other
 	// providers, such as guest or ldap, have other keys).
 	Providers map[string]map[string]json.RawMessage `json:"providers"`
+
+	// unset names the environment variables left unset at a config path
+	// of the section (see SetUnsetVariables); nil: none known.
+	unset func(path string) []string
+}
+
+// SetUnsetVariables is called by config.Config.Decode after decoding the
+// section into c, with a function that names the environment variables
+// (never their values) that a config path of the section used and that
+// were not set. [Config.NewHandler] then names them in its errors (an
+// empty auth.session.secret, say) and warnings. Other decoders need not
+// call it.
+func (c *Config) SetUnsetVariables(unset func(path string) []string) { c.unset = unset }
+
+// unsetAt returns the unset variables at, inside or around path.
+func (c *Config) unsetAt(path string) []string {
+	if c.unset == nil {
+		return nil
+	}
+	return c.unset(path)
 }
 
 // SessionConfig is auth.session.
@@ -220,13 +240,20 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 	}
 	o.AllowedOrigins = append(slices.Clone(o.AllowedOrigins), c.ExperimentalExtraAllowedOrigins...)
 	if o.Secret.IsZero() {
-		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: "is required to sign users in (it is empty: if it is a ${VAR}, the variable is unset or config.Options has no Lookup)"}}
+		msg := "is required to sign users in (it is empty: if it is a ${VAR}, the variable is unset or config.Options has no Lookup)"
+		if names := c.unsetAt("auth.session.secret"); len(names) > 0 {
+			msg = "is required to sign users in (it is empty: the environment does not set " + strings.Join(names, ", ") + ")"
+		}
+		return nil, nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Err: &integrations.FieldError{Path: "auth.session.secret", Msg: msg}}
 	}
 	h, err := New(&o)
 	if err != nil {
 		return nil, nil, err
 	}
 	var warnings []string
+	if names := c.unsetAt("auth"); len(names) > 0 {
+		warnings = append(warnings, "auth: the environment does not set "+strings.Join(names, ", ")+"; the values that use these variables are left unset")
+	}
 	var problems []string
 	for _, id := range slices.Sorted(maps.Keys(c.Providers)) {
 		if !slices.Contains(supportedProviders, id) {
@@ -253,7 +280,11 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 			}
 			p, err := buildProvider(id, pc, &o)
 			if err != nil {
-				problems = append(problems, path+": "+publicMessage(err))
+				msg := path + ": " + publicMessage(err)
+				if names := c.unsetAt(path); len(names) > 0 {
+					msg += " (the environment does not set " + strings.Join(names, ", ") + ")"
+				}
+				problems = append(problems, msg)
 				continue
 			}
 			if err := h.Register(id, env, p); err != nil {

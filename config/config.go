@@ -401,6 +401,18 @@ func (l *loader) pathWarn(file, path, format string, args ...any) {
 	l.warn(where(file, path), format, args...)
 }
 
+// unsetWarn records that the value at a config path was left unset
+// because the environment variables names are not set; in a section of
+// the identity half the names are kept for Config.UnsetVariables.
+func (l *loader) unsetWarn(file, path string, names []string) {
+	msg := describeVars(names) + " not set; the value is left unset"
+	if sectionOf(path) != "" {
+		l.deferred = append(l.deferred, deferred{path: path, warning: where(file, path) + ": " + msg, vars: slices.Clone(names)})
+		return
+	}
+	l.warn(where(file, path), "%s", msg)
+}
+
 func (l *loader) markFailed(path string) {
 	if l.failed == nil {
 		l.failed = make(map[string]bool)

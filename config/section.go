@@ -36,6 +36,7 @@ type deferred struct {
 	path    string
 	err     error
 	warning string
+	vars    []string // the unset environment variables the warning is about
 }
 
 // keep copies the Sections out of the merged tree.
@@ -89,6 +90,62 @@ func (c *Config) SectionWarnings(path string) []string {
 	return dedupe(ws)
 }
 
+// UnsetVariables returns the names of the environment variables, sorted and
+// once each, that the configuration at path, inside it, or at a value
+// containing it refers to (${VAR}, ${VAR:-fallback} with a blank fallback,
+// $env: VAR) and that were not set, so that the values using them were
+// left unset; nil if there are none. path is a dotted config path inside
+// one of [Sections], such as "auth.session.secret" or "backend.cache".
+//
+// It names variables, never values: a consumer that finds a required key
+// empty (auth.session.secret, backend.cache.connection) adds them to its
+// error, so that the error says which variable to set. The packages of
+// the identity half cannot import this one; they ask their Decoder for
+// this method when it has it, and [Config.Decode] hands it to a value
+// that has a SetUnsetVariables(func(path string) []string) method (as
+// auth.Config has) after decoding into it.
+func (c *Config) UnsetVariables(path string) []string {
+	if c == nil || c.kept == nil {
+		return nil
+	}
+	return unsetIn(c.kept.deferred, path)
+}
+
+// unsetIn returns the sorted unset variables of ds related to path.
+func unsetIn(ds []deferred, path string) []string {
+	var names []string
+	for _, d := range ds {
+		if len(d.vars) > 0 && related(d.path, path) {
+			names = append(names, d.vars...)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// unsetFunc returns UnsetVariables over the entries related to the
+// section at path only: what Decode hands to the value it decoded, which
+// keeps neither the configuration nor any value.
+func (c *Config) unsetFunc(path string) func(string) []string {
+	var ds []deferred
+	if c != nil && c.kept != nil {
+		for _, d := range c.kept.deferred {
+			if len(d.vars) > 0 && related(d.path, path) {
+				ds = append(ds, deferred{path: d.path, vars: d.vars})
+			}
+		}
+	}
+	return func(p string) []string { return unsetIn(ds, p) }
+}
+
+// unsetReceiver is a value that Decode tells where variables were unset.
+type unsetReceiver interface {
+	SetUnsetVariables(func(path string) []string)
+}
+
 // related reports whether two config paths overlap.
 func related(a, b string) bool {
 	return a == b || within(a, b) || within(b, a)
@@ -129,6 +186,11 @@ func (c *Config) Decode(path string, out any) error {
 	}
 	v, ok := c.lookup(path)
 	if !ok {
+		// A block whose every value used an unset variable is absent:
+		// its receiver is still told which.
+		if r, ok := out.(unsetReceiver); ok {
+			r.SetUnsetVariables(c.unsetFunc(path))
+		}
 		return nil
 	}
 	b, err := json.Marshal(v)
@@ -146,6 +208,9 @@ func (c *Config) Decode(path string, out any) error {
 		// UnmarshalText methods; their text is theirs, never a value of
 		// ours, as we marshalled the tree ourselves.
 		return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: path, Err: err}
+	}
+	if r, ok := out.(unsetReceiver); ok {
+		r.SetUnsetVariables(c.unsetFunc(path))
 	}
 	return nil
 }

@@ -230,7 +230,7 @@ func (l *loader) substitute(s, path, file string) (any, bool) {
 	}
 	b.WriteString(s[last:])
 	if len(missing) > 0 {
-		l.pathWarn(file, path, "%s not set; the value is left unset", describeVars(missing))
+		l.unsetWarn(file, path, missing)
 		return nil, false
 	}
 	if len(found) > 0 {
@@ -283,7 +283,7 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 	case keyEnv:
 		val, ok := l.lookup(arg)
 		if !ok {
-			l.pathWarn(file, path, "%s not set; the value is left unset", describeVars([]string{arg}))
+			l.unsetWarn(file, path, []string{arg})
 			return nil, false
 		}
 		l.substituted[path] = substValue{from: "environment variable " + strconv.Quote(arg), value: strings.TrimSpace(val)}

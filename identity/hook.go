@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"strings"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/errcode"
@@ -94,7 +95,17 @@ type Decoder interface {
 // provider's type is its id, as in Backstage (github, gitlab, microsoft,
 // google, okta, bitbucket, oidc, ldap), unless types maps the id to
 // another. A provider without signIn is left out (its sign-ins are then
-// refused by [BackstageIdentityFunc]). Errors name the provider.
+// refused by [BackstageIdentityFunc]). Errors are InvalidArgument and
+// name the provider.
+//
+// An env that no provider of cfg is configured for (a misspelt
+// auth.environment, say) is an error naming the environments cfg has,
+// rather than resolvers that refuse every sign-in; a cfg with no
+// provider configured for any environment (no auth.providers) builds
+// none, without error. When cfg also has an
+// UnsetVariables(path string) []string method, as *config.Config has, an
+// error names the environment variables that the signIn block (or, with
+// env empty, auth.environment) used and that are not set.
 func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Catalog, opts *ResolverOptions) (Resolvers, error) {
 	const op = "identity.ResolversFromConfig"
 	var providers map[string]map[string]struct {
@@ -102,6 +113,17 @@ func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Cat
 	}
 	if err := cfg.Decode("auth.providers", &providers); err != nil {
 		return nil, err
+	}
+	unset := func(path string) string {
+		if u, ok := cfg.(interface{ UnsetVariables(string) []string }); ok {
+			if names := u.UnsetVariables(path); len(names) > 0 {
+				return " (the environment does not set " + strings.Join(names, ", ") + ")"
+			}
+		}
+		return ""
+	}
+	if err := envConfigured(providers, env, unset); err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: err.Error()}
 	}
 	out := Resolvers{}
 	for id, envs := range providers {
@@ -115,7 +137,8 @@ func ResolversFromConfig(cfg Decoder, env string, types map[string]string, c Cat
 		}
 		r, err := NewSignInResolver(typ, *sc, c, opts)
 		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "auth.providers." + id + "." + env + ".signIn", Err: err}
+			path := "auth.providers." + id + "." + env + ".signIn"
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: path + unset(path), Err: err}
 		}
 		out.Set(id, env, r)
 	}

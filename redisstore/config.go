@@ -61,14 +61,34 @@ type Decoder interface {
 // that is not either, more than 4 previous keys, or one equal to the
 // current key or listed twice. No error shows the connection URL or a
 // key.
+//
+// When cfg also has an UnsetVariables(path string) []string method, as
+// *config.Config has, an error about an empty key names the environment
+// variables it used that are not set (never a value); and a store key
+// left empty by an unset variable is an error, not the memory store.
 func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	const op = "redisstore.FromConfig"
 	var c Config
 	if err := cfg.Decode("backend.cache", &c); err != nil {
 		return nil, err
 	}
+	unset := func(path string) string {
+		if u, ok := cfg.(interface{ UnsetVariables(string) []string }); ok {
+			if names := u.UnsetVariables(path); len(names) > 0 {
+				return " (it is empty: the environment does not set " + strings.Join(names, ", ") + ")"
+			}
+		}
+		return ""
+	}
 	switch strings.ToLower(strings.TrimSpace(c.Store)) {
-	case "", "memory":
+	case "":
+		if why := unset("backend.cache.store"); why != "" {
+			// Falling back to each process's memory would scatter the
+			// sessions of a fleet without a word.
+			return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.store: must be memory or redis"+why)
+		}
+		return nil, nil
+	case "memory":
 		return nil, nil
 	case "redis":
 	default:
@@ -79,7 +99,7 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 		o = *opts
 	}
 	if c.Connection.IsZero() {
-		return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.connection: required with store: redis, e.g. redis://redis.internal:6379")
+		return nil, errcode.New(errcode.InvalidArgument, op, "backend.cache.connection: required with store: redis, e.g. redis://redis.internal:6379"+unset("backend.cache.connection"))
 	}
 	switch {
 	case c.Prefix != "":
@@ -118,7 +138,7 @@ func FromConfig(cfg Decoder, opts *Options) (*Store, error) {
 	}
 	if len(o.EncryptionKey) == 0 {
 		return nil, errcode.New(errcode.InvalidArgument, op,
-			"backend.cache.encryptionKey: required with store: redis, to encrypt tokens at rest; generate one with openssl rand -base64 32")
+			"backend.cache.encryptionKey: required with store: redis, to encrypt tokens at rest; generate one with openssl rand -base64 32"+unset("backend.cache.encryptionKey"))
 	}
 	u := strings.TrimSpace(c.Connection.Reveal())
 	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {

@@ -142,6 +142,10 @@ func (r *Receiver) github(h http.Header, body []byte) (*Event, error) {
 			Slug string `json:"slug"`
 		} `json:"team"`
 	}
+	body, err := r.gitHubJSON(h, body)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.decode(body, &p); err != nil {
 		return nil, err
 	}

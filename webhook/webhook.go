@@ -17,8 +17,12 @@
 //   - GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the body) with the
 //     integration's app webhookSecret or [Options.Secrets] (an app's
 //     secret signs every installation's events: an app limited by
-//     allowedInstallationOwners has the events of other owners refused);
-//     the push lists
+//     allowedInstallationOwners has the events of other owners refused).
+//     A hook of content type form (the REST API's default, on github.com
+//     and GitHub Enterprise Server: Content-Type
+//     application/x-www-form-urlencoded, the JSON in its one field,
+//     payload) is verified over the body as sent, then unwrapped. The
+//     push lists
 //     each commit's added, modified and removed files, so the catalog
 //     changes are exact unless GitHub truncated the commit list (2,048
 //     commits) or the push was forced.

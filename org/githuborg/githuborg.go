@@ -127,9 +127,18 @@ type PageSizes struct {
 }
 
 // DecodeConfig decodes catalog.providers.githubOrg (one object or a list)
-// from d (a *config.Config, say).
+// from d (a *config.Config, say). A ${VAR} in the block whose variable is
+// not set is an InvalidArgument error naming it, when d can tell (see
+// config.Config.UnsetVariables).
 func DecodeConfig(d org.Decoder) ([]Config, error) {
-	return orgx.DecodeList[Config](d, ConfigPath)
+	cs, err := orgx.DecodeList[Config](d, ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := unsetVariables(d); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // Options configures a Reader. Registry and Resolver are required.
