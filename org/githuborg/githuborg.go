@@ -78,6 +78,8 @@ type Config struct {
 	ID string `json:"id"`
 	// GitHubURL is the web URL of the GitHub host, e.g. https://github.com;
 	// the integration for its host supplies the API URL and credentials.
+	// "" means github.com (DecodeConfig refuses a block whose githubUrl
+	// is an unset ${VAR}, which would otherwise read github.com).
 	GitHubURL string `json:"githubUrl"`
 	// Orgs lists the organisations to read. Empty means every
 	// organisation the integration's (first) GitHub App is installed on,
