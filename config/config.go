@@ -270,6 +270,9 @@ type loader struct {
 	// unsupported holds the sections of integrations scmkit does not
 	// serve, by key, as the last document that set them wrote them.
 	unsupported map[string]seenSection
+	// doc is the index of the document being transformed, for the
+	// deferred warnings it records.
+	doc int
 }
 
 // substValue says where a substituted value came from.
@@ -407,7 +410,7 @@ func (l *loader) pathWarn(file, path, format string, args ...any) {
 func (l *loader) unsetWarn(file, path string, names []string) {
 	msg := describeVars(names) + " not set; the value is left unset"
 	if sectionOf(path) != "" {
-		l.deferred = append(l.deferred, deferred{path: path, warning: where(file, path) + ": " + msg, vars: slices.Clone(names)})
+		l.deferred = append(l.deferred, deferred{path: path, warning: where(file, path) + ": " + msg, vars: slices.Clone(names), doc: l.doc})
 		return
 	}
 	l.warn(where(file, path), "%s", msg)
@@ -445,10 +448,13 @@ func (l *loader) load(docs []document) (*Config, error) {
 	// koanf's default delimiter "." would split keys such as host names
 	// and URL paths in its flattened key map; "::" appears in no key we read.
 	k := koanf.New("::")
-	for _, d := range docs {
+	var layers []map[string]any // each document's tree, then the overlay, by index
+	for i, d := range docs {
 		if err := l.ctxErr(); err != nil {
 			return nil, err
 		}
+		l.doc = i
+		layers = append(layers, nil)
 		m, ok := l.parse(d)
 		if !ok {
 			continue
@@ -458,16 +464,19 @@ func (l *loader) load(docs []document) (*Config, error) {
 			return nil, err
 		}
 		if tm, isMap := tree.(map[string]any); defined && isMap {
+			layers[i] = tm
 			if err := k.Load(confmap.Provider(tm, ""), nil); err != nil {
 				l.problem(d.name, "merging: %v", err)
 			}
 		}
 	}
 	if env := l.envOverlay(); env != nil {
+		layers = append(layers, env)
 		if err := k.Load(confmap.Provider(env, ""), nil); err != nil {
 			l.problem("environment", "merging: %v", err)
 		}
 	}
+	l.deferred = setLater(l.deferred, layers)
 
 	dec := &decoder{l: l}
 	cfg := dec.root(k.Raw())

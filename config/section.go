@@ -37,6 +37,35 @@ type deferred struct {
 	err     error
 	warning string
 	vars    []string // the unset environment variables the warning is about
+	doc     int      // the index of the document it was found in
+}
+
+// setLater drops the warnings that a value was left unset by unset
+// variables where a later document, or the APP_CONFIG_ overlay (the last
+// of layers), sets that value after all: Backstage's usual layering,
+// ${VAR} in app-config.yaml and a literal in app-config.production.yaml.
+// Arrays are replaced whole when merged, so a later value of the
+// outermost array holding the path sets it too.
+func setLater(ds []deferred, layers []map[string]any) []deferred {
+	out := ds[:0:0]
+	for _, d := range ds {
+		if d.err == nil && len(d.vars) > 0 {
+			p, _, _ := strings.Cut(d.path, "[")
+			parts := strings.Split(p, ".")
+			overridden := false
+			for _, tree := range layers[min(d.doc+1, len(layers)):] {
+				if _, ok := get(tree, parts); ok {
+					overridden = true
+					break
+				}
+			}
+			if overridden {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // keep copies the Sections out of the merged tree.

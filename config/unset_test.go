@@ -99,3 +99,41 @@ func TestUnsetVariablesAbsentBlock(t *testing.T) {
 		t.Errorf("SectionWarnings = %q", ws)
 	}
 }
+
+// TestUnsetVariablesSetLater: a value an unset variable left empty in one
+// file but that a later file or the APP_CONFIG_ overlay sets is not
+// reported (Backstage's usual layering: ${VAR} in app-config.yaml, a
+// literal in app-config.production.yaml; an array a later file replaces
+// whole); one nothing sets still is, array elements included.
+func TestUnsetVariablesSetLater(t *testing.T) {
+	base := []byte("catalog:\n  providers:\n    githubOrg:\n      id: production\n      githubUrl: ${GHE_URL}\n      orgs:\n        - \"${ORG}\"\n        - \"${ORG2}\"\n" +
+		"auth:\n  session:\n    secret: ${AUTH_SESSION_SECRET}\n")
+	prod := []byte("catalog:\n  providers:\n    githubOrg:\n      githubUrl: https://ghe.example.com\n      orgs: [acme]\n")
+	for _, tc := range []struct {
+		name    string
+		opts    *Options
+		docs    [][]byte
+		path    string
+		want    []string
+		wantNot string
+	}{
+		{"later file", &Options{Lookup: lookupMap(nil)}, [][]byte{base, prod}, "catalog.providers.githubOrg", nil, "GHE_URL"}, // orgs replaced whole
+		{"overlay", &Options{Lookup: lookupMap(nil), Environ: []string{"APP_CONFIG_auth_session_secret=s3cr3t-value-long-enough-0123456789"}},
+			[][]byte{base}, "auth", nil, "AUTH_SESSION_SECRET"},
+		{"nothing sets it", &Options{Lookup: lookupMap(nil)}, [][]byte{base}, "catalog.providers.githubOrg", []string{"GHE_URL", "ORG", "ORG2"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadBytes(t.Context(), tc.opts, tc.docs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.UnsetVariables(tc.path)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("UnsetVariables(%q) = %v, want %v", tc.path, got, tc.want)
+			}
+			if tc.wantNot != "" && slices.Contains(got, tc.wantNot) {
+				t.Errorf("%s is reported though a later value sets it", tc.wantNot)
+			}
+		})
+	}
+}
