@@ -105,3 +105,40 @@ func TestDeviceCookie(t *testing.T) {
 		t.Errorf("a device cookie older than its lifetime was taken: %+v", ldap.last())
 	}
 }
+
+// TestDeviceCookieIsPerEnvironment is a regression test: a device cookie
+// earned in one auth environment was handed to the same provider id's
+// provider of another environment (another directory), whose username
+// back-off it then skipped; and a device of another environment still
+// counts in its own.
+func TestDeviceCookieIsPerEnvironment(t *testing.T) {
+	p := newPortal(t, auth.Options{ServeAllEnvironments: true})
+	dev, prod := &deviceSeer{}, &deviceSeer{}
+	if err := p.h.Register("ldap", "development", dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.h.Register("ldap", "production", prod); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	login := func(env, user, pw string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, p.srv.URL+"/api/auth/ldap/login?env="+env, strings.NewReader(`{"username":"`+user+`","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+		resp, _ := send(t, c, req)
+		return resp.StatusCode
+	}
+	if st := login("development", "alice", "wonderland"); st != http.StatusOK {
+		t.Fatalf("dev sign-in: %d", st)
+	}
+	login("production", "alice", "guess")
+	if d := prod.last(); d != (auth.Device{}) {
+		t.Errorf("production's provider got a device earned in development: %+v", d)
+	}
+	login("development", "alice", "guess")
+	if d := dev.last(); d.Username != "alice" {
+		t.Errorf("development's provider lost its own device: %+v", d)
+	}
+}

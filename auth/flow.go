@@ -587,7 +587,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
 	defer cancel()
-	if d, ok := h.device(r, id); ok {
+	if d, ok := h.device(r, id, env); ok {
 		ctx = ContextWithDevice(ctx, d)
 	}
 	res, err := pp.Authenticate(ctx, in.Username, in.Password)
@@ -611,7 +611,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 		h.fail(w, r, false, herr)
 		return
 	}
-	h.setDevice(w, id, in.Username)
+	h.setDevice(w, id, env, in.Username)
 	body, herr := h.firstResponse(w, r, s)
 	if herr != nil {
 		h.fail(w, r, false, herr)
@@ -634,25 +634,33 @@ type deviceCookie struct {
 	Exp  int64  `json:"x"`
 }
 
-// device returns the Device of r's device cookie for provider id, if it
-// has a valid one.
-func (h *Handler) device(r *http.Request, id string) (Device, bool) {
-	c, err := r.Cookie(h.cookieName("device-" + id))
+// deviceAD is what a device cookie is bound to: this Handler (its base
+// URL), the provider id and the environment, so that a browser known to
+// one directory is not taken as known to another that shares the secret
+// or the provider id (staging and production, say).
+func (h *Handler) deviceAD(id, env string) string {
+	return "device\x00" + h.o.BaseURL + "\x00" + id + "\x00" + env
+}
+
+// device returns the Device of r's device cookie for provider id in
+// environment env, if it has a valid one.
+func (h *Handler) device(r *http.Request, id, env string) (Device, bool) {
+	c, err := r.Cookie(h.cookieName("device-" + id + "-" + env))
 	var dc deviceCookie
-	if err != nil || !h.openJSON(c.Value, "device\x00"+id, &dc) || dc.ID == "" || h.now().Unix() >= dc.Exp {
+	if err != nil || !h.openJSON(c.Value, h.deviceAD(id, env), &dc) || dc.ID == "" || h.now().Unix() >= dc.Exp {
 		return Device{}, false
 	}
 	return Device{Username: dc.User, ID: dc.ID}, true
 }
 
 // setDevice gives the browser a new device cookie for username's sign-in
-// with provider id.
-func (h *Handler) setDevice(w http.ResponseWriter, id, username string) {
-	v := h.sealJSON(deviceCookie{User: username, ID: rand.Text(), Exp: h.now().Add(deviceLifetime).Unix()}, "device\x00"+id)
+// with provider id in environment env.
+func (h *Handler) setDevice(w http.ResponseWriter, id, env, username string) {
+	v := h.sealJSON(deviceCookie{User: username, ID: rand.Text(), Exp: h.now().Add(deviceLifetime).Unix()}, h.deviceAD(id, env))
 	if len(v) > 3000 { // a username too long for a cookie: no device
 		return
 	}
-	h.setCookie(w, "device-"+id, v, deviceLifetime)
+	h.setCookie(w, "device-"+id+"-"+env, v, deviceLifetime)
 }
 
 // providerError turns a provider's error into an answer that names the

@@ -156,9 +156,10 @@ type PasswordProvider interface {
 // Device is a browser from which a username signed in with a
 // [PasswordProvider] before. At every successful password sign-in the
 // [Handler] gives the browser a sealed cookie naming the username and a
-// new random ID (kept 180 days, sent only back to this Handler), and puts
-// it in the context of the next sign-in attempts from that browser, where
-// [DeviceFrom] finds it. A provider's back-off can then count the
+// new random ID (kept 180 days; HttpOnly, sent to the whole origin but
+// opened only by this Handler, for this provider id and environment), and
+// puts it in the context of the next sign-in attempts from that browser
+// with that provider and environment, where [DeviceFrom] finds it. A provider's back-off can then count the
 // failures of the user's own browser apart from everyone else's, so that
 // a guesser slowing down a username does not lock its owner out (OWASP's
 // "device cookies"). The Handler has checked the seal; comparing Username

@@ -148,7 +148,14 @@ type GroupsConfig struct {
 // process unless Options.Attempts shares them (redisstore.Store.
 // LDAPAttempts): without it, behind a load balancer with N replicas a
 // username gets up to N × FreeAttempts failures before a delay, so keep
-// N × FreeAttempts below that threshold.
+// N × FreeAttempts below that threshold. Each browser the username signed
+// in from before ([auth.Device]) has a count of its own, so a guesser
+// cannot lock the user out of it; its failures, the owner's typos, reach
+// the directory on top of the username's: with B such browsers in use at
+// once, up to (B+1) × FreeAttempts before delays. A device counts for the
+// usernames that fold to the one that signed in on it, as the directories
+// scmkit knows compare them (case-insensitively); a directory whose
+// usernames differ only by case would share a device between them.
 type BackoffConfig struct {
 	// FreeAttempts is how many consecutive failures a username may have
 	// before its next attempt is delayed. Default 5.
