@@ -454,16 +454,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 		// the session. The session ends first; its tokens are revoked
 		// after, which a slow provider only delays.
 		ctx := context.WithoutCancel(r.Context())
-		s, _ := h.load(ctx, key)
-		latest, err := h.end(ctx, key)
+		s, err := h.endForLogout(ctx, key)
 		if err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
-		}
-		if latest != nil {
-			// A refresh in flight rotated the tokens: the ones read
-			// first are spent, the rotated ones are what to revoke.
-			s = latest
 		}
 		if s != nil {
 			h.revoke(ctx, s)
@@ -481,6 +475,52 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
+// endForLogout ends the session key and returns it as it was last
+// stored, with the tokens to revoke. It reads and deletes the session
+// holding its refresh lease, so that no refresh (on any replica) rotates
+// the tokens between the read and the delete: a refresh in flight is
+// waited for (at most its lease's lifetime), and its rotated tokens are
+// the ones read. When the lease cannot be had in that time, it ends the
+// session as end does and returns what a refresh wrote back, or what it
+// read first.
+func (h *Handler) endForLogout(ctx context.Context, key string) (*Session, error) {
+	if lease, err := h.refreshLease(ctx, key); err == nil {
+		s, _ := h.load(ctx, key)
+		err := h.store.Delete(ctx, key)
+		_ = h.store.Release(context.WithoutCancel(ctx), lease)
+		h.forget(key)
+		return s, err
+	}
+	s, _ := h.load(ctx, key)
+	latest, err := h.end(ctx, key)
+	if latest != nil {
+		s = latest
+	}
+	return s, err
+}
+
+// refreshLease takes the refresh lease of session key, waiting (up to
+// the lease's own lifetime) for a refresh that holds it to finish.
+func (h *Handler) refreshLease(ctx context.Context, key string) (Lease, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout+5*time.Second) // the lease's own lifetime
+	defer cancel()
+	wait := 10 * time.Millisecond
+	for {
+		lease, err := h.store.Acquire(ctx, "refresh:"+key, h.o.ProviderTimeout+5*time.Second)
+		if err == nil || errcode.CodeOf(err) != errcode.Conflict {
+			return lease, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return lease, ctx.Err()
+		}
+		wait = min(wait*2, 200*time.Millisecond)
+	}
+}
+
 // end deletes the session key, and deletes it again once a refresh of it
 // in flight on any replica has finished: such a refresh writes the session
 // back (PutFenced) when its provider answers, which would undo the logout.
@@ -493,30 +533,15 @@ func (h *Handler) end(ctx context.Context, key string) (*Session, error) {
 		return nil, err
 	}
 	h.forget(key)
-	ctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout+5*time.Second) // the lease's own lifetime
-	defer cancel()
-	wait := 10 * time.Millisecond
-	for {
-		lease, err := h.store.Acquire(ctx, "refresh:"+key, h.o.ProviderTimeout+5*time.Second)
-		if err == nil {
-			latest, _ := h.load(ctx, key)
-			err = h.store.Delete(ctx, key)
-			_ = h.store.Release(context.WithoutCancel(ctx), lease)
-			h.forget(key)
-			return latest, err
-		}
-		if errcode.CodeOf(err) != errcode.Conflict {
-			return nil, err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		}
-		wait = min(wait*2, 200*time.Millisecond)
+	lease, err := h.refreshLease(ctx, key)
+	if err != nil {
+		return nil, err
 	}
+	latest, _ := h.load(ctx, key)
+	err = h.store.Delete(ctx, key)
+	_ = h.store.Release(context.WithoutCancel(ctx), lease)
+	h.forget(key)
+	return latest, err
 }
 
 // revoke asks the session's provider, if it can, to revoke its tokens.
