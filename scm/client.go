@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -483,6 +484,13 @@ func (c *Client) wrap(ctx context.Context, cl *call, err error) error {
 	return cl.secrets.ScrubError(c.ctxOverride(ctx, e))
 }
 
+// refWords finds a provider's words for a ref it does not know; urlLike
+// finds the URLs and paths an error quotes.
+var (
+	refWords = regexp.MustCompile(`(?i)\b(ref|commit|branch|revision)\b`)
+	urlLike  = regexp.MustCompile(`(?i)(https?://|/)\S*`)
+)
+
 // refHint explains a ref the provider does not know when the URL may
 // have meant another: a web URL's first segment after blob or tree is
 // taken as the ref, so a branch "feature/x" needs ?at=feature/x
@@ -494,8 +502,9 @@ func refHint(cl *call, e *errcode.Error) string {
 		cl.in == nil || cl.in.Kind == integrations.BitbucketServer {
 		return ""
 	}
-	msg := strings.ReplaceAll(strings.ToLower(e.Error()), "ref=", "") // not a request URL's query
-	if !strings.Contains(msg, "ref") && !strings.Contains(msg, "commit") && !strings.Contains(msg, "branch") && !strings.Contains(msg, "revision") {
+	// The provider's words, not the request line that may quote the
+	// repository, path or query (acme/prefect-flows, docs/reference.md).
+	if !refWords.MatchString(urlLike.ReplaceAllString(e.Error(), " ")) {
 		return ""
 	}
 	return "the URL's ref was read as " + strconv.Quote(cl.loc.Ref) + "; if the branch's name has a '/' in it, add ?at=<branch> to the URL"

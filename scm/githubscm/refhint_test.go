@@ -30,3 +30,16 @@ func TestSlashBranchHint(t *testing.T) {
 		t.Errorf("a missing file on main: %v; want NotFound without the hint", err)
 	}
 }
+
+// TestSlashBranchHintNotForNames: a missing file whose repository or path
+// holds "ref" or "commit" (prefect-flows, docs/reference.md) gets no hint.
+func TestSlashBranchHintNotForNames(t *testing.T) {
+	e := newEnv(t, false, nil)
+	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "prefect-flows", Files: []fakegithub.File{{Path: "README.md", Content: []byte("x")}}})
+	for _, u := range []string{"acme/prefect-flows/blob/main/missing.yaml", "acme/prefect-flows/blob/main/docs/reference.md", "acme/prefect-flows/blob/main/commit/x.yaml"} {
+		_, err := e.c.ReadFile(t.Context(), e.web(u), nil)
+		if scm.Code(err) != scm.NotFound || strings.Contains(err.Error(), "?at=") {
+			t.Errorf("%s: %v; want NotFound without the hint", u, err)
+		}
+	}
+}

@@ -112,8 +112,9 @@ type gqlTree struct {
 // treeBlob is a file of a tree read to be read as a blob: its index in
 // treeRead.files and its blob id.
 type treeBlob struct {
-	i   int
-	oid string
+	i    int
+	oid  string
+	size int64 // GraphQL's byteSize, which the limits were applied to
 }
 
 // treeRead is the state of one GraphQL tree read.
@@ -189,6 +190,9 @@ func (d *Driver) readTreeGraphQL(ctx context.Context, hc *http.Client, r *driver
 		content, err := d.readBlob(ctx, gh, r.Repo, b.oid)
 		if err != nil {
 			return nil, commit, err
+		}
+		if int64(len(content)) != b.size {
+			return nil, commit, errUseTarball // not the blob the limits were checked against
 		}
 		tr.files[b.i].Content = content
 	}
@@ -311,7 +315,7 @@ func (tr *treeRead) add(rel string, e *gqlTreeEntry) error {
 		if len(tr.blobs) >= treeBlobFetches || size > treeBlobMaxBytes || !isHexOID(e.OID) {
 			return errUseTarball
 		}
-		tr.blobs = append(tr.blobs, treeBlob{len(tr.files), e.OID})
+		tr.blobs = append(tr.blobs, treeBlob{len(tr.files), e.OID, size})
 		tr.files = append(tr.files, driver.TreeFile{Path: rel, Executable: e.Mode == modeExecutable})
 		return nil
 	}
