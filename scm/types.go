@@ -16,7 +16,10 @@ type File struct {
 	// BlobID is the git blob id, where the provider reports it.
 	BlobID string
 	// CommitID is the commit the file was read at, where the provider
-	// reports it.
+	// reports it. When the client's FileCache answered (the provider said
+	// the file is unchanged), it is the commit of the read that filled
+	// the cache: a commit with the same content, though the branch may
+	// have moved since.
 	CommitID string
 }
 
