@@ -41,6 +41,27 @@ func (l *Live) Reload(fsys fs.FS, c *Config, m *Membership) error {
 	return nil
 }
 
+// ReloadFiles is [Live.Reload] against the organisation of the policy in
+// force (the last SetMembership or Reload), so that a file watcher does
+// not put back an older membership: wire SetMembership to the org
+// reader and ReloadFiles to the policy files.
+func (l *Live) ReloadFiles(fsys fs.FS, c *Config) error {
+	for {
+		cur := l.p.Load()
+		var m *Membership
+		if cur != nil {
+			m = cur.m
+		}
+		p, err := Load(fsys, c, m)
+		if err != nil {
+			return err
+		}
+		if l.p.CompareAndSwap(cur, p) {
+			return nil
+		}
+	}
+}
+
 // SetMembership rebuilds the policy in force against the organisation m
 // (the same files and options; [Policy.WithMembership]) and serves it from
 // the next decision on: wire it to an organisation reader's Update, with

@@ -84,3 +84,32 @@ func TestLoadPathOutsideFS(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveReloadFilesKeepsMembership: a file reload after an organisation
+// update keeps the updated membership (a watcher holding the start-up
+// snapshot would otherwise put the old one back).
+func TestLiveReloadFilesKeepsMembership(t *testing.T) {
+	csv, _ := os.ReadFile("testdata/policy.csv")
+	fsys := fstest.MapFS{"policy.csv": {Data: csv}}
+	c := &Config{Enabled: true}
+	c.RBAC.PoliciesCSVFile = "policy.csv"
+	live := NewLive(nil)
+	if err := live.ReloadFiles(fsys, c); err != nil { // no policy yet: no organisation
+		t.Fatal(err)
+	}
+	if err := live.Reload(fsys, c, testOrg()); err != nil {
+		t.Fatal(err)
+	}
+	m := testOrg()
+	m.Users["user:default/bob"] = []string{"group:default/platform-team"}
+	if err := live.SetMembership(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.ReloadFiles(fsys, c); err != nil {
+		t.Fatal(err)
+	}
+	d, err := live.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityCreate)}, user("user:default/bob"))
+	if err != nil || d.Result != permission.Allow {
+		t.Errorf("after ReloadFiles bob: %v %v, want ALLOW (the membership SetMembership gave)", d.Result, err)
+	}
+}

@@ -69,6 +69,7 @@ type Policy struct {
 
 	files []*File // what it was built from, for WithMembership
 	opts  Options
+	m     *Membership // and the organisation, for Live.ReloadFiles
 }
 
 type ruleKey struct {
@@ -163,6 +164,7 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	p := &Policy{
 		files:    slices.Clone(files),
 		opts:     *opts,
+		m:        m,
 		rules:    map[ruleKey]*ruleSet{},
 		conds:    map[condKey][]*ConditionalPolicy{},
 		bindings: map[string][]binding{},
