@@ -29,22 +29,22 @@
 // decide, so an owner the app is not installed for costs up to 3 requests
 // once per [Options.NotInstalledTTL].
 //
-// Several owners seen for the first time together (a lookup for one
-// while another owner's runs, or less than 10 seconds after it) are found
-// with one listing instead: GET /app/installations, 100 installations a
-// page, which names the account of each; every owner it lists (that
+// Several owners seen for the first time together (a lookup for one while
+// another owner's runs, or less than 10 seconds after it) are found with
+// one listing instead: GET /app/installations, 100 installations a page,
+// which names the account of each; every owner it lists (that
 // allowedInstallationOwners allows) is remembered as if looked up when the
 // listing started, and an owner it does not list is remembered as not
-// installed until [Options.NotInstalledTTL] after that, no longer than
-// the listing itself is used (an installation can be added at any time). So 50 cold owners cost about 2
-// lookups and one listing instead of 50 to 150 lookups, then one mint
-// each. A single cold owner is still looked up alone, one call. An app
-// whose first page shows more than 10 pages of installations (GitHub's
-// Link rel="last") is not listed further and for an hour is looked up
-// owner by owner. A listing does not show which repositories a
-// selected-repositories installation covers: a repository is then
-// checked as below. [App.SeedInstallations] takes installations a caller
-// listed itself (org/githuborg does).
+// installed until [Options.NotInstalledTTL] after that, no longer than the
+// listing itself is used (an installation can be added at any time). So 50
+// cold owners cost about 2 lookups and one listing instead of 50 to 150
+// lookups, then one mint each. A single cold owner is still looked up
+// alone, one call. An app whose first page shows more than 10 pages of
+// installations (GitHub's Link rel="last") is not listed further and for
+// an hour is looked up owner by owner. A listing does not show which
+// repositories a selected-repositories installation covers: a repository
+// is then checked as below. [App.SeedInstallations] takes installations a
+// caller listed itself (org/githuborg does).
 //
 // However many goroutines ask at once, concurrent callers for one owner
 // share one lookup and concurrent callers for one installation share one

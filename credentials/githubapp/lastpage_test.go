@@ -121,7 +121,7 @@ func TestRosterNotInstalledExpiresWithTheListing(t *testing.T) {
 			s.clock.Advance(20 * time.Second)
 			tok, err := s.app.Token(t.Context(), "late", "")
 			if err != nil {
-				t.Fatalf("Token(late) %v after the listing lapsed = %v; want installation 3", ttl+10*time.Second, err)
+				t.Fatalf("Token(late) %v after the listing (10s after it lapsed) = %v; want installation 3", ttl+10*time.Second, err)
 			}
 			if tok.InstallationID != 3 {
 				t.Errorf("InstallationID = %d; want 3", tok.InstallationID)

@@ -100,11 +100,12 @@ func getPage[T any](ctx context.Context, a *App, c call, key string, counted boo
 }
 
 // listInstallations reads the app's installations, GET /app/installations
-// (100 a page, each but the last conditionally (see getPage), following Link rel="next" on the API's
-// own host), calling page with each page's installations and the number
-// of pages GitHub announces (Link rel="last"; 0 when it names none) until
-// page returns false. It reads at most maxPages pages; more reports
-// whether the listing goes on beyond the pages read.
+// (100 a page, each but the last conditionally (see getPage), following
+// Link rel="next" on the API's own host), calling page with each page's
+// installations and the number of pages GitHub announces (Link rel="last";
+// 0 when it names none) until page returns false. It reads at most
+// maxPages pages; more reports whether the listing goes on beyond the
+// pages read.
 func (a *App) listInstallations(ctx context.Context, op string, maxPages int, page func(list []installationJSON, last int) bool) (more bool, err error) {
 	jwt, err := a.JWT(ctx)
 	if err != nil {
