@@ -366,7 +366,7 @@ func (a *App) found(c call, owner, kind string, raw *installationJSON) (*Install
 	// A suspended one is looked at again as soon as "not installed" would
 	// be: an owner who unsuspends it expects the app to work within
 	// minutes.
-	return inst, a.expiryOf(inst), nil
+	return inst, a.expiryOf(inst, a.now()), nil
 }
 
 func (a *App) kindOf(owner string) string {
@@ -457,7 +457,7 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		// Kept per installation: every token of the installation lists
 		// the same repositories (GitHub may still answer a new token's
 		// If-None-Match in full, as its ETags vary with the credential).
-		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next)
+		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next, true)
 		if err != nil {
 			return nil, err
 		}

@@ -85,7 +85,8 @@ func BenchmarkColdOwners50(b *testing.B) {
 // BenchmarkRelistInstallations: PublicToken once its installation has
 // expired (an hour later, so the token is minted again too): the
 // installations are listed again. counted/op leaves out the 304s, which
-// GitHub does not count against the rate limit.
+// GitHub does not count against the rate limit: the installations' one
+// page is the last, always read in full, so it counts, as the mint does.
 func BenchmarkRelistInstallations(b *testing.B) {
 	clk := newClock()
 	fake := apptest.New(b, clk.Now)

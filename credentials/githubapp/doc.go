@@ -29,22 +29,22 @@
 // decide, so an owner the app is not installed for costs up to 3 requests
 // once per [Options.NotInstalledTTL].
 //
-// Several owners seen for the first time together (a lookup for one
-// while another owner's runs, or less than 10 seconds after it) are found
-// with one listing instead: GET /app/installations, 100 installations a
-// page, which names the account of each; every owner it lists (that
-// allowedInstallationOwners allows) is remembered as if looked up, and an
-// owner it does not list is remembered as not installed for
-// [Options.NotInstalledTTL] (the listing is used that long: an
-// installation can be added at any time). So 50 cold owners cost about 2
-// lookups and one listing instead of 50 to 150 lookups, then one mint
-// each. A single cold owner is still looked up alone, one call. An app
-// whose first page shows more than 10 pages of installations (GitHub's
-// Link rel="last") is not listed further and for an hour is looked up
-// owner by owner. A listing does not show which repositories a
-// selected-repositories installation covers: a repository is then
-// checked as below. [App.SeedInstallations] takes installations a caller
-// listed itself (org/githuborg does).
+// Several owners seen for the first time together (a lookup for one while
+// another owner's runs, or less than 10 seconds after it) are found with
+// one listing instead: GET /app/installations, 100 installations a page,
+// which names the account of each; every owner it lists (that
+// allowedInstallationOwners allows) is remembered as if looked up when the
+// listing started, and an owner it does not list is remembered as not
+// installed until [Options.NotInstalledTTL] after that, no longer than the
+// listing itself is used (an installation can be added at any time). So 50
+// cold owners cost about 2 lookups and one listing instead of 50 to 150
+// lookups, then one mint each. A single cold owner is still looked up
+// alone, one call. An app whose first page shows more than 10 pages of
+// installations (GitHub's Link rel="last") is not listed further and for
+// an hour is looked up owner by owner. A listing does not show which
+// repositories a selected-repositories installation covers: a repository
+// is then checked as below. [App.SeedInstallations] takes installations a
+// caller listed itself (org/githuborg does).
 //
 // However many goroutines ask at once, concurrent callers for one owner
 // share one lookup and concurrent callers for one installation share one
@@ -76,9 +76,17 @@
 // Listings (the installations, an installation's repositories) are sent
 // again with the ETag of their last answer (If-None-Match), so an
 // unchanged page costs a 304 Not Modified, which GitHub does not count
-// against the rate limit. GitHub's answers vary with the credential
-// (Vary: Authorization), so a page read with one installation token may
-// be sent in full again to the next one.
+// against the rate limit. The last page of the installations is the
+// exception: it is always read in full (so re-listing an app with up to
+// 100 installations costs one counted request), because the listing is a
+// bare JSON array: a new installation that starts a new page leaves the
+// last page's body and ETag as they were, and only its Link header, which
+// a 304 need not send, would show the new page. An installation's
+// repositories are listed with their total_count on every page, which
+// such a new page changes, so their last page is sent conditionally too.
+// GitHub's answers vary with the credential (Vary: Authorization), so a
+// page read with one installation token may be sent in full again to the
+// next one.
 //
 // An owner the app is not installed for, and an installation that is
 // suspended (seen at lookup or when GitHub refuses a mint), are remembered

@@ -61,19 +61,29 @@ func (p *pageCache) put(key string, c cachedPage) {
 	p.m[key] = c
 }
 
-// getPage sends c (a GET of one page of a listing), conditionally when the
-// page was read before under key, and returns the page and its Link
-// header: the one just sent, or the one kept when GitHub answers 304.
-func getPage[T any](ctx context.Context, a *App, c call, key string) (T, string, error) {
+// getPage sends c (a GET of one page of a listing) and returns the page
+// and its Link header: the one just sent, or the one kept when GitHub
+// answers 304 Not Modified. A page read before under key is sent with its
+// ETag (If-None-Match) when its last answer named a next page (Link
+// rel="next"), or when counted: the listing's every page states the
+// total (GET /installation/repositories' total_count), so a new item that
+// starts a new page changes the last page's body and ETag too. The last
+// page of a listing without a total (GET /app/installations, a bare JSON
+// array) is always read in full: a new installation may start a new page
+// while the last page's body, and so its ETag, stays the same; only its
+// Link header would say so, and a 304 need not send it.
+func getPage[T any](ctx context.Context, a *App, c call, key string, counted bool) (T, string, error) {
 	var zero T
 	prev, had := a.pages.get(key)
-	if had {
+	if had && (counted || a.nextLink(prev.link) != "") {
 		c.etag = prev.etag
+	} else {
+		had = false
 	}
 	var v T
 	hdr, err := a.do(ctx, c, &v)
 	if errors.Is(err, errNotModified) {
-		if pv, ok := prev.v.(T); ok {
+		if pv, ok := prev.v.(T); ok && had {
 			return pv, prev.link, nil
 		}
 		return zero, "", &errcode.Error{Code: errcode.Unavailable, Op: c.op, Provider: provider, Host: a.host, Status: http.StatusNotModified,
@@ -90,11 +100,12 @@ func getPage[T any](ctx context.Context, a *App, c call, key string) (T, string,
 }
 
 // listInstallations reads the app's installations, GET /app/installations
-// (100 a page, each conditionally, following Link rel="next" on the API's
-// own host), calling page with each page's installations and the number
-// of pages GitHub announces (Link rel="last"; 0 when it names none) until
-// page returns false. It reads at most maxPages pages; more reports
-// whether the listing goes on beyond the pages read.
+// (100 a page, each but the last conditionally (see getPage), following
+// Link rel="next" on the API's own host), calling page with each page's
+// installations and the number of pages GitHub announces (Link rel="last";
+// 0 when it names none) until page returns false. It reads at most
+// maxPages pages; more reports whether the listing goes on beyond the
+// pages read.
 func (a *App) listInstallations(ctx context.Context, op string, maxPages int, page func(list []installationJSON, last int) bool) (more bool, err error) {
 	jwt, err := a.JWT(ctx)
 	if err != nil {
@@ -113,7 +124,7 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 		seen[next] = true
 		c := call{op: op, method: http.MethodGet, url: next, what: "GET /app/installations",
 			bearer: jwt.Token, auth: "jwt", maxBody: maxListBody}
-		list, link, err := getPage[[]installationJSON](ctx, a, c, "installations "+next)
+		list, link, err := getPage[[]installationJSON](ctx, a, c, "installations "+next, false)
 		if err != nil {
 			return false, err
 		}
@@ -146,7 +157,8 @@ func lastPage(link string) int {
 // lower-cased account login.
 type roster struct {
 	owners   map[string]*Installation
-	complete bool // every installation was listed
+	complete bool      // every installation was listed
+	listed   time.Time // when the listing started: its answers are that old
 }
 
 // listRoster lists the installations to answer several cold owners at
@@ -156,7 +168,7 @@ type roster struct {
 // (else no further than maxRosterPages pages), and for InstallationTTL
 // not listed again for a burst.
 func (a *App) listRoster(ctx context.Context) (*roster, time.Time, error) {
-	r := &roster{owners: make(map[string]*Installation)}
+	r := &roster{owners: make(map[string]*Installation), listed: a.now()}
 	more, err := a.listInstallations(ctx, "githubapp.Installation", maxRosterPages, func(list []installationJSON, last int) bool {
 		for i := range list {
 			if inst := list[i].installation(""); inst.ID > 0 && validLogin(inst.Account) {
@@ -175,17 +187,17 @@ func (a *App) listRoster(ctx context.Context) (*roster, time.Time, error) {
 	}
 	r.complete = !more
 	for _, inst := range r.owners {
-		a.remember(inst, false)
+		a.remember(inst, false, r.listed)
 	}
 	// Kept no longer than "not installed" is: it answers for owners it
 	// does not list.
-	return r, a.now().Add(a.notInstalledTTL), nil
+	return r, r.listed.Add(a.notInstalledTTL), nil
 }
 
 // remember puts inst in the owner cache, as if its owner had been looked
-// up, if allowedInstallationOwners allows its owner; unless replace, an
-// owner whose installation is already cached keeps it.
-func (a *App) remember(inst *Installation, replace bool) {
+// up at seen, if allowedInstallationOwners allows its owner; unless
+// replace, an owner whose installation is already cached keeps it.
+func (a *App) remember(inst *Installation, replace bool, seen time.Time) {
 	if !validLogin(inst.Account) || !a.Allows(inst.Account) {
 		return
 	}
@@ -196,17 +208,17 @@ func (a *App) remember(inst *Installation, replace bool) {
 		}
 	}
 	a.noteKind(inst, "")
-	a.owners.Set(key, inst, a.expiryOf(inst))
+	a.owners.Set(key, inst, a.expiryOf(inst, seen))
 }
 
-// expiryOf is how long an installation is remembered: a suspended one no
-// longer than "not installed", so that an owner who unsuspends it sees
-// the app work within minutes.
-func (a *App) expiryOf(inst *Installation) time.Time {
+// expiryOf is until when an installation GitHub showed at seen is
+// remembered: a suspended one no longer than "not installed", so that an
+// owner who unsuspends it sees the app work within minutes.
+func (a *App) expiryOf(inst *Installation, seen time.Time) time.Time {
 	if inst.Suspended {
-		return a.now().Add(a.notInstalledTTL)
+		return seen.Add(a.notInstalledTTL)
 	}
-	return a.now().Add(a.installTTL)
+	return seen.Add(a.installTTL)
 }
 
 // coldStart notes the start of a cold owner's lookup and reports whether
@@ -234,8 +246,10 @@ func (a *App) coldStart(owner string) (burst bool, done func()) {
 // when one is fresh or the lookup is part of a burst (see coldStart). ok
 // is false when the owner endpoints must decide: no listing, a listing
 // that failed, or one that stopped before the end without the owner.
-// Owners absent from a complete listing are remembered as not installed
-// for NotInstalledTTL (an installation can be added at any time).
+// Its answers are as old as the listing: an owner absent from a complete
+// listing is remembered as not installed until NotInstalledTTL after the
+// listing started (an installation can be added at any time), as the
+// listing itself is, and an owner it lists as if looked up then.
 func (a *App) fromRoster(ctx context.Context, owner string, burst bool) (inst *Installation, expiry time.Time, err error, ok bool) {
 	r, rerr, have := a.roster.Peek(struct{}{})
 	if !have {
@@ -256,10 +270,10 @@ func (a *App) fromRoster(ctx context.Context, owner string, burst bool) (inst *I
 			cp.Account = owner
 		}
 		a.noteKind(&cp, "")
-		return &cp, a.expiryOf(&cp), nil, true
+		return &cp, a.expiryOf(&cp, r.listed), nil, true
 	}
 	if r.complete {
-		return nil, time.Time{}, tokencache.Remember(a.notInstalled(owner, 0), a.now().Add(a.notInstalledTTL)), true
+		return nil, time.Time{}, tokencache.Remember(a.notInstalled(owner, 0), r.listed.Add(a.notInstalledTTL)), true
 	}
 	return nil, time.Time{}, nil, false
 }
@@ -291,7 +305,7 @@ func (a *App) SeedInstallations(list []Installation) {
 		if inst.AppID != a.id || inst.ID <= 0 {
 			continue
 		}
-		a.remember(&inst, true)
+		a.remember(&inst, true, a.now())
 	}
 }
 

@@ -352,10 +352,12 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // App is installed on (suspended installations left out, and, when the
 // app names allowedInstallationOwners, those it does not name: a public
 // app is installed by anyone), with the app's JWT, which the resolver
-// gives for an empty owner. Each page is asked with the ETag of its last
-// answer, so an unchanged listing costs 304s, free on GitHub's rate
-// limit. The installations listed are handed to the resolver's app, so
-// that the tokens for their organisations cost no installation lookup.
+// gives for an empty owner. Each page that named a next page is asked
+// with the ETag of its last answer, so an unchanged page costs a 304, free
+// on GitHub's rate limit; the last page is always read in full (see
+// installPages). The installations listed are handed to the resolver's
+// app, so that the tokens for their organisations cost no installation
+// lookup.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
 	var allowed []string
 	var appID int64
@@ -383,6 +385,9 @@ func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string
 	for link := path + "?per_page=100"; link != ""; {
 		key := strconv.FormatInt(appID, 10) + " " + link
 		prev, had := r.installs.get(key)
+		if _, more := orgx.NextQuery(prev.link); !more {
+			had = false // the last page: read in full (see installPages)
+		}
 		h := http.Header{"Accept": {"application/vnd.github+json"}}
 		if had {
 			h.Set("If-None-Match", prev.etag)

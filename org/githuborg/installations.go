@@ -6,10 +6,14 @@ import (
 )
 
 // installPages keeps each page of the GitHub App's installations a Reader
-// listed, with its ETag, so that the next Read lists them with
-// If-None-Match and an unchanged page costs a 304 Not Modified, which
-// GitHub does not count against the rate limit. Its keys name the app
-// (whose JWT asks) and the page's URL.
+// listed, with its ETag and Link header, so that the next Read asks again
+// with If-None-Match for a page that named a next page (Link rel="next"),
+// and an unchanged one costs a 304 Not Modified, which GitHub does not
+// count against the rate limit. The last page is always read in full: the
+// listing is a bare JSON array, so a new installation that starts a new
+// page leaves the last page's body, and so its ETag, the same; only its
+// Link header would say so, and a 304 need not send it. Its keys name the
+// app (whose JWT asks) and the page's URL.
 type installPages struct {
 	mu sync.Mutex
 	m  map[string]installPage
