@@ -266,13 +266,9 @@ func (a *Authorizer) checkApply(op string, items []ApplyItem) (map[*Criteria]mat
 		// this Authorizer cannot evaluate is refused whether or not its
 		// resource exists (else the answer would tell which refs
 		// exist). Each tree's params are read once, whatever its refs.
-		m, ok := compiled[it.Conditions]
-		if !ok {
-			var err error
-			if m, err = a.opts.Rules.compile(it.Conditions); err != nil {
-				return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
-			}
-			compiled[it.Conditions] = m
+		m, err := a.opts.Rules.compile(it.Conditions, compiled)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
 		// The work of applying a tree to a ref is bounded by the tree
 		// limits times what its rules read per ref; a batch whose sum

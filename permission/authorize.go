@@ -270,14 +270,9 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		if out[i].Result != Conditional || it.ResourceRef == "" || a.opts.Loaders[it.Permission.ResourceType] == nil {
 			continue
 		}
-		if _, done := compiled[c]; done {
-			continue
-		}
-		m, err := a.opts.Rules.compile(c)
-		if err != nil {
+		if _, err := a.opts.Rules.compile(c, compiled); err != nil {
 			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
 		}
-		compiled[c] = m
 	}
 	loaded, err := a.loadAll(ctx, op, want)
 	if err != nil {

@@ -52,11 +52,24 @@ func (m matcher) evaluate(resource any) (bool, error) {
 // compile checks every condition of c, which has been validated (its
 // rule is known, its params are the rule's and, when the rule can check
 // them without a resource, of the right shape), and prepares it for
-// evaluation. Its errors are InvalidArgument.
-func (r *Rules) compile(c *Criteria) (matcher, error) {
+// evaluation. Its errors are InvalidArgument. memo, when not nil, holds
+// the subtrees compiled so far in a batch, and gets c's: a subtree that
+// several trees share (Not(owner) and owner) is compiled once.
+func (r *Rules) compile(c *Criteria, memo map[*Criteria]matcher) (matcher, error) {
+	if m, ok := memo[c]; ok {
+		return m, nil
+	}
+	m, err := r.compileNode(c, memo)
+	if err == nil && memo != nil {
+		memo[c] = m
+	}
+	return m, err
+}
+
+func (r *Rules) compileNode(c *Criteria, memo map[*Criteria]matcher) (matcher, error) {
 	switch {
 	case c.Not != nil:
-		sub, err := r.compile(c.Not)
+		sub, err := r.compile(c.Not, memo)
 		if err != nil {
 			return matcher{}, err
 		}
@@ -72,7 +85,7 @@ func (r *Rules) compile(c *Criteria) (matcher, error) {
 		subs := make([]func(any) (bool, error), len(list))
 		cost := nodeCost
 		for i, e := range list {
-			m, err := r.compile(e)
+			m, err := r.compile(e, memo)
 			if err != nil {
 				return matcher{}, err
 			}
@@ -249,5 +262,22 @@ func newFoldSet(list []string) foldSet {
 
 func (s foldSet) has(v string) bool {
 	_, ok := s[foldKey(v)]
+	return ok
+}
+
+// hasBytes is has(string(b)); it may change b, and does not allocate
+// when b is ASCII.
+func (s foldSet) hasBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return s.has(string(b))
+		}
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	_, ok := s[string(b)]
 	return ok
 }

@@ -265,6 +265,24 @@ func TestAuthorizeCompilesConditionsOncePerRequest(t *testing.T) {
 	if out[0].Result != Allow || out[1].Result != Deny {
 		t.Errorf("answers %v, %v", out[0].Result, out[1].Result)
 	}
+	// apply-conditions: a subtree shared by several items' trees (owner
+	// in owner and Not(owner)) is compiled once per request.
+	reads = 0
+	owner := Rule(CatalogEntityResourceType, IsEntityOwner, map[string]any{"claims": []any{"group:default/team-a"}})
+	res, err := a.ApplyConditions(context.Background(), []ApplyItem{
+		{ID: "1", ResourceRefs: []string{"component:default/svc-0", "component:default/svc-1"}, ResourceType: CatalogEntityResourceType, Conditions: owner},
+		{ID: "2", ResourceRef: "component:default/svc-0", ResourceType: CatalogEntityResourceType, Conditions: Not(owner)},
+		{ID: "3", ResourceRef: "component:default/svc-1", ResourceType: CatalogEntityResourceType, Conditions: Not(owner)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads != 1 {
+		t.Errorf("a shared subtree was compiled %d times", reads)
+	}
+	if got := fmt.Sprintf("%v %v %v", res[0].Results, res[1].Result, res[2].Result); got != "[ALLOW DENY] DENY ALLOW" {
+		t.Errorf("answers %s", got)
+	}
 }
 
 // Metadata shares nothing with the Rules, however deep: changing a

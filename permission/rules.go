@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/catalog"
@@ -115,7 +116,7 @@ func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
 	// Every condition is checked (compiled) before any is evaluated:
 	// a tree with a bad leaf must be refused whatever the resource, not
 	// allow one and refuse another.
-	m, err := r.compile(c)
+	m, err := r.compile(c, nil)
 	if err != nil {
 		return false, err
 	}
@@ -365,20 +366,46 @@ func isEntityOwner(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 		if ns == "" {
 			ns = "default"
 		}
-		return set.has(fullRef(owner, "group", ns))
+		// The full ref is built in a buffer on the stack, not allocated
+		// for every entity.
+		var buf [128]byte
+		return set.hasBytes(appendFullRef(buf[:0], owner, "group", ns))
 	}, 0, nil
 }
 
-// fullRef completes a short entity ref ("team-a", "group:team-a",
-// "default/team-a") with the default kind and namespace.
-func fullRef(ref, kind, ns string) string {
+// appendFullRef appends a short entity ref ("team-a", "group:team-a",
+// "default/team-a") completed with the default kind and namespace, its
+// kind and namespace lower-cased, to b.
+func appendFullRef(b []byte, ref, kind, ns string) []byte {
 	if i := strings.IndexByte(ref, ':'); i >= 0 {
 		kind, ref = ref[:i], ref[i+1:]
 	}
 	if i := strings.IndexByte(ref, '/'); i >= 0 {
 		ns, ref = ref[:i], ref[i+1:]
 	}
-	return strings.ToLower(kind) + ":" + strings.ToLower(ns) + "/" + ref
+	b = appendLower(b, kind)
+	b = append(b, ':')
+	b = appendLower(b, ns)
+	b = append(b, '/')
+	return append(b, ref...)
+}
+
+// appendLower appends strings.ToLower(s) to b, without allocating when s
+// is ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 func hasAnnotation(p map[string]any) (func(*catalog.Entity) bool, int, error) {
