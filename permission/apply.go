@@ -296,13 +296,13 @@ func (a *Authorizer) checkApply(op string, items []ApplyItem) (map[*Criteria]mat
 // refs, and a resource that does not exist is DENY: a caller whose
 // conditions are fixed (the permission backend, relaying a policy's)
 // cannot tell from the answer which refs exist. The endpoint evaluates
-// conditions the caller sends, though, so any caller who admits can learn
-// whether a ref exists (Not of a condition that no entity meets is ALLOW
-// exactly for those that do) and read an entity's field values one
-// guess at a time (HAS_SPEC, HAS_ANNOTATION, IS_ENTITY_OWNER with
-// values of its choosing), as with Backstage's endpoint: who must admit
-// only callers trusted to read the resources, such as the permission
-// backend.
+// the conditions the caller sends, though, so any caller that who lets in
+// can learn whether a ref exists (Not of a condition that no entity meets
+// is ALLOW exactly for the refs that exist) and read an entity's field
+// values one guess at a time (HAS_SPEC, HAS_ANNOTATION, IS_ENTITY_OWNER
+// with values of its choosing). This is inherent to the protocol and the
+// same with Backstage's endpoint: who must let in only callers trusted
+// to read the resources, such as the permission backend.
 func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -401,7 +401,16 @@ func (r *Rules) Metadata(perms ...Permission) RulesMetadata {
 // slices (of any element type, as a schema written in Go may hold
 // []string or map[string]map[string]any) are copied at every level, so
 // that the copy shares nothing with v that could be changed through it.
-func cloneJSON(v any) any {
+// Past a depth no schema reaches (a value that contains itself, which
+// JSON cannot encode anyway), the rest is shared rather than copied
+// forever.
+func cloneJSON(v any) any { return cloneDepth(v, 0) }
+
+func cloneDepth(v any, depth int) any {
+	if depth > 1000 {
+		return v
+	}
+	depth++
 	switch x := v.(type) {
 	case map[string]any:
 		if x == nil {
@@ -409,7 +418,7 @@ func cloneJSON(v any) any {
 		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = cloneJSON(e)
+			out[k] = cloneDepth(e, depth)
 		}
 		return out
 	case []any:
@@ -418,7 +427,7 @@ func cloneJSON(v any) any {
 		}
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = cloneJSON(e)
+			out[i] = cloneDepth(e, depth)
 		}
 		return out
 	}
@@ -430,7 +439,7 @@ func cloneJSON(v any) any {
 		}
 		out := reflect.MakeMapWithSize(rv.Type(), rv.Len())
 		for it := rv.MapRange(); it.Next(); {
-			out.SetMapIndex(it.Key(), cloneValue(it.Value()))
+			out.SetMapIndex(it.Key(), cloneValue(it.Value(), depth))
 		}
 		return out.Interface()
 	case reflect.Slice:
@@ -439,19 +448,19 @@ func cloneJSON(v any) any {
 		}
 		out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
 		for i := range rv.Len() {
-			out.Index(i).Set(cloneValue(rv.Index(i)))
+			out.Index(i).Set(cloneValue(rv.Index(i), depth))
 		}
 		return out.Interface()
 	}
 	return v
 }
 
-// cloneValue is cloneJSON on an element of a typed map or slice.
-func cloneValue(v reflect.Value) reflect.Value {
+// cloneValue is cloneDepth on an element of a typed map or slice.
+func cloneValue(v reflect.Value, depth int) reflect.Value {
 	if v.Kind() == reflect.Interface && v.IsNil() {
 		return v
 	}
-	c := reflect.ValueOf(cloneJSON(v.Interface()))
+	c := reflect.ValueOf(cloneDepth(v.Interface(), depth))
 	if !c.IsValid() {
 		return reflect.Zero(v.Type())
 	}

@@ -315,4 +315,12 @@ func TestRulesMetadataSharesNothing(t *testing.T) {
 	if def.ParamSchemas["tier"]["enum"].([]string)[0] != "1" {
 		t.Errorf("the def's schema changed: %v", def.ParamSchemas)
 	}
+	// A schema that contains itself (which JSON cannot encode) is
+	// copied to a bounded depth, not forever.
+	cyclic := map[string]any{"type": "object"}
+	cyclic["self"] = cyclic
+	md = NewRules(RuleDef{Name: "C", ResourceType: "t", Params: []string{"p"}, ParamSchemas: map[string]map[string]any{"p": cyclic}}).Metadata()
+	if len(md.Rules) != 1 {
+		t.Errorf("rules %v", md.Rules)
+	}
 }

@@ -51,7 +51,11 @@ type Rules struct {
 }
 
 // NewRules returns a rule set holding defs. A later def with the same
-// resource type and name replaces an earlier one.
+// resource type and name replaces an earlier one. The catalog's rules
+// read each condition's params once per batch only in the Rules
+// [CatalogRules] returns and its [Rules.With] copies; their defs copied
+// into NewRules are applied with their Apply, which reads the params for
+// every resource.
 func NewRules(defs ...RuleDef) *Rules {
 	r := &Rules{by: make(map[[2]string]RuleDef, len(defs))}
 	for _, d := range defs {
