@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -141,19 +141,25 @@ type ApplyResponse struct {
 // does not exist is DENY. An item with ResourceRefs is answered with
 // Results, one per ref in the same order.
 //
-// Every item is checked before anything is loaded, so that the answer
-// does not depend on whether a resource exists: ApplyConditions returns
+// Every item is checked before anything is loaded, so that whether a
+// batch is refused does not depend on whether a resource exists (but see
+// [ApplyConditionsHandler] on what a caller choosing the conditions
+// learns): ApplyConditions returns
 // InvalidArgument for an empty batch, more than MaxItems checks (items
 // with one ref, plus every ref of an array), a missing, long or repeated
 // id, no ref or an empty one, both ResourceRef and ResourceRefs, a
 // resource type without a loader (every such type is named, as
 // Backstage's "Unexpected resource types"), or conditions of the wrong
 // shape, beyond the limits, on another resource type, or naming a rule or
-// parameter it does not know. A loader's failure is returned as in
-// [Authorizer.Authorize].
+// parameter it does not know, or conditions too costly for the refs
+// they are applied to (each tree's params are read once per batch, but
+// what a rule compares per resource, such as a long HAS_SPEC key, is
+// bounded: the sum over the items of that work times their refs). A
+// loader's failure is returned as in [Authorizer.Authorize].
 func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]ApplyResult, error) {
 	const op = "permission.ApplyConditions"
-	if err := a.checkApply(op, items); err != nil {
+	compiled, err := a.checkApply(op, items)
+	if err != nil {
 		return nil, err
 	}
 	var want refSet
@@ -181,7 +187,7 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 		}
 		// A ref the loader left out is a resource that does not exist:
 		// evaluate denies it, as it denies a nil one.
-		ok, err := a.opts.Rules.evaluate(it.Conditions, loaded[it.ResourceType][ref])
+		ok, err := compiled[it.Conditions].evaluate(loaded[it.ResourceType][ref])
 		if err != nil {
 			return "", &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
@@ -211,56 +217,70 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 	return out, nil
 }
 
-// checkApply checks a batch of ApplyConditions before anything is loaded.
-func (a *Authorizer) checkApply(op string, items []ApplyItem) error {
+// checkApply checks a batch of ApplyConditions before anything is
+// loaded, and returns each distinct condition tree compiled.
+func (a *Authorizer) checkApply(op string, items []ApplyItem) (map[*Criteria]matcher, error) {
 	if len(items) == 0 {
-		return errcode.New(errcode.InvalidArgument, op, "no items")
+		return nil, errcode.New(errcode.InvalidArgument, op, "no items")
 	}
 	ids := make(map[string]bool, len(items))
 	checks := 0
 	var unexpected []string
 	for i, it := range items {
 		if err := checkID(op, ids, i, it.ID); err != nil {
-			return err
+			return nil, err
 		}
 		switch {
 		case it.ResourceRef != "" && it.ResourceRefs != nil:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q has both a resourceRef and resourceRefs", it.ID)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q has both a resourceRef and resourceRefs", it.ID)
 		case it.ResourceRefs == nil && it.ResourceRef == "":
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q has no resourceRef", it.ID)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q has no resourceRef", it.ID)
 		case it.ResourceRefs != nil && len(it.ResourceRefs) == 0:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef is an empty array", it.ID)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef is an empty array", it.ID)
 		case slices.Contains(it.ResourceRefs, ""):
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef has an empty ref", it.ID)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef has an empty ref", it.ID)
 		case it.Conditions == nil:
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q has no conditions", it.ID)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q has no conditions", it.ID)
 		}
 		checks += max(1, len(it.ResourceRefs))
 		if checks > a.opts.MaxItems {
-			return errcode.Newf(errcode.InvalidArgument, op, "more than %d checks (items and their refs), the limit", a.opts.MaxItems)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "more than %d checks (items and their refs), the limit", a.opts.MaxItems)
 		}
 		if err := it.Conditions.Validate(a.opts.Limits); err != nil {
-			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
 		}
 		if a.opts.Loaders[it.ResourceType] == nil && !slices.Contains(unexpected, it.ResourceType) {
 			unexpected = append(unexpected, it.ResourceType)
 		}
 	}
 	if len(unexpected) > 0 {
-		return errcode.Newf(errcode.InvalidArgument, op, "unexpected resource types: %s", strings.Join(unexpected, ", "))
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "unexpected resource types: %s", strings.Join(unexpected, ", "))
 	}
+	compiled := make(map[*Criteria]matcher, len(items))
+	work := 0
 	for _, it := range items {
 		if !it.Conditions.resourceTypesAre(it.ResourceType) {
-			return errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: conditions on another resource type than %s", it.ID, it.ResourceType)
 		}
-		// Checked before anything is loaded: a tree this Authorizer
-		// cannot evaluate is refused whether or not its resource exists
-		// (else the answer would tell which refs exist).
-		if err := a.opts.Rules.check(it.Conditions); err != nil {
-			return &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		// Compiled (and so checked) before anything is loaded: a tree
+		// this Authorizer cannot evaluate is refused whether or not its
+		// resource exists (else the answer would tell which refs
+		// exist). Each tree's params are read once, whatever its refs.
+		m, err := a.opts.Rules.compile(it.Conditions, compiled)
+		if err != nil {
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "item " + it.ID, Err: err}
+		}
+		// The work of applying a tree to a ref is bounded by the tree
+		// limits times what its rules read per ref; a batch whose sum
+		// over its refs is beyond maxApplyWork is refused, before
+		// anything is loaded.
+		work += m.cost * max(1, len(it.ResourceRefs))
+		if work > maxApplyWork {
+			return nil, errcode.Newf(errcode.InvalidArgument, op,
+				"item %q: the conditions are too costly to apply to so many refs (their parameters times the refs exceed the limit of one request); send fewer refs or smaller conditions per request", it.ID)
 		}
 	}
-	return nil
+	return compiled, nil
 }
 
 // ApplyConditionsHandler serves [Authorizer.ApplyConditions] at POST
@@ -271,6 +291,18 @@ func (a *Authorizer) checkApply(op string, items []ApplyItem) error {
 // 401 (503 when it is Unavailable: keys that cannot be fetched). The body
 // is capped at 1 MiB; bad input answers 400 with Backstage's error body;
 // {"items":[]} answers {"items":[]}.
+//
+// A malformed tree is refused before anything is loaded, whatever the
+// refs, and a resource that does not exist is DENY: a caller whose
+// conditions are fixed (the permission backend, relaying a policy's)
+// cannot tell from the answer which refs exist. The endpoint evaluates
+// the conditions the caller sends, though, so any caller that who lets in
+// can learn whether a ref exists (Not of a condition that no entity meets
+// is ALLOW exactly for the refs that exist) and read an entity's field
+// values one guess at a time (HAS_SPEC, HAS_ANNOTATION, IS_ENTITY_OWNER
+// with values of its choosing). This is inherent to the protocol and the
+// same with Backstage's endpoint: who must let in only callers trusted
+// to read the resources, such as the permission backend.
 func ApplyConditionsHandler(a *Authorizer, who func(*http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -350,9 +382,9 @@ func (r *Rules) Metadata(perms ...Permission) RulesMetadata {
 	for _, d := range r.List() {
 		props := map[string]any{}
 		for _, p := range d.Params {
-			props[p] = maps.Clone(d.ParamSchemas[p])
-			if props[p] == nil {
-				props[p] = map[string]any{}
+			props[p] = map[string]any{}
+			if s := d.ParamSchemas[p]; s != nil {
+				props[p] = cloneJSON(s)
 			}
 		}
 		schema := map[string]any{"$schema": jsonSchemaDraft7, "type": "object", "properties": props, "additionalProperties": false}
@@ -363,6 +395,76 @@ func (r *Rules) Metadata(perms ...Permission) RulesMetadata {
 			ParamsSchema: schema, Params: slices.Clone(d.Params)})
 	}
 	return out
+}
+
+// cloneJSON returns a deep copy of a JSON-like value: its maps and
+// slices (of any element type, as a schema written in Go may hold
+// []string or map[string]map[string]any) are copied at every level, so
+// that the copy shares nothing with v that could be changed through it.
+// Past a depth no schema reaches (a value that contains itself, which
+// JSON cannot encode anyway), the rest is shared rather than copied
+// forever.
+func cloneJSON(v any) any { return cloneDepth(v, 0) }
+
+func cloneDepth(v any, depth int) any {
+	if depth > 1000 {
+		return v
+	}
+	depth++
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return x
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = cloneDepth(e, depth)
+		}
+		return out
+	case []any:
+		if x == nil {
+			return x
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneDepth(e, depth)
+		}
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map:
+		if rv.IsNil() {
+			return v
+		}
+		out := reflect.MakeMapWithSize(rv.Type(), rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			out.SetMapIndex(it.Key(), cloneValue(it.Value(), depth))
+		}
+		return out.Interface()
+	case reflect.Slice:
+		if rv.IsNil() {
+			return v
+		}
+		out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+		for i := range rv.Len() {
+			out.Index(i).Set(cloneValue(rv.Index(i), depth))
+		}
+		return out.Interface()
+	}
+	return v
+}
+
+// cloneValue is cloneDepth on an element of a typed map or slice.
+func cloneValue(v reflect.Value, depth int) reflect.Value {
+	if v.Kind() == reflect.Interface && v.IsNil() {
+		return v
+	}
+	c := reflect.ValueOf(cloneDepth(v.Interface(), depth))
+	if !c.IsValid() {
+		return reflect.Zero(v.Type())
+	}
+	return c.Convert(v.Type())
 }
 
 // MetadataHandler serves md at GET (and HEAD)

@@ -163,8 +163,9 @@ type AuthorizeResponse struct {
 
 // Authorize decides every item for who, in order. The policy is asked once
 // per distinct permission (a per-request decision cache); each distinct
-// resource is loaded once, in one call per resource type, and each
-// distinct (conditions, resource) pair evaluated once.
+// resource is loaded once, in one call per resource type, each distinct
+// condition tree's params read once (a claims array becomes a set), and
+// each distinct (conditions, resource) pair evaluated once.
 //
 // A service principal is allowed everything, as in Backstage: the policy
 // sees users only. A service acting on behalf of a user (Backstage's obo
@@ -261,14 +262,15 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 	// know fails whether or not its resource exists: a DENY for a missing
 	// resource and an error for an existing one would tell which refs
 	// exist.
-	checked := make(map[*Criteria]bool)
+	// Each tree is compiled once per request, so that its params are
+	// read once whatever the number of refs.
+	compiled := make(map[*Criteria]matcher)
 	for i, it := range items {
 		c := out[i].Conditions
-		if out[i].Result != Conditional || it.ResourceRef == "" || a.opts.Loaders[it.Permission.ResourceType] == nil || checked[c] {
+		if out[i].Result != Conditional || it.ResourceRef == "" || a.opts.Loaders[it.Permission.ResourceType] == nil {
 			continue
 		}
-		checked[c] = true
-		if err := a.opts.Rules.check(c); err != nil {
+		if _, err := a.opts.Rules.compile(c, compiled); err != nil {
 			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
 		}
 	}
@@ -304,7 +306,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		ok, done := evaluated[k]
 		if !done {
 			var err error
-			ok, err = a.opts.Rules.evaluate(cond, r)
+			ok, err = compiled[cond].evaluate(r)
 			if err != nil {
 				return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "evaluating the conditions of " + it.Permission.Name, Err: err}
 			}
@@ -449,6 +451,11 @@ type wireItem struct {
 	ID          string          `json:"id"`
 	Permission  Permission      `json:"permission"`
 	ResourceRef json.RawMessage `json:"resourceRef"`
+	// basicRefsIgnored: a resourceRef on a basic permission is checked
+	// for its shape and then ignored (each of its refs answered with the
+	// permission's decision), as authorize/by-name does, instead of
+	// refused.
+	basicRefsIgnored bool
 }
 
 // expand validates the handler's items and returns one Item per check,
@@ -484,7 +491,15 @@ func (a *Authorizer) expand(wire []wireItem) ([]Item, []int, error) {
 				return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "item %q: resourceRef must be a ref or an array of refs", w.ID)
 			}
 		}
-		if err := checkItem(w.ID, w.Permission, one != "" || len(many) > 0); err != nil {
+		hasRef := one != "" || len(many) > 0
+		if hasRef && w.basicRefsIgnored && w.Permission.Type != Resource {
+			// A basic permission is never CONDITIONAL: its decision
+			// does not depend on the resource, and each ref (an array
+			// is still answered with one result per ref) is asked
+			// without it.
+			hasRef, one, many = false, "", make([]string, len(many))
+		}
+		if err := checkItem(w.ID, w.Permission, hasRef); err != nil {
 			return nil, nil, err
 		}
 		if spans[i] < 0 {
@@ -613,7 +628,10 @@ type byNameItem struct {
 // warning per request when the Authorizer has a Logger). Every item
 // counts against MaxItems; the known ones are decided as [Handler]
 // decides them, with the same rules, limits and answers, in the items'
-// order.
+// order, except that a resourceRef on a name that is a basic permission
+// is ignored rather than refused, as Backstage's by-name does (a basic
+// permission is never CONDITIONAL, so the ref cannot change its answer;
+// an array of refs is still answered with one result per ref).
 func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, error), lookup func(name string) (Permission, bool)) http.Handler {
 	if lookup == nil {
 		lookup = Known
@@ -637,7 +655,7 @@ func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, e
 				denied[i] = it.ID
 				continue
 			}
-			known = append(known, wireItem{ID: it.ID, Permission: p, ResourceRef: it.ResourceRef})
+			known = append(known, wireItem{ID: it.ID, Permission: p, ResourceRef: it.ResourceRef, basicRefsIgnored: true})
 		}
 		if len(unknown) > 0 && a.opts.Logger != nil {
 			// One line per request, naming the first name.

@@ -703,6 +703,15 @@ func TestByNameHandlerBackstageBodies(t *testing.T) {
 			200, `{"items":[{"id":"1","result":["DENY","ALLOW"]}]}`, []Permission{MustKnown(CatalogEntityRead)}},
 		{"order kept, known and unknown mixed", `{"items":[{"id":"a","name":"unknown.one"},{"id":"b","name":"known.basic"},{"id":"c","name":"unknown.two"}]}`,
 			200, `{"items":[{"id":"a","result":"DENY"},{"id":"b","result":"ALLOW"},{"id":"c","result":"DENY"}]}`, []Permission{registry["known.basic"]}},
+		// Backstage's by-name accepts a ref with a basic permission's
+		// name (a basic permission is never CONDITIONAL): it is ignored,
+		// where /authorize refuses it.
+		{"a basic permission with a ref, the ref ignored", `{"items":[{"id":"1","name":"catalog.entity.read","resourceRef":"component:default/svc-0"},{"id":"2","name":"catalog.entity.create","resourceRef":"component:default/svc-1"}]}`,
+			200, `{"items":[{"id":"1","result":"ALLOW"},{"id":"2","result":"ALLOW"}]}`, []Permission{MustKnown(CatalogEntityRead), MustKnown(CatalogEntityCreate)}},
+		{"a basic permission with a ref array, one result per ref", `{"items":[{"id":"1","name":"catalog.entity.create","resourceRef":["component:default/svc-1","component:default/svc-0"]}]}`,
+			200, `{"items":[{"id":"1","result":["ALLOW","ALLOW"]}]}`, []Permission{MustKnown(CatalogEntityCreate)}},
+		{"a basic permission with a ref of the wrong type", `{"items":[{"id":"1","name":"catalog.entity.create","resourceRef":42}]}`, 400, "", nil},
+		{"a basic permission with an empty ref array", `{"items":[{"id":"1","name":"catalog.entity.create","resourceRef":[]}]}`, 400, "", nil},
 		{"an invalid body", `{"items":[{"id":1,"name":42}]}`, 400, "", nil},
 		{"a repeated id", `{"items":[{"id":"a","name":"unknown.one"},{"id":"a","name":"known.basic"}]}`, 400, "", nil},
 		{"unknown names count against MaxItems", manyUnknown(1001), 400, "", nil},

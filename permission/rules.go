@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/catalog"
@@ -44,10 +45,17 @@ type RuleDef struct {
 // empty; [CatalogRules] returns the catalog's.
 type Rules struct {
 	by map[[2]string]RuleDef
+	// compilers prepare the params of the catalog's rules once per
+	// condition (see compile); a def that replaces one loses it.
+	compilers map[[2]string]ruleCompiler
 }
 
 // NewRules returns a rule set holding defs. A later def with the same
-// resource type and name replaces an earlier one.
+// resource type and name replaces an earlier one. The catalog's rules
+// read each condition's params once per batch only in the Rules
+// [CatalogRules] returns and its [Rules.With] copies; their defs copied
+// into NewRules are applied with their Apply, which reads the params for
+// every resource.
 func NewRules(defs ...RuleDef) *Rules {
 	r := &Rules{by: make(map[[2]string]RuleDef, len(defs))}
 	for _, d := range defs {
@@ -58,12 +66,14 @@ func NewRules(defs ...RuleDef) *Rules {
 
 // With returns a copy of r with defs added.
 func (r *Rules) With(defs ...RuleDef) *Rules {
-	n := &Rules{by: maps.Clone(r.by)}
+	n := &Rules{by: maps.Clone(r.by), compilers: maps.Clone(r.compilers)}
 	if n.by == nil {
 		n.by = map[[2]string]RuleDef{}
 	}
 	for _, d := range defs {
-		n.by[[2]string{d.ResourceType, d.Name}] = d
+		k := [2]string{d.ResourceType, d.Name}
+		n.by[k] = d
+		delete(n.compilers, k)
 	}
 	return n
 }
@@ -107,23 +117,14 @@ func (r *Rules) Evaluate(c *Criteria, resource any) (bool, error) {
 	if err := c.Validate(Limits{}); err != nil {
 		return false, err
 	}
-	// Every condition is checked before any is evaluated: evaluation
-	// short-circuits, and a tree with a bad leaf must be refused whatever
-	// the resource, not allow one and refuse another.
-	if err := r.check(c); err != nil {
+	// Every condition is checked (compiled) before any is evaluated:
+	// a tree with a bad leaf must be refused whatever the resource, not
+	// allow one and refuse another.
+	m, err := r.compile(c, nil)
+	if err != nil {
 		return false, err
 	}
-	return r.evaluate(c, resource)
-}
-
-// evaluate applies c, which has been validated and checked, to resource.
-// A resource that does not exist (nil, or a typed nil such as a nil
-// *catalog.Entity) is never matched.
-func (r *Rules) evaluate(c *Criteria, resource any) (bool, error) {
-	if missing(resource) {
-		return false, nil
-	}
-	return r.eval(c, resource)
+	return m.evaluate(resource)
 }
 
 // missing reports whether a loaded resource stands for one that does not
@@ -137,44 +138,6 @@ func missing(resource any) bool {
 		return v.IsNil()
 	}
 	return false
-}
-
-// check reports the first condition of c whose rule is unknown or whose
-// params are not the rule's.
-func (r *Rules) check(c *Criteria) error {
-	const op = "permission.Evaluate"
-	switch {
-	case c.Not != nil:
-		return r.check(c.Not)
-	case c.Condition == nil:
-		for _, e := range append(c.AllOf[:len(c.AllOf):len(c.AllOf)], c.AnyOf...) {
-			if err := r.check(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	cond := c.Condition
-	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
-	if !ok {
-		return errcode.Newf(errcode.InvalidArgument, op, "no rule %s for resource type %s", cond.Rule, cond.ResourceType)
-	}
-	for _, p := range def.Required {
-		if _, ok := cond.Params[p]; !ok {
-			return errcode.Newf(errcode.InvalidArgument, op, "rule %s needs the parameter %q", def.Name, p)
-		}
-	}
-	for p := range cond.Params {
-		if !slices.Contains(def.Params, p) {
-			return errcode.Newf(errcode.InvalidArgument, op, "rule %s has no parameter %q", def.Name, p)
-		}
-	}
-	if def.CheckParams != nil {
-		if err := checkParams(def, cond.Params); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // checkParams runs def.CheckParams, turning a panic into an error.
@@ -196,38 +159,6 @@ func errMsg(err error) string {
 		return e.Msg
 	}
 	return err.Error()
-}
-
-func (r *Rules) eval(c *Criteria, resource any) (bool, error) {
-	const op = "permission.Evaluate"
-	switch {
-	case c.Not != nil:
-		ok, err := r.eval(c.Not, resource)
-		return !ok && err == nil, err
-	case c.AllOf != nil, c.AnyOf != nil:
-		// Every branch is evaluated, without short-circuit: a rule that
-		// can report bad params only when applied (no CheckParams) then
-		// fails the tree for every resource, instead of allowing one
-		// and refusing another.
-		all, some := true, false
-		for _, e := range append(c.AllOf[:len(c.AllOf):len(c.AllOf)], c.AnyOf...) {
-			ok, err := r.eval(e, resource)
-			if err != nil {
-				return false, err
-			}
-			all, some = all && ok, some || ok
-		}
-		if c.AllOf != nil {
-			return all, nil
-		}
-		return some, nil
-	}
-	cond := c.Condition
-	def, ok := r.Lookup(cond.ResourceType, cond.Rule)
-	if !ok { // checked by Evaluate; kept so that eval never applies an unknown rule
-		return false, errcode.Newf(errcode.InvalidArgument, op, "no rule %s for resource type %s", cond.Rule, cond.ResourceType)
-	}
-	return apply(def, resource, cond.Params)
 }
 
 // apply runs a rule, turning a panic into an error: a rule that cannot
@@ -284,60 +215,99 @@ func CatalogRules() *Rules {
 			"value": str("Value of the given property to match on"),
 		}
 	}
-	return NewRules(
-		RuleDef{Name: IsEntityOwner, ResourceType: rt, Description: "Allow entities owned by a specified claim",
-			Params: []string{"claims"}, Required: []string{"claims"}, Apply: entityRule(isEntityOwner), CheckParams: entityParams(isEntityOwner),
-			ParamSchemas: map[string]map[string]any{"claims": strs("List of claims to match at least one on within ownedBy")}},
-		RuleDef{Name: HasAnnotation, ResourceType: rt, Description: "Allow entities with the specified annotation",
-			Params: []string{"annotation", "value"}, Required: []string{"annotation"}, Apply: entityRule(hasAnnotation), CheckParams: entityParams(hasAnnotation),
-			ParamSchemas: map[string]map[string]any{"annotation": str("Name of the annotation to match on"), "value": str("Value of the annotation to match on")}},
-		RuleDef{Name: IsEntityKind, ResourceType: rt, Description: "Allow entities matching a specified kind",
-			Params: []string{"kinds"}, Required: []string{"kinds"}, Apply: entityRule(isEntityKind), CheckParams: entityParams(isEntityKind),
-			ParamSchemas: map[string]map[string]any{"kinds": strs("List of kinds to match at least one of")}},
-		RuleDef{Name: HasLabel, ResourceType: rt, Description: "Allow entities with the specified label",
-			Params: []string{"label"}, Required: []string{"label"}, Apply: entityRule(hasLabel), CheckParams: entityParams(hasLabel),
-			ParamSchemas: map[string]map[string]any{"label": str("Name of the label to match on")}},
-		RuleDef{Name: HasMetadata, ResourceType: rt, Description: "Allow entities with the specified metadata subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasMetadata), CheckParams: entityParams(hasMetadata),
-			ParamSchemas: property("metadata")},
-		RuleDef{Name: HasSpec, ResourceType: rt, Description: "Allow entities with the specified spec subfield",
-			Params: []string{"key", "value"}, Required: []string{"key"}, Apply: entityRule(hasSpec), CheckParams: entityParams(hasSpec),
-			ParamSchemas: property("spec")},
-	)
+	type rule struct {
+		def  RuleDef
+		comp entityCompiler
+	}
+	rules := []rule{
+		{RuleDef{Name: IsEntityOwner, ResourceType: rt, Description: "Allow entities owned by a specified claim",
+			Params: []string{"claims"}, Required: []string{"claims"},
+			ParamSchemas: map[string]map[string]any{"claims": strs("List of claims to match at least one on within ownedBy")}}, isEntityOwner},
+		{RuleDef{Name: HasAnnotation, ResourceType: rt, Description: "Allow entities with the specified annotation",
+			Params: []string{"annotation", "value"}, Required: []string{"annotation"},
+			ParamSchemas: map[string]map[string]any{"annotation": str("Name of the annotation to match on"), "value": str("Value of the annotation to match on")}}, hasAnnotation},
+		{RuleDef{Name: IsEntityKind, ResourceType: rt, Description: "Allow entities matching a specified kind",
+			Params: []string{"kinds"}, Required: []string{"kinds"},
+			ParamSchemas: map[string]map[string]any{"kinds": strs("List of kinds to match at least one of")}}, isEntityKind},
+		{RuleDef{Name: HasLabel, ResourceType: rt, Description: "Allow entities with the specified label",
+			Params: []string{"label"}, Required: []string{"label"},
+			ParamSchemas: map[string]map[string]any{"label": str("Name of the label to match on")}}, hasLabel},
+		{RuleDef{Name: HasMetadata, ResourceType: rt, Description: "Allow entities with the specified metadata subfield",
+			Params: []string{"key", "value"}, Required: []string{"key"},
+			ParamSchemas: property("metadata")}, hasProperty(metadataValue)},
+		{RuleDef{Name: HasSpec, ResourceType: rt, Description: "Allow entities with the specified spec subfield",
+			Params: []string{"key", "value"}, Required: []string{"key"},
+			ParamSchemas: property("spec")}, hasProperty(func(e *catalog.Entity, parts []string) any { return get(e.Spec, parts) })},
+	}
+	defs := make([]RuleDef, len(rules))
+	compilers := make(map[[2]string]ruleCompiler, len(rules))
+	for i, r := range rules {
+		// Apply and CheckParams are the compiler's, for a caller
+		// that applies a def alone or copies it into other Rules.
+		r.def.Apply, r.def.CheckParams = entityRule(r.comp), entityParams(r.comp)
+		defs[i] = r.def
+		compilers[[2]string{r.def.ResourceType, r.def.Name}] = entityMatcher(r.comp)
+	}
+	out := NewRules(defs...)
+	out.compilers = compilers
+	return out
 }
 
-func hasMetadata(e *catalog.Entity, p map[string]any) (bool, error) {
-	return hasProperty(metadataTree(e), p)
-}
-
-func hasSpec(e *catalog.Entity, p map[string]any) (bool, error) { return hasProperty(e.Spec, p) }
-
-// entityParams checks a catalog rule's params by applying it to an empty
-// entity: each rule reads and checks its params before it looks at the
+// An entityCompiler checks a catalog rule's params and returns the rule
+// for them, with the bytes of its params it hashes or compares per
 // entity.
-func entityParams(f func(*catalog.Entity, map[string]any) (bool, error)) func(map[string]any) error {
+type entityCompiler func(params map[string]any) (match func(*catalog.Entity) bool, cost int, err error)
+
+// entityParams checks a catalog rule's params without an entity.
+func entityParams(comp entityCompiler) func(map[string]any) error {
 	return func(p map[string]any) error {
-		_, err := f(&catalog.Entity{}, p)
+		_, _, err := comp(p)
 		return err
 	}
 }
 
-func entityRule(f func(*catalog.Entity, map[string]any) (bool, error)) RuleFunc {
+// entityRule is a catalog rule as a RuleFunc: its params compiled for
+// one entity.
+func entityRule(comp entityCompiler) RuleFunc {
 	return func(resource any, params map[string]any) (bool, error) {
-		var e *catalog.Entity
-		switch r := resource.(type) {
-		case *catalog.Entity:
-			e = r
-		case catalog.Entity:
-			e = &r
-		default:
-			return false, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "catalog rule applied to a %T, not a catalog entity", resource)
+		match, _, err := comp(params)
+		if err != nil {
+			return false, err
 		}
-		if e == nil {
-			return false, nil
+		e, err := asEntity(resource)
+		if err != nil || e == nil {
+			return false, err
 		}
-		return f(e, params)
+		return match(e), nil
 	}
+}
+
+// entityMatcher is a catalog rule's compiler for [Rules.compile].
+func entityMatcher(comp entityCompiler) ruleCompiler {
+	return func(params map[string]any) (func(any) (bool, error), int, error) {
+		match, cost, err := comp(params)
+		if err != nil {
+			return nil, 0, err
+		}
+		return func(resource any) (bool, error) {
+			e, err := asEntity(resource)
+			if err != nil || e == nil {
+				return false, err
+			}
+			return match(e), nil
+		}, cost, nil
+	}
+}
+
+// asEntity returns the catalog entity a resource is.
+func asEntity(resource any) (*catalog.Entity, error) {
+	switch r := resource.(type) {
+	case *catalog.Entity:
+		return r, nil
+	case catalog.Entity:
+		return &r, nil
+	}
+	return nil, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "catalog rule applied to a %T, not a catalog entity", resource)
 }
 
 func paramErr(name, want string) error {
@@ -374,84 +344,147 @@ func stringsParam(p map[string]any, name string) ([]string, error) {
 	return nil, paramErr(name, "an array of strings")
 }
 
-func isEntityOwner(e *catalog.Entity, p map[string]any) (bool, error) {
+// isEntityOwner matches an entity some ownedBy relation of which (or, for
+// an entity without relations, whose spec.owner as a full ref) is one of
+// the claims, compared case-insensitively. The claims become a set once.
+func isEntityOwner(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 	claims, err := stringsParam(p, "claims")
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
-	for _, owner := range owners(e) {
-		for _, c := range claims {
-			if strings.EqualFold(owner, c) {
-				return true, nil
+	set := newFoldSet(claims)
+	return func(e *catalog.Entity) bool {
+		for _, r := range e.Relations {
+			if r.Type == "ownedBy" && set.has(r.TargetRef) {
+				return true
 			}
 		}
-	}
-	return false, nil
-}
-
-// owners returns the targets of e's ownedBy relations or, when it has
-// none, its spec.owner as a full ref.
-func owners(e *catalog.Entity) []string {
-	var out []string
-	for _, r := range e.Relations {
-		if r.Type == "ownedBy" {
-			out = append(out, r.TargetRef)
+		if len(e.Relations) > 0 {
+			return false
 		}
-	}
-	if len(e.Relations) > 0 {
-		return out
-	}
-	owner, _ := e.Spec["owner"].(string)
-	if owner == "" {
-		return nil
-	}
-	ns := e.Metadata.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	return []string{fullRef(owner, "group", ns)}
+		owner, _ := e.Spec["owner"].(string)
+		if owner == "" {
+			return false
+		}
+		ns := e.Metadata.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		// The full ref is built in a buffer on the stack, not allocated
+		// for every entity.
+		var buf [128]byte
+		return set.hasBytes(appendFullRef(buf[:0], owner, "group", ns))
+	}, 0, nil
 }
 
-// fullRef completes a short entity ref ("team-a", "group:team-a",
-// "default/team-a") with the default kind and namespace.
-func fullRef(ref, kind, ns string) string {
+// appendFullRef appends a short entity ref ("team-a", "group:team-a",
+// "default/team-a") completed with the default kind and namespace, its
+// kind and namespace lower-cased, to b.
+func appendFullRef(b []byte, ref, kind, ns string) []byte {
 	if i := strings.IndexByte(ref, ':'); i >= 0 {
 		kind, ref = ref[:i], ref[i+1:]
 	}
 	if i := strings.IndexByte(ref, '/'); i >= 0 {
 		ns, ref = ref[:i], ref[i+1:]
 	}
-	return strings.ToLower(kind) + ":" + strings.ToLower(ns) + "/" + ref
+	b = appendLower(b, kind)
+	b = append(b, ':')
+	b = appendLower(b, ns)
+	b = append(b, '/')
+	return append(b, ref...)
 }
 
-func hasAnnotation(e *catalog.Entity, p map[string]any) (bool, error) {
+// appendLower appends strings.ToLower(s) to b, without allocating when s
+// is ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func hasAnnotation(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 	name, _, err := stringParam(p, "annotation")
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
 	want, hasWant, err := stringParam(p, "value")
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
-	got, ok := e.Metadata.Annotations[name]
-	return ok && (!hasWant || got == want), nil
+	return func(e *catalog.Entity) bool {
+		got, ok := e.Metadata.Annotations[name]
+		return ok && (!hasWant || got == want)
+	}, len(name) + len(want), nil
 }
 
-func isEntityKind(e *catalog.Entity, p map[string]any) (bool, error) {
+func isEntityKind(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 	kinds, err := stringsParam(p, "kinds")
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
-	return slices.ContainsFunc(kinds, func(k string) bool { return strings.EqualFold(k, e.Kind) }), nil
+	set := newFoldSet(kinds)
+	return func(e *catalog.Entity) bool { return set.has(e.Kind) }, 0, nil
 }
 
-func hasLabel(e *catalog.Entity, p map[string]any) (bool, error) {
+func hasLabel(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 	name, _, err := stringParam(p, "label")
 	if err != nil {
-		return false, err
+		return nil, 0, err
 	}
-	_, ok := e.Metadata.Labels[name]
-	return ok, nil
+	return func(e *catalog.Entity) bool {
+		_, ok := e.Metadata.Labels[name]
+		return ok
+	}, len(name), nil
+}
+
+// metadataValue is the value at a key path (split at its dots) of e's
+// metadata as the catalog stores it (metadataTree), without building the
+// tree for the usual paths: a scalar field, or one label or annotation.
+func metadataValue(e *catalog.Entity, parts []string) any {
+	m := e.Metadata
+	var s string
+	switch parts[0] {
+	case "labels", "annotations":
+		if len(parts) == 1 {
+			return get(metadataTree(e), parts)
+		}
+		mm := m.Labels
+		if parts[0] == "annotations" {
+			mm = m.Annotations
+		}
+		v, ok := mm[parts[1]]
+		if !ok || len(parts) > 2 {
+			return nil
+		}
+		return v
+	case "name":
+		if len(parts) > 1 {
+			return nil
+		}
+		return m.Name
+	case "namespace":
+		s = m.Namespace
+	case "title":
+		s = m.Title
+	case "description":
+		s = m.Description
+	default:
+		return get(metadataTree(e), parts)
+	}
+	if s == "" || len(parts) > 1 {
+		return nil
+	}
+	return s
 }
 
 // metadataTree returns e's metadata as a JSON-like tree, as the catalog
@@ -498,43 +531,55 @@ func metadataTree(e *catalog.Entity) map[string]any {
 	return t
 }
 
-// hasProperty is Backstage's createPropertyRule: the value at the dotted
-// key path (lodash get); arrays contain value or are not empty, other
-// values equal value (===) or are truthy.
-func hasProperty(tree map[string]any, p map[string]any) (bool, error) {
-	key, _, err := stringParam(p, "key")
-	if err != nil {
-		return false, err
-	}
-	want, hasWant := p["value"]
-	if hasWant {
-		// null is refused: it would match every entity lacking the key
-		// (Backstage's schema takes a string).
-		switch want.(type) {
-		case string, bool, float64, int, int64:
-		default:
-			return false, paramErr("value", "a string, number or boolean")
-		}
-	}
+// get is lodash's get on a JSON-like tree, for a key path split at its
+// dots (objects only: a path through an array finds nothing).
+func get(tree map[string]any, parts []string) any {
 	var v any = tree
-	for part := range strings.SplitSeq(key, ".") {
+	for _, part := range parts {
 		m, ok := v.(map[string]any)
 		if !ok {
-			v = nil
-			break
+			return nil
 		}
 		v = m[part]
 	}
-	if list, ok := v.([]any); ok {
-		if hasWant {
-			return slices.ContainsFunc(list, func(e any) bool { return strictEqual(e, want) }), nil
+	return v
+}
+
+// hasProperty is Backstage's createPropertyRule over the values value
+// finds: the value at the dotted key path (lodash get); arrays contain
+// value or are not empty, other values equal value (===) or are truthy.
+// The key is split once.
+func hasProperty(value func(e *catalog.Entity, parts []string) any) entityCompiler {
+	return func(p map[string]any) (func(*catalog.Entity) bool, int, error) {
+		key, _, err := stringParam(p, "key")
+		if err != nil {
+			return nil, 0, err
 		}
-		return len(list) > 0, nil
+		want, hasWant := p["value"]
+		if hasWant {
+			// null is refused: it would match every entity lacking the key
+			// (Backstage's schema takes a string).
+			switch want.(type) {
+			case string, bool, float64, int, int64:
+			default:
+				return nil, 0, paramErr("value", "a string, number or boolean")
+			}
+		}
+		parts := strings.Split(key, ".")
+		return func(e *catalog.Entity) bool {
+			v := value(e, parts)
+			if list, ok := v.([]any); ok {
+				if hasWant {
+					return slices.ContainsFunc(list, func(e any) bool { return strictEqual(e, want) })
+				}
+				return len(list) > 0
+			}
+			if hasWant {
+				return strictEqual(v, want)
+			}
+			return truthy(v)
+		}, len(key) + valueSize(want), nil
 	}
-	if hasWant {
-		return strictEqual(v, want), nil
-	}
-	return truthy(v), nil
 }
 
 // strictEqual is JavaScript's === on JSON-like scalars; numbers compare
