@@ -14,8 +14,10 @@
 //   - GET  .../default-branch
 //   - GET  .../branches (filterText, boostMatches, paged); POST .../branches
 //   - GET  .../raw/{path}?at= (ETag, If-None-Match → 304)
-//   - GET  .../browse/{path}?at=&type=true (FILE or DIRECTORY; nothing
-//     else) and PUT .../browse/{path}
+//   - GET  .../browse/{path}?at=&type=true (FILE or DIRECTORY),
+//     GET .../browse/{dir}?at= (a page of the directory's own entries
+//     with their types, in "children"; not a file's lines) and
+//     PUT .../browse/{path}
 //     (multipart: content, message, branch, sourceCommitId, sourceBranch;
 //     one file per commit, as the real server; it needs
 //     X-Atlassian-Token: no-check)
