@@ -156,6 +156,7 @@ type Server struct {
 	srv        *httptest.Server
 	st         *repostore.Site[Stats] // its mutex guards the fields below too
 	searchMode SearchMode             // search.go
+	gitHTTPOff bool                   // git.go
 	access     repostore.Access       // groups, users and repository permissions (access.go)
 }
 
