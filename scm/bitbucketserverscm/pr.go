@@ -56,14 +56,28 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	rp := repoPath(r.Repo)
 	base := r.Base
 	if base == "" {
-		b, err := d.defaultBranch(ctx, hc, rp)
+		b, remembered, err := d.defaultBranch(ctx, hc, rp)
 		if err != nil {
 			return nil, err
 		}
 		pr, err := d.openPullRequest(ctx, hc, r, rp, b)
-		if err != nil {
-			// The branch may have been renamed or deleted: the next call
-			// looks it up again.
+		if err == nil {
+			return pr, nil
+		}
+		// The branch may have been renamed or deleted: the next call
+		// looks it up again. When the remembered one was not found
+		// (a missingError: nothing was written yet), this call does, and
+		// tries once more if the default branch changed.
+		d.forgetDefaultBranch(rp)
+		var me *missingError
+		if !remembered || !errors.As(err, &me) {
+			return nil, err
+		}
+		nb, _, lerr := d.defaultBranch(ctx, hc, rp)
+		if lerr != nil || nb == b {
+			return nil, err
+		}
+		if pr, err = d.openPullRequest(ctx, hc, r, rp, nb); err != nil {
 			d.forgetDefaultBranch(rp)
 		}
 		return pr, err

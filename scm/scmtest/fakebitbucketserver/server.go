@@ -277,6 +277,24 @@ func (s *Server) Branch(key, slug, branch string) (string, bool) {
 	return s.st.Branch(key, slug, branch)
 }
 
+// RenameBranch renames branch from to to (a repository setting that
+// named it, the default branch, follows), as a push that moves a branch
+// and deletes the old one does; from must exist and to must not.
+func (s *Server) RenameBranch(key, slug, from, to string) error {
+	return s.st.With(key, slug, func(rp *repostore.Repo) error {
+		id, ok := rp.Branches[from]
+		if _, taken := rp.Branches[to]; !ok || taken || !repostore.ValidBranchName(to) {
+			return fmt.Errorf("cannot rename branch %q to %q", from, to)
+		}
+		delete(rp.Branches, from)
+		rp.Branches[to] = id
+		if rp.DefaultBranch == from {
+			rp.DefaultBranch = to
+		}
+		return nil
+	})
+}
+
 // Files returns every file at ref (a branch, a commit id, or "" for the
 // default branch), sorted by path.
 func (s *Server) Files(key, slug, ref string) ([]fake.File, error) { return s.st.Files(key, slug, ref) }
