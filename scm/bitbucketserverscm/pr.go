@@ -2,7 +2,6 @@ package bitbucketserverscm
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -396,7 +395,7 @@ func (l *dirListing) typeOf(p string) (string, bool) {
 		return "", false
 	}
 	if t, ok := l.types[p]; ok {
-		return t, true
+		return t, t != "" // listed without a type: checkUpdate asks
 	}
 	return "", l.complete
 }
@@ -451,7 +450,7 @@ func (d *Driver) listDir(ctx context.Context, hc *http.Client, rp, dir, ref stri
 				if _, dup := l.types[full]; !dup {
 					found++
 				}
-				l.types[full] = cmp.Or(v.Type, "UNKNOWN")
+				l.types[full] = v.Type
 			}
 			// Data Center may show a chain of single directories as one
 			// entry ("a/b"): its first name is a directory.
