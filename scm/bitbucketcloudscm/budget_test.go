@@ -1,6 +1,7 @@
 package bitbucketcloudscm_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -483,5 +484,53 @@ func TestRerunComparesWithListings(t *testing.T) {
 	}
 	if pr.CommitID == "" || strings.HasPrefix(first, pr.CommitID) {
 		t.Errorf("pull request at %s; want a new commit on top of %s", pr.CommitID, first)
+	}
+}
+
+// TestMainBranchRelookedUpOnlyForAccess: a read with a remembered main
+// branch that is refused or finds nothing looks the main branch up again
+// (with the caller's credential); one that meets a rate limit, an outage
+// or the context's end returns that failure without a second call.
+func TestMainBranchRelookedUpOnlyForAccess(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   *fakekit.Fault
+		cancel  bool
+		code    errcode.Code
+		lookups int
+	}{
+		{"not found", &fakekit.Fault{Kind: scmtest.FaultNotFound}, false, errcode.NotFound, 1},
+		{"unauthorized", &fakekit.Fault{Kind: scmtest.FaultUnauthorized}, false, errcode.Unauthorized, 1},
+		{"rate limited", &fakekit.Fault{Kind: scmtest.FaultRateLimit, RetryAfter: time.Hour}, false, errcode.RateLimited, 0},
+		{"unavailable", &fakekit.Fault{Kind: scmtest.FaultServerError, Status: http.StatusServiceUnavailable}, false, errcode.Unavailable, 0},
+		{"canceled", nil, true, errcode.Canceled, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
+			defer fake.Close()
+			d, hc := driverFor(t, fake, nil)
+			if _, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: basicRepo, Path: "catalog-info.yaml"}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.fault != nil {
+				f := *tc.fault
+				f.Method, f.Path = http.MethodGet, "/2.0/repositories/"+workspace+"/"+scmtest.BasicRepo+"/src/"
+				fake.Inject(f)
+			}
+			ctx := t.Context()
+			if tc.cancel {
+				c, cancel := context.WithCancel(ctx)
+				cancel()
+				ctx = c
+			}
+			fake.ResetStats()
+			_, err := d.ReadFile(ctx, hc, &driver.ReadFileRequest{Repo: basicRepo, Path: "catalog-info.yaml"})
+			if got := d.ErrorInfo(err).Code; got != tc.code {
+				t.Errorf("ReadFile = %v (%v); want %v", err, got, tc.code)
+			}
+			if got := repoGets(fake.Requests()); got != tc.lookups {
+				t.Errorf("%d main branch lookups after the failure; want %d", got, tc.lookups)
+			}
+		})
 	}
 }

@@ -2,12 +2,12 @@ package bitbucketcloudscm
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
@@ -97,19 +97,25 @@ func (d *Driver) rememberMainBranch(owner, name, branch string) {
 // The main branch is the same for every caller, but a remembered one was
 // not read with this caller's credential: it only names the ref of a
 // request that the caller's credential must pass on its own. When that
-// request fails (any error but a 304), the main branch is looked up again
-// with the caller's credential, so that a caller who may not read the
-// repository gets that lookup's refusal (which names no branch) and never
-// an error that names a branch she could not have learnt; do runs again
-// when the branch turns out to have changed.
+// request is refused or finds nothing (NotFound, PermissionDenied,
+// Unauthorized), the main branch is looked up again with the caller's
+// credential, so that a caller who may not read the repository gets that
+// lookup's refusal (which names no branch) and never an error that names
+// a branch she could not have learnt; do runs again when the branch
+// turns out to have changed (renamed or deleted). Any other failure (a
+// 304, a rate limit, an outage, a cancelled or expired context) is
+// returned as it is, without a second call into an API that just
+// failed: such an answer says nothing of the caller's access.
 func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo, ref string, do func(ref string) error) error {
 	if ref != "" {
 		return do(ref)
 	}
 	if b, ok := d.branches.get(repoKey(repo.Owner, repo.Name), d.now(), d.opts.MainBranchTTL); ok {
 		err := do(b)
-		if err == nil || isNotModified(err) {
-			return err
+		switch d.ErrorInfo(err).Code {
+		case errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
+		default:
+			return err // nil, a 304, or a failure that says nothing of access
 		}
 		fresh, ferr := d.mainBranch(ctx, hc, repo)
 		if ferr != nil {
@@ -125,11 +131,6 @@ func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo,
 		return err
 	}
 	return do(b)
-}
-
-func isNotModified(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotModified
 }
 
 // archiveRefused reports whether the archive download refused the

@@ -1,8 +1,11 @@
 package bitbucketserverscm_test
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/scm"
@@ -14,11 +17,38 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
-// Routes of the fake, as its Stats count them.
-const (
-	browseRoute = "GET /projects/{key}/repos/{slug}/browse/{path...}"
-	filesRoute  = "GET /projects/{key}/repos/{slug}/files/{path...}"
-)
+// checkCounter counts, through the client it wraps, the requests that
+// check Update changes: GET browse?type=true (one path's type) and the
+// listings, GET browse/{dir} without type and GET files/{dir}.
+type checkCounter struct {
+	next             http.RoundTripper
+	mu               sync.Mutex
+	checks, listings int
+}
+
+func (c *checkCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet {
+		p := r.URL.EscapedPath()
+		c.mu.Lock()
+		switch {
+		case strings.Contains(p, "/browse") && r.URL.Query().Get("type") == "true":
+			c.checks++
+		case strings.Contains(p, "/browse") || strings.Contains(p, "/files"):
+			c.listings++
+		}
+		c.mu.Unlock()
+	}
+	return c.next.RoundTrip(r)
+}
+
+// counted returns the driver and a client that counts its check requests.
+func counted(t *testing.T, e *env, opts *bitbucketserverscm.Options) (*bitbucketserverscm.Driver, *http.Client, *checkCounter) {
+	d, hc := driverFor(t, e.fake, opts)
+	c := &checkCounter{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)}
+	hc2 := *hc
+	hc2.Transport = c
+	return d, &hc2, c
+}
 
 // updateWorld is the test fake with conf/f01.txt..f10.txt, one/a.txt,
 // and the directory deep/dir/ on main.
@@ -36,52 +66,56 @@ func updateWorld(t *testing.T) *env {
 }
 
 // TestUpdateChangesListedByDirectory: the Update changes' files are
-// checked with one listing per directory holding two or more of them,
-// one browse?type=true for a directory holding one; a missing file, or a
-// directory, still fails before anything is written; a failed listing
-// falls back to the per-file checks.
+// checked with one listing of the directory's own entries per directory
+// holding two or more of them, one browse?type=true for a directory
+// holding one; a missing file, or a directory, still fails before
+// anything is written, and a complete listing tells it with no further
+// request; a failed listing falls back to the per-file checks.
 func TestUpdateChangesListedByDirectory(t *testing.T) {
-	upd := func(paths ...string) []scm.Change {
-		var ch []scm.Change
+	upd := func(paths ...string) []driver.Change {
+		var ch []driver.Change
 		for _, p := range paths {
-			ch = append(ch, scm.Change{Path: p, Action: scm.Update, Content: []byte("new " + p + "\n")})
+			ch = append(ch, driver.Change{Path: p, Action: driver.Update, Content: []byte("new " + p + "\n")})
 		}
 		return ch
 	}
-	ten := func(n int) []scm.Change { return updateChanges("conf", 10, "x")[:n] }
+	ten := func(n int) []driver.Change {
+		var ch []driver.Change
+		for _, c := range updateChanges("conf", 10, "x")[:n] {
+			ch = append(ch, driver.Change{Path: c.Path, Action: driver.Update, Content: c.Content})
+		}
+		return ch
+	}
 	for i, tc := range []struct {
-		name           string
-		changes        []scm.Change
-		fault          *fake.Fault
-		code           scm.ErrorCode
-		browse, listed int
+		name             string
+		changes          []driver.Change
+		fault            *fake.Fault
+		code             scm.ErrorCode
+		checks, listings int
 	}{
 		{"ten in one directory", ten(10), nil, scm.OK, 0, 1},
 		{"two directories", append(upd("one/a.txt"), ten(3)...), nil, scm.OK, 1, 1},
-		{"one missing among listed", append(ten(4), upd("conf/nope.txt")...), nil, scm.NotFound, 1, 1},
-		{"a directory among listed", upd("deep/dir", "deep/x"), nil, scm.InvalidArgument, 1, 1},
+		{"one missing among listed", append(ten(4), upd("conf/nope.txt")...), nil, scm.NotFound, 0, 1},
+		{"a directory among listed", upd("deep/dir", "deep/x"), nil, scm.InvalidArgument, 0, 1},
+		{"at the root", upd("catalog-info.yaml", "one"), nil, scm.InvalidArgument, 0, 1},
 		{"a missing directory", upd("gone/a", "gone/b"), nil, scm.NotFound, 1, 1},
-		{"listing fails", ten(3), &fake.Fault{Kind: scmtest.FaultServerError, Method: http.MethodGet,
-			Path: "/projects/ACME/repos/basic/files/"}, scm.OK, 3, 1},
+		{"listing fails", ten(3), &fake.Fault{Kind: scmtest.FaultUnprocessable, Method: http.MethodGet, Times: 1,
+			Path: "/projects/ACME/repos/basic/browse/conf"}, scm.OK, 3, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := updateWorld(t)
 			if tc.fault != nil {
 				e.fake.Inject(*tc.fault)
 			}
+			d, hc, c := counted(t, e, nil)
 			branch := fmt.Sprintf("upd/%d", i)
-			before := e.fake.Stats()
-			_, err := e.c.OpenPullRequest(t.Context(), &scm.PullRequestSpec{RepoURL: e.repoURL(scmtest.BasicRepo), Base: "main",
-				Branch: branch, Title: "Update", Changes: tc.changes})
-			if scm.Code(err) != tc.code {
-				t.Fatalf("OpenPullRequest = %v; want %v", err, tc.code)
+			_, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+				Base: "main", Branch: branch, Title: "Update", CommitMessage: "update", Changes: tc.changes})
+			if got := d.ErrorInfo(err).Code; got != tc.code {
+				t.Fatalf("OpenPullRequest = %v (%v); want %v", err, got, tc.code)
 			}
-			after := e.fake.Stats()
-			if n := after.Routes[browseRoute] - before.Routes[browseRoute]; n != tc.browse {
-				t.Errorf("%d browse?type=true checks; want %d", n, tc.browse)
-			}
-			if n := after.Routes[filesRoute] - before.Routes[filesRoute]; n < tc.listed || n > tc.listed*5 {
-				t.Errorf("%d listings; want %d (a failed one retried at most 4 times)", n, tc.listed)
+			if c.checks != tc.checks || c.listings != tc.listings {
+				t.Errorf("%d browse?type=true checks and %d listings; want %d and %d", c.checks, c.listings, tc.checks, tc.listings)
 			}
 			if _, ok := e.fake.Branch(project, scmtest.BasicRepo, branch); ok != (tc.code == scm.OK) {
 				t.Errorf("branch %s exists: %v; want %v (nothing written on failure)", branch, ok, tc.code == scm.OK)
@@ -91,38 +125,68 @@ func TestUpdateChangesListedByDirectory(t *testing.T) {
 }
 
 // TestUpdateChangesListingPages: a listing over several pages is read
-// until every path is found, at most k-1 pages for k paths; the paths
-// not found by then are checked one by one.
+// until every path is found or it ends, and stops after a page that
+// names none of them; the paths not found by then are checked one by
+// one: k paths never cost more than k+1 requests.
 func TestUpdateChangesListingPages(t *testing.T) {
 	for _, tc := range []struct {
-		name          string
-		paths         []string
-		pages, browse int
+		name             string
+		paths            []string
+		code             scm.ErrorCode
+		listings, checks int
 	}{
-		{"found on the first two pages", []string{"conf/f01.txt", "conf/f02.txt", "conf/f04.txt", "conf/f05.txt"}, 2, 0},
-		{"beyond the pages read", []string{"conf/f01.txt", "conf/f09.txt", "conf/f10.txt"}, 2, 2},
+		{"found on the first two pages", []string{"conf/f01.txt", "conf/f02.txt", "conf/f04.txt", "conf/f05.txt"}, scm.OK, 2, 0},
+		{"to the end", []string{"conf/f01.txt", "conf/f04.txt", "conf/f07.txt", "conf/f10.txt"}, scm.OK, 4, 0},
+		{"missing at the end", []string{"conf/f01.txt", "conf/f04.txt", "conf/f07.txt", "conf/nope"}, scm.NotFound, 4, 0},
+		{"a page names none", []string{"conf/f01.txt", "conf/f09.txt", "conf/f10.txt"}, scm.OK, 2, 2},
+		{"none on the first page", []string{"conf/f09.txt", "conf/f10.txt"}, scm.OK, 1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := updateWorld(t)
-			d, hc := driverFor(t, e.fake, &bitbucketserverscm.Options{FilesPageSize: 3})
+			d, hc, c := counted(t, e, &bitbucketserverscm.Options{FilesPageSize: 3})
 			var changes []driver.Change
 			for _, p := range tc.paths {
 				changes = append(changes, driver.Change{Path: p, Action: driver.Update, Content: []byte("new\n")})
 			}
-			before := e.fake.Stats()
 			_, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
 				Base: "main", Branch: "upd/pages", Title: "Update", CommitMessage: "update", Changes: changes})
-			if err != nil {
-				t.Fatal(err)
+			if got := d.ErrorInfo(err).Code; got != tc.code {
+				t.Fatalf("OpenPullRequest = %v (%v); want %v", err, got, tc.code)
 			}
-			after := e.fake.Stats()
-			if n := after.Routes[filesRoute] - before.Routes[filesRoute]; n != tc.pages {
-				t.Errorf("%d listing pages; want %d", n, tc.pages)
+			if c.listings != tc.listings || c.checks != tc.checks {
+				t.Errorf("%d listing pages and %d browse?type=true checks; want %d and %d", c.listings, c.checks, tc.listings, tc.checks)
 			}
-			if n := after.Routes[browseRoute] - before.Routes[browseRoute]; n != tc.browse {
-				t.Errorf("%d browse?type=true checks; want %d", n, tc.browse)
+			if n := c.listings + c.checks; n > len(tc.paths)+1 {
+				t.Errorf("checking %d paths cost %d requests; the bound is k+1", len(tc.paths), n)
 			}
 		})
+	}
+}
+
+// TestUpdateChangesRootOfALargeRepository: Update changes at the root of
+// a repository holding more than a page (1,000) of files under a
+// subdirectory cost one listing of the root's own entries, not a
+// recursive listing of the whole repository (3 requests for k=2 before).
+func TestUpdateChangesRootOfALargeRepository(t *testing.T) {
+	e := newEnv(t, "")
+	var files []fake.File
+	for i := range 1500 {
+		files = append(files, fake.File{Path: fmt.Sprintf("apps/f%04d.txt", i), Content: []byte("x\n")})
+	}
+	files = append(files, fake.File{Path: "catalog-info.yaml", Content: []byte("a\n")}, fake.File{Path: "mkdocs.yml", Content: []byte("b\n")})
+	if _, err := e.fake.Commit(project, scmtest.BasicRepo, "main", fakebitbucketserver.Commit{Message: "seed", Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	d, hc, c := counted(t, e, nil)
+	_, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+		Base: "main", Branch: "upd/root", Title: "Update", CommitMessage: "update", Changes: []driver.Change{
+			{Path: "catalog-info.yaml", Action: driver.Update, Content: []byte("n\n")},
+			{Path: "mkdocs.yml", Action: driver.Update, Content: []byte("n\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.listings != 1 || c.checks != 0 {
+		t.Errorf("checking 2 Update changes at the root cost %d listing pages and %d browse?type=true; want 1 and 0", c.listings, c.checks)
 	}
 }
 

@@ -46,9 +46,12 @@
 //     per repository for Options.DefaultBranchTTL, 1 minute) and, to check
 //     that the files of Update changes exist before anything is written
 //     (the branch included), 1 per directory holding them: GET
-//     files/{dir} for a directory holding two or more (10 Update changes
+//     browse/{dir} (the directory's own entries with their types, not
+//     recursive) for a directory holding two or more (10 Update changes
 //     in one directory: 14 requests, was 23), browse?type=true for one
-//     holding one. With an existing branch: one more to look for
+//     holding one. A directory of more than 1,000 entries may cost more
+//     pages, and then k Update changes in it cost at most k+1 requests
+//     (k+1 only when a page read names none of them). With an existing branch: one more to look for
 //     an open pull request, and, when Base is named and none is open, one
 //     more to check that Base exists before any commit. 10 files on a new
 //     branch from the default branch: 14.

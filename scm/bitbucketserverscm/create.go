@@ -41,9 +41,10 @@ func (d *Driver) GrantsAccess() bool { return true }
 // by the portable client. A repository of that name in the project (409)
 // is AlreadyExists. A push that fails leaves the repository created and
 // empty, and the error says so: an instance whose administrator turned
-// off Git over HTTP(S) answers the push 404 or 403; the REST API's one
-// file per commit is not used instead, as it would make a commit per file
-// and drop the modes.
+// off Git over HTTP(S) answers the ref advertisement 200 with git's ERR
+// packet ("SCM access over HTTP(S) has been disabled"), which is
+// PermissionDenied quoting it; the REST API's one file per commit is not
+// used instead, as it would make a commit per file and drop the modes.
 //
 // Each access grant costs one request after the push: PUT
 // .../repos/{slug}/permissions/groups or .../permissions/users with the
@@ -77,6 +78,11 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	if out.Name == "" {
 		out.Owner, out.Name = projectKey(r.Owner), bbapi.Slug(r.Name)
 	}
+	// The push and the grants go to the slug Data Center gave the new
+	// repository, when it is one (the derived one otherwise).
+	if isSlug(v.Slug) {
+		repo.Name = v.Slug
+	}
 	rp := repoPath(repo)
 	pusher := &gitpush.Pusher{Vendor: "Bitbucket", Now: d.now}
 	if err := pusher.Push(ctx, hc, d.gitURL(repo), branch, pack); err != nil {
@@ -105,6 +111,21 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	}
 	out.DefaultBranch = branch
 	return &driver.CreatedRepository{Repository: out, CommitID: head}, nil
+}
+
+// isSlug reports whether s can be a repository slug: ASCII letters,
+// digits, ".", "_" and "-", not "." or "..", at most 128 bytes (the
+// answer is untrusted: it must not move the path elsewhere).
+func isSlug(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // serverPermission maps the portable permissions to Bitbucket Server's

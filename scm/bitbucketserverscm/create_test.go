@@ -1,7 +1,11 @@
 package bitbucketserverscm_test
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -205,4 +209,69 @@ func BenchmarkBitbucketServerCreateRepositoryAccess(b *testing.B) {
 		_, err := e.c.CreateRepository(b.Context(), u, &scm.RepositorySpec{Name: fmt.Sprintf("svc-%d", i+1), Access: access}, fsys)
 		return err
 	})
+}
+
+// TestCreateRepositoryGitHTTPDisabled: an instance with Git over HTTP(S)
+// turned off answers the ref advertisement with git's ERR packet: the
+// creation fails PermissionDenied, naming the created repository and
+// quoting the server, not an unreadable advertisement (Unknown).
+func TestCreateRepositoryGitHTTPDisabled(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.SetGitHTTP(false)
+	_, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "nohttp"}, createTree(2))
+	if scm.Code(err) != scm.PermissionDenied || !strings.Contains(err.Error(), project+"/nohttp was created") ||
+		!strings.Contains(err.Error(), "the server refused: SCM access over HTTP(S) has been disabled") {
+		t.Errorf("CreateRepository with Git over HTTP(S) off = %v (%v); want PermissionDenied quoting the server", err, scm.Code(err))
+	}
+	if strings.Contains(err.Error(), goodToken) {
+		t.Errorf("the error quotes the token: %v", err)
+	}
+	e.fake.SetGitHTTP(true)
+	if _, err := e.c.CreateRepository(t.Context(), e.fake.URL()+"/projects/"+project, &scm.RepositorySpec{Name: "withhttp"}, createTree(2)); err != nil {
+		t.Errorf("CreateRepository with Git over HTTP(S) on again: %v", err)
+	}
+}
+
+// renameTransport renames the repository a creation asks for, so that the
+// slug Data Center gives it differs from the one the driver would derive
+// from the requested name.
+type renameTransport struct {
+	next     http.RoundTripper
+	from, to string
+}
+
+func (rt *renameTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/repos") && r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		b = bytes.Replace(b, []byte(`"name":"`+rt.from+`"`), []byte(`"name":"`+rt.to+`"`), 1)
+		r = r.Clone(r.Context())
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	}
+	return rt.next.RoundTrip(r)
+}
+
+// TestCreateRepositoryUsesAnsweredSlug: the push and the access grants go
+// to the slug in Data Center's answer, not one derived from the name.
+func TestCreateRepositoryUsesAnsweredSlug(t *testing.T) {
+	e := newEnv(t, "")
+	e.fake.AddGroup("platform-devs")
+	d, hc := driverFor(t, e.fake, nil)
+	hc2 := *hc
+	hc2.Transport = &renameTransport{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport), from: "Svc One", to: "Svc Two"}
+	r, err := d.CreateRepository(t.Context(), &hc2, &driver.CreateRepositoryRequest{Owner: project, Name: "Svc One", CommitMessage: "init",
+		Files:  []driver.Change{{Path: "README.md", Content: []byte("# svc\n")}},
+		Access: []driver.AccessGrant{{Team: "platform-devs", Permission: "write"}}})
+	if err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if r.Repository.Name != "svc-two" {
+		t.Errorf("created %q; want svc-two", r.Repository.Name)
+	}
+	if head, ok := e.fake.Branch(project, "svc-two", "main"); !ok || head != r.CommitID {
+		t.Errorf("svc-two main = %q, %v; want %s (the push went elsewhere)", head, ok, r.CommitID)
+	}
 }

@@ -30,7 +30,9 @@ const (
 // within a minute of the default branch being changed may target the
 // previous one, as a request made a minute earlier would have. A
 // failed OpenPullRequest forgets the repository's entry (the branch may
-// have been renamed or deleted).
+// have been renamed or deleted); when the remembered branch was not
+// found and nothing was written, it looks the default branch up again
+// at once and, if it changed, tries once more on the new one.
 type branchMemo struct {
 	mu      sync.Mutex
 	entries map[string]branchEntry // by repository API path
@@ -49,8 +51,8 @@ func (d *Driver) branchTTL() time.Duration {
 }
 
 // defaultBranch returns the default branch of the repository at rp, from
-// the memo or with GET default-branch.
-func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) (string, error) {
+// the memo (remembered true) or with GET default-branch.
+func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) (branch string, remembered bool, err error) {
 	ttl := d.branchTTL()
 	now := d.now()
 	if ttl > 0 {
@@ -58,12 +60,12 @@ func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) 
 		e, ok := d.branches.entries[rp]
 		d.branches.mu.Unlock()
 		if ok && now.Before(e.until) {
-			return e.branch, nil
+			return e.branch, true, nil
 		}
 	}
 	var ref branchJSON
 	if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if ttl > 0 && ref.DisplayID != "" {
 		d.branches.mu.Lock()
@@ -83,7 +85,7 @@ func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) 
 		}
 		d.branches.entries[rp] = branchEntry{branch: ref.DisplayID, until: now.Add(ttl)}
 	}
-	return ref.DisplayID, nil
+	return ref.DisplayID, false, nil
 }
 
 // forgetDefaultBranch drops the memo's entry of rp.

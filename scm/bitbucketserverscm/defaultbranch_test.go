@@ -13,6 +13,7 @@ import (
 	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 	"github.com/scmkit/scmkit/scm/scmtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/fakebitbucketserver"
 )
 
 const defaultBranchRoute = "GET /projects/{key}/repos/{slug}/default-branch"
@@ -76,5 +77,72 @@ func TestDefaultBranchMemo(t *testing.T) {
 	}
 	if _, ok := e.fake.Branch(project, scmtest.BasicRepo, "memo/refused"); ok {
 		t.Error("a refused caller created a branch")
+	}
+}
+
+// TestDefaultBranchMemoRenamed: when the remembered default branch was
+// renamed within the TTL, OpenPullRequest finds it missing before
+// writing anything, looks the default branch up again (one request) and
+// opens the pull request on the new one, instead of failing NotFound.
+func TestDefaultBranchMemoRenamed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes []driver.Change
+	}{
+		{"new file", []driver.Change{{Path: "memo/new.txt", Content: []byte("x\n")}}},
+		{"update changes", []driver.Change{{Path: "catalog-info.yaml", Action: driver.Update, Content: []byte("kind: x\n")},
+			{Path: "mkdocs.yml", Action: driver.Update, Content: []byte("site_name: x\n")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			if _, err := e.fake.Commit(project, scmtest.BasicRepo, "main", fakebitbucketserver.Commit{Message: "seed",
+				Files: []fake.File{{Path: "mkdocs.yml", Content: []byte("site_name: a\n")}}}); err != nil {
+				t.Fatal(err)
+			}
+			d, hc := driverFor(t, e.fake, nil)
+			req := func(branch string, changes []driver.Change) *driver.PullRequestRequest {
+				return &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo}, Branch: branch, Title: "t",
+					CommitMessage: "m", Changes: changes}
+			}
+			if _, err := d.OpenPullRequest(t.Context(), hc, req("memo/warm", []driver.Change{{Path: "memo/warm.txt", Content: []byte("x\n")}})); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.fake.RenameBranch(project, scmtest.BasicRepo, "main", "trunk"); err != nil {
+				t.Fatal(err)
+			}
+			before := e.fake.Stats().Routes[defaultBranchRoute]
+			pr, err := d.OpenPullRequest(t.Context(), hc, req("memo/after", tc.changes))
+			if err != nil || pr.Base != "trunk" {
+				t.Fatalf("OpenPullRequest after the default branch was renamed = %+v, %v; want a pull request to trunk", pr, err)
+			}
+			if n := e.fake.Stats().Routes[defaultBranchRoute] - before; n != 1 {
+				t.Errorf("%d default-branch lookups; want 1", n)
+			}
+			// The new default is remembered.
+			before = e.fake.Stats().Routes[defaultBranchRoute]
+			if pr, err := d.OpenPullRequest(t.Context(), hc, req("memo/again", []driver.Change{{Path: "memo/again.txt", Content: []byte("x\n")}})); err != nil || pr.Base != "trunk" {
+				t.Fatalf("OpenPullRequest again = %+v, %v; want a pull request to trunk", pr, err)
+			}
+			if n := e.fake.Stats().Routes[defaultBranchRoute] - before; n != 0 {
+				t.Errorf("%d default-branch lookups; want 0 (remembered)", n)
+			}
+		})
+	}
+}
+
+// TestDefaultBranchMemoNoRetry: a failure that is not a missing base (or
+// a base looked up just now) is returned as it is, with no second
+// look-up.
+func TestDefaultBranchMemoNoRetry(t *testing.T) {
+	e := newEnv(t, "")
+	d, hc := driverFor(t, e.fake, nil)
+	req := &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo}, Branch: "memo/x", Title: "t",
+		CommitMessage: "m", Changes: []driver.Change{{Path: "nope.txt", Action: driver.Update, Content: []byte("x\n")}}}
+	before := e.fake.Stats().Routes[defaultBranchRoute]
+	if _, err := d.OpenPullRequest(t.Context(), hc, req); d.ErrorInfo(err).Code != errcode.NotFound {
+		t.Fatalf("OpenPullRequest of a missing Update = %v; want NotFound", err)
+	}
+	if n := e.fake.Stats().Routes[defaultBranchRoute] - before; n != 1 {
+		t.Errorf("%d default-branch lookups; want 1 (a fresh look-up is not repeated)", n)
 	}
 }

@@ -55,14 +55,28 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	rp := repoPath(r.Repo)
 	base := r.Base
 	if base == "" {
-		b, err := d.defaultBranch(ctx, hc, rp)
+		b, remembered, err := d.defaultBranch(ctx, hc, rp)
 		if err != nil {
 			return nil, err
 		}
 		pr, err := d.openPullRequest(ctx, hc, r, rp, b)
-		if err != nil {
-			// The branch may have been renamed or deleted: the next call
-			// looks it up again.
+		if err == nil {
+			return pr, nil
+		}
+		// The branch may have been renamed or deleted: the next call
+		// looks it up again. When the remembered one was not found
+		// (a missingError: nothing was written yet), this call does, and
+		// tries once more if the default branch changed.
+		d.forgetDefaultBranch(rp)
+		var me *missingError
+		if !remembered || !errors.As(err, &me) {
+			return nil, err
+		}
+		nb, _, lerr := d.defaultBranch(ctx, hc, rp)
+		if lerr != nil || nb == b {
+			return nil, err
+		}
+		if pr, err = d.openPullRequest(ctx, hc, r, rp, nb); err != nil {
 			d.forgetDefaultBranch(rp)
 		}
 		return pr, err
@@ -313,13 +327,18 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 // checkUpdates checks that the files the Update changes name exist at
 // ref, which where names in errors, grouped by directory: a directory
 // with one of them costs one browse?type=true (checkUpdate); one with k
-// of them costs one listing, GET files/{dir}?at={ref}&limit=1000, its
-// pages read until every path is found or the list ends, at most k-1
-// pages (so never more than k checks would cost). A path the listing did
-// not show (missing, a directory, or beyond the pages read), or every
-// path of a directory whose listing failed, gets checkUpdate, whose
-// answer (NotFound, InvalidArgument, or Bitbucket's error) is the one
-// returned, as before.
+// of them costs one listing of the directory's own entries (not
+// recursive), GET browse/{dir}?at={ref}&limit=1000, which tells each
+// path's type. Its pages are read until every path is found or the list
+// ends, while the last page read named one of them (at most k pages).
+// When the listing ends, a path it does not name is missing (NotFound)
+// and one it names as a directory or submodule is InvalidArgument, with
+// no further request. A path not found in the pages read, or every path
+// of a directory whose listing failed, gets checkUpdate, whose answer
+// (NotFound, InvalidArgument, or Bitbucket's error) is the one returned.
+// So k paths cost 1 request when the directory has at most 1,000
+// entries, and never more than k+1: k+1 only when the directory holds
+// more than one page of entries and a page read names none of them.
 func (d *Driver) checkUpdates(ctx context.Context, hc *http.Client, rp string, changes []driver.Change, ref, where string) error {
 	var dirs []string
 	byDir := map[string][]string{}
@@ -340,13 +359,18 @@ func (d *Driver) checkUpdates(ctx context.Context, hc *http.Client, rp string, c
 	}
 	for _, dir := range dirs {
 		paths := byDir[dir]
-		var listed map[string]bool
+		var l *dirListing
 		if len(paths) > 1 {
-			listed = d.listedFiles(ctx, hc, rp, dir, ref, paths, len(paths)-1)
+			l = d.listDir(ctx, hc, rp, dir, ref, paths)
 		}
 		for _, p := range paths {
-			if listed[p] {
+			switch t, known := l.typeOf(p); {
+			case known && t == "FILE":
 				continue
+			case known && t == "":
+				return &missingError{msg: fmt.Sprintf("file %q does not exist on %s (the change is Update); nothing was written", p, where)}
+			case known:
+				return &dirError{path: p}
 			}
 			if err := d.checkUpdate(ctx, hc, rp, p, ref, where); err != nil {
 				return err
@@ -356,45 +380,100 @@ func (d *Driver) checkUpdates(ctx context.Context, hc *http.Client, rp string, c
 	return nil
 }
 
-// listedFiles reads at most maxPages pages of GET files/{dir}?at={ref}
-// (recursive: every file under dir) and returns which of want it lists;
-// it stops once all are found. A failed read ends it with what it found
-// so far (nil at first): the caller checks the rest one by one.
-func (d *Driver) listedFiles(ctx context.Context, hc *http.Client, rp, dir, ref string, want []string, maxPages int) map[string]bool {
-	p := rp + "/files"
+// dirListing is what listDir learnt of a directory: the types of the
+// wanted paths it found ("FILE", "DIRECTORY", "SUBMODULE"), and whether
+// it read the whole directory.
+type dirListing struct {
+	types    map[string]string
+	complete bool
+}
+
+// typeOf returns p's type and true when the listing tells it: "" for a
+// path a complete listing does not hold.
+func (l *dirListing) typeOf(p string) (string, bool) {
+	if l == nil {
+		return "", false
+	}
+	if t, ok := l.types[p]; ok {
+		return t, t != "" // listed without a type: checkUpdate asks
+	}
+	return "", l.complete
+}
+
+// browseDirJSON is the answer of GET browse/{dir} for a directory: a
+// page of its entries, each named relative to it.
+type browseDirJSON struct {
+	Children *struct {
+		pageJSON[struct {
+			Path struct {
+				ToString string `json:"toString"`
+			} `json:"path"`
+			Type string `json:"type"`
+		}]
+	} `json:"children"`
+}
+
+// listDir reads GET browse/{dir}?at={ref} (the directory's own entries
+// with their types) for the wanted paths, all in dir: it stops once all
+// are found, at the end of the listing, or after a page that names none
+// of them. A failed read, or an answer that is not a directory's, ends it
+// with what it found so far (nil at first): the caller checks the rest
+// one by one.
+func (d *Driver) listDir(ctx context.Context, hc *http.Client, rp, dir, ref string, want []string) *dirListing {
+	p, prefix := rp+"/browse", ""
 	if dir != "" {
-		p += "/" + httpx.EscapePath(dir)
+		p, prefix = p+"/"+httpx.EscapePath(dir), dir+"/"
 	}
 	wanted := make(map[string]bool, len(want))
 	for _, w := range want {
 		wanted[w] = true
 	}
-	found := map[string]bool{}
+	var l *dirListing
 	start := 0
-	for range maxPages {
+	for range len(want) {
 		q := url.Values{"at": {ref}, "limit": {strconv.Itoa(d.opts.FilesPageSize)}}
 		if start > 0 {
 			q.Set("start", strconv.Itoa(start))
 		}
-		var page pageJSON[string]
-		if err := d.getJSON(ctx, hc, p, q, &page); err != nil {
-			return found
+		var b browseDirJSON
+		if err := d.getJSON(ctx, hc, p, q, &b); err != nil || b.Children == nil {
+			return l
 		}
-		for _, v := range page.Values {
-			full := v
-			if dir != "" {
-				full = dir + "/" + v
-			}
+		if l == nil {
+			l = &dirListing{types: map[string]string{}}
+		}
+		found := 0
+		for _, v := range b.Children.Values {
+			name := v.Path.ToString
+			full := prefix + name
 			if wanted[full] {
-				found[full] = true
+				if _, dup := l.types[full]; !dup {
+					found++
+				}
+				l.types[full] = v.Type
+			}
+			// Data Center may show a chain of single directories as one
+			// entry ("a/b"): its first name is a directory.
+			if i := strings.IndexByte(name, '/'); i > 0 {
+				if w := prefix + name[:i]; wanted[w] {
+					if _, dup := l.types[w]; !dup {
+						found++
+					}
+					l.types[w] = "DIRECTORY"
+				}
 			}
 		}
-		if len(found) == len(wanted) || page.IsLastPage || page.NextPageStart == nil || *page.NextPageStart <= start {
-			break
+		c := b.Children
+		if c.IsLastPage {
+			l.complete = true
+			return l
 		}
-		start = *page.NextPageStart
+		if len(l.types) == len(wanted) || found == 0 || c.NextPageStart == nil || *c.NextPageStart <= start {
+			return l
+		}
+		start = *c.NextPageStart
 	}
-	return found
+	return l
 }
 
 // checkUpdate checks that p, which an Update change names, is a file at

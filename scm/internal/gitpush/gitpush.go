@@ -300,6 +300,9 @@ func (p *Pusher) advertisement(ctx context.Context, hc *http.Client, repoURL str
 	}
 	adv := packp.NewAdvRefs()
 	if err := adv.Decode(bytes.NewReader(body)); err != nil {
+		if err := refusal("GET info/refs", body); err != nil {
+			return nil, err
+		}
 		// go-git's error may quote the server's text: cleaned and capped.
 		return nil, gitProtocolError("GET info/refs", "an unreadable ref advertisement ("+clean(err.Error())+")", nil)
 	}
@@ -383,6 +386,9 @@ func (p *Pusher) parseReport(body []byte, band bool, ref plumbing.ReferenceName)
 	const what = "POST git-receive-pack"
 	var remote remoteMessages
 	report := body
+	if err := refusal(what, body); err != nil {
+		return true, err
+	}
 	if band {
 		if report, err = demux(body, &remote); err != nil {
 			return false, gitProtocolError(what, "an unreadable side-band answer ("+clean(err.Error())+")"+remote.suffix(), nil)
@@ -392,6 +398,9 @@ func (p *Pusher) parseReport(body []byte, band bool, ref plumbing.ReferenceName)
 	// copy goes into the error.
 	rs := packp.NewReportStatus()
 	if err := rs.Decode(bytes.NewReader(report)); err != nil {
+		if err := refusal(what, report); err != nil {
+			return true, err
+		}
 		return false, gitProtocolError(what, "an unreadable report-status ("+clean(err.Error())+")"+remote.suffix(), nil)
 	}
 	if rs.UnpackStatus != "ok" {
@@ -501,6 +510,29 @@ func (p *Pusher) gitCall(ctx context.Context, hc *http.Client, method, u string,
 		text += ": " + line
 	}
 	return nil, &errcode.Error{Code: cl.Code, Status: resp.StatusCode, RetryAt: cl.RetryAt, Msg: text}
+}
+
+// refusal returns the server's refusal when the first packet of body
+// (after the "# service=" header and its flush) is git's "ERR <message>"
+// packet, which a server sends in place of an answer: Bitbucket Data
+// Center with Git over HTTP(S) turned off answers the ref advertisement
+// "ERR SCM access over HTTP(S) has been disabled" with status 200. It is
+// PermissionDenied, with the message cleaned and cut short; nil when
+// there is no such packet.
+func refusal(what string, body []byte) error {
+	sc := pktline.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		b := sc.Bytes()
+		if len(b) != 0 && !bytes.HasPrefix(b, []byte("# service=")) {
+			return nil
+		}
+	}
+	// go-git's scanner stops at an ERR packet with its text.
+	var el *pktline.ErrorLine
+	if !errors.As(sc.Err(), &el) {
+		return nil
+	}
+	return &errcode.Error{Code: errcode.PermissionDenied, Msg: what + ": the server refused: " + clean(el.Text)}
 }
 
 // gitProtocolError is an answer of a git endpoint that does not follow

@@ -70,6 +70,9 @@ func TestReadReport(t *testing.T) {
 		{"another ref only", reportBody(t, "ok", false, "", st("refs/heads/other", "ok")), false, errcode.Unknown, "no status for refs/heads/main"},
 		{"not a report", []byte("<html>sign in</html>"), false, errcode.Unknown, "unreadable report-status"},
 		{"fatal error channel", []byte("0013\x03fatal: broken\n0000"), true, errcode.Unknown, "unreadable report-status"},
+		{"ERR packet", []byte("0016ERR push disabled\n0000"), false, errcode.PermissionDenied, "the server refused: push disabled"},
+		{"ERR packet in side-band", []byte("0016ERR push disabled\n0000"), true, errcode.PermissionDenied, "the server refused: push disabled"},
+		{"ERR packet inside the band", []byte("0016\x010011ERR no space\n0000"), true, errcode.PermissionDenied, "the server refused: no space"},
 		{"control characters in the reason", reportBody(t, "ok", false, "", st(main, "declined\x1b[31m")), false, errcode.PermissionDenied, "declined [31m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -298,5 +301,51 @@ func TestPushWithGitHTTPBackend(t *testing.T) {
 	if errcode.CodeOf(err) != errcode.PermissionDenied || !strings.Contains(err.Error(), "pre-receive hook declined") ||
 		!strings.Contains(err.Error(), "GH013: Repository rule violations found for refs/heads/trunk.") {
 		t.Errorf("push refused by a hook = %v; want PermissionDenied with the hook's message", err)
+	}
+}
+
+// TestPushERRPacket: Bitbucket Data Center with Git over HTTP(S) turned
+// off answers the ref advertisement 200 with git's ERR packet ("fatal:
+// remote error: SCM access over HTTP(S) has been disabled" in git): the
+// push is PermissionDenied quoting the server, with or without the
+// "# service=" header, and a long or hostile message is cleaned and cut.
+func TestPushERRPacket(t *testing.T) {
+	const disabled = "SCM access over HTTP(S) has been disabled"
+	for _, tc := range []struct {
+		name   string
+		header bool
+		msg    string
+		want   string
+	}{
+		{"after the service header", true, disabled, "GET info/refs: the server refused: " + disabled},
+		{"alone", false, disabled, "GET info/refs: the server refused: " + disabled},
+		{"hostile", true, "\x1b[2J" + strings.Repeat("A", 60000), "the server refused: [2JAAA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var b bytes.Buffer
+				e := pktline.NewEncoder(&b)
+				if tc.header {
+					e.EncodeString("# service=git-receive-pack\n")
+					e.Flush()
+				}
+				e.Encode([]byte("ERR " + tc.msg))
+				w.Header().Set("Content-Type", "application/x-git-receive-pack-advertisement")
+				w.Write(b.Bytes())
+			}))
+			t.Cleanup(srv.Close)
+			pack, err := Build([]driver.Change{{Path: "a.txt", Content: []byte("a")}}, "m", DefaultAuthor, time.Unix(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = (&Pusher{Vendor: "Bitbucket"}).Push(t.Context(), srv.Client(), srv.URL+"/scm/p/r.git", "main", pack)
+			s := fmt.Sprint(err)
+			if errcode.CodeOf(err) != errcode.PermissionDenied || !strings.Contains(s, tc.want) {
+				t.Errorf("Push = %.300q (%v); want PermissionDenied saying %q", s, errcode.CodeOf(err), tc.want)
+			}
+			if len(s) > 500 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.Contains(s, srv.URL) {
+				t.Errorf("Push = %d bytes %.200q...; want a short error without control characters or the URL", len(s), s)
+			}
+		})
 	}
 }

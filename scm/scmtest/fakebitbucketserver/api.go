@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -30,6 +31,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		"GET /branches":         s.listBranches,
 		"POST /branches":        s.createBranch,
 		"GET /raw/{path...}":    s.raw,
+		"GET /browse":           s.browse,
 		"GET /browse/{path...}": s.browse,
 		"PUT /browse/{path...}": s.editFile,
 		"GET /files":            s.files,
@@ -256,18 +258,68 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)
 	fake.Write(w, r, http.StatusOK, ct, e.Content)
 }
 
-// browse answers GET .../browse/{path}?type=true with the path's type;
-// the fake does not list directories nor page a file's lines.
+// browse answers GET .../browse/{path}?type=true with the path's type,
+// and GET .../browse/{dir} (the root without a path) with a page of the
+// directory's own entries, directories first, each by name, in
+// "children"; the fake does not page a file's lines.
 func (s *Server) browse(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {
-	if c, _, file := s.pathAt(w, r, rp, true); c != nil && r.URL.Query().Get("type") == "true" {
+	c, p, file := s.pathAt(w, r, rp, true)
+	switch {
+	case c == nil:
+	case r.URL.Query().Get("type") == "true":
 		t := "DIRECTORY"
 		if file {
 			t = "FILE"
 		}
 		s.writeJSON(w, r, http.StatusOK, map[string]any{"type": t})
-	} else if c != nil {
-		s.writeError(w, r, http.StatusNotImplemented, "", "The fake answers browse only with type=true.")
+	case file:
+		s.writeError(w, r, http.StatusNotImplemented, "", "The fake does not page a file's lines.")
+	default:
+		s.writeJSON(w, r, http.StatusOK, map[string]any{"path": pathJSON(p), "revision": r.URL.Query().Get("at"),
+			"children": values(r, children(c, p), 1000)})
 	}
+}
+
+// pathJSON is Bitbucket's path object.
+func pathJSON(p string) map[string]any {
+	comps := []string{}
+	if p != "" {
+		comps = strings.Split(p, "/")
+	}
+	name := ""
+	if len(comps) > 0 {
+		name = comps[len(comps)-1]
+	}
+	return map[string]any{"components": comps, "parent": strings.Join(comps[:max(len(comps)-1, 0)], "/"), "name": name,
+		"toString": p}
+}
+
+// children lists dir's own entries at c: directories first, then files
+// and submodules (their type), each named relative to dir.
+func children(c *repostore.Commit, dir string) []map[string]any {
+	dirs, files := map[string]bool{}, map[string]repostore.Entry{}
+	for _, fp := range repostore.Under(c.Files, dir) {
+		if dir != "" {
+			fp = strings.TrimPrefix(fp, dir+"/")
+		}
+		if first, _, ok := strings.Cut(fp, "/"); ok {
+			dirs[first] = true
+		} else {
+			files[fp] = c.Files[path.Join(dir, fp)]
+		}
+	}
+	var out []map[string]any
+	for _, n := range slices.Sorted(maps.Keys(dirs)) {
+		out = append(out, map[string]any{"path": pathJSON(n), "type": "DIRECTORY"})
+	}
+	for _, n := range slices.Sorted(maps.Keys(files)) {
+		e, t := files[n], "FILE"
+		if e.Special == gitobj.ModeCommit {
+			t = "SUBMODULE"
+		}
+		out = append(out, map[string]any{"path": pathJSON(n), "contentId": e.Blob, "type": t, "size": len(e.Content)})
+	}
+	return out
 }
 
 func (s *Server) files(w http.ResponseWriter, r *http.Request, rp *repostore.Repo) {

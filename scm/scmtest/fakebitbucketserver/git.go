@@ -1,8 +1,11 @@
 package fakebitbucketserver
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
@@ -20,6 +23,10 @@ import (
 // as the password); a missing or bad one gets 401 with
 // WWW-Authenticate: Basic realm="Atlassian Bitbucket". A push to an empty
 // repository keeps the default branch the repository was created with.
+// With Git over HTTP(S) turned off ([Server.SetGitHTTP]), both answer
+// 200 with git's ERR packet, as Data Center does (git prints "fatal:
+// remote error: SCM access over HTTP(S) has been disabled"); modelled on
+// that message, not recorded.
 func (s *Server) gitRoutes(mux *http.ServeMux) {
 	rv := &gitrecv.Receiver{Store: &s.st.Store, Agent: "git/2.45.2"}
 	prefix := s.opts.ContextPath + "/scm/{key}/{repo}"
@@ -31,6 +38,20 @@ func (s *Server) gitRoutes(mux *http.ServeMux) {
 // with the store unlocked (the receiver locks it).
 func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *repostore.Repo)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.st.Lock()
+		off := s.gitHTTPOff
+		s.st.Unlock()
+		if off {
+			ct := "application/x-git-receive-pack-advertisement"
+			if r.Method == http.MethodPost {
+				ct = "application/x-git-receive-pack-result"
+			}
+			var b bytes.Buffer
+			pktline.NewEncoder(&b).Encode([]byte("ERR SCM access over HTTP(S) has been disabled")) //nolint:errcheck // a short line
+			w.Header().Set("Content-Type", ct)
+			w.Write(b.Bytes()) //nolint:errcheck // the client went away
+			return
+		}
 		if s.st.Auth.Check(r) != repostore.AuthOK {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Atlassian Bitbucket"`)
 			gitrecv.Text(w, http.StatusUnauthorized, "Authentication failed. Please check your credentials and try again.")
@@ -48,4 +69,12 @@ func (s *Server) gitAuth(fn func(w http.ResponseWriter, r *http.Request, rp *rep
 		}
 		fn(w, r, rp)
 	}
+}
+
+// SetGitHTTP turns git's smart HTTP endpoints on (the default) or off, as
+// a Data Center administrator does with "HTTP(S) SCM hosting".
+func (s *Server) SetGitHTTP(on bool) {
+	s.st.Lock()
+	defer s.st.Unlock()
+	s.gitHTTPOff = !on
 }

@@ -14,8 +14,10 @@
 //   - GET  .../default-branch
 //   - GET  .../branches (filterText, boostMatches, paged); POST .../branches
 //   - GET  .../raw/{path}?at= (ETag, If-None-Match → 304)
-//   - GET  .../browse/{path}?at=&type=true (FILE or DIRECTORY; nothing
-//     else) and PUT .../browse/{path}
+//   - GET  .../browse/{path}?at=&type=true (FILE or DIRECTORY),
+//     GET .../browse/{dir}?at= (a page of the directory's own entries
+//     with their types, in "children"; not a file's lines) and
+//     PUT .../browse/{path}
 //     (multipart: content, message, branch, sourceCommitId, sourceBranch;
 //     one file per commit, as the real server; it needs
 //     X-Atlassian-Token: no-check)
@@ -154,6 +156,7 @@ type Server struct {
 	srv        *httptest.Server
 	st         *repostore.Site[Stats] // its mutex guards the fields below too
 	searchMode SearchMode             // search.go
+	gitHTTPOff bool                   // git.go
 	access     repostore.Access       // groups, users and repository permissions (access.go)
 }
 
@@ -272,6 +275,24 @@ func (s *Server) Commit(key, slug, branch string, c Commit) (string, error) {
 // Branch returns the commit id branch points at.
 func (s *Server) Branch(key, slug, branch string) (string, bool) {
 	return s.st.Branch(key, slug, branch)
+}
+
+// RenameBranch renames branch from to to (a repository setting that
+// named it, the default branch, follows), as a push that moves a branch
+// and deletes the old one does; from must exist and to must not.
+func (s *Server) RenameBranch(key, slug, from, to string) error {
+	return s.st.With(key, slug, func(rp *repostore.Repo) error {
+		id, ok := rp.Branches[from]
+		if _, taken := rp.Branches[to]; !ok || taken || !repostore.ValidBranchName(to) {
+			return fmt.Errorf("cannot rename branch %q to %q", from, to)
+		}
+		delete(rp.Branches, from)
+		rp.Branches[to] = id
+		if rp.DefaultBranch == from {
+			rp.DefaultBranch = to
+		}
+		return nil
+	})
 }
 
 // Files returns every file at ref (a branch, a commit id, or "" for the
