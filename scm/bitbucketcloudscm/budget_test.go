@@ -531,6 +531,17 @@ func TestMainBranchRelookedUpOnlyForAccess(t *testing.T) {
 			if got := repoGets(fake.Requests()); got != tc.lookups {
 				t.Errorf("%d main branch lookups after the failure; want %d", got, tc.lookups)
 			}
+			// The remembered branch was not read with this request's
+			// credential: a failure that is not the caller's own
+			// lookup's does not name it.
+			if tc.lookups == 0 && err != nil && strings.Contains(err.Error(), "/src/main") {
+				t.Errorf("the error names the remembered branch: %v", err)
+			}
+			if tc.code == errcode.RateLimited {
+				if _, ok := errcode.RetryAt(err); !ok {
+					t.Errorf("the rate limit's retry time was lost: %v", err)
+				}
+			}
 		})
 	}
 }

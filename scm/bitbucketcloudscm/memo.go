@@ -103,19 +103,27 @@ func (d *Driver) rememberMainBranch(owner, name, branch string) {
 // lookup's refusal (which names no branch) and never an error that names
 // a branch she could not have learnt; do runs again when the branch
 // turns out to have changed (renamed or deleted). Any other failure (a
-// 304, a rate limit, an outage, a cancelled or expired context) is
-// returned as it is, without a second call into an API that just
-// failed: such an answer says nothing of the caller's access.
+// rate limit, an outage, a cancelled or expired context) is returned with
+// its code and retry time but without its text (which may quote the
+// branch), without a second call into an API that just failed: such an
+// answer says nothing of the caller's access. A 304 is returned as it is.
 func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo, ref string, do func(ref string) error) error {
 	if ref != "" {
 		return do(ref)
 	}
 	if b, ok := d.branches.get(repoKey(repo.Owner, repo.Name), d.now(), d.opts.MainBranchTTL); ok {
 		err := do(b)
-		switch d.ErrorInfo(err).Code {
+		switch info := d.ErrorInfo(err); info.Code {
 		case errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
+		case errcode.OK, errcode.NotModified:
+			return err
 		default:
-			return err // nil, a 304, or a failure that says nothing of access
+			// A failure that says nothing of access: returned with its
+			// code and retry time, but not with its text, which may quote
+			// the request (and so the remembered branch) to a caller who
+			// may not read the repository.
+			return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
+				Msg: "reading at the repository's main branch failed (" + strings.ToLower(info.Code.String()) + ")"}
 		}
 		fresh, ferr := d.mainBranch(ctx, hc, repo)
 		if ferr != nil {
