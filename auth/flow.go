@@ -451,16 +451,19 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 	if key, ok := h.sessionKey(r); ok {
 		// Not the request's context: a browser that stops waiting (a tab
 		// closed while the provider's revocation is slow) must not keep
-		// the session. The session ends first; its tokens are revoked
-		// after, which a slow provider only delays.
+		// the session. The session ends first (within logoutLeaseWait
+		// when refreshes hold its lease); its tokens are revoked after,
+		// which a slow provider only delays.
 		ctx := context.WithoutCancel(r.Context())
 		s, err := h.endForLogout(ctx, key)
+		if s != nil {
+			// Deleted: revoke what it held, also when the store then
+			// failed (the retry would find nothing to revoke).
+			h.revoke(ctx, s)
+		}
 		if err != nil {
 			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
 			return
-		}
-		if s != nil {
-			h.revoke(ctx, s)
 		}
 	}
 	h.setCookie(w, "session", "", -1)
@@ -476,28 +479,50 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // endForLogout ends the session key and returns it as it was last
-// stored, with the tokens to revoke. It reads and deletes the session
-// holding its refresh lease, so that no refresh (on any replica) rotates
-// the tokens between the read and the delete: a refresh in flight is
-// waited for (at most its lease's lifetime), and its rotated tokens are
-// the ones read. When the lease cannot be had in that time, it ends the
-// session as end does and returns what a refresh wrote back, or what it
-// read first.
+// stored, with the tokens to revoke, once it is deleted (nil if it was
+// not). It first tries, briefly (logoutLeaseWait), to read and delete the
+// session holding its refresh lease, so that no refresh on any replica
+// rotates the tokens between the read and the delete: a refresh in
+// flight that ends meanwhile is waited for, and its rotated tokens are
+// the ones read. Refreshes that keep taking the lease (a provider that
+// hangs, several tabs) do not keep the session alive: after that wait the
+// session is deleted at once and then again once the lease is free (as
+// end does), and what a refresh wrote back in between is returned.
 func (h *Handler) endForLogout(ctx context.Context, key string) (*Session, error) {
-	if lease, err := h.refreshLease(ctx, key); err == nil {
+	wctx, cancel := context.WithTimeout(ctx, logoutLeaseWait)
+	lease, err := h.refreshLease(wctx, key)
+	cancel()
+	if err == nil {
 		s, _ := h.load(ctx, key)
 		err := h.store.Delete(ctx, key)
 		_ = h.store.Release(context.WithoutCancel(ctx), lease)
 		h.forget(key)
-		return s, err
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	s, _ := h.load(ctx, key)
-	latest, err := h.end(ctx, key)
-	if latest != nil {
+	if err := h.store.Delete(ctx, key); err != nil {
+		return nil, err
+	}
+	h.forget(key)
+	lease, err = h.refreshLease(ctx, key)
+	if err != nil {
+		return s, err // deleted, but a refresh in flight may write it back: the caller retries
+	}
+	if latest, _ := h.load(ctx, key); latest != nil {
 		s = latest
 	}
+	err = h.store.Delete(ctx, key)
+	_ = h.store.Release(context.WithoutCancel(ctx), lease)
+	h.forget(key)
 	return s, err
 }
+
+// logoutLeaseWait bounds how long a logout waits for a refresh in flight
+// before it deletes the session anyway.
+const logoutLeaseWait = 2 * time.Second
 
 // refreshLease takes the refresh lease of session key, waiting (up to
 // the lease's own lifetime) for a refresh that holds it to finish.
