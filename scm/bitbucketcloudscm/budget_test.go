@@ -545,3 +545,23 @@ func TestMainBranchRelookedUpOnlyForAccess(t *testing.T) {
 		})
 	}
 }
+
+// TestMainBranchKeepsAnswersToTheCaller: an answer the caller's own
+// credential was given at a remembered main branch (a directory where a
+// file was asked for, a file over the limit) keeps its text, as when the
+// branch is looked up.
+func TestMainBranchKeepsAnswersToTheCaller(t *testing.T) {
+	fake := newWorld(t, &fakebitbucketcloud.Options{Tokens: []string{accessToken}})
+	defer fake.Close()
+	d, hc := driverFor(t, fake, nil)
+	for i := range 2 { // looked up, then remembered
+		_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: basicRepo, Path: "templates/service"})
+		if err == nil || !strings.Contains(err.Error(), "is a directory") {
+			t.Errorf("read %d of a directory: %v; want the directory error", i+1, err)
+		}
+	}
+	_, err := d.ReadFile(t.Context(), hc, &driver.ReadFileRequest{Repo: basicRepo, Path: "README.md", MaxBytes: 4})
+	if err == nil || strings.Contains(err.Error(), "main branch failed") {
+		t.Errorf("a file over the limit at the remembered branch: %v; want the limit's own error", err)
+	}
+}

@@ -2,6 +2,7 @@ package bitbucketcloudscm
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -102,11 +103,13 @@ func (d *Driver) rememberMainBranch(owner, name, branch string) {
 // credential, so that a caller who may not read the repository gets that
 // lookup's refusal (which names no branch) and never an error that names
 // a branch she could not have learnt; do runs again when the branch
-// turns out to have changed (renamed or deleted). Any other failure (a
-// rate limit, an outage, a cancelled or expired context) is returned with
-// its code and retry time but without its text (which may quote the
-// branch), without a second call into an API that just failed: such an
-// answer says nothing of the caller's access. A 304 is returned as it is.
+// turns out to have changed (renamed or deleted). A rate limit, an outage
+// or a cancelled or expired context is returned with its code and retry
+// time but without its text (which may quote the branch), without a
+// second call into an API that just failed: such an answer says nothing
+// of the caller's access. Anything else (a 304, a directory where a file
+// was asked for, a limit) was answered to the caller's credential and is
+// returned as it is.
 func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo, ref string, do func(ref string) error) error {
 	if ref != "" {
 		return do(ref)
@@ -115,15 +118,16 @@ func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo,
 		err := do(b)
 		switch info := d.ErrorInfo(err); info.Code {
 		case errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
-		case errcode.OK, errcode.NotModified:
-			return err
-		default:
-			// A failure that says nothing of access: returned with its
-			// code and retry time, but not with its text, which may quote
-			// the request (and so the remembered branch) to a caller who
-			// may not read the repository.
+		case errcode.RateLimited, errcode.Unavailable, errcode.Canceled, errcode.DeadlineExceeded:
+			// Answered before the caller's credential was checked (or
+			// not at all): returned with its code and retry time, but
+			// not with its text, which may quote the request (and so the
+			// remembered branch) to a caller who may not read the
+			// repository.
 			return &errcode.Error{Code: info.Code, Status: info.Status, RetryAt: info.RetryAt,
-				Msg: "reading at the repository's main branch failed (" + strings.ToLower(info.Code.String()) + ")"}
+				Msg: "reading at the repository's main branch failed", Err: ctxErr(err)}
+		default:
+			return err // nil, a 304, or an answer the caller's credential was given (a directory, a limit)
 		}
 		fresh, ferr := d.mainBranch(ctx, hc, repo)
 		if ferr != nil {
@@ -149,4 +153,15 @@ func (d *Driver) archiveRefused(key string) bool {
 	}
 	_, ok := d.refusals.get(key, d.now(), d.opts.ArchiveRefusalTTL)
 	return ok
+}
+
+// ctxErr is the context error err wraps, if any, so that errors.Is still
+// finds context.Canceled or DeadlineExceeded in a sanitised error.
+func ctxErr(err error) error {
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
 }
