@@ -487,7 +487,7 @@ func (c *Client) wrap(ctx context.Context, cl *call, err error) error {
 // refWords finds a provider's words for a ref it does not know; urlLike
 // finds the URLs and paths an error quotes.
 var (
-	refWords = regexp.MustCompile(`(?i)\b(ref|commit|branch|revision)\b`)
+	refWords = regexp.MustCompile(`(?i)(^|[^\w.-])(ref|commit|branch|revision)([^\w.-]|$)`)
 	urlLike  = regexp.MustCompile(`(?i)(https?://|/)\S*`)
 )
 
@@ -502,9 +502,15 @@ func refHint(cl *call, e *errcode.Error) string {
 		cl.in == nil || cl.in.Kind == integrations.BitbucketServer {
 		return ""
 	}
-	// The provider's words, not the request line that may quote the
-	// repository, path or query (acme/prefect-flows, docs/reference.md).
-	if !refWords.MatchString(urlLike.ReplaceAllString(e.Error(), " ")) {
+	// The provider's words, not the request line or the names it may
+	// quote (acme/prefect-flows, docs/reference.md, a host ref.example.com).
+	text := urlLike.ReplaceAllString(e.Error(), " ")
+	for _, name := range []string{cl.loc.Path, cl.loc.Repo, cl.loc.Owner, cl.in.Host} {
+		if name != "" {
+			text = strings.ReplaceAll(text, name, " ")
+		}
+	}
+	if !refWords.MatchString(text) {
 		return ""
 	}
 	return "the URL's ref was read as " + strconv.Quote(cl.loc.Ref) + "; if the branch's name has a '/' in it, add ?at=<branch> to the URL"
