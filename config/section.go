@@ -45,16 +45,22 @@ type deferred struct {
 // of layers), sets that value after all: Backstage's usual layering,
 // ${VAR} in app-config.yaml and a literal in app-config.production.yaml.
 // Arrays are replaced whole when merged, so a later value of the
-// outermost array holding the path sets it too.
+// outermost array holding the path sets it too. Paths are compared as
+// the loader writes them (joinKey), so keys holding a dot match.
 func setLater(ds []deferred, layers []map[string]any) []deferred {
+	var set []map[string]bool // per layer, the paths it sets (an array: its own path)
 	out := ds[:0:0]
 	for _, d := range ds {
 		if d.err == nil && len(d.vars) > 0 {
+			if set == nil {
+				for _, tree := range layers {
+					set = append(set, layerPaths(tree))
+				}
+			}
 			p, _, _ := strings.Cut(d.path, "[")
-			parts := strings.Split(p, ".")
 			overridden := false
-			for _, tree := range layers[min(d.doc+1, len(layers)):] {
-				if _, ok := get(tree, parts); ok {
+			for _, paths := range set[min(d.doc+1, len(set)):] {
+				if paths[p] {
 					overridden = true
 					break
 				}
@@ -66,6 +72,27 @@ func setLater(ds []deferred, layers []map[string]any) []deferred {
 		out = append(out, d)
 	}
 	return out
+}
+
+// layerPaths returns the paths of the values tree sets: every map key's
+// (but of a null value), not looking into arrays, which merge whole.
+func layerPaths(tree map[string]any) map[string]bool {
+	paths := map[string]bool{}
+	var walk func(m map[string]any, at string)
+	walk = func(m map[string]any, at string) {
+		for k, v := range m {
+			if v == nil {
+				continue
+			}
+			p := joinKey(at, k)
+			paths[p] = true
+			if sub, ok := v.(map[string]any); ok {
+				walk(sub, p)
+			}
+		}
+	}
+	walk(tree, "")
+	return paths
 }
 
 // keep copies the Sections out of the merged tree.

@@ -121,6 +121,12 @@ func TestUnsetVariablesSetLater(t *testing.T) {
 		{"overlay", &Options{Lookup: lookupMap(nil), Environ: []string{"APP_CONFIG_auth_session_secret=s3cr3t-value-long-enough-0123456789"}},
 			[][]byte{base}, "auth", nil, "AUTH_SESSION_SECRET"},
 		{"nothing sets it", &Options{Lookup: lookupMap(nil)}, [][]byte{base}, "catalog.providers.githubOrg", []string{"GHE_URL", "ORG", "ORG2"}, ""},
+		{"a key with a dot", &Options{Lookup: lookupMap(nil)}, [][]byte{
+			[]byte("catalog:\n  providers:\n    githubOrg:\n      ghe.acme.com:\n        githubUrl: ${GHE_URL}\n"),
+			[]byte("catalog:\n  providers:\n    githubOrg:\n      ghe.acme.com:\n        githubUrl: https://ghe.acme.com\n")},
+			"catalog.providers.githubOrg", nil, "GHE_URL"},
+		{"a later sibling only", &Options{Lookup: lookupMap(nil)}, [][]byte{base,
+			[]byte("catalog:\n  providers:\n    githubOrg:\n      id: other\n")}, "catalog.providers.githubOrg", []string{"GHE_URL", "ORG", "ORG2"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := LoadBytes(t.Context(), tc.opts, tc.docs...)
