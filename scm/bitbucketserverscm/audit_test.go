@@ -1,8 +1,11 @@
 package bitbucketserverscm_test
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -248,5 +251,64 @@ func TestDiscoverWithoutSearchNoDirCheck(t *testing.T) {
 	}
 	if n := srv.Stats().Total; n != 1+5 {
 		t.Errorf("discovery made %d requests; want 6 (the listing, one read per repository)", n)
+	}
+}
+
+// untyped strips the type of every entry of the directory listings it
+// carries (GET browse/{dir} without type=true), as an answer might that
+// names entries without telling their types.
+type untyped struct{ next http.RoundTripper }
+
+func (u untyped) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := u.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || !strings.Contains(r.URL.EscapedPath(), "/browse") ||
+		r.URL.Query().Get("type") == "true" || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if c, ok := body["children"].(map[string]any); ok {
+		vs, _ := c["values"].([]any)
+		for _, v := range vs {
+			if m, ok := v.(map[string]any); ok {
+				delete(m, "type")
+			}
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestUpdateChangesListedWithoutTypes: entries listed without a type
+// are checked one by one and do not keep the listing going: k paths
+// still cost at most k+1 requests (a page naming only untyped ones ends
+// the listing).
+func TestUpdateChangesListedWithoutTypes(t *testing.T) {
+	e := updateWorld(t)
+	d, hc, c := counted(t, e, &bitbucketserverscm.Options{FilesPageSize: 3})
+	c.next = untyped{next: c.next}
+	paths := []string{"conf/f01.txt", "conf/f04.txt", "conf/f07.txt", "conf/f10.txt"}
+	var changes []driver.Change
+	for _, p := range paths {
+		changes = append(changes, driver.Change{Path: p, Action: driver.Update, Content: []byte("new\n")})
+	}
+	if _, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo},
+		Base: "main", Branch: "upd/untyped", Title: "Update", CommitMessage: "update", Changes: changes}); err != nil {
+		t.Fatal(err)
+	}
+	if c.listings != 1 || c.checks != len(paths) {
+		t.Errorf("%d listing pages and %d browse?type=true checks; want 1 and %d", c.listings, c.checks, len(paths))
+	}
+	if n := c.listings + c.checks; n > len(paths)+1 {
+		t.Errorf("checking %d paths cost %d requests; the bound is k+1", len(paths), n)
 	}
 }

@@ -32,7 +32,10 @@ const (
 // failed OpenPullRequest forgets the repository's entry (the branch may
 // have been renamed or deleted); when the remembered branch was not
 // found and nothing was written, it looks the default branch up again
-// at once and, if it changed, tries once more on the new one.
+// at once and, if it changed, tries once more on the new one. (A
+// remembered branch is checked before anything is written: by creating
+// the pull request's branch from it, or, when that branch exists with
+// no pull request open to it, with one GET branches.)
 type branchMemo struct {
 	mu      sync.Mutex
 	entries map[string]branchEntry // by repository API path

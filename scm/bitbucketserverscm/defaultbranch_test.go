@@ -146,3 +146,84 @@ func TestDefaultBranchMemoNoRetry(t *testing.T) {
 		t.Errorf("%d default-branch lookups; want 1 (a fresh look-up is not repeated)", n)
 	}
 }
+
+// TestDefaultBranchMemoRenamedExistingBranch: when the remembered
+// default branch was renamed within the TTL and the pull request's
+// branch already exists, the remembered base is checked before anything
+// is written: the pull request opens to the new default branch (or the
+// one already open to it is returned) with no commit made for the old
+// one and no pull request asked of it.
+func TestDefaultBranchMemoRenamedExistingBranch(t *testing.T) {
+	const (
+		prRoute  = "POST /projects/{key}/repos/{slug}/pull-requests"
+		putRoute = "PUT /projects/{key}/repos/{slug}/browse/{path...}"
+	)
+	for _, tc := range []struct {
+		name     string
+		openNew  bool // a pull request from feature to trunk is already open
+		existing bool
+		commits  int // new commits on feature
+		puts     int // PUT browse requests
+	}{
+		{"no pull request yet", false, false, 1, 1},
+		{"a pull request open to the new default", true, true, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			d, hc := driverFor(t, e.fake, nil)
+			req := func(branch, base, file string) *driver.PullRequestRequest {
+				return &driver.PullRequestRequest{Repo: driver.Repo{Owner: project, Name: scmtest.BasicRepo}, Branch: branch, Base: base,
+					Title: "t", CommitMessage: "m", Changes: []driver.Change{{Path: file, Content: []byte("x\n")}}}
+			}
+			if _, err := d.OpenPullRequest(t.Context(), hc, req("memo/warm", "", "memo/warm.txt")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.fake.Commit(project, scmtest.BasicRepo, "feature", fakebitbucketserver.Commit{Message: "seed",
+				Files: []fake.File{{Path: "f.txt", Content: []byte("f\n")}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.fake.RenameBranch(project, scmtest.BasicRepo, "main", "trunk"); err != nil {
+				t.Fatal(err)
+			}
+			var open *driver.PullRequest
+			if tc.openNew {
+				var err error
+				if open, err = d.OpenPullRequest(t.Context(), hc, req("feature", "trunk", "memo/first.txt")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, _ := e.fake.Commits(project, scmtest.BasicRepo, "feature")
+			st := e.fake.Stats()
+			pr, err := d.OpenPullRequest(t.Context(), hc, req("feature", "", "memo/new.txt"))
+			if err != nil || pr.Base != "trunk" || pr.Existing != tc.existing {
+				t.Fatalf("OpenPullRequest = %+v, %v; want a pull request to trunk, Existing %v", pr, err, tc.existing)
+			}
+			if open != nil && pr.Number != open.Number {
+				t.Errorf("got pull request #%d; want the open one, #%d", pr.Number, open.Number)
+			}
+			after, _ := e.fake.Commits(project, scmtest.BasicRepo, "feature")
+			now := e.fake.Stats()
+			if n := len(after) - len(before); n != tc.commits {
+				t.Errorf("%d new commits on feature; want %d", n, tc.commits)
+			}
+			if n := now.Routes[putRoute] - st.Routes[putRoute]; n != tc.puts {
+				t.Errorf("%d PUT browse requests; want %d", n, tc.puts)
+			}
+			if n := now.Routes[defaultBranchRoute] - st.Routes[defaultBranchRoute]; n != 1 {
+				t.Errorf("%d default-branch lookups; want 1", n)
+			}
+			wantPosts := 1
+			if tc.existing {
+				wantPosts = 0
+			}
+			if n := now.Routes[prRoute] - st.Routes[prRoute]; n != wantPosts {
+				t.Errorf("%d pull requests asked for; want %d (none to the old base)", n, wantPosts)
+			}
+			for _, p := range e.fake.PullRequests(project, scmtest.BasicRepo) {
+				if p.FromBranch == "feature" && p.ToBranch != "trunk" {
+					t.Errorf("pull request #%d from feature to %s; want none but to trunk", p.ID, p.ToBranch)
+				}
+			}
+		})
+	}
+}

@@ -59,7 +59,7 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if err != nil {
 			return nil, err
 		}
-		pr, err := d.openPullRequest(ctx, hc, r, rp, b)
+		pr, err := d.openPullRequest(ctx, hc, r, rp, b, remembered)
 		if err == nil {
 			return pr, nil
 		}
@@ -76,16 +76,22 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if lerr != nil || nb == b {
 			return nil, err
 		}
-		if pr, err = d.openPullRequest(ctx, hc, r, rp, nb); err != nil {
+		if pr, err = d.openPullRequest(ctx, hc, r, rp, nb, false); err != nil {
 			d.forgetDefaultBranch(rp)
 		}
 		return pr, err
 	}
-	return d.openPullRequest(ctx, hc, r, rp, base)
+	return d.openPullRequest(ctx, hc, r, rp, base, true)
 }
 
-// openPullRequest is OpenPullRequest once base is known.
-func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, rp, base string) (*driver.PullRequest, error) {
+// openPullRequest is OpenPullRequest once base is known. checkBase says
+// base may be missing (the caller's, or a remembered default branch that
+// may have been renamed or deleted since): when r.Branch exists and has
+// no open pull request to base, base is looked up before any write, so a
+// missing one is a missingError with nothing written, which
+// OpenPullRequest retries on the current default branch. A default
+// branch looked up just now is not checked again.
+func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, rp, base string, checkBase bool) (*driver.PullRequest, error) {
 	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
 	if err != nil {
 		return nil, err
@@ -98,9 +104,11 @@ func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if existing != nil && !r.UpdateExisting {
 			return d.pullRequest(existing, r.Repo, base, r.Branch, true), nil
 		}
-		if existing == nil && r.Base != "" {
+		if existing == nil && checkBase {
 			// Nothing has checked the base yet (creating the branch does
-			// for a new one): a missing one must fail before any commit.
+			// for a new one): a missing one must fail before any commit,
+			// and a renamed default branch must not hide a pull request
+			// already open to the new one (found on the retry).
 			if _, ok, err := d.findBranch(ctx, hc, rp, base); err != nil {
 				return nil, err
 			} else if !ok {
@@ -330,15 +338,17 @@ func (d *Driver) commitFile(ctx context.Context, hc *http.Client, rp string, r *
 // of them costs one listing of the directory's own entries (not
 // recursive), GET browse/{dir}?at={ref}&limit=1000, which tells each
 // path's type. Its pages are read until every path is found or the list
-// ends, while the last page read named one of them (at most k pages).
-// When the listing ends, a path it does not name is missing (NotFound)
-// and one it names as a directory or submodule is InvalidArgument, with
-// no further request. A path not found in the pages read, or every path
-// of a directory whose listing failed, gets checkUpdate, whose answer
+// ends, while the last page read told the type of one of them not known
+// before (at most k pages). When the listing ends, a path it does not
+// name is missing (NotFound) and one it names as a directory or
+// submodule is InvalidArgument, with no further request. A path not found
+// in the pages read, one listed without a type, or every path of a
+// directory whose listing failed, gets checkUpdate, whose answer
 // (NotFound, InvalidArgument, or Bitbucket's error) is the one returned.
-// So k paths cost 1 request when the directory has at most 1,000
-// entries, and never more than k+1: k+1 only when the directory holds
-// more than one page of entries and a page read names none of them.
+// So k paths cost 1 request when the directory has at most 1,000 entries
+// listed with their types, and never more than k+1: each page read but
+// the last tells at least one more type, so m pages leave at most k-m+1
+// paths to checkUpdate.
 func (d *Driver) checkUpdates(ctx context.Context, hc *http.Client, rp string, changes []driver.Change, ref, where string) error {
 	var dirs []string
 	byDir := map[string][]string{}
@@ -415,10 +425,10 @@ type browseDirJSON struct {
 
 // listDir reads GET browse/{dir}?at={ref} (the directory's own entries
 // with their types) for the wanted paths, all in dir: it stops once all
-// are found, at the end of the listing, or after a page that names none
-// of them. A failed read, or an answer that is not a directory's, ends it
-// with what it found so far (nil at first): the caller checks the rest
-// one by one.
+// are found, at the end of the listing, or after a page that tells the
+// type of none it did not know. A failed read, or an answer that is not
+// a directory's, ends it with what it found so far (nil at first): the
+// caller checks the rest one by one.
 func (d *Driver) listDir(ctx context.Context, hc *http.Client, rp, dir, ref string, want []string) *dirListing {
 	p, prefix := rp+"/browse", ""
 	if dir != "" {
@@ -442,24 +452,31 @@ func (d *Driver) listDir(ctx context.Context, hc *http.Client, rp, dir, ref stri
 		if l == nil {
 			l = &dirListing{types: map[string]string{}}
 		}
+		// found counts the wanted paths this page tells the type of for
+		// the first time: one listed without a type is remembered (so
+		// typeOf leaves it to checkUpdate) but does not count, so a page
+		// that only names such paths ends the listing (see checkUpdates
+		// for the bound this keeps).
 		found := 0
+		learn := func(p, t string) {
+			if old, seen := l.types[p]; seen && (old != "" || t == "") {
+				return
+			}
+			if t != "" {
+				found++
+			}
+			l.types[p] = t
+		}
 		for _, v := range b.Children.Values {
 			name := v.Path.ToString
-			full := prefix + name
-			if wanted[full] {
-				if _, dup := l.types[full]; !dup {
-					found++
-				}
-				l.types[full] = v.Type
+			if full := prefix + name; wanted[full] {
+				learn(full, v.Type)
 			}
 			// Data Center may show a chain of single directories as one
 			// entry ("a/b"): its first name is a directory.
 			if i := strings.IndexByte(name, '/'); i > 0 {
 				if w := prefix + name[:i]; wanted[w] {
-					if _, dup := l.types[w]; !dup {
-						found++
-					}
-					l.types[w] = "DIRECTORY"
+					learn(w, "DIRECTORY")
 				}
 			}
 		}
