@@ -37,15 +37,23 @@ type env struct {
 	store *auth.MemoryStore
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the handler's store wrap(the memory store)
+// when wrap is set: a store that fails or interposes.
+func newEnvWith(t *testing.T, wrap func(*auth.MemoryStore) auth.SessionStore) *env {
 	t.Helper()
 	clk := testclock.New(time.Now())
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	store := auth.NewMemoryStore(&auth.MemoryStoreOptions{Now: clk.Now})
+	var hs auth.SessionStore = store
+	if wrap != nil {
+		hs = wrap(store)
+	}
 	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
-		Environment: "development", Store: store, Now: clk.Now})
+		Environment: "development", Store: hs, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +71,24 @@ func newEnv(t *testing.T) *env {
 		io.WriteString(w, "hello "+s.Identity.Login)
 	})
 	return &env{h: h, srv: srv, p: p, clk: clk, store: store}
+}
+
+// signedIn signs alice in with a fresh browser and returns it and its
+// session cookie.
+func (e *env) signedIn(t *testing.T) (*http.Client, *http.Cookie) {
+	t.Helper()
+	c := browser(t)
+	if resp, body := get(t, c, e.srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home"); body != "hello alice" {
+		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if strings.HasSuffix(ck.Name, "session") {
+			return c, ck
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil, nil
 }
 
 func browser(t *testing.T) *http.Client {
@@ -117,20 +143,7 @@ func TestRedirectSignInThenRefreshAndLogout(t *testing.T) {
 // deleted session back), so the signed-out session cookie worked again.
 func TestLogoutDuringRefreshStaysLoggedOut(t *testing.T) {
 	e := newEnv(t)
-	c := browser(t)
-	if resp, body := get(t, c, e.srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home"); body != "hello alice" {
-		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
-	}
-	u, _ := url.Parse(e.srv.URL)
-	var cookie *http.Cookie
-	for _, ck := range c.Jar.Cookies(u) {
-		if strings.HasSuffix(ck.Name, "session") {
-			cookie = ck
-		}
-	}
-	if cookie == nil {
-		t.Fatal("no session cookie")
-	}
+	_, cookie := e.signedIn(t)
 	e.clk.Advance(8*time.Hour - time.Minute) // the token is due for refresh
 	e.p.RefreshDelay = 300 * time.Millisecond
 	done := make(chan int)

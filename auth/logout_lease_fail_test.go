@@ -3,17 +3,12 @@ package auth_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/errcode"
-	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // failAcquire fails its next fails Acquires.
@@ -34,39 +29,10 @@ func (s *failAcquire) Acquire(ctx context.Context, name string, ttl time.Duratio
 // session, answered 503 "try again", and never revoked the tokens, since
 // the retry found nothing to revoke. Now what it deleted is revoked.
 func TestLogoutRevokesWhenTheLeaseFails(t *testing.T) {
-	clk := testclock.New(time.Now())
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	store := &failAcquire{MemoryStore: auth.NewMemoryStore(&auth.MemoryStoreOptions{Now: clk.Now})}
-	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
-		Environment: "development", Store: store, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newStub(8*time.Hour, clk.Now)
-	if err := h.Register("github", "development", p); err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/auth/", h)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h.Session(r); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		w.Write([]byte("hello alice"))
-	})
-	c := browser(t)
-	if resp, body := get(t, c, srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home"); body != "hello alice" {
-		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
-	}
-	u, _ := url.Parse(srv.URL)
-	var cookie *http.Cookie
-	for _, ck := range c.Jar.Cookies(u) {
-		if strings.HasSuffix(ck.Name, "session") {
-			cookie = ck
-		}
-	}
+	var store *failAcquire
+	e := newEnvWith(t, func(m *auth.MemoryStore) auth.SessionStore { store = &failAcquire{MemoryStore: m}; return store })
+	srv, p := e.srv, e.p
+	_, cookie := e.signedIn(t)
 	logout := func() int {
 		lreq, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/auth/github/logout", nil)
 		lreq.Header.Set("X-Requested-With", "XMLHttpRequest")

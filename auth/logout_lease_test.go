@@ -2,18 +2,12 @@ package auth_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/auth"
-	"github.com/scmkit/scmkit/integrations"
-	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // hookStore runs beforeDelete (once) before its first Delete.
@@ -38,39 +32,10 @@ func (s *hookStore) Delete(ctx context.Context, key string) error {
 // it finds the session ended, and the tokens revoked are the newest the
 // provider issued.
 func TestLogoutHoldsTheRefreshLease(t *testing.T) {
-	clk := testclock.New(time.Now())
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	store := &hookStore{MemoryStore: auth.NewMemoryStore(&auth.MemoryStoreOptions{Now: clk.Now})}
-	h, err := auth.New(&auth.Options{BaseURL: srv.URL + "/api/auth", Secret: integrations.NewSecret("0123456789abcdef0123456789abcdef"),
-		Environment: "development", Store: store, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newStub(8*time.Hour, clk.Now)
-	if err := h.Register("github", "development", p); err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/api/auth/", h)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h.Session(r); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		io.WriteString(w, "hello alice")
-	})
-	c := browser(t)
-	if resp, body := get(t, c, srv.URL+"/api/auth/github/start?env=development&flow=redirect&redirectUrl=/home"); body != "hello alice" {
-		t.Fatalf("sign-in: %d %q", resp.StatusCode, body)
-	}
-	u, _ := url.Parse(srv.URL)
-	var cookie *http.Cookie
-	for _, ck := range c.Jar.Cookies(u) {
-		if strings.HasSuffix(ck.Name, "session") {
-			cookie = ck
-		}
-	}
+	var store *hookStore
+	e := newEnvWith(t, func(m *auth.MemoryStore) auth.SessionStore { store = &hookStore{MemoryStore: m}; return store })
+	srv, p, clk := e.srv, e.p, e.clk
+	_, cookie := e.signedIn(t)
 	clk.Advance(8*time.Hour - time.Minute) // due for refresh
 	refreshed := make(chan int, 1)
 	store.beforeDelete = func() {
