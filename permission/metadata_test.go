@@ -1,6 +1,7 @@
 package permission
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -180,6 +181,56 @@ func TestHasMetadataCostPerEntity(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("key %s: %v allocations per entity, want 0", key, allocs)
+		}
+	}
+}
+
+// BenchmarkHasMetadataWholeKeys is the batch of the review's finding: one
+// item of 1,000 refs whose conditions are 248 HAS_METADATA leaves on
+// tags, links, labels, annotations and an unknown key, on entities with
+// 40 annotations and 10 labels. No leaf matches, so every leaf is
+// applied to every ref (248,000 applications per op).
+func BenchmarkHasMetadataWholeKeys(b *testing.B) {
+	ents := map[string]any{}
+	refs := make([]string, 1000)
+	for i := range refs {
+		refs[i] = fmt.Sprintf("component:default/c%d", i)
+		e := &catalog.Entity{Kind: "Component", Metadata: catalog.Metadata{Name: "x", Labels: map[string]string{},
+			Annotations: map[string]string{}, Tags: []string{"go"}, Links: []catalog.Link{{URL: "https://example.com"}}}}
+		for j := range 40 {
+			e.Metadata.Annotations[fmt.Sprintf("backstage.io/annotation-%d", j)] = "value"
+		}
+		for j := range 10 {
+			e.Metadata.Labels[fmt.Sprintf("label-%d", j)] = "v"
+		}
+		ents[refs[i]] = e
+	}
+	loader := LoaderFunc(func(_ context.Context, refs []string) (map[string]any, error) {
+		out := make(map[string]any, len(refs))
+		for _, r := range refs {
+			out[r] = ents[r]
+		}
+		return out, nil
+	})
+	a := NewAuthorizer(applyOnly, &AuthorizerOptions{Loaders: map[string]ResourceLoader{CatalogEntityResourceType: loader}})
+	keys := []string{"tags", "links", "labels", "annotations", "unknown"}
+	var inner []*Criteria
+	for i := range 62 {
+		inner = append(inner, Rule(CatalogEntityResourceType, HasMetadata, map[string]any{"key": keys[i%len(keys)], "value": "nope"}))
+	}
+	var outer []*Criteria
+	for range 4 {
+		outer = append(outer, AnyOf(inner...))
+	}
+	items := []ApplyItem{{ID: "1", ResourceRefs: refs, ResourceType: CatalogEntityResourceType, Conditions: AnyOf(outer...)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := a.ApplyConditions(context.Background(), items)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res[0].Results) != len(refs) || res[0].Results[0] != Deny {
+			b.Fatalf("results %v", res[0])
 		}
 	}
 }
