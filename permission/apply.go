@@ -401,70 +401,92 @@ func (r *Rules) Metadata(perms ...Permission) RulesMetadata {
 // slices (of any element type, as a schema written in Go may hold
 // []string or map[string]map[string]any) are copied at every level, so
 // that the copy shares nothing with v that could be changed through it.
-// Past a depth no schema reaches (a value that contains itself, which
-// JSON cannot encode anyway), the rest is shared rather than copied
-// forever.
-func cloneJSON(v any) any { return cloneDepth(v, 0) }
+// A map or slice met twice (a schema that holds one sub-schema in two
+// places, or contains itself, which JSON cannot encode anyway) is copied
+// once and the copy used again, so the work is linear in the maps and
+// slices v holds. Past a depth no schema reaches, the rest is shared
+// rather than copied.
+func cloneJSON(v any) any {
+	c := cloner{copies: map[cloneKey]any{}}
+	return c.clone(v, 0)
+}
 
-func cloneDepth(v any, depth int) any {
+// cloneKey identifies a map or slice: its type, where its data lies and
+// (for a slice) its length.
+type cloneKey struct {
+	typ reflect.Type
+	ptr uintptr // v, which holds the data, keeps it in place
+	len int
+}
+
+// cloner deep-copies a value, each map and slice once.
+type cloner struct {
+	copies map[cloneKey]any
+}
+
+func (c *cloner) clone(v any, depth int) any {
 	if depth > 1000 {
 		return v
 	}
 	depth++
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map, reflect.Slice:
+		if rv.IsNil() {
+			return v
+		}
+	default:
+		return v
+	}
+	key := cloneKey{typ: rv.Type(), ptr: rv.Pointer()}
+	if rv.Kind() == reflect.Slice {
+		key.len = rv.Len()
+	}
+	if out, ok := c.copies[key]; ok {
+		return out
+	}
 	switch x := v.(type) {
 	case map[string]any:
-		if x == nil {
-			return x
-		}
 		out := make(map[string]any, len(x))
+		c.copies[key] = out
 		for k, e := range x {
-			out[k] = cloneDepth(e, depth)
+			out[k] = c.clone(e, depth)
 		}
 		return out
 	case []any:
-		if x == nil {
-			return x
-		}
 		out := make([]any, len(x))
+		c.copies[key] = out
 		for i, e := range x {
-			out[i] = cloneDepth(e, depth)
+			out[i] = c.clone(e, depth)
 		}
 		return out
 	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Map:
-		if rv.IsNil() {
-			return v
-		}
+	if rv.Kind() == reflect.Map {
 		out := reflect.MakeMapWithSize(rv.Type(), rv.Len())
+		c.copies[key] = out.Interface()
 		for it := rv.MapRange(); it.Next(); {
-			out.SetMapIndex(it.Key(), cloneValue(it.Value(), depth))
-		}
-		return out.Interface()
-	case reflect.Slice:
-		if rv.IsNil() {
-			return v
-		}
-		out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
-		for i := range rv.Len() {
-			out.Index(i).Set(cloneValue(rv.Index(i), depth))
+			out.SetMapIndex(it.Key(), c.cloneValue(it.Value(), depth))
 		}
 		return out.Interface()
 	}
-	return v
+	out := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+	c.copies[key] = out.Interface()
+	for i := range rv.Len() {
+		out.Index(i).Set(c.cloneValue(rv.Index(i), depth))
+	}
+	return out.Interface()
 }
 
-// cloneValue is cloneDepth on an element of a typed map or slice.
-func cloneValue(v reflect.Value, depth int) reflect.Value {
+// cloneValue is clone on an element of a typed map or slice.
+func (c *cloner) cloneValue(v reflect.Value, depth int) reflect.Value {
 	if v.Kind() == reflect.Interface && v.IsNil() {
 		return v
 	}
-	c := reflect.ValueOf(cloneDepth(v.Interface(), depth))
-	if !c.IsValid() {
+	cv := reflect.ValueOf(c.clone(v.Interface(), depth))
+	if !cv.IsValid() {
 		return reflect.Zero(v.Type())
 	}
-	return c.Convert(v.Type())
+	return cv.Convert(v.Type())
 }
 
 // MetadataHandler serves md at GET (and HEAD)

@@ -171,31 +171,48 @@ func guard(name string, f func(any) (bool, error), resource any) (ok bool, err e
 }
 
 // valueSize is the size of a JSON-like value: one per value, plus the
-// bytes of its strings and keys.
-func valueSize(v any) int {
+// bytes of its strings and keys, counted up to maxApplyWork+1 (a cost
+// beyond what any batch may spend). A value that contains itself, which
+// a Go caller can build and JSON cannot, or that is nested deeper than
+// maxValueDepth, counts as that cap: it is sized in bounded time and
+// stack, never forever.
+func valueSize(v any) int { return sizeUpTo(v, maxApplyWork+1, 0) }
+
+// maxValueDepth is deeper than any JSON the standard decoder reads
+// (10,000 levels).
+const maxValueDepth = 10000
+
+// sizeUpTo is valueSize counted up to limit: it returns
+// min(size, limit), and stops as soon as it reaches limit.
+func sizeUpTo(v any, limit, depth int) int {
+	if depth > maxValueDepth {
+		return limit
+	}
+	n := 1
 	switch x := v.(type) {
 	case string:
-		return 1 + len(x)
+		n += len(x)
 	case []any:
-		n := 1
 		for _, e := range x {
-			n += valueSize(e)
+			if n >= limit {
+				break
+			}
+			n += sizeUpTo(e, limit-n, depth+1)
 		}
-		return n
 	case []string:
-		n := 1
 		for _, e := range x {
 			n += 1 + len(e)
 		}
-		return n
 	case map[string]any:
-		n := 1
 		for k, e := range x {
-			n += len(k) + valueSize(e)
+			if n >= limit {
+				break
+			}
+			n += len(k)
+			n += sizeUpTo(e, max(limit-n, 0), depth+1)
 		}
-		return n
 	}
-	return 1
+	return min(n, limit)
 }
 
 // foldKey returns a key for s such that foldKey(a) == foldKey(b) exactly

@@ -316,7 +316,7 @@ func TestRulesMetadataSharesNothing(t *testing.T) {
 		t.Errorf("the def's schema changed: %v", def.ParamSchemas)
 	}
 	// A schema that contains itself (which JSON cannot encode) is
-	// copied to a bounded depth, not forever.
+	// copied once (the copy contains itself), not forever.
 	cyclic := map[string]any{"type": "object"}
 	cyclic["self"] = cyclic
 	md = NewRules(RuleDef{Name: "C", ResourceType: "t", Params: []string{"p"}, ParamSchemas: map[string]map[string]any{"p": cyclic}}).Metadata()

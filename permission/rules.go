@@ -448,25 +448,46 @@ func hasLabel(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 }
 
 // metadataValue is the value at a key path (split at its dots) of e's
-// metadata as the catalog stores it (metadataTree), without building the
-// tree for the usual paths: a scalar field, or one label or annotation.
+// metadata as the catalog stores it (a JSON tree of name, namespace,
+// title, description, labels, annotations, tags and links), read from
+// the typed fields without building the tree: a rule costs the same
+// whatever the size of the entity's labels or annotations. Where the
+// tree holds an object or an array of objects, it stands in as
+// [nonScalar] (truthy, equal to no value); the tags are a [tagList].
 func metadataValue(e *catalog.Entity, parts []string) any {
 	m := e.Metadata
 	var s string
 	switch parts[0] {
 	case "labels", "annotations":
-		if len(parts) == 1 {
-			return get(metadataTree(e), parts)
-		}
 		mm := m.Labels
 		if parts[0] == "annotations" {
 			mm = m.Annotations
+		}
+		if len(parts) == 1 {
+			// An object, even empty, is truthy; a missing one is not.
+			if mm == nil {
+				return nil
+			}
+			return nonScalar{}
 		}
 		v, ok := mm[parts[1]]
 		if !ok || len(parts) > 2 {
 			return nil
 		}
 		return v
+	case "tags":
+		// A path through an array finds nothing.
+		if m.Tags == nil || len(parts) > 1 {
+			return nil
+		}
+		return tagList{e}
+	case "links":
+		// An array of objects: not empty, or falsy; it contains no
+		// scalar value.
+		if len(m.Links) == 0 || len(parts) > 1 {
+			return nil
+		}
+		return nonScalar{}
 	case "name":
 		if len(parts) > 1 {
 			return nil
@@ -479,7 +500,7 @@ func metadataValue(e *catalog.Entity, parts []string) any {
 	case "description":
 		s = m.Description
 	default:
-		return get(metadataTree(e), parts)
+		return nil
 	}
 	if s == "" || len(parts) > 1 {
 		return nil
@@ -487,49 +508,14 @@ func metadataValue(e *catalog.Entity, parts []string) any {
 	return s
 }
 
-// metadataTree returns e's metadata as a JSON-like tree, as the catalog
-// stores it.
-func metadataTree(e *catalog.Entity) map[string]any {
-	m := e.Metadata
-	t := map[string]any{"name": m.Name}
-	put := func(k, v string) {
-		if v != "" {
-			t[k] = v
-		}
-	}
-	put("namespace", m.Namespace)
-	put("title", m.Title)
-	put("description", m.Description)
-	if m.Labels != nil {
-		l := make(map[string]any, len(m.Labels))
-		for k, v := range m.Labels {
-			l[k] = v
-		}
-		t["labels"] = l
-	}
-	if m.Annotations != nil {
-		a := make(map[string]any, len(m.Annotations))
-		for k, v := range m.Annotations {
-			a[k] = v
-		}
-		t["annotations"] = a
-	}
-	if m.Tags != nil {
-		tags := make([]any, len(m.Tags))
-		for i, v := range m.Tags {
-			tags[i] = v
-		}
-		t["tags"] = tags
-	}
-	if m.Links != nil {
-		links := make([]any, len(m.Links))
-		for i, l := range m.Links {
-			links[i] = map[string]any{"url": l.URL, "title": l.Title, "icon": l.Icon, "type": l.Type}
-		}
-		t["links"] = links
-	}
-	return t
-}
+// nonScalar stands for an object or a non-empty array of objects in a
+// metadata tree: truthy, and strictly equal to no param value.
+type nonScalar struct{}
+
+// tagList is the array of an entity's tags in its metadata tree, read in
+// place rather than copied into an []any (and, being one pointer, held in
+// an any without allocating).
+type tagList struct{ e *catalog.Entity }
 
 // get is lodash's get on a JSON-like tree, for a key path split at its
 // dots (objects only: a path through an array finds nothing).
@@ -568,6 +554,14 @@ func hasProperty(value func(e *catalog.Entity, parts []string) any) entityCompil
 		parts := strings.Split(key, ".")
 		return func(e *catalog.Entity) bool {
 			v := value(e, parts)
+			if tags, ok := v.(tagList); ok {
+				list := tags.e.Metadata.Tags
+				if hasWant {
+					w, ok := want.(string)
+					return ok && slices.Contains(list, w)
+				}
+				return len(list) > 0
+			}
 			if list, ok := v.([]any); ok {
 				if hasWant {
 					return slices.ContainsFunc(list, func(e any) bool { return strictEqual(e, want) })
