@@ -133,6 +133,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
+	"github.com/scmkit/scmkit/scm/internal/ttlmemo"
 )
 
 // Defaults of [Options].
@@ -188,8 +189,8 @@ type Driver struct {
 	opts Options
 	rest bbapi.Client
 
-	branches memo // repository (repoKey) → main branch
-	refusals memo // CredentialKey → "" when the archive refused it
+	branches ttlmemo.Memo[string] // repository (repoKey) → main branch
+	refusals ttlmemo.Memo[string] // CredentialKey → "" when the archive refused it
 }
 
 var (
@@ -258,6 +259,7 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 		web = "https://" + in.Host
 	}
 	d := &Driver{api: api, web: web}
+	d.branches.Max, d.refusals.Max = maxMemo, maxMemo
 	if opts != nil {
 		d.opts = *opts
 	}

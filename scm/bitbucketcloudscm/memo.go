@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -22,62 +21,6 @@ const (
 	maxMemo = 10_000
 )
 
-// memo remembers strings under keys for a while. It is safe for
-// concurrent use.
-type memo struct {
-	mu sync.Mutex
-	m  map[string]memoEntry
-}
-
-type memoEntry struct {
-	v  string
-	at time.Time
-}
-
-// get returns what key holds if it was put less than ttl before now.
-func (m *memo) get(key string, now time.Time, ttl time.Duration) (string, bool) {
-	if ttl <= 0 {
-		return "", false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.m[key]
-	if !ok || now.Sub(e.at) >= ttl || now.Before(e.at) {
-		return "", false
-	}
-	return e.v, true
-}
-
-// put remembers v under key from now, unless ttl (the memo's) is off.
-func (m *memo) put(key, v string, now time.Time, ttl time.Duration) {
-	if ttl <= 0 {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[string]memoEntry{}
-	}
-	if _, ok := m.m[key]; !ok && len(m.m) >= maxMemo {
-		for k, e := range m.m {
-			if now.Sub(e.at) >= ttl || now.Before(e.at) {
-				delete(m.m, k)
-			}
-		}
-		if len(m.m) >= maxMemo {
-			clear(m.m)
-		}
-	}
-	m.m[key] = memoEntry{v: v, at: now}
-}
-
-// forget drops key.
-func (m *memo) forget(key string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, key)
-}
-
 // repoKey names a repository in the main-branch memo.
 func repoKey(owner, name string) string {
 	return strings.ToLower(bbapi.Slug(owner)) + "/" + strings.ToLower(bbapi.Slug(name))
@@ -89,7 +32,7 @@ func (d *Driver) rememberMainBranch(owner, name, branch string) {
 	if owner == "" || name == "" || branch == "" {
 		return
 	}
-	d.branches.put(repoKey(owner, name), branch, d.now(), d.opts.MainBranchTTL)
+	d.branches.Put(repoKey(owner, name), branch, d.now(), d.opts.MainBranchTTL)
 }
 
 // withRef calls do with ref or, when ref is "", with the repository's
@@ -114,7 +57,7 @@ func (d *Driver) withRef(ctx context.Context, hc *http.Client, repo driver.Repo,
 	if ref != "" {
 		return do(ref)
 	}
-	if b, ok := d.branches.get(repoKey(repo.Owner, repo.Name), d.now(), d.opts.MainBranchTTL); ok {
+	if b, ok := d.branches.Get(repoKey(repo.Owner, repo.Name), d.now(), d.opts.MainBranchTTL); ok {
 		err := do(b)
 		switch info := d.ErrorInfo(err); info.Code {
 		case errcode.NotFound, errcode.PermissionDenied, errcode.Unauthorized:
@@ -151,7 +94,7 @@ func (d *Driver) archiveRefused(key string) bool {
 	if key == "" {
 		return false
 	}
-	_, ok := d.refusals.get(key, d.now(), d.opts.ArchiveRefusalTTL)
+	_, ok := d.refusals.Get(key, d.now(), d.opts.ArchiveRefusalTTL)
 	return ok
 }
 

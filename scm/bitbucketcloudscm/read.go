@@ -134,7 +134,7 @@ func (d *Driver) readTree(ctx context.Context, hc *http.Client, r *driver.TreeRe
 			if err == nil && r.CredentialKey != "" {
 				// The API read what the archive refused: the archive
 				// refuses the credential, not the repository.
-				d.refusals.put(r.CredentialKey, "", d.now(), d.opts.ArchiveRefusalTTL)
+				d.refusals.Put(r.CredentialKey, "", d.now(), d.opts.ArchiveRefusalTTL)
 			}
 			return t, err
 		}
@@ -336,7 +336,7 @@ func (d *Driver) mainBranch(ctx context.Context, hc *http.Client, repo driver.Re
 		return "", c.error(ctx, http.MethodGet, d.repoPath(repo), err)
 	}
 	if r.Mainbranch.Name == "" {
-		d.branches.forget(repoKey(repo.Owner, repo.Name))
+		d.branches.Forget(repoKey(repo.Owner, repo.Name))
 		return "", &checkError{code: errcode.NotFound, msg: "the repository has no main branch (it is empty)"}
 	}
 	d.rememberMainBranch(repo.Owner, repo.Name, r.Mainbranch.Name)

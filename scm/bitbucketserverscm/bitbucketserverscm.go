@@ -101,6 +101,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
+	"github.com/scmkit/scmkit/scm/internal/ttlmemo"
 )
 
 // Defaults of [Options].
@@ -145,8 +146,8 @@ type Driver struct {
 	opts Options
 	rest bbapi.Client
 
-	search   searchMemo // see search.go
-	branches branchMemo // see defaultbranch.go
+	search   searchMemo           // see search.go
+	branches ttlmemo.Memo[string] // repository API path → default branch; see defaultbranch.go
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -172,6 +173,7 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{api: api, web: webBase(u), host: in.Host}
+	d.branches.Max = maxDefaultBranches
 	if opts != nil {
 		d.opts = *opts
 	}

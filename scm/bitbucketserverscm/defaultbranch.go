@@ -3,7 +3,6 @@ package bitbucketserverscm
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -17,7 +16,7 @@ const (
 	maxDefaultBranches = 4096
 )
 
-// branchMemo remembers the default branch of the repositories that
+// Driver.branches remembers the default branch of the repositories that
 // OpenPullRequest looked up, for DefaultBranchTTL.
 //
 // Sharing it between the users of one driver (one integration) is safe:
@@ -36,16 +35,8 @@ const (
 // remembered branch is checked before anything is written: by creating
 // the pull request's branch from it, or, when that branch exists with
 // no pull request open to it, with one GET branches.)
-type branchMemo struct {
-	mu      sync.Mutex
-	entries map[string]branchEntry // by repository API path
-}
-
-type branchEntry struct {
-	branch string
-	until  time.Time
-}
-
+//
+// branchTTL is that memory's time to live.
 func (d *Driver) branchTTL() time.Duration {
 	if d.opts.DefaultBranchTTL != 0 {
 		return d.opts.DefaultBranchTTL
@@ -57,43 +48,18 @@ func (d *Driver) branchTTL() time.Duration {
 // the memo (remembered true) or with GET default-branch.
 func (d *Driver) defaultBranch(ctx context.Context, hc *http.Client, rp string) (branch string, remembered bool, err error) {
 	ttl := d.branchTTL()
-	now := d.now()
-	if ttl > 0 {
-		d.branches.mu.Lock()
-		e, ok := d.branches.entries[rp]
-		d.branches.mu.Unlock()
-		if ok && now.Before(e.until) {
-			return e.branch, true, nil
-		}
+	if b, ok := d.branches.Get(rp, d.now(), ttl); ok {
+		return b, true, nil
 	}
 	var ref branchJSON
 	if err := d.getJSON(ctx, hc, rp+"/default-branch", nil, &ref); err != nil {
 		return "", false, err
 	}
-	if ttl > 0 && ref.DisplayID != "" {
-		d.branches.mu.Lock()
-		defer d.branches.mu.Unlock()
-		if d.branches.entries == nil {
-			d.branches.entries = map[string]branchEntry{}
-		}
-		if len(d.branches.entries) >= maxDefaultBranches {
-			for k, e := range d.branches.entries {
-				if !now.Before(e.until) {
-					delete(d.branches.entries, k)
-				}
-			}
-			if len(d.branches.entries) >= maxDefaultBranches {
-				clear(d.branches.entries)
-			}
-		}
-		d.branches.entries[rp] = branchEntry{branch: ref.DisplayID, until: now.Add(ttl)}
+	if ref.DisplayID != "" {
+		d.branches.Put(rp, ref.DisplayID, d.now(), ttl)
 	}
 	return ref.DisplayID, false, nil
 }
 
 // forgetDefaultBranch drops the memo's entry of rp.
-func (d *Driver) forgetDefaultBranch(rp string) {
-	d.branches.mu.Lock()
-	delete(d.branches.entries, rp)
-	d.branches.mu.Unlock()
-}
+func (d *Driver) forgetDefaultBranch(rp string) { d.branches.Forget(rp) }

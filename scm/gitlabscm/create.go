@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync"
-	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
@@ -69,13 +67,13 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	gl := d.gl
 	ctx = d.bind(ctx, hc)
 	key := strings.ToLower(r.Owner)
-	nsID, remembered := d.namespaces.get(key, d.now())
+	nsID, remembered := d.namespaces.Get(key, d.now(), d.namespaceTTL)
 	if !remembered {
 		var err error
 		if nsID, err = d.namespaceID(ctx, r.Owner); err != nil {
 			return nil, err
 		}
-		d.namespaces.put(key, nsID, d.now())
+		d.namespaces.Put(key, nsID, d.now(), d.namespaceTTL)
 	}
 	ids, err := d.accessIDs(ctx, r.Access)
 	if err != nil {
@@ -96,12 +94,12 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 	p, _, err := gl.Projects.CreateProject(opt, gitlab.WithContext(ctx))
 	if err != nil && remembered && refusal(d.ErrorInfo(err).Status) {
 		// The remembered id may be stale: look it up as if it never was.
-		d.namespaces.forget(key)
+		d.namespaces.Forget(key)
 		id, lerr := d.namespaceID(ctx, r.Owner)
 		if lerr != nil {
 			return nil, lerr
 		}
-		d.namespaces.put(key, id, d.now())
+		d.namespaces.Put(key, id, d.now(), d.namespaceTTL)
 		if id != nsID {
 			nsID, opt.NamespaceID = id, gitlab.Ptr(id)
 			p, _, err = gl.Projects.CreateProject(opt, gitlab.WithContext(ctx))
@@ -116,7 +114,7 @@ func (d *Driver) CreateRepository(ctx context.Context, hc *http.Client, r *drive
 		return nil, err
 	}
 	if got := namespaceOf(p); !strings.EqualFold(got, r.Owner) {
-		d.namespaces.forget(key)
+		d.namespaces.Forget(key)
 		return nil, errcode.Newf(errcode.Conflict, "",
 			"project %s was created under %s, not under %s: the namespace id %d looked up for %s names %s now (renamed or moved); nothing was committed, and the empty project %s is left to delete",
 			p.PathWithNamespace, got, r.Owner, nsID, r.Owner, got, p.PathWithNamespace)
@@ -182,62 +180,6 @@ func refusal(status int) bool {
 
 // maxNamespaceIDs bounds the namespace ids a driver remembers.
 const maxNamespaceIDs = 1024
-
-// namespaceIDs remembers, by lower-case full path, the namespace ids
-// CreateRepository looked up, each for ttl (none when ttl < 0). It is safe
-// for concurrent use.
-type namespaceIDs struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]namespaceID
-}
-
-// namespaceID is one remembered id and when it was looked up.
-type namespaceID struct {
-	id int64
-	at time.Time
-}
-
-func (c *namespaceIDs) get(key string, now time.Time) (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || c.ttl < 0 || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return 0, false
-	}
-	return e.id, true
-}
-
-func (c *namespaceIDs) put(key string, id int64, now time.Time) {
-	if c.ttl < 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]namespaceID{}
-	}
-	if _, ok := c.m[key]; !ok && len(c.m) >= maxNamespaceIDs {
-		for k, e := range c.m { // the expired ones go
-			if now.Sub(e.at) >= c.ttl {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m { // and, if none had, any one
-			if len(c.m) < maxNamespaceIDs {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
-	c.m[key] = namespaceID{id: id, at: now}
-}
-
-func (c *namespaceIDs) forget(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, key)
-}
 
 func statusOf(er *gitlab.ErrorResponse) int {
 	if er.Response == nil {

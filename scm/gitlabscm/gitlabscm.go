@@ -126,6 +126,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scmkit/scmkit/scm/internal/ttlmemo"
+
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -178,15 +180,16 @@ type Signature struct {
 // Driver is the GitLab driver for one integration. It implements
 // driver.Driver and driver.FileFinder and is safe for concurrent use.
 type Driver struct {
-	in         *integrations.Integration
-	api        string   // REST API base URL, ending in /api/v4, no trailing slash
-	graphqlURL *url.URL // BaseURL + /api/graphql
-	maxBody    int64
-	author     *Signature
-	userAgent  string
-	now        func() time.Time
-	gl         *gitlab.Client
-	namespaces namespaceIDs
+	in           *integrations.Integration
+	api          string   // REST API base URL, ending in /api/v4, no trailing slash
+	graphqlURL   *url.URL // BaseURL + /api/graphql
+	maxBody      int64
+	author       *Signature
+	userAgent    string
+	now          func() time.Time
+	gl           *gitlab.Client
+	namespaces   ttlmemo.Memo[int64] // lower-case full path → namespace id, for namespaceTTL
+	namespaceTTL time.Duration       // negative: none remembered
 	// noIsForked is set once the instance refused Project.isForked
 	// (older than GitLab 16.9): FindFiles stops asking for it.
 	noIsForked atomic.Bool
@@ -233,10 +236,10 @@ func New(in *integrations.Integration, opts *Options) (*Driver, error) {
 	gql := *u
 	gql.Path, gql.RawPath = prefix+"/api/graphql", ""
 	d := &Driver{in: in, api: api, graphqlURL: &gql, maxBody: DefaultMaxResponseBytes, userAgent: "scmkit", now: time.Now}
-	d.namespaces.ttl = DefaultNamespaceTTL
+	d.namespaces.Max, d.namespaceTTL = maxNamespaceIDs, DefaultNamespaceTTL
 	if opts != nil {
 		if opts.NamespaceTTL != 0 {
-			d.namespaces.ttl = opts.NamespaceTTL
+			d.namespaceTTL = opts.NamespaceTTL
 		}
 		if opts.MaxResponseBytes > 0 {
 			d.maxBody = opts.MaxResponseBytes
