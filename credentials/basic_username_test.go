@@ -71,8 +71,7 @@ func TestWithBasicUsername(t *testing.T) {
 // in both of Transport's modes; and no error shows the token in any form.
 func TestWithBasicUsernameStaysHome(t *testing.T) {
 	foreign := newRecorder(t, nil)
-	var home *recorder
-	home = newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+	home := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, foreign.URL+"/stolen", http.StatusFound)
 	})
 	cfg := integrations.Config{GitHub: []integrations.GitHubConfig{{Host: "ghe.example.com", APIBaseURL: home.URL, Token: secret("ghp_secret_pat")}}}

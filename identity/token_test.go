@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,6 +34,25 @@ func mustDecode(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ecPublicKey is the P-256 public key of a JWK's x and y.
+func ecPublicKey(t *testing.T, x, y []byte) *ecdsa.PublicKey {
+	t.Helper()
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// ecCoord is a P-256 public key's x (i 0) or y (i 1) as a JWK writes it.
+func ecCoord(pub *ecdsa.PublicKey, i int) string {
+	b, err := pub.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[1+32*i : 33+32*i])
 }
 
 func newIssuer(t testing.TB, c *testclock.Clock) *Issuer {
@@ -101,7 +119,7 @@ func TestIssuedTokenShape(t *testing.T) {
 	var pub *ecdsa.PublicKey
 	for _, k := range set.Keys {
 		if k["kid"] == header["kid"] && k["kty"] == "EC" && k["crv"] == "P-256" && k["alg"] == "ES256" {
-			pub = &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(mustDecode(t, k["x"])), Y: new(big.Int).SetBytes(mustDecode(t, k["y"]))}
+			pub = ecPublicKey(t, mustDecode(t, k["x"]), mustDecode(t, k["y"]))
 		}
 	}
 	if pub == nil {
@@ -180,7 +198,7 @@ func backstageToken(t testing.TB, priv *ecdsa.PrivateKey, kid string, claims map
 func backstageJWKS(t testing.TB, kid string, pub *ecdsa.PublicKey) (*httptest.Server, *atomic.Int64) {
 	var n atomic.Int64
 	body, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
-		"x": base64.RawURLEncoding.EncodeToString(pub.X.FillBytes(make([]byte, 32))), "y": base64.RawURLEncoding.EncodeToString(pub.Y.FillBytes(make([]byte, 32)))}}})
+		"x": ecCoord(pub, 0), "y": ecCoord(pub, 1)}}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		w.Header().Set("Content-Type", "application/json")
@@ -591,7 +609,7 @@ func TestRevokedKeyStopsVerifying(t *testing.T) {
 	fresh, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk := func(kid string, pub *ecdsa.PublicKey) map[string]any {
 		return map[string]any{"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
-			"x": base64.RawURLEncoding.EncodeToString(pub.X.FillBytes(make([]byte, 32))), "y": base64.RawURLEncoding.EncodeToString(pub.Y.FillBytes(make([]byte, 32)))}
+			"x": ecCoord(pub, 0), "y": ecCoord(pub, 1)}
 	}
 	var published atomic.Value
 	published.Store([]any{jwk("leaked", &leaked.PublicKey)})

@@ -60,8 +60,7 @@ func hostOf(t *testing.T, raw string) string {
 
 func TestAnonymousRead(t *testing.T) {
 	other := newRecorder(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "other host\n") })
-	var srv *recorder
-	srv = newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/file.yaml":
 			w.Header().Set("ETag", `"v1"`)

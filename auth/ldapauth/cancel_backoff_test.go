@@ -56,7 +56,7 @@ func slowBindDirectory(t *testing.T, delay time.Duration, userBinds *atomic.Int6
 					case 0: // BindRequest: version, name, auth
 						name := ""
 						if len(op.Children) > 1 {
-							name = string(op.Children[1].Data.Bytes())
+							name = op.Children[1].Data.String()
 						}
 						if name == userDN {
 							userBinds.Add(1)
