@@ -59,7 +59,11 @@ type Options struct {
 	// AllowedOrigins are further origins that may start a sign-in and be
 	// redirected to afterwards, exact ("https://a.example.com") or with
 	// "*" wildcards as Backstage's auth.experimentalExtraAllowedOrigins
-	// ("https://*.example.com"); matched case-insensitively. With an
+	// ("https://*.example.com"); matched case-insensitively. A "*" stands
+	// for characters within one host label or the port, never a ".", ":"
+	// or "/": "https://*.example.com" allows https://a.example.com but not
+	// https://a.b.example.com or https://a.example.com:8443 (Backstage's
+	// minimatch lets "*" cross dots; list each level instead). With an
 	// https BaseURL, plain http origins are refused unless their host is
 	// loopback ("http://localhost:3000"), unlike Backstage: any network
 	// attacker can serve an http origin and read the token posted to it.
