@@ -191,8 +191,10 @@ type Event struct {
 	Provider integrations.Kind
 	// Host is that integration's host, the one the Receiver was made for.
 	Host string
-	// Delivery is the provider's delivery id (X-GitHub-Delivery,
-	// X-Gitlab-Event-UUID, X-Request-UUID, X-Request-Id).
+	// Delivery is the provider's delivery id: X-GitHub-Delivery; GitLab's
+	// Idempotency-Key (the same across its retries), or X-Gitlab-Event-UUID
+	// without one; Bitbucket Cloud's X-Request-UUID; Data Center's
+	// X-Request-Id.
 	Delivery string
 	// Name is the provider's event name: "push", "Push Hook", "repo:push",
 	// "repo:refs_changed", or another event's name.
