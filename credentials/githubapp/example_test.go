@@ -62,9 +62,8 @@ func ExampleApp_Token() {
 	// true true
 }
 
-// Installations listed elsewhere with the app's JWT (here, as
-// org/githuborg lists them) spare the lookup of each owner: the token
-// costs the mint alone.
+// Installations listed elsewhere with the app's JWT spare the lookup of
+// each owner: the token costs the mint alone.
 func ExampleApp_SeedInstallations() {
 	apiBaseURL, privateKey, stop := exampleServer()
 	defer stop()
@@ -87,5 +86,41 @@ func ExampleApp_SeedInstallations() {
 	}
 	fmt.Println(tok.InstallationID)
 	// Output:
+	// 42
+}
+
+// Installations lists the app's installations with its JWT: here, the
+// organisations it may read, leaving out suspended installations. The
+// app remembers each one for its owner: the token costs the mint alone.
+func ExampleApp_Installations() {
+	apiBaseURL, privateKey, stop := exampleServer()
+	defer stop()
+
+	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
+		AppID:      4242,
+		PrivateKey: integrations.NewSecret(privateKey),
+	}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	list, err := app.Installations(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, in := range list {
+		if in.AccountType == "Organization" && !in.Suspended && app.Allows(in.Account) {
+			fmt.Println(in.Account, in.ID)
+		}
+	}
+	tok, err := app.Token(context.Background(), "acme", "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.InstallationID)
+	// Output:
+	// acme 42
 	// 42
 }

@@ -47,13 +47,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/credentials"
-	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -195,9 +193,6 @@ type Reader struct {
 	// origins knows which organisation the single-organisation
 	// snapshots it returned are of, with Config.Orgs empty (see Update).
 	origins *origins
-	// installs keeps the pages of the app's installations for
-	// conditional re-listing (see installedOrgs).
-	installs installPages
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -351,89 +346,28 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // installedOrgs lists the organisations the integration's first GitHub
 // App is installed on (suspended installations left out, and, when the
 // app names allowedInstallationOwners, those it does not name: a public
-// app is installed by anyone), with the app's JWT, which the resolver
-// gives for an empty owner. Each page that named a next page is asked
-// with the ETag of its last answer, so an unchanged page costs a 304, free
-// on GitHub's rate limit; the last page is always read in full (see
-// installPages). The installations listed are handed to the resolver's
-// app, so that the tokens for their organisations cost no installation
-// lookup.
+// app is installed by anyone), with [github.com/scmkit/scmkit/credentials/githubapp.App.Installations] of the
+// resolver's app, whose JWT the resolver gives for an empty owner: its
+// caches, its conditional requests (an unchanged page that leads on costs
+// a 304, free on GitHub's rate limit; the last page is always read in
+// full) and its HTTP client. The app remembers the installations listed,
+// so that the tokens for their organisations cost no installation lookup.
+// The listing's requests are counted by meter.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
-	var allowed []string
-	var appID int64
-	if gh := r.in.GitHub; gh != nil && len(gh.Apps) > 0 {
-		allowed, appID = gh.Apps[0].AllowedInstallationOwners, gh.Apps[0].AppID
+	apps := r.opts.Resolver.GitHubApps(r.in.Host)
+	if len(apps) == 0 {
+		return nil, errcode.Newf(errcode.InvalidArgument, "githuborg.Read", "%s (id %q): orgs is empty, and Options.Resolver has no GitHub App for %s to list the installations of", ConfigPath, r.cfg.ID, r.in.Host)
 	}
-	mayRead := func(login string) bool {
-		return len(allowed) == 0 || slices.ContainsFunc(allowed, func(o string) bool { return strings.EqualFold(o, login) })
-	}
-	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
-	errs := r.errs("the GitHub App's installations")
-	api := r.api(hc, errs)
-	api.HTTPError = func(resp *http.Response) error {
-		if resp.StatusCode == http.StatusNotModified {
-			resp.Body.Close()
-			return errNotModified
-		}
-		return r.httpError(errs, resp)
+	app := apps[0]
+	list, err := app.Installations(meter.Trace(ctx))
+	if err != nil {
+		return nil, err
 	}
 	var orgs []string
-	var all []githubapp.Installation
-	path := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations"
-	seen := map[string]bool{} // every account listed, by lower-case login
-	var pages orgx.Cursors
-	for link := path + "?per_page=100"; link != ""; {
-		key := strconv.FormatInt(appID, 10) + " " + link
-		prev, had := r.installs.get(key)
-		if _, more := orgx.NextQuery(prev.link); !more {
-			had = false // the last page: read in full (see installPages)
+	for _, in := range list {
+		if in.AccountType == "Organization" && !in.Suspended && validLogin(in.Account) && app.Allows(in.Account) {
+			orgs = append(orgs, in.Account)
 		}
-		h := http.Header{"Accept": {"application/vnd.github+json"}}
-		if had {
-			h.Set("If-None-Match", prev.etag)
-		}
-		var list []installationJSON
-		header, err := api.GetJSON(ctx, link, h, &list)
-		var next string
-		switch {
-		case errors.Is(err, errNotModified) && had:
-			list, next = prev.list, prev.link
-		case errors.Is(err, errNotModified):
-			return nil, errs.Fail(errcode.Unavailable, http.StatusNotModified, "GitHub answered 304 Not Modified to a request without an ETag", nil)
-		case err != nil:
-			return nil, err
-		default:
-			next = header.Get("Link")
-			if et := header.Get("ETag"); et != "" {
-				r.installs.put(key, installPage{etag: et, list: list, link: next})
-			}
-		}
-		fresh := false
-		for _, in := range list {
-			if k := strings.ToLower(in.Account.Login); !seen[k] {
-				seen[k], fresh = true, true
-			}
-			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) && mayRead(in.Account.Login) {
-				orgs = append(orgs, in.Account.Login)
-			}
-			all = append(all, githubapp.Installation{ID: in.ID, AppID: in.AppID, Account: in.Account.Login, AccountType: in.Account.Type,
-				RepositorySelection: in.RepositorySelection, Permissions: in.Permissions, Suspended: in.SuspendedAt != nil})
-		}
-		// The next page is the one GitHub's Link header names (its query
-		// sent to this path); a page with nothing new, or a link given
-		// before, is a listing that would never end.
-		link = ""
-		if q, ok := orgx.NextQuery(next); ok && len(list) > 0 {
-			if !fresh || !pages.Next(q) {
-				return nil, r.errs("").Repeated("the GitHub App's installations")
-			}
-			link = path + "?" + q
-		}
-	}
-	// The resolver's first app is the one whose JWT listed them; it
-	// ignores installations of another app.
-	if apps := r.opts.Resolver.GitHubApps(r.in.Host); len(apps) > 0 && apps[0].ID() == appID {
-		apps[0].SeedInstallations(all)
 	}
 	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.Compact(orgs), nil
