@@ -459,17 +459,13 @@ type team struct {
 	} `json:"parentTeam"`
 	Members conn[teamMember] `json:"members"`
 
-	logins  []string        // but suspended members'
-	cursors orgx.Cursors    // of the team's member pages
-	seen    map[string]bool // lower-case logins read, suspended ones too
+	logins []string           // but suspended members'
+	pager  orgx.Pager[string] // of the team's member pages, by lower-case login (suspended ones too)
 }
 
 // addLogins appends the logins of a page of t's members, but suspended
-// ones, and reports whether one was not read before.
-func (t *team) addLogins(nodes []*teamMember) (fresh bool) {
-	if t.seen == nil {
-		t.seen = map[string]bool{}
-	}
+// ones, to those read.
+func (t *team) addLogins(nodes []*teamMember) {
 	for _, m := range nodes {
 		if m == nil {
 			continue
@@ -477,11 +473,21 @@ func (t *team) addLogins(nodes []*teamMember) (fresh bool) {
 		if m.SuspendedAt == nil {
 			t.logins = append(t.logins, m.Login)
 		}
-		if k := strings.ToLower(m.Login); !t.seen[k] {
-			t.seen[k], fresh = true, true
-		}
+		t.pager.Saw(strings.ToLower(m.Login))
 	}
-	return fresh
+}
+
+// firstMembers keeps the members t came with and reports whether more
+// pages follow; a cursor given before is an error.
+func (t *team) firstMembers(errs orgx.Errs) (more bool, err error) {
+	t.addLogins(t.Members.Nodes)
+	if !t.Members.PageInfo.HasNextPage {
+		return false, nil
+	}
+	if !t.pager.Follow(t.Members.PageInfo.EndCursor) {
+		return false, errs.Repeated("members of team " + t.Slug)
+	}
+	return true, nil
 }
 
 type conn[T any] struct {
@@ -569,10 +575,9 @@ func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
-	var mCursors, tCursors orgx.Cursors
 	// A page with nothing not read before, and more promised, is a server
 	// ignoring the cursor: the listing would never end.
-	mSeen, tSeen := map[string]bool{}, map[string]bool{}
+	var mPager, tPager orgx.Pager[string] // by lower-case login, slug
 	for !mDone || !tDone {
 		var q strings.Builder
 		vars := map[string]any{"org": o.login}
@@ -615,46 +620,40 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
-			fresh := false
 			for _, m := range c.Nodes {
 				if m != nil {
 					o.members = append(o.members, *m)
 					du++
-					if k := strings.ToLower(m.Login); !mSeen[k] {
-						mSeen[k], fresh = true, true
-					}
+					mPager.Saw(strings.ToLower(m.Login))
 				}
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
-			if !mDone && (!mCursors.Next(*mAfter) || !fresh) {
+			if !mDone && !mPager.Next(*mAfter) {
 				return o.errs.Repeated("members")
 			}
 		} else {
 			mDone = true
 		}
 		if c := data.Organization.Teams; !tDone && c != nil {
-			fresh := false
 			for _, t := range c.Nodes {
 				if t == nil {
 					continue
 				}
-				t.addLogins(t.Members.Nodes)
+				more, err := t.firstMembers(o.errs)
+				if err != nil {
+					return err
+				}
 				o.teams = append(o.teams, t)
-				if t.Members.PageInfo.HasNextPage {
-					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
-						return o.errs.Repeated("members of team " + t.Slug)
-					}
+				if more {
 					pending = append(pending, t)
 				}
-				if k := strings.ToLower(t.Slug); !tSeen[k] {
-					tSeen[k], fresh = true, true
-				}
+				tPager.Saw(strings.ToLower(t.Slug))
 				dg++
 			}
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
-			if !tDone && (!tCursors.Next(*tAfter) || !fresh) {
+			if !tDone && !tPager.Next(*tAfter) {
 				return o.errs.Repeated("teams")
 			}
 		} else {
@@ -712,10 +711,10 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		if got == nil {
 			return nil, o.errs.Fail(errcode.Unavailable, 0, "team "+t.Slug+" disappeared while its members were read", nil)
 		}
-		fresh := t.addLogins(got.Members.Nodes)
+		t.addLogins(got.Members.Nodes)
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
-			if !t.cursors.Next(got.Members.PageInfo.EndCursor) || !fresh {
+			if !t.pager.Next(got.Members.PageInfo.EndCursor) {
 				return nil, o.errs.Repeated("members of team " + t.Slug)
 			}
 			more = append(more, t)

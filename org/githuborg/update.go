@@ -341,11 +341,9 @@ func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
 	if t == nil {
 		return nil, nil
 	}
-	t.addLogins(t.Members.Nodes)
-	if t.Members.PageInfo.HasNextPage {
-		if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
-			return nil, o.errs.Repeated("members of team " + t.Slug)
-		}
+	if more, err := t.firstMembers(o.errs); err != nil {
+		return nil, err
+	} else if more {
 		if err := o.moreTeamMembers(ctx, []*team{t}); err != nil {
 			return nil, err
 		}
