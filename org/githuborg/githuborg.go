@@ -259,8 +259,19 @@ func clampPage(n, def int) int {
 	return min(n, 100)
 }
 
-func validLogin(s string) bool {
-	if s == "" || len(s) > 39 {
+// validLogin reports whether s can be an organisation's login: up to 39
+// letters, digits, '-' and '_'.
+func validLogin(s string) bool { return loginOf(s, 39) }
+
+// validMember reports whether s can be a member's login: as an
+// organisation's, but up to 100 characters (managed users' logins end in
+// _shortcode).
+func validMember(s string) bool { return loginOf(s, 100) }
+
+// loginOf reports whether s is 1 to limit letters, digits, '-' and '_',
+// which a URL path or a query cannot misread.
+func loginOf(s string, limit int) bool {
+	if s == "" || len(s) > limit {
 		return false
 	}
 	for _, c := range s {
