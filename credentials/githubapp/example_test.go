@@ -36,6 +36,19 @@ func exampleServer() (url, privateKeyPEM string, stop func()) {
 	return fake.URL(), string(pemKey), fake.Close
 }
 
+// exampleApp is app 4242 on exampleServer, as ExampleApp_Token makes it.
+func exampleApp() (*githubapp.App, func()) {
+	apiBaseURL, privateKey, stop := exampleServer()
+	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
+		AppID:      4242,
+		PrivateKey: integrations.NewSecret(privateKey),
+	}, nil)
+	if err != nil {
+		panic(err)
+	}
+	return app, stop
+}
+
 func ExampleApp_Token() {
 	apiBaseURL, privateKey, stop := exampleServer() // "https://api.github.com" and the app's .pem file in real use
 	defer stop()
@@ -65,17 +78,8 @@ func ExampleApp_Token() {
 // Installations listed elsewhere with the app's JWT spare the lookup of
 // each owner: the token costs the mint alone.
 func ExampleApp_SeedInstallations() {
-	apiBaseURL, privateKey, stop := exampleServer()
+	app, stop := exampleApp()
 	defer stop()
-
-	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
-		AppID:      4242,
-		PrivateKey: integrations.NewSecret(privateKey),
-	}, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 	app.SeedInstallations([]githubapp.Installation{
 		{ID: 42, AppID: 4242, Account: "acme", AccountType: "Organization", RepositorySelection: "all"},
 	})
@@ -93,17 +97,8 @@ func ExampleApp_SeedInstallations() {
 // organisations it may read, leaving out suspended installations. The
 // app remembers each one for its owner: the token costs the mint alone.
 func ExampleApp_Installations() {
-	apiBaseURL, privateKey, stop := exampleServer()
+	app, stop := exampleApp()
 	defer stop()
-
-	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
-		AppID:      4242,
-		PrivateKey: integrations.NewSecret(privateKey),
-	}, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 	list, err := app.Installations(context.Background())
 	if err != nil {
 		fmt.Println(err)
