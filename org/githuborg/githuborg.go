@@ -81,7 +81,9 @@ type Config struct {
 	GitHubURL string `json:"githubUrl"`
 	// Orgs lists the organisations to read. Empty means every
 	// organisation the integration's (first) GitHub App is installed on,
-	// found with one GET /app/installations per 100 installations.
+	// found with one GET /app/installations per 100 installations, which
+	// the resolver's app sends (with its own HTTP client and retry
+	// policy, githubapp.Options) and counts in Progress.
 	Orgs []string `json:"orgs"`
 	// PageSizes overrides the GraphQL page sizes.
 	PageSizes PageSizes `json:"pageSizes"`
