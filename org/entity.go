@@ -110,42 +110,46 @@ func (u User) MarshalJSON() ([]byte, error) {
 	if u.Spec.MemberOf == nil {
 		u.Spec.MemberOf = []string{} // required by Backstage's schema
 	}
-	return json.Marshal(userDoc{APIVersion, "User", u.Metadata, u.Spec})
+	return json.Marshal(doc[UserSpec]{APIVersion, "User", u.Metadata, u.Spec})
 }
 
 // UnmarshalJSON reads a User entity; another kind or apiVersion is an
 // error.
-func (u *User) UnmarshalJSON(b []byte) error {
-	var d userDoc
-	if err := json.Unmarshal(b, &d); err != nil {
-		return err
-	}
-	if err := checkKind("User", d.APIVersion, d.Kind); err != nil {
-		return err
-	}
-	u.Metadata, u.Spec = d.Metadata, d.Spec
-	return nil
-}
+func (u *User) UnmarshalJSON(b []byte) error { return unmarshalDoc(b, "User", &u.Metadata, &u.Spec) }
 
 // MarshalJSON writes the entity with apiVersion and kind.
 func (g Group) MarshalJSON() ([]byte, error) {
 	if g.Spec.Children == nil {
 		g.Spec.Children = []string{} // required by Backstage's schema
 	}
-	return json.Marshal(groupDoc{APIVersion, "Group", g.Metadata, g.Spec})
+	return json.Marshal(doc[GroupSpec]{APIVersion, "Group", g.Metadata, g.Spec})
 }
 
 // UnmarshalJSON reads a Group entity; another kind or apiVersion is an
 // error.
-func (g *Group) UnmarshalJSON(b []byte) error {
-	var d groupDoc
+func (g *Group) UnmarshalJSON(b []byte) error { return unmarshalDoc(b, "Group", &g.Metadata, &g.Spec) }
+
+// doc is an entity as a catalog file or JSON holds it: a User's or
+// Group's (Spec a UserSpec or GroupSpec), or any kind's as ParseYAML
+// first reads it (Spec a yaml.Node).
+type doc[S any] struct {
+	APIVersion string   `json:"apiVersion" yaml:"apiVersion"`
+	Kind       string   `json:"kind" yaml:"kind"`
+	Metadata   Metadata `json:"metadata" yaml:"metadata"`
+	Spec       S        `json:"spec" yaml:"spec"`
+}
+
+// unmarshalDoc reads an entity of kind from JSON into m and s; another
+// kind or apiVersion is an error, and leaves m and s as they were.
+func unmarshalDoc[S any](b []byte, kind string, m *Metadata, s *S) error {
+	var d doc[S]
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
 	}
-	if err := checkKind("Group", d.APIVersion, d.Kind); err != nil {
+	if err := checkKind(kind, d.APIVersion, d.Kind); err != nil {
 		return err
 	}
-	g.Metadata, g.Spec = d.Metadata, d.Spec
+	*m, *s = d.Metadata, d.Spec
 	return nil
 }
 
@@ -153,8 +157,14 @@ func checkKind(want, apiVersion, kind string) error {
 	if kind != want {
 		return errcode.Newf(errcode.InvalidArgument, "org.UnmarshalJSON", "kind %q is not %s", kind, want)
 	}
-	if apiVersion != APIVersion && apiVersion != "backstage.io/v1beta1" {
+	if !supported(apiVersion) {
 		return errcode.Newf(errcode.InvalidArgument, "org.UnmarshalJSON", "%s: unsupported apiVersion %q", want, apiVersion)
 	}
 	return nil
+}
+
+// supported reports whether an entity of apiVersion can be read:
+// backstage.io/v1alpha1 or v1beta1.
+func supported(apiVersion string) bool {
+	return apiVersion == APIVersion || apiVersion == "backstage.io/v1beta1"
 }

@@ -130,27 +130,6 @@ func formatCycle(c []Ref) string {
 	return b.String()
 }
 
-type userDoc struct {
-	APIVersion string   `json:"apiVersion" yaml:"apiVersion"`
-	Kind       string   `json:"kind" yaml:"kind"`
-	Metadata   Metadata `json:"metadata" yaml:"metadata"`
-	Spec       UserSpec `json:"spec" yaml:"spec"`
-}
-
-type groupDoc struct {
-	APIVersion string    `json:"apiVersion" yaml:"apiVersion"`
-	Kind       string    `json:"kind" yaml:"kind"`
-	Metadata   Metadata  `json:"metadata" yaml:"metadata"`
-	Spec       GroupSpec `json:"spec" yaml:"spec"`
-}
-
-type anyDoc struct {
-	APIVersion string    `yaml:"apiVersion"`
-	Kind       string    `yaml:"kind"`
-	Metadata   Metadata  `yaml:"metadata"`
-	Spec       yaml.Node `yaml:"spec"`
-}
-
 // WriteYAML writes the snapshot as a Backstage catalog file: one YAML
 // document per entity, groups first, then users, in the snapshot's order
 // (call [Snapshot.Sort] first for a deterministic file).
@@ -164,13 +143,13 @@ func (s *Snapshot) WriteYAML(w io.Writer) error {
 	enc.SetIndent(2)
 	for i := range s.Groups {
 		g := &s.Groups[i]
-		if err := enc.Encode(groupDoc{APIVersion, "Group", g.Metadata, g.Spec}); err != nil {
+		if err := enc.Encode(doc[GroupSpec]{APIVersion, "Group", g.Metadata, g.Spec}); err != nil {
 			return errcode.Wrap(errcode.InvalidArgument, op, err)
 		}
 	}
 	for i := range s.Users {
 		u := &s.Users[i]
-		if err := enc.Encode(userDoc{APIVersion, "User", u.Metadata, u.Spec}); err != nil {
+		if err := enc.Encode(doc[UserSpec]{APIVersion, "User", u.Metadata, u.Spec}); err != nil {
 			return errcode.Wrap(errcode.InvalidArgument, op, err)
 		}
 	}
@@ -198,7 +177,7 @@ func ParseYAML(data []byte) (*Snapshot, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	s := &Snapshot{}
 	for n := 1; ; n++ {
-		var d anyDoc
+		var d doc[yaml.Node]
 		err := dec.Decode(&d)
 		if errors.Is(err, io.EOF) {
 			break
@@ -209,7 +188,7 @@ func ParseYAML(data []byte) (*Snapshot, error) {
 		if d.Kind != "User" && d.Kind != "Group" {
 			continue
 		}
-		if d.APIVersion != APIVersion && d.APIVersion != "backstage.io/v1beta1" {
+		if !supported(d.APIVersion) {
 			return nil, errcode.Newf(errcode.InvalidArgument, op, "document %d: %s %q: unsupported apiVersion %q", n, d.Kind, d.Metadata.Name, d.APIVersion)
 		}
 		switch d.Kind {

@@ -43,8 +43,11 @@
 // installations (GitHub's Link rel="last") is not listed further and for
 // an hour is looked up owner by owner. A listing does not show which
 // repositories a selected-repositories installation covers: a repository
-// is then checked as below. [App.SeedInstallations] takes installations a
-// caller listed itself (org/githuborg does).
+// is then checked as below. [App.Installations] lists every installation
+// for a caller (org/githuborg reads the organisations an app is installed
+// on with it), with the same pages and ETags, and remembers them as a
+// burst's listing does; [App.SeedInstallations] takes installations a
+// caller listed itself.
 //
 // However many goroutines ask at once, concurrent callers for one owner
 // share one lookup and concurrent callers for one installation share one

@@ -36,6 +36,19 @@ func exampleServer() (url, privateKeyPEM string, stop func()) {
 	return fake.URL(), string(pemKey), fake.Close
 }
 
+// exampleApp is app 4242 on exampleServer, as ExampleApp_Token makes it.
+func exampleApp() (*githubapp.App, func()) {
+	apiBaseURL, privateKey, stop := exampleServer()
+	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
+		AppID:      4242,
+		PrivateKey: integrations.NewSecret(privateKey),
+	}, nil)
+	if err != nil {
+		panic(err)
+	}
+	return app, stop
+}
+
 func ExampleApp_Token() {
 	apiBaseURL, privateKey, stop := exampleServer() // "https://api.github.com" and the app's .pem file in real use
 	defer stop()
@@ -62,21 +75,11 @@ func ExampleApp_Token() {
 	// true true
 }
 
-// Installations listed elsewhere with the app's JWT (here, as
-// org/githuborg lists them) spare the lookup of each owner: the token
-// costs the mint alone.
+// Installations listed elsewhere with the app's JWT spare the lookup of
+// each owner: the token costs the mint alone.
 func ExampleApp_SeedInstallations() {
-	apiBaseURL, privateKey, stop := exampleServer()
+	app, stop := exampleApp()
 	defer stop()
-
-	app, err := githubapp.New(apiBaseURL, integrations.GitHubAppConfig{
-		AppID:      4242,
-		PrivateKey: integrations.NewSecret(privateKey),
-	}, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 	app.SeedInstallations([]githubapp.Installation{
 		{ID: 42, AppID: 4242, Account: "acme", AccountType: "Organization", RepositorySelection: "all"},
 	})
@@ -87,5 +90,32 @@ func ExampleApp_SeedInstallations() {
 	}
 	fmt.Println(tok.InstallationID)
 	// Output:
+	// 42
+}
+
+// Installations lists the app's installations with its JWT: here, the
+// organisations it may read, leaving out suspended installations. The
+// app remembers each one for its owner: the token costs the mint alone.
+func ExampleApp_Installations() {
+	app, stop := exampleApp()
+	defer stop()
+	list, err := app.Installations(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, in := range list {
+		if in.AccountType == "Organization" && !in.Suspended && app.Allows(in.Account) {
+			fmt.Println(in.Account, in.ID)
+		}
+	}
+	tok, err := app.Token(context.Background(), "acme", "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.InstallationID)
+	// Output:
+	// acme 42
 	// 42
 }

@@ -136,6 +136,64 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 	return false, nil
 }
 
+// maxListedPages bounds [App.Installations]: 1,000 pages of 100, 100,000
+// installations.
+const maxListedPages = 1000
+
+// Installations lists the app's installations, as GitHub lists them to
+// the app's JWT (GET /app/installations, 100 a page, following Link
+// rel="next" on the API's own host only): suspended ones, those of users
+// and those of owners that allowedInstallationOwners excludes included
+// ([Installation.Suspended], [Installation.AccountType], [App.Allows] tell
+// them apart). It asks GitHub every time, so that it sees installations
+// added since; each page that named a next page is sent with the ETag of
+// its last answer, so that an unchanged one costs a 304 Not Modified,
+// which GitHub does not count against the rate limit, and the last page
+// is read in full (see the package documentation): listing an app with up
+// to 100 installations costs one counted request. The pages are the ones
+// the owner lookups of a burst list (they share their ETags), and the
+// requests go through the App's client, retries and rate-limit waits.
+//
+// Every installation listed is then remembered for its owner, as
+// [App.SeedInstallations] does, so that a token for one of their owners
+// costs the mint alone, no lookup.
+//
+// A listing that does not end (a page that names a next page but lists
+// no account not listed before, or a link back to a page already read)
+// or that goes on beyond 100,000 installations is an Unavailable error; an
+// empty page ends the listing. Errors are the App's (see the package
+// documentation); the operation is "githubapp.Installations".
+func (a *App) Installations(ctx context.Context) ([]Installation, error) {
+	const op = "githubapp.Installations"
+	var all []Installation
+	seen := map[string]bool{} // every account listed, by lower-cased login
+	var empty, stale bool     // why the listing stopped before its end
+	more, err := a.listInstallations(ctx, op, maxListedPages, func(list []installationJSON, _ int) bool {
+		fresh := false
+		for i := range list {
+			inst := list[i].installation("")
+			if k := lowerASCII(inst.Account); !seen[k] {
+				seen[k], fresh = true, true
+			}
+			all = append(all, *inst)
+		}
+		empty, stale = len(list) == 0, len(list) > 0 && !fresh
+		return fresh
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case more && stale:
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+			Msg: "GitHub's listing of the installations of " + a.label + " names a next page after a page with no installation not listed before: a listing that would never end"}
+	case more && !empty:
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+			Msg: a.label + " has more than " + strconv.Itoa(maxListedPages*100) + " installations, more than are listed"}
+	}
+	a.SeedInstallations(all)
+	return all, nil
+}
+
 // lastPage is the page number of a Link header's rel="last" URL, or 0.
 func lastPage(link string) int {
 	for part := range strings.SplitSeq(link, ",") {

@@ -175,7 +175,7 @@ func TestEndlessInstallationListEndsTheRead(t *testing.T) {
 // appReader adds GitHub App id (Members: read) to fake and returns a
 // Reader of cfg (on fake's host) through an integration holding that app
 // alone; opts, when not nil, give the Options besides Registry and
-// Resolver.
+// Resolver, and their Transport, when set, is the resolver's too.
 func appReader(t testing.TB, fake *fakegithub.Server, id int64, cfg githuborg.Config, opts *githuborg.Options) *githuborg.Reader {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -186,12 +186,18 @@ func appReader(t testing.TB, fake *fakegithub.Server, id int64, cfg githuborg.Co
 		Host: fake.Host(), APIBaseURL: fake.APIBaseURL(),
 		Apps: []integrations.GitHubAppConfig{{AppID: id, PrivateKey: integrations.NewSecret(keyPEM)}}}}})
 	must(t, err)
-	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: fake.Client()})
-	must(t, err)
 	o := githuborg.Options{}
 	if opts != nil {
 		o = *opts
 	}
+	hc := fake.Client()
+	if o.Transport != nil {
+		// The app's own requests (the listing of its installations, the
+		// lookups and mints) go through the same transport.
+		hc = &http.Client{Transport: o.Transport}
+	}
+	res, err := credentials.NewResolver(reg, &credentials.ResolverOptions{HTTPClient: hc})
+	must(t, err)
 	o.Registry, o.Resolver = reg, res
 	cfg.GitHubURL = "http://" + fake.Host()
 	r, err := githuborg.New(cfg, &o)

@@ -47,13 +47,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/scmkit/scmkit/credentials"
-	"github.com/scmkit/scmkit/credentials/githubapp"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -83,7 +81,9 @@ type Config struct {
 	GitHubURL string `json:"githubUrl"`
 	// Orgs lists the organisations to read. Empty means every
 	// organisation the integration's (first) GitHub App is installed on,
-	// found with one GET /app/installations per 100 installations.
+	// found with one GET /app/installations per 100 installations, which
+	// the resolver's app sends (with its own HTTP client and retry
+	// policy, githubapp.Options) and counts in Progress.
 	Orgs []string `json:"orgs"`
 	// PageSizes overrides the GraphQL page sizes.
 	PageSizes PageSizes `json:"pageSizes"`
@@ -195,9 +195,6 @@ type Reader struct {
 	// origins knows which organisation the single-organisation
 	// snapshots it returned are of, with Config.Orgs empty (see Update).
 	origins *origins
-	// installs keeps the pages of the app's installations for
-	// conditional re-listing (see installedOrgs).
-	installs installPages
 }
 
 var _ org.Reader = (*Reader)(nil)
@@ -264,8 +261,19 @@ func clampPage(n, def int) int {
 	return min(n, 100)
 }
 
-func validLogin(s string) bool {
-	if s == "" || len(s) > 39 {
+// validLogin reports whether s can be an organisation's login: up to 39
+// letters, digits, '-' and '_'.
+func validLogin(s string) bool { return loginOf(s, 39) }
+
+// validMember reports whether s can be a member's login: as an
+// organisation's, but up to 100 characters (managed users' logins end in
+// _shortcode).
+func validMember(s string) bool { return loginOf(s, 100) }
+
+// loginOf reports whether s is 1 to limit letters, digits, '-' and '_',
+// which a URL path or a query cannot misread.
+func loginOf(s string, limit int) bool {
+	if s == "" || len(s) > limit {
 		return false
 	}
 	for _, c := range s {
@@ -351,89 +359,28 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // installedOrgs lists the organisations the integration's first GitHub
 // App is installed on (suspended installations left out, and, when the
 // app names allowedInstallationOwners, those it does not name: a public
-// app is installed by anyone), with the app's JWT, which the resolver
-// gives for an empty owner. Each page that named a next page is asked
-// with the ETag of its last answer, so an unchanged page costs a 304, free
-// on GitHub's rate limit; the last page is always read in full (see
-// installPages). The installations listed are handed to the resolver's
-// app, so that the tokens for their organisations cost no installation
-// lookup.
+// app is installed by anyone), with [github.com/scmkit/scmkit/credentials/githubapp.App.Installations] of the
+// resolver's app, whose JWT the resolver gives for an empty owner: its
+// caches, its conditional requests (an unchanged page that leads on costs
+// a 304, free on GitHub's rate limit; the last page is always read in
+// full) and its HTTP client. The app remembers the installations listed,
+// so that the tokens for their organisations cost no installation lookup.
+// The listing's requests are counted by meter.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {
-	var allowed []string
-	var appID int64
-	if gh := r.in.GitHub; gh != nil && len(gh.Apps) > 0 {
-		allowed, appID = gh.Apps[0].AllowedInstallationOwners, gh.Apps[0].AppID
+	apps := r.opts.Resolver.GitHubApps(r.in.Host)
+	if len(apps) == 0 {
+		return nil, errcode.Newf(errcode.InvalidArgument, "githuborg.Read", "%s (id %q): orgs is empty, and Options.Resolver has no GitHub App for %s to list the installations of", ConfigPath, r.cfg.ID, r.in.Host)
 	}
-	mayRead := func(login string) bool {
-		return len(allowed) == 0 || slices.ContainsFunc(allowed, func(o string) bool { return strings.EqualFold(o, login) })
-	}
-	hc := r.http.ResolverClient(meter, r.opts.Resolver, credentials.Request{Host: r.in.Host, Policy: credentials.NoUser | credentials.NoAnonymous})
-	errs := r.errs("the GitHub App's installations")
-	api := r.api(hc, errs)
-	api.HTTPError = func(resp *http.Response) error {
-		if resp.StatusCode == http.StatusNotModified {
-			resp.Body.Close()
-			return errNotModified
-		}
-		return r.httpError(errs, resp)
+	app := apps[0]
+	list, err := app.Installations(meter.Trace(ctx))
+	if err != nil {
+		return nil, err
 	}
 	var orgs []string
-	var all []githubapp.Installation
-	path := strings.TrimRight(r.in.APIBaseURL, "/") + "/app/installations"
-	seen := map[string]bool{} // every account listed, by lower-case login
-	var pages orgx.Cursors
-	for link := path + "?per_page=100"; link != ""; {
-		key := strconv.FormatInt(appID, 10) + " " + link
-		prev, had := r.installs.get(key)
-		if _, more := orgx.NextQuery(prev.link); !more {
-			had = false // the last page: read in full (see installPages)
+	for _, in := range list {
+		if in.AccountType == "Organization" && !in.Suspended && validLogin(in.Account) && app.Allows(in.Account) {
+			orgs = append(orgs, in.Account)
 		}
-		h := http.Header{"Accept": {"application/vnd.github+json"}}
-		if had {
-			h.Set("If-None-Match", prev.etag)
-		}
-		var list []installationJSON
-		header, err := api.GetJSON(ctx, link, h, &list)
-		var next string
-		switch {
-		case errors.Is(err, errNotModified) && had:
-			list, next = prev.list, prev.link
-		case errors.Is(err, errNotModified):
-			return nil, errs.Fail(errcode.Unavailable, http.StatusNotModified, "GitHub answered 304 Not Modified to a request without an ETag", nil)
-		case err != nil:
-			return nil, err
-		default:
-			next = header.Get("Link")
-			if et := header.Get("ETag"); et != "" {
-				r.installs.put(key, installPage{etag: et, list: list, link: next})
-			}
-		}
-		fresh := false
-		for _, in := range list {
-			if k := strings.ToLower(in.Account.Login); !seen[k] {
-				seen[k], fresh = true, true
-			}
-			if in.Account.Type == "Organization" && in.SuspendedAt == nil && validLogin(in.Account.Login) && mayRead(in.Account.Login) {
-				orgs = append(orgs, in.Account.Login)
-			}
-			all = append(all, githubapp.Installation{ID: in.ID, AppID: in.AppID, Account: in.Account.Login, AccountType: in.Account.Type,
-				RepositorySelection: in.RepositorySelection, Permissions: in.Permissions, Suspended: in.SuspendedAt != nil})
-		}
-		// The next page is the one GitHub's Link header names (its query
-		// sent to this path); a page with nothing new, or a link given
-		// before, is a listing that would never end.
-		link = ""
-		if q, ok := orgx.NextQuery(next); ok && len(list) > 0 {
-			if !fresh || !pages.Next(q) {
-				return nil, r.errs("").Repeated("the GitHub App's installations")
-			}
-			link = path + "?" + q
-		}
-	}
-	// The resolver's first app is the one whose JWT listed them; it
-	// ignores installations of another app.
-	if apps := r.opts.Resolver.GitHubApps(r.in.Host); len(apps) > 0 && apps[0].ID() == appID {
-		apps[0].SeedInstallations(all)
 	}
 	slices.SortFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.Compact(orgs), nil
@@ -525,17 +472,13 @@ type team struct {
 	} `json:"parentTeam"`
 	Members conn[teamMember] `json:"members"`
 
-	logins  []string        // but suspended members'
-	cursors orgx.Cursors    // of the team's member pages
-	seen    map[string]bool // lower-case logins read, suspended ones too
+	logins []string           // but suspended members'
+	pager  orgx.Pager[string] // of the team's member pages, by lower-case login (suspended ones too)
 }
 
 // addLogins appends the logins of a page of t's members, but suspended
-// ones, and reports whether one was not read before.
-func (t *team) addLogins(nodes []*teamMember) (fresh bool) {
-	if t.seen == nil {
-		t.seen = map[string]bool{}
-	}
+// ones, to those read.
+func (t *team) addLogins(nodes []*teamMember) {
 	for _, m := range nodes {
 		if m == nil {
 			continue
@@ -543,11 +486,21 @@ func (t *team) addLogins(nodes []*teamMember) (fresh bool) {
 		if m.SuspendedAt == nil {
 			t.logins = append(t.logins, m.Login)
 		}
-		if k := strings.ToLower(m.Login); !t.seen[k] {
-			t.seen[k], fresh = true, true
-		}
+		t.pager.Saw(strings.ToLower(m.Login))
 	}
-	return fresh
+}
+
+// firstMembers keeps the members t came with and reports whether more
+// pages follow; a cursor given before is an error.
+func (t *team) firstMembers(errs orgx.Errs) (more bool, err error) {
+	t.addLogins(t.Members.Nodes)
+	if !t.Members.PageInfo.HasNextPage {
+		return false, nil
+	}
+	if !t.pager.Follow(t.Members.PageInfo.EndCursor) {
+		return false, errs.Repeated("members of team " + t.Slug)
+	}
+	return true, nil
 }
 
 type conn[T any] struct {
@@ -635,10 +588,9 @@ func (o *orgRead) read(ctx context.Context) error {
 	var mAfter, tAfter *string
 	mDone, tDone := false, false
 	var pending []*team // teams with more members to read
-	var mCursors, tCursors orgx.Cursors
 	// A page with nothing not read before, and more promised, is a server
 	// ignoring the cursor: the listing would never end.
-	mSeen, tSeen := map[string]bool{}, map[string]bool{}
+	var mPager, tPager orgx.Pager[string] // by lower-case login, slug
 	for !mDone || !tDone {
 		var q strings.Builder
 		vars := map[string]any{"org": o.login}
@@ -681,46 +633,40 @@ func (o *orgRead) read(ctx context.Context) error {
 		}
 		du, dg := 0, 0
 		if c := data.Organization.MembersWithRole; !mDone && c != nil {
-			fresh := false
 			for _, m := range c.Nodes {
 				if m != nil {
 					o.members = append(o.members, *m)
 					du++
-					if k := strings.ToLower(m.Login); !mSeen[k] {
-						mSeen[k], fresh = true, true
-					}
+					mPager.Saw(strings.ToLower(m.Login))
 				}
 			}
 			mDone = !c.PageInfo.HasNextPage
 			mAfter = &c.PageInfo.EndCursor
-			if !mDone && (!mCursors.Next(*mAfter) || !fresh) {
+			if !mDone && !mPager.Next(*mAfter) {
 				return o.errs.Repeated("members")
 			}
 		} else {
 			mDone = true
 		}
 		if c := data.Organization.Teams; !tDone && c != nil {
-			fresh := false
 			for _, t := range c.Nodes {
 				if t == nil {
 					continue
 				}
-				t.addLogins(t.Members.Nodes)
+				more, err := t.firstMembers(o.errs)
+				if err != nil {
+					return err
+				}
 				o.teams = append(o.teams, t)
-				if t.Members.PageInfo.HasNextPage {
-					if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
-						return o.errs.Repeated("members of team " + t.Slug)
-					}
+				if more {
 					pending = append(pending, t)
 				}
-				if k := strings.ToLower(t.Slug); !tSeen[k] {
-					tSeen[k], fresh = true, true
-				}
+				tPager.Saw(strings.ToLower(t.Slug))
 				dg++
 			}
 			tDone = !c.PageInfo.HasNextPage
 			tAfter = &c.PageInfo.EndCursor
-			if !tDone && (!tCursors.Next(*tAfter) || !fresh) {
+			if !tDone && !tPager.Next(*tAfter) {
 				return o.errs.Repeated("teams")
 			}
 		} else {
@@ -778,10 +724,10 @@ func (o *orgRead) teamPages(ctx context.Context, batch []*team) ([]*team, error)
 		if got == nil {
 			return nil, o.errs.Fail(errcode.Unavailable, 0, "team "+t.Slug+" disappeared while its members were read", nil)
 		}
-		fresh := t.addLogins(got.Members.Nodes)
+		t.addLogins(got.Members.Nodes)
 		t.Members.PageInfo = got.Members.PageInfo
 		if got.Members.PageInfo.HasNextPage {
-			if !t.cursors.Next(got.Members.PageInfo.EndCursor) || !fresh {
+			if !t.pager.Next(got.Members.PageInfo.EndCursor) {
 				return nil, o.errs.Repeated("members of team " + t.Slug)
 			}
 			more = append(more, t)

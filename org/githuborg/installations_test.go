@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
 	"github.com/scmkit/scmkit/org/orgtest"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
@@ -101,4 +102,34 @@ func BenchmarkRereadInstalledOrgs10(b *testing.B) {
 	n := end.API - st.API
 	b.ReportMetric(float64(n)/float64(b.N), "requests/op")
 	b.ReportMetric(float64(n-(end.NotModified-st.NotModified))/float64(b.N), "counted/op")
+}
+
+// TestInstalledOrgsProgressCountsTheListing: the requests the app sends
+// to list its installations count in the Read's progress, as the queries
+// do (the mints, the resolver's, do not): the final report counts the
+// listing and the queries.
+func TestInstalledOrgsProgressCountsTheListing(t *testing.T) {
+	fake := fakegithub.New(&fakegithub.Options{Tokens: []string{"unused"}})
+	defer fake.Close()
+	var last org.Progress
+	r := appReader(t, fake, 83, githuborg.Config{}, &githuborg.Options{Progress: func(p org.Progress) { last = p }})
+	for _, o := range []string{"acme", "globex"} {
+		must(t, orgtest.SeedGitHub(fake, o))
+		if _, err := fake.AddInstallation(fakegithub.Installation{AppID: 83, Account: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for read := range 2 {
+		before := fake.Stats()
+		if _, err := r.Read(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		after := fake.Stats()
+		listed := after.Routes[fakegithub.RouteAppInstallations] - before.Routes[fakegithub.RouteAppInstallations]
+		mints := after.Routes[fakegithub.RouteCreateInstallToken] - before.Routes[fakegithub.RouteCreateInstallToken]
+		queries := after.API - before.API - listed - mints
+		if listed != 1 || queries != 2 || last.Requests != listed+queries || last.Phase != "done" {
+			t.Errorf("Read %d: %d pages listed, %d queries, final progress %+v; want 1, 2 and 3 requests", read+1, listed, queries, last)
+		}
+	}
 }

@@ -37,21 +37,6 @@ type Change struct {
 	From string
 }
 
-// validMember reports whether s can be a member's login: letters,
-// digits, '-' and '_' (managed users' logins end in _shortcode), which a
-// URL path or a query cannot misread.
-func validMember(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for _, c := range s {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // maxUpdateReads bounds the further reads one Update makes: the members
 // of a re-read team that the snapshot lacks, and the parents of a team
 // moved under a team the snapshot lacks. Past it, only Read can tell.
@@ -341,11 +326,9 @@ func (o *orgRead) readTeam(ctx context.Context, slug string) (*team, error) {
 	if t == nil {
 		return nil, nil
 	}
-	t.addLogins(t.Members.Nodes)
-	if t.Members.PageInfo.HasNextPage {
-		if !t.cursors.Next(t.Members.PageInfo.EndCursor) {
-			return nil, o.errs.Repeated("members of team " + t.Slug)
-		}
+	if more, err := t.firstMembers(o.errs); err != nil {
+		return nil, err
+	} else if more {
 		if err := o.moreTeamMembers(ctx, []*team{t}); err != nil {
 			return nil, err
 		}

@@ -290,8 +290,7 @@ type glGroup struct {
 	GroupMembers *memberConn `json:"groupMembers"`
 
 	members []*glUser
-	cursors orgx.Cursors    // of the group's member pages
-	seen    map[string]bool // user ids in members
+	pager   orgx.Pager[string] // of the group's member pages, by user id
 }
 
 const userFields = `id username name publicEmail avatarUrl webUrl state bot`
@@ -379,8 +378,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 	var all []*glGroup
 	var pending []*glGroup
 	var after *string
-	var cursors orgx.Cursors
-	seen := map[string]bool{} // lower-case full paths read
+	var pager orgx.Pager[string] // by lower-case full path
 	first := true
 	for {
 		var q strings.Builder
@@ -423,16 +421,13 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 				}
 			}
 		}
-		fresh := false
 		for _, g := range page {
 			if more, err := rd.firstMembers(g); err != nil {
 				return nil, err
 			} else if more {
 				pending = append(pending, g)
 			}
-			if k := strings.ToLower(g.FullPath); !seen[k] {
-				seen[k], fresh = true, true
-			}
+			pager.Saw(strings.ToLower(g.FullPath))
 		}
 		all = append(all, page...)
 		rd.prog.Report("groups", 0, len(all), false)
@@ -441,7 +436,7 @@ func (rd *read) groups(ctx context.Context) ([]*glGroup, error) {
 			break
 		} else {
 			c := d.PageInfo.EndCursor
-			if !cursors.Next(c) || !fresh {
+			if !pager.Next(c) {
 				// A cursor given before, or a page with no group not read
 				// before: a listing that would never end.
 				return nil, rd.errs.Repeated("subgroups of " + rd.r.cfg.Group)
@@ -463,8 +458,7 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 		groupFields + " groupMembers(first: $mFirst, relations: $rel) { pageInfo { hasNextPage endCursor } nodes { user { " + userFields + " } } } } } }"
 	var all, pending []*glGroup
 	var after *string
-	var cursors orgx.Cursors
-	seen := map[string]bool{} // lower-case full paths read
+	var pager orgx.Pager[string] // by lower-case full path
 	for {
 		var data struct {
 			Groups *struct {
@@ -486,7 +480,6 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 		if data.Groups == nil {
 			return nil, rd.errs.Fail(errcode.Unavailable, http.StatusOK, "GitLab answered no group list", nil)
 		}
-		fresh := false
 		for _, g := range data.Groups.Nodes {
 			if g == nil {
 				continue
@@ -497,16 +490,14 @@ func (rd *read) instanceGroups(ctx context.Context) ([]*glGroup, error) {
 				pending = append(pending, g)
 			}
 			all = append(all, g)
-			if k := strings.ToLower(g.FullPath); !seen[k] {
-				seen[k], fresh = true, true
-			}
+			pager.Saw(strings.ToLower(g.FullPath))
 		}
 		rd.prog.Report("groups", 0, len(all), false)
 		if !data.Groups.PageInfo.HasNextPage {
 			break
 		}
 		c := data.Groups.PageInfo.EndCursor
-		if !cursors.Next(c) || !fresh {
+		if !pager.Next(c) {
 			return nil, rd.errs.Repeated("the instance's groups")
 		}
 		after = &c
@@ -529,26 +520,25 @@ func (rd *read) firstMembers(g *glGroup) (bool, error) {
 // addMembers keeps a page of g's members and reports whether more pages
 // follow; a cursor given before is an error.
 func (rd *read) addMembers(g *glGroup, page *memberConn) (bool, error) {
-	if g.seen == nil {
-		g.seen = map[string]bool{}
-	}
-	fresh := false
 	for _, n := range page.Nodes {
 		if n != nil && n.User != nil {
 			g.members = append(g.members, n.User)
-			if !g.seen[n.User.ID] {
-				g.seen[n.User.ID], fresh = true, true
-			}
+			g.pager.Saw(n.User.ID)
 		}
 	}
 	g.GroupMembers.PageInfo = page.PageInfo
 	if !page.PageInfo.HasNextPage {
 		return false, nil
 	}
-	// A cursor given before, or a page with no member not read before
-	// (GraphQL lists pending invitations without a user: a page of only
-	// those brings nothing new either), is a listing that would never end.
-	if !g.cursors.Next(page.PageInfo.EndCursor) || (!fresh && (len(page.Nodes) == 0 || !onlyInvites(page))) {
+	// A cursor given before, or a page with no member not read before, is
+	// a listing that would never end; but GraphQL lists pending
+	// invitations without a user, and a page of only those (brings nothing
+	// new and) is followed.
+	next := g.pager.Next
+	if len(page.Nodes) > 0 && onlyInvites(page) {
+		next = g.pager.Follow
+	}
+	if !next(page.PageInfo.EndCursor) {
 		return false, rd.errs.Repeated("members of group " + g.FullPath)
 	}
 	return true, nil
@@ -646,8 +636,9 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 	var out []*glUser
 	noSeat := map[string]bool{}
 	next := first
-	var pages orgx.Cursors
-	seen := map[int64]bool{} // user ids listed so far
+	// A page with no user not listed before, and more promised: a server
+	// ignoring the page asked for would never end.
+	var pages orgx.Pager[int64] // by user id
 	for next != "" {
 		var page []struct {
 			ID          int64   `json:"id"`
@@ -675,11 +666,8 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 		if err != nil {
 			return nil, nil, err
 		}
-		fresh := false
 		for _, u := range page {
-			if !seen[u.ID] {
-				seen[u.ID], fresh = true, true
-			}
+			pages.Saw(u.ID)
 			gu := &glUser{ID: strconv.FormatInt(u.ID, 10), Username: u.Username, Name: u.Name, State: u.State,
 				AvatarURL: u.AvatarURL, WebURL: u.WebURL, Bot: u.Bot, PublicEmail: cmp.Or(u.PublicEmail, u.Email)}
 			if u.SAML != nil {
@@ -705,11 +693,6 @@ func (rd *read) restUsers(ctx context.Context, groups int, first, what, fallback
 			}
 			path, _, _ := strings.Cut(first, "?")
 			next = path + "?" + q
-		}
-		if next != "" && !fresh {
-			// A page with no user not listed before, and more promised:
-			// a server ignoring the page asked for would never end.
-			return nil, nil, rd.errs.Repeated(what)
 		}
 	}
 	return out, noSeat, nil

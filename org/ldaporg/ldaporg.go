@@ -182,30 +182,16 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	}
 	for i, blk := range r.cfg.Users {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.DisplayName, m.Email, m.Picture, m.MemberOf), []string{m.MemberOf}, snap, func() { report("users") }, func(e *ldap.Entry) {
-			u, ent, w := r.user(e, blk, m)
-			if w != "" {
-				snap.Warnings = append(snap.Warnings, w)
-				return
-			}
-			snap.Users = append(snap.Users, u)
-			users = append(users, ent)
-		})
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.DisplayName, m.Email, m.Picture, m.MemberOf), []string{m.MemberOf}, snap, func() { report("users") },
+			keep(snap, &snap.Users, &users, func(e *ldap.Entry) (org.User, entry, string) { return r.user(e, blk, m) }))
 		if err != nil {
 			return nil, wrap(op, fmt.Sprintf("users[%d]", i), err)
 		}
 	}
 	for i, blk := range r.cfg.Groups {
 		m := blk.Map.withDefaults()
-		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.Type, m.DisplayName, m.Email, m.Picture, m.MemberOf, m.Members), []string{m.MemberOf, m.Members}, snap, func() { report("groups") }, func(e *ldap.Entry) {
-			g, ent, w := r.group(e, blk, m)
-			if w != "" {
-				snap.Warnings = append(snap.Warnings, w)
-				return
-			}
-			snap.Groups = append(snap.Groups, g)
-			groups = append(groups, ent)
-		})
+		err := r.search(ctx, c, blk.DN, blk.Options, r.attrs(m.RDN, m.Name, m.Description, m.Type, m.DisplayName, m.Email, m.Picture, m.MemberOf, m.Members), []string{m.MemberOf, m.Members}, snap, func() { report("groups") },
+			keep(snap, &snap.Groups, &groups, func(e *ldap.Entry) (org.Group, entry, string) { return r.group(e, blk, m) }))
 		if err != nil {
 			return nil, wrap(op, fmt.Sprintf("groups[%d]", i), err)
 		}
@@ -222,6 +208,21 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 	ok = true
 	report("done")
 	return snap, nil
+}
+
+// keep returns the search callback of a users or groups block: each
+// entry becomes an entity by conv, appended to es with its entry to
+// ents, or, when conv says why not, a warning in snap.
+func keep[E any](snap *org.Snapshot, es *[]E, ents *[]entry, conv func(*ldap.Entry) (E, entry, string)) func(*ldap.Entry) {
+	return func(e *ldap.Entry) {
+		v, ent, w := conv(e)
+		if w != "" {
+			snap.Warnings = append(snap.Warnings, w)
+			return
+		}
+		*es = append(*es, v)
+		*ents = append(*ents, ent)
+	}
 }
 
 // dedupe keeps the first entity of each ref (two entries with the same

@@ -775,10 +775,9 @@ func listQuery(sel, filter, search, expand string, advanced bool) string {
 // doing either would never end. Graph may send an empty page with a
 // nextLink; up to orgx.MaxEmptyPages of those in a row are followed.
 func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, what string, each func(*T), onPage func()) (deltaLink string, err error) {
-	var links orgx.Cursors
+	var pager orgx.Pager[uint64] // by hash of the object sent
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{} // hashes of the objects sent
-	empty := 0                    // empty pages in a row
+	empty := 0 // empty pages in a row
 	for link != "" {
 		var page struct {
 			Value []json.RawMessage `json:"value"`
@@ -788,35 +787,32 @@ func follow[T any](ctx context.Context, r *Reader, link string, advanced bool, w
 		if err := r.get(ctx, link, advanced, &page); err != nil {
 			return "", err
 		}
-		fresh := false
 		for _, raw := range page.Value {
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
 				return "", r.errs.Fail(errcode.Unavailable, 0, "an object is not the JSON expected", err)
 			}
 			each(v)
-			if h := maphash.Bytes(seed, raw); !has(seen, h) {
-				seen[h], fresh = struct{}{}, true
-			}
+			pager.Saw(maphash.Bytes(seed, raw))
 		}
 		if onPage != nil {
 			onPage()
 		}
 		link = page.Next
+		next := pager.Next
 		if len(page.Value) == 0 {
 			empty++
+			next = pager.Follow // nothing to repeat
 		} else {
 			empty = 0
 		}
-		if link != "" && (!links.Next(link) || (len(page.Value) > 0 && !fresh) || empty > orgx.MaxEmptyPages) {
+		if link != "" && (!next(link) || empty > orgx.MaxEmptyPages) {
 			return "", r.errs.Repeated(what)
 		}
 		deltaLink = cmp.Or(page.Delta, deltaLink)
 	}
 	return deltaLink, nil
 }
-
-func has(m map[uint64]struct{}, k uint64) bool { _, ok := m[k]; return ok }
 
 // list reads a collection with a list query (no delta).
 func list[T any](ctx context.Context, r *Reader, link string, advanced bool, each func(*T)) error {

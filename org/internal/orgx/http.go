@@ -1,8 +1,10 @@
 package orgx
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -159,6 +161,18 @@ func (m *Meter) Observe(resp *http.Response, now time.Time) {
 		m.remaining.Store(int64(rem))
 		m.reset.Store(reset.Unix())
 	}
+}
+
+// Trace returns ctx with a client trace (net/http/httptrace) that counts
+// in m every request sent with it, attempt by attempt, by a client whose
+// transport is an *http.Transport (http.DefaultTransport, an
+// httptest.Server's): for requests that another package's client sends
+// for a reader (a GitHub App's listing of its installations), which the
+// reader's own stack does not see. Rate-limit headers are not observed:
+// such a client's budget is not the reader's.
+func (m *Meter) Trace(ctx context.Context) context.Context {
+	m.setup()
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) { m.requests.Add(1) }})
 }
 
 type meterTransport struct {

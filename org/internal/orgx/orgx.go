@@ -186,6 +186,49 @@ func (c *Cursors) Next(cursor string) bool {
 	return true
 }
 
+// Pager guards one paged listing against a server that would have it
+// read forever: the listing follows a next page only when its cursor was
+// not given before (see [Cursors]) and the page that named it listed an
+// item not listed before, by key (a server that ignores the page asked
+// for sends the same items again). The zero value is ready; it is not safe
+// for concurrent use.
+type Pager[K comparable] struct {
+	cursors Cursors
+	seen    map[K]struct{}
+	fresh   bool // the current page listed a key not listed before
+}
+
+// Saw records the key of an item of the current page and reports whether
+// it was not listed before.
+func (p *Pager[K]) Saw(key K) bool {
+	if _, dup := p.seen[key]; dup {
+		return false
+	}
+	if p.seen == nil {
+		p.seen = map[K]struct{}{}
+	}
+	p.seen[key], p.fresh = struct{}{}, true
+	return true
+}
+
+// Next ends the current page and reports whether the listing may follow
+// cursor: false when cursor is empty or was given before, or when the page
+// listed no item not listed before.
+func (p *Pager[K]) Next(cursor string) bool {
+	fresh := p.fresh
+	p.fresh = false
+	return p.cursors.Next(cursor) && fresh
+}
+
+// Follow is Next without the rule on the page's items, for a page that
+// may list nothing new without repeating anything: the first page of a
+// connection read within another one (a team's first members, which come
+// with the team).
+func (p *Pager[K]) Follow(cursor string) bool {
+	p.fresh = false
+	return p.cursors.Next(cursor)
+}
+
 // NextQuery returns the query of the rel="next" target of a Link header
 // (RFC 8288, as GitHub and GitLab send it), and false when there is none.
 // Readers send it to their own URL's path: whatever host or path the link

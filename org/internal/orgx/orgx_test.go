@@ -301,6 +301,45 @@ func TestCursors(t *testing.T) {
 	}
 }
 
+// TestPager: a page is followed when its cursor is new and it listed an
+// item not listed before; Follow asks only for a new cursor; each page
+// starts afresh.
+func TestPager(t *testing.T) {
+	var p Pager[string]
+	for i, tt := range []struct {
+		items  []string
+		follow bool // Follow rather than Next
+		cursor string
+		want   bool
+	}{
+		{[]string{"a", "b"}, false, "c1", true},
+		{[]string{"b", "c"}, false, "c2", true},  // c is new
+		{[]string{"a", "c"}, false, "c3", false}, // nothing new
+		{[]string{"d"}, false, "c1", false},      // a cursor given before
+		{nil, true, "c4", true},                  // Follow: nothing new is fine
+		{nil, false, "c5", false},                // Next: an empty page is nothing new
+		{[]string{"e"}, false, "", false},        // no cursor
+		{[]string{"f"}, true, "c4", false},       // Follow still refuses a cursor given before
+		{[]string{"f", "g"}, false, "c6", true},  // g is new, though f was seen on a refused page
+		{[]string{"g"}, false, "c7", false},      // the last page's news does not carry over
+	} {
+		for _, it := range tt.items {
+			p.Saw(it)
+		}
+		next := p.Next
+		if tt.follow {
+			next = p.Follow
+		}
+		if got := next(tt.cursor); got != tt.want {
+			t.Errorf("page %d %v, cursor %q: %v, want %v", i, tt.items, tt.cursor, got, tt.want)
+		}
+	}
+	var q Pager[int64]
+	if !q.Saw(1) || q.Saw(1) || !q.Saw(2) {
+		t.Error("Saw does not report the keys not listed before")
+	}
+}
+
 // TestNames: a name is given once, whatever its case; a second claim is
 // refused with a warning naming both holders.
 func TestNames(t *testing.T) {
