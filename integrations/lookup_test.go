@@ -27,6 +27,12 @@ func TestByHostByURLOwning(t *testing.T) {
 		{"Owning raw host", "raw.githubusercontent.com:443", r.Owning, "github.com"},
 		{"Owning bitbucket cloud api", "api.bitbucket.org", r.Owning, "bitbucket.org"},
 		{"Owning foreign", "codeload.github.com", r.Owning, ""},
+		// The API and raw hosts are matched whole, never as a suffix or prefix.
+		{"Owning api host as a suffix", "evilapi.github.com", r.Owning, ""},
+		{"Owning api host as a subdomain", "x.api.github.com", r.Owning, ""},
+		{"Owning api host as a prefix", "api.github.com.evil.test", r.Owning, ""},
+		{"Owning raw host as a suffix", "fakeraw.githubusercontent.com", r.Owning, ""},
+		{"Owning api host, other port", "api.github.com:8443", r.Owning, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
