@@ -7,7 +7,8 @@ import (
 
 // NormalizeName turns an arbitrary string (an e-mail address, a display
 // name, a mail nickname) into an entity name exactly as Backstage's
-// Microsoft Graph provider does (normalizeEntityName): trim, lower-case,
+// Microsoft Graph provider does (normalizeEntityName): trim (JavaScript's
+// white space, see [jsSpace]), lower-case,
 // replace every character outside [a-zA-Z0-9_.-] with '_', drop trailing
 // underscores, then collapse runs of underscores.
 //
@@ -15,7 +16,7 @@ import (
 // "My Group (Reader)" becomes "my_group_reader". The result may still be
 // invalid (empty, or starting with a dot); check it with [ValidName].
 func NormalizeName(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.TrimFunc(s, jsSpace)
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, c := range s {
@@ -44,6 +45,18 @@ func NormalizeName(s string) string {
 		out = strings.ReplaceAll(out, "__", "_")
 	}
 	return out
+}
+
+// jsSpace reports whether JavaScript's String.prototype.trim removes c:
+// its WhiteSpace (tab, vertical tab, form feed, U+FEFF and the Zs
+// category) and LineTerminator (LF, CR, U+2028, U+2029). Go's
+// strings.TrimSpace differs: it removes U+0085 and keeps U+FEFF.
+func jsSpace(c rune) bool {
+	switch c {
+	case '\t', '\v', '\f', '\n', '\r', '\uFEFF', '\u2028', '\u2029':
+		return true
+	}
+	return unicode.Is(unicode.Zs, c)
 }
 
 // ValidName reports whether s is a valid entity name for Backstage: 1 to 63

@@ -111,7 +111,11 @@ func (r Ref) Equal(o Ref) bool {
 }
 
 // Key returns the canonical, lower-case form of r, suitable as a map key:
-// two refs are Equal exactly when their keys are equal.
+// two refs whose kind and namespace hold no ':' or '/' (a namespace
+// [ValidNamespace] accepts holds neither) are Equal exactly when their
+// keys are equal.
+// Without that, the parts are not told apart: {user a b/c} and
+// {user a/b c} have one key.
 func (r Ref) Key() string { return asciiLower(r.String()) }
 
 // Compare orders refs by kind, namespace and name, case-insensitively (and
