@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -605,6 +606,28 @@ func TestZipSizeIsCountedNotTrusted(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Errorf("took %v; want a quick refusal", elapsed)
+	}
+}
+
+// TestZipEntryOverMaxFileBytes: an honest zip entry larger than
+// MaxFileBytes, well within MaxBytes, is refused naming the limit.
+func TestZipEntryOverMaxFileBytes(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, size := range map[string]int{"small": 100, "big": 2 << 20} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(bytes.Repeat([]byte{'x'}, size))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := archive.ReadZip(t.Context(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), &archive.Options{Limits: archive.Limits{MaxFileBytes: 1 << 20}})
+	if errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "raise Limits.MaxFileBytes") {
+		t.Errorf("got %v; want InvalidArgument naming MaxFileBytes", err)
 	}
 }
 
