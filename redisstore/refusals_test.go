@@ -3,12 +3,23 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/testlog"
 	"github.com/scmkit/scmkit/redisstore"
 	"github.com/scmkit/scmkit/scm"
 )
@@ -110,5 +121,235 @@ func TestReadonlyWriteLeavesSessionReadsServed(t *testing.T) {
 	rec, err := ss2.Get(ctx, "alice")
 	if err != nil || string(rec.Data) != "sealed-session" {
 		t.Errorf("a session read that the node answers, after a write was refused READONLY: %q, %v", rec.Data, err)
+	}
+}
+
+// refuseWrites makes the server refuse writes as kind says ("OOM": a full
+// memory under noeviction; "READONLY": demoted to a replica of a primary
+// that is not there) and returns the undo.
+func refuseWrites(t *testing.T, raw *redis.Client, kind string) func() {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	var undo func() error
+	switch kind {
+	case "OOM":
+		err = raw.ConfigSet(ctx, "maxmemory", "1").Err() // any use is over it
+		undo = func() error { return raw.ConfigSet(ctx, "maxmemory", "0").Err() }
+	case "READONLY":
+		err = raw.SlaveOf(ctx, "127.0.0.1", "1").Err()
+		undo = func() error { return raw.SlaveOf(ctx, "NO", "ONE").Err() }
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	restore := func() {
+		if !done {
+			done = true
+			if err := undo(); err != nil {
+				t.Errorf("undoing %s: %v", kind, err)
+			}
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
+// TestEveryWriteRefusedFailsAlone: while Redis refuses writes (OOM,
+// READONLY), every write of every store the package offers fails alone,
+// Unavailable, saying "Redis refused" and the reason, with Redis's own
+// reply inside (redis.IsOOMError holds); and after each, the store still
+// answers reads from Redis: nothing paused it.
+func TestEveryWriteRefusedFailsAlone(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	raw := rawClient(t, r)
+	ctx := context.Background()
+	s := openStore(t, r, &redisstore.Options{Prefix: "w:", Timeout: time.Second, RetryAfter: time.Minute})
+	fence, err := s.Lease(ctx, "seed", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Save(ctx, "seed", []byte("v"), time.Hour, fence, false); !ok || err != nil {
+		t.Fatalf("seed: %v, %v", ok, err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, _ := priv.PublicKey.Bytes()
+	enc := base64.RawURLEncoding
+	jwk := identity.JWK{Kty: "EC", Crv: "P-256", X: enc.EncodeToString(point[1:33]), Y: enc.EncodeToString(point[33:]), Kid: "k1", Alg: "ES256", Use: "sig"}
+	policy := ldapauth.BackoffPolicy{Free: 3, Base: time.Second, Max: time.Minute}
+
+	writes := []struct {
+		name string
+		do   func(ctx context.Context) error
+		// passes names the refusal Redis does not make for this write:
+		// a script whose first write is a DEL (not refused for OOM) may
+		// then write on, as Redis keeps scripts atomic.
+		passes string
+	}{
+		{name: "Store.Lease", do: func(ctx context.Context) error { _, err := s.Lease(ctx, "k", time.Second); return err }},
+		{name: "Store.Save", do: func(ctx context.Context) error {
+			_, err := s.Save(ctx, "seed", []byte("v"), time.Hour, fence, false)
+			return err
+		}, passes: "OOM"},
+		{name: "FileCache.PutFile", do: func(ctx context.Context) error {
+			return s.Files(0).PutFile(ctx, "f", &scm.CachedFile{ETag: "e", Content: []byte("c")})
+		}},
+		{name: "PageCache.PutPage", do: func(ctx context.Context) error {
+			return s.Pages(0).PutPage(ctx, "p", &scm.CachedPage{ETag: "e"})
+		}},
+		{name: "Budget.Record", do: func(ctx context.Context) error {
+			return s.Budget().Record(ctx, "b", 5000, 4000, time.Now().Add(time.Hour))
+		}},
+		{name: "Deliveries.Seen", do: func(ctx context.Context) error { _, err := s.Deliveries().Seen(ctx, "d1", time.Hour); return err }},
+		{name: "Deliveries.SeenAny", do: func(ctx context.Context) error {
+			_, err := s.Deliveries().SeenAny(ctx, []string{"d2", "d3"}, time.Hour)
+			return err
+		}},
+		{name: "IssuerKeyStore.AddKey", do: func(ctx context.Context) error {
+			return s.IssuerKeys().AddKey(ctx, identity.StoredKey{Key: jwk, Created: time.Now()})
+		}},
+		{name: "LDAPAttempts.Begin", do: func(ctx context.Context) error {
+			_, _, err := s.LDAPAttempts().Begin(ctx, "ldap://dc\x00u", "a1", time.Now(), policy)
+			return err
+		}, passes: "OOM"}, // its first write is an HDEL
+	}
+	for _, kind := range []string{"OOM", "READONLY"} {
+		t.Run(kind, func(t *testing.T) {
+			undo := refuseWrites(t, raw, kind)
+			defer undo()
+			for _, w := range writes {
+				err := w.do(ctx)
+				switch {
+				case err == nil && w.passes == kind:
+				case err == nil:
+					t.Errorf("%s: no error while Redis refuses writes (%s)", w.name, kind)
+				case errcode.CodeOf(err) != errcode.Unavailable:
+					t.Errorf("%s: %v; want Unavailable", w.name, err)
+				case !strings.Contains(err.Error(), "Redis refused: "+kind):
+					t.Errorf("%s: %q does not say %q", w.name, err, "Redis refused: "+kind)
+				case kind == "OOM" && !redis.IsOOMError(err), kind == "READONLY" && !redis.IsReadOnlyError(err):
+					t.Errorf("%s: %q does not wrap Redis's reply", w.name, err)
+				}
+				if v, ok, err := s.Load(ctx, "seed"); err != nil || !ok || string(v) != "v" {
+					t.Fatalf("after %s was refused (%s), a read: %q, %v, %v; want the seed", w.name, kind, v, ok, err)
+				}
+			}
+		})
+	}
+}
+
+// TestSessionWrittenWhileRedisRefusesIsPushedLater: a session write that
+// Redis refuses (OOM, READONLY) goes to the replica's mirror, as during
+// an outage, so that the user signing in is served by that replica; once
+// Redis takes writes again, it is pushed there and every replica sees it.
+func TestSessionWrittenWhileRedisRefusesIsPushedLater(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	raw := rawClient(t, r)
+	ctx := context.Background()
+	for _, kind := range []string{"OOM", "READONLY"} {
+		t.Run(kind, func(t *testing.T) {
+			opts := &redisstore.Options{Prefix: kind + ":", Timeout: time.Second, RetryAfter: 20 * time.Millisecond}
+			ss1, ss2 := openStore(t, r, opts).Sessions(nil), openStore(t, r, opts).Sessions(nil)
+			undo := refuseWrites(t, raw, kind)
+			if _, err := ss1.Put(ctx, "bob", []byte("sealed"), time.Hour); err != nil {
+				t.Fatalf("Put while Redis refuses writes: %v; want it kept in the mirror", err)
+			}
+			if rec, err := ss1.Get(ctx, "bob"); err != nil || string(rec.Data) != "sealed" {
+				t.Fatalf("the writing replica's Get: %q, %v", rec.Data, err)
+			}
+			if _, err := ss2.Get(ctx, "bob"); errcode.CodeOf(err) != errcode.NotFound {
+				t.Fatalf("another replica's Get before the push: %v; want NotFound", err)
+			}
+			undo()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				rec, err := ss2.Get(ctx, "bob")
+				if err == nil && string(rec.Data) == "sealed" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("10s after Redis takes writes again, another replica's Get: %q, %v", rec.Data, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestRefusalsOfOneCommandOnARealServer: a key of another type under the
+// prefix (WRONGTYPE) and a command the ACL user may not run (NOPERM) fail
+// that command with Unknown and PermissionDenied, and leave the store
+// answering the rest; a wrong password (WRONGPASS) and a server that is
+// down pause the store. No error and no log line shows the URL's
+// password.
+func TestRefusalsOfOneCommandOnARealServer(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	raw := rawClient(t, r)
+	ctx := context.Background()
+	const pw = "pw-Zq8vX3-never-shown"
+	if err := raw.Do(ctx, "ACL", "SETUSER", "app", "on", ">"+pw, "~x:*", "+@all", "-@scripting").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Set(ctx, "x:s:alice", "not a session hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testlog.Buffer{}
+	open := func(password string) *redisstore.Store {
+		s, err := redisstore.Open("redis://app:"+password+"@"+r.Addr+"/0",
+			&redisstore.Options{Prefix: "x:", EncryptionKey: testKey, Timeout: time.Second, RetryAfter: time.Minute, Logger: logs.Logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	var seen []error
+	check := func(name string, err error, code errcode.Code, says string) {
+		t.Helper()
+		seen = append(seen, err)
+		if errcode.CodeOf(err) != code || !strings.Contains(fmt.Sprint(err), says) {
+			t.Errorf("%s: %v; want %v saying %q", name, err, code, says)
+		}
+	}
+	s := open(pw)
+	readable := func(after string) {
+		t.Helper()
+		if err := s.Files(0).PutFile(ctx, "f", &scm.CachedFile{ETag: "e", Content: []byte("c")}); err != nil {
+			t.Fatalf("after %s, a plain write: %v", after, err)
+		}
+	}
+	_, err := s.Sessions(nil).Get(ctx, "alice")
+	check("Get of a key of another type", err, errcode.Unknown, "Redis refused: WRONGTYPE")
+	readable("WRONGTYPE")
+	_, err = s.Sessions(nil).Put(ctx, "bob", []byte("sealed"), time.Hour)
+	check("a script the ACL forbids", err, errcode.PermissionDenied, "Redis refused: NOPERM")
+	readable("NOPERM")
+
+	bad := open("wrong-" + pw)
+	err = bad.Files(0).PutFile(ctx, "f", &scm.CachedFile{ETag: "e", Content: []byte("c")})
+	check("a wrong password", err, errcode.Unavailable, "Redis refused: NOAUTH or WRONGPASS")
+	_, _, err = bad.Files(0).GetFile(ctx, "f")
+	check("right after a wrong password", err, errcode.Unavailable, "retrying shortly")
+
+	r.Stop()
+	_, _, err = s.Files(0).GetFile(ctx, "f")
+	check("Redis down", err, errcode.Unavailable, "did not answer")
+
+	for _, err := range seen {
+		for _, text := range []string{fmt.Sprint(err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			if strings.Contains(text, pw) {
+				t.Errorf("an error shows the password: %s", text)
+			}
+		}
+	}
+	if strings.Contains(logs.String(), pw) {
+		t.Errorf("the log shows the password:\n%s", logs)
+	}
+	if logs.Count("Redis refused") == 0 || logs.Count("unreachable") == 0 {
+		t.Errorf("want refusals and the outage logged:\n%s", logs)
 	}
 }

@@ -365,42 +365,42 @@ func failure(op string, err error) (e *errcode.Error, down bool) {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "Redis did not answer", Err: cleanErr(err)}, true
 	}
 	refusal := func(code errcode.Code, what string) *errcode.Error {
-		return &errcode.Error{Code: code, Op: op, Msg: "Redis refused: " + what, Err: errors.New(reply.Error())}
+		return &errcode.Error{Code: code, Op: op, Msg: "Redis refused: " + what, Err: reply} // Redis's words: no URL, no password
 	}
 	switch {
 	// Every command gets these: pause, as for a server that is down.
-	case redis.IsLoadingError(err):
+	case redis.IsLoadingError(reply):
 		return refusal(errcode.Unavailable, "LOADING, it is loading its data set; retrying shortly"), true
-	case redis.HasErrorPrefix(err, "BUSY "):
+	case redis.HasErrorPrefix(reply, "BUSY "):
 		return refusal(errcode.Unavailable, "BUSY, a script or module command is blocking it; retrying shortly"), true
-	case redis.IsMasterDownError(err):
+	case redis.IsMasterDownError(reply):
 		return refusal(errcode.Unavailable, "MASTERDOWN, the replica lost its primary and does not serve stale data: "+
 			"connect to the primary, or through Sentinel"), true
-	case redis.IsClusterDownError(err), redis.IsTryAgainError(err):
+	case redis.IsClusterDownError(reply), redis.IsTryAgainError(reply):
 		return refusal(errcode.Unavailable, "CLUSTERDOWN or TRYAGAIN, the cluster cannot serve the keys now "+
 			"(the store does not support Redis Cluster)"), true
-	case redis.IsMaxClientsError(err):
+	case redis.IsMaxClientsError(reply):
 		return refusal(errcode.Unavailable, "max number of clients reached: raise its maxclients, or lower the replicas' pool sizes"), true
-	case redis.IsAuthError(err):
+	case redis.IsAuthError(reply):
 		return refusal(errcode.Unavailable, "NOAUTH or WRONGPASS, the connection URL's user name or password is wrong or missing: "+
 			"check backend.cache.connection"), true
 
 	// The command alone fails; others (reads) go on.
-	case redis.IsOOMError(err):
+	case redis.IsOOMError(reply):
 		return refusal(errcode.Unavailable, "OOM, its memory is full (maxmemory) and its maxmemory-policy evicts nothing: "+
 			"raise maxmemory, or give the file and page caches their own Store on another Redis server "+
 			"(with an allkeys-lru maxmemory-policy there); the store's own keys need noeviction, see Store"), false
-	case redis.IsReadOnlyError(err):
+	case redis.IsReadOnlyError(reply):
 		return refusal(errcode.Unavailable, "READONLY, the node is a replica (a primary demoted by a failover?) and takes no writes: "+
 			"connect to the current primary, or through Sentinel; reads go on"), false
-	case redis.HasErrorPrefix(err, "MISCONF "):
+	case redis.HasErrorPrefix(reply, "MISCONF "):
 		return refusal(errcode.Unavailable, "MISCONF, it takes no writes while it cannot save its snapshot to disk: fix its disk or persistence"), false
-	case redis.IsNoReplicasError(err):
+	case redis.IsNoReplicasError(reply):
 		return refusal(errcode.Unavailable, "NOREPLICAS, fewer replicas than min-replicas-to-write answer it"), false
-	case redis.IsPermissionError(err):
+	case redis.IsPermissionError(reply):
 		return refusal(errcode.PermissionDenied, "NOPERM, the connection's ACL user may not run this command on this key: "+
 			"allow it the store's keys (its prefix) and commands, scripts (EVALSHA, EVAL) included"), false
-	case redis.HasErrorPrefix(err, "WRONGTYPE "):
+	case redis.HasErrorPrefix(reply, "WRONGTYPE "):
 		return refusal(errcode.Unknown, "WRONGTYPE, a key under the store's prefix holds another kind of value: "+
 			"something else writes under this prefix; give each user of the Redis its own"), false
 	}
