@@ -132,11 +132,12 @@ func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String())
 //
 // A command that Redis refuses while it serves others fails alone and
 // pauses nothing: its error says "Redis refused", with Redis's reason and
-// what to do about it. Refusals that pass are Unavailable: OOM (memory
-// full), READONLY (a primary demoted by a failover: reads go on being
-// answered), MISCONF (a failing disk), NOREPLICAS; the others have their
-// own code: PermissionDenied for NOPERM (the ACL), Unknown for the rest
-// (WRONGTYPE: something else writes under the prefix).
+// what to do about it, and wraps Redis's reply (redis.IsOOMError and the
+// like tell it). Refusals that a later try may get past are Unavailable:
+// OOM (memory full), READONLY (a primary demoted by a failover: reads go
+// on being answered), MISCONF (a failing disk), NOREPLICAS; the others
+// have their own code: PermissionDenied for NOPERM (the ACL), Unknown for
+// the rest (WRONGTYPE: something else writes under the prefix).
 //
 // # Memory
 //
@@ -311,7 +312,7 @@ func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
 // do runs f against Redis with the store's timeout, unless Redis is known
-// to be down; it classifies and records failures (see [Store.failed]).
+// to be down; it classifies (see failure) and records failures.
 func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
 	if s == nil {
 		return errcode.New(errcode.Unavailable, op, "no Redis store")
@@ -351,11 +352,11 @@ func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) e
 // client, a broken reply), or an answer that every command gets (LOADING,
 // BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, maxclients, a refused
 // password). Any other error reply is a refusal of that one command: it
-// fails alone, and says why and what to do. Refusals that pass (a full
-// memory, a demoted primary, a failing disk) are Unavailable, so that
-// callers work without the store, and SessionStore keeps the write in
-// its mirror to push later; refusals that do not pass (a key of another
-// type, a command the ACL forbids) have their own code.
+// fails alone, and says why and what to do. Refusals that a later try may
+// get past (a full memory, a demoted primary, a failing disk) are
+// Unavailable, so that callers work without the store, and SessionStore
+// keeps the write in its mirror to push later; the others (a key of
+// another type, a command the ACL forbids) have their own code.
 //
 // The text never holds the connection URL: network errors name the
 // address only, and reply errors are Redis's own words.
@@ -428,7 +429,7 @@ type health struct {
 	down   bool
 	until  time.Time
 	pause  time.Duration
-	logged map[string]time.Time // by the first word of a refusal: when it was last logged
+	logged map[string]time.Time // by kind of refusal (its Msg): when it was last logged
 }
 
 func (h *health) ready() bool {
@@ -458,13 +459,13 @@ func (h *health) refused(e *errcode.Error) {
 	if h.log == nil {
 		return
 	}
-	kind, _, _ := strings.Cut(e.Err.Error(), " ")
+	kind := e.Msg // one per kind of refusal: a few fixed texts
 	now := h.now()
 	h.mu.Lock()
 	last, seen := h.logged[kind]
 	logIt := !seen || now.Sub(last) >= refusalLogEvery
 	if logIt {
-		if h.logged == nil || len(h.logged) >= 64 { // kinds are Redis's error codes: a few
+		if h.logged == nil {
 			h.logged = map[string]time.Time{}
 		}
 		h.logged[kind] = now
