@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,5 +352,56 @@ func TestRefusalsOfOneCommandOnARealServer(t *testing.T) {
 	}
 	if logs.Count("Redis refused") == 0 || logs.Count("unreachable") == 0 {
 		t.Errorf("want refusals and the outage logged:\n%s", logs)
+	}
+}
+
+// roundTrips counts the commands a client sends (pipelines as one).
+type roundTrips struct{ n atomic.Int64 }
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// BenchmarkSessionReadWhileCacheWritesRefused: Redis is full (OOM under
+// noeviction). Each op is a file-cache write, which Redis refuses, and a
+// read of a session another replica wrote. Budget: 2 round trips, 0
+// failed session reads (before, the first refusal paused the store and
+// every read in the pause failed Unavailable without asking Redis).
+func BenchmarkSessionReadWhileCacheWritesRefused(b *testing.B) {
+	r := testsvc.StartRedis(b)
+	raw := rawClient(b, r)
+	ctx := b.Context()
+	opts := &redisstore.Options{Prefix: "bench:", RetryAfter: time.Minute}
+	if _, err := openStore(b, r, opts).Sessions(nil).Put(ctx, "alice", []byte("sealed-session"), time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	s := openStore(b, r, opts)
+	rt := &roundTrips{}
+	s.Client().AddHook(rt)
+	files := s.Files(0)
+	if err := raw.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { raw.ConfigSet(context.Background(), "maxmemory", "0") })
+	f := &scm.CachedFile{ETag: "e", Content: bytes.Repeat([]byte("x"), 1024)}
+	failed := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		ss := s.Sessions(nil) // a replica that has not mirrored her session
+		if err := files.PutFile(ctx, "f", f); !redis.IsOOMError(err) {
+			b.Fatalf("PutFile: %v; want refused (OOM)", err)
+		}
+		if _, err := ss.Get(ctx, "alice"); err != nil {
+			failed++
+		}
+	}
+	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(failed)/float64(b.N), "failed-reads/op")
+	if failed > 0 {
+		b.Errorf("%d of %d session reads failed while Redis refused cache writes", failed, b.N)
 	}
 }
