@@ -30,8 +30,12 @@
 //     budget stores fetch from the provider as they would without it
 //     (more requests, same answers). The store logs once (only with a
 //     Logger) and stops asking Redis for a growing pause, and sharing
-//     resumes by itself when Redis is back. The stores of state that is
-//     not a cache say below what they do without Redis.
+//     resumes by itself when Redis is back. A command that Redis refuses
+//     while up (OOM when its memory is full, READONLY from a primary
+//     demoted by a failover) fails alone, saying why, and pauses nothing:
+//     reads go on. [Store] says which maxmemory-policy the store needs.
+//     The stores of state that is not a cache say below what they do
+//     without Redis.
 //
 // # Wiring
 //

@@ -96,11 +96,20 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	data = append([]byte(strconv.FormatInt(exp.UnixMilli(), 10)+"|"), data...)
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
-		_, err := ks.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		cmds, err := ks.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, h, k.Key.Kid, data)
 			p.PExpire(ctx, h, issuerKeysTTL)
 			return nil
 		})
+		if redis.IsExecAbortError(err) {
+			// Redis refused a command as it was queued (OOM, READONLY):
+			// that refusal, not EXECABORT, says why.
+			for _, c := range cmds {
+				if cerr := c.Err(); cerr != nil && !redis.IsExecAbortError(cerr) {
+					return cerr
+				}
+			}
+		}
 		return err
 	})
 }

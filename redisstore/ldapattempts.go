@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scmkit/scmkit/auth/ldapauth"
-	"github.com/scmkit/scmkit/errcode"
 )
 
 // LDAPAttempts is an ldapauth.AttemptStore in Redis: the LDAP sign-in
@@ -218,7 +217,8 @@ func (a *LDAPAttempts) direct(ctx context.Context, f func(ctx context.Context) e
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.s.timeout)
 	defer cancel()
 	if err := f(cctx); err != nil {
-		return &errcode.Error{Code: errcode.Unavailable, Op: "redisstore.LDAPAttempts", Msg: "Redis did not answer", Err: cleanErr(err)}
+		e, _ := failure("redisstore.LDAPAttempts", err) // past the breaker: it neither opens nor closes it
+		return e
 	}
 	return nil
 }

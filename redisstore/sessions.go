@@ -38,7 +38,9 @@ const TombstoneTTL = 24 * time.Hour
 // written while Redis was down are never evicted). When Redis is down or
 // slow, reads are answered from the mirror and writes, leases and fenced
 // writes go to the mirror: a refresh token rotated during an outage is
-// kept while Redis keeps its data. Records written during the outage (and
+// kept while Redis keeps its data. So do writes that Redis refuses for
+// now while it answers reads (OOM: its memory is full; READONLY: the
+// node was demoted by a failover), pushed once it takes them. Records written during the outage (and
 // deletions, so that a sign-out sticks) are pushed to Redis as soon as it
 // answers again, by a goroutine that ends when nothing is left to push (or
 // the Store is closed). A push never writes over a newer version, over a
@@ -172,8 +174,9 @@ func (ss *SessionStore) verKey() string              { return ss.s.key("sv") }
 func (ss *SessionStore) leaseKey(name string) string { return ss.s.key("sl", name) }
 func (ss *SessionStore) fenceKey(name string) string { return ss.s.key("sf", name) }
 
-// unavailable reports whether err means Redis failed (not the caller's
-// context, not a refusal).
+// unavailable reports whether err means Redis failed, or refused the
+// command for now (OOM, READONLY): not the caller's context, not a
+// refusal that trying again will not pass (WRONGTYPE, NOPERM).
 func unavailable(err error) bool {
 	return err != nil && err != redis.Nil && errcode.CodeOf(err) == errcode.Unavailable
 }

@@ -83,9 +83,11 @@ type Options struct {
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Logger, if set, receives one Warn record when Redis becomes
-	// unreachable and one Info record when it is back, and a Warn record
-	// for every unsealed value refused (see EncryptionKey); nil means
-	// silent.
+	// unreachable and one Info record when it is back, a Warn record
+	// when Redis refuses a command while up (OOM, READONLY, ...: the
+	// first of each kind, then at most one a minute of that kind), and a
+	// Warn record for every unsealed value refused (see EncryptionKey);
+	// nil means silent.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -120,12 +122,40 @@ func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String())
 // ([Store.Files]) and a rate-limit budget ([Store.Budget]). It is safe for
 // concurrent use.
 //
-// Every operation is bounded by Options.Timeout. When Redis fails (down,
-// slow, refusing), the operation fails with an Unavailable
-// *errcode.Error, the store logs once, and for a short, growing pause
-// every operation fails at once without asking Redis, so that callers
-// (which then work without the store) do not wait on a dead server; the
-// first success logs once that Redis is back.
+// Every operation is bounded by Options.Timeout. When Redis does not
+// answer (down, slow, a reset connection) or answers every command with
+// an error (LOADING, BUSY, MASTERDOWN, a wrong password), the operation
+// fails with an Unavailable *errcode.Error, the store logs once, and for a
+// short, growing pause every operation fails at once without asking
+// Redis, so that callers (which then work without the store) do not wait
+// on a dead server; the first success logs once that Redis is back.
+//
+// A command that Redis refuses while it serves others fails alone and
+// pauses nothing: its error says "Redis refused", with Redis's reason and
+// what to do about it, and wraps Redis's reply (redis.IsOOMError and the
+// like tell it). Refusals that a later try may get past are Unavailable:
+// OOM (memory full), READONLY (a primary demoted by a failover: reads go
+// on being answered), MISCONF (a failing disk), NOREPLICAS; the others
+// have their own code: PermissionDenied for NOPERM (the ACL), Unknown for
+// the rest (WRONGTYPE: something else writes under the prefix).
+//
+// # Memory
+//
+// Run the store on a Redis whose maxmemory-policy is noeviction (Redis's
+// default): then a full Redis refuses writes (OOM, see above) and keeps
+// every key. Under an eviction policy, Redis would drop what is not a
+// cache: sessions and sign-out tombstones, leases, fencing tokens,
+// webhook delivery ids, LDAP attempt counts, issuer keys, rate-limit
+// budgets. A volatile-* policy does not spare them: they have TTLs, as
+// cache entries have (all but the sessions' version counter, and
+// sessions or credentials stored without a TTL).
+//
+// The file and page caches ([Store.Files], [Store.Pages]; 24 and 2 hours
+// by default) take the most memory. To keep them from filling the Redis
+// that holds the rest, give them a Store of their own ([Open], with its
+// own Prefix) on another Redis server, one that may evict (maxmemory with
+// allkeys-lru); a database number of the same server does not do it, as
+// maxmemory counts the whole server.
 type Store struct {
 	rdb     redis.UniversalClient
 	own     bool // close rdb in Close
@@ -282,7 +312,7 @@ func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
 // do runs f against Redis with the store's timeout, unless Redis is known
-// to be down; it classifies and records failures.
+// to be down; it classifies (see failure) and records failures.
 func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) error) error {
 	if s == nil {
 		return errcode.New(errcode.Unavailable, op, "no Redis store")
@@ -303,8 +333,79 @@ func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) e
 	case ctx.Err() != nil:
 		return errcode.FromContext(ctx, op) // the caller gave up; not Redis's fault
 	}
-	s.h.fail(err)
-	return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "Redis did not answer", Err: cleanErr(err)}
+	e, down := failure(op, err)
+	if down {
+		s.h.fail(err)
+	} else {
+		// Redis answered: it is up, and the other commands (reads,
+		// above all) go on being asked.
+		s.h.ok()
+		s.h.refused(e)
+	}
+	return e
+}
+
+// failure turns err from a Redis command into the store's error, and
+// reports whether it means that Redis cannot serve the store at all, so
+// that the circuit breaker pauses every command: no answer (a network
+// error, a timeout, a refused or reset connection, a full pool, a closed
+// client, a broken reply), or an answer that every command gets (LOADING,
+// BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, maxclients, a refused
+// password). Any other error reply is a refusal of that one command: it
+// fails alone, and says why and what to do. Refusals that a later try may
+// get past (a full memory, a demoted primary, a failing disk) are
+// Unavailable, so that callers work without the store, and SessionStore
+// keeps the write in its mirror to push later; the others (a key of
+// another type, a command the ACL forbids) have their own code.
+//
+// The text never holds the connection URL: network errors name the
+// address only, and reply errors are Redis's own words.
+func failure(op string, err error) (e *errcode.Error, down bool) {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "Redis did not answer", Err: cleanErr(err)}, true
+	}
+	refusal := func(code errcode.Code, what string) *errcode.Error {
+		return &errcode.Error{Code: code, Op: op, Msg: "Redis refused: " + what, Err: reply} // Redis's words: no URL, no password
+	}
+	switch {
+	// Every command gets these: pause, as for a server that is down.
+	case redis.IsLoadingError(reply):
+		return refusal(errcode.Unavailable, "LOADING, it is loading its data set; retrying shortly"), true
+	case redis.HasErrorPrefix(reply, "BUSY "):
+		return refusal(errcode.Unavailable, "BUSY, a script or module command is blocking it; retrying shortly"), true
+	case redis.IsMasterDownError(reply):
+		return refusal(errcode.Unavailable, "MASTERDOWN, the replica lost its primary and does not serve stale data: "+
+			"connect to the primary, or through Sentinel"), true
+	case redis.IsClusterDownError(reply), redis.IsTryAgainError(reply):
+		return refusal(errcode.Unavailable, "CLUSTERDOWN or TRYAGAIN, the cluster cannot serve the keys now "+
+			"(the store does not support Redis Cluster)"), true
+	case redis.IsMaxClientsError(reply):
+		return refusal(errcode.Unavailable, "max number of clients reached: raise its maxclients, or lower the replicas' pool sizes"), true
+	case redis.IsAuthError(reply):
+		return refusal(errcode.Unavailable, "NOAUTH or WRONGPASS, the connection URL's user name or password is wrong or missing: "+
+			"check backend.cache.connection"), true
+
+	// The command alone fails; others (reads) go on.
+	case redis.IsOOMError(reply):
+		return refusal(errcode.Unavailable, "OOM, its memory is full (maxmemory) and its maxmemory-policy evicts nothing: "+
+			"raise maxmemory, or give the file and page caches their own Store on another Redis server "+
+			"(with an allkeys-lru maxmemory-policy there); the store's own keys need noeviction, see Store"), false
+	case redis.IsReadOnlyError(reply):
+		return refusal(errcode.Unavailable, "READONLY, the node is a replica (a primary demoted by a failover?) and takes no writes: "+
+			"connect to the current primary, or through Sentinel; reads go on"), false
+	case redis.HasErrorPrefix(reply, "MISCONF "):
+		return refusal(errcode.Unavailable, "MISCONF, it takes no writes while it cannot save its snapshot to disk: fix its disk or persistence"), false
+	case redis.IsNoReplicasError(reply):
+		return refusal(errcode.Unavailable, "NOREPLICAS, fewer replicas than min-replicas-to-write answer it"), false
+	case redis.IsPermissionError(reply):
+		return refusal(errcode.PermissionDenied, "NOPERM, the connection's ACL user may not run this command on this key: "+
+			"allow it the store's keys (its prefix) and commands, scripts (EVALSHA, EVAL) included"), false
+	case redis.HasErrorPrefix(reply, "WRONGTYPE "):
+		return refusal(errcode.Unknown, "WRONGTYPE, a key under the store's prefix holds another kind of value: "+
+			"something else writes under this prefix; give each user of the Redis its own"), false
+	}
+	return refusal(errcode.Unknown, "an error reply to the command"), false
 }
 
 // cleanErr keeps network errors as they are (they name the address,
@@ -324,10 +425,11 @@ type health struct {
 	first time.Duration
 	now   func() time.Time
 
-	mu    sync.Mutex
-	down  bool
-	until time.Time
-	pause time.Duration
+	mu     sync.Mutex
+	down   bool
+	until  time.Time
+	pause  time.Duration
+	logged map[string]time.Time // by kind of refusal (its Msg): when it was last logged
 }
 
 func (h *health) ready() bool {
@@ -343,6 +445,34 @@ func (h *health) ok() {
 	h.mu.Unlock()
 	if was && h.log != nil {
 		h.log.Info("redisstore: Redis is reachable again; sharing state through it")
+	}
+}
+
+// refusalLogEvery is how often a Logger hears again of refusals of one
+// kind (OOM, READONLY, ...) while Redis keeps answering them.
+const refusalLogEvery = time.Minute
+
+// refused logs e, a command Redis refused while up, as a Warn record:
+// the first refusal of its kind and then at most one every
+// refusalLogEvery, so that a full Redis does not log every cache write.
+func (h *health) refused(e *errcode.Error) {
+	if h.log == nil {
+		return
+	}
+	kind := e.Msg // one per kind of refusal: a few fixed texts
+	now := h.now()
+	h.mu.Lock()
+	last, seen := h.logged[kind]
+	logIt := !seen || now.Sub(last) >= refusalLogEvery
+	if logIt {
+		if h.logged == nil {
+			h.logged = map[string]time.Time{}
+		}
+		h.logged[kind] = now
+	}
+	h.mu.Unlock()
+	if logIt {
+		h.log.Warn("redisstore: "+e.Msg, slog.String("op", e.Op), slog.String("error", e.Err.Error()))
 	}
 }
 
