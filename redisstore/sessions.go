@@ -34,7 +34,7 @@ const TombstoneTTL = 24 * time.Hour
 // # When Redis fails
 //
 // The store keeps, in the process, a mirror of the records this replica
-// wrote or read (at most Options.MirrorSize, default 10,000; records
+// wrote or read (at most SessionOptions.MirrorSize, default 10,000; records
 // written while Redis was down are never evicted). When Redis is down or
 // slow, reads are answered from the mirror and writes, leases and fenced
 // writes go to the mirror: a refresh token rotated during an outage is
