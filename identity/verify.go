@@ -61,7 +61,10 @@ type VerifierOptions struct {
 	CacheSize int
 	// RefetchInterval is the least time between two JWKS fetches caused
 	// by unknown kids; 0 means 30 s. Forged kids cannot make the
-	// verifier hammer the JWKS URL.
+	// verifier hammer the JWKS URL. Until a first fetch has succeeded
+	// (the JWKS URL was not up yet when the verifier started), a failed
+	// fetch is retried sooner: 1 s after it, then 2 s, 4 s, … up to
+	// RefetchInterval.
 	RefetchInterval time.Duration
 }
 
@@ -86,6 +89,7 @@ type Verifier struct {
 	staticAlg map[string]string
 	fetched   bool
 	fetches   int // fetches ended, failed ones too
+	failures  int // failed fetches before the first that succeeded
 	lastFetch time.Time
 	group     singleflight.Group
 
@@ -447,8 +451,25 @@ const (
 	issuerSkew = 10 * time.Second
 )
 
+// firstFetchRetry is how long after a failed fetch a verifier that never
+// fetched the JWKS may try again; it doubles with each failure, up to
+// RefetchInterval.
+const firstFetchRetry = time.Second
+
+// retryGap is the least time between a failed fetch and the next one while
+// no fetch has succeeded: firstFetchRetry doubled per earlier failure, up
+// to RefetchInterval. v.mu must be held.
+func (v *Verifier) retryGap() time.Duration {
+	gap := firstFetchRetry
+	for i := 1; i < v.failures && gap < v.opts.RefetchInterval; i++ {
+		gap *= 2
+	}
+	return min(gap, v.opts.RefetchInterval)
+}
+
 // refresh fetches the JWKS, once for all concurrent callers; unless first,
-// not more often than RefetchInterval, or newKeyRefetch for a token made
+// not more often than RefetchInterval (until a fetch succeeds, a failed one
+// is retried after retryGap instead), or newKeyRefetch for a token made
 // (iat, not zero) after the last fetch, whose key may be new: a replica
 // publishes a new key just before its first token, and a verifier that
 // fetched the JWKS moments earlier would otherwise refuse that replica's
@@ -463,15 +484,21 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 	if newKey {
 		gap = min(gap, newKeyRefetch)
 	}
+	if !v.fetched {
+		// No key set yet: the JWKS URL was down at the first fetch (an
+		// issuer starting with its verifiers); back off from 1 s, not
+		// from RefetchInterval, which spaces fetches for unknown kids.
+		gap = v.retryGap()
+	}
 	seen := v.fetches
 	since := v.opts.Now().Sub(v.lastFetch)
 	recent := !v.lastFetch.IsZero() && since < gap
-	fetched := v.fetched
+	fetched, retryAt := v.fetched, v.lastFetch.Add(gap)
 	v.mu.RUnlock()
 	waited := false
 	if recent && (!first || !fetched) {
 		if !fetched {
-			return errcode.New(errcode.Unavailable, "identity.Verify", "the JWKS could not be fetched; retrying later")
+			return &errcode.Error{Code: errcode.Unavailable, Op: "identity.Verify", Msg: "the JWKS could not be fetched; retrying later", RetryAt: retryAt}
 		}
 		if !newKey || gap != newKeyRefetch {
 			return nil
@@ -527,10 +554,14 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	// lastFetch is set when the fetch is over (keys added or failed), so
 	// that a verification arriving meanwhile joins this fetch instead of
 	// skipping it as recent.
+	ok := false
 	defer func() {
 		v.mu.Lock()
 		v.lastFetch = v.opts.Now()
 		v.fetches++
+		if !ok && !v.fetched {
+			v.failures++
+		}
 		v.mu.Unlock()
 	}()
 	resp, err := v.hc.Do(req)
@@ -562,7 +593,7 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	for kid, k := range v.static {
 		v.keys[kid], v.keyAlg[kid] = k, v.staticAlg[kid]
 	}
-	v.fetched = true
+	v.fetched, ok = true, true
 	v.mu.Unlock()
 	return nil
 }
