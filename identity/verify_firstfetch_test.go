@@ -96,7 +96,7 @@ func TestVerifierFirstFetchBackoff(t *testing.T) {
 	}
 	start := c.Now()
 	for _, s := range steps {
-		c.Advance(start.Add(time.Duration(s.at*float64(time.Second))).Sub(c.Now()))
+		c.Advance(start.Add(time.Duration(s.at * float64(time.Second))).Sub(c.Now()))
 		before := hits.Load()
 		_, err := v.Verify(t.Context(), tok.Token)
 		if errcode.CodeOf(err) != errcode.Unavailable {
