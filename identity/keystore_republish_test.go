@@ -1,7 +1,10 @@
 package identity
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -183,4 +186,47 @@ func jwksKids(t *testing.T, is *Issuer) []string {
 	}
 	slices.Sort(kids)
 	return kids
+}
+
+// An Issuer on a shared store answers its JWKS from a listing up to a
+// second old; a verifier whose last fetch is older than a second and that
+// gets the first token of another replica's new key, published just after
+// that listing was read, fetches a JWKS without the key. It fetches once
+// more, a second later, and accepts the token instead of refusing it.
+func TestNewKeyMissingFromReusedListing(t *testing.T) {
+	c := newClock()
+	st := newCountingStore()
+	a := replica(t, c, st, time.Hour, "")
+	ta, err := a.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.JWKSHandler()
+	var fetches atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		c.Advance(500 * time.Millisecond) // a request takes its time
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), ta.Token); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Second)
+	jwksKids(t, a) // another verifier's request: a reads the store
+	b := replica(t, c, st, time.Hour, "")
+	tb, err := b.Issue(t.Context(), IssueRequest{Subject: "user:default/bob"}) // b's new key, just after
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tb.Token); err != nil {
+		t.Errorf("b's first token, verified through a's JWKS: %v", err)
+	}
+	if n := fetches.Load(); n != 3 {
+		t.Errorf("%d JWKS fetches; want 3 (a's token, then b's twice)", n)
+	}
 }

@@ -74,8 +74,14 @@ type VerifierOptions struct {
 // kid among the published keys, a valid signature, `aud` backstage, `exp`
 // in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
 // an unknown kid refetches the JWKS once (concurrent verifications share
-// one fetch, and fetches are spaced by RefetchInterval). It is safe for
-// concurrent use.
+// one fetch, and fetches are spaced by RefetchInterval), twice a second
+// apart for a token made after the last fetch (see [Issuer.JWKS]). Each
+// fetched key set replaces the previous one: a key the JWKS stops listing
+// stops verifying at the next fetch, as with Backstage, so that removing a
+// key from the issuers' store (and restarting them) revokes it. The
+// verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
+// its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
+// safe for concurrent use.
 type Verifier struct {
 	opts          VerifierOptions
 	parser        *jwt.Parser // user tokens: aud backstage
@@ -249,12 +255,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// The JWKS is fetched on first use, and only for a kid
 			// the static keys do not have: a token signed by a static
 			// key verifies while the JWKS URL is down.
-			if err := v.refresh(ctx, true, time.Time{}); err != nil {
+			if _, err := v.refresh(ctx, true, time.Time{}); err != nil {
 				fetchErr = err
 				return nil, err
 			}
 			key, kalg, ok = v.key(kid)
-			firstFetch = true // made after the token arrived: another finds no newer key
+			firstFetch = true
 		}
 		if !ok && v.opts.JWKSURL != "" && !firstFetch {
 			// The token's iat is not verified yet: it only decides how
@@ -266,11 +272,28 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 					iat = time.Unix(int64(n), 0)
 				}
 			}
-			if err := v.refresh(ctx, false, iat); err != nil {
-				fetchErr = err
-				return nil, err
+			// An unknown kid gets one fetch, spaced by RefetchInterval
+			// (newKeyRefetch for a token made after the last fetch), and
+			// none right after the first fetch. A token made after the
+			// last fetch whose fetch did not wait gets one more,
+			// newKeyRefetch later: its key may be a replica's new one,
+			// published just before the token and missing from a JWKS
+			// answered from a store listing read before it (an Issuer
+			// reuses its listing for up to a second).
+			for try := 0; try < 2 && !ok; try++ {
+				if try > 0 && !v.madeAfterLastFetch(iat) {
+					break
+				}
+				waited, err := v.refresh(ctx, false, iat)
+				if err != nil {
+					fetchErr = err
+					return nil, err
+				}
+				key, kalg, ok = v.key(kid)
+				if waited {
+					break
+				}
 			}
-			key, kalg, ok = v.key(kid)
 		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
@@ -431,6 +454,15 @@ func (v *Verifier) haveFetched() bool {
 	return v.fetched
 }
 
+// madeAfterLastFetch reports whether a token issued at iat (not zero) may
+// be signed by a key published after the last fetch: its iat is later
+// than that fetch, less issuerSkew.
+func (v *Verifier) madeAfterLastFetch(iat time.Time) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
+}
+
 func (v *Verifier) key(kid string) (any, string, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -477,7 +509,7 @@ func (v *Verifier) retryGap() time.Duration {
 // of the last fetch waits for the rest of it, then fetches. A forged iat
 // can make the verifier fetch at most once per newKeyRefetch (and its
 // own request wait as long).
-func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error {
+func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (waited bool, err error) {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
 	newKey := !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
@@ -495,13 +527,12 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 	recent := !v.lastFetch.IsZero() && since < gap
 	fetched, retryAt := v.fetched, v.lastFetch.Add(gap)
 	v.mu.RUnlock()
-	waited := false
 	if recent && (!first || !fetched) {
 		if !fetched {
-			return &errcode.Error{Code: errcode.Unavailable, Op: "identity.Verify", Msg: "the JWKS could not be fetched; retrying later", RetryAt: retryAt}
+			return false, &errcode.Error{Code: errcode.Unavailable, Op: "identity.Verify", Msg: "the JWKS could not be fetched; retrying later", RetryAt: retryAt}
 		}
 		if !newKey || gap != newKeyRefetch {
-			return nil
+			return false, nil
 		}
 		// A token made after the last fetch, by a key that fetch did
 		// not have: most likely another replica's new key, published
@@ -513,7 +544,7 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return errcode.FromContext(ctx, "identity.Verify")
+			return true, errcode.FromContext(ctx, "identity.Verify")
 		}
 		waited = true
 	}
@@ -533,9 +564,9 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 	})
 	select {
 	case r := <-ch:
-		return r.Err
+		return waited, r.Err
 	case <-ctx.Done():
-		return errcode.FromContext(ctx, "identity.Verify")
+		return waited, errcode.FromContext(ctx, "identity.Verify")
 	}
 }
 
