@@ -105,3 +105,24 @@ func BenchmarkIssuerKeysJWKS200(b *testing.B) {
 	}
 	b.ReportMetric(float64(n.Load()-before)/float64(b.N), "redis-requests/op")
 }
+
+// TestIssuerKeysJWKSListsOwnNewKeyAtOnce: the reused listing never hides
+// the replica's own new key: a JWKS answer right after its first Issue
+// lists it, without reading Redis again, and without writing it again.
+func TestIssuerKeysJWKSListsOwnNewKeyAtOnce(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	clk := newClock()
+	st, n := countedStore(t, r, "ownnew:")
+	a := replicaIssuer(t, st, clk, 0)
+	if got := jwksKids(t, a); len(got) != 0 { // reads Redis: no key yet
+		t.Fatalf("JWKS before the first Issue = %v", got)
+	}
+	kid := tokenKid(t, issue(t, a)) // one HSET
+	before := n.Load()
+	if got := jwksKids(t, a); len(got) != 1 || got[0] != kid {
+		t.Errorf("JWKS right after the first Issue = %v; want its key %s", got, kid)
+	}
+	if d := n.Load() - before; d != 0 {
+		t.Errorf("the JWKS answer within the second cost %d round trips; want 0", d)
+	}
+}
