@@ -74,8 +74,9 @@ type VerifierOptions struct {
 // kid among the published keys, a valid signature, `aud` backstage, `exp`
 // in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
 // an unknown kid refetches the JWKS once (concurrent verifications share
-// one fetch, and fetches are spaced by RefetchInterval), twice a second
-// apart for a token made after the last fetch (see [Issuer.JWKS]). Each
+// one fetch, and fetches are spaced by RefetchInterval); a token made
+// after the last fetch may get a second fetch a second later, since an
+// Issuer's JWKS may be a second behind its store (see [Issuer.JWKS]). Each
 // fetched key set replaces the previous one: a key the JWKS stops listing
 // stops verifying at the next fetch, as with Backstage, so that removing a
 // key from the issuers' store (and restarting them) revokes it. The
@@ -508,7 +509,7 @@ func (v *Verifier) retryGap() time.Duration {
 // tokens for RefetchInterval. Such a token arriving within newKeyRefetch
 // of the last fetch waits for the rest of it, then fetches. A forged iat
 // can make the verifier fetch at most once per newKeyRefetch (and its
-// own request wait as long).
+// own request wait as long). It reports whether it waited.
 func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (waited bool, err error) {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
