@@ -12,7 +12,9 @@ import (
 // Two replicas of a portal share one KeyStore (in production,
 // redisstore's Store.IssuerKeys; here an in-memory one): each signs with
 // its own private key, and a Verifier reading replica A's JWKS accepts
-// replica B's tokens.
+// replica B's tokens. Each replica writes its keys back every minute
+// (StartRepublishing), so a store that loses them (Redis flushed) does
+// not hide an idle replica's key from the replicas started since.
 func ExampleKeyStore() {
 	ctx := context.Background()
 	shared := identity.NewMemoryKeyStore()
@@ -21,9 +23,12 @@ func ExampleKeyStore() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		is.StartRepublishing(ctx, 0) // every minute, until Close
 		return is
 	}
 	a, b := replica(), replica()
+	defer a.Close()
+	defer b.Close()
 	srv := httptest.NewServer(a.JWKSHandler()) // replica A's /api/auth/.well-known/jwks.json
 	defer srv.Close()
 

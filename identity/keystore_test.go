@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -418,29 +419,57 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 	}
 }
 
-// TestJWKSStoreDown: a store that cannot be read makes JWKS Unavailable and
-// the handler answer 503 without detail.
+// TestJWKSStoreDown: a store that cannot be read makes JWKS Unavailable;
+// the handler then serves the keys the Issuer holds in memory, cacheable
+// for 5 s only, and logs the outage once; a replica that holds no key
+// answers 503 without detail, not cacheable.
 func TestJWKSStoreDown(t *testing.T) {
 	c := newClock()
 	st := newCountingStore()
-	is := replica(t, c, st, 0, "")
-	if _, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"}); err != nil {
+	logs := &testlog.Buffer{}
+	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, KeyStore: st, Logger: logs.Logger()})
+	if err != nil {
 		t.Fatal(err)
 	}
+	tok, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold := replica(t, c, st, 0, "") // holds no key
 	st.failList.Store(true)
 	if _, err := is.JWKS(t.Context()); errcode.CodeOf(err) != errcode.Unavailable {
 		t.Errorf("JWKS with the store down = %v; want Unavailable", err)
 	}
 	srv := httptest.NewServer(is.JWKSHandler())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL)
+	for range 3 {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set JWKS
+		err = json.NewDecoder(resp.Body).Decode(&set)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil || len(set.Keys) != 1 || set.Keys[0].Kid != headerKid(t, tok.Token) {
+			t.Errorf("handler with the store down = %d %+v, %v; want 200 with the Issuer's own key", resp.StatusCode, set, err)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=5" {
+			t.Errorf("keys served from memory are cacheable as %q; want 5 s", cc)
+		}
+	}
+	if n := logs.Count("key store cannot be read"); n != 1 {
+		t.Errorf("the outage was logged %d times; want once:\n%s", n, logs)
+	}
+	coldSrv := httptest.NewServer(cold.JWKSHandler())
+	defer coldSrv.Close()
+	resp, err := http.Get(coldSrv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(body), "10.0.0.7") || strings.Contains(string(body), "keys") {
-		t.Errorf("handler with the store down = %d %q; want 503 without detail", resp.StatusCode, body)
+		t.Errorf("handler of a replica without keys, store down = %d %q; want 503 without detail", resp.StatusCode, body)
 	}
 	if cc := resp.Header.Get("Cache-Control"); strings.Contains(cc, "max-age") {
 		t.Errorf("a 503 is cacheable: %q", cc)
@@ -451,8 +480,8 @@ func TestJWKSStoreDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("handler with the store back = %d; want 200", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "public, max-age=60" {
+		t.Errorf("handler with the store back = %d %q; want 200, cacheable for a minute", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
 }
 

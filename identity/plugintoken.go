@@ -61,6 +61,9 @@ type PluginVerifierOptions struct {
 	OwnershipRefs func(ctx context.Context, userRef string) ([]string, error)
 	// HTTPClient, Algorithms, Leeway, Now and RefetchInterval are used
 	// for the plugins' keys as [VerifierOptions] describes them.
+	// RefetchInterval also spaces the discoveries (BaseURL calls) of a
+	// plugin whose discovery fails: until one succeeds, it is asked again
+	// 1 s after a failure, then 2 s, 4 s, … up to RefetchInterval.
 	HTTPClient      *http.Client
 	Algorithms      []string
 	Leeway          time.Duration
@@ -86,7 +89,27 @@ type PluginVerifier struct {
 
 	mu      sync.Mutex
 	plugins map[string]*Verifier
-	failed  map[string]time.Time // when discovering a plugin last failed
+	failed  map[string]discoveryFailure // plugins whose discovery failed, not yet succeeded
+}
+
+// discoveryFailure is when discovering a plugin last failed, and how many
+// times in a row.
+type discoveryFailure struct {
+	at time.Time
+	n  int
+}
+
+// wait is how long after the last failure a plugin's discovery may be
+// tried again: 1 s, doubling with each failure, up to spacing. A plugin
+// starting with the verifier's backend (a rolling deploy) is found soon
+// after it is up, and tokens naming a plugin that stays down cost a
+// discovery at most once per spacing.
+func (f discoveryFailure) wait(spacing time.Duration) time.Duration {
+	d := firstFetchRetry
+	for i := 1; i < f.n && d < spacing; i++ {
+		d *= 2
+	}
+	return min(d, spacing)
 }
 
 // PluginClaims are a verified plugin token's claims.
@@ -147,7 +170,7 @@ func NewPluginVerifier(opts *PluginVerifierOptions) (*PluginVerifier, error) {
 	if _, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Algorithms: o.Algorithms}); err != nil {
 		return nil, err
 	}
-	return &PluginVerifier{opts: o, obo: obo, allowed: slices.Clone(o.AllowedPlugins), plugins: map[string]*Verifier{}, failed: map[string]time.Time{}}, nil
+	return &PluginVerifier{opts: o, obo: obo, allowed: slices.Clone(o.AllowedPlugins), plugins: map[string]*Verifier{}, failed: map[string]discoveryFailure{}}, nil
 }
 
 // Verify verifies a plugin token and, when it carries one, its `obo` user
@@ -242,25 +265,27 @@ func (pv *PluginVerifier) verifierOf(ctx context.Context, plugin string) (*Verif
 	if v != nil {
 		return v, nil
 	}
-	if failed && now().Sub(last) < spacing {
+	if wait := last.wait(spacing); failed && now().Sub(last.at) < wait {
 		// As JWKS fetches are spaced: tokens naming a plugin whose
 		// discovery fails must not each ask BaseURL again.
-		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "discovering plugin " + plugin + " failed moments ago", RetryAt: last.Add(spacing)}
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "discovering plugin " + plugin + " failed moments ago", RetryAt: last.at.Add(wait)}
+	}
+	fail := func() {
+		pv.mu.Lock()
+		f := pv.failed[plugin]
+		pv.failed[plugin] = discoveryFailure{at: now(), n: f.n + 1}
+		pv.mu.Unlock()
 	}
 	base, err := pv.opts.BaseURL(ctx, plugin)
 	if err != nil {
 		if ctx.Err() == nil {
-			pv.mu.Lock()
-			pv.failed[plugin] = now()
-			pv.mu.Unlock()
+			fail()
 		}
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "discovering plugin " + plugin, Err: err}
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		pv.mu.Lock()
-		pv.failed[plugin] = now()
-		pv.mu.Unlock()
+		fail()
 		return nil, errcode.Newf(errcode.Unavailable, op, "the base URL of plugin %s is not an http(s) URL", plugin)
 	}
 	v, err = newVerifier(&VerifierOptions{JWKSURL: strings.TrimSuffix(base, "/") + PluginJWKSPath, HTTPClient: pv.opts.HTTPClient,
@@ -275,6 +300,7 @@ func (pv *PluginVerifier) verifierOf(ctx context.Context, plugin string) (*Verif
 		return have, nil
 	}
 	pv.plugins[plugin] = v
+	delete(pv.failed, plugin)
 	return v, nil
 }
 

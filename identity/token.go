@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
@@ -124,15 +125,21 @@ func algorithm(name string) (ecAlg, bool) {
 // fetch (at most once a second; such a token arriving sooner waits for
 // the rest of that second), so a replica's new key is known at once.
 // Each replica keeps its own keys and the others' it has read until they
-// expire, and writes its signing key again every minute, so a store that
-// loses its data (Redis flushed or failed over) hides no key for long. A
-// key expires 3 × the lifetime of the replica that made it after its
-// creation, so replicas with different lifetimes or algorithms (during a
-// configuration change) serve each other's keys. Without a shared store
-// (the default in-memory one), each replica's JWKS lists only its own keys.
-// Deleting a key from the store therefore does not revoke it: replicas
-// that hold it serve it until it expires. To revoke keys, delete them
-// from the store and restart every replica.
+// expire, and writes its signing key again when it issues (once a minute)
+// and its unexpired keys when its JWKS finds them missing; with
+// [Issuer.StartRepublishing] (call it on every replica of a fleet, and
+// [Issuer.Close] at shutdown) it also does so every minute while idle, so
+// a store that loses its data (Redis flushed or failed over) hides no
+// key from replicas started since for more than a minute. While the store
+// cannot be read, the JWKS endpoint serves the keys the replica holds in
+// memory (see [Issuer.JWKSHandler]). A key expires 3 × the lifetime of the
+// replica that made it after its creation, so replicas with different
+// lifetimes or algorithms (during a configuration change) serve each
+// other's keys. Without a shared store (the default in-memory one), each
+// replica's JWKS lists only its own keys. Deleting a key from the store
+// therefore does not revoke it: replicas that hold it serve it until it
+// expires. To revoke keys, delete them from the store and restart every
+// replica.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
@@ -151,6 +158,13 @@ type Issuer struct {
 	published time.Time            // when cur was last written to the store
 	retryAt   time.Time            // no new key before, after a failed publication
 	warned    map[string]bool      // kids already logged as left out
+
+	listing   []StoredKey        // the store's keys as last listed, with this Issuer's writes since; never modified in place
+	listedAt  time.Time          // when listing was read; zero: never
+	lists     singleflight.Group // one ListKeys at a time
+	storeDown bool               // the last listing failed (logged once per outage)
+	stop      context.CancelFunc // stops StartRepublishing's goroutine; nil when none runs
+	stopped   chan struct{}      // closed when that goroutine has ended
 }
 
 type signingKey struct {
@@ -236,6 +250,8 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 		if republish {
 			if err := is.store.AddKey(ctx, is.stored(k)); err != nil {
 				is.warn("identity: writing the signing key to the key store again failed: "+err.Error(), k.kid)
+			} else {
+				is.listed(is.stored(k))
 			}
 		}
 		return k, nil
@@ -272,6 +288,7 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 		}
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "publishing a new signing key in the key store", Err: err}
 	}
+	is.listed(is.stored(k))
 	is.mu.Lock()
 	is.cur, is.published, is.retryAt = k, k.created, time.Time{}
 	is.own = append(slices.DeleteFunc(is.own, func(o *signingKey) bool { return !k.created.Before(is.expiry(o)) }), k)
@@ -477,32 +494,172 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWKS returns the published public keys, oldest first, with one store
-// read: the unexpired keys of the key store, this Issuer's own keys (from
-// its memory, written to the store again when it lost them), and the
-// other replicas' keys it read from the store before, until they expire
-// (so that a store that lost its data, Redis flushed or failed over, does
-// not hide them until their replicas write them again). A key expires at
-// its StoredKey.Expires (3 × the lifetime of the Issuer that made it);
+// JWKS returns the published public keys, oldest first: the unexpired
+// keys of the key store, this Issuer's own keys (from its memory, written
+// to the store again when it lost them), and the other replicas' keys it
+// read from the store before, until they expire (so that a store that
+// lost its data, Redis flushed or failed over, does not hide them until
+// their replicas write them again). A key expires at its
+// StoredKey.Expires (3 × the lifetime of the Issuer that made it);
 // expired keys are removed from the store on the way, best-effort (a
 // failure is logged, not returned). Stored keys a verifier could not use
 // — malformed, not EC on a supported curve, of an algorithm that does not
 // match its curve, not for signing, made in the future, a kid listed
 // twice, or another value under one of this Issuer's kids — are left out
-// and logged once. It returns Unavailable when the store cannot be read,
-// and the context's error when ctx is done.
+// and logged once.
+//
+// The store is read once per call, except that a shared store's answer
+// (any KeyStore but a [MemoryKeyStore]) is reused for up to a second, and
+// concurrent calls share one read: the JWKS endpoint is public, and a
+// flood of requests must not be a flood on the fleet's Redis. This
+// Issuer's own keys are served from its memory, so a key it has just made
+// is listed at once; another replica's new key is listed within that
+// second (a [Verifier] fetches again, once a second, for a token made
+// after its last fetch). It returns Unavailable when the store cannot be
+// read (the JWKSHandler then serves the keys this Issuer holds), and the
+// context's error when ctx is done.
 func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
+	set, _, err := is.jwks(ctx, false)
+	return set, err
+}
+
+// listingReuse is how long a shared store's ListKeys answer is reused.
+const listingReuse = time.Second
+
+// jwks is JWKS; with remembered, when the store cannot be read, it returns
+// the keys this Issuer holds in memory instead (if it holds any) and
+// reports it.
+func (is *Issuer) jwks(ctx context.Context, remembered bool) (set JWKS, fromMemory bool, err error) {
 	const op = "identity.Issuer.JWKS"
 	if err := errcode.FromContext(ctx, op); err != nil {
-		return JWKS{}, err
+		return JWKS{}, false, err
 	}
-	stored, err := is.store.ListKeys(ctx)
+	stored, err := is.listKeys(ctx, false)
 	if err != nil {
 		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
-			return JWKS{}, ctxErr
+			return JWKS{}, false, ctxErr
 		}
-		return JWKS{}, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the key store", Err: err}
+		is.noteStoreDown(err)
+		if remembered {
+			if set := is.remembered(is.now()); len(set.Keys) > 0 {
+				return set, true, nil
+			}
+		}
+		return JWKS{}, false, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the key store", Err: err}
 	}
+	set, _ = is.merge(ctx, stored)
+	return set, false, nil
+}
+
+// listKeys returns the store's keys: a shared store's answer of less than
+// listingReuse ago unless fresh, else one read shared by concurrent
+// callers. A MemoryKeyStore is read every time (it costs nothing).
+func (is *Issuer) listKeys(ctx context.Context, fresh bool) ([]StoredKey, error) {
+	if _, local := is.store.(*MemoryKeyStore); local {
+		return is.store.ListKeys(ctx)
+	}
+	if !fresh {
+		now := is.now()
+		is.mu.Lock()
+		list, at := is.listing, is.listedAt
+		is.mu.Unlock()
+		if !at.IsZero() && !now.Before(at) && now.Sub(at) < listingReuse {
+			return list, nil
+		}
+	}
+	ch := is.lists.DoChan("list", func() (any, error) {
+		at := is.now()
+		// Shared by every caller: not cancelled with the first one's
+		// request (the store bounds its calls, redisstore by
+		// Options.Timeout).
+		list, err := is.store.ListKeys(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		is.mu.Lock()
+		is.listing, is.listedAt, is.storeDown = list, at, false
+		is.mu.Unlock()
+		return list, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]StoredKey), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// listed records in the reused listing that this Issuer wrote k to the
+// store, so that its next answers list k without reading the store again
+// (and do not write it again).
+func (is *Issuer) listed(k StoredKey) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if !is.listedAt.IsZero() {
+		l := slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { return s.Key.Kid == k.Key.Kid })
+		is.listing = append(l, k)
+	}
+}
+
+// unlisted records in the reused listing that this Issuer removed kids
+// from the store (or tried to: a failed removal is tried again at the next
+// read, not on every answer).
+func (is *Issuer) unlisted(kids []string) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.listing = slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { return slices.Contains(kids, s.Key.Kid) })
+}
+
+// noteStoreDown logs, once until the store is read again, that it cannot
+// be read.
+func (is *Issuer) noteStoreDown(err error) {
+	is.mu.Lock()
+	first := !is.storeDown
+	is.storeDown = true
+	is.mu.Unlock()
+	if first {
+		is.warn("identity: the key store cannot be read; the JWKS endpoint serves the keys this Issuer holds in memory until it can: "+err.Error(), "")
+	}
+}
+
+// remembered returns the keys this Issuer holds in memory: its own and
+// those it read from the store before, unexpired.
+func (is *Issuer) remembered(now time.Time) JWKS {
+	keep := map[string]StoredKey{}
+	is.mu.Lock()
+	for kid, k := range is.known {
+		if now.Before(k.Expires) {
+			keep[kid] = k
+		}
+	}
+	for _, k := range is.own {
+		if now.Before(is.expiry(k)) {
+			keep[k.kid] = is.stored(k)
+		}
+	}
+	is.mu.Unlock()
+	return sortedSet(keep)
+}
+
+// sortedSet returns keys as a JWKS, oldest first.
+func sortedSet(keys map[string]StoredKey) JWKS {
+	list := slices.SortedFunc(maps.Values(keys), func(a, b StoredKey) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Key.Kid, b.Key.Kid))
+	})
+	out := JWKS{Keys: make([]JWK, 0, len(list))}
+	for _, k := range list {
+		out.Keys = append(out.Keys, k.Key)
+	}
+	return out
+}
+
+// merge returns the JWKS of the stored keys and this Issuer's memory (see
+// JWKS), removes the expired keys from the store and writes back the own
+// keys it lost; the error is the first failed write back, if any.
+func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 	now := is.now()
 	is.mu.Lock()
 	own := map[string]*signingKey{}
@@ -565,6 +722,7 @@ func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 		if err := is.store.RemoveKeys(ctx, expired); err != nil {
 			is.warn("identity: could not remove expired keys from the key store (they are not served): "+err.Error(), "")
 		}
+		is.unlisted(expired)
 	}
 	is.mu.Lock()
 	if is.known == nil {
@@ -582,23 +740,106 @@ func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 		}
 	}
 	is.mu.Unlock()
+	var writeErr error
 	for kid, k := range own {
 		sk := is.stored(k)
 		if !listed[kid] {
 			if err := is.store.AddKey(ctx, sk); err != nil {
 				is.warn("identity: could not write a signing key to the key store again, which had lost it: "+err.Error(), kid)
+				writeErr = cmp.Or(writeErr, err)
 			}
+			is.listed(sk) // written, or tried again at the next read
 		}
 		keep[kid] = sk
 	}
-	list := slices.SortedFunc(maps.Values(keep), func(a, b StoredKey) int {
-		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Key.Kid, b.Key.Kid))
-	})
-	out := JWKS{Keys: make([]JWK, 0, len(list))}
-	for _, k := range list {
-		out.Keys = append(out.Keys, k.Key)
+	return sortedSet(keep), writeErr
+}
+
+// Republish reads the key store (not a reused answer) and writes back
+// every unexpired key of this Issuer the store has lost, as a JWKS answer
+// does; it also learns the other replicas' keys for its JWKS. Replicas call
+// it every minute when started with [Issuer.StartRepublishing]; call it
+// yourself to schedule it otherwise. It returns Unavailable when the store
+// cannot be read or a key cannot be written, and the context's error when
+// ctx is done.
+func (is *Issuer) Republish(ctx context.Context) error {
+	const op = "identity.Issuer.Republish"
+	if err := errcode.FromContext(ctx, op); err != nil {
+		return err
 	}
-	return out, nil
+	stored, err := is.listKeys(ctx, true)
+	if err == nil {
+		_, err = is.merge(ctx, stored)
+	}
+	if err != nil {
+		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+			return ctxErr
+		}
+		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "republishing the signing keys", Err: err}
+	}
+	return nil
+}
+
+// StartRepublishing starts a goroutine that calls [Issuer.Republish] every
+// interval (0 means every minute) until ctx is done or [Issuer.Close] is
+// called; failures are logged to IssuerOptions.Logger, if any. An Issuer
+// starts no goroutine unless this is called; a second call while one runs
+// does nothing.
+//
+// Call it on every replica that shares a KeyStore. A replica writes its
+// signing key back by itself only when it issues a token (once a minute)
+// or answers a JWKS request; when the store loses its keys (Redis flushed,
+// failed over to an empty replica, restarted without persistence), an
+// idle replica's key, whose tokens are still valid, would be missing from
+// the JWKS of every replica started since (they never read it) until that
+// replica issues again, and verifiers reading their JWKS would refuse its
+// users' tokens. Republishing bounds that to one interval. (Verifiers do
+// not keep keys the JWKS stops listing: removing a key from the store and
+// restarting the replicas must revoke it.)
+func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = republishEvery
+	}
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if is.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	is.stop, is.stopped = cancel, done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(ctx, max(interval, 10*time.Second))
+			if err := is.Republish(rctx); err != nil && ctx.Err() == nil {
+				is.warn("identity: republishing the signing keys failed: "+err.Error(), "")
+			}
+			cancel()
+		}
+	}()
+}
+
+// Close stops the goroutine of [Issuer.StartRepublishing], if one runs,
+// and waits for it to end. The Issuer goes on issuing tokens and serving
+// its JWKS. It returns nil.
+func (is *Issuer) Close() error {
+	is.mu.Lock()
+	stop, stopped := is.stop, is.stopped
+	is.stop, is.stopped = nil, nil
+	is.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+	return nil
 }
 
 // warn logs msg about the key kid, if the Issuer has a Logger.
@@ -674,9 +915,16 @@ func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
 }
 
 // JWKSHandler serves [Issuer.JWKS] as JSON, for
-// /api/auth/.well-known/jwks.json. When the key store cannot be read it
-// answers 503 Service Unavailable, without detail (and without caching),
-// so that verifiers keep the keys they have and ask again.
+// /api/auth/.well-known/jwks.json, cacheable for a minute. When the key
+// store cannot be read (Redis down), it serves the keys this Issuer holds
+// in memory instead — its own unexpired keys, which go on signing tokens
+// during the outage, and the other replicas' it read before, until they
+// expire — cacheable for 5 seconds only, so that verifiers starting during
+// the outage accept the tokens issued meanwhile and ask again soon; the
+// outage is logged once to IssuerOptions.Logger, if any. Only when it
+// holds no key either does it answer 503 Service Unavailable, without
+// detail (and without caching), so that verifiers keep the keys they have
+// and ask again.
 func (is *Issuer) JWKSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -684,14 +932,18 @@ func (is *Issuer) JWKSHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		set, err := is.JWKS(r.Context())
+		set, fromMemory, err := is.jwks(r.Context(), true)
 		if err != nil {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=60")
+		if fromMemory {
+			w.Header().Set("Cache-Control", "public, max-age=5")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}
 		_ = json.NewEncoder(w).Encode(set)
 	})
 }

@@ -61,7 +61,10 @@ type VerifierOptions struct {
 	CacheSize int
 	// RefetchInterval is the least time between two JWKS fetches caused
 	// by unknown kids; 0 means 30 s. Forged kids cannot make the
-	// verifier hammer the JWKS URL.
+	// verifier hammer the JWKS URL. Until a first fetch has succeeded
+	// (the JWKS URL was not up yet when the verifier started), a failed
+	// fetch is retried sooner: 1 s after it, then 2 s, 4 s, … up to
+	// RefetchInterval.
 	RefetchInterval time.Duration
 }
 
@@ -71,8 +74,15 @@ type VerifierOptions struct {
 // kid among the published keys, a valid signature, `aud` backstage, `exp`
 // in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
 // an unknown kid refetches the JWKS once (concurrent verifications share
-// one fetch, and fetches are spaced by RefetchInterval). It is safe for
-// concurrent use.
+// one fetch, and fetches are spaced by RefetchInterval); a token made
+// after the last fetch may get a second fetch a second later, since an
+// Issuer's JWKS may be a second behind its store (see [Issuer.JWKS]). Each
+// fetched key set replaces the previous one: a key the JWKS stops listing
+// stops verifying at the next fetch, as with Backstage, so that removing a
+// key from the issuers' store (and restarting them) revokes it. The
+// verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
+// its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
+// safe for concurrent use.
 type Verifier struct {
 	opts          VerifierOptions
 	parser        *jwt.Parser // user tokens: aud backstage
@@ -86,6 +96,7 @@ type Verifier struct {
 	staticAlg map[string]string
 	fetched   bool
 	fetches   int // fetches ended, failed ones too
+	failures  int // failed fetches before the first that succeeded
 	lastFetch time.Time
 	group     singleflight.Group
 
@@ -245,12 +256,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// The JWKS is fetched on first use, and only for a kid
 			// the static keys do not have: a token signed by a static
 			// key verifies while the JWKS URL is down.
-			if err := v.refresh(ctx, true, time.Time{}); err != nil {
+			if _, err := v.refresh(ctx, true, time.Time{}); err != nil {
 				fetchErr = err
 				return nil, err
 			}
 			key, kalg, ok = v.key(kid)
-			firstFetch = true // made after the token arrived: another finds no newer key
+			firstFetch = true
 		}
 		if !ok && v.opts.JWKSURL != "" && !firstFetch {
 			// The token's iat is not verified yet: it only decides how
@@ -262,11 +273,28 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 					iat = time.Unix(int64(n), 0)
 				}
 			}
-			if err := v.refresh(ctx, false, iat); err != nil {
-				fetchErr = err
-				return nil, err
+			// An unknown kid gets one fetch, spaced by RefetchInterval
+			// (newKeyRefetch for a token made after the last fetch), and
+			// none right after the first fetch. A token made after the
+			// last fetch whose fetch did not wait gets one more,
+			// newKeyRefetch later: its key may be a replica's new one,
+			// published just before the token and missing from a JWKS
+			// answered from a store listing read before it (an Issuer
+			// reuses its listing for up to a second).
+			for try := 0; try < 2 && !ok; try++ {
+				if try > 0 && !v.madeAfterLastFetch(iat) {
+					break
+				}
+				waited, err := v.refresh(ctx, false, iat)
+				if err != nil {
+					fetchErr = err
+					return nil, err
+				}
+				key, kalg, ok = v.key(kid)
+				if waited {
+					break
+				}
 			}
-			key, kalg, ok = v.key(kid)
 		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
@@ -427,6 +455,15 @@ func (v *Verifier) haveFetched() bool {
 	return v.fetched
 }
 
+// madeAfterLastFetch reports whether a token issued at iat (not zero) may
+// be signed by a key published after the last fetch: its iat is later
+// than that fetch, less issuerSkew.
+func (v *Verifier) madeAfterLastFetch(iat time.Time) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
+}
+
 func (v *Verifier) key(kid string) (any, string, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -447,34 +484,56 @@ const (
 	issuerSkew = 10 * time.Second
 )
 
+// firstFetchRetry is how long after a failed fetch a verifier that never
+// fetched the JWKS may try again; it doubles with each failure, up to
+// RefetchInterval.
+const firstFetchRetry = time.Second
+
+// retryGap is the least time between a failed fetch and the next one while
+// no fetch has succeeded: firstFetchRetry doubled per earlier failure, up
+// to RefetchInterval. v.mu must be held.
+func (v *Verifier) retryGap() time.Duration {
+	gap := firstFetchRetry
+	for i := 1; i < v.failures && gap < v.opts.RefetchInterval; i++ {
+		gap *= 2
+	}
+	return min(gap, v.opts.RefetchInterval)
+}
+
 // refresh fetches the JWKS, once for all concurrent callers; unless first,
-// not more often than RefetchInterval, or newKeyRefetch for a token made
+// not more often than RefetchInterval (until a fetch succeeds, a failed one
+// is retried after retryGap instead), or newKeyRefetch for a token made
 // (iat, not zero) after the last fetch, whose key may be new: a replica
 // publishes a new key just before its first token, and a verifier that
 // fetched the JWKS moments earlier would otherwise refuse that replica's
 // tokens for RefetchInterval. Such a token arriving within newKeyRefetch
 // of the last fetch waits for the rest of it, then fetches. A forged iat
 // can make the verifier fetch at most once per newKeyRefetch (and its
-// own request wait as long).
-func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error {
+// own request wait as long). It reports whether it waited.
+func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (waited bool, err error) {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
 	newKey := !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
 	if newKey {
 		gap = min(gap, newKeyRefetch)
 	}
+	if !v.fetched {
+		// No key set yet: the JWKS URL was down at the first fetch (an
+		// issuer starting with its verifiers); back off from 1 s, not
+		// from RefetchInterval, which spaces fetches for unknown kids.
+		gap = v.retryGap()
+	}
 	seen := v.fetches
 	since := v.opts.Now().Sub(v.lastFetch)
 	recent := !v.lastFetch.IsZero() && since < gap
-	fetched := v.fetched
+	fetched, retryAt := v.fetched, v.lastFetch.Add(gap)
 	v.mu.RUnlock()
-	waited := false
 	if recent && (!first || !fetched) {
 		if !fetched {
-			return errcode.New(errcode.Unavailable, "identity.Verify", "the JWKS could not be fetched; retrying later")
+			return false, &errcode.Error{Code: errcode.Unavailable, Op: "identity.Verify", Msg: "the JWKS could not be fetched; retrying later", RetryAt: retryAt}
 		}
 		if !newKey || gap != newKeyRefetch {
-			return nil
+			return false, nil
 		}
 		// A token made after the last fetch, by a key that fetch did
 		// not have: most likely another replica's new key, published
@@ -486,7 +545,7 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return errcode.FromContext(ctx, "identity.Verify")
+			return true, errcode.FromContext(ctx, "identity.Verify")
 		}
 		waited = true
 	}
@@ -506,9 +565,9 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) error
 	})
 	select {
 	case r := <-ch:
-		return r.Err
+		return waited, r.Err
 	case <-ctx.Done():
-		return errcode.FromContext(ctx, "identity.Verify")
+		return waited, errcode.FromContext(ctx, "identity.Verify")
 	}
 }
 
@@ -527,10 +586,14 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	// lastFetch is set when the fetch is over (keys added or failed), so
 	// that a verification arriving meanwhile joins this fetch instead of
 	// skipping it as recent.
+	ok := false
 	defer func() {
 		v.mu.Lock()
 		v.lastFetch = v.opts.Now()
 		v.fetches++
+		if !ok && !v.fetched {
+			v.failures++
+		}
 		v.mu.Unlock()
 	}()
 	resp, err := v.hc.Do(req)
@@ -562,7 +625,7 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	for kid, k := range v.static {
 		v.keys[kid], v.keyAlg[kid] = k, v.staticAlg[kid]
 	}
-	v.fetched = true
+	v.fetched, ok = true, true
 	v.mu.Unlock()
 	return nil
 }
