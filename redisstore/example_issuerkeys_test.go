@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"log"
 
 	"github.com/scmkit/scmkit/identity"
@@ -25,5 +26,7 @@ func ExampleStore_IssuerKeys() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	issuer.StartRepublishing(context.Background(), 0) // writes its keys back every minute, should Redis lose them
+	defer issuer.Close()
 	_ = issuer // mount issuer.JWKSHandler() at /api/auth/.well-known/jwks.json
 }

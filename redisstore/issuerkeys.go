@@ -33,8 +33,8 @@ const issuerKeysTTL = 3 * identity.MaxLifetime
 // by Options.Timeout (ListKeys takes a second one to remove values that
 // expired or are not in this format), and fails with Unavailable while
 // Redis is down (the Issuer then signs with its previous key up to 2 ×
-// the token lifetime, then issues nothing, and its JWKS handler answers
-// 503).
+// the token lifetime, then issues nothing, and its JWKS handler serves
+// the keys it holds in memory, answering 503 only when it holds none).
 //
 // A public key in this store lets whoever holds its private half sign
 // tokens that every replica's verifiers accept. With an encryption key,
