@@ -82,10 +82,10 @@ type OIDCOptions struct {
 //
 // The discovery document is fetched on first use, once for all the
 // callers waiting for it, each of which stops waiting when its own
-// context ends. A discovery that fails is not tried again for a while
-// (1 s, doubling with every further failure up to 30 s, from the first
-// success on no more): meanwhile every call that needs the document is
-// Unavailable with RetryAt, without a request to the provider.
+// context ends; once read, it is kept. After a discovery that failed, none
+// is tried for 1 s, doubled after every further failure up to 30 s:
+// meanwhile every call that needs the document is Unavailable with
+// RetryAt, without a request to the provider.
 type OIDC struct {
 	oauthBase
 	o       OIDCOptions
