@@ -146,40 +146,32 @@ func (g *GitLab) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, err
 // Its verification page may be on another host than the issuer (Entra's
 // is microsoft.com/devicelogin), but must be https.
 func (p *OIDC) DeviceAuth(ctx context.Context, scopes []string) (*DeviceCode, error) {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	b := p.oauthBase
-	var meta struct {
-		Endpoint string `json:"device_authorization_endpoint"`
-	}
-	_ = p.provider.Claims(&meta)
-	p.mu.Unlock()
-	if meta.Endpoint == "" {
+	if d.device == "" {
 		return nil, errcode.New(errcode.Unimplemented, p.op, "the provider's discovery document names no device_authorization_endpoint: it offers no device flow")
 	}
-	if u, err := url.Parse(meta.Endpoint); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u, err := url.Parse(d.device); err != nil || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, errcode.New(errcode.Unavailable, p.op, "the provider's device_authorization_endpoint is not an https URL")
 	}
-	return b.deviceAuth(ctx, scopes, meta.Endpoint, false, tokenAuthn)
+	return d.b.deviceAuth(ctx, scopes, d.device, false, tokenAuthn)
 }
 
 // DeviceSignIn polls the provider until the user approves, then verifies
 // the ID token (there is no nonce in this flow) as a redirect sign-in
 // does, and reads userinfo where the ID token lacks the e-mail or name.
 func (p *OIDC) DeviceSignIn(ctx context.Context, dc *DeviceCode) (*SignIn, error) {
-	if err := p.discover(ctx); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	b := p.oauthBase
-	p.mu.Unlock()
-	tok, err := b.deviceToken(ctx, dc)
+	d, err := p.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return p.signIn(ctx, b.tokens(tok), "", false)
+	tok, err := d.b.deviceToken(ctx, dc)
+	if err != nil {
+		return nil, err
+	}
+	return p.signIn(ctx, d, d.b.tokens(tok), "", false)
 }
 
 // deviceAuthn is how a client with a secret authenticates at the device

@@ -50,27 +50,33 @@ func (b *oauthBase) errDeviceOnly() error {
 const maxBody = 1 << 20
 
 func newOAuthBase(op string, client *http.Client, now func() time.Time) oauthBase {
+	if now == nil {
+		now = time.Now
+	}
+	return oauthBase{op: op, client: providerClient(client, now, 0), now: now}
+}
+
+// providerClient returns a copy of client (nil: http.DefaultClient) that
+// never follows redirects, under scmkit's one retry and rate-limit policy
+// with retries retries after a 5xx or a network error (0: the policy's
+// default). A profile GET is retried after a 5xx or a network error, any
+// request after a 429 or a rate-limit 403; a POST to the token endpoint is
+// never repeated after the provider may have acted on it (a code is
+// single-use, a rotated refresh token is spent). Above it, every body read
+// from a provider is capped at maxBody, including those read by
+// golang.org/x/oauth2 and github.com/coreos/go-oidc (the discovery
+// document, the key set and userinfo, which they read whole), so that a
+// provider, or something posing as one, cannot make the handler hold an
+// endless answer in memory.
+func providerClient(client *http.Client, now func() time.Time, retries int) *http.Client {
 	if client == nil {
 		client = http.DefaultClient
 	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if now == nil {
-		now = time.Now
-	}
-	// scmkit's one retry and rate-limit policy: a profile GET is retried
-	// after a 5xx or a network error, any request after a 429 or a
-	// rate-limit 403; a POST to the token endpoint is never repeated after
-	// the provider may have acted on it (a code is single-use, a rotated
-	// refresh token is spent). Above it, every body read from a provider is
-	// capped at maxBody, including those read by golang.org/x/oauth2 and
-	// github.com/coreos/go-oidc (the discovery document, the key set and
-	// userinfo, which they read whole), so that a provider, or something
-	// posing as one, cannot make the handler hold an endless answer in
-	// memory.
-	retrying := httpx.NewTransport(&httpx.Options{Base: c.Transport, Now: now, MaxRateLimitWait: maxRateLimitWait})
+	retrying := httpx.NewTransport(&httpx.Options{Base: c.Transport, Now: now, MaxRateLimitWait: maxRateLimitWait, MaxRetries: retries})
 	c.Transport = httpx.CapBodies(retrying, httpx.BodyCaps{JSON: maxBody, Error: maxBody, Other: maxBody})
-	return oauthBase{op: op, client: &c, now: now}
+	return &c
 }
 
 // maxRateLimitWait is the longest a provider's rate limit is waited out

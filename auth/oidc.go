@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -46,13 +47,14 @@ type OIDCOptions struct {
 	TokenSignedResponseAlg string
 	// HTTPClient sends the requests; nil means http.DefaultClient.
 	HTTPClient *http.Client
-	// Now is the clock for ID token expiry; nil means time.Now.
+	// Now is the clock for ID token expiry and for the back-off after a
+	// failed discovery; nil means time.Now.
 	Now func() time.Time
-	// Timeout bounds each fetch of the provider's key set (as Backstage's
-	// oidc timeout), which go-oidc makes in the background, without the
-	// sign-in's context, and which every verification waits for; 0 means
-	// DefaultProviderTimeout. The other requests are bounded by the
-	// Handler's ProviderTimeout.
+	// Timeout bounds each fetch of the provider's discovery document and
+	// key set (as Backstage's oidc timeout), which are made in the
+	// background, without a sign-in's context, once for all the callers
+	// waiting for them; 0 means DefaultProviderTimeout. The other requests
+	// are bounded by the Handler's ProviderTimeout.
 	Timeout time.Duration
 
 	typ        string
@@ -77,16 +79,44 @@ type OIDCOptions struct {
 // request (token) once the discovery document and keys are cached, two
 // when the ID token lacks the e-mail or name and the userinfo endpoint
 // must be asked.
+//
+// The discovery document is fetched on first use, once for all the
+// callers waiting for it, each of which stops waiting when its own
+// context ends; once read, it is kept. After a discovery that failed, none
+// is tried for 1 s, doubled after every further failure up to 30 s:
+// meanwhile every call that needs the document is Unavailable with
+// RetryAt, without a request to the provider.
 type OIDC struct {
 	oauthBase
-	o        OIDCOptions
-	issuer   string
-	mu       sync.Mutex
+	o       OIDCOptions
+	issuer  string
+	dclient *http.Client // for the discovery document: one retry, failures are remembered instead
+	flight  singleflight.Group
+	mu      sync.Mutex
+	disc    *discovery     // nil until a discovery succeeds
+	fails   int            // consecutive failed discoveries
+	retryAt time.Time      // no discovery before, after a failure
+	lastErr *errcode.Error // the last failed discovery's
+}
+
+// discovery is what the discovery document says, fixed once read.
+type discovery struct {
+	b        oauthBase // with the provider's endpoints
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
+	issuer   string // as the document names it (the template for multi-tenant Entra ID: then the configured one)
 	issParam bool
 	revoke   string // revocation endpoint, "" if none
+	device   string // device_authorization_endpoint, "" if none
 }
+
+// Discovery's remembered failures: a discovery that failed is not tried
+// again before discoveryRetryMin, doubled for every further failure up to
+// discoveryRetryMax.
+const (
+	discoveryRetryMin = time.Second
+	discoveryRetryMax = 30 * time.Second
+)
 
 // NewOIDC returns an OIDC provider. The discovery document is fetched on
 // first use, not here.
@@ -115,6 +145,11 @@ func NewOIDC(o OIDCOptions) (*OIDC, error) {
 		o.typ = "oidc"
 	}
 	p := &OIDC{oauthBase: newOAuthBase("auth.OIDC", o.HTTPClient, o.Now), o: o, issuer: issuer}
+	// The discovery document's GET is retried once (a passing failure),
+	// not three times: a failed discovery is remembered and retried after
+	// discoveryRetryMin, so that a provider down does not cost every
+	// sign-in start four requests and seconds of waiting.
+	p.dclient = providerClient(o.HTTPClient, p.now, 1)
 	p.info = ProviderInfo{Type: o.typ, Issuer: issuer}
 	p.required = []string{oidc.ScopeOpenID, "profile", "email"}
 	p.cfg = oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), Scopes: o.Scopes}
@@ -125,15 +160,106 @@ func NewOIDC(o OIDCOptions) (*OIDC, error) {
 	return p, nil
 }
 
-// discover fetches the discovery document once (retrying on later calls
-// after a failure).
-func (p *OIDC) discover(ctx context.Context) error {
+// discover returns the discovery document, fetching it if no discovery
+// succeeded yet and none failed moments ago. One fetch at a time serves
+// every caller; it runs on its own context, bounded by the provider's
+// Timeout, so that a caller leaving (its context ended) neither cuts it
+// short for the others nor waits for it.
+func (p *OIDC) discover(ctx context.Context) (*discovery, error) {
+	if d, err := p.discovered(); d != nil || err != nil {
+		return d, err
+	}
+	ch := p.flight.DoChan("discover", func() (any, error) {
+		// A discovery that ended since the check above answers.
+		if d, err := p.discovered(); d != nil || err != nil {
+			return d, err
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), p.timeout())
+		defer cancel()
+		d, err := p.fetchDiscovery(dctx)
+		return d, p.remember(d, err)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*discovery), nil
+	case <-ctx.Done():
+		return nil, &errcode.Error{Code: ctxCode(ctx, ctx.Err()), Op: p.op, Msg: "the provider's discovery document did not arrive in time"}
+	}
+}
+
+// oauthConfig is the client's configuration with the endpoints of the
+// discovery document, once read.
+func (p *OIDC) oauthConfig() oauth2.Config {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.provider != nil {
+	if p.disc != nil {
+		return p.disc.b.cfg
+	}
+	return p.cfg
+}
+
+// timeout is the bound of a fetch made in the background (the discovery
+// document, the key set).
+func (p *OIDC) timeout() time.Duration {
+	if p.o.Timeout > 0 {
+		return p.o.Timeout
+	}
+	return DefaultProviderTimeout
+}
+
+// discovered returns the discovery document once read, or, while a
+// failed discovery is remembered, its error with RetryAt; neither when a
+// discovery is to be made.
+func (p *OIDC) discovered() (*discovery, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.disc != nil {
+		return p.disc, nil
+	}
+	if p.lastErr != nil && p.now().Before(p.retryAt) {
+		return nil, p.backingOff()
+	}
+	return nil, nil
+}
+
+// backingOff is the error of a call made while a failed discovery is
+// remembered: Unavailable, with the failure's reason and RetryAt. p.mu is
+// held.
+func (p *OIDC) backingOff() error {
+	return &errcode.Error{Code: errcode.Unavailable, Op: p.op, RetryAt: p.retryAt, Err: p.lastErr,
+		Msg: p.lastErr.Msg + " (not asked again before " + p.retryAt.UTC().Format(time.RFC3339) + ")"}
+}
+
+// remember records a discovery's outcome: a success for good, a failure
+// until the back-off ends. It returns the error for the discovery's
+// callers, with RetryAt.
+func (p *OIDC) remember(d *discovery, err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		p.disc, p.fails, p.retryAt, p.lastErr = d, 0, time.Time{}, nil
 		return nil
 	}
-	dctx := oidc.ClientContext(ctx, p.client)
+	p.fails++
+	wait := discoveryRetryMin
+	for i := 1; i < p.fails && wait < discoveryRetryMax; i++ {
+		wait *= 2
+	}
+	p.retryAt = p.now().Add(min(wait, discoveryRetryMax))
+	e := &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the provider's discovery document cannot be read"}
+	errors.As(err, &e)
+	p.lastErr = e
+	out := *e
+	out.RetryAt = p.retryAt
+	return &out
+}
+
+// fetchDiscovery reads the discovery document within ctx.
+func (p *OIDC) fetchDiscovery(ctx context.Context) (*discovery, error) {
+	dctx := oidc.ClientContext(ctx, p.dclient)
 	if p.o.anyTenant != "" {
 		// Multi-tenant Entra ID: the document's issuer is a template; the
 		// tenant is checked per token instead.
@@ -157,21 +283,23 @@ func (p *OIDC) discover(ctx context.Context) error {
 		prov, err = oidc.NewProvider(dctx, issuer)
 	}
 	if err != nil {
-		if c := ctxCode(ctx, err); c != errcode.OK {
-			return &errcode.Error{Code: c, Op: p.op, Msg: "the provider's discovery document did not arrive in time"}
+		if ctx.Err() != nil {
+			return nil, errcode.Newf(errcode.Unavailable, p.op, "the provider's discovery document did not arrive within %v", p.timeout())
 		}
-		return &errcode.Error{Code: errcode.Unavailable, Op: p.op, Msg: "the provider's discovery document cannot be read: " + oneLine(err.Error())}
+		return nil, errcode.New(errcode.Unavailable, p.op, "the provider's discovery document cannot be read: "+oneLine(err.Error()))
 	}
 	var meta struct {
+		Issuer   string   `json:"issuer"`
 		JWKS     string   `json:"jwks_uri"`
 		Revoke   string   `json:"revocation_endpoint"`
+		Device   string   `json:"device_authorization_endpoint"`
 		Algs     []string `json:"id_token_signing_alg_values_supported"`
 		IssParam bool     `json:"authorization_response_iss_parameter_supported"`
 		PKCE     []string `json:"code_challenge_methods_supported"`
 	}
 	_ = prov.Claims(&meta)
 	if len(meta.PKCE) > 0 && !slices.Contains(meta.PKCE, "S256") {
-		return errcode.New(errcode.Unimplemented, p.op, "the provider does not support PKCE S256, and plain is never used")
+		return nil, errcode.New(errcode.Unimplemented, p.op, "the provider does not support PKCE S256, and plain is never used")
 	}
 	algs := []string{}
 	if p.o.TokenSignedResponseAlg != "" {
@@ -187,20 +315,19 @@ func (p *OIDC) discover(ctx context.Context) error {
 		}
 	}
 	if meta.JWKS == "" {
-		return errcode.New(errcode.Unavailable, p.op, "the provider's discovery document names no jwks_uri")
+		return nil, errcode.New(errcode.Unavailable, p.op, "the provider's discovery document names no jwks_uri")
 	}
 	// The key set is fetched in the background under the context given
 	// here, not the sign-in's: without a bound of its own, one fetch
 	// that hangs would make every later verification wait for it.
 	kc := *p.client
-	kc.Timeout = p.o.Timeout
-	if kc.Timeout <= 0 {
-		kc.Timeout = DefaultProviderTimeout
-	}
+	kc.Timeout = p.timeout()
 	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), &kc), meta.JWKS)
-	p.verifier = oidc.NewVerifier(issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
-	p.issParam = meta.IssParam
-	p.revoke = meta.Revoke
+	d := &discovery{b: p.oauthBase, provider: prov, issuer: p.issuer, issParam: meta.IssParam, revoke: meta.Revoke, device: meta.Device}
+	d.verifier = oidc.NewVerifier(issuer, keys, &oidc.Config{ClientID: p.o.ClientID, SupportedSigningAlgs: algs, Now: p.now, SkipIssuerCheck: p.o.anyTenant != ""})
+	if p.o.anyTenant == "" && meta.Issuer != "" {
+		d.issuer = meta.Issuer
+	}
 	ep := prov.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
 	if p.o.TokenEndpointAuthMethod == "client_secret_post" || p.cfg.ClientSecret == "" {
@@ -209,23 +336,21 @@ func (p *OIDC) discover(ctx context.Context) error {
 		// from a public client (AADSTS700025).
 		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
-	p.cfg.Endpoint = ep
-	p.provider = prov
-	return nil
+	d.b.cfg.Endpoint = ep
+	return d, nil
 }
 
 // AuthCodeURL discovers the provider if needed and builds the URL, with
 // the nonce.
 func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error) {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return "", err
 	}
 	if req.Nonce == "" {
 		return "", errcode.New(errcode.InvalidArgument, p.op, "a nonce is required")
 	}
-	p.mu.Lock()
-	b := p.oauthBase
-	p.mu.Unlock()
+	b := d.b
 	b.authOpts = append(slices.Clone(b.authOpts), oidc.Nonce(req.Nonce))
 	return b.AuthCodeURL(ctx, req)
 }
@@ -274,36 +399,34 @@ func truthy(v any) bool {
 // Exchange redeems the code and verifies the ID token: signature,
 // issuer, audience, expiry, algorithm, and nonce; and the callback's iss.
 func (p *OIDC) Exchange(ctx context.Context, cb Callback) (*SignIn, error) {
-	if err := p.discover(ctx); err != nil {
-		return nil, err
-	}
-	if err := p.checkIssuer(ctx, cb.Issuer); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	b := p.oauthBase
-	p.mu.Unlock()
-	tok, err := b.exchange(ctx, cb)
+	d, err := p.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return p.signIn(ctx, b.tokens(tok), cb.Nonce, true)
+	if err := p.issuerIs(d, cb.Issuer); err != nil {
+		return nil, err
+	}
+	tok, err := d.b.exchange(ctx, cb)
+	if err != nil {
+		return nil, err
+	}
+	return p.signIn(ctx, d, d.b.tokens(tok), cb.Nonce, true)
 }
 
 // signIn verifies the ID token of t (and its nonce, with checkNonce) and
 // completes the identity from the userinfo endpoint when the ID token
 // lacks the e-mail or the name.
-func (p *OIDC) signIn(ctx context.Context, t Tokens, nonce string, checkNonce bool) (*SignIn, error) {
+func (p *OIDC) signIn(ctx context.Context, d *discovery, t Tokens, nonce string, checkNonce bool) (*SignIn, error) {
 	if t.IDToken == "" {
 		return nil, errcode.New(errcode.Unauthorized, p.op, "the provider returned no ID token")
 	}
-	c, err := p.verify(ctx, t.IDToken, t.AccessToken, nonce, checkNonce)
+	c, err := p.verify(ctx, d, t.IDToken, t.AccessToken, nonce, checkNonce)
 	if err != nil {
 		return nil, err
 	}
 	id := p.identity(c)
-	if (id.Email == "" || id.DisplayName == "") && p.provider.UserInfoEndpoint() != "" {
-		ui, err := p.provider.UserInfo(oidc.ClientContext(ctx, p.client), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer"}))
+	if (id.Email == "" || id.DisplayName == "") && d.provider.UserInfoEndpoint() != "" {
+		ui, err := d.provider.UserInfo(oidc.ClientContext(ctx, p.client), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer"}))
 		if err == nil && ui.Subject == c.Subject {
 			var uc claims
 			if ui.Claims(&uc) == nil {
@@ -337,32 +460,23 @@ func (p *OIDC) signIn(ctx context.Context, t Tokens, nonce string, checkNonce bo
 // it, and any iss sent must be this provider's (a mix-up attack sends
 // another's).
 func (p *OIDC) checkIssuer(ctx context.Context, iss string) error {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	issParam := p.issParam
-	p.mu.Unlock()
-	if (issParam || iss != "") && iss != p.issuerOf() {
+	return p.issuerIs(d, iss)
+}
+
+// issuerIs checks a callback's iss against the discovery document.
+func (p *OIDC) issuerIs(d *discovery, iss string) error {
+	if (d.issParam || iss != "") && iss != d.issuer {
 		return errcode.New(errcode.Unauthorized, p.op, "the callback's iss parameter does not name this provider (RFC 9207)")
 	}
 	return nil
 }
 
-func (p *OIDC) issuerOf() string {
-	if p.provider != nil && p.o.anyTenant == "" {
-		var m struct {
-			Issuer string `json:"issuer"`
-		}
-		if p.provider.Claims(&m) == nil && m.Issuer != "" {
-			return m.Issuer
-		}
-	}
-	return p.issuer
-}
-
-func (p *OIDC) verify(ctx context.Context, raw, access, nonce string, checkNonce bool) (*claims, error) {
-	idt, err := p.verifier.Verify(oidc.ClientContext(ctx, p.client), raw)
+func (p *OIDC) verify(ctx context.Context, d *discovery, raw, access, nonce string, checkNonce bool) (*claims, error) {
+	idt, err := d.verifier.Verify(oidc.ClientContext(ctx, p.client), raw)
 	if err != nil {
 		if code := ctxCode(ctx, err); code != errcode.OK {
 			return nil, &errcode.Error{Code: code, Op: p.op, Msg: "the provider's keys did not arrive in time"}
@@ -419,12 +533,11 @@ func (p *OIDC) identity(c *claims) Identity {
 // Refresh renews the tokens; a new ID token is verified (without nonce,
 // which refreshed ID tokens do not carry) and its subject must not change.
 func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	b := p.oauthBase
-	p.mu.Unlock()
+	b := d.b
 	tok, err := b.refresh(ctx, t.RefreshToken)
 	if err != nil {
 		return nil, err
@@ -432,7 +545,7 @@ func (p *OIDC) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	nt := b.tokens(tok)
 	res := &SignIn{Tokens: nt}
 	if nt.IDToken != "" {
-		c, err := p.verify(ctx, nt.IDToken, nt.AccessToken, "", false)
+		c, err := p.verify(ctx, d, nt.IDToken, nt.AccessToken, "", false)
 		if err != nil {
 			if code := errcode.CodeOf(err); (code == errcode.Unauthorized || code == errcode.PermissionDenied) && keysUnreachable(err) {
 				// The refresh token was accepted, and the new ID token
@@ -481,13 +594,11 @@ func keysUnreachable(err error) bool {
 // Revoke revokes the refresh token (or, without one, the access token) at
 // the provider's revocation endpoint (RFC 7009), when it has one.
 func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	b, endpoint := p.oauthBase, p.revoke
-	p.mu.Unlock()
-	return b.revokeAt(ctx, endpoint, t)
+	return d.b.revokeAt(ctx, d.revoke, t)
 }
 
 // Recheck implements [Rechecker] for a session whose access token does
@@ -499,12 +610,11 @@ func (p *OIDC) Revoke(ctx context.Context, t Tokens) error {
 // checks the user then); without either, Unimplemented (the Handler ends
 // the session).
 func (p *OIDC) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, error) {
-	if err := p.discover(ctx); err != nil {
+	d, err := p.discover(ctx)
+	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	b, endpoint := p.oauthBase, p.provider.UserInfoEndpoint()
-	p.mu.Unlock()
+	b, endpoint := d.b, d.provider.UserInfoEndpoint()
 	if endpoint == "" || t.AccessToken == "" {
 		if t.RefreshToken == "" {
 			return nil, errcode.New(errcode.Unimplemented, p.op, "the provider has no userinfo endpoint and the session no refresh token: it cannot be re-checked")
