@@ -81,12 +81,15 @@
 // is), and a repository name that is not a slug is turned into the slug
 // Bitbucket derives from it ("My Service" → "my-service"). Error bodies
 // ({"errors":[{"context","message","exceptionName"}]}) become *APIError;
-// [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument,
-// 401 Unauthorized (PermissionDenied with an AuthorisationException: a
-// good credential without the permission), 403 PermissionDenied
-// (RateLimited when the answer is a rate limit), 404 NotFound, 409 Conflict
-// (AlreadyExists for DuplicatePullRequestException and existing files or
-// refs), 429 RateLimited, 5xx Unavailable.
+// [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument (as
+// is any other 4xx not named here), 401 Unauthorized (PermissionDenied
+// with an AuthorisationException when the answer names the user in
+// X-AUSERNAME: a good credential without the permission; an anonymous
+// request gets the same exception and stays Unauthorized), 403
+// PermissionDenied (RateLimited when the answer is a rate limit), 404
+// NotFound, 409 Conflict (AlreadyExists for DuplicatePullRequestException
+// and existing files or refs), 412 Conflict, 429 RateLimited, 501
+// Unimplemented, any other 5xx Unavailable.
 package bitbucketserverscm
 
 import (

@@ -146,11 +146,12 @@ type ReadFileRequest struct {
 	// GitHub's raw-content host, instead of the API.
 	Anonymous bool
 	// DirAsMissing is true when the caller treats a directory at Path as
-	// it treats a missing file (FindFiles skips both): a driver whose
-	// answer for a missing path does not say which it is may then answer
-	// NotFound without the request that tells them apart. A driver that
-	// tells them apart for free may ignore it (InvalidArgument for a
-	// directory stays a right answer).
+	// it treats a missing file (FindFiles skips both, and reports every
+	// other error): the driver must then answer NotFound for a directory,
+	// not InvalidArgument, and a driver whose answer for a missing path
+	// does not say which it is need not make the request that tells them
+	// apart. InvalidArgument stays the answer for other problems (a file
+	// over MaxBytes, a submodule).
 	DirAsMissing bool
 }
 
