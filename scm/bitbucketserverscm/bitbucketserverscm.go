@@ -31,7 +31,8 @@
 //     isLastPage and nextPageStart one page per call. DefaultBranch comes
 //     from the repository's defaultBranch field, which Bitbucket Data Center
 //     9 returns; older servers leave it empty (reads then use the default
-//     branch anyway).
+//     branch anyway, and discovery's URLs name no ref:
+//     .../browse/catalog-info.yaml without at=, at no extra request).
 //   - FindFiles (catalog discovery): POST {web}/rest/search/latest/search,
 //     Data Center's code search, 100 hits per request, filtered to the exact
 //     path; where search is not available, Unimplemented (remembered for

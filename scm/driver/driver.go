@@ -275,8 +275,12 @@ type RepositoryPage struct {
 
 // Repository describes a repository.
 type Repository struct {
-	Owner         string
-	Name          string
+	Owner string
+	Name  string
+	// DefaultBranch is "" for an empty repository, and where the
+	// provider's answer does not name it (Bitbucket Server before Data
+	// Center 9): the portable client then reads with Ref "" (the
+	// default branch) and writes URLs without a ref where it can.
 	DefaultBranch string
 	WebURL        string
 	CloneURL      string
