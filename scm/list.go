@@ -126,9 +126,12 @@ func convRepo(r *driver.Repository) *Repository {
 // repository, plus the listing); Method is FoundByReadFile and File holds
 // the content.
 //
-// Like ListRepositories, it is lazy. An error about one repository is
-// yielded and the search goes on if the loop continues; an error about the
-// owner (listing, credentials, cancellation) ends it.
+// A repository without the file, or where p names a directory, is
+// skipped. Like ListRepositories, it is lazy. An error about one
+// repository (when reading it: a file over Limits.MaxFileBytes, an answer
+// refusing the read) is yielded and the search goes on if the loop
+// continues; an error about the owner (listing, credentials,
+// cancellation) ends it.
 func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
 	const op = "scm.FindFiles"
 	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, t *target, yield func(*FoundFile, error) bool) {
@@ -156,11 +159,19 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 			u := c.fileURL(cl, r, p)
 			f, err := c.readCached(ctx, cl, u, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
 				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes, DirAsMissing: true})
+			if err == nil && int64(len(f.Content)) > c.s.limits.MaxFileBytes {
+				err = &errcode.Error{Code: errcode.InvalidArgument,
+					Msg: fmt.Sprintf("%s is larger than the %d-byte limit", p, c.s.limits.MaxFileBytes)}
+			}
 			if err != nil {
 				werr := c.wrap(ctx, cl, err)
 				switch errcode.CodeOf(werr) {
-				case errcode.NotFound, errcode.InvalidArgument:
-					continue // no such file (or a directory of that name)
+				case errcode.NotFound:
+					// No such file, or a directory of that name: with
+					// DirAsMissing, drivers answer NotFound for both.
+					// Anything else (a file over Limits.MaxFileBytes, a
+					// 400 or 422 answer) is yielded below.
+					continue
 				case errcode.Canceled, errcode.DeadlineExceeded:
 					yield(nil, werr)
 					return
@@ -236,11 +247,11 @@ func joinMsg(a, b string) string {
 }
 
 // fileURL is the web URL of p on r's default branch, or "" if it cannot be
-// built.
+// built. When the listing named no default branch (Bitbucket Server before
+// Data Center 9), it is a URL that names no ref, which means the default
+// branch, where the provider's URLs can say so (Bitbucket Server's browse
+// URL without at=); "" elsewhere.
 func (c *Client) fileURL(cl *call, r *Repository, p string) string {
-	if r.DefaultBranch == "" {
-		return ""
-	}
 	u, err := c.s.reg.URL(integrations.Location{Kind: cl.in.Kind, Host: cl.in.Host, Owner: r.Owner, Repo: r.Name,
 		Ref: r.DefaultBranch, Path: p})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
@@ -72,6 +73,11 @@ func (c *Client) Search(ctx context.Context, rawURL string, opts *SearchOptions)
 			return nil, &errcode.Error{Code: errcode.Unknown, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host, Err: err}
 		}
 	}
+	// Sorted before matching and MaxResults: a tree is walked directory
+	// by directory ("t/a/x" before "t/a-b"), and a listing's order is the
+	// provider's.
+	paths = slices.Clone(paths)
+	slices.Sort(paths)
 	results := []SearchResult{}
 	for _, p := range paths {
 		if !matchGlob(pattern, p) {

@@ -66,9 +66,10 @@ type TreeOptions struct {
 // SearchOptions controls [Client.Search]. A nil *SearchOptions means the
 // defaults.
 type SearchOptions struct {
-	// MaxResults caps the number of results; 0 means no cap. When the
-	// cap cuts the list short, SearchResult.Truncated is not set: the
-	// caller asked for at most that many.
+	// MaxResults caps the number of results, the first ones in path
+	// order; 0 means no cap. Nothing tells that the cap cut the list
+	// short: the caller asked for at most that many (ask for one more to
+	// learn whether there are more).
 	MaxResults int
 }
 
@@ -86,8 +87,11 @@ type SearchResult struct {
 type Repository struct {
 	// Owner is the org, user, group path ("a/b/c"), workspace or
 	// project key.
-	Owner         string
-	Name          string
+	Owner string
+	Name  string
+	// DefaultBranch is the default branch's name; "" for an empty
+	// repository, and where the provider's listing does not name it
+	// (Bitbucket Server before Data Center 9).
 	DefaultBranch string
 	WebURL        string
 	CloneURL      string
@@ -132,8 +136,11 @@ type FoundFile struct {
 	Repository *Repository
 	// Path is the path that was looked for.
 	Path string
-	// URL is the web URL of the file on the repository's default branch;
-	// "" when the provider did not report the default branch.
+	// URL is the web URL of the file on the repository's default branch.
+	// When the provider did not report the default branch's name
+	// (Bitbucket Server before Data Center 9), it is a URL that names no
+	// ref, which means the default branch ([Client.ReadFile] reads it
+	// there); "" when the provider's URLs cannot leave the ref out.
 	URL string
 	// BlobID is the git blob id where known.
 	BlobID string

@@ -115,9 +115,11 @@
 // slug becomes the slug Bitbucket derives ("My Service" → "my-service").
 // Error bodies ({"type":"error","error":{"message","detail"}}) become
 // *APIError; [Driver.ErrorInfo] maps them: 400 InvalidArgument (AlreadyExists
-// for a duplicate pull request, Conflict for one with no changes), 401
-// Unauthorized, 403 PermissionDenied (RateLimited when the answer is a rate
-// limit), 404 NotFound, 409 Conflict, 429 RateLimited, 5xx Unavailable.
+// for a duplicate pull request, Conflict for one with no changes; any
+// other 4xx not named here is InvalidArgument too), 401 Unauthorized, 403
+// PermissionDenied (RateLimited when the answer is a rate limit), 404
+// NotFound, 409 Conflict, 412 Conflict, 429 RateLimited, 501
+// Unimplemented, any other 5xx Unavailable.
 // Rate limits keep their end time (Retry-After) in the error, for calls
 // through go-bitbucket too.
 package bitbucketcloudscm

@@ -58,6 +58,9 @@ func (d *Driver) readFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 		return nil, err
 	}
 	if isJSON && isListing(body, r.Path) {
+		if r.DirAsMissing {
+			return nil, errcode.Newf(errcode.NotFound, "", "%s is a directory, not a file", r.Path)
+		}
 		return nil, &dirError{path: r.Path}
 	}
 	if r.MaxBytes > 0 && int64(len(body)) > r.MaxBytes {

@@ -31,7 +31,8 @@
 //     isLastPage and nextPageStart one page per call. DefaultBranch comes
 //     from the repository's defaultBranch field, which Bitbucket Data Center
 //     9 returns; older servers leave it empty (reads then use the default
-//     branch anyway).
+//     branch anyway, and discovery's URLs name no ref:
+//     .../browse/catalog-info.yaml without at=, at no extra request).
 //   - FindFiles (catalog discovery): POST {web}/rest/search/latest/search,
 //     Data Center's code search, 100 hits per request, filtered to the exact
 //     path; where search is not available, Unimplemented (remembered for
@@ -81,12 +82,15 @@
 // is), and a repository name that is not a slug is turned into the slug
 // Bitbucket derives from it ("My Service" → "my-service"). Error bodies
 // ({"errors":[{"context","message","exceptionName"}]}) become *APIError;
-// [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument,
-// 401 Unauthorized (PermissionDenied with an AuthorisationException: a
-// good credential without the permission), 403 PermissionDenied
-// (RateLimited when the answer is a rate limit), 404 NotFound, 409 Conflict
-// (AlreadyExists for DuplicatePullRequestException and existing files or
-// refs), 429 RateLimited, 5xx Unavailable.
+// [Driver.ErrorInfo] maps them to scmkit codes: 400 InvalidArgument (as
+// is any other 4xx not named here), 401 Unauthorized (PermissionDenied
+// with an AuthorisationException when the answer names the user in
+// X-AUSERNAME: a good credential without the permission; an anonymous
+// request gets the same exception and stays Unauthorized), 403
+// PermissionDenied (RateLimited when the answer is a rate limit), 404
+// NotFound, 409 Conflict (AlreadyExists for DuplicatePullRequestException
+// and existing files or refs), 412 Conflict, 429 RateLimited, 501
+// Unimplemented, any other 5xx Unavailable.
 package bitbucketserverscm
 
 import (

@@ -38,11 +38,15 @@ type DiscoverOptions struct {
 // Location is where a catalog file was found.
 type Location struct {
 	// FileURL is the web URL of the file on the default branch, the
-	// target of a Backstage Location entity.
+	// target of a Backstage Location entity. When the provider's listing
+	// does not name the default branch (Bitbucket Server before Data
+	// Center 9), it names no ref, which means the default branch
+	// (.../browse/catalog-info.yaml without at=).
 	FileURL string
 	// Repo is the repository holding it.
 	Repo *scm.Repository
-	// DefaultBranch is the repository's default branch.
+	// DefaultBranch is the repository's default branch; "" when the
+	// provider's listing does not name it (see FileURL).
 	DefaultBranch string
 	// BlobID is the file's git blob id where the provider reports it; it
 	// changes exactly when the content does.
@@ -55,8 +59,9 @@ type Location struct {
 
 // Discover returns the location of the catalog file of every repository
 // of the owner at ownerURL (e.g. https://github.com/acme) that has one, in
-// the provider's order, using client.FindFiles. Repositories without a
-// default branch (empty ones) are left out.
+// the provider's order, using client.FindFiles. Empty repositories are
+// left out (they hold no file), and so are repositories where the path
+// names a directory.
 //
 // When some repositories could not be searched, Discover returns the
 // locations it found together with an error naming them; an error about
@@ -88,8 +93,16 @@ func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *Di
 			continue
 		}
 		r := f.Repository
-		if r == nil || r.DefaultBranch == "" || f.URL == "" ||
-			(o.SkipArchived && r.Archived) || (o.SkipForks && r.Fork) {
+		if r == nil || (o.SkipArchived && r.Archived) || (o.SkipForks && r.Fork) {
+			continue
+		}
+		if f.URL == "" {
+			// Found, but with no URL to name it by: the provider named no
+			// default branch and its URLs cannot leave the ref out. No
+			// provider lists a repository holding files that way, so say
+			// so rather than drop the file without a word.
+			errs = append(errs, &errcode.Error{Code: errcode.Unknown, Op: op,
+				Msg: fmt.Sprintf("%s found in %s/%s, but the provider named no default branch to write its URL with", p, r.Owner, r.Name)})
 			continue
 		}
 		out = append(out, Location{FileURL: f.URL, Repo: r, DefaultBranch: r.DefaultBranch, BlobID: f.BlobID, File: f.File})

@@ -146,11 +146,12 @@ type ReadFileRequest struct {
 	// GitHub's raw-content host, instead of the API.
 	Anonymous bool
 	// DirAsMissing is true when the caller treats a directory at Path as
-	// it treats a missing file (FindFiles skips both): a driver whose
-	// answer for a missing path does not say which it is may then answer
-	// NotFound without the request that tells them apart. A driver that
-	// tells them apart for free may ignore it (InvalidArgument for a
-	// directory stays a right answer).
+	// it treats a missing file (FindFiles skips both, and reports every
+	// other error): the driver must then answer NotFound for a directory,
+	// not InvalidArgument, and a driver whose answer for a missing path
+	// does not say which it is need not make the request that tells them
+	// apart. InvalidArgument stays the answer for other problems (a file
+	// over MaxBytes, a submodule).
 	DirAsMissing bool
 }
 
@@ -274,8 +275,12 @@ type RepositoryPage struct {
 
 // Repository describes a repository.
 type Repository struct {
-	Owner         string
-	Name          string
+	Owner string
+	Name  string
+	// DefaultBranch is "" for an empty repository, and where the
+	// provider's answer does not name it (Bitbucket Server before Data
+	// Center 9): the portable client then reads with Ref "" (the
+	// default branch) and writes URLs without a ref where it can.
 	DefaultBranch string
 	WebURL        string
 	CloneURL      string

@@ -432,6 +432,10 @@ func TestErrorInfo(t *testing.T) {
 			_, err := e.d.ReadFile(ctx, e.hc, &driver.ReadFileRequest{Repo: repo, Path: "dir", MaxBytes: 10})
 			return err
 		}, errcode.InvalidArgument},
+		{"directory, for discovery (DirAsMissing)", func() error {
+			_, err := e.d.ReadFile(ctx, e.hc, &driver.ReadFileRequest{Repo: repo, Path: "dir", MaxBytes: 10, DirAsMissing: true})
+			return err
+		}, errcode.NotFound},
 		{"symlink out of the repository", func() error {
 			_, err := e.d.ReadFile(ctx, e.hc, &driver.ReadFileRequest{Repo: repo, Path: "out", MaxBytes: 10})
 			return err

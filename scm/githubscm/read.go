@@ -86,7 +86,11 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 				break
 			}
 		}
-		return nil, &errcode.Error{Code: errcode.InvalidArgument, Status: resp.StatusCode,
+		code := errcode.InvalidArgument
+		if what == "a directory" && r.DirAsMissing {
+			code = errcode.NotFound
+		}
+		return nil, &errcode.Error{Code: code, Status: resp.StatusCode,
 			Msg: fmt.Sprintf("%s in %s/%s is %s", r.Path, r.Repo.Owner, r.Repo.Name, what)}
 	}
 	return d.fileFrom(resp.Response, r)

@@ -54,7 +54,7 @@ func (d *Driver) ReadFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 	}
 	resp, err := send(hc, req.Request)
 	if err != nil {
-		if fileNotFound(err) && d.isDir(ctx, gl, r.Repo, r.Ref, r.Path) {
+		if fileNotFound(err) && !r.DirAsMissing && d.isDir(ctx, gl, r.Repo, r.Ref, r.Path) {
 			return nil, errcode.Newf(errcode.InvalidArgument, "", "%s names a directory of %s, not a file", r.Path, projectPath(r.Repo))
 		}
 		return nil, err

@@ -451,7 +451,7 @@ func (d *drv) ReadFile(ctx context.Context, _ *http.Client, r *driver.ReadFileRe
 	}
 	b, ok := c.files[r.Path]
 	if !ok {
-		if isDir(c.files, r.Path) {
+		if isDir(c.files, r.Path) && !r.DirAsMissing {
 			return nil, errf(errcode.InvalidArgument, http.StatusUnprocessableEntity, "%s is a directory", r.Path)
 		}
 		return nil, errf(errcode.NotFound, http.StatusNotFound, "file %s not found", r.Path)
