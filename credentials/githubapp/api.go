@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -269,7 +270,7 @@ type installationJSON struct {
 func (j *installationJSON) installation(owner string) *Installation {
 	inst := &Installation{
 		ID: j.ID, AppID: j.AppID, Account: j.Account.Login, AccountType: j.Account.Type,
-		RepositorySelection: j.RepositorySelection, Permissions: j.Permissions,
+		RepositorySelection: j.RepositorySelection, Permissions: maps.Clone(j.Permissions),
 		Suspended: j.SuspendedAt != nil || (j.SuspendedBy != nil && string(*j.SuspendedBy) != "null"),
 	}
 	if inst.Account == "" {
@@ -464,14 +465,19 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		for _, r := range body.Repositories {
 			set.names[strings.ToLower(r.Name)] = struct{}{}
 		}
-		next = a.nextLink(link)
+		next = a.nextLink(link, next)
 	}
 	return set, nil
 }
 
 // nextLink returns the rel="next" URL of a Link header if it is on the API's
-// own scheme and host (the token must not go anywhere else), or "".
-func (a *App) nextLink(link string) string {
+// own scheme and host and the path of cur, the page it came with (the
+// token must not go anywhere else), or "".
+func (a *App) nextLink(link, cur string) string {
+	c, err := url.Parse(cur)
+	if err != nil {
+		return ""
+	}
 	for part := range strings.SplitSeq(link, ",") {
 		target, params, ok := strings.Cut(part, ";")
 		if !ok || !strings.Contains(params, `rel="next"`) {
@@ -479,7 +485,7 @@ func (a *App) nextLink(link string) string {
 		}
 		target = strings.Trim(strings.TrimSpace(target), "<>")
 		u, err := url.Parse(target)
-		if err != nil || u.Scheme != a.apiURL.Scheme || u.Host != a.apiURL.Host {
+		if err != nil || u.Scheme != a.apiURL.Scheme || u.Host != a.apiURL.Host || u.Path != c.Path || u.RawPath != c.RawPath {
 			return ""
 		}
 		return u.String()

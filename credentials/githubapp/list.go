@@ -3,6 +3,7 @@ package githubapp
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -75,7 +76,7 @@ func (p *pageCache) put(key string, c cachedPage) {
 func getPage[T any](ctx context.Context, a *App, c call, key string, counted bool) (T, string, error) {
 	var zero T
 	prev, had := a.pages.get(key)
-	if had && (counted || a.nextLink(prev.link) != "") {
+	if had && (counted || a.nextLink(prev.link, c.url) != "") {
 		c.etag = prev.etag
 	} else {
 		had = false
@@ -128,7 +129,7 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 		if err != nil {
 			return false, err
 		}
-		next = a.nextLink(link)
+		next = a.nextLink(link, next)
 		if !page(list, lastPage(link)) {
 			return next != "", nil
 		}
@@ -142,7 +143,8 @@ const maxListedPages = 1000
 
 // Installations lists the app's installations, as GitHub lists them to
 // the app's JWT (GET /app/installations, 100 a page, following Link
-// rel="next" on the API's own host only): suspended ones, those of users
+// rel="next" on the API's own host and that path only), each once:
+// suspended ones, those of users
 // and those of owners that allowedInstallationOwners excludes included
 // ([Installation.Suspended], [Installation.AccountType], [App.Allows] tell
 // them apart). It asks GitHub every time, so that it sees installations
@@ -159,36 +161,41 @@ const maxListedPages = 1000
 // costs the mint alone, no lookup.
 //
 // A listing that does not end (a page that names a next page but lists
-// no account not listed before, or a link back to a page already read)
+// no installation not listed before, or a link back to a page already read)
 // or that goes on beyond 100,000 installations is an Unavailable error; an
 // empty page ends the listing. Errors are the App's (see the package
 // documentation); the operation is "githubapp.Installations".
 func (a *App) Installations(ctx context.Context) ([]Installation, error) {
 	const op = "githubapp.Installations"
 	var all []Installation
-	seen := map[string]bool{} // every account listed, by lower-cased login
-	var empty, stale bool     // why the listing stopped before its end
+	seen := map[string]bool{}   // every installation listed, by id (by login when GitHub gives none)
+	var empty, stale, over bool // why the listing stopped before its end
 	more, err := a.listInstallations(ctx, op, maxListedPages, func(list []installationJSON, _ int) bool {
 		fresh := false
 		for i := range list {
 			inst := list[i].installation("")
-			if k := lowerASCII(inst.Account); !seen[k] {
-				seen[k], fresh = true, true
+			k := "login " + lowerASCII(inst.Account)
+			if inst.ID != 0 {
+				k = "id " + strconv.FormatInt(inst.ID, 10)
 			}
+			if seen[k] {
+				continue // pages that overlap, as offset paging does while installations change
+			}
+			seen[k], fresh = true, true
 			all = append(all, *inst)
 		}
-		empty, stale = len(list) == 0, len(list) > 0 && !fresh
-		return fresh
+		empty, stale, over = len(list) == 0, len(list) > 0 && !fresh, len(all) > maxListedPages*100
+		return fresh && !over
 	})
 	switch {
 	case err != nil:
 		return nil, err
+	case over || more && !stale && !empty:
+		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+			Msg: a.label + " has more than " + strconv.Itoa(maxListedPages*100) + " installations, more than are listed"}
 	case more && stale:
 		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 			Msg: "GitHub's listing of the installations of " + a.label + " names a next page after a page with no installation not listed before: a listing that would never end"}
-	case more && !empty:
-		return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
-			Msg: a.label + " has more than " + strconv.Itoa(maxListedPages*100) + " installations, more than are listed"}
 	}
 	a.SeedInstallations(all)
 	return all, nil
@@ -363,6 +370,7 @@ func (a *App) SeedInstallations(list []Installation) {
 		if inst.AppID != a.id || inst.ID <= 0 {
 			continue
 		}
+		inst.Permissions = maps.Clone(inst.Permissions) // the caller's map stays the caller's
 		a.remember(&inst, true, a.now())
 	}
 }
