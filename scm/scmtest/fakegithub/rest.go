@@ -32,7 +32,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"GET /repos/{owner}/{repo}/git/ref/{ref...}", "git/refs#get-a-reference", s.getRef},
 		{"POST /repos/{owner}/{repo}/git/refs", "git/refs#create-a-reference", s.createRef},
 		{"PATCH /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#update-a-reference", s.updateRef},
-		{"DELETE /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#delete-a-reference", s.deleteRef},
 		{"GET /repos/{owner}/{repo}/git/trees/{sha...}", "git/trees#get-a-tree", s.getTree},
 		{"POST /repos/{owner}/{repo}/git/trees", "git/trees#create-a-tree", s.createTree},
 		{"GET /repos/{owner}/{repo}/git/blobs/{sha}", "git/blobs#get-a-blob", s.getBlob},
@@ -538,17 +537,6 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repostore
 		rp.SetRef(ref, body.SHA)
 		s.writeJSON(w, r, http.StatusOK, s.refJSON(r, rp, ref, body.SHA))
 	}
-}
-
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
-	ref := "refs/" + r.PathValue("ref")
-	if _, ok := rp.Ref(ref); !ok {
-		s.unprocessable(w, r, "Reference does not exist", doc)
-		return
-	}
-	rp.SetRef(ref, "")
-	s.commonHeaders(w, r, true)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // ---- trees ----

@@ -87,10 +87,6 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.oauth().SetUser(u)
 }
 
-// DenyNextAuthorization makes the next authorization end with
-// error=errCode ("access_denied").
-func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
-
 // ApproveDevice is the OAuth user (SetOAuthUser) entering userCode at /oauth/device and
 // authorizing the application; it reports whether the code was waiting.
 func (s *Server) ApproveDevice(userCode string) bool { return s.oauth().Approve(userCode) }
