@@ -782,7 +782,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repost
 	if body.Author != nil && body.Author.Name != "" {
 		author.Name, author.Email = body.Author.Name, body.Author.Email
 	}
-	id := s.putCommit(rp, "", &gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
+	id := gitrecv.PutCommit(&s.site.Store, rp, "", &gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
 		Author: author, Committer: sg}, "")
 	j := s.gitCommitJSON(r, rp, id)
 	w.Header().Set("Location", j["url"].(string))

@@ -401,13 +401,7 @@ func (s *Server) commitLocked(rp *repostore.Repo, branch string, c Commit) (stri
 	if base != nil {
 		gc.Parents = []string{base.ID}
 	}
-	return s.putCommit(rp, "refs/heads/"+branch, gc, ""), nil
-}
-
-// putCommit stores the commit object c, whose tree is in rp.Objects, as
-// the commit id ("" for c's own id), and points ref ("" for none) at it.
-func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id string) string {
-	return gitrecv.PutCommit(&s.site.Store, rp, ref, c, id)
+	return gitrecv.PutCommit(&s.site.Store, rp, "refs/heads/"+branch, gc, ""), nil
 }
 
 // CreateBranch points a new branch at the commit ref resolves to.
