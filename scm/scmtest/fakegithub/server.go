@@ -72,6 +72,7 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -203,7 +204,7 @@ type Server struct {
 	apps          map[int64]*app
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
-	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
+	oauthSt       oauthsrv.Lazy[OAuthUser] // sign-in endpoints (oauth.go)
 	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
