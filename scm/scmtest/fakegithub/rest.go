@@ -117,9 +117,6 @@ func objectOf(rp *repostore.Repo, id string) *gitobj.Object {
 	return rp.Objects[id]
 }
 
-// isEmpty reports whether rp has no ref (GitHub's empty repository).
-func isEmpty(rp *repostore.Repo) bool { return gitrecv.IsEmpty(rp) }
-
 // ---- JSON shapes (field names and order from GitHub's examples) ----
 
 func (s *Server) ownerJSON(r *http.Request, o *repostore.Owner) map[string]any {
@@ -356,7 +353,7 @@ func base64Lines(b []byte) string {
 
 func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	p := strings.Trim(r.PathValue("path"), "/")
-	if isEmpty(rp) {
+	if gitrecv.IsEmpty(rp) {
 		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", doc)
 		return
 	}
@@ -493,7 +490,7 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repostore
 	}
 	_, exists := rp.Ref(body.Ref)
 	switch {
-	case isEmpty(rp):
+	case gitrecv.IsEmpty(rp):
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 	case !validRefName(body.Ref):
 		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", doc)
@@ -581,7 +578,7 @@ func (s *Server) treeJSON(r *http.Request, rp *repostore.Repo, id string, recurs
 }
 
 func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
-	if isEmpty(rp) {
+	if gitrecv.IsEmpty(rp) {
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 		return
 	}
