@@ -78,20 +78,6 @@ func (fs *Faults[F]) Take(match func(F) bool) (f F, ok bool) {
 	return f, false
 }
 
-// Filter is the part of a fault that restricts it to some requests.
-type Filter struct {
-	// Method is the HTTP method, matched in any case; "" matches any.
-	Method string
-	// Path is a prefix of the request's path; "" matches any.
-	Path string
-}
-
-// Match reports whether a request with method and path (as the fake
-// compares paths: escaped or not, with or without its prefix) passes f.
-func (f Filter) Match(method, path string) bool {
-	return (f.Method == "" || strings.EqualFold(f.Method, method)) && strings.HasPrefix(path, f.Path)
-}
-
 // Outcome is what an injected fault does to a request.
 type Outcome int
 

@@ -28,8 +28,8 @@ import (
 const repoRoute = "/2.0/repositories/{ws}/{slug}"
 
 func (s *Server) apiRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /2.0/user", s.oauthUser)          // oauth.go
-	s.handle(mux, "GET /2.0/user/emails", s.oauthEmails) // oauth.go
+	s.st.Handle(mux, "GET /2.0/user", s.oauthUser)          // oauth.go
+	s.st.Handle(mux, "GET /2.0/user/emails", s.oauthEmails) // oauth.go
 	s.st.HandleOwner(mux, "GET /2.0/repositories/{ws}", s.listRepos)
 	s.st.HandleOwner(mux, "GET /2.0/workspaces/{ws}/search/code", s.searchCode)
 	s.st.HandleOwner(mux, "POST "+repoRoute, s.createRepo)
@@ -48,16 +48,6 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 		"POST /pullrequests/{$}":       s.createPull, // which Bitbucket accepts
 		"GET /pullrequests/{id}":       s.getPull,
 	})
-}
-
-// handle registers a route that needs credentials.
-func (s *Server) handle(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	s.st.Handle(mux, pattern, fn)
-}
-
-// route registers an open route.
-func (s *Server) route(mux *http.ServeMux, pattern string, fn http.HandlerFunc) {
-	s.st.Route(mux, pattern, fn)
 }
 
 // ---- JSON shapes (from the recorded bodies) ----

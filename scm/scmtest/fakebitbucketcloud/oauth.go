@@ -44,10 +44,6 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.oauth().SetUser(u)
 }
 
-// oauthLazy is the Server's field holding its OAuth server, made on
-// first use with oauthConfig.
-type oauthLazy = oauthsrv.Lazy[OAuthUser]
-
 func (s *Server) oauth() *oauthsrv.Server[OAuthUser] { return s.oauthSt.Get(s.oauthConfig) }
 
 // oauthConfig words the OAuth server as Bitbucket does. Its clients are

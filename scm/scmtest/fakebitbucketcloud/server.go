@@ -80,6 +80,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -174,10 +175,10 @@ type Server struct {
 	st            *repostore.Site[Stats] // its mutex guards the fields below too
 
 	redirect  bool
-	downloads map[string][]byte // download path → archive
-	user      *OAuthUser        // who signs in
-	oauthSt   oauthLazy         // OAuth consumers and tokens (oauth.go)
-	access    accessWorld       // groups and repository permissions (access.go)
+	downloads map[string][]byte        // download path → archive
+	user      *OAuthUser               // who signs in
+	oauthSt   oauthsrv.Lazy[OAuthUser] // OAuth consumers and tokens (oauth.go)
+	access    accessWorld              // groups and repository permissions (access.go)
 }
 
 // New starts a fake Bitbucket Cloud. Call Close when done. It does not

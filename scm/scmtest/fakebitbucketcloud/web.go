@@ -11,9 +11,9 @@ import (
 )
 
 func (s *Server) webRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /{ws}/{slug}/get/{ref...}", s.archive)
-	s.route(mux, "POST /site/oauth2/access_token", s.oauth().Token) // oauth.go
-	s.route(mux, "GET /site/oauth2/authorize", s.oauth().Authorize) // oauth.go
+	s.st.Handle(mux, "GET /{ws}/{slug}/get/{ref...}", s.archive)
+	s.st.Route(mux, "POST /site/oauth2/access_token", s.oauth().Token) // oauth.go
+	s.st.Route(mux, "GET /site/oauth2/authorize", s.oauth().Authorize) // oauth.go
 }
 
 // downloadHandler serves the download host: the archives the web host

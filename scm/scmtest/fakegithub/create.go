@@ -50,8 +50,7 @@ func (s *Server) createRepo(typ OwnerType) http.HandlerFunc {
 			Private     *bool  `json:"private"`
 			Visibility  string `json:"visibility"`
 		}
-		if err := decodeBody(r, &body); err != nil {
-			s.writeError(w, r, http.StatusBadRequest, "Problems parsing JSON", doc)
+		if !s.decode(w, r, &body, doc) {
 			return
 		}
 		s.site.Lock()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
@@ -334,7 +335,7 @@ func (s *Server) repoValue(r *http.Request, rp *repostore.Repo) map[string]any {
 	return map[string]any{"name": rp.Slug, "nameWithOwner": rp.Owner.Key + "/" + rp.Slug, "id": nodeID("R", int64(rp.ID)),
 		"databaseId": int64(rp.ID), "url": web, "sshUrl": "git@" + r.Host + ":" + rp.Owner.Key + "/" + rp.Slug + ".git",
 		"description": rp.Description, "isArchived": rp.Archived, "isFork": rp.Fork, "isPrivate": !rp.Public,
-		"isEmpty": isEmpty(rp), "visibility": vis, "createdAt": ts(rp.Created),
+		"isEmpty": gitrecv.IsEmpty(rp), "visibility": vis, "createdAt": ts(rp.Created),
 		"owner": fn(func(*gql.Field) (any, error) { return s.ownerValue(r, rp.Owner), nil }),
 		"defaultBranchRef": fn(func(*gql.Field) (any, error) {
 			if id, ok := rp.Branches[rp.DefaultBranch]; ok {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gql"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
@@ -174,7 +175,7 @@ func (s *Server) commitOnBranch(r *http.Request, f *gql.Field) (any, error) {
 		message += "\n\n" + body
 	}
 	sg := s.signature(s.actor(r))
-	id := s.putCommit(rp, ref, &gitobj.Commit{Tree: rp.Objects.WriteFlat(files), Parents: []string{head}, Message: message,
+	id := gitrecv.PutCommit(&s.site.Store, rp, ref, &gitobj.Commit{Tree: rp.Objects.WriteFlat(files), Parents: []string{head}, Message: message,
 		Author: sg, Committer: sg}, "")
 	return map[string]any{"clientMutationId": in["clientMutationId"], "commit": s.gitValue(r, rp, id),
 		"ref": s.refValue(r, rp, ref, id)}, nil

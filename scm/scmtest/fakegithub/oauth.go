@@ -49,9 +49,6 @@ type OAuthUser struct {
 	PrivateEmail bool
 }
 
-// oauthLazy is the Server's field holding its sign-in server.
-type oauthLazy = oauthsrv.Lazy[OAuthUser]
-
 // oauth is the sign-in server, worded as GitHub's: its token endpoint
 // answers 200 with an error field for a bad client, code or refresh
 // token, and takes a code exchange without grant_type.

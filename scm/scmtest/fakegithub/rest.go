@@ -32,7 +32,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 		{"GET /repos/{owner}/{repo}/git/ref/{ref...}", "git/refs#get-a-reference", s.getRef},
 		{"POST /repos/{owner}/{repo}/git/refs", "git/refs#create-a-reference", s.createRef},
 		{"PATCH /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#update-a-reference", s.updateRef},
-		{"DELETE /repos/{owner}/{repo}/git/refs/{ref...}", "git/refs#delete-a-reference", s.deleteRef},
 		{"GET /repos/{owner}/{repo}/git/trees/{sha...}", "git/trees#get-a-tree", s.getTree},
 		{"POST /repos/{owner}/{repo}/git/trees", "git/trees#create-a-tree", s.createTree},
 		{"GET /repos/{owner}/{repo}/git/blobs/{sha}", "git/blobs#get-a-blob", s.getBlob},
@@ -117,9 +116,6 @@ func objectOf(rp *repostore.Repo, id string) *gitobj.Object {
 	}
 	return rp.Objects[id]
 }
-
-// isEmpty reports whether rp has no ref (GitHub's empty repository).
-func isEmpty(rp *repostore.Repo) bool { return gitrecv.IsEmpty(rp) }
 
 // ---- JSON shapes (field names and order from GitHub's examples) ----
 
@@ -357,7 +353,7 @@ func base64Lines(b []byte) string {
 
 func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
 	p := strings.Trim(r.PathValue("path"), "/")
-	if isEmpty(rp) {
+	if gitrecv.IsEmpty(rp) {
 		s.writeError(w, r, http.StatusNotFound, "This repository is empty.", doc)
 		return
 	}
@@ -494,7 +490,7 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request, rp *repostore
 	}
 	_, exists := rp.Ref(body.Ref)
 	switch {
-	case isEmpty(rp):
+	case gitrecv.IsEmpty(rp):
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 	case !validRefName(body.Ref):
 		s.unprocessable(w, r, "Reference name must start with 'refs/' and have at least two slashes.", doc)
@@ -540,17 +536,6 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request, rp *repostore
 	}
 }
 
-func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
-	ref := "refs/" + r.PathValue("ref")
-	if _, ok := rp.Ref(ref); !ok {
-		s.unprocessable(w, r, "Reference does not exist", doc)
-		return
-	}
-	rp.SetRef(ref, "")
-	s.commonHeaders(w, r, true)
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // ---- trees ----
 
 func (s *Server) treeEntryJSON(r *http.Request, rp *repostore.Repo, p string, e gitobj.TreeEntry) map[string]any {
@@ -593,7 +578,7 @@ func (s *Server) treeJSON(r *http.Request, rp *repostore.Repo, id string, recurs
 }
 
 func (s *Server) getTree(w http.ResponseWriter, r *http.Request, rp *repostore.Repo, doc string) {
-	if isEmpty(rp) {
+	if gitrecv.IsEmpty(rp) {
 		s.writeError(w, r, http.StatusConflict, "Git Repository is empty.", doc)
 		return
 	}
@@ -794,7 +779,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request, rp *repost
 	if body.Author != nil && body.Author.Name != "" {
 		author.Name, author.Email = body.Author.Name, body.Author.Email
 	}
-	id := s.putCommit(rp, "", &gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
+	id := gitrecv.PutCommit(&s.site.Store, rp, "", &gitobj.Commit{Tree: body.Tree, Parents: slices.Clone(body.Parents), Message: *body.Message,
 		Author: author, Committer: sg}, "")
 	j := s.gitCommitJSON(r, rp, id)
 	w.Header().Set("Location", j["url"].(string))

@@ -72,6 +72,7 @@ import (
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitobj"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/gitrecv"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -203,7 +204,7 @@ type Server struct {
 	apps          map[int64]*app
 	installs      map[int64]*installation  // by installation id
 	instTokens    map[string]*installToken // minted installation tokens
-	oauthSt       oauthLazy                // sign-in endpoints (oauth.go)
+	oauthSt       oauthsrv.Lazy[OAuthUser] // sign-in endpoints (oauth.go)
 	prFail        prFailure                // FailPullRequestMutation (mutation.go)
 
 	fake.Kit[Stats] // Inject, ClearFaults, Requests, RequestsTo, ResetStats
@@ -401,13 +402,7 @@ func (s *Server) commitLocked(rp *repostore.Repo, branch string, c Commit) (stri
 	if base != nil {
 		gc.Parents = []string{base.ID}
 	}
-	return s.putCommit(rp, "refs/heads/"+branch, gc, ""), nil
-}
-
-// putCommit stores the commit object c, whose tree is in rp.Objects, as
-// the commit id ("" for c's own id), and points ref ("" for none) at it.
-func (s *Server) putCommit(rp *repostore.Repo, ref string, c *gitobj.Commit, id string) string {
-	return gitrecv.PutCommit(&s.site.Store, rp, ref, c, id)
+	return gitrecv.PutCommit(&s.site.Store, rp, "refs/heads/"+branch, gc, ""), nil
 }
 
 // CreateBranch points a new branch at the commit ref resolves to.
@@ -456,43 +451,43 @@ func (s *Server) RenameRepo(owner, name, newOwner, newName string) error {
 	return nil
 }
 
-// Ref returns the commit id a branch, tag, full ref name or commit id
-// resolves to ("" or "HEAD" is the default branch).
-func (s *Server) Ref(owner, name, ref string) (string, bool) {
+// withCommit runs fn, with the store locked, on the commit ref resolves
+// to in owner/name.
+func (s *Server) withCommit(owner, name, ref string, fn func(c *repostore.Commit)) error {
 	s.site.Lock()
 	defer s.site.Unlock()
 	_, c, err := s.resolveLocked(owner, name, ref)
-	if err != nil {
-		return "", false
+	if err == nil {
+		fn(c)
 	}
-	return c.ID, true
+	return err
+}
+
+// Ref returns the commit id a branch, tag, full ref name or commit id
+// resolves to ("" or "HEAD" is the default branch).
+func (s *Server) Ref(owner, name, ref string) (id string, ok bool) {
+	ok = s.withCommit(owner, name, ref, func(c *repostore.Commit) { id = c.ID }) == nil
+	return id, ok
 }
 
 // GetCommit describes the commit ref resolves to.
-func (s *Server) GetCommit(owner, name, ref string) (CommitInfo, bool) {
-	s.site.Lock()
-	defer s.site.Unlock()
-	_, c, err := s.resolveLocked(owner, name, ref)
-	if err != nil {
-		return CommitInfo{}, false
-	}
-	return CommitInfo{SHA: c.ID, Tree: c.Git.Tree, Parents: slices.Clone(c.Parents), Message: c.Message}, true
+func (s *Server) GetCommit(owner, name, ref string) (ci CommitInfo, ok bool) {
+	ok = s.withCommit(owner, name, ref, func(c *repostore.Commit) {
+		ci = CommitInfo{SHA: c.ID, Tree: c.Git.Tree, Parents: slices.Clone(c.Parents), Message: c.Message}
+	}) == nil
+	return ci, ok
 }
 
 // Files returns every file at ref, sorted by path.
-func (s *Server) Files(owner, name, ref string) ([]File, error) {
-	s.site.Lock()
-	defer s.site.Unlock()
-	_, c, err := s.resolveLocked(owner, name, ref)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]File, 0, len(c.Files))
-	for _, p := range slices.Sorted(maps.Keys(c.Files)) {
-		e := c.Files[p]
-		out = append(out, File{Path: p, Content: e.Content, Executable: e.Exec, Symlink: e.Special == gitobj.ModeSymlink})
-	}
-	return out, nil
+func (s *Server) Files(owner, name, ref string) (out []File, err error) {
+	err = s.withCommit(owner, name, ref, func(c *repostore.Commit) {
+		out = make([]File, 0, len(c.Files))
+		for _, p := range slices.Sorted(maps.Keys(c.Files)) {
+			e := c.Files[p]
+			out = append(out, File{Path: p, Content: e.Content, Executable: e.Exec, Symlink: e.Special == gitobj.ModeSymlink})
+		}
+	})
+	return out, err
 }
 
 // Pulls returns a repository's pull requests in creation order.

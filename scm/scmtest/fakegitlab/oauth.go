@@ -34,16 +34,13 @@ type OAuthUser struct {
 	Email    string
 }
 
-// oauthState is the sign-in server.
-type oauthState = oauthsrv.Server[OAuthUser]
-
 // oauth is the sign-in server, worded as GitLab's (Doorkeeper's). A
 // request's token is a Bearer one or its PRIVATE-TOKEN.
-func (s *Server) oauth() *oauthState {
-	s.oauthOnce.Do(func() {
+func (s *Server) oauth() *oauthsrv.Server[OAuthUser] {
+	return s.oauthSt.Get(func() oauthsrv.Config[OAuthUser] {
 		const invalidGrant = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
 		const badPage = "The client authentication failed or the redirect URI is invalid."
-		s.oauthSt = oauthsrv.New(oauthsrv.Config[OAuthUser]{Now: s.opts.Now, Schemes: []string{"bearer"}, Header: "Private-Token",
+		return oauthsrv.Config[OAuthUser]{Now: s.opts.Now, Schemes: []string{"bearer"}, Header: "Private-Token",
 			Write: s.writeJSON, Issued: tokenBody, Answers: map[oauthsrv.Failure]oauthsrv.Answer{
 				oauthsrv.UnknownClient:      {Status: 400, Description: badPage},
 				oauthsrv.BadRequest:         {Status: 400, Description: badPage},
@@ -62,9 +59,8 @@ func (s *Server) oauth() *oauthState {
 				oauthsrv.DeviceExpired:      {Status: 400, Error: "expired_token", Description: "The device code has expired."},
 				oauthsrv.BadDeviceCode:      {Status: 400, Error: "invalid_grant", Description: invalidGrant},
 			}, VerificationPath: s.opts.RelativePath + "/oauth/device", VerificationComplete: true, DeviceNeedsSecret: true,
-			DeviceLifetime: 5 * time.Minute})
+			DeviceLifetime: 5 * time.Minute}
 	})
-	return s.oauthSt
 }
 
 // tokenBody is GitLab's token answer.
@@ -86,10 +82,6 @@ func (s *Server) SetOAuthUser(u OAuthUser) {
 	s.addUser(u.Username)
 	s.oauth().SetUser(u)
 }
-
-// DenyNextAuthorization makes the next authorization end with
-// error=errCode ("access_denied").
-func (s *Server) DenyNextAuthorization(errCode string) { s.oauth().DenyNext(errCode) }
 
 // ApproveDevice is the OAuth user (SetOAuthUser) entering userCode at /oauth/device and
 // authorizing the application; it reports whether the code was waiting.

@@ -57,6 +57,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/scm/scmtest/fake"
+	"github.com/scmkit/scmkit/scm/scmtest/internal/oauthsrv"
 	"github.com/scmkit/scmkit/scm/scmtest/internal/repostore"
 )
 
@@ -224,8 +225,7 @@ type Server struct {
 	org    orgWorld          // users and group memberships (org.go)
 	grants map[int64][]Grant // project shares and members by project id (access.go)
 
-	oauthOnce sync.Once
-	oauthSt   *oauthState // sign-in endpoints (oauth.go)
+	oauthSt oauthsrv.Lazy[OAuthUser] // sign-in endpoints (oauth.go)
 
 	closeOnce sync.Once
 

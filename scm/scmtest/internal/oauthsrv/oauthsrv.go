@@ -199,18 +199,6 @@ func (s *Server[U]) DenyNext(code string) {
 	s.deny = code
 }
 
-// ExpireTokens makes every access token issued so far expired; refresh
-// tokens stay valid.
-func (s *Server[U]) ExpireTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, g := range s.grants {
-		if g.Access != "" {
-			g.Expires = s.cfg.Now().Add(-time.Second)
-		}
-	}
-}
-
 // Lookup returns a copy of the grant of an access token. known reports
 // whether the server issued it; g is nil when it has expired.
 func (s *Server[U]) Lookup(access string) (g *Grant[U], known bool) {
@@ -324,10 +312,7 @@ func (s *Server[U]) Token(w http.ResponseWriter, r *http.Request) {
 // refusal.
 func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	form := r.PostForm
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = form.Get("client_id"), form.Get("client_secret")
-	}
+	id, secret, basic := clientAuth(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, known := s.clients[id]
@@ -398,6 +383,16 @@ func (s *Server[U]) exchange(r *http.Request, gt string) (*Grant[U], Failure) {
 	return &cp, 0
 }
 
+// clientAuth returns the client credentials of a token request parsed
+// with ParseForm: Basic ones (basic true), or client_id and client_secret
+// in the form.
+func clientAuth(r *http.Request) (id, secret string, basic bool) {
+	if id, secret, basic = r.BasicAuth(); !basic {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	return id, secret, basic
+}
+
 // deviceGrant is the device authorization grant's grant_type.
 const deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -411,10 +406,7 @@ func (s *Server[U]) DeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, BadForm)
 		return
 	}
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
+	id, secret, _ := clientAuth(r)
 	s.mu.Lock()
 	c, known := s.clients[id]
 	if !known || s.cfg.DeviceNeedsSecret && c.Secret != "" && subtle.ConstantTimeCompare([]byte(c.Secret), []byte(secret)) != 1 {

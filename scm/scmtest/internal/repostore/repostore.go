@@ -22,6 +22,7 @@ import (
 	"compress/gzip"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -600,17 +601,18 @@ func Pack(c *Commit, format, prefix string, perm fs.FileMode, zipComment bool, p
 			a.Files = append(a.Files, fake.File{Path: fp, Content: c.Files[fp].Content, Executable: c.Files[fp].Exec})
 		}
 	}
+	// buf.Bytes() is taken after the archive is written: in a return
+	// list it would be evaluated before the call that writes it.
 	var buf bytes.Buffer
+	var err error
 	switch format {
 	case "zip":
-		return buf.Bytes(), a.WriteZip(&buf, perm, zipComment)
+		err = a.WriteZip(&buf, perm, zipComment)
 	case "tar":
-		return buf.Bytes(), a.WriteTar(&buf, perm)
-	}
-	gz := gzip.NewWriter(&buf)
-	err := a.WriteTar(gz, perm)
-	if err == nil {
-		err = gz.Close()
+		err = a.WriteTar(&buf, perm)
+	default:
+		gz := gzip.NewWriter(&buf)
+		err = errors.Join(a.WriteTar(gz, perm), gz.Close())
 	}
 	return buf.Bytes(), err
 }
