@@ -167,7 +167,7 @@ func NewPluginVerifier(opts *PluginVerifierOptions) (*PluginVerifier, error) {
 		return nil, err
 	}
 	// The algorithms are checked now, not at the first token.
-	if _, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Algorithms: o.Algorithms}); err != nil {
+	if err := checkAlgorithms(op, o.Algorithms); err != nil {
 		return nil, err
 	}
 	return &PluginVerifier{opts: o, obo: obo, allowed: slices.Clone(o.AllowedPlugins), plugins: map[string]*Verifier{}, failed: map[string]discoveryFailure{}}, nil

@@ -220,7 +220,7 @@ func TestPluginVerifierAuthenticate(t *testing.T) {
 }
 
 func TestNewPluginVerifierRefusesBadOptions(t *testing.T) {
-	users, _ := NewVerifier(&VerifierOptions{Keys: &JWKS{}})
+	users, _ := NewVerifier(&VerifierOptions{Keys: unrelatedKeys(t)})
 	base := func(context.Context, string) (string, error) { return "http://backend/api/catalog", nil }
 	for name, o := range map[string]*PluginVerifierOptions{
 		"nil":                nil,
@@ -336,7 +336,7 @@ func TestPluginVerifierOwnershipRefs(t *testing.T) {
 // token naming it: once per RefetchInterval, as JWKS fetches.
 func TestPluginDiscoveryFailureIsSpaced(t *testing.T) {
 	c := newClock()
-	users, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Now: c.Now})
+	users, err := NewVerifier(&VerifierOptions{Keys: unrelatedKeys(t), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,6 +169,17 @@ func TestIssuedTokenShape(t *testing.T) {
 }
 
 // jwksOf returns is's JWKS, failing t if it cannot be read.
+// unrelatedKeys is a key set of one P-256 key nothing signs with, for a
+// user-token verifier a test does not use.
+func unrelatedKeys(t testing.TB) *JWKS {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &JWKS{Keys: []JWK{{Kty: "EC", Crv: "P-256", Kid: "unrelated", Alg: "ES256", X: ecCoord(&k.PublicKey, 0), Y: ecCoord(&k.PublicKey, 1)}}}
+}
+
 func jwksOf(t testing.TB, is *Issuer) *JWKS {
 	t.Helper()
 	set, err := is.JWKS(t.Context())
@@ -414,7 +425,8 @@ func TestIssueBadInput(t *testing.T) {
 	if _, err := NewIssuer(&IssuerOptions{Issuer: "portal"}); errcode.CodeOf(err) != errcode.InvalidArgument {
 		t.Errorf("bad issuer: %v", err)
 	}
-	for _, o := range []*VerifierOptions{nil, {Keys: &JWKS{}, Algorithms: []string{"HS256"}}, {Keys: &JWKS{}, Algorithms: []string{"none"}},
+	const url = "https://portal.example.com/api/auth/.well-known/jwks.json" // not fetched by NewVerifier
+	for _, o := range []*VerifierOptions{nil, {Keys: &JWKS{}}, {JWKSURL: url, Algorithms: []string{"HS256"}}, {JWKSURL: url, Algorithms: []string{"none"}},
 		{Keys: &JWKS{Keys: []JWK{{Kty: "EC", Crv: "P-256", Kid: "a", X: "AA", Y: "AA"}}}}} {
 		if _, err := NewVerifier(o); errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("NewVerifier(%+v): %v", o, err)

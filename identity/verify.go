@@ -35,8 +35,11 @@ type VerifierOptions struct {
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
 	HTTPClient *http.Client
-	// Keys are static keys, used with or instead of JWKSURL (e.g. an
-	// in-process Issuer's JWKS).
+	// Keys are static keys, used with or instead of JWKSURL: a snapshot,
+	// never refreshed. An Issuer's keys are not static (it makes its first
+	// at its first token and a new one every Lifetime), so verify its
+	// tokens through JWKSURL, pointed at its JWKSHandler; keep Keys for
+	// keys that change only with a deployment.
 	Keys *JWKS
 	// Algorithms allowed; nil means ES256 only. "none" and HMAC
 	// algorithms are never accepted.
@@ -138,10 +141,24 @@ func (c *Claims) User() *User {
 }
 
 // NewVerifier returns a Verifier. It returns InvalidArgument when there is
-// neither a JWKS URL nor static keys, when an algorithm is not supported,
-// or when a static key does not parse.
+// neither a JWKS URL nor a static key (an empty Keys, such as an Issuer's
+// JWKS before its first token, included), when an algorithm is not
+// supported, or when a static key does not parse.
 func NewVerifier(opts *VerifierOptions) (*Verifier, error) {
 	return newVerifier(opts, nil)
+}
+
+// checkAlgorithms refuses an algorithm a Verifier does not accept: "none"
+// and HMAC above all.
+func checkAlgorithms(op string, algs []string) error {
+	for _, a := range algs {
+		switch a {
+		case "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		default:
+			return errcode.Newf(errcode.InvalidArgument, op, "algorithm %q is not allowed", a)
+		}
+	}
+	return nil
 }
 
 // newVerifier returns a verifier of user tokens, or with plugin of the
@@ -153,18 +170,15 @@ func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) 
 		v.opts = *opts
 	}
 	o := &v.opts
-	if o.JWKSURL == "" && o.Keys == nil {
-		return nil, errcode.New(errcode.InvalidArgument, op, "a JWKS URL or static keys are required")
+	if o.JWKSURL == "" && (o.Keys == nil || len(o.Keys.Keys) == 0) {
+		return nil, errcode.New(errcode.InvalidArgument, op, "a JWKS URL or at least one static key is required "+
+			"(an Issuer's JWKS has no key before its first token, and its keys rotate: give its JWKS URL instead)")
 	}
 	if o.Algorithms == nil {
 		o.Algorithms = []string{"ES256"}
 	}
-	for _, a := range o.Algorithms {
-		switch a {
-		case "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
-		default:
-			return nil, errcode.Newf(errcode.InvalidArgument, op, "algorithm %q is not allowed", a)
-		}
+	if err := checkAlgorithms(op, o.Algorithms); err != nil {
+		return nil, err
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -135,7 +135,7 @@ func TestVerifierFirstFetchBackoff(t *testing.T) {
 // found.
 func TestPluginDiscoveryRetriesSoonAfterFailure(t *testing.T) {
 	c := newClock()
-	users, err := NewVerifier(&VerifierOptions{Keys: &JWKS{}, Now: c.Now})
+	users, err := NewVerifier(&VerifierOptions{Keys: unrelatedKeys(t), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
