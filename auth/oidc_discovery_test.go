@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
+
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -59,24 +61,6 @@ func newDiscoveryOP(t *testing.T, status int, gate chan struct{}) *discoveryOP {
 	}))
 	t.Cleanup(op.Close)
 	return op
-}
-
-// stepClock is a clock that moves only when told.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 var startReq = auth.AuthRequest{State: "s", RedirectURI: "http://localhost/cb", CodeChallenge: "c", Nonce: "n"}
@@ -155,7 +139,7 @@ func TestOIDCDiscoveryFailureIsRemembered(t *testing.T) {
 // sends nothing. Once the provider answers, the document is kept.
 func TestOIDCDiscoveryBackoffDoublesToItsCapAndEndsOnSuccess(t *testing.T) {
 	op := newDiscoveryOP(t, http.StatusNotFound, nil) // a 4xx: not retried by the client, so one request per discovery
-	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := newDiscoveringOIDC(t, op.URL, auth.OIDCOptions{Now: clk.Now})
 	ctx := context.Background()
 	for i, want := range []time.Duration{1, 2, 4, 8, 16, 30, 30} {
@@ -198,7 +182,7 @@ func TestOIDCDiscoveryBackoffDoublesToItsCapAndEndsOnSuccess(t *testing.T) {
 // remembered failure, without a request.
 func TestOIDCDiscoveryBackoffOnEveryPath(t *testing.T) {
 	op := newDiscoveryOP(t, http.StatusNotFound, nil)
-	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := newDiscoveringOIDC(t, op.URL, auth.OIDCOptions{Now: clk.Now})
 	ctx := context.Background()
 	if _, err := p.AuthCodeURL(ctx, startReq); errcode.CodeOf(err) != errcode.Unavailable {
