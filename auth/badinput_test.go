@@ -522,8 +522,11 @@ func TestProviderAnswerCapped(t *testing.T) {
 			}
 			p.h.Register("oidc", "development", prov)
 			resp, body := do(t, noFollow(), http.MethodGet, p.srv.URL+"/api/auth/oidc/start?env=development", nil)
-			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "discovery document") {
-				t.Fatalf("got %d %s; want 502 naming the discovery document", resp.StatusCode, body)
+			// 503 with Retry-After: the failed discovery is not tried
+			// again for a second (502 before discovery failures were
+			// remembered).
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "discovery document") {
+				t.Fatalf("got %d (Retry-After %q) %s; want 503 with Retry-After naming the discovery document", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 			}
 			if n := sent.Load(); n > 8<<20 {
 				t.Fatalf("the handler read %d bytes of an endless answer; want about 1 MiB", n)

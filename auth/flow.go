@@ -68,6 +68,9 @@ type httpError struct {
 	status int
 	name   string
 	msg    string
+	// retryAt, when set, is sent as Retry-After: the handler will not ask
+	// the provider again before then.
+	retryAt time.Time
 }
 
 // statePayload is sealed into the state parameter.
@@ -112,7 +115,7 @@ func (h *Handler) env(r *http.Request) (string, *httpError) {
 		env = h.o.Environment
 	}
 	if env == "" {
-		return "", &httpError{http.StatusBadRequest, "InputError", "Must specify 'env' query to indicate environment"}
+		return "", &httpError{status: http.StatusBadRequest, name: "InputError", msg: "Must specify 'env' query to indicate environment"}
 	}
 	return env, nil
 }
@@ -125,7 +128,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, id string) {
 		if herr == nil {
 			rp, ok := p.(RedirectProvider)
 			if !ok {
-				herr = &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' signs in with a username and password (POST " + h.basePath + "/" + id + "/login), not a redirect"}
+				herr = &httpError{status: http.StatusBadRequest, name: "InputError", msg: "Provider '" + id + "' signs in with a username and password (POST " + h.basePath + "/" + id + "/login), not a redirect"}
 			} else {
 				herr = h.startRedirect(w, r, id, env, rp)
 			}
@@ -148,24 +151,24 @@ const (
 func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env string, rp RedirectProvider) *httpError {
 	q := r.URL.Query()
 	if len(q.Get("redirectUrl")) > maxRedirectURLLen || len(q.Get("scope")) > maxScopeLen {
-		return &httpError{http.StatusBadRequest, "InputError", "redirectUrl (at most 2048 bytes) or scope (at most 1024 bytes) is too long"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "redirectUrl (at most 2048 bytes) or scope (at most 1024 bytes) is too long"}
 	}
 	flow := q.Get("flow")
 	if flow != "" && flow != "popup" && flow != "redirect" {
-		return &httpError{http.StatusBadRequest, "InputError", "flow must be 'popup' or 'redirect'"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "flow must be 'popup' or 'redirect'"}
 	}
 	org := q.Get("origin")
 	if org != "" {
 		u, err := url.Parse(org)
 		if err != nil || u.Host == "" || origin(u) != strings.ToLower(strings.TrimSuffix(org, "/")) || !h.originAllowed(org) {
-			return &httpError{http.StatusBadRequest, "NotAllowedError", "Origin '" + clip(org) + "' is not allowed"}
+			return &httpError{status: http.StatusBadRequest, name: "NotAllowedError", msg: "Origin '" + clip(org) + "' is not allowed"}
 		}
 	}
 	redirect := q.Get("redirectUrl")
 	if redirect != "" || flow == "redirect" {
 		t, ok := h.redirectTarget(redirect)
 		if !ok {
-			return &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target '" + clip(redirect) + "' is not on an allowed origin"}
+			return &httpError{status: http.StatusBadRequest, name: "NotAllowedError", msg: "Redirect target '" + clip(redirect) + "' is not on an allowed origin"}
 		}
 		redirect = t
 	}
@@ -179,7 +182,7 @@ func (h *Handler) startRedirect(w http.ResponseWriter, r *http.Request, id, env 
 	bind := sha256.Sum256(sec.Nonce)
 	state := h.sealJSON(statePayload{Provider: id, Env: env, Origin: org, Redirect: redirect, Flow: flow, Bind: bind[:], Exp: exp}, "state:"+id)
 	if b64.DecodedLen(len(state)) > maxStateLen {
-		return &httpError{http.StatusBadRequest, "InputError", "The sign-in request is too large (origin and redirectUrl)"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The sign-in request is too large (origin and redirectUrl)"}
 	}
 	challenge := sha256.Sum256([]byte(sec.Verifier))
 	// An OIDC provider fetches its discovery document here: bounded like
@@ -217,23 +220,23 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request, id string) {
 func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id string, popupTo *string) *httpError {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		return &httpError{http.StatusBadRequest, "InputError", "The callback's parameters cannot be read"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The callback's parameters cannot be read"}
 	}
 	stateParam := r.Form.Get("state")
 	if stateParam == "" {
-		return &httpError{http.StatusBadRequest, "InputError", "The callback has no state: start the sign-in again"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The callback has no state: start the sign-in again"}
 	}
 	var sp statePayload
 	if !h.openJSON(stateParam, "state:"+id, &sp) || sp.Provider != id {
-		return &httpError{http.StatusBadRequest, "InputError", "The callback's state is invalid (altered, or not issued by this server for this provider): start the sign-in again"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The callback's state is invalid (altered, or not issued by this server for this provider): start the sign-in again"}
 	}
 	now := h.now()
 	if now.Unix() > sp.Exp {
-		return &httpError{http.StatusBadRequest, "InputError", "The sign-in took too long: start it again"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The sign-in took too long: start it again"}
 	}
 	c, err := r.Cookie(h.cookieName("flow-" + id))
 	if err != nil {
-		return &httpError{http.StatusBadRequest, "InputError", "The sign-in cookie is missing: the sign-in was started in another browser, has expired, was already completed, or cookies are blocked"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The sign-in cookie is missing: the sign-in was started in another browser, has expired, was already completed, or cookies are blocked"}
 	}
 	var sec flowSecrets
 	bind := sha256.Sum256(sec.Nonce)
@@ -241,7 +244,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 		bind = sha256.Sum256(sec.Nonce)
 	}
 	if len(sec.Nonce) == 0 || subtle.ConstantTimeCompare(bind[:], sp.Bind) != 1 {
-		return &httpError{http.StatusBadRequest, "InputError", "The callback's state belongs to another sign-in (another browser or tab): start the sign-in again"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The callback's state belongs to another sign-in (another browser or tab): start the sign-in again"}
 	}
 	// One use: from here on the flow is spent, whatever happens.
 	h.setCookie(w, "flow-"+id, "", -1)
@@ -257,7 +260,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 	}
 	rp, ok := p.(RedirectProvider)
 	if !ok {
-		return &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' does not sign in by redirect"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "Provider '" + id + "' does not sign in by redirect"}
 	}
 	if e := r.Form.Get("error"); e != "" {
 		// RFC 9207 §2.4: an error answer's iss is checked too.
@@ -278,11 +281,11 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 			status = http.StatusForbidden
 		}
 		h.log(r.Context(), "auth: sign-in refused by the provider", slog.String("provider", id), slog.String("error", clip(e)))
-		return &httpError{status, "AuthenticationError", msg}
+		return &httpError{status: status, name: "AuthenticationError", msg: msg}
 	}
 	code := r.Form.Get("code")
 	if code == "" {
-		return &httpError{http.StatusBadRequest, "InputError", "The callback has no authorization code"}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The callback has no authorization code"}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.ProviderTimeout)
 	defer cancel()
@@ -302,7 +305,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 	if sp.Flow == "redirect" {
 		target, ok := h.redirectTarget(sp.Redirect)
 		if !ok {
-			return &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"}
+			return &httpError{status: http.StatusBadRequest, name: "NotAllowedError", msg: "Redirect target is not on an allowed origin"}
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return nil
@@ -315,7 +318,7 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 // ending the browser's previous session if any.
 func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env string, p Provider, res *SignIn) (*Session, *httpError) {
 	if res == nil || res.Identity.Subject == "" {
-		return nil, &httpError{http.StatusBadGateway, "AuthenticationError", "The provider did not say who signed in"}
+		return nil, &httpError{status: http.StatusBadGateway, name: "AuthenticationError", msg: "The provider did not say who signed in"}
 	}
 	now := h.now()
 	life := h.durationFor(id, env)
@@ -335,7 +338,7 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	}
 	if err != nil {
 		h.log(r.Context(), "auth: storing a session failed", slog.String("error", err.Error()))
-		return nil, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be stored; try again"}
+		return nil, &httpError{status: http.StatusServiceUnavailable, name: "Error", msg: "The session could not be stored; try again"}
 	}
 	s.h, s.key = h, key
 	h.setCookie(w, "session", cookie, life)
@@ -375,7 +378,7 @@ func (h *Handler) response(ctx context.Context, s *Session) (*Response, *httpErr
 		if err != nil {
 			// Only an *errcode.Error's own message: a wrapped error (the
 			// catalog's, say) may quote a URL or a response.
-			return nil, &httpError{http.StatusForbidden, "NotAllowedError", "Sign-in refused: " + oneLine(publicMessage(err))}
+			return nil, &httpError{status: http.StatusForbidden, name: "NotAllowedError", msg: "Sign-in refused: " + oneLine(publicMessage(err))}
 		}
 		body.BackstageIdentity = bi
 	}
@@ -407,7 +410,7 @@ func csrfRefused(formOK bool) *httpError {
 	if formOK {
 		msg += ", or post the form from an allowed origin (with its Origin header)"
 	}
-	return &httpError{http.StatusUnauthorized, "AuthenticationError", msg}
+	return &httpError{status: http.StatusUnauthorized, name: "AuthenticationError", msg: msg}
 }
 
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
@@ -417,7 +420,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	key, ok := h.sessionKey(r)
 	if !ok {
-		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Missing session cookie"})
+		h.fail(w, r, false, &httpError{status: http.StatusUnauthorized, name: "AuthenticationError", msg: "Missing session cookie"})
 		return
 	}
 	s, err := h.load(r.Context(), key)
@@ -428,7 +431,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request, id string) {
 		s, err = h.fresh(r.Context(), key, s)
 	}
 	if err != nil {
-		h.fail(w, r, false, &httpError{http.StatusUnauthorized, "AuthenticationError", "Refresh failed: " + oneLine(publicMessage(err))})
+		h.fail(w, r, false, &httpError{status: http.StatusUnauthorized, name: "AuthenticationError", msg: "Refresh failed: " + oneLine(publicMessage(err))})
 		return
 	}
 	body, herr := h.response(r.Context(), s)
@@ -462,7 +465,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 			h.revoke(ctx, s)
 		}
 		if err != nil {
-			h.fail(w, r, false, &httpError{http.StatusServiceUnavailable, "Error", "The session could not be ended; try again"})
+			h.fail(w, r, false, &httpError{status: http.StatusServiceUnavailable, name: "Error", msg: "The session could not be ended; try again"})
 			return
 		}
 	}
@@ -472,7 +475,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		h.fail(w, r, false, &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"})
+		h.fail(w, r, false, &httpError{status: http.StatusBadRequest, name: "NotAllowedError", msg: "Redirect target is not on an allowed origin"})
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
@@ -598,7 +601,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 		if p, herr = h.provider(id, env); herr == nil {
 			var ok bool
 			if pp, ok = p.(PasswordProvider); !ok {
-				herr = &httpError{http.StatusBadRequest, "InputError", "Provider '" + id + "' signs in by redirect (GET " + h.basePath + "/" + id + "/start)"}
+				herr = &httpError{status: http.StatusBadRequest, name: "InputError", msg: "Provider '" + id + "' signs in by redirect (GET " + h.basePath + "/" + id + "/start)"}
 			}
 		}
 	}
@@ -616,21 +619,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 		isJSON = true
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			h.fail(w, r, false, &httpError{http.StatusBadRequest, "InputError", "The body must be JSON with username and password"})
+			h.fail(w, r, false, &httpError{status: http.StatusBadRequest, name: "InputError", msg: "The body must be JSON with username and password"})
 			return
 		}
 	} else if err := r.ParseForm(); err == nil {
 		in.Username, in.Password, in.RedirectURL = r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("redirectUrl")
 	}
 	if in.Username == "" || in.Password == "" {
-		h.fail(w, r, false, &httpError{http.StatusBadRequest, "InputError", "A username and a password are required"})
+		h.fail(w, r, false, &httpError{status: http.StatusBadRequest, name: "InputError", msg: "A username and a password are required"})
 		return
 	}
 	target := ""
 	if !isJSON && in.RedirectURL != "" {
 		t, ok := h.redirectTarget(in.RedirectURL)
 		if !ok {
-			h.fail(w, r, false, &httpError{http.StatusBadRequest, "NotAllowedError", "Redirect target is not on an allowed origin"})
+			h.fail(w, r, false, &httpError{status: http.StatusBadRequest, name: "NotAllowedError", msg: "Redirect target is not on an allowed origin"})
 			return
 		}
 		target = t
@@ -650,7 +653,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, id string) {
 			if at, ok := errcode.RetryAt(err); ok {
 				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(at.Sub(h.now()).Seconds())))))
 			}
-			h.fail(w, r, false, &httpError{http.StatusTooManyRequests, "Error", "Signing in with '" + id + "' failed: " + oneLine(publicMessage(err))})
+			h.fail(w, r, false, &httpError{status: http.StatusTooManyRequests, name: "Error", msg: "Signing in with '" + id + "' failed: " + oneLine(publicMessage(err))})
 			return
 		}
 		h.fail(w, r, false, providerError(err, "Signing in with '"+id+"' failed"))
@@ -719,16 +722,22 @@ func providerError(err error, what string) *httpError {
 	msg := what + ": " + oneLine(publicMessage(err))
 	switch errcode.CodeOf(err) {
 	case errcode.Unauthorized, errcode.PermissionDenied:
-		return &httpError{http.StatusUnauthorized, "AuthenticationError", msg}
+		return &httpError{status: http.StatusUnauthorized, name: "AuthenticationError", msg: msg}
 	case errcode.InvalidArgument:
-		return &httpError{http.StatusBadRequest, "InputError", msg}
+		return &httpError{status: http.StatusBadRequest, name: "InputError", msg: msg}
 	case errcode.DeadlineExceeded:
-		return &httpError{http.StatusGatewayTimeout, "ServiceUnavailableError", what + ": the provider did not answer in time"}
+		return &httpError{status: http.StatusGatewayTimeout, name: "ServiceUnavailableError", msg: what + ": the provider did not answer in time"}
 	case errcode.Canceled:
-		return &httpError{499, "Error", what + ": the request was cancelled"}
-	default:
-		return &httpError{http.StatusBadGateway, "ServiceUnavailableError", msg}
+		return &httpError{status: 499, name: "Error", msg: what + ": the request was cancelled"}
+	case errcode.Unavailable:
+		if at, ok := errcode.RetryAt(err); ok {
+			// The provider failed lately and is not asked again before
+			// at (an OIDC discovery backing off, say): the client is to
+			// come back then.
+			return &httpError{status: http.StatusServiceUnavailable, name: "ServiceUnavailableError", msg: msg, retryAt: at}
+		}
 	}
+	return &httpError{status: http.StatusBadGateway, name: "ServiceUnavailableError", msg: msg}
 }
 
 // publicMessage is the message of an *errcode.Error (never its wrapped
@@ -770,6 +779,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // fail answers a refused request: an HTML page for the browser's flows
 // (page), Backstage's JSON error shape otherwise.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, page bool, e *httpError) {
+	if !e.retryAt.IsZero() {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.retryAt.Sub(h.now()).Seconds())))))
+	}
 	if page && !strings.Contains(r.Header.Get("Accept"), "application/json") {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")

@@ -411,11 +411,11 @@ func (h *Handler) provider(id, env string) (Provider, *httpError) {
 	defer h.mu.RUnlock()
 	envs, ok := h.providers[id]
 	if !ok {
-		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No auth provider registered for '" + id + "'"}
+		return nil, &httpError{status: http.StatusNotFound, name: "NotFoundError", msg: "No auth provider registered for '" + id + "'"}
 	}
 	p, ok := envs[env]
 	if !ok {
-		return nil, &httpError{http.StatusNotFound, "NotFoundError", "No configuration available for the '" + clip(env) + "' environment of this provider"}
+		return nil, &httpError{status: http.StatusNotFound, name: "NotFoundError", msg: "No configuration available for the '" + clip(env) + "' environment of this provider"}
 	}
 	return p, nil
 }
@@ -425,12 +425,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), h.basePath+"/")
 	if !ok {
-		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "Not found"})
+		h.fail(w, r, false, &httpError{status: http.StatusNotFound, name: "NotFoundError", msg: "Not found"})
 		return
 	}
 	id, action, _ := strings.Cut(rest, "/")
 	if !providerID.MatchString(id) {
-		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "No auth provider registered for that id"})
+		h.fail(w, r, false, &httpError{status: http.StatusNotFound, name: "NotFoundError", msg: "No auth provider registered for that id"})
 		return
 	}
 	switch {
@@ -446,9 +446,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.login(w, r, id)
 	case action == "start" || action == "handler/frame" || action == "refresh" || action == "logout" || action == "login":
 		w.Header().Set("Allow", map[string]string{"start": "GET", "logout": "POST", "login": "POST"}[action])
-		h.fail(w, r, true, &httpError{http.StatusMethodNotAllowed, "MethodNotAllowedError", "Method not allowed"})
+		h.fail(w, r, true, &httpError{status: http.StatusMethodNotAllowed, name: "MethodNotAllowedError", msg: "Method not allowed"})
 	default:
-		h.fail(w, r, false, &httpError{http.StatusNotFound, "NotFoundError", "Unknown auth route"})
+		h.fail(w, r, false, &httpError{status: http.StatusNotFound, name: "NotFoundError", msg: "Unknown auth route"})
 	}
 }
 

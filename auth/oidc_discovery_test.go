@@ -279,3 +279,40 @@ func TestOIDCDiscoveryThatHangsIsBoundedByTimeout(t *testing.T) {
 		t.Errorf("right after: %v, %d requests in all (was %d); want the failure remembered", err, op.n.Load(), n)
 	}
 }
+
+// A sign-in start while the provider's discovery backs off answers 503
+// with Retry-After, the time until the handler asks the provider again,
+// not a bare 502 the browser would retry at once.
+func TestStartDuringDiscoveryBackoffAnswersRetryAfter(t *testing.T) {
+	op := newDiscoveryOP(t, http.StatusNotFound, nil)
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h, err := auth.New(&auth.Options{BaseURL: "https://portal.example.com/api/auth", Secret: integrations.NewSecret(testSecret),
+		Environment: "development", Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Register("oidc", "development", newDiscoveringOIDC(t, op.URL, auth.OIDCOptions{Now: clk.Now})); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "https://portal.example.com/api/auth/oidc/start?env=development&flow=redirect", nil))
+		return rec
+	}
+	for i, want := range []string{"1", "1"} { // the failed discovery itself, then within its back-off
+		rec := start()
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != want {
+			t.Errorf("start %d: %d, Retry-After %q; want 503, %s", i+1, rec.Code, rec.Header().Get("Retry-After"), want)
+		}
+		clk.Advance(10 * time.Millisecond)
+	}
+	clk.Advance(time.Second)
+	if rec := start(); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" {
+		t.Errorf("second failure: %d, Retry-After %q; want 503, 2", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	op.status.Store(http.StatusOK)
+	clk.Advance(2 * time.Second)
+	if rec := start(); rec.Code != http.StatusFound || rec.Header().Get("Retry-After") != "" {
+		t.Errorf("after recovery: %d, Retry-After %q; want 302 without it", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
