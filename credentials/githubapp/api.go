@@ -465,19 +465,21 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		for _, r := range body.Repositories {
 			set.names[strings.ToLower(r.Name)] = struct{}{}
 		}
-		next = a.nextLink(link, next)
+		// A next link to another host ends the listing here: a
+		// repository on a page not read is refused, never given a token.
+		next, _ = a.nextLink(link, next)
 	}
 	return set, nil
 }
 
-// nextLink returns the rel="next" URL of a Link header if it is on the API's
-// own scheme and host and the path of cur, the page it came with (the
-// token must not go anywhere else), or "".
-func (a *App) nextLink(link, cur string) string {
-	c, err := url.Parse(cur)
-	if err != nil {
-		return ""
-	}
+// nextLink returns the URL of the page a Link header names rel="next":
+// the link's query on cur's path (cur is the page the header came with;
+// GitHub's next links name the listing's own path, so the token goes to
+// that path only, however the link spells it), or "" when there is no
+// next page. refused reports a next link that is not on the API's own
+// scheme and host: the listing must neither follow it (the token must not
+// go anywhere else) nor take the page for its last.
+func (a *App) nextLink(link, cur string) (next string, refused bool) {
 	for part := range strings.SplitSeq(link, ",") {
 		target, params, ok := strings.Cut(part, ";")
 		if !ok || !strings.Contains(params, `rel="next"`) {
@@ -485,13 +487,16 @@ func (a *App) nextLink(link, cur string) string {
 		}
 		target = strings.Trim(strings.TrimSpace(target), "<>")
 		u, err := url.Parse(target)
-		if err != nil || u.Scheme != a.apiURL.Scheme || u.Host != a.apiURL.Host || u.Path != c.Path || u.RawPath != c.RawPath {
-			return ""
+		c, cerr := url.Parse(cur)
+		if err != nil || cerr != nil || u.Scheme != a.apiURL.Scheme || u.Host != a.apiURL.Host {
+			return "", true
 		}
-		return u.String()
+		c.RawQuery, c.Fragment = u.RawQuery, ""
+		return c.String(), false
 	}
-	return ""
+	return "", false
 }
+
 
 // firstInstallation finds the app's first active installation (of an
 // owner allowedInstallationOwners allows), for publicAccess: GET

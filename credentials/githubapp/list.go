@@ -76,7 +76,7 @@ func (p *pageCache) put(key string, c cachedPage) {
 func getPage[T any](ctx context.Context, a *App, c call, key string, counted bool) (T, string, error) {
 	var zero T
 	prev, had := a.pages.get(key)
-	if had && (counted || a.nextLink(prev.link, c.url) != "") {
+	if n, _ := a.nextLink(prev.link, c.url); had && (counted || n != "") {
 		c.etag = prev.etag
 	} else {
 		had = false
@@ -129,7 +129,13 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 		if err != nil {
 			return false, err
 		}
-		next = a.nextLink(link, next)
+		var refused bool
+		if next, refused = a.nextLink(link, next); refused {
+			// Not the end of the listing: taken for it, an installation
+			// on the pages not read would be "not installed".
+			return false, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+				Msg: "GitHub's listing of the installations of " + a.label + " names a next page that is not on " + a.host + "; it was not followed there"}
+		}
 		if !page(list, lastPage(link)) {
 			return next != "", nil
 		}
@@ -143,7 +149,7 @@ const maxListedPages = 1000
 
 // Installations lists the app's installations, as GitHub lists them to
 // the app's JWT (GET /app/installations, 100 a page, following Link
-// rel="next" on the API's own host and that path only), each once:
+// rel="next" on the API's own host, to that path only), each once:
 // suspended ones, those of users
 // and those of owners that allowedInstallationOwners excludes included
 // ([Installation.Suspended], [Installation.AccountType], [App.Allows] tell
