@@ -497,7 +497,6 @@ func (a *App) nextLink(link, cur string) (next string, refused bool) {
 	return "", false
 }
 
-
 // firstInstallation finds the app's first active installation (of an
 // owner allowedInstallationOwners allows), for publicAccess: GET
 // /app/installations, page by page until one qualifies.
