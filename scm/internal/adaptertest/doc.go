@@ -99,6 +99,7 @@ func DocMemberRefs(t testing.TB, dir, pkg string) (checked int) {
 							if st, ok := typ.(*ast.StarExpr); ok {
 								typ = st.X
 							}
+							typ = typeName(typ)
 							switch e := typ.(type) {
 							case *ast.Ident:
 								add(name, e.Name)
@@ -118,10 +119,7 @@ func DocMemberRefs(t testing.TB, dir, pkg string) (checked int) {
 				if st, ok := typ.(*ast.StarExpr); ok {
 					typ = st.X
 				}
-				if ix, ok := typ.(*ast.IndexExpr); ok {
-					typ = ix.X
-				}
-				if id, ok := typ.(*ast.Ident); ok {
+				if id, ok := typeName(typ).(*ast.Ident); ok {
 					add(id.Name, d.Name.Name)
 				}
 			}
@@ -162,4 +160,16 @@ func DocMemberRefs(t testing.TB, dir, pkg string) (checked int) {
 		}
 	}
 	return checked
+}
+
+// typeName is typ without its type arguments: Box for Box[int], Pair for
+// Pair[K, V].
+func typeName(typ ast.Expr) ast.Expr {
+	switch ix := typ.(type) {
+	case *ast.IndexExpr:
+		return ix.X
+	case *ast.IndexListExpr:
+		return ix.X
+	}
+	return typ
 }
