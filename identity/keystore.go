@@ -32,6 +32,11 @@ type StoredKey struct {
 // accepts the tokens of all of them. Keys are removed by the Issuers
 // once they expire (StoredKey.Expires).
 //
+// Removing a key from the store does not revoke it while the replica that
+// made it runs: that replica writes it back, as after a store that lost
+// its data. Restart the replicas that may hold it first, then remove it,
+// then restart them again (see [Issuer]).
+//
 // The store decides who can verify tokens: a key planted in it is served
 // as the issuer's, and lets whoever holds its private half forge tokens.
 // Keep it writable by the portal's replicas only.

@@ -136,10 +136,24 @@ func algorithm(name string) (ecAlg, bool) {
 // replica that made it after its creation, so replicas with different
 // lifetimes or algorithms (during a configuration change) serve each
 // other's keys. Without a shared store (the default in-memory one), each
-// replica's JWKS lists only its own keys. Deleting a key from the store
-// therefore does not revoke it: replicas that hold it serve it until it
-// expires. To revoke keys, delete them from the store and restart every
-// replica.
+// replica's JWKS lists only its own keys.
+//
+// Deleting a key from the store does not revoke it by itself:
+// the replica that made it writes it back (at its next republishing tick,
+// Issue or JWKS answer), as after a store that lost its data, and the
+// others serve it from memory until it expires. The private half of a key
+// lives only in the memory of the replica that made it, so restarting that
+// replica ends the key. To revoke a key (its private half leaked, say):
+//
+//  1. restart every replica that may hold it (every replica, if you do
+//     not know which one made it; a rolling restart will do): from then
+//     on no replica signs with it or writes it back;
+//  2. then delete it from the store (KeyStore.RemoveKeys with its kid);
+//  3. then restart every replica again, so that none serves it from the
+//     memory of a read before step 2.
+//
+// Its tokens stop verifying when verifiers fetch the JWKS again. Deleting
+// the key before step 1 revokes nothing.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
@@ -163,6 +177,7 @@ type Issuer struct {
 	listedAt  time.Time          // when listing was read; zero: never
 	lists     singleflight.Group // one ListKeys at a time
 	storeDown bool               // the last listing failed (logged once per outage)
+	flight    *listFlight        // the shared ListKeys under way, if any
 	stop      context.CancelFunc // stops StartRepublishing's goroutine; nil when none runs
 	stopped   chan struct{}      // closed when that goroutine has ended
 }
@@ -515,16 +530,35 @@ type JWKS struct {
 // Issuer's own keys are served from its memory, so a key it has just made
 // is listed at once; another replica's new key is listed within that
 // second (a [Verifier] fetches again, once a second, for a token made
-// after its last fetch). It returns Unavailable when the store cannot be
-// read (the JWKSHandler then serves the keys this Issuer holds), and the
-// context's error when ctx is done.
+// after its last fetch). The shared read is not cancelled with the
+// request that started it, but bounded by 10 s of its own; each caller
+// stops waiting for it when its own ctx is done, and a read unanswered
+// for 2 s is not joined any more: the next caller reads the store again,
+// so that one hung read cannot stop every later JWKS and Republish. It
+// returns Unavailable when the store cannot be read (the JWKSHandler then
+// serves the keys this Issuer holds), and the context's error when ctx is
+// done.
 func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 	set, _, err := is.jwks(ctx, false)
 	return set, err
 }
 
-// listingReuse is how long a shared store's ListKeys answer is reused.
-const listingReuse = time.Second
+// Timing of the shared store's listing.
+const (
+	// listingReuse is how long a shared store's ListKeys answer is
+	// reused.
+	listingReuse = time.Second
+	// listTimeout bounds a shared ListKeys, which no caller's context
+	// cancels.
+	listTimeout = 10 * time.Second
+	// listingStuck is how long a shared ListKeys may run before later
+	// callers stop joining it and start another (at most one every
+	// listingStuck while the store hangs, each ending at listTimeout).
+	listingStuck = 2 * time.Second
+	// jwksWait is how long JWKSHandler waits for the store before it
+	// serves the keys the Issuer holds in memory.
+	jwksWait = 500 * time.Millisecond
+)
 
 // jwks is JWKS; with remembered, when the store cannot be read, it returns
 // the keys this Issuer holds in memory instead (if it holds any) and
@@ -534,7 +568,15 @@ func (is *Issuer) jwks(ctx context.Context, remembered bool) (set JWKS, fromMemo
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return JWKS{}, false, err
 	}
-	stored, err := is.listKeys(ctx, false)
+	sctx := ctx // the store's calls
+	if remembered {
+		// The handler waits for the store jwksWait at most, then serves
+		// what it holds: a hung store must not hang the endpoint.
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, jwksWait)
+		defer cancel()
+	}
+	stored, err := is.listKeys(sctx, false)
 	if err != nil {
 		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 			return JWKS{}, false, ctxErr
@@ -547,7 +589,12 @@ func (is *Issuer) jwks(ctx context.Context, remembered bool) (set JWKS, fromMemo
 		}
 		return JWKS{}, false, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "reading the key store", Err: err}
 	}
-	set, _ = is.merge(ctx, stored)
+	if remembered {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, jwksWait)
+		defer cancel()
+	}
+	set, _ = is.merge(sctx, stored)
 	return set, false, nil
 }
 
@@ -567,17 +614,44 @@ func (is *Issuer) listKeys(ctx context.Context, fresh bool) ([]StoredKey, error)
 			return list, nil
 		}
 	}
+	now := is.now()
+	is.mu.Lock()
+	if f := is.flight; f != nil && now.Sub(f.started) >= listingStuck {
+		// A read that has not answered for this long is taken for hung:
+		// later callers start another rather than wait for it (it ends
+		// at its own listTimeout, and its answer is then ignored unless
+		// it is the newest).
+		is.lists.Forget("list")
+		is.flight = nil
+	}
+	is.mu.Unlock()
 	ch := is.lists.DoChan("list", func() (any, error) {
 		at := is.now()
+		f := &listFlight{started: at}
+		is.mu.Lock()
+		is.flight = f
+		is.mu.Unlock()
+		defer func() {
+			is.mu.Lock()
+			if is.flight == f {
+				is.flight = nil
+			}
+			is.mu.Unlock()
+		}()
 		// Shared by every caller: not cancelled with the first one's
-		// request (the store bounds its calls, redisstore by
-		// Options.Timeout).
-		list, err := is.store.ListKeys(context.WithoutCancel(ctx))
+		// request, but bounded by listTimeout of its own, so that a store
+		// that honours only the context (a connection gone silent) cannot
+		// hold it for good.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
+		defer cancel()
+		list, err := is.store.ListKeys(lctx)
 		if err != nil {
 			return nil, err
 		}
 		is.mu.Lock()
-		is.listing, is.listedAt, is.storeDown = list, at, false
+		if !at.Before(is.listedAt) { // not a late answer of a read taken for hung
+			is.listing, is.listedAt, is.storeDown = list, at, false
+		}
 		is.mu.Unlock()
 		return list, nil
 	})
@@ -591,6 +665,9 @@ func (is *Issuer) listKeys(ctx context.Context, fresh bool) ([]StoredKey, error)
 		return nil, ctx.Err()
 	}
 }
+
+// listFlight is a shared ListKeys under way.
+type listFlight struct{ started time.Time }
 
 // listed records in the reused listing that this Issuer wrote k to the
 // store, so that its next answers list k without reading the store again
@@ -793,9 +870,15 @@ func (is *Issuer) Republish(ctx context.Context) error {
 // idle replica's key, whose tokens are still valid, would be missing from
 // the JWKS of every replica started since (they never read it) until that
 // replica issues again, and verifiers reading their JWKS would refuse its
-// users' tokens. Republishing bounds that to one interval. (Verifiers do
-// not keep keys the JWKS stops listing: removing a key from the store and
-// restarting the replicas must revoke it.)
+// users' tokens. Republishing bounds that to one interval.
+//
+// It writes back only the keys this replica made, whose private half it
+// holds: a key deleted from the store while its replica runs comes back
+// within an interval. To revoke a key, restart the replicas that may hold
+// it before deleting it from the store (see [Issuer] for the procedure).
+//
+// When ctx is done the goroutine ends, and a later call starts another.
+// Close may be called more than once, and after ctx is done.
 func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = republishEvery
@@ -809,7 +892,15 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 	done := make(chan struct{})
 	is.stop, is.stopped = cancel, done
 	go func() {
-		defer close(done)
+		defer func() {
+			cancel()
+			is.mu.Lock()
+			if is.stopped == done { // still its own: a later call starts another
+				is.stop, is.stopped = nil, nil
+			}
+			is.mu.Unlock()
+			close(done)
+		}()
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -829,7 +920,8 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 
 // Close stops the goroutine of [Issuer.StartRepublishing], if one runs,
 // and waits for it to end. The Issuer goes on issuing tokens and serving
-// its JWKS. It returns nil.
+// its JWKS. It may be called more than once, and after the context of
+// StartRepublishing is done. It returns nil.
 func (is *Issuer) Close() error {
 	is.mu.Lock()
 	stop, stopped := is.stop, is.stopped
@@ -924,7 +1016,9 @@ func (a ecAlg) jwk(kid string, pub *ecdsa.PublicKey) JWK {
 // outage is logged once to IssuerOptions.Logger, if any. Only when it
 // holds no key either does it answer 503 Service Unavailable, without
 // detail (and without caching), so that verifiers keep the keys they have
-// and ask again.
+// and ask again. It waits for the store half a second at most (a store
+// that does not answer is taken for down) and for its writes (expired keys
+// removed, own keys written back) as long again.
 func (is *Issuer) JWKSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

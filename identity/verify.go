@@ -81,8 +81,9 @@ type VerifierOptions struct {
 // after the last fetch may get a second fetch a second later, since an
 // Issuer's JWKS may be a second behind its store (see [Issuer.JWKS]). Each
 // fetched key set replaces the previous one: a key the JWKS stops listing
-// stops verifying at the next fetch, as with Backstage, so that removing a
-// key from the issuers' store (and restarting them) revokes it. The
+// stops verifying at the next fetch, as with Backstage, so that a key
+// revoked at the issuers (see [Issuer] for the procedure) stops verifying
+// here. The
 // verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
 // its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
 // safe for concurrent use.
