@@ -34,22 +34,23 @@ const TombstoneTTL = 24 * time.Hour
 // # When Redis fails
 //
 // The store keeps, in the process, a mirror of the records this replica
-// wrote or read (at most SessionOptions.MirrorSize, default 10,000; records
-// written while Redis was down are never evicted). When Redis is down or
-// slow, reads are answered from the mirror and writes, leases and fenced
-// writes go to the mirror: a refresh token rotated during an outage is
-// kept while Redis keeps its data. So do writes that Redis refuses for
-// now while it answers reads (OOM: its memory is full; READONLY: the
-// node was demoted by a failover), pushed once it takes them; not a
-// deletion Redis refuses, as the other replicas would go on reading the
-// session from Redis meanwhile: then Delete fails. Records written during
-// the outage (and deletions, so that a sign-out sticks) are pushed to
-// Redis as soon as it answers again, by a goroutine that ends when nothing
-// is left to push (or the Store is closed). A push never writes over a newer version, over a
-// deletion (Delete leaves a tombstone in Redis for the session's remaining
-// TTL, or [TombstoneTTL]), nor a record whose earlier version Redis once
-// had and no longer has (deleted, expired, or lost with Redis's data: a
-// deletion Redis forgot cannot be told from one it never saw).
+// wrote or read (at most SessionOptions.MirrorSize, default 10,000;
+// records written while Redis was down are never evicted). When Redis is
+// down or slow, reads are answered from the mirror and writes, leases and
+// fenced writes go to the mirror: a refresh token rotated during an outage
+// is kept while Redis keeps its data. So do writes that Redis refuses for
+// now while it answers reads (OOM: its memory is full; READONLY: the node
+// was demoted by a failover), pushed once it takes them; not a deletion
+// Redis refuses, as the other replicas would go on reading the session
+// from Redis meanwhile: then Delete fails. Records written during the
+// outage (and deletions, so that a sign-out sticks) are pushed to Redis as
+// soon as it answers again, by a goroutine that ends when nothing is left
+// to push (or the Store is closed). A push never writes over a newer
+// version, over a deletion (Delete leaves a tombstone in Redis for the
+// session's remaining TTL, or [TombstoneTTL]), nor a record whose earlier
+// version Redis once had and no longer has (deleted, expired, or lost with
+// Redis's data: a deletion Redis forgot cannot be told from one it never
+// saw).
 //
 // The mirror is never a source of truth for Redis: a record this replica
 // only read, or wrote while Redis answered, is never written back. After

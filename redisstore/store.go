@@ -123,21 +123,23 @@ func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String())
 // concurrent use.
 //
 // Every operation is bounded by Options.Timeout. When Redis does not
-// answer (down, slow, a reset connection) or answers every command with
-// an error (LOADING, BUSY, MASTERDOWN, a wrong password, protected mode), the operation
-// fails with an Unavailable *errcode.Error, the store logs once, and for a
-// short, growing pause every operation fails at once without asking
-// Redis, so that callers (which then work without the store) do not wait
-// on a dead server; the first success logs once that Redis is back.
+// answer (down, slow, a reset connection) or answers every command with an
+// error (LOADING, BUSY, MASTERDOWN, a wrong password, protected mode), the
+// operation fails with an Unavailable *errcode.Error, the store logs once,
+// and for a short, growing pause every operation fails at once without
+// asking Redis, so that callers (which then work without the store) do not
+// wait on a dead server; the first success logs once that Redis is back.
 //
 // A command that Redis refuses while it serves others fails alone and
 // pauses nothing: its error says "Redis refused", with Redis's reason and
 // what to do about it, and wraps Redis's reply (redis.IsOOMError and the
-// like tell it). Refusals that a later try may get past are Unavailable:
-// OOM (memory full), READONLY (a primary demoted by a failover: reads go
-// on being answered), MISCONF (a failing disk), NOREPLICAS; the others
-// have their own code: PermissionDenied for NOPERM (the ACL), Unknown for
-// the rest (WRONGTYPE: something else writes under the prefix).
+// like tell it; for the replies that Redis before 7 wraps in a script's
+// error, redis.HasErrorPrefix does). Refusals that a later try may get
+// past are Unavailable: OOM (memory full), READONLY (a primary demoted by
+// a failover: reads go on being answered), MISCONF (a failing disk),
+// NOREPLICAS; the others have their own code: PermissionDenied for NOPERM
+// (the ACL), Unknown for the rest (WRONGTYPE: something else writes under
+// the prefix).
 //
 // # Memory
 //
