@@ -214,3 +214,48 @@ func TestLogoutRefusedByRedisSaysTryAgain(t *testing.T) {
 		t.Errorf("after the logout under OOM, %d of 2 replicas serve the session's old cookie; want none", n)
 	}
 }
+
+// BenchmarkSignOutUnderOOM: Redis is full (OOM under noeviction). Each op
+// signs a session out through one replica and reads it through another.
+// Budget: 2 round trips (the delete script and the read), 0 sessions
+// still readable after their sign-out (before the fix: every one).
+func BenchmarkSignOutUnderOOM(b *testing.B) {
+	r := testsvc.StartRedis(b)
+	raw := rawClient(b, r)
+	ctx := b.Context()
+	opts := &redisstore.Options{Prefix: "bench:", RetryAfter: time.Minute}
+	writer := openStore(b, r, opts).Sessions(nil)
+	const n = 4096 // sessions written before Redis is full; b.N cycles over them
+	for i := range n {
+		if _, err := writer.Put(ctx, "u"+strconv.Itoa(i), []byte("sealed-session"), time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := openStore(b, r, opts)
+	rt := &roundTrips{}
+	s.Client().AddHook(rt)
+	o := openStore(b, r, opts)
+	o.Client().AddHook(rt)
+	ss, other := s.Sessions(nil), o.Sessions(nil)
+	if err := raw.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { raw.ConfigSet(context.Background(), "maxmemory", "0") })
+	live, i := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		key := "u" + strconv.Itoa(i%n)
+		i++
+		if err := ss.Delete(ctx, key); err != nil {
+			b.Fatalf("Delete under OOM: %v", err)
+		}
+		if _, err := other.Get(ctx, key); errcode.CodeOf(err) != errcode.NotFound {
+			live++
+		}
+	}
+	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(live)/float64(b.N), "live-after-signout/op")
+	if live > 0 {
+		b.Errorf("%d of %d sessions still readable after their sign-out", live, b.N)
+	}
+}
