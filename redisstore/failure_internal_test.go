@@ -58,6 +58,12 @@ func TestFailureClassifies(t *testing.T) {
 		{"OOM in a script", reply("OOM command not allowed when used memory > 'maxmemory'. script: 085b, on @user_script:1."), false, errcode.Unavailable, "maxmemory-policy"},
 		{"READONLY", reply("READONLY You can't write against a read only replica."), false, errcode.Unavailable, "Redis refused: READONLY"},
 		{"READONLY in a script, Redis 6", reply("ERR Error running script (call to f_085b): @user_script:1: @user_script: 1: -READONLY You can't write against a read only replica."), false, errcode.Unavailable, "Redis refused: READONLY"},
+		{"OOM in a script, Redis 6", reply("ERR Error running script (call to f_085b): @user_script:6: @user_script: 6: -OOM command not allowed when used memory > 'maxmemory'.  "), false, errcode.Unavailable, "Redis refused: OOM"},
+		{"NOPERM in a script, Redis 6", reply("ERR Error running script (call to f_085b): @user_script:2: @user_script: 2: -NOPERM this user has no permissions to access one of the keys used as arguments"), false, errcode.PermissionDenied, "Redis refused: NOPERM"},
+		{"a script's own error, Redis 6", reply("ERR Error running script (call to f_085b): @user_script:1: user_script:1: attempt to compare nil with number"), false, errcode.Unknown, "Redis refused: an error reply"},
+		{"DENIED", reply("DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."), true, errcode.Unavailable, "Redis refused: DENIED"},
+		{"invalid password, Redis 5", reply("ERR invalid password"), true, errcode.Unavailable, "WRONGPASS"},
+		{"AUTH without a password configured", reply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), true, errcode.Unavailable, "Redis refused: AUTH"},
 		{"MISCONF", reply("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), false, errcode.Unavailable, "Redis refused: MISCONF"},
 		{"NOREPLICAS", reply("NOREPLICAS Not enough good replicas to write."), false, errcode.Unavailable, "Redis refused: NOREPLICAS"},
 		{"NOPERM", reply("NOPERM User app has no permissions to run the 'evalsha' command"), false, errcode.PermissionDenied, "Redis refused: NOPERM"},
@@ -84,6 +90,57 @@ func TestFailureClassifies(t *testing.T) {
 				t.Errorf("%q does not wrap Redis's reply, so redis.IsOOMError and the like cannot tell it", e)
 			}
 		})
+	}
+}
+
+// TestScriptWrappedRefusalsRedis6: Redis before 7 wraps the reply that
+// redis.call gets inside a script; every session write is a script, so
+// this is what a full Redis 6 answers to a Put, CompareAndSwap, Delete. It
+// is classified as the bare reply (Unavailable, so that SessionStore keeps
+// the write in its mirror), keeps Redis's whole text, and unwraps to the
+// command's reply, so that redis.HasErrorPrefix tells it.
+func TestScriptWrappedRefusalsRedis6(t *testing.T) {
+	for _, tt := range []struct {
+		name, msg string
+	}{
+		{"OOM", "ERR Error running script (call to f_085b): @user_script:6: @user_script: 6: -OOM command not allowed when used memory > 'maxmemory'."},
+		{"MISCONF", "ERR Error running script (call to f_085b): @user_script:6: @user_script: 6: -MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."},
+		{"READONLY", "ERR Error running script (call to f_085b): @user_script:6: @user_script: 6: -READONLY You can't write against a read only replica."},
+		{"NOREPLICAS", "ERR Error running script (call to f_085b): @user_script:6: @user_script: 6: -NOREPLICAS Not enough good replicas to write."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, down := failure("op", reply(tt.msg))
+			if down || e.Code != errcode.Unavailable || !strings.Contains(e.Msg, "Redis refused: "+tt.name) {
+				t.Errorf("%s wrapped by a Redis 6 script: code %v down %v (%v); want Unavailable, not down, saying %s", tt.name, e.Code, down, e, tt.name)
+			}
+			if !strings.Contains(e.Error(), tt.msg) {
+				t.Errorf("%q lost Redis's text %q", e, tt.msg)
+			}
+			if !redis.HasErrorPrefix(e, tt.name+" ") {
+				t.Errorf("%q does not unwrap to the %s reply", e, tt.name)
+			}
+			if !refusedAlone(e) {
+				t.Errorf("refusedAlone(%q) = false", e)
+			}
+		})
+	}
+}
+
+// TestServerWideRepliesPause: answers that every command of a connection
+// gets, that no single command can get past, mean Redis cannot serve the
+// store, as NOAUTH and WRONGPASS do: the store pauses.
+func TestServerWideRepliesPause(t *testing.T) {
+	for _, msg := range []string{
+		"DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.",
+		"ERR invalid password", // Redis < 6, a wrong password
+		"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+	} {
+		if e, down := failure("op", reply(msg)); !down || e.Code != errcode.Unavailable {
+			t.Errorf("%q: code %v, down %v; want Unavailable and down (no pause: every operation asks Redis again)", msg, e.Code, down)
+		}
+		if refusedAlone(reply(msg)) {
+			t.Errorf("refusedAlone(%q) = true", msg)
+		}
 	}
 }
 

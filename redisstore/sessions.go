@@ -34,20 +34,23 @@ const TombstoneTTL = 24 * time.Hour
 // # When Redis fails
 //
 // The store keeps, in the process, a mirror of the records this replica
-// wrote or read (at most SessionOptions.MirrorSize, default 10,000; records
-// written while Redis was down are never evicted). When Redis is down or
-// slow, reads are answered from the mirror and writes, leases and fenced
-// writes go to the mirror: a refresh token rotated during an outage is
-// kept while Redis keeps its data. So do writes that Redis refuses for
-// now while it answers reads (OOM: its memory is full; READONLY: the
-// node was demoted by a failover), pushed once it takes them. Records written during the outage (and
-// deletions, so that a sign-out sticks) are pushed to Redis as soon as it
-// answers again, by a goroutine that ends when nothing is left to push (or
-// the Store is closed). A push never writes over a newer version, over a
-// deletion (Delete leaves a tombstone in Redis for the session's remaining
-// TTL, or [TombstoneTTL]), nor a record whose earlier version Redis once
-// had and no longer has (deleted, expired, or lost with Redis's data: a
-// deletion Redis forgot cannot be told from one it never saw).
+// wrote or read (at most SessionOptions.MirrorSize, default 10,000;
+// records written while Redis was down are never evicted). When Redis is
+// down or slow, reads are answered from the mirror and writes, leases and
+// fenced writes go to the mirror: a refresh token rotated during an outage
+// is kept while Redis keeps its data. So do writes that Redis refuses for
+// now while it answers reads (OOM: its memory is full; READONLY: the node
+// was demoted by a failover), pushed once it takes them; not a deletion
+// Redis refuses, as the other replicas would go on reading the session
+// from Redis meanwhile: then Delete fails. Records written during the
+// outage (and deletions, so that a sign-out sticks) are pushed to Redis as
+// soon as it answers again, by a goroutine that ends when nothing is left
+// to push (or the Store is closed). A push never writes over a newer
+// version, over a deletion (Delete leaves a tombstone in Redis for the
+// session's remaining TTL, or [TombstoneTTL]), nor a record whose earlier
+// version Redis once had and no longer has (deleted, expired, or lost with
+// Redis's data: a deletion Redis forgot cannot be told from one it never
+// saw).
 //
 // The mirror is never a source of truth for Redis: a record this replica
 // only read, or wrote while Redis answered, is never written back. After
@@ -157,12 +160,15 @@ elseif base == 0 or (base > 0 and tonumber(h[1]) ~= base) then return 0 end
 ` + nextVersion(2) + writeRec)
 	// KEYS: record, version counter. ARGV: tombstone ttl ms, for a
 	// record without one. Replaces the record by a tombstone that lives
-	// as long as the record would have.
+	// as long as the record would have. Its first write is the DEL, which
+	// Redis does not refuse when its memory is full (OOM): once a script
+	// has run a write command, Redis lets it finish (it cannot undo it),
+	// so a sign-out passes under OOM, with its tombstone and version.
 	deleteScript = redis.NewScript(`
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then ttl = tonumber(ARGV[1]) end
-` + nextVersion(2) + `
 redis.call('DEL', KEYS[1])
+` + nextVersion(2) + `
 redis.call('HSET', KEYS[1], 'v', vs, 'g', '1')
 redis.call('PEXPIRE', KEYS[1], ttl)
 return v
@@ -297,10 +303,19 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 // Delete removes key. Redis keeps a tombstone of it for the record's
 // remaining TTL (or [TombstoneTTL]), so that no replica pushes a record
 // over the deletion.
+//
+// When Redis is down, the deletion is done in this replica's mirror and
+// pushed once Redis answers again (see the type's documentation), and
+// Delete returns nil. A full Redis (OOM) takes it. When Redis refuses it
+// while it answers others (READONLY: a demoted primary; MISCONF;
+// NOREPLICAS), Delete fails with that Unavailable refusal and changes
+// nothing: the other replicas go on reading the record from Redis, so the
+// caller must not report the session as ended (auth's logout answers
+// "try again").
 func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	const op = "redisstore.SessionStore.Delete"
 	_, err := ss.run(ctx, op, deleteScript, []string{ss.recKey(key), ss.verKey()}, ms(TombstoneTTL))
-	if unavailable(err) {
+	if unavailable(err) && !refusedAlone(err) {
 		// Deleted here now, in Redis when it is back, so that a sign-out
 		// sticks.
 		ss.mu.Lock()

@@ -123,21 +123,23 @@ func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String())
 // concurrent use.
 //
 // Every operation is bounded by Options.Timeout. When Redis does not
-// answer (down, slow, a reset connection) or answers every command with
-// an error (LOADING, BUSY, MASTERDOWN, a wrong password), the operation
-// fails with an Unavailable *errcode.Error, the store logs once, and for a
-// short, growing pause every operation fails at once without asking
-// Redis, so that callers (which then work without the store) do not wait
-// on a dead server; the first success logs once that Redis is back.
+// answer (down, slow, a reset connection) or answers every command with an
+// error (LOADING, BUSY, MASTERDOWN, a wrong password, protected mode), the
+// operation fails with an Unavailable *errcode.Error, the store logs once,
+// and for a short, growing pause every operation fails at once without
+// asking Redis, so that callers (which then work without the store) do not
+// wait on a dead server; the first success logs once that Redis is back.
 //
 // A command that Redis refuses while it serves others fails alone and
 // pauses nothing: its error says "Redis refused", with Redis's reason and
 // what to do about it, and wraps Redis's reply (redis.IsOOMError and the
-// like tell it). Refusals that a later try may get past are Unavailable:
-// OOM (memory full), READONLY (a primary demoted by a failover: reads go
-// on being answered), MISCONF (a failing disk), NOREPLICAS; the others
-// have their own code: PermissionDenied for NOPERM (the ACL), Unknown for
-// the rest (WRONGTYPE: something else writes under the prefix).
+// like tell it; for the replies that Redis before 7 wraps in a script's
+// error, redis.HasErrorPrefix does). Refusals that a later try may get
+// past are Unavailable: OOM (memory full), READONLY (a primary demoted by
+// a failover: reads go on being answered), MISCONF (a failing disk),
+// NOREPLICAS; the others have their own code: PermissionDenied for NOPERM
+// (the ACL), Unknown for the rest (WRONGTYPE: something else writes under
+// the prefix).
 //
 // # Memory
 //
@@ -350,13 +352,16 @@ func (s *Store) do(ctx context.Context, op string, f func(ctx context.Context) e
 // that the circuit breaker pauses every command: no answer (a network
 // error, a timeout, a refused or reset connection, a full pool, a closed
 // client, a broken reply), or an answer that every command gets (LOADING,
-// BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, maxclients, a refused
-// password). Any other error reply is a refusal of that one command: it
-// fails alone, and says why and what to do. Refusals that a later try may
-// get past (a full memory, a demoted primary, a failing disk) are
-// Unavailable, so that callers work without the store, and SessionStore
-// keeps the write in its mirror to push later; the others (a key of
-// another type, a command the ACL forbids) have their own code.
+// BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, maxclients, a refused or
+// unexpected password, DENIED by protected mode). Any other error reply is
+// a refusal of that one command: it fails alone, and says why and what to
+// do. Refusals that a later try may get past (a full memory, a demoted
+// primary, a failing disk) are Unavailable, so that callers work without
+// the store, and SessionStore keeps the write in its mirror to push later
+// (not a deletion: see SessionStore.Delete); the others (a key of another
+// type, a command the ACL forbids) have their own code. A command's reply
+// that Redis before 7 wraps in a script's error ("ERR Error running script
+// (call to f_...): ...: -OOM ...") is classified as that reply.
 //
 // The text never holds the connection URL: network errors name the
 // address only, and reply errors are Redis's own words.
@@ -364,6 +369,15 @@ func failure(op string, err error) (e *errcode.Error, down bool) {
 	var reply redis.Error
 	if !errors.As(err, &reply) {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "Redis did not answer", Err: cleanErr(err)}, true
+	}
+	if inner, ok := inScript(reply); ok {
+		// Classified as the reply that the script's command got; the
+		// error keeps Redis's whole text.
+		e, down := failure(op, inner)
+		if e.Err == error(inner) {
+			e.Err = &scriptError{msg: reply.Error(), inner: inner}
+		}
+		return e, down
 	}
 	refusal := func(code errcode.Code, what string) *errcode.Error {
 		return &errcode.Error{Code: code, Op: op, Msg: "Redis refused: " + what, Err: reply} // Redis's words: no URL, no password
@@ -382,9 +396,15 @@ func failure(op string, err error) (e *errcode.Error, down bool) {
 			"(the store does not support Redis Cluster)"), true
 	case redis.IsMaxClientsError(reply):
 		return refusal(errcode.Unavailable, "max number of clients reached: raise its maxclients, or lower the replicas' pool sizes"), true
-	case redis.IsAuthError(reply):
+	case redis.IsAuthError(reply), redis.HasErrorPrefix(reply, "invalid password"): // the latter: Redis before 6
 		return refusal(errcode.Unavailable, "NOAUTH or WRONGPASS, the connection URL's user name or password is wrong or missing: "+
 			"check backend.cache.connection"), true
+	case redis.HasErrorPrefix(reply, "AUTH <password> called without any password configured"):
+		return refusal(errcode.Unavailable, "AUTH, the connection URL has a password but Redis has none configured: "+
+			"drop it from backend.cache.connection, or give Redis one (requirepass, or an ACL user)"), true
+	case redis.HasErrorPrefix(reply, "DENIED "):
+		return refusal(errcode.Unavailable, "DENIED, it runs in protected mode (no password, and the connection is not from loopback): "+
+			"give Redis a password (requirepass, or an ACL user) and put it in backend.cache.connection"), true
 
 	// The command alone fails; others (reads) go on.
 	case redis.IsOOMError(reply):
@@ -406,6 +426,54 @@ func failure(op string, err error) (e *errcode.Error, down bool) {
 			"something else writes under this prefix; give each user of the Redis its own"), false
 	}
 	return refusal(errcode.Unknown, "an error reply to the command"), false
+}
+
+// inScript returns the reply that a command got inside a script, as
+// Redis before 7 wraps it: "ERR Error running script (call to f_<sha>):
+// @user_script:6: @user_script: 6: -OOM command not allowed ...". Redis 7
+// passes the command's reply on as it is, with where it happened at the
+// end ("OOM command not allowed ... script: <sha>, on @user_script:6."),
+// which the prefix tests of failure already match.
+func inScript(reply redis.Error) (innerReply, bool) {
+	msg, ok := strings.CutPrefix(reply.Error(), "ERR Error running script")
+	if !ok {
+		return "", false
+	}
+	_, inner, ok := strings.Cut(msg, ": -")
+	if inner = strings.TrimSpace(inner); !ok || inner == "" {
+		return "", false
+	}
+	return innerReply(inner), true
+}
+
+// innerReply is the reply a command got inside a script (see inScript).
+type innerReply string
+
+func (r innerReply) Error() string { return string(r) }
+func (innerReply) RedisError()     {}
+
+// scriptError is a script's error reply whose command's reply Redis
+// wrapped (see inScript): it reads as Redis's whole text and unwraps to
+// the command's reply, so that redis.HasErrorPrefix tells it (go-redis's
+// IsOOMError and the like know only the replies go-redis parsed itself).
+type scriptError struct {
+	msg   string
+	inner innerReply
+}
+
+func (e *scriptError) Error() string { return e.msg }
+func (e *scriptError) Unwrap() error { return e.inner }
+
+// refusedAlone reports whether err is Redis refusing one command while it
+// serves the others (see failure): then other replicas go on reading what
+// Redis holds.
+func refusedAlone(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	_, down := failure("", reply)
+	return !down
 }
 
 // cleanErr keeps network errors as they are (they name the address,
