@@ -443,12 +443,19 @@ func (a *App) mint(ctx context.Context, inst *Installation) (*Token, time.Time, 
 
 // listRepositories lists a selected-repositories installation's
 // repositories with its token: GET /installation/repositories, 100 a page,
-// following Link rel="next" on the API's own host only.
+// following Link rel="next" on the API's own host only (a link elsewhere
+// leaves the set partial), each page once.
 func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repoSet, error) {
 	const op = "githubapp.Token"
 	set := &repoSet{names: make(map[string]struct{}), fetched: a.now()}
 	next := a.apiBase + "/installation/repositories?per_page=100"
+	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
+		if seen[next] {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
+				Msg: "GitHub's listing of installation " + strconv.FormatInt(id, 10) + "'s repositories links back to a page it already sent"}
+		}
+		seen[next] = true
 		if page == maxRepoPages {
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 				Msg: "installation " + strconv.FormatInt(id, 10) + " lists more than " + strconv.Itoa(maxRepoPages*100) + " repositories; give it access to all repositories instead"}
@@ -465,9 +472,13 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		for _, r := range body.Repositories {
 			set.names[strings.ToLower(r.Name)] = struct{}{}
 		}
-		// A next link to another host ends the listing here: a
-		// repository on a page not read is refused, never given a token.
-		next, _ = a.nextLink(link, next)
+		// A next link to another host ends the listing here, partial: a
+		// repository on a page not read gets no token, and is not said
+		// to be outside the selection either.
+		var refused bool
+		if next, refused = a.nextLink(link, next); refused {
+			set.partial = true
+		}
 	}
 	return set, nil
 }

@@ -225,6 +225,7 @@ type App struct {
 type repoSet struct {
 	names   map[string]struct{} // lower-cased
 	fetched time.Time
+	partial bool // the listing named a next page on another host, not read
 }
 
 // New returns the App described by cfg, calling the REST API at apiBaseURL
@@ -665,6 +666,11 @@ func (a *App) checkRepository(ctx context.Context, inst *Installation, tok *Toke
 		if _, ok := set.names[key]; ok {
 			return nil
 		}
+	}
+	if set.partial {
+		return &errcode.Error{Code: errcode.Unavailable, Op: "githubapp.Token", Provider: provider, Host: a.host,
+			Msg: "GitHub's listing of the repositories of " + a.label + "'s installation for " + inst.Account +
+				" names a next page that is not on " + a.host + ", which was not read; " + repo + " is not on the pages read"}
 	}
 	return &errcode.Error{Code: errcode.PermissionDenied, Op: "githubapp.Token", Provider: provider, Host: a.host,
 		Msg: a.label + " is installed for " + inst.Account + " on selected repositories only (installation " +
