@@ -180,6 +180,7 @@ type Issuer struct {
 	flight    *listFlight        // the shared ListKeys under way, if any
 	stop      context.CancelFunc // stops StartRepublishing's goroutine; nil when none runs
 	stopped   chan struct{}      // closed when that goroutine has ended
+	running   context.Context    // that goroutine's context: done, it is ending
 }
 
 type signingKey struct {
@@ -885,18 +886,20 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 	}
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	if is.stop != nil {
+	if is.stop != nil && is.running.Err() == nil {
 		return
 	}
+	// None runs, or one is ending (its context is done) and is replaced
+	// now, not when it has been scheduled to end.
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	is.stop, is.stopped = cancel, done
+	is.stop, is.stopped, is.running = cancel, done, ctx
 	go func() {
 		defer func() {
 			cancel()
 			is.mu.Lock()
 			if is.stopped == done { // still its own: a later call starts another
-				is.stop, is.stopped = nil, nil
+				is.stop, is.stopped, is.running = nil, nil, nil
 			}
 			is.mu.Unlock()
 			close(done)
@@ -925,7 +928,7 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 func (is *Issuer) Close() error {
 	is.mu.Lock()
 	stop, stopped := is.stop, is.stopped
-	is.stop, is.stopped = nil, nil
+	is.stop, is.stopped, is.running = nil, nil, nil
 	is.mu.Unlock()
 	if stop != nil {
 		stop()
