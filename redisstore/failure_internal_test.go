@@ -134,6 +134,7 @@ func TestServerWideRepliesPause(t *testing.T) {
 		"DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.",
 		"ERR invalid password", // Redis < 6, a wrong password
 		"ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+		"ERR Client sent AUTH, but no password is set", // Redis 5
 	} {
 		if e, down := failure("op", reply(msg)); !down || e.Code != errcode.Unavailable {
 			t.Errorf("%q: code %v, down %v; want Unavailable and down (no pause: every operation asks Redis again)", msg, e.Code, down)

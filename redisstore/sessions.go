@@ -306,7 +306,10 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 //
 // When Redis is down, the deletion is done in this replica's mirror and
 // pushed once Redis answers again (see the type's documentation), and
-// Delete returns nil. A full Redis (OOM) takes it. When Redis refuses it
+// Delete returns nil: this replica no longer serves the session, but a
+// replica that read it before the outage serves it from its own mirror
+// (and may refresh it) until Redis is back and the deletion pushed; the
+// tombstone then keeps it from coming back. A full Redis (OOM) takes it. When Redis refuses it
 // while it answers others (READONLY: a demoted primary; MISCONF;
 // NOREPLICAS), Delete fails with that Unavailable refusal and changes
 // nothing: the other replicas go on reading the record from Redis, so the

@@ -399,7 +399,8 @@ func failure(op string, err error) (e *errcode.Error, down bool) {
 	case redis.IsAuthError(reply), redis.HasErrorPrefix(reply, "invalid password"): // the latter: Redis before 6
 		return refusal(errcode.Unavailable, "NOAUTH or WRONGPASS, the connection URL's user name or password is wrong or missing: "+
 			"check backend.cache.connection"), true
-	case redis.HasErrorPrefix(reply, "AUTH <password> called without any password configured"):
+	case redis.HasErrorPrefix(reply, "AUTH <password> called without any password configured"),
+		redis.HasErrorPrefix(reply, "Client sent AUTH, but no password is set"): // Redis 6 (a client that does not use HELLO), Redis 5
 		return refusal(errcode.Unavailable, "AUTH, the connection URL has a password but Redis has none configured: "+
 			"drop it from backend.cache.connection, or give Redis one (requirepass, or an ACL user)"), true
 	case redis.HasErrorPrefix(reply, "DENIED "):
