@@ -55,3 +55,15 @@ func TestMaxArchiveBytesIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusesAHardLinkToTheSelectedDirectory: a hard link whose target is
+// the selected Dir itself (a directory, which no hard link may name) is
+// refused, as one outside it is.
+func TestRefusesAHardLinkToTheSelectedDirectory(t *testing.T) {
+	t.Parallel()
+	entries := []entry{{name: "repo/keep/a", body: "x"}, {name: "repo/keep/h", typ: tar.TypeLink, link: "repo/keep"}}
+	_, err := archive.ReadTar(t.Context(), bytes.NewReader(tarBytes(t, entries...)), &archive.Options{StripComponents: 1, Dir: "keep"})
+	if errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "hard link") {
+		t.Errorf("ReadTar = %v; want InvalidArgument about the hard link", err)
+	}
+}
