@@ -181,6 +181,7 @@ type Issuer struct {
 	stop      context.CancelFunc // stops StartRepublishing's goroutine; nil when none runs
 	stopped   chan struct{}      // closed when that goroutine has ended
 	running   context.Context    // that goroutine's context: done, it is ending
+	ending    []chan struct{}    // stopped of goroutines replaced while ending, for Close to wait on
 }
 
 type signingKey struct {
@@ -890,7 +891,11 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 		return
 	}
 	// None runs, or one is ending (its context is done) and is replaced
-	// now, not when it has been scheduled to end.
+	// now, not when it has been scheduled to end; Close still waits for
+	// it.
+	if is.stopped != nil {
+		is.ending = append(slices.DeleteFunc(is.ending, closed), is.stopped)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	is.stop, is.stopped, is.running = cancel, done, ctx
@@ -927,14 +932,27 @@ func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration)
 // StartRepublishing is done. It returns nil.
 func (is *Issuer) Close() error {
 	is.mu.Lock()
-	stop, stopped := is.stop, is.stopped
-	is.stop, is.stopped, is.running = nil, nil, nil
+	stop, stopped, ending := is.stop, is.stopped, is.ending
+	is.stop, is.stopped, is.running, is.ending = nil, nil, nil, nil
 	is.mu.Unlock()
 	if stop != nil {
 		stop()
 		<-stopped
 	}
+	for _, e := range ending {
+		<-e
+	}
 	return nil
+}
+
+// closed reports whether ch is closed.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // warn logs msg about the key kid, if the Issuer has a Logger.

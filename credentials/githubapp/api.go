@@ -451,11 +451,12 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 	next := a.apiBase + "/installation/repositories?per_page=100"
 	seen := map[string]bool{}
 	for page := 0; next != ""; page++ {
-		if seen[next] {
+		if k := samePage(next); seen[k] {
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 				Msg: "GitHub's listing of installation " + strconv.FormatInt(id, 10) + "'s repositories links back to a page it already sent"}
+		} else {
+			seen[k] = true
 		}
-		seen[next] = true
 		if page == maxRepoPages {
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 				Msg: "installation " + strconv.FormatInt(id, 10) + " lists more than " + strconv.Itoa(maxRepoPages*100) + " repositories; give it access to all repositories instead"}
@@ -481,6 +482,16 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		}
 	}
 	return set, nil
+}
+
+// samePage is a key that two URLs of one page share however their query
+// is ordered or escaped.
+func samePage(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Path + "?" + p.Query().Encode()
 }
 
 // nextLink returns the URL of the page a Link header names rel="next":

@@ -118,11 +118,12 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 		if n == maxPages {
 			return true, nil
 		}
-		if seen[next] {
+		if k := samePage(next); seen[k] {
 			return false, &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: provider, Host: a.host,
 				Msg: "GitHub's listing of the installations of " + a.label + " links back to a page it already sent"}
+		} else {
+			seen[k] = true
 		}
-		seen[next] = true
 		c := call{op: op, method: http.MethodGet, url: next, what: "GET /app/installations",
 			bearer: jwt.Token, auth: "jwt", maxBody: maxListBody}
 		list, link, err := getPage[[]installationJSON](ctx, a, c, "installations "+next, false)

@@ -62,3 +62,33 @@ func TestRepositoryListingLinkingToItself(t *testing.T) {
 		t.Errorf("a next link naming the page just read: %d GETs of /installation/repositories (want at most 2, and an error saying the listing links back); Token = %v", n, err)
 	}
 }
+
+// A repository listing whose next links name one page with its query in
+// other orders is read twice at most (the first page, then the page the
+// links name), not once per spelling.
+func TestRepositoryListingQueryOrderIsOnePage(t *testing.T) {
+	s := newSetup(t, nil, nil)
+	s.fake.Add(apptest.Installation{ID: 7, Login: "acme", Selection: "selected", Repos: []string{"one", "two"}})
+	orders := []string{"a=1&b=1&c=1&page=2", "b=1&a=1&c=1&page=2", "c=1&b=1&a=1&page=2", "page=2&a=1&b=1&c=1",
+		"a=1&page=2&b=1&c=1", "b=1&page=2&c=1&a=1", "c=1&a=1&page=2&b=1", "page=2&c=1&b=1&a=1"}
+	n := 0
+	s.fake.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/installation/repositories" {
+			return false
+		}
+		n++
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Link", fmt.Sprintf(`<http://%s/installation/repositories?%s>; rel="next"`, r.Host, orders[n%len(orders)]))
+		fmt.Fprint(w, `{"total_count":2,"repositories":[{"name":"one"}]}`)
+		return true
+	})
+	if _, err := s.app.Installation(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Token(t.Context(), "acme", "two"); errcode.CodeOf(err) != errcode.Unavailable {
+		t.Errorf("Token(acme, two) = %v; want Unavailable", err)
+	}
+	if n > 3 {
+		t.Errorf("%d GETs of /installation/repositories for one page spelled %d ways; want at most 3", n, len(orders))
+	}
+}
