@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -22,7 +23,17 @@ type StoredKey struct {
 	// key stored without it) means Created plus 3 × the reading Issuer's
 	// lifetime.
 	Expires time.Time `json:"expires,omitzero"`
+	// Revoked marks a kid revoked with [KeyStore.RevokeKeys]: ListKeys
+	// lists it so that every replica stops serving and signing with
+	// it. Such an entry has only Key.Kid, and Expires, the end of the
+	// revocation.
+	Revoked bool `json:"revoked,omitzero"`
 }
+
+// RevocationPeriod is how long a kid stays revoked in a [KeyStore]: 3 ×
+// [MaxLifetime], the longest any key is published, so that a revoked key
+// expires before its revocation does.
+const RevocationPeriod = 3 * MaxLifetime
 
 // KeyStore is where the Issuers of a fleet publish their public keys,
 // Backstage's auth.keyStore: each replica signs with a private key of its
@@ -32,10 +43,10 @@ type StoredKey struct {
 // accepts the tokens of all of them. Keys are removed by the Issuers
 // once they expire (StoredKey.Expires).
 //
-// Removing a key from the store does not revoke it while the replica that
-// made it runs: that replica writes it back, as after a store that lost
-// its data. Restart the replicas that may hold it first, then remove it,
-// then restart them again (see [Issuer]).
+// Removing a key from the store (RemoveKeys) does not revoke it while the
+// replica that made it runs: that replica writes it back, as after a store
+// that lost its data. RevokeKeys does: the store refuses the kid from then
+// on and tells every replica so (see [Issuer.Revoke]).
 //
 // The store decides who can verify tokens: a key planted in it is served
 // as the issuer's, and lets whoever holds its private half forge tokens.
@@ -62,6 +73,16 @@ type KeyStore interface {
 	// and returns an *errcode.Error (Unavailable when the store cannot be
 	// reached) or the context's error.
 	RemoveKeys(ctx context.Context, kids []string) error
+	// RevokeKeys removes the keys with the given kids and refuses them
+	// for [RevocationPeriod]: meanwhile AddKey of a revoked kid fails
+	// with Conflict, and ListKeys lists each revoked kid as a StoredKey
+	// with Revoked set. Revoking a kid the store does not hold (yet, or
+	// any more) revokes it all the same; no kids is a no-op. It is safe
+	// for concurrent use, atomic with AddKey (a key added concurrently
+	// is revoked or refused, never published after the revocation), and
+	// returns an *errcode.Error (Unavailable when the store cannot be
+	// reached) or the context's error.
+	RevokeKeys(ctx context.Context, kids []string) error
 }
 
 // MemoryKeyStore is a [KeyStore] in process memory: the keys of the
@@ -69,8 +90,10 @@ type KeyStore interface {
 // It is safe for concurrent use; its methods fail only when the context
 // is done.
 type MemoryKeyStore struct {
-	mu   sync.Mutex
-	keys []StoredKey // in the order added
+	mu      sync.Mutex
+	keys    []StoredKey          // in the order added
+	revoked map[string]time.Time // kid → end of its revocation
+	now     func() time.Time     // time.Now; tests set it
 }
 
 var _ KeyStore = (*MemoryKeyStore)(nil)
@@ -79,26 +102,58 @@ var _ KeyStore = (*MemoryKeyStore)(nil)
 func NewMemoryKeyStore() *MemoryKeyStore { return &MemoryKeyStore{} }
 
 // AddKey stores k, replacing the key with the same kid if there is one.
+// A revoked kid is Conflict; k with Revoked set is InvalidArgument.
 func (m *MemoryKeyStore) AddKey(ctx context.Context, k StoredKey) error {
-	if err := errcode.FromContext(ctx, "identity.MemoryKeyStore.AddKey"); err != nil {
+	const op = "identity.MemoryKeyStore.AddKey"
+	if err := errcode.FromContext(ctx, op); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if k.Revoked {
+		return errcode.New(errcode.InvalidArgument, op, "a revocation is not a key to add; use RevokeKeys")
+	}
+	if m.isRevoked(k.Key.Kid) {
+		return errcode.New(errcode.Conflict, op, "the key was revoked")
+	}
 	m.keys = slices.DeleteFunc(m.keys, func(s StoredKey) bool { return s.Key.Kid == k.Key.Kid })
 	m.keys = append(m.keys, k)
 	return nil
 }
 
 // ListKeys returns a copy of the stored keys, in the order they were
-// added.
+// added, then the revoked kids, in kid order.
 func (m *MemoryKeyStore) ListKeys(ctx context.Context) ([]StoredKey, error) {
 	if err := errcode.FromContext(ctx, "identity.MemoryKeyStore.ListKeys"); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.keys), nil
+	out := slices.Clone(m.keys)
+	for _, kid := range slices.Sorted(maps.Keys(m.revoked)) {
+		if m.isRevoked(kid) {
+			out = append(out, StoredKey{Key: JWK{Kid: kid}, Expires: m.revoked[kid], Revoked: true})
+		}
+	}
+	return out, nil
+}
+
+// isRevoked reports whether kid is revoked, and forgets revocations that
+// have ended. m.mu must be held.
+func (m *MemoryKeyStore) isRevoked(kid string) bool {
+	end, ok := m.revoked[kid]
+	if ok && !m.clock().Before(end) {
+		delete(m.revoked, kid)
+		return false
+	}
+	return ok
+}
+
+func (m *MemoryKeyStore) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
 }
 
 // RemoveKeys removes the keys with the given kids.
@@ -109,5 +164,30 @@ func (m *MemoryKeyStore) RemoveKeys(ctx context.Context, kids []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys = slices.DeleteFunc(m.keys, func(s StoredKey) bool { return slices.Contains(kids, s.Key.Kid) })
+	return nil
+}
+
+// RevokeKeys removes the keys with the given kids and refuses them for
+// [RevocationPeriod].
+func (m *MemoryKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
+	if err := errcode.FromContext(ctx, "identity.MemoryKeyStore.RevokeKeys"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(kids) == 0 {
+		return nil
+	}
+	m.keys = slices.DeleteFunc(m.keys, func(s StoredKey) bool { return slices.Contains(kids, s.Key.Kid) })
+	if m.revoked == nil {
+		m.revoked = map[string]time.Time{}
+	}
+	end := m.clock().Add(RevocationPeriod)
+	for _, kid := range kids {
+		m.revoked[kid] = end
+	}
+	// Revocations that ended are forgotten here too, so that a store
+	// that is revoked into but never listed stays bounded.
+	maps.DeleteFunc(m.revoked, func(_ string, e time.Time) bool { return !m.clock().Before(e) })
 	return nil
 }

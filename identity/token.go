@@ -138,22 +138,13 @@ func algorithm(name string) (ecAlg, bool) {
 // other's keys. Without a shared store (the default in-memory one), each
 // replica's JWKS lists only its own keys.
 //
-// Deleting a key from the store does not revoke it by itself:
-// the replica that made it writes it back (at its next republishing tick,
-// Issue or JWKS answer), as after a store that lost its data, and the
-// others serve it from memory until it expires. The private half of a key
-// lives only in the memory of the replica that made it, so restarting that
-// replica ends the key. To revoke a key (its private half leaked, say):
-//
-//  1. restart every replica that may hold it (every replica, if you do
-//     not know which one made it; a rolling restart will do): from then
-//     on no replica signs with it or writes it back;
-//  2. then delete it from the store (KeyStore.RemoveKeys with its kid);
-//  3. then restart every replica again, so that none serves it from the
-//     memory of a read before step 2.
-//
-// Its tokens stop verifying when verifiers fetch the JWKS again. Deleting
-// the key before step 1 revokes nothing.
+// To revoke a key (its private half leaked, say), call [Issuer.Revoke]
+// on any replica with its kid: the store refuses the key from then on,
+// every replica stops serving it and the one that made it stops signing
+// with it and makes a new key. Deleting a key from the store
+// (KeyStore.RemoveKeys) revokes nothing: the replica that made it writes
+// it back, as after a store that lost its data, and the others serve it
+// from memory until it expires.
 type Issuer struct {
 	iss      string
 	alg      ecAlg
@@ -172,6 +163,7 @@ type Issuer struct {
 	published time.Time            // when cur was last written to the store
 	retryAt   time.Time            // no new key before, after a failed publication
 	warned    map[string]bool      // kids already logged as left out
+	revoked   map[string]time.Time // kids revoked (by Revoke or as read from the store), until their revocation ends
 
 	listing   []StoredKey        // the store's keys as last listed, with this Issuer's writes since; never modified in place
 	listedAt  time.Time          // when listing was read; zero: never
@@ -213,7 +205,7 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 		is.rand = rand.Reader
 	}
 	if is.store == nil {
-		is.store = NewMemoryKeyStore()
+		is.store = &MemoryKeyStore{now: is.now}
 	}
 	return is, nil
 }
@@ -264,14 +256,22 @@ func (is *Issuer) current(now time.Time) (k *signingKey, republish bool) {
 func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 	now := is.now()
 	if k, republish := is.current(now); k != nil {
-		if republish {
-			if err := is.store.AddKey(ctx, is.stored(k)); err != nil {
-				is.warn("identity: writing the signing key to the key store again failed: "+err.Error(), k.kid)
-			} else {
-				is.listed(is.stored(k))
-			}
+		if !republish {
+			return k, nil
 		}
-		return k, nil
+		err := is.store.AddKey(ctx, is.stored(k))
+		switch {
+		case err == nil:
+			is.listed(is.stored(k))
+			return k, nil
+		case errcode.CodeOf(err) != errcode.Conflict:
+			is.warn("identity: writing the signing key to the key store again failed: "+err.Error(), k.kid)
+			return k, nil
+		}
+		// Revoked (by another replica's Revoke, or an operator): it
+		// signs nothing more; a new key is made below.
+		is.warn("identity: the signing key was revoked in the key store; making a new one", k.kid)
+		is.forget(map[string]time.Time{k.kid: now.Add(RevocationPeriod)})
 	}
 	select {
 	case is.publish <- struct{}{}:
@@ -740,6 +740,15 @@ func sortedSet(keys map[string]StoredKey) JWKS {
 // keys it lost; the error is the first failed write back, if any.
 func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 	now := is.now()
+	revoked := map[string]time.Time{}
+	for _, sk := range stored {
+		if sk.Revoked {
+			revoked[sk.Key.Kid] = sk.Expires
+		}
+	}
+	if len(revoked) > 0 {
+		is.forget(revoked)
+	}
 	is.mu.Lock()
 	own := map[string]*signingKey{}
 	for _, k := range is.own {
@@ -755,6 +764,9 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 		dup     = map[string]bool{}
 	)
 	for _, sk := range stored {
+		if sk.Revoked || is.isRevoked(sk.Key.Kid, now) {
+			continue // the store keeps revocations, and ends them
+		}
 		exp := sk.Expires
 		if exp.IsZero() {
 			exp = sk.Created.Add(3 * is.lifetime)
@@ -823,7 +835,15 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 	for kid, k := range own {
 		sk := is.stored(k)
 		if !listed[kid] {
-			if err := is.store.AddKey(ctx, sk); err != nil {
+			err := is.store.AddKey(ctx, sk)
+			if errcode.CodeOf(err) == errcode.Conflict {
+				// Revoked while the store did not list it: forgotten,
+				// not served.
+				is.warn("identity: a signing key was revoked in the key store; it is not served or used any more", kid)
+				is.forget(map[string]time.Time{kid: now.Add(RevocationPeriod)})
+				continue
+			}
+			if err != nil {
 				is.warn("identity: could not write a signing key to the key store again, which had lost it: "+err.Error(), kid)
 				writeErr = cmp.Or(writeErr, err)
 			}
@@ -832,6 +852,94 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 		keep[kid] = sk
 	}
 	return sortedSet(keep), writeErr
+}
+
+// Revoke revokes the keys with the given kids across the fleet: it
+// calls KeyStore.RevokeKeys, which removes them from the store and refuses
+// them for [RevocationPeriod], and forgets them here. Use it when a key's
+// private half may have leaked; the kids are those of the JWKS (or of a
+// token's header). A kid the store does not hold is revoked all the same.
+//
+// From then on:
+//   - this Issuer signs nothing more with them (an Issue under way may
+//     still finish with one) and makes a new key at its next Issue if its
+//     signing key was one of them; its JWKS stops listing them at once;
+//   - every other replica's JWKS stops listing them at its next read of
+//     the store (within a second of a JWKS request, or at its next
+//     republishing);
+//   - the replica that made a key stops signing with it at its next
+//     write of the key, which the store refuses: within a minute while
+//     it issues tokens (or at its next republishing or JWKS answer), and
+//     makes a new key;
+//   - a [Verifier] stops accepting tokens signed by them at its next
+//     fetch of the JWKS: at the latest VerifierOptions.JWKSMaxAge
+//     (10 minutes by default) after its last one, sooner when a token
+//     signed by a new key comes in.
+//
+// A replica that cannot read the store while it is revoked serves the
+// keys it holds from memory until it can (see [Issuer.JWKS]); only the
+// replica that made a key can sign with it.
+//
+// It returns InvalidArgument for no kids or an empty one, the store's
+// error (Unavailable when it cannot be reached: nothing is revoked then,
+// try again), or the context's error.
+func (is *Issuer) Revoke(ctx context.Context, kids ...string) error {
+	const op = "identity.Issuer.Revoke"
+	if len(kids) == 0 || slices.Contains(kids, "") {
+		return errcode.New(errcode.InvalidArgument, op, "name the kids of the keys to revoke")
+	}
+	if err := is.store.RevokeKeys(ctx, kids); err != nil {
+		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
+			return ctxErr
+		}
+		return &errcode.Error{Code: errcode.CodeOf(err), Op: op, Msg: "revoking keys in the key store", Err: err}
+	}
+	end := is.now().Add(RevocationPeriod)
+	revoked := make(map[string]time.Time, len(kids))
+	for _, kid := range kids {
+		revoked[kid] = end
+	}
+	is.forget(revoked)
+	return nil
+}
+
+// forget drops the revoked kids (each with the end of its revocation)
+// from this Issuer: its own keys (the signing key too: the next Issue makes
+// another), the others' keys it knows, and the reused listing; and
+// remembers them as revoked, so that a listing read before the revocation
+// does not bring them back.
+func (is *Issuer) forget(revoked map[string]time.Time) {
+	now := is.now()
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if is.revoked == nil {
+		is.revoked = map[string]time.Time{}
+	}
+	maps.DeleteFunc(is.revoked, func(_ string, end time.Time) bool { return !now.Before(end) })
+	for kid, end := range revoked {
+		if end.IsZero() || end.Before(now) {
+			end = now.Add(RevocationPeriod)
+		}
+		is.revoked[kid] = end
+		delete(is.known, kid)
+	}
+	is.own = slices.DeleteFunc(is.own, func(k *signingKey) bool { _, r := revoked[k.kid]; return r })
+	if is.cur != nil {
+		if _, r := revoked[is.cur.kid]; r {
+			// Not kept as the previous key either: while no new key can
+			// be published, nothing is issued.
+			is.cur, is.published, is.retryAt = nil, time.Time{}, time.Time{}
+		}
+	}
+	is.listing = slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { _, r := revoked[s.Key.Kid]; return r })
+}
+
+// isRevoked reports whether kid was revoked, as far as this Issuer knows.
+func (is *Issuer) isRevoked(kid string, now time.Time) bool {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	end, ok := is.revoked[kid]
+	return ok && now.Before(end)
 }
 
 // Republish reads the key store (not a reused answer) and writes back
@@ -876,8 +984,7 @@ func (is *Issuer) Republish(ctx context.Context) error {
 //
 // It writes back only the keys this replica made, whose private half it
 // holds: a key deleted from the store while its replica runs comes back
-// within an interval. To revoke a key, restart the replicas that may hold
-// it before deleting it from the store (see [Issuer] for the procedure).
+// within an interval, unless it was revoked ([Issuer.Revoke]).
 //
 // When ctx is done the goroutine ends, and a later call starts another.
 // Close may be called more than once, and after ctx is done.

@@ -30,7 +30,8 @@ type VerifierOptions struct {
 	// "https://portal.example.com/api/auth/.well-known/jwks.json". It is
 	// fetched on first use (by a token whose kid is not among Keys, so
 	// that tokens signed by a static key verify while it is down) and
-	// again, once, when a token names an unknown kid.
+	// again, once, when a token names an unknown kid, and when the last
+	// fetch is JWKSMaxAge old.
 	JWKSURL string
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
@@ -69,6 +70,17 @@ type VerifierOptions struct {
 	// fetch is retried sooner: 1 s after it, then 2 s, 4 s, … up to
 	// RefetchInterval.
 	RefetchInterval time.Duration
+	// JWKSMaxAge is how long a fetched JWKS is used: the first
+	// verification after it fetches the JWKS again (once for all
+	// concurrent verifications), so that a key the issuers stopped
+	// publishing (revoked with [Issuer.Revoke]) stops verifying within
+	// this time even when no token names a new kid. A refetch that fails
+	// keeps the keys fetched before (the token is verified with them)
+	// and is tried again after JWKSMaxAge. 0 means 10 minutes, as
+	// Backstage's verifiers (jose's cacheMaxAge); less than
+	// RefetchInterval means RefetchInterval; negative means only unknown
+	// kids refetch.
+	JWKSMaxAge time.Duration
 }
 
 // Verifier verifies Backstage user tokens strictly: at most
@@ -82,8 +94,8 @@ type VerifierOptions struct {
 // Issuer's JWKS may be a second behind its store (see [Issuer.JWKS]). Each
 // fetched key set replaces the previous one: a key the JWKS stops listing
 // stops verifying at the next fetch, as with Backstage, so that a key
-// revoked at the issuers (see [Issuer] for the procedure) stops verifying
-// here. The
+// revoked at the issuers ([Issuer.Revoke]) stops verifying here, at the
+// latest VerifierOptions.JWKSMaxAge after the last fetch. The
 // verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
 // its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
 // safe for concurrent use.
@@ -191,6 +203,12 @@ func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) 
 	if o.RefetchInterval == 0 {
 		o.RefetchInterval = 30 * time.Second
 	}
+	switch {
+	case o.JWKSMaxAge == 0:
+		o.JWKSMaxAge = 10 * time.Minute
+	case o.JWKSMaxAge > 0:
+		o.JWKSMaxAge = max(o.JWKSMaxAge, o.RefetchInterval)
+	}
 	// The JWKS is fetched under scmkit's one retry policy (a 5xx or a
 	// network error is retried within the fetch's 10 s), so that a passing
 	// failure of the issuer does not reject valid tokens.
@@ -231,6 +249,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	unauthorized := func(msg string) error { return errcode.New(errcode.Unauthorized, op, msg) }
 	if len(token) > MaxTokenSize {
 		return nil, unauthorized("token is larger than the size limit")
+	}
+	if v.stale() {
+		// Its error is not the token's: the keys fetched before verify
+		// it meanwhile.
+		_, _ = v.refresh(ctx, false, time.Time{})
 	}
 	var sum [32]byte
 	if v.opts.CacheSize > 0 {
@@ -462,6 +485,16 @@ func scrub(err error) error {
 		}
 	}
 	return errors.New("token rejected")
+}
+
+// stale reports whether the JWKS fetched last is JWKSMaxAge old.
+func (v *Verifier) stale() bool {
+	if v.opts.JWKSURL == "" || v.opts.JWKSMaxAge < 0 {
+		return false
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.fetched && v.opts.Now().Sub(v.lastFetch) >= v.opts.JWKSMaxAge
 }
 
 func (v *Verifier) haveFetched() bool {

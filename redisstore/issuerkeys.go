@@ -29,7 +29,9 @@ const issuerKeysTTL = 3 * identity.MaxLifetime
 //
 // The keys are one Redis hash, field kid, under the store's prefix
 // ("issuerkeys"), each value the key's expiry (Unix milliseconds, in
-// clear) and "|" before the key; each method is one round trip, bounded
+// clear) and "|" before the key, or, for a revoked kid, the end of its
+// revocation and "|R" (identity.KeyStore.RevokeKeys); each method is one
+// round trip, bounded
 // by Options.Timeout (ListKeys takes a second one to remove values that
 // expired or are not in this format), and fails with Unavailable while
 // Redis is down (the Issuer then signs with its previous key up to 2 ×
@@ -71,14 +73,18 @@ func (ks *IssuerKeyStore) hash() string { return ks.s.key("issuerkeys") }
 func (ks *IssuerKeyStore) binding(kid string) string { return ks.hash() + ":" + kid }
 
 // AddKey publishes k (sealed with an encryption key) and renews the hash's
-// expiry: one MULTI/EXEC round trip. A key without a kid is
-// InvalidArgument.
+// expiry: one script, one round trip. A key without a kid is
+// InvalidArgument, as is one with Revoked set; a revoked kid is Conflict,
+// and changes nothing.
 func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) error {
 	const op = "redisstore.IssuerKeyStore.AddKey"
 	if k.Key.Kid == "" {
 		return errcode.New(errcode.InvalidArgument, op, "the key has no kid")
 	}
-	plain, err := json.Marshal(issuerKey(k))
+	if k.Revoked {
+		return errcode.New(errcode.InvalidArgument, op, "a revocation is not a key to add; use RevokeKeys")
+	}
+	plain, err := json.Marshal(issuerKey{Key: k.Key, Created: k.Created, Expires: k.Expires})
 	if err != nil {
 		return errcode.Wrap(errcode.InvalidArgument, op, err)
 	}
@@ -94,11 +100,58 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 		exp = k.Created.Add(3 * identity.MaxLifetime)
 	}
 	data = append([]byte(strconv.FormatInt(exp.UnixMilli(), 10)+"|"), data...)
+	var added int64
+	err = ks.s.do(ctx, op, func(ctx context.Context) error {
+		var err error
+		added, err = addKeyScript.Run(ctx, ks.s.rdb, []string{ks.hash()}, k.Key.Kid, data,
+			issuerKeysTTL.Milliseconds(), ks.s.now().UnixMilli()).Int64()
+		return err
+	})
+	if err == nil && added == 0 {
+		return errcode.New(errcode.Conflict, op, "the key was revoked")
+	}
+	return err
+}
+
+// revokedMark is what follows "|" in the value of a revoked kid.
+const revokedMark = "R"
+
+var (
+	// KEYS: the hash. ARGV: kid, value, the hash's TTL (ms), now (ms).
+	// Returns 0, writing nothing, when kid is revoked, else 1.
+	addKeyScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  local sep = string.find(v, '|', 1, true)
+  if sep and string.sub(v, sep + 1) == '` + revokedMark + `' then
+    local ends = tonumber(string.sub(v, 1, sep - 1))
+    if ends and ends > tonumber(ARGV[4]) then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+)
+
+// RevokeKeys replaces the keys with the given kids by their revocation,
+// which ends after identity.RevocationPeriod, and renews the hash's expiry:
+// one MULTI/EXEC round trip, none for no kids.
+func (ks *IssuerKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
+	const op = "redisstore.IssuerKeyStore.RevokeKeys"
+	if len(kids) == 0 {
+		return errcode.FromContext(ctx, op)
+	}
+	mark := strconv.FormatInt(ks.s.now().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
+	fields := make([]any, 0, 2*len(kids))
+	for _, kid := range kids {
+		fields = append(fields, kid, mark)
+	}
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
 		cmds, err := ks.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, h, k.Key.Kid, data)
-			p.PExpire(ctx, h, issuerKeysTTL)
+			p.HSet(ctx, h, fields...)
+			p.PExpire(ctx, h, max(issuerKeysTTL, identity.RevocationPeriod))
 			return nil
 		})
 		if redis.IsExecAbortError(err) {
@@ -114,10 +167,10 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	})
 }
 
-// ListKeys returns every key in the hash, expired or not: one HGETALL.
-// Values that are unsealed (with an encryption key), do not open, do not
-// decode, or name another kid than their field are left out, and logged
-// with a Logger.
+// ListKeys returns every key in the hash, expired or not, and every kid
+// revoked (Revoked set): one HGETALL. Values that are unsealed (with an
+// encryption key), do not open, do not decode, or name another kid than
+// their field are left out, and logged with a Logger.
 func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, error) {
 	const op = "redisstore.IssuerKeyStore.ListKeys"
 	var all map[string]string
@@ -149,6 +202,9 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 		case !now.Before(time.UnixMilli(ms)):
 			drop = append(drop, kid) // expired, whether it opens or not
 			continue
+		case rest == revokedMark:
+			out = append(out, identity.StoredKey{Key: identity.JWK{Kid: kid}, Expires: time.UnixMilli(ms), Revoked: true})
+			continue
 		}
 		// A copy: decodeBytes opens it in place.
 		raw := []byte(rest)
@@ -166,7 +222,7 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 			ks.refused(op, kid, "an issuer key does not decode, or names another kid")
 			continue
 		}
-		out = append(out, identity.StoredKey(k))
+		out = append(out, identity.StoredKey{Key: k.Key, Created: k.Created, Expires: k.Expires})
 	}
 	if len(drop) > 0 {
 		// Best-effort, a second round trip only when there is something
