@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 )
 
@@ -109,7 +111,12 @@ func (d *decoder) secret(dst *integrations.Secret) field {
 			return
 		}
 		if err := dst.UnmarshalText([]byte(s)); err != nil {
-			d.fail(path, "invalid secret")
+			// Its message never shows the value.
+			msg := "invalid secret"
+			if e, ok := errors.AsType[*errcode.Error](err); ok && e.Msg != "" {
+				msg = e.Msg
+			}
+			d.fail(path, "%s", msg)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/typednil"
 )
 
 // DefaultMargin is how long before a cached credential expires it is
@@ -27,7 +28,8 @@ type CacheOptions struct {
 	// Shared, with SharedKey, shares the credential with other processes
 	// (replicas) through a store such as redisstore's: one of them
 	// fetches it, the others read it from the store, and one of them
-	// renews it. Nil shares nothing. The credential is stored as a
+	// renews it. Nil, or a nil pointer (a *redisstore.Store from
+	// FromConfig without Redis), shares nothing. The credential is stored as a
 	// secret (the store encrypts it).
 	Shared SharedStore
 	// SharedKey names the credential in Shared, the same in every
@@ -96,7 +98,7 @@ func Cached(src Source, opts *CacheOptions) *CachedSource {
 	}
 	c := &CachedSource{src: src}
 	c.cache = tokencache.New[struct{}, *Credential]("credentials.Cached", o.Now, o.Margin, func(struct{}) string { return "" })
-	if o.Shared != nil && o.SharedKey != "" {
+	if !typednil.Is(o.Shared) && o.SharedKey != "" {
 		c.share(o.Shared, o.SharedKey, o.SharedLease)
 	}
 	c.fetch = func(ctx context.Context) (*Credential, time.Time, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/typednil"
 )
 
 // Policy restricts, per call, which credentials [Resolver.Resolve] may
@@ -125,8 +126,9 @@ type ResolverOptions struct {
 	AttemptTimeout   time.Duration
 	// Shared, if set, shares app credentials (GitHub App installations
 	// and installation tokens, Bitbucket Cloud OAuth consumer tokens)
-	// with the other replicas of the service (see [SharedStore]).
-	// SharedLease bounds how long one replica may hold the right to fetch
+	// with the other replicas of the service (see [SharedStore]); nil,
+	// or a nil pointer (a *redisstore.Store from FromConfig without
+	// Redis), shares nothing. SharedLease bounds how long one replica may hold the right to fetch
 	// one; default 10s.
 	Shared      SharedStore
 	SharedLease time.Duration
@@ -178,6 +180,9 @@ func newResolver(list []*integrations.Integration, allow func(string) bool, opts
 	var o ResolverOptions
 	if opts != nil {
 		o = *opts
+	}
+	if typednil.Is(o.Shared) {
+		o.Shared = nil // a nil *redisstore.Store: no Redis
 	}
 	if o.Now == nil {
 		o.Now = time.Now

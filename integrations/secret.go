@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
 )
 
 // Secret holds a credential from configuration: a token, password, private
 // key or client secret. It never shows its value when formatted with any
 // fmt verb, marshalled to JSON or logged with log/slog; call [Secret.Reveal]
-// to use it.
+// to use it. Marshalling is one-way: the JSON or text of a Secret is
+// "[redacted]", which unmarshals to an error, not to a Secret.
 //
 // The value sits behind a pointer so that even a reflection-based printer
 // that walks unexported fields prints an address, not the secret. The zero
@@ -63,8 +65,14 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.redacted()
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.redacted()), nil }
 
 // UnmarshalText sets the secret from text, so configuration decoders can
-// fill it.
+// fill it. It refuses "[redacted]" (InvalidArgument), leaving s as it
+// was: that is what a Secret marshals to, never a credential, so a
+// configuration written back from a marshalled one fails to load instead
+// of sending "[redacted]" as a token.
 func (s *Secret) UnmarshalText(b []byte) error {
+	if string(b) == redact.Mark {
+		return errcode.New(errcode.InvalidArgument, "integrations.Secret", `the value is "`+redact.Mark+`", a secret as scmkit prints it, not a credential: configure the real value`)
+	}
 	*s = NewSecret(string(b))
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/scmkit/scmkit/errcode"
 )
 
 const secretValue = "ghp-TOP-SECRET-VALUE"
@@ -121,3 +123,26 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 }
 
 func strconvQuote(s string) string { return quote(s) }
+
+// A Secret's JSON is "[redacted]", which does not unmarshal back into a
+// Secret: a configuration written back from a marshalled one fails to load
+// rather than sending "[redacted]" to GitHub as a token.
+func TestSecretJSONIsOneWay(t *testing.T) {
+	in := struct{ Token Secret }{NewSecret("ghp_real")}
+	js, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := struct{ Token Secret }{NewSecret("kept")}
+	err = json.Unmarshal(js, &out)
+	if errcode.CodeOf(err) != errcode.InvalidArgument {
+		t.Errorf("unmarshalling %s = %v; want InvalidArgument", js, err)
+	}
+	if out.Token.Reveal() != "kept" {
+		t.Errorf("a refused value changed the secret to %q", out.Token.Reveal())
+	}
+	var s Secret
+	if err := s.UnmarshalText([]byte("ghp_other")); err != nil || s.Reveal() != "ghp_other" {
+		t.Errorf("UnmarshalText(ghp_other) = %v, %q", err, s.Reveal())
+	}
+}

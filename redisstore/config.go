@@ -51,7 +51,11 @@ type Decoder interface {
 // FromConfig opens the store that cfg's backend.cache block asks for. It
 // returns (nil, nil) when the block is absent or says store: memory: the
 // in-memory caches of each process are then the only ones, and nothing
-// needs Redis. opts (may be nil) supplies what config does not (Logger,
+// needs Redis. Passing that nil on as it is works: scmkit's options take a
+// nil *Store for no store, and its methods fail with Unavailable (see
+// [Store]); leave the store-taking options of the identity half unset
+// (IssuerOptions.KeyStore, auth's session store), as their nil defaults
+// are the in-process ones. opts (may be nil) supplies what config does not (Logger,
 // Now); its Prefix, EncryptionKey, PreviousEncryptionKeys and Timeout are
 // overridden by the config's when set there.
 //

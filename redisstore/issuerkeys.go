@@ -142,13 +142,13 @@ func (ks *IssuerKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
 	if len(kids) == 0 {
 		return errcode.FromContext(ctx, op)
 	}
-	mark := strconv.FormatInt(ks.s.now().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
-	fields := make([]any, 0, 2*len(kids))
-	for _, kid := range kids {
-		fields = append(fields, kid, mark)
-	}
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
+		mark := strconv.FormatInt(ks.s.now().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
+		fields := make([]any, 0, 2*len(kids))
+		for _, kid := range kids {
+			fields = append(fields, kid, mark)
+		}
 		cmds, err := ks.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, h, fields...)
 			p.PExpire(ctx, h, max(issuerKeysTTL, identity.RevocationPeriod))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // The credential caches' keys: <prefix>c:<key> holds a hash {f: fence,
@@ -119,6 +120,9 @@ func (s *Store) decodeBytes(op, k string, raw []byte, want byte) ([]byte, bool) 
 // store has an encryption key (so that readers can refuse every unsealed
 // value), plain otherwise.
 func (s *Store) encode(op, k string, v []byte, secret bool) ([]byte, error) {
+	if s == nil {
+		return nil, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	if secret || s.ring != nil {
 		return s.seal(op, k, v)
 	}

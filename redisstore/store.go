@@ -122,6 +122,11 @@ func (o Options) MarshalJSON() ([]byte, error) { return json.Marshal(o.String())
 // ([Store.Files]) and a rate-limit budget ([Store.Budget]). It is safe for
 // concurrent use.
 //
+// A nil *Store ([FromConfig]'s answer without Redis) is safe to use: its
+// methods, and those of what its accessors return, fail with Unavailable
+// ("no Redis store") and never panic; Close does nothing. Options fields
+// of scmkit that take a store treat a nil *Store as no store.
+//
 // Every operation is bounded by Options.Timeout. When Redis does not
 // answer (down, slow, a reset connection) or answers every command with an
 // error (LOADING, BUSY, MASTERDOWN, a wrong password, protected mode), the
@@ -294,16 +299,29 @@ func (s *Store) Close() error {
 }
 
 // Client returns the underlying Redis client.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
+func (s *Store) Client() redis.UniversalClient {
+	if s == nil {
+		return nil
+	}
+	return s.rdb
+}
 
 // String describes the store without any secret.
-func (s *Store) String() string { return "redisstore.Store(" + s.prefix + ")" }
+func (s *Store) String() string {
+	if s == nil {
+		return "redisstore.Store(nil)"
+	}
+	return "redisstore.Store(" + s.prefix + ")"
+}
 
 // LogValue describes the store without any secret.
 func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // GoString describes the store without any secret.
 func (s *Store) GoString() string {
+	if s == nil {
+		return "(*redisstore.Store)(nil)"
+	}
 	return "&redisstore.Store{Prefix: " + strconv.Quote(s.prefix) + "}"
 }
 
@@ -311,7 +329,12 @@ func (s *Store) GoString() string {
 // shows the encryption key or the connection's password.
 func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.GoString()) }
 
-func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
+func (s *Store) key(parts ...string) string {
+	if s == nil {
+		return "" // do refuses every command of a nil Store
+	}
+	return s.prefix + strings.Join(parts, ":")
+}
 
 // do runs f against Redis with the store's timeout, unless Redis is known
 // to be down; it classifies (see failure) and records failures.

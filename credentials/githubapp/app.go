@@ -21,6 +21,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/typednil"
 )
 
 // Defaults for [Options].
@@ -112,7 +113,8 @@ type Options struct {
 	// [SharedStore]): for a cold owner, one replica looks the
 	// installation up and one mints the token, whatever the number of
 	// replicas, and one renews it. Tokens are stored as secrets
-	// (encrypted at rest). Nil keeps everything in this process.
+	// (encrypted at rest). Nil, or a nil pointer (a *redisstore.Store
+	// from FromConfig without Redis), keeps everything in this process.
 	Shared SharedStore
 	// SharedLease bounds how long one replica may hold the right to
 	// look up or mint before another takes over; default 10s.
@@ -348,7 +350,7 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 	a.roster.Abandoned = func(ctx context.Context, _ struct{}) error {
 		return a.abandoned(ctx, "githubapp.Installation", "GitHub did not list the installations of "+a.label)
 	}
-	if o.Shared != nil {
+	if !typednil.Is(o.Shared) { // a nil *redisstore.Store is no store
 		a.share(o.Shared, o.SharedLease)
 	}
 	return a, nil
