@@ -17,7 +17,21 @@ import (
 // its own, so a second environment whose identity provider is looser
 // (a development tenant with self-registration) cannot sign users in
 // through production's resolvers.
+//
+// A nil Resolvers resolves nothing (every sign-in is refused); Set and
+// Merge need a non-nil one, from make(Resolvers) or [ResolversFromConfig].
 type Resolvers map[string]map[string]*SignInResolver
+
+// Merge sets in rs every resolver of other, whose resolvers win where both
+// have one for a provider and environment: the resolvers of several
+// environments, each read with ResolversFromConfig, served by one portal.
+func (rs Resolvers) Merge(other Resolvers) {
+	for id, byEnv := range other {
+		for env, r := range byEnv {
+			rs.Set(id, env, r)
+		}
+	}
+}
 
 // For returns the resolver of provider id in environment env, nil when
 // there is none.
