@@ -68,13 +68,15 @@ type KeyStore interface {
 	// (Unavailable when the store cannot be reached) or the context's
 	// error.
 	ListKeys(ctx context.Context) ([]StoredKey, error)
-	// RemoveKeys removes the keys with the given kids; unknown kids are
-	// ignored, and no kids is a no-op. It is safe for concurrent use,
+	// RemoveKeys removes the keys with the given kids, never a revocation
+	// (RevokeKeys) that has not ended; unknown kids are ignored, and no
+	// kids is a no-op. It is safe for concurrent use,
 	// and returns an *errcode.Error (Unavailable when the store cannot be
 	// reached) or the context's error.
 	RemoveKeys(ctx context.Context, kids []string) error
 	// RevokeKeys removes the keys with the given kids and refuses them
-	// for [RevocationPeriod]: meanwhile AddKey of a revoked kid fails
+	// for [RevocationPeriod] from now (revoking a kid again starts its
+	// period again): meanwhile AddKey of a revoked kid fails
 	// with Conflict, and ListKeys lists each revoked kid as a StoredKey
 	// with Revoked set. Revoking a kid the store does not hold (yet, or
 	// any more) revokes it all the same; no kids is a no-op. It is safe

@@ -282,6 +282,20 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 	if k, _ := is.current(is.now()); k != nil {
 		return k, nil // published while this caller waited, or still in its retry pause
 	}
+	for range 3 {
+		k, err := is.newKey(ctx, op)
+		if k != nil || err != nil {
+			return k, err
+		}
+	}
+	return nil, errcode.New(errcode.Unavailable, op, "every new signing key was revoked as it was published; try again")
+}
+
+// newKey makes a signing key and publishes it; see key. It returns
+// neither key nor error when the key was revoked as soon as it was
+// published (an operator revoking every key listed): it signs nothing,
+// and the caller makes another.
+func (is *Issuer) newKey(ctx context.Context, op string) (*signingKey, error) {
 	priv, err := ecdsa.GenerateKey(is.alg.curve, is.rand)
 	if err != nil {
 		return nil, &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "generating a signing key", Err: err}
@@ -307,6 +321,10 @@ func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
 	}
 	is.listed(is.stored(k))
 	is.mu.Lock()
+	if end, ok := is.revoked[k.kid]; ok && is.now().Before(end) {
+		is.mu.Unlock()
+		return nil, nil
+	}
 	is.cur, is.published, is.retryAt = k, k.created, time.Time{}
 	is.own = append(slices.DeleteFunc(is.own, func(o *signingKey) bool { return !k.created.Before(is.expiry(o)) }), k)
 	is.mu.Unlock()
@@ -749,6 +767,7 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 	if len(revoked) > 0 {
 		is.forget(revoked)
 	}
+	is.reassert(ctx, revoked, now)
 	is.mu.Lock()
 	own := map[string]*signingKey{}
 	for _, k := range is.own {
@@ -931,7 +950,42 @@ func (is *Issuer) forget(revoked map[string]time.Time) {
 			is.cur, is.published, is.retryAt = nil, time.Time{}, time.Time{}
 		}
 	}
-	is.listing = slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { _, r := revoked[s.Key.Kid]; return r })
+	if !is.listedAt.IsZero() {
+		// The reused listing shows the revocations as the store now
+		// does, so that the next answer neither serves the keys nor
+		// takes the store for having lost the revocations.
+		l := slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { _, r := revoked[s.Key.Kid]; return r })
+		for kid := range revoked {
+			l = append(l, StoredKey{Key: JWK{Kid: kid}, Expires: is.revoked[kid], Revoked: true})
+		}
+		is.listing = l
+	}
+}
+
+// reassert writes back the revocations this Issuer knows of that the store
+// does not list (listed: the revocations it lists): a store that lost its
+// data (Redis flushed, or failed over to a replica that had not received
+// the revocation) would otherwise let the key's replica write it back and
+// sign with it again. Best-effort: one RevokeKeys call, only when
+// something is missing; a failure is tried again at the next read.
+func (is *Issuer) reassert(ctx context.Context, listed map[string]time.Time, now time.Time) {
+	var lost []string
+	is.mu.Lock()
+	for kid, end := range is.revoked {
+		if _, ok := listed[kid]; !ok && now.Before(end) {
+			lost = append(lost, kid)
+		}
+	}
+	is.mu.Unlock()
+	if len(lost) == 0 {
+		return
+	}
+	slices.Sort(lost)
+	if err := is.store.RevokeKeys(ctx, lost); err != nil {
+		is.warn("identity: could not write back revocations that the key store lost: "+err.Error(), "")
+		return
+	}
+	is.warn("identity: wrote back revocations that the key store had lost (flushed or failed over?)", "")
 }
 
 // isRevoked reports whether kid was revoked, as far as this Issuer knows.

@@ -71,12 +71,14 @@ type VerifierOptions struct {
 	// RefetchInterval.
 	RefetchInterval time.Duration
 	// JWKSMaxAge is how long a fetched JWKS is used: the first
-	// verification after it fetches the JWKS again (once for all
-	// concurrent verifications), so that a key the issuers stopped
-	// publishing (revoked with [Issuer.Revoke]) stops verifying within
-	// this time even when no token names a new kid. A refetch that fails
-	// keeps the keys fetched before (the token is verified with them)
-	// and is tried again after JWKSMaxAge. 0 means 10 minutes, as
+	// verification after it fetches the JWKS again (one fetch, shared;
+	// that verification waits for it up to 250 ms, the others do not
+	// wait), so that a key the issuers stopped publishing (revoked with
+	// [Issuer.Revoke]) stops verifying within this time even when no
+	// token names a new kid. A refetch that fails (or hangs) keeps the
+	// keys fetched before: tokens go on being verified with them, a
+	// revoked key's too, until a fetch succeeds; it is tried again
+	// JWKSMaxAge after. 0 means 10 minutes, as
 	// Backstage's verifiers (jose's cacheMaxAge); less than
 	// RefetchInterval means RefetchInterval; negative means only unknown
 	// kids refetch.
@@ -114,6 +116,7 @@ type Verifier struct {
 	fetches   int // fetches ended, failed ones too
 	failures  int // failed fetches before the first that succeeded
 	lastFetch time.Time
+	aged      time.Time // when the refetch of a JWKSMaxAge-old set started; zero: none
 	group     singleflight.Group
 
 	cmu      sync.Mutex
@@ -250,11 +253,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > MaxTokenSize {
 		return nil, unauthorized("token is larger than the size limit")
 	}
-	if v.stale() {
-		// Its error is not the token's: the keys fetched before verify
-		// it meanwhile.
-		_, _ = v.refresh(ctx, false, time.Time{})
-	}
+	v.refreshAged(ctx)
 	var sum [32]byte
 	if v.opts.CacheSize > 0 {
 		sum = sha256.Sum256([]byte(token))
@@ -487,14 +486,46 @@ func scrub(err error) error {
 	return errors.New("token rejected")
 }
 
-// stale reports whether the JWKS fetched last is JWKSMaxAge old.
-func (v *Verifier) stale() bool {
+// agedWait is how long the verification that finds the key set
+// JWKSMaxAge old waits for its refetch; the fetch goes on after it (up to
+// its 10 s), and verifications meanwhile do not wait.
+const agedWait = 250 * time.Millisecond
+
+// refreshAged refetches the JWKS when the last fetch is JWKSMaxAge old:
+// one fetch, shared, which this call waits for up to agedWait (a JWKS that
+// answers at once replaces the keys before this token is verified); calls
+// while it runs do not wait. Its failure is not the token's: the keys
+// fetched before verify it, and the next try is JWKSMaxAge after.
+func (v *Verifier) refreshAged(ctx context.Context) {
 	if v.opts.JWKSURL == "" || v.opts.JWKSMaxAge < 0 {
-		return false
+		return
 	}
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.fetched && v.opts.Now().Sub(v.lastFetch) >= v.opts.JWKSMaxAge
+	now := v.opts.Now()
+	v.mu.Lock()
+	aged := v.fetched && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge
+	running := !v.aged.IsZero() && v.lastFetch.Before(v.aged) && now.Sub(v.aged) < fetchTimeout
+	if !aged || running {
+		v.mu.Unlock()
+		return
+	}
+	v.aged = now
+	v.mu.Unlock()
+	ch := v.group.DoChan("jwks", func() (any, error) {
+		v.mu.RLock()
+		done := v.opts.Now().Sub(v.lastFetch) < v.opts.JWKSMaxAge // fetched since
+		v.mu.RUnlock()
+		if done {
+			return nil, nil
+		}
+		return nil, v.fetch(context.WithoutCancel(ctx))
+	})
+	t := time.NewTimer(agedWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (v *Verifier) haveFetched() bool {
@@ -622,9 +653,12 @@ func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (wait
 // maxJWKS caps a JWKS response body.
 const maxJWKS = 1 << 20
 
+// fetchTimeout bounds a JWKS fetch.
+const fetchTimeout = 10 * time.Second
+
 func (v *Verifier) fetch(ctx context.Context) error {
 	const op = "identity.Verify"
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.opts.JWKSURL, nil)
 	if err != nil {

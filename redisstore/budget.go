@@ -61,7 +61,7 @@ func (b *Budget) Take(ctx context.Context, key string, share float64) (bool, tim
 	err := b.s.do(ctx, "redisstore.Budget.Take", func(ctx context.Context) error {
 		var err error
 		reset, err = takeScript.Run(ctx, b.s.rdb, []string{b.s.key("rl", key)},
-			strconv.FormatInt(b.s.now().UnixMilli(), 10), strconv.FormatFloat(share, 'f', -1, 64)).Int64()
+			strconv.FormatInt(b.s.clock().UnixMilli(), 10), strconv.FormatFloat(share, 'f', -1, 64)).Int64()
 		return err
 	})
 	if err != nil || reset == 0 {

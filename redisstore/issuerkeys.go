@@ -73,7 +73,8 @@ func (ks *IssuerKeyStore) hash() string { return ks.s.key("issuerkeys") }
 func (ks *IssuerKeyStore) binding(kid string) string { return ks.hash() + ":" + kid }
 
 // AddKey publishes k (sealed with an encryption key) and renews the hash's
-// expiry: one script, one round trip. A key without a kid is
+// expiry: one script, one round trip (two the first time after Redis lost
+// its script cache, as after a restart: NOSCRIPT, then EVAL). A key without a kid is
 // InvalidArgument, as is one with Revoked set; a revoked kid is Conflict,
 // and changes nothing.
 func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) error {
@@ -104,7 +105,7 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	err = ks.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
 		added, err = addKeyScript.Run(ctx, ks.s.rdb, []string{ks.hash()}, k.Key.Kid, data,
-			issuerKeysTTL.Milliseconds(), ks.s.now().UnixMilli()).Int64()
+			issuerKeysTTL.Milliseconds(), ks.s.clock().UnixMilli()).Int64()
 		return err
 	})
 	if err == nil && added == 0 {
@@ -116,23 +117,53 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 // revokedMark is what follows "|" in the value of a revoked kid.
 const revokedMark = "R"
 
+// revokedLua is Lua that defines revoked(v, now): whether the value v
+// of a kid is a revocation that has not ended at now (ms).
+const revokedLua = `
+local function revoked(v, now)
+  if not v then return false end
+  local sep = string.find(v, '|', 1, true)
+  if not sep or string.sub(v, sep + 1) ~= '` + revokedMark + `' then return false end
+  local ends = tonumber(string.sub(v, 1, sep - 1))
+  return ends ~= nil and ends > now
+end
+`
+
 var (
 	// KEYS: the hash. ARGV: kid, value, the hash's TTL (ms), now (ms).
 	// Returns 0, writing nothing, when kid is revoked, else 1.
-	addKeyScript = redis.NewScript(`
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then
-  local sep = string.find(v, '|', 1, true)
-  if sep and string.sub(v, sep + 1) == '` + revokedMark + `' then
-    local ends = tonumber(string.sub(v, 1, sep - 1))
-    if ends and ends > tonumber(ARGV[4]) then return 0 end
-  end
-end
+	addKeyScript = redis.NewScript(revokedLua + `
+if revoked(redis.call('HGET', KEYS[1], ARGV[1]), tonumber(ARGV[4])) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `)
+	// KEYS: the hash. ARGV: now (ms), then kids. Removes each kid's
+	// field unless it holds a revocation that has not ended; returns how
+	// many it removed.
+	removeKeysScript = redis.NewScript(revokedLua + `
+local now, n = tonumber(ARGV[1]), 0
+for i = 2, #ARGV do
+  if not revoked(redis.call('HGET', KEYS[1], ARGV[i]), now) then
+    n = n + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return n
+`)
 )
+
+// removeKeys removes the fields of kids, but not a revocation that has not
+// ended: one script.
+func (ks *IssuerKeyStore) removeKeys(ctx context.Context, op string, kids []string) error {
+	return ks.s.do(ctx, op, func(ctx context.Context) error {
+		args := make([]any, 0, 1+len(kids))
+		args = append(args, ks.s.clock().UnixMilli())
+		for _, kid := range kids {
+			args = append(args, kid)
+		}
+		return removeKeysScript.Run(ctx, ks.s.rdb, []string{ks.hash()}, args...).Err()
+	})
+}
 
 // RevokeKeys replaces the keys with the given kids by their revocation,
 // which ends after identity.RevocationPeriod, and renews the hash's expiry:
@@ -144,7 +175,7 @@ func (ks *IssuerKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
 	}
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
-		mark := strconv.FormatInt(ks.s.now().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
+		mark := strconv.FormatInt(ks.s.clock().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
 		fields := make([]any, 0, 2*len(kids))
 		for _, kid := range kids {
 			fields = append(fields, kid, mark)
@@ -188,7 +219,7 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 	}
 	out := make([]identity.StoredKey, 0, len(all))
 	var drop []string
-	now := ks.s.now()
+	now := ks.s.clock()
 	for kid, v := range all {
 		exp, rest, ok := strings.Cut(v, "|")
 		ms, err := strconv.ParseInt(exp, 10, 64)
@@ -227,9 +258,7 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 	if len(drop) > 0 {
 		// Best-effort, a second round trip only when there is something
 		// to remove: the keys read are returned whatever it does.
-		_ = ks.s.do(ctx, op, func(ctx context.Context) error {
-			return ks.s.rdb.HDel(ctx, ks.hash(), drop...).Err()
-		})
+		_ = ks.removeKeys(ctx, op, drop)
 	}
 	return out, nil
 }
@@ -240,14 +269,13 @@ func (ks *IssuerKeyStore) refused(op, kid, msg string) {
 	}
 }
 
-// RemoveKeys removes the keys with the given kids: one HDEL, none for no
+// RemoveKeys removes the keys with the given kids, but never a revocation
+// that has not ended (only its end removes it): one script, none for no
 // kids.
 func (ks *IssuerKeyStore) RemoveKeys(ctx context.Context, kids []string) error {
 	const op = "redisstore.IssuerKeyStore.RemoveKeys"
 	if len(kids) == 0 {
 		return errcode.FromContext(ctx, op)
 	}
-	return ks.s.do(ctx, op, func(ctx context.Context) error {
-		return ks.s.rdb.HDel(ctx, ks.hash(), kids...).Err()
-	})
+	return ks.removeKeys(ctx, op, kids)
 }

@@ -346,11 +346,14 @@ func TestIssuerKeysRoundTrips(t *testing.T) {
 	st, n := countedStore(t, r, "rt:")
 	clk := newClock()
 	is := replicaIssuer(t, st, clk, identity.MinLifetime)
-	// AddKey is a script: the first use on a Redis server costs one round
-	// trip more (NOSCRIPT, then EVAL), once per server. Another prefix
-	// pays it here.
+	// AddKey and RemoveKeys are scripts: the first use of each on a Redis
+	// server costs one round trip more (NOSCRIPT, then EVAL), once per
+	// server. Another prefix pays it here.
 	warm, _ := countedStore(t, r, "rt-warm:")
 	if err := warm.IssuerKeys().AddKey(t.Context(), identity.StoredKey{Key: identity.JWK{Kid: "warm"}, Created: clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := warm.IssuerKeys().RemoveKeys(t.Context(), []string{"warm"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []struct {

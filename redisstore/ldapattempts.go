@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scmkit/scmkit/auth/ldapauth"
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // LDAPAttempts is an ldapauth.AttemptStore in Redis: the LDAP sign-in
@@ -214,6 +215,9 @@ func (a *LDAPAttempts) end(ctx context.Context, op string, f func(ctx context.Co
 // direct runs f against Redis with the store's timeout, past the circuit
 // breaker and the caller's cancellation.
 func (a *LDAPAttempts) direct(ctx context.Context, f func(ctx context.Context) error) error {
+	if a.s == nil {
+		return errcode.New(errcode.Unavailable, "redisstore.LDAPAttempts", "no Redis store")
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.s.timeout)
 	defer cancel()
 	if err := f(cctx); err != nil {

@@ -197,6 +197,9 @@ func expiryOf(now time.Time, ttl time.Duration) time.Time {
 // Get returns the record under key.
 func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error) {
 	const op = "redisstore.SessionStore.Get"
+	if ss.s == nil {
+		return auth.Record{}, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	var vals []any
 	err := ss.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
@@ -260,6 +263,9 @@ func parseRec(vals []any) (version int64, data []byte, ok bool) {
 // Put writes data under key.
 func (ss *SessionStore) Put(ctx context.Context, key string, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.Put"
+	if ss.s == nil {
+		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	v, err := ss.run(ctx, op, putScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)))
 	if unavailable(err) {
 		return ss.writeLocal(key, data, ttl, false), nil
@@ -267,13 +273,16 @@ func (ss *SessionStore) Put(ctx context.Context, key string, data []byte, ttl ti
 	if err != nil {
 		return 0, err
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
+	ss.remember(key, data, v, expiryOf(ss.s.clock(), ttl), false)
 	return v, nil
 }
 
 // CompareAndSwap writes data under key if its version is version.
 func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version int64, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.CompareAndSwap"
+	if ss.s == nil {
+		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	v, err := ss.run(ctx, op, casScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)), strconv.FormatInt(version, 10))
 	if unavailable(err) {
 		ss.mu.Lock()
@@ -296,7 +305,7 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 	case -2:
 		return 0, errcode.New(errcode.Conflict, op, "the session changed since it was read")
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
+	ss.remember(key, data, v, expiryOf(ss.s.clock(), ttl), false)
 	return v, nil
 }
 
@@ -317,6 +326,9 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 // "try again").
 func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	const op = "redisstore.SessionStore.Delete"
+	if ss.s == nil {
+		return errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	_, err := ss.run(ctx, op, deleteScript, []string{ss.recKey(key), ss.verKey()}, ms(TombstoneTTL))
 	if unavailable(err) && !refusedAlone(err) {
 		// Deleted here now, in Redis when it is back, so that a sign-out
@@ -350,10 +362,13 @@ func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 // Acquire takes the lease on name if it is free.
 func (ss *SessionStore) Acquire(ctx context.Context, name string, ttl time.Duration) (auth.Lease, error) {
 	const op = "redisstore.SessionStore.Acquire"
+	if ss.s == nil {
+		return auth.Lease{}, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	if ttl <= 0 {
 		return auth.Lease{}, errcode.New(errcode.InvalidArgument, op, "a lease needs a positive ttl")
 	}
-	now := ss.s.now()
+	now := ss.s.clock()
 	var fence int64
 	err := ss.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
@@ -382,6 +397,9 @@ func (ss *SessionStore) Acquire(ctx context.Context, name string, ttl time.Durat
 // Release frees lease if it is still held.
 func (ss *SessionStore) Release(ctx context.Context, lease auth.Lease) error {
 	const op = "redisstore.SessionStore.Release"
+	if ss.s == nil {
+		return errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	ss.mu.Lock()
 	if l, ok := ss.held[lease.Name]; ok && l.Fence == lease.Fence {
 		delete(ss.held, lease.Name)
@@ -399,6 +417,9 @@ func (ss *SessionStore) Release(ctx context.Context, lease auth.Lease) error {
 // PutFenced writes data under key while lease is held.
 func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key string, data []byte, ttl time.Duration) (int64, error) {
 	const op = "redisstore.SessionStore.PutFenced"
+	if ss.s == nil {
+		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
 	v, err := ss.run(ctx, op, putFencedScript, []string{ss.recKey(key), ss.verKey(), ss.leaseKey(lease.Name)},
 		data, ms(max(ttl, 0)), strconv.FormatInt(lease.Fence, 10))
 	if unavailable(err) {
@@ -408,7 +429,7 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 		ss.mu.Lock()
 		l, ok := ss.held[lease.Name]
 		ss.mu.Unlock()
-		if !ok || l.Fence != lease.Fence || !ss.s.now().Before(l.Expires) {
+		if !ok || l.Fence != lease.Fence || !ss.s.clock().Before(l.Expires) {
 			return 0, errcode.New(errcode.Conflict, op, "the lease was lost")
 		}
 		return ss.writeLocal(key, data, ttl, true), nil
@@ -419,7 +440,7 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 	if v == -2 {
 		return 0, errcode.New(errcode.Conflict, op, "the lease was lost")
 	}
-	ss.remember(key, data, v, expiryOf(ss.s.now(), ttl), false)
+	ss.remember(key, data, v, expiryOf(ss.s.clock(), ttl), false)
 	return v, nil
 }
 
@@ -449,7 +470,7 @@ func baseOf(m *mrec) int64 {
 // nextLocal returns a version or fence from this process's clock, above
 // every one it gave; the caller holds ss.mu.
 func (ss *SessionStore) nextLocal() int64 {
-	v := ss.s.now().UnixMicro()
+	v := ss.s.clock().UnixMicro()
 	if v <= ss.last {
 		v = ss.last + 1
 	}
@@ -473,7 +494,7 @@ func (ss *SessionStore) writeLocal(key string, data []byte, ttl time.Duration, e
 	if existed && base == 0 {
 		base = -1 // a record was there, of a version this replica no longer knows
 	}
-	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.now(), ttl), dirty: true, base: base}
+	ss.mirror[key] = &mrec{data: append([]byte(nil), data...), version: v, expires: expiryOf(ss.s.clock(), ttl), dirty: true, base: base}
 	ss.startPush()
 	return v
 }
@@ -494,7 +515,7 @@ func (ss *SessionStore) remember(key string, data []byte, version int64, expires
 		if old == nil {
 			// A record this replica only read: its TTL is unknown here,
 			// so it is mirrored for a bounded time.
-			expires = ss.s.now().Add(time.Hour)
+			expires = ss.s.clock().Add(time.Hour)
 		} else {
 			expires = old.expires
 		}
@@ -508,7 +529,7 @@ func (ss *SessionStore) remember(key string, data []byte, version int64, expires
 // evict drops expired and clean records to make room; the caller holds
 // ss.mu.
 func (ss *SessionStore) evict() {
-	now := ss.s.now()
+	now := ss.s.clock()
 	n := 0
 	for k, m := range ss.mirror {
 		if m.dirty {
@@ -536,7 +557,7 @@ func (ss *SessionStore) live(key string) *mrec {
 	if m == nil {
 		return nil
 	}
-	if !m.expires.IsZero() && !ss.s.now().Before(m.expires) {
+	if !m.expires.IsZero() && !ss.s.clock().Before(m.expires) {
 		if m.dirty {
 			ss.dirty--
 		}
@@ -631,7 +652,7 @@ func (ss *SessionStore) pushOne(ctx context.Context, key string) error {
 	} else {
 		var ttl time.Duration
 		if !cp.expires.IsZero() {
-			ttl = max(cp.expires.Sub(ss.s.now()), time.Millisecond)
+			ttl = max(cp.expires.Sub(ss.s.clock()), time.Millisecond)
 		}
 		v, err = ss.run(ctx, op, pushScript, []string{ss.recKey(key), ss.verKey()},
 			cp.data, ms(ttl), strconv.FormatInt(cp.base, 10))

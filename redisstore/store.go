@@ -329,6 +329,14 @@ func (s *Store) GoString() string {
 // shows the encryption key or the connection's password.
 func (s *Store) Format(f fmt.State, verb rune) { redact.Format(f, verb, s.String(), s.GoString()) }
 
+// clock returns the store's time, time.Now for a nil Store.
+func (s *Store) clock() time.Time {
+	if s == nil {
+		return time.Now()
+	}
+	return s.now()
+}
+
 func (s *Store) key(parts ...string) string {
 	if s == nil {
 		return "" // do refuses every command of a nil Store
