@@ -25,6 +25,11 @@ import (
 //     shared store that base.KeyStore must then be (redisstore's
 //     Store.IssuerKeys); static keys are not supported.
 //
+// Unlike Backstage, whose key store is its database when auth.keyStore is
+// absent, an absent provider leaves base.KeyStore as it is (nil: each
+// replica's memory); give every replica of a fleet a shared store.
+// auth.omitIdentityTokenOwnershipClaim is not read: tokens carry ent.
+//
 // base (may be nil) supplies what the configuration does not (KeyStore,
 // Now, Logger, …); a key set in cfg overrides base's field. An absent key
 // leaves base's value, so an absent auth block gives base as it is, with

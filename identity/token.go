@@ -891,13 +891,19 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 //     it issues tokens (or at its next republishing or JWKS answer), and
 //     makes a new key;
 //   - a [Verifier] stops accepting tokens signed by them at its next
-//     fetch of the JWKS: at the latest VerifierOptions.JWKSMaxAge
+//     successful fetch of the JWKS: at the latest VerifierOptions.JWKSMaxAge
 //     (10 minutes by default) after its last one, sooner when a token
-//     signed by a new key comes in.
+//     signed by a new key comes in; while its fetches fail, it keeps the
+//     keys it has, the revoked ones too.
 //
 // A replica that cannot read the store while it is revoked serves the
 // keys it holds from memory until it can (see [Issuer.JWKS]); only the
-// replica that made a key can sign with it.
+// replica that made a key can sign with it. Every replica that has read
+// a revocation (this one, and the others at their next read) writes it
+// back should the store lose it (Redis flushed, or failed over to a
+// replica that had not received it), at its next read of the store
+// (within a minute with StartRepublishing); until then, the key's replica
+// may write the key back and sign with it.
 //
 // It returns InvalidArgument for no kids or an empty one, the store's
 // error (Unavailable when it cannot be reached: nothing is revoked then,
