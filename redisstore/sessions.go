@@ -583,14 +583,15 @@ func (ss *SessionStore) startPush() {
 	if ss.pushing || ss.dirty == 0 {
 		return
 	}
-	ss.pushing = true
-	go ss.pushLoop()
+	ss.pushing = ss.s.goBackground(ss.pushLoop)
 }
 
-func (ss *SessionStore) pushLoop() {
+// pushLoop pushes the dirty records until none is left, or bg (the
+// store's background context) is done: the Store is closed.
+func (ss *SessionStore) pushLoop(bg context.Context) {
 	wait := ss.s.h.first
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*ss.s.timeout)
+		ctx, cancel := context.WithTimeout(bg, 10*ss.s.timeout)
 		left := ss.pushAll(ctx)
 		cancel()
 		ss.mu.Lock()
@@ -603,7 +604,7 @@ func (ss *SessionStore) pushLoop() {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-ss.s.closed:
+		case <-bg.Done():
 			t.Stop()
 			ss.mu.Lock()
 			ss.pushing = false

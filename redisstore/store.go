@@ -173,7 +173,12 @@ type Store struct {
 	h       health
 
 	closeOnce sync.Once
-	closed    chan struct{} // closed by Close: background pushes stop
+	closeErr  error
+	bgCtx     context.Context    // background pushes' context, cancelled by Close
+	stopBg    context.CancelFunc // cancels bgCtx
+	bgMu      sync.Mutex         // guards closing and bg.Add
+	closing   bool               // Close has begun: no new background work
+	bg        sync.WaitGroup     // background pushes, which Close waits for
 }
 
 // New returns a Store over rdb (a *redis.Client, *redis.FailoverClient for
@@ -189,7 +194,8 @@ func New(rdb redis.UniversalClient, opts *Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a Redis client is required")
 	}
-	s := &Store{rdb: rdb, prefix: o.Prefix, timeout: o.Timeout, now: o.Now, closed: make(chan struct{})}
+	s := &Store{rdb: rdb, prefix: o.Prefix, timeout: o.Timeout, now: o.Now}
+	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -277,8 +283,10 @@ func Open(rawURL string, opts *Options) (*Store, error) {
 	ro.MaxRetries = -1   // a failed command is not retried: the caller works without Redis instead
 	ro.DialerRetries = 1 // nor is a failed dial
 	ro.DisableIdentity = true
-	s, err := New(redis.NewClient(ro), opts)
+	rdb := redis.NewClient(ro)
+	s, err := New(rdb, opts)
 	if err != nil {
+		rdb.Close() //nolint:errcheck // it never connected; closing stops its goroutines
 		return nil, err
 	}
 	s.own = true
@@ -286,16 +294,40 @@ func Open(rawURL string, opts *Options) (*Store, error) {
 }
 
 // Close stops the store's background work (pushing sessions written while
-// Redis was down) and closes the Redis client if the store opened it.
+// Redis was down: a push under way is cancelled) and waits for it to end,
+// then closes the Redis client if the store opened it. It may be called
+// more than once; later calls return what the first returned.
 func (s *Store) Close() error {
 	if s == nil {
 		return nil
 	}
-	s.closeOnce.Do(func() { close(s.closed) })
-	if !s.own {
-		return nil
+	s.closeOnce.Do(func() {
+		s.bgMu.Lock()
+		s.closing = true
+		s.bgMu.Unlock()
+		s.stopBg()
+		s.bg.Wait()
+		if s.own {
+			s.closeErr = s.rdb.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// goBackground runs f in a goroutine that Close cancels (through ctx) and
+// waits for; after Close has begun it runs nothing and returns false.
+func (s *Store) goBackground(f func(ctx context.Context)) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing {
+		return false
 	}
-	return s.rdb.Close()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		f(s.bgCtx)
+	}()
+	return true
 }
 
 // Client returns the underlying Redis client.
