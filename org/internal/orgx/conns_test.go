@@ -60,7 +60,9 @@ func TestConnectionsAfterFailedAnswers(t *testing.T) {
 			conns := httpxtest.CountConns(t)
 			errs := Errs{Op: "orgx.test", Provider: "test", Host: "example"}
 			api := API{Client: &http.Client{Transport: conns.Transport()}, Errs: errs, MaxResponseBytes: 64 << 10,
-				HTTPError: func(resp *http.Response) error { return errs.Answer(resp, time.Now(), Wording{}, func([]byte) string { return "" }) }}
+				HTTPError: func(resp *http.Response) error {
+					return errs.Answer(resp, time.Now(), Wording{}, func([]byte) string { return "" })
+				}}
 			gql := &GraphQL{API: api, URL: srv.URL, Timeout: 200 * time.Millisecond,
 				QueryErrors: func([]QueryError, http.Header) error { return errs.Fail(errcode.NotFound, 200, "gone", nil) }}
 			for range 3 {
