@@ -60,8 +60,12 @@ func (a *archiveSwap) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := io.Copy(pw, a.body(req.Context()))
+		src := a.body(req.Context())
+		_, err := io.Copy(pw, src)
 		pw.CloseWithError(err)
+		if c, ok := src.(io.Closer); ok {
+			c.Close() // an endless body's writer blocks until its reader goes
+		}
 	}()
 	stop := context.AfterFunc(req.Context(), func() { pr.CloseWithError(req.Context().Err()) })
 	resp.Body = &swapBody{PipeReader: pr, stop: stop}

@@ -225,13 +225,19 @@ func (a *Authenticator) Info() auth.ProviderInfo {
 	return auth.ProviderInfo{Type: "ldap", Issuer: a.search.URL()}
 }
 
-// Stats returns the LDAP operations sent so far, over both pools.
+// Stats returns the LDAP operations sent so far, and the connections open
+// now, over both pools.
 func (a *Authenticator) Stats() ldapconn.Stats {
 	s, b := a.search.Stats(), a.binds.Stats()
-	return ldapconn.Stats{Dials: s.Dials + b.Dials, Searches: s.Searches + b.Searches, Binds: s.Binds + b.Binds, StartTLS: s.StartTLS + b.StartTLS}
+	return ldapconn.Stats{Dials: s.Dials + b.Dials, Searches: s.Searches + b.Searches, Binds: s.Binds + b.Binds, StartTLS: s.StartTLS + b.StartTLS,
+		Open: s.Open + b.Open}
 }
 
-// Close closes the idle connections.
+// Close closes the idle connections; a sign-in under way closes its
+// connections when it ends, and sign-ins after Close open and close their
+// own. The Authenticator starts no goroutine of its own (each open
+// connection has go-ldap's reader). Close may be called more than once; it
+// returns nil.
 func (a *Authenticator) Close() error {
 	a.search.Close()
 	return a.binds.Close()

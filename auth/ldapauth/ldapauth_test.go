@@ -58,7 +58,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(leakCheck(code))
 }
 
 func need(t testing.TB) *testsvc.Slapd {

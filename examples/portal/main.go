@@ -125,6 +125,10 @@ func start(ctx context.Context, o options) (*portal, error) {
 	p.app, err = newApp(deps)
 	if err != nil {
 		ln.Close()
+		closeAll(deps.closers)
+		if p.world != nil {
+			p.world.Close()
+		}
 		return nil, err
 	}
 	p.srv = &http.Server{Handler: p.app.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -132,10 +136,19 @@ func start(ctx context.Context, o options) (*portal, error) {
 	return p, nil
 }
 
-// Close stops the portal and its fake world.
+// Close stops the portal, closes its LDAP connections and stops its fake
+// world.
 func (p *portal) Close() {
 	p.srv.Close()
+	closeAll(p.app.closers)
 	if p.world != nil {
 		p.world.Close()
+	}
+}
+
+// closeAll closes each of cs.
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
 	}
 }

@@ -89,8 +89,13 @@ func TestPortalWithHTTPClient(t *testing.T) {
 	// A cross-site form post is refused.
 	req, _ = http.NewRequest(http.MethodPost, p.URL+"/pull-request", nil)
 	req.Header.Set("Origin", "https://evil.example")
-	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-site pull request: %v %v", resp, err)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site pull request: %d, want 403", resp.StatusCode)
 	}
 }
 

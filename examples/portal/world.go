@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/scmkit/scmkit/auth"
@@ -122,9 +123,11 @@ auth:
 		return nil, err
 	}
 	d.repo = w.github.URL() + "/acme/service"
-	if _, err := w.ldap.addLDAP(d, "development"); err != nil {
+	a, err := w.ldap.addLDAP(d, "development")
+	if err != nil {
 		return nil, err
 	}
+	d.closers = append(d.closers, a)
 	return d, nil
 }
 
@@ -136,6 +139,9 @@ type deps struct {
 	scm       *scm.Client
 	repo      string   // repository URL
 	providers []string // provider ids, in sign-in button order
+	// closers are closed with the portal: the LDAP provider's
+	// connection pools.
+	closers []io.Closer
 }
 
 // depsFromConfig builds the sign-in handler and the SCM client from a
@@ -173,8 +179,12 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 			d.providers = append(d.providers, id)
 		}
 	}
-	if _, err := ldapFromConfig(cfg, d, ac.Environment); err != nil {
+	a, err := ldapFromConfig(cfg, d, ac.Environment)
+	if err != nil {
 		return nil, err
+	}
+	if a != nil {
+		d.closers = append(d.closers, a)
 	}
 	return d, nil
 }

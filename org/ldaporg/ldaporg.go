@@ -141,7 +141,9 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 // Stats returns the LDAP operations sent so far.
 func (r *Reader) Stats() ldapconn.Stats { return r.pool.Stats() }
 
-// Close closes the idle connections.
+// Close closes the idle connections; a Read under way closes its
+// connection when it ends. Close may be called more than once; it returns
+// nil.
 func (r *Reader) Close() error { return r.pool.Close() }
 
 // entry is what the reader keeps of one directory entry: only what the

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(leakCheck(code))
 }
 
 // partnersLDIF holds a user and a referral to another directory.

@@ -175,7 +175,9 @@ func (p *Pool) Stats() Stats {
 }
 
 // Close closes the idle connections; connections in use are closed when
-// released.
+// released, and so are those of a Get after Close. The pool starts no
+// goroutine of its own (each open connection has go-ldap's reader, which
+// ends with it). Close may be called more than once; it returns nil.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	idle := p.idle

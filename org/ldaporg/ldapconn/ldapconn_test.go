@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(leakCheck(code))
 }
 
 const aliceLDIF = `dn: uid=alice,ou=people,dc=example,dc=org
