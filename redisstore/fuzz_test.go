@@ -11,7 +11,9 @@ import (
 // one), reading it never panics, a sealed value opens only unchanged, and
 // where a sealed value is expected nothing else is accepted.
 func FuzzDecode(f *testing.F) {
-	s, err := New(nopClient(), &Options{EncryptionKey: bytes.Repeat([]byte{7}, 32)})
+	c := nopClient()
+	f.Cleanup(func() { c.Close() })
+	s, err := New(c, &Options{EncryptionKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -28,8 +28,10 @@ func TestIssuerKeysJWKSEndpointReusesListing(t *testing.T) {
 	issue(t, a)
 	srv := httptest.NewServer(a.JWKSHandler())
 	defer srv.Close()
-	if _, err := http.Get(srv.URL); err != nil { // warm
+	if resp, err := http.Get(srv.URL); err != nil { // warm
 		t.Fatal(err)
+	} else {
+		resp.Body.Close()
 	}
 	n.Store(0)
 	const gets = 200
