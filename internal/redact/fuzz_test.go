@@ -12,8 +12,7 @@ import (
 // configuration or a server, often one that is wrong. Whatever the text:
 //
 //   - what it keeps parses, without user information, query or fragment;
-//   - the input's user name, password, query and fragment do not show,
-//     unless they are part of what is kept (a host or path that has them);
+//   - it is exactly the input's scheme, host and path;
 //   - an http(s) URL's output read leniently, as a browser or Backstage
 //     does ("https:/user:token@host" is https://user:token@host), has no
 //     user information either.
@@ -48,19 +47,11 @@ func FuzzURL(f *testing.F) {
 		if err != nil || v.User != nil || v.RawQuery != "" || v.ForceQuery || v.Fragment != "" {
 			t.Fatalf("URL(%q) = %q, which parses to %#v (%v)", raw, out, v, err)
 		}
-		kept := u.Scheme + "://" + u.Host + u.EscapedPath() + u.Path + u.Opaque
-		if u.User != nil {
-			kept = strings.ReplaceAll(kept, u.User.String(), "")
-		}
-		secrets := []string{u.RawQuery, u.Fragment, u.EscapedFragment()}
-		if u.User != nil {
-			p, _ := u.User.Password()
-			secrets = append(secrets, u.User.Username(), p, u.User.String())
-		}
-		for _, s := range secrets {
-			if len(s) >= 6 && strings.Contains(out, s) && !strings.Contains(kept, s) {
-				t.Fatalf("URL(%q) = %q shows %q", raw, out, s)
-			}
+		// Exactly the scheme, host and path: nothing of the user
+		// information, query or fragment.
+		want := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+		if out != want {
+			t.Fatalf("URL(%q) = %q; want %q", raw, out, want)
 		}
 		if scheme, rest, ok := strings.Cut(out, ":"); ok && (strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")) {
 			w, err := url.Parse(scheme + "://" + strings.TrimLeft(rest, `/\`))

@@ -18,6 +18,8 @@ func TestURL(t *testing.T) {
 		{"https:/x-access-token:ghp_s3cr3t@github.com/acme", "(URL without a host)"},
 		{"https:ghp_s3cr3t@github.com", "(URL without a host)"},
 		{"/login?code=abc#x", "/login"},
+		// A path that String writes as "//user@host...".
+		{"%2F%2Fghp_s3cr3t@github.com/x ", "(URL without a host)"},
 	} {
 		if got := redact.URL(tt.raw); got != tt.want {
 			t.Errorf("URL(%q) = %q, want %q", tt.raw, got, tt.want)
