@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -29,6 +31,7 @@ func FuzzLoadBytes(f *testing.F) {
 	f.Add([]byte("backend: {reading: {allow: [{host: '*.example.org', paths: [/a/]}]}}\n"), `{"bitbucketServer":[{"host":1}]}`)
 	f.Add([]byte("integrations:\n  gitlab: [{host: '${HOST:-gitlab.example.com}', apiBaseUrl: 'https://${UNSET:-x:-y}/api/v4', token: '$${T:-}${ TOKEN :- }'}]\n"), "")
 	f.Add([]byte("a: &a [*a]\n"), "")
+	f.Add([]byte("integrations:\n  github: [{host: ghe.example.com, tokn: x, token: '${UNSET}'}]\n  bitbucketCloud: [{username: u, appPassword: p}]\n"), "")
 	f.Add([]byte("? [a]\n: b\n1: 2\n"), "x")
 
 	f.Fuzz(func(t *testing.T, doc []byte, env string) {
@@ -54,6 +57,23 @@ func FuzzLoadBytes(f *testing.F) {
 		}
 		if cfg.Registry == nil {
 			t.Fatal("LoadBytes returned no registry and no error")
+		}
+		// The warnings are the package's contract: none appears twice,
+		// each names where it comes from, and the same input warns the
+		// same way again (no map order leaks into them).
+		seen := map[string]bool{}
+		for _, w := range cfg.Warnings {
+			if seen[w] {
+				t.Fatalf("warning %q appears twice", w)
+			}
+			seen[w] = true
+			if !strings.HasPrefix(w, "document 1") && !strings.HasPrefix(w, "APP_CONFIG_") && !strings.Contains(w, ".yaml") {
+				t.Fatalf("warning %q names no document", w)
+			}
+		}
+		again, err := LoadBytes(t.Context(), opts, doc)
+		if err != nil || !slices.Equal(again.Warnings, cfg.Warnings) {
+			t.Fatalf("a second load of the same input: %v; warnings %q, then %q", err, cfg.Warnings, again.Warnings)
 		}
 	})
 }

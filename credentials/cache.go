@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
@@ -173,6 +174,12 @@ type storedCredential struct {
 }
 
 func encodeCredential(c *Credential) ([]byte, error) {
+	// JSON would store a byte that is not UTF-8 as U+FFFD: another
+	// replica would read back another token. Such a credential is not
+	// shared (each replica fetches its own).
+	if !utf8.ValidString(c.Token) || !utf8.ValidString(c.Username) || !utf8.ValidString(c.Source) || !utf8.ValidString(string(c.Kind)) {
+		return nil, errcode.New(errcode.InvalidArgument, "credentials.Cached", "a credential that is not UTF-8 text is not shared")
+	}
 	return json.Marshal(storedCredential{c.Kind, c.Token, c.Username, c.Expiry, c.Source})
 }
 

@@ -1,6 +1,7 @@
 package integrations
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -35,6 +36,9 @@ func FuzzParse(f *testing.F) {
 		"https://github.com/acme/api/blob/main/h%C3%A9llo.md",
 		"http://GITHUB.com:80/a/b/tree/c/d/",
 		"https://github.com/a/b/blob/c/%25zz%2e%2e",
+		"https://github.com.evil.example/acme/api/blob/main/a.md",
+		"https://github.com:8443/acme/api",
+		"https://evil.example\\@github.com/acme/api",
 	} {
 		f.Add(s)
 	}
@@ -54,6 +58,12 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q) returned %+v with error %v", raw, loc, err)
 			}
 			return
+		}
+		// The host is the input's own, as a browser or net/http reads it:
+		// a URL never parses to another host (whose credential it would
+		// then get).
+		if u, err := url.Parse(raw); err != nil || loc.Host != urlHost(u.Host) {
+			t.Fatalf("Parse(%q) = host %q; the URL's host is %q", raw, loc.Host, u.Host)
 		}
 		if loc.Owner == "" || loc.Host == "" || loc.Kind == "" {
 			t.Fatalf("Parse(%q) = %+v: missing kind, host or owner", raw, loc)

@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/scmkit/scmkit/errcode"
 )
@@ -183,6 +184,9 @@ func FuzzParseYAML(f *testing.F) {
 	}
 	f.Add(buf.Bytes())
 	f.Add([]byte("kind: User\napiVersion: backstage.io/v1alpha1\n"))
+	f.Add([]byte("---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: jane\n  annotations:\n    github.com/user-login: jane\n" +
+		"spec:\n  profile: {displayName: Jane, email: jane@example.com}\n  memberOf: [team-a]\n---\napiVersion: backstage.io/v1alpha1\nkind: Group\n" +
+		"metadata: {name: team-a, description: A}\nspec: {type: team, children: [], members: [jane]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseYAML(data)
 		if err != nil {
@@ -198,6 +202,10 @@ func FuzzParseYAML(f *testing.F) {
 		}
 		if len(s2.Users) != len(s.Users) || len(s2.Groups) != len(s.Groups) {
 			t.Fatalf("reparse lost entities")
+		}
+		// Entity for entity, field for field (warnings are not written).
+		if diff := cmp.Diff(s, s2, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(Snapshot{}, "Warnings")); diff != "" {
+			t.Fatalf("round trip (-parsed +reparsed):\n%s\n%s", diff, out.String())
 		}
 	})
 }

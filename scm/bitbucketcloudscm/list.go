@@ -129,7 +129,17 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		if v.File.Path != r.Path {
 			continue // a partial path match
 		}
-		repo := d.repository(&v.File.Commit.Repository)
+		// Only the workspace's repositories, with slugs a repository can
+		// have: an answer naming another workspace's is not taken for
+		// one of this workspace's (nor is its main branch remembered).
+		rj := &v.File.Commit.Repository
+		if ws, _, _ := strings.Cut(rj.FullName, "/"); !strings.EqualFold(ws, r.Owner) && !strings.EqualFold(ws, bbapi.Slug(r.Owner)) {
+			continue
+		}
+		repo := d.repository(rj)
+		if n := repo.Name; n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\") {
+			continue
+		}
 		if seen[repo.Owner+"/"+repo.Name] {
 			continue
 		}

@@ -1,9 +1,14 @@
 package catalog_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/scmkit/scmkit/scm/catalog"
 )
@@ -30,6 +35,23 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		if err == nil {
+			// What is accepted writes back as YAML that parses to the
+			// same entities.
+			var out bytes.Buffer
+			enc := yaml.NewEncoder(&out)
+			for _, e := range got {
+				if err := enc.Encode(e); err != nil {
+					t.Fatalf("encode %+v: %v", e, err)
+				}
+			}
+			enc.Close()
+			again, err := catalog.Parse(out.Bytes())
+			if err != nil {
+				t.Fatalf("the accepted entities, written back, do not parse: %v\n%s", err, out.String())
+			}
+			if diff := cmp.Diff(got, again, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("round trip (-first +second):\n%s", diff)
+			}
 			return
 		}
 		var pe *catalog.ParseError

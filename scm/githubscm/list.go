@@ -236,6 +236,12 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	conn := data.RepositoryOwner.Repositories
 	out := &driver.FoundPage{Results: make([]driver.Found, 0, len(conn.Nodes))}
 	for _, n := range conn.Nodes {
+		// Only the owner's repositories, with names a repository can
+		// have: an answer naming another owner's is not taken for one of
+		// this owner's.
+		if !strings.EqualFold(n.Owner.Login, r.Owner) || !validName(n.Name) {
+			continue
+		}
 		f := driver.Found{Repository: driver.Repository{
 			Owner: n.Owner.Login, Name: n.Name, WebURL: n.URL, CloneURL: n.URL + ".git",
 			Private: n.IsPrivate, Archived: n.IsArchived, Fork: n.IsFork,

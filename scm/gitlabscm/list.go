@@ -215,11 +215,16 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	prj := res.Namespace.Projects
 	page := &driver.FoundPage{Results: make([]driver.Found, 0, len(prj.Nodes))}
 	for _, n := range prj.Nodes {
-		repo := driver.Repository{Name: n.Path, WebURL: n.WebURL, CloneURL: n.HTTPURLToRepo,
-			Private: private(n.Visibility), Archived: n.Archived, Fork: n.IsForked}
-		if i := strings.LastIndex(n.FullPath, "/"); i > 0 {
-			repo.Owner = n.FullPath[:i]
+		// Only projects of the group asked for (or its subgroups), named
+		// as their path says: an answer naming another group's project
+		// is not taken for one of this group's.
+		owner, name, ok := cutLast(n.FullPath)
+		if !ok || name == "" || !strings.EqualFold(name, n.Path) ||
+			(!strings.EqualFold(owner, r.Owner) && !hasPrefixFold(owner, r.Owner+"/")) {
+			continue
 		}
+		repo := driver.Repository{Owner: owner, Name: n.Path, WebURL: n.WebURL, CloneURL: n.HTTPURLToRepo,
+			Private: private(n.Visibility), Archived: n.Archived, Fork: n.IsForked}
 		f := driver.Found{Repository: repo}
 		if n.Repository != nil && n.Repository.RootRef != nil {
 			repo.DefaultBranch = *n.Repository.RootRef
@@ -236,6 +241,20 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		page.Next = strconv.Itoa(first) + ":" + prj.PageInfo.EndCursor
 	}
 	return page, nil
+}
+
+// cutLast splits a full path at its last '/'.
+func cutLast(fullPath string) (owner, name string, ok bool) {
+	i := strings.LastIndex(fullPath, "/")
+	if i <= 0 {
+		return "", "", false
+	}
+	return fullPath[:i], fullPath[i+1:], true
+}
+
+// hasPrefixFold is strings.HasPrefix under Unicode case folding.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // graphql posts a query to d.graphqlURL (built here: client-go's

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -440,6 +441,19 @@ func FuzzNextQuery(f *testing.F) {
 		q, ok := NextQuery(link)
 		if ok != (q != "") || strings.ContainsAny(q, "#") {
 			t.Fatalf("NextQuery(%q) = %q, %v", link, q, ok)
+		}
+		if !ok {
+			return
+		}
+		// Readers send the query to their own path: appended to it, it
+		// changes neither host nor path, and reads back as itself.
+		const own = "https://gitlab.example.com/api/v4/groups/1/members"
+		u, err := url.Parse(own + "?" + q)
+		if err != nil || u.Host != "gitlab.example.com" || u.Path != "/api/v4/groups/1/members" || u.RawQuery != q || u.Fragment != "" {
+			t.Fatalf("NextQuery(%q) = %q, which on our path gives %v (%v)", link, q, u, err)
+		}
+		if again, ok := NextQuery("<" + own + "?" + q + `>; rel="next"`); !ok || again != q {
+			t.Fatalf("NextQuery(%q) = %q; on our path it reads back as %q, %v", link, q, again, ok)
 		}
 	})
 }

@@ -162,10 +162,23 @@ func FuzzReadReport(f *testing.F) {
 	f.Add(reportBody(f, "ok", false, "", &packp.CommandStatus{ReferenceName: main, Status: "ok"}), false)
 	f.Add(reportBody(f, "ok", true, "remote: hi\n", &packp.CommandStatus{ReferenceName: main, Status: "fetch first"}), true)
 	f.Add([]byte("0000"), true)
+	f.Add(reportBody(f, "ok", true, "remote: \x1b[31mdenied\r\nERROR: fake line\n", &packp.CommandStatus{ReferenceName: main, Status: "pre-receive hook declined\x1b[0m"}), true)
+	f.Add([]byte("0014ERR no\x1b[2J push\n"), false)
 	f.Fuzz(func(t *testing.T, body []byte, band bool) {
 		err := (&Pusher{Vendor: "GitHub"}).readReport(body, band, main)
-		if err == nil && !bytes.Contains(body, []byte("unpack ok")) {
-			t.Errorf("readReport(%q) = nil without unpack ok", body)
+		if err == nil && (!bytes.Contains(body, []byte("unpack ok")) || !bytes.Contains(body, []byte("ok "+main))) {
+			t.Errorf("readReport(%q) = nil without unpack ok and ok %s", body, main)
+		}
+		// The server's text reaches the error cleaned: no control
+		// character (a forged log line, a terminal escape), and capped.
+		if err != nil {
+			msg := err.Error()
+			if i := strings.IndexFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+				t.Errorf("readReport(%q) = %q: control character at %d", body, msg, i)
+			}
+			if len(msg) > 2048 {
+				t.Errorf("readReport(%q) = a %d-byte error", body, len(msg))
+			}
 		}
 		if err != nil && errcode.CodeOf(err) == errcode.OK {
 			t.Errorf("readReport(%q) = %v with code OK", body, err)
