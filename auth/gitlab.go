@@ -37,6 +37,10 @@ type GitLabOptions struct {
 // self-managed instance. Tokens expire (2 hours by default) and their
 // refresh tokens rotate. A sign-in costs 2 requests (token, /api/v4/user);
 // a logout revokes the grant (one request).
+//
+// A GitLab is safe for concurrent use (a [Handler] calls it from every
+// request). The zero GitLab is not usable: its calls fail with
+// InvalidArgument; make one with [NewGitLab].
 type GitLab struct {
 	oauthBase
 	api string

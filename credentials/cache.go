@@ -71,7 +71,8 @@ type SharedStore interface {
 }
 
 // CachedSource is a [Source] that reuses its underlying source's
-// credential until it is due for renewal. Make one with [Cached].
+// credential until it is due for renewal. It is safe for concurrent use.
+// The zero CachedSource is not usable; make one with [Cached].
 type CachedSource struct {
 	src   Source
 	cache *tokencache.Cache[struct{}, *Credential]

@@ -95,7 +95,8 @@ type UserOptions struct {
 }
 
 // UserTokenSource is the signed-in user's OAuth token, refreshed with its
-// refresh token before it expires. Make one with [UserSource].
+// refresh token before it expires. It is safe for concurrent use. The
+// zero UserTokenSource is not usable; make one with [UserSource].
 type UserTokenSource struct {
 	cfg      *oauth2.Config
 	client   *http.Client

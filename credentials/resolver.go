@@ -137,8 +137,9 @@ type ResolverOptions struct {
 // Resolver picks the credential for each call. It is a pure function of
 // its configuration, the Request and its caches: the same inputs give the
 // same credential, and only app credentials cause requests (to mint them).
-// A Resolver is safe for concurrent use; make one per registry and share
-// it.
+// A Resolver is safe for concurrent use; make one per registry with
+// [NewResolver] and share it. The zero Resolver is not usable: it resolves
+// nothing, failing with InvalidArgument.
 type Resolver struct {
 	hosts          map[string]*hostState // web, API and raw hosts
 	allowAnonymous func(string) bool
@@ -441,6 +442,11 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Credential, error) {
 	if err := errcode.FromContext(ctx, opResolve); err != nil {
 		return nil, err
+	}
+	if r.hosts == nil {
+		// NewResolver knows the public hosts at least: this Resolver
+		// was not made by it, and an answer about the host would mislead.
+		return nil, errcode.New(errcode.InvalidArgument, opResolve, "credentials.Resolver not built with NewResolver (the zero Resolver is not usable)")
 	}
 	host := req.Host
 	if host == "" {

@@ -168,7 +168,7 @@ type Token struct {
 
 // App is one GitHub App on one GitHub host. It is safe for concurrent use;
 // create one per app and reuse it, since its caches are what make repeated
-// calls free.
+// calls free. The zero App is not usable; make one with [New].
 type App struct {
 	id      int64
 	idStr   string
