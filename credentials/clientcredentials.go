@@ -19,10 +19,12 @@ type ClientCredentialsOptions struct {
 	// follows a redirect (the client secret goes to the token URL only)
 	// and each request is marked safe to repeat (another token is
 	// issued), so that a retrying transport retries it as an idempotent
-	// request. Give it scmkit's retry policy (internal/httpx) and a
-	// transport that counts requests, if wanted. Nil means a client with
-	// http.DefaultTransport below scmkit's retry and rate-limit policy
-	// with its defaults, error answers scrubbed of the credentials sent.
+	// request. A client given here gets no retries from scmkit: give it
+	// a retrying transport (and one that counts requests) if wanted. Nil
+	// means a client with http.DefaultTransport below scmkit's retry and
+	// rate-limit policy with its defaults (a 429, a 5xx or a network
+	// failure retried with back-off, Retry-After honoured up to a cap),
+	// error answers scrubbed of the credentials sent.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -52,9 +54,10 @@ type ClientCredentialsOptions struct {
 // that started it.
 //
 // Errors are classified as every token endpoint's are in this package
-// ([httpx.Classify] for the status: a 429 is RateLimited with its
-// RetryAt, a 5xx Unavailable; invalid_client and unauthorized_client are
-// Unauthorized), and the client id and secret never show in them, even
+// (by status as everywhere in scmkit: a 429, or a 403 that announces a
+// rate limit, is RateLimited with its RetryAt, a 5xx Unavailable;
+// invalid_client and unauthorized_client are Unauthorized), and the
+// client id and secret never show in them, even
 // when the endpoint echoes them in its error or error_description.
 func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
 	return clientCredentials("credentials.ClientCredentials", cc, opts)
