@@ -42,6 +42,10 @@ type Bitbucket struct {
 	api string
 }
 
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.Bitbucket(https://bitbucket.org)".
+func (b *Bitbucket) String() string { return b.oauthBase.String() }
+
 // NewBitbucket returns a Bitbucket Cloud provider.
 func NewBitbucket(o BitbucketOptions) (*Bitbucket, error) {
 	const op = "auth.NewBitbucket"

@@ -59,6 +59,10 @@ type GitHub struct {
 	api string
 }
 
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.GitHub(https://github.com)".
+func (g *GitHub) String() string { return g.oauthBase.String() }
+
 // NewGitHub returns a GitHub provider.
 func NewGitHub(o GitHubOptions) (*GitHub, error) {
 	const op = "auth.NewGitHub"

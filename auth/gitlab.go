@@ -46,6 +46,10 @@ type GitLab struct {
 	api string
 }
 
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.GitLab(https://gitlab.com)".
+func (g *GitLab) String() string { return g.oauthBase.String() }
+
 // NewGitLab returns a GitLab provider.
 func NewGitLab(o GitLabOptions) (*GitLab, error) {
 	const op = "auth.NewGitLab"

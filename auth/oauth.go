@@ -125,8 +125,8 @@ func (b *oauthBase) transportError(ctx context.Context, what string, err error) 
 // Info describes the provider.
 func (b *oauthBase) Info() ProviderInfo { return b.info }
 
-// String names the provider and its instance, never its client secret,
-// e.g. "auth.GitHub(https://github.com)".
+// String names the provider and its instance, never its client secret:
+// its op and issuer. Each provider type documents its own form.
 func (b oauthBase) String() string { return b.op + "(" + b.info.Issuer + ")" }
 
 // Format prints String under every verb, so that no verb reaches the

@@ -123,6 +123,12 @@ const (
 	discoveryRetryMax = 30 * time.Second
 )
 
+// String names the provider and its issuer, never its client secret,
+// e.g. "auth.OIDC(https://idp.example.com/realms/acme)"; a provider made
+// by NewGoogle, NewMicrosoft or NewOkta names itself so, e.g.
+// "auth.Microsoft(https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0)".
+func (p *OIDC) String() string { return p.oauthBase.String() }
+
 // NewOIDC returns an OIDC provider. The discovery document is fetched on
 // first use, not here.
 func NewOIDC(o OIDCOptions) (*OIDC, error) {
