@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
@@ -136,6 +137,10 @@ type deps struct {
 	scm       *scm.Client
 	repo      string   // repository URL
 	providers []string // provider ids, in sign-in button order
+	// warnings are the configuration's: config.Load's (unset variables,
+	// integrations) and auth.Config.NewHandler's (providers and
+	// environments it skipped). start logs them once.
+	warnings []string
 }
 
 // depsFromConfig builds the sign-in handler and the SCM client from a
@@ -153,7 +158,7 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 	if x != nil {
 		ao.BackstageIdentity = x.backstageIdentity()
 	}
-	h, _, err := ac.NewHandler(ao)
+	h, authWarnings, err := ac.NewHandler(ao)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +178,18 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 			d.providers = append(d.providers, id)
 		}
 	}
-	if _, err := ldapFromConfig(cfg, d, ac.Environment); err != nil {
+	ldap, err := ldapFromConfig(cfg, d, ac.Environment)
+	if err != nil {
 		return nil, err
+	}
+	d.warnings = append(d.warnings, cfg.Warnings...)
+	for _, w := range authWarnings {
+		// NewHandler skips the providers of other packages: LDAP's,
+		// registered just above, is no news.
+		if ldap != nil && strings.HasPrefix(w, "auth.providers.ldap:") {
+			continue
+		}
+		d.warnings = append(d.warnings, w)
 	}
 	return d, nil
 }
