@@ -163,6 +163,18 @@ func (c *CachedSource) share(st SharedStore, key string, lease time.Duration) {
 	})
 }
 
+// logStoreFailures logs, at Warn, each failure of the shared store that
+// c works around (nil log: none); what names the credential.
+func (c *CachedSource) logStoreFailures(log *slog.Logger, what string) {
+	if log == nil || !c.cache.Shared() {
+		return
+	}
+	c.cache.OnShareFailure(func(ctx context.Context, op string, err error) {
+		log.WarnContext(ctx, "credentials: the shared store failed; asking the provider without it",
+			"credential", what, "store", op, "error", err.Error())
+	})
+}
+
 // storedCredential is a Credential as a SharedStore holds it: with its
 // token, which Credential's own MarshalJSON redacts.
 type storedCredential struct {

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -60,11 +61,12 @@ type ClientCredentialsOptions struct {
 // client id and secret never show in them, even
 // when the endpoint echoes them in its error or error_description.
 func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
-	return clientCredentials("credentials.ClientCredentials", cc, opts)
+	return clientCredentials("credentials.ClientCredentials", cc, opts, nil)
 }
 
-// clientCredentials is ClientCredentials with the errors' op.
-func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
+// clientCredentials is ClientCredentials with the errors' op, and log (nil:
+// silent) for the failures the retries could not mend.
+func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCredentialsOptions, log *slog.Logger) *CachedSource {
 	var o ClientCredentialsOptions
 	if opts != nil {
 		o = *opts
@@ -101,6 +103,11 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			}
 			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
 			e.Provider = o.Provider
+			if log != nil && (e.Code == errcode.Unavailable || e.Code == errcode.RateLimited) {
+				// e is scrubbed of the client secret (oauthError).
+				log.WarnContext(ctx, "credentials: a token endpoint failed after the retry policy's attempts",
+					"client", o.What, "host", o.Host, "code", e.Code.String(), "error", e.Error())
+			}
 			return nil, e
 		}
 		exp := tok.Expiry

@@ -132,6 +132,15 @@ type ResolverOptions struct {
 	// one; default 10s.
 	Shared      SharedStore
 	SharedLease time.Duration
+	// Logger, if set, receives a Warn record when the Resolver's caches
+	// work around a failure of the Shared store (they then ask the
+	// provider themselves) and when a token endpoint (a GitHub App's
+	// installation lookup or mint, a Bitbucket Cloud OAuth consumer's
+	// grant) fails as Unavailable or RateLimited once the retry policy is
+	// done with it; and the retry policy's own records (Debug per retry,
+	// Info per rate-limit wait or refusal). The Resolver passes it to the
+	// GitHub Apps it makes. nil means silent. No record holds a secret.
+	Logger *slog.Logger
 }
 
 // Resolver picks the credential for each call. It is a pure function of
@@ -256,7 +265,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions) (*hostState,
 				ConfigPath: in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",
 				MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
 				MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: o.AttemptTimeout,
-				Shared: o.Shared, SharedLease: o.SharedLease,
+				Shared: o.Shared, SharedLease: o.SharedLease, Logger: o.Logger,
 			})
 			if err != nil {
 				errs = append(errs, err)
@@ -270,9 +279,10 @@ func newHostState(in *integrations.Integration, o *ResolverOptions) (*hostState,
 		}
 	case integrations.BitbucketCloud:
 		if c := in.BitbucketCloud; c.ClientID != "" && !c.ClientSecret.IsZero() {
-			h.consumer = newClientCredentials(in, tokenClient(o), o.Now, o.Margin)
+			h.consumer = newClientCredentials(in, tokenClient(o), o.Now, o.Margin, o.Logger)
 			if o.Shared != nil {
 				h.consumer.share(o.Shared, "bitbucketCloud:"+in.Host+":oauth:"+c.ClientID, o.SharedLease)
+				h.consumer.logStoreFailures(o.Logger, in.ConfigPath+" (OAuth consumer)")
 			}
 			h.consumerWhat = in.ConfigPath + " (OAuth consumer)"
 		}
