@@ -33,10 +33,18 @@ type BitbucketOptions struct {
 // expire after 1-2 hours and come with a refresh token. A sign-in costs 3
 // requests (token, /user, /user/emails: Bitbucket never puts the e-mail in
 // the profile).
+//
+// A Bitbucket is safe for concurrent use (a [Handler] calls it from every
+// request). The zero Bitbucket is not usable: its calls fail with
+// InvalidArgument; make one with [NewBitbucket].
 type Bitbucket struct {
 	oauthBase
 	api string
 }
+
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.Bitbucket(https://bitbucket.org)".
+func (b *Bitbucket) String() string { return b.oauthBase.String() }
 
 // NewBitbucket returns a Bitbucket Cloud provider.
 func NewBitbucket(o BitbucketOptions) (*Bitbucket, error) {

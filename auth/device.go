@@ -188,6 +188,9 @@ const (
 // deviceAuth requests a device code at endpoint. With sameHost, the
 // verification page must be on the provider's own host.
 func (b *oauthBase) deviceAuth(ctx context.Context, scopes []string, endpoint string, sameHost bool, authn deviceAuthn) (*DeviceCode, error) {
+	if err := b.errZero(); err != nil {
+		return nil, err
+	}
 	cfg := b.cfg
 	cfg.Endpoint.DeviceAuthURL = endpoint
 	cfg.Scopes = b.scopes(scopes)

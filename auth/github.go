@@ -50,10 +50,18 @@ type GitHubOptions struct {
 // requests (token, /user, /user/emails), 2 when the token may not read
 // e-mails (no user:email scope, or a GitHub App without the e-mail
 // permission); a logout 1 ([GitHub.Revoke]).
+//
+// A GitHub is safe for concurrent use (a [Handler] calls it from every
+// request). The zero GitHub is not usable: its calls fail with
+// InvalidArgument; make one with [NewGitHub].
 type GitHub struct {
 	oauthBase
 	api string
 }
+
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.GitHub(https://github.com)".
+func (g *GitHub) String() string { return g.oauthBase.String() }
 
 // NewGitHub returns a GitHub provider.
 func NewGitHub(o GitHubOptions) (*GitHub, error) {

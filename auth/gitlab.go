@@ -37,10 +37,18 @@ type GitLabOptions struct {
 // self-managed instance. Tokens expire (2 hours by default) and their
 // refresh tokens rotate. A sign-in costs 2 requests (token, /api/v4/user);
 // a logout revokes the grant (one request).
+//
+// A GitLab is safe for concurrent use (a [Handler] calls it from every
+// request). The zero GitLab is not usable: its calls fail with
+// InvalidArgument; make one with [NewGitLab].
 type GitLab struct {
 	oauthBase
 	api string
 }
+
+// String names the provider and its instance, never its client secret,
+// e.g. "auth.GitLab(https://gitlab.com)".
+func (g *GitLab) String() string { return g.oauthBase.String() }
 
 // NewGitLab returns a GitLab provider.
 func NewGitLab(o GitLabOptions) (*GitLab, error) {

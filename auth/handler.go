@@ -201,7 +201,9 @@ type Options struct {
 // client or curl must set it). A refused request gets 401 with
 // Backstage's message "Invalid X-Requested-With header".
 //
-// Make one with [New]; register providers with [Handler.Register].
+// Make one with [New] (the zero Handler is not usable); register providers
+// with [Handler.Register]. A Handler is safe for concurrent use: it serves
+// requests in parallel, and providers may be registered while it serves.
 type Handler struct {
 	o        Options
 	base     *url.URL

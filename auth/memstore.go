@@ -19,7 +19,8 @@ type MemoryStoreOptions struct {
 // when no store is configured. Its sessions die with the process and are
 // not shared between replicas; use a shared store (Redis) for those.
 // Expired records are removed lazily, on access and by a sweep every
-// thousand writes. Make one with [NewMemoryStore].
+// thousand writes. It is safe for concurrent use. The zero MemoryStore is
+// not usable; make one with [NewMemoryStore].
 type MemoryStore struct {
 	now func() time.Time
 

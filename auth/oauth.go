@@ -40,6 +40,15 @@ type oauthBase struct {
 
 func (b *oauthBase) deviceOnlyClient() bool { return b.deviceOnly }
 
+// errZero is the error of a provider not made by its constructor (the
+// zero GitHub, GitLab, Bitbucket or OIDC), instead of a nil dereference.
+func (b *oauthBase) errZero() error {
+	if b.client == nil {
+		return errcode.New(errcode.InvalidArgument, "auth", "provider not initialised; make it with its constructor (auth.NewGitHub, NewGitLab, NewBitbucket, NewOIDC, ...)")
+	}
+	return nil
+}
+
 // errDeviceOnly refuses the redirect flow to a provider without a client
 // secret.
 func (b *oauthBase) errDeviceOnly() error {
@@ -116,8 +125,8 @@ func (b *oauthBase) transportError(ctx context.Context, what string, err error) 
 // Info describes the provider.
 func (b *oauthBase) Info() ProviderInfo { return b.info }
 
-// String names the provider and its instance, never its client secret,
-// e.g. "auth.GitHub(https://github.com)".
+// String names the provider and its instance, never its client secret:
+// its op and issuer. Each provider type documents its own form.
 func (b oauthBase) String() string { return b.op + "(" + b.info.Issuer + ")" }
 
 // Format prints String under every verb, so that no verb reaches the
@@ -142,6 +151,9 @@ func (b *oauthBase) scopes(requested []string) []string {
 
 // AuthCodeURL builds the authorization URL with PKCE S256.
 func (b *oauthBase) AuthCodeURL(_ context.Context, req AuthRequest) (string, error) {
+	if err := b.errZero(); err != nil {
+		return "", err
+	}
 	if b.deviceOnly {
 		return "", b.errDeviceOnly()
 	}
@@ -164,6 +176,9 @@ func (b *oauthBase) ctx(ctx context.Context) context.Context {
 
 // exchange redeems cb's code with its PKCE verifier.
 func (b *oauthBase) exchange(ctx context.Context, cb Callback) (*oauth2.Token, error) {
+	if err := b.errZero(); err != nil {
+		return nil, err
+	}
 	if b.deviceOnly {
 		return nil, b.errDeviceOnly()
 	}
@@ -178,6 +193,9 @@ func (b *oauthBase) exchange(ctx context.Context, cb Callback) (*oauth2.Token, e
 
 // refresh redeems a refresh token.
 func (b *oauthBase) refresh(ctx context.Context, rt string) (*oauth2.Token, error) {
+	if err := b.errZero(); err != nil {
+		return nil, err
+	}
 	if rt == "" {
 		return nil, errcode.New(errcode.Unauthorized, b.op, "there is no refresh token")
 	}

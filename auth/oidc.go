@@ -86,6 +86,11 @@ type OIDCOptions struct {
 // is tried for 1 s, doubled after every further failure up to 30 s:
 // meanwhile every call that needs the document is Unavailable with
 // RetryAt, without a request to the provider.
+//
+// An OIDC is safe for concurrent use (a [Handler] calls it from every
+// request). The zero OIDC is not usable: its calls fail with
+// InvalidArgument; make one with [NewOIDC], [NewGoogle], [NewMicrosoft]
+// or [NewOkta].
 type OIDC struct {
 	oauthBase
 	o       OIDCOptions
@@ -117,6 +122,12 @@ const (
 	discoveryRetryMin = time.Second
 	discoveryRetryMax = 30 * time.Second
 )
+
+// String names the provider and its issuer, never its client secret,
+// e.g. "auth.OIDC(https://idp.example.com/realms/acme)"; a provider made
+// by NewGoogle, NewMicrosoft or NewOkta names itself so, e.g.
+// "auth.Microsoft(https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0)".
+func (p *OIDC) String() string { return p.oauthBase.String() }
 
 // NewOIDC returns an OIDC provider. The discovery document is fetched on
 // first use, not here.
@@ -166,6 +177,11 @@ func NewOIDC(o OIDCOptions) (*OIDC, error) {
 // Timeout, so that a caller leaving (its context ended) neither cuts it
 // short for the others nor waits for it.
 func (p *OIDC) discover(ctx context.Context) (*discovery, error) {
+	if p.dclient == nil {
+		// A zero OIDC: fail here, not in the fetch below, whose panic
+		// would end the process (it runs in singleflight's goroutine).
+		return nil, errcode.New(errcode.InvalidArgument, "auth.OIDC", "auth.OIDC not initialised; use NewOIDC (or NewGoogle, NewMicrosoft, NewOkta)")
+	}
 	if d, err := p.discovered(); d != nil || err != nil {
 		return d, err
 	}

@@ -72,7 +72,8 @@ type SharedStore interface {
 }
 
 // CachedSource is a [Source] that reuses its underlying source's
-// credential until it is due for renewal. Make one with [Cached].
+// credential until it is due for renewal. It is safe for concurrent use.
+// The zero CachedSource is not usable; make one with [Cached].
 type CachedSource struct {
 	src   Source
 	cache *tokencache.Cache[struct{}, *Credential]
@@ -160,6 +161,18 @@ func (c *CachedSource) share(st SharedStore, key string, lease time.Duration) {
 	c.cache.Share(&tokencache.Sharing[struct{}, *Credential]{
 		Store: st, Key: func(struct{}) string { return key }, Secret: true, Lease: lease,
 		Encode: encodeCredential, Decode: decodeCredential,
+	})
+}
+
+// logStoreFailures logs, at Warn, each failure of the shared store that
+// c works around (nil log: none); what names the credential.
+func (c *CachedSource) logStoreFailures(log *slog.Logger, what string) {
+	if log == nil || !c.cache.Shared() {
+		return
+	}
+	c.cache.OnShareFailure(func(ctx context.Context, op string, err error) {
+		log.WarnContext(ctx, "credentials: the shared store failed; asking the provider without it",
+			"credential", what, "store", op, "error", err.Error())
 	})
 }
 

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,10 +20,12 @@ type ClientCredentialsOptions struct {
 	// follows a redirect (the client secret goes to the token URL only)
 	// and each request is marked safe to repeat (another token is
 	// issued), so that a retrying transport retries it as an idempotent
-	// request. Give it scmkit's retry policy (internal/httpx) and a
-	// transport that counts requests, if wanted. Nil means a client with
-	// http.DefaultTransport below scmkit's retry and rate-limit policy
-	// with its defaults, error answers scrubbed of the credentials sent.
+	// request. A client given here gets no retries from scmkit: give it
+	// a retrying transport (and one that counts requests) if wanted. Nil
+	// means a client with http.DefaultTransport below scmkit's retry and
+	// rate-limit policy with its defaults (a 429, a 5xx or a network
+	// failure retried with back-off, Retry-After honoured up to a cap),
+	// error answers scrubbed of the credentials sent.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -52,16 +55,18 @@ type ClientCredentialsOptions struct {
 // that started it.
 //
 // Errors are classified as every token endpoint's are in this package
-// ([httpx.Classify] for the status: a 429 is RateLimited with its
-// RetryAt, a 5xx Unavailable; invalid_client and unauthorized_client are
-// Unauthorized), and the client id and secret never show in them, even
+// (by status as everywhere in scmkit: a 429, or a 403 that announces a
+// rate limit, is RateLimited with its RetryAt, a 5xx Unavailable;
+// invalid_client and unauthorized_client are Unauthorized), and the
+// client id and secret never show in them, even
 // when the endpoint echoes them in its error or error_description.
 func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
-	return clientCredentials("credentials.ClientCredentials", cc, opts)
+	return clientCredentials("credentials.ClientCredentials", cc, opts, nil)
 }
 
-// clientCredentials is ClientCredentials with the errors' op.
-func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
+// clientCredentials is ClientCredentials with the errors' op, and log (nil:
+// silent) for the failures the retries could not mend.
+func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCredentialsOptions, log *slog.Logger) *CachedSource {
 	var o ClientCredentialsOptions
 	if opts != nil {
 		o = *opts
@@ -98,6 +103,11 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			}
 			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
 			e.Provider = o.Provider
+			if log != nil && (e.Code == errcode.Unavailable || e.Code == errcode.RateLimited) {
+				// e is scrubbed of the client secret (oauthError).
+				log.WarnContext(ctx, "credentials: a token endpoint failed after the retry policy's attempts",
+					"client", o.What, "host", o.Host, "code", e.Code.String(), "error", e.Error())
+			}
 			return nil, e
 		}
 		exp := tok.Expiry

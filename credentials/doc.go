@@ -33,8 +33,8 @@
 //
 // # Errors
 //
-// Every error is an *errcode.Error (re-exported by package scm; classify
-// with scm.Code or errors.Is). Resolve returns:
+// Every error is an *errcode.Error (package errcode; classify it with
+// errcode.CodeOf or errors.Is). Resolve returns:
 //
 //   - Unauthorized when no credential applies (the message lists each
 //     candidate and why it was skipped: "app 123 (integrations.github[0].apps[0])

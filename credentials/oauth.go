@@ -95,7 +95,8 @@ type UserOptions struct {
 }
 
 // UserTokenSource is the signed-in user's OAuth token, refreshed with its
-// refresh token before it expires. Make one with [UserSource].
+// refresh token before it expires. It is safe for concurrent use. The
+// zero UserTokenSource is not usable; make one with [UserSource].
 type UserTokenSource struct {
 	cfg      *oauth2.Config
 	client   *http.Client
@@ -305,6 +306,7 @@ func tokenClient(o *ResolverOptions) *http.Client {
 		Base:       httpx.Sanitize(c.Transport, nil),
 		MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
 		MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: timeout, Now: o.Now,
+		Logger: o.Logger,
 	})}
 	return c
 }
@@ -326,7 +328,7 @@ func (t idempotent) RoundTrip(req *http.Request) (*http.Response, error) {
 // secret in a Basic Authorization header, cached and renewed before expiry
 // with one request for all concurrent callers. client retries (see
 // tokenClient) and does not follow redirects.
-func newClientCredentials(in *integrations.Integration, client *http.Client, now func() time.Time, margin time.Duration) *CachedSource {
+func newClientCredentials(in *integrations.Integration, client *http.Client, now func() time.Time, margin time.Duration, log *slog.Logger) *CachedSource {
 	c := in.BitbucketCloud
 	tokenURL := c.TokenURL
 	if tokenURL == "" {
@@ -338,7 +340,7 @@ func newClientCredentials(in *integrations.Integration, client *http.Client, now
 	}
 	return clientCredentials("credentials.Resolve", cc, &ClientCredentialsOptions{HTTPClient: client, Now: now, Margin: margin,
 		Source: in.ConfigPath + " oauth consumer", What: "the OAuth consumer " + in.ConfigPath + " (clientId " + c.ClientID + ")",
-		Host: in.Host, Provider: string(in.Kind)})
+		Host: in.Host, Provider: string(in.Kind)}, log)
 }
 
 // noRedirects returns a shallow copy of c (nil: a client with

@@ -132,13 +132,23 @@ type ResolverOptions struct {
 	// one; default 10s.
 	Shared      SharedStore
 	SharedLease time.Duration
+	// Logger, if set, receives a Warn record when the Resolver's caches
+	// work around a failure of the Shared store (they then ask the
+	// provider themselves) and when a token endpoint (a GitHub App's
+	// installation lookup or mint, a Bitbucket Cloud OAuth consumer's
+	// grant) fails as Unavailable or RateLimited once the retry policy is
+	// done with it; and the retry policy's own records (Debug per retry,
+	// Info per rate-limit wait or refusal). The Resolver passes it to the
+	// GitHub Apps it makes. nil means silent. No record holds a secret.
+	Logger *slog.Logger
 }
 
 // Resolver picks the credential for each call. It is a pure function of
 // its configuration, the Request and its caches: the same inputs give the
 // same credential, and only app credentials cause requests (to mint them).
-// A Resolver is safe for concurrent use; make one per registry and share
-// it.
+// A Resolver is safe for concurrent use; make one per registry with
+// [NewResolver] and share it. The zero Resolver is not usable: it resolves
+// nothing, failing with InvalidArgument.
 type Resolver struct {
 	hosts          map[string]*hostState // web, API and raw hosts
 	allowAnonymous func(string) bool
@@ -255,7 +265,7 @@ func newHostState(in *integrations.Integration, o *ResolverOptions) (*hostState,
 				ConfigPath: in.ConfigPath + ".apps[" + strconv.Itoa(i) + "]",
 				MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
 				MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: o.AttemptTimeout,
-				Shared: o.Shared, SharedLease: o.SharedLease,
+				Shared: o.Shared, SharedLease: o.SharedLease, Logger: o.Logger,
 			})
 			if err != nil {
 				errs = append(errs, err)
@@ -269,9 +279,10 @@ func newHostState(in *integrations.Integration, o *ResolverOptions) (*hostState,
 		}
 	case integrations.BitbucketCloud:
 		if c := in.BitbucketCloud; c.ClientID != "" && !c.ClientSecret.IsZero() {
-			h.consumer = newClientCredentials(in, tokenClient(o), o.Now, o.Margin)
+			h.consumer = newClientCredentials(in, tokenClient(o), o.Now, o.Margin, o.Logger)
 			if o.Shared != nil {
 				h.consumer.share(o.Shared, "bitbucketCloud:"+in.Host+":oauth:"+c.ClientID, o.SharedLease)
+				h.consumer.logStoreFailures(o.Logger, in.ConfigPath+" (OAuth consumer)")
 			}
 			h.consumerWhat = in.ConfigPath + " (OAuth consumer)"
 		}
@@ -441,6 +452,11 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Credential, error
 func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Credential, error) {
 	if err := errcode.FromContext(ctx, opResolve); err != nil {
 		return nil, err
+	}
+	if r.hosts == nil {
+		// NewResolver knows the public hosts at least: this Resolver
+		// was not made by it, and an answer about the host would mislead.
+		return nil, errcode.New(errcode.InvalidArgument, opResolve, "credentials.Resolver not built with NewResolver (the zero Resolver is not usable)")
 	}
 	host := req.Host
 	if host == "" {

@@ -68,6 +68,9 @@ import (
 //
 // If Resolve fails, RoundTrip returns its error (an *errcode.Error, inside
 // the *url.Error that http.Client adds) and sends nothing.
+//
+// A Transport is safe for concurrent use, as an http.RoundTripper must
+// be; do not change its fields once it is in use.
 type Transport struct {
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper

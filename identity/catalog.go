@@ -47,7 +47,8 @@ type Catalog interface {
 }
 
 // SnapshotCatalog is a [Catalog] over an [org.Snapshot], indexed once:
-// lookups are map reads. It is immutable and safe for concurrent use.
+// lookups are map reads. It is immutable and safe for concurrent use. The
+// zero SnapshotCatalog is not usable; make one with [NewSnapshotCatalog].
 type SnapshotCatalog struct {
 	byRef   map[string][]int
 	byEmail map[string][]int

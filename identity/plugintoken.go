@@ -81,7 +81,8 @@ type PluginVerifierOptions struct {
 // the plugin acts for, verified with the user tokens' keys. Its
 // Authenticate also takes plain user tokens, so that one verifier serves
 // both a Backstage frontend and its backend plugins. It is safe for
-// concurrent use.
+// concurrent use. The zero PluginVerifier is not usable; make one with
+// [NewPluginVerifier].
 type PluginVerifier struct {
 	opts    PluginVerifierOptions
 	obo     *Verifier // Users' options, accepting limited tokens

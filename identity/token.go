@@ -145,6 +145,8 @@ func algorithm(name string) (ecAlg, bool) {
 // (KeyStore.RemoveKeys) revokes nothing: the replica that made it writes
 // it back, as after a store that lost its data, and the others serve it
 // from memory until it expires.
+//
+// The zero Issuer is not usable; make one with [NewIssuer].
 type Issuer struct {
 	iss      string
 	alg      ecAlg

@@ -100,7 +100,8 @@ type VerifierOptions struct {
 // latest VerifierOptions.JWKSMaxAge after the last fetch. The
 // verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
 // its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
-// safe for concurrent use.
+// safe for concurrent use. The zero Verifier is not usable; make one with
+// [NewVerifier].
 type Verifier struct {
 	opts          VerifierOptions
 	parser        *jwt.Parser // user tokens: aud backstage

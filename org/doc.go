@@ -14,5 +14,5 @@
 // complete: a fault part-way through returns an error and no snapshot.
 //
 // The package has no dependency beyond a YAML codec and the module's error
-// type; errors are *errcode.Error values classified by scm.Code.
+// type; errors are *errcode.Error values, classified by errcode.CodeOf.
 package org

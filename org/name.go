@@ -7,10 +7,12 @@ import (
 
 // NormalizeName turns an arbitrary string (an e-mail address, a display
 // name, a mail nickname) into an entity name exactly as Backstage's
-// Microsoft Graph provider does (normalizeEntityName): trim (JavaScript's
-// white space, see [jsSpace]), lower-case,
-// replace every character outside [a-zA-Z0-9_.-] with '_', drop trailing
-// underscores, then collapse runs of underscores.
+// Microsoft Graph provider does (normalizeEntityName): trim what
+// JavaScript's String.prototype.trim removes (tab, vertical tab, form
+// feed, the space separators of Unicode category Zs, U+FEFF, and the line
+// terminators LF, CR, U+2028 and U+2029; unlike strings.TrimSpace, not
+// U+0085), lower-case, replace every character outside [a-zA-Z0-9_.-]
+// with '_', drop trailing underscores, then collapse runs of underscores.
 //
 // For example "John.Doe@Contoso.com" becomes "john.doe_contoso.com" and
 // "My Group (Reader)" becomes "my_group_reader". The result may still be

@@ -14,6 +14,10 @@ import (
 // with no usable name) are listed in Snapshot.Warnings. Read stops when ctx
 // is cancelled. Errors are *errcode.Error values; a missing permission has
 // code PermissionDenied and a message naming the permission to grant.
+//
+// Readers that hold connections (ldaporg's, which keeps a pool) also
+// implement io.Closer: to shut down a []Reader without knowing which
+// those are, close each that implements it.
 type Reader interface {
 	Read(ctx context.Context) (*Snapshot, error)
 }

@@ -220,6 +220,9 @@ func (a *Authorizer) ApplyConditions(ctx context.Context, items []ApplyItem) ([]
 // checkApply checks a batch of ApplyConditions before anything is
 // loaded, and returns each distinct condition tree compiled.
 func (a *Authorizer) checkApply(op string, items []ApplyItem) (map[*Criteria]matcher, error) {
+	if err := a.errZero(op); err != nil {
+		return nil, err
+	}
 	if len(items) == 0 {
 		return nil, errcode.New(errcode.InvalidArgument, op, "no items")
 	}

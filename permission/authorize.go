@@ -78,7 +78,10 @@ type AuthorizerOptions struct {
 // Authorizer answers batches of permission checks with a [Policy], as
 // Backstage's permission backend does at POST /api/permission/authorize,
 // and evaluates CONDITIONAL decisions against resources when an item
-// names one.
+// names one. An Authorizer is safe for concurrent use (it is not changed
+// after NewAuthorizer; its Policy and loaders must be safe for concurrent
+// use too). The zero Authorizer is not usable: it answers every batch with
+// InvalidArgument; make one with [NewAuthorizer].
 type Authorizer struct {
 	policy Policy
 	opts   AuthorizerOptions
@@ -393,8 +396,20 @@ func (a *Authorizer) fill(out []Answer, d Decision) []Answer {
 	return out
 }
 
+// errZero is the error of an Authorizer not made by NewAuthorizer (which
+// always sets MaxItems), instead of a misleading limit of 0 items.
+func (a *Authorizer) errZero(op string) error {
+	if a == nil || a.opts.MaxItems == 0 {
+		return errcode.New(errcode.InvalidArgument, op, "permission.Authorizer not built with NewAuthorizer (the zero Authorizer is not usable)")
+	}
+	return nil
+}
+
 func (a *Authorizer) validate(items []Item) error {
 	const op = "permission.Authorize"
+	if err := a.errZero(op); err != nil {
+		return err
+	}
 	switch {
 	case len(items) == 0:
 		return errcode.New(errcode.InvalidArgument, op, "no items")
@@ -464,6 +479,9 @@ type wireItem struct {
 // MaxItems.
 func (a *Authorizer) expand(wire []wireItem) ([]Item, []int, error) {
 	const op = "permission.Authorize"
+	if err := a.errZero(op); err != nil {
+		return nil, nil, err
+	}
 	if len(wire) == 0 {
 		return nil, nil, errcode.New(errcode.InvalidArgument, op, "no items")
 	}
@@ -638,6 +656,9 @@ func ByNameHandler(a *Authorizer, who func(*http.Request) (identity.Principal, e
 	}
 	return serveBatch(a, who, "authorize/by-name", func(ctx context.Context, items []byNameItem) ([]wireItem, []string, error) {
 		const op = "permission.Authorize"
+		if err := a.errZero(op); err != nil {
+			return nil, nil, err
+		}
 		if len(items) > a.opts.MaxItems {
 			return nil, nil, errcode.Newf(errcode.InvalidArgument, op, "%d items, more than the limit of %d", len(items), a.opts.MaxItems)
 		}

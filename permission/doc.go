@@ -35,7 +35,7 @@
 //
 // # Errors
 //
-// Errors are *errcode.Error values (classify with scm.Code or errors.Is):
+// Errors are *errcode.Error values (classify with errcode.CodeOf or errors.Is):
 // InvalidArgument for bad input (a malformed permission or batch, a
 // condition tree of the wrong shape or beyond the limits, a rule with bad
 // params); Unknown when a policy answers something Backstage's server

@@ -42,7 +42,8 @@ type RuleDef struct {
 }
 
 // Rules is a set of rules by resource type and name. The zero Rules is
-// empty; [CatalogRules] returns the catalog's.
+// empty; [CatalogRules] returns the catalog's. A Rules is not changed once
+// made ([Rules.With] returns a copy), so it is safe for concurrent use.
 type Rules struct {
 	by map[[2]string]RuleDef
 	// compilers prepare the params of the catalog's rules once per

@@ -110,7 +110,11 @@ func notModified(cl *call, err error) bool {
 // credential source (never the secret). A budget that fails lets the
 // request go.
 type RateBudget interface {
-	// Take asks for one request on key's budget; see internal/httpx.Budget.
+	// Take asks for one request on key's budget. It reports false, with
+	// the time the budget resets, when the recorded remaining requests
+	// are at or below (1-share) of the recorded limit in a window that
+	// has not reset yet; otherwise it counts the request (remaining - 1)
+	// and reports true. A key with nothing recorded is always allowed.
 	Take(ctx context.Context, key string, share float64) (ok bool, reset time.Time, err error)
 	// Record notes a provider's answer for key.
 	Record(ctx context.Context, key string, limit, remaining int, reset time.Time) error

@@ -68,8 +68,9 @@ type RetryOptions struct {
 // Unimplemented.
 type Options struct {
 	// Drivers maps each integration kind to the Opener of its adapter,
-	// e.g. {integrations.GitHub: githubscm.Opener}. Integrations of kinds
-	// missing here are refused with Unimplemented.
+	// e.g. {integrations.GitHub: githubscm.Opener(nil)}, or adapters.All(nil)
+	// for the four providers. Integrations of kinds missing here are
+	// refused with Unimplemented.
 	Drivers map[integrations.Kind]driver.Opener
 	// Transport sends every HTTP request, below the retry policy and the
 	// credential transport; nil means http.DefaultTransport.
@@ -144,6 +145,12 @@ type shared struct {
 // naming the config path. (A GitHub Enterprise entry with rawBaseUrl only
 // is opened: its driver reads files from the raw host and refuses the
 // rest, saying to set apiBaseUrl.)
+//
+// NewClient does not refuse an opts without Drivers: such a client still
+// reads anonymously from the hosts of backend.reading.allow, which need
+// no driver. Every call on an integration host then fails with
+// Unimplemented; for the four providers, pass adapters.All(nil) (package
+// github.com/scmkit/scmkit/scm/adapters) as Options.Drivers.
 func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client, error) {
 	const op = "scm.NewClient"
 	var o Options

@@ -63,7 +63,7 @@ type MemoryCacheStats struct {
 // [MaxCachedFileBytes]. It keeps copies, and hands out copies, so that
 // what a caller does with a file it put or got never changes the cache.
 // It is safe for concurrent use, and never fails. Make one with
-// [NewMemoryFileCache].
+// [NewMemoryFileCache]; the zero MemoryFileCache is not usable.
 type MemoryFileCache struct {
 	c *memLRU[CachedFile]
 }
@@ -118,7 +118,8 @@ func (m *MemoryFileCache) Stats() MemoryCacheStats { return m.c.statsNow() }
 // credential that asked (hashed), so an entry only ever answers the
 // credential that read it, and only after the provider said 304. It keeps
 // copies, and hands out copies. It is safe for concurrent use, and never
-// fails. Make one with [NewMemoryPageCache].
+// fails. Make one with [NewMemoryPageCache]; the zero MemoryPageCache is
+// not usable.
 type MemoryPageCache struct {
 	c *memLRU[CachedPage]
 }

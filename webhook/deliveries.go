@@ -47,7 +47,9 @@ type DeliveryBatchStore interface {
 }
 
 // MemoryDeliveries is an in-memory DeliveryStore holding at most a fixed
-// number of ids; when full, the oldest is dropped.
+// number of ids; when full, the oldest is dropped. It is safe for
+// concurrent use. The zero MemoryDeliveries is not usable; make one with
+// [NewMemoryDeliveries].
 type MemoryDeliveries struct {
 	mu    sync.Mutex
 	max   int

@@ -249,7 +249,9 @@ type Event struct {
 }
 
 // Receiver verifies and parses the events of one integration host. It is
-// safe for concurrent use.
+// safe for concurrent use. The zero Receiver is not usable: make one with
+// [New] (its methods then fail with InvalidArgument, and its handler
+// answers 500).
 type Receiver struct {
 	reg      *integrations.Registry
 	in       *integrations.Integration
@@ -349,11 +351,28 @@ func (r *Receiver) appSecrets(apps []integrations.GitHubAppConfig) {
 	}
 }
 
-// Host returns the integration host the receiver serves.
-func (r *Receiver) Host() string { return r.in.Host }
+// errZero is the error of a method of a Receiver not made by [New].
+func (r *Receiver) errZero(op string) error {
+	if r == nil || r.in == nil {
+		return errcode.New(errcode.InvalidArgument, op, "webhook.Receiver not initialised; use webhook.New")
+	}
+	return nil
+}
+
+// Host returns the integration host the receiver serves ("" for a
+// Receiver not made by [New]).
+func (r *Receiver) Host() string {
+	if r == nil || r.in == nil {
+		return ""
+	}
+	return r.in.Host
+}
 
 // String describes r without its secrets.
 func (r *Receiver) String() string {
+	if r == nil || r.in == nil {
+		return "webhook receiver (not initialised)"
+	}
 	return fmt.Sprintf("webhook receiver for %s (%s, %d secrets)", r.in.Host, r.in.Kind, len(r.secrets))
 }
 
@@ -363,6 +382,9 @@ func (r *Receiver) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // LogValue shows r in log/slog output without its secrets.
 func (r *Receiver) LogValue() slog.Value {
+	if r == nil || r.in == nil {
+		return slog.StringValue(r.String())
+	}
 	return slog.GroupValue(slog.String("host", r.in.Host), slog.String("kind", string(r.in.Kind)))
 }
 
@@ -377,6 +399,9 @@ func (r *Receiver) LogValue() slog.Value {
 // When your handling of a new event fails, call [Receiver.Forget] so that
 // the provider's redelivery is handled.
 func (r *Receiver) Parse(ctx context.Context, header http.Header, body []byte) (*Event, error) {
+	if err := r.errZero(op); err != nil {
+		return nil, err
+	}
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return nil, err
 	}
@@ -491,6 +516,9 @@ func (r *Receiver) deliveryKey(id string) string {
 // ignored as a duplicate. [Receiver.Handler] calls it when its function
 // fails; callers of [Receiver.Parse] call it likewise.
 func (r *Receiver) Forget(ctx context.Context, ev *Event) error {
+	if err := r.errZero("webhook.Forget"); err != nil {
+		return err
+	}
 	if ev == nil || ev.Delivery == "" {
 		return nil
 	}
@@ -562,6 +590,10 @@ func (r *Receiver) fail(code errcode.Code, format string, args ...any) error {
 // handled).
 func (r *Receiver) Handler(fn func(ctx context.Context, ev *Event) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.errZero("webhook.Handler") != nil {
+			http.Error(w, "webhook receiver not initialised (use webhook.New)", http.StatusInternalServerError)
+			return
+		}
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)

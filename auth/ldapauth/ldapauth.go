@@ -113,7 +113,8 @@ type Options struct {
 }
 
 // Authenticator checks usernames and passwords against one directory. It
-// is safe for concurrent use. Close it to close its connections.
+// is safe for concurrent use. Close it to close its connections. The
+// zero Authenticator is not usable; make one with [New].
 type Authenticator struct {
 	cfg      Config
 	log      *slog.Logger

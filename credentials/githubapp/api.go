@@ -50,7 +50,21 @@ var errNotModified = errors.New("githubapp: not modified")
 // do sends c, decodes a 2xx answer into out (if not nil) and returns the
 // response headers. Retries and rate-limit waits happen below, in the
 // App's httpx transport (see New); errors are classified *errcode.Error.
+// A failure that the retries could not mend (Unavailable, RateLimited) is
+// logged at Warn when the App has a Logger.
 func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
+	h, err := a.send(ctx, c, out)
+	if a.log != nil && err != nil && ctx.Err() == nil {
+		if code := errcode.CodeOf(err); code == errcode.Unavailable || code == errcode.RateLimited {
+			a.log.WarnContext(ctx, "githubapp: a GitHub API call failed after the retry policy's attempts",
+				"app", a.label, "host", a.host, "call", c.what, "code", code.String(), "error", err.Error())
+		}
+	}
+	return h, err
+}
+
+// send is do without the log record.
+func (a *App) send(ctx context.Context, c call, out any) (http.Header, error) {
 	var body io.Reader
 	if c.body != nil {
 		body = bytes.NewReader(c.body)

@@ -119,6 +119,13 @@ type Options struct {
 	// SharedLease bounds how long one replica may hold the right to
 	// look up or mint before another takes over; default 10s.
 	SharedLease time.Duration
+	// Logger, if set, receives a Warn record when the App works around a
+	// failure of the Shared store (it then asks GitHub itself) and when
+	// a call to GitHub's API fails as Unavailable or RateLimited once the
+	// retry policy is done with it; and the retry policy's own records
+	// (Debug per retry, Info per rate-limit wait or refusal). nil means
+	// silent. No record holds a token, the JWT or the private key.
+	Logger *slog.Logger
 }
 
 // SharedStore is a store shared by the replicas of a service. It is the
@@ -168,7 +175,7 @@ type Token struct {
 
 // App is one GitHub App on one GitHub host. It is safe for concurrent use;
 // create one per app and reuse it, since its caches are what make repeated
-// calls free.
+// calls free. The zero App is not usable; make one with [New].
 type App struct {
 	id      int64
 	idStr   string
@@ -182,6 +189,7 @@ type App struct {
 	path      string // config path for messages and Source strings
 	label     string // "app 123 (integrations.github[0].apps[1])"
 	client    *http.Client
+	log       *slog.Logger // nil: silent
 	userAgent string
 	now       func() time.Time
 	perms     []byte // JSON body for token requests, or nil
@@ -293,13 +301,14 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 		Base:       httpx.Sanitize(client.Transport, nil),
 		MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait,
 		MaxRateLimitWait: o.MaxRateLimitWait, AttemptTimeout: o.AttemptTimeout, Now: o.Now,
+		Logger: o.Logger,
 	})
 	if o.UserAgent == "" {
 		o.UserAgent = "scmkit"
 	}
 	a := &App{
 		id: cfg.AppID, idStr: strconv.FormatInt(cfg.AppID, 10), key: key, public: cfg.PublicAccess,
-		apiBase: base, apiURL: u, host: o.Host, path: o.ConfigPath, client: &client, userAgent: o.UserAgent,
+		apiBase: base, apiURL: u, host: o.Host, path: o.ConfigPath, client: &client, userAgent: o.UserAgent, log: o.Logger,
 		now:             o.Now,
 		installTTL:      orDefault(o.InstallationTTL, DefaultInstallationTTL),
 		notInstalledTTL: orDefault(o.NotInstalledTTL, DefaultNotInstalledTTL),
@@ -360,8 +369,16 @@ func New(apiBaseURL string, cfg integrations.GitHubAppConfig, opts *Options) (*A
 // The keys name the host and app, so that apps and hosts never mix.
 func (a *App) share(st SharedStore, lease time.Duration) {
 	prefix := "githubapp:" + a.host + ":" + a.idStr + ":"
+	failed := func(what string) func(context.Context, string, error) {
+		return func(ctx context.Context, op string, err error) {
+			if a.log != nil {
+				a.log.WarnContext(ctx, "githubapp: the shared store failed; asking GitHub without it",
+					"app", a.label, "host", a.host, "value", what, "store", op, "error", err.Error())
+			}
+		}
+	}
 	a.owners.Share(&tokencache.Sharing[string, *Installation]{
-		Store: st, Lease: lease,
+		Store: st, Lease: lease, Failed: failed("installation"),
 		Key:    func(owner string) string { return prefix + "installation:" + owner },
 		Encode: func(inst *Installation) ([]byte, error) { return json.Marshal(inst) },
 		Decode: func(b []byte) (*Installation, error) {
@@ -379,7 +396,7 @@ func (a *App) share(st SharedStore, lease time.Duration) {
 		},
 	})
 	a.tokens.Share(&tokencache.Sharing[int64, *Token]{
-		Store: st, Lease: lease, Secret: true,
+		Store: st, Lease: lease, Secret: true, Failed: failed("installation token"),
 		Key: func(id int64) string { return prefix + "token:" + strconv.FormatInt(id, 10) },
 		Encode: func(t *Token) ([]byte, error) {
 			return json.Marshal(storedToken{t.Token, t.ExpiresAt, t.AppID, t.InstallationID, t.Source, t.RepositorySelection, t.Permissions})

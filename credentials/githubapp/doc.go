@@ -116,7 +116,7 @@
 //
 // # Errors
 //
-// Every error is an *errcode.Error (see scm.Code) whose message says what to
+// Every error is an *errcode.Error (classify it with errcode.CodeOf) whose message says what to
 // fix and never contains a token or the private key. The conditions a
 // caller must tell apart also match a sentinel with errors.Is:
 //

@@ -10,6 +10,10 @@ import (
 	"github.com/scmkit/scmkit/auth/ldapauth"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/integrations"
+	// internal/testsvc starts the fake world's slapd (startLDAP) and names
+	// its seeded accounts; it serves the demo's embedded directory only,
+	// never the -config path. A copy of this example outside the module
+	// drops it with the fake world (or starts its own directory).
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )

@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -121,6 +122,9 @@ func start(ctx context.Context, o options) (*portal, error) {
 			p.world.Close()
 		}
 		return nil, err
+	}
+	for _, w := range deps.warnings {
+		slog.Warn("portal: configuration warning", "warning", w)
 	}
 	p.app, err = newApp(deps)
 	if err != nil {

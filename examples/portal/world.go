@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/scmkit/scmkit/auth"
 	"github.com/scmkit/scmkit/auth/authtest"
@@ -142,6 +143,10 @@ type deps struct {
 	// closers are closed with the portal: the LDAP provider's
 	// connection pools.
 	closers []io.Closer
+	// warnings are the configuration's: config.Load's (unset variables,
+	// integrations) and auth.Config.NewHandler's (providers and
+	// environments it skipped). start logs them once.
+	warnings []string
 }
 
 // depsFromConfig builds the sign-in handler and the SCM client from a
@@ -159,7 +164,7 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 	if x != nil {
 		ao.BackstageIdentity = x.backstageIdentity()
 	}
-	h, _, err := ac.NewHandler(ao)
+	h, authWarnings, err := ac.NewHandler(ao)
 	if err != nil {
 		return nil, err
 	}
@@ -179,12 +184,21 @@ func depsFromConfig(cfg *config.Config, baseURL string, x *access) (*deps, error
 			d.providers = append(d.providers, id)
 		}
 	}
-	a, err := ldapFromConfig(cfg, d, ac.Environment)
+	ldap, err := ldapFromConfig(cfg, d, ac.Environment)
 	if err != nil {
 		return nil, err
 	}
-	if a != nil {
-		d.closers = append(d.closers, a)
+	if ldap != nil {
+		d.closers = append(d.closers, ldap)
+	}
+	d.warnings = append(d.warnings, cfg.Warnings...)
+	for _, w := range authWarnings {
+		// NewHandler skips the providers of other packages: LDAP's,
+		// registered just above, is no news.
+		if ldap != nil && strings.HasPrefix(w, "auth.providers.ldap:") {
+			continue
+		}
+		d.warnings = append(d.warnings, w)
 	}
 	return d, nil
 }

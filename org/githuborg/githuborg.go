@@ -184,7 +184,8 @@ type Options struct {
 }
 
 // Reader reads GitHub organisations. It implements org.Reader and is safe
-// for concurrent use (each Read is independent).
+// for concurrent use (each Read is independent). The zero Reader is not
+// usable; make one with [New].
 type Reader struct {
 	cfg        Config
 	in         *integrations.Integration

@@ -169,7 +169,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Reader reads one GitLab provider block. It implements org.Reader.
+// Reader reads one GitLab provider block. It implements org.Reader and is
+// safe for concurrent use (each Read is independent; the reader is not
+// changed after New). The zero Reader is not usable; make one with [New].
 type Reader struct {
 	cfg        Config
 	in         *integrations.Integration

@@ -86,7 +86,8 @@ type Options struct {
 }
 
 // Reader reads one ldapOrg provider. It implements [org.Reader] and is
-// safe for concurrent use.
+// safe for concurrent use. The zero Reader is not usable; make one with
+// [New].
 type Reader struct {
 	cfg      Config
 	pool     *ldapconn.Pool

@@ -196,7 +196,8 @@ type Options struct {
 }
 
 // Reader reads one tenant. It implements org.Reader. Reads are serialised:
-// the reader keeps the delta state of the last successful Read.
+// the reader keeps the delta state of the last successful Read. The zero
+// Reader is not usable; make one with [New].
 type Reader struct {
 	cfg     Config
 	opts    Options

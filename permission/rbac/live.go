@@ -15,7 +15,8 @@ import (
 // from the files and organisation and swaps it in atomically; when the
 // files are bad it returns the error and the policy in force stays as it
 // was — nothing is half loaded. The zero Live denies everything until the
-// first successful load.
+// first successful load. It is safe for concurrent use: decisions,
+// reloads and SetMembership may run at the same time.
 type Live struct {
 	p atomic.Pointer[Policy]
 }

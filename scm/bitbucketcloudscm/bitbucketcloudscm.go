@@ -184,7 +184,8 @@ type Options struct {
 }
 
 // Driver is the Bitbucket Cloud driver of one integration. It is safe for
-// concurrent use.
+// concurrent use. The zero Driver is not usable; make one with [New] (or
+// [Opener]).
 type Driver struct {
 	api  string // e.g. https://api.bitbucket.org/2.0
 	web  string // e.g. https://bitbucket.org

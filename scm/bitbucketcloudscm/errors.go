@@ -26,7 +26,8 @@ type APIError struct {
 	Message string
 	Detail  string
 	// RateLimited reports that the answer is a rate limit (any 429, or a
-	// 403 that httpx.RateLimitInfo recognises as one).
+	// 403 that announces one: Retry-After, an exhausted limit in its
+	// rate-limit headers).
 	RateLimited bool
 	// RetryAt is when a rate limit ends, where the answer says.
 	RetryAt time.Time

@@ -142,7 +142,8 @@ type Options struct {
 }
 
 // Driver is the Bitbucket Server driver of one integration. It is safe for
-// concurrent use.
+// concurrent use. The zero Driver is not usable; make one with [New] (or
+// [Opener]).
 type Driver struct {
 	api  string // REST API base URL, no trailing slash
 	web  string // web base URL, context path included

@@ -29,7 +29,8 @@ type APIError struct {
 	Status int
 	Errors []ErrorMessage
 	// RateLimited reports that the answer is a rate limit (any 429, or a
-	// 403 that httpx.RateLimitInfo recognises as one).
+	// 403 that announces one: Retry-After, an exhausted limit in its
+	// rate-limit headers).
 	RateLimited bool
 	// RetryAt is when a rate limit ends, where the answer says.
 	RetryAt time.Time

@@ -111,7 +111,7 @@ func CommonErrorInfo(err error) (info ErrorInfo, ok bool) {
 
 // FailureInfo classifies a call that failed without an answer to
 // classify, for the last case of a driver's ErrorInfo, as every driver
-// does (httpx.ClassifyFailure): the context's end is Canceled or
+// of scmkit does: the context's end is Canceled or
 // DeadlineExceeded; a broken connection, a timeout or an answer cut short
 // Unavailable; anything else Unknown.
 func FailureInfo(err error) ErrorInfo {

@@ -69,8 +69,11 @@ func (e *GraphQLError) code() errcode.Code {
 // ErrorInfo implements driver.Driver: it is the one place where GitHub's
 // answers become codes (see the package documentation for the table). An
 // *errcode.Error (from the HTTP layer, the credentials or this driver)
-// keeps its code; an HTTP answer is classified by httpx.Classify, as
-// every HTTP client of scmkit classifies it, with GitHub's refinements.
+// keeps its code; an HTTP answer is classified by its status as every
+// HTTP client of scmkit classifies it (400 or 422 InvalidArgument, 401
+// Unauthorized, 403 PermissionDenied, 404 or 410 NotFound, 409 Conflict,
+// a 429 or a 403 that announces a rate limit RateLimited with RetryAt,
+// 5xx Unavailable), with GitHub's refinements.
 func (d *Driver) ErrorInfo(err error) driver.ErrorInfo {
 	if info, ok := driver.CommonErrorInfo(err); ok {
 		return info

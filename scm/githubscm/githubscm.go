@@ -159,7 +159,8 @@ type Signature struct {
 }
 
 // Driver is the GitHub driver for one integration. It implements
-// driver.Driver and driver.FileFinder and is safe for concurrent use.
+// driver.Driver and driver.FileFinder and is safe for concurrent use. The
+// zero Driver is not usable; make one with [New] (or [Opener]).
 type Driver struct {
 	in         *integrations.Integration
 	base       *url.URL // API base URL with a trailing slash

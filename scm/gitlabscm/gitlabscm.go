@@ -180,7 +180,8 @@ type Signature struct {
 }
 
 // Driver is the GitLab driver for one integration. It implements
-// driver.Driver and driver.FileFinder and is safe for concurrent use.
+// driver.Driver and driver.FileFinder and is safe for concurrent use. The
+// zero Driver is not usable; make one with [New] (or [Opener]).
 type Driver struct {
 	in           *integrations.Integration
 	api          string   // REST API base URL, ending in /api/v4, no trailing slash

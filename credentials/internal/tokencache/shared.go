@@ -45,6 +45,17 @@ type Sharing[K comparable, V any] struct {
 	// DefaultLease. A process that dies holding it delays the others by
 	// at most this long.
 	Lease time.Duration
+	// Failed, if set, is told of each store failure the cache works
+	// around (what: "reading", "leasing" or "writing"), so that it can be
+	// logged; err is the store's error. It must not block.
+	Failed func(ctx context.Context, what string, err error)
+}
+
+// failed reports a store failure to Failed, if set.
+func (s *Sharing[K, V]) failed(ctx context.Context, what string, err error) {
+	if s.Failed != nil {
+		s.Failed(ctx, what, err)
+	}
 }
 
 // Share makes c share its values through s (see [Sharing]). Call it before
@@ -59,6 +70,15 @@ func (c *Cache[K, V]) Share(s *Sharing[K, V]) {
 		cp.Lease = DefaultLease
 	}
 	c.share = &cp
+}
+
+// OnShareFailure sets the Failed function of the cache's sharing (see
+// [Sharing]); it does nothing for a cache that shares nothing. Call it
+// before the first Get.
+func (c *Cache[K, V]) OnShareFailure(f func(ctx context.Context, what string, err error)) {
+	if c.share != nil {
+		c.share.Failed = f
+	}
 }
 
 // Shared reports whether the cache shares its values through a store.
@@ -81,12 +101,18 @@ func (c *Cache[K, V]) sharedFetch(ctx context.Context, key K, fetch Fetch[V]) (V
 	poll := defaultPollFirst
 	for {
 		if v, exp, ok, err := c.load(ctx, sk); err != nil {
+			if ctx.Err() == nil {
+				sh.failed(ctx, "reading", err)
+			}
 			return fetch(ctx)
 		} else if ok {
 			return v, exp, nil
 		}
 		fence, err := sh.Store.Lease(ctx, sk, sh.Lease)
 		if err != nil {
+			if ctx.Err() == nil {
+				sh.failed(ctx, "leasing", err)
+			}
 			return fetch(ctx)
 		}
 		if fence > 0 {
@@ -157,7 +183,10 @@ func (c *Cache[K, V]) fetchAndSave(ctx context.Context, sk string, fence int64, 
 			ttl = exp.Sub(c.now())
 		}
 		if data, merr := json.Marshal(env); merr == nil && (exp.IsZero() || ttl > 0) {
-			c.share.Store.Save(wctx, sk, data, ttl, fence, c.share.Secret) //nolint:errcheck // a failed write costs the others a fetch, nothing more
+			if _, err := c.share.Store.Save(wctx, sk, data, ttl, fence, c.share.Secret); err != nil {
+				// A failed write costs the others a fetch, nothing more.
+				c.share.failed(wctx, "writing", err)
+			}
 			return v, exp, nil
 		}
 	}

@@ -84,7 +84,7 @@ type Stats struct {
 func (s Stats) Ops() int64 { return s.Searches + s.Binds }
 
 // Pool is a bounded pool of connections to one directory, safe for
-// concurrent use.
+// concurrent use. The zero Pool is not usable; make one with [New].
 type Pool struct {
 	opts     Options
 	u        *url.URL
