@@ -75,16 +75,27 @@ type KeyStore interface {
 	// reached) or the context's error.
 	RemoveKeys(ctx context.Context, kids []string) error
 	// RevokeKeys removes the keys with the given kids and refuses them
-	// for [RevocationPeriod] from now (revoking a kid again starts its
-	// period again): meanwhile AddKey of a revoked kid fails
-	// with Conflict, and ListKeys lists each revoked kid as a StoredKey
-	// with Revoked set. Revoking a kid the store does not hold (yet, or
+	// until the time until (zero means [RevocationPeriod] from now; it is
+	// never more than that, and a time already past revokes nothing;
+	// revoking a kid again sets its end again): meanwhile AddKey of a
+	// revoked kid fails with Conflict, and ListKeys lists each revoked
+	// kid as a StoredKey with Revoked set and Expires its end. Revoking a kid the store does not hold (yet, or
 	// any more) revokes it all the same; no kids is a no-op. It is safe
 	// for concurrent use, atomic with AddKey (a key added concurrently
 	// is revoked or refused, never published after the revocation), and
 	// returns an *errcode.Error (Unavailable when the store cannot be
 	// reached) or the context's error.
-	RevokeKeys(ctx context.Context, kids []string) error
+	RevokeKeys(ctx context.Context, kids []string, until time.Time) error
+}
+
+// revocationEnd is the end of a revocation asked to last until until (see
+// KeyStore.RevokeKeys), at now; ok is false when it has already ended.
+func revocationEnd(until, now time.Time) (end time.Time, ok bool) {
+	limit := now.Add(RevocationPeriod)
+	if until.IsZero() || until.After(limit) {
+		return limit, true
+	}
+	return until, until.After(now)
 }
 
 // MemoryKeyStore is a [KeyStore] in process memory: the keys of the
@@ -169,22 +180,22 @@ func (m *MemoryKeyStore) RemoveKeys(ctx context.Context, kids []string) error {
 	return nil
 }
 
-// RevokeKeys removes the keys with the given kids and refuses them for
-// [RevocationPeriod].
-func (m *MemoryKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
+// RevokeKeys removes the keys with the given kids and refuses them until
+// until (see [KeyStore]).
+func (m *MemoryKeyStore) RevokeKeys(ctx context.Context, kids []string, until time.Time) error {
 	if err := errcode.FromContext(ctx, "identity.MemoryKeyStore.RevokeKeys"); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(kids) == 0 {
+	end, ok := revocationEnd(until, m.clock())
+	if len(kids) == 0 || !ok {
 		return nil
 	}
 	m.keys = slices.DeleteFunc(m.keys, func(s StoredKey) bool { return slices.Contains(kids, s.Key.Kid) })
 	if m.revoked == nil {
 		m.revoked = map[string]time.Time{}
 	}
-	end := m.clock().Add(RevocationPeriod)
 	for _, kid := range kids {
 		m.revoked[kid] = end
 	}

@@ -32,8 +32,8 @@ func (s *swapStore) ListKeys(ctx context.Context) ([]StoredKey, error) {
 func (s *swapStore) RemoveKeys(ctx context.Context, kids []string) error {
 	return s.get().RemoveKeys(ctx, kids)
 }
-func (s *swapStore) RevokeKeys(ctx context.Context, kids []string) error {
-	return s.get().RevokeKeys(ctx, kids)
+func (s *swapStore) RevokeKeys(ctx context.Context, kids []string, until time.Time) error {
+	return s.get().RevokeKeys(ctx, kids, until)
 }
 
 // Regression (review of the revocation): a store that loses a revocation

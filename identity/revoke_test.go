@@ -26,10 +26,10 @@ func TestMemoryKeyStoreRevokeKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := m.RevokeKeys(ctx, []string{"a", "never-added"}); err != nil {
+	if err := m.RevokeKeys(ctx, []string{"a", "never-added"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.RevokeKeys(ctx, nil); err != nil {
+	if err := m.RevokeKeys(ctx, nil, time.Time{}); err != nil {
 		t.Errorf("RevokeKeys(nil) = %v; want nil", err)
 	}
 	keys, err := m.ListKeys(ctx)
@@ -57,7 +57,7 @@ func TestMemoryKeyStoreRevokeKeys(t *testing.T) {
 	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := m.RevokeKeys(done, []string{"b"}); errcode.CodeOf(err) != errcode.Canceled {
+	if err := m.RevokeKeys(done, []string{"b"}, time.Time{}); errcode.CodeOf(err) != errcode.Canceled {
 		t.Errorf("RevokeKeys on a cancelled context = %v; want Canceled", err)
 	}
 
@@ -204,11 +204,11 @@ type failingRevokes struct {
 	fail atomic.Bool
 }
 
-func (f *failingRevokes) RevokeKeys(ctx context.Context, kids []string) error {
+func (f *failingRevokes) RevokeKeys(ctx context.Context, kids []string, until time.Time) error {
 	if f.fail.Load() {
 		return errcode.New(errcode.Unavailable, "test", "store down")
 	}
-	return f.KeyStore.RevokeKeys(ctx, kids)
+	return f.KeyStore.RevokeKeys(ctx, kids, until)
 }
 
 // A verifier fetches the JWKS again when its last fetch is JWKSMaxAge old

@@ -915,13 +915,13 @@ func (is *Issuer) Revoke(ctx context.Context, kids ...string) error {
 	if len(kids) == 0 || slices.Contains(kids, "") {
 		return errcode.New(errcode.InvalidArgument, op, "name the kids of the keys to revoke")
 	}
-	if err := is.store.RevokeKeys(ctx, kids); err != nil {
+	end := is.now().Add(RevocationPeriod)
+	if err := is.store.RevokeKeys(ctx, kids, end); err != nil {
 		if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 			return ctxErr
 		}
 		return &errcode.Error{Code: errcode.CodeOf(err), Op: op, Msg: "revoking keys in the key store", Err: err}
 	}
-	end := is.now().Add(RevocationPeriod)
 	revoked := make(map[string]time.Time, len(kids))
 	for _, kid := range kids {
 		revoked[kid] = end
@@ -944,8 +944,12 @@ func (is *Issuer) forget(revoked map[string]time.Time) {
 	}
 	maps.DeleteFunc(is.revoked, func(_ string, end time.Time) bool { return !now.Before(end) })
 	for kid, end := range revoked {
-		if end.IsZero() || end.Before(now) {
-			end = now.Add(RevocationPeriod)
+		if !now.Before(end) {
+			// Ended (read from a listing older than its end, or by a
+			// clock behind the store's): nothing to revoke, and not to
+			// be written back.
+			delete(revoked, kid)
+			continue
 		}
 		is.revoked[kid] = end
 		delete(is.known, kid)
@@ -958,16 +962,23 @@ func (is *Issuer) forget(revoked map[string]time.Time) {
 			is.cur, is.published, is.retryAt = nil, time.Time{}, time.Time{}
 		}
 	}
-	if !is.listedAt.IsZero() {
-		// The reused listing shows the revocations as the store now
-		// does, so that the next answer neither serves the keys nor
-		// takes the store for having lost the revocations.
-		l := slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { _, r := revoked[s.Key.Kid]; return r })
-		for kid := range revoked {
-			l = append(l, StoredKey{Key: JWK{Kid: kid}, Expires: is.revoked[kid], Revoked: true})
-		}
-		is.listing = l
+	is.listRevocations(revoked)
+}
+
+// listRevocations records the revocations (kid → end) in the reused
+// listing, as the store now lists them (or will, once a write back is
+// retried at the next read), so that the answers that reuse it neither
+// serve the keys nor take the store for having lost the revocations.
+// is.mu must be held.
+func (is *Issuer) listRevocations(revoked map[string]time.Time) {
+	if is.listedAt.IsZero() || len(revoked) == 0 {
+		return
 	}
+	l := slices.DeleteFunc(slices.Clone(is.listing), func(s StoredKey) bool { _, r := revoked[s.Key.Kid]; return r })
+	for kid, end := range revoked {
+		l = append(l, StoredKey{Key: JWK{Kid: kid}, Expires: end, Revoked: true})
+	}
+	is.listing = l
 }
 
 // reassert writes back the revocations this Issuer knows of that the store
@@ -977,23 +988,32 @@ func (is *Issuer) forget(revoked map[string]time.Time) {
 // sign with it again. Best-effort: one RevokeKeys call, only when
 // something is missing; a failure is tried again at the next read.
 func (is *Issuer) reassert(ctx context.Context, listed map[string]time.Time, now time.Time) {
-	var lost []string
+	lost := map[time.Time][]string{} // by end: each is written back with its own
 	is.mu.Lock()
 	for kid, end := range is.revoked {
 		if _, ok := listed[kid]; !ok && now.Before(end) {
-			lost = append(lost, kid)
+			lost[end] = append(lost[end], kid)
 		}
 	}
+	written := map[string]time.Time{}
+	for end, kids := range lost {
+		for _, kid := range kids {
+			written[kid] = end
+		}
+	}
+	// Written back or tried: the answers that reuse the listing do not
+	// try again; the next read of the store does, if it still lacks them.
+	is.listRevocations(written)
 	is.mu.Unlock()
-	if len(lost) == 0 {
-		return
+	for end, kids := range lost {
+		slices.Sort(kids)
+		// Logged once per kid and outcome (warn dedupes by kid).
+		if err := is.store.RevokeKeys(ctx, kids, end); err != nil {
+			is.warn("identity: could not write back revocations that the key store lost: "+err.Error(), strings.Join(kids, ","))
+			continue
+		}
+		is.warn("identity: wrote back revocations that the key store had lost (flushed or failed over?)", strings.Join(kids, ","))
 	}
-	slices.Sort(lost)
-	if err := is.store.RevokeKeys(ctx, lost); err != nil {
-		is.warn("identity: could not write back revocations that the key store lost: "+err.Error(), "")
-		return
-	}
-	is.warn("identity: wrote back revocations that the key store had lost (flushed or failed over?)", "")
 }
 
 // isRevoked reports whether kid was revoked, as far as this Issuer knows.

@@ -502,8 +502,14 @@ func (v *Verifier) refreshAged(ctx context.Context) {
 		return
 	}
 	now := v.opts.Now()
-	v.mu.Lock()
+	v.mu.RLock()
 	aged := v.fetched && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge
+	v.mu.RUnlock()
+	if !aged {
+		return // the common case, under the read lock only
+	}
+	v.mu.Lock()
+	aged = v.fetched && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge
 	running := !v.aged.IsZero() && v.lastFetch.Before(v.aged) && now.Sub(v.aged) < fetchTimeout
 	if !aged || running {
 		v.mu.Unlock()

@@ -124,8 +124,9 @@ local function revoked(v, now)
   if not v then return false end
   local sep = string.find(v, '|', 1, true)
   if not sep or string.sub(v, sep + 1) ~= '` + revokedMark + `' then return false end
-  local ends = tonumber(string.sub(v, 1, sep - 1))
-  return ends ~= nil and ends > now
+  local digits = string.sub(v, 1, sep - 1)
+  if not string.match(digits, '^%d+$') then return false end
+  return tonumber(digits) > now
 end
 `
 
@@ -166,16 +167,21 @@ func (ks *IssuerKeyStore) removeKeys(ctx context.Context, op string, kids []stri
 }
 
 // RevokeKeys replaces the keys with the given kids by their revocation,
-// which ends after identity.RevocationPeriod, and renews the hash's expiry:
-// one MULTI/EXEC round trip, none for no kids.
-func (ks *IssuerKeyStore) RevokeKeys(ctx context.Context, kids []string) error {
+// which ends at until (see identity.KeyStore), and renews the hash's
+// expiry: one MULTI/EXEC round trip, none for no kids or an until past.
+func (ks *IssuerKeyStore) RevokeKeys(ctx context.Context, kids []string, until time.Time) error {
 	const op = "redisstore.IssuerKeyStore.RevokeKeys"
-	if len(kids) == 0 {
+	now := ks.s.clock()
+	end := now.Add(identity.RevocationPeriod)
+	if !until.IsZero() && until.Before(end) {
+		end = until
+	}
+	if len(kids) == 0 || !end.After(now) {
 		return errcode.FromContext(ctx, op)
 	}
 	h := ks.hash()
 	return ks.s.do(ctx, op, func(ctx context.Context) error {
-		mark := strconv.FormatInt(ks.s.clock().Add(identity.RevocationPeriod).UnixMilli(), 10) + "|" + revokedMark
+		mark := strconv.FormatInt(end.UnixMilli(), 10) + "|" + revokedMark
 		fields := make([]any, 0, 2*len(kids))
 		for _, kid := range kids {
 			fields = append(fields, kid, mark)

@@ -25,7 +25,7 @@ func TestRemoveKeysKeepsRevocation(t *testing.T) {
 		if err := ks.AddKey(ctx, k); err != nil {
 			t.Fatal(err)
 		}
-		if err := ks.RevokeKeys(ctx, []string{"k1"}); err != nil {
+		if err := ks.RevokeKeys(ctx, []string{"k1"}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := ks.RemoveKeys(ctx, []string{"k1"}); err != nil { // an operator cleaning up, or the old procedure

@@ -26,10 +26,10 @@ func TestIssuerKeysRevoke(t *testing.T) {
 	if err := ks.AddKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.RevokeKeys(ctx, []string{"k1", "k2"}); err != nil {
+	if err := ks.RevokeKeys(ctx, []string{"k1", "k2"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.RevokeKeys(ctx, nil); err != nil {
+	if err := ks.RevokeKeys(ctx, nil, time.Time{}); err != nil {
 		t.Errorf("RevokeKeys(nil) = %v", err)
 	}
 	list := func() []identity.StoredKey {
@@ -63,7 +63,7 @@ func TestIssuerKeysRevoke(t *testing.T) {
 	// The hash lives as long as the revocations in it, and no longer,
 	// even when it held no key before.
 	empty := openStore(t, r, &redisstore.Options{Prefix: "rv-empty:", Now: clk.Now})
-	if err := empty.IssuerKeys().RevokeKeys(ctx, []string{"k3"}); err != nil {
+	if err := empty.IssuerKeys().RevokeKeys(ctx, []string{"k3"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"rv:issuerkeys", "rv-empty:issuerkeys"} {

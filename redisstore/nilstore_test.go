@@ -47,7 +47,7 @@ func TestNilStoreIsUnavailable(t *testing.T) {
 	_, err = s.IssuerKeys().ListKeys(ctx)
 	unavailable("IssuerKeys.ListKeys", err)
 	unavailable("IssuerKeys.AddKey", s.IssuerKeys().AddKey(ctx, identity.StoredKey{Key: identity.JWK{Kid: "k"}}))
-	unavailable("IssuerKeys.RevokeKeys", s.IssuerKeys().RevokeKeys(ctx, []string{"k"}))
+	unavailable("IssuerKeys.RevokeKeys", s.IssuerKeys().RevokeKeys(ctx, []string{"k"}, time.Time{}))
 	_, err = s.Sessions(nil).Get(ctx, "id")
 	unavailable("Sessions.Get", err)
 	_, _, err = s.LDAPAttempts().Begin(ctx, "k", "a", time.Now(), ldapauth.BackoffPolicy{Free: 1, Base: time.Second, Max: time.Minute})

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -266,6 +267,10 @@ func (ss *SessionStore) Put(ctx context.Context, key string, data []byte, ttl ti
 	if ss.s == nil {
 		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
 	}
+	if ss.s.closedNow() {
+		// Not kept in the mirror: nothing would push it.
+		return 0, errcode.New(errcode.Unavailable, op, "the store is closed")
+	}
 	v, err := ss.run(ctx, op, putScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)))
 	if unavailable(err) {
 		return ss.writeLocal(key, data, ttl, false), nil
@@ -282,6 +287,10 @@ func (ss *SessionStore) CompareAndSwap(ctx context.Context, key string, version 
 	const op = "redisstore.SessionStore.CompareAndSwap"
 	if ss.s == nil {
 		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
+	if ss.s.closedNow() {
+		// Not kept in the mirror: nothing would push it.
+		return 0, errcode.New(errcode.Unavailable, op, "the store is closed")
 	}
 	v, err := ss.run(ctx, op, casScript, []string{ss.recKey(key), ss.verKey()}, data, ms(max(ttl, 0)), strconv.FormatInt(version, 10))
 	if unavailable(err) {
@@ -328,6 +337,10 @@ func (ss *SessionStore) Delete(ctx context.Context, key string) error {
 	const op = "redisstore.SessionStore.Delete"
 	if ss.s == nil {
 		return errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
+	if ss.s.closedNow() {
+		// Not kept in the mirror: nothing would push it.
+		return errcode.New(errcode.Unavailable, op, "the store is closed")
 	}
 	_, err := ss.run(ctx, op, deleteScript, []string{ss.recKey(key), ss.verKey()}, ms(TombstoneTTL))
 	if unavailable(err) && !refusedAlone(err) {
@@ -419,6 +432,10 @@ func (ss *SessionStore) PutFenced(ctx context.Context, lease auth.Lease, key str
 	const op = "redisstore.SessionStore.PutFenced"
 	if ss.s == nil {
 		return 0, errcode.New(errcode.Unavailable, op, "no Redis store")
+	}
+	if ss.s.closedNow() {
+		// Not kept in the mirror: nothing would push it.
+		return 0, errcode.New(errcode.Unavailable, op, "the store is closed")
 	}
 	v, err := ss.run(ctx, op, putFencedScript, []string{ss.recKey(key), ss.verKey(), ss.leaseKey(lease.Name)},
 		data, ms(max(ttl, 0)), strconv.FormatInt(lease.Fence, 10))
@@ -608,7 +625,12 @@ func (ss *SessionStore) pushLoop(bg context.Context) {
 			t.Stop()
 			ss.mu.Lock()
 			ss.pushing = false
+			lost := ss.dirty
 			ss.mu.Unlock()
+			if log := ss.s.h.log; log != nil && lost > 0 {
+				log.Warn("redisstore: the store was closed with sessions written while Redis was down and not pushed yet; they are lost",
+					slog.Int("sessions", lost))
+			}
 			return
 		}
 		wait = min(wait*2, MaxRetryAfter)

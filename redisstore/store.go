@@ -295,8 +295,11 @@ func Open(rawURL string, opts *Options) (*Store, error) {
 
 // Close stops the store's background work (pushing sessions written while
 // Redis was down: a push under way is cancelled) and waits for it to end,
-// then closes the Redis client if the store opened it. It may be called
-// more than once; later calls return what the first returned.
+// then closes the Redis client if the store opened it. Sessions written
+// while Redis was down and not pushed yet are lost (logged with a
+// Logger): close the store once Redis has them, at shutdown. After Close,
+// session writes fail with Unavailable. It may be called more than once;
+// later calls return what the first returned.
 func (s *Store) Close() error {
 	if s == nil {
 		return nil
@@ -313,6 +316,9 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// closedNow reports whether Close has begun.
+func (s *Store) closedNow() bool { return s.bgCtx.Err() != nil }
 
 // goBackground runs f in a goroutine that Close cancels (through ctx) and
 // waits for; after Close has begun it runs nothing and returns false.
