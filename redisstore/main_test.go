@@ -2,12 +2,11 @@ package redisstore_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
+	"github.com/scmkit/scmkit/internal/testsvc/leakcheck"
 )
 
 type quiet struct{}
@@ -20,12 +19,5 @@ func (quiet) Printf(context.Context, string, ...any) {}
 // ends with Close, and a client's goroutines with the client's Close.
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.After(m.Run()))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/leakcheck"
 	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 	"github.com/scmkit/scmkit/org/ldaporg/fakead"
 )
@@ -58,7 +59,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(leakCheck(code))
+	os.Exit(leakcheck.After(code)) // every connection (and its go-ldap reader) closes on every path
 }
 
 func need(t testing.TB) *testsvc.Slapd {

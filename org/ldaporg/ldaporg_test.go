@@ -16,6 +16,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/leakcheck"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/ldaporg"
 )
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(leakCheck(code))
+	os.Exit(leakcheck.After(code)) // every connection (and its go-ldap reader) closes on every path
 }
 
 // partnersLDIF holds a user and a referral to another directory.

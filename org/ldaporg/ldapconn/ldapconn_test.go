@@ -18,6 +18,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/internal/testsvc/leakcheck"
 	"github.com/scmkit/scmkit/org/ldaporg/ldapconn"
 )
 
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 		stop()
 	}
 	os.RemoveAll(dir)
-	os.Exit(leakCheck(code))
+	os.Exit(leakcheck.After(code)) // every connection (and its go-ldap reader) closes on every path
 }
 
 const aliceLDIF = `dn: uid=alice,ou=people,dc=example,dc=org
