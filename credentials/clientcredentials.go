@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/scmkit/scmkit/credentials/internal/warnlimit"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
 )
@@ -95,18 +96,22 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 		return &errcode.Error{Code: codeOfContext(ctx), Op: op, Provider: o.Provider, Host: o.Host,
 			Msg: "the token endpoint " + redact.URL(cc.TokenURL) + " did not answer for " + o.What + " before the caller's context ended", Err: ctx.Err()}
 	}
+	var warns warnlimit.Limiter
 	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
 		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, abandoned(ctx)
 			}
-			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, cc.ClientSecret, cc.ClientID+":"+cc.ClientSecret)
+			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, clientSecrets(cc.ClientID, cc.ClientSecret)...)
 			e.Provider = o.Provider
 			if log != nil && (e.Code == errcode.Unavailable || e.Code == errcode.RateLimited) {
-				// e is scrubbed of the client secret (oauthError).
-				log.WarnContext(ctx, "credentials: a token endpoint failed after the retry policy's attempts",
-					"client", o.What, "host", o.Host, "code", e.Code.String(), "error", e.Error())
+				// e is scrubbed of the client secret (oauthError); one
+				// record a minute at most.
+				if ok, leftOut := warns.Allow(o.Now()); ok {
+					log.WarnContext(ctx, "credentials: a token endpoint failed after the retry policy's attempts",
+						"client", o.What, "host", o.Host, "code", e.Code.String(), "error", e.Error(), "failures_left_out", leftOut)
+				}
 			}
 			return nil, e
 		}

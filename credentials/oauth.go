@@ -252,7 +252,7 @@ func (s *UserTokenSource) refreshCredential(ctx context.Context) (*Credential, t
 			return nil, time.Time{}, &errcode.Error{Code: errcode.Unavailable, Op: op,
 				Msg: "the token endpoint did not answer the refresh of the signed-in user's token within " + s.timeout.String(), Err: err}
 		}
-		e := oauthError(op, "", "refreshing the signed-in user's token", refreshRefused, s.now(), err, rt, s.cfg.ClientSecret, s.cfg.ClientID+":"+s.cfg.ClientSecret)
+		e := oauthError(op, "", "refreshing the signed-in user's token", refreshRefused, s.now(), err, append(clientSecrets(s.cfg.ClientID, s.cfg.ClientSecret), rt)...)
 		return nil, time.Time{}, e
 	}
 	if tok.AccessToken == "" {
@@ -405,6 +405,19 @@ const (
 	refreshRefused = "the refresh token was revoked, expired or already used; sign in again"
 	grantRefused   = "the grant it presented (for a token exchange, the subject token) is invalid, expired or revoked"
 )
+
+// clientSecrets are the forms in which x/oauth2 sends a client's
+// credentials, for oauthError to scrub: the secret, "id:secret" (whose
+// base64 is HTTP Basic's), and both URL-escaped, as x/oauth2 escapes them
+// before Basic (RFC 6749 §2.3.1), which changes a secret with "+", "/"
+// or "=".
+func clientSecrets(id, secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	eid, esecret := url.QueryEscape(id), url.QueryEscape(secret)
+	return []string{secret, id + ":" + secret, esecret, eid + ":" + esecret}
+}
 
 // oauthError classifies an error from golang.org/x/oauth2 (whose HTTP
 // client may be an httpx transport, which returns *errcode.Error for a

@@ -51,13 +51,17 @@ var errNotModified = errors.New("githubapp: not modified")
 // response headers. Retries and rate-limit waits happen below, in the
 // App's httpx transport (see New); errors are classified *errcode.Error.
 // A failure that the retries could not mend (Unavailable, RateLimited) is
-// logged at Warn when the App has a Logger.
+// logged at Warn when the App has a Logger: once a minute at most, with
+// the number of such failures left out since the last record.
 func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
 	h, err := a.send(ctx, c, out)
 	if a.log != nil && err != nil && ctx.Err() == nil {
 		if code := errcode.CodeOf(err); code == errcode.Unavailable || code == errcode.RateLimited {
-			a.log.WarnContext(ctx, "githubapp: a GitHub API call failed after the retry policy's attempts",
-				"app", a.label, "host", a.host, "call", c.what, "code", code.String(), "error", err.Error())
+			if ok, leftOut := a.warns.Allow(a.now()); ok {
+				a.log.WarnContext(ctx, "githubapp: a GitHub API call failed after the retry policy's attempts",
+					"app", a.label, "host", a.host, "call", c.what, "code", code.String(), "error", err.Error(),
+					"failures_left_out", leftOut)
+			}
 		}
 	}
 	return h, err

@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
+	"github.com/scmkit/scmkit/credentials/internal/warnlimit"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
@@ -190,6 +191,7 @@ type App struct {
 	label     string // "app 123 (integrations.github[0].apps[1])"
 	client    *http.Client
 	log       *slog.Logger // nil: silent
+	warns     warnlimit.Limiter
 	userAgent string
 	now       func() time.Time
 	perms     []byte // JSON body for token requests, or nil

@@ -15,13 +15,14 @@ import (
 // slash short, is https://user:token@host to a browser and to Backstage).
 // A reference without a scheme ("/login?code=x") keeps its path, unless
 // the path begins with "//" ("%2F%2Fuser:token@host "), which would read
-// as a host with user information.
+// as a host with user information, or holds an "@" ("ghp_token@github.com/acme/repo",
+// a clone URL pasted without its scheme).
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	if u.Opaque != "" || (u.Host == "" && (u.Scheme != "" || strings.HasPrefix(u.Path, "//"))) {
+	if u.Opaque != "" || (u.Host == "" && (u.Scheme != "" || strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, "@"))) {
 		return "(URL without a host)"
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""

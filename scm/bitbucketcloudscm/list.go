@@ -33,11 +33,18 @@ type repoJSON struct {
 	} `json:"links"`
 }
 
-func (d *Driver) repository(v *repoJSON) driver.Repository {
-	owner, slug, _ := strings.Cut(v.FullName, "/")
+// slugOf is v's slug: its slug field, else the name in its full name.
+func slugOf(v *repoJSON) string {
 	if v.Slug != "" {
-		slug = v.Slug
+		return v.Slug
 	}
+	_, slug, _ := strings.Cut(v.FullName, "/")
+	return slug
+}
+
+func (d *Driver) repository(v *repoJSON) driver.Repository {
+	owner, _, _ := strings.Cut(v.FullName, "/")
+	slug := slugOf(v)
 	r := driver.Repository{Owner: owner, Name: slug, WebURL: v.Links.HTML.Href, Private: v.IsPrivate, Fork: v.Parent != nil}
 	if r.WebURL == "" {
 		r.WebURL = d.web + "/" + url.PathEscape(owner) + "/" + url.PathEscape(slug)
@@ -136,10 +143,10 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		if ws, _, _ := strings.Cut(rj.FullName, "/"); !strings.EqualFold(ws, r.Owner) && !strings.EqualFold(ws, bbapi.Slug(r.Owner)) {
 			continue
 		}
-		repo := d.repository(rj)
-		if n := repo.Name; n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\") {
+		if n := slugOf(rj); n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\") {
 			continue
 		}
+		repo := d.repository(rj)
 		if seen[repo.Owner+"/"+repo.Name] {
 			continue
 		}

@@ -219,7 +219,7 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		// as their path says: an answer naming another group's project
 		// is not taken for one of this group's.
 		owner, name, ok := cutLast(n.FullPath)
-		if !ok || name == "" || !strings.EqualFold(name, n.Path) ||
+		if !ok || !cleanPath(n.FullPath) || !strings.EqualFold(name, n.Path) ||
 			(!strings.EqualFold(owner, r.Owner) && !hasPrefixFold(owner, r.Owner+"/")) {
 			continue
 		}
@@ -286,4 +286,16 @@ func (d *Driver) graphql(ctx context.Context, gl *gitlab.Client, query string, v
 		return &GraphQLError{Status: resp.StatusCode, Errors: []GraphQLErrorItem{{Message: "the answer has no data"}}}
 	}
 	return json.Unmarshal(env.Data, out)
+}
+
+// cleanPath reports whether a project's full path is made of segments a
+// GitLab path can have: none empty, ".", ".." or with a backslash (so
+// that a prefix check of its owner means what it says).
+func cleanPath(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.Contains(seg, "\\") {
+			return false
+		}
+	}
+	return true
 }
