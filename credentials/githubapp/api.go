@@ -54,7 +54,15 @@ var errNotModified = errors.New("githubapp: not modified")
 // logged at Warn when the App has a Logger: once a minute at most, with
 // the number of such failures left out since the last record.
 func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
+	if c.auth == "jwt" {
+		if err := a.rateLimitedUntil(c); err != nil {
+			return nil, err
+		}
+	}
 	h, err := a.send(ctx, c, out)
+	if c.auth == "jwt" {
+		a.noteRateLimit(err)
+	}
 	if a.log != nil && err != nil && ctx.Err() == nil {
 		if code := errcode.CodeOf(err); code == errcode.Unavailable || code == errcode.RateLimited {
 			if ok, leftOut := a.warns.Allow(a.now()); ok {
@@ -65,6 +73,35 @@ func (a *App) do(ctx context.Context, c call, out any) (http.Header, error) {
 		}
 	}
 	return h, err
+}
+
+// rateLimitedUntil returns RateLimited, without a request, while GitHub's
+// last answer to a call authenticated as the app said that the app's
+// limit is spent (a RetryAt later than the app waits): every call asking
+// again would be refused too, and would spend the caller's time.
+func (a *App) rateLimitedUntil(c call) error {
+	a.rlMu.Lock()
+	until := a.rlUntil
+	a.rlMu.Unlock()
+	if until.IsZero() || !a.now().Before(until) {
+		return nil
+	}
+	return &errcode.Error{Code: errcode.RateLimited, Op: c.op, Provider: provider, Host: a.host, RetryAt: until,
+		Msg: "GitHub rate-limits " + a.label + " until " + until.UTC().Format(time.RFC3339) + "; " + c.what + " is not asked before then"}
+}
+
+// noteRateLimit remembers the RetryAt of a RateLimited answer to a call
+// authenticated as the app.
+func (a *App) noteRateLimit(err error) {
+	e, ok := errors.AsType[*errcode.Error](err)
+	if !ok || e.Code != errcode.RateLimited || !e.RetryAt.After(a.now()) {
+		return
+	}
+	a.rlMu.Lock()
+	if e.RetryAt.After(a.rlUntil) {
+		a.rlUntil = e.RetryAt
+	}
+	a.rlMu.Unlock()
 }
 
 // send is do without the log record.

@@ -101,7 +101,10 @@ type Options struct {
 	// when GitHub names no time; a wait GitHub asks for (Retry-After,
 	// X-RateLimit-Reset, one minute for a secondary rate limit) is slept
 	// when it is at most MaxRateLimitWait (0: 60s), and otherwise
-	// returned at once as RateLimited with RetryAt.
+	// returned at once as RateLimited with RetryAt; until then, the
+	// App's calls authenticated as the app (installation lookups and
+	// listings, mints) fail the same way without asking GitHub, whose
+	// limit is the app's.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration
@@ -184,14 +187,17 @@ type App struct {
 	allowed map[string]struct{} // lower-cased; nil: every owner
 	public  bool
 
-	apiBase   string // no trailing slash
-	apiURL    *url.URL
-	host      string
-	path      string // config path for messages and Source strings
-	label     string // "app 123 (integrations.github[0].apps[1])"
-	client    *http.Client
-	log       *slog.Logger // nil: silent
-	warns     warnlimit.Limiter
+	apiBase string // no trailing slash
+	apiURL  *url.URL
+	host    string
+	path    string // config path for messages and Source strings
+	label   string // "app 123 (integrations.github[0].apps[1])"
+	client  *http.Client
+	log     *slog.Logger // nil: silent
+	warns   warnlimit.Limiter
+	rlMu    sync.Mutex
+	rlUntil time.Time // GitHub rate-limits the app's JWT calls until then
+
 	userAgent string
 	now       func() time.Time
 	perms     []byte // JSON body for token requests, or nil
