@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -60,7 +61,9 @@ type ClientCredentialsOptions struct {
 // rate limit, is RateLimited with its RetryAt, a 5xx Unavailable;
 // invalid_client and unauthorized_client are Unauthorized), and the
 // client id and secret never show in them, even
-// when the endpoint echoes them in its error or error_description.
+// when the endpoint echoes them in its error or error_description. Until
+// the RetryAt of a RateLimited answer (one the retry policy did not wait
+// out), the source fails the same way without asking the endpoint again.
 func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
 	return clientCredentials("credentials.ClientCredentials", cc, opts, nil)
 }
@@ -97,7 +100,21 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			Msg: "the token endpoint " + redact.URL(cc.TokenURL) + " did not answer for " + o.What + " before the caller's context ended", Err: ctx.Err()}
 	}
 	var warns warnlimit.Limiter
+	var limited struct {
+		sync.Mutex
+		until time.Time // the endpoint rate-limits the client until then
+	}
 	src := SourceFunc(func(ctx context.Context) (*Credential, error) {
+		// While the endpoint rate-limits the client (a RetryAt later than
+		// the retry policy waits), a grant is not asked for: it would be
+		// refused too, and count against the client.
+		limited.Lock()
+		until := limited.until
+		limited.Unlock()
+		if now := o.Now(); now.Before(until) {
+			return nil, &errcode.Error{Code: errcode.RateLimited, Op: op, Provider: o.Provider, Host: o.Host, RetryAt: until,
+				Msg: "the token endpoint " + redact.URL(cc.TokenURL) + " rate-limits " + o.What + " until " + until.UTC().Format(time.RFC3339) + "; not asked before then"}
+		}
 		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 		if err != nil {
 			if ctx.Err() != nil {
@@ -105,6 +122,11 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			}
 			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, clientSecrets(cc.ClientID, cc.ClientSecret)...)
 			e.Provider = o.Provider
+			if e.Code == errcode.RateLimited && e.RetryAt.After(o.Now()) {
+				limited.Lock()
+				limited.until = e.RetryAt
+				limited.Unlock()
+			}
 			if log != nil && (e.Code == errcode.Unavailable || e.Code == errcode.RateLimited) {
 				// e is scrubbed of the client secret (oauthError); one
 				// record a minute at most.
