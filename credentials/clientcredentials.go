@@ -63,10 +63,16 @@ type ClientCredentialsOptions struct {
 // client id and secret never show in them, even
 // when the endpoint echoes them in its error or error_description. Until
 // the RetryAt of a RateLimited answer (one the retry policy did not wait
-// out), the source fails the same way without asking the endpoint again.
+// out), 5 minutes at most, the source fails the same way without asking
+// the endpoint again.
 func ClientCredentials(cc *clientcredentials.Config, opts *ClientCredentialsOptions) *CachedSource {
 	return clientCredentials("credentials.ClientCredentials", cc, opts, nil)
 }
+
+// rateLimitKept bounds how long a client-credentials source, or a GitHub
+// App, remembers that it is rate-limited: after it, the endpoint is asked
+// again, whatever RetryAt it gave.
+const rateLimitKept = 5 * time.Minute
 
 // clientCredentials is ClientCredentials with the errors' op, and log (nil:
 // silent) for the failures the retries could not mend.
@@ -122,9 +128,14 @@ func clientCredentials(op string, cc *clientcredentials.Config, opts *ClientCred
 			}
 			e := oauthError(op, o.Host, o.What, grantRefused, o.Now(), err, clientSecrets(cc.ClientID, cc.ClientSecret)...)
 			e.Provider = o.Provider
-			if e.Code == errcode.RateLimited && e.RetryAt.After(o.Now()) {
+			if now := o.Now(); e.Code == errcode.RateLimited && e.RetryAt.After(now) {
 				limited.Lock()
+				// Kept rateLimitKept at most: a Retry-After of a year (a
+				// misbehaving proxy) must not stop the grants for a year.
 				limited.until = e.RetryAt
+				if limit := now.Add(rateLimitKept); limited.until.After(limit) {
+					limited.until = limit
+				}
 				limited.Unlock()
 			}
 			if log != nil && (e.Code == errcode.Unavailable || e.Code == errcode.RateLimited) {

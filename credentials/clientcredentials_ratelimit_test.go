@@ -19,7 +19,7 @@ import (
 // While the token endpoint rate-limits the client past the retry policy's
 // wait, the source returns RateLimited with the endpoint's RetryAt without
 // asking again (each call used to ask, and be refused, counting against
-// the client); after it, it asks again.
+// the client); after it, or 5 minutes at most, it asks again.
 func TestClientCredentialsRateLimitedAsksNoMore(t *testing.T) {
 	clk := testclock.New(time.Now().Truncate(time.Second))
 	var grants atomic.Int64
@@ -40,15 +40,15 @@ func TestClientCredentialsRateLimitedAsksNoMore(t *testing.T) {
 		&credentials.ClientCredentialsOptions{Now: clk.Now})
 	for i := range 20 {
 		_, err := src.Credential(t.Context())
-		if e, ok := errors.AsType[*errcode.Error](err); !ok || e.Code != errcode.RateLimited || !e.RetryAt.Equal(clk.Now().Add(time.Hour)) {
-			t.Fatalf("call %d: %v; want RateLimited with RetryAt an hour away", i, err)
+		if e, ok := errors.AsType[*errcode.Error](err); !ok || e.Code != errcode.RateLimited || !e.RetryAt.After(clk.Now()) {
+			t.Fatalf("call %d: %v; want RateLimited with a RetryAt", i, err)
 		}
 	}
 	if n := grants.Load(); n != 1 {
 		t.Errorf("20 calls while rate-limited asked for %d grants; want 1", n)
 	}
 	limited.Store(false)
-	clk.Advance(time.Hour)
+	clk.Advance(5 * time.Minute) // the endpoint said an hour; it is asked again after 5 minutes at most
 	if _, err := src.Credential(t.Context()); err != nil {
 		t.Fatalf("after RetryAt: %v", err)
 	}

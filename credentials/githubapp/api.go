@@ -90,16 +90,26 @@ func (a *App) rateLimitedUntil(c call) error {
 		Msg: "GitHub rate-limits " + a.label + " until " + until.UTC().Format(time.RFC3339) + "; " + c.what + " is not asked before then"}
 }
 
+// rateLimitKept bounds how long an App remembers that GitHub rate-limits
+// it: after it, GitHub is asked again, whatever reset it named.
+const rateLimitKept = 5 * time.Minute
+
 // noteRateLimit remembers the RetryAt of a RateLimited answer to a call
-// authenticated as the app.
+// authenticated as the app, for rateLimitKept at most.
 func (a *App) noteRateLimit(err error) {
 	e, ok := errors.AsType[*errcode.Error](err)
 	if !ok || e.Code != errcode.RateLimited || !e.RetryAt.After(a.now()) {
 		return
 	}
+	// Kept rateLimitKept at most: a reset a year away (a misbehaving
+	// proxy) must not stop the app for a year.
+	until := e.RetryAt
+	if limit := a.now().Add(rateLimitKept); until.After(limit) {
+		until = limit
+	}
 	a.rlMu.Lock()
-	if e.RetryAt.After(a.rlUntil) {
-		a.rlUntil = e.RetryAt
+	if until.After(a.rlUntil) {
+		a.rlUntil = until
 	}
 	a.rlMu.Unlock()
 }

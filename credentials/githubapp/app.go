@@ -101,10 +101,10 @@ type Options struct {
 	// when GitHub names no time; a wait GitHub asks for (Retry-After,
 	// X-RateLimit-Reset, one minute for a secondary rate limit) is slept
 	// when it is at most MaxRateLimitWait (0: 60s), and otherwise
-	// returned at once as RateLimited with RetryAt; until then, the
-	// App's calls authenticated as the app (installation lookups and
-	// listings, mints) fail the same way without asking GitHub, whose
-	// limit is the app's.
+	// returned at once as RateLimited with RetryAt; until then (5
+	// minutes at most), the App's calls authenticated as the app
+	// (installation lookups and listings, mints) fail the same way
+	// without asking GitHub, whose limit is the app's.
 	MaxRetries       int
 	MinWait, MaxWait time.Duration
 	MaxRateLimitWait time.Duration

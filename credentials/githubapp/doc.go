@@ -107,9 +107,9 @@
 // when GitHub names a time within MaxRateLimitWait (Retry-After;
 // X-RateLimit-Reset when X-RateLimit-Remaining is 0; one minute for a
 // secondary limit that names none, as GitHub documents), and otherwise
-// returned at once as RateLimited with RetryAt; until that time, the
-// App's calls authenticated as the app (lookups, listings, mints) fail the
-// same way without a request: the limit is the app's, and GitHub would
+// returned at once as RateLimited with RetryAt; until that time (5
+// minutes at most), the App's calls authenticated as the app (lookups,
+// listings, mints) fail the same way without a request: the limit is the app's, and GitHub would
 // refuse them too.
 //
 // [Token] never shows its secret when formatted with any fmt verb, logged
