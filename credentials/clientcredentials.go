@@ -10,9 +10,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/scmkit/scmkit/credentials/internal/warnlimit"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/warnlimit"
 )
 
 // ClientCredentialsOptions tunes [ClientCredentials]. A nil

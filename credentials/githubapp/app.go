@@ -17,12 +17,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
-	"github.com/scmkit/scmkit/credentials/internal/warnlimit"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/internal/redact"
 	"github.com/scmkit/scmkit/internal/typednil"
+	"github.com/scmkit/scmkit/internal/warnlimit"
 )
 
 // Defaults for [Options].

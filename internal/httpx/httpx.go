@@ -96,6 +96,7 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/warnlimit"
 )
 
 // Defaults applied by [NewTransport] to zero fields of [Options].
@@ -128,8 +129,11 @@ type Options struct {
 	// once. 0 means DefaultMaxRateLimitWait (60s).
 	MaxRateLimitWait time.Duration
 
-	// Logger receives a Debug record per retry and an Info record per
-	// rate-limit wait or refusal. nil means silent.
+	// Logger receives a Debug record per retry and Info records for
+	// rate-limit waits and refusals: at most one a minute per host and
+	// kind (waiting, not waiting), with a "left_out" count of those
+	// dropped since, so that a long rate limit does not log once per
+	// call. nil means silent.
 	Logger *slog.Logger
 
 	// Now is the clock used to turn absolute reset times into waits.
@@ -161,6 +165,7 @@ type Transport struct {
 	minWait, maxWait time.Duration
 	maxRateLimitWait time.Duration
 	logger           *slog.Logger
+	infos            warnlimit.Keyed // Info records per host and kind
 	now              func() time.Time
 	retryCodes       map[int]bool // nil: the default statuses
 	attemptTimeout   time.Duration
@@ -536,6 +541,19 @@ func errorHandler(resp *http.Response, err error, _ int) (*http.Response, error)
 func (t *Transport) log(ctx context.Context, level slog.Level, msg string, st *reqState, resp *http.Response, wait time.Duration, attrs ...slog.Attr) {
 	if t.logger == nil || !t.logger.Enabled(ctx, level) {
 		return
+	}
+	if level >= slog.LevelInfo {
+		var host string
+		if resp != nil && resp.Request != nil && resp.Request.URL != nil {
+			host = resp.Request.URL.Host
+		}
+		ok, leftOut := t.infos.Allow(host+" "+msg, t.now())
+		if !ok {
+			return
+		}
+		if leftOut > 0 {
+			attrs = append(attrs, slog.Int("left_out", leftOut))
+		}
 	}
 	attrs = append(attrs, slog.String("method", st.method), slog.String("url", st.url))
 	if resp != nil {
