@@ -36,6 +36,12 @@
 // [Verifier] checks tokens strictly (size, algorithm allow-list, typ, kid,
 // signature, aud, exp, iat, sub) with keys from a JWKS URL, cached,
 // refetched once for an unknown kid. [LimitedToken] rebuilds the limited user token from uip.
+// With IssuerOptions.OmitOwnershipClaim (Backstage's
+// auth.omitIdentityTokenOwnershipClaim) tokens carry no ent, so that a
+// user in many groups can sign in; the Issuer records her ownership refs
+// in a [UserInfoStore] and serves them at Backstage's user info endpoint
+// ([Issuer.UserInfoHandler]), which a Verifier asks once per token
+// (VerifierOptions.UserInfoURL).
 // A [PluginVerifier] checks the plugin-to-plugin tokens Backstage backend
 // plugins send (typ vnd.backstage.plugin, aud the receiving plugin, keys
 // from the calling plugin's JWKS, an allow-list of calling plugins) and

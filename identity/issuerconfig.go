@@ -23,12 +23,18 @@ import (
 //   - auth.keyStore.provider: memory, or database or firestore (Backstage's
 //     stores shared by the replicas), which scmkit takes to mean the
 //     shared store that base.KeyStore must then be (redisstore's
-//     Store.IssuerKeys); static keys are not supported.
+//     Store.IssuerKeys); static keys are not supported;
+//   - OmitOwnershipClaim: auth.omitIdentityTokenOwnershipClaim. When it is
+//     true and base.KeyStore is set (a fleet), base.UserInfo must be set
+//     too (redisstore's Store.UserInfo): the replica a verifier asks for a
+//     user's ownership refs may not be the one that issued her token.
 //
 // Unlike Backstage, whose key store is its database when auth.keyStore is
 // absent, an absent provider leaves base.KeyStore as it is (nil: each
-// replica's memory); give every replica of a fleet a shared store.
-// auth.omitIdentityTokenOwnershipClaim is not read: tokens carry ent.
+// replica's memory); give every replica of a fleet a shared store. An
+// absent auth.omitIdentityTokenOwnershipClaim leaves base's
+// OmitOwnershipClaim (false: tokens carry ent, Backstage's default before
+// its auth backend 0.28, which made true the default).
 //
 // base (may be nil) supplies what the configuration does not (KeyStore,
 // Now, Logger, …); a key set in cfg overrides base's field. An absent key
@@ -70,6 +76,7 @@ func IssuerOptionsFromConfig(cfg Decoder, base *IssuerOptions) (*IssuerOptions, 
 	var a struct {
 		Expiration json.RawMessage `json:"backstageTokenExpiration"`
 		Algorithm  *string         `json:"identityTokenAlgorithm"`
+		OmitEnt    *bool           `json:"omitIdentityTokenOwnershipClaim"`
 		KeyStore   struct {
 			Provider *string `json:"provider"`
 		} `json:"keyStore"`
@@ -106,6 +113,12 @@ func IssuerOptionsFromConfig(cfg Decoder, base *IssuerOptions) (*IssuerOptions, 
 		default:
 			return nil, fail("auth.keyStore.provider", strconv.Quote(*p)+" is not a key store; use memory or database")
 		}
+	}
+	if a.OmitEnt != nil {
+		o.OmitOwnershipClaim = *a.OmitEnt
+	}
+	if o.OmitOwnershipClaim && o.KeyStore != nil && o.UserInfo == nil {
+		return nil, fail("auth.omitIdentityTokenOwnershipClaim", "tokens without ent need the user info shared by the replicas, as their keys: give IssuerOptions.UserInfo one (redisstore's Store.UserInfo)")
 	}
 	return &o, nil
 }

@@ -14,6 +14,7 @@ import (
 // auth.keyStore.provider.
 func TestIssuerOptionsFromConfig(t *testing.T) {
 	shared := NewMemoryKeyStore()
+	info := &MemoryUserInfoStore{}
 	for _, tc := range []struct {
 		name string
 		yaml string
@@ -41,6 +42,16 @@ func TestIssuerOptionsFromConfig(t *testing.T) {
 		{name: "bad duration", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  backstageTokenExpiration: soon\n", err: "auth.backstageTokenExpiration: "},
 		{name: "RSA", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  identityTokenAlgorithm: RS256\n", err: `auth.identityTokenAlgorithm: scmkit signs with ES256, ES384 or ES512, not "RS256"`},
 		{name: "database without a shared store", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  keyStore:\n    provider: database\n", err: "give IssuerOptions.KeyStore one"},
+		{name: "omit ent, one replica", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: true\n",
+			want: IssuerOptions{Issuer: "https://p.example.com/api/auth", OmitOwnershipClaim: true}},
+		{name: "omit ent, a fleet", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: true\n  keyStore:\n    provider: database\n",
+			base: &IssuerOptions{KeyStore: shared, UserInfo: info},
+			want: IssuerOptions{Issuer: "https://p.example.com/api/auth", OmitOwnershipClaim: true, KeyStore: shared, UserInfo: info}},
+		{name: "config keeps ent over base", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: false\n",
+			base: &IssuerOptions{OmitOwnershipClaim: true}, want: IssuerOptions{Issuer: "https://p.example.com/api/auth"}},
+		{name: "omit ent, a fleet without shared user info", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: true\n",
+			base: &IssuerOptions{KeyStore: shared}, err: "auth.omitIdentityTokenOwnershipClaim: tokens without ent need the user info shared"},
+		{name: "omit ent not a boolean", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: sometimes\n", err: "omitIdentityTokenOwnershipClaim"},
 		{name: "static keys", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  keyStore:\n    provider: static\n", err: "static keys are not supported"},
 	} {
 		cfg, err := config.LoadBytes(t.Context(), nil, []byte(tc.yaml))
@@ -58,7 +69,8 @@ func TestIssuerOptionsFromConfig(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		if got.Issuer != tc.want.Issuer || got.Lifetime != tc.want.Lifetime || got.Algorithm != tc.want.Algorithm || got.KeyStore != tc.want.KeyStore {
+		if got.Issuer != tc.want.Issuer || got.Lifetime != tc.want.Lifetime || got.Algorithm != tc.want.Algorithm || got.KeyStore != tc.want.KeyStore ||
+			got.OmitOwnershipClaim != tc.want.OmitOwnershipClaim || got.UserInfo != tc.want.UserInfo {
 			t.Errorf("%s: got %+v; want %+v", tc.name, *got, tc.want)
 		}
 		if _, err := NewIssuer(got); err != nil {

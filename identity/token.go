@@ -23,6 +23,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/redact"
+	"github.com/scmkit/scmkit/internal/warnlimit"
 )
 
 // Token types, the `typ` header of Backstage's tokens.
@@ -84,6 +85,21 @@ type IssuerOptions struct {
 	// JWKS leaves out (malformed, or not of the Issuer's algorithm) and
 	// for a failed removal of expired keys; nil means silent.
 	Logger *slog.Logger
+	// OmitOwnershipClaim leaves the ent claim out of the user tokens
+	// (Backstage's auth.omitIdentityTokenOwnershipClaim), so that the
+	// token of a user in many groups stays small (Backstage's limit is
+	// [MaxTokenSize]); her ownership refs are then served by the user
+	// info endpoint ([Issuer.UserInfoHandler]), which verifiers ask
+	// (VerifierOptions.UserInfoURL). The sign-in response still lists
+	// them.
+	OmitOwnershipClaim bool
+	// UserInfo is where the Issuer records, at each token, the user
+	// info its UserInfoHandler serves: one write per token, and a token
+	// is not issued when it fails. nil means none is recorded, unless
+	// OmitOwnershipClaim is set: then a [MemoryUserInfoStore] of its own.
+	// Give every replica of a fleet the same shared store (redisstore's
+	// Store.UserInfo), as for KeyStore.
+	UserInfo UserInfoStore
 }
 
 // ecAlg is a supported signing algorithm.
@@ -155,6 +171,12 @@ type Issuer struct {
 	rand     io.Reader
 	store    KeyStore
 	log      *slog.Logger
+	omitEnt  bool
+	userInfo UserInfoStore // nil: none recorded
+	selfOnce sync.Once     // makes self, UserInfoHandler's verifier
+	self     *Verifier
+	selfErr  error
+	infoLog  warnlimit.Limiter // Warn records of UserInfoHandler's store failures
 
 	publish chan struct{} // held while a new key is made and published
 
@@ -199,7 +221,7 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
 	}
 	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand,
-		store: o.KeyStore, log: o.Logger, publish: make(chan struct{}, 1)}
+		store: o.KeyStore, log: o.Logger, publish: make(chan struct{}, 1), omitEnt: o.OmitOwnershipClaim, userInfo: o.UserInfo}
 	if is.now == nil {
 		is.now = time.Now
 	}
@@ -208,6 +230,9 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 	}
 	if is.store == nil {
 		is.store = &MemoryKeyStore{now: is.now}
+	}
+	if is.userInfo == nil && is.omitEnt {
+		is.userInfo = &MemoryUserInfoStore{clock: is.now}
 	}
 	return is, nil
 }
@@ -436,7 +461,10 @@ func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 		}
 		claims[name] = v
 	}
-	claims["iss"], claims["sub"], claims["ent"], claims["aud"] = is.iss, r.Subject, ent, Audience
+	claims["iss"], claims["sub"], claims["aud"] = is.iss, r.Subject, Audience
+	if !is.omitEnt {
+		claims["ent"] = ent
+	}
 	claims["iat"], claims["exp"], claims["uip"] = iat, exp, uip
 	t := jwt.NewWithClaims(is.alg.method, claims)
 	t.Header["kid"] = k.kid
@@ -446,7 +474,17 @@ func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 		return nil, &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "signing", Err: err}
 	}
 	if len(s) > MaxTokenSize {
-		return nil, errcode.Newf(errcode.InvalidArgument, op, "the token for %s would be %d characters, more than Backstage's limit of %d (too many ownership refs: %d)", r.Subject, len(s), MaxTokenSize, len(ent))
+		msg := fmt.Sprintf("the token for %s would be %d characters, more than Backstage's limit of %d (too many ownership refs: %d; IssuerOptions.OmitOwnershipClaim leaves them out)", r.Subject, len(s), MaxTokenSize, len(ent))
+		if is.omitEnt {
+			msg = fmt.Sprintf("the token for %s would be %d characters, more than Backstage's limit of %d (too many extra claims)", r.Subject, len(s), MaxTokenSize)
+		}
+		return nil, errcode.New(errcode.InvalidArgument, op, msg)
+	}
+	if is.userInfo != nil {
+		info := UserInfo{User: User{EntityRef: r.Subject, OwnershipEntityRefs: slices.Clone(ent)}, ExpiresAt: time.Unix(exp, 0), Extra: maps.Clone(r.Extra)}
+		if err := is.userInfo.PutUserInfo(ctx, info); err != nil {
+			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "recording the user info of " + r.Subject + " (its token is not issued)", Err: err}
+		}
 	}
 	return &Token{Token: s, ExpiresAt: time.Unix(exp, 0), User: User{EntityRef: r.Subject, OwnershipEntityRefs: slices.Clone(ent)}}, nil
 }

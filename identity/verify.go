@@ -83,6 +83,20 @@ type VerifierOptions struct {
 	// RefetchInterval means RefetchInterval; negative means only unknown
 	// kids refetch.
 	JWKSMaxAge time.Duration
+	// UserInfoURL, when set, is the issuer's user info endpoint, e.g.
+	// "https://portal.example.com/api/auth/v1/userinfo"
+	// ([Issuer.UserInfoHandler]): a user token (or limited token) that
+	// carries no ent, as those of an Issuer with OmitOwnershipClaim, gets
+	// its ownership refs from there, as Backstage's UserInfoService
+	// does: one GET with the token as Bearer credentials, after the
+	// token has verified (so only tokens signed by a published key cause
+	// one), once per token (the answer is cached with it), concurrent
+	// verifications of a token sharing it, with HTTPClient (redirects are
+	// not followed: the token goes to this URL only), bounded to 10 s.
+	// The endpoint's 401 or 404 is Unauthorized; another failure is
+	// Unavailable, and the token is not accepted (its ownership is
+	// unknown). Empty: such a token's ent is its subject only.
+	UserInfoURL string
 }
 
 // Verifier verifies Backstage user tokens strictly: at most
@@ -138,7 +152,7 @@ type Claims struct {
 	Type      string    // TypeUser, or TypeLimitedUser (with VerifierOptions.AcceptLimited); TypePlugin from a PluginVerifier
 	Issuer    string    // iss; empty for a limited token
 	Subject   string    // sub: the user's entity ref, "user:default/alice"
-	Ent       []string  // ent: her ownership entity refs; nil for a limited token
+	Ent       []string  // ent: her ownership entity refs; for a token without ent, those of VerifierOptions.UserInfoURL, else nil
 	IssuedAt  time.Time // iat
 	ExpiresAt time.Time // exp
 	// Extra are the other claims.
@@ -147,8 +161,10 @@ type Claims struct {
 	kid string // the key that signed the token
 }
 
-// User returns the claims as a [User]; a limited token's ent is its
-// subject only.
+// User returns the claims as a [User]. A token without ent (a limited
+// token, or one from an Issuer with OmitOwnershipClaim) has the ownership
+// refs of the user info endpoint when the verifier has a UserInfoURL, and
+// its subject only otherwise.
 func (c *Claims) User() *User {
 	ent := c.Ent
 	if len(ent) == 0 {
@@ -409,6 +425,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	iat, _ := claims.GetIssuedAt()
 	exp, _ := claims.GetExpirationTime()
 	c.IssuedAt, c.ExpiresAt = iat.Time, exp.Time
+	if _, hasEnt := claims["ent"]; !hasEnt && v.plugin == nil && v.opts.UserInfoURL != "" {
+		ent, err := v.ownership(ctx, token, c.Subject)
+		if err != nil {
+			return nil, err
+		}
+		c.Ent = ent
+	}
 	if v.opts.CacheSize > 0 {
 		v.remember(sum, c)
 	}

@@ -50,8 +50,10 @@
 //
 // Give every replica's identity.Issuer the same key store,
 // IssuerOptions.KeyStore = [Store.IssuerKeys], so that any replica's JWKS
-// lists every replica's public keys and verifies every replica's tokens,
-// and every replica's LDAP authenticator the same attempt counts,
+// lists every replica's public keys and verifies every replica's tokens
+// (and, when the tokens carry no ent, IssuerOptions.UserInfo =
+// [Store.UserInfo], so that any replica's user info endpoint serves the
+// ownership refs of a token another replica issued), and every replica's LDAP authenticator the same attempt counts,
 // ldapauth.Options.Attempts = [Store.LDAPAttempts], so that a username
 // gets backoff.freeAttempts failed sign-ins across the fleet before a
 // delay, not that many on each replica.
