@@ -366,3 +366,54 @@ func TestPluginOboOwnershipFromUserInfo(t *testing.T) {
 		t.Errorf("ownership refs %q after %d user info requests; want her group, after 1", got, userinfo.Load())
 	}
 }
+
+// BenchmarkVerifyWithoutEnt is a signed-in user's requests to a backend
+// when her token carries no ent: each op is a new user's first request
+// then nine more with the same token; the user info endpoint is asked once
+// per token (requests/op counts user info and JWKS requests).
+func BenchmarkVerifyWithoutEnt(b *testing.B) {
+	c := newClock()
+	ctx := context.Background()
+	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, OmitOwnershipClaim: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, userinfo := authBackend(b, is)
+	var jwks atomic.Int64
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL + "/api/auth/.well-known/jwks.json", UserInfoURL: srv.URL + "/api/auth/v1/userinfo", Now: c.Now,
+		HTTPClient: &http.Client{Transport: countingTransport{&jwks, http.DefaultTransport}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm, _ := is.Issue(ctx, IssueRequest{Subject: "user:default/warm"})
+	if _, err := v.Verify(ctx, warm.Token); err != nil {
+		b.Fatal(err)
+	}
+	start := jwks.Load()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		tok, err := is.Issue(ctx, IssueRequest{Subject: fmt.Sprintf("user:default/u%d", i), Ent: groups(50)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 10 {
+			if _, err := v.Verify(ctx, tok.Token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(jwks.Load()-start)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(userinfo.Load()-1)/float64(b.N), "userinfo-requests/op")
+}
+
+type countingTransport struct {
+	n    *atomic.Int64
+	base http.RoundTripper
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.base.RoundTrip(r)
+}
