@@ -24,7 +24,9 @@ const maxAnonymousRedirects = 5
 // With opts.IfNoneMatch set to the ETag of an earlier read and the file
 // unchanged, it fails with NotModified. A missing repository, ref or file is
 // NotFound, a URL naming a directory InvalidArgument, a file larger than
-// the limit InvalidArgument. When no credential is to be sent, the driver
+// the limit InvalidArgument. A tree URL (GitHub's /tree/REF/PATH, which
+// [integrations.Registry.ResolveURL] makes of GitHub's relative references)
+// is read like a file URL when PATH is a file. When no credential is to be sent, the driver
 // may read from a public endpoint instead of the API (GitHub's raw-content
 // host, which answers 404, so NotFound, for a directory too).
 //
@@ -54,9 +56,18 @@ func (c *Client) ReadFile(ctx context.Context, rawURL string, opts *ReadFileOpti
 	if err != nil {
 		return nil, err
 	}
-	if cl.loc.Path == "" || cl.loc.Tree {
+	// A tree URL with a path may name a file: GitHub's web UI redirects
+	// /tree/REF/FILE to /blob/REF/FILE, Backstage's readers read both,
+	// and ResolveURL makes GitHub's relative references tree URLs. The
+	// driver finds out (a directory is InvalidArgument); only the
+	// repository root is known to be no file.
+	if cl.loc.Path == "" {
+		what := "a repository"
+		if cl.loc.Repo == "" {
+			what = "an owner"
+		}
 		return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Provider: string(cl.in.Kind), Host: cl.in.Host,
-			Msg: fmt.Sprintf("URL %s names a directory, not a file", t.redacted())}
+			Msg: fmt.Sprintf("URL %s names %s, not a file", t.redacted(), what)}
 	}
 	f, err := c.readDriver(ctx, cl, rawURL, &o)
 	if err != nil {

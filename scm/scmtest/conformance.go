@@ -61,8 +61,9 @@ const prompt = 5 * time.Second
 //     most 1 request.
 //   - ReadFile/Missing: a missing file, a missing ref and a missing
 //     repository are NotFound, and match fs.ErrNotExist.
-//   - ReadFile/Directory: a file URL naming a directory, and a tree URL,
-//     are InvalidArgument.
+//   - ReadFile/Directory: a file URL naming a directory, and a tree URL
+//     naming one, are InvalidArgument (a tree URL naming a file reads it:
+//     ReadFile/Found).
 //   - ReadFile/NotModified: the ETag is not empty; a conditional re-read
 //     with it is NotModified and costs at most 1 request; with another ETag
 //     it returns the content.
@@ -331,6 +332,11 @@ func testReadFileFound(t *testing.T, h *env) {
 	// An explicit ref reads the same content.
 	got := mustRead(t, h.good, h.FileURL(BasicRepo, DefaultBranch, "catalog-info.yaml"))
 	wantBytes(t, "ReadFile at ref "+DefaultBranch+": content", got.Content, fx.File("catalog-info.yaml").Content)
+	// A tree URL naming a file reads it (GitHub redirects one to the
+	// file's blob URL; ResolveURL makes them of relative references).
+	u := h.TreeURL(BasicRepo, DefaultBranch, "catalog-info.yaml")
+	got = mustRead(t, h.good, u)
+	wantBytes(t, "ReadFile("+u+") content", got.Content, fx.File("catalog-info.yaml").Content)
 }
 
 func testReadFileMissing(t *testing.T, h *env) {
