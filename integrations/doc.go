@@ -10,7 +10,9 @@
 // builds them back with [Registry.URL] (Parse(URL(loc)) is loc again),
 // routes a URL in one parse with [Registry.Lookup] (integration, Location
 // and anonymous reading together, as a client needs them per call), resolves relative links and edit
-// links as Backstage does ([Registry.ResolveURL], [Registry.EditURL]), and
+// links as Backstage does ([Registry.ResolveURL], [Registry.EditURL]), gives
+// the URL of a file in a pasted repository or directory URL
+// ([Registry.FileURL]), and
 // answers whether backend.reading.allow lets a URL be read anonymously
 // ([Registry.AllowsAnonymous]). An Integration builds the API URLs an
 // adapter needs ([Integration.FileAPIURL], [Integration.RawURL],

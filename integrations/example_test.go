@@ -106,6 +106,29 @@ func ExampleRegistry_ResolveURL() {
 	// https://bitbucket.org/ws/repo/src/main/docs/guide.md#lines-12
 }
 
+// A pasted repository, directory or file URL gives the URL of a file in
+// it, as Backstage's "Register existing component" does; scm.Client reads
+// HEAD as the default branch. Relative references of a file (a $text, a
+// Location target) are resolved with ResolveURL instead.
+func ExampleRegistry_FileURL() {
+	var reg integrations.Registry
+	for _, pasted := range []string{
+		"https://github.com/acme/api",
+		"https://github.com/acme/api/tree/main/services/orders",
+		"https://gitlab.com/acme/platform/api/-/blob/v2/catalog-info.yaml",
+	} {
+		u, err := reg.FileURL(pasted, "catalog-info.yaml")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(u)
+	}
+	// Output:
+	// https://github.com/acme/api/blob/HEAD/catalog-info.yaml
+	// https://github.com/acme/api/blob/main/services/orders/catalog-info.yaml
+	// https://gitlab.com/acme/platform/api/-/blob/v2/catalog-info.yaml
+}
+
 func ExampleRegistry_EditURL() {
 	var reg integrations.Registry
 	for _, u := range []string{

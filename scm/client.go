@@ -355,6 +355,12 @@ func (c *Client) begin(ctx context.Context, op string, t *target, write, wantRep
 		return nil, c.fill(op, in, t.err, errcode.InvalidArgument)
 	}
 	loc := t.Location
+	if loc.Ref == integrations.DefaultBranchRef {
+		// HEAD, which every provider's web UI reads as the default
+		// branch (and Registry.FileURL writes for it): the drivers
+		// read the default branch as for a URL without a ref.
+		loc.Ref = ""
+	}
 	if loc.Owner == "" || (wantRepo && loc.Repo == "") {
 		what := "an owner"
 		if wantRepo {

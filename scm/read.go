@@ -26,7 +26,9 @@ const maxAnonymousRedirects = 5
 // NotFound, a URL naming a directory InvalidArgument, a file larger than
 // the limit InvalidArgument. A tree URL (GitHub's /tree/REF/PATH, which
 // [integrations.Registry.ResolveURL] makes of GitHub's relative references)
-// is read like a file URL when PATH is a file. When no credential is to be sent, the driver
+// is read like a file URL when PATH is a file. A URL at ref HEAD
+// (integrations.DefaultBranchRef, what [integrations.Registry.FileURL]
+// writes for a repository URL) is read at the default branch. When no credential is to be sent, the driver
 // may read from a public endpoint instead of the API (GitHub's raw-content
 // host, which answers 404, so NotFound, for a directory too).
 //

@@ -1,6 +1,8 @@
 package scm_test
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -69,5 +71,34 @@ func TestReadFileOfResolvedRelativeReference(t *testing.T) {
 		t.Errorf("ReadFile of a repository root: %v; want InvalidArgument", err)
 	} else if want := "names a repository, not a file"; !strings.Contains(err.Error(), want) {
 		t.Errorf("ReadFile of a repository root: %v; want it to say %q", err, want)
+	}
+}
+
+// A URL at HEAD (what Registry.FileURL writes for a repository URL) is
+// read at the default branch: the driver gets no ref, as for a URL
+// without one, and uses its own default-branch logic (Bitbucket Cloud's
+// API does not document HEAD as a ref).
+func TestHeadIsTheDefaultBranch(t *testing.T) {
+	var refs []string
+	d := &fakeDriver{readFile: func(_ context.Context, r *driver.ReadFileRequest) (*driver.File, error) {
+		refs = append(refs, r.Ref)
+		return &driver.File{Content: []byte("x")}, nil
+	}}
+	c, err := scm.NewClient(nil, nil, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.BitbucketCloud: d.opener()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := integrations.NewRegistry(integrations.Config{})
+	u, err := reg.FileURL("https://bitbucket.org/acme-ws/web", "catalog-info.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{u, "https://bitbucket.org/acme-ws/web/src/main/catalog-info.yaml"} {
+		if _, err := c.ReadFile(t.Context(), u, nil); err != nil {
+			t.Fatalf("ReadFile(%s): %v", u, err)
+		}
+	}
+	if !slices.Equal(refs, []string{"", "main"}) {
+		t.Errorf("the driver got refs %q; want the default branch (\"\") for HEAD, then main", refs)
 	}
 }

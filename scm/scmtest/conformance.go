@@ -337,6 +337,10 @@ func testReadFileFound(t *testing.T, h *env) {
 	u := h.TreeURL(BasicRepo, DefaultBranch, "catalog-info.yaml")
 	got = mustRead(t, h.good, u)
 	wantBytes(t, "ReadFile("+u+") content", got.Content, fx.File("catalog-info.yaml").Content)
+	// HEAD is the default branch (Registry.FileURL of a repository URL).
+	u = h.FileURL(BasicRepo, "HEAD", "catalog-info.yaml")
+	got = mustRead(t, h.good, u)
+	wantBytes(t, "ReadFile("+u+") content", got.Content, fx.File("catalog-info.yaml").Content)
 }
 
 func testReadFileMissing(t *testing.T, h *env) {
