@@ -91,3 +91,36 @@ func FuzzFileURL(f *testing.F) {
 		}
 	})
 }
+
+// An entry whose API host is another entry's host never gets its
+// credentials sent there (a credential goes only to its own entry's
+// hosts); the calls then failed as if the credential were refused, with no
+// word at load. NewRegistry now warns.
+func TestSharedAPIHostWarns(t *testing.T) {
+	reg, err := NewRegistry(Config{GitHub: []GitHubConfig{
+		{Host: "github.com", APIBaseURL: "http://127.0.0.1:8080", Token: NewSecret("ghp_service")},
+		{Host: "127.0.0.1:8080", APIBaseURL: "http://127.0.0.1:8080", Token: NewSecret("ghp_service")},
+		{Host: "ghe2.example.com", APIBaseURL: "https://ghe2.example.com/api/v3"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A GitHub Enterprise entry copied from github.com's, beside the
+	// implied github.com entry.
+	copied, err := NewRegistry(Config{GitHub: []GitHubConfig{{Host: "ghe.example.com", APIBaseURL: "https://api.github.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(append(reg.Warnings(), copied.Warnings()...), "\n")
+	for _, want := range []string{
+		"integrations.github[0].apiBaseUrl: host 127.0.0.1:8080 belongs to integrations.github[1]",
+		"integrations.github[0]: its API or raw host api.github.com is github.com's",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q do not say %q", w, want)
+		}
+	}
+	if strings.Contains(w, "github[2]") || strings.Contains(w, "ghp_") {
+		t.Errorf("warnings %q: want none about an entry on its own API host, and no secret", w)
+	}
+}

@@ -88,6 +88,7 @@ func NewRegistryWith(cfg Config, opts *RegistryOptions) (*Registry, error) {
 			Err: joinFieldErrors(v.errs)}
 	}
 	reg := &Registry{list: list, allow: allow, rules: rules, unsupported: unsupported}
+	v.sharedHosts(reg)
 	for _, w := range v.warns {
 		if opts != nil && opts.Warn != nil {
 			opts.Warn(w.path, w.msg)
@@ -96,6 +97,41 @@ func NewRegistryWith(cfg Config, opts *RegistryOptions) (*Registry, error) {
 		}
 	}
 	return reg, nil
+}
+
+// sharedHosts warns about an entry's API or raw host that belongs to
+// another entry (its web host, or an earlier entry's API host): a
+// credential goes only to its own entry's hosts ([Registry.Owning]), so
+// this entry's credentials would never be sent there, and its calls would
+// fail as if the credential were refused (two host names for one GitHub
+// Enterprise during a rename; a copied apiBaseUrl).
+func (v *validator) sharedHosts(reg *Registry) {
+	for _, in := range reg.list {
+		if in.Disabled != nil {
+			continue // already warned about
+		}
+		for _, b := range []struct{ key, base string }{{"apiBaseUrl", in.APIBaseURL}, {"rawBaseUrl", in.RawBaseURL}} {
+			u, err := url.Parse(b.base)
+			if b.base == "" || err != nil || u.Host == "" {
+				continue
+			}
+			host := NormalizeHost(u.Host)
+			other, ok := reg.Owning(host)
+			if !ok || other == in {
+				continue
+			}
+			if in.GitHub != nil && in.ConfigPath == defaultGitHub().ConfigPath {
+				// The implied github.com entry: the configured entry that
+				// took its API host is the one to fix.
+				v.warn(other.ConfigPath, fmt.Sprintf("its API or raw host %s is github.com's, so github.com's credentials (users' tokens from a github.com "+
+					"sign-in) are never sent to it; configure github.com's entry, or give this entry its own API host", host))
+				continue
+			}
+			v.warn(in.ConfigPath+"."+b.key, fmt.Sprintf("host %s belongs to %s, so %s's credentials are never sent to it "+
+				"(a credential goes only to its own entry's hosts) and its calls there go without them; "+
+				"give each entry its own API host, or remove one of the entries", host, other.ConfigPath, in.ConfigPath))
+		}
+	}
 }
 
 // unsupported copies the entries of unsupported sections, normalising
