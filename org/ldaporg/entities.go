@@ -289,16 +289,25 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 	// addVal indexes an RDN or UUID value of entry i of es. A value a
 	// second entry of the same kind also holds (uid=alice in two OUs, or
 	// one entry's RDN spelling another's UUID) is ambiguous like a shared
-	// DN: -1, resolving to neither, with one warning naming both DNs.
+	// DN: -1, resolving to neither; the first reference to it adds a
+	// warning naming both DNs (groups of one cn in two OUs are common, and
+	// harmless while nothing names them by value).
+	ambiguousVal := map[string]string{} // kind + "\x00" + lower-case value -> its warning, "" once given
 	addVal := func(vals map[string]int, v string, i int, es []entry, kind string) {
 		k := strings.ToLower(v)
 		switch j, taken := vals[k]; {
 		case !taken:
 			vals[k] = i
 		case j != i && j >= 0:
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("two %s entries, %s and %s, have the value %s (as RDN or UUID); references by that value are left out",
-				kind, strconv.QuoteToASCII(es[j].dn), strconv.QuoteToASCII(es[i].dn), strconv.QuoteToASCII(v)))
+			ambiguousVal[kind+"\x00"+k] = fmt.Sprintf("two %s entries, %s and %s, have the value %s (as RDN or UUID); references by that value are left out",
+				kind, strconv.QuoteToASCII(es[j].dn), strconv.QuoteToASCII(es[i].dn), strconv.QuoteToASCII(v))
 			vals[k] = -1
+		}
+	}
+	ambiguousRef := func(kind, v string) {
+		if w := ambiguousVal[kind+"\x00"+v]; w != "" {
+			snap.Warnings = append(snap.Warnings, w)
+			ambiguousVal[kind+"\x00"+v] = ""
 		}
 	}
 	add := func(e entry, t target, vals map[string]int, es []entry, kind string) {
@@ -350,8 +359,14 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 		// nothing: not the other kind's entry either.
 		switch {
 		case isGroup && (groupFirst || !isUser):
+			if gi < 0 {
+				ambiguousRef("group", v)
+			}
 			return target{true, gi}, gi >= 0
 		case isUser:
+			if ui < 0 {
+				ambiguousRef("user", v)
+			}
 			return target{false, ui}, ui >= 0
 		}
 		return target{}, false

@@ -11,7 +11,8 @@ import (
 // TestResolveEqualValues: a value two users (or two groups) hold as RDN or
 // UUID names neither; one entry's RDN value equal to another's UUID is
 // ambiguous too. A user and a group sharing a value (a POSIX user private
-// group) are not ambiguous: a member reference is the user.
+// group) are not ambiguous: a member reference is the user. Only a value
+// some reference uses is warned about.
 func TestResolveEqualValues(t *testing.T) {
 	snap := &org.Snapshot{
 		Users: []org.User{
@@ -19,6 +20,8 @@ func TestResolveEqualValues(t *testing.T) {
 			{Metadata: org.Metadata{Name: "alice", Namespace: "contractors"}, Spec: org.UserSpec{MemberOf: []string{}}},
 			{Metadata: org.Metadata{Name: "carol"}, Spec: org.UserSpec{MemberOf: []string{}}},
 			{Metadata: org.Metadata{Name: "dave"}, Spec: org.UserSpec{MemberOf: []string{}}},
+			{Metadata: org.Metadata{Name: "erin"}, Spec: org.UserSpec{MemberOf: []string{}}},
+			{Metadata: org.Metadata{Name: "erin", Namespace: "contractors"}, Spec: org.UserSpec{MemberOf: []string{}}},
 		},
 		Groups: []org.Group{
 			{Metadata: org.Metadata{Name: "admins"}, Spec: org.GroupSpec{Type: "team", Children: []string{}}},
@@ -30,6 +33,9 @@ func TestResolveEqualValues(t *testing.T) {
 		{dn: "uid=alice,ou=contractors,dc=example,dc=org", rdn: "ALICE", uuid: "u-2"},
 		{dn: "uid=carol,ou=people,dc=example,dc=org", rdn: "carol", uuid: "u-3"},
 		{dn: "uid=dave,ou=people,dc=example,dc=org", rdn: "u-3", uuid: "u-4"}, // rdn = carol's uuid
+		// Ambiguous too, but nothing names erin by value: no warning.
+		{dn: "uid=erin,ou=people,dc=example,dc=org", rdn: "erin"},
+		{dn: "uid=erin,ou=contractors,dc=example,dc=org", rdn: "erin"},
 	}
 	groups := []entry{
 		{dn: "cn=admins,ou=groups,dc=example,dc=org", rdn: "admins", members: []string{"alice", "u-1", "u-3", "u-4"}},
