@@ -70,12 +70,13 @@ type SignInInfo struct {
 	EmailVerified bool
 	// DN is the LDAP entry's distinguished name.
 	DN string
-	// Issuer is the provider instance's base URL (auth.Identity.Issuer):
-	// https://github.com or a GitHub Enterprise Server's URL,
-	// https://gitlab.com or a self-managed GitLab's URL. Empty means the
-	// provider type's default instance (github.com, gitlab.com). The
-	// resolvers compare its host with the instance a catalog user names,
-	// when she names one (see [SignInResolver.Resolve]).
+	// Issuer is the provider instance's base URL (auth.Identity.Issuer,
+	// which auth's providers always set): https://github.com or a GitHub
+	// Enterprise Server's URL, https://gitlab.com or a self-managed
+	// GitLab's URL. The resolvers compare its host with the instance a
+	// catalog user names, when she names one (see
+	// [SignInResolver.Resolve]). Empty means unknown: no instance is
+	// compared, as in Backstage.
 	Issuer string
 }
 
@@ -319,17 +320,19 @@ var errNotFound = errors.New("not found")
 //   - gitlab, usernameMatchingUserEntityName: a user with a
 //     <host>/user-login annotation holding her web URL on that host
 //     (Backstage's and org/gitlaborg's) matches only a sign-in from that
-//     instance (SignInInfo.Issuer; gitlab.com when empty), so gitlab.com's
-//     alice is not a self-managed instance's alice;
+//     instance (SignInInfo.Issuer), so gitlab.com's alice is not a
+//     self-managed instance's alice;
 //   - github, usernameMatchingUserEntityName and
 //     userIdMatchingUserEntityAnnotation: a user with a <host>/user-id
 //     annotation equal to her github.com/user-id (org/githuborg writes it
 //     for users of a GitHub Enterprise Server, whose node ids are small
 //     and repeat across instances) matches only a sign-in from that
-//     instance (github.com when SignInInfo.Issuer is empty). A user
-//     without it (read from github.com, or by Backstage) carries no
-//     instance and matches a sign-in from any instance by id, as in
-//     Backstage.
+//     instance. A user without it (read from github.com, or by Backstage)
+//     carries no instance and matches a sign-in from any instance by id,
+//     as in Backstage.
+//
+// A SignInInfo without Issuer names no instance, and the instance checks
+// are skipped for it.
 //
 // usernameMatchingUserEntityName on github matches the login alone, as
 // Backstage's (which deprecates it): GitHub lets anyone register a login
@@ -535,9 +538,9 @@ func (r *SignInResolver) otherAccount(resolver string, u *org.User, info SignInI
 				hosts = append(hosts, hostOf(vu))
 			}
 		}
-		if len(hosts) > 0 && !slices.Contains(hosts, signInHost(info, "gitlab.com")) {
+		if len(hosts) > 0 && info.Issuer != "" && !slices.Contains(hosts, signInHost(info)) {
 			slices.Sort(hosts)
-			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info, "gitlab.com"), "the sign-in's instance")
+			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info), "the sign-in's instance")
 		}
 	case r.providerType == "github" && (resolver == UsernameMatchingUserEntityName || resolver == UserIDMatchingUserEntityAnnotation):
 		id := a[userIDAnnotations["github"]]
@@ -550,21 +553,17 @@ func (r *SignInResolver) otherAccount(resolver string, u *org.User, info SignInI
 				hosts = append(hosts, strings.ToLower(h))
 			}
 		}
-		if len(hosts) > 0 && !slices.Contains(hosts, signInHost(info, "github.com")) {
+		if len(hosts) > 0 && info.Issuer != "" && !slices.Contains(hosts, signInHost(info)) {
 			slices.Sort(hosts)
-			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info, "github.com"), "the sign-in's instance")
+			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info), "the sign-in's instance")
 		}
 	}
 	return ""
 }
 
 // signInHost is the lower-case host (with a port other than the scheme's
-// default) of info.Issuer; def when Issuer is empty, "" when it does not
-// parse.
-func signInHost(info SignInInfo, def string) string {
-	if info.Issuer == "" {
-		return def
-	}
+// default) of info.Issuer, "" when it does not parse.
+func signInHost(info SignInInfo) string {
 	u, err := url.Parse(info.Issuer)
 	if err != nil || u.Host == "" {
 		return ""

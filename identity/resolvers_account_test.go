@@ -50,7 +50,9 @@ func TestResolvedUserIsTheSignedInAccount(t *testing.T) {
 		// GitLab: gitlab.com's alice is not the self-managed instance's.
 		{"gitlab: gitlab.com's alice", "gitlab", byName, auth.Identity{Provider: "gitlab", Issuer: "https://gitlab.com",
 			Subject: "987654", Login: "alice"}, "", errcode.PermissionDenied},
-		{"gitlab: default instance", "gitlab", byName, auth.Identity{Provider: "gitlab", Login: "alice"}, "", errcode.PermissionDenied},
+		// A sign-in naming no instance (auth's providers always name one)
+		// is not compared, as in Backstage.
+		{"gitlab: no instance", "gitlab", byName, auth.Identity{Provider: "gitlab", Login: "alice"}, "user:default/alice", errcode.OK},
 		{"gitlab: her instance", "gitlab", byName, auth.Identity{Provider: "gitlab", Issuer: "https://GitLab.corp.example:443",
 			Subject: "12", Login: "alice"}, "user:default/alice", errcode.OK},
 		{"gitlab: a user without an instance", "gitlab", byName, auth.Identity{Provider: "gitlab", Issuer: "https://gitlab.com",
