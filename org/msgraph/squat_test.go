@@ -129,3 +129,29 @@ func TestParentTakenByAnyGroupOwner(t *testing.T) {
 		t.Errorf("alice's memberOf = %v, want aaa and it-staff among them", u)
 	}
 }
+
+// TestParentCycleWithSeveralParents: with every parent kept, a cycle of
+// group memberships (a in b, b in a) beside a third parent (c lists a) is
+// still broken with a warning, and the snapshot is valid and acyclic.
+func TestParentCycleWithSeveralParents(t *testing.T) {
+	f := fakegraph.New(nil)
+	defer f.Close()
+	jane := f.PutUser(fakegraph.User{DisplayName: "Jane", Mail: "jane@contoso.com", AccountEnabled: true})
+	const a, b = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
+	f.PutGroup(fakegraph.Group{ID: a, DisplayName: "a", MailNickname: "a", SecurityEnabled: true, Members: []string{jane, b}})
+	f.PutGroup(fakegraph.Group{ID: b, DisplayName: "b", MailNickname: "b", SecurityEnabled: true, Members: []string{a}})
+	f.PutGroup(fakegraph.Group{DisplayName: "c", MailNickname: "c", SecurityEnabled: true, Members: []string{a}})
+	snap, err := newReader(t, cfgFor(f), nil).Read(context.Background())
+	must(t, err)
+	must(t, snap.Validate())
+	x := org.NewIndex(snap)
+	if c := x.Cycles(); len(c) != 0 {
+		t.Errorf("cycles left: %v", c)
+	}
+	if !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.Contains(w, "cycle") }) {
+		t.Errorf("no cycle warning: %q", snap.Warnings)
+	}
+	if !x.IsMember(org.UserRef("", "jane_contoso.com"), org.GroupRef("", "c")) {
+		t.Errorf("jane (in a, which c lists) is not a member of c: %v", x.GroupsOf(org.UserRef("", "jane_contoso.com")))
+	}
+}
