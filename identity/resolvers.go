@@ -2,10 +2,12 @@ package identity
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -68,6 +70,14 @@ type SignInInfo struct {
 	EmailVerified bool
 	// DN is the LDAP entry's distinguished name.
 	DN string
+	// Issuer is the provider instance's base URL (auth.Identity.Issuer,
+	// which auth's providers always set): https://github.com or a GitHub
+	// Enterprise Server's URL, https://gitlab.com or a self-managed
+	// GitLab's URL. The resolvers compare its host with the instance a
+	// catalog user names, when she names one (see
+	// [SignInResolver.Resolve]). Empty means unknown: no instance is
+	// compared, as in Backstage.
+	Issuer string
 }
 
 // FromAuth returns the SignInInfo of an auth.Identity: UserID is
@@ -88,7 +98,7 @@ func FromAuth(id auth.Identity, providerType string) SignInInfo {
 		username = ""
 	}
 	return SignInInfo{ProviderType: providerType, UserID: id.Subject, Username: username,
-		Email: id.Email, EmailVerified: id.EmailVerified, DN: id.DN}
+		Email: id.Email, EmailVerified: id.EmailVerified, DN: id.DN, Issuer: id.Issuer}
 }
 
 // ResolverConfig is one entry of signIn.resolvers.
@@ -289,13 +299,45 @@ var errNotFound = errors.New("not found")
 //   - NotFound ("Failed to sign-in, unable to resolve user identity") when
 //     every resolver found nobody;
 //   - Conflict when one resolver matches two users (never the first);
-//   - PermissionDenied when an e-mail's domain is not allowed, or when
-//     signing in without a catalog user would take a catalog user's ref;
+//   - PermissionDenied when an e-mail's domain is not allowed, when
+//     signing in without a catalog user would take a catalog user's ref,
+//     or when the user found carries the stable id of another account
+//     (see below);
 //   - InvalidArgument when the provider gave no e-mail (or id, username,
 //     DN) that a resolver needs, or a GitHub id matches only in another
 //     case;
 //   - the catalog's error, and OwnershipRefs' errors (too many refs, a
 //     group cycle with transitive ownership).
+//
+// A user found by name or id must be the signed-in account when she says
+// which account she is, stricter than Backstage (a user without these
+// annotations matches as in Backstage):
+//
+//   - ldap, usernameMatchingUserEntityName: a user with a
+//     backstage.io/ldap-dn annotation (org/ldaporg writes it) matches only
+//     a sign-in with that DN (another entry with the same uid, say in
+//     another directory or OU, does not);
+//   - gitlab, usernameMatchingUserEntityName: a user with a
+//     <host>/user-login annotation holding her web URL on that host
+//     (Backstage's and org/gitlaborg's) matches only a sign-in from that
+//     instance (SignInInfo.Issuer), so gitlab.com's alice is not a
+//     self-managed instance's alice;
+//   - github, usernameMatchingUserEntityName and
+//     userIdMatchingUserEntityAnnotation: a user with a <host>/user-id
+//     annotation equal to her github.com/user-id (org/githuborg writes it
+//     for users of a GitHub Enterprise Server, whose node ids are small
+//     and repeat across instances) matches only a sign-in from that
+//     instance. A user without it (read from github.com, or by Backstage)
+//     carries no instance and matches a sign-in from any instance by id,
+//     as in Backstage.
+//
+// A SignInInfo without Issuer names no instance, and the instance checks
+// are skipped for it.
+//
+// usernameMatchingUserEntityName on github matches the login alone, as
+// Backstage's (which deprecates it): GitHub lets anyone register a login
+// its owner gave up, who then signs in as the catalog's user of that
+// name. Prefer userIdMatchingUserEntityAnnotation.
 //
 // Use [SignInResolver.Explain] to get the steps also on failure.
 func (r *SignInResolver) Resolve(ctx context.Context, info SignInInfo) (*Resolution, error) {
@@ -457,7 +499,84 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 				"%s: no catalog user has %s, and signing in without a catalog user as %s would take the identity of that catalog user", s.Resolver, filter, ref)
 		}
 	}
-	return r.one(s, users, filter, fallback)
+	ref, u, detail, err := r.one(s, users, filter, fallback)
+	if err == nil && u != nil {
+		if why := r.otherAccount(s.Resolver, u, info); why != "" {
+			return org.Ref{}, nil, detail + ": " + why, errcode.Newf(errcode.PermissionDenied, op,
+				"%s: %s matches %s, but %s", s.Resolver, filter, ref, why)
+		}
+	}
+	return ref, u, detail, err
+}
+
+// otherAccount says why the catalog user u, found by resolver, is not the
+// account info signed in with ("" when nothing says she is another): see
+// Resolve.
+func (r *SignInResolver) otherAccount(resolver string, u *org.User, info SignInInfo) string {
+	a := u.Metadata.Annotations
+	switch {
+	case r.providerType == "ldap" && resolver == UsernameMatchingUserEntityName:
+		want, ok := a[ldapDNAnnotation]
+		if !ok {
+			return ""
+		}
+		wdn, err := ldap.ParseDN(want)
+		if err != nil {
+			return "her " + ldapDNAnnotation + " is malformed"
+		}
+		if info.DN == "" {
+			return "her " + ldapDNAnnotation + " is " + want + " and the sign-in carries no DN"
+		}
+		if dn, err := ldap.ParseDN(info.DN); err != nil || !dn.EqualFold(wdn) {
+			return "her " + ldapDNAnnotation + " is " + want + ", not the sign-in's DN"
+		}
+	case r.providerType == "gitlab" && resolver == UsernameMatchingUserEntityName:
+		var hosts []string
+		for k, v := range a {
+			h, ok := strings.CutSuffix(k, "/user-login")
+			if vu, err := url.Parse(v); ok && err == nil && (vu.Scheme == "https" || vu.Scheme == "http") && vu.Host != "" && hostOf(vu) == strings.ToLower(h) {
+				hosts = append(hosts, hostOf(vu))
+			}
+		}
+		if len(hosts) > 0 && info.Issuer != "" && !slices.Contains(hosts, signInHost(info)) {
+			slices.Sort(hosts)
+			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info), "the sign-in's instance")
+		}
+	case r.providerType == "github" && (resolver == UsernameMatchingUserEntityName || resolver == UserIDMatchingUserEntityAnnotation):
+		id := a[userIDAnnotations["github"]]
+		if id == "" {
+			return ""
+		}
+		var hosts []string
+		for k, v := range a {
+			if h, ok := strings.CutSuffix(k, "/user-id"); ok && v == id && h != "" && !strings.EqualFold(h, "github.com") {
+				hosts = append(hosts, strings.ToLower(h))
+			}
+		}
+		if len(hosts) > 0 && info.Issuer != "" && !slices.Contains(hosts, signInHost(info)) {
+			slices.Sort(hosts)
+			return "she is a user of " + strings.Join(hosts, ", ") + ", not of " + cmp.Or(signInHost(info), "the sign-in's instance")
+		}
+	}
+	return ""
+}
+
+// signInHost is the lower-case host (with a port other than the scheme's
+// default) of info.Issuer, "" when it does not parse.
+func signInHost(info SignInInfo) string {
+	u, err := url.Parse(info.Issuer)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return hostOf(u)
+}
+
+// hostOf is u's lower-case host, without the scheme's default port.
+func hostOf(u *url.URL) string {
+	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		return strings.ToLower(u.Hostname())
+	}
+	return strings.ToLower(u.Host)
 }
 
 // foldMatches keeps the users whose looked-up value equals f's with ASCII

@@ -12,6 +12,13 @@
 // Readers live in subpackages (org/githuborg, org/gitlaborg, org/msgraph)
 // and implement [Reader]. A reader never returns a partial snapshot as
 // complete: a fault part-way through returns an error and no snapshot.
+// Where Backstage's naming rules make one entity name of two groups or two
+// users (Graph's normalised mailNickname, GitLab's full path with '/' as
+// '-'), the readers give the name to neither and warn naming both, rather
+// than to the first listed: whoever can create a group chooses its name
+// and so its place in the listing, and the name carries the roles bound to
+// it. LDAP references that could name two entries resolve to neither, the
+// same way.
 //
 // The package has no dependency beyond a YAML codec and the module's error
 // type; errors are *errcode.Error values, classified by errcode.CodeOf.

@@ -265,6 +265,46 @@ func foldRune(r rune) rune {
 	return least
 }
 
+// asciiFoldSet is a set of entity refs compared folding ASCII case only,
+// as entity refs compare (org.Ref.Key): under Unicode's folding the claim
+// user:default/\u212Aate (KELVIN SIGN) would be kate's.
+type asciiFoldSet map[string]struct{}
+
+func newASCIIFoldSet(list []string) asciiFoldSet {
+	s := make(asciiFoldSet, len(list))
+	for _, e := range list {
+		s[string(asciiLowerBytes([]byte(e)))] = struct{}{}
+	}
+	return s
+}
+
+func (s asciiFoldSet) has(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if 'A' <= v[i] && v[i] <= 'Z' {
+			return s.hasBytes([]byte(v))
+		}
+	}
+	_, ok := s[v]
+	return ok
+}
+
+// hasBytes is has(string(b)); it may change b, and does not allocate.
+func (s asciiFoldSet) hasBytes(b []byte) bool {
+	_, ok := s[string(asciiLowerBytes(b))]
+	return ok
+}
+
+// asciiLowerBytes puts b's ASCII letters in lower case, in place, and
+// returns b.
+func asciiLowerBytes(b []byte) []byte {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}
+
 // foldSet is a set of strings compared as strings.EqualFold compares
 // them.
 type foldSet map[string]struct{}

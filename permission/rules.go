@@ -347,13 +347,15 @@ func stringsParam(p map[string]any, name string) ([]string, error) {
 
 // isEntityOwner matches an entity some ownedBy relation of which (or, for
 // an entity without relations, whose spec.owner as a full ref) is one of
-// the claims, compared case-insensitively. The claims become a set once.
+// the claims, compared folding ASCII case only (as entity refs compare; a
+// non-ASCII look-alike of a name is another name). The claims become a set
+// once.
 func isEntityOwner(p map[string]any) (func(*catalog.Entity) bool, int, error) {
 	claims, err := stringsParam(p, "claims")
 	if err != nil {
 		return nil, 0, err
 	}
-	set := newFoldSet(claims)
+	set := newASCIIFoldSet(claims)
 	return func(e *catalog.Entity) bool {
 		for _, r := range e.Relations {
 			if r.Type == "ownedBy" && set.has(r.TargetRef) {

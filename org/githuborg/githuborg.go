@@ -4,7 +4,11 @@
 //
 // Entities are Backstage's: a user is named by login, with annotations
 // github.com/user-login and github.com/user-id (the node id) and a profile
-// (name, public e-mail, avatar); a group is named by team slug, spec.type
+// (name, public e-mail, avatar); read from a GitHub Enterprise Server, a
+// user also carries <host>/user-id, the same node id under the instance's
+// host (ghe.example.com/user-id): node ids encode small per-instance
+// database ids that repeat across instances, and identity's sign-in
+// resolvers match such a user only to a sign-in from that host. A group is named by team slug, spec.type
 // "team", with annotation github.com/team-slug ("org/slug"), its parent
 // team as spec.parent, its child teams as spec.children and its immediate
 // members as spec.members (and in each member's spec.memberOf); a team
@@ -797,7 +801,7 @@ func (o *orgRead) gqlErrors(errs []orgx.QueryError, header http.Header) error {
 // build turns what was read into entities; several organisations' each
 // in its own namespace.
 func (r *Reader) build(results []*orgRead) *org.Snapshot {
-	snap := buildSnapshot(results, len(results) > 1)
+	snap := buildSnapshot(results, len(results) > 1, r.in.Host)
 	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
 		// GitHub lists verified-domain addresses only for organisations
 		// of GitHub Enterprise Cloud with verified domains; elsewhere the
@@ -814,9 +818,11 @@ func (r *Reader) build(results []*orgRead) *org.Snapshot {
 }
 
 // buildSnapshot turns what was read into entities, in namespaces named
-// after the organisations when multi.
-func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
+// after the organisations when multi, of the instance host.
+func buildSnapshot(results []*orgRead, multi bool, host string) *org.Snapshot {
 	snap := &org.Snapshot{}
+	ghes := !strings.EqualFold(host, integrations.GitHubHost)
+	idOnHost := strings.ToLower(host) + "/user-id"
 	for _, d := range results {
 		ns := org.DefaultNamespace
 		if multi {
@@ -845,6 +851,10 @@ func buildSnapshot(results []*orgRead, multi bool) *org.Snapshot {
 			}
 			u := &org.User{Metadata: org.Metadata{Name: m.Login, Namespace: nsField, Annotations: map[string]string{
 				"github.com/user-login": m.Login, "github.com/user-id": m.ID}}}
+			if ghes {
+				// Which instance the node id is of (see the package doc).
+				u.Metadata.Annotations[idOnHost] = m.ID
+			}
 			if m.Name != nil {
 				u.Spec.Profile.DisplayName = *m.Name
 			}

@@ -166,7 +166,7 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 		}
 		return nil, err
 	}
-	built := buildSnapshot([]*orgRead{o}, multi)
+	built := buildSnapshot([]*orgRead{o}, multi, r.in.Host)
 	if r.cfg.DefaultUserTransformer.UseVerifiedEmails {
 		// Which of two accounts keeps an address whole depends on both
 		// accounts' verified addresses, and the snapshot keeps only the

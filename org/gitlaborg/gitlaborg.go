@@ -21,7 +21,20 @@
 // the groups never form a cycle; a parent GitLab names elsewhere is
 // dropped with a warning. Bots and users who are not active are left out,
 // and a user or group whose name cannot be an entity name is skipped with
-// a warning naming it. Both gitlab.com and self-managed
+// a warning naming it.
+//
+// One rule is stricter than Backstage's: full paths that make one name
+// ("acme/b-c" and "acme/b/c" both make "b-c"; without a group,
+// "platform-admins" and "platform/admins") contest it, and it goes to none
+// of them, with one warning naming every path. Whoever may create a group
+// chooses its path, and GitLab's listing order and ids follow creation, so
+// no order is safe: with first come, first served, anyone allowed to
+// create a top-level group (or a subgroup beside the real one) could take
+// an existing group's name and the roles bound to it. Only the configured
+// group keeps its name over a subgroup that makes the same one ("acme/acme"
+// under group "acme"). Rename one of the groups to bring the other back.
+//
+// Both gitlab.com and self-managed
 // instances under a sub-path (https://host/gitlab) work: the GraphQL
 // endpoint is beside the integration's apiBaseUrl.
 //
@@ -70,6 +83,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -798,6 +812,10 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 	}
 	kept := map[string]string{} // lower full path -> entity name
 	names := orgx.NewNames("group", &snap.Warnings)
+	if r.cfg.Group != "" {
+		// The configured group's name comes from the configuration.
+		names.Reserve(r.groupName(r.cfg.Group), r.cfg.Group)
+	}
 	for _, g := range groups {
 		if r.pattern != nil && !r.pattern.MatchString(g.FullPath) && !strings.EqualFold(g.FullPath, r.cfg.Group) {
 			continue
@@ -807,12 +825,17 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 			warn("group %s: skipped: %q is not a valid entity name", g.FullPath, name)
 			continue
 		}
-		// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule.
-		if !names.Claim(name, g.FullPath, g.FullPath) {
+		if strings.EqualFold(g.FullPath, r.cfg.Group) {
+			kept[strings.ToLower(g.FullPath)] = name
 			continue
 		}
+		// "a/b-c" and "a/b/c" both become "b-c" under Backstage's rule:
+		// the name goes to neither (see the package doc).
+		names.Claim(name, strings.ToLower(g.FullPath), g.FullPath)
 		kept[strings.ToLower(g.FullPath)] = name
 	}
+	got := names.Settle()
+	maps.DeleteFunc(kept, func(path, _ string) bool { return !got[path] && !strings.EqualFold(path, r.cfg.Group) })
 	// A group's parent is the group its full path is under: a parent
 	// GitLab names elsewhere is dropped with a warning, so every parent's
 	// path is shorter than its child's and no cycle can be built.

@@ -271,7 +271,8 @@ func applySet(md *org.Metadata, typ *string, p *org.Profile, set map[string]any)
 
 // resolve fills user memberOf and group parent/children from the three
 // directions (user memberOf, group member, group memberOf), matching
-// references by DN (parsed, case-insensitive), RDN or UUID.
+// references by DN (parsed, case-insensitive), RDN or UUID. A DN, RDN value
+// or UUID two entries of one kind share names neither of them.
 func resolve(snap *org.Snapshot, users, groups []entry) {
 	// Index: key -> entity index, users and groups apart. A DN names one
 	// entry; an RDN or UUID value may name both a user and a group (a
@@ -285,7 +286,31 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 	userVals := make(map[string]int, 2*len(users))
 	groupVals := make(map[string]int, 2*len(groups))
 	ambiguous := map[string]bool{}
-	add := func(e entry, t target, vals map[string]int) {
+	// addVal indexes an RDN or UUID value of entry i of es. A value a
+	// second entry of the same kind also holds (uid=alice in two OUs, or
+	// one entry's RDN spelling another's UUID) is ambiguous like a shared
+	// DN: -1, resolving to neither; the first reference to it adds a
+	// warning naming both DNs (groups of one cn in two OUs are common, and
+	// harmless while nothing names them by value).
+	ambiguousVal := map[string]string{} // kind + "\x00" + lower-case value -> its warning, "" once given
+	addVal := func(vals map[string]int, v string, i int, es []entry, kind string) {
+		k := strings.ToLower(v)
+		switch j, taken := vals[k]; {
+		case !taken:
+			vals[k] = i
+		case j != i && j >= 0:
+			ambiguousVal[kind+"\x00"+k] = fmt.Sprintf("two %s entries, %s and %s, have the value %s (as RDN or UUID); references by that value are left out",
+				kind, strconv.QuoteToASCII(es[j].dn), strconv.QuoteToASCII(es[i].dn), strconv.QuoteToASCII(v))
+			vals[k] = -1
+		}
+	}
+	ambiguousRef := func(kind, v string) {
+		if w := ambiguousVal[kind+"\x00"+v]; w != "" {
+			snap.Warnings = append(snap.Warnings, w)
+			ambiguousVal[kind+"\x00"+v] = ""
+		}
+	}
+	add := func(e entry, t target, vals map[string]int, es []entry, kind string) {
 		if n, ok := NormalizeDN(e.dn); ok {
 			if _, taken := dns[n]; taken || ambiguous[n] {
 				// Two entries whose DNs compare equal (a directory that
@@ -302,17 +327,17 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 			}
 		}
 		if e.rdn != "" {
-			vals[strings.ToLower(e.rdn)] = t.i
+			addVal(vals, e.rdn, t.i, es, kind)
 		}
 		if e.uuid != "" {
-			vals[strings.ToLower(e.uuid)] = t.i
+			addVal(vals, e.uuid, t.i, es, kind)
 		}
 	}
 	for i, e := range users {
-		add(e, target{false, i}, userVals)
+		add(e, target{false, i}, userVals, users, "user")
 	}
 	for i, e := range groups {
-		add(e, target{true, i}, groupVals)
+		add(e, target{true, i}, groupVals, groups, "group")
 	}
 	lookup := func(ref string, groupFirst bool) (target, bool) {
 		if n, ok := NormalizeDN(ref); ok && strings.Contains(ref, "=") {
@@ -330,11 +355,19 @@ func resolve(snap *org.Snapshot, users, groups []entry) {
 		v := strings.ToLower(ref)
 		ui, isUser := userVals[v]
 		gi, isGroup := groupVals[v]
+		// An ambiguous value (-1) of the kind looked up first names
+		// nothing: not the other kind's entry either.
 		switch {
 		case isGroup && (groupFirst || !isUser):
-			return target{true, gi}, true
+			if gi < 0 {
+				ambiguousRef("group", v)
+			}
+			return target{true, gi}, gi >= 0
 		case isUser:
-			return target{false, ui}, true
+			if ui < 0 {
+				ambiguousRef("user", v)
+			}
+			return target{false, ui}, ui >= 0
 		}
 		return target{}, false
 	}

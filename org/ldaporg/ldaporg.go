@@ -12,6 +12,12 @@
 //
 //   - DNs are compared parsed, case-insensitively (distinguishedNameMatch),
 //     not as strings;
+//   - a reference that could name two entries of one kind resolves to
+//     neither, with a warning naming both: two entries with one DN, or
+//     with one RDN or UUID value (uid=alice in ou=people and in
+//     ou=contractors, for a posixGroup's memberUid alice; or one entry's
+//     RDN spelling another's UUID), where Backstage lets the entry read
+//     last take every reference;
 //   - Active Directory's range retrieval: a group whose member attribute
 //     comes back as member;range=0-1499 is read to its end, so groups with
 //     more than 1,500 members are complete;

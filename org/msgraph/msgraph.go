@@ -13,12 +13,29 @@
 // "root", named after the tenant's display name, annotation
 // graph.microsoft.com/tenant-id); each group is named by its normalised
 // mailNickname (or displayName), spec.type "team", annotation
-// graph.microsoft.com/group-id, with its group members as children (one
-// parent kept per group) and groups without a parent hung under the root;
-// each user is named by its normalised mail, annotation
-// graph.microsoft.com/user-id, with spec.memberOf holding its direct groups
-// and, as Backstage does, their ancestors. A user without an id, a display
-// name or a mail is skipped, with a warning naming it. Photos are off by
+// graph.microsoft.com/group-id, with its group members as children and
+// groups without a parent hung under the root; each user is named by its
+// normalised mail, annotation graph.microsoft.com/user-id, with
+// spec.memberOf holding its direct groups and, as Backstage does, their
+// ancestors. A user without an id, a display name or a mail is skipped,
+// with a warning naming it.
+//
+// Two rules are stricter than Backstage's, because any member may create a
+// group by default and a group's owners choose its members:
+//
+//   - A name that two users, or two groups, normalise to ("Admins!",
+//     "admins" and "ADMINS" all make admins) is contested and goes to
+//     neither of them, with one warning naming every claimant's object id:
+//     whichever came first, or whose id sorts first, could be the impostor,
+//     and the name carries the real group's RBAC roles and ownership. Only
+//     the root group, named after the tenant, keeps its name over a group
+//     that normalises to it. Rename one of the groups (mailNickname) to
+//     bring the other back.
+//   - A group several groups list as a member is in each one's
+//     spec.children, so its members are members of every parent;
+//     spec.parent names the first by name (Backstage keeps one parent).
+//
+// Photos are off by
 // default (user.loadPhotos); a photo Graph fails to serve (5xx after the
 // retries) is left out with a warning and fetched on the next read.
 //
@@ -952,14 +969,16 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("user %s (%s): skipped: mail %q does not make a valid entity name", u.ID, u.UserPrincipalName, *u.Mail)
 			continue
 		}
-		if !userNames.Claim(name, u.ID, u.ID+" ("+u.UserPrincipalName+")") {
-			continue
-		}
+		userNames.Claim(name, u.ID, u.ID+" ("+u.UserPrincipalName+")")
 		userName[id] = name
 	}
+	// A name two users or two groups normalise to goes to neither (see
+	// orgx.Names): members create groups, and their names and ids.
+	got := userNames.Settle()
+	maps.DeleteFunc(userName, func(id, _ string) bool { return !got[id] })
 	groupName := map[string]string{} // id -> entity name
 	groupNames := orgx.NewNames("group", &snap.Warnings)
-	groupNames.Claim(rootName, tenant.ID, tenant.ID)
+	groupNames.Reserve(rootName, tenant.ID)
 	for _, id := range slices.Sorted(maps.Keys(st.groups)) {
 		g := st.groups[id]
 		raw := ""
@@ -974,26 +993,28 @@ func (r *Reader) build(tenant tenantInfo, st *state) *org.Snapshot {
 			warn("group %s (%q): skipped: no mailNickname or displayName makes a valid entity name", g.ID, raw)
 			continue
 		}
-		if !groupNames.Claim(name, g.ID, g.ID) {
-			continue
-		}
+		groupNames.Claim(name, g.ID, g.ID)
 		groupName[id] = name
 	}
-	// Parents: a group's group members are its children; one parent kept
-	// (the first by name), as Backstage keeps one.
-	parent := map[string]string{} // child id -> parent id
+	got = groupNames.Settle()
+	maps.DeleteFunc(groupName, func(id, _ string) bool { return !got[id] })
+	// Parents: a group's group members are its children. Every parent
+	// lists the child in spec.children, so the child's members are members
+	// of each parent; spec.parent, which Backstage's schema allows once,
+	// names the first by name. Keeping one parent only would let the owner
+	// of any group (owners add members) cut a group from its real parent,
+	// and its members from the roles they hold through it.
+	parent := map[string]string{} // child id -> parent id named in spec.parent
+	children := map[string][]string{}
 	for _, pid := range slices.SortedFunc(maps.Keys(groupName), func(a, b string) int { return cmp.Compare(groupName[a], groupName[b]) }) {
 		for _, cid := range slices.Sorted(maps.Keys(st.groups[pid].members)) {
 			if st.groups[pid].members[cid] && groupName[cid] != "" && cid != pid {
 				if _, has := parent[cid]; !has {
 					parent[cid] = pid
 				}
+				children[pid] = append(children[pid], groupName[cid])
 			}
 		}
-	}
-	children := map[string][]string{}
-	for c, p := range parent {
-		children[p] = append(children[p], groupName[c])
 	}
 	userGroups := map[string][]string{}
 	for id, name := range groupName {

@@ -208,9 +208,13 @@ func normRef(ref, defKind string) (string, error) {
 }
 
 // key returns the form of a ref used for lookups, as Backstage compares
-// refs: the kind defKind and the namespace "default" when left out, all
-// in lower case ("User:alice" is "user:default/alice"). It does not
-// allocate for a ref that already is in that form.
+// refs: the kind defKind and the namespace "default" when left out, ASCII
+// letters in lower case ("User:alice" is "user:default/alice"). Only ASCII
+// case folds, as org.Ref.Key folds it: with Unicode's rules the Kelvin sign
+// U+212A would be "k", and a token for user:default/\u212Aate would hold
+// kate's roles. Entity names are ASCII; a ref with other bytes keeps them
+// and matches no binding of an ASCII ref. It does not allocate for a ref
+// that already is in that form.
 func key(ref, defKind string) string {
 	kind, rest, hasKind := strings.Cut(ref, ":")
 	if !hasKind {
@@ -222,14 +226,30 @@ func key(ref, defKind string) string {
 	if !strings.Contains(rest, "/") {
 		rest = "default/" + rest
 	}
-	return strings.ToLower(kind + ":" + rest)
+	return asciiLower(kind + ":" + rest)
 }
 
+// hasUpper reports whether s has an ASCII upper-case letter.
 func hasUpper(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
 			return true
 		}
 	}
 	return false
+}
+
+// asciiLower returns s with its ASCII letters in lower case and every
+// other byte as it is.
+func asciiLower(s string) string {
+	if !hasUpper(s) {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

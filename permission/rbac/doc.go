@@ -9,7 +9,11 @@
 // used when any of the user's roles has one, and those naming its
 // resource type only otherwise; an action-less permission is matched as
 // "use"; no line means DENY; an anonymous caller is denied; a super user
-// is allowed everything.
+// is allowed everything. Entity refs compare as Backstage's catalog
+// compares them, the kind and namespace completed and case folded, but
+// ASCII case only: a ref with a non-ASCII look-alike of a letter (the
+// Kelvin sign U+212A for K) names another entity and holds none of the
+// ASCII one's roles.
 //
 // The evaluator is written here rather than on a policy engine such as
 // casbin: the plugin's semantics (the permission-over-resource-type rule,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -341,18 +342,26 @@ func TestPager(t *testing.T) {
 	}
 }
 
-// TestNames: a name is given once, whatever its case; a second claim is
-// refused with a warning naming both holders.
+// TestNames: a name one holder claims is given, whatever its case; a name
+// two holders claim goes to neither, with one warning naming both; a
+// reserved name is kept by its reserver and refused to every claimant.
 func TestNames(t *testing.T) {
 	var warnings []string
 	n := NewNames("user", &warnings)
-	if !n.Claim("jane_acme.example", "id-1", "id-1 (jane@acme.example)") || !n.Claim("joe", "id-3", "id-3") {
-		t.Fatal("a free name was refused")
+	n.Reserve("Root", "tenant-1")
+	n.Claim("jane_acme.example", "id-1", "id-1 (jane@acme.example)")
+	n.Claim("joe", "id-3", "id-3")
+	n.Claim("joe", "id-3", "id-3") // one holder twice: one claim
+	n.Claim("Jane_Acme.example", "id-2", "id-2 (Jane@acme.example)")
+	n.Claim("root", "id-4", "id-4")
+	got := n.Settle()
+	if want := map[string]bool{"id-3": true}; !maps.Equal(got, want) {
+		t.Errorf("granted %v, want %v", got, want)
 	}
-	if n.Claim("Jane_Acme.example", "id-2", "id-2 (Jane@acme.example)") {
-		t.Fatal("a taken name was given again")
+	want := []string{
+		`user name "jane_acme.example" is contested, so none of its claimants has it (any of them could be an impostor): id-1 (jane@acme.example), id-2 (Jane@acme.example)`,
+		`user id-4: skipped: its name "root" is already user tenant-1's`,
 	}
-	want := []string{`user id-2 (Jane@acme.example): skipped: its name "Jane_Acme.example" is already user id-1's`}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
