@@ -3,7 +3,6 @@ package identity
 import (
 	"log/slog"
 	"slices"
-	"strings"
 )
 
 // User is a signed-in user as Backstage's permission framework and plugins
@@ -47,12 +46,35 @@ func (p Principal) String() string {
 }
 
 // Owns reports whether ref is one of u's ownership entity refs, compared as
-// Backstage compares refs: case-insensitively.
+// Backstage compares refs: case-insensitively, in ASCII only (entity refs
+// are ASCII; with Unicode's folding the Kelvin sign U+212A would be "k",
+// and group:default/\u212Aates would own what group:default/kates owns).
 func (u *User) Owns(ref string) bool {
 	if u == nil {
 		return false
 	}
-	return slices.ContainsFunc(u.OwnershipEntityRefs, func(r string) bool { return strings.EqualFold(r, ref) })
+	return slices.ContainsFunc(u.OwnershipEntityRefs, func(r string) bool { return equalFoldASCII(r, ref) })
+}
+
+// equalFoldASCII reports whether a and b are equal with ASCII letters
+// compared case-insensitively and every other byte exactly.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // LogValue shows p in log/slog output: {user, service}, or

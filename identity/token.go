@@ -1338,12 +1338,25 @@ func (is *Issuer) SignIn(ctx context.Context, u User, extra map[string]any) (*Ba
 		Identity: UserIdentity{Type: "user", User: t.User}}, nil
 }
 
-// isEntityRef reports whether s is a full entity ref kind:namespace/name.
+// printableASCII reports whether s has only printable ASCII bytes: entity
+// refs are ASCII (Backstage's names are [a-zA-Z0-9-_.]), and a ref with
+// other bytes would compare equal to another under Unicode case folding.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// isEntityRef reports whether s is a full entity ref kind:namespace/name
+// of printable ASCII.
 func isEntityRef(s string) bool {
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok || kind == "" {
 		return false
 	}
 	ns, name, ok := strings.Cut(rest, "/")
-	return ok && ns != "" && name != "" && !strings.ContainsAny(s, " \t\r\n") && !strings.Contains(name, "/") && len(s) <= 512
+	return ok && ns != "" && name != "" && printableASCII(s) && !strings.Contains(s, " ") && !strings.Contains(name, "/") && len(s) <= 512
 }
