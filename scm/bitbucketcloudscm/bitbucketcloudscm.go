@@ -82,7 +82,11 @@
 //     as one. An answer without that mark and not a listing costs one
 //     more request (?format=meta) to confirm it is a file.
 //   - ListRepositories: GET /repositories/{ws}?pagelen=100, one page per
-//     call, following the next link (the cursor).
+//     call, following the next link (the cursor). A page that lists a
+//     repository of another workspace or with a name that is not one
+//     path segment, or whose next link is not the same listing on the API
+//     host, fails (Unknown). ListFiles' next links are held to the
+//     repository's /src on the API host likewise.
 //   - FindFiles (catalog discovery): Bitbucket's code search across the
 //     workspace, GET /workspaces/{ws}/search/code, 100 results per page,
 //     keeping exact path matches. A workspace without code search answers

@@ -320,8 +320,10 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		if page.Next == "" {
 			return false, nil
 		}
-		if !d.ownsURL(page.Next) {
-			return false, fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		// The next link may name the commit where the first page named
+		// a branch: it is held to the repository's /src.
+		if !d.sameResource(page.Next, d.api+d.repoPath(repo)+"/src/", true) {
+			return false, fmt.Errorf("next link %s is not this repository's /src on the API host", bbapi.PathOf(page.Next))
 		}
 		u = page.Next
 	}
