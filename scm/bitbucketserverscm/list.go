@@ -42,6 +42,9 @@ type repoJSON struct {
 // that is not the last but names no later nextPageStart is an error
 // (Unknown), not the end of the listing.
 //
+// A page that lists a repository of another project, or with a slug that
+// is not one path segment, fails (Unknown).
+//
 // Not conditional: Bitbucket Data Center's REST API documents no ETag on
 // its pages, so scm.Options.PageCache is not used for it; discovery's
 // per-repository file reads (without code search) go through
@@ -65,6 +68,16 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values))}
 	for _, v := range page.Values {
+		// The project's repositories only, each with a slug that is one
+		// path segment: anything else is not the listing asked for, and
+		// its names would send the next calls, with the credential, to
+		// other repositories.
+		if !strings.EqualFold(v.Project.Key, projectKey(r.Owner)) || v.Slug == "" || v.Slug == "." || v.Slug == ".." ||
+			strings.ContainsAny(v.Slug, "/\\\x00") {
+			name := v.Project.Key + "/" + v.Slug
+			return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket listed %s among the repositories of the project %s",
+				strconv.QuoteToASCII(name[:min(len(name), 256)]), projectKey(r.Owner))
+		}
 		out.Repositories = append(out.Repositories, d.repository(&v))
 	}
 	if page.IsLastPage {
