@@ -245,12 +245,18 @@ type srcEntry struct {
 	Attributes []string `json:"attributes"`
 }
 
+// maxIdlePages is how many pages in a row without a file (directories
+// only, 100 a page) end a /src listing with an error.
+const maxIdlePages = 100
+
 // listFiles calls each for every file (blob: submodules are left out)
 // under dir at ref, recursively, refusing (InvalidArgument) a listing
 // that names a path outside dir or not a valid path, for
 // at most maxPages pages, and reports whether pages were left. A missing
 // dir gives no files. An error from each stops the listing at once and is
-// returned. A dir that is a file gives no files: Bitbucket answers its
+// returned. A next link given before, or maxIdlePages pages in a row
+// without a file, end the listing with an error. A dir that is a file
+// gives no files: Bitbucket answers its
 // content, marked as a file's (see rawContent), whatever that content
 // is; unmarked, one more request (?format=meta) confirms it.
 func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
@@ -260,6 +266,8 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		u += httpx.EscapePath(dir) + "/"
 	}
 	u += "?" + url.Values{"max_depth": {strconv.Itoa(d.opts.MaxDepth)}, "pagelen": {strconv.Itoa(d.opts.PageLen)}}.Encode()
+	seen := map[string]bool{u: true}
+	idle := 0 // pages in a row that named no file
 	for i := range maxPages {
 		var page struct {
 			Values []srcEntry `json:"values"`
@@ -304,7 +312,11 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			}
 			return false, err
 		}
+		idle++
 		for _, v := range page.Values {
+			if v.Type == "commit_file" {
+				idle = 0
+			}
 			if v.Type != "commit_file" || slices.Contains(v.Attributes, "subrepository") {
 				continue // a directory, or a submodule (its content is a commit id)
 			}
@@ -325,6 +337,17 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		if !d.sameResource(page.Next, d.api+d.repoPath(repo)+"/src/", true) {
 			return false, fmt.Errorf("next link %s is not this repository's /src on the API host", bbapi.PathOf(page.Next))
 		}
+		// A server that pages in a circle, or on and on without naming a
+		// file, would otherwise cost up to maxPages requests (ReadTree's
+		// fallback has no smaller bound than its limits, which files
+		// only reach).
+		if seen[page.Next] {
+			return false, errcode.Newf(errcode.Unknown, "", "the listing of %q gave a next link it had given before (its paging goes round in a circle); listing stopped", dir)
+		}
+		if idle >= maxIdlePages {
+			return false, errcode.Newf(errcode.Unknown, "", "the listing of %q gave %d pages in a row without a file, each with a next page; listing stopped", dir, idle)
+		}
+		seen[page.Next] = true
 		u = page.Next
 	}
 	return true, nil
