@@ -1,6 +1,7 @@
 package bitbucketcloudscm_test
 
 import (
+	"path"
 	"testing"
 	"testing/fstest"
 
@@ -99,5 +100,31 @@ func BenchmarkBitbucketCloudListFiles(b *testing.B) {
 				return err
 			})
 		})
+	}
+}
+
+// TestChangeUnderListingShapedJSONFile: a pull request's change under a
+// path that is a file is checked as under any file, whatever the file's
+// content looks like: a Create under conf/data.json, whose content
+// names conf/data.json/x.txt, is not refused as existing.
+func TestChangeUnderListingShapedJSONFile(t *testing.T) {
+	fake := jsonFilesFake(t)
+	d, hc := driverFor(t, fake, nil)
+	repo := driver.Repo{Owner: workspace, Name: jsonRepo}
+	codes := map[string]errcode.Code{}
+	for _, file := range []string{"conf/real.yaml", "conf/data.json"} {
+		p := file + "/injected.yaml"
+		if file == "conf/data.json" {
+			p = "conf/data.json/injected.yaml" // the path its content names
+		}
+		_, err := d.OpenPullRequest(t.Context(), hc, &driver.PullRequestRequest{Repo: repo, Base: "main", Branch: "gen/" + path.Base(file),
+			Title: "t", Changes: []driver.Change{{Path: p, Action: driver.Create, Content: []byte("x\n")}}})
+		codes[file] = d.ErrorInfo(err).Code
+		if codes[file] == errcode.AlreadyExists {
+			t.Errorf("Create %s: AlreadyExists (%v); the path does not exist", p, err)
+		}
+	}
+	if codes["conf/real.yaml"] != codes["conf/data.json"] {
+		t.Errorf("Create under a plain file gave %v, under a listing-shaped JSON file %v; want the same", codes["conf/real.yaml"], codes["conf/data.json"])
 	}
 }
