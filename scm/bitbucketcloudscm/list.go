@@ -88,6 +88,11 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err := d.getJSON(ctx, hc, u, &page); err != nil {
 		return nil, err
 	}
+	if page.Values == nil {
+		// JSON, but not a page (null, or an object without values): not
+		// the end of the listing.
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket's answer for %s's repositories is not a page (it has no values)", r.Owner)
+	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values)), Next: page.Next}
 	for i := range page.Values {
 		// The workspace's repositories only, each named by one segment:

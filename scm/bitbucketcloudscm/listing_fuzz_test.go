@@ -44,6 +44,15 @@ func (a *sameAnswer) asked(t *testing.T, prefix string) {
 	}
 }
 
+// isPage reports whether body is a JSON page: an object with a values
+// array.
+func isPage(body string) bool {
+	var page struct {
+		Values *[]json.RawMessage `json:"values"`
+	}
+	return json.Unmarshal([]byte(body), &page) == nil && page.Values != nil
+}
+
 func fuzzDriver(f *testing.F) *bitbucketcloudscm.Driver {
 	d, err := bitbucketcloudscm.New(&integrations.Integration{Kind: integrations.BitbucketCloud, Host: "bitbucket.org",
 		APIBaseURL: "https://api.bitbucket.org/2.0", BaseURL: "https://bitbucket.org"}, &bitbucketcloudscm.Options{MaxFilePages: 3})
@@ -56,7 +65,8 @@ func fuzzDriver(f *testing.F) *bitbucketcloudscm.Driver {
 // FuzzListRepositoriesAnswer: a page of GET /repositories/{ws} is
 // untrusted. Whatever it says, every repository listed is the workspace's,
 // named by one path segment; the next cursor stays on the workspace's
-// listing on the API host; a page that is not JSON is an error. The
+// listing on the API host; an answer that is not a page (not JSON, null,
+// no values) is an error. The
 // regression seeds are in testdata/fuzz.
 func FuzzListRepositoriesAnswer(f *testing.F) {
 	f.Add(`{"pagelen":2,"values":[{"slug":"api","full_name":"acme/api","is_private":true,"mainbranch":{"name":"main"},` +
@@ -73,8 +83,8 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !json.Valid([]byte(body)) {
-			t.Fatalf("a page that is not JSON gave %d repositories and no error", len(page.Repositories))
+		if !isPage(body) {
+			t.Fatalf("an answer that is not a page gave %d repositories and no error", len(page.Repositories))
 		}
 		for _, r := range page.Repositories {
 			if !strings.EqualFold(r.Owner, "acme") {
@@ -96,7 +106,8 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 // FuzzListFilesAnswer: the recursive /src listing is untrusted. Whatever
 // it says, every file listed is a valid path under the directory asked
 // for, every page asked for is the repository's /src on the API host,
-// and a listing that is not JSON is an error. The regression seeds are in
+// and an answer that is not a listing (not JSON, null, no values) is an
+// error. The regression seeds are in
 // testdata/fuzz.
 func FuzzListFilesAnswer(f *testing.F) {
 	f.Add("tpl", `{"pagelen":100,"values":[{"type":"commit_directory","path":"tpl/a"},{"type":"commit_file","path":"tpl/a/b.txt","size":3,"attributes":[]},`+
@@ -117,8 +128,8 @@ func FuzzListFilesAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !json.Valid([]byte(body)) {
-			t.Fatalf("a listing that is not JSON gave %q and no error", l.Paths)
+		if !isPage(body) {
+			t.Fatalf("an answer that is not a listing gave %q and no error", l.Paths)
 		}
 		for _, p := range l.Paths {
 			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {

@@ -274,6 +274,11 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			Next   string     `json:"next"`
 		}
 		isFile, err := d.getListing(ctx, hc, u, &page)
+		if err == nil && !isFile && page.Values == nil {
+			// JSON, but not a page (null, or an object without values):
+			// not the end of a listing.
+			err = &bbapi.DecodeError{Method: http.MethodGet, Path: bbapi.PathOf(u), Err: errors.New(`the answer has no "values"`)}
+		}
 		if isFile {
 			if dir != "" && i == 0 {
 				// Bitbucket answers the listing of a file with its
