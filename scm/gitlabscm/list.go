@@ -92,6 +92,11 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err != nil {
 		return nil, err
 	}
+	if projects == nil {
+		// An answer of null, which client-go takes for an empty page: not
+		// a listing, and not the end of one.
+		return nil, errcode.Newf(errcode.Unknown, "", "GitLab answered no list of %s's projects", r.Owner)
+	}
 	page := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(projects))}
 	if r.Cursor == "" && kind == userCursor {
 		page.Kind = "user"

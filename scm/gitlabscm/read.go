@@ -180,6 +180,11 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	if err != nil {
 		return nil, err
 	}
+	if nodes == nil {
+		// An answer of null, which client-go takes for an empty tree (an
+		// empty directory is []).
+		return nil, errcode.Newf(errcode.Unknown, "", "GitLab answered no tree for %s", projectPath(r.Repo))
+	}
 	list := &driver.FileList{Paths: []string{}, Truncated: resp.NextLink != "" || resp.NextPage > 0}
 	for _, n := range nodes {
 		if n.Type != "blob" || (r.Dir != "" && !strings.HasPrefix(n.Path, r.Dir+"/")) {
