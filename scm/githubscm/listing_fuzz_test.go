@@ -133,3 +133,49 @@ func FuzzListFilesAnswer(f *testing.F) {
 		}
 	})
 }
+
+// graphQLOnly answers the GraphQL requests with body and anything else
+// (the tarball, a blob) with 404, without a network.
+type graphQLOnly struct{ body string }
+
+func (a graphQLOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	status, body := http.StatusOK, a.body
+	if req.Method != http.MethodPost || req.URL.Path != "/graphql" {
+		status, body = http.StatusNotFound, `{"message":"Not Found"}`
+	}
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
+}
+
+// FuzzReadTreeAnswer: the GraphQL answers ReadTree decodes (the directory
+// and its entries, levels deep) are untrusted. Whatever they say, the
+// files of the tree have valid paths relative to the directory (no "..",
+// no leading "/", no backslash); when the answers cannot give the tree,
+// the read goes to the tarball, whose reader checks its entries. A name
+// given twice (seed 2) gives the file twice: the snapshot keeps the later
+// one, as the archive reader does with tar entries.
+func FuzzReadTreeAnswer(f *testing.F) {
+	const commit = `"commit":{"__typename":"Commit","oid":"0123456789abcdef0123456789abcdef01234567"}`
+	f.Add(`{"data":{"repository":{` + commit + `,"tree":{"__typename":"Tree","entries":[` +
+		`{"name":"a.txt","type":"blob","mode":33188,"oid":"78981922613b2afb6025042ff6bd878ac1994e85","object":{"byteSize":2,"isBinary":false,"isTruncated":false,"text":"a\n"}},` +
+		`{"name":"sub","type":"tree","mode":16384,"oid":"t1","object":{"entries":[{"name":"run.sh","type":"blob","mode":33261,"oid":"07e1a1524592051df399b678a4b13e2a33b9b9a3","object":{"byteSize":3,"isBinary":false,"isTruncated":false,"text":"x\n\n"}}]}}]}}}}`)
+	f.Add(`{"data":{"repository":{` + commit + `,"tree":{"__typename":"Tree","entries":[{"name":"..","type":"tree","mode":16384,"oid":"t","object":{"entries":[]}},{"name":"a/b","type":"blob","mode":33188,"oid":"b","object":{"byteSize":1,"isBinary":false,"text":"x"}}]}}}}`)
+	f.Add(`{"data":{"repository":{` + commit + `,"tree":{"__typename":"Tree","entries":[{"name":"a","type":"blob","mode":33188,"oid":"c1b0730e0133447badcfd47fd144e254807b06e1","object":{"byteSize":1,"isBinary":false,"text":"x"}},{"name":"a","type":"blob","mode":33188,"oid":"e25f1814e51579d5f55c0f1fe0135ddb28a47f4a","object":{"byteSize":1,"isBinary":false,"text":"y"}}]}}}}`)
+	f.Add(`{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded"}]}`)
+	d := fuzzDriver(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		hc := &http.Client{Transport: graphQLOnly{body}}
+		tree, err := d.ReadTree(t.Context(), hc, &driver.TreeRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "main", Dir: "tpl"})
+		if err != nil || tree.Archive != nil {
+			return
+		}
+		for _, f := range tree.Files {
+			if !fs.ValidPath(f.Path) || f.Path == "." || strings.ContainsAny(f.Path, "\\\x00") {
+				t.Fatalf("ReadTree gave a file %q", f.Path)
+			}
+		}
+	})
+}
