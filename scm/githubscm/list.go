@@ -136,6 +136,10 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		})
 	}
 	if resp != nil && resp.NextPage > 0 {
+		if resp.NextPage <= page {
+			// A Link that goes back (or stays): a listing in a circle.
+			return nil, errcode.Newf(errcode.Unknown, "", "GitHub's next page of %s's repositories is page %d, after page %d", r.Owner, resp.NextPage, page)
+		}
 		out.Next = kind + ":" + strconv.Itoa(resp.NextPage)
 	}
 	return out, nil
