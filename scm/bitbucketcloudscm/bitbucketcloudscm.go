@@ -85,8 +85,9 @@
 //     call, following the next link (the cursor). A page that lists a
 //     repository of another workspace or with a name that is not one
 //     path segment, or whose next link is not the same listing on the API
-//     host, fails (Unknown). ListFiles' next links are held to the
-//     repository's /src on the API host likewise.
+//     host, fails (Unknown), as does a code search page (FindFiles) whose
+//     next link is not that search. ListFiles' next links are held to the
+//     repository's /src on the API host.
 //   - FindFiles (catalog discovery): Bitbucket's code search across the
 //     workspace, GET /workspaces/{ws}/search/code, 100 results per page,
 //     keeping exact path matches. A workspace without code search answers

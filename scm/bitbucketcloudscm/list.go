@@ -186,6 +186,10 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 		}
 		return nil, err
 	}
+	if page.Next != "" && !d.sameResource(page.Next, u, false) {
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket's next page of the code search of %s (%s) is not that search on the API host",
+			r.Owner, bbapi.PathOf(page.Next))
+	}
 	out := &driver.FoundPage{Next: page.Next}
 	seen := map[string]bool{}
 	for _, v := range page.Values {
