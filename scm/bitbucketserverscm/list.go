@@ -72,8 +72,7 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		// path segment: anything else is not the listing asked for, and
 		// its names would send the next calls, with the credential, to
 		// other repositories.
-		if !strings.EqualFold(v.Project.Key, projectKey(r.Owner)) || v.Slug == "" || v.Slug == "." || v.Slug == ".." ||
-			strings.ContainsAny(v.Slug, "/\\\x00") {
+		if !strings.EqualFold(v.Project.Key, projectKey(r.Owner)) || !oneSegment(v.Slug) {
 			name := v.Project.Key + "/" + v.Slug
 			return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket listed %s among the repositories of the project %s",
 				strconv.QuoteToASCII(name[:min(len(name), 256)]), projectKey(r.Owner))
@@ -92,6 +91,12 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	out.Next = strconv.Itoa(*page.NextPageStart)
 	return out, nil
+}
+
+// oneSegment reports whether slug can name a repository: one path
+// segment, not "." or "..".
+func oneSegment(slug string) bool {
+	return slug != "" && slug != "." && slug != ".." && !strings.ContainsAny(slug, "/\\\x00")
 }
 
 func (d *Driver) repository(v *repoJSON) driver.Repository {
@@ -277,8 +282,8 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	out := &driver.FoundPage{}
 	for i := range ans.Code.Values {
 		v := &ans.Code.Values[i]
-		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || v.Repository.Slug == "" {
-			continue // another file matching the terms, or another project
+		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || !oneSegment(v.Repository.Slug) {
+			continue // another file matching the terms, another project, or no slug a repository can have
 		}
 		v.Repository.Project.Key = key
 		out.Results = append(out.Results, driver.Found{Repository: d.repository(&v.Repository), Found: true})

@@ -44,11 +44,11 @@ func (a *sameAnswer) asked(t *testing.T, prefix string) {
 	}
 }
 
-func fuzzDriver(f *testing.F) *bitbucketserverscm.Driver {
+func fuzzDriver(tb testing.TB) *bitbucketserverscm.Driver {
 	d, err := bitbucketserverscm.New(&integrations.Integration{Kind: integrations.BitbucketServer, Host: "bitbucket.example.com",
 		APIBaseURL: "https://bitbucket.example.com/rest/api/1.0"}, &bitbucketserverscm.Options{MaxFilePages: 3})
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	return d
 }
@@ -121,6 +121,39 @@ func FuzzListFilesAnswer(f *testing.F) {
 		for _, p := range l.Paths {
 			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {
 				t.Fatalf("ListFiles(%q) listed %q", dir, p)
+			}
+		}
+	})
+}
+
+// FuzzFindFilesAnswer: the code search answer is untrusted. Whatever it
+// says, every repository found is the project's, with a slug that is one
+// path segment, and the next cursor goes past the start. The regression
+// seeds are in testdata/fuzz.
+func FuzzFindFilesAnswer(f *testing.F) {
+	f.Add(`{"scope":{"type":"PROJECT"},"code":{"category":"primary","isLastPage":false,"count":2,"start":0,"nextStart":100,"values":[` +
+		`{"repository":{"slug":"api","name":"API","project":{"key":"ACME"}},"file":"catalog-info.yaml","hitContexts":[],"pathMatches":[],"hitCount":1},` +
+		`{"repository":{"slug":"web","project":{"key":"OTHER"}},"file":"catalog-info.yaml"}]}}`)
+	f.Add(`{"code":{"isLastPage":true,"values":[{"repository":{"slug":"api","project":{"key":"ACME"}},"file":"docs/catalog-info.yaml"}]}}`)
+	f.Add(`{"errors":[{"message":"search is unavailable"}]}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		d := fuzzDriver(t) // a fresh driver: it remembers a server without search
+		hc := &http.Client{Transport: &sameAnswer{body: body}}
+		page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
+		if err != nil {
+			return
+		}
+		for _, r := range page.Results {
+			if !strings.EqualFold(r.Repository.Owner, "acme") {
+				t.Fatalf("found %s/%s, not a repository of the project ACME", r.Repository.Owner, r.Repository.Name)
+			}
+			if n := r.Repository.Name; n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00") {
+				t.Fatalf("found a repository named %q", n)
+			}
+		}
+		if page.Next != "" {
+			if n, err := strconv.Atoi(page.Next); err != nil || n <= 0 {
+				t.Fatalf("next cursor %q does not go past start 0", page.Next)
 			}
 		}
 	})
