@@ -251,14 +251,14 @@ const maxIdlePages = 100
 
 // listFiles calls each for every file (blob: submodules are left out)
 // under dir at ref, recursively, refusing (InvalidArgument) a listing
-// that names a path outside dir or not a valid path, for
-// at most maxPages pages, and reports whether pages were left. A missing
-// dir gives no files. An error from each stops the listing at once and is
-// returned. A next link given before, or maxIdlePages pages in a row
-// without a file, end the listing with an error. A dir that is a file
-// gives no files: Bitbucket answers its
-// content, marked as a file's (see rawContent), whatever that content
-// is; unmarked, one more request (?format=meta) confirms it.
+// that names a path outside dir or not a valid path, for at most maxPages
+// pages, and reports whether pages were left. A missing dir gives no
+// files. An error from each stops the listing at once and is returned. A
+// next link given before, or maxIdlePages pages in a row without a file,
+// end the listing with an error. A dir that is a file gives no files:
+// Bitbucket answers its content, marked as a file's (see rawContent),
+// whatever that content is; unmarked, one more request (?format=meta)
+// confirms it.
 func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
