@@ -74,10 +74,20 @@
 //     Truncated. Submodules are left out; a listing that names a path
 //     outside dir (or not a valid path) is refused with InvalidArgument,
 //     as is the API fallback of ReadTree. A dir that is a file, whose
-//     "listing" is its content, gives no files, after one more request
-//     (?format=meta) confirms it.
+//     "listing" is its content, gives no files in that one request: the
+//     answer's "Content-Disposition: attachment" marks a file's content
+//     (its Content-Type, from the file name, is application/json for a
+//     .json file, as a listing's is), so that a JSON file shaped like a
+//     listing is neither listed as a directory nor, by ReadFile, refused
+//     as one. An answer without that mark and not a listing costs one
+//     more request (?format=meta) to confirm it is a file.
 //   - ListRepositories: GET /repositories/{ws}?pagelen=100, one page per
-//     call, following the next link (the cursor).
+//     call, following the next link (the cursor). A page that lists a
+//     repository of another workspace or with a name that is not one
+//     path segment, or whose next link is not the same listing on the API
+//     host, fails (Unknown), as does a code search page (FindFiles) whose
+//     next link is not that search. ListFiles' next links are held to the
+//     repository's /src on the API host.
 //   - FindFiles (catalog discovery): Bitbucket's code search across the
 //     workspace, GET /workspaces/{ws}/search/code, 100 results per page,
 //     keeping exact path matches. A workspace without code search answers

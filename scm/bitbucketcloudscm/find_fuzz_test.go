@@ -3,6 +3,7 @@ package bitbucketcloudscm_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -28,7 +29,8 @@ func (a answerWith) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // FuzzFindFilesAnswer: Bitbucket Cloud's code search answer for a
 // workspace is untrusted. Whatever it says, the repositories found are
-// the workspace's, each with a slug that is one path segment.
+// the workspace's, each with a slug that is one path segment, and the
+// next cursor is the workspace's code search on the API host.
 func FuzzFindFilesAnswer(f *testing.F) {
 	f.Add(`{"values":[{"file":{"path":"catalog-info.yaml","commit":{"hash":"abc","repository":{"slug":"svc","full_name":"acme/svc","mainbranch":{"name":"main"}}}}},` +
 		`{"file":{"path":"docs/catalog-info.yaml","commit":{"repository":{"full_name":"acme/other"}}}}],"next":"https://api.bitbucket.org/2.0/workspaces/acme/search/code?page=2"}`)
@@ -44,6 +46,12 @@ func FuzzFindFilesAnswer(f *testing.F) {
 		page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
 		if err != nil {
 			return
+		}
+		if page.Next != "" {
+			u, err := url.Parse(page.Next)
+			if err != nil || u.Host != "api.bitbucket.org" || u.User != nil || !strings.EqualFold(u.EscapedPath(), "/2.0/workspaces/acme/search/code") {
+				t.Fatalf("next cursor %q is not the workspace's code search on the API host", page.Next)
+			}
 		}
 		for _, r := range page.Results {
 			if !strings.EqualFold(r.Repository.Owner, "acme") {

@@ -270,6 +270,17 @@ func (h htmlListing) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(strings.NewReader(page)), ContentLength: int64(len(page))}, nil
 }
 
+// noDisposition drops the answers' Content-Disposition.
+type noDisposition struct{ base http.RoundTripper }
+
+func (n noDisposition) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := n.base.RoundTrip(r)
+	if resp != nil {
+		resp.Header.Del("Content-Disposition")
+	}
+	return resp, err
+}
+
 // TestListFilesUnderAFile: Bitbucket answers the listing of a path that
 // is a file with the file's content; ListFiles then lists nothing (as on
 // Bitbucket Data Center, whose "not a directory" answer gives no files),
@@ -285,7 +296,15 @@ func TestListFilesUnderAFile(t *testing.T) {
 	if err != nil || len(l.Paths) != 0 || l.Truncated {
 		t.Errorf("ListFiles under a file = %+v, %v; want no files", l, err)
 	}
-	hc.Transport = htmlListing{hc.Transport}
+	// Without the Content-Disposition that marks a file's content (a
+	// proxy may drop it), ?format=meta confirms the file.
+	base := hc.Transport
+	hc.Transport = noDisposition{base}
+	l, err = d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "README.md"})
+	if err != nil || len(l.Paths) != 0 || l.Truncated {
+		t.Errorf("ListFiles under a file, its content unmarked = %+v, %v; want no files", l, err)
+	}
+	hc.Transport = htmlListing{base}
 	l, err = d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: repo, Ref: "main", Dir: "templates"})
 	if err == nil {
 		t.Errorf("ListFiles answered by an HTML page = %+v; want an error", l)

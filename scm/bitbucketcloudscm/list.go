@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/internal/bbapi"
 )
@@ -87,11 +88,66 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err := d.getJSON(ctx, hc, u, &page); err != nil {
 		return nil, err
 	}
+	if page.Values == nil {
+		// JSON, but not a page (null, or an object without values): not
+		// the end of the listing.
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket's answer for %s's repositories is not a page (it has no values)", r.Owner)
+	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values)), Next: page.Next}
 	for i := range page.Values {
-		out.Repositories = append(out.Repositories, d.repository(&page.Values[i]))
+		// The workspace's repositories only, each named by one segment:
+		// anything else is not the listing asked for, and its names would
+		// send the next calls, with the credential, to other
+		// repositories.
+		v := &page.Values[i]
+		ws, _, _ := strings.Cut(v.FullName, "/")
+		if n := slugOf(v); !sameName(ws, r.Owner) || !oneSegment(n) {
+			return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket listed %s among the repositories of the workspace %s",
+				strconv.QuoteToASCII(limitLen(v.FullName)), r.Owner)
+		}
+		out.Repositories = append(out.Repositories, d.repository(v))
+	}
+	if page.Next != "" && !d.sameResource(page.Next, u, false) {
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket's next page of %s's repositories (%s) is not that listing on the API host",
+			r.Owner, bbapi.PathOf(page.Next))
 	}
 	return out, nil
+}
+
+// sameName reports whether ws, a workspace a listing names, is owner (the
+// name asked for, or its slug).
+func sameName(ws, owner string) bool {
+	return strings.EqualFold(ws, owner) || strings.EqualFold(ws, bbapi.Slug(owner))
+}
+
+// oneSegment reports whether n can name a repository: one path segment,
+// not "." or "..".
+func oneSegment(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\\\x00")
+}
+
+// limitLen cuts s to 256 bytes, for an error message.
+func limitLen(s string) string { return s[:min(len(s), 256)] }
+
+// sameResource reports whether next, a next link Bitbucket gave for the
+// listing at cur, is on the API base URL and names the same resource as
+// cur (the same path, case aside), or, with under, a resource whose path
+// starts with cur's: a next link must not carry the listing, and the
+// credential, to another workspace or repository of the host.
+func (d *Driver) sameResource(next, cur string, under bool) bool {
+	if !d.ownsURL(next) {
+		return false
+	}
+	nu, err1 := url.Parse(next)
+	cu, err2 := url.Parse(cur)
+	if err1 != nil || err2 != nil || nu.User != nil {
+		return false
+	}
+	np, cp := strings.ToLower(nu.EscapedPath()), strings.ToLower(cu.EscapedPath())
+	if under {
+		return strings.HasPrefix(np, cp)
+	}
+	return np == cp
 }
 
 // FindFiles finds r.Path on the main branch of the workspace's
@@ -129,6 +185,10 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 			return nil, &searchDisabledError{err: ae}
 		}
 		return nil, err
+	}
+	if page.Next != "" && !d.sameResource(page.Next, u, false) {
+		return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket's next page of the code search of %s (%s) is not that search on the API host",
+			r.Owner, bbapi.PathOf(page.Next))
 	}
 	out := &driver.FoundPage{Next: page.Next}
 	seen := map[string]bool{}

@@ -257,12 +257,16 @@ func (e *entries) list(ctx context.Context, dir string, paths []string) error {
 			Next    string     `json:"next"`
 			Pagelen *int       `json:"pagelen"`
 		}
-		err := d.getJSON(ctx, e.hc, u, &page)
+		isFile, err := d.getListing(ctx, e.hc, u, &page)
 		var (
 			ae *APIError
 			de *bbapi.DecodeError
 		)
 		switch {
+		case isFile:
+			// A file's content, marked as such (see rawContent), however
+			// much it looks like a listing.
+			return e.each(ctx, base, paths)
 		case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 			page.Values = nil // no such directory (or ref: the commit will say)
 		case dir != "" && (errors.As(err, &de) || err == nil && page.Pagelen == nil):
@@ -282,8 +286,8 @@ func (e *entries) list(ctx context.Context, dir string, paths []string) error {
 			}
 			return nil
 		}
-		if !d.ownsURL(page.Next) {
-			return fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		if !d.sameResource(page.Next, d.api+d.repoPath(e.repo)+"/src/", true) {
+			return fmt.Errorf("next link %s is not this repository's /src on the API host", bbapi.PathOf(page.Next))
 		}
 		u = page.Next
 	}

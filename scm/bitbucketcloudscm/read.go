@@ -49,15 +49,15 @@ func (d *Driver) readFile(ctx context.Context, hc *http.Client, r *driver.ReadFi
 	if limit <= 0 {
 		limit = httpx.DefaultMaxBody
 	}
-	isJSON := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
-	if isJSON {
+	listing := maybeListing(resp)
+	if listing {
 		limit = max(limit, 1<<20) // room for a directory listing
 	}
 	body, err := httpx.ReadBody(resp, limit)
 	if err != nil {
 		return nil, err
 	}
-	if isJSON && isListing(body, r.Path) {
+	if listing && isListing(body, r.Path) {
 		if r.DirAsMissing {
 			return nil, errcode.Newf(errcode.NotFound, "", "%s is a directory, not a file", r.Path)
 		}
@@ -85,8 +85,28 @@ func isCommitID(s string) bool {
 	return true
 }
 
+// maybeListing reports whether resp, the answer to GET .../src/{ref}/{path},
+// may be the directory listing Bitbucket answers for a path naming a
+// directory, rather than a file's raw content. Both can be
+// application/json: a file's Content-Type comes from its name (a .json
+// file's is application/json), not from its content, so that only
+// rawContent tells them apart.
+func maybeListing(resp *http.Response) bool {
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !rawContent(resp)
+}
+
+// rawContent reports whether resp is a file's raw content: Bitbucket gives
+// it "Content-Disposition: attachment" (so that browsers do not run it),
+// and a listing none. An answer with it is a file, whatever its content
+// looks like.
+func rawContent(resp *http.Response) bool {
+	disp, _, _ := strings.Cut(resp.Header.Get("Content-Disposition"), ";")
+	return strings.EqualFold(strings.TrimSpace(disp), "attachment")
+}
+
 // isListing reports whether body is the directory listing of dir that
-// Bitbucket answers for a path naming a directory.
+// Bitbucket answers for a path naming a directory (an answer
+// maybeListing does not rule out).
 func isListing(body []byte, dir string) bool {
 	var page struct {
 		Values []struct {
@@ -225,13 +245,20 @@ type srcEntry struct {
 	Attributes []string `json:"attributes"`
 }
 
+// maxIdlePages is how many pages in a row without a file (directories
+// only, 100 a page) end a /src listing with an error.
+const maxIdlePages = 100
+
 // listFiles calls each for every file (blob: submodules are left out)
 // under dir at ref, recursively, refusing (InvalidArgument) a listing
-// that names a path outside dir or not a valid path, for
-// at most maxPages pages, and reports whether pages were left. A missing
-// dir gives no files. An error from each stops the listing at once and is
-// returned. A dir that is a file gives no files (one more request, to
-// confirm it).
+// that names a path outside dir or not a valid path, for at most maxPages
+// pages, and reports whether pages were left. A missing dir gives no
+// files. An error from each stops the listing at once and is returned. A
+// next link given before, or maxIdlePages pages in a row without a file,
+// end the listing with an error. A dir that is a file gives no files:
+// Bitbucket answers its content, marked as a file's (see rawContent),
+// whatever that content is; unmarked, one more request (?format=meta)
+// confirms it.
 func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Repo, ref, dir string, maxPages int, each func(srcEntry) error) (bool, error) {
 	base := d.api + d.repoPath(repo) + "/src/" + url.PathEscape(ref) + "/"
 	u := base
@@ -239,20 +266,38 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		u += httpx.EscapePath(dir) + "/"
 	}
 	u += "?" + url.Values{"max_depth": {strconv.Itoa(d.opts.MaxDepth)}, "pagelen": {strconv.Itoa(d.opts.PageLen)}}.Encode()
+	seen := map[string]bool{u: true}
+	idle := 0 // pages in a row that named no file
 	for i := range maxPages {
 		var page struct {
 			Values []srcEntry `json:"values"`
 			Next   string     `json:"next"`
 		}
-		if err := d.getJSON(ctx, hc, u, &page); err != nil {
+		isFile, err := d.getListing(ctx, hc, u, &page)
+		if err == nil && !isFile && page.Values == nil {
+			// JSON, but not a page (null, or an object without values):
+			// not the end of a listing.
+			err = &bbapi.DecodeError{Method: http.MethodGet, Path: bbapi.PathOf(u), Err: errors.New(`the answer has no "values"`)}
+		}
+		if isFile {
+			if dir != "" && i == 0 {
+				// Bitbucket answers the listing of a file with its
+				// content, marked as such: no files under it, whatever
+				// the content says.
+				return false, nil
+			}
+			return false, fmt.Errorf("GET %s: the answer is a file's content, not a listing", bbapi.PathOf(u))
+		}
+		if err != nil {
 			var (
 				ae *APIError
 				de *bbapi.DecodeError
 			)
 			if errors.As(err, &de) && dir != "" && i == 0 {
-				// Bitbucket answers the listing of a file with its
-				// content: no files under it. Anything else that is not a
-				// listing (a proxy's page) stays an error.
+				// A file's content that came without its
+				// Content-Disposition (a proxy may drop it): the file's
+				// metadata tells. Anything else that is not a listing (a
+				// proxy's page) stays an error.
 				var meta struct {
 					Type string `json:"type"`
 				}
@@ -272,7 +317,11 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 			}
 			return false, err
 		}
+		idle++
 		for _, v := range page.Values {
+			if v.Type == "commit_file" {
+				idle = 0
+			}
 			if v.Type != "commit_file" || slices.Contains(v.Attributes, "subrepository") {
 				continue // a directory, or a submodule (its content is a commit id)
 			}
@@ -288,12 +337,48 @@ func (d *Driver) listFiles(ctx context.Context, hc *http.Client, repo driver.Rep
 		if page.Next == "" {
 			return false, nil
 		}
-		if !d.ownsURL(page.Next) {
-			return false, fmt.Errorf("next link %s is not on the API host", bbapi.PathOf(page.Next))
+		// The next link may name the commit where the first page named
+		// a branch: it is held to the repository's /src.
+		if !d.sameResource(page.Next, d.api+d.repoPath(repo)+"/src/", true) {
+			return false, fmt.Errorf("next link %s is not this repository's /src on the API host", bbapi.PathOf(page.Next))
 		}
+		// A server that pages in a circle, or on and on without naming a
+		// file, would otherwise cost up to maxPages requests (ReadTree's
+		// fallback has no smaller bound than its limits, which files
+		// only reach).
+		if seen[page.Next] {
+			return false, errcode.Newf(errcode.Unknown, "", "the listing of %q gave a next link it had given before (its paging goes round in a circle); listing stopped", dir)
+		}
+		if idle >= maxIdlePages {
+			return false, errcode.Newf(errcode.Unknown, "", "the listing of %q gave %d pages in a row without a file, each with a next page; listing stopped", dir, idle)
+		}
+		seen[page.Next] = true
 		u = page.Next
 	}
 	return true, nil
+}
+
+// getListing makes a GET of rawURL, a /src listing, and decodes its
+// answer into v, unless the answer is a file's raw content (see
+// rawContent): then it reports isFile, reads nothing and decodes
+// nothing. An answer that is neither gives a *bbapi.DecodeError.
+func (d *Driver) getListing(ctx context.Context, hc *http.Client, rawURL string, v any) (isFile bool, err error) {
+	resp, err := d.send(ctx, hc, &call{method: http.MethodGet, url: rawURL})
+	if err != nil {
+		return false, err
+	}
+	if rawContent(resp) {
+		httpx.DrainClose(resp)
+		return true, nil
+	}
+	b, err := httpx.ReadBody(resp, bbapi.MaxJSONBody)
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, &bbapi.DecodeError{Method: http.MethodGet, Path: bbapi.PathOf(rawURL), Err: err}
+	}
+	return false, nil
 }
 
 // ListFiles lists the files under r.Dir with the recursive /src listing.

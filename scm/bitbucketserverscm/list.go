@@ -42,6 +42,9 @@ type repoJSON struct {
 // that is not the last but names no later nextPageStart is an error
 // (Unknown), not the end of the listing.
 //
+// A page that lists a repository of another project, or with a slug that
+// is not one path segment, fails (Unknown).
+//
 // Not conditional: Bitbucket Data Center's REST API documents no ETag on
 // its pages, so scm.Options.PageCache is not used for it; discovery's
 // per-repository file reads (without code search) go through
@@ -65,6 +68,15 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	out := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(page.Values))}
 	for _, v := range page.Values {
+		// The project's repositories only, each with a slug that is one
+		// path segment: anything else is not the listing asked for, and
+		// its names would send the next calls, with the credential, to
+		// other repositories.
+		if !strings.EqualFold(v.Project.Key, projectKey(r.Owner)) || !oneSegment(v.Slug) {
+			name := v.Project.Key + "/" + v.Slug
+			return nil, errcode.Newf(errcode.Unknown, "", "Bitbucket listed %s among the repositories of the project %s",
+				strconv.QuoteToASCII(name[:min(len(name), 256)]), projectKey(r.Owner))
+		}
 		out.Repositories = append(out.Repositories, d.repository(&v))
 	}
 	if page.IsLastPage {
@@ -79,6 +91,12 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	}
 	out.Next = strconv.Itoa(*page.NextPageStart)
 	return out, nil
+}
+
+// oneSegment reports whether slug can name a repository: one path
+// segment, not "." or "..".
+func oneSegment(slug string) bool {
+	return slug != "" && slug != "." && slug != ".." && !strings.ContainsAny(slug, "/\\\x00")
 }
 
 func (d *Driver) repository(v *repoJSON) driver.Repository {
@@ -264,8 +282,8 @@ func (d *Driver) FindFiles(ctx context.Context, hc *http.Client, r *driver.FindF
 	out := &driver.FoundPage{}
 	for i := range ans.Code.Values {
 		v := &ans.Code.Values[i]
-		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || v.Repository.Slug == "" {
-			continue // another file matching the terms, or another project
+		if v.File != r.Path || !strings.EqualFold(v.Repository.Project.Key, key) || !oneSegment(v.Repository.Slug) {
+			continue // another file matching the terms, another project, or no slug a repository can have
 		}
 		v.Repository.Project.Key = key
 		out.Results = append(out.Results, driver.Found{Repository: d.repository(&v.Repository), Found: true})

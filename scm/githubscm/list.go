@@ -33,7 +33,9 @@ import (
 // stale "self", whose first page is another login's or empty, is found
 // out again, for one request more than without the kind; an owner that
 // turned from a user into an organization lists its public repositories
-// until the client forgets the kind).
+// until the client forgets the kind). A page that lists a repository of
+// another owner, or with a name GitHub does not allow, or that is not a
+// list, fails (Unknown).
 //
 // Conditional: GitHub answers each page with an ETag (varying with the
 // token) and a matching If-None-Match with 304, which does not count
@@ -104,6 +106,11 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err != nil {
 		return nil, redact(err)
 	}
+	if repos == nil {
+		// An empty answer, or null, which go-github takes for an empty
+		// page: not a listing, and not the end of one.
+		return nil, errcode.Newf(errcode.Unknown, "", "GitHub answered no list of %s's repositories", r.Owner)
+	}
 	if r.Cursor == "" && r.Kind == "self" && kind == "self" && !ownedBy(repos, r.Owner) {
 		// A stale kind (the token's user is no longer the owner's login,
 		// or no longer owns a repository, which is never reported as
@@ -115,6 +122,13 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		out.Kind = kind
 	}
 	for _, x := range repos {
+		// The owner's repositories only, each with a name GitHub allows:
+		// anything else is not the listing asked for, and its names would
+		// send the next calls, with the credential, elsewhere.
+		if !strings.EqualFold(x.GetOwner().GetLogin(), r.Owner) || !validName(x.GetName()) {
+			return nil, errcode.Newf(errcode.Unknown, "", "GitHub listed %s among the repositories of %s",
+				strconv.QuoteToASCII(abbrevName(x.GetOwner().GetLogin()+"/"+x.GetName())), r.Owner)
+		}
 		out.Repositories = append(out.Repositories, driver.Repository{
 			Owner: x.GetOwner().GetLogin(), Name: x.GetName(), DefaultBranch: x.GetDefaultBranch(),
 			WebURL: x.GetHTMLURL(), CloneURL: x.GetCloneURL(),
@@ -122,6 +136,10 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 		})
 	}
 	if resp != nil && resp.NextPage > 0 {
+		if resp.NextPage <= page {
+			// A Link that goes back (or stays): a listing in a circle.
+			return nil, errcode.Newf(errcode.Unknown, "", "GitHub's next page of %s's repositories is page %d, after page %d", r.Owner, resp.NextPage, page)
+		}
 		out.Next = kind + ":" + strconv.Itoa(resp.NextPage)
 	}
 	return out, nil

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-github/v66/github"
@@ -327,7 +329,9 @@ func (d *Driver) readTreeTarball(ctx context.Context, hc *http.Client, r *driver
 // /repos/{o}/{r}/git/trees/{ref}?recursive=1, where ref is the branch,
 // tag or commit as given ("HEAD" for the default branch); GitHub resolves
 // it to its tree. Truncated is GitHub's flag (over 100,000 entries or
-// 7 MB).
+// 7 MB). A tree that names a file under r.Dir with a path that is not a
+// valid relative one ("..", a leading "/") is refused with
+// InvalidArgument; an answer without a tree fails (Unknown).
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
@@ -348,6 +352,11 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	if _, err := gh.Do(ctx, req, &t); err != nil {
 		return nil, redact(err)
 	}
+	if t.Entries == nil {
+		// An empty answer, or one without "tree", which go-github takes
+		// for an empty tree (an empty tree is "tree": []).
+		return nil, errcode.Newf(errcode.Unknown, "", "GitHub answered no tree for %s/%s at %s", r.Repo.Owner, r.Repo.Name, ref)
+	}
 	out := &driver.FileList{Truncated: t.GetTruncated()}
 	prefix := ""
 	if r.Dir != "" {
@@ -356,6 +365,12 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	for _, e := range t.Entries {
 		if e.GetType() != "blob" || !strings.HasPrefix(e.GetPath(), prefix) {
 			continue
+		}
+		// A path that is not a valid relative one would put the caller
+		// outside r.Dir: refused, as such an archive entry refuses a tree.
+		if p := e.GetPath(); !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "the tree of %s/%s names %s, which is not a valid path",
+				r.Repo.Owner, r.Repo.Name, strconv.QuoteToASCII(abbrevName(p)))
 		}
 		out.Paths = append(out.Paths, e.GetPath())
 	}

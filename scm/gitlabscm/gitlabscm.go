@@ -332,6 +332,8 @@ func (callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if asksCaller(resp) != "" {
 		// client-go's message would not say what the answer asks.
 		return nil, responseError(resp)
+	} else {
+		dropBadLinks(resp.Header)
 	}
 	// The caller's http.Client wraps the error in *url.Error again.
 	var ue *url.Error
@@ -339,6 +341,30 @@ func (callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = ue.Err
 	}
 	return resp, err
+}
+
+// dropBadLinks removes from h's Link header the links client-go cannot
+// parse: client-go (populateLinkValues) panics on a link whose first
+// parameter has no "=" (`<u>; rel`, or a bare ";"), so a broken server or
+// proxy would crash the caller. The links it can parse are kept as they
+// are; with none, the header is removed.
+func dropBadLinks(h http.Header) {
+	link := h.Get("Link")
+	if link == "" {
+		return
+	}
+	var keep []string
+	for l := range strings.SplitSeq(link, ",") {
+		parts := strings.Split(l, ";")
+		if len(parts) < 2 || strings.Contains(parts[1], "=") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) == 0 {
+		h.Del("Link")
+		return
+	}
+	h.Set("Link", strings.Join(keep, ","))
 }
 
 // capped returns a copy of hc whose JSON answers are capped at

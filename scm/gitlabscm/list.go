@@ -33,7 +33,10 @@ const (
 // "user", and the next listing of that owner by the same credential starts
 // there, one request instead of two). The cursor is the listing and the query of
 // GitLab's Link rel="next" (or its X-Next-Page), applied to the same
-// endpoint, so a Link can never send the driver to another URL.
+// endpoint, so a Link can never send the driver to another URL. A page
+// that lists a project outside the group (and its subgroups) or with a
+// path GitLab does not allow fails (Unknown): a Link can still change the
+// listing's query (with_shared=true, say), but not what it returns.
 //
 // Conditional: GitLab answers each page with Rails' weak ETag of the body
 // and a matching If-None-Match with 304; with scm.Options.PageCache the
@@ -89,12 +92,26 @@ func (d *Driver) ListRepositories(ctx context.Context, hc *http.Client, r *drive
 	if err != nil {
 		return nil, err
 	}
+	if projects == nil {
+		// An answer of null, which client-go takes for an empty page: not
+		// a listing, and not the end of one.
+		return nil, errcode.Newf(errcode.Unknown, "", "GitLab answered no list of %s's projects", r.Owner)
+	}
 	page := &driver.RepositoryPage{Repositories: make([]driver.Repository, 0, len(projects))}
 	if r.Cursor == "" && kind == userCursor {
 		page.Kind = "user"
 	}
 	for _, p := range projects {
-		page.Repositories = append(page.Repositories, repository(p))
+		// The group's projects (its subgroups' included) only, each with
+		// a path GitLab allows: anything else is not the listing asked
+		// for, and its names would send the next calls, with the
+		// credential, to other projects.
+		repo := repository(p)
+		if !validSegment(repo.Name) || !cleanPath(repo.Owner) || (!strings.EqualFold(repo.Owner, r.Owner) && !hasPrefixFold(repo.Owner, r.Owner+"/")) {
+			return nil, errcode.Newf(errcode.Unknown, "", "GitLab listed %s among the projects of %s",
+				strconv.QuoteToASCII(limitLen(repo.Owner+"/"+repo.Name)), r.Owner)
+		}
+		page.Repositories = append(page.Repositories, repo)
 	}
 	switch {
 	case resp.NextLink != "":
@@ -287,6 +304,9 @@ func (d *Driver) graphql(ctx context.Context, gl *gitlab.Client, query string, v
 	}
 	return json.Unmarshal(env.Data, out)
 }
+
+// limitLen cuts s to 256 bytes, for an error message.
+func limitLen(s string) string { return s[:min(len(s), 256)] }
 
 // cleanPath reports whether a project's full path is made of segments a
 // GitLab path can have: none empty, ".", ".." or with a backslash (so

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"mime"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
@@ -157,7 +159,9 @@ const treePageSize = 100
 
 // ListFiles implements driver.Driver with one GET
 // repository/tree?recursive=true (100 entries); a longer listing is
-// reported Truncated.
+// reported Truncated. A tree that names a file under r.Dir with a path
+// that is not a valid relative one ("..", a leading "/") is refused with
+// InvalidArgument.
 func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListFilesRequest) (*driver.FileList, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
@@ -176,11 +180,23 @@ func (d *Driver) ListFiles(ctx context.Context, hc *http.Client, r *driver.ListF
 	if err != nil {
 		return nil, err
 	}
+	if nodes == nil {
+		// An answer of null, which client-go takes for an empty tree (an
+		// empty directory is []).
+		return nil, errcode.Newf(errcode.Unknown, "", "GitLab answered no tree for %s", projectPath(r.Repo))
+	}
 	list := &driver.FileList{Paths: []string{}, Truncated: resp.NextLink != "" || resp.NextPage > 0}
 	for _, n := range nodes {
-		if n.Type == "blob" && (r.Dir == "" || strings.HasPrefix(n.Path, r.Dir+"/")) {
-			list.Paths = append(list.Paths, n.Path)
+		if n.Type != "blob" || (r.Dir != "" && !strings.HasPrefix(n.Path, r.Dir+"/")) {
+			continue
 		}
+		// A path that is not a valid relative one would put the caller
+		// outside r.Dir: refused, as such an archive entry refuses a tree.
+		if !fs.ValidPath(n.Path) || n.Path == "." || strings.Contains(n.Path, "\x00") {
+			return nil, errcode.Newf(errcode.InvalidArgument, "", "the tree of %s names %s, which is not a valid path",
+				projectPath(r.Repo), strconv.QuoteToASCII(limitLen(n.Path)))
+		}
+		list.Paths = append(list.Paths, n.Path)
 	}
 	slices.Sort(list.Paths)
 	return list, nil

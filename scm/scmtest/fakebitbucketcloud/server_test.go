@@ -259,18 +259,21 @@ func TestCommitForm(t *testing.T) {
 func TestSrc(t *testing.T) {
 	s := newFake(t, nil)
 	api := s.APIBaseURL() + "/repositories/amuniz/test-repos/src/"
+	// Bitbucket documents "Content-Disposition: attachment" on a file's
+	// raw content, and the adapter tells a file from a listing by it.
 	for _, tc := range []struct {
 		name, path string
 		want       int
 		ctype      string
+		attachment bool
 	}{
-		{"file", "master/folder/file.properties", 200, "text/plain"},
-		{"yaml file", "master/catalog-info.yaml", 200, ""},
-		{"escaped slash branch", "feature%2FBB-2/more.txt", 200, "text/plain"},
-		{"raw slash branch", "feature/BB-2/more.txt", 200, "text/plain"},
-		{"directory", "master/folder", 200, "application/json"},
-		{"missing file", "master/nope", 404, ""},
-		{"missing ref", "nope/README.md", 404, ""},
+		{"file", "master/folder/file.properties", 200, "text/plain", true},
+		{"yaml file", "master/catalog-info.yaml", 200, "", true},
+		{"escaped slash branch", "feature%2FBB-2/more.txt", 200, "text/plain", true},
+		{"raw slash branch", "feature/BB-2/more.txt", 200, "text/plain", true},
+		{"directory", "master/folder", 200, "application/json", false},
+		{"missing file", "master/nope", 404, "", false},
+		{"missing ref", "nope/README.md", 404, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, b := do(t, s, api+tc.path, reqOpts{})
@@ -279,6 +282,9 @@ func TestSrc(t *testing.T) {
 			}
 			if tc.ctype != "" && !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
 				t.Errorf("Content-Type %q; want %s", resp.Header.Get("Content-Type"), tc.ctype)
+			}
+			if cd := resp.Header.Get("Content-Disposition"); strings.HasPrefix(cd, "attachment") != tc.attachment {
+				t.Errorf("Content-Disposition %q; want attachment: %v", cd, tc.attachment)
 			}
 		})
 	}
