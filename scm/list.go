@@ -39,9 +39,10 @@ func (c *Client) ListRepositories(ctx context.Context, ownerURL string, opts *Li
 
 // repoPages pages through the owner of cl.
 //
-// A provider that pages in a circle (a cursor seen before) or answers
-// maxEmptyPages empty pages in a row, each pointing at a next one, ends
-// the listing with an error instead of spending the rate limit on it.
+// A provider that pages in a circle (a cursor seen before), answers
+// maxEmptyPages empty pages in a row, each pointing at a next one, or
+// pages on past maxPages pages ends the listing with an error instead of
+// spending the rate limit on it.
 func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq2[*Repository, error] {
 	return func(yield func(*Repository, error) bool) {
 		cursor := ""
@@ -89,16 +90,25 @@ func (c *Client) repoPages(ctx context.Context, cl *call, pageSize int) iter.Seq
 	}
 }
 
+// maxPages is how many pages a listing or search reads at most: a
+// million repositories at GitHub's 100 a page. A provider paging on past
+// it (new cursors without end, each page with something) ends the
+// listing with an error.
+const maxPages = 10_000
+
 // maxEmptyPages is how many empty pages in a row, each naming a next
 // page, end a listing with an error.
 const maxEmptyPages = 10
 
 // checkNext refuses a next page cursor already in seen (the provider pages
-// in a circle), or a next page after empty empty pages in a row (it pages
-// on without ever answering); otherwise it adds next to seen.
+// in a circle), a next page after empty empty pages in a row (it pages on
+// without ever answering), or one past maxPages pages (seen holds a cursor
+// per page read); otherwise it adds next to seen.
 func (c *Client) checkNext(cl *call, seen map[string]bool, next string, empty int) error {
 	msg := ""
 	switch {
+	case len(seen) > maxPages:
+		msg = fmt.Sprintf("the provider sent more than %d pages; listing stopped", maxPages)
 	case seen[next]:
 		msg = "the provider sent a page cursor it had sent before (its paging goes round in a circle); listing stopped"
 	case empty >= maxEmptyPages:
