@@ -153,7 +153,7 @@ func startB(b *testing.B, c *http.Client, p *portal, provider string) *url.URL {
 
 // authorizeB follows the provider's redirects (its login page included)
 // until one leads back to the portal, and returns that callback URL.
-func authorizeB(b *testing.B, authURL *url.URL, p *portal) *url.URL {
+func authorizeB(b testing.TB, authURL *url.URL, p *portal) *url.URL {
 	portalURL, _ := url.Parse(p.srv.URL)
 	var cb *url.URL
 	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
