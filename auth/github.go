@@ -256,3 +256,7 @@ func (g *GitHub) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, e
 	}
 	return &SignIn{Identity: nid}, nil
 }
+
+// revokesOnlyTheToken: GitHub's DELETE /applications/{client_id}/token
+// deletes the one token; the user's other tokens for the app stay valid.
+func (g *GitHub) revokesOnlyTheToken() {}
