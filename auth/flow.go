@@ -625,8 +625,11 @@ func (h *Handler) revoke(ctx context.Context, s *Session) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 	defer cancel()
-	if err := rv.Revoke(rctx, s.Tokens); err != nil {
-		h.log(ctx, "auth: revoking an ended session's tokens failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+	if err := rv.Revoke(rctx, s.Tokens); err != nil && h.o.Logger != nil {
+		// A Warn: the tokens may still be valid (a provider that is
+		// down, or a client that is not the one that issued them).
+		h.o.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: revoking an ended session's tokens failed", slog.String("user", s.Identity.String()),
+			slog.String("provider", s.Identity.Provider), slog.String("error", err.Error()))
 	}
 }
 
