@@ -289,8 +289,15 @@ func (t basicAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // ownPage reports whether u may be shown to the user as the provider's
 // verification page: https (http on loopback only), without user
-// information, and, with sameHost, on the provider's host.
+// information, and, with sameHost, on the provider's host; in printable
+// ASCII, as a URI is (RFC 3986: anything else percent-encoded), since it
+// is shown as it is, in a terminal too: no C1 control (U+009B starts an
+// escape sequence in some terminals) and no bidirectional override
+// (U+202E shows the rest of the address reversed).
 func (b *oauthBase) ownPage(u string, sameHost bool) bool {
+	if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return false
+	}
 	pu, err := url.Parse(u)
 	if err != nil || pu.User != nil || pu.Host == "" || !(pu.Scheme == "https" || pu.Scheme == "http" && isLoopback(pu.Hostname())) {
 		return false
