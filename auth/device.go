@@ -58,8 +58,9 @@ type DeviceCode struct {
 	// UserCode is what the user enters at VerificationURI.
 	UserCode string
 	// VerificationURI is the provider's page where she enters it: https
-	// (http on loopback only), and for GitHub and GitLab on the
-	// provider's own host (Entra's is microsoft.com/devicelogin).
+	// (http on loopback only), in printable ASCII, and for GitHub and
+	// GitLab on the provider's own host (Entra's is
+	// microsoft.com/devicelogin).
 	VerificationURI string
 	// VerificationURIComplete, when the provider gives one, is the page
 	// with the code already filled in (for a QR code, say).
