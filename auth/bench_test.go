@@ -170,3 +170,29 @@ func authorizeB(b testing.TB, authURL *url.URL, p *portal) *url.URL {
 	resp.Body.Close()
 	return cb
 }
+
+// BenchmarkStart measures /start, the public route that begins a sign-in
+// (anyone on the internet can call it), with an OIDC provider whose
+// discovery document is cached: the requests it sends the provider and
+// the session-store calls it makes per sign-in started (both 0: the
+// state travels sealed in the URL and the flow cookie).
+func BenchmarkStart(b *testing.B) {
+	store := &opStore{MemoryStore: auth.NewMemoryStore(nil)}
+	p := newPortal(b, auth.Options{Store: store})
+	op := startOP(b, p, "oidc", authtest.OPOptions{ProfileInIDToken: true})
+	registerOIDC(b, p, op)
+	startB(b, noFollowB(), p, "oidc") // warm: discovery
+	op.ResetRequests()
+	calls := store.calls.Load()
+	c := noFollowB()
+	b.ReportAllocs()
+	for b.Loop() {
+		startB(b, c, p, "oidc")
+	}
+	var sent int
+	for _, n := range op.Requests() {
+		sent += n
+	}
+	b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(store.calls.Load()-calls)/float64(b.N), "store-calls/op")
+}
