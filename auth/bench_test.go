@@ -153,7 +153,7 @@ func startB(b *testing.B, c *http.Client, p *portal, provider string) *url.URL {
 
 // authorizeB follows the provider's redirects (its login page included)
 // until one leads back to the portal, and returns that callback URL.
-func authorizeB(b *testing.B, authURL *url.URL, p *portal) *url.URL {
+func authorizeB(b testing.TB, authURL *url.URL, p *portal) *url.URL {
 	portalURL, _ := url.Parse(p.srv.URL)
 	var cb *url.URL
 	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
@@ -169,4 +169,30 @@ func authorizeB(b *testing.B, authURL *url.URL, p *portal) *url.URL {
 	}
 	resp.Body.Close()
 	return cb
+}
+
+// BenchmarkStart measures /start, the public route that begins a sign-in
+// (anyone on the internet can call it), with an OIDC provider whose
+// discovery document is cached: the requests it sends the provider and
+// the session-store calls it makes per sign-in started (both 0: the
+// state travels sealed in the URL and the flow cookie).
+func BenchmarkStart(b *testing.B) {
+	store := &opStore{MemoryStore: auth.NewMemoryStore(nil)}
+	p := newPortal(b, auth.Options{Store: store})
+	op := startOP(b, p, "oidc", authtest.OPOptions{ProfileInIDToken: true})
+	registerOIDC(b, p, op)
+	startB(b, noFollowB(), p, "oidc") // warm: discovery
+	op.ResetRequests()
+	calls := store.calls.Load()
+	c := noFollowB()
+	b.ReportAllocs()
+	for b.Loop() {
+		startB(b, c, p, "oidc")
+	}
+	var sent int
+	for _, n := range op.Requests() {
+		sent += n
+	}
+	b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(store.calls.Load()-calls)/float64(b.N), "store-calls/op")
 }

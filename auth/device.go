@@ -58,8 +58,9 @@ type DeviceCode struct {
 	// UserCode is what the user enters at VerificationURI.
 	UserCode string
 	// VerificationURI is the provider's page where she enters it: https
-	// (http on loopback only), and for GitHub and GitLab on the
-	// provider's own host (Entra's is microsoft.com/devicelogin).
+	// (http on loopback only), in printable ASCII, and for GitHub and
+	// GitLab on the provider's own host (Entra's is
+	// microsoft.com/devicelogin).
 	VerificationURI string
 	// VerificationURIComplete, when the provider gives one, is the page
 	// with the code already filled in (for a QR code, say).
@@ -289,8 +290,15 @@ func (t basicAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // ownPage reports whether u may be shown to the user as the provider's
 // verification page: https (http on loopback only), without user
-// information, and, with sameHost, on the provider's host.
+// information, and, with sameHost, on the provider's host; in printable
+// ASCII, as a URI is (RFC 3986: anything else percent-encoded), since it
+// is shown as it is, in a terminal too: no C1 control (U+009B starts an
+// escape sequence in some terminals) and no bidirectional override
+// (U+202E shows the rest of the address reversed).
 func (b *oauthBase) ownPage(u string, sameHost bool) bool {
+	if strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return false
+	}
 	pu, err := url.Parse(u)
 	if err != nil || pu.User != nil || pu.Host == "" || !(pu.Scheme == "https" || pu.Scheme == "http" && isLoopback(pu.Hostname())) {
 		return false

@@ -315,7 +315,11 @@ func (h *Handler) completeCallback(w http.ResponseWriter, r *http.Request, id st
 }
 
 // establish stores a new session for res and sets the session cookie,
-// ending the browser's previous session if any.
+// ending the browser's previous session if any, as logout does: the
+// previous session is deleted (a refresh of it in flight on another
+// replica would otherwise write it back, and its cookie live on), and
+// its provider tokens are revoked when that cannot touch the new
+// session's (replacedRevocable), after the new session is stored.
 func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env string, p Provider, res *SignIn) (*Session, *httpError) {
 	if res == nil || res.Identity.Subject == "" {
 		return nil, &httpError{status: http.StatusBadGateway, name: "AuthenticationError", msg: "The provider did not say who signed in"}
@@ -324,12 +328,19 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	life := h.durationFor(id, env)
 	s := &Session{Identity: res.Identity, Env: env, Host: p.Info().Host, Tokens: res.Tokens, Created: now, Expires: now.Add(life), issued: now}
 	s.Identity.Provider = id
-	if old, ok := h.sessionKey(r); ok {
-		// As logout does: a refresh of it in flight (another replica)
-		// would otherwise write it back, and its cookie live on.
-		if _, err := h.end(r.Context(), old); err != nil {
+	var old *Session
+	if oldKey, ok := h.sessionKey(r); ok {
+		// Not the request's context, as at logout: a browser that stops
+		// waiting must not keep the previous session alive.
+		var err error
+		if old, err = h.endForLogout(context.WithoutCancel(r.Context()), oldKey); err != nil {
 			h.log(r.Context(), "auth: ending the browser's previous session failed", slog.String("error", err.Error()))
 		}
+	}
+	if old != nil && replacedRevocable(old, s, p) {
+		// Deleted: its tokens are revoked also when the new session
+		// then cannot be stored (nothing holds them any more).
+		defer h.revoke(context.WithoutCancel(r.Context()), old)
 	}
 	cookie, key := h.newSessionCookie()
 	data, ttl, err := h.sealSession(s, key)
@@ -344,6 +355,35 @@ func (h *Handler) establish(w http.ResponseWriter, r *http.Request, id, env stri
 	h.setCookie(w, "session", cookie, life)
 	h.log(r.Context(), "auth: signed in", slog.String("user", s.Identity.String()), slog.String("env", env))
 	return s, nil
+}
+
+// tokenRevoker is implemented by providers whose revocation ends only
+// the token it is given, never the grant or the provider's session it
+// belongs to: GitHub (DELETE /applications/{client_id}/token deletes one
+// token) and GitLab (POST /oauth/revoke revokes one token).
+type tokenRevoker interface{ revokesOnlyTheToken() }
+
+// replacedRevocable reports whether the tokens of old, a session ended
+// because its browser signed in again as next with provider p, are to be
+// revoked: always when next is another provider's or another user's
+// session (the tokens belong to another grant); for the same user of the
+// same provider only when p revokes single tokens. Many OpenID providers
+// revoke the whole grant or session a token belongs to (RFC 7009 §2.1
+// allows it: Google revokes the grant, Keycloak ends the client's
+// session), which the same user's new sign-in shares: revoking the old
+// refresh token would end the new session too. Tokens the new session
+// also holds (a provider that hands out the same token again) are never
+// revoked.
+func replacedRevocable(old, next *Session, p Provider) bool {
+	a, b := old.Tokens, next.Tokens
+	if (a.AccessToken != "" && a.AccessToken == b.AccessToken) || (a.RefreshToken != "" && a.RefreshToken == b.RefreshToken) {
+		return false
+	}
+	if old.Identity.Provider != next.Identity.Provider || old.Env != next.Env || old.Identity.Subject != next.Identity.Subject {
+		return true
+	}
+	_, ok := p.(tokenRevoker)
+	return ok
 }
 
 // firstResponse is response for a session just established: when the
@@ -572,7 +612,8 @@ func (h *Handler) end(ctx context.Context, key string) (*Session, error) {
 	return latest, err
 }
 
-// revoke asks the session's provider, if it can, to revoke its tokens.
+// revoke asks the provider of s, a session that ended (a logout, or a new
+// sign-in in its browser), if it can, to revoke its tokens.
 func (h *Handler) revoke(ctx context.Context, s *Session) {
 	p, herr := h.provider(s.Identity.Provider, s.Env)
 	if herr != nil {
@@ -584,8 +625,11 @@ func (h *Handler) revoke(ctx context.Context, s *Session) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, h.o.ProviderTimeout)
 	defer cancel()
-	if err := rv.Revoke(rctx, s.Tokens); err != nil {
-		h.log(ctx, "auth: revoking tokens at logout failed", slog.String("user", s.Identity.String()), slog.String("error", err.Error()))
+	if err := rv.Revoke(rctx, s.Tokens); err != nil && h.o.Logger != nil {
+		// A Warn: the tokens may still be valid (a provider that is
+		// down, or a client that is not the one that issued them).
+		h.o.Logger.LogAttrs(ctx, slog.LevelWarn, "auth: revoking an ended session's tokens failed", slog.String("user", s.Identity.String()),
+			slog.String("provider", s.Identity.Provider), slog.String("error", err.Error()))
 	}
 }
 

@@ -197,11 +197,21 @@ func (g *GitHub) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 // Revoke implements [Revoker]: at logout it deletes the session's access
 // token at GitHub (DELETE /applications/{client_id}/token, the client's
 // id and secret as Basic credentials; one request), so that a copy of
-// an OAuth App's token, which never expires, stops working. A token
-// GitHub no longer knows (404: expired or already revoked) is not an
-// error. GitHub revokes only that token: a GitHub App's refresh token is
-// not documented to end with it, and the user's authorization of the
-// app, and her other sessions' tokens, stay. A client without a secret
+// an OAuth App's token, which never expires, stops working. GitHub
+// answers 404 both for a token it no longer knows and for a client id
+// and secret that are not those of the app that issued the token (a
+// configuration changed since the sign-in, another app's credentials):
+// for a token that has expired (t.Expiry passed) that is not an error;
+// for one that should still be valid (an OAuth App's, or a GitHub App's
+// within its 8 hours) Revoke returns an error with code NotFound, as the
+// token may still be valid: it was revoked already (the user removed the
+// grant, or it was the oldest of more than ten), or the client is not
+// the one that issued it. The Handler logs that (Options.Logger, at Warn)
+// and signs the user out all the same; a caller that only wants the
+// token gone may take NotFound as done. GitHub revokes only that token:
+// a GitHub App's refresh token is not documented to end with it, and
+// the user's authorization of the app, and her other sessions' tokens,
+// stay. A client without a secret
 // (device flow only) cannot revoke and sends nothing.
 func (g *GitHub) Revoke(ctx context.Context, t Tokens) error {
 	if t.AccessToken == "" || g.cfg.ClientSecret == "" {
@@ -224,8 +234,14 @@ func (g *GitHub) Revoke(ctx context.Context, t Tokens) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 	switch resp.StatusCode {
-	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
+	case http.StatusNoContent, http.StatusOK:
 		return nil
+	case http.StatusNotFound:
+		if !t.Expiry.IsZero() && t.Expiry.Before(g.now().Add(revokeExpirySkew)) {
+			return nil // expired: nothing left to revoke
+		}
+		return errcode.New(errcode.NotFound, g.op, "GitHub does not know the token for client id "+clip(g.cfg.ClientID)+
+			" (404): it was revoked already, or clientId and clientSecret are not those of the app that issued it (a configuration changed since the sign-in), and the token may still be valid")
 	}
 	return g.answerError(resp, "the revocation", errcode.Unavailable, "GitHub refused the revocation")
 }
@@ -256,3 +272,12 @@ func (g *GitHub) Recheck(ctx context.Context, id Identity, t Tokens) (*SignIn, e
 	}
 	return &SignIn{Identity: nid}, nil
 }
+
+// revokeExpirySkew is how far GitHub's clock may be ahead of ours: a
+// token that expires within it may be gone at GitHub already, and its
+// 404 is taken as expired.
+const revokeExpirySkew = time.Minute
+
+// revokesOnlyTheToken: GitHub's DELETE /applications/{client_id}/token
+// deletes the one token; the user's other tokens for the app stay valid.
+func (g *GitHub) revokesOnlyTheToken() {}

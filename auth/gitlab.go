@@ -155,3 +155,8 @@ func (g *GitLab) Refresh(ctx context.Context, t Tokens) (*SignIn, error) {
 	}
 	return &SignIn{Tokens: g.tokens(tok)}, nil
 }
+
+// revokesOnlyTheToken: GitLab's /oauth/revoke revokes the one token (and
+// the access token a refresh token belongs to), not the user's other
+// tokens for the application.
+func (g *GitLab) revokesOnlyTheToken() {}

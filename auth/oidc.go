@@ -441,6 +441,12 @@ func (p *OIDC) signIn(ctx context.Context, d *discovery, t Tokens, nonce string,
 		return nil, err
 	}
 	id := p.identity(c)
+	if id.Subject == "" {
+		// OpenID Connect Core 2: sub is required. A sign-in that names
+		// nobody would be everybody's to a caller keying users by it
+		// (DeviceSignIn has no Handler to refuse it).
+		return nil, errcode.New(errcode.Unauthorized, p.op, "the ID token names no user (no sub claim)")
+	}
 	if (id.Email == "" || id.DisplayName == "") && d.provider.UserInfoEndpoint() != "" {
 		ui, err := d.provider.UserInfo(oidc.ClientContext(ctx, p.client), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer"}))
 		if err == nil && ui.Subject == c.Subject {

@@ -190,6 +190,11 @@ func DeviceFrom(ctx context.Context) (Device, bool) {
 // (RFC 7009). The Handler calls it on logout, with the session's tokens,
 // after it deleted the session and not under the request's context; a
 // failure is logged, not shown to the user, who is signed out either way.
+// It calls it too for a session ended because its browser signed in
+// again, as another user or with another provider; for the same user
+// with the same provider only with GitHub and GitLab, whose revocation
+// ends the one token: others may revoke the whole grant, which the new
+// session shares.
 type Revoker interface {
 	Revoke(ctx context.Context, t Tokens) error
 }

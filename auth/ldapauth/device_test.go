@@ -88,6 +88,22 @@ func TestKnownDeviceNotSlowedByGuesser(t *testing.T) {
 	if _, err := a.AuthenticateFrom(auth.ContextWithDevice(t.Context(), auth.Device{Username: "Bob", ID: "y"}), "bob", "bob-password", ""); err != nil {
 		t.Errorf("another device of bob's (the username folded): %v", err)
 	}
+	// A device is bound to the folded username, like the username's own
+	// count: signed in as "ｂｏｂ", it serves "BOB"; the spellings tried
+	// from it share its one count, so they cannot multiply its free
+	// attempts (3 here).
+	dev := auth.ContextWithDevice(t.Context(), auth.Device{Username: "ｂｏｂ", ID: "w"})
+	if _, err := a.AuthenticateFrom(dev, "BOB", "bob-password", ""); err != nil {
+		t.Errorf("bob's device signed in as ｂｏｂ, tried as BOB: %v", err)
+	}
+	for i, spelling := range []string{"Bob", "ｂｏｂ", "b\u00adob"} {
+		if _, err := a.AuthenticateFrom(dev, spelling, "typo", ""); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("typo %d (%q) from bob's device: %v, want Unauthorized", i+1, spelling, err)
+		}
+	}
+	if _, err := a.AuthenticateFrom(dev, "bob", "bob-password", ""); errcode.CodeOf(err) != errcode.RateLimited {
+		t.Errorf("after 3 failures spelled 3 ways bob's device is not backing off (%v): the spellings counted apart", err)
+	}
 }
 
 // postRetry posts a sign-in and returns the status and Retry-After.
