@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -278,6 +279,7 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 				problems = append(problems, path+".scope: is no longer supported (as in Backstage): use additionalScopes")
 				continue
 			}
+			warnings = append(warnings, providerWarnings(path, id, c.Providers[id][env], &pc)...)
 			p, err := buildProvider(id, pc, &o)
 			if err != nil {
 				msg := path + ": " + publicMessage(err)
@@ -321,6 +323,48 @@ func (c *Config) NewHandler(opts *Options) (*Handler, []string, error) {
 }
 
 // hasKey reports whether raw is a JSON object with key.
+// providerKeys are the keys of a provider's block that ProviderConfig
+// reads.
+var providerKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[ProviderConfig]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
+}()
+
+// emailResolvers are the sign-in resolvers that match a verified e-mail.
+var emailResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "emailMatchingUserEntityAnnotation"}
+
+// providerWarnings are the warnings about the block raw of provider id at
+// path: keys scmkit does not read (a typo, or a Backstage key it has no
+// use for), and an e-mail resolver on GitHub without the scope that gives
+// a verified e-mail (every sign-in would be refused).
+func providerWarnings(path, id string, raw json.RawMessage, pc *ProviderConfig) []string {
+	var out []string
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &m)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !providerKeys[k] && !(id == "oidc" && k == "scope") {
+			out = append(out, path+"."+k+": not a key scmkit reads for "+id+"; ignored (a typo?)")
+		}
+	}
+	if id == "github" && !slices.ContainsFunc([]string(pc.AdditionalScopes), func(s string) bool { return s == "user:email" || s == "user" }) {
+		for _, r := range pc.SignIn.Resolvers {
+			if name, _ := r["resolver"].(string); slices.Contains(emailResolvers, name) {
+				out = append(out, path+".signIn: "+name+" matches only an e-mail address GitHub verifies, which it gives only with the "+
+					"user:email scope: add user:email to "+path+".additionalScopes (a GitHub App ignores scopes: give it the "+
+					"Email addresses account permission instead), or every sign-in is refused")
+				break
+			}
+		}
+	}
+	return out
+}
+
 func hasKey(raw json.RawMessage, key string) bool {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {

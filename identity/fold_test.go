@@ -1,9 +1,11 @@
 package identity
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/org"
 )
 
 // Refs compare case-insensitively in ASCII only: the Kelvin sign U+212A
@@ -26,5 +28,20 @@ func TestRefsFoldASCIIOnly(t *testing.T) {
 		if _, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice", Ent: []string{ref}}); errcode.CodeOf(err) != errcode.InvalidArgument {
 			t.Errorf("Issue with ent %q: %v; want InvalidArgument", ref, err)
 		}
+	}
+}
+
+// A GitHub sign-in whose e-mail is not verified says which scope (or App
+// permission) gives a verified one: the usual Backstage GitHub config
+// without user:email signed nobody in with no hint why.
+func TestGitHubUnverifiedEmailSaysWhy(t *testing.T) {
+	snap := &org.Snapshot{Users: []org.User{{Metadata: org.Metadata{Name: "alice"}, Spec: org.UserSpec{Profile: org.Profile{Email: "alice@example.com"}}}}}
+	r, err := NewSignInResolver("github", SignInConfig{Resolvers: []ResolverConfig{{Resolver: EmailMatchingUserEntityProfileEmail}}}, NewSnapshotCatalog(snap), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Resolve(t.Context(), SignInInfo{ProviderType: "github", Email: "alice@example.com", Username: "alice"})
+	if errcode.CodeOf(err) != errcode.NotFound || !strings.Contains(err.Error(), "user:email scope in additionalScopes") {
+		t.Errorf("an unverified GitHub e-mail: %v; want NotFound naming the user:email scope", err)
 	}
 }

@@ -426,7 +426,11 @@ func (r *SignInResolver) try(ctx context.Context, s ResolverConfig, info SignInI
 				"%s: sign-in from the e-mail domain %s is not allowed", s.Resolver, domain)
 		}
 		if !info.EmailVerified {
-			return org.Ref{}, nil, "the e-mail address is not verified by the provider", errNotFound
+			detail := "the e-mail address is not verified by the provider"
+			if r.providerType == "github" {
+				detail += " (GitHub says which e-mail is verified only with the user:email scope in additionalScopes, or to a GitHub App with the Email addresses permission)"
+			}
+			return org.Ref{}, nil, detail, errNotFound
 		}
 		fallback = local
 		switch s.Resolver {
