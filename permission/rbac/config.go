@@ -1,7 +1,9 @@
 package rbac
 
 import (
+	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -52,11 +54,42 @@ type Named struct {
 // Backstage configs often name the CSV as "./rbac-policy.csv",
 // "../../rbac-policy.csv" (relative to packages/backend) or an absolute
 // path. A leading "./" is taken as relative to fsys; a name that leaves
-// fsys ("../", an absolute path) is InvalidArgument saying so: name the
-// file relative to fsys instead (os.DirFS of its directory and
-// "rbac-policy.csv"), or read it yourself with [ParseCSV] and build the
-// policy with [New].
+// fsys ("../", an absolute path) is InvalidArgument saying so: use
+// [LoadFiles], which reads such paths as Backstage does, or name the file
+// relative to fsys (os.DirFS of its directory and "rbac-policy.csv").
 func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
+	return loadPolicy(c, m, func(key, name string) (io.ReadCloser, string, error) {
+		name, err := fsName(key, name)
+		if err != nil {
+			return nil, "", err
+		}
+		f, err := fsys.Open(name)
+		return f, name, err
+	})
+}
+
+// LoadFiles is [Load] with the files named as Backstage's RBAC plugin
+// names them: operating-system paths, absolute ("/etc/backstage/rbac.csv",
+// as in container images) or relative to dir (the backend's working
+// directory, "." in most deployments, against which Backstage resolves
+// "../../rbac-policy.csv"). The paths come from the operator's
+// configuration, which is trusted; read untrusted names with Load and an
+// fs.FS instead.
+func LoadFiles(dir string, c *Config, m *Membership) (*Policy, error) {
+	return loadPolicy(c, m, func(_, name string) (io.ReadCloser, string, error) {
+		p := filepath.FromSlash(name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		f, err := os.Open(p)
+		return f, name, err
+	})
+}
+
+// loadPolicy builds the policy of c against m, with the files open opens (the
+// config key, the name as written; it returns the file and its name for
+// messages).
+func loadPolicy(c *Config, m *Membership, open func(key, name string) (io.ReadCloser, string, error)) (*Policy, error) {
 	const op = "rbac.Load"
 	var files []*File
 	opts := &Options{MaxDepth: c.RBAC.MaxDepth, UseOwnershipEntityRefs: c.RBAC.UseOwnershipEntityRefs}
@@ -64,13 +97,13 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 		opts.SuperUsers = append(opts.SuperUsers, s.Name)
 	}
 	if name := c.RBAC.PoliciesCSVFile; name != "" {
-		name, err := fsName("permission.rbac.policies-csv-file", name)
-		if err != nil {
+		const key = "permission.rbac.policies-csv-file"
+		f, name, err := open(key, name)
+		if errcode.CodeOf(err) == errcode.InvalidArgument {
 			return nil, err
 		}
-		f, err := fsys.Open(name)
 		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.policies-csv-file", Err: err}
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: key, Err: err}
 		}
 		defer f.Close()
 		pf, err := ParseCSV(name, f)
@@ -80,13 +113,13 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 		files = append(files, pf)
 	}
 	if name := c.RBAC.ConditionalPoliciesFile; name != "" {
-		name, err := fsName("permission.rbac.conditionalPoliciesFile", name)
-		if err != nil {
+		const key = "permission.rbac.conditionalPoliciesFile"
+		f, name, err := open(key, name)
+		if errcode.CodeOf(err) == errcode.InvalidArgument {
 			return nil, err
 		}
-		f, err := fsys.Open(name)
 		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: "permission.rbac.conditionalPoliciesFile", Err: err}
+			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: key, Err: err}
 		}
 		defer f.Close()
 		cps, err := ParseConditional(name, f)
@@ -104,7 +137,7 @@ func fsName(key, name string) (string, error) {
 	n := strings.TrimPrefix(path.Clean(filepath.ToSlash(name)), "./")
 	if !fs.ValidPath(n) {
 		return "", errcode.Newf(errcode.InvalidArgument, "rbac.Load", "%s: %q is outside the fs.FS the files are read from (a \"../\" or absolute path); "+
-			"give Load an fs.FS of the file's directory (os.DirFS) and name the file relative to it", key, name)
+			"use rbac.LoadFiles, which reads such paths as Backstage does, or give Load an fs.FS of the file's directory (os.DirFS) and name the file relative to it", key, name)
 	}
 	return n, nil
 }
