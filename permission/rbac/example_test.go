@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/scmkit/scmkit/config"
@@ -71,4 +73,27 @@ permission:
 	fmt.Println(c.Enabled, c.RBAC.PoliciesCSVFile, *c.RBAC.MaxDepth, c.RBAC.Admin.SuperUsers[0].Name)
 	// Output:
 	// true ./rbac-policy.csv 2 user:default/alice
+}
+
+// The policy files named as in a Backstage config: here an absolute path,
+// as in a container image; a relative one is taken from the backend's
+// working directory (the first argument).
+func ExampleLoadFiles() {
+	dir, err := os.MkdirTemp("", "rbac")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	csvPath := filepath.Join(dir, "rbac-policy.csv")
+	csv := "p, role:default/catalog-readers, catalog-entity, read, allow\n"
+	if err := os.WriteFile(csvPath, []byte(csv), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	var c rbac.Config
+	c.Enabled, c.RBAC.PoliciesCSVFile = true, csvPath
+	if _, err := rbac.LoadFiles(".", &c, nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("loaded")
+	// Output: loaded
 }
