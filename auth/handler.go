@@ -266,7 +266,7 @@ func New(opts *Options) (*Handler, error) {
 	bad := func(msg string) (*Handler, error) { return nil, errcode.New(errcode.InvalidArgument, op, msg) }
 	base, err := url.Parse(strings.TrimSuffix(o.BaseURL, "/"))
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") || base.RawQuery != "" || base.Fragment != "" || base.User != nil {
-		return bad("BaseURL must be an absolute http(s) URL without query, e.g. https://portal.example.com/api/auth")
+		return bad("BaseURL must be an absolute http(s) URL without query, e.g. https://portal.example.com/api/auth: backend.baseUrl followed by /api/auth, as auth.OptionsFromConfig sets it")
 	}
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		return bad("BaseURL must be https; plain http is allowed only on localhost for development")
