@@ -19,7 +19,9 @@ import (
 // cfg is *config.Config or anything with its Decode method. The error is
 // InvalidArgument naming the key when a URL is not an http(s) URL, or when
 // BaseURL stays empty (no backend.baseUrl).
-func OptionsFromConfig(cfg interface{ Decode(path string, out any) error }, base *Options) (*Options, error) {
+func OptionsFromConfig(cfg interface {
+	Decode(path string, out any) error
+}, base *Options) (*Options, error) {
 	const op = "auth.OptionsFromConfig"
 	var o Options
 	if base != nil {
