@@ -6,6 +6,12 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 )
 
+// Decoder reads a section of the configuration into a Go value;
+// *[github.com/scmkit/scmkit/config.Config] is one.
+type Decoder interface {
+	Decode(path string, out any) error
+}
+
 // OptionsFromConfig returns base (nil: zero Options) with the URLs that
 // Backstage's auth backend takes from app-config, where base leaves them
 // empty:
@@ -19,9 +25,7 @@ import (
 // cfg is *config.Config or anything with its Decode method. The error is
 // InvalidArgument naming the key when a URL is not an http(s) URL, or when
 // BaseURL stays empty (no backend.baseUrl).
-func OptionsFromConfig(cfg interface {
-	Decode(path string, out any) error
-}, base *Options) (*Options, error) {
+func OptionsFromConfig(cfg Decoder, base *Options) (*Options, error) {
 	const op = "auth.OptionsFromConfig"
 	var o Options
 	if base != nil {
