@@ -306,6 +306,27 @@ func (c *Client) credRequest(in *integrations.Integration, loc integrations.Loca
 	return req
 }
 
+// otherHostsOnly adds to err, a failed resolution of req, that the
+// signed-in user has credentials for other hosts only, when she has some
+// and none for req's host: a user token required here otherwise reads as
+// "none passed", as if she had none (a session signed in through another
+// instance than the integration's, say).
+func (c *Client) otherHostsOnly(in *integrations.Integration, req credentials.Request, err error) error {
+	e, ok := err.(*errcode.Error)
+	if !ok || req.User != nil || len(c.users) == 0 {
+		return err
+	}
+	switch e.Code {
+	case errcode.Unauthorized, errcode.PermissionDenied, errcode.NotFound:
+	default:
+		return err
+	}
+	n := *e
+	n.Msg = joinMsg(n.Msg, "the signed-in user has credentials for "+strings.Join(slices.Sorted(maps.Keys(c.users)), ", ")+
+		" only, none for "+in.Host+" (is her sign-in through another instance than this integration's?)")
+	return &n
+}
+
 // As returns the driver serving host (an integration's web host) as
 // target, which must be a non-nil pointer to an interface or a driver's
 // concrete pointer type, so that adapter-specific methods are reachable.
@@ -391,7 +412,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	if c.s.res != nil {
 		cred, err := c.s.res.Resolve(ctx, req)
 		if err != nil {
-			return nil, c.wrap(ctx, cl, err)
+			return nil, c.otherHostsOnly(in, req, c.wrap(ctx, cl, err))
 		}
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		auditCall(ctx, in, loc, cred)

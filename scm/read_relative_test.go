@@ -102,3 +102,32 @@ func TestHeadIsTheDefaultBranch(t *testing.T) {
 		t.Errorf("the driver got refs %q; want the default branch (\"\") for HEAD, then main", refs)
 	}
 }
+
+// A view requiring the user's token, whose user has credentials for
+// other hosts only, said "none passed" as if she had none; now it names
+// the hosts she has credentials for.
+func TestUserCredentialsForOtherHostsOnly(t *testing.T) {
+	reg, err := integrations.NewRegistry(integrations.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := credentials.NewResolver(reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDriver{readFile: func(context.Context, *driver.ReadFileRequest) (*driver.File, error) {
+		return &driver.File{Content: []byte("x")}, nil
+	}}
+	c, err := scm.NewClient(reg, res, &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: d.opener()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := c.ForUser(scm.UserCredentials{"ghe.example.com": credentials.Static(credentials.Credential{Token: "gho_user"})}, &scm.UserOptions{RequireUser: true})
+	_, err = user.ReadFile(t.Context(), "https://github.com/acme/svc/blob/main/catalog-info.yaml", nil)
+	if scm.Code(err) != scm.Unauthorized || !strings.Contains(err.Error(), "credentials for ghe.example.com only, none for github.com") {
+		t.Errorf("got %v; want Unauthorized naming the hosts she has credentials for", err)
+	}
+	if strings.Contains(err.Error(), "gho_user") {
+		t.Errorf("the error shows the token: %v", err)
+	}
+}
