@@ -283,6 +283,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// checked) must be the typ verified.
 			return nil, errors.New("typ is ambiguous")
 		}
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515, 4.1.11: a header parameter the verifier must
+			// understand (b64: an unencoded payload); none is
+			// understood here, so the token is refused, as jose does.
+			return nil, errors.New("critical header parameters are not supported")
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
@@ -337,7 +343,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
 		}
-		if kalg != "" && kalg != alg {
+		if (kalg != "" && kalg != alg) || !fitsKey(alg, key) {
 			return nil, errors.New("the key is for another algorithm")
 		}
 		signedBy = kid
@@ -696,11 +702,11 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Status: resp.StatusCode, Msg: "fetching the JWKS"}
 	}
-	var set JWKS
-	if err := json.Unmarshal(body, &set); err != nil {
+	set, err := decodeJWKS(body)
+	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS is not valid JSON"}
 	}
-	keys, algs, err := parseKeys(&set)
+	keys, algs, err := parseKeys(set)
 	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS", Err: err}
 	}
@@ -717,6 +723,61 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	v.fetched, ok = true, true
 	v.mu.Unlock()
 	return nil
+}
+
+// privateJWKMembers are the members of private and symmetric JWKs (RFC
+// 7518, 6.2.2, 6.3.2 and 6.4.1).
+var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// decodeJWKS reads a fetched JWKS document as RFC 7517 does, not as
+// encoding/json fills a struct: member names are exact ("KID" is not kid,
+// and does not replace it), and a key with a private or symmetric member
+// is left out: a private key published by mistake can sign anything, so
+// tokens of its kid must not verify (jose refuses a private key for
+// verifying, too). A member of the wrong type is an error, as before.
+func decodeJWKS(body []byte) (*JWKS, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	var raw []map[string]json.RawMessage
+	if list, ok := doc["keys"]; ok {
+		if err := json.Unmarshal(list, &raw); err != nil {
+			return nil, err
+		}
+	}
+	set := &JWKS{Keys: make([]JWK, 0, len(raw))}
+	for _, m := range raw {
+		if slices.ContainsFunc(privateJWKMembers, func(name string) bool { _, ok := m[name]; return ok }) {
+			continue
+		}
+		var k JWK
+		for name, dst := range map[string]*string{"kty": &k.Kty, "crv": &k.Crv, "x": &k.X, "y": &k.Y, "n": &k.N,
+			"e": &k.E, "kid": &k.Kid, "alg": &k.Alg, "use": &k.Use} {
+			if v, ok := m[name]; ok {
+				if err := json.Unmarshal(v, dst); err != nil {
+					return nil, err
+				}
+			}
+		}
+		set.Keys = append(set.Keys, k)
+	}
+	return set, nil
+}
+
+// fitsKey reports whether a token of algorithm alg may be verified with
+// key: an ECDSA algorithm with a key on its own curve (RFC 7518, 3.4;
+// golang-jwt checks only the signature's size, so that a P-384 key
+// without an alg would verify ES512), RSA algorithms with an RSA key.
+func fitsKey(alg string, key any) bool {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		curve := map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}[alg]
+		return curve != "" && k.Curve.Params().Name == curve
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	}
+	return false
 }
 
 // parseKeys returns the usable keys of set by kid, and their algorithms;
