@@ -124,11 +124,16 @@ func (ks *IssuerKeyStore) encodeKey(op string, k identity.StoredKey) ([]byte, er
 	// The expiry goes in clear before the value, so that a value no
 	// replica can open any more (sealed under an encryption key since
 	// dropped) is still removed once it expires.
-	exp := k.Expires
-	if exp.IsZero() {
-		exp = k.Created.Add(3 * identity.MaxLifetime)
+	return append([]byte(strconv.FormatInt(storedExpiry(k).UnixMilli(), 10)+"|"), data...), nil
+}
+
+// storedExpiry is when the value of k expires in the store: its Expires,
+// or 3 × MaxLifetime after it was made.
+func storedExpiry(k identity.StoredKey) time.Time {
+	if k.Expires.IsZero() {
+		return k.Created.Add(3 * identity.MaxLifetime)
 	}
-	return append([]byte(strconv.FormatInt(exp.UnixMilli(), 10)+"|"), data...), nil
+	return k.Expires
 }
 
 // maxMillisDigits bounds the digits of a time in ms in a value: 18 digits
@@ -162,6 +167,8 @@ const (
 // RevokeKeys write it: "<ms>|<sealed or plain JSON key>" or "<ms>|R". A
 // revocation is read as the scripts' revoked() reads it: digits only, so
 // that what Go lists as revoked Lua keeps, and what Go drops Lua removes.
+// A key whose expiry in clear is not the one AddKey wrote for it is
+// removed.
 func (ks *IssuerKeyStore) decodeKey(op, kid, v string, want byte, now time.Time) (identity.StoredKey, keyVerdict) {
 	exp, rest, ok := strings.Cut(v, "|")
 	ms, msOK := parseMillis(exp)
@@ -192,7 +199,14 @@ func (ks *IssuerKeyStore) decodeKey(op, kid, v string, want byte, now time.Time)
 		ks.refused(op, kid, "an issuer key does not decode, or names another kid")
 		return identity.StoredKey{}, keyRefused
 	}
-	return identity.StoredKey{Key: k.Key, Created: k.Created, Expires: k.Expires}, keyListed
+	sk := identity.StoredKey{Key: k.Key, Created: k.Created, Expires: k.Expires}
+	if storedExpiry(sk).UnixMilli() != ms {
+		// The expiry in clear is not the sealed key's: changed (it is
+		// not sealed), never written so by AddKey. Removed.
+		ks.refused(op, kid, "an issuer key whose expiry in clear is not its own; removed")
+		return identity.StoredKey{}, keyDropped
+	}
+	return sk, keyListed
 }
 
 // revokedMark is what follows "|" in the value of a revoked kid.

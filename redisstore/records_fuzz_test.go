@@ -76,7 +76,8 @@ var fuzzIssuerKey = identity.StoredKey{Key: identity.JWK{Kty: "EC", Crv: "P-256"
 // revoked that AddKey overwrites, or drops one that RemoveKeys keeps,
 // trying again at every listing); a key listed is the unchanged sealed
 // value of a key AddKey wrote (a truncated or altered one never is), under
-// its own kid, and encodes to a value that decodes to it again.
+// its own kid with its own expiry in clear (which is not sealed), and
+// encodes to a value that decodes to it again.
 func FuzzIssuerKeyValue(f *testing.F) {
 	s := fuzzStore(f)
 	ks := s.IssuerKeys()

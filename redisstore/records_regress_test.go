@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,39 @@ func TestCachedEntryWithoutContent(t *testing.T) {
 	}
 	if p, ok, err := st.Pages(time.Hour).GetPage(ctx, "empty"); !ok || err != nil || p.ETag != `"e"` {
 		t.Errorf("GetPage of an empty page = %+v, %v, %v", p, ok, err)
+	}
+}
+
+// Regression (FuzzIssuerKeyValue, seed e6bf3eae134eb989): the expiry
+// written in clear before a sealed issuer key is not sealed; a value
+// whose expiry was changed (here to years later) was listed all the same,
+// and kept in Redis until that expiry. Now a key whose expiry in clear is
+// not its own is refused and removed.
+func TestIssuerKeyChangedExpiry(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	raw := rawClient(t, r)
+	clk := newClock()
+	st := openStore(t, r, &redisstore.Options{Prefix: "chexp:", Now: clk.Now})
+	ctx := t.Context()
+	k := identity.StoredKey{Key: identity.JWK{Kid: "k1", Kty: "EC"}, Created: clk.Now(), Expires: clk.Now().Add(time.Hour)}
+	if err := st.IssuerKeys().AddKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := st.IssuerKeys().ListKeys(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("ListKeys = %+v, %v", keys, err)
+	}
+	v, err := raw.HGet(ctx, "chexp:issuerkeys", "k1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sealedKey, _ := strings.Cut(v, "|")
+	later := itoa(clk.Now().Add(10*365*24*time.Hour).UnixMilli()) + "|" + sealedKey
+	if err := raw.HSet(ctx, "chexp:issuerkeys", "k1", later).Err(); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.IssuerKeys().ListKeys(ctx)
+	still, _ := raw.HExists(ctx, "chexp:issuerkeys", "k1").Result()
+	if err != nil || len(keys) != 0 || still {
+		t.Errorf("a key whose expiry in clear was changed: listed %+v (%v), still in Redis %v; want refused and removed", keys, err, still)
 	}
 }
