@@ -65,7 +65,11 @@ type VerifierOptions struct {
 	CacheSize int
 	// RefetchInterval is the least time between two JWKS fetches caused
 	// by unknown kids; 0 means 30 s. Forged kids cannot make the
-	// verifier hammer the JWKS URL. Until a first fetch has succeeded
+	// verifier hammer the JWKS URL. A token whose iat is after the last
+	// fetch (its key may be a replica's new one) may fetch sooner, a
+	// second after the last fetch; each such fetch that does not find
+	// its kid (forged iats) doubles that second, up to RefetchInterval,
+	// until a fetch finds one. Until a first fetch has succeeded
 	// (the JWKS URL was not up yet when the verifier started), a failed
 	// fetch is retried sooner: 1 s after it, then 2 s, 4 s, … up to
 	// RefetchInterval.
@@ -117,7 +121,9 @@ type Verifier struct {
 	fetches   int // fetches ended, failed ones too
 	failures  int // failed fetches before the first that succeeded
 	lastFetch time.Time
-	aged      time.Time // when the refetch of a JWKSMaxAge-old set started; zero: none
+	aged      time.Time     // when the refetch of a JWKSMaxAge-old set started; zero: none
+	fastGap   time.Duration // the least time between fetches for tokens made after the last fetch (see slowFast)
+	fastSeen  int           // fetches when fastGap last changed
 	group     singleflight.Group
 
 	cmu      sync.Mutex
@@ -339,6 +345,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 					break
 				}
 			}
+			v.slowFast(ok)
 		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
@@ -576,6 +583,25 @@ const (
 	issuerSkew = 10 * time.Second
 )
 
+// slowFast adjusts the refetch for tokens made after the last fetch to
+// what the fetches for unknown kids found: a fetch that did not find the
+// kid (a forged token, whose fresh iat anyone can write) doubles the time
+// before the next such fetch, up to RefetchInterval, once per fetch; a
+// kid found starts again from newKeyRefetch. So a flood of forged tokens
+// with fresh iats costs a few fetches more than RefetchInterval allows,
+// not two a second, while a new replica's key still verifies within a
+// second when forged tokens have not just been refused.
+func (v *Verifier) slowFast(found bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case found:
+		v.fastGap, v.fastSeen = newKeyRefetch, v.fetches
+	case v.fetches != v.fastSeen:
+		v.fastGap, v.fastSeen = min(2*max(v.fastGap, newKeyRefetch), v.opts.RefetchInterval), v.fetches
+	}
+}
+
 // firstFetchRetry is how long after a failed fetch a verifier that never
 // fetched the JWKS may try again; it doubles with each failure, up to
 // RefetchInterval.
@@ -600,14 +626,16 @@ func (v *Verifier) retryGap() time.Duration {
 // fetched the JWKS moments earlier would otherwise refuse that replica's
 // tokens for RefetchInterval. Such a token arriving within newKeyRefetch
 // of the last fetch waits for the rest of it, then fetches. A forged iat
-// can make the verifier fetch at most once per newKeyRefetch (and its
-// own request wait as long). It reports whether it waited.
+// makes the verifier fetch at most twice (and its own request wait
+// newKeyRefetch) the first time; each fetch that does not find the kid
+// doubles newKeyRefetch for the next, up to RefetchInterval (slowFast),
+// and no request waits then. It reports whether it waited.
 func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (waited bool, err error) {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
 	newKey := !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
 	if newKey {
-		gap = min(gap, newKeyRefetch)
+		gap = min(gap, max(v.fastGap, newKeyRefetch))
 	}
 	if !v.fetched {
 		// No key set yet: the JWKS URL was down at the first fetch (an
