@@ -331,6 +331,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// published just before the token and missing from a JWKS
 			// answered from a store listing read before it (an Issuer
 			// reuses its listing for up to a second).
+			fresh := v.madeAfterLastFetch(iat)
 			for try := 0; try < 2 && !ok; try++ {
 				if try > 0 && !v.madeAfterLastFetch(iat) {
 					break
@@ -345,7 +346,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 					break
 				}
 			}
-			v.slowFast(ok)
+			if ok || fresh {
+				// Only a token that could fetch sooner slows
+				// that down; any kid found speeds it up again.
+				v.slowFast(ok)
+			}
 		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")

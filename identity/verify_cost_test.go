@@ -121,3 +121,48 @@ func TestForgedFreshKidsSpacedByRefetchInterval(t *testing.T) {
 		t.Fatalf("the next replica's token, 300 ms after: %v", err)
 	}
 }
+
+// TestForgedOldKidsKeepFastRefetch: forged tokens with an old iat are
+// spaced by RefetchInterval as before, and do not slow the refetch for a
+// token made after the last fetch: a new replica's key, 300 ms after a
+// fetch made for a forged token, verifies.
+func TestForgedOldKidsKeepFastRefetch(t *testing.T) {
+	c := newClock()
+	store := NewMemoryKeyStore()
+	a := replica(t, c, store, time.Hour, "")
+	ta, err := a.Issue(t.Context(), IssueRequest{Subject: "user:default/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, n := jwksServer(t, a)
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), ta.Token); err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	before := n.Load()
+	for i := range 30 {
+		c.Advance(time.Second)
+		now := c.Now().Unix()
+		forged := backstageToken(t, priv, "forged-"+strconv.Itoa(i), map[string]any{"sub": "user:default/admin", "aud": "backstage",
+			"iat": now - 3600, "exp": now + 3600}, nil)
+		if _, err := v.Verify(t.Context(), forged); errcode.CodeOf(err) != errcode.Unauthorized {
+			t.Fatalf("forged token %d: %v, want Unauthorized", i, err)
+		}
+	}
+	if got := n.Load() - before; got != 1 {
+		t.Errorf("30 forged tokens with an old iat, one a second, fetched the JWKS %d times; want 1 (RefetchInterval)", got)
+	}
+	c.Advance(300 * time.Millisecond)
+	b := replica(t, c, store, time.Hour, "")
+	tb, err := b.Issue(t.Context(), IssueRequest{Subject: "user:default/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), tb.Token); err != nil {
+		t.Errorf("a new replica's token 300 ms after a fetch for a forged one: %v", err)
+	}
+}
