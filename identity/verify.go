@@ -31,7 +31,9 @@ type VerifierOptions struct {
 	// fetched on first use (by a token whose kid is not among Keys, so
 	// that tokens signed by a static key verify while it is down) and
 	// again, once, when a token names an unknown kid, and when the last
-	// fetch is JWKSMaxAge old.
+	// fetch is JWKSMaxAge old. Its member names are matched exactly (RFC
+	// 7517), and a key it lists with a private part (d, p, q, k, …) is
+	// ignored: anyone could sign with it.
 	JWKSURL string
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
@@ -90,7 +92,8 @@ type VerifierOptions struct {
 }
 
 // Verifier verifies Backstage user tokens strictly: at most
-// [MaxTokenSize] characters, an allowed algorithm (ES256 by default), a
+// [MaxTokenSize] characters, an allowed algorithm (ES256 by default) that
+// fits the key (an ECDSA algorithm on its own curve), no `crit` header, a
 // `typ` header of vnd.backstage.user (or limited-user when accepted), a
 // kid among the published keys, a valid signature, `aud` backstage, `exp`
 // in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
