@@ -31,7 +31,9 @@ type VerifierOptions struct {
 	// fetched on first use (by a token whose kid is not among Keys, so
 	// that tokens signed by a static key verify while it is down) and
 	// again, once, when a token names an unknown kid, and when the last
-	// fetch is JWKSMaxAge old.
+	// fetch is JWKSMaxAge old. Its member names are matched exactly (RFC
+	// 7517), and a key it lists with a private part (d, p, q, k, …) is
+	// ignored: anyone could sign with it.
 	JWKSURL string
 	// HTTPClient fetches JWKSURL, below scmkit's retry policy; nil means a
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
@@ -65,7 +67,11 @@ type VerifierOptions struct {
 	CacheSize int
 	// RefetchInterval is the least time between two JWKS fetches caused
 	// by unknown kids; 0 means 30 s. Forged kids cannot make the
-	// verifier hammer the JWKS URL. Until a first fetch has succeeded
+	// verifier hammer the JWKS URL. A token whose iat is after the last
+	// fetch (its key may be a replica's new one) may fetch sooner, a
+	// second after the last fetch; each such fetch that does not find
+	// its kid (forged iats) doubles that second, up to RefetchInterval,
+	// until a fetch finds one. Until a first fetch has succeeded
 	// (the JWKS URL was not up yet when the verifier started), a failed
 	// fetch is retried sooner: 1 s after it, then 2 s, 4 s, … up to
 	// RefetchInterval.
@@ -100,7 +106,8 @@ type VerifierOptions struct {
 }
 
 // Verifier verifies Backstage user tokens strictly: at most
-// [MaxTokenSize] characters, an allowed algorithm (ES256 by default), a
+// [MaxTokenSize] characters, an allowed algorithm (ES256 by default) that
+// fits the key (an ECDSA algorithm on its own curve), no `crit` header, a
 // `typ` header of vnd.backstage.user (or limited-user when accepted), a
 // kid among the published keys, a valid signature, `aud` backstage, `exp`
 // in the future, `iat` and `sub` (an entity ref) present. Keys are cached;
@@ -131,7 +138,9 @@ type Verifier struct {
 	fetches   int // fetches ended, failed ones too
 	failures  int // failed fetches before the first that succeeded
 	lastFetch time.Time
-	aged      time.Time // when the refetch of a JWKSMaxAge-old set started; zero: none
+	aged      time.Time     // when the refetch of a JWKSMaxAge-old set started; zero: none
+	fastGap   time.Duration // the least time between fetches for tokens made after the last fetch (see slowFast)
+	fastSeen  int           // fetches when fastGap last changed
 	group     singleflight.Group
 
 	cmu      sync.Mutex
@@ -299,6 +308,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// checked) must be the typ verified.
 			return nil, errors.New("typ is ambiguous")
 		}
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515, 4.1.11: a header parameter the verifier must
+			// understand (b64: an unencoded payload); none is
+			// understood here, so the token is refused, as jose does.
+			return nil, errors.New("critical header parameters are not supported")
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
@@ -335,6 +350,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			// published just before the token and missing from a JWKS
 			// answered from a store listing read before it (an Issuer
 			// reuses its listing for up to a second).
+			fresh := v.madeAfterLastFetch(iat)
 			for try := 0; try < 2 && !ok; try++ {
 				if try > 0 && !v.madeAfterLastFetch(iat) {
 					break
@@ -349,11 +365,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 					break
 				}
 			}
+			if ok || fresh {
+				// Only a token that could fetch sooner slows
+				// that down; any kid found speeds it up again.
+				v.slowFast(ok)
+			}
 		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
 		}
-		if kalg != "" && kalg != alg {
+		if (kalg != "" && kalg != alg) || !fitsKey(alg, key) {
 			return nil, errors.New("the key is for another algorithm")
 		}
 		signedBy = kid
@@ -593,6 +614,25 @@ const (
 	issuerSkew = 10 * time.Second
 )
 
+// slowFast adjusts the refetch for tokens made after the last fetch to
+// what the fetches for unknown kids found: a fetch that did not find the
+// kid (a forged token, whose fresh iat anyone can write) doubles the time
+// before the next such fetch, up to RefetchInterval, once per fetch; a
+// kid found starts again from newKeyRefetch. So a flood of forged tokens
+// with fresh iats costs a few fetches more than RefetchInterval allows,
+// not two a second, while a new replica's key still verifies within a
+// second when forged tokens have not just been refused.
+func (v *Verifier) slowFast(found bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case found:
+		v.fastGap, v.fastSeen = newKeyRefetch, v.fetches
+	case v.fetches != v.fastSeen:
+		v.fastGap, v.fastSeen = min(2*max(v.fastGap, newKeyRefetch), v.opts.RefetchInterval), v.fetches
+	}
+}
+
 // firstFetchRetry is how long after a failed fetch a verifier that never
 // fetched the JWKS may try again; it doubles with each failure, up to
 // RefetchInterval.
@@ -617,14 +657,16 @@ func (v *Verifier) retryGap() time.Duration {
 // fetched the JWKS moments earlier would otherwise refuse that replica's
 // tokens for RefetchInterval. Such a token arriving within newKeyRefetch
 // of the last fetch waits for the rest of it, then fetches. A forged iat
-// can make the verifier fetch at most once per newKeyRefetch (and its
-// own request wait as long). It reports whether it waited.
+// makes the verifier fetch at most twice (and its own request wait
+// newKeyRefetch) the first time; each fetch that does not find the kid
+// doubles newKeyRefetch for the next, up to RefetchInterval (slowFast),
+// and no request waits then. It reports whether it waited.
 func (v *Verifier) refresh(ctx context.Context, first bool, iat time.Time) (waited bool, err error) {
 	v.mu.RLock()
 	gap := v.opts.RefetchInterval
 	newKey := !iat.IsZero() && !v.lastFetch.IsZero() && iat.After(v.lastFetch.Add(-issuerSkew))
 	if newKey {
-		gap = min(gap, newKeyRefetch)
+		gap = min(gap, max(v.fastGap, newKeyRefetch))
 	}
 	if !v.fetched {
 		// No key set yet: the JWKS URL was down at the first fetch (an
@@ -719,11 +761,11 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Status: resp.StatusCode, Msg: "fetching the JWKS"}
 	}
-	var set JWKS
-	if err := json.Unmarshal(body, &set); err != nil {
+	set, err := decodeJWKS(body)
+	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS is not valid JSON"}
 	}
-	keys, algs, err := parseKeys(&set)
+	keys, algs, err := parseKeys(set)
 	if err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the JWKS", Err: err}
 	}
@@ -740,6 +782,61 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	v.fetched, ok = true, true
 	v.mu.Unlock()
 	return nil
+}
+
+// privateJWKMembers are the members of private and symmetric JWKs (RFC
+// 7518, 6.2.2, 6.3.2 and 6.4.1).
+var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// decodeJWKS reads a fetched JWKS document as RFC 7517 does, not as
+// encoding/json fills a struct: member names are exact ("KID" is not kid,
+// and does not replace it), and a key with a private or symmetric member
+// is left out: a private key published by mistake can sign anything, so
+// tokens of its kid must not verify (jose refuses a private key for
+// verifying, too). A member of the wrong type is an error, as before.
+func decodeJWKS(body []byte) (*JWKS, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	var raw []map[string]json.RawMessage
+	if list, ok := doc["keys"]; ok {
+		if err := json.Unmarshal(list, &raw); err != nil {
+			return nil, err
+		}
+	}
+	set := &JWKS{Keys: make([]JWK, 0, len(raw))}
+	for _, m := range raw {
+		if slices.ContainsFunc(privateJWKMembers, func(name string) bool { _, ok := m[name]; return ok }) {
+			continue
+		}
+		var k JWK
+		for name, dst := range map[string]*string{"kty": &k.Kty, "crv": &k.Crv, "x": &k.X, "y": &k.Y, "n": &k.N,
+			"e": &k.E, "kid": &k.Kid, "alg": &k.Alg, "use": &k.Use} {
+			if v, ok := m[name]; ok {
+				if err := json.Unmarshal(v, dst); err != nil {
+					return nil, err
+				}
+			}
+		}
+		set.Keys = append(set.Keys, k)
+	}
+	return set, nil
+}
+
+// fitsKey reports whether a token of algorithm alg may be verified with
+// key: an ECDSA algorithm with a key on its own curve (RFC 7518, 3.4;
+// golang-jwt checks only the signature's size, so that a P-384 key
+// without an alg would verify ES512), RSA algorithms with an RSA key.
+func fitsKey(alg string, key any) bool {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		curve := map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}[alg]
+		return curve != "" && k.Curve.Params().Name == curve
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	}
+	return false
 }
 
 // parseKeys returns the usable keys of set by kid, and their algorithms;

@@ -33,7 +33,17 @@ func (s *Store) Files(ttl time.Duration) *FileCache {
 		ttl = DefaultFileTTL
 	}
 	return &FileCache{c: sealedCache[scm.CachedFile]{s: s, ttl: ttl, kind: "file",
-		getOp: "redisstore.FileCache.GetFile", putOp: "redisstore.FileCache.PutFile"}}
+		getOp: "redisstore.FileCache.GetFile", putOp: "redisstore.FileCache.PutFile",
+		text:     func(f *scm.CachedFile) []string { return []string{f.ETag, f.BlobID, f.CommitID} },
+		complete: func(f *scm.CachedFile) bool { return f.Content != nil },
+		prepare: func(f *scm.CachedFile) *scm.CachedFile {
+			if f.Content != nil {
+				return f
+			}
+			cp := *f
+			cp.Content = []byte{}
+			return &cp
+		}}}
 }
 
 // GetFile returns the file cached under key: one GET.
@@ -41,7 +51,10 @@ func (fc *FileCache) GetFile(ctx context.Context, key string) (*scm.CachedFile, 
 	return fc.c.get(ctx, key)
 }
 
-// PutFile caches f under key, sealed: one SET.
+// PutFile caches f under key, sealed: one SET. An ETag, blob or commit ID
+// that is not valid UTF-8 is InvalidArgument (JSON would not keep it).
+// GetFile takes an entry without content (written by another version)
+// for a miss, never for an empty file.
 func (fc *FileCache) PutFile(ctx context.Context, key string, f *scm.CachedFile) error {
 	return fc.c.put(ctx, key, f)
 }

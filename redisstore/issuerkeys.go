@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -75,8 +77,8 @@ func (ks *IssuerKeyStore) binding(kid string) string { return ks.hash() + ":" + 
 // AddKey publishes k (sealed with an encryption key) and renews the hash's
 // expiry: one script, one round trip (two the first time after Redis lost
 // its script cache, as after a restart: NOSCRIPT, then EVAL). A key without a kid is
-// InvalidArgument, as is one with Revoked set; a revoked kid is Conflict,
-// and changes nothing.
+// InvalidArgument, as is one with Revoked set or a member that is not
+// valid UTF-8; a revoked kid is Conflict, and changes nothing.
 func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) error {
 	const op = "redisstore.IssuerKeyStore.AddKey"
 	if k.Key.Kid == "" {
@@ -85,22 +87,10 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	if k.Revoked {
 		return errcode.New(errcode.InvalidArgument, op, "a revocation is not a key to add; use RevokeKeys")
 	}
-	plain, err := json.Marshal(issuerKey{Key: k.Key, Created: k.Created, Expires: k.Expires})
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, op, err)
-	}
-	data, err := ks.s.encode(op, ks.binding(k.Key.Kid), plain, false)
+	data, err := ks.encodeKey(op, k)
 	if err != nil {
 		return err
 	}
-	// The expiry goes in clear before the value, so that a value no
-	// replica can open any more (sealed under an encryption key since
-	// dropped) is still removed once it expires.
-	exp := k.Expires
-	if exp.IsZero() {
-		exp = k.Created.Add(3 * identity.MaxLifetime)
-	}
-	data = append([]byte(strconv.FormatInt(exp.UnixMilli(), 10)+"|"), data...)
 	var added int64
 	err = ks.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
@@ -114,8 +104,116 @@ func (ks *IssuerKeyStore) AddKey(ctx context.Context, k identity.StoredKey) erro
 	return err
 }
 
+// encodeKey is the value AddKey writes for k: its expiry in Unix ms, "|",
+// then the key as JSON, sealed with an encryption key (see decodeKey).
+func (ks *IssuerKeyStore) encodeKey(op string, k identity.StoredKey) ([]byte, error) {
+	j := k.Key
+	if slices.ContainsFunc([]string{j.Kty, j.Crv, j.X, j.Y, j.N, j.E, j.Kid, j.Alg, j.Use}, func(s string) bool { return !utf8.ValidString(s) }) {
+		// JSON would write U+FFFD instead: the key read back would
+		// not be the key added (nor name its kid).
+		return nil, errcode.New(errcode.InvalidArgument, op, "the key has a member that is not valid UTF-8")
+	}
+	plain, err := json.Marshal(issuerKey{Key: k.Key, Created: k.Created, Expires: k.Expires})
+	if err != nil {
+		return nil, errcode.Wrap(errcode.InvalidArgument, op, err)
+	}
+	data, err := ks.s.encode(op, ks.binding(k.Key.Kid), plain, false)
+	if err != nil {
+		return nil, err
+	}
+	// The expiry goes in clear before the value, so that a value no
+	// replica can open any more (sealed under an encryption key since
+	// dropped) is still removed once it expires.
+	return append([]byte(strconv.FormatInt(storedExpiry(k).UnixMilli(), 10)+"|"), data...), nil
+}
+
+// storedExpiry is when the value of k expires in the store: its Expires,
+// or 3 × MaxLifetime after it was made.
+func storedExpiry(k identity.StoredKey) time.Time {
+	if k.Expires.IsZero() {
+		return k.Created.Add(3 * identity.MaxLifetime)
+	}
+	return k.Expires
+}
+
+// maxMillisDigits bounds the digits of a time in ms in a value: 18 digits
+// always fit an int64 (and are millions of years), and the scripts'
+// revoked() reads no more either, so that Go and Lua agree on every
+// revocation.
+const maxMillisDigits = 18
+
+// parseMillis reads a time in Unix ms as strconv.FormatInt writes it: an
+// optional "-" and 1 to maxMillisDigits digits, nothing else ("+1", " 1",
+// "1e3" are malformed).
+func parseMillis(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || len(digits) > maxMillisDigits || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// keyVerdict is what ListKeys does with a value it read.
+type keyVerdict int
+
+const (
+	keyListed  keyVerdict = iota // a key, or a revocation that has not ended: listed
+	keyDropped                   // expired, or not in the store's format: removed
+	keyRefused                   // does not open or decode: left out, left in Redis
+)
+
+// decodeKey reads the value v of kid at now, as AddKey (encodeKey) and
+// RevokeKeys write it: "<ms>|<sealed or plain JSON key>" or "<ms>|R". A
+// revocation is read as the scripts' revoked() reads it: digits only, so
+// that what Go lists as revoked Lua keeps, and what Go drops Lua removes.
+// A key whose expiry in clear is not the one AddKey wrote for it is
+// removed.
+func (ks *IssuerKeyStore) decodeKey(op, kid, v string, want byte, now time.Time) (identity.StoredKey, keyVerdict) {
+	exp, rest, ok := strings.Cut(v, "|")
+	ms, msOK := parseMillis(exp)
+	switch {
+	case !ok || !msOK || (rest == revokedMark && strings.HasPrefix(exp, "-")):
+		// Not written by AddKey or RevokeKeys: removed (whoever could
+		// plant it could remove it too).
+		ks.refused(op, kid, "an issuer key not in the store's format; removed")
+		return identity.StoredKey{}, keyDropped
+	case !now.Before(time.UnixMilli(ms)):
+		return identity.StoredKey{}, keyDropped // expired, whether it opens or not
+	case rest == revokedMark:
+		return identity.StoredKey{Key: identity.JWK{Kid: kid}, Expires: time.UnixMilli(ms), Revoked: true}, keyListed
+	}
+	// A copy: decodeBytes opens it in place.
+	raw := []byte(rest)
+	plain, ok := ks.s.decodeBytes(op, ks.binding(kid), raw, want)
+	if !ok {
+		// decodeBytes has logged an unsealed value where a sealed one
+		// is expected; the others are logged here.
+		if want != sealedMark || len(raw) == 0 || raw[0] != plainMark {
+			ks.refused(op, kid, "an issuer key that does not open under the store's encryption keys, or is not in the store's format")
+		}
+		return identity.StoredKey{}, keyRefused
+	}
+	var k issuerKey
+	if json.Unmarshal(plain, &k) != nil || k.Key.Kid != kid {
+		ks.refused(op, kid, "an issuer key does not decode, or names another kid")
+		return identity.StoredKey{}, keyRefused
+	}
+	sk := identity.StoredKey{Key: k.Key, Created: k.Created, Expires: k.Expires}
+	if storedExpiry(sk).UnixMilli() != ms {
+		// The expiry in clear is not the sealed key's: changed (it is
+		// not sealed), never written so by AddKey. Removed.
+		ks.refused(op, kid, "an issuer key whose expiry in clear is not its own; removed")
+		return identity.StoredKey{}, keyDropped
+	}
+	return sk, keyListed
+}
+
 // revokedMark is what follows "|" in the value of a revoked kid.
 const revokedMark = "R"
+
+// maxMillisDigitsLua is maxMillisDigits in Lua.
+const maxMillisDigitsLua = "18"
 
 // revokedLua is Lua that defines revoked(v, now): whether the value v
 // of a kid is a revocation that has not ended at now (ms).
@@ -125,7 +223,7 @@ local function revoked(v, now)
   local sep = string.find(v, '|', 1, true)
   if not sep or string.sub(v, sep + 1) ~= '` + revokedMark + `' then return false end
   local digits = string.sub(v, 1, sep - 1)
-  if not string.match(digits, '^%d+$') then return false end
+  if #digits > ` + maxMillisDigitsLua + ` or not string.match(digits, '^%d+$') then return false end
   return tonumber(digits) > now
 end
 `
@@ -227,39 +325,12 @@ func (ks *IssuerKeyStore) ListKeys(ctx context.Context) ([]identity.StoredKey, e
 	var drop []string
 	now := ks.s.clock()
 	for kid, v := range all {
-		exp, rest, ok := strings.Cut(v, "|")
-		ms, err := strconv.ParseInt(exp, 10, 64)
-		switch {
-		case !ok || err != nil:
-			// Not written by AddKey: removed (whoever could plant it
-			// could remove it too).
-			ks.refused(op, kid, "an issuer key not in the store's format; removed")
+		switch k, verdict := ks.decodeKey(op, kid, v, want, now); verdict {
+		case keyListed:
+			out = append(out, k)
+		case keyDropped:
 			drop = append(drop, kid)
-			continue
-		case !now.Before(time.UnixMilli(ms)):
-			drop = append(drop, kid) // expired, whether it opens or not
-			continue
-		case rest == revokedMark:
-			out = append(out, identity.StoredKey{Key: identity.JWK{Kid: kid}, Expires: time.UnixMilli(ms), Revoked: true})
-			continue
 		}
-		// A copy: decodeBytes opens it in place.
-		raw := []byte(rest)
-		plain, ok := ks.s.decodeBytes(op, ks.binding(kid), raw, want)
-		if !ok {
-			// decodeBytes has logged an unsealed value where a sealed
-			// one is expected; the others are logged here.
-			if want != sealedMark || len(raw) == 0 || raw[0] != plainMark {
-				ks.refused(op, kid, "an issuer key that does not open under the store's encryption keys, or is not in the store's format")
-			}
-			continue
-		}
-		var k issuerKey
-		if json.Unmarshal(plain, &k) != nil || k.Key.Kid != kid {
-			ks.refused(op, kid, "an issuer key does not decode, or names another kid")
-			continue
-		}
-		out = append(out, identity.StoredKey{Key: k.Key, Created: k.Created, Expires: k.Expires})
 	}
 	if len(drop) > 0 {
 		// Best-effort, a second round trip only when there is something

@@ -186,7 +186,8 @@ func TestIssuerKeysRefusesPlantedKeys(t *testing.T) {
 	point, _ := priv.PublicKey.Bytes()
 	enc := base64.RawURLEncoding
 	jwk := identity.JWK{Kty: "EC", Crv: "P-256", X: enc.EncodeToString(point[1:33]), Y: enc.EncodeToString(point[33:]), Kid: "mallory", Alg: "ES256", Use: "sig"}
-	value, _ := json.Marshal(map[string]any{"key": jwk, "created": clk.Now()})
+	// As AddKey writes it: the expiry in clear is the key's own.
+	value, _ := json.Marshal(map[string]any{"key": jwk, "created": clk.Now(), "expires": clk.Now().Add(time.Hour)})
 	expires := strconv.FormatInt(clk.Now().Add(time.Hour).UnixMilli(), 10) + "|"
 	if err := raw.HSet(t.Context(), "pl:issuerkeys", "mallory", append([]byte(expires+"P"), value...)).Err(); err != nil {
 		t.Fatal(err)

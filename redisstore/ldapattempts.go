@@ -54,7 +54,7 @@ var (
 local now, free, base, max, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if redis.call('HDEL', KEYS[1], 'x:' .. ARGV[6]) == 1 then return {1, 0} end
 local v = redis.call('HMGET', KEYS[1], 'f', 'u')
-local n, u = (tonumber(v[1]) or 0) + inflight(KEYS[1], now - stale), tonumber(v[2]) or 0
+local n, u = failures(v[1], free) + inflight(KEYS[1], now - stale), millis(v[2]) or 0
 if now < u then return {0, u} end
 if n >= free and u == 0 then
   u = now + base
@@ -73,8 +73,10 @@ return {1, 0}
 	attemptFailScript = redis.NewScript(inFlightLua + `
 local now, free, base, max, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if redis.call('HDEL', KEYS[1], 'a:' .. ARGV[6]) == 0 then return 0 end
-local n = redis.call('HINCRBY', KEYS[1], 'f', 1) + inflight(KEYS[1], now - stale)
-local u = tonumber(redis.call('HGET', KEYS[1], 'u')) or 0
+local f = failures(redis.call('HGET', KEYS[1], 'f'), free) + 1
+redis.call('HSET', KEYS[1], 'f', f)
+local n = f + inflight(KEYS[1], now - stale)
+local u = millis(redis.call('HGET', KEYS[1], 'u')) or 0
 if n - free >= 0 then
   local d, i = base, 0
   while i < n - free and d < max do d, i = d * 2, i + 1 end
@@ -103,16 +105,29 @@ return 0
 `)
 )
 
-// inFlightLua defines inflight(key, since): the attempts of key in flight
-// since a time after since; older ones, and take-backs as old, are
-// deleted.
+// inFlightLua defines millis(v): a count or a time in ms as the scripts
+// write it (1 to 15 digits), else nil; failures(v, free): the failure
+// count v, none when absent, and free (the free failures spent: the next
+// attempt waits) when it is not a count the scripts write, so that a
+// corrupted record never lets more attempts through than a well-formed
+// one; and inflight(key, since): the attempts of key in flight since a
+// time after since; older ones, take-backs as old and those whose time is
+// malformed are deleted.
 const inFlightLua = `
+local function millis(v)
+  if v and #v <= 15 and string.match(v, '^%d+$') then return tonumber(v) end
+  return nil
+end
+local function failures(v, free)
+  if not v then return 0 end
+  return millis(v) or free
+end
 local function inflight(key, since)
   local all, n = redis.call('HGETALL', key), 0
   for i = 1, #all, 2 do
     local k, p = all[i], string.sub(all[i], 1, 2)
     if p == 'a:' or p == 'x:' then
-      if (tonumber(all[i + 1]) or 0) < since then
+      if (millis(all[i + 1]) or 0) < since then
         redis.call('HDEL', key, k)
       elseif p == 'a:' then
         n = n + 1

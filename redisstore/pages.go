@@ -36,7 +36,26 @@ func (s *Store) Pages(ttl time.Duration) *PageCache {
 		ttl = DefaultPageTTL
 	}
 	return &PageCache{c: sealedCache[scm.CachedPage]{s: s, ttl: ttl, kind: "page",
-		getOp: "redisstore.PageCache.GetPage", putOp: "redisstore.PageCache.PutPage"}}
+		getOp: "redisstore.PageCache.GetPage", putOp: "redisstore.PageCache.PutPage", text: pageText,
+		complete: func(p *scm.CachedPage) bool { return p.Body != nil },
+		prepare: func(p *scm.CachedPage) *scm.CachedPage {
+			if p.Body != nil {
+				return p
+			}
+			cp := *p
+			cp.Body = []byte{}
+			return &cp
+		}}}
+}
+
+// pageText lists the strings of a page: its ETag, and its headers' names
+// and values.
+func pageText(p *scm.CachedPage) []string {
+	out := []string{p.ETag}
+	for name, vals := range p.Header {
+		out = append(append(out, name), vals...)
+	}
+	return out
 }
 
 // GetPage returns the page cached under key: one GET.
@@ -44,7 +63,9 @@ func (pc *PageCache) GetPage(ctx context.Context, key string) (*scm.CachedPage, 
 	return pc.c.get(ctx, key)
 }
 
-// PutPage caches p under key, sealed: one SET.
+// PutPage caches p under key, sealed: one SET. An ETag or header that is
+// not valid UTF-8 is InvalidArgument (JSON would not keep it). GetPage
+// takes an entry without a body (written by another version) for a miss.
 func (pc *PageCache) PutPage(ctx context.Context, key string, p *scm.CachedPage) error {
 	return pc.c.put(ctx, key, p)
 }

@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,6 +20,19 @@ type sealedCache[T any] struct {
 	ttl          time.Duration
 	kind         string // key part, and the noun of the nil-entry error
 	getOp, putOp string
+	// text lists the strings of an entry: each must be valid UTF-8,
+	// which JSON keeps as it is (it writes U+FFFD for the bytes of
+	// invalid UTF-8, so that the entry read back would differ from the
+	// entry put: an ETag never matching again).
+	text func(*T) []string
+	// complete reports whether an entry read has what every entry put
+	// has (its content): a value missing it (written by another
+	// version, under another name) is a miss, never served as empty.
+	complete func(*T) bool
+	// prepare returns the entry to write for v (v, or a copy with its
+	// content set when nil: an empty content is written "", not null,
+	// so that it reads back complete).
+	prepare func(*T) *T
 }
 
 // get returns the entry cached under key: one GET. A missing entry, or
@@ -40,32 +55,53 @@ func (c *sealedCache[T]) get(ctx context.Context, key string) (*T, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
+	v, ok := c.decode(k, raw)
+	return v, ok, nil
+}
+
+// decode reads the value raw of k as put writes it: sealed JSON. A value
+// that is not sealed, does not open, does not decode or is not complete
+// is refused (ok false). It opens raw in place.
+func (c *sealedCache[T]) decode(k string, raw []byte) (*T, bool) {
 	plain, ok := c.s.decodeBytes(c.getOp, k, raw, sealedMark)
 	if !ok {
-		return nil, false, nil
+		return nil, false
 	}
 	var v T
-	if json.Unmarshal(plain, &v) != nil {
-		return nil, false, nil
+	if json.Unmarshal(plain, &v) != nil || (c.complete != nil && !c.complete(&v)) {
+		return nil, false
 	}
-	return &v, true, nil
+	return &v, true
 }
 
 // put caches v under key, sealed: one SET.
 func (c *sealedCache[T]) put(ctx context.Context, key string, v *T) error {
-	if v == nil {
-		return errcode.New(errcode.InvalidArgument, c.putOp, "no "+c.kind)
-	}
 	k := c.s.key(c.kind, key)
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return errcode.Wrap(errcode.InvalidArgument, c.putOp, err)
-	}
-	data, err := c.s.encode(c.putOp, k, plain, true)
+	data, err := c.encode(k, v)
 	if err != nil {
 		return err
 	}
 	return c.s.do(ctx, c.putOp, func(ctx context.Context) error {
 		return c.s.rdb.Set(ctx, k, data, c.ttl).Err()
 	})
+}
+
+// encode is the value put writes for v at k: v as JSON, sealed (see
+// decode). An entry with a string that is not valid UTF-8 (see text) is
+// InvalidArgument: it would not read back the same.
+func (c *sealedCache[T]) encode(k string, v *T) ([]byte, error) {
+	if v == nil {
+		return nil, errcode.New(errcode.InvalidArgument, c.putOp, "no "+c.kind)
+	}
+	if c.prepare != nil {
+		v = c.prepare(v)
+	}
+	if c.text != nil && slices.ContainsFunc(c.text(v), func(s string) bool { return !utf8.ValidString(s) }) {
+		return nil, errcode.New(errcode.InvalidArgument, c.putOp, "the "+c.kind+" has a string that is not valid UTF-8; it would not read back the same")
+	}
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.InvalidArgument, c.putOp, err)
+	}
+	return c.s.encode(c.putOp, k, plain, true)
 }

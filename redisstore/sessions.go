@@ -204,7 +204,7 @@ func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error
 	var vals []any
 	err := ss.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
-		vals, err = ss.s.rdb.HMGet(ctx, ss.recKey(key), "v", "d").Result()
+		vals, err = ss.s.rdb.HMGet(ctx, ss.recKey(key), "v", "d", "g").Result()
 		return err
 	})
 	if unavailable(err) {
@@ -245,8 +245,14 @@ func (ss *SessionStore) Get(ctx context.Context, key string) (auth.Record, error
 	return auth.Record{Data: data, Version: ver}, nil
 }
 
+// parseRec reads a record's fields v, d and g (HMGET): a record has a
+// version and data; a tombstone (g) is not one, whatever else it holds,
+// as the scripts read it. The version must be as the scripts write it (a
+// positive integer in decimal, no sign, no leading zero): the scripts
+// compare it as a string (casScript), so a record whose version reads as
+// a number here but not there ("+5", "05") could never be swapped.
 func parseRec(vals []any) (version int64, data []byte, ok bool) {
-	if len(vals) != 2 {
+	if len(vals) != 3 || vals[2] != nil {
 		return 0, nil, false
 	}
 	vs, ok1 := vals[0].(string)
@@ -255,7 +261,7 @@ func parseRec(vals []any) (version int64, data []byte, ok bool) {
 		return 0, nil, false
 	}
 	v, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
+	if err != nil || v <= 0 || strconv.FormatInt(v, 10) != vs {
 		return 0, nil, false
 	}
 	return v, []byte(ds), true
