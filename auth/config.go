@@ -336,6 +336,17 @@ var providerKeys = func() map[string]bool {
 	return keys
 }()
 
+// providerKeyFold returns the key of providerKeys that k spells in
+// another case, if any.
+func providerKeyFold(k string) (string, bool) {
+	for known := range providerKeys {
+		if strings.EqualFold(known, k) {
+			return known, true
+		}
+	}
+	return "", false
+}
+
 // emailResolvers are the sign-in resolvers that match a verified e-mail.
 var emailResolvers = []string{"emailMatchingUserEntityProfileEmail", "emailLocalPartMatchingUserEntityName", "emailMatchingUserEntityAnnotation"}
 
@@ -348,9 +359,16 @@ func providerWarnings(path, id string, raw json.RawMessage, pc *ProviderConfig) 
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &m)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if !providerKeys[k] && !(id == "oidc" && k == "scope") {
-			out = append(out, path+"."+k+": not a key scmkit reads for "+id+"; ignored (a typo?)")
+		if providerKeys[k] || (id == "oidc" && k == "scope") {
+			continue
 		}
+		if known, ok := providerKeyFold(k); ok {
+			// JSON decoding matches keys case-insensitively: scmkit reads
+			// it, Backstage (whose keys are case-sensitive) would not.
+			out = append(out, path+"."+k+": read as "+known+", which is how Backstage spells it (its keys are case-sensitive, so it would ignore this one)")
+			continue
+		}
+		out = append(out, path+"."+k+": not a key scmkit reads for "+id+"; ignored (a typo?)")
 	}
 	if id == "github" && !slices.ContainsFunc([]string(pc.AdditionalScopes), func(s string) bool { return s == "user:email" || s == "user" }) {
 		for _, r := range pc.SignIn.Resolvers {

@@ -23,6 +23,7 @@ auth:
         clientId: id
         clientSecret: s
         callbackURL: https://oops.example.com/cb
+        enterpriseInstanceUri: https://ghe.example.com
         additionalScopes: [repo]
         signIn:
           resolvers:
@@ -42,7 +43,8 @@ auth:
 	}
 	w := strings.Join(warnings, "\n")
 	for _, want := range []string{
-		"auth.providers.github.development.callbackURL: not a key scmkit reads for github; ignored (a typo?)",
+		"auth.providers.github.development.callbackURL: read as callbackUrl, which is how Backstage spells it",
+		"auth.providers.github.development.enterpriseInstanceUri: not a key scmkit reads for github; ignored (a typo?)",
 		"auth.providers.github.development.signIn: emailMatchingUserEntityProfileEmail matches only an e-mail address GitHub verifies",
 		"add user:email to auth.providers.github.development.additionalScopes",
 	} {
@@ -54,7 +56,7 @@ auth:
 		t.Errorf("warnings %q: want none about gitlab (its e-mail needs no scope), and no value", w)
 	}
 
-	ok := []byte(strings.ReplaceAll(strings.ReplaceAll(string(doc), "        callbackURL: https://oops.example.com/cb\n", ""), "[repo]", "[repo, user:email]"))
+	ok := []byte(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(string(doc), "        callbackURL: https://oops.example.com/cb\n", ""), "        enterpriseInstanceUri: https://ghe.example.com\n", ""), "[repo]", "[repo, user:email]"))
 	_, ac = loadAuth(t, ok)
 	if _, warnings, err := ac.NewHandler(&auth.Options{BaseURL: "https://portal.example.com/api/auth"}); err != nil || len(warnings) != 0 {
 		t.Errorf("with user:email and no typo: %q, %v; want no warning", warnings, err)

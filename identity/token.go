@@ -94,10 +94,13 @@ type IssuerOptions struct {
 	// them.
 	OmitOwnershipClaim bool
 	// UserInfo is where the Issuer records, at each token, the user
-	// info its UserInfoHandler serves: one write per token, and a token
-	// is not issued when it fails. nil means none is recorded, unless
-	// OmitOwnershipClaim is set: then a [MemoryUserInfoStore] of its own.
-	// Give every replica of a fleet the same shared store (redisstore's
+	// info its UserInfoHandler serves: one write per token. When it fails,
+	// a token without ent (OmitOwnershipClaim) is not issued; one with ent
+	// is, and the failure is logged. nil means none is recorded, unless
+	// OmitOwnershipClaim is set: then a [MemoryUserInfoStore] of its own,
+	// for a single replica (NewIssuer refuses OmitOwnershipClaim with a
+	// KeyStore other than a MemoryKeyStore and no UserInfo). Give every
+	// replica of a fleet the same shared store (redisstore's
 	// Store.UserInfo), as for KeyStore.
 	UserInfo UserInfoStore
 }
@@ -232,6 +235,13 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 		is.store = &MemoryKeyStore{now: is.now}
 	}
 	if is.userInfo == nil && is.omitEnt {
+		if _, own := is.store.(*MemoryKeyStore); !own {
+			// A fleet (a shared key store) would keep each replica's user
+			// info in its own memory: another replica's endpoint would
+			// answer 404, and verifiers refuse the token.
+			return nil, errcode.New(errcode.InvalidArgument, "identity.NewIssuer", "OmitOwnershipClaim with a shared KeyStore needs a shared UserInfo store too "+
+				"(redisstore's Store.UserInfo): another replica's user info endpoint must know the tokens this one issues")
+		}
 		is.userInfo = &MemoryUserInfoStore{clock: is.now}
 	}
 	return is, nil
@@ -483,7 +493,15 @@ func (is *Issuer) Issue(ctx context.Context, r IssueRequest) (*Token, error) {
 	if is.userInfo != nil {
 		info := UserInfo{User: User{EntityRef: r.Subject, OwnershipEntityRefs: slices.Clone(ent)}, ExpiresAt: time.Unix(exp, 0), Extra: maps.Clone(r.Extra)}
 		if err := is.userInfo.PutUserInfo(ctx, info); err != nil {
-			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "recording the user info of " + r.Subject + " (its token is not issued)", Err: err}
+			if is.omitEnt {
+				// Without ent, a token whose user info is unknown gives its
+				// user no groups: not issued.
+				return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "recording the user info of " + r.Subject + " (its token is not issued)", Err: err}
+			}
+			// The token carries ent: verifiers need no user info.
+			if ok, leftOut := is.infoLog.Allow(is.now()); ok && is.log != nil {
+				is.log.Warn("identity: recording user info failed; the token carries ent, so it is issued", slog.String("error", err.Error()), slog.Int("left_out", leftOut))
+			}
 		}
 	}
 	return &Token{Token: s, ExpiresAt: time.Unix(exp, 0), User: User{EntityRef: r.Subject, OwnershipEntityRefs: slices.Clone(ent)}}, nil

@@ -177,7 +177,8 @@ var bearer = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
 // ownership refs a token issued with OmitOwnershipClaim leaves out.
 //
 // It verifies the token with the fleet's published keys (the Issuer's
-// JWKS, read in process) and answers as Backstage's: 401 with an
+// JWKS, read in process), refusing at once a key this Issuer knows to be
+// revoked ([Issuer.Revoke]), and answers as Backstage's: 401 with an
 // AuthenticationError body without a token or with one that does not
 // verify, 404 "User info not found" when the store has no record of the
 // user (an Issuer without a UserInfo store records none), 503 when the
@@ -207,6 +208,12 @@ func (is *Issuer) UserInfoHandler() http.Handler {
 				userInfoError(w, http.StatusServiceUnavailable, "ServiceUnavailableError", "The keys to verify the token are not available")
 				return
 			}
+			userInfoError(w, http.StatusUnauthorized, "AuthenticationError", "Invalid token")
+			return
+		}
+		if is.isRevoked(c.kid, is.now()) {
+			// Revoked here, or read as revoked from the store: refused at
+			// once, while the verifier's JWKS may list the key for a while.
 			userInfoError(w, http.StatusUnauthorized, "AuthenticationError", "Invalid token")
 			return
 		}

@@ -417,3 +417,67 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	return t.base.RoundTrip(r)
 }
+
+// What the review of the user info code found: a fleet whose user info
+// is not shared; a revoked key still answered at the revoking replica;
+// UserInfoURL unchecked; a user info outage stopping tokens that carry ent.
+func TestUserInfoReviewFindings(t *testing.T) {
+	c := newClock()
+	ctx := t.Context()
+	if _, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", OmitOwnershipClaim: true, KeyStore: failingKeyStore{}}); errcode.CodeOf(err) != errcode.InvalidArgument ||
+		!strings.Contains(err.Error(), "shared UserInfo store") {
+		t.Errorf("OmitOwnershipClaim, a shared KeyStore and no UserInfo: %v; want InvalidArgument", err)
+	}
+	if _, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", OmitOwnershipClaim: true, KeyStore: NewMemoryKeyStore()}); err != nil {
+		t.Errorf("OmitOwnershipClaim with a MemoryKeyStore (one replica): %v", err)
+	}
+
+	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, OmitOwnershipClaim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := authBackend(t, is)
+	tok, err := is.Issue(ctx, IssueRequest{Subject: "user:default/alice", Ent: []string{"group:default/ops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/api/auth/v1/userinfo"
+	if status, body := askUserInfo(t, url, "Bearer "+tok.Token); status != 200 {
+		t.Fatalf("before the revocation: %d %s", status, body)
+	}
+	if err := is.Revoke(ctx, tokenKid(t, tok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	if status, body := askUserInfo(t, url, "Bearer "+tok.Token); status != http.StatusUnauthorized {
+		t.Errorf("a minute after revoking its key: %d %s; want 401 at once", status, body)
+	}
+
+	for _, u := range []string{"ftp://portal.example.com/userinfo", "https://user:pw@portal.example.com/api/auth/v1/userinfo", "/api/auth/v1/userinfo", "https://portal.example.com/x#frag"} {
+		if _, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, UserInfoURL: u}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("UserInfoURL %q: %v; want InvalidArgument", u, err)
+		}
+	}
+
+	withEnt, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, UserInfo: failingUserInfo{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withEnt.Issue(ctx, IssueRequest{Subject: "user:default/alice"}); err != nil {
+		t.Errorf("a token with ent while the user info store is down: %v; want it issued", err)
+	}
+}
+
+func tokenKid(t *testing.T, tok string) string {
+	t.Helper()
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(mustDecode(t, strings.Split(tok, ".")[0]), &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// failingKeyStore stands for a shared store.
+type failingKeyStore struct{ KeyStore }

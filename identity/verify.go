@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -98,7 +99,11 @@ type VerifierOptions struct {
 	// token has verified (so only tokens signed by a published key cause
 	// one), once per token (the answer is cached with it), concurrent
 	// verifications of a token sharing it, with HTTPClient (redirects are
-	// not followed: the token goes to this URL only), bounded to 10 s.
+	// not followed by the default client; Go's client drops the
+	// Authorization header on a redirect to another host), bounded to
+	// 10 s. It must be an http(s) URL without user information; plain
+	// http carries the user's token in clear, so keep it to a loopback
+	// host or a private network (Backstage's in-cluster discovery).
 	// The endpoint's 401 or 404 is Unauthorized; another failure is
 	// Unavailable, and the token is not accepted (its ownership is
 	// unknown). Empty: such a token's ent is its subject only.
@@ -215,6 +220,13 @@ func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) 
 	if o.JWKSURL == "" && (o.Keys == nil || len(o.Keys.Keys) == 0) {
 		return nil, errcode.New(errcode.InvalidArgument, op, "a JWKS URL or at least one static key is required "+
 			"(an Issuer's JWKS has no key before its first token, and its keys rotate: give its JWKS URL instead)")
+	}
+	if o.UserInfoURL != "" {
+		u, err := url.Parse(o.UserInfoURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+			return nil, errcode.New(errcode.InvalidArgument, op, "UserInfoURL must be the auth backend's http(s) user info URL without user information, "+
+				"e.g. https://portal.example.com/api/auth/v1/userinfo: it receives the user's token")
+		}
 	}
 	if o.Algorithms == nil {
 		o.Algorithms = []string{"ES256"}

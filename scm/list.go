@@ -102,13 +102,13 @@ const maxEmptyPages = 10
 
 // checkNext refuses a next page cursor already in seen (the provider pages
 // in a circle), a next page after empty empty pages in a row (it pages on
-// without ever answering), or one past maxPages pages (seen holds a cursor
-// per page read); otherwise it adds next to seen.
+// without ever answering), or one past maxPages pages (seen holds the
+// cursor of every page read); otherwise it adds next to seen.
 func (c *Client) checkNext(cl *call, seen map[string]bool, next string, empty int) error {
 	msg := ""
 	switch {
-	case len(seen) > maxPages:
-		msg = fmt.Sprintf("the provider sent more than %d pages; listing stopped", maxPages)
+	case len(seen) >= maxPages:
+		msg = fmt.Sprintf("the provider sent %d pages, each with a next one; listing stopped", maxPages)
 	case seen[next]:
 		msg = "the provider sent a page cursor it had sent before (its paging goes round in a circle); listing stopped"
 	case empty >= maxEmptyPages:
