@@ -104,3 +104,19 @@ func ExampleSnapshot_Clean() {
 	// "Jos� [2JP�rez"
 	// "line one\nline two"
 }
+
+// Two org providers feed one catalog: the directory, listed first, keeps
+// alice; the GitHub org's alice is left out, with a warning.
+func ExampleMerge() {
+	directory := &org.Snapshot{Users: []org.User{{Metadata: org.Metadata{Name: "alice"}}}}
+	githubOrg := &org.Snapshot{Users: []org.User{{Metadata: org.Metadata{Name: "alice"}}, {Metadata: org.Metadata{Name: "bob"}}}}
+	merged := org.Merge(directory, githubOrg)
+	for _, u := range merged.Users {
+		fmt.Println(u.Ref())
+	}
+	fmt.Println(merged.Warnings)
+	// Output:
+	// user:default/alice
+	// user:default/bob
+	// [user:default/alice: in snapshots 0 and 1 (as user:default/alice); kept from snapshot 0, left out of snapshot 1]
+}
