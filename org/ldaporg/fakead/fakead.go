@@ -26,6 +26,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -69,6 +70,9 @@ type Server struct {
 	URL string
 	// CAPool trusts the server's certificate.
 	CAPool *x509.CertPool
+	// CAPEM is the same CA as PEM, for a config's tls.ca (or a file
+	// named by tls.caFile), so that a test can go through the config.
+	CAPEM string
 	// MaxValRange is the range limit (default 1500).
 	MaxValRange int
 	// MaxPageSize is AD's MaxPageSize (default 1000): a search without
@@ -149,11 +153,11 @@ func New(entries []*Entry, passwords map[string]string) (*Server, error) {
 	for dn, pw := range passwords {
 		s.passwords[norm(dn)] = pw
 	}
-	tc, pool, err := certs()
+	tc, pool, caPEM, err := certs()
 	if err != nil {
 		return nil, err
 	}
-	s.CAPool = pool
+	s.CAPool, s.CAPEM = pool, caPEM
 	srv, err := gldap.NewServer(gldap.WithDisablePanicRecovery(), gldap.WithLogger(hclog.NewNullLogger()))
 	if err != nil {
 		return nil, err
@@ -521,32 +525,33 @@ func substrMatch(v string, parts []*ber.Packet) bool {
 }
 
 // certs makes a CA and a server certificate for 127.0.0.1.
-func certs() (*tls.Config, *x509.CertPool, error) {
+func certs() (*tls.Config, *x509.CertPool, string, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	now := time.Now()
 	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fakead CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
 	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool, nil
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool, caPEM, nil
 }
 
 // String describes the server.
