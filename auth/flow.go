@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/backstageerr"
 )
 
 // Response is the body Backstage's auth routes answer with (the popup's
@@ -837,17 +838,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, page bool, e *htt
 		_ = errorPage.Execute(w, map[string]any{"Status": e.status, "Title": http.StatusText(e.status), "Message": e.msg, "Retry": h.appURL.String()})
 		return
 	}
-	var body struct {
-		Error struct {
-			Name    string `json:"name"`
-			Message string `json:"message"`
-		} `json:"error"`
-		Response struct {
-			StatusCode int `json:"statusCode"`
-		} `json:"response"`
-	}
-	body.Error.Name, body.Error.Message, body.Response.StatusCode = e.name, e.msg, e.status
-	writeJSON(w, e.status, body)
+	writeJSON(w, e.status, backstageerr.New(e.status, e.name, e.msg))
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>

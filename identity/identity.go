@@ -3,6 +3,8 @@ package identity
 import (
 	"log/slog"
 	"slices"
+
+	"github.com/scmkit/scmkit/org"
 )
 
 // User is a signed-in user as Backstage's permission framework and plugins
@@ -53,28 +55,7 @@ func (u *User) Owns(ref string) bool {
 	if u == nil {
 		return false
 	}
-	return slices.ContainsFunc(u.OwnershipEntityRefs, func(r string) bool { return equalFoldASCII(r, ref) })
-}
-
-// equalFoldASCII reports whether a and b are equal with ASCII letters
-// compared case-insensitively and every other byte exactly.
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return slices.ContainsFunc(u.OwnershipEntityRefs, func(r string) bool { return org.EqualFoldASCII(r, ref) })
 }
 
 // LogValue shows p in log/slog output: {user, service}, or

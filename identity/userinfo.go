@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/backstageerr"
 	"github.com/scmkit/scmkit/internal/httpx"
 )
 
@@ -240,19 +241,7 @@ func (is *Issuer) UserInfoHandler() http.Handler {
 
 // userInfoError writes Backstage's error body.
 func userInfoError(w http.ResponseWriter, status int, name, msg string) {
-	var body struct {
-		Error struct {
-			Name    string `json:"name"`
-			Message string `json:"message"`
-		} `json:"error"`
-		Response struct {
-			StatusCode int `json:"statusCode"`
-		} `json:"response"`
-	}
-	body.Error.Name, body.Error.Message, body.Response.StatusCode = name, msg, status
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	backstageerr.Write(w, status, name, msg)
 }
 
 // selfVerifier returns the Verifier of this Issuer's fleet's tokens that
@@ -312,6 +301,20 @@ func (r *recorder) response(req *http.Request) *http.Response {
 // maxUserInfo caps a user info answer (a user in thousands of groups).
 const maxUserInfo = 4 << 20
 
+// maxOwned bounds Verifier.owned, the user info answers not yet in the
+// verified-token cache (an answer stays there only until the verification
+// that asked for it remembers its claims).
+const maxOwned = 256
+
+// settled drops token's user info answer once its claims are remembered
+// (or not to be: no cache).
+func (v *Verifier) settled(token string) {
+	sum := sha256.Sum256([]byte(token))
+	v.cmu.Lock()
+	delete(v.owned, sum)
+	v.cmu.Unlock()
+}
+
 // ownership returns the ownership refs of the user sub from the user info
 // endpoint, asked with token: concurrent verifications of one token share
 // one request.
@@ -319,6 +322,18 @@ func (v *Verifier) ownership(ctx context.Context, token, sub string) ([]string, 
 	const op = "identity.Verify"
 	sum := sha256.Sum256([]byte(token))
 	ch := v.group.DoChan("userinfo:"+string(sum[:]), func() (any, error) {
+		// A verification that missed the cache just before another's
+		// answer was remembered finds it here (in owned until the other
+		// remembers its claims, then in verified), not asking again.
+		v.cmu.Lock()
+		refs, ok := v.owned[sum]
+		if c, verified := v.verified[sum]; verified && !ok {
+			refs, ok = c.Ent, true
+		}
+		v.cmu.Unlock()
+		if ok {
+			return refs, nil
+		}
 		// The request outlives a caller that gives up: the others may
 		// still wait for it. It is bounded by fetchTimeout.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
@@ -351,6 +366,12 @@ func (v *Verifier) ownership(ctx context.Context, token, sub string) ([]string, 
 		if info.EntityRef != sub {
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "the user info endpoint answered for another user than the token's"}
 		}
+		v.cmu.Lock()
+		if v.owned == nil || len(v.owned) >= maxOwned {
+			v.owned = map[[32]byte][]string{}
+		}
+		v.owned[sum] = info.OwnershipEntityRefs
+		v.cmu.Unlock()
 		return info.OwnershipEntityRefs, nil
 	})
 	select {

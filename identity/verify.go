@@ -150,6 +150,7 @@ type Verifier struct {
 
 	cmu      sync.Mutex
 	verified map[[32]byte]*Claims
+	owned    map[[32]byte][]string // user info answers until their claims are in verified (userinfo.go)
 
 	// plugin, when set, makes this a verifier of the plugin tokens of
 	// that plugin (see PluginVerifier): typ vnd.backstage.plugin, sub
@@ -458,15 +459,19 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	iat, _ := claims.GetIssuedAt()
 	exp, _ := claims.GetExpirationTime()
 	c.IssuedAt, c.ExpiresAt = iat.Time, exp.Time
+	asked := false
 	if _, hasEnt := claims["ent"]; !hasEnt && v.plugin == nil && v.opts.UserInfoURL != "" {
 		ent, err := v.ownership(ctx, token, c.Subject)
 		if err != nil {
 			return nil, err
 		}
-		c.Ent = ent
+		c.Ent, asked = ent, true
 	}
 	if v.opts.CacheSize > 0 {
 		v.remember(sum, c)
+	}
+	if asked {
+		v.settled(token)
 	}
 	return c.copy(), nil
 }

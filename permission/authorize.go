@@ -16,6 +16,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/identity"
+	"github.com/scmkit/scmkit/internal/backstageerr"
 )
 
 // Query is what a policy decides on: a permission, never the resource, so
@@ -834,27 +835,10 @@ func authError(w http.ResponseWriter, err error, msg string) {
 	}
 }
 
-// writeError answers status with Backstage's error body,
-// {"error":{"name","message"},"response":{"statusCode"}}: a Backstage
-// client (ResponseError.fromResponse) reads the error's name and message
-// only from a body that has both error and response, and reports any
-// other as a generic Error quoting the raw text. The optional request
-// field is left out (its URL may carry a query string).
+// writeError answers status with Backstage's error body (see
+// backstageerr.Body).
 func writeError(w http.ResponseWriter, status int, name, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	var body struct {
-		Error struct {
-			Name    string `json:"name"`
-			Message string `json:"message"`
-		} `json:"error"`
-		Response struct {
-			StatusCode int `json:"statusCode"`
-		} `json:"response"`
-	}
-	body.Error.Name, body.Error.Message = name, msg
-	body.Response.StatusCode = status
-	_ = json.NewEncoder(w).Encode(body)
+	backstageerr.Write(w, status, name, msg)
 }
 
 // Static is a Policy giving the same decision for every query.
