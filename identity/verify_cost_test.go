@@ -5,10 +5,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // BenchmarkVerifyForgedKids sends a verifier forged tokens, one a second
@@ -57,16 +59,11 @@ func BenchmarkVerifyForgedKids(b *testing.B) {
 	}
 }
 
-// TestForgedFreshKidsSpacedByRefetchInterval: forged tokens naming new
-// kids with a fresh iat, one a second for 40 s, made the verifier fetch
-// the JWKS twice per token (a fetch, then a second one after a wait of a
-// second): 80 fetches where RefetchInterval allows 2, each request held a
-// second. Now each fetch that does not find the kid doubles the wait
-// before the next (1, 2, 4, … 30 s): at most 8 fetches, only the first
-// request waits. A new replica's key still verifies, at the latest
-// RefetchInterval after the last fetch, and once one is found the next
-// new key verifies within a second again.
-func TestForgedFreshKidsSpacedByRefetchInterval(t *testing.T) {
+// verifierOfOneReplica returns a fleet of one replica (its clock and key
+// store) and a verifier of its JWKS that has verified one of its tokens,
+// with the count of JWKS requests.
+func verifierOfOneReplica(t *testing.T) (*testclock.Clock, *MemoryKeyStore, *Verifier, *atomic.Int64) {
+	t.Helper()
 	c := newClock()
 	store := NewMemoryKeyStore()
 	a := replica(t, c, store, time.Hour, "")
@@ -82,6 +79,20 @@ func TestForgedFreshKidsSpacedByRefetchInterval(t *testing.T) {
 	if _, err := v.Verify(t.Context(), ta.Token); err != nil {
 		t.Fatal(err)
 	}
+	return c, store, v, n
+}
+
+// TestForgedFreshKidsSpacedByRefetchInterval: forged tokens naming new
+// kids with a fresh iat, one a second for 40 s, made the verifier fetch
+// the JWKS twice per token (a fetch, then a second one after a wait of a
+// second): 80 fetches where RefetchInterval allows 2, each request held a
+// second. Now each fetch that does not find the kid doubles the wait
+// before the next (1, 2, 4, … 30 s): at most 8 fetches, only the first
+// request waits. A new replica's key still verifies, at the latest
+// RefetchInterval after the last fetch, and once one is found the next
+// new key verifies within a second again.
+func TestForgedFreshKidsSpacedByRefetchInterval(t *testing.T) {
+	c, store, v, n := verifierOfOneReplica(t)
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	start, before := time.Now(), n.Load()
 	for i := range 40 {
@@ -127,21 +138,7 @@ func TestForgedFreshKidsSpacedByRefetchInterval(t *testing.T) {
 // token made after the last fetch: a new replica's key, 300 ms after a
 // fetch made for a forged token, verifies.
 func TestForgedOldKidsKeepFastRefetch(t *testing.T) {
-	c := newClock()
-	store := NewMemoryKeyStore()
-	a := replica(t, c, store, time.Hour, "")
-	ta, err := a.Issue(t.Context(), IssueRequest{Subject: "user:default/a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, n := jwksServer(t, a)
-	v, err := NewVerifier(&VerifierOptions{JWKSURL: srv.URL, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.Verify(t.Context(), ta.Token); err != nil {
-		t.Fatal(err)
-	}
+	c, store, v, n := verifierOfOneReplica(t)
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	before := n.Load()
 	for i := range 30 {
