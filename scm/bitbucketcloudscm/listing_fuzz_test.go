@@ -2,47 +2,17 @@ package bitbucketcloudscm_test
 
 import (
 	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// sameAnswer answers every request with body as JSON, without a network,
-// and records the URLs asked for.
-type sameAnswer struct {
-	body string
-	mu   sync.Mutex
-	urls []string
-}
-
-func (a *sameAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	a.mu.Lock()
-	a.urls = append(a.urls, req.URL.String())
-	a.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
-
-// asked fails t when a request went anywhere but under prefix.
-func (a *sameAnswer) asked(t *testing.T, prefix string) {
-	t.Helper()
-	for _, u := range a.urls {
-		if !strings.HasPrefix(u, prefix) {
-			t.Fatalf("asked %s, outside %s", u, prefix)
-		}
-	}
-}
 
 // isPage reports whether body is a JSON page: an object with a values
 // array.
@@ -76,10 +46,10 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 	f.Add(`<html>Log in</html>`)
 	d := fuzzDriver(f)
 	f.Fuzz(func(t *testing.T, body string) {
-		tr := &sameAnswer{body: body}
+		tr := adaptertest.NewAnswer(body)
 		hc := &http.Client{Transport: tr}
 		page, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "acme"})
-		tr.asked(t, "https://api.bitbucket.org/2.0/repositories/acme?") // the first page
+		tr.Asked(t, "https://api.bitbucket.org/2.0/repositories/acme?") // the first page
 		if err != nil {
 			return
 		}
@@ -121,20 +91,16 @@ func FuzzListFilesAnswer(f *testing.F) {
 		if dir != "" && (!fs.ValidPath(dir) || dir == ".") {
 			return // the portable client passes valid directories only
 		}
-		tr := &sameAnswer{body: body}
+		tr := adaptertest.NewAnswer(body)
 		hc := &http.Client{Transport: tr}
 		l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "main", Dir: dir})
-		tr.asked(t, "https://api.bitbucket.org/2.0/repositories/acme/svc/src/")
+		tr.Asked(t, "https://api.bitbucket.org/2.0/repositories/acme/svc/src/")
 		if err != nil {
 			return
 		}
 		if !isPage(body) {
 			t.Fatalf("an answer that is not a listing gave %q and no error", l.Paths)
 		}
-		for _, p := range l.Paths {
-			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {
-				t.Fatalf("ListFiles(%q) listed %q", dir, p)
-			}
-		}
+		adaptertest.CheckListed(t, dir, l.Paths)
 	})
 }

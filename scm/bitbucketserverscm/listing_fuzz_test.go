@@ -2,47 +2,17 @@ package bitbucketserverscm_test
 
 import (
 	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/bitbucketserverscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// sameAnswer answers every request with body as JSON, without a network,
-// and records the URLs asked for.
-type sameAnswer struct {
-	body string
-	mu   sync.Mutex
-	urls []string
-}
-
-func (a *sameAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	a.mu.Lock()
-	a.urls = append(a.urls, req.URL.String())
-	a.mu.Unlock()
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}},
-		Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
-
-// asked fails t when a request went anywhere but under prefix.
-func (a *sameAnswer) asked(t *testing.T, prefix string) {
-	t.Helper()
-	for _, u := range a.urls {
-		if !strings.HasPrefix(u, prefix) {
-			t.Fatalf("asked %s, outside %s", u, prefix)
-		}
-	}
-}
 
 func fuzzDriver(tb testing.TB) *bitbucketserverscm.Driver {
 	d, err := bitbucketserverscm.New(&integrations.Integration{Kind: integrations.BitbucketServer, Host: "bitbucket.example.com",
@@ -66,10 +36,10 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 	f.Add(`<html>Log in</html>`, "")
 	d := fuzzDriver(f)
 	f.Fuzz(func(t *testing.T, body, cursor string) {
-		tr := &sameAnswer{body: body}
+		tr := adaptertest.NewAnswer(body)
 		hc := &http.Client{Transport: tr}
 		page, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "acme", Cursor: cursor})
-		tr.asked(t, "https://bitbucket.example.com/rest/api/1.0/projects/ACME/repos?")
+		tr.Asked(t, "https://bitbucket.example.com/rest/api/1.0/projects/ACME/repos?")
 		if err != nil {
 			return
 		}
@@ -108,21 +78,17 @@ func FuzzListFilesAnswer(f *testing.F) {
 		if dir != "" && (!fs.ValidPath(dir) || dir == "." || strings.Contains(dir, "\x00")) {
 			return // the portable client passes valid directories only
 		}
-		tr := &sameAnswer{body: body}
+		tr := adaptertest.NewAnswer(body)
 		hc := &http.Client{Transport: tr}
 		l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "main", Dir: dir})
-		tr.asked(t, "https://bitbucket.example.com/rest/api/1.0/projects/ACME/repos/svc/files")
+		tr.Asked(t, "https://bitbucket.example.com/rest/api/1.0/projects/ACME/repos/svc/files")
 		if err != nil {
 			return
 		}
 		if !json.Valid([]byte(body)) {
 			t.Fatalf("a list that is not JSON gave %q and no error", l.Paths)
 		}
-		for _, p := range l.Paths {
-			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {
-				t.Fatalf("ListFiles(%q) listed %q", dir, p)
-			}
-		}
+		adaptertest.CheckListed(t, dir, l.Paths)
 	})
 }
 
@@ -138,7 +104,7 @@ func FuzzFindFilesAnswer(f *testing.F) {
 	f.Add(`{"errors":[{"message":"search is unavailable"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		d := fuzzDriver(t) // a fresh driver: it remembers a server without search
-		hc := &http.Client{Transport: &sameAnswer{body: body}}
+		hc := &http.Client{Transport: adaptertest.NewAnswer(body)}
 		page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
 		if err != nil {
 			return

@@ -1,51 +1,18 @@
 package githubscm_test
 
 import (
-	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// pageAnswer answers every request with body as JSON and link as its Link
-// header, without a network, and records the URLs asked for.
-type pageAnswer struct {
-	body, link string
-	mu         sync.Mutex
-	urls       []string
-}
-
-func (a *pageAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	a.mu.Lock()
-	a.urls = append(a.urls, req.URL.String())
-	a.mu.Unlock()
-	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
-	if a.link != "" {
-		h.Set("Link", a.link)
-	}
-	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
-
-// asked fails t when a request went anywhere but under prefix.
-func (a *pageAnswer) asked(t *testing.T, prefix string) {
-	t.Helper()
-	for _, u := range a.urls {
-		if !strings.HasPrefix(u, prefix) {
-			t.Fatalf("asked %s, outside %s", u, prefix)
-		}
-	}
-}
 
 func fuzzDriver(f *testing.F) *githubscm.Driver {
 	d, err := githubscm.New(&integrations.Integration{Kind: integrations.GitHub, Host: "github.com", APIBaseURL: "https://api.github.com"}, nil)
@@ -53,14 +20,6 @@ func fuzzDriver(f *testing.F) *githubscm.Driver {
 		f.Fatal(err)
 	}
 	return d
-}
-
-// leadingJSON reports whether body starts with a JSON value other than
-// null: go-github decodes that value and ignores what follows it (the
-// seed trailing-data), a leniency left as it is.
-func leadingJSON(body string) bool {
-	var v json.RawMessage
-	return json.NewDecoder(strings.NewReader(body)).Decode(&v) == nil && string(v) != "null"
 }
 
 // orgCursor is a cursor past the first page of the organization's listing.
@@ -79,14 +38,14 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 	f.Add(`[]`, `<https://api.github.com/organizations/1/repos?page=-1>; rel="next"`)
 	d := fuzzDriver(f)
 	f.Fuzz(func(t *testing.T, body, link string) {
-		tr := &pageAnswer{body: body, link: link}
+		tr := adaptertest.NewAnswer(body, "Content-Type", "application/json; charset=utf-8", "Link", link)
 		hc := &http.Client{Transport: tr}
 		page, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "acme"})
-		tr.asked(t, "https://api.github.com/orgs/acme/repos?")
+		tr.Asked(t, "https://api.github.com/orgs/acme/repos?")
 		if err != nil {
 			return
 		}
-		if !leadingJSON(body) {
+		if !adaptertest.LeadingJSON(body) {
 			t.Fatalf("an answer that is not JSON (or null) gave %d repositories and no error", len(page.Repositories))
 		}
 		for _, r := range page.Repositories {
@@ -117,21 +76,17 @@ func FuzzListFilesAnswer(f *testing.F) {
 		if dir != "" && (!fs.ValidPath(dir) || dir == ".") {
 			return // the portable client passes valid directories only
 		}
-		tr := &pageAnswer{body: body}
+		tr := adaptertest.NewAnswer(body, "Content-Type", "application/json; charset=utf-8")
 		hc := &http.Client{Transport: tr}
 		l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "main", Dir: dir})
-		tr.asked(t, "https://api.github.com/repos/acme/svc/git/trees/")
+		tr.Asked(t, "https://api.github.com/repos/acme/svc/git/trees/")
 		if err != nil {
 			return
 		}
-		if !leadingJSON(body) {
+		if !adaptertest.LeadingJSON(body) {
 			t.Fatalf("an answer that is not JSON (or null) gave %q and no error", l.Paths)
 		}
-		for _, p := range l.Paths {
-			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {
-				t.Fatalf("ListFiles(%q) listed %q", dir, p)
-			}
-		}
+		adaptertest.CheckListed(t, dir, l.Paths)
 	})
 }
 

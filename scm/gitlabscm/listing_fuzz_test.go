@@ -1,54 +1,16 @@
 package gitlabscm_test
 
 import (
-	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// pageAnswer answers every request with body as JSON, link as its Link
-// header and nextPage as its X-Next-Page, without a network, and records
-// the URLs asked for.
-type pageAnswer struct {
-	body, link, nextPage string
-	mu                   sync.Mutex
-	urls                 []string
-}
-
-func (a *pageAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	a.mu.Lock()
-	a.urls = append(a.urls, req.URL.String())
-	a.mu.Unlock()
-	h := http.Header{"Content-Type": {"application/json"}}
-	if a.link != "" {
-		h.Set("Link", a.link)
-	}
-	if a.nextPage != "" {
-		h.Set("X-Next-Page", a.nextPage)
-	}
-	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
-
-// asked fails t when a request went anywhere but under prefix.
-func (a *pageAnswer) asked(t *testing.T, prefix string) {
-	t.Helper()
-	for _, u := range a.urls {
-		if !strings.HasPrefix(u, prefix) {
-			t.Fatalf("asked %s, outside %s", u, prefix)
-		}
-	}
-}
 
 func fuzzDriver(f *testing.F) *gitlabscm.Driver {
 	d, err := gitlabscm.New(&integrations.Integration{Kind: integrations.GitLab, Host: "gitlab.example.com",
@@ -57,13 +19,6 @@ func fuzzDriver(f *testing.F) *gitlabscm.Driver {
 		f.Fatal(err)
 	}
 	return d
-}
-
-// leadingJSON reports whether body starts with a JSON value other than
-// null (client-go decodes that value and ignores what follows it).
-func leadingJSON(body string) bool {
-	var v json.RawMessage
-	return json.NewDecoder(strings.NewReader(body)).Decode(&v) == nil && string(v) != "null"
 }
 
 // FuzzListRepositoriesAnswer: a page of GET groups/:id/projects, its Link
@@ -84,14 +39,14 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 	d := fuzzDriver(f)
 	const listing = "https://gitlab.example.com/api/v4/groups/acme/projects?"
 	f.Fuzz(func(t *testing.T, body, link, nextPage string) {
-		tr := &pageAnswer{body: body, link: link, nextPage: nextPage}
+		tr := adaptertest.NewAnswer(body, "Link", link, "X-Next-Page", nextPage)
 		hc := &http.Client{Transport: tr}
 		page, err := d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "acme"})
-		tr.asked(t, listing)
+		tr.Asked(t, listing)
 		if err != nil {
 			return
 		}
-		if !leadingJSON(body) {
+		if !adaptertest.LeadingJSON(body) {
 			t.Fatalf("an answer that is not JSON (or null) gave %d repositories and no error", len(page.Repositories))
 		}
 		for _, r := range page.Repositories {
@@ -105,9 +60,8 @@ func FuzzListRepositoriesAnswer(f *testing.F) {
 		if page.Next == "" {
 			return
 		}
-		tr.urls = nil
 		d.ListRepositories(t.Context(), hc, &driver.ListRepositoriesRequest{Owner: "acme", Cursor: page.Next}) //nolint:errcheck // only where it asks matters
-		tr.asked(t, listing)
+		tr.Asked(t, listing)
 	})
 }
 
@@ -125,20 +79,16 @@ func FuzzListFilesAnswer(f *testing.F) {
 		if dir != "" && (!fs.ValidPath(dir) || dir == ".") {
 			return // the portable client passes valid directories only
 		}
-		tr := &pageAnswer{body: body}
+		tr := adaptertest.NewAnswer(body)
 		hc := &http.Client{Transport: tr}
 		l, err := d.ListFiles(t.Context(), hc, &driver.ListFilesRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Ref: "main", Dir: dir})
-		tr.asked(t, "https://gitlab.example.com/api/v4/projects/acme%2Fsvc/repository/tree?")
+		tr.Asked(t, "https://gitlab.example.com/api/v4/projects/acme%2Fsvc/repository/tree?")
 		if err != nil {
 			return
 		}
-		if !leadingJSON(body) {
+		if !adaptertest.LeadingJSON(body) {
 			t.Fatalf("an answer that is not JSON (or null) gave %q and no error", l.Paths)
 		}
-		for _, p := range l.Paths {
-			if !fs.ValidPath(p) || p == "." || strings.Contains(p, "\x00") || (dir != "" && !strings.HasPrefix(p, dir+"/")) {
-				t.Fatalf("ListFiles(%q) listed %q", dir, p)
-			}
-		}
+		adaptertest.CheckListed(t, dir, l.Paths)
 	})
 }
