@@ -175,7 +175,10 @@ var bearer = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
 // backend's base URL): a request whose Authorization header carries a
 // user token this Issuer's fleet issued (a full or a limited one, as
 // Backstage's allowLimitedAccess) gets the user's [UserInfo] as JSON, the
-// ownership refs a token issued with OmitOwnershipClaim leaves out.
+// ownership refs a token issued with OmitOwnershipClaim leaves out: from
+// the UserInfo store for a token without ent (a limited one, or one from
+// an Issuer with OmitOwnershipClaim), from the token itself for one that
+// carries ent.
 //
 // It verifies the token with the fleet's published keys (the Issuer's
 // JWKS, read in process), refusing at once a key this Issuer knows to be
@@ -216,6 +219,13 @@ func (is *Issuer) UserInfoHandler() http.Handler {
 			// Revoked here, or read as revoked from the store: refused at
 			// once, while the verifier's JWKS may list the key for a while.
 			userInfoError(w, http.StatusUnauthorized, "AuthenticationError", "Invalid token")
+			return
+		}
+		if c.Ent != nil {
+			// A token that carries ent says it itself: its user info is
+			// that, not a record a failed write may have left older.
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(UserInfo{User: *c.User(), ExpiresAt: c.ExpiresAt, Extra: c.Extra})
 			return
 		}
 		if is.userInfo == nil {
@@ -344,7 +354,12 @@ func (v *Verifier) ownership(ctx context.Context, token, sub string) ([]string, 
 		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := v.hc.Do(req)
+		// The user's token goes to UserInfoURL only: no redirect is
+		// followed, whatever HTTPClient's policy (a redirect to plain
+		// http on the same host would keep the Authorization header).
+		hc := *v.hc
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := hc.Do(req)
 		if err != nil {
 			return nil, &errcode.Error{Code: errcode.Unavailable, Op: op, Msg: "asking the user info endpoint", Err: errors.Unwrap(err)}
 		}

@@ -481,3 +481,75 @@ func tokenKid(t *testing.T, tok string) string {
 
 // failingKeyStore stands for a shared store.
 type failingKeyStore struct{ KeyStore }
+
+// The second review: a UserInfoURL redirect followed by the caller's
+// client; a stale record served for a token that carries ent; a port or
+// host that cannot be.
+func TestUserInfoSecondReview(t *testing.T) {
+	c := newClock()
+	ctx := t.Context()
+	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, OmitOwnershipClaim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := jwksServer(t, is)
+	tok, err := is.Issue(ctx, IssueRequest{Subject: "user:default/alice", Ent: []string{"group:default/ops"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaked atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		fmt.Fprint(w, `{"claims":{"sub":"user:default/alice","ent":["group:default/admins"],"exp":9999999999}}`)
+	}))
+	defer target.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
+	defer redirect.Close()
+	v, err := NewVerifier(&VerifierOptions{JWKSURL: jwks.URL, UserInfoURL: redirect.URL, Now: c.Now, HTTPClient: http.DefaultClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := v.Verify(ctx, tok.Token); errcode.CodeOf(err) != errcode.Unavailable || leaked.Load() != 0 {
+		t.Errorf("a redirecting user info endpoint with a client that follows redirects: %v, %v, %d requests with the token after the redirect; want Unavailable and none", cl, err, leaked.Load())
+	}
+
+	// A token with ent is answered from itself, not from an older record.
+	stale := &writesFail{}
+	withEnt, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, UserInfo: stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withEnt.Issue(ctx, IssueRequest{Subject: "user:default/bob", Ent: []string{"user:default/bob", "group:default/admins"}}); err != nil {
+		t.Fatal(err)
+	}
+	stale.fail = true // the next write fails; the admins record stays behind
+	newer, err := withEnt.Issue(ctx, IssueRequest{Subject: "user:default/bob", Ent: []string{"user:default/bob", "group:default/readers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := authBackend(t, withEnt)
+	if status, body := askUserInfo(t, srv.URL+"/api/auth/v1/userinfo", "Bearer "+newer.Token); status != 200 || !strings.Contains(body, "group:default/readers") || strings.Contains(body, "admins") {
+		t.Errorf("a token with ent after a failed write: %d %s; want its own refs (readers)", status, body)
+	}
+
+	for _, u := range []string{"http://:8080/api/auth/v1/userinfo", "https://portal.example.com:99999/api/auth/v1/userinfo"} {
+		if _, err := NewVerifier(&VerifierOptions{JWKSURL: jwks.URL, UserInfoURL: u}); errcode.CodeOf(err) != errcode.InvalidArgument {
+			t.Errorf("UserInfoURL %q: %v; want InvalidArgument", u, err)
+		}
+	}
+}
+
+// writesFail is a memory store whose writes fail once fail is set.
+type writesFail struct {
+	MemoryUserInfoStore
+	fail bool
+}
+
+func (s *writesFail) PutUserInfo(ctx context.Context, info UserInfo) error {
+	if s.fail {
+		return errcode.New(errcode.Unavailable, "test", "store down")
+	}
+	return s.MemoryUserInfoStore.PutUserInfo(ctx, info)
+}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -99,15 +100,23 @@ type VerifierOptions struct {
 	// token has verified (so only tokens signed by a published key cause
 	// one), once per token (the answer is cached with it), concurrent
 	// verifications of a token sharing it, with HTTPClient (redirects are
-	// not followed by the default client; Go's client drops the
-	// Authorization header on a redirect to another host), bounded to
-	// 10 s. It must be an http(s) URL without user information; plain
+	// never followed, whatever HTTPClient's policy: a 3xx is Unavailable),
+	// bounded to 10 s. It must be an http(s) URL without user information; plain
 	// http carries the user's token in clear, so keep it to a loopback
 	// host or a private network (Backstage's in-cluster discovery).
 	// The endpoint's 401 or 404 is Unauthorized; another failure is
 	// Unavailable, and the token is not accepted (its ownership is
 	// unknown). Empty: such a token's ent is its subject only.
 	UserInfoURL string
+}
+
+// validPort reports whether p, a URL's port, is empty or a TCP port.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535
 }
 
 // Verifier verifies Backstage user tokens strictly: at most
@@ -224,7 +233,7 @@ func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) 
 	}
 	if o.UserInfoURL != "" {
 		u, err := url.Parse(o.UserInfoURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || !validPort(u.Port()) || u.User != nil || u.Fragment != "" {
 			return nil, errcode.New(errcode.InvalidArgument, op, "UserInfoURL must be the auth backend's http(s) user info URL without user information, "+
 				"e.g. https://portal.example.com/api/auth/v1/userinfo: it receives the user's token")
 		}

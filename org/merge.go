@@ -2,7 +2,6 @@ package org
 
 import (
 	"fmt"
-	"slices"
 )
 
 // Merge returns one snapshot of the users and groups of snaps, as a
@@ -12,14 +11,21 @@ import (
 // same ref in a later snapshot is left out, with a warning naming both
 // snapshots by their position in snaps, as Backstage keeps the entity of
 // the provider that registered it first and refuses the other
-// ("conflicting entity"). Entities are not combined: two providers' users
-// of one name are not known to be one person (a GitHub login is chosen by
-// its owner, an LDAP uid by the directory's administrators), and the
-// memberships of one must not reach whoever signs in as the other. List
-// the provider you trust most first. The warnings of snaps are kept,
-// before Merge's own. snaps are not modified; nil ones are skipped.
+// ("conflicting entity"). List the provider you trust most first.
+//
+// Memberships are never combined across snapshots: two providers' users
+// or groups of one name are not known to be one (a GitHub login or team
+// name is chosen by its owner, an LDAP uid or group by the directory's
+// administrators), and what one provider says of its own entity must not
+// reach whoever holds the other's name. So a reference (memberOf,
+// members, children, parent) of an entity kept from one snapshot is kept
+// only when it names an entity kept from that same snapshot, or one that
+// no snapshot has (an entity elsewhere in the catalog); a reference to
+// another snapshot's entity, or to its own snapshot's entity that was
+// left out, is dropped, and the warnings count them. The warnings of
+// snaps are kept, before Merge's own. snaps are not modified; nil ones are
+// skipped.
 func Merge(snaps ...*Snapshot) *Snapshot {
-	out := &Snapshot{}
 	type kept struct {
 		snap int
 		ref  Ref
@@ -36,36 +42,76 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 		owner[k] = kept{i, r}
 		return true
 	}
+	// Which snapshot keeps each ref, first, so that references can be
+	// judged whatever their order.
+	type entity struct {
+		snap  int
+		user  *User
+		group *Group
+	}
+	var entities []entity
 	for i, s := range snaps {
 		if s == nil {
 			continue
 		}
-		out.Warnings = append(out.Warnings, s.Warnings...)
-		for _, u := range s.Users {
-			if keep(i, u.Ref()) {
-				out.Users = append(out.Users, cloneUser(u))
+		for j := range s.Users {
+			if keep(i, s.Users[j].Ref()) {
+				entities = append(entities, entity{snap: i, user: &s.Users[j]})
 			}
 		}
-		for _, g := range s.Groups {
-			if keep(i, g.Ref()) {
-				out.Groups = append(out.Groups, cloneGroup(g))
+		for j := range s.Groups {
+			if keep(i, s.Groups[j].Ref()) {
+				entities = append(entities, entity{snap: i, group: &s.Groups[j]})
 			}
 		}
 	}
+	dropped := 0
+	// own keeps the references of snapshot i that stay within it.
+	own := func(i int, refs []string, kind, ns string) []string {
+		var out []string
+		for _, s := range refs {
+			r, err := ParseRef(s, kind, ns)
+			if err == nil {
+				// Kept from another snapshot: another provider's entity,
+				// or the copy that replaced this snapshot's own.
+				if k, ok := owner[r.Key()]; ok && k.snap != i {
+					dropped++
+					continue
+				}
+			}
+			out = append(out, s) // unparsable refs stay, for Validate to report
+		}
+		return out
+	}
+	out := &Snapshot{}
+	for _, s := range snaps {
+		if s != nil {
+			out.Warnings = append(out.Warnings, s.Warnings...)
+		}
+	}
+	for _, e := range entities {
+		if u := e.user; u != nil {
+			c := *u
+			c.Spec.MemberOf = own(e.snap, u.Spec.MemberOf, KindGroup, u.Metadata.Namespace)
+			out.Users = append(out.Users, c)
+			continue
+		}
+		g := e.group
+		c := *g
+		c.Spec.Members = own(e.snap, g.Spec.Members, KindUser, g.Metadata.Namespace)
+		c.Spec.Children = own(e.snap, g.Spec.Children, KindGroup, g.Metadata.Namespace)
+		if g.Spec.Parent != "" {
+			if p := own(e.snap, []string{g.Spec.Parent}, KindGroup, g.Metadata.Namespace); len(p) == 0 {
+				c.Spec.Parent = ""
+			}
+		}
+		out.Groups = append(out.Groups, c)
+	}
 	out.Warnings = append(out.Warnings, conflicts...)
+	if dropped > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("org.Merge: %d membership references left out: they named another snapshot's entity, "+
+			"or their own snapshot's entity that another snapshot's copy replaced (memberships are not combined across providers)", dropped))
+	}
 	out.Sort()
 	return out
-}
-
-// cloneUser and cloneGroup copy what Sort reorders, so that sorting the
-// merged snapshot does not reorder the inputs' lists.
-func cloneUser(u User) User {
-	u.Spec.MemberOf = slices.Clone(u.Spec.MemberOf)
-	return u
-}
-
-func cloneGroup(g Group) Group {
-	g.Spec.Children = slices.Clone(g.Spec.Children)
-	g.Spec.Members = slices.Clone(g.Spec.Members)
-	return g
 }

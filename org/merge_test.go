@@ -42,4 +42,22 @@ func TestMerge(t *testing.T) {
 	if github.Groups[0].Spec.Members[0] != "bob" {
 		t.Error("Merge reordered an input's members")
 	}
+	// Memberships are not combined: the GitHub team listing its Alice
+	// does not take the directory's alice in, and a GitHub user naming
+	// the directory's group does not join it.
+	github.Users[1].Spec.MemberOf = append(github.Users[1].Spec.MemberOf, "ldap-admins")
+	m = org.Merge(ldap, github)
+	x := org.NewIndex(m)
+	if x.IsMember(org.UserRef("", "alice"), org.GroupRef("", "platform-team")) {
+		t.Error("the directory's alice is a member of the GitHub team that listed GitHub's Alice")
+	}
+	if x.IsMember(org.UserRef("", "bob"), org.GroupRef("", "ldap-admins")) {
+		t.Error("GitHub's bob joined the directory's ldap-admins by naming it")
+	}
+	if !x.IsMember(org.UserRef("", "bob"), org.GroupRef("", "platform-team")) || !x.IsMember(org.UserRef("", "alice"), org.GroupRef("", "ldap-admins")) {
+		t.Error("a membership within one provider was lost")
+	}
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), "2 membership references left out") {
+		t.Errorf("warnings %q do not count the 2 references left out", m.Warnings)
+	}
 }
