@@ -365,6 +365,10 @@ func providerWarnings(path, id string, raw json.RawMessage, pc *ProviderConfig) 
 		if known, ok := providerKeyFold(k); ok {
 			// JSON decoding matches keys case-insensitively: scmkit reads
 			// it, Backstage (whose keys are case-sensitive) would not.
+			if _, both := m[known]; both {
+				out = append(out, path+"."+k+": "+known+" is set too; scmkit reads whichever of the two comes last, Backstage only "+known+": remove "+k)
+				continue
+			}
 			out = append(out, path+"."+k+": read as "+known+", which is how Backstage spells it (its keys are case-sensitive, so it would ignore this one)")
 			continue
 		}

@@ -24,6 +24,7 @@ auth:
         clientSecret: s
         callbackURL: https://oops.example.com/cb
         enterpriseInstanceUri: https://ghe.example.com
+        clientid: other
         additionalScopes: [repo]
         signIn:
           resolvers:
@@ -45,6 +46,7 @@ auth:
 	for _, want := range []string{
 		"auth.providers.github.development.callbackURL: read as callbackUrl, which is how Backstage spells it",
 		"auth.providers.github.development.enterpriseInstanceUri: not a key scmkit reads for github; ignored (a typo?)",
+		"auth.providers.github.development.clientid: clientId is set too; scmkit reads whichever of the two comes last, Backstage only clientId: remove clientid",
 		"auth.providers.github.development.signIn: emailMatchingUserEntityProfileEmail matches only an e-mail address GitHub verifies",
 		"add user:email to auth.providers.github.development.additionalScopes",
 	} {
@@ -56,7 +58,7 @@ auth:
 		t.Errorf("warnings %q: want none about gitlab (its e-mail needs no scope), and no value", w)
 	}
 
-	ok := []byte(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(string(doc), "        callbackURL: https://oops.example.com/cb\n", ""), "        enterpriseInstanceUri: https://ghe.example.com\n", ""), "[repo]", "[repo, user:email]"))
+	ok := []byte(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(string(doc), "        callbackURL: https://oops.example.com/cb\n", ""), "        enterpriseInstanceUri: https://ghe.example.com\n", ""), "        clientid: other\n", ""), "[repo]", "[repo, user:email]"))
 	_, ac = loadAuth(t, ok)
 	if _, warnings, err := ac.NewHandler(&auth.Options{BaseURL: "https://portal.example.com/api/auth"}); err != nil || len(warnings) != 0 {
 		t.Errorf("with user:email and no typo: %q, %v; want no warning", warnings, err)

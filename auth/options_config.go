@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -37,10 +38,16 @@ func OptionsFromConfig(cfg Decoder, base *Options) (*Options, error) {
 			return "", err
 		}
 		s = strings.TrimRight(strings.TrimSpace(s), "/")
-		if s != "" && !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-			return "", errcode.New(errcode.InvalidArgument, op, key+": must be an http(s) base URL, e.g. https://portal.example.com")
+		if s == "" {
+			return "", nil
 		}
-		return s, nil
+		u, err := url.Parse(s)
+		if err != nil || (!strings.EqualFold(u.Scheme, "https") && !strings.EqualFold(u.Scheme, "http")) || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+			return "", errcode.New(errcode.InvalidArgument, op, key+": must be an http(s) base URL without user information, query or fragment, e.g. https://portal.example.com")
+		}
+		u.Scheme = strings.ToLower(u.Scheme)
+		return u.String(), nil
 	}
 	backend, err := read("backend.baseUrl")
 	if err != nil {

@@ -32,10 +32,16 @@ func TestOptionsFromConfig(t *testing.T) {
 		"app:\n  title: x\n":                 "backend.baseUrl: is empty",
 		"backend:\n  baseUrl: portal:7007\n": "backend.baseUrl: must be an http(s) base URL",
 		"backend:\n  baseUrl: https://b.example.com\napp:\n  baseUrl: ftp://x\n": "app.baseUrl: must be",
+		"backend:\n  baseUrl: https://b.example.com/?x=1\n":                      "backend.baseUrl: must be",
+		"backend:\n  baseUrl: https://user:pw@b.example.com\n":                   "backend.baseUrl: must be",
+		"backend:\n  baseUrl: https:///path\n":                                   "backend.baseUrl: must be",
 	} {
 		if _, err := auth.OptionsFromConfig(load(yaml), nil); errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v; want InvalidArgument saying %q", yaml, err, want)
 		}
+	}
+	if o, err := auth.OptionsFromConfig(load("backend:\n  baseUrl: HTTPS://B.example.com\n"), nil); err != nil || o.BaseURL != "https://B.example.com/api/auth" {
+		t.Errorf("an upper-case scheme: %+v, %v", o, err)
 	}
 	// The options build a Handler whose URLs agree with the Issuer's.
 	cfg := load("app:\n  baseUrl: http://localhost:3000\nbackend:\n  baseUrl: http://localhost:7007\nauth:\n  session:\n    secret: a-session-secret-of-32-characters\n")

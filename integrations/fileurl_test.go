@@ -113,7 +113,7 @@ func TestSharedAPIHostWarns(t *testing.T) {
 	}
 	w := strings.Join(append(reg.Warnings(), copied.Warnings()...), "\n")
 	for _, want := range []string{
-		"integrations.github[0].apiBaseUrl: host 127.0.0.1:8080 belongs to integrations.github[1]",
+		"integrations.github[0].apiBaseUrl: host 127.0.0.1:8080 is also integrations.github[1]'s, and credentials go there only for integrations.github[1]",
 		"integrations.github[0]: its API or raw host api.github.com is github.com's",
 	} {
 		if !strings.Contains(w, want) {

@@ -124,12 +124,12 @@ func (v *validator) sharedHosts(reg *Registry) {
 				// The implied github.com entry: the configured entry that
 				// took its API host is the one to fix.
 				v.warn(other.ConfigPath, fmt.Sprintf("its API or raw host %s is github.com's, so github.com's credentials (users' tokens from a github.com "+
-					"sign-in) are never sent to it; configure github.com's entry, or give this entry its own API host", host))
+					"sign-in) are never sent to it; give this entry its own API host (an apiBaseUrl copied from github.com's?)", host))
 				continue
 			}
-			v.warn(in.ConfigPath+"."+b.key, fmt.Sprintf("host %s belongs to %s, so %s's credentials are never sent to it "+
-				"(a credential goes only to its own entry's hosts) and its calls there go without them; "+
-				"give each entry its own API host, or remove one of the entries", host, other.ConfigPath, in.ConfigPath))
+			v.warn(in.ConfigPath+"."+b.key, fmt.Sprintf("host %s is also %s's, and credentials go there only for %s, so %s's are never sent "+
+				"and its calls there go without them; give each entry its own API host (is one of them an apiBaseUrl copied from another entry?)",
+				host, other.ConfigPath, other.ConfigPath, in.ConfigPath))
 		}
 	}
 }

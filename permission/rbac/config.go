@@ -64,7 +64,10 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 			return nil, "", err
 		}
 		f, err := fsys.Open(name)
-		return f, name, err
+		if err != nil {
+			return nil, "", &errcode.Error{Code: errcode.InvalidArgument, Op: "rbac.Load", Msg: key, Err: err}
+		}
+		return f, name, nil
 	})
 }
 
@@ -76,34 +79,32 @@ func Load(fsys fs.FS, c *Config, m *Membership) (*Policy, error) {
 // configuration, which is trusted; read untrusted names with Load and an
 // fs.FS instead.
 func LoadFiles(dir string, c *Config, m *Membership) (*Policy, error) {
-	return loadPolicy(c, m, func(_, name string) (io.ReadCloser, string, error) {
+	return loadPolicy(c, m, func(key, name string) (io.ReadCloser, string, error) {
 		p := filepath.FromSlash(name)
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
 		f, err := os.Open(p)
-		return f, name, err
+		if err != nil {
+			return nil, "", &errcode.Error{Code: errcode.InvalidArgument, Op: "rbac.LoadFiles", Msg: key, Err: err}
+		}
+		return f, name, nil
 	})
 }
 
-// loadPolicy builds the policy of c against m, with the files open opens (the
-// config key, the name as written; it returns the file and its name for
-// messages).
+// loadPolicy builds the policy of c against m, with the files open opens
+// (given the config key and the name as written, it returns the file and
+// its name for messages, or an error naming the key).
 func loadPolicy(c *Config, m *Membership, open func(key, name string) (io.ReadCloser, string, error)) (*Policy, error) {
-	const op = "rbac.Load"
 	var files []*File
 	opts := &Options{MaxDepth: c.RBAC.MaxDepth, UseOwnershipEntityRefs: c.RBAC.UseOwnershipEntityRefs}
 	for _, s := range c.RBAC.Admin.SuperUsers {
 		opts.SuperUsers = append(opts.SuperUsers, s.Name)
 	}
 	if name := c.RBAC.PoliciesCSVFile; name != "" {
-		const key = "permission.rbac.policies-csv-file"
-		f, name, err := open(key, name)
-		if errcode.CodeOf(err) == errcode.InvalidArgument {
-			return nil, err
-		}
+		f, name, err := open("permission.rbac.policies-csv-file", name)
 		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: key, Err: err}
+			return nil, err
 		}
 		defer f.Close()
 		pf, err := ParseCSV(name, f)
@@ -113,13 +114,9 @@ func loadPolicy(c *Config, m *Membership, open func(key, name string) (io.ReadCl
 		files = append(files, pf)
 	}
 	if name := c.RBAC.ConditionalPoliciesFile; name != "" {
-		const key = "permission.rbac.conditionalPoliciesFile"
-		f, name, err := open(key, name)
-		if errcode.CodeOf(err) == errcode.InvalidArgument {
-			return nil, err
-		}
+		f, name, err := open("permission.rbac.conditionalPoliciesFile", name)
 		if err != nil {
-			return nil, &errcode.Error{Code: errcode.InvalidArgument, Op: op, Msg: key, Err: err}
+			return nil, err
 		}
 		defer f.Close()
 		cps, err := ParseConditional(name, f)

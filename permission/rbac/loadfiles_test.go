@@ -1,10 +1,13 @@
 package rbac
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scmkit/scmkit/errcode"
 )
 
 // Backstage configs name the CSV "../../rbac-policy.csv" (relative to
@@ -34,5 +37,23 @@ func TestLoadFilesBackstagePaths(t *testing.T) {
 	c.RBAC.PoliciesCSVFile = "missing.csv"
 	if _, err := LoadFiles(backend, c, nil); err == nil || !strings.Contains(err.Error(), "permission.rbac.policies-csv-file") {
 		t.Errorf("a missing file: %v; want an error naming the key", err)
+	}
+}
+
+// failingFS's Open fails with an *errcode.Error of its own.
+type failingFS struct{}
+
+func (failingFS) Open(string) (fs.File, error) {
+	return nil, errcode.New(errcode.InvalidArgument, "myfs.Open", "refused")
+}
+
+// Load's error names the key whatever error the fs.FS's Open returns (an
+// InvalidArgument one came back bare, without rbac.Load or the key).
+func TestLoadOpenErrorNamesTheKey(t *testing.T) {
+	c := &Config{Enabled: true}
+	c.RBAC.PoliciesCSVFile = "rbac-policy.csv"
+	_, err := Load(failingFS{}, c, nil)
+	if err == nil || !strings.Contains(err.Error(), "rbac.Load") || !strings.Contains(err.Error(), "permission.rbac.policies-csv-file") {
+		t.Errorf("got %v; want an error of rbac.Load naming the key", err)
 	}
 }

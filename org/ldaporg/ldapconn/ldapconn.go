@@ -316,7 +316,7 @@ func tlsError(op, host string, err error) error {
 	var hn x509.HostnameError
 	switch {
 	case errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &hn) || strings.Contains(err.Error(), "x509:"):
-		msg = "the server's certificate is not trusted (expired, wrong host or unknown CA); if the directory uses a private CA, give it in the config's tls.ca (PEM) or tls.caFile (a path) of this directory"
+		msg = "the server's certificate is not trusted (expired, wrong host or unknown CA); if the directory uses a private CA, give it in its TLS settings (tls.ca (PEM) or tls.caFile (a path) of an org provider, ldapOpts.tlsOptions.ca or caFile of the LDAP sign-in)"
 	}
 	return &errcode.Error{Code: errcode.Unavailable, Op: op, Provider: "ldap", Host: host, Msg: msg, Err: err}
 }
