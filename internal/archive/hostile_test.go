@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,11 +71,16 @@ func TestHostileArchivesReturnByDeadline(t *testing.T) {
 		write   func(tw *tar.Writer) error
 		endless bool // stream write from a goroutine; else build the archive first
 		want    errcode.Code
+		// orDone also accepts a read that completes before the
+		// deadline: the work is bounded either way (a fast machine
+		// reads one 400,000-element name, the most archive/tar's 1 MiB
+		// PAX header allows, in about 200 ms).
+		orDone bool
 	}{
 		{name: "one entry of 400,000 elements, default limits", write: oneEntry(deepName(400_000, "f")),
 			want: errcode.InvalidArgument},
 		{name: "one entry of 400,000 elements, limits raised", limits: raised, write: oneEntry(deepName(400_000, "f")),
-			want: errcode.DeadlineExceeded},
+			want: errcode.DeadlineExceeded, orDone: true},
 		{name: "one entry of 256 elements, one of 257", write: func(tw *tar.Writer) error {
 			if err := oneEntry(deepName(255, "f"))(tw); err != nil {
 				return err
@@ -117,7 +123,11 @@ func TestHostileArchivesReturnByDeadline(t *testing.T) {
 				zw.Close()
 				built = buf.Bytes()
 			}
-			withinDeadline(t, deadline, slack, tt.want, func(ctx context.Context) error {
+			wants := []errcode.Code{tt.want}
+			if tt.orDone {
+				wants = append(wants, errcode.OK)
+			}
+			withinDeadline(t, deadline, slack, wants, func(ctx context.Context) error {
 				var r io.Reader = bytes.NewReader(built)
 				if tt.endless {
 					pr, stop := streamTarGz(t, tt.write)
@@ -152,7 +162,7 @@ func TestHostileArchivesReturnByDeadline(t *testing.T) {
 	for _, tt := range zipTests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := tt.data(t)
-			withinDeadline(t, deadline, slack, tt.want, func(ctx context.Context) error {
+			withinDeadline(t, deadline, slack, []errcode.Code{tt.want}, func(ctx context.Context) error {
 				_, err := archive.ReadZip(ctx, bytes.NewReader(data), int64(len(data)), &archive.Options{Limits: tt.limits})
 				return err
 			})
@@ -161,12 +171,14 @@ func TestHostileArchivesReturnByDeadline(t *testing.T) {
 }
 
 // withinDeadline runs read with a context of the given deadline and checks
-// that it fails with code want within slack of the deadline. Wall time on
+// that it ends with one of the codes wants (the first is the expected one)
+// within slack of the deadline. Wall time on
 // a shared machine (or under the race detector) has outliers, so a run
 // that is late is tried again, up to three runs in all: a reader that
 // really overruns (by seconds) fails every run.
-func withinDeadline(t *testing.T, deadline, slack time.Duration, want errcode.Code, read func(ctx context.Context) error) {
+func withinDeadline(t *testing.T, deadline, slack time.Duration, wants []errcode.Code, read func(ctx context.Context) error) {
 	t.Helper()
+	want := wants[0]
 	var late []string
 	for range 3 {
 		ctx, cancel := context.WithTimeout(t.Context(), deadline)
@@ -179,7 +191,7 @@ func withinDeadline(t *testing.T, deadline, slack time.Duration, want errcode.Co
 			t.Errorf("error of %d bytes; want the entry's name abbreviated", len(fmt.Sprint(err)))
 		}
 		got := errcode.CodeOf(err)
-		if elapsed <= deadline+slack && got == want {
+		if elapsed <= deadline+slack && slices.Contains(wants, got) {
 			return
 		}
 		if elapsed <= deadline+slack && got == errcode.DeadlineExceeded {
@@ -187,7 +199,7 @@ func withinDeadline(t *testing.T, deadline, slack time.Duration, want errcode.Co
 			// deadline; TestPathLimits asserts the refusal itself.
 			return
 		}
-		if got != want && got != errcode.DeadlineExceeded { // wrong whatever the timing
+		if !slices.Contains(wants, got) && got != errcode.DeadlineExceeded { // wrong whatever the timing
 			t.Fatalf("code %v (%v); want %v", got, truncate(err), want)
 		}
 		late = append(late, fmt.Sprintf("%v (%v)", elapsed, got))
