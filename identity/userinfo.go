@@ -187,7 +187,7 @@ var bearer = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
 // verify, 404 "User info not found" when the store has no record of the
 // user (an Issuer without a UserInfo store records none), 503 when the
 // store fails. A token is verified cryptographically once (the verifier
-// caches it); each answer reads the store once.
+// caches it); each answer for a token without ent reads the store once.
 func (is *Issuer) UserInfoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
