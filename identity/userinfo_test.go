@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/testsvc/testclock"
 )
 
 // authBackend serves an Issuer's JWKS and user info as Backstage's auth
@@ -245,19 +246,28 @@ func TestUserInfoHandler(t *testing.T) {
 	}
 }
 
-// What a verifier does with the user info endpoint's answers.
-func TestVerifierUserInfoAnswers(t *testing.T) {
+// aliceWithoutEnt returns the clock of an Issuer with OmitOwnershipClaim,
+// the Issuer, a server of its JWKS, and a token it issued to alice, a
+// member of group:default/ops.
+func aliceWithoutEnt(t *testing.T) (*testclock.Clock, *Issuer, *httptest.Server, *Token) {
+	t.Helper()
 	c := newClock()
-	ctx := t.Context()
 	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, OmitOwnershipClaim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	jwks, _ := jwksServer(t, is)
-	tok, err := is.Issue(ctx, IssueRequest{Subject: "user:default/alice", Ent: []string{"group:default/ops"}})
+	tok, err := is.Issue(t.Context(), IssueRequest{Subject: "user:default/alice", Ent: []string{"group:default/ops"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, is, jwks, tok
+}
+
+// What a verifier does with the user info endpoint's answers.
+func TestVerifierUserInfoAnswers(t *testing.T) {
+	c, _, jwks, tok := aliceWithoutEnt(t)
+	ctx := t.Context()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -486,17 +496,8 @@ type failingKeyStore struct{ KeyStore }
 // client; a stale record served for a token that carries ent; a port or
 // host that cannot be.
 func TestUserInfoSecondReview(t *testing.T) {
-	c := newClock()
+	c, _, jwks, tok := aliceWithoutEnt(t)
 	ctx := t.Context()
-	is, err := NewIssuer(&IssuerOptions{Issuer: "https://portal.example.com/api/auth", Now: c.Now, OmitOwnershipClaim: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ := jwksServer(t, is)
-	tok, err := is.Issue(ctx, IssueRequest{Subject: "user:default/alice", Ent: []string{"group:default/ops"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var leaked atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {

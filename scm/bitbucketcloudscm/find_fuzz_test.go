@@ -1,7 +1,6 @@
 package bitbucketcloudscm_test
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,22 +9,8 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/bitbucketcloudscm"
 	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// answerWith is a client whose every request gets status and body, as
-// JSON, without a network.
-type answerWith struct {
-	status int
-	body   string
-}
-
-func (a answerWith) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
 
 // FuzzFindFilesAnswer: Bitbucket Cloud's code search answer for a
 // workspace is untrusted. Whatever it says, the repositories found are
@@ -42,7 +27,7 @@ func FuzzFindFilesAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		hc := &http.Client{Transport: answerWith{200, body}}
+		hc := &http.Client{Transport: adaptertest.NewAnswer(body)}
 		page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
 		if err != nil {
 			return

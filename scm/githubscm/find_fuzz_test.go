@@ -1,7 +1,6 @@
 package githubscm_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,22 +8,8 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
-
-// answerWith is a client whose every request gets status and body, as
-// JSON, without a network.
-type answerWith struct {
-	status int
-	body   string
-}
-
-func (a answerWith) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		req.Body.Close()
-	}
-	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(strings.NewReader(a.body)), Request: req}, nil
-}
 
 // FuzzFindFilesAnswer: GitHub's GraphQL answer to a search for
 // catalog-info.yaml across an owner is untrusted. Whatever it says, the
@@ -44,7 +29,7 @@ func FuzzFindFilesAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		hc := &http.Client{Transport: answerWith{200, body}}
+		hc := &http.Client{Transport: adaptertest.NewAnswer(body)}
 		page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
 		if err != nil {
 			return

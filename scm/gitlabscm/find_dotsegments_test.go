@@ -8,6 +8,7 @@ import (
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/scm/driver"
 	"github.com/scmkit/scmkit/scm/gitlabscm"
+	"github.com/scmkit/scmkit/scm/internal/adaptertest"
 )
 
 // Regression (review of the fuzzing fixes): an answer naming "acme/../evil/api" (a
@@ -24,7 +25,7 @@ func TestFindFilesDotSegments(t *testing.T) {
 	body := `{"data":{"namespace":{"projects":{"pageInfo":{},"nodes":[` +
 		`{"fullPath":"acme/../evil/api","path":"api","repository":{"rootRef":"main","blobs":{"nodes":[{"path":"catalog-info.yaml","oid":"x"}]}}},` +
 		`{"fullPath":"acme/..","path":"..","repository":{"rootRef":"main","blobs":{"nodes":[{"path":"catalog-info.yaml","oid":"y"}]}}}]}}}}`
-	hc := &http.Client{Transport: answerWith{200, body}}
+	hc := &http.Client{Transport: adaptertest.NewAnswer(body)}
 	page, err := d.FindFiles(t.Context(), hc, &driver.FindFilesRequest{Owner: "acme", Path: "catalog-info.yaml"})
 	if err != nil {
 		t.Fatal(err)
