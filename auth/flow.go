@@ -530,8 +530,8 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, id string) {
 // flight that ends meanwhile is waited for, and its rotated tokens are
 // the ones read. Refreshes that keep taking the lease (a provider that
 // hangs, several tabs) do not keep the session alive: after that wait the
-// session is deleted at once and then again once the lease is free (as
-// end does), and what a refresh wrote back in between is returned.
+// session is deleted at once and then again once the lease is free, and
+// what a refresh wrote back in between is returned.
 func (h *Handler) endForLogout(ctx context.Context, key string) (*Session, error) {
 	wctx, cancel := context.WithTimeout(ctx, logoutLeaseWait)
 	lease, err := h.refreshLease(wctx, key)
@@ -588,29 +588,6 @@ func (h *Handler) refreshLease(ctx context.Context, key string) (Lease, error) {
 		}
 		wait = min(wait*2, 200*time.Millisecond)
 	}
-}
-
-// end deletes the session key, and deletes it again once a refresh of it
-// in flight on any replica has finished: such a refresh writes the session
-// back (PutFenced) when its provider answers, which would undo the logout.
-// Holding the refresh lease while deleting the second time orders the
-// delete after that write; a refresh starting later finds no session.
-// It returns the session such a refresh wrote back, with its rotated
-// tokens, or nil.
-func (h *Handler) end(ctx context.Context, key string) (*Session, error) {
-	if err := h.store.Delete(ctx, key); err != nil {
-		return nil, err
-	}
-	h.forget(key)
-	lease, err := h.refreshLease(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	latest, _ := h.load(ctx, key)
-	err = h.store.Delete(ctx, key)
-	_ = h.store.Release(context.WithoutCancel(ctx), lease)
-	h.forget(key)
-	return latest, err
 }
 
 // revoke asks the provider of s, a session that ended (a logout, or a new

@@ -321,20 +321,3 @@ func (s foldSet) has(v string) bool {
 	_, ok := s[foldKey(v)]
 	return ok
 }
-
-// hasBytes is has(string(b)); it may change b, and does not allocate
-// when b is ASCII.
-func (s foldSet) hasBytes(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return s.has(string(b))
-		}
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	_, ok := s[string(b)]
-	return ok
-}
