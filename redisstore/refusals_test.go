@@ -99,10 +99,10 @@ func TestReadonlyWriteLeavesSessionReadsServed(t *testing.T) {
 	}
 	r2 := openStore(t, r, opts)
 	ss2 := r2.Sessions(nil)
-	if err := raw.SlaveOf(ctx, "127.0.0.1", "1").Err(); err != nil { // demoted: to a primary that is not there
+	if err := raw.ReplicaOf(ctx, "127.0.0.1", "1").Err(); err != nil { // demoted: to a primary that is not there
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { raw.SlaveOf(context.Background(), "NO", "ONE") })
+	t.Cleanup(func() { raw.ReplicaOf(context.Background(), "NO", "ONE") })
 	_, werr := r2.Deliveries().Seen(ctx, "delivery-1", time.Hour)
 	t.Logf("write: %v", werr)
 	if werr == nil {
@@ -138,8 +138,8 @@ func refuseWrites(t *testing.T, raw *redis.Client, kind string) func() {
 		err = raw.ConfigSet(ctx, "maxmemory", "1").Err() // any use is over it
 		undo = func() error { return raw.ConfigSet(ctx, "maxmemory", "0").Err() }
 	case "READONLY":
-		err = raw.SlaveOf(ctx, "127.0.0.1", "1").Err()
-		undo = func() error { return raw.SlaveOf(ctx, "NO", "ONE").Err() }
+		err = raw.ReplicaOf(ctx, "127.0.0.1", "1").Err()
+		undo = func() error { return raw.ReplicaOf(ctx, "NO", "ONE").Err() }
 	}
 	if err != nil {
 		t.Fatal(err)
