@@ -351,7 +351,18 @@ func (l *loader) include(m map[string]any, key, path, file, dir string, s scope,
 		}
 		newDir := filepath.Dir(full)
 		if str, ok := val.(string); ok {
-			return l.substitute(str, path, name)
+			// A string taken out of a file, as secrets are
+			// ("secrets.yaml#github.token"): never quoted in a
+			// problem, as with $file.
+			v, ok := l.substitute(str, path, name)
+			if s, isString := v.(string); ok && isString {
+				from := "file " + strconv.Quote(name)
+				if dataPath != "" {
+					from += " at " + strconv.Quote(dataPath)
+				}
+				l.substituted[path] = substValue{from: from, value: s}
+			}
+			return v, ok
 		}
 		return l.walk(val, path, name, newDir, s, depth+1)
 	}
