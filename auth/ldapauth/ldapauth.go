@@ -430,6 +430,11 @@ func checkInput(username, password string) *errcode.Error {
 func (a *Authenticator) authenticate(ctx context.Context, username, password string) (_ *Result, blame bool, _ error) {
 	host := a.search.Host()
 	o := a.cfg.LDAPAuthenticationOptions
+	// Before the password is checked, the search reads no attribute
+	// ("1.1"): an attempt with a wrong password (a spray) must cost the
+	// directory as little as possible, and memberOf alone may be 1,500
+	// values, and more ranges. The entry is read once the bind succeeds;
+	// that costs a signed-in user one operation more (sign-ins are rare).
 	attrs := []string{"1.1"}
 	groupSearch := a.cfg.Groups != nil && a.cfg.Groups.SearchBase != ""
 	if groupSearch {
