@@ -19,6 +19,9 @@
 //     every entry outside is);
 //   - is a character or block device, a FIFO, or an entry type this package
 //     does not know;
+//   - is a sparse file (GNU's tar formats): its holes are not in the
+//     stream, so a tiny archive could make the reader write gigabytes of
+//     zeros; no git host's archiver writes them;
 //   - is a symbolic or hard link inside the selected tree (after
 //     StripComponents and Dir) whose target is absolute or resolves outside
 //     that tree. Links are checked lexically; a chain that leaves the tree
@@ -38,7 +41,10 @@
 // Dir; an entry name longer than MaxPathBytes + len(Dir) + 4096 bytes is
 // refused even outside Dir), and a decompressed archive stream of
 // 4 × MaxBytes (1 GiB by default), which counts every byte read, including
-// headers and entries skipped by Dir or Filter. Exceeding a limit returns an InvalidArgument
+// headers and entries skipped by Dir or Filter; the same bound applies to
+// the file data of the entries kept, a path that appears several times
+// counting each time (for a zip, whose kept entries alone are
+// decompressed, it is the bound on decompression). Exceeding a limit returns an InvalidArgument
 // *errcode.Error saying which limit to raise, as soon as it is crossed, so a
 // gzip bomb costs at most the limit's worth of decompression.
 //
@@ -116,8 +122,10 @@ type Limits struct {
 	MaxPathBytes int
 	// MaxArchiveBytes is the maximum size of the decompressed archive
 	// stream (and of the compressed one), counting entries that are not
-	// kept. Default 4 × MaxBytes. ReadZip, which decompresses only the
-	// entries it keeps, applies it to the size of the zip.
+	// kept. Default 4 × MaxBytes. It also bounds the file data of all
+	// kept entries, a path given several times counting each time.
+	// ReadZip, which decompresses only the entries it keeps, applies it
+	// to the size of the zip and to that data.
 	MaxArchiveBytes int64
 }
 
@@ -256,7 +264,12 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		}
 		var kind entryKind
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeGNUSparse:
+		case tar.TypeGNUSparse:
+			return nil, invalidf("archive entry %s is a sparse file", abbrev(name))
+		case tar.TypeReg:
+			if sparsePAX(hdr) {
+				return nil, invalidf("archive entry %s is a sparse file", abbrev(name))
+			}
 			kind = kindFile
 		case tar.TypeDir:
 			kind = kindDir
@@ -302,6 +315,18 @@ func (c *config) readTar(ctx context.Context, src *source, r io.Reader) (*FS, er
 		}
 	}
 	return c.result(b, found)
+}
+
+// sparsePAX reports whether hdr is a file in one of GNU's PAX sparse
+// formats, which archive/tar reads as a regular file of its logical size,
+// its holes made of zeros that are not in the stream.
+func sparsePAX(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // ReadZip reads a zip archive of the given size from r into a snapshot. The

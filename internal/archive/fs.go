@@ -343,6 +343,11 @@ type builder struct {
 	dirs  []*node // every directory, the top included, to sort at the end
 	files int
 	bytes int64
+	// read is the file data of every entry given a slot, those a later
+	// entry of the same path replaced included: bounded by
+	// MaxArchiveBytes, so that repeating one path cannot repeat the work
+	// without end.
+	read int64
 }
 
 // childKey names the child name of directory parent.
@@ -452,6 +457,10 @@ func (b *builder) slot(p string, size int64) (fileSlot, error) {
 		if b.bytes-oldSize+size > b.lim.MaxBytes {
 			return fileSlot{}, invalidf("archive holds more than %d bytes of files; raise Limits.MaxBytes", b.lim.MaxBytes)
 		}
+		if size > b.lim.MaxArchiveBytes-b.read {
+			return fileSlot{}, invalidf("archive's entries hold more than %d bytes of file data, a path given again counting each time; raise Limits.MaxArchiveBytes", b.lim.MaxArchiveBytes)
+		}
+		b.read += size
 	}
 	if old != nil {
 		b.bytes -= old.Size()
