@@ -262,13 +262,28 @@ func (is *Issuer) selfVerifier() (*Verifier, error) {
 		is.self, is.selfErr = NewVerifier(&VerifierOptions{
 			JWKSURL:       "http://issuer.invalid/.well-known/jwks.json",
 			HTTPClient:    &http.Client{Transport: inProcess{is.JWKSHandler()}},
-			Algorithms:    []string{is.alg.name},
+			Algorithms:    is.algorithms(),
 			Issuer:        is.iss,
 			AcceptLimited: true,
 			Now:           is.now,
 		})
 	})
 	return is.self, is.selfErr
+}
+
+// algorithms are the algorithms of the keys this Issuer publishes: its own,
+// and with static keys those of every key listed (a key being rotated out
+// may be of another algorithm than the one that signs).
+func (is *Issuer) algorithms() []string {
+	algs := []string{is.alg.name}
+	if is.static != nil {
+		for _, k := range is.static.set.Keys {
+			if !slices.Contains(algs, k.Alg) {
+				algs = append(algs, k.Alg)
+			}
+		}
+	}
+	return algs
 }
 
 // inProcess is an http.RoundTripper that serves every request with h.
