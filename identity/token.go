@@ -1005,7 +1005,10 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 //     successful fetch of the JWKS: at the latest VerifierOptions.JWKSMaxAge
 //     (10 minutes by default) after its last one, sooner when a token
 //     signed by a new key comes in; while its fetches fail, it keeps the
-//     keys it has, the revoked ones too.
+//     keys it has, the revoked ones too, but only until
+//     VerifierOptions.JWKSMaxStale (30 minutes by default) after its last
+//     successful fetch: past that it refuses their tokens (Unavailable)
+//     until a fetch succeeds.
 //
 // A replica that cannot read the store while it is revoked serves the
 // keys it holds from memory until it can (see [Issuer.JWKS]); only the
