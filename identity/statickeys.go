@@ -6,10 +6,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,7 +34,8 @@ import (
 // signed), and once those have expired (the token lifetime) remove the old
 // key and deploy.
 //
-// It holds a private key: its String and Format do not show it.
+// It holds a private key: its String, Format, MarshalJSON and LogValue do
+// not show it.
 type StaticKey struct {
 	// KeyID is the kid of the key's tokens and JWK: 1 to 128 characters
 	// among letters, digits and - _ . : + / =, as Backstage's keyId.
@@ -60,6 +63,20 @@ func (k StaticKey) String() string {
 
 // Format prints String under every verb, so no verb shows the private key.
 func (k StaticKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
+
+// MarshalJSON writes the kid and algorithm only: encoding/json would
+// otherwise write the private key's scalar.
+func (k StaticKey) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		KeyID     string `json:"keyId"`
+		Algorithm string `json:"algorithm,omitempty"`
+	}{k.KeyID, k.Algorithm})
+}
+
+// LogValue shows k in log/slog output without its private key.
+func (k StaticKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("keyId", k.KeyID), slog.String("algorithm", k.Algorithm))
+}
 
 // maxKeyFile caps a key file: a PEM EC key is well under a kilobyte.
 const maxKeyFile = 64 << 10

@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -111,6 +113,21 @@ func TestParseStaticKeyErrors(t *testing.T) {
 	}
 	if _, err := ParseStaticKey("key-384", "ES384", staticFile(t, "p384.private.pem"), staticFile(t, "p384.public.pem")); err != nil {
 		t.Error(err)
+	}
+	// Neither fmt (inside the options, too), encoding/json nor slog's JSON
+	// handler shows the private scalar.
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("keys", "key", k, "keys", []StaticKey{k})
+	js, _ := json.Marshal(struct{ Keys []StaticKey }{[]StaticKey{k}})
+	d := k.PrivateKey.D.String()
+	raw, _ := k.PrivateKey.Bytes()
+	for name, out := range map[string]string{"fmt": fmt.Sprintf("%v %+v %#v", IssuerOptions{StaticKeys: []StaticKey{k}}, []StaticKey{k}, &k), "json": string(js), "slog": logged.String()} {
+		if strings.Contains(out, d) || strings.Contains(out, base64.StdEncoding.EncodeToString(raw)) || strings.Contains(out, fmt.Sprintf("%x", raw)) {
+			t.Errorf("%s shows the private key: %s", name, out)
+		}
+		if !strings.Contains(out, "key-1") {
+			t.Errorf("%s does not name the key: %s", name, out)
+		}
 	}
 }
 

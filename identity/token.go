@@ -666,6 +666,9 @@ type JWKS struct {
 // returns Unavailable when the store cannot be read (the JWKSHandler then
 // serves the keys this Issuer holds), and the context's error when ctx is
 // done.
+//
+// With IssuerOptions.StaticKeys it returns their public keys, in the
+// configured order, and reads no store.
 func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 	set, _, err := is.jwks(ctx, false)
 	return set, err
