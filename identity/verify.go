@@ -42,10 +42,11 @@ type VerifierOptions struct {
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
 	HTTPClient *http.Client
 	// Keys are static keys, used with or instead of JWKSURL: a snapshot,
-	// never refreshed. An Issuer's keys are not static (it makes its first
-	// at its first token and a new one every Lifetime), so verify its
-	// tokens through JWKSURL, pointed at its JWKSHandler; keep Keys for
-	// keys that change only with a deployment.
+	// never refreshed, and not bounded by JWKSMaxStale. An Issuer's keys
+	// are not static (it makes its first at its first token and a new one
+	// every Lifetime), so verify its tokens through JWKSURL, pointed at its
+	// JWKSHandler; keep Keys for keys that change only with a deployment,
+	// such as those of an Issuer with IssuerOptions.StaticKeys (its JWKS).
 	Keys *JWKS
 	// Algorithms allowed; nil means ES256 only. "none" and HMAC
 	// algorithms are never accepted.
