@@ -271,20 +271,12 @@ func (is *Issuer) selfVerifier() (*Verifier, error) {
 	return is.self, is.selfErr
 }
 
-// algorithms are the algorithms of the keys this Issuer publishes: its own,
-// and with static keys those of every key listed (a key being rotated out
-// may be of another algorithm than the one that signs).
-func (is *Issuer) algorithms() []string {
-	algs := []string{is.alg.name}
-	if is.static != nil {
-		for _, k := range is.static.set.Keys {
-			if !slices.Contains(algs, k.Alg) {
-				algs = append(algs, k.Alg)
-			}
-		}
-	}
-	return algs
-}
+// algorithms are the algorithms of the keys an Issuer's JWKS may list:
+// every one it signs with, since it serves the keys of replicas of another
+// algorithm (a fleet changing auth.identityTokenAlgorithm) and static keys
+// of several. Each key verifies only its own curve's (fitsKey, and the
+// JWK's alg).
+func (is *Issuer) algorithms() []string { return []string{"ES256", "ES384", "ES512"} }
 
 // inProcess is an http.RoundTripper that serves every request with h.
 type inProcess struct{ h http.Handler }

@@ -155,8 +155,8 @@ func validPort(p string) bool {
 // successful one (past it, tokens are refused as Unavailable until a fetch
 // succeeds). The verifier does not keep keys the JWKS dropped: a fleet of
 // Issuers keeps its unexpired keys listed instead
-// ([Issuer.StartRepublishing]). It is safe for concurrent use. The zero Verifier is not usable; make one with
-// [NewVerifier].
+// ([Issuer.StartRepublishing]). It is safe for concurrent use. The zero
+// Verifier is not usable; make one with [NewVerifier].
 type Verifier struct {
 	opts          VerifierOptions
 	parser        *jwt.Parser // user tokens: aud backstage
