@@ -35,7 +35,11 @@
 // replicas of a fleet can share (redisstore's Store.IssuerKeys). A
 // [Verifier] checks tokens strictly (size, algorithm allow-list, typ, kid,
 // signature, aud, exp, iat, sub) with keys from a JWKS URL, cached,
-// refetched once for an unknown kid. [LimitedToken] rebuilds the limited user token from uip.
+// refetched once for an unknown kid and when JWKSMaxAge old, and not
+// trusted past JWKSMaxStale without a successful fetch. With
+// IssuerOptions.StaticKeys (Backstage's auth.keyStore.provider: static,
+// [StaticKey]) the Issuer signs with the operator's keys instead of making
+// and rotating its own. [LimitedToken] rebuilds the limited user token from uip.
 // With IssuerOptions.OmitOwnershipClaim (Backstage's
 // auth.omitIdentityTokenOwnershipClaim) tokens carry no ent, so that a
 // user in many groups can sign in; the Issuer records her ownership refs

@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -23,11 +24,17 @@ import (
 //   - auth.keyStore.provider: memory, or database or firestore (Backstage's
 //     stores shared by the replicas), which scmkit takes to mean the
 //     shared store that base.KeyStore must then be (redisstore's
-//     Store.IssuerKeys); static keys are not supported;
+//     Store.IssuerKeys); or static, with auth.keyStore.static.keys, a
+//     list of {privateKeyFile, publicKeyFile, keyId, algorithm} whose
+//     files are read (PKCS#8 and SPKI PEM, see [ParseStaticKey]) into
+//     StaticKeys, and KeyStore is then nil (a key store provider other
+//     than static leaves StaticKeys nil);
 //   - OmitOwnershipClaim: auth.omitIdentityTokenOwnershipClaim. When it is
-//     true and base.KeyStore is set (a fleet), base.UserInfo must be set
-//     too (redisstore's Store.UserInfo): the replica a verifier asks for a
-//     user's ownership refs may not be the one that issued her token.
+//     true and base.KeyStore is set or the keys are static (a fleet may
+//     share them), base.UserInfo must be set too (redisstore's
+//     Store.UserInfo, or a &MemoryUserInfoStore{} for a single replica):
+//     the replica a verifier asks for a user's ownership refs may not be
+//     the one that issued her token.
 //
 // Unlike Backstage, whose key store is its database when auth.keyStore is
 // absent, an absent provider leaves base.KeyStore as it is (nil: each
@@ -41,14 +48,35 @@ import (
 // leaves base's value, so an absent auth block gives base as it is, with
 // Issuer from backend.baseUrl when base has none.
 //
+// The static key files are named as Backstage names them: operating-system
+// paths, absolute ("/etc/backstage/keys/private.key") or relative to the
+// process's working directory. The paths come from the operator's
+// configuration, which is trusted; the files' contents are still checked.
+// [IssuerOptionsFromConfigFS] reads them from an fs.FS instead.
+//
 // Errors are InvalidArgument and name the config path: no issuer
 // (backend.baseUrl absent or not an http(s) URL, and no base.Issuer), a
 // duration not understood, an algorithm scmkit does not sign with, a key
-// store it does not have. When cfg also has an UnsetVariables(path
-// string) []string method, as *config.Config has, an error about an empty
-// value names the environment variables it used that are not set.
+// store it does not have, a static key that is missing, unreadable or not
+// valid (auth.keyStore.static.keys[i] and the field; never the key
+// itself). When cfg also has an UnsetVariables(path string) []string
+// method, as *config.Config has, an error about an empty value names the
+// environment variables it used that are not set.
 func IssuerOptionsFromConfig(cfg Decoder, base *IssuerOptions) (*IssuerOptions, error) {
 	const op = "identity.IssuerOptionsFromConfig"
+	return issuerOptionsFromConfig(op, cfg, base, osKeyFiles(op))
+}
+
+// IssuerOptionsFromConfigFS is [IssuerOptionsFromConfig] with the static
+// key files read from fsys, named relative to it (as fs.ValidPath: a
+// leading "./" is allowed; a "../" or absolute path is InvalidArgument
+// saying so). fsys is read only when auth.keyStore.provider is static.
+func IssuerOptionsFromConfigFS(cfg Decoder, fsys fs.FS, base *IssuerOptions) (*IssuerOptions, error) {
+	const op = "identity.IssuerOptionsFromConfigFS"
+	return issuerOptionsFromConfig(op, cfg, base, fsKeyFiles(op, fsys))
+}
+
+func issuerOptionsFromConfig(op string, cfg Decoder, base *IssuerOptions, open func(key, name string) ([]byte, error)) (*IssuerOptions, error) {
 	var o IssuerOptions
 	if base != nil {
 		o = *base
@@ -104,18 +132,30 @@ func IssuerOptionsFromConfig(cfg Decoder, base *IssuerOptions) (*IssuerOptions, 
 	if p := a.KeyStore.Provider; p != nil {
 		switch strings.ToLower(strings.TrimSpace(*p)) {
 		case "memory":
+			o.StaticKeys = nil
 		case "database", "firestore":
 			if o.KeyStore == nil {
 				return nil, fail("auth.keyStore.provider", strconv.Quote(*p)+" is a key store shared by the replicas: give IssuerOptions.KeyStore one (redisstore's Store.IssuerKeys), or use memory for a single replica")
 			}
+			o.StaticKeys = nil
 		case "static":
-			return nil, fail("auth.keyStore.provider", "static keys are not supported: scmkit's Issuer makes and rotates its keys; use memory, or a shared store (database)")
+			keys, err := staticKeysFromConfig(cfg, fail, open)
+			if err != nil {
+				return nil, err
+			}
+			// The configuration's keys, not a store: a KeyStore that base
+			// gives every deployment is not used.
+			o.StaticKeys, o.KeyStore = keys, nil
 		default:
-			return nil, fail("auth.keyStore.provider", strconv.Quote(*p)+" is not a key store; use memory or database")
+			return nil, fail("auth.keyStore.provider", strconv.Quote(*p)+" is not a key store; use memory, database or static")
 		}
 	}
 	if a.OmitEnt != nil {
 		o.OmitOwnershipClaim = *a.OmitEnt
+	}
+	if o.OmitOwnershipClaim && len(o.StaticKeys) > 0 && o.UserInfo == nil {
+		return nil, fail("auth.omitIdentityTokenOwnershipClaim", "tokens without ent need the user info shared by the replicas that share the static keys: "+
+			"give IssuerOptions.UserInfo one (redisstore's Store.UserInfo), or a &identity.MemoryUserInfoStore{} for a single replica")
 	}
 	if o.OmitOwnershipClaim && o.KeyStore != nil && o.UserInfo == nil {
 		return nil, fail("auth.omitIdentityTokenOwnershipClaim", "tokens without ent need the user info shared by the replicas, as their keys: give IssuerOptions.UserInfo one (redisstore's Store.UserInfo)")

@@ -52,7 +52,7 @@ func TestIssuerOptionsFromConfig(t *testing.T) {
 		{name: "omit ent, a fleet without shared user info", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: true\n",
 			base: &IssuerOptions{KeyStore: shared}, err: "auth.omitIdentityTokenOwnershipClaim: tokens without ent need the user info shared"},
 		{name: "omit ent not a boolean", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  omitIdentityTokenOwnershipClaim: sometimes\n", err: "omitIdentityTokenOwnershipClaim"},
-		{name: "static keys", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  keyStore:\n    provider: static\n", err: "static keys are not supported"},
+		{name: "static without keys", yaml: "backend:\n  baseUrl: https://p.example.com\nauth:\n  keyStore:\n    provider: static\n", err: "auth.keyStore.static.keys: lists no key"},
 	} {
 		cfg, err := config.LoadBytes(t.Context(), nil, []byte(tc.yaml))
 		if err != nil {

@@ -63,7 +63,12 @@ type PluginVerifierOptions struct {
 	// for the plugins' keys as [VerifierOptions] describes them.
 	// RefetchInterval also spaces the discoveries (BaseURL calls) of a
 	// plugin whose discovery fails: until one succeeds, it is asked again
-	// 1 s after a failure, then 2 s, 4 s, … up to RefetchInterval.
+	// 1 s after a failure, then 2 s, 4 s, … up to RefetchInterval. A
+	// plugin's keys have VerifierOptions' defaults for the rest: fetched
+	// again when 10 minutes old (JWKSMaxAge), and no longer trusted 30
+	// minutes after the last successful fetch (JWKSMaxStale): a plugin
+	// whose JWKS cannot be read that long has its tokens refused as
+	// Unavailable until it can.
 	HTTPClient      *http.Client
 	Algorithms      []string
 	Leeway          time.Duration

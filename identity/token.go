@@ -101,8 +101,26 @@ type IssuerOptions struct {
 	// for a single replica (NewIssuer refuses OmitOwnershipClaim with a
 	// KeyStore other than a MemoryKeyStore and no UserInfo). Give every
 	// replica of a fleet the same shared store (redisstore's
-	// Store.UserInfo), as for KeyStore.
+	// Store.UserInfo), as for KeyStore. With StaticKeys, the replicas of a
+	// fleet share their keys without a KeyStore, so OmitOwnershipClaim
+	// needs UserInfo set too (NewIssuer refuses it otherwise): give a
+	// shared store, or for a single replica a &MemoryUserInfoStore{}.
 	UserInfo UserInfoStore
+	// StaticKeys, when set, are the only keys of the Issuer (Backstage's
+	// auth.keyStore.provider: static): the first signs every token (its
+	// KeyID is the kid, its Algorithm the alg; Algorithm above is not
+	// used), and all of them are published in the JWKS, in this order.
+	// The Issuer never makes, rotates, publishes elsewhere or removes a
+	// key: KeyStore must be nil, Rand and the key rotation of Lifetime are
+	// not used (Lifetime still sets the tokens' lifetime), Republish and
+	// StartRepublishing do nothing, and Revoke is refused (remove the key
+	// from the list on every replica instead; see [StaticKey] for the
+	// rotation order). Every replica given the same keys signs with the
+	// same key and serves the same JWKS. NewIssuer refuses an empty kid or
+	// one with characters unsafe in a JWT header, two keys with one kid, a
+	// curve that does not fit the algorithm, a public key that is not the
+	// private key's half, and a first key without its private key.
+	StaticKeys []StaticKey
 }
 
 // ecAlg is a supported signing algorithm.
@@ -157,6 +175,12 @@ func algorithm(name string) (ecAlg, bool) {
 // other's keys. Without a shared store (the default in-memory one), each
 // replica's JWKS lists only its own keys.
 //
+// With IssuerOptions.StaticKeys (Backstage's auth.keyStore.provider:
+// static) none of this happens: the operator's first key signs every token,
+// every listed public key is published, and nothing is made, rotated,
+// stored or revoked at run time; replicas configured alike sign with the
+// same key and serve the same JWKS (see [StaticKey]).
+//
 // To revoke a key (its private half leaked, say), call [Issuer.Revoke]
 // on any replica with its kid: the store refuses the key from then on,
 // every replica stops serving it and the one that made it stops signing
@@ -180,6 +204,7 @@ type Issuer struct {
 	self     *Verifier
 	selfErr  error
 	infoLog  warnlimit.Limiter // Warn records of UserInfoHandler's store failures
+	static   *staticSet        // IssuerOptions.StaticKeys; nil: the Issuer makes its keys
 
 	publish chan struct{} // held while a new key is made and published
 
@@ -210,20 +235,35 @@ type signingKey struct {
 }
 
 // NewIssuer returns an Issuer. It returns InvalidArgument when
-// opts.Issuer is not an absolute http(s) URL.
+// opts.Issuer is not an absolute http(s) URL, the algorithm is not
+// supported, StaticKeys are not valid (or come with a KeyStore), or
+// OmitOwnershipClaim needs a UserInfo store that is not given (see
+// IssuerOptions.UserInfo).
 func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
+	const op = "identity.NewIssuer"
 	var o IssuerOptions
 	if opts != nil {
 		o = *opts
 	}
 	if !strings.HasPrefix(o.Issuer, "https://") && !strings.HasPrefix(o.Issuer, "http://") {
-		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "issuer must be the auth backend's http(s) base URL, got %q", o.Issuer)
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "issuer must be the auth backend's http(s) base URL, got %q", o.Issuer)
 	}
 	alg, ok := algorithm(o.Algorithm)
-	if !ok {
-		return nil, errcode.Newf(errcode.InvalidArgument, "identity.NewIssuer", "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
+	var static *staticSet
+	if o.StaticKeys != nil {
+		if o.KeyStore != nil {
+			return nil, errcode.New(errcode.InvalidArgument, op, "StaticKeys are not published in a KeyStore: every replica given the same keys serves them; leave KeyStore nil")
+		}
+		var err error
+		if static, alg, err = newStaticSet(op, o.StaticKeys); err != nil {
+			return nil, err
+		}
+		ok = true
 	}
-	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand,
+	if !ok {
+		return nil, errcode.Newf(errcode.InvalidArgument, op, "algorithm must be ES256, ES384 or ES512, got %q", o.Algorithm)
+	}
+	is := &Issuer{iss: o.Issuer, alg: alg, lifetime: clampLifetime(o.Lifetime), now: o.Now, rand: o.Rand, static: static,
 		store: o.KeyStore, log: o.Logger, publish: make(chan struct{}, 1), omitEnt: o.OmitOwnershipClaim, userInfo: o.UserInfo}
 	if is.now == nil {
 		is.now = time.Now
@@ -235,11 +275,18 @@ func NewIssuer(opts *IssuerOptions) (*Issuer, error) {
 		is.store = &MemoryKeyStore{now: is.now}
 	}
 	if is.userInfo == nil && is.omitEnt {
+		if is.static != nil {
+			// Static keys are how a fleet shares its keys without a
+			// store: as with a shared KeyStore, another replica must know
+			// the user info of this one's tokens.
+			return nil, errcode.New(errcode.InvalidArgument, op, "OmitOwnershipClaim with StaticKeys needs a UserInfo store: the replicas that share the keys "+
+				"must share the user info too (redisstore's Store.UserInfo); for a single replica, give UserInfo: &identity.MemoryUserInfoStore{}")
+		}
 		if _, own := is.store.(*MemoryKeyStore); !own {
 			// A fleet (a shared key store) would keep each replica's user
 			// info in its own memory: another replica's endpoint would
 			// answer 404, and verifiers refuse the token.
-			return nil, errcode.New(errcode.InvalidArgument, "identity.NewIssuer", "OmitOwnershipClaim with a shared KeyStore needs a shared UserInfo store too "+
+			return nil, errcode.New(errcode.InvalidArgument, op, "OmitOwnershipClaim with a shared KeyStore needs a shared UserInfo store too "+
 				"(redisstore's Store.UserInfo): another replica's user info endpoint must know the tokens this one issues")
 		}
 		is.userInfo = &MemoryUserInfoStore{clock: is.now}
@@ -291,6 +338,9 @@ func (is *Issuer) current(now time.Time) (k *signingKey, republish bool) {
 // Unavailable. The signing key is written to the store again every
 // republishEvery, best-effort.
 func (is *Issuer) key(ctx context.Context, op string) (*signingKey, error) {
+	if is.static != nil {
+		return is.static.signer, nil
+	}
 	now := is.now()
 	if k, republish := is.current(now); k != nil {
 		if !republish {
@@ -616,6 +666,9 @@ type JWKS struct {
 // returns Unavailable when the store cannot be read (the JWKSHandler then
 // serves the keys this Issuer holds), and the context's error when ctx is
 // done.
+//
+// With IssuerOptions.StaticKeys it returns their public keys, in the
+// configured order, and reads no store.
 func (is *Issuer) JWKS(ctx context.Context) (JWKS, error) {
 	set, _, err := is.jwks(ctx, false)
 	return set, err
@@ -645,6 +698,9 @@ func (is *Issuer) jwks(ctx context.Context, remembered bool) (set JWKS, fromMemo
 	const op = "identity.Issuer.JWKS"
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return JWKS{}, false, err
+	}
+	if is.static != nil {
+		return is.static.jwks(), false, nil
 	}
 	sctx := ctx // the store's calls
 	if remembered {
@@ -952,7 +1008,10 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 //     successful fetch of the JWKS: at the latest VerifierOptions.JWKSMaxAge
 //     (10 minutes by default) after its last one, sooner when a token
 //     signed by a new key comes in; while its fetches fail, it keeps the
-//     keys it has, the revoked ones too.
+//     keys it has, the revoked ones too, but only until
+//     VerifierOptions.JWKSMaxStale (30 minutes by default) after its last
+//     successful fetch: past that it refuses their tokens (Unavailable)
+//     until a fetch succeeds.
 //
 // A replica that cannot read the store while it is revoked serves the
 // keys it holds from memory until it can (see [Issuer.JWKS]); only the
@@ -963,13 +1022,22 @@ func (is *Issuer) merge(ctx context.Context, stored []StoredKey) (JWKS, error) {
 // (within a minute with StartRepublishing); until then, the key's replica
 // may write the key back and sign with it.
 //
-// It returns InvalidArgument for no kids or an empty one, the store's
-// error (Unavailable when it cannot be reached: nothing is revoked then,
-// try again), or the context's error.
+// An Issuer with IssuerOptions.StaticKeys refuses Revoke (Unimplemented):
+// its replicas share no store that would tell the others, so the operator
+// revokes a static key by removing it from every replica's configuration
+// (moving another key first if it signs) and restarting them.
+//
+// It returns InvalidArgument for no kids or an empty one, Unimplemented
+// with static keys, the store's error (Unavailable when it cannot be
+// reached: nothing is revoked then, try again), or the context's error.
 func (is *Issuer) Revoke(ctx context.Context, kids ...string) error {
 	const op = "identity.Issuer.Revoke"
 	if len(kids) == 0 || slices.Contains(kids, "") {
 		return errcode.New(errcode.InvalidArgument, op, "name the kids of the keys to revoke")
+	}
+	if is.static != nil {
+		return errcode.New(errcode.Unimplemented, op, "static keys cannot be revoked at run time: remove the key from auth.keyStore.static.keys "+
+			"(IssuerOptions.StaticKeys) on every replica, moving another key first if it is the signing key, and restart them")
 	}
 	end := is.now().Add(RevocationPeriod)
 	if err := is.store.RevokeKeys(ctx, kids, end); err != nil {
@@ -1086,11 +1154,15 @@ func (is *Issuer) isRevoked(kid string, now time.Time) bool {
 // it every minute when started with [Issuer.StartRepublishing]; call it
 // yourself to schedule it otherwise. It returns Unavailable when the store
 // cannot be read or a key cannot be written, and the context's error when
-// ctx is done.
+// ctx is done. With IssuerOptions.StaticKeys there is no store: it does
+// nothing and returns nil (unless ctx is done).
 func (is *Issuer) Republish(ctx context.Context) error {
 	const op = "identity.Issuer.Republish"
 	if err := errcode.FromContext(ctx, op); err != nil {
 		return err
+	}
+	if is.static != nil {
+		return nil
 	}
 	stored, err := is.listKeys(ctx, true)
 	if err == nil {
@@ -1126,7 +1198,13 @@ func (is *Issuer) Republish(ctx context.Context) error {
 //
 // When ctx is done the goroutine ends, and a later call starts another.
 // Close may be called more than once, and after ctx is done.
+//
+// With IssuerOptions.StaticKeys there is nothing to republish: it starts
+// no goroutine (so the same start-up code serves both kinds of Issuer).
 func (is *Issuer) StartRepublishing(ctx context.Context, interval time.Duration) {
+	if is.static != nil {
+		return
+	}
 	if interval <= 0 {
 		interval = republishEvery
 	}

@@ -262,7 +262,7 @@ func (is *Issuer) selfVerifier() (*Verifier, error) {
 		is.self, is.selfErr = NewVerifier(&VerifierOptions{
 			JWKSURL:       "http://issuer.invalid/.well-known/jwks.json",
 			HTTPClient:    &http.Client{Transport: inProcess{is.JWKSHandler()}},
-			Algorithms:    []string{is.alg.name},
+			Algorithms:    is.algorithms(),
 			Issuer:        is.iss,
 			AcceptLimited: true,
 			Now:           is.now,
@@ -270,6 +270,13 @@ func (is *Issuer) selfVerifier() (*Verifier, error) {
 	})
 	return is.self, is.selfErr
 }
+
+// algorithms are the algorithms of the keys an Issuer's JWKS may list:
+// every one it signs with, since it serves the keys of replicas of another
+// algorithm (a fleet changing auth.identityTokenAlgorithm) and static keys
+// of several. Each key verifies only its own curve's (fitsKey, and the
+// JWK's alg).
+func (is *Issuer) algorithms() []string { return []string{"ES256", "ES384", "ES512"} }
 
 // inProcess is an http.RoundTripper that serves every request with h.
 type inProcess struct{ h http.Handler }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"net/http"
@@ -41,10 +42,11 @@ type VerifierOptions struct {
 	// client that does not follow redirects. Each fetch is bounded to 10 s.
 	HTTPClient *http.Client
 	// Keys are static keys, used with or instead of JWKSURL: a snapshot,
-	// never refreshed. An Issuer's keys are not static (it makes its first
-	// at its first token and a new one every Lifetime), so verify its
-	// tokens through JWKSURL, pointed at its JWKSHandler; keep Keys for
-	// keys that change only with a deployment.
+	// never refreshed, and not bounded by JWKSMaxStale. An Issuer's keys
+	// are not static (it makes its first at its first token and a new one
+	// every Lifetime), so verify its tokens through JWKSURL, pointed at its
+	// JWKSHandler; keep Keys for keys that change only with a deployment,
+	// such as those of an Issuer with IssuerOptions.StaticKeys (its JWKS).
 	Keys *JWKS
 	// Algorithms allowed; nil means ES256 only. "none" and HMAC
 	// algorithms are never accepted.
@@ -84,13 +86,29 @@ type VerifierOptions struct {
 	// wait), so that a key the issuers stopped publishing (revoked with
 	// [Issuer.Revoke]) stops verifying within this time even when no
 	// token names a new kid. A refetch that fails (or hangs) keeps the
-	// keys fetched before: tokens go on being verified with them, a
-	// revoked key's too, until a fetch succeeds; it is tried again
-	// JWKSMaxAge after. 0 means 10 minutes, as
-	// Backstage's verifiers (jose's cacheMaxAge); less than
-	// RefetchInterval means RefetchInterval; negative means only unknown
-	// kids refetch.
+	// keys fetched before for a while: tokens go on being verified with
+	// them until JWKSMaxStale after the last successful fetch (a passing
+	// outage of the issuer signs nobody out); the refetch is tried again
+	// JWKSMaxAge after. 0 means 10 minutes, as Backstage's verifiers
+	// (jose's cacheMaxAge); less than RefetchInterval means
+	// RefetchInterval; negative means only unknown kids refetch.
 	JWKSMaxAge time.Duration
+	// JWKSMaxStale bounds how long keys fetched from JWKSURL verify
+	// without a successful fetch since: past it (the JWKS URL down,
+	// unreachable, or blocked by an attacker who wants a revoked key kept
+	// alive), every token not signed by one of Keys is refused with an
+	// Unavailable error whose RetryAt is the next fetch, and the JWKS is
+	// fetched again, once for all verifications, 1 s after the last
+	// failure, then 2 s, 4 s, … up to RefetchInterval; the first fetch
+	// that succeeds makes its keys verify again. So a key revoked at the
+	// issuers stops verifying within JWKSMaxStale whatever happens to the
+	// fetches. Backstage's verifiers (jose's remote JWKS) have no such
+	// margin: once the set is cacheMaxAge old, every verification waits
+	// for a fetch and fails with it. 0 means 3 × JWKSMaxAge (30 minutes
+	// by default), or no bound when JWKSMaxAge is negative; less than
+	// JWKSMaxAge means JWKSMaxAge; negative means no bound (the keys of
+	// the last successful fetch verify for as long as fetches fail).
+	JWKSMaxStale time.Duration
 	// UserInfoURL, when set, is the issuer's user info endpoint, e.g.
 	// "https://portal.example.com/api/auth/v1/userinfo"
 	// ([Issuer.UserInfoHandler]): a user token (or limited token) that
@@ -132,11 +150,13 @@ func validPort(p string) bool {
 // fetched key set replaces the previous one: a key the JWKS stops listing
 // stops verifying at the next fetch, as with Backstage, so that a key
 // revoked at the issuers ([Issuer.Revoke]) stops verifying here, at the
-// latest VerifierOptions.JWKSMaxAge after the last fetch. The
-// verifier does not keep keys the JWKS dropped: a fleet of Issuers keeps
-// its unexpired keys listed instead ([Issuer.StartRepublishing]). It is
-// safe for concurrent use. The zero Verifier is not usable; make one with
-// [NewVerifier].
+// latest VerifierOptions.JWKSMaxAge after the last fetch, and whatever
+// happens to the fetches, VerifierOptions.JWKSMaxStale after the last
+// successful one (past it, tokens are refused as Unavailable until a fetch
+// succeeds). The verifier does not keep keys the JWKS dropped: a fleet of
+// Issuers keeps its unexpired keys listed instead
+// ([Issuer.StartRepublishing]). It is safe for concurrent use. The zero
+// Verifier is not usable; make one with [NewVerifier].
 type Verifier struct {
 	opts          VerifierOptions
 	parser        *jwt.Parser // user tokens: aud backstage
@@ -151,7 +171,9 @@ type Verifier struct {
 	fetched   bool
 	fetches   int // fetches ended, failed ones too
 	failures  int // failed fetches before the first that succeeded
+	failing   int // failed fetches since the last that succeeded
 	lastFetch time.Time
+	lastOK    time.Time     // when the last successful fetch ended
 	aged      time.Time     // when the refetch of a JWKSMaxAge-old set started; zero: none
 	fastGap   time.Duration // the least time between fetches for tokens made after the last fetch (see slowFast)
 	fastSeen  int           // fetches when fastGap last changed
@@ -259,6 +281,14 @@ func newVerifier(opts *VerifierOptions, plugin *pluginRules) (*Verifier, error) 
 		o.JWKSMaxAge = 10 * time.Minute
 	case o.JWKSMaxAge > 0:
 		o.JWKSMaxAge = max(o.JWKSMaxAge, o.RefetchInterval)
+	}
+	switch {
+	case o.JWKSMaxStale == 0 && o.JWKSMaxAge < 0:
+		o.JWKSMaxStale = -1
+	case o.JWKSMaxStale == 0:
+		o.JWKSMaxStale = 3 * o.JWKSMaxAge
+	case o.JWKSMaxStale > 0:
+		o.JWKSMaxStale = max(o.JWKSMaxStale, o.JWKSMaxAge)
 	}
 	// The JWKS is fetched under scmkit's one retry policy (a 5xx or a
 	// network error is retried within the fetch's 10 s), so that a passing
@@ -393,6 +423,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 				v.slowFast(ok)
 			}
 		}
+		if err := v.trusted(kid); err != nil {
+			// Past JWKSMaxStale: the fetched keys are not trusted, and
+			// a kid they lack may be in the JWKS this verifier cannot
+			// read; either way the answer is to try again later.
+			fetchErr = err
+			return nil, err
+		}
 		if !ok {
 			return nil, errors.New("signed by an unknown key")
 		}
@@ -494,15 +531,19 @@ func (c *Claims) copy() *Claims {
 }
 
 // cached returns the claims of a token verified before, not expired, and
-// whose key is still published.
+// whose key is still published and trusted (not past JWKSMaxStale).
 func (v *Verifier) cached(sum [32]byte) (*Claims, bool) {
 	v.cmu.Lock()
 	c, ok := v.verified[sum]
 	v.cmu.Unlock()
-	if !ok || !v.opts.Now().Before(c.ExpiresAt.Add(v.opts.Leeway)) {
+	if !ok {
 		return nil, false
 	}
-	if _, _, known := v.key(c.kid); !known {
+	now := v.opts.Now()
+	if !now.Before(c.ExpiresAt.Add(v.opts.Leeway)) {
+		return nil, false
+	}
+	if known, stale := v.keyState(c.kid, now); !known || stale {
 		return nil, false
 	}
 	return c.copy(), true
@@ -562,34 +603,38 @@ func scrub(err error) error {
 // its 10 s), and verifications meanwhile do not wait.
 const agedWait = 250 * time.Millisecond
 
-// refreshAged refetches the JWKS when the last fetch is JWKSMaxAge old:
-// one fetch, shared, which this call waits for up to agedWait (a JWKS that
-// answers at once replaces the keys before this token is verified); calls
-// while it runs do not wait. Its failure is not the token's: the keys
-// fetched before verify it, and the next try is JWKSMaxAge after.
+// refreshAged refetches the JWKS when the last fetch is JWKSMaxAge old, or
+// when the keys are past JWKSMaxStale and the last failed fetch is
+// staleGap old: one fetch, shared, which this call waits for up to
+// agedWait (a JWKS that answers at once replaces the keys before this
+// token is verified); calls while it runs do not wait. Its failure is not
+// the token's while the keys are within JWKSMaxStale: the keys fetched
+// before verify it, and the next try is JWKSMaxAge after; past it, the
+// token is refused (see trusted).
 func (v *Verifier) refreshAged(ctx context.Context) {
-	if v.opts.JWKSURL == "" || v.opts.JWKSMaxAge < 0 {
+	if v.opts.JWKSURL == "" || (v.opts.JWKSMaxAge < 0 && v.opts.JWKSMaxStale < 0) {
 		return
 	}
 	now := v.opts.Now()
 	v.mu.RLock()
-	aged := v.fetched && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge
+	due := v.refetchDue(now)
 	v.mu.RUnlock()
-	if !aged {
+	if !due {
 		return // the common case, under the read lock only
 	}
 	v.mu.Lock()
-	aged = v.fetched && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge
+	due = v.refetchDue(now)
 	running := !v.aged.IsZero() && v.lastFetch.Before(v.aged) && now.Sub(v.aged) < fetchTimeout
-	if !aged || running {
+	if !due || running {
 		v.mu.Unlock()
 		return
 	}
 	v.aged = now
+	seen := v.fetches
 	v.mu.Unlock()
 	ch := v.group.DoChan("jwks", func() (any, error) {
 		v.mu.RLock()
-		done := v.opts.Now().Sub(v.lastFetch) < v.opts.JWKSMaxAge // fetched since
+		done := v.fetches != seen // fetched since
 		v.mu.RUnlock()
 		if done {
 			return nil, nil
@@ -603,6 +648,69 @@ func (v *Verifier) refreshAged(ctx context.Context) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// refetchDue reports whether the JWKS is to be fetched again at now: the
+// last fetch is JWKSMaxAge old, or the keys are past JWKSMaxStale (they
+// verify nothing) and the last failed fetch is staleGap old. v.mu must be
+// held.
+func (v *Verifier) refetchDue(now time.Time) bool {
+	if !v.fetched {
+		return false // the first fetch is the verification's (refresh)
+	}
+	if v.opts.JWKSMaxAge >= 0 && now.Sub(v.lastFetch) >= v.opts.JWKSMaxAge {
+		return true
+	}
+	return v.pastMaxStale(now) && now.Sub(v.lastFetch) >= v.staleGap()
+}
+
+// pastMaxStale reports whether the fetched keys are JWKSMaxStale past the
+// last successful fetch at now. v.mu must be held.
+func (v *Verifier) pastMaxStale(now time.Time) bool {
+	return v.opts.JWKSMaxStale > 0 && v.fetched && !now.Before(v.lastOK.Add(v.opts.JWKSMaxStale))
+}
+
+// staleGap is the least time between two fetches while the keys are past
+// JWKSMaxStale: firstFetchRetry doubled per failure since the last
+// successful fetch, up to RefetchInterval. v.mu must be held.
+func (v *Verifier) staleGap() time.Duration {
+	gap := firstFetchRetry
+	for i := 1; i < v.failing && gap < v.opts.RefetchInterval; i++ {
+		gap *= 2
+	}
+	return min(gap, v.opts.RefetchInterval)
+}
+
+// keyState reports whether kid is a key of this verifier, and whether it
+// (or, for an unknown kid, the fetched set it is missing from) is past
+// JWKSMaxStale at now; a static key never is.
+func (v *Verifier) keyState(kid string, now time.Time) (known, stale bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	_, known = v.keys[kid]
+	if _, static := v.static[kid]; static {
+		return known, false
+	}
+	return known, v.pastMaxStale(now)
+}
+
+// trusted returns nil unless kid is not a static key and the fetched keys
+// are past JWKSMaxStale: then an Unavailable error whose RetryAt is when
+// the JWKS may be fetched again.
+func (v *Verifier) trusted(kid string) error {
+	now := v.opts.Now()
+	if _, stale := v.keyState(kid, now); !stale {
+		return nil
+	}
+	v.mu.RLock()
+	retry := v.lastFetch.Add(v.staleGap())
+	since := now.Sub(v.lastOK).Round(time.Second)
+	v.mu.RUnlock()
+	if !retry.After(now) {
+		retry = now.Add(firstFetchRetry) // a fetch is under way, or due at the next verification
+	}
+	return &errcode.Error{Code: errcode.Unavailable, Op: "identity.Verify", RetryAt: retry,
+		Msg: fmt.Sprintf("the JWKS has not been fetched for %s, more than VerifierOptions.JWKSMaxStale: its keys are not trusted until a fetch succeeds", since)}
 }
 
 func (v *Verifier) haveFetched() bool {
@@ -773,6 +881,11 @@ func (v *Verifier) fetch(ctx context.Context) error {
 		v.fetches++
 		if !ok && !v.fetched {
 			v.failures++
+		}
+		if ok {
+			v.lastOK, v.failing = v.lastFetch, 0
+		} else {
+			v.failing++
 		}
 		v.mu.Unlock()
 	}()
