@@ -141,7 +141,11 @@ func convRepo(r *driver.Repository) *Repository {
 // repository (when reading it: a file over Limits.MaxFileBytes, an answer
 // refusing the read) is yielded and the search goes on if the loop
 // continues; an error about the owner (listing, credentials,
-// cancellation) ends it.
+// cancellation) ends it, after the files found before it were yielded.
+// A rate limit met reading a repository is about the owner too (the limit
+// is the credential's, and every read after it would be refused): it is
+// yielded once, naming the repository the search stopped at, with its
+// RetryAt when the provider gave one, and the search ends there.
 func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
 	const op = "scm.FindFiles"
 	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, t *target, yield func(*FoundFile, error) bool) {
@@ -183,6 +187,18 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 					// 400 or 422 answer) is yielded below.
 					continue
 				case errcode.Canceled, errcode.DeadlineExceeded:
+					yield(nil, werr)
+					return
+				case errcode.RateLimited:
+					// The limit is the credential's, not this
+					// repository's: every read after it would be
+					// refused too (and retried), spending the wait
+					// the provider asked for. Stop here; RetryAt,
+					// when known, says when to search again.
+					if e, ok := werr.(*errcode.Error); ok {
+						e.Msg = joinMsg("search stopped at repository "+r.Owner+"/"+r.Name+
+							": the credential is rate limited (the repositories after it were not read)", e.Msg)
+					}
 					yield(nil, werr)
 					return
 				}

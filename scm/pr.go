@@ -13,7 +13,11 @@ import (
 //
 // If an open pull request from spec.Branch to spec.Base exists, it returns
 // that one with Existing set, never a duplicate; with spec.UpdateExisting
-// it first commits the changes on the branch.
+// it first commits the changes on the branch. Only a pull request from
+// the repository's own branch into the repository counts: one from a
+// fork's branch of the same name (which anyone who can fork the
+// repository can open) is someone else's, and is neither returned nor
+// updated.
 //
 // Running it again with the same spec is safe: when the branch already
 // holds exactly the changes (a run that failed after its commit, say, when

@@ -201,7 +201,8 @@ type PullRequestSpec struct {
 	// path at most once.
 	Changes []Change
 	// UpdateExisting, when an open pull request from Branch to Base
-	// exists, commits Changes on Branch and returns that pull request;
+	// exists (from this repository's Branch, not a fork's), commits
+	// Changes on Branch and returns that pull request;
 	// otherwise the existing one is returned unchanged. Either way
 	// PullRequest.Existing is set and no second pull request is opened.
 	UpdateExisting bool

@@ -101,7 +101,9 @@
 //     base's head) creates the branch and the one commit holding every
 //     change (deletions, binary content and executable bits included);
 //     then the pull request is opened. When the branch exists, one more
-//     request looks for an open pull request (returned with Existing set);
+//     request looks for an open pull request (returned with Existing set;
+//     only one from this repository's branch: the listing holds forks'
+//     pull requests too, told apart by source.repository.uuid);
 //     Create, Update and Delete changes cost one listing per directory
 //     that holds them to check that their files do (not) exist (GET
 //     .../src/{ref}/{dir}/?q=path="a" OR path="b"; a query longer than

@@ -444,6 +444,12 @@ func (d *Driver) commit(ctx context.Context, hc *http.Client, r *driver.PullRequ
 	return id, nil
 }
 
+// pullRepoJSON is the repository of one end of a pull request.
+type pullRepoJSON struct {
+	FullName string `json:"full_name"`
+	UUID     string `json:"uuid"`
+}
+
 type pullJSON struct {
 	ID     int `json:"id"`
 	Source struct {
@@ -453,17 +459,31 @@ type pullJSON struct {
 		Commit struct {
 			Hash string `json:"hash"`
 		} `json:"commit"`
+		Repository *pullRepoJSON `json:"repository"`
 	} `json:"source"`
 	Destination struct {
 		Branch struct {
 			Name string `json:"name"`
 		} `json:"branch"`
+		Repository *pullRepoJSON `json:"repository"`
 	} `json:"destination"`
 	Links struct {
 		HTML struct {
 			Href string `json:"href"`
 		} `json:"html"`
 	} `json:"links"`
+}
+
+// own reports whether the pull request comes from a branch of the
+// repository it goes into: one the scaffolder may have opened. A
+// repository's pull request listing holds those from forks too, and a
+// fork's branch may have the same name (anyone who can fork the repository
+// can open one). The two ends are compared by uuid, which both carry in
+// the listing: unlike full_name it survives a rename of the repository or
+// its workspace, and has one spelling.
+func (p *pullJSON) own() bool {
+	src, dst := p.Source.Repository, p.Destination.Repository
+	return src != nil && dst != nil && src.UUID != "" && strings.EqualFold(src.UUID, dst.UUID)
 }
 
 func (d *Driver) pullRequest(p *pullJSON, base, branch string, existing bool) *driver.PullRequest {
@@ -481,8 +501,9 @@ func remarshal(in, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-// findPull returns the open pull request from branch to base, or nil
-// (go-bitbucket PullRequests.List, one page).
+// findPull returns the open pull request from the repository's own branch
+// to base, or nil (go-bitbucket PullRequests.List, one page); a fork's
+// from a branch of the same name is passed over (see pullJSON.own).
 func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo, branch, base string) (*pullJSON, error) {
 	c, err := d.bb(ctx, hc)
 	if err != nil {
@@ -503,7 +524,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 	}
 	for i := range page.Values {
 		p := &page.Values[i]
-		if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base {
+		if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base && p.own() {
 			return p, nil
 		}
 	}

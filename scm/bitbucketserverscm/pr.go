@@ -26,16 +26,23 @@ type branchJSON struct {
 	LatestCommit string `json:"latestCommit"`
 }
 
+// pullRepoJSON is the repository of one end of a pull request.
+type pullRepoJSON struct {
+	ID int64 `json:"id"`
+}
+
 type pullJSON struct {
 	ID      int `json:"id"`
 	FromRef struct {
-		ID           string `json:"id"`
-		DisplayID    string `json:"displayId"`
-		LatestCommit string `json:"latestCommit"`
+		ID           string        `json:"id"`
+		DisplayID    string        `json:"displayId"`
+		LatestCommit string        `json:"latestCommit"`
+		Repository   *pullRepoJSON `json:"repository"`
 	} `json:"fromRef"`
 	ToRef struct {
-		ID        string `json:"id"`
-		DisplayID string `json:"displayId"`
+		ID         string        `json:"id"`
+		DisplayID  string        `json:"displayId"`
+		Repository *pullRepoJSON `json:"repository"`
 	} `json:"toRef"`
 	Links struct {
 		Self []linkJSON `json:"self"`
@@ -240,7 +247,20 @@ func (d *Driver) findBranch(ctx context.Context, hc *http.Client, rp, branch str
 	return "", false, nil
 }
 
-// findPull returns the open pull request from branch to base, or nil.
+// own reports whether the pull request goes from a branch of a
+// repository into the same repository: one the scaffolder may have
+// opened. The outgoing pull requests of a repository's branch include
+// those into another repository (this one being a fork of it), and a
+// repository's pull requests those from its forks' branches; the ends are
+// compared by repository id, which every ref of a pull request carries.
+func (p *pullJSON) own() bool {
+	from, to := p.FromRef.Repository, p.ToRef.Repository
+	return from != nil && to != nil && from.ID != 0 && from.ID == to.ID
+}
+
+// findPull returns the open pull request from the repository's own branch
+// into its base, or nil: one from this branch into another repository
+// (see pullJSON.own) is not it.
 func (d *Driver) findPull(ctx context.Context, hc *http.Client, rp, branch, base string) (*pullJSON, error) {
 	q := url.Values{"at": {headRef(branch)}, "direction": {"OUTGOING"}, "state": {"OPEN"}, "limit": {"100"}}
 	var page pageJSON[pullJSON]
@@ -249,7 +269,7 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, rp, branch, base
 	}
 	for i := range page.Values {
 		p := &page.Values[i]
-		if p.ToRef.ID == headRef(base) && p.FromRef.ID == headRef(branch) {
+		if p.ToRef.ID == headRef(base) && p.FromRef.ID == headRef(branch) && p.own() {
 			return p, nil
 		}
 	}

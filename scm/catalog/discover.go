@@ -66,7 +66,12 @@ type Location struct {
 // When some repositories could not be searched, Discover returns the
 // locations it found together with an error naming them; an error about
 // the owner itself (a missing owner, a bad credential, cancellation) is
-// returned as is, with the locations found before it.
+// returned as is, with the locations found before it. A rate limit ends
+// the search the same way (see scm.Client.FindFiles): Discover returns
+// the locations found before it with an error whose code is RateLimited
+// (and its RetryAt, when the provider gave one), even when other
+// repositories failed before it, so that the caller knows to wait before
+// discovering again.
 func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *DiscoverOptions) ([]Location, error) {
 	const op = "catalog.Discover"
 	var o DiscoverOptions
@@ -113,7 +118,14 @@ func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *Di
 	case 1:
 		return out, errs[0]
 	}
-	// Several errors: keep the first's code, wrap them all.
-	return out, &errcode.Error{Code: errcode.CodeOf(errs[0]), Op: op,
+	// Several errors: keep the first's code, wrap them all. A rate limit
+	// (FindFiles' last error, as it ends the search) gives its code and
+	// RetryAt instead: what the caller must act on is the wait.
+	e := &errcode.Error{Code: errcode.CodeOf(errs[0]), Op: op,
 		Msg: fmt.Sprintf("%d searches failed", len(errs)), Err: errors.Join(errs...)}
+	if last := errs[len(errs)-1]; errcode.CodeOf(last) == errcode.RateLimited {
+		e.Code, e.Msg = errcode.RateLimited, fmt.Sprintf("%d searches failed, the last at a rate limit, which stopped the search", len(errs))
+		e.RetryAt, _ = errcode.RetryAt(last)
+	}
+	return out, e
 }

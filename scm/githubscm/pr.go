@@ -376,7 +376,10 @@ func (d *Driver) openPRREST(ctx context.Context, gh *github.Client, r *driver.Pu
 	return out, nil
 }
 
-// findOpen returns the open pull request from r.Branch to base, or nil.
+// findOpen returns the open pull request from the repository's own
+// r.Branch to base, or nil. GitHub's head filter (owner:branch) does not
+// name the repository: a fork under the same owner, with a branch of the
+// same name, matches it too, so the head's repository must be the base's.
 func (d *Driver) findOpen(ctx context.Context, gh *github.Client, r *driver.PullRequestRequest, base string) (*driver.PullRequest, error) {
 	prs, _, err := gh.PullRequests.List(ctx, r.Repo.Owner, r.Repo.Name, &github.PullRequestListOptions{
 		State: "open", Head: r.Repo.Owner + ":" + r.Branch, Base: base})
@@ -384,7 +387,8 @@ func (d *Driver) findOpen(ctx context.Context, gh *github.Client, r *driver.Pull
 		return nil, redact(err)
 	}
 	for _, pr := range prs {
-		if pr.GetHead().GetRef() == r.Branch && pr.GetBase().GetRef() == base {
+		headRepo, baseRepo := pr.GetHead().GetRepo().GetID(), pr.GetBase().GetRepo().GetID()
+		if pr.GetHead().GetRef() == r.Branch && pr.GetBase().GetRef() == base && headRepo != 0 && headRepo == baseRepo {
 			return &driver.PullRequest{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Base: base, Branch: r.Branch,
 				CommitID: pr.GetHead().GetSHA(), Existing: true}, nil
 		}

@@ -80,7 +80,9 @@
 //     older instance refuses the field, and is asked again without it,
 //     once per driver (its projects are then not reported as forks).
 //   - OpenPullRequest: 1 GraphQL query (default branch, whether the source
-//     branch exists, an open merge request from it, and which changed paths
+//     branch exists, an open merge request from it (the project's own:
+//     sourceProjectId = targetProjectId, as a fork's merge request from a
+//     branch of the same name is listed too), and which changed paths
 //     exist on the branch or the base, so that each change becomes a create
 //     or update action without a request per file), 1 POST
 //     repository/commits with actions[] (and start_branch when the branch

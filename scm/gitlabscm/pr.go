@@ -54,7 +54,7 @@ func prQuery(chunks int, withBase bool) string {
 	if withBase {
 		b.WriteString(", targetBranches: [$base]")
 	}
-	b.WriteString(", first: 20) {\n      nodes { iid webUrl sourceBranch targetBranch diffHeadSha }\n    }\n  }\n}")
+	b.WriteString(", first: 20) {\n      nodes { iid webUrl sourceBranch targetBranch diffHeadSha sourceProjectId targetProjectId }\n    }\n  }\n}")
 	return b.String()
 }
 
@@ -75,6 +75,21 @@ type prMergeRequest struct {
 	SourceBranch string `json:"sourceBranch"`
 	TargetBranch string `json:"targetBranch"`
 	DiffHeadSha  string `json:"diffHeadSha"`
+	// SourceProjectID and TargetProjectID tell the project's own merge
+	// requests from forks': project.mergeRequests lists every merge
+	// request whose target is the project, those from any fork's branch
+	// of the same name included. sourceProjectId is null when the source
+	// project is gone.
+	SourceProjectID *int64 `json:"sourceProjectId"`
+	TargetProjectID int64  `json:"targetProjectId"`
+}
+
+// own reports whether the merge request's source branch is in the project
+// it targets: one the scaffolder may have opened. A fork's merge request
+// from a branch of the same name is someone else's (anyone who can fork
+// the project can open one).
+func (mr *prMergeRequest) own() bool {
+	return mr.SourceProjectID != nil && *mr.SourceProjectID == mr.TargetProjectID
 }
 
 type prResult struct {
@@ -204,7 +219,7 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 		}
 	}
 	for i, mr := range res.Project.MergeRequests.Nodes {
-		if mr.SourceBranch == r.Branch && mr.TargetBranch == pf.base {
+		if mr.SourceBranch == r.Branch && mr.TargetBranch == pf.base && mr.own() {
 			pf.existing = &res.Project.MergeRequests.Nodes[i]
 			break
 		}
@@ -349,14 +364,26 @@ func existingPR(mr *prMergeRequest, base, branch, commit string) (*driver.PullRe
 	return &driver.PullRequest{Number: n, URL: mr.WebURL, Base: base, Branch: branch, CommitID: commit, Existing: true}, nil
 }
 
-// findOpenMR returns the open merge request from branch into base, or nil.
+// findOpenMR returns the open merge request from the project's own branch
+// into base, or nil. The listing (scoped to the target project) holds
+// forks' merge requests from branches of the same name too: only one
+// whose source project is the project is ours.
 func (d *Driver) findOpenMR(ctx context.Context, gl *gitlab.Client, repo driver.Repo, branch, base string) (*gitlab.BasicMergeRequest, error) {
 	mrs, _, err := gl.MergeRequests.ListProjectMergeRequests(projectPath(repo), &gitlab.ListProjectMergeRequestsOptions{
+		// A full page, so that forks' merge requests do not push ours
+		// off it.
+		ListOptions:  gitlab.ListOptions{PerPage: 100},
 		SourceBranch: gitlab.Ptr(branch), TargetBranch: gitlab.Ptr(base), State: gitlab.Ptr("opened")}, gitlab.WithContext(ctx))
-	if err != nil || len(mrs) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return mrs[0], nil
+	for _, mr := range mrs {
+		if mr.SourceProjectID == mr.TargetProjectID && mr.SourceProjectID != 0 &&
+			mr.SourceBranch == branch && mr.TargetBranch == base {
+			return mr, nil
+		}
+	}
+	return nil, nil
 }
 
 // isDraftTitle reports whether GitLab reads title as a draft's.

@@ -296,13 +296,15 @@ func (x *gqlReq) blob(pr *project, ref, p string, e entry) map[string]any {
 }
 
 func (x *gqlReq) mergeRequest(pr *project, m *mergeRequest) map[string]any {
-	head, exists := pr.repo.Branches[m.SourceBranch]
+	src := sourceOf(pr, m)
+	head, exists := src.repo.Branches[m.SourceBranch]
 	var sha any
 	if exists {
 		sha = head
 	}
 	return map[string]any{"id": "gid://gitlab/MergeRequest/" + strconv.FormatInt(m.id, 10), "iid": strconv.Itoa(m.IID),
 		"title": m.Title, "description": m.Description, "state": m.State, "sourceBranch": m.SourceBranch, "targetBranch": m.TargetBranch,
+		"sourceProjectId": src.id, "targetProjectId": pr.id, "projectId": pr.id,
 		"webUrl":      x.s.webURL(x.r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
 		"diffHeadSha": sha, "draft": isDraft(m.Title), "sourceBranchExists": exists,
 		"createdAt": ts(m.created), "updatedAt": ts(m.updated)}

@@ -667,10 +667,10 @@ func (s *Server) mergeRequestJSON(r *http.Request, pr *project, m *mergeRequest)
 		"merged_by": nil, "merge_user": nil, "merged_at": mergedAt, "closed_by": nil, "closed_at": closedAt,
 		"target_branch": m.TargetBranch, "source_branch": m.SourceBranch, "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
 		"author": s.userJSONOf(r, m.author), "assignee": nil, "assignees": []any{}, "reviewers": []any{},
-		"source_project_id": pr.id, "target_project_id": pr.id, "labels": []string{},
+		"source_project_id": sourceOf(pr, m).id, "target_project_id": pr.id, "labels": []string{},
 		"draft": isDraft(m.Title), "work_in_progress": isDraft(m.Title), "milestone": nil,
 		"merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
-		"sha": pr.repo.Branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
+		"sha": sourceOf(pr, m).repo.Branches[m.SourceBranch], "merge_commit_sha": nil, "squash_commit_sha": nil,
 		"discussion_locked": nil, "should_remove_source_branch": nil, "force_remove_source_branch": m.removeSource,
 		"reference": ref, "references": map[string]any{"short": ref, "relative": ref, "full": pr.fullPath() + ref},
 		"web_url":    s.webURL(r) + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID),
@@ -744,7 +744,9 @@ func (s *Server) createMergeRequest(w http.ResponseWriter, r *http.Request, pr *
 		return
 	}
 	for _, m := range pr.mrs {
-		if m.State == "opened" && m.SourceBranch == in.SourceBranch && m.TargetBranch == in.TargetBranch {
+		// Only the project's own branch conflicts: a fork's merge
+		// request from a branch of the same name is another branch.
+		if m.State == "opened" && m.source == nil && m.SourceBranch == in.SourceBranch && m.TargetBranch == in.TargetBranch {
 			s.message(w, r, http.StatusConflict, []string{"Another open merge request already exists for this source branch: !" + strconv.Itoa(m.IID)})
 			return
 		}
@@ -889,7 +891,8 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, list []*pr
 // request's branches, as the string GitLab sends ("0" when either branch
 // is gone).
 func changesCount(pr *project, m *mergeRequest) string {
-	src, dst := pr.repo.Commits[pr.repo.Branches[m.SourceBranch]], pr.repo.Commits[pr.repo.Branches[m.TargetBranch]]
+	sp := sourceOf(pr, m)
+	src, dst := sp.repo.Commits[sp.repo.Branches[m.SourceBranch]], pr.repo.Commits[pr.repo.Branches[m.TargetBranch]]
 	if src == nil || dst == nil {
 		return "0"
 	}

@@ -6,8 +6,9 @@
 // schemas, recorded bodies and source.
 //
 // It holds nested groups ("acme/platform/tools"), user namespaces, projects
-// with git's own blob, tree and commit ids, branches, merge requests, users
-// and group members. Projects are addressed by numeric id or URL-encoded
+// with git's own blob, tree and commit ids, branches, merge requests
+// (those from a fork, seeded with [Server.AddMergeRequest], listed on the
+// project they target as GitLab lists them), users and group members. Projects are addressed by numeric id or URL-encoded
 // full path. [Options.RelativePath] serves an instance installed under a
 // sub-path. Credentials (Authorization: Bearer T or PRIVATE-TOKEN: T) are
 // checked against [Options.Tokens]; an anonymous request sees public
@@ -159,6 +160,12 @@ type MergeRequest struct {
 	// State is "opened", "closed" or "merged".
 	State  string
 	WebURL string
+	// SourceProject is the full path of the project holding
+	// SourceBranch: "" for the merge request's own project, else a fork
+	// of it. GitLab lists a fork's merge request on the project it
+	// targets, with the fork's id as its source_project_id
+	// (sourceProjectId in GraphQL).
+	SourceProject string
 }
 
 // Stats counts requests.
@@ -199,6 +206,7 @@ type project struct {
 // WebURL are computed when asked) and its bookkeeping.
 type mergeRequest struct {
 	MergeRequest
+	source               *project // the project holding SourceBranch; nil for the merge request's own
 	id                   int64
 	created, updated     time.Time
 	author               string
@@ -450,12 +458,59 @@ func (s *Server) Commits(fullPath, ref string) (ids []string, err error) {
 	return ids, err
 }
 
+// AddMergeRequest opens a merge request into the project at fullPath, as
+// a user who can push to its source would, and returns its iid. Its
+// SourceProject (a fork of the project, or "" for the project itself)
+// must hold SourceBranch, the project TargetBranch. Title defaults to
+// "Merge request"; State to "opened". SHA, Draft, WebURL and IID are
+// computed.
+func (s *Server) AddMergeRequest(fullPath string, mr MergeRequest) (iid int, err error) {
+	err = s.withProject(fullPath, func(pr *project) error {
+		src := pr
+		if mr.SourceProject != "" {
+			src = s.projects[strings.ToLower(strings.Trim(mr.SourceProject, "/"))]
+			if src == nil {
+				return fmt.Errorf("fakegitlab: AddMergeRequest: no project %s", mr.SourceProject)
+			}
+			if src != pr && !strings.EqualFold(src.ForkedFrom, pr.fullPath()) {
+				return fmt.Errorf("fakegitlab: AddMergeRequest: %s is not a fork of %s", mr.SourceProject, fullPath)
+			}
+		}
+		if _, ok := src.repo.Branches[mr.SourceBranch]; !ok {
+			return fmt.Errorf("fakegitlab: AddMergeRequest: no branch %q in %s", mr.SourceBranch, src.fullPath())
+		}
+		if _, ok := pr.repo.Branches[mr.TargetBranch]; !ok {
+			return fmt.Errorf("fakegitlab: AddMergeRequest: no branch %q in %s", mr.TargetBranch, fullPath)
+		}
+		now := s.now()
+		m := &mergeRequest{MergeRequest: MergeRequest{IID: len(pr.mrs) + 1, Title: cmp.Or(mr.Title, "Merge request"),
+			Description: mr.Description, SourceBranch: mr.SourceBranch, TargetBranch: mr.TargetBranch, State: cmp.Or(mr.State, "opened")},
+			id: s.newID(), created: now, updated: now, author: s.opts.User}
+		if src != pr {
+			m.source, m.SourceProject = src, src.fullPath()
+		}
+		pr.mrs = append(pr.mrs, m)
+		iid = m.IID
+		return nil
+	})
+	return iid, err
+}
+
+// sourceOf is the project holding m's source branch (pr, m's target, or
+// a fork of it).
+func sourceOf(pr *project, m *mergeRequest) *project {
+	if m.source != nil {
+		return m.source
+	}
+	return pr
+}
+
 // MergeRequests returns a project's merge requests in creation order.
 func (s *Server) MergeRequests(fullPath string) (out []MergeRequest) {
 	s.withProject(fullPath, func(pr *project) error { //nolint:errcheck // none for a missing project
 		for _, m := range pr.mrs {
 			mr := m.MergeRequest
-			mr.SHA, mr.Draft = pr.repo.Branches[m.SourceBranch], isDraft(m.Title)
+			mr.SHA, mr.Draft = sourceOf(pr, m).repo.Branches[m.SourceBranch], isDraft(m.Title)
 			mr.WebURL = s.URL() + "/" + pr.fullPath() + "/-/merge_requests/" + strconv.Itoa(m.IID)
 			out = append(out, mr)
 		}

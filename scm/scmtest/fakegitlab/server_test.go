@@ -698,3 +698,66 @@ func closeMergeRequest(s *Server, fullPath string, iid int) {
 		}
 	}
 }
+
+// TestForkMergeRequests: a fork's merge request is listed on the project
+// it targets (REST and GraphQL), with the fork's id as its source project
+// and the fork's branch head as its SHA, and does not conflict with the
+// project's own merge request from a branch of the same name.
+func TestForkMergeRequests(t *testing.T) {
+	s := newServer(t, nil)
+	_, gpID, err := s.AddProject(Project{Namespace: "g", Path: "p", Files: []File{{Path: "a", Content: []byte("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, forkID, err := s.AddProject(Project{Namespace: "m", Path: "p", ForkedFrom: "g/p", Files: []File{{Path: "a", Content: []byte("a")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forkHead, err := s.Commit("m/p", "topic", Commit{Files: []File{{Path: "b", Content: []byte("fork")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMergeRequest("g/p", MergeRequest{SourceProject: "g/nope", SourceBranch: "topic", TargetBranch: "main"}); err == nil {
+		t.Error("AddMergeRequest from a missing project: no error")
+	}
+	seed(t, s, "x", "other", map[string]string{"a": "a"})
+	s.Commit("x/other", "topic", Commit{Files: []File{{Path: "b", Content: []byte("b")}}})
+	if _, err := s.AddMergeRequest("g/p", MergeRequest{SourceProject: "x/other", SourceBranch: "topic", TargetBranch: "main"}); err == nil {
+		t.Error("AddMergeRequest from a project that is not a fork: no error")
+	}
+	iid, err := s.AddMergeRequest("g/p", MergeRequest{SourceProject: "m/p", SourceBranch: "topic", TargetBranch: "main"})
+	if err != nil || iid != 1 {
+		t.Fatalf("AddMergeRequest = %d, %v; want !1", iid, err)
+	}
+	// The project's own branch of the same name: its merge request is
+	// not a duplicate of the fork's.
+	ownHead, _ := s.Commit("g/p", "topic", Commit{Files: []File{{Path: "b", Content: []byte("own")}}})
+	path := "/api/v4/projects/g%2Fp/merge_requests"
+	if a := call(t, s, "POST", path, auth, map[string]any{"source_branch": "topic", "target_branch": "main", "title": "T"}); a.status != http.StatusCreated {
+		t.Fatalf("create beside the fork's: %d %s", a.status, a.body)
+	}
+	var list []map[string]any
+	a := call(t, s, "GET", path+"?source_branch=topic&target_branch=main&state=opened", auth, nil)
+	json.Unmarshal(a.body, &list)
+	got := map[float64][3]any{}
+	for _, m := range list {
+		got[m["iid"].(float64)] = [3]any{m["source_project_id"], m["target_project_id"], m["sha"]}
+	}
+	gp := float64(gpID)
+	want := map[float64][3]any{1: {float64(forkID), gp, forkHead}, 2: {gp, gp, ownHead}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("REST list: %v; want %v", got, want)
+	}
+	res := postGQL(t, s, auth, `query { project(fullPath: "g/p") { mergeRequests(sourceBranches: ["topic"], state: opened) {
+	  nodes { iid sourceProjectId targetProjectId projectId diffHeadSha } } } }`, nil)
+	wantGQL := fmt.Sprintf(`{"data":{"project":{"mergeRequests":{"nodes":[`+
+		`{"diffHeadSha":%q,"iid":"2","projectId":%d,"sourceProjectId":%d,"targetProjectId":%d},`+
+		`{"diffHeadSha":%q,"iid":"1","projectId":%d,"sourceProjectId":%d,"targetProjectId":%d}]}}}}`,
+		ownHead, gpID, gpID, gpID, forkHead, gpID, forkID, gpID)
+	if g := pretty(t, res); g != wantGQL {
+		t.Errorf("GraphQL:\n got %s\nwant %s", g, wantGQL)
+	}
+	if mrs := s.MergeRequests("g/p"); len(mrs) != 2 || mrs[0].SourceProject != "m/p" || mrs[0].SHA != forkHead || mrs[1].SourceProject != "" {
+		t.Errorf("MergeRequests = %+v; want the fork's (m/p) and the project's own", mrs)
+	}
+}
