@@ -27,6 +27,10 @@ type Membership struct {
 	// (spec.parent; a group has at most one in Backstage, more are
 	// accepted).
 	Parents map[string][]string
+
+	// invalid, when not empty, is why the Membership must not be used
+	// (set by FromSnapshot for a snapshot with duplicate entities).
+	invalid string
 }
 
 // Options configure a [Policy]. Nil means the defaults.
@@ -155,11 +159,15 @@ func (p *Policy) WithMembership(m *Membership) (*Policy, error) {
 // ones), the organisation m (nil: only the CSV's g lines) and opts.
 // Building indexes every user and group of m once, so that a decision is
 // a few map lookups and bit operations. It returns InvalidArgument for a
-// bad super user ref or a conditional policy naming an undefined role.
+// bad super user ref, a conditional policy naming an undefined role, or a
+// Membership [FromSnapshot] made of a snapshot with duplicate entities.
 func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	const op = "rbac.New"
 	if opts == nil {
 		opts = &Options{}
+	}
+	if m != nil && m.invalid != "" {
+		return nil, errcode.New(errcode.InvalidArgument, op, m.invalid)
 	}
 	p := &Policy{
 		files:    slices.Clone(files),

@@ -432,7 +432,7 @@ func TestFromSnapshot(t *testing.T) {
 		Users:   map[string][]string{"user:default/alice": {"group:default/platform-team"}, "user:default/bob": {"group:default/team-a"}},
 		Parents: map[string][]string{"group:default/platform-team": {"group:default/engineering"}, "group:default/team-a": {"group:default/engineering"}},
 	}
-	if diff := cmp.Diff(want, m); diff != "" {
+	if diff := cmp.Diff(want, m, cmp.AllowUnexported(Membership{})); diff != "" {
 		t.Error(diff)
 	}
 	p := load(t, m, nil)
