@@ -50,6 +50,11 @@ type Options struct {
 	UseOwnershipEntityRefs bool
 	// Conditional are conditional policies (see [ParseConditional]).
 	Conditional []ConditionalPolicy
+	// DefaultRole, when set, is a role ref every signed-in user holds,
+	// as through a binding of her own (permission.rbac.defaultPermissions
+	// .defaultRole; [Load] adds its basicPermissions as p lines). An
+	// anonymous caller does not hold it.
+	DefaultRole string
 }
 
 // Policy is the community RBAC plugin's policy: role bindings from the
@@ -66,7 +71,8 @@ type Policy struct {
 	groups   map[string]*groupEntry
 	users    map[string]*userEntry
 	supers   map[string]bool
-	maxDepth int // -1: unbounded
+	def      *binding // the default role every user holds, if any
+	maxDepth int      // -1: unbounded
 	useEnt   bool
 	words    int
 	cycles   [][]string
@@ -212,6 +218,13 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 			roleOf(cp.RoleEntityRef)
 		}
 	}
+	if opts.DefaultRole != "" {
+		ref, err := normRef(opts.DefaultRole, "")
+		if err != nil || !strings.HasPrefix(ref, "role:") {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "default role %q is not a role ref (role:<namespace>/<name>)", opts.DefaultRole)
+		}
+		p.def = &binding{roleOf(ref), &Line{Kind: "g", Role: ref, Text: "permission.rbac.defaultPermissions.defaultRole: " + ref}}
+	}
 	p.words = (len(p.roles) + 63) / 64
 	newSet := func() roleSet { return make(roleSet, p.words) }
 	for _, f := range files {
@@ -326,12 +339,16 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	return p, nil
 }
 
-// bindUser adds the roles bound to the user herself and her super user
-// status by name.
+// bindUser adds the roles bound to the user herself (and the default
+// role) and her super user status by name.
 func (p *Policy) bindUser(e *userEntry) {
 	for _, b := range p.bindings[e.ref] {
 		e.roles.add(b.role)
 		e.direct = append(e.direct, b)
+	}
+	if p.def != nil && !e.roles.has(p.def.role) {
+		e.roles.add(p.def.role)
+		e.direct = append(e.direct, *p.def)
 	}
 	if p.supers[e.ref] {
 		e.super = e.ref
