@@ -635,7 +635,7 @@ func (p *Policy) conditional(e *userEntry, user *identity.User, perm permission.
 	}
 	d := permission.Decision{Result: permission.Conditional, PluginID: match[0].PluginID, ResourceType: perm.ResourceType, Conditions: c,
 		Reason: permission.Reason{Policy: "rbac", Summary: fmt.Sprintf("conditional policies of roles %s", strings.Join(roles, ", ")),
-			Rule: strings.Join(sources, ", "), Role: roles[0]}}
+			Rule: strings.Join(sources, ", "), Role: roles[0], Source: p.source}}
 	for r, ref := range p.roles {
 		if ref == roles[0] {
 			p.how(&d.Reason, r, e)

@@ -514,3 +514,24 @@ func TestLiveReloadKeepsPolicyOnError(t *testing.T) {
 		t.Error("reload not applied")
 	}
 }
+
+// TestConditionalReasonNamesFile: a conditional decision's reason lost
+// the CSV file of the binding line ("[g, … at :1]") where every other
+// reason names it ("at c.csv:1").
+func TestConditionalReasonNamesFile(t *testing.T) {
+	pf, err := ParseCSV("c.csv", strings.NewReader("g, group:default/team-a, role:default/owner\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New([]*File{pf}, testOrg(), &Options{Conditional: loadConditional(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityDelete)}, user("user:default/bob"))
+	if err != nil || d.Result != permission.Conditional {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	if s := d.Reason.String(); !strings.Contains(s, "[g, group:default/team-a, role:default/owner at c.csv:1]") {
+		t.Errorf("reason %q does not name the binding's file", s)
+	}
+}
