@@ -54,6 +54,11 @@ type RBACConfig struct {
 	} `json:"admin"`
 	// UseOwnershipEntityRefs trusts the token's ent refs for bindings.
 	UseOwnershipEntityRefs bool `json:"useOwnershipEntityRefs"`
+	// PolicyDecisionPrecedence is permission.rbac.policyDecisionPrecedence:
+	// "conditional" (the default: a role's conditional policies before
+	// its permission lines) or "basic" (permission lines first; see
+	// Options.PreferPermissionLines).
+	PolicyDecisionPrecedence string `json:"policyDecisionPrecedence"`
 	// DefaultPermissions is permission.rbac.defaultPermissions: a role
 	// every signed-in user holds, with its permission lines.
 	DefaultPermissions DefaultPermissions `json:"defaultPermissions"`
@@ -129,7 +134,7 @@ func (c *Config) Warnings() []string {
 // configured reports whether any field of r is set.
 func (r *RBACConfig) configured() bool {
 	return r.PoliciesCSVFile != "" || r.ConditionalPoliciesFile != "" || r.MaxDepth != nil || len(r.Admin.SuperUsers) > 0 ||
-		len(r.Admin.Users) > 0 || r.UseOwnershipEntityRefs || r.DefaultPermissions.DefaultRole != "" || len(r.DefaultPermissions.BasicPermissions) > 0
+		len(r.Admin.Users) > 0 || r.UseOwnershipEntityRefs || r.PolicyDecisionPrecedence != "" || r.DefaultPermissions.DefaultRole != "" || len(r.DefaultPermissions.BasicPermissions) > 0
 }
 
 // keySpec describes the keys of one object of the permission section:
@@ -149,11 +154,12 @@ var (
 			"enabled": nil,
 			"rbac": {
 				read: map[string]*keySpec{
-					"policies-csv-file":       nil,
-					"conditionalPoliciesFile": nil,
-					"maxDepth":                nil,
-					"useOwnershipEntityRefs":  nil,
-					"admin":                   {read: map[string]*keySpec{"users": namedKeys, "superUsers": namedKeys}},
+					"policies-csv-file":        nil,
+					"conditionalPoliciesFile":  nil,
+					"maxDepth":                 nil,
+					"useOwnershipEntityRefs":   nil,
+					"policyDecisionPrecedence": nil,
+					"admin":                    {read: map[string]*keySpec{"users": namedKeys, "superUsers": namedKeys}},
 					"defaultPermissions": {read: map[string]*keySpec{
 						"defaultRole":      nil,
 						"basicPermissions": {list: true, read: map[string]*keySpec{"permission": nil, "action": nil, "effect": nil}},
@@ -163,7 +169,6 @@ var (
 					"enabled":                  "not a key of permission.rbac: the switch is permission.enabled",
 					"policyFileReload":         "scmkit does not watch the policy files: call rbac.Live.ReloadFiles when they change (from a file watcher or on SIGHUP)",
 					"pluginsWithPermission":    "lists the plugins whose permissions the RBAC plugin's admin API shows; scmkit has no such API, and decisions do not depend on it; ignored",
-					"policyDecisionPrecedence": "not supported: scmkit applies a role's conditional policies before its permission lines (the RBAC plugin's default, \"conditional\")",
 					"conditionalMetadataRetry": "scmkit does not read plugins' permission metadata to check conditional policies; ignored",
 					"validation":               "not read: bound condition trees with permission.AuthorizerOptions.Limits (the RBAC plugin's limits by default); policy files are capped at 1 MiB",
 					"database":                 "scmkit keeps the policy in the files only (no database, no admin API); ignored",
@@ -294,6 +299,13 @@ func LoadFiles(dir string, c *Config, m *Membership) (*Policy, error) {
 func loadPolicy(c *Config, m *Membership, open func(key, name string) (io.ReadCloser, string, error)) (*Policy, error) {
 	var files []*File
 	opts := &Options{MaxDepth: c.RBAC.MaxDepth, UseOwnershipEntityRefs: c.RBAC.UseOwnershipEntityRefs}
+	switch c.RBAC.PolicyDecisionPrecedence {
+	case "", "conditional":
+	case "basic":
+		opts.PreferPermissionLines = true
+	default:
+		return nil, errcode.Newf(errcode.InvalidArgument, "rbac.Load", "permission.rbac.policyDecisionPrecedence: must be \"conditional\" or \"basic\", got %q", c.RBAC.PolicyDecisionPrecedence)
+	}
 	defaults, err := c.RBAC.DefaultPermissions.file()
 	if err != nil {
 		return nil, err

@@ -103,7 +103,7 @@ permission:
     MaxDepth: 2
     policyFileReload: true
     pluginsWithPermission: [kubernetes]
-    policyDecisionPrecedence: basic
+    conditionalMetadataRetry: {maxAttempts: 3}
     admin:
       superUsers:
         - name: user:default/dave
@@ -121,7 +121,7 @@ permission:
 		{"permission.rbac.MaxDepth:", "read as maxDepth"},
 		{"permission.rbac.policyFileReload:", "Live.ReloadFiles"},
 		{"permission.rbac.pluginsWithPermission:", "ignored"},
-		{"permission.rbac.policyDecisionPrecedence:", "not supported"},
+		{"permission.rbac.conditionalMetadataRetry:", "ignored"},
 		{"permission.rbac.admin.superUsers[0].nmae:", "not a key"},
 		{"permission.rbac.defaultPermissions.basicPermissions[0].policy:", "not a key"},
 	} {
@@ -244,5 +244,48 @@ permission:
 		if p != nil || errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "defaultPermissions") && !strings.Contains(err.Error(), "default role") {
 			t.Errorf("%s: %v, %v", name, p, err)
 		}
+	}
+}
+
+// TestPolicyDecisionPrecedence: permission.rbac.policyDecisionPrecedence
+// was dropped, so "basic" (a role's permission lines before its
+// conditional policies) was decided as "conditional".
+func TestPolicyDecisionPrecedence(t *testing.T) {
+	fsys := fstest.MapFS{
+		"p.csv": {Data: []byte("g, group:default/team-a, role:default/owner\np, role:default/owner, catalog-entity, read, allow\n")},
+	}
+	cond, err := os.ReadFile("testdata/conditional.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["c.yaml"] = &fstest.MapFile{Data: cond}
+	bob := user("user:default/bob")
+	for prec, want := range map[string][2]permission.Result{
+		"":            {permission.Conditional, permission.Conditional},
+		"conditional": {permission.Conditional, permission.Conditional},
+		// read has a p line of bob's role: it decides; update has none:
+		// the conditional policy does.
+		"basic": {permission.Allow, permission.Conditional},
+	} {
+		c := &Config{Enabled: true}
+		c.RBAC.PoliciesCSVFile, c.RBAC.ConditionalPoliciesFile, c.RBAC.PolicyDecisionPrecedence = "p.csv", "c.yaml", prec
+		p, err := Load(fsys, c, testOrg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range []string{permission.CatalogEntityRead, permission.CatalogEntityRefresh} {
+			d, err := p.Decide(context.Background(), permission.Query{Permission: perm(name)}, bob)
+			if err != nil || d.Result != want[i] {
+				t.Errorf("%q %s: %s (%s), %v; want %s", prec, name, d.Result, d.Reason, err, want[i])
+			}
+		}
+	}
+	c := &Config{Enabled: true}
+	c.RBAC.PolicyDecisionPrecedence = "permission"
+	if _, err := Load(fsys, c, nil); errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), "policyDecisionPrecedence") {
+		t.Errorf("bad value: %v", err)
+	}
+	if ws := decodePermission(t, "permission:\n  enabled: true\n  rbac:\n    policyDecisionPrecedence: basic\n").Warnings(); len(ws) != 0 {
+		t.Errorf("warnings %q", ws)
 	}
 }

@@ -50,6 +50,12 @@ type Options struct {
 	UseOwnershipEntityRefs bool
 	// Conditional are conditional policies (see [ParseConditional]).
 	Conditional []ConditionalPolicy
+	// PreferPermissionLines is permission.rbac.policyDecisionPrecedence:
+	// "basic": for a resource permission, the user's p lines (naming the
+	// permission or its resource type) decide when any of her roles has
+	// one, and her conditional policies only otherwise. False is the
+	// plugin's default, "conditional": conditional policies first.
+	PreferPermissionLines bool
 	// DefaultRole, when set, is a role ref every signed-in user holds,
 	// as through a binding of her own (permission.rbac.defaultPermissions
 	// .defaultRole; [Load] adds its basicPermissions as p lines). An
@@ -509,7 +515,9 @@ func (p *Policy) entry(user *identity.User) *userEntry {
 //  3. a user whose groups reach a cycle in the hierarchy: DENY;
 //  4. for a resource permission, the conditional policies of her roles for
 //     its resource type and action: CONDITIONAL, merged with anyOf when
-//     several apply, with $currentUser and $ownerRefs substituted;
+//     several apply, with $currentUser and $ownerRefs substituted (with
+//     PreferPermissionLines, only when none of her roles has a p line for
+//     the permission or its resource type and action);
 //  5. the p lines of her roles for the permission's name and action or,
 //     for a resource permission that no p line of her roles names, for its
 //     resource type: DENY if any denies (deny wins), ALLOW if any allows;
@@ -537,7 +545,7 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 	}
 	perm := q.Permission
 	act := perm.Action()
-	if perm.IsResource() && len(p.conds) > 0 {
+	if perm.IsResource() && len(p.conds) > 0 && !(p.opts.PreferPermissionLines && p.hasLines(e, perm, act)) {
 		if d, ok := p.conditional(e, user, perm, act); ok {
 			return d, nil
 		}
@@ -558,6 +566,17 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 		return p.decided(permission.Allow, "allowed by a policy line of one of the user's roles", rs.allowLine[r], r, e), nil
 	}
 	return deny("none of the user's roles has a policy line for this permission or its resource type and action (default deny)"), nil
+}
+
+// hasLines reports whether one of e's roles has a p line for perm's name
+// or resource type and act.
+func (p *Policy) hasLines(e *userEntry, perm permission.Permission, act permission.Action) bool {
+	for _, obj := range []string{perm.Name, perm.ResourceType} {
+		if rs := p.rules[ruleKey{obj, act}]; rs != nil && p.holdsAny(e, rs) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) holdsAny(e *userEntry, rs *ruleSet) bool {
