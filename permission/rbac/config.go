@@ -250,7 +250,12 @@ func foldKey(spec *keySpec, k string) (string, bool) {
 // Load reads the files c names from fsys (paths as fs.ValidPath: relative,
 // slash-separated) and builds the policy against m. A missing or invalid
 // file is an error; nothing is half loaded. With no file named, Load opens
-// nothing (fsys may be nil) and the policy holds only the super users.
+// nothing (fsys may be nil) and the policy holds only the super users and
+// the default permissions. permission.rbac.defaultPermissions and
+// policyDecisionPrecedence are applied as the RBAC plugin applies them
+// (see [DefaultPermissions]); a bad value of either is InvalidArgument.
+// Load does not look at c.Enabled: log [Config.Warnings], and give
+// permission.AuthorizerOptions.Disabled !c.Enabled.
 //
 // Backstage configs often name the CSV as "./rbac-policy.csv",
 // "../../rbac-policy.csv" (relative to packages/backend) or an absolute
