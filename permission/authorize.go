@@ -44,6 +44,15 @@ func (f PolicyFunc) Decide(ctx context.Context, q Query, user *identity.User) (D
 // conditions, as a Backstage plugin's apply-conditions endpoint does. The
 // [Authorizer] calls it once per batch with each distinct ref once. A ref
 // that does not exist is left out of the map (its conditions then deny).
+//
+// The values must be of the type the rules of the resource type evaluate:
+// for "catalog-entity" and [CatalogRules], *catalog.Entity (package
+// github.com/scmkit/scmkit/catalog; catalog.Entity is accepted too). A
+// JSON-shaped map[string]any, as a catalog REST client gives, is not an
+// entity: decode Backstage's entity JSON into catalog.Entity. A value of
+// another type fails the batch (the handler answers 500 and logs the
+// cause through AuthorizerOptions.Logger). [MapLoader] serves resources
+// held in memory.
 type ResourceLoader interface {
 	LoadResources(ctx context.Context, refs []string) (map[string]any, error)
 }
@@ -56,23 +65,92 @@ func (f LoaderFunc) LoadResources(ctx context.Context, refs []string) (map[strin
 	return f(ctx, refs)
 }
 
+// MapLoader is a [ResourceLoader] over resources held in memory, keyed by
+// ref exactly as the callers send them (e.g. "component:default/web"; a
+// ref spelt otherwise is missing, so its conditions deny). For
+// "catalog-entity" the values are *catalog.Entity. It is read, never
+// changed: build a new map to update it.
+type MapLoader map[string]any
+
+// LoadResources returns the resources of m that refs name.
+func (m MapLoader) LoadResources(_ context.Context, refs []string) (map[string]any, error) {
+	out := make(map[string]any, len(refs))
+	for _, r := range refs {
+		if v, ok := m[r]; ok {
+			out[r] = v
+		}
+	}
+	return out, nil
+}
+
+// ServicePolicy decides permissions for a service principal acting as
+// itself: a Backstage plugin token without obo (service is
+// "plugin:<id>"), an external access token ("external:<subject>"). See
+// AuthorizerOptions.ServicePolicy.
+type ServicePolicy interface {
+	DecideService(ctx context.Context, q Query, service string) (Decision, error)
+}
+
+// ServicePolicyFunc adapts a function to a [ServicePolicy].
+type ServicePolicyFunc func(ctx context.Context, q Query, service string) (Decision, error)
+
+// DecideService calls f.
+func (f ServicePolicyFunc) DecideService(ctx context.Context, q Query, service string) (Decision, error) {
+	return f(ctx, q, service)
+}
+
+// AllowServices is a [ServicePolicy] that allows the named services
+// everything (as Backstage allows every service) and denies every other
+// service acting as itself, e.g. AllowServices("plugin:catalog") lets the
+// catalog act as itself while the scaffolder, accepted for its calls on
+// a user's behalf, may not act without one.
+func AllowServices(services ...string) ServicePolicy {
+	allowed := make(map[string]bool, len(services))
+	for _, s := range services {
+		allowed[s] = true
+	}
+	return ServicePolicyFunc(func(_ context.Context, _ Query, service string) (Decision, error) {
+		if allowed[service] {
+			return Decision{Result: Allow, Reason: Reason{Policy: "service policy", Summary: service + " is allowed everything (AllowServices)"}}, nil
+		}
+		return Decision{Result: Deny, Reason: Reason{Policy: "service policy", Summary: service + " acting as itself is not in AllowServices"}}, nil
+	})
+}
+
 // AuthorizerOptions configure an [Authorizer]. Nil means the defaults.
 type AuthorizerOptions struct {
-	// Loaders load resources by resource type, e.g. "catalog-entity".
-	// An item with a resourceRef whose decision is CONDITIONAL and whose
-	// resource type has no loader is denied.
+	// Loaders load resources by resource type, e.g. "catalog-entity",
+	// whose loader must give *catalog.Entity values (see
+	// [ResourceLoader]). An item with a resourceRef whose decision is
+	// CONDITIONAL and whose resource type has no loader is denied.
 	Loaders map[string]ResourceLoader
 	// Rules evaluate conditions; nil means [CatalogRules].
 	Rules *Rules
 	// Disabled makes every decision ALLOW, as Backstage's
-	// permission.enabled: false does.
+	// permission.enabled: false does. NewAuthorizer logs a warning saying
+	// so when Logger is set.
 	Disabled bool
+	// ServicePolicy, when set, decides for a service principal acting as
+	// itself (Principal.Service set and no User: a plugin token without
+	// obo, an external access token), which is otherwise allowed
+	// everything, as Backstage's permission framework allows every
+	// service. Backstage has one list of trusted plugins: accepting a
+	// plugin's calls on a user's behalf (identity.PluginVerifierOptions
+	// .AllowedPlugins) also lets it act as itself with every right. With
+	// a ServicePolicy the two are apart: [AllowServices] names the
+	// services allowed everything and denies the others; a
+	// [ServicePolicyFunc] decides per permission. A service acting on a
+	// user's behalf is decided as that user by the Policy either way.
+	ServicePolicy ServicePolicy
 	// Limits bound condition trees returned by the policy; zero means
 	// [DefaultLimits].
 	Limits Limits
 	// MaxItems caps a batch; 0 means 1000.
 	MaxItems int
-	// Logger, when set, receives one debug line per decision.
+	// Logger, when set, receives one debug line per decision, and one
+	// error line for each request the handlers answer 500 (its cause:
+	// a loader failing or giving resources of the wrong type, a policy's
+	// invalid decision), which the response does not show.
 	Logger *slog.Logger
 }
 
@@ -108,6 +186,9 @@ func NewAuthorizer(p Policy, opts *AuthorizerOptions) *Authorizer {
 	if a.opts.MaxItems <= 0 {
 		a.opts.MaxItems = 1000
 	}
+	if a.opts.Disabled && a.opts.Logger != nil {
+		a.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "permission checks disabled: every request is allowed (permission.enabled is not true)")
+	}
 	return a
 }
 
@@ -124,16 +205,20 @@ func isNil(p Policy) bool {
 	return false
 }
 
-// decide asks the policy, turning a panic into an error (which denies):
-// a policy bug must not take the server down nor allow anything.
-func (a *Authorizer) decide(ctx context.Context, q Query, u *identity.User) (d Decision, err error) {
+// decide asks the policy (the ServicePolicy for a service acting as
+// itself), turning a panic into an error (which denies): a policy bug
+// must not take the server down nor allow anything.
+func (a *Authorizer) decide(ctx context.Context, q Query, who identity.Principal) (d Decision, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			// The panic value is not repeated: it may hold anything.
 			d, err = Decision{}, errcode.Newf(errcode.Unknown, "permission.Authorize", "the policy panicked deciding %s", q.Permission.Name)
 		}
 	}()
-	return a.policy.Decide(ctx, q, u)
+	if who.User == nil && who.Service != "" {
+		return a.opts.ServicePolicy.DecideService(ctx, q, who.Service)
+	}
+	return a.policy.Decide(ctx, q, who.User)
 }
 
 // Item is one check of a batch: Backstage's {id, permission, resourceRef?}.
@@ -171,10 +256,12 @@ type AuthorizeResponse struct {
 // condition tree's params read once (a claims array becomes a set), and
 // each distinct (conditions, resource) pair evaluated once.
 //
-// A service principal is allowed everything, as in Backstage: the policy
-// sees users only. A service acting on behalf of a user (Backstage's obo
-// token) is decided as that user, so that a plugin cannot lend its
-// service rights to her (no confused deputy). An anonymous principal reaches the policy with no
+// A service principal acting as itself is allowed everything, as in
+// Backstage (the policy sees users only), unless
+// AuthorizerOptions.ServicePolicy is set, which then decides for it. A
+// service acting on behalf of a user (Backstage's obo token) is decided as
+// that user, so that a plugin cannot lend its service rights to her (no
+// confused deputy). An anonymous principal reaches the policy with no
 // user. A CONDITIONAL decision for an item with a resourceRef becomes
 // ALLOW or DENY against that resource (a missing resource is DENY); one
 // without a ref is returned as it is, for the caller to filter with.
@@ -207,7 +294,7 @@ func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, item
 	switch {
 	case a.opts.Disabled:
 		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "permission disabled", Summary: "permission.enabled is false"}}), nil
-	case who.Service != "" && who.User == nil:
+	case who.Service != "" && who.User == nil && a.opts.ServicePolicy == nil:
 		return a.fill(out, Decision{Result: Allow, Reason: Reason{Policy: "service principal", Summary: who.Service + " is a service; policies apply to users only"}}), nil
 	}
 	type permKey struct {
@@ -225,7 +312,7 @@ func (a *Authorizer) authorize(ctx context.Context, who identity.Principal, item
 		d, ok := decisions[k]
 		if !ok {
 			var err error
-			d, err = a.decide(ctx, Query{Permission: p}, who.User)
+			d, err = a.decide(ctx, Query{Permission: p}, who)
 			if err != nil {
 				if ctxErr := errcode.FromContext(ctx, op); ctxErr != nil {
 					return nil, ctxErr
@@ -275,7 +362,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 			continue
 		}
 		if _, err := a.opts.Rules.compile(c, compiled); err != nil {
-			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name, Err: err}
+			return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "the conditions of " + it.Permission.Name + ": " + withoutCode(err)}
 		}
 	}
 	loaded, err := a.loadAll(ctx, op, want)
@@ -312,7 +399,7 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 			var err error
 			ok, err = compiled[cond].evaluate(r)
 			if err != nil {
-				return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "evaluating the conditions of " + it.Permission.Name, Err: err}
+				return &errcode.Error{Code: errcode.Unknown, Op: op, Msg: "evaluating the conditions of " + it.Permission.Name + " on " + it.ResourceRef + ": " + withoutCode(err)}
 			}
 			evaluated[k] = ok
 		}
@@ -324,6 +411,30 @@ func (a *Authorizer) apply(ctx context.Context, items []Item, out []Answer, want
 		}
 	}
 	return nil
+}
+
+// withoutCode is the text of err without the code an *errcode.Error
+// adds, for a message wrapping it under another code: "permission.Evaluate:
+// … (InvalidArgument) (Unknown)" would read as two failures.
+func withoutCode(err error) string {
+	var e *errcode.Error
+	if !errors.As(err, &e) || e != err {
+		return err.Error()
+	}
+	s := e.Op
+	if e.Msg != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += e.Msg
+	}
+	if e.Err != nil {
+		if s != "" {
+			s += ": "
+		}
+		s += withoutCode(e.Err)
+	}
+	return s
 }
 
 // refSet collects the distinct refs of each resource type, in the order
@@ -724,6 +835,7 @@ func serveBatch[T any](a *Authorizer, who func(*http.Request) (identity.Principa
 				writeError(w, http.StatusBadRequest, "InputError", err.Error())
 				return
 			}
+			a.logFailure(r.Context(), p, err)
 			writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
 			return
 		}
@@ -731,6 +843,21 @@ func serveBatch[T any](a *Authorizer, who func(*http.Request) (identity.Principa
 			Items []any `json:"items"`
 		}{res})
 	})
+}
+
+// logFailure logs, when the Authorizer has a Logger, the cause of a
+// request answered 500 without detail. A client that ended its request
+// is not a failure of the server.
+func (a *Authorizer) logFailure(ctx context.Context, p identity.Principal, err error) {
+	if a == nil || a.opts.Logger == nil {
+		return
+	}
+	switch errcode.CodeOf(err) {
+	case errcode.Canceled, errcode.DeadlineExceeded:
+		return
+	}
+	a.opts.Logger.LogAttrs(ctx, slog.LevelError, "permission request failed; answered 500", slog.String("principal", p.String()),
+		slog.String("error", err.Error()))
 }
 
 // truncate cuts s to at most n bytes, at a character boundary.

@@ -74,8 +74,11 @@ func (r Reason) String() string {
 	if len(r.Path) > 0 {
 		b.WriteString(" via " + strings.Join(r.Path, " → "))
 	}
-	if r.Binding != "" {
+	switch {
+	case r.Binding != "" && r.BindingLine > 0:
 		fmt.Fprintf(&b, " [%s at %s:%d]", r.Binding, r.Source, r.BindingLine)
+	case r.Binding != "":
+		fmt.Fprintf(&b, " [%s]", r.Binding)
 	}
 	return b.String()
 }

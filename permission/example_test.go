@@ -135,3 +135,55 @@ func ExampleApplyConditionsHandler() {
 	// loading [component:default/payments component:default/search component:default/gone]
 	// 200 {"items":[{"id":"1","result":["ALLOW","DENY","DENY"]}]}
 }
+
+// Catalog entities held in memory as a loader: the values are
+// *catalog.Entity, which the catalog rules evaluate.
+func ExampleMapLoader() {
+	entities := permission.MapLoader{
+		"component:default/payments": &catalog.Entity{Kind: "Component", Metadata: catalog.Metadata{Name: "payments"}, Spec: map[string]any{"owner": "team-a"}},
+	}
+	ownerOnly := permission.PolicyFunc(func(_ context.Context, q permission.Query, u *identity.User) (permission.Decision, error) {
+		return permission.Decision{Result: permission.Conditional, PluginID: "catalog", ResourceType: permission.CatalogEntityResourceType,
+			Conditions: permission.Rule(permission.CatalogEntityResourceType, permission.IsEntityOwner, map[string]any{"claims": []any{"group:default/team-a"}})}, nil
+	})
+	authz := permission.NewAuthorizer(ownerOnly, &permission.AuthorizerOptions{
+		Loaders: map[string]permission.ResourceLoader{permission.CatalogEntityResourceType: entities},
+	})
+	alice := identity.Principal{User: &identity.User{EntityRef: "user:default/alice"}}
+	for _, ref := range []string{"component:default/payments", "component:default/missing"} {
+		ok, _, err := authz.Allowed(context.Background(), alice, permission.MustKnown(permission.CatalogEntityDelete), ref)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ref, ok)
+	}
+	// Output:
+	// component:default/payments true
+	// component:default/missing false
+}
+
+// A portal that accepts the scaffolder's calls on a user's behalf (its
+// plugin id in identity.PluginVerifierOptions.AllowedPlugins) without
+// letting it act as itself with every right: only the catalog may.
+func ExampleAllowServices() {
+	policy := permission.Static(permission.Decision{Result: permission.Deny, Reason: permission.Reason{Policy: "static", Summary: "the user's policy denies"}})
+	authz := permission.NewAuthorizer(policy, &permission.AuthorizerOptions{
+		ServicePolicy: permission.AllowServices("plugin:catalog"),
+	})
+	create := permission.MustKnown(permission.CatalogEntityCreate)
+	for _, who := range []identity.Principal{
+		{Service: "plugin:catalog"},
+		{Service: "plugin:scaffolder"},
+		{Service: "plugin:scaffolder", User: &identity.User{EntityRef: "user:default/alice"}}, // decided by policy, as alice
+	} {
+		ok, why, err := authz.Allowed(context.Background(), who, create, "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(who, ok, "-", why.Summary)
+	}
+	// Output:
+	// plugin:catalog true - plugin:catalog is allowed everything (AllowServices)
+	// plugin:scaffolder false - plugin:scaffolder acting as itself is not in AllowServices
+	// plugin:scaffolder on behalf of user:default/alice false - the user's policy denies
+}

@@ -25,6 +25,7 @@ func Require(a *Authorizer, p Permission, who func(*http.Request) (identity.Prin
 			}
 			ok, why, err := a.Allowed(r.Context(), principal, p, "")
 			if err != nil {
+				a.logFailure(r.Context(), principal, err)
 				writeError(w, http.StatusInternalServerError, "Error", "authorization failed")
 				return
 			}

@@ -308,7 +308,8 @@ func asEntity(resource any) (*catalog.Entity, error) {
 	case catalog.Entity:
 		return &r, nil
 	}
-	return nil, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "catalog rule applied to a %T, not a catalog entity", resource)
+	return nil, errcode.Newf(errcode.InvalidArgument, "permission.Evaluate", "catalog rule applied to a %T, not a catalog entity: "+
+		"the catalog-entity loader (AuthorizerOptions.Loaders) must give *catalog.Entity values", resource)
 }
 
 func paramErr(name, want string) error {

@@ -9,7 +9,8 @@
 // used when any of the user's roles has one, and those naming its
 // resource type only otherwise; an action-less permission is matched as
 // "use"; no line means DENY; an anonymous caller is denied; a super user
-// is allowed everything. Entity refs compare as Backstage's catalog
+// is allowed everything; with permission.rbac.defaultPermissions, every
+// signed-in user holds its default role. Entity refs compare as Backstage's catalog
 // compares them, the kind and namespace completed and case folded, but
 // ASCII case only: a ref with a non-ASCII look-alike of a letter (the
 // Kelvin sign U+212A for K) names another entity and holds none of the
@@ -23,7 +24,9 @@
 // few map lookups and bit operations with no allocation.
 //
 // [New] indexes the organisation ([Membership]) once; rebuild the Policy
-// to reload. [ParseCSV] and [ParseConditional] refuse a file with any
+// to reload. A Membership [FromSnapshot] made of a snapshot with
+// duplicate entities (several providers' snapshots appended rather than
+// combined with org.Merge) is refused. [ParseCSV] and [ParseConditional] refuse a file with any
 // problem whole, naming every bad line. A cycle in the group hierarchy is
 // reported by [Policy.Cycles], and users whose groups reach it are denied
 // (their roles are undefined) until it is fixed.

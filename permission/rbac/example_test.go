@@ -75,6 +75,37 @@ permission:
 	// true ./rbac-policy.csv 2 user:default/alice
 }
 
+// Warnings after decoding: permission.enabled is missing, so Backstage
+// (and scmkit) allow every request and never consult the policy, and a
+// key is misspelt, so the policy file would not be loaded. Log them at
+// startup.
+func ExampleConfig_Warnings() {
+	yaml := []byte(`
+permission:
+  rbac:
+    policiesCsvFile: ./rbac-policy.csv
+    defaultPermissions:
+      defaultRole: role:default/everyone
+      basicPermissions:
+        - permission: catalog-entity
+          action: read
+`)
+	cfg, err := config.LoadBytes(context.Background(), nil, yaml)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var c rbac.Config
+	if err := cfg.Decode("permission", &c); err != nil {
+		log.Fatal(err)
+	}
+	for _, w := range c.Warnings() {
+		fmt.Println(w)
+	}
+	// Output:
+	// permission.enabled is not true: every permission request is allowed and permission.rbac is ignored (as in Backstage); set permission.enabled: true to apply the policy
+	// permission.rbac.policiesCsvFile: not a key scmkit reads; ignored (a typo?)
+}
+
 // The policy files named as in a Backstage config: here an absolute path,
 // as in a container image; a relative one is taken from the backend's
 // working directory (the first argument).

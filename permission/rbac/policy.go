@@ -27,6 +27,10 @@ type Membership struct {
 	// (spec.parent; a group has at most one in Backstage, more are
 	// accepted).
 	Parents map[string][]string
+
+	// invalid, when not empty, is why the Membership must not be used
+	// (set by FromSnapshot for a snapshot with duplicate entities).
+	invalid string
 }
 
 // Options configure a [Policy]. Nil means the defaults.
@@ -46,6 +50,17 @@ type Options struct {
 	UseOwnershipEntityRefs bool
 	// Conditional are conditional policies (see [ParseConditional]).
 	Conditional []ConditionalPolicy
+	// PreferPermissionLines is permission.rbac.policyDecisionPrecedence:
+	// "basic": for a resource permission, the user's p lines (naming the
+	// permission or its resource type) decide when any of her roles has
+	// one, and her conditional policies only otherwise. False is the
+	// plugin's default, "conditional": conditional policies first.
+	PreferPermissionLines bool
+	// DefaultRole, when set, is a role ref every signed-in user holds,
+	// as through a binding of her own (permission.rbac.defaultPermissions
+	// .defaultRole; [Load] adds its basicPermissions as p lines). An
+	// anonymous caller does not hold it.
+	DefaultRole string
 }
 
 // Policy is the community RBAC plugin's policy: role bindings from the
@@ -62,7 +77,8 @@ type Policy struct {
 	groups   map[string]*groupEntry
 	users    map[string]*userEntry
 	supers   map[string]bool
-	maxDepth int // -1: unbounded
+	def      *binding // the default role every user holds, if any
+	maxDepth int      // -1: unbounded
 	useEnt   bool
 	words    int
 	cycles   [][]string
@@ -155,11 +171,15 @@ func (p *Policy) WithMembership(m *Membership) (*Policy, error) {
 // ones), the organisation m (nil: only the CSV's g lines) and opts.
 // Building indexes every user and group of m once, so that a decision is
 // a few map lookups and bit operations. It returns InvalidArgument for a
-// bad super user ref or a conditional policy naming an undefined role.
+// bad super user ref, a conditional policy naming an undefined role, or a
+// Membership [FromSnapshot] made of a snapshot with duplicate entities.
 func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	const op = "rbac.New"
 	if opts == nil {
 		opts = &Options{}
+	}
+	if m != nil && m.invalid != "" {
+		return nil, errcode.New(errcode.InvalidArgument, op, m.invalid)
 	}
 	p := &Policy{
 		files:    slices.Clone(files),
@@ -203,6 +223,13 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 		if _, ok := roleIdx[cp.RoleEntityRef]; !ok {
 			roleOf(cp.RoleEntityRef)
 		}
+	}
+	if opts.DefaultRole != "" {
+		ref, err := normRef(opts.DefaultRole, "")
+		if err != nil || !strings.HasPrefix(ref, "role:") {
+			return nil, errcode.Newf(errcode.InvalidArgument, op, "default role %q is not a role ref (role:<namespace>/<name>)", opts.DefaultRole)
+		}
+		p.def = &binding{roleOf(ref), &Line{Kind: "g", Role: ref, Text: "permission.rbac.defaultPermissions.defaultRole: " + ref}}
 	}
 	p.words = (len(p.roles) + 63) / 64
 	newSet := func() roleSet { return make(roleSet, p.words) }
@@ -318,12 +345,16 @@ func New(files []*File, m *Membership, opts *Options) (*Policy, error) {
 	return p, nil
 }
 
-// bindUser adds the roles bound to the user herself and her super user
-// status by name.
+// bindUser adds the roles bound to the user herself (and the default
+// role) and her super user status by name.
 func (p *Policy) bindUser(e *userEntry) {
 	for _, b := range p.bindings[e.ref] {
 		e.roles.add(b.role)
 		e.direct = append(e.direct, b)
+	}
+	if p.def != nil && !e.roles.has(p.def.role) {
+		e.roles.add(p.def.role)
+		e.direct = append(e.direct, *p.def)
 	}
 	if p.supers[e.ref] {
 		e.super = e.ref
@@ -484,7 +515,9 @@ func (p *Policy) entry(user *identity.User) *userEntry {
 //  3. a user whose groups reach a cycle in the hierarchy: DENY;
 //  4. for a resource permission, the conditional policies of her roles for
 //     its resource type and action: CONDITIONAL, merged with anyOf when
-//     several apply, with $currentUser and $ownerRefs substituted;
+//     several apply, with $currentUser and $ownerRefs substituted (with
+//     PreferPermissionLines, only when none of her roles has a p line for
+//     the permission or its resource type and action);
 //  5. the p lines of her roles for the permission's name and action or,
 //     for a resource permission that no p line of her roles names, for its
 //     resource type: DENY if any denies (deny wins), ALLOW if any allows;
@@ -512,7 +545,7 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 	}
 	perm := q.Permission
 	act := perm.Action()
-	if perm.IsResource() && len(p.conds) > 0 {
+	if perm.IsResource() && len(p.conds) > 0 && !(p.opts.PreferPermissionLines && p.hasLines(e, perm, act)) {
 		if d, ok := p.conditional(e, user, perm, act); ok {
 			return d, nil
 		}
@@ -533,6 +566,17 @@ func (p *Policy) Decide(_ context.Context, q permission.Query, user *identity.Us
 		return p.decided(permission.Allow, "allowed by a policy line of one of the user's roles", rs.allowLine[r], r, e), nil
 	}
 	return deny("none of the user's roles has a policy line for this permission or its resource type and action (default deny)"), nil
+}
+
+// hasLines reports whether one of e's roles has a p line for perm's name
+// or resource type and act.
+func (p *Policy) hasLines(e *userEntry, perm permission.Permission, act permission.Action) bool {
+	for _, obj := range []string{perm.Name, perm.ResourceType} {
+		if rs := p.rules[ruleKey{obj, act}]; rs != nil && p.holdsAny(e, rs) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) holdsAny(e *userEntry, rs *ruleSet) bool {
@@ -610,7 +654,7 @@ func (p *Policy) conditional(e *userEntry, user *identity.User, perm permission.
 	}
 	d := permission.Decision{Result: permission.Conditional, PluginID: match[0].PluginID, ResourceType: perm.ResourceType, Conditions: c,
 		Reason: permission.Reason{Policy: "rbac", Summary: fmt.Sprintf("conditional policies of roles %s", strings.Join(roles, ", ")),
-			Rule: strings.Join(sources, ", "), Role: roles[0]}}
+			Rule: strings.Join(sources, ", "), Role: roles[0], Source: p.source}}
 	for r, ref := range p.roles {
 		if ref == roles[0] {
 			p.how(&d.Reason, r, e)

@@ -432,7 +432,7 @@ func TestFromSnapshot(t *testing.T) {
 		Users:   map[string][]string{"user:default/alice": {"group:default/platform-team"}, "user:default/bob": {"group:default/team-a"}},
 		Parents: map[string][]string{"group:default/platform-team": {"group:default/engineering"}, "group:default/team-a": {"group:default/engineering"}},
 	}
-	if diff := cmp.Diff(want, m); diff != "" {
+	if diff := cmp.Diff(want, m, cmp.AllowUnexported(Membership{})); diff != "" {
 		t.Error(diff)
 	}
 	p := load(t, m, nil)
@@ -512,5 +512,26 @@ func TestLiveReloadKeepsPolicyOnError(t *testing.T) {
 	}
 	if decide() != permission.Deny {
 		t.Error("reload not applied")
+	}
+}
+
+// TestConditionalReasonNamesFile: a conditional decision's reason lost
+// the CSV file of the binding line ("[g, … at :1]") where every other
+// reason names it ("at c.csv:1").
+func TestConditionalReasonNamesFile(t *testing.T) {
+	pf, err := ParseCSV("c.csv", strings.NewReader("g, group:default/team-a, role:default/owner\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New([]*File{pf}, testOrg(), &Options{Conditional: loadConditional(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.Decide(context.Background(), permission.Query{Permission: perm(permission.CatalogEntityDelete)}, user("user:default/bob"))
+	if err != nil || d.Result != permission.Conditional {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	if s := d.Reason.String(); !strings.Contains(s, "[g, group:default/team-a, role:default/owner at c.csv:1]") {
+		t.Errorf("reason %q does not name the binding's file", s)
 	}
 }
