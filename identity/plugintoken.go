@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -198,8 +199,13 @@ func (pv *PluginVerifier) Verify(ctx context.Context, token string) (*PluginClai
 		return nil, unauthorized("malformed token")
 	}
 	caller, _ := unverified["sub"].(string)
-	if !pluginIDPattern.MatchString(caller) || !slices.Contains(pv.allowed, caller) {
-		return nil, unauthorized("the calling plugin is not allowed")
+	if !pluginIDPattern.MatchString(caller) {
+		return nil, unauthorized("the token's sub is not a plugin id")
+	}
+	if !slices.Contains(pv.allowed, caller) {
+		// The id is the token's claim, not yet verified; it matched
+		// pluginIDPattern, so it is safe to show.
+		return nil, unauthorized("the calling plugin " + strconv.Quote(caller) + " is not allowed: it is not in PluginVerifierOptions.AllowedPlugins")
 	}
 	v, err := pv.verifierOf(ctx, caller)
 	if err != nil {

@@ -156,6 +156,12 @@ func TestPluginVerifier(t *testing.T) {
 	if b.hits["search"] != 0 {
 		t.Errorf("the keys of a plugin not allowed were fetched %d times", b.hits["search"])
 	}
+	// The refusal of a plugin not allowed names it and the option to
+	// change (an embedder's review: "not allowed" alone sent her looking).
+	if _, err := pv.Verify(context.Background(), b.token(t, "search", claims("search", nil))); err == nil ||
+		!strings.Contains(err.Error(), `"search"`) || !strings.Contains(err.Error(), "AllowedPlugins") {
+		t.Errorf("a plugin not allowed: %v; want the error to name the plugin and AllowedPlugins", err)
+	}
 
 	// An obo user token that expired makes the plugin token fail too.
 	c.Advance(2 * time.Hour)
