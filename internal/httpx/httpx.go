@@ -174,6 +174,7 @@ type Transport struct {
 	budget      Budget // see SetBudget (budget.go)
 	budgetKey   string
 	budgetShare float64
+	rateLimits  RateLimits // see SetRateLimits (budget.go)
 }
 
 // NewClient returns an *http.Client whose transport is [NewTransport](opts).

@@ -1,0 +1,296 @@
+package redisstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/redisstore"
+	"github.com/scmkit/scmkit/scm"
+	"github.com/scmkit/scmkit/scm/catalog"
+	"github.com/scmkit/scmkit/scm/driver"
+	"github.com/scmkit/scmkit/scm/githubscm"
+	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
+)
+
+// shareFleet is n replicas with the README's fleet options (FileCache,
+// PageCache and RateBudget from one Redis, and RateShare) against one
+// fake GitHub where a GitHub App is installed on acme, whose repository
+// widgets holds catalog-info.yaml. Without Redis it is n clients of one
+// process sharing an httpx.MemoryBudget, with scm's in-memory caches.
+type shareFleet struct {
+	fake              *fakegithub.Server
+	clients           []*scm.Client
+	fileURL, ownerURL string
+}
+
+// newShareFleet starts a shareFleet; noCache reads files without a
+// FileCache, so that every read is counted.
+func newShareFleet(t testing.TB, r *testsvc.Redis, n int, share float64, noCache bool) *shareFleet {
+	t.Helper()
+	f := &shareFleet{fake: fakeWithApp(t, nil)}
+	f.ownerURL = "https://" + f.fake.Host() + "/acme"
+	f.fileURL = f.ownerURL + "/widgets/blob/main/catalog-info.yaml"
+	_, pemKey := appKeyPair(t)
+	mem := &httpx.MemoryBudget{}
+	for range n {
+		reg, err := integrations.NewRegistry(integrations.Config{GitHub: []integrations.GitHubConfig{{
+			Host: f.fake.Host(), APIBaseURL: f.fake.APIBaseURL(),
+			Apps: []integrations.GitHubAppConfig{{AppID: appID, PrivateKey: integrations.NewSecret(pemKey)}},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro := &credentials.ResolverOptions{}
+		o := &scm.Options{Drivers: map[integrations.Kind]driver.Opener{integrations.GitHub: githubscm.Opener(nil)},
+			RateBudget: mem, RateShare: share}
+		if r != nil {
+			st := openStore(t, r, nil)
+			ro.Shared = st
+			o.FileCache, o.PageCache, o.RateBudget = st.Files(0), st.Pages(0), st.Budget()
+		}
+		if noCache {
+			o.FileCache = scm.NoCache{}
+		}
+		res, err := credentials.NewResolver(reg, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := scm.NewClient(reg, res, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clients = append(f.clients, c)
+	}
+	return f
+}
+
+// apiRequests returns the requests the fake's API host answered apart
+// from the GitHub App's (installation lookups and mints, on the App's
+// own limit), and those of them GitHub counts: all but the 304s.
+func (f *shareFleet) apiRequests() (sent, counted int) {
+	st := f.fake.Stats()
+	l, m := appRequests(f.fake)
+	sent = st.API - l - m
+	return sent, sent - st.NotModified
+}
+
+// TestFleetShareRereads: the README's fleet setup, at a share of 0.05 of
+// the installation's 5,000 an hour (250 requests), re-reads an unchanged
+// file 600 times on 3 replicas. GitHub counts 1 of those reads (the 304s
+// are free), so none is refused. It failed before the budget let GitHub's
+// 304s go free: read 251 was refused with RateLimited.
+func TestFleetShareRereads(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	f := newShareFleet(t, r, 3, 0.05, false)
+	ctx := t.Context()
+	for i := range 600 {
+		if _, err := f.clients[i%3].ReadFile(ctx, f.fileURL, nil); err != nil {
+			t.Fatalf("read %d (replica %d): %v", i+1, i%3+1, err)
+		}
+	}
+	if sent, counted := f.apiRequests(); sent != 600 || counted != 1 {
+		t.Errorf("GitHub answered %d requests and counted %d; want 600 and 1", sent, counted)
+	}
+	keys, err := rawClient(t, r).Keys(ctx, "scmkit:rl:*").Result()
+	if err != nil || len(keys) != 1 || !strings.HasSuffix(keys[0], " core") {
+		t.Errorf("budget keys %v, %v; want the installation's core", keys, err)
+	}
+}
+
+// TestFleetShareResources: at a share of 0.1 (500 requests of each of
+// GitHub's limits), 300 REST file reads and 300 GraphQL discoveries go
+// (600 in all), since GitHub counts them against separate limits; the
+// REST requests are then refused at their own 500. It failed before the
+// budget was kept per resource: call 499 was refused.
+func TestFleetShareResources(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	f := newShareFleet(t, r, 3, 0.1, true)
+	ctx := t.Context()
+	for i := range 600 {
+		c := f.clients[i%3]
+		var err error
+		if i%2 == 0 {
+			_, err = c.ReadFile(ctx, f.fileURL, nil)
+		} else {
+			_, err = catalog.Discover(ctx, c, f.ownerURL, nil)
+		}
+		if err != nil {
+			t.Fatalf("call %d (replica %d): %v", i+1, i%3+1, err)
+		}
+	}
+	st := f.fake.Stats()
+	if st.Routes["POST /graphql"] != 300 {
+		t.Fatalf("GraphQL requests: %d; want 300 (routes %v)", st.Routes["POST /graphql"], st.Routes)
+	}
+	rest := 300
+	for ; rest < 600; rest++ {
+		if _, err := f.clients[rest%3].ReadFile(ctx, f.fileURL, nil); err != nil {
+			if scm.Code(err) != scm.RateLimited {
+				t.Fatalf("REST read %d: %v", rest+1, err)
+			}
+			break
+		}
+	}
+	// The fake counts the App's installation lookup and mint against the
+	// same core limit (GitHub counts them against the App's own).
+	if l, m := appRequests(f.fake); rest+l+m != 500 {
+		t.Errorf("REST reads before the first refusal: %d, and %d App requests; want 500 in all (a share of 0.1 of 5,000); routes %v",
+			rest, l+m, f.fake.Stats().Routes)
+	}
+	keys, _ := rawClient(t, r).Keys(ctx, "scmkit:rl:*").Result()
+	if len(keys) != 2 {
+		t.Errorf("budget keys %v; want core and graphql", keys)
+	}
+}
+
+// TestBudgetPeek: Peek refuses as Take does once the share is spent, and
+// never counts a request.
+func TestBudgetPeek(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	b := openStore(t, r, nil).Budget()
+	ctx := t.Context()
+	reset := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	if ok, _, err := b.Peek(ctx, "k", 0.5); !ok || err != nil {
+		t.Fatalf("Peek of an unknown budget: %v, %v", ok, err)
+	}
+	if err := b.Record(ctx, "k", 100, 52, reset); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if ok, _, err := b.Peek(ctx, "k", 0.5); !ok || err != nil {
+			t.Fatalf("Peek above half: %v, %v", ok, err)
+		}
+	}
+	for range 2 {
+		if ok, _, err := b.Take(ctx, "k", 0.5); !ok || err != nil {
+			t.Fatalf("Take after Peeks: %v, %v; the Peeks counted", ok, err)
+		}
+	}
+	ok, at, err := b.Peek(ctx, "k", 0.5)
+	if ok || err != nil || !at.Equal(reset) {
+		t.Fatalf("Peek at half: %v, %v, %v; want refused until %v", ok, at, err, reset)
+	}
+	if v, _ := rawClient(t, r).HGet(ctx, "scmkit:rl:k", "r").Int(); v != 50 {
+		t.Errorf("remaining in Redis: %d; want 50", v)
+	}
+	down := openStore(t, r, &redisstore.Options{Timeout: 100 * time.Millisecond}).Budget()
+	r.Stop()
+	if ok, _, err := down.Peek(context.Background(), "k", 0.5); !ok || err == nil {
+		t.Errorf("Peek with Redis down: %v, %v; want allowed, with the error", ok, err)
+	}
+}
+
+// BenchmarkFleetRereadShare: the README's fleet setup (RateShare 0.8) on 3
+// replicas re-reads an unchanged file 4,200 times, past 0.8 of the
+// installation's 5,000 (redis), and the same with 3 clients of one
+// process sharing an httpx.MemoryBudget (memory). requests/op: requests
+// GitHub answered; counted/op: those it counts (not the 304s);
+// refusals/op: reads refused with RateLimited (it was 201 before 304s
+// went free); redis-round-trips/read: commands Redis processed per read.
+func BenchmarkFleetRereadShare(b *testing.B) {
+	const reads = 4200
+	for _, name := range []string{"memory", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			var r *testsvc.Redis
+			if name == "redis" {
+				r = testsvc.StartRedis(b)
+			}
+			var sent, counted, refused, cmds int
+			for b.Loop() {
+				b.StopTimer()
+				f := newShareFleet(b, r, 3, 0.8, false)
+				for _, c := range f.clients { // credentials and the cached file
+					if _, err := c.ReadFile(b.Context(), f.fileURL, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s0, c0 := f.apiRequests()
+				var cmd0 int
+				if r != nil {
+					cmd0 = commands(b, rawClient(b, r))
+				}
+				b.StartTimer()
+				for i := range reads {
+					if _, err := f.clients[i%3].ReadFile(b.Context(), f.fileURL, nil); scm.Code(err) == scm.RateLimited {
+						refused++
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if r != nil {
+					cmds += commands(b, rawClient(b, r)) - cmd0 - 1
+				}
+				s1, c1 := f.apiRequests()
+				sent, counted = sent+s1-s0, counted+c1-c0
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
+			b.ReportMetric(float64(counted)/float64(b.N), "counted/op")
+			b.ReportMetric(float64(refused)/float64(b.N), "refusals/op")
+			b.ReportMetric(float64(cmds)/float64(b.N*reads), "redis-round-trips/read")
+		})
+	}
+}
+
+// BenchmarkFleetMixedShare: at RateShare 0.5, 3 replicas (redis) or 3
+// clients of one process (memory) make 2,400 REST file reads (no file
+// cache) and 2,400 GraphQL discoveries, each under GitHub's 2,500 of its
+// own limit. refusals/op was 2,300 while the budget merged the two.
+func BenchmarkFleetMixedShare(b *testing.B) {
+	const calls = 4800
+	for _, name := range []string{"memory", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			var r *testsvc.Redis
+			if name == "redis" {
+				r = testsvc.StartRedis(b)
+			}
+			var sent, refused, cmds int
+			for b.Loop() {
+				b.StopTimer()
+				f := newShareFleet(b, r, 3, 0.5, true)
+				for _, c := range f.clients { // credentials
+					if _, err := c.ReadFile(b.Context(), f.fileURL, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s0, _ := f.apiRequests()
+				var cmd0 int
+				if r != nil {
+					cmd0 = commands(b, rawClient(b, r))
+				}
+				b.StartTimer()
+				for i := range calls {
+					c := f.clients[i%3]
+					var err error
+					if i%2 == 0 {
+						_, err = c.ReadFile(b.Context(), f.fileURL, nil)
+					} else {
+						_, err = catalog.Discover(b.Context(), c, f.ownerURL, nil)
+					}
+					if scm.Code(err) == scm.RateLimited {
+						refused++
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if r != nil {
+					cmds += commands(b, rawClient(b, r)) - cmd0 - 1
+				}
+				s1, _ := f.apiRequests()
+				sent += s1 - s0
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
+			b.ReportMetric(float64(refused)/float64(b.N), "refusals/op")
+			b.ReportMetric(float64(cmds)/float64(b.N*calls), "redis-round-trips/call")
+		})
+	}
+}
