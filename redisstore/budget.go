@@ -18,14 +18,16 @@ import (
 // takes one request from it before each request, atomically, so that with
 // scm.Options.RateShare the fleet stops at its share of the limit. A
 // conditional GitHub request is only checked against the share (Peek):
-// GitHub does not count it when it is answered 304. Get it from
-// [Store.Budget]. When Redis fails, requests go as if there were no
-// budget.
+// GitHub does not count it when it is answered 304; one made conditional
+// by scm's page cache is counted, and given back after a 304 (Refund).
+// Get it from [Store.Budget]. When Redis fails, requests go as if there
+// were no budget.
 type Budget struct{ s *Store }
 
 var (
-	_ scm.RateBudget     = (*Budget)(nil)
-	_ httpx.BudgetPeeker = (*Budget)(nil)
+	_ scm.RateBudget       = (*Budget)(nil)
+	_ httpx.BudgetPeeker   = (*Budget)(nil)
+	_ httpx.BudgetRefunder = (*Budget)(nil)
 )
 
 // Budget returns the shared rate-limit budget of s. Pass it as
@@ -47,6 +49,14 @@ if share < 1 then keep = math.floor(l * (1 - share)) end
 if r <= keep then return t end
 if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'r', -1) end
 return 0
+`)
+	// KEYS: budget. ARGV: reset (ms) of the window the request was
+	// counted in. Gives one request back, up to the limit.
+	refundScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'l', 'r', 't')
+if not v[1] or not v[2] or not v[3] or tonumber(v[3]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'r', string.format('%d', math.min(tonumber(v[2]) + 1, tonumber(v[1]))))
+return 1
 `)
 	// KEYS: budget. ARGV: limit, remaining, reset (ms).
 	recordScript = redis.NewScript(`
@@ -89,6 +99,15 @@ func (b *Budget) take(ctx context.Context, op, key string, share float64, spend 
 		return true, time.Time{}, err
 	}
 	return false, time.UnixMilli(reset), nil
+}
+
+// Refund gives back one request that Take counted in the window that ends
+// at reset, when GitHub answered it 304 (free) below a cache layer; it
+// makes Budget an httpx.BudgetRefunder.
+func (b *Budget) Refund(ctx context.Context, key string, reset time.Time) error {
+	return b.s.do(ctx, "redisstore.Budget.Refund", func(ctx context.Context) error {
+		return refundScript.Run(ctx, b.s.rdb, []string{b.s.key("rl", key)}, strconv.FormatInt(reset.UnixMilli(), 10)).Err()
+	})
 }
 
 // Record notes a provider's answer for key (scm.RateBudget).

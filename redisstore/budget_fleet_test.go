@@ -316,3 +316,74 @@ func redisReads(b *testing.B, raw *redis.Client) int {
 	b.Fatal("no total_reads_processed in INFO")
 	return 0
 }
+
+// TestFleetShareListings: with the README's fleet setup, a listing of
+// two pages refreshed through the page cache costs GitHub 1 counted
+// request (the first page is answered 304, free). At a share of 0.02
+// (100 requests), 80 refreshes on 3 replicas go: the 304s are counted
+// before they are sent (the page cache makes them conditional below the
+// budget) and given back after.
+func TestFleetShareListings(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	f := newShareFleet(t, r, 3, 0.02, false)
+	for i := range 100 {
+		if _, err := f.fake.AddRepo(fakegithub.Repo{Owner: "acme", Name: "svc" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := t.Context()
+	list := func(c *scm.Client) error {
+		n := 0
+		for _, err := range c.ListRepositories(ctx, f.ownerURL, nil) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		if n != 101 {
+			t.Fatalf("listed %d repositories; want 101", n)
+		}
+		return nil
+	}
+	for i := range 80 {
+		if err := list(f.clients[i%3]); err != nil {
+			t.Fatalf("listing %d (replica %d): %v", i+1, i%3+1, err)
+		}
+	}
+	sent, counted := f.apiRequests()
+	t.Logf("GitHub answered %d requests and counted %d", sent, counted)
+	if sent != 160 || counted > 83 {
+		t.Errorf("GitHub answered %d requests and counted %d; want 160, and at most 83 (one full first page per replica)", sent, counted)
+	}
+}
+
+// TestBudgetRefund: Refund gives back one request in the window it names
+// only, and never above the limit.
+func TestBudgetRefund(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	b := openStore(t, r, nil).Budget()
+	raw := rawClient(t, r)
+	ctx := t.Context()
+	reset := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	remaining := func(key string) int {
+		v, _ := raw.HGet(ctx, "scmkit:rl:"+key, "r").Int()
+		return v
+	}
+	b.Record(ctx, "k", 10, 6, reset)
+	b.Take(ctx, "k", 0.5)
+	if err := b.Refund(ctx, "k", reset.Add(-time.Hour)); err != nil || remaining("k") != 5 {
+		t.Fatalf("refund for another window: %v, remaining %d; want 5", err, remaining("k"))
+	}
+	if err := b.Refund(ctx, "k", reset); err != nil || remaining("k") != 6 {
+		t.Fatalf("refund: %v, remaining %d; want 6", err, remaining("k"))
+	}
+	b.Record(ctx, "full", 10, 10, reset)
+	b.Refund(ctx, "full", reset)
+	b.Refund(ctx, "unknown", reset)
+	if remaining("full") != 10 {
+		t.Errorf("remaining after a refund at the limit: %d", remaining("full"))
+	}
+	if n, _ := raw.Exists(ctx, "scmkit:rl:unknown").Result(); n != 0 {
+		t.Error("a refund created a budget")
+	}
+}

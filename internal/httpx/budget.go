@@ -23,7 +23,9 @@ import (
 // resources). Both methods may fail (a store that is down): the request
 // then goes out as if there were no budget. A Budget that also implements
 // [BudgetPeeker] lets requests that may be free (GitHub's conditional
-// requests) go without counting them.
+// requests) go without counting them, and one that implements
+// [BudgetRefunder] gives back those GitHub answered 304 after they were
+// counted.
 type Budget interface {
 	// Take asks for one request on key's budget. It reports false, with
 	// the time the budget resets, when the recorded remaining requests
@@ -73,6 +75,10 @@ const (
 	// the share (Peek), not counted, and a 304 is never recorded (it
 	// carries nothing new). A conditional request answered 200 is counted
 	// by GitHub, and its answer brings the budget down to GitHub's count.
+	// A request made conditional below the transport (by a cache layer
+	// between it and [Sanitize], which sees the server's 304) was
+	// counted before it was sent: with a budget that implements
+	// [BudgetRefunder] it is given back.
 	GitHubLimits
 )
 
@@ -80,6 +86,18 @@ const (
 // the default is [OneLimit]. Call it before the first request.
 func (t *Transport) SetRateLimits(r RateLimits) {
 	t.rateLimits = r
+}
+
+// BudgetRefunder is a [Budget] that can give back a request it counted,
+// for [GitHubLimits]' requests that a layer below the transport made
+// conditional (scm's page cache) and that GitHub answered 304, free. With
+// a Budget that does not implement it, those requests stay counted.
+type BudgetRefunder interface {
+	Budget
+	// Refund gives back one request counted by Take in the window that
+	// ends at reset; a budget recorded for another window is left as it
+	// is, and remaining never goes above the limit.
+	Refund(ctx context.Context, key string, reset time.Time) error
 }
 
 // BudgetPeeker is a [Budget] that can check a share without spending it,
@@ -100,47 +118,69 @@ type BudgetPeeker interface {
 // flight (on every replica) when the share runs out that are then
 // answered 200; every other request is counted atomically before it is
 // sent, as under [OneLimit].
-func (t *Transport) takeBudget(req *http.Request) error {
+//
+// spent reports whether the request was counted (Take said yes): a
+// request that a layer below made conditional, and that GitHub then
+// answered 304, is given back (see recordBudget). A give-back can leave
+// the budget above GitHub's count by one for each such request whose
+// count an answer recorded meanwhile already took in (an answer showing
+// less remaining than the budget, when others spend the same limit), or
+// that Take let go without counting (nothing recorded yet).
+func (t *Transport) takeBudget(req *http.Request) (spent bool, err error) {
 	if t.budget == nil || t.budgetKey == "" || t.budgetShare <= 0 {
-		return nil
+		return false, nil
 	}
 	ctx := req.Context()
-	take := t.budget.Take
+	take, spend := t.budget.Take, true
 	if p, ok := t.budget.(BudgetPeeker); ok && t.rateLimits == GitHubLimits && conditional(req) {
-		take = p.Peek
+		take, spend = p.Peek, false
 	}
 	ok, reset, err := take(ctx, t.resourceKey(req, ""), t.budgetShare)
-	if err != nil || ok {
-		return nil
+	if err != nil {
+		return false, nil
+	}
+	if ok {
+		return spend, nil
 	}
 	wait := reset.Sub(t.now())
 	if wait <= 0 {
-		return nil
+		return false, nil
 	}
 	deadline, hasDeadline := ctx.Deadline()
 	if wait > t.maxRateLimitWait || (hasDeadline && time.Until(deadline) < wait) {
-		return &errcode.Error{Code: errcode.RateLimited, Host: req.URL.Host, RetryAt: reset,
+		return false, &errcode.Error{Code: errcode.RateLimited, Host: req.URL.Host, RetryAt: reset,
 			Msg: describe(req) + ": the fleet has spent its share of this credential's rate limit until " + reset.UTC().Format(time.RFC3339)}
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
+		return false, nil
 	case <-ctx.Done():
-		return contextError(req, ctx.Err())
+		return false, contextError(req, ctx.Err())
 	}
 }
 
-// recordBudget records what resp says about the budget.
-func (t *Transport) recordBudget(req *http.Request, resp *http.Response) {
+// recordBudget records what resp says about the budget. spent says
+// whether takeBudget counted the request; notModified whether the server
+// answered 304 below a cache layer that may have turned it into a 200.
+func (t *Transport) recordBudget(req *http.Request, resp *http.Response, spent, notModified bool) {
 	if t.budget == nil || t.budgetKey == "" || resp == nil {
 		return
 	}
-	if t.rateLimits == GitHubLimits && resp.StatusCode == http.StatusNotModified {
+	if t.rateLimits == GitHubLimits && (notModified || resp.StatusCode == http.StatusNotModified) {
 		// Not counted by GitHub: the answer's remaining is the one
 		// already recorded, and recording it again is a wasted round
-		// trip to a shared budget.
+		// trip to a shared budget. A request counted in advance (made
+		// conditional by a layer below, such as scm's page cache) is
+		// given back, in the answer's window only.
+		r, ok := t.budget.(BudgetRefunder)
+		if !spent || !ok {
+			return
+		}
+		if _, _, reset, ok := QuotaOf(resp.Header, t.now()); ok {
+			r.Refund(req.Context(), t.resourceKey(req, resp.Header.Get("X-RateLimit-Resource")), reset) //nolint:errcheck // as Record
+		}
 		return
 	}
 	limit, remaining, reset, ok := QuotaOf(resp.Header, t.now())
@@ -231,7 +271,7 @@ func QuotaOf(h http.Header, now time.Time) (limit, remaining int, reset time.Tim
 	return 0, 0, time.Time{}, false
 }
 
-// MemoryBudget is a [BudgetPeeker] in this process's memory, for clients of one
+// MemoryBudget is a [BudgetPeeker] and [BudgetRefunder] in this process's memory, for clients of one
 // process; redisstore has one for a fleet. The zero value is ready to use.
 type MemoryBudget struct {
 	// Now is the clock; nil means time.Now.
@@ -282,6 +322,20 @@ func (b *MemoryBudget) take(ctx context.Context, op, key string, share float64, 
 		b.m[key] = q
 	}
 	return true, time.Time{}, nil
+}
+
+// Refund implements [BudgetRefunder].
+func (b *MemoryBudget) Refund(ctx context.Context, key string, reset time.Time) error {
+	if err := errcode.FromContext(ctx, "httpx.MemoryBudget.Refund"); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if q, found := b.m[key]; found && q.reset.Equal(reset) {
+		q.remaining = min(q.remaining+1, q.limit)
+		b.m[key] = q
+	}
+	return nil
 }
 
 // Record implements [Budget].

@@ -334,3 +334,108 @@ func TestMemoryBudgetPeek(t *testing.T) {
 		t.Fatalf("Peek with a cancelled context: %v", err)
 	}
 }
+
+// revalidating stands for scm's page cache, between a Transport and
+// Sanitize: it sends each GET with If-None-Match once it has seen the
+// ETag, and turns a 304 into a 200 with the live answer's headers.
+type revalidating struct {
+	base http.RoundTripper
+	etag string
+}
+
+func (c *revalidating) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req
+	if c.etag != "" {
+		out = req.Clone(req.Context())
+		out.Header.Set("If-None-Match", c.etag)
+	}
+	resp, err := c.base.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusNotModified {
+		resp.StatusCode, resp.Status = http.StatusOK, "200 OK"
+	}
+	c.etag = resp.Header.Get("ETag")
+	return resp, nil
+}
+
+// TestTransportBudgetGitHubRefund: requests made conditional below the
+// transport are counted before they are sent, and given back when GitHub
+// answers 304 (seen by Sanitize): thirty revalidations at share 0.5 of
+// 10 go, and the unconditional requests still get their 5. Without
+// Refund (OneLimit, or a budget without it) they stay counted.
+func TestTransportBudgetGitHubRefund(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rules  RateLimits
+		refund bool
+		want   int // revalidations sent before the first refusal
+	}{
+		{"github", GitHubLimits, true, 30},
+		{"github without Refund", GitHubLimits, false, 4},
+		{"one limit", OneLimit, true, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGitHubLike(t)
+			cb := newCounting()
+			var b Budget = cb
+			if tc.refund {
+				b = cb.b // MemoryBudget: Peek and Refund
+			}
+			tr := NewTransport(&Options{MaxRateLimitWait: time.Second, Base: &revalidating{base: Sanitize(nil, nil)}})
+			tr.SetBudget(b, "github.com app", 0.5)
+			tr.SetRateLimits(tc.rules)
+			c := &http.Client{Transport: tr}
+			if st, code := g.do(t, c, "GET", "/user/repos", ""); st != 200 {
+				t.Fatalf("first listing: %d, %v", st, code)
+			}
+			n := 0
+			for ; n < 30; n++ {
+				st, code := g.do(t, c, "GET", "/user/repos", "")
+				if code == errcode.RateLimited {
+					break
+				}
+				if st != 200 {
+					t.Fatalf("revalidation %d: %d, %v", n+1, st, code)
+				}
+			}
+			if n != tc.want {
+				t.Errorf("revalidations sent: %d; want %d", n, tc.want)
+			}
+			if sent, counted := g.stats("core"); sent != n+1 || counted != 1 {
+				t.Errorf("GitHub saw %d requests and counted %d; want %d and 1", sent, counted, n+1)
+			}
+		})
+	}
+}
+
+// TestMemoryBudgetRefund: Refund gives one request back in the window it
+// names, never above the limit, and leaves other windows alone.
+func TestMemoryBudgetRefund(t *testing.T) {
+	ctx := context.Background()
+	b := &MemoryBudget{}
+	reset := time.Now().Add(time.Hour)
+	b.Record(ctx, "k", 10, 6, reset)
+	b.Take(ctx, "k", 0.5)
+	if ok, _, _ := b.Take(ctx, "k", 0.5); ok {
+		t.Fatal("Take at half the limit")
+	}
+	b.Refund(ctx, "k", reset.Add(-time.Hour))
+	if ok, _, _ := b.Peek(ctx, "k", 0.5); ok {
+		t.Fatal("a refund for another window counted")
+	}
+	b.Refund(ctx, "k", reset)
+	if ok, _, _ := b.Take(ctx, "k", 0.5); !ok {
+		t.Fatal("the refund was not given back")
+	}
+	b.Record(ctx, "full", 10, 10, reset)
+	b.Refund(ctx, "full", reset)
+	b.Refund(ctx, "unknown", reset)
+	if q := b.m["full"]; q.remaining != 10 {
+		t.Errorf("remaining after a refund at the limit: %d", q.remaining)
+	}
+	if _, found := b.m["unknown"]; found {
+		t.Error("a refund created a budget")
+	}
+}

@@ -345,6 +345,9 @@ func (t *sanitizer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp == nil {
 		return resp, err
 	}
+	if st := stateOf(req.Context()); st != nil && resp.StatusCode == http.StatusNotModified && conditional(req) {
+		st.notModified.Store(true)
+	}
 	if set.Len() > 0 {
 		for k, vs := range resp.Header {
 			for i, v := range vs {
