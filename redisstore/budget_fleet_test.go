@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,29 @@ type shareFleet struct {
 // newShareFleet starts a shareFleet; noCache reads files without a
 // FileCache, so that every read is counted.
 func newShareFleet(t testing.TB, r *testsvc.Redis, n int, share float64, noCache bool) *shareFleet {
+	return newShareFleetWith(t, r, n, share, noCache, nil)
+}
+
+// takeRefund hides a budget's Peek: every request is counted in advance,
+// and a 304 given back (Refund), the design not taken for conditional
+// requests, kept for comparison in BenchmarkFleetRereadShare.
+type takeRefund struct{ b httpx.BudgetRefunder }
+
+func (b takeRefund) Take(ctx context.Context, key string, share float64) (bool, time.Time, error) {
+	return b.b.Take(ctx, key, share)
+}
+
+func (b takeRefund) Record(ctx context.Context, key string, limit, remaining int, reset time.Time) error {
+	return b.b.Record(ctx, key, limit, remaining, reset)
+}
+
+func (b takeRefund) Refund(ctx context.Context, key string, reset time.Time) error {
+	return b.b.Refund(ctx, key, reset)
+}
+
+// newShareFleetWith is newShareFleet with the budget passed through wrap,
+// when it is not nil.
+func newShareFleetWith(t testing.TB, r *testsvc.Redis, n int, share float64, noCache bool, wrap func(httpx.BudgetRefunder) scm.RateBudget) *shareFleet {
 	t.Helper()
 	f := &shareFleet{fake: fakeWithApp(t, nil)}
 	f.ownerURL = "https://" + f.fake.Host() + "/acme"
@@ -59,6 +83,9 @@ func newShareFleet(t testing.TB, r *testsvc.Redis, n int, share float64, noCache
 		}
 		if noCache {
 			o.FileCache = scm.NoCache{}
+		}
+		if wrap != nil {
+			o.RateBudget = wrap(o.RateBudget.(httpx.BudgetRefunder))
 		}
 		res, err := credentials.NewResolver(reg, ro)
 		if err != nil {
@@ -192,23 +219,30 @@ func TestBudgetPeek(t *testing.T) {
 // BenchmarkFleetRereadShare: the README's fleet setup (RateShare 0.8) on 3
 // replicas re-reads an unchanged file 4,200 times, past 0.8 of the
 // installation's 5,000 (redis), and the same with 3 clients of one
-// process sharing an httpx.MemoryBudget (memory). requests/op: requests
+// process sharing an httpx.MemoryBudget (memory); -take-refund: the same
+// with the budget's Peek hidden, so that each conditional read is counted
+// in advance and given back after its 304 (the design not taken).
+// requests/op: requests
 // GitHub answered; counted/op: those it counts (not the 304s);
 // refusals/op: reads refused with RateLimited; redis-round-trips/read:
 // the requests Redis read per file read (a script counts once, whatever
 // it runs inside).
 func BenchmarkFleetRereadShare(b *testing.B) {
 	const reads = 4200
-	for _, name := range []string{"memory", "redis"} {
+	for _, name := range []string{"memory", "redis", "memory-take-refund", "redis-take-refund"} {
 		b.Run(name, func(b *testing.B) {
 			var r *testsvc.Redis
-			if name == "redis" {
+			if strings.HasPrefix(name, "redis") {
 				r = testsvc.StartRedis(b)
+			}
+			var wrap func(httpx.BudgetRefunder) scm.RateBudget
+			if strings.HasSuffix(name, "-take-refund") {
+				wrap = func(b httpx.BudgetRefunder) scm.RateBudget { return takeRefund{b} }
 			}
 			var sent, counted, refused, cmds int
 			for b.Loop() {
 				b.StopTimer()
-				f := newShareFleet(b, r, 3, 0.8, false)
+				f := newShareFleetWith(b, r, 3, 0.8, false, wrap)
 				for _, c := range f.clients { // credentials and the cached file
 					if _, err := c.ReadFile(b.Context(), f.fileURL, nil); err != nil {
 						b.Fatal(err)
@@ -385,5 +419,57 @@ func TestBudgetRefund(t *testing.T) {
 	}
 	if n, _ := raw.Exists(ctx, "scmkit:rl:unknown").Result(); n != 0 {
 		t.Error("a refund created a budget")
+	}
+}
+
+// TestFleetShareConcurrentEdge: how far past its share a fleet goes when
+// many callers reach the edge at once. 3 replicas with 8 callers each
+// read with a stale If-None-Match, so every read is a conditional request
+// that GitHub answers 200 and counts; a share of 0.05 is 250 requests.
+// Conditional requests are only peeked at before they are sent, so the
+// fleet can pass its share by at most the requests in flight: 24.
+// Unconditional reads are counted before they are sent: none past it.
+func TestFleetShareConcurrentEdge(t *testing.T) {
+	const replicas, callers = 3, 8
+	r := testsvc.StartRedis(t)
+	for _, conditional := range []bool{true, false} {
+		raw := rawClient(t, r)
+		raw.FlushAll(t.Context())
+		f := newShareFleet(t, r, replicas, 0.05, true)
+		ctx := t.Context()
+		for _, c := range f.clients { // credentials, and the budget recorded
+			if _, err := c.ReadFile(ctx, f.fileURL, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var opts *scm.ReadFileOptions
+		if conditional {
+			opts = &scm.ReadFileOptions{IfNoneMatch: `"stale"`}
+		}
+		var wg sync.WaitGroup
+		for i := range replicas * callers {
+			c := f.clients[i%replicas]
+			wg.Go(func() {
+				for {
+					_, err := c.ReadFile(ctx, f.fileURL, opts)
+					if scm.Code(err) == scm.RateLimited {
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		// The fake counts the App's lookup and mint against core too.
+		l, m := appRequests(f.fake)
+		_, counted := f.apiRequests()
+		over := counted + l + m - 250
+		t.Logf("conditional %v: GitHub counted %d file reads; %d past the share", conditional, counted, over)
+		if over < 0 || over > replicas*callers || (!conditional && over > 0) {
+			t.Errorf("conditional %v: %d requests past the share; want 0..%d", conditional, over, map[bool]int{true: replicas * callers}[conditional])
+		}
 	}
 }
