@@ -224,16 +224,18 @@ func TestBudgetPeek(t *testing.T) {
 // in advance and given back after its 304 (the design not taken).
 // requests/op: requests
 // GitHub answered; counted/op: those it counts (not the 304s);
-// refusals/op: reads refused with RateLimited; redis-round-trips/read:
-// the requests Redis read per file read (a script counts once, whatever
-// it runs inside).
+// refusals/op: reads refused with RateLimited; redis-round-trips/op and
+// /read: the requests Redis read (a script counts once, whatever it runs
+// inside), in all and per file read.
 func BenchmarkFleetRereadShare(b *testing.B) {
 	const reads = 4200
 	for _, name := range []string{"memory", "redis", "memory-take-refund", "redis-take-refund"} {
 		b.Run(name, func(b *testing.B) {
 			var r *testsvc.Redis
+			var raw *redis.Client
 			if strings.HasPrefix(name, "redis") {
 				r = testsvc.StartRedis(b)
+				raw = rawClient(b, r)
 			}
 			var wrap func(httpx.BudgetRefunder) scm.RateBudget
 			if strings.HasSuffix(name, "-take-refund") {
@@ -251,7 +253,7 @@ func BenchmarkFleetRereadShare(b *testing.B) {
 				s0, c0 := f.apiRequests()
 				var cmd0 int
 				if r != nil {
-					cmd0 = redisReads(b, rawClient(b, r))
+					cmd0 = redisReads(b, raw)
 				}
 				b.StartTimer()
 				for i := range reads {
@@ -263,7 +265,7 @@ func BenchmarkFleetRereadShare(b *testing.B) {
 				}
 				b.StopTimer()
 				if r != nil {
-					cmds += redisReads(b, rawClient(b, r)) - cmd0 - 1
+					cmds += redisReads(b, raw) - cmd0 - 1
 				}
 				s1, c1 := f.apiRequests()
 				sent, counted = sent+s1-s0, counted+c1-c0
@@ -272,6 +274,7 @@ func BenchmarkFleetRereadShare(b *testing.B) {
 			b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
 			b.ReportMetric(float64(counted)/float64(b.N), "counted/op")
 			b.ReportMetric(float64(refused)/float64(b.N), "refusals/op")
+			b.ReportMetric(float64(cmds)/float64(b.N), "redis-round-trips/op")
 			b.ReportMetric(float64(cmds)/float64(b.N*reads), "redis-round-trips/read")
 		})
 	}
@@ -286,8 +289,10 @@ func BenchmarkFleetMixedShare(b *testing.B) {
 	for _, name := range []string{"memory", "redis"} {
 		b.Run(name, func(b *testing.B) {
 			var r *testsvc.Redis
+			var raw *redis.Client
 			if name == "redis" {
 				r = testsvc.StartRedis(b)
+				raw = rawClient(b, r)
 			}
 			var sent, refused, cmds int
 			for b.Loop() {
@@ -301,7 +306,7 @@ func BenchmarkFleetMixedShare(b *testing.B) {
 				s0, _ := f.apiRequests()
 				var cmd0 int
 				if r != nil {
-					cmd0 = redisReads(b, rawClient(b, r))
+					cmd0 = redisReads(b, raw)
 				}
 				b.StartTimer()
 				for i := range calls {
@@ -320,7 +325,7 @@ func BenchmarkFleetMixedShare(b *testing.B) {
 				}
 				b.StopTimer()
 				if r != nil {
-					cmds += redisReads(b, rawClient(b, r)) - cmd0 - 1
+					cmds += redisReads(b, raw) - cmd0 - 1
 				}
 				s1, _ := f.apiRequests()
 				sent += s1 - s0
@@ -328,6 +333,7 @@ func BenchmarkFleetMixedShare(b *testing.B) {
 			}
 			b.ReportMetric(float64(sent)/float64(b.N), "requests/op")
 			b.ReportMetric(float64(refused)/float64(b.N), "refusals/op")
+			b.ReportMetric(float64(cmds)/float64(b.N), "redis-round-trips/op")
 			b.ReportMetric(float64(cmds)/float64(b.N*calls), "redis-round-trips/call")
 		})
 	}

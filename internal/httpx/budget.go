@@ -217,7 +217,7 @@ func conditional(req *http.Request) bool {
 // otherwise.
 func githubResource(req *http.Request) string {
 	p := req.URL.Path
-	if req.Method == http.MethodPost && (p == "/graphql" || strings.HasSuffix(p, "/graphql")) {
+	if req.Method == http.MethodPost && strings.HasSuffix(p, "/graphql") {
 		return "graphql"
 	}
 	if i := strings.LastIndex(p, "/search/"); i >= 0 && (i == 0 || strings.HasSuffix(p[:i], "/api/v3")) {
@@ -271,8 +271,9 @@ func QuotaOf(h http.Header, now time.Time) (limit, remaining int, reset time.Tim
 	return 0, 0, time.Time{}, false
 }
 
-// MemoryBudget is a [BudgetPeeker] and [BudgetRefunder] in this process's memory, for clients of one
-// process; redisstore has one for a fleet. The zero value is ready to use.
+// MemoryBudget is a [BudgetPeeker] and [BudgetRefunder] in this
+// process's memory, for clients of one process; redisstore has one for a
+// fleet. The zero value is ready to use.
 type MemoryBudget struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
