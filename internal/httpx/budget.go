@@ -78,7 +78,9 @@ const (
 	// A request made conditional below the transport (by a cache layer
 	// between it and [Sanitize], which sees the server's 304) was
 	// counted before it was sent: with a budget that implements
-	// [BudgetRefunder] it is given back.
+	// [BudgetRefunder] it is given back. A redirect hop from the API to
+	// a download host (an archive from codeload) is not counted: GitHub
+	// counted the API request that redirected.
 	GitHubLimits
 )
 
@@ -127,7 +129,7 @@ type BudgetPeeker interface {
 // less remaining than the budget, when others spend the same limit), or
 // that Take let go without counting (nothing recorded yet).
 func (t *Transport) takeBudget(req *http.Request) (spent bool, err error) {
-	if t.budget == nil || t.budgetKey == "" || t.budgetShare <= 0 {
+	if t.budget == nil || t.budgetKey == "" || t.budgetShare <= 0 || (t.rateLimits == GitHubLimits && downloadHop(req)) {
 		return false, nil
 	}
 	ctx := req.Context()
@@ -202,6 +204,19 @@ func (t *Transport) resourceKey(req *http.Request, named string) string {
 		named = githubResource(req)
 	}
 	return t.budgetKey + " " + named
+}
+
+// downloadHop reports whether req follows a GitHub API redirect to a
+// download host (an archive's 302 to codeload.github.com, codeload.HOST
+// or HOST/_codeload/ on Enterprise): the API request was counted, the
+// download is not an API request and carries no rate-limit headers. A
+// redirect on the API host itself (a renamed repository's 301) is one.
+func downloadHop(req *http.Request) bool {
+	prev := req.Response
+	if prev == nil || prev.Request == nil || prev.Request.URL == nil {
+		return false
+	}
+	return prev.Request.URL.Host != req.URL.Host || strings.Contains(req.URL.Path, "/_codeload/")
 }
 
 // conditional reports whether req asks for a 304 when unchanged.

@@ -439,3 +439,58 @@ func TestMemoryBudgetRefund(t *testing.T) {
 		t.Error("a refund created a budget")
 	}
 }
+
+// TestTransportBudgetGitHubDownloadHop: an archive read is one API
+// request, counted, and a redirect to a download host, which GitHub does
+// not count (no rate-limit headers): at share 0.5 of 10, five archives
+// are read, not two. A redirect on the API host is counted.
+func TestTransportBudgetGitHubDownloadHop(t *testing.T) {
+	download := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("archive"))
+	}))
+	defer download.Close()
+	var apiHits int
+	reset := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiHits++
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "10")
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(10-apiHits, 0)))
+		h.Set("X-RateLimit-Reset", reset)
+		h.Set("X-RateLimit-Resource", "core")
+		switch r.URL.Path {
+		case "/repos/acme/svc/tarball":
+			http.Redirect(w, r, download.URL+"/acme/svc/legacy.tar.gz/main", http.StatusFound)
+		case "/repos/acme/old/tarball":
+			http.Redirect(w, r, "/repos/acme/svc/tarball", http.StatusMovedPermanently)
+		}
+	}))
+	defer api.Close()
+	for _, tc := range []struct {
+		path       string
+		reads, api int
+	}{
+		{"/repos/acme/svc/tarball", 5, 5},
+		{"/repos/acme/old/tarball", 2, 5}, // two API requests a read; the third read is refused after its first
+	} {
+		apiHits = 0
+		c := budgetClient(&MemoryBudget{}, 0.5, GitHubLimits)
+		reads := 0
+		for ; reads < 10; reads++ {
+			resp, err := c.Get(api.URL + tc.path)
+			if errcode.CodeOf(err) == errcode.RateLimited {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := ReadBody(resp, 1<<10)
+			if string(body) != "archive" {
+				t.Fatalf("read %d: %q", reads+1, body)
+			}
+		}
+		if reads != tc.reads || apiHits != tc.api {
+			t.Errorf("%s: %d archives read with %d API requests; want %d and %d", tc.path, reads, apiHits, tc.reads, tc.api)
+		}
+	}
+}
