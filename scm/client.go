@@ -437,6 +437,9 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	}
 	cl.hc = c.httpClientFor(in, rt)
 	c.spend(cl, budgetKey)
+	if t, ok := cl.hc.Transport.(*httpx.Transport); ok && in.Kind == integrations.GitHub && !cl.anonymous {
+		t.SetRateLimits(httpx.GitHubLimits) // a budget per resource; 304s are free
+	}
 	return cl, nil
 }
 

@@ -1,6 +1,7 @@
 package httpx_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -57,4 +58,47 @@ func ExampleRateLimitInfo() {
 	at, limited := httpx.RateLimitInfo(resp, now)
 	fmt.Println(limited, at.Format(time.Kitchen))
 	// Output: true 12:02PM
+}
+
+// ExampleTransport_SetRateLimits: under GitHub's rules, re-reads answered
+// 304 cost nothing from a budget held at half of a limit of 10, where
+// GitHub counted only the first read; the budget is kept per resource.
+func ExampleTransport_SetRateLimits() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("X-RateLimit-Limit", "10")
+		w.Header().Set("X-RateLimit-Remaining", "9")
+		w.Header().Set("X-RateLimit-Reset", "1900000000")
+		w.Header().Set("X-RateLimit-Resource", "core")
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+		}
+	}))
+	defer srv.Close()
+	now := func() time.Time { return time.Unix(1_900_000_000-3600, 0) }
+	budget := &httpx.MemoryBudget{Now: now}
+	tr := httpx.NewTransport(&httpx.Options{Now: now})
+	tr.SetBudget(budget, "github.com app 1", 0.5)
+	tr.SetRateLimits(httpx.GitHubLimits)
+	c := &http.Client{Transport: tr}
+
+	notModified := 0
+	for i := range 21 {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/repos/acme/svc/contents/catalog-info.yaml", nil)
+		if i > 0 {
+			req.Header.Set("If-None-Match", `"v1"`)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusNotModified {
+			notModified++
+		}
+	}
+	left, _, _ := budget.Peek(context.Background(), "github.com app 1 core", 0.5)
+	fmt.Println(notModified, "re-reads answered 304; share left:", left)
+	// Output: 20 re-reads answered 304; share left: true
 }

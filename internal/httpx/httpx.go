@@ -91,6 +91,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
@@ -174,6 +175,7 @@ type Transport struct {
 	budget      Budget // see SetBudget (budget.go)
 	budgetKey   string
 	budgetShare float64
+	rateLimits  RateLimits // see SetRateLimits (budget.go)
 }
 
 // NewClient returns an *http.Client whose transport is [NewTransport](opts).
@@ -283,7 +285,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// sends inner.Body once, and checkRetry never retries.
 	}
 
-	if err := t.takeBudget(req); err != nil {
+	spent, err := t.takeBudget(req)
+	if err != nil {
 		// Nothing is sent; the body is closed all the same, as the
 		// http.RoundTripper contract requires (a replayable one already is).
 		if !st.replayable && req.Body != nil {
@@ -295,7 +298,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, t.mapError(req, st, err)
 	}
-	t.recordBudget(req, resp)
+	t.recordBudget(req, resp, spent, st.notModified.Load())
 	// Like http.Transport, report the caller's request, not the inner
 	// copy (which carries our context value).
 	resp.Request = req
@@ -352,6 +355,10 @@ type reqState struct {
 	attempts   int           // attempts made so far
 	serverWait time.Duration // wait requested by the server for the next retry
 	hasWait    bool
+	// notModified is set by Sanitize, below any cache layer, when the
+	// server answered a conditional request 304 (which a cache may have
+	// turned into a 200 from its copy): see recordBudget.
+	notModified atomic.Bool
 }
 
 func stateOf(ctx context.Context) *reqState {

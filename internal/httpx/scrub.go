@@ -322,7 +322,10 @@ func SensitiveParam(k string) bool {
 //   - other bodies (file contents, archives) are streamed untouched.
 //
 // Sanitize must sit below the transport that attaches credentials, so
-// that it sees them.
+// that it sees them. Below a cache layer, it also tells the [Transport]
+// above (through the request's context) when the server answered a
+// conditional request 304, which the cache may turn into a 200: see
+// [GitHubLimits].
 func Sanitize(base http.RoundTripper, set *Secrets) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -344,6 +347,9 @@ func (t *sanitizer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil || resp == nil {
 		return resp, err
+	}
+	if st := stateOf(req.Context()); st != nil && resp.StatusCode == http.StatusNotModified && conditional(req) {
+		st.notModified.Store(true)
 	}
 	if set.Len() > 0 {
 		for k, vs := range resp.Header {
