@@ -227,9 +227,8 @@ func listClient(t testing.TB, s *fakegithub.Server, token string, opts scm.Optio
 // A client whose Options leave PageCache nil re-validates listings
 // through its own MemoryPageCache: a refresh of an unchanged owner of
 // 250 repositories (3 pages, the last of 50) gets every page answered
-// 304; another
-// credential sharing the cache starts its own entries (no If-None-Match
-// on its first listing).
+// 304; another credential sharing the cache starts its own entries (no
+// If-None-Match on its first listing).
 func TestMemoryPageCacheRefresh(t *testing.T) {
 	s := fakegithub.New(&fakegithub.Options{Tokens: []string{"token-a", "token-b"}})
 	t.Cleanup(s.Close)

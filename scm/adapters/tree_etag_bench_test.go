@@ -36,14 +36,14 @@ type etagFake struct {
 // etagAdapter is one row of BenchmarkReadTreeETag.
 type etagAdapter struct {
 	name  string
-	serve func(b *testing.B) etagFake
+	serve func(b testing.TB) etagFake
 }
 
 var etagAdapters = []etagAdapter{{
 	// GitHub: a repository of its own; requests/op counts API requests,
 	// downloads/op (reported if any) those to the archive download host.
 	name: "github",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakegithub.New(&fakegithub.Options{Tokens: []string{githubToken}})
 		b.Cleanup(s.Close)
 		files := []fakegithub.File{
@@ -72,7 +72,7 @@ var etagAdapters = []etagAdapter{{
 }, {
 	// GitLab: a project in a subgroup; requests/op counts every request.
 	name: "gitlab",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakegitlab.New(&fakegitlab.Options{Tokens: []string{gitlabToken}})
 		b.Cleanup(s.Close)
 		p := fakegitlab.Project{Namespace: "acme/platform", Path: "svc", Files: []fakegitlab.File{
@@ -110,7 +110,7 @@ var etagAdapters = []etagAdapter{{
 	// Bitbucket Cloud: the conformance world (scmtest.World) in workspace
 	// acme; requests/op counts API and web-host requests.
 	name: "bitbucketCloud",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		const user = "bot@example.com"
 		s := fakebitbucketcloud.New(&fakebitbucketcloud.Options{Users: map[string]string{user: bitbucketCloudToken}})
 		b.Cleanup(s.Close)
@@ -134,7 +134,7 @@ var etagAdapters = []etagAdapter{{
 	// Bitbucket Server under the context path /bitbucket: the conformance
 	// world in project ACME; requests/op counts every request.
 	name: "bitbucketServer",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: "/bitbucket", Tokens: []string{bitbucketServerToken}})
 		b.Cleanup(s.Close)
 		for _, r := range scmtest.World() {
