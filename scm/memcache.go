@@ -60,8 +60,9 @@ type MemoryCacheStats struct {
 // replicas shares one through redisstore's Store.Files instead.
 //
 // It keeps what redisstore's does: files with an ETag of at most
-// [MaxCachedFileBytes], and remembered NotFound answers (NotFoundAt set). It keeps copies, and hands out copies, so that
-// what a caller does with a file it put or got never changes the cache.
+// [MaxCachedFileBytes], and remembered NotFound answers (NotFoundAt set).
+// It keeps copies, and hands out copies, so that what a caller does with
+// a file it put or got never changes the cache.
 // It is safe for concurrent use, and never fails. Make one with
 // [NewMemoryFileCache]; the zero MemoryFileCache is not usable.
 type MemoryFileCache struct {
