@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
@@ -24,6 +26,16 @@ type CachedFile struct {
 	BlobID   string `json:"blob,omitempty"`
 	CommitID string `json:"commit,omitempty"`
 	Content  []byte `json:"content"`
+	// NotFoundAt, when set, makes the entry a remembered NotFound, with
+	// no ETag and no content: the provider answered the credential that
+	// the entry's key names (never another) that the file was not found,
+	// at that time. [Client.ReadFile] writes and reads such entries only
+	// for a read with ReadFileOptions.NotFoundMaxAge.
+	NotFoundAt time.Time `json:"notFoundAt,omitzero"`
+	// MaybeDir marks a remembered NotFound answered to a read that took
+	// a directory for a missing file (ReadFileOptions.DirAsMissing): the
+	// path may be a directory, so it answers only such reads.
+	MaybeDir bool `json:"maybeDir,omitempty"`
 }
 
 // FileCache keeps the content and ETag of files read by [Client.ReadFile],
@@ -34,9 +46,17 @@ type CachedFile struct {
 // the caller's own credential, so the cache never shows a file to a caller
 // the provider would refuse.
 //
-// Keys are opaque (a hash of the file's URL). A cache that fails (down,
-// slow) should return the error: ReadFile then reads as if there were no
-// cache. Set it with [Options.FileCache].
+// Keys are opaque: a hash of where the file is (integration host,
+// repository, ref as the URL names it, path), so that the spellings of one
+// file's URL (blob/ or tree/, a ref in the path or in ?at=, HEAD or no
+// ref) share an entry. A cache that fails (down, slow) should return the
+// error: ReadFile then reads as if there were no cache. Set it with
+// [Options.FileCache].
+//
+// With ReadFileOptions.NotFoundMaxAge, the cache also keeps remembered
+// NotFound answers (entries with NotFoundAt set, under keys that also hash
+// the credential that asked): a cache should store them like any entry;
+// one that drops them only loses that saving.
 type FileCache interface {
 	// GetFile returns the entry stored under key, if any.
 	GetFile(ctx context.Context, key string) (*CachedFile, bool, error)
@@ -44,19 +64,31 @@ type FileCache interface {
 	PutFile(ctx context.Context, key string, f *CachedFile) error
 }
 
-// fileCacheKey names a file's entry: a hash of its URL, so that a shared
-// cache does not show which repositories and paths were read.
-func fileCacheKey(rawURL string) string {
-	sum := sha256.Sum256([]byte(rawURL))
-	return hex.EncodeToString(sum[:])
+// fileCacheKey names a file's entry: a hash of where it is, the
+// integration host and r's repository, ref and path, as the client routed
+// the call (so every spelling of one file's URL gives the same key), and
+// never the URL itself, so that a shared cache does not show which
+// repositories and paths were read.
+func fileCacheKey(host string, r *driver.ReadFileRequest) string {
+	return hashParts("scm file v2", host, r.Repo.Owner, r.Repo.Name, r.Ref, r.Path)
+}
+
+// hashParts hashes parts, each prefixed with its length so that no two
+// lists give the same input.
+func hashParts(parts ...string) string {
+	h := sha256.New()
+	for _, s := range parts {
+		io.WriteString(h, strconv.Itoa(len(s))+":"+s) //nolint:errcheck // hash writes do not fail
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // readDriver is the driver's ReadFile for a call, through the FileCache
 // when the client has one and the caller did not ask for a conditional
 // read itself.
 func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *ReadFileOptions) (*driver.File, error) {
-	return c.readCached(ctx, cl, rawURL, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
-		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous})
+	return c.readCachedFor(ctx, cl, rawURL, &driver.ReadFileRequest{Repo: cl.repo(), Ref: cl.loc.Ref, Path: cl.loc.Path,
+		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous, DirAsMissing: o.DirAsMissing}, o.NotFoundMaxAge)
 }
 
 // readCached reads req, the file at rawURL, through the FileCache when the
@@ -65,16 +97,37 @@ func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *Rea
 // reads go through it too, so that a re-run of a discovery that reads each
 // repository is answered 304 where the provider gives files an ETag.
 func (c *Client) readCached(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest) (*driver.File, error) {
+	return c.readCachedFor(ctx, cl, rawURL, req, 0)
+}
+
+// readCachedFor is readCached that, with notFoundMaxAge > 0, also answers
+// NotFound without a request when the FileCache remembers one younger
+// than that for the call's credential, and remembers the NotFound it
+// gets (see ReadFileOptions.NotFoundMaxAge). A remembered NotFound is
+// looked for only when the cache has no content for the file: a file
+// read before is asked again (conditionally), and its entry is dropped
+// when the answer is NotFound, so that the next read finds the
+// remembered NotFound.
+func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest, notFoundMaxAge time.Duration) (*driver.File, error) {
 	fc := c.s.files
 	if fc == nil || req.IfNoneMatch != "" || rawURL == "" {
 		return cl.d.ReadFile(ctx, cl.hc, req)
 	}
-	key := fileCacheKey(rawURL)
+	key := fileCacheKey(cl.in.Host, req)
 	cached, ok, err := fc.GetFile(ctx, key)
 	if err != nil || !ok || cached == nil || cached.ETag == "" || int64(len(cached.Content)) > req.MaxBytes {
 		cached = nil
 	} else {
 		req.IfNoneMatch = cached.ETag
+	}
+	missKey := ""
+	if notFoundMaxAge > 0 && cl.who != "" {
+		missKey = notFoundKey(cl.in.Host, req, cl.who)
+		if cached == nil {
+			if err := rememberedNotFound(ctx, fc, missKey, req, notFoundMaxAge, time.Now()); err != nil {
+				return nil, err
+			}
+		}
 	}
 	f, err := cl.d.ReadFile(ctx, cl.hc, req)
 	if cached != nil && notModified(cl, err) {
@@ -82,6 +135,15 @@ func (c *Client) readCached(ctx context.Context, cl *call, rawURL string, req *d
 	}
 	if err == nil && f != nil && f.ETag != "" && len(f.Content) <= MaxCachedFileBytes {
 		fc.PutFile(ctx, key, &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: f.Content}) //nolint:errcheck // a failed put costs a full read later
+	}
+	if missKey != "" && answeredNotFound(cl, err) {
+		if cached != nil {
+			// The file is gone (or hidden from this credential): an
+			// entry without ETag is a miss, so later reads look for the
+			// remembered NotFound instead of asking again.
+			fc.PutFile(ctx, key, &CachedFile{}) //nolint:errcheck // a failed put costs one request more later
+		}
+		fc.PutFile(ctx, missKey, &CachedFile{NotFoundAt: time.Now(), MaybeDir: req.DirAsMissing}) //nolint:errcheck // likewise
 	}
 	return f, err
 }

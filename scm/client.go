@@ -359,6 +359,9 @@ type call struct {
 	// kindKey is what a listing of loc.Owner by this call's credential
 	// is remembered under (see listKinds).
 	kindKey string
+	// who is what answers remembered for this call's credential only
+	// are keyed by (see credKey); "" remembers none.
+	who string
 }
 
 // begin routes t, the call's URL looked up once, to its integration and
@@ -417,6 +420,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 		cl.anonymous = cred == nil || cred.Kind == credentials.KindAnonymous || cred.Token == ""
 		auditCall(ctx, in, loc, cred)
 		cl.kindKey = listKindKey(in.Host, loc.Owner, cred)
+		cl.who = credKey(cred)
 		if cred != nil {
 			budgetKey = in.Host + " " + cred.Source
 			cl.secrets.Add(cred.Token)
@@ -434,6 +438,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	if c.s.res == nil {
 		auditCall(ctx, in, loc, nil)
 		cl.kindKey = listKindKey(in.Host, loc.Owner, nil)
+		cl.who = credKey(nil)
 	}
 	cl.hc = c.httpClientFor(in, rt)
 	c.spend(cl, budgetKey)

@@ -60,8 +60,9 @@ type MemoryCacheStats struct {
 // replicas shares one through redisstore's Store.Files instead.
 //
 // It keeps what redisstore's does: files with an ETag of at most
-// [MaxCachedFileBytes]. It keeps copies, and hands out copies, so that
-// what a caller does with a file it put or got never changes the cache.
+// [MaxCachedFileBytes], and remembered NotFound answers (NotFoundAt set).
+// It keeps copies, and hands out copies, so that what a caller does with
+// a file it put or got never changes the cache.
 // It is safe for concurrent use, and never fails. Make one with
 // [NewMemoryFileCache]; the zero MemoryFileCache is not usable.
 type MemoryFileCache struct {
@@ -88,14 +89,14 @@ func (m *MemoryFileCache) GetFile(_ context.Context, key string) (*CachedFile, b
 
 // PutFile caches a copy of f under key, replacing any entry, and drops the
 // least recently used files beyond the bounds. A file it does not keep
-// (no ETag, content larger than MaxCachedFileBytes or than the whole
-// cache) removes the entry under key instead: its validator is stale. A
-// nil f is InvalidArgument.
+// (no ETag and no NotFoundAt, content larger than MaxCachedFileBytes or
+// than the whole cache) removes the entry under key instead: its
+// validator is stale. A nil f is InvalidArgument.
 func (m *MemoryFileCache) PutFile(_ context.Context, key string, f *CachedFile) error {
 	if f == nil {
 		return errcode.New(errcode.InvalidArgument, "scm.MemoryFileCache.PutFile", "no file")
 	}
-	if f.ETag == "" || len(f.Content) > MaxCachedFileBytes {
+	if (f.ETag == "" && f.NotFoundAt.IsZero()) || len(f.Content) > MaxCachedFileBytes {
 		m.c.remove(key)
 		return nil
 	}
@@ -216,7 +217,8 @@ func defaultPageCache(pc PageCache) PageCache {
 }
 
 func cloneFile(f *CachedFile) *CachedFile {
-	return &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: bytes.Clone(f.Content)}
+	return &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: bytes.Clone(f.Content),
+		NotFoundAt: f.NotFoundAt, MaybeDir: f.MaybeDir}
 }
 
 func clonePage(p *CachedPage) *CachedPage {

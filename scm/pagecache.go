@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -34,10 +35,14 @@ type CachedPage struct {
 // re-validated, not re-fetched: each page but the last is requested with
 // If-None-Match and, on 304 Not Modified, the cached page is handed to the
 // driver as if it had been sent again (with the live answer's paging
-// headers where it sent any). The last page is always read in full: a new
-// repository may start a new page while the last page's body, and so its
-// ETag, stays the same. On GitHub a 304 to an authorised conditional
-// request does not count against the primary rate limit.
+// headers where it sent any). A last page that is full is read in full: a
+// new repository may start a new page while that page's body, and so its
+// ETag, stays the same. A last page with room left (fewer items than the
+// page size the request asked for, at most 100) is revalidated too: any
+// change of the listing changes its body. So an owner whose repositories
+// fit in one page, most owners, is answered 304 on a refresh. On GitHub a
+// 304 to an authorised conditional request does not count against the
+// primary rate limit.
 //
 // Conditional listing requests are sent only to the providers that answer
 // listing pages with an ETag and honour If-None-Match:
@@ -93,6 +98,63 @@ func hasNextPage(h http.Header) bool {
 		}
 	}
 	return false
+}
+
+// maxListingPageSize is the most items GitHub and GitLab put in a listing
+// page, whatever per_page asks for (both document a maximum of 100).
+const maxListingPageSize = 100
+
+// shortLastPage reports whether p, the cached answer to req, is a last
+// page with room left: fewer items than a page holds. Such a page is
+// revalidated like the others, because the listing cannot change without
+// changing its body: a new item (or one shifted in from an earlier page
+// by an insertion before it) joins it, since it has room, and an item
+// removed anywhere before or on it takes an item out of it (the pages
+// before it shift one item each). Only a full last page can stay the same
+// while the listing grows: the new item then starts a page of its own.
+//
+// A page holds min(per_page, X-Per-Page, 100) items: per_page from the
+// request's URL (without one the page size is not known and the page is
+// read in full), X-Per-Page from the cached answer where the provider
+// sent it (GitLab). The items are those of the JSON array of the body,
+// or of the one array of a JSON object (GitHub's
+// {"total_count": n, "repositories": [...]}); a body of another shape
+// is read in full.
+func shortLastPage(req *http.Request, p *CachedPage) bool {
+	per, err := strconv.Atoi(req.URL.Query().Get("per_page"))
+	if err != nil || per <= 0 {
+		return false
+	}
+	if v, err := strconv.Atoi(p.Header.Get("X-Per-Page")); err == nil && v > 0 {
+		per = min(per, v)
+	}
+	per = min(per, maxListingPageSize)
+	n, ok := pageItems(p.Body)
+	return ok && n < per
+}
+
+// pageItems counts the items of a listing page's body: the elements of a
+// JSON array, or of the only array among a JSON object's members.
+func pageItems(body []byte) (int, bool) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(body, &items); err == nil {
+		return len(items), true
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return 0, false
+	}
+	n, arrays := 0, 0
+	for _, v := range obj {
+		if len(v) == 0 || v[0] != '[' {
+			continue
+		}
+		if err := json.Unmarshal(v, &items); err != nil {
+			return 0, false
+		}
+		n, arrays = len(items), arrays+1
+	}
+	return n, arrays == 1
 }
 
 // conditionalListings reports whether the provider of kind answers listing
@@ -167,11 +229,12 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cached = nil
 	}
 	out := req
-	if cached != nil && (whole || hasNextPage(cached.Header)) {
-		// The last page is always read in full: a new repository may
-		// start a new page while this one's body, and so its ETag, stays
-		// the same; only its paging headers would say so, and a 304 need
-		// not carry them.
+	if cached != nil && (whole || hasNextPage(cached.Header) || shortLastPage(req, cached)) {
+		// A full last page is read in full: a new repository may start
+		// a new page while this one's body, and so its ETag, stays the
+		// same; only its paging headers would say so, and a 304 need
+		// not carry them. A last page with room left cannot stay the
+		// same so (see shortLastPage).
 		out = req.Clone(ctx)
 		out.Header.Set("If-None-Match", cached.ETag)
 	} else {

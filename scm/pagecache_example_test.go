@@ -77,5 +77,5 @@ func ExamplePageCache() {
 	}
 	// Output:
 	// run 1: 150 repositories, 2 requests, 0 answered 304
-	// run 2: 150 repositories, 2 requests, 1 answered 304
+	// run 2: 150 repositories, 2 requests, 2 answered 304
 }

@@ -23,8 +23,11 @@ const maxAnonymousRedirects = 5
 //
 // With opts.IfNoneMatch set to the ETag of an earlier read and the file
 // unchanged, it fails with NotModified. A missing repository, ref or file is
-// NotFound, a URL naming a directory InvalidArgument, a file larger than
-// the limit InvalidArgument. A tree URL (GitHub's /tree/REF/PATH, which
+// NotFound, a URL naming a directory InvalidArgument (NotFound with
+// opts.DirAsMissing, which saves GitLab and Bitbucket Server a request
+// per missing file), a file larger than the limit InvalidArgument. With
+// opts.NotFoundMaxAge, a NotFound is remembered for the credential and
+// answered again without a request within that age. A tree URL (GitHub's /tree/REF/PATH, which
 // [integrations.Registry.ResolveURL] makes of GitHub's relative references)
 // is read like a file URL when PATH is a file. A URL at ref HEAD
 // (integrations.DefaultBranchRef, what [integrations.Registry.FileURL]

@@ -58,6 +58,19 @@ func tagTree(fsys fs.FS, etag, commit string) fs.FS {
 // last commit touching the directory, then (unless it is the caller's
 // ETag) the usual read. A driver without driver.TreeVersioner reads the
 // tree in full and gives no ETag.
+//
+// A plain ReadTree (no IfNoneMatch, no WithETag) does not come here, and
+// the client keeps no trees to answer it from: the check saves a download
+// only for a caller that holds the tree already. Keeping trees in the
+// client would mean holding up to Limits.MaxTreeBytes (256 MiB by
+// default) per (repository, ref, directory, options) entry, with
+// TreeOptions.Filter, a func, not part of any key; and the check in front
+// of every read would make a first or changed read cost 2 requests
+// instead of 1 (BenchmarkReadTreeETag's changed against
+// BenchmarkGitHubReadTree), while on GitLab and Bitbucket the check is
+// counted even when answered 304. A caller that re-reads templates keeps
+// them and passes their TreeETag as IfNoneMatch: 1 request, free on
+// GitHub when the directory is unchanged.
 func (c *Client) readTreeETag(ctx context.Context, cl *call, o *TreeOptions) (fs.FS, error) {
 	tv, ok := cl.d.(driver.TreeVersioner)
 	if !ok {

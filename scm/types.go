@@ -1,6 +1,10 @@
 package scm
 
-import "github.com/scmkit/scmkit/scm/driver"
+import (
+	"time"
+
+	"github.com/scmkit/scmkit/scm/driver"
+)
 
 // File is a file's content and identity, as read by [Client.ReadFile].
 type File struct {
@@ -33,6 +37,28 @@ type ReadFileOptions struct {
 	// MaxBytes caps the content size; a larger file fails with
 	// InvalidArgument. 0 means Limits.MaxFileBytes of the client.
 	MaxBytes int64
+	// DirAsMissing makes a path that names a directory fail with
+	// NotFound, as a missing file does, instead of InvalidArgument, for
+	// a caller that treats both alike (a catalog re-reading its
+	// locations). GitLab and Bitbucket Server answer a directory as they
+	// answer a missing file, so without it a missing file costs a second
+	// request there, to tell the two apart; with it, 1 request on every
+	// provider.
+	DirAsMissing bool
+	// NotFoundMaxAge, when positive, lets ReadFile answer NotFound
+	// without a request when the same file (host, repository, ref as the
+	// URL names it, path) was answered NotFound to the same credential
+	// less than NotFoundMaxAge ago, and makes it remember the NotFound it
+	// gets. A file that appears is so seen at most NotFoundMaxAge late
+	// by such reads (a read without NotFoundMaxAge always asks). The
+	// answers are remembered in the client's FileCache (none with
+	// NoCache), so a shared cache shares them between replicas; each is
+	// keyed by a hash of the credential that asked (its token included),
+	// so a NotFound answered to one credential never answers another,
+	// which may see more. A file that was read before is asked again
+	// (conditionally) rather than taken for missing. 0, the default,
+	// remembers nothing. Ignored with IfNoneMatch.
+	NotFoundMaxAge time.Duration
 }
 
 // TreeOptions controls [Client.ReadTree]. A nil *TreeOptions means the

@@ -31,19 +31,23 @@ type etagFake struct {
 	// requests counts the requests that requests/op reports; downloads,
 	// if not nil, those that downloads/op reports (when there are any).
 	requests, downloads func() int
+	// free, if not nil, counts the requests among them that the provider
+	// does not count against the rate limit (GitHub's 304s): counted/op
+	// is requests/op less these.
+	free func() int
 }
 
 // etagAdapter is one row of BenchmarkReadTreeETag.
 type etagAdapter struct {
 	name  string
-	serve func(b *testing.B) etagFake
+	serve func(b testing.TB) etagFake
 }
 
 var etagAdapters = []etagAdapter{{
 	// GitHub: a repository of its own; requests/op counts API requests,
 	// downloads/op (reported if any) those to the archive download host.
 	name: "github",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakegithub.New(&fakegithub.Options{Tokens: []string{githubToken}})
 		b.Cleanup(s.Close)
 		files := []fakegithub.File{
@@ -67,12 +71,13 @@ var etagAdapters = []etagAdapter{{
 			},
 			requests:  func() int { return s.Stats().API },
 			downloads: func() int { return s.Stats().Download },
+			free:      func() int { return s.Stats().NotModified },
 		}
 	},
 }, {
 	// GitLab: a project in a subgroup; requests/op counts every request.
 	name: "gitlab",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakegitlab.New(&fakegitlab.Options{Tokens: []string{gitlabToken}})
 		b.Cleanup(s.Close)
 		p := fakegitlab.Project{Namespace: "acme/platform", Path: "svc", Files: []fakegitlab.File{
@@ -110,7 +115,7 @@ var etagAdapters = []etagAdapter{{
 	// Bitbucket Cloud: the conformance world (scmtest.World) in workspace
 	// acme; requests/op counts API and web-host requests.
 	name: "bitbucketCloud",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		const user = "bot@example.com"
 		s := fakebitbucketcloud.New(&fakebitbucketcloud.Options{Users: map[string]string{user: bitbucketCloudToken}})
 		b.Cleanup(s.Close)
@@ -134,7 +139,7 @@ var etagAdapters = []etagAdapter{{
 	// Bitbucket Server under the context path /bitbucket: the conformance
 	// world in project ACME; requests/op counts every request.
 	name: "bitbucketServer",
-	serve: func(b *testing.B) etagFake {
+	serve: func(b testing.TB) etagFake {
 		s := fakebitbucketserver.New(&fakebitbucketserver.Options{ContextPath: "/bitbucket", Tokens: []string{bitbucketServerToken}})
 		b.Cleanup(s.Close)
 		for _, r := range scmtest.World() {
@@ -243,7 +248,8 @@ func treeETag(b *testing.B, c *scm.Client, u string) string {
 }
 
 // benchETag runs op b.N times after one warm-up run and reports
-// requests/op, and downloads/op if f counts downloads and there were any.
+// requests/op, counted/op (less the free ones, where f counts them), and
+// downloads/op if f counts downloads and there were any.
 func benchETag(b *testing.B, f etagFake, op func(i int) error) {
 	b.Helper()
 	if err := op(-1); err != nil { // warm up: connections
@@ -251,6 +257,10 @@ func benchETag(b *testing.B, f etagFake, op func(i int) error) {
 	}
 	b.ReportAllocs()
 	req := f.requests()
+	free := 0
+	if f.free != nil {
+		free = f.free()
+	}
 	dl := 0
 	if f.downloads != nil {
 		dl = f.downloads()
@@ -263,6 +273,11 @@ func benchETag(b *testing.B, f etagFake, op func(i int) error) {
 		n++
 	}
 	b.ReportMetric(float64(f.requests()-req)/float64(n), "requests/op")
+	counted := f.requests() - req
+	if f.free != nil {
+		counted -= f.free() - free
+	}
+	b.ReportMetric(float64(counted)/float64(n), "counted/op")
 	if f.downloads != nil {
 		if d := f.downloads() - dl; d > 0 {
 			b.ReportMetric(float64(d)/float64(n), "downloads/op")

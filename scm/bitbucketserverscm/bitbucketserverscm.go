@@ -19,7 +19,7 @@
 //     to tell a directory (InvalidArgument) from a missing file (NotFound),
 //     except for discovery (FindFiles without code search), which treats
 //     both alike (100 repositories, 20 holding the file: 101 requests, was
-//     181).
+//     181), and for a read with scm.ReadFileOptions.DirAsMissing.
 //   - ReadTree: 1 request, GET archive?format=tgz&path={dir}&at={ref}: the
 //     server cuts the subdirectory out, so a folder costs its own
 //     compressed bytes, whatever the rest of the repository holds: a

@@ -51,7 +51,8 @@
 //     A 404 File Not Found costs 1 more request (GET repository/tree) to
 //     tell a directory (InvalidArgument) from a missing file (NotFound),
 //     except for discovery without search (FindFiles reading each
-//     project), which skips both alike: NotFound, without that request.
+//     project), which skips both alike, and for a read with
+//     scm.ReadFileOptions.DirAsMissing: NotFound, without that request.
 //   - ReadTree: 1 (GET repository/archive.tar.gz?sha=&path=, streamed; the
 //     archive's top directory is "<project>-<ref>-<sha>[-<path>]" and the
 //     files keep their full paths under it). GitLab cuts the directory out
