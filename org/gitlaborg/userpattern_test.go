@@ -56,6 +56,9 @@ catalog:
 		!x.IsMember(org.UserRef("", "alice"), org.GroupRef("", "platform")) {
 		t.Errorf("groups %q: want alice and bob in platform, not deploy-bot", groupLines(snap))
 	}
+	if snap.Source != "gitlab:" { // the reader's progress source: "gitlab:" + the block's id
+		t.Errorf("Source %q", snap.Source)
+	}
 	if len(snap.Users) != 2 {
 		t.Errorf("users %v, want alice and bob", snap.Users)
 	}
