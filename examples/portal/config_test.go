@@ -24,7 +24,7 @@ func TestConfigDrivesAccess(t *testing.T) {
 	if err := os.WriteFile(policy, []byte("p, role:default/writer, catalog.entity.create, create, allow\ng, group:default/platform-team, role:default/writer\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	doc := func(permission string) string {
+	doc := func(providers, permission string) string {
 		return `app:
   baseUrl: http://127.0.0.1:3000
 backend:
@@ -40,7 +40,7 @@ catalog:
       id: acme
       githubUrl: ` + w.github.URL() + `
       orgs: [acme]
-auth:
+` + providers + `auth:
   environment: production
   session:
     secret: a-session-secret-of-the-test-portal-32b
@@ -73,7 +73,11 @@ auth:
 		return d
 	}
 
-	d := load(doc("permission:\n  enabled: true\n  rbac:\n    policies-csv-file: " + policy + "\n"))
+	d := load(doc("    ldapOrg:\n      corp: {target: ldaps://ldap.example.com}\n",
+		"permission:\n  enabled: true\n  rbac:\n    policies-csv-file: "+policy+"\n"))
+	if !slices.Contains(d.warnings, "catalog.providers.ldapOrg: not read by the portal, which reads catalog.providers.githubOrg only") {
+		t.Errorf("no warning that ldapOrg is not read: %q", d.warnings)
+	}
 	if d.access == nil {
 		t.Fatal("permission.enabled: true built no policy")
 	}
@@ -97,7 +101,7 @@ auth:
 		t.Errorf("no resolver from auth.providers.github.production.signIn: %v", d.access.resolvers)
 	}
 
-	d = load(doc(""))
+	d = load(doc("", ""))
 	if d.access != nil {
 		t.Error("a policy without permission.enabled")
 	}

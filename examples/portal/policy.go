@@ -76,6 +76,14 @@ func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyFil
 	for _, gc := range gcs {
 		warnings = append(warnings, gc.Warnings...)
 	}
+	for _, other := range []string{"catalog.providers.gitlab", "catalog.providers.microsoftGraphOrg", "catalog.providers.ldapOrg"} {
+		if cfg.Has(other) {
+			// Its users would be missing: their sign-ins refused, their
+			// groups' roles not granted. Read it as githubOrg is read,
+			// with its package's DecodeConfig and New, into snaps.
+			warnings = append(warnings, other+": not read by the portal, which reads catalog.providers.githubOrg only")
+		}
+	}
 	res, err := credentials.NewResolver(cfg.Registry, nil)
 	if err != nil {
 		return nil, nil, err
