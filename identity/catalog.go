@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -56,10 +58,27 @@ type SnapshotCatalog struct {
 	users   []org.User
 	index   *org.Index
 	onCycle map[string][]org.Ref
+	err     error // the snapshot is refused: every lookup returns err
 }
 
 // NewSnapshotCatalog indexes s. The snapshot must not change afterwards.
+//
+// A snapshot in which two users or two groups have one ref (as appending
+// the snapshots of two providers gives, when both have a "platform-team")
+// is refused: the catalog returns an InvalidArgument error naming them
+// from every lookup, and from [SnapshotCatalog.Err], rather than answer
+// with the two entities' memberships combined, which would give the
+// members of either the roles bound to the name. Combine several
+// providers' snapshots with [org.Merge], which keeps one entity per ref
+// and never mixes memberships across providers.
 func NewSnapshotCatalog(s *org.Snapshot) *SnapshotCatalog {
+	return newSnapshotCatalog("identity.NewSnapshotCatalog", s)
+}
+
+func newSnapshotCatalog(op string, s *org.Snapshot) *SnapshotCatalog {
+	if err := duplicates(op, s); err != nil {
+		return &SnapshotCatalog{err: err}
+	}
 	c := &SnapshotCatalog{byRef: map[string][]int{}, byEmail: map[string][]int{}, byAnno: map[string][]int{},
 		users: s.Users, index: org.NewIndex(s), onCycle: map[string][]org.Ref{}}
 	for i := range s.Users {
@@ -81,10 +100,55 @@ func NewSnapshotCatalog(s *org.Snapshot) *SnapshotCatalog {
 	return c
 }
 
+// maxNamed bounds the duplicate refs an error names.
+const maxNamed = 10
+
+// duplicates returns an InvalidArgument error naming the refs that more
+// than one user or group of s has, or nil.
+func duplicates(op string, s *org.Snapshot) error {
+	seen := make(map[string]int, len(s.Users)+len(s.Groups))
+	var dups []org.Ref
+	see := func(r org.Ref) {
+		k := r.Key()
+		seen[k]++
+		if seen[k] == 2 {
+			dups = append(dups, r)
+		}
+	}
+	for i := range s.Users {
+		see(s.Users[i].Ref())
+	}
+	for i := range s.Groups {
+		see(s.Groups[i].Ref())
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	slices.SortFunc(dups, org.Compare)
+	names := make([]string, 0, min(len(dups), maxNamed))
+	for _, r := range dups[:min(len(dups), maxNamed)] {
+		names = append(names, r.String())
+	}
+	more := ""
+	if len(dups) > maxNamed {
+		more = fmt.Sprintf(" and %d more", len(dups)-maxNamed)
+	}
+	return errcode.Newf(errcode.InvalidArgument, op, "the snapshot has %d entities more than once (%s%s), as appending two providers' snapshots "+
+		"gives; their memberships would be combined, giving the members of either the roles bound to the name: combine snapshots "+
+		"with org.Merge, which keeps one entity per ref", len(dups), strings.Join(names, ", "), more)
+}
+
+// Err returns nil, or why the snapshot was refused (see
+// [NewSnapshotCatalog]): every lookup then returns this error.
+func (c *SnapshotCatalog) Err() error { return c.err }
+
 // FindUsers implements [Catalog].
 func (c *SnapshotCatalog) FindUsers(ctx context.Context, f Filter) ([]org.User, error) {
 	if err := errcode.FromContext(ctx, "identity.FindUsers"); err != nil {
 		return nil, err
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	var ids []int
 	switch {
@@ -107,6 +171,9 @@ func (c *SnapshotCatalog) FindUsers(ctx context.Context, f Filter) ([]org.User, 
 func (c *SnapshotCatalog) GroupsOf(ctx context.Context, user org.Ref, transitive bool) ([]org.Ref, error) {
 	if err := errcode.FromContext(ctx, "identity.GroupsOf"); err != nil {
 		return nil, err
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	if !transitive {
 		return c.index.DirectGroupsOf(user), nil
@@ -136,18 +203,31 @@ type LiveCatalog struct {
 }
 
 // NewLiveCatalog returns a LiveCatalog serving s (nil: nobody until the
-// first Swap).
+// first Swap). A snapshot [NewSnapshotCatalog] refuses (entities more than
+// once) is served as refused: every lookup returns the error, until a
+// Swap succeeds.
 func NewLiveCatalog(s *org.Snapshot) *LiveCatalog {
 	l := &LiveCatalog{}
 	if s != nil {
-		l.Swap(s)
+		l.c.Store(NewSnapshotCatalog(s))
 	}
 	return l
 }
 
 // Swap indexes s and serves it from the next lookup on. The snapshot must
-// not change afterwards (an org reader's Update returns a new one).
-func (l *LiveCatalog) Swap(s *org.Snapshot) { l.c.Store(NewSnapshotCatalog(s)) }
+// not change afterwards (an org reader's Update returns a new one). A
+// snapshot [NewSnapshotCatalog] refuses (entities more than once: combine
+// providers with [org.Merge]) is not served: Swap returns the
+// InvalidArgument error naming them and the catalog keeps serving the
+// snapshot it had.
+func (l *LiveCatalog) Swap(s *org.Snapshot) error {
+	c := newSnapshotCatalog("identity.LiveCatalog.Swap", s)
+	if c.err != nil {
+		return c.err
+	}
+	l.c.Store(c)
+	return nil
+}
 
 // FindUsers implements [Catalog] on the snapshot in force.
 func (l *LiveCatalog) FindUsers(ctx context.Context, f Filter) ([]org.User, error) {

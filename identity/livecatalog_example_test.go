@@ -21,8 +21,12 @@ func ExampleLiveCatalog() {
 	fmt.Println("before:", groups[0])
 
 	// A webhook said alice moved teams; the org reader's Update returned:
-	catalog.Swap(&org.Snapshot{Groups: teams,
+	err := catalog.Swap(&org.Snapshot{Groups: teams,
 		Users: []org.User{{Metadata: org.Metadata{Name: "alice"}, Spec: org.UserSpec{MemberOf: []string{"team-b"}}}}})
+	if err != nil {
+		fmt.Println(err) // a snapshot with an entity twice is refused
+		return
+	}
 	groups, _ = catalog.GroupsOf(ctx, alice, false)
 	fmt.Println("after:", groups[0])
 	// Output:

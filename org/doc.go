@@ -20,6 +20,15 @@
 // it. LDAP references that could name two entries resolve to neither, the
 // same way.
 //
+// Several providers make one catalog through [Merge], never by appending
+// their snapshots: the first snapshot's entity of a name is kept, the
+// others' are left out with a warning naming both providers
+// ([Snapshot.Source]), and memberships are not combined across providers.
+// A GitHub team and an LDAP group that share a name are the first
+// provider's group, with its members only; users who really are the same
+// person are linked at sign-in (a resolver matching what the other
+// provider verifies, such as a verified e-mail address), not by name.
+//
 // The package has no dependency beyond a YAML codec and the module's error
 // type; errors are *errcode.Error values, classified by errcode.CodeOf.
 package org

@@ -118,5 +118,5 @@ func ExampleMerge() {
 	// Output:
 	// user:default/alice
 	// user:default/bob
-	// [user:default/alice: in snapshots 0 and 1 (as user:default/alice); kept from snapshot 0, left out of snapshot 1]
+	// [user:default/alice: in snapshot 0 and snapshot 1 (as user:default/alice); kept from snapshot 0, left out of snapshot 1]
 }

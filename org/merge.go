@@ -9,7 +9,9 @@ import (
 // directory, say) holds them, sorted. An entity is kept from the first
 // snapshot that has it (by ref, compared as Backstage compares refs); the
 // same ref in a later snapshot is left out, with a warning naming both
-// snapshots by their position in snaps, as Backstage keeps the entity of
+// snapshots by their [Snapshot.Source] ("githubOrg:acme", as every reader
+// sets it; by their position in snaps, "snapshot 1", when it is empty or
+// two have the same), as Backstage keeps the entity of
 // the provider that registered it first and refuses the other
 // ("conflicting entity"). List the provider you trust most first.
 //
@@ -31,12 +33,13 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 		ref  Ref
 	}
 	owner := map[string]kept{} // ref key → the entity kept
+	name := names(snaps)
 	var conflicts []string
 	keep := func(i int, r Ref) bool {
 		k := r.Key()
 		if first, ok := owner[k]; ok {
-			conflicts = append(conflicts, fmt.Sprintf("%s: in snapshots %d and %d (as %s); kept from snapshot %d, left out of snapshot %d",
-				first.ref, first.snap, i, r, first.snap, i))
+			conflicts = append(conflicts, fmt.Sprintf("%s: in %s and %s (as %s); kept from %s, left out of %s",
+				first.ref, name[first.snap], name[i], r, name[first.snap], name[i]))
 			return false
 		}
 		owner[k] = kept{i, r}
@@ -113,5 +116,28 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 			"or their own snapshot's entity that another snapshot's copy replaced (memberships are not combined across providers)", dropped))
 	}
 	out.Sort()
+	return out
+}
+
+// names are the names of snaps in Merge's warnings: each one's Source,
+// or "snapshot i" where it is empty, and both where two share it.
+func names(snaps []*Snapshot) []string {
+	count := map[string]int{}
+	for _, s := range snaps {
+		if s != nil && s.Source != "" {
+			count[s.Source]++
+		}
+	}
+	out := make([]string, len(snaps))
+	for i, s := range snaps {
+		switch {
+		case s == nil || s.Source == "":
+			out[i] = fmt.Sprintf("snapshot %d", i)
+		case count[s.Source] > 1:
+			out[i] = fmt.Sprintf("%s (snapshot %d)", s.Source, i)
+		default:
+			out[i] = s.Source
+		}
+	}
 	return out
 }

@@ -1,6 +1,7 @@
 package org_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,7 +37,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("alice: %+v; want the directory's, with its groups only", alice)
 	}
 	w := strings.Join(m.Warnings, "\n")
-	if !strings.Contains(w, "ldap: skipped one entry") || !strings.Contains(w, "user:default/alice: in snapshots 0 and 2 (as user:default/Alice); kept from snapshot 0, left out of snapshot 2") {
+	if !strings.Contains(w, "ldap: skipped one entry") || !strings.Contains(w, "user:default/alice: in snapshot 0 and snapshot 2 (as user:default/Alice); kept from snapshot 0, left out of snapshot 2") {
 		t.Errorf("warnings %q", w)
 	}
 	if github.Groups[0].Spec.Members[0] != "bob" {
@@ -59,5 +60,27 @@ func TestMerge(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(m.Warnings, "\n"), "2 membership references left out") {
 		t.Errorf("warnings %q do not count the 2 references left out", m.Warnings)
+	}
+}
+
+// TestMergeNamesSources (review 29, point 8): Merge's warnings name the
+// providers by Snapshot.Source, as the readers set it, not by position;
+// without one (or with two alike), the position says which.
+func TestMergeNamesSources(t *testing.T) {
+	team := func(source, member string) *org.Snapshot {
+		return &org.Snapshot{Source: source,
+			Users:  []org.User{{Metadata: org.Metadata{Name: member}, Spec: org.UserSpec{MemberOf: []string{"platform-team"}}}},
+			Groups: []org.Group{{Metadata: org.Metadata{Name: "platform-team"}, Spec: org.GroupSpec{Type: "team", Members: []string{member}}}}}
+	}
+	m := org.Merge(team("ldapOrg:corp", "alice"), team("githubOrg:partner", "frank"))
+	want := "group:default/platform-team: in ldapOrg:corp and githubOrg:partner (as group:default/platform-team); kept from ldapOrg:corp, left out of githubOrg:partner"
+	if !slices.Contains(m.Warnings, want) {
+		t.Errorf("warnings %q\nwant %q", m.Warnings, want)
+	}
+	m = org.Merge(team("githubOrg:a", "alice"), team("", "frank"), team("githubOrg:a", "bob"))
+	for _, w := range []string{"in githubOrg:a (snapshot 0) and snapshot 1", "in githubOrg:a (snapshot 0) and githubOrg:a (snapshot 2)"} {
+		if !slices.ContainsFunc(m.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
+			t.Errorf("no warning %q in %q", w, m.Warnings)
+		}
 	}
 }

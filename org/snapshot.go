@@ -24,6 +24,14 @@ type Snapshot struct {
 	// Warnings lists what a reader skipped and why, e.g. a user with no
 	// usable name. They are not written to YAML.
 	Warnings []string
+
+	// Source names the provider the snapshot was read from, as the
+	// reader's progress reports do ([Progress.Source]:
+	// "githubOrg:production", "ldapOrg:corp"): every reader sets it, and
+	// [Merge] names snapshots by it in its warnings. It is not written to
+	// YAML; ParseYAML and ReadFS leave it empty, and Merge leaves the
+	// merged snapshot's empty.
+	Source string
 }
 
 // Sort orders groups and users by ref and sorts every ref list inside them

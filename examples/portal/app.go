@@ -77,8 +77,9 @@ func (a *app) signedIn(w http.ResponseWriter, r *http.Request) *auth.Session {
 // allowed returns the session of a request whose catalog user the policy
 // allows p, decided on the server (hiding a button is no check);
 // otherwise it renders tmpl with a 403 and returns nil. Without a policy
-// (a.access nil, as with -config) anyone the identity provider signs in
-// passes, and the pages then act with her own credentials only.
+// (a.access nil: an app-config without permission.enabled: true) anyone
+// the identity provider signs in passes, and the pages then act with her
+// own credentials only.
 func (a *app) allowed(w http.ResponseWriter, r *http.Request, tmpl string, p permission.Permission) *auth.Session {
 	s := a.signedIn(w, r)
 	if s == nil || a.access == nil {

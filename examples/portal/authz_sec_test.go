@@ -55,7 +55,7 @@ func TestPortalChecksEveryActionOnTheServer(t *testing.T) {
 }
 
 // TestPortalWithoutPolicyActsOnlyAsTheUser: a portal run without a
-// permission policy (as -config runs it: anyone the identity provider
+// permission policy (as -config without permission.enabled runs it: anyone the identity provider
 // signs in gets a session) never lends its own credentials: a user whose
 // sign-in gives no token for the repository's host reads nothing, rather
 // than the repository's files with the portal's token.

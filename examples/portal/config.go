@@ -47,11 +47,20 @@ func loadConfig(ctx context.Context, path, repo string) (*realConfig, error) {
 	return &realConfig{cfg: cfg, baseURL: base, listen: listen, repo: repo}, nil
 }
 
-func (c *realConfig) deps() (*deps, error) {
-	d, err := depsFromConfig(c.cfg, c.baseURL, nil)
+// deps builds the portal from the file: with permission.enabled: true,
+// its organisation (catalog.providers.githubOrg), sign-in resolvers and
+// RBAC policy files (read relative to the working directory, as Backstage
+// reads them); without, no policy.
+func (c *realConfig) deps(ctx context.Context) (*deps, error) {
+	x, warnings, err := newAccess(ctx, c.cfg, c.baseURL+"/api/auth", nil)
 	if err != nil {
 		return nil, err
 	}
+	d, err := depsFromConfig(c.cfg, c.baseURL, x)
+	if err != nil {
+		return nil, err
+	}
+	d.warnings = append(d.warnings, warnings...)
 	d.repo = c.repo
 	return d, nil
 }

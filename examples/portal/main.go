@@ -2,9 +2,14 @@
 // (GitHub, any OpenID Connect provider, or LDAP with a username and
 // password), shows who they are, reads a catalog-info.yaml as them, opens a
 // pull request as them, and lets members of group:default/platform-team
-// register a component (the organisation read with org/githuborg, sign-ins
-// mapped to catalog users by identity's resolvers, the decision made by
-// permission/rbac with rbac-policy.csv).
+// register a component. Who is who and who may do what come from the
+// app-config, as in a Backstage backend: the organisation is read with
+// every catalog.providers.githubOrg entry (org/githuborg) and combined
+// with org.Merge, sign-ins are mapped to catalog users by the resolvers of
+// auth.providers.<id>.<env>.signIn (identity.ResolversFromConfig), and the
+// decision is made by permission/rbac with the permission section
+// (permission.enabled, permission.rbac.policies-csv-file: rbac-policy.csv
+// in the fake world).
 //
 //	go run ./examples/portal
 //
@@ -20,14 +25,17 @@
 // runs it against the providers and integrations of a Backstage
 // app-config.yaml (auth: and integrations: sections, app.baseUrl,
 // backend.baseUrl, auth.providers.ldap.<auth.environment> when present),
-// on backend.baseUrl's port. That needs the network and the OAuth apps and
-// tokens the file names.
+// on backend.baseUrl's port; with permission.enabled: true, also its
+// catalog.providers.githubOrg, signIn resolvers and RBAC files (paths
+// relative to the working directory, as Backstage reads them). That
+// needs the network and the OAuth apps and tokens the file names.
 //
 // Pages: / (who you are), /catalog (catalog-info.yaml read with your
 // token; catalog.entity.read), POST /pull-request (a pull request opened
 // as you; scaffolder.task.create), /register (catalog.location.create and
 // catalog.entity.create). Every permission is decided on the server by the
-// policy; without one (-config) the pages act with your own token only.
+// policy; without one (-config without permission.enabled: true) the
+// pages act with your own token only and registration is refused.
 // One file per page (page_*.go, templates/*.html): add a page by adding a
 // file and a line in routes.
 package main
@@ -79,6 +87,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 type options struct {
 	configPath, repo, addr string
+	// seed, when set, changes the fake world before the portal reads
+	// it and returns entries to add to its catalog.providers.githubOrg
+	// list (tests).
+	seed func(*world) (string, error)
 }
 
 // portal is a running portal.
@@ -109,11 +121,15 @@ func start(ctx context.Context, o options) (*portal, error) {
 	var deps *deps
 	if cfg != nil {
 		p.URL = cfg.baseURL
-		deps, err = cfg.deps()
+		deps, err = cfg.deps(ctx)
 	} else {
 		p.world, err = newWorld(p.URL)
+		extra := ""
+		if err == nil && o.seed != nil {
+			extra, err = o.seed(p.world)
+		}
 		if err == nil {
-			deps, err = p.world.deps(p.URL)
+			deps, err = p.world.deps(p.URL, extra)
 		}
 	}
 	if err != nil {

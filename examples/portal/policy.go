@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
-	"encoding/json"
+	"embed"
+	"io/fs"
 	"net/http"
 
 	"github.com/scmkit/scmkit/auth"
@@ -18,95 +17,114 @@ import (
 	"github.com/scmkit/scmkit/permission/rbac"
 )
 
-// defaultPolicy is the portal's RBAC policy: only members of
-// group:default/platform-team may register components.
+// worldPolicy holds the fake world's RBAC policy, rbac-policy.csv (only
+// members of group:default/platform-team may register components), read
+// as its app-config's permission.rbac.policies-csv-file names it.
 //
 //go:embed rbac-policy.csv
-var defaultPolicy []byte
+var worldPolicy embed.FS
 
 // access is who the signed-in user is in the catalog and what she may do:
 // sign-in resolvers over the organisation read from GitHub, and the RBAC
-// policy of a CSV file.
+// policy of the configuration's permission section.
 type access struct {
 	org       *org.Snapshot
+	catalog   *identity.SnapshotCatalog
 	resolvers identity.Resolvers // by provider id and auth environment
 	issuer    *identity.Issuer
 	authz     *permission.Authorizer
 }
 
-// signInConfigs are the sign-in resolvers by provider id and type, for
-// the environment the portal serves (auth.environment). The e-mail local
-// part resolver is limited to the organisation's domain: without it, any
-// verified alice@elsewhere would sign in as user:default/alice.
-var signInConfigs = map[string]struct{ typ, json string }{
-	"github": {"github", `{"resolvers":[{"resolver":"userIdMatchingUserEntityAnnotation"},{"resolver":"usernameMatchingUserEntityName"}]}`},
-	"oidc":   {"oidc", `{"resolvers":[{"resolver":"emailLocalPartMatchingUserEntityName","allowedDomains":["example.com"]}]}`},
-	"ldap":   {"ldap", `{"resolvers":[{"resolver":"usernameMatchingUserEntityName"}]}`},
-}
-
-// newAccess reads the organisation with the githuborg entries of cfg's
-// catalog.providers.githubOrg, and builds the resolvers of the
-// environment served (auth.environment) and the policy (policyCSV, nil
-// meaning the embedded one).
-func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyCSV []byte) (*access, error) {
+// newAccess builds what a Backstage app-config says about who is who and
+// who may do what:
+//
+//   - the organisation, read with every catalog.providers.githubOrg
+//     entry and combined with org.Merge (the first entry wins a name two
+//     of them have, and memberships are never combined across them: a
+//     second organisation's "platform-team" does not make its members
+//     members of the first's);
+//   - the sign-in resolvers of auth.providers.<id>.<auth.environment>.signIn,
+//     over that organisation;
+//   - the RBAC policy of the permission section (permission.enabled,
+//     permission.rbac.policies-csv-file, conditionalPoliciesFile,
+//     maxDepth, admin.superUsers), its files read from policyFiles, or
+//     relative to the working directory as Backstage reads them when
+//     policyFiles is nil.
+//
+// Without permission.enabled: true there is no policy: it returns nil
+// and a warning, and the portal then refuses what needs a permission and
+// acts with the user's own credentials only. (Backstage would allow
+// everything; a template should not.)
+func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyFiles fs.FS) (*access, []string, error) {
+	var pc rbac.Config
+	if err := cfg.Decode("permission", &pc); err != nil {
+		return nil, nil, err
+	}
+	if !pc.Enabled {
+		return nil, []string{"permission.enabled is not true: the portal has no permission policy; it refuses registrations " +
+			"and reads and writes with the signed-in user's own token only"}, nil
+	}
 	var env string
 	if err := cfg.Decode("auth.environment", &env); err != nil || env == "" {
-		return nil, errcode.New(errcode.InvalidArgument, "portal", "auth.environment is required: the environment whose sign-ins the portal resolves")
+		return nil, nil, errcode.New(errcode.InvalidArgument, "portal", "auth.environment is required: the environment whose sign-ins the portal resolves")
 	}
 	gcs, err := githuborg.DecodeConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, gc := range gcs {
+		warnings = append(warnings, gc.Warnings...)
+	}
+	for _, other := range []string{"catalog.providers.gitlab", "catalog.providers.microsoftGraphOrg", "catalog.providers.ldapOrg"} {
+		if cfg.Has(other) {
+			// Its users would be missing: their sign-ins refused, their
+			// groups' roles not granted. Read it as githubOrg is read,
+			// with its package's DecodeConfig and New, into snaps.
+			warnings = append(warnings, other+": not read by the portal, which reads catalog.providers.githubOrg only")
+		}
 	}
 	res, err := credentials.NewResolver(cfg.Registry, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	snap := &org.Snapshot{}
+	var snaps []*org.Snapshot
 	for _, gc := range gcs {
 		rd, err := githuborg.New(gc, &githuborg.Options{Registry: cfg.Registry, Resolver: res})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s, err := rd.Read(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		snap.Users = append(snap.Users, s.Users...)
-		snap.Groups = append(snap.Groups, s.Groups...)
+		snaps = append(snaps, s)
 	}
-	snap.Sort()
-	if err := snap.Validate(); err != nil {
-		return nil, err
+	// Never append snapshots: two providers' entities of one name would
+	// both be kept, and their memberships combined.
+	snap := org.Merge(snaps...)
+	warnings = append(warnings, snap.Warnings...)
+	x := &access{org: snap, catalog: identity.NewSnapshotCatalog(snap)}
+	if err := x.catalog.Err(); err != nil {
+		return nil, nil, err
 	}
-	x := &access{org: snap, resolvers: identity.Resolvers{}}
-	cat := identity.NewSnapshotCatalog(snap)
-	for id, sc := range signInConfigs {
-		var c identity.SignInConfig
-		if err := json.Unmarshal([]byte(sc.json), &c); err != nil {
-			return nil, err
-		}
-		r, err := identity.NewSignInResolver(sc.typ, c, cat, nil)
-		if err != nil {
-			return nil, err
-		}
-		x.resolvers.Set(id, env, r)
+	if x.resolvers, err = identity.ResolversFromConfig(cfg, env, nil, x.catalog, nil); err != nil {
+		return nil, nil, err
 	}
 	if x.issuer, err = identity.NewIssuer(&identity.IssuerOptions{Issuer: issuer}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if policyCSV == nil {
-		policyCSV = defaultPolicy
+	var pol *rbac.Policy
+	if policyFiles != nil {
+		pol, err = rbac.Load(policyFiles, &pc, rbac.FromSnapshot(snap))
+	} else {
+		pol, err = rbac.LoadFiles(".", &pc, rbac.FromSnapshot(snap))
 	}
-	f, err := rbac.ParseCSV("rbac-policy.csv", bytes.NewReader(policyCSV))
 	if err != nil {
-		return nil, err
-	}
-	pol, err := rbac.New([]*rbac.File{f}, rbac.FromSnapshot(snap), nil)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x.authz = permission.NewAuthorizer(pol, nil)
-	return x, nil
+	return x, warnings, nil
 }
 
 // backstageIdentity is the hook of auth.Options.BackstageIdentity: a

@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/scm/scmtest/fakegithub"
 )
 
@@ -122,5 +124,48 @@ func TestPortalRefusesUsersOutsideTheCatalog(t *testing.T) {
 	}
 	if got := p.app.locations.list(); len(got) != 0 {
 		t.Errorf("locations %v", got)
+	}
+}
+
+// TestPortalTwoOrgProviders (review 29, point 1): a second githubOrg
+// entry, for an organisation frank created, has a team also named
+// platform-team with frank in it; both entries put their entities in
+// namespace default. The portal combines the providers with org.Merge:
+// it starts, acme's platform-team keeps its members, and frank may not
+// register components (appending the snapshots, as the portal did, made
+// him a member of platform-team through the partner's team; the portal
+// then refused to start, and a copy of it without its Validate call
+// granted him the role).
+func TestPortalTwoOrgProviders(t *testing.T) {
+	seed := func(w *world) (string, error) {
+		if err := w.github.AddOrgMember("frankcorp", fakegithub.OrgMember{Login: "frank", Name: "Frank"}); err != nil {
+			return "", err
+		}
+		if err := w.github.AddTeam("frankcorp", fakegithub.Team{Slug: "platform-team", Members: []string{"frank"}}); err != nil {
+			return "", err
+		}
+		return "      - id: partner\n        githubUrl: " + w.github.URL() + "\n        orgs: [frankcorp]\n", nil
+	}
+	p, err := start(t.Context(), options{addr: "127.0.0.1:0", seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if p.app.access.org.Group(org.GroupRef("", "platform-team")) == nil {
+		t.Fatal("no platform-team in the merged organisation")
+	}
+	// The warning names the providers (Snapshot.Source), not positions.
+	want := "group:default/platform-team: in githubOrg:fake-github and githubOrg:partner"
+	if !slices.ContainsFunc(p.app.warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("no warning %q in %q", want, p.app.warnings)
+	}
+	target := p.app.repo + "/blob/HEAD/catalog-info.yaml"
+	frank := signInGitHub(t, p, "frank", "Frank")
+	if code, body := postRegister(t, p, frank, p.URL, target); code != http.StatusForbidden {
+		t.Errorf("frank, in the partner's platform-team only: register %d %s", code, body)
+	}
+	alice := signInGitHub(t, p, "alice", "Alice Liddell")
+	if code, body := postRegister(t, p, alice, p.URL, target); code != 200 || !strings.Contains(body, `class="location"`) {
+		t.Errorf("alice, in acme's platform-team: register %d %s", code, body)
 	}
 }

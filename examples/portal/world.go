@@ -11,6 +11,7 @@ import (
 	"github.com/scmkit/scmkit/auth/authtest"
 	"github.com/scmkit/scmkit/config"
 	"github.com/scmkit/scmkit/credentials"
+	"github.com/scmkit/scmkit/identity"
 	"github.com/scmkit/scmkit/org/orgtest"
 	"github.com/scmkit/scmkit/scm"
 	"github.com/scmkit/scmkit/scm/adapters"
@@ -79,7 +80,10 @@ func (w *world) Close() {
 
 // deps builds the portal's sign-in handler and SCM client for the world,
 // through the same configuration a real deployment uses.
-func (w *world) deps(portalURL string) (*deps, error) {
+//
+// extra is appended to the app-config's catalog.providers.githubOrg list
+// (a test adds a second organisation's entry).
+func (w *world) deps(portalURL, extra string) (*deps, error) {
 	doc := fmt.Sprintf(`app:
   baseUrl: %[1]s
 backend:
@@ -92,10 +96,10 @@ integrations:
 catalog:
   providers:
     githubOrg:
-      id: fake-github
-      githubUrl: %[4]s
-      orgs: [acme]
-auth:
+      - id: fake-github
+        githubUrl: %[4]s
+        orgs: [acme]
+%[6]sauth:
   environment: development
   session:
     secret: fake-world-session-secret-not-for-production
@@ -105,17 +109,31 @@ auth:
         clientId: portal
         clientSecret: portal-github-secret
         enterpriseInstanceUrl: %[4]s
+        signIn:
+          resolvers:
+            - resolver: userIdMatchingUserEntityAnnotation
+            - resolver: usernameMatchingUserEntityName
     oidc:
       development:
         clientId: portal
         clientSecret: portal-oidc-secret
         metadataUrl: %[5]s/.well-known/openid-configuration
-`, portalURL, w.github.Host(), w.github.APIBaseURL(), w.github.URL(), w.op.Issuer)
+        signIn:
+          resolvers:
+            # allowedDomains: without it, any verified alice@elsewhere
+            # would sign in as user:default/alice.
+            - resolver: emailLocalPartMatchingUserEntityName
+              allowedDomains: [example.com]
+permission:
+  enabled: true
+  rbac:
+    policies-csv-file: rbac-policy.csv
+`, portalURL, w.github.Host(), w.github.APIBaseURL(), w.github.URL(), w.op.Issuer, extra)
 	cfg, err := config.LoadBytes(context.Background(), nil, []byte(doc))
 	if err != nil {
 		return nil, err
 	}
-	x, err := newAccess(context.Background(), cfg, portalURL+"/api/auth", nil)
+	x, warnings, err := newAccess(context.Background(), cfg, portalURL+"/api/auth", worldPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -123,12 +141,22 @@ auth:
 	if err != nil {
 		return nil, err
 	}
+	d.warnings = append(d.warnings, warnings...)
 	d.repo = w.github.URL() + "/acme/service"
 	a, err := w.ldap.addLDAP(d, "development")
 	if err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, a)
+	// The world's directory is registered in code (its CA is made at
+	// start), so its sign-in resolver is too; a deployment sets
+	// auth.providers.ldap.<env>.signIn like the other providers'.
+	r, err := identity.NewSignInResolver("ldap", identity.SignInConfig{Resolvers: []identity.ResolverConfig{{Resolver: "usernameMatchingUserEntityName"}}}, x.catalog, nil)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	x.resolvers.Set("ldap", "development", r)
 	return d, nil
 }
 

@@ -104,6 +104,21 @@ type Config struct {
 	// instead). An Update that reads a member again leaves her out if she
 	// is suspended now.
 	ExcludeSuspendedUsers bool `json:"excludeSuspendedUsers"`
+
+	// Warnings, set by DecodeConfig, name the keys of the entry that
+	// scmkit does not read, each with its path: a typo ("org" for
+	// "orgs": with a GitHub App, no orgs reads every organisation it is
+	// installed on), a key in another case than Backstage's, or a
+	// Backstage key scmkit does not support. Show them to the operator;
+	// New does not look at them.
+	Warnings []string `json:"-"`
+}
+
+// unsupportedKeys are Backstage's githubOrg keys that scmkit does not
+// read, and what to say of each.
+var unsupportedKeys = map[string]string{
+	"queryLimits": "Backstage's limits on GraphQL query sizes are not read; scmkit sizes its queries with pageSizes " +
+		"and halves them when GitHub refuses a query as too large; ignored",
 }
 
 // UserTransformer is Config.DefaultUserTransformer.
@@ -135,7 +150,8 @@ type PageSizes struct {
 // DecodeConfig decodes catalog.providers.githubOrg (one object or a list)
 // from d (a *config.Config, say). A ${VAR} in the block whose variable is
 // not set is an InvalidArgument error naming it, when d can tell (see
-// config.Config.UnsetVariables).
+// config.Config.UnsetVariables). Keys it does not read are named in each
+// entry's Warnings (schedule, which Backstage's scheduler reads, is not).
 func DecodeConfig(d org.Decoder) ([]Config, error) {
 	cs, err := orgx.DecodeList[Config](d, ConfigPath)
 	if err != nil {
@@ -143,6 +159,15 @@ func DecodeConfig(d org.Decoder) ([]Config, error) {
 	}
 	if err := unsetVariables(d); err != nil {
 		return nil, err
+	}
+	raw, err := orgx.Raw(d, ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if blocks, paths := orgx.Entries(raw, ConfigPath); len(blocks) == len(cs) {
+		for i := range cs {
+			cs[i].Warnings = orgx.KeyWarnings[Config](blocks[i], paths[i], unsupportedKeys, "schedule")
+		}
 	}
 	return cs, nil
 }

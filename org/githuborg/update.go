@@ -115,7 +115,7 @@ func (r *Reader) Update(ctx context.Context, snap *org.Snapshot, ch Change) (*or
 		ns = strings.ToLower(login)
 	}
 	prefix := strings.ToLower(login) + "/"
-	out := &org.Snapshot{}
+	out := &org.Snapshot{Source: "githubOrg:" + r.cfg.ID}
 	hc := r.http.ResolverClient(&orgx.Meter{}, r.opts.Resolver,
 		credentials.Request{Host: r.in.Host, Owner: login, Policy: credentials.NoUser | credentials.NoAnonymous})
 	o := r.newOrgRead(login, hc, func(int, int) {})

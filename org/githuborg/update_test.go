@@ -162,7 +162,7 @@ func TestUpdateSeveralOrganisations(t *testing.T) {
 
 func cloneSnapshot(t *testing.T, s *org.Snapshot) *org.Snapshot {
 	t.Helper()
-	c := &org.Snapshot{Warnings: slices.Clone(s.Warnings)}
+	c := &org.Snapshot{Warnings: slices.Clone(s.Warnings), Source: s.Source}
 	for _, u := range s.Users {
 		u.Metadata.Annotations = maps.Clone(u.Metadata.Annotations)
 		u.Spec.MemberOf = slices.Clone(u.Spec.MemberOf)

@@ -131,18 +131,49 @@ type Config struct {
 	// GroupPattern, a regular expression, keeps only the groups whose full
 	// path matches.
 	GroupPattern string `json:"groupPattern"`
+	// UserPattern, a regular expression (Go's syntax, unanchored, as
+	// Backstage's), keeps only the users whose username matches: the
+	// others are not made User entities nor members of any group (the
+	// bots and service accounts an administrator leaves out, say).
+	// Backstage matches it against the user's e-mail address when GitLab
+	// gives one, else the username; scmkit matches the username alone,
+	// because the address it reads is the public one, which each user
+	// sets as she likes (she could set one the pattern keeps). A Read in
+	// which it keeps no user says so in Snapshot.Warnings.
+	UserPattern string `json:"userPattern"`
+
+	// Warnings, set by DecodeConfig, name the keys of the block that
+	// scmkit does not read, each with its path (a typo, a key in
+	// another case than Backstage's). Show them to the operator; New
+	// does not look at them.
+	Warnings []string `json:"-"`
 }
 
+// discoveryKeys are the keys of a catalog.providers.gitlab block that
+// Backstage's project discovery reads from the same block, and schedule,
+// the scheduler's: not reported.
+var discoveryKeys = []string{"branch", "fallbackBranch", "entityFilename", "catalogFile", "projectPattern", "useSearch",
+	"skipForkedRepos", "includeArchivedRepos", "excludeRepos", "topics", "membership", "schedule"}
+
 // DecodeConfig decodes catalog.providers.gitlab and returns the blocks with
-// orgEnabled, sorted by id.
+// orgEnabled, sorted by id. Keys it does not read are named in each
+// block's Warnings (not the keys of Backstage's project discovery, which
+// reads the same block, nor schedule).
 func DecodeConfig(d org.Decoder) ([]Config, error) {
 	all, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
 	if err != nil {
 		return nil, err
 	}
+	var raw map[string]json.RawMessage
+	if len(all) > 0 {
+		if err := d.Decode(ConfigPath, &raw); err != nil {
+			return nil, err
+		}
+	}
 	var out []Config
 	for _, c := range all {
 		if c.OrgEnabled {
+			c.Warnings = orgx.KeyWarnings[Config](raw[c.ID], ConfigPath+"."+c.ID, nil, discoveryKeys...)
 			out = append(out, c)
 		}
 	}
@@ -193,6 +224,7 @@ type Reader struct {
 	apiURL     string
 	relations  []string
 	pattern    *regexp.Regexp
+	users      *regexp.Regexp // Config.UserPattern
 	opts       Options
 	http       orgx.HTTP // opts' HTTP settings, defaults applied
 }
@@ -263,11 +295,18 @@ func New(cfg Config, opts *Options) (*Reader, error) {
 			return nil, bad("groupPattern: %v", err)
 		}
 	}
+	var users *regexp.Regexp
+	if cfg.UserPattern != "" {
+		var err error
+		if users, err = regexp.Compile(cfg.UserPattern); err != nil {
+			return nil, bad("userPattern: %v (Go's regular expressions have no lookahead: write the pattern of the users to keep)", err)
+		}
+	}
 	hs := orgx.HTTP{Transport: o.Transport, RequestTimeout: o.RequestTimeout, Concurrency: o.Concurrency,
 		MaxResponseBytes: o.MaxResponseBytes, Logger: o.Logger, Now: o.Now,
 		Retry: orgx.Retry{MaxRetries: o.MaxRetries, MinWait: o.MinWait, MaxWait: o.MaxWait, MaxRateLimitWait: o.MaxRateLimitWait}}
 	return &Reader{cfg: cfg, in: in, apiURL: api, graphqlURL: strings.TrimSuffix(api, "/api/v4") + "/api/graphql",
-		relations: rels, pattern: pat, opts: o, http: hs.Defaults(4)}, nil
+		relations: rels, pattern: pat, users: users, opts: o, http: hs.Defaults(4)}, nil
 }
 
 const op = "gitlaborg.Read"
@@ -776,11 +815,19 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 	host := r.in.Host
 	users := map[string]*org.User{}
 	var order []string
+	excluded := 0 // users userPattern left out
 	addUser := func(u *glUser) *org.User {
 		if !usable(u) || noSeat[strings.ToLower(u.Username)] {
 			return nil
 		}
 		k := strings.ToLower(u.Username)
+		if r.users != nil && !r.users.MatchString(u.Username) {
+			if _, seen := users[k]; !seen {
+				users[k] = nil
+				excluded++
+			}
+			return nil
+		}
 		if e := users[k]; e != nil {
 			return e
 		}
@@ -885,6 +932,9 @@ func (r *Reader) build(groups []*glGroup, extra []*glUser, noSeat map[string]boo
 	}
 	for _, k := range order {
 		snap.Users = append(snap.Users, *users[k])
+	}
+	if excluded > 0 && len(snap.Users) == 0 {
+		warn("userPattern %q kept none of the %d users: it is matched against usernames, not e-mail addresses", r.cfg.UserPattern, excluded)
 	}
 	snap.Warnings = append(snap.Warnings, snap.BreakCycles()...)
 	snap.Sort()

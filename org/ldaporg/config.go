@@ -47,6 +47,13 @@ type Config struct {
 	// Insecure allows plain LDAP and unverified certificates; a warning
 	// is logged once.
 	Insecure bool `json:"insecure,omitempty"`
+
+	// Warnings, set by DecodeConfig, name the keys of the block that
+	// scmkit does not read, each with its path: a typo (users[0].map.nmae),
+	// a key in another case than Backstage's, or a Backstage key scmkit
+	// does not support. Show them to the operator; New does not look at
+	// them.
+	Warnings []string `json:"-"`
 }
 
 // ConfigPath is where the providers are configured.
@@ -54,9 +61,21 @@ const ConfigPath = "catalog.providers.ldapOrg"
 
 // DecodeConfig decodes every provider under catalog.providers.ldapOrg
 // (a map of id to [Config]) from d, a *config.Config, in id order. A
-// missing block is no error and no providers.
+// missing block is no error and no providers. Keys it does not read are
+// named in each provider's Warnings (schedule, the scheduler's, is not).
 func DecodeConfig(d org.Decoder) ([]Config, error) {
-	return orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	cs, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	if err != nil || len(cs) == 0 {
+		return cs, err
+	}
+	var raw map[string]json.RawMessage
+	if err := d.Decode(ConfigPath, &raw); err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		cs[i].Warnings = orgx.KeyWarnings[Config](raw[cs[i].ID], ConfigPath+"."+cs[i].ID, nil, "schedule")
+	}
+	return cs, nil
 }
 
 // BindConfig is the account the reader binds as.

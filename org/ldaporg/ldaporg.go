@@ -180,7 +180,7 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 			c.Discard()
 		}
 	}()
-	snap := &org.Snapshot{}
+	snap := &org.Snapshot{Source: r.source}
 	var users, groups []entry
 	searches0 := r.pool.Stats().Searches
 	report := func(phase string) {

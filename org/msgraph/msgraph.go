@@ -156,7 +156,28 @@ type Config struct {
 	// QueryMode is "basic" (default) or "advanced" (ConsistencyLevel:
 	// eventual on every query).
 	QueryMode string `json:"queryMode"`
+
+	// Warnings, set by DecodeConfig, name the keys of the block that
+	// scmkit does not read, each with its path: a typo, a key in another
+	// case than Backstage's, or one of Backstage's older flat keys
+	// (userFilter for user.filter: ignored, the filter would not apply
+	// and every user would be read). Show them to the operator; New does
+	// not look at them.
+	Warnings []string `json:"-"`
 }
+
+// flatKeys are Backstage's older flat keys, which scmkit does not read,
+// and the key to use instead.
+var flatKeys = func() map[string]string {
+	m := map[string]string{}
+	for old, use := range map[string]string{"userFilter": "user.filter", "userSelect": "user.select", "userExpand": "user.expand",
+		"loadUserPhotos": "user.loadPhotos", "groupFilter": "group.filter", "groupSearch": "group.search",
+		"groupSelect": "group.select", "groupExpand": "group.expand", "userGroupMemberFilter": "userGroupMember.filter",
+		"userGroupMemberSearch": "userGroupMember.search"} {
+		m[old] = "Backstage's older spelling of " + use + ", which scmkit does not read: ignored, so it does not apply; write " + use
+	}
+	return m
+}()
 
 // DecodeConfig decodes catalog.providers.microsoftGraphOrg: a single block
 // (it has clientId or tenantId; its id is "default") or a map of provider
@@ -175,9 +196,21 @@ func DecodeConfig(d org.Decoder) ([]Config, error) {
 			return nil, err
 		}
 		c.ID = "default"
+		raw, err := orgx.Raw(d, ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		c.Warnings = orgx.KeyWarnings[Config](raw, ConfigPath, flatKeys, "schedule")
 		return []Config{c}, nil
 	}
-	return orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	cs, err := orgx.DecodeMap(d, ConfigPath, func(c *Config, id string) { c.ID = id })
+	if err != nil {
+		return nil, err
+	}
+	for i := range cs {
+		cs[i].Warnings = orgx.KeyWarnings[Config](probe[cs[i].ID], ConfigPath+"."+cs[i].ID, flatKeys, "schedule")
+	}
+	return cs, nil
 }
 
 // Options configures a Reader. All fields are optional.

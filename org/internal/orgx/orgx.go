@@ -115,13 +115,17 @@ func DecodeMap[T any](d Decoder, path string, setID func(*T, string)) ([]T, erro
 	return out, nil
 }
 
-// Done is how every reader ends a Read: it cleans the free text of the
+// Done is how every reader ends a Read: it names the snapshot's source
+// (p's, as in progress reports, unless set), cleans the free text of the
 // snapshot its build made ([org.Snapshot.Clean]: what a directory holds is
 // untrusted), checks it (the build skips what Backstage would reject, so a
 // failure is a bug), sends the final progress report and logs the
 // snapshot's warnings, each prefixed with the reader's package name, to
 // logger (nil: silent).
 func Done(ctx context.Context, snap *org.Snapshot, p *Progress, logger *slog.Logger, pkg, provider string) error {
+	if snap.Source == "" && p != nil {
+		snap.Source = p.source
+	}
 	snap.Clean()
 	if err := snap.Validate(); err != nil {
 		return err

@@ -117,6 +117,9 @@ type Server struct {
 	// for the range L-* is answered with the range L-L holding the
 	// attribute's first value again, never with the last range.
 	EndlessRange atomic.Bool
+	// CloseWait bounds how long Close waits for the clients' connections
+	// to end (the server cannot end them itself); 0 means 5s.
+	CloseWait time.Duration
 
 	mu        sync.Mutex
 	slots     map[int]int // SlotCookies: the next offset of each connection's paged search
@@ -127,24 +130,34 @@ type Server struct {
 	srv       *gldap.Server
 	stalled   chan struct{}
 	closeOnce sync.Once
+	stopped   chan struct{} // closed when the server has stopped
+	stopErr   error         // the stop's error, set before stopped is closed
 }
 
 // Start serves entries on a loopback port until the test ends. passwords
-// maps DNs to their passwords for simple binds.
+// maps DNs to their passwords for simple binds. A client connection still
+// open when the test ends (an ldaporg.Reader or ldapauth provider not
+// closed) fails the test after Server.CloseWait, with an error saying so,
+// rather than hang it until its timeout.
 func Start(t testing.TB, entries []*Entry, passwords map[string]string) *Server {
 	t.Helper()
 	s, err := New(entries, passwords)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return s
 }
 
 // New is [Start] for programs (an example's fake world): the caller must
 // Close the server.
 func New(entries []*Entry, passwords map[string]string) (*Server, error) {
-	s := &Server{MaxValRange: 1500, MaxPageSize: 1000, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}), byNorm: map[string]*Entry{}}
+	s := &Server{MaxValRange: 1500, MaxPageSize: 1000, entries: entries, passwords: map[string]string{}, stalled: make(chan struct{}),
+		stopped: make(chan struct{}), byNorm: map[string]*Entry{}}
 	for _, e := range entries {
 		n := norm(e.DN)
 		s.normDNs = append(s.normDNs, n)
@@ -195,10 +208,33 @@ func New(entries []*Entry, passwords map[string]string) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server; stalled searches are released.
+// Close stops the server; stalled searches are released. The server
+// stops once every client connection has ended, which only the clients
+// can do: if one is still open after CloseWait, Close returns an error
+// saying to close it (an ldaporg.Reader keeps a pool of connections until
+// its Close), and the server stops when the client lets go. Close may be
+// called more than once.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.stalled) })
-	return s.srv.Stop()
+	s.closeOnce.Do(func() {
+		close(s.stalled)
+		go func() {
+			s.stopErr = s.srv.Stop()
+			close(s.stopped)
+		}()
+	})
+	wait := s.CloseWait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-s.stopped:
+		return s.stopErr
+	case <-t.C:
+		return fmt.Errorf("fakead: an LDAP client connection to %s is still open %v after Close: close what connects to the "+
+			"server (ldaporg.Reader.Close, the ldapauth provider's Close) before the test ends; the server stops when it does", s.URL, wait)
+	}
 }
 
 func (s *Server) bind(w *gldap.ResponseWriter, r *gldap.Request) {
