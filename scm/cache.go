@@ -169,8 +169,23 @@ func notModified(cl *call, err error) bool {
 // share spent waits for the reset when that is within
 // RetryOptions.MaxRateLimitWait and its deadline, and fails with
 // RateLimited and RetryAt otherwise. Credentials are told apart by host and
-// credential source (never the secret). A budget that fails lets the
-// request go.
+// credential source (never the secret); on GitHub, whose REST, GraphQL
+// and search limits are separate, also by the resource
+// (X-RateLimit-Resource). A budget that fails lets the request go.
+//
+// GitHub does not count a conditional request it answers 304: a budget
+// that also has the methods
+//
+//	Peek(ctx context.Context, key string, share float64) (ok bool, reset time.Time, err error)
+//	Refund(ctx context.Context, key string, reset time.Time) error
+//
+// (Peek: what Take would report, without counting; Refund: give back one
+// request Take counted in the window that resets at reset) has GitHub's
+// conditional requests checked against the share without being counted,
+// and those counted before they were made conditional given back after a
+// 304, so that a catalog re-reading unchanged files does not spend its
+// share on free answers. redisstore's Budget has both; a budget without
+// them counts every request.
 type RateBudget interface {
 	// Take asks for one request on key's budget. It reports false, with
 	// the time the budget resets, when the recorded remaining requests
