@@ -32,6 +32,12 @@ import (
 // once, no NUL byte, and no written path that git refuses in a tree (a
 // ".git" element in any spelling NTFS or HFS+ reads so, a .gitmodules or
 // .gitattributes that is not a file). A violation is InvalidArgument.
+//
+// spec.Branch must not be the base: equal to spec.Base, or, when Base is
+// empty, the repository's default branch. Every driver refuses it with
+// InvalidArgument once it knows the base and before any write, since the
+// commit would otherwise land on the base itself, unreviewed, before the
+// provider refuses the pull request.
 func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
 	repoURL := ""
