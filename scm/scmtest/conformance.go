@@ -156,8 +156,9 @@ const prompt = 5 * time.Second
 //   - CreateRepository/BadName: names the provider would refuse are
 //     InvalidArgument with 0 requests.
 //   - CreateRepository/TreeOverLimits: a tree over the client's Limits
-//     (MaxTreeFiles), a symlink and an empty tree are InvalidArgument with
-//     0 requests.
+//     (MaxTreeFiles), a symlink, an empty tree and a tree holding a path
+//     git refuses (".GIT/config", "git~1/config", a .gitmodules
+//     directory) are InvalidArgument with 0 requests.
 //   - CreateRepository/AccessInvalid: grants with an unknown permission,
 //     neither or both of a team and a user, or a team granted twice are
 //     InvalidArgument with 0 requests, nothing created.
