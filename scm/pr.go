@@ -27,7 +27,9 @@ import (
 // a partial run where it stopped (see bitbucketserverscm).
 //
 // The spec is validated before any request: a non-empty title, valid
-// branch names (git check-ref-format), at least one change, every path
+// branch names (git check-ref-format --branch, which refuses "HEAD"; and
+// no name starting with "refs/", which ref-taking APIs may read as the full
+// name of another branch), at least one change, every path
 // valid per fs.ValidPath (relative, slash-separated, no "..") and given
 // once, no NUL byte, and no written path that git refuses in a tree (a
 // ".git" element in any spelling NTFS or HFS+ reads so, a .gitmodules or

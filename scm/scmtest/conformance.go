@@ -862,6 +862,8 @@ func testPullRequestInvalid(t *testing.T, h *env) {
 		{"branch with space", mod(func(s *scm.PullRequestSpec) { s.Branch = "a b" })},
 		{"branch ending in .lock", mod(func(s *scm.PullRequestSpec) { s.Branch = "topic.lock" })},
 		{"branch starting with dash", mod(func(s *scm.PullRequestSpec) { s.Branch = "-topic" })},
+		{"branch HEAD", mod(func(s *scm.PullRequestSpec) { s.Branch = "HEAD" })},
+		{"branch refs/heads/main", mod(func(s *scm.PullRequestSpec) { s.Branch = "refs/heads/" + DefaultBranch })},
 		{"missing repository URL", mod(func(s *scm.PullRequestSpec) { s.RepoURL = "" })},
 	} {
 		wantCodeFree(t, h, "OpenPullRequest with "+tc.name, scm.InvalidArgument, func() error {
