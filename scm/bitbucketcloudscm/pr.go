@@ -590,7 +590,11 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 
 // formWriter writes the multipart/form-data body of POST /src: Bitbucket
 // takes each file part's field name as the repository path and reads
-// x-attributes="executable" from its Content-Disposition.
+// x-attributes="executable" from its Content-Disposition. The metadata
+// fields (message, branch, parents, files, author) share that namespace:
+// a file part's filename parameter is what tells a root file named
+// "message" from the commit message, by Bitbucket's documentation of the
+// endpoint, so every file part has one (TestRootFilesNamedLikeCommitFields).
 type formWriter struct {
 	buf      *bytes.Buffer
 	boundary string
