@@ -83,7 +83,9 @@ type CachedSource struct {
 // Cached returns a Source that calls src only when it has no credential, or
 // when the one it has expires within the margin. Concurrent callers share
 // one call to src, made outside any lock; each caller still returns as
-// soon as its own context ends. Errors are not cached.
+// soon as its own context ends. Errors are not cached. A nil credential,
+// or one without a token (unless KindAnonymous), from src is an
+// Unauthorized error, never cached.
 //
 // Wrapping a *CachedSource wraps its underlying source instead, so
 // credentials are never cached twice.
@@ -110,6 +112,12 @@ func Cached(src Source, opts *CacheOptions) *CachedSource {
 		}
 		if cred == nil {
 			return nil, time.Time{}, errcode.New(errcode.Unauthorized, "credentials.Cached", "the source returned no credential")
+		}
+		if cred.Token == "" && cred.Kind != KindAnonymous {
+			// Not "no credential": a user's source may be the only one
+			// a write may use, and an empty token cached (with no
+			// expiry, for ever) would read as the user having none.
+			return nil, time.Time{}, errcode.New(errcode.Unauthorized, "credentials.Cached", "the source returned a credential without a token")
 		}
 		return cred, cred.Expiry, nil
 	}

@@ -80,7 +80,10 @@ type Request struct {
 	// User is the signed-in user's credential for this host, if the caller
 	// acts for a user: see [UserSource] and [FromOAuth2]. It is passed per
 	// call, never through a context value, and is only ever returned for
-	// Host's integration.
+	// Host's integration. Leave it nil for a request made without the
+	// user's token: a User that fails, or yields no credential or an empty
+	// token, fails the request (Unauthorized) rather than falling back to
+	// the app's or the integration's credentials.
 	User Source
 	// Policy restricts the choice for this call.
 	Policy Policy
@@ -418,7 +421,9 @@ func (r *Resolver) Owns(host string) bool { return r.state(host) != nil }
 //     it is the user's token for req.Host, so a req whose URL is on
 //     another integration than its Host fails with InvalidArgument before
 //     anything is tried; a token past its Expiry (on the resolver's clock)
-//     is never returned: Resolve fails with Unauthorized instead;
+//     is never returned, and a source that returns no credential or an
+//     empty token is not "no user": Resolve fails with Unauthorized
+//     instead of acting under another identity;
 //  2. app credentials: on GitHub, each configured app in config order
 //     (its installation token for req.Owner, or its JWT when req.Owner is
 //     empty); on Bitbucket Cloud, the OAuth consumer;
@@ -523,7 +528,16 @@ func (r *Resolver) resolve(ctx context.Context, req Request, tr *trace) (*Creden
 			tried.chose("user token", "passed in the request")
 			return c, nil
 		}
-		tried.skip("user token", "the user source returned no token")
+		// A source passed for the user that yields no token is a fault
+		// of that source (a session that lost its token, a SourceFunc
+		// answering nil for "not signed in"), not a request without a
+		// user: falling back would act, a write too, under the app's or
+		// the integration's identity instead of hers. Pass no User for
+		// a request made without her.
+		err = &errcode.Error{Code: errcode.Unauthorized, Op: opResolve, Provider: h.provider, Host: h.in.Host,
+			Msg: "the user's credential source returned no token (pass no User for a request made without the user)"}
+		tried.failed("user token", "", err, false)
+		return nil, h.userError(err)
 	}
 	if policy&RequireUser != 0 {
 		return nil, h.fail(req, policy, &tried, errcode.Unauthorized, nil, "a user token is required (RequireUser policy)")

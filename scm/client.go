@@ -235,6 +235,18 @@ type UserOptions struct {
 	// alice"). They change no credential: they name the user in every
 	// [AuditEvent] of the view, also when a call falls back to the portal's
 	// own credential.
+	//
+	// Naming a User does not make a call hers. Without a credential of
+	// hers for the host (ForUser(nil, ...); a backend plugin reached with
+	// a Backstage user or obo token, which carries no session cookie; a
+	// sign-in through an identity provider that is not the SCM host), a
+	// view with only User set reads with the portal's app or token, and
+	// so with the portal's access, not hers: it shows repositories she
+	// cannot see. Only the audit event says so ("service (...) on behalf
+	// of user:default/alice"). Set RequireUser when the call must be made
+	// with her own access (it then fails with Unauthorized), and fall back
+	// only where your own authorization has decided she may see what the
+	// portal's credential reads.
 	User, UserDisplay string
 }
 
@@ -272,9 +284,12 @@ func (u UserCredentials) MarshalJSON() ([]byte, error) {
 // ForUser returns a view of c that acts for a signed-in user: for a call
 // to a host in users, the user's credential is tried before any other (see
 // credentials.Resolver for the order), and a user credential that fails
-// (refused, expired without renewal) fails the call: it never falls back
-// to the portal's own credentials for her. Calls to other hosts use the
-// integration's own credentials, subject to opts. The view shares c's
+// (refused, expired without renewal, or a source that yields no token)
+// fails the call: it never falls back to the portal's own credentials for
+// her. Calls to hosts not in users (all of them when users is empty) use
+// the integration's own credentials, with the portal's access, subject to
+// opts: opts.User only names her in the audit trail, and
+// opts.RequireUser is what makes such a call fail instead. The view shares c's
 // drivers, credential caches and connections, and is cheap to make, e.g.
 // once per request of the embedding application. opts may be nil. An empty
 // users gives a view without user credential, with opts' policy.

@@ -2,6 +2,7 @@ package scm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/gitpath"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -95,8 +97,11 @@ type CreatedRepository struct {
 //
 // Before any request it checks spec.Name against the provider's rules and
 // files against the client's Limits (MaxTreeFiles, MaxTreeBytes,
-// MaxFileBytes): a violation, an empty tree, a symlink or other non-regular
-// file is InvalidArgument and nothing is created. An existing repository
+// MaxFileBytes) and git's rule for names in a tree (no ".git" element in
+// any spelling NTFS or HFS+ reads so, no .gitmodules or .gitattributes
+// directory: the rule OpenPullRequest applies): a violation, an empty
+// tree, a symlink or other non-regular file is InvalidArgument and nothing
+// is created. An existing repository
 // is AlreadyExists and nothing is written. When a request fails after the
 // repository was created, the error names the repository and what is
 // missing (the initial commit, the topics, the default branch).
@@ -369,6 +374,13 @@ func (c *Client) createTree(ctx context.Context, op string, fsys fs.FS) ([]drive
 		}
 		if len(p) > maxTreePathBytes {
 			return errcode.Newf(errcode.InvalidArgument, op, "path %.64q... longer than %d bytes", p, maxTreePathBytes)
+		}
+		// A name git refuses in a tree (".git" in any spelling NTFS or
+		// HFS+ reads so, a .gitmodules or .gitattributes directory): the
+		// rule OpenPullRequest applies, here for every host too.
+		var ce *errcode.Error
+		if err := gitpath.CheckPath(p); errors.As(err, &ce) {
+			return errcode.Newf(errcode.InvalidArgument, op, "%s", ce.Msg)
 		}
 		if len(changes) >= lim.MaxTreeFiles {
 			return errcode.Newf(errcode.InvalidArgument, op, "tree has more than %d files (Limits.MaxTreeFiles)", lim.MaxTreeFiles)

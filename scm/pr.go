@@ -27,11 +27,19 @@ import (
 // a partial run where it stopped (see bitbucketserverscm).
 //
 // The spec is validated before any request: a non-empty title, valid
-// branch names (git check-ref-format), at least one change, every path
+// branch names (git check-ref-format --branch, which refuses "HEAD"; and
+// no name starting with "refs/", which ref-taking APIs may read as the full
+// name of another branch), at least one change, every path
 // valid per fs.ValidPath (relative, slash-separated, no "..") and given
 // once, no NUL byte, and no written path that git refuses in a tree (a
 // ".git" element in any spelling NTFS or HFS+ reads so, a .gitmodules or
 // .gitattributes that is not a file). A violation is InvalidArgument.
+//
+// spec.Branch must not be the base: equal to spec.Base, or, when Base is
+// empty, the repository's default branch. Every driver refuses it with
+// InvalidArgument once it knows the base and before any write, since the
+// commit would otherwise land on the base itself, unreviewed, before the
+// provider refuses the pull request.
 func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
 	repoURL := ""

@@ -13,10 +13,18 @@ import (
 // validBranchName reports whether name is a valid branch name by the basic
 // rules of git check-ref-format --branch: no empty name or component, no
 // component starting with "." or ending with ".lock", no "..", no "@{", not
-// "@", no ASCII control character, space, ~ ^ : ? * [ or \, no leading "-",
-// no leading, trailing or doubled "/", no trailing ".".
+// "@" or "HEAD", no ASCII control character, space, ~ ^ : ? * [ or \, no
+// leading "-", no leading, trailing or doubled "/", no trailing ".".
+//
+// It also refuses a name starting with "refs/", which git accepts (as the
+// branch refs/heads/refs/...): "refs/heads/main" is the full name of the
+// branch main, and the vendors' APIs that take a ref (GitHub's
+// qualifiedName, Bitbucket Server's branch and at parameters) may read it
+// so, writing on main; GitLab refuses refs/heads/, refs/tags/ and
+// refs/remotes/ names itself. No scaffolder needs such a branch.
 func validBranchName(name string) bool {
-	if name == "" || name == "@" || strings.HasPrefix(name, "-") || strings.HasSuffix(name, ".") {
+	if name == "" || name == "@" || name == "HEAD" || strings.HasPrefix(name, "-") || strings.HasSuffix(name, ".") ||
+		strings.HasPrefix(name, "refs/") {
 		return false
 	}
 	if strings.Contains(name, "..") || strings.Contains(name, "@{") || strings.Contains(name, "//") {

@@ -1,6 +1,7 @@
 package scm
 
 import (
+	"os/exec"
 	"path"
 	"strings"
 	"testing"
@@ -38,12 +39,41 @@ func TestValidBranchName(t *testing.T) {
 		{`a\b`, false},
 		{"a\x7fb", false},
 		{"a\tb", false},
+		{"HEAD", false},
+		{"refs/heads/main", false},
+		{"refs/tags/v1", false},
+		{"refs/x", false},
+		{"head", true},
+		{"HEAD/x", true},
+		{"x/HEAD", true},
+		{"refs", true},
+		{"refsx/y", true},
+		{"heads/main", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := validBranchName(tc.name); got != tc.want {
 				t.Errorf("validBranchName(%q) = %v; want %v", tc.name, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestValidBranchNameRefusesWhatGitRefuses: every name that git
+// check-ref-format --branch refuses is refused (skipped without git).
+func TestValidBranchNameRefusesWhatGitRefuses(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git")
+	}
+	for _, name := range []string{"main", "HEAD", "head", "HEAD/x", "x/HEAD", "FETCH_HEAD", "@", "a/@", "@{-1}", "a@{u}",
+		"refs", "refs/", "refs/heads/main", "-x", "x-", "a.", "a/.b", ".a", "a.lock", "a.lock/b", "a/b.lock", "a..b",
+		"a//b", "/a", "a/", "a b", "a~b", "a^b", "a:b", "a?b", "a*b", "a[b", `a\b`, "a\x7fb", "a\x01b", "release/1.2"} {
+		cmd := exec.Command(git, "check-ref-format", "--branch", name)
+		cmd.Dir = t.TempDir() // outside any repository: "@{-1}" is then refused, not expanded
+		gitOK := cmd.Run() == nil
+		if !gitOK && validBranchName(name) {
+			t.Errorf("validBranchName(%q) = true; git check-ref-format --branch refuses it", name)
+		}
 	}
 }
 

@@ -180,3 +180,9 @@ func (h *harness) TeamPermission(repo, team string) scm.Permission {
 	}
 	return ""
 }
+
+// BranchHead implements scmtest.BranchReader.
+func (h *harness) BranchHead(repo, branch string) string {
+	id, _ := h.fake.Branch(workspace, repo, branch)
+	return id
+}

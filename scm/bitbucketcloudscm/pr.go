@@ -50,6 +50,9 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 			return nil, err
 		}
 	}
+	if err := sameBranch(r, base); err != nil {
+		return nil, err
+	}
 
 	// One query finds the branch and the base.
 	q := "name = " + bbqlString(r.Branch)
@@ -78,8 +81,13 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	var existing *pullJSON
 	if branchHead != "" {
 		if base == "" {
+			// The branch exists: it may be the main branch itself,
+			// which the commit must not go on.
 			var err error
 			if base, err = d.mainBranch(ctx, hc, r.Repo); err != nil {
+				return nil, err
+			}
+			if err := sameBranch(r, base); err != nil {
 				return nil, err
 			}
 		}
@@ -137,6 +145,22 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 	}
 	pr.CommitID = commitID
 	return pr, nil
+}
+
+// sameBranch refuses a pull request whose branch is its base (given, or
+// the main branch when r.Base is empty): the commit would go on the base
+// itself before Bitbucket refuses the pull request ("You can't merge a
+// branch into itself"). A new branch is never the main branch, so an
+// empty Base costs the main branch's look-up only when the branch exists.
+func sameBranch(r *driver.PullRequestRequest, base string) error {
+	if base == "" || base != r.Branch {
+		return nil
+	}
+	note := ""
+	if r.Base == "" {
+		note = " (the repository's main branch; a pull request needs a branch of its own)"
+	}
+	return &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf("branch %q is the base branch of the pull request%s: nothing was written", r.Branch, note)}
 }
 
 // checkFieldNames refuses a change whose path holds CR or LF: the path is
@@ -566,7 +590,11 @@ func (d *Driver) createPull(ctx context.Context, hc *http.Client, r *driver.Pull
 
 // formWriter writes the multipart/form-data body of POST /src: Bitbucket
 // takes each file part's field name as the repository path and reads
-// x-attributes="executable" from its Content-Disposition.
+// x-attributes="executable" from its Content-Disposition. The metadata
+// fields (message, branch, parents, files, author) share that namespace:
+// a file part's filename parameter is what tells a root file named
+// "message" from the commit message, by Bitbucket's documentation of the
+// endpoint, so every file part has one (TestRootFilesNamedLikeCommitFields).
 type formWriter struct {
 	buf      *bytes.Buffer
 	boundary string

@@ -66,6 +66,14 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if err != nil {
 			return nil, err
 		}
+		if remembered && b == r.Branch {
+			// Refused below unless the default branch changed since it
+			// was remembered: the refusal is worth asking again.
+			d.forgetDefaultBranch(rp)
+			if b, remembered, err = d.defaultBranch(ctx, hc, rp); err != nil {
+				return nil, err
+			}
+		}
 		pr, err := d.openPullRequest(ctx, hc, r, rp, b, remembered)
 		if err == nil {
 			return pr, nil
@@ -99,6 +107,17 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 // OpenPullRequest retries on the current default branch. A default
 // branch looked up just now is not checked again.
 func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest, rp, base string, checkBase bool) (*driver.PullRequest, error) {
+	if base == r.Branch {
+		// The files would be committed on the base itself (the default
+		// branch, when Base is empty) before Bitbucket refuses the pull
+		// request (409): refused before any request.
+		note := ""
+		if r.Base == "" {
+			note = " (the repository's default branch; a pull request needs a branch of its own)"
+		}
+		return nil, &errcode.Error{Code: errcode.InvalidArgument,
+			Msg: fmt.Sprintf("branch %q is the base branch of the pull request%s: nothing was written", r.Branch, note)}
+	}
 	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
 	if err != nil {
 		return nil, err

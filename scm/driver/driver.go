@@ -65,7 +65,9 @@ type Driver interface {
 	// r.Base. If an open pull request from r.Branch to r.Base exists, it
 	// returns that pull request with Existing set and, unless
 	// r.UpdateExisting, changes nothing; with r.UpdateExisting it commits
-	// the changes on the branch first.
+	// the changes on the branch first. An r.Branch that is the base (r.Base,
+	// or the default branch when r.Base is empty) is InvalidArgument,
+	// returned before any write (the conformance suite checks it).
 	OpenPullRequest(ctx context.Context, hc *http.Client, r *PullRequestRequest) (*PullRequest, error)
 
 	// ErrorInfo classifies an error returned by this driver's methods. It

@@ -214,3 +214,9 @@ func (h *harness) TeamPermission(repo, team string) scm.Permission {
 	}
 	return ""
 }
+
+// BranchHead implements scmtest.BranchReader.
+func (h *harness) BranchHead(repo, branch string) string {
+	c, _ := h.s.GetCommit(owner, repo, branch)
+	return c.SHA
+}

@@ -181,3 +181,9 @@ func (h *harness) TeamPermission(repo, team string) scm.Permission {
 	}
 	return ""
 }
+
+// BranchHead implements scmtest.BranchReader.
+func (h *harness) BranchHead(repo, branch string) string {
+	id, _ := h.s.Branch(owner+"/"+repo, branch)
+	return id
+}

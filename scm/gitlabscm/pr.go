@@ -198,6 +198,13 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 		}
 		pf.base = *repo.RootRef
 	}
+	if pf.base == r.Branch {
+		// The commit would land on the base itself (the default branch,
+		// when Base is empty) before GitLab refuses the merge request:
+		// refused before any write.
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "branch %q is the base branch of the merge request%s: nothing was written",
+			r.Branch, defaultNote(r.Base, projectPath(r.Repo)))
+	}
 	if r.Base != "" && !slices.Contains(repo.BaseNames, r.Base) {
 		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q does not exist in %s", r.Base, projectPath(r.Repo))
 	}
@@ -225,6 +232,15 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 		}
 	}
 	return pf, nil
+}
+
+// defaultNote adds to the refusal of a branch that is the base that the
+// base is the project's default branch, when the caller gave none.
+func defaultNote(base, project string) string {
+	if base != "" {
+		return ""
+	}
+	return " (the default branch of " + project + "; a merge request needs a branch of its own)"
 }
 
 // actions turns the changes into commit actions, deciding create or

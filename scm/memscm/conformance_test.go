@@ -106,3 +106,6 @@ func (h *harness) Close()        {}
 func TestConformance(t *testing.T) {
 	scmtest.RunConformanceTests(t, newHarness)
 }
+
+// BranchHead implements scmtest.BranchReader.
+func (h *harness) BranchHead(repo, branch string) string { return h.w.Branches(owner, repo)[branch] }

@@ -623,6 +623,10 @@ func (d *drv) OpenPullRequest(ctx context.Context, _ *http.Client, r *driver.Pul
 	if _, ok := rp.branches[base]; !ok {
 		return nil, errf(errcode.NotFound, http.StatusNotFound, "base branch %q not found", base)
 	}
+	if base == r.Branch {
+		// As every driver: the commit would go on the base itself.
+		return nil, errf(errcode.InvalidArgument, http.StatusUnprocessableEntity, "branch %q is the base branch", r.Branch)
+	}
 	var existing *PullRequest
 	for _, p := range rp.prs {
 		if p.Open && p.Base == base && p.Branch == r.Branch {

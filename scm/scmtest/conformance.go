@@ -121,6 +121,12 @@ const prompt = 5 * time.Second
 //   - PullRequest/Invalid: invalid specs are InvalidArgument, with zero
 //     requests.
 //   - PullRequest/MissingRepo: NotFound.
+//   - PullRequest/DefaultBranch: a spec whose Branch is the repository's
+//     default branch is InvalidArgument and writes nothing: with an empty
+//     Base (the driver learns the default branch: every change Upsert, or
+//     one Create) and with Base set to it (refused with 0 requests). The
+//     default branch does not hold the changes afterwards and, for a
+//     harness implementing [BranchReader], its head has not moved.
 //   - PullRequest/Rerun: when opening the pull request fails after the
 //     commit (FaultOpenPullRequest), running OpenPullRequest again with the
 //     same spec opens it without committing again: the branch holds one
@@ -150,8 +156,9 @@ const prompt = 5 * time.Second
 //   - CreateRepository/BadName: names the provider would refuse are
 //     InvalidArgument with 0 requests.
 //   - CreateRepository/TreeOverLimits: a tree over the client's Limits
-//     (MaxTreeFiles), a symlink and an empty tree are InvalidArgument with
-//     0 requests.
+//     (MaxTreeFiles), a symlink, an empty tree and a tree holding a path
+//     git refuses (".GIT/config", "git~1/config", a .gitmodules
+//     directory) are InvalidArgument with 0 requests.
 //   - CreateRepository/AccessInvalid: grants with an unknown permission,
 //     neither or both of a team and a user, or a team granted twice are
 //     InvalidArgument with 0 requests, nothing created.
@@ -245,6 +252,7 @@ var subtests = []struct {
 		_, err := h.good.OpenPullRequest(ctx(t), spec)
 		wantCode(t, h, "OpenPullRequest on a missing repository", err, scm.NotFound)
 	}},
+	{"PullRequest/DefaultBranch", testPullRequestDefaultBranch},
 	{"PullRequest/Rerun", testPullRequestRerun},
 	{"EchoedCredentials", testEchoedCredentials},
 	{"NoCredentialToForeignHost", testForeignHost},
@@ -854,12 +862,51 @@ func testPullRequestInvalid(t *testing.T, h *env) {
 		{"branch with space", mod(func(s *scm.PullRequestSpec) { s.Branch = "a b" })},
 		{"branch ending in .lock", mod(func(s *scm.PullRequestSpec) { s.Branch = "topic.lock" })},
 		{"branch starting with dash", mod(func(s *scm.PullRequestSpec) { s.Branch = "-topic" })},
+		{"branch HEAD", mod(func(s *scm.PullRequestSpec) { s.Branch = "HEAD" })},
+		{"branch refs/heads/main", mod(func(s *scm.PullRequestSpec) { s.Branch = "refs/heads/" + DefaultBranch })},
 		{"missing repository URL", mod(func(s *scm.PullRequestSpec) { s.RepoURL = "" })},
 	} {
 		wantCodeFree(t, h, "OpenPullRequest with "+tc.name, scm.InvalidArgument, func() error {
 			_, err := h.good.OpenPullRequest(ctx(t), tc.spec)
 			return err
 		})
+	}
+}
+
+func testPullRequestDefaultBranch(t *testing.T, h *env) {
+	br, heads := h.Harness.(BranchReader)
+	before := ""
+	if heads {
+		if before = br.BranchHead(BasicRepo, DefaultBranch); before == "" {
+			t.Fatalf("BranchHead(%s, %s) is empty; want the default branch's head", BasicRepo, DefaultBranch)
+		}
+	}
+	upsert := validSpec(h, DefaultBranch)
+	upsert.Changes = []scm.Change{{Path: "scmtest/default-branch.txt", Action: scm.Upsert, Content: []byte("upsert\n")}}
+	create := validSpec(h, DefaultBranch)
+	create.Changes = []scm.Change{{Path: "scmtest/default-branch-create.txt", Action: scm.Create, Content: []byte("create\n")},
+		{Path: "scmtest/default-branch.txt", Action: scm.Upsert, Content: []byte("upsert\n")}}
+	for _, tc := range []struct {
+		name string
+		spec *scm.PullRequestSpec
+	}{{"every change Upsert", upsert}, {"a Create change", create}} {
+		_, err := h.good.OpenPullRequest(ctx(t), tc.spec)
+		wantCode(t, h, "OpenPullRequest with the default branch as Branch and no Base ("+tc.name+")", err, scm.InvalidArgument)
+	}
+	explicit := validSpec(h, DefaultBranch)
+	explicit.Base = DefaultBranch
+	wantCodeFree(t, h, "OpenPullRequest with Branch = Base", scm.InvalidArgument, func() error {
+		_, err := h.good.OpenPullRequest(ctx(t), explicit)
+		return err
+	})
+	for _, ch := range create.Changes {
+		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, DefaultBranch, ch.Path), nil)
+		wantCode(t, h, "ReadFile of "+ch.Path+" on the default branch after the refused pull requests", err, scm.NotFound)
+	}
+	if heads {
+		if after := br.BranchHead(BasicRepo, DefaultBranch); after != before {
+			t.Errorf("the default branch moved from %s to %s: a refused pull request committed on it", before, after)
+		}
 	}
 }
 

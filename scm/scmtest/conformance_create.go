@@ -69,7 +69,13 @@ func testCreateRepository(t *testing.T, h *env) {
 		}
 		link := createFiles(h.Capabilities)
 		link["link"] = &fstest.MapFile{Data: []byte("README.md"), Mode: fs.ModeSymlink | 0o777}
-		for name, fsys := range map[string]fs.FS{"too many files": big, "symlink": link, "empty": fstest.MapFS{}} {
+		trees := map[string]fs.FS{"too many files": big, "symlink": link, "empty": fstest.MapFS{}}
+		for _, p := range []string{".GIT/config", "sub/.git/hooks/post-checkout", "git~1/config", ".gitmodules/x"} {
+			dotgit := createFiles(h.Capabilities)
+			dotgit[p] = &fstest.MapFile{Data: []byte("[core]\n\tfsmonitor = x\n"), Mode: 0o644}
+			trees["a path git refuses: "+p] = dotgit
+		}
+		for name, fsys := range trees {
 			refused(t, name, &scm.RepositorySpec{Name: createdRepo}, fsys)
 		}
 		_, err := c.ReadFile(ctx(t), h.FileURL(createdRepo, "", "README.md"), nil)

@@ -170,3 +170,13 @@ type StateReader interface {
 	// to DefaultBranch in repo.
 	OpenPullRequests(repo, branch string) int
 }
+
+// BranchReader is implemented by harnesses that can read a branch's head
+// in their fake directly. PullRequest/DefaultBranch uses it to check that
+// a refused pull request moved no branch; without it that subtest checks
+// through reads only.
+type BranchReader interface {
+	// BranchHead returns the commit id at the head of branch in repo, ""
+	// when there is no such branch.
+	BranchHead(repo, branch string) string
+}
