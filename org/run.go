@@ -272,7 +272,8 @@ func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) 
 		if c.Held > 0 {
 			return min(r.opts.PollInterval, c.Held+10*time.Millisecond), true
 		}
-		return max(c.Due, 10*time.Millisecond) + jitter(0), true
+		// Not at once, all together: the first to ask reads.
+		return max(c.Due, 10*time.Millisecond) + rand.N(min(r.opts.PollInterval, 100*time.Millisecond)+1), true
 	}
 	start := time.Now()
 	snap, rerr := r.read(ctx, st)

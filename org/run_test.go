@@ -338,3 +338,26 @@ func TestRunFleetReadsOncePerPeriod(t *testing.T) {
 		t.Errorf("%d reads by 3 replicas without Shared in 300ms at 200ms; want each to read for itself", n)
 	}
 }
+
+// scope: local reads on every replica, without asking Shared.
+func TestRunScopeLocalReadsOnEveryReplica(t *testing.T) {
+	shared := &memShared{}
+	r := &fakeReader{user: "alice"}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			_ = org.Run(ctx, org.RunOptions{
+				Sources: []org.Source{{Name: "fake", Reader: r,
+					Schedule: org.Schedule{Frequency: time.Hour, Timeout: time.Second, Scope: org.ScopeLocal}}},
+				Publish: func(context.Context, *org.Snapshot) error { return nil },
+				Shared:  shared,
+			})
+		})
+	}
+	wg.Wait()
+	if r.count() != 3 || shared.claims.Load() != 0 {
+		t.Errorf("%d reads, %d claims; want each replica to read once without claiming", r.count(), shared.claims.Load())
+	}
+}

@@ -31,8 +31,9 @@ const (
 // a string in the `ms` library's format ("30m", "30 minutes"), or an
 // object of units ({minutes: 30}). frequency and timeout are required, as
 // Backstage requires them. A cron frequency ({cron: "*/30 * * * *"}) is
-// refused with an error saying to give an interval: no cron library that
-// scmkit could depend on is kept up. A manual trigger ({trigger: manual})
+// refused with an error saying to give an interval: the cron parser Go's
+// schedulers use (robfig/cron/v3) has had no release since January 2020,
+// and scmkit does not depend on unkept code. A manual trigger ({trigger: manual})
 // decodes into Manual, which [Run] refuses, as it has no trigger to wait
 // for. [Run] reads with it.
 type Schedule struct {
