@@ -317,3 +317,134 @@ func BenchmarkOrgFleetPeriod(b *testing.B) {
 		})
 	}
 }
+
+// slowReader makes each read of r take d more.
+type slowReader struct {
+	r org.Reader
+	d time.Duration
+}
+
+func (s slowReader) Read(ctx context.Context) (*org.Snapshot, error) {
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.r.Read(ctx)
+}
+
+// While one replica's read takes 300ms, the others ask Redis every poll
+// interval, and publish its snapshot within one of its storing, without
+// reading: a bounded pickup time.
+func TestOrgFleetPicksUpASlowRead(t *testing.T) {
+	srv := testsvc.StartRedis(t)
+	fake := orgFake(t)
+	reps := []*replica{newReplica(t, srv, nil), newReplica(t, srv, nil), newReplica(t, srv, nil)}
+	const poll = 50 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, rp := range reps {
+		s, err := rp.store.OrgSnapshots()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := org.RunOptions{
+			Sources: []org.Source{{Name: "githubOrg:production", Reader: slowReader{orgReader(t, fake), 300 * time.Millisecond},
+				Schedule: org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}}},
+			Publish: rp.publish, Shared: s, PollInterval: poll,
+		}
+		wg.Go(func() { _ = org.Run(ctx, opts) })
+	}
+	all := func() bool {
+		for _, rp := range reps {
+			if pubs, _ := rp.published(); len(pubs) == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for ctx.Err() == nil && !all() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if !all() {
+		t.Fatal("not every replica published")
+	}
+	var first, last time.Time
+	for i, rp := range reps {
+		pubs, _ := rp.published()
+		if first.IsZero() || pubs[0].Before(first) {
+			first = pubs[0]
+		}
+		if pubs[0].After(last) {
+			last = pubs[0]
+		}
+		t.Logf("replica %d: %d Redis round trips", i, rp.hook.n.Load())
+	}
+	if n := fake.Stats().API; n != 1 {
+		t.Errorf("%d GitHub requests; want the one read", n)
+	}
+	if d := last.Sub(first); d > poll+100*time.Millisecond {
+		t.Errorf("the last replica published %v after the reader; want within the poll interval %v", d, poll)
+	}
+}
+
+// While Redis is down each replica reads alone (more requests, the same
+// answers), and when it is back they share again.
+func TestOrgFleetReadsAloneWhileRedisIsDown(t *testing.T) {
+	srv := testsvc.StartRedis(t)
+	fake := orgFake(t)
+	var reps []*replica
+	for range 2 {
+		rp := &replica{}
+		st, err := redisstore.Open(srv.URL(0), &redisstore.Options{EncryptionKey: testKey, Timeout: time.Second, RetryAfter: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		rp.store = st
+		reps = append(reps, rp)
+	}
+	const freq = 200 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, rp := range reps {
+		s, err := rp.store.OrgSnapshots()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := org.RunOptions{
+			Sources: []org.Source{{Name: "githubOrg:production", Reader: orgReader(t, fake), Schedule: org.Schedule{Frequency: freq, Timeout: time.Second}}},
+			Publish: rp.publish, Shared: s, PollInterval: 20 * time.Millisecond,
+		}
+		wg.Go(func() { _ = org.Run(ctx, opts) })
+	}
+	phase := func(d time.Duration) int {
+		before := fake.Stats().API
+		time.Sleep(d)
+		return fake.Stats().API - before
+	}
+	shared1 := phase(5 * freq)
+	srv.Stop()
+	down := phase(5 * freq)
+	srv.Start()
+	time.Sleep(freq) // reconnect; the first shared read after the restart
+	shared2 := phase(5 * freq)
+	cancel()
+	wg.Wait()
+	t.Logf("GitHub requests in 5 periods: shared %d, Redis down %d, shared again %d", shared1, down, shared2)
+	if shared1 > 7 || shared2 > 7 {
+		t.Errorf("shared: %d and %d requests in 5 periods; want about 5", shared1, shared2)
+	}
+	if down < 8 {
+		t.Errorf("Redis down: %d requests in 5 periods by 2 replicas; want each to read (about 10)", down)
+	}
+	for i, rp := range reps {
+		if pubs, last := rp.published(); len(pubs) < 12 || last == nil || len(last.Users) != 6 {
+			t.Errorf("replica %d published %d snapshots", i, len(pubs))
+		}
+	}
+}
