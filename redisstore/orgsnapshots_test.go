@@ -213,10 +213,11 @@ func TestOrgFleetTakesOverFromADeadReplica(t *testing.T) {
 	}
 }
 
-// A snapshot in Redis that was not sealed under the fleet's key (planted
-// by someone who can write to Redis), or that was sealed for another
-// version or source, is not published: the replica logs it and publishes
-// the next read.
+// A replica that starts takes the fleet's snapshot from Redis without
+// reading; but one that was not sealed under the fleet's key (planted by
+// someone who can write to Redis), or that was sealed for another version
+// or source, is not published: the replica logs it and publishes the next
+// read.
 func TestOrgSnapshotTamperedIsRefused(t *testing.T) {
 	srv := testsvc.StartRedis(t)
 	fake := orgFake(t)
@@ -226,6 +227,15 @@ func TestOrgSnapshotTamperedIsRefused(t *testing.T) {
 		func() bool { pubs, _ := leader.published(); return len(pubs) > 0 })
 	if pubs, _ := leader.published(); len(pubs) != 1 {
 		t.Fatalf("the leader published %d snapshots; want 1", len(pubs))
+	}
+	// A replica that starts now takes the leader's snapshot from Redis,
+	// without reading.
+	reqs := fake.Stats().API
+	joiner := newReplica(t, srv, nil)
+	runFleetUntil(t, fake, []*replica{joiner}, org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}, 50*time.Millisecond, 10*time.Second, true,
+		func() bool { pubs, _ := joiner.published(); return len(pubs) > 0 })
+	if _, last := joiner.published(); last == nil || len(last.Users) != 6 || fake.Stats().API != reqs {
+		t.Fatalf("a new replica published %+v after %d requests; want the leader's snapshot and no request", last, fake.Stats().API-reqs)
 	}
 	key := redisstore.DefaultPrefix + "org:githubOrg:production"
 	good, err := raw.HGet(t.Context(), key, "snap").Bytes()
@@ -251,7 +261,7 @@ func TestOrgSnapshotTamperedIsRefused(t *testing.T) {
 			logged := func() bool { mu.Lock(); defer mu.Unlock(); return strings.Contains(logs.String(), "does not open") }
 			runFleetUntil(t, fake, []*replica{follower}, org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}, 50*time.Millisecond, 10*time.Second, true, logged)
 			if pubs, last := follower.published(); len(pubs) != 0 {
-				t.Errorf("the follower published %+v from a tampered snapshot", last)
+				t.Errorf("the follower published a tampered snapshot (%d users)", len(last.Users))
 			}
 			if !logged() {
 				t.Error("no refusal logged")
