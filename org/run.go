@@ -90,6 +90,7 @@ type Shared interface {
 
 // Claim is a source's shared state as [Shared.Claim] found it.
 type Claim struct {
+	// Name is the source's name, as given to Claim.
 	Name string
 	// Token is non-zero when this replica holds the claim: it reads now,
 	// and ends the claim with Done.
@@ -113,8 +114,9 @@ const leaseMargin = 15 * time.Second
 // Run reads opts.Sources on their schedules and hands each merged snapshot
 // to opts.Publish, until ctx is cancelled. Each source is first read after
 // its Schedule.InitialDelay, then Schedule.Frequency after the start of
-// each read, plus up to a tenth of the frequency at random, so that the
-// sources and replicas that start together do not stay in step. Each read
+// each read, plus up to a tenth of the frequency (at most a minute) at
+// random, so that the sources and replicas that start together do not
+// stay in step. Each read
 // is bounded by Schedule.Timeout. With opts.Shared, one replica reads a
 // source per period, and the others take its snapshot from Shared (within
 // PollInterval of its storing) without asking the provider.
@@ -390,10 +392,10 @@ func (r *runner) log(ctx context.Context, level slog.Level, msg string, st *sour
 	r.opts.Logger.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("source", st.src.Name)}, attrs...)...)
 }
 
-// jitter returns d plus up to a tenth of it at random (up to 100ms for
-// d = 0).
+// jitter returns d plus up to a tenth of it, at most a minute, at random
+// (up to 100ms for d = 0).
 func jitter(d time.Duration) time.Duration {
-	j := d / 10
+	j := min(d/10, time.Minute)
 	if d == 0 {
 		j = 100 * time.Millisecond
 	}
