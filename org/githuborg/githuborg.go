@@ -78,6 +78,9 @@ const (
 type Config struct {
 	// ID names the provider; entities are tied to it.
 	ID string `json:"id"`
+	// Schedule is the block's schedule key (frequency, timeout,
+	// initialDelay, scope), nil when absent; org.Run reads with it.
+	Schedule *org.Schedule `json:"schedule"`
 	// GitHubURL is the web URL of the GitHub host, e.g. https://github.com;
 	// the integration for its host supplies the API URL and credentials.
 	// "" means github.com (DecodeConfig refuses a block whose githubUrl

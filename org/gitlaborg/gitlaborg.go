@@ -107,6 +107,9 @@ const ConfigPath = "catalog.providers.gitlab"
 type Config struct {
 	// ID is the block's key.
 	ID string `json:"-"`
+	// Schedule is the block's schedule key (frequency, timeout,
+	// initialDelay, scope), nil when absent; org.Run reads with it.
+	Schedule *org.Schedule `json:"schedule"`
 	// Host is the GitLab integration's host, e.g. gitlab.com.
 	Host string `json:"host"`
 	// Group is the full path of the group to read. Empty reads every

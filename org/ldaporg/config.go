@@ -30,6 +30,9 @@ type Config struct {
 	// ID is the provider's key under catalog.providers.ldapOrg, set by
 	// [DecodeConfig].
 	ID string `json:"-"`
+	// Schedule is the block's schedule key (frequency, timeout,
+	// initialDelay, scope), nil when absent; org.Run reads with it.
+	Schedule *org.Schedule `json:"schedule"`
 	// Target is the directory URL, ldaps:// or ldap://.
 	Target string `json:"target"`
 	// Bind is the account to search as; absent means anonymous.

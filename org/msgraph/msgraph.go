@@ -117,6 +117,9 @@ type Config struct {
 	// ID is the provider id: the key of the block in the map form,
 	// "default" for a single block.
 	ID string `json:"-"`
+	// Schedule is the block's schedule key (frequency, timeout,
+	// initialDelay, scope), nil when absent; org.Run reads with it.
+	Schedule *org.Schedule `json:"schedule"`
 	// Target is the Graph base URL; default https://graph.microsoft.com/v1.0.
 	// The access token is sent to its host only.
 	Target string `json:"target"`
