@@ -292,21 +292,47 @@ func (u UserCredentials) MarshalJSON() ([]byte, error) {
 // opts.RequireUser is what makes such a call fail instead. The view shares c's
 // drivers, credential caches and connections, and is cheap to make, e.g.
 // once per request of the embedding application. opts may be nil. An empty
-// users gives a view without user credential, with opts' policy.
+// users gives a view without user credential, with opts' policy. A host
+// whose source is nil (a session lookup that lost it, a typed nil pointer)
+// is hers with no credential: its calls fail Unauthorized, they do not
+// fall back to the portal's credentials.
 func (c *Client) ForUser(users UserCredentials, opts *UserOptions) *Client {
 	v := &Client{s: c.s}
 	if len(users) > 0 {
 		v.users = make(UserCredentials, len(users))
 		for host, src := range users {
-			if src != nil {
-				v.users[integrations.NormalizeHost(host)] = src
+			host = integrations.NormalizeHost(host)
+			if isNil(src) {
+				src = noUserSource(host)
 			}
+			v.users[host] = src
 		}
 	}
 	if opts != nil {
 		v.policy = *opts
 	}
 	return v
+}
+
+// isNil reports whether src is nil or an interface holding a nil pointer,
+// func or map, whose Credential method would panic.
+func isNil(src credentials.Source) bool {
+	if src == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(src); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Chan, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// noUserSource stands for a user's source for host that was nil: every
+// call for her there fails Unauthorized.
+func noUserSource(host string) credentials.Source {
+	return credentials.SourceFunc(func(context.Context) (*credentials.Credential, error) {
+		return nil, errcode.New(errcode.Unauthorized, "scm.ForUser", "the signed-in user's credential source for "+host+" is nil: she has no credential there (was her session's source lost?)")
+	})
 }
 
 // credRequest is the credentials request of one call.
