@@ -243,7 +243,15 @@ func validKeyID(id string) bool {
 
 // checkStaticKey returns k's algorithm, or what is wrong with k (without
 // its kid when the kid is what is wrong, and never its key material).
-func checkStaticKey(k StaticKey) (ecAlg, string) {
+func checkStaticKey(k StaticKey) (a ecAlg, problem string) {
+	// crypto/ecdsa panics on a key built in Go with a nil coordinate or
+	// scalar (a zero-valued struct, a half-filled one): that is a key
+	// that is not valid, not a crash.
+	defer func() {
+		if recover() != nil {
+			a, problem = ecAlg{}, "the key is not a valid "+k.Algorithm+" key (a coordinate or the scalar is missing)"
+		}
+	}()
 	if !validKeyID(k.KeyID) {
 		if k.KeyID == "" {
 			return ecAlg{}, "keyId is empty"
