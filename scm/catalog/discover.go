@@ -36,14 +36,14 @@ type DiscoverOptions struct {
 	SkipForks bool
 	// NotFoundMaxAge matters where discovery reads the file in each
 	// repository (providers without an owner-wide search, see
-	// scm.FoundByReadFile): a repository whose file was answered
+	// [scm.FoundByReadFile]): a repository whose file was answered
 	// NotFound to the same credential less than NotFoundMaxAge ago is
 	// not asked again, and the NotFounds are remembered in the client's
-	// FileCache (none with scm.NoCache), so that a discovery re-run costs
-	// no request for the repositories without a catalog file. A file
-	// added to such a repository is so found at most NotFoundMaxAge
+	// FileCache (none with [scm.NoCache]), so that a discovery re-run
+	// costs no request for the repositories without a catalog file. A
+	// file added to such a repository is so found at most NotFoundMaxAge
 	// late. 0, the default, asks every repository every time (see
-	// scm.FindFilesOptions.NotFoundMaxAge).
+	// [scm.FindFilesOptions]).
 	NotFoundMaxAge time.Duration
 }
 
