@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
@@ -147,7 +148,30 @@ func convRepo(r *driver.Repository) *Repository {
 // yielded once, naming the repository the search stopped at, with its
 // RetryAt when the provider gave one, and the search ends there.
 func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*FoundFile, error] {
+	return c.FindFilesWith(ctx, ownerURL, p, nil)
+}
+
+// FindFilesOptions controls [Client.FindFilesWith]. A nil
+// *FindFilesOptions means the defaults, those of [Client.FindFiles].
+type FindFilesOptions struct {
+	// NotFoundMaxAge is [ReadFileOptions.NotFoundMaxAge] for the
+	// per-repository reads (providers without an owner-wide search): a
+	// repository whose file was answered NotFound to the same credential
+	// less than NotFoundMaxAge ago is skipped without a request, and the
+	// NotFounds the reads get are remembered in the client's FileCache.
+	// A file added to such a repository is so found at most
+	// NotFoundMaxAge late. 0, the default, asks every repository every
+	// time. The owner-wide searches are not affected.
+	NotFoundMaxAge time.Duration
+}
+
+// FindFilesWith is [Client.FindFiles] with options.
+func (c *Client) FindFilesWith(ctx context.Context, ownerURL, p string, opts *FindFilesOptions) iter.Seq2[*FoundFile, error] {
 	const op = "scm.FindFiles"
+	var o FindFilesOptions
+	if opts != nil {
+		o = *opts
+	}
 	return auditSeq(c, ctx, op, ownerURL, func(ctx context.Context, t *target, yield func(*FoundFile, error) bool) {
 		if !fs.ValidPath(p) || p == "." {
 			yield(nil, errcode.Newf(errcode.InvalidArgument, op, "invalid path %q", p))
@@ -171,8 +195,8 @@ func (c *Client) FindFiles(ctx context.Context, ownerURL, p string) iter.Seq2[*F
 				return
 			}
 			u := c.fileURL(cl, r, p)
-			f, err := c.readCached(ctx, cl, u, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
-				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes, DirAsMissing: true})
+			f, err := c.readCachedFor(ctx, cl, u, &driver.ReadFileRequest{Repo: driver.Repo{Owner: r.Owner, Name: r.Name},
+				Ref: r.DefaultBranch, Path: p, MaxBytes: c.s.limits.MaxFileBytes, DirAsMissing: true}, o.NotFoundMaxAge)
 			if err == nil && int64(len(f.Content)) > c.s.limits.MaxFileBytes {
 				err = &errcode.Error{Code: errcode.InvalidArgument,
 					Msg: fmt.Sprintf("%s is larger than the %d-byte limit", p, c.s.limits.MaxFileBytes)}

@@ -531,7 +531,7 @@ func (a *App) listRepositories(ctx context.Context, id int64, tok *Token) (*repo
 		// Kept per installation: every token of the installation lists
 		// the same repositories (GitHub may still answer a new token's
 		// If-None-Match in full, as its ETags vary with the credential).
-		body, link, err := getPage[repoPage](ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next, true)
+		body, link, err := getPage(ctx, a, c, "repositories "+strconv.FormatInt(id, 10)+" "+next, func(repoPage) bool { return true })
 		if err != nil {
 			return nil, err
 		}

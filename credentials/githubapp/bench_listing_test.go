@@ -86,7 +86,8 @@ func BenchmarkColdOwners50(b *testing.B) {
 // expired (an hour later, so the token is minted again too): the
 // installations are listed again. counted/op leaves out the 304s, which
 // GitHub does not count against the rate limit: the installations' one
-// page is the last, always read in full, so it counts, as the mint does.
+// page, of 1, has room left and is answered 304 (before, as the last page,
+// it was read in full and counted); the mint counts.
 func BenchmarkRelistInstallations(b *testing.B) {
 	clk := newClock()
 	fake := apptest.New(b, clk.Now)

@@ -79,14 +79,16 @@
 // Listings (the installations, an installation's repositories) are sent
 // again with the ETag of their last answer (If-None-Match), so an
 // unchanged page costs a 304 Not Modified, which GitHub does not count
-// against the rate limit. The last page of the installations is the
-// exception: it is always read in full (so re-listing an app with up to
-// 100 installations costs one counted request), because the listing is a
-// bare JSON array: a new installation that starts a new page leaves the
-// last page's body and ETag as they were, and only its Link header, which
-// a 304 need not send, would show the new page. An installation's
-// repositories are listed with their total_count on every page, which
-// such a new page changes, so their last page is sent conditionally too.
+// against the rate limit. The last page of the installations is sent so
+// too when it has room left (fewer than 100 installations): any change of
+// the listing changes its body, so re-listing an unchanged app with up to
+// 99 installations costs one 304, no counted request. A full last page is
+// the exception: it is read in full, because the listing is a bare JSON
+// array: a new installation that starts a new page leaves that page's
+// body and ETag as they were, and only its Link header, which a 304 need
+// not send, would show the new page. An installation's repositories are
+// listed with their total_count on every page, which such a new page
+// changes, so their last page is sent conditionally whatever its size.
 // GitHub's answers vary with the credential (Vary: Authorization), so a
 // page read with one installation token may be sent in full again to the
 // next one.

@@ -75,8 +75,9 @@ func TestInstallationsListsEveryOne(t *testing.T) {
 }
 
 // TestInstallationsAsksEveryTime: each call asks GitHub, so that an
-// installation added since is seen: the last page in full, a page that
-// leads on with its ETag (a 304 when unchanged).
+// installation added since is seen: a full last page in full, a page that
+// leads on or a last page with room left with its ETag (a 304 when
+// unchanged).
 func TestInstallationsAsksEveryTime(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	for i := range 100 {
@@ -102,7 +103,7 @@ func TestInstallationsAsksEveryTime(t *testing.T) {
 	count(100, 2, 0) // page 1 is the last: in full
 	s.fake.Add(apptest.Installation{ID: 101, Login: "fresh"})
 	count(101, 4, 0) // page 1, in full, now leads on to page 2
-	count(101, 6, 1) // page 1 unchanged: 304; page 2, the last, in full
+	count(101, 6, 2) // page 1 unchanged: 304; page 2, the last, of 1: 304 too
 }
 
 // TestInstallationsListingThatNeverEnds: a server that links each page to

@@ -16,7 +16,8 @@ import (
 // it: its installation starts page 2 while page 1's body, and so its
 // ETag, stays the same. The next burst's listing must read page 1 in full
 // (a 304 would bring back the old Link, without rel="next") and find the
-// new owner; the one after sends page 1 conditionally, as it now leads on.
+// new owner; the one after sends page 1 conditionally, as it now leads on,
+// and page 2 too, as it has room left.
 func TestRosterSeesInstallationOnNewPage(t *testing.T) {
 	s := newSetup(t, nil, nil)
 	for i := range 100 {
@@ -49,7 +50,8 @@ func TestRosterSeesInstallationOnNewPage(t *testing.T) {
 		t.Errorf("%d answers 304; want 0 (the last page is read in full)", got)
 	}
 	// Page 1 now names a next page: listed again, it is sent with its
-	// ETag and answered 304; page 2, the last, is read in full.
+	// ETag and answered 304; page 2, the last, has room left (1 of 100):
+	// sent with its ETag too, and answered 304.
 	s.clock.Advance(2 * time.Minute)
 	pages := s.fake.Count("GET /app/installations")
 	for _, o := range []string{"ghost2", "ghost3"} {
@@ -60,8 +62,8 @@ func TestRosterSeesInstallationOnNewPage(t *testing.T) {
 	if got := s.fake.Count("GET /app/installations") - pages; got != 2 {
 		t.Errorf("third burst listed %d pages; want 2", got)
 	}
-	if got := s.fake.NotModified(); got != 1 {
-		t.Errorf("%d answers 304; want 1 (page 1, unchanged)", got)
+	if got := s.fake.NotModified(); got != 2 {
+		t.Errorf("%d answers 304; want 2 (pages 1 and 2, unchanged)", got)
 	}
 }
 
@@ -128,4 +130,40 @@ func TestRosterNotInstalledExpiresWithTheListing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInstallationsShortLastPageRevalidated: an app with fewer
+// installations than a page holds (100) is listed again with one request
+// sent with the ETag of its one page and answered 304, which GitHub does
+// not count against the rate limit; before, that last page was read in
+// full every time, one counted request per listing. Its page has room
+// left, so an installation added since changes it: the next listing reads
+// it in full and sees it, and the one after is a 304 again (the burst
+// listing that answers cold owners is the same: see
+// TestRosterSeesInstallationOnNewPage).
+func TestInstallationsShortLastPageRevalidated(t *testing.T) {
+	s := newSetup(t, nil, nil)
+	for i := range 3 {
+		s.fake.Add(apptest.Installation{ID: int64(i + 1), Login: "o" + strconv.Itoa(i)})
+	}
+	list := func(want, requests, notModified int) {
+		t.Helper()
+		req, nm := s.fake.Count("GET /app/installations"), s.fake.NotModified()
+		got, err := s.app.Installations(t.Context())
+		if err != nil {
+			t.Fatalf("Installations: %v", err)
+		}
+		if len(got) != want {
+			t.Errorf("%d installations; want %d", len(got), want)
+		}
+		r, n := s.fake.Count("GET /app/installations")-req, s.fake.NotModified()-nm
+		if r != requests || n != notModified {
+			t.Errorf("listing: %d requests, %d answered 304; want %d, %d", r, n, requests, notModified)
+		}
+	}
+	list(3, 1, 0)
+	list(3, 1, 1) // one page of 3: room left, revalidated
+	s.fake.Add(apptest.Installation{ID: 4, Login: "fresh"})
+	list(4, 1, 0) // the page changed: read in full, the new one seen
+	list(4, 1, 1)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scmkit/scmkit/credentials/internal/tokencache"
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/listpage"
 )
 
 const (
@@ -44,6 +45,9 @@ type cachedPage struct {
 	etag string
 	v    any // the decoded page; never modified once stored
 	link string
+	// revalidate: sent again with etag even when link names no next
+	// page (see getPage).
+	revalidate bool
 }
 
 func (p *pageCache) get(key string) (cachedPage, bool) {
@@ -66,17 +70,21 @@ func (p *pageCache) put(key string, c cachedPage) {
 // and its Link header: the one just sent, or the one kept when GitHub
 // answers 304 Not Modified. A page read before under key is sent with its
 // ETag (If-None-Match) when its last answer named a next page (Link
-// rel="next"), or when counted: the listing's every page states the
-// total (GET /installation/repositories' total_count), so a new item that
-// starts a new page changes the last page's body and ETag too. The last
-// page of a listing without a total (GET /app/installations, a bare JSON
-// array) is always read in full: a new installation may start a new page
-// while the last page's body, and so its ETag, stays the same; only its
-// Link header would say so, and a 304 need not send it.
-func getPage[T any](ctx context.Context, a *App, c call, key string, counted bool) (T, string, error) {
+// rel="next"), or when lastOK, called with a page that named none, said
+// that such a last page may be revalidated: one of a listing whose every
+// page states the total (GET /installation/repositories' total_count,
+// which a new item starting a new page changes), or one with room left
+// (fewer items than a page holds, see
+// [github.com/scmkit/scmkit/internal/listpage]: any change of the listing
+// changes it). A full last page of a listing without a total (GET
+// /app/installations, a bare JSON array) is read in full: a new
+// installation may start a new page while the last page's body, and so
+// its ETag, stays the same; only its Link header would say so, and a 304
+// need not send it.
+func getPage[T any](ctx context.Context, a *App, c call, key string, lastOK func(T) bool) (T, string, error) {
 	var zero T
 	prev, had := a.pages.get(key)
-	if n, _ := a.nextLink(prev.link, c.url); had && (counted || n != "") {
+	if n, _ := a.nextLink(prev.link, c.url); had && (prev.revalidate || n != "") {
 		c.etag = prev.etag
 	} else {
 		had = false
@@ -95,13 +103,20 @@ func getPage[T any](ctx context.Context, a *App, c call, key string, counted boo
 	}
 	link := hdr.Get("Link")
 	if et := hdr.Get("ETag"); et != "" {
-		a.pages.put(key, cachedPage{etag: et, v: v, link: link})
+		a.pages.put(key, cachedPage{etag: et, v: v, link: link, revalidate: lastOK(v)})
 	}
 	return v, link, nil
 }
 
+// roomLeft reports whether list, a page of GET /app/installations asked
+// for with rawURL, has fewer installations than such a page holds.
+func roomLeft(rawURL string, list []installationJSON) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && listpage.RoomLeft(u, nil, len(list))
+}
+
 // listInstallations reads the app's installations, GET /app/installations
-// (100 a page, each but the last conditionally (see getPage), following
+// (100 a page, each but a full last one conditionally (see getPage), following
 // Link rel="next" on the API's own host), calling page with each page's
 // installations and the number of pages GitHub announces (Link rel="last";
 // 0 when it names none) until page returns false. It reads at most
@@ -126,7 +141,7 @@ func (a *App) listInstallations(ctx context.Context, op string, maxPages int, pa
 		}
 		c := call{op: op, method: http.MethodGet, url: next, what: "GET /app/installations",
 			bearer: jwt.Token, auth: "jwt", maxBody: maxListBody}
-		list, link, err := getPage[[]installationJSON](ctx, a, c, "installations "+next, false)
+		list, link, err := getPage(ctx, a, c, "installations "+next, func(list []installationJSON) bool { return roomLeft(c.url, list) })
 		if err != nil {
 			return false, err
 		}
@@ -155,13 +170,15 @@ const maxListedPages = 1000
 // and those of owners that allowedInstallationOwners excludes included
 // ([Installation.Suspended], [Installation.AccountType], [App.Allows] tell
 // them apart). It asks GitHub every time, so that it sees installations
-// added since; each page that named a next page is sent with the ETag of
-// its last answer, so that an unchanged one costs a 304 Not Modified,
-// which GitHub does not count against the rate limit, and the last page
-// is read in full (see the package documentation): listing an app with up
-// to 100 installations costs one counted request. The pages are the ones
-// the owner lookups of a burst list (they share their ETags), and the
-// requests go through the App's client, retries and rate-limit waits.
+// added since; each page that named a next page, and a last page with
+// room left (fewer than 100 installations), is sent with the ETag of its
+// last answer, so that an unchanged one costs a 304 Not Modified, which
+// GitHub does not count against the rate limit; a full last page is read
+// in full (see the package documentation): re-listing an unchanged app
+// with up to 99 installations costs no counted request, one with exactly
+// 100 costs one. The pages are the ones the owner lookups of a burst list
+// (they share their ETags), and the requests go through the App's client,
+// retries and rate-limit waits.
 //
 // Every installation listed is then remembered for its owner, as
 // [App.SeedInstallations] does, so that a token for one of their owners

@@ -394,9 +394,9 @@ func (r *Reader) Read(ctx context.Context) (*org.Snapshot, error) {
 // app names allowedInstallationOwners, those it does not name: a public
 // app is installed by anyone), with [github.com/scmkit/scmkit/credentials/githubapp.App.Installations] of the
 // resolver's app, whose JWT the resolver gives for an empty owner: its
-// caches, its conditional requests (an unchanged page that leads on costs
-// a 304, free on GitHub's rate limit; the last page is always read in
-// full) and its HTTP client. The app remembers the installations listed,
+// caches, its conditional requests (an unchanged page that leads on, or
+// a last page with room left, costs a 304, free on GitHub's rate limit;
+// only a full last page is read in full) and its HTTP client. The app remembers the installations listed,
 // so that the tokens for their organisations cost no installation lookup.
 // The listing's requests are counted by meter.
 func (r *Reader) installedOrgs(ctx context.Context, meter *orgx.Meter) ([]string, error) {

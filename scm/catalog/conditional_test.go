@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -132,29 +133,40 @@ func TestDiscoverRerunIsConditional(t *testing.T) {
 }
 
 // BenchmarkDiscoverPerRepository: 100 repositories, 80 with a catalog
-// file, on a Bitbucket Cloud workspace without code search; the second
-// run's file reads are answered 304 where the file exists.
+// file, on a Bitbucket Cloud workspace without code search (1 listing
+// page, then 1 read per repository). Each run uses a new client: "first"
+// is a cold discovery (with the client's default MemoryFileCache, as a
+// nil FileCache gets); the "second" runs are a discovery after one done
+// with the same client: "second-no-cache" with scm.NoCache (every file
+// read in full again), "second" with the default cache (the 80 files
+// answered 304, the 20 repositories without one asked again),
+// "second-notfoundmaxage" with DiscoverOptions.NotFoundMaxAge too (those
+// 20 not asked: their NotFound is remembered).
 func BenchmarkDiscoverPerRepository(b *testing.B) {
 	s, client := newPerRepositoryFake(b, 80, 20)
 	owner := "https://" + s.Host() + "/acme"
-	for _, run := range []string{"no-cache", "first", "second"} {
+	for _, run := range []string{"first", "second-no-cache", "second", "second-notfoundmaxage"} {
 		b.Run(run, func(b *testing.B) {
+			var opts *catalog.DiscoverOptions
+			if run == "second-notfoundmaxage" {
+				opts = &catalog.DiscoverOptions{NotFoundMaxAge: time.Hour}
+			}
 			var reqs, nms, n int
 			for b.Loop() {
 				b.StopTimer()
-				var fc scm.FileCache
-				if run != "no-cache" {
-					fc = &fileMap{m: map[string]*scm.CachedFile{}}
+				var fc scm.FileCache // nil: the client's default MemoryFileCache
+				if run == "second-no-cache" {
+					fc = scm.NoCache{}
 				}
 				c := client(fc)
-				if run == "second" {
-					if _, err := catalog.Discover(b.Context(), c, owner, nil); err != nil {
+				if run != "first" {
+					if _, err := catalog.Discover(b.Context(), c, owner, opts); err != nil {
 						b.Fatal(err)
 					}
 				}
 				st0 := s.Stats()
 				b.StartTimer()
-				locs, err := catalog.Discover(b.Context(), c, owner, nil)
+				locs, err := catalog.Discover(b.Context(), c, owner, opts)
 				if err != nil || len(locs) != 80 {
 					b.Fatalf("%d locations, %v; want 80", len(locs), err)
 				}
@@ -164,5 +176,58 @@ func BenchmarkDiscoverPerRepository(b *testing.B) {
 			b.ReportMetric(float64(reqs)/float64(n), "requests/op")
 			b.ReportMetric(float64(nms)/float64(n), "304/op")
 		})
+	}
+}
+
+// With DiscoverOptions.NotFoundMaxAge, a second Discover that reads each
+// repository does not ask again for the file in the repositories that were
+// answered NotFound: 1 listing page and the 30 files found (answered 304),
+// none of the 5 reads of a missing file (without it: 36 requests, see
+// TestDiscoverRerunIsConditional). A file added to such a repository is
+// found by a Discover without the option, which asks every repository,
+// and not by one within the max age, which takes the remembered answer.
+func TestDiscoverRemembersMissingFiles(t *testing.T) {
+	s, client := newPerRepositoryFake(t, 30, 5)
+	c := client(&fileMap{m: map[string]*scm.CachedFile{}})
+	owner := "https://" + s.Host() + "/acme"
+	opts := &catalog.DiscoverOptions{NotFoundMaxAge: time.Hour}
+
+	first, err := catalog.Discover(t.Context(), c, owner, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st1 := s.Stats()
+	if len(first) != 30 || st1.API != 36 {
+		t.Fatalf("first Discover: %d locations, %d requests; want 30, 36 (1 listing page, 35 reads)", len(first), st1.API)
+	}
+	second, err := catalog.Discover(t.Context(), c, owner, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2 := s.Stats()
+	if diff := cmp.Diff(contents(t, first), contents(t, second)); diff != "" {
+		t.Errorf("second Discover differs (-first +second):\n%s", diff)
+	}
+	if n, nm := st2.API-st1.API, st2.NotModified-st1.NotModified; n != 31 || nm != 30 {
+		t.Errorf("second Discover: %d requests, %d answered 304; want 31, 30 (the 5 missing files not asked)", n, nm)
+	}
+
+	if _, err := s.Commit("acme", "svc-030", "main", fakebitbucketcloud.Commit{Files: []fake.File{
+		{Path: "catalog-info.yaml", Content: []byte("kind: Component\nmetadata:\n  name: late\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	third, err := catalog.Discover(t.Context(), c, owner, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(third) != 30 {
+		t.Errorf("within NotFoundMaxAge: %d locations; want 30 (svc-030 remembered without the file)", len(third))
+	}
+	fourth, err := catalog.Discover(t.Context(), c, owner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := contents(t, fourth)["svc-030"]; len(fourth) != 31 || got != "kind: Component\nmetadata:\n  name: late\n" {
+		t.Errorf("without NotFoundMaxAge: %d locations, svc-030's file %q; want 31 and its content", len(fourth), got)
 	}
 }

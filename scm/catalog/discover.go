@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/scm"
@@ -33,6 +34,17 @@ type DiscoverOptions struct {
 	SkipArchived bool
 	// SkipForks leaves out forks.
 	SkipForks bool
+	// NotFoundMaxAge matters where discovery reads the file in each
+	// repository (providers without an owner-wide search, see
+	// [scm.FoundByReadFile]): a repository whose file was answered
+	// NotFound to the same credential less than NotFoundMaxAge ago is
+	// not asked again, and the NotFounds are remembered in the client's
+	// FileCache (none with [scm.NoCache]), so that a discovery re-run
+	// costs no request for the repositories without a catalog file. A
+	// file added to such a repository is so found at most NotFoundMaxAge
+	// late. 0, the default, asks every repository every time (see
+	// [scm.FindFilesOptions]).
+	NotFoundMaxAge time.Duration
 }
 
 // Location is where a catalog file was found.
@@ -92,7 +104,7 @@ func Discover(ctx context.Context, client *scm.Client, ownerURL string, opts *Di
 		out  []Location
 		errs []error
 	)
-	for f, err := range client.FindFiles(ctx, ownerURL, p) {
+	for f, err := range client.FindFilesWith(ctx, ownerURL, p, &scm.FindFilesOptions{NotFoundMaxAge: o.NotFoundMaxAge}) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
