@@ -90,6 +90,18 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 			if err := sameBranch(r, base); err != nil {
 				return nil, err
 			}
+		} else if r.Base != "" {
+			// A base is given, but the branch may still be the main
+			// branch, which the commit must not go on whatever the base:
+			// one look-up, read afresh, only when the branch exists.
+			main, err := d.mainBranch(ctx, hc, r.Repo)
+			if err != nil {
+				return nil, err
+			}
+			if main == r.Branch {
+				return nil, &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf(
+					"branch %q is the repository's main branch: a pull request needs a branch of its own; nothing was written", r.Branch)}
+			}
 		}
 		var err error
 		if existing, err = d.findPull(ctx, hc, r.Repo, r.Branch, base); err != nil {
@@ -151,7 +163,9 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 // the main branch when r.Base is empty): the commit would go on the base
 // itself before Bitbucket refuses the pull request ("You can't merge a
 // branch into itself"). A new branch is never the main branch, so an
-// empty Base costs the main branch's look-up only when the branch exists.
+// empty Base costs the main branch's look-up only when the branch exists
+// (as does a given Base, checked in OpenPullRequest: the branch must not
+// be the main branch whatever the base).
 func sameBranch(r *driver.PullRequestRequest, base string) error {
 	if base == "" || base != r.Branch {
 		return nil
