@@ -44,8 +44,10 @@ import (
 // GitLab (their one preflight query names it) and on Bitbucket Server
 // with a Base (the branch listing flags it); on Bitbucket Cloud, a Base
 // and a branch that already exists cost one request more (the
-// repository's main branch, read afresh); a new branch is never the
-// default branch and costs nothing more anywhere.
+// repository's main branch, read afresh) once something is to be
+// written: an open pull request from the branch into Base is returned
+// first, as it is (Existing set, nothing written), without it. A new
+// branch is never the default branch and costs nothing more anywhere.
 func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
 	repoURL := ""

@@ -101,13 +101,14 @@
 //     base's head) creates the branch and the one commit holding every
 //     change (deletions, binary content and executable bits included);
 //     then the pull request is opened. When the branch exists, one more
-//     request reads the main branch (GET the repository, afresh; with an
-//     empty Base it is the base), since a branch that is the main branch
-//     is InvalidArgument whatever the base, with nothing written (a new
-//     branch never is, and costs no such look-up), and one more
 //     request looks for an open pull request (returned with Existing set;
 //     only one from this repository's branch: the listing holds forks'
-//     pull requests too, told apart by source.repository.uuid);
+//     pull requests too, told apart by source.repository.uuid), and,
+//     unless that one is returned as it is, one more reads the main
+//     branch (GET the repository, afresh; with an empty Base it is the
+//     base, read before the pull request is looked for), since a branch
+//     that is the main branch is InvalidArgument whatever the base, with
+//     nothing written (a new branch never is, and costs no such look-up);
 //     Create, Update and Delete changes cost one listing per directory
 //     that holds them to check that their files do (not) exist (GET
 //     .../src/{ref}/{dir}/?q=path="a" OR path="b"; a query longer than

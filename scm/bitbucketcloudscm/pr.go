@@ -90,10 +90,21 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 			if err := sameBranch(r, base); err != nil {
 				return nil, err
 			}
-		} else if r.Base != "" {
-			// A base is given, but the branch may still be the main
-			// branch, which the commit must not go on whatever the base:
-			// one look-up, read afresh, only when the branch exists.
+		}
+		var err error
+		if existing, err = d.findPull(ctx, hc, r.Repo, r.Branch, base); err != nil {
+			return nil, err
+		}
+		if existing != nil && !r.UpdateExisting {
+			return d.pullRequest(existing, base, r.Branch, true), nil
+		}
+		if r.Base != "" {
+			// Something is to be written (a commit, or the pull
+			// request), and the branch may still be the main branch,
+			// which must not get it whatever the base: one look-up, read
+			// afresh, spent only here (an open pull request returned as
+			// it is writes nothing, and a new branch is never the main
+			// branch).
 			main, err := d.mainBranch(ctx, hc, r.Repo)
 			if err != nil {
 				return nil, err
@@ -102,13 +113,6 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 				return nil, &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf(
 					"branch %q is the repository's main branch: a pull request needs a branch of its own; nothing was written", r.Branch)}
 			}
-		}
-		var err error
-		if existing, err = d.findPull(ctx, hc, r.Repo, r.Branch, base); err != nil {
-			return nil, err
-		}
-		if existing != nil && !r.UpdateExisting {
-			return d.pullRequest(existing, base, r.Branch, true), nil
 		}
 	}
 
