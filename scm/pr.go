@@ -35,11 +35,19 @@ import (
 // ".git" element in any spelling NTFS or HFS+ reads so, a .gitmodules or
 // .gitattributes that is not a file). A violation is InvalidArgument.
 //
-// spec.Branch must not be the base: equal to spec.Base, or, when Base is
-// empty, the repository's default branch. Every driver refuses it with
-// InvalidArgument once it knows the base and before any write, since the
-// commit would otherwise land on the base itself, unreviewed, before the
-// provider refuses the pull request.
+// spec.Branch must not be the base (spec.Base) nor, whatever Base is, the
+// repository's default branch. Every driver refuses it with
+// InvalidArgument once it knows the default branch and before any write,
+// since the commit would otherwise land on that branch itself, unreviewed
+// (before the provider refuses the pull request, or while it opens one
+// from the default branch into Base). Knowing it is free on GitHub and
+// GitLab (their one preflight query names it) and on Bitbucket Server
+// with a Base (the branch listing flags it); on Bitbucket Cloud, a Base
+// and a branch that already exists cost one request more (the
+// repository's main branch, read afresh) once something is to be
+// written: an open pull request from the branch into Base is returned
+// first, as it is (Existing set, nothing written), without it. A new
+// branch is never the default branch and costs nothing more anywhere.
 func (c *Client) OpenPullRequest(ctx context.Context, spec *PullRequestSpec) (_ *PullRequest, err error) {
 	const op = "scm.OpenPullRequest"
 	repoURL := ""

@@ -441,7 +441,9 @@ func TestArchiveRefusalThroughClient(t *testing.T) {
 // pull request could not be opened compares the branch with the changes
 // using one listing per directory (types, sizes, executable bits) and
 // reads only the files whose size matches, not one ?format=meta per
-// change: 14 requests for 10 files, where it took 23.
+// change: 15 requests for 10 files (the main branch's look-up, which an
+// existing branch costs since it must not be the main branch whatever
+// the base, included), where it took 24.
 func TestRerunComparesWithListings(t *testing.T) {
 	e := newEnv(t, nil, integrations.BitbucketCloudConfig{})
 	e.fake.Inject(fakekit.Fault{Kind: scmtest.FaultServerError, Method: http.MethodPost,
@@ -463,10 +465,11 @@ func TestRerunComparesWithListings(t *testing.T) {
 	}
 	reqs := e.fake.Requests()
 	listings, metas := srcRequests(reqs)
-	// refs/branches, the open pull request lookup, one listing, 10
-	// content reads, POST /pullrequests
-	if len(listings) != 1 || len(metas) != 0 || len(reqs) != 14 {
-		t.Errorf("%d requests (%d listings, %d meta requests); want 14 (1 listing, no meta request)", len(reqs), len(listings), len(metas))
+	// refs/branches, the main branch (the existing branch must not be
+	// it), the open pull request lookup, one listing, 10 content reads,
+	// POST /pullrequests
+	if len(listings) != 1 || len(metas) != 0 || len(reqs) != 15 {
+		t.Errorf("%d requests (%d listings, %d meta requests); want 15 (1 listing, no meta request)", len(reqs), len(listings), len(metas))
 	}
 
 	// A branch that differs (another executable bit) is committed again.

@@ -98,6 +98,22 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 		if existing != nil && !r.UpdateExisting {
 			return d.pullRequest(existing, base, r.Branch, true), nil
 		}
+		if r.Base != "" {
+			// Something is to be written (a commit, or the pull
+			// request), and the branch may still be the main branch,
+			// which must not get it whatever the base: one look-up, read
+			// afresh, spent only here (an open pull request returned as
+			// it is writes nothing, and a new branch is never the main
+			// branch).
+			main, err := d.mainBranch(ctx, hc, r.Repo)
+			if err != nil {
+				return nil, err
+			}
+			if main == r.Branch {
+				return nil, &checkError{code: errcode.InvalidArgument, msg: fmt.Sprintf(
+					"branch %q is the repository's main branch: a pull request needs a branch of its own; nothing was written", r.Branch)}
+			}
+		}
 	}
 
 	if branchHead != "" {
@@ -151,7 +167,9 @@ func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver
 // the main branch when r.Base is empty): the commit would go on the base
 // itself before Bitbucket refuses the pull request ("You can't merge a
 // branch into itself"). A new branch is never the main branch, so an
-// empty Base costs the main branch's look-up only when the branch exists.
+// empty Base costs the main branch's look-up only when the branch exists
+// (as does a given Base, checked in OpenPullRequest: the branch must not
+// be the main branch whatever the base).
 func sameBranch(r *driver.PullRequestRequest, base string) error {
 	if base == "" || base != r.Branch {
 		return nil

@@ -55,7 +55,11 @@
 //     (k+1 only when a page read names none of them). With an existing branch: one more to look for
 //     an open pull request, and, when Base is named and none is open, one
 //     more to check that Base exists before any commit. 10 files on a new
-//     branch from the default branch: 14.
+//     branch from the default branch: 14. A branch that is the default
+//     branch is InvalidArgument whatever Base, before any write: with an
+//     empty Base, before any request but the default-branch look-up; with
+//     a Base, from the isDefault flag of the listing that finds the
+//     branch, with no request more.
 //
 // # Commits are not atomic
 //

@@ -64,3 +64,55 @@ func TestBranchIsDefaultBranch(t *testing.T) {
 		t.Errorf("the default branch trunk moved from %s to %s", before, after)
 	}
 }
+
+// TestDefaultBranchWhateverBase: a pull request from the default branch
+// into another branch is InvalidArgument after the one listing that
+// finds the branch (its isDefault flag), with nothing committed (it used
+// to PUT the files on main and open a pull request from main into the
+// other branch). The flag also catches a remembered default branch that
+// changed since: with Base empty and main remembered, a pull request
+// from trunk, the default branch now, is refused instead of committing on
+// trunk and opening one into the new main.
+func TestDefaultBranchWhateverBase(t *testing.T) {
+	e := newEnv(t, "")
+	d, hc := driverFor(t, e.fake, nil)
+	repo := driver.Repo{Owner: project, Name: scmtest.BasicRepo}
+	req := func(branch, base string) *driver.PullRequestRequest {
+		return &driver.PullRequestRequest{Repo: repo, Branch: branch, Base: base, Title: "t", CommitMessage: "m",
+			Changes: []driver.Change{{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")}}}
+	}
+	head := func(branch string) string {
+		id, _ := e.fake.Branch(project, scmtest.BasicRepo, branch)
+		return id
+	}
+	refused := func(branch, base string) {
+		t.Helper()
+		before, requests := head(branch), e.fake.Stats().Total
+		_, err := d.OpenPullRequest(t.Context(), hc, req(branch, base))
+		if d.ErrorInfo(err).Code != errcode.InvalidArgument {
+			t.Errorf("OpenPullRequest from %s into %q = %v; want InvalidArgument", branch, base, err)
+		}
+		if n := e.fake.Stats().Total - requests; n != 1 {
+			t.Errorf("the refusal of %s into %q cost %d requests; want 1 (the branch listing)", branch, base, n)
+		}
+		if after := head(branch); after != before {
+			t.Errorf("the default branch %s moved from %s to %s", branch, before, after)
+		}
+	}
+
+	// develop is made from main by a pull request (Base empty: main is
+	// remembered as the default branch).
+	if _, err := d.OpenPullRequest(t.Context(), hc, req("develop", "")); err != nil {
+		t.Fatal(err)
+	}
+	refused(scmtest.DefaultBranch, "develop")
+
+	if err := e.fake.RenameBranch(project, scmtest.BasicRepo, scmtest.DefaultBranch, "trunk"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fake.Commit(project, scmtest.BasicRepo, scmtest.DefaultBranch, fakebitbucketserver.Commit{Message: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	refused("trunk", "")
+	refused("trunk", "develop")
+}

@@ -24,6 +24,9 @@ type branchJSON struct {
 	ID           string `json:"id"`
 	DisplayID    string `json:"displayId"`
 	LatestCommit string `json:"latestCommit"`
+	// IsDefault is set on the repository's default branch in a branch
+	// listing (GET branches).
+	IsDefault bool `json:"isDefault"`
 }
 
 // pullRepoJSON is the repository of one end of a pull request.
@@ -118,9 +121,21 @@ func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver
 		return nil, &errcode.Error{Code: errcode.InvalidArgument,
 			Msg: fmt.Sprintf("branch %q is the base branch of the pull request%s: nothing was written", r.Branch, note)}
 	}
-	head, exists, err := d.findBranch(ctx, hc, rp, r.Branch)
+	found, err := d.findBranch(ctx, hc, rp, r.Branch)
 	if err != nil {
 		return nil, err
+	}
+	head, exists := "", found != nil
+	if exists {
+		head = found.LatestCommit
+		if found.IsDefault {
+			// Whatever the base (another branch, or a remembered default
+			// branch that changed since), the files would be committed on
+			// the default branch unreviewed: the listing that found the
+			// branch says so, with no request more.
+			return nil, &errcode.Error{Code: errcode.InvalidArgument,
+				Msg: fmt.Sprintf("branch %q is the repository's default branch: a pull request needs a branch of its own; nothing was written", r.Branch)}
+		}
 	}
 	var existing *pullJSON
 	if exists {
@@ -135,9 +150,9 @@ func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver
 			// for a new one): a missing one must fail before any commit,
 			// and a renamed default branch must not hide a pull request
 			// already open to the new one (found on the retry).
-			if _, ok, err := d.findBranch(ctx, hc, rp, base); err != nil {
+			if b, err := d.findBranch(ctx, hc, rp, base); err != nil {
 				return nil, err
-			} else if !ok {
+			} else if b == nil {
 				return nil, &missingError{msg: fmt.Sprintf("base branch %q not found; nothing was written", base)}
 			}
 		}
@@ -180,8 +195,8 @@ func (d *Driver) openPullRequest(ctx context.Context, hc *http.Client, r *driver
 			// A change skipped since head was learnt may have been our
 			// own commit whose answer was lost: the branch then moved past
 			// head. Learn its head and try this change once more.
-			if tip, ok, ferr := d.findBranch(ctx, hc, rp, r.Branch); ferr == nil && ok {
-				head, headKnown = tip, true
+			if tip, ferr := d.findBranch(ctx, hc, rp, r.Branch); ferr == nil && tip != nil {
+				head, headKnown = tip.LatestCommit, true
 				newHead, skipped, err = d.commitFile(ctx, hc, rp, r, ch, head)
 			}
 		}
@@ -251,19 +266,19 @@ func checkChanges(changes []driver.Change) error {
 }
 
 // findBranch looks branch up with GET branches?filterText=, keeping only
-// an exact match.
-func (d *Driver) findBranch(ctx context.Context, hc *http.Client, rp, branch string) (head string, ok bool, err error) {
+// an exact match: nil when there is none.
+func (d *Driver) findBranch(ctx context.Context, hc *http.Client, rp, branch string) (*branchJSON, error) {
 	q := url.Values{"filterText": {branch}, "boostMatches": {"true"}, "limit": {"100"}}
 	var page pageJSON[branchJSON]
 	if err := d.getJSON(ctx, hc, rp+"/branches", q, &page); err != nil {
-		return "", false, err
+		return nil, err
 	}
-	for _, b := range page.Values {
+	for i, b := range page.Values {
 		if b.DisplayID == branch || b.ID == headRef(branch) {
-			return b.LatestCommit, true, nil
+			return &page.Values[i], nil
 		}
 	}
-	return "", false, nil
+	return nil, nil
 }
 
 // own reports whether the pull request goes from a branch of a

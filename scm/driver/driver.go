@@ -66,8 +66,11 @@ type Driver interface {
 	// returns that pull request with Existing set and, unless
 	// r.UpdateExisting, changes nothing; with r.UpdateExisting it commits
 	// the changes on the branch first. An r.Branch that is the base (r.Base,
-	// or the default branch when r.Base is empty) is InvalidArgument,
-	// returned before any write (the conformance suite checks it).
+	// or the default branch when r.Base is empty), or that is the default
+	// branch whatever r.Base, is InvalidArgument, returned before any write
+	// (the conformance suite checks it); a driver that must spend a request
+	// to learn the default branch may first return, as it is, an open pull
+	// request from r.Branch into r.Base (which writes nothing).
 	OpenPullRequest(ctx context.Context, hc *http.Client, r *PullRequestRequest) (*PullRequest, error)
 
 	// ErrorInfo classifies an error returned by this driver's methods. It

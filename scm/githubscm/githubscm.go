@@ -49,8 +49,10 @@
 //     repositories.
 //   - OpenPullRequest: 1 GraphQL query (the repository id, default branch
 //     or base branch, commit and tree ids, whether the branch exists, an
-//     open pull request from it, and each changed path's type, blob id and
-//     mode), then 1 GraphQL mutation document: createRef (a missing
+//     open pull request from it, each changed path's type, blob id and
+//     mode, and, when a base is given, the default branch's name: a branch
+//     that is the default branch is InvalidArgument whatever the base,
+//     refused after this query with nothing written), then 1 GraphQL mutation document: createRef (a missing
 //     branch), createCommitOnBranch (expecting the head the query saw;
 //     left out when the branch already holds exactly the changes) and
 //     createPullRequest: 2 requests for any number of text or binary

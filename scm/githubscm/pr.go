@@ -94,6 +94,11 @@ type prepareData struct {
 		IsArchived bool    `json:"isArchived"`
 		Base       *gqlRef `json:"base"`
 		Head       *gqlRef `json:"head"`
+		// Default is the default branch, asked for by name when the
+		// base is given (Base is the default branch otherwise).
+		Default *struct {
+			Name string `json:"name"`
+		} `json:"defaultBranchRef"`
 	} `json:"repository"`
 }
 
@@ -142,14 +147,15 @@ func pathVars(first int, paths []string, vars map[string]any) string {
 // it needs before writing: the repository's node id, the base branch (or
 // the default branch) and the head branch, each with its commit, tree and
 // the entries (type, blob id, mode) of the first checked paths, and the
-// open pull requests from the head branch.
+// open pull requests from the head branch. With a base given, it also
+// names the default branch, which the head branch must not be.
 func prepareQuery(hasBase bool, paths []string, vars map[string]any) string {
 	sel := "target { oid ... on Commit { tree { oid }" + fileSelection(0, paths) + " } }"
 	decl := "$owner: String!, $name: String!, $head: String!"
 	base := "base: defaultBranchRef"
 	if hasBase {
 		decl += ", $base: String!"
-		base = "base: ref(qualifiedName: $base)"
+		base = "defaultBranchRef { name }\n    base: ref(qualifiedName: $base)"
 	}
 	decl += pathVars(0, paths, vars)
 	return "query PreparePullRequest(" + decl + ") {\n  repository(owner: $owner, name: $name) {\n    id isArchived\n" +
@@ -212,6 +218,13 @@ func (d *Driver) openPR(ctx context.Context, gh *github.Client, r *driver.PullRe
 	baseName := base.Name
 	if baseName == r.Branch {
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "branch %q is the base branch", r.Branch)
+	}
+	if def := data.Repository.Default; def != nil && def.Name == r.Branch {
+		// Whatever the base, the commit would go on the default branch
+		// unreviewed (and the pull request from it may well open): the
+		// query named it, so refusing costs no request.
+		return nil, errcode.Newf(errcode.InvalidArgument, "",
+			"branch %q is the default branch of %s/%s: a pull request needs a branch of its own; nothing was written", r.Branch, r.Repo.Owner, r.Repo.Name)
 	}
 	out := &driver.PullRequest{Base: baseName, Branch: r.Branch}
 	if head != nil && head.PRs != nil {

@@ -100,7 +100,9 @@
 //     both refs answers for up to 100 paths per field, all fields in the
 //     same request. The same answer refuses, before anything is written,
 //     a Create of an existing file, an Update or Delete of a missing one,
-//     and a missing base branch. When the merge request cannot be opened
+//     a missing base branch, and a source branch that is the default
+//     branch (rootRef), whatever the base: InvalidArgument, with no
+//     request more. When the merge request cannot be opened
 //     after the commit, the error names the branch and the commit that
 //     hold the changes.
 //

@@ -205,6 +205,14 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 		return nil, errcode.Newf(errcode.InvalidArgument, "", "branch %q is the base branch of the merge request%s: nothing was written",
 			r.Branch, defaultNote(r.Base, projectPath(r.Repo)))
 	}
+	if repo.RootRef != nil && *repo.RootRef == r.Branch {
+		// Whatever the base, the commit would land on the default branch
+		// unreviewed (and the merge request from it may well open): the
+		// query already named the default branch, so refusing costs no
+		// request.
+		return nil, errcode.Newf(errcode.InvalidArgument, "", "branch %q is the default branch of %s: a merge request needs a branch of its own; nothing was written",
+			r.Branch, projectPath(r.Repo))
+	}
 	if r.Base != "" && !slices.Contains(repo.BaseNames, r.Base) {
 		return nil, errcode.Newf(errcode.NotFound, "", "base branch %q does not exist in %s", r.Base, projectPath(r.Repo))
 	}

@@ -627,6 +627,12 @@ func (d *drv) OpenPullRequest(ctx context.Context, _ *http.Client, r *driver.Pul
 		// As every driver: the commit would go on the base itself.
 		return nil, errf(errcode.InvalidArgument, http.StatusUnprocessableEntity, "branch %q is the base branch", r.Branch)
 	}
+	if r.Branch == rp.defaultBranch {
+		// As every driver, whatever the base: the commit would go on the
+		// default branch, unreviewed.
+		return nil, errf(errcode.InvalidArgument, http.StatusUnprocessableEntity,
+			"branch %q is the repository's default branch: a pull request needs a branch of its own", r.Branch)
+	}
 	var existing *PullRequest
 	for _, p := range rp.prs {
 		if p.Open && p.Base == base && p.Branch == r.Branch {

@@ -124,9 +124,11 @@ const prompt = 5 * time.Second
 //   - PullRequest/DefaultBranch: a spec whose Branch is the repository's
 //     default branch is InvalidArgument and writes nothing: with an empty
 //     Base (the driver learns the default branch: every change Upsert, or
-//     one Create) and with Base set to it (refused with 0 requests). The
-//     default branch does not hold the changes afterwards and, for a
-//     harness implementing [BranchReader], its head has not moved.
+//     one Create) and with Base set to it (refused with 0 requests), and
+//     with Base set to another branch (made by a pull request of its own
+//     first; every change Upsert, a Create, UpdateExisting; a missing
+//     Base is an error). Neither branch holds the changes afterwards and,
+//     for a harness implementing [BranchReader], neither head has moved.
 //   - PullRequest/Rerun: when opening the pull request fails after the
 //     commit (FaultOpenPullRequest), running OpenPullRequest again with the
 //     same spec opens it without committing again: the branch holds one
@@ -899,16 +901,56 @@ func testPullRequestDefaultBranch(t *testing.T, h *env) {
 		_, err := h.good.OpenPullRequest(ctx(t), explicit)
 		return err
 	})
+	// Base set to another branch: the commit would still go on the
+	// default branch (and a pull request from it may well open). The
+	// other branch is made by a pull request of its own, into the default
+	// branch, which leaves the default branch as it was.
+	if _, err := h.good.OpenPullRequest(ctx(t), validSpec(h, otherBase)); err != nil {
+		t.Fatalf("OpenPullRequest of %s (to make the other base branch): %v", otherBase, err)
+	}
+	otherBefore := ""
+	if heads {
+		otherBefore = br.BranchHead(BasicRepo, otherBase)
+	}
+	other := func(s *scm.PullRequestSpec, base string) *scm.PullRequestSpec {
+		c := *s
+		c.Base = base
+		return &c
+	}
+	updating := other(upsert, otherBase)
+	updating.UpdateExisting = true
+	for _, tc := range []struct {
+		name string
+		spec *scm.PullRequestSpec
+	}{{"every change Upsert", other(upsert, otherBase)}, {"a Create change", other(create, otherBase)}, {"UpdateExisting", updating}} {
+		_, err := h.good.OpenPullRequest(ctx(t), tc.spec)
+		wantCode(t, h, "OpenPullRequest with the default branch as Branch and Base "+otherBase+" ("+tc.name+")", err, scm.InvalidArgument)
+	}
+	// A missing base is refused too, as NotFound or InvalidArgument.
+	if _, err := h.good.OpenPullRequest(ctx(t), other(create, "scmtest-no-such-base")); err == nil {
+		t.Errorf("OpenPullRequest with the default branch as Branch and a missing Base succeeded; want an error")
+	} else {
+		noSecret(t, h, "OpenPullRequest with a missing Base", err)
+	}
 	for _, ch := range create.Changes {
 		_, err := h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, DefaultBranch, ch.Path), nil)
 		wantCode(t, h, "ReadFile of "+ch.Path+" on the default branch after the refused pull requests", err, scm.NotFound)
+		_, err = h.good.ReadFile(ctx(t), h.FileURL(BasicRepo, otherBase, ch.Path), nil)
+		wantCode(t, h, "ReadFile of "+ch.Path+" on "+otherBase+" after the refused pull requests", err, scm.NotFound)
 	}
 	if heads {
 		if after := br.BranchHead(BasicRepo, DefaultBranch); after != before {
 			t.Errorf("the default branch moved from %s to %s: a refused pull request committed on it", before, after)
 		}
+		if after := br.BranchHead(BasicRepo, otherBase); after != otherBefore {
+			t.Errorf("the base branch %s moved from %s to %s: a refused pull request committed on it", otherBase, otherBefore, after)
+		}
 	}
 }
+
+// otherBase is the branch PullRequest/DefaultBranch makes to be the base
+// of a pull request from the default branch.
+const otherBase = "scmtest-develop"
 
 func testForeignHost(t *testing.T, h *env) {
 	if r := h.Capabilities.NoHTTP; r != "" {
