@@ -101,6 +101,14 @@ catalog:
 		t.Errorf("no resolver from auth.providers.github.production.signIn: %v", d.access.resolvers)
 	}
 
+	// A key of the permission section the library does not read (a typo
+	// for policies-csv-file loads an empty policy, which denies
+	// everything) is said at startup.
+	d = load(doc("", "permission:\n  enabled: true\n  rbac:\n    policies-csv-file: "+policy+"\n    policiesCsvFile: "+policy+"\n"))
+	if !slices.ContainsFunc(d.warnings, func(s string) bool { return strings.Contains(s, "policiesCsvFile") }) {
+		t.Errorf("no warning names permission.rbac.policiesCsvFile: %q", d.warnings)
+	}
+
 	d = load(doc("", ""))
 	if d.access != nil {
 		t.Error("a policy without permission.enabled")

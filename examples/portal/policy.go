@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"log/slog"
 	"net/http"
 
 	"github.com/scmkit/scmkit/auth"
@@ -61,8 +62,8 @@ func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyFil
 		return nil, nil, err
 	}
 	if !pc.Enabled {
-		return nil, []string{"permission.enabled is not true: the portal has no permission policy; it refuses registrations " +
-			"and reads and writes with the signed-in user's own token only"}, nil
+		return nil, append(pc.Warnings(), "permission.enabled is not true: the portal has no permission policy; it refuses registrations "+
+			"and reads and writes with the signed-in user's own token only"), nil
 	}
 	var env string
 	if err := cfg.Decode("auth.environment", &env); err != nil || env == "" {
@@ -72,7 +73,10 @@ func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyFil
 	if err != nil {
 		return nil, nil, err
 	}
-	var warnings []string
+	// Keys of the permission section that scmkit does not read (a typo
+	// such as policiesCsvFile loads an empty policy, which denies
+	// everything): say so at startup.
+	warnings := pc.Warnings()
 	for _, gc := range gcs {
 		warnings = append(warnings, gc.Warnings...)
 	}
@@ -123,7 +127,9 @@ func newAccess(ctx context.Context, cfg *config.Config, issuer string, policyFil
 	if err != nil {
 		return nil, nil, err
 	}
-	x.authz = permission.NewAuthorizer(pol, nil)
+	// The Logger gets the cause of every refused check that failed (a
+	// loader's error, a policy's), which the HTTP answer leaves out.
+	x.authz = permission.NewAuthorizer(pol, &permission.AuthorizerOptions{Logger: slog.Default()})
 	return x, warnings, nil
 }
 
