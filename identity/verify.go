@@ -98,8 +98,11 @@ type VerifierOptions struct {
 	// unreachable, or blocked by an attacker who wants a revoked key kept
 	// alive), every token not signed by one of Keys is refused with an
 	// Unavailable error whose RetryAt is the next fetch, and the JWKS is
-	// fetched again, once for all verifications, 1 s after the last
-	// failure, then 2 s, 4 s, … up to RefetchInterval; the first fetch
+	// fetched again, once for all verifications, after a gap that starts
+	// at 1 s and doubles with each failed fetch since the last success
+	// (those of the JWKSMaxAge refetches before the bound count: with the
+	// defaults the first gap past the bound is 4 s), up to
+	// RefetchInterval; the first fetch
 	// that succeeds makes its keys verify again. So a key revoked at the
 	// issuers stops verifying within JWKSMaxStale whatever happens to the
 	// fetches. Backstage's verifiers (jose's remote JWKS) have no such
