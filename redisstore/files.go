@@ -34,7 +34,7 @@ func (s *Store) Files(ttl time.Duration) *FileCache {
 	}
 	return &FileCache{c: sealedCache[scm.CachedFile]{s: s, ttl: ttl, kind: "file",
 		getOp: "redisstore.FileCache.GetFile", putOp: "redisstore.FileCache.PutFile",
-		text:     func(f *scm.CachedFile) []string { return []string{f.ETag, f.BlobID, f.CommitID} },
+		text:     func(f *scm.CachedFile) []string { return []string{f.ETag, f.BlobID, f.CommitID, f.Cred} },
 		complete: func(f *scm.CachedFile) bool { return f.Content != nil },
 		prepare: func(f *scm.CachedFile) *scm.CachedFile {
 			if f.Content != nil {
