@@ -211,6 +211,47 @@ func TestFileCacheDateRevalidationBounds(t *testing.T) {
 			t.Errorf("the renewal after: %d counted; want 0", counted)
 		}
 	})
+	t.Run("branch reset", func(t *testing.T) {
+		// The risk the bound is for: main reset to an older commit
+		// brings back c0001's older content with an older date, which
+		// the date check answers 304. It is seen at the first renewal
+		// maxSinceAge after the full read (with the same token, at once:
+		// its ETag differs).
+		e := newRotationEnv(t, 3, nil, false)
+		old, ok := e.fake.Ref("acme", "catalog", "main")
+		if !ok {
+			t.Fatal("no main")
+		}
+		e.clk.Advance(time.Minute)
+		if _, err := e.fake.Commit("acme", "catalog", "main", fakegithub.Commit{Files: []fakegithub.File{
+			{Path: "components/c0001/catalog-info.yaml", Content: []byte("changed\n")}}}); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Minute)
+		if counted, _ := e.readAll(t); counted != 3 {
+			t.Fatalf("first read: %d counted; want 3", counted)
+		}
+		if _, err := e.fake.CreateBranch("acme", "catalog", "main", old); err != nil { // a force-push back
+			t.Fatal(err)
+		}
+		content := func() string {
+			f, err := e.c.ReadFile(t.Context(), e.urls[1], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(f.Content)
+		}
+		for h := 1; h < int(maxSinceAge/time.Hour); h++ {
+			e.clk.Advance(time.Hour)
+			if got := content(); got != "changed\n" {
+				t.Fatalf("renewal %d: c0001 = %q; want the kept %q (the date did not move forward)", h, got, "changed\n")
+			}
+		}
+		e.clk.Advance(time.Hour)
+		if got, want := content(), "kind: Component\nmetadata:\n  name: c0001\n"; got != want {
+			t.Errorf("renewal at maxSinceAge: c0001 = %q; want %q (read in full)", got, want)
+		}
+	})
 	t.Run("confirmed by blob id", func(t *testing.T) {
 		// With ETags that are the blob id, a date check's 304 names the
 		// content itself: the period restarts, no full read.
