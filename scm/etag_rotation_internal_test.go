@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -252,9 +253,9 @@ func TestFileCacheDateRevalidationBounds(t *testing.T) {
 			t.Errorf("renewal at maxSinceAge: c0001 = %q; want %q (read in full)", got, want)
 		}
 	})
-	t.Run("confirmed by blob id", func(t *testing.T) {
-		// With ETags that are the blob id, a date check's 304 names the
-		// content itself: the period restarts, no full read.
+	t.Run("blob id ETags", func(t *testing.T) {
+		// ETags that are the content's blob id are checked with
+		// If-None-Match whoever asks: exact, no date, no full read.
 		e := newRotationEnv(t, 3, nil, true)
 		if counted, _ := e.readAll(t); counted != 3 {
 			t.Fatalf("first read: %d counted; want 3", counted)
@@ -265,7 +266,63 @@ func TestFileCacheDateRevalidationBounds(t *testing.T) {
 				t.Fatalf("renewal %d: %d counted; want 0", i+1, counted)
 			}
 		}
+		for _, r := range e.fake.Requests() {
+			if r.Header.Get("If-Modified-Since") != "" {
+				t.Fatalf("%s sent If-Modified-Since; want If-None-Match only", r.Path)
+			}
+		}
 	})
+}
+
+// TestRevalidated: what a 304 makes of an entry. After a date check: the
+// ETag the 304 carries, now the asking credential's, and the period of
+// date checks restarted only when that ETag is the entry's own or its
+// content's blob id; nothing without an ETag. After If-None-Match: the
+// entry marked as the asking credential's, unless its ETag is the blob id
+// (good for any credential) or it is already.
+func TestRevalidated(t *testing.T) {
+	then, now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 6, 1, 15, 0, 0, 0, time.UTC)
+	const blob = "0123456789abcdef0123456789abcdef01234567"
+	entry := func(etag string) *CachedFile {
+		return &CachedFile{ETag: etag, BlobID: blob, Content: []byte("x"), Cred: "old", LastModified: then.Add(-time.Hour), ReadAt: then}
+	}
+	for _, tc := range []struct {
+		name    string
+		cached  *CachedFile
+		bySince bool
+		etag    string // the 304's
+		want    *CachedFile
+	}{
+		{"date check, the new token's ETag", entry(`"a"`), true, `"b"`, &CachedFile{ETag: `"b"`, Cred: "new", ReadAt: then}},
+		{"date check, the entry's ETag", entry(`"a"`), true, `"a"`, &CachedFile{ETag: `"a"`, Cred: "new", ReadAt: now}},
+		{"date check, the blob id", entry(`"a"`), true, `"` + blob + `"`, &CachedFile{ETag: `"` + blob + `"`, Cred: "new", ReadAt: now}},
+		{"date check, no ETag", entry(`"a"`), true, "", nil},
+		{"If-None-Match, another credential", entry(`"a"`), false, `"a"`, &CachedFile{ETag: `"a"`, Cred: "new", ReadAt: then}},
+		{"If-None-Match, a blob id ETag", entry(`"` + blob + `"`), false, `"` + blob + `"`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &fileProbe{sent: "new", bySince: tc.bySince, header: http.Header{}}
+			if tc.etag != "" {
+				p.header.Set("ETag", tc.etag)
+			}
+			got := p.revalidated(tc.cached, now)
+			if (got == nil) != (tc.want == nil) {
+				t.Fatalf("revalidated = %+v; want %+v", got, tc.want)
+			}
+			if got == nil {
+				return
+			}
+			if got.ETag != tc.want.ETag || got.Cred != tc.want.Cred || !got.ReadAt.Equal(tc.want.ReadAt) ||
+				string(got.Content) != "x" || !got.LastModified.Equal(tc.cached.LastModified) || got.BlobID != blob {
+				t.Errorf("revalidated = %+v; want ETag %s, Cred %s, ReadAt %v, the rest kept", got, tc.want.ETag, tc.want.Cred, tc.want.ReadAt)
+			}
+		})
+	}
+	same := entry(`"a"`)
+	same.Cred = "new"
+	if got := (&fileProbe{sent: "new", header: http.Header{"Etag": {`"a"`}}}).revalidated(same, now); got != nil {
+		t.Errorf("If-None-Match by the entry's own credential: %+v; want nothing to store", got)
+	}
 }
 
 // BenchmarkFileCacheTokenRenewal: a catalog of 200 files re-read after

@@ -57,9 +57,13 @@ import (
 //     cost of one counted request per file per maxSinceAge with
 //     credentials renewed more often (an App's, hourly).
 //
-// A 304 to the date check that carries the ETag the entry had, or the git
-// blob id of its content as ETag (as GitHub's recorded contents answer
-// does), confirms the content itself, and restarts that period.
+// GitHub's recorded contents answer (octokit-fixtures get-content, 2022)
+// has the git blob id of the file as its ETag, which no token changes. An
+// entry whose ETag is its content's blob id is therefore revalidated with
+// If-None-Match whoever asks: exact, and free when it matches (and a 200,
+// counted, but never stale, if that ETag turned out to be the token's). A
+// 304 to a date check that carries the ETag the entry had, or its blob
+// id, confirms the content itself, and restarts the period.
 //
 // Only GitHub's file reads (GitHub and GitHub Enterprise Server) do this.
 // GitLab's ETags are computed from the body, and neither Bitbucket
@@ -164,7 +168,7 @@ func (c *Client) withFileProbe(ctx context.Context, cl *call, cached *CachedFile
 	if cached != nil {
 		p.etag, p.cred = cached.ETag, cached.Cred
 		if age := c.s.now().Sub(cached.ReadAt); !cached.LastModified.IsZero() && !cached.ReadAt.IsZero() &&
-			age < maxSinceAge && age > -maxSinceAge {
+			age < maxSinceAge && age > -maxSinceAge && !blobETag(cached) {
 			p.since = cached.LastModified
 		}
 	}
@@ -206,10 +210,15 @@ func (p *fileProbe) revalidated(cached *CachedFile, now time.Time) *CachedFile {
 		}
 		e.ETag, e.Cred = etag, p.sent
 		return &e
-	case !p.bySince && p.sent != "" && p.sent != cached.Cred:
+	case !p.bySince && p.sent != "" && p.sent != cached.Cred && !blobETag(cached):
 		e := *cached
 		e.Cred = p.sent
 		return &e
 	}
 	return nil
 }
+
+// blobETag reports whether e's ETag is the git blob id of its content:
+// an ETag of the content alone, which If-None-Match checks exactly
+// whoever asks.
+func blobETag(e *CachedFile) bool { return e.BlobID != "" && sameETag(e.ETag, e.BlobID) }
