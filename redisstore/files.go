@@ -18,6 +18,14 @@ const DefaultFileTTL = 24 * time.Hour
 // one, PutFile fails and ReadFile reads in full as if there were no
 // cache. An entry that is not sealed under the store's key (planted by
 // someone who can write to Redis without it) is a miss, never served.
+//
+// A GitHub entry also holds a fingerprint of the credential its ETag
+// belongs to (a hash of the Authorization header, sealed with the rest)
+// and the file's Last-Modified (see scm.FileCache): the replicas that
+// share one GitHub App installation token through the Store compute the
+// same fingerprint, so after the token's hourly renewal the first replica
+// to read the file revalidates it by date (a free 304) and stores the new
+// token's ETag, which the others then send (TestFleetFileSurvivesTokenRenewal).
 // Get it from [Store.Files].
 type FileCache struct {
 	c sealedCache[scm.CachedFile]
@@ -34,7 +42,7 @@ func (s *Store) Files(ttl time.Duration) *FileCache {
 	}
 	return &FileCache{c: sealedCache[scm.CachedFile]{s: s, ttl: ttl, kind: "file",
 		getOp: "redisstore.FileCache.GetFile", putOp: "redisstore.FileCache.PutFile",
-		text:     func(f *scm.CachedFile) []string { return []string{f.ETag, f.BlobID, f.CommitID} },
+		text:     func(f *scm.CachedFile) []string { return []string{f.ETag, f.BlobID, f.CommitID, f.Cred} },
 		complete: func(f *scm.CachedFile) bool { return f.Content != nil },
 		prepare: func(f *scm.CachedFile) *scm.CachedFile {
 			if f.Content != nil {

@@ -36,6 +36,18 @@ type CachedFile struct {
 	// a directory for a missing file (ReadFileOptions.DirAsMissing): the
 	// path may be a directory, so it answers only such reads.
 	MaybeDir bool `json:"maybeDir,omitempty"`
+	// Cred is a fingerprint (a hash, never the secret) of the credential
+	// ETag belongs to, for GitHub, whose ETags differ by token; "" when
+	// unknown. A GitHub read with another credential revalidates the
+	// entry with LastModified instead (see [FileCache]).
+	Cred string `json:"cred,omitempty"`
+	// LastModified is the Last-Modified of the answer that gave Content,
+	// when the client may revalidate the entry by date with it (GitHub,
+	// and a date old enough when it was read); zero otherwise.
+	LastModified time.Time `json:"lastModified,omitzero"`
+	// ReadAt is when Content was last read in full or confirmed; a
+	// GitHub entry is revalidated by date for a limited time after it.
+	ReadAt time.Time `json:"readAt,omitzero"`
 }
 
 // FileCache keeps the content and ETag of files read by [Client.ReadFile],
@@ -52,6 +64,20 @@ type CachedFile struct {
 // ref) share an entry. A cache that fails (down, slow) should return the
 // error: ReadFile then reads as if there were no cache. Set it with
 // [Options.FileCache].
+//
+// On GitHub, an ETag belongs to the token that read the answer: a read
+// with another token (a GitHub App's installation token is renewed every
+// hour) would be answered in full, counted, with the old one. A GitHub
+// entry therefore also remembers a fingerprint of its ETag's credential
+// and the file's Last-Modified; a read with another credential sends
+// If-Modified-Since with that date instead of If-None-Match, which GitHub
+// answers 304 whoever asks, free, and the entry takes the ETag the 304
+// carries. A date is a weaker validator than an ETag (one-second
+// granularity; the date of a commit, which the committer's clock sets):
+// it is used only when it was a few seconds old when read, and for at
+// most 12 hours after the entry's content was last read in full, so that
+// a change that kept or moved back the file's date (a branch reset to an
+// older commit) is seen within that time. See CachedFile.Cred.
 //
 // With ReadFileOptions.NotFoundMaxAge, the cache also keeps remembered
 // NotFound answers (entries with NotFoundAt set, under keys that also hash
@@ -129,12 +155,26 @@ func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req
 			}
 		}
 	}
-	f, err := cl.d.ReadFile(ctx, cl.hc, req)
+	rctx, probe := c.withFileProbe(ctx, cl, cached)
+	f, err := cl.d.ReadFile(rctx, cl.hc, req)
 	if cached != nil && notModified(cl, err) {
-		return &driver.File{Content: append([]byte(nil), cached.Content...), ETag: cached.ETag, BlobID: cached.BlobID, CommitID: cached.CommitID}, nil
+		if probe != nil {
+			if e := probe.revalidated(cached, c.s.now()); e != nil {
+				fc.PutFile(ctx, key, e) //nolint:errcheck // a failed put costs a date check, or a full read, later
+			}
+		}
+		etag := cached.ETag
+		if probe != nil && probe.bySince && probe.header.Get("ETag") != "" {
+			etag = probe.header.Get("ETag") // the credential's own, to pass as IfNoneMatch
+		}
+		return &driver.File{Content: append([]byte(nil), cached.Content...), ETag: etag, BlobID: cached.BlobID, CommitID: cached.CommitID}, nil
 	}
 	if err == nil && f != nil && f.ETag != "" && len(f.Content) <= MaxCachedFileBytes {
-		fc.PutFile(ctx, key, &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: f.Content}) //nolint:errcheck // a failed put costs a full read later
+		e := &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: f.Content}
+		if probe != nil {
+			probe.stamp(e, c.s.now())
+		}
+		fc.PutFile(ctx, key, e) //nolint:errcheck // a failed put costs a full read later
 	}
 	if missKey != "" && answeredNotFound(cl, err) {
 		if cached != nil {

@@ -133,6 +133,7 @@ type shared struct {
 	share    float64
 	audit    AuditFunc
 	kinds    *listKinds
+	now      func() time.Time // the clock of the file cache's entries
 }
 
 // NewClient returns a client for the integrations of reg (nil means the
@@ -169,7 +170,7 @@ func NewClient(reg *integrations.Registry, res Resolver, opts *Options) (*Client
 		res = nil
 	}
 	s := &shared{reg: reg, res: res, drivers: map[string]driver.Driver{}, base: o.Transport, retry: o.Retry, log: o.Logger, files: defaultFileCache(o.FileCache), pages: defaultPageCache(o.PageCache), budget: o.RateBudget, share: o.RateShare, audit: o.Audit,
-		kinds: &listKinds{now: time.Now}}
+		kinds: &listKinds{now: time.Now}, now: time.Now}
 	if s.base == nil {
 		s.base = http.DefaultTransport
 	}
@@ -451,7 +452,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	req := c.credRequest(in, loc, write)
 	// Below the credentials: the one place where the answers' headers and
 	// error bodies are capped and scrubbed of every credential value sent.
-	rt := c.pageLayer(in, httpx.Sanitize(c.s.base, cl.secrets))
+	rt := c.pageLayer(in, c.validatorLayer(in, httpx.Sanitize(c.s.base, cl.secrets)))
 	budgetKey := ""
 	if c.s.res != nil {
 		cred, err := c.s.res.Resolve(ctx, req)

@@ -216,9 +216,12 @@ func defaultPageCache(pc PageCache) PageCache {
 	return pc
 }
 
+// cloneFile copies f, every field (a field added later is kept too), and
+// its content.
 func cloneFile(f *CachedFile) *CachedFile {
-	return &CachedFile{ETag: f.ETag, BlobID: f.BlobID, CommitID: f.CommitID, Content: bytes.Clone(f.Content),
-		NotFoundAt: f.NotFoundAt, MaybeDir: f.MaybeDir}
+	cp := *f
+	cp.Content = bytes.Clone(f.Content)
+	return &cp
 }
 
 func clonePage(p *CachedPage) *CachedPage {

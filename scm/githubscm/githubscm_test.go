@@ -256,7 +256,9 @@ func TestDiscover1000ReposBudget(t *testing.T) {
 
 func TestPathsAndBranches(t *testing.T) {
 	both(t, func(t *testing.T, ghe bool) {
-		e := newEnv(t, ghe, nil)
+		// BlobETags: contents answers carry the blob id as ETag, as
+		// GitHub's recorded one does; the driver passes it on as is.
+		e := newEnvWith(t, ghe, &fakegithub.Options{Tokens: []string{goodToken}, BlobETags: true}, nil)
 		e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{{Path: "README.md", Content: []byte("main")}}})
 		if _, err := e.s.CreateBranch("acme", "svc", "release/1.0", "main"); err != nil {
 			t.Fatal(err)
@@ -327,7 +329,8 @@ func TestPathsAndBranches(t *testing.T) {
 
 func TestErrorInfo(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	e := newEnv(t, false, &githubscm.Options{Now: func() time.Time { return now }})
+	// BlobETags: the "not modified" case sends the blob id as ETag.
+	e := newEnvWith(t, false, &fakegithub.Options{Tokens: []string{goodToken}, BlobETags: true}, &githubscm.Options{Now: func() time.Time { return now }})
 	e.addRepo(t, fakegithub.Repo{Owner: "acme", Name: "svc", Files: []fakegithub.File{{Path: "README.md", Content: []byte("x")}}})
 	read := func(ctx context.Context) error {
 		_, err := e.d.ReadFile(ctx, e.hc, &driver.ReadFileRequest{Repo: driver.Repo{Owner: "acme", Name: "svc"}, Path: "README.md", MaxBytes: 10})

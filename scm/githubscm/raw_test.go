@@ -24,7 +24,9 @@ import (
 // commit id of acme/pub's default branch.
 func rawFake(t *testing.T) (*fakegithub.Server, string) {
 	t.Helper()
-	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}})
+	// BlobETags: the API's contents answers carry the blob id as ETag, as
+	// GitHub's recorded one does, and as the raw host's do.
+	s := fakegithub.New(&fakegithub.Options{Tokens: []string{goodToken}, BlobETags: true})
 	t.Cleanup(s.Close)
 	head, err := s.AddRepo(fakegithub.Repo{Owner: "acme", Name: "pub", Files: []fakegithub.File{
 		{Path: "catalog-info.yaml", Content: []byte("kind: Component\n")},

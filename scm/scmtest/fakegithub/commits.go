@@ -2,6 +2,7 @@ package fakegithub
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,4 +29,15 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request, rp *reposto
 	}
 	list := rp.History(c, strings.Trim(q.Get("path"), "/"))
 	s.writeJSON(w, r, http.StatusOK, listJSON(list[:min(perPage, len(list))], func(c *repostore.Commit) any { return s.commitJSON(r, rp, c.ID) }))
+}
+
+// lastChange returns the newest commit of c's first-parent history that
+// changed something at or under p (c itself when p is "" or none did).
+func lastChange(rp *repostore.Repo, c *repostore.Commit, p string) *repostore.Commit {
+	for at := c; at != nil; at = rp.Parent(at) {
+		if p == "" || slices.ContainsFunc(repostore.Changed(at, rp.Parent(at)), func(q string) bool { return repostore.Within(q, p) }) {
+			return at
+		}
+	}
+	return c
 }

@@ -47,7 +47,7 @@ func ExampleNew() {
 	fmt.Println(resp.StatusCode, "remaining", resp.Header.Get("X-RateLimit-Remaining"))
 	fmt.Println("requests:", s.Stats().Routes["GET /repos/{owner}/{repo}/contents/{path...}"])
 	// Output:
-	// 200 "# svc\n" ETag "c53341ca5ef94c73cb43795f6f2783c7035432b2"
+	// 200 "# svc\n" ETag "a9109d3076f24f0a8cbbc4c5b84868f9e8257f43"
 	// 403 remaining 0
 	// requests: 2
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -146,7 +147,7 @@ func TestBlobSHAMatchesGitHub(t *testing.T) {
 }
 
 func TestRawContentMatchesRecording(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t, &fakegithub.Options{Tokens: []string{token}, BlobETags: true})
 	var rec recorded
 	for _, r := range loadRecorded(t, "get-content.raw-fixture.json") {
 		if strings.HasSuffix(r.Path, "/README.md") {
@@ -229,8 +230,8 @@ func TestConditionalRead(t *testing.T) {
 	hdr := map[string]string{"Accept": "application/vnd.github.raw"}
 	resp, _ := do(t, s, call{url: u, header: hdr})
 	etag := resp.Header.Get("ETag")
-	if want := `"` + fakegithub.BlobSHA([]byte("# hello-world")) + `"`; etag != want {
-		t.Fatalf("ETag = %s; want the quoted blob id %s", etag, want)
+	if etag == "" {
+		t.Fatal("no ETag")
 	}
 	remaining := resp.Header.Get("X-RateLimit-Remaining")
 	hdr["If-None-Match"] = etag
@@ -251,6 +252,85 @@ func TestConditionalRead(t *testing.T) {
 	if resp, body := do(t, s, call{url: u, header: hdr}); resp.StatusCode != 200 || string(body) != "new" {
 		t.Errorf("after a change: %d %q; want 200 %q", resp.StatusCode, body, "new")
 	}
+}
+
+// TestETagsPerToken: as GitHub's, the fake's ETags depend on the token
+// (an If-None-Match carrying another token's ETag is answered 200,
+// counted), while Last-Modified does not: If-Modified-Since is answered
+// 304, free, whoever asks, and ignored when the request has
+// If-None-Match (RFC 9110 §13.1.3). With BlobETags, contents answer the
+// blob id, as recorded, whoever asks.
+func TestETagsPerToken(t *testing.T) {
+	const other = "ghp_othertoken"
+	for _, blobETags := range []bool{false, true} {
+		t.Run(fmt.Sprint("BlobETags=", blobETags), func(t *testing.T) {
+			s := newServer(t, &fakegithub.Options{Tokens: []string{token, other}, BlobETags: blobETags})
+			u := s.APIBaseURL() + "/repos/acme/widgets/contents/README.md"
+			read := func(tok string, hdr ...string) (*http.Response, []byte) {
+				h := map[string]string{"Accept": "application/vnd.github.raw", "Authorization": "Bearer " + tok}
+				for i := 0; i+1 < len(hdr); i += 2 {
+					h[hdr[i]] = hdr[i+1]
+				}
+				return do(t, s, call{url: u, header: h})
+			}
+			a, _ := read(token)
+			b, _ := read(other)
+			etagA, etagB, lm := a.Header.Get("ETag"), b.Header.Get("ETag"), a.Header.Get("Last-Modified")
+			if etagA == "" || etagB == "" || lm == "" || b.Header.Get("Last-Modified") != lm {
+				t.Fatalf("ETags %q, %q, Last-Modified %q, %q; want both, and one Last-Modified", etagA, etagB, lm, b.Header.Get("Last-Modified"))
+			}
+			if blob := `"` + fakegithub.BlobSHA([]byte("# hello-world")) + `"`; blobETags != (etagA == etagB) || blobETags != (etagA == blob) {
+				t.Fatalf("ETags %s and %s (blob %s); want them equal to the blob id only with BlobETags", etagA, etagB, blob)
+			}
+			s.ResetStats()
+			steps := []struct {
+				name   string
+				tok    string
+				hdr    []string
+				status int
+			}{
+				{"own ETag", other, []string{"If-None-Match", etagB}, http.StatusNotModified},
+				{"other token's ETag", other, []string{"If-None-Match", etagA}, map[bool]int{false: 200, true: 304}[blobETags]},
+				{"If-Modified-Since, first token", token, []string{"If-Modified-Since", lm}, http.StatusNotModified},
+				{"If-Modified-Since, other token", other, []string{"If-Modified-Since", lm}, http.StatusNotModified},
+				{"If-Modified-Since an hour earlier", other, []string{"If-Modified-Since", mustTime(t, lm).Add(-time.Hour).Format(http.TimeFormat)}, 200},
+				{"If-Modified-Since with a failing If-None-Match", other, []string{"If-None-Match", `"nope"`, "If-Modified-Since", lm}, 200},
+			}
+			counted := 0
+			for _, st := range steps {
+				resp, _ := read(st.tok, st.hdr...)
+				if resp.StatusCode != st.status {
+					t.Errorf("%s: %d; want %d", st.name, resp.StatusCode, st.status)
+				}
+				if resp.StatusCode == http.StatusNotModified && resp.Header.Get("ETag") == "" {
+					t.Errorf("%s: a 304 without the caller's ETag", st.name)
+				}
+				if st.status == 200 {
+					counted++
+				}
+			}
+			if st := s.Stats(); st.API-st.NotModified != counted {
+				t.Errorf("Stats = %+v; want %d counted (304s are free)", st, counted)
+			}
+			// A change makes the old Last-Modified stale for everyone.
+			time.Sleep(time.Until(mustTime(t, lm).Add(1100 * time.Millisecond)))
+			if _, err := s.Commit("acme", "widgets", "main", fakegithub.Commit{Files: []fakegithub.File{{Path: "README.md", Content: []byte("new")}}}); err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := read(other, "If-Modified-Since", lm); resp.StatusCode != 200 || string(body) != "new" {
+				t.Errorf("after a change: %d %q; want 200 %q", resp.StatusCode, body, "new")
+			}
+		})
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := http.ParseTime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
 }
 
 func TestTarballRedirectAndArchive(t *testing.T) {

@@ -30,7 +30,8 @@ type rateState struct {
 // whether the request counts against the limit (304s do not).
 func (s *Server) commonHeaders(w http.ResponseWriter, r *http.Request, counted bool) {
 	h := w.Header()
-	setHeaders(h,
+	// Date is the fake's clock (Options.Now), as GitHub's is its own.
+	setHeaders(h, "Date", s.now().Format(http.TimeFormat),
 		"Server", "GitHub.com", "X-GitHub-Request-Id", requestID(), "X-GitHub-Api-Version-Selected", "2022-11-28",
 		"Access-Control-Expose-Headers", exposeHeaders, "Access-Control-Allow-Origin", "*",
 		"Strict-Transport-Security", "max-age=31536000; includeSubdomains; preload", "X-Frame-Options", "deny",
@@ -69,9 +70,41 @@ func setHeaders(h http.Header, kv ...string) {
 	}
 }
 
-// notModified answers 304 when the request's If-None-Match matches etag.
-func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string) bool {
-	if !fake.ETagMatches(r.Header.Get("If-None-Match"), etag) {
+// callerETag is the ETag GitHub gives an answer identified by id (a blob
+// id, a hash of the body), as it gives one: specific to the request's
+// Accept and Authorization headers, so that the same resource read with
+// another token has another ETag, and an If-None-Match carrying the old
+// token's ETag is answered 200, counted, not 304. GitHub support: "It's
+// currently expected for ETags to be auth token specific" (eclipse-csi/
+// otterdog issue #201; github/docs issue #34689); the answers say so with
+// "Vary: Accept, Authorization, Cookie, X-GitHub-OTP". The fake's formula
+// is its own: clients must not rely on GitHub's, which is undocumented.
+func callerETag(r *http.Request, id string) string {
+	h := sha256.New()
+	h.Write([]byte(id + "\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Authorization")))
+	return `"` + hex.EncodeToString(h.Sum(nil))[:40] + `"`
+}
+
+// notModified answers 304 when the request's If-None-Match matches etag,
+// or, when the request has no If-None-Match and the answer would carry
+// lastModified (not zero), when its If-Modified-Since is at or after
+// lastModified, whoever asks: Last-Modified does not depend on the
+// token. A server must ignore If-Modified-Since when the request has
+// If-None-Match (RFC 9110 §13.1.3). The 304 is not counted against the
+// rate limit and carries the caller's ETag.
+func (s *Server) notModified(w http.ResponseWriter, r *http.Request, etag string, lastModified time.Time) bool {
+	inm := r.Header.Get("If-None-Match")
+	switch {
+	case inm != "":
+		if !fake.ETagMatches(inm, etag) {
+			return false
+		}
+	case !lastModified.IsZero():
+		since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
+		if err != nil || lastModified.Truncate(time.Second).After(since) {
+			return false
+		}
+	default:
 		return false
 	}
 	s.site.Core.Log().Count(func(st *Stats) { st.NotModified++ })
@@ -88,26 +121,28 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 }
 
 // writeListing is writeJSON for a page of a listing. As GitHub's, its
-// ETag is weak and depends on the credential asking (Vary: Accept,
-// Authorization): a page re-validated with another token's ETag is sent
-// again in full, and an unchanged page re-validated with the same token's
-// is answered 304.
+// ETag is weak. Like every ETag of the fake it depends on the credential
+// asking (see callerETag): a page re-validated with another token's ETag
+// is sent again in full, and an unchanged page re-validated with the same
+// token's is answered 304.
 func (s *Server) writeListing(w http.ResponseWriter, r *http.Request, v any) {
 	s.writeBody(w, r, http.StatusOK, v, true)
 }
 
-func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, v any, perCaller bool) {
+// writeBody writes v. A GET answered 200 carries the caller's ETag of the
+// body (weak for a listing page) and is answered 304 for a matching
+// If-None-Match, or, where the handler set Last-Modified, for an
+// If-Modified-Since at or after it.
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, status int, v any, listing bool) {
 	body := fake.Marshal(v)
 	if r.Method == http.MethodGet && status == http.StatusOK {
-		h := sha256.New()
-		h.Write(body)
-		etag := ""
-		if perCaller {
-			h.Write([]byte("\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Authorization")))
-			etag = "W/"
+		sum := sha256.Sum256(body)
+		etag := callerETag(r, hex.EncodeToString(sum[:]))
+		if listing {
+			etag = "W/" + etag
 		}
-		etag += `"` + hex.EncodeToString(h.Sum(nil)) + `"`
-		if s.notModified(w, r, etag) {
+		lastModified, _ := http.ParseTime(w.Header().Get("Last-Modified"))
+		if s.notModified(w, r, etag, lastModified) {
 			return
 		}
 		setHeaders(w.Header(), "ETag", etag, "Cache-Control", "private, max-age=60, s-maxage=60")

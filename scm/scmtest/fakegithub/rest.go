@@ -370,7 +370,12 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 		s.writeError(w, r, http.StatusNotFound, "Not Found", doc)
 		return
 	}
-	w.Header().Set("Last-Modified", c.Committer.When.Format(http.TimeFormat))
+	// Last-Modified is the date of the newest commit of the ref's
+	// first-parent history that changed the path, as GitHub's recorded
+	// answers show (a file's is older than its directory's; octokit-fixtures
+	// get-content): the same for every caller, unlike the ETag.
+	lastModified := lastChange(rp, commit, p).Git.Committer.When
+	w.Header().Set("Last-Modified", lastModified.UTC().Format(http.TimeFormat))
 	// A symlink to a file in the repository answers with that file.
 	if e.Mode == gitobj.ModeSymlink {
 		target := path.Join(path.Dir(p), string(rp.Objects[e.SHA].Blob))
@@ -401,8 +406,11 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *reposto
 	case e.Mode == gitobj.ModeSymlink:
 		j["target"] = string(rp.Objects[e.SHA].Blob)
 	case raw:
-		etag := `"` + e.SHA + `"`
-		if s.notModified(w, r, etag) {
+		etag := callerETag(r, e.SHA)
+		if s.opts.BlobETags {
+			etag = `"` + e.SHA + `"`
+		}
+		if s.notModified(w, r, etag, lastModified) {
 			return
 		}
 		blob := rp.Objects[e.SHA].Blob

@@ -97,6 +97,16 @@ type Options struct {
 	// media type refuses the file too and the object one answers it
 	// without content (encoding "none").
 	ContentsLimit int
+	// BlobETags makes GET contents in the raw media type answer the
+	// file's git blob id, quoted, as its ETag, whoever asks, as the
+	// recorded answer of 2022 does (octokit-fixtures get-content). By
+	// default every ETag depends on the request's Authorization, as
+	// GitHub support describes its API ("It's currently expected for
+	// ETags to be auth token specific", eclipse-csi/otterdog issue #201,
+	// 2024): an If-None-Match carrying another token's ETag is answered
+	// 200, counted. Last-Modified and If-Modified-Since do not depend on
+	// the token either way.
+	BlobETags bool
 	// Now is the fake's clock; nil means time.Now. It dates commits and
 	// the rate-limit headers.
 	Now func() time.Time
