@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/internal/httpx"
 	"github.com/scmkit/scmkit/internal/testsvc"
+	"github.com/scmkit/scmkit/redisstore"
 )
 
 // TestBudgetClampsReset: a record whose reset is fifty years ahead lives,
@@ -71,5 +73,47 @@ func TestBudgetKeysFromResourceHeader(t *testing.T) {
 	}
 	if ttl, _ := raw.TTL(t.Context(), keys[0]).Result(); ttl <= 0 || ttl > httpx.MaxBudgetReset+time.Minute {
 		t.Errorf("the key lives %s; want at most %s", ttl, httpx.MaxBudgetReset+time.Minute)
+	}
+}
+
+// TestFleetShareMismatchedResource: GitHub Enterprise 3.10 and older
+// count /search/code under search. Three replicas, each request on a
+// transport of its own (as scm makes one per call), at share 0.5 of
+// search's limit of 10: the fleet sends 5 code searches, not 10.
+func TestFleetShareMismatchedResource(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	var counted atomic.Int64
+	reset := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		n := counted.Add(1)
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "10")
+		h.Set("X-RateLimit-Remaining", strconv.FormatInt(max(10-n, 0), 10))
+		h.Set("X-RateLimit-Reset", reset)
+		h.Set("X-RateLimit-Resource", "search")
+	}))
+	defer srv.Close()
+	var budgets []*redisstore.Budget
+	for range 3 {
+		budgets = append(budgets, openStore(t, r, nil).Budget())
+	}
+	sent := 0
+	for i := range 10 {
+		tr := httpx.NewTransport(&httpx.Options{MaxRateLimitWait: time.Millisecond})
+		tr.SetBudget(budgets[i%3], "ghe.example.com app", 0.5)
+		tr.SetRateLimits(httpx.GitHubLimits)
+		tr.SetAPIBase(srv.URL + "/api/v3")
+		resp, err := (&http.Client{Transport: tr}).Get(srv.URL + "/api/v3/search/code?q=filename:catalog-info.yaml")
+		if errcode.CodeOf(err) == errcode.RateLimited {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		sent++
+	}
+	if sent != 5 || counted.Load() != 5 {
+		t.Errorf("the fleet sent %d code searches (GitHub counted %d); want 5", sent, counted.Load())
 	}
 }
