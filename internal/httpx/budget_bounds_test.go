@@ -2,9 +2,11 @@ package httpx
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -294,5 +296,33 @@ func TestMemoryBudgetBoundedRace(t *testing.T) {
 	wg.Wait()
 	if len(b.m) > memoryBudgetKeys {
 		t.Errorf("%d keys", len(b.m))
+	}
+}
+
+// TestGitHubResourcesDocumented: every resource of GET /rate_limit in
+// GitHub's REST API description (testdata) names a budget key of its own.
+func TestGitHubResourcesDocumented(t *testing.T) {
+	data, err := os.ReadFile("testdata/rate-limit-overview.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties struct {
+			Resources struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"resources"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	names := schema.Properties.Resources.Properties
+	if len(names) < 10 {
+		t.Fatalf("%d resources in the description", len(names))
+	}
+	for name := range names {
+		if !githubResources[name] {
+			t.Errorf("GitHub documents the resource %q; the budget records it under the guess", name)
+		}
 	}
 }
