@@ -110,8 +110,12 @@ func (b *Budget) Refund(ctx context.Context, key string, reset time.Time) error 
 	})
 }
 
-// Record notes a provider's answer for key (scm.RateBudget).
+// Record notes a provider's answer for key (scm.RateBudget). A reset more
+// than httpx.MaxBudgetReset ahead is taken as that far: the hash lives
+// until its reset and a minute more, so an answer cannot keep a key, or
+// refuse requests, for longer.
 func (b *Budget) Record(ctx context.Context, key string, limit, remaining int, reset time.Time) error {
+	reset = httpx.ClampReset(reset, b.s.clock())
 	return b.s.do(ctx, "redisstore.Budget.Record", func(ctx context.Context) error {
 		return recordScript.Run(ctx, b.s.rdb, []string{b.s.key("rl", key)},
 			strconv.Itoa(limit), strconv.Itoa(remaining), strconv.FormatInt(reset.UnixMilli(), 10)).Err()

@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,11 +63,19 @@ const (
 	// GitHubLimits is GitHub's (and GitHub Enterprise's) rules for an
 	// authorised credential. Each resource has its own limit: the budget
 	// key is the transport's key, a space and the resource (core,
-	// search, code_search, graphql, ...), named from the request before
-	// it is sent (POST .../graphql: graphql; the REST search endpoints
-	// /search/code: code_search and /search/...: search, under /api/v3
-	// on Enterprise; anything else: core) and from the answer's
-	// X-RateLimit-Resource when it is recorded. A conditional request
+	// search, code_search, graphql, ...), guessed from the request
+	// before it is sent (POST .../graphql: graphql; the REST search
+	// endpoints right under the API base, see [Transport.SetAPIBase],
+	// /search/code: code_search and /search/...: search; anything else:
+	// core). The answer's X-RateLimit-Resource names the key its count
+	// is recorded under when it is one of GitHub's documented resources
+	// (anything else counts as the guess). When it names another
+	// resource than a search or graphql guess (GitHub Enterprise 3.10
+	// and older count /search/code under search), the answer is recorded
+	// under both keys, and the transport's later requests of that guess
+	// take from the named key; a 304 is given back to the key its
+	// request was taken from. Every reset is taken as at most
+	// [MaxBudgetReset] ahead. A conditional request
 	// (If-None-Match or If-Modified-Since) answered 304 is free ("Making
 	// a conditional request does not count against your primary rate
 	// limit if a 304 response is returned and the request was made while
@@ -88,6 +97,23 @@ const (
 // the default is [OneLimit]. Call it before the first request.
 func (t *Transport) SetRateLimits(r RateLimits) {
 	t.rateLimits = r
+}
+
+// SetAPIBase tells t the API base URL of the integration it serves (a
+// GitHub integration's apiBaseUrl: https://api.github.com, or
+// https://HOST/api/v3 on Enterprise, behind any path prefix), so that
+// under [GitHubLimits] a request is named a search only when its path
+// is the base's /search/... (a file whose path holds "api/v3/search/code"
+// is a core request). Without it, the base is guessed from the path: the
+// part up to the first /api/v3 that no /repos/ comes before, or the
+// root. A base that does not parse is ignored. Call it before the first
+// request.
+func (t *Transport) SetAPIBase(base string) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return
+	}
+	t.api = &apiBase{host: u.Host, path: strings.TrimSuffix(u.Path, "/")}
 }
 
 // BudgetRefunder is a [Budget] that can give back a request it counted,
@@ -128,45 +154,53 @@ type BudgetPeeker interface {
 // count an answer recorded meanwhile already took in (an answer showing
 // less remaining than the budget, when others spend the same limit), or
 // that Take let go without counting (nothing recorded yet).
-func (t *Transport) takeBudget(req *http.Request) (spent bool, err error) {
-	if t.budget == nil || t.budgetKey == "" || t.budgetShare <= 0 || (t.rateLimits == GitHubLimits && downloadHop(req)) {
-		return false, nil
+//
+// taken is the budget key of req (see [Transport.takeKey]), which
+// recordBudget records and gives back to.
+func (t *Transport) takeBudget(req *http.Request) (taken string, spent bool, err error) {
+	if t.budget == nil || t.budgetKey == "" {
+		return "", false, nil
+	}
+	taken = t.takeKey(req)
+	if t.budgetShare <= 0 || (t.rateLimits == GitHubLimits && downloadHop(req)) {
+		return taken, false, nil
 	}
 	ctx := req.Context()
 	take, spend := t.budget.Take, true
 	if p, ok := t.budget.(BudgetPeeker); ok && t.rateLimits == GitHubLimits && conditional(req) {
 		take, spend = p.Peek, false
 	}
-	ok, reset, err := take(ctx, t.resourceKey(req, ""), t.budgetShare)
+	ok, reset, err := take(ctx, taken, t.budgetShare)
 	if err != nil {
-		return false, nil
+		return taken, false, nil
 	}
 	if ok {
-		return spend, nil
+		return taken, spend, nil
 	}
 	wait := reset.Sub(t.now())
 	if wait <= 0 {
-		return false, nil
+		return taken, false, nil
 	}
 	deadline, hasDeadline := ctx.Deadline()
 	if wait > t.maxRateLimitWait || (hasDeadline && time.Until(deadline) < wait) {
-		return false, &errcode.Error{Code: errcode.RateLimited, Host: req.URL.Host, RetryAt: reset,
+		return taken, false, &errcode.Error{Code: errcode.RateLimited, Host: req.URL.Host, RetryAt: reset,
 			Msg: describe(req) + ": the fleet has spent its share of this credential's rate limit until " + reset.UTC().Format(time.RFC3339)}
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return false, nil
+		return taken, false, nil
 	case <-ctx.Done():
-		return false, contextError(req, ctx.Err())
+		return taken, false, contextError(req, ctx.Err())
 	}
 }
 
-// recordBudget records what resp says about the budget. spent says
-// whether takeBudget counted the request; notModified whether the server
-// answered 304 below a cache layer that may have turned it into a 200.
-func (t *Transport) recordBudget(req *http.Request, resp *http.Response, spent, notModified bool) {
+// recordBudget records what resp says about the budget. taken is the
+// key takeBudget asked (or would have asked) for req; spent says whether
+// it counted the request; notModified whether the server answered 304
+// below a cache layer that may have turned it into a 200.
+func (t *Transport) recordBudget(req *http.Request, resp *http.Response, taken string, spent, notModified bool) {
 	if t.budget == nil || t.budgetKey == "" || resp == nil {
 		return
 	}
@@ -175,13 +209,13 @@ func (t *Transport) recordBudget(req *http.Request, resp *http.Response, spent, 
 		// already recorded, and recording it again is a wasted round
 		// trip to a shared budget. A request counted in advance (made
 		// conditional by a layer below, such as scm's page cache) is
-		// given back, in the answer's window only.
+		// given back where it was taken, in the answer's window only.
 		r, ok := t.budget.(BudgetRefunder)
 		if !spent || !ok {
 			return
 		}
 		if _, _, reset, ok := QuotaOf(resp.Header, t.now()); ok {
-			r.Refund(req.Context(), t.resourceKey(req, resp.Header.Get("X-RateLimit-Resource")), reset) //nolint:errcheck // as Record
+			r.Refund(req.Context(), taken, ClampReset(reset, t.now())) //nolint:errcheck // as Record
 		}
 		return
 	}
@@ -189,28 +223,64 @@ func (t *Transport) recordBudget(req *http.Request, resp *http.Response, spent, 
 	if !ok {
 		return
 	}
-	key := t.resourceKey(req, resp.Header.Get("X-RateLimit-Resource"))
-	t.budget.Record(req.Context(), key, limit, remaining, reset) //nolint:errcheck // a lost record costs accuracy, not correctness
+	reset = ClampReset(reset, t.now())
+	ctx := req.Context()
+	if t.rateLimits != GitHubLimits {
+		t.budget.Record(ctx, taken, limit, remaining, reset) //nolint:errcheck // a lost record costs accuracy, not correctness
+		return
+	}
+	guess := githubResource(req, t.api)
+	named := resp.Header.Get("X-RateLimit-Resource")
+	if !githubResources[named] {
+		named = guess
+	}
+	key := t.budgetKey + " " + named
+	t.budget.Record(ctx, key, limit, remaining, reset) //nolint:errcheck // a lost record costs accuracy, not correctness
+	if key == taken || guess == "core" {
+		// A core guess that GitHub names otherwise (a resource of its
+		// own, such as dependency_snapshots) says nothing about the
+		// other core requests: core's key keeps core's counts.
+		return
+	}
+	// The answer names another resource than a search or graphql guess
+	// (GitHub Enterprise 3.10 and older count /search/code under
+	// search). Taken from the guess's key, the request leaves there the
+	// count it was spent against, so that the share holds for the next
+	// requests of the guess on any transport; this one takes them from
+	// the named key from now on.
+	if taken == t.budgetKey+" "+guess {
+		t.budget.Record(ctx, taken, limit, remaining, reset) //nolint:errcheck // as above
+	}
+	t.learnMu.Lock()
+	if t.learned == nil {
+		t.learned = map[string]string{}
+	}
+	t.learned[guess] = named
+	t.learnMu.Unlock()
 }
 
-// resourceKey is the budget key of req: the transport's key under
-// [OneLimit]; under [GitHubLimits] the key, a space and the resource,
-// named (an answer's X-RateLimit-Resource) or else guessed from req.
-func (t *Transport) resourceKey(req *http.Request, named string) string {
+// takeKey is the budget key of req: the transport's key under
+// [OneLimit]; under [GitHubLimits] the key, a space and the resource
+// guessed from req, or the one an earlier answer named for that guess.
+func (t *Transport) takeKey(req *http.Request) string {
 	if t.rateLimits != GitHubLimits {
 		return t.budgetKey
 	}
-	if !resourceName(named) {
-		named = githubResource(req)
+	res := githubResource(req, t.api)
+	t.learnMu.Lock()
+	if named, ok := t.learned[res]; ok {
+		res = named
 	}
-	return t.budgetKey + " " + named
+	t.learnMu.Unlock()
+	return t.budgetKey + " " + res
 }
 
 // downloadHop reports whether req follows a GitHub API redirect to a
 // download host (an archive's 302 to codeload.github.com, codeload.HOST
 // or HOST/_codeload/ on Enterprise): the API request was counted, the
 // download is not an API request and carries no rate-limit headers. A
-// redirect on the API host itself (a renamed repository's 301) is one.
+// redirect on the API host itself (a renamed repository's 301) is not
+// one: it is an API request, and counted.
 func downloadHop(req *http.Request) bool {
 	prev := req.Response
 	if prev == nil || prev.Request == nil || prev.Request.URL == nil {
@@ -224,19 +294,40 @@ func conditional(req *http.Request) bool {
 	return req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != ""
 }
 
+// apiBase is a GitHub integration's API base: its host and path, with
+// no trailing slash.
+type apiBase struct{ host, path string }
+
 // githubResource names the GitHub rate limit req counts against, from its
 // method and path: graphql for a POST to .../graphql (api.github.com's
 // /graphql, Enterprise's /api/graphql, behind any path prefix);
-// code_search for /search/code and search for the other /search/...
-// endpoints (at the root, or under .../api/v3 on Enterprise); core
-// otherwise.
-func githubResource(req *http.Request) string {
+// code_search for the API base's /search/code and search for its other
+// /search/... endpoints; core otherwise. base is the integration's API
+// base; nil guesses it from the path (see [Transport.SetAPIBase]).
+func githubResource(req *http.Request, base *apiBase) string {
 	p := req.URL.Path
 	if req.Method == http.MethodPost && strings.HasSuffix(p, "/graphql") {
 		return "graphql"
 	}
-	if i := strings.LastIndex(p, "/search/"); i >= 0 && (i == 0 || strings.HasSuffix(p[:i], "/api/v3")) {
-		switch what := p[i+len("/search/"):]; {
+	var rel string
+	switch {
+	case base != nil:
+		var ok bool
+		if rel, ok = strings.CutPrefix(p, base.path); !ok || !strings.EqualFold(req.URL.Host, base.host) {
+			return "core"
+		}
+	default:
+		// GitHub's bases are the root (api.github.com) and .../api/v3
+		// (Enterprise, behind any prefix). Only a repository's paths
+		// (contents, refs, branches) hold segments of the caller's, so
+		// an /api/v3 after /repos/ is a file's or a branch's.
+		rel = p
+		if i := strings.Index(p, "/api/v3/"); i >= 0 && !strings.Contains(p[:i]+"/", "/repos/") {
+			rel = p[i+len("/api/v3"):]
+		}
+	}
+	if what, ok := strings.CutPrefix(rel, "/search/"); ok {
+		switch {
 		case what == "code":
 			return "code_search"
 		case what != "" && !strings.Contains(what, "/"):
@@ -246,19 +337,31 @@ func githubResource(req *http.Request) string {
 	return "core"
 }
 
-// resourceName reports whether s looks like a GitHub rate-limit resource
-// (core, code_search, actions_runner_registration, ...): an answer's
-// header goes into a shared store's key only then.
-func resourceName(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
+// githubResources are the rate-limit resources GitHub documents (the
+// resources of GET /rate_limit in its REST API description, and
+// code_scanning_upload, which older versions, Enterprise's included,
+// list there): an answer's
+// X-RateLimit-Resource names a budget key only when it is one of them,
+// so that answers cannot make keys without bound.
+var githubResources = map[string]bool{
+	"core": true, "search": true, "code_search": true, "graphql": true,
+	"integration_manifest": true, "source_import": true, "code_scanning_upload": true,
+	"actions_runner_registration": true, "scim": true, "dependency_snapshots": true,
+	"dependency_sbom": true, "code_scanning_autofix": true, "copilot_usage_records": true,
+}
+
+// MaxBudgetReset is how far ahead a budget takes a window's reset to be
+// at most (GitHub's windows are an hour, GitLab's a minute by default):
+// an answer announcing a later one cannot make a budget refuse requests,
+// or a shared store keep its key, for longer.
+const MaxBudgetReset = 2 * time.Hour
+
+// ClampReset is reset, or now + [MaxBudgetReset] when that is earlier.
+func ClampReset(reset, now time.Time) time.Time {
+	if limit := now.Add(MaxBudgetReset); reset.After(limit) {
+		return limit
 	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
+	return reset
 }
 
 // QuotaOf reads a response's rate-limit headers: GitHub's X-RateLimit-Limit,
@@ -288,14 +391,22 @@ func QuotaOf(h http.Header, now time.Time) (limit, remaining int, reset time.Tim
 
 // MemoryBudget is a [BudgetPeeker] and [BudgetRefunder] in this
 // process's memory, for clients of one process; redisstore has one for a
-// fleet. The zero value is ready to use.
+// fleet. It takes a reset as at most [MaxBudgetReset] ahead, forgets the
+// keys whose window has ended as it records new ones, and keeps at most
+// memoryBudgetKeys keys (the one that resets first goes). The zero value
+// is ready to use.
 type MemoryBudget struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu sync.Mutex
-	m  map[string]quota
+	mu      sync.Mutex
+	m       map[string]quota
+	sweepAt int // len(m) at which Record next drops ended windows
 }
+
+// memoryBudgetKeys bounds a MemoryBudget's keys: far more than a process
+// has credentials times GitHub's resources.
+const memoryBudgetKeys = 4096
 
 type quota struct {
 	limit, remaining int
@@ -359,12 +470,17 @@ func (b *MemoryBudget) Record(ctx context.Context, key string, limit, remaining 
 	if err := errcode.FromContext(ctx, "httpx.MemoryBudget.Record"); err != nil {
 		return err
 	}
+	now := b.now()
+	reset = ClampReset(reset, now)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
 		b.m = map[string]quota{}
 	}
 	q, found := b.m[key]
+	if !found {
+		b.makeRoom(now)
+	}
 	switch {
 	case !found || reset.After(q.reset):
 		q = quota{limit: limit, remaining: remaining, reset: reset}
@@ -373,6 +489,32 @@ func (b *MemoryBudget) Record(ctx context.Context, key string, limit, remaining 
 	}
 	b.m[key] = q
 	return nil
+}
+
+// makeRoom drops the keys whose window has ended once the map has grown
+// to sweepAt (twice its size after the last sweep: linear time overall),
+// and, with memoryBudgetKeys kept, the key that resets first. b.mu is
+// held.
+func (b *MemoryBudget) makeRoom(now time.Time) {
+	if len(b.m) >= max(b.sweepAt, 64) {
+		for k, q := range b.m {
+			if !now.Before(q.reset) {
+				delete(b.m, k)
+			}
+		}
+		b.sweepAt = 2 * len(b.m)
+	}
+	if len(b.m) < memoryBudgetKeys {
+		return
+	}
+	var first string
+	var firstReset time.Time
+	for k, q := range b.m {
+		if firstReset.IsZero() || q.reset.Before(firstReset) {
+			first, firstReset = k, q.reset
+		}
+	}
+	delete(b.m, first)
 }
 
 // Keep is how many requests of limit a fleet leaves unspent with the

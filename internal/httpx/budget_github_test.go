@@ -303,7 +303,7 @@ func TestGitHubResource(t *testing.T) {
 		{"GET", "/repos/acme/svc/contents/catalog-info.yaml", "core"},
 	} {
 		req := httptest.NewRequest(tc.method, "https://api.github.com"+tc.path, nil)
-		if got := githubResource(req); got != tc.want {
+		if got := githubResource(req, nil); got != tc.want {
 			t.Errorf("%s %s: %q; want %q", tc.method, tc.path, got, tc.want)
 		}
 	}

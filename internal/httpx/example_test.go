@@ -102,3 +102,32 @@ func ExampleTransport_SetRateLimits() {
 	fmt.Println(notModified, "re-reads answered 304; share left:", left)
 	// Output: 20 re-reads answered 304; share left: true
 }
+
+// ExampleTransport_SetAPIBase: with the integration's API base known, a
+// file whose path holds "api/v3/search/code" is read on core's budget
+// while code search's share is spent, and a code search is refused.
+func ExampleTransport_SetAPIBase() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	now := func() time.Time { return time.Unix(1_900_000_000-3600, 0) }
+	budget := &httpx.MemoryBudget{Now: now}
+	budget.Record(context.Background(), "ghe app code_search", 10, 5, time.Unix(1_900_000_000, 0)) // half of 10 left
+	tr := httpx.NewTransport(&httpx.Options{Now: now, MaxRateLimitWait: time.Millisecond})
+	tr.SetBudget(budget, "ghe app", 0.5)
+	tr.SetRateLimits(httpx.GitHubLimits)
+	tr.SetAPIBase(srv.URL + "/ghe/api/v3")
+	c := &http.Client{Transport: tr}
+
+	for _, path := range []string{"/repos/acme/docs/contents/api/v3/search/code", "/search/code?q=x"} {
+		resp, err := c.Get(srv.URL + "/ghe/api/v3" + path)
+		if err != nil {
+			fmt.Println(errcode.CodeOf(err))
+			continue
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+	}
+	// Output:
+	// 200
+	// RateLimited
+}

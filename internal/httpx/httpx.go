@@ -91,6 +91,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -176,6 +177,10 @@ type Transport struct {
 	budgetKey   string
 	budgetShare float64
 	rateLimits  RateLimits // see SetRateLimits (budget.go)
+	api         *apiBase   // see SetAPIBase; nil: guessed from the path
+
+	learnMu sync.Mutex        // guards learned
+	learned map[string]string // a guessed GitHub resource → the one answers name (recordBudget)
 }
 
 // NewClient returns an *http.Client whose transport is [NewTransport](opts).
@@ -285,7 +290,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// sends inner.Body once, and checkRetry never retries.
 	}
 
-	spent, err := t.takeBudget(req)
+	taken, spent, err := t.takeBudget(req)
 	if err != nil {
 		// Nothing is sent; the body is closed all the same, as the
 		// http.RoundTripper contract requires (a replayable one already is).
@@ -298,7 +303,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, t.mapError(req, st, err)
 	}
-	t.recordBudget(req, resp, spent, st.notModified.Load())
+	t.recordBudget(req, resp, taken, spent, st.notModified.Load())
 	// Like http.Transport, report the caller's request, not the inner
 	// copy (which carries our context value).
 	resp.Request = req
