@@ -486,7 +486,7 @@ func (c *Client) connect(ctx context.Context, op string, in *integrations.Integr
 	c.spend(cl, budgetKey)
 	if t, ok := cl.hc.Transport.(*httpx.Transport); ok && in.Kind == integrations.GitHub && !cl.anonymous {
 		t.SetRateLimits(httpx.GitHubLimits) // a budget per resource; 304s are free
-		t.SetAPIBase(in.APIBaseURL) // searches are the base's /search/..., not a file path holding one
+		t.SetAPIBase(in.APIBaseURL)         // searches are the base's /search/..., not a file path holding one
 	}
 	return cl, nil
 }

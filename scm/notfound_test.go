@@ -56,10 +56,21 @@ func TestNotFoundNotSharedBetweenCredentials(t *testing.T) {
 	if st := fc.Stats(); st.Entries != 2 {
 		t.Errorf("%d cache entries; want 2 (the anonymous NotFound, token-a's file)", st.Entries)
 	}
-	// token-a's file does not answer the anonymous caller either: it
+	// token-a's file does not answer the anonymous caller either: within
+	// NotFoundMaxAge its own remembered NotFound answers; without it, it
 	// asks (conditionally) and is refused.
-	if code, n := readCode(t, s, anon, u, o); code != scm.NotFound || n != 1 {
-		t.Errorf("anonymous read once the file is cached: %v after %d requests; want NotFound after 1", code, n)
+	if code, n := readCode(t, s, anon, u, o); code != scm.NotFound || n != 0 {
+		t.Errorf("anonymous read once the file is cached: %v after %d requests; want its remembered NotFound, after 0", code, n)
+	}
+	if code, n := readCode(t, s, anon, u, nil); code != scm.NotFound || n != 1 {
+		t.Errorf("anonymous read without NotFoundMaxAge once the file is cached: %v after %d requests; want NotFound after 1", code, n)
+	}
+	// Neither refusal cost token-a its cached file: its re-read is a free
+	// 304. Before, the anonymous 404 dropped the shared entry, and
+	// token-a paid a full, counted read (an adversarial review).
+	nm := s.Stats().NotModified
+	if f, err := tok.ReadFile(t.Context(), u, o); err != nil || string(f.Content) != "kind: Component\n" || s.Stats().NotModified != nm+1 {
+		t.Errorf("token-a's re-read after the anonymous NotFounds: %v, 304s %d -> %d; want the file, by a 304", err, nm, s.Stats().NotModified)
 	}
 }
 
