@@ -129,10 +129,11 @@ func (c *Client) readCached(ctx context.Context, cl *call, rawURL string, req *d
 // readCachedFor is readCached that, with notFoundMaxAge > 0, also answers
 // NotFound without a request when the FileCache remembers one younger
 // than that for the call's credential, and remembers the NotFound it
-// gets (see ReadFileOptions.NotFoundMaxAge). The credential's remembered
-// NotFound answers even when the cache holds content for the file: that
-// entry is shared by every credential, and a NotFound leaves it in place
-// (dropping it would cost a credential that sees the file a full read).
+// gets (see ReadFileOptions.NotFoundMaxAge). A remembered NotFound is
+// looked for only when the cache has no content for the file: a file
+// read before is asked again (conditionally), and its entry is dropped
+// when the answer is NotFound, so that the next read finds the
+// remembered NotFound.
 func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest, notFoundMaxAge time.Duration) (*driver.File, error) {
 	fc := c.s.files
 	if fc == nil || req.IfNoneMatch != "" || rawURL == "" {
@@ -148,11 +149,10 @@ func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req
 	missKey := ""
 	if notFoundMaxAge > 0 && cl.who != "" {
 		missKey = notFoundKey(cl.in.Host, req, cl.who)
-		// This credential's remembered NotFound answers first, also
-		// when another credential's content is cached: the content
-		// entry is shared, and this credential may not see the file.
-		if err := rememberedNotFound(ctx, fc, missKey, req, notFoundMaxAge, time.Now()); err != nil {
-			return nil, err
+		if cached == nil {
+			if err := rememberedNotFound(ctx, fc, missKey, req, notFoundMaxAge, time.Now()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rctx, probe := c.withFileProbe(ctx, cl, cached)
@@ -177,12 +177,17 @@ func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req
 		fc.PutFile(ctx, key, e) //nolint:errcheck // a failed put costs a full read later
 	}
 	if missKey != "" && answeredNotFound(cl, err) {
-		// Remembered for this credential only. The shared content
-		// entry stays: the file may be hidden from this credential
-		// only, and dropping it would cost the credentials that see it
-		// a full, counted read where a free 304 was due; a file that
-		// is gone for all is refused to each at its next request.
-		fc.PutFile(ctx, missKey, &CachedFile{NotFoundAt: time.Now(), MaybeDir: req.DirAsMissing}) //nolint:errcheck // a failed put costs one request more later
+		if cached != nil && (probe == nil || cached.Cred == "" || probe.sent == cached.Cred) {
+			// The file is gone (or hidden from this credential): an
+			// entry without ETag is a miss, so later reads look for the
+			// remembered NotFound instead of asking again. Not when the
+			// entry is known to be another credential's (GitHub's
+			// entries say whose): the file may be hidden from this one
+			// only, and dropping it would cost the other a full,
+			// counted read where a free 304 was due.
+			fc.PutFile(ctx, key, &CachedFile{}) //nolint:errcheck // a failed put costs one request more later
+		}
+		fc.PutFile(ctx, missKey, &CachedFile{NotFoundAt: time.Now(), MaybeDir: req.DirAsMissing}) //nolint:errcheck // likewise
 	}
 	return f, err
 }

@@ -55,11 +55,9 @@ type ReadFileOptions struct {
 	// NoCache), so a shared cache shares them between replicas; each is
 	// keyed by a hash of the credential that asked (its token included),
 	// so a NotFound answered to one credential never answers another,
-	// which may see more, and it leaves the content cached for others in
-	// place. A file read before, with no NotFound remembered for the
-	// credential since, is asked again (conditionally) rather than taken
-	// for missing. 0, the default, remembers nothing. Ignored with
-	// IfNoneMatch.
+	// which may see more. A file that was read before is asked again
+	// (conditionally) rather than taken for missing. 0, the default,
+	// remembers nothing. Ignored with IfNoneMatch.
 	NotFoundMaxAge time.Duration
 }
 
