@@ -30,7 +30,8 @@ const (
 // Each duration takes Backstage's forms: an ISO 8601 duration ("PT30M"),
 // a string in the `ms` library's format ("30m", "30 minutes"), or an
 // object of units ({minutes: 30}). frequency and timeout are required, as
-// Backstage requires them. A cron frequency ({cron: "*/30 * * * *"}) is
+// Backstage requires them; a frequency shorter than [MinFrequency] is
+// refused. A cron frequency ({cron: "*/30 * * * *"}) is
 // refused with an error saying to give an interval: the cron parser Go's
 // schedulers use (robfig/cron/v3) has had no release since January 2020,
 // and scmkit does not depend on unkept code. A manual trigger ({trigger: manual})
@@ -89,6 +90,9 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 		d, err := duration.Parse(raw.Frequency)
 		if err != nil {
 			return fmt.Errorf("schedule.frequency: %v", err)
+		}
+		if d < MinFrequency {
+			return fmt.Errorf("schedule.frequency: %v is shorter than %v: each read costs the provider's rate limit", d, MinFrequency)
 		}
 		out.Frequency = d
 	}
