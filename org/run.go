@@ -108,8 +108,8 @@ type Shared interface {
 	// failed) as a new version, records failures (consecutive failed
 	// reads) and that the next read is due next from now, and frees the
 	// claim. It returns the version stored, and a Conflict error, storing
-	// nothing, when the claim was lost (it lapsed and another replica
-	// took it).
+	// nothing, when the claim was lost (it lapsed, whether or not another
+	// replica took it since).
 	Done(ctx context.Context, c Claim, snapshot []byte, next time.Duration, failures int) (version int64, err error)
 }
 

@@ -230,7 +230,7 @@ func (o *OrgSnapshotStore) Done(ctx context.Context, c org.Claim, snapshot []byt
 		return 0, err
 	}
 	if v < 0 {
-		return 0, errcode.New(errcode.Conflict, op, "the claim was lost: it lapsed and another replica took it; nothing was stored")
+		return 0, errcode.New(errcode.Conflict, op, "the claim was lost: it lapsed (and another replica may have taken it); nothing was stored")
 	}
 	return v, nil
 }
