@@ -152,7 +152,11 @@ const leaseMargin = 15 * time.Second
 // of a source (sealed under an encryption key it lacks, during a key
 // rotation, say) reads that source itself on its own schedule, at once
 // when it holds nothing of it, logging at Error, until a snapshot it can
-// open is stored.
+// open is stored. A replica that sees no snapshot stored for longer than
+// the fleet's reads can take (twice the longest wait, plus the timeout),
+// whatever Shared says of the next read and of the claim, reads alone
+// once per such time: Shared's scheduling state can delay reads, but not
+// stop them.
 //
 // Run returns an InvalidArgument *errcode.Error for invalid options before
 // reading anything, and nil when ctx is cancelled, once every goroutine it
@@ -224,6 +228,7 @@ type sourceState struct {
 	newest   int64     // the greatest version taken or stored: older ones are refused
 	foreign  bool      // the fleet's newest snapshot does not open here: read alone
 	heldAt   time.Time // when this replica got the snapshot it holds
+	progress time.Time // when this replica last read, took or stored a snapshot
 	next     time.Time // when this replica reads, when it reads alone
 	failures int       // consecutive failed reads, when it reads alone
 	degraded bool      // Shared failed last time (logged once)
@@ -248,6 +253,7 @@ func (r *runner) source(ctx context.Context, i int) {
 		return
 	}
 	st.next = time.Now()
+	st.progress = st.next
 	for {
 		var wait time.Duration
 		if shared != nil {
@@ -285,6 +291,7 @@ func (r *runner) aloneStep(ctx context.Context, st *sourceState, poll time.Durat
 		st.heldAt = now
 		r.publish(ctx, st.i, snap)
 	}
+	st.progress = time.Now()
 	return capWait(time.Until(st.next), poll)
 }
 
@@ -323,6 +330,15 @@ func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) 
 		if st.foreign {
 			return r.aloneStep(ctx, st, poll), true
 		}
+		if stall := 2*maxDue + sch.Timeout; time.Since(st.progress) > stall {
+			// However Shared's scheduling state was set, no replica stored
+			// a snapshot in the time the fleet's reads take at most: read
+			// alone, once per stall, storing nothing.
+			r.log(ctx, slog.LevelWarn, "org.Run: the fleet stored no snapshot of this source for longer than its reads take; reading it alone", st,
+				slog.Duration("since", time.Since(st.progress)))
+			r.readAlone(ctx, st)
+			return poll, true
+		}
 		// When the fleet would read next, should Shared fail.
 		due := min(max(c.Due, 0), maxDue)
 		st.next = time.Now().Add(due)
@@ -351,6 +367,7 @@ func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) 
 			body = nil
 		}
 	}
+	st.progress = time.Now()
 	v, derr := shared.Done(ctx, c, body, next, failures)
 	if rerr == nil {
 		if derr == nil && body != nil {
@@ -408,9 +425,20 @@ func (r *runner) take(ctx context.Context, st *sourceState, c Claim) bool {
 		r.log(ctx, slog.LevelError, "org.Run: the shared snapshot is not valid; left out", st, slog.Int64("version", c.Version), slog.Any("error", err))
 		return false
 	}
-	st.heldAt = time.Now()
+	st.heldAt, st.progress = time.Now(), time.Now()
 	r.publish(ctx, st.i, s)
 	return true
+}
+
+// readAlone reads the source once and publishes what it read, storing
+// nothing in Shared.
+func (r *runner) readAlone(ctx context.Context, st *sourceState) {
+	snap, err := r.read(ctx, st)
+	st.progress = time.Now()
+	if err == nil {
+		st.heldAt = st.progress
+		r.publish(ctx, st.i, snap)
+	}
 }
 
 // poll is the longest a fleet replica waits before asking Shared again.

@@ -303,3 +303,34 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
+
+// Someone who keeps Shared's next read always a little ahead (or a claim
+// always held) delays the fleet's reads but does not stop them: a replica
+// that sees no snapshot stored for twice the longest wait plus the
+// timeout reads alone, once per such time.
+func TestRunReadsAloneWhenTheFleetStalls(t *testing.T) {
+	for name, c := range map[string]org.Claim{
+		"next read always ahead": {Due: 500 * time.Millisecond},
+		"claim always held":      {Held: 500 * time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sh := &scriptShared{claim: func(int, int64) org.Claim { return c }}
+			rd := &fakeReader{user: "a"}
+			var pub published
+			start := time.Now()
+			// Longest wait 200ms, so maxDue 200+20ms+1s; the stall is 2*1.22s + 100ms.
+			runFor(t, 3200*time.Millisecond, org.RunOptions{
+				Sources: []org.Source{{Name: "s", Reader: rd, Schedule: &org.Schedule{Frequency: 200 * time.Millisecond, Timeout: 100 * time.Millisecond}}},
+				Shared:  sh, PollInterval: 20 * time.Millisecond, Publish: pub.publish,
+				MinBackoff: 100 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+			})
+			if rd.count() != 1 || len(pub.all()) != 1 {
+				t.Fatalf("%d reads, %d publications in 3.2s; want one read alone after the 2.54s stall", rd.count(), len(pub.all()))
+			}
+			if d := rd.times()[0].Sub(start); d < 2540*time.Millisecond {
+				t.Errorf("read alone %v after the start; want after the 2.54s stall", d)
+			}
+		})
+	}
+}
