@@ -70,17 +70,24 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 	case isAbsent(raw.Frequency):
 		return fmt.Errorf("schedule.frequency is required (e.g. {minutes: 30} or PT30M)")
 	case bytes.HasPrefix(bytes.TrimSpace(raw.Frequency), []byte("{")):
-		var f struct {
-			Cron    *string `json:"cron"`
-			Trigger *string `json:"trigger"`
-		}
-		if json.Unmarshal(raw.Frequency, &f) == nil && f.Cron != nil {
+		// Keys as spelt (encoding/json would fold "Trigger" into trigger).
+		var f map[string]json.RawMessage
+		_ = json.Unmarshal(raw.Frequency, &f)
+		var cron, trigger string
+		if c, ok := f["cron"]; ok {
+			_ = json.Unmarshal(c, &cron)
 			return fmt.Errorf("schedule.frequency: cron schedules (cron: %q) are not supported: give an interval instead, "+
-				"e.g. frequency: {minutes: 30} or PT30M", clipValue(*f.Cron))
+				"e.g. frequency: {minutes: 30} or PT30M", clipValue(cron))
 		}
-		if f.Trigger != nil {
-			if *f.Trigger != "manual" {
-				return fmt.Errorf("schedule.frequency: trigger %q is not understood (only manual is)", clipValue(*f.Trigger))
+		if tr, ok := f["trigger"]; ok {
+			if json.Unmarshal(tr, &trigger) != nil {
+				trigger = string(bytes.TrimSpace(tr))
+			}
+			if trigger != "manual" {
+				return fmt.Errorf("schedule.frequency: trigger %q is not understood (only manual is)", clipValue(trigger))
+			}
+			if len(f) != 1 {
+				return fmt.Errorf("schedule.frequency: {trigger: manual} takes no other key")
 			}
 			out.Manual = true
 			break
