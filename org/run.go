@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/schedfloor"
 )
 
 // Defaults of RunOptions.
@@ -18,6 +19,14 @@ const (
 	DefaultMaxBackoff   = 15 * time.Minute
 )
 
+// MinFrequency is the shortest Schedule.Frequency (and
+// RunOptions.MinBackoff) [Run] and [Schedule.UnmarshalJSON] accept. Each
+// read of an organisation costs its provider's rate limit (a page of
+// requests for a large one); Backstage sets no floor, but its scheduler
+// looks for due global tasks every 5 seconds, so that a shorter frequency
+// there runs no more often than that.
+const MinFrequency = schedfloor.MinFrequency
+
 // Source is one org reader that [Run] reads on its schedule.
 type Source struct {
 	// Name identifies the source in the log and, in a fleet, names its
@@ -26,9 +35,11 @@ type Source struct {
 	Name string
 	// Reader reads the organisation.
 	Reader Reader
-	// Schedule says when: a provider Config's Schedule, say. Frequency
-	// and Timeout are required; Manual is refused.
-	Schedule Schedule
+	// Schedule says when: a provider Config's Schedule, as decoded (nil
+	// when the provider block has no schedule key, which Run refuses with
+	// an error saying so). Frequency (at least [MinFrequency]) and Timeout
+	// are required; Manual is refused.
+	Schedule *Schedule
 }
 
 // RunOptions configures [Run]. Sources and Publish are required.
@@ -57,12 +68,17 @@ type RunOptions struct {
 	// PollInterval bounds how long a replica takes to pick up a snapshot
 	// another replica read, and to take over a read whose replica died
 	// (after its claim, Schedule.Timeout plus a margin, ends); default
-	// DefaultPollInterval. Between reads a replica asks Shared nothing.
+	// DefaultPollInterval. Each replica asks Shared at least once per
+	// PollInterval (or per frequency, when shorter), whatever Shared says
+	// of the next read's time: one Redis round trip, not a provider
+	// request.
 	PollInterval time.Duration
 	// MinBackoff and MaxBackoff bound the wait before reading again after
-	// a failed read, doubling from MinBackoff (default 30s) to MaxBackoff
-	// (default 15 minutes), never longer than the frequency, and never
-	// before the time a rate-limited read was told to retry at.
+	// a failed read, doubling from MinBackoff (default 30s, at least
+	// [MinFrequency]) to MaxBackoff (default 15 minutes), and never longer
+	// than the frequency unless that is shorter than MinBackoff. A
+	// rate-limited read is not retried before the time it was told to
+	// retry at, up to the longer of MaxBackoff and the frequency.
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives failed reads and publications; nil is silent.
 	Logger *slog.Logger
@@ -71,20 +87,29 @@ type RunOptions struct {
 // Shared is where the replicas of a fleet share their reads of a source:
 // a claim that one replica holds while it reads, the time the next read
 // is due, and the newest snapshot, encoded. Implementations keep one
-// clock for the fleet and must make a snapshot that someone else wrote
-// fail to decode.
+// clock for the fleet (never a replica's), give each snapshot stored a
+// version greater than every one before it (Run takes a snapshot only
+// when its version is greater than the one it holds), and must make a
+// snapshot that someone else wrote fail to decode.
+//
+// The scheduling state (when the next read is due, the claim) need not be
+// protected from tampering, but must not be able to stop the fleet: a
+// next read further away than Claim's maxDue is due now, and a claim that
+// lasts longer than the lease asked for (or has no end) has lapsed.
 type Shared interface {
 	// Claim reports the shared state of source name and, when its read
 	// is due and no replica holds the claim, gives this replica the claim
-	// for lease. have is the version of the snapshot the caller holds (0:
-	// none); the snapshot is returned when the version stored differs.
-	Claim(ctx context.Context, name string, have int64, lease time.Duration) (Claim, error)
+	// for lease. have is the version of the snapshot the caller last saw
+	// (0: none); the snapshot is returned when the version stored differs.
+	// maxDue is the furthest away the caller ever sets the next read: one
+	// recorded further away was not set by Run, and the read is due now.
+	Claim(ctx context.Context, name string, have int64, lease, maxDue time.Duration) (Claim, error)
 	// Done ends the claim c: it stores snapshot (nil when the read
 	// failed) as a new version, records failures (consecutive failed
 	// reads) and that the next read is due next from now, and frees the
 	// claim. It returns the version stored, and a Conflict error, storing
-	// nothing, when the claim was lost (it lapsed and another replica
-	// took it).
+	// nothing, when the claim was lost (it lapsed, whether or not another
+	// replica took it since).
 	Done(ctx context.Context, c Claim, snapshot []byte, next time.Duration, failures int) (version int64, err error)
 }
 
@@ -99,9 +124,11 @@ type Claim struct {
 	// Snapshot that snapshot when Version differs from the caller's.
 	Version  int64
 	Snapshot []byte
-	// Due is the time until the next read is due; 0 when it is due now.
+	// Due is the time until the next read is due (at most maxDue); 0 when
+	// it is due now.
 	Due time.Duration
-	// Held is the time left on another replica's claim; 0 when none.
+	// Held is the time left on another replica's claim (at most the
+	// lease); 0 when none.
 	Held time.Duration
 	// Failures counts the consecutive failed reads recorded.
 	Failures int
@@ -119,7 +146,17 @@ const leaseMargin = 15 * time.Second
 // stay in step. Each read
 // is bounded by Schedule.Timeout. With opts.Shared, one replica reads a
 // source per period, and the others take its snapshot from Shared (within
-// PollInterval of its storing) without asking the provider.
+// PollInterval of its storing) without asking the provider. Snapshots
+// from Shared are ordered by the version Shared gives them, never by a
+// replica's clock. A replica that cannot open the fleet's newest snapshot
+// of a source (sealed under an encryption key it lacks, during a key
+// rotation, say) reads that source itself on its own schedule, at once
+// when it holds nothing of it, logging at Error, until a snapshot it can
+// open is stored. A replica that sees no snapshot stored for longer than
+// the fleet's reads can take (twice the longest wait, plus the timeout),
+// whatever Shared says of the next read and of the claim, reads alone
+// once per such time: Shared's scheduling state can delay reads, but not
+// stop them.
 //
 // Run returns an InvalidArgument *errcode.Error for invalid options before
 // reading anything, and nil when ctx is cancelled, once every goroutine it
@@ -132,6 +169,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 	if len(opts.Sources) == 0 {
 		return errcode.New(errcode.InvalidArgument, op, "RunOptions.Sources is empty")
 	}
+	floor := schedfloor.Of(ctx)
 	seen := map[string]bool{}
 	for i, s := range opts.Sources {
 		switch {
@@ -141,12 +179,20 @@ func Run(ctx context.Context, opts RunOptions) error {
 			return errcode.Newf(errcode.InvalidArgument, op, "Sources[%d]: name %q is used twice", i, s.Name)
 		case s.Reader == nil:
 			return errcode.Newf(errcode.InvalidArgument, op, "source %q: Reader is required", s.Name)
+		case s.Schedule == nil:
+			return errcode.Newf(errcode.InvalidArgument, op, "source %q has no schedule (its provider block has no schedule key): "+
+				"give one, e.g. schedule: {frequency: {minutes: 30}, timeout: {minutes: 3}}", s.Name)
 		case s.Schedule.Manual:
 			return errcode.Newf(errcode.InvalidArgument, op, "source %q: schedule.frequency is {trigger: manual}, which Run has no trigger for: give an interval", s.Name)
 		case s.Schedule.Frequency <= 0 || s.Schedule.Timeout <= 0:
 			return errcode.Newf(errcode.InvalidArgument, op, "source %q: schedule.frequency and schedule.timeout must be positive", s.Name)
+		case s.Schedule.Frequency < floor:
+			return errcode.Newf(errcode.InvalidArgument, op, "source %q: schedule.frequency %v is shorter than %v: each read costs the provider's rate limit", s.Name, s.Schedule.Frequency, floor)
 		}
 		seen[s.Name] = true
+	}
+	if opts.MinBackoff > 0 && opts.MinBackoff < floor {
+		return errcode.Newf(errcode.InvalidArgument, op, "RunOptions.MinBackoff %v is shorter than %v", opts.MinBackoff, floor)
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
@@ -177,25 +223,28 @@ type runner struct {
 type sourceState struct {
 	i        int
 	src      Source
-	have     int64     // version of the shared snapshot held
-	readAt   time.Time // when the snapshot held was read (by whichever replica)
+	sch      Schedule  // *src.Schedule
+	seen     int64     // the version Shared last reported (not sent again)
+	newest   int64     // the greatest version taken or stored: older ones are refused
+	foreign  bool      // the fleet's newest snapshot does not open here: read alone
+	heldAt   time.Time // when this replica got the snapshot it holds
+	progress time.Time // when this replica last read, took or stored a snapshot
 	next     time.Time // when this replica reads, when it reads alone
 	failures int       // consecutive failed reads, when it reads alone
 	degraded bool      // Shared failed last time (logged once)
 }
 
-// envelope is a snapshot as shared: when it was read, for a replica to
-// refuse one older than what it holds.
+// envelope is a snapshot as shared (sealed whole by Shared).
 type envelope struct {
-	ReadAt   time.Time `json:"readAt"`
-	Users    []User    `json:"users"`
-	Groups   []Group   `json:"groups"`
-	Warnings []string  `json:"warnings,omitempty"`
+	Source   string   `json:"source,omitempty"`
+	Users    []User   `json:"users"`
+	Groups   []Group  `json:"groups"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (r *runner) source(ctx context.Context, i int) {
-	st := &sourceState{i: i, src: r.opts.Sources[i]}
-	sch := st.src.Schedule
+	st := &sourceState{i: i, src: r.opts.Sources[i], sch: *r.opts.Sources[i].Schedule}
+	sch := st.sch
 	shared := r.opts.Shared
 	if sch.Scope == ScopeLocal {
 		shared = nil
@@ -204,13 +253,14 @@ func (r *runner) source(ctx context.Context, i int) {
 		return
 	}
 	st.next = time.Now()
+	st.progress = st.next
 	for {
 		var wait time.Duration
 		if shared != nil {
 			var ok bool
 			wait, ok = r.fleetStep(ctx, st, shared)
 			if !ok {
-				wait = r.aloneStep(ctx, st, min(r.opts.PollInterval, sch.Frequency))
+				wait = r.aloneStep(ctx, st, r.poll(st))
 			}
 		} else {
 			wait = r.aloneStep(ctx, st, 0)
@@ -237,10 +287,11 @@ func (r *runner) aloneStep(ctx context.Context, st *sourceState, poll time.Durat
 		st.next = time.Now().Add(r.backoff(st, st.failures, err))
 	} else {
 		st.failures = 0
-		st.next = now.Add(jitter(st.src.Schedule.Frequency))
-		st.readAt = now
+		st.next = now.Add(jitter(st.sch.Frequency))
+		st.heldAt = now
 		r.publish(ctx, st.i, snap)
 	}
+	st.progress = time.Now()
 	return capWait(time.Until(st.next), poll)
 }
 
@@ -248,8 +299,9 @@ func (r *runner) aloneStep(ctx context.Context, st *sourceState, poll time.Durat
 // reads when this replica holds the claim. ok is false when Shared
 // failed: the caller then reads alone.
 func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) (wait time.Duration, ok bool) {
-	sch := st.src.Schedule
-	c, err := shared.Claim(ctx, st.src.Name, st.have, sch.Timeout+leaseMargin)
+	sch := st.sch
+	maxDue := r.maxDue(st)
+	c, err := shared.Claim(ctx, st.src.Name, st.seen, sch.Timeout+leaseMargin, maxDue)
 	if err != nil {
 		if ctx.Err() == nil && !st.degraded {
 			r.log(ctx, slog.LevelWarn, "org.Run: the fleet's shared state is unavailable; reading alone until it is back", st, slog.Any("error", err))
@@ -261,21 +313,40 @@ func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) 
 		r.log(ctx, slog.LevelInfo, "org.Run: the fleet's shared state is back", st)
 		st.degraded = false
 	}
-	if c.Version != st.have {
-		if c.Snapshot != nil {
-			r.take(ctx, st, c)
-		} else {
-			st.have = c.Version // Shared could not open it: wait for the next
+	if c.Version != st.seen {
+		st.seen = c.Version // not sent again
+		if c.Version > st.newest {
+			if r.take(ctx, st, c) {
+				st.newest, st.foreign = c.Version, false
+			} else if !st.foreign {
+				r.goForeign(ctx, st, c.Version)
+			}
 		}
+		// An older version (put back by hand, say) is refused: the
+		// replica holds a newer one.
 	}
-	// When the fleet would read next, should Shared fail.
-	st.next = time.Now().Add(c.Due)
+	poll := r.poll(st)
 	if c.Token == 0 {
+		if st.foreign {
+			return r.aloneStep(ctx, st, poll), true
+		}
+		if stall := 2*maxDue + sch.Timeout; time.Since(st.progress) > stall {
+			// However Shared's scheduling state was set, no replica stored
+			// a snapshot in the time the fleet's reads take at most: read
+			// alone, once per stall, storing nothing.
+			r.log(ctx, slog.LevelWarn, "org.Run: the fleet stored no snapshot of this source for longer than its reads take; reading it alone", st,
+				slog.Duration("since", time.Since(st.progress)))
+			r.readAlone(ctx, st)
+			return poll, true
+		}
+		// When the fleet would read next, should Shared fail.
+		due := min(max(c.Due, 0), maxDue)
+		st.next = time.Now().Add(due)
 		if c.Held > 0 {
-			return min(r.opts.PollInterval, c.Held+10*time.Millisecond), true
+			return min(poll, c.Held+10*time.Millisecond), true
 		}
 		// Not at once, all together: the first to ask reads.
-		return max(c.Due, 10*time.Millisecond) + rand.N(min(r.opts.PollInterval, 100*time.Millisecond)+1), true
+		return min(poll, due+10*time.Millisecond+rand.N(min(r.opts.PollInterval, 100*time.Millisecond)+1)), true
 	}
 	start := time.Now()
 	snap, rerr := r.read(ctx, st)
@@ -290,52 +361,108 @@ func (r *runner) fleetStep(ctx context.Context, st *sourceState, shared Shared) 
 		next = r.backoff(st, failures, rerr)
 	} else {
 		next = max(jitter(sch.Frequency)-time.Since(start), 0)
-		body, err = json.Marshal(envelope{ReadAt: start.UTC(), Users: snap.Users, Groups: snap.Groups, Warnings: snap.Warnings})
+		body, err = json.Marshal(envelope{Source: snap.Source, Users: snap.Users, Groups: snap.Groups, Warnings: snap.Warnings})
 		if err != nil {
 			r.log(ctx, slog.LevelError, "org.Run: the snapshot cannot be encoded", st, slog.Any("error", err))
 			body = nil
 		}
 	}
+	st.progress = time.Now()
 	v, derr := shared.Done(ctx, c, body, next, failures)
 	if rerr == nil {
 		if derr == nil && body != nil {
-			st.have = v
+			st.seen, st.newest, st.foreign = v, max(st.newest, v), false
 		} else if derr != nil && ctx.Err() == nil {
 			r.log(ctx, slog.LevelWarn, "org.Run: the snapshot read was not shared", st, slog.Any("error", derr))
 		}
-		st.readAt = start
+		st.heldAt = start
 		r.publish(ctx, st.i, snap)
 	}
 	st.next = time.Now().Add(next)
-	return next, true
+	if st.foreign {
+		// Nothing of this replica's was stored: its own schedule stands.
+		st.failures = failures
+	}
+	return min(next, poll), true
 }
 
-// take decodes a snapshot another replica stored, and publishes it unless
-// it is older than the one held.
-func (r *runner) take(ctx context.Context, st *sourceState, c Claim) {
+// goForeign makes the source read alone while the fleet's newest snapshot
+// does not open here: at once when this replica holds nothing of it
+// (serving nothing fails every sign-in and permission check closed), else
+// a frequency after it got what it holds.
+func (r *runner) goForeign(ctx context.Context, st *sourceState, version int64) {
+	st.foreign = true
+	r.mu.Lock()
+	holds := r.latest[st.i] != nil
+	r.mu.Unlock()
+	st.failures = 0
+	if holds {
+		st.next = st.heldAt.Add(jitter(st.sch.Frequency))
+	} else {
+		st.next = time.Now()
+	}
+	r.log(ctx, slog.LevelError, "org.Run: the fleet's newest snapshot does not open on this replica (another encryption key?); "+
+		"it reads the source itself until one that opens is stored", st, slog.Int64("version", version), slog.Bool("holds_snapshot", holds))
+}
+
+// take decodes a snapshot another replica stored, and publishes it; false
+// when there is none this replica can open, decode and trust.
+func (r *runner) take(ctx context.Context, st *sourceState, c Claim) bool {
+	if c.Snapshot == nil {
+		return false // Shared could not open it (and said so)
+	}
 	var e envelope
 	if err := json.Unmarshal(c.Snapshot, &e); err != nil {
 		r.log(ctx, slog.LevelError, "org.Run: the shared snapshot does not decode; left out", st, slog.Int64("version", c.Version), slog.Any("error", err))
-		st.have = c.Version // not asked for again; the next read replaces it
-		return
+		return false
 	}
-	st.have = c.Version
-	if !e.ReadAt.After(st.readAt) {
-		return // this replica read a newer one itself (while Redis was down, say)
+	s := &Snapshot{Source: e.Source, Users: e.Users, Groups: e.Groups, Warnings: e.Warnings}
+	if s.Source == "" {
+		s.Source = st.src.Name
 	}
-	s := &Snapshot{Users: e.Users, Groups: e.Groups, Warnings: e.Warnings}
 	s.Sort()
 	if err := s.Validate(); err != nil {
 		r.log(ctx, slog.LevelError, "org.Run: the shared snapshot is not valid; left out", st, slog.Int64("version", c.Version), slog.Any("error", err))
-		return
+		return false
 	}
-	st.readAt = e.ReadAt
+	st.heldAt, st.progress = time.Now(), time.Now()
 	r.publish(ctx, st.i, s)
+	return true
+}
+
+// readAlone reads the source once and publishes what it read, storing
+// nothing in Shared.
+func (r *runner) readAlone(ctx context.Context, st *sourceState) {
+	snap, err := r.read(ctx, st)
+	st.progress = time.Now()
+	if err == nil {
+		st.heldAt = st.progress
+		r.publish(ctx, st.i, snap)
+	}
+}
+
+// poll is the longest a fleet replica waits before asking Shared again.
+func (r *runner) poll(st *sourceState) time.Duration {
+	return min(r.opts.PollInterval, st.sch.Frequency)
+}
+
+// longest is the longest wait Run sets before a source's next read: the
+// frequency, a backoff, or a provider's retry time, before jitter.
+func (r *runner) longest(st *sourceState) time.Duration {
+	return max(st.sch.Frequency, r.opts.MaxBackoff)
+}
+
+// maxDue is the furthest away Run ever sets a source's next read (the
+// longest wait plus its jitter, and a second for the time Done takes):
+// one further away in Shared was not set by Run.
+func (r *runner) maxDue(st *sourceState) time.Duration {
+	l := r.longest(st)
+	return l + min(l/10, time.Minute) + time.Second
 }
 
 // read reads the source once, bounded by its timeout.
 func (r *runner) read(ctx context.Context, st *sourceState) (*Snapshot, error) {
-	rctx, cancel := context.WithTimeout(ctx, st.src.Schedule.Timeout)
+	rctx, cancel := context.WithTimeout(ctx, st.sch.Timeout)
 	defer cancel()
 	start := time.Now()
 	snap, err := st.src.Reader.Read(rctx)
@@ -378,9 +505,9 @@ func (r *runner) backoff(st *sourceState, failures int, err error) time.Duration
 	for n := 1; n < failures && d < r.opts.MaxBackoff; n++ {
 		d *= 2
 	}
-	d = min(d, r.opts.MaxBackoff, st.src.Schedule.Frequency)
+	d = min(d, r.opts.MaxBackoff, max(st.sch.Frequency, r.opts.MinBackoff))
 	if at, ok := errcode.RetryAt(err); ok {
-		d = max(d, time.Until(at))
+		d = max(d, min(time.Until(at), r.longest(st)))
 	}
 	return jitter(d)
 }

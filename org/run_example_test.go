@@ -60,7 +60,10 @@ catalog:
 		if err != nil {
 			log.Fatal(err)
 		}
-		sources = append(sources, org.Source{Name: "githubOrg:" + p.ID, Reader: r, Schedule: *p.Schedule})
+		// A provider block without a schedule key has a nil Schedule:
+		// Run refuses it, saying so. Read such a provider yourself, or
+		// give it a schedule.
+		sources = append(sources, org.Source{Name: "githubOrg:" + p.ID, Reader: r, Schedule: p.Schedule})
 	}
 	fmt.Println("schedule:", sources[0].Schedule.Frequency, "every, timeout", sources[0].Schedule.Timeout)
 
@@ -68,7 +71,12 @@ catalog:
 	err = org.Run(ctx, org.RunOptions{
 		Sources: sources,
 		Publish: func(ctx context.Context, s *org.Snapshot) error {
-			catalog.Swap(s)
+			// Swap refuses a snapshot it cannot serve (two entities with
+			// one name, say) and keeps the last: return its error, which
+			// Run logs.
+			if err := catalog.Swap(s); err != nil {
+				return err
+			}
 			groups, err := catalog.GroupsOf(ctx, org.UserRef("", "alice"), true)
 			fmt.Println("published", len(s.Users), "users; alice is in", groups)
 			cancel() // one is enough here; a portal runs until it stops

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scmkit/scmkit/errcode"
+	"github.com/scmkit/scmkit/internal/schedfloor"
 	"github.com/scmkit/scmkit/org"
 )
 
@@ -74,9 +75,15 @@ func (p *published) all() []*org.Snapshot {
 	return append([]*org.Snapshot(nil), p.snaps...)
 }
 
+// testCtx lowers Run's floor on frequencies and backoffs to a
+// millisecond, for tests that run many periods in a second.
+func testCtx() context.Context {
+	return schedfloor.With(context.Background(), time.Millisecond)
+}
+
 func runFor(t *testing.T, d time.Duration, opts org.RunOptions) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(testCtx(), d)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- org.Run(ctx, opts) }()
@@ -99,7 +106,7 @@ func TestRunReadsOnSchedule(t *testing.T) {
 	start := time.Now()
 	runFor(t, 560*time.Millisecond, org.RunOptions{
 		Sources: []org.Source{{Name: "fake", Reader: r,
-			Schedule: org.Schedule{Frequency: 100 * time.Millisecond, Timeout: time.Second, InitialDelay: 150 * time.Millisecond}}},
+			Schedule: &org.Schedule{Frequency: 100 * time.Millisecond, Timeout: time.Second, InitialDelay: 150 * time.Millisecond}}},
 		Publish: p.publish,
 	})
 	reads := r.times()
@@ -132,7 +139,7 @@ func TestRunFailureKeepsLastGoodAndBacksOff(t *testing.T) {
 	var p published
 	runFor(t, 900*time.Millisecond, org.RunOptions{
 		Sources: []org.Source{{Name: "fake", Reader: r,
-			Schedule: org.Schedule{Frequency: 200 * time.Millisecond, Timeout: 50 * time.Millisecond}}},
+			Schedule: &org.Schedule{Frequency: 200 * time.Millisecond, Timeout: 50 * time.Millisecond}}},
 		Publish:    p.publish,
 		MinBackoff: 40 * time.Millisecond,
 		MaxBackoff: time.Second,
@@ -168,7 +175,7 @@ func TestRunBackoffHonoursRetryAt(t *testing.T) {
 	}}
 	var p published
 	runFor(t, 500*time.Millisecond, org.RunOptions{
-		Sources:    []org.Source{{Name: "fake", Reader: r, Schedule: org.Schedule{Frequency: time.Hour, Timeout: time.Second}}},
+		Sources:    []org.Source{{Name: "fake", Reader: r, Schedule: &org.Schedule{Frequency: time.Hour, Timeout: time.Second}}},
 		Publish:    p.publish,
 		MinBackoff: 10 * time.Millisecond,
 	})
@@ -188,8 +195,8 @@ func TestRunMergesAndWaitsForEverySource(t *testing.T) {
 	var early atomic.Int32 // snapshots published before the trusted source was read
 	runFor(t, 400*time.Millisecond, org.RunOptions{
 		Sources: []org.Source{
-			{Name: "trusted", Reader: trusted, Schedule: org.Schedule{Frequency: time.Hour, Timeout: time.Second, InitialDelay: 200 * time.Millisecond}},
-			{Name: "other", Reader: other, Schedule: org.Schedule{Frequency: 50 * time.Millisecond, Timeout: time.Second}},
+			{Name: "trusted", Reader: trusted, Schedule: &org.Schedule{Frequency: time.Hour, Timeout: time.Second, InitialDelay: 200 * time.Millisecond}},
+			{Name: "other", Reader: other, Schedule: &org.Schedule{Frequency: 50 * time.Millisecond, Timeout: time.Second}},
 		},
 		Publish: func(ctx context.Context, s *org.Snapshot) error {
 			if trusted.count() == 0 {
@@ -218,7 +225,7 @@ func TestRunMergesAndWaitsForEverySource(t *testing.T) {
 // Run refuses what it cannot run before reading anything.
 func TestRunRefusesBadOptions(t *testing.T) {
 	r := &fakeReader{user: "a"}
-	ok := org.Schedule{Frequency: time.Minute, Timeout: time.Minute}
+	ok := &org.Schedule{Frequency: time.Minute, Timeout: time.Minute}
 	pub := func(context.Context, *org.Snapshot) error { return nil }
 	for want, o := range map[string]org.RunOptions{
 		"Publish is required":    {Sources: []org.Source{{Name: "a", Reader: r, Schedule: ok}}},
@@ -226,8 +233,11 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		"Name is required":       {Publish: pub, Sources: []org.Source{{Reader: r, Schedule: ok}}},
 		`name "a" is used twice`: {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: ok}, {Name: "a", Reader: r, Schedule: ok}}},
 		"Reader is required":     {Publish: pub, Sources: []org.Source{{Name: "a", Schedule: ok}}},
-		"{trigger: manual}":      {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: org.Schedule{Manual: true, Timeout: time.Minute}}}},
-		"must be positive":       {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r}}},
+		"{trigger: manual}":      {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: &org.Schedule{Manual: true, Timeout: time.Minute}}}},
+		"must be positive":       {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: &org.Schedule{}}}},
+		"has no schedule":        {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r}}},
+		"shorter than 1s":        {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: &org.Schedule{Frequency: 999 * time.Millisecond, Timeout: time.Minute}}}},
+		"MinBackoff 10ms":        {Publish: pub, Sources: []org.Source{{Name: "a", Reader: r, Schedule: ok}}, MinBackoff: 10 * time.Millisecond},
 	} {
 		err := org.Run(context.Background(), o)
 		if errcode.CodeOf(err) != errcode.InvalidArgument || !strings.Contains(err.Error(), want) {
@@ -254,7 +264,7 @@ type memShared struct {
 	claims   atomic.Int64
 }
 
-func (m *memShared) Claim(ctx context.Context, name string, have int64, lease time.Duration) (org.Claim, error) {
+func (m *memShared) Claim(ctx context.Context, name string, have int64, lease, maxDue time.Duration) (org.Claim, error) {
 	m.claims.Add(1)
 	if m.down.Load() {
 		return org.Claim{}, errcode.New(errcode.Unavailable, "mem.Claim", "down")
@@ -301,13 +311,13 @@ func TestRunFleetReadsOncePerPeriod(t *testing.T) {
 	shared := &memShared{}
 	r := &fakeReader{user: "alice"}
 	var pubs [3]published
-	ctx, cancel := context.WithTimeout(context.Background(), 1050*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(), 1050*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
 			if err := org.Run(ctx, org.RunOptions{
-				Sources:      []org.Source{{Name: "fake", Reader: r, Schedule: org.Schedule{Frequency: 200 * time.Millisecond, Timeout: time.Second}}},
+				Sources:      []org.Source{{Name: "fake", Reader: r, Schedule: &org.Schedule{Frequency: 200 * time.Millisecond, Timeout: time.Second}}},
 				Publish:      pubs[i].publish,
 				Shared:       shared,
 				PollInterval: 20 * time.Millisecond,
@@ -329,12 +339,12 @@ func TestRunFleetReadsOncePerPeriod(t *testing.T) {
 	// Shared down: each replica reads alone.
 	shared.down.Store(true)
 	r2 := &fakeReader{user: "bob"}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(testCtx(), 300*time.Millisecond)
 	defer cancel2()
 	for range 3 {
 		wg.Go(func() {
 			_ = org.Run(ctx2, org.RunOptions{
-				Sources:      []org.Source{{Name: "fake", Reader: r2, Schedule: org.Schedule{Frequency: 200 * time.Millisecond, Timeout: time.Second}}},
+				Sources:      []org.Source{{Name: "fake", Reader: r2, Schedule: &org.Schedule{Frequency: 200 * time.Millisecond, Timeout: time.Second}}},
 				Publish:      func(context.Context, *org.Snapshot) error { return nil },
 				Shared:       shared,
 				PollInterval: 20 * time.Millisecond,
@@ -351,14 +361,14 @@ func TestRunFleetReadsOncePerPeriod(t *testing.T) {
 func TestRunScopeLocalReadsOnEveryReplica(t *testing.T) {
 	shared := &memShared{}
 	r := &fakeReader{user: "alice"}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(), 150*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
 			_ = org.Run(ctx, org.RunOptions{
 				Sources: []org.Source{{Name: "fake", Reader: r,
-					Schedule: org.Schedule{Frequency: time.Hour, Timeout: time.Second, Scope: org.ScopeLocal}}},
+					Schedule: &org.Schedule{Frequency: time.Hour, Timeout: time.Second, Scope: org.ScopeLocal}}},
 				Publish: func(context.Context, *org.Snapshot) error { return nil },
 				Shared:  shared,
 			})

@@ -30,7 +30,8 @@ const (
 // Each duration takes Backstage's forms: an ISO 8601 duration ("PT30M"),
 // a string in the `ms` library's format ("30m", "30 minutes"), or an
 // object of units ({minutes: 30}). frequency and timeout are required, as
-// Backstage requires them. A cron frequency ({cron: "*/30 * * * *"}) is
+// Backstage requires them; a frequency shorter than [MinFrequency] is
+// refused. A cron frequency ({cron: "*/30 * * * *"}) is
 // refused with an error saying to give an interval: the cron parser Go's
 // schedulers use (robfig/cron/v3) has had no release since January 2020,
 // and scmkit does not depend on unkept code. A manual trigger ({trigger: manual})
@@ -69,17 +70,24 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 	case isAbsent(raw.Frequency):
 		return fmt.Errorf("schedule.frequency is required (e.g. {minutes: 30} or PT30M)")
 	case bytes.HasPrefix(bytes.TrimSpace(raw.Frequency), []byte("{")):
-		var f struct {
-			Cron    *string `json:"cron"`
-			Trigger *string `json:"trigger"`
-		}
-		if json.Unmarshal(raw.Frequency, &f) == nil && f.Cron != nil {
+		// Keys as spelt (encoding/json would fold "Trigger" into trigger).
+		var f map[string]json.RawMessage
+		_ = json.Unmarshal(raw.Frequency, &f)
+		var cron, trigger string
+		if c, ok := f["cron"]; ok {
+			_ = json.Unmarshal(c, &cron)
 			return fmt.Errorf("schedule.frequency: cron schedules (cron: %q) are not supported: give an interval instead, "+
-				"e.g. frequency: {minutes: 30} or PT30M", clipValue(*f.Cron))
+				"e.g. frequency: {minutes: 30} or PT30M", clipValue(cron))
 		}
-		if f.Trigger != nil {
-			if *f.Trigger != "manual" {
-				return fmt.Errorf("schedule.frequency: trigger %q is not understood (only manual is)", clipValue(*f.Trigger))
+		if tr, ok := f["trigger"]; ok {
+			if json.Unmarshal(tr, &trigger) != nil {
+				trigger = string(bytes.TrimSpace(tr))
+			}
+			if trigger != "manual" {
+				return fmt.Errorf("schedule.frequency: trigger %q is not understood (only manual is)", clipValue(trigger))
+			}
+			if len(f) != 1 {
+				return fmt.Errorf("schedule.frequency: {trigger: manual} takes no other key")
 			}
 			out.Manual = true
 			break
@@ -89,6 +97,9 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 		d, err := duration.Parse(raw.Frequency)
 		if err != nil {
 			return fmt.Errorf("schedule.frequency: %v", err)
+		}
+		if d < MinFrequency {
+			return fmt.Errorf("schedule.frequency: %v is shorter than %v: each read costs the provider's rate limit", d, MinFrequency)
 		}
 		out.Frequency = d
 	}

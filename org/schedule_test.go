@@ -102,6 +102,9 @@ func TestScheduleErrors(t *testing.T) {
 		`{"frequency": "PT30M", "timeout": "PT3M", "scope": "cluster"}`:     `schedule.scope: only "global" or "local" are allowed, got "cluster"`,
 		`{"frequency": {"trigger": "hourly"}, "timeout": "PT3M"}`:           `trigger "hourly" is not understood`,
 		`"PT30M"`: "schedule: must be an object",
+		`{"frequency": {"trigger": "manual", "minutes": 5}, "timeout": "PT3M"}`: "{trigger: manual} takes no other key",
+		`{"frequency": {"Trigger": "manual"}, "timeout": "PT3M"}`:               "schedule.frequency:",
+		`{"frequency": {"milliseconds": 0.5}, "timeout": "PT3M"}`:               "schedule.frequency: 500µs is shorter than 1s",
 	} {
 		var s org.Schedule
 		err := s.UnmarshalJSON([]byte(in))

@@ -19,6 +19,9 @@ const orgRetention = 7 * 24 * time.Hour
 // maxOrgName bounds a source's name, which is part of its Redis keys.
 const maxOrgName = 200
 
+// maxOrgFailures bounds the failures read back (unsealed, so anyone's).
+const maxOrgFailures = 1 << 20
+
 // OrgSnapshotStore is an org.Shared in Redis: the replicas of a fleet
 // running org.Run with it read each org source once per period between
 // them, and the others take the snapshot from Redis. Get it from
@@ -40,8 +43,17 @@ const maxOrgName = 200
 // the next read stores a new version) and is logged (with a Logger).
 // Someone who can write to Redis can still put back an older sealed
 // snapshot of the same source with its old version; replicas that hold a
-// newer one refuse it (org.Run compares when each was read), a replica
-// that starts then takes it until the next read.
+// newer one refuse it (org.Run compares versions, which only grow), a
+// replica that starts then takes it until the next read.
+//
+// The scheduling fields (when the next read is due, the failures, the
+// claim) are not sealed: whoever can write to Redis can make the fleet
+// read sooner, but not stop it reading. A next read recorded further away
+// than Claim's maxDue is due now, a claim key without an expiry, or with
+// one longer than the lease asked for, has lapsed (so, while a rolling
+// deployment changes a source's timeout, a replica with the shorter one
+// may take over a claim held under the longer one), and every duration
+// read back is bounded.
 type OrgSnapshotStore struct {
 	s *Store
 }
@@ -80,8 +92,10 @@ func (o *OrgSnapshotStore) binding(name string, version int64) string {
 // the snapshot it stores: tokens only grow, and start from Redis's clock
 // in milliseconds, so that a state lost (flushed, expired) does not give
 // a version a replica already holds. The snapshot is returned when
-// its version differs from ARGV[1]. Reply: {token, version, snapshot or
-// false, ms until due, ms left on another's claim, failures}.
+// its version differs from ARGV[1]. A next read more than ARGV[3] ms away
+// is due now; a claim without expiry or with more than ARGV[2] ms left has
+// lapsed. Reply: {token, version, snapshot or false, ms until due, ms left
+// on another's claim, failures}.
 var orgClaimScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -89,11 +103,17 @@ local h = redis.call('HMGET', KEYS[1], 'ver', 'next', 'fail')
 local ver = tonumber(h[1]) or 0
 local nxt = tonumber(h[2]) or 0
 local fail = tonumber(h[3]) or 0
+local lease = tonumber(ARGV[2])
+if nxt - now > tonumber(ARGV[3]) then nxt = now end
 local snap = false
 if ver > 0 and ver ~= tonumber(ARGV[1]) then
   snap = redis.call('HGET', KEYS[1], 'snap')
 end
 local held = redis.call('PTTL', KEYS[2])
+if held == -1 or held > lease then
+  redis.call('DEL', KEYS[2])
+  held = -2
+end
 local tok = 0
 if held == -2 then
   held = 0
@@ -106,7 +126,7 @@ if held == -2 then
     redis.call('SET', KEYS[2], tok, 'PX', ARGV[2])
   end
 elseif held < 0 then
-  held = tonumber(ARGV[2])
+  held = lease
 end
 local due = nxt - now
 if due < 0 then due = 0 end
@@ -140,19 +160,19 @@ func checkOrgName(op, name string) error {
 }
 
 // Claim implements org.Shared: one round trip.
-func (o *OrgSnapshotStore) Claim(ctx context.Context, name string, have int64, lease time.Duration) (org.Claim, error) {
+func (o *OrgSnapshotStore) Claim(ctx context.Context, name string, have int64, lease, maxDue time.Duration) (org.Claim, error) {
 	const op = "redisstore.OrgSnapshotStore.Claim"
 	if err := checkOrgName(op, name); err != nil {
 		return org.Claim{}, err
 	}
-	if lease <= 0 {
-		return org.Claim{}, errcode.New(errcode.InvalidArgument, op, "a claim needs a positive lease")
+	if lease <= 0 || maxDue <= 0 {
+		return org.Claim{}, errcode.New(errcode.InvalidArgument, op, "a claim needs a positive lease and maxDue")
 	}
 	var reply []any
 	err := o.s.do(ctx, op, func(ctx context.Context) error {
 		var err error
 		reply, err = orgClaimScript.Run(ctx, o.s.rdb, []string{o.stateKey(name), o.claimKey(name)},
-			strconv.FormatInt(have, 10), ms(lease)).Slice()
+			strconv.FormatInt(have, 10), ms(lease), ms(maxDue)).Slice()
 		return err
 	})
 	if err != nil {
@@ -162,9 +182,13 @@ func (o *OrgSnapshotStore) Claim(ctx context.Context, name string, have int64, l
 		return org.Claim{}, errcode.New(errcode.Unknown, op, "unexpected reply from Redis")
 	}
 	num := func(v any) int64 { n, _ := v.(int64); return n }
+	// Bounded as the script bounds them, against a reply out of range.
+	msUpTo := func(v any, limit time.Duration) time.Duration {
+		return min(time.Duration(min(max(num(v), 0), int64(limit/time.Millisecond)))*time.Millisecond, limit)
+	}
 	c := org.Claim{Name: name, Token: num(reply[0]), Version: num(reply[1]),
-		Due: time.Duration(num(reply[3])) * time.Millisecond, Held: time.Duration(num(reply[4])) * time.Millisecond,
-		Failures: int(num(reply[5]))}
+		Due: msUpTo(reply[3], maxDue), Held: msUpTo(reply[4], lease),
+		Failures: int(min(max(num(reply[5]), 0), maxOrgFailures))}
 	if raw, ok := reply[2].(string); ok {
 		plain, ok := o.s.open(o.binding(name, c.Version), []byte(raw))
 		if ok {
@@ -206,7 +230,7 @@ func (o *OrgSnapshotStore) Done(ctx context.Context, c org.Claim, snapshot []byt
 		return 0, err
 	}
 	if v < 0 {
-		return 0, errcode.New(errcode.Conflict, op, "the claim was lost: it lapsed and another replica took it; nothing was stored")
+		return 0, errcode.New(errcode.Conflict, op, "the claim was lost: it lapsed (and another replica may have taken it); nothing was stored")
 	}
 	return v, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/scmkit/scmkit/credentials"
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/schedfloor"
 	"github.com/scmkit/scmkit/internal/testsvc"
 	"github.com/scmkit/scmkit/org"
 	"github.com/scmkit/scmkit/org/githuborg"
@@ -92,6 +93,12 @@ func newReplica(t testing.TB, srv *testsvc.Redis, logger *slog.Logger) *replica 
 	return rp
 }
 
+// fastCtx lowers org.Run's floor on frequencies to a millisecond, for
+// fleets run through many periods in a second.
+func fastCtx() context.Context {
+	return schedfloor.With(context.Background(), time.Millisecond)
+}
+
 // runFleet runs org.Run on each replica, each with its own reader of
 // fake, for d; shared says whether they share through Redis.
 func runFleet(t testing.TB, fake *fakegithub.Server, reps []*replica, sch org.Schedule, poll, d time.Duration, shared bool) {
@@ -103,7 +110,7 @@ func runFleet(t testing.TB, fake *fakegithub.Server, reps []*replica, sch org.Sc
 // reports true.
 func runFleetUntil(t testing.TB, fake *fakegithub.Server, reps []*replica, sch org.Schedule, poll, d time.Duration, shared bool, until func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithTimeout(fastCtx(), d)
 	defer cancel()
 	if until != nil {
 		go func() {
@@ -116,7 +123,7 @@ func runFleetUntil(t testing.TB, fake *fakegithub.Server, reps []*replica, sch o
 	var wg sync.WaitGroup
 	for _, rp := range reps {
 		opts := org.RunOptions{
-			Sources:      []org.Source{{Name: "githubOrg:production", Reader: orgReader(t, fake), Schedule: sch}},
+			Sources:      []org.Source{{Name: "githubOrg:production", Reader: orgReader(t, fake), Schedule: &sch}},
 			Publish:      rp.publish,
 			PollInterval: poll,
 		}
@@ -190,7 +197,7 @@ func TestOrgFleetTakesOverFromADeadReplica(t *testing.T) {
 	}
 	ctx := t.Context()
 	// The dead replica's claim lasts Timeout + 15s in Run; here 400ms.
-	c, err := ds.Claim(ctx, "githubOrg:production", 0, 400*time.Millisecond)
+	c, err := ds.Claim(ctx, "githubOrg:production", 0, 400*time.Millisecond, time.Hour)
 	if err != nil || c.Token == 0 {
 		t.Fatalf("Claim: %+v %v", c, err)
 	}
@@ -207,7 +214,7 @@ func TestOrgFleetTakesOverFromADeadReplica(t *testing.T) {
 	if _, err := ds.Done(ctx, c, []byte(`{"users":[]}`), time.Hour, 0); errcode.CodeOf(err) != errcode.Conflict {
 		t.Errorf("the dead replica's late Done: %v; want Conflict, storing nothing", err)
 	}
-	c2, err := ds.Claim(ctx, "githubOrg:production", 0, time.Second)
+	c2, err := ds.Claim(ctx, "githubOrg:production", 0, time.Second, 2*time.Hour)
 	if err != nil || c2.Token != 0 || !bytes.Contains(c2.Snapshot, []byte(`"name":"alice"`)) {
 		t.Errorf("after the late Done: %+v %v; want the live replica's snapshot, not due", c2, err)
 	}
@@ -216,8 +223,8 @@ func TestOrgFleetTakesOverFromADeadReplica(t *testing.T) {
 // A replica that starts takes the fleet's snapshot from Redis without
 // reading; but one that was not sealed under the fleet's key (planted by
 // someone who can write to Redis), or that was sealed for another version
-// or source, is not published: the replica logs it and publishes the next
-// read.
+// or source, is not published: the replica logs it and, holding nothing
+// else, reads the source itself and publishes that.
 func TestOrgSnapshotTamperedIsRefused(t *testing.T) {
 	srv := testsvc.StartRedis(t)
 	fake := orgFake(t)
@@ -259,9 +266,17 @@ func TestOrgSnapshotTamperedIsRefused(t *testing.T) {
 			var mu sync.Mutex
 			follower := newReplica(t, srv, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)))
 			logged := func() bool { mu.Lock(); defer mu.Unlock(); return strings.Contains(logs.String(), "does not open") }
-			runFleetUntil(t, fake, []*replica{follower}, org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}, 50*time.Millisecond, 10*time.Second, true, logged)
-			if pubs, last := follower.published(); len(pubs) != 0 {
-				t.Errorf("the follower published a tampered snapshot (%d users)", len(last.Users))
+			reqs := fake.Stats().API
+			runFleetUntil(t, fake, []*replica{follower}, org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}, 50*time.Millisecond, 10*time.Second, true,
+				func() bool { pubs, _ := follower.published(); return logged() && len(pubs) > 0 })
+			pubs, last := follower.published()
+			if len(pubs) != 1 || last == nil || len(last.Users) != 6 || fake.Stats().API != reqs+1 {
+				t.Fatalf("the follower published %d snapshots after %d requests; want its own read of acme, once", len(pubs), fake.Stats().API-reqs)
+			}
+			for _, u := range last.Users {
+				if u.Metadata.Name == "mallory" {
+					t.Error("the follower published the planted user")
+				}
 			}
 			if !logged() {
 				t.Error("no refusal logged")
@@ -351,7 +366,7 @@ func TestOrgFleetPicksUpASlowRead(t *testing.T) {
 	fake := orgFake(t)
 	reps := []*replica{newReplica(t, srv, nil), newReplica(t, srv, nil), newReplica(t, srv, nil)}
 	const poll = 50 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(fastCtx(), 10*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, rp := range reps {
@@ -361,7 +376,7 @@ func TestOrgFleetPicksUpASlowRead(t *testing.T) {
 		}
 		opts := org.RunOptions{
 			Sources: []org.Source{{Name: "githubOrg:production", Reader: slowReader{orgReader(t, fake), 300 * time.Millisecond},
-				Schedule: org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}}},
+				Schedule: &org.Schedule{Frequency: time.Hour, Timeout: 2 * time.Second}}},
 			Publish: rp.publish, Shared: s, PollInterval: poll,
 		}
 		wg.Go(func() { _ = org.Run(ctx, opts) })
@@ -418,7 +433,7 @@ func TestOrgFleetReadsAloneWhileRedisIsDown(t *testing.T) {
 		reps = append(reps, rp)
 	}
 	const freq = 200 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(fastCtx())
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, rp := range reps {
@@ -427,7 +442,7 @@ func TestOrgFleetReadsAloneWhileRedisIsDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		opts := org.RunOptions{
-			Sources: []org.Source{{Name: "githubOrg:production", Reader: orgReader(t, fake), Schedule: org.Schedule{Frequency: freq, Timeout: time.Second}}},
+			Sources: []org.Source{{Name: "githubOrg:production", Reader: orgReader(t, fake), Schedule: &org.Schedule{Frequency: freq, Timeout: time.Second}}},
 			Publish: rp.publish, Shared: s, PollInterval: 20 * time.Millisecond,
 		}
 		wg.Go(func() { _ = org.Run(ctx, opts) })
