@@ -103,7 +103,10 @@
 //     then the pull request is opened. When the branch exists, one more
 //     request looks for an open pull request (returned with Existing set;
 //     only one from this repository's branch: the listing holds forks'
-//     pull requests too, told apart by source.repository.uuid), and,
+//     pull requests too, told apart by source.repository.uuid; a page of
+//     50 full of forks' ones from branches of the same name costs one
+//     more request per next page, up to 20 pages, past which the call is
+//     refused as Conflict with nothing written), and,
 //     unless that one is returned as it is, one more reads the main
 //     branch (GET the repository, afresh; with an empty Base it is the
 //     base, read before the pull request is looked for), since a branch

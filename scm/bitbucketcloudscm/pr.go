@@ -543,9 +543,22 @@ func remarshal(in, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// maxPullPages bounds the pages of 50 pull requests findPull reads:
+// forks' pull requests from branches named like ours, into the same
+// base, can fill any page, so the listing is read on until ours or its
+// end. A further page is read only when the one before held none of ours
+// and Bitbucket links one (the page was full): none in the common case.
+const maxPullPages = 20
+
 // findPull returns the open pull request from the repository's own branch
-// to base, or nil (go-bitbucket PullRequests.List, one page); a fork's
-// from a branch of the same name is passed over (see pullJSON.own).
+// to base, or nil (go-bitbucket PullRequests.List for the first page of
+// 50, its next links after it); a fork's from a branch of the same name is
+// passed over (see pullJSON.own). BBQL could filter on
+// source.repository.full_name, but a name has several spellings and
+// changes with a rename, which the uuid compared by own does not: a
+// filter that missed ours would let a commit land on its branch. Past
+// maxPullPages pages without ours, it fails (Conflict) rather than take
+// ours for missing.
 func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo, branch, base string) (*pullJSON, error) {
 	c, err := d.bb(ctx, hc)
 	if err != nil {
@@ -558,19 +571,38 @@ func (d *Driver) findPull(ctx context.Context, hc *http.Client, repo driver.Repo
 	if err != nil {
 		return nil, c.error(ctx, http.MethodGet, d.repoPath(repo)+"/pullrequests", err)
 	}
-	var page struct {
+	type pullPage struct {
 		Values []pullJSON `json:"values"`
+		Next   string     `json:"next"`
 	}
+	var page pullPage
 	if err := remarshal(res, &page); err != nil {
 		return nil, fmt.Errorf("decoding the pull requests: %w", err)
 	}
-	for i := range page.Values {
-		p := &page.Values[i]
-		if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base && p.own() {
-			return p, nil
+	for n := 1; ; n++ {
+		for i := range page.Values {
+			p := &page.Values[i]
+			if p.Source.Branch.Name == branch && p.Destination.Branch.Name == base && p.own() {
+				return p, nil
+			}
+		}
+		if page.Next == "" {
+			return nil, nil
+		}
+		if n == maxPullPages {
+			return nil, &checkError{code: errcode.Conflict, msg: fmt.Sprintf("more than %d open pull requests into %q of %s/%s come from branches named %q (forks' ones), "+
+				"and none of those read is the repository's own: could not tell whether it has one open; nothing was written",
+				maxPullPages*50, base, bbapi.Slug(repo.Owner), bbapi.Slug(repo.Name), branch)}
+		}
+		if !d.sameResource(page.Next, d.api+d.repoPath(repo)+"/pullrequests", true) {
+			return nil, fmt.Errorf("next link %s is not this repository's pull requests on the API host", bbapi.PathOf(page.Next))
+		}
+		next := page.Next
+		page = pullPage{}
+		if err := d.getJSON(ctx, hc, next, &page); err != nil {
+			return nil, err
 		}
 	}
-	return nil, nil
 }
 
 // createPull opens the pull request (go-bitbucket PullRequests.Create). If

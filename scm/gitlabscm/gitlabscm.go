@@ -91,7 +91,13 @@
 //     merge_requests: 3 requests for any number of files (text or binary).
 //     Opening it again costs 1 request and changes nothing. A race that
 //     opens the merge request first (409) costs 1 more request (GET
-//     merge_requests?source_branch=&target_branch=&state=opened).
+//     merge_requests?source_branch=&target_branch=&state=opened). The
+//     query reads the newest 20 open merge requests from the branch; when
+//     all 20 are forks' (from branches of the same name), it reads on, 100
+//     at a time, until the project's own or the end, up to 10 more pages, and
+//     refuses (Conflict) before any write past them, so that forks cannot
+//     hide the project's own merge request; the 409 look-up pages on
+//     likewise (up to 11 pages of 100).
 //     Why a query rather than the alternatives: GitLab's commit actions
 //     have no upsert, and a "create" of an existing file (or an "update"
 //     of a missing one) fails the whole commit, so each Upsert must be

@@ -54,7 +54,36 @@ func prQuery(chunks int, withBase bool) string {
 	if withBase {
 		b.WriteString(", targetBranches: [$base]")
 	}
-	b.WriteString(", first: 20) {\n      nodes { iid webUrl sourceBranch targetBranch diffHeadSha sourceProjectId targetProjectId }\n    }\n  }\n}")
+	b.WriteString(", first: 20) {\n      " + mrFields + "\n    }\n  }\n}")
+	return b.String()
+}
+
+// mrFields are the fields read of a page of open merge requests.
+const mrFields = "nodes { iid webUrl sourceBranch targetBranch diffHeadSha sourceProjectId targetProjectId }\n      pageInfo { hasNextPage endCursor }"
+
+// moreMRPages bounds the pages of 100 merge requests read after the
+// preflight's first 20 when none of those is the project's own: forks'
+// merge requests from branches of the same name can fill any page, so
+// the listing is read on (newest first) until ours or its end, up to
+// 20 + moreMRPages*100 merge requests. Past the bound, OpenPullRequest
+// refuses before any write rather than take ours for missing. Pages are
+// read only when the one before is full of others' merge requests: none
+// in the common case.
+const moreMRPages = 10
+
+// moreMRsQuery reads the next page of the preflight's merge requests: the
+// same filters (so that its cursor holds), 100 at a time.
+func moreMRsQuery(withBase bool) string {
+	var b strings.Builder
+	b.WriteString("query($path: ID!, $branch: String!, $after: String")
+	if withBase {
+		b.WriteString(", $base: String!")
+	}
+	b.WriteString(") {\n  project(fullPath: $path) {\n    mergeRequests(sourceBranches: [$branch], state: opened")
+	if withBase {
+		b.WriteString(", targetBranches: [$base]")
+	}
+	b.WriteString(", first: 100, after: $after) {\n      " + mrFields + "\n    }\n  }\n}")
 	return b.String()
 }
 
@@ -101,13 +130,32 @@ type prResult struct {
 			BranchNames []string `json:"branchNames"`
 			BaseNames   []string `json:"baseNames"`
 		} `json:"repository"`
-		MergeRequests struct {
-			Nodes []prMergeRequest `json:"nodes"`
-		} `json:"mergeRequests"`
+		MergeRequests mrPage `json:"mergeRequests"`
 	} `json:"project"`
 }
 
-// preflight is what OpenPullRequest learns from its one query.
+// mrPage is a page of open merge requests.
+type mrPage struct {
+	Nodes    []prMergeRequest `json:"nodes"`
+	PageInfo struct {
+		HasNextPage bool   `json:"hasNextPage"`
+		EndCursor   string `json:"endCursor"`
+	} `json:"pageInfo"`
+}
+
+// ours returns the project's own merge request from branch into base on
+// the page, or nil.
+func (p *mrPage) ours(branch, base string) *prMergeRequest {
+	for i, mr := range p.Nodes {
+		if mr.SourceBranch == branch && mr.TargetBranch == base && mr.own() {
+			return &p.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// preflight is what OpenPullRequest learns from its query (and the
+// further pages of merge requests, when read).
 type preflight struct {
 	archived     bool // the project is read-only
 	base         string
@@ -233,11 +281,28 @@ func (d *Driver) preflight(ctx context.Context, gl *gitlab.Client, r *driver.Pul
 			}
 		}
 	}
-	for i, mr := range res.Project.MergeRequests.Nodes {
-		if mr.SourceBranch == r.Branch && mr.TargetBranch == pf.base && mr.own() {
-			pf.existing = &res.Project.MergeRequests.Nodes[i]
+	page := &res.Project.MergeRequests
+	for n := 0; ; n++ {
+		if pf.existing = page.ours(r.Branch, pf.base); pf.existing != nil || !page.PageInfo.HasNextPage {
 			break
 		}
+		if n == moreMRPages || page.PageInfo.EndCursor == "" {
+			return nil, errcode.Newf(errcode.Conflict, "", "more than %d open merge requests of %s come from branches named %q (forks' ones), and none of those read is the project's own into %q: "+
+				"could not tell whether it has one open; nothing was written", 20+moreMRPages*100, projectPath(r.Repo), r.Branch, pf.base)
+		}
+		vars := map[string]any{"path": projectPath(r.Repo), "branch": r.Branch, "after": page.PageInfo.EndCursor}
+		if r.Base != "" {
+			vars["base"] = r.Base
+		}
+		var more prResult
+		if err := d.graphql(ctx, gl, moreMRsQuery(r.Base != ""), vars, &more); err != nil {
+			return nil, err
+		}
+		if more.Project == nil {
+			return nil, errcode.Newf(errcode.NotFound, "", "project %s not found on %s (or the credential cannot see it)",
+				projectPath(r.Repo), d.in.Host)
+		}
+		page = &more.Project.MergeRequests
 	}
 	return pf, nil
 }
@@ -300,9 +365,10 @@ func (d *Driver) actions(r *driver.PullRequestRequest, pf *preflight) ([]*gitlab
 	return out, nil
 }
 
-// OpenPullRequest implements driver.Driver: 1 GraphQL query, 1 commit with
-// actions[] (start_branch creates a new branch with it), 1 merge request
-// (see the package documentation).
+// OpenPullRequest implements driver.Driver: 1 GraphQL query (and 1 per
+// further page of 100 merge requests when the first 20 are all forks'),
+// 1 commit with actions[] (start_branch creates a new branch with it), 1
+// merge request (see the package documentation).
 func (d *Driver) OpenPullRequest(ctx context.Context, hc *http.Client, r *driver.PullRequestRequest) (*driver.PullRequest, error) {
 	if err := checkRepo(r.Repo); err != nil {
 		return nil, err
@@ -391,21 +457,28 @@ func existingPR(mr *prMergeRequest, base, branch, commit string) (*driver.PullRe
 // findOpenMR returns the open merge request from the project's own branch
 // into base, or nil. The listing (scoped to the target project) holds
 // forks' merge requests from branches of the same name too: only one
-// whose source project is the project is ours.
+// whose source project is the project is ours. It reads pages of 100
+// until ours or the end, at most 1+moreMRPages of them (a full page of
+// others' merge requests is needed to read the next).
 func (d *Driver) findOpenMR(ctx context.Context, gl *gitlab.Client, repo driver.Repo, branch, base string) (*gitlab.BasicMergeRequest, error) {
-	mrs, _, err := gl.MergeRequests.ListProjectMergeRequests(projectPath(repo), &gitlab.ListProjectMergeRequestsOptions{
-		// A full page, so that forks' merge requests do not push ours
-		// off it.
+	opt := &gitlab.ListProjectMergeRequestsOptions{
 		ListOptions:  gitlab.ListOptions{PerPage: 100},
-		SourceBranch: gitlab.Ptr(branch), TargetBranch: gitlab.Ptr(base), State: gitlab.Ptr("opened")}, gitlab.WithContext(ctx))
-	if err != nil {
-		return nil, err
-	}
-	for _, mr := range mrs {
-		if mr.SourceProjectID == mr.TargetProjectID && mr.SourceProjectID != 0 &&
-			mr.SourceBranch == branch && mr.TargetBranch == base {
-			return mr, nil
+		SourceBranch: gitlab.Ptr(branch), TargetBranch: gitlab.Ptr(base), State: gitlab.Ptr("opened")}
+	for range 1 + moreMRPages {
+		mrs, resp, err := gl.MergeRequests.ListProjectMergeRequests(projectPath(repo), opt, gitlab.WithContext(ctx))
+		if err != nil {
+			return nil, err
 		}
+		for _, mr := range mrs {
+			if mr.SourceProjectID == mr.TargetProjectID && mr.SourceProjectID != 0 &&
+				mr.SourceBranch == branch && mr.TargetBranch == base {
+				return mr, nil
+			}
+		}
+		if resp == nil || resp.NextPage <= opt.Page {
+			return nil, nil
+		}
+		opt.Page = resp.NextPage
 	}
 	return nil, nil
 }
