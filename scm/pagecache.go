@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/scmkit/scmkit/integrations"
+	"github.com/scmkit/scmkit/internal/listpage"
 )
 
 // MaxCachedPageBytes is the size above which a listing page is not put in
@@ -100,61 +100,14 @@ func hasNextPage(h http.Header) bool {
 	return false
 }
 
-// maxListingPageSize is the most items GitHub and GitLab put in a listing
-// page, whatever per_page asks for (both document a maximum of 100).
-const maxListingPageSize = 100
-
 // shortLastPage reports whether p, the cached answer to req, is a last
-// page with room left: fewer items than a page holds. Such a page is
-// revalidated like the others, because the listing cannot change without
-// changing its body: a new item (or one shifted in from an earlier page
-// by an insertion before it) joins it, since it has room, and an item
-// removed anywhere before or on it takes an item out of it (the pages
-// before it shift one item each). Only a full last page can stay the same
-// while the listing grows: the new item then starts a page of its own.
-//
-// A page holds min(per_page, X-Per-Page, 100) items: per_page from the
-// request's URL (without one the page size is not known and the page is
-// read in full), X-Per-Page from the cached answer where the provider
-// sent it (GitLab). The items are those of the JSON array of the body,
-// or of the one array of a JSON object (GitHub's
-// {"total_count": n, "repositories": [...]}); a body of another shape
-// is read in full.
+// page with room left, which is revalidated like the other pages (see
+// package listpage for why that is safe, and how the page size and items
+// are read); a full last page, or one whose size or shape is not known, is
+// read in full.
 func shortLastPage(req *http.Request, p *CachedPage) bool {
-	per, err := strconv.Atoi(req.URL.Query().Get("per_page"))
-	if err != nil || per <= 0 {
-		return false
-	}
-	if v, err := strconv.Atoi(p.Header.Get("X-Per-Page")); err == nil && v > 0 {
-		per = min(per, v)
-	}
-	per = min(per, maxListingPageSize)
-	n, ok := pageItems(p.Body)
-	return ok && n < per
-}
-
-// pageItems counts the items of a listing page's body: the elements of a
-// JSON array, or of the only array among a JSON object's members.
-func pageItems(body []byte) (int, bool) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err == nil {
-		return len(items), true
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		return 0, false
-	}
-	n, arrays := 0, 0
-	for _, v := range obj {
-		if len(v) == 0 || v[0] != '[' {
-			continue
-		}
-		if err := json.Unmarshal(v, &items); err != nil {
-			return 0, false
-		}
-		n, arrays = len(items), arrays+1
-	}
-	return n, arrays == 1
+	n, ok := listpage.Items(p.Body)
+	return ok && listpage.RoomLeft(req.URL, p.Header, n)
 }
 
 // conditionalListings reports whether the provider of kind answers listing
