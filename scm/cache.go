@@ -117,23 +117,19 @@ func (c *Client) readDriver(ctx context.Context, cl *call, rawURL string, o *Rea
 		IfNoneMatch: o.IfNoneMatch, MaxBytes: o.MaxBytes, Anonymous: cl.anonymous, DirAsMissing: o.DirAsMissing}, o.NotFoundMaxAge)
 }
 
-// readCached reads req, the file at rawURL, through the FileCache when the
-// client has one and req is not conditional already: with the cached ETag
-// as If-None-Match, and the cached content on 304. FindFiles' per-repository
-// reads go through it too, so that a re-run of a discovery that reads each
-// repository is answered 304 where the provider gives files an ETag.
-func (c *Client) readCached(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest) (*driver.File, error) {
-	return c.readCachedFor(ctx, cl, rawURL, req, 0)
-}
-
-// readCachedFor is readCached that, with notFoundMaxAge > 0, also answers
-// NotFound without a request when the FileCache remembers one younger
-// than that for the call's credential, and remembers the NotFound it
-// gets (see ReadFileOptions.NotFoundMaxAge). A remembered NotFound is
-// looked for only when the cache has no content for the file: a file
-// read before is asked again (conditionally), and its entry is dropped
-// when the answer is NotFound, so that the next read finds the
-// remembered NotFound.
+// readCachedFor reads req, the file at rawURL, through the FileCache when
+// the client has one and req is not conditional already: with the cached
+// ETag as If-None-Match, and the cached content on 304 (FindFiles'
+// per-repository reads go through it too, so that a re-run of a discovery
+// is answered 304 where the provider gives files an ETag). With
+// notFoundMaxAge > 0 it also answers NotFound without a request when the
+// FileCache remembers one younger than that for the call's credential,
+// and remembers the NotFound it gets (see ReadFileOptions.NotFoundMaxAge).
+// A remembered NotFound is looked for only when the cache has no content
+// for the file: a file read before is asked again (conditionally), and its
+// entry is dropped when the answer is NotFound (unless it is known to be
+// another credential's), so that the next read finds the remembered
+// NotFound.
 func (c *Client) readCachedFor(ctx context.Context, cl *call, rawURL string, req *driver.ReadFileRequest, notFoundMaxAge time.Duration) (*driver.File, error) {
 	fc := c.s.files
 	if fc == nil || req.IfNoneMatch != "" || rawURL == "" {
