@@ -20,6 +20,7 @@ import (
 	"github.com/scmkit/scmkit/errcode"
 	"github.com/scmkit/scmkit/integrations"
 	"github.com/scmkit/scmkit/internal/httpx"
+	"github.com/scmkit/scmkit/internal/typednil"
 	"github.com/scmkit/scmkit/scm/driver"
 )
 
@@ -303,7 +304,7 @@ func (c *Client) ForUser(users UserCredentials, opts *UserOptions) *Client {
 		v.users = make(UserCredentials, len(users))
 		for host, src := range users {
 			host = integrations.NormalizeHost(host)
-			if isNil(src) {
+			if typednil.Is(src) {
 				src = noUserSource(host)
 			}
 			v.users[host] = src
@@ -313,19 +314,6 @@ func (c *Client) ForUser(users UserCredentials, opts *UserOptions) *Client {
 		v.policy = *opts
 	}
 	return v
-}
-
-// isNil reports whether src is nil or an interface holding a nil pointer,
-// func or map, whose Credential method would panic.
-func isNil(src credentials.Source) bool {
-	if src == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(src); v.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Chan, reflect.Slice, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // noUserSource stands for a user's source for host that was nil: every
