@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/scmkit/scmkit/internal/testsvc"
 )
 
 func TestValidBranchName(t *testing.T) {
@@ -61,10 +63,7 @@ func TestValidBranchName(t *testing.T) {
 // TestValidBranchNameRefusesWhatGitRefuses: every name that git
 // check-ref-format --branch refuses is refused (skipped without git).
 func TestValidBranchNameRefusesWhatGitRefuses(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("no git")
-	}
+	git := testsvc.Require(t, "git", "git")
 	for _, name := range []string{"main", "HEAD", "head", "HEAD/x", "x/HEAD", "FETCH_HEAD", "@", "a/@", "@{-1}", "a@{u}",
 		"refs", "refs/", "refs/heads/main", "-x", "x-", "a.", "a/.b", ".a", "a.lock", "a.lock/b", "a/b.lock", "a..b",
 		"a//b", "/a", "a/", "a b", "a~b", "a^b", "a:b", "a?b", "a*b", "a[b", `a\b`, "a\x7fb", "a\x01b", "release/1.2"} {
